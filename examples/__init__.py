@@ -1,0 +1,1 @@
+"""Example applications the harness is demonstrated and tested on."""

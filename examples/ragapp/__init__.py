@@ -1,0 +1,1 @@
+"""A small retrieval-augmented-generation app: documents, chunks, embeddings, search with citations."""

@@ -1,0 +1,37 @@
+"""Options several subcommands share."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import ConfigError
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a positive integer")
+    return value
+
+
+def add_target_options(parser: argparse.ArgumentParser, *, collection: bool = True) -> None:
+    parser.add_argument("--profile", required=True, help="the target's YAML profile")
+    if collection:
+        parser.add_argument("--collection", required=True, help="the collection, e.g. global_corpus or tenant_42")
+    parser.add_argument("--model", help="embedding model (default: the profile's provider.model)")
+    parser.add_argument("--batch-size", type=positive_int, help="texts per embedding request (default 100)")
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON document (for agents) instead of text")
+
+
+def settings_from(args: argparse.Namespace):
+    from ..settings import resolve
+
+    if not getattr(args, "profile", None):
+        raise ConfigError("--profile is required")
+    return resolve(args.profile, model=getattr(args, "model", None), batch_size=getattr(args, "batch_size", None))

@@ -1,0 +1,57 @@
+"""Connections to the target database: pgvector registered, named for pg_stat_activity, read-only when asked."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Iterator
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg.rows import dict_row
+
+from . import redact
+from .errors import DatabaseError
+
+APPLICATION_NAME = f"backfill-harness {socket.gethostname()}:{os.getpid()}"
+
+
+def connect(dsn: str, *, autocommit: bool = False, application_name: str | None = None,
+            connect_timeout: int = 10) -> psycopg.Connection:
+    """Open a connection with rows as dicts and the vector type registered; errors never show the password."""
+    redact.register(redact.dsn_password(dsn))
+    try:
+        conn = psycopg.connect(
+            dsn, autocommit=autocommit, row_factory=dict_row, connect_timeout=connect_timeout,
+            application_name=application_name or APPLICATION_NAME,
+        )
+    except psycopg.Error as exc:
+        raise DatabaseError(redact.redact(f"cannot connect to {redact.safe_dsn(dsn)}: {_first_line(exc)}")) from None
+    try:
+        register_vector(conn)
+    except psycopg.ProgrammingError:
+        conn.close()
+        raise DatabaseError(
+            f"database {redact.safe_dsn(dsn)} has no pgvector extension; expected CREATE EXTENSION vector to have run"
+        ) from None
+    return conn
+
+
+@contextlib.contextmanager
+def read_only(conn: psycopg.Connection, statement_timeout_ms: int = 60_000) -> Iterator[psycopg.Connection]:
+    """A READ ONLY transaction with a statement timeout: nothing inside it can write."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(statement_timeout_ms),))
+        yield conn
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a database error, password removed."""
+    return redact.redact(_first_line(exc))

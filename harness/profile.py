@@ -1,0 +1,457 @@
+"""YAML profile -> frozen dataclasses, with errors that name the key.
+
+A profile describes one target: where chunks and embeddings live, which
+provider and model embed them, how the target's own backfill is run, and the
+spot queries that prove retrieval works. Values may reference the environment
+(``${DATABASE_URL}``, ``${EMBED_MODEL:-all-minilm}``); where each resolved
+value came from is kept in ``Profile.sources`` so that ``scope`` can say it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_MAX_IDENTIFIER_BYTES = 63  # Postgres silently truncates longer names; refuse instead.
+DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    model: str
+    url: str | None = None
+    dimensions: int | None = None
+    timeout_s: float = 60.0
+    retries: int = 5
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChunkTable:
+    table: str
+    id: str = "id"
+    text: tuple[str, ...] = ("content",)
+    text_separator: str = " "
+    schema: str = "public"
+    collection: str | None = None
+    collection_name: str | None = None
+    tenant: str | None = None
+    sources: tuple[str, ...] = ()
+    filter: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class EmbeddingTable:
+    table: str
+    key: str
+    vector: str = "embedding"
+    schema: str = "public"
+    model: str | None = None
+    input_hash: str | None = None
+    collection: str | None = None
+    tenant: str | None = None
+    dimensions: str | None = None
+
+    def is_inline(self, chunks: ChunkTable) -> bool:
+        """True when vectors live in a nullable column of the chunk table itself."""
+        return (self.schema, self.table) == (chunks.schema, chunks.table)
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    max_chunk_size: int | None = None
+    overlap: int | None = None
+
+
+@dataclass(frozen=True)
+class BackfillSettings:
+    command: str | None = None
+    workdir: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    batch_size: int = 100
+    timeout_s: float = 3600.0
+
+
+@dataclass(frozen=True)
+class SpotQuery:
+    query: str
+    expect_source: str | None = None
+    k: int = 5
+
+
+@dataclass(frozen=True)
+class CustomCheck:
+    name: str
+    sql: str
+    expect: Any
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    chunks: ChunkTable
+    embeddings: EmbeddingTable
+    provider: ProviderSettings
+    database: DatabaseSettings = DatabaseSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    backfill: BackfillSettings = BackfillSettings()
+    distance: str = "cosine"
+    spot_queries: tuple[SpotQuery, ...] = ()
+    custom_checks: tuple[CustomCheck, ...] = ()
+    search_terms: tuple[str, ...] = ()
+    path: Path | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def inline(self) -> bool:
+        return self.embeddings.is_inline(self.chunks)
+
+
+def load_profile(path: str | Path, env: Mapping[str, str] | None = None) -> Profile:
+    """Read a YAML profile and return it validated; raise ConfigError naming the bad key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"profile {str(path)!r} does not exist; expected a readable YAML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"profile {str(path)!r} cannot be read: {exc}") from None
+    return parse_profile(text, env=env, path=path)
+
+
+def parse_profile(text: str, env: Mapping[str, str] | None = None, path: Path | None = None) -> Profile:
+    """Parse profile text (YAML) into a Profile."""
+    where = str(path) if path else "profile"
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid syntax"
+        raise ConfigError(f"{where}: malformed YAML{at}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping of profile keys at the top level, found {_kind(raw)}")
+    reader = _Reader(env if env is not None else os.environ)
+    profile = reader.profile(raw)
+    return _with(profile, path=path, sources=dict(reader.sources))
+
+
+def _with(profile: Profile, **changes: Any) -> Profile:
+    from dataclasses import replace
+
+    return replace(profile, **changes)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number"}.get(type(value), type(value).__name__)
+
+
+class _Reader:
+    """Walks the raw YAML, interpolating env references and recording where each value came from."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+        self.sources: dict[str, str] = {}
+
+    # -- scalars -----------------------------------------------------------------
+    def interpolate(self, key: str, value: Any) -> Any:
+        if not isinstance(value, str) or "${" not in value:
+            if value is not None:
+                self.sources.setdefault(key, "profile")
+            return value
+        origins: list[str] = []
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in self.env and self.env[name] != "":
+                origins.append(f"env {name}")
+                return self.env[name]
+            if default is not None:
+                origins.append(f"default for {name}")
+                return default
+            raise ConfigError(
+                f"profile key '{key}' needs environment variable {name}, which is not set; "
+                f"set it or write ${{{name}:-default}}"
+            )
+
+        result = _ENV_REF.sub(substitute, value)
+        self.sources[key] = ", ".join(origins) if origins else "profile"
+        return result
+
+    def mapping(self, key: str, raw: Any, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"profile key '{key}' must be a mapping, found {_kind(raw)}")
+        for name in raw:
+            if name not in allowed:
+                raise ConfigError(
+                    f"profile key '{_join(key, name)}' is not known; expected one of: {', '.join(sorted(allowed))}"
+                )
+        for name in sorted(required):
+            if raw.get(name) in (None, ""):
+                raise ConfigError(f"profile key '{_join(key, name)}' is required")
+        return raw
+
+    def string(self, key: str, value: Any, *, required: bool = False) -> str | None:
+        value = self.interpolate(key, value)
+        if value is None or value == "":
+            if required:
+                raise ConfigError(f"profile key '{key}' is required; expected a string")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ConfigError(f"profile key '{key}' must be a string, found {_kind(value)}")
+        return str(value)
+
+    def identifier(self, key: str, value: Any, *, required: bool = False) -> str | None:
+        name = self.string(key, value, required=required)
+        if name is None:
+            return None
+        if "\x00" in name or name.strip() == "":
+            raise ConfigError(f"profile key '{key}' must be a SQL identifier, found {name!r}")
+        if len(name.encode("utf-8")) > _MAX_IDENTIFIER_BYTES:
+            raise ConfigError(
+                f"profile key '{key}' names {name!r}, longer than Postgres' {_MAX_IDENTIFIER_BYTES}-byte identifier limit"
+            )
+        return name
+
+    def identifiers(self, key: str, value: Any) -> tuple[str, ...]:
+        value = self.interpolate(key, value)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(f"profile key '{key}' must be a column name or a list of column names, found {_kind(value)}")
+        return tuple(self.identifier(f"{key}[{i}]", item, required=True) for i, item in enumerate(value))
+
+    def integer(self, key: str, value: Any, *, default: int | None = None, minimum: int = 1) -> int | None:
+        value = self.interpolate(key, value)
+        if value is None or value == "":
+            return default
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = int(value)
+            if isinstance(value, float) and number != value:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ConfigError(f"profile key '{key}' must be an integer, found {value!r}") from None
+        if number < minimum:
+            raise ConfigError(f"profile key '{key}' must be at least {minimum}, found {number}")
+        return number
+
+    def number(self, key: str, value: Any, *, default: float) -> float:
+        value = self.interpolate(key, value)
+        if value is None or value == "":
+            return default
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"profile key '{key}' must be a number, found {value!r}") from None
+        if not number > 0:
+            raise ConfigError(f"profile key '{key}' must be greater than 0, found {value!r}")
+        return number
+
+    def string_map(self, key: str, value: Any) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"profile key '{key}' must be a mapping of names to strings, found {_kind(value)}")
+        return {str(k): self.string(f"{key}.{k}", v) or "" for k, v in value.items()}
+
+    # -- sections ----------------------------------------------------------------
+    def profile(self, raw: dict[str, Any]) -> Profile:
+        top = self.mapping(
+            "",
+            raw,
+            {"name", "database", "provider", "chunks", "embeddings", "chunking", "backfill", "distance",
+             "spot_queries", "custom_checks", "search_terms"},
+            {"name", "provider", "chunks"},
+        )
+        chunks = self.chunks(top["chunks"])
+        embeddings = self.embeddings(top.get("embeddings"), chunks)
+        distance = self.string("distance", top.get("distance")) or "cosine"
+        if distance not in DISTANCES:
+            raise ConfigError(f"profile key 'distance' must be one of {', '.join(DISTANCES)}, found {distance!r}")
+        terms = top.get("search_terms") or []
+        if not isinstance(terms, list) or not all(isinstance(t, str) and t for t in terms):
+            raise ConfigError(f"profile key 'search_terms' must be a list of non-empty strings, found {terms!r}")
+        return Profile(
+            name=self.string("name", top["name"], required=True),
+            database=self.database(top.get("database")),
+            provider=self.provider(top["provider"]),
+            chunks=chunks,
+            embeddings=embeddings,
+            chunking=self.chunking(top.get("chunking")),
+            backfill=self.backfill(top.get("backfill")),
+            distance=distance,
+            spot_queries=self.spot_queries(top.get("spot_queries")),
+            custom_checks=self.custom_checks(top.get("custom_checks")),
+            search_terms=tuple(terms),
+        )
+
+    def database(self, raw: Any) -> DatabaseSettings:
+        section = self.mapping("database", raw, {"url"})
+        return DatabaseSettings(url=self.string("database.url", section.get("url")))
+
+    def provider(self, raw: Any) -> ProviderSettings:
+        section = self.mapping(
+            "provider", raw, {"url", "model", "dimensions", "timeout_s", "retries", "headers"}, {"model"}
+        )
+        url = self.string("provider.url", section.get("url"))
+        if url is not None and not re.match(r"^https?://[^\s/]+", url):
+            raise ConfigError(f"profile key 'provider.url' must be an http(s) URL, found {url!r}")
+        return ProviderSettings(
+            url=url.rstrip("/") if url else None,
+            model=self.string("provider.model", section["model"], required=True),
+            dimensions=self.integer("provider.dimensions", section.get("dimensions")),
+            timeout_s=self.number("provider.timeout_s", section.get("timeout_s"), default=60.0),
+            retries=self.integer("provider.retries", section.get("retries"), default=5, minimum=0),
+            headers=self.string_map("provider.headers", section.get("headers")),
+        )
+
+    def chunks(self, raw: Any) -> ChunkTable:
+        section = self.mapping(
+            "chunks",
+            raw,
+            {"schema", "table", "id", "text", "text_separator", "collection", "collection_name", "tenant",
+             "sources", "filter"},
+            {"table"},
+        )
+        collection = self.identifier("chunks.collection", section.get("collection"))
+        collection_name = self.string("chunks.collection_name", section.get("collection_name"))
+        if collection is None and collection_name is None:
+            raise ConfigError(
+                "profile key 'chunks.collection' is required (the column that names the collection), "
+                "or 'chunks.collection_name' for a table that holds a single collection"
+            )
+        raw_filter = section.get("filter") or {}
+        if not isinstance(raw_filter, dict):
+            raise ConfigError(f"profile key 'chunks.filter' must be a mapping of column to value, found {_kind(raw_filter)}")
+        filters = tuple(
+            (self.identifier(f"chunks.filter.{k}", k, required=True), self.interpolate(f"chunks.filter.{k}", v))
+            for k, v in raw_filter.items()
+        )
+        text = self.identifiers("chunks.text", section.get("text", "content"))
+        if not text:
+            raise ConfigError("profile key 'chunks.text' must name at least one column")
+        separator = section.get("text_separator", " ")
+        if not isinstance(separator, str):
+            raise ConfigError(f"profile key 'chunks.text_separator' must be a string, found {_kind(separator)}")
+        return ChunkTable(
+            schema=self.identifier("chunks.schema", section.get("schema")) or "public",
+            table=self.identifier("chunks.table", section["table"], required=True),
+            id=self.identifier("chunks.id", section.get("id")) or "id",
+            text=text,
+            text_separator=separator,
+            collection=collection,
+            collection_name=collection_name,
+            tenant=self.identifier("chunks.tenant", section.get("tenant")),
+            sources=self.identifiers("chunks.sources", section.get("sources")),
+            filter=filters,
+        )
+
+    def embeddings(self, raw: Any, chunks: ChunkTable) -> EmbeddingTable:
+        section = self.mapping(
+            "embeddings",
+            raw,
+            {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions"},
+        )
+        table = self.identifier("embeddings.table", section.get("table")) or chunks.table
+        schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
+        inline = (schema, table) == (chunks.schema, chunks.table)
+        key = self.identifier("embeddings.key", section.get("key"))
+        if key is None:
+            if not inline:
+                raise ConfigError("profile key 'embeddings.key' is required: the column that references chunks.id")
+            key = chunks.id
+        return EmbeddingTable(
+            schema=schema,
+            table=table,
+            key=key,
+            vector=self.identifier("embeddings.vector", section.get("vector")) or "embedding",
+            model=self.identifier("embeddings.model", section.get("model")),
+            input_hash=self.identifier("embeddings.input_hash", section.get("input_hash")),
+            collection=self.identifier("embeddings.collection", section.get("collection")),
+            tenant=self.identifier("embeddings.tenant", section.get("tenant")),
+            dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
+        )
+
+    def chunking(self, raw: Any) -> ChunkingSettings:
+        section = self.mapping("chunking", raw, {"max_chunk_size", "overlap"})
+        return ChunkingSettings(
+            max_chunk_size=self.integer("chunking.max_chunk_size", section.get("max_chunk_size")),
+            overlap=self.integer("chunking.overlap", section.get("overlap"), minimum=0),
+        )
+
+    def backfill(self, raw: Any) -> BackfillSettings:
+        section = self.mapping("backfill", raw, {"command", "workdir", "env", "batch_size", "timeout_s"})
+        return BackfillSettings(
+            command=self.string("backfill.command", section.get("command")),
+            workdir=self.string("backfill.workdir", section.get("workdir")),
+            env=self.string_map("backfill.env", section.get("env")),
+            batch_size=self.integer("backfill.batch_size", section.get("batch_size"), default=100),
+            timeout_s=self.number("backfill.timeout_s", section.get("timeout_s"), default=3600.0),
+        )
+
+    def spot_queries(self, raw: Any) -> tuple[SpotQuery, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            raise ConfigError(f"profile key 'spot_queries' must be a list, found {_kind(raw)}")
+        queries = []
+        for i, item in enumerate(raw):
+            key = f"spot_queries[{i}]"
+            section = self.mapping(key, item, {"query", "expect_source", "k"}, {"query"})
+            queries.append(
+                SpotQuery(
+                    query=self.string(f"{key}.query", section["query"], required=True),
+                    expect_source=self.string(f"{key}.expect_source", section.get("expect_source")),
+                    k=self.integer(f"{key}.k", section.get("k"), default=5),
+                )
+            )
+        return tuple(queries)
+
+    def custom_checks(self, raw: Any) -> tuple[CustomCheck, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            raise ConfigError(f"profile key 'custom_checks' must be a list, found {_kind(raw)}")
+        checks = []
+        for i, item in enumerate(raw):
+            key = f"custom_checks[{i}]"
+            section = self.mapping(key, item, {"name", "sql", "expect"}, {"name", "sql"})
+            if "expect" not in section:
+                raise ConfigError(f"profile key '{key}.expect' is required: the value the query must return")
+            checks.append(
+                CustomCheck(
+                    name=self.string(f"{key}.name", section["name"], required=True),
+                    sql=self.string(f"{key}.sql", section["sql"], required=True),
+                    expect=section["expect"],
+                )
+            )
+        return tuple(checks)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else str(name)

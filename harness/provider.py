@@ -1,0 +1,218 @@
+"""An httpx client for the embedding part of Ollama's API, with retries that tell transient from permanent.
+
+Retried, with exponential backoff and full jitter: timeouts, connection
+errors, 5xx, and answers that are not the JSON Ollama sends. Not retried: 4xx,
+whose message is passed on (a 400 may belong to one input; the engine splits).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+
+from . import redact
+from .errors import ProviderError, ProviderRejected, ProviderUnavailable
+
+DEFAULT_URL = "http://127.0.0.1:11434"
+
+
+@dataclass(frozen=True)
+class EmbedResult:
+    vectors: np.ndarray  # (n, dim) float32
+    model: str
+    prompt_eval_count: int
+    seconds: float
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ModelDescription:
+    name: str
+    dimensions: int | None
+    context_length: int | None
+    family: str | None
+    alias_of: str | None
+
+
+class OllamaProvider:
+    """Talks to one Ollama (or Ollama-compatible) base URL."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        model: str = "all-minilm",
+        *,
+        timeout_s: float = 60.0,
+        retries: int = 5,
+        headers: Mapping[str, str] | None = None,
+        backoff_s: float = 0.25,
+        max_backoff_s: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ):
+        self.url = url.rstrip("/")
+        self.model = model
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        redact.register_headers(dict(headers or {}))
+        self._client = httpx.Client(base_url=self.url, timeout=timeout_s, headers=dict(headers or {}))
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "OllamaProvider":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- API -----------------------------------------------------------------------
+    def embed(self, texts: Sequence[str], *, truncate: bool = True) -> EmbedResult:
+        """Embed a batch of texts with one ``POST /api/embed``; vectors come back in input order."""
+        started = time.perf_counter()
+        body, attempts = self._request("POST", "/api/embed", {"model": self.model, "input": list(texts), "truncate": truncate})
+        embeddings = body.get("embeddings") if isinstance(body, dict) else None
+        if not isinstance(embeddings, list):
+            raise ProviderError(f"provider answered /api/embed without an 'embeddings' list; found keys {sorted(body)[:8]}")
+        vectors = _as_matrix(embeddings)
+        return EmbedResult(
+            vectors=vectors,
+            model=str(body.get("model", "")),
+            prompt_eval_count=int(body.get("prompt_eval_count") or 0),
+            seconds=time.perf_counter() - started,
+            attempts=attempts,
+        )
+
+    def show(self, model: str | None = None) -> ModelDescription:
+        """Describe a model through ``POST /api/show``; dimensions come from ``model_info``."""
+        name = model or self.model
+        body, _ = self._request("POST", "/api/show", {"model": name})
+        info = body.get("model_info") or {}
+        dims = next((v for k, v in info.items() if k.endswith(".embedding_length")), None)
+        ctx = next((v for k, v in info.items() if k.endswith(".context_length")), None)
+        details = body.get("details") or {}
+        return ModelDescription(
+            name=name,
+            dimensions=int(dims) if dims is not None else None,
+            context_length=int(ctx) if ctx is not None else None,
+            family=details.get("family"),
+            alias_of=details.get("alias_of") or details.get("parent_model") or None,
+        )
+
+    def dimensions(self, model: str | None = None) -> int:
+        """The model's real output dimension: from /api/show, else from one probe embedding."""
+        try:
+            described = self.show(model)
+            if described.dimensions:
+                return described.dimensions
+        except ProviderRejected as exc:
+            if exc.status == 404:
+                raise
+        return int(self.embed(["dimension probe"]).vectors.shape[1])
+
+    def tags(self) -> list[str]:
+        body, _ = self._request("GET", "/api/tags", None)
+        return [m.get("name", "") for m in body.get("models", [])]
+
+    def version(self) -> str:
+        body, _ = self._request("GET", "/api/version", None)
+        return str(body.get("version", ""))
+
+    def has_model(self, model: str | None = None) -> bool:
+        try:
+            self.show(model)
+            return True
+        except ProviderRejected as exc:
+            if exc.status == 404:
+                return False
+            raise
+
+    # -- transport -----------------------------------------------------------------
+    def _request(self, method: str, path: str, payload: dict[str, Any] | None) -> tuple[dict[str, Any], int]:
+        last: str = ""
+        for attempt in range(1, self.retries + 2):
+            try:
+                response = self._client.request(method, path, json=payload)
+            except httpx.TimeoutException:
+                last = f"timed out after {self._client.timeout.read}s"
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code >= 500:
+                    last = f"HTTP {response.status_code}: {_error_text(response)}"
+                elif response.status_code >= 400:
+                    raise ProviderRejected(
+                        redact.redact(f"provider {self.url}{path} answered HTTP {response.status_code}: {_error_text(response)}"),
+                        response.status_code,
+                    )
+                else:
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        last = f"answer is not JSON ({len(response.content)} bytes, starts {response.content[:40]!r})"
+                    else:
+                        if isinstance(body, dict):
+                            return body, attempt
+                        last = f"answer is JSON but not an object ({type(body).__name__})"
+            if attempt <= self.retries:
+                self._sleep(self._backoff(attempt))
+        raise ProviderUnavailable(
+            redact.redact(f"provider {self.url}{path} failed after {self.retries + 1} attempts; last error: {last}")
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter: spreads retries of several workers that failed together.
+        cap = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
+        return self._rng.uniform(0, cap)
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        if isinstance(body, dict) and "error" in body:
+            return str(body["error"])
+    except ValueError:
+        pass
+    return response.text[:200] or response.reason_phrase
+
+
+def _as_matrix(embeddings: list[Any]) -> np.ndarray:
+    """Turn the JSON list of vectors into a float32 matrix, refusing ragged or non-numeric answers."""
+    if not embeddings:
+        return np.zeros((0, 0), dtype=np.float32)
+    widths = {len(v) if isinstance(v, list) else -1 for v in embeddings}
+    if -1 in widths:
+        raise ProviderError("provider answered an 'embeddings' entry that is not a list of numbers")
+    if len(widths) != 1:
+        raise ProviderError(f"provider answered vectors of differing dimensions {sorted(widths)}")
+    try:
+        return np.asarray(embeddings, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ProviderError("provider answered an 'embeddings' entry that is not a list of numbers") from None
+
+
+def check_vectors(vectors: np.ndarray, expected_count: int, expected_dim: int) -> list[str]:
+    """Return one problem per bad row (or for the batch); an empty list means every vector may be written."""
+    if vectors.shape[0] != expected_count:
+        return [f"provider returned {vectors.shape[0]} vectors for {expected_count} inputs"]
+    if expected_count and vectors.shape[1] != expected_dim:
+        return [f"provider returned vectors of dimension {vectors.shape[1]}, expected {expected_dim}"]
+    problems = []
+    finite = np.isfinite(vectors).all(axis=1)
+    norms = np.linalg.norm(np.where(np.isfinite(vectors), vectors, 0), axis=1)
+    for row in range(expected_count):
+        if not finite[row]:
+            problems.append(f"row {row}: vector has non-finite values (NaN or infinity)")
+        elif not norms[row] > 0 or math.isnan(norms[row]):
+            problems.append(f"row {row}: vector is all zeros (cosine distance undefined)")
+    return problems

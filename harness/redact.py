@@ -1,0 +1,117 @@
+"""Keep secrets out of everything the harness writes: logs, plans, reports, JSON, the historylog.
+
+Redaction is by value, not by field: every secret the process knows of (DSN
+passwords, provider header values, secret-looking environment variables) is
+registered once and replaced wherever it appears.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+MASK = "***"
+_SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH|CREDENTIAL|PRIVATE)", re.I)
+_DSN_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)", re.I)
+_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'[^']*'|\S+)", re.I)
+_BEARER = re.compile(r"(?P<head>\b(?:Bearer|Basic|Token)\s+)(?P<pw>[A-Za-z0-9._~+/=-]{8,})")
+
+_lock = threading.Lock()
+_known: set[str] = set()
+
+
+def register(*secrets: str | None) -> None:
+    """Remember values that must never be written anywhere."""
+    with _lock:
+        for secret in secrets:
+            # Very short values would mask ordinary words; real secrets are longer.
+            if secret and len(secret) >= 4:
+                _known.add(secret)
+
+
+def register_env(env: Mapping[str, str] | None = None) -> None:
+    """Register secret-looking environment variables and the password of any DSN in them."""
+    env = os.environ if env is None else env
+    for name, value in env.items():
+        if _SECRET_ENV.search(name):
+            register(value)
+        if "://" in (value or ""):
+            register(dsn_password(value))
+
+
+def register_headers(headers: Mapping[str, str]) -> None:
+    """Register every header value (Authorization, X-Api-Key, ...) as a secret."""
+    for value in headers.values():
+        register(value)
+        for match in _BEARER.finditer(value or ""):
+            register(match.group("pw"))
+
+
+def dsn_password(dsn: str | None) -> str | None:
+    """Return the password in a URL-style or key=value DSN, if any."""
+    if not dsn:
+        return None
+    match = _DSN_PASSWORD.search(dsn)
+    if match and match.group("pw"):
+        from urllib.parse import unquote
+
+        return unquote(match.group("pw"))
+    match = _KV_PASSWORD.search(dsn)
+    if match:
+        return match.group("pw").strip("'")
+    return None
+
+
+def safe_dsn(dsn: str | None) -> str | None:
+    """A DSN fit for display: the password masked, everything else kept."""
+    if not dsn:
+        return dsn
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return redact(dsn)
+    if parts.scheme and parts.password is not None:
+        user = parts.username or ""
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, f"{user}:{MASK}@{host}", parts.path, parts.query, parts.fragment))
+    return redact(dsn)
+
+
+def redact(value: Any) -> Any:
+    """Return the value with every known secret (and DSN password pattern) masked, recursing into containers."""
+    if isinstance(value, str):
+        return _redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact(v) for v in value) if isinstance(value, list) else tuple(redact(v) for v in value)
+    return value
+
+
+def _redact_text(text: str) -> str:
+    with _lock:
+        known = sorted(_known, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    text = _DSN_PASSWORD.sub(lambda m: m.group("head") + (MASK if m.group("pw") else "") + m.group("tail"), text)
+    text = _KV_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    text = _BEARER.sub(lambda m: m.group("head") + MASK, text)
+    return text
+
+
+def redact_env(env: Mapping[str, str], keys: Iterable[str] | None = None) -> dict[str, str]:
+    """An environment fit for display: secret-looking names masked, DSN passwords masked."""
+    shown = {}
+    for name in keys if keys is not None else env:
+        if name not in env:
+            continue
+        value = env[name]
+        shown[name] = MASK if _SECRET_ENV.search(name) and value else redact(value)
+    return shown

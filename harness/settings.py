@@ -1,0 +1,98 @@
+"""Resolve the settings a command runs with, and say where each came from.
+
+Order for the database and provider: the environment (``DATABASE_URL``,
+``OLLAMA_HOST``), then the profile. Flags override both for model and batch size.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from . import redact
+from .errors import ConfigError
+from .profile import Profile, load_profile
+from .provider import OllamaProvider
+from .stack import normalise_ollama_host
+
+DEFAULT_BATCH_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: Profile
+    database_url: str
+    provider_url: str
+    model: str
+    dimensions: int | None
+    batch_size: int
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def provider(self, **kwargs) -> OllamaProvider:
+        """An Ollama client for these settings (the caller closes it)."""
+        p = self.profile.provider
+        return OllamaProvider(self.provider_url, self.model, timeout_s=p.timeout_s, retries=p.retries,
+                              headers=p.headers, **kwargs)
+
+    def shown(self) -> dict[str, object]:
+        """The settings as they may be printed or stored: secrets masked."""
+        return {
+            "profile": self.profile.name,
+            "profile_path": str(self.profile.path) if self.profile.path else None,
+            "database_url": redact.safe_dsn(self.database_url),
+            "provider_url": self.provider_url,
+            "model": self.model,
+            "dimensions": self.dimensions,
+            "batch_size": self.batch_size,
+            "sources": dict(self.sources),
+        }
+
+
+def resolve(
+    profile: Profile | str,
+    *,
+    env: Mapping[str, str] | None = None,
+    model: str | None = None,
+    batch_size: int | None = None,
+    database_url: str | None = None,
+    provider_url: str | None = None,
+) -> Settings:
+    """Combine flags, environment and profile into Settings; raise ConfigError naming what is missing."""
+    env = os.environ if env is None else env
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile, env=env)
+    redact.register_env(env)
+    redact.register_headers(profile.provider.headers)
+    src = dict(profile.sources)
+    sources: dict[str, str] = {}
+
+    def pick(key: str, flag, env_name: str | None, profile_value, profile_key: str):
+        if flag not in (None, ""):
+            sources[key] = "flag"
+            return flag
+        if env_name and env.get(env_name):
+            sources[key] = f"env {env_name}"
+            return env[env_name]
+        if profile_value not in (None, ""):
+            sources[key] = f"profile {profile_key}" + (f" ({src[profile_key]})" if src.get(profile_key, "profile") != "profile" else "")
+            return profile_value
+        return None
+
+    db = pick("database_url", database_url, "DATABASE_URL", profile.database.url, "database.url")
+    if not db:
+        raise ConfigError("no database to connect to: set DATABASE_URL or the profile key 'database.url'")
+    url = pick("provider_url", provider_url, "OLLAMA_HOST", profile.provider.url, "provider.url")
+    if not url:
+        raise ConfigError("no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'")
+    chosen_model = pick("model", model, None, profile.provider.model, "provider.model")
+    if batch_size is None and "backfill.batch_size" not in src:
+        size, sources["batch_size"] = DEFAULT_BATCH_SIZE, f"default ({DEFAULT_BATCH_SIZE})"
+    else:
+        size = int(pick("batch_size", batch_size, None, profile.backfill.batch_size, "backfill.batch_size"))
+    if size < 1:
+        raise ConfigError(f"batch size must be at least 1, found {size}")
+    dims = profile.provider.dimensions
+    sources["dimensions"] = "profile provider.dimensions" if dims else "not declared (taken from the model)"
+    redact.register(redact.dsn_password(db))
+    return Settings(profile, db, normalise_ollama_host(url), chosen_model, dims, size, sources)

@@ -1,0 +1,166 @@
+"""SQL fragments for one profile's tables, composed with ``psycopg.sql`` and never by string formatting.
+
+Every query the engine, the steps and the checks run against a target is
+built from these pieces, so the mapping from profile to SQL lives in one place.
+The chunk table is aliased ``c`` and the embedding table ``e`` (for an inline
+embedding column both are the same row, aliased ``c``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from .profile import DISTANCES, Profile
+
+HASH_SQL_DOC = "encode(sha256(convert_to(text, 'UTF8')), 'hex')"
+
+
+@dataclass(frozen=True)
+class Target:
+    profile: Profile
+
+    # -- names ---------------------------------------------------------------------
+    @property
+    def inline(self) -> bool:
+        return self.profile.inline
+
+    @property
+    def chunk_table(self) -> sql.Composable:
+        ch = self.profile.chunks
+        return sql.Identifier(ch.schema, ch.table)
+
+    @property
+    def embedding_table(self) -> sql.Composable:
+        em = self.profile.embeddings
+        return sql.Identifier(em.schema, em.table)
+
+    @property
+    def emb_alias(self) -> str:
+        return "c" if self.inline else "e"
+
+    def c(self, column: str) -> sql.Composable:
+        return sql.Identifier("c", column)
+
+    def e(self, column: str) -> sql.Composable:
+        return sql.Identifier(self.emb_alias, column)
+
+    @property
+    def chunk_id(self) -> sql.Composable:
+        return self.c(self.profile.chunks.id)
+
+    @property
+    def vector(self) -> sql.Composable:
+        return self.e(self.profile.embeddings.vector)
+
+    @property
+    def distance_operator(self) -> sql.Composable:
+        return sql.SQL(DISTANCES[self.profile.distance])
+
+    # -- expressions ---------------------------------------------------------------
+    @property
+    def text(self) -> sql.Composable:
+        """The text that is embedded: one column, or several joined by the separator (NULLs skipped)."""
+        ch = self.profile.chunks
+        if len(ch.text) == 1:
+            return sql.SQL("coalesce({}::text, '')").format(self.c(ch.text[0]))
+        return sql.SQL("concat_ws({}, {})").format(
+            sql.Literal(ch.text_separator), sql.SQL(", ").join(self.c(col) for col in ch.text)
+        )
+
+    @property
+    def text_hash(self) -> sql.Composable:
+        """SHA-256 (hex) of the UTF-8 text, computed inside Postgres; equals ``harness.hashing.text_hash``."""
+        return sql.SQL("encode(sha256(convert_to({}, 'UTF8')), 'hex')").format(self.text)
+
+    def collection_of_chunk(self) -> sql.Composable:
+        ch = self.profile.chunks
+        if ch.collection:
+            return sql.SQL("{}::text").format(self.c(ch.collection))
+        return sql.Literal(ch.collection_name)
+
+    def chunk_filter(self, collection_param: bool = True) -> sql.Composable:
+        """WHERE clause body selecting the chunks of one collection (``%(collection)s``) and the profile's filter."""
+        ch = self.profile.chunks
+        parts: list[sql.Composable] = []
+        if collection_param:
+            if ch.collection:
+                parts.append(sql.SQL("{}::text = %(collection)s").format(self.c(ch.collection)))
+            else:
+                parts.append(sql.SQL("{} = %(collection)s").format(sql.Literal(ch.collection_name)))
+        for column, value in ch.filter:
+            parts.append(sql.SQL("{}::text = {}").format(self.c(column), sql.Literal(str(value))))
+        return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
+
+    def join(self) -> sql.Composable:
+        """FROM clause: chunks LEFT JOIN their embedding rows (nothing to join for an inline column)."""
+        if self.inline:
+            return sql.SQL("{} AS c").format(self.chunk_table)
+        em = self.profile.embeddings
+        on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
+        if em.collection and self.profile.chunks.collection:
+            on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))
+        return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(
+            self.chunk_table, self.embedding_table, sql.SQL(" AND ").join(on)
+        )
+
+    def has_vector(self) -> sql.Composable:
+        return sql.SQL("{} IS NOT NULL").format(self.vector)
+
+    def needs_embedding(self) -> sql.Composable:
+        """True for chunks whose vector is missing, stale (hash differs), or from another model."""
+        em = self.profile.embeddings
+        parts = [sql.SQL("{} IS NULL").format(self.vector)]
+        if em.input_hash:
+            parts.append(sql.SQL("{} IS DISTINCT FROM {}").format(self.e(em.input_hash), self.text_hash))
+        if em.model:
+            parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(self.e(em.model)))
+        return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
+
+    def state_counts(self) -> sql.Composed:
+        """One pass over a collection: chunks, embedded, missing, stale, other-model (params: collection, model)."""
+        em = self.profile.embeddings
+        stale = (
+            sql.SQL("count(*) FILTER (WHERE {v} IS NOT NULL AND {h} IS DISTINCT FROM {t})").format(
+                v=self.vector, h=self.e(em.input_hash), t=self.text_hash
+            )
+            if em.input_hash
+            else sql.SQL("NULL::bigint")
+        )
+        other = (
+            sql.SQL("count(*) FILTER (WHERE {v} IS NOT NULL AND {m} IS DISTINCT FROM %(model)s)").format(
+                v=self.vector, m=self.e(em.model)
+            )
+            if em.model
+            else sql.SQL("NULL::bigint")
+        )
+        return sql.SQL(
+            "SELECT count(*) AS chunks, count(*) FILTER (WHERE {v} IS NOT NULL) AS embedded, "
+            "count(*) FILTER (WHERE {v} IS NULL) AS missing, {stale} AS stale, {other} AS other_model, "
+            "count(*) FILTER (WHERE {needs}) AS needed "
+            "FROM {join} WHERE {where}"
+        ).format(v=self.vector, stale=stale, other=other, needs=self.needs_embedding(), join=self.join(),
+                 where=self.chunk_filter())
+
+    def collections(self) -> sql.Composed:
+        """Every collection name with its chunk count."""
+        return sql.SQL("SELECT {coll} AS collection, count(*) AS chunks FROM {t} AS c WHERE {f} GROUP BY 1 ORDER BY 1").format(
+            coll=self.collection_of_chunk(), t=self.chunk_table, f=self.chunk_filter(collection_param=False)
+        )
+
+    def declared_dimensions(self) -> sql.Composed:
+        """The vector column's declared dimension from the catalog (NULL when declared without one)."""
+        em = self.profile.embeddings
+        return sql.SQL(
+            "SELECT CASE WHEN a.atttypmod > 0 THEN a.atttypmod END AS dims, format_type(a.atttypid, a.atttypmod) AS type "
+            "FROM pg_attribute a WHERE a.attrelid = to_regclass({rel}) AND a.attname = {col} AND NOT a.attisdropped"
+        ).format(rel=sql.Literal(_qualified(em.schema, em.table)), col=sql.Literal(em.vector))
+
+
+def _qualified(schema: str, table: str) -> str:
+    """A regclass literal that survives quotes, spaces and upper case in either name."""
+    def quote(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    return f"{quote(schema)}.{quote(table)}"

@@ -1,0 +1,167 @@
+"""Shared fixtures: one real Postgres and one real embedding server per session, a fresh database per test.
+
+Databases are cloned from templates (empty with pgvector; the demo app loaded;
+the demo app loaded and backfilled), so a test starts in milliseconds and
+never sees another test's rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from harness.embedserver import EmbeddingServer
+from harness.stack import EmbeddedPostgres
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_PROFILE = REPO / "examples" / "ragapp" / "profile.yaml"
+TEST_MODEL = "hash-embed:384"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """The session's PostgreSQL 18 + pgvector (embedded wheel), on a loopback port with a password."""
+    server = EmbeddedPostgres().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def embed_server():
+    """The session's Ollama-compatible server, running the lexical model at a few dimensions."""
+    server = EmbeddingServer(models=[TEST_MODEL, "hash-embed:768"]).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _admin(pg: EmbeddedPostgres) -> psycopg.Connection:
+    return psycopg.connect(pg.dsn(), autocommit=True)
+
+
+def _clone(pg: EmbeddedPostgres, template: str) -> str:
+    name = f"t{os.getpid()}_{next(_counter)}"
+    with _admin(pg) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    return name
+
+
+@pytest.fixture(scope="session")
+def templates(pg, embed_server):
+    """Template databases: ``empty`` (pgvector only), ``demo`` (corpus loaded), ``demo_embedded`` (backfilled)."""
+    from examples.ragapp.app import load_corpus
+    from harness.backfill import BackfillOptions, run_backfill
+    from harness.profile import load_profile
+    from harness.provider import OllamaProvider
+
+    pg.create_database("tmpl_empty")
+    pg.create_database("tmpl_demo")
+    load_corpus(pg.dsn("tmpl_demo"))
+    with _admin(pg) as conn:
+        conn.execute("CREATE DATABASE tmpl_demo_embedded TEMPLATE tmpl_demo")
+    profile = load_profile(DEMO_PROFILE, env={"EMBED_MODEL": TEST_MODEL})
+    with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
+        for collection in ("global_corpus", "tenant_acme", "tenant_globex"):
+            run_backfill(profile, pg.dsn("tmpl_demo_embedded"), provider, BackfillOptions(collection=collection, progress=False))
+    return {"empty": "tmpl_empty", "demo": "tmpl_demo", "demo_embedded": "tmpl_demo_embedded"}
+
+
+@dataclass
+class Database:
+    name: str
+    dsn: str
+
+    def connect(self, **kwargs) -> psycopg.Connection:
+        from pgvector.psycopg import register_vector
+
+        conn = psycopg.connect(self.dsn, **kwargs)
+        register_vector(conn)
+        return conn
+
+    def scalar(self, query, params=None):
+        with psycopg.connect(self.dsn) as conn:
+            return conn.execute(query, params).fetchone()[0]
+
+    def execute(self, query, params=None) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(query, params)
+
+
+def _database(pg, template: str):
+    name = _clone(pg, template)
+    try:
+        yield Database(name, pg.dsn(name))
+    finally:
+        pg.drop_database(name)
+
+
+@pytest.fixture
+def empty_db(pg, templates):
+    """A fresh database with pgvector and nothing else."""
+    yield from _database(pg, templates["empty"])
+
+
+@pytest.fixture
+def demo_db(pg, templates):
+    """A fresh database with the demo app's schema and corpus, no embeddings yet."""
+    yield from _database(pg, templates["demo"])
+
+
+@pytest.fixture
+def embedded_db(pg, templates):
+    """A fresh database with the demo app fully backfilled with hash-embed:384."""
+    yield from _database(pg, templates["demo_embedded"])
+
+
+@pytest.fixture
+def demo_env(embed_server):
+    """Environment for the demo profile, minus the database (tests add DATABASE_URL)."""
+    return {"OLLAMA_HOST": embed_server.url, "EMBED_MODEL": TEST_MODEL}
+
+
+@pytest.fixture
+def demo_profile():
+    return DEMO_PROFILE
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Run ``backfill-harness ARGS`` in-process with extra environment; returns exit code, stdout, stderr."""
+    from harness.cli import main
+
+    def run(*args: str, env: dict[str, str] | None = None) -> CliResult:
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse usage errors
+                code = exc.code if isinstance(exc.code, int) else 1
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return run
