@@ -1,0 +1,82 @@
+"""Run evidence: what a backfill run did, kept as ``run.json`` in the run folder.
+
+Written by the procedure's ``run`` step (and ``backfill``); read by the
+``completed`` DONE check and by ``record``. The same fields, whatever ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import redact
+from .errors import ConfigError, HarnessError
+
+RUN_FILE = "run.json"
+
+
+@dataclass(frozen=True)
+class RunEvidence:
+    collection: str
+    command: str  # exactly what ran (secrets masked)
+    exit_code: int
+    started_at: str  # ISO 8601, UTC
+    finished_at: str
+    seconds: float
+    failed_rows: int | None = None  # None when the command does not say
+    embedded_rows: int | None = None
+    counts_before: dict[str, Any] = field(default_factory=dict)
+    counts_after: dict[str, Any] = field(default_factory=dict)
+    output_tail: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.failed_rows
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def write_evidence(run_dir: Path, evidence: RunEvidence) -> Path:
+    """Write run.json atomically (temp file + rename), secrets masked."""
+    return write_json_atomic(Path(run_dir) / RUN_FILE, evidence.as_dict())
+
+
+def read_evidence(run_dir: Path) -> RunEvidence:
+    path = Path(run_dir) / RUN_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no run evidence at {path}; expected the run step to have written it") from None
+    except ValueError as exc:
+        raise ConfigError(f"run evidence {path} is not valid JSON: {exc}") from None
+    data.pop("ok", None)
+    known = RunEvidence.__dataclass_fields__
+    return RunEvidence(**{k: v for k, v in data.items() if k in known})
+
+
+def write_json_atomic(path: Path, data: Any) -> Path:
+    """Write JSON to path via a temporary file in the same folder and a rename; never a half-written file."""
+    path = Path(path)
+    text = json.dumps(redact.redact(data), indent=2, default=str) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise HarnessError(f"cannot write {path}: {exc.strerror or exc}; expected a writable folder with free space") from None
+    return path
