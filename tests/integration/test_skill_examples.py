@@ -152,14 +152,16 @@ def test_quick_start_backfills_and_verifies_a_demo_collection_from_nothing(shell
     assert (Path("historylog.md")).read_text().count(collection) >= 1
 
 
-def test_demo_stack_script_serves_the_demo_corpus_until_stopped(tmp_path):
+def test_demo_stack_script_serves_the_demo_corpus_until_stopped():
     """SKILL.md's rehearsal stack: env.sh appears when the database is ready; stopping it removes everything."""
     import signal
+    import tempfile
     import time
 
     import psycopg
 
-    folder = tmp_path / "bh-demo"
+    # Not tmp_path: pytest makes it 0700, and Postgres runs as another user when we are root (as harness.stack does).
+    folder = Path(tempfile.mkdtemp(prefix="bh-skill-")) / "bh-demo"
     proc = subprocess.Popen([sys.executable, str(REPO / "skill" / "scripts" / "demo_stack.py"), "--dir", str(folder)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -178,6 +180,7 @@ def test_demo_stack_script_serves_the_demo_corpus_until_stopped(tmp_path):
         proc.wait(timeout=60)
     assert proc.returncode == 0
     assert not folder.exists()
+    folder.parent.rmdir()
 
 
 def test_demo_stack_script_refuses_a_folder_in_use(tmp_path):
