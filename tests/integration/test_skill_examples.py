@@ -7,6 +7,7 @@ checkout; the text block after it must match the output, and its `[exit N]` the 
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -40,7 +41,8 @@ def _program(line: str) -> str | None:
 @dataclass
 class Outcome:
     code: int
-    output: str
+    output: str  # stdout and stderr, as a person sees them
+    stdout: str = ""
 
 
 @dataclass
@@ -88,7 +90,7 @@ class DocShell:
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        return Outcome(result.code, result.out + result.err)
+        return Outcome(result.code, result.out + result.err, result.out)
 
 
 @pytest.fixture
@@ -124,6 +126,7 @@ def run_step(shell: DocShell, step) -> None:
     assert not missing, f"line {step.line}: documented output not found: {missing}\nactual:\n{output[-4000:]}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("number", sorted(EXAMPLES), ids=[f"example {n}: {e.title}" for n, e in sorted(EXAMPLES.items())])
 def test_example_runs_as_documented(number, shell, embedded_db):
     shell.env["DATABASE_URL"] = embedded_db.dsn
@@ -139,11 +142,14 @@ def _quick_start_lines() -> list[str]:
     return command_lines(block.text)
 
 
+@pytest.mark.slow
 def test_quick_start_backfills_and_verifies_a_demo_collection_from_nothing(shell, demo_db):
     shell.env["DATABASE_URL"] = demo_db.dsn
     for line in _quick_start_lines():
         outcome = shell.run(line)
         assert outcome.code == 0, f"{line}\n{outcome.output[-3000:]}"
+        if "--json" in line:
+            assert json.loads(outcome.stdout).get("ok", True) is True, line
     collection = shell.env["C"]
     chunks = demo_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (collection,))
     vectors = demo_db.scalar("SELECT count(*) FROM document_embeddings WHERE collection = %s", (collection,))
