@@ -91,6 +91,7 @@ def test_profile_and_flag_terms_are_searched(tmp_path):
     assert paths(result.service) == ["retriever.py"]
 
 
+@pytest.mark.slow
 def test_ten_thousand_files_are_all_scanned(tmp_path):
     for i in range(10_000):
         folder = tmp_path / f"pkg{i // 500}"
