@@ -94,7 +94,7 @@ def parse_junit(path: str | Path) -> tuple[CheckResult, ...]:
         classname = case.get("classname", "")
         name = case.get("name", "")
         module = classname.rsplit(".", 1)[-1] if classname else ""
-        full = f"{module}::{name}" if module and module != name else name
+        full = f"{module}::{name}" if module else name
         outcome, message = "passed", ""
         for child in case:
             if child.tag in ("failure", "error"):
