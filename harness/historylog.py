@@ -46,6 +46,8 @@ Do not edit entries by hand; append with `backfill-harness record`.
 _HEAD = re.compile(r"^<!-- historylog head=(?P<head>[0-9a-f]{64}|none) entries=(?P<n>\d+) -->$", re.M)
 _MARKER = re.compile(r"^<!-- entry sha256=(?P<sha>[^ ]*) -->\n", re.M)
 _FIELD = re.compile(r"^- (?P<label>[a-z0-9 ]+?):(?: (?P<value>.*))?$")
+LEGACY_MARKER = "<!-- historylog: older entries below were written before the chain; they are kept as they were -->"
+_LEGACY_RE = re.compile("^" + re.escape(LEGACY_MARKER) + "$", re.M)
 _CHECK = re.compile(r"^  - (?P<outcome>[a-z]+): (?P<name>.+?)(?: — (?P<message>.*))?$")
 
 
@@ -194,6 +196,9 @@ class ParsedLog:
 
 
 def split(text: str) -> ParsedLog:
+    legacy = _LEGACY_RE.search(text)
+    if legacy:  # entries written before this log was chained stay below, outside the chain
+        text = text[: legacy.start()]
     markers = list(_MARKER.finditer(text))
     header = text[: markers[0].start()] if markers else text
     blocks = []
@@ -363,6 +368,7 @@ def append(path: str | Path, entry: HistoryEntry) -> HistoryEntry:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
             text = path.read_text(encoding="utf-8") if path.exists() else DEFAULT_HEADER
+            text = _adopt(text)
             log = split(text)
             prev = log.blocks[0][0] if log.blocks else GENESIS
             entry = replace(entry, prev=prev, sha256=None).normalised()
@@ -384,6 +390,18 @@ def append(path: str | Path, entry: HistoryEntry) -> HistoryEntry:
     except OSError as exc:
         raise HarnessError(f"cannot write historylog {path}: {exc.strerror or exc}; expected a writable folder") from None
     return replace(entry, sha256=sha)
+
+
+def _adopt(text: str) -> str:
+    """A log kept by hand before (no chain yet): keep its title as header and its entries below the chain."""
+    if _HEAD.search(text) or _MARKER.search(text) or _LEGACY_RE.search(text):
+        return text
+    lines = text.splitlines(keepends=True)
+    cut = next((i for i, line in enumerate(lines) if i > 0 and line.startswith("## ")), None)
+    if cut is None:
+        return text
+    header, older = "".join(lines[:cut]), "".join(lines[cut:])
+    return _with_head(header, "none", 0) + LEGACY_MARKER + "\n\n" + older
 
 
 def init(path: str | Path) -> Path:

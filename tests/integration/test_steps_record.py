@@ -98,3 +98,13 @@ def test_the_password_is_in_no_historylog(cli, demo_db, demo_profile, target_env
     ran(cli, demo_db, demo_profile, target_env, tmp_path / "run", "--command", "echo $DATABASE_URL; exit 1")
     record(cli, demo_db, demo_profile, target_env, tmp_path / "run", tmp_path / "historylog.md")
     assert pg_password not in (tmp_path / "historylog.md").read_text()
+
+
+def test_record_text_and_json_name_the_same_entry(cli, demo_db, demo_profile, target_env, tmp_path):
+    ran(cli, demo_db, demo_profile, target_env, tmp_path / "run")
+    data = record(cli, demo_db, demo_profile, target_env, tmp_path / "run", tmp_path / "a.md").json
+    text = cli("record", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", tmp_path / "run",
+               "--historylog", tmp_path / "b.md", env=env_for(demo_db, target_env)).out
+    entry = data["entry"]
+    assert f"Recorded {entry['outcome']} run of {entry['collection']} ({entry['model']})" in text
+    assert data["paths"] == [str(tmp_path / "a.md")]

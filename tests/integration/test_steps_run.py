@@ -66,3 +66,10 @@ def test_the_password_is_in_no_run_file(cli, demo_db, demo_profile, target_env, 
     run_step(cli, demo_db, demo_profile, target_env, tmp_path / "run", "--command", "echo $DATABASE_URL")
     for path in (tmp_path / "run").iterdir():
         assert pg_password not in path.read_text()
+
+
+def test_text_and_json_carry_the_same_run_facts(cli, demo_db, demo_profile, target_env, tmp_path):
+    text = run_step(cli, demo_db, demo_profile, target_env, tmp_path / "a", "--command", "echo hi; exit 2").out
+    data = run_step(cli, demo_db, demo_profile, target_env, tmp_path / "b", "--command", "echo hi; exit 2", "--json").json
+    assert f"exit code {data['exit_code']}" in text and data["command"] in text
+    assert f"{data['counts_before']['embedded']} -> {data['counts_after']['embedded']} of {data['counts_after']['chunks']}" in text

@@ -162,3 +162,15 @@ def test_the_repo_historylog_is_a_valid_empty_log():
 
     report = historylog.verify(REPO / "historylog.md")
     assert report.ok and report.entries == 0
+
+
+def test_a_hand_kept_log_keeps_its_older_entries_below_the_new_ones(tmp_path):
+    path = tmp_path / "historylog.md"
+    path.write_text("# agents historylog\n\nNewest first.\n\n## 2024-01-01 backfill global_corpus\n- ran by hand\n")
+    historylog.append(path, entry("tenant_acme"))
+    historylog.append(path, entry("tenant_globex"))
+    text = path.read_text()
+    assert text.startswith("# agents historylog\n\nNewest first.")
+    assert text.rstrip().endswith("## 2024-01-01 backfill global_corpus\n- ran by hand")
+    assert text.index("tenant_globex") < text.index("tenant_acme") < text.index("2024-01-01")
+    assert historylog.verify(path).ok and len(historylog.read_entries(path)) == 2
