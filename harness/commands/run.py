@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_change_options, add_json, add_run_dir, add_target_options, settings_from
+from ._common import add_json, add_run_dir, add_target_options, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:

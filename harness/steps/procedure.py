@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .. import redact
 from ..errors import HarnessError
 from ..settings import Settings
-from .common import backfill_command, default_run_dir
+from .common import BackfillCommand, backfill_command, default_run_dir
 from .locate import LocateResult, locate
 from .plan import Plan, make_plan
 from .record import RecordResult, entry_from_run, record
@@ -118,7 +118,7 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
         say("[3/6] plan")
         best = result.located.best_entrypoint if result.located else None
 
-        def planned() -> Plan:
+        def planned() -> tuple[Plan, BackfillCommand]:
             chosen = backfill_command(settings, collection, command=command, engine=engine, into=into,
                                       located=best.command if best else None,
                                       located_workdir=str(repo / best.workdir) if best else None)
@@ -177,6 +177,4 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
 
 def _without_run(entry, sc: ScopeResult | None):
     """A run that never started still records the counts scope saw."""
-    from dataclasses import replace
-
     return replace(entry, counts_before=dict(sc.counts) if sc and sc.counts else entry.counts_before)
