@@ -14,7 +14,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from ..target import Target
+from ..target import Target, _qualified
 
 STAGE = "bh_stage"
 
@@ -26,6 +26,7 @@ class Embedding:
     text_hash: str
     collection: str
     tenant: Any
+    exists: bool = True  # False when selection saw no embedding row for the key: a plain COPY may land it
 
 
 class BatchWriter:
@@ -37,6 +38,8 @@ class BatchWriter:
         self.model = model
         self._columns = self._stage_columns()
         self._types: list[str] | None = None
+        self._target_types: list[str] | None = None
+        self.direct_batches = 0
 
     def _stage_columns(self) -> list[tuple[str, str]]:
         """(staging column, target column) pairs for what this target stores."""
@@ -80,6 +83,11 @@ class BatchWriter:
         """Write every embedding of the batch in one transaction; return how many rows were written."""
         if not batch:
             return 0
+        if not self.target.inline and not any(item.exists for item in batch):
+            try:
+                return self._copy_direct(batch)
+            except psycopg.errors.UniqueViolation:
+                pass  # someone wrote one of these keys since selection: replace through the staging table
         self._ensure_stage()
         names = [c for c, _ in self._columns]
         with self.conn.transaction():
@@ -87,15 +95,40 @@ class BatchWriter:
             copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
                 sql.Identifier(STAGE), sql.SQL(", ").join(map(sql.Identifier, names))
             )
-            with self.conn.cursor().copy(copy_sql) as copy:
-                copy.set_types(self._types)
-                for item in batch:
-                    values = {"k": item.key, "v": item.vector, "h": item.text_hash, "m": self.model,
-                              "coll": item.collection, "ten": item.tenant}
-                    copy.write_row([values[n] for n in names])
+            self._copy_rows(copy_sql, self._types, names, batch)
             for statement in self._apply_sql():
                 self.conn.execute(statement)
         return len(batch)
+
+    def _copy_direct(self, batch: Sequence[Embedding]) -> int:
+        """Rows with no embedding yet go straight into the table with one binary COPY (a bulk load's fast path)."""
+        names = [c for c, _ in self._columns]
+        if self._target_types is None:
+            em = self.target.profile.embeddings
+            rows = self.conn.execute(
+                "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+                (_qualified(em.schema, em.table),),
+            ).fetchall()
+            self.conn.rollback()
+            by_name = {r["attname"]: r["typname"] for r in rows}
+            self._target_types = [by_name[col] for _, col in self._columns]
+        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
+            self.target.embedding_table, sql.SQL(", ").join(sql.Identifier(col) for _, col in self._columns)
+        )
+        with self.conn.transaction():
+            self._copy_rows(copy_sql, self._target_types, names, batch)
+        self.direct_batches += 1
+        return len(batch)
+
+    def _copy_rows(self, copy_sql: sql.Composed, types: list[str] | None, names: list[str],
+                   batch: Sequence[Embedding]) -> None:
+        with self.conn.cursor().copy(copy_sql) as copy:
+            copy.set_types(types)
+            for item in batch:
+                values = {"k": item.key, "v": item.vector, "h": item.text_hash, "m": self.model,
+                          "coll": item.collection, "ten": item.tenant}
+                copy.write_row([values[n] for n in names])
 
     def _apply_sql(self) -> list[sql.Composed]:
         stage = sql.Identifier(STAGE)
