@@ -23,10 +23,10 @@ CREATE TABLE IF NOT EXISTS backfill_harness.runs (
 CREATE TABLE IF NOT EXISTS backfill_harness.claims (
     run_id    text NOT NULL REFERENCES backfill_harness.runs (run_id) ON DELETE CASCADE,
     seq       integer NOT NULL,
-    lo        text,                      -- exclusive lower key bound; NULL = open
-    hi        text,                      -- inclusive upper key bound; NULL = open
+    lo        text,                      -- exclusive lower key bound (NULL: open)
+    hi        text,                      -- inclusive upper key bound (NULL: open)
     state     text NOT NULL DEFAULT 'todo' CHECK (state IN ('todo', 'taken', 'done')),
-    taken_by  integer,                   -- backend pid of the claiming session; dead pid = claim free again
+    taken_by  integer,                   -- backend pid of the claiming session (a dead pid frees the claim)
     taken_at  timestamptz,
     done_at   timestamptz,
     PRIMARY KEY (run_id, seq)
