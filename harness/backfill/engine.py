@@ -10,9 +10,10 @@ Killed at any point, a new run picks up where the database says it stands.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ class BackfillOptions:
     reuse: bool = True  # take an existing vector with the same text hash and model instead of embedding again
     run_id: str | None = None  # join run ``run_id``: workers sharing it split the rows through claims
     rows_per_claim: int | None = None  # rows per claimed key range (default: 4 batches)
-    defer_index_min_rows: int = 10_000  # drop + rebuild vector indexes around a load at least this large into an empty table
+    defer_index_min_rows: int = 1_000  # drop + rebuild vector indexes around a load at least this large into an empty table
 
     @property
     def target_collection(self) -> str:
@@ -179,7 +180,8 @@ def run_backfill(
         locked = True
         dims = _agreed_dimensions(read_conn, target, provider, dimensions)
         _prepare(write_conn, target, options, model, summary)
-        before = summary.before = collection_state(read_conn, target, collection, model)
+        if summary.copied or summary.reused or options.into or options.run_id:
+            before = summary.before = collection_state(read_conn, target, collection, model)
         if not options.run_id and before.needed >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
@@ -249,35 +251,47 @@ def _claimed_batches(claim_conn, read_conn, target, collection, model, options) 
 
 
 def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn) -> None:
-    """Embed batch N+1 on the embed thread while batch N is written here."""
-    finished: list[int] = []  # claims whose last batch is the one in flight
+    """One embed thread selects and embeds batch N+1 while this thread writes batch N."""
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
 
-    def settle(seqs: list[int]) -> None:
-        for seq in seqs:
-            claims.finish(claim_conn, options.run_id, seq)
-        seqs.clear()
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as pool:
-        pending: Future[_Embedded] | None = None
-        for rows, done_seq in batches:
-            if done_seq is not None:
-                finished.append(done_seq)
-                if pending is None:
-                    settle(finished)
-                continue
-            summary.selected += len(rows)
-            future = pool.submit(_embed_batch, provider, rows, dims)
-            if pending is not None:
-                landed = _land(pending.result(), writer, options, summary, progress, on_batch)
-                if not landed:
-                    future.cancel()
+    def produce() -> None:
+        try:
+            for rows, done_seq in batches:
+                if stop.is_set():
                     return
-                settle(finished)
-            pending = future
-        if pending is not None and _land(pending.result(), writer, options, summary, progress, on_batch):
-            settle(finished)
-        elif pending is None:
-            settle(finished)
+                if done_seq is not None:
+                    handoff.put(("claim-done", done_seq))
+                else:
+                    handoff.put(("batch", _embed_batch(provider, rows, dims)))
+            handoff.put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread, which raises it
+            handoff.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="embed", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            if kind == "claim-done":
+                # Items arrive in order, so every batch of this claim has landed.
+                claims.finish(claim_conn, options.run_id, item)
+                continue
+            summary.selected += len(item.rows)
+            if not _land(item, writer, options, summary, progress, on_batch):
+                return
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                handoff.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()
 
 
 def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summary: BackfillSummary,
