@@ -1,10 +1,13 @@
 """The backfill engine: select what needs embedding, embed in batches, validate, write; keep the provider busy.
 
-While batch N is written, batch N+1 is being embedded. Every vector is
-validated before it is written. A batch that the provider rejects (HTTP 4xx)
-is split in halves until the failing inputs are isolated; the rest is embedded.
-Texts beyond the model's context are retried with ``truncate: true`` and counted.
-Killed at any point, a new run picks up where the database says it stands.
+While batch N is written, batch N+1 is being selected and embedded on the embed
+thread. Every answer is validated before it is written; an answer with any bad
+vector is refused whole. A batch that the provider rejects (HTTP 4xx) is split in
+halves until the failing inputs are isolated; the rest is embedded. Texts beyond
+the model's context are retried with ``truncate: true`` and counted. Unchanged
+vectors of other collections are reused before anything is embedded. Killed at
+any point, a new run picks up where the database says it stands. Workers of one
+run (``run_id``) share the rows through key-range claims.
 """
 
 from __future__ import annotations
@@ -182,11 +185,11 @@ def run_backfill(
         _prepare(write_conn, target, options, model, summary)
         if summary.copied or summary.reused or options.into or options.run_id:
             before = summary.before = collection_state(read_conn, target, collection, model)
-        if not options.run_id and before.needed >= options.defer_index_min_rows and not target.inline \
+        total = before.needed if options.limit is None else min(before.needed, options.limit)
+        if not options.run_id and total >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
         writer = BatchWriter(write_conn, target, model)
-        total = before.needed if options.limit is None else min(before.needed, options.limit)
         progress = Progress(total, enabled=options.progress)
         if options.run_id:
             claim_conn = dbmod.connect(database_url, autocommit=True)
