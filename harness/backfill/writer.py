@@ -121,13 +121,16 @@ class BatchWriter:
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
             self.target.embedding_table, sql.SQL(", ").join(sql.Identifier(col) for _, col in self._columns)
         )
-        encoded = binary_copy_data(self._target_types, names, batch, self.model)
         with self.conn.transaction():
-            if encoded is None:
+            if binary_copy_data(self._target_types, names, batch[:1], self.model) is None:
                 self._copy_rows(copy_sql, self._target_types, names, batch)
             else:
                 with self.conn.cursor().copy(copy_sql) as copy:
-                    copy.write(encoded)
+                    # Sent in slices so the server parses one while the next is encoded.
+                    for start in range(0, len(batch), _SLICE):
+                        part = batch[start:start + _SLICE]
+                        copy.write(binary_copy_data(self._target_types, names, part, self.model,
+                                                    header=start == 0, trailer=start + _SLICE >= len(batch)))
         self.direct_batches += 1
         return len(batch)
 
@@ -171,10 +174,12 @@ class BatchWriter:
 
 _INT = {"int8": ">q", "int4": ">i", "int2": ">h"}
 _TEXT = {"text", "varchar", "bpchar", "name"}
+_SLICE = 128  # rows per COPY message
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 
 
-def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence[Embedding], model: str) -> bytes | None:
+def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence[Embedding], model: str, *,
+                     header: bool = True, trailer: bool = True) -> bytes | None:
     """The whole COPY BINARY stream for a batch, built at once (vectors through one numpy conversion).
 
     None when a column has a type this encoder does not know; the caller then lets psycopg dump row by row.
@@ -184,13 +189,14 @@ def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence
     matrix = np.stack([item.vector for item in batch]).astype(">f4", copy=False)
     columns = {name: _column_values(name, batch, model) for name in names}
     fixed = _fixed_width_rows(names, types, columns, matrix)
+    head, tail = (_SIGNATURE if header else b""), (struct.pack(">h", -1) if trailer else b"")
     if fixed is not None:
-        return _SIGNATURE + fixed + struct.pack(">h", -1)
+        return head + fixed + tail
     dims = matrix.shape[1]
     vector_head = struct.pack(">ihh", 4 + 4 * dims, dims, 0)
     count = struct.pack(">h", len(names))
     null = struct.pack(">i", -1)
-    parts = [_SIGNATURE]
+    parts = [head]
     for i in range(len(batch)):
         parts.append(count)
         for name, typ in zip(names, types):
@@ -205,7 +211,7 @@ def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence
                 parts.append(struct.pack(">i" + _INT[typ][1], struct.calcsize(_INT[typ]), int(value)))
             else:
                 parts.append(_text_field(str(value)))
-    parts.append(struct.pack(">h", -1))
+    parts.append(tail)
     return b"".join(parts)
 
 
