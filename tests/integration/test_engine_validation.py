@@ -91,3 +91,11 @@ def test_fail_fast_stops_at_the_first_failure_with_nothing_of_that_batch_written
     assert result.code == 1 and "stopped: fail-fast" in result.out
     assert _written(demo_db, ids[:BATCH]) == BATCH
     assert _written(demo_db, ids[BATCH:]) == 0
+
+
+def test_an_over_context_text_is_truncated_deliberately_and_counted(demo_db, embed_server, demo_profile):
+    ids = _globex_ids(demo_db)
+    demo_db.execute("UPDATE document_chunks SET content = repeat('word ', 3000) WHERE id = %s", (ids[2],))
+    summary = _run(demo_db, embed_server.url, demo_profile)
+    assert summary.ok and summary.embedded == len(ids) and summary.truncated == 1
+    assert _written(demo_db, ids) == len(ids)
