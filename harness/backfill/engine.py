@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 
 from .. import db as dbmod
-from ..errors import CheckFailed, HarnessError, ProviderRejected
+from ..errors import CheckFailed, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable
 from ..profile import Profile
 from ..provider import OllamaProvider, check_vectors
 from ..target import Target
@@ -340,17 +340,15 @@ def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _
     out.requests += 1
     try:
         result = provider.embed([r.text for r in rows], truncate=truncate)
+    except ProviderUnavailable:
+        raise
     except ProviderRejected as exc:
-        if len(rows) > 1:
-            middle = len(rows) // 2
-            _embed_into(provider, rows[:middle], dims, out, truncate)
-            _embed_into(provider, rows[middle:], dims, out, truncate)
-        elif not truncate and "context" in str(exc).lower():
-            _embed_into(provider, rows, dims, out, truncate=True)
-            if out.good and out.good[-1].key == rows[0].key:
-                out.truncated += 1
-        else:
-            out.failures.append(RowFailure(rows[0].key, rows[0].collection, rows[0].tenant, str(exc)))
+        _rejected(provider, rows, dims, out, truncate, exc)
+        return
+    except ProviderError as exc:
+        # A malformed answer (ragged or non-numeric vectors) is refused like any other bad answer.
+        for row in rows:
+            out.failures.append(RowFailure(row.key, row.collection, row.tenant, f"provider answer refused: {exc}"))
         return
     vectors = result.vectors
     problems = check_vectors(vectors, len(rows), dims)
@@ -362,6 +360,20 @@ def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _
         return
     for i, row in enumerate(rows):
         out.good.append(Embedding(row.key, vectors[i], row.text_hash, row.collection, row.tenant, row.exists))
+
+
+def _rejected(provider, rows, dims, out, truncate, exc) -> None:
+    """A 4xx: split to isolate the guilty inputs; an over-length singleton is retried truncated."""
+    if len(rows) > 1:
+        middle = len(rows) // 2
+        _embed_into(provider, rows[:middle], dims, out, truncate)
+        _embed_into(provider, rows[middle:], dims, out, truncate)
+    elif not truncate and "context" in str(exc).lower():
+        _embed_into(provider, rows, dims, out, truncate=True)
+        if out.good and out.good[-1].key == rows[0].key:
+            out.truncated += 1
+    else:
+        out.failures.append(RowFailure(rows[0].key, rows[0].collection, rows[0].tenant, str(exc)))
 
 
 def _agreed_dimensions(conn: psycopg.Connection, target: Target, provider: OllamaProvider, expected: int | None) -> int:

@@ -26,6 +26,7 @@ class FaultyProxy:
         self.embed_requests = 0  # counted on arrival
         self.inputs = 0
         self._lock = threading.Lock()
+        self.client = httpx.Client(base_url=self.upstream, timeout=30)
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,7 +43,7 @@ class FaultyProxy:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:  # noqa: N802
-                r = httpx.get(proxy.upstream + self.path)
+                r = proxy.client.get(self.path)
                 self._reply(r.status_code, r.content)
 
             def do_POST(self) -> None:  # noqa: N802
@@ -60,7 +61,7 @@ class FaultyProxy:
                     return
                 if action and action[0] == "stall":
                     time.sleep(action[1])
-                r = httpx.post(proxy.upstream + self.path, content=raw, timeout=30)
+                r = proxy.client.post(self.path, content=raw)
                 if action and action[0] == "edit" and r.status_code == 200:
                     self._reply(200, json.dumps(action[1](r.json())).encode())  # json.dumps writes NaN as NaN
                     return
@@ -75,9 +76,10 @@ class FaultyProxy:
         return f"http://{host}:{port}"
 
     def __enter__(self) -> "FaultyProxy":
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self.client.close()

@@ -60,3 +60,12 @@ def test_a_provider_that_keeps_answering_500_fails_after_the_last_retry(demo_db,
     with FaultyProxy(embed_server.url, fault) as proxy, _provider(proxy.url, retries=2) as provider:
         with pytest.raises(ProviderUnavailable, match="failed after 3 attempts; last error: HTTP 503: overloaded"):
             _run(demo_db, demo_profile, provider)
+
+
+def test_a_429_is_waited_out_not_blamed_on_the_inputs(demo_db, embed_server, demo_profile):
+    waits = []
+    fault = lambda n, body: ("status", 429, "too many requests") if n == 1 else None  # noqa: E731
+    with FaultyProxy(embed_server.url, fault) as proxy, _provider(proxy.url, retries=2, sleep=waits.append) as provider:
+        summary = _run(demo_db, demo_profile, provider)
+    assert summary.ok and summary.embedded == 29 and summary.failed == 0
+    assert proxy.embed_requests == 4 and len(waits) == 1

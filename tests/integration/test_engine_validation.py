@@ -99,3 +99,16 @@ def test_an_over_context_text_is_truncated_deliberately_and_counted(demo_db, emb
     summary = _run(demo_db, embed_server.url, demo_profile)
     assert summary.ok and summary.embedded == len(ids) and summary.truncated == 1
     assert _written(demo_db, ids) == len(ids)
+
+
+def test_a_ragged_answer_is_refused_like_any_other_bad_answer(demo_db, embed_server, demo_profile):
+    ids = _globex_ids(demo_db)
+
+    def ragged(answer):
+        answer["embeddings"][0] = answer["embeddings"][0][:10]
+        return answer
+
+    with FaultyProxy(embed_server.url, _first_answer(ragged)) as proxy:
+        summary = _run(demo_db, proxy.url, demo_profile)
+    assert summary.failed == BATCH and "differing dimensions" in summary.failures[0].reason
+    assert _written(demo_db, ids[:BATCH]) == 0 and _written(demo_db, ids[BATCH:]) == len(ids) - BATCH
