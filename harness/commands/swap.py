@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import db
-    from ..backfill import swap as swapmod
+    from ..backfill.swap import drop_retired, rollback, swap
     from ..output import emit
     from ..target import Target
 
@@ -32,10 +32,10 @@ def run(args: argparse.Namespace) -> int:
     target = Target(settings.profile)
     with db.connect(settings.database_url, autocommit=True) as conn, db.connect(settings.database_url, autocommit=True) as lock_conn:
         if args.rollback:
-            result = swapmod.rollback(conn, lock_conn, target, args.live)
+            result = rollback(conn, lock_conn, target, args.live)
         elif args.drop_retired:
-            result = swapmod.drop_retired(conn, lock_conn, target, args.live)
+            result = drop_retired(conn, lock_conn, target, args.live)
         else:
-            result = swapmod.swap(conn, lock_conn, target, args.new, args.live, settings.model, settings.dimensions)
+            result = swap(conn, lock_conn, target, args.new, args.live, settings.model, settings.dimensions)
     emit(result, args.json, result.line())
     return 0
