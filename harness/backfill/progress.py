@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 
-log = logging.getLogger("harness.backfill")
 
 
 class Progress:
@@ -28,8 +26,10 @@ class Progress:
             self.stream.write("\r" + self.render(now))
             self.stream.flush()
         elif now - self._last_log >= self.every_s or self.done >= self.total:
+            # Written to the stream itself (stderr), not the log, so it shows without --verbose.
             self._last_log = now
-            log.info("%s", self.render(now))
+            self.stream.write("progress: " + self.render(now) + "\n")
+            self.stream.flush()
 
     def render(self, now: float | None = None) -> str:
         elapsed = max((now or time.monotonic()) - self.started, 1e-9)

@@ -50,3 +50,10 @@ def test_backfill_embeds_exactly_the_selected_rows(embedded_db, demo_env, demo_p
     assert embed_server.inputs_served - served == 9
     assert summary.after.needed == 0 and summary.after.embedded == summary.after.chunks
     assert summary.line() == "Done. Embedded 9/9 rows. 0 failures."
+
+
+def test_progress_lines_go_to_stderr_when_not_on_a_terminal(demo_db, demo_env, demo_profile, cli):
+    result = cli("backfill", "--profile", demo_profile, "--collection", "tenant_globex",
+                 env={**demo_env, "DATABASE_URL": demo_db.dsn})
+    assert result.code == 0 and result.out.strip() == "Done. Embedded 29/29 rows. 0 failures."
+    assert "progress: [" in result.err and "29/29 rows" in result.err and "rows/s" in result.err
