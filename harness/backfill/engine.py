@@ -43,7 +43,7 @@ class BackfillOptions:
     dry_run: bool = False
     on_failure: str = CONTINUE
     limit: int | None = None
-    progress: bool | None = None  # None: a bar on a terminal, log lines otherwise
+    progress: bool | None = None  # None: a bar on a terminal, lines on stderr otherwise; False: log lines only
     into: str | None = None  # fill this new collection (copied from ``collection`` when it has no chunks yet)
     reuse: bool = True  # take an existing vector with the same text hash and model instead of embedding again
     run_id: str | None = None  # join run ``run_id``: workers sharing it split the rows through claims

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
         settings = dataclasses.replace(settings, provider_url=args.provider_url[0])
     options = BackfillOptions(collection=args.collection, batch_size=settings.batch_size, dry_run=args.dry_run,
-                              on_failure=args.on_failure, limit=args.limit, progress=None if not args.json else False,
+                              on_failure=args.on_failure, limit=args.limit, progress=None,
                               into=args.into, run_id=args.run_id)
     with settings.provider() as provider:
         summary = run_backfill(settings.profile, settings.database_url, provider, options, dimensions=settings.dimensions)
