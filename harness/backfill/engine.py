@@ -1,7 +1,7 @@
 """The backfill engine: select what needs embedding, embed in batches, validate, write; keep the provider busy.
 
-While batch N is written, batch N+1 is being selected and embedded on the embed
-thread. Every answer is validated before it is written; an answer with any bad
+While batch N is written, batch N+1 is being embedded on the one embed thread and
+N+2 selected on another. Every answer is validated before it is written; an answer with any bad
 vector is refused whole. A batch that the provider rejects (HTTP 4xx) is split in
 halves until the failing inputs are isolated; the rest is embedded. Texts beyond
 the model's context are retried with ``truncate: true`` and counted. Unchanged
@@ -254,28 +254,56 @@ def _claimed_batches(claim_conn, read_conn, target, collection, model, options) 
 
 
 def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn) -> None:
-    """One embed thread selects and embeds batch N+1 while this thread writes batch N."""
-    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    """Three stages: a selector thread reads the next pages, the one embed thread embeds them back to back,
+    and this thread writes; so while batch N is written, batch N+1 is embedded and N+2 selected."""
+    selected: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
+    embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
-    def produce() -> None:
+    def put(q: queue.Queue, item: tuple[str, Any]) -> bool:
+        while not stop.is_set():  # give up when the run stops, so no stage blocks forever
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def select() -> None:
         try:
             for rows, done_seq in batches:
-                if stop.is_set():
+                if not put(selected, ("claim-done", done_seq) if done_seq is not None else ("rows", rows)):
                     return
-                if done_seq is not None:
-                    handoff.put(("claim-done", done_seq))
-                else:
-                    handoff.put(("batch", _embed_batch(provider, rows, dims)))
-            handoff.put(("end", None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread, which raises it
-            handoff.put(("error", exc))
+            put(selected, ("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread, which raises it
+            put(selected, ("error", exc))
 
-    thread = threading.Thread(target=produce, name="embed", daemon=True)
-    thread.start()
+    def embed() -> None:
+        while not stop.is_set():
+            try:
+                kind, item = selected.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if kind == "rows":
+                try:
+                    kind, item = "batch", _embed_batch(provider, item, dims)
+                except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread
+                    kind, item = "error", exc
+            if not put(embedded, (kind, item)) or kind in ("end", "error"):
+                return
+
+    threads = [threading.Thread(target=select, name="select", daemon=True),
+               threading.Thread(target=embed, name="embed", daemon=True)]
+    for thread in threads:
+        thread.start()
     try:
         while True:
-            kind, item = handoff.get()
+            try:
+                kind, item = embedded.get(timeout=0.5)
+            except queue.Empty:
+                if not threads[1].is_alive():
+                    raise HarnessError("the embed stage ended without a result; expected every batch answered") from None
+                continue
             if kind == "end":
                 return
             if kind == "error":
@@ -289,12 +317,8 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 return
     finally:
         stop.set()
-        while thread.is_alive():
-            try:
-                handoff.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        thread.join()
+        for thread in threads:
+            thread.join()
 
 
 def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summary: BackfillSummary,
