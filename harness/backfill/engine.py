@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from .. import db as dbmod
 from ..errors import CheckFailed, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable
@@ -220,8 +221,6 @@ def run_backfill(
 
 
 def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> int:
-    from psycopg import sql
-
     return int(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
                             {"collection": collection}).fetchone()["n"])
 
