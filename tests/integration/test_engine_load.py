@@ -18,7 +18,8 @@ def _run(db, profile_path, url, **options):
 
 
 def _index_defs(db):
-    return db.connect().execute(INDEXES).fetchall()
+    with db.connect() as conn:
+        return conn.execute(INDEXES).fetchall()
 
 
 def test_a_load_into_an_empty_table_rebuilds_the_vector_index_after_it_exactly(demo_db, demo_profile, embed_server):
@@ -30,7 +31,7 @@ def test_a_load_into_an_empty_table_rebuilds_the_vector_index_after_it_exactly(d
                                BackfillOptions("global_corpus", progress=False, defer_index_min_rows=100),
                                on_batch=lambda s: seen_during.append(_index_defs(demo_db)))
     assert summary.ok and summary.indexes_rebuilt == ["document_embeddings_embedding_idx"]
-    assert all("document_embeddings_embedding_idx" not in {name for name, _ in defs} for defs in seen_during)
+    assert seen_during and all("document_embeddings_embedding_idx" not in {name for name, _ in defs} for defs in seen_during)
     assert _index_defs(demo_db) == before
 
 
