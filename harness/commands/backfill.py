@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=positive_int, help="embed at most this many rows (for a trial run)")
     p.add_argument("--into", metavar="NEW", help="fill collection NEW beside the live one (copying its chunks if NEW has "
                                                  "none), reusing unchanged vectors; then `swap --from NEW --to LIVE`")
-    p.add_argument("--workers", type=positive_int, default=1, help="worker processes sharing this backfill (default 1)")
+    p.add_argument("--workers", type=positive_int,
+                   help="worker processes sharing this backfill (default: one per --provider-url, else 1)")
     p.add_argument("--provider-url", action="append", default=[], metavar="URL",
                    help="an Ollama base URL; repeat to spread workers over several servers (default: OLLAMA_HOST/profile)")
     p.add_argument("--run-id", help="join backfill run RUN_ID (workers on other hosts pass the same id)")
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from ..output import emit
 
     settings = settings_from(args)
+    if args.workers is None:
+        args.workers = max(1, len(args.provider_url))
     if args.workers > 1 and not args.dry_run:
         return _run_workers(args, settings)
     if args.provider_url:
