@@ -84,23 +84,29 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
             emb_side = sql.SQL("{} IS NULL").format(t.chunk_id)  # orphans cannot be told apart by collection
         where = sql.SQL("({} OR {})").format(shape.chunks_in(), emb_side)
         matched = sql.SQL("{hc} AND {he} AND {v} IS NOT NULL").format(hc=has_c, he=has_e, v=vec)
-    other = (sql.SQL("count(*) FILTER (WHERE {m} AND {col} IS DISTINCT FROM %(model)s)").format(m=matched, col=t.e(em.model))
-             if has_model else sql.SQL("0"))
-    stale = (sql.SQL("count(*) FILTER (WHERE {m} AND {h} IS DISTINCT FROM {th})").format(m=matched, h=t.e(em.input_hash), th=t.text_hash)
-             if has_hash else sql.SQL("0"))
-    dims = (sql.SQL("count(*) FILTER (WHERE {m} AND vector_dims({v}) IS DISTINCT FROM %(dims)s)").format(m=matched, v=vec)
-            if check_dims else sql.SQL("0"))
-    norm = shape.norm()
-    return sql.SQL(
+    no = sql.SQL("false")
+    other = (sql.SQL("({m} AND {col} IS DISTINCT FROM %(model)s)").format(m=matched, col=t.e(em.model))
+             if has_model else no)
+    stale = (sql.SQL("({m} AND {h} IS DISTINCT FROM {th})").format(m=matched, h=t.e(em.input_hash), th=t.text_hash)
+             if has_hash else no)
+    dims = (sql.SQL("({m} AND vector_dims({v}) IS DISTINCT FROM %(dims)s)").format(m=matched, v=vec)
+            if check_dims else no)
+    # Per-row values are computed once in the inner query (the norm serves two counts), then counted.
+    inner = sql.SQL(
         "SELECT {cc} AS collection, {ec} AS emb_collection, {ct} AS tenant, {et} AS emb_tenant, "
-        "{hc} AS has_chunk, {he} AS has_embedding, count(*) AS rows, "
-        "count(*) FILTER (WHERE {m}) AS vectors, {other} AS other_model, {stale} AS stale, "
-        "count(*) FILTER (WHERE {m} AND {norm} = 0) AS zero, "
-        "count(*) FILTER (WHERE {m} AND {norm} IN ('NaN'::float8, 'Infinity'::float8)) AS nonfinite, "
-        "{dims} AS wrong_dims "
-        "FROM {frm} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"
-    ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, m=matched, other=other, stale=stale, norm=norm,
-             dims=dims, frm=frm, where=where)
+        "{hc} AS has_chunk, {he} AS has_embedding, {m} AS matched, "
+        "CASE WHEN {m} THEN {norm} END AS norm, {other} AS other_model, {stale} AS stale, {dims} AS wrong_dims "
+        "FROM {frm} WHERE {where}"
+    ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, m=matched, norm=shape.norm(), other=other,
+             stale=stale, dims=dims, frm=frm, where=where)
+    return sql.SQL(
+        "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, count(*) AS rows, "
+        "count(*) FILTER (WHERE matched) AS vectors, count(*) FILTER (WHERE other_model) AS other_model, "
+        "count(*) FILTER (WHERE stale) AS stale, count(*) FILTER (WHERE norm = 0) AS zero, "
+        "count(*) FILTER (WHERE norm IN ('NaN'::float8, 'Infinity'::float8)) AS nonfinite, "
+        "count(*) FILTER (WHERE wrong_dims) AS wrong_dims "
+        "FROM ({inner}) AS r GROUP BY 1, 2, 3, 4, 5, 6"
+    ).format(inner=inner)
 
 
 def gather(conn: psycopg.Connection, shape: Shape, collections: list[str], model: str,
