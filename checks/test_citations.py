@@ -4,4 +4,4 @@ from harness.checks import citations
 
 
 def test_citations(check_session, check_collection, check_outcome):
-    check_outcome(citations(check_session, check_collection))
+    check_outcome(citations, check_session, check_collection)

@@ -4,4 +4,4 @@ from harness.checks import completed
 
 
 def test_completed(check_session, check_collection, check_outcome):
-    check_outcome(completed(check_session, check_collection))
+    check_outcome(completed, check_session, check_collection)

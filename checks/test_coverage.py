@@ -4,4 +4,4 @@ from harness.checks import coverage
 
 
 def test_coverage(check_session, check_collection, check_outcome):
-    check_outcome(coverage(check_session, check_collection))
+    check_outcome(coverage, check_session, check_collection)

@@ -4,4 +4,4 @@ from harness.checks import custom
 
 
 def test_custom(check_session, check_custom, check_outcome):
-    check_outcome(custom(check_session, check_custom))
+    check_outcome(custom, check_session, check_custom)

@@ -4,4 +4,4 @@ from harness.checks import dimensions
 
 
 def test_dimensions(check_session, check_collection, check_outcome):
-    check_outcome(dimensions(check_session, check_collection))
+    check_outcome(dimensions, check_session, check_collection)

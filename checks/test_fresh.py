@@ -4,4 +4,4 @@ from harness.checks import fresh
 
 
 def test_fresh(check_session, check_collection, check_outcome):
-    check_outcome(fresh(check_session, check_collection))
+    check_outcome(fresh, check_session, check_collection)

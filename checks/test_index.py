@@ -4,4 +4,4 @@ from harness.checks import index
 
 
 def test_index(check_session, check_collection, check_outcome):
-    check_outcome(index(check_session, check_collection))
+    check_outcome(index, check_session, check_collection)

@@ -4,4 +4,4 @@ from harness.checks import model
 
 
 def test_model(check_session, check_collection, check_outcome):
-    check_outcome(model(check_session, check_collection))
+    check_outcome(model, check_session, check_collection)

@@ -4,4 +4,4 @@ from harness.checks import recompute
 
 
 def test_recompute(check_session, check_collection, check_outcome):
-    check_outcome(recompute(check_session, check_collection))
+    check_outcome(recompute, check_session, check_collection)

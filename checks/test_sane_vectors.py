@@ -4,4 +4,4 @@ from harness.checks import sane_vectors
 
 
 def test_sane_vectors(check_session, check_collection, check_outcome):
-    check_outcome(sane_vectors(check_session, check_collection))
+    check_outcome(sane_vectors, check_session, check_collection)

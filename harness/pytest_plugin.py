@@ -167,10 +167,22 @@ def check_custom(request: pytest.FixtureRequest, check_session):
 
 @pytest.fixture
 def check_outcome(record_property):
-    """Turn an Outcome into the test's result: pass, skip with its reason, or fail with its message."""
-    from .checks import FAIL, SKIP
+    """Run a check and turn its Outcome into the test's result: pass, skip with its reason, or fail with its message.
 
-    def conclude(outcome):
+    A database or provider error (a statement timeout, a refused connection) fails the test with one line.
+    """
+    import psycopg
+
+    from .checks import FAIL, SKIP
+    from .errors import HarnessError
+    from .redact import redact
+
+    def conclude(check, *args):
+        try:
+            outcome = check(*args)
+        except (HarnessError, psycopg.Error) as exc:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            pytest.fail(redact(f"{getattr(check, '__name__', 'check')} could not run: {text}"), pytrace=False)
         record_property("check", outcome.check)
         for key in ("expected", "found"):
             if getattr(outcome, key):

@@ -140,3 +140,28 @@ custom_checks:
     assert run.failed == {"test_custom[semantic_search_on]"}, run.output
     assert run.results["test_custom[every_acme_chunk_has_a_url]"] == "passed"
     assert "returns True; found False" in run.messages["test_custom[semantic_search_on]"]
+
+
+def test_a_row_of_another_dimension_in_an_undeclared_column_fails_dimensions(embedded_db, check_acme, tmp_path):
+    ids = doc_chunks(embedded_db, 1)
+    embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
+    embedded_db.execute("ALTER TABLE document_embeddings ALTER embedding TYPE vector")
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector WHERE chunk_id = %s",
+                        (ids[0],))
+    run = check_acme()
+    assert run.failed >= {f"test_dimensions[{COLLECTION}]", f"test_index[{COLLECTION}]"}
+    message = run.messages[f"test_dimensions[{COLLECTION}]"]
+    assert "1 rows are not 384-dimensional" in message and f"id={ids[0]} " in message and "dims 768" in message
+
+
+def test_a_check_past_its_statement_timeout_fails_with_the_reason(embedded_db, check_acme, demo_profile, tmp_path):
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text() + """
+custom_checks:
+  - name: slow
+    sql: SELECT pg_sleep(2) IS NOT NULL
+    expect: true
+""")
+    run = check_acme("--statement-timeout-ms", "200", profile=profile)
+    assert "test_custom[slow]" in run.failed
+    assert "canceling statement due to statement timeout" in run.messages["test_custom[slow]"]
