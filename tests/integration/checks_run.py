@@ -19,6 +19,7 @@ class ChecksRun:
     output: str
     results: dict[str, str] = field(default_factory=dict)  # test name -> passed / failed / skipped
     messages: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, dict[str, str]] = field(default_factory=dict)  # junit <property> elements per test
 
     def with_status(self, status: str) -> set[str]:
         return {name for name, s in self.results.items() if s == status}
@@ -47,5 +48,6 @@ def run_checks(tmp_path: Path, *args: str, env: dict[str, str] | None = None, fi
                     status = {"failure": "failed"}.get(tag, tag)
                     message = (node.get("message") or "") + "\n" + (node.text or "")
             run.results[name] = status
+            run.properties[name] = {p.get("name"): p.get("value") for p in case.iter("property")}
             run.messages[name] = message
     return run

@@ -21,6 +21,8 @@ def test_every_check_passes_on_the_backfilled_demo_app(embedded_db, demo_env, de
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn})
     assert run.results == {f"test_{name}[tenant_acme]": "passed" for name in CHECK_NAMES} | {"test_custom": "skipped"}, run.output
     assert run.code == 0
+    assert run.properties["test_citations[tenant_acme]"]["recall_at_k"] == "1.0"
+    assert run.properties["test_coverage[tenant_acme]"]["missing"] == "0"
 
 
 def test_collection_all_checks_every_collection(embedded_db, demo_env, demo_profile, tmp_path):
@@ -34,7 +36,7 @@ def test_without_a_profile_the_suite_is_skipped_with_one_reason(tmp_path):
     run = run_checks(tmp_path, env={"DATABASE_URL": ""})
     assert run.results == {"checks": "skipped"}
     assert "no target to check: pass --profile P" in run.messages["checks"]
-    assert "1 skipped" in run.output and "passed" not in run.output
+    assert "1 skipped" in run.output and "passed" not in run.output and "warning" not in run.output
 
 
 def test_completed_is_skipped_with_a_reason_when_no_run_was_recorded(embedded_db, demo_env, demo_profile, tmp_path):
