@@ -15,7 +15,7 @@ from .shape import NULL
 
 
 def _rows(session: CheckSession, where: sql.Composable, detail: sql.Composable = sql.SQL("''"),
-          collection: str = "", source: str = "join") -> list[Offender]:
+          collection: str = "", source: str = "join", distinct: bool = False) -> list[Offender]:
     t, shape = session.target, session.shape
     if source == "join":
         frm = t.join()
@@ -25,8 +25,8 @@ def _rows(session: CheckSession, where: sql.Composable, detail: sql.Composable =
         frm = sql.SQL("{} AS e").format(t.embedding_table)
         cond = where
         ident, coll, ten = shape.emb_key(), shape.emb_collection() or NULL, shape.emb_tenant() or NULL
-    query = sql.SQL("SELECT {i} AS id, {c} AS collection, {t} AS tenant, {d}::text AS detail FROM {f} WHERE {w} "
-                    "ORDER BY 1 LIMIT {n}").format(i=ident, c=coll, t=ten, d=detail, f=frm, w=cond, n=sql.Literal(MAX_SHOWN))
+    query = sql.SQL("SELECT {dist}{i} AS id, {c} AS collection, {t} AS tenant, {d}::text AS detail FROM {f} WHERE {w} "
+                    "ORDER BY 1 LIMIT {n}").format(dist=sql.SQL("DISTINCT " if distinct else ""), i=ident, c=coll, t=ten, d=detail, f=frm, w=cond, n=sql.Literal(MAX_SHOWN))
     with session.read_only() as conn:
         return [Offender(**r) for r in conn.execute(query, {"collection": collection, "model": session.model,
                                                             "dims": session.expected_dimensions()}).fetchall()]
@@ -46,13 +46,20 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
         if shape.emb_collection() is not None:
             cond = sql.SQL("{} = %(collection)s AND {}").format(shape.emb_collection(), cond)
         offenders += _rows(session, cond, sql.SQL("'orphan: its chunk is gone'"), collection, source="embeddings")
+    if st.duplicates:
+        key = session.shape.emb_key()
+        dup = sql.SQL("{k} IN (SELECT {k} FROM {t} AS e GROUP BY 1 HAVING count(*) > 1)").format(
+            k=key, t=t.embedding_table)
+        offenders += _rows(session, dup, sql.SQL("'duplicate: several embedding rows'"), collection, distinct=True)
     tenants = "; ".join(f"tenant {tc.tenant}: {tc.embedded}/{tc.chunks}" for tc in st.tenants)
-    ok = st.missing == 0 and st.orphans == 0 and st.chunks > 0 and st.embedded == st.chunks
+    ok = st.missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded == st.chunks
     return verdict("coverage", collection, ok,
-                   expected=f"{st.chunks} chunks with a vector and no orphan embeddings",
-                   found=f"{st.embedded} embedded, {st.missing} missing, {st.orphans} orphans ({tenants})",
-                   offenders=offenders, total=st.missing + st.orphans,
+                   expected=f"{st.chunks} chunks with one vector each and no orphan embeddings",
+                   found=f"{st.embedded} embedded, {st.missing} missing, {st.orphans} orphans"
+                         + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + f" ({tenants})",
+                   offenders=offenders, total=st.missing + st.orphans + st.duplicates,
                    metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": st.missing, "orphans": st.orphans,
+                            "duplicates": st.duplicates,
                             "tenants": {str(tc.tenant): [tc.embedded, tc.chunks] for tc in st.tenants}})
 
 

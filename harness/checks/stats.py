@@ -9,7 +9,7 @@ so a healthy table yields one group per tenant.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -56,6 +56,7 @@ class CollectionStats:
     wrong_dims: int
     tenants: tuple[TenantCounts, ...]
     emb_tenants: tuple[str | None, ...]
+    duplicates: int = 0  # embedding rows beyond one per chunk (a table without a unique key)
 
     @property
     def missing(self) -> int:
@@ -109,15 +110,32 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     ).format(inner=inner)
 
 
+def chunk_counts_sql(shape: Shape) -> sql.Composed:
+    """Chunks per collection from the chunk table alone (narrow, often index-only): the join's rows minus these are duplicates."""
+    return sql.SQL("SELECT {cc} AS collection, {ct} AS tenant, count(*) AS chunks FROM {t} AS c WHERE {w} GROUP BY 1, 2").format(
+        cc=shape.chunk_collection(), ct=shape.chunk_tenant(), t=shape.target.chunk_table, w=shape.chunks_in())
+
+
 def gather(conn: psycopg.Connection, shape: Shape, collections: list[str], model: str,
            dims: int | None, check_dims: bool) -> dict[str, CollectionStats]:
     """Run the one pass for every collection at once and fold its groups per collection."""
     em = shape.profile.embeddings
     query = stats_sql(shape, has_model=bool(em.model), has_hash=bool(em.input_hash), check_dims=check_dims and dims is not None)
-    rows = conn.execute(query, {"collections": list(collections), "model": model, "dims": dims}).fetchall()
+    params = {"collections": list(collections), "model": model, "dims": dims}
+    rows = conn.execute(query, params).fetchall()
     groups = [Group(**{k: (int(v) if k in _COUNTS else v) for k, v in r.items()}) for r in rows]
-    return {c: fold(c, groups, has_emb_collection=shape.emb_collection() is not None,
-                    has_emb_tenant=shape.emb_tenant() is not None) for c in collections}
+    result = {c: fold(c, groups, has_emb_collection=shape.emb_collection() is not None,
+                      has_emb_tenant=shape.emb_tenant() is not None) for c in collections}
+    if not shape.inline:
+        true = {(r["collection"], r["tenant"]): int(r["chunks"]) for r in conn.execute(chunk_counts_sql(shape), params).fetchall()}
+        for c, st in result.items():
+            extra = st.chunks - sum(n for (coll, _), n in true.items() if coll == c)
+            if extra > 0:
+                tenants = tuple(TenantCounts(tc.tenant, true.get((c, tc.tenant), 0),
+                                             tc.embedded - (tc.chunks - true.get((c, tc.tenant), 0))) for tc in st.tenants)
+                result[c] = replace(st, chunks=st.chunks - extra, embedded=st.embedded - extra, duplicates=extra,
+                                    tenants=tenants)
+    return result
 
 
 _COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims"}

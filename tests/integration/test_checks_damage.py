@@ -165,3 +165,12 @@ custom_checks:
     run = check_acme("--statement-timeout-ms", "200", profile=profile)
     assert "test_custom[slow]" in run.failed
     assert "canceling statement due to statement timeout" in run.messages["test_custom[slow]"]
+
+
+def test_a_duplicate_embedding_row_fails_coverage(embedded_db, check_acme):
+    ids = doc_chunks(embedded_db, 1)
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id = %s", (ids[0],))
+    message = only_failure(check_acme(), "coverage")
+    assert "1 duplicate embedding rows" in message and "tenant acme: 107/107" in message
+    assert f"id={ids[0]} " in message and "duplicate: several embedding rows" in message
