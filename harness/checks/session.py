@@ -139,6 +139,8 @@ def open_session(profile: Profile, options: CheckOptions, *, database_url: str,
     url = env.get("OLLAMA_HOST") or profile.provider.url
     problem = None if url else "no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'"
     conn = dbmod.connect(database_url, autocommit=True, application_name="backfill-harness checks")
+    # Defence in depth: even a statement run outside read_only() on this connection cannot write.
+    conn.execute("SET default_transaction_read_only = on")
     session = CheckSession(profile, database_url, profile.provider.model, normalise_ollama_host(url) if url else None,
                            options, conn, provider_problem=problem)
     try:

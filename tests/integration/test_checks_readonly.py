@@ -58,3 +58,14 @@ custom_checks:
     assert not outcome.passed
     assert "in a read-only transaction" in outcome.found
     assert embedded_db.scalar("SELECT count(*) FROM document_embeddings") == before
+
+
+def test_the_session_connection_refuses_writes_even_outside_a_check_transaction(embedded_db, demo_env, demo_profile):
+    session = open_session(load_profile(demo_profile, env=demo_env), CheckOptions(collections=("tenant_acme",)),
+                           database_url=embedded_db.dsn, env=demo_env)
+    try:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            session.conn.execute("UPDATE document_chunks SET content = ''")
+    finally:
+        session.close()
+    assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE content = ''") == 0
