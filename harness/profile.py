@@ -27,7 +27,7 @@ DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    url: str | None = None
+    url: str | None = field(default=None, repr=False)  # may carry a password: kept out of reprs and tracebacks
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ProviderSettings:
     dimensions: int | None = None
     timeout_s: float = 60.0
     retries: int = 5
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # tokens: kept out of reprs
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,11 @@ class CheckSession:
     _declared: tuple[int | None, str | None] | None = None
     _real_dims: int | None = None
 
+    def __repr__(self) -> str:
+        # Tracebacks print fixture values: never the DSN's password (the profile may hold it too).
+        return (f"CheckSession(profile={self.profile.name!r}, database={redact.safe_dsn(self.database_url)!r}, "
+                f"model={self.model!r}, collections={self.collections!r})")
+
     @property
     def target(self) -> Target:
         return Target(self.profile)

@@ -78,3 +78,24 @@ def test_completed_skips_with_a_reason_while_the_historylog_reader_is_missing(mo
     assert outcome.status == "skipped"
     assert "harness.historylog.latest_entry is not available" in outcome.message()
 
+
+
+def test_a_check_session_never_shows_the_database_password(embedded_db, demo_env, demo_profile):
+    from harness.checks import CheckOptions, open_session
+    from harness.profile import load_profile
+    from harness.redact import dsn_password
+
+    env = {**demo_env, "DATABASE_URL": embedded_db.dsn}
+    session = open_session(load_profile(demo_profile, env=env), CheckOptions(collections=("tenant_acme",)),
+                           database_url=embedded_db.dsn, env=env)
+    try:
+        assert dsn_password(embedded_db.dsn) not in repr(session)
+        assert "postgres:***@" in repr(session)
+    finally:
+        session.close()
+
+
+def test_a_profile_repr_hides_the_database_url_and_provider_headers():
+    text = BASE.replace("provider: {model: m}", "provider: {model: m, headers: {Authorization: 'Bearer tok-abcdef12'}}")
+    profile = parse_profile(text + "database: {url: 'postgresql://u:pw-123456@h/db'}\n")
+    assert "pw-123456" not in repr(profile) and "tok-abcdef12" not in repr(profile)
