@@ -174,3 +174,14 @@ def test_a_duplicate_embedding_row_fails_coverage(embedded_db, check_acme):
     message = only_failure(check_acme(), "coverage")
     assert "1 duplicate embedding rows" in message and "tenant acme: 107/107" in message
     assert f"id={ids[0]} " in message and "duplicate: several embedding rows" in message
+
+
+def test_chunks_that_lost_their_citation_fail_citations(embedded_db, check_acme):
+    apache = "https://spdx.org/licenses/Apache-2.0.html"
+    with embedded_db.connect() as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM document_chunks WHERE url = %s", (apache,)).fetchall()]
+    embedded_db.execute("UPDATE document_chunks SET title = '' WHERE url = %s", (apache,))
+    message = only_failure(check_acme(), "citations")
+    assert "no citation (empty source field)" in message
+    shown = {int(m) for m in re.findall(r"id=(\d+)", message)}
+    assert shown and shown <= set(ids)

@@ -61,3 +61,20 @@ def test_an_unknown_collection_is_a_usage_error_naming_it(embedded_db, demo_env,
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_coverage.py",))
     assert run.code == 4
     assert "collection 'tenant_nobody' has no chunks" in run.output
+
+
+def test_citations_fail_when_an_expected_source_is_not_in_the_top_k(embedded_db, demo_env, demo_profile, tmp_path):
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().split("spot_queries:")[0] + """spot_queries:
+  - query: rights to patents granted by contributors under the Apache License
+    expect_source: https://spdx.org/licenses/Apache-2.0.html
+    k: 5
+  - query: copyleft for libraries linked with proprietary programs
+    expect_source: https://spdx.org/licenses/CC0-1.0.html
+    k: 1
+""")
+    run = run_checks(tmp_path, "--profile", str(profile), "--collection", "tenant_acme",
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_citations.py",))
+    message = run.messages["test_citations[tenant_acme]"]
+    assert run.failed == {"test_citations[tenant_acme]"}
+    assert "recall@k 0.50" in message and "CC0-1.0.html not in top 1" in message
