@@ -226,6 +226,9 @@ class _Reader:
             return None
         if "\x00" in name or name.strip() == "":
             raise ConfigError(f"profile key '{key}' must be a SQL identifier, found {name!r}")
+        if "%" in name:
+            # psycopg reads '%' in composed SQL as a placeholder whenever the query also has parameters.
+            raise ConfigError(f"profile key '{key}' names {name!r}, which contains '%'; expected a name without '%'")
         if len(name.encode("utf-8")) > _MAX_IDENTIFIER_BYTES:
             raise ConfigError(
                 f"profile key '{key}' names {name!r}, longer than Postgres' {_MAX_IDENTIFIER_BYTES}-byte identifier limit"
@@ -352,6 +355,10 @@ class _Reader:
             (self.identifier(f"chunks.filter.{k}", k, required=True), self.interpolate(f"chunks.filter.{k}", v))
             for k, v in raw_filter.items()
         )
+        for column, value in filters:
+            if "%" in str(value):
+                raise ConfigError(f"profile key 'chunks.filter.{column}' has value {value!r}, which contains '%'; "
+                                  "expected a value without '%'")
         text = self.identifiers("chunks.text", section.get("text", "content"))
         if not text:
             raise ConfigError("profile key 'chunks.text' must name at least one column")

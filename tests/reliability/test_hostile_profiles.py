@@ -51,6 +51,8 @@ BAD_CHANGES = [
     ("quoted_table_with_sql", {"chunks": {"table": TABLE_INJECTION}}, "'chunks.table' names table"),
     ("quoted_column_with_sql", {"chunks": {"text": 'content" FROM documents; DROP TABLE documents; --'}},
      "'chunks.text[0]' names column"),
+    ("identifier_with_percent", {"chunks": {"id": "id%s"}}, "'chunks.id' names 'id%s', which contains '%'"),
+    ("filter_value_with_percent", {"chunks": {"filter": {"collection": "50%"}}}, "'chunks.filter.collection' has value"),
     ("identifier_with_spaces", {"embeddings": {"vector": "the embedding"}}, "'embeddings.vector' names column 'the embedding'"),
 ]
 
