@@ -24,8 +24,12 @@ def acquire(conn: psycopg.Connection, table: str, collection: str) -> None:
 
 def release(conn: psycopg.Connection, table: str, collection: str) -> None:
     ns, key = _keys(table, collection)
-    if not conn.closed:
+    if conn.closed:
+        return
+    try:
         conn.execute("SELECT pg_advisory_unlock(hashtext(%s), hashtext(%s))", (ns, key))
+    except psycopg.OperationalError:
+        pass  # the session is gone (server restart, network): its advisory lock went with it
 
 
 def holder(conn: psycopg.Connection, table: str, collection: str) -> str:
