@@ -114,7 +114,7 @@ class MiniLM:
         self.info = ModelInfo(
             name=MINILM,
             family="bert",
-            dimensions=int(self._model.get_sentence_embedding_dimension()),
+            dimensions=int(_dimension(self._model)),
             context_length=context,
             parameter_size="23M",
             description="sentence-transformers/all-MiniLM-L6-v2 (the weights of Ollama's all-minilm)",
@@ -133,6 +133,12 @@ class MiniLM:
             )
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.info.dimensions)
         return Embedded(vectors, sum(min(n, limit) for n in lengths), over)
+
+
+def _dimension(model) -> int:
+    # sentence-transformers renamed the method; support both sides of the rename.
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return getter()
 
 
 def minilm_available() -> bool:

@@ -36,11 +36,10 @@ class StackChoice:
 def normalise_ollama_host(value: str) -> str:
     """Ollama accepts ``OLLAMA_HOST=host:port``; clients need a URL."""
     value = value.strip().rstrip("/")
-    if "://" not in value:
-        value = f"http://{value}"
-    if value.count(":") == 1:  # scheme only, no port
-        value = f"{value}:11434"
-    return value
+    if "://" in value:
+        return value
+    host, _, port = value.rpartition(":") if ":" in value else (value, "", "")
+    return f"http://{host}:{port or 11434}" if port else f"http://{value}:11434"
 
 
 def choose(

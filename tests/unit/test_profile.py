@@ -1,0 +1,117 @@
+"""Profiles: YAML in, frozen dataclasses out; every error names the key and the expected form."""
+
+import dataclasses
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.profile import load_profile, parse_profile
+
+from ..conftest import DEMO_PROFILE
+
+MINIMAL = """
+name: t
+provider: {model: all-minilm}
+chunks: {table: document_chunks, collection: collection}
+embeddings: {table: document_embeddings, key: chunk_id}
+"""
+
+
+def test_demo_profile_loads_with_environment_defaults():
+    profile = load_profile(DEMO_PROFILE, env={})
+    assert profile.provider.model == "all-minilm"
+    assert profile.provider.dimensions == 384
+    assert profile.chunking.max_chunk_size == 800
+    assert profile.sources["provider.model"] == "default for EMBED_MODEL"
+
+
+def test_environment_values_override_defaults_and_say_so():
+    profile = load_profile(DEMO_PROFILE, env={"EMBED_MODEL": "nomic-embed-text", "EMBED_DIMENSIONS": "768"})
+    assert (profile.provider.model, profile.provider.dimensions) == ("nomic-embed-text", 768)
+    assert profile.sources["provider.model"] == "env EMBED_MODEL"
+
+
+def test_profile_is_frozen():
+    profile = parse_profile(MINIMAL, env={})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        profile.name = "other"
+
+
+def test_separate_embeddings_table_with_model_and_hash_columns():
+    profile = parse_profile(
+        """
+name: skills
+provider: {model: nomic-embed-text, dimensions: 768}
+chunks: {table: skills, text: [name, description], collection: tenant_id, tenant: tenant_id, filter: {status: published}}
+embeddings: {table: skill_embeddings, key: skill_id, model: model_name, input_hash: input_hash, tenant: tenant_id}
+""",
+        env={},
+    )
+    assert profile.chunks.text == ("name", "description")
+    assert profile.chunks.filter == (("status", "published"),)
+    assert not profile.inline
+
+
+def test_inline_embedding_column_needs_no_embeddings_key():
+    profile = parse_profile(
+        "name: m\nprovider: {model: mxbai-embed-large}\nchunks: {table: messages, text: content, collection_name: messages}\n",
+        env={},
+    )
+    assert profile.inline
+    assert profile.embeddings.key == "id"
+    assert profile.embeddings.vector == "embedding"
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        (MINIMAL.replace("name: t\n", ""), "name"),
+        (MINIMAL.replace("provider: {model: all-minilm}", "provider: {}"), "provider.model"),
+        (MINIMAL + "colour: blue\n", "colour"),
+        (MINIMAL.replace("collection: collection", "collection: collection, txet: body"), "chunks.txet"),
+        (MINIMAL.replace("embeddings: {table: document_embeddings, key: chunk_id}", "embeddings: {table: document_embeddings}"),
+         "embeddings.key"),
+        (MINIMAL + "backfill: {batch_size: many}\n", "backfill.batch_size"),
+        (MINIMAL + "backfill: {batch_size: 0}\n", "backfill.batch_size"),
+        (MINIMAL + "provider_extra: 1\n", "provider_extra"),
+        (MINIMAL + "distance: manhattan\n", "distance"),
+        (MINIMAL + "spot_queries: [{k: 3}]\n", "spot_queries[0].query"),
+        (MINIMAL + "custom_checks: [{name: x, sql: select 1}]\n", "custom_checks[0].expect"),
+    ],
+)
+def test_bad_profile_is_refused_with_an_error_naming_the_key(text, key):
+    with pytest.raises(ConfigError) as err:
+        parse_profile(text, env={})
+    message = str(err.value)
+    assert f"'{key}'" in message
+    assert "\n" not in message
+
+
+def test_malformed_yaml_names_the_line():
+    with pytest.raises(ConfigError, match=r"malformed YAML at line 2, column 11"):
+        parse_profile("name: t\nprovider: : x: y\n", env={})
+
+
+def test_missing_environment_variable_names_key_and_variable():
+    with pytest.raises(ConfigError, match=r"'database.url' needs environment variable DATABASE_URL"):
+        parse_profile(MINIMAL + "database: {url: '${DATABASE_URL}'}\n", env={})
+
+
+def test_provider_url_must_be_http():
+    with pytest.raises(ConfigError, match=r"'provider.url' must be an http\(s\) URL"):
+        parse_profile(MINIMAL.replace("{model: all-minilm}", "{model: all-minilm, url: 'ftp://x'}"), env={})
+
+
+def test_identifier_longer_than_postgres_limit_is_refused():
+    with pytest.raises(ConfigError, match=r"'chunks.table'.*63-byte"):
+        parse_profile(MINIMAL.replace("table: document_chunks", "table: " + "x" * 64), env={})
+
+
+def test_identifiers_with_quotes_and_spaces_are_kept_verbatim():
+    profile = parse_profile(MINIMAL.replace("table: document_chunks", "table: 'my \"odd\" chunks'"), env={})
+    assert profile.chunks.table == 'my "odd" chunks'
+
+
+def test_missing_profile_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_profile(tmp_path / "nope.yaml")
