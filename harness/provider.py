@@ -1,10 +1,12 @@
 """An httpx client for the embedding part of Ollama's API, with retries that tell transient from permanent.
 
 Retried, with exponential backoff and full jitter: timeouts, connection
-errors, 5xx, and answers that are not the JSON Ollama sends (not JSON, no
-'embeddings' list, a vector count other than the input count, vectors of
-another dimension than the model's, another model's name). Not retried: 4xx,
-whose message is passed on (a 400 may belong to one input; the engine splits).
+errors, 5xx, and answers that are not the JSON Ollama sends. Also retried, then
+refused with ProviderError (so the caller refuses that batch, not the run): an
+/api/embed answer unusable as a whole (no 'embeddings' list, a vector count
+other than the input count, vectors of another dimension than the model's,
+ragged vectors, another model's name). Not retried: 4xx, whose message is
+passed on (a 400 may belong to one input; the engine splits).
 """
 
 from __future__ import annotations
@@ -98,18 +100,18 @@ class OllamaProvider:
         """Why an /api/embed answer is unusable as a whole (then it is retried), or None."""
         embeddings = body.get("embeddings")
         if not isinstance(embeddings, list):
-            return f"answer has no 'embeddings' list; found keys {sorted(body)[:8]}"
+            return f"provider answered /api/embed without an 'embeddings' list; found keys {sorted(body)[:8]}"
         if len(embeddings) != count:
-            return f"answer has {len(embeddings)} vectors for {count} inputs"
+            return f"provider returned {len(embeddings)} vectors for {count} inputs"
         try:
             vectors = _as_matrix(embeddings)
         except ProviderError as exc:
             return str(exc)
         if count and self._dims is not None and vectors.shape[1] != self._dims:
-            return f"answer has vectors of dimension {vectors.shape[1]}, expected the model's {self._dims}"
+            return f"provider returned vectors of dimension {vectors.shape[1]}, expected {self._dims}"
         answered = body.get("model")
         if answered and _tagged(str(answered)) != _tagged(self.model):
-            return f"answer is from model {answered!r}, expected {self.model!r}"
+            return f"provider answered for model {answered!r}, expected {self.model!r}"
         return None
 
     def show(self, model: str | None = None) -> ModelDescription:
@@ -165,6 +167,7 @@ class OllamaProvider:
                  check: Callable[[dict[str, Any]], str | None] | None = None) -> tuple[dict[str, Any], int]:
         last: str = ""
         for attempt in range(1, self.retries + 2):
+            unusable: str | None = None  # this attempt's answer was well-formed JSON that ``check`` refused
             try:
                 response = self._client.request(method, path, json=payload)
             except httpx.TimeoutException:
@@ -191,9 +194,12 @@ class OllamaProvider:
                             problem = check(body) if check is not None else None
                             if problem is None:
                                 return body, attempt
-                            last = problem
+                            last = unusable = problem
             if attempt <= self.retries:
                 self._sleep(self._backoff(attempt))
+        if unusable is not None:
+            raise ProviderError(redact.redact(
+                f"provider {self.url}{path} answered unusably after {self.retries + 1} attempts; last answer: {unusable}"))
         raise ProviderUnavailable(
             redact.redact(f"provider {self.url}{path} failed after {self.retries + 1} attempts; last error: {last}")
         )

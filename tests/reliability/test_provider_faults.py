@@ -7,7 +7,7 @@ clear one-line error, a non-zero exit, and no partial batch in the database.
 import pytest
 
 from harness.backfill import BackfillOptions, run_backfill
-from harness.errors import ProviderUnavailable
+from harness.errors import ProviderError, ProviderUnavailable
 from harness.profile import load_profile
 
 from ..conftest import DEMO_PROFILE, TEST_MODEL
@@ -16,8 +16,16 @@ from .invariants import assert_complete, assert_exact, state, stored
 
 COLLECTION = "tenant_globex"  # 29 chunks: six batches of five
 BATCH = 5
-WHOLE_ANSWER_FAULTS = [fp.DROP, fp.STALL, fp.HTTP_500, fp.NOT_JSON, fp.WRONG_SHAPE, fp.JSON_ARRAY,
-                       fp.WRONG_COUNT, fp.WRONG_DIM, fp.OTHER_MODEL, fp.TRUNCATED]
+# The provider could not be reached or sent no usable JSON: after the retries the run stops.
+TRANSPORT_FAULTS = [fp.DROP, fp.STALL, fp.HTTP_500, fp.NOT_JSON, fp.JSON_ARRAY, fp.TRUNCATED]
+# Well-formed JSON that is unusable as a whole: after the retries that batch is refused, named with the problem.
+ANSWER_FAULTS = {
+    fp.WRONG_SHAPE: "provider answered /api/embed without an 'embeddings' list",
+    fp.WRONG_COUNT: "provider returned 4 vectors for 5 inputs",
+    fp.WRONG_DIM: "provider returned vectors of dimension 383, expected 384",
+    fp.OTHER_MODEL: "provider answered for model 'nomic-embed-text:latest', expected 'hash-embed:384'",
+}
+WHOLE_ANSWER_FAULTS = TRANSPORT_FAULTS + list(ANSWER_FAULTS)
 ROW_FAULTS = [fp.NAN, fp.INFINITE, fp.ZERO]
 STALL_S = 1.0
 
@@ -46,8 +54,8 @@ def test_transient_fault_is_retried_and_the_result_is_exact(kind, demo_db, proxy
     assert_exact(demo_db.dsn, COLLECTION, reference)
 
 
-@pytest.mark.parametrize("kind", WHOLE_ANSWER_FAULTS)
-def test_permanent_fault_ends_with_one_clear_line_nonzero_exit_and_whole_batches_only(
+@pytest.mark.parametrize("kind", TRANSPORT_FAULTS)
+def test_permanent_transport_fault_ends_the_run_with_one_clear_line_and_whole_batches_only(
         kind, demo_db, proxy, fault_env, cli, write_profile, reference):
     proxy.inject(kind, after=2, stall_s=STALL_S)
     result = _cli_backfill(cli, write_profile, demo_db, fault_env)
@@ -60,11 +68,32 @@ def test_permanent_fault_ends_with_one_clear_line_nonzero_exit_and_whole_batches
     assert_exact(demo_db.dsn, COLLECTION, reference)
 
 
-def test_permanent_fault_error_names_the_last_problem(demo_db, proxy, fast_provider):
-    proxy.inject(fp.WRONG_COUNT)
-    with pytest.raises(ProviderUnavailable, match=r"after 3 attempts; last error: answer has 4 vectors for 5 inputs"):
-        _backfill(demo_db, fast_provider)
-    assert stored(demo_db.dsn, COLLECTION) == {}
+@pytest.mark.parametrize("kind", ANSWER_FAULTS)
+def test_permanent_unusable_answer_is_refused_naming_the_problem_and_nothing_of_it_is_written(
+        kind, demo_db, proxy, fault_env, cli, write_profile, reference):
+    proxy.inject(kind, after=2)
+    result = _cli_backfill(cli, write_profile, demo_db, fault_env)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert f"answered unusably after 3 attempts; last answer: {ANSWER_FAULTS[kind]}" in result.out + result.err
+    written = stored(demo_db.dsn, COLLECTION)
+    assert len(written) % BATCH == 0 and len(written) <= 2 * BATCH
+    assert_exact(demo_db.dsn, COLLECTION, reference)
+
+
+@pytest.mark.parametrize("kind", ANSWER_FAULTS)
+def test_provider_retries_an_unusable_answer_then_refuses_it_naming_the_problem(kind, proxy, fast_provider):
+    fast_provider.dimensions()
+    proxy.inject(kind)
+    with pytest.raises(ProviderError, match=r"answered unusably after 3 attempts; last answer: ") as caught:
+        fast_provider.embed([f"text {i}" for i in range(5)])
+    assert ANSWER_FAULTS[kind] in str(caught.value)
+    assert proxy.faults_served == 3
+
+
+def test_provider_that_stays_unreachable_raises_unavailable(proxy, fast_provider):
+    proxy.inject(fp.DROP)
+    with pytest.raises(ProviderUnavailable, match=r"failed after 3 attempts; last error: RemoteProtocolError"):
+        fast_provider.embed(["a", "b"])
 
 
 def test_stall_is_cut_at_the_timeout_not_waited_out(demo_db, proxy, fast_provider):
