@@ -165,3 +165,73 @@ def cli(monkeypatch):
         return CliResult(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+# -- the procedure's steps ------------------------------------------------------------
+
+_THROWAWAY_CONFTEST = '''
+def pytest_addoption(parser):
+    # The real checks plugin may already define these; then its definitions serve.
+    for name in ("--profile", "--collection", "--run-dir", "--historylog", "--sample"):
+        try:
+            parser.addoption(name, action="store", default=None)
+        except ValueError:
+            pass
+'''
+
+_THROWAWAY_CHECKS = '''
+import os
+
+import psycopg
+import pytest
+
+
+def option(config, name):
+    value = config.getoption(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def test_coverage(pytestconfig):
+    collection = option(pytestconfig, "collection")
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        chunks, vectors = conn.execute(
+            "SELECT count(*), count(e.embedding) FROM document_chunks c "
+            "LEFT JOIN document_embeddings e ON e.chunk_id = c.id WHERE c.collection = %s", (collection,)).fetchone()
+    assert vectors == chunks, f"expected {chunks} vectors in {collection}, found {vectors}"
+
+
+def test_run_folder_is_given(pytestconfig):
+    assert os.path.isdir(option(pytestconfig, "run_dir"))
+
+
+def test_spot_queries():
+    pytest.skip("this small suite has no spot queries")
+'''
+
+
+@pytest.fixture
+def checks_dir(tmp_path_factory):
+    """A small, real DONE-checks suite (coverage against the database), independent of the project's checks/."""
+    folder = tmp_path_factory.mktemp("suite") / "checks"
+    folder.mkdir()
+    (folder / "conftest.py").write_text(_THROWAWAY_CONFTEST)
+    (folder / "test_done.py").write_text(_THROWAWAY_CHECKS)
+    return folder
+
+
+@pytest.fixture
+def target_env(demo_env):
+    """demo_env plus the interpreter the demo profile's backfill command runs with."""
+    import sys
+
+    return {**demo_env, "PYTHON": sys.executable}
+
+
+@pytest.fixture
+def pg_password(pg):
+    """The session database's password: it must appear in no artifact."""
+    from harness.redact import dsn_password
+
+    password = dsn_password(pg.dsn())
+    assert password
+    return password

@@ -35,3 +35,14 @@ def settings_from(args: argparse.Namespace):
     if not getattr(args, "profile", None):
         raise ConfigError("--profile is required")
     return resolve(args.profile, model=getattr(args, "model", None), batch_size=getattr(args, "batch_size", None))
+
+
+def add_change_options(parser: argparse.ArgumentParser) -> None:
+    """--approve-model-change and --into, for the steps that decide whether a model switch may go ahead."""
+    parser.add_argument("--approve-model-change", action="store_true",
+                        help="allow switching a collection that holds vectors of another model (needs --into)")
+    parser.add_argument("--into", metavar="NEW", help="backfill into this new collection (swap later)")
+
+
+def add_run_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-dir", help="the run folder (default runs/<UTC time>-<collection>/)")

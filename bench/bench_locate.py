@@ -1,0 +1,58 @@
+"""locate on a generated 10,000-file repo, against ``git ls-files`` and a plain walk, measured side by side.
+
+Prints the ratio of locate's time to the bare listing: the cost of reading and
+classifying every file. Run: ``python bench/bench_locate.py [N_FILES]``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness.steps.locate import locate
+
+
+def make_repo(root: Path, n: int) -> None:
+    for i in range(n):
+        folder = root / f"src/pkg{i // 200}"
+        folder.mkdir(parents=True, exist_ok=True)
+        body = "".join(f"def f{j}(x):\n    return x + {j}\n" for j in range(20))
+        if i % 1000 == 0:
+            body += "EMBED_MODEL = 'nomic-embed-text'\n"
+        (folder / f"mod{i}.py").write_text(body)
+    (root / "node_modules/lib").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+
+
+def best(fn, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_repo(root, n)
+        ls = best(lambda: subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=True))
+        walk = best(lambda: [f for _, _, fs in os.walk(root) for f in fs])
+        git_locate = best(lambda: locate(root))
+        subprocess.run(["rm", "-rf", str(root / ".git")], check=True)
+        walk_locate = best(lambda: locate(root))
+    print(f"files: {n}")
+    print(f"git ls-files:   {ls * 1000:8.1f} ms   locate (git):  {git_locate * 1000:8.1f} ms   ratio {git_locate / ls:6.1f}")
+    print(f"plain walk:     {walk * 1000:8.1f} ms   locate (walk): {walk_locate * 1000:8.1f} ms   ratio {walk_locate / walk:6.1f}")
+    print(f"locate under a second: {'yes' if max(git_locate, walk_locate) < 1 else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,413 @@
+"""The historylog: one markdown entry per backfill, newest first, chained by SHA-256.
+
+Each entry starts with a marker line ``<!-- entry sha256=H -->`` where H is the
+SHA-256 of the entry's text below the marker; that text ends with the hash of
+the previous (older) entry. The header's ``<!-- historylog head=H entries=N -->``
+line names the newest entry, so deleting it is detected too. Appends take an
+exclusive ``flock`` on a lock file next to the log, write a temporary file and
+``os.replace`` it: concurrent writers queue, readers never see half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from . import redact
+from .errors import ConfigError, HarnessError
+
+GENESIS = "0" * 64
+NONE = "—"
+TEMPLATE = "historylog_entry.md.j2"
+DEFAULT_HEADER = """# historylog
+
+Every embedding backfill run through `backfill-harness record` (or `procedure`) is logged here, newest first.
+Each entry says when, who, the collection, profile, model and dimensions, chunking, batch size, the exact
+command and settings (secrets masked), counts before and after, each DONE check with its outcome, the
+duration, the outcome and the target repo's git commit.
+
+Entries are chained: the `<!-- entry sha256=... -->` marker above an entry is the SHA-256 of the entry's text,
+and each entry ends with the SHA-256 of the entry below it (the previous one). The line below names the newest
+entry. `backfill-harness historylog verify` detects an edited, deleted, reordered or inserted entry.
+Do not edit entries by hand; append with `backfill-harness record`.
+"""
+
+_HEAD = re.compile(r"^<!-- historylog head=(?P<head>[0-9a-f]{64}|none) entries=(?P<n>\d+) -->$", re.M)
+_MARKER = re.compile(r"^<!-- entry sha256=(?P<sha>[^ ]*) -->\n", re.M)
+_FIELD = re.compile(r"^- (?P<label>[a-z0-9 ]+?):(?: (?P<value>.*))?$")
+LEGACY_MARKER = "<!-- historylog: older entries below were written before the chain; they are kept as they were -->"
+_LEGACY_RE = re.compile("^" + re.escape(LEGACY_MARKER) + "$", re.M)
+_CHECK = re.compile(r"^  - (?P<outcome>[a-z]+): (?P<name>.+?)(?: — (?P<message>.*))?$")
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    name: str
+    outcome: str  # passed / failed / skipped / error
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    when: str
+    who: str
+    collection: str
+    profile: str
+    model: str
+    outcome: str  # succeeded / failed / refused
+    target_collection: str | None = None
+    dimensions: int | None = None
+    chunking: Mapping[str, Any] = field(default_factory=dict)
+    batch_size: int | None = None
+    command: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    counts_before: Mapping[str, Any] = field(default_factory=dict)
+    counts_after: Mapping[str, Any] = field(default_factory=dict)
+    duration_s: float | None = None
+    exit_code: int | None = None
+    failed_rows: int | None = None
+    reason: str | None = None
+    repo_commit: str | None = None
+    run_dir: str | None = None
+    checks: tuple[CheckOutcome, ...] = ()
+    prev: str = GENESIS
+    sha256: str | None = None  # of the rendered entry; set when read back or appended
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "succeeded"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["checks"] = [asdict(c) for c in self.checks]
+        return data
+
+    def normalised(self) -> "HistoryEntry":
+        """The entry as it will read back: one-line texts, scalar values, secrets masked."""
+        def line(value: Any) -> Any:
+            if value is None:
+                return None
+            text = " ".join(str(value).split())
+            return text[:500] if text else None
+
+        def flat(mapping: Mapping[str, Any]) -> dict[str, Any]:
+            return {str(k).replace(" ", "_").replace("=", "_"): _scalar(v) for k, v in (mapping or {}).items()}
+
+        clean = replace(
+            self,
+            who=line(self.who) or "unknown",
+            collection=line(self.collection) or NONE,
+            profile=line(self.profile) or NONE,
+            model=line(self.model) or NONE,
+            outcome=line(self.outcome) or "failed",
+            target_collection=line(self.target_collection),
+            command=line(self.command),
+            reason=line(self.reason),
+            repo_commit=line(self.repo_commit),
+            run_dir=line(self.run_dir),
+            chunking=flat(self.chunking),
+            settings=flat(self.settings),
+            counts_before=flat(self.counts_before),
+            counts_after=flat(self.counts_after),
+            duration_s=round(float(self.duration_s), 2) if self.duration_s is not None else None,
+            checks=tuple(CheckOutcome(line(c.name) or "?", line(c.outcome) or "error", line(c.message) or "")
+                         for c in self.checks),
+        )
+        return _redacted(clean)
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _redacted(entry: HistoryEntry) -> HistoryEntry:
+    data = redact.redact(entry.as_dict())
+    data["checks"] = tuple(CheckOutcome(**c) for c in data["checks"])
+    return HistoryEntry(**data)
+
+
+# -- rendering -------------------------------------------------------------------------
+
+def _v(value: Any) -> str:
+    if value is None or value == "":
+        return NONE
+    return str(value)
+
+
+def _code(value: Any) -> str:
+    if value is None:
+        return NONE
+    fence = "``" if "`" in str(value) else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def _kv(mapping: Mapping[str, Any]) -> str:
+    if not mapping:
+        return NONE
+    return " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in mapping.items())
+
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("harness", "templates"), autoescape=False, keep_trailing_newline=True,
+    undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False,
+)
+_env.filters.update(v=_v, code=_code, kv=_kv)
+
+
+def render_entry(entry: HistoryEntry) -> str:
+    """The entry's text below its marker (normalise first); its SHA-256 is the entry's hash."""
+    return _env.get_template(TEMPLATE).render(e=entry)
+
+
+def entry_hash(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def render_block(entry: HistoryEntry) -> tuple[str, str]:
+    """Marker line + body, and the body's hash."""
+    body = render_entry(entry)
+    sha = entry_hash(body)
+    return f"<!-- entry sha256={sha} -->\n{body}\n", sha
+
+
+# -- parsing ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ParsedLog:
+    header: str
+    head: str | None  # None when the header has no head line
+    count: int | None
+    blocks: tuple[tuple[str, str], ...]  # (claimed sha, body)
+
+
+def split(text: str) -> ParsedLog:
+    legacy = _LEGACY_RE.search(text)
+    if legacy:  # entries written before this log was chained stay below, outside the chain
+        text = text[: legacy.start()]
+    markers = list(_MARKER.finditer(text))
+    header = text[: markers[0].start()] if markers else text
+    blocks = []
+    for i, m in enumerate(markers):
+        end = markers[i + 1].start() if i + 1 < len(markers) else len(text)
+        body = text[m.end(): end]
+        if body.endswith("\n\n"):
+            body = body[:-1]  # the blank line render_block puts between entries
+        blocks.append((m.group("sha"), body))
+    head = _HEAD.search(header)
+    return ParsedLog(header, head.group("head") if head else None, int(head.group("n")) if head else None, tuple(blocks))
+
+
+_LABELS = {
+    "when": ("when", "str"), "who": ("who", "str"), "collection": ("collection", "str"),
+    "target collection": ("target_collection", "str"), "profile": ("profile", "str"), "model": ("model", "str"),
+    "dimensions": ("dimensions", "int"), "chunking": ("chunking", "kv"), "batch size": ("batch_size", "int"),
+    "command": ("command", "code"), "settings": ("settings", "kv"), "counts before": ("counts_before", "kv"),
+    "counts after": ("counts_after", "kv"), "duration s": ("duration_s", "float"), "exit code": ("exit_code", "int"),
+    "failed rows": ("failed_rows", "int"), "outcome": ("outcome", "str"), "reason": ("reason", "str"),
+    "repo commit": ("repo_commit", "str"), "run dir": ("run_dir", "str"), "previous entry sha256": ("prev", "str"),
+}
+_KV_ITEM = re.compile(r'(?P<k>[^\s=]+)=(?P<v>"(?:[^"\\]|\\.)*"|\S+)')
+
+
+def parse_entry(body: str, sha: str | None = None) -> HistoryEntry:
+    """Read an entry's text back into the data it was rendered from."""
+    values: dict[str, Any] = {}
+    checks: list[CheckOutcome] = []
+    for raw in body.splitlines():
+        check = _CHECK.match(raw)
+        if check:
+            checks.append(CheckOutcome(check.group("name"), check.group("outcome"), check.group("message") or ""))
+            continue
+        m = _FIELD.match(raw)
+        if not m or m.group("label") not in _LABELS:
+            continue
+        name, kind = _LABELS[m.group("label")]
+        values[name] = _parse_value(m.group("value") or NONE, kind, name)
+    missing = [k for k in ("when", "who", "collection", "profile", "model", "outcome") if values.get(k) is None]
+    if missing:
+        raise HistoryLogError(f"historylog entry {sha or '?'} lacks {', '.join(missing)}; expected a rendered entry")
+    return HistoryEntry(**values, checks=tuple(checks), sha256=sha)
+
+
+def _parse_value(text: str, kind: str, name: str) -> Any:
+    if text == NONE:
+        return {} if kind == "kv" else None
+    try:
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+        if kind == "code":
+            return text[3:-3] if text.startswith("`` ") else text[1:-1]
+        if kind == "kv":
+            return {m.group("k"): json.loads(m.group("v")) for m in _KV_ITEM.finditer(text)}
+    except ValueError:
+        raise HistoryLogError(f"historylog field {name!r} has value {text!r}; expected a {kind}") from None
+    return text
+
+
+class HistoryLogError(HarnessError):
+    """The historylog cannot be read as entries."""
+
+
+def read_entries(path: str | Path) -> list[HistoryEntry]:
+    """Every entry, newest first (an absent file has none)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [parse_entry(body, sha) for sha, body in split(path.read_text(encoding="utf-8")).blocks]
+
+
+def latest_entry(path: str | Path, collection: str) -> HistoryEntry | None:
+    """The newest entry for a collection (or for a run into it), or None."""
+    for entry in read_entries(path):
+        if collection in (entry.collection, entry.target_collection):
+            return entry
+    return None
+
+
+# -- verification ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChainProblem:
+    entry: int  # 1 = newest
+    problem: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    path: str
+    entries: int
+    problems: tuple[ChainProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        if self.ok:
+            return f"{self.path}: {self.entries} entries, chain intact"
+        lines = [f"{self.path}: chain BROKEN ({len(self.problems)} problems in {self.entries} entries)"]
+        lines += [f"  entry {p.entry}: {p.problem}" if p.entry else f"  header: {p.problem}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def verify(path: str | Path) -> ChainReport:
+    """Check every entry's hash, every link to the previous entry, and the header's head and count."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"historylog {str(path)!r} does not exist; expected a file written by backfill-harness record")
+    log = split(path.read_text(encoding="utf-8"))
+    problems: list[ChainProblem] = []
+    actual = [entry_hash(body) for _, body in log.blocks]
+    for i, ((claimed, body), real) in enumerate(zip(log.blocks, actual), start=1):
+        if claimed != real:
+            problems.append(ChainProblem(i, f"text was edited: marker says sha256 {claimed[:12]}…, text hashes to {real[:12]}…"))
+        try:
+            prev = parse_entry(body, claimed).prev
+        except HistoryLogError as exc:
+            problems.append(ChainProblem(i, str(exc)))
+            continue
+        expected = actual[i] if i < len(actual) else GENESIS
+        if prev != expected:
+            what = "the first entry" if expected == GENESIS else f"entry {i + 1} ({expected[:12]}…)"
+            problems.append(ChainProblem(
+                i, f"links to previous entry {str(prev)[:12]}…, but the entry below it is {what}: "
+                   "an entry was deleted, inserted or moved"))
+    head = actual[0] if actual else "none"
+    if log.head is None:
+        problems.append(ChainProblem(0, "no '<!-- historylog head=... -->' line; expected one below the header"))
+    else:
+        if log.head != head:
+            problems.append(ChainProblem(0, f"head names {log.head[:12]}…, but the newest entry is {head[:12]}…: "
+                                            "the newest entry was deleted, replaced or added by hand"))
+        if log.count != len(actual):
+            problems.append(ChainProblem(0, f"header counts {log.count} entries, the file holds {len(actual)}"))
+    return ChainReport(str(path), len(actual), tuple(problems))
+
+
+# -- appending -------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    lock = path.with_name(f".{path.name}.lock")
+    with open(lock, "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _with_head(header: str, head: str, count: int) -> str:
+    line = f"<!-- historylog head={head} entries={count} -->"
+    if _HEAD.search(header):
+        return _HEAD.sub(line, header, count=1)
+    return header.rstrip("\n") + "\n\n" + line + "\n\n"
+
+
+def append(path: str | Path, entry: HistoryEntry) -> HistoryEntry:
+    """Put the entry at the top (below the header), linked to the current newest; return it with its hash."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(path):
+            text = path.read_text(encoding="utf-8") if path.exists() else DEFAULT_HEADER
+            text = _adopt(text)
+            log = split(text)
+            prev = log.blocks[0][0] if log.blocks else GENESIS
+            entry = replace(entry, prev=prev, sha256=None).normalised()
+            block, sha = render_block(entry)
+            rest = text[len(log.header):]
+            new = _with_head(log.header, sha, len(log.blocks) + 1) + block + rest
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(new)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                if path.exists():
+                    os.chmod(tmp, path.stat().st_mode & 0o777)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+    except OSError as exc:
+        raise HarnessError(f"cannot write historylog {path}: {exc.strerror or exc}; expected a writable folder") from None
+    return replace(entry, sha256=sha)
+
+
+def _adopt(text: str) -> str:
+    """A log kept by hand before (no chain yet): keep its title as header and its entries below the chain."""
+    if _HEAD.search(text) or _MARKER.search(text) or _LEGACY_RE.search(text):
+        return text
+    lines = text.splitlines(keepends=True)
+    cut = next((i for i, line in enumerate(lines) if i > 0 and line.startswith("## ")), None)
+    if cut is None:
+        return text
+    header, older = "".join(lines[:cut]), "".join(lines[cut:])
+    return _with_head(header, "none", 0) + LEGACY_MARKER + "\n\n" + older
+
+
+def init(path: str | Path) -> Path:
+    """Create an empty historylog (header only) unless one exists."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_with_head(DEFAULT_HEADER, "none", 0), encoding="utf-8")
+    return path

@@ -1,0 +1,123 @@
+"""What several steps share: the run folder, the backfill command and the environment it gets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import redact
+from ..errors import ConfigError
+from ..settings import Settings
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def default_run_dir(collection: str, base: str | Path = "runs") -> Path:
+    """``runs/<UTC yyyymmddThhmmssZ>-<collection>/``, made unique if that folder exists."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(base) / f"{stamp}-{_SAFE_NAME.sub('_', collection)}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = Path(base) / f"{stamp}-{_SAFE_NAME.sub('_', collection)}-{n}"
+    return path
+
+
+@dataclass(frozen=True)
+class BackfillCommand:
+    command: str  # a shell command line
+    source: str  # flag / profile backfill.command / engine / found by locate
+    workdir: str | None = None
+
+
+def backfill_command(settings: Settings, collection: str, *, command: str | None = None, engine: bool = False,
+                     into: str | None = None, located: str | None = None, located_workdir: str | None = None) -> BackfillCommand:
+    """The command that backfills: --command, else the profile's, else the engine (--engine), else one found by locate."""
+    profile = settings.profile
+    target = into or collection
+    if command:
+        chosen = BackfillCommand(command, "flag --command", profile.backfill.workdir)
+    elif profile.backfill.command and not engine:
+        chosen = BackfillCommand(profile.backfill.command, "profile backfill.command", profile.backfill.workdir)
+    elif engine or not located:
+        if not engine:
+            raise ConfigError(
+                f"no backfill command for profile {profile.name!r}: expected backfill.command in the profile, "
+                "--command CMD, or --engine to use backfill-harness backfill")
+        if profile.path is None:
+            raise ConfigError("--engine needs a profile file to hand to backfill-harness backfill")
+        parts = [sys.executable, "-m", "harness", "backfill", "--profile", str(Path(profile.path).resolve()),
+                 "--collection", "{collection}", "--model", settings.model, "--batch-size", str(settings.batch_size)]
+        if into:
+            parts += ["--into", "{into}"]
+        chosen = BackfillCommand(" ".join(p if p.startswith("{") else shlex.quote(p) for p in parts), "engine")
+    else:
+        chosen = BackfillCommand(located, "found by locate", located_workdir)
+    text = chosen.command.replace("{collection}", shlex.quote(collection)).replace("{into}", shlex.quote(target))
+    return BackfillCommand(text, chosen.source, chosen.workdir)
+
+
+def backfill_env(settings: Settings, collection: str, target_collection: str | None = None) -> dict[str, str]:
+    """The settings the backfill command gets in its environment (on top of the caller's)."""
+    p = settings.profile
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "OLLAMA_HOST": settings.provider_url,
+        "EMBED_MODEL": settings.model,
+        "EMBED_BATCH_SIZE": str(settings.batch_size),
+        "BACKFILL_COLLECTION": collection,
+        "BACKFILL_TARGET_COLLECTION": target_collection or collection,
+    }
+    if settings.dimensions:
+        env["EMBED_DIMENSIONS"] = str(settings.dimensions)
+    if p.chunking.max_chunk_size:
+        env["MAX_CHUNK_SIZE"] = str(p.chunking.max_chunk_size)
+    if p.chunking.overlap is not None:
+        env["CHUNK_OVERLAP"] = str(p.chunking.overlap)
+    return {**dict(p.backfill.env), **env}
+
+
+def shown_env(env: dict[str, str]) -> dict[str, str]:
+    """The backfill environment fit to print or store."""
+    return redact.redact_env(env)
+
+
+def who(repo: str | Path | None = None) -> str:
+    """The git user of the repo (or globally), else the OS user."""
+    try:
+        name = subprocess.run(["git", "-C", str(repo or "."), "config", "user.name"], capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+        if name:
+            return name
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+def git_commit(repo: str | Path | None) -> str | None:
+    """The repo's HEAD commit, with '+dirty' when it has uncommitted changes; None outside git."""
+    if repo is None:
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None

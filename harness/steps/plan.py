@@ -1,0 +1,206 @@
+"""Step 3, plan: a machine-checkable plan (plan.json) and the same for people (plan.md) in the run folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .. import db as dbmod
+from .. import redact
+from ..backfill.selection import iter_batches
+from ..errors import HarnessError
+from ..evidence import write_json_atomic
+from ..provider import OllamaProvider
+from ..settings import Settings
+from ..target import Target
+from .common import BackfillCommand, backfill_env, shown_env, utc_now
+from .scope import ScopeResult
+
+PROBE_ROWS = 16
+DONE_CHECKS = (
+    "completed: the backfill ended with exit code 0 and no failed rows",
+    "coverage: every chunk has a vector (per collection and tenant), no orphan embeddings",
+    "dimensions: column, profile and model agree on the dimension",
+    "model: every vector was produced by the configured model",
+    "fresh: every input hash equals the hash of the current text",
+    "recompute: a sample re-embedded now matches the stored vectors (cosine >= 0.99)",
+    "tenant isolation: every vector sits in its chunk's collection and tenant",
+    "sane vectors: no all-zero or non-finite vectors",
+    "citations: spot queries return cited rows with the expected source in the top k",
+    "index: a vector index with the right operator class is used by the planner",
+    "custom: the profile's own SQL assertions hold",
+)
+LARGE_RUN_ROWS = 100_000
+LONG_RUN_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Estimate:
+    provider: str
+    probe_rows: int
+    probe_seconds: float
+    rows_per_second: float | None
+    seconds: float | None
+    note: str = ""
+
+    @property
+    def human(self) -> str:
+        if self.seconds is None:
+            return "unknown"
+        s = self.seconds
+        return f"{s:.1f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+@dataclass(frozen=True)
+class Risk:
+    level: str  # low / medium / high
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    created_at: str
+    profile: str
+    objective: str
+    collection: str
+    target_collection: str
+    model: str
+    inputs: tuple[dict[str, Any], ...]
+    assumptions: tuple[str, ...]
+    rows: dict[str, Any]
+    estimate: Estimate
+    command: str
+    command_source: str
+    workdir: str
+    env: dict[str, str]
+    done_checks: tuple[str, ...]
+    risk: Risk
+    run_dir: str
+    files: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created_at": self.created_at, "profile": self.profile, "objective": self.objective,
+            "collection": self.collection, "target_collection": self.target_collection, "model": self.model,
+            "inputs": list(self.inputs), "assumptions": list(self.assumptions), "rows": self.rows,
+            "estimate": {**self.estimate.__dict__, "human": self.estimate.human}, "command": self.command,
+            "command_source": self.command_source, "workdir": self.workdir, "env": self.env,
+            "done_checks": list(self.done_checks), "risk": {"level": self.risk.level, "reasons": list(self.risk.reasons)},
+            "run_dir": self.run_dir, "files": list(self.files),
+        }
+
+    def text(self) -> str:
+        r = self.rows
+        return "\n".join([
+            f"Plan for {self.collection}" + (f" -> {self.target_collection}" if self.target_collection != self.collection else ""),
+            f"  rows to embed: {r['to_embed']} of {r['chunks']} (missing {r['missing']}, stale {r['stale']}, "
+            f"other model {r['other_model']})",
+            f"  estimate:      {self.estimate.human}" + (f" ({self.estimate.rows_per_second:.1f} rows/s from a probe of "
+                                                          f"{self.estimate.probe_rows})" if self.estimate.rows_per_second else ""),
+            f"  command:       {self.command}  ({self.command_source})",
+            f"  risk:          {self.risk.level}: {'; '.join(self.risk.reasons)}",
+            f"  written:       {', '.join(self.files)}",
+        ])
+
+
+_templates = jinja2.Environment(loader=jinja2.PackageLoader("harness", "templates"), autoescape=False,
+                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def probe(settings: Settings, collection: str, texts: list[str]) -> Estimate:
+    """Embed one small batch of real texts to measure the provider's speed."""
+    p = settings.profile.provider
+    if not texts:
+        return Estimate(settings.provider_url, 0, 0.0, None, 0.0, "nothing to embed: no probe needed")
+    try:
+        with OllamaProvider(settings.provider_url, settings.model, timeout_s=p.timeout_s, retries=1,
+                            headers=p.headers) as provider:
+            provider.embed(texts[:1])  # warm-up: model load time is not per-row cost
+            started = time.perf_counter()
+            provider.embed(texts)
+            seconds = time.perf_counter() - started
+    except HarnessError as exc:
+        return Estimate(settings.provider_url, len(texts), 0.0, None, None, f"probe failed: {exc}")
+    rate = len(texts) / seconds if seconds > 0 else None
+    return Estimate(settings.provider_url, len(texts), seconds, rate, None)
+
+
+def risk_of(scope: ScopeResult, rows: dict[str, Any], estimate: Estimate, command: BackfillCommand) -> Risk:
+    reasons, level = [], 0
+    if scope.approve_model_change:
+        level = 2
+        reasons.append("approved model change: the new vectors go to a new collection, a swap follows")
+    if rows.get("other_model"):
+        level = max(level, 2)
+        reasons.append(f"{rows['other_model']} vectors of another model would be replaced")
+    if rows.get("stale"):
+        level = max(level, 1)
+        reasons.append(f"{rows['stale']} stale vectors will be overwritten")
+    if rows["to_embed"] >= LARGE_RUN_ROWS:
+        level = max(level, 1)
+        reasons.append(f"{rows['to_embed']} rows is a large run")
+    if estimate.seconds and estimate.seconds > LONG_RUN_SECONDS:
+        level = max(level, 1)
+        reasons.append(f"estimated {estimate.human}: schedule a maintenance window, consider a smaller batch size")
+    if command.source == "found by locate":
+        level = max(level, 1)
+        reasons.append("the command was found by locate, not declared in the profile")
+    if not scope.dimensions.get("profile"):
+        level = max(level, 1)
+        reasons.append("the profile declares no dimension")
+    if not reasons:
+        reasons.append("only missing vectors are added; existing vectors are untouched" if rows["to_embed"]
+                       else "nothing to embed")
+    return Risk(("low", "medium", "high")[level], tuple(reasons))
+
+
+def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, command: BackfillCommand,
+              probe_rows: int = PROBE_ROWS) -> Plan:
+    """Measure, decide and write plan.json + plan.md into the run folder (the scope must be ok)."""
+    run_dir = Path(run_dir)
+    c = scope.counts
+    rows = {"chunks": c.get("chunks", 0), "to_embed": c.get("needed", 0), "missing": c.get("missing", 0),
+            "stale": c.get("stale"), "other_model": c.get("other_model"),
+            "current": c.get("chunks", 0) - c.get("needed", 0)}
+    with dbmod.connect(settings.database_url, autocommit=True) as conn:
+        first = next(iter_batches(conn, Target(settings.profile), scope.collection, settings.model,
+                                  min(probe_rows, settings.batch_size)), [])
+    estimate = probe(settings, scope.collection, [r.text for r in first])
+    if estimate.rows_per_second:
+        estimate = Estimate(estimate.provider, estimate.probe_rows, estimate.probe_seconds, estimate.rows_per_second,
+                            rows["to_embed"] / estimate.rows_per_second)
+    env = shown_env(backfill_env(settings, scope.collection, scope.target_collection))
+    plan = Plan(
+        created_at=utc_now(), profile=settings.profile.name, objective=scope.objective, collection=scope.collection,
+        target_collection=scope.target_collection, model=settings.model,
+        inputs=tuple({"name": i.name, "value": i.value, "source": i.source} for i in scope.inputs),
+        assumptions=scope.assumptions, rows=rows, estimate=estimate, command=redact.redact(command.command),
+        command_source=command.source, workdir=command.workdir or ".", env=env, done_checks=DONE_CHECKS,
+        risk=risk_of(scope, rows, estimate, command), run_dir=str(run_dir),
+        files=(str(run_dir / "plan.json"), str(run_dir / "plan.md")),
+    )
+    write_json_atomic(run_dir / "plan.json", plan.as_dict())
+    text = _templates.get_template("plan.md.j2").render(p=_Dot(plan.as_dict()))
+    _write_text(run_dir / "plan.md", redact.redact(text))
+    return plan
+
+
+class _Dot(dict):
+    """Attribute access for the template over plan.as_dict()."""
+
+    def __getattr__(self, name):
+        value = self[name]
+        return _Dot(value) if isinstance(value, dict) else value
+
+
+def _write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,180 @@
+"""All steps in order: scope, locate, plan, run, verify, record. Stops at the first failing gate; always records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .. import redact
+from ..errors import HarnessError
+from ..settings import Settings
+from .common import BackfillCommand, backfill_command, default_run_dir
+from .locate import LocateResult, locate
+from .plan import Plan, make_plan
+from .record import RecordResult, entry_from_run, record
+from .run import run_command
+from .scope import ScopeResult, scope
+from .verify import VerifyResult, verify
+
+STEPS = ("scope", "locate", "plan", "run", "verify", "record")
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    step: str
+    status: str  # ok / failed / refused / skipped
+    summary: str
+
+
+@dataclass
+class ProcedureResult:
+    collection: str
+    run_dir: str
+    steps: list[StepOutcome] = field(default_factory=list)
+    stopped_at: str | None = None
+    reason: str | None = None
+    exit_code: int = 0
+    scope: ScopeResult | None = None
+    located: LocateResult | None = None
+    plan: Plan | None = None
+    run: Any = None  # RunEvidence
+    verify: VerifyResult | None = None
+    record: RecordResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def outcome(self) -> str:
+        if self.ok:
+            return "succeeded"
+        return "refused" if self.exit_code == 2 else "failed"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "outcome": self.outcome, "exit_code": self.exit_code, "collection": self.collection,
+            "run_dir": self.run_dir, "stopped_at": self.stopped_at, "reason": self.reason,
+            "steps": [s.__dict__ for s in self.steps],
+            "scope": self.scope.as_dict() if self.scope else None,
+            "locate": self.located.as_dict() if self.located else None,
+            "plan": self.plan.as_dict() if self.plan else None,
+            "run": self.run.as_dict() if self.run else None,
+            "verify": self.verify.as_dict() if self.verify else None,
+            "record": self.record.as_dict() if self.record else None,
+        }
+
+    def text(self) -> str:
+        lines = [f"Procedure for {self.collection}: {self.outcome.upper()}  (run folder {self.run_dir})"]
+        for s in self.steps:
+            lines.append(f"  {s.step:<7} {s.status:<8} {s.summary}")
+        if self.stopped_at:
+            lines.append(f"Stopped at {self.stopped_at}: {self.reason}")
+        return "\n".join(lines)
+
+
+def run_procedure(settings: Settings, collection: str, *, repo: str | Path | None = None, run_dir: str | Path | None = None,
+                  engine: bool = False, command: str | None = None, approve_model_change: bool = False,
+                  into: str | None = None, historylogs: list[str | Path] | tuple = (), terms: tuple[str, ...] = (),
+                  timeout_s: float | None = None, checks_dir: str | Path | None = None, sample: int | None = None,
+                  echo: Callable[[str], None] | None = None) -> ProcedureResult:
+    """Run every step; the result says where it stopped and why, and the historylog holds the entry."""
+    run_dir = Path(run_dir) if run_dir else default_run_dir(collection)
+    repo = Path(repo) if repo else (Path(settings.profile.path).parent if settings.profile.path else Path("."))
+    result = ProcedureResult(collection, str(run_dir))
+    say = echo or (lambda line: None)
+
+    def stop(step: str, status: str, reason: str, code: int) -> None:
+        result.steps.append(StepOutcome(step, status, reason))
+        result.stopped_at, result.reason, result.exit_code = step, redact.redact(reason), code
+
+    def guarded(step: str, fn):
+        try:
+            return fn()
+        except HarnessError as exc:
+            stop(step, "refused" if exc.exit_code == 2 else "failed", str(exc), exc.exit_code)
+            return None
+
+    say(f"[1/6] scope {collection}")
+    sc = guarded("scope", lambda: scope(settings, collection, approve_model_change=approve_model_change, into=into))
+    if sc is not None:
+        result.scope = sc
+        if sc.ok:
+            result.steps.append(StepOutcome("scope", "ok", f"{sc.counts.get('needed', 0)} of {sc.counts.get('chunks', 0)} "
+                                                           f"rows to embed with {sc.model}"))
+        else:
+            stop("scope", "refused" if sc.refusal else "failed", sc.reason or "scope failed", sc.exit_code)
+    if not result.stopped_at:
+        say(f"[2/6] locate in {repo}")
+        loc = guarded("locate", lambda: locate(repo, tuple(settings.profile.search_terms) + tuple(terms)))
+        if loc is not None:
+            result.located = loc
+            best = loc.best_entrypoint
+            result.steps.append(StepOutcome("locate", "ok", f"{len(loc.entrypoints)} entrypoints"
+                                            + (f", first: {best.command}" if best else "")))
+    if not result.stopped_at:
+        say("[3/6] plan")
+        best = result.located.best_entrypoint if result.located else None
+
+        def planned() -> tuple[Plan, BackfillCommand]:
+            chosen = backfill_command(settings, collection, command=command, engine=engine, into=into,
+                                      located=best.command if best else None,
+                                      located_workdir=str(repo / best.workdir) if best else None)
+            return make_plan(settings, sc, run_dir, chosen), chosen
+
+        made = guarded("plan", planned)
+        if made is not None:
+            result.plan, chosen = made
+            result.steps.append(StepOutcome("plan", "ok", f"risk {result.plan.risk.level}, estimate "
+                                                          f"{result.plan.estimate.human}"))
+    if not result.stopped_at:
+        say(f"[4/6] run: {redact.redact(chosen.command)}")
+        ev = guarded("run", lambda: run_command(settings, collection, run_dir, chosen, target_collection=sc.target_collection,
+                                                timeout_s=timeout_s, echo=echo))
+        if ev is not None:
+            result.run = ev
+            summary = (f"exit code {ev.exit_code} in {ev.seconds:.1f} s, embedded "
+                       f"{ev.counts_after.get('embedded')}/{ev.counts_after.get('chunks')}")
+            if ev.ok:
+                result.steps.append(StepOutcome("run", "ok", summary))
+            else:
+                why = "timed out" if ev.timed_out else (f"{ev.failed_rows} failed rows" if ev.failed_rows else
+                                                        f"exit code {ev.exit_code}")
+                stop("run", "failed", f"the backfill command failed: {why}", 1)
+    if not result.stopped_at:
+        say("[5/6] verify: the DONE checks")
+        history = historylogs[0] if historylogs else None
+        vr = guarded("verify", lambda: verify(settings, sc.target_collection, run_dir, checks_dir=checks_dir,
+                                              sample=sample, historylog=history))
+        if vr is not None:
+            result.verify = vr
+            c = vr.counts
+            if vr.ok:
+                result.steps.append(StepOutcome("verify", "ok", f"{c['passed']} passed, {c['skipped']} skipped"))
+            else:
+                stop("verify", "failed", vr.reason or "DONE checks failed", 1)
+    for step in STEPS[:-1]:
+        if step not in {s.step for s in result.steps}:
+            result.steps.append(StepOutcome(step, "skipped", f"not run: stopped at {result.stopped_at}"))
+    result.steps.sort(key=lambda s: STEPS.index(s.step))
+    say("[6/6] record")
+    try:
+        entry = entry_from_run(settings, collection, run_dir if run_dir.exists() else None,
+                               outcome=result.outcome, reason=result.reason, repo=repo)
+        if not result.run:
+            entry = _without_run(entry, sc)
+        result.record = record(entry, list(historylogs))
+        result.steps.append(StepOutcome("record", "ok", f"entry at the top of {', '.join(result.record.paths)}"))
+    except HarnessError as exc:
+        result.steps.append(StepOutcome("record", "failed", str(exc)))
+        result.exit_code = result.exit_code or exc.exit_code
+        result.reason = result.reason or str(exc)
+        result.stopped_at = result.stopped_at or "record"
+    return result
+
+
+def _without_run(entry, sc: ScopeResult | None):
+    """A run that never started still records the counts scope saw."""
+    return replace(entry, counts_before=dict(sc.counts) if sc and sc.counts else entry.counts_before)

@@ -1,0 +1,91 @@
+"""Step 6, record: one historylog entry from the run folder's evidence, at the top of each historylog."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import historylog
+from ..evidence import RUN_FILE
+from ..historylog import CheckOutcome, HistoryEntry
+from ..settings import Settings
+from .common import git_commit, utc_now, who
+from .verify import VERIFY_FILE
+
+DEFAULT_HISTORYLOG = Path("historylog.md")
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    entry: HistoryEntry
+    paths: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": True, "paths": list(self.paths), "entry": self.entry.as_dict()}
+
+    def text(self) -> str:
+        e = self.entry
+        return (f"Recorded {e.outcome} run of {e.collection} ({e.model}) at the top of "
+                f"{', '.join(self.paths)} (sha256 {str(e.sha256)[:12]}…)")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | None, *, outcome: str | None = None,
+                   reason: str | None = None, repo: str | Path | None = None) -> HistoryEntry:
+    """Build the entry from plan.json, run.json and verify.json (whichever exist); outcome derived unless given."""
+    run_dir = Path(run_dir) if run_dir else None
+    plan = _read(run_dir / "plan.json") if run_dir else {}
+    run = _read(run_dir / RUN_FILE) if run_dir else {}
+    checked = _read(run_dir / VERIFY_FILE) if run_dir else {}
+    checks = tuple(CheckOutcome(c.get("name", "?"), c.get("outcome", "error"), c.get("message", ""))
+                   for c in checked.get("checks", []))
+    if outcome is None:
+        run_ok = bool(run) and run.get("ok", False)
+        verify_ok = not checked or checked.get("ok", False)
+        outcome = "succeeded" if run_ok and verify_ok and checked else "failed"
+        if reason is None and outcome == "failed":
+            if not run:
+                reason = "no run evidence (run.json) in the run folder"
+            elif not run_ok:
+                reason = (f"backfill exit code {run.get('exit_code')}" + (", timed out" if run.get("timed_out") else "")
+                          + (f", {run.get('failed_rows')} failed rows" if run.get("failed_rows") else ""))
+            elif not checked:
+                reason = "the DONE checks did not run (no verify.json)"
+            else:
+                reason = f"DONE checks failed: {checked.get('reason')}"
+    p = settings.profile
+    env = (run.get("settings") or {}).get("env") or plan.get("env") or {}
+    return HistoryEntry(
+        when=utc_now(), who=who(repo), collection=collection,
+        target_collection=run.get("collection") or plan.get("target_collection") or collection,
+        profile=p.name, model=settings.model, outcome=outcome,
+        dimensions=settings.dimensions,
+        chunking={"max_chunk_size": p.chunking.max_chunk_size, "overlap": p.chunking.overlap},
+        batch_size=settings.batch_size, command=run.get("command") or plan.get("command"), settings=env,
+        counts_before=run.get("counts_before") or (plan.get("rows") or {}),
+        counts_after=run.get("counts_after") or {},
+        duration_s=run.get("seconds"), exit_code=run.get("exit_code"), failed_rows=run.get("failed_rows"),
+        reason=reason, repo_commit=git_commit(repo), run_dir=str(run_dir) if run_dir else None, checks=checks,
+    )
+
+
+def record(entry: HistoryEntry, paths: list[str | Path] | tuple[str | Path, ...] = ()) -> RecordResult:
+    """Append the entry at the top of every historylog given (historylog.md in the current folder by default)."""
+    targets = [Path(p) for p in (paths or [DEFAULT_HISTORYLOG])]
+    written = None
+    for path in dict.fromkeys(targets):
+        appended = historylog.append(path, entry)
+        written = written or appended
+    return RecordResult(written, tuple(str(p) for p in dict.fromkeys(targets)))

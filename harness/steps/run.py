@@ -1,0 +1,144 @@
+"""Step 4, run: the target's own backfill command as a subprocess, streamed, timed out, kept as evidence."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .. import db as dbmod
+from .. import redact
+from ..backfill.selection import collection_state
+from ..errors import ConfigError, HarnessError
+from ..evidence import RunEvidence, write_evidence
+from ..settings import Settings
+from ..target import Target
+from .common import BackfillCommand, backfill_env, shown_env
+
+OUTPUT_FILE = "output.log"
+TAIL_LINES = 40
+_DONE_LINE = re.compile(r"Done\. Embedded (?P<embedded>\d+)/(?P<selected>\d+) rows\. (?P<failed>\d+) failures?\.")
+
+
+def parse_done_line(output: str) -> tuple[int | None, int | None]:
+    """(embedded, failed) from the last ``Done. Embedded X/Y rows. Z failures.`` line, if any."""
+    matches = list(_DONE_LINE.finditer(output))
+    if not matches:
+        return None, None
+    last = matches[-1]
+    return int(last.group("embedded")), int(last.group("failed"))
+
+
+def _counts(settings: Settings, collection: str) -> dict:
+    try:
+        with dbmod.connect(settings.database_url, autocommit=True) as conn:
+            state = collection_state(conn, Target(settings.profile), collection, settings.model).as_dict()
+    except HarnessError as exc:
+        return {"error": str(exc)}
+    state.pop("collection", None)
+    return state
+
+
+def run_command(settings: Settings, collection: str, run_dir: str | Path, command: BackfillCommand, *,
+                target_collection: str | None = None, timeout_s: float | None = None,
+                echo: Callable[[str], None] | None = None) -> RunEvidence:
+    """Run the backfill command with the resolved settings in its environment; write run.json and output.log."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    target_collection = target_collection or collection
+    timeout_s = timeout_s or settings.profile.backfill.timeout_s
+    workdir = command.workdir or "."
+    if not Path(workdir).is_dir():
+        raise ConfigError(f"backfill workdir {workdir!r} is not a folder; expected backfill.workdir to exist")
+    extra = backfill_env(settings, collection, target_collection)
+    env = {**os.environ, **extra}
+    before = _counts(settings, target_collection)
+    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    started_at = dt.datetime.now(dt.timezone.utc)
+    t0 = time.perf_counter()
+    timed_out = False
+    with open(run_dir / OUTPUT_FILE, "w", encoding="utf-8") as log:
+        try:
+            proc = subprocess.Popen(command.command, shell=True, cwd=workdir, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace",
+                                    bufsize=1, start_new_session=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot start backfill command {redact.redact(command.command)!r}: {exc}") from None
+
+        def pump() -> None:
+            for line in proc.stdout:
+                line = redact.redact(line.rstrip("\n"))
+                tail.append(line)
+                log.write(line + "\n")
+                log.flush()
+                if echo:
+                    echo(line)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill(proc)
+        except KeyboardInterrupt:
+            _kill(proc)
+            raise
+        reader.join(timeout=10)
+    seconds = time.perf_counter() - t0
+    output = "\n".join(tail)
+    embedded, failed = parse_done_line(output)
+    if timed_out:
+        tail.append(f"[backfill-harness] timed out after {timeout_s:g} s; process group killed")
+    evidence = RunEvidence(
+        collection=target_collection, command=redact.redact(command.command),
+        exit_code=proc.returncode if proc.returncode is not None else -1,
+        started_at=started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        finished_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        seconds=round(seconds, 3), failed_rows=failed, embedded_rows=embedded, counts_before=before,
+        counts_after=_counts(settings, target_collection), output_tail="\n".join(tail),
+        settings={**settings.shown(), "command_source": command.source, "workdir": workdir,
+                  "env": shown_env(extra), "timeout_s": timeout_s, "source_collection": collection},
+        timed_out=timed_out,
+    )
+    write_evidence(run_dir, evidence)
+    return evidence
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """Stop the command and everything it started."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def describe(evidence: RunEvidence) -> str:
+    """A few lines for people."""
+    b, a = evidence.counts_before, evidence.counts_after
+    status = "ok" if evidence.ok else ("TIMED OUT" if evidence.timed_out else "FAILED")
+    lines = [
+        f"Run {status}: exit code {evidence.exit_code} in {evidence.seconds:.2f} s",
+        f"  command: {evidence.command}",
+        f"  embedded before/after: {b.get('embedded')} -> {a.get('embedded')} of {a.get('chunks')} chunks "
+        f"(still needed: {a.get('needed')})",
+    ]
+    if evidence.failed_rows is not None:
+        lines.append(f"  the command reported {evidence.embedded_rows} embedded, {evidence.failed_rows} failed rows")
+    if not evidence.ok and evidence.output_tail:
+        lines.append("  output tail:")
+        lines += [f"    {line}" for line in evidence.output_tail.splitlines()[-10:]]
+    return "\n".join(lines)

@@ -1,0 +1,142 @@
+"""Step 5, verify: run the DONE checks (``pytest checks/``) for the collection and read each outcome back.
+
+pytest runs as a subprocess with its own ``--junitxml``; the outcomes come from
+that file, so the step depends only on pytest's reporting, not on the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import redact
+from ..errors import ConfigError
+from ..evidence import write_json_atomic
+from ..settings import Settings
+from .common import backfill_env
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHECKS_DIR = REPO_ROOT / "checks"
+VERIFY_FILE = "verify.json"
+JUNIT_FILE = "junit.xml"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    outcome: str  # passed / failed / skipped
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    collection: str
+    command: str
+    exit_code: int  # pytest's
+    seconds: float
+    checks: tuple[CheckResult, ...]
+    output_tail: str = ""
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"passed": 0, "failed": 0, "skipped": 0}
+        for c in self.checks:
+            out[c.outcome] = out.get(c.outcome, 0) + 1
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.counts["failed"] == 0 and self.counts["passed"] > 0
+
+    @property
+    def reason(self) -> str | None:
+        if self.ok:
+            return None
+        failed = [c for c in self.checks if c.outcome == "failed"]
+        if failed:
+            return "; ".join(f"{c.name}: {c.message}" for c in failed[:5])
+        if not self.checks:
+            return f"no DONE check ran (pytest exit code {self.exit_code})"
+        return f"pytest exit code {self.exit_code}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "reason": self.reason, "collection": self.collection, "command": self.command,
+                "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "counts": self.counts,
+                "checks": [c.__dict__ for c in self.checks], "output_tail": self.output_tail}
+
+    def text(self) -> str:
+        c = self.counts
+        lines = [f"DONE checks for {self.collection}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped "
+                 f"({self.seconds:.1f} s)"]
+        for check in self.checks:
+            mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}.get(check.outcome, check.outcome)
+            lines.append(f"  [{mark}] {check.name}" + (f": {check.message}" if check.message else ""))
+        if not self.ok:
+            lines.append(f"Verify FAILED: {self.reason}")
+        return "\n".join(lines)
+
+
+def parse_junit(path: str | Path) -> tuple[CheckResult, ...]:
+    """Each testcase of a pytest junit.xml as (name, outcome, message)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return ()
+    results = []
+    for case in root.iter("testcase"):
+        classname = case.get("classname", "")
+        name = case.get("name", "")
+        module = classname.rsplit(".", 1)[-1] if classname else ""
+        full = f"{module}::{name}" if module else name
+        outcome, message = "passed", ""
+        for child in case:
+            if child.tag in ("failure", "error"):
+                outcome = "failed"
+                raw = (child.get("message") or child.text or "").strip()
+                message = raw.splitlines()[0] if raw else child.tag
+                break
+            if child.tag == "skipped":
+                outcome, message = "skipped", child.get("message") or ""
+                break
+        results.append(CheckResult(full, outcome, " ".join(redact.redact(message).split())[:500],
+                                   float(case.get("time") or 0)))
+    return tuple(results)
+
+
+def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_dir: str | Path | None = None,
+           sample: int | None = None, historylog: str | Path | None = None, timeout_s: float = 1800) -> VerifyResult:
+    """Run the checks suite for one collection; write junit.xml and verify.json into the run folder."""
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checks = Path(checks_dir) if checks_dir else CHECKS_DIR
+    if not checks.is_dir():
+        raise ConfigError(f"no DONE checks folder at {checks}; expected the checks/ suite of backfill-harness")
+    if settings.profile.path is None:
+        raise ConfigError("verify needs a profile file to hand to the checks suite")
+    junit = run_dir / JUNIT_FILE
+    junit.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "pytest", str(checks), "--profile", str(Path(settings.profile.path).resolve()),
+            "--collection", collection, "--run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"]
+    if historylog:
+        argv += ["--historylog", str(Path(historylog).resolve())]
+    if sample:
+        argv += ["--sample", str(sample)]
+    env = {**os.environ, **backfill_env(settings, collection)}
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, errors="replace", timeout=timeout_s,
+                              cwd=checks.parent)
+        code, output = proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        code, output = 124, f"{exc.stdout or ''}\nchecks timed out after {timeout_s:g} s"
+    result = VerifyResult(collection, redact.redact(" ".join(argv)), code, time.perf_counter() - started,
+                          parse_junit(junit), redact.redact("\n".join(str(output).splitlines()[-30:])))
+    write_json_atomic(run_dir / VERIFY_FILE, result.as_dict())
+    return result

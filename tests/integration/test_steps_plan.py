@@ -1,0 +1,61 @@
+"""plan through the CLI: plan.json + plan.md in the run folder, measured against the real provider."""
+
+import json
+
+
+def run_plan(cli, db, demo_profile, target_env, run_dir, *args, env=None):
+    return cli("plan", "--profile", demo_profile, "--collection", "tenant_acme", "--run-dir", run_dir, *args,
+               env={**target_env, "DATABASE_URL": db.dsn, **(env or {})})
+
+
+def test_plan_writes_json_and_markdown(cli, demo_db, demo_profile, target_env, tmp_path):
+    result = run_plan(cli, demo_db, demo_profile, target_env, tmp_path / "run")
+    assert result.code == 0, result.err
+    plan = json.loads((tmp_path / "run" / "plan.json").read_text())
+    assert plan["rows"] == {"chunks": 107, "to_embed": 107, "missing": 107, "stale": 0, "other_model": 0, "current": 0}
+    assert plan["command"].endswith("-m examples.ragapp.backfill_embeddings --collection tenant_acme")
+    assert plan["env"]["EMBED_MODEL"] == "hash-embed:384" and plan["env"]["MAX_CHUNK_SIZE"] == "800"
+    assert plan["risk"]["level"] == "low"
+    assert any(c.startswith("coverage") for c in plan["done_checks"])
+    markdown = (tmp_path / "run" / "plan.md").read_text()
+    assert "## Rows to embed: 107 of 107" in markdown and plan["command"] in markdown
+
+
+def test_estimate_comes_from_a_probe_batch(cli, demo_db, demo_profile, target_env, tmp_path):
+    plan = run_plan(cli, demo_db, demo_profile, target_env, tmp_path / "run", "--json").json
+    estimate = plan["estimate"]
+    assert estimate["probe_rows"] == 16 and estimate["probe_seconds"] > 0
+    assert estimate["seconds"] == pytest_approx(107 / estimate["rows_per_second"])
+
+
+def pytest_approx(value):
+    import pytest
+
+    return pytest.approx(value, rel=1e-6)
+
+
+def test_stale_rows_are_counted_and_raise_the_risk(cli, embedded_db, demo_profile, target_env, tmp_path):
+    embedded_db.execute("UPDATE document_chunks SET content = content || ' (edited)' "
+                        "WHERE id IN (SELECT id FROM document_chunks WHERE collection = 'tenant_acme' LIMIT 5)")
+    plan = run_plan(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json").json
+    assert plan["rows"]["stale"] == 5 and plan["rows"]["to_embed"] == 5
+    assert plan["risk"]["level"] == "medium" and "5 stale vectors will be overwritten" in plan["risk"]["reasons"]
+
+
+def test_json_and_text_carry_the_same_plan(cli, demo_db, demo_profile, target_env, tmp_path):
+    text = run_plan(cli, demo_db, demo_profile, target_env, tmp_path / "a")
+    data = run_plan(cli, demo_db, demo_profile, target_env, tmp_path / "b", "--json").json
+    assert f"rows to embed: {data['rows']['to_embed']} of {data['rows']['chunks']}" in text.out
+    assert data["command"] in text.out and f"risk:          {data['risk']['level']}" in text.out
+
+
+def test_dimension_mismatch_writes_no_plan(cli, demo_db, demo_profile, target_env, tmp_path):
+    result = run_plan(cli, demo_db, demo_profile, target_env, tmp_path / "run", env={"EMBED_MODEL": "hash-embed:768"})
+    assert result.code == 1 and "no plan written" in result.err
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_password_is_in_no_plan_file(cli, demo_db, demo_profile, target_env, tmp_path, pg_password):
+    run_plan(cli, demo_db, demo_profile, target_env, tmp_path / "run")
+    for path in (tmp_path / "run").iterdir():
+        assert pg_password not in path.read_text()

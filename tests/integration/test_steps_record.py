@@ -1,0 +1,110 @@
+"""record and historylog through the CLI: entries from the run folder, newest first, tamper-evident."""
+
+from harness import historylog
+
+
+def env_for(db, target_env):
+    return {**target_env, "DATABASE_URL": db.dsn}
+
+
+def ran(cli, db, demo_profile, target_env, run_dir, *args, collection="tenant_globex"):
+    return cli("run", "--profile", demo_profile, "--collection", collection, "--run-dir", run_dir, *args,
+               env=env_for(db, target_env))
+
+
+def record(cli, db, demo_profile, target_env, run_dir, *logs, collection="tenant_globex"):
+    args = [a for log in logs for a in ("--historylog", log)]
+    return cli("record", "--profile", demo_profile, "--collection", collection, "--run-dir", run_dir, *args, "--json",
+               env=env_for(db, target_env))
+
+
+def test_a_run_is_recorded_with_its_command_counts_and_settings(cli, demo_db, demo_profile, target_env, tmp_path):
+    ran(cli, demo_db, demo_profile, target_env, tmp_path / "run")
+    result = record(cli, demo_db, demo_profile, target_env, tmp_path / "run", tmp_path / "historylog.md")
+    assert result.code == 0, result.err
+    (entry,) = historylog.read_entries(tmp_path / "historylog.md")
+    assert (entry.collection, entry.model, entry.dimensions, entry.batch_size) == ("tenant_globex", "hash-embed:384", 384, 100)
+    assert entry.chunking == {"max_chunk_size": 800, "overlap": 100}
+    assert entry.counts_before["embedded"] == 0 and entry.counts_after["embedded"] == 29
+    assert entry.command.endswith("--collection tenant_globex") and entry.settings["EMBED_MODEL"] == "hash-embed:384"
+    assert entry.exit_code == 0 and entry.repo_commit
+    assert entry.outcome == "failed" and "DONE checks did not run" in entry.reason
+    assert result.json["entry"]["sha256"] == entry.sha256
+
+
+def test_a_failing_backfill_command_is_recorded_as_a_failed_entry(cli, demo_db, demo_profile, target_env, tmp_path):
+    ran(cli, demo_db, demo_profile, target_env, tmp_path / "run", "--command", "echo 'connection refused' >&2; exit 4")
+    record(cli, demo_db, demo_profile, target_env, tmp_path / "run", tmp_path / "historylog.md")
+    latest = historylog.latest_entry(tmp_path / "historylog.md", "tenant_globex")
+    assert (latest.outcome, latest.exit_code) == ("failed", 4)
+    assert "backfill exit code 4" in latest.reason
+
+
+def test_the_same_entry_goes_to_every_historylog_given(cli, demo_db, demo_profile, target_env, tmp_path):
+    ran(cli, demo_db, demo_profile, target_env, tmp_path / "run")
+    agents = tmp_path / "target" / "agents" / "historylog.md"
+    record(cli, demo_db, demo_profile, target_env, tmp_path / "run", tmp_path / "historylog.md", agents)
+    (a,), (b,) = historylog.read_entries(tmp_path / "historylog.md"), historylog.read_entries(agents)
+    assert a == b
+
+
+def test_newer_records_go_on_top(cli, demo_db, demo_profile, target_env, tmp_path):
+    log = tmp_path / "historylog.md"
+    for collection in ("tenant_globex", "tenant_acme"):
+        ran(cli, demo_db, demo_profile, target_env, tmp_path / collection, collection=collection)
+        record(cli, demo_db, demo_profile, target_env, tmp_path / collection, log, collection=collection)
+    assert [e.collection for e in historylog.read_entries(log)] == ["tenant_acme", "tenant_globex"]
+
+
+def test_historylog_verify_passes_an_intact_log_and_show_lists_it(cli, demo_db, demo_profile, target_env, tmp_path):
+    ran(cli, demo_db, demo_profile, target_env, tmp_path / "run")
+    record(cli, demo_db, demo_profile, target_env, tmp_path / "run", tmp_path / "historylog.md")
+    ok = cli("historylog", "verify", "--path", tmp_path / "historylog.md", "--json")
+    assert ok.code == 0 and ok.json["ok"] and ok.json["entries"] == 1
+    shown = cli("historylog", "show", "--path", tmp_path / "historylog.md", "--json")
+    assert shown.json["entries"][0]["collection"] == "tenant_globex"
+    text = cli("historylog", "show", "--path", tmp_path / "historylog.md")
+    assert shown.json["entries"][0]["sha256"][:12] in text.out
+
+
+def test_historylog_verify_detects_tampering(cli, demo_db, demo_profile, target_env, tmp_path):
+    log = tmp_path / "historylog.md"
+    for n in range(3):
+        ran(cli, demo_db, demo_profile, target_env, tmp_path / f"r{n}", "--command", f"exit {n}")
+        record(cli, demo_db, demo_profile, target_env, tmp_path / f"r{n}", log)
+    original = log.read_text()
+    log.write_text(original.replace("- exit code: 1", "- exit code: 0", 1))
+    result = cli("historylog", "verify", "--path", log)
+    assert result.code == 1 and "chain BROKEN" in result.out and "entry 2: text was edited" in result.out
+    marker = "\n<!-- entry sha256="
+    header, *entries = original.split(marker)
+    entries = [marker + e for e in entries]
+    assert len(entries) == 3
+    tampered = {
+        "deleted": header + entries[0] + entries[2],
+        "reordered": header + entries[1] + entries[0] + entries[2],
+        "inserted": header + entries[0] + entries[1] + entries[1] + entries[2],
+    }
+    for name, text in tampered.items():
+        log.write_text(text)
+        assert cli("historylog", "verify", "--path", log).code == 1, name
+
+
+def test_verify_of_a_missing_log_is_a_config_error(cli, tmp_path):
+    assert cli("historylog", "verify", "--path", tmp_path / "none.md").code == 2
+
+
+def test_the_password_is_in_no_historylog(cli, demo_db, demo_profile, target_env, tmp_path, pg_password):
+    ran(cli, demo_db, demo_profile, target_env, tmp_path / "run", "--command", "echo $DATABASE_URL; exit 1")
+    record(cli, demo_db, demo_profile, target_env, tmp_path / "run", tmp_path / "historylog.md")
+    assert pg_password not in (tmp_path / "historylog.md").read_text()
+
+
+def test_record_text_and_json_name_the_same_entry(cli, demo_db, demo_profile, target_env, tmp_path):
+    ran(cli, demo_db, demo_profile, target_env, tmp_path / "run")
+    data = record(cli, demo_db, demo_profile, target_env, tmp_path / "run", tmp_path / "a.md").json
+    text = cli("record", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", tmp_path / "run",
+               "--historylog", tmp_path / "b.md", env=env_for(demo_db, target_env)).out
+    entry = data["entry"]
+    assert f"Recorded {entry['outcome']} run of {entry['collection']} ({entry['model']})" in text
+    assert data["paths"] == [str(tmp_path / "a.md")]
