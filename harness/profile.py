@@ -27,7 +27,7 @@ DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    url: str | None = None
+    url: str | None = field(default=None, repr=False)  # may carry a password: kept out of reprs and tracebacks
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,17 @@ class ProviderSettings:
     dimensions: int | None = None
     timeout_s: float = 60.0
     retries: int = 5
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # tokens: kept out of reprs
+
+
+@dataclass(frozen=True)
+class CollectionTable:
+    """A table naming the collections (LangChain's ``langchain_pg_collection``): chunks hold its key, not the name."""
+
+    table: str
+    key: str = "uuid"
+    name: str = "name"
+    schema: str = "public"
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class ChunkTable:
     tenant: str | None = None
     sources: tuple[str, ...] = ()
     filter: tuple[tuple[str, Any], ...] = ()
+    collection_table: CollectionTable | None = None  # when set, ``collection`` is the column holding its key
 
 
 @dataclass(frozen=True)
@@ -338,7 +349,7 @@ class _Reader:
             "chunks",
             raw,
             {"schema", "table", "id", "text", "text_separator", "collection", "collection_name", "tenant",
-             "sources", "filter"},
+             "sources", "filter", "collection_table"},
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
@@ -376,6 +387,21 @@ class _Reader:
             tenant=self.identifier("chunks.tenant", section.get("tenant")),
             sources=self.identifiers("chunks.sources", section.get("sources")),
             filter=filters,
+            collection_table=self.collection_table(section.get("collection_table"), collection),
+        )
+
+    def collection_table(self, raw: Any, collection: str | None) -> CollectionTable | None:
+        if raw is None:
+            return None
+        section = self.mapping("chunks.collection_table", raw, {"schema", "table", "key", "name"}, {"table"})
+        if collection is None:
+            raise ConfigError("profile key 'chunks.collection' is required with 'chunks.collection_table': "
+                              "the chunk column holding the collection table's key")
+        return CollectionTable(
+            schema=self.identifier("chunks.collection_table.schema", section.get("schema")) or "public",
+            table=self.identifier("chunks.collection_table.table", section["table"], required=True),
+            key=self.identifier("chunks.collection_table.key", section.get("key")) or "uuid",
+            name=self.identifier("chunks.collection_table.name", section.get("name")) or "name",
         )
 
     def embeddings(self, raw: Any, chunks: ChunkTable) -> EmbeddingTable:

@@ -1,12 +1,13 @@
 """An httpx client for the embedding part of Ollama's API, with retries that tell transient from permanent.
 
 Retried, with exponential backoff and full jitter: timeouts, connection
-errors, 5xx, and answers that are not the JSON Ollama sends. Also retried, then
-refused with ProviderError (so the caller refuses that batch, not the run): an
-/api/embed answer unusable as a whole (no 'embeddings' list, a vector count
-other than the input count, vectors of another dimension than the model's,
-ragged vectors, another model's name). Not retried: 4xx, whose message is
-passed on (a 400 may belong to one input; the engine splits).
+errors, 5xx, 408 and 429 (honouring ``Retry-After`` up to the backoff cap), and
+answers that are not the JSON Ollama sends. Also retried, then refused with
+ProviderError (so the caller refuses that batch, not the run): an /api/embed
+answer unusable as a whole (no 'embeddings' list, a vector count other than the
+input count, vectors of another dimension than the model's, ragged vectors,
+another model's name). Not retried: other 4xx, whose message is passed on (a
+400 may belong to one input; the engine splits).
 """
 
 from __future__ import annotations
@@ -175,8 +176,12 @@ class OllamaProvider:
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__}: {exc}"
             else:
-                if response.status_code >= 500:
+                if response.status_code >= 500 or response.status_code in _TRANSIENT_4XX:
                     last = f"HTTP {response.status_code}: {_error_text(response)}"
+                    wait = _retry_after(response)
+                    if wait is not None and attempt <= self.retries:
+                        self._sleep(min(wait, self.max_backoff_s))
+                        continue
                 elif response.status_code >= 400:
                     raise ProviderRejected(
                         redact.redact(f"provider {self.url}{path} answered HTTP {response.status_code}: {_error_text(response)}"),
@@ -208,6 +213,17 @@ class OllamaProvider:
         # Full jitter: spreads retries of several workers that failed together.
         cap = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
         return self._rng.uniform(0, cap)
+
+
+_TRANSIENT_4XX = {408, 429}  # a busy or slow server (e.g. a proxy in front of Ollama), not a bad input
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a numeric ``Retry-After`` header, if the server sent one."""
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
 
 
 def _tagged(model: str) -> str:

@@ -76,6 +76,11 @@ class Target:
 
     def collection_of_chunk(self) -> sql.Composable:
         ch = self.profile.chunks
+        if ch.collection_table:
+            ct = ch.collection_table
+            return sql.SQL("(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = {col})").format(
+                name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key),
+                col=self.c(ch.collection))
         if ch.collection:
             return sql.SQL("{}::text").format(self.c(ch.collection))
         return sql.Literal(ch.collection_name)
@@ -85,7 +90,13 @@ class Target:
         ch = self.profile.chunks
         parts: list[sql.Composable] = []
         if collection_param:
-            if ch.collection:
+            if ch.collection_table:
+                ct = ch.collection_table
+                # The name resolves to a key once; the chunk column is then compared as is (index-friendly).
+                parts.append(sql.SQL("{col} IN (SELECT ct.{key} FROM {t} AS ct WHERE ct.{name}::text = %(collection)s)").format(
+                    col=self.c(ch.collection), key=sql.Identifier(ct.key), t=sql.Identifier(ct.schema, ct.table),
+                    name=sql.Identifier(ct.name)))
+            elif ch.collection:
                 parts.append(sql.SQL("{}::text = %(collection)s").format(self.c(ch.collection)))
             else:
                 parts.append(sql.SQL("{} = %(collection)s").format(sql.Literal(ch.collection_name)))

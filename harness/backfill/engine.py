@@ -1,30 +1,34 @@
 """The backfill engine: select what needs embedding, embed in batches, validate, write; keep the provider busy.
 
-While batch N is written, batch N+1 is being embedded. Every vector is
-validated before it is written. A batch that the provider rejects (HTTP 4xx)
-is split in halves until the failing inputs are isolated; the rest is embedded.
-Texts beyond the model's context are retried with ``truncate: true`` and counted.
-Killed at any point, a new run picks up where the database says it stands.
+While batch N is written, batch N+1 is being embedded on the one embed thread and
+N+2 selected on another. Every answer is validated before it is written; an answer with any bad
+vector is refused whole. A batch that the provider rejects (HTTP 4xx) is split in
+halves until the failing inputs are isolated; the rest is embedded. Texts beyond
+the model's context are retried with ``truncate: true`` and counted. Unchanged
+vectors of other collections are reused before anything is embedded. Killed at
+any point, a new run picks up where the database says it stands. Workers of one
+run (``run_id``) share the rows through key-range claims.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import psycopg
+from psycopg import sql
 
 from .. import db as dbmod
-from ..errors import CheckFailed, HarnessError, ProviderRejected
+from ..errors import CheckFailed, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable
 from ..profile import Profile
 from ..provider import OllamaProvider, check_vectors
 from ..target import Target
-from . import lock
+from . import bookkeeping, claims, indexes, lock, reuse
 from .progress import Progress
 from .selection import CollectionState, Row, collection_state, iter_batches, require_collection
 from .writer import BatchWriter, Embedding
@@ -40,7 +44,16 @@ class BackfillOptions:
     dry_run: bool = False
     on_failure: str = CONTINUE
     limit: int | None = None
-    progress: bool | None = None  # None: a bar on a terminal, log lines otherwise
+    progress: bool | None = None  # None: a bar on a terminal, lines on stderr otherwise; False: log lines only
+    into: str | None = None  # fill this new collection (copied from ``collection`` when it has no chunks yet)
+    reuse: bool = True  # take an existing vector with the same text hash and model instead of embedding again
+    run_id: str | None = None  # join run ``run_id``: workers sharing it split the rows through claims
+    rows_per_claim: int | None = None  # rows per claimed key range (default: 4 batches)
+    defer_index_min_rows: int = 1_000  # drop + rebuild vector indexes around a load at least this large into an empty table
+
+    @property
+    def target_collection(self) -> str:
+        return self.into or self.collection
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,11 @@ class BackfillSummary:
     after: CollectionState | None = None
     selected: int = 0
     embedded: int = 0
+    reused: int = 0
+    copied: int = 0  # chunks copied from the live collection into the new one (--into)
+    source: str | None = None  # the live collection, for --into
+    run_id: str | None = None
+    indexes_rebuilt: list[str] = field(default_factory=list)
     truncated: int = 0
     failed: int = 0
     batches: int = 0
@@ -88,7 +106,10 @@ class BackfillSummary:
             return (f"Dry run: {b.needed} of {b.chunks} rows in {self.collection} need embedding "
                     f"({b.missing} missing, {b.stale if b.stale is not None else 'n/a'} stale, "
                     f"{b.other_model if b.other_model is not None else 'n/a'} other model). Nothing written.")
-        return f"Done. Embedded {self.embedded}/{self.selected} rows. {self.failed} failures."
+        line = f"Done. Embedded {self.embedded}/{self.selected} rows. {self.failed} failures."
+        if self.reused:
+            line += f" Reused {self.reused} existing vectors."
+        return line
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +121,11 @@ class BackfillSummary:
             "after": self.after.as_dict() if self.after else None,
             "selected": self.selected,
             "embedded": self.embedded,
+            "reused": self.reused,
+            "copied": self.copied,
+            "source": self.source,
+            "run_id": self.run_id,
+            "indexes_rebuilt": list(self.indexes_rebuilt),
             "truncated": self.truncated,
             "failed": self.failed,
             "batches": self.batches,
@@ -134,49 +160,164 @@ def run_backfill(
     """Backfill one collection of a profile's target; return what happened (raise only for setup errors)."""
     target = Target(profile)
     model = provider.model
+    collection = options.target_collection
+    table = profile.embeddings.table
     started = time.perf_counter()
     lock_conn = dbmod.connect(database_url, autocommit=True)
     read_conn = dbmod.connect(database_url, autocommit=True)
     write_conn = dbmod.connect(database_url)
-    locked = False
+    locked = deferred = False
     try:
         require_collection(read_conn, target, options.collection)
-        before = collection_state(read_conn, target, options.collection, model)
-        summary = BackfillSummary(options.collection, model, options.dry_run, before)
+        new_is_empty = options.into is not None and _chunk_count(read_conn, target, options.into) == 0
+        before = collection_state(read_conn, target, options.collection if new_is_empty else collection, model)
+        summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
+                                  run_id=options.run_id)
         if options.dry_run:
             summary.after = before
             return summary
-        lock.acquire(lock_conn, profile.embeddings.table, options.collection)
+        if options.run_id:
+            bookkeeping.ensure(lock_conn)
+            lock.join_run(lock_conn, table, collection, options.run_id, model)
+        else:
+            lock.acquire(lock_conn, table, collection)
         locked = True
         dims = _agreed_dimensions(read_conn, target, provider, dimensions)
-        writer = BatchWriter(write_conn, target, model)
+        _prepare(write_conn, target, options, model, summary)
+        if summary.copied or summary.reused or options.into or options.run_id:
+            before = summary.before = collection_state(read_conn, target, collection, model)
         total = before.needed if options.limit is None else min(before.needed, options.limit)
+        if not options.run_id and total >= options.defer_index_min_rows and not target.inline \
+                and indexes.table_is_empty(read_conn, target):
+            deferred = bool(indexes.defer(read_conn, target))
+        writer = BatchWriter(write_conn, target, model)
         progress = Progress(total, enabled=options.progress)
-        _pipeline(read_conn, writer, target, provider, options, dims, summary, progress, on_batch)
+        if options.run_id:
+            claim_conn = dbmod.connect(database_url, autocommit=True)
+            try:
+                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options)
+                _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn)
+            finally:
+                claim_conn.close()
+        else:
+            batches = ((rows, None) for rows in iter_batches(read_conn, target, collection, model, options.batch_size, options.limit))
+            _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
         progress.close()
-        summary.after = collection_state(read_conn, target, options.collection, model)
+        summary.after = collection_state(read_conn, target, collection, model)
         return summary
     finally:
-        if locked:
-            lock.release(lock_conn, profile.embeddings.table, options.collection)
-        for conn in (write_conn, read_conn, lock_conn):
-            conn.close()
-        if "summary" in locals():
-            summary.seconds = time.perf_counter() - started
+        try:
+            if locked and not read_conn.closed and (deferred or not options.run_id):
+                rebuilt = indexes.rebuild(read_conn, target)
+                if "summary" in locals():
+                    summary.indexes_rebuilt = rebuilt
+        finally:
+            if locked:
+                lock.release(lock_conn, table, collection, shared=bool(options.run_id))
+            for conn in (write_conn, read_conn, lock_conn):
+                conn.close()
+            if "summary" in locals():
+                summary.seconds = time.perf_counter() - started
 
 
-def _pipeline(read_conn, writer, target, provider, options, dims, summary, progress, on_batch) -> None:
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as pool:
-        pending: Future[_Embedded] | None = None
-        for rows in iter_batches(read_conn, target, options.collection, provider.model, options.batch_size, options.limit):
-            summary.selected += len(rows)
-            future = pool.submit(_embed_batch, provider, rows, dims)
-            if pending is not None and not _land(pending.result(), writer, options, summary, progress, on_batch):
-                future.cancel()
+def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> int:
+    return int(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
+                            {"collection": collection}).fetchone()["n"])
+
+
+def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary) -> None:
+    """Once per run, in one transaction: copy chunks for --into, take over reusable vectors, cut claim ranges."""
+    collection = options.target_collection
+    with conn.transaction():
+        if options.run_id:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
+            if conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone()["prepared"]:
                 return
-            pending = future
-        if pending is not None:
-            _land(pending.result(), writer, options, summary, progress, on_batch)
+        if options.into and _chunk_count(conn, target, options.into) == 0:
+            summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
+            log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
+        if options.reuse:
+            summary.reused = reuse.reuse_vectors(conn, target, collection, model)
+        if options.run_id:
+            size = options.rows_per_claim or options.batch_size * 4
+            claims.cut_ranges(conn, target, options.run_id, collection, model, size)
+            conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
+
+
+def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[list[Row], int | None]]:
+    """Batches from the ranges this worker claims; ``([], seq)`` marks that every batch of claim ``seq`` was handed out."""
+    while (claim := claims.take(claim_conn, options.run_id)) is not None:
+        for rows in iter_batches(read_conn, target, collection, model, options.batch_size, lo=claim.lo, hi=claim.hi):
+            yield rows, None
+        yield [], claim.seq
+
+
+def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn) -> None:
+    """Three stages: a selector thread reads the next pages, the one embed thread embeds them back to back,
+    and this thread writes; so while batch N is written, batch N+1 is embedded and N+2 selected."""
+    selected: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
+    embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(q: queue.Queue, item: tuple[str, Any]) -> bool:
+        while not stop.is_set():  # give up when the run stops, so no stage blocks forever
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def select() -> None:
+        try:
+            for rows, done_seq in batches:
+                if not put(selected, ("claim-done", done_seq) if done_seq is not None else ("rows", rows)):
+                    return
+            put(selected, ("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread, which raises it
+            put(selected, ("error", exc))
+
+    def embed() -> None:
+        while not stop.is_set():
+            try:
+                kind, item = selected.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if kind == "rows":
+                try:
+                    kind, item = "batch", _embed_batch(provider, item, dims)
+                except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread
+                    kind, item = "error", exc
+            if not put(embedded, (kind, item)) or kind in ("end", "error"):
+                return
+
+    threads = [threading.Thread(target=select, name="select", daemon=True),
+               threading.Thread(target=embed, name="embed", daemon=True)]
+    for thread in threads:
+        thread.start()
+    try:
+        while True:
+            try:
+                kind, item = embedded.get(timeout=0.5)
+            except queue.Empty:
+                if not threads[1].is_alive():
+                    raise HarnessError("the embed stage ended without a result; expected every batch answered") from None
+                continue
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            if kind == "claim-done":
+                # Items arrive in order, so every batch of this claim has landed.
+                claims.finish(claim_conn, options.run_id, item)
+                continue
+            summary.selected += len(item.rows)
+            if not _land(item, writer, options, summary, progress, on_batch):
+                return
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
 
 
 def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summary: BackfillSummary,
@@ -222,31 +363,40 @@ def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _
     out.requests += 1
     try:
         result = provider.embed([r.text for r in rows], truncate=truncate)
+    except ProviderUnavailable:
+        raise
     except ProviderRejected as exc:
-        if len(rows) > 1:
-            middle = len(rows) // 2
-            _embed_into(provider, rows[:middle], dims, out, truncate)
-            _embed_into(provider, rows[middle:], dims, out, truncate)
-        elif not truncate and "context" in str(exc).lower():
-            _embed_into(provider, rows, dims, out, truncate=True)
-            if out.good and out.good[-1].key == rows[0].key:
-                out.truncated += 1
-        else:
-            out.failures.append(RowFailure(rows[0].key, rows[0].collection, rows[0].tenant, str(exc)))
+        _rejected(provider, rows, dims, out, truncate, exc)
+        return
+    except ProviderError as exc:
+        # A malformed answer (ragged or non-numeric vectors) is refused like any other bad answer.
+        for row in rows:
+            out.failures.append(RowFailure(row.key, row.collection, row.tenant, f"provider answer refused: {exc}"))
         return
     vectors = result.vectors
     problems = check_vectors(vectors, len(rows), dims)
-    if problems and not problems[0].startswith("row "):
-        # The whole answer is unusable (short batch, wrong dimension): no row of it may be written.
+    if problems:
+        # An answer with any bad vector is not trusted at all: no row of it is written.
+        reason = "provider answer refused: " + problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
         for row in rows:
-            out.failures.append(RowFailure(row.key, row.collection, row.tenant, problems[0]))
+            out.failures.append(RowFailure(row.key, row.collection, row.tenant, reason))
         return
-    bad = {int(p.split(":")[0][4:]): p.split(": ", 1)[1] for p in problems}
     for i, row in enumerate(rows):
-        if i in bad:
-            out.failures.append(RowFailure(row.key, row.collection, row.tenant, bad[i]))
-        else:
-            out.good.append(Embedding(row.key, np.asarray(vectors[i], dtype=np.float32), row.text_hash, row.collection, row.tenant))
+        out.good.append(Embedding(row.key, vectors[i], row.text_hash, row.collection, row.tenant, row.exists))
+
+
+def _rejected(provider, rows, dims, out, truncate, exc) -> None:
+    """A 4xx: split to isolate the guilty inputs; an over-length singleton is retried truncated."""
+    if len(rows) > 1:
+        middle = len(rows) // 2
+        _embed_into(provider, rows[:middle], dims, out, truncate)
+        _embed_into(provider, rows[middle:], dims, out, truncate)
+    elif not truncate and "context" in str(exc).lower():
+        _embed_into(provider, rows, dims, out, truncate=True)
+        if out.good and out.good[-1].key == rows[0].key:
+            out.truncated += 1
+    else:
+        out.failures.append(RowFailure(rows[0].key, rows[0].collection, rows[0].tenant, str(exc)))
 
 
 def _agreed_dimensions(conn: psycopg.Connection, target: Target, provider: OllamaProvider, expected: int | None) -> int:

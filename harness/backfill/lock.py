@@ -22,12 +22,47 @@ def acquire(conn: psycopg.Connection, table: str, collection: str) -> None:
                        "expected none, so this one exits without writing")
 
 
-def release(conn: psycopg.Connection, table: str, collection: str) -> None:
+def join_run(conn: psycopg.Connection, table: str, collection: str, run_id: str, model: str) -> None:
+    """Take the collection's lock in shared mode for run ``run_id``; workers of the same run share it.
+
+    A plain backfill holds the lock exclusively, so it and a shared run exclude each other; two runs with
+    different ids are told apart by ``backfill_harness.runs`` (the live run is the one whose workers hold the lock).
+    """
+    ns, key = _keys(table, collection)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", (ns, "gate:" + key))
+        got = conn.execute("SELECT pg_try_advisory_lock_shared(hashtext(%s), hashtext(%s)) AS ok", (ns, key)).fetchone()
+        if not got["ok"]:
+            raise LockHeld(f"another backfill of collection {collection!r} is running: {holder(conn, table, collection)}; "
+                           "expected none, so this one exits without writing")
+        others = conn.execute(
+            "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = hashtext(%s)::oid "
+            "AND objid = hashtext(%s)::oid AND objsubid = 2 AND pid <> pg_backend_pid()", (ns, key),
+        ).fetchone()["n"]
+        live = conn.execute(
+            "SELECT run_id FROM backfill_harness.runs WHERE target = %s AND collection = %s ORDER BY started_at DESC LIMIT 1",
+            (table, collection),
+        ).fetchone()
+        if others and (live is None or live["run_id"] != run_id):
+            conn.execute("SELECT pg_advisory_unlock_shared(hashtext(%s), hashtext(%s))", (ns, key))
+            raise LockHeld(f"another backfill of collection {collection!r} is running as run "
+                           f"{live['run_id'] if live else 'unknown'!r}: {holder(conn, table, collection)}; "
+                           f"expected none or run {run_id!r}, so this one exits without writing")
+        if not others and (live is None or live["run_id"] != run_id):
+            conn.execute("DELETE FROM backfill_harness.runs WHERE target = %s AND collection = %s", (table, collection))
+        conn.execute(
+            "INSERT INTO backfill_harness.runs (run_id, target, collection, model) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (run_id) DO NOTHING", (run_id, table, collection, model),
+        )
+
+
+def release(conn: psycopg.Connection, table: str, collection: str, *, shared: bool = False) -> None:
     ns, key = _keys(table, collection)
     if conn.closed:
         return
+    fn = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
     try:
-        conn.execute("SELECT pg_advisory_unlock(hashtext(%s), hashtext(%s))", (ns, key))
+        conn.execute(f"SELECT {fn}(hashtext(%s), hashtext(%s))", (ns, key))
     except psycopg.OperationalError:
         pass  # the session is gone (server restart, network): its advisory lock went with it
 

@@ -1,4 +1,4 @@
-"""Progress people can read: a bar with rate and ETA on a terminal, a log line every few seconds otherwise."""
+"""Progress people can read: a bar with rate and ETA on a terminal, a line every few seconds otherwise."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class Progress:
         self.failed = 0
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if enabled is None else enabled
+        self.to_stream = enabled is None  # chosen for a person: lines on stderr; turned off by a caller: the log only
         self.every_s = every_s
         self.started = time.monotonic()
         self._last_log = self.started
@@ -28,8 +29,13 @@ class Progress:
             self.stream.write("\r" + self.render(now))
             self.stream.flush()
         elif now - self._last_log >= self.every_s or self.done >= self.total:
+            # Written to the stream itself (stderr), not the log, so it shows without --verbose.
             self._last_log = now
-            log.info("%s", self.render(now))
+            if self.to_stream:
+                self.stream.write("progress: " + self.render(now) + "\n")
+                self.stream.flush()
+            else:
+                log.info("%s", self.render(now))
 
     def render(self, now: float | None = None) -> str:
         elapsed = max((now or time.monotonic()) - self.started, 1e-9)

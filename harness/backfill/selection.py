@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from ..errors import ConfigError, DatabaseError
 from ..introspect import require_names
@@ -35,6 +36,7 @@ class Row:
     text_hash: str
     collection: str
     tenant: Any
+    exists: bool = True  # an embedding row for this key already exists (so the write must replace it)
 
 
 def collection_state(conn: psycopg.Connection, target: Target, collection: str, model: str) -> CollectionState:
@@ -65,21 +67,28 @@ def require_collection(conn: psycopg.Connection, target: Target, collection: str
 
 
 def select_batch_sql(target: Target) -> sql.Composed:
-    """Keyset page of rows needing embedding after ``%(after)s`` (or from the start), in key order."""
-    ch = target.profile.chunks
+    """Keyset page of rows needing embedding after ``%(after)s`` (or from the start), in key order.
+
+    ``%(lo)s`` (exclusive) and ``%(hi)s`` (inclusive) bound the page to a claimed key range; NULL means open.
+    """
+    ch, em = target.profile.chunks, target.profile.embeddings
     tenant = sql.SQL("{}").format(target.c(ch.tenant)) if ch.tenant else sql.SQL("NULL")
+    exists = sql.SQL("true") if target.inline else sql.SQL("{} IS NOT NULL").format(target.e(em.key))
     return sql.SQL(
-        "SELECT {id} AS key, {text} AS text, {hash} AS text_hash, {coll} AS collection, {tenant} AS tenant "
+        "SELECT {id} AS key, {text} AS text, {hash} AS text_hash, {coll} AS collection, {tenant} AS tenant, "
+        "{exists} AS exists "
         "FROM {join} WHERE {where} AND {needs} AND (%(start)s OR {id} > %(after)s) "
+        "AND (%(lo_open)s OR {id} > %(lo)s) AND (%(hi_open)s OR {id} <= %(hi)s) "
         "ORDER BY {id} LIMIT %(limit)s"
     ).format(
         id=target.chunk_id, text=target.text, hash=target.text_hash, coll=target.collection_of_chunk(),
-        tenant=tenant, join=target.join(), where=target.chunk_filter(), needs=target.needs_embedding(),
+        tenant=tenant, exists=exists, join=target.join(), where=target.chunk_filter(), needs=target.needs_embedding(),
     )
 
 
 def iter_batches(
-    conn: psycopg.Connection, target: Target, collection: str, model: str, batch_size: int, limit: int | None = None
+    conn: psycopg.Connection, target: Target, collection: str, model: str, batch_size: int, limit: int | None = None,
+    *, lo: Any = None, hi: Any = None,
 ) -> Iterator[list[Row]]:
     """Yield pages of rows needing embedding, walking the chunk key once; resumable because it re-reads state."""
     query = select_batch_sql(target)
@@ -88,9 +97,11 @@ def iter_batches(
     while limit is None or served < limit:
         size = batch_size if limit is None else min(batch_size, limit - served)
         try:
-            rows = conn.execute(
+            # Plain tuples, in Row's field order: the cheapest rows psycopg can build.
+            rows = conn.cursor(row_factory=tuple_row).execute(
                 query,
-                {"collection": collection, "model": model, "start": after is None, "after": after, "limit": size},
+                {"collection": collection, "model": model, "start": after is None, "after": after, "limit": size,
+                 "lo": lo, "hi": hi, "lo_open": lo is None, "hi_open": hi is None},
             ).fetchall()
         except psycopg.Error as exc:
             raise DatabaseError(f"selecting rows to embed failed: {str(exc).splitlines()[0]}") from exc
@@ -100,5 +111,5 @@ def iter_batches(
         if not rows:
             return
         served += len(rows)
-        after = rows[-1]["key"]
-        yield [Row(**r) for r in rows]
+        after = rows[-1][0]
+        yield [Row(*r) for r in rows]

@@ -1,0 +1,178 @@
+"""How long the whole DONE checks suite takes against one ``SELECT count(*)`` over the embeddings, in one run.
+
+    python bench/bench_checks.py [--rows 1000000] [--collections 1] [--tenants 4] [--sample 5] [--index ivfflat]
+
+Loads N chunks with random 384-dimension vectors (numpy, binary COPY in batches) into
+embedded Postgres, then times, side by side: ``SELECT count(*)`` over the embeddings
+table (warm, best of 3), and every check of ``harness.checks`` for every collection
+(recompute and citations with a small sample against the local embedding server;
+random vectors make recompute fail, which does not change its cost). Prints the
+ratio (the figure we track, goal < 3) with the machine's core count, and for context
+the ratio against a count(*) forced to read every heap row (a vacuumed table's
+count(*) reads only an index, while the checks must read every vector and text).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness.checks import PER_COLLECTION, CheckOptions, custom, open_session  # noqa: E402
+from harness.embedserver import EmbeddingServer  # noqa: E402
+from harness.profile import load_profile  # noqa: E402
+from harness.stack import EmbeddedPostgres  # noqa: E402
+
+DIMS = 384
+MODEL = "hash-embed:384"
+SCHEMA = """
+CREATE TABLE chunks (id bigint PRIMARY KEY, collection text NOT NULL, tenant_id text, content text NOT NULL,
+                     title text NOT NULL, url text NOT NULL);
+CREATE TABLE embeddings (chunk_id bigint PRIMARY KEY, collection text NOT NULL, tenant_id text,
+                         embedding vector(384) NOT NULL, model_name text NOT NULL, input_hash text NOT NULL);
+CREATE INDEX embeddings_collection_idx ON embeddings (collection);
+"""
+PROFILE = """
+name: bench
+provider: {model: "%s", dimensions: %d}
+chunks: {table: chunks, id: id, text: content, collection: collection, tenant: tenant_id, sources: [title, url]}
+embeddings: {table: embeddings, key: chunk_id, vector: embedding, model: model_name, input_hash: input_hash,
+             collection: collection, tenant: tenant_id}
+distance: cosine
+""" % (MODEL, DIMS)
+WORDS = np.array("vector index chunk tenant model backfill query source cosine table row text hash batch".split())
+
+
+def load(dsn: str, rows: int, collections: int, tenants: int, batch: int = 50_000) -> None:
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    rng = np.random.default_rng(42)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        register_vector(conn)
+        conn.execute(SCHEMA)
+        for start in range(0, rows, batch):
+            n = min(batch, rows - start)
+            vectors = rng.standard_normal((n, DIMS), dtype=np.float32)
+            words = rng.choice(WORDS, size=(n, 24))
+            with conn.transaction():
+                with conn.cursor().copy("COPY chunks (id, collection, tenant_id, content, title, url) FROM STDIN") as cp:
+                    texts = []
+                    for i in range(n):
+                        key = start + i
+                        text = f"chunk {key}: " + " ".join(words[i])
+                        texts.append(text)
+                        cp.write_row((key, f"c{key % collections}", f"t{key % tenants}", text, f"doc {key // 8}",
+                                      f"https://example.org/doc/{key // 8}"))
+                with conn.cursor().copy("COPY embeddings (chunk_id, collection, tenant_id, embedding, model_name, "
+                                        "input_hash) FROM STDIN WITH (FORMAT BINARY)") as cp:
+                    cp.set_types(["int8", "text", "text", "vector", "text", "text"])
+                    for i in range(n):
+                        key = start + i
+                        cp.write_row((key, f"c{key % collections}", f"t{key % tenants}", vectors[i], MODEL,
+                                      hashlib.sha256(texts[i].encode()).hexdigest()))
+            print(f"  loaded {start + n:,}/{rows:,}", file=sys.stderr, flush=True)
+        conn.execute("VACUUM ANALYZE chunks")
+        conn.execute("VACUUM ANALYZE embeddings")
+
+
+def build_index(dsn: str, kind: str, rows: int) -> float:
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if kind == "ivfflat":
+            lists = max(10, int(rows ** 0.5))
+            conn.execute(f"CREATE INDEX embeddings_embedding_idx ON embeddings USING ivfflat (embedding vector_cosine_ops) "
+                         f"WITH (lists = {lists})")
+        elif kind == "hnsw":
+            conn.execute("CREATE INDEX embeddings_embedding_idx ON embeddings USING hnsw (embedding vector_cosine_ops)")
+    return time.perf_counter() - started
+
+
+def time_count(dsn: str, heap: bool = False) -> float:
+    """Best of 3 ``SELECT count(*)``: as the planner runs it (index-only once vacuumed), or forced to read the heap."""
+    import psycopg
+
+    best = float("inf")
+    with psycopg.connect(dsn) as conn:
+        if heap:
+            conn.execute("SET enable_indexonlyscan = off; SET enable_indexscan = off; SET enable_bitmapscan = off")
+        for _ in range(3):
+            started = time.perf_counter()
+            conn.execute("SELECT count(*) FROM embeddings").fetchone()
+            best = min(best, time.perf_counter() - started)
+    return best
+
+
+def time_suite(dsn: str, profile_path: Path, server_url: str, sample: int) -> tuple[float, list, dict[str, float]]:
+    """Every check for every collection, as ``harness.checks.run_all`` runs them, timed per check."""
+    env = {"OLLAMA_HOST": server_url}
+    profile = load_profile(profile_path, env=env)
+    started = time.perf_counter()
+    session = open_session(profile, CheckOptions(collections=("all",), sample=sample, statement_timeout_ms=600_000),
+                           database_url=dsn, env=env)
+    outcomes, spent = [], {}
+    try:
+        for collection in session.collections:
+            for name, check in PER_COLLECTION.items():
+                t0 = time.perf_counter()
+                outcomes.append(check(session, collection))
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+        outcomes += [custom(session, c.name) for c in profile.custom_checks]
+    finally:
+        session.close()
+    return time.perf_counter() - started, outcomes, spent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--collections", type=int, default=1)
+    parser.add_argument("--tenants", type=int, default=4)
+    parser.add_argument("--sample", type=int, default=5)
+    parser.add_argument("--index", choices=["ivfflat", "hnsw", "none"], default="ivfflat")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-checks-") as tmp:
+        pg = EmbeddedPostgres(root=Path(tmp) / "pg").start()
+        server = EmbeddingServer(models=[MODEL]).start()
+        try:
+            dsn = pg.create_database("bench")
+            print(f"loading {args.rows:,} chunks x {DIMS} dims ...", file=sys.stderr)
+            started = time.perf_counter()
+            load(dsn, args.rows, args.collections, args.tenants)
+            print(f"  load {time.perf_counter() - started:.1f}s; index ({args.index}) "
+                  f"{build_index(dsn, args.index, args.rows):.1f}s", file=sys.stderr)
+            profile = Path(tmp) / "profile.yaml"
+            profile.write_text(PROFILE)
+            count_s = time_count(dsn)
+            suite_s, outcomes, spent = time_suite(dsn, profile, server.url, args.sample)
+            count_again = time_count(dsn)
+            heap_s = time_count(dsn, heap=True)
+        finally:
+            server.stop()
+            pg.close()
+    count = min(count_s, count_again)
+    statuses = {}
+    for o in outcomes:
+        statuses[o.status] = statuses.get(o.status, 0) + 1
+    print(f"rows {args.rows:,}  collections {args.collections}  tenants {args.tenants}  cores {os.cpu_count()}")
+    print(f"SELECT count(*) over embeddings: {count:.3f}s (as planned; index-only on a vacuumed table)")
+    print(f"SELECT count(*) reading every heap row: {heap_s:.3f}s")
+    print(f"whole checks suite ({len(outcomes)} checks: {statuses}): {suite_s:.3f}s")
+    print("per check: " + ", ".join(f"{k} {v:.3f}s" for k, v in spent.items()))
+    print(f"ratio suite / count(*): {suite_s / count:.2f}  (goal < 3)")
+    print(f"ratio suite / heap-scan count(*): {suite_s / heap_s:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

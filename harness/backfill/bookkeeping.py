@@ -1,0 +1,61 @@
+"""The harness's own schema in the target database, ``backfill_harness``: run claims, swaps, deferred indexes.
+
+Created on first use, only by runs that need it (several workers, ``swap``, an index
+build deferred past a bulk load); a single plain backfill writes nothing outside the target's tables.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+SCHEMA = "backfill_harness"
+
+_DDL = """
+CREATE SCHEMA IF NOT EXISTS backfill_harness;
+CREATE TABLE IF NOT EXISTS backfill_harness.runs (
+    run_id      text PRIMARY KEY,
+    target      text NOT NULL,          -- schema.table of the embeddings
+    collection  text NOT NULL,
+    model       text NOT NULL,
+    prepared    boolean NOT NULL DEFAULT false,
+    started_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS backfill_harness.claims (
+    run_id    text NOT NULL REFERENCES backfill_harness.runs (run_id) ON DELETE CASCADE,
+    seq       integer NOT NULL,
+    lo        text,                      -- exclusive lower key bound (NULL: open)
+    hi        text,                      -- inclusive upper key bound (NULL: open)
+    state     text NOT NULL DEFAULT 'todo' CHECK (state IN ('todo', 'taken', 'done')),
+    taken_by  integer,                   -- backend pid of the claiming session (a dead pid frees the claim)
+    taken_at  timestamptz,
+    done_at   timestamptz,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS backfill_harness.swaps (
+    target      text NOT NULL,
+    live        text NOT NULL,
+    retired     text NOT NULL,
+    replaced_by text NOT NULL,
+    swapped_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (target, live)
+);
+CREATE TABLE IF NOT EXISTS backfill_harness.deferred_indexes (
+    target      text NOT NULL,
+    name        text NOT NULL,
+    definition  text NOT NULL,
+    dropped_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (target, name)
+);
+"""
+
+
+def ensure(conn: psycopg.Connection) -> None:
+    """Create the schema and its tables if missing (serialised, so concurrent workers never race on DDL)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext('schema'))")
+        for statement in filter(str.strip, _DDL.split(";")):
+            conn.execute(statement)
+
+
+def target_name(schema: str, table: str) -> str:
+    return f"{schema}.{table}"

@@ -1,0 +1,56 @@
+"""Work sharing between workers of one run: key ranges in ``backfill_harness.claims``, taken with SKIP LOCKED.
+
+The first worker cuts the rows needing embedding into contiguous key ranges; each worker
+then takes the next free range. A range whose taker's session is gone (a killed worker)
+is free again, and selection inside a range re-reads what still needs embedding, so a
+range taken twice never embeds a written row again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from ..target import Target
+
+
+@dataclass(frozen=True)
+class Claim:
+    seq: int
+    lo: Any  # exclusive; None = open
+    hi: Any  # inclusive; None = open
+
+
+def cut_ranges(conn: psycopg.Connection, target: Target, run_id: str, collection: str, model: str, rows_per_range: int) -> int:
+    """Insert the run's ranges (each about ``rows_per_range`` rows needing embedding); return how many."""
+    query = sql.SQL(
+        "INSERT INTO backfill_harness.claims (run_id, seq, lo, hi) "
+        "SELECT %(run)s, b, lag(hi) OVER (ORDER BY b), CASE WHEN b = max(b) OVER () THEN NULL ELSE hi END "
+        "FROM (SELECT bucket AS b, max(key)::text AS hi FROM ("
+        "  SELECT {id} AS key, (row_number() OVER (ORDER BY {id}) - 1) / %(size)s AS bucket "
+        "  FROM {join} WHERE {where} AND {needs}) AS s GROUP BY bucket) AS g"
+    ).format(id=target.chunk_id, join=target.join(), where=target.chunk_filter(), needs=target.needs_embedding())
+    cur = conn.execute(query, {"run": run_id, "size": rows_per_range, "collection": collection, "model": model})
+    return cur.rowcount
+
+
+def take(conn: psycopg.Connection, run_id: str) -> Claim | None:
+    """Take the next free range of the run (or one a dead worker held); None when none is left."""
+    row = conn.execute(
+        "UPDATE backfill_harness.claims AS c SET state = 'taken', taken_by = pg_backend_pid(), taken_at = now() "
+        "WHERE (c.run_id, c.seq) = ("
+        "  SELECT run_id, seq FROM backfill_harness.claims WHERE run_id = %s AND (state = 'todo' OR "
+        "    (state = 'taken' AND taken_by NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))) "
+        "  ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "RETURNING c.seq, c.lo, c.hi",
+        (run_id,),
+    ).fetchone()
+    return Claim(row["seq"], row["lo"], row["hi"]) if row else None
+
+
+def finish(conn: psycopg.Connection, run_id: str, seq: int) -> None:
+    conn.execute("UPDATE backfill_harness.claims SET state = 'done', done_at = now() WHERE run_id = %s AND seq = %s",
+                 (run_id, seq))

@@ -1,0 +1,71 @@
+"""Several worker processes on one backfill: each joins the same run id and takes key ranges through claims.
+
+Each worker is ``python -m harness backfill ... --run-id R --provider-url URL --json`` (URLs dealt round robin),
+so a worker on another host is the same command with the same ``--run-id``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import HarnessError
+
+
+@dataclass
+class WorkersSummary:
+    run_id: str
+    workers: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def total(self, key: str) -> int:
+        return sum(int(w.get(key) or 0) for w in self.workers)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(w.get("ok") for w in self.workers)
+
+    def line(self) -> str:
+        line = (f"Done. Embedded {self.total('embedded')}/{self.total('selected')} rows. {self.total('failed')} failures.")
+        if self.total("reused"):
+            line += f" Reused {self.total('reused')} existing vectors."
+        return line + f" ({len(self.workers)} workers, run {self.run_id})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "ok": self.ok, "embedded": self.total("embedded"), "selected": self.total("selected"),
+                "failed": self.total("failed"), "reused": self.total("reused"), "workers": self.workers,
+                "errors": self.errors, "summary": self.line()}
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def run_workers(base_args: Sequence[str], count: int, provider_urls: Sequence[str], run_id: str,
+                env: dict[str, str] | None = None) -> WorkersSummary:
+    """Start ``count`` worker processes of the same run and gather their summaries."""
+    urls = list(provider_urls) or [None]
+    procs = []
+    for i in range(count):
+        cmd = [sys.executable, "-m", "harness", "backfill", *base_args, "--run-id", run_id, "--json"]
+        if urls[i % len(urls)]:
+            cmd += ["--provider-url", urls[i % len(urls)]]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                      env={**os.environ, **(env or {})}))
+    summary = WorkersSummary(run_id)
+    for i, proc in enumerate(procs):
+        out, err = proc.communicate()
+        try:
+            summary.workers.append(json.loads(out))
+        except ValueError:
+            last = (err.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+            summary.errors.append(f"worker {i + 1} failed: {last}")
+    if summary.errors and not summary.workers:
+        raise HarnessError(f"all {count} workers of run {run_id} failed; first: {summary.errors[0]}")
+    return summary

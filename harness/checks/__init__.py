@@ -1,0 +1,39 @@
+"""The DONE checks as a library: plain functions over a CheckSession returning Outcomes (the pytest files are thin)."""
+
+from .citations import citations
+from .completed import completed
+from .counted import coverage, dimensions, fresh, model, sane_vectors
+from .custom import custom
+from .index import index
+from .outcome import FAIL, PASS, SKIP, Offender, Outcome
+from .recompute import recompute
+from .session import CheckOptions, CheckSession, open_session
+from .tenants import tenant_isolation
+
+# In the order a person reads them; custom checks run per check, not per collection.
+PER_COLLECTION = {
+    "completed": completed,
+    "coverage": coverage,
+    "dimensions": dimensions,
+    "model": model,
+    "fresh": fresh,
+    "recompute": recompute,
+    "tenant_isolation": tenant_isolation,
+    "sane_vectors": sane_vectors,
+    "citations": citations,
+    "index": index,
+}
+
+
+def run_all(session: CheckSession) -> list[Outcome]:
+    """Every check for every collection of the session, then the custom checks."""
+    outcomes = [fn(session, c) for c in session.collections for fn in PER_COLLECTION.values()]
+    outcomes += [custom(session, c.name) for c in session.profile.custom_checks]
+    return outcomes
+
+
+__all__ = [
+    "CheckOptions", "CheckSession", "FAIL", "Offender", "Outcome", "PASS", "PER_COLLECTION", "SKIP", "citations",
+    "completed", "coverage", "custom", "dimensions", "fresh", "index", "model", "open_session", "recompute",
+    "run_all", "sane_vectors", "tenant_isolation",
+]

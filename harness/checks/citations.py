@@ -1,0 +1,102 @@
+"""Citations: spot queries return rows with non-empty source fields and the expected source within the top k.
+
+Spot queries come from the profile (those whose expected source lives in the
+collection); without any, a few sampled chunks are searched by their own text.
+Reports recall@k and MRR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from ..errors import HarnessError
+from .outcome import Offender, Outcome, skipped, verdict
+from .recompute import sample_rows
+from .session import CheckSession
+
+FALLBACK_QUERIES = 3
+FALLBACK_K = 5
+
+
+@dataclass(frozen=True)
+class Probe:
+    query: str
+    expect: str | None  # a source value, or a chunk id when the profile names no source fields
+    k: int
+    by_id: bool = False
+
+
+def _source_values(session: CheckSession) -> sql.Composable:
+    srcs = session.shape.sources()
+    return sql.SQL("ARRAY[{}]::text[]").format(sql.SQL(", ").join(srcs)) if srcs else sql.SQL("ARRAY[]::text[]")
+
+
+def probes(session: CheckSession, collection: str) -> list[Probe]:
+    t = session.target
+    srcs = session.shape.sources()
+    chosen: list[Probe] = []
+    with session.read_only() as conn:
+        for spot in session.profile.spot_queries:
+            if spot.expect_source and srcs:
+                present = conn.execute(sql.SQL("SELECT 1 FROM {c} AS c WHERE {f} AND %(s)s = ANY({vals}) LIMIT 1").format(
+                    c=t.chunk_table, f=t.chunk_filter(), vals=_source_values(session)),
+                    {"collection": collection, "s": spot.expect_source}).fetchone()
+                if present:
+                    chosen.append(Probe(spot.query, spot.expect_source, spot.k))
+        if chosen:
+            return chosen[:5]
+
+    for row in sample_rows(session, collection, FALLBACK_QUERIES):
+        with session.read_only() as conn:
+            vals = conn.execute(sql.SQL("SELECT {vals} AS vals FROM {c} AS c WHERE {id} = %(id)s").format(
+                vals=_source_values(session), c=t.chunk_table, id=t.chunk_id), {"id": row["id"]}).fetchone()["vals"]
+        source = next((v for v in vals if v), None)
+        chosen.append(Probe(row["text"], source if srcs else str(row["id"]), FALLBACK_K, by_id=not srcs))
+    return chosen
+
+
+def citations(session: CheckSession, collection: str) -> Outcome:
+    try:
+        provider = session.provider()
+    except HarnessError as exc:
+        return skipped("citations", collection, str(exc))
+    chosen = probes(session, collection)
+    if not chosen:
+        return skipped("citations", collection, "no spot query applies and no embedded chunk to sample")
+    t, shape = session.target, session.shape
+    vectors = provider.embed([p.query for p in chosen]).vectors
+    query = sql.SQL("SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {vals} AS sources FROM {frm} "
+                    "WHERE {f} AND {v} IS NOT NULL ORDER BY {v} {op} %(q)s LIMIT %(k)s").format(
+        id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), vals=_source_values(session),
+        frm=shape.search_from(), f=shape.emb_filter(), v=t.vector, op=t.distance_operator)
+    offenders: list[Offender] = []
+    hits, rr, expected = 0, 0.0, 0
+    with session.read_only() as conn:
+        for probe, vec in zip(chosen, vectors):
+            rows = conn.execute(query, {"collection": collection, "q": vec, "k": probe.k}).fetchall()
+            if shape.sources():
+                for r in rows:
+                    if not all(s not in (None, "") for s in r["sources"]):
+                        offenders.append(Offender(r["id"], r["collection"], r["tenant"],
+                                                  f"no citation (empty source field) for {probe.query[:40]!r}"))
+            if probe.expect is None:
+                continue
+            expected += 1
+            rank = next((i + 1 for i, r in enumerate(rows)
+                         if (str(r["id"]) == probe.expect if probe.by_id else probe.expect in r["sources"])), None)
+            if rank:
+                hits += 1
+                rr += 1.0 / rank
+            else:
+                offenders.append(Offender(None, collection, None,
+                                          f"query {probe.query[:60]!r}: {probe.expect} not in top {probe.k}"))
+    recall = hits / expected if expected else None
+    mrr = rr / expected if expected else None
+    shown = f"recall@k {recall:.2f}, MRR {mrr:.2f}" if expected else "no expected sources"
+    return verdict("citations", collection, not offenders,
+                   expected="every returned row cites a source and every expected source is within the top k",
+                   found=f"{shown} over {len(chosen)} queries; {len(offenders)} problems",
+                   offenders=offenders, total=len(offenders),
+                   metrics={"queries": len(chosen), "recall_at_k": recall, "mrr": mrr})

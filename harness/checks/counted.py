@@ -1,0 +1,141 @@
+"""Checks read from the one-pass counts: coverage, dimensions, model, fresh, sane vectors.
+
+Offending rows are only looked up (ten at most) when a count says there are some,
+so a healthy target costs one pass in all.
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from ..errors import HarnessError
+from .outcome import MAX_SHOWN, Offender, Outcome, skipped, verdict
+from .session import CheckSession
+from .shape import NULL
+
+
+def _rows(session: CheckSession, where: sql.Composable, detail: sql.Composable = sql.SQL("''"),
+          collection: str = "", source: str = "join", distinct: bool = False) -> list[Offender]:
+    t, shape = session.target, session.shape
+    if source == "join":
+        frm = t.join()
+        cond = sql.SQL("{} AND {}").format(t.chunk_filter(), where)
+        ident, coll, ten = t.chunk_id, shape.chunk_collection(), shape.chunk_tenant()
+    else:  # the embedding table alone (orphans)
+        frm = sql.SQL("{} AS e").format(t.embedding_table)
+        cond = where
+        ident, coll, ten = shape.emb_key(), shape.emb_collection() or NULL, shape.emb_tenant() or NULL
+    query = sql.SQL("SELECT {dist}{i} AS id, {c} AS collection, {t} AS tenant, {d}::text AS detail FROM {f} WHERE {w} "
+                    "ORDER BY 1 LIMIT {n}").format(dist=sql.SQL("DISTINCT " if distinct else ""), i=ident, c=coll, t=ten, d=detail, f=frm, w=cond, n=sql.Literal(MAX_SHOWN))
+    with session.read_only() as conn:
+        return [Offender(**r) for r in conn.execute(query, {"collection": collection, "model": session.model,
+                                                            "dims": session.expected_dimensions()}).fetchall()]
+
+
+def coverage(session: CheckSession, collection: str) -> Outcome:
+    """Every chunk has a non-NULL vector, per collection and per tenant; no embedding outlives its chunk."""
+    st = session.stats(collection)
+    t = session.target
+    offenders: list[Offender] = []
+    if st.missing:
+        offenders += [o for o in _rows(session, sql.SQL("{} IS NULL").format(t.vector), sql.SQL("'missing: no vector'"), collection)]
+    if st.orphans:
+        shape = session.shape
+        cond = sql.SQL("NOT EXISTS (SELECT 1 FROM {c} AS c WHERE {id} = {k})").format(
+            c=t.chunk_table, id=t.chunk_id, k=shape.emb_key())
+        if shape.emb_collection() is not None:
+            cond = sql.SQL("{} = %(collection)s AND {}").format(shape.emb_collection(), cond)
+        offenders += _rows(session, cond, sql.SQL("'orphan: its chunk is gone'"), collection, source="embeddings")
+    if st.duplicates:
+        key = session.shape.emb_key()
+        dup = sql.SQL("{k} IN (SELECT {k} FROM {t} AS e GROUP BY 1 HAVING count(*) > 1)").format(
+            k=key, t=t.embedding_table)
+        offenders += _rows(session, dup, sql.SQL("'duplicate: several embedding rows'"), collection, distinct=True)
+    tenants = "; ".join(f"tenant {tc.tenant}: {tc.embedded}/{tc.chunks}" for tc in st.tenants)
+    ok = st.missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded == st.chunks
+    return verdict("coverage", collection, ok,
+                   expected=f"{st.chunks} chunks with one vector each and no orphan embeddings",
+                   found=f"{st.embedded} embedded, {st.missing} missing, {st.orphans} orphans"
+                         + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + f" ({tenants})",
+                   offenders=offenders, total=st.missing + st.orphans + st.duplicates,
+                   metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": st.missing, "orphans": st.orphans,
+                            "duplicates": st.duplicates,
+                            "tenants": {str(tc.tenant): [tc.embedded, tc.chunks] for tc in st.tenants}})
+
+
+def dimensions(session: CheckSession, collection: str) -> Outcome:
+    """Declared column dimension = profile's = the model's real one; per-row dims where the column has none."""
+    declared, typename = session.declared()
+    wanted = session.profile.provider.dimensions
+    problems, found = [], [f"column {typename}"]
+    if wanted is not None:
+        found.append(f"profile {wanted}")
+        if declared is not None and declared != wanted:
+            problems.append(f"column declares {declared} but the profile says {wanted}")
+    try:
+        real = session.real_dimensions()
+        found.append(f"model {session.model} {real}")
+        for name, value in (("column", declared), ("profile", wanted)):
+            if value is not None and value != real:
+                problems.append(f"{name} says {value} but model {session.model} returns {real}")
+    except HarnessError as exc:
+        problems.append(f"the model's real dimension is unknown: {exc}")
+    offenders: list[Offender] = []
+    st = session.stats(collection)
+    if declared is None:
+        found.append(f"{st.wrong_dims} rows of another dimension")
+        if st.wrong_dims:
+            problems.append(f"{st.wrong_dims} rows are not {session.expected_dimensions()}-dimensional")
+            offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND vector_dims({v}) IS DISTINCT FROM %(dims)s").format(
+                v=session.target.vector), sql.SQL("'dims ' || vector_dims({})").format(session.target.vector), collection)
+    return verdict("dimensions", collection, not problems,
+                   expected="the column's declared dimension = the profile's = the model's real dimension",
+                   found=", ".join(found) + ("" if not problems else " -- " + "; ".join(dict.fromkeys(problems))),
+                   offenders=offenders, total=st.wrong_dims if declared is None else None,
+                   metrics={"declared": declared, "profile": wanted, "real": session._real_dims})
+
+
+def model(session: CheckSession, collection: str) -> Outcome:
+    """Every vector was made by the configured model (where the table keeps a model name)."""
+    em = session.profile.embeddings
+    if not em.model:
+        return skipped("model", collection, "the profile names no model column (embeddings.model); recompute covers it")
+    st = session.stats(collection)
+    col = session.target.e(em.model)
+    offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {m} IS DISTINCT FROM %(model)s").format(
+        v=session.target.vector, m=col), sql.SQL("'model ' || coalesce({}::text, 'NULL')").format(col), collection) if st.other_model else []
+    return verdict("model", collection, st.other_model == 0,
+                   expected=f"every vector made by {session.model}",
+                   found=f"{st.other_model} of {st.embedded} vectors made by another model",
+                   offenders=offenders, total=st.other_model, metrics={"other_model": st.other_model})
+
+
+def fresh(session: CheckSession, collection: str) -> Outcome:
+    """Every stored input hash equals the hash of the chunk's current text, computed in Postgres."""
+    em = session.profile.embeddings
+    if not em.input_hash:
+        return skipped("fresh", collection, "the profile names no input-hash column (embeddings.input_hash); recompute covers it")
+    st = session.stats(collection)
+    t = session.target
+    offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {h} IS DISTINCT FROM {th}").format(
+        v=t.vector, h=t.e(em.input_hash), th=t.text_hash), sql.SQL("'text changed after embedding'"), collection) if st.stale else []
+    return verdict("fresh", collection, st.stale == 0,
+                   expected="every input hash equal to sha256 of the current text",
+                   found=f"{st.stale} of {st.embedded} vectors embed an older text",
+                   offenders=offenders, total=st.stale, metrics={"stale": st.stale})
+
+
+def sane_vectors(session: CheckSession, collection: str) -> Outcome:
+    """No all-zero vector (cosine undefined) and no non-finite value."""
+    st = session.stats(collection)
+    offenders: list[Offender] = []
+    norm = session.shape.norm()
+    if st.zero or st.nonfinite:
+        offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND ({n} = 0 OR {n} IN ('NaN'::float8, 'Infinity'::float8))").format(
+            v=session.target.vector, n=norm), sql.SQL("CASE WHEN {n} = 0 THEN 'all-zero vector' ELSE 'non-finite value' END").format(n=norm),
+            collection)
+    bad = st.zero + st.nonfinite
+    return verdict("sane_vectors", collection, bad == 0,
+                   expected="no all-zero and no non-finite vectors",
+                   found=f"{st.zero} all-zero, {st.nonfinite} non-finite of {st.embedded}",
+                   offenders=offenders, total=bad, metrics={"zero": st.zero, "nonfinite": st.nonfinite})

@@ -1,0 +1,54 @@
+"""Custom checks: the profile's own SQL assertions (name, sql, expect), run read-only."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from ..errors import ConfigError
+from ..profile import CustomCheck
+from .outcome import Outcome, verdict
+from .session import CheckSession
+
+COLLECTION_PARAM = "%(collection)s"
+
+
+def find(session: CheckSession, name: str) -> CustomCheck:
+    for check in session.profile.custom_checks:
+        if check.name == name:
+            return check
+    raise ConfigError(f"custom check {name!r} is not in the profile; known: {[c.name for c in session.profile.custom_checks]}")
+
+
+def same(found: Any, expect: Any) -> bool:
+    """Equal as values, or as text for a YAML value compared with a database value of another type."""
+    if found == expect:
+        return True
+    if isinstance(found, (int, float, Decimal)) and isinstance(expect, (int, float)) and not isinstance(expect, bool):
+        return Decimal(str(found)) == Decimal(str(expect))
+    return str(found).strip().lower() == str(expect).strip().lower()
+
+
+def custom(session: CheckSession, name: str) -> Outcome:
+    """Run one custom check (once per collection when its SQL uses %(collection)s)."""
+    check = find(session, name)
+    per_collection = COLLECTION_PARAM in check.sql
+    results: list[str] = []
+    ok = True
+    for collection in (session.collections if per_collection else [None]):
+        try:
+            with session.read_only() as conn:
+                row = conn.execute(check.sql, {"collection": collection} if per_collection else None).fetchone()
+        except psycopg.Error as exc:
+            ok = False
+            results.append(f"error: {str(exc).strip().splitlines()[0]}")
+            continue
+        value = None if row is None else next(iter(row.values()), None)
+        good = row is not None and same(value, check.expect)
+        ok = ok and good
+        where = f"{collection}: " if collection else ""
+        results.append(f"{where}{'no row' if row is None else repr(value)}")
+    return verdict(f"custom {name}", None, ok, expected=f"{check.sql.strip()!r} returns {check.expect!r}",
+                   found="; ".join(results), metrics={"results": results})

@@ -1,0 +1,105 @@
+"""Index: an HNSW or IVFFlat index on the vector column with the distance's operator class, and the planner uses it."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from psycopg import sql
+
+from ..profile import DISTANCES
+from .outcome import Outcome, verdict
+from .session import CheckSession
+from .shape import OPCLASS_SUFFIX
+
+VECTOR_AMS = ("hnsw", "ivfflat")
+# Tried in order: as the app runs, then with cheaper alternatives priced out. A small table is cheaper
+# to scan than to search by index, so the later steps prove the index is usable for the query shape.
+PLANNER_STEPS = (
+    ("default planner settings", ()),
+    ("enable_seqscan = off", ("enable_seqscan",)),
+    ("enable_seqscan, enable_bitmapscan, enable_sort = off", ("enable_seqscan", "enable_bitmapscan", "enable_sort")),
+)
+
+
+def vector_indexes(session: CheckSession) -> list[dict[str, Any]]:
+    em = session.profile.embeddings
+    with session.read_only() as conn:
+        return conn.execute(
+            "SELECT ic.relname AS name, am.amname AS method, opc.opcname AS opclass, i.indisvalid AS valid, "
+            "pg_get_indexdef(i.indexrelid) AS definition "
+            "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+            "JOIN pg_opclass opc ON opc.oid = i.indclass[0] "
+            "WHERE i.indrelid = to_regclass(%s) AND a.attname = %s ORDER BY 1",
+            (_qualified(em.schema, em.table), em.vector),
+        ).fetchall()
+
+
+def index(session: CheckSession, collection: str) -> Outcome:
+    distance = session.profile.distance
+    suffix = OPCLASS_SUFFIX[distance]
+    found_all = vector_indexes(session)
+    vector_ix = [ix for ix in found_all if ix["method"] in VECTOR_AMS]
+    matching = [ix for ix in vector_ix if ix["opclass"].endswith(suffix) and ix["valid"]]
+    em = session.profile.embeddings
+    expected = f"a valid HNSW or IVFFlat index on {em.table}.{em.vector} with a *{suffix} operator class, used by the spot query"
+    if not matching:
+        seen = ", ".join(f"{ix['name']} ({ix['method']} {ix['opclass']}{'' if ix['valid'] else ', INVALID'})" for ix in vector_ix) or "none"
+        return verdict("index", collection, False, expected, f"vector indexes: {seen}",
+                       note=f"queries use {distance} distance ({DISTANCES[distance]})")
+    names = {ix["name"] for ix in matching}
+    used, step = explain_uses(session, collection, names)
+    if used is None:
+        return verdict("index", collection, False, expected,
+                       f"{', '.join(sorted(names))} exists but EXPLAIN of the spot query never uses it, even with "
+                       f"{PLANNER_STEPS[-1][0]}")
+    note = "" if step == PLANNER_STEPS[0][0] else (
+        f"used with {step} inside the read-only transaction: this table is small enough that a scan is cheaper, "
+        f"so usability for the query shape was tested")
+    return verdict("index", collection, True, expected, f"{used} used by the spot query", note=note,
+                   metrics={"index": used, "planner": step})
+
+
+def explain_uses(session: CheckSession, collection: str, names: set[str]) -> tuple[str | None, str]:
+    t, shape = session.target, session.shape
+    _, typename = session.declared()
+    base_type = re.sub(r"\(.*\)$", "", typename or "vector")
+    with session.read_only() as conn:
+        probe = conn.execute(sql.SQL("SELECT {v}::text AS v FROM {frm} WHERE {f} AND {v} IS NOT NULL AND {n} > 0 LIMIT 1").format(
+            v=t.vector, frm=shape.search_from(), f=shape.emb_filter(), n=shape.norm()), {"collection": collection}).fetchone()
+    if probe is None:
+        return None, "no vector to search with"
+    query = sql.SQL("EXPLAIN (FORMAT JSON) SELECT {id} FROM {frm} WHERE {f} ORDER BY {v} {op} {q}::{typ} LIMIT 5").format(
+        id=t.chunk_id, frm=shape.search_from(), f=shape.emb_filter(), v=t.vector, op=t.distance_operator,
+        q=sql.Literal(probe["v"]), typ=sql.SQL(base_type))
+    for label, off in PLANNER_STEPS:
+        with session.read_only() as conn:
+            for setting in off:
+                conn.execute(sql.SQL("SET LOCAL {} = off").format(sql.Identifier(setting)))
+            plan = conn.execute(query, {"collection": collection}).fetchone()
+        used = _index_names(plan[next(iter(plan))]) & names
+        if used:
+            return sorted(used)[0], label
+    return None, ""
+
+
+def _index_names(plan: Any) -> set[str]:
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    found: set[str] = set()
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "Index Name" in node:
+                found.add(node["Index Name"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _qualified(schema: str, table: str) -> str:
+    return ".".join('"' + n.replace('"', '""') + '"' for n in (schema, table))

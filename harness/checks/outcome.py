@@ -1,0 +1,80 @@
+"""What a DONE check found: pass, fail or skip, with expected, found and at most ten offending rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PASS, FAIL, SKIP = "passed", "failed", "skipped"
+MAX_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Offender:
+    id: Any
+    collection: Any = None
+    tenant: Any = None
+    detail: str = ""
+
+    def line(self) -> str:
+        text = f"id={_plain(self.id)} collection={_plain(self.collection)} tenant={_plain(self.tenant)}"
+        return f"{text} {self.detail}" if self.detail else text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": _plain(self.id), "collection": _plain(self.collection), "tenant": _plain(self.tenant),
+                "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    check: str
+    collection: str | None
+    status: str
+    expected: str = ""
+    found: str = ""
+    offenders: tuple[Offender, ...] = ()
+    offending_total: int | None = None  # how many rows offend in all (offenders shows at most ten)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+    def message(self) -> str:
+        """One line of verdict, then the offending rows, one per line."""
+        where = f" [{self.collection}]" if self.collection else ""
+        if self.status == SKIP:
+            return f"{self.check}{where} skipped: {self.note}"
+        head = f"{self.check}{where} {self.status}: expected {self.expected}; found {self.found}"
+        if self.note:
+            head += f" ({self.note})"
+        lines = [head]
+        shown = self.offenders[:MAX_SHOWN]
+        if shown:
+            total = self.offending_total if self.offending_total is not None else len(self.offenders)
+            lines.append(f"offending rows (showing {len(shown)} of {total}):")
+            lines.extend(f"  {o.line()}" for o in shown)
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"check": self.check, "collection": self.collection, "status": self.status,
+                "expected": self.expected, "found": self.found,
+                "offenders": [o.as_dict() for o in self.offenders[:MAX_SHOWN]],
+                "offending_total": self.offending_total, "metrics": dict(self.metrics), "note": self.note}
+
+
+def verdict(check: str, collection: str | None, ok: bool, expected: str, found: str,
+            offenders: list[Offender] | tuple[Offender, ...] = (), total: int | None = None,
+            metrics: dict[str, Any] | None = None, note: str = "") -> Outcome:
+    """Build a pass or fail outcome; offenders are trimmed to the ten shown."""
+    return Outcome(check, collection, PASS if ok else FAIL, expected, found, tuple(offenders)[:MAX_SHOWN],
+                   total if total is not None else (len(offenders) if offenders else None), metrics or {}, note)
+
+
+def skipped(check: str, collection: str | None, reason: str) -> Outcome:
+    return Outcome(check, collection, SKIP, note=reason)
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (int, float, str, type(None))) else str(value)

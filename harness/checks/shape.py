@@ -1,0 +1,86 @@
+"""SQL expressions the checks need beyond ``harness.target``: both sides' collection and tenant, sources, norms.
+
+Source fields may name a JSON key (``cmetadata->>source``), the way LangChain and
+LlamaIndex keep citations in a metadata column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from ..target import Target
+
+NULL = sql.SQL("NULL")
+OPCLASS_SUFFIX = {"cosine": "_cosine_ops", "l2": "_l2_ops", "ip": "_ip_ops"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    target: Target
+
+    @property
+    def profile(self):
+        return self.target.profile
+
+    @property
+    def inline(self) -> bool:
+        return self.target.inline
+
+    def chunk_collection(self) -> sql.Composable:
+        return self.target.collection_of_chunk()
+
+    def chunk_tenant(self) -> sql.Composable:
+        ch = self.profile.chunks
+        return sql.SQL("{}::text").format(self.target.c(ch.tenant)) if ch.tenant else NULL
+
+    def emb_collection(self) -> sql.Composable | None:
+        """The embedding row's own collection column, when it has one (never for an inline column)."""
+        em = self.profile.embeddings
+        if self.inline or not em.collection:
+            return None
+        return sql.SQL("{}::text").format(self.target.e(em.collection))
+
+    def emb_tenant(self) -> sql.Composable | None:
+        em = self.profile.embeddings
+        if self.inline or not em.tenant:
+            return None
+        return sql.SQL("{}::text").format(self.target.e(em.tenant))
+
+    def emb_key(self) -> sql.Composable:
+        return self.target.e(self.profile.embeddings.key) if not self.inline else self.target.chunk_id
+
+    def chunks_in(self, param: str = "collections") -> sql.Composable:
+        """Chunks of any of the listed collections (``%(collections)s``), with the profile's filter."""
+        return sql.SQL("({coll} = ANY(%({p})s) AND {f})").format(
+            coll=self.chunk_collection(), p=sql.SQL(param), f=self.target.chunk_filter(collection_param=False))
+
+    def sources(self) -> list[sql.Composable]:
+        return [source_expr(self.target, name) for name in self.profile.chunks.sources]
+
+    def norm(self) -> sql.Composable:
+        # vector_norm is unambiguous; halfvec and sparsevec cast to vector.
+        return sql.SQL("vector_norm({}::vector)").format(self.target.vector)
+
+    def emb_filter(self) -> sql.Composable:
+        """How the app narrows a search to one collection (``%(collection)s``): the embedding side when it can."""
+        coll = self.emb_collection()
+        if coll is not None:
+            return sql.SQL("{} = %(collection)s").format(coll)
+        return self.target.chunk_filter()
+
+    def search_from(self) -> sql.Composable:
+        """FROM for a search the way apps write it: embeddings joined to their chunks on the key."""
+        if self.inline:
+            return sql.SQL("{} AS c").format(self.target.chunk_table)
+        return sql.SQL("{e} AS e JOIN {c} AS c ON {k} = {id}").format(
+            e=self.target.embedding_table, c=self.target.chunk_table, k=self.emb_key(), id=self.target.chunk_id)
+
+
+def source_expr(target: Target, name: str) -> sql.Composable:
+    """A source field: a column, or ``column->>key`` for a key of a JSON column."""
+    if "->>" in name:
+        column, key = name.split("->>", 1)
+        return sql.SQL("({}->>{})").format(target.c(column.strip()), sql.Literal(key.strip()))
+    return sql.SQL("{}::text").format(target.c(name))

@@ -1,0 +1,179 @@
+"""One pass over chunks and embeddings that counts what checks 2 to 5 and 8 need, for every checked collection.
+
+A full join on the key (not the collection) sees, in the same scan, chunks without
+a vector, embeddings whose chunk is gone, embeddings filed under another
+collection or tenant, and the model, hash, norm and dimension of every vector.
+Groups are (chunk collection, embedding collection, chunk tenant, embedding tenant),
+so a healthy table yields one group per tenant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from .shape import NULL, Shape
+
+
+@dataclass(frozen=True)
+class Group:
+    collection: str | None  # the chunk's collection (None: no chunk, an orphan embedding)
+    emb_collection: str | None
+    tenant: str | None
+    emb_tenant: str | None
+    has_chunk: bool
+    has_embedding: bool
+    rows: int
+    vectors: int
+    other_model: int
+    stale: int
+    zero: int
+    nonfinite: int
+    wrong_dims: int
+
+
+@dataclass(frozen=True)
+class TenantCounts:
+    tenant: str | None
+    chunks: int
+    embedded: int
+
+
+@dataclass(frozen=True)
+class CollectionStats:
+    collection: str
+    chunks: int
+    embedded: int
+    orphans: int
+    misplaced: int
+    other_model: int
+    stale: int
+    zero: int
+    nonfinite: int
+    wrong_dims: int
+    tenants: tuple[TenantCounts, ...]
+    emb_tenants: tuple[str | None, ...]
+    duplicates: int = 0  # embedding rows beyond one per chunk (a table without a unique key)
+
+    @property
+    def missing(self) -> int:
+        return self.chunks - self.embedded if self.chunks > self.embedded else 0
+
+
+def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool) -> sql.Composed:
+    t = shape.target
+    em = shape.profile.embeddings
+    cc, ct = shape.chunk_collection(), shape.chunk_tenant()
+    ec, et = shape.emb_collection() or NULL, shape.emb_tenant() or NULL
+    vec = t.vector
+    if shape.inline:
+        has_c, has_e = sql.SQL("true"), sql.SQL("true")
+        frm = sql.SQL("{} AS c").format(t.chunk_table)
+        where = shape.chunks_in()
+        matched = sql.SQL("{} IS NOT NULL").format(vec)
+    else:
+        has_c = sql.SQL("({} IS NOT NULL)").format(t.chunk_id)
+        has_e = sql.SQL("({} IS NOT NULL)").format(shape.emb_key())
+        frm = sql.SQL("{c} AS c FULL JOIN {e} AS e ON {k} = {id}").format(
+            c=t.chunk_table, e=t.embedding_table, k=shape.emb_key(), id=t.chunk_id)
+        if shape.emb_collection() is not None:
+            emb_side = sql.SQL("{} = ANY(%(collections)s)").format(ec)
+        else:
+            emb_side = sql.SQL("{} IS NULL").format(t.chunk_id)  # orphans cannot be told apart by collection
+        where = sql.SQL("({} OR {})").format(shape.chunks_in(), emb_side)
+        matched = sql.SQL("{hc} AND {he} AND {v} IS NOT NULL").format(hc=has_c, he=has_e, v=vec)
+    no = sql.SQL("false")
+    other = (sql.SQL("({m} AND {col} IS DISTINCT FROM %(model)s)").format(m=matched, col=t.e(em.model))
+             if has_model else no)
+    stale = (sql.SQL("({m} AND {h} IS DISTINCT FROM {th})").format(m=matched, h=t.e(em.input_hash), th=t.text_hash)
+             if has_hash else no)
+    dims = (sql.SQL("({m} AND vector_dims({v}) IS DISTINCT FROM %(dims)s)").format(m=matched, v=vec)
+            if check_dims else no)
+    # Per-row values are computed once in the inner query (the norm serves two counts), then counted.
+    inner = sql.SQL(
+        "SELECT {cc} AS collection, {ec} AS emb_collection, {ct} AS tenant, {et} AS emb_tenant, "
+        "{hc} AS has_chunk, {he} AS has_embedding, {m} AS matched, "
+        "CASE WHEN {m} THEN {norm} END AS norm, {other} AS other_model, {stale} AS stale, {dims} AS wrong_dims "
+        "FROM {frm} WHERE {where}"
+    ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, m=matched, norm=shape.norm(), other=other,
+             stale=stale, dims=dims, frm=frm, where=where)
+    return sql.SQL(
+        "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, count(*) AS rows, "
+        "count(*) FILTER (WHERE matched) AS vectors, count(*) FILTER (WHERE other_model) AS other_model, "
+        "count(*) FILTER (WHERE stale) AS stale, count(*) FILTER (WHERE norm = 0) AS zero, "
+        "count(*) FILTER (WHERE norm IN ('NaN'::float8, 'Infinity'::float8)) AS nonfinite, "
+        "count(*) FILTER (WHERE wrong_dims) AS wrong_dims "
+        "FROM ({inner}) AS r GROUP BY 1, 2, 3, 4, 5, 6"
+    ).format(inner=inner)
+
+
+def chunk_counts_sql(shape: Shape) -> sql.Composed:
+    """Chunks per collection from the chunk table alone (narrow, often index-only): the join's rows minus these are duplicates."""
+    return sql.SQL("SELECT {cc} AS collection, {ct} AS tenant, count(*) AS chunks FROM {t} AS c WHERE {w} GROUP BY 1, 2").format(
+        cc=shape.chunk_collection(), ct=shape.chunk_tenant(), t=shape.target.chunk_table, w=shape.chunks_in())
+
+
+def gather(conn: psycopg.Connection, shape: Shape, collections: list[str], model: str,
+           dims: int | None, check_dims: bool) -> dict[str, CollectionStats]:
+    """Run the one pass for every collection at once and fold its groups per collection."""
+    em = shape.profile.embeddings
+    query = stats_sql(shape, has_model=bool(em.model), has_hash=bool(em.input_hash), check_dims=check_dims and dims is not None)
+    params = {"collections": list(collections), "model": model, "dims": dims}
+    rows = conn.execute(query, params).fetchall()
+    groups = [Group(**{k: (int(v) if k in _COUNTS else v) for k, v in r.items()}) for r in rows]
+    result = {c: fold(c, groups, has_emb_collection=shape.emb_collection() is not None,
+                      has_emb_tenant=shape.emb_tenant() is not None) for c in collections}
+    if not shape.inline:
+        true = {(r["collection"], r["tenant"]): int(r["chunks"]) for r in conn.execute(chunk_counts_sql(shape), params).fetchall()}
+        for c, st in result.items():
+            extra = st.chunks - sum(n for (coll, _), n in true.items() if coll == c)
+            if extra > 0:
+                tenants = tuple(TenantCounts(tc.tenant, true.get((c, tc.tenant), 0),
+                                             tc.embedded - (tc.chunks - true.get((c, tc.tenant), 0))) for tc in st.tenants)
+                result[c] = replace(st, chunks=st.chunks - extra, embedded=st.embedded - extra, duplicates=extra,
+                                    tenants=tenants)
+    return result
+
+
+_COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims"}
+
+
+def fold(collection: str, groups: list[Group], *, has_emb_collection: bool, has_emb_tenant: bool = False) -> CollectionStats:
+    """The counts of one collection from the pass's groups."""
+    def placed(g: Group) -> bool:
+        return not has_emb_collection or g.emb_collection == g.collection
+
+    mine = [g for g in groups if g.has_chunk and g.collection == collection]
+    matched = [g for g in mine if g.has_embedding and placed(g)]
+    tenants: dict[Any, list[int]] = {}
+    for g in mine:
+        slot = tenants.setdefault(g.tenant, [0, 0])
+        slot[0] += g.rows
+        if g.has_embedding and placed(g):
+            slot[1] += g.vectors
+    orphans = sum(g.rows for g in groups if not g.has_chunk and (not has_emb_collection or g.emb_collection == collection))
+    misplaced = sum(
+        g.rows for g in groups
+        if g.has_chunk and g.has_embedding and collection in (g.collection, g.emb_collection)
+        and ((has_emb_collection and g.emb_collection != g.collection) or
+             (has_emb_tenant and g.emb_tenant != g.tenant))
+    )
+    emb_tenants = sorted({g.emb_tenant for g in groups if g.has_embedding and g.emb_tenant is not None
+                          and collection in (g.collection, g.emb_collection)}, key=str)
+    return CollectionStats(
+        collection=collection,
+        chunks=sum(g.rows for g in mine),
+        embedded=sum(g.vectors for g in matched),
+        orphans=orphans,
+        misplaced=misplaced,
+        other_model=sum(g.other_model for g in matched),
+        stale=sum(g.stale for g in matched),
+        zero=sum(g.zero for g in matched),
+        nonfinite=sum(g.nonfinite for g in matched),
+        wrong_dims=sum(g.wrong_dims for g in matched),
+        tenants=tuple(TenantCounts(t, c, e) for t, (c, e) in sorted(tenants.items(), key=lambda kv: str(kv[0]))),
+        emb_tenants=tuple(emb_tenants),
+    )

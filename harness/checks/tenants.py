@@ -1,0 +1,74 @@
+"""Tenant isolation: every embedding sits in its chunk's collection and tenant, and tenant-filtered search leaks nothing."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from .outcome import MAX_SHOWN, Offender, Outcome, verdict
+from .session import CheckSession
+from .shape import NULL
+
+_K = 10
+
+
+def misplaced_rows(session: CheckSession, collection: str) -> list[Offender]:
+    t, shape = session.target, session.shape
+    ec, et = shape.emb_collection(), shape.emb_tenant()
+    cc, ct = shape.chunk_collection(), shape.chunk_tenant()
+    wrong = []
+    if ec is not None:
+        wrong.append(sql.SQL("{} IS DISTINCT FROM {}").format(ec, cc))
+    if et is not None:
+        wrong.append(sql.SQL("{} IS DISTINCT FROM {}").format(et, ct))
+    if not wrong:
+        return []
+    mine = sql.SQL("({cc} = %(collection)s{or_ec})").format(
+        cc=cc, or_ec=sql.SQL(" OR {} = %(collection)s").format(ec) if ec is not None else sql.SQL(""))
+    query = sql.SQL("SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, "
+                    "'filed under collection ' || coalesce({ec}, '-') || ', tenant ' || coalesce({et}, '-') AS detail "
+                    "FROM {frm} WHERE {mine} AND ({wrong}) ORDER BY 1 LIMIT {n}").format(
+        id=t.chunk_id, cc=cc, ct=ct, ec=ec or NULL, et=et or NULL, frm=shape.search_from(), mine=mine,
+        wrong=sql.SQL(" OR ").join(wrong), n=sql.Literal(MAX_SHOWN))
+    with session.read_only() as conn:
+        return [Offender(**r) for r in conn.execute(query, {"collection": collection}).fetchall()]
+
+
+def leaks(session: CheckSession, collection: str, tenant: str) -> list[Offender]:
+    """Search as the tenant (filtered the way the app filters) and return rows whose chunk belongs to someone else."""
+    t, shape = session.target, session.shape
+    tenant_col = shape.emb_tenant() or shape.chunk_tenant()
+    with session.read_only() as conn:
+        probe = conn.execute(sql.SQL("SELECT {v} AS v FROM {frm} WHERE {f} AND {tc} = %(tenant)s AND {v} IS NOT NULL "
+                                     "AND {n} > 0 LIMIT 1").format(
+            v=t.vector, frm=shape.search_from(), f=shape.emb_filter(), tc=tenant_col, n=shape.norm()),
+            {"collection": collection, "tenant": tenant}).fetchone()
+        if probe is None:
+            return []
+        rows = conn.execute(sql.SQL(
+            "SELECT {id} AS id, {cc} AS collection, {ct} AS tenant FROM {frm} "
+            "WHERE {f} AND {tc} = %(tenant)s ORDER BY {v} {op} %(q)s LIMIT {k}").format(
+            id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), frm=shape.search_from(),
+            f=shape.emb_filter(), tc=tenant_col, v=t.vector, op=t.distance_operator, k=sql.Literal(_K)),
+            {"collection": collection, "tenant": tenant, "q": probe["v"]}).fetchall()
+    return [Offender(r["id"], r["collection"], r["tenant"], f"returned to tenant {tenant}")
+            for r in rows if r["tenant"] != tenant]
+
+
+def tenant_isolation(session: CheckSession, collection: str) -> Outcome:
+    st = session.stats(collection)
+    offenders = misplaced_rows(session, collection) if st.misplaced else []
+    searched: list[str] = []
+    leaked: list[Offender] = []
+    if session.profile.chunks.tenant:
+        tenants = {tc.tenant for tc in st.tenants} | set(st.emb_tenants)
+        for tenant in sorted(x for x in tenants if x is not None):
+            searched.append(tenant)
+            leaked += leaks(session, collection, tenant)
+    note = "" if session.profile.chunks.tenant else "the profile names no tenant column: collection placement only"
+    total = st.misplaced + len(leaked)
+    return verdict("tenant_isolation", collection, total == 0,
+                   expected="every embedding in its chunk's collection and tenant; tenant-filtered search returns only that tenant's rows",
+                   found=f"{st.misplaced} embeddings filed under another collection or tenant; "
+                         f"{len(leaked)} foreign rows returned by searches as tenants {searched or 'none'}",
+                   offenders=(offenders + leaked), total=total, note=note,
+                   metrics={"misplaced": st.misplaced, "leaked": len(leaked), "tenants_searched": searched})

@@ -1,0 +1,41 @@
+"""``backfill-harness swap``: replace a live collection by a filled new one atomically; roll back; drop the old."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_json, settings_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("swap", help="atomically replace a live collection by a new one (after the DONE gate); rollback; drop",
+                       description="Relabel NEW as LIVE in one transaction once NEW passes the DONE gate, keeping the "
+                                   "old vectors for --rollback until --drop-retired.")
+    p.add_argument("--profile", required=True, help="the target's YAML profile")
+    p.add_argument("--model", help="the model NEW must be embedded with (default: the profile's provider.model)")
+    p.add_argument("--to", dest="live", required=True, help="the live collection, e.g. global_corpus")
+    action = p.add_mutually_exclusive_group(required=True)
+    action.add_argument("--from", dest="new", help="the filled new collection that replaces LIVE")
+    action.add_argument("--rollback", action="store_true", help="undo the last swap of LIVE")
+    action.add_argument("--drop-retired", action="store_true", help="delete the old vectors kept by the last swap of LIVE")
+    add_json(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import db
+    from ..backfill.swap import drop_retired, rollback, swap
+    from ..output import emit
+    from ..target import Target
+
+    settings = settings_from(args)
+    target = Target(settings.profile)
+    with db.connect(settings.database_url, autocommit=True) as conn, db.connect(settings.database_url, autocommit=True) as lock_conn:
+        if args.rollback:
+            result = rollback(conn, lock_conn, target, args.live)
+        elif args.drop_retired:
+            result = drop_retired(conn, lock_conn, target, args.live)
+        else:
+            result = swap(conn, lock_conn, target, args.new, args.live, settings.model, settings.dimensions)
+    emit(result, args.json, result.line())
+    return 0

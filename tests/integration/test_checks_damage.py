@@ -1,0 +1,187 @@
+"""Each incident that breaks a backfill makes exactly the check that guards against it fail, naming the rows.
+
+The damage lands in tenant_acme on the GPL document (not the one the profile's
+spot query expects), and recompute samples every row, so each run is deterministic.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+from harness.evidence import RunEvidence, write_evidence
+
+from .checks_run import run_checks
+
+COLLECTION = "tenant_acme"
+DOC = "https://spdx.org/licenses/GPL-3.0-only.html"
+
+
+@pytest.fixture
+def check_acme(embedded_db, demo_env, demo_profile, tmp_path):
+    """Run the whole checks suite on tenant_acme; returns the run and the damaged chunk ids."""
+    run_dir = tmp_path / "run"
+    write_evidence(run_dir, RunEvidence(COLLECTION, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 60.0, 0))
+
+    def run(*extra: str, env: dict | None = None, profile=demo_profile):
+        return run_checks(tmp_path, "--profile", str(profile), "--collection", COLLECTION, "--run-dir", str(run_dir),
+                          "--sample", "1000", *extra, env={**demo_env, "DATABASE_URL": embedded_db.dsn, **(env or {})})
+
+    return run
+
+
+def doc_chunks(db, n=3):
+    with db.connect() as conn:
+        return [r[0] for r in conn.execute("SELECT id FROM document_chunks WHERE collection = %s AND url = %s "
+                                           "ORDER BY id LIMIT %s", (COLLECTION, DOC, n)).fetchall()]
+
+
+def only_failure(run, check):
+    name = f"test_{check}[{COLLECTION}]"
+    assert run.failed == {name}, run.output
+    return run.messages[name]
+
+
+def shows(message, ids):
+    shown = {int(m) for m in re.findall(r"id=(\d+)", message)}
+    return set(ids) <= shown
+
+
+def test_deleted_embeddings_fail_coverage_listing_the_missing_chunks(embedded_db, check_acme):
+    ids = doc_chunks(embedded_db)
+    embedded_db.execute("DELETE FROM document_embeddings WHERE chunk_id = ANY(%s)", (ids,))
+    message = only_failure(check_acme(), "coverage")
+    assert "3 missing" in message and "tenant acme: 104/107" in message and shows(message, ids)
+
+
+def test_deleted_chunks_fail_coverage_listing_the_orphan_embeddings(embedded_db, check_acme):
+    ids = doc_chunks(embedded_db, 2)
+    embedded_db.execute("DELETE FROM document_chunks WHERE id = ANY(%s)", (ids,))
+    message = only_failure(check_acme(), "coverage")
+    assert "2 orphans" in message and "orphan: its chunk is gone" in message and shows(message, ids)
+
+
+def test_texts_edited_after_embedding_fail_fresh(embedded_db, check_acme):
+    ids = doc_chunks(embedded_db)
+    embedded_db.execute("UPDATE document_chunks SET content = content || ' (amended)' WHERE id = ANY(%s)", (ids,))
+    message = only_failure(check_acme(), "fresh")
+    assert "3 of 107 vectors embed an older text" in message and shows(message, ids)
+
+
+def test_rows_embedded_under_another_tenant_fail_tenant_isolation(embedded_db, check_acme):
+    ids = doc_chunks(embedded_db)
+    embedded_db.execute("UPDATE document_embeddings SET tenant_id = 'globex' WHERE chunk_id = ANY(%s)", (ids,))
+    message = only_failure(check_acme(), "tenant_isolation")
+    assert "3 embeddings filed under another collection or tenant" in message
+    assert "returned to tenant globex" in message and shows(message, ids)
+
+
+def test_vectors_shifted_by_one_row_fail_recompute(embedded_db, check_acme):
+    ids = doc_chunks(embedded_db, 4)
+    # Rotate within one document: every vector still exists and still cites the same source, only on the wrong row.
+    embedded_db.execute(
+        "UPDATE document_embeddings e SET embedding = src.embedding FROM "
+        "(SELECT id, coalesce(lead(id) OVER (ORDER BY id), min(id) OVER ()) AS nxt FROM unnest(%s::bigint[]) AS id) AS r "
+        "JOIN document_embeddings src ON src.chunk_id = r.nxt WHERE e.chunk_id = r.id", (ids,))
+    message = only_failure(check_acme(), "recompute")
+    assert "4 of 107 sampled rows below" in message and shows(message, ids)
+
+
+def test_a_zero_vector_fails_sane_vectors(embedded_db, check_acme):
+    ids = doc_chunks(embedded_db, 1)
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector WHERE chunk_id = %s", (ids[0],))
+    message = only_failure(check_acme(), "sane_vectors")
+    assert "1 all-zero" in message and shows(message, ids)
+
+
+def test_a_dropped_index_fails_index(embedded_db, check_acme):
+    embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
+    message = only_failure(check_acme(), "index")
+    assert "vector indexes: none" in message
+
+
+def test_an_index_for_another_distance_fails_index(embedded_db, check_acme):
+    embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
+    embedded_db.execute("CREATE INDEX l2_idx ON document_embeddings USING hnsw (embedding vector_l2_ops)")
+    message = only_failure(check_acme(), "index")
+    assert "l2_idx (hnsw vector_l2_ops)" in message and "vector_cosine_ops" not in message
+
+
+def test_vectors_from_another_model_fail_model(embedded_db, check_acme):
+    ids = doc_chunks(embedded_db)
+    rng = np.random.default_rng(7)
+    with embedded_db.connect(autocommit=True) as conn:
+        for chunk_id in ids:
+            conn.execute("UPDATE document_embeddings SET embedding = %s, model_name = 'nomic-embed-text' WHERE chunk_id = %s",
+                         (rng.normal(size=384).astype(np.float32), chunk_id))
+    message = only_failure(check_acme(), "model")
+    assert "3 of 107 vectors made by another model" in message and "model nomic-embed-text" in message and shows(message, ids)
+
+
+def test_a_profile_dimension_that_disagrees_with_the_column_fails_dimensions(check_acme):
+    message = only_failure(check_acme(env={"EMBED_DIMENSIONS": "768"}), "dimensions")
+    assert "column declares 384 but the profile says 768" in message
+
+
+def test_a_false_custom_assertion_fails_only_that_custom_check(embedded_db, check_acme, demo_profile, tmp_path):
+    embedded_db.execute("CREATE TABLE site_settings (semantic_similarity_enabled boolean NOT NULL)")
+    embedded_db.execute("INSERT INTO site_settings VALUES (false)")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text() + """
+custom_checks:
+  - name: semantic_search_on
+    sql: SELECT semantic_similarity_enabled FROM site_settings
+    expect: true
+  - name: every_acme_chunk_has_a_url
+    sql: SELECT count(*) FROM document_chunks WHERE collection = %(collection)s AND url = ''
+    expect: 0
+""")
+    run = check_acme(profile=profile)
+    assert run.failed == {"test_custom[semantic_search_on]"}, run.output
+    assert run.results["test_custom[every_acme_chunk_has_a_url]"] == "passed"
+    assert "returns True; found False" in run.messages["test_custom[semantic_search_on]"]
+
+
+def test_a_row_of_another_dimension_in_an_undeclared_column_fails_dimensions(embedded_db, check_acme, tmp_path):
+    ids = doc_chunks(embedded_db, 1)
+    embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
+    embedded_db.execute("ALTER TABLE document_embeddings ALTER embedding TYPE vector")
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector WHERE chunk_id = %s",
+                        (ids[0],))
+    run = check_acme()
+    assert run.failed >= {f"test_dimensions[{COLLECTION}]", f"test_index[{COLLECTION}]"}
+    message = run.messages[f"test_dimensions[{COLLECTION}]"]
+    assert "1 rows are not 384-dimensional" in message and f"id={ids[0]} " in message and "dims 768" in message
+
+
+def test_a_check_past_its_statement_timeout_fails_with_the_reason(embedded_db, check_acme, demo_profile, tmp_path):
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text() + """
+custom_checks:
+  - name: slow
+    sql: SELECT pg_sleep(2) IS NOT NULL
+    expect: true
+""")
+    run = check_acme("--statement-timeout-ms", "200", profile=profile)
+    assert "test_custom[slow]" in run.failed
+    assert "canceling statement due to statement timeout" in run.messages["test_custom[slow]"]
+
+
+def test_a_duplicate_embedding_row_fails_coverage(embedded_db, check_acme):
+    ids = doc_chunks(embedded_db, 1)
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id = %s", (ids[0],))
+    message = only_failure(check_acme(), "coverage")
+    assert "1 duplicate embedding rows" in message and "tenant acme: 107/107" in message
+    assert f"id={ids[0]} " in message and "duplicate: several embedding rows" in message
+
+
+def test_chunks_that_lost_their_citation_fail_citations(embedded_db, check_acme):
+    apache = "https://spdx.org/licenses/Apache-2.0.html"
+    with embedded_db.connect() as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM document_chunks WHERE url = %s", (apache,)).fetchall()]
+    embedded_db.execute("UPDATE document_chunks SET title = '' WHERE url = %s", (apache,))
+    message = only_failure(check_acme(), "citations")
+    assert "no citation (empty source field)" in message
+    shown = {int(m) for m in re.findall(r"id=(\d+)", message)}
+    assert shown and shown <= set(ids)

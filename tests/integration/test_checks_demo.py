@@ -1,0 +1,80 @@
+"""The DONE checks on the demo app: all pass after a backfill; a target without a profile is skipped, never passed."""
+
+from harness.evidence import RunEvidence, write_evidence
+
+from .checks_run import run_checks
+
+CHECK_NAMES = ("completed", "coverage", "dimensions", "model", "fresh", "recompute", "tenant_isolation",
+               "sane_vectors", "citations", "index")
+
+
+def evidence(run_dir, collection, exit_code=0, failed_rows=0):
+    write_evidence(run_dir, RunEvidence(collection=collection, command="backfill", exit_code=exit_code,
+                                        started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:01:00Z",
+                                        seconds=60.0, failed_rows=failed_rows))
+    return run_dir
+
+
+def test_every_check_passes_on_the_backfilled_demo_app(embedded_db, demo_env, demo_profile, tmp_path):
+    run_dir = evidence(tmp_path / "run", "tenant_acme")
+    run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "tenant_acme", "--run-dir", str(run_dir),
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn})
+    assert run.results == {f"test_{name}[tenant_acme]": "passed" for name in CHECK_NAMES} | {"test_custom": "skipped"}, run.output
+    assert run.code == 0
+    assert run.properties["test_citations[tenant_acme]"]["recall_at_k"] == "1.0"
+    assert run.properties["test_coverage[tenant_acme]"]["missing"] == "0"
+
+
+def test_collection_all_checks_every_collection(embedded_db, demo_env, demo_profile, tmp_path):
+    run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "all",
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn})
+    collections = ("global_corpus", "tenant_acme", "tenant_globex")
+    assert run.with_status("passed") == {f"test_{check}[{c}]" for check in CHECK_NAMES if check != "completed"
+                                         for c in collections}, run.output
+    assert run.with_status("skipped") == {f"test_completed[{c}]" for c in collections} | {"test_custom"}
+
+
+def test_without_a_profile_the_suite_is_skipped_with_one_reason(tmp_path):
+    run = run_checks(tmp_path, env={"DATABASE_URL": ""})
+    assert run.results == {"checks": "skipped"}
+    assert "no target to check: pass --profile P" in run.messages["checks"]
+    assert "1 skipped" in run.output and "passed" not in run.output and "warning" not in run.output
+
+
+def test_completed_is_skipped_with_a_reason_when_no_run_was_recorded(embedded_db, demo_env, demo_profile, tmp_path):
+    run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "tenant_acme",
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_completed.py",))
+    assert run.results == {"test_completed[tenant_acme]": "skipped"}
+    assert "no run evidence: pass --run-dir DIR" in run.messages["test_completed[tenant_acme]"]
+
+
+def test_completed_fails_when_the_recorded_run_had_failed_rows(embedded_db, demo_env, demo_profile, tmp_path):
+    run_dir = evidence(tmp_path / "run", "tenant_acme", exit_code=1, failed_rows=3)
+    run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "tenant_acme", "--run-dir", str(run_dir),
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_completed.py",))
+    assert run.failed == {"test_completed[tenant_acme]"}
+    assert "exit code 1, 3 failed rows" in run.messages["test_completed[tenant_acme]"]
+
+
+def test_an_unknown_collection_is_a_usage_error_naming_it(embedded_db, demo_env, demo_profile, tmp_path):
+    run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "tenant_nobody",
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_coverage.py",))
+    assert run.code == 4
+    assert "collection 'tenant_nobody' has no chunks" in run.output
+
+
+def test_citations_fail_when_an_expected_source_is_not_in_the_top_k(embedded_db, demo_env, demo_profile, tmp_path):
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().split("spot_queries:")[0] + """spot_queries:
+  - query: rights to patents granted by contributors under the Apache License
+    expect_source: https://spdx.org/licenses/Apache-2.0.html
+    k: 5
+  - query: copyleft for libraries linked with proprietary programs
+    expect_source: https://spdx.org/licenses/CC0-1.0.html
+    k: 1
+""")
+    run = run_checks(tmp_path, "--profile", str(profile), "--collection", "tenant_acme",
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_citations.py",))
+    message = run.messages["test_citations[tenant_acme]"]
+    assert run.failed == {"test_citations[tenant_acme]"}
+    assert "recall@k 0.50" in message and "CC0-1.0.html not in top 1" in message

@@ -1,0 +1,59 @@
+"""Selection: exactly the missing, stale and other-model rows of one collection; --dry-run writes nothing."""
+
+from harness.backfill import BackfillOptions, collection_state, run_backfill
+from harness.db import connect
+from harness.profile import load_profile
+from harness.provider import OllamaProvider
+from harness.target import Target
+
+from ..conftest import TEST_MODEL
+
+FINGERPRINT = "SELECT md5(string_agg(chunk_id || model_name || input_hash || embedding::text, ',' ORDER BY chunk_id)) FROM document_embeddings"
+
+
+def _damage(db) -> None:
+    """3 missing, 2 stale, 4 from another model, all in tenant_acme."""
+    ids = [r[0] for r in db.connect().execute(
+        "SELECT id FROM document_chunks WHERE collection = 'tenant_acme' ORDER BY id LIMIT 9").fetchall()]
+    db.execute("DELETE FROM document_embeddings WHERE chunk_id = ANY(%s)", (ids[:3],))
+    db.execute("UPDATE document_chunks SET content = content || ' (edited)' WHERE id = ANY(%s)", (ids[3:5],))
+    db.execute("UPDATE document_embeddings SET model_name = 'old-model' WHERE chunk_id = ANY(%s)", (ids[5:9],))
+
+
+def test_collection_state_counts_missing_stale_and_other_model_rows(embedded_db, demo_env, demo_profile):
+    _damage(embedded_db)
+    profile = load_profile(demo_profile, env=demo_env)
+    with connect(embedded_db.dsn, autocommit=True) as conn:
+        state = collection_state(conn, Target(profile), "tenant_acme", TEST_MODEL)
+    assert (state.missing, state.stale, state.other_model, state.needed) == (3, 2, 4, 9)
+
+
+def test_dry_run_prints_the_counts_and_writes_nothing(embedded_db, demo_env, demo_profile, cli):
+    _damage(embedded_db)
+    before = embedded_db.scalar(FINGERPRINT)
+    result = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme", "--dry-run", "--json",
+                 env={**demo_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0, result.err
+    counts = result.json["before"]
+    assert (counts["missing"], counts["stale"], counts["other_model"], counts["needed"]) == (3, 2, 4, 9)
+    assert result.json["summary"].startswith("Dry run: 9 of ")
+    assert embedded_db.scalar(FINGERPRINT) == before
+
+
+def test_backfill_embeds_exactly_the_selected_rows(embedded_db, demo_env, demo_profile, embed_server):
+    _damage(embedded_db)
+    profile = load_profile(demo_profile, env=demo_env)
+    served = embed_server.inputs_served
+    with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
+        summary = run_backfill(profile, embedded_db.dsn, provider, BackfillOptions("tenant_acme", progress=False))
+    assert (summary.selected, summary.embedded, summary.failed) == (9, 9, 0)
+    assert embed_server.inputs_served - served == 9
+    assert summary.after.needed == 0 and summary.after.embedded == summary.after.chunks
+    assert summary.line() == "Done. Embedded 9/9 rows. 0 failures."
+
+
+def test_progress_lines_go_to_stderr_when_not_on_a_terminal(demo_db, demo_env, demo_profile, cli):
+    result = cli("backfill", "--profile", demo_profile, "--collection", "tenant_globex",
+                 env={**demo_env, "DATABASE_URL": demo_db.dsn})
+    assert result.code == 0 and result.out.strip() == "Done. Embedded 29/29 rows. 0 failures."
+    assert "progress: [" in result.err and "29/29 rows" in result.err and "rows/s" in result.err

@@ -1,0 +1,110 @@
+"""Model and chunking changes: --into fills a new collection beside the live one (reusing what it can);
+swap replaces the live one in one transaction after the DONE gate, with rollback until the old vectors are dropped."""
+
+import threading
+
+import pytest
+
+from harness.embedserver import EmbeddingServer
+
+from ..conftest import TEST_MODEL
+from ._engine_servers import FaultyProxy
+
+LIVE, NEW = "tenant_globex", "tenant_globex_v2"
+NEW_MODEL = "hash-embed-v2:384"  # same dimension, another model name: a model change the column can hold
+
+
+@pytest.fixture(scope="module")
+def v2_server():
+    with EmbeddingServer(models=[TEST_MODEL], aliases={NEW_MODEL: TEST_MODEL}) as server:
+        yield server
+
+
+def _env(db, url, model=TEST_MODEL):
+    return {"OLLAMA_HOST": url, "EMBED_MODEL": model, "DATABASE_URL": db.dsn}
+
+
+def _models(db, collection):
+    return db.connect().execute(
+        "SELECT array_agg(DISTINCT e.model_name ORDER BY e.model_name), count(*) FROM document_chunks c "
+        "JOIN document_embeddings e ON e.chunk_id = c.id AND e.collection = c.collection WHERE c.collection = %s",
+        (collection,)).fetchone()
+
+
+def test_into_copies_the_live_chunks_and_reuses_every_unchanged_vector(embedded_db, embed_server, demo_profile, cli):
+    with FaultyProxy(embed_server.url) as counter:
+        result = cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--json",
+                     env=_env(embedded_db, counter.url))
+    assert result.code == 0, result.err
+    out = result.json
+    assert (out["copied"], out["reused"], out["embedded"]) == (29, 29, 0)
+    assert "Reused 29 existing vectors." in out["summary"]
+    assert counter.inputs == 0
+    assert _models(embedded_db, NEW) == ([TEST_MODEL], 29)
+
+
+def test_into_with_a_new_model_embeds_the_new_collection_and_leaves_the_live_one_alone(embedded_db, v2_server, demo_profile, cli):
+    result = cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--json",
+                 env=_env(embedded_db, v2_server.url, NEW_MODEL))
+    assert result.code == 0, result.err
+    assert (result.json["copied"], result.json["reused"], result.json["embedded"]) == (29, 0, 29)
+    assert _models(embedded_db, NEW) == ([NEW_MODEL], 29)
+    assert _models(embedded_db, LIVE) == ([TEST_MODEL], 29)
+
+
+def test_swap_refuses_a_half_filled_collection_and_changes_nothing(embedded_db, v2_server, demo_profile, cli):
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--limit", "10", env=env)
+    result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
+    assert result.code == 1
+    assert "not ready to replace" in result.err and "coverage: 10/29" in result.err
+    assert _models(embedded_db, LIVE) == ([TEST_MODEL], 29)
+
+
+def test_swap_replaces_the_live_collection_then_rollback_and_drop_retired(embedded_db, v2_server, demo_profile, cli):
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+
+    swapped = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, "--json", env=env)
+    assert swapped.code == 0, swapped.err
+    assert swapped.json["gate"]["ok"] and swapped.json["retired"] == LIVE + "__retired"
+    assert _models(embedded_db, LIVE) == ([NEW_MODEL], 29)
+    assert _models(embedded_db, LIVE + "__retired") == ([TEST_MODEL], 29)
+    assert _models(embedded_db, NEW)[1] == 0
+
+    rolled = cli("swap", "--profile", demo_profile, "--rollback", "--to", LIVE, env=env)
+    assert rolled.code == 0, rolled.err
+    assert _models(embedded_db, LIVE) == ([TEST_MODEL], 29)
+    assert _models(embedded_db, NEW) == ([NEW_MODEL], 29)
+
+    assert cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    dropped = cli("swap", "--profile", demo_profile, "--drop-retired", "--to", LIVE, env=env)
+    assert dropped.code == 0, dropped.err
+    assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE collection = %s", (LIVE + "__retired",)) == 0
+    assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (LIVE + "__retired",)) == 0
+    assert cli("swap", "--profile", demo_profile, "--rollback", "--to", LIVE, env=env).code == 2
+
+
+def test_a_concurrent_reader_sees_all_old_or_all_new(embedded_db, v2_server, demo_profile, cli):
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    seen, stop = [], threading.Event()
+
+    def read() -> None:
+        with embedded_db.connect(autocommit=True) as conn:
+            while not stop.is_set():
+                models, vectors = conn.execute(
+                    "SELECT array_agg(DISTINCT e.model_name), count(*) FROM document_chunks c "
+                    "JOIN document_embeddings e ON e.chunk_id = c.id WHERE c.collection = %s", (LIVE,)).fetchone()
+                seen.append((tuple(models or ()), vectors))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(3):
+            assert cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+            assert cli("swap", "--profile", demo_profile, "--rollback", "--to", LIVE, env=env).code == 0
+    finally:
+        stop.set()
+        reader.join()
+    assert seen and set(seen) <= {((TEST_MODEL,), 29), ((NEW_MODEL,), 29)}

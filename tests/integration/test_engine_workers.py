@@ -1,0 +1,52 @@
+"""Scale-out: worker processes on several Ollama URLs share one backfill through row claims; no row twice."""
+
+import pytest
+
+from harness.embedserver import EmbeddingServer, Pace
+
+from ..conftest import TEST_MODEL
+
+COLLECTION = "global_corpus"
+
+
+@pytest.fixture
+def two_servers():
+    with EmbeddingServer(models=[TEST_MODEL], pace=Pace(per_request_s=0.03)) as a, \
+            EmbeddingServer(models=[TEST_MODEL], pace=Pace(per_request_s=0.03)) as b:
+        yield a, b
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_backfill_with_no_row_embedded_twice(demo_db, demo_profile, two_servers, cli):
+    a, b = two_servers
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--batch-size", "4", "--json",
+                 "--workers", "2", "--provider-url", a.url, "--provider-url", b.url,
+                 env={"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": demo_db.dsn, "OLLAMA_HOST": a.url})
+    assert result.code == 0, result.out + result.err
+    total = demo_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (COLLECTION,))
+    assert a.inputs_served + b.inputs_served == total  # counted at the servers: nothing embedded twice
+    assert a.inputs_served > 0 and b.inputs_served > 0
+    assert [w["embedded"] > 0 for w in result.json["workers"]] == [True, True]
+    assert result.json["embedded"] == total and result.json["summary"].startswith(f"Done. Embedded {total}/{total} rows.")
+    assert demo_db.scalar("SELECT count(DISTINCT chunk_id) FROM document_embeddings WHERE collection = %s", (COLLECTION,)) == total
+    assert demo_db.scalar("SELECT count(*) FROM backfill_harness.claims WHERE state <> 'done'") == 0
+
+
+def test_a_worker_joining_a_finished_run_embeds_nothing(demo_db, demo_profile, embed_server, cli):
+    env = {"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": demo_db.dsn, "OLLAMA_HOST": embed_server.url}
+    first = cli("backfill", "--profile", demo_profile, "--collection", "tenant_globex", "--run-id", "r1", "--json", env=env)
+    again = cli("backfill", "--profile", demo_profile, "--collection", "tenant_globex", "--run-id", "r1", "--json", env=env)
+    assert first.json["embedded"] == 29 and again.json["embedded"] == 0 and again.code == 0
+
+
+def test_claims_left_by_a_dead_worker_are_taken_again(demo_db, demo_profile, embed_server, cli):
+    env = {"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": demo_db.dsn, "OLLAMA_HOST": embed_server.url}
+    first = cli("backfill", "--profile", demo_profile, "--collection", "tenant_globex", "--run-id", "r2",
+                "--batch-size", "5", "--json", env=env)
+    assert first.code == 0
+    # A claim marked taken by a session that no longer exists is free again.
+    demo_db.execute("UPDATE backfill_harness.claims SET state = 'taken', taken_by = 999999 WHERE seq = 0")
+    demo_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN "
+                    "(SELECT id FROM document_chunks WHERE collection = 'tenant_globex' ORDER BY id LIMIT 3)")
+    again = cli("backfill", "--profile", demo_profile, "--collection", "tenant_globex", "--run-id", "r2", "--json", env=env)
+    assert again.json["embedded"] == 3

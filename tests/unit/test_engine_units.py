@@ -1,0 +1,69 @@
+"""Pure pieces of the engine: the summary line, COPY stream framing, the workers' combined summary, the gate."""
+
+import struct
+
+import numpy as np
+
+from harness.backfill import BackfillSummary, CollectionState
+from harness.backfill.gate import GateCheck, GateResult
+from harness.backfill.progress import Progress
+from harness.backfill.workers import WorkersSummary
+from harness.backfill.writer import Embedding, binary_copy_data
+
+STATE = CollectionState("c", chunks=10, embedded=4, missing=6, stale=0, other_model=0, needed=6)
+TYPES, NAMES = ["int8", "vector", "text", "text"], ["k", "v", "h", "m"]
+
+
+def _batch(n):
+    return [Embedding(i, np.full(3, i + 1, dtype=np.float32), "h" * 64, "c", None, False) for i in range(n)]
+
+
+def test_summary_line_is_the_one_people_look_for():
+    summary = BackfillSummary("c", "m", False, STATE, selected=6, embedded=5, failed=1)
+    assert summary.line() == "Done. Embedded 5/6 rows. 1 failures."
+
+
+def test_summary_line_says_how_many_vectors_were_reused():
+    summary = BackfillSummary("c", "m", False, STATE, selected=2, embedded=2, reused=8)
+    assert summary.line() == "Done. Embedded 2/2 rows. 0 failures. Reused 8 existing vectors."
+
+
+def test_copy_stream_has_signature_rows_and_trailer():
+    data = binary_copy_data(TYPES, NAMES, _batch(2), "m")
+    assert data.startswith(b"PGCOPY\n\xff\r\n\x00") and data.endswith(struct.pack(">h", -1))
+    row = struct.pack(">h", 4) + struct.pack(">iq", 8, 0) + struct.pack(">ihh", 16, 3, 0) + np.full(3, 1, ">f4").tobytes() \
+        + struct.pack(">i", 64) + b"h" * 64 + struct.pack(">i", 1) + b"m"
+    assert data[19:19 + len(row)] == row
+
+
+def test_copy_stream_slices_concatenate_to_the_whole_stream():
+    batch = _batch(5)
+    whole = binary_copy_data(TYPES, NAMES, batch, "m")
+    sliced = binary_copy_data(TYPES, NAMES, batch[:2], "m", trailer=False) + binary_copy_data(TYPES, NAMES, batch[2:], "m", header=False)
+    assert sliced == whole
+
+
+def test_fixed_width_and_row_by_row_encodings_agree():
+    batch = [Embedding(i, np.full(3, i, dtype=np.float32), "x" * (i + 1), "c", None, False) for i in range(3)]
+    varying = binary_copy_data(TYPES, NAMES, batch, "m")  # hashes of differing lengths: the per-row path
+    same = [Embedding(b.key, b.vector, "x", "c", None, False) for b in batch]
+    fixed = binary_copy_data(TYPES, NAMES, same, "m")
+    assert len(varying) - len(fixed) == (0 + 1 + 2)
+
+
+def test_workers_summary_adds_up_the_workers():
+    summary = WorkersSummary("r1", [{"embedded": 3, "selected": 3, "failed": 0, "ok": True},
+                                    {"embedded": 4, "selected": 5, "failed": 1, "ok": False}])
+    assert summary.line().startswith("Done. Embedded 7/8 rows. 1 failures.") and not summary.ok
+
+
+def test_gate_lists_only_the_failed_checks():
+    gate = GateResult("c", (GateCheck("coverage", False, "4/10 chunks have a vector, expected all"), GateCheck("sane", True, "")))
+    assert not gate.ok and gate.failures() == ["coverage: 4/10 chunks have a vector, expected all"]
+
+
+def test_progress_renders_rate_and_eta():
+    progress = Progress(100, enabled=False)
+    progress.done = 50
+    text = progress.render(progress.started + 10)
+    assert "50/100 rows" in text and "5.0 rows/s" in text and "ETA    10s" in text
