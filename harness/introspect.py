@@ -32,7 +32,8 @@ def missing_names(conn: psycopg.Connection, profile: Profile) -> list[str]:
         "chunks": (ch.schema, ch.table, [("chunks.id", ch.id), ("chunks.collection", ch.collection),
                                          ("chunks.tenant", ch.tenant)]
                    + [(f"chunks.text[{i}]", c) for i, c in enumerate(ch.text)]
-                   + [(f"chunks.sources[{i}]", c) for i, c in enumerate(ch.sources)]
+                   # a source may be ``column->>key`` (a key of a JSON column): the column must exist
+                   + [(f"chunks.sources[{i}]", c.split("->>", 1)[0].strip()) for i, c in enumerate(ch.sources)]
                    + [(f"chunks.filter.{c}", c) for c, _ in ch.filter]),
         "embeddings": (em.schema, em.table, [("embeddings.key", em.key), ("embeddings.vector", em.vector),
                                              ("embeddings.model", em.model), ("embeddings.input_hash", em.input_hash),

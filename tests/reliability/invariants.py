@@ -67,3 +67,22 @@ def assert_recomputes(dsn: str, collection: str, provider: OllamaProvider, sampl
     stored_vectors = np.array([[float(x) for x in vec.strip("[]").split(",")] for _, vec in rows], dtype=np.float32)
     cosine = (fresh * stored_vectors).sum(axis=1) / (np.linalg.norm(fresh, axis=1) * np.linalg.norm(stored_vectors, axis=1))
     assert (cosine > 0.9999).all(), cosine.min()
+
+
+def assert_checks_pass(dsn: str, collection: str, provider_url: str,
+                       checks: tuple[str, ...] = ("coverage", "fresh", "recompute", "model", "sane_vectors")) -> None:
+    """The project's DONE checks (harness.checks) pass for the collection: coverage, freshness, recompute..."""
+    from harness.checks import PER_COLLECTION, CheckOptions, open_session
+    from harness.profile import load_profile
+
+    from ..conftest import DEMO_PROFILE, TEST_MODEL
+
+    env = {"OLLAMA_HOST": provider_url, "EMBED_MODEL": TEST_MODEL}
+    session = open_session(load_profile(DEMO_PROFILE, env=env), CheckOptions(collections=(collection,), sample=20),
+                           database_url=dsn, env=env)
+    try:
+        outcomes = [PER_COLLECTION[name](session, collection) for name in checks]
+    finally:
+        session.close()
+    failed = [o.message() for o in outcomes if not o.passed]
+    assert not failed, failed

@@ -43,6 +43,7 @@ BAD_CHANGES = [
     ("collection_column_missing", {"chunks": {"collection": "namespace"}}, "'chunks.collection' names column"),
     ("tenant_column_missing", {"chunks": {"tenant": "org"}}, "'chunks.tenant' names column 'org'"),
     ("source_column_missing", {"chunks": {"sources": ["title", "link"]}}, "'chunks.sources[1]' names column 'link'"),
+    ("json_source_column_missing", {"chunks": {"sources": ["meta->>source"]}}, "'chunks.sources[0]' names column 'meta'"),
     ("filter_column_missing", {"chunks": {"filter": {"deleted": False}}}, "'chunks.filter.deleted' names column"),
     ("key_column_missing", {"embeddings": {"key": "chunk"}}, "'embeddings.key' names column 'chunk'"),
     ("vector_column_missing", {"embeddings": {"vector": "vec"}}, "'embeddings.vector' names column 'vec'"),

@@ -15,7 +15,7 @@ from harness.embedserver import EmbeddingServer, Pace
 from harness.stack import EmbeddedPostgres
 
 from ..conftest import REPO, TEST_MODEL
-from .invariants import assert_complete, assert_exact, state
+from .invariants import assert_checks_pass, assert_complete, assert_exact, state
 
 COLLECTION = "global_corpus"
 SEED = 7
@@ -38,7 +38,7 @@ def paced_server():
         yield server
 
 
-def test_restart_mid_run_fails_cleanly_and_the_next_run_completes_exactly(own_pg, paced_server, reference):
+def test_restart_mid_run_fails_cleanly_and_the_next_run_completes_exactly(own_pg, paced_server, embed_server, reference):
     dsn = own_pg.create_database("restarts")
     load_corpus(dsn)
     env = {**os.environ, "DATABASE_URL": dsn, "OLLAMA_HOST": paced_server.url, "EMBED_MODEL": TEST_MODEL}
@@ -65,6 +65,7 @@ def test_restart_mid_run_fails_cleanly_and_the_next_run_completes_exactly(own_pg
     assert final.returncode == 0, final.stderr
     assert_complete(dsn, COLLECTION, TEST_MODEL)
     assert_exact(dsn, COLLECTION, reference)
+    assert_checks_pass(dsn, COLLECTION, embed_server.url)
 
 
 def test_lock_of_a_session_lost_in_a_restart_is_free_again(own_pg):

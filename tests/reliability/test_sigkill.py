@@ -23,7 +23,7 @@ from harness.embedserver import EmbeddingServer, Pace
 from harness.provider import OllamaProvider
 
 from ..conftest import REPO, TEST_MODEL
-from .invariants import assert_complete, assert_recomputes
+from .invariants import assert_checks_pass, assert_complete, assert_recomputes
 
 SEED = 20261124
 STARTUP_KILLS = 4
@@ -119,3 +119,4 @@ def test_killed_at_22_seeded_points_it_resumes_and_completes_exactly(embedded_db
     _assert_nothing_half_written(embedded_db, expected, original)
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
         assert_recomputes(embedded_db.dsn, COLLECTION, provider)
+    assert_checks_pass(embedded_db.dsn, COLLECTION, embed_server.url)
