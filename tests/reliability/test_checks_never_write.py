@@ -12,7 +12,7 @@ from harness import db as dbmod
 from harness.checks import PASS, SKIP, CheckOptions, custom, open_session, run_all
 from harness.profile import load_profile
 
-from ..conftest import DEMO_PROFILE, TEST_MODEL
+from ..conftest import DEMO_PROFILE
 
 TABLES = ("documents", "document_chunks", "document_embeddings")
 _FINGERPRINT = "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {} AS t"
