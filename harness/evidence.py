@@ -7,13 +7,12 @@ Written by the procedure's ``run`` step (and ``backfill``); read by the
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import redact
+from .files import atomic_write_text
 from .errors import ConfigError, HarnessError
 
 RUN_FILE = "run.json"
@@ -67,16 +66,7 @@ def write_json_atomic(path: Path, data: Any) -> Path:
     text = json.dumps(redact.redact(data), indent=2, default=str) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, text)
     except OSError as exc:
         raise HarnessError(f"cannot write {path}: {exc.strerror or exc}; expected a writable folder with free space") from None
     return path

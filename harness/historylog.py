@@ -14,9 +14,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any
 import jinja2
 
 from . import redact
+from .files import atomic_write_text
 from .errors import ConfigError, HarnessError
 
 GENESIS = "0" * 64
@@ -375,18 +374,7 @@ def append(path: str | Path, entry: HistoryEntry) -> HistoryEntry:
             block, sha = render_block(entry)
             rest = text[len(log.header):]
             new = _with_head(log.header, sha, len(log.blocks) + 1) + block + rest
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(new)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                if path.exists():
-                    os.chmod(tmp, path.stat().st_mode & 0o777)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write_text(path, new)
     except OSError as exc:
         raise HarnessError(f"cannot write historylog {path}: {exc.strerror or exc}; expected a writable folder") from None
     return replace(entry, sha256=sha)

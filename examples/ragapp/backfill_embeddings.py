@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="count what needs embedding; write nothing")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the progress
     for name in ("DATABASE_URL", "OLLAMA_HOST"):
         if not os.environ.get(name):
             print(f"backfill_embeddings: {name} is not set; expected the {name.split('_')[0].lower()} address", file=sys.stderr)

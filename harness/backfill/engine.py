@@ -109,6 +109,8 @@ class BackfillSummary:
         line = f"Done. Embedded {self.embedded}/{self.selected} rows. {self.failed} failures."
         if self.reused:
             line += f" Reused {self.reused} existing vectors."
+        if self.truncated:
+            line += f" Truncated {self.truncated} texts to the model's context."
         return line
 
     def as_dict(self) -> dict[str, Any]:
