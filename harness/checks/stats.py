@@ -127,7 +127,7 @@ def gather(conn: psycopg.Connection, shape: Shape, collections: list[str], model
     groups = [Group(**{k: (int(v) if k in _COUNTS else v) for k, v in r.items()}) for r in rows]
     result = {c: fold(c, groups, has_emb_collection=shape.emb_collection() is not None,
                       has_emb_tenant=shape.emb_tenant() is not None) for c in collections}
-    if not shape.inline:
+    if not shape.inline and not _key_is_unique(conn, shape):
         true = {(r["collection"], r["tenant"]): int(r["chunks"]) for r in conn.execute(chunk_counts_sql(shape), params).fetchall()}
         for c, st in result.items():
             extra = st.chunks - sum(n for (coll, _), n in true.items() if coll == c)
@@ -137,6 +137,17 @@ def gather(conn: psycopg.Connection, shape: Shape, collections: list[str], model
                 result[c] = replace(st, chunks=st.chunks - extra, embedded=st.embedded - extra, duplicates=extra,
                                     tenants=tenants)
     return result
+
+
+def _key_is_unique(conn: psycopg.Connection, shape: Shape) -> bool:
+    """Whether a unique index on the embedding key alone rules out duplicate rows (then no second pass is needed)."""
+    em = shape.profile.embeddings
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL "
+        "AND i.indexprs IS NULL AND a.attname = %s) AS unique_key",
+        (sql.Identifier(em.schema, em.table).as_string(conn), em.key)).fetchone()
+    return bool(row["unique_key"])
 
 
 def _allow_parallel(conn: psycopg.Connection) -> None:
