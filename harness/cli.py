@@ -11,7 +11,10 @@ import logging
 import pkgutil
 import sys
 
+import psycopg
+
 from . import __version__, redact
+from .db import describe_error
 from .errors import HarnessError
 
 COMMANDS_PACKAGE = "harness.commands"
@@ -52,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"backfill-harness {args.command}: {redact.redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except psycopg.Error as exc:
+        # A database failure no step turned into a HarnessError (e.g. the server restarted mid-run): one line, exit 1.
+        print(f"backfill-harness {args.command}: database error: {describe_error(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"backfill-harness {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -28,6 +28,13 @@ def connect(dsn: str, *, autocommit: bool = False, application_name: str | None 
         )
     except psycopg.Error as exc:
         raise DatabaseError(redact.redact(f"cannot connect to {redact.safe_dsn(dsn)}: {_first_line(exc)}")) from None
+    if conn.info.parameter_status("server_encoding") == "SQL_ASCII":
+        conn.close()
+        # SQL_ASCII stores bytes unchecked: texts may not be valid UTF-8, so they can be neither hashed nor embedded.
+        raise DatabaseError(
+            f"database {redact.safe_dsn(dsn)} has encoding SQL_ASCII; expected UTF8 (or another real encoding), "
+            "because texts are hashed and embedded as UTF-8"
+        )
     try:
         register_vector(conn)
     except psycopg.ProgrammingError:

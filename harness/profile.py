@@ -237,6 +237,9 @@ class _Reader:
             return None
         if "\x00" in name or name.strip() == "":
             raise ConfigError(f"profile key '{key}' must be a SQL identifier, found {name!r}")
+        if "%" in name:
+            # psycopg reads '%' in composed SQL as a placeholder whenever the query also has parameters.
+            raise ConfigError(f"profile key '{key}' names {name!r}, which contains '%'; expected a name without '%'")
         if len(name.encode("utf-8")) > _MAX_IDENTIFIER_BYTES:
             raise ConfigError(
                 f"profile key '{key}' names {name!r}, longer than Postgres' {_MAX_IDENTIFIER_BYTES}-byte identifier limit"
@@ -363,6 +366,10 @@ class _Reader:
             (self.identifier(f"chunks.filter.{k}", k, required=True), self.interpolate(f"chunks.filter.{k}", v))
             for k, v in raw_filter.items()
         )
+        for column, value in filters:
+            if "%" in str(value):
+                raise ConfigError(f"profile key 'chunks.filter.{column}' has value {value!r}, which contains '%'; "
+                                  "expected a value without '%'")
         text = self.identifiers("chunks.text", section.get("text", "content"))
         if not text:
             raise ConfigError("profile key 'chunks.text' must name at least one column")
@@ -440,43 +447,37 @@ class _Reader:
             timeout_s=self.number("backfill.timeout_s", section.get("timeout_s"), default=3600.0),
         )
 
-    def spot_queries(self, raw: Any) -> tuple[SpotQuery, ...]:
+    def items(self, name: str, raw: Any, build) -> tuple:
+        """A list section: each item read by ``build(key, item)`` with its own indexed key for errors."""
         if raw is None:
             return ()
         if not isinstance(raw, list):
-            raise ConfigError(f"profile key 'spot_queries' must be a list, found {_kind(raw)}")
-        queries = []
-        for i, item in enumerate(raw):
-            key = f"spot_queries[{i}]"
+            raise ConfigError(f"profile key '{name}' must be a list, found {_kind(raw)}")
+        return tuple(build(f"{name}[{i}]", item) for i, item in enumerate(raw))
+
+    def spot_queries(self, raw: Any) -> tuple[SpotQuery, ...]:
+        def build(key: str, item: Any) -> SpotQuery:
             section = self.mapping(key, item, {"query", "expect_source", "k"}, {"query"})
-            queries.append(
-                SpotQuery(
-                    query=self.string(f"{key}.query", section["query"], required=True),
-                    expect_source=self.string(f"{key}.expect_source", section.get("expect_source")),
-                    k=self.integer(f"{key}.k", section.get("k"), default=5),
-                )
+            return SpotQuery(
+                query=self.string(f"{key}.query", section["query"], required=True),
+                expect_source=self.string(f"{key}.expect_source", section.get("expect_source")),
+                k=self.integer(f"{key}.k", section.get("k"), default=5),
             )
-        return tuple(queries)
+
+        return self.items("spot_queries", raw, build)
 
     def custom_checks(self, raw: Any) -> tuple[CustomCheck, ...]:
-        if raw is None:
-            return ()
-        if not isinstance(raw, list):
-            raise ConfigError(f"profile key 'custom_checks' must be a list, found {_kind(raw)}")
-        checks = []
-        for i, item in enumerate(raw):
-            key = f"custom_checks[{i}]"
+        def build(key: str, item: Any) -> CustomCheck:
             section = self.mapping(key, item, {"name", "sql", "expect"}, {"name", "sql"})
             if "expect" not in section:
                 raise ConfigError(f"profile key '{key}.expect' is required: the value the query must return")
-            checks.append(
-                CustomCheck(
-                    name=self.string(f"{key}.name", section["name"], required=True),
-                    sql=self.string(f"{key}.sql", section["sql"], required=True),
-                    expect=section["expect"],
-                )
+            return CustomCheck(
+                name=self.string(f"{key}.name", section["name"], required=True),
+                sql=self.string(f"{key}.sql", section["sql"], required=True),
+                expect=section["expect"],
             )
-        return tuple(checks)
+
+        return self.items("custom_checks", raw, build)
 
 
 def _join(prefix: str, name: str) -> str:

@@ -2,8 +2,12 @@
 
 Retried, with exponential backoff and full jitter: timeouts, connection
 errors, 5xx, 408 and 429 (honouring ``Retry-After`` up to the backoff cap), and
-answers that are not the JSON Ollama sends. Not retried: other 4xx, whose
-message is passed on (a 400 may belong to one input; the engine splits).
+answers that are not the JSON Ollama sends. Also retried, then refused with
+ProviderError (so the caller refuses that batch, not the run): an /api/embed
+answer unusable as a whole (no 'embeddings' list, a vector count other than the
+input count, vectors of another dimension than the model's, ragged vectors,
+another model's name). Not retried: other 4xx, whose message is passed on (a
+400 may belong to one input; the engine splits).
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class OllamaProvider:
         self.max_backoff_s = max_backoff_s
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._dims: int | None = None  # the model's dimension, once dimensions() has learned it
         redact.register_headers(dict(headers or {}))
         self._client = httpx.Client(base_url=self.url, timeout=timeout_s, headers=dict(headers or {}))
 
@@ -81,11 +86,9 @@ class OllamaProvider:
     def embed(self, texts: Sequence[str], *, truncate: bool = True) -> EmbedResult:
         """Embed a batch of texts with one ``POST /api/embed``; vectors come back in input order."""
         started = time.perf_counter()
-        body, attempts = self._request("POST", "/api/embed", {"model": self.model, "input": list(texts), "truncate": truncate})
-        embeddings = body.get("embeddings") if isinstance(body, dict) else None
-        if not isinstance(embeddings, list):
-            raise ProviderError(f"provider answered /api/embed without an 'embeddings' list; found keys {sorted(body)[:8]}")
-        vectors = _as_matrix(embeddings)
+        body, attempts = self._request("POST", "/api/embed", {"model": self.model, "input": list(texts), "truncate": truncate},
+                                       check=lambda answer: self._embed_problem(answer, len(texts)))
+        vectors = _as_matrix(body["embeddings"])
         return EmbedResult(
             vectors=vectors,
             model=str(body.get("model", "")),
@@ -93,6 +96,24 @@ class OllamaProvider:
             seconds=time.perf_counter() - started,
             attempts=attempts,
         )
+
+    def _embed_problem(self, body: dict[str, Any], count: int) -> str | None:
+        """Why an /api/embed answer is unusable as a whole (then it is retried), or None."""
+        embeddings = body.get("embeddings")
+        if not isinstance(embeddings, list):
+            return f"provider answered /api/embed without an 'embeddings' list; found keys {sorted(body)[:8]}"
+        if len(embeddings) != count:
+            return f"provider returned {len(embeddings)} vectors for {count} inputs"
+        try:
+            vectors = _as_matrix(embeddings)
+        except ProviderError as exc:
+            return str(exc)
+        if count and self._dims is not None and vectors.shape[1] != self._dims:
+            return f"provider returned vectors of dimension {vectors.shape[1]}, expected {self._dims}"
+        answered = body.get("model")
+        if answered and _tagged(str(answered)) != _tagged(self.model):
+            return f"provider answered for model {answered!r}, expected {self.model!r}"
+        return None
 
     def show(self, model: str | None = None) -> ModelDescription:
         """Describe a model through ``POST /api/show``; dimensions come from ``model_info``."""
@@ -114,12 +135,16 @@ class OllamaProvider:
         """The model's real output dimension: from /api/show, else from one probe embedding."""
         try:
             described = self.show(model)
-            if described.dimensions:
-                return described.dimensions
+            dims = described.dimensions
         except ProviderRejected as exc:
             if exc.status == 404:
                 raise
-        return int(self.embed(["dimension probe"]).vectors.shape[1])
+            dims = None
+        if not dims:
+            dims = int(self.embed(["dimension probe"]).vectors.shape[1])
+        if model in (None, self.model):
+            self._dims = dims
+        return dims
 
     def tags(self) -> list[str]:
         body, _ = self._request("GET", "/api/tags", None)
@@ -139,9 +164,11 @@ class OllamaProvider:
             raise
 
     # -- transport -----------------------------------------------------------------
-    def _request(self, method: str, path: str, payload: dict[str, Any] | None) -> tuple[dict[str, Any], int]:
+    def _request(self, method: str, path: str, payload: dict[str, Any] | None,
+                 check: Callable[[dict[str, Any]], str | None] | None = None) -> tuple[dict[str, Any], int]:
         last: str = ""
         for attempt in range(1, self.retries + 2):
+            unusable: str | None = None  # this attempt's answer was well-formed JSON that ``check`` refused
             try:
                 response = self._client.request(method, path, json=payload)
             except httpx.TimeoutException:
@@ -166,11 +193,18 @@ class OllamaProvider:
                     except ValueError:
                         last = f"answer is not JSON ({len(response.content)} bytes, starts {response.content[:40]!r})"
                     else:
-                        if isinstance(body, dict):
-                            return body, attempt
-                        last = f"answer is JSON but not an object ({type(body).__name__})"
+                        if not isinstance(body, dict):
+                            last = f"answer is JSON but not an object ({type(body).__name__})"
+                        else:
+                            problem = check(body) if check is not None else None
+                            if problem is None:
+                                return body, attempt
+                            last = unusable = problem
             if attempt <= self.retries:
                 self._sleep(self._backoff(attempt))
+        if unusable is not None:
+            raise ProviderError(redact.redact(
+                f"provider {self.url}{path} answered unusably after {self.retries + 1} attempts; last answer: {unusable}"))
         raise ProviderUnavailable(
             redact.redact(f"provider {self.url}{path} failed after {self.retries + 1} attempts; last error: {last}")
         )
@@ -190,6 +224,11 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(response.headers.get("Retry-After", "")))
     except ValueError:
         return None
+
+
+def _tagged(model: str) -> str:
+    """A model name with its tag made explicit (Ollama reads ``all-minilm`` as ``all-minilm:latest``)."""
+    return model if ":" in model.rsplit("/", 1)[-1] else f"{model}:latest"
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -1,4 +1,4 @@
-"""Split a document into overlapping chunks of at most MAX_CHUNK_SIZE characters, on paragraph and word boundaries."""
+"""Split a document into overlapping chunks of at most MAX_CHUNK_SIZE characters, at word boundaries."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def chunk_text(text: str, settings: ChunkingSettings = ChunkingSettings()) -> list[str]:
-    """Pack paragraphs into chunks up to the size limit; a long paragraph is cut at word boundaries.
+    """Pack words into chunks up to the size limit (a word longer than the limit is cut).
 
     Each chunk after the first starts with the last ``overlap`` characters of the previous one
     (from a word boundary), so a sentence cut in two is still found whole in one of them.

@@ -58,9 +58,13 @@ def join_run(conn: psycopg.Connection, table: str, collection: str, run_id: str,
 
 def release(conn: psycopg.Connection, table: str, collection: str, *, shared: bool = False) -> None:
     ns, key = _keys(table, collection)
-    if not conn.closed:
-        fn = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
+    if conn.closed:
+        return
+    fn = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
+    try:
         conn.execute(f"SELECT {fn}(hashtext(%s), hashtext(%s))", (ns, key))
+    except psycopg.OperationalError:
+        pass  # the session is gone (server restart, network): its advisory lock went with it
 
 
 def holder(conn: psycopg.Connection, table: str, collection: str) -> str:

@@ -11,6 +11,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from ..errors import ConfigError, DatabaseError
+from ..introspect import require_names
 from ..target import Target
 
 
@@ -53,6 +54,7 @@ def require_collection(conn: psycopg.Connection, target: Target, collection: str
     """Return the collection's chunk count; refuse a collection with no chunks instead of embedding nothing."""
     if not collection or any(ord(ch) < 32 for ch in collection):
         raise ConfigError(f"collection {collection!r} is not a valid name; expected printable text such as tenant_42")
+    require_names(conn, target.profile)
     state = conn.execute(
         sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
         {"collection": collection},

@@ -40,7 +40,9 @@ def custom(session: CheckSession, name: str) -> Outcome:
     for collection in (session.collections if per_collection else [None]):
         try:
             with session.read_only() as conn:
-                row = conn.execute(check.sql, {"collection": collection} if per_collection else None).fetchone()
+                # prepare=True sends one statement by the extended protocol: "COMMIT; DELETE ..." cannot run.
+                row = conn.execute(check.sql, {"collection": collection} if per_collection else None,
+                                   prepare=True).fetchone()
         except psycopg.Error as exc:
             ok = False
             results.append(f"error: {str(exc).strip().splitlines()[0]}")

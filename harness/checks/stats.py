@@ -88,26 +88,26 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     no = sql.SQL("false")
     other = (sql.SQL("({m} AND {col} IS DISTINCT FROM %(model)s)").format(m=matched, col=t.e(em.model))
              if has_model else no)
-    stale = (sql.SQL("({m} AND {h} IS DISTINCT FROM {th})").format(m=matched, h=t.e(em.input_hash), th=t.text_hash)
+    # Only chunks of the checked collections are hashed: a misplaced row's other collection is never folded.
+    stale = (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {h} IS DISTINCT FROM {th})").format(
+        m=matched, cc=cc, h=t.e(em.input_hash), th=t.text_hash)
              if has_hash else no)
     dims = (sql.SQL("({m} AND vector_dims({v}) IS DISTINCT FROM %(dims)s)").format(m=matched, v=vec)
             if check_dims else no)
-    # Per-row values are computed once in the inner query (the norm serves two counts), then counted.
-    inner = sql.SQL(
-        "SELECT {cc} AS collection, {ec} AS emb_collection, {ct} AS tenant, {et} AS emb_tenant, "
-        "{hc} AS has_chunk, {he} AS has_embedding, {m} AS matched, "
-        "CASE WHEN {m} THEN {norm} END AS norm, {other} AS other_model, {stale} AS stale, {dims} AS wrong_dims "
-        "FROM {frm} WHERE {where}"
-    ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, m=matched, norm=shape.norm(), other=other,
-             stale=stale, dims=dims, frm=frm, where=where)
+    # Each count is a FILTER straight over the join (no inner query): the planner can then run the pass as a
+    # parallel partial aggregate. The norm is computed for matched rows only. Non-finite values are not counted
+    # per row: pgvector refuses NaN and Infinity on input (text and binary) and on arithmetic overflow, so a
+    # vector, halfvec or sparsevec column cannot hold one; ``nonfinite`` is kept (always 0) for the report.
+    zero = sql.SQL("{m} AND {norm} = 0").format(m=matched, norm=shape.norm())
     return sql.SQL(
-        "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, count(*) AS rows, "
-        "count(*) FILTER (WHERE matched) AS vectors, count(*) FILTER (WHERE other_model) AS other_model, "
-        "count(*) FILTER (WHERE stale) AS stale, count(*) FILTER (WHERE norm = 0) AS zero, "
-        "count(*) FILTER (WHERE norm IN ('NaN'::float8, 'Infinity'::float8)) AS nonfinite, "
-        "count(*) FILTER (WHERE wrong_dims) AS wrong_dims "
-        "FROM ({inner}) AS r GROUP BY 1, 2, 3, 4, 5, 6"
-    ).format(inner=inner)
+        "SELECT {cc} AS collection, {ec} AS emb_collection, {ct} AS tenant, {et} AS emb_tenant, "
+        "{hc} AS has_chunk, {he} AS has_embedding, count(*) AS rows, "
+        "count(*) FILTER (WHERE {m}) AS vectors, count(*) FILTER (WHERE {other}) AS other_model, "
+        "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, "
+        "0 AS nonfinite, count(*) FILTER (WHERE {dims}) AS wrong_dims "
+        "FROM {frm} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"
+    ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, m=matched, other=other, stale=stale, zero=zero,
+             dims=dims, frm=frm, where=where)
 
 
 def chunk_counts_sql(shape: Shape) -> sql.Composed:
@@ -122,11 +122,12 @@ def gather(conn: psycopg.Connection, shape: Shape, collections: list[str], model
     em = shape.profile.embeddings
     query = stats_sql(shape, has_model=bool(em.model), has_hash=bool(em.input_hash), check_dims=check_dims and dims is not None)
     params = {"collections": list(collections), "model": model, "dims": dims}
+    _allow_parallel(conn)
     rows = conn.execute(query, params).fetchall()
     groups = [Group(**{k: (int(v) if k in _COUNTS else v) for k, v in r.items()}) for r in rows]
     result = {c: fold(c, groups, has_emb_collection=shape.emb_collection() is not None,
                       has_emb_tenant=shape.emb_tenant() is not None) for c in collections}
-    if not shape.inline:
+    if not shape.inline and not _key_is_unique(conn, shape):
         true = {(r["collection"], r["tenant"]): int(r["chunks"]) for r in conn.execute(chunk_counts_sql(shape), params).fetchall()}
         for c, st in result.items():
             extra = st.chunks - sum(n for (coll, _), n in true.items() if coll == c)
@@ -137,6 +138,27 @@ def gather(conn: psycopg.Connection, shape: Shape, collections: list[str], model
                                     tenants=tenants)
     return result
 
+
+def _key_is_unique(conn: psycopg.Connection, shape: Shape) -> bool:
+    """Whether a unique index on the embedding key alone rules out duplicate rows (then no second pass is needed)."""
+    em = shape.profile.embeddings
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL "
+        "AND i.indexprs IS NULL AND a.attname = %s) AS unique_key",
+        (sql.Identifier(em.schema, em.table).as_string(conn), em.key)).fetchone()
+    return bool(row["unique_key"])
+
+
+def _allow_parallel(conn: psycopg.Connection) -> None:
+    """Inside the read-only transaction: let the planner split the pass over workers and hash without spilling."""
+    for name, value in _PASS_SETTINGS.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+
+
+# The pass reads every row of both tables once: worker start-up is cheap next to that, and the
+# default 4MB work_mem makes the hash join spill the wide embedding rows to temp files.
+_PASS_SETTINGS = {"parallel_setup_cost": "10", "parallel_tuple_cost": "0.001", "work_mem": "64MB"}
 
 _COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims"}
 

@@ -1,0 +1,61 @@
+"""Does the database hold every table and column a profile names? Each absence is reported by its profile key."""
+
+from __future__ import annotations
+
+import psycopg
+
+from .errors import ConfigError
+from .profile import Profile
+
+
+def _columns(conn: psycopg.Connection, schema: str, table: str) -> set[str] | None:
+    """The table's column names, or None when no such table (or view) exists."""
+    rows = conn.execute(
+        "SELECT a.attname FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace "
+        "LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped "
+        "WHERE n.nspname = %s AND t.relname = %s",
+        (schema, table),
+    ).fetchall()
+    if not rows:
+        return None
+    return {_value(r) for r in rows if _value(r) is not None}
+
+
+def _value(row) -> str | None:
+    return row["attname"] if isinstance(row, dict) else row[0]
+
+
+def missing_names(conn: psycopg.Connection, profile: Profile) -> list[str]:
+    """One line per table or column the profile names that the database lacks (empty: all there)."""
+    ch, em = profile.chunks, profile.embeddings
+    wanted = {
+        "chunks": (ch.schema, ch.table, [("chunks.id", ch.id), ("chunks.collection", ch.collection),
+                                         ("chunks.tenant", ch.tenant)]
+                   + [(f"chunks.text[{i}]", c) for i, c in enumerate(ch.text)]
+                   # a source may be ``column->>key`` (a key of a JSON column): the column must exist
+                   + [(f"chunks.sources[{i}]", c.split("->>", 1)[0].strip()) for i, c in enumerate(ch.sources)]
+                   + [(f"chunks.filter.{c}", c) for c, _ in ch.filter]),
+        "embeddings": (em.schema, em.table, [("embeddings.key", em.key), ("embeddings.vector", em.vector),
+                                             ("embeddings.model", em.model), ("embeddings.input_hash", em.input_hash),
+                                             ("embeddings.collection", em.collection), ("embeddings.tenant", em.tenant),
+                                             ("embeddings.dimensions", em.dimensions)]),
+    }
+    problems: list[str] = []
+    for section, (schema, table, keys) in wanted.items():
+        columns = _columns(conn, schema, table)
+        if columns is None:
+            problems.append(f"profile key '{section}.table' names table {f'{schema}.{table}'!r}, which does not exist")
+            continue
+        for key, column in keys:
+            if column is not None and column not in columns:
+                problems.append(f"profile key '{key}' names column {column!r}, which table {f'{schema}.{table}'!r} does not have; "
+                                f"expected one of: {', '.join(sorted(columns)[:12])}")
+    return problems
+
+
+def require_names(conn: psycopg.Connection, profile: Profile) -> None:
+    """Raise ConfigError (one line, naming the key) unless every table and column the profile names exists."""
+    problems = missing_names(conn, profile)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(problems[0] + more)

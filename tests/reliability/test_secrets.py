@@ -1,0 +1,98 @@
+"""No secret leaves the process: the DSN password, the provider's Authorization header and an API key in
+the environment appear in no log line, JSON output, error message or run evidence, even when a hostile
+provider echoes what it was sent."""
+
+import json
+import secrets
+
+import pytest
+
+from harness.evidence import RunEvidence, write_evidence
+from harness.settings import resolve
+
+from ..conftest import TEST_MODEL
+from . import faultproxy as fp
+from .faultproxy import FaultProxy
+
+TOKEN = "tok-" + secrets.token_urlsafe(24)
+WRONG_TOKEN = "tok-" + secrets.token_urlsafe(24)
+API_KEY = "sk-" + secrets.token_urlsafe(24)
+
+
+@pytest.fixture
+def guarded(embed_server):
+    """A provider that demands ``Authorization: Bearer TOKEN`` and echoes a wrong one back in its error."""
+    with FaultProxy(embed_server.url, require_headers={"Authorization": f"Bearer {TOKEN}"}) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def secret_profile(write_profile):
+    def make(header_env: str = "EMBED_API_TOKEN"):
+        return write_profile({"provider": {"headers": {"Authorization": f"Bearer ${{{header_env}}}"}}})
+    return make
+
+
+def _env(db, proxy, token=TOKEN):
+    return {"DATABASE_URL": db.dsn, "OLLAMA_HOST": proxy.url, "EMBED_MODEL": TEST_MODEL,
+            "EMBED_API_TOKEN": token, "OPENAI_API_KEY": API_KEY}
+
+
+def _assert_clean(*texts: str, pg) -> None:
+    for text in texts:
+        for secret in (pg.password, TOKEN, WRONG_TOKEN, API_KEY):
+            assert secret not in text, f"secret leaked into: {text[:300]!r}"
+
+
+def test_successful_run_json_and_logs_carry_no_secret(demo_db, guarded, secret_profile, cli, pg):
+    result = cli("-v", "backfill", "--profile", secret_profile(), "--collection", "tenant_globex", "--json",
+                 env=_env(demo_db, guarded))
+    assert result.code == 0, result.err
+    assert result.json["embedded"] == 29
+    assert any(s.headers.get("Authorization") == f"Bearer {TOKEN}" for s in guarded.seen)  # the secret was in play
+    _assert_clean(result.out, result.err, pg=pg)
+
+
+def test_provider_echoing_a_rejected_token_is_masked_in_the_error(demo_db, guarded, secret_profile, cli, pg):
+    result = cli("backfill", "--profile", secret_profile(), "--collection", "tenant_globex",
+                 env=_env(demo_db, guarded, token=WRONG_TOKEN))
+    assert result.code == 1
+    assert "HTTP 401" in result.err and "***" in result.err  # the echo arrived, masked
+    _assert_clean(result.out, result.err, pg=pg)
+
+
+def test_permanent_provider_failure_error_carries_no_secret(demo_db, guarded, secret_profile, cli, pg):
+    guarded.inject(fp.HTTP_500)
+    result = cli("-v", "backfill", "--profile", secret_profile(), "--collection", "tenant_globex", "--json",
+                 env=_env(demo_db, guarded))
+    assert result.code == 1 and "failed after 3 attempts" in result.err
+    _assert_clean(result.out, result.err, pg=pg)
+
+
+def test_database_refusal_masks_the_password(pg, guarded, secret_profile, cli):
+    env = _env(type("Db", (), {"dsn": pg.dsn("no_such_database")}), guarded)
+    result = cli("backfill", "--profile", secret_profile(), "--collection", "tenant_globex", env=env)
+    assert result.code == 1 and "postgres:***@" in result.err
+    _assert_clean(result.out, result.err, pg=pg)
+
+
+def test_wrong_password_error_masks_both_passwords(pg, guarded, secret_profile, cli):
+    dsn = pg.dsn(password=API_KEY)
+    result = cli("backfill", "--profile", secret_profile(), "--collection", "tenant_globex",
+                 env={**_env(type("Db", (), {"dsn": dsn}), guarded)})
+    assert result.code == 1 and "password authentication failed" in result.err
+    _assert_clean(result.out, result.err, pg=pg)
+
+
+def test_run_evidence_written_with_secrets_in_hand_holds_none(demo_db, guarded, secret_profile, tmp_path, pg, monkeypatch):
+    env = _env(demo_db, guarded)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = resolve(secret_profile(), env=env)
+    command = f"DATABASE_URL={demo_db.dsn} backfill-harness backfill --header 'Authorization: Bearer {TOKEN}' OPENAI_API_KEY={API_KEY}"
+    write_evidence(tmp_path, RunEvidence(collection="tenant_globex", command=command, exit_code=0, started_at="t0",
+                                         finished_at="t1", seconds=1.0, output_tail=f"connected to {demo_db.dsn}",
+                                         settings=settings.shown()))
+    text = (tmp_path / "run.json").read_text()
+    assert json.loads(text)["settings"]["database_url"].startswith("postgresql://postgres:***@")
+    _assert_clean(text, pg=pg)
