@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 
 from .. import db as dbmod
-from ..errors import CheckFailed, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable
+from ..errors import CheckFailed, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable, RefusedError
 from ..profile import Profile
 from ..provider import OllamaProvider, check_vectors
 from ..target import Target
@@ -50,6 +50,7 @@ class BackfillOptions:
     run_id: str | None = None  # join run ``run_id``: workers sharing it split the rows through claims
     rows_per_claim: int | None = None  # rows per claimed key range (default: 4 batches)
     defer_index_min_rows: int = 1_000  # drop + rebuild vector indexes around a load at least this large into an empty table
+    approve_model_change: bool = False  # replace another model's vectors in place (else only --into NEW may)
 
     @property
     def target_collection(self) -> str:
@@ -178,6 +179,12 @@ def run_backfill(
         if options.dry_run:
             summary.after = before
             return summary
+        if before.other_model and options.into is None and not options.approve_model_change:
+            raise RefusedError(
+                f"collection {collection!r} holds {before.other_model} vectors of another model than {model!r}: "
+                "replacing them in place is a model switch; expected --into NEW (backfill a new collection, verify, "
+                "swap) or --approve-model-change to replace them in place"
+            )
         if options.run_id:
             bookkeeping.ensure(lock_conn)
             lock.join_run(lock_conn, table, collection, options.run_id, model)

@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=positive_int, help="embed at most this many rows (for a trial run)")
     p.add_argument("--into", metavar="NEW", help="fill collection NEW beside the live one (copying its chunks if NEW has "
                                                  "none), reusing unchanged vectors; then `swap --from NEW --to LIVE`")
+    p.add_argument("--approve-model-change", action="store_true",
+                   help="replace vectors of another model in place (without it, a model switch needs --into NEW)")
     p.add_argument("--workers", type=positive_int,
                    help="worker processes sharing this backfill (default: one per --provider-url, else 1)")
     p.add_argument("--provider-url", action="append", default=[], metavar="URL",
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(settings, provider_url=args.provider_url[0])
     options = BackfillOptions(collection=args.collection, batch_size=settings.batch_size, dry_run=args.dry_run,
                               on_failure=args.on_failure, limit=args.limit, progress=None,
-                              into=args.into, run_id=args.run_id)
+                              into=args.into, run_id=args.run_id, approve_model_change=args.approve_model_change)
     with settings.provider() as provider:
         summary = run_backfill(settings.profile, settings.database_url, provider, options, dimensions=settings.dimensions)
     lines = [summary.line()]
@@ -68,6 +70,8 @@ def _run_workers(args: argparse.Namespace, settings) -> int:
         base += ["--into", args.into]
     if args.limit:
         base += ["--limit", str(args.limit)]
+    if args.approve_model_change:
+        base.append("--approve-model-change")
     summary = run_workers(base, args.workers, args.provider_url, args.run_id or new_run_id(),
                           env={"DATABASE_URL": settings.database_url})
     lines = [summary.line(), *(f"  {e}" for e in summary.errors)]

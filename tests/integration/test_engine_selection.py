@@ -45,7 +45,8 @@ def test_backfill_embeds_exactly_the_selected_rows(embedded_db, demo_env, demo_p
     profile = load_profile(demo_profile, env=demo_env)
     served = embed_server.inputs_served
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
-        summary = run_backfill(profile, embedded_db.dsn, provider, BackfillOptions("tenant_acme", progress=False))
+        summary = run_backfill(profile, embedded_db.dsn, provider,
+                               BackfillOptions("tenant_acme", progress=False, approve_model_change=True))
     assert (summary.selected, summary.embedded, summary.failed) == (9, 9, 0)
     assert embed_server.inputs_served - served == 9
     assert summary.after.needed == 0 and summary.after.embedded == summary.after.chunks
@@ -57,3 +58,21 @@ def test_progress_lines_go_to_stderr_when_not_on_a_terminal(demo_db, demo_env, d
                  env={**demo_env, "DATABASE_URL": demo_db.dsn})
     assert result.code == 0 and result.out.strip() == "Done. Embedded 29/29 rows. 0 failures."
     assert "progress: [" in result.err and "29/29 rows" in result.err and "rows/s" in result.err
+
+
+def test_replacing_another_models_vectors_in_place_is_refused_without_approval(embedded_db, demo_env, demo_profile, cli):
+    _damage(embedded_db)
+    before = embedded_db.scalar(FINGERPRINT)
+    result = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme",
+                 env={**demo_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 2
+    assert "holds 4 vectors of another model" in result.err and "--into NEW" in result.err
+    assert embedded_db.scalar(FINGERPRINT) == before
+
+
+def test_approved_model_change_replaces_the_other_models_vectors_in_place(embedded_db, demo_env, demo_profile, cli):
+    _damage(embedded_db)
+    result = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme", "--approve-model-change",
+                 env={**demo_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0, result.err
+    assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE model_name = 'old-model'") == 0
