@@ -46,3 +46,9 @@ def add_change_options(parser: argparse.ArgumentParser) -> None:
 
 def add_run_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", help="the run folder (default runs/<UTC time>-<collection>/)")
+
+
+def add_command_options(parser: argparse.ArgumentParser) -> None:
+    """Which backfill command runs: the profile's, one given here, or the harness's own engine."""
+    parser.add_argument("--command", help="the backfill command (default: the profile's backfill.command)")
+    parser.add_argument("--engine", action="store_true", help="use backfill-harness backfill when the profile has no command")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_change_options, add_json, add_run_dir, add_target_options, settings_from
+from ._common import add_change_options, add_command_options, add_json, add_run_dir, add_target_options, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,8 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_target_options(p)
     add_change_options(p)
     add_run_dir(p)
-    p.add_argument("--command", help="the backfill command (default: the profile's backfill.command)")
-    p.add_argument("--engine", action="store_true", help="use backfill-harness backfill when the profile has no command")
+    add_command_options(p)
     add_json(p)
     p.set_defaults(handler=run)
 

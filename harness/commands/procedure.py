@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_change_options, add_json, add_run_dir, add_target_options, positive_int, settings_from
+from ._common import add_change_options, add_command_options, add_json, add_run_dir, add_target_options, positive_int, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,8 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_change_options(p)
     add_run_dir(p)
     p.add_argument("--repo", help="the target application's repository (default: the profile's folder)")
-    p.add_argument("--engine", action="store_true", help="use backfill-harness backfill when the profile has no command")
-    p.add_argument("--command", help="the backfill command (default: the profile's backfill.command)")
+    add_command_options(p)
     p.add_argument("--timeout", type=float, help="seconds before the backfill command is stopped")
     p.add_argument("--historylog", action="append", default=[],
                    help="historylog to append to (repeatable; default ./historylog.md)")

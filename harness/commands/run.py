@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_json, add_run_dir, add_target_options, settings_from
+from ._common import add_command_options, add_json, add_run_dir, add_target_options, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,8 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run the backfill command with the resolved settings; write run.json + output.log.")
     add_target_options(p)
     add_run_dir(p)
-    p.add_argument("--command", help="the backfill command (default: the profile's backfill.command)")
-    p.add_argument("--engine", action="store_true", help="use backfill-harness backfill when the profile has no command")
+    add_command_options(p)
     p.add_argument("--timeout", type=float, help="seconds before the command is stopped (default: the profile's)")
     p.add_argument("--into", metavar="NEW", help="the new collection the command backfills into")
     add_json(p)
