@@ -30,7 +30,8 @@ from ..provider import OllamaProvider, check_vectors
 from ..target import Target
 from . import bookkeeping, claims, indexes, lock, reuse
 from .progress import Progress
-from .selection import CollectionState, Row, collection_state, iter_batches, require_collection
+from ..state import CollectionState, collection_state, require_collection
+from .selection import Row, iter_batches
 from .writer import BatchWriter, Embedding
 
 log = logging.getLogger("harness.backfill")

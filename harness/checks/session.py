@@ -135,7 +135,7 @@ def database_url_for(profile: Profile, flag: str | None, env: Mapping[str, str])
 def open_session(profile: Profile, options: CheckOptions, *, database_url: str,
                  env: Mapping[str, str] | None = None) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
-    from ..backfill.selection import list_collections, require_collection
+    from ..state import list_collections, require_collection
     from ..stack import normalise_ollama_host
 
     env = os.environ if env is None else env
