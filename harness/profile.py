@@ -28,6 +28,13 @@ DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str | None = field(default=None, repr=False)  # may carry a password: kept out of reprs and tracebacks
+    # set_config(name, value, true) in every transaction (RLS policies read them); "{tenant}" runs tenant by tenant
+    session: Mapping[str, str] = field(default_factory=dict)
+    tenants: tuple[str, ...] = ()  # the tenants to go through when a session value uses {tenant}
+
+    @property
+    def per_tenant(self) -> bool:
+        return any("{tenant}" in value for value in self.session.values())
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,8 @@ class EmbeddingTable:
     collection: str | None = None
     tenant: str | None = None
     dimensions: str | None = None
+    # column -> SQL expression for NOT NULL columns the engine does not otherwise fill ({dims}, {model})
+    defaults: Mapping[str, str] = field(default_factory=dict)
 
     def is_inline(self, chunks: ChunkTable) -> bool:
         """True when vectors live in a nullable column of the chunk table itself."""
@@ -95,6 +104,7 @@ class BackfillSettings:
     env: Mapping[str, str] = field(default_factory=dict)
     batch_size: int = 100
     timeout_s: float = 3600.0
+    probe_command: str | None = None  # the command on a few rows ({limit}), timed by plan
 
 
 @dataclass(frozen=True)
@@ -325,8 +335,21 @@ class _Reader:
         )
 
     def database(self, raw: Any) -> DatabaseSettings:
-        section = self.mapping("database", raw, {"url"})
-        return DatabaseSettings(url=self.string("database.url", section.get("url")))
+        section = self.mapping("database", raw, {"url", "session", "tenants"})
+        session = self.string_map("database.session", section.get("session"))
+        for name, value in session.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+", name):
+                raise ConfigError(f"profile key 'database.session.{name}' is not a custom setting name; "
+                                  "expected a dotted name such as app.current_tenant_id")
+            if re.sub(r"\{tenant\}", "", value).count("{tenant") or re.search(r"\{(?!tenant\})[a-z_]+\}", value):
+                raise ConfigError(f"profile key 'database.session.{name}' has value {value!r}; expected text, "
+                                  "optionally with the placeholder {tenant}")
+        tenants = section.get("tenants")
+        if tenants is not None and (not isinstance(tenants, list) or not tenants
+                                    or not all(isinstance(t, (str, int)) and not isinstance(t, bool) for t in tenants)):
+            raise ConfigError(f"profile key 'database.tenants' must be a non-empty list of tenant values, found {_kind(tenants)}")
+        return DatabaseSettings(url=self.string("database.url", section.get("url")), session=session,
+                                tenants=tuple(str(self.interpolate(f"database.tenants[{i}]", t)) for i, t in enumerate(tenants or [])))
 
     def provider(self, raw: Any) -> ProviderSettings:
         section = self.mapping(
@@ -408,7 +431,7 @@ class _Reader:
         section = self.mapping(
             "embeddings",
             raw,
-            {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions"},
+            {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions", "defaults"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -428,7 +451,21 @@ class _Reader:
             collection=self.identifier("embeddings.collection", section.get("collection")),
             tenant=self.identifier("embeddings.tenant", section.get("tenant")),
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
+            defaults=self.defaults(section.get("defaults")),
         )
+
+    def defaults(self, raw: Any) -> dict[str, str]:
+        from .sqlexpr import PLACEHOLDERS, problem
+
+        values = self.string_map("embeddings.defaults", raw)
+        for column, expression in values.items():
+            key = f"embeddings.defaults.{column}"
+            self.identifier(key, column, required=True)
+            why = problem(expression)
+            if why:
+                raise ConfigError(f"profile key '{key}' has {expression!r}, which is not one SQL expression: {why}; "
+                                  "expected e.g. gen_random_uuid()::text or " + ", ".join("{%s}" % p for p in PLACEHOLDERS))
+        return values
 
     def chunking(self, raw: Any) -> ChunkingSettings:
         section = self.mapping("chunking", raw, {"max_chunk_size", "overlap"})
@@ -438,13 +475,14 @@ class _Reader:
         )
 
     def backfill(self, raw: Any) -> BackfillSettings:
-        section = self.mapping("backfill", raw, {"command", "workdir", "env", "batch_size", "timeout_s"})
+        section = self.mapping("backfill", raw, {"command", "workdir", "env", "batch_size", "timeout_s", "probe_command"})
         return BackfillSettings(
             command=self.string("backfill.command", section.get("command")),
             workdir=self.string("backfill.workdir", section.get("workdir")),
             env=self.string_map("backfill.env", section.get("env")),
             batch_size=self.integer("backfill.batch_size", section.get("batch_size"), default=100),
             timeout_s=self.number("backfill.timeout_s", section.get("timeout_s"), default=3600.0),
+            probe_command=self.string("backfill.probe_command", section.get("probe_command")),
         )
 
     def items(self, name: str, raw: Any, build) -> tuple:

@@ -32,7 +32,9 @@ from . import bookkeeping, claims, indexes, lock, reuse
 from .progress import Progress
 from ..state import CollectionState, collection_state, require_collection
 from .selection import Row, iter_batches
-from .writer import BatchWriter, Embedding
+from .writer import BatchWriter, Embedding, profile_defaults, write_path
+from .. import preflight as preflightmod
+from .. import rls
 
 log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
@@ -92,6 +94,8 @@ class BackfillSummary:
     write_seconds: float = 0.0
     failures: list[RowFailure] = field(default_factory=list)
     stopped: str | None = None  # why the run ended early (fail-fast), if it did
+    write_path: str = ""  # how rows were written (COPY or INSERT ... SELECT) and why
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -138,6 +142,8 @@ class BackfillSummary:
             "rows_per_second": round(self.rows_per_second, 1),
             "failures": [f.as_dict() for f in self.failures],
             "stopped": self.stopped,
+            "write_path": self.write_path,
+            "notes": list(self.notes),
             "summary": self.line(),
         }
 
@@ -150,6 +156,7 @@ class _Embedded:
     truncated: int
     requests: int
     seconds: float
+    tenant: str | None = None  # whose row-level-security session the batch is written in
 
 
 def run_backfill(
@@ -172,9 +179,10 @@ def run_backfill(
     write_conn = dbmod.connect(database_url)
     locked = deferred = False
     try:
-        require_collection(read_conn, target, options.collection)
-        new_is_empty = options.into is not None and _chunk_count(read_conn, target, options.into) == 0
-        before = collection_state(read_conn, target, options.collection if new_is_empty else collection, model)
+        tenants = _tenants(read_conn, profile)
+        _require_visible(read_conn, target, options.collection, tenants)
+        new_is_empty = options.into is not None and _count_in(read_conn, target, options.into, tenants) == 0
+        before = _state(read_conn, target, options.collection if new_is_empty else collection, model, tenants)
         summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
                                   run_id=options.run_id)
         if options.dry_run:
@@ -193,14 +201,24 @@ def run_backfill(
             lock.acquire(lock_conn, table, collection)
         locked = True
         dims = _agreed_dimensions(read_conn, target, provider, dimensions)
-        _prepare(write_conn, target, options, model, summary)
+        outcomes = preflightmod.preflight(read_conn, target, collection, model=model, dims=dims,
+                                          into=options.into if new_is_empty else None)
+        preflightmod.require(outcomes)
+        hidden = rls.applies(rls.inspect(read_conn, profile))
+        if hidden and not profile.database.session:
+            summary.notes.append("row-level security applies to this role and no database.session is set: "
+                                 "only the rows this role can see were selected and counted")
+            log.warning("%s", summary.notes[-1])
+        _prepare(write_conn, target, options, model, summary, dims, tenants)
         if summary.copied or summary.reused or options.into or options.run_id:
-            before = summary.before = collection_state(read_conn, target, collection, model)
+            before = summary.before = _state(read_conn, target, collection, model, tenants)
         total = before.needed if options.limit is None else min(before.needed, options.limit)
-        if not options.run_id and total >= options.defer_index_min_rows and not target.inline \
+        # Under row-level security an "empty" table may only look empty to this role: never drop its indexes then.
+        if not options.run_id and not hidden and total >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
-        writer = BatchWriter(write_conn, target, model)
+        writer = BatchWriter(write_conn, target, model, dims, write_path(write_conn, target))
+        summary.write_path = writer.path.reason
         progress = Progress(total, enabled=options.progress)
         if options.run_id:
             claim_conn = dbmod.connect(database_url, autocommit=True)
@@ -210,10 +228,10 @@ def run_backfill(
             finally:
                 claim_conn.close()
         else:
-            batches = ((rows, None) for rows in iter_batches(read_conn, target, collection, model, options.batch_size, options.limit))
+            batches = _tenant_batches(read_conn, target, collection, model, options, tenants)
             _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
         progress.close()
-        summary.after = collection_state(read_conn, target, collection, model)
+        summary.after = _state(read_conn, target, collection, model, tenants)
         return summary
     finally:
         try:
@@ -230,24 +248,105 @@ def run_backfill(
                 summary.seconds = time.perf_counter() - started
 
 
+def _tenants(conn: psycopg.Connection, profile: Profile) -> list[str | None]:
+    """The tenants to go through one by one ([None]: one pass, when no session setting uses {tenant})."""
+    db = profile.database
+    if not db.per_tenant:
+        return [None]
+    if db.tenants:
+        return list(db.tenants)
+    ch = profile.chunks
+    if not ch.tenant:
+        raise RefusedError("profile key 'database.session' uses {tenant} but names no tenants; expected "
+                           "database.tenants: [...] or chunks.tenant (the column whose values are the tenants)")
+    found = [r["t"] for r in conn.execute(sql.SQL("SELECT DISTINCT {}::text AS t FROM {} AS c WHERE {} IS NOT NULL ORDER BY 1").format(
+        sql.Identifier("c", ch.tenant), Target(profile).chunk_table, sql.Identifier("c", ch.tenant))).fetchall()]
+    if not found:
+        raise RefusedError(f"profile key 'database.session' uses {{tenant}} but this role sees no {ch.table}.{ch.tenant} "
+                           "values (row-level security hides them); expected database.tenants: [...] listing the tenants")
+    return found
+
+
+def _scope(conn: psycopg.Connection, profile: Profile, tenant: str | None):
+    return dbmod.scoped(conn, profile.database.session, tenant)
+
+
+def _state(conn: psycopg.Connection, target: Target, collection: str, model: str, tenants: list[str | None]) -> CollectionState:
+    """The collection's state as the sum over the tenants' views (one view without row-level-security settings)."""
+    states = []
+    for tenant in tenants:
+        with _scope(conn, target.profile, tenant):
+            states.append(collection_state(conn, target, collection, model))
+    if len(states) == 1:
+        return states[0]
+
+    def total(name: str) -> int | None:
+        values = [getattr(s, name) for s in states]
+        return None if any(v is None for v in values) else sum(values)
+
+    return CollectionState(collection=collection, **{n: total(n) for n in
+                                                     ("chunks", "embedded", "missing", "stale", "other_model", "needed")})
+
+
+def _count_in(conn: psycopg.Connection, target: Target, collection: str, tenants: list[str | None]) -> int:
+    total = 0
+    for tenant in tenants:
+        with _scope(conn, target.profile, tenant):
+            total += _chunk_count(conn, target, collection)
+    return total
+
+
+def _require_visible(conn: psycopg.Connection, target: Target, collection: str, tenants: list[str | None]) -> None:
+    """require_collection, passed when any tenant's view holds the collection."""
+    problem: Exception | None = None
+    for tenant in tenants:
+        try:
+            with _scope(conn, target.profile, tenant):
+                require_collection(conn, target, collection)
+            return
+        except HarnessError as exc:
+            problem = exc
+    raise problem
+
+
+def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterator[tuple[list[Row], int | None, str | None]]:
+    """Pages of rows to embed, tenant after tenant, each page read inside its tenant's session."""
+    served = 0
+    for tenant in tenants:
+        limit = None if options.limit is None else options.limit - served
+        if limit is not None and limit <= 0:
+            return
+        for rows in iter_batches(conn, target, collection, model, options.batch_size, limit,
+                                 scope=lambda t=tenant: _scope(conn, target.profile, t)):
+            served += len(rows)
+            yield rows, None, tenant
+
+
 def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> int:
     return int(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
                             {"collection": collection}).fetchone()["n"])
 
 
-def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary) -> None:
+def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
+             dims: int | None = None, tenants: list[str | None] = (None,)) -> None:
     """Once per run, in one transaction: copy chunks for --into, take over reusable vectors, cut claim ranges."""
     collection = options.target_collection
+    em = target.profile.embeddings
+    extra = ([(em.dimensions, sql.Literal(dims))] if em.dimensions else []) + profile_defaults(target, model, dims, collection)
     with conn.transaction():
         if options.run_id:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
             if conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone()["prepared"]:
                 return
-        if options.into and _chunk_count(conn, target, options.into) == 0:
-            summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
-            log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
-        if options.reuse:
-            summary.reused = reuse.reuse_vectors(conn, target, collection, model)
+        for tenant in tenants:
+            # set_config(..., true) changes the setting for the rest of this transaction: one tenant's view at a time.
+            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
+            if options.into and _chunk_count(conn, target, options.into) == 0:
+                copied = reuse.copy_chunks(conn, target, options.collection, options.into)
+                summary.copied += copied
+                log.info("copied %d chunks of %s into %s", copied, options.collection, options.into)
+            if options.reuse:
+                summary.reused += reuse.reuse_vectors(conn, target, collection, model, extra)
         if options.run_id:
             size = options.rows_per_claim or options.batch_size * 4
             claims.cut_ranges(conn, target, options.run_id, collection, model, size)
@@ -280,8 +379,8 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
 
     def select() -> None:
         try:
-            for rows, done_seq in batches:
-                if not put(selected, ("claim-done", done_seq) if done_seq is not None else ("rows", rows)):
+            for rows, done_seq, *tenant in batches:
+                if not put(selected, ("claim-done", done_seq) if done_seq is not None else ("rows", (rows, tenant[0] if tenant else None))):
                     return
             put(selected, ("end", None))
         except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread, which raises it
@@ -295,7 +394,9 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 continue
             if kind == "rows":
                 try:
-                    kind, item = "batch", _embed_batch(provider, item, dims)
+                    rows, tenant = item
+                    kind, item = "batch", _embed_batch(provider, rows, dims)
+                    item.tenant = tenant
                 except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread
                     kind, item = "error", exc
             if not put(embedded, (kind, item)) or kind in ("end", "error"):
@@ -344,7 +445,8 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
         return False
     started = time.perf_counter()
     try:
-        written = writer.write(done.good)
+        session = dbmod.session_values(writer.target.profile.database.session, done.tenant)
+        written = writer.write(done.good, session)
     except psycopg.Error as exc:
         raise HarnessError(f"writing a batch of {len(done.good)} vectors failed: {dbmod.describe_error(exc)}") from exc
     summary.write_seconds += time.perf_counter() - started

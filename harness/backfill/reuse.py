@@ -38,8 +38,12 @@ def copy_chunks(conn: psycopg.Connection, target: Target, source: str, into: str
     return cur.rowcount
 
 
-def reuse_vectors(conn: psycopg.Connection, target: Target, collection: str, model: str) -> int:
-    """Give each chunk of ``collection`` needing embedding an existing vector with its text hash and model; return count."""
+def reuse_vectors(conn: psycopg.Connection, target: Target, collection: str, model: str,
+                  extra: list[tuple[str, sql.Composable]] = ()) -> int:
+    """Give each chunk of ``collection`` needing embedding an existing vector with its text hash and model; return count.
+
+    ``extra``: (column, expression) pairs the profile fills (``embeddings.defaults``, the dimension column).
+    """
     em = target.profile.embeddings
     if target.inline or not em.input_hash or not em.model:
         return 0
@@ -51,6 +55,9 @@ def reuse_vectors(conn: psycopg.Connection, target: Target, collection: str, mod
         picks.append(target.collection_of_chunk())
     if em.tenant:
         picks.append(target.c(ch.tenant) if ch.tenant else sql.SQL("NULL"))
+    for column, expression in extra:
+        cols.append(column)
+        picks.append(expression)
     # Replaced rows (stale or other model) are deleted first; the insert then takes whatever matched.
     aliased = sql.SQL(", ").join(sql.SQL("{} AS {}").format(p, sql.Identifier(f"a{i}")) for i, p in enumerate(picks))
     found = sql.SQL(

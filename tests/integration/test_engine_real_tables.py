@@ -1,0 +1,174 @@
+"""Tables apps really have: keys the application fills, NOT NULL bookkeeping columns, row-level security."""
+
+import uuid
+
+import psycopg
+import pytest
+
+from harness.backfill import BackfillOptions, run_backfill
+from harness.db import connect, scoped
+from harness.errors import RefusedError
+from harness.preflight import preflight
+from harness.profile import parse_profile
+from harness.provider import OllamaProvider
+from harness.target import Target
+
+SCHEMA = """
+CREATE TABLE documents (id text PRIMARY KEY, tenant_id text NOT NULL, content text NOT NULL);
+CREATE TABLE document_embeddings (
+  id text PRIMARY KEY,  -- filled by the application (crypto.randomUUID()), no default
+  document_id text NOT NULL REFERENCES documents(id), tenant_id text NOT NULL,
+  embedding vector(384) NOT NULL, dimensions int NOT NULL, model text NOT NULL);
+INSERT INTO documents SELECT 'doc-' || g, CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'globex' END, 'text number ' || g
+  FROM generate_series(1, 40) g;
+"""
+
+PROFILE = """
+name: app-keys
+provider: {model: hash-embed:384}
+chunks: {table: documents, text: content, collection_name: documents, tenant: tenant_id}
+embeddings: {table: document_embeddings, key: document_id, model: model, tenant: tenant_id%s}
+%s
+"""
+DEFAULTS = ', defaults: {id: "gen_random_uuid()::text", dimensions: "{dims}"}'
+
+RLS = """
+CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw';
+GRANT SELECT, INSERT, UPDATE, DELETE ON documents, document_embeddings TO {role};
+ALTER TABLE documents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE document_embeddings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_docs ON documents USING (tenant_id = current_setting('app.current_tenant_id', true));
+CREATE POLICY tenant_vecs ON document_embeddings USING (tenant_id = current_setting('app.current_tenant_id', true));
+"""
+
+
+def _profile(defaults: str = "", extra: str = ""):
+    return parse_profile(PROFILE % (defaults, extra), env={})
+
+
+def _backfill(profile, dsn, url, **options):
+    with OllamaProvider(url, profile.provider.model) as provider:
+        return run_backfill(profile, dsn, provider, BackfillOptions(collection="documents", batch_size=16, progress=False,
+                                                                    **options))
+
+
+@pytest.fixture
+def app_role(empty_db, pg):
+    """A login role the policies apply to (not the owner), and its DSN."""
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute(SCHEMA)
+    empty_db.execute(RLS.format(role=role))
+    yield pg.dsn(empty_db.name, user=role, password="app-secret-pw")
+    empty_db.execute(f"DROP OWNED BY {role}")
+    empty_db.execute(f"DROP ROLE {role}")
+
+
+def test_preflight_lists_not_null_columns_the_engine_would_leave_empty(empty_db):
+    empty_db.execute(SCHEMA)
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        outcomes = {o.check: o for o in preflight(conn, Target(_profile()), "documents", model="hash-embed:384", dims=384)}
+    assert outcomes["not-null columns"].status == "failed"
+    assert "id, dimensions" in outcomes["not-null columns"].found
+    assert "embeddings.defaults" in outcomes["not-null columns"].note
+
+
+def test_engine_refuses_before_writing_when_a_not_null_column_has_no_value(empty_db, embed_server):
+    empty_db.execute(SCHEMA)
+    with pytest.raises(RefusedError, match="id, dimensions"):
+        _backfill(_profile(), empty_db.dsn, embed_server.url)
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 0
+
+
+def test_profile_defaults_fill_app_generated_keys_and_dimensions(empty_db, embed_server):
+    empty_db.execute(SCHEMA)
+    summary = _backfill(_profile(DEFAULTS), empty_db.dsn, embed_server.url)
+    assert summary.ok and summary.embedded == 40 and summary.after.needed == 0
+    assert empty_db.scalar("SELECT count(DISTINCT id) FROM document_embeddings") == 40
+    assert empty_db.scalar("SELECT bool_and(id ~ '^[0-9a-f-]{36}$' AND dimensions = 384) FROM document_embeddings")
+    assert "INSERT" in summary.write_path
+
+
+def test_defaults_apply_when_vectors_are_replaced_too(empty_db, embed_server):
+    empty_db.execute(SCHEMA)
+    _backfill(_profile(DEFAULTS), empty_db.dsn, embed_server.url)
+    empty_db.execute("UPDATE documents SET content = content || ' changed' WHERE id IN ('doc-1', 'doc-2')")
+    empty_db.execute("UPDATE document_embeddings SET model = 'old' WHERE document_id = 'doc-3'")
+    summary = _backfill(_profile(DEFAULTS), empty_db.dsn, embed_server.url, approve_model_change=True)
+    assert summary.embedded == 1 and summary.after.needed == 0  # doc-3; no hash column: text changes are not seen
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 40
+
+
+def test_a_default_of_the_wrong_type_fails_preflight(empty_db):
+    empty_db.execute(SCHEMA)
+    profile = _profile(', defaults: {id: "gen_random_uuid()::text", dimensions: "now()"}')
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        outcomes = {o.check: o for o in preflight(conn, Target(profile), "documents", model="m", dims=384)}
+    assert outcomes["defaults"].status == "failed" and "embeddings.defaults.dimensions" in outcomes["defaults"].found
+
+
+def test_plain_tables_keep_the_binary_copy_path(demo_db, demo_profile, embed_server):
+    from harness.profile import load_profile
+
+    profile = load_profile(demo_profile, env={"EMBED_MODEL": "hash-embed:384"})
+    with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
+        summary = run_backfill(profile, demo_db.dsn, provider, BackfillOptions(collection="tenant_acme", progress=False))
+    assert summary.write_path.startswith("binary COPY")
+
+
+def test_rls_without_session_is_unproven_not_passed(app_role):
+    with connect(app_role, autocommit=True) as conn:
+        outcomes = {o.check: o for o in preflight(conn, Target(_profile(DEFAULTS)), "documents", model="m", dims=384)}
+    rls = outcomes["row-level security"]
+    assert rls.status == "unproven"
+    assert "app.current_tenant_id" in rls.note and "database.session" in rls.note
+
+
+def test_rls_owner_is_exempt(empty_db):
+    empty_db.execute(SCHEMA)
+    empty_db.execute("ALTER TABLE documents ENABLE ROW LEVEL SECURITY")
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        outcomes = {o.check: o for o in preflight(conn, Target(_profile(DEFAULTS)), "documents", model="m", dims=384)}
+    assert outcomes["row-level security"].status == "passed"
+    assert "exempt" in outcomes["row-level security"].found
+
+
+def test_rls_backfill_goes_tenant_by_tenant_with_insert_not_copy(app_role, empty_db, embed_server):
+    session = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
+    summary = _backfill(_profile(DEFAULTS, session), app_role, embed_server.url)
+    assert summary.ok, summary.failures
+    assert summary.before.chunks == 40 and summary.embedded == 40 and summary.after.needed == 0
+    assert "row-level security" in summary.write_path
+    # Every vector carries its own document's tenant, so each tenant's view sees its own.
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings e JOIN documents d ON d.id = e.document_id "
+                           "WHERE d.tenant_id = e.tenant_id") == 40
+
+
+def test_rls_session_settings_do_not_leak_past_the_transaction(app_role):
+    with connect(app_role, autocommit=True) as conn:
+        with scoped(conn, {"app.current_tenant_id": "{tenant}"}, "acme"):
+            assert conn.execute("SELECT count(*) AS n FROM documents").fetchone()["n"] == 20
+        assert conn.execute("SELECT count(*) AS n FROM documents").fetchone()["n"] == 0
+
+
+def test_rls_without_session_backfills_only_what_it_sees_and_says_so(app_role, embed_server):
+    with pytest.raises(Exception, match="no chunks"):
+        _backfill(_profile(DEFAULTS), app_role, embed_server.url)
+
+
+def test_rls_applying_to_the_role_rules_out_copy_before_any_batch(app_role):
+    from harness.backfill.writer import write_path
+
+    with connect(app_role) as conn:
+        path = write_path(conn, Target(_profile()))
+    assert not path.direct_copy and "row-level security" in path.reason
+
+
+def test_a_rule_on_the_table_rules_out_copy(empty_db):
+    from harness.backfill.writer import write_path
+
+    empty_db.execute(SCHEMA)
+    empty_db.execute("CREATE TABLE audit (n int); CREATE RULE log_it AS ON INSERT TO document_embeddings "
+                     "DO ALSO INSERT INTO audit VALUES (1)")
+    with connect(empty_db.dsn) as conn:
+        path = write_path(conn, Target(_profile()))
+    assert not path.direct_copy and "rules" in path.reason
