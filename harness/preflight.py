@@ -64,6 +64,27 @@ def into_key_outcome(conn: psycopg.Connection, target: Target, collection: str |
                         "gen_random_uuid()::text) or backfill in place with --approve-model-change")
 
 
+def into_shape_outcome(target: Target, collection: str | None, into: str) -> Outcome | None:
+    """--into fills a new collection beside the live one and ``swap`` relabels both: that needs collection columns."""
+    ch, em = target.profile.chunks, target.profile.embeddings
+    lacks = []
+    if target.inline:
+        lacks.append(f"the vectors are an inline column of {ch.table}")
+    if not ch.collection:
+        lacks.append(f"chunks have no collection column (chunks.collection_name: {ch.collection_name!r} is one fixed name)")
+    if not target.inline and not em.collection:
+        lacks.append(f"{em.table} has no collection column (embeddings.collection)")
+    if not lacks:
+        return None
+    return verdict(
+        "new collection", collection, False,
+        f"a collection column in the chunk and embedding tables for --into {into!r} and swap",
+        "; ".join(lacks),
+        note=(f"on this shape a model change replaces vectors in place: backfill-harness backfill --profile P "
+              f"--collection {collection} --model NEW_MODEL --approve-model-change (each batch is replaced in one "
+              "transaction; until the run ends, searches mix old and new vectors)"))
+
+
 def defaults_outcome(conn: psycopg.Connection, target: Target, collection: str | None, *, model: str,
                      dims: int | None) -> Outcome | None:
     """Each default expression, planned (not run) as a value of its column's type."""
@@ -90,11 +111,16 @@ def defaults_outcome(conn: psycopg.Connection, target: Target, collection: str |
 
 
 def preflight(conn: psycopg.Connection, target: Target, collection: str | None, *, model: str,
-              dims: int | None = None, into: str | None = None) -> list[Outcome]:
-    """What scope prints and the engine requires before writing (catalog reads and EXPLAIN only)."""
+              dims: int | None = None, into: str | None = None, copies: bool | None = None) -> list[Outcome]:
+    """What scope prints and the engine requires before writing (catalog reads and EXPLAIN only).
+
+    ``into``: the new collection of an --into run; ``copies``: whether chunks will be copied into it (default: yes).
+    """
     outcomes = [not_null_outcome(conn, target, collection)]
-    for extra in (defaults_outcome(conn, target, collection, model=model, dims=dims),
-                  into_key_outcome(conn, target, collection) if into else None):
+    shape = into_shape_outcome(target, collection, into) if into else None
+    copies = bool(into) if copies is None else copies
+    for extra in (shape, defaults_outcome(conn, target, collection, model=model, dims=dims),
+                  into_key_outcome(conn, target, collection) if copies and shape is None else None):
         if extra is not None:
             outcomes.append(extra)
     path = write_path(conn, target)

@@ -11,10 +11,14 @@ import re
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 
+from . import db as dbmod
 from .checks.outcome import PASS, Outcome, unproven, verdict
+from .errors import HarnessError, RefusedError
 from .profile import Profile
-from .target import _qualified
+from .state import CollectionState, collection_state, require_collection
+from .target import Target, _qualified
 
 _SETTING = re.compile(r"current_setting\(\s*'([^']+)'")
 
@@ -87,3 +91,82 @@ def outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection:
     return unproven("row-level security", collection,
                     f"{found}; no database.session is set, so counts are only the rows this role can see; expected "
                     f"database.session: {{{wanted[0]}: \"{{tenant}}\"}} (with database.tenants) or a role exempt from RLS")
+
+
+# -- reading as the policies allow: one session per tenant -------------------------------------------------------
+
+def tenants(conn: psycopg.Connection, profile: Profile) -> list[str | None]:
+    """The tenants to go through one by one ([None]: one pass, when no session setting uses {tenant})."""
+    db = profile.database
+    if not db.per_tenant:
+        return [None]
+    if db.tenants:
+        return list(db.tenants)
+    ch = profile.chunks
+    if not ch.tenant:
+        raise RefusedError("profile key 'database.session' uses {tenant} but names no tenants; expected "
+                           "database.tenants: [...] or chunks.tenant (the column whose values are the tenants)")
+    found = [r["t"] for r in conn.execute(sql.SQL("SELECT DISTINCT {}::text AS t FROM {} AS c WHERE {} IS NOT NULL ORDER BY 1").format(
+        sql.Identifier("c", ch.tenant), Target(profile).chunk_table, sql.Identifier("c", ch.tenant))).fetchall()]
+    if not found:
+        raise RefusedError(f"profile key 'database.session' uses {{tenant}} but this role sees no {ch.table}.{ch.tenant} "
+                           "values (row-level security hides them); expected database.tenants: [...] listing the tenants")
+    return found
+
+
+def scope(conn: psycopg.Connection, profile: Profile, tenant: str | None):
+    return dbmod.scoped(conn, profile.database.session, tenant)
+
+
+def across(conn: psycopg.Connection, profile: Profile, tenants: list[str | None], read) -> dict[str, int]:
+    """``read()`` (a name -> count mapping) in each tenant's view, added up."""
+    total: dict[str, int] = {}
+    for tenant in tenants:
+        with scope(conn, profile, tenant):
+            for name, n in read().items():
+                total[name] = total.get(name, 0) + n
+    return total
+
+
+def visible_state(conn: psycopg.Connection, target: Target, collection: str, model: str, tenants: list[str | None]) -> CollectionState:
+    """The collection's state as the sum over the tenants' views (one view without row-level-security settings)."""
+    states = []
+    for tenant in tenants:
+        with scope(conn, target.profile, tenant):
+            states.append(collection_state(conn, target, collection, model))
+    if len(states) == 1:
+        return states[0]
+
+    def total(name: str) -> int | None:
+        values = [getattr(s, name) for s in states]
+        return None if any(v is None for v in values) else sum(values)
+
+    return CollectionState(collection=collection, **{n: total(n) for n in
+                                                     ("chunks", "embedded", "missing", "stale", "other_model", "needed")})
+
+
+def visible_count(conn: psycopg.Connection, target: Target, collection: str, tenants: list[str | None]) -> int:
+    total = 0
+    for tenant in tenants:
+        with scope(conn, target.profile, tenant):
+            total += chunk_count(conn, target, collection)
+    return total
+
+
+def require_visible(conn: psycopg.Connection, target: Target, collection: str, tenants: list[str | None]) -> None:
+    """require_collection, passed when any tenant's view holds the collection."""
+    problem: Exception | None = None
+    for tenant in tenants:
+        try:
+            with scope(conn, target.profile, tenant):
+                require_collection(conn, target, collection)
+            return
+        except HarnessError as exc:
+            problem = exc
+    raise problem
+
+
+
+def chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> int:
+    return int(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
+                            {"collection": collection}).fetchone()["n"])

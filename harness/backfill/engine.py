@@ -173,16 +173,18 @@ def run_backfill(
     model = provider.model
     collection = options.target_collection
     table = profile.embeddings.table
+    if options.into and (shape := preflightmod.into_shape_outcome(target, options.collection, options.into)):
+        preflightmod.require([shape])
     started = time.perf_counter()
     lock_conn = dbmod.connect(database_url, autocommit=True)
     read_conn = dbmod.connect(database_url, autocommit=True)
     write_conn = dbmod.connect(database_url)
     locked = deferred = False
     try:
-        tenants = _tenants(read_conn, profile)
-        _require_visible(read_conn, target, options.collection, tenants)
-        new_is_empty = options.into is not None and _count_in(read_conn, target, options.into, tenants) == 0
-        before = _state(read_conn, target, options.collection if new_is_empty else collection, model, tenants)
+        tenants = rls.tenants(read_conn, profile)
+        rls.require_visible(read_conn, target, options.collection, tenants)
+        new_is_empty = options.into is not None and rls.visible_count(read_conn, target, options.into, tenants) == 0
+        before = rls.visible_state(read_conn, target, options.collection if new_is_empty else collection, model, tenants)
         summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
                                   run_id=options.run_id)
         if options.dry_run:
@@ -201,8 +203,8 @@ def run_backfill(
             lock.acquire(lock_conn, table, collection)
         locked = True
         dims = _agreed_dimensions(read_conn, target, provider, dimensions)
-        outcomes = preflightmod.preflight(read_conn, target, collection, model=model, dims=dims,
-                                          into=options.into if new_is_empty else None)
+        outcomes = preflightmod.preflight(read_conn, target, options.collection, model=model, dims=dims, into=options.into,
+                                          copies=new_is_empty)
         preflightmod.require(outcomes)
         hidden = rls.applies(rls.inspect(read_conn, profile))
         if hidden and not profile.database.session:
@@ -211,7 +213,7 @@ def run_backfill(
             log.warning("%s", summary.notes[-1])
         _prepare(write_conn, target, options, model, summary, dims, tenants)
         if summary.copied or summary.reused or options.into or options.run_id:
-            before = summary.before = _state(read_conn, target, collection, model, tenants)
+            before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants)
         total = before.needed if options.limit is None else min(before.needed, options.limit)
         # Under row-level security an "empty" table may only look empty to this role: never drop its indexes then.
         if not options.run_id and not hidden and total >= options.defer_index_min_rows and not target.inline \
@@ -231,7 +233,7 @@ def run_backfill(
             batches = _tenant_batches(read_conn, target, collection, model, options, tenants)
             _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
         progress.close()
-        summary.after = _state(read_conn, target, collection, model, tenants)
+        summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
         return summary
     finally:
         try:
@@ -248,67 +250,6 @@ def run_backfill(
                 summary.seconds = time.perf_counter() - started
 
 
-def _tenants(conn: psycopg.Connection, profile: Profile) -> list[str | None]:
-    """The tenants to go through one by one ([None]: one pass, when no session setting uses {tenant})."""
-    db = profile.database
-    if not db.per_tenant:
-        return [None]
-    if db.tenants:
-        return list(db.tenants)
-    ch = profile.chunks
-    if not ch.tenant:
-        raise RefusedError("profile key 'database.session' uses {tenant} but names no tenants; expected "
-                           "database.tenants: [...] or chunks.tenant (the column whose values are the tenants)")
-    found = [r["t"] for r in conn.execute(sql.SQL("SELECT DISTINCT {}::text AS t FROM {} AS c WHERE {} IS NOT NULL ORDER BY 1").format(
-        sql.Identifier("c", ch.tenant), Target(profile).chunk_table, sql.Identifier("c", ch.tenant))).fetchall()]
-    if not found:
-        raise RefusedError(f"profile key 'database.session' uses {{tenant}} but this role sees no {ch.table}.{ch.tenant} "
-                           "values (row-level security hides them); expected database.tenants: [...] listing the tenants")
-    return found
-
-
-def _scope(conn: psycopg.Connection, profile: Profile, tenant: str | None):
-    return dbmod.scoped(conn, profile.database.session, tenant)
-
-
-def _state(conn: psycopg.Connection, target: Target, collection: str, model: str, tenants: list[str | None]) -> CollectionState:
-    """The collection's state as the sum over the tenants' views (one view without row-level-security settings)."""
-    states = []
-    for tenant in tenants:
-        with _scope(conn, target.profile, tenant):
-            states.append(collection_state(conn, target, collection, model))
-    if len(states) == 1:
-        return states[0]
-
-    def total(name: str) -> int | None:
-        values = [getattr(s, name) for s in states]
-        return None if any(v is None for v in values) else sum(values)
-
-    return CollectionState(collection=collection, **{n: total(n) for n in
-                                                     ("chunks", "embedded", "missing", "stale", "other_model", "needed")})
-
-
-def _count_in(conn: psycopg.Connection, target: Target, collection: str, tenants: list[str | None]) -> int:
-    total = 0
-    for tenant in tenants:
-        with _scope(conn, target.profile, tenant):
-            total += _chunk_count(conn, target, collection)
-    return total
-
-
-def _require_visible(conn: psycopg.Connection, target: Target, collection: str, tenants: list[str | None]) -> None:
-    """require_collection, passed when any tenant's view holds the collection."""
-    problem: Exception | None = None
-    for tenant in tenants:
-        try:
-            with _scope(conn, target.profile, tenant):
-                require_collection(conn, target, collection)
-            return
-        except HarnessError as exc:
-            problem = exc
-    raise problem
-
-
 def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterator[tuple[list[Row], int | None, str | None]]:
     """Pages of rows to embed, tenant after tenant, each page read inside its tenant's session."""
     served = 0
@@ -317,7 +258,7 @@ def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterat
         if limit is not None and limit <= 0:
             return
         for rows in iter_batches(conn, target, collection, model, options.batch_size, limit,
-                                 scope=lambda t=tenant: _scope(conn, target.profile, t)):
+                                 scope=lambda t=tenant: rls.scope(conn, target.profile, t)):
             served += len(rows)
             yield rows, None, tenant
 

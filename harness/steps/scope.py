@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import db as dbmod
-from ..state import collection_state, list_collections, stored_models
+from .. import rls
+from ..checks.outcome import PASS, SKIP
+from ..preflight import preflight
+from ..state import list_collections, stored_models
 from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
@@ -146,23 +149,28 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     refusal: str | None = None
 
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
-        known = list_collections(conn, target)
+        tenants = rls.tenants(conn, target.profile)  # row-level security: read each tenant's view, add them up
+        known = rls.across(conn, target.profile, tenants, lambda: list_collections(conn, target))
         if collection not in known:
             shown = ", ".join(sorted(known)[:10]) or "none"
             refusal = f"collection {collection!r} has no chunks in {settings.profile.chunks.table}; known collections: {shown}"
             checks.append(Check("collection exists", False, refusal))
         else:
             checks.append(Check("collection exists", True, f"{known[collection]} chunks"))
-            counts = collection_state(conn, target, collection, settings.model).as_dict()
+            counts = rls.visible_state(conn, target, collection, settings.model, tenants).as_dict()
             counts.pop("collection", None)
-            stored = stored_models(conn, target, collection)
+            stored = rls.across(conn, target.profile, tenants, lambda: stored_models(conn, target, collection))
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None
+        # Preflight: NOT NULL columns left empty, defaults, write path, --into shape, row-level security.
+        checks += [Check(o.check, o.status in (PASS, SKIP), o.found + (f"; {o.note}" if o.note else ""))
+                   for o in preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
+                                     copies=bool(into) and into not in known)]
         if row is None:
             checks.append(Check("vector column exists", False,
                                 f"{settings.profile.embeddings.table}.{settings.profile.embeddings.vector} not found"))
         if into and into != collection and into in known:
-            into_models = stored_models(conn, target, into)
+            into_models = rls.across(conn, target.profile, tenants, lambda: stored_models(conn, target, into))
             others = {m: n for m, n in into_models.items() if m != settings.model}
             if others:
                 refusal = refusal or (f"target collection {into!r} already holds vectors of {_models(others)}; "

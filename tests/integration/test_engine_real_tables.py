@@ -172,3 +172,40 @@ def test_a_rule_on_the_table_rules_out_copy(empty_db):
     with connect(empty_db.dsn) as conn:
         path = write_path(conn, Target(_profile()))
     assert not path.direct_copy and "rules" in path.reason
+
+
+# -- scope says so before anything runs ------------------------------------------------------------------------------
+
+def _scope(cli, tmp_path, profile_text, dsn, url, *args):
+    path = tmp_path / "profile.yaml"
+    path.write_text(profile_text)
+    return cli("scope", "--profile", path, "--collection", "documents", "--json", *args,
+               env={"DATABASE_URL": dsn, "OLLAMA_HOST": url, "EMBED_MODEL": "hash-embed:384"})
+
+
+def test_scope_fails_on_not_null_columns_the_engine_would_leave_empty(cli, tmp_path, empty_db, embed_server):
+    empty_db.execute(SCHEMA)
+    result = _scope(cli, tmp_path, PROFILE % ("", ""), empty_db.dsn, embed_server.url)
+    assert result.code == 1 and not result.json["ok"]
+    check = next(c for c in result.json["checks"] if c["name"] == "not-null columns")
+    assert not check["ok"] and "id, dimensions" in check["detail"]
+
+
+def test_scope_is_ok_once_defaults_fill_them(cli, tmp_path, empty_db, embed_server):
+    empty_db.execute(SCHEMA)
+    result = _scope(cli, tmp_path, PROFILE % (DEFAULTS, ""), empty_db.dsn, embed_server.url)
+    assert result.code == 0, result.json["reason"]
+
+
+def test_scope_under_rls_without_session_is_not_ok(cli, tmp_path, app_role, embed_server):
+    result = _scope(cli, tmp_path, PROFILE % (DEFAULTS, ""), app_role, embed_server.url)
+    assert result.code != 0 and "Scope ok" not in result.out
+
+
+def test_scope_under_rls_counts_every_tenant_with_the_session(cli, tmp_path, app_role, embed_server):
+    session = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
+    result = _scope(cli, tmp_path, PROFILE % (DEFAULTS, session), app_role, embed_server.url)
+    assert result.code == 0, result.json["reason"]
+    assert result.json["counts"]["chunks"] == 40 and result.json["counts"]["needed"] == 40
+    rls = next(c for c in result.json["checks"] if c["name"] == "row-level security")
+    assert "applies to role" in rls["detail"] and "tenant by tenant" in rls["detail"]
