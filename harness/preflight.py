@@ -72,17 +72,20 @@ def into_shape_outcome(target: Target, collection: str | None, into: str) -> Out
         lacks.append(f"the vectors are an inline column of {ch.table}")
     if not ch.collection:
         lacks.append(f"chunks have no collection column (chunks.collection_name: {ch.collection_name!r} is one fixed name)")
-    if not target.inline and not em.collection:
-        lacks.append(f"{em.table} has no collection column (embeddings.collection)")
     if not lacks:
         return None
+    if em.model:
+        works = (f"a model change replaces vectors in place: backfill-harness backfill --profile P --collection "
+                 f"{collection or 'C'} --model NEW_MODEL --approve-model-change (each batch is replaced in one "
+                 "transaction; until the run ends, searches mix old and new vectors)")
+    else:
+        works = ("the target keeps no model name (embeddings.model), so old vectors cannot be told from new ones: "
+                 "clear the vectors (set the vector column to NULL, or delete the embedding rows) in a maintenance "
+                 f"window, then backfill-harness backfill --profile P --collection {collection or 'C'} --model NEW_MODEL")
     return verdict(
         "new collection", collection, False,
-        f"a collection column in the chunk and embedding tables for --into {into!r} and swap",
-        "; ".join(lacks),
-        note=(f"on this shape a model change replaces vectors in place: backfill-harness backfill --profile P "
-              f"--collection {collection} --model NEW_MODEL --approve-model-change (each batch is replaced in one "
-              "transaction; until the run ends, searches mix old and new vectors)"))
+        f"a collection column in the chunk table and a separate embedding table, for --into {into!r} and swap",
+        "; ".join(lacks), note="on this shape " + works)
 
 
 def defaults_outcome(conn: psycopg.Connection, target: Target, collection: str | None, *, model: str,
