@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from .. import redact
 from ..errors import ConfigError, HarnessError
 from ..profile import Profile
 from ..target import Target
+from .outcome import Outcome, unproven
 from .shape import Shape
 from .stats import CollectionStats, gather
 
@@ -47,6 +49,8 @@ class CheckSession:
     _stats: dict[str, CollectionStats] | None = None
     _declared: tuple[int | None, str | None] | None = None
     _real_dims: int | None = None
+    tenants: list[str | None] = field(default_factory=lambda: [None])  # one view per tenant under database.session
+    rls_note: str | None = None  # set when row-level security hides rows and no database.session shows them
 
     def __repr__(self) -> str:
         # Tracebacks print fixture values: never the DSN's password (the profile may hold it too).
@@ -62,10 +66,27 @@ class CheckSession:
         return Shape(self.target)
 
     @contextmanager
-    def read_only(self) -> Iterator[psycopg.Connection]:
-        """A READ ONLY transaction with the run's statement timeout."""
+    def read_only(self, tenant: str | None = None) -> Iterator[psycopg.Connection]:
+        """A READ ONLY transaction with the run's statement timeout and the profile's database.session (for ``tenant``)."""
         with dbmod.read_only(self.conn, self.options.statement_timeout_ms) as conn:
+            settings = self.profile.database.session
+            if settings and (tenant is not None or not self.profile.database.per_tenant):
+                dbmod.apply_session(conn, dbmod.session_values(settings, tenant))
             yield conn
+
+    def unseen(self, check: str, collection: str) -> Outcome | None:
+        """UNPROVEN when row-level security hides rows from this role: what it cannot see is not reported missing."""
+        return unproven(check, collection, self.rls_note) if self.rls_note else None
+
+    def _gather(self, collections: list[str]) -> dict[str, CollectionStats]:
+        """The one pass in each tenant's view, added up (one view when no setting uses {tenant})."""
+        declared = self.declared()[0]
+        per_tenant = []
+        for tenant in self.tenants:
+            with self.read_only(tenant) as conn:
+                per_tenant.append(gather(conn, self.shape, collections, self.model, self.expected_dimensions(),
+                                         check_dims=declared is None))
+        return {c: _merge([found[c] for found in per_tenant]) for c in collections}
 
     # -- the provider ----------------------------------------------------------------
     def provider(self):
@@ -112,20 +133,31 @@ class CheckSession:
     def stats(self, collection: str) -> CollectionStats:
         """The one-pass counts, computed for every checked collection on first use."""
         if self._stats is None:
-            declared, _ = self.declared()
-            with self.read_only() as conn:
-                self._stats = gather(conn, self.shape, self.collections, self.model, self.expected_dimensions(),
-                                     check_dims=declared is None)
+            self._stats = self._gather(self.collections)
         if collection not in self._stats:
-            with self.read_only() as conn:
-                self._stats.update(gather(conn, self.shape, [collection], self.model, self.expected_dimensions(),
-                                          check_dims=self.declared()[0] is None))
+            self._stats.update(self._gather([collection]))
         return self._stats[collection]
 
     def close(self) -> None:
         if self._provider is not None:
             self._provider.close()
         self.conn.close()
+
+
+def _merge(views: list[CollectionStats]) -> CollectionStats:
+    """One collection's counts from several tenants' views: counts added, tenant lists joined."""
+    if len(views) == 1:
+        return views[0]
+    merged = {}
+    for f in dataclasses.fields(CollectionStats):
+        values = [getattr(v, f.name) for v in views]
+        if f.name == "collection":
+            merged[f.name] = values[0]
+        elif isinstance(values[0], tuple):
+            merged[f.name] = tuple(dict.fromkeys(item for value in values for item in value))
+        else:
+            merged[f.name] = sum(values)
+    return CollectionStats(**merged)
 
 
 def database_url_for(profile: Profile, flag: str | None, env: Mapping[str, str]) -> str | None:
@@ -149,15 +181,21 @@ def open_session(profile: Profile, options: CheckOptions, *, database_url: str,
     session = CheckSession(profile, database_url, profile.provider.model, normalise_ollama_host(url) if url else None,
                            options, conn, provider_problem=problem)
     try:
+        from .. import rls
+
         with session.read_only() as c:
-            if "all" in options.collections:
-                names = list(list_collections(c, session.target))
-                if not names:
-                    raise ConfigError(f"--collection all: {profile.chunks.table} holds no chunks; expected at least one collection")
-            else:
-                names = list(dict.fromkeys(options.collections))
-                for name in names:
-                    require_collection(c, session.target, name)
+            securities = rls.inspect(c, profile)
+            session.tenants = rls.tenants(c, profile)
+        if rls.applies(securities) and not profile.database.session:
+            session.rls_note = rls.outcome(securities, profile, None).note
+        if "all" in options.collections:
+            names = list(rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target)))
+            if not names:
+                raise ConfigError(f"--collection all: {profile.chunks.table} holds no chunks; expected at least one collection")
+        else:
+            names = list(dict.fromkeys(options.collections))
+            for name in names:
+                rls.require_visible(conn, session.target, name, session.tenants)
         session.collections = names
     except BaseException:
         conn.close()

@@ -209,3 +209,39 @@ def test_scope_under_rls_counts_every_tenant_with_the_session(cli, tmp_path, app
     assert result.json["counts"]["chunks"] == 40 and result.json["counts"]["needed"] == 40
     rls = next(c for c in result.json["checks"] if c["name"] == "row-level security")
     assert "applies to role" in rls["detail"] and "tenant by tenant" in rls["detail"]
+
+
+# -- verify: rows the role cannot see are never reported missing ------------------------------------------------------
+
+SESSION = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
+
+
+def _coverage(profile, dsn, url):
+    from harness.checks import CheckOptions, open_session
+    from harness.checks.counted import coverage
+
+    session = open_session(profile, CheckOptions(collections=("documents",)), database_url=dsn, env={"OLLAMA_HOST": url})
+    try:
+        return coverage(session, "documents")
+    finally:
+        session.close()
+
+
+def test_coverage_under_rls_without_session_is_unproven_not_missing(app_role, empty_db, embed_server):
+    _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")  # the role sees some chunks now
+    outcome = _coverage(_profile(DEFAULTS), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "database.session" in outcome.note
+
+
+def test_coverage_under_rls_counts_every_tenant_with_the_session(app_role, embed_server):
+    _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    outcome = _coverage(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    assert outcome.status == "passed" and outcome.metrics["chunks"] == 40
+
+
+def test_coverage_under_rls_still_fails_on_a_missing_vector(app_role, empty_db, embed_server):
+    _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    empty_db.execute("DELETE FROM document_embeddings WHERE document_id = 'doc-7'")
+    outcome = _coverage(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    assert outcome.status == "failed" and outcome.metrics["missing"] == 1
