@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -175,6 +175,9 @@ def run_backfill(
     table = profile.embeddings.table
     if options.into and (shape := preflightmod.into_shape_outcome(target, options.collection, options.into)):
         preflightmod.require([shape])
+    if options.run_id and profile.database.session:
+        raise RefusedError("--workers/--run-id do not apply database.session (row-level security) yet; expected one "
+                           "backfill process per collection for this profile")
     started = time.perf_counter()
     lock_conn = dbmod.connect(database_url, autocommit=True)
     read_conn = dbmod.connect(database_url, autocommit=True)
@@ -211,6 +214,11 @@ def run_backfill(
             summary.notes.append("row-level security applies to this role and no database.session is set: "
                                  "only the rows this role can see were selected and counted")
             log.warning("%s", summary.notes[-1])
+        path = write_path(write_conn, target)
+        if options.reuse and not path.staging:
+            # Reuse gathers its matches in a temporary table, which this role may not create.
+            options = replace(options, reuse=False)
+            summary.notes.append("vectors of other collections were not reused: no TEMP privilege")
         _prepare(write_conn, target, options, model, summary, dims, tenants)
         if summary.copied or summary.reused or options.into or options.run_id:
             before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants)
@@ -219,7 +227,7 @@ def run_backfill(
         if not options.run_id and not hidden and total >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
-        writer = BatchWriter(write_conn, target, model, dims, write_path(write_conn, target))
+        writer = BatchWriter(write_conn, target, model, dims, path)
         summary.write_path = writer.path.reason
         progress = Progress(total, enabled=options.progress)
         if options.run_id:

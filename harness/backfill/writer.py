@@ -31,6 +31,7 @@ class WritePath:
 
     direct_copy: bool
     reason: str
+    staging: bool = True  # False: no TEMP privilege, so batches go through INSERT ... SELECT FROM unnest(...)
 
 
 def written_columns(target: Target) -> list[tuple[str, str]]:
@@ -63,14 +64,18 @@ def profile_defaults(target: Target, model: str, dims: int | None, collection: s
 
 def write_path(conn: psycopg.Connection, target: Target) -> WritePath:
     """Binary COPY straight into the table, or ``INSERT ... SELECT`` from the staging table, and why."""
-    if target.inline:
-        return WritePath(False, "inline vector column: UPDATE from the staging table")
     em = target.profile.embeddings
     row = conn.execute(
-        "SELECT c.relkind::text AS kind, c.relhasrules AS rules, row_security_active(c.oid) AS rls "
+        "SELECT c.relkind::text AS kind, c.relhasrules AS rules, row_security_active(c.oid) AS rls, "
+        "has_database_privilege(current_database(), 'TEMP') AS temp "
         "FROM pg_class c WHERE c.oid = to_regclass(%s)", (_qualified(em.schema, em.table),)).fetchone()
     if not conn.autocommit:
         conn.rollback()
+    if row is not None and not row["temp"]:
+        return WritePath(False, "no TEMP privilege for a staging table: " + ("UPDATE" if target.inline else "INSERT")
+                         + " ... SELECT FROM unnest(...) of each batch's arrays", staging=False)
+    if target.inline:
+        return WritePath(False, "inline vector column: UPDATE from the staging table")
     if row is None:
         return WritePath(False, "embedding table not found in the catalog")
     if row["rls"]:
@@ -107,6 +112,7 @@ class BatchWriter:
         self._columns = written_columns(target)
         self._types: list[str] | None = None
         self._target_types: list[str] | None = None
+        self._array_types: list[str] | None = None  # column types as written, for unnest's array casts
         self.direct_batches = 0
         self.path = path or write_path(conn, target)
         # A batch lost to a database crash (not a client crash) before it reaches disk is simply selected
@@ -147,6 +153,8 @@ class BatchWriter:
                 return self._copy_direct(batch, session)
             except psycopg.errors.UniqueViolation:
                 pass  # someone wrote one of these keys since selection: replace through the staging table
+        if not self.path.staging:
+            return self._write_unnest(batch, session)
         self._ensure_stage()
         names = [c for c, _ in self._columns]
         with self.conn.transaction():
@@ -159,6 +167,33 @@ class BatchWriter:
             self._copy_rows(copy_sql, self._types, names, batch)
             for statement in self._apply_sql(batch[0].collection):
                 self.conn.execute(statement)
+        return len(batch)
+
+    def _write_unnest(self, batch: Sequence[Embedding], session: Mapping[str, str] | None) -> int:
+        """The batch as one array per column, unnested into the same statements the staging table feeds."""
+        if self._array_types is None:
+            em = self.target.profile.embeddings
+            table = (em.schema, em.table) if not self.target.inline else (self.target.profile.chunks.schema,
+                                                                          self.target.profile.chunks.table)
+            rows = self.conn.execute(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a "
+                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped", (_qualified(*table),)).fetchall()
+            self.conn.rollback()
+            by_name = {r["attname"]: r["type"] for r in rows}
+            self._array_types = [by_name[col] for _, col in self._columns]
+        source = sql.SQL("unnest({}) AS s({})").format(
+            sql.SQL(", ").join(sql.SQL("{}::{}[]").format(sql.Placeholder(st), sql.SQL(typ))
+                               for (st, _), typ in zip(self._columns, self._array_types)),
+            sql.SQL(", ").join(sql.Identifier(st) for st, _ in self._columns))
+        values = {"k": [i.key for i in batch], "v": [i.vector for i in batch], "h": [i.text_hash for i in batch],
+                  "m": [self.model] * len(batch), "d": [self.dims] * len(batch),
+                  "coll": [i.collection for i in batch], "ten": [i.tenant for i in batch]}
+        params = {st: values[st] for st, _ in self._columns}
+        with self.conn.transaction():
+            if session:
+                dbmod.apply_session(self.conn, session)
+            for statement in self._apply_sql(batch[0].collection, source):
+                self.conn.execute(statement, params)
         return len(batch)
 
     def _copy_direct(self, batch: Sequence[Embedding], session: Mapping[str, str] | None = None) -> int:
@@ -204,15 +239,15 @@ class BatchWriter:
     def _defaults(self, collection: str) -> list[tuple[str, sql.Composed]]:
         return profile_defaults(self.target, self.model, self.dims, collection)
 
-    def _apply_sql(self, collection: str = "") -> list[sql.Composed]:
-        stage = sql.Identifier(STAGE)
+    def _apply_sql(self, collection: str = "", source: sql.Composable | None = None) -> list[sql.Composed]:
+        stage = source if source is not None else sql.SQL("{} AS s").format(sql.Identifier(STAGE))
         if self.target.inline:
             sets = sql.SQL(", ").join(
                 [sql.SQL("{} = s.{}").format(sql.Identifier(col), sql.Identifier(st))
                  for st, col in self._columns if st != "k"]
                 + [sql.SQL("{} = {}").format(sql.Identifier(col), expr) for col, expr in self._defaults(collection)]
             )
-            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} AS s WHERE c.{k} = s.k").format(
+            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k").format(
                 t=self.target.chunk_table, sets=sets, s=stage, k=sql.Identifier(self._columns[0][1])
             )]
         em = self.target.profile.embeddings
@@ -227,10 +262,10 @@ class BatchWriter:
         picks = sql.SQL(", ").join([sql.SQL("s.{}").format(sql.Identifier(st)) for st, _ in self._columns]
                                    + [expr for _, expr in defaults])
         return [
-            sql.SQL("DELETE FROM {t} AS e USING {s} AS s WHERE {match}").format(
+            sql.SQL("DELETE FROM {t} AS e USING {s} WHERE {match}").format(
                 t=self.target.embedding_table, s=stage, match=sql.SQL(" AND ").join(match)
             ),
-            sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {s} AS s").format(
+            sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {s}").format(
                 t=self.target.embedding_table, cols=columns, picks=picks, s=stage
             ),
         ]

@@ -245,3 +245,49 @@ def test_coverage_under_rls_still_fails_on_a_missing_vector(app_role, empty_db, 
     empty_db.execute("DELETE FROM document_embeddings WHERE document_id = 'doc-7'")
     outcome = _coverage(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
     assert outcome.status == "failed" and outcome.metrics["missing"] == 1
+
+
+def test_a_role_without_temp_privilege_writes_through_unnest(app_role, empty_db, embed_server):
+    empty_db.execute(f"REVOKE TEMPORARY ON DATABASE {empty_db.name} FROM PUBLIC")
+    summary = _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    assert summary.ok and summary.embedded == 40 and summary.after.needed == 0
+    assert "unnest" in summary.write_path
+    empty_db.execute("UPDATE document_embeddings SET model = 'old' WHERE document_id IN ('doc-1', 'doc-2')")
+    again = _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url, approve_model_change=True)
+    assert again.embedded == 2 and empty_db.scalar("SELECT count(*) FROM document_embeddings") == 40
+
+
+def test_an_inline_column_without_temp_privilege_is_updated_through_unnest(empty_db, pg, embed_server):
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute("CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL, embedding vector(384));"
+                     "INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 25) g;"
+                     f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT, UPDATE ON notes TO {role};"
+                     f"REVOKE TEMPORARY ON DATABASE {empty_db.name} FROM PUBLIC")
+    profile = parse_profile("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
+                            "collection_name: notes}\n", env={})
+    try:
+        with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
+            summary = run_backfill(profile, pg.dsn(empty_db.name, user=role, password="app-secret-pw"), provider,
+                                   BackfillOptions(collection="notes", batch_size=10, progress=False))
+        assert summary.ok and summary.embedded == 25 and "unnest" in summary.write_path
+        assert empty_db.scalar("SELECT count(*) FROM notes WHERE embedding IS NULL") == 0
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_role_without_temp_privilege_backfills_a_target_with_hash_and_model_columns(demo_db, demo_profile, pg, embed_server):
+    from harness.profile import load_profile
+
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    demo_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; "
+                    f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; "
+                    f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}; "
+                    f"REVOKE TEMPORARY ON DATABASE {demo_db.name} FROM PUBLIC")
+    profile = load_profile(demo_profile, env={"EMBED_MODEL": "hash-embed:384"})
+    try:
+        with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
+            summary = run_backfill(profile, pg.dsn(demo_db.name, user=role, password="app-secret-pw"), provider,
+                                   BackfillOptions(collection="tenant_acme", progress=False))
+        assert summary.ok and summary.after.needed == 0 and "unnest" in summary.write_path
+    finally:
+        demo_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
