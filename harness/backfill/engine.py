@@ -25,8 +25,8 @@ from psycopg import sql
 
 from .. import db as dbmod
 from ..errors import CheckFailed, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable, RefusedError
-from ..profile import Profile
 from ..provider import OllamaProvider, check_vectors
+from ..settings import Settings
 from ..target import Target
 from . import bookkeeping, claims, indexes, lock, reuse
 from .progress import Progress
@@ -153,15 +153,17 @@ class _Embedded:
 
 
 def run_backfill(
-    profile: Profile,
-    database_url: str,
-    provider: OllamaProvider,
+    settings: Settings,
     options: BackfillOptions,
     *,
-    dimensions: int | None = None,  # what the profile expects; checked against the model and the column
+    provider: OllamaProvider | None = None,  # default: settings.provider(), opened and closed here
     on_batch: Callable[[BackfillSummary], None] | None = None,
 ) -> BackfillSummary:
-    """Backfill one collection of a profile's target; return what happened (raise only for setup errors)."""
+    """Backfill one collection of the settings' target; return what happened (raise only for setup errors)."""
+    if provider is None:
+        with settings.provider() as own:
+            return run_backfill(settings, options, provider=own, on_batch=on_batch)
+    profile, database_url, dimensions = settings.profile, settings.database_url, settings.dimensions
     target = Target(profile)
     model = provider.model
     collection = options.target_collection

@@ -47,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
     options = BackfillOptions(collection=args.collection, batch_size=settings.batch_size, dry_run=args.dry_run,
                               on_failure=args.on_failure, limit=args.limit, progress=None,
                               into=args.into, run_id=args.run_id, approve_model_change=args.approve_model_change)
-    with settings.provider() as provider:
-        summary = run_backfill(settings.profile, settings.database_url, provider, options, dimensions=settings.dimensions)
+    summary = run_backfill(settings, options)
     lines = [summary.line()]
     if summary.copied:
         lines.append(f"  copied {summary.copied} chunks of {summary.source} into {summary.collection}")

@@ -16,6 +16,7 @@ from harness.evidence import RunEvidence, write_evidence
 from harness.profile import load_profile
 from harness.profiles import PRESETS, profile_path
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 from .checks_run import run_checks
@@ -122,7 +123,8 @@ def test_preset_checks_pass_after_a_backfill(preset, empty_db, embed_server, tmp
         env = {**env, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": TEST_MODEL, "DATABASE_URL": empty_db.dsn}
         profile = load_profile(profile_path(preset), env=env)
         for collection in collections:
-            summary = run_backfill(profile, empty_db.dsn, provider, BackfillOptions(collection=collection, progress=False))
+            summary = run_backfill(resolve(profile, database_url=empty_db.dsn, provider_url=provider.url),
+                                   BackfillOptions(collection=collection, progress=False), provider=provider)
             assert summary.ok and summary.after.needed == 0
             if preset == "pgai":
                 assert summary.embedded == 0  # the store is complete as pgai's worker left it
@@ -148,7 +150,8 @@ def test_langchain_preset_finds_a_document_embedded_into_another_collection(empt
     profile = load_profile(profile_path("langchain"), env=env)
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
         for collection in collections:
-            run_backfill(profile, empty_db.dsn, provider, BackfillOptions(collection=collection, progress=False))
+            run_backfill(resolve(profile, database_url=empty_db.dsn, provider_url=provider.url),
+                         BackfillOptions(collection=collection, progress=False), provider=provider)
     empty_db.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE id = (SELECT min(id) FROM langchain_pg_embedding "
                      "WHERE collection_id = (SELECT uuid FROM langchain_pg_collection WHERE name = 'licenses'))")
     run = run_checks(tmp_path, "--bh-profile", "langchain", "--bh-collection", "licenses", env=env, files=("test_coverage.py",))
