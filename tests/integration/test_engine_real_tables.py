@@ -10,7 +10,7 @@ from harness.db import connect, scoped
 from harness.errors import RefusedError
 from harness.preflight import preflight
 from harness.profile import parse_profile
-from harness.provider import OllamaProvider
+from harness.settings import resolve
 from harness.target import Target
 
 SCHEMA = """
@@ -46,10 +46,13 @@ def _profile(defaults: str = "", extra: str = ""):
     return parse_profile(PROFILE % (defaults, extra), env={})
 
 
+def _settings(profile, dsn, url):
+    return resolve(profile, database_url=dsn, env={"OLLAMA_HOST": url})
+
+
 def _backfill(profile, dsn, url, **options):
-    with OllamaProvider(url, profile.provider.model) as provider:
-        return run_backfill(profile, dsn, provider, BackfillOptions(collection="documents", batch_size=16, progress=False,
-                                                                    **options))
+    return run_backfill(_settings(profile, dsn, url), BackfillOptions(collection="documents", batch_size=16,
+                                                                      progress=False, **options))
 
 
 @pytest.fixture
@@ -110,8 +113,8 @@ def test_plain_tables_keep_the_binary_copy_path(demo_db, demo_profile, embed_ser
     from harness.profile import load_profile
 
     profile = load_profile(demo_profile, env={"EMBED_MODEL": "hash-embed:384"})
-    with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
-        summary = run_backfill(profile, demo_db.dsn, provider, BackfillOptions(collection="tenant_acme", progress=False))
+    summary = run_backfill(_settings(profile, demo_db.dsn, embed_server.url),
+                           BackfillOptions(collection="tenant_acme", progress=False))
     assert summary.write_path.startswith("binary COPY")
 
 
@@ -220,7 +223,7 @@ def _coverage(profile, dsn, url):
     from harness.checks import CheckOptions, open_session
     from harness.checks.counted import coverage
 
-    session = open_session(profile, CheckOptions(collections=("documents",)), database_url=dsn, env={"OLLAMA_HOST": url})
+    session = open_session(_settings(profile, dsn, url), CheckOptions(collections=("documents",)))
     try:
         return coverage(session, "documents")
     finally:
@@ -266,9 +269,8 @@ def test_an_inline_column_without_temp_privilege_is_updated_through_unnest(empty
     profile = parse_profile("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
                             "collection_name: notes}\n", env={})
     try:
-        with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
-            summary = run_backfill(profile, pg.dsn(empty_db.name, user=role, password="app-secret-pw"), provider,
-                                   BackfillOptions(collection="notes", batch_size=10, progress=False))
+        summary = run_backfill(_settings(profile, pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
+                                         embed_server.url), BackfillOptions(collection="notes", batch_size=10, progress=False))
         assert summary.ok and summary.embedded == 25 and "unnest" in summary.write_path
         assert empty_db.scalar("SELECT count(*) FROM notes WHERE embedding IS NULL") == 0
     finally:
@@ -285,9 +287,8 @@ def test_a_role_without_temp_privilege_backfills_a_target_with_hash_and_model_co
                     f"REVOKE TEMPORARY ON DATABASE {demo_db.name} FROM PUBLIC")
     profile = load_profile(demo_profile, env={"EMBED_MODEL": "hash-embed:384"})
     try:
-        with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
-            summary = run_backfill(profile, pg.dsn(demo_db.name, user=role, password="app-secret-pw"), provider,
-                                   BackfillOptions(collection="tenant_acme", progress=False))
+        summary = run_backfill(_settings(profile, pg.dsn(demo_db.name, user=role, password="app-secret-pw"),
+                                         embed_server.url), BackfillOptions(collection="tenant_acme", progress=False))
         assert summary.ok and summary.after.needed == 0 and "unnest" in summary.write_path
     finally:
         demo_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
