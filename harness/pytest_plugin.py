@@ -324,6 +324,7 @@ def check_outcome(request: pytest.FixtureRequest):
     import psycopg
 
     from .checks import FAIL, SKIP
+    from .checks.outcome import UNPROVEN
     from .errors import HarnessError
     from .redact import redact
 
@@ -346,7 +347,8 @@ def check_outcome(request: pytest.FixtureRequest):
                 record_property(key, getattr(outcome, key))
         for key, value in outcome.metrics.items():
             record_property(key, value)
-        if outcome.status == SKIP:
+        if outcome.status in (SKIP, UNPROVEN):
+            # An unproven check is never a pass: a skip whose message says "unproven:" (verify reads it back so).
             pytest.skip(outcome.message())
         if outcome.status == FAIL:
             pytest.fail(outcome.message(), pytrace=False)

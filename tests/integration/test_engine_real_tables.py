@@ -292,3 +292,15 @@ def test_a_role_without_temp_privilege_backfills_a_target_with_hash_and_model_co
         assert summary.ok and summary.after.needed == 0 and "unnest" in summary.write_path
     finally:
         demo_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_verify_under_rls_without_session_shows_coverage_unproven(cli, tmp_path, app_role, empty_db, embed_server):
+    _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")  # the role sees half the chunks
+    path = tmp_path / "profile.yaml"
+    path.write_text(PROFILE % (DEFAULTS, ""))
+    env = {"DATABASE_URL": app_role, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": "hash-embed:384"}
+    result = cli("verify", "--profile", path, "--collection", "documents", "--run-dir", tmp_path / "run", "--json", env=env)
+    outcomes = {c["check"]: c for c in result.json["checks"]}
+    assert outcomes["coverage"]["status"] == "unproven" and "database.session" in outcomes["coverage"]["note"]
+    assert result.json["counts"]["unproven"] >= 1 and not result.json["ok"]
