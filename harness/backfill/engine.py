@@ -31,7 +31,7 @@ from ..settings import Settings
 from ..target import Target
 from . import bookkeeping, claims, indexes, lock, reuse
 from .progress import Progress
-from ..state import CollectionState, collection_state, require_collection
+from ..state import CollectionState
 from .selection import Row, iter_batches
 from .writer import BatchWriter, Embedding, profile_defaults, write_path
 from .. import preflight as preflightmod
