@@ -185,3 +185,36 @@ def test_two_swapped_vectors_in_a_batch_fail_the_default_verify(small_target):
                  "WHERE (v.note_id, w.note_id) IN ((150, 151), (151, 150))")
     verdict, by = default_verify(dsn, profile)
     assert not verdict.ok and {o.id for o in by["recompute"].offenders} == {150, 151}
+
+
+TIMED = PROFILE.replace("collection_name: notes}", "collection_name: notes, updated_at: changed_at}").replace(
+    "vector: embedding}", "vector: embedding, embedded_at: embedded_at}")
+
+
+def test_a_chunk_changed_after_its_vector_was_written_fails_fresh_by_timestamp(small_target, embed_server):
+    dsn, _ = small_target
+    execute(dsn, "ALTER TABLE notes ADD COLUMN changed_at timestamptz NOT NULL DEFAULT '2026-01-01'")
+    execute(dsn, "ALTER TABLE note_vectors ADD COLUMN embedded_at timestamptz NOT NULL DEFAULT '2026-01-02'")
+    profile = parse_profile(TIMED.format(model=TEST_MODEL, url=embed_server.url))
+    verdict, by = default_verify(dsn, profile)
+    assert verdict.ok and by["fresh"].status == "passed", verdict.reason
+    execute(dsn, "UPDATE notes SET changed_at = '2026-02-01' WHERE id IN (5, 6)")
+    verdict, by = default_verify(dsn, profile)
+    assert not verdict.ok and by["fresh"].status == "failed"
+    assert {o.id for o in by["fresh"].offenders} == {5, 6}
+    assert "chunk updated after its vector was written" in by["fresh"].message()
+
+
+def test_every_offending_row_goes_into_offenders_jsonl(small_target, tmp_path):
+    from harness.checks import offenders
+
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 1) "
+                 "WHERE note_id <= 40")
+    _, by = default_verify(dsn, profile)
+    offenders.write(tmp_path, by.values())
+    lines = offenders.read(tmp_path / "offenders.jsonl")
+    shared = [line for line in lines if line["check"] == "distinct_vectors"]
+    assert sorted(line["key"] for line in shared) == list(range(1, 41))
+    assert set(shared[0]) == {"check", "key", "collection", "tenant", "detail"} and shared[0]["collection"] == "notes"
+    assert by["distinct_vectors"].as_dict()["offending_total"] == 40 and len(by["distinct_vectors"].as_dict()["offenders"]) == 10
