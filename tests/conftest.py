@@ -172,7 +172,7 @@ def cli(monkeypatch):
 _THROWAWAY_CONFTEST = '''
 def pytest_addoption(parser):
     # The real checks plugin may already define these; then its definitions serve.
-    for name in ("--profile", "--collection", "--run-dir", "--historylog", "--sample"):
+    for name in ("--bh-profile", "--bh-collection", "--bh-run-dir", "--bh-historylog", "--bh-sample"):
         try:
             parser.addoption(name, action="store", default=None)
         except ValueError:
@@ -192,7 +192,7 @@ def option(config, name):
 
 
 def test_coverage(pytestconfig):
-    collection = option(pytestconfig, "collection")
+    collection = option(pytestconfig, "bh_collection")
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
         chunks, vectors = conn.execute(
             "SELECT count(*), count(e.embedding) FROM document_chunks c "
@@ -201,7 +201,7 @@ def test_coverage(pytestconfig):
 
 
 def test_run_folder_is_given(pytestconfig):
-    assert os.path.isdir(option(pytestconfig, "run_dir"))
+    assert os.path.isdir(option(pytestconfig, "bh_run_dir"))
 
 
 def test_spot_queries():

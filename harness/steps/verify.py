@@ -122,12 +122,12 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
         raise ConfigError("verify needs a profile file to hand to the checks suite")
     junit = run_dir / JUNIT_FILE
     junit.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "pytest", str(checks), "--profile", str(Path(settings.profile.path).resolve()),
-            "--collection", collection, "--run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"]
+    argv = [sys.executable, "-m", "pytest", str(checks), "--bh-profile", str(Path(settings.profile.path).resolve()),
+            "--bh-collection", collection, "--bh-run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"]
     if historylog:
-        argv += ["--historylog", str(Path(historylog).resolve())]
+        argv += ["--bh-historylog", str(Path(historylog).resolve())]
     if sample:
-        argv += ["--sample", str(sample)]
+        argv += ["--bh-sample", str(sample)]
     env = {**os.environ, **backfill_env(settings, collection)}
     started = time.perf_counter()
     try:

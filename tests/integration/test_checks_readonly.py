@@ -22,7 +22,7 @@ def test_the_whole_suite_passes_as_a_role_that_can_only_select(embedded_db, demo
     run_dir = tmp_path / "run"
     write_evidence(run_dir, RunEvidence("tenant_globex", "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 60.0, 0))
     try:
-        run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "tenant_globex", "--run-dir", str(run_dir),
+        run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_globex", "--bh-run-dir", str(run_dir),
                          env={**demo_env, "DATABASE_URL": dsn})
         assert run.code == 0 and run.failed == set(), run.output
         assert len(run.with_status("passed")) == 12  # eleven checks for the collection and the profile's custom check

@@ -130,7 +130,7 @@ def test_preset_checks_pass_after_a_backfill(preset, empty_db, embed_server, tmp
                 assert summary.embedded == summary.before.chunks > 0
     run_dir = tmp_path / "run"
     write_evidence(run_dir, RunEvidence(collections[0], "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 1.0, 0))
-    args = ["--profile", preset, "--run-dir", str(run_dir)] + [a for c in collections for a in ("--collection", c)]
+    args = ["--bh-profile", preset, "--bh-run-dir", str(run_dir)] + [a for c in collections for a in ("--bh-collection", c)]
     run = run_checks(tmp_path, *args, env=env)
     assert run.failed == set(), run.output
     skipped = run.with_status("skipped")
@@ -151,6 +151,6 @@ def test_langchain_preset_finds_a_document_embedded_into_another_collection(empt
             run_backfill(profile, empty_db.dsn, provider, BackfillOptions(collection=collection, progress=False))
     empty_db.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE id = (SELECT min(id) FROM langchain_pg_embedding "
                      "WHERE collection_id = (SELECT uuid FROM langchain_pg_collection WHERE name = 'licenses'))")
-    run = run_checks(tmp_path, "--profile", "langchain", "--collection", "licenses", env=env, files=("test_coverage.py",))
+    run = run_checks(tmp_path, "--bh-profile", "langchain", "--bh-collection", "licenses", env=env, files=("test_coverage.py",))
     assert run.failed == {"test_coverage[licenses]"}
     assert "1 missing" in run.messages["test_coverage[licenses]"]
