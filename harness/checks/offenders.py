@@ -27,9 +27,9 @@ def rows(outcome: Outcome) -> list[dict[str, Any]]:
              "tenant": o.as_dict()["tenant"], "detail": o.detail} for o in outcome.offenders if o.id is not None]
 
 
-def write(run_dir: Path, outcomes: Iterable[Outcome]) -> Path | None:
-    """Replace RUN/offenders.jsonl with the rows of the failing outcomes (removed when there are none)."""
-    path = Path(run_dir) / OFFENDERS_FILE
+def write(path: Path, outcomes: Iterable[Outcome]) -> Path | None:
+    """Replace ``path`` (RUN/offenders.jsonl) with the rows of the failing outcomes (removed when there are none)."""
+    path = Path(path)
     lines = [json.dumps(r, default=str, ensure_ascii=False) for o in outcomes for r in rows(o)]
     if not lines:
         path.unlink(missing_ok=True)

@@ -1,7 +1,9 @@
 """Step 5, verify: run the DONE checks (``pytest checks/``) for the collection and read each outcome back.
 
 pytest runs as a subprocess with its own ``--junitxml``; the outcomes come from
-that file, so the step depends only on pytest's reporting, not on the suite.
+that file, so the step depends only on pytest's reporting, not on the suite. An
+unproven check comes back as a skip whose message starts with ``unproven:``; the
+verdict is ``harness.checks.verdict``'s rule, the one the plugin applies.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import redact
+from ..checks.verdict import Claim, decide
 from ..errors import ConfigError
 from ..evidence import write_json_atomic
 from ..settings import Settings
@@ -27,12 +30,25 @@ VERIFY_FILE = "verify.json"
 JUNIT_FILE = "junit.xml"
 
 
+UNPROVEN_PREFIX = "unproven: "
+OFFENDERS_FILE = "offenders.jsonl"
+
+
 @dataclass(frozen=True)
 class CheckResult:
     name: str
-    outcome: str  # passed / failed / skipped
+    outcome: str  # passed / failed / skipped / unproven
     message: str = ""
     seconds: float = 0.0
+    check: str | None = None  # the check's own name and collection, when the plugin recorded them
+    collection: str | None = None
+    metrics: dict[str, str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None or k not in ("check", "collection", "metrics")}
+
+    def claim(self) -> Claim:
+        return Claim(self.check or self.name, self.collection, self.outcome, self.metrics or {}, self.message)
 
 
 @dataclass(frozen=True)
@@ -46,14 +62,19 @@ class VerifyResult:
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {"passed": 0, "failed": 0, "skipped": 0}
+        out = {"passed": 0, "failed": 0, "skipped": 0, "unproven": 0}
         for c in self.checks:
             out[c.outcome] = out.get(c.outcome, 0) + 1
         return out
 
     @property
+    def verdict(self):
+        return decide(c.claim() for c in self.checks)
+
+    @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and self.counts["failed"] == 0 and self.counts["passed"] > 0
+        """DONE: no check failed, one passed, every unproven claim covered by a passing recompute bound; pytest exit 0."""
+        return self.verdict.ok and self.exit_code == 0
 
     @property
     def reason(self) -> str | None:
@@ -64,19 +85,24 @@ class VerifyResult:
             return "; ".join(f"{c.name}: {c.message}" for c in failed[:5])
         if not self.checks:
             return f"no DONE check ran (pytest exit code {self.exit_code})"
+        if not self.verdict.ok:
+            return self.verdict.reason
         return f"pytest exit code {self.exit_code}"
 
     def as_dict(self) -> dict[str, Any]:
+        covered = [f"{c.check} [{c.collection}]" for c in self.verdict.covered]
         return {"ok": self.ok, "reason": self.reason, "collection": self.collection, "command": self.command,
+                "unproven_covered_by_recompute": covered,
                 "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "counts": self.counts,
-                "checks": [c.__dict__ for c in self.checks], "output_tail": self.output_tail}
+                "checks": [c.as_dict() for c in self.checks], "output_tail": self.output_tail}
 
     def text(self) -> str:
         c = self.counts
-        lines = [f"DONE checks for {self.collection}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped "
-                 f"({self.seconds:.1f} s)"]
+        unproven = f", {c['unproven']} unproven" if c["unproven"] else ""
+        lines = [f"DONE checks for {self.collection}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped"
+                 f"{unproven} ({self.seconds:.1f} s)"]
         for check in self.checks:
-            mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}.get(check.outcome, check.outcome)
+            mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip", "unproven": "????"}.get(check.outcome, check.outcome)
             lines.append(f"  [{mark}] {check.name}" + (f": {check.message}" if check.message else ""))
         if not self.ok:
             lines.append(f"Verify FAILED: {self.reason}")
@@ -95,23 +121,33 @@ def parse_junit(path: str | Path) -> tuple[CheckResult, ...]:
         name = case.get("name", "")
         module = classname.rsplit(".", 1)[-1] if classname else ""
         full = f"{module}::{name}" if module else name
+        props = {p.get("name"): p.get("value") or "" for p in case.iter("property")}
         outcome, message = "passed", ""
         for child in case:
             if child.tag in ("failure", "error"):
                 outcome = "failed"
                 raw = (child.get("message") or child.text or "").strip()
                 message = raw.splitlines()[0] if raw else child.tag
+                if props.get("offending_total"):
+                    message = (f"{message} ({props['offending_total']} offending rows; first ids: "
+                               f"{props.get('offending_ids') or '-'}; all in {OFFENDERS_FILE})")
                 break
             if child.tag == "skipped":
                 outcome, message = "skipped", child.get("message") or ""
+                if message.startswith(UNPROVEN_PREFIX) or props.get("status") == "unproven":
+                    outcome = "unproven"
                 break
-        results.append(CheckResult(full, outcome, " ".join(redact.redact(message).split())[:500],
-                                   float(case.get("time") or 0)))
+        metrics = {k: props[k] for k in ("bound", "max_bad_fraction", "sampled", "bad", "population", "confidence",
+                                         "covered_by") if k in props}
+        results.append(CheckResult(full, outcome, " ".join(redact.redact(message).split())[:1000],
+                                   float(case.get("time") or 0), props.get("check"), props.get("collection"),
+                                   metrics or None))
     return tuple(results)
 
 
 def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_dir: str | Path | None = None,
-           sample: int | None = None, historylog: str | Path | None = None, timeout_s: float = 1800) -> VerifyResult:
+           sample: int | str | None = None, max_bad_fraction: float | None = None,
+           historylog: str | Path | None = None, timeout_s: float = 1800) -> VerifyResult:
     """Run the checks suite for one collection; write junit.xml and verify.json into the run folder."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -122,12 +158,15 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
         raise ConfigError("verify needs a profile file to hand to the checks suite")
     junit = run_dir / JUNIT_FILE
     junit.unlink(missing_ok=True)
+    (run_dir / OFFENDERS_FILE).unlink(missing_ok=True)  # the plugin writes this run's; never an older run's
     argv = [sys.executable, "-m", "pytest", str(checks), "--bh-profile", str(Path(settings.profile.path).resolve()),
             "--bh-collection", collection, "--bh-run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"]
     if historylog:
         argv += ["--bh-historylog", str(Path(historylog).resolve())]
     if sample:
         argv += ["--bh-sample", str(sample)]
+    if max_bad_fraction:
+        argv += ["--bh-max-bad-fraction", repr(float(max_bad_fraction))]
     env = {**os.environ, **backfill_env(settings, collection)}
     started = time.perf_counter()
     try:

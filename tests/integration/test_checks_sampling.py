@@ -212,9 +212,45 @@ def test_every_offending_row_goes_into_offenders_jsonl(small_target, tmp_path):
     execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 1) "
                  "WHERE note_id <= 40")
     _, by = default_verify(dsn, profile)
-    offenders.write(tmp_path, by.values())
+    offenders.write(tmp_path / "offenders.jsonl", by.values())
     lines = offenders.read(tmp_path / "offenders.jsonl")
     shared = [line for line in lines if line["check"] == "distinct_vectors"]
     assert sorted(line["key"] for line in shared) == list(range(1, 41))
     assert set(shared[0]) == {"check", "key", "collection", "tenant", "detail"} and shared[0]["collection"] == "notes"
     assert by["distinct_vectors"].as_dict()["offending_total"] == 40 and len(by["distinct_vectors"].as_dict()["offenders"]) == 10
+
+
+def verify_cli(cli, dsn, profile_text, tmp_path, *args):
+    profile = tmp_path / "bare.yaml"
+    profile.write_text(profile_text)
+    run_dir = tmp_path / "run"
+    return cli("verify", "--profile", profile, "--collection", "notes", "--run-dir", run_dir, "--json", *args,
+               env={"DATABASE_URL": dsn}), run_dir
+
+
+def test_verify_reads_unproven_back_and_is_done_only_while_recompute_covers_it(cli, small_target, embed_server, tmp_path):
+    dsn, _ = small_target
+    text = PROFILE.format(model=TEST_MODEL, url=embed_server.url)
+    result, _ = verify_cli(cli, dsn, text, tmp_path)
+    data = result.json
+    assert result.code == 0 and data["ok"], data["reason"]
+    outcomes = {c["check"]: c["outcome"] for c in data["checks"] if c.get("check")}
+    assert outcomes["fresh"] == outcomes["model"] == "unproven" and outcomes["recompute"] == "passed"
+    assert sorted(data["unproven_covered_by_recompute"]) == ["fresh [notes]", "model [notes]"]
+    narrow, _ = verify_cli(cli, dsn, text, tmp_path, "--sample", "20")
+    assert narrow.code == 1 and not narrow.json["ok"] and narrow.json["reason"].startswith("unproven:")
+
+
+def test_verify_names_the_first_offending_ids_and_writes_every_row_to_offenders_jsonl(cli, small_target, embed_server,
+                                                                                       tmp_path):
+    from harness.checks import offenders
+
+    dsn, _ = small_target
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 1) "
+                 "WHERE note_id <= 40")
+    result, run_dir = verify_cli(cli, dsn, PROFILE.format(model=TEST_MODEL, url=embed_server.url), tmp_path)
+    assert result.code == 1
+    (shared,) = [c for c in result.json["checks"] if c.get("check") == "distinct_vectors"]
+    assert "40 offending rows; first ids: 1, 2, 3" in shared["message"]
+    lines = offenders.read(run_dir / "offenders.jsonl")
+    assert sorted(r["key"] for r in lines if r["check"] == "distinct_vectors") == list(range(1, 41))
