@@ -63,6 +63,7 @@ class ChunkTable:
     sources: tuple[str, ...] = ()
     filter: tuple[tuple[str, Any], ...] = ()
     collection_table: CollectionTable | None = None  # when set, ``collection`` is the column holding its key
+    updated_at: str | None = None  # when the chunk's text last changed (stale vectors; recent edits sampled first)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,12 @@ class EmbeddingTable:
     collection: str | None = None
     tenant: str | None = None
     dimensions: str | None = None
+    updated_at: str | None = None  # when the vector was written: a chunk changed after it is stale
+    embedded_at: str | None = None  # the same, under the other name apps use
+
+    @property
+    def written_at(self) -> str | None:
+        return self.embedded_at or self.updated_at
 
     def is_inline(self, chunks: ChunkTable) -> bool:
         """True when vectors live in a nullable column of the chunk table itself."""
@@ -95,6 +102,14 @@ class BackfillSettings:
     env: Mapping[str, str] = field(default_factory=dict)
     batch_size: int = 100
     timeout_s: float = 3600.0
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """The bound DONE requires of every sampled check: fewer than ``max_bad_fraction`` bad rows at ``confidence``."""
+
+    max_bad_fraction: float = 0.01
+    confidence: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -120,6 +135,7 @@ class Profile:
     database: DatabaseSettings = DatabaseSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     backfill: BackfillSettings = BackfillSettings()
+    verify: VerifySettings = VerifySettings()
     distance: str = "cosine"
     spot_queries: tuple[SpotQuery, ...] = ()
     custom_checks: tuple[CustomCheck, ...] = ()
@@ -299,7 +315,7 @@ class _Reader:
             "",
             raw,
             {"name", "database", "provider", "chunks", "embeddings", "chunking", "backfill", "distance",
-             "spot_queries", "custom_checks", "search_terms"},
+             "spot_queries", "custom_checks", "search_terms", "verify"},
             {"name", "provider", "chunks"},
         )
         chunks = self.chunks(top["chunks"])
@@ -318,6 +334,7 @@ class _Reader:
             embeddings=embeddings,
             chunking=self.chunking(top.get("chunking")),
             backfill=self.backfill(top.get("backfill")),
+            verify=self.verify(top.get("verify")),
             distance=distance,
             spot_queries=self.spot_queries(top.get("spot_queries")),
             custom_checks=self.custom_checks(top.get("custom_checks")),
@@ -349,7 +366,7 @@ class _Reader:
             "chunks",
             raw,
             {"schema", "table", "id", "text", "text_separator", "collection", "collection_name", "tenant",
-             "sources", "filter", "collection_table"},
+             "sources", "filter", "collection_table", "updated_at"},
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
@@ -388,6 +405,7 @@ class _Reader:
             sources=self.identifiers("chunks.sources", section.get("sources")),
             filter=filters,
             collection_table=self.collection_table(section.get("collection_table"), collection),
+            updated_at=self.identifier("chunks.updated_at", section.get("updated_at")),
         )
 
     def collection_table(self, raw: Any, collection: str | None) -> CollectionTable | None:
@@ -408,7 +426,8 @@ class _Reader:
         section = self.mapping(
             "embeddings",
             raw,
-            {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions"},
+            {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions",
+             "updated_at", "embedded_at"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -428,6 +447,8 @@ class _Reader:
             collection=self.identifier("embeddings.collection", section.get("collection")),
             tenant=self.identifier("embeddings.tenant", section.get("tenant")),
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
+            updated_at=self.identifier("embeddings.updated_at", section.get("updated_at")),
+            embedded_at=self.identifier("embeddings.embedded_at", section.get("embedded_at")),
         )
 
     def chunking(self, raw: Any) -> ChunkingSettings:
@@ -446,6 +467,16 @@ class _Reader:
             batch_size=self.integer("backfill.batch_size", section.get("batch_size"), default=100),
             timeout_s=self.number("backfill.timeout_s", section.get("timeout_s"), default=3600.0),
         )
+
+    def verify(self, raw: Any) -> VerifySettings:
+        section = self.mapping("verify", raw, {"max_bad_fraction", "confidence"})
+        fraction = self.number("verify.max_bad_fraction", section.get("max_bad_fraction"), default=0.01)
+        confidence = self.number("verify.confidence", section.get("confidence"), default=0.95)
+        if fraction > 1:
+            raise ConfigError(f"profile key 'verify.max_bad_fraction' must be at most 1, found {fraction!r}")
+        if confidence >= 1:
+            raise ConfigError(f"profile key 'verify.confidence' must be less than 1, found {confidence!r}")
+        return VerifySettings(max_bad_fraction=fraction, confidence=confidence)
 
     def items(self, name: str, raw: Any, build) -> tuple:
         """A list section: each item read by ``build(key, item)`` with its own indexed key for errors."""
