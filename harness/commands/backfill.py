@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         summary = run_backfill(settings.profile, settings.database_url, provider, options, dimensions=settings.dimensions)
     if gate is not None:
         summary.gate = gate.as_dict()
-        if gate.closed and summary.refused is None:  # a dry run meets the refusal the real run would
+        if gate.closed:  # a dry run meets the refusal the real run would meet first
             summary.refused, summary.refused_code = gate.refusal(), 2
     lines = [summary.line()]
     if gate is not None and gate.override:

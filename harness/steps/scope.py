@@ -227,6 +227,6 @@ def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provid
         return
     if len(set(known.values())) > 1:
         checks.append(verdict("dimensions agree", collection, False, "one dimension",
-                              f"model, vector column and profile disagree ({shown}); nothing written"))
+                              f"model, vector column and profile disagree ({shown})"))
     else:
         checks.append(verdict("dimensions agree", collection, True, "", shown or "none declared"))
