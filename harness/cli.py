@@ -25,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="backfill-harness", description="Run, verify and record embedding backfills in Postgres + pgvector.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # Not dest="command": run, plan and procedure have a --command option of their own.
+    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     package = importlib.import_module(COMMANDS_PACKAGE)
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if wants_json and code != 0:
             _error_json(_Parser.last_error or "usage error", code, command)
         raise
-    command = args.command
+    command = args.subcommand
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
@@ -76,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         message, code = f"database error: {describe_error(exc)}", 1
     except KeyboardInterrupt:
         message, code = "interrupted", 130
+    except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen OS error: say so, keep the --json promise
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        message, code = redact.redact(f"unexpected error: {type(exc).__name__}: {exc}"), 1
     print(f"backfill-harness {command}: {message}", file=sys.stderr)
     if as_json:
         _error_json(message, code, command)

@@ -97,7 +97,7 @@ def test_every_command_shows_the_same_help_for_approve_model_change():
     from harness.commands._common import APPROVE_MODEL_CHANGE_HELP
 
     parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
+    sub = next(a for a in parser._actions if a.dest == "subcommand")
     helps = {name: [a.help for a in p._actions if "--approve-model-change" in a.option_strings]
              for name, p in sub.choices.items()}
     having = {name: h for name, h in helps.items() if h}
