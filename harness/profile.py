@@ -77,6 +77,7 @@ class EmbeddingTable:
     collection: str | None = None
     tenant: str | None = None
     dimensions: str | None = None
+    model_value: str | None = None  # the model of every stored vector, declared when no model column says it
     updated_at: str | None = None  # when the vector was written: a chunk changed after it is stale
     embedded_at: str | None = None  # the same, under the other name apps use
 
@@ -102,6 +103,7 @@ class BackfillSettings:
     env: Mapping[str, str] = field(default_factory=dict)
     batch_size: int = 100
     timeout_s: float = 3600.0
+    done_pattern: str | None = None  # regex with named groups embedded, total, failed for the command's closing line
 
 
 @dataclass(frozen=True)
@@ -427,7 +429,7 @@ class _Reader:
             "embeddings",
             raw,
             {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions",
-             "updated_at", "embedded_at"},
+             "updated_at", "embedded_at", "model_value"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -449,6 +451,7 @@ class _Reader:
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
             updated_at=self.identifier("embeddings.updated_at", section.get("updated_at")),
             embedded_at=self.identifier("embeddings.embedded_at", section.get("embedded_at")),
+            model_value=self.string("embeddings.model_value", section.get("model_value")),
         )
 
     def chunking(self, raw: Any) -> ChunkingSettings:
@@ -459,13 +462,14 @@ class _Reader:
         )
 
     def backfill(self, raw: Any) -> BackfillSettings:
-        section = self.mapping("backfill", raw, {"command", "workdir", "env", "batch_size", "timeout_s"})
+        section = self.mapping("backfill", raw, {"command", "workdir", "env", "batch_size", "timeout_s", "done_pattern"})
         return BackfillSettings(
             command=self.string("backfill.command", section.get("command")),
             workdir=self.string("backfill.workdir", section.get("workdir")),
             env=self.string_map("backfill.env", section.get("env")),
             batch_size=self.integer("backfill.batch_size", section.get("batch_size"), default=100),
             timeout_s=self.number("backfill.timeout_s", section.get("timeout_s"), default=3600.0),
+            done_pattern=self.done_pattern(section.get("done_pattern")),
         )
 
     def verify(self, raw: Any) -> VerifySettings:
@@ -477,6 +481,20 @@ class _Reader:
         if confidence >= 1:
             raise ConfigError(f"profile key 'verify.confidence' must be less than 1, found {confidence!r}")
         return VerifySettings(max_bad_fraction=fraction, confidence=confidence)
+    def done_pattern(self, raw: Any) -> str | None:
+        key = "backfill.done_pattern"
+        text = self.string(key, raw)
+        if text is None:
+            return None
+        try:
+            groups = set(re.compile(text).groupindex)
+        except re.error as exc:
+            raise ConfigError(f"profile key '{key}' is not a valid regular expression ({exc}); expected e.g. "
+                              r"'Embedded (?P<embedded>\d+)/(?P<total>\d+).*?(?P<failed>\d+) errors'") from None
+        if not groups & {"embedded", "failed"}:
+            raise ConfigError(f"profile key '{key}' has no named group 'embedded' or 'failed'; expected named groups "
+                              "embedded, total and failed, e.g. (?P<failed>\\d+)")
+        return text
 
     def items(self, name: str, raw: Any, build) -> tuple:
         """A list section: each item read by ``build(key, item)`` with its own indexed key for errors."""
