@@ -9,6 +9,8 @@ to start while one has failed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import psycopg
 from psycopg import sql
 
@@ -129,7 +131,9 @@ def preflight(conn: psycopg.Connection, target: Target, collection: str | None, 
     path = write_path(conn, target)
     outcomes.append(Outcome("write path", collection, PASS, "a way to write every batch in one transaction", path.reason))
     outcomes.append(rls.outcome(rls.inspect(conn, target.profile), target.profile, collection))
-    return outcomes
+    # A refusal's one line is "check: found": the way out goes there too, or nobody reads it.
+    return [dataclasses.replace(o, found=f"{o.found}; {o.note}", note="") if o.status == FAIL and o.note else o
+            for o in outcomes]
 
 
 def require(outcomes: list[Outcome]) -> None:
@@ -138,5 +142,5 @@ def require(outcomes: list[Outcome]) -> None:
     if failed:
         first = failed[0]
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        raise RefusedError(f"{first.check}: expected {first.expected}; found {first.found}"
-                           + (f"; {first.note}" if first.note else "") + more + "; nothing was written")
+        found = first.found + (f"; {first.note}" if first.note else "")
+        raise RefusedError(f"{first.check}: expected {first.expected}; found {found}{more}; nothing was written")

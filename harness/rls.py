@@ -72,7 +72,8 @@ def applies(securities: tuple[TableSecurity, ...]) -> bool:
 
 
 def outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection: str | None) -> Outcome:
-    """Passed when RLS does not hide rows from this role or the profile sets the policies' session; else unproven."""
+    """Passed when RLS hides no rows from this role or the profile sets the policies' session; failed when it hides
+    rows and no session is set; unproven when the session misses a setting the policies read."""
     found = "; ".join(s.line() for s in securities)
     session = profile.database.session
     if not applies(securities):
@@ -88,9 +89,13 @@ def outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection:
         return Outcome("row-level security", collection, PASS, "the policies' settings set in every transaction",
                        found, note=f"database.session sets {', '.join(session)} {how}")
     wanted = sorted({name for s in securities for name in s.settings}) or ["the setting your policies read"]
-    return unproven("row-level security", collection,
-                    f"{found}; no database.session is set, so counts are only the rows this role can see; expected "
-                    f"database.session: {{{wanted[0]}: \"{{tenant}}\"}} (with database.tenants) or a role exempt from RLS")
+    # Failed, not unproven: every count scope shows and every row the engine selects would be only what the
+    # policies let this role see. The checks, which cannot refuse, say "unproven" with the same reason.
+    return verdict("row-level security", collection, False,
+                   "database.session for the policies, or a role exempt from row-level security", found,
+                   note=(f"no database.session is set, so counts are only the rows this role can see; expected "
+                         f"database.session: {{{wanted[0]}: \"{{tenant}}\"}} (with database.tenants) or a role "
+                         "exempt from RLS"))
 
 
 # -- reading as the policies allow: one session per tenant -------------------------------------------------------

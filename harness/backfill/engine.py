@@ -31,7 +31,7 @@ from ..settings import Settings
 from ..target import Target
 from . import bookkeeping, claims, indexes, lock, reuse
 from .progress import Progress
-from ..state import CollectionState
+from ..state import CollectionState, collection_state, model_switch, require_collection, stored_models
 from .selection import Row, iter_batches
 from .writer import BatchWriter, Embedding, profile_defaults, write_path
 from .. import preflight as preflightmod
@@ -65,6 +65,8 @@ class BackfillOptions:
     # drop + rebuild vector indexes around a load at least this large into an empty table
     defer_index_min_rows: int = _flag("--defer-index-min-rows", 1_000)
     approve_model_change: bool = _flag("--approve-model-change", False)  # replace another model's vectors in place
+    # embed exactly these chunk keys (compared as text), whatever their state; read from --keys-from, one process
+    keys: tuple[str, ...] | None = _flag(None)
 
     @property
     def target_collection(self) -> str:
@@ -132,10 +134,14 @@ class BackfillSummary:
     stopped: str | None = None  # why the run ended early (fail-fast), if it did
     write_path: str = ""  # how rows were written (COPY or INSERT ... SELECT) and why
     notes: list[str] = field(default_factory=list)
+    refused: str | None = None  # a dry run: the refusal the real run would meet
+    refused_code: int = 0  # and the exit code it would end with
+    keys: int | None = None  # how many keys were listed (--keys-from)
+    gate: dict[str, Any] = field(default_factory=dict)  # the scope gate the command passed (or overrode)
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.stopped is None
+        return self.failed == 0 and self.stopped is None and self.refused is None
 
     @property
     def rows_per_second(self) -> float:
@@ -145,9 +151,12 @@ class BackfillSummary:
         """The closing line people look for."""
         if self.dry_run:
             b = self.before
-            return (f"Dry run: {b.needed} of {b.chunks} rows in {self.collection} need embedding "
+            line = (f"Dry run: {b.needed} of {b.chunks} rows in {self.collection} need embedding "
                     f"({b.missing} missing, {b.stale if b.stale is not None else 'n/a'} stale, "
                     f"{b.other_model if b.other_model is not None else 'n/a'} other model). Nothing written.")
+            if self.keys is not None:
+                line += f" {self.keys} listed keys would be embedded again."
+            return line + (f" The real run would be refused: {self.refused}" if self.refused else "")
         line = f"Done. Embedded {self.embedded}/{self.selected} rows. {self.failed} failures."
         if self.reused:
             line += f" Reused {self.reused} existing vectors."
@@ -180,6 +189,9 @@ class BackfillSummary:
             "stopped": self.stopped,
             "write_path": self.write_path,
             "notes": list(self.notes),
+            "refused": self.refused,
+            "keys": self.keys,
+            "gate": dict(self.gate),
             "summary": self.line(),
         }
 
@@ -228,30 +240,28 @@ def run_backfill(
         before = rls.visible_state(read_conn, target, options.collection if new_is_empty else collection, model, tenants)
         summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
                                   run_id=options.run_id)
+        summary.keys = len(options.keys) if options.keys is not None else None
+        try:
+            dims = _refuse(read_conn, target, provider, options, dimensions, new_is_empty, tenants)
+        except HarnessError as exc:
+            if not options.dry_run:
+                raise
+            summary.refused, summary.refused_code = str(exc), exc.exit_code
         if options.dry_run:
             summary.after = before
             return summary
-        if before.other_model and options.into is None and not options.approve_model_change:
-            raise RefusedError(
-                f"collection {collection!r} holds {before.other_model} vectors of another model than {model!r}: "
-                "replacing them in place is a model switch; expected --into NEW (backfill a new collection, verify, "
-                "swap) or --approve-model-change to replace them in place"
-            )
         if options.run_id:
             bookkeeping.ensure(lock_conn)
             lock.join_run(lock_conn, table, collection, options.run_id, model)
         else:
             lock.acquire(lock_conn, table, collection)
         locked = True
-        dims = _agreed_dimensions(read_conn, target, provider, dimensions)
         outcomes = preflightmod.preflight(read_conn, target, options.collection, model=model, dims=dims, into=options.into,
                                           copies=new_is_empty)
         preflightmod.require(outcomes)
+        # Preflight refused row-level security without database.session; with it, an "empty" table may still
+        # only look empty to this role, so its indexes are never dropped for a bulk load.
         hidden = rls.applies(rls.inspect(read_conn, profile))
-        if hidden and not profile.database.session:
-            summary.notes.append("row-level security applies to this role and no database.session is set: "
-                                 "only the rows this role can see were selected and counted")
-            log.warning("%s", summary.notes[-1])
         path = write_path(write_conn, target)
         if options.reuse and not path.staging:
             # Reuse gathers its matches in a temporary table, which this role may not create.
@@ -260,7 +270,8 @@ def run_backfill(
         _prepare(write_conn, target, options, model, summary, dims, tenants)
         if summary.copied or summary.reused or options.into or options.run_id:
             before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants)
-        total = before.needed if options.limit is None else min(before.needed, options.limit)
+        total = before.needed if options.keys is None else len(options.keys)
+        total = total if options.limit is None else min(total, options.limit)
         # Under row-level security an "empty" table may only look empty to this role: never drop its indexes then.
         if not options.run_id and not hidden and total >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
@@ -304,9 +315,25 @@ def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterat
         if limit is not None and limit <= 0:
             return
         for rows in iter_batches(conn, target, collection, model, options.batch_size, limit,
-                                 scope=lambda t=tenant: rls.scope(conn, target.profile, t)):
+                                 keys=options.keys, scope=lambda t=tenant: rls.scope(conn, target.profile, t)):
             served += len(rows)
             yield rows, None, tenant
+
+
+def _refuse(conn: psycopg.Connection, target: Target, provider: OllamaProvider, options: BackfillOptions,
+            dimensions: int | None, new_is_empty: bool, tenants: list[str | None] = (None,)) -> int:
+    """Every refusal of a real run, raised before anything is written (a dry run reports it instead); the dimension."""
+    if options.keys is not None and options.run_id:
+        raise ConfigError("--keys-from re-embeds listed rows in one process; expected no --run-id/--workers with it")
+    if options.into and new_is_empty:
+        reuse.require_into_shape(target, options.into)
+    stored = {} if new_is_empty else rls.across(conn, target.profile, list(tenants),
+                                                lambda: stored_models(conn, target, options.target_collection))
+    refusal = model_switch(stored, provider.model, options.collection, into=options.into,
+                           approve=options.approve_model_change)
+    if refusal:
+        raise RefusedError(refusal)
+    return _agreed_dimensions(conn, target, provider, dimensions)
 
 
 def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> int:
@@ -332,7 +359,7 @@ def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions,
                 copied = reuse.copy_chunks(conn, target, options.collection, options.into)
                 summary.copied += copied
                 log.info("copied %d chunks of %s into %s", copied, options.collection, options.into)
-            if options.reuse:
+            if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
                 summary.reused += reuse.reuse_vectors(conn, target, collection, model, extra)
         if options.run_id:
             size = options.rows_per_claim or options.batch_size * 4

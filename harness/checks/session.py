@@ -20,17 +20,52 @@ from .outcome import Outcome, unproven
 from .shape import Shape
 from .stats import CollectionStats, gather
 
-DEFAULT_SAMPLE = 20
 DEFAULT_TIMEOUT_MS = 60_000
+SAMPLE_ALL = "all"
 
 
 @dataclass(frozen=True)
 class CheckOptions:
+    """``sample``: None = as many rows as the required bound needs, ``"all"`` = every row, N = exactly N
+    (fewer than the bound needs leaves the sampled checks unproven). ``max_bad_fraction`` and ``confidence``
+    override the profile's ``verify.*`` keys."""
+
     collections: tuple[str, ...] = ("all",)
-    sample: int = DEFAULT_SAMPLE
+    sample: int | str | None = None
     run_dir: Path | None = None
     historylogs: tuple[Path, ...] = ()
     statement_timeout_ms: int = DEFAULT_TIMEOUT_MS
+    max_bad_fraction: float | None = None
+    confidence: float | None = None
+
+
+def parse_sample(value: str | int | None) -> int | str | None:
+    """``--sample``: a positive row count or ``all``; ConfigError naming the value otherwise."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().lower() == SAMPLE_ALL:
+        return SAMPLE_ALL
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1 or str(number) != str(value).strip():
+        raise ConfigError(f"--sample {value}: expected a positive number of rows or 'all'")
+    return number
+
+
+def parse_fraction(value: str | float | None, name: str = "--max-bad-fraction") -> float | None:
+    """A fraction in (0, 1) (``0.01`` or ``1%``); ConfigError naming the value otherwise."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    try:
+        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        number = -1.0
+    if not 0 < number < 1:
+        raise ConfigError(f"{name} {value}: expected a fraction between 0 and 1 (e.g. 0.01 or 1%)")
+    return number
 
 
 @dataclass
@@ -50,6 +85,7 @@ class CheckSession:
     _declared: tuple[int | None, str | None] | None = None
     _real_dims: int | None = None
     settings: Settings | None = field(default=None, repr=False)
+    _memo: dict = field(default_factory=dict)
     tenants: list[str | None] = field(default_factory=lambda: [None])  # one view per tenant under database.session
     rls_note: str | None = None  # set when row-level security hides rows and no database.session shows them
 
@@ -75,6 +111,30 @@ class CheckSession:
                 dbmod.apply_session(conn, dbmod.session_values(settings, tenant))
             yield conn
 
+    # -- the bound DONE requires ------------------------------------------------------
+    @property
+    def max_bad_fraction(self) -> float:
+        return self.options.max_bad_fraction or self.profile.verify.max_bad_fraction
+
+    @property
+    def confidence(self) -> float:
+        return self.options.confidence or self.profile.verify.confidence
+
+    def sample_budget(self) -> int | None:
+        """Rows a sampled check draws uniformly: what the required bound needs, an explicit N, or None for every row."""
+        from .sampling import sample_size
+
+        if self.options.sample == SAMPLE_ALL:
+            return None
+        if isinstance(self.options.sample, int):
+            return self.options.sample
+        return sample_size(self.max_bad_fraction, self.confidence)
+
+    def once(self, key, compute):
+        """The value of ``compute()`` computed once per session (checks that stand in for each other share it)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
     def unseen(self, check: str, collection: str) -> Outcome | None:
         """UNPROVEN when row-level security hides rows from this role: what it cannot see is not reported missing."""
         return unproven(check, collection, self.rls_note) if self.rls_note else None

@@ -72,7 +72,7 @@ def test_preflight_lists_not_null_columns_the_engine_would_leave_empty(empty_db)
         outcomes = {o.check: o for o in preflight(conn, Target(_profile()), "documents", model="hash-embed:384", dims=384)}
     assert outcomes["not-null columns"].status == "failed"
     assert "id, dimensions" in outcomes["not-null columns"].found
-    assert "embeddings.defaults" in outcomes["not-null columns"].note
+    assert "embeddings.defaults" in outcomes["not-null columns"].found
 
 
 def test_engine_refuses_before_writing_when_a_not_null_column_has_no_value(empty_db, embed_server):
@@ -118,12 +118,19 @@ def test_plain_tables_keep_the_binary_copy_path(demo_db, demo_profile, embed_ser
     assert summary.write_path.startswith("binary COPY")
 
 
-def test_rls_without_session_is_unproven_not_passed(app_role):
+def test_rls_without_session_fails_preflight_naming_the_setting(app_role):
     with connect(app_role, autocommit=True) as conn:
         outcomes = {o.check: o for o in preflight(conn, Target(_profile(DEFAULTS)), "documents", model="m", dims=384)}
     rls = outcomes["row-level security"]
-    assert rls.status == "unproven"
-    assert "app.current_tenant_id" in rls.note and "database.session" in rls.note
+    assert rls.status == "failed"
+    assert "app.current_tenant_id" in rls.found and "database.session" in rls.found
+
+
+def test_engine_refuses_rls_without_session_before_writing(app_role, empty_db, embed_server):
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")  # the role sees half the chunks
+    with pytest.raises(RefusedError, match="row-level security"):
+        _backfill(_profile(DEFAULTS), app_role, embed_server.url)
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 0
 
 
 def test_rls_owner_is_exempt(empty_db):
@@ -190,8 +197,8 @@ def test_scope_fails_on_not_null_columns_the_engine_would_leave_empty(cli, tmp_p
     empty_db.execute(SCHEMA)
     result = _scope(cli, tmp_path, PROFILE % ("", ""), empty_db.dsn, embed_server.url)
     assert result.code == 1 and not result.json["ok"]
-    check = next(c for c in result.json["checks"] if c["name"] == "not-null columns")
-    assert not check["ok"] and "id, dimensions" in check["detail"]
+    check = next(c for c in result.json["checks"] if c["check"] == "not-null columns")
+    assert check["status"] == "failed" and "id, dimensions" in check["found"]
 
 
 def test_scope_is_ok_once_defaults_fill_them(cli, tmp_path, empty_db, embed_server):
@@ -210,8 +217,8 @@ def test_scope_under_rls_counts_every_tenant_with_the_session(cli, tmp_path, app
     result = _scope(cli, tmp_path, PROFILE % (DEFAULTS, session), app_role, embed_server.url)
     assert result.code == 0, result.json["reason"]
     assert result.json["counts"]["chunks"] == 40 and result.json["counts"]["needed"] == 40
-    rls = next(c for c in result.json["checks"] if c["name"] == "row-level security")
-    assert "applies to role" in rls["detail"] and "tenant by tenant" in rls["detail"]
+    rls = next(c for c in result.json["checks"] if c["check"] == "row-level security")
+    assert rls["status"] == "passed" and "applies to role" in rls["found"] and "tenant by tenant" in rls["note"]
 
 
 # -- verify: rows the role cannot see are never reported missing ------------------------------------------------------

@@ -71,9 +71,9 @@ def test_into_on_a_fixed_collection_name_is_refused_by_scope_with_the_command_th
     scope = _run(cli, tmp_path, INLINE_PROFILE, empty_db, v2_server.url, NEW_MODEL,
                  "scope", "--collection", "notes", "--into", "notes_v2", "--approve-model-change")
     assert scope.code != 0 and "Scope ok" not in scope.out
-    check = next(c for c in scope.json["checks"] if c["name"] == "new collection")
-    assert "inline column" in check["detail"] and "collection_name" in check["detail"]
-    assert "--approve-model-change" in check["detail"]
+    check = next(c for c in scope.json["checks"] if c["check"] == "new collection")
+    assert check["status"] == "failed" and "inline column" in check["found"] and "collection_name" in check["found"]
+    assert "--approve-model-change" in check["found"]
 
 
 def test_into_on_a_fixed_collection_name_is_refused_by_backfill_before_writing(cli, tmp_path, empty_db, v2_server):
