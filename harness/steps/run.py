@@ -66,7 +66,8 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
     timed_out = False
     with open(run_dir / OUTPUT_FILE, "w", encoding="utf-8") as log:
         try:
-            proc = subprocess.Popen(command.command, shell=True, cwd=workdir, env=env, stdout=subprocess.PIPE,
+            # An argument list, never a shell string: the collection's name is data (harness/steps/commandline.py).
+            proc = subprocess.Popen(list(command.argv), cwd=workdir, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace",
                                     bufsize=1, start_new_session=True)
         except OSError as exc:
