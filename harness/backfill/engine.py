@@ -52,6 +52,7 @@ class BackfillOptions:
     rows_per_claim: int | None = None  # rows per claimed key range (default: 4 batches)
     defer_index_min_rows: int = 1_000  # drop + rebuild vector indexes around a load at least this large into an empty table
     approve_model_change: bool = False  # replace another model's vectors in place (else only --into NEW may)
+    sync: bool = False  # --into: bring chunks added, edited or deleted in the live collection since the copy over
 
     @property
     def target_collection(self) -> str:
@@ -246,6 +247,10 @@ def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions,
         if options.into and _chunk_count(conn, target, options.into) == 0:
             summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
             log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
+        elif options.into and options.sync:
+            summary.copied, removed = reuse.sync_chunks(conn, target, options.collection, options.into)
+            log.info("brought %d new or edited chunks of %s into %s; removed %d it no longer has",
+                     summary.copied, options.collection, options.into, removed)
         if options.reuse:
             summary.reused = reuse.reuse_vectors(conn, target, collection, model)
         if options.run_id:

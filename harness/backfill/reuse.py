@@ -9,8 +9,9 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from ..checks.live import content_columns, differences
 from ..errors import ConfigError
-from ..target import Target, _qualified
+from ..target import Target
 
 
 def copy_chunks(conn: psycopg.Connection, target: Target, source: str, into: str) -> int:
@@ -19,14 +20,7 @@ def copy_chunks(conn: psycopg.Connection, target: Target, source: str, into: str
     if not ch.collection or target.inline:
         raise ConfigError(f"--into {into!r} needs a chunk table with a collection column and a separate embedding "
                           f"table; profile {target.profile.name!r} has neither, expected chunks.collection and embeddings.table")
-    columns = [
-        r["attname"] for r in conn.execute(
-            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "
-            "AND NOT a.attisdropped AND a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum",
-            (_qualified(ch.schema, ch.table),),
-        ).fetchall()
-        if r["attname"] != ch.id
-    ]
+    columns = content_columns(conn, target)
     picks = [sql.Literal(into) if col == ch.collection else sql.Identifier(col) for col in columns]
     cur = conn.execute(
         sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {t} AS c WHERE {where}").format(
@@ -69,3 +63,27 @@ def reuse_vectors(conn: psycopg.Connection, target: Target, collection: str, mod
     cur = conn.execute(sql.SQL("INSERT INTO {emb} ({cols}) SELECT * FROM bh_reuse").format(
         emb=target.embedding_table, cols=sql.SQL(", ").join(map(sql.Identifier, cols))))
     return cur.rowcount
+
+
+def sync_chunks(conn: psycopg.Connection, target: Target, source: str, into: str) -> tuple[int, int]:
+    """Make ``into`` hold exactly ``source``'s chunks as they are now: copy the ones added or edited in ``source``
+    since, delete the ones it no longer has (with their vectors); return (copied, removed)."""
+    ch, em = target.profile.chunks, target.profile.embeddings
+    _, gone = differences(conn, target, into, source, limit=None)
+    _, added = differences(conn, target, source, into, limit=None)
+    if gone:
+        keys = [o.id for o in gone]
+        if not target.inline:
+            match = sql.SQL("{} = ANY(%(keys)s)").format(sql.Identifier(em.key))
+            if em.collection:
+                match = sql.SQL("{} AND {}::text = %(into)s").format(match, sql.Identifier(em.collection))
+            conn.execute(sql.SQL("DELETE FROM {} WHERE {}").format(target.embedding_table, match), {"keys": keys, "into": into})
+        conn.execute(sql.SQL("DELETE FROM {t} AS c WHERE {id} = ANY(%(keys)s)").format(t=target.chunk_table, id=target.chunk_id),
+                     {"keys": keys})
+    if added:
+        columns = content_columns(conn, target)
+        picks = [sql.Literal(into) if col == ch.collection else sql.Identifier(col) for col in columns]
+        conn.execute(sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {t} AS c WHERE {id} = ANY(%(keys)s)").format(
+            t=target.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            picks=sql.SQL(", ").join(picks), id=target.chunk_id), {"keys": [o.id for o in added]})
+    return len(added), len(gone)

@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=positive_int, help="embed at most this many rows (for a trial run)")
     p.add_argument("--into", metavar="NEW", help="fill collection NEW beside the live one (copying its chunks if NEW has "
                                                  "none), reusing unchanged vectors; then `swap --from NEW --to LIVE`")
+    p.add_argument("--sync", action="store_true",
+                   help="with --into NEW: bring chunks added, edited or deleted in the live collection since NEW was "
+                        "filled over to NEW (and embed them), so swap's matches_live check passes")
     p.add_argument("--approve-model-change", action="store_true",
                    help="replace vectors of another model in place (without it, a model switch needs --into NEW)")
     p.add_argument("--workers", type=positive_int,
@@ -46,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(settings, provider_url=args.provider_url[0])
     options = BackfillOptions(collection=args.collection, batch_size=settings.batch_size, dry_run=args.dry_run,
                               on_failure=args.on_failure, limit=args.limit, progress=None,
-                              into=args.into, run_id=args.run_id, approve_model_change=args.approve_model_change)
+                              into=args.into, run_id=args.run_id, approve_model_change=args.approve_model_change,
+                              sync=args.sync)
     with settings.provider() as provider:
         summary = run_backfill(settings.profile, settings.database_url, provider, options, dimensions=settings.dimensions)
     lines = [summary.line()]
