@@ -218,8 +218,8 @@ def run_backfill(
         return summary
     finally:
         try:
-            if locked and not read_conn.closed and (deferred or not options.run_id):
-                rebuilt = indexes.rebuild(read_conn, target)
+            if locked and not read_conn.closed and (deferred or not options.run_id) and indexes.pending(read_conn, target):
+                rebuilt = indexes.rebuild(database_url, target)  # its own session; raises naming an index still missing
                 if "summary" in locals():
                     summary.indexes_rebuilt = rebuilt
         finally:

@@ -158,6 +158,11 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             stored = stored_models(conn, target, collection)
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None
+        from ..backfill.indexes import pending
+
+        for name in pending(conn, target):  # a bulk load dropped it and could not rebuild it
+            assumptions.append(f"WARNING: vector index {name} is missing (dropped for a bulk load, not rebuilt); "
+                               f"expected it rebuilt with backfill-harness indexes restore --profile {settings.profile.path or 'P'}")
         if row is None:
             checks.append(Check("vector column exists", False,
                                 f"{settings.profile.embeddings.table}.{settings.profile.embeddings.vector} not found"))
