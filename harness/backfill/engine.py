@@ -194,14 +194,19 @@ def run_backfill(
             lock.acquire(lock_conn, table, collection)
         locked = True
         dims = _agreed_dimensions(read_conn, target, provider, dimensions)
-        _prepare(write_conn, target, options, model, summary)
+        lock_pid = lock_conn.info.backend_pid
+
+        def guard(conn: psycopg.Connection) -> None:
+            lock.prove_held(conn, table, collection, lock_pid)
+
+        _prepare(write_conn, target, options, model, summary, guard)
         if summary.copied or summary.reused or options.into or options.run_id:
             before = summary.before = collection_state(read_conn, target, collection, model)
         total = before.needed if options.limit is None else min(before.needed, options.limit)
         if not options.run_id and total >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
-        writer = BatchWriter(write_conn, target, model)
+        writer = BatchWriter(write_conn, target, model, guard)
         progress = Progress(total, enabled=options.progress)
         if options.run_id:
             claim_conn = dbmod.connect(database_url, autocommit=True)
@@ -236,10 +241,12 @@ def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> i
                             {"collection": collection}).fetchone()["n"])
 
 
-def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary) -> None:
+def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
+             guard: Callable[[psycopg.Connection], None]) -> None:
     """Once per run, in one transaction: copy chunks for --into, take over reusable vectors, cut claim ranges."""
     collection = options.target_collection
     with conn.transaction():
+        guard(conn)
         if options.run_id:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
             if conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone()["prepared"]:

@@ -1,16 +1,47 @@
-"""One backfill per collection at a time: a session-level Postgres advisory lock, and who holds it."""
+"""One backfill per collection at a time: a session-level Postgres advisory lock, and who holds it.
+
+The lock lives in its own session, which an idle-session reaper or ``pg_terminate_backend`` may end
+mid-run. So every write transaction proves the lock is still held by this run's lock session
+(``prove_held``) under a shared transaction-level "write" lock, and a new holder waits for that write
+lock exclusively once (``acquire``): a writer whose lock session was killed stops before its next
+commit, and its commit in flight lands before the new holder selects anything.
+"""
 
 from __future__ import annotations
 
 import psycopg
 
-from ..errors import LockHeld
+from ..errors import HarnessError, LockHeld
+
+
+class LockLost(HarnessError):
+    """This run's lock session ended (terminated, reaped): another backfill may hold the collection now."""
 
 _NAMESPACE = "backfill-harness"
 
 
 def _keys(table: str, collection: str) -> tuple[str, str]:
     return (_NAMESPACE, f"{table}/{collection}")
+
+
+def _drain_writers(conn: psycopg.Connection, ns: str, key: str) -> None:
+    """Wait until no write transaction of an earlier holder is in flight (they hold the write lock shared)."""
+    conn.execute("SELECT pg_advisory_lock(hashtext(%s), hashtext(%s))", (ns, "write:" + key))
+    conn.execute("SELECT pg_advisory_unlock(hashtext(%s), hashtext(%s))", (ns, "write:" + key))
+
+
+def prove_held(conn: psycopg.Connection, table: str, collection: str, lock_pid: int) -> None:
+    """Inside a write transaction: raise LockLost unless session ``lock_pid`` still holds the collection's lock."""
+    ns, key = _keys(table, collection)
+    conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s), hashtext(%s))", (ns, "write:" + key))
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = %s "
+        "AND classid = hashtext(%s)::oid AND objid = hashtext(%s)::oid AND objsubid = 2) AS held",
+        (lock_pid, ns, key)).fetchone()
+    if not row["held"]:
+        raise LockLost(f"lost the lock of collection {collection!r}: its session (backend pid {lock_pid}) ended "
+                       "(terminated or reaped as idle); another backfill may be writing now, so this run stops and "
+                       "writes nothing more; expected the lock held to the end (run again, or check idle_session_timeout)")
 
 
 def acquire(conn: psycopg.Connection, table: str, collection: str) -> None:
@@ -20,6 +51,7 @@ def acquire(conn: psycopg.Connection, table: str, collection: str) -> None:
     if not got["ok"]:
         raise LockHeld(f"another backfill of collection {collection!r} is running: {holder(conn, table, collection)}; "
                        "expected none, so this one exits without writing")
+    _drain_writers(conn, ns, key)
 
 
 def join_run(conn: psycopg.Connection, table: str, collection: str, run_id: str, model: str) -> None:

@@ -7,7 +7,7 @@ so COPY's binary types always match. A batch lands whole or not at all.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +33,10 @@ class Embedding:
 class BatchWriter:
     """Owns one connection's staging table and writes batches through it."""
 
-    def __init__(self, conn: psycopg.Connection, target: Target, model: str):
+    def __init__(self, conn: psycopg.Connection, target: Target, model: str,
+                 guard: Callable[[psycopg.Connection], None] | None = None):
         self.conn = conn
+        self.guard = guard or (lambda conn: None)  # run first in every write transaction: proves the lock is still held
         self.target = target
         self.model = model
         self._columns = self._stage_columns()
@@ -96,6 +98,7 @@ class BatchWriter:
         self._ensure_stage()
         names = [c for c, _ in self._columns]
         with self.conn.transaction():
+            self.guard(self.conn)
             self.conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(STAGE)))
             copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
                 sql.Identifier(STAGE), sql.SQL(", ").join(map(sql.Identifier, names))
@@ -122,6 +125,7 @@ class BatchWriter:
             self.target.embedding_table, sql.SQL(", ").join(sql.Identifier(col) for _, col in self._columns)
         )
         with self.conn.transaction():
+            self.guard(self.conn)
             if binary_copy_data(self._target_types, names, batch[:1], self.model) is None:
                 self._copy_rows(copy_sql, self._target_types, names, batch)
             else:
