@@ -243,27 +243,40 @@ def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> i
 
 def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
              guard: Callable[[psycopg.Connection], None]) -> None:
-    """Once per run, in one transaction: copy chunks for --into, take over reusable vectors, cut claim ranges."""
-    collection = options.target_collection
-    with conn.transaction():
-        guard(conn)
-        if options.run_id:
+    """Once per run: copy chunks for --into (one statement, so a killed run never leaves a half copy), take over
+    reusable vectors (committed in pieces), cut claim ranges (workers: all in one transaction)."""
+    if options.run_id:
+        with conn.transaction():
+            guard(conn)
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
             if conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone()["prepared"]:
                 return
-        if options.into and _chunk_count(conn, target, options.into) == 0:
-            summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
-            log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
-        elif options.into and options.sync:
-            summary.copied, removed = reuse.sync_chunks(conn, target, options.collection, options.into)
-            log.info("brought %d new or edited chunks of %s into %s; removed %d it no longer has",
-                     summary.copied, options.collection, options.into, removed)
-        if options.reuse:
-            summary.reused = reuse.reuse_vectors(conn, target, collection, model)
-        if options.run_id:
+            _copy(conn, target, options, summary)
+            if options.reuse:
+                summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model)
             size = options.rows_per_claim or options.batch_size * 4
-            claims.cut_ranges(conn, target, options.run_id, collection, model, size)
+            claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
+        return
+    with conn.transaction():
+        guard(conn)
+        _copy(conn, target, options, summary)
+    if summary.copied:
+        # The planner must know the new collection's size, or it joins it by nested loops (quadratic).
+        with conn.transaction():
+            conn.execute(sql.SQL("ANALYZE {}").format(target.chunk_table))
+    if options.reuse:
+        summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model, guard)
+
+
+def _copy(conn: psycopg.Connection, target: Target, options: BackfillOptions, summary: BackfillSummary) -> None:
+    if options.into and _chunk_count(conn, target, options.into) == 0:
+        summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
+        log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
+    elif options.into and options.sync:
+        summary.copied, removed = reuse.sync_chunks(conn, target, options.collection, options.into)
+        log.info("brought %d new or edited chunks of %s into %s; removed %d it no longer has",
+                 summary.copied, options.collection, options.into, removed)
 
 
 def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[list[Row], int | None]]:
