@@ -173,6 +173,8 @@ def run_backfill(
     write_conn = dbmod.connect(database_url)
     locked = deferred = False
     try:
+        for conn in (read_conn, write_conn):
+            lock.limit_waits(conn)
         require_collection(read_conn, target, options.collection)
         new_is_empty = options.into is not None and _chunk_count(read_conn, target, options.into) == 0
         before = collection_state(read_conn, target, options.collection if new_is_empty else collection, model)
@@ -370,6 +372,8 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
     started = time.perf_counter()
     try:
         written = writer.write(done.good)
+    except psycopg.errors.LockNotAvailable:
+        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(done.good)} vectors", writer.tables()) from None
     except psycopg.Error as exc:
         raise HarnessError(f"writing a batch of {len(done.good)} vectors failed: {dbmod.describe_error(exc)}") from exc
     summary.write_seconds += time.perf_counter() - started

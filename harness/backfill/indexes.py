@@ -20,11 +20,10 @@ from psycopg import sql
 from .. import db as dbmod
 from ..errors import HarnessError
 from ..target import Target, _qualified
-from . import bookkeeping
+from . import bookkeeping, lock
 
 log = logging.getLogger("harness.backfill")
 _VECTOR_INDEX = r"USING (hnsw|ivfflat) "
-LOCK_TIMEOUT = "60s"  # waiting longer than this for another session's lock fails the rebuild, naming the blocker
 
 
 def table_is_empty(conn: psycopg.Connection, target: Target) -> bool:
@@ -122,7 +121,7 @@ def rebuild(database_url: str, target: Target, *, connect: Callable[..., psycopg
             return []
         # A role- or database-level statement_timeout must not kill a long index build half way.
         conn.execute("SET statement_timeout = 0")
-        conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+        lock.limit_waits(conn)
         key = bookkeeping.target_name(em.schema, em.table)
         rebuilt, missing = [], []
         for row in conn.execute("SELECT name, definition FROM backfill_harness.deferred_indexes WHERE target = %s "
@@ -135,6 +134,9 @@ def rebuild(database_url: str, target: Target, *, connect: Callable[..., psycopg
                         conn.execute(row["definition"])  # the exact definition recorded when it was dropped
                     conn.execute("DELETE FROM backfill_harness.deferred_indexes WHERE target = %s AND name = %s",
                                  (key, row["name"]))
+            except psycopg.errors.LockNotAvailable:
+                missing.append(f"{row['name']} (waited {lock.LOCK_TIMEOUT_MS / 1000:g} s for a lock held by "
+                               f"{lock.blockers(conn, [_qualified(em.schema, em.table)])})")
             except psycopg.Error as exc:
                 missing.append(f"{row['name']} ({dbmod.describe_error(exc)})")
                 continue

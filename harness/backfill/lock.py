@@ -18,6 +18,37 @@ class LockLost(HarnessError):
     """This run's lock session ended (terminated, reaped): another backfill may hold the collection now."""
 
 _NAMESPACE = "backfill-harness"
+LOCK_TIMEOUT_MS = 30_000  # the longest any statement of a run waits for another session's lock
+
+
+def limit_waits(conn: psycopg.Connection) -> None:
+    """Make every statement of this session give up after LOCK_TIMEOUT_MS waiting for another session's lock."""
+    conn.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT_MS)}")
+    if not conn.autocommit:
+        conn.commit()
+
+
+def blockers(conn: psycopg.Connection, relations: list[str]) -> str:
+    """Who holds locks on these tables in an open transaction: application name, pid, since when (for messages)."""
+    rows = conn.execute(
+        "SELECT DISTINCT a.pid, a.application_name, a.xact_start, a.state, left(a.query, 80) AS query "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.granted AND l.pid <> pg_backend_pid() "
+        "AND a.xact_start IS NOT NULL AND l.relation = ANY(SELECT to_regclass(r)::oid FROM unnest(%s::text[]) AS r) "
+        "ORDER BY a.xact_start LIMIT 5", (relations,)).fetchall()
+    if not rows:
+        return "a session that has ended since"
+    return "; ".join(
+        f"{r['application_name'] or 'an unnamed session'} (backend pid {r['pid']}, in a transaction since "
+        f"{r['xact_start'].strftime('%Y-%m-%dT%H:%M:%SZ') if r['xact_start'] else 'unknown'}, {r['state']}: {r['query']!r})"
+        for r in rows)
+
+
+def waited_too_long(conn: psycopg.Connection, what: str, relations: list[str]) -> HarnessError:
+    """The error for a statement that gave up waiting for a lock: names the sessions holding the tables."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback()
+    return HarnessError(f"{what} waited {LOCK_TIMEOUT_MS / 1000:g} s for a lock held by {blockers(conn, relations)}; "
+                        "expected no other session to hold these tables that long; nothing of it was written")
 
 
 def _keys(table: str, collection: str) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from .. import checks
 from ..checks.live import differences, matches_live
 from ..checks.outcome import FAIL, Outcome
 from ..errors import CheckFailed, ConfigError, RefusedError
-from ..target import Target
+from ..target import Target, _qualified
 from . import bookkeeping, lock
 from ..state import require_collection
 
@@ -66,6 +66,11 @@ def _relabel(conn: psycopg.Connection, target: Target, old: str, new: str) -> tu
     vectors = conn.execute(sql.SQL("UPDATE {t} SET {col} = %(new)s WHERE {col}::text = %(old)s").format(
         t=target.embedding_table, col=sql.Identifier(em.collection)), {"old": old, "new": new}).rowcount
     return chunks, vectors
+
+
+def _tables(target: Target) -> list[str]:
+    ch, em = target.profile.chunks, target.profile.embeddings
+    return [_qualified(ch.schema, ch.table), _qualified(em.schema, em.table)]
 
 
 def _record(conn: psycopg.Connection, target: Target, live: str) -> dict[str, Any] | None:
@@ -126,11 +131,15 @@ def swap(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target
             raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
                               + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
         em = target.profile.embeddings
-        with conn.transaction():
-            _relabel(conn, target, live, retired)
-            chunks, vectors = _relabel(conn, target, new, live)
-            conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
-                         (bookkeeping.target_name(em.schema, em.table), live, retired, new))
+        try:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                _relabel(conn, target, live, retired)
+                chunks, vectors = _relabel(conn, target, new, live)
+                conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
+                             (bookkeeping.target_name(em.schema, em.table), live, retired, new))
+        except psycopg.errors.LockNotAvailable:
+            raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}", _tables(target)) from None
     return SwapResult("swap", live, new, retired, chunks, vectors, gate)
 
 

@@ -48,6 +48,11 @@ class BatchWriter:
         conn.execute("SET synchronous_commit TO off")
         conn.commit()
 
+    def tables(self) -> list[str]:
+        """The tables a write locks (for naming who holds them when a write waits too long)."""
+        em, ch = self.target.profile.embeddings, self.target.profile.chunks
+        return [_qualified(ch.schema, ch.table) if self.target.inline else _qualified(em.schema, em.table)]
+
     def _stage_columns(self) -> list[tuple[str, str]]:
         """(staging column, target column) pairs for what this target stores."""
         em, ch = self.target.profile.embeddings, self.target.profile.chunks
