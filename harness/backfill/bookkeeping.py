@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import psycopg
 
+from ..errors import RefusedError
+
 SCHEMA = "backfill_harness"
 
 _DDL = """
@@ -51,10 +53,16 @@ CREATE TABLE IF NOT EXISTS backfill_harness.deferred_indexes (
 
 def ensure(conn: psycopg.Connection) -> None:
     """Create the schema and its tables if missing (serialised, so concurrent workers never race on DDL)."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext('schema'))")
-        for statement in filter(str.strip, _DDL.split(";")):
-            conn.execute(statement)
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext('schema'))")
+            for statement in filter(str.strip, _DDL.split(";")):
+                conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise RefusedError(
+            f"schema {SCHEMA} (where runs, swaps and deferred indexes are kept) cannot be made or used: "
+            f"{str(exc).splitlines()[0]}; expected CREATE on the database, or the schema created by its owner with "
+            f"USAGE and SELECT, INSERT, UPDATE, DELETE on its tables granted to this role") from None
 
 
 def target_name(schema: str, table: str) -> str:

@@ -28,7 +28,7 @@ from ..errors import CheckFailed, HarnessError, ProviderError, ProviderRejected,
 from ..profile import Profile
 from ..provider import OllamaProvider, check_vectors
 from ..target import Target
-from . import bookkeeping, claims, indexes, lock, reuse
+from . import bookkeeping, claims, indexes, lock, privileges, reuse
 from .progress import Progress
 from ..state import CollectionState, collection_state, require_collection
 from .selection import Row, iter_batches
@@ -189,6 +189,7 @@ def run_backfill(
                 "replacing them in place is a model switch; expected --into NEW (backfill a new collection, verify, "
                 "swap) or --approve-model-change to replace them in place"
             )
+        privileges.require(read_conn, target)
         if options.run_id:
             bookkeeping.ensure(lock_conn)
             lock.join_run(lock_conn, table, collection, options.run_id, model)

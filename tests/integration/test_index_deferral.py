@@ -106,3 +106,21 @@ def test_the_rebuilt_index_keeps_its_options_and_tablespace(pg, demo_db, demo_pr
     finally:
         demo_db.execute(f"DROP INDEX IF EXISTS {INDEX}")
         demo_db.execute(f"DROP TABLESPACE IF EXISTS {space}")
+
+
+def test_a_role_lacking_a_privilege_is_refused_naming_privilege_and_table(pg, demo_db, demo_profile, embed_server):
+    from harness.errors import RefusedError
+
+    dsn = _role(pg, demo_db, "GRANT SELECT ON document_chunks TO {role}", "GRANT SELECT ON document_embeddings TO {role}")
+    with pytest.raises(RefusedError, match=r"lacks INSERT on table public.document_embeddings, DELETE on table "
+                                           r"public.document_embeddings; expected .*nothing was written"):
+        _backfill(dsn, demo_profile, embed_server.url)
+    assert demo_db.scalar("SELECT count(*) FROM document_embeddings") == 0
+
+
+def test_swap_without_create_on_the_database_names_it(pg, embedded_db, demo_profile, demo_env, cli):
+    dsn = _role(pg, embedded_db, "GRANT SELECT, INSERT, UPDATE, DELETE ON document_chunks, document_embeddings TO {role}",
+                "REVOKE CREATE ON DATABASE " + embedded_db.name + " FROM PUBLIC")
+    result = cli("swap", "--profile", demo_profile, "--from", "tenant_acme", "--to", "tenant_globex",
+                 env={**demo_env, "DATABASE_URL": dsn})
+    assert result.code == 2 and "expected CREATE on the database" in result.err, result.err
