@@ -16,6 +16,7 @@ from _engine_stack import COLLECTION, MODEL, fresh_database, header, paced_serve
 
 from harness.backfill import BackfillOptions, run_backfill
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 
 def embedded_database(pg, name: str, rows: int) -> str:
@@ -39,7 +40,8 @@ def main() -> None:
         for n in sizes:
             dsn = embedded_database(pg, f"bench_into_{n}", n)
             started = time.perf_counter()
-            summary = run_backfill(profile(), dsn, provider, BackfillOptions(COLLECTION, into="bench_v2", progress=False))
+            summary = run_backfill(resolve(profile(), database_url=dsn, provider_url=provider.url),
+                                   BackfillOptions(COLLECTION, into="bench_v2", progress=False), provider=provider)
             seconds = time.perf_counter() - started
             assert summary.ok and summary.copied == n and summary.reused == n and summary.embedded == 0, summary.as_dict()
             times.append(seconds)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import redact
 from . import commandline
+from ..backfill.engine import BackfillOptions
 from ..errors import ConfigError
 from ..settings import Settings
 
@@ -60,10 +61,8 @@ def backfill_command(settings: Settings, collection: str, *, command: str | None
                 "--command CMD, or --engine to use backfill-harness backfill")
         if profile.path is None:
             raise ConfigError("--engine needs a profile file to hand to backfill-harness backfill")
-        parts = [sys.executable, "-m", "harness", "backfill", "--profile", str(Path(profile.path).resolve()),
-                 "--collection=" + collection, "--model", settings.model, "--batch-size", str(settings.batch_size)]
-        if into:
-            parts.append("--into=" + into)  # one argument, so a name starting with '-' stays a value
+        options = BackfillOptions(collection, batch_size=settings.batch_size, into=into)
+        parts = [sys.executable, "-m", "harness", "backfill", *options.to_argv(settings)]
         commandline.refuse_nul(values)
         return BackfillCommand(commandline.shown(parts), "engine", None, tuple(parts))
     else:

@@ -11,6 +11,7 @@ from harness.backfill import BackfillOptions, run_backfill
 from harness.errors import HarnessError
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
@@ -21,9 +22,9 @@ INDEXES = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'documen
 def _backfill(dsn, profile_path, url, on_batch=None, **options):
     profile = load_profile(profile_path, env={"EMBED_MODEL": TEST_MODEL})
     with OllamaProvider(url, TEST_MODEL) as provider:
-        return run_backfill(profile, dsn, provider, BackfillOptions("global_corpus", progress=False,
-                                                                      defer_index_min_rows=100, **options),
-                            on_batch=on_batch)
+        return run_backfill(resolve(profile, database_url=dsn, provider_url=provider.url),
+                            BackfillOptions("global_corpus", progress=False, defer_index_min_rows=100, **options),
+                            provider=provider, on_batch=on_batch)
 
 
 def _role(pg, db, *grants: str) -> str:

@@ -6,6 +6,7 @@ from harness.backfill import BackfillOptions, run_backfill
 from harness.backfill.lock import LockLost
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
@@ -24,12 +25,13 @@ def test_a_run_that_lost_its_lock_stops_and_the_second_run_leaves_no_duplicate(d
             for (pid,) in demo_db.connect().execute(LOCK_SESSIONS).fetchall():
                 demo_db.execute("SELECT pg_terminate_backend(%s)", (pid,))
             with OllamaProvider(embed_server.url, TEST_MODEL) as other:
-                second.append(run_backfill(profile, demo_db.dsn, other,
-                                           BackfillOptions("global_corpus", batch_size=20, progress=False)))
+                second.append(run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=other.url),
+                                           BackfillOptions("global_corpus", batch_size=20, progress=False), provider=other))
 
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
         with pytest.raises(LockLost, match="lost the lock of collection 'global_corpus'.*writes nothing more"):
-            run_backfill(profile, demo_db.dsn, provider, BackfillOptions("global_corpus", batch_size=20, progress=False),
+            run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
+                         BackfillOptions("global_corpus", batch_size=20, progress=False), provider=provider,
                          on_batch=reap_then_start_another)
     assert second and second[0].ok
     assert demo_db.scalar("SELECT count(*) FROM document_embeddings") == 256

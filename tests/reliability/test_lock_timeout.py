@@ -6,6 +6,7 @@ from harness.backfill import BackfillOptions, lock, run_backfill
 from harness.errors import HarnessError
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
@@ -25,7 +26,8 @@ def test_a_write_blocked_by_another_session_stops_naming_it(embedded_db, demo_pr
         with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
             with pytest.raises(HarnessError, match=rf"waited 0.3 s for a lock held by nightly-reindex \(backend pid {pid}, "
                                                    r"in a transaction since"):
-                run_backfill(profile, embedded_db.dsn, provider, BackfillOptions("tenant_globex", progress=False))
+                run_backfill(resolve(profile, database_url=embedded_db.dsn, provider_url=provider.url),
+                             BackfillOptions("tenant_globex", progress=False), provider=provider)
         blocker.rollback()
 
 
