@@ -17,6 +17,7 @@ from .. import checks
 from ..checks.live import differences, matches_live
 from ..checks.outcome import FAIL, Outcome
 from ..errors import CheckFailed, ConfigError, RefusedError
+from ..settings import Settings
 from ..target import Target, _qualified
 from . import bookkeeping, lock
 from ..state import require_collection
@@ -99,18 +100,17 @@ class _Locked:
 GATE = ("coverage", "dimensions", "model", "fresh", "sane_vectors")
 
 
-def run_gate(database_url: str, target: Target, new: str, live: str, model: str) -> list[Outcome]:
+def run_gate(settings: Settings, new: str, live: str) -> list[Outcome]:
     """The DONE checks on ``new`` (in-process, one CheckSession) and whether it matches ``live`` as it is now."""
-    session = checks.open_session(target.profile, checks.CheckOptions(collections=(new,)), database_url=database_url)
+    session = checks.open_session(settings, checks.CheckOptions(collections=(new,)))
     try:
-        session.model = model
         return [checks.PER_COLLECTION[name](session, new) for name in GATE] + [matches_live(session, new, live)]
     finally:
         session.close()
 
 
-def swap(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target, new: str, live: str, model: str,
-         database_url: str) -> SwapResult:
+def swap(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target, new: str, live: str,
+         settings: Settings) -> SwapResult:
     """Gate ``new`` (the DONE checks, and the same chunks as ``live`` now), then relabel live -> retired and new -> live."""
     _require_collections(target)
     if new == live:
@@ -125,7 +125,7 @@ def swap(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target
                           f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
     # The locks keep backfills of both collections out from the gate to the commit, so what passed is what is swapped.
     with _Locked(lock_conn, target.profile.embeddings.table, [live, new]):
-        gate = run_gate(database_url, target, new, live, model)
+        gate = run_gate(settings, new, live)
         failed = [o for o in gate if o.status == FAIL]
         if failed:
             raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "

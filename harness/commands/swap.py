@@ -36,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
         elif args.drop_retired:
             result = drop_retired(conn, lock_conn, target, args.live)
         else:
-            result = swap(conn, lock_conn, target, args.new, args.live, settings.model, settings.database_url)
+            result = swap(conn, lock_conn, target, args.new, args.live, settings)
     emit(result, args.json, result.line())
     return 0
