@@ -1,4 +1,4 @@
-"""The harness's own schema in the target database, ``backfill_harness``: run claims, swaps, deferred indexes.
+"""The harness's own schema in the target database, ``backfill_harness``: run claims, swaps, copies, deferred indexes.
 
 Created on first use, only by runs that need it (several workers, ``swap``, an index
 build deferred past a bulk load); a single plain backfill writes nothing outside the target's tables.
@@ -41,6 +41,13 @@ CREATE TABLE IF NOT EXISTS backfill_harness.swaps (
     swapped_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (target, live)
 );
+CREATE TABLE IF NOT EXISTS backfill_harness.copies (
+    target      text NOT NULL,          -- schema.table of the embeddings
+    copy        text NOT NULL,          -- the collection backfill --into filled by copying
+    live        text NOT NULL,          -- the collection it copied (swap compares the two chunk by chunk)
+    copied_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (target, copy)
+);
 CREATE TABLE IF NOT EXISTS backfill_harness.deferred_indexes (
     target      text NOT NULL,
     name        text NOT NULL,
@@ -67,3 +74,12 @@ def ensure(conn: psycopg.Connection) -> None:
 
 def target_name(schema: str, table: str) -> str:
     return f"{schema}.{table}"
+
+
+def record_copy(conn: psycopg.Connection, schema: str, table: str, live: str, copy: str) -> None:
+    """Remember that ``copy`` was filled by copying ``live`` (so swap compares them chunk by chunk)."""
+    ensure(conn)
+    with conn.transaction():
+        conn.execute("INSERT INTO backfill_harness.copies (target, copy, live) VALUES (%s, %s, %s) "
+                     "ON CONFLICT (target, copy) DO UPDATE SET live = EXCLUDED.live, copied_at = now()",
+                     (target_name(schema, table), copy, live))

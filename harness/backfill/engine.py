@@ -293,6 +293,8 @@ def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions,
             if conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone()["prepared"]:
                 return
             _copy(conn, target, options, summary)
+            if summary.copied:
+                _record_copy(conn, target, options)
             if options.reuse:
                 summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model)
             size = options.rows_per_claim or options.batch_size * 4
@@ -306,8 +308,18 @@ def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions,
         # The planner must know the new collection's size, or it joins it by nested loops (quadratic).
         with conn.transaction():
             conn.execute(sql.SQL("ANALYZE {}").format(target.chunk_table))
+        _record_copy(conn, target, options)
     if options.reuse:
         summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model, guard)
+
+
+def _record_copy(conn: psycopg.Connection, target: Target, options: BackfillOptions) -> None:
+    em = target.profile.embeddings
+    try:
+        bookkeeping.record_copy(conn, em.schema, em.table, options.collection, options.into)
+    except RefusedError as exc:  # a role without the bookkeeping schema: swap then compares by source only
+        log.warning("the copy of %s into %s is not recorded (%s); swap will compare them by source, not chunk by chunk",
+                    options.collection, options.into, exc)
 
 
 def _copy(conn: psycopg.Connection, target: Target, options: BackfillOptions, summary: BackfillSummary) -> None:

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from .. import checks
-from ..checks.live import differences, matches_live
+from ..checks.live import comparison, differences, matches_live
 from ..checks.outcome import FAIL, Outcome
 from ..errors import CheckFailed, ConfigError, RefusedError
 from ..settings import Settings
@@ -179,7 +179,8 @@ def drop_retired(conn: psycopg.Connection, lock_conn: psycopg.Connection, target
     em = target.profile.embeddings
     retired = record["retired"]
     with _Locked(lock_conn, em.table, [live]):
-        missing, examples = differences(conn, target, retired, live)
+        by = comparison(conn, target, record["replaced_by"])
+        missing, examples = differences(conn, target, retired, live, by=by) if by else (0, [])
         if missing:
             raise RefusedError(
                 f"{retired!r} holds {missing} chunks that {live!r} lacks (e.g. "

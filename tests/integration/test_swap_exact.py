@@ -56,3 +56,30 @@ def test_drop_retired_refuses_while_retired_holds_a_chunk_live_lacks(embedded_db
     assert result.code == 2 and "holds 1 chunks that" in result.err
     assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (LIVE + "__retired",)) == 29
     assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE collection = %s", (LIVE + "__retired",)) == 29
+
+
+def test_a_collection_the_app_rechunked_is_compared_by_source(embedded_db, v2_server, demo_profile, cli, monkeypatch):
+    from examples.ragapp.app import load_corpus
+
+    monkeypatch.setenv("MAX_CHUNK_SIZE", "400")
+    load_corpus(embedded_db.dsn, collections=[LIVE], into=NEW)
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", NEW, env=env).code == 0
+    swapped = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, "--json", env=env)
+    assert swapped.code == 0, swapped.err
+    live = next(c for c in swapped.json["gate"]["checks"] if c["check"] == "matches_live")
+    assert live["status"] == "passed" and live["metrics"]["by"] == "source"
+
+
+def test_a_rechunked_collection_missing_a_live_source_is_refused(embedded_db, v2_server, demo_profile, cli, monkeypatch):
+    from examples.ragapp.app import load_corpus
+
+    monkeypatch.setenv("MAX_CHUNK_SIZE", "400")
+    load_corpus(embedded_db.dsn, collections=[LIVE], into=NEW)
+    embedded_db.execute("INSERT INTO document_chunks (document_id, collection, tenant_id, chunk_index, content, title, url) "
+                        "SELECT document_id, collection, tenant_id, 99, 'a new page', 'New page', 'https://new.example' "
+                        "FROM document_chunks WHERE collection = %s LIMIT 1", (LIVE,))
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", NEW, env=env).code == 0
+    result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
+    assert result.code == 1 and "matches_live" in result.err and "1 chunks of tenant_globex missing" in result.err
