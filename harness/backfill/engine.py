@@ -29,7 +29,7 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
 from ..target import Target
-from . import bookkeeping, claims, indexes, lock, reuse
+from . import bookkeeping, claims, indexes, lock, privileges, reuse
 from .progress import Progress
 from ..state import CollectionState, collection_state, model_switch, require_collection, stored_models
 from .selection import Row, iter_batches
@@ -65,6 +65,7 @@ class BackfillOptions:
     approve_model_change: bool = _flag("--approve-model-change", False)  # replace another model's vectors in place
     # embed exactly these chunk keys (compared as text), whatever their state; read from --keys-from, one process
     keys: tuple[str, ...] | None = _flag(None)
+    sync: bool = _flag("--sync", False)  # --into: bring chunks added, edited or deleted in live since the copy over
 
     @property
     def target_collection(self) -> str:
@@ -85,7 +86,7 @@ class BackfillOptions:
                 if value != f.default:  # the flag says the non-default (--dry-run, --no-reuse, --fail-fast)
                     argv.append(flag[value] if isinstance(flag, dict) else flag)
             else:  # a value, always forwarded: the worker's own defaults (the profile's batch size) may differ
-                argv += [flag, str(value)]
+                argv.append(f"{flag}={value}")  # one argument: a value starting with '-' stays a value
         return argv
 
     @classmethod
@@ -222,6 +223,8 @@ def run_backfill(
     write_conn = dbmod.connect(database_url)
     locked = deferred = False
     try:
+        for conn in (read_conn, write_conn):
+            lock.limit_waits(conn)
         require_collection(read_conn, target, options.collection)
         new_is_empty = options.into is not None and _chunk_count(read_conn, target, options.into) == 0
         before = collection_state(read_conn, target, options.collection if new_is_empty else collection, model)
@@ -237,13 +240,19 @@ def run_backfill(
         if options.dry_run:
             summary.after = before
             return summary
+        privileges.require(read_conn, target)
         if options.run_id:
             bookkeeping.ensure(lock_conn)
             lock.join_run(lock_conn, table, collection, options.run_id, model)
         else:
             lock.acquire(lock_conn, table, collection)
         locked = True
-        _prepare(write_conn, target, options, model, summary)
+        lock_pid = lock_conn.info.backend_pid
+
+        def guard(conn: psycopg.Connection) -> None:
+            lock.prove_held(conn, table, collection, lock_pid)
+
+        _prepare(write_conn, target, options, model, summary, guard)
         if summary.copied or summary.reused or options.into or options.run_id:
             before = summary.before = collection_state(read_conn, target, collection, model)
         total = before.needed if options.keys is None else len(options.keys)
@@ -251,7 +260,7 @@ def run_backfill(
         if not options.run_id and total >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
-        writer = BatchWriter(write_conn, target, model)
+        writer = BatchWriter(write_conn, target, model, guard)
         progress = Progress(total, enabled=options.progress)
         if options.run_id:
             claim_conn = dbmod.connect(database_url, autocommit=True)
@@ -269,8 +278,8 @@ def run_backfill(
         return summary
     finally:
         try:
-            if locked and not read_conn.closed and (deferred or not options.run_id):
-                rebuilt = indexes.rebuild(read_conn, target)
+            if locked and not read_conn.closed and (deferred or not options.run_id) and indexes.pending(read_conn, target):
+                rebuilt = indexes.rebuild(database_url, target)  # its own session; raises naming an index still missing
                 if "summary" in locals():
                     summary.indexes_rebuilt = rebuilt
         finally:
@@ -302,23 +311,54 @@ def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> i
                             {"collection": collection}).fetchone()["n"])
 
 
-def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary) -> None:
-    """Once per run, in one transaction: copy chunks for --into, take over reusable vectors, cut claim ranges."""
-    collection = options.target_collection
-    with conn.transaction():
-        if options.run_id:
+def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
+             guard: Callable[[psycopg.Connection], None]) -> None:
+    """Once per run: copy chunks for --into (one statement, so a killed run never leaves a half copy), take over
+    reusable vectors (committed in pieces), cut claim ranges (workers: all in one transaction)."""
+    if options.run_id:
+        with conn.transaction():
+            guard(conn)
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
             if conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone()["prepared"]:
                 return
-        if options.into and _chunk_count(conn, target, options.into) == 0:
-            summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
-            log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
-        if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
-            summary.reused = reuse.reuse_vectors(conn, target, collection, model)
-        if options.run_id:
+            _copy(conn, target, options, summary)
+            if summary.copied:
+                _record_copy(conn, target, options)
+            if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+                summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model)
             size = options.rows_per_claim or options.batch_size * 4
-            claims.cut_ranges(conn, target, options.run_id, collection, model, size)
+            claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
+        return
+    with conn.transaction():
+        guard(conn)
+        _copy(conn, target, options, summary)
+    if summary.copied:
+        # The planner must know the new collection's size, or it joins it by nested loops (quadratic).
+        with conn.transaction():
+            conn.execute(sql.SQL("ANALYZE {}").format(target.chunk_table))
+        _record_copy(conn, target, options)
+    if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+        summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model, guard)
+
+
+def _record_copy(conn: psycopg.Connection, target: Target, options: BackfillOptions) -> None:
+    em = target.profile.embeddings
+    try:
+        bookkeeping.record_copy(conn, em.schema, em.table, options.collection, options.into)
+    except RefusedError as exc:  # a role without the bookkeeping schema: swap then compares by source only
+        log.warning("the copy of %s into %s is not recorded (%s); swap will compare them by source, not chunk by chunk",
+                    options.collection, options.into, exc)
+
+
+def _copy(conn: psycopg.Connection, target: Target, options: BackfillOptions, summary: BackfillSummary) -> None:
+    if options.into and _chunk_count(conn, target, options.into) == 0:
+        summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
+        log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
+    elif options.into and options.sync:
+        summary.copied, removed = reuse.sync_chunks(conn, target, options.collection, options.into)
+        log.info("brought %d new or edited chunks of %s into %s; removed %d it no longer has",
+                 summary.copied, options.collection, options.into, removed)
 
 
 def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[list[Row], int | None]]:
@@ -412,6 +452,8 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
     started = time.perf_counter()
     try:
         written = writer.write(done.good)
+    except psycopg.errors.LockNotAvailable:
+        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(done.good)} vectors", writer.tables()) from None
     except psycopg.Error as exc:
         raise HarnessError(f"writing a batch of {len(done.good)} vectors failed: {dbmod.describe_error(exc)}") from exc
     summary.write_seconds += time.perf_counter() - started

@@ -7,7 +7,7 @@ so COPY's binary types always match. A batch lands whole or not at all.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +33,10 @@ class Embedding:
 class BatchWriter:
     """Owns one connection's staging table and writes batches through it."""
 
-    def __init__(self, conn: psycopg.Connection, target: Target, model: str):
+    def __init__(self, conn: psycopg.Connection, target: Target, model: str,
+                 guard: Callable[[psycopg.Connection], None] | None = None):
         self.conn = conn
+        self.guard = guard or (lambda conn: None)  # run first in every write transaction: proves the lock is still held
         self.target = target
         self.model = model
         self._columns = self._stage_columns()
@@ -45,6 +47,11 @@ class BatchWriter:
         # again by the next run, so the writer need not wait for each commit's WAL flush.
         conn.execute("SET synchronous_commit TO off")
         conn.commit()
+
+    def tables(self) -> list[str]:
+        """The tables a write locks (for naming who holds them when a write waits too long)."""
+        em, ch = self.target.profile.embeddings, self.target.profile.chunks
+        return [_qualified(ch.schema, ch.table) if self.target.inline else _qualified(em.schema, em.table)]
 
     def _stage_columns(self) -> list[tuple[str, str]]:
         """(staging column, target column) pairs for what this target stores."""
@@ -96,6 +103,7 @@ class BatchWriter:
         self._ensure_stage()
         names = [c for c, _ in self._columns]
         with self.conn.transaction():
+            self.guard(self.conn)
             self.conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(STAGE)))
             copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
                 sql.Identifier(STAGE), sql.SQL(", ").join(map(sql.Identifier, names))
@@ -122,6 +130,7 @@ class BatchWriter:
             self.target.embedding_table, sql.SQL(", ").join(sql.Identifier(col) for _, col in self._columns)
         )
         with self.conn.transaction():
+            self.guard(self.conn)
             if binary_copy_data(self._target_types, names, batch[:1], self.model) is None:
                 self._copy_rows(copy_sql, self._target_types, names, batch)
             else:

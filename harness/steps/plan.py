@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ from .. import redact
 from ..backfill.selection import iter_batches
 from ..errors import HarnessError
 from ..evidence import write_json_atomic
+from ..files import atomic_write_text
 from ..provider import OllamaProvider
 from ..settings import Settings
 from ..target import Target
@@ -200,7 +199,7 @@ class _Dot(dict):
 
 
 def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise HarnessError(f"cannot write {path}: {exc.strerror or exc}; expected a writable folder with free space") from None

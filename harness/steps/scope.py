@@ -166,6 +166,11 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             stored = stored_models(conn, target, collection)
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None
+        from ..backfill.indexes import pending
+
+        for name in pending(conn, target):  # a bulk load dropped it and could not rebuild it
+            assumptions.append(f"WARNING: vector index {name} is missing (dropped for a bulk load, not rebuilt); "
+                               f"expected it rebuilt with backfill-harness indexes restore --profile {settings.profile.path or 'P'}")
         if row is None:
             check("vector column exists", False, f"{em.table}.{em.vector} not found", "the profile's vector column")
         if into and into != collection:
