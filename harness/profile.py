@@ -108,6 +108,7 @@ class ChunkingSettings:
 @dataclass(frozen=True)
 class BackfillSettings:
     command: str | None = None
+    args: tuple[str, ...] = ()  # extra arguments after the command; placeholders filled like the command's
     workdir: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     batch_size: int = 100
@@ -499,10 +500,11 @@ class _Reader:
         )
 
     def backfill(self, raw: Any) -> BackfillSettings:
-        section = self.mapping("backfill", raw, {"command", "workdir", "env", "batch_size", "timeout_s", "done_pattern",
-                                                 "probe_command"})
+        section = self.mapping("backfill", raw, {"command", "args", "workdir", "env", "batch_size", "timeout_s",
+                                                 "done_pattern", "probe_command"})
         return BackfillSettings(
             command=self.string("backfill.command", section.get("command")),
+            args=self.items("backfill.args", section.get("args"), lambda key, item: self.string(key, item, required=True)),
             workdir=self.string("backfill.workdir", section.get("workdir")),
             env=self.string_map("backfill.env", section.get("env")),
             batch_size=self.integer("backfill.batch_size", section.get("batch_size"), default=100),

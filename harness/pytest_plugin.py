@@ -28,7 +28,7 @@ UNPROVEN_PREFIX = "unproven: "  # how an unproven check's skip message starts (v
 _help_profile = "target profile: a YAML path or a preset (langchain, llamaindex, pgai)"
 _help_collection = "collection to check (repeatable; 'all' = every one; env: comma-separated)"
 _help_sample = ("rows re-embedded by the recompute check: N or 'all' (default: as many as the required bound needs, "
-                "299 for 1% at 95%); fewer than the bound needs leaves it unproven")
+                "299 for 1%% at 95%%); fewer than the bound needs leaves it unproven")
 _help_max_bad_fraction = ("largest fraction of bad rows DONE accepts (default: the profile's verify.max_bad_fraction, "
                           "else 0.01)")
 _help_offenders = "where every offending row of every failing check is written (default: RUN_DIR/offenders.jsonl)"

@@ -29,7 +29,7 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
 from ..target import Target
-from . import bookkeeping, claims, indexes, lock, reuse
+from . import bookkeeping, claims, indexes, lock, privileges, reuse
 from .progress import Progress
 from ..state import CollectionState, collection_state, model_switch, require_collection, stored_models
 from .selection import Row, iter_batches
@@ -67,6 +67,7 @@ class BackfillOptions:
     approve_model_change: bool = _flag("--approve-model-change", False)  # replace another model's vectors in place
     # embed exactly these chunk keys (compared as text), whatever their state; read from --keys-from, one process
     keys: tuple[str, ...] | None = _flag(None)
+    sync: bool = _flag("--sync", False)  # --into: bring chunks added, edited or deleted in live since the copy over
 
     @property
     def target_collection(self) -> str:
@@ -87,7 +88,7 @@ class BackfillOptions:
                 if value != f.default:  # the flag says the non-default (--dry-run, --no-reuse, --fail-fast)
                     argv.append(flag[value] if isinstance(flag, dict) else flag)
             else:  # a value, always forwarded: the worker's own defaults (the profile's batch size) may differ
-                argv += [flag, str(value)]
+                argv.append(f"{flag}={value}")  # one argument: a value starting with '-' stays a value
         return argv
 
     @classmethod
@@ -234,6 +235,8 @@ def run_backfill(
     write_conn = dbmod.connect(database_url)
     locked = deferred = False
     try:
+        for conn in (read_conn, write_conn):
+            lock.limit_waits(conn)
         tenants = rls.tenants(read_conn, profile)
         rls.require_visible(read_conn, target, options.collection, tenants)
         new_is_empty = options.into is not None and rls.visible_count(read_conn, target, options.into, tenants) == 0
@@ -250,6 +253,7 @@ def run_backfill(
         if options.dry_run:
             summary.after = before
             return summary
+        privileges.require(read_conn, target)
         if options.run_id:
             bookkeeping.ensure(lock_conn)
             lock.join_run(lock_conn, table, collection, options.run_id, model)
@@ -267,7 +271,12 @@ def run_backfill(
             # Reuse gathers its matches in a temporary table, which this role may not create.
             options = replace(options, reuse=False)
             summary.notes.append("vectors of other collections were not reused: no TEMP privilege")
-        _prepare(write_conn, target, options, model, summary, dims, tenants)
+        lock_pid = lock_conn.info.backend_pid
+
+        def guard(conn: psycopg.Connection) -> None:
+            lock.prove_held(conn, table, collection, lock_pid)
+
+        _prepare(write_conn, target, options, model, summary, guard, dims, tenants)
         if summary.copied or summary.reused or options.into or options.run_id:
             before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants)
         total = before.needed if options.keys is None else len(options.keys)
@@ -276,7 +285,7 @@ def run_backfill(
         if not options.run_id and not hidden and total >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
-        writer = BatchWriter(write_conn, target, model, dims, path)
+        writer = BatchWriter(write_conn, target, model, dims, path, guard)
         summary.write_path = writer.path.reason
         progress = Progress(total, enabled=options.progress)
         if options.run_id:
@@ -294,8 +303,8 @@ def run_backfill(
         return summary
     finally:
         try:
-            if locked and not read_conn.closed and (deferred or not options.run_id):
-                rebuilt = indexes.rebuild(read_conn, target)
+            if locked and not read_conn.closed and (deferred or not options.run_id) and indexes.pending(read_conn, target):
+                rebuilt = indexes.rebuild(database_url, target)  # its own session; raises naming an index still missing
                 if "summary" in locals():
                     summary.indexes_rebuilt = rebuilt
         finally:
@@ -342,29 +351,68 @@ def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> i
 
 
 def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
-             dims: int | None = None, tenants: list[str | None] = (None,)) -> None:
-    """Once per run, in one transaction: copy chunks for --into, take over reusable vectors, cut claim ranges."""
-    collection = options.target_collection
+             guard: Callable[[psycopg.Connection], None]) -> None:
+    """Once per run: copy chunks for --into (one statement, so a killed run never leaves a half copy), take over
+    reusable vectors (committed in pieces), cut claim ranges (workers: all in one transaction).
+
+    Under row-level security each tenant's view is copied and reused in turn (``database.session``)."""
     em = target.profile.embeddings
-    extra = ([(em.dimensions, sql.Literal(dims))] if em.dimensions else []) + profile_defaults(target, model, dims, collection)
-    with conn.transaction():
-        if options.run_id:
+    extra = ([(em.dimensions, sql.Literal(dims))] if em.dimensions else []) + profile_defaults(
+        target, model, dims, options.target_collection)
+    if options.run_id:
+        with conn.transaction():
+            guard(conn)
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
             if conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone()["prepared"]:
                 return
-        for tenant in tenants:
-            # set_config(..., true) changes the setting for the rest of this transaction: one tenant's view at a time.
-            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
-            if options.into and _chunk_count(conn, target, options.into) == 0:
-                copied = reuse.copy_chunks(conn, target, options.collection, options.into)
-                summary.copied += copied
-                log.info("copied %d chunks of %s into %s", copied, options.collection, options.into)
+            _copy(conn, target, options, summary)
+            if summary.copied:
+                _record_copy(conn, target, options)
             if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
-                summary.reused += reuse.reuse_vectors(conn, target, collection, model, extra)
-        if options.run_id:
+                summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra)
             size = options.rows_per_claim or options.batch_size * 4
-            claims.cut_ranges(conn, target, options.run_id, collection, model, size)
+            claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
+        return
+    copied = 0
+    with conn.transaction():
+        guard(conn)
+        for tenant in tenants:
+            # set_config(..., true) holds for the rest of this transaction: one tenant's view at a time.
+            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
+            summary.copied = 0
+            _copy(conn, target, options, summary)
+            copied += summary.copied
+    summary.copied = copied
+    if summary.copied:
+        # The planner must know the new collection's size, or it joins it by nested loops (quadratic).
+        with conn.transaction():
+            conn.execute(sql.SQL("ANALYZE {}").format(target.chunk_table))
+        _record_copy(conn, target, options)
+    if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+        for tenant in tenants:
+            summary.reused += reuse.reuse_vectors(
+                conn, target, options.target_collection, model, guard, extra=extra,
+                session=dbmod.session_values(target.profile.database.session, tenant))
+
+
+def _record_copy(conn: psycopg.Connection, target: Target, options: BackfillOptions) -> None:
+    em = target.profile.embeddings
+    try:
+        bookkeeping.record_copy(conn, em.schema, em.table, options.collection, options.into)
+    except RefusedError as exc:  # a role without the bookkeeping schema: swap then compares by source only
+        log.warning("the copy of %s into %s is not recorded (%s); swap will compare them by source, not chunk by chunk",
+                    options.collection, options.into, exc)
+
+
+def _copy(conn: psycopg.Connection, target: Target, options: BackfillOptions, summary: BackfillSummary) -> None:
+    if options.into and _chunk_count(conn, target, options.into) == 0:
+        summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
+        log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
+    elif options.into and options.sync:
+        summary.copied, removed = reuse.sync_chunks(conn, target, options.collection, options.into)
+        log.info("brought %d new or edited chunks of %s into %s; removed %d it no longer has",
+                 summary.copied, options.collection, options.into, removed)
 
 
 def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[list[Row], int | None]]:
@@ -461,6 +509,8 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
     try:
         session = dbmod.session_values(writer.target.profile.database.session, done.tenant)
         written = writer.write(done.good, session)
+    except psycopg.errors.LockNotAvailable:
+        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(done.good)} vectors", writer.tables()) from None
     except psycopg.Error as exc:
         raise HarnessError(f"writing a batch of {len(done.good)} vectors failed: {dbmod.describe_error(exc)}") from exc
     summary.write_seconds += time.perf_counter() - started

@@ -10,7 +10,7 @@ otherwise every batch goes through the staging table and ``INSERT ... SELECT``.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,8 +104,9 @@ class BatchWriter:
     """Owns one connection's staging table and writes batches through it."""
 
     def __init__(self, conn: psycopg.Connection, target: Target, model: str, dims: int | None = None,
-                 path: WritePath | None = None):
+                 path: WritePath | None = None, guard: Callable[[psycopg.Connection], None] | None = None):
         self.conn = conn
+        self.guard = guard or (lambda conn: None)  # run first in every write transaction: proves the lock is still held
         self.target = target
         self.model = model
         self.dims = dims
@@ -119,6 +120,11 @@ class BatchWriter:
         # again by the next run, so the writer need not wait for each commit's WAL flush.
         conn.execute("SET synchronous_commit TO off")
         conn.commit()
+
+    def tables(self) -> list[str]:
+        """The tables a write locks (for naming who holds them when a write waits too long)."""
+        em, ch = self.target.profile.embeddings, self.target.profile.chunks
+        return [_qualified(ch.schema, ch.table) if self.target.inline else _qualified(em.schema, em.table)]
 
     def _ensure_stage(self) -> None:
         if self._types is not None:
@@ -158,6 +164,7 @@ class BatchWriter:
         self._ensure_stage()
         names = [c for c, _ in self._columns]
         with self.conn.transaction():
+            self.guard(self.conn)
             if session:
                 dbmod.apply_session(self.conn, session)
             self.conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(STAGE)))
@@ -190,6 +197,7 @@ class BatchWriter:
                   "coll": [i.collection for i in batch], "ten": [i.tenant for i in batch]}
         params = {st: values[st] for st, _ in self._columns}
         with self.conn.transaction():
+            self.guard(self.conn)
             if session:
                 dbmod.apply_session(self.conn, session)
             for statement in self._apply_sql(batch[0].collection, source):
@@ -213,6 +221,7 @@ class BatchWriter:
             self.target.embedding_table, sql.SQL(", ").join(sql.Identifier(col) for _, col in self._columns)
         )
         with self.conn.transaction():
+            self.guard(self.conn)
             if session:
                 dbmod.apply_session(self.conn, session)
             if binary_copy_data(self._target_types, names, batch[:1], self.model, dims=self.dims) is None:

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keys-from", metavar="FILE",
                    help="re-embed exactly the chunk keys listed in FILE (offenders.jsonl from verify, or one key per "
                         "line), even when they look current")
+    p.add_argument("--sync", action="store_true",
+                   help="with --into NEW: bring chunks added, edited or deleted in the live collection since NEW was "
+                        "filled over to NEW (and embed them), so swap's matches_live check passes")
     p.add_argument("--workers", type=positive_int,
                    help="worker processes sharing this backfill (default: one per --provider-url, else 1)")
     p.add_argument("--provider-url", action="append", default=[], metavar="URL",

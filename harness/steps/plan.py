@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +14,11 @@ from .. import redact
 from ..backfill.selection import iter_batches
 from ..errors import HarnessError
 from ..evidence import write_json_atomic
+from ..files import atomic_write_text
 from ..provider import OllamaProvider
 from ..settings import Settings
 from ..target import Target
+from . import commandline
 from .common import BackfillCommand, backfill_env, shown_env, utc_now
 from .scope import ScopeResult
 
@@ -148,10 +147,12 @@ def probe_command(settings: Settings, scope: ScopeResult, run_dir: Path, command
     template = settings.profile.backfill.probe_command
     runs = []
     for i, limit in enumerate((rows, 2 * rows)):
-        text = (template.replace("{limit}", str(limit)).replace("{collection}", shlex.quote(scope.collection))
-                .replace("{into}", shlex.quote(scope.target_collection)))
+        # {limit} is our own integer; the collection names go in as whole arguments, never through a shell.
+        argv = commandline.build_argv(template.replace("{limit}", str(limit)),
+                                      {"collection": scope.collection, "into": scope.target_collection})
+        text = commandline.shown(argv)
         evidence = run_command(settings, scope.collection, run_dir / f"probe-{i + 1}",
-                               BackfillCommand(text, "profile backfill.probe_command", command.workdir),
+                               BackfillCommand(text, "profile backfill.probe_command", command.workdir, tuple(argv)),
                                target_collection=scope.target_collection,
                                timeout_s=min(settings.profile.backfill.timeout_s, 600))
         before, after = evidence.counts_before, evidence.counts_after
@@ -246,7 +247,7 @@ class _Dot(dict):
 
 
 def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise HarnessError(f"cannot write {path}: {exc.strerror or exc}; expected a writable folder with free space") from None
