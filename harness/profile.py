@@ -76,6 +76,7 @@ class EmbeddingTable:
     collection: str | None = None
     tenant: str | None = None
     dimensions: str | None = None
+    index_min_rows: int = 100_000  # below this many vectors a sequential scan is fast enough (pgai's own min_rows)
 
     def is_inline(self, chunks: ChunkTable) -> bool:
         """True when vectors live in a nullable column of the chunk table itself."""
@@ -408,7 +409,8 @@ class _Reader:
         section = self.mapping(
             "embeddings",
             raw,
-            {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions"},
+            {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions",
+             "index_min_rows"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -428,6 +430,8 @@ class _Reader:
             collection=self.identifier("embeddings.collection", section.get("collection")),
             tenant=self.identifier("embeddings.tenant", section.get("tenant")),
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
+            index_min_rows=self.integer("embeddings.index_min_rows", section.get("index_min_rows"), default=100_000,
+                                        minimum=0),
         )
 
     def chunking(self, raw: Any) -> ChunkingSettings:

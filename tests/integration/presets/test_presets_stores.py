@@ -1,0 +1,22 @@
+"""The stores the libraries write, as the presets must see them: the DONE checks are green on a healthy default store."""
+
+from harness.evidence import RunEvidence, write_evidence
+
+from ..checks_run import run_checks
+
+
+def test_the_library_finds_a_document_by_its_title(library_store):
+    doc = library_store.docs[3]
+    assert library_store.expect(doc) in library_store.search(doc.title, k=3)
+
+
+def test_checks_pass_on_a_healthy_default_store(library_store, tmp_path):
+    run_dir = tmp_path / "run"
+    collection = library_store.collections[0]
+    write_evidence(run_dir, RunEvidence(collection, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 1.0, 0))
+    run = run_checks(tmp_path, "--profile", library_store.preset, "--collection", collection, "--run-dir", str(run_dir),
+                     env=library_store.env)
+    assert run.failed == set(), run.output
+    assert {f"test_{c}[{collection}]" for c in ("coverage", "recompute", "citations", "index", "dimensions",
+                                                 "sane_vectors")} <= run.with_status("passed"), run.output
+    assert f"test_tenant_isolation[{collection}]" in run.with_status("skipped"), run.output
