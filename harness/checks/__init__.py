@@ -8,12 +8,14 @@ from .index import index
 from .outcome import FAIL, PASS, SKIP, Offender, Outcome
 from .recompute import recompute
 from .session import CheckOptions, CheckSession, open_session
+from .source_coverage import source_coverage
 from .tenants import tenant_isolation
 
 # In the order a person reads them; custom checks run per check, not per collection.
 PER_COLLECTION = {
     "completed": completed,
     "coverage": coverage,
+    "source_coverage": source_coverage,
     "dimensions": dimensions,
     "model": model,
     "fresh": fresh,
@@ -35,5 +37,5 @@ def run_all(session: CheckSession) -> list[Outcome]:
 __all__ = [
     "CheckOptions", "CheckSession", "FAIL", "Offender", "Outcome", "PASS", "PER_COLLECTION", "SKIP", "citations",
     "completed", "coverage", "custom", "dimensions", "fresh", "index", "model", "open_session", "recompute",
-    "run_all", "sane_vectors", "tenant_isolation",
+    "run_all", "sane_vectors", "source_coverage", "tenant_isolation",
 ]

@@ -146,7 +146,9 @@ def pgai_worker(dsn: str) -> None:
     """pgai's own vectorizer worker, once: it drains every queue and exits."""
     from pgai.vectorizer import Worker
 
-    logging.getLogger("pgai").setLevel(logging.WARNING)
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     asyncio.run(Worker(dsn, once=True).run())
 
 
@@ -185,7 +187,7 @@ def pgai_store(empty_db, embed_server):
         return [r[0] for r in rows]
 
     return LibraryStore("pgai", ["blog"], {**_base_env(empty_db, embed_server), "PGAI_SOURCE": "blog",
-                                           "PGAI_DESTINATION": "blog_embeddings"}, search, docs)
+                                           "PGAI_DESTINATION": "blog_embeddings", "PGAI_SOURCE_CITATION": "url"}, search, docs)
 
 
 @pytest.fixture(params=["langchain", "llamaindex", "pgai"])
