@@ -67,7 +67,8 @@ def _assert_nothing_half_written(db, expected: dict[int, np.ndarray], original: 
         ).fetchall()
     for key, vector, text, fresh in rows:
         if fresh:
-            assert np.array_equal(vector.to_numpy(), expected[key]), key
+            vector = vector.to_numpy() if hasattr(vector, "to_numpy") else vector  # pgvector 0.4+ Vector, 0.3 ndarray
+            assert np.array_equal(vector, expected[key]), key
         else:
             assert original[key] == text, key
 
