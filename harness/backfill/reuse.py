@@ -16,6 +16,10 @@ from ..target import Target, _qualified
 def copy_chunks(conn: psycopg.Connection, target: Target, source: str, into: str) -> int:
     """Copy every chunk row of ``source`` into collection ``into`` (new keys from the table's default); return count."""
     ch = target.profile.chunks
+    from . import library_swap
+
+    if library_swap.is_langchain(target):
+        return library_swap.copy_collection(conn, target, source, into)
     if not ch.collection or target.inline:
         raise ConfigError(f"--into {into!r} needs a chunk table with a collection column and a separate embedding "
                           f"table; profile {target.profile.name!r} has neither, expected chunks.collection and embeddings.table")

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from ..errors import CheckFailed, ConfigError
 from ..target import Target
-from . import bookkeeping, lock
+from . import bookkeeping, library_swap, lock
 from .gate import GateResult, run_gate
 from .selection import require_collection
 
@@ -48,6 +48,8 @@ class SwapResult:
 
 def _require_collections(target: Target) -> None:
     ch, em = target.profile.chunks, target.profile.embeddings
+    if library_swap.is_langchain(target):
+        return  # collections are rows of their own table: renamed there
     if not ch.collection or target.inline or not em.collection:
         raise ConfigError(f"swap needs a collection column in both the chunk and embedding tables; profile "
                           f"{target.profile.name!r} lacks one, expected chunks.collection and embeddings.collection")
@@ -55,6 +57,9 @@ def _require_collections(target: Target) -> None:
 
 def _relabel(conn: psycopg.Connection, target: Target, old: str, new: str) -> tuple[int, int]:
     ch, em = target.profile.chunks, target.profile.embeddings
+    if library_swap.is_langchain(target):
+        moved = library_swap.rename(conn, target, [(old, new)])
+        return moved, moved
     chunks = conn.execute(sql.SQL("UPDATE {t} AS c SET {col} = %(new)s WHERE {where}").format(
         t=target.chunk_table, col=sql.Identifier(ch.collection), where=target.chunk_filter()),
         {"collection": old, "new": new}).rowcount
@@ -140,6 +145,11 @@ def drop_retired(conn: psycopg.Connection, lock_conn: psycopg.Connection, target
     em = target.profile.embeddings
     retired = record["retired"]
     with conn.transaction():
+        if library_swap.is_langchain(target):
+            vectors = library_swap.drop(conn, target, retired)
+            conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
+                         (bookkeeping.target_name(em.schema, em.table), live))
+            return SwapResult("drop-retired", live, None, retired, vectors, vectors)
         vectors = conn.execute(sql.SQL("DELETE FROM {t} WHERE {col}::text = %s").format(
             t=target.embedding_table, col=sql.Identifier(em.collection)), (retired,)).rowcount
         chunks = conn.execute(sql.SQL("DELETE FROM {t} AS c WHERE {where}").format(
