@@ -32,3 +32,21 @@ def test_langchain_model_change_into_a_new_collection_then_swap_and_rollback(lan
     assert doc.source in langchain_store.search(query)  # the old model's vectors are live again
     assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding e JOIN langchain_pg_collection c "
                            "ON c.uuid = e.collection_id WHERE c.name = 'licenses' AND vector_dims(e.embedding) = 384") == 12
+
+
+@pytest.mark.parametrize("preset", ["langchain", "llamaindex"])
+def test_engine_refill_of_lost_vectors_matches_what_the_library_wrote(preset, request, cli, empty_db):
+    store = request.getfixturevalue(f"{preset}_store")
+    table = {"langchain": "langchain_pg_embedding", "llamaindex": "data_licenses"}[preset]
+    with empty_db.connect() as conn:
+        before = dict(conn.execute(f"SELECT id, embedding::text FROM {table}").fetchall())
+    empty_db.execute(f"UPDATE {table} SET embedding = NULL")  # a restore that lost every vector
+    result = cli("backfill", "--profile", preset, "--collection", "licenses", "--json", env=store.env)
+    assert result.code == 0, result.out + result.err
+    assert result.json["embedded"] == len(before) > 0
+    with empty_db.connect() as conn:
+        after = dict(conn.execute(f"SELECT id, embedding::text FROM {table}").fetchall())
+    # the engine embeds exactly what the library embedded (LlamaIndex: metadata lines, a blank line, the text)
+    assert after == before
+    doc = store.docs[3]
+    assert store.expect(doc) in store.search(doc.title)
