@@ -561,18 +561,52 @@ def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _
         out.good.append(Embedding(row.key, vectors[i], row.text_hash, row.collection, row.tenant, row.exists))
 
 
+# Special tokens a model adds around an input (BOS/EOS, [CLS]/[SEP]): allowance when bounding tokens by bytes.
+_SPECIAL_TOKENS = 8
+
+
 def _rejected(provider, rows, dims, out, truncate, exc) -> None:
-    """A 4xx: split to isolate the guilty inputs; an over-length singleton is retried truncated."""
+    """A 4xx: an over-context batch is sent again truncated (once); otherwise split to isolate the guilty inputs."""
+    if len(rows) > 1 and not truncate and _over_context(exc):
+        context = provider.context_length()
+        if context is not None:
+            _truncated_batch(provider, rows, dims, out, context)
+            return
     if len(rows) > 1:
         middle = len(rows) // 2
         _embed_into(provider, rows[:middle], dims, out, truncate)
         _embed_into(provider, rows[middle:], dims, out, truncate)
-    elif not truncate and "context" in str(exc).lower():
+    elif not truncate and _over_context(exc):
         _embed_into(provider, rows, dims, out, truncate=True)
         if out.good and out.good[-1].key == rows[0].key:
             out.truncated += 1
     else:
         out.failures.append(RowFailure(rows[0].key, rows[0].collection, rows[0].tenant, str(exc)))
+
+
+def _over_context(exc: Exception) -> bool:
+    return "context" in str(exc).lower()
+
+
+def _truncated_batch(provider, rows, dims, out, context: int) -> None:
+    """Embed the whole batch with ``truncate: true`` in one request, then count exactly which inputs were cut.
+
+    A token spans at least one byte, so only texts longer than the context in bytes can have been cut; each of
+    those alone is asked again without truncation, and counted when the provider refuses it for its length.
+    """
+    good = len(out.good)
+    _embed_into(provider, rows, dims, out, truncate=True)
+    if len(out.good) - good != len(rows):
+        return  # refused as a whole (a bad answer): the rows are already recorded as failures
+    for row in rows:
+        if len(row.text.encode("utf-8")) + _SPECIAL_TOKENS <= context:
+            continue
+        out.requests += 1
+        try:
+            provider.embed([row.text], truncate=False)
+        except ProviderRejected as exc:
+            if _over_context(exc):
+                out.truncated += 1
 
 
 def _agreed_dimensions(conn: psycopg.Connection, target: Target, provider: OllamaProvider, expected: int | None) -> int:
