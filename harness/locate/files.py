@@ -1,0 +1,113 @@
+"""Which files of a repository locate reads, and what kind of file each is (code, config, docs, smoke)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path, PurePosixPath
+
+SKIP_DIRS = frozenset({"node_modules", ".venv", "venv", "vendor", "dist", "build", ".git", "__pycache__",
+                       "site-packages", ".tox", ".mypy_cache", ".pytest_cache", ".next", "target", ".yarn",
+                       "bower_components", ".turbo", ".nuxt", ".svelte-kit", ".output", ".vercel", ".cache",
+                       "third_party", "coverage", ".pnpm-store", ".ruff_cache"})
+# Our own skill, once installed into the target, must not be read as the target's code or checklist.
+IGNORED_PREFIXES = (".claude/skills/embedding-backfill/",)
+MAX_BYTES = 1_000_000
+DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".txt", ".adoc", ".ipynb", ".org")
+# Plans, research notes and documentation: never code or schema, whatever they declare.
+DOC_DIRS = frozenset({"docs", "doc", ".planning", "planning", "plans", "research", "notes", "adr", "adrs", "rfcs",
+                      "documentation", "wiki", ".github"})
+CONFIG_SUFFIXES = (".env", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".properties")
+CODE_SUFFIXES = (".py", ".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".go", ".rb", ".java", ".kt",
+                 ".rs", ".sh", ".sql", ".prisma", ".php", ".cs", ".ex", ".exs")
+MAKEFILES = frozenset({"Makefile", "makefile", "GNUmakefile"})
+
+
+def list_files(repo: Path) -> tuple[list[str], str]:
+    """Relative paths of the repo's files, and whether git or a walk listed them."""
+    if (repo / ".git").exists() or _inside_git(repo):
+        try:
+            out = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                                 capture_output=True, timeout=30, check=True).stdout
+            files = [f for f in out.decode("utf-8", "surrogateescape").split("\0") if f]
+            return [f for f in dict.fromkeys(files) if keep(f)], "git"
+        except (OSError, subprocess.SubprocessError):
+            pass
+    found: list[str] = []
+    for root, dirs, names in os.walk(repo):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
+        rel = os.path.relpath(root, repo)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        found.extend(prefix + n for n in names if keep(prefix + n))
+    return found, "walk"
+
+
+def keep(rel: str) -> bool:
+    """False for vendored folders and the installed skill."""
+    return not SKIP_DIRS.intersection(PurePosixPath(rel).parts[:-1]) and not rel.startswith(IGNORED_PREFIXES)
+
+
+def _inside_git(repo: Path) -> bool:
+    try:
+        return subprocess.run(["git", "-C", str(repo), "rev-parse", "--is-inside-work-tree"], capture_output=True,
+                              timeout=10).stdout.strip() == b"true"
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def read(path: Path) -> bytes | None:
+    """The file's bytes, or None for a large, unreadable or binary file."""
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return None if b"\0" in data[:1024] else data
+
+
+def is_doc(rel: str) -> bool:
+    low = rel.lower()
+    parts = PurePosixPath(low).parts
+    return low.endswith(DOC_SUFFIXES) or bool(DOC_DIRS.intersection(parts[:-1]))
+
+
+def is_smoke(rel: str, text: str) -> bool:
+    """A smoke checklist: named so, or a checklist under a smoke heading; plans never are."""
+    low = rel.lower()
+    if ".planning/" in low or low.startswith((".planning", "research/", "plans/")):
+        return False
+    name = PurePosixPath(low).name
+    if not name.endswith((".md", ".markdown", ".txt", ".rst", ".mdx")):
+        return False
+    if "smoke" in name or "checklist" in name:
+        return True
+    return "- [ ]" in text and any(line.lstrip().startswith("#") and "smoke" in line.lower()
+                                   for line in text.splitlines())
+
+
+def is_config(rel: str) -> bool:
+    name = PurePosixPath(rel.lower()).name
+    return (name.startswith(".env") or name.endswith(CONFIG_SUFFIXES) or name in ("dockerfile", "procfile")
+            or name.startswith("docker-compose") or name.startswith("compose."))
+
+
+def is_code(rel: str) -> bool:
+    name = PurePosixPath(rel).name
+    return rel.lower().endswith(CODE_SUFFIXES) or name in MAKEFILES or name == "package.json"
+
+
+def language(rel: str) -> str:
+    """python / js / sql / prisma / shell / other, from the file name."""
+    low = rel.lower()
+    if low.endswith(".py"):
+        return "python"
+    if low.endswith((".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")):
+        return "js"
+    if low.endswith(".sql"):
+        return "sql"
+    if low.endswith(".prisma"):
+        return "prisma"
+    if low.endswith(".sh"):
+        return "shell"
+    return "other"
