@@ -14,8 +14,9 @@ from . import embedding_calls
 from .files import MAKEFILES, language, read
 from .literals import call_args, env_reads, in_spans
 
-MAX_FILES = 40
-MAX_DEPTH = 6
+MAX_FILES = 30
+MAX_DEPTH = 6  # nested commands (npm script -> make -> python)
+IMPORT_DEPTH = 3  # the module run, and the local modules it imports, three levels down
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ def read_contract(rel: str, text: str) -> Contract:
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
     urls = []
     for m in _URL.finditer(text):
-        if in_spans(m.start(), reads) or not _RELEVANT_URL.search(m.group("u")) or _in_comment(text, m.start()):
+        if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(m.group("u")) or _in_comment(text, m.start())
+                or "{" in m.group("u")):
             continue
         if _is_env_fallback(text, m.end()):
             continue
@@ -110,6 +112,8 @@ def read_contract(rel: str, text: str) -> Contract:
     for m in _MODEL_CONST.finditer(text):
         models.append(m.group("v"))
     in_process = [c.model or (f"${c.model_env}" if c.model_env else "?") for c in calls if c.in_process]
+    # The ollama clients read OLLAMA_HOST themselves; calls whose model or URL comes from a variable read it.
+    names += [n for c in calls for n in (c.model_env, c.url_env) if n]
     return Contract(tuple(dict.fromkeys(names)), tuple(dict.fromkeys(flags)), tuple(dict.fromkeys(urls)),
                     tuple(dict.fromkeys(models)), files=(rel,), env_defaults=tuple(dict.fromkeys(defaults)),
                     required_flags=tuple(dict.fromkeys(required)), flag_env=tuple(dict.fromkeys(flag_env)),
@@ -324,7 +328,7 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
         text = data.decode("utf-8", "replace")
         rel = _rel(path, root)
         result = result.merged(read_contract(rel, text))
-        if depth >= MAX_DEPTH:
+        if depth >= IMPORT_DEPTH:
             continue
         lang = language(rel)
         if lang == "python":
