@@ -440,6 +440,10 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
             if not files:
                 return unknown(f"python module {args[1]!r} not found from {workdir}")
             return contract_of_files(root, files, extra=base)
+        if args[:1] == ["manage.py"] and len(args) > 1:  # a Django management command
+            found = sorted(workdir.glob(f"*/management/commands/{args[1]}.py"))
+            if found:
+                return contract_of_files(root, found[:1], extra=base)
         if args:
             path = workdir / args[0]
             if not path.is_file():

@@ -91,7 +91,7 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
             args = call_args(text, m.end() - 1)
             add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-client", f"{m.group('name')}.{m.group('fn')}",
                               *_kw(text, args, m.end(), _MODEL_KW, reads), *_ollama_host(text, reads)))
-    family = "llamaindex" if re.search(r"llama_index|llamaindex", text) else "langchain"
+    llama = bool(re.search(r"llama_index|llamaindex", text))
     for m in _CLASS.finditer(text):
         name = m.group("name")
         if name in _SKIP_CLASSES or _is_definition(text, m.start("name")) or name.startswith(("Base", "Mock", "Fake")):
@@ -101,6 +101,8 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         if model == (None, None) and re.search(r"HuggingFace|SentenceTransformer|FastEmbed", name):
             model = _positional(text, args, m.end(), reads)
         url = _kw(text, args, m.end(), _URL_KW, reads)
+        # LangChain's classes end in "Embeddings", LlamaIndex's in "Embedding".
+        family = "llamaindex" if llama and not name.endswith("Embeddings") else "langchain"
         kind = "sentence-transformers" if re.search(r"HuggingFace(?!Inference)|SentenceTransformer|FastEmbed", name) else family
         add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url))
     return out

@@ -32,7 +32,7 @@ class Entrypoint:
     def score(self) -> int:
         text = f"{self.name} {self.path}".lower()
         return (("backfill" in text) * 4 + ("embed" in text) * 2
-                + {"npm-script": 2, "make-target": 2, "python-module": 1, "console-script": 1}.get(self.kind, 0))
+                + {"npm-script": 2, "make-target": 2, "django-command": 2, "python-module": 1, "console-script": 1}.get(self.kind, 0))
 
     def as_dict(self) -> dict:
         data = {k: v for k, v in self.__dict__.items() if k != "contract"}
@@ -101,6 +101,12 @@ def make_targets(rel: str, data: bytes, terms: tuple[str, ...]) -> list[Entrypoi
 
 def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     p = PurePosixPath(rel)
+    if p.parent.name == "commands" and p.parent.parent.name == "management" and p.suffix == ".py":
+        if not _BACKFILLISH.search(p.stem):
+            return None
+        manage = next((q for q in p.parents if (root / q / "manage.py").is_file()), None)
+        if manage is not None:
+            return Entrypoint(rel, "django-command", p.stem, f"python manage.py {p.stem}", str(manage))
     if p.suffix == ".py" and _MAIN.search(data) or p.name == "__main__.py":
         if not _BACKFILLISH.search(rel) and not _BACKFILLISH.search(p.parent.name):
             return None
@@ -118,8 +124,9 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
         inside = str(PurePosixPath(rel).relative_to(pkg)) if pkg != "." else rel
         if p.suffix in (".ts", ".mts"):
             pm = package_manager(root, root / pkg)
-            local = _has_dependency(root, pkg, "tsx")
-            runner = {"pnpm": "pnpm exec tsx", "yarn": "yarn tsx", "bun": "bun"}.get(pm, "npx tsx") if local else "npx tsx"
+            tool = next((t for t in ("tsx", "ts-node") if _has_dependency(root, pkg, t)), None)
+            runner = ({"pnpm": f"pnpm exec {tool}", "yarn": f"yarn {tool}", "bun": "bun"}.get(pm, f"npx {tool}")
+                      if tool else "npx tsx")
             return Entrypoint(rel, "script", p.stem, f"{runner} {inside}", pkg, package_manager=pm)
         return Entrypoint(rel, "script", p.stem, f"node {inside}", pkg)
     return None

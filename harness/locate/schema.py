@@ -233,10 +233,14 @@ def _django(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
                 table = f"{app}_{model.lower()}" if app else model.lower()
                 if after_db and not [x for x in markers if before[-1].start() < x.start() < after_db[0].start() and x.group("cls")]:
                     table = after_db[0].group("t")
+        col = m.group("col")
+        if col == "field":  # migrations.AddField(model_name=..., name="col", field=VectorField(...))
+            named = re.findall(r"""\bname\s*=\s*['"]([^'"]+)['"]""", text[max(0, m.start() - 300):m.start()])
+            col = named[-1] if named else None
         line = line_of(text, m.start())
         covered.add(line)
         vtype = {"V": "vector", "H": "halfvec", "S": "sparsevec"}[m.group("type")[0]]
-        out.append(VectorDeclaration(rel, line, dims, "django", table, m.group("col"), vtype))
+        out.append(VectorDeclaration(rel, line, dims, "django", table, col, vtype))
     return out
 
 

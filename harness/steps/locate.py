@@ -113,7 +113,8 @@ class LocateResult:
             for h in items:
                 dims = f"  declares vector({', '.join(map(str, h.dimensions))})" if h.dimensions else ""
                 found = ", ".join(dict.fromkeys([*h.terms, *h.names]))
-                lines.append(f"  {h.path}:{','.join(map(str, h.lines[:5]))}  [{found}]{dims}")
+                at = f":{','.join(map(str, h.lines[:5]))}" if h.lines else ""
+                lines.append(f"  {h.path}{at}" + (f"  [{found}]" if found else "") + dims)
         lines.append("Backfill entrypoints:" + ("" if self.entrypoints else " none found"))
         for e in self.entrypoints:
             where = f"  (in {e.workdir})" if e.workdir not in (".", "") else ""
@@ -169,9 +170,11 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             if filesmod.is_smoke(rel, text):
                 by_cat["smoke"].append(FileHits(rel, "smoke", terms_found, line_numbers))
             elif found or _TRIGGER.search(data):
-                names = tuple(sorted({s.name for s in configscan.scan(rel, text, is_config_file=False)}))
-                if found or names:
-                    by_cat["docs"].append(FileHits(rel, "docs", terms_found, line_numbers, (), names))
+                mentions = [*(s.name for s in configscan.scan(rel, text, is_config_file=False)),
+                            *(f"{d.type}({d.dimensions})" for d in schemascan.scan(rel, text, "other"))]
+                if found or mentions:  # dimensions in plans are mentions, never the schema's
+                    by_cat["docs"].append(FileHits(rel, "docs", terms_found, line_numbers, (),
+                                                   tuple(dict.fromkeys(mentions))))
             continue
         if filesmod.is_config(rel) and not filesmod.is_code(rel):
             found_settings = configscan.scan(rel, text, is_config_file=True)
@@ -194,7 +197,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             lines = tuple(sorted({*line_numbers, *(d.line for d in decls)}))[:20]
             by_cat["schema"].append(FileHits(rel, "schema", terms_found, lines, dims,
                                              tuple(dict.fromkeys(d.kind for d in decls))))
-        embedding_names = [s.name for s in found_settings if _embedding_setting(s.name)]
+        embedding_names = [] if decls else [s.name for s in found_settings if _embedding_setting(s.name)]
         if file_calls or (found and not decls and not _SCHEMA_PATH.search(rel)) or embedding_names:
             lines = tuple(sorted({*line_numbers, *(c.line for c in file_calls),
                                   *(s.line for s in found_settings if _embedding_setting(s.name))}))[:20]
