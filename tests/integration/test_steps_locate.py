@@ -8,7 +8,7 @@ FIXTURES = REPO / "tests" / "fixtures" / "repos"
 
 
 @pytest.mark.parametrize("repo, command, dims", [
-    ("ts-monorepo", "npm run db:backfill-embeddings --workspace packages/db", [768]),
+    ("ts-monorepo", "npm run db:backfill-embeddings", [768]),
     ("py-backend", "make backfill-embeddings", [1536]),
 ])
 def test_locate_finds_the_entrypoint_and_the_declared_dimensions(cli, repo, command, dims):
