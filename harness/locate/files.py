@@ -44,7 +44,7 @@ def list_files(repo: Path) -> tuple[list[str], str]:
 
 def keep(rel: str) -> bool:
     """False for vendored folders and the installed skill."""
-    return not SKIP_DIRS.intersection(PurePosixPath(rel).parts[:-1]) and not rel.startswith(IGNORED_PREFIXES)
+    return ("/" not in rel or not SKIP_DIRS.intersection(rel.split("/")[:-1])) and not rel.startswith(IGNORED_PREFIXES)
 
 
 def _inside_git(repo: Path) -> bool:
@@ -55,21 +55,21 @@ def _inside_git(repo: Path) -> bool:
         return False
 
 
-def read(path: Path) -> bytes | None:
+def read(path: Path | str) -> bytes | None:
     """The file's bytes, or None for a large, unreadable or binary file."""
     try:
-        if path.stat().st_size > MAX_BYTES:
-            return None
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
     except OSError:
         return None
-    return None if b"\0" in data[:1024] else data
+    if len(data) > MAX_BYTES or b"\0" in data[:1024]:
+        return None
+    return data
 
 
 def is_doc(rel: str) -> bool:
     low = rel.lower()
-    parts = PurePosixPath(low).parts
-    return low.endswith(DOC_SUFFIXES) or bool(DOC_DIRS.intersection(parts[:-1]))
+    return low.endswith(DOC_SUFFIXES) or ("/" in low and bool(DOC_DIRS.intersection(low.split("/")[:-1])))
 
 
 def is_smoke(rel: str, text: str) -> bool:

@@ -9,6 +9,7 @@ at all, so 10,000 files take well under a second.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from ..locate.schema import VectorDeclaration
 DEFAULT_TERMS = ("backfill_embeddings", "backfill-embeddings", "document_embeddings", "document_chunks",
                  "EMBED_MODEL", "MAX_CHUNK_SIZE")
 CATEGORIES = ("config", "service", "schema", "smoke", "docs", "entrypoints")
-_TRIGGER = re.compile(rb"(?i)vector|halfvec|embed|ollama|11434|dsn|database_url|_model|unsupported")
+_TRIGGER_WORDS = (b"vector", b"halfvec", b"embed", b"ollama", b"11434", b"dsn", b"database_url", b"_model",
+                  b"unsupported")
 _SCHEMA_PATH = re.compile(r"migration|alembic|schema|drizzle|prisma|models?\b|entities|entity", re.I)
 
 
@@ -142,11 +144,12 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     declarations: list[VectorDeclaration] = []
     calls: list[EmbeddingCall] = []
     settings: list[ConfigSetting] = []
+    base = str(root)
     for rel in files:
-        data = filesmod.read(root / rel)
+        data = filesmod.read(os.path.join(base, rel))
         if data is None:
             continue
-        name = PurePosixPath(rel).name
+        name = rel.rsplit("/", 1)[-1]
         doc = filesmod.is_doc(rel)
         if not doc:
             if name == "package.json":
@@ -161,7 +164,9 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             if script:
                 entrypoints.append(script)
         found = pattern.findall(data)
-        if not found and not _TRIGGER.search(data) and not (doc and b"- [ ]" in data):
+        low = data.lower()
+        triggered = any(w in low for w in _TRIGGER_WORDS)
+        if not found and not triggered and not (doc and b"- [ ]" in data):
             continue
         text = data.decode("utf-8", "replace")
         terms_found = tuple(sorted({f.decode() for f in found}))
@@ -169,7 +174,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         if doc:
             if filesmod.is_smoke(rel, text):
                 by_cat["smoke"].append(FileHits(rel, "smoke", terms_found, line_numbers))
-            elif found or _TRIGGER.search(data):
+            elif found or triggered:
                 mentions = [*(s.name for s in configscan.scan(rel, text, is_config_file=False)),
                             *(f"{d.type}({d.dimensions})" for d in schemascan.scan(rel, text, "other"))]
                 if found or mentions:  # dimensions in plans are mentions, never the schema's
