@@ -101,7 +101,7 @@ def make_targets(rel: str, data: bytes, terms: tuple[str, ...]) -> list[Entrypoi
 
 def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     if rel.endswith(".py"):
-        if b"__main__" not in data and not rel.endswith("__main__.py"):
+        if b"__main__" not in data and not rel.endswith("__main__.py") and "/management/commands/" not in rel:
             return None
     elif not rel.endswith((".ts", ".mts", ".js", ".mjs", ".cjs", ".sh")) or not _SCRIPTISH.search(rel):
         return None
