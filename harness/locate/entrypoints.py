@@ -34,6 +34,11 @@ class Entrypoint:
         return (("backfill" in text) * 4 + ("embed" in text) * 2
                 + {"npm-script": 2, "make-target": 2, "django-command": 2, "python-module": 1, "console-script": 1}.get(self.kind, 0))
 
+    @property
+    def env(self) -> tuple[str, ...]:
+        """The environment variables the entrypoint reads (from its contract)."""
+        return self.contract.reads_env if self.contract is not None else ()
+
     def as_dict(self) -> dict:
         data = {k: v for k, v in self.__dict__.items() if k != "contract"}
         data["contract"] = self.contract.as_dict() if self.contract else None
