@@ -89,7 +89,8 @@ class ChunkingSettings:
 
 
 # What backfill.env values may name; harness.steps.common.backfill_env substitutes them.
-BACKFILL_ENV_PLACEHOLDERS = ("database_url", "provider_url", "model", "batch_size", "dimensions", "collection", "into")
+BACKFILL_ENV_PLACEHOLDERS = ("database_url", "database_host", "database_port", "database_user", "database_password",
+                             "database_name", "provider_url", "model", "batch_size", "dimensions", "collection", "into")
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 

@@ -31,7 +31,7 @@ class ConfigSetting:
 def kind_of(name: str) -> str:
     """database / provider / model / chunking / other: which of our settings an env name carries."""
     n = name.upper()
-    if re.search(r"DSN|DATABASE|POSTGRES|^PG_?URL|DB_URL|^DB$|_DB$", n):
+    if re.search(r"DSN|DATABASE|POSTGRES|^PG_?URL|DB_URL|^DB$|_DB$|^DB_|_DB_|^PG(?:HOST|PORT|USER|PASSWORD|DATABASE)$", n):
         return "database"
     if "MODEL" in n and not re.search(r"CHAT|LLM|COMPLETION|GENERAT|RERANK|VISION", n):
         return "model"
@@ -43,6 +43,19 @@ def kind_of(name: str) -> str:
         return "batch"
     if re.search(r"DIM", n):
         return "dimensions"
+    return "other"
+
+
+def database_part(name: str) -> str | None:
+    """Which part of a DSN a database name carries: host / port / user / password / name, None for a whole DSN,
+    "other" for the rest (SSL mode, pool size)."""
+    n = name.upper()
+    if re.search(r"DSN|URL|URI|CONN", n):
+        return None
+    for part, pattern in (("host", r"HOST|SERVER|ADDR"), ("port", r"PORT"), ("password", r"PASS|PWD"),
+                          ("user", r"USER"), ("name", r"DATABASE$|_NAME$|_DB$|^PGDATABASE$|DBNAME|_DATABASE_NAME")):
+        if re.search(pattern, n):
+            return part
     return "other"
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..checks.outcome import FAIL, PASS, SKIP, Outcome, skipped, verdict
-from ..locate.config import kind_of
+from ..locate.config import database_part, kind_of
 from ..locate.contract import Contract, command_contract
 from ..settings import Settings
-from .common import backfill_env
+from .common import backfill_env, database_parts
 
 _DB_FLAG = re.compile(r"dsn|database|db[-_]?url|^--db$|postgres|pg[-_]?url|conn(?:ection)?[-_]?str", re.I)
 _PROVIDER_FLAG = re.compile(r"ollama|embed\w*[-_](?:url|host)|provider[-_]?url|--host$|base[-_]?url", re.I)
@@ -106,7 +106,10 @@ def _fix(name: str, placeholder: str) -> str:
 
 def _database(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:
     name = "command receives the database"
-    names = [n for n in c.reads_env if kind_of(n) == "database"]
+    names = [n for n in c.reads_env if kind_of(n) == "database" and database_part(n) is None]
+    parts = {n: database_part(n) for n in c.reads_env if kind_of(n) == "database" and database_part(n) not in (None, "other")}
+    if parts and not names:
+        return _database_parts(settings, parts, given, collection)
     flags = [f for f in c.flags if _DB_FLAG.search(f)]
     passed_flags = [f for f in c.given_flags if _DB_FLAG.search(f)]
     ours = [n for n in names if given.value(n) == settings.database_url]
@@ -136,6 +139,20 @@ def _database(settings: Settings, c: Contract, given: _Given, collection: str) -
         return verdict(name, collection, False, "the command to read its database from the environment",
                        f"the command hard-codes {dsns[0]}")
     return skipped(name, collection, "the command reads no database setting that locate can see")
+
+
+def _database_parts(settings: Settings, parts: dict[str, str], given: _Given, collection: str) -> Outcome:
+    """A target that reads host, user, password, database name separately: each must be ours."""
+    name = "command receives the database"
+    ours = database_parts(settings.database_url)
+    wrong = {n: p for n, p in parts.items() if given.value(n) != ours.get(f"database_{p}") and n not in given.inline}
+    if not wrong:
+        return verdict(name, collection, True, "", f"it reads {', '.join(parts)}")
+    fix = ", ".join(f'{n}: "{{database_{p}}}"' for n, p in wrong.items())
+    unset = [n for n in wrong if given.value(n) is None]
+    found = (f"the command reads {', '.join(wrong)} and nothing maps {'it' if len(wrong) == 1 else 'them'}"
+             if len(unset) == len(wrong) else f"the command reads {', '.join(wrong)}, not all of them ours")
+    return verdict(name, collection, False, f"add backfill.env: {{{fix}}} to the profile", found)
 
 
 def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:

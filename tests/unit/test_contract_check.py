@@ -180,3 +180,46 @@ def test_dimensions_placeholder_without_declared_dimensions_is_refused():
                             "backfill: {env: {DIMS: '{dimensions}'}}\n", env={})
     with pytest.raises(ConfigError, match="backfill.env.DIMS"):
         backfill_env(resolve(profile, env={"DATABASE_URL": DSN}), "c")
+
+
+SPLIT_DSN = '''
+import os
+
+HOST = os.environ["POSTGRES_HOST"]
+USER = os.environ["POSTGRES_USERNAME"]
+PASSWORD = os.environ.get("POSTGRES_PASSWORD")
+NAME = os.environ["POSTGRES_DATABASE"]
+SSL = os.environ.get("POSTGRES_SSL", "disable")
+EMBED_MODEL = os.environ.get("EMBED_MODEL")
+'''
+
+
+@pytest.fixture
+def split_repo(tmp_path):
+    (tmp_path / "update_embeddings.py").write_text(SPLIT_DSN)
+    return tmp_path
+
+
+def split_settings(repo, env=None):
+    profile = parse_profile("name: t\nprovider: {model: m, url: 'http://h:1'}\n"
+                            "chunks: {table: c, collection: collection}\nembeddings: {table: e, key: k}\n"
+                            f"backfill: {{command: 'python update_embeddings.py', workdir: '{repo}', env: {env or {}}}}\n",
+                            env={})
+    return resolve(profile, env={"DATABASE_URL": DSN})
+
+
+def test_a_dsn_split_over_host_user_password_and_name_says_which_parts_to_map(split_repo):
+    db = outcome(check_contract(split_settings(split_repo), "c", caller_env={}), "command receives the database")
+    assert db.status == FAIL
+    assert db.expected == ('add backfill.env: {POSTGRES_HOST: "{database_host}", POSTGRES_USERNAME: "{database_user}", '
+                           'POSTGRES_PASSWORD: "{database_password}", POSTGRES_DATABASE: "{database_name}"} to the profile')
+
+
+def test_every_part_mapped_receives_the_database_and_the_password_stays_masked(split_repo):
+    env = {"POSTGRES_HOST": "{database_host}", "POSTGRES_USERNAME": "{database_user}",
+           "POSTGRES_PASSWORD": "{database_password}", "POSTGRES_DATABASE": "{database_name}"}
+    settings = split_settings(split_repo, env)
+    assert outcome(check_contract(settings, "c", caller_env={}), "command receives the database").status == PASS
+    filled = backfill_env(settings, "c")
+    assert (filled["POSTGRES_HOST"], filled["POSTGRES_USERNAME"], filled["POSTGRES_DATABASE"]) == ("db.example", "app", "app")
+    assert shown_env(filled)["POSTGRES_PASSWORD"] == redact.MASK
