@@ -72,6 +72,18 @@ def is_doc(rel: str) -> bool:
     return low.endswith(DOC_SUFFIXES) or ("/" in low and bool(DOC_DIRS.intersection(low.split("/")[:-1])))
 
 
+_TEST_DIRS = frozenset({"tests", "test", "__tests__", "spec", "specs", "e2e", "testing", "__mocks__", "fixtures"})
+
+
+def is_test(rel: str) -> bool:
+    """Test code: not the target's service code, schema or entrypoint (its vectors are fixtures)."""
+    low = rel.lower()
+    name = low.rsplit("/", 1)[-1]
+    return (("/" in low and bool(_TEST_DIRS.intersection(low.split("/")[:-1])))
+            or name.startswith("test_") or name.endswith(("_test.py", "_test.go", "conftest.py"))
+            or any(f".{k}." in name for k in ("test", "spec")))
+
+
 def is_smoke(rel: str, text: str) -> bool:
     """A smoke checklist: named so, or a checklist under a smoke heading; plans never are."""
     low = rel.lower()

@@ -151,6 +151,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             continue
         name = rel.rsplit("/", 1)[-1]
         doc = filesmod.is_doc(rel)
+        if not doc and filesmod.is_test(rel):
+            continue
         if not doc:
             if name == "package.json":
                 entrypoints.extend(eps.npm_scripts(root, rel, data, all_terms))

@@ -176,3 +176,15 @@ def test_json_has_the_new_sections_and_keeps_the_old_ones(found):
                 "embedding_calls", "settings"):
         assert key in data
     assert data["entrypoints"][0]["contract"]["reads_env"]
+
+
+def test_test_code_is_neither_service_nor_schema_nor_entrypoint(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_backfill.py").write_text(
+        "from openai import OpenAI\nOpenAI().embeddings.create(model='x', input='y')\n"
+        "DDL = 'CREATE TABLE t (e vector(3))'\nif __name__ == '__main__':\n    pass\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "embed.test.ts").write_text("await fetch('http://localhost:11434/api/embed')\n")
+    result = locate(tmp_path)
+    assert result.declarations == () and result.embedding_calls == () and result.entrypoints == ()
+    assert result.service == () and result.schema == ()
