@@ -35,6 +35,7 @@ class Contract:
     given_flags: tuple[str, ...] = ()  # passed on the command line (or in the npm script / make recipe)
     in_process_models: tuple[str, ...] = ()  # what it loads to embed in-process (sentence-transformers, ...)
     engine: bool = False  # the command is backfill-harness's own engine
+    embedding_calls: tuple[str, ...] = ()  # "path:line kind" of each embedding call in the files read
 
     def as_dict(self) -> dict:
         data = dict(self.__dict__)
@@ -51,7 +52,7 @@ class Contract:
                         u(self.env_defaults, other.env_defaults), u(self.required_flags, other.required_flags),
                         u(self.flag_env, other.flag_env), u(self.given_env, other.given_env),
                         u(self.given_flags, other.given_flags), u(self.in_process_models, other.in_process_models),
-                        self.engine or other.engine)
+                        self.engine or other.engine, u(self.embedding_calls, other.embedding_calls))
 
     def text(self) -> str:
         if not self.known:
@@ -117,7 +118,8 @@ def read_contract(rel: str, text: str) -> Contract:
     return Contract(tuple(dict.fromkeys(names)), tuple(dict.fromkeys(flags)), tuple(dict.fromkeys(urls)),
                     tuple(dict.fromkeys(models)), files=(rel,), env_defaults=tuple(dict.fromkeys(defaults)),
                     required_flags=tuple(dict.fromkeys(required)), flag_env=tuple(dict.fromkeys(flag_env)),
-                    in_process_models=tuple(dict.fromkeys(in_process)))
+                    in_process_models=tuple(dict.fromkeys(in_process)),
+                    embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls))
 
 
 def _in_comment(text: str, pos: int) -> bool:
@@ -429,6 +431,14 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
             return base.merged(inner) if inner else base
     head = words[0]
     name = PurePosixPath(head).name
+    if name == "prisma" and words[1:3] == ["db", "seed"]:
+        try:
+            seed = json.loads((workdir / "package.json").read_text(encoding="utf-8")).get("prisma", {}).get("seed")
+        except (OSError, ValueError, AttributeError):
+            seed = None
+        if not isinstance(seed, str):
+            return unknown(f"no prisma.seed in {workdir / 'package.json'}")
+        return base.merged(_follow(seed, workdir, root, depth + 1))
     if name in ("backfill-harness",) or (_PY.match(head) and words[1:3] == ["-m", "harness"]):
         return base.merged(Contract(reads_env=("DATABASE_URL", "OLLAMA_HOST"), engine=True, files=()))
     if _PY.match(head):
@@ -452,12 +462,15 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
         return unknown("python with no script")
     if name in _JS_RUNNERS or (name == "deno" and len(words) > 1 and words[1] == "run"):
         args = words[2:] if name == "deno" else words[1:]
+        # Flags may take values (--compiler-options '{...}'): the script is the first argument that is a file.
         files = [a for a in args if not a.startswith("-")]
-        if not files:
+        script = next((a for a in files if (workdir / a).is_file()), None) or next(
+            (a for a in files if re.search(r"\.(?:[cm]?[jt]sx?)$", a)), files[0] if files else None)
+        if not script:
             return unknown(f"{name} with no script")
-        path = workdir / files[0]
+        path = workdir / script
         if not path.is_file():
-            return unknown(f"script {files[0]!r} not found in {workdir}")
+            return unknown(f"script {script!r} not found in {workdir}")
         return contract_of_files(root, [path], extra=base)
     if name in ("sh", "bash", "zsh") or head.endswith(".sh") or head.startswith("./"):
         script = words[1] if name in ("sh", "bash", "zsh") and len(words) > 1 else head
@@ -551,10 +564,12 @@ def _package_script(words: list[str], workdir: Path, root: Path, depth: int, bas
         return unknown(f"no package.json in {folder}")
     body = scripts.get(script)
     if not isinstance(body, str):
-        if script in ("tsx", "node", "ts-node", "exec"):
-            return _segment(shlex.join(args[args.index(script):] if script != "exec" else args[args.index(script) + 1:]),
-                            folder, root, depth + 1) or unknown("nothing to run")
-        return unknown(f"package {folder.name!r} has no script {script!r}")
+        # `yarn prisma db seed`, `pnpm tsx x.ts`: not a script, a binary of the package run with its arguments.
+        tail = args[args.index(script) + (1 if script == "exec" else 0):]
+        if not tail or (script != "exec" and pm == "npm"):
+            return unknown(f"package {folder.name!r} has no script {script!r}")
+        inner = _segment(shlex.join(tail), folder, root, depth + 1)
+        return inner if inner is not None else unknown(f"package {folder.name!r} has no script {script!r}")
     body = body + (" " + shlex.join(rest) if rest else "")
     return base.merged(_follow(body, folder, root, depth + 1))
 

@@ -30,7 +30,7 @@ class EmbeddingCall:
         return {**self.__dict__, "in_process": self.in_process}
 
 
-_TRIGGER = re.compile(r"/api/embed|embeddings?\.create|SentenceTransformer|TextEmbedding|Embeddings?\s*\(|ollama|"
+_TRIGGER = re.compile(r"embed\(|embedMany|/api/embed|embeddings?\.create|SentenceTransformer|TextEmbedding|Embeddings?\s*\(|ollama|"
                       r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(")
 _OLLAMA_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/api/embed(?:dings)?)\b[^'"`\n]*(?P=q)""")
 _OPENAI_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/v1/embeddings)[^'"`\n]*(?P=q)""")
@@ -43,6 +43,9 @@ _MODEL_KW = re.compile(r"""\b(?:model|model_name|modelName|model_id|modelId|mode
 _URL_KW = re.compile(r"""\b(?:base_url|baseUrl|baseURL|host|url|api_base|endpoint|ollama_base_url|api_url)\s*[=:]\s*""")
 _STRING_AT = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*)(?P=q)""")
 _IDENT_AT = re.compile(r"""(?:self\.|this\.|settings\.|config\.|cfg\.)?(?P<id>[A-Za-z_]\w*)""")
+_AI_SDK = re.compile(r"""\b(?P<name>embed|embedMany)\s*\(\s*\{""")
+_AI_SDK_IMPORT = re.compile(r"""from\s+['"]ai['"]""")
+_AI_SDK_MODEL = re.compile(r"""\.(?:embedding|textEmbeddingModel|textEmbedding|embeddingModel)\s*\(\s*['"](?P<m>[^'"]+)['"]""")
 _SKIP_CLASSES = frozenset({"Embedding", "Embeddings", "BaseEmbedding", "TextEmbedding"})
 
 
@@ -91,6 +94,11 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
             args = call_args(text, m.end() - 1)
             add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-client", f"{m.group('name')}.{m.group('fn')}",
                               *_kw(text, args, m.end(), _MODEL_KW, reads), *_ollama_host(text, reads)))
+    if lang == "js" and _AI_SDK_IMPORT.search(text):  # the Vercel AI SDK: embed({ model: openai.embedding("m") })
+        for m in _AI_SDK.finditer(text):
+            args = call_args(text, m.end() - 2)
+            model = _AI_SDK_MODEL.search(args)
+            add(EmbeddingCall(rel, line_of(text, m.start()), "ai-sdk", m.group("name"), model.group("m") if model else None))
     llama = bool(re.search(r"llama_index|llamaindex", text))
     for m in _CLASS.finditer(text):
         name = m.group("name")

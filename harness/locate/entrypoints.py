@@ -12,6 +12,8 @@ from .contract import Contract, make_recipes
 
 _MAIN = re.compile(rb"""if\s+__name__\s*==\s*['"]__main__['"]""")
 _BACKFILLISH = re.compile(r"backfill|embed|vectori[sz]e|reindex|ingest", re.I)
+# Embed-on-ingest entrypoints: candidates, ranked below the backfills (and above them only by what they call).
+_SECONDARY = re.compile(r"seed|ingest|populate|generate|index(?:ing|er)?\b|load[-_:]?(?:data|docs)", re.I)
 _SCRIPTISH = re.compile(r"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex", re.I)
 _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"), ("bun.lock", "bun"),
           ("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm"))
@@ -31,7 +33,8 @@ class Entrypoint:
     @property
     def score(self) -> int:
         text = f"{self.name} {self.path}".lower()
-        return (("backfill" in text) * 4 + ("embed" in text) * 2
+        calls = self.contract is not None and bool(self.contract.embedding_calls)
+        return (("backfill" in text) * 4 + ("embed" in text) * 2 + calls * 3
                 + {"npm-script": 2, "make-target": 2, "django-command": 2, "python-module": 1, "console-script": 1}.get(self.kind, 0))
 
     @property
@@ -77,9 +80,14 @@ def npm_scripts(root: Path, rel: str, data: bytes, terms: tuple[str, ...]) -> li
     pm = package_manager(root, root / workdir)
     name = package.get("name") if isinstance(package.get("name"), str) else None
     found = []
+    seed = (package.get("prisma") or {}).get("seed") if isinstance(package.get("prisma"), dict) else None
+    if isinstance(seed, str):  # `prisma db seed` runs package.json's prisma.seed
+        runner = {"pnpm": "pnpm exec", "yarn": "yarn", "bun": "bunx"}.get(pm, "npx")
+        found.append(Entrypoint(rel, "prisma-seed", "prisma db seed", f"{runner} prisma db seed", workdir,
+                                package_manager=pm))
     for script, body in scripts.items() if isinstance(scripts, dict) else ():
         text = f"{script} {body}"
-        if not (_BACKFILLISH.search(text) or any(t in text for t in terms)):
+        if not (_BACKFILLISH.search(text) or _SECONDARY.search(script) or any(t in text for t in terms)):
             continue
         command = f"{pm} run {script}"
         runner = None
@@ -118,7 +126,7 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
         if manage is not None:
             return Entrypoint(rel, "django-command", p.stem, f"python manage.py {p.stem}", str(manage))
     if p.suffix == ".py" and _MAIN.search(data) or p.name == "__main__.py":
-        if not _BACKFILLISH.search(rel) and not _BACKFILLISH.search(p.parent.name):
+        if not _BACKFILLISH.search(rel) and not _BACKFILLISH.search(p.parent.name) and not _SECONDARY.search(p.stem):
             return None
         module = module_name(root, p)
         if module:

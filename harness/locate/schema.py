@@ -46,8 +46,61 @@ _KNEX = re.compile(r"""\.specificType\(\s*['"](?P<col>[^'"]+)['"]\s*,\s*['"](?P<
 _DIMS_KW = re.compile(r"""\b(?:dimensions?|dims?|length|size)\s*[:=]\s*(?P<v>[\w.]+)""")
 
 
+_STORE = re.compile(r"""\b(?P<cls>PGVectorStore|PGVector|PostgresVectorStore)\s*(?:\.\s*from_params\s*)?\(""")
+_STORE_TABLE = re.compile(r"""\b(?:table_name|tableName|collection_name)\s*[=:]\s*(?P<v>[^,)\n]+)""")
+_STORE_DIMS = re.compile(r"""\b(?:embed_dim|dimensions|embedding_length|embedding_dimension)\s*[=:]\s*(?P<v>\S)""")
+
+
+def _top_level_value(text: str, start: int) -> str:
+    """The expression from ``start`` up to the next comma outside brackets."""
+    depth, i = 0, start
+    while i < len(text):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            break
+        i += 1
+    return text[start:i].strip()
+
+
 def has_declarations(text: str) -> bool:
     return bool(re.search(r"(?i)vector|halfvec|VectorField|Unsupported", text))
+
+
+def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
+    """Vector stores that create their own table: LlamaIndex PGVectorStore (``data_<table_name>`` in Python),
+    langchain-postgres PGVector (``langchain_pg_embedding``)."""
+    out = []
+    for m in _STORE.finditer(text):
+        if re.search(r"\b(?:import|class|from)\b[^\n]*$", text[text.rfind("\n", 0, m.start()) + 1:m.start()]):
+            continue
+        args = call_args(text, m.end() - 1)
+        dims = None
+        d = _STORE_DIMS.search(args)
+        if d:
+            value = _top_level_value(args, d.start("v"))
+            dims = int_value(text, value) or next((int(x) for x in re.findall(r"\b(\d{2,5})\b", value)), None)
+        if m.group("cls") == "PGVector":
+            table = "langchain_pg_embedding"
+        else:
+            t = _STORE_TABLE.search(args)
+            name = None
+            if t:
+                token = t.group("v").strip()
+                lit = re.match(r"""['"]([^'"]+)['"]""", token)
+                rhs = None if lit else constant(text, token.split(".")[-1])
+                lit = lit or (re.match(r"""['"]([^'"]+)['"]""", rhs) if rhs else None)
+                name = lit.group(1) if lit else None
+            name = name or "llamaindex_embedding"
+            table = f"data_{name}" if lang == "python" else name
+        out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "llamaindex" if m.group("cls") != "PGVector"
+                                     else "langchain", table, "embedding"))
+    return out
 
 
 def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
@@ -65,6 +118,8 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _sqlalchemy(rel, text, covered)
     if lang in ("sql", "python", "js", "other", "shell"):
         found += _sql(rel, text, covered, strict=lang != "sql")
+    if lang in ("python", "js") and "VectorStore" in text or "PGVector(" in text:
+        found += _stores(rel, text, lang)
     return found
 
 

@@ -30,7 +30,7 @@ DEFAULT_TERMS = ("backfill_embeddings", "backfill-embeddings", "document_embeddi
                  "EMBED_MODEL", "MAX_CHUNK_SIZE")
 CATEGORIES = ("config", "service", "schema", "smoke", "docs", "entrypoints")
 _TRIGGER_WORDS = (b"vector", b"halfvec", b"embed", b"ollama", b"11434", b"dsn", b"database_url", b"_model",
-                  b"unsupported")
+                  b"unsupported", b"postgres_", b"connection_string")
 _SCHEMA_PATH = re.compile(r"migration|alembic|schema|drizzle|prisma|models?\b|entities|entity", re.I)
 
 
@@ -213,7 +213,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     for items in by_cat.values():
         items.sort(key=lambda h: (-h.score, h.path))
     ranked = sorted(dict.fromkeys(entrypoints), key=lambda e: (-e.score, e.command))
-    ranked = [_with_contract(root, e) for e in ranked[:10]] + ranked[10:]
+    ranked = [_with_contract(root, e) for e in ranked[:12]] + ranked[12:]
+    ranked.sort(key=lambda e: (-e.score, e.command))  # what an entrypoint really calls counts too
     return LocateResult(str(root), source, len(files), all_terms, tuple(by_cat["config"]), tuple(by_cat["service"]),
                         tuple(by_cat["schema"]), tuple(by_cat["smoke"]), tuple(ranked), time.perf_counter() - started,
                         tuple(by_cat["docs"]), tuple(declarations), tuple(calls), tuple(settings))

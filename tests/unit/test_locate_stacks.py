@@ -188,3 +188,18 @@ def test_test_code_is_neither_service_nor_schema_nor_entrypoint(tmp_path):
     result = locate(tmp_path)
     assert result.declarations == () and result.embedding_calls == () and result.entrypoints == ()
     assert result.service == () and result.schema == ()
+
+
+def test_vercel_ai_sdk_embed_with_its_model(found):
+    assert ("prisma/seed.ts", "ai-sdk", "text-embedding-ada-002", None, None, None) in calls(found("prisma-yarn"))
+
+
+def test_prisma_db_seed_is_an_entrypoint_followed_through_package_json_and_flag_values(found):
+    seed = next(e for e in found("prisma-yarn").entrypoints if e.kind == "prisma-seed")
+    assert seed.command == "yarn prisma db seed"
+    assert seed.contract.known and "POSTGRES_URL" in seed.contract.reads_env
+    assert "prisma/seed.ts" in seed.contract.files
+
+
+def test_llamaindex_pgvectorstore_declares_its_data_table_and_dimension(found):
+    assert ("store.py", "data_llamaindex_embedding", "embedding", 1024, "llamaindex") in decls(found("py-langchain"))
