@@ -32,7 +32,8 @@ class ConfigSetting:
 def kind_of(name: str) -> str:
     """database / provider / model / chunking / other: which of our settings an env name carries."""
     n = name.upper()
-    if re.search(r"DSN|DATABASE|POSTGRES|^PG_?URL|DB_URL|^DB$|_DB$|^DB_|_DB_|^PG(?:HOST|PORT|USER|PASSWORD|DATABASE)$", n):
+    if re.search(r"DSN|DATABASE|POSTGRES|^PG_|DB_URL|^DB$|_DB$|^DB_|_DB_|^PG(?:HOST|PORT|USER|PASSWORD|DATABASE)$|"
+                 r"CONNECTION_STRING|CONN_STR", n) and not re.search(r"EMBED|MODEL|DIM", n):
         return "database"
     if "MODEL" in n and not re.search(r"CHAT|LLM|COMPLETION|GENERAT|RERANK|VISION", n):
         return "model"
@@ -45,6 +46,23 @@ def kind_of(name: str) -> str:
     if re.search(r"DIM", n):
         return "dimensions"
     return "other"
+
+
+def placeholder_for(name: str) -> str | None:
+    """The backfill.env placeholder that carries what an env name means, or None when it is not ours to set."""
+    kind = kind_of(name)
+    if kind == "database":
+        part = database_part(name)
+        return "{database_url}" if part is None else (None if part == "other" else f"{{database_{part}}}")
+    if kind == "provider":
+        return "{provider_url}"
+    if kind == "model" and ("EMBED" in name.upper() or name.upper() in ("MODEL", "MODEL_NAME", "OLLAMA_MODEL")):
+        return "{model}"
+    if kind == "batch" and "EMBED" in name.upper():
+        return "{batch_size}"
+    if kind == "dimensions" and re.search(r"EMBED|VECTOR", name.upper()):
+        return "{dimensions}"
+    return None
 
 
 def database_part(name: str) -> str | None:

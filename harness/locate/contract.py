@@ -37,10 +37,20 @@ class Contract:
     engine: bool = False  # the command is backfill-harness's own engine
     embedding_calls: tuple[str, ...] = ()  # "path:line kind" of each embedding call in the files read
 
+    def backfill_env(self) -> dict[str, str]:
+        """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
+        carries the database, provider, model, batch size or dimension, with its placeholder."""
+        from .config import placeholder_for
+
+        if not self.known or self.engine:
+            return {}
+        return {n: p for n in self.reads_env if (p := placeholder_for(n))}
+
     def as_dict(self) -> dict:
         data = dict(self.__dict__)
         data["env_defaults"] = dict(self.env_defaults)
         data["flag_env"] = dict(self.flag_env)
+        data["backfill_env"] = self.backfill_env()
         return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
 
     def merged(self, other: "Contract") -> "Contract":

@@ -223,3 +223,21 @@ def test_every_part_mapped_receives_the_database_and_the_password_stays_masked(s
     filled = backfill_env(settings, "c")
     assert (filled["POSTGRES_HOST"], filled["POSTGRES_USERNAME"], filled["POSTGRES_DATABASE"]) == ("db.example", "app", "app")
     assert shown_env(filled)["POSTGRES_PASSWORD"] == redact.MASK
+
+
+def test_the_contract_suggests_the_backfill_env_that_passes_the_check():
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("python scripts/reembed.py", FIXTURES / "py-sqlalchemy-dsn")
+    assert contract.backfill_env() == {"DB_DSN": "{database_url}", "EMBEDDING_MODEL": "{model}"}
+    settings = settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py", provider="http://localhost:11434",
+                            env=contract.backfill_env())
+    assert check_contract(settings, "c", caller_env={}).ok
+
+
+def test_split_dsn_names_get_their_part_placeholders(split_repo):
+    from harness.locate.contract import command_contract
+
+    assert command_contract("python update_embeddings.py", split_repo).backfill_env() == {
+        "POSTGRES_HOST": "{database_host}", "POSTGRES_USERNAME": "{database_user}",
+        "POSTGRES_PASSWORD": "{database_password}", "POSTGRES_DATABASE": "{database_name}", "EMBED_MODEL": "{model}"}
