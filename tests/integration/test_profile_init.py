@@ -109,3 +109,13 @@ def test_loader_refuses_any_todo_value_naming_its_key():
         parse_profile(text, env={})
     # A column whose name merely starts with the letters is no TODO.
     assert parse_profile(text.replace("id: TODO", "id: todo_id"), env={}).chunks.id == "todo_id"
+
+
+def test_partly_embedded_table_without_model_column_is_no_model_switch(cli, empty_db, embed_server, tmp_path):
+    # Seen on create-llama's LlamaIndex table: scope called the stored vectors "unknown" and refused a model switch.
+    empty_db.execute(MESSAGES + "UPDATE messages SET embedding = array_fill(0.1, ARRAY[384])::vector WHERE id <= 10;")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    scoped = _scope(cli, empty_db, out, "messages", embed_server)
+    assert scoped.code == 0, scoped.out
+    assert scoped.json["counts"]["needed"] == 20
+    assert any("no model-name column: the 10 stored vectors" in a for a in scoped.json["assumptions"])
