@@ -175,6 +175,11 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     provider_ok = _check_provider(settings, checks, dims, probe_retries)
     _check_dimensions(checks, dims, provider_ok)
 
+    if stored and not settings.profile.embeddings.model:
+        # Without a model column nothing records which model made the stored vectors: that is no model switch.
+        assumptions.append(f"no model-name column: the {sum(stored.values())} stored vectors are taken to be "
+                           f"{settings.model}'s")
+        stored = {}
     if refusal is None and stored:
         others = {m: n for m, n in stored.items() if m != settings.model}
         if others:
