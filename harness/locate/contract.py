@@ -406,6 +406,10 @@ def _follow(command: str, workdir: Path, root: Path, depth: int) -> Contract:
     for segment in re.split(r"\s*(?:&&|\|\||;|\|)\s*|\n", command):
         if not segment.strip():
             continue
+        cd = re.fullmatch(r"\s*cd\s+(\S+)\s*", segment)
+        if cd:  # `cd packages/db && pnpm run x`: what follows runs there
+            workdir = (workdir / cd.group(1).strip("'\"")).resolve()
+            continue
         part = _segment(segment, workdir, root, depth)
         if part is None:
             continue

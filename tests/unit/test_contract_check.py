@@ -241,3 +241,10 @@ def test_split_dsn_names_get_their_part_placeholders(split_repo):
     assert command_contract("python update_embeddings.py", split_repo).backfill_env() == {
         "POSTGRES_HOST": "{database_host}", "POSTGRES_USERNAME": "{database_user}",
         "POSTGRES_PASSWORD": "{database_password}", "POSTGRES_DATABASE": "{database_name}", "EMBED_MODEL": "{model}"}
+
+
+def test_cd_into_the_package_then_run_is_followed():
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("cd packages/db && pnpm run embeddings:backfill", FIXTURES / "ts-drizzle-pnpm")
+    assert contract.known and "OLLAMA_URL" in contract.reads_env
