@@ -248,3 +248,24 @@ def test_cd_into_the_package_then_run_is_followed():
 
     contract = command_contract("cd packages/db && pnpm run embeddings:backfill", FIXTURES / "ts-drizzle-pnpm")
     assert contract.known and "OLLAMA_URL" in contract.reads_env
+
+
+def test_a_hard_coded_model_other_than_the_profiles_fails():
+    settings = settings_for("ts-typeorm-knex", "npm run reembed", provider="http://localhost:11434")
+    model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert model.status == FAIL
+    assert "hard-codes model snowflake-arctic-embed:s while the profile's model is all-minilm" in model.found
+
+
+def test_a_provider_name_mapped_to_another_host_fails():
+    settings = settings_for("ts-drizzle-pnpm/packages/db", "pnpm run embeddings:backfill",
+                            env={"OLLAMA_URL": "http://elsewhere:11434", "EMBEDDING_MODEL": "{model}"})
+    provider = outcome(check_contract(settings, "c", caller_env={}), "command reaches the provider")
+    assert provider.status == FAIL and "sets to another host" in provider.found
+
+
+def test_a_model_name_mapped_to_another_model_fails():
+    settings = settings_for("ts-drizzle-pnpm/packages/db", "pnpm run embeddings:backfill",
+                            env={"OLLAMA_URL": "{provider_url}", "EMBEDDING_MODEL": "nomic-embed-text"})
+    model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert model.status == FAIL and "'nomic-embed-text', not 'all-minilm'" in model.found
