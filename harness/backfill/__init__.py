@@ -2,7 +2,7 @@
 
 from .engine import CONTINUE, FAIL_FAST, BackfillOptions, BackfillSummary, RowFailure, run_backfill
 from .gate import GateCheck, GateResult, run_gate
-from .selection import CollectionState, collection_state, list_collections, require_collection
+from ..state import CollectionState, collection_state, list_collections, require_collection
 from .swap import SwapResult, drop_retired, rollback, swap
 from .workers import WorkersSummary, run_workers
 

@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 
 from ..target import Target
-from .selection import collection_state
+from ..state import collection_state
 
 
 @dataclass(frozen=True)

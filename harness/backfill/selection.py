@@ -10,23 +10,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from ..errors import ConfigError, DatabaseError
-from ..introspect import require_names
+from ..errors import DatabaseError
 from ..target import Target
-
-
-@dataclass(frozen=True)
-class CollectionState:
-    collection: str
-    chunks: int
-    embedded: int
-    missing: int
-    stale: int | None  # None when the target keeps no input hash
-    other_model: int | None  # None when the target keeps no model name
-    needed: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -37,33 +22,6 @@ class Row:
     collection: str
     tenant: Any
     exists: bool = True  # an embedding row for this key already exists (so the write must replace it)
-
-
-def collection_state(conn: psycopg.Connection, target: Target, collection: str, model: str) -> CollectionState:
-    """Count a collection's chunks and what they need, in one pass."""
-    row = conn.execute(target.state_counts(), {"collection": collection, "model": model}).fetchone()
-    return CollectionState(collection=collection, **row)
-
-
-def list_collections(conn: psycopg.Connection, target: Target) -> dict[str, int]:
-    """Every collection in the chunk table with its chunk count."""
-    return {r["collection"]: r["chunks"] for r in conn.execute(target.collections()).fetchall()}
-
-
-def require_collection(conn: psycopg.Connection, target: Target, collection: str) -> int:
-    """Return the collection's chunk count; refuse a collection with no chunks instead of embedding nothing."""
-    if not collection or any(ord(ch) < 32 for ch in collection):
-        raise ConfigError(f"collection {collection!r} is not a valid name; expected printable text such as tenant_42")
-    require_names(conn, target.profile)
-    state = conn.execute(
-        sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
-        {"collection": collection},
-    ).fetchone()
-    if state["n"] == 0:
-        known = list_collections(conn, target)
-        shown = ", ".join(sorted(known)[:10]) or "none"
-        raise ConfigError(f"collection {collection!r} has no chunks in {target.profile.chunks.table}; known collections: {shown}")
-    return int(state["n"])
 
 
 def select_batch_sql(target: Target) -> sql.Composed:

@@ -17,7 +17,7 @@ from ..errors import CheckFailed, ConfigError
 from ..target import Target
 from . import bookkeeping, lock
 from .gate import GateResult, run_gate
-from .selection import require_collection
+from ..state import require_collection
 
 RETIRED_SUFFIX = "__retired"
 

@@ -1,11 +1,25 @@
-"""What a DONE check found: pass, fail or skip, with expected, found and at most ten offending rows."""
+"""What a DONE check found: passed, failed, skipped or unproven, with expected, found and at most ten offending rows.
+
+The one result type of the harness: scope, verify, swap and the checks all speak ``Outcome``.
+``UNPROVEN`` is neither a pass nor a fail: the check could not establish its claim from what the
+target keeps (e.g. freshness without a hash or timestamp column) and says what bound, if any, stands in.
+"""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-PASS, FAIL, SKIP = "passed", "failed", "skipped"
+
+class Status(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNPROVEN = "unproven"
+
+
+PASS, FAIL, SKIP, UNPROVEN = Status.PASSED, Status.FAILED, Status.SKIPPED, Status.UNPROVEN
 MAX_SHOWN = 10
 
 
@@ -29,7 +43,7 @@ class Offender:
 class Outcome:
     check: str
     collection: str | None
-    status: str
+    status: Status
     expected: str = ""
     found: str = ""
     offenders: tuple[Offender, ...] = ()
@@ -46,6 +60,8 @@ class Outcome:
         where = f" [{self.collection}]" if self.collection else ""
         if self.status == SKIP:
             return f"{self.check}{where} skipped: {self.note}"
+        if self.status == UNPROVEN and not self.expected:
+            return f"{self.check}{where} unproven: {self.note}"
         head = f"{self.check}{where} {self.status}: expected {self.expected}; found {self.found}"
         if self.note:
             head += f" ({self.note})"
@@ -74,6 +90,12 @@ def verdict(check: str, collection: str | None, ok: bool, expected: str, found: 
 
 def skipped(check: str, collection: str | None, reason: str) -> Outcome:
     return Outcome(check, collection, SKIP, note=reason)
+
+
+def unproven(check: str, collection: str | None, reason: str, *, expected: str = "", found: str = "",
+             metrics: dict[str, Any] | None = None) -> Outcome:
+    """The check could not establish its claim; ``reason`` says why and what bound, if any, stands in."""
+    return Outcome(check, collection, UNPROVEN, expected, found, metrics=metrics or {}, note=reason)
 
 
 def _plain(value: Any) -> Any:

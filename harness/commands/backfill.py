@@ -27,6 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--provider-url", action="append", default=[], metavar="URL",
                    help="an Ollama base URL; repeat to spread workers over several servers (default: OLLAMA_HOST/profile)")
     p.add_argument("--run-id", help="join backfill run RUN_ID (workers on other hosts pass the same id)")
+    p.add_argument("--no-reuse", dest="reuse", action="store_false",
+                   help="embed every selected row, even one whose text and model match a vector of another collection")
+    p.add_argument("--rows-per-claim", type=positive_int, metavar="N",
+                   help="rows per key range a worker claims (default: 4 batches)")
+    p.add_argument("--defer-index-min-rows", type=positive_int, metavar="N",
+                   help="drop and rebuild vector indexes around a load into an empty table of at least N rows "
+                        "(default 1000)")
     add_json(p)
     p.set_defaults(handler=run, on_failure="continue")
 
@@ -44,11 +51,8 @@ def run(args: argparse.Namespace) -> int:
         import dataclasses
 
         settings = dataclasses.replace(settings, provider_url=args.provider_url[0])
-    options = BackfillOptions(collection=args.collection, batch_size=settings.batch_size, dry_run=args.dry_run,
-                              on_failure=args.on_failure, limit=args.limit, progress=None,
-                              into=args.into, run_id=args.run_id, approve_model_change=args.approve_model_change)
-    with settings.provider() as provider:
-        summary = run_backfill(settings.profile, settings.database_url, provider, options, dimensions=settings.dimensions)
+    options = BackfillOptions.from_args(args, batch_size=settings.batch_size)
+    summary = run_backfill(settings, options)
     lines = [summary.line()]
     if summary.copied:
         lines.append(f"  copied {summary.copied} chunks of {summary.source} into {summary.collection}")
@@ -61,19 +65,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_workers(args: argparse.Namespace, settings) -> int:
+    from ..backfill import BackfillOptions
     from ..backfill.workers import new_run_id, run_workers
     from ..output import emit
 
-    base = ["--profile", str(args.profile), "--collection", args.collection, "--model", settings.model,
-            "--batch-size", str(settings.batch_size), f"--{args.on_failure if args.on_failure == 'fail-fast' else 'continue-on-error'}"]
-    if args.into:
-        base += ["--into", args.into]
-    if args.limit:
-        base += ["--limit", str(args.limit)]
-    if args.approve_model_change:
-        base.append("--approve-model-change")
-    summary = run_workers(base, args.workers, args.provider_url, args.run_id or new_run_id(),
-                          env={"DATABASE_URL": settings.database_url})
+    options = BackfillOptions.from_args(args, batch_size=settings.batch_size, run_id=args.run_id or new_run_id())
+    summary = run_workers(settings, options, args.workers, args.provider_url)
     lines = [summary.line(), *(f"  {e}" for e in summary.errors)]
     for worker in summary.workers:
         for failure in worker.get("failures", [])[:20]:

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import historylog
+from ..checks.outcome import Outcome, Status
 from ..evidence import RUN_FILE
 from ..historylog import CheckOutcome, HistoryEntry
 from ..settings import Settings
 from .common import git_commit, utc_now, who
-from .verify import VERIFY_FILE
+from .verify import VERIFY_FILE, detail, label
 
 DEFAULT_HISTORYLOG = Path("historylog.md")
 
@@ -42,6 +43,15 @@ def _read(path: Path) -> dict[str, Any]:
         return {}
 
 
+def _history_check(check: dict) -> CheckOutcome:
+    """One outcome of verify.json as the historylog keeps it (name, status, one line of why)."""
+    status = check.get("status")
+    outcome = Outcome(str(check.get("check") or "?"), check.get("collection"),
+                      Status(status) if status in set(Status) else Status.FAILED,
+                      expected=check.get("expected") or "", found=check.get("found") or "", note=check.get("note") or "")
+    return CheckOutcome(label(outcome), str(status or "error"), detail(outcome))
+
+
 def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | None, *, outcome: str | None = None,
                    reason: str | None = None, repo: str | Path | None = None) -> HistoryEntry:
     """Build the entry from plan.json, run.json and verify.json (whichever exist); outcome derived unless given."""
@@ -49,8 +59,7 @@ def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | No
     plan = _read(run_dir / "plan.json") if run_dir else {}
     run = _read(run_dir / RUN_FILE) if run_dir else {}
     checked = _read(run_dir / VERIFY_FILE) if run_dir else {}
-    checks = tuple(CheckOutcome(c.get("name", "?"), c.get("outcome", "error"), c.get("message", ""))
-                   for c in checked.get("checks", []))
+    checks = tuple(_history_check(c) for c in checked.get("checks", []))
     if outcome is None:
         run_ok = bool(run) and run.get("ok", False)
         verify_ok = not checked or checked.get("ok", False)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import db as dbmod
 from .. import redact
-from ..backfill.selection import collection_state
+from ..state import collection_state
 from ..errors import ConfigError, HarnessError
 from ..evidence import RunEvidence, write_evidence
 from ..settings import Settings

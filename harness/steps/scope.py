@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import db as dbmod
-from ..backfill.selection import collection_state, list_collections
+from ..state import collection_state, list_collections, stored_models
 from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
@@ -158,14 +158,14 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             checks.append(Check("collection exists", True, f"{known[collection]} chunks"))
             counts = collection_state(conn, target, collection, settings.model).as_dict()
             counts.pop("collection", None)
-            stored = _stored_models(conn, target, collection)
+            stored = stored_models(conn, target, collection)
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None
         if row is None:
             checks.append(Check("vector column exists", False,
                                 f"{settings.profile.embeddings.table}.{settings.profile.embeddings.vector} not found"))
         if into and into != collection and into in known:
-            into_models = _stored_models(conn, target, into)
+            into_models = stored_models(conn, target, into)
             others = {m: n for m, n in into_models.items() if m != settings.model}
             if others:
                 refusal = refusal or (f"target collection {into!r} already holds vectors of {_models(others)}; "
@@ -200,17 +200,6 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
 
 def _models(models: dict[str, int]) -> str:
     return ", ".join(f"{m} ({n})" for m, n in sorted(models.items()))
-
-
-def _stored_models(conn, target: Target, collection: str) -> dict[str, int]:
-    """Vectors already stored for the collection, by model name ('unknown' without a model column)."""
-    from psycopg import sql
-
-    em = target.profile.embeddings
-    model = sql.SQL("coalesce({}::text, 'unknown')").format(target.e(em.model)) if em.model else sql.SQL("'unknown'")
-    query = sql.SQL("SELECT {m} AS model, count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL GROUP BY 1").format(
-        m=model, j=target.join(), w=target.chunk_filter(), v=target.vector)
-    return {r["model"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}
 
 
 def _check_provider(settings: Settings, checks: list[Check], dims: dict[str, int | None], retries: int) -> bool:
