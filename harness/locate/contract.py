@@ -89,7 +89,7 @@ def unknown(reason: str, **kw) -> Contract:
 
 _URL = re.compile(r"""(?P<q>['"`])(?P<u>(?:https?|postgres(?:ql)?)://[^'"`\s]+|(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d{2,5}[^'"`\s]*)(?P=q)""")
 _RELEVANT_URL = re.compile(r"postgres|:11434|ollama|/api/embed|/v1/embeddings|localhost|127\.0\.0\.1|0\.0\.0\.0|host\.docker\.internal")
-_MODEL_CONST = re.compile(r"""(?m)^\s*(?:export\s+)?(?:const\s+|let\s+|var\s+)?(?P<n>[A-Z][A-Z0-9_]*MODEL(?:_NAME|_ID)?|model_name|MODEL)\s*(?::\s*[^=\n]+)?=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)\s*;?\s*(?:#.*|//.*)?$""")
+_MODEL_CONST = re.compile(r"""(?m)^\s*(?:export\s+)?(?:const\s+|let\s+|var\s+)?(?P<n>[A-Z0-9_]*EMBED[A-Z0-9_]*MODEL(?:_NAME|_ID)?|embed\w*_model(?:_name)?|MODEL(?:_NAME)?)\s*(?::\s*[^=\n]+)?=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)\s*;?\s*(?:#.*|//.*)?$""")
 _ARGPARSE = re.compile(r"""\badd_argument\(""")
 _CLICK = re.compile(r"""@click\.(?:option|argument)\(""")
 _TYPER = re.compile(r"""(?P<p>[A-Za-z_]\w*)\s*:\s*[^=\n]+=\s*typer\.Option\(""")
@@ -116,7 +116,7 @@ def read_contract(rel: str, text: str) -> Contract:
         if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(m.group("u")) or _in_comment(text, m.start())
                 or "{" in m.group("u")):
             continue
-        if _is_env_fallback(text, m.end()):
+        if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()):
             continue
         urls.append(_mask(m.group("u")))
     models = [c.model for c in calls if c.model and not c.model_env and not c.in_process]
@@ -143,6 +143,13 @@ def _is_env_fallback(text: str, end: int) -> bool:
     start = text.rfind("\n", 0, end) + 1
     line = text[start:end]
     return bool(re.search(r"(?:getenv|environ|process\.env|Deno\.env|Bun\.env)[^\n]*(?:\?\?|\|\||\bor\b)\s*['\"`][^'\"`]*['\"`]$", line))
+
+
+def _is_named_default(text: str, pos: int) -> bool:
+    """``DEFAULT_URL = "http://127.0.0.1:11434"``: a library's fallback, used when nothing is configured."""
+    start = text.rfind("\n", 0, pos) + 1
+    return bool(re.match(r"\s*(?:export\s+)?(?:(?:const|let|var)\s+)?[\w.]*(?:DEFAULT|FALLBACK|default|fallback)\w*\s*"
+                         r"(?::[^=\n]+)?[:=]", text[start:pos]))
 
 
 def _mask(value: str | None) -> str | None:

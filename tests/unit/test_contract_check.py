@@ -269,3 +269,18 @@ def test_a_model_name_mapped_to_another_model_fails():
                             env={"OLLAMA_URL": "{provider_url}", "EMBEDDING_MODEL": "nomic-embed-text"})
     model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
     assert model.status == FAIL and "'nomic-embed-text', not 'all-minilm'" in model.found
+
+
+def test_a_named_default_url_is_not_a_hard_coded_address(tmp_path):
+    from harness.locate.contract import read_contract
+
+    contract = read_contract("client.py", 'DEFAULT_URL = "http://127.0.0.1:11434"\nURL = "http://127.0.0.1:11434"\n')
+    assert contract.hardcoded_urls == ("http://127.0.0.1:11434",)
+    assert read_contract("client.py", 'DEFAULT_URL = "http://127.0.0.1:11434"\n').hardcoded_urls == ()
+
+
+def test_a_model_constant_is_hard_coded_only_when_it_names_the_embedding_model():
+    from harness.locate.contract import read_contract
+
+    text = 'UNKNOWN_MODEL = "unknown"\nCHAT_MODEL = "llama3"\nEMBEDDING_MODEL = "nomic-embed-text"\n'
+    assert read_contract("config.py", text).hardcoded_models == ("nomic-embed-text",)
