@@ -36,6 +36,7 @@ class Contract:
     in_process_models: tuple[str, ...] = ()  # what it loads to embed in-process (sentence-transformers, ...)
     engine: bool = False  # the command is backfill-harness's own engine
     embedding_calls: tuple[str, ...] = ()  # "path:line kind" of each embedding call in the files read
+    selectors: tuple[str, ...] = ()  # env names compared with literals (OPENAI_EMBED_HOST == "ollama"): choices, not values
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -44,7 +45,7 @@ class Contract:
 
         if not self.known or self.engine:
             return {}
-        return {n: p for n in self.reads_env if (p := placeholder_for(n))}
+        return {n: p for n in self.reads_env if n not in self.selectors and (p := placeholder_for(n))}
 
     def as_dict(self) -> dict:
         data = dict(self.__dict__)
@@ -62,7 +63,8 @@ class Contract:
                         u(self.env_defaults, other.env_defaults), u(self.required_flags, other.required_flags),
                         u(self.flag_env, other.flag_env), u(self.given_env, other.given_env),
                         u(self.given_flags, other.given_flags), u(self.in_process_models, other.in_process_models),
-                        self.engine or other.engine, u(self.embedding_calls, other.embedding_calls))
+                        self.engine or other.engine, u(self.embedding_calls, other.embedding_calls),
+                        u(self.selectors, other.selectors))
 
     def text(self) -> str:
         if not self.known:
@@ -129,7 +131,8 @@ def read_contract(rel: str, text: str) -> Contract:
                     tuple(dict.fromkeys(models)), files=(rel,), env_defaults=tuple(dict.fromkeys(defaults)),
                     required_flags=tuple(dict.fromkeys(required)), flag_env=tuple(dict.fromkeys(flag_env)),
                     in_process_models=tuple(dict.fromkeys(in_process)),
-                    embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls))
+                    embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
+                    selectors=tuple(dict.fromkeys(_selectors(text, reads))))
 
 
 def _in_comment(text: str, pos: int) -> bool:
@@ -143,6 +146,22 @@ def _is_env_fallback(text: str, end: int) -> bool:
     start = text.rfind("\n", 0, end) + 1
     line = text[start:end]
     return bool(re.search(r"(?:getenv|environ|process\.env|Deno\.env|Bun\.env)[^\n]*(?:\?\?|\|\||\bor\b)\s*['\"`][^'\"`]*['\"`]$", line))
+
+
+_COMPARED = re.compile(r"""\s*(?:==|!=|===|!==)\s*['"]|\s+(?:in|not\s+in)\s*[\[(]""")
+
+
+def _selectors(text: str, reads) -> list[str]:
+    """Env names whose value is compared with literals, directly or through a variable of the same name."""
+    out = []
+    for r in reads:
+        if _COMPARED.match(text, r.end):
+            out.append(r.name)
+            continue
+        var = re.search(rf"(?m)^\s*(?:const\s+|let\s+)?(\w+)\s*=\s*$", text[text.rfind("\n", 0, r.start) + 1:r.start])
+        if var and re.search(rf"\b{re.escape(var.group(1))}\s*(?:==|!=|===|!==)\s*['\"]", text):
+            out.append(r.name)
+    return out
 
 
 def _is_named_default(text: str, pos: int) -> bool:

@@ -157,7 +157,7 @@ def _database_parts(settings: Settings, parts: dict[str, str], given: _Given, co
 
 def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:
     name = "command reaches the provider"
-    names = [n for n in c.reads_env if kind_of(n) == "provider"]
+    names = [n for n in c.reads_env if kind_of(n) == "provider" and n not in c.selectors]
     ours = [n for n in names if _same_host(given.value(n), settings.provider_url)]
     inline = [n for n in names if n in given.inline]
     passed = [f for f in c.given_flags if _PROVIDER_FLAG.search(f)]

@@ -284,3 +284,13 @@ def test_a_model_constant_is_hard_coded_only_when_it_names_the_embedding_model()
 
     text = 'UNKNOWN_MODEL = "unknown"\nCHAT_MODEL = "llama3"\nEMBEDDING_MODEL = "nomic-embed-text"\n'
     assert read_contract("config.py", text).hardcoded_models == ("nomic-embed-text",)
+
+
+def test_an_env_name_compared_with_literals_is_a_selector_not_a_url():
+    from harness.locate.contract import read_contract
+
+    text = ('import os\nHOST = os.getenv("OPENAI_EMBED_HOST")\nif HOST == "ollama":\n'
+            '    url = os.environ["OLLAMA_ENDPOINT"]\n')
+    contract = read_contract("deps.py", text)
+    assert contract.selectors == ("OPENAI_EMBED_HOST",)
+    assert contract.backfill_env() == {"OLLAMA_ENDPOINT": "{provider_url}"}
