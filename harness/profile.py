@@ -64,6 +64,7 @@ class ChunkTable:
     sources: tuple[str, ...] = ()
     filter: tuple[tuple[str, Any], ...] = ()
     collection_table: CollectionTable | None = None  # when set, ``collection`` is the column holding its key
+    updated_at: str | None = None  # when the chunk's text last changed (stale vectors; recent edits sampled first)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,13 @@ class EmbeddingTable:
     collection: str | None = None
     tenant: str | None = None
     dimensions: str | None = None
+    model_value: str | None = None  # the model of every stored vector, declared when no model column says it
+    updated_at: str | None = None  # when the vector was written: a chunk changed after it is stale
+    embedded_at: str | None = None  # the same, under the other name apps use
+
+    @property
+    def written_at(self) -> str | None:
+        return self.embedded_at or self.updated_at
 
     def is_inline(self, chunks: ChunkTable) -> bool:
         """True when vectors live in a nullable column of the chunk table itself."""
@@ -104,6 +112,15 @@ class BackfillSettings:
     timeout_s: float = 3600.0
     embeds_in_process: bool = False  # the command embeds with a model it loads itself; the provider only checks
     in_process_model: str | None = None  # what it loads (a local path or a Hugging Face id)
+    done_pattern: str | None = None  # regex with named groups embedded, total, failed for the command's closing line
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """The bound DONE requires of every sampled check: fewer than ``max_bad_fraction`` bad rows at ``confidence``."""
+
+    max_bad_fraction: float = 0.01
+    confidence: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -129,6 +146,7 @@ class Profile:
     database: DatabaseSettings = DatabaseSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     backfill: BackfillSettings = BackfillSettings()
+    verify: VerifySettings = VerifySettings()
     distance: str = "cosine"
     spot_queries: tuple[SpotQuery, ...] = ()
     custom_checks: tuple[CustomCheck, ...] = ()
@@ -311,7 +329,7 @@ class _Reader:
             "",
             raw,
             {"name", "database", "provider", "chunks", "embeddings", "chunking", "backfill", "distance",
-             "spot_queries", "custom_checks", "search_terms"},
+             "spot_queries", "custom_checks", "search_terms", "verify"},
             {"name", "provider", "chunks"},
         )
         chunks = self.chunks(top["chunks"])
@@ -330,6 +348,7 @@ class _Reader:
             embeddings=embeddings,
             chunking=self.chunking(top.get("chunking")),
             backfill=self.backfill(top.get("backfill")),
+            verify=self.verify(top.get("verify")),
             distance=distance,
             spot_queries=self.spot_queries(top.get("spot_queries")),
             custom_checks=self.custom_checks(top.get("custom_checks")),
@@ -361,7 +380,7 @@ class _Reader:
             "chunks",
             raw,
             {"schema", "table", "id", "text", "text_separator", "collection", "collection_name", "tenant",
-             "sources", "filter", "collection_table"},
+             "sources", "filter", "collection_table", "updated_at"},
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
@@ -400,6 +419,7 @@ class _Reader:
             sources=self.identifiers("chunks.sources", section.get("sources")),
             filter=filters,
             collection_table=self.collection_table(section.get("collection_table"), collection),
+            updated_at=self.identifier("chunks.updated_at", section.get("updated_at")),
         )
 
     def collection_table(self, raw: Any, collection: str | None) -> CollectionTable | None:
@@ -420,7 +440,8 @@ class _Reader:
         section = self.mapping(
             "embeddings",
             raw,
-            {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions"},
+            {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions",
+             "updated_at", "embedded_at", "model_value"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -440,6 +461,9 @@ class _Reader:
             collection=self.identifier("embeddings.collection", section.get("collection")),
             tenant=self.identifier("embeddings.tenant", section.get("tenant")),
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
+            updated_at=self.identifier("embeddings.updated_at", section.get("updated_at")),
+            embedded_at=self.identifier("embeddings.embedded_at", section.get("embedded_at")),
+            model_value=self.string("embeddings.model_value", section.get("model_value")),
         )
 
     def chunking(self, raw: Any) -> ChunkingSettings:
@@ -450,7 +474,7 @@ class _Reader:
         )
 
     def backfill(self, raw: Any) -> BackfillSettings:
-        section = self.mapping("backfill", raw, {"command", "workdir", "env", "batch_size", "timeout_s",
+        section = self.mapping("backfill", raw, {"command", "workdir", "env", "batch_size", "timeout_s", "done_pattern",
                                                  "embeds_in_process", "in_process_model"})
         env = self.string_map("backfill.env", section.get("env"))
         for name, value in env.items():
@@ -473,7 +497,32 @@ class _Reader:
             timeout_s=self.number("backfill.timeout_s", section.get("timeout_s"), default=3600.0),
             embeds_in_process=in_process,
             in_process_model=in_process_model,
+            done_pattern=self.done_pattern(section.get("done_pattern")),
         )
+
+    def verify(self, raw: Any) -> VerifySettings:
+        section = self.mapping("verify", raw, {"max_bad_fraction", "confidence"})
+        fraction = self.number("verify.max_bad_fraction", section.get("max_bad_fraction"), default=0.01)
+        confidence = self.number("verify.confidence", section.get("confidence"), default=0.95)
+        if fraction > 1:
+            raise ConfigError(f"profile key 'verify.max_bad_fraction' must be at most 1, found {fraction!r}")
+        if confidence >= 1:
+            raise ConfigError(f"profile key 'verify.confidence' must be less than 1, found {confidence!r}")
+        return VerifySettings(max_bad_fraction=fraction, confidence=confidence)
+    def done_pattern(self, raw: Any) -> str | None:
+        key = "backfill.done_pattern"
+        text = self.string(key, raw)
+        if text is None:
+            return None
+        try:
+            groups = set(re.compile(text).groupindex)
+        except re.error as exc:
+            raise ConfigError(f"profile key '{key}' is not a valid regular expression ({exc}); expected e.g. "
+                              r"'Embedded (?P<embedded>\d+)/(?P<total>\d+).*?(?P<failed>\d+) errors'") from None
+        if not groups & {"embedded", "failed"}:
+            raise ConfigError(f"profile key '{key}' has no named group 'embedded' or 'failed'; expected named groups "
+                              "embedded, total and failed, e.g. (?P<failed>\\d+)")
+        return text
 
     def items(self, name: str, raw: Any, build) -> tuple:
         """A list section: each item read by ``build(key, item)`` with its own indexed key for errors."""

@@ -31,7 +31,7 @@ from ..settings import Settings
 from ..target import Target
 from . import bookkeeping, claims, indexes, lock, reuse
 from .progress import Progress
-from ..state import CollectionState, collection_state, require_collection
+from ..state import CollectionState, collection_state, model_switch, require_collection, stored_models
 from .selection import Row, iter_batches
 from .writer import BatchWriter, Embedding
 
@@ -63,6 +63,8 @@ class BackfillOptions:
     # drop + rebuild vector indexes around a load at least this large into an empty table
     defer_index_min_rows: int = _flag("--defer-index-min-rows", 1_000)
     approve_model_change: bool = _flag("--approve-model-change", False)  # replace another model's vectors in place
+    # embed exactly these chunk keys (compared as text), whatever their state; read from --keys-from, one process
+    keys: tuple[str, ...] | None = _flag(None)
 
     @property
     def target_collection(self) -> str:
@@ -128,10 +130,14 @@ class BackfillSummary:
     write_seconds: float = 0.0
     failures: list[RowFailure] = field(default_factory=list)
     stopped: str | None = None  # why the run ended early (fail-fast), if it did
+    refused: str | None = None  # a dry run: the refusal the real run would meet
+    refused_code: int = 0  # and the exit code it would end with
+    keys: int | None = None  # how many keys were listed (--keys-from)
+    gate: dict[str, Any] = field(default_factory=dict)  # the scope gate the command passed (or overrode)
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.stopped is None
+        return self.failed == 0 and self.stopped is None and self.refused is None
 
     @property
     def rows_per_second(self) -> float:
@@ -141,9 +147,12 @@ class BackfillSummary:
         """The closing line people look for."""
         if self.dry_run:
             b = self.before
-            return (f"Dry run: {b.needed} of {b.chunks} rows in {self.collection} need embedding "
+            line = (f"Dry run: {b.needed} of {b.chunks} rows in {self.collection} need embedding "
                     f"({b.missing} missing, {b.stale if b.stale is not None else 'n/a'} stale, "
                     f"{b.other_model if b.other_model is not None else 'n/a'} other model). Nothing written.")
+            if self.keys is not None:
+                line += f" {self.keys} listed keys would be embedded again."
+            return line + (f" The real run would be refused: {self.refused}" if self.refused else "")
         line = f"Done. Embedded {self.embedded}/{self.selected} rows. {self.failed} failures."
         if self.reused:
             line += f" Reused {self.reused} existing vectors."
@@ -174,6 +183,9 @@ class BackfillSummary:
             "rows_per_second": round(self.rows_per_second, 1),
             "failures": [f.as_dict() for f in self.failures],
             "stopped": self.stopped,
+            "refused": self.refused,
+            "keys": self.keys,
+            "gate": dict(self.gate),
             "summary": self.line(),
         }
 
@@ -215,26 +227,27 @@ def run_backfill(
         before = collection_state(read_conn, target, options.collection if new_is_empty else collection, model)
         summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
                                   run_id=options.run_id)
+        summary.keys = len(options.keys) if options.keys is not None else None
+        try:
+            dims = _refuse(read_conn, target, provider, options, dimensions, new_is_empty)
+        except HarnessError as exc:
+            if not options.dry_run:
+                raise
+            summary.refused, summary.refused_code = str(exc), exc.exit_code
         if options.dry_run:
             summary.after = before
             return summary
-        if before.other_model and options.into is None and not options.approve_model_change:
-            raise RefusedError(
-                f"collection {collection!r} holds {before.other_model} vectors of another model than {model!r}: "
-                "replacing them in place is a model switch; expected --into NEW (backfill a new collection, verify, "
-                "swap) or --approve-model-change to replace them in place"
-            )
         if options.run_id:
             bookkeeping.ensure(lock_conn)
             lock.join_run(lock_conn, table, collection, options.run_id, model)
         else:
             lock.acquire(lock_conn, table, collection)
         locked = True
-        dims = _agreed_dimensions(read_conn, target, provider, dimensions)
         _prepare(write_conn, target, options, model, summary)
         if summary.copied or summary.reused or options.into or options.run_id:
             before = summary.before = collection_state(read_conn, target, collection, model)
-        total = before.needed if options.limit is None else min(before.needed, options.limit)
+        total = before.needed if options.keys is None else len(options.keys)
+        total = total if options.limit is None else min(total, options.limit)
         if not options.run_id and total >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
@@ -248,7 +261,8 @@ def run_backfill(
             finally:
                 claim_conn.close()
         else:
-            batches = ((rows, None) for rows in iter_batches(read_conn, target, collection, model, options.batch_size, options.limit))
+            batches = ((rows, None) for rows in iter_batches(read_conn, target, collection, model, options.batch_size,
+                                                             options.limit, keys=options.keys))
             _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
         progress.close()
         summary.after = collection_state(read_conn, target, collection, model)
@@ -268,6 +282,21 @@ def run_backfill(
                 summary.seconds = time.perf_counter() - started
 
 
+def _refuse(conn: psycopg.Connection, target: Target, provider: OllamaProvider, options: BackfillOptions,
+            dimensions: int | None, new_is_empty: bool) -> int:
+    """Every refusal of a real run, raised before anything is written (a dry run reports it instead); the dimension."""
+    if options.keys is not None and options.run_id:
+        raise ConfigError("--keys-from re-embeds listed rows in one process; expected no --run-id/--workers with it")
+    if options.into and new_is_empty:
+        reuse.require_into_shape(target, options.into)
+    stored = {} if new_is_empty else stored_models(conn, target, options.target_collection)
+    refusal = model_switch(stored, provider.model, options.collection, into=options.into,
+                           approve=options.approve_model_change)
+    if refusal:
+        raise RefusedError(refusal)
+    return _agreed_dimensions(conn, target, provider, dimensions)
+
+
 def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> int:
     return int(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
                             {"collection": collection}).fetchone()["n"])
@@ -284,7 +313,7 @@ def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions,
         if options.into and _chunk_count(conn, target, options.into) == 0:
             summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
             log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
-        if options.reuse:
+        if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
             summary.reused = reuse.reuse_vectors(conn, target, collection, model)
         if options.run_id:
             size = options.rows_per_claim or options.batch_size * 4

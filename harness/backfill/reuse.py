@@ -13,12 +13,17 @@ from ..errors import ConfigError
 from ..target import Target, _qualified
 
 
+def require_into_shape(target: Target, into: str) -> None:
+    """Refuse ``--into`` on a target whose chunks cannot be copied into a new collection."""
+    if not target.profile.chunks.collection or target.inline:
+        raise ConfigError(f"--into {into!r} needs a chunk table with a collection column and a separate embedding "
+                          f"table; profile {target.profile.name!r} has neither, expected chunks.collection and embeddings.table")
+
+
 def copy_chunks(conn: psycopg.Connection, target: Target, source: str, into: str) -> int:
     """Copy every chunk row of ``source`` into collection ``into`` (new keys from the table's default); return count."""
     ch = target.profile.chunks
-    if not ch.collection or target.inline:
-        raise ConfigError(f"--into {into!r} needs a chunk table with a collection column and a separate embedding "
-                          f"table; profile {target.profile.name!r} has neither, expected chunks.collection and embeddings.table")
+    require_into_shape(target, into)
     columns = [
         r["attname"] for r in conn.execute(
             "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "

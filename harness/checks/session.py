@@ -18,17 +18,52 @@ from ..target import Target
 from .shape import Shape
 from .stats import CollectionStats, gather
 
-DEFAULT_SAMPLE = 20
 DEFAULT_TIMEOUT_MS = 60_000
+SAMPLE_ALL = "all"
 
 
 @dataclass(frozen=True)
 class CheckOptions:
+    """``sample``: None = as many rows as the required bound needs, ``"all"`` = every row, N = exactly N
+    (fewer than the bound needs leaves the sampled checks unproven). ``max_bad_fraction`` and ``confidence``
+    override the profile's ``verify.*`` keys."""
+
     collections: tuple[str, ...] = ("all",)
-    sample: int = DEFAULT_SAMPLE
+    sample: int | str | None = None
     run_dir: Path | None = None
     historylogs: tuple[Path, ...] = ()
     statement_timeout_ms: int = DEFAULT_TIMEOUT_MS
+    max_bad_fraction: float | None = None
+    confidence: float | None = None
+
+
+def parse_sample(value: str | int | None) -> int | str | None:
+    """``--sample``: a positive row count or ``all``; ConfigError naming the value otherwise."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().lower() == SAMPLE_ALL:
+        return SAMPLE_ALL
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1 or str(number) != str(value).strip():
+        raise ConfigError(f"--sample {value}: expected a positive number of rows or 'all'")
+    return number
+
+
+def parse_fraction(value: str | float | None, name: str = "--max-bad-fraction") -> float | None:
+    """A fraction in (0, 1) (``0.01`` or ``1%``); ConfigError naming the value otherwise."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    try:
+        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        number = -1.0
+    if not 0 < number < 1:
+        raise ConfigError(f"{name} {value}: expected a fraction between 0 and 1 (e.g. 0.01 or 1%)")
+    return number
 
 
 @dataclass
@@ -48,6 +83,7 @@ class CheckSession:
     _declared: tuple[int | None, str | None] | None = None
     _real_dims: int | None = None
     settings: Settings | None = field(default=None, repr=False)
+    _memo: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
         # Tracebacks print fixture values: never the DSN's password (the profile may hold it too).
@@ -67,6 +103,31 @@ class CheckSession:
         """A READ ONLY transaction with the run's statement timeout."""
         with dbmod.read_only(self.conn, self.options.statement_timeout_ms) as conn:
             yield conn
+
+    # -- the bound DONE requires ------------------------------------------------------
+    @property
+    def max_bad_fraction(self) -> float:
+        return self.options.max_bad_fraction or self.profile.verify.max_bad_fraction
+
+    @property
+    def confidence(self) -> float:
+        return self.options.confidence or self.profile.verify.confidence
+
+    def sample_budget(self) -> int | None:
+        """Rows a sampled check draws uniformly: what the required bound needs, an explicit N, or None for every row."""
+        from .sampling import sample_size
+
+        if self.options.sample == SAMPLE_ALL:
+            return None
+        if isinstance(self.options.sample, int):
+            return self.options.sample
+        return sample_size(self.max_bad_fraction, self.confidence)
+
+    def once(self, key, compute):
+        """The value of ``compute()`` computed once per session (checks that stand in for each other share it)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     # -- the provider ----------------------------------------------------------------
     def provider(self):

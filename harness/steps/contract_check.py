@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..checks.outcome import FAIL, PASS, SKIP, Outcome, skipped, verdict
+from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven, verdict
 from ..locate.config import database_part, kind_of
 from ..locate.contract import Contract, command_contract
 from ..settings import Settings
@@ -33,11 +33,6 @@ class ContractCheck:
     @property
     def ok(self) -> bool:
         return not any(o.status == FAIL for o in self.outcomes)
-
-    def lines(self) -> tuple[tuple[str, bool, str], ...]:
-        """(name, ok, detail) of each outcome that passed or failed; unknowns are in ``assumptions``."""
-        return tuple((o.check, o.status == PASS, o.found if o.status == PASS else f"{o.found}; {o.expected}")
-                     for o in self.outcomes if o.status != SKIP)
 
 
 def contract_for_profile(settings: Settings) -> Contract | None:
@@ -63,10 +58,12 @@ def check_contract(settings: Settings, collection: str, into: str | None = None,
     if contract is None:
         assumptions.append(f"contract unknown: the profile names no backfill.command; the command is assumed to read "
                            f"{DEFAULT_NAMES} (with --engine, the harness's own engine reads the profile)")
-        return ContractCheck(None, (skipped("contract", collection, "no backfill.command"),), tuple(assumptions))
+        return ContractCheck(None, (unproven("contract", collection, "contract unknown: the profile names no "
+                                             "backfill.command"),), tuple(assumptions))
     if not contract.known:
         assumptions.append(f"contract unknown: {contract.reason}; the command is assumed to read {DEFAULT_NAMES}")
-        return ContractCheck(contract, (skipped("contract", collection, contract.reason),), tuple(assumptions))
+        return ContractCheck(contract, (unproven("contract", collection, f"contract unknown: {contract.reason}"),),
+                             tuple(assumptions))
     if contract.engine:
         return ContractCheck(contract, (verdict("command receives the database", collection, True, "",
                                                 "backfill-harness's own engine reads the profile"),), tuple(assumptions))
@@ -80,7 +77,7 @@ def check_contract(settings: Settings, collection: str, into: str | None = None,
     assumptions.append(f"the backfill command's contract, read from {', '.join(contract.files[:4]) or 'its command'}: "
                        f"{contract.text()}")
     for o in outcomes:
-        if o.status == SKIP:
+        if o.status == UNPROVEN:
             assumptions.append(f"{o.check}: unknown ({o.note})")
     return ContractCheck(contract, tuple(outcomes), tuple(assumptions))
 
@@ -98,6 +95,11 @@ class _Given:
 
     def source(self, name: str) -> str:
         return "the profile" if name in self.env else "the caller's environment"
+
+
+def _fail(check: str, collection: str, fix: str, finding: str) -> Outcome:
+    """A failed contract check whose finding also says what to change (scope's reason shows the finding)."""
+    return verdict(check, collection, False, fix, f"{finding}; expected {fix}")
 
 
 def _fix(name: str, placeholder: str) -> str:
@@ -118,7 +120,7 @@ def _database(settings: Settings, c: Contract, given: _Given, collection: str) -
     flag_env = dict(c.flag_env)
     if others:
         n = others[0]
-        return verdict(name, collection, False, _fix(n, "database_url"),
+        return _fail(name, collection, _fix(n, "database_url"),
                        f"the command reads {n}, which {given.source(n)} sets to another database")
     if ours or inline or passed_flags:
         how = ", ".join([*ours, *inline, *passed_flags])
@@ -127,18 +129,18 @@ def _database(settings: Settings, c: Contract, given: _Given, collection: str) -
         if flag_env.get(f) and given.value(flag_env[f]) == settings.database_url:
             return verdict(name, collection, True, "", f"{f} defaults to {flag_env[f]}")
     if names:
-        return verdict(name, collection, False, _fix(names[0], "database_url"),
+        return _fail(name, collection, _fix(names[0], "database_url"),
                        f"the command reads {', '.join(names)} and nothing maps it")
     required = [f for f in c.required_flags if _DB_FLAG.search(f)]
     if flags:
-        return verdict(name, collection, False, f'pass it in backfill.command: {flags[0]} "$DATABASE_URL"',
+        return _fail(name, collection, f'pass it in backfill.command: {flags[0]} "$DATABASE_URL"',
                        f"the command takes the database as {flags[0]}" + (" (required)" if required else "")
                        + " and it is not given")
     dsns = [u for u in c.hardcoded_urls if u.startswith(("postgres://", "postgresql://"))]
     if dsns:
-        return verdict(name, collection, False, "the command to read its database from the environment",
+        return _fail(name, collection, "the command to read its database from the environment",
                        f"the command hard-codes {dsns[0]}")
-    return skipped(name, collection, "the command reads no database setting that locate can see")
+    return unproven(name, collection, "the command reads no database setting that locate can see")
 
 
 def _database_parts(settings: Settings, parts: dict[str, str], given: _Given, collection: str) -> Outcome:
@@ -152,7 +154,7 @@ def _database_parts(settings: Settings, parts: dict[str, str], given: _Given, co
     unset = [n for n in wrong if given.value(n) is None]
     found = (f"the command reads {', '.join(wrong)} and nothing maps {'it' if len(wrong) == 1 else 'them'}"
              if len(unset) == len(wrong) else f"the command reads {', '.join(wrong)}, not all of them ours")
-    return verdict(name, collection, False, f"add backfill.env: {{{fix}}} to the profile", found)
+    return _fail(name, collection, f"add backfill.env: {{{fix}}} to the profile", found)
 
 
 def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:
@@ -171,15 +173,15 @@ def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -
         n = (set_elsewhere or names)[0]
         found = (f"the command reads {n}, which {given.source(n)} sets to another host" if set_elsewhere
                  else f"the command reads {', '.join(names)} and nothing maps it")
-        return verdict(name, collection, False, _fix(n, "provider_url"), found)
+        return _fail(name, collection, _fix(n, "provider_url"), found)
     if elsewhere:
-        return verdict(name, collection, False,
+        return _fail(name, collection,
                        f"the provider at that address (backfill-harness serve-embeddings --port "
                        f"{_port(elsewhere[0]) or 11434}, or provider.url there), or a command that reads its URL",
                        f"the command hard-codes {elsewhere[0]} while the provider is {settings.provider_url}")
     if hard:
         return verdict(name, collection, True, "", f"it hard-codes {hard[0]}, the provider's address")
-    return skipped(name, collection, "the command reads no provider URL that locate can see")
+    return unproven(name, collection, "the command reads no provider URL that locate can see")
 
 
 def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:
@@ -199,21 +201,21 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
         n = names[0]
         value = given.value(n)
         if value is not None:
-            return verdict(name, collection, False, f"{n} set to {wanted}" if b.embeds_in_process else _fix(n, placeholder),
+            return _fail(name, collection, f"{n} set to {wanted}" if b.embeds_in_process else _fix(n, placeholder),
                            f"the command reads {n}, which {given.source(n)} sets to {value!r}, not {wanted!r}")
         if b.embeds_in_process and defaults.get(n) == wanted:
             return verdict(name, collection, True, "", f"{n} is unset and defaults to {wanted}")
         fix = f'add backfill.env: {{{n}: "{wanted}"}} to the profile' if b.embeds_in_process else _fix(n, placeholder)
         passed_names = ", ".join(sorted(x for x in given.env if kind_of(x) == "model")) or "none"
-        return verdict(name, collection, False, fix,
+        return _fail(name, collection, fix,
                        f"the command reads {', '.join(names)} but only {passed_names} is passed"
                        + (f" (it would use its default {defaults[n]!r})" if defaults.get(n) else ""))
     if hard:
         if wanted in hard or any(_same_model(h, wanted) for h in hard):
             return verdict(name, collection, True, "", f"it hard-codes {wanted}")
-        return verdict(name, collection, False, f"the command to use {wanted} (or the profile to name {hard[0]})",
+        return _fail(name, collection, f"the command to use {wanted} (or the profile to name {hard[0]})",
                        f"the command hard-codes model {hard[0]} while the profile's model is {wanted}")
-    return skipped(name, collection, "the command reads no model setting that locate can see")
+    return unproven(name, collection, "the command reads no model setting that locate can see")
 
 
 def _same_model(a: str, b: str) -> bool:

@@ -23,7 +23,7 @@ def scope_with(cli, tmp_path, target_env):
 
 
 def failed(result):
-    return {c["name"]: c["detail"] for c in result.json["checks"] if not c["ok"]}
+    return {c["check"]: c["found"] for c in result.json["checks"] if c["status"] == "failed"}
 
 
 def test_a_command_reading_db_dsn_unmapped_fails_scope_and_nothing_is_written(scope_with, demo_db):
@@ -40,13 +40,15 @@ def test_a_workspace_command_with_every_name_mapped_passes_scope(scope_with, dem
                                   "workdir": str(FIXTURES / "ts-drizzle-pnpm"),
                                   "env": {"OLLAMA_URL": "{provider_url}", "EMBEDDING_MODEL": "{model}"}})
     assert result.code == 0, result.json["reason"]
-    passed = {c["name"] for c in result.json["checks"] if c["ok"]}
+    passed = {c["check"] for c in result.json["checks"] if c["status"] == "passed"}
     assert {"command receives the database", "command reaches the provider", "command uses the model"} <= passed
 
 
 def test_an_unreadable_command_is_contract_unknown_not_ok(scope_with, demo_db):
     result = scope_with(demo_db, {"command": "reembed-binary --all", "workdir": str(FIXTURES / "py-sqlalchemy-dsn")})
-    assert not [c for c in result.json["checks"] if c["name"].startswith("command ")]
+    assert not [c for c in result.json["checks"] if c["check"].startswith("command ")]
+    contract = next(c for c in result.json["checks"] if c["check"] == "contract")
+    assert contract["status"] == "unproven" and contract["note"].startswith("contract unknown:")
     assert any(a.startswith("contract unknown:") for a in result.json["assumptions"])
 
 
@@ -58,4 +60,4 @@ def test_an_in_process_embedder_is_an_input_and_an_assumption(scope_with, demo_d
     assert {"name": "embeds in process", "value": "./models/all-MiniLM-L6-v2",
             "source": "profile backfill.in_process_model (the provider only checks)"} in result.json["inputs"]
     assert any("used only to check" in a for a in result.json["assumptions"])
-    assert "command reaches the provider" not in {c["name"] for c in result.json["checks"]}
+    assert "command reaches the provider" not in {c["check"] for c in result.json["checks"]}
