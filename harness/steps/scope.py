@@ -15,6 +15,7 @@ from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
 from ..target import Target
+from .contract_check import check_contract
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 
@@ -116,7 +117,8 @@ def inputs_of(settings: Settings, collection: str, target_collection: str) -> tu
         Input("batch size", settings.batch_size, src.get("batch_size", "?")),
         Input("max chunk size", p.chunking.max_chunk_size, chunking_source("chunking.max_chunk_size")),
         Input("chunk overlap", p.chunking.overlap, chunking_source("chunking.overlap")),
-    )
+    ) + ((Input("embeds in process", p.backfill.in_process_model,
+                "profile backfill.in_process_model (the provider only checks)"),) if p.backfill.embeds_in_process else ())
 
 
 def scope(settings: Settings, collection: str, *, approve_model_change: bool = False, into: str | None = None,
@@ -133,8 +135,9 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         f"the chunk table {settings.profile.chunks.table} is the source of truth for {collection!r}",
         f"vectors go to {settings.profile.embeddings.table}.{settings.profile.embeddings.vector}",
         f"{settings.model} at {settings.provider_url} is the model the application queries with",
-        "the backfill command reads DATABASE_URL, OLLAMA_HOST, EMBED_MODEL and EMBED_BATCH_SIZE from its environment",
     ]
+    contract = check_contract(settings, collection, into)  # what the command reads, checked before anything runs
+    assumptions += contract.assumptions
     if not settings.profile.embeddings.input_hash:
         assumptions.append("no input hash column: stale vectors cannot be detected by hash")
     if not settings.profile.embeddings.model:
@@ -168,6 +171,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
                 refusal = refusal or (f"target collection {into!r} already holds vectors of {_models(others)}; "
                                       "expected a new (empty) collection")
 
+    checks += [Check(*line) for line in contract.lines()]
     provider_ok = _check_provider(settings, checks, dims, probe_retries)
     _check_dimensions(checks, dims, provider_ok)
 
