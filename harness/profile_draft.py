@@ -75,7 +75,18 @@ class _Writer:
         self.value(key, name, guess.column, f"guess: {note}", indent)
 
 
-def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, env_names: tuple[str, ...] = (),
+def contract_models(entrypoint: Any) -> tuple[str, ...]:
+    """Models the entrypoint hard-codes or loads (empty when locate could not read its contract)."""
+    contract = getattr(entrypoint, "contract", None)
+    if contract is None or not contract.known:
+        return ()
+    defaults = dict(contract.env_defaults)
+    # The default of a variable that carries the model (EMBEDDING_MODEL=nomic-embed-text) names it too.
+    from_env = [defaults[n] for n, p in contract.backfill_env().items() if p == "{model}" and defaults.get(n)]
+    return tuple(dict.fromkeys([*contract.hardcoded_models, *from_env, *contract.in_process_models]))
+
+
+def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     w = _Writer()
@@ -98,6 +109,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, env
     w.value("provider.url", "url", "${OLLAMA_HOST:-}", "OLLAMA_HOST wins")
     if model:
         w.value("provider.model", "model", model, "given with --model")
+    elif stored is None and contract_models(entrypoint):
+        models = contract_models(entrypoint)
+        w.value("provider.model", "model", models[0], "guess: the model the entrypoint names"
+                + (f"; also named: {', '.join(models[1:])}" if models[1:] else ""))
     elif stored:
         others = ", ".join(f"{m} ({n})" for m, n in shape.stored_models.items() if m != stored)
         w.value("provider.model", "model", stored,
@@ -164,14 +179,33 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, env
         w.comment(f"other vector columns in this database: {', '.join(shape.others)}", 2)
 
     w.section("backfill")
+    contract = getattr(entrypoint, "contract", None)
     if entrypoint is not None:
         w.value("backfill.command", "command", entrypoint.command,
                 f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path})")
         w.value("backfill.workdir", "workdir", getattr(entrypoint, "workdir", ".") or ".", "where the command works")
     else:
         w.comment("command: (no entrypoint found: run with --engine, the harness's own backfill)", 2)
-    if env_names:
-        w.comment(f"the entrypoint reads: {', '.join(env_names)} (map them under backfill.env)", 2)
+    if contract is not None and contract.known:
+        mapping = contract.backfill_env()
+        if mapping:
+            w.lines.append("  env:  # the names the entrypoint reads, given our settings (placeholders filled by run)")
+            for env_name, placeholder in mapping.items():
+                w.value(f"backfill.env.{env_name}", env_name, placeholder, indent=4)
+        unmapped = [n for n in contract.reads_env if n not in mapping]
+        if unmapped:
+            w.comment(f"the entrypoint also reads: {', '.join(unmapped)}", 2)
+        for what, items in (("hard-codes URLs", contract.hardcoded_urls), ("hard-codes models", contract.hardcoded_models)):
+            if items:
+                w.comment(f"the entrypoint {what}: {', '.join(items)} (serve them, or change the code)", 2)
+        if contract.in_process_models:
+            w.value("backfill.embeds_in_process", "embeds_in_process", True,
+                    "guess: the entrypoint loads its own embedding model")
+            w.value("backfill.in_process_model", "in_process_model", contract.in_process_models[0],
+                    "what it loads" + (f"; also: {', '.join(contract.in_process_models[1:])}"
+                                       if contract.in_process_models[1:] else ""))
+    elif contract is not None:
+        w.comment(f"contract unknown ({contract.reason}): check by hand which names the command reads", 2)
     w.value("distance", "distance", "cosine", "guess: the most common operator class; check the app's queries", indent=0)
     return Draft("\n".join(w.lines) + "\n", tuple(w.todo), shape)
 
@@ -197,6 +231,5 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
     found = locate(repo)
     entrypoint = found.entrypoints[0] if found.entrypoints else None
-    env_names = tuple(getattr(entrypoint, "env", ()) or ()) if entrypoint is not None else ()
     name = Path(repo).resolve().name or "target"
-    return draft_profile(shape, name=name, entrypoint=entrypoint, env_names=env_names, rls_applies=applies, model=model)
+    return draft_profile(shape, name=name, entrypoint=entrypoint, rls_applies=applies, model=model)

@@ -119,3 +119,54 @@ def test_partly_embedded_table_without_model_column_is_no_model_switch(cli, empt
     assert scoped.code == 0, scoped.out
     assert scoped.json["counts"]["needed"] == 20
     assert any("no model-name column: the 10 stored vectors" in a for a in scoped.json["assumptions"])
+
+
+BACKFILL_SCRIPT = '''import os
+import psycopg
+import requests
+
+DSN = os.environ.get("DB_DSN", "postgresql://localhost/app")
+MODEL = os.getenv("EMBEDDING_MODEL", "nomic-embed-text")
+
+
+def embed(texts):
+    return requests.post("http://localhost:11434/api/embed", json={"model": MODEL, "input": texts}).json()
+
+
+if __name__ == "__main__":
+    with psycopg.connect(DSN) as conn:
+        rows = conn.execute("SELECT id, content FROM messages WHERE embedding IS NULL").fetchall()
+'''
+
+
+def test_entrypoint_contract_becomes_command_env_mapping_and_model(cli, empty_db, tmp_path):
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "backfill_embeddings.py").write_text(BACKFILL_SCRIPT)
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
+                 "--json")
+    assert result.json["todo"] == []
+    raw = yaml.safe_load((tmp_path / "p.yaml").read_text())
+    assert "backfill_embeddings" in raw["backfill"]["command"]
+    assert raw["backfill"]["env"] == {"DB_DSN": "{database_url}", "EMBEDDING_MODEL": "{model}"}
+    assert raw["provider"]["model"] == "nomic-embed-text"
+
+
+def test_in_process_embedder_is_drafted_as_such(cli, empty_db, tmp_path):
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "backfill_embeddings.py").write_text(
+        "import os\nimport psycopg\nfrom sentence_transformers import SentenceTransformer\n\n"
+        "model = SentenceTransformer('./models/all-MiniLM-L6-v2')\n\n"
+        "if __name__ == '__main__':\n"
+        "    conn = psycopg.connect(os.environ['DATABASE_URL'])\n"
+        "    rows = conn.execute('SELECT id, content FROM messages WHERE embedding IS NULL').fetchall()\n"
+        "    vectors = model.encode([r[1] for r in rows])\n")
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
+                 "--model", "all-minilm", "--json")
+    assert result.code == 0, result.err
+    profile = load_profile(tmp_path / "p.yaml", env={})
+    assert profile.backfill.embeds_in_process
+    assert profile.backfill.in_process_model == "./models/all-MiniLM-L6-v2"

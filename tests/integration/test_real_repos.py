@@ -97,15 +97,15 @@ class Trial:
     profile: Path
 
 
-def procedure(cli, db, server, repo: Path, tmp_path: Path, collection: str, *, model: str, init_args=(),
+def procedure(cli, db, server, repo: Path, tmp_path: Path, collection: str, *, model: str | None = None, init_args=(),
               edit=None, run_args=("--engine",)) -> Trial:
     """locate, profile init (+ the user's edits), scope, run, verify, record: each through the CLI."""
     env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
     tmp_path.mkdir(parents=True, exist_ok=True)
     located = cli("locate", "--repo", repo, "--json", env=env)
     profile = tmp_path / "profile.yaml"
-    init = cli("profile", "init", "--repo", repo, "--database-url", db.dsn, "--output", profile, "--model", model,
-               *init_args, "--json", env=env)
+    init = cli("profile", "init", "--repo", repo, "--database-url", db.dsn, "--output", profile,
+               *(("--model", model) if model else ()), *init_args, "--json", env=env)
     assert init.code == 0, init.err
     if edit is not None:
         profile.write_text(edit(profile.read_text()))
@@ -180,10 +180,11 @@ def test_vercel_drizzle_pgvector_example(cli, empty_db, server, tmp_path):
     app = Source.of("vercel__examples__drizzle").checkout("storage/postgres-pgvector", tmp_path / "app")
     empty_db.execute(drizzle_ddl((app / "drizzle" / "schema.ts").read_text()))
     load_pokemon(empty_db, app, "drizzle/pokemon.json", 40)
-    # The app embeds each name with OpenAI's text-embedding-ada-002 (lib/openai.ts, drizzle/seed.ts): a user says so.
-    trial = procedure(cli, empty_db, server, app, tmp_path, "pokemon", model="text-embedding-ada-002")
+    # No model column: the model is the one the seed script names (text-embedding-ada-002, found by locate).
+    trial = procedure(cli, empty_db, server, app, tmp_path, "pokemon")
     assert trial.init.json["todo"] == []
     drafted = trial.profile.read_text()
+    assert "model: text-embedding-ada-002  # guess: the model the entrypoint names" in drafted
     assert "table: pokemon" in drafted and "text: name" in drafted and "collection_name: pokemon" in drafted
     assert "dimensions: 1536" in drafted
     assert_whole_procedure_ok(trial, empty_db, "pokemon", "embedding", 40)
@@ -193,7 +194,7 @@ def test_vercel_prisma_pgvector_example(cli, empty_db, server, tmp_path):
     app = Source.of("vercel__examples__prisma").checkout("storage/postgres-pgvector", tmp_path / "app")
     empty_db.execute(prisma_ddl((app / "prisma" / "schema.prisma").read_text()))
     load_pokemon(empty_db, app, "prisma/pokemon.json", 40)
-    trial = procedure(cli, empty_db, server, app, tmp_path, "pokemon", model="text-embedding-ada-002")
+    trial = procedure(cli, empty_db, server, app, tmp_path, "pokemon")
     assert trial.init.json["todo"] == []
     assert trial.scope.code == 0 and trial.run.code == 0, trial.run.out
     assert empty_db.scalar("SELECT count(*) FROM pokemon WHERE embedding IS NULL") == 0
