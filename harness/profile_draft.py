@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .discover import Guess, Shape
+from .locate.embedding_calls import IN_PROCESS_KINDS
 
 TODO = "TODO"
 
@@ -86,7 +87,7 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*contract.hardcoded_models, *from_env, *contract.in_process_models]))
 
 
-def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None,
+def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     w = _Writer()
@@ -183,7 +184,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None,
     if entrypoint is not None:
         w.value("backfill.command", "command", entrypoint.command,
                 f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path})")
-        w.value("backfill.workdir", "workdir", getattr(entrypoint, "workdir", ".") or ".", "where the command works")
+        w.value("backfill.workdir", "workdir", workdir or getattr(entrypoint, "workdir", ".") or ".",
+                "where the command works (relative to where backfill-harness runs)")
     else:
         w.comment("command: (no entrypoint found: run with --engine, the harness's own backfill)", 2)
     if contract is not None and contract.known:
@@ -199,11 +201,17 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None,
             if items:
                 w.comment(f"the entrypoint {what}: {', '.join(items)} (serve them, or change the code)", 2)
         if contract.in_process_models:
-            w.value("backfill.embeds_in_process", "embeds_in_process", True,
-                    "guess: the entrypoint loads its own embedding model")
-            w.value("backfill.in_process_model", "in_process_model", contract.in_process_models[0],
-                    "what it loads" + (f"; also: {', '.join(contract.in_process_models[1:])}"
-                                       if contract.in_process_models[1:] else ""))
+            kinds = {call.rsplit(" ", 1)[-1] for call in contract.embedding_calls}
+            named = [m for m in contract.in_process_models if m != "?" and not m.startswith("$")]
+            if kinds and kinds <= IN_PROCESS_KINDS:
+                w.value("backfill.embeds_in_process", "embeds_in_process", True,
+                        "guess: every embedding call it makes loads its own model")
+                w.value("backfill.in_process_model", "in_process_model", named[0] if named else TODO,
+                        "what it loads" + (f"; also: {', '.join(named[1:])}" if named[1:] else "")
+                        if named else f"it loads {', '.join(contract.in_process_models)}: name the model or path")
+            else:
+                w.comment(f"the entrypoint may also embed in-process ({', '.join(contract.in_process_models)}) besides "
+                          f"{', '.join(sorted(kinds - IN_PROCESS_KINDS))}: if it does, set embeds_in_process: true", 2)
     elif contract is not None:
         w.comment(f"contract unknown ({contract.reason}): check by hand which names the command reads", 2)
     w.value("distance", "distance", "cosine", "guess: the most common operator class; check the app's queries", indent=0)
@@ -231,5 +239,12 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
     found = locate(repo)
     entrypoint = found.entrypoints[0] if found.entrypoints else None
-    name = Path(repo).resolve().name or "target"
-    return draft_profile(shape, name=name, entrypoint=entrypoint, rls_applies=applies, model=model)
+    root = Path(repo).resolve()
+    workdir = None
+    if entrypoint is not None:
+        # run starts the command in backfill.workdir as seen from where the harness runs: inside the current
+        # folder a relative path (a profile kept in the repository), else an absolute one.
+        folder = (root / (entrypoint.workdir or ".")).resolve()
+        workdir = str(folder.relative_to(Path.cwd())) if folder.is_relative_to(Path.cwd()) else str(folder)
+    return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
+                         rls_applies=applies, model=model)

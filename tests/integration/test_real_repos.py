@@ -308,11 +308,16 @@ def test_create_llama_pgvector_ollama_app(cli, empty_db, server, tmp_path):
     lost = empty_db.scalar(f"SELECT count(*) FROM {table} WHERE embedding IS NULL")
 
     def map_contract(text: str) -> str:
-        command = f"{sys.executable} -m app.engine.generate"
-        env = "".join(f"\n    {k}: {json.dumps(v)}" for k, v in {
-            "PG_CONNECTION_STRING": "${DATABASE_URL}", "OLLAMA_BASE_URL": "${OLLAMA_HOST}",
-            "EMBEDDING_MODEL": "nomic-embed-text", "EMBEDDING_DIM": "768", "MODEL_PROVIDER": "ollama", "MODEL": "llama3.1", "PYTHONPATH": contract["PYTHONPATH"]}.items())
-        return re.sub(r"\nbackfill:\n(  .*\n)*", f"\nbackfill:\n  command: {json.dumps(command)}\n  workdir: {json.dumps(str(app))}\n  env:{env}\n", text)
+        # locate read the app's contract: the draft maps what carries our settings ...
+        for line in ('PG_CONNECTION_STRING: "{database_url}"', 'OLLAMA_BASE_URL: "{provider_url}"',
+                     'EMBEDDING_MODEL: "{model}"', 'EMBEDDING_DIM: "{dimensions}"'):
+            assert line in text, text
+        assert re.search(r'command: "python -m app.engine.generate"', text), text
+        # ... and the user adds what selects the provider, and corrects MODEL (the chat model, not the embedder).
+        text = text.replace('command: "python -m app.engine.generate"', "command: " + json.dumps(f"{sys.executable} -m app.engine.generate"))
+        text = text.replace('\n    MODEL: "{model}"', '\n    MODEL: "llama3.1"')
+        return re.sub(r"\n  env:[^\n]*\n", lambda m: m.group(0) + '    MODEL_PROVIDER: "ollama"\n'
+                      + f"    PYTHONPATH: {json.dumps(contract['PYTHONPATH'])}\n", text, count=1)
 
     own = procedure(cli, empty_db, server, app, tmp_path / "own", table, model="nomic-embed-text", edit=map_contract,
                     run_args=())
