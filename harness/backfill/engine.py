@@ -16,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,9 @@ from .writer import BatchWriter, Embedding
 
 log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
+# Measured with bench/bench_concurrency.py: enough to keep a server that serves 4 requests at once busy,
+# and harmless against one that serves one at a time (the extra requests wait in its queue).
+DEFAULT_CONCURRENCY = 4
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class BackfillOptions:
     rows_per_claim: int | None = None  # rows per claimed key range (default: 4 batches)
     defer_index_min_rows: int = 1_000  # drop + rebuild vector indexes around a load at least this large into an empty table
     approve_model_change: bool = False  # replace another model's vectors in place (else only --into NEW may)
+    concurrency: int = DEFAULT_CONCURRENCY  # embed requests in flight at once (a server serves several in parallel)
 
     @property
     def target_collection(self) -> str:
@@ -263,11 +268,15 @@ def _claimed_batches(claim_conn, read_conn, target, collection, model, options) 
 
 
 def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn) -> None:
-    """Three stages: a selector thread reads the next pages, the one embed thread embeds them back to back,
-    and this thread writes; so while batch N is written, batch N+1 is embedded and N+2 selected."""
-    selected: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
-    embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    """Three stages: a selector thread reads the next pages, up to ``options.concurrency`` embed requests are in
+    flight at once, and this thread writes the answers in selection order; so while batch N is written,
+    batches N+1.. are being embedded and the next page selected."""
+    concurrency = max(1, options.concurrency)
+    selected: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=concurrency + 1)
+    # Futures in selection order: the writer lands batches (and claim-done markers) in the order they were read.
+    embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=concurrency)
     stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="embed")
 
     def put(q: queue.Queue, item: tuple[str, Any]) -> bool:
         while not stop.is_set():  # give up when the run stops, so no stage blocks forever
@@ -287,22 +296,25 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
         except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread, which raises it
             put(selected, ("error", exc))
 
-    def embed() -> None:
+    def dispatch() -> None:
+        first = True
         while not stop.is_set():
             try:
                 kind, item = selected.get(timeout=0.05)
             except queue.Empty:
                 continue
             if kind == "rows":
-                try:
-                    kind, item = "batch", _embed_batch(provider, item, dims)
-                except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread
-                    kind, item = "error", exc
+                kind, item = "batch", pool.submit(_embed_batch, provider, item, dims)
             if not put(embedded, (kind, item)) or kind in ("end", "error"):
                 return
+            if kind == "batch" and first:
+                # The first request alone: a cold server loads the model on it, and batches stay in order
+                # until the server has answered once.
+                first = False
+                wait([item])
 
     threads = [threading.Thread(target=select, name="select", daemon=True),
-               threading.Thread(target=embed, name="embed", daemon=True)]
+               threading.Thread(target=dispatch, name="dispatch", daemon=True)]
     for thread in threads:
         thread.start()
     try:
@@ -321,13 +333,15 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 # Items arrive in order, so every batch of this claim has landed.
                 claims.finish(claim_conn, options.run_id, item)
                 continue
-            summary.selected += len(item.rows)
-            if not _land(item, writer, options, summary, progress, on_batch):
+            done = item.result()
+            summary.selected += len(done.rows)
+            if not _land(done, writer, options, summary, progress, on_batch):
                 return
     finally:
         stop.set()
         for thread in threads:
             thread.join()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summary: BackfillSummary,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..backfill.engine import DEFAULT_CONCURRENCY
 from ._common import add_json, add_target_options, positive_int, settings_from
 
 
@@ -27,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--provider-url", action="append", default=[], metavar="URL",
                    help="an Ollama base URL; repeat to spread workers over several servers (default: OLLAMA_HOST/profile)")
     p.add_argument("--run-id", help="join backfill run RUN_ID (workers on other hosts pass the same id)")
+    p.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY,
+                   help=f"embed requests in flight at once per worker (default {DEFAULT_CONCURRENCY}; a server "
+                        "serving several at once, like Ollama with OLLAMA_NUM_PARALLEL or a GPU server, stays busy)")
     add_json(p)
     p.set_defaults(handler=run, on_failure="continue")
 
@@ -46,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(settings, provider_url=args.provider_url[0])
     options = BackfillOptions(collection=args.collection, batch_size=settings.batch_size, dry_run=args.dry_run,
                               on_failure=args.on_failure, limit=args.limit, progress=None,
-                              into=args.into, run_id=args.run_id, approve_model_change=args.approve_model_change)
+                              into=args.into, run_id=args.run_id, approve_model_change=args.approve_model_change,
+                              concurrency=args.concurrency)
     with settings.provider() as provider:
         summary = run_backfill(settings.profile, settings.database_url, provider, options, dimensions=settings.dimensions)
     lines = [summary.line()]
@@ -65,7 +70,7 @@ def _run_workers(args: argparse.Namespace, settings) -> int:
     from ..output import emit
 
     base = ["--profile", str(args.profile), "--collection", args.collection, "--model", settings.model,
-            "--batch-size", str(settings.batch_size), f"--{args.on_failure if args.on_failure == 'fail-fast' else 'continue-on-error'}"]
+            "--batch-size", str(settings.batch_size), "--concurrency", str(args.concurrency), f"--{args.on_failure if args.on_failure == 'fail-fast' else 'continue-on-error'}"]
     if args.into:
         base += ["--into", args.into]
     if args.limit:

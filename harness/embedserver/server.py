@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,14 +25,31 @@ _STARTED = datetime.now(timezone.utc).isoformat()
 
 @dataclass
 class Pace:
-    """Fixed serving speed, for benchmarks that need a provider of known cost."""
+    """Fixed serving speed, for benchmarks that need a provider of known cost.
+
+    ``parallel`` is how many requests are served at once (Ollama's ``OLLAMA_NUM_PARALLEL``; a GPU
+    server batches several): further requests queue for a slot, as they would on the real server.
+    """
 
     per_request_s: float = 0.0
     per_input_s: float = 0.0
+    parallel: int | None = None
+    _slots: threading.BoundedSemaphore | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.parallel is not None:
+            if self.parallel < 1:
+                raise ValueError(f"parallel must be at least 1, got {self.parallel}")
+            self._slots = threading.BoundedSemaphore(self.parallel)
 
     def wait(self, inputs: int) -> None:
         delay = self.per_request_s + self.per_input_s * inputs
-        if delay > 0:
+        if delay <= 0:
+            return
+        if self._slots is None:
+            time.sleep(delay)
+            return
+        with self._slots:
             time.sleep(delay)
 
 
