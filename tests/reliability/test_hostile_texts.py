@@ -6,6 +6,7 @@ import pytest
 from psycopg import sql
 
 from harness.backfill import BackfillOptions, run_backfill
+from harness.db import as_array
 from harness.errors import DatabaseError
 from harness.hashing import text_hash
 from harness.profile import parse_profile
@@ -58,7 +59,7 @@ def test_awkward_texts_are_embedded_exactly_with_hashes_python_agrees_with(empty
     for (key, text), vector in zip(TEXTS.items(), expected):
         stored, digest, model = rows[key]
         assert digest == text_hash(text) and model == TEST_MODEL
-        assert (stored.to_numpy() == vector).all(), key
+        assert (as_array(stored) == vector).all(), key
 
 
 def test_text_beyond_the_context_is_truncated_as_the_provider_does_and_counted(empty_db, embed_server):
