@@ -271,7 +271,9 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
     """Three stages: a selector thread reads the next pages, up to ``options.concurrency`` embed requests are in
     flight at once, and this thread writes the answers in selection order; so while batch N is written,
     batches N+1.. are being embedded and the next page selected."""
-    concurrency = max(1, options.concurrency)
+    # Fail-fast embeds one batch at a time: the first failure in key order stops the run, and nothing after it
+    # has been sent.
+    concurrency = 1 if options.on_failure == FAIL_FAST else max(1, options.concurrency)
     selected: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=concurrency + 1)
     # Futures in selection order: the writer lands batches (and claim-done markers) in the order they were read.
     embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=concurrency)

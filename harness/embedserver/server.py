@@ -8,6 +8,7 @@ It runs in a thread on a free loopback port (``EmbeddingServer``) or as
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -15,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 from .models import ContextLengthExceeded, ModelRegistry, canonical
@@ -143,12 +145,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, "truncate must be a boolean")
             return
         started = time.perf_counter_ns()
-        try:
-            embedded = model.embed(texts, truncate=truncate)
-        except ContextLengthExceeded as exc:
-            self._error(400, str(exc))
-            return
-        self.server.pace.wait(len(texts))
+        with self.server.in_flight():
+            try:
+                embedded = model.embed(texts, truncate=truncate)
+            except ContextLengthExceeded as exc:
+                self._error(400, str(exc))
+                return
+            self.server.pace.wait(len(texts))
         self.server.count(len(texts))
         self._send(
             200,
@@ -240,6 +243,19 @@ class _Server(ThreadingHTTPServer):
         self._count_lock = threading.Lock()
         self.inputs_served = 0
         self.requests_served = 0
+        self._busy = 0
+        self.peak_in_flight = 0  # the most /api/embed requests served at once: shows whether a client keeps it busy
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[None]:
+        with self._count_lock:
+            self._busy += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._busy)
+        try:
+            yield
+        finally:
+            with self._count_lock:
+                self._busy -= 1
 
     def count(self, inputs: int) -> None:
         with self._count_lock:
@@ -278,6 +294,10 @@ class EmbeddingServer:
     @property
     def requests_served(self) -> int:
         return self._server.requests_served
+
+    @property
+    def peak_in_flight(self) -> int:
+        return self._server.peak_in_flight
 
     def start(self) -> "EmbeddingServer":
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedserver", daemon=True)
