@@ -61,3 +61,18 @@ def test_an_in_process_embedder_is_an_input_and_an_assumption(scope_with, demo_d
             "source": "profile backfill.in_process_model (the provider only checks)"} in result.json["inputs"]
     assert any("used only to check" in a for a in result.json["assumptions"])
     assert "command reaches the provider" not in {c["check"] for c in result.json["checks"]}
+
+
+def test_the_engine_is_not_refused_for_the_target_commands_contract(cli, tmp_path, target_env, demo_db):
+    data = yaml.safe_load(DEMO_PROFILE.read_text())
+    data["backfill"] = {**data["backfill"], "command": "python scripts/reembed.py",
+                        "workdir": str(FIXTURES / "py-sqlalchemy-dsn")}
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data))
+    env = {**target_env, "DATABASE_URL": demo_db.dsn}
+    refused = cli("run", "--profile", path, "--collection", "tenant_acme", "--run-dir", tmp_path / "run", "--json",
+                  env=env)
+    assert refused.code == 2 and "command receives the database" in refused.json["error"]
+    engine = cli("backfill", "--profile", path, "--collection", "tenant_acme", "--json", env=env)
+    assert engine.code == 0, engine.out + engine.err
+    assert demo_db.scalar(COUNT_EMBEDDINGS) == engine.json["embedded"] > 0
