@@ -66,7 +66,9 @@ def settings_from(args: argparse.Namespace):
 
     if not getattr(args, "profile", None):
         raise ConfigError("--profile is required")
-    return resolve(args.profile, model=getattr(args, "model", None), batch_size=getattr(args, "batch_size", None))
+    urls = getattr(args, "provider_url", None) or []  # backfill's --provider-url (repeatable): the first serves here
+    return resolve(args.profile, model=getattr(args, "model", None), batch_size=getattr(args, "batch_size", None),
+                   provider_url=urls[0] if isinstance(urls, list) and urls else None)
 
 
 APPROVE_MODEL_CHANGE_HELP = (

@@ -50,3 +50,12 @@ def test_claims_left_by_a_dead_worker_are_taken_again(demo_db, demo_profile, emb
                     "(SELECT id FROM document_chunks WHERE collection = 'tenant_globex' ORDER BY id LIMIT 3)")
     again = cli("backfill", "--profile", demo_profile, "--collection", "tenant_globex", "--run-id", "r2", "--json", env=env)
     assert again.json["embedded"] == 3
+
+
+def test_provider_url_alone_names_the_provider_for_a_worker_on_another_host(demo_db, demo_profile, embed_server, cli,
+                                                                           monkeypatch):
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    result = cli("backfill", "--profile", demo_profile, "--collection", "tenant_globex", "--run-id", "host2", "--json",
+                 "--provider-url", embed_server.url, env={"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": demo_db.dsn})
+    assert result.code == 0, result.out + result.err
+    assert result.json["embedded"] == 29
