@@ -12,6 +12,7 @@ from typing import Any
 from .. import db as dbmod
 from .. import rls
 from ..checks.outcome import Outcome, Status, unproven, verdict
+from ..introspect import require_names
 from ..preflight import preflight
 from ..errors import HarnessError
 from ..provider import OllamaProvider
@@ -164,6 +165,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         checks.append(verdict(name, target_collection, ok, expected, found))
 
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
+        require_names(conn, target.profile)  # a table or column the profile names but the database lacks: its key
         tenants = rls.tenants(conn, target.profile)  # row-level security: read each tenant's view, add them up
         known = rls.across(conn, target.profile, tenants, lambda: list_collections(conn, target))
         if collection not in known:
