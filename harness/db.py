@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import Iterator
 
+import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.rows import dict_row
@@ -52,6 +53,11 @@ def read_only(conn: psycopg.Connection, statement_timeout_ms: int = 60_000) -> I
         conn.execute("SET TRANSACTION READ ONLY")
         conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(statement_timeout_ms),))
         yield conn
+
+
+def as_array(value) -> np.ndarray:
+    """A stored vector as float32 numpy, whichever pgvector-python read it (``Vector`` in 0.4+, ndarray before)."""
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
 
 
 def _first_line(exc: BaseException) -> str:

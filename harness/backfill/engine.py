@@ -17,7 +17,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -25,8 +26,8 @@ from psycopg import sql
 
 from .. import db as dbmod
 from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable, RefusedError
-from ..profile import Profile
 from ..provider import OllamaProvider, check_vectors
+from ..settings import Settings
 from ..target import Target
 from . import bookkeeping, claims, indexes, lock, reuse
 from .progress import Progress
@@ -38,25 +39,61 @@ log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
 
 
+def _flag(flag: Any, default: Any = None) -> Any:
+    """A field that ``backfill`` takes as ``flag`` (a dict maps each value to its own flag; None: not forwarded)."""
+    return field(default=default, metadata={"flag": flag})
+
+
 @dataclass(frozen=True)
 class BackfillOptions:
-    collection: str
-    batch_size: int = 100
-    dry_run: bool = False
-    on_failure: str = CONTINUE
-    limit: int | None = None
-    progress: bool | None = None  # None: a bar on a terminal, lines on stderr otherwise; False: log lines only
-    into: str | None = None  # fill this new collection (copied from ``collection`` when it has no chunks yet)
-    reuse: bool = True  # take an existing vector with the same text hash and model instead of embedding again
-    run_id: str | None = None  # join run ``run_id``: workers sharing it split the rows through claims
-    rows_per_claim: int | None = None  # rows per claimed key range (default: 4 batches)
-    defer_index_min_rows: int = 1_000  # drop + rebuild vector indexes around a load at least this large into an empty table
-    approve_model_change: bool = False  # replace another model's vectors in place (else only --into NEW may)
-    keys: tuple[str, ...] | None = None  # embed exactly these chunk keys (compared as text), whatever their state
+    """The engine's options; each field names its ``backfill`` flag, so ``to_argv`` forwards every one of them."""
+
+    collection: str = field(metadata={"flag": "--collection"})
+    batch_size: int = _flag("--batch-size", 100)
+    dry_run: bool = _flag("--dry-run", False)
+    on_failure: str = _flag({CONTINUE: "--continue-on-error", FAIL_FAST: "--fail-fast"}, CONTINUE)
+    limit: int | None = _flag("--limit")
+    # None: a bar on a terminal, lines on stderr otherwise; False: log lines only. How one process shows its
+    # progress, so it is not forwarded to workers (they print JSON).
+    progress: bool | None = _flag(None)
+    into: str | None = _flag("--into")  # fill this new collection (copied from ``collection`` when it has no chunks yet)
+    reuse: bool = _flag("--no-reuse", True)  # take an existing vector with the same text hash and model instead of embedding again
+    run_id: str | None = _flag("--run-id")  # join run ``run_id``: workers sharing it split the rows through claims
+    rows_per_claim: int | None = _flag("--rows-per-claim")  # rows per claimed key range (default: 4 batches)
+    # drop + rebuild vector indexes around a load at least this large into an empty table
+    defer_index_min_rows: int = _flag("--defer-index-min-rows", 1_000)
+    approve_model_change: bool = _flag("--approve-model-change", False)  # replace another model's vectors in place
+    # embed exactly these chunk keys (compared as text), whatever their state; one process only, so not forwarded
+    keys: tuple[str, ...] | None = _flag(None)
 
     @property
     def target_collection(self) -> str:
         return self.into or self.collection
+
+    def to_argv(self, settings: Settings | None = None) -> list[str]:
+        """These options as ``backfill-harness backfill`` arguments (with the settings' profile and model, if given)."""
+        argv: list[str] = []
+        if settings is not None:
+            if settings.profile.path is None:
+                raise ConfigError("the backfill command needs a profile file; this profile was not loaded from one")
+            argv += ["--profile", str(Path(settings.profile.path).resolve()), "--model", settings.model]
+        for f in fields(self):
+            flag, value = f.metadata["flag"], getattr(self, f.name)
+            if flag is None or value is None:
+                continue
+            if isinstance(flag, dict) or isinstance(value, bool):
+                if value != f.default:  # the flag says the non-default (--dry-run, --no-reuse, --fail-fast)
+                    argv.append(flag[value] if isinstance(flag, dict) else flag)
+            else:  # a value, always forwarded: the worker's own defaults (the profile's batch size) may differ
+                argv += [flag, str(value)]
+        return argv
+
+    @classmethod
+    def from_args(cls, args: Any, **given: Any) -> BackfillOptions:
+        """The options ``backfill``'s parsed arguments name (each field's value from its flag's dest), plus ``given``."""
+        values = {f.name: getattr(args, f.name) for f in fields(cls)
+                  if f.metadata["flag"] is not None and getattr(args, f.name, None) is not None}
+        return cls(**{**values, **given})
 
 
 @dataclass(frozen=True)
@@ -164,15 +201,17 @@ class _Embedded:
 
 
 def run_backfill(
-    profile: Profile,
-    database_url: str,
-    provider: OllamaProvider,
+    settings: Settings,
     options: BackfillOptions,
     *,
-    dimensions: int | None = None,  # what the profile expects; checked against the model and the column
+    provider: OllamaProvider | None = None,  # default: settings.provider(), opened and closed here
     on_batch: Callable[[BackfillSummary], None] | None = None,
 ) -> BackfillSummary:
-    """Backfill one collection of a profile's target; return what happened (raise only for setup errors)."""
+    """Backfill one collection of the settings' target; return what happened (raise only for setup errors)."""
+    if provider is None:
+        with settings.provider() as own:
+            return run_backfill(settings, options, provider=own, on_batch=on_batch)
+    profile, database_url, dimensions = settings.profile, settings.database_url, settings.dimensions
     target = Target(profile)
     model = provider.model
     collection = options.target_collection

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from .. import db as dbmod
 from .. import redact
 from ..errors import ConfigError, HarnessError
 from ..profile import Profile
+from ..settings import Settings
 from ..target import Target
 from .shape import Shape
 from .stats import CollectionStats, gather
@@ -47,6 +47,7 @@ class CheckSession:
     _stats: dict[str, CollectionStats] | None = None
     _declared: tuple[int | None, str | None] | None = None
     _real_dims: int | None = None
+    settings: Settings | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         # Tracebacks print fixture values: never the DSN's password (the profile may hold it too).
@@ -73,11 +74,8 @@ class CheckSession:
         if self.provider_problem:
             raise HarnessError(self.provider_problem)
         if self._provider is None:
-            from ..provider import OllamaProvider
-
-            p = self.profile.provider
-            self._provider = OllamaProvider(self.provider_url, self.model, timeout_s=p.timeout_s, retries=p.retries,
-                                            headers=p.headers)
+            assert self.settings is not None, "open the session with open_session(settings, options)"
+            self._provider = self.settings.provider()
         return self._provider
 
     def real_dimensions(self) -> int:
@@ -128,26 +126,19 @@ class CheckSession:
         self.conn.close()
 
 
-def database_url_for(profile: Profile, flag: str | None, env: Mapping[str, str]) -> str | None:
-    return flag or env.get("DATABASE_URL") or profile.database.url or None
-
-
-def open_session(profile: Profile, options: CheckOptions, *, database_url: str,
-                 env: Mapping[str, str] | None = None) -> CheckSession:
+def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
     from ..state import list_collections, require_collection
-    from ..stack import normalise_ollama_host
 
-    env = os.environ if env is None else env
-    redact.register_env(env)
-    redact.register(redact.dsn_password(database_url))
-    url = env.get("OLLAMA_HOST") or profile.provider.url
-    problem = None if url else "no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'"
-    conn = dbmod.connect(database_url, autocommit=True, application_name="backfill-harness checks")
+    profile = settings.profile
+    if not settings.database_url:
+        raise ConfigError(f"profile {profile.name!r} has no database: set DATABASE_URL or the profile key 'database.url'")
+    problem = None if settings.provider_url else "no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'"
+    conn = dbmod.connect(settings.database_url, autocommit=True, application_name="backfill-harness checks")
     # Defence in depth: even a statement run outside read_only() on this connection cannot write.
     conn.execute("SET default_transaction_read_only = on")
-    session = CheckSession(profile, database_url, profile.provider.model, normalise_ollama_host(url) if url else None,
-                           options, conn, provider_problem=problem)
+    session = CheckSession(profile, settings.database_url, settings.model, settings.provider_url, options, conn,
+                           provider_problem=problem, settings=settings)
     try:
         with session.read_only() as c:
             if "all" in options.collections:

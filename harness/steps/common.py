@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import redact
+from ..backfill.engine import BackfillOptions
 from ..errors import ConfigError
 from ..settings import Settings
 
@@ -57,10 +58,8 @@ def backfill_command(settings: Settings, collection: str, *, command: str | None
                 "--command CMD, or --engine to use backfill-harness backfill")
         if profile.path is None:
             raise ConfigError("--engine needs a profile file to hand to backfill-harness backfill")
-        parts = [sys.executable, "-m", "harness", "backfill", "--profile", str(Path(profile.path).resolve()),
-                 "--collection", "{collection}", "--model", settings.model, "--batch-size", str(settings.batch_size)]
-        if into:
-            parts += ["--into", "{into}"]
+        options = BackfillOptions("{collection}", batch_size=settings.batch_size, into="{into}" if into else None)
+        parts = [sys.executable, "-m", "harness", "backfill", *options.to_argv(settings)]
         chosen = BackfillCommand(" ".join(p if p.startswith("{") else shlex.quote(p) for p in parts), "engine")
     else:
         chosen = BackfillCommand(located, "found by locate", located_workdir)

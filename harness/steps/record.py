@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import historylog
+from ..checks.outcome import Outcome, Status
 from ..evidence import RUN_FILE
 from ..historylog import CheckOutcome, HistoryEntry
 from ..settings import Settings
 from .common import git_commit, utc_now, who
-from .verify import VERIFY_FILE
+from .verify import VERIFY_FILE, detail, label
 
 DEFAULT_HISTORYLOG = Path("historylog.md")
 
@@ -42,10 +43,25 @@ def _read(path: Path) -> dict[str, Any]:
         return {}
 
 
+def _history_check(check: dict) -> CheckOutcome:
+    """One outcome of verify.json as the historylog keeps it (name, status, one line of why)."""
+    outcome = _outcome(check)
+    return CheckOutcome(label(outcome), str(check.get("status") or "error"), detail(outcome))
+
+
+def _outcome(check: dict) -> Outcome:
+    status = check.get("status")
+    return Outcome(str(check.get("check") or "?"), check.get("collection"),
+                   Status(status) if status in set(Status) else Status.FAILED,
+                   expected=check.get("expected") or "", found=check.get("found") or "", note=check.get("note") or "")
+
+
 def first_failure(checked: dict[str, Any]) -> str | None:
-    """The first failing DONE check's message (from verify.json), the cause a failure is recorded with."""
+    """The first failing DONE check's verdict line (from verify.json), the cause a failure is recorded with."""
     for check in checked.get("checks") or []:
-        if check.get("outcome") in ("failed", "error"):
+        if check.get("status") == Status.FAILED:
+            return _outcome(check).message().splitlines()[0]
+        if check.get("outcome") in ("failed", "error"):  # verify.json of an older harness: name, outcome, message
             message = str(check.get("message") or "").removeprefix("Failed: ").removeprefix("AssertionError: ").strip()
             name = str(check.get("name") or "?")
             return message if message and message.split()[0] in name else f"{name}: {message or 'failed'}"
@@ -78,8 +94,7 @@ def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | No
     plan = _read(run_dir / "plan.json") if run_dir else {}
     run = _read(run_dir / RUN_FILE) if run_dir else {}
     checked = _read(run_dir / VERIFY_FILE) if run_dir else {}
-    checks = tuple(CheckOutcome(c.get("name", "?"), c.get("outcome", "error"), c.get("message", ""))
-                   for c in checked.get("checks", []))
+    checks = tuple(_history_check(c) for c in checked.get("checks", []))
     if outcome is None:
         run_ok = bool(run) and run.get("ok", False)
         verify_ok = not checked or checked.get("ok", False)

@@ -7,6 +7,7 @@ that file, so the step depends only on pytest's reporting, not on the suite.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import redact
+from ..checks.outcome import Outcome, Status
 from ..errors import ConfigError
 from ..evidence import write_json_atomic
 from ..settings import Settings
@@ -28,40 +30,33 @@ JUNIT_FILE = "junit.xml"
 
 
 @dataclass(frozen=True)
-class CheckResult:
-    name: str
-    outcome: str  # passed / failed / skipped
-    message: str = ""
-    seconds: float = 0.0
-
-
-@dataclass(frozen=True)
 class VerifyResult:
     collection: str
     command: str
     exit_code: int  # pytest's
     seconds: float
-    checks: tuple[CheckResult, ...]
+    checks: tuple[Outcome, ...]
     output_tail: str = ""
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {"passed": 0, "failed": 0, "skipped": 0}
+        out = {str(status): 0 for status in Status}
         for c in self.checks:
-            out[c.outcome] = out.get(c.outcome, 0) + 1
+            out[str(c.status)] += 1
         return out
 
     @property
     def ok(self) -> bool:
+        # Unproven checks are counted and shown apart; they never count as passed.
         return self.exit_code == 0 and self.counts["failed"] == 0 and self.counts["passed"] > 0
 
     @property
     def reason(self) -> str | None:
         if self.ok:
             return None
-        failed = [c for c in self.checks if c.outcome == "failed"]
+        failed = [c for c in self.checks if c.status == Status.FAILED]
         if failed:
-            return "; ".join(f"{c.name}: {c.message}" for c in failed[:5])
+            return "; ".join(f"{label(c)}: {detail(c)}" for c in failed[:5])
         if not self.checks:
             return f"no DONE check ran (pytest exit code {self.exit_code})"
         return f"pytest exit code {self.exit_code}"
@@ -69,22 +64,58 @@ class VerifyResult:
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "reason": self.reason, "collection": self.collection, "command": self.command,
                 "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "counts": self.counts,
-                "checks": [c.__dict__ for c in self.checks], "output_tail": self.output_tail}
+                "checks": [c.as_dict() for c in self.checks], "output_tail": self.output_tail}
 
     def text(self) -> str:
         c = self.counts
-        lines = [f"DONE checks for {self.collection}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped "
-                 f"({self.seconds:.1f} s)"]
+        lines = [f"DONE checks for {self.collection}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped, "
+                 f"{c['unproven']} unproven ({self.seconds:.1f} s)"]
         for check in self.checks:
-            mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}.get(check.outcome, check.outcome)
-            lines.append(f"  [{mark}] {check.name}" + (f": {check.message}" if check.message else ""))
+            mark = _MARKS[check.status]
+            lines.append(f"  [{mark}] {label(check)}" + (f": {detail(check)}" if detail(check) else ""))
         if not self.ok:
             lines.append(f"Verify FAILED: {self.reason}")
         return "\n".join(lines)
 
 
-def parse_junit(path: str | Path) -> tuple[CheckResult, ...]:
-    """Each testcase of a pytest junit.xml as (name, outcome, message)."""
+_MARKS = {Status.PASSED: "ok  ", Status.FAILED: "FAIL", Status.SKIPPED: "skip", Status.UNPROVEN: "UNPR"}
+# A check the plugin reports as unproven reaches junit as a skip whose message says so ("unproven: ..." or
+# "<check> [<collection>] unproven: ...", Outcome.message()'s form).
+_UNPROVEN = re.compile(r"^(?:\S+(?: \[[^\]]*\])? )?unproven:\s*")
+_PARAM = re.compile(r"\[(.*)\]$")
+_NOT_METRICS = {"check", "collection", "status", "expected", "found"}
+
+
+def label(outcome: Outcome) -> str:
+    """The check's name as people read it: ``coverage [tenant_acme]``."""
+    return outcome.check + (f" [{outcome.collection}]" if outcome.collection else "")
+
+
+def detail(outcome: Outcome) -> str:
+    """One line: why it failed, skipped or stays unproven (or what it found)."""
+    if outcome.note:
+        return outcome.note
+    if outcome.expected or outcome.found:
+        return f"expected {outcome.expected}; found {outcome.found}"
+    return ""
+
+
+def _status_of(case: ET.Element) -> tuple[Status, str]:
+    for child in case:
+        if child.tag in ("failure", "error"):
+            raw = (child.get("message") or child.text or "").strip()
+            return Status.FAILED, raw.splitlines()[0] if raw else child.tag
+        if child.tag == "skipped":
+            message = child.get("message") or ""
+            unproven = _UNPROVEN.match(message)
+            if unproven:
+                return Status.UNPROVEN, message[unproven.end():]
+            return Status.SKIPPED, message
+    return Status.PASSED, ""
+
+
+def parse_junit(path: str | Path) -> tuple[Outcome, ...]:
+    """Each testcase of a pytest junit.xml as an ``Outcome`` (the check plugin's properties give check and figures)."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
@@ -94,19 +125,19 @@ def parse_junit(path: str | Path) -> tuple[CheckResult, ...]:
         classname = case.get("classname", "")
         name = case.get("name", "")
         module = classname.rsplit(".", 1)[-1] if classname else ""
-        full = f"{module}::{name}" if module else name
-        outcome, message = "passed", ""
-        for child in case:
-            if child.tag in ("failure", "error"):
-                outcome = "failed"
-                raw = (child.get("message") or child.text or "").strip()
-                message = raw.splitlines()[0] if raw else child.tag
-                break
-            if child.tag == "skipped":
-                outcome, message = "skipped", child.get("message") or ""
-                break
-        results.append(CheckResult(full, outcome, " ".join(redact.redact(message).split())[:500],
-                                   float(case.get("time") or 0)))
+        props = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+        status, message = _status_of(case)
+        if props.get("status") in {str(s) for s in Status}:
+            status = Status(props["status"])
+        param = _PARAM.search(name)
+        check = props.get("check") or (f"{module}::{name}" if module else name)
+        collection = props.get("collection") or (param.group(1) if props.get("check") and param else None)
+        metrics: dict[str, Any] = {k: v for k, v in props.items() if k not in _NOT_METRICS}
+        metrics["seconds"] = float(case.get("time") or 0)
+        note = " ".join(redact.redact(message).split())[:500]
+        results.append(Outcome(check, collection, status, expected=redact.redact(props.get("expected", "")),
+                               found=redact.redact(props.get("found", "")), metrics=metrics,
+                               note="" if status == Status.PASSED else note))
     return tuple(results)
 
 
@@ -122,12 +153,12 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
         raise ConfigError("verify needs a profile file to hand to the checks suite")
     junit = run_dir / JUNIT_FILE
     junit.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "pytest", str(checks), "--profile", str(Path(settings.profile.path).resolve()),
-            "--collection", collection, "--run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"]
+    argv = [sys.executable, "-m", "pytest", str(checks), "--bh-profile", str(Path(settings.profile.path).resolve()),
+            "--bh-collection", collection, "--bh-run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"]
     if historylog:
-        argv += ["--historylog", str(Path(historylog).resolve())]
+        argv += ["--bh-historylog", str(Path(historylog).resolve())]
     if sample:
-        argv += ["--sample", str(sample)]
+        argv += ["--bh-sample", str(sample)]
     env = {**os.environ, **backfill_env(settings, collection)}
     started = time.perf_counter()
     try:

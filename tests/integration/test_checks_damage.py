@@ -24,8 +24,8 @@ def check_acme(embedded_db, demo_env, demo_profile, tmp_path):
     write_evidence(run_dir, RunEvidence(COLLECTION, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 60.0, 0))
 
     def run(*extra: str, env: dict | None = None, profile=demo_profile):
-        return run_checks(tmp_path, "--profile", str(profile), "--collection", COLLECTION, "--run-dir", str(run_dir),
-                          "--sample", "1000", *extra, env={**demo_env, "DATABASE_URL": embedded_db.dsn, **(env or {})})
+        return run_checks(tmp_path, "--bh-profile", str(profile), "--bh-collection", COLLECTION, "--bh-run-dir", str(run_dir),
+                          "--bh-sample", "1000", *extra, env={**demo_env, "DATABASE_URL": embedded_db.dsn, **(env or {})})
 
     return run
 
@@ -162,7 +162,7 @@ custom_checks:
     sql: SELECT pg_sleep(2) IS NOT NULL
     expect: true
 """)
-    run = check_acme("--statement-timeout-ms", "200", profile=profile)
+    run = check_acme("--bh-statement-timeout-ms", "200", profile=profile)
     assert "test_custom[slow]" in run.failed
     assert "canceling statement due to statement timeout" in run.messages["test_custom[slow]"]
 

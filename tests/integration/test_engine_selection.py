@@ -5,6 +5,7 @@ from harness.db import connect
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
 from harness.target import Target
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
@@ -45,8 +46,9 @@ def test_backfill_embeds_exactly_the_selected_rows(embedded_db, demo_env, demo_p
     profile = load_profile(demo_profile, env=demo_env)
     served = embed_server.inputs_served
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
-        summary = run_backfill(profile, embedded_db.dsn, provider,
-                               BackfillOptions("tenant_acme", progress=False, approve_model_change=True))
+        summary = run_backfill(resolve(profile, database_url=embedded_db.dsn, provider_url=provider.url),
+                               BackfillOptions("tenant_acme", progress=False, approve_model_change=True),
+                               provider=provider)
     assert (summary.selected, summary.embedded, summary.failed) == (9, 9, 0)
     assert embed_server.inputs_served - served == 9
     assert summary.after.needed == 0 and summary.after.embedded == summary.after.chunks

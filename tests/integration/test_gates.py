@@ -119,10 +119,10 @@ def test_record_names_the_first_failing_check_not_an_exit_code(cli, demo_db, dem
                  env=env_of(demo_db, target_env))
     assert ok_run.code == 0, ok_run.err
     (run_dir / "verify.json").write_text(json.dumps({"ok": False, "reason": "pytest exit code 1", "checks": [
-        {"name": "test_sane_vectors::test_sane_vectors[tenant_globex]", "outcome": "passed", "message": ""},
-        {"name": "test_coverage::test_coverage[tenant_globex]", "outcome": "failed",
-         "message": "coverage [tenant_globex] failed: expected 29 vectors; found 28"},
-        {"name": "test_fresh::test_fresh[tenant_globex]", "outcome": "failed", "message": "fresh [tenant_globex] failed"},
+        {"check": "sane_vectors", "collection": "tenant_globex", "status": "passed", "expected": "", "found": ""},
+        {"check": "coverage", "collection": "tenant_globex", "status": "failed", "expected": "29 vectors",
+         "found": "28"},
+        {"check": "fresh", "collection": "tenant_globex", "status": "failed", "expected": "x", "found": "y"},
     ]}))
     log = tmp_path / "historylog.md"
     cli("record", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir, "--historylog", log,

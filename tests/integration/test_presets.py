@@ -16,6 +16,7 @@ from harness.evidence import RunEvidence, write_evidence
 from harness.profile import load_profile
 from harness.profiles import PRESETS, profile_path
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 from .checks_run import run_checks
@@ -122,7 +123,8 @@ def test_preset_checks_pass_after_a_backfill(preset, empty_db, embed_server, tmp
         env = {**env, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": TEST_MODEL, "DATABASE_URL": empty_db.dsn}
         profile = load_profile(profile_path(preset), env=env)
         for collection in collections:
-            summary = run_backfill(profile, empty_db.dsn, provider, BackfillOptions(collection=collection, progress=False))
+            summary = run_backfill(resolve(profile, database_url=empty_db.dsn, provider_url=provider.url),
+                                   BackfillOptions(collection=collection, progress=False), provider=provider)
             assert summary.ok and summary.after.needed == 0
             if preset == "pgai":
                 assert summary.embedded == 0  # the store is complete as pgai's worker left it
@@ -130,7 +132,7 @@ def test_preset_checks_pass_after_a_backfill(preset, empty_db, embed_server, tmp
                 assert summary.embedded == summary.before.chunks > 0
     run_dir = tmp_path / "run"
     write_evidence(run_dir, RunEvidence(collections[0], "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 1.0, 0))
-    args = ["--profile", preset, "--run-dir", str(run_dir)] + [a for c in collections for a in ("--collection", c)]
+    args = ["--bh-profile", preset, "--bh-run-dir", str(run_dir)] + [a for c in collections for a in ("--bh-collection", c)]
     run = run_checks(tmp_path, *args, env=env)
     assert run.failed == set(), run.output
     skipped = run.with_status("skipped")
@@ -148,9 +150,10 @@ def test_langchain_preset_finds_a_document_embedded_into_another_collection(empt
     profile = load_profile(profile_path("langchain"), env=env)
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
         for collection in collections:
-            run_backfill(profile, empty_db.dsn, provider, BackfillOptions(collection=collection, progress=False))
+            run_backfill(resolve(profile, database_url=empty_db.dsn, provider_url=provider.url),
+                         BackfillOptions(collection=collection, progress=False), provider=provider)
     empty_db.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE id = (SELECT min(id) FROM langchain_pg_embedding "
                      "WHERE collection_id = (SELECT uuid FROM langchain_pg_collection WHERE name = 'licenses'))")
-    run = run_checks(tmp_path, "--profile", "langchain", "--collection", "licenses", env=env, files=("test_coverage.py",))
+    run = run_checks(tmp_path, "--bh-profile", "langchain", "--bh-collection", "licenses", env=env, files=("test_coverage.py",))
     assert run.failed == {"test_coverage[licenses]"}
     assert "1 missing" in run.messages["test_coverage[licenses]"]
