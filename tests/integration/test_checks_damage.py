@@ -12,6 +12,7 @@ import pytest
 from harness.evidence import RunEvidence, write_evidence
 
 from .checks_run import run_checks
+from ..conftest import MEASURED_COMPLETE
 
 COLLECTION = "tenant_acme"
 DOC = "https://spdx.org/licenses/GPL-3.0-only.html"
@@ -21,7 +22,8 @@ DOC = "https://spdx.org/licenses/GPL-3.0-only.html"
 def check_acme(embedded_db, demo_env, demo_profile, tmp_path):
     """Run the whole checks suite on tenant_acme; returns the run and the damaged chunk ids."""
     run_dir = tmp_path / "run"
-    write_evidence(run_dir, RunEvidence(COLLECTION, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 60.0, 0))
+    write_evidence(run_dir, RunEvidence(COLLECTION, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 60.0, 0,
+                                        counts_after=MEASURED_COMPLETE))
 
     def run(*extra: str, env: dict | None = None, profile=demo_profile):
         return run_checks(tmp_path, "--bh-profile", str(profile), "--bh-collection", COLLECTION, "--bh-run-dir", str(run_dir),

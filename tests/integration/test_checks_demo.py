@@ -3,6 +3,7 @@
 from harness.evidence import RunEvidence, write_evidence
 
 from .checks_run import run_checks
+from ..conftest import MEASURED_COMPLETE
 
 CHECK_NAMES = ("completed", "coverage", "dimensions", "model", "fresh", "recompute", "tenant_isolation",
                "sane_vectors", "citations", "index")
@@ -12,7 +13,8 @@ CUSTOM = "test_custom[every chunk carries a citation url]"  # the demo profile's
 def evidence(run_dir, collection, exit_code=0, failed_rows=0):
     write_evidence(run_dir, RunEvidence(collection=collection, command="backfill", exit_code=exit_code,
                                         started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:01:00Z",
-                                        seconds=60.0, failed_rows=failed_rows))
+                                        seconds=60.0, failed_rows=failed_rows,
+                                        counts_after=MEASURED_COMPLETE))
     return run_dir
 
 
@@ -54,7 +56,7 @@ def test_completed_fails_when_the_recorded_run_had_failed_rows(embedded_db, demo
     run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme", "--bh-run-dir", str(run_dir),
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_completed.py",))
     assert run.failed == {"test_completed[tenant_acme]"}
-    assert "exit code 1, 3 failed rows" in run.messages["test_completed[tenant_acme]"]
+    assert "exit code 1; 3 failed rows reported" in run.messages["test_completed[tenant_acme]"]
 
 
 def test_an_unknown_collection_is_a_usage_error_naming_it(embedded_db, demo_env, demo_profile, tmp_path):

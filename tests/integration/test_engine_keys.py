@@ -5,6 +5,7 @@ import json
 import pytest
 
 from harness.backfill.selection import read_keys
+from harness.db import as_array
 from harness.errors import ConfigError
 
 COLLECTION = "tenant_globex"
@@ -12,7 +13,7 @@ COLLECTION = "tenant_globex"
 
 def vectors(db, ids):
     with db.connect() as conn:
-        return {r[0]: [round(x, 5) for x in r[1].tolist()] for r in conn.execute(
+        return {r[0]: [round(float(x), 5) for x in as_array(r[1])] for r in conn.execute(
             "SELECT chunk_id, embedding FROM document_embeddings WHERE chunk_id = ANY(%s)", (ids,)).fetchall()}
 
 

@@ -18,7 +18,7 @@ from harness.profiles import PRESETS, profile_path
 from harness.provider import OllamaProvider
 from harness.settings import resolve
 
-from ..conftest import TEST_MODEL
+from ..conftest import MEASURED_COMPLETE, TEST_MODEL
 from .checks_run import run_checks
 
 LANGCHAIN_DDL = """
@@ -131,7 +131,8 @@ def test_preset_checks_pass_after_a_backfill(preset, empty_db, embed_server, tmp
             else:
                 assert summary.embedded == summary.before.chunks > 0
     run_dir = tmp_path / "run"
-    write_evidence(run_dir, RunEvidence(collections[0], "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 1.0, 0))
+    write_evidence(run_dir, RunEvidence(collections[0], "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 1.0, 0,
+                                        counts_after=MEASURED_COMPLETE))
     args = ["--bh-profile", preset, "--bh-run-dir", str(run_dir)] + [a for c in collections for a in ("--bh-collection", c)]
     run = run_checks(tmp_path, *args, env=env)
     assert run.failed == set(), run.output
