@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import hashlib
 import json
 import re
@@ -23,7 +24,7 @@ from typing import Any
 import jinja2
 
 from . import redact
-from .files import atomic_write_text
+from .files import atomic_write_text, contained
 from .errors import ConfigError, HarnessError
 
 GENESIS = "0" * 64
@@ -354,7 +355,8 @@ def verify(path: str | Path) -> ChainReport:
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     lock = path.with_name(f".{path.name}.lock")
-    with open(lock, "a") as handle:
+    # O_NOFOLLOW: a link planted in the lock file's place is never followed (nor created through).
+    with os.fdopen(os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666), "r+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -374,6 +376,7 @@ def append(path: str | Path, entry: HistoryEntry) -> HistoryEntry:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        path = contained(path)  # a link beside it is followed (the real log gets the entry); one out of the folder refused
         with _locked(path):
             text = path.read_text(encoding="utf-8") if path.exists() else DEFAULT_HEADER
             text = _adopt(text)
@@ -406,5 +409,5 @@ def init(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_with_head(DEFAULT_HEADER, "none", 0), encoding="utf-8")
+        atomic_write_text(path, _with_head(DEFAULT_HEADER, "none", 0))
     return path

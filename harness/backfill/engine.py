@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,13 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
 from ..target import Target
-from . import bookkeeping, claims, indexes, lock, reuse
+from . import bookkeeping, claims, indexes, lock, privileges, reuse
 from .progress import Progress
 from ..state import CollectionState, collection_state, model_switch, require_collection, stored_models
 from .selection import Row, iter_batches
-from .writer import BatchWriter, Embedding
+from .writer import BatchWriter, Embedding, profile_defaults, write_path
+from .. import preflight as preflightmod
+from .. import rls
 
 log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
@@ -63,8 +65,9 @@ class BackfillOptions:
     # drop + rebuild vector indexes around a load at least this large into an empty table
     defer_index_min_rows: int = _flag("--defer-index-min-rows", 1_000)
     approve_model_change: bool = _flag("--approve-model-change", False)  # replace another model's vectors in place
-    # embed exactly these chunk keys (compared as text), whatever their state; one process only, so not forwarded
+    # embed exactly these chunk keys (compared as text), whatever their state; read from --keys-from, one process
     keys: tuple[str, ...] | None = _flag(None)
+    sync: bool = _flag("--sync", False)  # --into: bring chunks added, edited or deleted in live since the copy over
 
     @property
     def target_collection(self) -> str:
@@ -85,7 +88,7 @@ class BackfillOptions:
                 if value != f.default:  # the flag says the non-default (--dry-run, --no-reuse, --fail-fast)
                     argv.append(flag[value] if isinstance(flag, dict) else flag)
             else:  # a value, always forwarded: the worker's own defaults (the profile's batch size) may differ
-                argv += [flag, str(value)]
+                argv.append(f"{flag}={value}")  # one argument: a value starting with '-' stays a value
         return argv
 
     @classmethod
@@ -130,6 +133,8 @@ class BackfillSummary:
     write_seconds: float = 0.0
     failures: list[RowFailure] = field(default_factory=list)
     stopped: str | None = None  # why the run ended early (fail-fast), if it did
+    write_path: str = ""  # how rows were written (COPY or INSERT ... SELECT) and why
+    notes: list[str] = field(default_factory=list)
     refused: str | None = None  # a dry run: the refusal the real run would meet
     refused_code: int = 0  # and the exit code it would end with
     keys: int | None = None  # how many keys were listed (--keys-from)
@@ -183,6 +188,8 @@ class BackfillSummary:
             "rows_per_second": round(self.rows_per_second, 1),
             "failures": [f.as_dict() for f in self.failures],
             "stopped": self.stopped,
+            "write_path": self.write_path,
+            "notes": list(self.notes),
             "refused": self.refused,
             "keys": self.keys,
             "gate": dict(self.gate),
@@ -198,6 +205,7 @@ class _Embedded:
     truncated: int
     requests: int
     seconds: float
+    tenant: str | None = None  # whose row-level-security session the batch is written in
 
 
 def run_backfill(
@@ -216,20 +224,28 @@ def run_backfill(
     model = provider.model
     collection = options.target_collection
     table = profile.embeddings.table
+    if options.into and (shape := preflightmod.into_shape_outcome(target, options.collection, options.into)):
+        preflightmod.require([shape])
+    if options.run_id and profile.database.session:
+        raise RefusedError("--workers/--run-id do not apply database.session (row-level security) yet; expected one "
+                           "backfill process per collection for this profile")
     started = time.perf_counter()
     lock_conn = dbmod.connect(database_url, autocommit=True)
     read_conn = dbmod.connect(database_url, autocommit=True)
     write_conn = dbmod.connect(database_url)
     locked = deferred = False
     try:
-        require_collection(read_conn, target, options.collection)
-        new_is_empty = options.into is not None and _chunk_count(read_conn, target, options.into) == 0
-        before = collection_state(read_conn, target, options.collection if new_is_empty else collection, model)
+        for conn in (read_conn, write_conn):
+            lock.limit_waits(conn)
+        tenants = rls.tenants(read_conn, profile)
+        rls.require_visible(read_conn, target, options.collection, tenants)
+        new_is_empty = options.into is not None and rls.visible_count(read_conn, target, options.into, tenants) == 0
+        before = rls.visible_state(read_conn, target, options.collection if new_is_empty else collection, model, tenants)
         summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
                                   run_id=options.run_id)
         summary.keys = len(options.keys) if options.keys is not None else None
         try:
-            dims = _refuse(read_conn, target, provider, options, dimensions, new_is_empty)
+            dims = _refuse(read_conn, target, provider, options, dimensions, new_is_empty, tenants)
         except HarnessError as exc:
             if not options.dry_run:
                 raise
@@ -237,21 +253,40 @@ def run_backfill(
         if options.dry_run:
             summary.after = before
             return summary
+        privileges.require(read_conn, target)
         if options.run_id:
             bookkeeping.ensure(lock_conn)
             lock.join_run(lock_conn, table, collection, options.run_id, model)
         else:
             lock.acquire(lock_conn, table, collection)
         locked = True
-        _prepare(write_conn, target, options, model, summary)
+        outcomes = preflightmod.preflight(read_conn, target, options.collection, model=model, dims=dims, into=options.into,
+                                          copies=new_is_empty)
+        preflightmod.require(outcomes)
+        # Preflight refused row-level security without database.session; with it, an "empty" table may still
+        # only look empty to this role, so its indexes are never dropped for a bulk load.
+        hidden = rls.applies(rls.inspect(read_conn, profile))
+        path = write_path(write_conn, target)
+        if options.reuse and not path.staging:
+            # Reuse gathers its matches in a temporary table, which this role may not create.
+            options = replace(options, reuse=False)
+            summary.notes.append("vectors of other collections were not reused: no TEMP privilege")
+        lock_pid = lock_conn.info.backend_pid
+
+        def guard(conn: psycopg.Connection) -> None:
+            lock.prove_held(conn, table, collection, lock_pid)
+
+        _prepare(write_conn, target, options, model, summary, guard, dims, tenants)
         if summary.copied or summary.reused or options.into or options.run_id:
-            before = summary.before = collection_state(read_conn, target, collection, model)
+            before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants)
         total = before.needed if options.keys is None else len(options.keys)
         total = total if options.limit is None else min(total, options.limit)
-        if not options.run_id and total >= options.defer_index_min_rows and not target.inline \
+        # Under row-level security an "empty" table may only look empty to this role: never drop its indexes then.
+        if not options.run_id and not hidden and total >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
-        writer = BatchWriter(write_conn, target, model)
+        writer = BatchWriter(write_conn, target, model, dims, path, guard)
+        summary.write_path = writer.path.reason
         progress = Progress(total, enabled=options.progress)
         if options.run_id:
             claim_conn = dbmod.connect(database_url, autocommit=True)
@@ -261,16 +296,15 @@ def run_backfill(
             finally:
                 claim_conn.close()
         else:
-            batches = ((rows, None) for rows in iter_batches(read_conn, target, collection, model, options.batch_size,
-                                                             options.limit, keys=options.keys))
+            batches = _tenant_batches(read_conn, target, collection, model, options, tenants)
             _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
         progress.close()
-        summary.after = collection_state(read_conn, target, collection, model)
+        summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
         return summary
     finally:
         try:
-            if locked and not read_conn.closed and (deferred or not options.run_id):
-                rebuilt = indexes.rebuild(read_conn, target)
+            if locked and not read_conn.closed and (deferred or not options.run_id) and indexes.pending(read_conn, target):
+                rebuilt = indexes.rebuild(database_url, target)  # its own session; raises naming an index still missing
                 if "summary" in locals():
                     summary.indexes_rebuilt = rebuilt
         finally:
@@ -282,14 +316,28 @@ def run_backfill(
                 summary.seconds = time.perf_counter() - started
 
 
+def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterator[tuple[list[Row], int | None, str | None]]:
+    """Pages of rows to embed, tenant after tenant, each page read inside its tenant's session."""
+    served = 0
+    for tenant in tenants:
+        limit = None if options.limit is None else options.limit - served
+        if limit is not None and limit <= 0:
+            return
+        for rows in iter_batches(conn, target, collection, model, options.batch_size, limit,
+                                 keys=options.keys, scope=lambda t=tenant: rls.scope(conn, target.profile, t)):
+            served += len(rows)
+            yield rows, None, tenant
+
+
 def _refuse(conn: psycopg.Connection, target: Target, provider: OllamaProvider, options: BackfillOptions,
-            dimensions: int | None, new_is_empty: bool) -> int:
+            dimensions: int | None, new_is_empty: bool, tenants: list[str | None] = (None,)) -> int:
     """Every refusal of a real run, raised before anything is written (a dry run reports it instead); the dimension."""
     if options.keys is not None and options.run_id:
         raise ConfigError("--keys-from re-embeds listed rows in one process; expected no --run-id/--workers with it")
     if options.into and new_is_empty:
         reuse.require_into_shape(target, options.into)
-    stored = {} if new_is_empty else stored_models(conn, target, options.target_collection)
+    stored = {} if new_is_empty else rls.across(conn, target.profile, list(tenants),
+                                                lambda: stored_models(conn, target, options.target_collection))
     refusal = model_switch(stored, provider.model, options.collection, into=options.into,
                            approve=options.approve_model_change)
     if refusal:
@@ -302,23 +350,69 @@ def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> i
                             {"collection": collection}).fetchone()["n"])
 
 
-def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary) -> None:
-    """Once per run, in one transaction: copy chunks for --into, take over reusable vectors, cut claim ranges."""
-    collection = options.target_collection
-    with conn.transaction():
-        if options.run_id:
+def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
+             guard: Callable[[psycopg.Connection], None]) -> None:
+    """Once per run: copy chunks for --into (one statement, so a killed run never leaves a half copy), take over
+    reusable vectors (committed in pieces), cut claim ranges (workers: all in one transaction).
+
+    Under row-level security each tenant's view is copied and reused in turn (``database.session``)."""
+    em = target.profile.embeddings
+    extra = ([(em.dimensions, sql.Literal(dims))] if em.dimensions else []) + profile_defaults(
+        target, model, dims, options.target_collection)
+    if options.run_id:
+        with conn.transaction():
+            guard(conn)
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
             if conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone()["prepared"]:
                 return
-        if options.into and _chunk_count(conn, target, options.into) == 0:
-            summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
-            log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
-        if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
-            summary.reused = reuse.reuse_vectors(conn, target, collection, model)
-        if options.run_id:
+            _copy(conn, target, options, summary)
+            if summary.copied:
+                _record_copy(conn, target, options)
+            if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+                summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra)
             size = options.rows_per_claim or options.batch_size * 4
-            claims.cut_ranges(conn, target, options.run_id, collection, model, size)
+            claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
+        return
+    copied = 0
+    with conn.transaction():
+        guard(conn)
+        for tenant in tenants:
+            # set_config(..., true) holds for the rest of this transaction: one tenant's view at a time.
+            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
+            summary.copied = 0
+            _copy(conn, target, options, summary)
+            copied += summary.copied
+    summary.copied = copied
+    if summary.copied:
+        # The planner must know the new collection's size, or it joins it by nested loops (quadratic).
+        with conn.transaction():
+            conn.execute(sql.SQL("ANALYZE {}").format(target.chunk_table))
+        _record_copy(conn, target, options)
+    if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+        for tenant in tenants:
+            summary.reused += reuse.reuse_vectors(
+                conn, target, options.target_collection, model, guard, extra=extra,
+                session=dbmod.session_values(target.profile.database.session, tenant))
+
+
+def _record_copy(conn: psycopg.Connection, target: Target, options: BackfillOptions) -> None:
+    em = target.profile.embeddings
+    try:
+        bookkeeping.record_copy(conn, em.schema, em.table, options.collection, options.into)
+    except RefusedError as exc:  # a role without the bookkeeping schema: swap then compares by source only
+        log.warning("the copy of %s into %s is not recorded (%s); swap will compare them by source, not chunk by chunk",
+                    options.collection, options.into, exc)
+
+
+def _copy(conn: psycopg.Connection, target: Target, options: BackfillOptions, summary: BackfillSummary) -> None:
+    if options.into and _chunk_count(conn, target, options.into) == 0:
+        summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
+        log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
+    elif options.into and options.sync:
+        summary.copied, removed = reuse.sync_chunks(conn, target, options.collection, options.into)
+        log.info("brought %d new or edited chunks of %s into %s; removed %d it no longer has",
+                 summary.copied, options.collection, options.into, removed)
 
 
 def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[list[Row], int | None]]:
@@ -347,8 +441,8 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
 
     def select() -> None:
         try:
-            for rows, done_seq in batches:
-                if not put(selected, ("claim-done", done_seq) if done_seq is not None else ("rows", rows)):
+            for rows, done_seq, *tenant in batches:
+                if not put(selected, ("claim-done", done_seq) if done_seq is not None else ("rows", (rows, tenant[0] if tenant else None))):
                     return
             put(selected, ("end", None))
         except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread, which raises it
@@ -362,7 +456,9 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 continue
             if kind == "rows":
                 try:
-                    kind, item = "batch", _embed_batch(provider, item, dims)
+                    rows, tenant = item
+                    kind, item = "batch", _embed_batch(provider, rows, dims)
+                    item.tenant = tenant
                 except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread
                     kind, item = "error", exc
             if not put(embedded, (kind, item)) or kind in ("end", "error"):
@@ -411,7 +507,10 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
         return False
     started = time.perf_counter()
     try:
-        written = writer.write(done.good)
+        session = dbmod.session_values(writer.target.profile.database.session, done.tenant)
+        written = writer.write(done.good, session)
+    except psycopg.errors.LockNotAvailable:
+        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(done.good)} vectors", writer.tables()) from None
     except psycopg.Error as exc:
         raise HarnessError(f"writing a batch of {len(done.good)} vectors failed: {dbmod.describe_error(exc)}") from exc
     summary.write_seconds += time.perf_counter() - started

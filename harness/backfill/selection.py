@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import ContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +52,12 @@ def select_batch_sql(target: Target, *, keys: bool = False) -> sql.Composed:
 def iter_batches(
     conn: psycopg.Connection, target: Target, collection: str, model: str, batch_size: int, limit: int | None = None,
     *, lo: Any = None, hi: Any = None, keys: tuple[str, ...] | None = None,
+    scope: Callable[[], ContextManager] | None = None,
 ) -> Iterator[list[Row]]:
-    """Yield pages of rows needing embedding (or exactly the rows of ``keys``), walking the chunk key once."""
+    """Yield pages of rows needing embedding (or exactly the rows of ``keys``), walking the chunk key once.
+
+    ``scope``: a transaction (with row-level-security settings) each page is read in.
+    """
     query = select_batch_sql(target, keys=keys is not None)
     after: Any = None
     served = 0
@@ -59,12 +65,13 @@ def iter_batches(
         size = batch_size if limit is None else min(batch_size, limit - served)
         try:
             # Plain tuples, in Row's field order: the cheapest rows psycopg can build.
-            rows = conn.cursor(row_factory=tuple_row).execute(
-                query,
-                {"collection": collection, "model": model, "start": after is None, "after": after, "limit": size,
-                 "lo": lo, "hi": hi, "lo_open": lo is None, "hi_open": hi is None,
-                 "keys": list(keys) if keys is not None else None},
-            ).fetchall()
+            with scope() if scope is not None else contextlib.nullcontext():
+                rows = conn.cursor(row_factory=tuple_row).execute(
+                    query,
+                    {"collection": collection, "model": model, "start": after is None, "after": after, "limit": size,
+                     "lo": lo, "hi": hi, "lo_open": lo is None, "hi_open": hi is None,
+                     "keys": list(keys) if keys is not None else None},
+                ).fetchall()
         except psycopg.Error as exc:
             raise DatabaseError(f"selecting rows to embed failed: {str(exc).splitlines()[0]}") from exc
         finally:

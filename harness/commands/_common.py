@@ -17,6 +17,38 @@ def positive_int(text: str) -> int:
     return value
 
 
+def sample_arg(text: str) -> int | str:
+    """``--sample``: a positive row count or ``all``."""
+    from ..checks.session import parse_sample
+    from ..errors import ConfigError
+
+    try:
+        return parse_sample(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def fraction_arg(text: str) -> float:
+    """``--max-bad-fraction``: a fraction in (0, 1), as 0.01 or 1%."""
+    from ..checks.session import parse_fraction
+    from ..errors import ConfigError
+
+    try:
+        return parse_fraction(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    """The bound DONE requires of the sampled checks, and how many rows they draw."""
+    parser.add_argument("--sample", type=sample_arg,
+                        help="rows the sampling checks re-embed: N, or 'all' (default: as many as the bound needs, "
+                             "299 for 1%% at 95%%); fewer than the bound needs leaves them unproven")
+    parser.add_argument("--max-bad-fraction", type=fraction_arg,
+                        help="largest fraction of bad rows DONE accepts, proven at the profile's verify.confidence "
+                             "(default: the profile's verify.max_bad_fraction, else 0.01)")
+
+
 def add_target_options(parser: argparse.ArgumentParser, *, collection: bool = True) -> None:
     parser.add_argument("--profile", required=True, help="the target's YAML profile")
     if collection:

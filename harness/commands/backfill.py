@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keys-from", metavar="FILE",
                    help="re-embed exactly the chunk keys listed in FILE (offenders.jsonl from verify, or one key per "
                         "line), even when they look current")
+    p.add_argument("--sync", action="store_true",
+                   help="with --into NEW: bring chunks added, edited or deleted in the live collection since NEW was "
+                        "filled over to NEW (and embed them), so swap's matches_live check passes")
     p.add_argument("--workers", type=positive_int,
                    help="worker processes sharing this backfill (default: one per --provider-url, else 1)")
     p.add_argument("--provider-url", action="append", default=[], metavar="URL",
@@ -42,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
     import os
 
     from ..backfill import BackfillOptions, run_backfill
@@ -54,25 +58,23 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.workers is None:
         args.workers = max(1, len(args.provider_url))
-    # An engine started by `run` inherits what the owner allowed there.
-    args.approve_model_change = args.approve_model_change or os.environ.get(APPROVE_ENV) == "1"
+    approve = args.approve_model_change or os.environ.get(APPROVE_ENV) == "1"
     override = args.override if args.override is not None else os.environ.get(OVERRIDE_ENV)
     keys = read_keys(args.keys_from, args.into or args.collection) if args.keys_from else None
     if keys is not None and (args.workers > 1 or args.run_id):
         raise ConfigError("--keys-from re-embeds the listed rows in one process; expected no --workers or --run-id with it")
-    gate = None
     if not args.run_id:  # a worker joins a run whose starter passed the gate
-        gate = scope_gate(settings, args.collection, command="backfill", into=args.into,
-                          approve_model_change=args.approve_model_change, override=override)
-        if not args.dry_run:
+        gate = scope_gate(settings, args.collection, command="backfill", into=args.into, approve_model_change=approve,
+                          override=override)
+        if gate.closed and not args.dry_run:
             gate.enforce()
+    else:
+        gate = None
     if args.workers > 1 and not args.dry_run:
-        return _run_workers(args, settings)
+        return _run_workers(args, settings, approve)
     if args.provider_url:
-        import dataclasses
-
         settings = dataclasses.replace(settings, provider_url=args.provider_url[0])
-    options = BackfillOptions.from_args(args, batch_size=settings.batch_size, keys=keys)
+    options = BackfillOptions.from_args(args, batch_size=settings.batch_size, approve_model_change=approve, keys=keys)
     summary = run_backfill(settings, options)
     if gate is not None:
         summary.gate = gate.as_dict()
@@ -93,12 +95,13 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary.ok else 1
 
 
-def _run_workers(args: argparse.Namespace, settings) -> int:
+def _run_workers(args: argparse.Namespace, settings, approve: bool) -> int:
     from ..backfill import BackfillOptions
     from ..backfill.workers import new_run_id, run_workers
     from ..output import emit
 
-    options = BackfillOptions.from_args(args, batch_size=settings.batch_size, run_id=args.run_id or new_run_id())
+    options = BackfillOptions.from_args(args, batch_size=settings.batch_size, run_id=args.run_id or new_run_id(),
+                                        approve_model_change=approve)
     summary = run_workers(settings, options, args.workers, args.provider_url)
     lines = [summary.line(), *(f"  {e}" for e in summary.errors)]
     for worker in summary.workers:

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.drop_retired:
             result = drop_retired(conn, lock_conn, target, args.live)
         else:
-            result = swap(conn, lock_conn, target, args.new, args.live, settings.model, settings.dimensions)
+            result = swap(conn, lock_conn, target, args.new, args.live, settings)
     text = result.line()
     if scope_gate is not None and scope_gate.override:
         text += f"\n  scope gate {scope_gate.status}; override: {scope_gate.override}"

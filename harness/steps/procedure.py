@@ -81,7 +81,8 @@ class ProcedureResult:
 def run_procedure(settings: Settings, collection: str, *, repo: str | Path | None = None, run_dir: str | Path | None = None,
                   engine: bool = False, command: str | None = None, approve_model_change: bool = False,
                   into: str | None = None, historylogs: list[str | Path] | tuple = (), terms: tuple[str, ...] = (),
-                  timeout_s: float | None = None, checks_dir: str | Path | None = None, sample: int | None = None,
+                  timeout_s: float | None = None, checks_dir: str | Path | None = None, sample: int | str | None = None,
+                  max_bad_fraction: float | None = None,
                   echo: Callable[[str], None] | None = None, override: str | None = None) -> ProcedureResult:
     """Run every step; the result says where it stopped and why, and the historylog holds the entry."""
     run_dir = Path(run_dir) if run_dir else default_run_dir(collection)
@@ -154,7 +155,8 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
         say("[5/6] verify: the DONE checks")
         history = historylogs[0] if historylogs else None
         vr = guarded("verify", lambda: verify(settings, sc.target_collection, run_dir, checks_dir=checks_dir,
-                                              sample=sample, historylog=history))
+                                              sample=sample, max_bad_fraction=max_bad_fraction,
+                                              historylog=history))
         if vr is not None:
             result.verify = vr
             c = vr.counts

@@ -43,28 +43,26 @@ def _read(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _history_check(check: dict) -> CheckOutcome:
-    """One outcome of verify.json as the historylog keeps it (name, status, one line of why)."""
-    outcome = _outcome(check)
-    return CheckOutcome(label(outcome), str(check.get("status") or "error"), detail(outcome))
-
-
-def _outcome(check: dict) -> Outcome:
+def _outcome(check: dict[str, Any]) -> Outcome:
+    """One check of verify.json back as an Outcome."""
     status = check.get("status")
     return Outcome(str(check.get("check") or "?"), check.get("collection"),
                    Status(status) if status in set(Status) else Status.FAILED,
                    expected=check.get("expected") or "", found=check.get("found") or "", note=check.get("note") or "")
 
 
+def _history_check(check: dict) -> CheckOutcome:
+    """One outcome of verify.json as the historylog keeps it (name, status, one line of why)."""
+    outcome = _outcome(check)
+    return CheckOutcome(label(outcome), str(check.get("status") or "error"), detail(outcome))
+
+
 def first_failure(checked: dict[str, Any]) -> str | None:
-    """The first failing DONE check's verdict line (from verify.json), the cause a failure is recorded with."""
+    """The first failing DONE check's message (from verify.json), the cause a failure is recorded with."""
     for check in checked.get("checks") or []:
         if check.get("status") == Status.FAILED:
-            return _outcome(check).message().splitlines()[0]
-        if check.get("outcome") in ("failed", "error"):  # verify.json of an older harness: name, outcome, message
-            message = str(check.get("message") or "").removeprefix("Failed: ").removeprefix("AssertionError: ").strip()
-            name = str(check.get("name") or "?")
-            return message if message and message.split()[0] in name else f"{name}: {message or 'failed'}"
+            outcome = _outcome(check)
+            return f"{label(outcome)}: {detail(outcome)}"
     return None
 
 

@@ -20,6 +20,7 @@ from .. import redact
 from ..state import collection_state
 from ..errors import ConfigError, HarnessError
 from ..evidence import RunEvidence, write_evidence
+from ..files import atomic_open
 from ..settings import Settings
 from ..target import Target
 from .common import BackfillCommand, backfill_env, shown_env
@@ -104,9 +105,11 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
     started_at = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     timed_out = False
-    with open(run_dir / OUTPUT_FILE, "w", encoding="utf-8") as log:
+    # Written beside run.json through a temporary file (never through a link planted as output.log).
+    with atomic_open(run_dir / OUTPUT_FILE, root=run_dir) as log:
         try:
-            proc = subprocess.Popen(command.command, shell=True, cwd=workdir, env=env, stdout=subprocess.PIPE,
+            # An argument list, never a shell string: the collection's name is data (harness/steps/commandline.py).
+            proc = subprocess.Popen(list(command.argv), cwd=workdir, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace",
                                     bufsize=1, start_new_session=True)
         except OSError as exc:

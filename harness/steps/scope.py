@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import db as dbmod
+from .. import rls
 from ..checks.outcome import Outcome, Status, unproven, verdict
+from ..preflight import preflight
 from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
@@ -154,22 +156,31 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         checks.append(verdict(name, target_collection, ok, expected, found))
 
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
-        known = list_collections(conn, target)
+        tenants = rls.tenants(conn, target.profile)  # row-level security: read each tenant's view, add them up
+        known = rls.across(conn, target.profile, tenants, lambda: list_collections(conn, target))
         if collection not in known:
             shown = ", ".join(sorted(known)[:10]) or "none"
             refusal = f"collection {collection!r} has no chunks in {settings.profile.chunks.table}; known collections: {shown}"
             check("collection exists", False, refusal, "a collection with chunks")
         else:
             check("collection exists", True, f"{known[collection]} chunks")
-            counts = collection_state(conn, target, collection, settings.model).as_dict()
+            counts = rls.visible_state(conn, target, collection, settings.model, tenants).as_dict()
             counts.pop("collection", None)
-            stored = stored_models(conn, target, collection)
+            stored = rls.across(conn, target.profile, tenants, lambda: stored_models(conn, target, collection))
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None
+        # Preflight: NOT NULL columns left empty, defaults, write path, --into shape, row-level security.
+        checks += preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
+                            copies=bool(into) and into not in known)
+        from ..backfill.indexes import pending
+
+        for name in pending(conn, target):  # a bulk load dropped it and could not rebuild it
+            assumptions.append(f"WARNING: vector index {name} is missing (dropped for a bulk load, not rebuilt); "
+                               f"expected it rebuilt with backfill-harness indexes restore --profile {settings.profile.path or 'P'}")
         if row is None:
             check("vector column exists", False, f"{em.table}.{em.vector} not found", "the profile's vector column")
         if into and into != collection:
-            written = stored_models(conn, target, into) if into in known else {}
+            written = rls.across(conn, target.profile, tenants, lambda: stored_models(conn, target, into)) if into in known else {}
         else:
             written = stored
 

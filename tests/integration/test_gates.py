@@ -119,14 +119,14 @@ def test_record_names_the_first_failing_check_not_an_exit_code(cli, demo_db, dem
                  env=env_of(demo_db, target_env))
     assert ok_run.code == 0, ok_run.err
     (run_dir / "verify.json").write_text(json.dumps({"ok": False, "reason": "pytest exit code 1", "checks": [
-        {"check": "sane_vectors", "collection": "tenant_globex", "status": "passed", "expected": "", "found": ""},
+        {"check": "sane_vectors", "collection": "tenant_globex", "status": "passed"},
         {"check": "coverage", "collection": "tenant_globex", "status": "failed", "expected": "29 vectors",
-         "found": "28"},
-        {"check": "fresh", "collection": "tenant_globex", "status": "failed", "expected": "x", "found": "y"},
+         "found": "28", "note": ""},
+        {"check": "fresh", "collection": "tenant_globex", "status": "failed", "expected": "fresh", "found": "stale"},
     ]}))
     log = tmp_path / "historylog.md"
     cli("record", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir, "--historylog", log,
         env=env_of(demo_db, target_env))
     entry = read_entries(log)[0]
-    assert entry.reason == "coverage [tenant_globex] failed: expected 29 vectors; found 28"
+    assert entry.reason == "coverage [tenant_globex]: expected 29 vectors; found 28"
     assert entry.gates == ("plan skipped: no plan.json in the run folder",)
