@@ -68,7 +68,11 @@ def into_key_outcome(conn: psycopg.Connection, target: Target, collection: str |
 
 def into_shape_outcome(target: Target, collection: str | None, into: str) -> Outcome | None:
     """--into fills a new collection beside the live one and ``swap`` relabels both: that needs collection columns."""
+    from .backfill import library_swap
+
     ch, em = target.profile.chunks, target.profile.embeddings
+    if library_swap.is_langchain(target):
+        return None  # a new collection is a new row of the collection table (LangChain's own way)
     lacks = []
     if target.inline:
         lacks.append(f"the vectors are an inline column of {ch.table}")

@@ -21,8 +21,12 @@ import yaml
 from .errors import ConfigError
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_TODO = re.compile(r"^\s*TODO\b")
 _MAX_IDENTIFIER_BYTES = 63  # Postgres silently truncates longer names; refuse instead.
 DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
+# plain: the text column(s) as stored; llamaindex: what LlamaIndex embeds (MetadataMode.EMBED), metadata lines from
+# the node JSON in ``chunks.metadata`` minus its excluded_embed_metadata_keys, a blank line, then the text.
+TEXT_FORMATS = ("plain", "llamaindex")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,16 @@ class CollectionTable:
 
 
 @dataclass(frozen=True)
+class SourceTable:
+    """The table chunks are cut from (pgai's source): every row must have chunks, and ``queue`` says who keeps them."""
+
+    table: str
+    key: str = "id"  # the source's key, held under the same name by each chunk
+    schema: str = "public"
+    queue: str | None = None  # "pgai": items still pending in pgai's vectorizer queue count as not covered
+
+
+@dataclass(frozen=True)
 class ChunkTable:
     table: str
     id: str = "id"
@@ -71,6 +85,8 @@ class ChunkTable:
     filter: tuple[tuple[str, Any], ...] = ()
     collection_table: CollectionTable | None = None  # when set, ``collection`` is the column holding its key
     updated_at: str | None = None  # when the chunk's text last changed (stale vectors; recent edits sampled first)
+    text_format: str = "plain"  # how the embedded text is composed: TEXT_FORMATS
+    metadata: str | None = None  # the JSON column a text format reads (LlamaIndex's ``metadata_``)
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,7 @@ class EmbeddingTable:
     @property
     def written_at(self) -> str | None:
         return self.embedded_at or self.updated_at
+    index_min_rows: int = 100_000  # below this many vectors a sequential scan is fast enough (pgai's own min_rows)
 
     def is_inline(self, chunks: ChunkTable) -> bool:
         """True when vectors live in a nullable column of the chunk table itself."""
@@ -105,6 +122,12 @@ class ChunkingSettings:
     overlap: int | None = None
 
 
+# What backfill.env values may name; harness.steps.common.backfill_env substitutes them.
+BACKFILL_ENV_PLACEHOLDERS = ("database_url", "database_host", "database_port", "database_user", "database_password",
+                             "database_name", "provider_url", "model", "batch_size", "dimensions", "collection", "into")
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
 @dataclass(frozen=True)
 class BackfillSettings:
     command: str | None = None
@@ -113,6 +136,8 @@ class BackfillSettings:
     env: Mapping[str, str] = field(default_factory=dict)
     batch_size: int = 100
     timeout_s: float = 3600.0
+    embeds_in_process: bool = False  # the command embeds with a model it loads itself; the provider only checks
+    in_process_model: str | None = None  # what it loads (a local path or a Hugging Face id)
     done_pattern: str | None = None  # regex with named groups embedded, total, failed for the command's closing line
     probe_command: str | None = None  # the command on a few rows ({limit}), timed by plan
 
@@ -153,6 +178,7 @@ class Profile:
     spot_queries: tuple[SpotQuery, ...] = ()
     custom_checks: tuple[CustomCheck, ...] = ()
     search_terms: tuple[str, ...] = ()
+    source: SourceTable | None = None
     path: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -162,8 +188,13 @@ class Profile:
 
 
 def load_profile(path: str | Path, env: Mapping[str, str] | None = None) -> Profile:
-    """Read a YAML profile and return it validated; raise ConfigError naming the bad key."""
-    path = Path(path)
+    """Read a YAML profile (a path, a preset name or ``preset:NAME``) and return it validated; ConfigError names the bad key."""
+    from .profiles import preset_env, preset_of, profile_path
+
+    path = profile_path(path)
+    preset = preset_of(path)
+    if preset:
+        env = preset_env(preset, os.environ if env is None else env)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -212,6 +243,9 @@ class _Reader:
 
     # -- scalars -----------------------------------------------------------------
     def interpolate(self, key: str, value: Any) -> Any:
+        if isinstance(value, str) and _TODO.match(value):
+            # A draft from `profile init` marks what it could not find; it must not run until someone decides.
+            raise ConfigError(f"profile key '{key}' is still TODO (left by profile init); replace it with the real value")
         if not isinstance(value, str) or "${" not in value:
             if value is not None:
                 self.sources.setdefault(key, "profile")
@@ -328,7 +362,7 @@ class _Reader:
             "",
             raw,
             {"name", "database", "provider", "chunks", "embeddings", "chunking", "backfill", "distance",
-             "spot_queries", "custom_checks", "search_terms", "verify"},
+             "spot_queries", "custom_checks", "search_terms", "verify", "source"},
             {"name", "provider", "chunks"},
         )
         chunks = self.chunks(top["chunks"])
@@ -352,6 +386,21 @@ class _Reader:
             spot_queries=self.spot_queries(top.get("spot_queries")),
             custom_checks=self.custom_checks(top.get("custom_checks")),
             search_terms=tuple(terms),
+            source=self.source(top.get("source")),
+        )
+
+    def source(self, raw: Any) -> SourceTable | None:
+        if raw is None:
+            return None
+        section = self.mapping("source", raw, {"schema", "table", "key", "queue"}, {"table"})
+        queue = self.string("source.queue", section.get("queue"))
+        if queue not in (None, "pgai"):
+            raise ConfigError(f"profile key 'source.queue' must be pgai or absent, found {queue!r}")
+        return SourceTable(
+            table=self.identifier("source.table", section["table"], required=True),
+            key=self.identifier("source.key", section.get("key")) or "id",
+            schema=self.identifier("source.schema", section.get("schema")) or "public",
+            queue=queue,
         )
 
     def database(self, raw: Any) -> DatabaseSettings:
@@ -392,7 +441,7 @@ class _Reader:
             "chunks",
             raw,
             {"schema", "table", "id", "text", "text_separator", "collection", "collection_name", "tenant",
-             "sources", "filter", "collection_table", "updated_at"},
+             "sources", "filter", "collection_table", "updated_at", "text_format", "metadata"},
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
@@ -419,7 +468,18 @@ class _Reader:
         separator = section.get("text_separator", " ")
         if not isinstance(separator, str):
             raise ConfigError(f"profile key 'chunks.text_separator' must be a string, found {_kind(separator)}")
+        text_format = self.string("chunks.text_format", section.get("text_format")) or "plain"
+        if text_format not in TEXT_FORMATS:
+            raise ConfigError(f"profile key 'chunks.text_format' must be one of {', '.join(TEXT_FORMATS)}, found {text_format!r}")
+        metadata = self.identifier("chunks.metadata", section.get("metadata"))
+        if text_format == "llamaindex":
+            metadata = metadata or "metadata_"
+            if len(text) != 1:
+                raise ConfigError("profile key 'chunks.text' must name one column with chunks.text_format 'llamaindex', "
+                                  f"found {len(text)}")
         return ChunkTable(
+            text_format=text_format,
+            metadata=metadata,
             schema=self.identifier("chunks.schema", section.get("schema")) or "public",
             table=self.identifier("chunks.table", section["table"], required=True),
             id=self.identifier("chunks.id", section.get("id")) or "id",
@@ -453,7 +513,7 @@ class _Reader:
             "embeddings",
             raw,
             {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions",
-             "updated_at", "embedded_at", "model_value", "defaults"},
+             "updated_at", "embedded_at", "model_value", "defaults", "index_min_rows"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -477,6 +537,8 @@ class _Reader:
             updated_at=self.identifier("embeddings.updated_at", section.get("updated_at")),
             embedded_at=self.identifier("embeddings.embedded_at", section.get("embedded_at")),
             model_value=self.string("embeddings.model_value", section.get("model_value")),
+            index_min_rows=self.integer("embeddings.index_min_rows", section.get("index_min_rows"), default=100_000,
+                                        minimum=0),
         )
 
     def defaults(self, raw: Any) -> dict[str, str]:
@@ -501,15 +563,30 @@ class _Reader:
 
     def backfill(self, raw: Any) -> BackfillSettings:
         section = self.mapping("backfill", raw, {"command", "args", "workdir", "env", "batch_size", "timeout_s",
-                                                 "done_pattern", "probe_command"})
+                                                 "done_pattern", "probe_command", "embeds_in_process", "in_process_model"})
+        env = self.string_map("backfill.env", section.get("env"))
+        for name, value in env.items():
+            unknown = sorted(set(PLACEHOLDER.findall(value)) - set(BACKFILL_ENV_PLACEHOLDERS))
+            if unknown:
+                raise ConfigError(f"profile key 'backfill.env.{name}' uses placeholder {{{unknown[0]}}}; expected one of: "
+                                  + ", ".join(f"{{{p}}}" for p in BACKFILL_ENV_PLACEHOLDERS))
+        in_process = section.get("embeds_in_process", False)
+        if not isinstance(in_process, bool):
+            raise ConfigError(f"profile key 'backfill.embeds_in_process' must be true or false, found {_kind(in_process)}")
+        in_process_model = self.string("backfill.in_process_model", section.get("in_process_model"))
+        if in_process and not in_process_model:
+            raise ConfigError("profile key 'backfill.in_process_model' is required when backfill.embeds_in_process is "
+                              "true; expected what the command loads (a local path or a Hugging Face id)")
         return BackfillSettings(
             command=self.string("backfill.command", section.get("command")),
             args=self.items("backfill.args", section.get("args"), lambda key, item: self.string(key, item, required=True)),
             workdir=self.string("backfill.workdir", section.get("workdir")),
-            env=self.string_map("backfill.env", section.get("env")),
+            env=env,
             batch_size=self.integer("backfill.batch_size", section.get("batch_size"), default=100),
             timeout_s=self.number("backfill.timeout_s", section.get("timeout_s"), default=3600.0),
             probe_command=self.string("backfill.probe_command", section.get("probe_command")),
+            embeds_in_process=in_process,
+            in_process_model=in_process_model,
             done_pattern=self.done_pattern(section.get("done_pattern")),
         )
 

@@ -28,6 +28,10 @@ def require_into_shape(target: Target, into: str) -> None:
 def copy_chunks(conn: psycopg.Connection, target: Target, source: str, into: str) -> int:
     """Copy every chunk row of ``source`` into collection ``into`` (new keys from the table's default); return count."""
     ch = target.profile.chunks
+    from . import library_swap
+
+    if library_swap.is_langchain(target):
+        return library_swap.copy_collection(conn, target, source, into)
     require_into_shape(target, into)
     columns = content_columns(conn, target)
     picks = [sql.Literal(into) if col == ch.collection else sql.Identifier(col) for col in columns]

@@ -19,7 +19,7 @@ from ..checks.outcome import FAIL, Outcome
 from ..errors import CheckFailed, ConfigError, RefusedError
 from ..settings import Settings
 from ..target import Target, _qualified
-from . import bookkeeping, lock
+from . import bookkeeping, library_swap, lock
 from ..state import require_collection
 
 RETIRED_SUFFIX = "__retired"
@@ -62,6 +62,9 @@ def _require_collections(target: Target) -> None:
 
 def _relabel(conn: psycopg.Connection, target: Target, old: str, new: str) -> tuple[int, int]:
     ch, em = target.profile.chunks, target.profile.embeddings
+    if library_swap.is_langchain(target):
+        moved = library_swap.rename(conn, target, [(old, new)])
+        return moved, moved
     chunks = conn.execute(sql.SQL("UPDATE {t} AS c SET {col} = %(new)s WHERE {where}").format(
         t=target.chunk_table, col=sql.Identifier(ch.collection), where=target.chunk_filter()),
         {"collection": old, "new": new}).rowcount
@@ -199,6 +202,11 @@ def drop_retired(conn: psycopg.Connection, lock_conn: psycopg.Connection, target
 def _drop(conn: psycopg.Connection, target: Target, live: str, retired: str) -> SwapResult:
     em = target.profile.embeddings
     with conn.transaction():
+        if library_swap.is_langchain(target):
+            vectors = library_swap.drop(conn, target, retired)
+            conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
+                         (bookkeeping.target_name(em.schema, em.table), live))
+            return SwapResult("drop-retired", live, None, retired, vectors, vectors)
         if em.collection:
             vectors = conn.execute(sql.SQL("DELETE FROM {t} WHERE {col}::text = %s").format(
                 t=target.embedding_table, col=sql.Identifier(em.collection)), (retired,)).rowcount

@@ -50,7 +50,7 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_target_options(parser: argparse.ArgumentParser, *, collection: bool = True) -> None:
-    parser.add_argument("--profile", required=True, help="the target's YAML profile")
+    parser.add_argument("--profile", required=True, help="the target's YAML profile, or a preset: langchain, llamaindex, pgai (also preset:NAME)")
     if collection:
         parser.add_argument("--collection", required=True, help="the collection, e.g. global_corpus or tenant_42")
     parser.add_argument("--model", help="embedding model (default: the profile's provider.model)")

@@ -11,7 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("swap", help="atomically replace a live collection by a new one (after the DONE gate); rollback; drop",
                        description="Relabel NEW as LIVE in one transaction once NEW passes the DONE gate, keeping the "
                                    "old vectors for --rollback until --drop-retired.")
-    p.add_argument("--profile", required=True, help="the target's YAML profile")
+    p.add_argument("--profile", required=True, help="the target's YAML profile, or a preset: langchain, llamaindex, pgai (also preset:NAME)")
     p.add_argument("--model", help="the model NEW must be embedded with (default: the profile's provider.model)")
     p.add_argument("--to", dest="live", required=True, help="the live collection, e.g. global_corpus")
     action = p.add_mutually_exclusive_group(required=True)

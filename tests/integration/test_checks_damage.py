@@ -9,10 +9,10 @@ import re
 import numpy as np
 import pytest
 
-from harness.evidence import RunEvidence, write_evidence
 
 from .checks_run import run_checks
-from ..conftest import MEASURED_COMPLETE
+
+from ..conftest import finished_run
 
 COLLECTION = "tenant_acme"
 DOC = "https://spdx.org/licenses/GPL-3.0-only.html"
@@ -22,8 +22,7 @@ DOC = "https://spdx.org/licenses/GPL-3.0-only.html"
 def check_acme(embedded_db, demo_env, demo_profile, tmp_path):
     """Run the whole checks suite on tenant_acme; returns the run and the damaged chunk ids."""
     run_dir = tmp_path / "run"
-    write_evidence(run_dir, RunEvidence(COLLECTION, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 60.0, 0,
-                                        counts_after=MEASURED_COMPLETE))
+    finished_run(run_dir, COLLECTION)
 
     def run(*extra: str, env: dict | None = None, profile=demo_profile):
         return run_checks(tmp_path, "--bh-profile", str(profile), "--bh-collection", COLLECTION, "--bh-run-dir", str(run_dir),
@@ -96,10 +95,19 @@ def test_a_zero_vector_fails_sane_vectors(embedded_db, check_acme):
     assert "1 all-zero" in message and shows(message, ids)
 
 
-def test_a_dropped_index_fails_index(embedded_db, check_acme):
+def test_a_dropped_index_fails_index_above_the_row_threshold(embedded_db, check_acme, demo_profile, tmp_path):
     embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
-    message = only_failure(check_acme(), "index")
-    assert "vector indexes: none" in message
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace("  tenant: tenant_id\nchunking:", "  tenant: tenant_id\n  index_min_rows: 100\nchunking:"))
+    message = only_failure(check_acme(profile=profile), "index")
+    assert "vector indexes: none" in message and "an index is required from 100 vectors" in message
+
+
+def test_no_index_below_the_row_threshold_passes_saying_the_queries_scan(embedded_db, check_acme):
+    embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
+    run = check_acme()
+    assert run.results[f"test_index[{COLLECTION}]"] == "passed", run.output
+    assert "the queries scan the table" in run.properties[f"test_index[{COLLECTION}]"]["found"]
 
 
 def test_an_index_for_another_distance_fails_index(embedded_db, check_acme):
@@ -151,7 +159,7 @@ def test_a_row_of_another_dimension_in_an_undeclared_column_fails_dimensions(emb
     embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector WHERE chunk_id = %s",
                         (ids[0],))
     run = check_acme()
-    assert run.failed >= {f"test_dimensions[{COLLECTION}]", f"test_index[{COLLECTION}]"}
+    assert f"test_dimensions[{COLLECTION}]" in run.failed
     message = run.messages[f"test_dimensions[{COLLECTION}]"]
     assert "1 rows are not 384-dimensional" in message and f"id={ids[0]} " in message and "dims 768" in message
 

@@ -1,9 +1,9 @@
 """The DONE checks on the demo app: all pass after a backfill; a target without a profile is skipped, never passed."""
 
-from harness.evidence import RunEvidence, write_evidence
 
 from .checks_run import run_checks
-from ..conftest import MEASURED_COMPLETE
+
+from ..conftest import finished_run
 
 CHECK_NAMES = ("completed", "coverage", "dimensions", "model", "fresh", "recompute", "tenant_isolation",
                "sane_vectors", "citations", "index")
@@ -11,10 +11,7 @@ CUSTOM = "test_custom[every chunk carries a citation url]"  # the demo profile's
 
 
 def evidence(run_dir, collection, exit_code=0, failed_rows=0):
-    write_evidence(run_dir, RunEvidence(collection=collection, command="backfill", exit_code=exit_code,
-                                        started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:01:00Z",
-                                        seconds=60.0, failed_rows=failed_rows,
-                                        counts_after=MEASURED_COMPLETE))
+    finished_run(run_dir, collection, exit_code=exit_code, failed_rows=failed_rows)
     return run_dir
 
 
@@ -22,7 +19,8 @@ def test_every_check_passes_on_the_backfilled_demo_app(embedded_db, demo_env, de
     run_dir = evidence(tmp_path / "run", "tenant_acme")
     run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme", "--bh-run-dir", str(run_dir),
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn})
-    assert run.results == {f"test_{name}[tenant_acme]": "passed" for name in CHECK_NAMES} | {CUSTOM: "passed"}, run.output
+    assert run.results == {f"test_{name}[tenant_acme]": "passed" for name in CHECK_NAMES} | {CUSTOM: "passed"} | {
+        "test_source_coverage[tenant_acme]": "skipped"}, run.output  # the demo names no source table
     assert run.code == 0
     assert run.properties["test_citations[tenant_acme]"]["recall_at_k"] == "1.0"
     assert run.properties["test_coverage[tenant_acme]"]["missing"] == "0"
@@ -34,7 +32,8 @@ def test_collection_all_checks_every_collection(embedded_db, demo_env, demo_prof
     collections = ("global_corpus", "tenant_acme", "tenant_globex")
     assert run.with_status("passed") == {f"test_{check}[{c}]" for check in CHECK_NAMES if check != "completed"
                                          for c in collections} | {CUSTOM}, run.output
-    assert run.with_status("skipped") == {f"test_completed[{c}]" for c in collections}
+    assert run.with_status("skipped") == {f"test_{check}[{c}]" for check in ("completed", "source_coverage")
+                                          for c in collections}
 
 
 def test_without_a_profile_the_suite_is_skipped_with_one_reason(tmp_path):
@@ -56,7 +55,7 @@ def test_completed_fails_when_the_recorded_run_had_failed_rows(embedded_db, demo
     run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme", "--bh-run-dir", str(run_dir),
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_completed.py",))
     assert run.failed == {"test_completed[tenant_acme]"}
-    assert "exit code 1; 3 failed rows reported" in run.messages["test_completed[tenant_acme]"]
+    assert "exit code 1, 3 failed rows" in run.messages["test_completed[tenant_acme]"]
 
 
 def test_an_unknown_collection_is_a_usage_error_naming_it(embedded_db, demo_env, demo_profile, tmp_path):
