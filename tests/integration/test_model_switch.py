@@ -37,8 +37,15 @@ def env(embedded_db, target_env):
     return {**target_env, "DATABASE_URL": embedded_db.dsn}
 
 
-def test_no_model_column_is_not_refused_by_scope_and_says_the_model_is_unknown(cli, profile_variant, env):
-    result = cli("scope", "--profile", profile_variant(NO_MODEL_COLUMN), "--collection", "tenant_acme", "--json", env=env)
+@pytest.fixture
+def bare_env(embedded_db, env):
+    """The backfilled demo app with no model-name column at all: the stored vectors' model is unknown."""
+    embedded_db.execute("ALTER TABLE document_embeddings DROP COLUMN model_name")
+    return env
+
+
+def test_no_model_column_is_not_refused_by_scope_and_says_the_model_is_unknown(cli, profile_variant, bare_env):
+    result = cli("scope", "--profile", profile_variant(NO_MODEL_COLUMN), "--collection", "tenant_acme", "--json", env=bare_env)
     assert result.code == 0, result.out + result.err
     data = result.json
     assert data["refusal"] is None and data["counts"]["other_model"] is None
@@ -48,41 +55,41 @@ def test_no_model_column_is_not_refused_by_scope_and_says_the_model_is_unknown(c
     assert any("model of stored vectors is unknown" in a for a in data["assumptions"])
 
 
-def test_no_model_column_is_not_refused_by_plan(cli, profile_variant, env, tmp_path):
+def test_no_model_column_is_not_refused_by_plan(cli, profile_variant, bare_env, tmp_path):
     result = cli("plan", "--profile", profile_variant(NO_MODEL_COLUMN), "--collection", "tenant_acme",
-                 "--run-dir", tmp_path / "run", "--json", env=env)
+                 "--run-dir", tmp_path / "run", "--json", env=bare_env)
     assert result.code == 0, result.out + result.err
     assert result.json["rows"]["other_model"] is None
 
 
-def test_no_model_column_is_not_refused_by_backfill_or_its_dry_run(cli, profile_variant, env):
+def test_no_model_column_is_not_refused_by_backfill_or_its_dry_run(cli, profile_variant, bare_env):
     profile = profile_variant(NO_MODEL_COLUMN)
-    dry = cli("backfill", "--profile", profile, "--collection", "tenant_acme", "--dry-run", "--json", env=env)
+    dry = cli("backfill", "--profile", profile, "--collection", "tenant_acme", "--dry-run", "--json", env=bare_env)
     assert dry.code == 0 and dry.json["refused"] is None, dry.out + dry.err
-    real = cli("backfill", "--profile", profile, "--collection", "tenant_acme", "--json", env=env)
+    real = cli("backfill", "--profile", profile, "--collection", "tenant_acme", "--json", env=bare_env)
     assert real.code == 0 and real.json["ok"], real.out + real.err
 
 
-def test_no_model_column_is_not_refused_by_the_procedure(cli, profile_variant, env, checks_dir, tmp_path):
+def test_no_model_column_is_not_refused_by_the_procedure(cli, profile_variant, bare_env, checks_dir, tmp_path):
     result = cli("procedure", "--profile", profile_variant(NO_MODEL_COLUMN), "--collection", "tenant_acme",
                  "--run-dir", tmp_path / "run", "--engine", "--command", "true", "--checks", checks_dir,
-                 "--historylog", tmp_path / "historylog.md", "--json", env=env)
+                 "--historylog", tmp_path / "historylog.md", "--json", env=bare_env)
     steps = {s["step"]: s["status"] for s in result.json["steps"]}
     assert steps["scope"] == "ok" and steps["plan"] == "ok" and steps["run"] == "ok", result.json["steps"]
 
 
-def test_a_declared_model_value_of_another_model_is_a_switch(cli, profile_variant, env):
-    result = cli("scope", "--profile", profile_variant(DECLARED_LEGACY), "--collection", "tenant_acme", "--json", env=env)
+def test_a_declared_model_value_of_another_model_is_a_switch(cli, profile_variant, bare_env):
+    result = cli("scope", "--profile", profile_variant(DECLARED_LEGACY), "--collection", "tenant_acme", "--json", env=bare_env)
     assert result.code == 2 and "107 vectors of legacy-embed:384" in result.json["refusal"]
     assert result.json["counts"]["other_model"] == 107 and result.json["stored_models"] == {"legacy-embed:384": 107}
     dry = cli("backfill", "--profile", profile_variant(DECLARED_LEGACY), "--collection", "tenant_acme", "--dry-run",
-              "--json", env=env)
+              "--json", env=bare_env)
     assert dry.code == 2 and dry.json["before"]["other_model"] == 107
 
 
-def test_a_declared_model_value_of_the_configured_model_is_no_switch(cli, profile_variant, env):
+def test_a_declared_model_value_of_the_configured_model_is_no_switch(cli, profile_variant, bare_env):
     profile = profile_variant({"  model: model_name\n": "  model_value: hash-embed:384\n  defaults: {model_name: \"{model}\"}\n"})
-    result = cli("scope", "--profile", profile, "--collection", "tenant_acme", "--json", env=env)
+    result = cli("scope", "--profile", profile, "--collection", "tenant_acme", "--json", env=bare_env)
     assert result.code == 0 and result.json["counts"]["other_model"] == 0 and result.json["counts"]["needed"] == 0
 
 
