@@ -110,3 +110,9 @@ def test_profile_args_are_one_argument_each_with_placeholders_filled():
 def test_an_explicit_shell_script_gets_values_through_the_environment():
     argv = build_argv("bash -c 'echo {collection}'", {"collection": "$(id)", "into": "$(id)"})
     assert argv == ["bash", "-c", "echo \"${BACKFILL_COLLECTION}\""]
+
+
+def test_a_shell_builtin_or_an_assignment_runs_through_sh_with_values_from_the_environment():
+    assert build_argv("exit 3", {"collection": "c", "into": "c"}) == ["/bin/sh", "-c", "exit 3"]
+    assert build_argv("FOO=1 prog {collection}", {"collection": "$(id)", "into": "c"}) == \
+        ["/bin/sh", "-c", 'FOO=1 prog "${BACKFILL_COLLECTION}"']
