@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import psycopg
@@ -68,3 +68,24 @@ def _first_line(exc: BaseException) -> str:
 def describe_error(exc: BaseException) -> str:
     """One line for a database error, password removed."""
     return redact.redact(_first_line(exc))
+
+
+def session_values(settings: Mapping[str, str], tenant: str | None) -> dict[str, str]:
+    """The profile's ``database.session`` with ``{tenant}`` replaced by one tenant's value."""
+    if any("{tenant}" in v for v in settings.values()) and tenant is None:
+        raise DatabaseError("database.session uses {tenant} but no tenant was given; expected one tenant per transaction")
+    return {name: value.replace("{tenant}", str(tenant)) for name, value in settings.items()}
+
+
+def apply_session(conn: psycopg.Connection, values: Mapping[str, str]) -> None:
+    """``set_config(name, value, true)`` for each setting: they last until the current transaction ends."""
+    for name, value in values.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+
+
+@contextlib.contextmanager
+def scoped(conn: psycopg.Connection, settings: Mapping[str, str], tenant: str | None = None) -> Iterator[psycopg.Connection]:
+    """A transaction in which the row-level-security session settings (for ``tenant``) hold; nothing leaks past it."""
+    with conn.transaction():
+        apply_session(conn, session_values(settings, tenant))
+        yield conn

@@ -49,6 +49,7 @@ _FIELD = re.compile(r"^- (?P<label>[a-z0-9 ]+?):(?: (?P<value>.*))?$")
 LEGACY_MARKER = "<!-- historylog: older entries below were written before the chain; they are kept as they were -->"
 _LEGACY_RE = re.compile("^" + re.escape(LEGACY_MARKER) + "$", re.M)
 _CHECK = re.compile(r"^  - (?P<outcome>[a-z]+): (?P<name>.+?)(?: — (?P<message>.*))?$")
+_GATE = re.compile(r"^  - gate: (?P<gate>.*)$")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class HistoryEntry:
     repo_commit: str | None = None
     run_dir: str | None = None
     checks: tuple[CheckOutcome, ...] = ()
+    gates: tuple[str, ...] = ()  # every gate that refused or was skipped (no plan, scope refused, overridden)
     prev: str = GENESIS
     sha256: str | None = None  # of the rendered entry; set when read back or appended
 
@@ -123,6 +125,7 @@ class HistoryEntry:
             duration_s=round(float(self.duration_s), 2) if self.duration_s is not None else None,
             checks=tuple(CheckOutcome(line(c.name) or "?", line(c.outcome) or "error", line(c.message) or "")
                          for c in self.checks),
+            gates=tuple(g for g in (line(g) for g in self.gates) if g),
         )
         return _redacted(clean)
 
@@ -137,6 +140,7 @@ def _scalar(value: Any) -> Any:
 def _redacted(entry: HistoryEntry) -> HistoryEntry:
     data = redact.redact(entry.as_dict())
     data["checks"] = tuple(CheckOutcome(**c) for c in data["checks"])
+    data["gates"] = tuple(data["gates"])
     return HistoryEntry(**data)
 
 
@@ -228,7 +232,12 @@ def parse_entry(body: str, sha: str | None = None) -> HistoryEntry:
     """Read an entry's text back into the data it was rendered from."""
     values: dict[str, Any] = {}
     checks: list[CheckOutcome] = []
+    gates: list[str] = []
     for raw in body.splitlines():
+        gate = _GATE.match(raw)
+        if gate:
+            gates.append(gate.group("gate"))
+            continue
         check = _CHECK.match(raw)
         if check:
             checks.append(CheckOutcome(check.group("name"), check.group("outcome"), check.group("message") or ""))
@@ -241,7 +250,7 @@ def parse_entry(body: str, sha: str | None = None) -> HistoryEntry:
     missing = [k for k in ("when", "who", "collection", "profile", "model", "outcome") if values.get(k) is None]
     if missing:
         raise HistoryLogError(f"historylog entry {sha or '?'} lacks {', '.join(missing)}; expected a rendered entry")
-    return HistoryEntry(**values, checks=tuple(checks), sha256=sha)
+    return HistoryEntry(**values, checks=tuple(checks), gates=tuple(gates), sha256=sha)
 
 
 def _parse_value(text: str, kind: str, name: str) -> Any:

@@ -22,12 +22,16 @@ import pytest
 NO_TARGET = ("no target to check: pass --bh-profile P (a YAML path or a preset) and --bh-collection C, with a database "
              "from --bh-database-url, DATABASE_URL or the profile's database.url")
 
-DEFAULT_SAMPLE = 20
 DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
+UNPROVEN_PREFIX = "unproven: "  # how an unproven check's skip message starts (verify reads it back as unproven)
 
 _help_profile = "target profile: a YAML path or a preset (langchain, llamaindex, pgai)"
 _help_collection = "collection to check (repeatable; 'all' = every one; env: comma-separated)"
-_help_sample = f"rows re-embedded by the recompute check (default {DEFAULT_SAMPLE})"
+_help_sample = ("rows re-embedded by the recompute check: N or 'all' (default: as many as the required bound needs, "
+                "299 for 1%% at 95%%); fewer than the bound needs leaves it unproven")
+_help_max_bad_fraction = ("largest fraction of bad rows DONE accepts (default: the profile's verify.max_bad_fraction, "
+                          "else 0.01)")
+_help_offenders = "where every offending row of every failing check is written (default: RUN_DIR/offenders.jsonl)"
 _help_run_dir = "run folder whose run.json the completed check reads"
 _help_historylog = "historylog the completed check reads (repeatable; env: comma-separated)"
 _help_database_url = "database to check (default: DATABASE_URL, then the profile's database.url)"
@@ -43,6 +47,7 @@ class _Option:
     parse: Callable[[str], Any] = str
     default: Any = None
     many: bool = False
+    expects: str = "an integer"
 
     @property
     def flag(self) -> str:
@@ -60,12 +65,26 @@ class _Option:
 OPTIONS: tuple[_Option, ...] = (
     _Option("profile", _help_profile),
     _Option("collection", _help_collection, many=True),
-    _Option("sample", _help_sample, int, DEFAULT_SAMPLE),
+    _Option("sample", _help_sample, lambda v: _parse_or_value_error("sample", v), None,
+            expects="a positive number of rows or 'all'"),
+    _Option("max_bad_fraction", _help_max_bad_fraction, lambda v: _parse_or_value_error("fraction", v), None,
+            expects="a fraction between 0 and 1 (e.g. 0.01 or 1%)"),
     _Option("run_dir", _help_run_dir),
+    _Option("offenders", _help_offenders),
     _Option("historylog", _help_historylog, many=True),
     _Option("database_url", _help_database_url),
     _Option("statement_timeout_ms", _help_statement_timeout_ms, int, DEFAULT_STATEMENT_TIMEOUT_MS),
 )
+
+
+def _parse_or_value_error(kind: str, value: str) -> Any:
+    from .checks.session import parse_fraction, parse_sample
+    from .errors import ConfigError
+
+    try:
+        return parse_sample(value) if kind == "sample" else parse_fraction(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -74,7 +93,9 @@ class ChecksConfig:
 
     profile: str | None = None
     collections: tuple[str, ...] = ()
-    sample: int = DEFAULT_SAMPLE
+    sample: int | str | None = None  # None: as many rows as the required bound needs
+    max_bad_fraction: float | None = None
+    offenders: Path | None = None
     run_dir: Path | None = None
     historylogs: tuple[Path, ...] = ()
     database_url: str | None = field(default=None, repr=False)
@@ -92,8 +113,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(opt.flag, dest=opt.ini, action="append", default=[], help=opt.help)
             parser.addini(opt.ini, type="linelist", default=[], help=opt.help)
         else:
-            group.addoption(opt.flag, dest=opt.ini, type=opt.parse, default=None, help=opt.help)
+            group.addoption(opt.flag, dest=opt.ini, type=_argtype(opt), default=None, help=opt.help)
             parser.addini(opt.ini, type="string", default="", help=opt.help)
+
+
+def _argtype(opt: _Option) -> Callable[[str], Any]:
+    """The option's parser, with argparse's error naming what was expected."""
+    import argparse
+
+    def parse(text: str) -> Any:
+        try:
+            return opt.parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {opt.expects}, found {text!r}") from None
+    parse.__name__ = opt.name
+    return parse
 
 
 def _read(config: pytest.Config, opt: _Option, env: Mapping[str, str]) -> tuple[Any, str]:
@@ -116,7 +150,7 @@ def _read(config: pytest.Config, opt: _Option, env: Mapping[str, str]) -> tuple[
     try:
         return opt.parse(parts[0]), where
     except ValueError:
-        raise pytest.UsageError(f"{where}: expected an integer, found {parts[0]!r}") from None
+        raise pytest.UsageError(f"{where}: expected {opt.expects}, found {parts[0]!r}") from None
 
 
 def get_config(config: pytest.Config, env: Mapping[str, str] | None = None) -> ChecksConfig:
@@ -128,11 +162,13 @@ def get_config(config: pytest.Config, env: Mapping[str, str] | None = None) -> C
     sources: dict[str, str] = {}
     for opt in OPTIONS:
         values[opt.name], sources[opt.name] = _read(config, opt, env)
-    run_dir, historylogs = values.pop("run_dir"), values.pop("historylog")
+    run_dir, historylogs, offenders = values.pop("run_dir"), values.pop("historylog"), values.pop("offenders")
     checks_config = ChecksConfig(
         profile=values["profile"] or None,
         collections=values["collection"],
         sample=values["sample"],
+        max_bad_fraction=values["max_bad_fraction"],
+        offenders=Path(offenders) if offenders else (Path(run_dir) / "offenders.jsonl" if run_dir else None),
         run_dir=Path(run_dir) if run_dir else None,
         historylogs=tuple(Path(p) for p in historylogs),
         database_url=values["database_url"] or None,
@@ -174,8 +210,6 @@ def _target(config: pytest.Config) -> _Target:
     try:
         if not cfg.collections:
             raise HarnessError("--bh-collection C is required with --bh-profile (repeat it, or --bh-collection all)")
-        if cfg.sample < 1:
-            raise HarnessError(f"--bh-sample must be at least 1, found {cfg.sample} ({cfg.sources['sample']})")
         settings = resolve(load_profile(profile_path(cfg.profile)), database_url=cfg.database_url,
                            require_database=False, require_provider=False)
         if not settings.database_url:
@@ -186,6 +220,7 @@ def _target(config: pytest.Config) -> _Target:
         options = CheckOptions(
             collections=cfg.collections,
             sample=cfg.sample,
+            max_bad_fraction=cfg.max_bad_fraction,
             run_dir=cfg.run_dir,
             historylogs=cfg.historylogs,
             statement_timeout_ms=cfg.statement_timeout_ms,
@@ -204,7 +239,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     from .redact import safe_dsn
 
     lines = [f"backfill-harness checks: profile {cfg.profile} (from {cfg.sources['profile']})"]
-    shown = {"collection": ", ".join(cfg.collections) or "-", "sample": cfg.sample,
+    shown = {"collection": ", ".join(cfg.collections) or "-", "sample": cfg.sample or "as the bound needs",
+             "max_bad_fraction": cfg.max_bad_fraction or "the profile's",
              "run_dir": cfg.run_dir or "-", "historylog": ", ".join(map(str, cfg.historylogs)) or "-",
              "statement_timeout_ms": cfg.statement_timeout_ms}
     lines += [f"  {name}: {value} (from {cfg.sources[name]})" for name, value in shown.items()]
@@ -261,6 +297,49 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "check_custom" in names and session.profile.custom_checks:
         checks = [c.name for c in session.profile.custom_checks]
         metafunc.parametrize("check_custom", checks, ids=checks)
+
+
+_OUTCOMES = pytest.StashKey[list]()
+
+
+def _outcomes(config: pytest.Config) -> list:
+    if _OUTCOMES not in config.stash:
+        config.stash[_OUTCOMES] = []
+    return config.stash[_OUTCOMES]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write offenders.jsonl; an unproven claim nothing covers makes the run fail (the DONE rule, harness.checks.verdict)."""
+    config = session.config
+    if _TARGET not in config.stash or config.stash[_TARGET].session is None:
+        return
+    from .checks import done, offenders
+
+    outcomes = _outcomes(config)
+    from .checks import recompute
+
+    covered = {o.collection for o in outcomes if o.metrics.get("covered_by") == "recompute"}
+    ran = {o.collection for o in outcomes if o.check == "recompute"}
+    # The stand-in ran inside the unproven check (once per session): its result joins the verdict.
+    outcomes = outcomes + [recompute(config.stash[_TARGET].session, c) for c in sorted(covered - ran, key=str)]
+    path = get_config(config).offenders
+    if path is not None and path.parent.is_dir():
+        offenders.write(path, outcomes)
+    verdict = done(outcomes)
+    config.stash[_VERDICT] = verdict
+    if outcomes and not verdict.ok and verdict.uncovered and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_VERDICT = pytest.StashKey[Any]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    verdict = config.stash.get(_VERDICT, None)
+    if verdict is None:
+        return
+    line = "DONE" if verdict.ok else f"NOT DONE: {verdict.reason}"
+    terminalreporter.write_line(f"backfill-harness verdict: {line}"[:2000])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -323,7 +402,8 @@ def check_outcome(request: pytest.FixtureRequest):
     """
     import psycopg
 
-    from .checks import FAIL, SKIP
+    from .checks import FAIL, SKIP, UNPROVEN
+    from .checks.offenders import capped_note
     from .errors import HarnessError
     from .redact import redact
 
@@ -338,9 +418,15 @@ def check_outcome(request: pytest.FixtureRequest):
         except (HarnessError, psycopg.Error) as exc:
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             pytest.fail(redact(f"{getattr(check, '__name__', 'check')} could not run: {text}"), pytrace=False)
+        _outcomes(request.config).append(outcome)
         record_property("check", outcome.check)
+        record_property("status", str(outcome.status))
         if outcome.collection:
             record_property("collection", outcome.collection)
+        if outcome.status == FAIL and outcome.offenders:
+            total = outcome.offending_total if outcome.offending_total is not None else len(outcome.offenders)
+            record_property("offending_total", total)
+            record_property("offending_ids", ", ".join(str(o.id) for o in outcome.offenders[:10] if o.id is not None))
         for key in ("expected", "found"):
             if getattr(outcome, key):
                 record_property(key, getattr(outcome, key))
@@ -348,8 +434,11 @@ def check_outcome(request: pytest.FixtureRequest):
             record_property(key, value)
         if outcome.status == SKIP:
             pytest.skip(outcome.message())
+        if outcome.status == UNPROVEN:
+            pytest.skip(UNPROVEN_PREFIX + outcome.message())
         if outcome.status == FAIL:
-            pytest.fail(outcome.message(), pytrace=False)
+            note = capped_note(outcome)
+            pytest.fail(outcome.message() + (f"\n{note}" if note else ""), pytrace=False)
         return outcome
 
     return conclude

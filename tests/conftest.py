@@ -237,3 +237,20 @@ def pg_password(pg):
     password = dsn_password(pg.dsn())
     assert password
     return password
+
+
+@pytest.fixture
+def profile_variant(tmp_path, demo_profile):
+    """Write the demo profile with textual replacements (``{old: new}``); return its path."""
+    counter = itertools.count()
+
+    def write(replacements: dict[str, str]) -> Path:
+        text = demo_profile.read_text()
+        for old, new in replacements.items():
+            assert old in text, f"{old!r} is not in the demo profile"
+            text = text.replace(old, new)
+        path = tmp_path / f"variant{next(counter)}.yaml"
+        path.write_text(text)
+        return path
+
+    return write

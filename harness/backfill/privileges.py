@@ -27,8 +27,7 @@ def require(conn: psycopg.Connection, target: Target) -> None:
     pairs = needed(target)
     missing = [f"{priv} on table {'.'.join(table)}" for priv, table in pairs
                if not conn.execute("SELECT has_table_privilege(%s, %s) AS ok", (_qualified(*table), priv)).fetchone()["ok"]]
-    if not conn.execute("SELECT has_database_privilege(current_database(), 'TEMP') AS ok").fetchone()["ok"]:
-        missing.append("TEMP on the database (the batch staging table is temporary)")
+    # TEMP is not needed: without it the writer sends each batch as arrays (INSERT ... SELECT FROM unnest(...)).
     if missing:
         role = conn.execute("SELECT current_user AS u").fetchone()["u"]
         raise RefusedError(f"role {role!r} lacks {', '.join(missing)}; expected "

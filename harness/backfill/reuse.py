@@ -6,22 +6,33 @@ same table gets that vector (copied inside Postgres) instead of a new embedding 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import psycopg
 from psycopg import sql
 
+from .. import db as dbmod
 from ..checks.live import content_columns, differences
 from ..errors import ConfigError
 from ..target import Target
 
 
+def require_into_shape(target: Target, into: str) -> None:
+    """Refuse ``--into`` on a target whose chunks cannot be copied into a new collection (the preflight's rule)."""
+    from ..preflight import into_shape_outcome, require
+
+    if (shape := into_shape_outcome(target, None, into)) is not None:
+        require([shape])
+
+
 def copy_chunks(conn: psycopg.Connection, target: Target, source: str, into: str) -> int:
     """Copy every chunk row of ``source`` into collection ``into`` (new keys from the table's default); return count."""
     ch = target.profile.chunks
-    if not ch.collection or target.inline:
-        raise ConfigError(f"--into {into!r} needs a chunk table with a collection column and a separate embedding "
-                          f"table; profile {target.profile.name!r} has neither, expected chunks.collection and embeddings.table")
+    from . import library_swap
+
+    if library_swap.is_langchain(target):
+        return library_swap.copy_collection(conn, target, source, into)
+    require_into_shape(target, into)
     columns = content_columns(conn, target)
     picks = [sql.Literal(into) if col == ch.collection else sql.Identifier(col) for col in columns]
     cur = conn.execute(
@@ -38,12 +49,15 @@ PIECE = 5_000  # reused vectors committed per transaction, so no single transact
 
 
 def reuse_vectors(conn: psycopg.Connection, target: Target, collection: str, model: str,
-                  guard: Callable[[psycopg.Connection], None] = lambda conn: None, piece: int = PIECE) -> int:
+                  guard: Callable[[psycopg.Connection], None] = lambda conn: None, piece: int = PIECE,
+                  extra: list[tuple[str, sql.Composable]] = (), session: Mapping[str, str] | None = None) -> int:
     """Give each chunk of ``collection`` needing embedding an existing vector with its text hash and model; return count.
 
     Linear in rows: each needing chunk's text is hashed once into a temporary table, which is analysed and
     hash-joined to the embeddings on (hash, model); the vectors are then written in pieces of ``piece`` rows,
-    each its own transaction (``guard`` first: the run still holds its lock).
+    each its own transaction (``guard`` first: the run still holds its lock). ``extra``: (column, expression) pairs
+    the profile fills (``embeddings.defaults``, the dimension column); ``session``: row-level-security settings
+    applied in every transaction.
     """
     em = target.profile.embeddings
     if target.inline or not em.input_hash or not em.model:
@@ -59,6 +73,7 @@ def reuse_vectors(conn: psycopg.Connection, target: Target, collection: str, mod
     aliased = sql.SQL(", ").join(sql.SQL("{} AS {}").format(p, sql.Identifier(n)) for p, n in zip(picks, names))
     params = {"collection": collection, "model": model}
     with conn.transaction():
+        dbmod.apply_session(conn, session or {})
         conn.execute("DROP TABLE IF EXISTS bh_need, bh_reuse")
         conn.execute(sql.SQL("CREATE TEMP TABLE bh_need AS SELECT {picks} FROM {join} WHERE {where} AND {needs}").format(
             picks=aliased, join=target.join(), where=target.chunk_filter(), needs=target.needs_embedding()), params)
@@ -78,12 +93,14 @@ def reuse_vectors(conn: psycopg.Connection, target: Target, collection: str, mod
     match = [sql.SQL("e.{k} = r.a0").format(k=sql.Identifier(em.key))]
     if em.collection:
         match.append(sql.SQL("e.{c}::text = r.a4::text").format(c=sql.Identifier(em.collection)))
-    values = sql.SQL(", ").join(sql.Identifier(f"a{i}") for i in range(len(cols)))
+    values = sql.SQL(", ").join([sql.Identifier(f"a{i}") for i in range(len(cols))] + [e for _, e in extra])
+    cols = cols + [c for c, _ in extra]
     written = 0
     for lo in range(0, total, piece):
         bounds = {"lo": lo, "hi": lo + piece}
         with conn.transaction():
             guard(conn)
+            dbmod.apply_session(conn, session or {})
             # Replaced rows (stale or other model) are deleted first; the insert then takes whatever matched.
             conn.execute(sql.SQL("DELETE FROM {emb} AS e USING bh_reuse AS r WHERE r.rn > %(lo)s AND r.rn <= %(hi)s "
                                  "AND {m}").format(emb=target.embedding_table, m=sql.SQL(" AND ").join(match)), bounds)

@@ -19,7 +19,7 @@ from ..checks.outcome import FAIL, Outcome
 from ..errors import CheckFailed, ConfigError, RefusedError
 from ..settings import Settings
 from ..target import Target, _qualified
-from . import bookkeeping, lock
+from . import bookkeeping, library_swap, lock
 from ..state import require_collection
 
 RETIRED_SUFFIX = "__retired"
@@ -53,17 +53,26 @@ class SwapResult:
 
 
 def _require_collections(target: Target) -> None:
-    ch, em = target.profile.chunks, target.profile.embeddings
-    if not ch.collection or target.inline or not em.collection:
-        raise ConfigError(f"swap needs a collection column in both the chunk and embedding tables; profile "
-                          f"{target.profile.name!r} lacks one, expected chunks.collection and embeddings.collection")
+    from ..preflight import into_shape_outcome
+
+    shape = into_shape_outcome(target, None, "NEW")
+    if shape is not None:
+        raise ConfigError(f"swap needs {shape.expected}; profile {target.profile.name!r}: {shape.found}; {shape.note}")
 
 
 def _relabel(conn: psycopg.Connection, target: Target, old: str, new: str) -> tuple[int, int]:
     ch, em = target.profile.chunks, target.profile.embeddings
+    if library_swap.is_langchain(target):
+        moved = library_swap.rename(conn, target, [(old, new)])
+        return moved, moved
     chunks = conn.execute(sql.SQL("UPDATE {t} AS c SET {col} = %(new)s WHERE {where}").format(
         t=target.chunk_table, col=sql.Identifier(ch.collection), where=target.chunk_filter()),
         {"collection": old, "new": new}).rowcount
+    if not em.collection:
+        # Vectors hang off their chunk's key: relabelling the chunks moves them too.
+        vectors = conn.execute(sql.SQL("SELECT count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL").format(
+            j=target.join(), w=target.chunk_filter(), v=target.vector), {"collection": new}).fetchone()["n"]
+        return chunks, vectors
     vectors = conn.execute(sql.SQL("UPDATE {t} SET {col} = %(new)s WHERE {col}::text = %(old)s").format(
         t=target.embedding_table, col=sql.Identifier(em.collection)), {"old": old, "new": new}).rowcount
     return chunks, vectors
@@ -193,8 +202,18 @@ def drop_retired(conn: psycopg.Connection, lock_conn: psycopg.Connection, target
 def _drop(conn: psycopg.Connection, target: Target, live: str, retired: str) -> SwapResult:
     em = target.profile.embeddings
     with conn.transaction():
-        vectors = conn.execute(sql.SQL("DELETE FROM {t} WHERE {col}::text = %s").format(
-            t=target.embedding_table, col=sql.Identifier(em.collection)), (retired,)).rowcount
+        if library_swap.is_langchain(target):
+            vectors = library_swap.drop(conn, target, retired)
+            conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
+                         (bookkeeping.target_name(em.schema, em.table), live))
+            return SwapResult("drop-retired", live, None, retired, vectors, vectors)
+        if em.collection:
+            vectors = conn.execute(sql.SQL("DELETE FROM {t} WHERE {col}::text = %s").format(
+                t=target.embedding_table, col=sql.Identifier(em.collection)), (retired,)).rowcount
+        else:
+            vectors = conn.execute(sql.SQL("DELETE FROM {t} AS e USING {c} AS c WHERE e.{k} = {id} AND {w}").format(
+                t=target.embedding_table, c=target.chunk_table, k=sql.Identifier(em.key), id=target.chunk_id,
+                w=target.chunk_filter()), {"collection": retired}).rowcount
         chunks = conn.execute(sql.SQL("DELETE FROM {t} AS c WHERE {where}").format(
             t=target.chunk_table, where=target.chunk_filter()), {"collection": retired}).rowcount
         conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",

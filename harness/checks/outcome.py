@@ -21,6 +21,7 @@ class Status(enum.StrEnum):
 
 PASS, FAIL, SKIP, UNPROVEN = Status.PASSED, Status.FAILED, Status.SKIPPED, Status.UNPROVEN
 MAX_SHOWN = 10
+OFFENDERS_CAP = 100_000  # rows a failing check lists for offenders.jsonl (all of them, up to this)
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ class Outcome:
     status: Status
     expected: str = ""
     found: str = ""
-    offenders: tuple[Offender, ...] = ()
-    offending_total: int | None = None  # how many rows offend in all (offenders shows at most ten)
+    offenders: tuple[Offender, ...] = ()  # every offending row found (up to OFFENDERS_CAP); messages show ten
+    offending_total: int | None = None  # how many rows offend in all
     metrics: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
@@ -83,8 +84,8 @@ class Outcome:
 def verdict(check: str, collection: str | None, ok: bool, expected: str, found: str,
             offenders: list[Offender] | tuple[Offender, ...] = (), total: int | None = None,
             metrics: dict[str, Any] | None = None, note: str = "") -> Outcome:
-    """Build a pass or fail outcome; offenders are trimmed to the ten shown."""
-    return Outcome(check, collection, PASS if ok else FAIL, expected, found, tuple(offenders)[:MAX_SHOWN],
+    """Build a pass or fail outcome; every offender is kept (messages and ``as_dict`` show ten)."""
+    return Outcome(check, collection, PASS if ok else FAIL, expected, found, tuple(offenders)[:OFFENDERS_CAP],
                    total if total is not None else (len(offenders) if offenders else None), metrics or {}, note)
 
 

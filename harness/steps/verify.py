@@ -1,7 +1,9 @@
 """Step 5, verify: run the DONE checks (``pytest checks/``) for the collection and read each outcome back.
 
 pytest runs as a subprocess with its own ``--junitxml``; the outcomes come from
-that file, so the step depends only on pytest's reporting, not on the suite.
+that file, so the step depends only on pytest's reporting, not on the suite. An
+unproven check comes back as a skip whose message starts with ``unproven:``; the
+verdict is ``harness.checks.verdict``'s rule, the one the plugin applies.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from .. import redact
 from ..checks.outcome import Outcome, Status
+from ..checks.verdict import Verdict, done
 from ..errors import ConfigError
 from ..evidence import write_json_atomic
 from ..settings import Settings
@@ -27,6 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = REPO_ROOT / "checks"
 VERIFY_FILE = "verify.json"
 JUNIT_FILE = "junit.xml"
+OFFENDERS_FILE = "offenders.jsonl"
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,13 @@ class VerifyResult:
         return out
 
     @property
+    def verdict(self) -> Verdict:
+        return done(self.checks)
+
+    @property
     def ok(self) -> bool:
-        # Unproven checks are counted and shown apart; they never count as passed.
-        return self.exit_code == 0 and self.counts["failed"] == 0 and self.counts["passed"] > 0
+        """DONE: no check failed, one passed, every unproven claim covered by a passing recompute bound; pytest exit 0."""
+        return self.verdict.ok and self.exit_code == 0
 
     @property
     def reason(self) -> str | None:
@@ -59,11 +67,14 @@ class VerifyResult:
             return "; ".join(f"{label(c)}: {detail(c)}" for c in failed[:5])
         if not self.checks:
             return f"no DONE check ran (pytest exit code {self.exit_code})"
+        if not self.verdict.ok:
+            return self.verdict.reason
         return f"pytest exit code {self.exit_code}"
 
     def as_dict(self) -> dict[str, Any]:
+        covered = [f"{c.check} [{c.collection}]" for c in self.verdict.covered]
         return {"ok": self.ok, "reason": self.reason, "collection": self.collection, "command": self.command,
-                "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "counts": self.counts,
+                "unproven_covered_by_recompute": covered, "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "counts": self.counts,
                 "checks": [c.as_dict() for c in self.checks], "output_tail": self.output_tail}
 
     def text(self) -> str:
@@ -134,7 +145,10 @@ def parse_junit(path: str | Path) -> tuple[Outcome, ...]:
         collection = props.get("collection") or (param.group(1) if props.get("check") and param else None)
         metrics: dict[str, Any] = {k: v for k, v in props.items() if k not in _NOT_METRICS}
         metrics["seconds"] = float(case.get("time") or 0)
-        note = " ".join(redact.redact(message).split())[:500]
+        if status == Status.FAILED and props.get("offending_total"):
+            message = (f"{message} ({props['offending_total']} offending rows; first ids: "
+                       f"{props.get('offending_ids') or '-'}; all in {OFFENDERS_FILE})")
+        note = " ".join(redact.redact(message).split())[:1000]
         results.append(Outcome(check, collection, status, expected=redact.redact(props.get("expected", "")),
                                found=redact.redact(props.get("found", "")), metrics=metrics,
                                note="" if status == Status.PASSED else note))
@@ -142,7 +156,8 @@ def parse_junit(path: str | Path) -> tuple[Outcome, ...]:
 
 
 def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_dir: str | Path | None = None,
-           sample: int | None = None, historylog: str | Path | None = None, timeout_s: float = 1800) -> VerifyResult:
+           sample: int | str | None = None, max_bad_fraction: float | None = None,
+           historylog: str | Path | None = None, timeout_s: float = 1800) -> VerifyResult:
     """Run the checks suite for one collection; write junit.xml and verify.json into the run folder."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -153,12 +168,15 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
         raise ConfigError("verify needs a profile file to hand to the checks suite")
     junit = run_dir / JUNIT_FILE
     junit.unlink(missing_ok=True)
+    (run_dir / OFFENDERS_FILE).unlink(missing_ok=True)  # the plugin writes this run's; never an older run's
     argv = [sys.executable, "-m", "pytest", str(checks), "--bh-profile", str(Path(settings.profile.path).resolve()),
             "--bh-collection", collection, "--bh-run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"]
     if historylog:
         argv += ["--bh-historylog", str(Path(historylog).resolve())]
     if sample:
         argv += ["--bh-sample", str(sample)]
+    if max_bad_fraction:
+        argv += ["--bh-max-bad-fraction", repr(float(max_bad_fraction))]
     env = {**os.environ, **backfill_env(settings, collection)}
     started = time.perf_counter()
     try:

@@ -53,9 +53,9 @@ def test_collections_from_the_environment_are_comma_separated(tmp_path):
     assert "collection: tenant_acme, tenant_globex (from env BH_COLLECTION)" in out, out
 
 
-def test_a_non_integer_sample_in_the_environment_is_a_usage_error_naming_it(tmp_path):
+def test_a_sample_that_is_neither_a_count_nor_all_in_the_environment_is_a_usage_error_naming_it(tmp_path):
     out = pytest_header(tmp_path, env={"BH_PROFILE": str(DEMO_PROFILE), "BH_COLLECTION": "c", "BH_SAMPLE": "many"})
-    assert "env BH_SAMPLE: expected an integer, found 'many'" in out, out
+    assert "env BH_SAMPLE: expected a positive number of rows or 'all', found 'many'" in out, out
 
 
 def test_without_a_profile_the_plugin_prints_no_header(tmp_path):

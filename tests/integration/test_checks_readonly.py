@@ -26,7 +26,7 @@ def test_the_whole_suite_passes_as_a_role_that_can_only_select(embedded_db, demo
         run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_globex", "--bh-run-dir", str(run_dir),
                          env={**demo_env, "DATABASE_URL": dsn})
         assert run.code == 0 and run.failed == set(), run.output
-        assert len(run.with_status("passed")) == 11  # ten checks for the collection and the profile's custom check
+        assert len(run.with_status("passed")) == 12  # eleven checks for the collection and the profile's custom check
         assert "checker-pw" not in run.output
     finally:
         embedded_db.execute("DROP OWNED BY checker")
