@@ -351,7 +351,8 @@ def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> i
 
 
 def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
-             guard: Callable[[psycopg.Connection], None]) -> None:
+             guard: Callable[[psycopg.Connection], None], dims: int | None = None,
+             tenants: Sequence[str | None] = (None,)) -> None:
     """Once per run: copy chunks for --into (one statement, so a killed run never leaves a half copy), take over
     reusable vectors (committed in pieces), cut claim ranges (workers: all in one transaction).
 
