@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .. import db as dbmod
 from ..errors import HarnessError
@@ -115,13 +116,13 @@ def rebuild(database_url: str, target: Target, *, connect: Callable[..., psycopg
     Returns their names; raises HarnessError naming each index still missing (its record is kept for the next try).
     """
     em = target.profile.embeddings
-    with connect(database_url, autocommit=True) as conn:
-        names = pending(conn, target)
-        if not names:
-            return []
-        # A role- or database-level statement_timeout must not kill a long index build half way.
-        conn.execute("SET statement_timeout = 0")
+    # A role- or database-level statement_timeout must not kill a long index build half way (nor the connection's
+    # own start-up queries): the session starts with none.
+    given = conninfo_to_dict(database_url).get("options") or ""
+    with connect(make_conninfo(database_url, options=f"{given} -c statement_timeout=0".strip()), autocommit=True) as conn:
         lock.limit_waits(conn)
+        if not pending(conn, target):
+            return []
         key = bookkeeping.target_name(em.schema, em.table)
         rebuilt, missing = [], []
         for row in conn.execute("SELECT name, definition FROM backfill_harness.deferred_indexes WHERE target = %s "

@@ -62,9 +62,22 @@ def _script_index(argv: Sequence[str]) -> int | None:
     return None
 
 
+_BUILTINS = {"exit", "cd", "export", "source", ".", "set", "unset", "eval", "exec", "if", "for", "while", "until",
+             "case", "alias", "ulimit", "umask", "wait", "trap", "return", "shift", "read", "{", "!"}
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
 def needs_shell(template: str) -> bool:
-    """Whether the template's own text (placeholders aside) is shell syntax rather than a plain argument list."""
-    return bool(_SHELL_SYNTAX.search(_PLACEHOLDER.sub("", template)))
+    """Whether the template's own text (placeholders aside) is shell syntax rather than a plain argument list:
+    shell operators or expansions, a shell builtin as the program (``exit 3``), or ``VAR=value`` before it."""
+    text = _PLACEHOLDER.sub("", template)
+    if _SHELL_SYNTAX.search(text):
+        return True
+    try:
+        first = shlex.split(text)[:1]
+    except ValueError:
+        return False
+    return bool(first) and (first[0] in _BUILTINS or bool(_ASSIGNMENT.match(first[0])))
 
 
 def refuse_nul(values: Mapping[str, str]) -> None:

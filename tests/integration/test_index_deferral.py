@@ -125,3 +125,21 @@ def test_swap_without_create_on_the_database_names_it(pg, embedded_db, demo_prof
     result = cli("swap", "--profile", demo_profile, "--from", "tenant_acme", "--to", "tenant_globex",
                  env={**demo_env, "DATABASE_URL": dsn})
     assert result.code == 2 and "expected CREATE on the database" in result.err, result.err
+
+
+def test_the_rebuild_ignores_a_database_statement_timeout(embedded_db, demo_profile):
+    from harness.backfill import indexes
+    from harness.target import Target
+
+    before = _defs(embedded_db)
+    embedded_db.execute("CREATE SCHEMA backfill_harness")
+    embedded_db.execute("CREATE TABLE backfill_harness.deferred_indexes (target text, name text, definition text, "
+                        "dropped_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (target, name))")
+    embedded_db.execute("INSERT INTO backfill_harness.deferred_indexes (target, name, definition) SELECT "
+                        "'public.document_embeddings', indexname, indexdef FROM pg_indexes WHERE indexname = %s", (INDEX,))
+    embedded_db.execute(f"DROP INDEX {INDEX}")
+    embedded_db.execute(f"ALTER DATABASE {embedded_db.name} SET statement_timeout = '1ms'")
+    profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
+    assert indexes.rebuild(embedded_db.dsn, Target(profile)) == [INDEX]
+    embedded_db.execute(f"ALTER DATABASE {embedded_db.name} RESET statement_timeout")
+    assert _defs(embedded_db) == before
