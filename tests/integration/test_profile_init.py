@@ -170,3 +170,27 @@ def test_in_process_embedder_is_drafted_as_such(cli, empty_db, tmp_path):
     profile = load_profile(tmp_path / "p.yaml", env={})
     assert profile.backfill.embeds_in_process
     assert profile.backfill.in_process_model == "./models/all-MiniLM-L6-v2"
+
+
+def test_rls_that_applies_to_the_connecting_role_is_said(cli, empty_db, tmp_path):
+    from psycopg.conninfo import make_conninfo
+
+    role = f"reader_{empty_db.name}"
+    empty_db.execute(f"""
+        CREATE TABLE docs (id int PRIMARY KEY, tenant_id text, content text, embedding vector(384));
+        INSERT INTO docs VALUES (1, 'a', 'alpha', NULL), (2, 'b', 'beta', NULL);
+        ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY by_tenant ON docs USING (tenant_id = current_setting('app.tenant', true));
+        CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}';
+        GRANT SELECT ON docs TO {role};
+    """)
+    try:
+        as_owner, _ = _init(cli, empty_db, tmp_path, "--model", "m", name="owner.yaml")
+        dsn = make_conninfo(empty_db.dsn, user=role, password=f"pw-{role}")
+        result = cli("profile", "init", "--repo", tmp_path, "--database-url", dsn, "--output", tmp_path / "reader.yaml",
+                     "--model", "m", "--json")
+        assert result.code == 0, result.err
+        assert "it applies to the connecting role" in (tmp_path / "reader.yaml").read_text()
+        assert "the connecting role bypasses it" in (tmp_path / "owner.yaml").read_text()
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
