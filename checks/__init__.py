@@ -1,1 +1,1 @@
-"""backfill-harness DONE checks: run with ``pytest checks --profile P --collection C`` (see harness.pytest_plugin)."""
+"""backfill-harness DONE checks: run with ``pytest checks --bh-profile P --bh-collection C`` (see harness.pytest_plugin)."""

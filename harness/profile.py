@@ -21,6 +21,7 @@ import yaml
 from .errors import ConfigError
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_TODO = re.compile(r"^\s*TODO\b")
 _MAX_IDENTIFIER_BYTES = 63  # Postgres silently truncates longer names; refuse instead.
 DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 # plain: the text column(s) as stored; llamaindex: what LlamaIndex embeds (MetadataMode.EMBED), metadata lines from
@@ -31,6 +32,13 @@ TEXT_FORMATS = ("plain", "llamaindex")
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str | None = field(default=None, repr=False)  # may carry a password: kept out of reprs and tracebacks
+    # set_config(name, value, true) in every transaction (RLS policies read them); "{tenant}" runs tenant by tenant
+    session: Mapping[str, str] = field(default_factory=dict)
+    tenants: tuple[str, ...] = ()  # the tenants to go through when a session value uses {tenant}
+
+    @property
+    def per_tenant(self) -> bool:
+        return any("{tenant}" in value for value in self.session.values())
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ class ChunkTable:
     sources: tuple[str, ...] = ()
     filter: tuple[tuple[str, Any], ...] = ()
     collection_table: CollectionTable | None = None  # when set, ``collection`` is the column holding its key
+    updated_at: str | None = None  # when the chunk's text last changed (stale vectors; recent edits sampled first)
     text_format: str = "plain"  # how the embedded text is composed: TEXT_FORMATS
     metadata: str | None = None  # the JSON column a text format reads (LlamaIndex's ``metadata_``)
 
@@ -91,6 +100,15 @@ class EmbeddingTable:
     collection: str | None = None
     tenant: str | None = None
     dimensions: str | None = None
+    model_value: str | None = None  # the model of every stored vector, declared when no model column says it
+    updated_at: str | None = None  # when the vector was written: a chunk changed after it is stale
+    embedded_at: str | None = None  # the same, under the other name apps use
+    # column -> SQL expression for NOT NULL columns the engine does not otherwise fill ({dims}, {model})
+    defaults: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def written_at(self) -> str | None:
+        return self.embedded_at or self.updated_at
     index_min_rows: int = 100_000  # below this many vectors a sequential scan is fast enough (pgai's own min_rows)
 
     def is_inline(self, chunks: ChunkTable) -> bool:
@@ -104,13 +122,32 @@ class ChunkingSettings:
     overlap: int | None = None
 
 
+# What backfill.env values may name; harness.steps.common.backfill_env substitutes them.
+BACKFILL_ENV_PLACEHOLDERS = ("database_url", "database_host", "database_port", "database_user", "database_password",
+                             "database_name", "provider_url", "model", "batch_size", "dimensions", "collection", "into")
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
 @dataclass(frozen=True)
 class BackfillSettings:
     command: str | None = None
+    args: tuple[str, ...] = ()  # extra arguments after the command; placeholders filled like the command's
     workdir: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     batch_size: int = 100
     timeout_s: float = 3600.0
+    embeds_in_process: bool = False  # the command embeds with a model it loads itself; the provider only checks
+    in_process_model: str | None = None  # what it loads (a local path or a Hugging Face id)
+    done_pattern: str | None = None  # regex with named groups embedded, total, failed for the command's closing line
+    probe_command: str | None = None  # the command on a few rows ({limit}), timed by plan
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """The bound DONE requires of every sampled check: fewer than ``max_bad_fraction`` bad rows at ``confidence``."""
+
+    max_bad_fraction: float = 0.01
+    confidence: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -136,6 +173,7 @@ class Profile:
     database: DatabaseSettings = DatabaseSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     backfill: BackfillSettings = BackfillSettings()
+    verify: VerifySettings = VerifySettings()
     distance: str = "cosine"
     spot_queries: tuple[SpotQuery, ...] = ()
     custom_checks: tuple[CustomCheck, ...] = ()
@@ -205,6 +243,9 @@ class _Reader:
 
     # -- scalars -----------------------------------------------------------------
     def interpolate(self, key: str, value: Any) -> Any:
+        if isinstance(value, str) and _TODO.match(value):
+            # A draft from `profile init` marks what it could not find; it must not run until someone decides.
+            raise ConfigError(f"profile key '{key}' is still TODO (left by profile init); replace it with the real value")
         if not isinstance(value, str) or "${" not in value:
             if value is not None:
                 self.sources.setdefault(key, "profile")
@@ -321,7 +362,7 @@ class _Reader:
             "",
             raw,
             {"name", "database", "provider", "chunks", "embeddings", "chunking", "backfill", "distance",
-             "spot_queries", "custom_checks", "search_terms", "source"},
+             "spot_queries", "custom_checks", "search_terms", "verify", "source"},
             {"name", "provider", "chunks"},
         )
         chunks = self.chunks(top["chunks"])
@@ -340,6 +381,7 @@ class _Reader:
             embeddings=embeddings,
             chunking=self.chunking(top.get("chunking")),
             backfill=self.backfill(top.get("backfill")),
+            verify=self.verify(top.get("verify")),
             distance=distance,
             spot_queries=self.spot_queries(top.get("spot_queries")),
             custom_checks=self.custom_checks(top.get("custom_checks")),
@@ -362,8 +404,21 @@ class _Reader:
         )
 
     def database(self, raw: Any) -> DatabaseSettings:
-        section = self.mapping("database", raw, {"url"})
-        return DatabaseSettings(url=self.string("database.url", section.get("url")))
+        section = self.mapping("database", raw, {"url", "session", "tenants"})
+        session = self.string_map("database.session", section.get("session"))
+        for name, value in session.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+", name):
+                raise ConfigError(f"profile key 'database.session.{name}' is not a custom setting name; "
+                                  "expected a dotted name such as app.current_tenant_id")
+            if re.sub(r"\{tenant\}", "", value).count("{tenant") or re.search(r"\{(?!tenant\})[a-z_]+\}", value):
+                raise ConfigError(f"profile key 'database.session.{name}' has value {value!r}; expected text, "
+                                  "optionally with the placeholder {tenant}")
+        tenants = section.get("tenants")
+        if tenants is not None and (not isinstance(tenants, list) or not tenants
+                                    or not all(isinstance(t, (str, int)) and not isinstance(t, bool) for t in tenants)):
+            raise ConfigError(f"profile key 'database.tenants' must be a non-empty list of tenant values, found {_kind(tenants)}")
+        return DatabaseSettings(url=self.string("database.url", section.get("url")), session=session,
+                                tenants=tuple(str(self.interpolate(f"database.tenants[{i}]", t)) for i, t in enumerate(tenants or [])))
 
     def provider(self, raw: Any) -> ProviderSettings:
         section = self.mapping(
@@ -386,7 +441,7 @@ class _Reader:
             "chunks",
             raw,
             {"schema", "table", "id", "text", "text_separator", "collection", "collection_name", "tenant",
-             "sources", "filter", "collection_table", "text_format", "metadata"},
+             "sources", "filter", "collection_table", "updated_at", "text_format", "metadata"},
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
@@ -436,6 +491,7 @@ class _Reader:
             sources=self.identifiers("chunks.sources", section.get("sources")),
             filter=filters,
             collection_table=self.collection_table(section.get("collection_table"), collection),
+            updated_at=self.identifier("chunks.updated_at", section.get("updated_at")),
         )
 
     def collection_table(self, raw: Any, collection: str | None) -> CollectionTable | None:
@@ -457,7 +513,7 @@ class _Reader:
             "embeddings",
             raw,
             {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions",
-             "index_min_rows"},
+             "updated_at", "embedded_at", "model_value", "defaults", "index_min_rows"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -477,9 +533,26 @@ class _Reader:
             collection=self.identifier("embeddings.collection", section.get("collection")),
             tenant=self.identifier("embeddings.tenant", section.get("tenant")),
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
+            defaults=self.defaults(section.get("defaults")),
+            updated_at=self.identifier("embeddings.updated_at", section.get("updated_at")),
+            embedded_at=self.identifier("embeddings.embedded_at", section.get("embedded_at")),
+            model_value=self.string("embeddings.model_value", section.get("model_value")),
             index_min_rows=self.integer("embeddings.index_min_rows", section.get("index_min_rows"), default=100_000,
                                         minimum=0),
         )
+
+    def defaults(self, raw: Any) -> dict[str, str]:
+        from .sqlexpr import PLACEHOLDERS, problem
+
+        values = self.string_map("embeddings.defaults", raw)
+        for column, expression in values.items():
+            key = f"embeddings.defaults.{column}"
+            self.identifier(key, column, required=True)
+            why = problem(expression)
+            if why:
+                raise ConfigError(f"profile key '{key}' has {expression!r}, which is not one SQL expression: {why}; "
+                                  "expected e.g. gen_random_uuid()::text or " + ", ".join("{%s}" % p for p in PLACEHOLDERS))
+        return values
 
     def chunking(self, raw: Any) -> ChunkingSettings:
         section = self.mapping("chunking", raw, {"max_chunk_size", "overlap"})
@@ -489,14 +562,58 @@ class _Reader:
         )
 
     def backfill(self, raw: Any) -> BackfillSettings:
-        section = self.mapping("backfill", raw, {"command", "workdir", "env", "batch_size", "timeout_s"})
+        section = self.mapping("backfill", raw, {"command", "args", "workdir", "env", "batch_size", "timeout_s",
+                                                 "done_pattern", "probe_command", "embeds_in_process", "in_process_model"})
+        env = self.string_map("backfill.env", section.get("env"))
+        for name, value in env.items():
+            unknown = sorted(set(PLACEHOLDER.findall(value)) - set(BACKFILL_ENV_PLACEHOLDERS))
+            if unknown:
+                raise ConfigError(f"profile key 'backfill.env.{name}' uses placeholder {{{unknown[0]}}}; expected one of: "
+                                  + ", ".join(f"{{{p}}}" for p in BACKFILL_ENV_PLACEHOLDERS))
+        in_process = section.get("embeds_in_process", False)
+        if not isinstance(in_process, bool):
+            raise ConfigError(f"profile key 'backfill.embeds_in_process' must be true or false, found {_kind(in_process)}")
+        in_process_model = self.string("backfill.in_process_model", section.get("in_process_model"))
+        if in_process and not in_process_model:
+            raise ConfigError("profile key 'backfill.in_process_model' is required when backfill.embeds_in_process is "
+                              "true; expected what the command loads (a local path or a Hugging Face id)")
         return BackfillSettings(
             command=self.string("backfill.command", section.get("command")),
+            args=self.items("backfill.args", section.get("args"), lambda key, item: self.string(key, item, required=True)),
             workdir=self.string("backfill.workdir", section.get("workdir")),
-            env=self.string_map("backfill.env", section.get("env")),
+            env=env,
             batch_size=self.integer("backfill.batch_size", section.get("batch_size"), default=100),
             timeout_s=self.number("backfill.timeout_s", section.get("timeout_s"), default=3600.0),
+            probe_command=self.string("backfill.probe_command", section.get("probe_command")),
+            embeds_in_process=in_process,
+            in_process_model=in_process_model,
+            done_pattern=self.done_pattern(section.get("done_pattern")),
         )
+
+    def verify(self, raw: Any) -> VerifySettings:
+        section = self.mapping("verify", raw, {"max_bad_fraction", "confidence"})
+        fraction = self.number("verify.max_bad_fraction", section.get("max_bad_fraction"), default=0.01)
+        confidence = self.number("verify.confidence", section.get("confidence"), default=0.95)
+        if fraction > 1:
+            raise ConfigError(f"profile key 'verify.max_bad_fraction' must be at most 1, found {fraction!r}")
+        if confidence >= 1:
+            raise ConfigError(f"profile key 'verify.confidence' must be less than 1, found {confidence!r}")
+        return VerifySettings(max_bad_fraction=fraction, confidence=confidence)
+
+    def done_pattern(self, raw: Any) -> str | None:
+        key = "backfill.done_pattern"
+        text = self.string(key, raw)
+        if text is None:
+            return None
+        try:
+            groups = set(re.compile(text).groupindex)
+        except re.error as exc:
+            raise ConfigError(f"profile key '{key}' is not a valid regular expression ({exc}); expected e.g. "
+                              r"'Embedded (?P<embedded>\d+)/(?P<total>\d+).*?(?P<failed>\d+) errors'") from None
+        if not groups & {"embedded", "failed"}:
+            raise ConfigError(f"profile key '{key}' has no named group 'embedded' or 'failed'; expected named groups "
+                              "embedded, total and failed, e.g. (?P<failed>\\d+)")
+        return text
 
     def items(self, name: str, raw: Any, build) -> tuple:
         """A list section: each item read by ``build(key, item)`` with its own indexed key for errors."""

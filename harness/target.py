@@ -129,6 +129,9 @@ class Target:
             parts.append(sql.SQL("{} IS DISTINCT FROM {}").format(self.e(em.input_hash), self.text_hash))
         if em.model:
             parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(self.e(em.model)))
+        elif em.model_value:
+            # The profile declares the stored vectors' model: another configured model means every vector is replaced.
+            parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(sql.Literal(em.model_value)))
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
     def state_counts(self) -> sql.Composed:
@@ -146,6 +149,10 @@ class Target:
                 v=self.vector, m=self.e(em.model)
             )
             if em.model
+            else sql.SQL("count(*) FILTER (WHERE {v} IS NOT NULL AND {m} IS DISTINCT FROM %(model)s)").format(
+                v=self.vector, m=sql.Literal(em.model_value)
+            )
+            if em.model_value
             else sql.SQL("NULL::bigint")
         )
         return sql.SQL(

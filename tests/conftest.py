@@ -21,6 +21,7 @@ from psycopg import sql
 
 from harness.embedserver import EmbeddingServer
 from harness.stack import EmbeddedPostgres
+from harness.settings import resolve
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_PROFILE = REPO / "examples" / "ragapp" / "profile.yaml"
@@ -75,7 +76,8 @@ def templates(pg, embed_server):
     profile = load_profile(DEMO_PROFILE, env={"EMBED_MODEL": TEST_MODEL})
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
         for collection in ("global_corpus", "tenant_acme", "tenant_globex"):
-            run_backfill(profile, pg.dsn("tmpl_demo_embedded"), provider, BackfillOptions(collection=collection, progress=False))
+            run_backfill(resolve(profile, database_url=pg.dsn("tmpl_demo_embedded"), provider_url=provider.url),
+                         BackfillOptions(collection=collection, progress=False), provider=provider)
     return {"empty": "tmpl_empty", "demo": "tmpl_demo", "demo_embedded": "tmpl_demo_embedded"}
 
 
@@ -172,7 +174,7 @@ def cli(monkeypatch):
 _THROWAWAY_CONFTEST = '''
 def pytest_addoption(parser):
     # The real checks plugin may already define these; then its definitions serve.
-    for name in ("--profile", "--collection", "--run-dir", "--historylog", "--sample"):
+    for name in ("--bh-profile", "--bh-collection", "--bh-run-dir", "--bh-historylog", "--bh-sample"):
         try:
             parser.addoption(name, action="store", default=None)
         except ValueError:
@@ -192,7 +194,7 @@ def option(config, name):
 
 
 def test_coverage(pytestconfig):
-    collection = option(pytestconfig, "collection")
+    collection = option(pytestconfig, "bh_collection")
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
         chunks, vectors = conn.execute(
             "SELECT count(*), count(e.embedding) FROM document_chunks c "
@@ -201,7 +203,7 @@ def test_coverage(pytestconfig):
 
 
 def test_run_folder_is_given(pytestconfig):
-    assert os.path.isdir(option(pytestconfig, "run_dir"))
+    assert os.path.isdir(option(pytestconfig, "bh_run_dir"))
 
 
 def test_spot_queries():
@@ -235,3 +237,31 @@ def pg_password(pg):
     password = dsn_password(pg.dsn())
     assert password
     return password
+
+
+@pytest.fixture
+def profile_variant(tmp_path, demo_profile):
+    """Write the demo profile with textual replacements (``{old: new}``); return its path."""
+    counter = itertools.count()
+
+    def write(replacements: dict[str, str]) -> Path:
+        text = demo_profile.read_text()
+        for old, new in replacements.items():
+            assert old in text, f"{old!r} is not in the demo profile"
+            text = text.replace(old, new)
+        path = tmp_path / f"variant{next(counter)}.yaml"
+        path.write_text(text)
+        return path
+
+    return write
+
+
+def finished_run(run_dir, collection: str, *, exit_code: int = 0, failed_rows: int | None = 0, needed: int = 0):
+    """Write the run.json a finished backfill leaves (``needed``: rows the database still lacked afterwards)."""
+    from harness.evidence import RunEvidence, write_evidence
+
+    write_evidence(Path(run_dir), RunEvidence(
+        collection=collection, command="backfill", exit_code=exit_code, started_at="2026-01-01T00:00:00Z",
+        finished_at="2026-01-01T00:01:00Z", seconds=60.0, failed_rows=failed_rows,
+        counts_after={"collection": collection, "needed": needed}))
+    return Path(run_dir)

@@ -4,12 +4,14 @@ from .citations import citations
 from .completed import completed
 from .counted import coverage, dimensions, fresh, model, sane_vectors
 from .custom import custom
+from .distinct import distinct_vectors
 from .index import index
-from .outcome import FAIL, PASS, SKIP, Offender, Outcome
+from .outcome import FAIL, PASS, SKIP, UNPROVEN, Offender, Outcome, Status
 from .recompute import recompute
 from .session import CheckOptions, CheckSession, open_session
 from .source_coverage import source_coverage
 from .tenants import tenant_isolation
+from .verdict import Verdict, decide, done
 
 # In the order a person reads them; custom checks run per check, not per collection.
 PER_COLLECTION = {
@@ -22,6 +24,7 @@ PER_COLLECTION = {
     "recompute": recompute,
     "tenant_isolation": tenant_isolation,
     "sane_vectors": sane_vectors,
+    "distinct_vectors": distinct_vectors,
     "citations": citations,
     "index": index,
 }
@@ -35,7 +38,8 @@ def run_all(session: CheckSession) -> list[Outcome]:
 
 
 __all__ = [
-    "CheckOptions", "CheckSession", "FAIL", "Offender", "Outcome", "PASS", "PER_COLLECTION", "SKIP", "citations",
-    "completed", "coverage", "custom", "dimensions", "fresh", "index", "model", "open_session", "recompute",
-    "run_all", "sane_vectors", "source_coverage", "tenant_isolation",
+    "CheckOptions", "CheckSession", "FAIL", "Offender", "Outcome", "PASS", "PER_COLLECTION", "SKIP", "Status",
+    "UNPROVEN", "Verdict", "citations", "completed", "coverage", "custom", "decide", "dimensions",
+    "distinct_vectors", "done", "fresh", "index", "model", "open_session", "recompute", "run_all", "sane_vectors",
+    "source_coverage", "tenant_isolation",
 ]

@@ -48,7 +48,7 @@ def probes(session: CheckSession, collection: str) -> list[Probe]:
         if chosen:
             return chosen[:5]
 
-    for row in sample_rows(session, collection, FALLBACK_QUERIES):
+    for row in sample_rows(session, collection, FALLBACK_QUERIES, strata=False):
         with session.read_only() as conn:
             vals = conn.execute(sql.SQL("SELECT {vals} AS vals FROM {c} AS c WHERE {id} = %(id)s").format(
                 vals=_source_values(session), c=t.chunk_table, id=t.chunk_id), {"id": row["id"]}).fetchone()["vals"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 from psycopg import sql
 
 from ..errors import HarnessError
-from .outcome import MAX_SHOWN, Offender, Outcome, skipped, verdict
+from .outcome import OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .session import CheckSession
 from .shape import NULL
+from .stats import stale_by_time
 
 
 def _rows(session: CheckSession, where: sql.Composable, detail: sql.Composable = sql.SQL("''"),
@@ -26,7 +27,7 @@ def _rows(session: CheckSession, where: sql.Composable, detail: sql.Composable =
         cond = where
         ident, coll, ten = shape.emb_key(), shape.emb_collection() or NULL, shape.emb_tenant() or NULL
     query = sql.SQL("SELECT {dist}{i} AS id, {c} AS collection, {t} AS tenant, {d}::text AS detail FROM {f} WHERE {w} "
-                    "ORDER BY 1 LIMIT {n}").format(dist=sql.SQL("DISTINCT " if distinct else ""), i=ident, c=coll, t=ten, d=detail, f=frm, w=cond, n=sql.Literal(MAX_SHOWN))
+                    "ORDER BY 1 LIMIT {n}").format(dist=sql.SQL("DISTINCT " if distinct else ""), i=ident, c=coll, t=ten, d=detail, f=frm, w=cond, n=sql.Literal(OFFENDERS_CAP))
     with session.read_only() as conn:
         return [Offender(**r) for r in conn.execute(query, {"collection": collection, "model": session.model,
                                                             "dims": session.expected_dimensions()}).fetchall()]
@@ -34,6 +35,8 @@ def _rows(session: CheckSession, where: sql.Composable, detail: sql.Composable =
 
 def coverage(session: CheckSession, collection: str) -> Outcome:
     """Every chunk has a non-NULL vector, per collection and per tenant; no embedding outlives its chunk."""
+    if (hidden := session.unseen("coverage", collection)) is not None:
+        return hidden
     st = session.stats(collection)
     t = session.target
     offenders: list[Offender] = []
@@ -95,11 +98,29 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
                    metrics={"declared": declared, "profile": wanted, "real": session._real_dims})
 
 
+def covered_by_recompute(session: CheckSession, check: str, collection: str, missing: str) -> Outcome:
+    """Unproven: the table keeps no evidence for the claim; recompute's sample is what stands in, with its bound."""
+    from .recompute import recompute
+
+    rc = recompute(session, collection)
+    if rc.status == "passed":
+        stands = f"recompute stands in: {rc.found}"
+    elif rc.status == "failed":
+        stands = f"recompute, which stands in, failed: {rc.found}"
+    else:
+        stands = f"recompute, which would stand in, is {rc.status}: {rc.note or rc.found}"
+    keys = {k: rc.metrics[k] for k in ("sampled", "bad", "bound", "confidence", "population", "max_bad_fraction")
+            if k in rc.metrics}
+    return unproven(check, collection, f"{missing}; {stands}", metrics={"covered_by": "recompute", **keys})
+
+
 def model(session: CheckSession, collection: str) -> Outcome:
     """Every vector was made by the configured model (where the table keeps a model name)."""
     em = session.profile.embeddings
     if not em.model:
-        return skipped("model", collection, "the profile names no model column (embeddings.model); recompute covers it")
+        return covered_by_recompute(session, "model", collection,
+                                    "the profile names no model column (embeddings.model), so the model of stored "
+                                    "vectors is unknown")
     st = session.stats(collection)
     col = session.target.e(em.model)
     offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {m} IS DISTINCT FROM %(model)s").format(
@@ -111,18 +132,42 @@ def model(session: CheckSession, collection: str) -> Outcome:
 
 
 def fresh(session: CheckSession, collection: str) -> Outcome:
-    """Every stored input hash equals the hash of the chunk's current text, computed in Postgres."""
+    """Every vector embeds the chunk's current text: stored input hash = hash of the text (in Postgres), and/or
+    the chunk not changed after its vector was written (where the profile names both timestamps)."""
     em = session.profile.embeddings
-    if not em.input_hash:
-        return skipped("fresh", collection, "the profile names no input-hash column (embeddings.input_hash); recompute covers it")
-    st = session.stats(collection)
     t = session.target
-    offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {h} IS DISTINCT FROM {th}").format(
-        v=t.vector, h=t.e(em.input_hash), th=t.text_hash), sql.SQL("'text changed after embedding'"), collection) if st.stale else []
-    return verdict("fresh", collection, st.stale == 0,
-                   expected="every input hash equal to sha256 of the current text",
-                   found=f"{st.stale} of {st.embedded} vectors embed an older text",
-                   offenders=offenders, total=st.stale, metrics={"stale": st.stale})
+    timed = stale_by_time(session.shape)
+    if not em.input_hash and timed is None:
+        return covered_by_recompute(session, "fresh", collection,
+                                    "no input-hash column (embeddings.input_hash) and no timestamps "
+                                    "(chunks.updated_at with embeddings.updated_at or embedded_at) prove freshness")
+    st = session.stats(collection)
+    tests, details, counts = [], [], []
+    if em.input_hash:
+        by_hash = sql.SQL("{} IS DISTINCT FROM {}").format(t.e(em.input_hash), t.text_hash)
+        tests.append(by_hash)
+        details.append((by_hash, "text changed after embedding"))
+        counts.append(f"{st.stale} by input hash")
+    if timed is not None:
+        tests.append(timed)
+        details.append((timed, "chunk updated after its vector was written"))
+        counts.append(f"{st.stale_time} by timestamp")
+    bad = st.stale + st.stale_time
+    offenders = []
+    if bad:
+        detail = sql.SQL("CASE {} END").format(sql.SQL(" ").join(
+            sql.SQL("WHEN {} THEN {}").format(cond, sql.Literal(text)) for cond, text in details))
+        offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND ({any})").format(
+            v=t.vector, any=sql.SQL(" OR ").join(tests)), detail, collection)
+    stale = len(offenders) if bad and len(offenders) < OFFENDERS_CAP else max(st.stale, st.stale_time)
+    return verdict("fresh", collection, bad == 0,
+                   expected="every input hash equal to sha256 of the current text" if em.input_hash and timed is None
+                   else ("no chunk updated after its vector was written" if not em.input_hash
+                         else "every input hash equal to sha256 of the current text and no chunk updated after its vector"),
+                   found=f"{stale} of {st.embedded} vectors embed an older text" + (
+                       f" ({', '.join(counts)})" if timed is not None else ""),
+                   offenders=offenders, total=stale, metrics={"stale": stale, "stale_hash": st.stale,
+                                                              "stale_time": st.stale_time})
 
 
 def sane_vectors(session: CheckSession, collection: str) -> Outcome:

@@ -1,12 +1,27 @@
-"""What a DONE check found: pass, fail or skip, with expected, found and at most ten offending rows."""
+"""What a DONE check found: passed, failed, skipped or unproven, with expected, found and at most ten offending rows.
+
+The one result type of the harness: scope, verify, swap and the checks all speak ``Outcome``.
+``UNPROVEN`` is neither a pass nor a fail: the check could not establish its claim from what the
+target keeps (e.g. freshness without a hash or timestamp column) and says what bound, if any, stands in.
+"""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-PASS, FAIL, SKIP = "passed", "failed", "skipped"
+
+class Status(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNPROVEN = "unproven"
+
+
+PASS, FAIL, SKIP, UNPROVEN = Status.PASSED, Status.FAILED, Status.SKIPPED, Status.UNPROVEN
 MAX_SHOWN = 10
+OFFENDERS_CAP = 100_000  # rows a failing check lists for offenders.jsonl (all of them, up to this)
 
 
 @dataclass(frozen=True)
@@ -29,11 +44,11 @@ class Offender:
 class Outcome:
     check: str
     collection: str | None
-    status: str
+    status: Status
     expected: str = ""
     found: str = ""
-    offenders: tuple[Offender, ...] = ()
-    offending_total: int | None = None  # how many rows offend in all (offenders shows at most ten)
+    offenders: tuple[Offender, ...] = ()  # every offending row found (up to OFFENDERS_CAP); messages show ten
+    offending_total: int | None = None  # how many rows offend in all
     metrics: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
@@ -46,6 +61,8 @@ class Outcome:
         where = f" [{self.collection}]" if self.collection else ""
         if self.status == SKIP:
             return f"{self.check}{where} skipped: {self.note}"
+        if self.status == UNPROVEN and not self.expected:
+            return f"{self.check}{where} unproven: {self.note}"
         head = f"{self.check}{where} {self.status}: expected {self.expected}; found {self.found}"
         if self.note:
             head += f" ({self.note})"
@@ -67,13 +84,19 @@ class Outcome:
 def verdict(check: str, collection: str | None, ok: bool, expected: str, found: str,
             offenders: list[Offender] | tuple[Offender, ...] = (), total: int | None = None,
             metrics: dict[str, Any] | None = None, note: str = "") -> Outcome:
-    """Build a pass or fail outcome; offenders are trimmed to the ten shown."""
-    return Outcome(check, collection, PASS if ok else FAIL, expected, found, tuple(offenders)[:MAX_SHOWN],
+    """Build a pass or fail outcome; every offender is kept (messages and ``as_dict`` show ten)."""
+    return Outcome(check, collection, PASS if ok else FAIL, expected, found, tuple(offenders)[:OFFENDERS_CAP],
                    total if total is not None else (len(offenders) if offenders else None), metrics or {}, note)
 
 
 def skipped(check: str, collection: str | None, reason: str) -> Outcome:
     return Outcome(check, collection, SKIP, note=reason)
+
+
+def unproven(check: str, collection: str | None, reason: str, *, expected: str = "", found: str = "",
+             metrics: dict[str, Any] | None = None) -> Outcome:
+    """The check could not establish its claim; ``reason`` says why and what bound, if any, stands in."""
+    return Outcome(check, collection, UNPROVEN, expected, found, metrics=metrics or {}, note=reason)
 
 
 def _plain(value: Any) -> Any:

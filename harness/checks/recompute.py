@@ -1,21 +1,31 @@
-"""Re-embed the current text of a random sample and require cosine >= 0.99 with the stored vector.
+"""Re-embed the current text of sampled rows and require cosine >= 0.99 with the stored vector; state what the sample proves.
 
 Rows already flagged by the catalog checks (stale hash, other model name, all-zero)
 are left to those checks; this one finds what the catalog cannot see: staleness
 without a hash column, a mislabelled model, vectors written to the wrong row.
+
+Two samples are drawn in one SQL statement (nothing is read whole into Python):
+a uniform one, whose size follows from the bound DONE requires and on which the
+stated bound rests, and as many rows again where errors cluster -- rows of every
+write transaction of either table (``xmin``; the most recent first), of every
+tenant, and the most recently edited chunks. A bad row in either fails the check.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 from psycopg import sql
 
 from ..errors import HarnessError
-from .outcome import Offender, Outcome, skipped, verdict
+from .outcome import Offender, Outcome, skipped, unproven, verdict
+from .sampling import Proof
 from .session import CheckSession
 
 THRESHOLD = 0.99
 _EMBED_BATCH = 64
+_FETCH = 512
 
 
 def healthy(session: CheckSession) -> sql.Composable:
@@ -29,33 +39,59 @@ def healthy(session: CheckSession) -> sql.Composable:
     return sql.SQL(" AND ").join(parts)
 
 
-def sample_rows(session: CheckSession, collection: str, n: int) -> list[dict]:
-    """A random sample of n healthy rows; pages are sampled (TABLESAMPLE SYSTEM) so large tables are not read whole."""
-    st = session.stats(collection)
+def _row_columns(session: CheckSession) -> sql.Composable:
     t, shape = session.target, session.shape
-    if st.embedded == 0:
-        return []
-    pct = min(100.0, 100.0 * 10 * n / st.embedded)
-    base = t.chunk_table if shape.inline else t.embedding_table
-    alias = "c" if shape.inline else "e"
-    for percent in ([pct, 100.0] if pct < 100 else [100.0]):
-        sampled = sql.SQL("{} AS {} TABLESAMPLE SYSTEM ({})").format(base, sql.Identifier(alias), sql.Literal(percent))
-        if shape.inline:
-            frm = sampled
-        else:
-            on = [sql.SQL("{} = {}").format(shape.emb_key(), t.chunk_id)]
-            if shape.emb_collection() is not None:
-                on.append(sql.SQL("{} = {}").format(shape.emb_collection(), shape.chunk_collection()))
-            frm = sql.SQL("{} JOIN {} AS c ON {}").format(sampled, t.chunk_table, sql.SQL(" AND ").join(on))
-        query = sql.SQL("SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {text} AS text, {v} AS vector "
-                        "FROM {frm} WHERE {f} AND {ok} ORDER BY random() LIMIT %(n)s").format(
-            id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), text=t.text, v=t.vector,
-            frm=frm, f=t.chunk_filter(), ok=healthy(session))
-        with session.read_only() as conn:
-            rows = conn.execute(query, {"collection": collection, "model": session.model, "n": n}).fetchall()
-        if len(rows) >= min(n, st.embedded) or percent >= 100:
-            return rows
-    return rows
+    return sql.SQL("{id} AS id, {cc} AS collection, {ct} AS tenant, {text} AS text, {v} AS vector").format(
+        id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), text=t.text, v=t.vector)
+
+
+def _pick_sql(session: CheckSession) -> sql.Composed:
+    t, shape = session.target, session.shape
+    recency = sql.SQL("age(c.xmin)") if shape.inline else sql.SQL("least(age(c.xmin), age(e.xmin))")
+    ranked = sql.SQL(
+        "SELECT id, rnd, recency, row_number() OVER (ORDER BY rnd) AS r_rand, least({strata}) AS r_strata, "
+        "count(*) OVER () AS population FROM (SELECT {id} AS id, random() AS rnd, {recency} AS recency, "
+        "c.xmin, {exmin} AS e_xmin, {tenant} AS tenant_, {updated} AS updated_ FROM {join} WHERE {f} AND {ok}) AS c"
+    )
+    ch = session.profile.chunks
+    strata = [sql.SQL("row_number() OVER (PARTITION BY xmin::text::bigint ORDER BY rnd)")]
+    if not shape.inline:
+        strata.append(sql.SQL("row_number() OVER (PARTITION BY e_xmin::text::bigint ORDER BY rnd)"))
+    if ch.tenant:
+        strata.append(sql.SQL("row_number() OVER (PARTITION BY tenant_ ORDER BY rnd)"))
+    if ch.updated_at:
+        strata.append(sql.SQL("row_number() OVER (ORDER BY updated_ DESC NULLS LAST, rnd)"))
+    ranked = ranked.format(strata=sql.SQL(", ").join(strata), id=t.chunk_id, recency=recency,
+                           exmin=sql.SQL("c.xmin") if shape.inline else sql.SQL("e.xmin"),
+                           tenant=shape.chunk_tenant(),
+                           updated=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"),
+                           join=t.join(), f=t.chunk_filter(), ok=healthy(session))
+    return sql.SQL(
+        "WITH ranked AS MATERIALIZED ({ranked}), "
+        "chosen AS (SELECT id, r_rand <= %(n)s AS uniform, population FROM ranked "
+        "ORDER BY r_rand <= %(n)s DESC, r_strata, recency, rnd LIMIT 2 * %(n)s) "
+        "SELECT ch.uniform, ch.population, {cols} FROM {join} JOIN chosen ch ON ch.id = {id} WHERE {f} AND {ok}"
+    ).format(ranked=ranked, cols=_row_columns(session), join=t.join(), id=t.chunk_id, f=t.chunk_filter(),
+             ok=healthy(session))
+
+
+def sample_rows(session: CheckSession, collection: str, n: int, *, strata: bool = True) -> list[dict]:
+    """n healthy rows drawn uniformly (``uniform`` true) plus, with ``strata``, up to n where errors cluster."""
+    with session.read_only() as conn:
+        rows = conn.execute(_pick_sql(session), {"collection": collection, "model": session.model, "n": n}).fetchall()
+    return rows if strata else [r for r in rows if r["uniform"]]
+
+
+def every_row(session: CheckSession, collection: str) -> Iterator[list[dict]]:
+    """Every healthy row, in batches, through a server-side cursor (the table is never held whole in Python)."""
+    t = session.target
+    query = sql.SQL("SELECT true AS uniform, {cols} FROM {join} WHERE {f} AND {ok}").format(
+        cols=_row_columns(session), join=t.join(), f=t.chunk_filter(), ok=healthy(session))
+    with session.read_only() as conn:
+        with conn.cursor(name="recompute_every_row") as cur:
+            cur.execute(query, {"collection": collection, "model": session.model})
+            while batch := cur.fetchmany(_FETCH):
+                yield batch
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -67,35 +103,73 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.dot(a, b) / (na * nb))
 
 
+def _vector(value) -> np.ndarray:
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float64)
+
+
 def recompute(session: CheckSession, collection: str) -> Outcome:
-    """Sampled rows re-embedded now must match what is stored."""
-    n = session.options.sample
+    """Sampled rows re-embedded now must match what is stored (computed once per session and collection)."""
+    return session.once(("recompute", collection), lambda: _recompute(session, collection))
+
+
+def _recompute(session: CheckSession, collection: str) -> Outcome:
     try:
         provider = session.provider()
     except HarnessError as exc:
         return skipped("recompute", collection, str(exc))
-    rows = sample_rows(session, collection, n)
-    if not rows:
-        return skipped("recompute", collection, "no healthy embedded rows to sample")
+    budget = session.sample_budget()
+    if budget is None:
+        batches: Iterator[list[dict]] = every_row(session, collection)
+        population = None
+    else:
+        rows = sample_rows(session, collection, budget)
+        population = int(rows[0]["population"]) if rows else 0
+        batches = iter([rows])
     offenders: list[Offender] = []
     sims: list[float] = []
-    for start in range(0, len(rows), _EMBED_BATCH):
-        batch = rows[start:start + _EMBED_BATCH]
-        fresh = provider.embed([r["text"] for r in batch]).vectors
-        for row, new in zip(batch, fresh):
-            stored = np.asarray(row["vector"].to_numpy() if hasattr(row["vector"], "to_numpy") else row["vector"], dtype=np.float64)
-            sim = cosine(stored, np.asarray(new, dtype=np.float64))
-            if sim is None:
-                offenders.append(Offender(row["id"], row["collection"], row["tenant"],
-                                          f"stored {stored.shape[0]} dims, model returns {len(new)}"))
-                continue
-            sims.append(sim)
-            if sim < THRESHOLD:
-                offenders.append(Offender(row["id"], row["collection"], row["tenant"], f"cosine {sim:.3f}"))
+    uniform = uniform_bad = extra = extra_bad = 0
+    for rows in batches:
+        for start in range(0, len(rows), _EMBED_BATCH):
+            batch = rows[start:start + _EMBED_BATCH]
+            fresh = provider.embed([r["text"] for r in batch]).vectors
+            for row, new in zip(batch, fresh):
+                stored = _vector(row["vector"])
+                sim = cosine(stored, np.asarray(new, dtype=np.float64))
+                bad = sim is None or sim < THRESHOLD
+                if row["uniform"]:
+                    uniform, uniform_bad = uniform + 1, uniform_bad + bad
+                else:
+                    extra, extra_bad = extra + 1, extra_bad + bad
+                if sim is None:
+                    offenders.append(Offender(row["id"], row["collection"], row["tenant"],
+                                              f"stored {stored.shape[0]} dims, model returns {len(new)}"))
+                    continue
+                sims.append(sim)
+                if sim < THRESHOLD:
+                    offenders.append(Offender(row["id"], row["collection"], row["tenant"], f"cosine {sim:.3f}"))
+    if population is None:
+        population = uniform
+    if uniform + extra == 0:
+        return skipped("recompute", collection, "no healthy embedded rows to sample")
+    proof = Proof(uniform, uniform_bad, population, session.confidence, session.max_bad_fraction)
     worst = min(sims) if sims else None
-    return verdict("recompute", collection, not offenders,
-                   expected=f"cosine >= {THRESHOLD} between stored vectors and {session.model} re-embedding the current text",
-                   found=f"{len(offenders)} of {len(rows)} sampled rows below"
-                         + (f" (lowest cosine {worst:.3f})" if worst is not None else ""),
-                   offenders=offenders, total=len(offenders),
-                   metrics={"sampled": len(rows), "min_cosine": worst, "below": len(offenders)})
+    found = proof.sentence()
+    if extra:
+        found += (f"; {extra_bad} of {extra} more rows picked where errors cluster (each write transaction, "
+                  "tenant and recent edit) off")
+    if worst is not None:
+        found += f" (lowest cosine {worst:.3f})"
+    expected = (f"cosine >= {THRESHOLD} between stored vectors and {session.model} re-embedding the current text, "
+                f"on a sample proving fewer than {100 * proof.required:g}% of rows off at "
+                f"{100 * proof.confidence:g}% confidence")
+    metrics = {**proof.metrics(), "extra_sampled": extra, "extra_bad": extra_bad, "min_cosine": worst,
+               "below": len(offenders)}
+    if not offenders and not proof.within:
+        from .sampling import sample_size
+
+        need = sample_size(proof.required, proof.confidence)
+        return unproven("recompute", collection,
+                        f"bound too wide: {found}; fewer than {100 * proof.required:g}% needs {need} sampled rows "
+                        f"(--sample {need}, or --sample all)", expected=expected, found=found, metrics=metrics)
+    return verdict("recompute", collection, not offenders, expected=expected, found=found,
+                   offenders=offenders, total=len(offenders), metrics=metrics)

@@ -33,6 +33,7 @@ class Group:
     zero: int
     nonfinite: int
     wrong_dims: int
+    stale_time: int = 0  # chunk changed after its vector was written (where the profile names both timestamps)
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,19 @@ class CollectionStats:
     tenants: tuple[TenantCounts, ...]
     emb_tenants: tuple[str | None, ...]
     duplicates: int = 0  # embedding rows beyond one per chunk (a table without a unique key)
+    stale_time: int = 0
 
     @property
     def missing(self) -> int:
         return self.chunks - self.embedded if self.chunks > self.embedded else 0
+
+
+def stale_by_time(shape: Shape) -> sql.Composable | None:
+    """A chunk edited after its vector was written, where the profile names both timestamps."""
+    ch, em = shape.profile.chunks, shape.profile.embeddings
+    if not (ch.updated_at and em.written_at):
+        return None
+    return sql.SQL("{} > {}").format(shape.target.c(ch.updated_at), shape.target.e(em.written_at))
 
 
 def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool) -> sql.Composed:
@@ -94,6 +104,9 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
              if has_hash else no)
     dims = (sql.SQL("({m} AND vector_dims({v}) IS DISTINCT FROM %(dims)s)").format(m=matched, v=vec)
             if check_dims else no)
+    timed = stale_by_time(shape)
+    stale_time = (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {s})").format(m=matched, cc=cc, s=timed)
+                  if timed is not None else no)
     # Each count is a FILTER straight over the join (no inner query): the planner can then run the pass as a
     # parallel partial aggregate. The norm is computed for matched rows only. Non-finite values are not counted
     # per row: pgvector refuses NaN and Infinity on input (text and binary) and on arithmetic overflow, so a
@@ -104,10 +117,11 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "{hc} AS has_chunk, {he} AS has_embedding, count(*) AS rows, "
         "count(*) FILTER (WHERE {m}) AS vectors, count(*) FILTER (WHERE {other}) AS other_model, "
         "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, "
-        "0 AS nonfinite, count(*) FILTER (WHERE {dims}) AS wrong_dims "
+        "0 AS nonfinite, count(*) FILTER (WHERE {dims}) AS wrong_dims, "
+        "count(*) FILTER (WHERE {stale_time}) AS stale_time "
         "FROM {frm} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"
     ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, m=matched, other=other, stale=stale, zero=zero,
-             dims=dims, frm=frm, where=where)
+             dims=dims, stale_time=stale_time, frm=frm, where=where)
 
 
 def chunk_counts_sql(shape: Shape) -> sql.Composed:
@@ -160,7 +174,7 @@ def _allow_parallel(conn: psycopg.Connection) -> None:
 # default 4MB work_mem makes the hash join spill the wide embedding rows to temp files.
 _PASS_SETTINGS = {"parallel_setup_cost": "10", "parallel_tuple_cost": "0.001", "work_mem": "64MB"}
 
-_COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims"}
+_COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims", "stale_time"}
 
 
 def fold(collection: str, groups: list[Group], *, has_emb_collection: bool, has_emb_tenant: bool = False) -> CollectionStats:
@@ -196,6 +210,7 @@ def fold(collection: str, groups: list[Group], *, has_emb_collection: bool, has_
         zero=sum(g.zero for g in matched),
         nonfinite=sum(g.nonfinite for g in matched),
         wrong_dims=sum(g.wrong_dims for g in matched),
+        stale_time=sum(g.stale_time for g in matched),
         tenants=tuple(TenantCounts(t, c, e) for t, (c, e) in sorted(tenants.items(), key=lambda kv: str(kv[0]))),
         emb_tenants=tuple(emb_tenants),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, settings_from
+from ._common import add_json, add_override, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     action.add_argument("--from", dest="new", help="the filled new collection that replaces LIVE")
     action.add_argument("--rollback", action="store_true", help="undo the last swap of LIVE")
     action.add_argument("--drop-retired", action="store_true", help="delete the old vectors kept by the last swap of LIVE")
+    add_override(p)
     add_json(p)
     p.set_defaults(handler=run)
 
@@ -30,12 +31,20 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     target = Target(settings.profile)
+    scope_gate = None
+    if args.new:  # rollback and drop-retired undo or finish an earlier swap: no new vectors go live
+        from ..steps.gate import scope_gate as gate_of
+
+        scope_gate = gate_of(settings, args.live, command="swap", into=args.new, override=args.override).enforce()
     with db.connect(settings.database_url, autocommit=True) as conn, db.connect(settings.database_url, autocommit=True) as lock_conn:
         if args.rollback:
             result = rollback(conn, lock_conn, target, args.live)
         elif args.drop_retired:
             result = drop_retired(conn, lock_conn, target, args.live)
         else:
-            result = swap(conn, lock_conn, target, args.new, args.live, settings.model, settings.dimensions)
-    emit(result, args.json, result.line())
+            result = swap(conn, lock_conn, target, args.new, args.live, settings)
+    text = result.line()
+    if scope_gate is not None and scope_gate.override:
+        text += f"\n  scope gate {scope_gate.status}; override: {scope_gate.override}"
+    emit({**result.as_dict(), "scope_gate": scope_gate.as_dict() if scope_gate else None}, args.json, text)
     return 0

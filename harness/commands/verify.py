@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_run_dir, add_target_options, positive_int, settings_from
+from ._common import add_json, add_run_dir, add_sampling_options, add_target_options, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,7 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run pytest checks/ for the collection and collect each check's outcome.")
     add_target_options(p)
     add_run_dir(p)
-    p.add_argument("--sample", type=positive_int, help="rows the sampling checks re-embed")
+    add_sampling_options(p)
     p.add_argument("--historylog", help="the historylog the 'completed' check reads")
     p.add_argument("--checks", help="the checks folder (default: this project's checks/)")
     add_json(p)
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from ..steps import default_run_dir, verify
 
     run_dir = args.run_dir or default_run_dir(args.collection)
-    result = verify(settings_from(args), args.collection, run_dir, checks_dir=args.checks, sample=args.sample,
+    result = verify(settings_from(args), args.collection, run_dir, checks_dir=args.checks, sample=args.sample, max_bad_fraction=args.max_bad_fraction,
                     historylog=args.historylog)
     emit({**result.as_dict(), "run_dir": str(run_dir)}, args.json, result.text())
     return 0 if result.ok else 1

@@ -6,13 +6,14 @@ import datetime as dt
 import getpass
 import os
 import re
-import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import redact
+from . import commandline
+from ..backfill.engine import BackfillOptions
 from ..errors import ConfigError
 from ..settings import Settings
 
@@ -36,20 +37,23 @@ def default_run_dir(collection: str, base: str | Path = "runs") -> Path:
 
 @dataclass(frozen=True)
 class BackfillCommand:
-    command: str  # a shell command line
+    command: str  # the argument list as one line, for people and evidence (never run through a shell)
     source: str  # flag / profile backfill.command / engine / found by locate
     workdir: str | None = None
+    argv: tuple[str, ...] = ()  # what is started: the template split once, each placeholder filled in its own argument
 
 
 def backfill_command(settings: Settings, collection: str, *, command: str | None = None, engine: bool = False,
                      into: str | None = None, located: str | None = None, located_workdir: str | None = None) -> BackfillCommand:
     """The command that backfills: --command, else the profile's, else the engine (--engine), else one found by locate."""
     profile = settings.profile
-    target = into or collection
+    values = {"collection": collection, "into": into or collection}
+    extra: tuple[str, ...] = ()
     if command:
-        chosen = BackfillCommand(command, "flag --command", profile.backfill.workdir)
+        template, source, workdir = command, "flag --command", profile.backfill.workdir
     elif profile.backfill.command and not engine:
-        chosen = BackfillCommand(profile.backfill.command, "profile backfill.command", profile.backfill.workdir)
+        template, source, workdir = profile.backfill.command, "profile backfill.command", profile.backfill.workdir
+        extra = tuple(profile.backfill.args)
     elif engine or not located:
         if not engine:
             raise ConfigError(
@@ -57,19 +61,21 @@ def backfill_command(settings: Settings, collection: str, *, command: str | None
                 "--command CMD, or --engine to use backfill-harness backfill")
         if profile.path is None:
             raise ConfigError("--engine needs a profile file to hand to backfill-harness backfill")
-        parts = [sys.executable, "-m", "harness", "backfill", "--profile", str(Path(profile.path).resolve()),
-                 "--collection", "{collection}", "--model", settings.model, "--batch-size", str(settings.batch_size)]
-        if into:
-            parts += ["--into", "{into}"]
-        chosen = BackfillCommand(" ".join(p if p.startswith("{") else shlex.quote(p) for p in parts), "engine")
+        options = BackfillOptions(collection, batch_size=settings.batch_size, into=into)
+        parts = [sys.executable, "-m", "harness", "backfill", *options.to_argv(settings)]
+        commandline.refuse_nul(values)
+        return BackfillCommand(commandline.shown(parts), "engine", None, tuple(parts))
     else:
-        chosen = BackfillCommand(located, "found by locate", located_workdir)
-    text = chosen.command.replace("{collection}", shlex.quote(collection)).replace("{into}", shlex.quote(target))
-    return BackfillCommand(text, chosen.source, chosen.workdir)
+        template, source, workdir = located, "found by locate", located_workdir
+    argv = commandline.build_argv(template, values, extra)
+    return BackfillCommand(commandline.shown(argv), source, workdir, tuple(argv))
 
 
 def backfill_env(settings: Settings, collection: str, target_collection: str | None = None) -> dict[str, str]:
-    """The settings the backfill command gets in its environment (on top of the caller's)."""
+    """The settings the backfill command gets in its environment (on top of the caller's): ours under our names,
+    and the profile's ``backfill.env`` with its placeholders (``{database_url}``, ``{model}``, ...) filled in."""
+    from ..profile import PLACEHOLDER
+
     p = settings.profile
     env = {
         "DATABASE_URL": settings.database_url,
@@ -85,7 +91,39 @@ def backfill_env(settings: Settings, collection: str, target_collection: str | N
         env["MAX_CHUNK_SIZE"] = str(p.chunking.max_chunk_size)
     if p.chunking.overlap is not None:
         env["CHUNK_OVERLAP"] = str(p.chunking.overlap)
-    return {**dict(p.backfill.env), **env}
+    values = {"database_url": settings.database_url, **database_parts(settings.database_url),
+              "provider_url": settings.provider_url, "model": settings.model,
+              "batch_size": str(settings.batch_size),
+              "dimensions": str(settings.dimensions) if settings.dimensions else None,
+              "collection": collection, "into": target_collection or collection}
+
+    def fill(name: str, value: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if key not in values:
+                return match.group(0)
+            if values[key] is None:
+                raise ConfigError(f"profile key 'backfill.env.{name}' uses {{{key}}}, which has no value; expected "
+                                  + ("provider.dimensions in the profile" if key == "dimensions"
+                                     else "a database URL that names it"))
+            return values[key]
+        return PLACEHOLDER.sub(one, value)
+
+    mapped = {name: fill(name, value) for name, value in p.backfill.env.items()}
+    return {**mapped, **env}
+
+
+def database_parts(dsn: str) -> dict[str, str | None]:
+    """The DSN split for targets that read host, port, user, password and database name separately."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001  a DSN psycopg cannot parse has no parts to give
+        parts = {}
+    return {f"database_{k}": (str(parts[src]) if parts.get(src) is not None else None)
+            for k, src in (("host", "host"), ("port", "port"), ("user", "user"), ("password", "password"),
+                           ("name", "dbname"))}
 
 
 def shown_env(env: dict[str, str]) -> dict[str, str]:

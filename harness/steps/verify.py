@@ -1,12 +1,15 @@
 """Step 5, verify: run the DONE checks (``pytest checks/``) for the collection and read each outcome back.
 
 pytest runs as a subprocess with its own ``--junitxml``; the outcomes come from
-that file, so the step depends only on pytest's reporting, not on the suite.
+that file, so the step depends only on pytest's reporting, not on the suite. An
+unproven check comes back as a skip whose message starts with ``unproven:``; the
+verdict is ``harness.checks.verdict``'s rule, the one the plugin applies.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import redact
+from ..checks.outcome import Outcome, Status
+from ..checks.verdict import Verdict, done
 from ..errors import ConfigError
 from ..evidence import write_json_atomic
 from ..settings import Settings
@@ -25,14 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = REPO_ROOT / "checks"
 VERIFY_FILE = "verify.json"
 JUNIT_FILE = "junit.xml"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    outcome: str  # passed / failed / skipped
-    message: str = ""
-    seconds: float = 0.0
+OFFENDERS_FILE = "offenders.jsonl"
 
 
 @dataclass(frozen=True)
@@ -41,50 +39,94 @@ class VerifyResult:
     command: str
     exit_code: int  # pytest's
     seconds: float
-    checks: tuple[CheckResult, ...]
+    checks: tuple[Outcome, ...]
     output_tail: str = ""
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {"passed": 0, "failed": 0, "skipped": 0}
+        out = {str(status): 0 for status in Status}
         for c in self.checks:
-            out[c.outcome] = out.get(c.outcome, 0) + 1
+            out[str(c.status)] += 1
         return out
 
     @property
+    def verdict(self) -> Verdict:
+        return done(self.checks)
+
+    @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and self.counts["failed"] == 0 and self.counts["passed"] > 0
+        """DONE: no check failed, one passed, every unproven claim covered by a passing recompute bound; pytest exit 0."""
+        return self.verdict.ok and self.exit_code == 0
 
     @property
     def reason(self) -> str | None:
         if self.ok:
             return None
-        failed = [c for c in self.checks if c.outcome == "failed"]
+        failed = [c for c in self.checks if c.status == Status.FAILED]
         if failed:
-            return "; ".join(f"{c.name}: {c.message}" for c in failed[:5])
+            return "; ".join(f"{label(c)}: {detail(c)}" for c in failed[:5])
         if not self.checks:
             return f"no DONE check ran (pytest exit code {self.exit_code})"
+        if not self.verdict.ok:
+            return self.verdict.reason
         return f"pytest exit code {self.exit_code}"
 
     def as_dict(self) -> dict[str, Any]:
+        covered = [f"{c.check} [{c.collection}]" for c in self.verdict.covered]
         return {"ok": self.ok, "reason": self.reason, "collection": self.collection, "command": self.command,
-                "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "counts": self.counts,
-                "checks": [c.__dict__ for c in self.checks], "output_tail": self.output_tail}
+                "unproven_covered_by_recompute": covered, "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "counts": self.counts,
+                "checks": [c.as_dict() for c in self.checks], "output_tail": self.output_tail}
 
     def text(self) -> str:
         c = self.counts
-        lines = [f"DONE checks for {self.collection}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped "
-                 f"({self.seconds:.1f} s)"]
+        lines = [f"DONE checks for {self.collection}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped, "
+                 f"{c['unproven']} unproven ({self.seconds:.1f} s)"]
         for check in self.checks:
-            mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}.get(check.outcome, check.outcome)
-            lines.append(f"  [{mark}] {check.name}" + (f": {check.message}" if check.message else ""))
+            mark = _MARKS[check.status]
+            lines.append(f"  [{mark}] {label(check)}" + (f": {detail(check)}" if detail(check) else ""))
         if not self.ok:
             lines.append(f"Verify FAILED: {self.reason}")
         return "\n".join(lines)
 
 
-def parse_junit(path: str | Path) -> tuple[CheckResult, ...]:
-    """Each testcase of a pytest junit.xml as (name, outcome, message)."""
+_MARKS = {Status.PASSED: "ok  ", Status.FAILED: "FAIL", Status.SKIPPED: "skip", Status.UNPROVEN: "UNPR"}
+# A check the plugin reports as unproven reaches junit as a skip whose message says so ("unproven: ..." or
+# "<check> [<collection>] unproven: ...", Outcome.message()'s form).
+_UNPROVEN = re.compile(r"^(?:\S+(?: \[[^\]]*\])? )?unproven:\s*")
+_PARAM = re.compile(r"\[(.*)\]$")
+_NOT_METRICS = {"check", "collection", "status", "expected", "found"}
+
+
+def label(outcome: Outcome) -> str:
+    """The check's name as people read it: ``coverage [tenant_acme]``."""
+    return outcome.check + (f" [{outcome.collection}]" if outcome.collection else "")
+
+
+def detail(outcome: Outcome) -> str:
+    """One line: why it failed, skipped or stays unproven (or what it found)."""
+    if outcome.note:
+        return outcome.note
+    if outcome.expected or outcome.found:
+        return f"expected {outcome.expected}; found {outcome.found}"
+    return ""
+
+
+def _status_of(case: ET.Element) -> tuple[Status, str]:
+    for child in case:
+        if child.tag in ("failure", "error"):
+            raw = (child.get("message") or child.text or "").strip()
+            return Status.FAILED, raw.splitlines()[0] if raw else child.tag
+        if child.tag == "skipped":
+            message = child.get("message") or ""
+            unproven = _UNPROVEN.match(message)
+            if unproven:
+                return Status.UNPROVEN, message[unproven.end():]
+            return Status.SKIPPED, message
+    return Status.PASSED, ""
+
+
+def parse_junit(path: str | Path) -> tuple[Outcome, ...]:
+    """Each testcase of a pytest junit.xml as an ``Outcome`` (the check plugin's properties give check and figures)."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
@@ -94,24 +136,28 @@ def parse_junit(path: str | Path) -> tuple[CheckResult, ...]:
         classname = case.get("classname", "")
         name = case.get("name", "")
         module = classname.rsplit(".", 1)[-1] if classname else ""
-        full = f"{module}::{name}" if module else name
-        outcome, message = "passed", ""
-        for child in case:
-            if child.tag in ("failure", "error"):
-                outcome = "failed"
-                raw = (child.get("message") or child.text or "").strip()
-                message = raw.splitlines()[0] if raw else child.tag
-                break
-            if child.tag == "skipped":
-                outcome, message = "skipped", child.get("message") or ""
-                break
-        results.append(CheckResult(full, outcome, " ".join(redact.redact(message).split())[:500],
-                                   float(case.get("time") or 0)))
+        props = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+        status, message = _status_of(case)
+        if props.get("status") in {str(s) for s in Status}:
+            status = Status(props["status"])
+        param = _PARAM.search(name)
+        check = props.get("check") or (f"{module}::{name}" if module else name)
+        collection = props.get("collection") or (param.group(1) if props.get("check") and param else None)
+        metrics: dict[str, Any] = {k: v for k, v in props.items() if k not in _NOT_METRICS}
+        metrics["seconds"] = float(case.get("time") or 0)
+        if status == Status.FAILED and props.get("offending_total"):
+            message = (f"{message} ({props['offending_total']} offending rows; first ids: "
+                       f"{props.get('offending_ids') or '-'}; all in {OFFENDERS_FILE})")
+        note = " ".join(redact.redact(message).split())[:1000]
+        results.append(Outcome(check, collection, status, expected=redact.redact(props.get("expected", "")),
+                               found=redact.redact(props.get("found", "")), metrics=metrics,
+                               note="" if status == Status.PASSED else note))
     return tuple(results)
 
 
 def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_dir: str | Path | None = None,
-           sample: int | None = None, historylog: str | Path | None = None, timeout_s: float = 1800) -> VerifyResult:
+           sample: int | str | None = None, max_bad_fraction: float | None = None,
+           historylog: str | Path | None = None, timeout_s: float = 1800) -> VerifyResult:
     """Run the checks suite for one collection; write junit.xml and verify.json into the run folder."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -122,12 +168,15 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
         raise ConfigError("verify needs a profile file to hand to the checks suite")
     junit = run_dir / JUNIT_FILE
     junit.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "pytest", str(checks), "--profile", str(Path(settings.profile.path).resolve()),
-            "--collection", collection, "--run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"]
+    (run_dir / OFFENDERS_FILE).unlink(missing_ok=True)  # the plugin writes this run's; never an older run's
+    argv = [sys.executable, "-m", "pytest", str(checks), "--bh-profile", str(Path(settings.profile.path).resolve()),
+            "--bh-collection", collection, "--bh-run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"]
     if historylog:
-        argv += ["--historylog", str(Path(historylog).resolve())]
+        argv += ["--bh-historylog", str(Path(historylog).resolve())]
     if sample:
-        argv += ["--sample", str(sample)]
+        argv += ["--bh-sample", str(sample)]
+    if max_bad_fraction:
+        argv += ["--bh-max-bad-fraction", repr(float(max_bad_fraction))]
     env = {**os.environ, **backfill_env(settings, collection)}
     started = time.perf_counter()
     try:

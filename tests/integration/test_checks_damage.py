@@ -9,9 +9,10 @@ import re
 import numpy as np
 import pytest
 
-from harness.evidence import RunEvidence, write_evidence
 
 from .checks_run import run_checks
+
+from ..conftest import finished_run
 
 COLLECTION = "tenant_acme"
 DOC = "https://spdx.org/licenses/GPL-3.0-only.html"
@@ -21,11 +22,11 @@ DOC = "https://spdx.org/licenses/GPL-3.0-only.html"
 def check_acme(embedded_db, demo_env, demo_profile, tmp_path):
     """Run the whole checks suite on tenant_acme; returns the run and the damaged chunk ids."""
     run_dir = tmp_path / "run"
-    write_evidence(run_dir, RunEvidence(COLLECTION, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 60.0, 0))
+    finished_run(run_dir, COLLECTION)
 
     def run(*extra: str, env: dict | None = None, profile=demo_profile):
-        return run_checks(tmp_path, "--profile", str(profile), "--collection", COLLECTION, "--run-dir", str(run_dir),
-                          "--sample", "1000", *extra, env={**demo_env, "DATABASE_URL": embedded_db.dsn, **(env or {})})
+        return run_checks(tmp_path, "--bh-profile", str(profile), "--bh-collection", COLLECTION, "--bh-run-dir", str(run_dir),
+                          "--bh-sample", "1000", *extra, env={**demo_env, "DATABASE_URL": embedded_db.dsn, **(env or {})})
 
     return run
 
@@ -84,7 +85,7 @@ def test_vectors_shifted_by_one_row_fail_recompute(embedded_db, check_acme):
         "(SELECT id, coalesce(lead(id) OVER (ORDER BY id), min(id) OVER ()) AS nxt FROM unnest(%s::bigint[]) AS id) AS r "
         "JOIN document_embeddings src ON src.chunk_id = r.nxt WHERE e.chunk_id = r.id", (ids,))
     message = only_failure(check_acme(), "recompute")
-    assert "4 of 107 sampled rows below" in message and shows(message, ids)
+    assert "4 of 107 rows off (every row checked: exactly 3.7%)" in message and shows(message, ids)
 
 
 def test_a_zero_vector_fails_sane_vectors(embedded_db, check_acme):
@@ -171,7 +172,7 @@ custom_checks:
     sql: SELECT pg_sleep(2) IS NOT NULL
     expect: true
 """)
-    run = check_acme("--statement-timeout-ms", "200", profile=profile)
+    run = check_acme("--bh-statement-timeout-ms", "200", profile=profile)
     assert "test_custom[slow]" in run.failed
     assert "canceling statement due to statement timeout" in run.messages["test_custom[slow]"]
 

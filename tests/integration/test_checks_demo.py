@@ -1,8 +1,9 @@
 """The DONE checks on the demo app: all pass after a backfill; a target without a profile is skipped, never passed."""
 
-from harness.evidence import RunEvidence, write_evidence
 
 from .checks_run import run_checks
+
+from ..conftest import finished_run
 
 CHECK_NAMES = ("completed", "coverage", "dimensions", "model", "fresh", "recompute", "tenant_isolation",
                "sane_vectors", "citations", "index")
@@ -10,15 +11,13 @@ CUSTOM = "test_custom[every chunk carries a citation url]"  # the demo profile's
 
 
 def evidence(run_dir, collection, exit_code=0, failed_rows=0):
-    write_evidence(run_dir, RunEvidence(collection=collection, command="backfill", exit_code=exit_code,
-                                        started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:01:00Z",
-                                        seconds=60.0, failed_rows=failed_rows))
+    finished_run(run_dir, collection, exit_code=exit_code, failed_rows=failed_rows)
     return run_dir
 
 
 def test_every_check_passes_on_the_backfilled_demo_app(embedded_db, demo_env, demo_profile, tmp_path):
     run_dir = evidence(tmp_path / "run", "tenant_acme")
-    run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "tenant_acme", "--run-dir", str(run_dir),
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme", "--bh-run-dir", str(run_dir),
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn})
     assert run.results == {f"test_{name}[tenant_acme]": "passed" for name in CHECK_NAMES} | {CUSTOM: "passed"} | {
         "test_source_coverage[tenant_acme]": "skipped"}, run.output  # the demo names no source table
@@ -28,7 +27,7 @@ def test_every_check_passes_on_the_backfilled_demo_app(embedded_db, demo_env, de
 
 
 def test_collection_all_checks_every_collection(embedded_db, demo_env, demo_profile, tmp_path):
-    run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "all",
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "all",
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn})
     collections = ("global_corpus", "tenant_acme", "tenant_globex")
     assert run.with_status("passed") == {f"test_{check}[{c}]" for check in CHECK_NAMES if check != "completed"
@@ -40,12 +39,12 @@ def test_collection_all_checks_every_collection(embedded_db, demo_env, demo_prof
 def test_without_a_profile_the_suite_is_skipped_with_one_reason(tmp_path):
     run = run_checks(tmp_path, env={"DATABASE_URL": ""})
     assert run.results == {"checks": "skipped"}
-    assert "no target to check: pass --profile P" in run.messages["checks"]
+    assert "no target to check: pass --bh-profile P" in run.messages["checks"]
     assert "1 skipped" in run.output and "passed" not in run.output and "warning" not in run.output
 
 
 def test_completed_is_skipped_with_a_reason_when_no_run_was_recorded(embedded_db, demo_env, demo_profile, tmp_path):
-    run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "tenant_acme",
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme",
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_completed.py",))
     assert run.results == {"test_completed[tenant_acme]": "skipped"}
     assert "no run evidence: pass --run-dir DIR" in run.messages["test_completed[tenant_acme]"]
@@ -53,14 +52,14 @@ def test_completed_is_skipped_with_a_reason_when_no_run_was_recorded(embedded_db
 
 def test_completed_fails_when_the_recorded_run_had_failed_rows(embedded_db, demo_env, demo_profile, tmp_path):
     run_dir = evidence(tmp_path / "run", "tenant_acme", exit_code=1, failed_rows=3)
-    run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "tenant_acme", "--run-dir", str(run_dir),
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme", "--bh-run-dir", str(run_dir),
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_completed.py",))
     assert run.failed == {"test_completed[tenant_acme]"}
     assert "exit code 1, 3 failed rows" in run.messages["test_completed[tenant_acme]"]
 
 
 def test_an_unknown_collection_is_a_usage_error_naming_it(embedded_db, demo_env, demo_profile, tmp_path):
-    run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "tenant_nobody",
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_nobody",
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_coverage.py",))
     assert run.code == 4
     assert "collection 'tenant_nobody' has no chunks" in run.output
@@ -76,7 +75,7 @@ def test_citations_fail_when_an_expected_source_is_not_in_the_top_k(embedded_db,
     expect_source: https://spdx.org/licenses/CC0-1.0.html
     k: 1
 """)
-    run = run_checks(tmp_path, "--profile", str(profile), "--collection", "tenant_acme",
+    run = run_checks(tmp_path, "--bh-profile", str(profile), "--bh-collection", "tenant_acme",
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_citations.py",))
     message = run.messages["test_citations[tenant_acme]"]
     assert run.failed == {"test_citations[tenant_acme]"}

@@ -7,10 +7,12 @@ import pytest
 
 from harness import db as dbmod
 from harness.checks import CheckOptions, custom, open_session
-from harness.evidence import RunEvidence, write_evidence
 from harness.profile import load_profile
+from harness.settings import resolve
 
 from .checks_run import run_checks
+
+from ..conftest import finished_run
 
 
 def test_the_whole_suite_passes_as_a_role_that_can_only_select(embedded_db, demo_env, demo_profile, tmp_path):
@@ -20,12 +22,12 @@ def test_the_whole_suite_passes_as_a_role_that_can_only_select(embedded_db, demo
     parts = urlsplit(embedded_db.dsn)
     dsn = urlunsplit(parts._replace(netloc=f"checker:checker-pw@{parts.hostname}:{parts.port}"))
     run_dir = tmp_path / "run"
-    write_evidence(run_dir, RunEvidence("tenant_globex", "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 60.0, 0))
+    finished_run(run_dir, "tenant_globex")
     try:
-        run = run_checks(tmp_path, "--profile", str(demo_profile), "--collection", "tenant_globex", "--run-dir", str(run_dir),
+        run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_globex", "--bh-run-dir", str(run_dir),
                          env={**demo_env, "DATABASE_URL": dsn})
         assert run.code == 0 and run.failed == set(), run.output
-        assert len(run.with_status("passed")) == 11  # ten checks for the collection and the profile's custom check
+        assert len(run.with_status("passed")) == 12  # eleven checks for the collection and the profile's custom check
         assert "checker-pw" not in run.output
     finally:
         embedded_db.execute("DROP OWNED BY checker")
@@ -49,8 +51,8 @@ custom_checks:
     expect: 0
 """)
     before = embedded_db.scalar("SELECT count(*) FROM document_embeddings")
-    session = open_session(load_profile(profile, env=demo_env), CheckOptions(collections=("tenant_acme",)),
-                           database_url=embedded_db.dsn, env=demo_env)
+    session = open_session(resolve(load_profile(profile, env=demo_env), database_url=embedded_db.dsn, env=demo_env),
+                           CheckOptions(collections=("tenant_acme",)))
     try:
         outcome = custom(session, "sneaky_delete")
     finally:
@@ -61,8 +63,8 @@ custom_checks:
 
 
 def test_the_session_connection_refuses_writes_even_outside_a_check_transaction(embedded_db, demo_env, demo_profile):
-    session = open_session(load_profile(demo_profile, env=demo_env), CheckOptions(collections=("tenant_acme",)),
-                           database_url=embedded_db.dsn, env=demo_env)
+    session = open_session(resolve(load_profile(demo_profile, env=demo_env), database_url=embedded_db.dsn, env=demo_env),
+                           CheckOptions(collections=("tenant_acme",)))
     try:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             session.conn.execute("UPDATE document_chunks SET content = ''")

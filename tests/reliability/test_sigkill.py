@@ -19,6 +19,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from harness.db import as_array
 from harness.embedserver import EmbeddingServer, Pace
 from harness.provider import OllamaProvider
 
@@ -67,8 +68,7 @@ def _assert_nothing_half_written(db, expected: dict[int, np.ndarray], original: 
         ).fetchall()
     for key, vector, text, fresh in rows:
         if fresh:
-            vector = vector.to_numpy() if hasattr(vector, "to_numpy") else vector  # pgvector 0.4+ Vector, 0.3 ndarray
-            assert np.array_equal(vector, expected[key]), key
+            assert np.array_equal(as_array(vector), expected[key]), key
         else:
             assert original[key] == text, key
 

@@ -92,7 +92,8 @@ def pytest_options() -> set[str]:
 
 
 def test_the_checks_plugin_options_are_registered(pytest_options):
-    assert {"--profile", "--collection", "--sample", "--run-dir", "--historylog"} <= pytest_options
+    assert {"--bh-profile", "--bh-collection", "--bh-sample", "--bh-run-dir", "--bh-historylog", "--bh-database-url",
+            "--bh-statement-timeout-ms"} <= pytest_options
 
 
 @pytest.mark.parametrize("call", PYTEST_CALLS, ids=[_id(c) for c in PYTEST_CALLS])
@@ -102,4 +103,4 @@ def test_each_pytest_checks_flag_exists(call, pytest_options):
     for word in argv[1:]:
         if word.startswith("-"):
             flag = word.split("=", 1)[0]
-            assert flag in pytest_options, f"pytest has no {flag} (the checks plugin adds --profile, --collection, ...)"
+            assert flag in pytest_options, f"pytest has no {flag} (the checks plugin adds --bh-profile, --bh-collection, ...)"

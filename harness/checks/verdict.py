@@ -1,0 +1,70 @@
+"""The DONE verdict, one rule for the plugin, ``verify`` and its JSON.
+
+DONE when no check failed, at least one passed, and every unproven claim is one
+recompute stands in for (``fresh`` without a hash or timestamps, ``model`` without
+a model column) in a collection whose recompute passed with a bound within the
+required ``max_bad_fraction``. Anything else unproven keeps DONE from being said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .outcome import FAIL, PASS, UNPROVEN, Outcome
+
+COVERED_BY_RECOMPUTE = frozenset({"fresh", "model"})
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One check's result as the verdict needs it (from an Outcome, or read back from junit.xml)."""
+
+    check: str
+    collection: str | None
+    status: str
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> Claim:
+        return cls(outcome.check, outcome.collection, str(outcome.status), outcome.metrics, outcome.message())
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str | None
+    uncovered: tuple[Claim, ...] = ()
+    covered: tuple[Claim, ...] = ()
+
+
+def _within(claim: Claim) -> bool:
+    bound, required = claim.metrics.get("bound"), claim.metrics.get("max_bad_fraction")
+    try:
+        return bound is None or required is None or float(bound) <= float(required)
+    except (TypeError, ValueError):
+        return False
+
+
+def decide(claims: Iterable[Claim]) -> Verdict:
+    """Apply the rule above."""
+    claims = list(claims)
+    failed = [c for c in claims if c.status == FAIL]
+    if failed:
+        return Verdict(False, "; ".join(f"{c.check}: {c.message}" for c in failed[:5]))
+    vouched = {c.collection for c in claims if c.check == "recompute" and c.status == PASS and _within(c)}
+    unproven = [c for c in claims if c.status == UNPROVEN]
+    covered = tuple(c for c in unproven if c.check in COVERED_BY_RECOMPUTE and c.collection in vouched)
+    uncovered = tuple(c for c in unproven if c not in covered)
+    if uncovered:
+        return Verdict(False, "unproven: " + "; ".join(f"{c.check}: {c.message}" for c in uncovered[:5]),
+                       uncovered, covered)
+    if not any(c.status == PASS for c in claims):
+        return Verdict(False, "no DONE check passed", (), covered)
+    return Verdict(True, None, (), covered)
+
+
+def done(outcomes: Iterable[Outcome]) -> Verdict:
+    return decide(Claim.of(o) for o in outcomes)

@@ -1,0 +1,102 @@
+"""Where a collection stands, read from the database: the floor that the engine, the steps and the checks share.
+
+What a collection holds (chunks, vectors, what needs embedding), which collections exist, and
+which models made the stored vectors are facts of the target, not of any one step; keeping them
+here lets ``backfill`` and ``checks`` both build on them without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from .errors import ConfigError
+from .introspect import require_names
+from .target import Target
+
+UNKNOWN_MODEL = "unknown"  # the model of a stored vector when the target keeps no model name
+
+
+@dataclass(frozen=True)
+class CollectionState:
+    collection: str
+    chunks: int
+    embedded: int
+    missing: int
+    stale: int | None  # None when the target keeps no input hash
+    other_model: int | None  # None when the target keeps no model name
+    needed: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def collection_state(conn: psycopg.Connection, target: Target, collection: str, model: str) -> CollectionState:
+    """Count a collection's chunks and what they need, in one pass."""
+    row = conn.execute(target.state_counts(), {"collection": collection, "model": model}).fetchone()
+    return CollectionState(collection=collection, **row)
+
+
+def list_collections(conn: psycopg.Connection, target: Target) -> dict[str, int]:
+    """Every collection in the chunk table with its chunk count."""
+    return {r["collection"]: r["chunks"] for r in conn.execute(target.collections()).fetchall()}
+
+
+def require_collection(conn: psycopg.Connection, target: Target, collection: str) -> int:
+    """Return the collection's chunk count; refuse a collection with no chunks instead of embedding nothing."""
+    if not collection or any(ord(ch) < 32 for ch in collection):
+        raise ConfigError(f"collection {collection!r} is not a valid name; expected printable text such as tenant_42")
+    require_names(conn, target.profile)
+    state = conn.execute(
+        sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
+        {"collection": collection},
+    ).fetchone()
+    if state["n"] == 0:
+        known = list_collections(conn, target)
+        shown = ", ".join(sorted(known)[:10]) or "none"
+        raise ConfigError(f"collection {collection!r} has no chunks in {target.profile.chunks.table}; known collections: {shown}")
+    return int(state["n"])
+
+
+def stored_models(conn: psycopg.Connection, target: Target, collection: str) -> dict[str, int]:
+    """Vectors already stored for the collection, by model name.
+
+    ``UNKNOWN_MODEL`` where the target keeps no model name (no column, no ``embeddings.model_value``) or a row's is NULL.
+    """
+    em = target.profile.embeddings
+    fallback = sql.Literal(em.model_value or UNKNOWN_MODEL)
+    model = sql.SQL("coalesce({}::text, {})").format(target.e(em.model), fallback) if em.model else fallback
+    query = sql.SQL("SELECT {m} AS model, count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL GROUP BY 1").format(
+        m=model, j=target.join(), w=target.chunk_filter(), v=target.vector)
+    return {r["model"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}
+
+
+def model_switch(stored: dict[str, int], model: str, collection: str, *, into: str | None = None,
+                 approve: bool = False) -> str | None:
+    """The one model-switch rule: the refusal text, or None when writing ``model`` may go ahead.
+
+    ``stored`` holds the vectors of the collection that will be written (``into`` when given, else
+    ``collection``), by model. Only evidence refuses: vectors of ``UNKNOWN_MODEL`` are not another model
+    (recompute in verify shows a real switch as low cosine). Vectors of another named model are replaced
+    in place only with ``approve`` (the owner's approval); filling a new collection (``into``) leaves the
+    live one untouched and needs none, as long as the new one holds no other model's vectors.
+    """
+    others = other_models(stored, model)
+    if not others or approve:
+        return None
+    written = into or collection
+    shown = ", ".join(f"{m} ({n})" for m, n in sorted(others.items()))
+    if into and into != collection:
+        return (f"target collection {into!r} already holds {sum(others.values())} vectors of {shown}; "
+                f"expected a new (empty) collection, or --approve-model-change to replace them with {model}")
+    return (f"collection {written!r} holds {sum(others.values())} vectors of {shown}; replacing them with {model} is a "
+            "model switch: expected --into NEW (fill a new collection, verify, swap) or --approve-model-change "
+            "(the owner approved replacing them in place)")
+
+
+def other_models(stored: dict[str, int], model: str) -> dict[str, int]:
+    """Stored vectors of a model other than ``model``, by name; unknown models are not counted as other."""
+    return {m: n for m, n in stored.items() if m not in (model, UNKNOWN_MODEL)}

@@ -1,0 +1,257 @@
+"""On a bare target (no input-hash, no model, no timestamp column) the default verify finds what the catalog cannot.
+
+The target is built once per module: texts embedded by the test server and written
+in batches of 100 (each its own transaction), the way a backfill writes them.
+Verdicts are computed in-process through ``harness.checks`` (the default options).
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from harness.checks import CheckOptions, decide, open_session, run_all
+from harness.checks.verdict import Claim
+from harness.profile import parse_profile
+from harness.provider import OllamaProvider
+from harness.settings import resolve
+
+from ..conftest import TEST_MODEL
+
+WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec "
+         "romeo sierra tango uniform victor whiskey xray yankee zulu amber basalt cobalt dune ember fjord glacier "
+         "harbor island jasper kelp lagoon meadow nectar orchard pebble quartz river summit tundra upland valley").split()
+
+PROFILE = """
+name: bare
+provider: {{model: {model}, url: {url}}}
+chunks: {{table: notes, id: id, text: body, collection_name: notes}}
+embeddings: {{table: note_vectors, key: note_id, vector: embedding}}
+"""
+
+
+def text(rng: random.Random, n: int = 12) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)) + f" #{rng.randrange(10**9)}"
+
+
+def build(dsn: str, url: str, rows: int, batch: int = 100, seed: int = 7) -> None:
+    """notes(id, body) and note_vectors(note_id, embedding): every vector right, written batch by batch."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    rng = random.Random(seed)
+    texts = [text(rng) for _ in range(rows)]
+    with psycopg.connect(dsn, autocommit=True) as conn, OllamaProvider(url, TEST_MODEL) as provider:
+        register_vector(conn)
+        conn.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)")
+        conn.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384))")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO notes VALUES (%s, %s)", list(enumerate(texts, 1)))
+        for start in range(0, rows, batch):
+            chunk = texts[start:start + batch]
+            vectors = provider.embed(chunk).vectors
+            with conn.transaction(), conn.cursor() as cur:
+                import numpy as np
+
+                cur.executemany("INSERT INTO note_vectors VALUES (%s, %s)",
+                                [(start + i + 1, np.asarray(v, dtype=np.float32)) for i, v in enumerate(vectors)])
+        conn.execute("CREATE INDEX ON note_vectors USING hnsw (embedding vector_cosine_ops)")
+
+
+@pytest.fixture(scope="module")
+def bare_target(pg, embed_server):
+    """A 2,000-row bare target; yields (dsn, profile)."""
+    name = "bare_sampling"
+    pg.drop_database(name)
+    dsn = pg.create_database(name)
+    build(dsn, embed_server.url, 2000)
+    profile = parse_profile(PROFILE.format(model=TEST_MODEL, url=embed_server.url))
+    try:
+        yield dsn, profile
+    finally:
+        pg.drop_database(name)
+
+
+@pytest.fixture
+def small_target(pg, embed_server):
+    """A 300-row bare target in three write batches of 100; yields (Database-like dsn, profile)."""
+    name = f"bare_small_{random.randrange(10**9)}"
+    dsn = pg.create_database(name)
+    build(dsn, embed_server.url, 300)
+    try:
+        yield dsn, parse_profile(PROFILE.format(model=TEST_MODEL, url=embed_server.url))
+    finally:
+        pg.drop_database(name)
+
+
+def default_verify(dsn, profile, **options):
+    """Every check with the default options; returns (verdict, outcomes by check name)."""
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",), **options))
+    try:
+        outcomes = run_all(session)
+    finally:
+        session.close()
+    return decide(Claim.of(o) for o in outcomes), {o.check: o for o in outcomes}
+
+
+def execute(dsn, query, params=None):
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(query, params)
+
+
+def test_a_correct_bare_target_is_done_with_freshness_and_model_covered_by_the_recompute_bound(bare_target):
+    verdict, by = default_verify(*bare_target)
+    assert verdict.ok, verdict.reason
+    assert by["fresh"].status == "unproven" and by["model"].status == "unproven"
+    assert "at 95% confidence fewer than 1.0% of the 2000 rows are off" in by["fresh"].note
+    assert by["recompute"].metrics["sampled"] == 299 and by["recompute"].metrics["bound"] <= 0.01
+
+
+@pytest.mark.slow
+def test_twenty_edited_texts_of_two_thousand_fail_the_default_verify_in_fifty_seeded_trials(bare_target):
+    dsn, profile = bare_target
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        originals = dict(conn.execute("SELECT id, body FROM notes").fetchall())
+    misses = []
+    for seed in range(50):
+        rng = random.Random(seed)
+        edited = rng.sample(sorted(originals), 20)
+        execute(dsn, "UPDATE notes SET body = 'rewritten ' || md5(body) || ' ' || %s WHERE id = ANY(%s)",
+                (text(rng), edited))
+        try:
+            session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+            try:
+                from harness.checks import recompute
+
+                outcome = recompute(session, "notes")
+            finally:
+                session.close()
+            if outcome.status != "failed" or not {o.id for o in outcome.offenders} & set(edited):
+                misses.append(seed)
+        finally:
+            execute(dsn, "UPDATE notes SET body = v.body FROM unnest(%s::int[], %s::text[]) AS v(id, body) "
+                         "WHERE notes.id = v.id", (edited, [originals[i] for i in edited]))
+    assert misses == []
+
+
+def test_an_explicit_sample_smaller_than_the_bound_needs_leaves_recompute_unproven_and_verify_not_done(bare_target):
+    verdict, by = default_verify(*bare_target, sample=20)
+    assert by["recompute"].status == "unproven"
+    assert "bound too wide" in by["recompute"].note and "needs 299 sampled rows" in by["recompute"].note
+    assert not verdict.ok and verdict.reason.startswith("unproven:")
+
+
+def test_one_vector_copied_onto_another_row_of_three_hundred_fails_distinct_vectors(small_target):
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 17) "
+                 "WHERE note_id = 240")
+    verdict, by = default_verify(dsn, profile)
+    assert not verdict.ok
+    assert by["distinct_vectors"].status == "failed"
+    assert {o.id for o in by["distinct_vectors"].offenders} == {17, 240}
+
+
+def test_every_vector_equal_to_the_first_fails_distinct_vectors(small_target):
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 1)")
+    verdict, by = default_verify(dsn, profile)
+    assert not verdict.ok
+    assert by["distinct_vectors"].offending_total == 300
+
+
+def test_a_reversed_batch_fails_the_default_verify(small_target):
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors v SET embedding = w.embedding FROM note_vectors w "
+                 "WHERE v.note_id BETWEEN 101 AND 200 AND w.note_id = 301 - v.note_id")
+    verdict, by = default_verify(dsn, profile)
+    assert not verdict.ok and by["recompute"].status == "failed"
+
+
+def test_a_batch_where_every_vector_equals_the_first_fails_the_default_verify(small_target):
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 101) "
+                 "WHERE note_id BETWEEN 101 AND 200")
+    verdict, by = default_verify(dsn, profile)
+    assert not verdict.ok and by["distinct_vectors"].offending_total == 100
+
+
+def test_two_swapped_vectors_in_a_batch_fail_the_default_verify(small_target):
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors v SET embedding = w.embedding FROM note_vectors w "
+                 "WHERE (v.note_id, w.note_id) IN ((150, 151), (151, 150))")
+    verdict, by = default_verify(dsn, profile)
+    assert not verdict.ok and {o.id for o in by["recompute"].offenders} == {150, 151}
+
+
+TIMED = PROFILE.replace("collection_name: notes}", "collection_name: notes, updated_at: changed_at}").replace(
+    "vector: embedding}", "vector: embedding, embedded_at: embedded_at}")
+
+
+def test_a_chunk_changed_after_its_vector_was_written_fails_fresh_by_timestamp(small_target, embed_server):
+    dsn, _ = small_target
+    execute(dsn, "ALTER TABLE notes ADD COLUMN changed_at timestamptz NOT NULL DEFAULT '2026-01-01'")
+    execute(dsn, "ALTER TABLE note_vectors ADD COLUMN embedded_at timestamptz NOT NULL DEFAULT '2026-01-02'")
+    profile = parse_profile(TIMED.format(model=TEST_MODEL, url=embed_server.url))
+    verdict, by = default_verify(dsn, profile)
+    assert verdict.ok and by["fresh"].status == "passed", verdict.reason
+    execute(dsn, "UPDATE notes SET changed_at = '2026-02-01' WHERE id IN (5, 6)")
+    verdict, by = default_verify(dsn, profile)
+    assert not verdict.ok and by["fresh"].status == "failed"
+    assert {o.id for o in by["fresh"].offenders} == {5, 6}
+    assert "chunk updated after its vector was written" in by["fresh"].message()
+
+
+def test_every_offending_row_goes_into_offenders_jsonl(small_target, tmp_path):
+    from harness.checks import offenders
+
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 1) "
+                 "WHERE note_id <= 40")
+    _, by = default_verify(dsn, profile)
+    offenders.write(tmp_path / "offenders.jsonl", by.values())
+    lines = offenders.read(tmp_path / "offenders.jsonl")
+    shared = [line for line in lines if line["check"] == "distinct_vectors"]
+    assert sorted(line["key"] for line in shared) == list(range(1, 41))
+    assert set(shared[0]) == {"check", "key", "collection", "tenant", "detail"} and shared[0]["collection"] == "notes"
+    assert by["distinct_vectors"].as_dict()["offending_total"] == 40 and len(by["distinct_vectors"].as_dict()["offenders"]) == 10
+
+
+def verify_cli(cli, dsn, profile_text, tmp_path, *args):
+    profile = tmp_path / "bare.yaml"
+    profile.write_text(profile_text)
+    run_dir = tmp_path / "run"
+    return cli("verify", "--profile", profile, "--collection", "notes", "--run-dir", run_dir, "--json", *args,
+               env={"DATABASE_URL": dsn}), run_dir
+
+
+def test_verify_reads_unproven_back_and_is_done_only_while_recompute_covers_it(cli, small_target, embed_server, tmp_path):
+    dsn, _ = small_target
+    text = PROFILE.format(model=TEST_MODEL, url=embed_server.url)
+    result, _ = verify_cli(cli, dsn, text, tmp_path)
+    data = result.json
+    assert result.code == 0 and data["ok"], data["reason"]
+    outcomes = {c["check"]: c["status"] for c in data["checks"]}
+    assert outcomes["fresh"] == outcomes["model"] == "unproven" and outcomes["recompute"] == "passed"
+    assert sorted(data["unproven_covered_by_recompute"]) == ["fresh [notes]", "model [notes]"]
+    narrow, _ = verify_cli(cli, dsn, text, tmp_path, "--sample", "20")
+    assert narrow.code == 1 and not narrow.json["ok"] and narrow.json["reason"].startswith("unproven:")
+
+
+def test_verify_names_the_first_offending_ids_and_writes_every_row_to_offenders_jsonl(cli, small_target, embed_server,
+                                                                                       tmp_path):
+    from harness.checks import offenders
+
+    dsn, _ = small_target
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 1) "
+                 "WHERE note_id <= 40")
+    result, run_dir = verify_cli(cli, dsn, PROFILE.format(model=TEST_MODEL, url=embed_server.url), tmp_path)
+    assert result.code == 1
+    (shared,) = [c for c in result.json["checks"] if c.get("check") == "distinct_vectors"]
+    assert "40 offending rows; first ids: 1, 2, 3" in shared["message"]
+    lines = offenders.read(run_dir / "offenders.jsonl")
+    assert sorted(r["key"] for r in lines if r["check"] == "distinct_vectors") == list(range(1, 41))
