@@ -55,6 +55,10 @@ def not_null_outcome(conn: psycopg.Connection, target: Target, collection: str |
 
 def into_key_outcome(conn: psycopg.Connection, target: Target, collection: str | None) -> Outcome | None:
     """--into copies chunk rows with new keys from the table's default: a key the application fills has none."""
+    from .backfill import library_swap
+
+    if library_swap.is_langchain(target):
+        return None  # library_swap.copy_collection gives each copied row a new uuid id, as LangChain does
     ch = target.profile.chunks
     key = next((c for c in _columns(conn, ch.schema, ch.table) if c["name"] == ch.id), None)
     if key is None or key["filled"]:

@@ -61,7 +61,9 @@ def differences(conn: psycopg.Connection, target: Target, have: str, lacks: str,
     if by == SOURCE:
         parts = Shape(target).sources()
     else:
-        parts = [sql.SQL("c.{}").format(sql.Identifier(c)) for c in content_columns(conn, target) if c != ch.collection]
+        # An inline vector column (LangChain's) holds the new model's vectors in the copy: not content.
+        skip = {ch.collection} | ({target.profile.embeddings.vector} if target.inline else set())
+        parts = [sql.SQL("c.{}").format(sql.Identifier(c)) for c in content_columns(conn, target) if c not in skip]
     row = sql.SQL("md5(ROW({})::text)").format(sql.SQL(", ").join(parts))
     query = sql.SQL(
         "WITH h AS (SELECT {id} AS id, {row} AS d, row_number() OVER (PARTITION BY {row} ORDER BY {id}) AS n "

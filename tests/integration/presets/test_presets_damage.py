@@ -38,28 +38,33 @@ def only_failure(run, store, check):
     return run.messages[name]
 
 
+def recompute_failure(run, store):
+    """recompute fails; citations may fail with it when it sampled a damaged chunk for its own-text search (LangChain's
+    ids are random uuids, so which chunk that is varies): retrieval is then wrong too. Nothing else fails."""
+    collection = store.collections[0]
+    assert f"test_recompute[{collection}]" in run.failed, run.output
+    assert run.failed <= {f"test_{c}[{collection}]" for c in ("recompute", "citations")}, run.output
+    return run.messages[f"test_recompute[{collection}]"]
+
+
 def test_two_swapped_vectors_fail_recompute(library_store, empty_db, tmp_path):
     damage(library_store, empty_db, "WITH a AS (SELECT {k} AS k, {v} AS v FROM {t} ORDER BY {k} LIMIT 2) "
                                     "UPDATE {t} AS e SET {v} = (SELECT a.v FROM a WHERE a.k <> e.{k}) "
                                     "WHERE e.{k} IN (SELECT k FROM a)")
-    run = checks(library_store, tmp_path)
-    # citations may fail too: a chunk sampled for its own-text search can be one of the two (retrieval is wrong)
-    assert "test_recompute[{}]".format(library_store.collections[0]) in run.failed, run.output
-    assert run.failed <= {f"test_{c}[{library_store.collections[0]}]" for c in ("recompute", "citations")}, run.output
-    assert "2 of" in run.messages[f"test_recompute[{library_store.collections[0]}]"]
+    assert "2 of" in recompute_failure(checks(library_store, tmp_path), library_store)
 
 
 def test_text_edited_after_embedding_fails_recompute(library_store, empty_db, tmp_path):
     damage(library_store, empty_db, "UPDATE {t} SET {x} = 'pasta recipes: boil water, add salt, cook for nine minutes' "
                                     "WHERE {k} = (SELECT {k} FROM {t} ORDER BY {k} LIMIT 1)")
-    assert "1 of" in only_failure(checks(library_store, tmp_path), library_store, "recompute")
+    assert "1 of" in recompute_failure(checks(library_store, tmp_path), library_store)
 
 
 def test_llamaindex_metadata_it_embeds_edited_fails_recompute(llamaindex_store, empty_db, tmp_path):
     # The title is part of what LlamaIndex embedded; the text column is untouched.
     empty_db.execute("UPDATE data_licenses SET metadata_ = replace(metadata_::text, 'Python standard library: ', "
                      "'Cooking pasta with tomato sauce and basil: ')::json WHERE id = (SELECT min(id) FROM data_licenses)")
-    assert "1 of" in only_failure(checks(llamaindex_store, tmp_path), llamaindex_store, "recompute")
+    assert "1 of" in recompute_failure(checks(llamaindex_store, tmp_path), llamaindex_store)
 
 
 @pytest.mark.parametrize("preset", ["langchain", "llamaindex"])
