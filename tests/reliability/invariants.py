@@ -78,7 +78,7 @@ def assert_checks_pass(dsn: str, collection: str, provider_url: str,
     from ..conftest import DEMO_PROFILE, TEST_MODEL
 
     env = {"OLLAMA_HOST": provider_url, "EMBED_MODEL": TEST_MODEL}
-    session = open_session(load_profile(DEMO_PROFILE, env=env), CheckOptions(collections=(collection,), sample=20),
+    session = open_session(load_profile(DEMO_PROFILE, env=env), CheckOptions(collections=(collection,)),
                            database_url=dsn, env=env)
     try:
         outcomes = [PER_COLLECTION[name](session, collection) for name in checks]

@@ -37,7 +37,7 @@ def select_only_dsn(embedded_db):
 def test_every_check_of_every_collection_passes_select_only_and_changes_nothing(embedded_db, select_only_dsn, demo_env):
     before = _fingerprint(embedded_db)
     writes_before = embedded_db.scalar(_WRITES)
-    session = open_session(load_profile(DEMO_PROFILE, env=demo_env), CheckOptions(collections=("all",), sample=5),
+    session = open_session(load_profile(DEMO_PROFILE, env=demo_env), CheckOptions(collections=("all",)),
                            database_url=select_only_dsn, env=demo_env)
     try:
         outcomes = run_all(session)
