@@ -107,6 +107,8 @@ def test_a_correct_bare_target_is_done_with_freshness_and_model_covered_by_the_r
     assert by["fresh"].status == "unproven" and by["model"].status == "unproven"
     assert "at 95% confidence fewer than 1.0% of the 2000 rows are off" in by["fresh"].note
     assert by["recompute"].metrics["sampled"] == 299 and by["recompute"].metrics["bound"] <= 0.01
+    assert by["citations"].metrics["sampled"] == 3  # what three sampled chunks prove is said, not implied
+    assert "0 of 3 sampled chunks not found by their own text: at 95% confidence fewer than" in by["citations"].found
 
 
 @pytest.mark.slow
