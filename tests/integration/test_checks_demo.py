@@ -5,7 +5,7 @@ from harness.evidence import RunEvidence, write_evidence
 from .checks_run import run_checks
 
 CHECK_NAMES = ("completed", "coverage", "dimensions", "model", "fresh", "recompute", "tenant_isolation",
-               "sane_vectors", "citations", "index")
+               "sane_vectors", "distinct_vectors", "citations", "index")
 CUSTOM = "test_custom[every chunk carries a citation url]"  # the demo profile's own assertion
 
 
