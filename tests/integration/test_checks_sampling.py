@@ -256,3 +256,13 @@ def test_verify_names_the_first_offending_ids_and_writes_every_row_to_offenders_
     assert "40 offending rows; first ids: 1, 2, 3" in shared["message"]
     lines = offenders.read(run_dir / "offenders.jsonl")
     assert sorted(r["key"] for r in lines if r["check"] == "distinct_vectors") == list(range(1, 41))
+
+
+def test_sample_all_recomputes_every_row_and_states_the_exact_fraction(small_target):
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors v SET embedding = w.embedding FROM note_vectors w "
+                 "WHERE (v.note_id, w.note_id) IN ((7, 8), (8, 7))")
+    _, by = default_verify(dsn, profile, sample="all")
+    recompute = by["recompute"]
+    assert recompute.status == "failed" and recompute.metrics["exhaustive"] and recompute.metrics["sampled"] == 300
+    assert "2 of 300 rows off (every row checked: exactly 0.7%)" in recompute.found
