@@ -310,11 +310,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if _TARGET not in config.stash or config.stash[_TARGET].session is None:
         return
-    from .checks import done, offenders
+    from .checks import done, offenders, recompute
 
     outcomes = _outcomes(config)
-    from .checks import recompute
-
     covered = {o.collection for o in outcomes if o.metrics.get("covered_by") == "recompute"}
     ran = {o.collection for o in outcomes if o.check == "recompute"}
     # The stand-in ran inside the unproven check (once per session): its result joins the verdict.
@@ -335,7 +333,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     verdict = config.stash.get(_VERDICT, None)
     if verdict is None:
         return
-    line = "DONE" if verdict.ok else f"NOT DONE: {verdict.reason}"
+    checked = len(_outcomes(config))
+    line = f"DONE ({checked} checks)" if verdict.ok else f"NOT DONE: {verdict.reason}"
     terminalreporter.write_line(f"backfill-harness DONE checks verdict: {line}"[:2000])
 
 
