@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     count = min(count_s, count_again)
     statuses = {}
     for o in outcomes:
-        statuses[o.status] = statuses.get(o.status, 0) + 1
+        statuses[str(o.status)] = statuses.get(str(o.status), 0) + 1
     print(f"rows {args.rows:,}  collections {args.collections}  tenants {args.tenants}  cores {os.cpu_count()}")
     print(f"SELECT count(*) over embeddings: {count:.3f}s (as planned; index-only on a vacuumed table)")
     print(f"SELECT count(*) reading every heap row: {heap_s:.3f}s")
