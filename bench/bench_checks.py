@@ -30,6 +30,7 @@ from harness.checks import PER_COLLECTION, CheckOptions, custom, open_session  #
 from harness.embedserver import EmbeddingServer  # noqa: E402
 from harness.profile import load_profile  # noqa: E402
 from harness.stack import EmbeddedPostgres  # noqa: E402
+from harness.settings import resolve
 
 DIMS = 384
 MODEL = "hash-embed:384"
@@ -135,8 +136,8 @@ def time_suite(dsn: str, profile_path: Path, server_url: str, sample: int) -> tu
     env = {"OLLAMA_HOST": server_url}
     profile = load_profile(profile_path, env=env)
     started = time.perf_counter()
-    session = open_session(profile, CheckOptions(collections=("all",), sample=sample, statement_timeout_ms=600_000),
-                           database_url=dsn, env=env)
+    session = open_session(resolve(profile, database_url=dsn, env=env),
+                           CheckOptions(collections=("all",), sample=sample, statement_timeout_ms=600_000))
     outcomes, spent = [], {}
     try:
         for collection in session.collections:

@@ -16,6 +16,7 @@ from _engine_stack import COLLECTION, MODEL, chunk_text, fresh_database, header,
 
 from harness.backfill import BackfillOptions, run_backfill
 from harness.provider import EmbedResult
+from harness.settings import resolve
 
 
 class PrecomputedProvider:
@@ -70,7 +71,8 @@ def main() -> None:
             for size in sizes:
                 dsn = fresh_database(pg, f"b_engine_{size}_{round_}", args.rows, vector_index=False)
                 started = time.perf_counter()
-                summary = run_backfill(profile(), dsn, provider, BackfillOptions(COLLECTION, batch_size=size, progress=False))
+                summary = run_backfill(resolve(profile(), database_url=dsn, provider_url=provider.url),
+                                       BackfillOptions(COLLECTION, batch_size=size, progress=False), provider=provider)
                 engine_runs[size].append((time.perf_counter() - started, summary.write_seconds))
                 assert summary.ok and summary.embedded == args.rows, summary.line()
     copy_s = min(copy_runs)

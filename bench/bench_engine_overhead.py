@@ -14,6 +14,7 @@ from _engine_stack import COLLECTION, MODEL, chunk_text, fresh_database, header,
 from harness.backfill import BackfillOptions, run_backfill
 from harness.embedserver import Pace
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 
 def main() -> None:
@@ -37,8 +38,9 @@ def main() -> None:
             alone = time.perf_counter() - started
 
             started = time.perf_counter()
-            summary = run_backfill(profile(), dsn, provider,
-                                   BackfillOptions(COLLECTION, batch_size=args.batch_size, progress=False))
+            summary = run_backfill(resolve(profile(), database_url=dsn, provider_url=provider.url),
+                                   BackfillOptions(COLLECTION, batch_size=args.batch_size, progress=False),
+                                   provider=provider)
             engine = time.perf_counter() - started
     assert summary.ok and summary.embedded == args.rows, summary.line()
     print(f"requests alone : {alone:7.3f} s")

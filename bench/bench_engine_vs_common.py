@@ -18,6 +18,7 @@ from _engine_stack import COLLECTION, MODEL, fresh_database, header, paced_serve
 
 from harness.backfill import BackfillOptions, run_backfill
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 INSERT = ("INSERT INTO document_embeddings (chunk_id, collection, tenant_id, embedding, model_name, input_hash) "
           "VALUES (%s, %s, %s, %s, %s, encode(sha256(convert_to(%s, 'UTF8')), 'hex'))")
@@ -73,7 +74,9 @@ def main() -> None:
         }
         dsn = fresh_database(pg, "b_engine", args.rows)
         started = time.perf_counter()
-        summary = run_backfill(profile(), dsn, provider, BackfillOptions(COLLECTION, batch_size=args.batch_size, progress=False))
+        summary = run_backfill(resolve(profile(), database_url=dsn, provider_url=provider.url),
+                               BackfillOptions(COLLECTION, batch_size=args.batch_size, progress=False),
+                               provider=provider)
         engine = time.perf_counter() - started
     assert summary.ok and summary.embedded == args.rows, summary.line()
     print(f"{'engine':32s}: {engine:7.3f} s  {args.rows / engine:8.1f} rows/s")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
+import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.rows import dict_row
@@ -54,6 +55,11 @@ def read_only(conn: psycopg.Connection, statement_timeout_ms: int = 60_000) -> I
         yield conn
 
 
+def as_array(value) -> np.ndarray:
+    """A stored vector as float32 numpy, whichever pgvector-python read it (``Vector`` in 0.4+, ndarray before)."""
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -62,3 +68,24 @@ def _first_line(exc: BaseException) -> str:
 def describe_error(exc: BaseException) -> str:
     """One line for a database error, password removed."""
     return redact.redact(_first_line(exc))
+
+
+def session_values(settings: Mapping[str, str], tenant: str | None) -> dict[str, str]:
+    """The profile's ``database.session`` with ``{tenant}`` replaced by one tenant's value."""
+    if any("{tenant}" in v for v in settings.values()) and tenant is None:
+        raise DatabaseError("database.session uses {tenant} but no tenant was given; expected one tenant per transaction")
+    return {name: value.replace("{tenant}", str(tenant)) for name, value in settings.items()}
+
+
+def apply_session(conn: psycopg.Connection, values: Mapping[str, str]) -> None:
+    """``set_config(name, value, true)`` for each setting: they last until the current transaction ends."""
+    for name, value in values.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+
+
+@contextlib.contextmanager
+def scoped(conn: psycopg.Connection, settings: Mapping[str, str], tenant: str | None = None) -> Iterator[psycopg.Connection]:
+    """A transaction in which the row-level-security session settings (for ``tenant``) hold; nothing leaks past it."""
+    with conn.transaction():
+        apply_session(conn, session_values(settings, tenant))
+        yield conn

@@ -33,13 +33,39 @@ class RunEvidence:
     output_tail: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
     timed_out: bool = False
+    total_rows: int | None = None  # the Y of the command's "Embedded X/Y" line, when it prints one
+    gate: dict[str, Any] = field(default_factory=dict)  # the scope gate: status open/overridden, reason, override
+
+    @property
+    def remaining(self) -> int | None:
+        """Rows of the collection still needing a vector after the run, read from the database (None: unmeasured)."""
+        needed = self.counts_after.get("needed") if isinstance(self.counts_after, dict) else None
+        return needed if isinstance(needed, int) else None
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the run is not ok, one phrase each (empty when it is)."""
+        out = []
+        if self.timed_out:
+            out.append("timed out")
+        if self.exit_code != 0:
+            out.append(f"exit code {self.exit_code}")
+        if self.failed_rows:
+            out.append(f"{self.failed_rows} failed rows reported")
+        if self.remaining is None:
+            why = self.counts_after.get("error") if isinstance(self.counts_after, dict) else None
+            out.append("rows still needed after the run unmeasured" + (f" ({why})" if why else ""))
+        elif self.remaining:
+            out.append(f"{self.remaining} of {self.counts_after.get('chunks')} rows still need a vector")
+        return out
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.failed_rows
+        """Exit 0, no timeout, no reported failure, and the database says nothing is still needed."""
+        return not self.problems
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
+        return {**asdict(self), "ok": self.ok, "remaining": self.remaining, "problems": self.problems}
 
 
 def write_evidence(run_dir: Path, evidence: RunEvidence) -> Path:
@@ -55,7 +81,8 @@ def read_evidence(run_dir: Path) -> RunEvidence:
         raise ConfigError(f"no run evidence at {path}; expected the run step to have written it") from None
     except ValueError as exc:
         raise ConfigError(f"run evidence {path} is not valid JSON: {exc}") from None
-    data.pop("ok", None)
+    for derived in ("ok", "remaining", "problems"):
+        data.pop(derived, None)
     known = RunEvidence.__dataclass_fields__
     return RunEvidence(**{k: v for k, v in data.items() if k in known})
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import hashlib
 import json
 import re
@@ -23,7 +24,7 @@ from typing import Any
 import jinja2
 
 from . import redact
-from .files import atomic_write_text
+from .files import atomic_write_text, contained
 from .errors import ConfigError, HarnessError
 
 GENESIS = "0" * 64
@@ -48,6 +49,7 @@ _FIELD = re.compile(r"^- (?P<label>[a-z0-9 ]+?):(?: (?P<value>.*))?$")
 LEGACY_MARKER = "<!-- historylog: older entries below were written before the chain; they are kept as they were -->"
 _LEGACY_RE = re.compile("^" + re.escape(LEGACY_MARKER) + "$", re.M)
 _CHECK = re.compile(r"^  - (?P<outcome>[a-z]+): (?P<name>.+?)(?: — (?P<message>.*))?$")
+_GATE = re.compile(r"^  - gate: (?P<gate>.*)$")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class HistoryEntry:
     repo_commit: str | None = None
     run_dir: str | None = None
     checks: tuple[CheckOutcome, ...] = ()
+    gates: tuple[str, ...] = ()  # every gate that refused or was skipped (no plan, scope refused, overridden)
     prev: str = GENESIS
     sha256: str | None = None  # of the rendered entry; set when read back or appended
 
@@ -122,6 +125,7 @@ class HistoryEntry:
             duration_s=round(float(self.duration_s), 2) if self.duration_s is not None else None,
             checks=tuple(CheckOutcome(line(c.name) or "?", line(c.outcome) or "error", line(c.message) or "")
                          for c in self.checks),
+            gates=tuple(g for g in (line(g) for g in self.gates) if g),
         )
         return _redacted(clean)
 
@@ -136,6 +140,7 @@ def _scalar(value: Any) -> Any:
 def _redacted(entry: HistoryEntry) -> HistoryEntry:
     data = redact.redact(entry.as_dict())
     data["checks"] = tuple(CheckOutcome(**c) for c in data["checks"])
+    data["gates"] = tuple(data["gates"])
     return HistoryEntry(**data)
 
 
@@ -227,7 +232,12 @@ def parse_entry(body: str, sha: str | None = None) -> HistoryEntry:
     """Read an entry's text back into the data it was rendered from."""
     values: dict[str, Any] = {}
     checks: list[CheckOutcome] = []
+    gates: list[str] = []
     for raw in body.splitlines():
+        gate = _GATE.match(raw)
+        if gate:
+            gates.append(gate.group("gate"))
+            continue
         check = _CHECK.match(raw)
         if check:
             checks.append(CheckOutcome(check.group("name"), check.group("outcome"), check.group("message") or ""))
@@ -240,7 +250,7 @@ def parse_entry(body: str, sha: str | None = None) -> HistoryEntry:
     missing = [k for k in ("when", "who", "collection", "profile", "model", "outcome") if values.get(k) is None]
     if missing:
         raise HistoryLogError(f"historylog entry {sha or '?'} lacks {', '.join(missing)}; expected a rendered entry")
-    return HistoryEntry(**values, checks=tuple(checks), sha256=sha)
+    return HistoryEntry(**values, checks=tuple(checks), gates=tuple(gates), sha256=sha)
 
 
 def _parse_value(text: str, kind: str, name: str) -> Any:
@@ -345,7 +355,8 @@ def verify(path: str | Path) -> ChainReport:
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     lock = path.with_name(f".{path.name}.lock")
-    with open(lock, "a") as handle:
+    # O_NOFOLLOW: a link planted in the lock file's place is never followed (nor created through).
+    with os.fdopen(os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666), "r+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -365,6 +376,7 @@ def append(path: str | Path, entry: HistoryEntry) -> HistoryEntry:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        path = contained(path)  # a link beside it is followed (the real log gets the entry); one out of the folder refused
         with _locked(path):
             text = path.read_text(encoding="utf-8") if path.exists() else DEFAULT_HEADER
             text = _adopt(text)
@@ -397,5 +409,5 @@ def init(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_with_head(DEFAULT_HEADER, "none", 0), encoding="utf-8")
+        atomic_write_text(path, _with_head(DEFAULT_HEADER, "none", 0))
     return path

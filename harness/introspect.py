@@ -33,13 +33,20 @@ def missing_names(conn: psycopg.Connection, profile: Profile) -> list[str]:
                                          ("chunks.tenant", ch.tenant)]
                    + [(f"chunks.text[{i}]", c) for i, c in enumerate(ch.text)]
                    # a source may be ``column->>key`` (a key of a JSON column): the column must exist
-                   + [(f"chunks.sources[{i}]", c.split("->>", 1)[0].strip()) for i, c in enumerate(ch.sources)]
-                   + [(f"chunks.filter.{c}", c) for c, _ in ch.filter]),
+                   + [(f"chunks.sources[{i}]", c.split("->>", 1)[0].strip()) for i, c in enumerate(ch.sources)
+                      if not (profile.source and c.startswith("source."))]
+                   + [(f"chunks.filter.{c}", c) for c, _ in ch.filter]
+                   + [("chunks.metadata", ch.metadata)]
+                   + ([("source.key", profile.source.key)] if profile.source else [])),
         "embeddings": (em.schema, em.table, [("embeddings.key", em.key), ("embeddings.vector", em.vector),
                                              ("embeddings.model", em.model), ("embeddings.input_hash", em.input_hash),
                                              ("embeddings.collection", em.collection), ("embeddings.tenant", em.tenant),
                                              ("embeddings.dimensions", em.dimensions)]),
     }
+    if profile.source:
+        src = profile.source
+        wanted["source"] = (src.schema, src.table, [("source.key", src.key)] + [
+            (f"chunks.sources[{i}]", c[len("source."):]) for i, c in enumerate(ch.sources) if c.startswith("source.")])
     problems: list[str] = []
     for section, (schema, table, keys) in wanted.items():
         columns = _columns(conn, schema, table)

@@ -23,11 +23,21 @@ from .errors import ConfigError
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MAX_IDENTIFIER_BYTES = 63  # Postgres silently truncates longer names; refuse instead.
 DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
+# plain: the text column(s) as stored; llamaindex: what LlamaIndex embeds (MetadataMode.EMBED), metadata lines from
+# the node JSON in ``chunks.metadata`` minus its excluded_embed_metadata_keys, a blank line, then the text.
+TEXT_FORMATS = ("plain", "llamaindex")
 
 
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str | None = field(default=None, repr=False)  # may carry a password: kept out of reprs and tracebacks
+    # set_config(name, value, true) in every transaction (RLS policies read them); "{tenant}" runs tenant by tenant
+    session: Mapping[str, str] = field(default_factory=dict)
+    tenants: tuple[str, ...] = ()  # the tenants to go through when a session value uses {tenant}
+
+    @property
+    def per_tenant(self) -> bool:
+        return any("{tenant}" in value for value in self.session.values())
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,16 @@ class CollectionTable:
 
 
 @dataclass(frozen=True)
+class SourceTable:
+    """The table chunks are cut from (pgai's source): every row must have chunks, and ``queue`` says who keeps them."""
+
+    table: str
+    key: str = "id"  # the source's key, held under the same name by each chunk
+    schema: str = "public"
+    queue: str | None = None  # "pgai": items still pending in pgai's vectorizer queue count as not covered
+
+
+@dataclass(frozen=True)
 class ChunkTable:
     table: str
     id: str = "id"
@@ -64,6 +84,8 @@ class ChunkTable:
     filter: tuple[tuple[str, Any], ...] = ()
     collection_table: CollectionTable | None = None  # when set, ``collection`` is the column holding its key
     updated_at: str | None = None  # when the chunk's text last changed (stale vectors; recent edits sampled first)
+    text_format: str = "plain"  # how the embedded text is composed: TEXT_FORMATS
+    metadata: str | None = None  # the JSON column a text format reads (LlamaIndex's ``metadata_``)
 
 
 @dataclass(frozen=True)
@@ -77,12 +99,16 @@ class EmbeddingTable:
     collection: str | None = None
     tenant: str | None = None
     dimensions: str | None = None
+    model_value: str | None = None  # the model of every stored vector, declared when no model column says it
     updated_at: str | None = None  # when the vector was written: a chunk changed after it is stale
     embedded_at: str | None = None  # the same, under the other name apps use
+    # column -> SQL expression for NOT NULL columns the engine does not otherwise fill ({dims}, {model})
+    defaults: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def written_at(self) -> str | None:
         return self.embedded_at or self.updated_at
+    index_min_rows: int = 100_000  # below this many vectors a sequential scan is fast enough (pgai's own min_rows)
 
     def is_inline(self, chunks: ChunkTable) -> bool:
         """True when vectors live in a nullable column of the chunk table itself."""
@@ -98,10 +124,13 @@ class ChunkingSettings:
 @dataclass(frozen=True)
 class BackfillSettings:
     command: str | None = None
+    args: tuple[str, ...] = ()  # extra arguments after the command; placeholders filled like the command's
     workdir: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     batch_size: int = 100
     timeout_s: float = 3600.0
+    done_pattern: str | None = None  # regex with named groups embedded, total, failed for the command's closing line
+    probe_command: str | None = None  # the command on a few rows ({limit}), timed by plan
 
 
 @dataclass(frozen=True)
@@ -140,6 +169,7 @@ class Profile:
     spot_queries: tuple[SpotQuery, ...] = ()
     custom_checks: tuple[CustomCheck, ...] = ()
     search_terms: tuple[str, ...] = ()
+    source: SourceTable | None = None
     path: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -149,8 +179,13 @@ class Profile:
 
 
 def load_profile(path: str | Path, env: Mapping[str, str] | None = None) -> Profile:
-    """Read a YAML profile and return it validated; raise ConfigError naming the bad key."""
-    path = Path(path)
+    """Read a YAML profile (a path, a preset name or ``preset:NAME``) and return it validated; ConfigError names the bad key."""
+    from .profiles import preset_env, preset_of, profile_path
+
+    path = profile_path(path)
+    preset = preset_of(path)
+    if preset:
+        env = preset_env(preset, os.environ if env is None else env)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -315,7 +350,7 @@ class _Reader:
             "",
             raw,
             {"name", "database", "provider", "chunks", "embeddings", "chunking", "backfill", "distance",
-             "spot_queries", "custom_checks", "search_terms", "verify"},
+             "spot_queries", "custom_checks", "search_terms", "verify", "source"},
             {"name", "provider", "chunks"},
         )
         chunks = self.chunks(top["chunks"])
@@ -339,11 +374,39 @@ class _Reader:
             spot_queries=self.spot_queries(top.get("spot_queries")),
             custom_checks=self.custom_checks(top.get("custom_checks")),
             search_terms=tuple(terms),
+            source=self.source(top.get("source")),
+        )
+
+    def source(self, raw: Any) -> SourceTable | None:
+        if raw is None:
+            return None
+        section = self.mapping("source", raw, {"schema", "table", "key", "queue"}, {"table"})
+        queue = self.string("source.queue", section.get("queue"))
+        if queue not in (None, "pgai"):
+            raise ConfigError(f"profile key 'source.queue' must be pgai or absent, found {queue!r}")
+        return SourceTable(
+            table=self.identifier("source.table", section["table"], required=True),
+            key=self.identifier("source.key", section.get("key")) or "id",
+            schema=self.identifier("source.schema", section.get("schema")) or "public",
+            queue=queue,
         )
 
     def database(self, raw: Any) -> DatabaseSettings:
-        section = self.mapping("database", raw, {"url"})
-        return DatabaseSettings(url=self.string("database.url", section.get("url")))
+        section = self.mapping("database", raw, {"url", "session", "tenants"})
+        session = self.string_map("database.session", section.get("session"))
+        for name, value in session.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+", name):
+                raise ConfigError(f"profile key 'database.session.{name}' is not a custom setting name; "
+                                  "expected a dotted name such as app.current_tenant_id")
+            if re.sub(r"\{tenant\}", "", value).count("{tenant") or re.search(r"\{(?!tenant\})[a-z_]+\}", value):
+                raise ConfigError(f"profile key 'database.session.{name}' has value {value!r}; expected text, "
+                                  "optionally with the placeholder {tenant}")
+        tenants = section.get("tenants")
+        if tenants is not None and (not isinstance(tenants, list) or not tenants
+                                    or not all(isinstance(t, (str, int)) and not isinstance(t, bool) for t in tenants)):
+            raise ConfigError(f"profile key 'database.tenants' must be a non-empty list of tenant values, found {_kind(tenants)}")
+        return DatabaseSettings(url=self.string("database.url", section.get("url")), session=session,
+                                tenants=tuple(str(self.interpolate(f"database.tenants[{i}]", t)) for i, t in enumerate(tenants or [])))
 
     def provider(self, raw: Any) -> ProviderSettings:
         section = self.mapping(
@@ -366,7 +429,7 @@ class _Reader:
             "chunks",
             raw,
             {"schema", "table", "id", "text", "text_separator", "collection", "collection_name", "tenant",
-             "sources", "filter", "collection_table", "updated_at"},
+             "sources", "filter", "collection_table", "updated_at", "text_format", "metadata"},
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
@@ -393,7 +456,18 @@ class _Reader:
         separator = section.get("text_separator", " ")
         if not isinstance(separator, str):
             raise ConfigError(f"profile key 'chunks.text_separator' must be a string, found {_kind(separator)}")
+        text_format = self.string("chunks.text_format", section.get("text_format")) or "plain"
+        if text_format not in TEXT_FORMATS:
+            raise ConfigError(f"profile key 'chunks.text_format' must be one of {', '.join(TEXT_FORMATS)}, found {text_format!r}")
+        metadata = self.identifier("chunks.metadata", section.get("metadata"))
+        if text_format == "llamaindex":
+            metadata = metadata or "metadata_"
+            if len(text) != 1:
+                raise ConfigError("profile key 'chunks.text' must name one column with chunks.text_format 'llamaindex', "
+                                  f"found {len(text)}")
         return ChunkTable(
+            text_format=text_format,
+            metadata=metadata,
             schema=self.identifier("chunks.schema", section.get("schema")) or "public",
             table=self.identifier("chunks.table", section["table"], required=True),
             id=self.identifier("chunks.id", section.get("id")) or "id",
@@ -427,7 +501,7 @@ class _Reader:
             "embeddings",
             raw,
             {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions",
-             "updated_at", "embedded_at"},
+             "updated_at", "embedded_at", "model_value", "defaults", "index_min_rows"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -447,9 +521,26 @@ class _Reader:
             collection=self.identifier("embeddings.collection", section.get("collection")),
             tenant=self.identifier("embeddings.tenant", section.get("tenant")),
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
+            defaults=self.defaults(section.get("defaults")),
             updated_at=self.identifier("embeddings.updated_at", section.get("updated_at")),
             embedded_at=self.identifier("embeddings.embedded_at", section.get("embedded_at")),
+            model_value=self.string("embeddings.model_value", section.get("model_value")),
+            index_min_rows=self.integer("embeddings.index_min_rows", section.get("index_min_rows"), default=100_000,
+                                        minimum=0),
         )
+
+    def defaults(self, raw: Any) -> dict[str, str]:
+        from .sqlexpr import PLACEHOLDERS, problem
+
+        values = self.string_map("embeddings.defaults", raw)
+        for column, expression in values.items():
+            key = f"embeddings.defaults.{column}"
+            self.identifier(key, column, required=True)
+            why = problem(expression)
+            if why:
+                raise ConfigError(f"profile key '{key}' has {expression!r}, which is not one SQL expression: {why}; "
+                                  "expected e.g. gen_random_uuid()::text or " + ", ".join("{%s}" % p for p in PLACEHOLDERS))
+        return values
 
     def chunking(self, raw: Any) -> ChunkingSettings:
         section = self.mapping("chunking", raw, {"max_chunk_size", "overlap"})
@@ -459,13 +550,17 @@ class _Reader:
         )
 
     def backfill(self, raw: Any) -> BackfillSettings:
-        section = self.mapping("backfill", raw, {"command", "workdir", "env", "batch_size", "timeout_s"})
+        section = self.mapping("backfill", raw, {"command", "args", "workdir", "env", "batch_size", "timeout_s",
+                                                 "done_pattern", "probe_command"})
         return BackfillSettings(
             command=self.string("backfill.command", section.get("command")),
+            args=self.items("backfill.args", section.get("args"), lambda key, item: self.string(key, item, required=True)),
             workdir=self.string("backfill.workdir", section.get("workdir")),
             env=self.string_map("backfill.env", section.get("env")),
             batch_size=self.integer("backfill.batch_size", section.get("batch_size"), default=100),
             timeout_s=self.number("backfill.timeout_s", section.get("timeout_s"), default=3600.0),
+            probe_command=self.string("backfill.probe_command", section.get("probe_command")),
+            done_pattern=self.done_pattern(section.get("done_pattern")),
         )
 
     def verify(self, raw: Any) -> VerifySettings:
@@ -477,6 +572,21 @@ class _Reader:
         if confidence >= 1:
             raise ConfigError(f"profile key 'verify.confidence' must be less than 1, found {confidence!r}")
         return VerifySettings(max_bad_fraction=fraction, confidence=confidence)
+
+    def done_pattern(self, raw: Any) -> str | None:
+        key = "backfill.done_pattern"
+        text = self.string(key, raw)
+        if text is None:
+            return None
+        try:
+            groups = set(re.compile(text).groupindex)
+        except re.error as exc:
+            raise ConfigError(f"profile key '{key}' is not a valid regular expression ({exc}); expected e.g. "
+                              r"'Embedded (?P<embedded>\d+)/(?P<total>\d+).*?(?P<failed>\d+) errors'") from None
+        if not groups & {"embedded", "failed"}:
+            raise ConfigError(f"profile key '{key}' has no named group 'embedded' or 'failed'; expected named groups "
+                              "embedded, total and failed, e.g. (?P<failed>\\d+)")
+        return text
 
     def items(self, name: str, raw: Any, build) -> tuple:
         """A list section: each item read by ``build(key, item)`` with its own indexed key for errors."""

@@ -131,6 +131,15 @@ class OllamaProvider:
             alias_of=details.get("alias_of") or details.get("parent_model") or None,
         )
 
+    def context_length(self) -> int | None:
+        """The model's context length in tokens from ``/api/show`` (asked once), or None when it does not say."""
+        if not hasattr(self, "_context"):
+            try:
+                self._context = self.show().context_length
+            except ProviderError:
+                self._context = None
+        return self._context
+
     def dimensions(self, model: str | None = None) -> int:
         """The model's real output dimension: from /api/show, else from one probe embedding."""
         try:

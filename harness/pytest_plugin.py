@@ -195,10 +195,11 @@ def _target(config: pytest.Config) -> _Target:
     """The profile, options and collections, resolved once; a bad value is a usage error naming it."""
     if _TARGET in config.stash:
         return config.stash[_TARGET]
-    from .checks.session import CheckOptions, database_url_for, open_session
+    from .checks.session import CheckOptions, open_session
     from .errors import HarnessError
     from .profile import load_profile
     from .profiles import profile_path
+    from .settings import resolve
 
     target = _Target()
     config.stash[_TARGET] = target
@@ -209,14 +210,13 @@ def _target(config: pytest.Config) -> _Target:
     try:
         if not cfg.collections:
             raise HarnessError("--bh-collection C is required with --bh-profile (repeat it, or --bh-collection all)")
-        profile = load_profile(profile_path(cfg.profile))
-        url = database_url_for(profile, cfg.database_url, os.environ)
-        if not url:
-            target.skip = (f"profile {profile.name!r} has no database: pass --bh-database-url, or set DATABASE_URL "
-                           "or database.url")
+        settings = resolve(load_profile(profile_path(cfg.profile)), database_url=cfg.database_url,
+                           require_database=False, require_provider=False)
+        if not settings.database_url:
+            target.skip = (f"profile {settings.profile.name!r} has no database: pass --bh-database-url, or set "
+                           "DATABASE_URL or database.url")
             return target
-        target.database_source = (cfg.sources["database_url"] if cfg.database_url
-                                  else "env DATABASE_URL" if os.environ.get("DATABASE_URL") else "profile database.url")
+        target.database_source = cfg.sources["database_url"] if cfg.database_url else settings.sources["database_url"]
         options = CheckOptions(
             collections=cfg.collections,
             sample=cfg.sample,
@@ -225,7 +225,7 @@ def _target(config: pytest.Config) -> _Target:
             historylogs=cfg.historylogs,
             statement_timeout_ms=cfg.statement_timeout_ms,
         )
-        target.session = open_session(profile, options, database_url=url)
+        target.session = open_session(settings, options)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     return target
@@ -248,6 +248,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     session = getattr(target, "session", None)
     if session is not None:
         lines.append(f"  database: {safe_dsn(session.database_url)} (from {target.database_source})")
+        st = session.settings
+        lines.append(f"  provider: {st.provider_url or '-'} (from {st.sources.get('provider_url', 'not set')}), "
+                     f"model {st.model} (from {st.sources.get('model', 'not set')})")
         lines.append(f"  collections checked: {', '.join(session.collections)}")
     return lines
 

@@ -22,8 +22,8 @@ DEFAULT_BATCH_SIZE = 100
 @dataclass(frozen=True)
 class Settings:
     profile: Profile
-    database_url: str
-    provider_url: str
+    database_url: str = field(repr=False)
+    provider_url: str | None
     model: str
     dimensions: int | None
     batch_size: int
@@ -31,6 +31,8 @@ class Settings:
 
     def provider(self, **kwargs) -> OllamaProvider:
         """An Ollama client for these settings (the caller closes it)."""
+        if not self.provider_url:
+            raise ConfigError("no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'")
         p = self.profile.provider
         return OllamaProvider(self.provider_url, self.model, timeout_s=p.timeout_s, retries=p.retries,
                               headers=p.headers, **kwargs)
@@ -57,8 +59,13 @@ def resolve(
     batch_size: int | None = None,
     database_url: str | None = None,
     provider_url: str | None = None,
+    require_database: bool = True,
+    require_provider: bool = True,
 ) -> Settings:
-    """Combine flags, environment and profile into Settings; raise ConfigError naming what is missing."""
+    """Combine flags, environment and profile into Settings; raise ConfigError naming what is missing.
+
+    The one entry point of the library: ``run_backfill(resolve("profile.yaml"), BackfillOptions("c"))``.
+    """
     env = os.environ if env is None else env
     if not isinstance(profile, Profile):
         profile = load_profile(profile, env=env)
@@ -80,10 +87,10 @@ def resolve(
         return None
 
     db = pick("database_url", database_url, "DATABASE_URL", profile.database.url, "database.url")
-    if not db:
+    if not db and require_database:
         raise ConfigError("no database to connect to: set DATABASE_URL or the profile key 'database.url'")
     url = pick("provider_url", provider_url, "OLLAMA_HOST", profile.provider.url, "provider.url")
-    if not url:
+    if not url and require_provider:
         raise ConfigError("no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'")
     chosen_model = pick("model", model, None, profile.provider.model, "provider.model")
     if batch_size is None and "backfill.batch_size" not in src:
@@ -94,5 +101,6 @@ def resolve(
         raise ConfigError(f"batch size must be at least 1, found {size}")
     dims = profile.provider.dimensions
     sources["dimensions"] = "profile provider.dimensions" if dims else "not declared (taken from the model)"
-    redact.register(redact.dsn_password(db))
-    return Settings(profile, db, normalise_ollama_host(url), chosen_model, dims, size, sources)
+    if db:
+        redact.register(redact.dsn_password(db))
+    return Settings(profile, db or "", normalise_ollama_host(url) if url else None, chosen_model, dims, size, sources)

@@ -62,10 +62,41 @@ def require_collection(conn: psycopg.Connection, target: Target, collection: str
 
 
 def stored_models(conn: psycopg.Connection, target: Target, collection: str) -> dict[str, int]:
-    """Vectors already stored for the collection, by model name (``UNKNOWN_MODEL`` where none is kept)."""
+    """Vectors already stored for the collection, by model name.
+
+    ``UNKNOWN_MODEL`` where the target keeps no model name (no column, no ``embeddings.model_value``) or a row's is NULL.
+    """
     em = target.profile.embeddings
-    model = (sql.SQL("coalesce({}::text, {})").format(target.e(em.model), sql.Literal(UNKNOWN_MODEL)) if em.model
-             else sql.Literal(UNKNOWN_MODEL))
+    fallback = sql.Literal(em.model_value or UNKNOWN_MODEL)
+    model = sql.SQL("coalesce({}::text, {})").format(target.e(em.model), fallback) if em.model else fallback
     query = sql.SQL("SELECT {m} AS model, count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL GROUP BY 1").format(
         m=model, j=target.join(), w=target.chunk_filter(), v=target.vector)
     return {r["model"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}
+
+
+def model_switch(stored: dict[str, int], model: str, collection: str, *, into: str | None = None,
+                 approve: bool = False) -> str | None:
+    """The one model-switch rule: the refusal text, or None when writing ``model`` may go ahead.
+
+    ``stored`` holds the vectors of the collection that will be written (``into`` when given, else
+    ``collection``), by model. Only evidence refuses: vectors of ``UNKNOWN_MODEL`` are not another model
+    (recompute in verify shows a real switch as low cosine). Vectors of another named model are replaced
+    in place only with ``approve`` (the owner's approval); filling a new collection (``into``) leaves the
+    live one untouched and needs none, as long as the new one holds no other model's vectors.
+    """
+    others = other_models(stored, model)
+    if not others or approve:
+        return None
+    written = into or collection
+    shown = ", ".join(f"{m} ({n})" for m, n in sorted(others.items()))
+    if into and into != collection:
+        return (f"target collection {into!r} already holds {sum(others.values())} vectors of {shown}; "
+                f"expected a new (empty) collection, or --approve-model-change to replace them with {model}")
+    return (f"collection {written!r} holds {sum(others.values())} vectors of {shown}; replacing them with {model} is a "
+            "model switch: expected --into NEW (fill a new collection, verify, swap) or --approve-model-change "
+            "(the owner approved replacing them in place)")
+
+
+def other_models(stored: dict[str, int], model: str) -> dict[str, int]:
+    """Stored vectors of a model other than ``model``, by name; unknown models are not counted as other."""
+    return {m: n for m, n in stored.items() if m not in (model, UNKNOWN_MODEL)}

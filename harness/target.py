@@ -63,6 +63,8 @@ class Target:
     def text(self) -> sql.Composable:
         """The text that is embedded: one column, or several joined by the separator (NULLs skipped)."""
         ch = self.profile.chunks
+        if ch.text_format == "llamaindex":
+            return llamaindex_embed_text(self.c(ch.text[0]), self.c(ch.metadata))
         if len(ch.text) == 1:
             return sql.SQL("coalesce({}::text, '')").format(self.c(ch.text[0]))
         return sql.SQL("concat_ws({}, {})").format(
@@ -127,6 +129,9 @@ class Target:
             parts.append(sql.SQL("{} IS DISTINCT FROM {}").format(self.e(em.input_hash), self.text_hash))
         if em.model:
             parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(self.e(em.model)))
+        elif em.model_value:
+            # The profile declares the stored vectors' model: another configured model means every vector is replaced.
+            parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(sql.Literal(em.model_value)))
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
     def state_counts(self) -> sql.Composed:
@@ -144,6 +149,10 @@ class Target:
                 v=self.vector, m=self.e(em.model)
             )
             if em.model
+            else sql.SQL("count(*) FILTER (WHERE {v} IS NOT NULL AND {m} IS DISTINCT FROM %(model)s)").format(
+                v=self.vector, m=sql.Literal(em.model_value)
+            )
+            if em.model_value
             else sql.SQL("NULL::bigint")
         )
         return sql.SQL(
@@ -167,6 +176,32 @@ class Target:
             "SELECT CASE WHEN a.atttypmod > 0 THEN a.atttypmod END AS dims, format_type(a.atttypid, a.atttypmod) AS type "
             "FROM pg_attribute a WHERE a.attrelid = to_regclass({rel}) AND a.attname = {col} AND NOT a.attisdropped"
         ).format(rel=sql.Literal(_qualified(em.schema, em.table)), col=sql.Literal(em.vector))
+
+
+# Python's str.strip() whitespace, which LlamaIndex applies to the metadata string and to the whole text.
+_PY_WS = sql.SQL("E' \\t\\n\\r' || chr(11) || chr(12)")
+# Python's str() of a JSON value as LlamaIndex formats metadata values (lists and dicts print as JSON, not repr).
+_PY_STR = sql.SQL("CASE json_typeof(m.value) WHEN 'string' THEN m.value #>> '{{}}' WHEN 'boolean' THEN "
+                  "initcap(m.value::text) WHEN 'null' THEN 'None' ELSE m.value::text END")
+
+
+def llamaindex_embed_text(text: sql.Composable, metadata: sql.Composable) -> sql.Composable:
+    """``node.get_content(MetadataMode.EMBED)`` in SQL, from the node JSON LlamaIndex keeps in ``metadata_``.
+
+    The node's own templates and separator are honoured; metadata keys keep their order (``json``, not ``jsonb``).
+    """
+    node = sql.SQL("(({m})::json ->> '_node_content')::json").format(m=metadata)
+    meta_str = sql.SQL(
+        "btrim(coalesce((SELECT string_agg(replace(replace(coalesce({n} ->> 'metadata_template', '{{key}}: {{value}}'), "
+        "'{{key}}', m.key), '{{value}}', {s}), coalesce({n} ->> 'metadata_separator', E'\\n') ORDER BY m.ord) "
+        "FROM json_each(coalesce({n} -> 'metadata', '{{}}'::json)) WITH ORDINALITY AS m(key, value, ord) "
+        "WHERE m.key NOT IN (SELECT json_array_elements_text(coalesce({n} -> 'excluded_embed_metadata_keys', '[]'::json)))), ''), {ws})"
+    ).format(n=node, s=_PY_STR, ws=_PY_WS)
+    return sql.SQL(
+        "(SELECT CASE WHEN x.ms = '' THEN x.t ELSE btrim(replace(replace(x.tt, '{{metadata_str}}', x.ms), '{{content}}', x.t), {ws}) END "
+        "FROM (SELECT coalesce({text}::text, '') AS t, {ms} AS ms, "
+        "coalesce({n} ->> 'text_template', E'{{metadata_str}}\\n\\n{{content}}') AS tt) AS x)"
+    ).format(text=text, ms=meta_str, n=node, ws=_PY_WS)
 
 
 def _qualified(schema: str, table: str) -> str:

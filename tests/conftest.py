@@ -21,6 +21,7 @@ from psycopg import sql
 
 from harness.embedserver import EmbeddingServer
 from harness.stack import EmbeddedPostgres
+from harness.settings import resolve
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_PROFILE = REPO / "examples" / "ragapp" / "profile.yaml"
@@ -75,7 +76,8 @@ def templates(pg, embed_server):
     profile = load_profile(DEMO_PROFILE, env={"EMBED_MODEL": TEST_MODEL})
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
         for collection in ("global_corpus", "tenant_acme", "tenant_globex"):
-            run_backfill(profile, pg.dsn("tmpl_demo_embedded"), provider, BackfillOptions(collection=collection, progress=False))
+            run_backfill(resolve(profile, database_url=pg.dsn("tmpl_demo_embedded"), provider_url=provider.url),
+                         BackfillOptions(collection=collection, progress=False), provider=provider)
     return {"empty": "tmpl_empty", "demo": "tmpl_demo", "demo_embedded": "tmpl_demo_embedded"}
 
 
@@ -235,3 +237,20 @@ def pg_password(pg):
     password = dsn_password(pg.dsn())
     assert password
     return password
+
+
+@pytest.fixture
+def profile_variant(tmp_path, demo_profile):
+    """Write the demo profile with textual replacements (``{old: new}``); return its path."""
+    counter = itertools.count()
+
+    def write(replacements: dict[str, str]) -> Path:
+        text = demo_profile.read_text()
+        for old, new in replacements.items():
+            assert old in text, f"{old!r} is not in the demo profile"
+            text = text.replace(old, new)
+        path = tmp_path / f"variant{next(counter)}.yaml"
+        path.write_text(text)
+        return path
+
+    return write

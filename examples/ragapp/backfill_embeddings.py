@@ -12,11 +12,7 @@ import logging
 import os
 import sys
 
-from harness.backfill import BackfillOptions, run_backfill
-from harness.errors import HarnessError
-from harness.profile import load_profile
-from harness.provider import OllamaProvider
-from harness.stack import normalise_ollama_host
+from harness import BackfillOptions, HarnessError, resolve, run_backfill
 
 from .app import PROFILE
 
@@ -28,19 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the progress
-    for name in ("DATABASE_URL", "OLLAMA_HOST"):
-        if not os.environ.get(name):
-            print(f"backfill_embeddings: {name} is not set; expected the {name.split('_')[0].lower()} address", file=sys.stderr)
-            return 2
     try:
-        profile = load_profile(PROFILE)
-        batch = int(os.environ.get("EMBED_BATCH_SIZE") or profile.backfill.batch_size)
-        with OllamaProvider(normalise_ollama_host(os.environ["OLLAMA_HOST"]), profile.provider.model,
-                            timeout_s=profile.provider.timeout_s) as provider:
-            summary = run_backfill(
-                profile, os.environ["DATABASE_URL"], provider,
-                BackfillOptions(collection=args.collection, batch_size=batch, dry_run=args.dry_run),
-            )
+        batch = os.environ.get("EMBED_BATCH_SIZE")
+        # The profile names DATABASE_URL, OLLAMA_HOST and EMBED_MODEL; its provider headers and retries come along.
+        settings = resolve(PROFILE, batch_size=int(batch) if batch else None)
+        summary = run_backfill(settings, BackfillOptions(collection=args.collection, batch_size=settings.batch_size,
+                                                         dry_run=args.dry_run))
     except (HarnessError, ValueError) as exc:
         print(f"backfill_embeddings: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)

@@ -1,4 +1,4 @@
-"""The harness's own schema in the target database, ``backfill_harness``: run claims, swaps, deferred indexes.
+"""The harness's own schema in the target database, ``backfill_harness``: run claims, swaps, copies, deferred indexes.
 
 Created on first use, only by runs that need it (several workers, ``swap``, an index
 build deferred past a bulk load); a single plain backfill writes nothing outside the target's tables.
@@ -7,6 +7,8 @@ build deferred past a bulk load); a single plain backfill writes nothing outside
 from __future__ import annotations
 
 import psycopg
+
+from ..errors import RefusedError
 
 SCHEMA = "backfill_harness"
 
@@ -39,6 +41,13 @@ CREATE TABLE IF NOT EXISTS backfill_harness.swaps (
     swapped_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (target, live)
 );
+CREATE TABLE IF NOT EXISTS backfill_harness.copies (
+    target      text NOT NULL,          -- schema.table of the embeddings
+    copy        text NOT NULL,          -- the collection backfill --into filled by copying
+    live        text NOT NULL,          -- the collection it copied (swap compares the two chunk by chunk)
+    copied_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (target, copy)
+);
 CREATE TABLE IF NOT EXISTS backfill_harness.deferred_indexes (
     target      text NOT NULL,
     name        text NOT NULL,
@@ -51,11 +60,26 @@ CREATE TABLE IF NOT EXISTS backfill_harness.deferred_indexes (
 
 def ensure(conn: psycopg.Connection) -> None:
     """Create the schema and its tables if missing (serialised, so concurrent workers never race on DDL)."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext('schema'))")
-        for statement in filter(str.strip, _DDL.split(";")):
-            conn.execute(statement)
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext('schema'))")
+            for statement in filter(str.strip, _DDL.split(";")):
+                conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise RefusedError(
+            f"schema {SCHEMA} (where runs, swaps and deferred indexes are kept) cannot be made or used: "
+            f"{str(exc).splitlines()[0]}; expected CREATE on the database, or the schema created by its owner with "
+            f"USAGE and SELECT, INSERT, UPDATE, DELETE on its tables granted to this role") from None
 
 
 def target_name(schema: str, table: str) -> str:
     return f"{schema}.{table}"
+
+
+def record_copy(conn: psycopg.Connection, schema: str, table: str, live: str, copy: str) -> None:
+    """Remember that ``copy`` was filled by copying ``live`` (so swap compares them chunk by chunk)."""
+    ensure(conn)
+    with conn.transaction():
+        conn.execute("INSERT INTO backfill_harness.copies (target, copy, live) VALUES (%s, %s, %s) "
+                     "ON CONFLICT (target, copy) DO UPDATE SET live = EXCLUDED.live, copied_at = now()",
+                     (target_name(schema, table), copy, live))

@@ -17,45 +17,86 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from .. import db as dbmod
-from ..errors import CheckFailed, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable, RefusedError
-from ..profile import Profile
+from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable, RefusedError
 from ..provider import OllamaProvider, check_vectors
+from ..settings import Settings
 from ..target import Target
-from . import bookkeeping, claims, indexes, lock, reuse
+from . import bookkeeping, claims, indexes, lock, privileges, reuse
 from .progress import Progress
-from ..state import CollectionState, collection_state, require_collection
+from ..state import CollectionState, collection_state, model_switch, require_collection, stored_models
 from .selection import Row, iter_batches
-from .writer import BatchWriter, Embedding
+from .writer import BatchWriter, Embedding, profile_defaults, write_path
+from .. import preflight as preflightmod
+from .. import rls
 
 log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
 
 
+def _flag(flag: Any, default: Any = None) -> Any:
+    """A field that ``backfill`` takes as ``flag`` (a dict maps each value to its own flag; None: not forwarded)."""
+    return field(default=default, metadata={"flag": flag})
+
+
 @dataclass(frozen=True)
 class BackfillOptions:
-    collection: str
-    batch_size: int = 100
-    dry_run: bool = False
-    on_failure: str = CONTINUE
-    limit: int | None = None
-    progress: bool | None = None  # None: a bar on a terminal, lines on stderr otherwise; False: log lines only
-    into: str | None = None  # fill this new collection (copied from ``collection`` when it has no chunks yet)
-    reuse: bool = True  # take an existing vector with the same text hash and model instead of embedding again
-    run_id: str | None = None  # join run ``run_id``: workers sharing it split the rows through claims
-    rows_per_claim: int | None = None  # rows per claimed key range (default: 4 batches)
-    defer_index_min_rows: int = 1_000  # drop + rebuild vector indexes around a load at least this large into an empty table
-    approve_model_change: bool = False  # replace another model's vectors in place (else only --into NEW may)
+    """The engine's options; each field names its ``backfill`` flag, so ``to_argv`` forwards every one of them."""
+
+    collection: str = field(metadata={"flag": "--collection"})
+    batch_size: int = _flag("--batch-size", 100)
+    dry_run: bool = _flag("--dry-run", False)
+    on_failure: str = _flag({CONTINUE: "--continue-on-error", FAIL_FAST: "--fail-fast"}, CONTINUE)
+    limit: int | None = _flag("--limit")
+    # None: a bar on a terminal, lines on stderr otherwise; False: log lines only. How one process shows its
+    # progress, so it is not forwarded to workers (they print JSON).
+    progress: bool | None = _flag(None)
+    into: str | None = _flag("--into")  # fill this new collection (copied from ``collection`` when it has no chunks yet)
+    reuse: bool = _flag("--no-reuse", True)  # take an existing vector with the same text hash and model instead of embedding again
+    run_id: str | None = _flag("--run-id")  # join run ``run_id``: workers sharing it split the rows through claims
+    rows_per_claim: int | None = _flag("--rows-per-claim")  # rows per claimed key range (default: 4 batches)
+    # drop + rebuild vector indexes around a load at least this large into an empty table
+    defer_index_min_rows: int = _flag("--defer-index-min-rows", 1_000)
+    approve_model_change: bool = _flag("--approve-model-change", False)  # replace another model's vectors in place
+    # embed exactly these chunk keys (compared as text), whatever their state; read from --keys-from, one process
+    keys: tuple[str, ...] | None = _flag(None)
+    sync: bool = _flag("--sync", False)  # --into: bring chunks added, edited or deleted in live since the copy over
 
     @property
     def target_collection(self) -> str:
         return self.into or self.collection
+
+    def to_argv(self, settings: Settings | None = None) -> list[str]:
+        """These options as ``backfill-harness backfill`` arguments (with the settings' profile and model, if given)."""
+        argv: list[str] = []
+        if settings is not None:
+            if settings.profile.path is None:
+                raise ConfigError("the backfill command needs a profile file; this profile was not loaded from one")
+            argv += ["--profile", str(Path(settings.profile.path).resolve()), "--model", settings.model]
+        for f in fields(self):
+            flag, value = f.metadata["flag"], getattr(self, f.name)
+            if flag is None or value is None:
+                continue
+            if isinstance(flag, dict) or isinstance(value, bool):
+                if value != f.default:  # the flag says the non-default (--dry-run, --no-reuse, --fail-fast)
+                    argv.append(flag[value] if isinstance(flag, dict) else flag)
+            else:  # a value, always forwarded: the worker's own defaults (the profile's batch size) may differ
+                argv.append(f"{flag}={value}")  # one argument: a value starting with '-' stays a value
+        return argv
+
+    @classmethod
+    def from_args(cls, args: Any, **given: Any) -> BackfillOptions:
+        """The options ``backfill``'s parsed arguments name (each field's value from its flag's dest), plus ``given``."""
+        values = {f.name: getattr(args, f.name) for f in fields(cls)
+                  if f.metadata["flag"] is not None and getattr(args, f.name, None) is not None}
+        return cls(**{**values, **given})
 
 
 @dataclass(frozen=True)
@@ -92,10 +133,16 @@ class BackfillSummary:
     write_seconds: float = 0.0
     failures: list[RowFailure] = field(default_factory=list)
     stopped: str | None = None  # why the run ended early (fail-fast), if it did
+    write_path: str = ""  # how rows were written (COPY or INSERT ... SELECT) and why
+    notes: list[str] = field(default_factory=list)
+    refused: str | None = None  # a dry run: the refusal the real run would meet
+    refused_code: int = 0  # and the exit code it would end with
+    keys: int | None = None  # how many keys were listed (--keys-from)
+    gate: dict[str, Any] = field(default_factory=dict)  # the scope gate the command passed (or overrode)
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.stopped is None
+        return self.failed == 0 and self.stopped is None and self.refused is None
 
     @property
     def rows_per_second(self) -> float:
@@ -105,9 +152,12 @@ class BackfillSummary:
         """The closing line people look for."""
         if self.dry_run:
             b = self.before
-            return (f"Dry run: {b.needed} of {b.chunks} rows in {self.collection} need embedding "
+            line = (f"Dry run: {b.needed} of {b.chunks} rows in {self.collection} need embedding "
                     f"({b.missing} missing, {b.stale if b.stale is not None else 'n/a'} stale, "
                     f"{b.other_model if b.other_model is not None else 'n/a'} other model). Nothing written.")
+            if self.keys is not None:
+                line += f" {self.keys} listed keys would be embedded again."
+            return line + (f" The real run would be refused: {self.refused}" if self.refused else "")
         line = f"Done. Embedded {self.embedded}/{self.selected} rows. {self.failed} failures."
         if self.reused:
             line += f" Reused {self.reused} existing vectors."
@@ -138,6 +188,11 @@ class BackfillSummary:
             "rows_per_second": round(self.rows_per_second, 1),
             "failures": [f.as_dict() for f in self.failures],
             "stopped": self.stopped,
+            "write_path": self.write_path,
+            "notes": list(self.notes),
+            "refused": self.refused,
+            "keys": self.keys,
+            "gate": dict(self.gate),
             "summary": self.line(),
         }
 
@@ -150,57 +205,88 @@ class _Embedded:
     truncated: int
     requests: int
     seconds: float
+    tenant: str | None = None  # whose row-level-security session the batch is written in
 
 
 def run_backfill(
-    profile: Profile,
-    database_url: str,
-    provider: OllamaProvider,
+    settings: Settings,
     options: BackfillOptions,
     *,
-    dimensions: int | None = None,  # what the profile expects; checked against the model and the column
+    provider: OllamaProvider | None = None,  # default: settings.provider(), opened and closed here
     on_batch: Callable[[BackfillSummary], None] | None = None,
 ) -> BackfillSummary:
-    """Backfill one collection of a profile's target; return what happened (raise only for setup errors)."""
+    """Backfill one collection of the settings' target; return what happened (raise only for setup errors)."""
+    if provider is None:
+        with settings.provider() as own:
+            return run_backfill(settings, options, provider=own, on_batch=on_batch)
+    profile, database_url, dimensions = settings.profile, settings.database_url, settings.dimensions
     target = Target(profile)
     model = provider.model
     collection = options.target_collection
     table = profile.embeddings.table
+    if options.into and (shape := preflightmod.into_shape_outcome(target, options.collection, options.into)):
+        preflightmod.require([shape])
+    if options.run_id and profile.database.session:
+        raise RefusedError("--workers/--run-id do not apply database.session (row-level security) yet; expected one "
+                           "backfill process per collection for this profile")
     started = time.perf_counter()
     lock_conn = dbmod.connect(database_url, autocommit=True)
     read_conn = dbmod.connect(database_url, autocommit=True)
     write_conn = dbmod.connect(database_url)
     locked = deferred = False
     try:
-        require_collection(read_conn, target, options.collection)
-        new_is_empty = options.into is not None and _chunk_count(read_conn, target, options.into) == 0
-        before = collection_state(read_conn, target, options.collection if new_is_empty else collection, model)
+        for conn in (read_conn, write_conn):
+            lock.limit_waits(conn)
+        tenants = rls.tenants(read_conn, profile)
+        rls.require_visible(read_conn, target, options.collection, tenants)
+        new_is_empty = options.into is not None and rls.visible_count(read_conn, target, options.into, tenants) == 0
+        before = rls.visible_state(read_conn, target, options.collection if new_is_empty else collection, model, tenants)
         summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
                                   run_id=options.run_id)
+        summary.keys = len(options.keys) if options.keys is not None else None
+        try:
+            dims = _refuse(read_conn, target, provider, options, dimensions, new_is_empty, tenants)
+        except HarnessError as exc:
+            if not options.dry_run:
+                raise
+            summary.refused, summary.refused_code = str(exc), exc.exit_code
         if options.dry_run:
             summary.after = before
             return summary
-        if before.other_model and options.into is None and not options.approve_model_change:
-            raise RefusedError(
-                f"collection {collection!r} holds {before.other_model} vectors of another model than {model!r}: "
-                "replacing them in place is a model switch; expected --into NEW (backfill a new collection, verify, "
-                "swap) or --approve-model-change to replace them in place"
-            )
+        privileges.require(read_conn, target)
         if options.run_id:
             bookkeeping.ensure(lock_conn)
             lock.join_run(lock_conn, table, collection, options.run_id, model)
         else:
             lock.acquire(lock_conn, table, collection)
         locked = True
-        dims = _agreed_dimensions(read_conn, target, provider, dimensions)
-        _prepare(write_conn, target, options, model, summary)
+        outcomes = preflightmod.preflight(read_conn, target, options.collection, model=model, dims=dims, into=options.into,
+                                          copies=new_is_empty)
+        preflightmod.require(outcomes)
+        # Preflight refused row-level security without database.session; with it, an "empty" table may still
+        # only look empty to this role, so its indexes are never dropped for a bulk load.
+        hidden = rls.applies(rls.inspect(read_conn, profile))
+        path = write_path(write_conn, target)
+        if options.reuse and not path.staging:
+            # Reuse gathers its matches in a temporary table, which this role may not create.
+            options = replace(options, reuse=False)
+            summary.notes.append("vectors of other collections were not reused: no TEMP privilege")
+        lock_pid = lock_conn.info.backend_pid
+
+        def guard(conn: psycopg.Connection) -> None:
+            lock.prove_held(conn, table, collection, lock_pid)
+
+        _prepare(write_conn, target, options, model, summary, guard, dims, tenants)
         if summary.copied or summary.reused or options.into or options.run_id:
-            before = summary.before = collection_state(read_conn, target, collection, model)
-        total = before.needed if options.limit is None else min(before.needed, options.limit)
-        if not options.run_id and total >= options.defer_index_min_rows and not target.inline \
+            before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants)
+        total = before.needed if options.keys is None else len(options.keys)
+        total = total if options.limit is None else min(total, options.limit)
+        # Under row-level security an "empty" table may only look empty to this role: never drop its indexes then.
+        if not options.run_id and not hidden and total >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
-        writer = BatchWriter(write_conn, target, model)
+        writer = BatchWriter(write_conn, target, model, dims, path, guard)
+        summary.write_path = writer.path.reason
         progress = Progress(total, enabled=options.progress)
         if options.run_id:
             claim_conn = dbmod.connect(database_url, autocommit=True)
@@ -210,15 +296,15 @@ def run_backfill(
             finally:
                 claim_conn.close()
         else:
-            batches = ((rows, None) for rows in iter_batches(read_conn, target, collection, model, options.batch_size, options.limit))
+            batches = _tenant_batches(read_conn, target, collection, model, options, tenants)
             _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
         progress.close()
-        summary.after = collection_state(read_conn, target, collection, model)
+        summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
         return summary
     finally:
         try:
-            if locked and not read_conn.closed and (deferred or not options.run_id):
-                rebuilt = indexes.rebuild(read_conn, target)
+            if locked and not read_conn.closed and (deferred or not options.run_id) and indexes.pending(read_conn, target):
+                rebuilt = indexes.rebuild(database_url, target)  # its own session; raises naming an index still missing
                 if "summary" in locals():
                     summary.indexes_rebuilt = rebuilt
         finally:
@@ -230,28 +316,103 @@ def run_backfill(
                 summary.seconds = time.perf_counter() - started
 
 
+def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterator[tuple[list[Row], int | None, str | None]]:
+    """Pages of rows to embed, tenant after tenant, each page read inside its tenant's session."""
+    served = 0
+    for tenant in tenants:
+        limit = None if options.limit is None else options.limit - served
+        if limit is not None and limit <= 0:
+            return
+        for rows in iter_batches(conn, target, collection, model, options.batch_size, limit,
+                                 keys=options.keys, scope=lambda t=tenant: rls.scope(conn, target.profile, t)):
+            served += len(rows)
+            yield rows, None, tenant
+
+
+def _refuse(conn: psycopg.Connection, target: Target, provider: OllamaProvider, options: BackfillOptions,
+            dimensions: int | None, new_is_empty: bool, tenants: list[str | None] = (None,)) -> int:
+    """Every refusal of a real run, raised before anything is written (a dry run reports it instead); the dimension."""
+    if options.keys is not None and options.run_id:
+        raise ConfigError("--keys-from re-embeds listed rows in one process; expected no --run-id/--workers with it")
+    if options.into and new_is_empty:
+        reuse.require_into_shape(target, options.into)
+    stored = {} if new_is_empty else rls.across(conn, target.profile, list(tenants),
+                                                lambda: stored_models(conn, target, options.target_collection))
+    refusal = model_switch(stored, provider.model, options.collection, into=options.into,
+                           approve=options.approve_model_change)
+    if refusal:
+        raise RefusedError(refusal)
+    return _agreed_dimensions(conn, target, provider, dimensions)
+
+
 def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> int:
     return int(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
                             {"collection": collection}).fetchone()["n"])
 
 
-def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary) -> None:
-    """Once per run, in one transaction: copy chunks for --into, take over reusable vectors, cut claim ranges."""
-    collection = options.target_collection
-    with conn.transaction():
-        if options.run_id:
+def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
+             guard: Callable[[psycopg.Connection], None]) -> None:
+    """Once per run: copy chunks for --into (one statement, so a killed run never leaves a half copy), take over
+    reusable vectors (committed in pieces), cut claim ranges (workers: all in one transaction).
+
+    Under row-level security each tenant's view is copied and reused in turn (``database.session``)."""
+    em = target.profile.embeddings
+    extra = ([(em.dimensions, sql.Literal(dims))] if em.dimensions else []) + profile_defaults(
+        target, model, dims, options.target_collection)
+    if options.run_id:
+        with conn.transaction():
+            guard(conn)
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
             if conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone()["prepared"]:
                 return
-        if options.into and _chunk_count(conn, target, options.into) == 0:
-            summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
-            log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
-        if options.reuse:
-            summary.reused = reuse.reuse_vectors(conn, target, collection, model)
-        if options.run_id:
+            _copy(conn, target, options, summary)
+            if summary.copied:
+                _record_copy(conn, target, options)
+            if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+                summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra)
             size = options.rows_per_claim or options.batch_size * 4
-            claims.cut_ranges(conn, target, options.run_id, collection, model, size)
+            claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
+        return
+    copied = 0
+    with conn.transaction():
+        guard(conn)
+        for tenant in tenants:
+            # set_config(..., true) holds for the rest of this transaction: one tenant's view at a time.
+            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
+            summary.copied = 0
+            _copy(conn, target, options, summary)
+            copied += summary.copied
+    summary.copied = copied
+    if summary.copied:
+        # The planner must know the new collection's size, or it joins it by nested loops (quadratic).
+        with conn.transaction():
+            conn.execute(sql.SQL("ANALYZE {}").format(target.chunk_table))
+        _record_copy(conn, target, options)
+    if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+        for tenant in tenants:
+            summary.reused += reuse.reuse_vectors(
+                conn, target, options.target_collection, model, guard, extra=extra,
+                session=dbmod.session_values(target.profile.database.session, tenant))
+
+
+def _record_copy(conn: psycopg.Connection, target: Target, options: BackfillOptions) -> None:
+    em = target.profile.embeddings
+    try:
+        bookkeeping.record_copy(conn, em.schema, em.table, options.collection, options.into)
+    except RefusedError as exc:  # a role without the bookkeeping schema: swap then compares by source only
+        log.warning("the copy of %s into %s is not recorded (%s); swap will compare them by source, not chunk by chunk",
+                    options.collection, options.into, exc)
+
+
+def _copy(conn: psycopg.Connection, target: Target, options: BackfillOptions, summary: BackfillSummary) -> None:
+    if options.into and _chunk_count(conn, target, options.into) == 0:
+        summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
+        log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
+    elif options.into and options.sync:
+        summary.copied, removed = reuse.sync_chunks(conn, target, options.collection, options.into)
+        log.info("brought %d new or edited chunks of %s into %s; removed %d it no longer has",
+                 summary.copied, options.collection, options.into, removed)
 
 
 def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[list[Row], int | None]]:
@@ -280,8 +441,8 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
 
     def select() -> None:
         try:
-            for rows, done_seq in batches:
-                if not put(selected, ("claim-done", done_seq) if done_seq is not None else ("rows", rows)):
+            for rows, done_seq, *tenant in batches:
+                if not put(selected, ("claim-done", done_seq) if done_seq is not None else ("rows", (rows, tenant[0] if tenant else None))):
                     return
             put(selected, ("end", None))
         except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread, which raises it
@@ -295,7 +456,9 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 continue
             if kind == "rows":
                 try:
-                    kind, item = "batch", _embed_batch(provider, item, dims)
+                    rows, tenant = item
+                    kind, item = "batch", _embed_batch(provider, rows, dims)
+                    item.tenant = tenant
                 except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread
                     kind, item = "error", exc
             if not put(embedded, (kind, item)) or kind in ("end", "error"):
@@ -344,7 +507,10 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
         return False
     started = time.perf_counter()
     try:
-        written = writer.write(done.good)
+        session = dbmod.session_values(writer.target.profile.database.session, done.tenant)
+        written = writer.write(done.good, session)
+    except psycopg.errors.LockNotAvailable:
+        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(done.good)} vectors", writer.tables()) from None
     except psycopg.Error as exc:
         raise HarnessError(f"writing a batch of {len(done.good)} vectors failed: {dbmod.describe_error(exc)}") from exc
     summary.write_seconds += time.perf_counter() - started
@@ -395,18 +561,52 @@ def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _
         out.good.append(Embedding(row.key, vectors[i], row.text_hash, row.collection, row.tenant, row.exists))
 
 
+# Special tokens a model adds around an input (BOS/EOS, [CLS]/[SEP]): allowance when bounding tokens by bytes.
+_SPECIAL_TOKENS = 8
+
+
 def _rejected(provider, rows, dims, out, truncate, exc) -> None:
-    """A 4xx: split to isolate the guilty inputs; an over-length singleton is retried truncated."""
+    """A 4xx: an over-context batch is sent again truncated (once); otherwise split to isolate the guilty inputs."""
+    if len(rows) > 1 and not truncate and _over_context(exc):
+        context = provider.context_length()
+        if context is not None:
+            _truncated_batch(provider, rows, dims, out, context)
+            return
     if len(rows) > 1:
         middle = len(rows) // 2
         _embed_into(provider, rows[:middle], dims, out, truncate)
         _embed_into(provider, rows[middle:], dims, out, truncate)
-    elif not truncate and "context" in str(exc).lower():
+    elif not truncate and _over_context(exc):
         _embed_into(provider, rows, dims, out, truncate=True)
         if out.good and out.good[-1].key == rows[0].key:
             out.truncated += 1
     else:
         out.failures.append(RowFailure(rows[0].key, rows[0].collection, rows[0].tenant, str(exc)))
+
+
+def _over_context(exc: Exception) -> bool:
+    return "context" in str(exc).lower()
+
+
+def _truncated_batch(provider, rows, dims, out, context: int) -> None:
+    """Embed the whole batch with ``truncate: true`` in one request, then count exactly which inputs were cut.
+
+    A token spans at least one byte, so only texts longer than the context in bytes can have been cut; each of
+    those alone is asked again without truncation, and counted when the provider refuses it for its length.
+    """
+    good = len(out.good)
+    _embed_into(provider, rows, dims, out, truncate=True)
+    if len(out.good) - good != len(rows):
+        return  # refused as a whole (a bad answer): the rows are already recorded as failures
+    for row in rows:
+        if len(row.text.encode("utf-8")) + _SPECIAL_TOKENS <= context:
+            continue
+        out.requests += 1
+        try:
+            provider.embed([row.text], truncate=False)
+        except ProviderRejected as exc:
+            if _over_context(exc):
+                out.truncated += 1
 
 
 def _agreed_dimensions(conn: psycopg.Connection, target: Target, provider: OllamaProvider, expected: int | None) -> int:

@@ -1,20 +1,26 @@
 """Build large vector indexes after a bulk load instead of maintaining them row by row during it.
 
-Only when the whole embedding table is empty at the start: its HNSW / IVFFlat indexes are
-recorded (exact ``pg_indexes.indexdef``) in ``backfill_harness.deferred_indexes`` and dropped
-in one transaction, then recreated from that record when the run ends. A run killed in
-between leaves the record, and the next run recreates them.
+Only when the whole embedding table is empty at the start, and only when the rebuild is sure to be
+possible: the role owns the table, may create in its schema (and tablespace), and may keep the
+record. The indexes' exact definitions (``pg_get_indexdef``, with their options, plus their tablespace)
+are recorded in ``backfill_harness.deferred_indexes`` and the indexes dropped in one transaction; they
+are rebuilt from that record when the run ends, in a session of their own with no statement timeout.
+A rebuild that fails anyway fails the run naming the missing index; the next run, or
+``backfill-harness indexes restore``, rebuilds it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
 
-from ..target import Target
-from . import bookkeeping
+from .. import db as dbmod
+from ..errors import HarnessError
+from ..target import Target, _qualified
+from . import bookkeeping, lock
 
 log = logging.getLogger("harness.backfill")
 _VECTOR_INDEX = r"USING (hnsw|ivfflat) "
@@ -24,42 +30,121 @@ def table_is_empty(conn: psycopg.Connection, target: Target) -> bool:
     return conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}) AS empty").format(target.embedding_table)).fetchone()["empty"]
 
 
+def _vector_indexes(conn: psycopg.Connection, target: Target) -> list[dict]:
+    em = target.profile.embeddings
+    return conn.execute(
+        "SELECT n.nspname AS schemaname, i.relname AS indexname, pg_get_indexdef(i.oid) AS indexdef, "
+        "t.spcname AS tablespace FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "JOIN pg_namespace n ON n.oid = i.relnamespace LEFT JOIN pg_tablespace t ON t.oid = i.reltablespace "
+        "WHERE x.indrelid = to_regclass(%s) AND pg_get_indexdef(i.oid) ~* %s ORDER BY i.relname",
+        (_qualified(em.schema, em.table), _VECTOR_INDEX),
+    ).fetchall()
+
+
+def why_not_defer(conn: psycopg.Connection, target: Target) -> str | None:
+    """None when dropping and rebuilding the vector indexes is sure to be possible; else why not (for the log)."""
+    em = target.profile.embeddings
+    row = conn.execute(
+        "SELECT pg_has_role(c.relowner, 'USAGE') AS owner, has_schema_privilege(c.relnamespace, 'CREATE') AS create_ok, "
+        "has_database_privilege(current_database(), 'CREATE') AS db_create, "
+        "to_regclass('backfill_harness.deferred_indexes') IS NOT NULL AS recorded "
+        "FROM pg_class c WHERE c.oid = to_regclass(%s)", (_qualified(em.schema, em.table),)).fetchone()
+    if row is None:
+        return f"table {em.schema}.{em.table} not found"
+    if not row["owner"]:
+        return f"the role does not own {em.schema}.{em.table} (DROP INDEX and CREATE INDEX need ownership)"
+    if not row["create_ok"]:
+        return f"the role lacks CREATE on schema {em.schema} (CREATE INDEX needs it)"
+    if row["recorded"]:
+        ok = conn.execute("SELECT has_table_privilege('backfill_harness.deferred_indexes', 'INSERT, DELETE') AS ok").fetchone()["ok"]
+        if not ok:
+            return "the role lacks INSERT and DELETE on table backfill_harness.deferred_indexes (where the definitions are kept)"
+    elif not row["db_create"]:
+        return "the role lacks CREATE on the database (to create schema backfill_harness, where the definitions are kept)"
+    for index in _vector_indexes(conn, target):
+        if index["tablespace"] and not conn.execute("SELECT has_tablespace_privilege(%s, 'CREATE') AS ok",
+                                                    (index["tablespace"],)).fetchone()["ok"]:
+            return f"the role lacks CREATE on tablespace {index['tablespace']} (where index {index['indexname']} lives)"
+    return None
+
+
+def _definition(index: dict) -> str:
+    """The statement that recreates the index as it was: its definition, options included, and its tablespace."""
+    text = index["indexdef"]
+    if index["tablespace"]:
+        text += ' TABLESPACE "' + index["tablespace"].replace('"', '""') + '"'
+    return text
+
+
 def defer(conn: psycopg.Connection, target: Target) -> list[str]:
-    """Record and drop the embedding table's vector indexes; return their names."""
+    """Record and drop the embedding table's vector indexes when their rebuild is sure; return their names."""
+    reason = why_not_defer(conn, target)
+    if reason:
+        log.info("vector indexes kept during the bulk load (built row by row): %s", reason)
+        return []
     em = target.profile.embeddings
     bookkeeping.ensure(conn)
     name = bookkeeping.target_name(em.schema, em.table)
     with conn.transaction():
-        rows = conn.execute(
-            "SELECT schemaname, indexname, indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s AND indexdef ~* %s",
-            (em.schema, em.table, _VECTOR_INDEX),
-        ).fetchall()
+        rows = _vector_indexes(conn, target)
         for row in rows:
             conn.execute("INSERT INTO backfill_harness.deferred_indexes (target, name, definition) VALUES (%s, %s, %s) "
                          "ON CONFLICT (target, name) DO UPDATE SET definition = EXCLUDED.definition",
-                         (name, row["indexname"], row["indexdef"]))
+                         (name, row["indexname"], _definition(row)))
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(row["schemaname"], row["indexname"])))
     for row in rows:
         log.info("dropped vector index %s for the bulk load; it is rebuilt when the load ends", row["indexname"])
     return [r["indexname"] for r in rows]
 
 
-def rebuild(conn: psycopg.Connection, target: Target) -> list[str]:
-    """Recreate every index deferred for this target (from its recorded definition); return their names."""
+def pending(conn: psycopg.Connection, target: Target) -> list[str]:
+    """Vector indexes of this target dropped for a bulk load and not rebuilt yet."""
     em = target.profile.embeddings
-    exists = conn.execute("SELECT to_regclass('backfill_harness.deferred_indexes') IS NOT NULL AS ok").fetchone()["ok"]
-    if not exists:
+    if not conn.execute("SELECT to_regclass('backfill_harness.deferred_indexes') IS NOT NULL AS ok").fetchone()["ok"]:
         return []
-    name = bookkeeping.target_name(em.schema, em.table)
-    rebuilt = []
-    for row in conn.execute("SELECT name, definition FROM backfill_harness.deferred_indexes WHERE target = %s ORDER BY name",
-                            (name,)).fetchall():
-        with conn.transaction():
-            present = conn.execute("SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
-                                   (em.schema, row["name"])).fetchone()
-            if not present:
-                conn.execute(row["definition"])  # the exact text pg_indexes gave when it was dropped
-            conn.execute("DELETE FROM backfill_harness.deferred_indexes WHERE target = %s AND name = %s", (name, row["name"]))
-        rebuilt.append(row["name"])
-        log.info("rebuilt vector index %s after the load", row["name"])
+    if not conn.execute("SELECT has_table_privilege('backfill_harness.deferred_indexes', 'SELECT') AS ok").fetchone()["ok"]:
+        return []
+    return [r["name"] for r in conn.execute(
+        "SELECT name FROM backfill_harness.deferred_indexes WHERE target = %s ORDER BY name",
+        (bookkeeping.target_name(em.schema, em.table),)).fetchall()]
+
+
+def rebuild(database_url: str, target: Target, *, connect: Callable[..., psycopg.Connection] = dbmod.connect) -> list[str]:
+    """Recreate every index deferred for this target, in a session of its own with no statement timeout.
+
+    Returns their names; raises HarnessError naming each index still missing (its record is kept for the next try).
+    """
+    em = target.profile.embeddings
+    with connect(database_url, autocommit=True) as conn:
+        names = pending(conn, target)
+        if not names:
+            return []
+        # A role- or database-level statement_timeout must not kill a long index build half way.
+        conn.execute("SET statement_timeout = 0")
+        lock.limit_waits(conn)
+        key = bookkeeping.target_name(em.schema, em.table)
+        rebuilt, missing = [], []
+        for row in conn.execute("SELECT name, definition FROM backfill_harness.deferred_indexes WHERE target = %s "
+                                "ORDER BY name", (key,)).fetchall():
+            try:
+                with conn.transaction():
+                    present = conn.execute("SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+                                           (em.schema, row["name"])).fetchone()
+                    if not present:
+                        conn.execute(row["definition"])  # the exact definition recorded when it was dropped
+                    conn.execute("DELETE FROM backfill_harness.deferred_indexes WHERE target = %s AND name = %s",
+                                 (key, row["name"]))
+            except psycopg.errors.LockNotAvailable:
+                missing.append(f"{row['name']} (waited {lock.LOCK_TIMEOUT_MS / 1000:g} s for a lock held by "
+                               f"{lock.blockers(conn, [_qualified(em.schema, em.table)])})")
+            except psycopg.Error as exc:
+                missing.append(f"{row['name']} ({dbmod.describe_error(exc)})")
+                continue
+            rebuilt.append(row["name"])
+            log.info("rebuilt vector index %s after the load", row["name"])
+    if missing:
+        raise HarnessError(
+            f"vector index {', '.join(missing)} on {em.schema}.{em.table} is MISSING: dropped for the bulk load and not "
+            f"rebuilt; every vector was written. Its definition is kept in backfill_harness.deferred_indexes; expected "
+            f"it rebuilt: run backfill-harness indexes restore --profile PROFILE (or the next backfill) once the cause is fixed")
     return rebuilt

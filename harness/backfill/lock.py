@@ -1,16 +1,78 @@
-"""One backfill per collection at a time: a session-level Postgres advisory lock, and who holds it."""
+"""One backfill per collection at a time: a session-level Postgres advisory lock, and who holds it.
+
+The lock lives in its own session, which an idle-session reaper or ``pg_terminate_backend`` may end
+mid-run. So every write transaction proves the lock is still held by this run's lock session
+(``prove_held``) under a shared transaction-level "write" lock, and a new holder waits for that write
+lock exclusively once (``acquire``): a writer whose lock session was killed stops before its next
+commit, and its commit in flight lands before the new holder selects anything.
+"""
 
 from __future__ import annotations
 
 import psycopg
 
-from ..errors import LockHeld
+from ..errors import HarnessError, LockHeld
+
+
+class LockLost(HarnessError):
+    """This run's lock session ended (terminated, reaped): another backfill may hold the collection now."""
 
 _NAMESPACE = "backfill-harness"
+LOCK_TIMEOUT_MS = 30_000  # the longest any statement of a run waits for another session's lock
+
+
+def limit_waits(conn: psycopg.Connection) -> None:
+    """Make every statement of this session give up after LOCK_TIMEOUT_MS waiting for another session's lock."""
+    conn.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT_MS)}")
+    if not conn.autocommit:
+        conn.commit()
+
+
+def blockers(conn: psycopg.Connection, relations: list[str]) -> str:
+    """Who holds locks on these tables in an open transaction: application name, pid, since when (for messages)."""
+    rows = conn.execute(
+        "SELECT DISTINCT a.pid, a.application_name, a.xact_start, a.state, left(a.query, 80) AS query "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.granted AND l.pid <> pg_backend_pid() "
+        "AND a.xact_start IS NOT NULL AND l.relation = ANY(SELECT to_regclass(r)::oid FROM unnest(%s::text[]) AS r) "
+        "ORDER BY a.xact_start LIMIT 5", (relations,)).fetchall()
+    if not rows:
+        return "a session that has ended since"
+    return "; ".join(
+        f"{r['application_name'] or 'an unnamed session'} (backend pid {r['pid']}, in a transaction since "
+        f"{r['xact_start'].strftime('%Y-%m-%dT%H:%M:%SZ') if r['xact_start'] else 'unknown'}, {r['state']}: {r['query']!r})"
+        for r in rows)
+
+
+def waited_too_long(conn: psycopg.Connection, what: str, relations: list[str]) -> HarnessError:
+    """The error for a statement that gave up waiting for a lock: names the sessions holding the tables."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback()
+    return HarnessError(f"{what} waited {LOCK_TIMEOUT_MS / 1000:g} s for a lock held by {blockers(conn, relations)}; "
+                        "expected no other session to hold these tables that long; nothing of it was written")
 
 
 def _keys(table: str, collection: str) -> tuple[str, str]:
     return (_NAMESPACE, f"{table}/{collection}")
+
+
+def _drain_writers(conn: psycopg.Connection, ns: str, key: str) -> None:
+    """Wait until no write transaction of an earlier holder is in flight (they hold the write lock shared)."""
+    conn.execute("SELECT pg_advisory_lock(hashtext(%s), hashtext(%s))", (ns, "write:" + key))
+    conn.execute("SELECT pg_advisory_unlock(hashtext(%s), hashtext(%s))", (ns, "write:" + key))
+
+
+def prove_held(conn: psycopg.Connection, table: str, collection: str, lock_pid: int) -> None:
+    """Inside a write transaction: raise LockLost unless session ``lock_pid`` still holds the collection's lock."""
+    ns, key = _keys(table, collection)
+    conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s), hashtext(%s))", (ns, "write:" + key))
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = %s "
+        "AND classid = hashtext(%s)::oid AND objid = hashtext(%s)::oid AND objsubid = 2) AS held",
+        (lock_pid, ns, key)).fetchone()
+    if not row["held"]:
+        raise LockLost(f"lost the lock of collection {collection!r}: its session (backend pid {lock_pid}) ended "
+                       "(terminated or reaped as idle); another backfill may be writing now, so this run stops and "
+                       "writes nothing more; expected the lock held to the end (run again, or check idle_session_timeout)")
 
 
 def acquire(conn: psycopg.Connection, table: str, collection: str) -> None:
@@ -20,6 +82,7 @@ def acquire(conn: psycopg.Connection, table: str, collection: str) -> None:
     if not got["ok"]:
         raise LockHeld(f"another backfill of collection {collection!r} is running: {holder(conn, table, collection)}; "
                        "expected none, so this one exits without writing")
+    _drain_writers(conn, ns, key)
 
 
 def join_run(conn: psycopg.Connection, table: str, collection: str, run_id: str, model: str) -> None:

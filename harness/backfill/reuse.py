@@ -6,27 +6,34 @@ same table gets that vector (copied inside Postgres) instead of a new embedding 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import psycopg
 from psycopg import sql
 
+from .. import db as dbmod
+from ..checks.live import content_columns, differences
 from ..errors import ConfigError
-from ..target import Target, _qualified
+from ..target import Target
+
+
+def require_into_shape(target: Target, into: str) -> None:
+    """Refuse ``--into`` on a target whose chunks cannot be copied into a new collection (the preflight's rule)."""
+    from ..preflight import into_shape_outcome, require
+
+    if (shape := into_shape_outcome(target, None, into)) is not None:
+        require([shape])
 
 
 def copy_chunks(conn: psycopg.Connection, target: Target, source: str, into: str) -> int:
     """Copy every chunk row of ``source`` into collection ``into`` (new keys from the table's default); return count."""
     ch = target.profile.chunks
-    if not ch.collection or target.inline:
-        raise ConfigError(f"--into {into!r} needs a chunk table with a collection column and a separate embedding "
-                          f"table; profile {target.profile.name!r} has neither, expected chunks.collection and embeddings.table")
-    columns = [
-        r["attname"] for r in conn.execute(
-            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "
-            "AND NOT a.attisdropped AND a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum",
-            (_qualified(ch.schema, ch.table),),
-        ).fetchall()
-        if r["attname"] != ch.id
-    ]
+    from . import library_swap
+
+    if library_swap.is_langchain(target):
+        return library_swap.copy_collection(conn, target, source, into)
+    require_into_shape(target, into)
+    columns = content_columns(conn, target)
     picks = [sql.Literal(into) if col == ch.collection else sql.Identifier(col) for col in columns]
     cur = conn.execute(
         sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {t} AS c WHERE {where}").format(
@@ -38,34 +45,95 @@ def copy_chunks(conn: psycopg.Connection, target: Target, source: str, into: str
     return cur.rowcount
 
 
-def reuse_vectors(conn: psycopg.Connection, target: Target, collection: str, model: str) -> int:
-    """Give each chunk of ``collection`` needing embedding an existing vector with its text hash and model; return count."""
+PIECE = 5_000  # reused vectors committed per transaction, so no single transaction spans the whole collection
+
+
+def reuse_vectors(conn: psycopg.Connection, target: Target, collection: str, model: str,
+                  guard: Callable[[psycopg.Connection], None] = lambda conn: None, piece: int = PIECE,
+                  extra: list[tuple[str, sql.Composable]] = (), session: Mapping[str, str] | None = None) -> int:
+    """Give each chunk of ``collection`` needing embedding an existing vector with its text hash and model; return count.
+
+    Linear in rows: each needing chunk's text is hashed once into a temporary table, which is analysed and
+    hash-joined to the embeddings on (hash, model); the vectors are then written in pieces of ``piece`` rows,
+    each its own transaction (``guard`` first: the run still holds its lock). ``extra``: (column, expression) pairs
+    the profile fills (``embeddings.defaults``, the dimension column); ``session``: row-level-security settings
+    applied in every transaction.
+    """
     em = target.profile.embeddings
     if target.inline or not em.input_hash or not em.model:
         return 0
-    src = sql.Identifier("src")
     cols = [em.key, em.vector, em.input_hash, em.model] + [c for c in (em.collection, em.tenant) if c]
     ch = target.profile.chunks
-    picks = [target.chunk_id, sql.SQL("{}.{}").format(src, sql.Identifier(em.vector)), target.text_hash, sql.SQL("%(model)s")]
+    picks = [target.chunk_id, target.text_hash]
     if em.collection:
         picks.append(target.collection_of_chunk())
     if em.tenant:
         picks.append(target.c(ch.tenant) if ch.tenant else sql.SQL("NULL"))
-    # Replaced rows (stale or other model) are deleted first; the insert then takes whatever matched.
-    aliased = sql.SQL(", ").join(sql.SQL("{} AS {}").format(p, sql.Identifier(f"a{i}")) for i, p in enumerate(picks))
-    found = sql.SQL(
-        "SELECT DISTINCT ON ({id}) {picks} FROM {join} JOIN {emb} AS src ON src.{h} = {hash} AND src.{m} = %(model)s "
-        "AND src.{k} <> {id} WHERE {where} AND {needs} ORDER BY {id}"
-    ).format(id=target.chunk_id, picks=aliased, join=target.join(), emb=target.embedding_table,
-             h=sql.Identifier(em.input_hash), hash=target.text_hash, m=sql.Identifier(em.model),
-             k=sql.Identifier(em.key), where=target.chunk_filter(), needs=target.needs_embedding())
+    names = ["id", "h"] + (["coll"] if em.collection else []) + (["ten"] if em.tenant else [])
+    aliased = sql.SQL(", ").join(sql.SQL("{} AS {}").format(p, sql.Identifier(n)) for p, n in zip(picks, names))
     params = {"collection": collection, "model": model}
-    conn.execute(sql.SQL("CREATE TEMP TABLE bh_reuse ON COMMIT DROP AS {}").format(found), params)
+    with conn.transaction():
+        dbmod.apply_session(conn, session or {})
+        conn.execute("DROP TABLE IF EXISTS bh_need, bh_reuse")
+        conn.execute(sql.SQL("CREATE TEMP TABLE bh_need AS SELECT {picks} FROM {join} WHERE {where} AND {needs}").format(
+            picks=aliased, join=target.join(), where=target.chunk_filter(), needs=target.needs_embedding()), params)
+        conn.execute("ANALYZE bh_need")
+        src = [sql.SQL("n.id"), sql.SQL("src.{}").format(sql.Identifier(em.vector)), sql.SQL("n.h"), sql.SQL("%(model)s")]
+        src += [sql.SQL("n.{}").format(sql.Identifier(n)) for n in names[2:]]
+        conn.execute(sql.SQL(
+            "CREATE TEMP TABLE bh_reuse AS SELECT row_number() OVER (ORDER BY a0) AS rn, * FROM ("
+            "SELECT DISTINCT ON (n.id) {src} FROM bh_need AS n JOIN {emb} AS src ON src.{h} = n.h "
+            "AND src.{m} = %(model)s AND src.{k} <> n.id ORDER BY n.id) AS found"
+        ).format(src=sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, sql.Identifier(f"a{i}")) for i, e in enumerate(src)),
+                 emb=target.embedding_table, h=sql.Identifier(em.input_hash), m=sql.Identifier(em.model),
+                 k=sql.Identifier(em.key)), params)
+        total = conn.execute("SELECT count(*) AS n FROM bh_reuse").fetchone()["n"]
+        conn.execute("CREATE INDEX ON bh_reuse (rn)")
+        conn.execute("ANALYZE bh_reuse")
     match = [sql.SQL("e.{k} = r.a0").format(k=sql.Identifier(em.key))]
     if em.collection:
         match.append(sql.SQL("e.{c}::text = r.a4::text").format(c=sql.Identifier(em.collection)))
-    conn.execute(sql.SQL("DELETE FROM {emb} AS e USING bh_reuse AS r WHERE {m}").format(
-        emb=target.embedding_table, m=sql.SQL(" AND ").join(match)))
-    cur = conn.execute(sql.SQL("INSERT INTO {emb} ({cols}) SELECT * FROM bh_reuse").format(
-        emb=target.embedding_table, cols=sql.SQL(", ").join(map(sql.Identifier, cols))))
-    return cur.rowcount
+    values = sql.SQL(", ").join([sql.Identifier(f"a{i}") for i in range(len(cols))] + [e for _, e in extra])
+    cols = cols + [c for c, _ in extra]
+    written = 0
+    for lo in range(0, total, piece):
+        bounds = {"lo": lo, "hi": lo + piece}
+        with conn.transaction():
+            guard(conn)
+            dbmod.apply_session(conn, session or {})
+            # Replaced rows (stale or other model) are deleted first; the insert then takes whatever matched.
+            conn.execute(sql.SQL("DELETE FROM {emb} AS e USING bh_reuse AS r WHERE r.rn > %(lo)s AND r.rn <= %(hi)s "
+                                 "AND {m}").format(emb=target.embedding_table, m=sql.SQL(" AND ").join(match)), bounds)
+            written += conn.execute(sql.SQL("INSERT INTO {emb} ({cols}) SELECT {values} FROM bh_reuse "
+                                            "WHERE rn > %(lo)s AND rn <= %(hi)s").format(
+                emb=target.embedding_table, cols=sql.SQL(", ").join(map(sql.Identifier, cols)), values=values), bounds).rowcount
+    with conn.transaction():
+        conn.execute("DROP TABLE IF EXISTS bh_need, bh_reuse")
+        if written:
+            # The selection that follows joins this table: without fresh statistics the planner picks nested loops.
+            conn.execute(sql.SQL("ANALYZE {}").format(target.embedding_table))
+    return written
+
+
+def sync_chunks(conn: psycopg.Connection, target: Target, source: str, into: str) -> tuple[int, int]:
+    """Make ``into`` hold exactly ``source``'s chunks as they are now: copy the ones added or edited in ``source``
+    since, delete the ones it no longer has (with their vectors); return (copied, removed)."""
+    ch, em = target.profile.chunks, target.profile.embeddings
+    _, gone = differences(conn, target, into, source, limit=None)
+    _, added = differences(conn, target, source, into, limit=None)
+    if gone:
+        keys = [o.id for o in gone]
+        if not target.inline:
+            match = sql.SQL("{} = ANY(%(keys)s)").format(sql.Identifier(em.key))
+            if em.collection:
+                match = sql.SQL("{} AND {}::text = %(into)s").format(match, sql.Identifier(em.collection))
+            conn.execute(sql.SQL("DELETE FROM {} WHERE {}").format(target.embedding_table, match), {"keys": keys, "into": into})
+        conn.execute(sql.SQL("DELETE FROM {t} AS c WHERE {id} = ANY(%(keys)s)").format(t=target.chunk_table, id=target.chunk_id),
+                     {"keys": keys})
+    if added:
+        columns = content_columns(conn, target)
+        picks = [sql.Literal(into) if col == ch.collection else sql.Identifier(col) for col in columns]
+        conn.execute(sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {t} AS c WHERE {id} = ANY(%(keys)s)").format(
+            t=target.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            picks=sql.SQL(", ").join(picks), id=target.chunk_id), {"keys": [o.id for o in added]})
+    return len(added), len(gone)

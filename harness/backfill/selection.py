@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import ContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +26,12 @@ class Row:
     exists: bool = True  # an embedding row for this key already exists (so the write must replace it)
 
 
-def select_batch_sql(target: Target) -> sql.Composed:
+def select_batch_sql(target: Target, *, keys: bool = False) -> sql.Composed:
     """Keyset page of rows needing embedding after ``%(after)s`` (or from the start), in key order.
 
     ``%(lo)s`` (exclusive) and ``%(hi)s`` (inclusive) bound the page to a claimed key range; NULL means open.
+    With ``keys`` the page holds exactly the rows whose key (compared as text) is in ``%(keys)s``, whatever
+    their state: they were flagged by a check, so they are embedded again even when they look current.
     """
     ch, em = target.profile.chunks, target.profile.embeddings
     tenant = sql.SQL("{}").format(target.c(ch.tenant)) if ch.tenant else sql.SQL("NULL")
@@ -40,27 +44,34 @@ def select_batch_sql(target: Target) -> sql.Composed:
         "ORDER BY {id} LIMIT %(limit)s"
     ).format(
         id=target.chunk_id, text=target.text, hash=target.text_hash, coll=target.collection_of_chunk(),
-        tenant=tenant, exists=exists, join=target.join(), where=target.chunk_filter(), needs=target.needs_embedding(),
+        tenant=tenant, exists=exists, join=target.join(), where=target.chunk_filter(),
+        needs=sql.SQL("{}::text = ANY(%(keys)s::text[])").format(target.chunk_id) if keys else target.needs_embedding(),
     )
 
 
 def iter_batches(
     conn: psycopg.Connection, target: Target, collection: str, model: str, batch_size: int, limit: int | None = None,
-    *, lo: Any = None, hi: Any = None,
+    *, lo: Any = None, hi: Any = None, keys: tuple[str, ...] | None = None,
+    scope: Callable[[], ContextManager] | None = None,
 ) -> Iterator[list[Row]]:
-    """Yield pages of rows needing embedding, walking the chunk key once; resumable because it re-reads state."""
-    query = select_batch_sql(target)
+    """Yield pages of rows needing embedding (or exactly the rows of ``keys``), walking the chunk key once.
+
+    ``scope``: a transaction (with row-level-security settings) each page is read in.
+    """
+    query = select_batch_sql(target, keys=keys is not None)
     after: Any = None
     served = 0
     while limit is None or served < limit:
         size = batch_size if limit is None else min(batch_size, limit - served)
         try:
             # Plain tuples, in Row's field order: the cheapest rows psycopg can build.
-            rows = conn.cursor(row_factory=tuple_row).execute(
-                query,
-                {"collection": collection, "model": model, "start": after is None, "after": after, "limit": size,
-                 "lo": lo, "hi": hi, "lo_open": lo is None, "hi_open": hi is None},
-            ).fetchall()
+            with scope() if scope is not None else contextlib.nullcontext():
+                rows = conn.cursor(row_factory=tuple_row).execute(
+                    query,
+                    {"collection": collection, "model": model, "start": after is None, "after": after, "limit": size,
+                     "lo": lo, "hi": hi, "lo_open": lo is None, "hi_open": hi is None,
+                     "keys": list(keys) if keys is not None else None},
+                ).fetchall()
         except psycopg.Error as exc:
             raise DatabaseError(f"selecting rows to embed failed: {str(exc).splitlines()[0]}") from exc
         finally:
@@ -71,3 +82,41 @@ def iter_batches(
         served += len(rows)
         after = rows[-1][0]
         yield [Row(*r) for r in rows]
+
+
+def read_keys(path: str, collection: str) -> tuple[str, ...]:
+    """The chunk keys listed in ``path``, as text, in file order without repeats.
+
+    Either JSON lines (``offenders.jsonl``: one object per offending row with ``key`` and ``collection``;
+    rows of other collections are left out) or plain text, one key per line.
+    """
+    import json
+    from pathlib import Path
+
+    from ..errors import ConfigError
+
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--keys-from {path!r} cannot be read ({exc}); expected a file of keys") from None
+    keys: dict[str, None] = {}
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("{"):
+            try:
+                item = json.loads(line)
+            except ValueError:
+                raise ConfigError(f"--keys-from {path!r} line {number} is not valid JSON; expected an object "
+                                  'such as {"check": ..., "key": ..., "collection": ...}') from None
+            if not isinstance(item, dict) or item.get("key") is None:
+                raise ConfigError(f"--keys-from {path!r} line {number} has no 'key'; expected one object per offending row")
+            if item.get("collection") not in (None, collection):
+                continue
+            keys[str(item["key"])] = None
+        else:
+            keys[line] = None
+    if not keys:
+        raise ConfigError(f"--keys-from {path!r} lists no key of collection {collection!r}; expected at least one")
+    return tuple(keys)

@@ -13,10 +13,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from ..errors import CheckFailed, ConfigError
-from ..target import Target
-from . import bookkeeping, lock
-from .gate import GateResult, run_gate
+from .. import checks
+from ..checks.live import comparison, differences, matches_live
+from ..checks.outcome import FAIL, Outcome
+from ..errors import CheckFailed, ConfigError, RefusedError
+from ..settings import Settings
+from ..target import Target, _qualified
+from . import bookkeeping, library_swap, lock
 from ..state import require_collection
 
 RETIRED_SUFFIX = "__retired"
@@ -30,7 +33,7 @@ class SwapResult:
     retired: str | None = None
     chunks: int = 0
     embeddings: int = 0
-    gate: GateResult | None = None
+    gate: list[Outcome] = field(default_factory=list)  # the DONE checks NEW passed, and matches_live
     notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -43,24 +46,41 @@ class SwapResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "live": self.live, "new": self.new, "retired": self.retired, "chunks": self.chunks,
-                "embeddings": self.embeddings, "gate": self.gate.as_dict() if self.gate else None, "summary": self.line()}
+                "embeddings": self.embeddings,
+                "gate": {"ok": bool(self.gate) and not any(o.status == FAIL for o in self.gate),
+                         "checks": [o.as_dict() for o in self.gate]} if self.gate else None,
+                "summary": self.line()}
 
 
 def _require_collections(target: Target) -> None:
-    ch, em = target.profile.chunks, target.profile.embeddings
-    if not ch.collection or target.inline or not em.collection:
-        raise ConfigError(f"swap needs a collection column in both the chunk and embedding tables; profile "
-                          f"{target.profile.name!r} lacks one, expected chunks.collection and embeddings.collection")
+    from ..preflight import into_shape_outcome
+
+    shape = into_shape_outcome(target, None, "NEW")
+    if shape is not None:
+        raise ConfigError(f"swap needs {shape.expected}; profile {target.profile.name!r}: {shape.found}; {shape.note}")
 
 
 def _relabel(conn: psycopg.Connection, target: Target, old: str, new: str) -> tuple[int, int]:
     ch, em = target.profile.chunks, target.profile.embeddings
+    if library_swap.is_langchain(target):
+        moved = library_swap.rename(conn, target, [(old, new)])
+        return moved, moved
     chunks = conn.execute(sql.SQL("UPDATE {t} AS c SET {col} = %(new)s WHERE {where}").format(
         t=target.chunk_table, col=sql.Identifier(ch.collection), where=target.chunk_filter()),
         {"collection": old, "new": new}).rowcount
+    if not em.collection:
+        # Vectors hang off their chunk's key: relabelling the chunks moves them too.
+        vectors = conn.execute(sql.SQL("SELECT count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL").format(
+            j=target.join(), w=target.chunk_filter(), v=target.vector), {"collection": new}).fetchone()["n"]
+        return chunks, vectors
     vectors = conn.execute(sql.SQL("UPDATE {t} SET {col} = %(new)s WHERE {col}::text = %(old)s").format(
         t=target.embedding_table, col=sql.Identifier(em.collection)), {"old": old, "new": new}).rowcount
     return chunks, vectors
+
+
+def _tables(target: Target) -> list[str]:
+    ch, em = target.profile.chunks, target.profile.embeddings
+    return [_qualified(ch.schema, ch.table), _qualified(em.schema, em.table)]
 
 
 def _record(conn: psycopg.Connection, target: Target, live: str) -> dict[str, Any] | None:
@@ -86,9 +106,21 @@ class _Locked:
             lock.release(self.conn, self.table, name)
 
 
-def swap(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target, new: str, live: str, model: str,
-         dimensions: int | None) -> SwapResult:
-    """Gate ``new``, then relabel live -> retired and new -> live in one transaction."""
+GATE = ("coverage", "dimensions", "model", "fresh", "sane_vectors")
+
+
+def run_gate(settings: Settings, new: str, live: str) -> list[Outcome]:
+    """The DONE checks on ``new`` (in-process, one CheckSession) and whether it matches ``live`` as it is now."""
+    session = checks.open_session(settings, checks.CheckOptions(collections=(new,)))
+    try:
+        return [checks.PER_COLLECTION[name](session, new) for name in GATE] + [matches_live(session, new, live)]
+    finally:
+        session.close()
+
+
+def swap(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target, new: str, live: str,
+         settings: Settings) -> SwapResult:
+    """Gate ``new`` (the DONE checks, and the same chunks as ``live`` now), then relabel live -> retired and new -> live."""
     _require_collections(target)
     if new == live:
         raise ConfigError(f"--from {new!r} and --to {live!r} are the same collection; expected two different names")
@@ -100,17 +132,33 @@ def swap(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target
     if previous is not None:
         raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
                           f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
+    # The locks keep backfills of both collections out from the gate to the commit, so what passed is what is swapped.
     with _Locked(lock_conn, target.profile.embeddings.table, [live, new]):
-        gate = run_gate(conn, target, new, model, dimensions)
-        if not gate.ok:
-            raise CheckFailed(f"{new!r} is not ready to replace {live!r}: " + "; ".join(gate.failures()) + "; nothing was swapped")
+        gate = run_gate(settings, new, live)
+        failed = [o for o in gate if o.status == FAIL]
+        if failed:
+            raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
+                              + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
         em = target.profile.embeddings
-        with conn.transaction():
-            _relabel(conn, target, live, retired)
-            chunks, vectors = _relabel(conn, target, new, live)
-            conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
-                         (bookkeeping.target_name(em.schema, em.table), live, retired, new))
+        try:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                _relabel(conn, target, live, retired)
+                chunks, vectors = _relabel(conn, target, new, live)
+                conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
+                             (bookkeeping.target_name(em.schema, em.table), live, retired, new))
+        except psycopg.errors.LockNotAvailable:
+            raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}", _tables(target)) from None
     return SwapResult("swap", live, new, retired, chunks, vectors, gate)
+
+
+def _failure(outcome: Outcome) -> str:
+    text = f"{outcome.check}: expected {outcome.expected}; found {outcome.found}"
+    if outcome.offenders:
+        text += " (e.g. " + ", ".join(f"id={o.id} {o.detail}".strip() for o in outcome.offenders[:5]) + ")"
+    if outcome.check == "matches_live":
+        text += (f"; bring them over with backfill --collection LIVE --into NEW --sync, then swap again")
+    return text
 
 
 def rollback(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target, live: str) -> SwapResult:
@@ -139,9 +187,33 @@ def drop_retired(conn: psycopg.Connection, lock_conn: psycopg.Connection, target
         raise ConfigError(f"no retired collection kept for {live!r}; expected an earlier swap --from NEW --to {live}")
     em = target.profile.embeddings
     retired = record["retired"]
+    with _Locked(lock_conn, em.table, [live]):
+        by = comparison(conn, target, record["replaced_by"])
+        missing, examples = differences(conn, target, retired, live, by=by) if by else (0, [])
+        if missing:
+            raise RefusedError(
+                f"{retired!r} holds {missing} chunks that {live!r} lacks (e.g. "
+                + ", ".join(f"id={o.id}" for o in examples[:5])
+                + f"); expected every retired chunk also in {live}, so nothing was deleted (swap --rollback --to {live} "
+                "brings the old collection back)")
+        return _drop(conn, target, live, retired)
+
+
+def _drop(conn: psycopg.Connection, target: Target, live: str, retired: str) -> SwapResult:
+    em = target.profile.embeddings
     with conn.transaction():
-        vectors = conn.execute(sql.SQL("DELETE FROM {t} WHERE {col}::text = %s").format(
-            t=target.embedding_table, col=sql.Identifier(em.collection)), (retired,)).rowcount
+        if library_swap.is_langchain(target):
+            vectors = library_swap.drop(conn, target, retired)
+            conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
+                         (bookkeeping.target_name(em.schema, em.table), live))
+            return SwapResult("drop-retired", live, None, retired, vectors, vectors)
+        if em.collection:
+            vectors = conn.execute(sql.SQL("DELETE FROM {t} WHERE {col}::text = %s").format(
+                t=target.embedding_table, col=sql.Identifier(em.collection)), (retired,)).rowcount
+        else:
+            vectors = conn.execute(sql.SQL("DELETE FROM {t} AS e USING {c} AS c WHERE e.{k} = {id} AND {w}").format(
+                t=target.embedding_table, c=target.chunk_table, k=sql.Identifier(em.key), id=target.chunk_id,
+                w=target.chunk_filter()), {"collection": retired}).rowcount
         chunks = conn.execute(sql.SQL("DELETE FROM {t} AS c WHERE {where}").format(
             t=target.chunk_table, where=target.chunk_filter()), {"collection": retired}).rowcount
         conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",

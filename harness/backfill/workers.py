@@ -1,11 +1,12 @@
 """Several worker processes on one backfill: each joins the same run id and takes key ranges through claims.
 
-Each worker is ``python -m harness backfill ... --run-id R --provider-url URL --json`` (URLs dealt round robin),
+Each worker is ``python -m harness backfill <BackfillOptions.to_argv> --provider-url URL --json`` (URLs dealt round robin),
 so a worker on another host is the same command with the same ``--run-id``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import HarnessError
+from ..settings import Settings
+from .engine import BackfillOptions
 
 
 @dataclass
@@ -47,17 +50,19 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def run_workers(base_args: Sequence[str], count: int, provider_urls: Sequence[str], run_id: str,
-                env: dict[str, str] | None = None) -> WorkersSummary:
-    """Start ``count`` worker processes of the same run and gather their summaries."""
+def run_workers(settings: Settings, options: BackfillOptions, count: int,
+                provider_urls: Sequence[str] = ()) -> WorkersSummary:
+    """Start ``count`` worker processes of run ``options.run_id`` and gather their summaries."""
+    run_id = options.run_id or new_run_id()
+    argv = dataclasses.replace(options, run_id=run_id).to_argv(settings)
     urls = list(provider_urls) or [None]
     procs = []
     for i in range(count):
-        cmd = [sys.executable, "-m", "harness", "backfill", *base_args, "--run-id", run_id, "--json"]
+        cmd = [sys.executable, "-m", "harness", "backfill", *argv, "--json"]
         if urls[i % len(urls)]:
             cmd += ["--provider-url", urls[i % len(urls)]]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                      env={**os.environ, **(env or {})}))
+                                      env={**os.environ, "DATABASE_URL": settings.database_url}))
     summary = WorkersSummary(run_id)
     for i, proc in enumerate(procs):
         out, err = proc.communicate()

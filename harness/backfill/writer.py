@@ -1,13 +1,16 @@
 """Write one batch of vectors: binary COPY into a temporary staging table, then one statement into place.
 
 The staging table is created from the target's own columns (``WITH NO DATA``)
-so COPY's binary types always match. A batch lands whole or not at all.
+so COPY's binary types always match. A batch lands whole or not at all. New rows go
+straight into the table by binary COPY only where the catalog says COPY would do what an
+INSERT does (no row-level security applying, no rules, a plain table, no profile defaults);
+otherwise every batch goes through the staging table and ``INSERT ... SELECT``.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +18,76 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from .. import db as dbmod
+from .. import sqlexpr
 from ..target import Target, _qualified
 
 STAGE = "bh_stage"
+
+
+@dataclass(frozen=True)
+class WritePath:
+    """How new rows reach the table, decided once per run from the catalog."""
+
+    direct_copy: bool
+    reason: str
+    staging: bool = True  # False: no TEMP privilege, so batches go through INSERT ... SELECT FROM unnest(...)
+
+
+def written_columns(target: Target) -> list[tuple[str, str]]:
+    """(staging column, target column) pairs for what the engine stores; defaults from the profile come on top."""
+    em, ch = target.profile.embeddings, target.profile.chunks
+    cols = [("k", em.key), ("v", em.vector)]
+    if em.input_hash:
+        cols.append(("h", em.input_hash))
+    if em.model:
+        cols.append(("m", em.model))
+    if em.dimensions:
+        cols.append(("d", em.dimensions))
+    if not target.inline:
+        if em.collection:
+            cols.append(("coll", em.collection))
+        if em.tenant:
+            cols.append(("ten", em.tenant))
+    if target.inline and ch.id != em.key:
+        cols[0] = ("k", ch.id)
+    return cols
+
+
+def profile_defaults(target: Target, model: str, dims: int | None, collection: str) -> list[tuple[str, sql.Composed]]:
+    """The profile's default expressions, placeholders bound as literals, for columns the engine does not write."""
+    written = {col for _, col in written_columns(target)}
+    values = {"dims": dims, "model": model, "collection": collection}
+    return [(col, sqlexpr.compose(expr, values))
+            for col, expr in target.profile.embeddings.defaults.items() if col not in written]
+
+
+def write_path(conn: psycopg.Connection, target: Target) -> WritePath:
+    """Binary COPY straight into the table, or ``INSERT ... SELECT`` from the staging table, and why."""
+    em = target.profile.embeddings
+    row = conn.execute(
+        "SELECT c.relkind::text AS kind, c.relhasrules AS rules, row_security_active(c.oid) AS rls, "
+        "has_database_privilege(current_database(), 'TEMP') AS temp "
+        "FROM pg_class c WHERE c.oid = to_regclass(%s)", (_qualified(em.schema, em.table),)).fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    if row is not None and not row["temp"]:
+        return WritePath(False, "no TEMP privilege for a staging table: " + ("UPDATE" if target.inline else "INSERT")
+                         + " ... SELECT FROM unnest(...) of each batch's arrays", staging=False)
+    if target.inline:
+        return WritePath(False, "inline vector column: UPDATE from the staging table")
+    if row is None:
+        return WritePath(False, "embedding table not found in the catalog")
+    if row["rls"]:
+        # COPY FROM is refused outright where row-level security applies to the role.
+        return WritePath(False, "row-level security applies to this role (COPY FROM is refused): INSERT ... SELECT")
+    if row["rules"]:
+        return WritePath(False, "the table has rules, which COPY does not invoke: INSERT ... SELECT")
+    if row["kind"] not in ("r", "p"):
+        return WritePath(False, f"relkind {row['kind']!r} is not a plain table: INSERT ... SELECT")
+    if em.defaults:
+        return WritePath(False, f"embeddings.defaults fill {', '.join(em.defaults)}: INSERT ... SELECT with those expressions")
+    return WritePath(True, "binary COPY into the table for new rows (triggers and constraints fire as for INSERT)")
 
 
 @dataclass(frozen=True)
@@ -33,35 +103,28 @@ class Embedding:
 class BatchWriter:
     """Owns one connection's staging table and writes batches through it."""
 
-    def __init__(self, conn: psycopg.Connection, target: Target, model: str):
+    def __init__(self, conn: psycopg.Connection, target: Target, model: str, dims: int | None = None,
+                 path: WritePath | None = None, guard: Callable[[psycopg.Connection], None] | None = None):
         self.conn = conn
+        self.guard = guard or (lambda conn: None)  # run first in every write transaction: proves the lock is still held
         self.target = target
         self.model = model
-        self._columns = self._stage_columns()
+        self.dims = dims
+        self._columns = written_columns(target)
         self._types: list[str] | None = None
         self._target_types: list[str] | None = None
+        self._array_types: list[str] | None = None  # column types as written, for unnest's array casts
         self.direct_batches = 0
+        self.path = path or write_path(conn, target)
         # A batch lost to a database crash (not a client crash) before it reaches disk is simply selected
         # again by the next run, so the writer need not wait for each commit's WAL flush.
         conn.execute("SET synchronous_commit TO off")
         conn.commit()
 
-    def _stage_columns(self) -> list[tuple[str, str]]:
-        """(staging column, target column) pairs for what this target stores."""
+    def tables(self) -> list[str]:
+        """The tables a write locks (for naming who holds them when a write waits too long)."""
         em, ch = self.target.profile.embeddings, self.target.profile.chunks
-        cols = [("k", em.key), ("v", em.vector)]
-        if em.input_hash:
-            cols.append(("h", em.input_hash))
-        if em.model:
-            cols.append(("m", em.model))
-        if not self.target.inline:
-            if em.collection:
-                cols.append(("coll", em.collection))
-            if em.tenant:
-                cols.append(("ten", em.tenant))
-        if self.target.inline and ch.id != em.key:
-            cols[0] = ("k", ch.id)
-        return cols
+        return [_qualified(ch.schema, ch.table) if self.target.inline else _qualified(em.schema, em.table)]
 
     def _ensure_stage(self) -> None:
         if self._types is not None:
@@ -84,28 +147,64 @@ class BatchWriter:
             ).fetchall()
         self._types = [r["typname"] for r in rows]
 
-    def write(self, batch: Sequence[Embedding]) -> int:
-        """Write every embedding of the batch in one transaction; return how many rows were written."""
+    def write(self, batch: Sequence[Embedding], session: Mapping[str, str] | None = None) -> int:
+        """Write every embedding of the batch in one transaction; return how many rows were written.
+
+        ``session``: row-level-security settings (``set_config(..., true)``) that hold inside that transaction.
+        """
         if not batch:
             return 0
-        if not self.target.inline and not any(item.exists for item in batch):
+        if self.path.direct_copy and not any(item.exists for item in batch):
             try:
-                return self._copy_direct(batch)
+                return self._copy_direct(batch, session)
             except psycopg.errors.UniqueViolation:
                 pass  # someone wrote one of these keys since selection: replace through the staging table
+        if not self.path.staging:
+            return self._write_unnest(batch, session)
         self._ensure_stage()
         names = [c for c, _ in self._columns]
         with self.conn.transaction():
+            self.guard(self.conn)
+            if session:
+                dbmod.apply_session(self.conn, session)
             self.conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(STAGE)))
             copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
                 sql.Identifier(STAGE), sql.SQL(", ").join(map(sql.Identifier, names))
             )
             self._copy_rows(copy_sql, self._types, names, batch)
-            for statement in self._apply_sql():
+            for statement in self._apply_sql(batch[0].collection):
                 self.conn.execute(statement)
         return len(batch)
 
-    def _copy_direct(self, batch: Sequence[Embedding]) -> int:
+    def _write_unnest(self, batch: Sequence[Embedding], session: Mapping[str, str] | None) -> int:
+        """The batch as one array per column, unnested into the same statements the staging table feeds."""
+        if self._array_types is None:
+            em = self.target.profile.embeddings
+            table = (em.schema, em.table) if not self.target.inline else (self.target.profile.chunks.schema,
+                                                                          self.target.profile.chunks.table)
+            rows = self.conn.execute(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a "
+                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped", (_qualified(*table),)).fetchall()
+            self.conn.rollback()
+            by_name = {r["attname"]: r["type"] for r in rows}
+            self._array_types = [by_name[col] for _, col in self._columns]
+        source = sql.SQL("unnest({}) AS s({})").format(
+            sql.SQL(", ").join(sql.SQL("{}::{}[]").format(sql.Placeholder(st), sql.SQL(typ))
+                               for (st, _), typ in zip(self._columns, self._array_types)),
+            sql.SQL(", ").join(sql.Identifier(st) for st, _ in self._columns))
+        values = {"k": [i.key for i in batch], "v": [i.vector for i in batch], "h": [i.text_hash for i in batch],
+                  "m": [self.model] * len(batch), "d": [self.dims] * len(batch),
+                  "coll": [i.collection for i in batch], "ten": [i.tenant for i in batch]}
+        params = {st: values[st] for st, _ in self._columns}
+        with self.conn.transaction():
+            self.guard(self.conn)
+            if session:
+                dbmod.apply_session(self.conn, session)
+            for statement in self._apply_sql(batch[0].collection, source):
+                self.conn.execute(statement, params)
+        return len(batch)
+
+    def _copy_direct(self, batch: Sequence[Embedding], session: Mapping[str, str] | None = None) -> int:
         """Rows with no embedding yet go straight into the table with one binary COPY (a bulk load's fast path)."""
         names = [c for c, _ in self._columns]
         if self._target_types is None:
@@ -122,14 +221,17 @@ class BatchWriter:
             self.target.embedding_table, sql.SQL(", ").join(sql.Identifier(col) for _, col in self._columns)
         )
         with self.conn.transaction():
-            if binary_copy_data(self._target_types, names, batch[:1], self.model) is None:
+            self.guard(self.conn)
+            if session:
+                dbmod.apply_session(self.conn, session)
+            if binary_copy_data(self._target_types, names, batch[:1], self.model, dims=self.dims) is None:
                 self._copy_rows(copy_sql, self._target_types, names, batch)
             else:
                 with self.conn.cursor().copy(copy_sql) as copy:
                     # Sent in slices so the server parses one while the next is encoded.
                     for start in range(0, len(batch), _SLICE):
                         part = batch[start:start + _SLICE]
-                        copy.write(binary_copy_data(self._target_types, names, part, self.model,
+                        copy.write(binary_copy_data(self._target_types, names, part, self.model, dims=self.dims,
                                                     header=start == 0, trailer=start + _SLICE >= len(batch)))
         self.direct_batches += 1
         return len(batch)
@@ -140,18 +242,21 @@ class BatchWriter:
             copy.set_types(types)
             for item in batch:
                 values = {"k": item.key, "v": item.vector, "h": item.text_hash, "m": self.model,
-                          "coll": item.collection, "ten": item.tenant}
+                          "coll": item.collection, "ten": item.tenant, "d": self.dims}
                 copy.write_row([values[n] for n in names])
 
-    def _apply_sql(self) -> list[sql.Composed]:
-        stage = sql.Identifier(STAGE)
+    def _defaults(self, collection: str) -> list[tuple[str, sql.Composed]]:
+        return profile_defaults(self.target, self.model, self.dims, collection)
+
+    def _apply_sql(self, collection: str = "", source: sql.Composable | None = None) -> list[sql.Composed]:
+        stage = source if source is not None else sql.SQL("{} AS s").format(sql.Identifier(STAGE))
         if self.target.inline:
             sets = sql.SQL(", ").join(
-                sql.SQL("{} = s.{}").format(sql.Identifier(col), sql.Identifier(st))
-                for st, col in self._columns
-                if st != "k"
+                [sql.SQL("{} = s.{}").format(sql.Identifier(col), sql.Identifier(st))
+                 for st, col in self._columns if st != "k"]
+                + [sql.SQL("{} = {}").format(sql.Identifier(col), expr) for col, expr in self._defaults(collection)]
             )
-            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} AS s WHERE c.{k} = s.k").format(
+            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k").format(
                 t=self.target.chunk_table, sets=sets, s=stage, k=sql.Identifier(self._columns[0][1])
             )]
         em = self.target.profile.embeddings
@@ -160,13 +265,16 @@ class BatchWriter:
         match = [sql.SQL("e.{} = s.k").format(sql.Identifier(em.key))]
         if em.collection:
             match.append(sql.SQL("e.{}::text = s.coll::text").format(sql.Identifier(em.collection)))
-        columns = sql.SQL(", ").join(sql.Identifier(col) for _, col in self._columns)
-        picks = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(st)) for st, _ in self._columns)
+        defaults = self._defaults(collection)
+        columns = sql.SQL(", ").join([sql.Identifier(col) for _, col in self._columns]
+                                     + [sql.Identifier(col) for col, _ in defaults])
+        picks = sql.SQL(", ").join([sql.SQL("s.{}").format(sql.Identifier(st)) for st, _ in self._columns]
+                                   + [expr for _, expr in defaults])
         return [
-            sql.SQL("DELETE FROM {t} AS e USING {s} AS s WHERE {match}").format(
+            sql.SQL("DELETE FROM {t} AS e USING {s} WHERE {match}").format(
                 t=self.target.embedding_table, s=stage, match=sql.SQL(" AND ").join(match)
             ),
-            sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {s} AS s").format(
+            sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {s}").format(
                 t=self.target.embedding_table, cols=columns, picks=picks, s=stage
             ),
         ]
@@ -179,7 +287,7 @@ _SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 
 
 def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence[Embedding], model: str, *,
-                     header: bool = True, trailer: bool = True) -> bytes | None:
+                     header: bool = True, trailer: bool = True, dims: int | None = None) -> bytes | None:
     """The whole COPY BINARY stream for a batch, built at once (vectors through one numpy conversion).
 
     None when a column has a type this encoder does not know; the caller then lets psycopg dump row by row.
@@ -187,7 +295,7 @@ def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence
     if not all(t in _INT or t in _TEXT or (t == "vector" and n == "v") for t, n in zip(types, names)):
         return None
     matrix = np.stack([item.vector for item in batch]).astype(">f4", copy=False)
-    columns = {name: _column_values(name, batch, model) for name in names}
+    columns = {name: _column_values(name, batch, model, dims) for name in names}
     fixed = _fixed_width_rows(names, types, columns, matrix)
     head, tail = (_SIGNATURE if header else b""), (struct.pack(">h", -1) if trailer else b"")
     if fixed is not None:
@@ -215,9 +323,11 @@ def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence
     return b"".join(parts)
 
 
-def _column_values(name: str, batch: Sequence[Embedding], model: str) -> list[Any]:
+def _column_values(name: str, batch: Sequence[Embedding], model: str, dims: int | None = None) -> list[Any]:
     if name == "m":
         return [model] * len(batch)
+    if name == "d":
+        return [dims] * len(batch)
     attr = {"k": "key", "v": "vector", "h": "text_hash", "coll": "collection", "ten": "tenant"}[name]
     return [getattr(item, attr) for item in batch]
 

@@ -9,6 +9,7 @@ from .index import index
 from .outcome import FAIL, PASS, SKIP, UNPROVEN, Offender, Outcome, Status
 from .recompute import recompute
 from .session import CheckOptions, CheckSession, open_session
+from .source_coverage import source_coverage
 from .tenants import tenant_isolation
 from .verdict import Verdict, decide, done
 
@@ -16,6 +17,7 @@ from .verdict import Verdict, decide, done
 PER_COLLECTION = {
     "completed": completed,
     "coverage": coverage,
+    "source_coverage": source_coverage,
     "dimensions": dimensions,
     "model": model,
     "fresh": fresh,
@@ -39,5 +41,5 @@ __all__ = [
     "CheckOptions", "CheckSession", "FAIL", "Offender", "Outcome", "PASS", "PER_COLLECTION", "SKIP", "Status",
     "UNPROVEN", "Verdict", "citations", "completed", "coverage", "custom", "decide", "dimensions",
     "distinct_vectors", "done", "fresh", "index", "model", "open_session", "recompute", "run_all", "sane_vectors",
-    "tenant_isolation",
+    "source_coverage", "tenant_isolation",
 ]

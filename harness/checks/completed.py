@@ -1,4 +1,5 @@
-"""Completed: the last recorded backfill run of the collection ended with exit code 0 and no failed rows."""
+"""Completed: the last recorded backfill run of the collection ended with exit code 0, no reported failure,
+and the database afterwards said no row of the collection still needed a vector."""
 
 from __future__ import annotations
 
@@ -17,16 +18,22 @@ def _field(entry: Any, name: str) -> Any:
     return getattr(entry, name, None)
 
 
+EXPECTED = "exit code 0, no failed rows reported, not timed out, 0 rows still needing a vector afterwards"
+
+
 def from_run_dir(run_dir: Path, collection: str) -> Outcome | None:
     if not (Path(run_dir) / RUN_FILE).exists():
         return None
     ev = read_evidence(run_dir)
     if ev.collection != collection:
         return skipped("completed", collection, f"{Path(run_dir) / RUN_FILE} records collection {ev.collection!r}, not this one")
-    return verdict("completed", collection, ev.ok, expected="exit code 0, no failed rows, not timed out",
-                   found=f"exit code {ev.exit_code}, {ev.failed_rows if ev.failed_rows is not None else 'unknown'} failed rows"
-                         f"{', timed out' if ev.timed_out else ''} ({Path(run_dir) / RUN_FILE}, finished {ev.finished_at})",
-                   metrics={"exit_code": ev.exit_code, "failed_rows": ev.failed_rows, "source": str(Path(run_dir) / RUN_FILE)})
+    where = f"{Path(run_dir) / RUN_FILE}, finished {ev.finished_at}"
+    found = "; ".join(ev.problems) if ev.problems else (
+        f"exit code 0, {ev.failed_rows if ev.failed_rows is not None else 'no'} failed rows reported, "
+        f"0 of {ev.counts_after.get('chunks')} rows still needed")
+    return verdict("completed", collection, ev.ok, expected=EXPECTED, found=f"{found} ({where})",
+                   metrics={"exit_code": ev.exit_code, "failed_rows": ev.failed_rows, "remaining": ev.remaining,
+                            "source": str(Path(run_dir) / RUN_FILE)})
 
 
 def from_historylog(path: Path, collection: str) -> Outcome | None:
@@ -39,10 +46,20 @@ def from_historylog(path: Path, collection: str) -> Outcome | None:
         return None
     code = _field(entry, "exit_code")
     failed = _field(entry, "failed_rows")
-    ok = code == 0 and not failed and not _field(entry, "timed_out")
-    return verdict("completed", collection, ok, expected="exit code 0, no failed rows",
-                   found=f"exit code {code}, {failed if failed is not None else 'unknown'} failed rows (historylog {path})",
-                   metrics={"exit_code": code, "failed_rows": failed, "source": str(path)})
+    after = _field(entry, "counts_after") or {}
+    remaining = after.get("needed") if isinstance(after, dict) else None
+    problems = []
+    if code != 0:
+        problems.append(f"exit code {code}")
+    if failed:
+        problems.append(f"{failed} failed rows reported")
+    if not isinstance(remaining, int):
+        problems.append("rows still needed after the run not recorded")
+    elif remaining:
+        problems.append(f"{remaining} of {after.get('chunks')} rows still need a vector")
+    found = "; ".join(problems) or f"exit code 0, no failed rows reported, 0 rows still needed"
+    return verdict("completed", collection, not problems, expected=EXPECTED, found=f"{found} (historylog {path})",
+                   metrics={"exit_code": code, "failed_rows": failed, "remaining": remaining, "source": str(path)})
 
 
 def completed(session: CheckSession, collection: str) -> Outcome:

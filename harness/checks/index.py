@@ -37,6 +37,14 @@ def vector_indexes(session: CheckSession) -> list[dict[str, Any]]:
         ).fetchall()
 
 
+def vector_rows(session: CheckSession) -> int:
+    """Vectors in the whole embedding table: what a query without an index scans."""
+    em = session.profile.embeddings
+    with session.read_only() as conn:
+        return conn.execute(sql.SQL("SELECT count(*) AS n FROM {} WHERE {} IS NOT NULL").format(
+            sql.Identifier(em.schema, em.table), sql.Identifier(em.vector))).fetchone()["n"]
+
+
 def index(session: CheckSession, collection: str) -> Outcome:
     distance = session.profile.distance
     suffix = OPCLASS_SUFFIX[distance]
@@ -47,8 +55,19 @@ def index(session: CheckSession, collection: str) -> Outcome:
     expected = f"a valid HNSW or IVFFlat index on {em.table}.{em.vector} with a *{suffix} operator class, used by the spot query"
     if not matching:
         seen = ", ".join(f"{ix['name']} ({ix['method']} {ix['opclass']}{'' if ix['valid'] else ', INVALID'})" for ix in vector_ix) or "none"
-        return verdict("index", collection, False, expected, f"vector indexes: {seen}",
-                       note=f"queries use {distance} distance ({DISTANCES[distance]})")
+        rows, threshold = vector_rows(session), em.index_min_rows
+        # No vector index at all on a small table is a choice (scans are fast); an index the queries cannot use is not.
+        if rows < threshold and not vector_ix:
+            return verdict("index", collection, True, f"a vector index once the table holds {threshold} vectors "
+                           f"(embeddings.index_min_rows)",
+                           f"{rows} vectors and no vector index: the queries scan the table, fast enough below "
+                           f"{threshold} vectors",
+                           note="no index needed yet",
+                           metrics={"index": None, "vectors": rows, "index_min_rows": threshold})
+        return verdict("index", collection, False, expected, f"vector indexes: {seen} on {rows} vectors",
+                       note=f"queries use {distance} distance ({DISTANCES[distance]}); an index is required from "
+                            f"{threshold} vectors (embeddings.index_min_rows)",
+                       metrics={"vectors": rows, "index_min_rows": threshold})
     names = {ix["name"] for ix in matching}
     used, step = explain_uses(session, collection, names)
     if used is None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping
+import dataclasses
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +14,9 @@ from .. import db as dbmod
 from .. import redact
 from ..errors import ConfigError, HarnessError
 from ..profile import Profile
+from ..settings import Settings
 from ..target import Target
+from .outcome import Outcome, unproven
 from .shape import Shape
 from .stats import CollectionStats, gather
 
@@ -82,7 +84,10 @@ class CheckSession:
     _stats: dict[str, CollectionStats] | None = None
     _declared: tuple[int | None, str | None] | None = None
     _real_dims: int | None = None
+    settings: Settings | None = field(default=None, repr=False)
     _memo: dict = field(default_factory=dict)
+    tenants: list[str | None] = field(default_factory=lambda: [None])  # one view per tenant under database.session
+    rls_note: str | None = None  # set when row-level security hides rows and no database.session shows them
 
     def __repr__(self) -> str:
         # Tracebacks print fixture values: never the DSN's password (the profile may hold it too).
@@ -98,9 +103,12 @@ class CheckSession:
         return Shape(self.target)
 
     @contextmanager
-    def read_only(self) -> Iterator[psycopg.Connection]:
-        """A READ ONLY transaction with the run's statement timeout."""
+    def read_only(self, tenant: str | None = None) -> Iterator[psycopg.Connection]:
+        """A READ ONLY transaction with the run's statement timeout and the profile's database.session (for ``tenant``)."""
         with dbmod.read_only(self.conn, self.options.statement_timeout_ms) as conn:
+            settings = self.profile.database.session
+            if settings and (tenant is not None or not self.profile.database.per_tenant):
+                dbmod.apply_session(conn, dbmod.session_values(settings, tenant))
             yield conn
 
     # -- the bound DONE requires ------------------------------------------------------
@@ -127,6 +135,19 @@ class CheckSession:
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
+    def unseen(self, check: str, collection: str) -> Outcome | None:
+        """UNPROVEN when row-level security hides rows from this role: what it cannot see is not reported missing."""
+        return unproven(check, collection, self.rls_note) if self.rls_note else None
+
+    def _gather(self, collections: list[str]) -> dict[str, CollectionStats]:
+        """The one pass in each tenant's view, added up (one view when no setting uses {tenant})."""
+        declared = self.declared()[0]
+        per_tenant = []
+        for tenant in self.tenants:
+            with self.read_only(tenant) as conn:
+                per_tenant.append(gather(conn, self.shape, collections, self.model, self.expected_dimensions(),
+                                         check_dims=declared is None))
+        return {c: _merge([found[c] for found in per_tenant]) for c in collections}
 
     # -- the provider ----------------------------------------------------------------
     def provider(self):
@@ -134,11 +155,8 @@ class CheckSession:
         if self.provider_problem:
             raise HarnessError(self.provider_problem)
         if self._provider is None:
-            from ..provider import OllamaProvider
-
-            p = self.profile.provider
-            self._provider = OllamaProvider(self.provider_url, self.model, timeout_s=p.timeout_s, retries=p.retries,
-                                            headers=p.headers)
+            assert self.settings is not None, "open the session with open_session(settings, options)"
+            self._provider = self.settings.provider()
         return self._provider
 
     def real_dimensions(self) -> int:
@@ -173,14 +191,9 @@ class CheckSession:
     def stats(self, collection: str) -> CollectionStats:
         """The one-pass counts, computed for every checked collection on first use."""
         if self._stats is None:
-            declared, _ = self.declared()
-            with self.read_only() as conn:
-                self._stats = gather(conn, self.shape, self.collections, self.model, self.expected_dimensions(),
-                                     check_dims=declared is None)
+            self._stats = self._gather(self.collections)
         if collection not in self._stats:
-            with self.read_only() as conn:
-                self._stats.update(gather(conn, self.shape, [collection], self.model, self.expected_dimensions(),
-                                          check_dims=self.declared()[0] is None))
+            self._stats.update(self._gather([collection]))
         return self._stats[collection]
 
     def close(self) -> None:
@@ -189,36 +202,51 @@ class CheckSession:
         self.conn.close()
 
 
-def database_url_for(profile: Profile, flag: str | None, env: Mapping[str, str]) -> str | None:
-    return flag or env.get("DATABASE_URL") or profile.database.url or None
+def _merge(views: list[CollectionStats]) -> CollectionStats:
+    """One collection's counts from several tenants' views: counts added, tenant lists joined."""
+    if len(views) == 1:
+        return views[0]
+    merged = {}
+    for f in dataclasses.fields(CollectionStats):
+        values = [getattr(v, f.name) for v in views]
+        if f.name == "collection":
+            merged[f.name] = values[0]
+        elif isinstance(values[0], tuple):
+            merged[f.name] = tuple(dict.fromkeys(item for value in values for item in value))
+        else:
+            merged[f.name] = sum(values)
+    return CollectionStats(**merged)
 
 
-def open_session(profile: Profile, options: CheckOptions, *, database_url: str,
-                 env: Mapping[str, str] | None = None) -> CheckSession:
+def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
     from ..state import list_collections, require_collection
-    from ..stack import normalise_ollama_host
 
-    env = os.environ if env is None else env
-    redact.register_env(env)
-    redact.register(redact.dsn_password(database_url))
-    url = env.get("OLLAMA_HOST") or profile.provider.url
-    problem = None if url else "no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'"
-    conn = dbmod.connect(database_url, autocommit=True, application_name="backfill-harness checks")
+    profile = settings.profile
+    if not settings.database_url:
+        raise ConfigError(f"profile {profile.name!r} has no database: set DATABASE_URL or the profile key 'database.url'")
+    problem = None if settings.provider_url else "no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'"
+    conn = dbmod.connect(settings.database_url, autocommit=True, application_name="backfill-harness checks")
     # Defence in depth: even a statement run outside read_only() on this connection cannot write.
     conn.execute("SET default_transaction_read_only = on")
-    session = CheckSession(profile, database_url, profile.provider.model, normalise_ollama_host(url) if url else None,
-                           options, conn, provider_problem=problem)
+    session = CheckSession(profile, settings.database_url, settings.model, settings.provider_url, options, conn,
+                           provider_problem=problem, settings=settings)
     try:
+        from .. import rls
+
         with session.read_only() as c:
-            if "all" in options.collections:
-                names = list(list_collections(c, session.target))
-                if not names:
-                    raise ConfigError(f"--collection all: {profile.chunks.table} holds no chunks; expected at least one collection")
-            else:
-                names = list(dict.fromkeys(options.collections))
-                for name in names:
-                    require_collection(c, session.target, name)
+            securities = rls.inspect(c, profile)
+            session.tenants = rls.tenants(c, profile)
+        if rls.applies(securities) and not profile.database.session:
+            session.rls_note = rls.outcome(securities, profile, None).note
+        if "all" in options.collections:
+            names = list(rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target)))
+            if not names:
+                raise ConfigError(f"--collection all: {profile.chunks.table} holds no chunks; expected at least one collection")
+        else:
+            names = list(dict.fromkeys(options.collections))
+            for name in names:
+                rls.require_visible(conn, session.target, name, session.tenants)
         session.collections = names
     except BaseException:
         conn.close()

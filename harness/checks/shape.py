@@ -79,7 +79,12 @@ class Shape:
 
 
 def source_expr(target: Target, name: str) -> sql.Composable:
-    """A source field: a column, or ``column->>key`` for a key of a JSON column."""
+    """A source field: a column, ``column->>key`` for a key of a JSON column, or ``source.column`` of the source table."""
+    src = target.profile.source
+    if src is not None and name.startswith("source."):
+        return sql.SQL("(SELECT s.{col}::text FROM {t} AS s WHERE s.{key} = {ck} LIMIT 1)").format(
+            col=sql.Identifier(name[len("source."):]), t=sql.Identifier(src.schema, src.table),
+            key=sql.Identifier(src.key), ck=target.c(src.key))
     if "->>" in name:
         column, key = name.split("->>", 1)
         return sql.SQL("({}->>{})").format(target.c(column.strip()), sql.Literal(key.strip()))

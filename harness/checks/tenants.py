@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from .outcome import MAX_SHOWN, Offender, Outcome, verdict
+from .outcome import MAX_SHOWN, Offender, Outcome, skipped, verdict
 from .session import CheckSession
 from .shape import NULL
 
@@ -64,6 +64,13 @@ def tenant_isolation(session: CheckSession, collection: str) -> Outcome:
         for tenant in sorted(x for x in tenants if x is not None):
             searched.append(tenant)
             leaked += leaks(session, collection, tenant)
+    placement = session.shape.emb_collection() is not None or session.shape.emb_tenant() is not None
+    if not placement and not searched:
+        # Nothing here can be misfiled or leak: a pass would claim a test that never ran.
+        reason = ("the profile names no tenant column (chunks.tenant) and the embeddings carry no collection or "
+                  "tenant of their own: nothing to isolate" if not session.profile.chunks.tenant
+                  else "no tenant has a row in this collection: nothing to search as a tenant")
+        return skipped("tenant_isolation", collection, reason)
     note = "" if session.profile.chunks.tenant else "the profile names no tenant column: collection placement only"
     total = st.misplaced + len(leaked)
     return verdict("tenant_isolation", collection, total == 0,

@@ -50,7 +50,7 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_target_options(parser: argparse.ArgumentParser, *, collection: bool = True) -> None:
-    parser.add_argument("--profile", required=True, help="the target's YAML profile")
+    parser.add_argument("--profile", required=True, help="the target's YAML profile, or a preset: langchain, llamaindex, pgai (also preset:NAME)")
     if collection:
         parser.add_argument("--collection", required=True, help="the collection, e.g. global_corpus or tenant_42")
     parser.add_argument("--model", help="embedding model (default: the profile's provider.model)")
@@ -69,10 +69,27 @@ def settings_from(args: argparse.Namespace):
     return resolve(args.profile, model=getattr(args, "model", None), batch_size=getattr(args, "batch_size", None))
 
 
+APPROVE_MODEL_CHANGE_HELP = (
+    "the owner approved a model switch: replace vectors of another (named) model in place in the collection written. "
+    "Without it such a switch is refused; --into NEW (fill a new collection, verify, swap) needs no approval. "
+    "Vectors of an unknown model (no model column) never need it. Never pass it without the owner's approval")
+OVERRIDE_HELP = ("go ahead although scope refuses these settings; REASON (who approved and why) is recorded in the "
+                 "evidence and the historylog")
+
+
+def add_approve_model_change(parser: argparse.ArgumentParser) -> None:
+    """The one --approve-model-change flag, with the same meaning in every command (harness.state.model_switch)."""
+    parser.add_argument("--approve-model-change", action="store_true", help=APPROVE_MODEL_CHANGE_HELP)
+
+
+def add_override(parser: argparse.ArgumentParser) -> None:
+    """--override REASON: pass a closed scope gate, on the record."""
+    parser.add_argument("--override", metavar="REASON", help=OVERRIDE_HELP)
+
+
 def add_change_options(parser: argparse.ArgumentParser) -> None:
     """--approve-model-change and --into, for the steps that decide whether a model switch may go ahead."""
-    parser.add_argument("--approve-model-change", action="store_true",
-                        help="allow switching a collection that holds vectors of another model (needs --into)")
+    add_approve_model_change(parser)
     parser.add_argument("--into", metavar="NEW", help="backfill into this new collection (swap later)")
 
 

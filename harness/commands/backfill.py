@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_target_options, positive_int, settings_from
+from ._common import add_approve_model_change, add_json, add_override, add_target_options, positive_int, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,36 +20,69 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=positive_int, help="embed at most this many rows (for a trial run)")
     p.add_argument("--into", metavar="NEW", help="fill collection NEW beside the live one (copying its chunks if NEW has "
                                                  "none), reusing unchanged vectors; then `swap --from NEW --to LIVE`")
-    p.add_argument("--approve-model-change", action="store_true",
-                   help="replace vectors of another model in place (without it, a model switch needs --into NEW)")
+    add_approve_model_change(p)
+    add_override(p)
+    p.add_argument("--keys-from", metavar="FILE",
+                   help="re-embed exactly the chunk keys listed in FILE (offenders.jsonl from verify, or one key per "
+                        "line), even when they look current")
+    p.add_argument("--sync", action="store_true",
+                   help="with --into NEW: bring chunks added, edited or deleted in the live collection since NEW was "
+                        "filled over to NEW (and embed them), so swap's matches_live check passes")
     p.add_argument("--workers", type=positive_int,
                    help="worker processes sharing this backfill (default: one per --provider-url, else 1)")
     p.add_argument("--provider-url", action="append", default=[], metavar="URL",
                    help="an Ollama base URL; repeat to spread workers over several servers (default: OLLAMA_HOST/profile)")
     p.add_argument("--run-id", help="join backfill run RUN_ID (workers on other hosts pass the same id)")
+    p.add_argument("--no-reuse", dest="reuse", action="store_false",
+                   help="embed every selected row, even one whose text and model match a vector of another collection")
+    p.add_argument("--rows-per-claim", type=positive_int, metavar="N",
+                   help="rows per key range a worker claims (default: 4 batches)")
+    p.add_argument("--defer-index-min-rows", type=positive_int, metavar="N",
+                   help="drop and rebuild vector indexes around a load into an empty table of at least N rows "
+                        "(default 1000)")
     add_json(p)
     p.set_defaults(handler=run, on_failure="continue")
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+    import os
+
     from ..backfill import BackfillOptions, run_backfill
+    from ..backfill.selection import read_keys
+    from ..errors import ConfigError
     from ..output import emit
+    from ..steps.gate import scope_gate
+    from ..steps.run import APPROVE_ENV, OVERRIDE_ENV
 
     settings = settings_from(args)
     if args.workers is None:
         args.workers = max(1, len(args.provider_url))
+    approve = args.approve_model_change or os.environ.get(APPROVE_ENV) == "1"
+    override = args.override if args.override is not None else os.environ.get(OVERRIDE_ENV)
+    keys = read_keys(args.keys_from, args.into or args.collection) if args.keys_from else None
+    if keys is not None and (args.workers > 1 or args.run_id):
+        raise ConfigError("--keys-from re-embeds the listed rows in one process; expected no --workers or --run-id with it")
+    if not args.run_id:  # a worker joins a run whose starter passed the gate
+        gate = scope_gate(settings, args.collection, command="backfill", into=args.into, approve_model_change=approve,
+                          override=override)
+        if gate.closed and not args.dry_run:
+            gate.enforce()
+    else:
+        gate = None
     if args.workers > 1 and not args.dry_run:
-        return _run_workers(args, settings)
+        return _run_workers(args, settings, approve)
     if args.provider_url:
-        import dataclasses
-
         settings = dataclasses.replace(settings, provider_url=args.provider_url[0])
-    options = BackfillOptions(collection=args.collection, batch_size=settings.batch_size, dry_run=args.dry_run,
-                              on_failure=args.on_failure, limit=args.limit, progress=None,
-                              into=args.into, run_id=args.run_id, approve_model_change=args.approve_model_change)
-    with settings.provider() as provider:
-        summary = run_backfill(settings.profile, settings.database_url, provider, options, dimensions=settings.dimensions)
+    options = BackfillOptions.from_args(args, batch_size=settings.batch_size, approve_model_change=approve, keys=keys)
+    summary = run_backfill(settings, options)
+    if gate is not None:
+        summary.gate = gate.as_dict()
+        if gate.closed:  # a dry run meets the refusal the real run would meet first
+            summary.refused, summary.refused_code = gate.refusal(), 2
     lines = [summary.line()]
+    if gate is not None and gate.override:
+        lines.append(f"  scope gate {gate.status}; override: {gate.override}")
     if summary.copied:
         lines.append(f"  copied {summary.copied} chunks of {summary.source} into {summary.collection}")
     for failure in summary.failures[:20]:
@@ -57,23 +90,19 @@ def run(args: argparse.Namespace) -> int:
     if summary.stopped:
         lines.append(f"  stopped: {summary.stopped}")
     emit(summary, args.json, "\n".join(lines))
+    if summary.refused:
+        return summary.refused_code or 2
     return 0 if summary.ok else 1
 
 
-def _run_workers(args: argparse.Namespace, settings) -> int:
+def _run_workers(args: argparse.Namespace, settings, approve: bool) -> int:
+    from ..backfill import BackfillOptions
     from ..backfill.workers import new_run_id, run_workers
     from ..output import emit
 
-    base = ["--profile", str(args.profile), "--collection", args.collection, "--model", settings.model,
-            "--batch-size", str(settings.batch_size), f"--{args.on_failure if args.on_failure == 'fail-fast' else 'continue-on-error'}"]
-    if args.into:
-        base += ["--into", args.into]
-    if args.limit:
-        base += ["--limit", str(args.limit)]
-    if args.approve_model_change:
-        base.append("--approve-model-change")
-    summary = run_workers(base, args.workers, args.provider_url, args.run_id or new_run_id(),
-                          env={"DATABASE_URL": settings.database_url})
+    options = BackfillOptions.from_args(args, batch_size=settings.batch_size, run_id=args.run_id or new_run_id(),
+                                        approve_model_change=approve)
+    summary = run_workers(settings, options, args.workers, args.provider_url)
     lines = [summary.line(), *(f"  {e}" for e in summary.errors)]
     for worker in summary.workers:
         for failure in worker.get("failures", [])[:20]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import (add_change_options, add_command_options, add_json, add_run_dir, add_sampling_options,
+from ._common import (add_change_options, add_command_options, add_json, add_override, add_run_dir, add_sampling_options,
                       add_target_options, settings_from)
 
 
@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--term", action="append", default=[], help="another search term for locate (repeatable)")
     add_sampling_options(p)
     p.add_argument("--checks", help="the checks folder (default: this project's checks/)")
+    add_override(p)
     add_json(p)
     p.set_defaults(handler=run)
 
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         command=args.command, approve_model_change=args.approve_model_change, into=args.into,
         historylogs=args.historylog, terms=tuple(args.term), timeout_s=args.timeout, checks_dir=args.checks,
         sample=args.sample, max_bad_fraction=args.max_bad_fraction, echo=lambda line: print(line, file=sys.stderr, flush=True),
+        override=args.override,
     )
     emit(result, args.json, result.text())
     return result.exit_code

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import filecmp
-import shutil
 import site
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import files
 from ..errors import ConfigError
 
 SKILL_NAME = "embedding-backfill"
@@ -62,11 +61,13 @@ def install(repo: Path, source: Path | None = None) -> Installed:
     written, unchanged = [], []
     for name in SKILL_FILES:
         target = dest / name
-        if target.is_file() and filecmp.cmp(source / name, target, shallow=False):
+        # A link planted in the repository (SKILL.md, .claude/skills) must not carry the write outside it.
+        files.make_folder(target.parent, repo)
+        data = (source / name).read_bytes()
+        if target.is_file() and files.contained(target, repo).read_bytes() == data:
             unchanged.append(name)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / name, target)
+        files.atomic_write_bytes(target, data, root=repo)
         written.append(name)
     return Installed(SKILL_NAME, dest, source, tuple(written), tuple(unchanged))
 

@@ -6,13 +6,14 @@ import datetime as dt
 import getpass
 import os
 import re
-import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import redact
+from . import commandline
+from ..backfill.engine import BackfillOptions
 from ..errors import ConfigError
 from ..settings import Settings
 
@@ -36,20 +37,23 @@ def default_run_dir(collection: str, base: str | Path = "runs") -> Path:
 
 @dataclass(frozen=True)
 class BackfillCommand:
-    command: str  # a shell command line
+    command: str  # the argument list as one line, for people and evidence (never run through a shell)
     source: str  # flag / profile backfill.command / engine / found by locate
     workdir: str | None = None
+    argv: tuple[str, ...] = ()  # what is started: the template split once, each placeholder filled in its own argument
 
 
 def backfill_command(settings: Settings, collection: str, *, command: str | None = None, engine: bool = False,
                      into: str | None = None, located: str | None = None, located_workdir: str | None = None) -> BackfillCommand:
     """The command that backfills: --command, else the profile's, else the engine (--engine), else one found by locate."""
     profile = settings.profile
-    target = into or collection
+    values = {"collection": collection, "into": into or collection}
+    extra: tuple[str, ...] = ()
     if command:
-        chosen = BackfillCommand(command, "flag --command", profile.backfill.workdir)
+        template, source, workdir = command, "flag --command", profile.backfill.workdir
     elif profile.backfill.command and not engine:
-        chosen = BackfillCommand(profile.backfill.command, "profile backfill.command", profile.backfill.workdir)
+        template, source, workdir = profile.backfill.command, "profile backfill.command", profile.backfill.workdir
+        extra = tuple(profile.backfill.args)
     elif engine or not located:
         if not engine:
             raise ConfigError(
@@ -57,15 +61,14 @@ def backfill_command(settings: Settings, collection: str, *, command: str | None
                 "--command CMD, or --engine to use backfill-harness backfill")
         if profile.path is None:
             raise ConfigError("--engine needs a profile file to hand to backfill-harness backfill")
-        parts = [sys.executable, "-m", "harness", "backfill", "--profile", str(Path(profile.path).resolve()),
-                 "--collection", "{collection}", "--model", settings.model, "--batch-size", str(settings.batch_size)]
-        if into:
-            parts += ["--into", "{into}"]
-        chosen = BackfillCommand(" ".join(p if p.startswith("{") else shlex.quote(p) for p in parts), "engine")
+        options = BackfillOptions(collection, batch_size=settings.batch_size, into=into)
+        parts = [sys.executable, "-m", "harness", "backfill", *options.to_argv(settings)]
+        commandline.refuse_nul(values)
+        return BackfillCommand(commandline.shown(parts), "engine", None, tuple(parts))
     else:
-        chosen = BackfillCommand(located, "found by locate", located_workdir)
-    text = chosen.command.replace("{collection}", shlex.quote(collection)).replace("{into}", shlex.quote(target))
-    return BackfillCommand(text, chosen.source, chosen.workdir)
+        template, source, workdir = located, "found by locate", located_workdir
+    argv = commandline.build_argv(template, values, extra)
+    return BackfillCommand(commandline.shown(argv), source, workdir, tuple(argv))
 
 
 def backfill_env(settings: Settings, collection: str, target_collection: str | None = None) -> dict[str, str]:

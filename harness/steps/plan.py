@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +14,18 @@ from .. import redact
 from ..backfill.selection import iter_batches
 from ..errors import HarnessError
 from ..evidence import write_json_atomic
+from ..files import atomic_write_text
 from ..provider import OllamaProvider
 from ..settings import Settings
 from ..target import Target
+from . import commandline
 from .common import BackfillCommand, backfill_env, shown_env, utc_now
 from .scope import ScopeResult
 
 PROBE_ROWS = 16
+CEILING_NOTE = ("This estimate is the provider's ceiling: one batched request of {n} texts. The target's command may "
+                "send one text per request and be far slower; set backfill.probe_command (with {{limit}}) to time "
+                "the real command.")
 DONE_CHECKS = (
     "completed: the backfill ended with exit code 0 and no failed rows",
     "coverage: every chunk has a vector (per collection and tenant), no orphan embeddings",
@@ -51,6 +54,7 @@ class Estimate:
     rows_per_second: float | None
     seconds: float | None
     note: str = ""
+    method: str = "provider"  # "command": the target's own probe command; "provider": a batched request (a ceiling)
 
     @property
     def human(self) -> str:
@@ -105,7 +109,10 @@ class Plan:
             f"  rows to embed: {r['to_embed']} of {r['chunks']} (missing {r['missing']}, stale {r['stale']}, "
             f"other model {r['other_model']})",
             f"  estimate:      {self.estimate.human}" + (f" ({self.estimate.rows_per_second:.1f} rows/s from a probe of "
-                                                          f"{self.estimate.probe_rows})" if self.estimate.rows_per_second else ""),
+                                                          f"{self.estimate.probe_rows}"
+                                                          + (" rows by the target's own command)" if self.estimate.method == "command"
+                                                             else "; the provider's ceiling, not the command's speed)")
+                                                          if self.estimate.rows_per_second else ""),
             f"  command:       {self.command}  ({self.command_source})",
             f"  risk:          {self.risk.level}: {'; '.join(self.risk.reasons)}",
             f"  written:       {', '.join(self.files)}",
@@ -131,7 +138,41 @@ def probe(settings: Settings, collection: str, texts: list[str]) -> Estimate:
     except HarnessError as exc:
         return Estimate(settings.provider_url, len(texts), 0.0, None, None, f"probe failed: {exc}")
     rate = len(texts) / seconds if seconds > 0 else None
-    return Estimate(settings.provider_url, len(texts), seconds, rate, None)
+    return Estimate(settings.provider_url, len(texts), seconds, rate, None, CEILING_NOTE.format(n=len(texts)))
+
+
+def probe_command(settings: Settings, scope: ScopeResult, run_dir: Path, command: BackfillCommand, to_embed: int,
+                  rows: int = PROBE_ROWS) -> Estimate | str:
+    """Time the target's own ``backfill.probe_command`` on ``rows`` and then ``2 * rows`` rows, counting in the
+    database what each embedded; the difference separates start-up from per-row cost. A reason (str) when it cannot."""
+    from .run import run_command
+
+    template = settings.profile.backfill.probe_command
+    runs = []
+    for i, limit in enumerate((rows, 2 * rows)):
+        # {limit} is our own integer; the collection names go in as whole arguments, never through a shell.
+        argv = commandline.build_argv(template.replace("{limit}", str(limit)),
+                                      {"collection": scope.collection, "into": scope.target_collection})
+        text = commandline.shown(argv)
+        evidence = run_command(settings, scope.collection, run_dir / f"probe-{i + 1}",
+                               BackfillCommand(text, "profile backfill.probe_command", command.workdir, tuple(argv)),
+                               target_collection=scope.target_collection,
+                               timeout_s=min(settings.profile.backfill.timeout_s, 600))
+        before, after = evidence.counts_before, evidence.counts_after
+        done = (before.get("needed") or 0) - (after.get("needed") or 0) if "error" not in before | after else 0
+        if evidence.exit_code != 0 or done <= 0:
+            return (f"probe command {redact.redact(text)!r} " + (f"exited with {evidence.exit_code}" if evidence.exit_code
+                    else "embedded no row (measured in the database)"))
+        runs.append((done, evidence.seconds))
+    (n1, t1), (n2, t2) = runs
+    per_row = (t2 - t1) / (n2 - n1) if n2 > n1 and t2 > t1 else (t1 + t2) / (n1 + n2)
+    startup = max(0.0, t1 - n1 * per_row)
+    remaining = max(0, to_embed - n1 - n2)
+    return Estimate(f"command: {redact.redact(template)}", n1 + n2, t1 + t2, 1 / per_row if per_row > 0 else None,
+                    t1 + t2 + (startup + remaining * per_row if remaining else 0.0),
+                    f"timed the target's own probe command on {n1} then {n2} rows (counted in the database): "
+                    f"{startup:.2f} s start-up, {per_row * 1000:.1f} ms per row; those {n1 + n2} rows are already "
+                    "embedded for real", method="command")
 
 
 def risk_of(scope: ScopeResult, rows: dict[str, Any], estimate: Estimate, command: BackfillCommand) -> Risk:
@@ -171,13 +212,19 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
     rows = {"chunks": c.get("chunks", 0), "to_embed": c.get("needed", 0), "missing": c.get("missing", 0),
             "stale": c.get("stale"), "other_model": c.get("other_model"),
             "current": c.get("chunks", 0) - c.get("needed", 0)}
-    with dbmod.connect(settings.database_url, autocommit=True) as conn:
-        first = next(iter_batches(conn, Target(settings.profile), scope.collection, settings.model,
-                                  min(probe_rows, settings.batch_size)), [])
-    estimate = probe(settings, scope.collection, [r.text for r in first])
-    if estimate.rows_per_second:
-        estimate = Estimate(estimate.provider, estimate.probe_rows, estimate.probe_seconds, estimate.rows_per_second,
-                            rows["to_embed"] / estimate.rows_per_second)
+    measured = (probe_command(settings, scope, run_dir, command, rows["to_embed"])
+                if settings.profile.backfill.probe_command and rows["to_embed"] else None)
+    if isinstance(measured, Estimate):
+        estimate = measured
+    else:
+        with dbmod.connect(settings.database_url, autocommit=True) as conn:
+            first = next(iter_batches(conn, Target(settings.profile), scope.collection, settings.model,
+                                      min(probe_rows, settings.batch_size)), [])
+        estimate = probe(settings, scope.collection, [r.text for r in first])
+        if estimate.rows_per_second:
+            estimate = Estimate(estimate.provider, estimate.probe_rows, estimate.probe_seconds, estimate.rows_per_second,
+                                rows["to_embed"] / estimate.rows_per_second,
+                                (f"{measured}; " if measured else "") + estimate.note)
     env = shown_env(backfill_env(settings, scope.collection, scope.target_collection))
     plan = Plan(
         created_at=utc_now(), profile=settings.profile.name, objective=scope.objective, collection=scope.collection,
@@ -203,7 +250,7 @@ class _Dot(dict):
 
 
 def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise HarnessError(f"cannot write {path}: {exc.strerror or exc}; expected a writable folder with free space") from None

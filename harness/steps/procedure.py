@@ -11,9 +11,10 @@ from .. import redact
 from ..errors import HarnessError
 from ..settings import Settings
 from .common import BackfillCommand, backfill_command, default_run_dir
+from .gate import GateDecision, decide
 from .locate import LocateResult, locate
 from .plan import Plan, make_plan
-from .record import RecordResult, entry_from_run, record
+from .record import RecordResult, entry_from_run, first_failure, record
 from .run import run_command
 from .scope import ScopeResult, scope
 from .verify import VerifyResult, verify
@@ -42,6 +43,7 @@ class ProcedureResult:
     run: Any = None  # RunEvidence
     verify: VerifyResult | None = None
     record: RecordResult | None = None
+    gate: GateDecision | None = None
 
     @property
     def ok(self) -> bool:
@@ -64,6 +66,7 @@ class ProcedureResult:
             "run": self.run.as_dict() if self.run else None,
             "verify": self.verify.as_dict() if self.verify else None,
             "record": self.record.as_dict() if self.record else None,
+            "gate": self.gate.as_dict() if self.gate else None,
         }
 
     def text(self) -> str:
@@ -80,7 +83,7 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
                   into: str | None = None, historylogs: list[str | Path] | tuple = (), terms: tuple[str, ...] = (),
                   timeout_s: float | None = None, checks_dir: str | Path | None = None, sample: int | str | None = None,
                   max_bad_fraction: float | None = None,
-                  echo: Callable[[str], None] | None = None) -> ProcedureResult:
+                  echo: Callable[[str], None] | None = None, override: str | None = None) -> ProcedureResult:
     """Run every step; the result says where it stopped and why, and the historylog holds the entry."""
     run_dir = Path(run_dir) if run_dir else default_run_dir(collection)
     repo = Path(repo) if repo else (Path(settings.profile.path).parent if settings.profile.path else Path("."))
@@ -102,9 +105,14 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
     sc = guarded("scope", lambda: scope(settings, collection, approve_model_change=approve_model_change, into=into))
     if sc is not None:
         result.scope = sc
-        if sc.ok:
+        gate = result.gate = guarded("scope", lambda: decide("procedure", sc, override))
+        if gate is None:
+            pass
+        elif sc.ok:
             result.steps.append(StepOutcome("scope", "ok", f"{sc.counts.get('needed', 0)} of {sc.counts.get('chunks', 0)} "
                                                            f"rows to embed with {sc.model}"))
+        elif gate.status == "overridden":
+            result.steps.append(StepOutcome("scope", "overridden", f"{gate.reason} (override: {gate.override})"))
         else:
             stop("scope", "refused" if sc.refusal else "failed", sc.reason or "scope failed", sc.exit_code)
     if not result.stopped_at:
@@ -133,7 +141,8 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
     if not result.stopped_at:
         say(f"[4/6] run: {redact.redact(chosen.command)}")
         ev = guarded("run", lambda: run_command(settings, collection, run_dir, chosen, target_collection=sc.target_collection,
-                                                timeout_s=timeout_s, echo=echo))
+                                                timeout_s=timeout_s, echo=echo,
+                                                gate=result.gate.as_dict() if result.gate else None))
         if ev is not None:
             result.run = ev
             summary = (f"exit code {ev.exit_code} in {ev.seconds:.1f} s, embedded "
@@ -141,9 +150,7 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
             if ev.ok:
                 result.steps.append(StepOutcome("run", "ok", summary))
             else:
-                why = "timed out" if ev.timed_out else (f"{ev.failed_rows} failed rows" if ev.failed_rows else
-                                                        f"exit code {ev.exit_code}")
-                stop("run", "failed", f"the backfill command failed: {why}", 1)
+                stop("run", "failed", f"the backfill did not complete: {'; '.join(ev.problems)}", 1)
     if not result.stopped_at:
         say("[5/6] verify: the DONE checks")
         history = historylogs[0] if historylogs else None
@@ -156,7 +163,7 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
             if vr.ok:
                 result.steps.append(StepOutcome("verify", "ok", f"{c['passed']} passed, {c['skipped']} skipped"))
             else:
-                stop("verify", "failed", vr.reason or "DONE checks failed", 1)
+                stop("verify", "failed", first_failure(vr.as_dict()) or vr.reason or "DONE checks failed", 1)
     for step in STEPS[:-1]:
         if step not in {s.step for s in result.steps}:
             result.steps.append(StepOutcome(step, "skipped", f"not run: stopped at {result.stopped_at}"))
@@ -164,7 +171,8 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
     say("[6/6] record")
     try:
         entry = entry_from_run(settings, collection, run_dir if run_dir.exists() else None,
-                               outcome=result.outcome, reason=result.reason, repo=repo)
+                               outcome=result.outcome, reason=result.reason, repo=repo,
+                               gates=[result.gate.line()] if result.gate and result.gate.status != "open" else [])
         if not result.run:
             entry = _without_run(entry, sc)
         result.record = record(entry, list(historylogs))

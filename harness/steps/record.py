@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import historylog
+from ..checks.outcome import Outcome, Status
 from ..evidence import RUN_FILE
 from ..historylog import CheckOutcome, HistoryEntry
 from ..settings import Settings
 from .common import git_commit, utc_now, who
-from .verify import VERIFY_FILE
+from .verify import VERIFY_FILE, detail, label
 
 DEFAULT_HISTORYLOG = Path("historylog.md")
 
@@ -42,15 +43,56 @@ def _read(path: Path) -> dict[str, Any]:
         return {}
 
 
+def _outcome(check: dict[str, Any]) -> Outcome:
+    """One check of verify.json back as an Outcome."""
+    status = check.get("status")
+    return Outcome(str(check.get("check") or "?"), check.get("collection"),
+                   Status(status) if status in set(Status) else Status.FAILED,
+                   expected=check.get("expected") or "", found=check.get("found") or "", note=check.get("note") or "")
+
+
+def _history_check(check: dict) -> CheckOutcome:
+    """One outcome of verify.json as the historylog keeps it (name, status, one line of why)."""
+    outcome = _outcome(check)
+    return CheckOutcome(label(outcome), str(check.get("status") or "error"), detail(outcome))
+
+
+def first_failure(checked: dict[str, Any]) -> str | None:
+    """The first failing DONE check's message (from verify.json), the cause a failure is recorded with."""
+    for check in checked.get("checks") or []:
+        if check.get("status") == Status.FAILED:
+            outcome = _outcome(check)
+            return f"{label(outcome)}: {detail(outcome)}"
+    return None
+
+
+def gates_of(plan: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    """Every gate that refused or was skipped, as recorded in the run folder: no plan, scope refused or overridden."""
+    gates = []
+    if not plan:
+        gates.append("plan skipped: no plan.json in the run folder")
+    gate = run.get("gate") or {}
+    if run and not gate:
+        gates.append("scope gate not recorded: run.json predates the gate or was written by another tool")
+    elif gate.get("status") == "overridden":
+        gates.append(f"scope refused, overridden ({gate.get('override')}): {gate.get('reason')}")
+    elif gate.get("status") == "refused":
+        gates.append(f"scope refused: {gate.get('reason')}")
+    return gates
+
+
 def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | None, *, outcome: str | None = None,
-                   reason: str | None = None, repo: str | Path | None = None) -> HistoryEntry:
-    """Build the entry from plan.json, run.json and verify.json (whichever exist); outcome derived unless given."""
+                   reason: str | None = None, repo: str | Path | None = None,
+                   gates: list[str] | tuple[str, ...] = ()) -> HistoryEntry:
+    """Build the entry from plan.json, run.json and verify.json (whichever exist); outcome derived unless given.
+
+    ``gates`` adds what the caller saw (e.g. the procedure's scope refusal) to the gates read from the run folder.
+    """
     run_dir = Path(run_dir) if run_dir else None
     plan = _read(run_dir / "plan.json") if run_dir else {}
     run = _read(run_dir / RUN_FILE) if run_dir else {}
     checked = _read(run_dir / VERIFY_FILE) if run_dir else {}
-    checks = tuple(CheckOutcome(c.get("name", "?"), c.get("outcome", "error"), c.get("message", ""))
-                   for c in checked.get("checks", []))
+    checks = tuple(_history_check(c) for c in checked.get("checks", []))
     if outcome is None:
         run_ok = bool(run) and run.get("ok", False)
         verify_ok = not checked or checked.get("ok", False)
@@ -59,12 +101,12 @@ def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | No
             if not run:
                 reason = "no run evidence (run.json) in the run folder"
             elif not run_ok:
-                reason = (f"backfill exit code {run.get('exit_code')}" + (", timed out" if run.get("timed_out") else "")
-                          + (f", {run.get('failed_rows')} failed rows" if run.get("failed_rows") else ""))
+                reason = "the backfill did not complete: " + ("; ".join(run.get("problems") or [])
+                                                              or f"exit code {run.get('exit_code')}")
             elif not checked:
                 reason = "the DONE checks did not run (no verify.json)"
             else:
-                reason = f"DONE checks failed: {checked.get('reason')}"
+                reason = first_failure(checked) or f"DONE checks failed: {checked.get('reason')}"
     p = settings.profile
     env = (run.get("settings") or {}).get("env") or plan.get("env") or {}
     return HistoryEntry(
@@ -78,6 +120,7 @@ def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | No
         counts_after=run.get("counts_after") or {},
         duration_s=run.get("seconds"), exit_code=run.get("exit_code"), failed_rows=run.get("failed_rows"),
         reason=reason, repo_commit=git_commit(repo), run_dir=str(run_dir) if run_dir else None, checks=checks,
+        gates=tuple(dict.fromkeys([*gates, *gates_of(plan, run)])),
     )
 
 

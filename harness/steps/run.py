@@ -11,29 +11,63 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import db as dbmod
 from .. import redact
 from ..state import collection_state
 from ..errors import ConfigError, HarnessError
 from ..evidence import RunEvidence, write_evidence
+from ..files import atomic_open
 from ..settings import Settings
 from ..target import Target
 from .common import BackfillCommand, backfill_env, shown_env
 
 OUTPUT_FILE = "output.log"
 TAIL_LINES = 40
-_DONE_LINE = re.compile(r"Done\. Embedded (?P<embedded>\d+)/(?P<selected>\d+) rows\. (?P<failed>\d+) failures?\.")
+# What the owner allowed run to do reaches the engine it starts (``--engine``), which gates itself again.
+OVERRIDE_ENV = "BACKFILL_HARNESS_OVERRIDE"
+APPROVE_ENV = "BACKFILL_HARNESS_APPROVE_MODEL_CHANGE"
+# Generous on purpose: scripts say "Embedded 0/300 skills. 300 failures." or "embedded 5 of 9 docs, 4 failed".
+_EMBEDDED = re.compile(r"\bembedded:?\s+(?P<embedded>\d+)\s*(?:/|of)\s*(?P<total>\d+)", re.I)
+_FAILED = re.compile(r"(?P<failed>\d+)\s+(?:failures?|failed|errors?)\b|\bfail(?:ures?|ed):?\s+(?P<failed2>\d+)", re.I)
+_DONE = re.compile(r"^\W*done\b", re.I)
 
 
-def parse_done_line(output: str) -> tuple[int | None, int | None]:
-    """(embedded, failed) from the last ``Done. Embedded X/Y rows. Z failures.`` line, if any."""
-    matches = list(_DONE_LINE.finditer(output))
-    if not matches:
-        return None, None
-    last = matches[-1]
-    return int(last.group("embedded")), int(last.group("failed"))
+@dataclass(frozen=True)
+class DoneLine:
+    embedded: int | None = None
+    total: int | None = None
+    failed: int | None = None
+
+
+def parse_done(output: str, pattern: str | None = None) -> DoneLine:
+    """What the command says it did, from its last closing line; ``pattern`` (backfill.done_pattern) wins when given."""
+    if pattern:
+        matches = list(re.finditer(pattern, output, re.M))
+        if not matches:
+            return DoneLine()
+        groups = matches[-1].groupdict()
+        return DoneLine(*(int(groups[g]) if groups.get(g) is not None else None for g in ("embedded", "total", "failed")))
+    for line in reversed(output.splitlines()):
+        embedded = _EMBEDDED.search(line)
+        if embedded or _DONE.match(line):
+            failed = _FAILED.search(line)
+            if not embedded and not failed:
+                continue
+            count = (failed.group("failed") or failed.group("failed2")) if failed else None
+            return DoneLine(int(embedded.group("embedded")) if embedded else None,
+                            int(embedded.group("total")) if embedded else None,
+                            int(count) if count is not None else None)
+    return DoneLine()
+
+
+def parse_done_line(output: str, pattern: str | None = None) -> tuple[int | None, int | None]:
+    """(embedded, failed) from the last closing line, if any."""
+    done = parse_done(output, pattern)
+    return done.embedded, done.failed
 
 
 def _counts(settings: Settings, collection: str) -> dict:
@@ -48,8 +82,11 @@ def _counts(settings: Settings, collection: str) -> dict:
 
 def run_command(settings: Settings, collection: str, run_dir: str | Path, command: BackfillCommand, *,
                 target_collection: str | None = None, timeout_s: float | None = None,
-                echo: Callable[[str], None] | None = None) -> RunEvidence:
-    """Run the backfill command with the resolved settings in its environment; write run.json and output.log."""
+                echo: Callable[[str], None] | None = None, gate: dict[str, Any] | None = None) -> RunEvidence:
+    """Run the backfill command with the resolved settings in its environment; write run.json and output.log.
+
+    ``gate`` is the scope gate's record (``GateDecision.as_dict()``); an override in it is passed on to the command.
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     target_collection = target_collection or collection
@@ -58,15 +95,21 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
     if not Path(workdir).is_dir():
         raise ConfigError(f"backfill workdir {workdir!r} is not a folder; expected backfill.workdir to exist")
     extra = backfill_env(settings, collection, target_collection)
+    if gate and gate.get("override"):
+        extra[OVERRIDE_ENV] = str(gate["override"])
+    if gate and gate.get("approve_model_change"):
+        extra[APPROVE_ENV] = "1"
     env = {**os.environ, **extra}
     before = _counts(settings, target_collection)
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     started_at = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     timed_out = False
-    with open(run_dir / OUTPUT_FILE, "w", encoding="utf-8") as log:
+    # Written beside run.json through a temporary file (never through a link planted as output.log).
+    with atomic_open(run_dir / OUTPUT_FILE, root=run_dir) as log:
         try:
-            proc = subprocess.Popen(command.command, shell=True, cwd=workdir, env=env, stdout=subprocess.PIPE,
+            # An argument list, never a shell string: the collection's name is data (harness/steps/commandline.py).
+            proc = subprocess.Popen(list(command.argv), cwd=workdir, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace",
                                     bufsize=1, start_new_session=True)
         except OSError as exc:
@@ -94,7 +137,7 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
         reader.join(timeout=10)
     seconds = time.perf_counter() - t0
     output = "\n".join(tail)
-    embedded, failed = parse_done_line(output)
+    done = parse_done(output, settings.profile.backfill.done_pattern)
     if timed_out:
         tail.append(f"[backfill-harness] timed out after {timeout_s:g} s; process group killed")
     evidence = RunEvidence(
@@ -102,11 +145,11 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
         exit_code=proc.returncode if proc.returncode is not None else -1,
         started_at=started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         finished_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        seconds=round(seconds, 3), failed_rows=failed, embedded_rows=embedded, counts_before=before,
+        seconds=round(seconds, 3), failed_rows=done.failed, embedded_rows=done.embedded, counts_before=before,
         counts_after=_counts(settings, target_collection), output_tail="\n".join(tail),
         settings={**settings.shown(), "command_source": command.source, "workdir": workdir,
                   "env": shown_env(extra), "timeout_s": timeout_s, "source_collection": collection},
-        timed_out=timed_out,
+        timed_out=timed_out, total_rows=done.total, gate=dict(gate or {}),
     )
     write_evidence(run_dir, evidence)
     return evidence
@@ -136,9 +179,19 @@ def describe(evidence: RunEvidence) -> str:
         f"  embedded before/after: {b.get('embedded')} -> {a.get('embedded')} of {a.get('chunks')} chunks "
         f"(still needed: {a.get('needed')})",
     ]
-    if evidence.failed_rows is not None:
-        lines.append(f"  the command reported {evidence.embedded_rows} embedded, {evidence.failed_rows} failed rows")
+    if evidence.failed_rows is not None or evidence.embedded_rows is not None:
+        lines.append(f"  the command reported {_n(evidence.embedded_rows)} embedded"
+                     + (f" of {evidence.total_rows}" if evidence.total_rows is not None else "")
+                     + f", {_n(evidence.failed_rows)} failed rows")
+    if evidence.problems:
+        lines.append(f"  not ok: {'; '.join(evidence.problems)}")
+    if evidence.gate.get("override"):
+        lines.append(f"  scope gate overridden: {evidence.gate['override']} (scope said: {evidence.gate.get('reason')})")
     if not evidence.ok and evidence.output_tail:
         lines.append("  output tail:")
         lines += [f"    {line}" for line in evidence.output_tail.splitlines()[-10:]]
     return "\n".join(lines)
+
+
+def _n(value: int | None) -> str:
+    return "?" if value is None else str(value)

@@ -10,13 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import db as dbmod
-from ..state import collection_state, list_collections, stored_models
+from .. import rls
+from ..checks.outcome import Outcome, Status, unproven, verdict
+from ..preflight import preflight
 from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
+from ..state import UNKNOWN_MODEL, collection_state, list_collections, model_switch, other_models, stored_models
 from ..target import Target
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+_MARKS = {Status.PASSED: "ok", Status.FAILED: "FAIL", Status.SKIPPED: "skip", Status.UNPROVEN: "unproven"}
 
 
 @dataclass(frozen=True)
@@ -27,13 +31,6 @@ class Input:
 
 
 @dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass(frozen=True)
 class ScopeResult:
     objective: str
     collection: str
@@ -41,7 +38,7 @@ class ScopeResult:
     model: str
     inputs: tuple[Input, ...]
     assumptions: tuple[str, ...]
-    checks: tuple[Check, ...]
+    checks: tuple[Outcome, ...]
     counts: dict[str, Any] = field(default_factory=dict)
     stored_models: dict[str, int] = field(default_factory=dict)
     dimensions: dict[str, int | None] = field(default_factory=dict)
@@ -50,7 +47,8 @@ class ScopeResult:
 
     @property
     def ok(self) -> bool:
-        return self.refusal is None and all(c.ok for c in self.checks)
+        """No refusal and no failed check (an unproven one is said, not failed)."""
+        return self.refusal is None and not any(c.status == Status.FAILED for c in self.checks)
 
     @property
     def exit_code(self) -> int:
@@ -63,15 +61,15 @@ class ScopeResult:
         """Why the scope gate is closed, in one line (None when open)."""
         if self.refusal:
             return self.refusal
-        failed = [c for c in self.checks if not c.ok]
-        return "; ".join(f"{c.name}: {c.detail}" for c in failed) or None
+        failed = [c for c in self.checks if c.status == Status.FAILED]
+        return "; ".join(f"{c.check}: {c.found}" for c in failed) or None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok, "exit_code": self.exit_code, "reason": self.reason, "objective": self.objective,
             "collection": self.collection, "target_collection": self.target_collection, "model": self.model,
             "inputs": [i.__dict__ for i in self.inputs], "assumptions": list(self.assumptions),
-            "checks": [c.__dict__ for c in self.checks], "counts": self.counts, "stored_models": self.stored_models,
+            "checks": [c.as_dict() for c in self.checks], "counts": self.counts, "stored_models": self.stored_models,
             "dimensions": self.dimensions, "refusal": self.refusal, "approve_model_change": self.approve_model_change,
         }
 
@@ -79,7 +77,7 @@ class ScopeResult:
         lines = [f"Objective: {self.objective}", "", "Inputs:"]
         lines += [f"  {i.name:<18} {_show(i.value):<40} ({i.source})" for i in self.inputs]
         lines += ["", "Assumptions:"] + [f"  - {a}" for a in self.assumptions]
-        lines += ["", "Checks:"] + [f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in self.checks]
+        lines += ["", "Checks:"] + [f"  [{_MARKS[c.status]}] {c.check}: {c.found or c.note}" for c in self.checks]
         if self.counts:
             lines += ["", "Counts: " + ", ".join(f"{k} {v}" for k, v in self.counts.items() if k != "collection")]
         lines.append("")
@@ -120,8 +118,11 @@ def inputs_of(settings: Settings, collection: str, target_collection: str) -> tu
 
 
 def scope(settings: Settings, collection: str, *, approve_model_change: bool = False, into: str | None = None,
-          probe_retries: int = 1) -> ScopeResult:
-    """Resolve and check everything the run depends on; write nothing."""
+          probe_retries: int = 1, check_provider: bool = True) -> ScopeResult:
+    """Resolve and check everything the run depends on; write nothing.
+
+    ``check_provider=False`` leaves the provider alone (the gate: only the database's evidence decides there).
+    """
     target = Target(settings.profile)
     target_collection = into or collection
     objective = (
@@ -129,97 +130,114 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         f"{settings.model}" + (f" into the new collection {into!r}" if into else "")
         + ", and prove it with the DONE checks."
     )
+    em = settings.profile.embeddings
     assumptions = [
         f"the chunk table {settings.profile.chunks.table} is the source of truth for {collection!r}",
-        f"vectors go to {settings.profile.embeddings.table}.{settings.profile.embeddings.vector}",
+        f"vectors go to {em.table}.{em.vector}",
         f"{settings.model} at {settings.provider_url} is the model the application queries with",
         "the backfill command reads DATABASE_URL, OLLAMA_HOST, EMBED_MODEL and EMBED_BATCH_SIZE from its environment",
     ]
-    if not settings.profile.embeddings.input_hash:
+    if not em.input_hash:
         assumptions.append("no input hash column: stale vectors cannot be detected by hash")
-    if not settings.profile.embeddings.model:
-        assumptions.append("no model-name column: vectors from another model cannot be counted")
-    checks: list[Check] = []
+    if not em.model and em.model_value:
+        assumptions.append(f"no model-name column: the profile declares every stored vector was made by {em.model_value} "
+                           "(embeddings.model_value)")
+    elif not em.model:
+        assumptions.append("no model-name column: the model of stored vectors is unknown; verify's recompute shows a "
+                           "real model switch as low cosine")
+    checks: list[Outcome] = []
     counts: dict[str, Any] = {}
     stored: dict[str, int] = {}
+    written: dict[str, int] = {}
     dims: dict[str, int | None] = {"profile": settings.dimensions, "column": None, "model": None}
     refusal: str | None = None
 
+    def check(name: str, ok: bool, found: str, expected: str = "") -> None:
+        checks.append(verdict(name, target_collection, ok, expected, found))
+
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
-        known = list_collections(conn, target)
+        tenants = rls.tenants(conn, target.profile)  # row-level security: read each tenant's view, add them up
+        known = rls.across(conn, target.profile, tenants, lambda: list_collections(conn, target))
         if collection not in known:
             shown = ", ".join(sorted(known)[:10]) or "none"
             refusal = f"collection {collection!r} has no chunks in {settings.profile.chunks.table}; known collections: {shown}"
-            checks.append(Check("collection exists", False, refusal))
+            check("collection exists", False, refusal, "a collection with chunks")
         else:
-            checks.append(Check("collection exists", True, f"{known[collection]} chunks"))
-            counts = collection_state(conn, target, collection, settings.model).as_dict()
+            check("collection exists", True, f"{known[collection]} chunks")
+            counts = rls.visible_state(conn, target, collection, settings.model, tenants).as_dict()
             counts.pop("collection", None)
-            stored = stored_models(conn, target, collection)
+            stored = rls.across(conn, target.profile, tenants, lambda: stored_models(conn, target, collection))
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None
+        # Preflight: NOT NULL columns left empty, defaults, write path, --into shape, row-level security.
+        checks += preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
+                            copies=bool(into) and into not in known)
+        from ..backfill.indexes import pending
+
+        for name in pending(conn, target):  # a bulk load dropped it and could not rebuild it
+            assumptions.append(f"WARNING: vector index {name} is missing (dropped for a bulk load, not rebuilt); "
+                               f"expected it rebuilt with backfill-harness indexes restore --profile {settings.profile.path or 'P'}")
         if row is None:
-            checks.append(Check("vector column exists", False,
-                                f"{settings.profile.embeddings.table}.{settings.profile.embeddings.vector} not found"))
-        if into and into != collection and into in known:
-            into_models = stored_models(conn, target, into)
-            others = {m: n for m, n in into_models.items() if m != settings.model}
-            if others:
-                refusal = refusal or (f"target collection {into!r} already holds vectors of {_models(others)}; "
-                                      "expected a new (empty) collection")
+            check("vector column exists", False, f"{em.table}.{em.vector} not found", "the profile's vector column")
+        if into and into != collection:
+            written = rls.across(conn, target.profile, tenants, lambda: stored_models(conn, target, into)) if into in known else {}
+        else:
+            written = stored
 
-    provider_ok = _check_provider(settings, checks, dims, probe_retries)
-    _check_dimensions(checks, dims, provider_ok)
+    provider_ok = check_provider and _check_provider(settings, checks, dims, probe_retries, target_collection)
+    _check_dimensions(checks, dims, provider_ok, target_collection)
 
-    if refusal is None and stored:
-        others = {m: n for m, n in stored.items() if m != settings.model}
-        if others:
-            if not approve_model_change:
-                refusal = (f"collection {collection!r} holds {sum(others.values())} vectors of {_models(others)}; "
-                           f"switching it to {settings.model} needs --approve-model-change and --into NEW "
-                           "(backfill a new collection first, swap later)")
-            elif not into or into == collection:
-                refusal = (f"--approve-model-change switches {collection!r} from {_models(others)} to {settings.model}: "
-                           "give --into NEW, a new collection to backfill first (swap later)")
-            else:
-                assumptions.append(f"model change approved: {_models(others)} -> {settings.model}, into {into!r}")
+    unknown = written.get(UNKNOWN_MODEL, 0)
+    if unknown:
+        checks.append(unproven(
+            "stored model", target_collection,
+            f"{unknown} stored vectors carry no model name (no embeddings.model column or embeddings.model_value): "
+            "a switch from another model cannot be seen here; verify's recompute shows one as low cosine"))
     if into and into == collection:
         refusal = refusal or f"--into {into!r} names the collection itself; expected a new collection name"
+    if refusal is None and collection in known:
+        refusal = model_switch(written, settings.model, collection, into=into, approve=approve_model_change)
+        others = other_models(stored if into else written, settings.model)
+        if refusal is None and others:
+            shown = ", ".join(f"{m} ({n})" for m, n in sorted(others.items()))
+            if into:
+                assumptions.append(f"model change {shown} -> {settings.model} into the new collection {into!r}; "
+                                   f"{collection!r} is untouched until a swap")
+            else:
+                assumptions.append(f"model change approved: {shown} -> {settings.model}, replaced in place in "
+                                   f"{collection!r}")
     return ScopeResult(objective, collection, target_collection, settings.model, inputs_of(settings, collection, target_collection),
                        tuple(assumptions), tuple(checks), counts, stored, dims, refusal, approve_model_change)
 
 
-def _models(models: dict[str, int]) -> str:
-    return ", ".join(f"{m} ({n})" for m, n in sorted(models.items()))
-
-
-def _check_provider(settings: Settings, checks: list[Check], dims: dict[str, int | None], retries: int) -> bool:
+def _check_provider(settings: Settings, checks: list[Outcome], dims: dict[str, int | None], retries: int,
+                    collection: str) -> bool:
     p = settings.profile.provider
     try:
         with OllamaProvider(settings.provider_url, settings.model, timeout_s=min(p.timeout_s, 30.0), retries=retries,
                             headers=p.headers, backoff_s=0.1) as provider:
             version = provider.version()
-            checks.append(Check("provider answers", True, f"{settings.provider_url} (version {version or '?'})"))
+            checks.append(verdict("provider answers", collection, True, "",
+                                  f"{settings.provider_url} (version {version or '?'})"))
             if not provider.has_model():
-                checks.append(Check("provider has the model", False,
-                                    f"{settings.model} not found at {settings.provider_url}; pull it or fix EMBED_MODEL"))
+                checks.append(verdict("provider has the model", collection, False, f"{settings.model} served",
+                                      f"{settings.model} not found at {settings.provider_url}; pull it or fix EMBED_MODEL"))
                 return False
-            checks.append(Check("provider has the model", True, settings.model))
+            checks.append(verdict("provider has the model", collection, True, "", settings.model))
             dims["model"] = provider.dimensions()
             return True
     except HarnessError as exc:
-        checks.append(Check("provider answers", False, str(exc)))
+        checks.append(verdict("provider answers", collection, False, "an answering provider", str(exc)))
         return False
 
 
-def _check_dimensions(checks: list[Check], dims: dict[str, int | None], provider_ok: bool) -> None:
+def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provider_ok: bool, collection: str) -> None:
     known = {k: v for k, v in dims.items() if v is not None}
     shown = ", ".join(f"{k} {v}" for k, v in dims.items() if v is not None)
     if not provider_ok and len(known) < 2:
         return
     if len(set(known.values())) > 1:
-        checks.append(Check("dimensions agree", False,
-                            f"model, vector column and profile disagree ({shown}); expected one dimension, "
-                            "nothing written"))
+        checks.append(verdict("dimensions agree", collection, False, "one dimension",
+                              f"model, vector column and profile disagree ({shown})"))
     else:
-        checks.append(Check("dimensions agree", True, shown or "none declared"))
+        checks.append(verdict("dimensions agree", collection, True, "", shown or "none declared"))

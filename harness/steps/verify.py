@@ -9,6 +9,7 @@ verdict is ``harness.checks.verdict``'s rule, the one the plugin applies.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import redact
-from ..checks.verdict import Claim, decide
+from ..checks.outcome import Outcome, Status
+from ..checks.verdict import Verdict, done
 from ..errors import ConfigError
 from ..evidence import write_json_atomic
 from ..settings import Settings
@@ -28,27 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = REPO_ROOT / "checks"
 VERIFY_FILE = "verify.json"
 JUNIT_FILE = "junit.xml"
-
-
-UNPROVEN_PREFIX = "unproven: "
 OFFENDERS_FILE = "offenders.jsonl"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    outcome: str  # passed / failed / skipped / unproven
-    message: str = ""
-    seconds: float = 0.0
-    check: str | None = None  # the check's own name and collection, when the plugin recorded them
-    collection: str | None = None
-    metrics: dict[str, str] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None or k not in ("check", "collection", "metrics")}
-
-    def claim(self) -> Claim:
-        return Claim(self.check or self.name, self.collection, self.outcome, self.metrics or {}, self.message)
 
 
 @dataclass(frozen=True)
@@ -57,19 +39,19 @@ class VerifyResult:
     command: str
     exit_code: int  # pytest's
     seconds: float
-    checks: tuple[CheckResult, ...]
+    checks: tuple[Outcome, ...]
     output_tail: str = ""
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {"passed": 0, "failed": 0, "skipped": 0, "unproven": 0}
+        out = {str(status): 0 for status in Status}
         for c in self.checks:
-            out[c.outcome] = out.get(c.outcome, 0) + 1
+            out[str(c.status)] += 1
         return out
 
     @property
-    def verdict(self):
-        return decide(c.claim() for c in self.checks)
+    def verdict(self) -> Verdict:
+        return done(self.checks)
 
     @property
     def ok(self) -> bool:
@@ -80,9 +62,9 @@ class VerifyResult:
     def reason(self) -> str | None:
         if self.ok:
             return None
-        failed = [c for c in self.checks if c.outcome == "failed"]
+        failed = [c for c in self.checks if c.status == Status.FAILED]
         if failed:
-            return "; ".join(f"{c.name}: {c.message}" for c in failed[:5])
+            return "; ".join(f"{label(c)}: {detail(c)}" for c in failed[:5])
         if not self.checks:
             return f"no DONE check ran (pytest exit code {self.exit_code})"
         if not self.verdict.ok:
@@ -92,25 +74,59 @@ class VerifyResult:
     def as_dict(self) -> dict[str, Any]:
         covered = [f"{c.check} [{c.collection}]" for c in self.verdict.covered]
         return {"ok": self.ok, "reason": self.reason, "collection": self.collection, "command": self.command,
-                "unproven_covered_by_recompute": covered,
-                "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "counts": self.counts,
+                "unproven_covered_by_recompute": covered, "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "counts": self.counts,
                 "checks": [c.as_dict() for c in self.checks], "output_tail": self.output_tail}
 
     def text(self) -> str:
         c = self.counts
-        unproven = f", {c['unproven']} unproven" if c["unproven"] else ""
-        lines = [f"DONE checks for {self.collection}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped"
-                 f"{unproven} ({self.seconds:.1f} s)"]
+        lines = [f"DONE checks for {self.collection}: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped, "
+                 f"{c['unproven']} unproven ({self.seconds:.1f} s)"]
         for check in self.checks:
-            mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip", "unproven": "????"}.get(check.outcome, check.outcome)
-            lines.append(f"  [{mark}] {check.name}" + (f": {check.message}" if check.message else ""))
+            mark = _MARKS[check.status]
+            lines.append(f"  [{mark}] {label(check)}" + (f": {detail(check)}" if detail(check) else ""))
         if not self.ok:
             lines.append(f"Verify FAILED: {self.reason}")
         return "\n".join(lines)
 
 
-def parse_junit(path: str | Path) -> tuple[CheckResult, ...]:
-    """Each testcase of a pytest junit.xml as (name, outcome, message)."""
+_MARKS = {Status.PASSED: "ok  ", Status.FAILED: "FAIL", Status.SKIPPED: "skip", Status.UNPROVEN: "UNPR"}
+# A check the plugin reports as unproven reaches junit as a skip whose message says so ("unproven: ..." or
+# "<check> [<collection>] unproven: ...", Outcome.message()'s form).
+_UNPROVEN = re.compile(r"^(?:\S+(?: \[[^\]]*\])? )?unproven:\s*")
+_PARAM = re.compile(r"\[(.*)\]$")
+_NOT_METRICS = {"check", "collection", "status", "expected", "found"}
+
+
+def label(outcome: Outcome) -> str:
+    """The check's name as people read it: ``coverage [tenant_acme]``."""
+    return outcome.check + (f" [{outcome.collection}]" if outcome.collection else "")
+
+
+def detail(outcome: Outcome) -> str:
+    """One line: why it failed, skipped or stays unproven (or what it found)."""
+    if outcome.note:
+        return outcome.note
+    if outcome.expected or outcome.found:
+        return f"expected {outcome.expected}; found {outcome.found}"
+    return ""
+
+
+def _status_of(case: ET.Element) -> tuple[Status, str]:
+    for child in case:
+        if child.tag in ("failure", "error"):
+            raw = (child.get("message") or child.text or "").strip()
+            return Status.FAILED, raw.splitlines()[0] if raw else child.tag
+        if child.tag == "skipped":
+            message = child.get("message") or ""
+            unproven = _UNPROVEN.match(message)
+            if unproven:
+                return Status.UNPROVEN, message[unproven.end():]
+            return Status.SKIPPED, message
+    return Status.PASSED, ""
+
+
+def parse_junit(path: str | Path) -> tuple[Outcome, ...]:
+    """Each testcase of a pytest junit.xml as an ``Outcome`` (the check plugin's properties give check and figures)."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
@@ -120,28 +136,22 @@ def parse_junit(path: str | Path) -> tuple[CheckResult, ...]:
         classname = case.get("classname", "")
         name = case.get("name", "")
         module = classname.rsplit(".", 1)[-1] if classname else ""
-        full = f"{module}::{name}" if module else name
-        props = {p.get("name"): p.get("value") or "" for p in case.iter("property")}
-        outcome, message = "passed", ""
-        for child in case:
-            if child.tag in ("failure", "error"):
-                outcome = "failed"
-                raw = (child.get("message") or child.text or "").strip()
-                message = raw.splitlines()[0] if raw else child.tag
-                if props.get("offending_total"):
-                    message = (f"{message} ({props['offending_total']} offending rows; first ids: "
-                               f"{props.get('offending_ids') or '-'}; all in {OFFENDERS_FILE})")
-                break
-            if child.tag == "skipped":
-                outcome, message = "skipped", child.get("message") or ""
-                if message.startswith(UNPROVEN_PREFIX) or props.get("status") == "unproven":
-                    outcome = "unproven"
-                break
-        metrics = {k: props[k] for k in ("bound", "max_bad_fraction", "sampled", "bad", "population", "confidence",
-                                         "covered_by") if k in props}
-        results.append(CheckResult(full, outcome, " ".join(redact.redact(message).split())[:1000],
-                                   float(case.get("time") or 0), props.get("check"), props.get("collection"),
-                                   metrics or None))
+        props = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+        status, message = _status_of(case)
+        if props.get("status") in {str(s) for s in Status}:
+            status = Status(props["status"])
+        param = _PARAM.search(name)
+        check = props.get("check") or (f"{module}::{name}" if module else name)
+        collection = props.get("collection") or (param.group(1) if props.get("check") and param else None)
+        metrics: dict[str, Any] = {k: v for k, v in props.items() if k not in _NOT_METRICS}
+        metrics["seconds"] = float(case.get("time") or 0)
+        if status == Status.FAILED and props.get("offending_total"):
+            message = (f"{message} ({props['offending_total']} offending rows; first ids: "
+                       f"{props.get('offending_ids') or '-'}; all in {OFFENDERS_FILE})")
+        note = " ".join(redact.redact(message).split())[:1000]
+        results.append(Outcome(check, collection, status, expected=redact.redact(props.get("expected", "")),
+                               found=redact.redact(props.get("found", "")), metrics=metrics,
+                               note="" if status == Status.PASSED else note))
     return tuple(results)
 
 

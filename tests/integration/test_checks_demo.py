@@ -20,7 +20,8 @@ def test_every_check_passes_on_the_backfilled_demo_app(embedded_db, demo_env, de
     run_dir = evidence(tmp_path / "run", "tenant_acme")
     run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme", "--bh-run-dir", str(run_dir),
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn})
-    assert run.results == {f"test_{name}[tenant_acme]": "passed" for name in CHECK_NAMES} | {CUSTOM: "passed"}, run.output
+    assert run.results == {f"test_{name}[tenant_acme]": "passed" for name in CHECK_NAMES} | {CUSTOM: "passed"} | {
+        "test_source_coverage[tenant_acme]": "skipped"}, run.output  # the demo names no source table
     assert run.code == 0
     assert run.properties["test_citations[tenant_acme]"]["recall_at_k"] == "1.0"
     assert run.properties["test_coverage[tenant_acme]"]["missing"] == "0"
@@ -32,7 +33,8 @@ def test_collection_all_checks_every_collection(embedded_db, demo_env, demo_prof
     collections = ("global_corpus", "tenant_acme", "tenant_globex")
     assert run.with_status("passed") == {f"test_{check}[{c}]" for check in CHECK_NAMES if check != "completed"
                                          for c in collections} | {CUSTOM}, run.output
-    assert run.with_status("skipped") == {f"test_completed[{c}]" for c in collections}
+    assert run.with_status("skipped") == {f"test_{check}[{c}]" for check in ("completed", "source_coverage")
+                                          for c in collections}
 
 
 def test_without_a_profile_the_suite_is_skipped_with_one_reason(tmp_path):

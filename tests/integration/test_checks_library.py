@@ -10,6 +10,7 @@ from harness.errors import ConfigError
 from harness.profile import parse_profile
 from harness.profiles import profile_path
 from harness.target import Target
+from harness.settings import resolve
 
 BASE = """
 name: t
@@ -86,8 +87,8 @@ def test_a_check_session_never_shows_the_database_password(embedded_db, demo_env
     from harness.redact import dsn_password
 
     env = {**demo_env, "DATABASE_URL": embedded_db.dsn}
-    session = open_session(load_profile(demo_profile, env=env), CheckOptions(collections=("tenant_acme",)),
-                           database_url=embedded_db.dsn, env=env)
+    session = open_session(resolve(load_profile(demo_profile, env=env), database_url=embedded_db.dsn, env=env),
+                           CheckOptions(collections=("tenant_acme",)))
     try:
         assert dsn_password(embedded_db.dsn) not in repr(session)
         assert "postgres:***@" in repr(session)

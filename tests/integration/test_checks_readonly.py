@@ -9,6 +9,7 @@ from harness import db as dbmod
 from harness.checks import CheckOptions, custom, open_session
 from harness.evidence import RunEvidence, write_evidence
 from harness.profile import load_profile
+from harness.settings import resolve
 
 from .checks_run import run_checks
 
@@ -49,8 +50,8 @@ custom_checks:
     expect: 0
 """)
     before = embedded_db.scalar("SELECT count(*) FROM document_embeddings")
-    session = open_session(load_profile(profile, env=demo_env), CheckOptions(collections=("tenant_acme",)),
-                           database_url=embedded_db.dsn, env=demo_env)
+    session = open_session(resolve(load_profile(profile, env=demo_env), database_url=embedded_db.dsn, env=demo_env),
+                           CheckOptions(collections=("tenant_acme",)))
     try:
         outcome = custom(session, "sneaky_delete")
     finally:
@@ -61,8 +62,8 @@ custom_checks:
 
 
 def test_the_session_connection_refuses_writes_even_outside_a_check_transaction(embedded_db, demo_env, demo_profile):
-    session = open_session(load_profile(demo_profile, env=demo_env), CheckOptions(collections=("tenant_acme",)),
-                           database_url=embedded_db.dsn, env=demo_env)
+    session = open_session(resolve(load_profile(demo_profile, env=demo_env), database_url=embedded_db.dsn, env=demo_env),
+                           CheckOptions(collections=("tenant_acme",)))
     try:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             session.conn.execute("UPDATE document_chunks SET content = ''")

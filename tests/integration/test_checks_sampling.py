@@ -15,6 +15,7 @@ from harness.checks import CheckOptions, decide, open_session, run_all
 from harness.checks.verdict import Claim
 from harness.profile import parse_profile
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
@@ -86,7 +87,7 @@ def small_target(pg, embed_server):
 
 def default_verify(dsn, profile, **options):
     """Every check with the default options; returns (verdict, outcomes by check name)."""
-    session = open_session(profile, CheckOptions(collections=("notes",), **options), database_url=dsn, env={})
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",), **options))
     try:
         outcomes = run_all(session)
     finally:
@@ -125,7 +126,7 @@ def test_twenty_edited_texts_of_two_thousand_fail_the_default_verify_in_fifty_se
         execute(dsn, "UPDATE notes SET body = 'rewritten ' || md5(body) || ' ' || %s WHERE id = ANY(%s)",
                 (text(rng), edited))
         try:
-            session = open_session(profile, CheckOptions(collections=("notes",)), database_url=dsn, env={})
+            session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",)))
             try:
                 from harness.checks import recompute
 
@@ -236,7 +237,7 @@ def test_verify_reads_unproven_back_and_is_done_only_while_recompute_covers_it(c
     result, _ = verify_cli(cli, dsn, text, tmp_path)
     data = result.json
     assert result.code == 0 and data["ok"], data["reason"]
-    outcomes = {c["check"]: c["outcome"] for c in data["checks"] if c.get("check")}
+    outcomes = {c["check"]: c["status"] for c in data["checks"]}
     assert outcomes["fresh"] == outcomes["model"] == "unproven" and outcomes["recompute"] == "passed"
     assert sorted(data["unproven_covered_by_recompute"]) == ["fresh [notes]", "model [notes]"]
     narrow, _ = verify_cli(cli, dsn, text, tmp_path, "--sample", "20")

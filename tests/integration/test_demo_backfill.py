@@ -9,6 +9,7 @@ from harness.db import connect
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
 from harness.target import Target
+from harness.settings import resolve
 
 from ..conftest import REPO, TEST_MODEL
 
@@ -38,7 +39,8 @@ def test_app_backfill_entrypoint_embeds_every_chunk_of_each_collection(demo_db, 
 def test_second_backfill_embeds_nothing(embedded_db, demo_env, demo_profile, embed_server):
     profile = load_profile(demo_profile, env=demo_env)
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
-        summary = run_backfill(profile, embedded_db.dsn, provider, BackfillOptions(collection="tenant_acme", progress=False))
+        summary = run_backfill(resolve(profile, database_url=embedded_db.dsn, provider_url=provider.url),
+                               BackfillOptions(collection="tenant_acme", progress=False), provider=provider)
     assert summary.selected == 0 and summary.embedded == 0 and summary.ok
 
 

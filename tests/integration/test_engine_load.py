@@ -4,6 +4,7 @@ from harness.backfill import BackfillOptions, run_backfill
 from harness.embedserver import EmbeddingServer, Pace
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 from ._engine_servers import FaultyProxy
@@ -14,7 +15,8 @@ INDEXES = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'documen
 def _run(db, profile_path, url, **options):
     profile = load_profile(profile_path, env={"EMBED_MODEL": TEST_MODEL})
     with OllamaProvider(url, TEST_MODEL) as provider:
-        return run_backfill(profile, db.dsn, provider, BackfillOptions("global_corpus", progress=False, **options))
+        return run_backfill(resolve(profile, database_url=db.dsn, provider_url=provider.url),
+                            BackfillOptions("global_corpus", progress=False, **options), provider=provider)
 
 
 def _index_defs(db):
@@ -27,9 +29,9 @@ def test_a_load_into_an_empty_table_rebuilds_the_vector_index_after_it_exactly(d
     seen_during = []
     profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
-        summary = run_backfill(profile, demo_db.dsn, provider,
+        summary = run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
                                BackfillOptions("global_corpus", progress=False, defer_index_min_rows=100),
-                               on_batch=lambda s: seen_during.append(_index_defs(demo_db)))
+                               provider=provider, on_batch=lambda s: seen_during.append(_index_defs(demo_db)))
     assert summary.ok and summary.indexes_rebuilt == ["document_embeddings_embedding_idx"]
     assert seen_during and all("document_embeddings_embedding_idx" not in {name for name, _ in defs} for defs in seen_during)
     assert _index_defs(demo_db) == before
@@ -62,8 +64,9 @@ def test_the_next_batch_is_being_embedded_while_the_previous_one_is_written(demo
         arrivals_at_land = []
         profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
         with OllamaProvider(proxy.url, TEST_MODEL) as provider:
-            summary = run_backfill(profile, demo_db.dsn, provider, BackfillOptions("tenant_globex", batch_size=5, progress=False),
-                                   on_batch=lambda s: arrivals_at_land.append((s.batches, proxy.embed_requests)))
+            summary = run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
+                                   BackfillOptions("tenant_globex", batch_size=5, progress=False),
+                                   provider=provider, on_batch=lambda s: arrivals_at_land.append((s.batches, proxy.embed_requests)))
     assert summary.batches == 6
     # When batch N has been written, request N+1 has already reached the server (except after the last batch).
     assert all(requests >= landed + 1 for landed, requests in arrivals_at_land[:-1])

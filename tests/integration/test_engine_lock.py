@@ -7,6 +7,7 @@ from harness.db import connect
 from harness.errors import LockHeld
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
@@ -45,6 +46,7 @@ def test_a_worker_of_the_same_run_joins_while_another_run_is_refused(demo_db):
 def test_the_lock_is_released_when_the_run_ends(demo_db, embed_server, demo_profile):
     profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
-        run_backfill(profile, demo_db.dsn, provider, BackfillOptions("tenant_globex", progress=False))
+        run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
+                     BackfillOptions("tenant_globex", progress=False), provider=provider)
     with connect(demo_db.dsn, autocommit=True) as conn:
         lock.acquire(conn, "document_embeddings", "tenant_globex")

@@ -12,6 +12,7 @@ from harness.backfill import BackfillOptions, run_backfill
 from harness.embedserver import EmbeddingServer, Pace
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import REPO, TEST_MODEL
 from ._engine_servers import FaultyProxy
@@ -45,7 +46,8 @@ def test_a_run_killed_mid_way_resumes_to_an_exact_result(demo_db, demo_profile, 
 
     profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
     with FaultyProxy(slow_server.url) as counter, OllamaProvider(counter.url, TEST_MODEL) as provider:
-        summary = run_backfill(profile, demo_db.dsn, provider, BackfillOptions(COLLECTION, batch_size=8, progress=False))
+        summary = run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
+                               BackfillOptions(COLLECTION, batch_size=8, progress=False), provider=provider)
 
     assert summary.ok and summary.embedded == total - landed
     assert counter.inputs == total - landed  # nothing that had landed was embedded again

@@ -8,6 +8,7 @@ from harness.backfill import BackfillOptions, run_backfill
 from harness.errors import ProviderUnavailable
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 from ._engine_servers import FaultyProxy
@@ -19,7 +20,8 @@ def _provider(url, **kw):
 
 def _run(db, profile_path, provider):
     profile = load_profile(profile_path, env={"EMBED_MODEL": TEST_MODEL})
-    return run_backfill(profile, db.dsn, provider, BackfillOptions("tenant_globex", batch_size=10, progress=False))
+    return run_backfill(resolve(profile, database_url=db.dsn, provider_url=provider.url),
+                        BackfillOptions("tenant_globex", batch_size=10, progress=False), provider=provider)
 
 
 def test_injected_500s_are_retried_and_every_row_lands(demo_db, embed_server, demo_profile):

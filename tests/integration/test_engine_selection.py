@@ -5,6 +5,7 @@ from harness.db import connect
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
 from harness.target import Target
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
@@ -32,7 +33,7 @@ def test_dry_run_prints_the_counts_and_writes_nothing(embedded_db, demo_env, dem
     _damage(embedded_db)
     before = embedded_db.scalar(FINGERPRINT)
     result = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme", "--dry-run", "--json",
-                 env={**demo_env, "DATABASE_URL": embedded_db.dsn})
+                 "--approve-model-change", env={**demo_env, "DATABASE_URL": embedded_db.dsn})
     assert result.code == 0, result.err
     counts = result.json["before"]
     assert (counts["missing"], counts["stale"], counts["other_model"], counts["needed"]) == (3, 2, 4, 9)
@@ -45,8 +46,9 @@ def test_backfill_embeds_exactly_the_selected_rows(embedded_db, demo_env, demo_p
     profile = load_profile(demo_profile, env=demo_env)
     served = embed_server.inputs_served
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
-        summary = run_backfill(profile, embedded_db.dsn, provider,
-                               BackfillOptions("tenant_acme", progress=False, approve_model_change=True))
+        summary = run_backfill(resolve(profile, database_url=embedded_db.dsn, provider_url=provider.url),
+                               BackfillOptions("tenant_acme", progress=False, approve_model_change=True),
+                               provider=provider)
     assert (summary.selected, summary.embedded, summary.failed) == (9, 9, 0)
     assert embed_server.inputs_served - served == 9
     assert summary.after.needed == 0 and summary.after.embedded == summary.after.chunks
@@ -66,7 +68,7 @@ def test_replacing_another_models_vectors_in_place_is_refused_without_approval(e
     result = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme",
                  env={**demo_env, "DATABASE_URL": embedded_db.dsn})
     assert result.code == 2
-    assert "holds 4 vectors of another model" in result.err and "--into NEW" in result.err
+    assert "holds 4 vectors of" in result.err and "--into NEW" in result.err
     assert embedded_db.scalar(FINGERPRINT) == before
 
 

@@ -7,6 +7,7 @@ import pytest
 from harness.backfill import CONTINUE, BackfillOptions, run_backfill
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 from ._engine_servers import FaultyProxy
@@ -45,8 +46,9 @@ def _written(db, ids):
 def _run(db, url, profile_path, on_failure=CONTINUE):
     profile = load_profile(profile_path, env={"EMBED_MODEL": TEST_MODEL})
     with OllamaProvider(url, TEST_MODEL, retries=0) as provider:
-        return run_backfill(profile, db.dsn, provider,
-                            BackfillOptions("tenant_globex", batch_size=BATCH, on_failure=on_failure, progress=False))
+        return run_backfill(resolve(profile, database_url=db.dsn, provider_url=provider.url),
+                            BackfillOptions("tenant_globex", batch_size=BATCH, on_failure=on_failure, progress=False),
+                            provider=provider)
 
 
 @pytest.mark.parametrize("edit, reason", [

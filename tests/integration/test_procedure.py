@@ -73,12 +73,12 @@ def test_a_failing_backfill_command_stops_at_run_and_is_recorded(cli, demo_db, d
     assert entry.command == "echo 'provider down' >&2; exit 5"
 
 
-def test_failing_done_checks_stop_at_verify_and_are_recorded(cli, demo_db, demo_profile, target_env, tmp_path, checks_dir):
+def test_a_run_that_leaves_rows_unembedded_stops_at_run_and_is_recorded(cli, demo_db, demo_profile, target_env, tmp_path,
+                                                                         checks_dir):
     result = procedure(cli, demo_db, demo_profile, target_env, tmp_path, "--command", "true", checks_dir=checks_dir)
-    assert result.code == 1 and result.json["stopped_at"] == "verify"
+    assert result.code == 1 and result.json["stopped_at"] == "run"
     entry = historylog.latest_entry(tmp_path / "historylog.md", "tenant_globex")
-    assert entry.outcome == "failed" and "test_coverage" in entry.reason
-    assert any(c.name.endswith("test_coverage") and c.outcome == "failed" for c in entry.checks)
+    assert entry.outcome == "failed" and "29 of 29 rows still need a vector" in entry.reason
 
 
 def test_engine_backfills_a_profile_without_a_command(cli, demo_db, demo_profile, target_env, tmp_path, checks_dir):

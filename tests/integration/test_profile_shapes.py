@@ -7,6 +7,7 @@ from harness.db import connect
 from harness.profile import parse_profile
 from harness.provider import OllamaProvider
 from harness.target import Target
+from harness.settings import resolve
 
 SKILLS_SCHEMA = """
 CREATE TABLE skills (id text PRIMARY KEY, tenant_id text NOT NULL, name text NOT NULL, description text,
@@ -43,8 +44,8 @@ chunks: {table: messages, text: content, collection_name: messages}
 def _backfill(dsn, profile_text, collection, url):
     profile = parse_profile(profile_text, env={})
     with OllamaProvider(url, profile.provider.model) as provider:
-        summary = run_backfill(profile, dsn, provider, BackfillOptions(collection=collection, batch_size=50, progress=False),
-                               dimensions=profile.provider.dimensions)
+        summary = run_backfill(resolve(profile, database_url=dsn, provider_url=provider.url),
+                               BackfillOptions(collection=collection, batch_size=50, progress=False), provider=provider)
     with connect(dsn, autocommit=True) as conn:
         after = collection_state(conn, Target(profile), collection, profile.provider.model)
     return summary, after
@@ -97,5 +98,6 @@ def test_unknown_collection_is_refused_instead_of_embedding_nothing(demo_db, dem
 
     profile = load_profile(demo_profile, env=demo_env)
     with OllamaProvider(embed_server.url, "hash-embed:384") as provider, pytest.raises(ConfigError) as err:
-        run_backfill(profile, demo_db.dsn, provider, BackfillOptions(collection="tenant_42"))
+        run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
+                     BackfillOptions(collection="tenant_42"), provider=provider)
     assert "'tenant_42' has no chunks" in str(err.value) and "tenant_acme" in str(err.value)

@@ -37,7 +37,7 @@ def test_a_failing_backfill_command_is_recorded_as_a_failed_entry(cli, demo_db, 
     record(cli, demo_db, demo_profile, target_env, tmp_path / "run", tmp_path / "historylog.md")
     latest = historylog.latest_entry(tmp_path / "historylog.md", "tenant_globex")
     assert (latest.outcome, latest.exit_code) == ("failed", 4)
-    assert "backfill exit code 4" in latest.reason
+    assert "did not complete: exit code 4" in latest.reason and "29 of 29 rows still need a vector" in latest.reason
 
 
 def test_the_same_entry_goes_to_every_historylog_given(cli, demo_db, demo_profile, target_env, tmp_path):

@@ -27,7 +27,7 @@ def test_json_carries_the_same_facts_as_the_text(scope, demo_db):
     for item in data["inputs"]:
         assert item["source"] in text.out
     for check in data["checks"]:
-        assert f"{check['name']}: {check['detail']}" in text.out
+        assert f"{check['check']}: {check['found'] or check['note']}" in text.out
     assert data["dimensions"] == {"profile": 384, "column": 384, "model": 384}
 
 
@@ -39,9 +39,9 @@ def test_batch_size_flag_is_an_input_from_the_flag(scope, demo_db):
 def test_dimension_mismatch_is_caught_before_anything_is_written(scope, demo_db):
     result = scope(demo_db, "--collection", "tenant_acme", "--json", env={"EMBED_MODEL": "hash-embed:768"})
     assert result.code == 1
-    failed = [c for c in result.json["checks"] if not c["ok"]]
-    assert [c["name"] for c in failed] == ["dimensions agree"]
-    assert "model 768" in failed[0]["detail"] and "column 384" in failed[0]["detail"]
+    failed = [c for c in result.json["checks"] if c["status"] == "failed"]
+    assert [c["check"] for c in failed] == ["dimensions agree"]
+    assert "model 768" in failed[0]["found"] and "column 384" in failed[0]["found"]
     assert demo_db.scalar(COUNT_EMBEDDINGS) == 0
 
 
@@ -69,18 +69,19 @@ def test_model_switch_to_another_dimension_is_refused(scope, embedded_db):
     assert result.code == 2 and "hash-embed:384 (107)" in result.json["refusal"]
 
 
-def test_approved_model_switch_still_needs_a_new_collection(scope, embedded_db):
+def test_approved_model_switch_replaces_in_place_as_the_engine_does(scope, embedded_db):
     relabel(embedded_db)
     result = scope(embedded_db, "--collection", "tenant_acme", "--approve-model-change", "--json")
-    assert result.code == 2 and "--into NEW" in result.json["refusal"]
+    assert result.code == 0, result.out
+    assert any("model change approved" in a and "in place" in a for a in result.json["assumptions"])
 
 
-def test_approved_model_switch_into_a_new_collection_is_in_scope(scope, embedded_db):
+def test_model_switch_into_a_new_collection_needs_no_approval(scope, embedded_db):
     relabel(embedded_db)
-    result = scope(embedded_db, "--collection", "tenant_acme", "--approve-model-change", "--into", "tenant_acme_v2", "--json")
+    result = scope(embedded_db, "--collection", "tenant_acme", "--into", "tenant_acme_v2", "--json")
     assert result.code == 0, result.out
     assert result.json["target_collection"] == "tenant_acme_v2"
-    assert any("model change approved" in a for a in result.json["assumptions"])
+    assert any("into the new collection 'tenant_acme_v2'" in a for a in result.json["assumptions"])
 
 
 def test_same_model_on_an_embedded_collection_needs_no_approval(scope, embedded_db):
@@ -91,4 +92,4 @@ def test_same_model_on_an_embedded_collection_needs_no_approval(scope, embedded_
 def test_unreachable_provider_fails_the_provider_check(scope, demo_db):
     result = scope(demo_db, "--collection", "tenant_acme", "--json", env={"OLLAMA_HOST": "http://127.0.0.1:9"})
     assert result.code == 1
-    assert [c["name"] for c in result.json["checks"] if not c["ok"]] == ["provider answers"]
+    assert [c["check"] for c in result.json["checks"] if c["status"] == "failed"] == ["provider answers"]

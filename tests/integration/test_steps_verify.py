@@ -2,6 +2,7 @@
 
 import json
 
+from harness.checks.outcome import Status
 from harness.steps.verify import parse_junit
 
 
@@ -21,23 +22,24 @@ def test_checks_pass_on_a_backfilled_collection(cli, embedded_db, demo_profile, 
 def test_a_failing_check_fails_verify_with_its_message(cli, demo_db, demo_profile, target_env, tmp_path, checks_dir):
     result = verify(cli, demo_db, demo_profile, target_env, tmp_path / "run", checks_dir, "--json")
     assert result.code == 1
-    (failed,) = [c for c in result.json["checks"] if c["outcome"] == "failed"]
-    assert failed["name"] == "test_done::test_coverage"
-    assert "expected 29 vectors in tenant_globex, found 0" in failed["message"]
+    (failed,) = [c for c in result.json["checks"] if c["status"] == "failed"]
+    assert failed["check"] == "test_done::test_coverage"
+    assert "expected 29 vectors in tenant_globex, found 0" in failed["note"]
 
 
 def test_skipped_checks_keep_their_reason(cli, embedded_db, demo_profile, target_env, tmp_path, checks_dir):
     data = verify(cli, embedded_db, demo_profile, target_env, tmp_path / "run", checks_dir, "--json").json
-    assert {"name": "test_done::test_spot_queries", "outcome": "skipped",
-            "message": "this small suite has no spot queries"} == {k: v for k, v in data["checks"][2].items() if k != "seconds"}
+    skipped = data["checks"][2]
+    assert (skipped["check"], skipped["status"], skipped["note"]) == (
+        "test_done::test_spot_queries", "skipped", "this small suite has no spot queries")
 
 
 def test_text_and_json_name_the_same_checks(cli, embedded_db, demo_profile, target_env, tmp_path, checks_dir):
     text = verify(cli, embedded_db, demo_profile, target_env, tmp_path / "a", checks_dir)
     data = verify(cli, embedded_db, demo_profile, target_env, tmp_path / "b", checks_dir, "--json").json
     for check in data["checks"]:
-        assert check["name"] in text.out
-    assert "2 passed, 0 failed, 1 skipped" in text.out
+        assert check["check"] in text.out
+    assert "2 passed, 0 failed, 1 skipped, 0 unproven" in text.out
 
 
 def test_an_empty_suite_is_not_a_pass(cli, embedded_db, demo_profile, target_env, tmp_path):
@@ -58,4 +60,40 @@ def test_junit_errors_count_as_failed(tmp_path):
     junit.write_text('<testsuites><testsuite><testcase classname="checks.test_index" name="test_index">'
                      '<error message="fixture db failed">trace</error></testcase></testsuite></testsuites>')
     (check,) = parse_junit(junit)
-    assert (check.name, check.outcome, check.message) == ("test_index::test_index", "failed", "fixture db failed")
+    assert (check.check, check.status, check.note) == ("test_index::test_index", Status.FAILED, "fixture db failed")
+
+
+def junit_case(tmp_path, body: str, properties: dict[str, str] | None = None):
+    props = "".join(f'<property name="{k}" value="{v}"/>' for k, v in (properties or {}).items())
+    junit = tmp_path / "junit.xml"
+    junit.write_text('<testsuites><testsuite><testcase classname="checks.test_fresh" name="test_fresh[tenant_acme]">'
+                     f'<properties>{props}</properties>{body}</testcase></testsuite></testsuites>')
+    (check,) = parse_junit(junit)
+    return check
+
+
+def test_a_skip_that_says_unproven_is_read_back_as_unproven_never_as_passed_or_skipped(tmp_path):
+    check = junit_case(tmp_path, '<skipped message="fresh [tenant_acme] unproven: no input hash column"/>',
+                       {"check": "fresh", "collection": "tenant_acme"})
+    assert (check.check, check.collection, check.status, check.note) == (
+        "fresh", "tenant_acme", Status.UNPROVEN, "no input hash column")
+
+
+def test_a_bare_unproven_skip_is_unproven_too(tmp_path):
+    assert junit_case(tmp_path, '<skipped message="unproven: no timestamp"/>').status == Status.UNPROVEN
+
+
+def test_unproven_checks_do_not_count_as_passed(tmp_path):
+    from harness.steps.verify import VerifyResult
+
+    check = junit_case(tmp_path, '<skipped message="unproven: no hash"/>', {"check": "fresh"})
+    result = VerifyResult("tenant_acme", "pytest", 0, 1.0, (check,))
+    assert not result.ok and result.counts["unproven"] == 1 and result.counts["passed"] == 0
+    assert "[UNPR] fresh [tenant_acme]: no hash" in result.text()
+
+
+def test_the_plugin_properties_give_expected_found_and_figures(tmp_path):
+    check = junit_case(tmp_path, '<failure message="coverage failed"/>',
+                       {"check": "coverage", "collection": "tenant_acme", "expected": "0 missing", "found": "3 missing",
+                        "missing": "3"})
+    assert (check.expected, check.found, check.metrics["missing"]) == ("0 missing", "3 missing", "3")

@@ -9,6 +9,7 @@ import numpy as np
 import psycopg
 
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 _STATE = """
 SELECT
@@ -78,8 +79,8 @@ def assert_checks_pass(dsn: str, collection: str, provider_url: str,
     from ..conftest import DEMO_PROFILE, TEST_MODEL
 
     env = {"OLLAMA_HOST": provider_url, "EMBED_MODEL": TEST_MODEL}
-    session = open_session(load_profile(DEMO_PROFILE, env=env), CheckOptions(collections=(collection,)),
-                           database_url=dsn, env=env)
+    session = open_session(resolve(load_profile(DEMO_PROFILE, env=env), database_url=dsn, env=env),
+                           CheckOptions(collections=(collection,)))
     try:
         outcomes = [PER_COLLECTION[name](session, collection) for name in checks]
     finally:

@@ -11,6 +11,7 @@ import yaml
 from harness import db as dbmod
 from harness.checks import PASS, SKIP, CheckOptions, custom, open_session, run_all
 from harness.profile import load_profile
+from harness.settings import resolve
 
 from ..conftest import DEMO_PROFILE
 
@@ -37,8 +38,8 @@ def select_only_dsn(embedded_db):
 def test_every_check_of_every_collection_passes_select_only_and_changes_nothing(embedded_db, select_only_dsn, demo_env):
     before = _fingerprint(embedded_db)
     writes_before = embedded_db.scalar(_WRITES)
-    session = open_session(load_profile(DEMO_PROFILE, env=demo_env), CheckOptions(collections=("all",)),
-                           database_url=select_only_dsn, env=demo_env)
+    session = open_session(resolve(load_profile(DEMO_PROFILE, env=demo_env), database_url=select_only_dsn, env=demo_env),
+                           CheckOptions(collections=("all",)))
     try:
         outcomes = run_all(session)
     finally:
@@ -91,8 +92,8 @@ def test_a_custom_check_that_tries_to_leave_the_read_only_transaction_writes_not
     profile = tmp_path / "profile.yaml"
     profile.write_text(yaml.safe_dump(raw))
     before = _fingerprint(embedded_db)
-    session = open_session(load_profile(profile, env=demo_env), CheckOptions(collections=("tenant_acme",)),
-                           database_url=embedded_db.dsn, env=demo_env)
+    session = open_session(resolve(load_profile(profile, env=demo_env), database_url=embedded_db.dsn, env=demo_env),
+                           CheckOptions(collections=("tenant_acme",)))
     try:
         outcome = custom(session, "escape")
     finally:

@@ -5,6 +5,7 @@ import pytest
 
 from harness.backfill import BackfillOptions, run_backfill
 from harness.profile import load_profile
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 from .invariants import assert_complete
@@ -103,7 +104,8 @@ def test_a_collection_really_named_with_sql_is_backfilled_as_plain_data(demo_db,
 
     profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
-        summary = run_backfill(profile, demo_db.dsn, provider, BackfillOptions(collection=INJECTION, progress=False))
+        summary = run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
+                               BackfillOptions(collection=INJECTION, progress=False), provider=provider)
     assert summary.ok and summary.embedded == 29
     assert_complete(demo_db.dsn, INJECTION, TEST_MODEL)
     assert demo_db.scalar("SELECT count(*) FROM document_embeddings") == 29

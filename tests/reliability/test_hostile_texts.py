@@ -6,10 +6,12 @@ import pytest
 from psycopg import sql
 
 from harness.backfill import BackfillOptions, run_backfill
+from harness.db import as_array
 from harness.errors import DatabaseError
 from harness.hashing import text_hash
 from harness.profile import parse_profile
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
@@ -43,8 +45,8 @@ def _load(dsn: str, texts: dict[int, str]) -> None:
 
 def _backfill(dsn: str, url: str):
     with OllamaProvider(url, TEST_MODEL) as provider:
-        return run_backfill(parse_profile(PROFILE), dsn, provider,
-                            BackfillOptions(collection="texts", batch_size=4, progress=False))
+        return run_backfill(resolve(parse_profile(PROFILE), database_url=dsn, provider_url=provider.url),
+                            BackfillOptions(collection="texts", batch_size=4, progress=False), provider=provider)
 
 
 def test_awkward_texts_are_embedded_exactly_with_hashes_python_agrees_with(empty_db, embed_server):
@@ -58,7 +60,7 @@ def test_awkward_texts_are_embedded_exactly_with_hashes_python_agrees_with(empty
     for (key, text), vector in zip(TEXTS.items(), expected):
         stored, digest, model = rows[key]
         assert digest == text_hash(text) and model == TEST_MODEL
-        assert (stored.to_numpy() == vector).all(), key
+        assert (as_array(stored) == vector).all(), key
 
 
 def test_text_beyond_the_context_is_truncated_as_the_provider_does_and_counted(empty_db, embed_server):

@@ -17,6 +17,7 @@ from harness.errors import ConfigError
 from harness.profile import parse_profile
 from harness.provider import OllamaProvider
 from harness.target import Target
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
@@ -62,8 +63,9 @@ def test_any_identifiers_and_collection_name_backfill_exactly_that_collection(na
     }, allow_unicode=True), env={})
     try:
         with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
-            summary = run_backfill(profile, empty_db.dsn, provider,
-                                   BackfillOptions(collection=collection, batch_size=2, progress=False))
+            summary = run_backfill(resolve(profile, database_url=empty_db.dsn, provider_url=provider.url),
+                                   BackfillOptions(collection=collection, batch_size=2, progress=False),
+                                   provider=provider)
         assert summary.ok and summary.embedded == 3
         with connect(empty_db.dsn, autocommit=True) as conn:
             state = collection_state(conn, Target(profile), collection, TEST_MODEL)

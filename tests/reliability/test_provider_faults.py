@@ -9,6 +9,7 @@ import pytest
 from harness.backfill import BackfillOptions, run_backfill
 from harness.errors import ProviderError, ProviderUnavailable
 from harness.profile import load_profile
+from harness.settings import resolve
 
 from ..conftest import DEMO_PROFILE, TEST_MODEL
 from . import faultproxy as fp
@@ -35,8 +36,9 @@ def _profile():
 
 
 def _backfill(db, provider, **options):
-    return run_backfill(_profile(), db.dsn, provider,
-                        BackfillOptions(collection=COLLECTION, batch_size=BATCH, progress=False, **options))
+    return run_backfill(resolve(_profile(), database_url=db.dsn, provider_url=provider.url),
+                        BackfillOptions(collection=COLLECTION, batch_size=BATCH, progress=False, **options),
+                        provider=provider)
 
 
 def _cli_backfill(cli, write_profile, db, env, *extra):

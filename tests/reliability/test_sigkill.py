@@ -19,6 +19,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from harness.db import as_array
 from harness.embedserver import EmbeddingServer, Pace
 from harness.provider import OllamaProvider
 
@@ -67,7 +68,7 @@ def _assert_nothing_half_written(db, expected: dict[int, np.ndarray], original: 
         ).fetchall()
     for key, vector, text, fresh in rows:
         if fresh:
-            assert np.array_equal(vector.to_numpy(), expected[key]), key
+            assert np.array_equal(as_array(vector), expected[key]), key
         else:
             assert original[key] == text, key
 

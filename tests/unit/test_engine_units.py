@@ -5,7 +5,6 @@ import struct
 import numpy as np
 
 from harness.backfill import BackfillSummary, CollectionState
-from harness.backfill.gate import GateCheck, GateResult
 from harness.backfill.progress import Progress
 from harness.backfill.workers import WorkersSummary
 from harness.backfill.writer import Embedding, binary_copy_data
@@ -55,11 +54,6 @@ def test_workers_summary_adds_up_the_workers():
     summary = WorkersSummary("r1", [{"embedded": 3, "selected": 3, "failed": 0, "ok": True},
                                     {"embedded": 4, "selected": 5, "failed": 1, "ok": False}])
     assert summary.line().startswith("Done. Embedded 7/8 rows. 1 failures.") and not summary.ok
-
-
-def test_gate_lists_only_the_failed_checks():
-    gate = GateResult("c", (GateCheck("coverage", False, "4/10 chunks have a vector, expected all"), GateCheck("sane", True, "")))
-    assert not gate.ok and gate.failures() == ["coverage: 4/10 chunks have a vector, expected all"]
 
 
 def test_progress_renders_rate_and_eta():

@@ -1,0 +1,150 @@
+"""Before anything is written: can the engine write this target's rows as the database will accept them?
+
+Reads the catalog only. Lists every NOT NULL column without a default that the engine would leave
+empty (the profile fills them with ``embeddings.defaults``), checks each default expression
+against its column's type, says how rows will be written (COPY or INSERT) and whether
+row-level security hides rows from the connecting role. Scope prints these; the engine refuses
+to start while one has failed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import psycopg
+from psycopg import sql
+
+from . import rls, sqlexpr
+from .backfill.writer import write_path, written_columns
+from .checks.outcome import FAIL, PASS, Outcome, verdict
+from .errors import RefusedError
+from .target import Target, _qualified
+
+EXAMPLE_DEFAULTS = 'embeddings.defaults: {id: "gen_random_uuid()::text", dimensions: "{dims}"}'
+
+
+def _columns(conn: psycopg.Connection, schema: str, table: str) -> list[dict]:
+    return conn.execute(
+        "SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull, "
+        "(a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '') AS filled "
+        "FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        (_qualified(schema, table),),
+    ).fetchall()
+
+
+def unfilled_columns(conn: psycopg.Connection, target: Target) -> list[str]:
+    """NOT NULL columns of the embedding table with no default that neither the engine nor the profile fills."""
+    if target.inline:
+        return []  # vectors are written by UPDATE: the row's other columns are already there
+    em = target.profile.embeddings
+    written = {col for _, col in written_columns(target)} | set(em.defaults)
+    return [c["name"] for c in _columns(conn, em.schema, em.table)
+            if c["notnull"] and not c["filled"] and c["name"] not in written]
+
+
+def not_null_outcome(conn: psycopg.Connection, target: Target, collection: str | None) -> Outcome:
+    em = target.profile.embeddings
+    empty = unfilled_columns(conn, target)
+    found = (f"{em.table}.{', '.join(empty)} NOT NULL without a default, which the engine would leave empty"
+             if empty else "every NOT NULL column is written or has a default")
+    note = "" if not empty else ("fill them in the profile with SQL expressions, e.g. " + EXAMPLE_DEFAULTS
+                                 + " (placeholders {dims}, {model}, {collection})")
+    return verdict("not-null columns", collection, not empty, "a value for every NOT NULL column the engine inserts",
+                   found, note=note)
+
+
+def into_key_outcome(conn: psycopg.Connection, target: Target, collection: str | None) -> Outcome | None:
+    """--into copies chunk rows with new keys from the table's default: a key the application fills has none."""
+    ch = target.profile.chunks
+    key = next((c for c in _columns(conn, ch.schema, ch.table) if c["name"] == ch.id), None)
+    if key is None or key["filled"]:
+        return None
+    return verdict("new collection keys", collection, False,
+                   f"a default for {ch.table}.{ch.id} (--into copies chunks with new keys)",
+                   f"{ch.table}.{ch.id} ({key['type']}) has no default: the application fills it",
+                   note=f"give {ch.table}.{ch.id} a default (e.g. ALTER TABLE ... ALTER {ch.id} SET DEFAULT "
+                        "gen_random_uuid()::text) or backfill in place with --approve-model-change")
+
+
+def into_shape_outcome(target: Target, collection: str | None, into: str) -> Outcome | None:
+    """--into fills a new collection beside the live one and ``swap`` relabels both: that needs collection columns."""
+    from .backfill import library_swap
+
+    ch, em = target.profile.chunks, target.profile.embeddings
+    if library_swap.is_langchain(target):
+        return None  # a new collection is a new row of the collection table (LangChain's own way)
+    lacks = []
+    if target.inline:
+        lacks.append(f"the vectors are an inline column of {ch.table}")
+    if not ch.collection:
+        lacks.append(f"chunks have no collection column (chunks.collection_name: {ch.collection_name!r} is one fixed name)")
+    if not lacks:
+        return None
+    if em.model:
+        works = (f"a model change replaces vectors in place: backfill-harness backfill --profile P --collection "
+                 f"{collection or 'C'} --model NEW_MODEL --approve-model-change (each batch is replaced in one "
+                 "transaction; until the run ends, searches mix old and new vectors)")
+    else:
+        works = ("the target keeps no model name (embeddings.model), so old vectors cannot be told from new ones: "
+                 "clear the vectors (set the vector column to NULL, or delete the embedding rows) in a maintenance "
+                 f"window, then backfill-harness backfill --profile P --collection {collection or 'C'} --model NEW_MODEL")
+    return verdict(
+        "new collection", collection, False,
+        f"a collection column in the chunk table and a separate embedding table, for --into {into!r} and swap",
+        "; ".join(lacks), note="on this shape " + works)
+
+
+def defaults_outcome(conn: psycopg.Connection, target: Target, collection: str | None, *, model: str,
+                     dims: int | None) -> Outcome | None:
+    """Each default expression, planned (not run) as a value of its column's type."""
+    em = target.profile.embeddings
+    if not em.defaults:
+        return None
+    types = {c["name"]: c["type"] for c in _columns(conn, em.schema, em.table)}
+    problems = []
+    for column, expression in em.defaults.items():
+        key = f"embeddings.defaults.{column}"
+        if column not in types:
+            problems.append(f"{key}: {em.table} has no column {column!r}")
+            continue
+        composed = sqlexpr.compose(expression, {"dims": dims if dims is not None else 0, "model": model,
+                                                "collection": collection or ""})
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("EXPLAIN SELECT CAST({} AS {})").format(composed, sql.SQL(types[column])))
+        except psycopg.Error as exc:
+            problems.append(f"{key}: {expression!r} is not a {types[column]} value: {str(exc).splitlines()[0]}")
+    shown = ", ".join(f"{c} = {e}" for c, e in em.defaults.items())
+    return verdict("defaults", collection, not problems, "each embeddings.defaults expression a value of its column's type",
+                   "; ".join(problems) or shown)
+
+
+def preflight(conn: psycopg.Connection, target: Target, collection: str | None, *, model: str,
+              dims: int | None = None, into: str | None = None, copies: bool | None = None) -> list[Outcome]:
+    """What scope prints and the engine requires before writing (catalog reads and EXPLAIN only).
+
+    ``into``: the new collection of an --into run; ``copies``: whether chunks will be copied into it (default: yes).
+    """
+    outcomes = [not_null_outcome(conn, target, collection)]
+    shape = into_shape_outcome(target, collection, into) if into else None
+    copies = bool(into) if copies is None else copies
+    for extra in (shape, defaults_outcome(conn, target, collection, model=model, dims=dims),
+                  into_key_outcome(conn, target, collection) if copies and shape is None else None):
+        if extra is not None:
+            outcomes.append(extra)
+    path = write_path(conn, target)
+    outcomes.append(Outcome("write path", collection, PASS, "a way to write every batch in one transaction", path.reason))
+    outcomes.append(rls.outcome(rls.inspect(conn, target.profile), target.profile, collection))
+    # A refusal's one line is "check: found": the way out goes there too, or nobody reads it.
+    return [dataclasses.replace(o, found=f"{o.found}; {o.note}", note="") if o.status == FAIL and o.note else o
+            for o in outcomes]
+
+
+def require(outcomes: list[Outcome]) -> None:
+    """Refuse (exit 2, nothing written) when a preflight outcome failed."""
+    failed = [o for o in outcomes if o.status == FAIL]
+    if failed:
+        first = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        found = first.found + (f"; {first.note}" if first.note else "")
+        raise RefusedError(f"{first.check}: expected {first.expected}; found {found}{more}; nothing was written")

@@ -1,0 +1,177 @@
+"""Row-level security: is it on for the target's tables, does it apply to the connecting role, what do policies read?
+
+Postgres decides per query whether RLS applies (``row_security_active``): an owner without
+FORCE, a superuser and a BYPASSRLS role are exempt. When it applies, every count is what the
+role can see, so a check that cannot set the policies' session settings cannot prove coverage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from . import db as dbmod
+from .checks.outcome import PASS, Outcome, unproven, verdict
+from .errors import HarnessError, RefusedError
+from .profile import Profile
+from .state import CollectionState, collection_state, require_collection
+from .target import Target, _qualified
+
+_SETTING = re.compile(r"current_setting\(\s*'([^']+)'")
+
+
+@dataclass(frozen=True)
+class TableSecurity:
+    table: str
+    enabled: bool  # relrowsecurity
+    forced: bool  # relforcerowsecurity
+    applies: bool  # to the connecting role, now (row_security_active)
+    role: str
+    policies: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()  # current_setting(...) names the policies read
+
+    def line(self) -> str:
+        if not self.enabled:
+            return f"{self.table}: no row-level security"
+        if not self.applies:
+            return f"{self.table}: row-level security on, but role {self.role} is exempt (owner without FORCE, superuser or BYPASSRLS)"
+        read = f", reading {', '.join(self.settings)}" if self.settings else ""
+        return (f"{self.table}: row-level security applies to role {self.role} "
+                f"(policies {', '.join(self.policies) or 'none: every row is hidden'}{read})")
+
+
+def inspect(conn: psycopg.Connection, profile: Profile) -> tuple[TableSecurity, ...]:
+    """The chunk table's security, and the embedding table's when it is a separate table."""
+    tables = [(profile.chunks.schema, profile.chunks.table)]
+    if not profile.inline:
+        tables.append((profile.embeddings.schema, profile.embeddings.table))
+    out = []
+    for schema, table in tables:
+        row = conn.execute(
+            "SELECT c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced, current_user AS role, "
+            "row_security_active(c.oid) AS applies, "
+            "ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies, "
+            "ARRAY(SELECT coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' ' || "
+            "coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '') FROM pg_policy p WHERE p.polrelid = c.oid) AS exprs "
+            "FROM pg_class c WHERE c.oid = to_regclass(%s)",
+            (_qualified(schema, table),),
+        ).fetchone()
+        if row is None:
+            continue
+        settings = sorted({m.group(1) for e in row["exprs"] for m in _SETTING.finditer(e)})
+        out.append(TableSecurity(f"{schema}.{table}", row["enabled"], row["forced"], bool(row["applies"]), row["role"],
+                                 tuple(row["policies"]), tuple(settings)))
+    return tuple(out)
+
+
+def applies(securities: tuple[TableSecurity, ...]) -> bool:
+    return any(s.applies for s in securities)
+
+
+def outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection: str | None) -> Outcome:
+    """Passed when RLS hides no rows from this role or the profile sets the policies' session; failed when it hides
+    rows and no session is set; unproven when the session misses a setting the policies read."""
+    found = "; ".join(s.line() for s in securities)
+    session = profile.database.session
+    if not applies(securities):
+        return verdict("row-level security", collection, True, "every row visible to the connecting role", found)
+    if session:
+        unread = sorted({name for s in securities for name in s.settings} - set(session))
+        if unread:
+            return unproven("row-level security", collection,
+                            f"{found}; the policies read {', '.join(unread)}, which database.session does not set; "
+                            "counts would show only the rows this role can see",
+                            expected="database.session to set every setting the policies read", found=found)
+        how = "tenant by tenant" if profile.database.per_tenant else "in every transaction"
+        return Outcome("row-level security", collection, PASS, "the policies' settings set in every transaction",
+                       found, note=f"database.session sets {', '.join(session)} {how}")
+    wanted = sorted({name for s in securities for name in s.settings}) or ["the setting your policies read"]
+    # Failed, not unproven: every count scope shows and every row the engine selects would be only what the
+    # policies let this role see. The checks, which cannot refuse, say "unproven" with the same reason.
+    return verdict("row-level security", collection, False,
+                   "database.session for the policies, or a role exempt from row-level security", found,
+                   note=(f"no database.session is set, so counts are only the rows this role can see; expected "
+                         f"database.session: {{{wanted[0]}: \"{{tenant}}\"}} (with database.tenants) or a role "
+                         "exempt from RLS"))
+
+
+# -- reading as the policies allow: one session per tenant -------------------------------------------------------
+
+def tenants(conn: psycopg.Connection, profile: Profile) -> list[str | None]:
+    """The tenants to go through one by one ([None]: one pass, when no session setting uses {tenant})."""
+    db = profile.database
+    if not db.per_tenant:
+        return [None]
+    if db.tenants:
+        return list(db.tenants)
+    ch = profile.chunks
+    if not ch.tenant:
+        raise RefusedError("profile key 'database.session' uses {tenant} but names no tenants; expected "
+                           "database.tenants: [...] or chunks.tenant (the column whose values are the tenants)")
+    found = [r["t"] for r in conn.execute(sql.SQL("SELECT DISTINCT {}::text AS t FROM {} AS c WHERE {} IS NOT NULL ORDER BY 1").format(
+        sql.Identifier("c", ch.tenant), Target(profile).chunk_table, sql.Identifier("c", ch.tenant))).fetchall()]
+    if not found:
+        raise RefusedError(f"profile key 'database.session' uses {{tenant}} but this role sees no {ch.table}.{ch.tenant} "
+                           "values (row-level security hides them); expected database.tenants: [...] listing the tenants")
+    return found
+
+
+def scope(conn: psycopg.Connection, profile: Profile, tenant: str | None):
+    return dbmod.scoped(conn, profile.database.session, tenant)
+
+
+def across(conn: psycopg.Connection, profile: Profile, tenants: list[str | None], read) -> dict[str, int]:
+    """``read()`` (a name -> count mapping) in each tenant's view, added up."""
+    total: dict[str, int] = {}
+    for tenant in tenants:
+        with scope(conn, profile, tenant):
+            for name, n in read().items():
+                total[name] = total.get(name, 0) + n
+    return total
+
+
+def visible_state(conn: psycopg.Connection, target: Target, collection: str, model: str, tenants: list[str | None]) -> CollectionState:
+    """The collection's state as the sum over the tenants' views (one view without row-level-security settings)."""
+    states = []
+    for tenant in tenants:
+        with scope(conn, target.profile, tenant):
+            states.append(collection_state(conn, target, collection, model))
+    if len(states) == 1:
+        return states[0]
+
+    def total(name: str) -> int | None:
+        values = [getattr(s, name) for s in states]
+        return None if any(v is None for v in values) else sum(values)
+
+    return CollectionState(collection=collection, **{n: total(n) for n in
+                                                     ("chunks", "embedded", "missing", "stale", "other_model", "needed")})
+
+
+def visible_count(conn: psycopg.Connection, target: Target, collection: str, tenants: list[str | None]) -> int:
+    total = 0
+    for tenant in tenants:
+        with scope(conn, target.profile, tenant):
+            total += chunk_count(conn, target, collection)
+    return total
+
+
+def require_visible(conn: psycopg.Connection, target: Target, collection: str, tenants: list[str | None]) -> None:
+    """require_collection, passed when any tenant's view holds the collection."""
+    problem: Exception | None = None
+    for tenant in tenants:
+        try:
+            with scope(conn, target.profile, tenant):
+                require_collection(conn, target, collection)
+            return
+        except HarnessError as exc:
+            problem = exc
+    raise problem
+
+
+
+def chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> int:
+    return int(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
+                            {"collection": collection}).fetchone()["n"])

@@ -1,0 +1,98 @@
+"""Damage to a store the library wrote makes exactly the check that guards against it fail."""
+
+import pytest
+
+pytestmark = pytest.mark.slow  # each test builds a store with the library and runs the checks suite in a subprocess
+from psycopg import sql
+
+from harness.evidence import RunEvidence, write_evidence
+
+from ..checks_run import run_checks
+
+# (table, key, vector, text) of each library's store as the fixtures build it
+STORES = {
+    "langchain": ("langchain_pg_embedding", "id", "embedding", "document"),
+    "llamaindex": ("data_licenses", "id", "embedding", "text"),
+    "pgai": ("blog_embeddings_store", "embedding_uuid", "embedding", "chunk"),
+}
+
+
+def damage(store, db, statement: str) -> None:
+    table, key, vector, text = STORES[store.preset]
+    db.execute(sql.SQL(statement).format(t=sql.Identifier(table), k=sql.Identifier(key), v=sql.Identifier(vector),
+                                         x=sql.Identifier(text)))
+
+
+def checks(store, tmp_path):
+    run_dir = tmp_path / "run"
+    collection = store.collections[0]
+    write_evidence(run_dir, RunEvidence(collection, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 1.0, 0))
+    return run_checks(tmp_path, "--bh-profile", store.preset, "--bh-collection", collection, "--bh-run-dir", str(run_dir),
+                      "--bh-sample", "1000", env=store.env)
+
+
+def only_failure(run, store, check):
+    name = f"test_{check}[{store.collections[0]}]"
+    assert run.failed == {name}, run.output
+    return run.messages[name]
+
+
+def test_two_swapped_vectors_fail_recompute(library_store, empty_db, tmp_path):
+    damage(library_store, empty_db, "WITH a AS (SELECT {k} AS k, {v} AS v FROM {t} ORDER BY {k} LIMIT 2) "
+                                    "UPDATE {t} AS e SET {v} = (SELECT a.v FROM a WHERE a.k <> e.{k}) "
+                                    "WHERE e.{k} IN (SELECT k FROM a)")
+    run = checks(library_store, tmp_path)
+    # citations may fail too: a chunk sampled for its own-text search can be one of the two (retrieval is wrong)
+    assert "test_recompute[{}]".format(library_store.collections[0]) in run.failed, run.output
+    assert run.failed <= {f"test_{c}[{library_store.collections[0]}]" for c in ("recompute", "citations")}, run.output
+    assert "2 of" in run.messages[f"test_recompute[{library_store.collections[0]}]"]
+
+
+def test_text_edited_after_embedding_fails_recompute(library_store, empty_db, tmp_path):
+    damage(library_store, empty_db, "UPDATE {t} SET {x} = 'pasta recipes: boil water, add salt, cook for nine minutes' "
+                                    "WHERE {k} = (SELECT {k} FROM {t} ORDER BY {k} LIMIT 1)")
+    assert "1 of" in only_failure(checks(library_store, tmp_path), library_store, "recompute")
+
+
+def test_llamaindex_metadata_it_embeds_edited_fails_recompute(llamaindex_store, empty_db, tmp_path):
+    # The title is part of what LlamaIndex embedded; the text column is untouched.
+    empty_db.execute("UPDATE data_licenses SET metadata_ = replace(metadata_::text, 'Python standard library: ', "
+                     "'Cooking pasta with tomato sauce and basil: ')::json WHERE id = (SELECT min(id) FROM data_licenses)")
+    assert "1 of" in only_failure(checks(llamaindex_store, tmp_path), llamaindex_store, "recompute")
+
+
+@pytest.mark.parametrize("preset", ["langchain", "llamaindex"])
+def test_a_null_vector_fails_coverage(preset, request, empty_db, tmp_path):
+    store = request.getfixturevalue(f"{preset}_store")
+    damage(store, empty_db, "UPDATE {t} SET {v} = NULL WHERE {k} = (SELECT {k} FROM {t} ORDER BY {k} LIMIT 1)")
+    assert "1 missing" in only_failure(checks(store, tmp_path), store, "coverage")
+
+
+def test_a_vector_of_another_dimension_in_langchains_undeclared_column_fails_dimensions(langchain_store, empty_db, tmp_path):
+    empty_db.execute("UPDATE langchain_pg_embedding SET embedding = array_fill(0.1, ARRAY[768])::vector "
+                     "WHERE id = (SELECT min(id) FROM langchain_pg_embedding)")
+    run = checks(langchain_store, tmp_path)
+    # recompute and citations cannot compare a 768-dimensional vector either; dimensions names the row
+    assert "test_dimensions[licenses]" in run.failed and "dims 768" in run.messages["test_dimensions[licenses]"]
+    assert run.failed <= {"test_dimensions[licenses]", "test_recompute[licenses]", "test_citations[licenses]"}, run.output
+
+
+def test_pgai_chunks_deleted_for_a_source_row_fail_source_coverage(pgai_store, empty_db, tmp_path):
+    empty_db.execute("DELETE FROM blog_embeddings_store WHERE id = 3")
+    message = only_failure(checks(pgai_store, tmp_path), pgai_store, "source_coverage")
+    assert "1 without chunks" in message and "id=3 " in message
+
+
+def test_pgai_a_source_row_edited_but_not_processed_fails_source_coverage(pgai_store, empty_db, tmp_path):
+    empty_db.execute("UPDATE blog SET contents = contents || ' Edited.' WHERE id = 5")
+    message = only_failure(checks(pgai_store, tmp_path), pgai_store, "source_coverage")
+    assert "1 pending in pgai's queue" in message and "id=5 " in message
+
+
+def test_pgai_source_coverage_passes_once_the_worker_drained_the_queue(pgai_store, empty_db, tmp_path):
+    from .conftest import pgai_worker
+
+    empty_db.execute("UPDATE blog SET contents = contents || ' Edited.' WHERE id = 5")
+    pgai_worker(empty_db.dsn)
+    run = checks(pgai_store, tmp_path)
+    assert run.failed == set() and run.results["test_source_coverage[blog]"] == "passed", run.output

@@ -1,0 +1,43 @@
+"""The stores the libraries write, as the presets must see them: the DONE checks are green on a healthy default store."""
+
+from psycopg import sql
+
+from harness.evidence import RunEvidence, write_evidence
+
+from ..checks_run import run_checks
+
+
+def test_the_library_finds_a_document_by_its_title(library_store):
+    doc = library_store.docs[3]
+    assert library_store.expect(doc) in library_store.search(doc.title, k=3)
+
+
+def test_checks_pass_on_a_healthy_default_store(library_store, tmp_path):
+    run_dir = tmp_path / "run"
+    collection = library_store.collections[0]
+    write_evidence(run_dir, RunEvidence(collection, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 1.0, 0))
+    run = run_checks(tmp_path, "--bh-profile", library_store.preset, "--bh-collection", collection, "--bh-run-dir", str(run_dir),
+                     env=library_store.env)
+    assert run.failed == set(), run.output
+    assert {f"test_{c}[{collection}]" for c in ("coverage", "recompute", "citations", "index", "dimensions",
+                                                 "sane_vectors")} <= run.with_status("passed"), run.output
+    assert f"test_tenant_isolation[{collection}]" in run.with_status("skipped"), run.output
+
+
+def test_the_llamaindex_preset_composes_exactly_what_llamaindex_embeds(llamaindex_store, empty_db):
+    from llama_index.core.schema import MetadataMode
+    from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+    from harness.profile import load_profile
+    from harness.profiles import profile_path
+    from harness.target import Target
+
+    target = Target(load_profile(profile_path("llamaindex"), env=llamaindex_store.env))
+    with empty_db.connect() as conn:
+        rows = conn.execute(sql.SQL("SELECT c.text, c.metadata_, {} FROM data_licenses AS c ORDER BY c.id").format(
+            target.text)).fetchall()
+    assert rows
+    for text, metadata, composed in rows:
+        node = metadata_dict_to_node(metadata, text)
+        assert composed == node.get_content(metadata_mode=MetadataMode.EMBED)
+        assert composed.startswith("title: ") and "file_name" not in composed  # excluded from what is embedded

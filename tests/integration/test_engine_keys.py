@@ -1,0 +1,84 @@
+"""backfill --keys-from: re-embed exactly the rows a check flagged, even when their state looks current."""
+
+import json
+
+import pytest
+
+from harness.backfill.selection import read_keys
+from harness.db import as_array
+from harness.errors import ConfigError
+
+COLLECTION = "tenant_globex"
+
+
+def vectors(db, ids):
+    with db.connect() as conn:
+        return {r[0]: [round(float(x), 5) for x in as_array(r[1])] for r in conn.execute(
+            "SELECT chunk_id, embedding FROM document_embeddings WHERE chunk_id = ANY(%s)", (ids,)).fetchall()}
+
+
+@pytest.fixture
+def misaligned(embedded_db):
+    """Three globex rows carry the first row's vector (a copy): hash and model still say current."""
+    ids = [r[0] for r in embedded_db.connect().execute(
+        "SELECT id FROM document_chunks WHERE collection = %s ORDER BY id", (COLLECTION,)).fetchall()]
+    good = vectors(embedded_db, ids)
+    bad = ids[1:4]
+    embedded_db.execute("UPDATE document_embeddings SET embedding = (SELECT embedding FROM document_embeddings "
+                        "WHERE chunk_id = %s) WHERE chunk_id = ANY(%s)", (ids[0], bad))
+    return embedded_db, ids, bad, good
+
+
+def backfill(cli, db, demo_profile, demo_env, *args):
+    return cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json", *args,
+               env={**demo_env, "DATABASE_URL": db.dsn})
+
+
+def test_keys_from_offenders_re_embeds_exactly_the_listed_rows(cli, misaligned, demo_profile, demo_env, tmp_path):
+    db, ids, bad, good = misaligned
+    offenders = tmp_path / "offenders.jsonl"
+    lines = [{"check": "duplicates", "key": k, "collection": COLLECTION, "tenant": "globex", "detail": "copied"} for k in bad]
+    lines.append({"check": "coverage", "key": 999999, "collection": "tenant_acme", "tenant": "acme", "detail": "other"})
+    offenders.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = backfill(cli, db, demo_profile, demo_env, "--keys-from", offenders)
+    assert result.code == 0, result.out + result.err
+    assert result.json["selected"] == 3 and result.json["embedded"] == 3 and result.json["keys"] == 3
+    assert vectors(db, ids) == good
+
+
+def test_keys_from_a_plain_file_of_keys(cli, misaligned, demo_profile, demo_env, tmp_path):
+    db, ids, bad, good = misaligned
+    listed = tmp_path / "keys.txt"
+    listed.write_text("".join(f"{k}\n" for k in bad))
+    result = backfill(cli, db, demo_profile, demo_env, "--keys-from", listed)
+    assert result.code == 0 and result.json["embedded"] == 3
+    assert vectors(db, ids) == good
+
+
+def test_keys_from_dry_run_writes_nothing_and_says_how_many_keys(cli, misaligned, demo_profile, demo_env, tmp_path):
+    db, ids, bad, good = misaligned
+    listed = tmp_path / "keys.txt"
+    listed.write_text("".join(f"{k}\n" for k in bad))
+    result = backfill(cli, db, demo_profile, demo_env, "--keys-from", listed, "--dry-run")
+    assert result.code == 0 and "3 listed keys would be embedded again" in result.json["summary"]
+    assert vectors(db, bad) != {k: good[k] for k in bad}
+
+
+def test_keys_from_a_file_with_no_key_of_the_collection_is_refused(tmp_path):
+    path = tmp_path / "offenders.jsonl"
+    path.write_text(json.dumps({"check": "x", "key": 1, "collection": "other"}) + "\n")
+    with pytest.raises(ConfigError, match="lists no key of collection 'mine'"):
+        read_keys(str(path), "mine")
+
+
+def test_keys_from_a_line_without_a_key_is_refused_naming_the_line(tmp_path):
+    path = tmp_path / "offenders.jsonl"
+    path.write_text('{"check": "x", "collection": "c"}\n')
+    with pytest.raises(ConfigError, match="line 1 has no 'key'"):
+        read_keys(str(path), "c")
+
+
+def test_keys_are_text_in_file_order_without_repeats(tmp_path):
+    path = tmp_path / "keys.txt"
+    path.write_text("b\n# a comment\n\na\nb\n" + json.dumps({"key": 7, "collection": "c"}) + "\n")
+    assert read_keys(str(path), "c") == ("b", "a", "7")

@@ -1,0 +1,313 @@
+"""Tables apps really have: keys the application fills, NOT NULL bookkeeping columns, row-level security."""
+
+import uuid
+
+import psycopg
+import pytest
+
+from harness.backfill import BackfillOptions, run_backfill
+from harness.db import connect, scoped
+from harness.errors import RefusedError
+from harness.preflight import preflight
+from harness.profile import parse_profile
+from harness.settings import resolve
+from harness.target import Target
+
+SCHEMA = """
+CREATE TABLE documents (id text PRIMARY KEY, tenant_id text NOT NULL, content text NOT NULL);
+CREATE TABLE document_embeddings (
+  id text PRIMARY KEY,  -- filled by the application (crypto.randomUUID()), no default
+  document_id text NOT NULL REFERENCES documents(id), tenant_id text NOT NULL,
+  embedding vector(384) NOT NULL, dimensions int NOT NULL, model text NOT NULL);
+INSERT INTO documents SELECT 'doc-' || g, CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'globex' END, 'text number ' || g
+  FROM generate_series(1, 40) g;
+"""
+
+PROFILE = """
+name: app-keys
+provider: {model: hash-embed:384}
+chunks: {table: documents, text: content, collection_name: documents, tenant: tenant_id}
+embeddings: {table: document_embeddings, key: document_id, model: model, tenant: tenant_id%s}
+%s
+"""
+DEFAULTS = ', defaults: {id: "gen_random_uuid()::text", dimensions: "{dims}"}'
+
+RLS = """
+CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw';
+GRANT SELECT, INSERT, UPDATE, DELETE ON documents, document_embeddings TO {role};
+ALTER TABLE documents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE document_embeddings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_docs ON documents USING (tenant_id = current_setting('app.current_tenant_id', true));
+CREATE POLICY tenant_vecs ON document_embeddings USING (tenant_id = current_setting('app.current_tenant_id', true));
+"""
+
+
+def _profile(defaults: str = "", extra: str = ""):
+    return parse_profile(PROFILE % (defaults, extra), env={})
+
+
+def _settings(profile, dsn, url):
+    return resolve(profile, database_url=dsn, env={"OLLAMA_HOST": url})
+
+
+def _backfill(profile, dsn, url, **options):
+    return run_backfill(_settings(profile, dsn, url), BackfillOptions(collection="documents", batch_size=16,
+                                                                      progress=False, **options))
+
+
+@pytest.fixture
+def app_role(empty_db, pg):
+    """A login role the policies apply to (not the owner), and its DSN."""
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute(SCHEMA)
+    empty_db.execute(RLS.format(role=role))
+    yield pg.dsn(empty_db.name, user=role, password="app-secret-pw")
+    empty_db.execute(f"DROP OWNED BY {role}")
+    empty_db.execute(f"DROP ROLE {role}")
+
+
+def test_preflight_lists_not_null_columns_the_engine_would_leave_empty(empty_db):
+    empty_db.execute(SCHEMA)
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        outcomes = {o.check: o for o in preflight(conn, Target(_profile()), "documents", model="hash-embed:384", dims=384)}
+    assert outcomes["not-null columns"].status == "failed"
+    assert "id, dimensions" in outcomes["not-null columns"].found
+    assert "embeddings.defaults" in outcomes["not-null columns"].found
+
+
+def test_engine_refuses_before_writing_when_a_not_null_column_has_no_value(empty_db, embed_server):
+    empty_db.execute(SCHEMA)
+    with pytest.raises(RefusedError, match="id, dimensions"):
+        _backfill(_profile(), empty_db.dsn, embed_server.url)
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 0
+
+
+def test_profile_defaults_fill_app_generated_keys_and_dimensions(empty_db, embed_server):
+    empty_db.execute(SCHEMA)
+    summary = _backfill(_profile(DEFAULTS), empty_db.dsn, embed_server.url)
+    assert summary.ok and summary.embedded == 40 and summary.after.needed == 0
+    assert empty_db.scalar("SELECT count(DISTINCT id) FROM document_embeddings") == 40
+    assert empty_db.scalar("SELECT bool_and(id ~ '^[0-9a-f-]{36}$' AND dimensions = 384) FROM document_embeddings")
+    assert "INSERT" in summary.write_path
+
+
+def test_defaults_apply_when_vectors_are_replaced_too(empty_db, embed_server):
+    empty_db.execute(SCHEMA)
+    _backfill(_profile(DEFAULTS), empty_db.dsn, embed_server.url)
+    empty_db.execute("UPDATE documents SET content = content || ' changed' WHERE id IN ('doc-1', 'doc-2')")
+    empty_db.execute("UPDATE document_embeddings SET model = 'old' WHERE document_id = 'doc-3'")
+    summary = _backfill(_profile(DEFAULTS), empty_db.dsn, embed_server.url, approve_model_change=True)
+    assert summary.embedded == 1 and summary.after.needed == 0  # doc-3; no hash column: text changes are not seen
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 40
+
+
+def test_a_default_of_the_wrong_type_fails_preflight(empty_db):
+    empty_db.execute(SCHEMA)
+    profile = _profile(', defaults: {id: "gen_random_uuid()::text", dimensions: "now()"}')
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        outcomes = {o.check: o for o in preflight(conn, Target(profile), "documents", model="m", dims=384)}
+    assert outcomes["defaults"].status == "failed" and "embeddings.defaults.dimensions" in outcomes["defaults"].found
+
+
+def test_plain_tables_keep_the_binary_copy_path(demo_db, demo_profile, embed_server):
+    from harness.profile import load_profile
+
+    profile = load_profile(demo_profile, env={"EMBED_MODEL": "hash-embed:384"})
+    summary = run_backfill(_settings(profile, demo_db.dsn, embed_server.url),
+                           BackfillOptions(collection="tenant_acme", progress=False))
+    assert summary.write_path.startswith("binary COPY")
+
+
+def test_rls_without_session_fails_preflight_naming_the_setting(app_role):
+    with connect(app_role, autocommit=True) as conn:
+        outcomes = {o.check: o for o in preflight(conn, Target(_profile(DEFAULTS)), "documents", model="m", dims=384)}
+    rls = outcomes["row-level security"]
+    assert rls.status == "failed"
+    assert "app.current_tenant_id" in rls.found and "database.session" in rls.found
+
+
+def test_engine_refuses_rls_without_session_before_writing(app_role, empty_db, embed_server):
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")  # the role sees half the chunks
+    with pytest.raises(RefusedError, match="row-level security"):
+        _backfill(_profile(DEFAULTS), app_role, embed_server.url)
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 0
+
+
+def test_rls_owner_is_exempt(empty_db):
+    empty_db.execute(SCHEMA)
+    empty_db.execute("ALTER TABLE documents ENABLE ROW LEVEL SECURITY")
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        outcomes = {o.check: o for o in preflight(conn, Target(_profile(DEFAULTS)), "documents", model="m", dims=384)}
+    assert outcomes["row-level security"].status == "passed"
+    assert "exempt" in outcomes["row-level security"].found
+
+
+def test_rls_backfill_goes_tenant_by_tenant_with_insert_not_copy(app_role, empty_db, embed_server):
+    session = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
+    summary = _backfill(_profile(DEFAULTS, session), app_role, embed_server.url)
+    assert summary.ok, summary.failures
+    assert summary.before.chunks == 40 and summary.embedded == 40 and summary.after.needed == 0
+    assert "row-level security" in summary.write_path
+    # Every vector carries its own document's tenant, so each tenant's view sees its own.
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings e JOIN documents d ON d.id = e.document_id "
+                           "WHERE d.tenant_id = e.tenant_id") == 40
+
+
+def test_rls_session_settings_do_not_leak_past_the_transaction(app_role):
+    with connect(app_role, autocommit=True) as conn:
+        with scoped(conn, {"app.current_tenant_id": "{tenant}"}, "acme"):
+            assert conn.execute("SELECT count(*) AS n FROM documents").fetchone()["n"] == 20
+        assert conn.execute("SELECT count(*) AS n FROM documents").fetchone()["n"] == 0
+
+
+def test_rls_without_session_backfills_only_what_it_sees_and_says_so(app_role, embed_server):
+    with pytest.raises(Exception, match="no chunks"):
+        _backfill(_profile(DEFAULTS), app_role, embed_server.url)
+
+
+def test_rls_applying_to_the_role_rules_out_copy_before_any_batch(app_role):
+    from harness.backfill.writer import write_path
+
+    with connect(app_role) as conn:
+        path = write_path(conn, Target(_profile()))
+    assert not path.direct_copy and "row-level security" in path.reason
+
+
+def test_a_rule_on_the_table_rules_out_copy(empty_db):
+    from harness.backfill.writer import write_path
+
+    empty_db.execute(SCHEMA)
+    empty_db.execute("CREATE TABLE audit (n int); CREATE RULE log_it AS ON INSERT TO document_embeddings "
+                     "DO ALSO INSERT INTO audit VALUES (1)")
+    with connect(empty_db.dsn) as conn:
+        path = write_path(conn, Target(_profile()))
+    assert not path.direct_copy and "rules" in path.reason
+
+
+# -- scope says so before anything runs ------------------------------------------------------------------------------
+
+def _scope(cli, tmp_path, profile_text, dsn, url, *args):
+    path = tmp_path / "profile.yaml"
+    path.write_text(profile_text)
+    return cli("scope", "--profile", path, "--collection", "documents", "--json", *args,
+               env={"DATABASE_URL": dsn, "OLLAMA_HOST": url, "EMBED_MODEL": "hash-embed:384"})
+
+
+def test_scope_fails_on_not_null_columns_the_engine_would_leave_empty(cli, tmp_path, empty_db, embed_server):
+    empty_db.execute(SCHEMA)
+    result = _scope(cli, tmp_path, PROFILE % ("", ""), empty_db.dsn, embed_server.url)
+    assert result.code == 1 and not result.json["ok"]
+    check = next(c for c in result.json["checks"] if c["check"] == "not-null columns")
+    assert check["status"] == "failed" and "id, dimensions" in check["found"]
+
+
+def test_scope_is_ok_once_defaults_fill_them(cli, tmp_path, empty_db, embed_server):
+    empty_db.execute(SCHEMA)
+    result = _scope(cli, tmp_path, PROFILE % (DEFAULTS, ""), empty_db.dsn, embed_server.url)
+    assert result.code == 0, result.json["reason"]
+
+
+def test_scope_under_rls_without_session_is_not_ok(cli, tmp_path, app_role, embed_server):
+    result = _scope(cli, tmp_path, PROFILE % (DEFAULTS, ""), app_role, embed_server.url)
+    assert result.code != 0 and "Scope ok" not in result.out
+
+
+def test_scope_under_rls_counts_every_tenant_with_the_session(cli, tmp_path, app_role, embed_server):
+    session = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
+    result = _scope(cli, tmp_path, PROFILE % (DEFAULTS, session), app_role, embed_server.url)
+    assert result.code == 0, result.json["reason"]
+    assert result.json["counts"]["chunks"] == 40 and result.json["counts"]["needed"] == 40
+    rls = next(c for c in result.json["checks"] if c["check"] == "row-level security")
+    assert rls["status"] == "passed" and "applies to role" in rls["found"] and "tenant by tenant" in rls["note"]
+
+
+# -- verify: rows the role cannot see are never reported missing ------------------------------------------------------
+
+SESSION = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
+
+
+def _coverage(profile, dsn, url):
+    from harness.checks import CheckOptions, open_session
+    from harness.checks.counted import coverage
+
+    session = open_session(_settings(profile, dsn, url), CheckOptions(collections=("documents",)))
+    try:
+        return coverage(session, "documents")
+    finally:
+        session.close()
+
+
+def test_coverage_under_rls_without_session_is_unproven_not_missing(app_role, empty_db, embed_server):
+    _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")  # the role sees some chunks now
+    outcome = _coverage(_profile(DEFAULTS), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "database.session" in outcome.note
+
+
+def test_coverage_under_rls_counts_every_tenant_with_the_session(app_role, embed_server):
+    _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    outcome = _coverage(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    assert outcome.status == "passed" and outcome.metrics["chunks"] == 40
+
+
+def test_coverage_under_rls_still_fails_on_a_missing_vector(app_role, empty_db, embed_server):
+    _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    empty_db.execute("DELETE FROM document_embeddings WHERE document_id = 'doc-7'")
+    outcome = _coverage(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    assert outcome.status == "failed" and outcome.metrics["missing"] == 1
+
+
+def test_a_role_without_temp_privilege_writes_through_unnest(app_role, empty_db, embed_server):
+    empty_db.execute(f"REVOKE TEMPORARY ON DATABASE {empty_db.name} FROM PUBLIC")
+    summary = _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    assert summary.ok and summary.embedded == 40 and summary.after.needed == 0
+    assert "unnest" in summary.write_path
+    empty_db.execute("UPDATE document_embeddings SET model = 'old' WHERE document_id IN ('doc-1', 'doc-2')")
+    again = _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url, approve_model_change=True)
+    assert again.embedded == 2 and empty_db.scalar("SELECT count(*) FROM document_embeddings") == 40
+
+
+def test_an_inline_column_without_temp_privilege_is_updated_through_unnest(empty_db, pg, embed_server):
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute("CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL, embedding vector(384));"
+                     "INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 25) g;"
+                     f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT, UPDATE ON notes TO {role};"
+                     f"REVOKE TEMPORARY ON DATABASE {empty_db.name} FROM PUBLIC")
+    profile = parse_profile("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
+                            "collection_name: notes}\n", env={})
+    try:
+        summary = run_backfill(_settings(profile, pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
+                                         embed_server.url), BackfillOptions(collection="notes", batch_size=10, progress=False))
+        assert summary.ok and summary.embedded == 25 and "unnest" in summary.write_path
+        assert empty_db.scalar("SELECT count(*) FROM notes WHERE embedding IS NULL") == 0
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_role_without_temp_privilege_backfills_a_target_with_hash_and_model_columns(demo_db, demo_profile, pg, embed_server):
+    from harness.profile import load_profile
+
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    demo_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; "
+                    f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; "
+                    f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}; "
+                    f"REVOKE TEMPORARY ON DATABASE {demo_db.name} FROM PUBLIC")
+    profile = load_profile(demo_profile, env={"EMBED_MODEL": "hash-embed:384"})
+    try:
+        summary = run_backfill(_settings(profile, pg.dsn(demo_db.name, user=role, password="app-secret-pw"),
+                                         embed_server.url), BackfillOptions(collection="tenant_acme", progress=False))
+        assert summary.ok and summary.after.needed == 0 and "unnest" in summary.write_path
+    finally:
+        demo_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_verify_under_rls_without_session_shows_coverage_unproven(cli, tmp_path, app_role, empty_db, embed_server):
+    _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")  # the role sees half the chunks
+    path = tmp_path / "profile.yaml"
+    path.write_text(PROFILE % (DEFAULTS, ""))
+    env = {"DATABASE_URL": app_role, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": "hash-embed:384"}
+    result = cli("verify", "--profile", path, "--collection", "documents", "--run-dir", tmp_path / "run", "--json", env=env)
+    outcomes = {c["check"]: c for c in result.json["checks"]}
+    assert outcomes["coverage"]["status"] == "unproven" and "database.session" in outcomes["coverage"]["note"]
+    assert result.json["counts"]["unproven"] >= 1 and not result.json["ok"]

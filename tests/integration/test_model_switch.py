@@ -1,0 +1,105 @@
+"""One model-switch rule (harness.state.model_switch): refusals only on evidence; unknown is not other."""
+
+import pytest
+
+from harness.state import UNKNOWN_MODEL, model_switch
+
+NO_MODEL_COLUMN = {"  model: model_name\n": ""}
+DECLARED_LEGACY = {"  model: model_name\n": "  model_value: legacy-embed:384\n"}
+
+
+def test_vectors_of_an_unknown_model_are_never_a_switch():
+    assert model_switch({UNKNOWN_MODEL: 300}, "nomic-embed-text", "skills") is None
+
+
+def test_vectors_of_another_named_model_are_a_switch_that_says_both_ways_out():
+    refusal = model_switch({"old": 3, "new": 1}, "new", "skills")
+    assert "holds 3 vectors of old (3)" in refusal and "--into NEW" in refusal and "--approve-model-change" in refusal
+
+
+def test_the_owners_approval_allows_replacing_in_place():
+    assert model_switch({"old": 3}, "new", "skills", approve=True) is None
+
+
+def test_a_new_collection_that_holds_another_models_vectors_is_refused():
+    refusal = model_switch({"old": 3}, "new", "skills", into="skills_v2")
+    assert "target collection 'skills_v2' already holds 3 vectors of old (3)" in refusal
+
+
+def test_the_same_model_is_no_switch():
+    assert model_switch({"m": 10}, "m", "c") is None and model_switch({}, "m", "c") is None
+
+
+@pytest.fixture
+def env(embedded_db, target_env):
+    return {**target_env, "DATABASE_URL": embedded_db.dsn}
+
+
+def test_no_model_column_is_not_refused_by_scope_and_says_the_model_is_unknown(cli, profile_variant, env):
+    result = cli("scope", "--profile", profile_variant(NO_MODEL_COLUMN), "--collection", "tenant_acme", "--json", env=env)
+    assert result.code == 0, result.out + result.err
+    data = result.json
+    assert data["refusal"] is None and data["counts"]["other_model"] is None
+    assert data["stored_models"] == {UNKNOWN_MODEL: 107}
+    unknown = [c for c in data["checks"] if c["check"] == "stored model"]
+    assert unknown and unknown[0]["status"] == "unproven" and "recompute" in unknown[0]["note"]
+    assert any("model of stored vectors is unknown" in a for a in data["assumptions"])
+
+
+def test_no_model_column_is_not_refused_by_plan(cli, profile_variant, env, tmp_path):
+    result = cli("plan", "--profile", profile_variant(NO_MODEL_COLUMN), "--collection", "tenant_acme",
+                 "--run-dir", tmp_path / "run", "--json", env=env)
+    assert result.code == 0, result.out + result.err
+    assert result.json["rows"]["other_model"] is None
+
+
+def test_no_model_column_is_not_refused_by_backfill_or_its_dry_run(cli, profile_variant, env):
+    profile = profile_variant(NO_MODEL_COLUMN)
+    dry = cli("backfill", "--profile", profile, "--collection", "tenant_acme", "--dry-run", "--json", env=env)
+    assert dry.code == 0 and dry.json["refused"] is None, dry.out + dry.err
+    real = cli("backfill", "--profile", profile, "--collection", "tenant_acme", "--json", env=env)
+    assert real.code == 0 and real.json["ok"], real.out + real.err
+
+
+def test_no_model_column_is_not_refused_by_the_procedure(cli, profile_variant, env, checks_dir, tmp_path):
+    result = cli("procedure", "--profile", profile_variant(NO_MODEL_COLUMN), "--collection", "tenant_acme",
+                 "--run-dir", tmp_path / "run", "--engine", "--command", "true", "--checks", checks_dir,
+                 "--historylog", tmp_path / "historylog.md", "--json", env=env)
+    steps = {s["step"]: s["status"] for s in result.json["steps"]}
+    assert steps["scope"] == "ok" and steps["plan"] == "ok" and steps["run"] == "ok", result.json["steps"]
+
+
+def test_a_declared_model_value_of_another_model_is_a_switch(cli, profile_variant, env):
+    result = cli("scope", "--profile", profile_variant(DECLARED_LEGACY), "--collection", "tenant_acme", "--json", env=env)
+    assert result.code == 2 and "107 vectors of legacy-embed:384" in result.json["refusal"]
+    assert result.json["counts"]["other_model"] == 107 and result.json["stored_models"] == {"legacy-embed:384": 107}
+    dry = cli("backfill", "--profile", profile_variant(DECLARED_LEGACY), "--collection", "tenant_acme", "--dry-run",
+              "--json", env=env)
+    assert dry.code == 2 and dry.json["before"]["other_model"] == 107
+
+
+def test_a_declared_model_value_of_the_configured_model_is_no_switch(cli, profile_variant, env):
+    profile = profile_variant({"  model: model_name\n": "  model_value: hash-embed:384\n"})
+    result = cli("scope", "--profile", profile, "--collection", "tenant_acme", "--json", env=env)
+    assert result.code == 0 and result.json["counts"]["other_model"] == 0 and result.json["counts"]["needed"] == 0
+
+
+def test_approve_model_change_means_the_same_in_scope_and_in_the_engine(cli, embedded_db, demo_profile, env):
+    embedded_db.execute("UPDATE document_embeddings SET model_name = 'legacy-embed:384' WHERE collection = 'tenant_acme'")
+    scoped = cli("scope", "--profile", demo_profile, "--collection", "tenant_acme", "--approve-model-change", env=env)
+    filled = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme", "--approve-model-change", env=env)
+    assert scoped.code == 0 and filled.code == 0, scoped.out + filled.err
+    assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE model_name = 'legacy-embed:384'") == 0
+
+
+def test_every_command_shows_the_same_help_for_approve_model_change():
+    from harness.cli import build_parser
+    from harness.commands._common import APPROVE_MODEL_CHANGE_HELP
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "subcommand")
+    helps = {name: [a.help for a in p._actions if "--approve-model-change" in a.option_strings]
+             for name, p in sub.choices.items()}
+    having = {name: h for name, h in helps.items() if h}
+    assert set(having) >= {"scope", "plan", "procedure", "backfill", "run"}
+    assert all(h == [APPROVE_MODEL_CHANGE_HELP] for h in having.values())

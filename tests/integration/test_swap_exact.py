@@ -1,0 +1,85 @@
+"""swap is exact: NEW must hold the live collection's chunks as they are now, and drop-retired loses nothing."""
+
+from .test_engine_swap import LIVE, NEW, NEW_MODEL, _env, v2_server  # noqa: F401 - the module's server fixture
+
+
+def _edit_live_after_the_copy(db) -> None:
+    """What users do while NEW is being filled: add chunks and correct some in the live collection."""
+    db.execute("INSERT INTO document_chunks (document_id, collection, tenant_id, chunk_index, content, title, url) "
+               "SELECT document_id, collection, tenant_id, chunk_index + 1000, 'added later ' || id, title, url "
+               "FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2", (LIVE,))
+    db.execute("UPDATE document_chunks SET content = content || ' (corrected)' WHERE id IN "
+               "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 1)", (LIVE,))
+
+
+def _texts(db, collection):
+    return sorted(r[0] for r in db.connect().execute("SELECT content FROM document_chunks WHERE collection = %s",
+                                                      (collection,)).fetchall())
+
+
+def test_swap_refuses_when_live_changed_after_the_copy_and_names_the_chunks(embedded_db, v2_server, demo_profile, cli):
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    _edit_live_after_the_copy(embedded_db)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, env=_env(embedded_db, v2_server.url)).code == 0
+    live_before = _texts(embedded_db, LIVE)
+    result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
+    assert result.code == 1, result.out
+    assert "matches_live" in result.err and "3 chunks of tenant_globex missing or different" in result.err
+    assert "added or edited in live" in result.err and "--sync" in result.err
+    assert _texts(embedded_db, LIVE) == live_before
+
+
+def test_sync_brings_the_changes_over_and_the_swap_then_keeps_them(embedded_db, v2_server, demo_profile, cli):
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    _edit_live_after_the_copy(embedded_db)
+    synced = cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--sync", "--json", env=env)
+    assert synced.code == 0, synced.err
+    assert synced.json["copied"] == 3 and synced.json["embedded"] == 3
+    live_now = _texts(embedded_db, LIVE)
+    swapped = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, "--json", env=env)
+    assert swapped.code == 0, swapped.err
+    assert {c["check"] for c in swapped.json["gate"]["checks"]} >= {"coverage", "fresh", "model", "matches_live"}
+    assert _texts(embedded_db, LIVE) == live_now and len(live_now) == 31
+    assert embedded_db.scalar("SELECT count(*) FROM document_chunks c JOIN document_embeddings e ON e.chunk_id = c.id "
+                              "AND e.model_name = %s WHERE c.collection = %s", (NEW_MODEL, LIVE)) == 31
+
+
+def test_drop_retired_refuses_while_retired_holds_a_chunk_live_lacks(embedded_db, v2_server, demo_profile, cli):
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    assert cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    embedded_db.execute("DELETE FROM document_chunks WHERE id IN (SELECT id FROM document_chunks WHERE collection = %s "
+                        "ORDER BY id LIMIT 1)", (LIVE,))
+    result = cli("swap", "--profile", demo_profile, "--drop-retired", "--to", LIVE, env=env)
+    assert result.code == 2 and "holds 1 chunks that" in result.err
+    assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (LIVE + "__retired",)) == 29
+    assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE collection = %s", (LIVE + "__retired",)) == 29
+
+
+def test_a_collection_the_app_rechunked_is_compared_by_source(embedded_db, v2_server, demo_profile, cli, monkeypatch):
+    from examples.ragapp.app import load_corpus
+
+    monkeypatch.setenv("MAX_CHUNK_SIZE", "400")
+    load_corpus(embedded_db.dsn, collections=[LIVE], into=NEW)
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", NEW, env=env).code == 0
+    swapped = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, "--json", env=env)
+    assert swapped.code == 0, swapped.err
+    live = next(c for c in swapped.json["gate"]["checks"] if c["check"] == "matches_live")
+    assert live["status"] == "passed" and live["metrics"]["by"] == "source"
+
+
+def test_a_rechunked_collection_missing_a_live_source_is_refused(embedded_db, v2_server, demo_profile, cli, monkeypatch):
+    from examples.ragapp.app import load_corpus
+
+    monkeypatch.setenv("MAX_CHUNK_SIZE", "400")
+    load_corpus(embedded_db.dsn, collections=[LIVE], into=NEW)
+    embedded_db.execute("INSERT INTO document_chunks (document_id, collection, tenant_id, chunk_index, content, title, url) "
+                        "SELECT document_id, collection, tenant_id, 99, 'a new page', 'New page', 'https://new.example' "
+                        "FROM document_chunks WHERE collection = %s LIMIT 1", (LIVE,))
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", NEW, env=env).code == 0
+    result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
+    assert result.code == 1 and "matches_live" in result.err and "1 chunks of tenant_globex missing" in result.err

@@ -1,0 +1,95 @@
+"""run is ok only when the database says so: a script's word, or its exit code, is never enough."""
+
+import json
+
+import pytest
+
+from harness.checks.completed import from_run_dir
+from harness.steps.run import DoneLine, parse_done
+
+COLLECTION = "tenant_globex"  # 29 chunks in the demo app
+CHUNKS = 29
+
+
+def run_step(cli, db, profile, target_env, run_dir, *args, collection=COLLECTION):
+    return cli("run", "--profile", profile, "--collection", collection, "--run-dir", run_dir, *args,
+               env={**target_env, "DATABASE_URL": db.dsn})
+
+
+def test_a_script_that_reports_every_row_failed_and_exits_0_fails_the_run(cli, demo_db, demo_profile, target_env, tmp_path):
+    result = run_step(cli, demo_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      "echo 'Done. Embedded 0/300 skills. 300 failures.'; exit 0")
+    assert result.code == 1, result.err
+    data = result.json
+    assert data["ok"] is False and data["exit_code"] == 0 and data["failed_rows"] == 300
+    assert "300 failed rows reported" in data["problems"]
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["ok"] is False
+
+
+def test_a_silent_script_that_embeds_nothing_fails_saying_how_many_rows_remain(cli, demo_db, demo_profile, target_env,
+                                                                                tmp_path):
+    result = run_step(cli, demo_db, demo_profile, target_env, tmp_path / "run", "--command", "true")
+    assert result.code == 1
+    assert f"{CHUNKS} of {CHUNKS} rows still need a vector" in result.out
+    data = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert data["ok"] is False and data["remaining"] == CHUNKS and data["failed_rows"] is None
+
+
+def test_completed_fails_on_a_run_that_left_rows_and_names_them(cli, demo_db, demo_profile, target_env, tmp_path):
+    run_step(cli, demo_db, demo_profile, target_env, tmp_path / "run", "--command", "true")
+    outcome = from_run_dir(tmp_path / "run", COLLECTION)
+    assert not outcome.passed
+    assert f"{CHUNKS} of {CHUNKS} rows still need a vector" in outcome.found
+    assert outcome.metrics["remaining"] == CHUNKS
+
+
+def test_completed_fails_on_reported_failures_even_when_no_row_remains(cli, embedded_db, demo_profile, target_env,
+                                                                       tmp_path):
+    run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--command",
+             "echo 'Done. Embedded 27/29 rows. 2 failures.'")
+    outcome = from_run_dir(tmp_path / "run", COLLECTION)
+    assert not outcome.passed and "2 failed rows reported" in outcome.found and "still need" not in outcome.found
+
+
+def test_a_complete_run_is_ok_and_completed_passes(cli, demo_db, demo_profile, target_env, tmp_path):
+    result = run_step(cli, demo_db, demo_profile, target_env, tmp_path / "run", "--json")
+    assert result.code == 0, result.err
+    assert result.json["ok"] and result.json["remaining"] == 0 and result.json["problems"] == []
+    assert from_run_dir(tmp_path / "run", COLLECTION).passed
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("Done. Embedded 0/300 skills. 300 failures.", DoneLine(0, 300, 300)),
+    ("Done. Embedded 95/100 rows. 5 failures.", DoneLine(95, 100, 5)),
+    ("Done. Embedded 1/1 rows. 1 failure.", DoneLine(1, 1, 1)),
+    ("embedded 280 of 300 documents, 20 failed", DoneLine(280, 300, 20)),
+    ("Done: 3 failed", DoneLine(None, None, 3)),
+    ("Embedded 12/12 chunks", DoneLine(12, 12, None)),
+    ("nothing to say", DoneLine()),
+])
+def test_the_done_line_is_recognised_generously(line, expected):
+    assert parse_done(f"starting\n{line}\n") == expected
+
+
+def test_the_last_done_line_counts():
+    assert parse_done("Done. Embedded 1/2 rows. 1 failures.\nDone. Embedded 2/2 rows. 0 failures.") == DoneLine(2, 2, 0)
+
+
+def test_a_profile_pattern_reads_the_targets_own_closing_line():
+    pattern = r"wrote (?P<embedded>\d+) of (?P<total>\d+) vectors \((?P<failed>\d+) skipped\)"
+    assert parse_done("wrote 7 of 9 vectors (2 skipped)", pattern) == DoneLine(7, 9, 2)
+
+
+def test_a_profile_done_pattern_is_used_by_run(cli, demo_db, profile_variant, target_env, tmp_path):
+    profile = profile_variant({"  batch_size: ${EMBED_BATCH_SIZE:-100}\n":
+                               "  batch_size: ${EMBED_BATCH_SIZE:-100}\n"
+                               "  done_pattern: 'wrote (?P<embedded>\\d+) of (?P<total>\\d+) \\((?P<failed>\\d+) skipped\\)'\n"})
+    result = run_step(cli, demo_db, profile, target_env, tmp_path / "run", "--json", "--command", "echo 'wrote 7 of 9 (2 skipped)'")
+    assert result.code == 1 and (result.json["embedded_rows"], result.json["total_rows"], result.json["failed_rows"]) == (7, 9, 2)
+
+
+def test_a_done_pattern_without_named_groups_is_refused_naming_the_key(cli, profile_variant, target_env):
+    profile = profile_variant({"  batch_size: ${EMBED_BATCH_SIZE:-100}\n":
+                               "  batch_size: ${EMBED_BATCH_SIZE:-100}\n  done_pattern: 'Done'\n"})
+    result = cli("scope", "--profile", profile, "--collection", COLLECTION, env=target_env)
+    assert result.code == 2 and "backfill.done_pattern" in result.err
