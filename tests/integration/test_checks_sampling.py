@@ -254,7 +254,7 @@ def test_verify_names_the_first_offending_ids_and_writes_every_row_to_offenders_
     result, run_dir = verify_cli(cli, dsn, PROFILE.format(model=TEST_MODEL, url=embed_server.url), tmp_path)
     assert result.code == 1
     (shared,) = [c for c in result.json["checks"] if c.get("check") == "distinct_vectors"]
-    assert "40 offending rows; first ids: 1, 2, 3" in shared["message"]
+    assert "40 offending rows; first ids: 1, 2, 3" in shared["note"]
     lines = offenders.read(run_dir / "offenders.jsonl")
     assert sorted(r["key"] for r in lines if r["check"] == "distinct_vectors") == list(range(1, 41))
 
