@@ -82,6 +82,7 @@ class HistoryEntry:
     repo_commit: str | None = None
     run_dir: str | None = None
     checks: tuple[CheckOutcome, ...] = ()
+    in_process_model: str | None = None  # what the command loaded to embed in-process (the provider only checked)
     gates: tuple[str, ...] = ()  # every gate that refused or was skipped (no plan, scope refused, overridden)
     prev: str = GENESIS
     sha256: str | None = None  # of the rendered entry; set when read back or appended
@@ -118,6 +119,7 @@ class HistoryEntry:
             reason=line(self.reason),
             repo_commit=line(self.repo_commit),
             run_dir=line(self.run_dir),
+            in_process_model=line(self.in_process_model),
             chunking=flat(self.chunking),
             settings=flat(self.settings),
             counts_before=flat(self.counts_before),
@@ -223,7 +225,8 @@ _LABELS = {
     "command": ("command", "code"), "settings": ("settings", "kv"), "counts before": ("counts_before", "kv"),
     "counts after": ("counts_after", "kv"), "duration s": ("duration_s", "float"), "exit code": ("exit_code", "int"),
     "failed rows": ("failed_rows", "int"), "outcome": ("outcome", "str"), "reason": ("reason", "str"),
-    "repo commit": ("repo_commit", "str"), "run dir": ("run_dir", "str"), "previous entry sha256": ("prev", "str"),
+    "repo commit": ("repo_commit", "str"), "run dir": ("run_dir", "str"),
+    "embeds in process": ("in_process_model", "str"), "previous entry sha256": ("prev", "str"),
 }
 _KV_ITEM = re.compile(r'(?P<k>[^\s=]+)=(?P<v>"(?:[^"\\]|\\.)*"|\S+)')
 

@@ -21,6 +21,7 @@ import yaml
 from .errors import ConfigError
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_TODO = re.compile(r"^\s*TODO\b")
 _MAX_IDENTIFIER_BYTES = 63  # Postgres silently truncates longer names; refuse instead.
 DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 # plain: the text column(s) as stored; llamaindex: what LlamaIndex embeds (MetadataMode.EMBED), metadata lines from
@@ -121,6 +122,12 @@ class ChunkingSettings:
     overlap: int | None = None
 
 
+# What backfill.env values may name; harness.steps.common.backfill_env substitutes them.
+BACKFILL_ENV_PLACEHOLDERS = ("database_url", "database_host", "database_port", "database_user", "database_password",
+                             "database_name", "provider_url", "model", "batch_size", "dimensions", "collection", "into")
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
 @dataclass(frozen=True)
 class BackfillSettings:
     command: str | None = None
@@ -129,6 +136,8 @@ class BackfillSettings:
     env: Mapping[str, str] = field(default_factory=dict)
     batch_size: int = 100
     timeout_s: float = 3600.0
+    embeds_in_process: bool = False  # the command embeds with a model it loads itself; the provider only checks
+    in_process_model: str | None = None  # what it loads (a local path or a Hugging Face id)
     done_pattern: str | None = None  # regex with named groups embedded, total, failed for the command's closing line
     probe_command: str | None = None  # the command on a few rows ({limit}), timed by plan
 
@@ -234,6 +243,9 @@ class _Reader:
 
     # -- scalars -----------------------------------------------------------------
     def interpolate(self, key: str, value: Any) -> Any:
+        if isinstance(value, str) and _TODO.match(value):
+            # A draft from `profile init` marks what it could not find; it must not run until someone decides.
+            raise ConfigError(f"profile key '{key}' is still TODO (left by profile init); replace it with the real value")
         if not isinstance(value, str) or "${" not in value:
             if value is not None:
                 self.sources.setdefault(key, "profile")
@@ -551,15 +563,30 @@ class _Reader:
 
     def backfill(self, raw: Any) -> BackfillSettings:
         section = self.mapping("backfill", raw, {"command", "args", "workdir", "env", "batch_size", "timeout_s",
-                                                 "done_pattern", "probe_command"})
+                                                 "done_pattern", "probe_command", "embeds_in_process", "in_process_model"})
+        env = self.string_map("backfill.env", section.get("env"))
+        for name, value in env.items():
+            unknown = sorted(set(PLACEHOLDER.findall(value)) - set(BACKFILL_ENV_PLACEHOLDERS))
+            if unknown:
+                raise ConfigError(f"profile key 'backfill.env.{name}' uses placeholder {{{unknown[0]}}}; expected one of: "
+                                  + ", ".join(f"{{{p}}}" for p in BACKFILL_ENV_PLACEHOLDERS))
+        in_process = section.get("embeds_in_process", False)
+        if not isinstance(in_process, bool):
+            raise ConfigError(f"profile key 'backfill.embeds_in_process' must be true or false, found {_kind(in_process)}")
+        in_process_model = self.string("backfill.in_process_model", section.get("in_process_model"))
+        if in_process and not in_process_model:
+            raise ConfigError("profile key 'backfill.in_process_model' is required when backfill.embeds_in_process is "
+                              "true; expected what the command loads (a local path or a Hugging Face id)")
         return BackfillSettings(
             command=self.string("backfill.command", section.get("command")),
             args=self.items("backfill.args", section.get("args"), lambda key, item: self.string(key, item, required=True)),
             workdir=self.string("backfill.workdir", section.get("workdir")),
-            env=self.string_map("backfill.env", section.get("env")),
+            env=env,
             batch_size=self.integer("backfill.batch_size", section.get("batch_size"), default=100),
             timeout_s=self.number("backfill.timeout_s", section.get("timeout_s"), default=3600.0),
             probe_command=self.string("backfill.probe_command", section.get("probe_command")),
+            embeds_in_process=in_process,
+            in_process_model=in_process_model,
             done_pattern=self.done_pattern(section.get("done_pattern")),
         )
 

@@ -108,6 +108,7 @@ class OllamaProvider:
             vectors = _as_matrix(embeddings)
         except ProviderError as exc:
             return str(exc)
+        body["embeddings"] = vectors  # parsed once: embed() takes the matrix as it is
         if count and self._dims is not None and vectors.shape[1] != self._dims:
             return f"provider returned vectors of dimension {vectors.shape[1]}, expected {self._dims}"
         answered = body.get("model")
@@ -250,8 +251,10 @@ def _error_text(response: httpx.Response) -> str:
     return response.text[:200] or response.reason_phrase
 
 
-def _as_matrix(embeddings: list[Any]) -> np.ndarray:
+def _as_matrix(embeddings: list[Any] | np.ndarray) -> np.ndarray:
     """Turn the JSON list of vectors into a float32 matrix, refusing ragged or non-numeric answers."""
+    if isinstance(embeddings, np.ndarray):
+        return embeddings
     if not embeddings:
         return np.zeros((0, 0), dtype=np.float32)
     widths = {len(v) if isinstance(v, list) else -1 for v in embeddings}

@@ -254,3 +254,14 @@ def profile_variant(tmp_path, demo_profile):
         return path
 
     return write
+
+
+def finished_run(run_dir, collection: str, *, exit_code: int = 0, failed_rows: int | None = 0, needed: int = 0):
+    """Write the run.json a finished backfill leaves (``needed``: rows the database still lacked afterwards)."""
+    from harness.evidence import RunEvidence, write_evidence
+
+    write_evidence(Path(run_dir), RunEvidence(
+        collection=collection, command="backfill", exit_code=exit_code, started_at="2026-01-01T00:00:00Z",
+        finished_at="2026-01-01T00:01:00Z", seconds=60.0, failed_rows=failed_rows,
+        counts_after={"collection": collection, "needed": needed}))
+    return Path(run_dir)

@@ -16,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -39,6 +40,9 @@ from .. import rls
 
 log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
+# Measured with bench/bench_concurrency.py: enough to keep a server that serves 4 requests at once busy,
+# and harmless against one that serves one at a time (the extra requests wait in its queue).
+DEFAULT_CONCURRENCY = 4
 
 
 def _flag(flag: Any, default: Any = None) -> Any:
@@ -68,6 +72,8 @@ class BackfillOptions:
     # embed exactly these chunk keys (compared as text), whatever their state; read from --keys-from, one process
     keys: tuple[str, ...] | None = _flag(None)
     sync: bool = _flag("--sync", False)  # --into: bring chunks added, edited or deleted in live since the copy over
+    # embed requests in flight at once (a server serves several in parallel)
+    concurrency: int = _flag("--concurrency", DEFAULT_CONCURRENCY)
 
     @property
     def target_collection(self) -> str:
@@ -351,7 +357,8 @@ def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> i
 
 
 def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
-             guard: Callable[[psycopg.Connection], None]) -> None:
+             guard: Callable[[psycopg.Connection], None], dims: int | None = None,
+             tenants: Sequence[str | None] = (None,)) -> None:
     """Once per run: copy chunks for --into (one statement, so a killed run never leaves a half copy), take over
     reusable vectors (committed in pieces), cut claim ranges (workers: all in one transaction).
 
@@ -424,11 +431,17 @@ def _claimed_batches(claim_conn, read_conn, target, collection, model, options) 
 
 
 def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn) -> None:
-    """Three stages: a selector thread reads the next pages, the one embed thread embeds them back to back,
-    and this thread writes; so while batch N is written, batch N+1 is embedded and N+2 selected."""
-    selected: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
-    embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    """Three stages: a selector thread reads the next pages, up to ``options.concurrency`` embed requests are in
+    flight at once, and this thread writes the answers in selection order; so while batch N is written,
+    batches N+1.. are being embedded and the next page selected."""
+    # Fail-fast embeds one batch at a time: the first failure in key order stops the run, and nothing after it
+    # has been sent.
+    concurrency = 1 if options.on_failure == FAIL_FAST else max(1, options.concurrency)
+    selected: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=concurrency + 1)
+    # Futures in selection order: the writer lands batches (and claim-done markers) in the order they were read.
+    embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=concurrency)
     stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="embed")
 
     def put(q: queue.Queue, item: tuple[str, Any]) -> bool:
         while not stop.is_set():  # give up when the run stops, so no stage blocks forever
@@ -448,24 +461,26 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
         except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread, which raises it
             put(selected, ("error", exc))
 
-    def embed() -> None:
+    def dispatch() -> None:
+        first = True
         while not stop.is_set():
             try:
                 kind, item = selected.get(timeout=0.05)
             except queue.Empty:
                 continue
             if kind == "rows":
-                try:
-                    rows, tenant = item
-                    kind, item = "batch", _embed_batch(provider, rows, dims)
-                    item.tenant = tenant
-                except BaseException as exc:  # noqa: BLE001 - handed on to the writing thread
-                    kind, item = "error", exc
+                rows, tenant = item
+                kind, item = "batch", pool.submit(_embed_batch, provider, rows, dims, tenant)
             if not put(embedded, (kind, item)) or kind in ("end", "error"):
                 return
+            if kind == "batch" and first:
+                # The first request alone: a cold server loads the model on it, and batches stay in order
+                # until the server has answered once.
+                first = False
+                wait([item])
 
     threads = [threading.Thread(target=select, name="select", daemon=True),
-               threading.Thread(target=embed, name="embed", daemon=True)]
+               threading.Thread(target=dispatch, name="dispatch", daemon=True)]
     for thread in threads:
         thread.start()
     try:
@@ -484,13 +499,15 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 # Items arrive in order, so every batch of this claim has landed.
                 claims.finish(claim_conn, options.run_id, item)
                 continue
-            summary.selected += len(item.rows)
-            if not _land(item, writer, options, summary, progress, on_batch):
+            done = item.result()
+            summary.selected += len(done.rows)
+            if not _land(done, writer, options, summary, progress, on_batch):
                 return
     finally:
         stop.set()
         for thread in threads:
             thread.join()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summary: BackfillSummary,
@@ -526,9 +543,9 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
     return True
 
 
-def _embed_batch(provider: OllamaProvider, rows: list[Row], dims: int) -> _Embedded:
+def _embed_batch(provider: OllamaProvider, rows: list[Row], dims: int, tenant: str | None = None) -> _Embedded:
     started = time.perf_counter()
-    out = _Embedded(rows, [], [], 0, 0, 0.0)
+    out = _Embedded(rows, [], [], 0, 0, 0.0, tenant)
     _embed_into(provider, rows, dims, out, truncate=False)
     out.seconds = time.perf_counter() - started
     return out

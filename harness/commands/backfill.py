@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..backfill.engine import DEFAULT_CONCURRENCY
 from ._common import add_approve_model_change, add_json, add_override, add_target_options, positive_int, settings_from
 
 
@@ -40,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--defer-index-min-rows", type=positive_int, metavar="N",
                    help="drop and rebuild vector indexes around a load into an empty table of at least N rows "
                         "(default 1000)")
+    p.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY,
+                   help=f"embed requests in flight at once per worker (default {DEFAULT_CONCURRENCY}; a server "
+                        "serving several at once, like Ollama with OLLAMA_NUM_PARALLEL or a GPU server, stays busy)")
     add_json(p)
     p.set_defaults(handler=run, on_failure="continue")
 

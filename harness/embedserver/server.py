@@ -8,13 +8,15 @@ It runs in a thread on a free loopback port (``EmbeddingServer``) or as
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 from .models import ContextLengthExceeded, ModelRegistry, canonical
@@ -25,14 +27,31 @@ _STARTED = datetime.now(timezone.utc).isoformat()
 
 @dataclass
 class Pace:
-    """Fixed serving speed, for benchmarks that need a provider of known cost."""
+    """Fixed serving speed, for benchmarks that need a provider of known cost.
+
+    ``parallel`` is how many requests are served at once (Ollama's ``OLLAMA_NUM_PARALLEL``; a GPU
+    server batches several): further requests queue for a slot, as they would on the real server.
+    """
 
     per_request_s: float = 0.0
     per_input_s: float = 0.0
+    parallel: int | None = None
+    _slots: threading.BoundedSemaphore | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.parallel is not None:
+            if self.parallel < 1:
+                raise ValueError(f"parallel must be at least 1, got {self.parallel}")
+            self._slots = threading.BoundedSemaphore(self.parallel)
 
     def wait(self, inputs: int) -> None:
         delay = self.per_request_s + self.per_input_s * inputs
-        if delay > 0:
+        if delay <= 0:
+            return
+        if self._slots is None:
+            time.sleep(delay)
+            return
+        with self._slots:
             time.sleep(delay)
 
 
@@ -126,12 +145,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, "truncate must be a boolean")
             return
         started = time.perf_counter_ns()
-        try:
-            embedded = model.embed(texts, truncate=truncate)
-        except ContextLengthExceeded as exc:
-            self._error(400, str(exc))
-            return
-        self.server.pace.wait(len(texts))
+        with self.server.in_flight():
+            try:
+                embedded = model.embed(texts, truncate=truncate)
+            except ContextLengthExceeded as exc:
+                self._error(400, str(exc))
+                return
+            self.server.pace.wait(len(texts))
         self.server.count(len(texts))
         self._send(
             200,
@@ -223,6 +243,19 @@ class _Server(ThreadingHTTPServer):
         self._count_lock = threading.Lock()
         self.inputs_served = 0
         self.requests_served = 0
+        self._busy = 0
+        self.peak_in_flight = 0  # the most /api/embed requests served at once: shows whether a client keeps it busy
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[None]:
+        with self._count_lock:
+            self._busy += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._busy)
+        try:
+            yield
+        finally:
+            with self._count_lock:
+                self._busy -= 1
 
     def count(self, inputs: int) -> None:
         with self._count_lock:
@@ -261,6 +294,10 @@ class EmbeddingServer:
     @property
     def requests_served(self) -> int:
         return self._server.requests_served
+
+    @property
+    def peak_in_flight(self) -> int:
+        return self._server.peak_in_flight
 
     def start(self) -> "EmbeddingServer":
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedserver", daemon=True)

@@ -72,7 +72,10 @@ def backfill_command(settings: Settings, collection: str, *, command: str | None
 
 
 def backfill_env(settings: Settings, collection: str, target_collection: str | None = None) -> dict[str, str]:
-    """The settings the backfill command gets in its environment (on top of the caller's)."""
+    """The settings the backfill command gets in its environment (on top of the caller's): ours under our names,
+    and the profile's ``backfill.env`` with its placeholders (``{database_url}``, ``{model}``, ...) filled in."""
+    from ..profile import PLACEHOLDER
+
     p = settings.profile
     env = {
         "DATABASE_URL": settings.database_url,
@@ -88,7 +91,39 @@ def backfill_env(settings: Settings, collection: str, target_collection: str | N
         env["MAX_CHUNK_SIZE"] = str(p.chunking.max_chunk_size)
     if p.chunking.overlap is not None:
         env["CHUNK_OVERLAP"] = str(p.chunking.overlap)
-    return {**dict(p.backfill.env), **env}
+    values = {"database_url": settings.database_url, **database_parts(settings.database_url),
+              "provider_url": settings.provider_url, "model": settings.model,
+              "batch_size": str(settings.batch_size),
+              "dimensions": str(settings.dimensions) if settings.dimensions else None,
+              "collection": collection, "into": target_collection or collection}
+
+    def fill(name: str, value: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if key not in values:
+                return match.group(0)
+            if values[key] is None:
+                raise ConfigError(f"profile key 'backfill.env.{name}' uses {{{key}}}, which has no value; expected "
+                                  + ("provider.dimensions in the profile" if key == "dimensions"
+                                     else "a database URL that names it"))
+            return values[key]
+        return PLACEHOLDER.sub(one, value)
+
+    mapped = {name: fill(name, value) for name, value in p.backfill.env.items()}
+    return {**mapped, **env}
+
+
+def database_parts(dsn: str) -> dict[str, str | None]:
+    """The DSN split for targets that read host, port, user, password and database name separately."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001  a DSN psycopg cannot parse has no parts to give
+        parts = {}
+    return {f"database_{k}": (str(parts[src]) if parts.get(src) is not None else None)
+            for k, src in (("host", "host"), ("port", "port"), ("user", "user"), ("password", "password"),
+                           ("name", "dbname"))}
 
 
 def shown_env(env: dict[str, str]) -> dict[str, str]:

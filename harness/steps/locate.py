@@ -1,36 +1,37 @@
-"""Step 2, locate: find the target repo's embedding config, service code, schema, smoke checklist and entrypoints.
+"""Step 2, locate: read the target repo's structure: vector declarations (schema), embedding calls (service),
+configuration by pattern, docs and plans (their own category), smoke checklists, entrypoints and their contract.
 
 Files come from ``git ls-files`` in a git repo (tracked plus untracked-but-not-
-ignored), else from a walk that skips vendored and virtualenv folders. One
-compiled pattern scans each file once, so 10,000 files take well under a second.
+ignored), else from a walk that skips vendored and virtualenv folders; the
+installed skill is never read. One cheap pattern decides which files are parsed
+at all, so 10,000 files take well under a second.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import ConfigError
+from ..locate import config as configscan
+from ..locate import embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
+from ..locate.config import ConfigSetting
+from ..locate.contract import Contract, command_contract
+from ..locate.embedding_calls import EmbeddingCall
+from ..locate.entrypoints import Entrypoint
+from ..locate.files import list_files  # noqa: F401  (kept importable from here)
+from ..locate.schema import VectorDeclaration
 
 DEFAULT_TERMS = ("backfill_embeddings", "backfill-embeddings", "document_embeddings", "document_chunks",
                  "EMBED_MODEL", "MAX_CHUNK_SIZE")
-SKIP_DIRS = frozenset({"node_modules", ".venv", "venv", "vendor", "dist", "build", ".git", "__pycache__",
-                       "site-packages", ".tox", ".mypy_cache", ".pytest_cache", ".next", "target"})
-MAX_BYTES = 1_000_000
-CONFIG_SUFFIXES = (".env", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".properties")
-CODE_SUFFIXES = (".py", ".ts", ".tsx", ".js", ".mjs", ".cjs", ".go", ".rb", ".java", ".kt", ".rs", ".sh")
-_VECTOR_DIM = re.compile(rb"\bvector\s*\(\s*(?:['\"][^'\"]*['\"]\s*,\s*\{[^}]*?dimensions\s*:\s*)?(\d+)", re.I)
-_DRIZZLE_DIM = re.compile(rb"\bdimensions\s*:\s*(\d+)")
-_MAIN = re.compile(rb"""if\s+__name__\s*==\s*['"]__main__['"]""")
-_MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.:/-]+?)\s*:(?!=)(.*)$")
-_BACKFILLISH = re.compile(r"backfill|embed", re.I)
-CATEGORIES = ("config", "service", "schema", "smoke", "entrypoints")
+CATEGORIES = ("config", "service", "schema", "smoke", "docs", "entrypoints")
+_TRIGGER_WORDS = (b"vector", b"halfvec", b"embed", b"ollama", b"11434", b"dsn", b"database_url", b"_model",
+                  b"unsupported", b"postgres_", b"connection_string")
+_SCHEMA_PATH = re.compile(r"migration|alembic|schema|drizzle|prisma|models?\b|entities|entity", re.I)
 
 
 @dataclass(frozen=True)
@@ -40,25 +41,15 @@ class FileHits:
     terms: tuple[str, ...]
     lines: tuple[int, ...]
     dimensions: tuple[int, ...] = ()
+    names: tuple[str, ...] = ()  # configuration names and calls found (EMBEDDING_MODEL, ollama-http, ...)
 
     @property
     def score(self) -> int:
-        return len(self.terms) * 10 + len(self.lines)
+        return len(self.terms) * 10 + len(self.names) * 3 + len(self.lines)
 
-
-@dataclass(frozen=True)
-class Entrypoint:
-    path: str
-    kind: str  # python-script / python-module / npm-script / make-target / script
-    name: str
-    command: str
-    workdir: str = "."
-
-    @property
-    def score(self) -> int:
-        text = f"{self.name} {self.path}".lower()
-        return (("backfill" in text) * 4 + ("embed" in text) * 2
-                + {"npm-script": 2, "make-target": 2, "python-module": 1}.get(self.kind, 0))
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "terms": list(self.terms), "lines": list(self.lines),
+                "dimensions": list(self.dimensions), "names": list(self.names)}
 
 
 @dataclass(frozen=True)
@@ -73,114 +64,174 @@ class LocateResult:
     smoke: tuple[FileHits, ...]
     entrypoints: tuple[Entrypoint, ...]
     seconds: float
+    docs: tuple[FileHits, ...] = ()
+    declarations: tuple[VectorDeclaration, ...] = ()
+    embedding_calls: tuple[EmbeddingCall, ...] = ()
+    settings: tuple[ConfigSetting, ...] = ()
 
     @property
     def declared_dimensions(self) -> tuple[int, ...]:
-        return tuple(sorted({d for s in self.schema for d in s.dimensions}))
+        return schemascan.dimensions_of(self.declarations)
 
     @property
     def best_entrypoint(self) -> Entrypoint | None:
         return self.entrypoints[0] if self.entrypoints else None
 
+    @property
+    def embeds_in_process(self) -> bool:
+        return any(c.in_process for c in self.embedding_calls)
+
     def as_dict(self) -> dict[str, Any]:
         def hits(items):
-            return [{"path": h.path, "terms": list(h.terms), "lines": list(h.lines), "dimensions": list(h.dimensions)}
-                    for h in items]
+            return [h.as_dict() for h in items]
         return {
             "repo": self.repo, "file_source": self.file_source, "files_scanned": self.files_scanned,
             "terms": list(self.terms), "seconds": round(self.seconds, 3),
             "config": hits(self.config), "service": hits(self.service), "schema": hits(self.schema),
-            "smoke": hits(self.smoke), "declared_dimensions": list(self.declared_dimensions),
-            "entrypoints": [e.__dict__ for e in self.entrypoints],
+            "smoke": hits(self.smoke), "docs": hits(self.docs), "declared_dimensions": list(self.declared_dimensions),
+            "declarations": [d.as_dict() for d in self.declarations],
+            "embedding_calls": [c.as_dict() for c in self.embedding_calls],
+            "settings": [s.as_dict() for s in self.settings],
+            "embeds_in_process": self.embeds_in_process,
+            "entrypoints": [e.as_dict() for e in self.entrypoints],
         }
 
     def text(self) -> str:
         lines = [f"Located in {self.repo}: {self.files_scanned} files ({self.file_source}) in {self.seconds:.2f} s"]
+        lines.append("Vector declarations (schema):" + ("" if self.declarations else " none found"))
+        for d in self.declarations:
+            where = ".".join(x for x in (d.table, d.column) if x) or "?"
+            lines.append(f"  {d.path}:{d.line}  {where} {d.type}({d.dimensions if d.dimensions else '?'})  [{d.kind}]")
+        lines.append("Embedding calls:" + ("" if self.embedding_calls else " none found"))
+        for c in self.embedding_calls:
+            extra = [f"model {c.model}" if c.model else "", f"from ${c.model_env}" if c.model_env else "",
+                     f"url {c.url}" if c.url else "", f"from ${c.url_env}" if c.url_env else "",
+                     "in-process" if c.in_process else ""]
+            lines.append(f"  {c.path}:{c.line}  {c.name} [{c.kind}] " + " ".join(x for x in extra if x))
         sections = (("Embedding config/env", self.config), ("Embedding service code", self.service),
-                    ("DB schema", self.schema), ("Smoke checklist", self.smoke))
+                    ("DB schema", self.schema), ("Smoke checklist", self.smoke), ("Docs and plans (not code)", self.docs))
         for title, items in sections:
             lines.append(f"{title}:" + ("" if items else " none found"))
             for h in items:
                 dims = f"  declares vector({', '.join(map(str, h.dimensions))})" if h.dimensions else ""
-                lines.append(f"  {h.path}:{','.join(map(str, h.lines[:5]))}  [{', '.join(h.terms)}]{dims}")
+                found = ", ".join(dict.fromkeys([*h.terms, *h.names]))
+                at = f":{','.join(map(str, h.lines[:5]))}" if h.lines else ""
+                lines.append(f"  {h.path}{at}" + (f"  [{found}]" if found else "") + dims)
         lines.append("Backfill entrypoints:" + ("" if self.entrypoints else " none found"))
         for e in self.entrypoints:
             where = f"  (in {e.workdir})" if e.workdir not in (".", "") else ""
             lines.append(f"  {e.command}{where}  <- {e.path} ({e.kind})")
+            if e.runner:
+                lines.append(f"    or from the repository root: {e.runner}")
+            if e.contract is not None:
+                lines.append(f"    contract: {e.contract.text()}")
         if self.declared_dimensions:
             lines.append(f"Declared vector dimensions: {', '.join(map(str, self.declared_dimensions))}")
         return "\n".join(lines)
 
 
-def list_files(repo: Path) -> tuple[list[str], str]:
-    """Relative paths of the repo's files, and whether git or a walk listed them."""
-    if (repo / ".git").exists() or _inside_git(repo):
-        try:
-            out = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                                 capture_output=True, timeout=30, check=True).stdout
-            files = [f for f in out.decode("utf-8", "surrogateescape").split("\0") if f]
-            return [f for f in dict.fromkeys(files) if not SKIP_DIRS.intersection(PurePosixPath(f).parts[:-1])], "git"
-        except (OSError, subprocess.SubprocessError):
-            pass
-    found: list[str] = []
-    for root, dirs, names in os.walk(repo):
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
-        rel = os.path.relpath(root, repo)
-        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-        found.extend(prefix + n for n in names)
-    return found, "walk"
-
-
-def _inside_git(repo: Path) -> bool:
-    try:
-        return subprocess.run(["git", "-C", str(repo), "rev-parse", "--is-inside-work-tree"], capture_output=True,
-                              timeout=10).stdout.strip() == b"true"
-    except (OSError, subprocess.SubprocessError):
-        return False
-
-
 def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateResult:
-    """Scan a repo for the search terms and rank what it finds."""
+    """Scan a repo: declarations, embedding calls, configuration, docs, smoke checklists, entrypoints."""
     started = time.perf_counter()
     root = Path(repo)
     if not root.is_dir():
         raise ConfigError(f"--repo {str(repo)!r} is not a folder; expected the target application's repository")
     all_terms = tuple(dict.fromkeys([*DEFAULT_TERMS, *terms]))
     pattern = re.compile(b"|".join(re.escape(t.encode()) for t in all_terms))
-    files, source = list_files(root)
+    files, source = filesmod.list_files(root)
     by_cat: dict[str, list[FileHits]] = {c: [] for c in CATEGORIES}
     entrypoints: list[Entrypoint] = []
+    declarations: list[VectorDeclaration] = []
+    calls: list[EmbeddingCall] = []
+    settings: list[ConfigSetting] = []
+    base = str(root)
     for rel in files:
-        path = root / rel
-        name = PurePosixPath(rel).name
-        try:
-            if path.stat().st_size > MAX_BYTES:
+        data = filesmod.read(os.path.join(base, rel))
+        if data is None:
+            continue
+        name = rel.rsplit("/", 1)[-1]
+        doc = filesmod.is_doc(rel)
+        if not doc and filesmod.is_test(rel):
+            continue
+        if not doc:
+            if name == "package.json":
+                entrypoints.extend(eps.npm_scripts(root, rel, data, all_terms))
                 continue
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if b"\0" in data[:1024]:
-            continue
-        if name == "package.json":
-            entrypoints.extend(_npm_scripts(rel, data, all_terms))
-        elif name in ("Makefile", "makefile", "GNUmakefile") or name.endswith(".mk"):
-            entrypoints.extend(_make_targets(rel, data, all_terms))
+            if name in filesmod.MAKEFILES or name.endswith(".mk"):
+                entrypoints.extend(eps.make_targets(rel, data, all_terms))
+                continue
+            if name == "pyproject.toml":
+                entrypoints.extend(eps.console_scripts(rel, data))
+            script = eps.script_entrypoint(root, rel, data)
+            if script:
+                entrypoints.append(script)
         found = pattern.findall(data)
-        dims = _dimensions(data) if _schema_like(rel, data) else ()
-        script = _script_entrypoint(root, rel, data)
-        if script:
-            entrypoints.append(script)
-        if (not found and not dims) or name == "package.json" or name in ("Makefile", "makefile", "GNUmakefile"):
+        low = data.lower()
+        triggered = any(w in low for w in _TRIGGER_WORDS)
+        if not found and not triggered and not (doc and b"- [ ]" in data):
             continue
-        line_numbers = _line_numbers(data, pattern)
+        text = data.decode("utf-8", "replace")
         terms_found = tuple(sorted({f.decode() for f in found}))
-        category = _category(rel, data, dims)
-        by_cat[category].append(FileHits(rel, category, terms_found, line_numbers, dims))
+        line_numbers = _line_numbers(data, pattern)
+        if doc:
+            if filesmod.is_smoke(rel, text):
+                by_cat["smoke"].append(FileHits(rel, "smoke", terms_found, line_numbers))
+            elif found or triggered:
+                mentions = [*(s.name for s in configscan.scan(rel, text, is_config_file=False)),
+                            *(f"{d.type}({d.dimensions})" for d in schemascan.scan(rel, text, "other"))]
+                if found or mentions:  # dimensions in plans are mentions, never the schema's
+                    by_cat["docs"].append(FileHits(rel, "docs", terms_found, line_numbers, (),
+                                                   tuple(dict.fromkeys(mentions))))
+            continue
+        if filesmod.is_config(rel) and not filesmod.is_code(rel):
+            found_settings = configscan.scan(rel, text, is_config_file=True)
+            settings.extend(found_settings)
+            names = tuple(dict.fromkeys(s.name for s in found_settings))
+            if found or names:
+                lines = tuple(sorted({*line_numbers, *(s.line for s in found_settings)}))[:20]
+                by_cat["config"].append(FileHits(rel, "config", terms_found, lines, (), names))
+            continue
+        lang = filesmod.language(rel)
+        decls = schemascan.scan(rel, text, lang) if schemascan.has_declarations(text) else []
+        file_calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
+        found_settings = configscan.scan(rel, text, is_config_file=False)
+        declarations.extend(decls)
+        calls.extend(file_calls)
+        settings.extend(s for s in found_settings if s.name == "url" or configscan.kind_of(s.name) != "other"
+                        or "EMBED" in s.name)
+        dims = schemascan.dimensions_of(decls)
+        if decls or (found and (lang in ("sql", "prisma") or _SCHEMA_PATH.search(rel)) and not file_calls):
+            lines = tuple(sorted({*line_numbers, *(d.line for d in decls)}))[:20]
+            by_cat["schema"].append(FileHits(rel, "schema", terms_found, lines, dims,
+                                             tuple(dict.fromkeys(d.kind for d in decls))))
+        embedding_names = [] if decls else [s.name for s in found_settings if _embedding_setting(s.name)]
+        if file_calls or (found and not decls and not _SCHEMA_PATH.search(rel)) or embedding_names:
+            lines = tuple(sorted({*line_numbers, *(c.line for c in file_calls),
+                                  *(s.line for s in found_settings if _embedding_setting(s.name))}))[:20]
+            names = tuple(dict.fromkeys([*(c.kind for c in file_calls), *embedding_names]))
+            by_cat["service"].append(FileHits(rel, "service", terms_found, lines, (), names))
     for items in by_cat.values():
         items.sort(key=lambda h: (-h.score, h.path))
     ranked = sorted(dict.fromkeys(entrypoints), key=lambda e: (-e.score, e.command))
+    ranked = [_with_contract(root, e) for e in ranked[:12]] + ranked[12:]
+    ranked.sort(key=lambda e: (-e.score, e.command))  # what an entrypoint really calls counts too
     return LocateResult(str(root), source, len(files), all_terms, tuple(by_cat["config"]), tuple(by_cat["service"]),
-                        tuple(by_cat["schema"]), tuple(by_cat["smoke"]), tuple(ranked), time.perf_counter() - started)
+                        tuple(by_cat["schema"]), tuple(by_cat["smoke"]), tuple(ranked), time.perf_counter() - started,
+                        tuple(by_cat["docs"]), tuple(declarations), tuple(calls), tuple(settings))
+
+
+def _embedding_setting(name: str) -> bool:
+    return name == "url" or "EMBED" in name or name.startswith("OLLAMA_")
+
+
+def _with_contract(root: Path, entry: Entrypoint) -> Entrypoint:
+    from dataclasses import replace
+
+    try:
+        contract = command_contract(entry.command, root / entry.workdir, root)
+    except (OSError, ValueError, RecursionError) as exc:  # a contract that cannot be read is reported, not raised
+        contract = Contract(known=False, reason=f"reading failed: {exc}")
+    return replace(entry, contract=contract)
 
 
 def _line_numbers(data: bytes, pattern: re.Pattern[bytes]) -> tuple[int, ...]:
@@ -194,93 +245,4 @@ def _line_numbers(data: bytes, pattern: re.Pattern[bytes]) -> tuple[int, ...]:
     return tuple(lines)
 
 
-def _schema_like(rel: str, data: bytes) -> bool:
-    low = rel.lower()
-    return (low.endswith(".sql") or any(w in low for w in ("migration", "alembic", "schema", "drizzle", "models"))
-            or b"vector(" in data.lower() or b"Vector(" in data)
-
-
-def _dimensions(data: bytes) -> tuple[int, ...]:
-    found = {int(m.group(1)) for m in _VECTOR_DIM.finditer(data)}
-    if b"vector(" in data:  # Drizzle: vector('embedding', { dimensions: 768 })
-        found |= {int(m.group(1)) for m in _DRIZZLE_DIM.finditer(data)}
-    return tuple(sorted(d for d in found if 0 < d <= 65535))
-
-
-def _category(rel: str, data: bytes, dims: tuple[int, ...]) -> str:
-    low = rel.lower()
-    name = PurePosixPath(low).name
-    if low.endswith((".md", ".markdown", ".txt", ".rst")):
-        return "smoke" if ("smoke" in low or "checklist" in low or b"- [ ]" in data) else "service"
-    if dims or low.endswith(".sql") or any(w in low for w in ("migration", "alembic", "drizzle", "schema")):
-        return "schema"
-    if name.startswith(".env") or name.endswith(CONFIG_SUFFIXES) or "config" in name or "settings" in name:
-        return "config"
-    return "service"
-
-
-def _script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
-    p = PurePosixPath(rel)
-    if p.suffix == ".py" and _MAIN.search(data) or p.name == "__main__.py":
-        if not _BACKFILLISH.search(rel) and not _BACKFILLISH.search(p.parent.name):
-            return None
-        module = _module_name(root, p)
-        if module:
-            return Entrypoint(rel, "python-module", module, f"python -m {module}")
-        return Entrypoint(rel, "python-script", p.stem, f"python {rel}")
-    if p.suffix in (".ts", ".js", ".mjs", ".sh") and "backfill" in p.name.lower() and "test" not in p.name.lower():
-        runner = {"ts": "npx tsx", "sh": "sh"}.get(p.suffix[1:], "node")
-        return Entrypoint(rel, "script", p.stem, f"{runner} {rel}")
-    return None
-
-
-def _module_name(root: Path, p: PurePosixPath) -> str | None:
-    """Dotted module path when the file sits in a package (folders with __init__.py up to the repo root)."""
-    parts = list(p.parent.parts)
-    if not parts or not (root / p.parent / "__init__.py").exists():
-        return None
-    start = len(parts)
-    while start > 0 and (root / Path(*parts[:start]) / "__init__.py").exists():
-        start -= 1
-    package = parts[start:]
-    if not package:
-        return None
-    return ".".join(package if p.name == "__main__.py" else [*package, p.stem])
-
-
-def _npm_scripts(rel: str, data: bytes, terms: tuple[str, ...]) -> list[Entrypoint]:
-    try:
-        scripts = json.loads(data).get("scripts") or {}
-    except (ValueError, AttributeError):
-        return []
-    workdir = str(PurePosixPath(rel).parent)
-    found = []
-    for name, body in scripts.items() if isinstance(scripts, dict) else ():
-        text = f"{name} {body}"
-        if _BACKFILLISH.search(text) or any(t in text for t in terms):
-            command = f"npm run {name}" if workdir == "." else f"npm run {name} --workspace {workdir}"
-            found.append(Entrypoint(rel, "npm-script", name, command, workdir))
-    return found
-
-
-def _make_targets(rel: str, data: bytes, terms: tuple[str, ...]) -> list[Entrypoint]:
-    text = data.decode("utf-8", "replace")
-    workdir = str(PurePosixPath(rel).parent)
-    found, current, recipe = [], None, []
-
-    def flush():
-        if current and (_BACKFILLISH.search(current) or any(_BACKFILLISH.search(r) or any(t in r for t in terms)
-                                                              for r in recipe)):
-            command = f"make {current}" if workdir == "." else f"make -C {workdir} {current}"
-            found.append(Entrypoint(rel, "make-target", current, command, workdir))
-
-    for line in text.splitlines():
-        if line.startswith("\t"):
-            recipe.append(line)
-            continue
-        m = _MAKE_TARGET.match(line)
-        if m and not line.startswith((".", "#")) and "=" not in m.group(1):
-            flush()
-            current, recipe = m.group(1), []
-    flush()
-    return found
+__all__ = ["DEFAULT_TERMS", "Entrypoint", "FileHits", "LocateResult", "locate"]

@@ -102,7 +102,8 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
             return None
 
     say(f"[1/6] scope {collection}")
-    sc = guarded("scope", lambda: scope(settings, collection, approve_model_change=approve_model_change, into=into))
+    sc = guarded("scope", lambda: scope(settings, collection, approve_model_change=approve_model_change, into=into,
+                                        check_contract=not engine))
     if sc is not None:
         result.scope = sc
         gate = result.gate = guarded("scope", lambda: decide("procedure", sc, override))

@@ -120,6 +120,7 @@ def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | No
         counts_after=run.get("counts_after") or {},
         duration_s=run.get("seconds"), exit_code=run.get("exit_code"), failed_rows=run.get("failed_rows"),
         reason=reason, repo_commit=git_commit(repo), run_dir=str(run_dir) if run_dir else None, checks=checks,
+        in_process_model=p.backfill.in_process_model if p.backfill.embeds_in_process else None,
         gates=tuple(dict.fromkeys([*gates, *gates_of(plan, run)])),
     )
 

@@ -18,6 +18,7 @@ from ..provider import OllamaProvider
 from ..settings import Settings
 from ..state import UNKNOWN_MODEL, collection_state, list_collections, model_switch, other_models, stored_models
 from ..target import Target
+from .contract_check import check_contract as contract_of
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 _MARKS = {Status.PASSED: "ok", Status.FAILED: "FAIL", Status.SKIPPED: "skip", Status.UNPROVEN: "unproven"}
@@ -114,11 +115,12 @@ def inputs_of(settings: Settings, collection: str, target_collection: str) -> tu
         Input("batch size", settings.batch_size, src.get("batch_size", "?")),
         Input("max chunk size", p.chunking.max_chunk_size, chunking_source("chunking.max_chunk_size")),
         Input("chunk overlap", p.chunking.overlap, chunking_source("chunking.overlap")),
-    )
+    ) + ((Input("embeds in process", p.backfill.in_process_model,
+                "profile backfill.in_process_model (the provider only checks)"),) if p.backfill.embeds_in_process else ())
 
 
 def scope(settings: Settings, collection: str, *, approve_model_change: bool = False, into: str | None = None,
-          probe_retries: int = 1, check_provider: bool = True) -> ScopeResult:
+          probe_retries: int = 1, check_provider: bool = True, check_contract: bool = True) -> ScopeResult:
     """Resolve and check everything the run depends on; write nothing.
 
     ``check_provider=False`` leaves the provider alone (the gate: only the database's evidence decides there).
@@ -135,8 +137,14 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         f"the chunk table {settings.profile.chunks.table} is the source of truth for {collection!r}",
         f"vectors go to {em.table}.{em.vector}",
         f"{settings.model} at {settings.provider_url} is the model the application queries with",
-        "the backfill command reads DATABASE_URL, OLLAMA_HOST, EMBED_MODEL and EMBED_BATCH_SIZE from its environment",
     ]
+    # What the target's own command reads, checked before anything runs (the engine never runs that command).
+    contract = contract_of(settings, collection, into) if check_contract else None
+    if contract is not None:
+        assumptions += contract.assumptions
+    else:
+        assumptions.append("the harness's engine embeds: the target's own backfill command is not run, so its "
+                           "environment contract is not checked")
     if not em.input_hash:
         assumptions.append("no input hash column: stale vectors cannot be detected by hash")
     if not em.model and em.model_value:
@@ -184,6 +192,8 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         else:
             written = stored
 
+    if contract is not None:
+        checks += contract.outcomes
     provider_ok = check_provider and _check_provider(settings, checks, dims, probe_retries, target_collection)
     _check_dimensions(checks, dims, provider_ok, target_collection)
 

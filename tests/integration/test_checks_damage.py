@@ -9,9 +9,10 @@ import re
 import numpy as np
 import pytest
 
-from harness.evidence import RunEvidence, write_evidence
 
 from .checks_run import run_checks
+
+from ..conftest import finished_run
 
 COLLECTION = "tenant_acme"
 DOC = "https://spdx.org/licenses/GPL-3.0-only.html"
@@ -21,7 +22,7 @@ DOC = "https://spdx.org/licenses/GPL-3.0-only.html"
 def check_acme(embedded_db, demo_env, demo_profile, tmp_path):
     """Run the whole checks suite on tenant_acme; returns the run and the damaged chunk ids."""
     run_dir = tmp_path / "run"
-    write_evidence(run_dir, RunEvidence(COLLECTION, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 60.0, 0))
+    finished_run(run_dir, COLLECTION)
 
     def run(*extra: str, env: dict | None = None, profile=demo_profile):
         return run_checks(tmp_path, "--bh-profile", str(profile), "--bh-collection", COLLECTION, "--bh-run-dir", str(run_dir),

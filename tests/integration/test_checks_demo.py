@@ -1,8 +1,9 @@
 """The DONE checks on the demo app: all pass after a backfill; a target without a profile is skipped, never passed."""
 
-from harness.evidence import RunEvidence, write_evidence
 
 from .checks_run import run_checks
+
+from ..conftest import finished_run
 
 CHECK_NAMES = ("completed", "coverage", "dimensions", "model", "fresh", "recompute", "tenant_isolation",
                "sane_vectors", "distinct_vectors", "citations", "index")
@@ -10,9 +11,7 @@ CUSTOM = "test_custom[every chunk carries a citation url]"  # the demo profile's
 
 
 def evidence(run_dir, collection, exit_code=0, failed_rows=0):
-    write_evidence(run_dir, RunEvidence(collection=collection, command="backfill", exit_code=exit_code,
-                                        started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:01:00Z",
-                                        seconds=60.0, failed_rows=failed_rows))
+    finished_run(run_dir, collection, exit_code=exit_code, failed_rows=failed_rows)
     return run_dir
 
 

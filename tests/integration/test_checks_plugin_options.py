@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.evidence import RunEvidence, write_evidence
 
 from .checks_run import REPO, run_checks
+
+from ..conftest import finished_run
 
 DEMO_PROFILE = REPO / "examples" / "ragapp" / "profile.yaml"
 
@@ -28,7 +29,7 @@ def pytest_header(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
 def test_the_checks_run_beside_pytest_profiling_and_its_own_profile_option(embedded_db, demo_env, tmp_path):
     pytest_profiling = pytest.importorskip("pytest_profiling")
     run_dir = tmp_path / "run"
-    write_evidence(run_dir, RunEvidence("tenant_acme", "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 1.0, 0))
+    finished_run(run_dir, "tenant_acme")
     # Both plugins load through their entry points, as when both are installed in one environment.
     path = os.pathsep.join([str(REPO), str(Path(pytest_profiling.__file__).parent), os.environ.get("PYTHONPATH", "")])
     run = run_checks(tmp_path, "--profile", "--bh-profile", str(DEMO_PROFILE), "--bh-collection", "tenant_acme",

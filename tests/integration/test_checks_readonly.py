@@ -7,11 +7,12 @@ import pytest
 
 from harness import db as dbmod
 from harness.checks import CheckOptions, custom, open_session
-from harness.evidence import RunEvidence, write_evidence
 from harness.profile import load_profile
 from harness.settings import resolve
 
 from .checks_run import run_checks
+
+from ..conftest import finished_run
 
 
 def test_the_whole_suite_passes_as_a_role_that_can_only_select(embedded_db, demo_env, demo_profile, tmp_path):
@@ -21,7 +22,7 @@ def test_the_whole_suite_passes_as_a_role_that_can_only_select(embedded_db, demo
     parts = urlsplit(embedded_db.dsn)
     dsn = urlunsplit(parts._replace(netloc=f"checker:checker-pw@{parts.hostname}:{parts.port}"))
     run_dir = tmp_path / "run"
-    write_evidence(run_dir, RunEvidence("tenant_globex", "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 60.0, 0))
+    finished_run(run_dir, "tenant_globex")
     try:
         run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_globex", "--bh-run-dir", str(run_dir),
                          env={**demo_env, "DATABASE_URL": dsn})

@@ -8,7 +8,7 @@ FIXTURES = REPO / "tests" / "fixtures" / "repos"
 
 
 @pytest.mark.parametrize("repo, command, dims", [
-    ("ts-monorepo", "npm run db:backfill-embeddings --workspace packages/db", [768]),
+    ("ts-monorepo", "npm run db:backfill-embeddings", [768]),
     ("py-backend", "make backfill-embeddings", [1536]),
 ])
 def test_locate_finds_the_entrypoint_and_the_declared_dimensions(cli, repo, command, dims):
@@ -44,3 +44,24 @@ def test_demo_app_schema_declares_384(cli):
 def test_a_missing_repo_exits_2(cli, tmp_path):
     result = cli("locate", "--repo", tmp_path / "nowhere")
     assert result.code == 2 and "not a folder" in result.err
+
+
+def test_command_flag_prints_the_contract_of_one_command(cli):
+    result = cli("locate", "--repo", FIXTURES / "ts-drizzle-pnpm", "--command", "pnpm run embeddings:backfill",
+                 "--workdir", "packages/db", "--json")
+    assert result.code == 0
+    assert {"DATABASE_URL", "OLLAMA_URL", "EMBEDDING_MODEL"} <= set(result.json["reads_env"])
+
+
+def test_command_flag_on_an_unreadable_command_says_contract_unknown_and_exits_1(cli):
+    result = cli("locate", "--repo", FIXTURES / "py-sqlalchemy-dsn", "--command", "reembed-binary --all")
+    assert result.code == 1 and "contract unknown: cannot read what 'reembed-binary' runs" in result.out
+
+
+def test_text_shows_declarations_calls_docs_and_each_entrypoints_contract(cli):
+    out = cli("locate", "--repo", FIXTURES / "ts-drizzle-pnpm").out
+    assert "note_embeddings.embedding vector(768)  [drizzle]" in out
+    assert "/api/embeddings [ollama-http] model nomic-embed-text from $EMBEDDING_MODEL" in out
+    assert "Docs and plans (not code):" in out and ".planning/PHASE-2-embeddings.md" in out
+    assert "or from the repository root: pnpm --filter @notes/db run embeddings:backfill" in out
+    assert "contract: reads env" in out and "OLLAMA_URL" in out

@@ -25,10 +25,11 @@ def paths(hits):
     return [h.path for h in hits]
 
 
-def test_typescript_monorepo_npm_script_is_the_first_entrypoint(ts):
+def test_typescript_monorepo_npm_script_is_the_first_entrypoint_run_from_its_package(ts):
     first = ts.entrypoints[0]
     assert (first.kind, first.name, first.workdir) == ("npm-script", "db:backfill-embeddings", "packages/db")
-    assert first.command == "npm run db:backfill-embeddings --workspace packages/db"
+    assert first.command == "npm run db:backfill-embeddings"
+    assert first.runner == "npm run db:backfill-embeddings --workspace packages/db"
 
 
 def test_typescript_backfill_script_is_an_entrypoint(ts):

@@ -5,9 +5,10 @@ import pytest
 pytestmark = pytest.mark.slow  # each test builds a store with the library and runs the checks suite in a subprocess
 from psycopg import sql
 
-from harness.evidence import RunEvidence, write_evidence
 
 from ..checks_run import run_checks
+
+from ...conftest import finished_run
 
 # (table, key, vector, text) of each library's store as the fixtures build it
 STORES = {
@@ -26,7 +27,7 @@ def damage(store, db, statement: str) -> None:
 def checks(store, tmp_path):
     run_dir = tmp_path / "run"
     collection = store.collections[0]
-    write_evidence(run_dir, RunEvidence(collection, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 1.0, 0))
+    finished_run(run_dir, collection)
     return run_checks(tmp_path, "--bh-profile", store.preset, "--bh-collection", collection, "--bh-run-dir", str(run_dir),
                       "--bh-sample", "1000", env=store.env)
 

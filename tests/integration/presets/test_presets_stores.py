@@ -2,9 +2,10 @@
 
 from psycopg import sql
 
-from harness.evidence import RunEvidence, write_evidence
 
 from ..checks_run import run_checks
+
+from ...conftest import finished_run
 
 
 def test_the_library_finds_a_document_by_its_title(library_store):
@@ -15,7 +16,7 @@ def test_the_library_finds_a_document_by_its_title(library_store):
 def test_checks_pass_on_a_healthy_default_store(library_store, tmp_path):
     run_dir = tmp_path / "run"
     collection = library_store.collections[0]
-    write_evidence(run_dir, RunEvidence(collection, "backfill", 0, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 1.0, 0))
+    finished_run(run_dir, collection)
     run = run_checks(tmp_path, "--bh-profile", library_store.preset, "--bh-collection", collection, "--bh-run-dir", str(run_dir),
                      env=library_store.env)
     assert run.failed == set(), run.output

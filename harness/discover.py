@@ -1,0 +1,310 @@
+"""What a database holds for a backfill: vector columns, the text they embed, and the columns around them.
+
+Read from the catalogs only (nothing is written); ``profile init`` turns the result into a draft profile.
+Every guess keeps the reason it was made, so the draft can say it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import psycopg
+
+VECTOR_TYPES = ("vector", "halfvec")
+TEXT_TYPES = {"text", "character varying", "character", "varchar", "citext"}
+
+# Column names by role, best first; a name matches exactly, or as the suffix shown.
+TEXT_NAMES = ("content", "text", "chunk_text", "chunk", "page_content", "document", "body", "description",
+              "name", "title", "summary", "message")
+TENANT_NAMES = ("tenant_id", "tenant", "org_id", "organization_id", "organisation_id", "workspace_id",
+                "account_id", "team_id", "user_id", "owner_id")
+COLLECTION_NAMES = ("collection", "collection_name", "collection_id", "namespace", "corpus", "index_name",
+                    "knowledge_base_id", "kb_id", "dataset_id")
+SOURCE_NAMES = ("url", "source_url", "source", "uri", "href", "link", "title", "file_name", "filename", "path",
+                "file_path", "document_id", "doc_id", "node_id")
+HASH_NAMES = ("input_hash", "content_hash", "text_hash", "chunk_hash", "embedding_hash", "hash", "checksum",
+              "sha256", "content_sha256")
+MODEL_NAMES = ("model_name", "embedding_model", "model", "embed_model", "model_id")
+DIMENSION_NAMES = ("dimensions", "dims", "dimension", "embedding_dimensions")
+TIME_NAMES = ("embedded_at", "updated_at", "modified_at", "created_at")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    not_null: bool
+    has_default: bool
+    generated: bool  # identity or generated: the database fills it
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    command: str
+    roles: tuple[str, ...]
+    using: str | None
+    check: str | None
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    rows: int  # planner estimate (reltuples), -1 when never analysed
+    rls: bool
+    force_rls: bool
+    policies: tuple[Policy, ...] = ()
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class VectorColumn:
+    table: Table
+    column: str
+    type: str  # vector / halfvec
+    dimensions: int | None
+
+
+@dataclass(frozen=True)
+class Guess:
+    """A column chosen for a role, why, and what else could have been chosen."""
+
+    column: str | None
+    why: str
+    alternatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One vector column and everything around it that a profile describes."""
+
+    vector: VectorColumn
+    chunks: Table
+    embeddings: Table
+    chunk_id: Guess
+    key: Guess
+    text: Guess
+    collection: Guess
+    tenant: Guess
+    embedding_collection: Guess
+    embedding_tenant: Guess
+    sources: tuple[str, ...]
+    input_hash: Guess
+    model: Guess
+    dimensions_column: Guess
+    timestamps: tuple[str, ...]
+    stored_models: dict[str, int]
+    unfilled: tuple[str, ...]  # NOT NULL columns without default the engine would leave empty
+    others: tuple[str, ...] = field(default=())  # other vector columns seen
+
+    @property
+    def inline(self) -> bool:
+        return self.chunks.qualified == self.embeddings.qualified
+
+
+def discover(conn: psycopg.Connection) -> list[Shape]:
+    """Every vector column of the database, each with its text table and roles guessed (best candidate first)."""
+    vectors = _vector_columns(conn)
+    tables: dict[tuple[str, str], Table] = {}
+
+    def table(schema: str, name: str) -> Table:
+        if (schema, name) not in tables:
+            tables[(schema, name)] = _table(conn, schema, name)
+        return tables[(schema, name)]
+
+    shapes = []
+    names = [f"{s}.{t}.{c}" for s, t, c, _, _ in vectors]
+    for schema, name, column, typ, dims in vectors:
+        em = table(schema, name)
+        vc = VectorColumn(em, column, typ, dims)
+        shapes.append(_shape(conn, vc, table, tuple(n for n in names if n != f"{schema}.{name}.{column}")))
+    shapes.sort(key=_rank)
+    return shapes
+
+
+def _rank(shape: Shape) -> tuple:
+    """Best first: a vector column with a text to embed, tables named for embeddings or chunks, more rows."""
+    named = any(w in shape.embeddings.name.lower() for w in ("embed", "chunk", "vector", "document"))
+    return (shape.text.column is None, not named, -max(shape.chunks.rows, 0), shape.vector.table.qualified,
+            shape.vector.column)
+
+
+def _vector_columns(conn: psycopg.Connection) -> list[tuple[str, str, str, str, int | None]]:
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname, a.attname, t.typname, a.atttypmod "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_type t ON t.oid = a.atttypid "
+        "WHERE t.typname = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') "
+        "AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, a.attnum",
+        (list(VECTOR_TYPES),),
+    ).fetchall()
+    return [(_v(r, 0), _v(r, 1), _v(r, 2), _v(r, 3), _v(r, 4) if (_v(r, 4) or -1) > 0 else None) for r in rows]
+
+
+def _v(row, i: int):
+    return list(row.values())[i] if isinstance(row, dict) else row[i]
+
+
+def _table(conn: psycopg.Connection, schema: str, name: str) -> Table:
+    cols = conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef, "
+        "(a.attidentity <> '' OR a.attgenerated <> '') AS generated "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        (schema, name),
+    ).fetchall()
+    meta = conn.execute(
+        "SELECT c.reltuples::bigint, c.relrowsecurity, c.relforcerowsecurity, "
+        "coalesce((SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i "
+        "  CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord) "
+        "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "  WHERE i.indrelid = c.oid AND i.indisprimary), '{}') "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+        (schema, name),
+    ).fetchone()
+    policies = conn.execute(
+        "SELECT policyname, cmd, roles::text[], qual, with_check FROM pg_policies "
+        "WHERE schemaname = %s AND tablename = %s ORDER BY policyname",
+        (schema, name),
+    ).fetchall()
+    return Table(
+        schema=schema, name=name,
+        columns=tuple(Column(_v(r, 0), _type(_v(r, 1)), bool(_v(r, 2)), bool(_v(r, 3)), bool(_v(r, 4))) for r in cols),
+        primary_key=tuple(_v(meta, 3) or ()), rows=int(_v(meta, 0)), rls=bool(_v(meta, 1)), force_rls=bool(_v(meta, 2)),
+        policies=tuple(Policy(_v(p, 0), _v(p, 1), tuple(_v(p, 2) or ()), _v(p, 3), _v(p, 4)) for p in policies),
+    )
+
+
+def _type(formatted: str) -> str:
+    return re.sub(r"\(.*\)$", "", formatted).strip()
+
+
+def _foreign_keys(conn: psycopg.Connection, table: Table) -> list[tuple[str, str, str, str]]:
+    """Single-column foreign keys of the table: (column, referenced schema, table, column)."""
+    rows = conn.execute(
+        "SELECT a.attname AS col, rn.nspname AS rschema, r.relname AS rtable, ra.attname AS rcol FROM pg_constraint k "
+        "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] "
+        "JOIN pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[1] "
+        "WHERE k.contype = 'f' AND array_length(k.conkey, 1) = 1 AND n.nspname = %s AND c.relname = %s "
+        "ORDER BY a.attnum",
+        (table.schema, table.name),
+    ).fetchall()
+    return [(_v(r, 0), _v(r, 1), _v(r, 2), _v(r, 3)) for r in rows]
+
+
+def _pick(table: Table, names: tuple[str, ...], *, types: set[str] | None = None, exclude: tuple[str, ...] = (),
+          role: str) -> Guess:
+    """The column whose name best matches ``names`` (exact, then ``_name`` suffix), with the others as alternatives."""
+    found: list[tuple[int, str]] = []
+    for c in table.columns:
+        if c.name in exclude or (types is not None and c.type not in types):
+            continue
+        low = c.name.lower()
+        for rank, wanted in enumerate(names):
+            if low == wanted or low.endswith("_" + wanted):
+                found.append((rank * 2 + (low != wanted), c.name))
+                break
+    found.sort()
+    if not found:
+        return Guess(None, f"no {role} column in {table.qualified}")
+    best = found[0][1]
+    return Guess(best, f"column named like a {role} in {table.qualified}", tuple(n for _, n in found[1:]))
+
+
+def _text_table(conn: psycopg.Connection, em: Table, table) -> tuple[Table, Guess, Guess]:
+    """The table holding the text, with the embedding table's key and the text table's id."""
+    for column, rschema, rname, rcolumn in _foreign_keys(conn, em):
+        ref = table(rschema, rname)
+        if any(c.type in TEXT_TYPES for c in ref.columns):
+            why = f"foreign key {em.name}.{column} -> {rname}.{rcolumn}"
+            return ref, Guess(rcolumn, why), Guess(column, why)
+    # No foreign key: a key column named after another table (chunk_id -> document_chunks.id).
+    for c in em.columns:
+        if not c.name.endswith("_id"):
+            continue
+        stem = c.name[:-3]
+        for schema, name in _tables(conn, em.schema):
+            if name == em.name or not (name in (stem, stem + "s") or name.endswith(("_" + stem, "_" + stem + "s"))):
+                continue
+            ref = table(schema, name)
+            if any(col.type in TEXT_TYPES for col in ref.columns) and len(ref.primary_key) == 1:
+                why = f"no foreign key; {em.name}.{c.name} is named after {name}"
+                return ref, Guess(ref.primary_key[0], why), Guess(c.name, why)
+    pk = em.primary_key[0] if len(em.primary_key) == 1 else None
+    why = "inline: the vector column is on the text table itself"
+    return em, Guess(pk, why if pk else f"no single-column primary key on {em.qualified}"), Guess(pk, why)
+
+
+def _tables(conn: psycopg.Connection, schema: str) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND n.nspname = %s ORDER BY 2", (schema,)).fetchall()
+    return [(_v(r, 0), _v(r, 1)) for r in rows]
+
+
+def _shape(conn: psycopg.Connection, vc: VectorColumn, table, others: tuple[str, ...]) -> Shape:
+    em = vc.table
+    chunks, chunk_id, key = _text_table(conn, em, table)
+    inline = chunks.qualified == em.qualified
+    vectors = tuple(c.name for c in em.columns if c.type in VECTOR_TYPES)
+    text = _pick(chunks, TEXT_NAMES, types=TEXT_TYPES, role="text")
+    collection = _pick(chunks, COLLECTION_NAMES, role="collection")
+    tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
+    sources = tuple(c.name for c in chunks.columns
+                    if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+    e_collection = _pick(em, COLLECTION_NAMES, role="collection") if not inline else Guess(None, "inline")
+    e_tenant = _pick(em, TENANT_NAMES, role="tenant", exclude=(e_collection.column or "",)) if not inline \
+        else Guess(None, "inline")
+    input_hash = _pick(em, HASH_NAMES, types=TEXT_TYPES | {"bytea"}, role="hash")
+    model = _pick(em, MODEL_NAMES, types=TEXT_TYPES, role="model")
+    dims = _pick(em, DIMENSION_NAMES, types={"integer", "smallint", "bigint"}, role="dimensions")
+    times = tuple(c.name for c in em.columns if c.name.lower() in TIME_NAMES)
+    filled = {key.column, vc.column, input_hash.column, model.column, dims.column, e_collection.column,
+              e_tenant.column}
+    unfilled = () if inline else tuple(
+        c.name for c in em.columns
+        if c.not_null and not c.has_default and not c.generated and c.name not in filled)
+    return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
+                 model, dims, times, _stored_models(conn, em, vc.column, model.column), unfilled,
+                 tuple(o for o in others) if len(vectors) > 1 or others else ())
+
+
+def _stored_models(conn: psycopg.Connection, em: Table, vector: str, model: str | None) -> dict[str, int]:
+    """Vectors stored per model name (as far as the connecting role can see); empty without a model column."""
+    if model is None:
+        return {}
+    from psycopg import sql
+
+    query = sql.SQL("SELECT {m}::text, count(*) FROM {t} WHERE {v} IS NOT NULL AND {m} IS NOT NULL "
+                    "GROUP BY 1 ORDER BY 2 DESC LIMIT 10").format(
+        m=sql.Identifier(model), t=sql.Identifier(em.schema, em.name), v=sql.Identifier(vector))
+    try:
+        return {_v(r, 0): int(_v(r, 1)) for r in conn.execute(query).fetchall()}
+    except psycopg.Error:
+        return {}
+
+
+def rls_applies(conn: psycopg.Connection, table: Table) -> bool:
+    """Does row-level security filter what the connecting role sees in this table?"""
+    if not table.rls:
+        return False
+    row = conn.execute(
+        "SELECT r.rolsuper OR r.rolbypassrls AS bypass, c.relowner = r.oid AS owner FROM pg_roles r, pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.rolname = current_user "
+        "AND n.nspname = %s AND c.relname = %s", (table.schema, table.name)).fetchone()
+    if row is None:
+        return True
+    bypass, owner = bool(_v(row, 0)), bool(_v(row, 1))
+    return not bypass and (not owner or table.force_rls)

@@ -1,0 +1,109 @@
+"""Configuration by pattern: the environment names an embedding backfill depends on, and hard-coded Ollama URLs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .. import redact
+from .literals import line_of
+
+# *EMBED*, OLLAMA_*, *_DSN, DATABASE_URL, *_MODEL (and the usual Postgres names).
+NAME = re.compile(r"\b(?P<name>[A-Z][A-Z0-9_]*EMBED[A-Z0-9_]*|EMBED[A-Z0-9_]*|OLLAMA_[A-Z0-9_]+|[A-Z][A-Z0-9_]*_DSN|"
+                  r"DSN|DATABASE_URL|[A-Z][A-Z0-9_]*_DATABASE_URL|POSTGRES_[A-Z0-9_]*URL[A-Z0-9_]*|PG_URL|"
+                  r"PG_CONNECTION_STRING|OPENAI_(?:BASE_URL|API_BASE|API_HOST)|[A-Z][A-Z0-9_]*_MODEL(?:_NAME)?|"
+                  r"MAX_CHUNK_SIZE|CHUNK_SIZE|CHUNK_OVERLAP)\b")
+OLLAMA_URL = re.compile(r"(?P<url>(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal|"
+                        r"[A-Za-z0-9.-]+):11434\b[^\s'\"`,)]*)")
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*[=:]\s*(?P<value>.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class ConfigSetting:
+    path: str
+    line: int
+    name: str  # an environment name, or "url" for a hard-coded :11434 URL
+    value: str | None = None  # secrets masked
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def kind_of(name: str) -> str:
+    """database / provider / model / chunking / other: which of our settings an env name carries."""
+    n = name.upper()
+    if re.search(r"DSN|DATABASE|POSTGRES|^PG_|DB_URL|^DB$|_DB$|^DB_|_DB_|^PG(?:HOST|PORT|USER|PASSWORD|DATABASE)$|"
+                 r"CONNECTION_STRING|CONN_STR", n) and not re.search(r"EMBED|MODEL|DIM", n):
+        return "database"
+    if "MODEL" in n and not re.search(r"CHAT|LLM|COMPLETION|GENERAT|RERANK|VISION", n):
+        return "model"
+    if re.search(r"OLLAMA|EMBED", n) and re.search(r"HOST|URL|BASE|ENDPOINT|API$|SERVER|ADDR", n):
+        return "provider"
+    if "CHUNK" in n:
+        return "chunking"
+    if re.search(r"BATCH", n):
+        return "batch"
+    if re.search(r"DIM", n):
+        return "dimensions"
+    return "other"
+
+
+def placeholder_for(name: str) -> str | None:
+    """The backfill.env placeholder that carries what an env name means, or None when it is not ours to set."""
+    kind = kind_of(name)
+    if kind == "database":
+        part = database_part(name)
+        return "{database_url}" if part is None else (None if part == "other" else f"{{database_{part}}}")
+    if kind == "provider":
+        return "{provider_url}"
+    if kind == "model" and ("EMBED" in name.upper() or name.upper() in ("MODEL", "MODEL_NAME", "OLLAMA_MODEL")):
+        return "{model}"
+    if kind == "batch" and "EMBED" in name.upper():
+        return "{batch_size}"
+    if kind == "dimensions" and re.search(r"EMBED|VECTOR", name.upper()):
+        return "{dimensions}"
+    return None
+
+
+def database_part(name: str) -> str | None:
+    """Which part of a DSN a database name carries: host / port / user / password / name, None for a whole DSN,
+    "other" for the rest (SSL mode, pool size)."""
+    n = name.upper()
+    if re.search(r"DSN|URL|URI|CONN", n):
+        return None
+    for part, pattern in (("host", r"HOST|SERVER|ADDR"), ("port", r"PORT"), ("password", r"PASS|PWD"),
+                          ("user", r"USER"), ("name", r"DATABASE$|_NAME$|_DB$|^PGDATABASE$|DBNAME|_DATABASE_NAME")):
+        if re.search(pattern, n):
+            return part
+    return "other"
+
+
+def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
+    """Names matching the patterns (with their value in config files) and :11434 URLs, one per line and name."""
+    out: list[ConfigSetting] = []
+    seen: set[tuple[int, str]] = set()
+    for number, raw in enumerate(text.splitlines(), 1):
+        if is_config_file:
+            m = _ASSIGN.match(raw)
+            if m and NAME.fullmatch(m.group("name")):
+                value = m.group("value").strip().strip("'\"") or None
+                out.append(ConfigSetting(rel, number, m.group("name"), _masked(m.group("name"), value)))
+                seen.add((number, m.group("name")))
+                continue
+        for m in NAME.finditer(raw):
+            if (number, m.group("name")) not in seen:
+                seen.add((number, m.group("name")))
+                out.append(ConfigSetting(rel, number, m.group("name")))
+    for m in OLLAMA_URL.finditer(text):
+        number = line_of(text, m.start())
+        if (number, "url") not in seen:
+            seen.add((number, "url"))
+            out.append(ConfigSetting(rel, number, "url", m.group("url")))
+    return out
+
+
+def _masked(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    shown = redact.redact_env({name: value})[name]
+    return redact.safe_dsn(shown) if "://" in shown else shown

@@ -1,0 +1,672 @@
+"""The target's contract, read from its code: which environment variables and flags its backfill reads, and
+which hosts and models it hard-codes. ``command_contract`` follows a command line to the modules it runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+
+from .. import redact
+from . import embedding_calls
+from .files import MAKEFILES, language, read
+from .literals import call_args, env_reads, in_spans
+
+MAX_FILES = 30
+MAX_DEPTH = 6  # nested commands (npm script -> make -> python)
+IMPORT_DEPTH = 3  # the module run, and the local modules it imports, three levels down
+
+
+@dataclass(frozen=True)
+class Contract:
+    reads_env: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    hardcoded_urls: tuple[str, ...] = ()
+    hardcoded_models: tuple[str, ...] = ()
+    known: bool = True
+    reason: str = ""  # why the contract could not be read (known False)
+    files: tuple[str, ...] = ()  # the modules read, relative to the root
+    env_defaults: tuple[tuple[str, str], ...] = ()  # (name, literal default), secrets masked
+    required_flags: tuple[str, ...] = ()
+    flag_env: tuple[tuple[str, str], ...] = ()  # (flag, env variable it defaults from)
+    given_env: tuple[str, ...] = ()  # set on the command line itself (VAR=... cmd)
+    given_flags: tuple[str, ...] = ()  # passed on the command line (or in the npm script / make recipe)
+    in_process_models: tuple[str, ...] = ()  # what it loads to embed in-process (sentence-transformers, ...)
+    engine: bool = False  # the command is backfill-harness's own engine
+    embedding_calls: tuple[str, ...] = ()  # "path:line kind" of each embedding call in the files read
+    selectors: tuple[str, ...] = ()  # env names compared with literals (OPENAI_EMBED_HOST == "ollama"): choices, not values
+
+    def backfill_env(self) -> dict[str, str]:
+        """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
+        carries the database, provider, model, batch size or dimension, with its placeholder."""
+        from .config import placeholder_for
+
+        if not self.known or self.engine:
+            return {}
+        return {n: p for n in self.reads_env if n not in self.selectors and (p := placeholder_for(n))}
+
+    def as_dict(self) -> dict:
+        data = dict(self.__dict__)
+        data["env_defaults"] = dict(self.env_defaults)
+        data["flag_env"] = dict(self.flag_env)
+        data["backfill_env"] = self.backfill_env()
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+    def merged(self, other: "Contract") -> "Contract":
+        def u(a, b):
+            return tuple(dict.fromkeys([*a, *b]))
+        return Contract(u(self.reads_env, other.reads_env), u(self.flags, other.flags),
+                        u(self.hardcoded_urls, other.hardcoded_urls), u(self.hardcoded_models, other.hardcoded_models),
+                        self.known and other.known, self.reason or other.reason, u(self.files, other.files),
+                        u(self.env_defaults, other.env_defaults), u(self.required_flags, other.required_flags),
+                        u(self.flag_env, other.flag_env), u(self.given_env, other.given_env),
+                        u(self.given_flags, other.given_flags), u(self.in_process_models, other.in_process_models),
+                        self.engine or other.engine, u(self.embedding_calls, other.embedding_calls),
+                        u(self.selectors, other.selectors))
+
+    def text(self) -> str:
+        if not self.known:
+            return f"contract unknown: {self.reason}"
+        if self.engine:
+            return "backfill-harness's own engine (reads the profile)"
+        parts = [f"reads env {', '.join(self.reads_env) or 'none'}"]
+        if self.flags:
+            parts.append(f"flags {', '.join(self.flags)}")
+        if self.hardcoded_urls:
+            parts.append(f"hard-codes {', '.join(self.hardcoded_urls)}")
+        if self.hardcoded_models:
+            parts.append(f"hard-codes model {', '.join(self.hardcoded_models)}")
+        if self.in_process_models:
+            parts.append(f"embeds in-process with {', '.join(self.in_process_models)}")
+        return "; ".join(parts)
+
+
+def unknown(reason: str, **kw) -> Contract:
+    return Contract(known=False, reason=reason, **kw)
+
+
+# -- reading source files ------------------------------------------------------------------------------------------
+
+_URL = re.compile(r"""(?P<q>['"`])(?P<u>(?:https?|postgres(?:ql)?)://[^'"`\s]+|(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d{2,5}[^'"`\s]*)(?P=q)""")
+_RELEVANT_URL = re.compile(r"postgres|:11434|ollama|/api/embed|/v1/embeddings|localhost|127\.0\.0\.1|0\.0\.0\.0|host\.docker\.internal")
+_MODEL_CONST = re.compile(r"""(?m)^\s*(?:export\s+)?(?:const\s+|let\s+|var\s+)?(?P<n>[A-Z0-9_]*EMBED[A-Z0-9_]*MODEL(?:_NAME|_ID)?|embed\w*_model(?:_name)?|MODEL(?:_NAME)?)\s*(?::\s*[^=\n]+)?=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)\s*;?\s*(?:#.*|//.*)?$""")
+_ARGPARSE = re.compile(r"""\badd_argument\(""")
+_CLICK = re.compile(r"""@click\.(?:option|argument)\(""")
+_TYPER = re.compile(r"""(?P<p>[A-Za-z_]\w*)\s*:\s*[^=\n]+=\s*typer\.Option\(""")
+_COMMANDER = re.compile(r"""\.(?P<req>requiredOption|option)\(\s*['"](?P<spec>[^'"]+)['"]""")
+_PARSEARGS = re.compile(r"""\bparseArgs\s*\(""")
+_ARGV_FLAG = re.compile(r"""['"](?P<f>--[A-Za-z][\w-]*)['"]""")
+_SETTINGS_CLASS = re.compile(r"""(?m)^class\s+\w+\s*\([^)]*BaseSettings[^)]*\)\s*:\s*\n(?P<body>(?:[ \t]+.*\n|[ \t]*\n)+)""")
+
+
+def read_contract(rel: str, text: str) -> Contract:
+    """What one source file reads and hard-codes."""
+    lang = language(rel)
+    if PurePosixPath(rel).name in MAKEFILES:
+        lang = "make"
+    reads = env_reads(text, lang)
+    names = [r.name for r in reads]
+    defaults = [(r.name, _mask(r.default)) for r in reads if r.default]
+    flags, required, flag_env = _flags(text, lang, names)
+    if lang == "python":
+        names += _settings_fields(text)
+    calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
+    urls = []
+    for m in _URL.finditer(text):
+        if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(m.group("u")) or _in_comment(text, m.start())
+                or "{" in m.group("u")):
+            continue
+        if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()):
+            continue
+        urls.append(_mask(m.group("u")))
+    models = [c.model for c in calls if c.model and not c.model_env and not c.in_process]
+    for m in _MODEL_CONST.finditer(text):
+        models.append(m.group("v"))
+    in_process = [c.model or (f"${c.model_env}" if c.model_env else "?") for c in calls if c.in_process]
+    # The ollama clients read OLLAMA_HOST themselves; calls whose model or URL comes from a variable read it.
+    names += [n for c in calls for n in (c.model_env, c.url_env) if n]
+    return Contract(tuple(dict.fromkeys(names)), tuple(dict.fromkeys(flags)), tuple(dict.fromkeys(urls)),
+                    tuple(dict.fromkeys(models)), files=(rel,), env_defaults=tuple(dict.fromkeys(defaults)),
+                    required_flags=tuple(dict.fromkeys(required)), flag_env=tuple(dict.fromkeys(flag_env)),
+                    in_process_models=tuple(dict.fromkeys(in_process)),
+                    embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
+                    selectors=tuple(dict.fromkeys(_selectors(text, reads))))
+
+
+def _in_comment(text: str, pos: int) -> bool:
+    start = text.rfind("\n", 0, pos) + 1
+    head = text[start:pos].lstrip()
+    return head.startswith(("#", "//", "*", "/*"))
+
+
+def _is_env_fallback(text: str, end: int) -> bool:
+    """``"http://localhost:11434"`` used as ``os.getenv(...) or URL`` / ``process.env.X ?? URL``: a default."""
+    start = text.rfind("\n", 0, end) + 1
+    line = text[start:end]
+    return bool(re.search(r"(?:getenv|environ|process\.env|Deno\.env|Bun\.env)[^\n]*(?:\?\?|\|\||\bor\b)\s*['\"`][^'\"`]*['\"`]$", line))
+
+
+_COMPARED = re.compile(r"""\s*(?:==|!=|===|!==)\s*['"]|\s+(?:in|not\s+in)\s*[\[(]""")
+
+
+def _selectors(text: str, reads) -> list[str]:
+    """Env names whose value is compared with literals, directly or through a variable of the same name."""
+    out = []
+    for r in reads:
+        if _COMPARED.match(text, r.end):
+            out.append(r.name)
+            continue
+        var = re.search(rf"(?m)^\s*(?:const\s+|let\s+)?(\w+)\s*=\s*$", text[text.rfind("\n", 0, r.start) + 1:r.start])
+        if var and re.search(rf"\b{re.escape(var.group(1))}\s*(?:==|!=|===|!==)\s*['\"]", text):
+            out.append(r.name)
+    return out
+
+
+def _is_named_default(text: str, pos: int) -> bool:
+    """``DEFAULT_URL = "http://127.0.0.1:11434"``: a library's fallback, used when nothing is configured."""
+    start = text.rfind("\n", 0, pos) + 1
+    return bool(re.match(r"\s*(?:export\s+)?(?:(?:const|let|var)\s+)?[\w.]*(?:DEFAULT|FALLBACK|default|fallback)\w*\s*"
+                         r"(?::[^=\n]+)?[:=]", text[start:pos]))
+
+
+def _mask(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return redact.safe_dsn(value) if "://" in value else redact.redact(value)
+
+
+def _flags(text: str, lang: str, env_names: list[str]) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    flags, required, flag_env = [], [], []
+
+    def add(names: list[str], args: str, env: str | None = None):
+        longs = [n for n in names if n.startswith("--")] or names
+        if not longs:
+            return
+        flag = longs[0]
+        flags.append(flag)
+        if re.search(r"\brequired\s*=\s*True", args):
+            required.append(flag)
+        env_m = re.search(r"""(?:os\.(?:getenv|environ\.get)\(|os\.environ\[|envvar\s*=\s*\(?)\s*['"](?P<e>[A-Za-z_]\w*)['"]""", args)
+        if env_m or env:
+            flag_env.append((flag, env or env_m.group("e")))
+
+    if lang == "python":
+        for m in _ARGPARSE.finditer(text):
+            args = call_args(text, m.end() - 1)
+            names = re.findall(r"""^\s*['"](-{1,2}[\w-]+)['"]|,\s*['"](-{1,2}[\w-]+)['"]""", args)
+            names = [a or b for a, b in names]
+            if names:
+                add(names, args)
+            else:
+                positional = re.match(r"""\s*['"]([A-Za-z_][\w-]*)['"]""", args)
+                if positional:
+                    flags.append(positional.group(1))
+                    required.append(positional.group(1))
+        for m in _CLICK.finditer(text):
+            args = call_args(text, m.end() - 1)
+            names = re.findall(r"""['"](-{1,2}[\w-]+)['"]""", args)
+            add(names, args)
+            if "envvar" in args:
+                env_names.extend(re.findall(r"""envvar\s*=\s*\(?\s*['"]([A-Za-z_]\w*)['"]""", args))
+        for m in _TYPER.finditer(text):
+            args = call_args(text, m.end() - 1)
+            add(["--" + m.group("p").replace("_", "-")], args)
+            env_names.extend(re.findall(r"""envvar\s*=\s*['"]([A-Za-z_]\w*)['"]""", args))
+        if "sys.argv" in text:
+            flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
+    elif lang == "js":
+        for m in _COMMANDER.finditer(text):
+            long = re.search(r"--[\w-]+", m.group("spec"))
+            if long:
+                flags.append(long.group(0))
+                if m.group("req") == "requiredOption":
+                    required.append(long.group(0))
+        for m in _PARSEARGS.finditer(text):
+            args = call_args(text, m.end() - 1)
+            opts = re.search(r"options\s*:\s*\{", args)
+            if opts:
+                body = call_args(args, opts.end() - 1, limit=3000)
+                flags.extend("--" + k for k in re.findall(r"""['"]?([A-Za-z][\w-]*)['"]?\s*:\s*\{""", body))
+        if "process.argv" in text or "Deno.args" in text:
+            flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
+    return flags, required, flag_env
+
+
+def _settings_fields(text: str) -> list[str]:
+    """pydantic BaseSettings: each field is read from the environment by its upper-cased name (plus env_prefix)."""
+    names = []
+    for m in _SETTINGS_CLASS.finditer(text):
+        body = m.group("body")
+        prefix = re.search(r"""env_prefix\s*[=:]\s*['"]([^'"]*)['"]""", body)
+        p = prefix.group(1) if prefix else ""
+        for f in re.finditer(r"(?m)^[ \t]+([a-z_][a-z0-9_]*)\s*:", body):
+            if f.group(1) not in ("model_config", "class"):
+                alias = re.search(rf"""(?m)^[ \t]+{f.group(1)}\s*:[^\n]*(?:alias|env)\s*=\s*['"]([^'"]+)['"]""", body)
+                names.append(alias.group(1) if alias else (p + f.group(1)).upper())
+    return names
+
+
+# -- following imports -----------------------------------------------------------------------------------------------
+
+_PY_IMPORT = re.compile(r"""(?m)^\s*(?:from\s+(?P<from>\.*[\w.]*)\s+import\s+(?P<names>\([^)]*\)|[^\n#]+)|import\s+(?P<mods>[\w., ]+))""")
+_JS_IMPORT = re.compile(r"""(?:\bfrom\s+|\bimport\s*\(\s*|\brequire\(\s*|^\s*import\s+)['"](?P<spec>[^'"]+)['"]""", re.M)
+_JS_EXTS = (".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs", ".jsx")
+
+
+def _py_candidates(root: Path, current: Path, text: str) -> list[Path]:
+    out = []
+    for m in _PY_IMPORT.finditer(text):
+        if m.group("mods"):
+            mods = [x.strip().split(" ")[0] for x in m.group("mods").split(",")]
+            names: list[str] = []
+        else:
+            mods = [m.group("from")]
+            names = [n.strip().split(" ")[0] for n in m.group("names").strip("()").split(",") if n.strip()]
+        for mod in mods:
+            if not mod:
+                continue
+            dots = len(mod) - len(mod.lstrip("."))
+            parts = [p for p in mod.lstrip(".").split(".") if p]
+            bases = [current.parent.parents[dots - 2] if dots > 1 else current.parent] if dots else \
+                [root, current.parent, *[p for p in current.parents if p != root and root in p.parents]]
+            for base in bases:
+                target = base.joinpath(*parts)
+                for cand in [target.with_suffix(".py") if parts else None, target / "__init__.py",
+                             *[target / f"{n}.py" for n in names]]:
+                    if cand is not None and cand.is_file():
+                        out.append(cand)
+    return out
+
+
+def _js_candidates(root: Path, current: Path, text: str, packages: dict[str, Path]) -> list[Path]:
+    out = []
+    for m in _JS_IMPORT.finditer(text):
+        spec = m.group("spec")
+        if spec.startswith("."):
+            base = current.parent / spec
+        elif spec.startswith(("@/", "~/")):
+            pkg = _package_dir(current, root)
+            base = next((d / spec[2:] for d in (pkg / "src", pkg) if (d / spec[2:]).parent.exists()), pkg / spec[2:])
+        else:
+            name = spec if not spec.startswith("@") else "/".join(spec.split("/")[:2])
+            if name not in packages:
+                continue
+            rest = spec[len(name):].lstrip("/")
+            pkg_dir = packages[name]
+            base = pkg_dir / rest if rest else _package_entry(pkg_dir)
+        for cand in _js_files(base):
+            out.append(cand)
+            break
+    return out
+
+
+def _js_files(base: Path) -> list[Path]:
+    stem = base.with_suffix("") if base.suffix in (".js", ".mjs", ".cjs", ".jsx") else base
+    cands = [base] if base.suffix in _JS_EXTS else []
+    cands += [Path(str(stem) + e) for e in _JS_EXTS] + [base / f"index{e}" for e in _JS_EXTS]
+    return [c for c in cands if c.is_file()]
+
+
+def _package_dir(path: Path, root: Path) -> Path:
+    for parent in path.parents:
+        if (parent / "package.json").is_file():
+            return parent
+        if parent == root:
+            break
+    return root
+
+
+def _package_entry(pkg: Path) -> Path:
+    try:
+        data = json.loads((pkg / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    for key in ("source", "main", "module"):
+        if isinstance(data.get(key), str):
+            return pkg / data[key]
+    exports = data.get("exports")
+    if isinstance(exports, str):
+        return pkg / exports
+    return pkg / "src" / "index"
+
+
+def workspace_packages(root: Path) -> dict[str, Path]:
+    """package.json name -> folder, for the workspace packages of a JS monorepo (cheap: two levels deep)."""
+    found = {}
+    for pattern in ("*/package.json", "*/*/package.json", "*/*/*/package.json"):
+        for p in root.glob(pattern):
+            if "node_modules" in p.parts:
+                continue
+            try:
+                name = json.loads(p.read_text(encoding="utf-8")).get("name")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(name, str):
+                found.setdefault(name, p.parent)
+    return found
+
+
+def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | None = None) -> Contract:
+    """The contract of the given files and the local modules they import (breadth first, bounded)."""
+    root = root.resolve()
+    packages: dict[str, Path] | None = None
+    queue = [(p.resolve(), 0) for p in entry_files]
+    seen: set[Path] = set()
+    result = extra or Contract(files=())
+    while queue and len(seen) < MAX_FILES:
+        path, depth = queue.pop(0)
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        data = read(path)
+        if data is None:
+            continue
+        text = data.decode("utf-8", "replace")
+        rel = _rel(path, root)
+        result = result.merged(read_contract(rel, text))
+        if depth >= IMPORT_DEPTH:
+            continue
+        lang = language(rel)
+        if lang == "python":
+            nxt = _py_candidates(root, path, text)
+        elif lang == "js":
+            if packages is None:
+                packages = workspace_packages(_workspace_root(path, root))
+            nxt = _js_candidates(root, path, text, packages)
+        else:
+            nxt = []
+        queue.extend((p.resolve(), depth + 1) for p in nxt if root in p.resolve().parents or p.resolve() == root)
+    return result
+
+
+def _workspace_root(path: Path, root: Path) -> Path:
+    top = root
+    for parent in path.parents:
+        if (parent / "pnpm-workspace.yaml").exists() or _has_workspaces(parent / "package.json"):
+            top = parent
+        if parent == root:
+            break
+    return top
+
+
+def _has_workspaces(package_json: Path) -> bool:
+    try:
+        return "workspaces" in json.loads(package_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# -- following a command line ---------------------------------------------------------------------------------------
+
+_PY = re.compile(r"^(?:.*/)?python(?:3(?:\.\d+)?)?$")
+_JS_RUNNERS = frozenset({"node", "tsx", "ts-node", "ts-node-esm", "bun", "esno", "esrun", "vite-node", "jiti"})
+_WRAPPERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"), ("rye", "run"),
+             ("npx",), ("pnpm", "exec"), ("pnpm", "dlx"), ("yarn", "exec"), ("bunx",), ("dotenv", "--"), ("env",),
+             ("time",), ("exec",), ("nohup",), ("npm", "exec")}
+_PMS = frozenset({"npm", "pnpm", "yarn", "bun"})
+
+
+def command_contract(command: str, workdir: str | Path, root: str | Path | None = None) -> Contract:
+    """Follow a shell command line (npm/pnpm/yarn scripts, make targets, python/tsx/node, wrappers) to the
+    modules it runs, and read their contract; unknown when it runs something that cannot be read."""
+    workdir = Path(workdir).resolve()
+    root = Path(root).resolve() if root else workdir
+    if not workdir.is_dir():
+        return unknown(f"working directory {str(workdir)!r} does not exist")
+    return _follow(command, workdir, root, 0)
+
+
+def _follow(command: str, workdir: Path, root: Path, depth: int) -> Contract:
+    if depth > MAX_DEPTH:
+        return unknown("the command nests too deeply to follow")
+    result: Contract | None = None
+    for segment in re.split(r"\s*(?:&&|\|\||;|\|)\s*|\n", command):
+        if not segment.strip():
+            continue
+        cd = re.fullmatch(r"\s*cd\s+(\S+)\s*", segment)
+        if cd:  # `cd packages/db && pnpm run x`: what follows runs there
+            workdir = (workdir / cd.group(1).strip("'\"")).resolve()
+            continue
+        part = _segment(segment, workdir, root, depth)
+        if part is None:
+            continue
+        result = part if result is None else result.merged(part)
+    return result or unknown(f"nothing to follow in {command!r}")
+
+
+def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | None:
+    try:
+        words = shlex.split(segment, comments=True)
+    except ValueError:
+        return unknown(f"cannot parse the command {segment!r}")
+    given_env = []
+    while words and re.fullmatch(r"[A-Za-z_]\w*=.*", words[0]):
+        given_env.append(words.pop(0).split("=", 1)[0])
+    if not words or words[0] in ("cd", "echo", "export", "set", "true", "test", "[", "mkdir", "rm", "cp", "sleep"):
+        if words and words[0] == "cd" and len(words) > 1:
+            return None
+        return None
+    given_flags = [w.split("=", 1)[0] for w in words if w.startswith("--") and len(w) > 2]
+    base = Contract(files=(), given_env=tuple(given_env), given_flags=tuple(given_flags))
+    # Wrappers (uv run, npx, pnpm exec, env VAR=..., dotenv --) run what follows.
+    for wrapper in sorted(_WRAPPERS, key=len, reverse=True):
+        if tuple(words[:len(wrapper)]) == wrapper:
+            rest = words[len(wrapper):]
+            while rest and (rest[0].startswith("-") or re.fullmatch(r"[A-Za-z_]\w*=.*", rest[0])):
+                if "=" in rest[0] and not rest[0].startswith("-"):
+                    given_env.append(rest[0].split("=", 1)[0])
+                rest = rest[1:]
+            if not rest:
+                return unknown(f"{' '.join(wrapper)} with nothing to run")
+            inner = _segment(shlex.join(rest), workdir, root, depth + 1)
+            return base.merged(inner) if inner else base
+    head = words[0]
+    name = PurePosixPath(head).name
+    if name == "prisma" and words[1:3] == ["db", "seed"]:
+        try:
+            seed = json.loads((workdir / "package.json").read_text(encoding="utf-8")).get("prisma", {}).get("seed")
+        except (OSError, ValueError, AttributeError):
+            seed = None
+        if not isinstance(seed, str):
+            return unknown(f"no prisma.seed in {workdir / 'package.json'}")
+        return base.merged(_follow(seed, workdir, root, depth + 1))
+    if name in ("backfill-harness",) or (_PY.match(head) and words[1:3] == ["-m", "harness"]):
+        return base.merged(Contract(reads_env=("DATABASE_URL", "OLLAMA_HOST"), engine=True, files=()))
+    if _PY.match(head):
+        args = words[1:]
+        while args and args[0].startswith("-") and args[0] != "-m":
+            args = args[1:]
+        if args[:1] == ["-m"] and len(args) > 1:
+            files = _module_files(args[1], workdir)
+            if not files:
+                return unknown(f"python module {args[1]!r} not found from {workdir}")
+            return contract_of_files(root, files, extra=base)
+        if args[:1] == ["manage.py"] and len(args) > 1:  # a Django management command
+            found = sorted(workdir.glob(f"*/management/commands/{args[1]}.py"))
+            if found:
+                return contract_of_files(root, found[:1], extra=base)
+        if args:
+            path = workdir / args[0]
+            if not path.is_file():
+                return unknown(f"script {args[0]!r} not found in {workdir}")
+            return contract_of_files(root, [path], extra=base)
+        return unknown("python with no script")
+    if name in _JS_RUNNERS or (name == "deno" and len(words) > 1 and words[1] == "run"):
+        args = words[2:] if name == "deno" else words[1:]
+        # Flags may take values (--compiler-options '{...}'): the script is the first argument that is a file.
+        files = [a for a in args if not a.startswith("-")]
+        script = next((a for a in files if (workdir / a).is_file()), None) or next(
+            (a for a in files if re.search(r"\.(?:[cm]?[jt]sx?)$", a)), files[0] if files else None)
+        if not script:
+            return unknown(f"{name} with no script")
+        path = workdir / script
+        if not path.is_file():
+            return unknown(f"script {script!r} not found in {workdir}")
+        return contract_of_files(root, [path], extra=base)
+    if name in ("sh", "bash", "zsh") or head.endswith(".sh") or head.startswith("./"):
+        script = words[1] if name in ("sh", "bash", "zsh") and len(words) > 1 else head
+        path = workdir / script
+        if not path.is_file():
+            return unknown(f"script {script!r} not found in {workdir}")
+        if path.suffix in (".py", ".ts", ".js", ".mjs"):
+            return contract_of_files(root, [path], extra=base)
+        data = read(path)
+        if data is None:
+            return unknown(f"{script!r} is not a text script")
+        text = data.decode("utf-8", "replace")
+        inner = _follow("\n".join(l for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")),
+                        workdir, root, depth + 1)
+        return base.merged(read_contract(_rel(path, root), text)).merged(inner)
+    if name in _PMS:
+        return _package_script(words, workdir, root, depth, base)
+    if name == "make":
+        return _make(words, workdir, root, depth, base)
+    if name in ("docker", "docker-compose", "podman", "kubectl"):
+        return unknown(f"the command runs in a container ({name}); its code is not read")
+    local = workdir / head
+    if local.is_file() and read(local) is not None and local.suffix in (".py", ".ts", ".js", ".mjs", ".sh"):
+        return contract_of_files(root, [local], extra=base)
+    console = _console_script(name, workdir, root)
+    if console:
+        return contract_of_files(root, console, extra=base)
+    return unknown(f"cannot read what {name!r} runs (a binary or a tool outside the repository)")
+
+
+def _module_files(module: str, workdir: Path) -> list[Path]:
+    target = workdir.joinpath(*module.split("."))
+    for cand in (target.with_suffix(".py"), target / "__main__.py", workdir / "src" / Path(*module.split(".")) / "__main__.py",
+                 (workdir / "src").joinpath(*module.split(".")).with_suffix(".py")):
+        if cand.is_file():
+            return [cand]
+    return []
+
+
+def _console_script(name: str, workdir: Path, root: Path) -> list[Path]:
+    """A [project.scripts] / [tool.poetry.scripts] entry of a pyproject.toml: the module it names."""
+    import tomllib
+
+    for folder in dict.fromkeys([workdir, root]):
+        try:
+            data = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        scripts = {**(data.get("project", {}).get("scripts") or {}),
+                   **(data.get("tool", {}).get("poetry", {}).get("scripts") or {})}
+        target = scripts.get(name)
+        if isinstance(target, str):
+            files = _module_files(target.split(":")[0], folder)
+            if files:
+                return files
+    return []
+
+
+def _package_script(words: list[str], workdir: Path, root: Path, depth: int, base: Contract) -> Contract:
+    pm, args = PurePosixPath(words[0]).name, words[1:]
+    folder, script = workdir, None
+    i = 0
+    rest: list[str] = []
+    while i < len(args):
+        a = args[i]
+        if a in ("--filter", "-F", "--workspace", "-w") and i + 1 < len(args):
+            folder = _workspace_folder(args[i + 1], workdir, root) or folder
+            i += 2
+            continue
+        if a.startswith(("--filter=", "--workspace=")):
+            folder = _workspace_folder(a.split("=", 1)[1], workdir, root) or folder
+        elif a == "workspace" and pm == "yarn" and i + 1 < len(args):
+            folder = _workspace_folder(args[i + 1], workdir, root) or folder
+            i += 2
+            continue
+        elif a in ("run", "run-script") and script is None:
+            pass
+        elif a == "--":
+            rest = args[i + 1:]
+            break
+        elif not a.startswith("-") and script is None:
+            script = a
+        elif script is not None:
+            rest.append(a)
+        i += 1
+    if not script:
+        return unknown(f"{pm} with no script to run")
+    try:
+        scripts = json.loads((folder / "package.json").read_text(encoding="utf-8")).get("scripts") or {}
+    except (OSError, ValueError, AttributeError):
+        return unknown(f"no package.json in {folder}")
+    body = scripts.get(script)
+    if not isinstance(body, str):
+        # `yarn prisma db seed`, `pnpm tsx x.ts`: not a script, a binary of the package run with its arguments.
+        tail = args[args.index(script) + (1 if script == "exec" else 0):]
+        if not tail or (script != "exec" and pm == "npm"):
+            return unknown(f"package {folder.name!r} has no script {script!r}")
+        inner = _segment(shlex.join(tail), folder, root, depth + 1)
+        return inner if inner is not None else unknown(f"package {folder.name!r} has no script {script!r}")
+    body = body + (" " + shlex.join(rest) if rest else "")
+    return base.merged(_follow(body, folder, root, depth + 1))
+
+
+def _workspace_folder(selector: str, workdir: Path, root: Path) -> Path | None:
+    if (workdir / selector / "package.json").is_file():
+        return workdir / selector
+    if (root / selector / "package.json").is_file():
+        return root / selector
+    top = _workspace_root(workdir / "package.json", root) if (workdir / "package.json").exists() else root
+    return workspace_packages(top).get(selector) or workspace_packages(root).get(selector)
+
+
+def _make(words: list[str], workdir: Path, root: Path, depth: int, base: Contract) -> Contract:
+    folder, targets, i = workdir, [], 1
+    while i < len(words):
+        if words[i] == "-C" and i + 1 < len(words):
+            folder = workdir / words[i + 1]
+            i += 2
+            continue
+        if not words[i].startswith("-") and "=" not in words[i]:
+            targets.append(words[i])
+        i += 1
+    makefile = next((folder / n for n in ("GNUmakefile", "makefile", "Makefile") if (folder / n).is_file()), None)
+    if makefile is None:
+        return unknown(f"no Makefile in {folder}")
+    text = makefile.read_text(encoding="utf-8", errors="replace")
+    recipes = make_recipes(text)
+    target = targets[0] if targets else next(iter(recipes), None)
+    if target not in recipes:
+        return unknown(f"make target {target!r} not found in {makefile}")
+    lines = [re.sub(r"^[@\-+]+", "", l.strip()) for l in recipes[target]]
+    body = "\n".join(re.sub(r"\$\(([A-Z_][A-Z0-9_]*)\)", r"${\1}", l).replace("$$", "$") for l in lines)
+    reads = Contract(reads_env=tuple(dict.fromkeys(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", body))), files=())
+    return base.merged(reads).merged(_follow(body, folder, root, depth + 1))
+
+
+def make_recipes(text: str) -> dict[str, list[str]]:
+    """target -> recipe lines of a Makefile (prerequisites' recipes are not merged)."""
+    recipes: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("\t"):
+            if current:
+                recipes[current].append(line[1:])
+            continue
+        m = re.match(r"^([A-Za-z0-9_.:/-]+?)\s*:(?!=)", line)
+        if m and not line.startswith((".", "#")) and "=" not in m.group(1):
+            current = m.group(1)
+            recipes.setdefault(current, [])
+        elif line.strip() and not line.startswith("#"):
+            current = None if "=" in line else current
+    return recipes
+
+
+def with_files_relative(contract: Contract, root: Path) -> Contract:
+    return replace(contract, files=tuple(_rel(Path(f), root) if Path(f).is_absolute() else f for f in contract.files))
+
+
+__all__ = ["Contract", "command_contract", "contract_of_files", "read_contract", "unknown", "make_recipes", "field"]

@@ -1,0 +1,204 @@
+"""Calls that embed text: Ollama's HTTP API and clients, OpenAI-style clients, sentence-transformers and the
+LangChain / LlamaIndex embedding classes, with the model and URL each uses where they are literal."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .literals import EnvRead, call_args, constant, env_reads, in_spans, line_of
+
+IN_PROCESS_KINDS = frozenset({"sentence-transformers", "fastembed", "transformers"})
+
+
+@dataclass(frozen=True)
+class EmbeddingCall:
+    path: str
+    line: int
+    kind: str  # ollama-http / ollama-client / openai / openai-http / sentence-transformers / fastembed / langchain / llamaindex
+    name: str  # what was called
+    model: str | None = None  # literal model name (or the default of the env variable it reads)
+    model_env: str | None = None  # the env variable the model comes from
+    url: str | None = None
+    url_env: str | None = None
+
+    @property
+    def in_process(self) -> bool:
+        return self.kind in IN_PROCESS_KINDS
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "in_process": self.in_process}
+
+
+_TRIGGER = re.compile(r"embed\(|embedMany|/api/embed|embeddings?\.create|SentenceTransformer|TextEmbedding|Embeddings?\s*\(|ollama|"
+                      r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(")
+_OLLAMA_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/api/embed(?:dings)?)\b[^'"`\n]*(?P=q)""")
+_OPENAI_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/v1/embeddings)[^'"`\n]*(?P=q)""")
+_OPENAI = re.compile(r"""\bembeddings\s*\.\s*create\s*\(""")
+_ST = re.compile(r"""\b(?P<name>SentenceTransformer|CrossEncoder|TextEmbedding)\s*\(""")
+_CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
+_OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
+_OLLAMA_CALL = re.compile(r"""\b(?P<name>\w+)\s*\.\s*(?P<fn>embed|embeddings)\s*\(""")
+_MODEL_KW = re.compile(r"""\b(?:model|model_name|modelName|model_id|modelId|model_name_or_path)\s*[=:]\s*""")
+_URL_KW = re.compile(r"""\b(?:base_url|baseUrl|baseURL|host|url|api_base|endpoint|ollama_base_url|api_url)\s*[=:]\s*""")
+_STRING_AT = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*)(?P=q)""")
+_IDENT_AT = re.compile(r"""(?:self\.|this\.|settings\.|config\.|cfg\.)?(?P<id>[A-Za-z_]\w*)""")
+_AI_SDK = re.compile(r"""\b(?P<name>embed|embedMany)\s*\(\s*\{""")
+_AI_SDK_IMPORT = re.compile(r"""from\s+['"]ai['"]""")
+_AI_SDK_MODEL = re.compile(r"""\.(?:embedding|textEmbeddingModel|textEmbedding|embeddingModel)\s*\(\s*['"](?P<m>[^'"]+)['"]""")
+_SKIP_CLASSES = frozenset({"Embedding", "Embeddings", "BaseEmbedding", "TextEmbedding"})
+
+
+def has_calls(text: str) -> bool:
+    return bool(_TRIGGER.search(text))
+
+
+def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
+    """Every embedding call of one source file."""
+    if lang not in ("python", "js", "shell", "other"):
+        return []
+    reads = env_reads(text, lang)
+    out: list[EmbeddingCall] = []
+    seen_lines: set[int] = set()
+
+    def add(call: EmbeddingCall) -> None:
+        if (call.line, call.kind) not in seen_lines:
+            seen_lines.add((call.line, call.kind))
+            out.append(call)
+
+    for m in _OLLAMA_HTTP.finditer(text):
+        url = m.group("s")
+        endpoint = "/api/embeddings" if url.endswith("/api/embeddings") else "/api/embed"
+        add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-http", endpoint, *_nearby_model(text, m.start(), reads),
+                          *_url_of(url, text, m.start(), reads)))
+    for m in _OPENAI_HTTP.finditer(text):
+        add(EmbeddingCall(rel, line_of(text, m.start()), "openai-http", "/v1/embeddings",
+                          *_nearby_model(text, m.start(), reads), *_url_of(m.group("s"), text, m.start(), reads)))
+    for m in _OPENAI.finditer(text):
+        args = call_args(text, m.end() - 1)
+        add(EmbeddingCall(rel, line_of(text, m.start()), "openai", "embeddings.create",
+                          *_kw(text, args, m.end(), _MODEL_KW, reads), *_client_url(text, reads)))
+    for m in _ST.finditer(text):
+        if _is_definition(text, m.start()):
+            continue
+        args = call_args(text, m.end() - 1)
+        model = _kw(text, args, m.end(), _MODEL_KW, reads)
+        if model == (None, None):
+            model = _positional(text, args, m.end(), reads)
+        kind = "fastembed" if m.group("name") == "TextEmbedding" else "sentence-transformers"
+        if kind == "fastembed" and "fastembed" not in text:
+            continue
+        add(EmbeddingCall(rel, line_of(text, m.start()), kind, m.group("name"), *model))
+    if _OLLAMA_IMPORT.search(text):
+        for m in _OLLAMA_CALL.finditer(text):
+            args = call_args(text, m.end() - 1)
+            add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-client", f"{m.group('name')}.{m.group('fn')}",
+                              *_kw(text, args, m.end(), _MODEL_KW, reads), *_ollama_host(text, reads)))
+    if lang == "js" and _AI_SDK_IMPORT.search(text):  # the Vercel AI SDK: embed({ model: openai.embedding("m") })
+        for m in _AI_SDK.finditer(text):
+            args = call_args(text, m.end() - 2)
+            model = _AI_SDK_MODEL.search(args)
+            add(EmbeddingCall(rel, line_of(text, m.start()), "ai-sdk", m.group("name"), model.group("m") if model else None))
+    llama = bool(re.search(r"llama_index|llamaindex", text))
+    for m in _CLASS.finditer(text):
+        name = m.group("name")
+        if name in _SKIP_CLASSES or _is_definition(text, m.start("name")) or name.startswith(("Base", "Mock", "Fake")):
+            continue
+        args = call_args(text, m.end() - 1)
+        model = _kw(text, args, m.end(), _MODEL_KW, reads)
+        if model == (None, None) and re.search(r"HuggingFace|SentenceTransformer|FastEmbed", name):
+            model = _positional(text, args, m.end(), reads)
+        url = _kw(text, args, m.end(), _URL_KW, reads)
+        # LangChain's classes end in "Embeddings", LlamaIndex's in "Embedding".
+        family = "llamaindex" if llama and not name.endswith("Embeddings") else "langchain"
+        kind = "sentence-transformers" if re.search(r"HuggingFace(?!Inference)|SentenceTransformer|FastEmbed", name) else family
+        add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url))
+    return out
+
+
+def _is_definition(text: str, pos: int) -> bool:
+    start = text.rfind("\n", 0, pos) + 1
+    head = text[start:pos]
+    return bool(re.search(r"\b(?:class|def|function|interface|type|import|from)\b", head))
+
+
+def _value(text: str, at: int, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+    """The literal or env read at position ``at``: (literal or env default, env name)."""
+    env = in_spans(at, reads)
+    if env is None:
+        for r in reads:
+            if r.start >= at and r.start - at < 40 and not text[at:r.start].strip("( ").replace("int", "").strip():
+                env = r
+                break
+    if env is not None:
+        return env.default, env.name
+    s = _STRING_AT.match(text, at)
+    if s:
+        return s.group("s"), None
+    ident = _IDENT_AT.match(text, at)
+    if ident:
+        rhs = constant(text, ident.group("id"))
+        if rhs:
+            pos = text.find(rhs)
+            return _value(text, pos, reads) if pos >= 0 and rhs != text[at:at + len(rhs)] else (None, None)
+    return None, None
+
+
+def _kw(text: str, args: str, offset: int, pattern: re.Pattern, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+    m = pattern.search(args)
+    if not m:
+        return None, None
+    return _value(text, offset + m.end(), reads)
+
+
+def _positional(text: str, args: str, offset: int, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+    stripped = len(args) - len(args.lstrip())
+    if not args.strip() or re.match(r"\s*\w+\s*=", args):
+        return None, None
+    return _value(text, offset + stripped, reads)
+
+
+def _nearby_model(text: str, pos: int, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+    """The model sent with an HTTP call: a ``model`` key within a few lines after the URL."""
+    window = text[pos: pos + 600]
+    m = _MODEL_KW.search(window)
+    if not m:
+        return None, None
+    return _value(text, pos + m.end(), reads)
+
+
+def _url_of(url: str, text: str, pos: int, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+    base = url.rsplit("/api/", 1)[0].rsplit("/v1/", 1)[0]
+    if base.startswith(("http://", "https://")) and "${" not in base and "{" not in base:
+        return base, None
+    var = re.search(r"\$\{\s*(?:this\.|self\.)?([A-Za-z_]\w*)|\{\s*(?:self\.)?([A-Za-z_]\w*)\s*\}", base)
+    if var:
+        name = var.group(1) or var.group(2)
+        for r in reads:
+            if r.name == name:
+                return r.default, r.name
+        rhs = constant(text, name)
+        if rhs:
+            return _value(text, text.find(rhs), reads)
+    return None, None
+
+
+def _client_url(text: str, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+    m = re.search(r"""\b(?:OpenAI|AsyncOpenAI|AzureOpenAI)\s*\(""", text)
+    if not m:
+        return None, None
+    args = call_args(text, m.end() - 1)
+    return _kw(text, args, m.end(), _URL_KW, reads)
+
+
+def _ollama_host(text: str, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+    m = re.search(r"""\b(?:Client|AsyncClient|Ollama)\s*\(""", text)
+    if m:
+        args = call_args(text, m.end() - 1)
+        found = _kw(text, args, m.end(), _URL_KW, reads)
+        if found != (None, None):
+            return found
+    for r in reads:  # the ollama clients read OLLAMA_HOST themselves
+        if r.name == "OLLAMA_HOST":
+            return r.default, r.name
+    return None, "OLLAMA_HOST"

@@ -1,0 +1,204 @@
+"""Backfill entrypoints and the command that really runs each: npm/pnpm/yarn scripts from their package folder
+(package manager from the lock files), make targets, Python scripts and modules, tsx/node scripts."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .contract import Contract, make_recipes
+
+_MAIN = re.compile(rb"""if\s+__name__\s*==\s*['"]__main__['"]""")
+_BACKFILLISH = re.compile(r"backfill|embed|vectori[sz]e|reindex|ingest", re.I)
+# Embed-on-ingest entrypoints: candidates, ranked below the backfills (and above them only by what they call).
+_SECONDARY = re.compile(r"seed|ingest|populate|generate|index(?:ing|er)?\b|load[-_:]?(?:data|docs)", re.I)
+_SCRIPTISH = re.compile(r"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex", re.I)
+_LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"), ("bun.lock", "bun"),
+          ("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm"))
+
+
+@dataclass(frozen=True)
+class Entrypoint:
+    path: str
+    kind: str  # python-script / python-module / npm-script / make-target / script / console-script
+    name: str
+    command: str
+    workdir: str = "."  # where to run ``command``, relative to the repository
+    runner: str | None = None  # the same from the repository root through the workspace's runner, if any
+    package_manager: str | None = None
+    contract: Contract | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def score(self) -> int:
+        text = f"{self.name} {self.path}".lower()
+        calls = self.contract is not None and bool(self.contract.embedding_calls)
+        return (("backfill" in text) * 4 + ("embed" in text) * 2 + calls * 3
+                + {"npm-script": 2, "make-target": 2, "django-command": 2, "python-module": 1, "console-script": 1}.get(self.kind, 0))
+
+    @property
+    def env(self) -> tuple[str, ...]:
+        """The environment variables the entrypoint reads (from its contract)."""
+        return self.contract.reads_env if self.contract is not None else ()
+
+    def as_dict(self) -> dict:
+        data = {k: v for k, v in self.__dict__.items() if k != "contract"}
+        data["contract"] = self.contract.as_dict() if self.contract else None
+        return data
+
+
+def package_manager(root: Path, folder: Path) -> str:
+    """The package manager of a JS project: the lock file nearest to the folder, else package.json's
+    ``packageManager``, else npm."""
+    for parent in [folder, *folder.parents]:
+        for lock, pm in _LOCKS:
+            if (parent / lock).exists():
+                return pm
+        try:
+            declared = json.loads((parent / "package.json").read_text(encoding="utf-8")).get("packageManager")
+        except (OSError, ValueError, AttributeError):
+            declared = None
+        if isinstance(declared, str) and declared.split("@")[0] in ("pnpm", "yarn", "npm", "bun"):
+            return declared.split("@")[0]
+        if parent == root or (parent / "pnpm-workspace.yaml").exists():
+            if (parent / "pnpm-workspace.yaml").exists():
+                return "pnpm"
+            if parent == root:
+                break
+    return "npm"
+
+
+def npm_scripts(root: Path, rel: str, data: bytes, terms: tuple[str, ...]) -> list[Entrypoint]:
+    try:
+        package = json.loads(data)
+        scripts = package.get("scripts") or {}
+    except (ValueError, AttributeError):
+        return []
+    folder = PurePosixPath(rel).parent
+    workdir = str(folder)
+    pm = package_manager(root, root / workdir)
+    name = package.get("name") if isinstance(package.get("name"), str) else None
+    found = []
+    seed = (package.get("prisma") or {}).get("seed") if isinstance(package.get("prisma"), dict) else None
+    if isinstance(seed, str):  # `prisma db seed` runs package.json's prisma.seed
+        runner = {"pnpm": "pnpm exec", "yarn": "yarn", "bun": "bunx"}.get(pm, "npx")
+        found.append(Entrypoint(rel, "prisma-seed", "prisma db seed", f"{runner} prisma db seed", workdir,
+                                package_manager=pm))
+    for script, body in scripts.items() if isinstance(scripts, dict) else ():
+        text = f"{script} {body}"
+        if not (_BACKFILLISH.search(text) or _SECONDARY.search(script) or any(t in text for t in terms)):
+            continue
+        command = f"{pm} run {script}"
+        runner = None
+        if workdir != ".":
+            runner = {"pnpm": f"pnpm --filter {name or workdir} run {script}",
+                      "yarn": f"yarn workspace {name} run {script}" if name else None,
+                      "npm": f"npm run {script} --workspace {workdir}",
+                      "bun": f"bun run --filter {name or workdir} {script}"}.get(pm)
+        found.append(Entrypoint(rel, "npm-script", script, command, workdir, runner, pm))
+    return found
+
+
+def make_targets(rel: str, data: bytes, terms: tuple[str, ...]) -> list[Entrypoint]:
+    text = data.decode("utf-8", "replace")
+    workdir = str(PurePosixPath(rel).parent)
+    found = []
+    for target, recipe in make_recipes(text).items():
+        if _BACKFILLISH.search(target) or any(_BACKFILLISH.search(r) or any(t in r for t in terms) for r in recipe):
+            command = f"make {target}" if workdir == "." else f"make -C {workdir} {target}"
+            found.append(Entrypoint(rel, "make-target", target, f"make {target}", workdir,
+                                    command if workdir != "." else None))
+    return found
+
+
+def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
+    if rel.endswith(".py"):
+        if b"__main__" not in data and not rel.endswith("__main__.py") and "/management/commands/" not in rel:
+            return None
+    elif not rel.endswith((".ts", ".mts", ".js", ".mjs", ".cjs", ".sh")) or not _SCRIPTISH.search(rel):
+        return None
+    p = PurePosixPath(rel)
+    if p.parent.name == "commands" and p.parent.parent.name == "management" and p.suffix == ".py":
+        if not _BACKFILLISH.search(p.stem):
+            return None
+        manage = next((q for q in p.parents if (root / q / "manage.py").is_file()), None)
+        if manage is not None:
+            return Entrypoint(rel, "django-command", p.stem, f"python manage.py {p.stem}", str(manage))
+    if p.suffix == ".py" and _MAIN.search(data) or p.name == "__main__.py":
+        if not _BACKFILLISH.search(rel) and not _BACKFILLISH.search(p.parent.name) and not _SECONDARY.search(p.stem):
+            return None
+        module = module_name(root, p)
+        if module:
+            top = _package_root(root, p)
+            return Entrypoint(rel, "python-module", module, f"python -m {module}", top)
+        return Entrypoint(rel, "python-script", p.stem, f"python {rel}")
+    low = p.name.lower()
+    if (p.suffix in (".ts", ".mts", ".js", ".mjs", ".cjs", ".sh") and _SCRIPTISH.search(low)
+            and not re.search(r"test|spec|\.d\.ts$|config", low)):
+        if p.suffix == ".sh":
+            return Entrypoint(rel, "script", p.stem, f"sh {rel}")
+        pkg = _package_folder(root, p)
+        inside = str(PurePosixPath(rel).relative_to(pkg)) if pkg != "." else rel
+        if p.suffix in (".ts", ".mts"):
+            pm = package_manager(root, root / pkg)
+            tool = next((t for t in ("tsx", "ts-node") if _has_dependency(root, pkg, t)), None)
+            runner = ({"pnpm": f"pnpm exec {tool}", "yarn": f"yarn {tool}", "bun": "bun"}.get(pm, f"npx {tool}")
+                      if tool else "npx tsx")
+            return Entrypoint(rel, "script", p.stem, f"{runner} {inside}", pkg, package_manager=pm)
+        return Entrypoint(rel, "script", p.stem, f"node {inside}", pkg)
+    return None
+
+
+def console_scripts(rel: str, data: bytes) -> list[Entrypoint]:
+    """[project.scripts] / [tool.poetry.scripts] of a pyproject.toml whose name or target looks like a backfill."""
+    import tomllib
+
+    try:
+        doc = tomllib.loads(data.decode("utf-8", "replace"))
+    except ValueError:
+        return []
+    scripts = {**(doc.get("project", {}).get("scripts") or {}), **(doc.get("tool", {}).get("poetry", {}).get("scripts") or {})}
+    workdir = str(PurePosixPath(rel).parent)
+    return [Entrypoint(rel, "console-script", name, name, workdir) for name, target in scripts.items()
+            if isinstance(target, str) and _BACKFILLISH.search(f"{name} {target}")]
+
+
+def _has_dependency(root: Path, pkg: str, dep: str) -> bool:
+    for folder in dict.fromkeys([root / pkg, root]):
+        try:
+            data = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if any(dep in (data.get(k) or {}) for k in ("dependencies", "devDependencies")):
+            return True
+    return False
+
+
+def _package_folder(root: Path, p: PurePosixPath) -> str:
+    for parent in p.parents:
+        if (root / parent / "package.json").is_file():
+            return str(parent)
+    return "."
+
+
+def _package_root(root: Path, p: PurePosixPath) -> str:
+    parts = list(p.parent.parts)
+    start = len(parts)
+    while start > 0 and (root / Path(*parts[:start]) / "__init__.py").exists():
+        start -= 1
+    return str(PurePosixPath(*parts[:start])) if start else "."
+
+
+def module_name(root: Path, p: PurePosixPath) -> str | None:
+    """Dotted module path when the file sits in a package (folders with __init__.py up to the repo root)."""
+    parts = list(p.parent.parts)
+    if not parts or not (root / p.parent / "__init__.py").exists():
+        return None
+    start = len(parts)
+    while start > 0 and (root / Path(*parts[:start]) / "__init__.py").exists():
+        start -= 1
+    package = parts[start:]
+    if not package:
+        return None
+    return ".".join(package if p.name == "__main__.py" else [*package, p.stem])

@@ -1,0 +1,125 @@
+"""Which files of a repository locate reads, and what kind of file each is (code, config, docs, smoke)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path, PurePosixPath
+
+SKIP_DIRS = frozenset({"node_modules", ".venv", "venv", "vendor", "dist", "build", ".git", "__pycache__",
+                       "site-packages", ".tox", ".mypy_cache", ".pytest_cache", ".next", "target", ".yarn",
+                       "bower_components", ".turbo", ".nuxt", ".svelte-kit", ".output", ".vercel", ".cache",
+                       "third_party", "coverage", ".pnpm-store", ".ruff_cache"})
+# Our own skill, once installed into the target, must not be read as the target's code or checklist.
+IGNORED_PREFIXES = (".claude/skills/embedding-backfill/",)
+MAX_BYTES = 1_000_000
+DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".txt", ".adoc", ".ipynb", ".org")
+# Plans, research notes and documentation: never code or schema, whatever they declare.
+DOC_DIRS = frozenset({"docs", "doc", ".planning", "planning", "plans", "research", "notes", "adr", "adrs", "rfcs",
+                      "documentation", "wiki", ".github"})
+CONFIG_SUFFIXES = (".env", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".properties")
+CODE_SUFFIXES = (".py", ".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".go", ".rb", ".java", ".kt",
+                 ".rs", ".sh", ".sql", ".prisma", ".php", ".cs", ".ex", ".exs")
+MAKEFILES = frozenset({"Makefile", "makefile", "GNUmakefile"})
+
+
+def list_files(repo: Path) -> tuple[list[str], str]:
+    """Relative paths of the repo's files, and whether git or a walk listed them."""
+    if (repo / ".git").exists() or _inside_git(repo):
+        try:
+            out = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                                 capture_output=True, timeout=30, check=True).stdout
+            files = [f for f in out.decode("utf-8", "surrogateescape").split("\0") if f]
+            return [f for f in dict.fromkeys(files) if keep(f)], "git"
+        except (OSError, subprocess.SubprocessError):
+            pass
+    found: list[str] = []
+    for root, dirs, names in os.walk(repo):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
+        rel = os.path.relpath(root, repo)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        found.extend(prefix + n for n in names if keep(prefix + n))
+    return found, "walk"
+
+
+def keep(rel: str) -> bool:
+    """False for vendored folders and the installed skill."""
+    return ("/" not in rel or not SKIP_DIRS.intersection(rel.split("/")[:-1])) and not rel.startswith(IGNORED_PREFIXES)
+
+
+def _inside_git(repo: Path) -> bool:
+    try:
+        return subprocess.run(["git", "-C", str(repo), "rev-parse", "--is-inside-work-tree"], capture_output=True,
+                              timeout=10).stdout.strip() == b"true"
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def read(path: Path | str) -> bytes | None:
+    """The file's bytes, or None for a large, unreadable or binary file."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_BYTES or b"\0" in data[:1024]:
+        return None
+    return data
+
+
+def is_doc(rel: str) -> bool:
+    low = rel.lower()
+    return low.endswith(DOC_SUFFIXES) or ("/" in low and bool(DOC_DIRS.intersection(low.split("/")[:-1])))
+
+
+_TEST_DIRS = frozenset({"tests", "test", "__tests__", "spec", "specs", "e2e", "testing", "__mocks__", "fixtures"})
+
+
+def is_test(rel: str) -> bool:
+    """Test code: not the target's service code, schema or entrypoint (its vectors are fixtures)."""
+    low = rel.lower()
+    name = low.rsplit("/", 1)[-1]
+    return (("/" in low and bool(_TEST_DIRS.intersection(low.split("/")[:-1])))
+            or name.startswith("test_") or name.endswith(("_test.py", "_test.go", "conftest.py"))
+            or any(f".{k}." in name for k in ("test", "spec")))
+
+
+def is_smoke(rel: str, text: str) -> bool:
+    """A smoke checklist: named so, or a checklist under a smoke heading; plans never are."""
+    low = rel.lower()
+    if ".planning/" in low or low.startswith((".planning", "research/", "plans/")):
+        return False
+    name = PurePosixPath(low).name
+    if not name.endswith((".md", ".markdown", ".txt", ".rst", ".mdx")):
+        return False
+    if "smoke" in name or "checklist" in name:
+        return True
+    return "- [ ]" in text and any(line.lstrip().startswith("#") and "smoke" in line.lower()
+                                   for line in text.splitlines())
+
+
+def is_config(rel: str) -> bool:
+    name = PurePosixPath(rel.lower()).name
+    return (name.startswith(".env") or name.endswith(CONFIG_SUFFIXES) or name in ("dockerfile", "procfile")
+            or name.startswith("docker-compose") or name.startswith("compose."))
+
+
+def is_code(rel: str) -> bool:
+    name = PurePosixPath(rel).name
+    return rel.lower().endswith(CODE_SUFFIXES) or name in MAKEFILES or name == "package.json"
+
+
+def language(rel: str) -> str:
+    """python / js / sql / prisma / shell / other, from the file name."""
+    low = rel.lower()
+    if low.endswith(".py"):
+        return "python"
+    if low.endswith((".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")):
+        return "js"
+    if low.endswith(".sql"):
+        return "sql"
+    if low.endswith(".prisma"):
+        return "prisma"
+    if low.endswith(".sh"):
+        return "shell"
+    return "other"

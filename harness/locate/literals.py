@@ -1,0 +1,113 @@
+"""Small readers shared by the scanners: line numbers, call arguments, constants and env reads in source text."""
+
+from __future__ import annotations
+
+import re
+
+_ENV_PY = re.compile(
+    r"""\bos\.(?:getenv|environ\.get)\(\s*['"](?P<name>[A-Za-z_][A-Za-z0-9_]*)['"]"""
+    r"""(?:\s*,\s*(?P<q>['"])(?P<default>[^'"\n]*)(?P=q))?[^)\n]*\)"""
+    r"""(?:\s*or\s*(?P<q2>['"])(?P<default2>[^'"\n]*)(?P=q2))?"""
+    r"""|\bos\.environ\[\s*['"](?P<name2>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\]"""
+    r"""|\b(?:getenv|environ\.get|env\.str|env\.int|env)\(\s*['"](?P<name3>[A-Z_][A-Z0-9_]*)['"]"""
+    r"""(?:\s*,\s*(?:default\s*=\s*)?(?P<q3>['"])(?P<default3>[^'"\n]*)(?P=q3))?""")
+_ENV_JS = re.compile(
+    r"""\b(?:process\.env|Bun\.env|import\.meta\.env)(?:\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\[\s*['"](?P<name2>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\])"""
+    r"""|\bDeno\.env\.get\(\s*['"](?P<name3>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\)""")
+_JS_DEFAULT = re.compile(r"""\s*(?:\?\?|\|\|)\s*(?P<q>['"`])(?P<default>[^'"`\n]*)(?P=q)""")
+_JS_DESTRUCTURE = re.compile(r"""\b(?:const|let|var)\s*\{(?P<names>[^}]*)\}\s*=\s*(?:process\.env|Bun\.env)\b""")
+_SHELL_VAR = re.compile(r"""\$\{?(?P<name>[A-Z_][A-Z0-9_]*)(?::?-(?P<default>[^}\s]*))?\}?""")
+STRING = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]{1,300})(?P=q)""")
+
+
+def line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def call_args(text: str, open_paren: int, limit: int = 1500) -> str:
+    """The text between the parenthesis at ``open_paren`` and its match (cut at ``limit`` characters)."""
+    depth, i, end = 0, open_paren, min(len(text), open_paren + limit)
+    quote = None
+    while i < end:
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"`":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return text[open_paren + 1:i]
+        i += 1
+    return text[open_paren + 1:end]
+
+
+class EnvRead:
+    """One read of an environment variable, with its literal default and where it sits in the text."""
+
+    __slots__ = ("name", "default", "start", "end")
+
+    def __init__(self, name: str, default: str | None, start: int, end: int):
+        self.name, self.default, self.start, self.end = name, default, start, end
+
+
+def env_reads(text: str, lang: str) -> list[EnvRead]:
+    """Every environment read of the text (Python, JS/TS/Deno, shell)."""
+    found: list[EnvRead] = []
+    if lang == "python":
+        for m in _ENV_PY.finditer(text):
+            name = m.group("name") or m.group("name2") or m.group("name3")
+            default = m.group("default") if m.group("default") is not None else (
+                m.group("default2") if m.group("default2") is not None else m.group("default3"))
+            found.append(EnvRead(name, default, m.start(), m.end()))
+    elif lang == "js":
+        for m in _ENV_JS.finditer(text):
+            d = _JS_DEFAULT.match(text, m.end())
+            found.append(EnvRead(m.group("name") or m.group("name2") or m.group("name3"),
+                                 d.group("default") if d else None, m.start(), d.end() if d else m.end()))
+        for m in _JS_DESTRUCTURE.finditer(text):
+            for part in m.group("names").split(","):
+                name = part.split(":")[0].split("=")[0].strip()
+                if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                    default = re.search(r"""=\s*(['"`])([^'"`]*)\1""", part)
+                    found.append(EnvRead(name, default.group(2) if default else None, m.start(), m.end()))
+    elif lang in ("shell", "make"):
+        for m in _SHELL_VAR.finditer(text):
+            found.append(EnvRead(m.group("name"), m.group("default") or None, m.start(), m.end()))
+    return found
+
+
+def in_spans(pos: int, reads: list[EnvRead]) -> EnvRead | None:
+    for r in reads:
+        if r.start <= pos < r.end:
+            return r
+    return None
+
+
+def constant(text: str, name: str) -> str | None:
+    """The right-hand side of the first ``NAME = ...`` / ``const NAME = ...`` in the text (one line)."""
+    m = re.search(r"(?m)^\s*(?:export\s+)?(?:(?:const|let|var|final)\s+)?" + re.escape(name)
+                  + r"\s*(?::\s*[^=\n]+)?=\s*(?P<rhs>[^\n;]+)", text)
+    return m.group("rhs").strip() if m else None
+
+
+def int_value(text: str, token: str) -> int | None:
+    """``token`` as a dimension: a number, or a constant of the file that is one."""
+    token = token.strip()
+    if token.isdigit():
+        return int(token)
+    if re.fullmatch(r"[A-Za-z_][\w.]*", token):
+        rhs = constant(text, token.split(".")[-1])
+        if rhs:
+            m = re.match(r"(\d+)\b", rhs)
+            if m:
+                return int(m.group(1))
+            m = re.search(r"""['"](\d+)['"]""", rhs)  # int(os.getenv("DIM", "768"))
+            if m:
+                return int(m.group(1))
+    return None

@@ -1,0 +1,340 @@
+"""Vector column declarations with their dimension, table and column, in SQL and the common ORMs' schemas."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from .literals import call_args, constant, int_value, line_of
+
+
+@dataclass(frozen=True)
+class VectorDeclaration:
+    path: str
+    line: int
+    dimensions: int | None
+    kind: str  # sql / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex
+    table: str | None = None
+    column: str | None = None
+    type: str = "vector"  # vector / halfvec / sparsevec
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+_IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
+_QUALIFIED = rf"{_IDENT}(?:\.{_IDENT})?"
+_SQL_TYPE = re.compile(
+    rf"(?i)(?:(?P<col>{_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*(?P<n>\d+)\s*\)")
+_SQL_TABLE = re.compile(rf"(?i)\b(?:CREATE\s+(?:UNLOGGED\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE(?:\s+IF\s+EXISTS)?(?:\s+ONLY)?)\s+(?P<t>{_QUALIFIED})")
+_SQL_WORDS = frozenset({"type", "column", "add", "alter", "as", "data", "set", "public", "and", "or", "the", "a", "of",
+                        "returns", "return", "select", "cast", "in", "is", "to", "with", "using", "default", "not",
+                        "null", "exists", "table"})
+_DRIZZLE = re.compile(r"""(?:(?P<prop>[A-Za-z_]\w*)\s*:\s*)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*(?P<q>['"])(?P<col>[^'"]+)(?P=q)""")
+_DRIZZLE_TABLE = re.compile(r"""\b(?:pgTable|pgTableCreator\([^)]*\)|table|createTable|alterTable|mysqlTable|sqliteTable)\s*\(\s*['"](?P<t>[^'"]+)['"]""")
+_CUSTOM_TYPE = re.compile(r"""\b(?:const|let|var)\s+(?P<name>[A-Za-z_]\w*)\s*=\s*customType\b""")
+_PY_VECTOR = re.compile(r"""\b(?P<type>Vector|VECTOR|HALFVEC|HalfVector|SPARSEVEC|SparseVector)\s*\(""")
+_PY_COL = re.compile(r"""(?P<col>[A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:[\w.]+\.)?(?:Column|mapped_column|Field)\s*\(""")
+_PY_TABLE = re.compile(r"""__tablename__\s*=\s*['"](?P<t>[^'"]+)['"]|\bop\.(?:create_table|add_column|alter_column)\(\s*['"](?P<t2>[^'"]+)['"]|\bTable\(\s*['"](?P<t3>[^'"]+)['"]|\bclass\s+(?P<cls>[A-Za-z_]\w*)\s*\([^)]*(?:Base|Model|SQLModel|DeclarativeBase)[^)]*\)""")
+_DJANGO = re.compile(r"""(?P<col>[A-Za-z_]\w*)\s*=\s*(?:[\w.]+\.)?(?P<type>VectorField|HalfVectorField|SparseVectorField)\s*\(""")
+_DJANGO_MODEL = re.compile(r"""\bclass\s+(?P<cls>[A-Za-z_]\w*)\s*\([^)]*Model[^)]*\)\s*:|\bdb_table\s*=\s*['"](?P<t>[^'"]+)['"]|migrations\.CreateModel\(\s*name\s*=\s*['"](?P<m>[^'"]+)['"]|model_name\s*=\s*['"](?P<m2>[^'"]+)['"]""")
+_PRISMA = re.compile(r"""(?m)^\s*(?P<col>[A-Za-z_]\w*)\s+Unsupported\(\s*"(?P<type>vector|halfvec|sparsevec)\(\s*(?P<n>\d+)\s*\)"\s*\)\??(?P<rest>[^\n]*)""")
+_PRISMA_MODEL = re.compile(r"""(?m)^\s*model\s+(?P<m>\w+)\s*\{""")
+_TYPEORM = re.compile(r"""@Column\s*\(""")
+_KNEX = re.compile(r"""\.specificType\(\s*['"](?P<col>[^'"]+)['"]\s*,\s*['"](?P<type>vector|halfvec)\((?P<n>\d+)\)['"]""")
+_DIMS_KW = re.compile(r"""\b(?:dimensions?|dims?|length|size)\s*[:=]\s*(?P<v>[\w.]+)""")
+
+
+_STORE = re.compile(r"""\b(?P<cls>PGVectorStore|PGVector|PostgresVectorStore)\s*(?:\.\s*from_params\s*)?\(""")
+_STORE_TABLE = re.compile(r"""\b(?:table_name|tableName|collection_name)\s*[=:]\s*(?P<v>[^,)\n]+)""")
+_STORE_DIMS = re.compile(r"""\b(?:embed_dim|dimensions|embedding_length|embedding_dimension)\s*[=:]\s*(?P<v>\S)""")
+
+
+def _top_level_value(text: str, start: int) -> str:
+    """The expression from ``start`` up to the next comma outside brackets."""
+    depth, i = 0, start
+    while i < len(text):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            break
+        i += 1
+    return text[start:i].strip()
+
+
+def has_declarations(text: str) -> bool:
+    return bool(re.search(r"(?i)vector|halfvec|VectorField|Unsupported", text))
+
+
+def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
+    """Vector stores that create their own table: LlamaIndex PGVectorStore (``data_<table_name>`` in Python),
+    langchain-postgres PGVector (``langchain_pg_embedding``)."""
+    out = []
+    for m in _STORE.finditer(text):
+        if re.search(r"\b(?:import|class|from)\b[^\n]*$", text[text.rfind("\n", 0, m.start()) + 1:m.start()]):
+            continue
+        args = call_args(text, m.end() - 1)
+        dims = None
+        d = _STORE_DIMS.search(args)
+        if d:
+            value = _top_level_value(args, d.start("v"))
+            dims = int_value(text, value) or next((int(x) for x in re.findall(r"\b(\d{2,5})\b", value)), None)
+        if m.group("cls") == "PGVector":
+            table = "langchain_pg_embedding"
+        else:
+            t = _STORE_TABLE.search(args)
+            name = None
+            if t:
+                token = t.group("v").strip()
+                lit = re.match(r"""['"]([^'"]+)['"]""", token)
+                rhs = None if lit else constant(text, token.split(".")[-1])
+                lit = lit or (re.match(r"""['"]([^'"]+)['"]""", rhs) if rhs else None)
+                name = lit.group(1) if lit else None
+            name = name or "llamaindex_embedding"
+            table = f"data_{name}" if lang == "python" else name
+        out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "llamaindex" if m.group("cls") != "PGVector"
+                                     else "langchain", table, "embedding"))
+    return out
+
+
+def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
+    """Every vector declaration of one file (SQL, also inside strings of code; ORM declarations)."""
+    found: list[VectorDeclaration] = []
+    if lang == "prisma":
+        return _prisma(rel, text)
+    covered: set[int] = set()
+    if lang == "js":
+        found += _drizzle(rel, text, covered)
+        found += _typeorm(rel, text, covered)
+        found += _knex(rel, text, covered)
+    if lang == "python":
+        found += _django(rel, text, covered)
+        found += _sqlalchemy(rel, text, covered)
+    if lang in ("sql", "python", "js", "other", "shell"):
+        found += _sql(rel, text, covered, strict=lang != "sql")
+    if lang in ("python", "js") and "VectorStore" in text or "PGVector(" in text:
+        found += _stores(rel, text, lang)
+    return found
+
+
+def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[VectorDeclaration]:
+    out = []
+    for m in _SQL_TYPE.finditer(text):
+        line = line_of(text, m.start("type"))
+        if line in covered:
+            continue
+        # In code, only lower-case SQL `vector(N)` / upper-case `VECTOR(N)` count; `Vector(N)` is pgvector-python's.
+        word = m.group("type")
+        if strict and not (word.islower() or word.isupper()):
+            continue
+        col = _unquote(m.group("col")) if m.group("col") else None
+        if col and col.lower() in _SQL_WORDS:
+            col = _column_before_alter(text, m.start())
+        tables = [t for t in _SQL_TABLE.finditer(text, 0, m.start())]
+        table = _unquote(tables[-1].group("t")) if tables else None
+        covered.add(line)
+        out.append(VectorDeclaration(rel, line, int(m.group("n")), "sql", table, col, word.lower()))
+    return out
+
+
+def _column_before_alter(text: str, pos: int) -> str | None:
+    m = re.search(rf"(?is)ALTER\s+COLUMN\s+(?P<c>{_IDENT})\s+(?:SET\s+DATA\s+)?TYPE\s*$", text[max(0, pos - 200):pos + 5])
+    return _unquote(m.group("c")) if m else None
+
+
+def _drizzle(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+    out = []
+    tables = list(_DRIZZLE_TABLE.finditer(text))
+    custom: dict[str, tuple[int | None, str]] = {}
+    for m in _CUSTOM_TYPE.finditer(text):
+        body = call_args(text, text.find("(", m.end()) if text.find("(", m.end()) >= 0 else m.end())
+        t = re.search(r"(?i)\b(vector|halfvec|sparsevec)\s*\(\s*(\d+)\s*\)", body)
+        is_vector = t or re.search(r"(?i)\bvector\b|halfvec", body)
+        if is_vector:
+            custom[m.group("name")] = (int(t.group(2)) if t else None, (t.group(1) if t else "vector").lower())
+            covered.update(range(line_of(text, m.start()), line_of(text, m.start() + len(body)) + 2))
+    names = "|".join(map(re.escape, custom))
+    used: set[str] = set()
+    if names:
+        usage = re.compile(rf"""(?:(?P<prop>[A-Za-z_]\w*)\s*:\s*)?\b(?P<fn>{names})\s*\(\s*(?P<q>['"])(?P<col>[^'"]+)(?P=q)""")
+        for m in usage.finditer(text):
+            dims, kind = custom[m.group("fn")]
+            args = call_args(text, text.find("(", m.start("fn")))
+            d = _DIMS_KW.search(args)
+            if d:
+                dims = int_value(text, d.group("v")) or dims
+            line = line_of(text, m.start())
+            covered.add(line)
+            used.add(m.group("fn"))
+            out.append(VectorDeclaration(rel, line, dims, "drizzle-customType", _last(tables, m.start()),
+                                         m.group("col"), kind))
+    for name, (dims, kind) in custom.items():
+        if name not in used:
+            at = text.find(name)
+            out.append(VectorDeclaration(rel, line_of(text, at), dims, "drizzle-customType", None, None, kind))
+    for m in _DRIZZLE.finditer(text):
+        if m.group("type") in custom:
+            continue
+        args = call_args(text, text.find("(", m.start("type")))
+        rest = args.split(",", 1)[1] if "," in args else ""
+        d = _DIMS_KW.search(rest)
+        token = d.group("v") if d else rest.strip().rstrip(",").strip()
+        dims = int_value(text, token) if token else None
+        line = line_of(text, m.start("type"))
+        covered.add(line)
+        kind = "knex" if re.search(r"\bknex\b|\.schema\.", text) and not re.search(r"drizzle-orm", text) else "drizzle"
+        out.append(VectorDeclaration(rel, line, dims, kind, _last(tables, m.start()), m.group("col"), m.group("type")))
+    return out
+
+
+def _typeorm(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+    out = []
+    for m in _TYPEORM.finditer(text):
+        args = call_args(text, m.end() - 1)
+        t = re.search(r"""(?:^\s*|type\s*:\s*)['"](?P<type>vector|halfvec|sparsevec)['"]""", args)
+        if not t:
+            continue
+        d = _DIMS_KW.search(args)
+        dims = int_value(text, d.group("v")) if d else None
+        sql = re.search(r"(?:vector|halfvec)\((\d+)\)", args)
+        if dims is None and sql:
+            dims = int(sql.group(1))
+        after = text[m.end() + len(args): m.end() + len(args) + 200]
+        prop = re.search(r"\)\s*(?:@\w+\([^)]*\)\s*)*(?:public\s+|readonly\s+)*(?P<p>[A-Za-z_]\w*)\s*[!?]?\s*:", after)
+        name = re.search(r"""name\s*:\s*['"](?P<n>[^'"]+)['"]""", args)
+        entities = list(re.finditer(r"""@Entity\(\s*(?:['"](?P<a>[^'"]+)['"]|\{[^}]*name\s*:\s*['"](?P<b>[^'"]+)['"])?[^)]*\)\s*(?:export\s+)?class\s+(?P<c>\w+)""", text[:m.start()]))
+        table = None
+        if entities:
+            e = entities[-1]
+            table = e.group("a") or e.group("b") or e.group("c")
+        line = line_of(text, m.start())
+        covered.update({line, line_of(text, m.end() + len(args))})
+        out.append(VectorDeclaration(rel, line, dims, "typeorm", table,
+                                     name.group("n") if name else (prop.group("p") if prop else None), t.group("type")))
+    return out
+
+
+def _knex(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+    out = []
+    tables = list(_DRIZZLE_TABLE.finditer(text))
+    for m in _KNEX.finditer(text):
+        line = line_of(text, m.start())
+        covered.add(line)
+        out.append(VectorDeclaration(rel, line, int(m.group("n")), "knex", _last(tables, m.start()), m.group("col"),
+                                     m.group("type")))
+    return out
+
+
+def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+    out = []
+    if not re.search(r"pgvector|sqlalchemy|sqlmodel|alembic", text):
+        return out
+    tables = list(_PY_TABLE.finditer(text))
+    for m in _PY_VECTOR.finditer(text):
+        if text[max(0, m.start() - 6):m.start()].endswith(("class ", "def ")):
+            continue
+        args = call_args(text, m.end() - 1)
+        first = args.split(",")[0].strip()
+        if first.startswith("dim"):
+            first = first.split("=", 1)[-1].strip()
+        dims = int_value(text, first) if first else None
+        line = line_of(text, m.start())
+        start = text.rfind("\n", 0, m.start()) + 1
+        before = text[start:m.start()]
+        col = None
+        c = re.search(r"""Column\(\s*['"](?P<c>[^'"]+)['"]\s*,\s*$""", before)
+        if c:
+            col = c.group("c")
+        else:
+            c = _PY_COL.search(before) or re.match(r"\s*(?P<col>[A-Za-z_]\w*)\s*(?::[^=\n]+)?=", before)
+            col = c.group("col") if c else None
+        table = None
+        if tables:
+            t = [x for x in tables if x.start() < m.start()]
+            if t:
+                table = t[-1].group("t") or t[-1].group("t2") or t[-1].group("t3") or t[-1].group("cls")
+        covered.add(line)
+        kind = "alembic" if "alembic" in text or "op.create_table" in text else "sqlalchemy"
+        vtype = {"V": "vector", "H": "halfvec", "S": "sparsevec"}[m.group("type")[0].upper()]
+        out.append(VectorDeclaration(rel, line, dims, kind, table, col, vtype))
+    return out
+
+
+def _django(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+    out = []
+    markers = list(_DJANGO_MODEL.finditer(text))
+    app = PurePosixPath(rel).parent.name
+    if app == "migrations":
+        app = PurePosixPath(rel).parent.parent.name
+    for m in _DJANGO.finditer(text):
+        args = call_args(text, m.end() - 1)
+        d = re.search(r"\bdimensions\s*=\s*(?P<v>[\w.]+)", args) or re.match(r"\s*(?P<v>\d+)", args)
+        dims = int_value(text, d.group("v")) if d else None
+        table = None
+        before = [x for x in markers if x.start() < m.start()]
+        after_db = [x for x in markers if x.start() > m.start() and x.group("t")]
+        if before:
+            last = before[-1]
+            model = last.group("cls") or last.group("m") or last.group("m2")
+            if last.group("t"):
+                table = last.group("t")
+            elif model:
+                table = f"{app}_{model.lower()}" if app else model.lower()
+                if after_db and not [x for x in markers if before[-1].start() < x.start() < after_db[0].start() and x.group("cls")]:
+                    table = after_db[0].group("t")
+        col = m.group("col")
+        if col == "field":  # migrations.AddField(model_name=..., name="col", field=VectorField(...))
+            named = re.findall(r"""\bname\s*=\s*['"]([^'"]+)['"]""", text[max(0, m.start() - 300):m.start()])
+            col = named[-1] if named else None
+        line = line_of(text, m.start())
+        covered.add(line)
+        vtype = {"V": "vector", "H": "halfvec", "S": "sparsevec"}[m.group("type")[0]]
+        out.append(VectorDeclaration(rel, line, dims, "django", table, col, vtype))
+    return out
+
+
+def _prisma(rel: str, text: str) -> list[VectorDeclaration]:
+    out = []
+    models = list(_PRISMA_MODEL.finditer(text))
+    for m in _PRISMA.finditer(text):
+        col = m.group("col")
+        mapped = re.search(r"""@map\(\s*"([^"]+)"\s*\)""", m.group("rest"))
+        if mapped:
+            col = mapped.group(1)
+        table = None
+        before = [x for x in models if x.start() < m.start()]
+        if before:
+            table = before[-1].group("m")
+            block_end = text.find("\n}", m.start())
+            block = text[before[-1].start(): block_end if block_end >= 0 else len(text)]
+            mapped_table = re.search(r"""@@map\(\s*"([^"]+)"\s*\)""", block)
+            if mapped_table:
+                table = mapped_table.group(1)
+        out.append(VectorDeclaration(rel, line_of(text, m.start("col")), int(m.group("n")), "prisma", table, col,
+                                     m.group("type")))
+    return out
+
+
+def _last(matches: list[re.Match], pos: int) -> str | None:
+    before = [m for m in matches if m.start() < pos]
+    return before[-1].group("t") if before else None
+
+
+def _unquote(name: str | None) -> str | None:
+    if name is None:
+        return None
+    parts = [p.strip('"`') for p in re.findall(r'"[^"]+"|`[^`]+`|[^.]+', name)]
+    return ".".join(parts)
+
+
+def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]) -> tuple[int, ...]:
+    return tuple(sorted({d.dimensions for d in decls if d.dimensions and 0 < d.dimensions <= 65535}))
+
+
+__all__ = ["VectorDeclaration", "scan", "has_declarations", "dimensions_of", "constant"]

@@ -1,0 +1,250 @@
+"""A commented draft profile from what ``discover`` read in the database and ``locate`` found in the repository.
+
+Every guess carries a comment saying why; every unknown is written as ``TODO`` with a comment, and the
+profile loader refuses a profile that still holds one (naming the key), so a draft cannot run unreviewed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .discover import Guess, Shape
+from .locate.embedding_calls import IN_PROCESS_KINDS
+
+TODO = "TODO"
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    todo: tuple[str, ...]  # profile keys still marked TODO
+    shape: Shape | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"todo": list(self.todo), "profile": self.text}
+
+
+def _scalar(value: Any) -> str:
+    """A YAML scalar: plain where safe, JSON-quoted otherwise (JSON strings are valid YAML)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if text and text.replace("_", "").replace("-", "").replace(".", "").isalnum() and text[0].isalpha() \
+            and text.lower() not in ("yes", "no", "on", "off", "true", "false", "null", "y", "n"):
+        return text
+    return json.dumps(text)
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.todo: list[str] = []
+
+    def comment(self, text: str, indent: int = 0) -> None:
+        for line in text.splitlines():
+            self.lines.append(" " * indent + "# " + line)
+
+    def section(self, name: str, comment: str | None = None) -> None:
+        if comment:
+            self.comment(comment)
+        self.lines.append(f"{name}:")
+
+    def value(self, key: str, name: str, value: Any, comment: str | None = None, indent: int = 2) -> None:
+        shown = value if isinstance(value, str) and value.startswith("${") else None
+        text = json.dumps(shown or value) if shown or isinstance(value, list) else _scalar(value)
+        line = " " * indent + f"{name}: {text}"
+        if value == TODO:
+            self.todo.append(key)
+            line += f"  # TODO: {comment or 'unknown'}"
+        elif comment:
+            line += f"  # {comment}"
+        self.lines.append(line)
+
+    def guess(self, key: str, name: str, guess: Guess, *, required: bool, indent: int = 2) -> None:
+        """A guessed column: written with why (and the alternatives), TODO when required and unknown."""
+        if guess.column is None:
+            if required:
+                self.value(key, name, TODO, guess.why, indent)
+            else:
+                self.comment(f"{name}: (none: {guess.why})", indent)
+            return
+        note = guess.why + (f"; or one of: {', '.join(guess.alternatives)}" if guess.alternatives else "")
+        self.value(key, name, guess.column, f"guess: {note}", indent)
+
+
+def contract_models(entrypoint: Any) -> tuple[str, ...]:
+    """Models the entrypoint hard-codes or loads (empty when locate could not read its contract)."""
+    contract = getattr(entrypoint, "contract", None)
+    if contract is None or not contract.known:
+        return ()
+    defaults = dict(contract.env_defaults)
+    # The default of a variable that carries the model (EMBEDDING_MODEL=nomic-embed-text) names it too.
+    from_env = [defaults[n] for n, p in contract.backfill_env().items() if p == "{model}" and defaults.get(n)]
+    return tuple(dict.fromkeys([*contract.hardcoded_models, *from_env, *contract.in_process_models]))
+
+
+def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
+                  rls_applies: dict[str, bool] | None = None, model: str | None = None) -> Draft:
+    """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
+    w = _Writer()
+    w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
+              "The profile loader refuses this file while any value is still TODO.")
+    w.value("name", "name", name, indent=0)
+    w.section("database", "The DSN is never written here: it comes from DATABASE_URL.")
+    w.value("database.url", "url", "${DATABASE_URL:-}")
+    if shape is None:
+        w.section("provider")
+        w.value("provider.model", "model", model or TODO, "the embedding model the application queries with")
+        w.section("chunks")
+        w.value("chunks.table", "table", TODO, "no vector or halfvec column found in this database")
+        w.value("chunks.collection_name", "collection_name", TODO, "a name for the table's one collection")
+        return Draft("\n".join(w.lines) + "\n", tuple(w.todo), None)
+
+    vc, ch, em = shape.vector, shape.chunks, shape.embeddings
+    stored = max(shape.stored_models, key=shape.stored_models.get) if shape.stored_models else None
+    w.section("provider")
+    w.value("provider.url", "url", "${OLLAMA_HOST:-}", "OLLAMA_HOST wins")
+    if model:
+        w.value("provider.model", "model", model, "given with --model")
+    elif stored is None and contract_models(entrypoint):
+        models = contract_models(entrypoint)
+        w.value("provider.model", "model", models[0], "guess: the model the entrypoint names"
+                + (f"; also named: {', '.join(models[1:])}" if models[1:] else ""))
+    elif stored:
+        others = ", ".join(f"{m} ({n})" for m, n in shape.stored_models.items() if m != stored)
+        w.value("provider.model", "model", stored,
+                f"guess: most stored vectors are of this model ({shape.stored_models[stored]})"
+                + (f"; also stored: {others}" if others else ""))
+    else:
+        w.value("provider.model", "model", TODO,
+                f"the model the application embeds with (no model column holds one in {em.qualified})")
+    if vc.dimensions:
+        w.value("provider.dimensions", "dimensions", vc.dimensions, f"declared by {em.name}.{vc.column} ({vc.type})")
+    else:
+        w.comment(f"dimensions: (none declared: {em.name}.{vc.column} is an untyped {vc.type}; the model's is used)", 2)
+
+    w.section("chunks")
+    if ch.schema != "public":
+        w.value("chunks.schema", "schema", ch.schema)
+    w.value("chunks.table", "table", ch.name, "inline vector column" if shape.inline else shape.key.why)
+    w.guess("chunks.id", "id", shape.chunk_id, required=True)
+    w.guess("chunks.text", "text", shape.text, required=True)
+    if shape.collection.column:
+        w.guess("chunks.collection", "collection", shape.collection, required=True)
+    else:
+        w.value("chunks.collection_name", "collection_name", ch.name,
+                f"no collection column: the whole table is one collection, named after it ({shape.collection.why})")
+    w.guess("chunks.tenant", "tenant", shape.tenant, required=False)
+    if shape.sources:
+        w.value("chunks.sources", "sources", list(shape.sources), "guess: citation columns by name")
+    else:
+        w.comment("sources: (none found: no url/source/title column; spot queries cannot expect a citation)", 2)
+
+    w.section("embeddings")
+    if not shape.inline:
+        if em.schema != ch.schema:
+            w.value("embeddings.schema", "schema", em.schema)
+        w.value("embeddings.table", "table", em.name)
+        w.guess("embeddings.key", "key", shape.key, required=True)
+    else:
+        w.comment("inline: the vector column is on the chunk table (no embeddings.table)", 2)
+    vec_note = f"{vc.type}({vc.dimensions or '?'})"
+    others = [c.name for c in em.columns if c.type in ("vector", "halfvec") and c.name != vc.column]
+    if others:
+        vec_note += f"; this table has other vector columns: {', '.join(others)} (pick the one the model fills)"
+    w.value("embeddings.vector", "vector", vc.column, vec_note)
+    w.guess("embeddings.model", "model", shape.model, required=False)
+    w.guess("embeddings.input_hash", "input_hash", shape.input_hash, required=False)
+    if not shape.inline:
+        w.guess("embeddings.collection", "collection", shape.embedding_collection, required=False)
+        w.guess("embeddings.tenant", "tenant", shape.embedding_tenant, required=False)
+    w.guess("embeddings.dimensions", "dimensions", shape.dimensions_column, required=False)
+    if shape.timestamps:
+        w.comment(f"timestamps seen on {em.name}: {', '.join(shape.timestamps)} (not needed by the profile)", 2)
+    for column in shape.unfilled:
+        w.comment(f"NOT NULL without default: {em.name}.{column}: the engine would leave it empty; "
+                  "the application must fill it", 2)
+    for table in {ch.qualified: ch, em.qualified: em}.values():
+        if table.rls:
+            applies = (rls_applies or {}).get(table.qualified)
+            w.comment(f"row-level security on {table.qualified}"
+                      f"{' (forced)' if table.force_rls else ''}: policies "
+                      f"{', '.join(p.name for p in table.policies) or 'none'}; "
+                      + ("it applies to the connecting role: counts see only its rows" if applies
+                         else "the connecting role bypasses it"), 2)
+    if shape.others:
+        w.comment(f"other vector columns in this database: {', '.join(shape.others)}", 2)
+
+    w.section("backfill")
+    contract = getattr(entrypoint, "contract", None)
+    if entrypoint is not None:
+        w.value("backfill.command", "command", entrypoint.command,
+                f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path})")
+        w.value("backfill.workdir", "workdir", workdir or getattr(entrypoint, "workdir", ".") or ".",
+                "where the command works (relative to where backfill-harness runs)")
+    else:
+        w.comment("command: (no entrypoint found: run with --engine, the harness's own backfill)", 2)
+    if contract is not None and contract.known:
+        mapping = contract.backfill_env()
+        if mapping:
+            w.lines.append("  env:  # the names the entrypoint reads, given our settings (placeholders filled by run)")
+            for env_name, placeholder in mapping.items():
+                w.value(f"backfill.env.{env_name}", env_name, placeholder, indent=4)
+        unmapped = [n for n in contract.reads_env if n not in mapping]
+        if unmapped:
+            w.comment(f"the entrypoint also reads: {', '.join(unmapped)}", 2)
+        for what, items in (("hard-codes URLs", contract.hardcoded_urls), ("hard-codes models", contract.hardcoded_models)):
+            if items:
+                w.comment(f"the entrypoint {what}: {', '.join(items)} (serve them, or change the code)", 2)
+        if contract.in_process_models:
+            kinds = {call.rsplit(" ", 1)[-1] for call in contract.embedding_calls}
+            named = [m for m in contract.in_process_models if m != "?" and not m.startswith("$")]
+            if kinds and kinds <= IN_PROCESS_KINDS:
+                w.value("backfill.embeds_in_process", "embeds_in_process", True,
+                        "guess: every embedding call it makes loads its own model")
+                w.value("backfill.in_process_model", "in_process_model", named[0] if named else TODO,
+                        "what it loads" + (f"; also: {', '.join(named[1:])}" if named[1:] else "")
+                        if named else f"it loads {', '.join(contract.in_process_models)}: name the model or path")
+            else:
+                w.comment(f"the entrypoint may also embed in-process ({', '.join(contract.in_process_models)}) besides "
+                          f"{', '.join(sorted(kinds - IN_PROCESS_KINDS))}: if it does, set embeds_in_process: true", 2)
+    elif contract is not None:
+        w.comment(f"contract unknown ({contract.reason}): check by hand which names the command reads", 2)
+    w.value("distance", "distance", "cosine", "guess: the most common operator class; check the app's queries", indent=0)
+    return Draft("\n".join(w.lines) + "\n", tuple(w.todo), shape)
+
+
+def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | None = None) -> Draft:
+    """Read the database (read-only) and locate the repository; return the draft profile."""
+    from pathlib import Path
+
+    from . import db as dbmod
+    from .discover import discover, rls_applies
+    from .errors import ConfigError
+    from .steps.locate import locate
+
+    with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
+        shapes = discover(conn)
+        if table is not None:
+            wanted = [s for s in shapes if table in (s.embeddings.name, s.embeddings.qualified)]
+            if not wanted:
+                seen = ", ".join(sorted({s.embeddings.qualified for s in shapes})) or "none"
+                raise ConfigError(f"--table {table!r} has no vector column; tables with one: {seen}")
+            shapes = wanted
+        shape = shapes[0] if shapes else None
+        applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
+    found = locate(repo)
+    entrypoint = found.entrypoints[0] if found.entrypoints else None
+    root = Path(repo).resolve()
+    workdir = None
+    if entrypoint is not None:
+        # run starts the command in backfill.workdir as seen from where the harness runs: inside the current
+        # folder a relative path (a profile kept in the repository), else an absolute one.
+        folder = (root / (entrypoint.workdir or ".")).resolve()
+        workdir = str(folder.relative_to(Path.cwd())) if folder.is_relative_to(Path.cwd()) else str(folder)
+    return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
+                         rls_applies=applies, model=model)

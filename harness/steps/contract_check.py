@@ -1,0 +1,275 @@
+"""Does the backfill command receive the database, provider and model it is meant to use? Read from its contract
+(what it reads and hard-codes), checked against the environment ``run`` would give it, before anything runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven, verdict
+from ..locate.config import database_part, kind_of
+from ..locate.contract import Contract, command_contract
+from ..settings import Settings
+from .common import backfill_env, database_parts
+
+_DB_FLAG = re.compile(r"dsn|database|db[-_]?url|^--db$|postgres|pg[-_]?url|conn(?:ection)?[-_]?str", re.I)
+_PROVIDER_FLAG = re.compile(r"ollama|embed\w*[-_](?:url|host)|provider[-_]?url|--host$|base[-_]?url", re.I)
+_MODEL_FLAG = re.compile(r"^--(?:embed\w*[-_])?model(?:[-_]name)?$", re.I)
+_LOCAL = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"}
+DEFAULT_NAMES = "DATABASE_URL, OLLAMA_HOST, EMBED_MODEL and EMBED_BATCH_SIZE"
+
+
+@dataclass(frozen=True)
+class ContractCheck:
+    contract: Contract | None
+    outcomes: tuple[Outcome, ...]
+    assumptions: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.status == FAIL for o in self.outcomes)
+
+
+def contract_for_profile(settings: Settings) -> Contract | None:
+    """The contract of the profile's backfill.command, run in backfill.workdir; None when there is no command."""
+    b = settings.profile.backfill
+    if not b.command:
+        return None
+    workdir = Path(b.workdir or ".")
+    return command_contract(b.command, workdir, _root_of(workdir))
+
+
+def check_contract(settings: Settings, collection: str, into: str | None = None, *,
+                   contract: Contract | None = None, caller_env: Mapping[str, str] | None = None) -> ContractCheck:
+    """Outcomes for database, provider and model, and what scope must state as assumed."""
+    contract = contract if contract is not None else contract_for_profile(settings)
+    b = settings.profile.backfill
+    assumptions: list[str] = []
+    if b.embeds_in_process:
+        assumptions.append(
+            f"the command embeds in-process with {b.in_process_model} (backfill.embeds_in_process); "
+            f"{settings.model} at {settings.provider_url} is used only to check: recompute compares the stored "
+            f"vectors with the server's {settings.model}, which holds only if it is the same model")
+    if contract is None:
+        assumptions.append(f"contract unknown: the profile names no backfill.command; the command is assumed to read "
+                           f"{DEFAULT_NAMES} (with --engine, the harness's own engine reads the profile)")
+        return ContractCheck(None, (unproven("contract", collection, "contract unknown: the profile names no "
+                                             "backfill.command"),), tuple(assumptions))
+    if not contract.known:
+        assumptions.append(f"contract unknown: {contract.reason}; the command is assumed to read {DEFAULT_NAMES}")
+        return ContractCheck(contract, (unproven("contract", collection, f"contract unknown: {contract.reason}"),),
+                             tuple(assumptions))
+    if contract.engine:
+        return ContractCheck(contract, (verdict("command receives the database", collection, True, "",
+                                                "backfill-harness's own engine reads the profile"),), tuple(assumptions))
+    env = backfill_env(settings, collection, into)
+    caller = os.environ if caller_env is None else caller_env
+    given = _Given(env, caller, contract)
+    outcomes = [_database(settings, contract, given, collection)]
+    if not b.embeds_in_process:
+        outcomes.append(_provider(settings, contract, given, collection))
+    outcomes.append(_model(settings, contract, given, collection))
+    assumptions.append(f"the backfill command's contract, read from {', '.join(contract.files[:4]) or 'its command'}: "
+                       f"{contract.text()}")
+    for o in outcomes:
+        if o.status == UNPROVEN:
+            assumptions.append(f"{o.check}: unknown ({o.note})")
+    return ContractCheck(contract, tuple(outcomes), tuple(assumptions))
+
+
+class _Given:
+    """What value the command sees for a name: ours, the profile's mapping, or the caller's environment."""
+
+    def __init__(self, env: Mapping[str, str], caller: Mapping[str, str], contract: Contract):
+        self.env, self.caller, self.inline = env, caller, set(contract.given_env)
+
+    def value(self, name: str) -> str | None:
+        if name in self.env:
+            return self.env[name]
+        return self.caller.get(name) or None
+
+    def source(self, name: str) -> str:
+        return "the profile" if name in self.env else "the caller's environment"
+
+
+def _fail(check: str, collection: str, fix: str, finding: str) -> Outcome:
+    """A failed contract check whose finding also says what to change (scope's reason shows the finding)."""
+    return verdict(check, collection, False, fix, f"{finding}; expected {fix}")
+
+
+def _fix(name: str, placeholder: str) -> str:
+    return f'add backfill.env: {{{name}: "{{{placeholder}}}"}} to the profile'
+
+
+def _database(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:
+    name = "command receives the database"
+    names = [n for n in c.reads_env if kind_of(n) == "database" and database_part(n) is None]
+    parts = {n: database_part(n) for n in c.reads_env if kind_of(n) == "database" and database_part(n) not in (None, "other")}
+    if parts and not names:
+        return _database_parts(settings, parts, given, collection)
+    flags = [f for f in c.flags if _DB_FLAG.search(f)]
+    passed_flags = [f for f in c.given_flags if _DB_FLAG.search(f)]
+    ours = [n for n in names if given.value(n) == settings.database_url]
+    inline = [n for n in names if n in given.inline]
+    others = [n for n in names if given.value(n) not in (None, settings.database_url) and n not in given.inline]
+    flag_env = dict(c.flag_env)
+    if others:
+        n = others[0]
+        return _fail(name, collection, _fix(n, "database_url"),
+                       f"the command reads {n}, which {given.source(n)} sets to another database")
+    if ours or inline or passed_flags:
+        how = ", ".join([*ours, *inline, *passed_flags])
+        return verdict(name, collection, True, "", f"it reads {how}")
+    for f in flags:
+        if flag_env.get(f) and given.value(flag_env[f]) == settings.database_url:
+            return verdict(name, collection, True, "", f"{f} defaults to {flag_env[f]}")
+    if names:
+        return _fail(name, collection, _fix(names[0], "database_url"),
+                       f"the command reads {', '.join(names)} and nothing maps it")
+    required = [f for f in c.required_flags if _DB_FLAG.search(f)]
+    if flags:
+        return _fail(name, collection, f'pass it in backfill.command: {flags[0]} "$DATABASE_URL"',
+                       f"the command takes the database as {flags[0]}" + (" (required)" if required else "")
+                       + " and it is not given")
+    dsns = [u for u in c.hardcoded_urls if u.startswith(("postgres://", "postgresql://"))]
+    if dsns:
+        return _fail(name, collection, "the command to read its database from the environment",
+                       f"the command hard-codes {dsns[0]}")
+    return unproven(name, collection, "the command reads no database setting that locate can see")
+
+
+def _database_parts(settings: Settings, parts: dict[str, str], given: _Given, collection: str) -> Outcome:
+    """A target that reads host, user, password, database name separately: each must be ours."""
+    name = "command receives the database"
+    ours = database_parts(settings.database_url)
+    wrong = {n: p for n, p in parts.items() if given.value(n) != ours.get(f"database_{p}") and n not in given.inline}
+    if not wrong:
+        return verdict(name, collection, True, "", f"it reads {', '.join(parts)}")
+    fix = ", ".join(f'{n}: "{{database_{p}}}"' for n, p in wrong.items())
+    unset = [n for n in wrong if given.value(n) is None]
+    found = (f"the command reads {', '.join(wrong)} and nothing maps {'it' if len(wrong) == 1 else 'them'}"
+             if len(unset) == len(wrong) else f"the command reads {', '.join(wrong)}, not all of them ours")
+    return _fail(name, collection, f"add backfill.env: {{{fix}}} to the profile", found)
+
+
+def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:
+    name = "command reaches the provider"
+    names = [n for n in c.reads_env if kind_of(n) == "provider" and n not in c.selectors]
+    ours = [n for n in names if _same_host(given.value(n), settings.provider_url)]
+    inline = [n for n in names if n in given.inline]
+    passed = [f for f in c.given_flags if _PROVIDER_FLAG.search(f)]
+    hard = [u for u in c.hardcoded_urls if not u.startswith(("postgres://", "postgresql://"))
+            and (":11434" in u or "/api/" in u or "ollama" in u or "embed" in u)]
+    elsewhere = [u for u in hard if not _same_host(u, settings.provider_url)]
+    if ours or inline or passed:
+        return verdict(name, collection, True, "", f"it reads {', '.join([*ours, *inline, *passed])}")
+    if names:
+        set_elsewhere = [n for n in names if given.value(n)]
+        n = (set_elsewhere or names)[0]
+        found = (f"the command reads {n}, which {given.source(n)} sets to another host" if set_elsewhere
+                 else f"the command reads {', '.join(names)} and nothing maps it")
+        return _fail(name, collection, _fix(n, "provider_url"), found)
+    if elsewhere:
+        return _fail(name, collection,
+                       f"the provider at that address (backfill-harness serve-embeddings --port "
+                       f"{_port(elsewhere[0]) or 11434}, or provider.url there), or a command that reads its URL",
+                       f"the command hard-codes {elsewhere[0]} while the provider is {settings.provider_url}")
+    if hard:
+        return verdict(name, collection, True, "", f"it hard-codes {hard[0]}, the provider's address")
+    return unproven(name, collection, "the command reads no provider URL that locate can see")
+
+
+def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:
+    name = "command uses the model"
+    b = settings.profile.backfill
+    wanted = b.in_process_model if b.embeds_in_process else settings.model
+    placeholder = "model"
+    names = [n for n in c.reads_env if kind_of(n) == "model" and "EMBED" in n.upper() or n in ("MODEL", "MODEL_NAME",
+                                                                                               "OLLAMA_MODEL")]
+    defaults = dict(c.env_defaults)
+    ours = [n for n in names if given.value(n) == wanted]
+    passed = [f for f in c.given_flags if _MODEL_FLAG.search(f)]
+    hard = list(c.in_process_models if b.embeds_in_process else c.hardcoded_models)
+    if ours or passed:
+        return verdict(name, collection, True, "", f"it reads {', '.join([*ours, *passed])}")
+    if names:
+        n = names[0]
+        value = given.value(n)
+        if value is not None:
+            return _fail(name, collection, f"{n} set to {wanted}" if b.embeds_in_process else _fix(n, placeholder),
+                           f"the command reads {n}, which {given.source(n)} sets to {value!r}, not {wanted!r}")
+        if b.embeds_in_process and defaults.get(n) == wanted:
+            return verdict(name, collection, True, "", f"{n} is unset and defaults to {wanted}")
+        fix = f'add backfill.env: {{{n}: "{wanted}"}} to the profile' if b.embeds_in_process else _fix(n, placeholder)
+        passed_names = ", ".join(sorted(x for x in given.env if kind_of(x) == "model")) or "none"
+        return _fail(name, collection, fix,
+                       f"the command reads {', '.join(names)} but only {passed_names} is passed"
+                       + (f" (it would use its default {defaults[n]!r})" if defaults.get(n) else ""))
+    if hard:
+        if wanted in hard or any(_same_model(h, wanted) for h in hard):
+            return verdict(name, collection, True, "", f"it hard-codes {wanted}")
+        return _fail(name, collection, f"the command to use {wanted} (or the profile to name {hard[0]})",
+                       f"the command hard-codes model {hard[0]} while the profile's model is {wanted}")
+    return unproven(name, collection, "the command reads no model setting that locate can see")
+
+
+def _same_model(a: str, b: str) -> bool:
+    strip = lambda m: m.split("/")[-1].removesuffix(":latest").lower()  # noqa: E731
+    return strip(a) == strip(b)
+
+
+def _host_port(url: str | None) -> tuple[str, int | None] | None:
+    if not url:
+        return None
+    text = url if "://" in url else f"http://{url}"
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None)
+    except ValueError:
+        return None
+    return ("localhost" if host in _LOCAL else host), port
+
+
+def _same_host(a: str | None, b: str | None) -> bool:
+    pa, pb = _host_port(a), _host_port(b)
+    return pa is not None and pa == pb
+
+
+def _port(url: str) -> int | None:
+    hp = _host_port(url)
+    return hp[1] if hp else None
+
+
+def _root_of(workdir: Path) -> Path:
+    """The repository (or JS workspace) around the working directory, for following imports."""
+    try:
+        top = subprocess.run(["git", "-C", str(workdir), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=10)
+        if top.returncode == 0 and top.stdout.strip():
+            root = Path(top.stdout.strip())
+            # Inside a bigger checkout (a fixture in a repo), stop at the nearest project marker instead.
+            for parent in [workdir.resolve(), *workdir.resolve().parents]:
+                if any((parent / m).exists() for m in ("pnpm-workspace.yaml", "pyproject.toml", ".git")) or \
+                        _workspaces(parent):
+                    return parent
+                if parent == root:
+                    break
+            return root
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return workdir
+
+
+def _workspaces(folder: Path) -> bool:
+    import json
+
+    try:
+        return "workspaces" in json.loads((folder / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False

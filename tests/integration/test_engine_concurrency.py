@@ -1,0 +1,50 @@
+"""Against a server that serves several requests at once, the engine keeps several in flight; results stay exact."""
+
+import pytest
+
+from harness.backfill import BackfillOptions, run_backfill
+from harness.embedserver import EmbeddingServer, Pace
+from harness.profile import load_profile
+from harness.provider import OllamaProvider
+
+from ..conftest import TEST_MODEL
+
+COLLECTION = "global_corpus"
+
+
+def _backfill(db, server, profile_path, **options):
+    profile = load_profile(profile_path, env={"EMBED_MODEL": TEST_MODEL})
+    with OllamaProvider(server.url, TEST_MODEL) as provider:
+        return run_backfill(profile, db.dsn, provider, BackfillOptions(COLLECTION, batch_size=10, progress=False, **options))
+
+
+@pytest.fixture
+def parallel_server():
+    """A server that serves four requests at once, each taking 30 ms (a GPU server, or OLLAMA_NUM_PARALLEL=4)."""
+    with EmbeddingServer(models=[TEST_MODEL], pace=Pace(per_request_s=0.03, parallel=4)) as server:
+        yield server
+
+
+def test_four_requests_are_in_flight_at_once_by_default(demo_db, parallel_server, demo_profile):
+    summary = _backfill(demo_db, parallel_server, demo_profile)
+    assert summary.ok and summary.embedded == summary.selected > 40
+    assert parallel_server.peak_in_flight == 4
+
+
+def test_one_request_at_a_time_with_concurrency_one(demo_db, parallel_server, demo_profile):
+    summary = _backfill(demo_db, parallel_server, demo_profile, concurrency=1)
+    assert summary.ok
+    assert parallel_server.peak_in_flight == 1
+
+
+def test_fail_fast_sends_one_request_at_a_time(demo_db, parallel_server, demo_profile):
+    summary = _backfill(demo_db, parallel_server, demo_profile, on_failure="fail-fast")
+    assert summary.ok
+    assert parallel_server.peak_in_flight == 1
+
+
+def test_concurrent_answers_land_on_their_own_rows(demo_db, parallel_server, embedded_db, demo_profile):
+    _backfill(demo_db, parallel_server, demo_profile, concurrency=8)
+    query = "SELECT chunk_id, embedding::text, input_hash FROM document_embeddings WHERE collection = %s ORDER BY 1"
+    with demo_db.connect() as ours, embedded_db.connect() as reference:
+        assert ours.execute(query, (COLLECTION,)).fetchall() == reference.execute(query, (COLLECTION,)).fetchall()

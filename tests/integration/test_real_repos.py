@@ -1,0 +1,341 @@
+"""Public applications nobody here wrote, taken through the procedure as a new user would.
+
+Each repository is named in ``tests/fixtures/real/<owner>__<name>/SOURCE.md`` (repository, commit, licence).
+Its files are read at that commit from a local snapshot (``BACKFILL_REAL_REPOS_MIRROR``, default
+``/work/.mirror``); without one the test skips and says why. Per repository: its schema from its own
+definition in a fresh database, a few dozen rows of text, then locate, profile init, scope, run, verify and
+record through the CLI, with ``hash-embed:N`` served under the model name the application uses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.embedserver import EmbeddingServer
+
+pytestmark = pytest.mark.slow
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "real"
+MIRROR = Path(os.environ.get("BACKFILL_REAL_REPOS_MIRROR", "/work/.mirror"))
+# Packages a repository needs that this project does not depend on (pip install --target DIR ...).
+DEPS = Path(os.environ.get("BACKFILL_REAL_REPOS_DEPS", Path(__file__).resolve().parents[2] / ".cache" / "real-repos-deps"))
+
+
+# -- the repositories ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    fixture: str
+    repo: str
+    commit: str
+
+    @classmethod
+    def of(cls, fixture: str) -> "Source":
+        text = (FIXTURES / fixture / "SOURCE.md").read_text()
+        repo = re.search(r"^- repository: https://github.com/(\S+)", text, re.M).group(1)
+        commit = re.search(r"^- commit: ([0-9a-f]{40})", text, re.M).group(1)
+        return cls(fixture, repo, commit)
+
+    def checkout(self, folder: str, dest: Path) -> Path:
+        """The files under ``folder`` at the pinned commit, written to ``dest`` (blobs the snapshot lacks are left out)."""
+        git_dir = MIRROR / self.repo.replace("/", "+") / "repo"
+        if not git_dir.is_dir():
+            pytest.skip(f"no snapshot of {self.repo} at {git_dir} (fetch it, or set BACKFILL_REAL_REPOS_MIRROR)")
+        git = ["git", f"--git-dir={git_dir}"]
+        listing = subprocess.run([*git, "ls-tree", "-r", "-z", self.commit, *(["--", folder] if folder else [])],
+                                 capture_output=True,
+                                 check=False)
+        if listing.returncode != 0 or not listing.stdout:
+            pytest.skip(f"snapshot of {self.repo} lacks commit {self.commit} or folder {folder!r}")
+        for entry in listing.stdout.split(b"\0"):
+            if not entry:
+                continue
+            meta, path = entry.split(b"\t", 1)
+            mode, kind, sha = meta.split()
+            if kind != b"blob" or mode == b"120000":
+                continue
+            blob = subprocess.run([*git, "cat-file", "blob", sha.decode()], capture_output=True, check=False)
+            if blob.returncode != 0:
+                continue  # a large file the snapshot does not carry
+            target = dest / Path(path.decode()).relative_to(folder) if folder else dest / path.decode()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(blob.stdout)
+        return dest
+
+
+@pytest.fixture(scope="module")
+def server():
+    """hash-embed models served under the names the applications ask for."""
+    with_aliases = EmbeddingServer(
+        models=["hash-embed:1536", "hash-embed:1024", "hash-embed:768"],
+        aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768"},
+    ).start()
+    try:
+        yield with_aliases
+    finally:
+        with_aliases.stop()
+
+
+# -- the procedure, as a user runs it -------------------------------------------------------------------------------
+
+@dataclass
+class Trial:
+    locate: object
+    init: object
+    scope: object
+    run: object
+    verify: object
+    record: object
+    profile: Path
+
+
+def procedure(cli, db, server, repo: Path, tmp_path: Path, collection: str, *, model: str | None = None, init_args=(),
+              edit=None, run_args=("--engine",)) -> Trial:
+    """locate, profile init (+ the user's edits), scope, run, verify, record: each through the CLI."""
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    located = cli("locate", "--repo", repo, "--json", env=env)
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", repo, "--database-url", db.dsn, "--output", profile,
+               *(("--model", model) if model else ()), *init_args, "--json", env=env)
+    assert init.code == 0, init.err
+    if edit is not None:
+        profile.write_text(edit(profile.read_text()))
+    run_dir, log = tmp_path / "run", tmp_path / "historylog.md"
+    target = ("--profile", profile, "--collection", collection)
+    scoped = cli("scope", *target, "--json", env=env)
+    ran = cli("run", *target, "--run-dir", run_dir, *run_args, "--json", env=env) if scoped.code == 0 else None
+    verified = cli("verify", *target, "--run-dir", run_dir, "--json", env=env) if ran is not None else None
+    recorded = cli("record", *target, "--run-dir", run_dir, "--historylog", log, "--repo", repo, "--json", env=env) \
+        if ran is not None else None
+    return Trial(located, init, scoped, ran, verified, recorded, profile)
+
+
+def assert_whole_procedure_ok(trial: Trial, db, table: str, vector: str, rows: int, needed: int | None = None) -> None:
+    assert trial.scope.code == 0, trial.scope.out + trial.scope.err
+    assert trial.scope.json["counts"]["needed"] == (rows if needed is None else needed)
+    assert trial.run.code == 0, trial.run.out + trial.run.err
+    assert trial.verify.code == 0, trial.verify.out + trial.verify.err
+    assert trial.record.code == 0, trial.record.out + trial.record.err
+    # Measured, not parsed: every row now has a vector.
+    assert db.scalar(f'SELECT count(*) FROM {table} WHERE "{vector}" IS NULL') == 0
+    assert db.scalar(f"SELECT count(*) FROM {table}") == rows
+
+
+# -- vercel/examples: TypeScript + drizzle, and the same app on Prisma ------------------------------------------
+
+POKEMON_COLUMNS = ("number", "name", "type1", "type2", "total", "hp", "attack", "defense", "spAtk", "spDef", "speed",
+                   "generation", "legendary")
+
+
+def drizzle_ddl(schema_ts: str) -> str:
+    """The DDL drizzle-kit push derives from a pgTable definition (the column kinds this schema uses)."""
+    table = re.search(r"pgTable\(\s*'(\w+)'", schema_ts).group(1)
+    columns = []
+    for kind, name, dims, rest in re.findall(
+            r"\w+:\s*(text|integer|boolean|vector)\('(\w+)'(?:,\s*\{\s*dimensions:\s*(\d+)\s*\})?\)([^\n]*(?:\n\s*\.[^\n]*)*)",
+            schema_ts):
+        sqltype = f"vector({dims})" if kind == "vector" else kind
+        columns.append(f'"{name}" {sqltype}' + (" PRIMARY KEY" if ".primaryKey()" in rest else "")
+                       + (" NOT NULL" if ".notNull()" in rest else ""))
+    ddl = f'CREATE TABLE "{table}" ({", ".join(columns)});'
+    index = re.search(r"using\(\s*'(\w+)',\s*table\.(\w+)\.op\('(\w+)'\)", schema_ts)
+    if index:
+        ddl += f' CREATE INDEX ON "{table}" USING {index.group(1)} ("{index.group(2)}" {index.group(3)});'
+    return ddl
+
+
+def prisma_ddl(schema_prisma: str) -> str:
+    """The DDL prisma db push derives from one model (the field kinds this schema uses)."""
+    body = re.search(r"model \w+ \{(.*?)\n\}", schema_prisma, re.S).group(1)
+    table = re.search(r'@@map\("(\w+)"\)', body).group(1)
+    kinds = {"String": "text", "Int": "integer", "Boolean": "boolean"}
+    columns = []
+    for name, kind, unsupported, optional, attrs in re.findall(
+            r'^\s*(\w+)\s+(String|Int|Boolean|Unsupported\("([^"]+)"\))(\?)?([^\n]*)$', body, re.M):
+        sqltype = unsupported or kinds[kind]
+        columns.append(f'"{name}" {sqltype}' + ("" if optional else " NOT NULL") + (" PRIMARY KEY" if "@id" in attrs else ""))
+    return f'CREATE TABLE "{table}" ({", ".join(columns)});'
+
+
+def load_pokemon(db, app: Path, data: str, count: int) -> None:
+    records = json.loads((app / data).read_text())["data"][:count]
+    with db.connect(autocommit=True) as conn:
+        for r in records:
+            # The key is the application's (randomUUID() / cuid()): the database never fills it.
+            conn.execute(
+                'INSERT INTO pokemon (id, ' + ", ".join(f'"{c}"' for c in POKEMON_COLUMNS) + ") VALUES (gen_random_uuid()::text, "
+                + ", ".join(["%s"] * len(POKEMON_COLUMNS)) + ")", [r[c] for c in POKEMON_COLUMNS])
+
+
+def test_vercel_drizzle_pgvector_example(cli, empty_db, server, tmp_path):
+    app = Source.of("vercel__examples__drizzle").checkout("storage/postgres-pgvector", tmp_path / "app")
+    empty_db.execute(drizzle_ddl((app / "drizzle" / "schema.ts").read_text()))
+    load_pokemon(empty_db, app, "drizzle/pokemon.json", 40)
+    # No model column: the model is the one the seed script names (text-embedding-ada-002, found by locate).
+    trial = procedure(cli, empty_db, server, app, tmp_path, "pokemon")
+    assert trial.init.json["todo"] == []
+    drafted = trial.profile.read_text()
+    assert "model: text-embedding-ada-002  # guess: the model the entrypoint names" in drafted
+    assert "table: pokemon" in drafted and "text: name" in drafted and "collection_name: pokemon" in drafted
+    assert "dimensions: 1536" in drafted
+    assert_whole_procedure_ok(trial, empty_db, "pokemon", "embedding", 40)
+
+
+def test_vercel_prisma_pgvector_example(cli, empty_db, server, tmp_path):
+    app = Source.of("vercel__examples__prisma").checkout("storage/postgres-pgvector", tmp_path / "app")
+    empty_db.execute(prisma_ddl((app / "prisma" / "schema.prisma").read_text()))
+    load_pokemon(empty_db, app, "prisma/pokemon.json", 40)
+    trial = procedure(cli, empty_db, server, app, tmp_path, "pokemon")
+    assert trial.init.json["todo"] == []
+    assert trial.scope.code == 0 and trial.run.code == 0, trial.run.out
+    assert empty_db.scalar("SELECT count(*) FROM pokemon WHERE embedding IS NULL") == 0
+    # schema.prisma declares no vector index (the drizzle version added HNSW): verify says so, and only that.
+    assert trial.verify.code == 1
+    failed = [c["name"] for c in trial.verify.json["checks"] if c["outcome"] == "failed"]
+    assert failed == ["test_index::test_index[pokemon]"], failed
+    assert trial.record.code == 0 and '"outcome": "failed"' in trial.record.out
+    # The fix the check asks for, then verify again.
+    empty_db.execute("CREATE INDEX ON pokemon USING hnsw (embedding vector_cosine_ops)")
+    again = cli("verify", "--profile", trial.profile, "--collection", "pokemon", "--run-dir", tmp_path / "run", "--json",
+                env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url})
+    assert again.code == 0, again.out
+
+
+# -- Azure-Samples/rag-postgres-openai-python: Python + SQLAlchemy, two inline vector columns ------------------------
+
+ITEMS = [
+    ("Footwear", "Daybird", f"Trail shoe {i}", f"A light trail running shoe, model {i}, with a grippy sole.", 80.0 + i)
+    for i in range(15)
+] + [
+    ("Climbing", "Gravitator", f"Harness {i}", f"A padded climbing harness, size {i}, for long multi-pitch days.", 60.0 + i)
+    for i in range(15)
+]
+
+
+def create_sqlalchemy_schema(backend: Path, dsn: str) -> None:
+    """The app's own schema: ``Base.metadata.create_all`` of its models, as setup_postgres_database.py does."""
+    # The package's __init__ starts the FastAPI app (fastapi, azure-monitor, openai): load the models file alone.
+    code = ("import sys, sqlalchemy, importlib.util\n"
+            "spec = importlib.util.spec_from_file_location('postgres_models', 'fastapi_app/postgres_models.py')\n"
+            "models = sys.modules['postgres_models'] = importlib.util.module_from_spec(spec)\n"
+            "spec.loader.exec_module(models); Base = models.Base\n"
+            "engine = sqlalchemy.create_engine(sys.argv[1].replace('postgresql://', 'postgresql+psycopg://', 1))\n"
+            "Base.metadata.create_all(engine)\n")
+    subprocess.run([sys.executable, "-c", code, dsn], cwd=backend, check=True, capture_output=True, timeout=60)
+
+
+def test_azure_rag_postgres_openai_python(cli, empty_db, server, tmp_path):
+    repo = Source.of("Azure-Samples__rag-postgres-openai-python").checkout("", tmp_path / "app")
+    create_sqlalchemy_schema(repo / "src" / "backend", empty_db.dsn)
+    with empty_db.connect(autocommit=True) as conn:
+        for item in ITEMS:
+            conn.execute("INSERT INTO items (type, brand, name, description, price) VALUES (%s, %s, %s, %s, %s)", item)
+
+    def choose_ollama_column(text: str) -> str:
+        # With OPENAI_EMBED_HOST=ollama the app fills embedding_nomic (768); the draft lists both columns.
+        assert "other vector columns: embedding_nomic" in text
+        text = text.replace("vector: embedding_3l", "vector: embedding_nomic").replace("dimensions: 1024", "dimensions: 768")
+        # to_str_for_embedding() joins name, description and type.
+        return re.sub(r"\n  text: \w+[^\n]*", "\n  text: [name, description, type]", text)
+
+    trial = procedure(cli, empty_db, server, repo, tmp_path, "items", model="nomic-embed-text",
+                      edit=choose_ollama_column)
+    assert trial.init.json["todo"] == []
+    assert_whole_procedure_ok(trial, empty_db, "items", "embedding_nomic", len(ITEMS))
+    assert empty_db.scalar("SELECT count(*) FROM items WHERE embedding_3l IS NOT NULL") == 0
+
+
+# -- run-llama/create-llama: a LlamaIndex app (PGVectorStore + OllamaEmbedding), its own ingest command ------------
+
+LOADER = '''"""File loader as create-llama's (SimpleDirectoryReader over DATA_DIR), without LlamaParse."""
+from llama_index.core.readers import SimpleDirectoryReader
+
+
+def get_documents():
+    return SimpleDirectoryReader("data", recursive=True, filename_as_id=True).load_data()
+'''
+
+
+def create_llama_app(tmp_path: Path) -> Path:
+    """The files create-llama copies for a Python app with the pg vector store and the Ollama provider."""
+    src = Source.of("run-llama__create-llama")
+    templates = src.checkout("templates", tmp_path / "templates")
+    app = tmp_path / "app"
+    (app / "app" / "engine" / "loaders").mkdir(parents=True)
+    (app / "app" / "__init__.py").write_text("")
+    (app / "app" / "engine" / "__init__.py").write_text("")
+    (app / "app" / "engine" / "generate.py").write_bytes((templates / "types/streaming/fastapi/app/engine/generate.py").read_bytes())
+    (app / "app" / "engine" / "vectordb.py").write_bytes((templates / "components/vectordbs/python/pg/vectordb.py").read_bytes())
+    (app / "app" / "settings.py").write_bytes((templates / "components/settings/python/settings.py").read_bytes())
+    # The template's loaders import LlamaParse and the web and database readers; the file loader is all this needs.
+    (app / "app" / "engine" / "loaders" / "__init__.py").write_text(LOADER)
+    (app / "data").mkdir()
+    for i in range(30):
+        (app / "data" / f"note_{i:02d}.txt").write_text(f"Note {i}: how to rotate the API keys of service number {i}.")
+    return app
+
+
+def test_create_llama_pgvector_ollama_app(cli, empty_db, server, tmp_path):
+    try:
+        import llama_index.vector_stores.postgres  # noqa: F401
+    except ImportError:
+        pytest.skip("llama-index-vector-stores-postgres is not installed")
+    app = create_llama_app(tmp_path)
+    deps = [str(DEPS)] if DEPS.is_dir() else []
+    check = subprocess.run([sys.executable, "-c", "import llama_index.llms.ollama"], capture_output=True,
+                           env={**os.environ, "PYTHONPATH": os.pathsep.join(deps + [os.environ.get("PYTHONPATH", "")])})
+    if check.returncode != 0:
+        pytest.skip(f"llama-index-llms-ollama is not installed (pip install --no-deps --target {DEPS} llama-index-llms-ollama)")
+    # The app's contract: PG_CONNECTION_STRING, OLLAMA_BASE_URL, EMBEDDING_MODEL, EMBEDDING_DIM; PYTHONPATH finds app/.
+    contract = {"PG_CONNECTION_STRING": empty_db.dsn, "OLLAMA_BASE_URL": server.url, "EMBEDDING_MODEL": "nomic-embed-text",
+                "EMBEDDING_DIM": "768", "MODEL_PROVIDER": "ollama", "MODEL": "llama3.1", "PYTHONPATH": os.pathsep.join([str(app), *deps, os.environ.get("PYTHONPATH", "")])}
+    first = subprocess.run([sys.executable, "-m", "app.engine.generate"], cwd=app, env={**os.environ, **contract},
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr[-2000:]
+    table = "data_llamaindex_embedding"
+    assert empty_db.scalar(f"SELECT count(*) FROM {table} WHERE embedding IS NOT NULL") == 30
+    # A restore lost a third of the vectors: the backfill's job.
+    empty_db.execute(f"UPDATE {table} SET embedding = NULL WHERE id % 3 = 0")
+    lost = empty_db.scalar(f"SELECT count(*) FROM {table} WHERE embedding IS NULL")
+
+    def map_contract(text: str) -> str:
+        # locate read the app's contract: the draft maps what carries our settings ...
+        for line in ('PG_CONNECTION_STRING: "{database_url}"', 'OLLAMA_BASE_URL: "{provider_url}"',
+                     'EMBEDDING_MODEL: "{model}"', 'EMBEDDING_DIM: "{dimensions}"'):
+            assert line in text, text
+        assert re.search(r'command: "python -m app.engine.generate"', text), text
+        # ... and the user adds what selects the provider, and corrects MODEL (the chat model, not the embedder).
+        text = text.replace('command: "python -m app.engine.generate"', "command: " + json.dumps(f"{sys.executable} -m app.engine.generate"))
+        text = text.replace('\n    MODEL: "{model}"', '\n    MODEL: "llama3.1"')
+        return re.sub(r"\n  env:[^\n]*\n", lambda m: m.group(0) + '    MODEL_PROVIDER: "ollama"\n'
+                      + f"    PYTHONPATH: {json.dumps(contract['PYTHONPATH'])}\n", text, count=1)
+
+    own = procedure(cli, empty_db, server, app, tmp_path / "own", table, model="nomic-embed-text", edit=map_contract,
+                    run_args=())
+    assert own.scope.code == 0, own.scope.out + own.scope.err
+    assert own.scope.json["counts"]["needed"] == lost
+    # The app's ingest skips documents its docstore has seen: the lost vectors stay lost, and verify says so.
+    assert own.run.code == 0, own.run.out + own.run.err
+    assert empty_db.scalar(f"SELECT count(*) FROM {table} WHERE embedding IS NULL") == lost
+    assert own.verify.code == 1
+    # The engine fills exactly what is missing ...
+    engine = procedure(cli, empty_db, server, app, tmp_path / "engine", table, model="nomic-embed-text")
+    assert engine.scope.code == 0 and engine.scope.json["counts"]["needed"] == lost
+    assert engine.run.code == 0, engine.run.out + engine.run.err
+    assert empty_db.scalar(f"SELECT count(*) FROM {table} WHERE embedding IS NULL") == 0
+    # ... but from the `text` column, while LlamaIndex embedded each node with its metadata header
+    # ("file_name: ...") in front: the recompute check measures the difference. PGVectorStore made no vector index.
+    assert engine.verify.code == 1
+    failed = {c["name"].split("::")[0] for c in engine.verify.json["checks"] if c["outcome"] == "failed"}
+    assert {"test_recompute", "test_index"} <= failed, failed
+    assert "test_coverage" not in failed
+    assert engine.record.code == 0 and '"outcome": "failed"' in engine.record.out

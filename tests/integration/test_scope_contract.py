@@ -1,0 +1,78 @@
+"""scope reads the backfill command's contract and fails before anything runs when the command would not receive
+the database, provider or model it is meant to use; an in-process embedder is stated."""
+
+import pytest
+import yaml
+
+from ..conftest import DEMO_PROFILE, REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "repos"
+COUNT_EMBEDDINGS = "SELECT count(*) FROM document_embeddings"
+
+
+@pytest.fixture
+def scope_with(cli, tmp_path, target_env):
+    def run(db, backfill: dict, *args):
+        data = yaml.safe_load(DEMO_PROFILE.read_text())
+        data["backfill"] = {**data["backfill"], **backfill}
+        path = tmp_path / "profile.yaml"
+        path.write_text(yaml.safe_dump(data))
+        env = {**target_env, "DATABASE_URL": db.dsn}
+        return cli("scope", "--profile", path, "--collection", "tenant_acme", "--json", *args, env=env)
+    return run
+
+
+def failed(result):
+    return {c["check"]: c["found"] for c in result.json["checks"] if c["status"] == "failed"}
+
+
+def test_a_command_reading_db_dsn_unmapped_fails_scope_and_nothing_is_written(scope_with, demo_db):
+    result = scope_with(demo_db, {"command": "python scripts/reembed.py", "workdir": str(FIXTURES / "py-sqlalchemy-dsn")})
+    assert result.code == 1 and not result.json["ok"]
+    detail = failed(result)["command receives the database"]
+    assert 'add backfill.env: {DB_DSN: "{database_url}"} to the profile' in detail
+    assert "command reaches the provider" in failed(result)  # it hard-codes localhost:11434
+    assert demo_db.scalar(COUNT_EMBEDDINGS) == 0
+
+
+def test_a_workspace_command_with_every_name_mapped_passes_scope(scope_with, demo_db):
+    result = scope_with(demo_db, {"command": "pnpm --filter @notes/db run embeddings:backfill",
+                                  "workdir": str(FIXTURES / "ts-drizzle-pnpm"),
+                                  "env": {"OLLAMA_URL": "{provider_url}", "EMBEDDING_MODEL": "{model}"}})
+    assert result.code == 0, result.json["reason"]
+    passed = {c["check"] for c in result.json["checks"] if c["status"] == "passed"}
+    assert {"command receives the database", "command reaches the provider", "command uses the model"} <= passed
+
+
+def test_an_unreadable_command_is_contract_unknown_not_ok(scope_with, demo_db):
+    result = scope_with(demo_db, {"command": "reembed-binary --all", "workdir": str(FIXTURES / "py-sqlalchemy-dsn")})
+    assert not [c for c in result.json["checks"] if c["check"].startswith("command ")]
+    contract = next(c for c in result.json["checks"] if c["check"] == "contract")
+    assert contract["status"] == "unproven" and contract["note"].startswith("contract unknown:")
+    assert any(a.startswith("contract unknown:") for a in result.json["assumptions"])
+
+
+def test_an_in_process_embedder_is_an_input_and_an_assumption(scope_with, demo_db):
+    result = scope_with(demo_db, {"command": "python -m app.embed_chunks", "workdir": str(FIXTURES / "py-inprocess-skill"),
+                                  "env": {"PG_DSN": "{database_url}"}, "embeds_in_process": True,
+                                  "in_process_model": "./models/all-MiniLM-L6-v2"})
+    assert result.code == 0, result.json["reason"]
+    assert {"name": "embeds in process", "value": "./models/all-MiniLM-L6-v2",
+            "source": "profile backfill.in_process_model (the provider only checks)"} in result.json["inputs"]
+    assert any("used only to check" in a for a in result.json["assumptions"])
+    assert "command reaches the provider" not in {c["check"] for c in result.json["checks"]}
+
+
+def test_the_engine_is_not_refused_for_the_target_commands_contract(cli, tmp_path, target_env, demo_db):
+    data = yaml.safe_load(DEMO_PROFILE.read_text())
+    data["backfill"] = {**data["backfill"], "command": "python scripts/reembed.py",
+                        "workdir": str(FIXTURES / "py-sqlalchemy-dsn")}
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data))
+    env = {**target_env, "DATABASE_URL": demo_db.dsn}
+    refused = cli("run", "--profile", path, "--collection", "tenant_acme", "--run-dir", tmp_path / "run", "--json",
+                  env=env)
+    assert refused.code == 2 and "command receives the database" in refused.json["error"]
+    engine = cli("backfill", "--profile", path, "--collection", "tenant_acme", "--json", env=env)
+    assert engine.code == 0, engine.out + engine.err
+    assert demo_db.scalar(COUNT_EMBEDDINGS) == engine.json["embedded"] > 0

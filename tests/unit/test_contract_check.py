@@ -1,0 +1,296 @@
+"""The target's contract, checked before anything runs: the command must receive the database, provider and model
+it is meant to use; what to map is said exactly; an unreadable contract is 'contract unknown', never ok."""
+
+import textwrap
+
+import pytest
+
+from harness import redact
+from harness.checks.outcome import FAIL, PASS, UNPROVEN
+from harness.errors import ConfigError
+from harness.profile import parse_profile
+from harness.settings import resolve
+from harness.steps.common import backfill_env, shown_env
+from harness.steps.contract_check import check_contract
+
+from ..conftest import REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "repos"
+DSN = "postgresql://app:pw-4711-secret@db.example:5432/app"
+
+
+def settings_for(repo: str | None, command: str | None, *, env: dict | None = None, provider="http://gpu-box:11434",
+                 model="all-minilm", extra: str = ""):
+    lines = ["name: t", f"provider: {{model: {model}, url: '{provider}', dimensions: 384}}",
+             "chunks: {table: document_chunks, collection: collection}",
+             "embeddings: {table: document_embeddings, key: chunk_id}", "backfill:"]
+    if command:
+        lines.append(f"  command: {command!r}")
+    if repo:
+        lines.append(f"  workdir: {str(FIXTURES / repo)!r}")
+    if env:
+        lines.append("  env:")
+        lines += [f"    {k}: {v!r}" for k, v in env.items()]
+    if extra:
+        lines += ["  " + l for l in textwrap.dedent(extra).strip().splitlines()]
+    if not command and not repo and not env and not extra:
+        lines.pop()
+    profile = parse_profile("\n".join(lines) + "\n", env={})
+    return resolve(profile, env={"DATABASE_URL": DSN})
+
+
+def outcome(result, name):
+    return next(o for o in result.outcomes if o.check == name)
+
+
+def test_a_command_reading_db_dsn_that_nothing_maps_fails_and_says_what_to_map():
+    result = check_contract(settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py"), "c", caller_env={})
+    db = outcome(result, "command receives the database")
+    assert db.status == FAIL and not result.ok
+    assert "DB_DSN" in db.found
+    assert db.expected == 'add backfill.env: {DB_DSN: "{database_url}"} to the profile'
+
+
+def test_a_command_reading_embedding_model_while_we_pass_only_embed_model_fails():
+    result = check_contract(settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py"), "c", caller_env={})
+    model = outcome(result, "command uses the model")
+    assert model.status == FAIL
+    assert "EMBEDDING_MODEL" in model.found and "only EMBED_MODEL is passed" in model.found
+    assert model.expected == 'add backfill.env: {EMBEDDING_MODEL: "{model}"} to the profile'
+
+
+def test_a_hard_coded_localhost_11434_while_the_provider_is_elsewhere_fails():
+    result = check_contract(settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py"), "c", caller_env={})
+    provider = outcome(result, "command reaches the provider")
+    assert provider.status == FAIL
+    assert "hard-codes http://localhost:11434/api/embeddings while the provider is http://gpu-box:11434" in provider.found
+
+
+def test_mapped_names_and_the_provider_at_the_hard_coded_address_pass():
+    settings = settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py", provider="http://127.0.0.1:11434",
+                            env={"DB_DSN": "{database_url}", "EMBEDDING_MODEL": "{model}"})
+    result = check_contract(settings, "c", caller_env={})
+    assert [o.status for o in result.outcomes] == [PASS, PASS, PASS]
+    assert result.ok
+
+
+def test_the_callers_environment_naming_another_database_fails():
+    settings = settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py", provider="http://localhost:11434",
+                            env={"EMBEDDING_MODEL": "{model}"})
+    result = check_contract(settings, "c", caller_env={"DB_DSN": "postgresql://other@elsewhere/db"})
+    db = outcome(result, "command receives the database")
+    assert db.status == FAIL and "sets to another database" in db.found
+
+
+def test_pnpm_script_reading_ollama_url_is_followed_through_the_workspace():
+    settings = settings_for("ts-drizzle-pnpm/packages/db", "pnpm run embeddings:backfill",
+                            env={"EMBEDDING_MODEL": "{model}"})
+    result = check_contract(settings, "c", caller_env={})
+    assert outcome(result, "command receives the database").status == PASS  # DATABASE_URL is ours
+    provider = outcome(result, "command reaches the provider")
+    assert provider.status == FAIL
+    assert provider.expected == 'add backfill.env: {OLLAMA_URL: "{provider_url}"} to the profile'
+
+
+def test_pnpm_filter_from_the_workspace_root_reads_the_same_contract():
+    settings = settings_for("ts-drizzle-pnpm", "pnpm --filter @notes/db run embeddings:backfill",
+                            env={"OLLAMA_URL": "{provider_url}", "EMBEDDING_MODEL": "{model}"})
+    result = check_contract(settings, "c", caller_env={})
+    assert result.ok and [o.status for o in result.outcomes] == [PASS, PASS, PASS]
+
+
+def test_a_binary_is_contract_unknown_in_the_assumptions_and_no_check_passes():
+    result = check_contract(settings_for("py-sqlalchemy-dsn", "reembed-binary --all"), "c", caller_env={})
+    assert [o.status for o in result.outcomes] == [UNPROVEN]
+    assert result.outcomes[0].note.startswith("contract unknown: cannot read what 'reembed-binary' runs")
+    assert any(a.startswith("contract unknown: cannot read what 'reembed-binary' runs") for a in result.assumptions)
+
+
+def test_a_container_command_is_contract_unknown():
+    result = check_contract(settings_for("py-sqlalchemy-dsn", "docker compose run app reembed"), "c", caller_env={})
+    assert any("contract unknown" in a and "container" in a for a in result.assumptions)
+
+
+def test_no_backfill_command_is_contract_unknown():
+    result = check_contract(settings_for(None, None), "c", caller_env={})
+    assert [o.status for o in result.outcomes] == [UNPROVEN] and result.ok
+    assert any(a.startswith("contract unknown: the profile names no backfill.command") for a in result.assumptions)
+
+
+def test_the_harness_engine_is_its_own_contract():
+    result = check_contract(settings_for(None, "backfill-harness backfill --profile p.yaml --collection c"), "c",
+                            caller_env={})
+    assert result.ok and result.outcomes[0].status == PASS
+
+
+IN_PROCESS = """
+embeds_in_process: true
+in_process_model: ./models/all-MiniLM-L6-v2
+"""
+
+
+def test_in_process_embedder_is_stated_and_the_provider_is_not_required():
+    settings = settings_for("py-inprocess-skill", "python -m app.embed_chunks", env={"PG_DSN": "{database_url}"},
+                            extra=IN_PROCESS)
+    result = check_contract(settings, "c", caller_env={})
+    assert [o.check for o in result.outcomes] == ["command receives the database", "command uses the model"]
+    assert result.ok
+    assert "defaults to ./models/all-MiniLM-L6-v2" in outcome(result, "command uses the model").found
+    stated = [a for a in result.assumptions if "embeds in-process" in a]
+    assert stated and "used only to check" in stated[0] and "recompute" in stated[0]
+
+
+def test_in_process_embedder_loading_another_model_than_the_profile_says_fails():
+    settings = settings_for("py-inprocess-skill", "python -m app.embed_chunks", env={"PG_DSN": "{database_url}"},
+                            extra="embeds_in_process: true\nin_process_model: BAAI/bge-small-en-v1.5\n")
+    model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert model.status == FAIL and "./models/all-MiniLM-L6-v2" in model.found
+    assert "EMBEDDING_MODEL_PATH" in model.expected
+
+
+def test_in_process_needs_the_model_it_loads():
+    with pytest.raises(ConfigError, match="backfill.in_process_model"):
+        settings_for(None, None, extra="embeds_in_process: true\n")
+
+
+def test_placeholders_are_filled_in_backfill_env():
+    settings = settings_for(None, None, env={"DB_DSN": "{database_url}", "EMBEDDING_MODEL": "{model}",
+                                             "OLLAMA_URL": "{provider_url}/", "BATCH": "{batch_size}",
+                                             "DIMS": "{dimensions}", "TARGET": "{into}", "SOURCE": "{collection}"})
+    env = backfill_env(settings, "live", "live_v2")
+    assert env["DB_DSN"] == DSN and env["EMBEDDING_MODEL"] == "all-minilm"
+    assert env["OLLAMA_URL"] == "http://gpu-box:11434/" and env["BATCH"] == "100" and env["DIMS"] == "384"
+    assert (env["SOURCE"], env["TARGET"]) == ("live", "live_v2")
+
+
+def test_a_mapped_dsn_stays_masked_when_shown():
+    settings = settings_for(None, None, env={"DB_DSN": "{database_url}"})
+    shown = shown_env(backfill_env(settings, "c"))
+    assert "pw-4711-secret" not in str(shown) and redact.MASK in shown["DB_DSN"]
+
+
+def test_an_unknown_placeholder_is_refused_naming_the_key():
+    with pytest.raises(ConfigError, match=r"'backfill.env.X' uses placeholder \{dsn\}"):
+        settings_for(None, None, env={"X": "{dsn}"})
+
+
+def test_dimensions_placeholder_without_declared_dimensions_is_refused():
+    profile = parse_profile("name: t\nprovider: {model: m, url: 'http://h:1'}\n"
+                            "chunks: {table: c, collection: collection}\nembeddings: {table: e, key: k}\n"
+                            "backfill: {env: {DIMS: '{dimensions}'}}\n", env={})
+    with pytest.raises(ConfigError, match="backfill.env.DIMS"):
+        backfill_env(resolve(profile, env={"DATABASE_URL": DSN}), "c")
+
+
+SPLIT_DSN = '''
+import os
+
+HOST = os.environ["POSTGRES_HOST"]
+USER = os.environ["POSTGRES_USERNAME"]
+PASSWORD = os.environ.get("POSTGRES_PASSWORD")
+NAME = os.environ["POSTGRES_DATABASE"]
+SSL = os.environ.get("POSTGRES_SSL", "disable")
+EMBED_MODEL = os.environ.get("EMBED_MODEL")
+'''
+
+
+@pytest.fixture
+def split_repo(tmp_path):
+    (tmp_path / "update_embeddings.py").write_text(SPLIT_DSN)
+    return tmp_path
+
+
+def split_settings(repo, env=None):
+    profile = parse_profile("name: t\nprovider: {model: m, url: 'http://h:1'}\n"
+                            "chunks: {table: c, collection: collection}\nembeddings: {table: e, key: k}\n"
+                            f"backfill: {{command: 'python update_embeddings.py', workdir: '{repo}', env: {env or {}}}}\n",
+                            env={})
+    return resolve(profile, env={"DATABASE_URL": DSN})
+
+
+def test_a_dsn_split_over_host_user_password_and_name_says_which_parts_to_map(split_repo):
+    db = outcome(check_contract(split_settings(split_repo), "c", caller_env={}), "command receives the database")
+    assert db.status == FAIL
+    assert db.expected == ('add backfill.env: {POSTGRES_HOST: "{database_host}", POSTGRES_USERNAME: "{database_user}", '
+                           'POSTGRES_PASSWORD: "{database_password}", POSTGRES_DATABASE: "{database_name}"} to the profile')
+
+
+def test_every_part_mapped_receives_the_database_and_the_password_stays_masked(split_repo):
+    env = {"POSTGRES_HOST": "{database_host}", "POSTGRES_USERNAME": "{database_user}",
+           "POSTGRES_PASSWORD": "{database_password}", "POSTGRES_DATABASE": "{database_name}"}
+    settings = split_settings(split_repo, env)
+    assert outcome(check_contract(settings, "c", caller_env={}), "command receives the database").status == PASS
+    filled = backfill_env(settings, "c")
+    assert (filled["POSTGRES_HOST"], filled["POSTGRES_USERNAME"], filled["POSTGRES_DATABASE"]) == ("db.example", "app", "app")
+    assert shown_env(filled)["POSTGRES_PASSWORD"] == redact.MASK
+
+
+def test_the_contract_suggests_the_backfill_env_that_passes_the_check():
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("python scripts/reembed.py", FIXTURES / "py-sqlalchemy-dsn")
+    assert contract.backfill_env() == {"DB_DSN": "{database_url}", "EMBEDDING_MODEL": "{model}"}
+    settings = settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py", provider="http://localhost:11434",
+                            env=contract.backfill_env())
+    assert check_contract(settings, "c", caller_env={}).ok
+
+
+def test_split_dsn_names_get_their_part_placeholders(split_repo):
+    from harness.locate.contract import command_contract
+
+    assert command_contract("python update_embeddings.py", split_repo).backfill_env() == {
+        "POSTGRES_HOST": "{database_host}", "POSTGRES_USERNAME": "{database_user}",
+        "POSTGRES_PASSWORD": "{database_password}", "POSTGRES_DATABASE": "{database_name}", "EMBED_MODEL": "{model}"}
+
+
+def test_cd_into_the_package_then_run_is_followed():
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("cd packages/db && pnpm run embeddings:backfill", FIXTURES / "ts-drizzle-pnpm")
+    assert contract.known and "OLLAMA_URL" in contract.reads_env
+
+
+def test_a_hard_coded_model_other_than_the_profiles_fails():
+    settings = settings_for("ts-typeorm-knex", "npm run reembed", provider="http://localhost:11434")
+    model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert model.status == FAIL
+    assert "hard-codes model snowflake-arctic-embed:s while the profile's model is all-minilm" in model.found
+
+
+def test_a_provider_name_mapped_to_another_host_fails():
+    settings = settings_for("ts-drizzle-pnpm/packages/db", "pnpm run embeddings:backfill",
+                            env={"OLLAMA_URL": "http://elsewhere:11434", "EMBEDDING_MODEL": "{model}"})
+    provider = outcome(check_contract(settings, "c", caller_env={}), "command reaches the provider")
+    assert provider.status == FAIL and "sets to another host" in provider.found
+
+
+def test_a_model_name_mapped_to_another_model_fails():
+    settings = settings_for("ts-drizzle-pnpm/packages/db", "pnpm run embeddings:backfill",
+                            env={"OLLAMA_URL": "{provider_url}", "EMBEDDING_MODEL": "nomic-embed-text"})
+    model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert model.status == FAIL and "'nomic-embed-text', not 'all-minilm'" in model.found
+
+
+def test_a_named_default_url_is_not_a_hard_coded_address(tmp_path):
+    from harness.locate.contract import read_contract
+
+    contract = read_contract("client.py", 'DEFAULT_URL = "http://127.0.0.1:11434"\nURL = "http://127.0.0.1:11434"\n')
+    assert contract.hardcoded_urls == ("http://127.0.0.1:11434",)
+    assert read_contract("client.py", 'DEFAULT_URL = "http://127.0.0.1:11434"\n').hardcoded_urls == ()
+
+
+def test_a_model_constant_is_hard_coded_only_when_it_names_the_embedding_model():
+    from harness.locate.contract import read_contract
+
+    text = 'UNKNOWN_MODEL = "unknown"\nCHAT_MODEL = "llama3"\nEMBEDDING_MODEL = "nomic-embed-text"\n'
+    assert read_contract("config.py", text).hardcoded_models == ("nomic-embed-text",)
+
+
+def test_an_env_name_compared_with_literals_is_a_selector_not_a_url():
+    from harness.locate.contract import read_contract
+
+    text = ('import os\nHOST = os.getenv("OPENAI_EMBED_HOST")\nif HOST == "ollama":\n'
+            '    url = os.environ["OLLAMA_ENDPOINT"]\n')
+    contract = read_contract("deps.py", text)
+    assert contract.selectors == ("OPENAI_EMBED_HOST",)
+    assert contract.backfill_env() == {"OLLAMA_ENDPOINT": "{provider_url}"}

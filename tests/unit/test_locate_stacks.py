@@ -1,0 +1,205 @@
+"""locate reads structure in every common stack: vector declarations, embedding calls, configuration by pattern,
+docs apart from code, the installed skill ignored, and entrypoint commands that work in workspaces."""
+
+import pytest
+
+from harness.steps.locate import locate
+
+from ..conftest import REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "repos"
+
+
+@pytest.fixture(scope="module")
+def found():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = locate(FIXTURES / name)
+        return cache[name]
+    return get
+
+
+def decls(result):
+    return {(d.path, d.table, d.column, d.dimensions, d.kind) for d in result.declarations}
+
+
+def calls(result):
+    return {(c.path, c.kind, c.model, c.model_env, c.url, c.url_env) for c in result.embedding_calls}
+
+
+def test_drizzle_positional_dimension_and_custom_type_are_read(found):
+    result = found("ts-drizzle-pnpm")
+    assert ("packages/db/src/schema/notes.ts", "note_embeddings", "embedding", 768, "drizzle") in decls(result)
+    assert ("packages/db/src/schema/notes.ts", "note_chunks", "embedding", 768, "drizzle-customType") in decls(result)
+    assert ("packages/db/drizzle/0002_embeddings.sql", "note_embeddings", "embedding", 768, "sql") in decls(result)
+
+
+def test_stale_dimensions_in_plans_and_research_are_docs_never_schema(found):
+    result = found("ts-drizzle-pnpm")
+    assert result.declared_dimensions == (768,)
+    docs = [h.path for h in result.docs]
+    assert ".planning/PHASE-2-embeddings.md" in docs and "research/embedding-models.md" in docs
+    code = [h.path for h in result.service + result.schema + result.config]
+    assert not [p for p in code if p.startswith((".planning", "research"))]
+    assert "vector(1536)" in next(h for h in result.docs if h.path.startswith(".planning")).names
+
+
+def test_smoke_checklist_is_still_found_but_a_plan_with_checkboxes_is_not_one(found):
+    result = found("ts-drizzle-pnpm")
+    assert [h.path for h in result.smoke] == ["docs/smoke-checklist.md"]
+
+
+def test_ollama_http_call_reports_the_env_names_and_defaults_of_model_and_url(found):
+    assert ("packages/db/src/embeddings.ts", "ollama-http", "nomic-embed-text", "EMBEDDING_MODEL",
+            "http://localhost:11434", "OLLAMA_URL") in calls(found("ts-drizzle-pnpm"))
+
+
+def test_the_embedding_service_module_is_service_code(found):
+    assert "packages/db/src/embeddings.ts" in [h.path for h in found("ts-drizzle-pnpm").service]
+
+
+def test_configuration_names_by_pattern_with_secrets_masked(found):
+    settings = {s.name: s.value for s in found("ts-drizzle-pnpm").settings if s.path == ".env.example"}
+    assert {"DATABASE_URL", "OLLAMA_URL", "EMBEDDING_MODEL"} <= set(settings)
+    assert "secret-pw" not in settings["DATABASE_URL"] and "***" in settings["DATABASE_URL"]
+    assert settings["url"] == "http://localhost:11434"
+
+
+def test_pnpm_workspace_script_runs_from_its_package_or_through_pnpm_filter(found):
+    first = found("ts-drizzle-pnpm").entrypoints[0]
+    assert (first.command, first.workdir, first.package_manager) == ("pnpm run embeddings:backfill", "packages/db", "pnpm")
+    assert first.runner == "pnpm --filter @notes/db run embeddings:backfill"
+
+
+def test_tsx_script_runs_from_the_package_that_depends_on_tsx(found):
+    script = next(e for e in found("ts-drizzle-pnpm").entrypoints if e.path.endswith("scripts/backfill.ts"))
+    assert (script.command, script.workdir) == ("pnpm exec tsx src/scripts/backfill.ts", "packages/db")
+
+
+def test_entrypoint_contract_follows_the_script_into_the_modules_it_imports(found):
+    contract = found("ts-drizzle-pnpm").entrypoints[0].contract
+    assert contract.known
+    assert {"DATABASE_URL", "OLLAMA_URL", "EMBEDDING_MODEL"} <= set(contract.reads_env)
+    assert "packages/db/src/embeddings.ts" in contract.files
+    assert dict(contract.env_defaults)["OLLAMA_URL"] == "http://localhost:11434"
+    assert contract.hardcoded_urls == () and contract.hardcoded_models == ()
+
+
+def test_sqlalchemy_vector_with_a_constant_and_dim_keyword_and_alembic_alter_type(found):
+    result = found("py-sqlalchemy-dsn")
+    assert {("kb/models.py", "passages", "embedding", 384, "sqlalchemy"),
+            ("kb/models.py", "passage_vectors", "vec", 384, "sqlalchemy"),
+            ("migrations/versions/0001_vectors.py", "passages", "embedding", 384, "alembic"),
+            ("migrations/versions/0001_vectors.py", "passage_vectors", "vec", 384, "sql")} <= decls(result)
+
+
+def test_argparse_flags_env_defaults_and_a_hard_coded_url_are_the_contract(found):
+    contract = found("py-sqlalchemy-dsn").entrypoints[0].contract
+    assert {"--dsn", "--model", "--limit"} <= set(contract.flags)
+    assert {"DB_DSN", "EMBEDDING_MODEL"} <= set(contract.reads_env)
+    assert dict(contract.flag_env)["--dsn"] == "DB_DSN"
+    assert contract.hardcoded_urls == ("http://localhost:11434/api/embeddings",)
+
+
+def test_django_vector_field_in_model_and_migration(found):
+    result = found("django-vectors")
+    assert ("library/models.py", "library_book", "summary_embedding", 1024, "django") in decls(result)
+    assert ("library/migrations/0002_embedding.py", "library_book", "summary_embedding", 1024, "django") in decls(result)
+
+
+def test_django_management_command_is_an_entrypoint_with_the_ollama_client_contract(found):
+    first = found("django-vectors").entrypoints[0]
+    assert (first.kind, first.command) == ("django-command", "python manage.py embed_books")
+    assert "OLLAMA_BASE_URL" in first.contract.reads_env
+    assert first.contract.hardcoded_models == ("mxbai-embed-large",)
+
+
+def test_prisma_unsupported_vector_with_mapped_names(found):
+    assert ("prisma/schema.prisma", "documents", "content_embedding", 1536, "prisma") in decls(found("prisma-yarn"))
+
+
+def test_openai_style_embeddings_create_with_its_model(found):
+    assert any(c[1] == "openai" and c[2] == "text-embedding-3-small" for c in calls(found("prisma-yarn")))
+
+
+def test_yarn_lock_makes_yarn_the_runner_and_ts_node_the_script_runner(found):
+    commands = {e.command for e in found("prisma-yarn").entrypoints}
+    assert {"yarn run backfill", "yarn ts-node scripts/backfill-embeddings.ts"} <= commands
+
+
+def test_typeorm_column_and_knex_specific_type(found):
+    result = found("ts-typeorm-knex")
+    assert ("src/entities/Faq.ts", "faqs", "answerEmbedding", 512, "typeorm") in decls(result)
+    assert ("migrations/20240301_faq_vectors.js", "faq_vectors", "embedding", 512, "knex") in decls(result)
+
+
+def test_ollama_js_client_with_a_hard_coded_host_and_model(found):
+    contract = found("ts-typeorm-knex").entrypoints[0].contract
+    assert contract.hardcoded_urls == ("http://localhost:11434",)
+    assert contract.hardcoded_models == ("snowflake-arctic-embed:s",)
+    assert "--limit" in contract.flags
+
+
+def test_langchain_and_llamaindex_embedding_classes(found):
+    got = calls(found("py-langchain"))
+    assert ("ingest.py", "langchain", "nomic-embed-text", None, "http://localhost:11434", "OLLAMA_BASE_URL") in got
+    assert ("ingest.py", "llamaindex", "bge-m3", None, "http://ollama:11434", None) in got
+
+
+def test_sentence_transformers_is_an_in_process_embedder(found):
+    result = found("py-inprocess-skill")
+    assert result.embeds_in_process
+    call = next(c for c in result.embedding_calls if c.in_process)
+    assert (call.model, call.model_env) == ("./models/all-MiniLM-L6-v2", "EMBEDDING_MODEL_PATH")
+    assert result.entrypoints[0].contract.in_process_models == ("./models/all-MiniLM-L6-v2",)
+
+
+def test_inline_sql_vector_in_python_code_is_the_schema(found):
+    result = found("py-inprocess-skill")
+    assert ("app/db.py", "chunks", "embedding", 384, "sql") in decls(result)
+    assert result.declared_dimensions == (384,)
+
+
+def test_the_installed_skill_is_never_read(found):
+    result = found("py-inprocess-skill")
+    everything = [h.path for h in result.config + result.service + result.schema + result.smoke + result.docs]
+    everything += [e.path for e in result.entrypoints] + [d.path for d in result.declarations]
+    assert not [p for p in everything if p.startswith(".claude/")]
+    assert 999 not in result.declared_dimensions
+
+
+def test_json_has_the_new_sections_and_keeps_the_old_ones(found):
+    data = found("ts-drizzle-pnpm").as_dict()
+    for key in ("config", "service", "schema", "smoke", "entrypoints", "declared_dimensions", "docs", "declarations",
+                "embedding_calls", "settings"):
+        assert key in data
+    assert data["entrypoints"][0]["contract"]["reads_env"]
+
+
+def test_test_code_is_neither_service_nor_schema_nor_entrypoint(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_backfill.py").write_text(
+        "from openai import OpenAI\nOpenAI().embeddings.create(model='x', input='y')\n"
+        "DDL = 'CREATE TABLE t (e vector(3))'\nif __name__ == '__main__':\n    pass\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "embed.test.ts").write_text("await fetch('http://localhost:11434/api/embed')\n")
+    result = locate(tmp_path)
+    assert result.declarations == () and result.embedding_calls == () and result.entrypoints == ()
+    assert result.service == () and result.schema == ()
+
+
+def test_vercel_ai_sdk_embed_with_its_model(found):
+    assert ("prisma/seed.ts", "ai-sdk", "text-embedding-ada-002", None, None, None) in calls(found("prisma-yarn"))
+
+
+def test_prisma_db_seed_is_an_entrypoint_followed_through_package_json_and_flag_values(found):
+    seed = next(e for e in found("prisma-yarn").entrypoints if e.kind == "prisma-seed")
+    assert seed.command == "yarn prisma db seed"
+    assert seed.contract.known and "POSTGRES_URL" in seed.contract.reads_env
+    assert "prisma/seed.ts" in seed.contract.files
+
+
+def test_llamaindex_pgvectorstore_declares_its_data_table_and_dimension(found):
+    assert ("store.py", "data_llamaindex_embedding", "embedding", 1024, "llamaindex") in decls(found("py-langchain"))
