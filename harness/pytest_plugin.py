@@ -28,7 +28,7 @@ UNPROVEN_PREFIX = "unproven: "  # how an unproven check's skip message starts (v
 _help_profile = "target profile: a YAML path or a preset (langchain, llamaindex, pgai)"
 _help_collection = "collection to check (repeatable; 'all' = every one; env: comma-separated)"
 _help_sample = ("rows re-embedded by the recompute check: N or 'all' (default: as many as the required bound needs, "
-                "299 for 1%% at 95%%); fewer than the bound needs leaves it unproven")
+                "299 rows for 0.01 at 0.95 confidence); fewer than the bound needs leaves it unproven")
 _help_max_bad_fraction = ("largest fraction of bad rows DONE accepts (default: the profile's verify.max_bad_fraction, "
                           "else 0.01)")
 _help_offenders = "where every offending row of every failing check is written (default: RUN_DIR/offenders.jsonl)"
@@ -68,7 +68,7 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("sample", _help_sample, lambda v: _parse_or_value_error("sample", v), None,
             expects="a positive number of rows or 'all'"),
     _Option("max_bad_fraction", _help_max_bad_fraction, lambda v: _parse_or_value_error("fraction", v), None,
-            expects="a fraction between 0 and 1 (e.g. 0.01 or 1%)"),
+            expects="a fraction between 0 and 1 (e.g. 0.01)"),
     _Option("run_dir", _help_run_dir),
     _Option("offenders", _help_offenders),
     _Option("historylog", _help_historylog, many=True),
@@ -313,11 +313,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if _TARGET not in config.stash or config.stash[_TARGET].session is None:
         return
-    from .checks import done, offenders
+    from .checks import done, offenders, recompute
 
     outcomes = _outcomes(config)
-    from .checks import recompute
-
     covered = {o.collection for o in outcomes if o.metrics.get("covered_by") == "recompute"}
     ran = {o.collection for o in outcomes if o.check == "recompute"}
     # The stand-in ran inside the unproven check (once per session): its result joins the verdict.
@@ -338,8 +336,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     verdict = config.stash.get(_VERDICT, None)
     if verdict is None:
         return
-    line = "DONE" if verdict.ok else f"NOT DONE: {verdict.reason}"
-    terminalreporter.write_line(f"backfill-harness verdict: {line}"[:2000])
+    checked = len(_outcomes(config))
+    line = f"DONE ({checked} checks)" if verdict.ok else f"NOT DONE: {verdict.reason}"
+    terminalreporter.write_line(f"backfill-harness DONE checks verdict: {line}"[:2000])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -14,6 +14,7 @@ from psycopg import sql
 from ..errors import HarnessError
 from .outcome import Offender, Outcome, skipped, verdict
 from .recompute import sample_rows
+from .sampling import Proof
 from .session import CheckSession
 
 FALLBACK_QUERIES = 3
@@ -26,6 +27,7 @@ class Probe:
     expect: str | None  # a source value, or a chunk id when the profile names no source fields
     k: int
     by_id: bool = False
+    sampled: bool = False  # a sampled chunk searched by its own text (no spot query applies)
 
 
 def _source_values(session: CheckSession) -> sql.Composable:
@@ -53,7 +55,7 @@ def probes(session: CheckSession, collection: str) -> list[Probe]:
             vals = conn.execute(sql.SQL("SELECT {vals} AS vals FROM {c} AS c WHERE {id} = %(id)s").format(
                 vals=_source_values(session), c=t.chunk_table, id=t.chunk_id), {"id": row["id"]}).fetchone()["vals"]
         source = next((v for v in vals if v), None)
-        chosen.append(Probe(row["text"], source if srcs else str(row["id"]), FALLBACK_K, by_id=not srcs))
+        chosen.append(Probe(row["text"], source if srcs else str(row["id"]), FALLBACK_K, by_id=not srcs, sampled=True))
     return chosen
 
 
@@ -95,8 +97,15 @@ def citations(session: CheckSession, collection: str) -> Outcome:
     recall = hits / expected if expected else None
     mrr = rr / expected if expected else None
     shown = f"recall@k {recall:.2f}, MRR {mrr:.2f}" if expected else "no expected sources"
+    metrics = {"queries": len(chosen), "recall_at_k": recall, "mrr": mrr}
+    if all(p.sampled for p in chosen):
+        # Sampled chunks searched by their own text: say what so few prove about the rest.
+        proof = Proof(len(chosen), expected - hits, session.stats(collection).embedded, session.confidence,
+                      session.max_bad_fraction)
+        shown += f"; {proof.sentence('chunks', 'not found by their own text')}"
+        metrics.update({k: v for k, v in proof.metrics().items() if k != "max_bad_fraction"})
     return verdict("citations", collection, not offenders,
                    expected="every returned row cites a source and every expected source is within the top k",
                    found=f"{shown} over {len(chosen)} queries; {len(offenders)} problems",
                    offenders=offenders, total=len(offenders),
-                   metrics={"queries": len(chosen), "recall_at_k": recall, "mrr": mrr})
+                   metrics=metrics)

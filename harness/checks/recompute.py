@@ -46,6 +46,8 @@ def _row_columns(session: CheckSession) -> sql.Composable:
 
 
 def _pick_sql(session: CheckSession) -> sql.Composed:
+    """The pick reads narrow columns of every embedded row (no hash, no norm: the one pass computes those); the
+    catalog's verdict on each picked row is applied to the picked rows alone."""
     t, shape = session.target, session.shape
     recency = sql.SQL("age(c.xmin)") if shape.inline else sql.SQL("least(age(c.xmin), age(e.xmin))")
     ranked = sql.SQL(
@@ -65,7 +67,7 @@ def _pick_sql(session: CheckSession) -> sql.Composed:
                            exmin=sql.SQL("c.xmin") if shape.inline else sql.SQL("e.xmin"),
                            tenant=shape.chunk_tenant(),
                            updated=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"),
-                           join=t.join(), f=t.chunk_filter(), ok=healthy(session))
+                           join=t.join(), f=t.chunk_filter(), ok=sql.SQL("{} IS NOT NULL").format(t.vector))
     return sql.SQL(
         "WITH ranked AS MATERIALIZED ({ranked}), "
         "chosen AS (SELECT id, r_rand <= %(n)s AS uniform, population FROM ranked "

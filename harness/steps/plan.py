@@ -31,8 +31,11 @@ DONE_CHECKS = (
     "coverage: every chunk has a vector (per collection and tenant), no orphan embeddings",
     "dimensions: column, profile and model agree on the dimension",
     "model: every vector was produced by the configured model",
-    "fresh: every input hash equals the hash of the current text",
-    "recompute: a sample re-embedded now matches the stored vectors (cosine >= 0.99)",
+    "fresh: every input hash equals the hash of the current text (or no chunk changed after its vector); "
+    "unproven without either, covered by recompute's bound",
+    "recompute: a sample re-embedded now matches the stored vectors (cosine >= 0.99), proving fewer than "
+    "verify.max_bad_fraction (default 1%) of rows off at verify.confidence (default 95%)",
+    "distinct vectors: no vector stored on two rows whose texts differ (every row)",
     "tenant isolation: every vector sits in its chunk's collection and tenant",
     "sane vectors: no all-zero or non-finite vectors",
     "citations: spot queries return cited rows with the expected source in the top k",

@@ -6,7 +6,7 @@ from .checks_run import run_checks
 from ..conftest import finished_run
 
 CHECK_NAMES = ("completed", "coverage", "dimensions", "model", "fresh", "recompute", "tenant_isolation",
-               "sane_vectors", "citations", "index")
+               "sane_vectors", "distinct_vectors", "citations", "index")
 CUSTOM = "test_custom[every chunk carries a citation url]"  # the demo profile's own assertion
 
 

@@ -108,6 +108,8 @@ def test_a_correct_bare_target_is_done_with_freshness_and_model_covered_by_the_r
     assert by["fresh"].status == "unproven" and by["model"].status == "unproven"
     assert "at 95% confidence fewer than 1.0% of the 2000 rows are off" in by["fresh"].note
     assert by["recompute"].metrics["sampled"] == 299 and by["recompute"].metrics["bound"] <= 0.01
+    assert by["citations"].metrics["sampled"] == 3  # what three sampled chunks prove is said, not implied
+    assert "0 of 3 sampled chunks not found by their own text: at 95% confidence fewer than" in by["citations"].found
 
 
 @pytest.mark.slow
@@ -252,6 +254,16 @@ def test_verify_names_the_first_offending_ids_and_writes_every_row_to_offenders_
     result, run_dir = verify_cli(cli, dsn, PROFILE.format(model=TEST_MODEL, url=embed_server.url), tmp_path)
     assert result.code == 1
     (shared,) = [c for c in result.json["checks"] if c.get("check") == "distinct_vectors"]
-    assert "40 offending rows; first ids: 1, 2, 3" in shared["message"]
+    assert "40 offending rows; first ids: 1, 2, 3" in shared["note"]
     lines = offenders.read(run_dir / "offenders.jsonl")
     assert sorted(r["key"] for r in lines if r["check"] == "distinct_vectors") == list(range(1, 41))
+
+
+def test_sample_all_recomputes_every_row_and_states_the_exact_fraction(small_target):
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors v SET embedding = w.embedding FROM note_vectors w "
+                 "WHERE (v.note_id, w.note_id) IN ((7, 8), (8, 7))")
+    _, by = default_verify(dsn, profile, sample="all")
+    recompute = by["recompute"]
+    assert recompute.status == "failed" and recompute.metrics["exhaustive"] and recompute.metrics["sampled"] == 300
+    assert "2 of 300 rows off (every row checked: exactly 0.7%)" in recompute.found

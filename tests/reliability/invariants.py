@@ -80,7 +80,7 @@ def assert_checks_pass(dsn: str, collection: str, provider_url: str,
 
     env = {"OLLAMA_HOST": provider_url, "EMBED_MODEL": TEST_MODEL}
     session = open_session(resolve(load_profile(DEMO_PROFILE, env=env), database_url=dsn, env=env),
-                           CheckOptions(collections=(collection,), sample=20))
+                           CheckOptions(collections=(collection,)))
     try:
         outcomes = [PER_COLLECTION[name](session, collection) for name in checks]
     finally:

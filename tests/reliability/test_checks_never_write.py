@@ -39,7 +39,7 @@ def test_every_check_of_every_collection_passes_select_only_and_changes_nothing(
     before = _fingerprint(embedded_db)
     writes_before = embedded_db.scalar(_WRITES)
     session = open_session(resolve(load_profile(DEMO_PROFILE, env=demo_env), database_url=select_only_dsn, env=demo_env),
-                           CheckOptions(collections=("all",), sample=5))
+                           CheckOptions(collections=("all",)))
     try:
         outcomes = run_all(session)
     finally:

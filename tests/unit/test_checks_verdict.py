@@ -1,0 +1,44 @@
+"""The DONE rule: nothing failed, something passed, every unproven claim covered by a passing recompute bound."""
+
+from harness.checks.verdict import Claim, decide
+
+BOUND = {"bound": "0.00997", "max_bad_fraction": "0.01"}
+
+
+def test_fresh_unproven_is_covered_by_a_passing_recompute_of_the_same_collection():
+    verdict = decide([Claim("coverage", "c", "passed"), Claim("fresh", "c", "unproven"),
+                      Claim("recompute", "c", "passed", BOUND)])
+    assert verdict.ok and [c.check for c in verdict.covered] == ["fresh"]
+
+
+def test_an_unproven_recompute_covers_nothing():
+    verdict = decide([Claim("coverage", "c", "passed"), Claim("fresh", "c", "unproven"),
+                      Claim("recompute", "c", "unproven", {"bound": "0.139", "max_bad_fraction": "0.01"})])
+    assert not verdict.ok and verdict.reason.startswith("unproven:")
+    assert {c.check for c in verdict.uncovered} == {"fresh", "recompute"}
+
+
+def test_a_skipped_recompute_leaves_freshness_unproven():
+    verdict = decide([Claim("coverage", "c", "passed"), Claim("fresh", "c", "unproven"),
+                      Claim("recompute", "c", "skipped")])
+    assert not verdict.ok
+
+
+def test_a_recompute_of_another_collection_covers_nothing():
+    verdict = decide([Claim("fresh", "a", "unproven"), Claim("recompute", "b", "passed", BOUND)])
+    assert not verdict.ok
+
+
+def test_a_passing_recompute_whose_bound_exceeds_the_required_one_covers_nothing():
+    verdict = decide([Claim("fresh", "c", "unproven"),
+                      Claim("recompute", "c", "passed", {"bound": "0.05", "max_bad_fraction": "0.01"})])
+    assert not verdict.ok
+
+
+def test_any_failure_is_not_done_and_named():
+    verdict = decide([Claim("coverage", "c", "failed", message="3 missing"), Claim("recompute", "c", "passed", BOUND)])
+    assert not verdict.ok and verdict.reason == "coverage: 3 missing"
+
+
+def test_nothing_passed_is_not_done():
+    assert not decide([Claim("index", "c", "skipped")]).ok
