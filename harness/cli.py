@@ -11,10 +11,8 @@ import logging
 import pkgutil
 import sys
 
-import psycopg
-
 from . import __version__, redact
-from .db import describe_error
+from .db import translate_errors
 from .errors import HarnessError
 
 COMMANDS_PACKAGE = "harness.commands"
@@ -25,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="backfill-harness", description="Run, verify and record embedding backfills in Postgres + pgvector.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     package = importlib.import_module(COMMANDS_PACKAGE)
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
@@ -51,14 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     redact.register_env()
     try:
-        return int(args.handler(args) or 0)
-    except HarnessError as exc:
-        print(f"backfill-harness {args.command}: {redact.redact(str(exc))}", file=sys.stderr)
-        return exc.exit_code
-    except psycopg.Error as exc:
         # A database failure no step turned into a HarnessError (e.g. the server restarted mid-run): one line, exit 1.
-        print(f"backfill-harness {args.command}: database error: {describe_error(exc)}", file=sys.stderr)
-        return 1
+        with translate_errors():
+            return int(args.handler(args) or 0)
+    except HarnessError as exc:
+        print(f"backfill-harness {args.subcommand}: {redact.redact(str(exc))}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
-        print(f"backfill-harness {args.command}: interrupted", file=sys.stderr)
+        print(f"backfill-harness {args.subcommand}: interrupted", file=sys.stderr)
         return 130

@@ -54,6 +54,19 @@ def read_only(conn: psycopg.Connection, statement_timeout_ms: int = 60_000) -> I
         yield conn
 
 
+@contextlib.contextmanager
+def translate_errors(doing: str = "") -> Iterator[None]:
+    """Re-raise a ``psycopg.Error`` from inside as ``DatabaseError`` (one line, password removed), so callers of the
+    library catch only ``HarnessError`` (httpx's ``map_httpcore_exceptions``). Works as a decorator too."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        prefix = f"{doing}: " if doing else ""
+        error = DatabaseError(f"{prefix}database error: {describe_error(exc)}")
+        error.sqlstate = getattr(exc, "sqlstate", None)
+        raise error from exc
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -321,9 +321,8 @@ def check_outcome(request: pytest.FixtureRequest):
 
     A database or provider error (a statement timeout, a refused connection) fails the test with one line.
     """
-    import psycopg
-
     from .checks import FAIL, SKIP
+    from .db import translate_errors
     from .errors import HarnessError
     from .redact import redact
 
@@ -334,8 +333,9 @@ def check_outcome(request: pytest.FixtureRequest):
 
     def conclude(check, *args):
         try:
-            outcome = check(*args)
-        except (HarnessError, psycopg.Error) as exc:
+            with translate_errors():
+                outcome = check(*args)
+        except HarnessError as exc:
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             pytest.fail(redact(f"{getattr(check, '__name__', 'check')} could not run: {text}"), pytrace=False)
         record_property("check", outcome.check)

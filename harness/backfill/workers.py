@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import HarnessError
+from ..output import fields_dict
 from ..settings import Settings
 from .engine import BackfillOptions
 
@@ -41,9 +42,8 @@ class WorkersSummary:
         return line + f" ({len(self.workers)} workers, run {self.run_id})"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "ok": self.ok, "embedded": self.total("embedded"), "selected": self.total("selected"),
-                "failed": self.total("failed"), "reused": self.total("reused"), "workers": self.workers,
-                "errors": self.errors, "summary": self.line()}
+        return fields_dict(self, ok=self.ok, embedded=self.total("embedded"), selected=self.total("selected"),
+                           failed=self.total("failed"), reused=self.total("reused"), summary=self.line())
 
 
 def new_run_id() -> str:

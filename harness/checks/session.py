@@ -64,8 +64,8 @@ class CheckSession:
 
     @contextmanager
     def read_only(self) -> Iterator[psycopg.Connection]:
-        """A READ ONLY transaction with the run's statement timeout."""
-        with dbmod.read_only(self.conn, self.options.statement_timeout_ms) as conn:
+        """A READ ONLY transaction with the run's statement timeout; a database error arrives as DatabaseError."""
+        with dbmod.translate_errors(), dbmod.read_only(self.conn, self.options.statement_timeout_ms) as conn:
             yield conn
 
     # -- the provider ----------------------------------------------------------------
@@ -126,6 +126,7 @@ class CheckSession:
         self.conn.close()
 
 
+@dbmod.translate_errors()
 def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
     from ..state import list_collections, require_collection

@@ -20,6 +20,7 @@ from .. import redact
 from ..checks.outcome import Outcome, Status
 from ..errors import ConfigError
 from ..evidence import write_json_atomic
+from ..output import fields_dict
 from ..settings import Settings
 from .common import backfill_env
 
@@ -62,9 +63,8 @@ class VerifyResult:
         return f"pytest exit code {self.exit_code}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "reason": self.reason, "collection": self.collection, "command": self.command,
-                "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "counts": self.counts,
-                "checks": [c.as_dict() for c in self.checks], "output_tail": self.output_tail}
+        return {"ok": self.ok, "reason": self.reason,
+                **fields_dict(self, seconds=round(self.seconds, 3), counts=self.counts)}
 
     def text(self) -> str:
         c = self.counts
