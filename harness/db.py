@@ -12,7 +12,7 @@ from pgvector.psycopg import register_vector
 from psycopg.rows import dict_row
 
 from . import redact
-from .errors import DatabaseError
+from .errors import ConfigError, DatabaseError
 
 APPLICATION_NAME = f"backfill-harness {socket.gethostname()}:{os.getpid()}"
 
@@ -21,6 +21,10 @@ def connect(dsn: str, *, autocommit: bool = False, application_name: str | None 
             connect_timeout: int = 10) -> psycopg.Connection:
     """Open a connection with rows as dicts and the vector type registered; errors never show the password."""
     redact.register(redact.dsn_password(dsn))
+    if redact.unescaped_at(dsn):
+        # libpq would read the first '@' as the end of the password and the rest as the host, naming it in errors.
+        raise ConfigError("the database URL holds an unescaped '@' in its user or password; expected it "
+                          "percent-encoded as %40 (postgresql://user:p%40ss@host/db)")
     try:
         conn = psycopg.connect(
             dsn, autocommit=autocommit, row_factory=dict_row, connect_timeout=connect_timeout,
