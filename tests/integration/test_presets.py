@@ -84,7 +84,7 @@ def load_langchain(db):
 def load_llamaindex(db):
     db.execute(LLAMAINDEX_DDL)
     with db.connect(autocommit=True) as conn:
-        for title, url, text in corpus_chunks("tenant_acme"):
+        for _title, url, text in corpus_chunks("tenant_acme"):
             conn.execute("INSERT INTO data_licenses (text, metadata_, node_id) VALUES "
                          "(%s, jsonb_build_object('file_name', %s::text, 'ref_doc_id', %s::text), %s)",
                          (text, url.rsplit("/", 1)[-1], url, str(uuid.uuid4())))
