@@ -209,8 +209,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
              "statement_timeout_ms": cfg.statement_timeout_ms}
     lines += [f"  {name}: {value} (from {cfg.sources[name]})" for name, value in shown.items()]
     target = config.stash.get(_TARGET, None)
-    session = getattr(target, "session", None)
-    if session is not None:
+    session = target.session if target is not None else None
+    if target is not None and session is not None:
         lines.append(f"  database: {safe_dsn(session.database_url)} (from {target.database_source})")
         st = session.settings
         lines.append(f"  provider: {st.provider_url or '-'} (from {st.sources.get('provider_url', 'not set')}), "
@@ -241,7 +241,9 @@ def pytest_make_collect_report(collector: pytest.Collector):
     reason = _target(collector.config).skip
     if reason is None:
         return None
-    return pytest.CollectReport(collector.nodeid, "skipped", (str(collector.path), None, f"Skipped: {reason}"), [])
+    # (path, lineno, message) with no line: how pytest itself reports a skipped collector.
+    longrepr: Any = (str(collector.path), None, f"Skipped: {reason}")
+    return pytest.CollectReport(collector.nodeid, "skipped", longrepr, [])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -274,7 +276,7 @@ def check_session(request: pytest.FixtureRequest):
     """The shared CheckSession; skips the test with one reason when there is no target."""
     target = _target(request.config)
     if target.session is None:
-        pytest.skip(target.skip)
+        pytest.skip(target.skip or NO_TARGET)
     return target.session
 
 

@@ -55,12 +55,13 @@ def run_workers(settings: Settings, options: BackfillOptions, count: int,
     """Start ``count`` worker processes of run ``options.run_id`` and gather their summaries."""
     run_id = options.run_id or new_run_id()
     argv = dataclasses.replace(options, run_id=run_id).to_argv(settings)
-    urls = list(provider_urls) or [None]
+    urls: list[str | None] = [*provider_urls] or [None]
     procs = []
     for i in range(count):
         cmd = [sys.executable, "-m", "harness", "backfill", *argv, "--json"]
-        if urls[i % len(urls)]:
-            cmd += ["--provider-url", urls[i % len(urls)]]
+        url = urls[i % len(urls)]
+        if url:
+            cmd += ["--provider-url", url]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                       env={**os.environ, "DATABASE_URL": settings.database_url}))
     summary = WorkersSummary(run_id)

@@ -13,6 +13,7 @@ from .. import db as dbmod
 from .. import redact
 from ..errors import ConfigError, HarnessError
 from ..profile import Profile
+from ..provider import OllamaProvider
 from ..settings import Settings
 from ..target import Target
 from .shape import Shape
@@ -43,7 +44,7 @@ class CheckSession:
     conn: psycopg.Connection
     collections: list[str] = field(default_factory=list)
     provider_problem: str | None = None
-    _provider: object = None
+    _provider: OllamaProvider | None = None
     _stats: dict[str, CollectionStats] | None = None
     _declared: tuple[int | None, str | None] | None = None
     _real_dims: int | None = None
@@ -69,7 +70,7 @@ class CheckSession:
             yield conn
 
     # -- the provider ----------------------------------------------------------------
-    def provider(self):
+    def provider(self) -> OllamaProvider:
         """The embedding provider, or HarnessError saying why there is none."""
         if self.provider_problem:
             raise HarnessError(self.provider_problem)

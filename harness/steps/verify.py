@@ -166,7 +166,8 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
                               cwd=checks.parent)
         code, output = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
-        code, output = 124, f"{exc.stdout or ''}\nchecks timed out after {timeout_s:g} s"
+        partial = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        code, output = 124, f"{partial}\nchecks timed out after {timeout_s:g} s"
     result = VerifyResult(collection, redact.redact(" ".join(argv)), code, time.perf_counter() - started,
                           parse_junit(junit), redact.redact("\n".join(str(output).splitlines()[-30:])))
     write_json_atomic(run_dir / VERIFY_FILE, result.as_dict())
