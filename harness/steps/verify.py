@@ -82,7 +82,6 @@ _MARKS = {Status.PASSED: "ok  ", Status.FAILED: "FAIL", Status.SKIPPED: "skip", 
 # A check the plugin reports as unproven reaches junit as a skip whose message says so ("unproven: ..." or
 # "<check> [<collection>] unproven: ...", Outcome.message()'s form).
 _UNPROVEN = re.compile(r"^(?:\S+(?: \[[^\]]*\])? )?unproven:\s*")
-_PARAM = re.compile(r"\[(.*)\]$")
 _NOT_METRICS = {"check", "collection", "status", "expected", "found"}
 
 
@@ -92,7 +91,9 @@ def label(outcome: Outcome) -> str:
 
 
 def detail(outcome: Outcome) -> str:
-    """One line: why it failed, skipped or stays unproven (or what it found)."""
+    """One line: why it failed, skipped or stays unproven (a pass needs none; its figures are in the JSON)."""
+    if outcome.status == Status.PASSED:
+        return ""
     if outcome.note:
         return outcome.note
     if outcome.expected or outcome.found:
@@ -129,9 +130,8 @@ def parse_junit(path: str | Path) -> tuple[Outcome, ...]:
         status, message = _status_of(case)
         if props.get("status") in {str(s) for s in Status}:
             status = Status(props["status"])
-        param = _PARAM.search(name)
         check = props.get("check") or (f"{module}::{name}" if module else name)
-        collection = props.get("collection") or (param.group(1) if props.get("check") and param else None)
+        collection = props.get("collection") or None  # the plugin records it; a custom check has none
         metrics: dict[str, Any] = {k: v for k, v in props.items() if k not in _NOT_METRICS}
         metrics["seconds"] = float(case.get("time") or 0)
         note = " ".join(redact.redact(message).split())[:500]
