@@ -11,10 +11,8 @@ import logging
 import pkgutil
 import sys
 
-import psycopg
-
 from . import __version__, redact
-from .db import describe_error
+from .db import translate_errors
 from .errors import HarnessError
 
 COMMANDS_PACKAGE = "harness.commands"
@@ -68,13 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     redact.register_env()
     as_json = bool(getattr(args, "json", False))
     try:
-        return int(args.handler(args) or 0)
+        with translate_errors():
+            return int(args.handler(args) or 0)
     except HarnessError as exc:
         message = redact.redact(str(exc))
         code = exc.exit_code
-    except psycopg.Error as exc:
-        # A database failure no step turned into a HarnessError (e.g. the server restarted mid-run): one line, exit 1.
-        message, code = f"database error: {describe_error(exc)}", 1
     except KeyboardInterrupt:
         message, code = "interrupted", 130
     except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen OS error: say so, keep the --json promise

@@ -13,7 +13,7 @@ from pgvector.psycopg import register_vector
 from psycopg.rows import dict_row
 
 from . import redact
-from .errors import DatabaseError
+from .errors import ConfigError, DatabaseError
 
 APPLICATION_NAME = f"backfill-harness {socket.gethostname()}:{os.getpid()}"
 
@@ -22,6 +22,10 @@ def connect(dsn: str, *, autocommit: bool = False, application_name: str | None 
             connect_timeout: int = 10) -> psycopg.Connection:
     """Open a connection with rows as dicts and the vector type registered; errors never show the password."""
     redact.register(redact.dsn_password(dsn))
+    if redact.unescaped_at(dsn):
+        # libpq would read the first '@' as the end of the password and the rest as the host, naming it in errors.
+        raise ConfigError("the database URL holds an unescaped '@' in its user or password; expected it "
+                          "percent-encoded as %40 (postgresql://user:p%40ss@host/db)")
     try:
         conn = psycopg.connect(
             dsn, autocommit=autocommit, row_factory=dict_row, connect_timeout=connect_timeout,
@@ -58,6 +62,17 @@ def read_only(conn: psycopg.Connection, statement_timeout_ms: int = 60_000) -> I
 def as_array(value) -> np.ndarray:
     """A stored vector as float32 numpy, whichever pgvector-python read it (``Vector`` in 0.4+, ndarray before)."""
     return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
+@contextlib.contextmanager
+def translate_errors(doing: str = "") -> Iterator[None]:
+    """Re-raise a ``psycopg.Error`` from inside as ``DatabaseError`` (one line, password removed), so callers of the
+    library catch only ``HarnessError`` (httpx's ``map_httpcore_exceptions``). Works as a decorator too."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        prefix = f"{doing}: " if doing else ""
+        error = DatabaseError(f"{prefix}database error: {describe_error(exc)}")
+        error.sqlstate = getattr(exc, "sqlstate", None)
+        raise error from exc
 
 
 def _first_line(exc: BaseException) -> str:

@@ -46,6 +46,8 @@ class ProviderError(HarnessError):
 class DatabaseError(HarnessError):
     """Postgres refused, lost the connection, or lacks what the profile names."""
 
+    sqlstate: str | None = None  # the server's SQLSTATE when translated from a psycopg error
+
 
 class CheckFailed(HarnessError):
     """A DONE check or a procedure gate failed."""

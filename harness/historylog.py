@@ -148,10 +148,16 @@ def _redacted(entry: HistoryEntry) -> HistoryEntry:
 
 # -- rendering -------------------------------------------------------------------------
 
+_ESCAPE = "\\"
+
+
 def _v(value: Any) -> str:
     if value is None or value == "":
         return NONE
-    return str(value)
+    text = str(value)
+    # A value that reads as the empty mark (a collection named "—") or starts with the escape is escaped,
+    # so every value reads back as itself.
+    return _ESCAPE + text if isinstance(value, str) and (text == NONE or text.startswith(_ESCAPE)) else text
 
 
 def _code(value: Any) -> str:
@@ -259,6 +265,8 @@ def parse_entry(body: str, sha: str | None = None) -> HistoryEntry:
 def _parse_value(text: str, kind: str, name: str) -> Any:
     if text == NONE:
         return {} if kind == "kv" else None
+    if kind == "str" and text.startswith(_ESCAPE):
+        return text[len(_ESCAPE):]
     try:
         if kind == "int":
             return int(text)

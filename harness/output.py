@@ -31,6 +31,16 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def fields_dict(obj: Any, **computed: Any) -> dict[str, Any]:
+    """Every dataclass field of ``obj`` as JSON values, then the computed ones (which may replace a field's form).
+
+    ``as_dict`` methods derive from this, so a field added later is never silently left out.
+    """
+    out = {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    out.update({k: to_jsonable(v) for k, v in computed.items()})
+    return out
+
+
 def dumps(value: Any) -> str:
     return json.dumps(redact.redact(to_jsonable(value)), indent=2, sort_keys=False, default=str)
 

@@ -204,11 +204,47 @@ def load_profile(path: str | Path, env: Mapping[str, str] | None = None) -> Prof
     return parse_profile(text, env=env, path=path)
 
 
+class _ProfileLoader(yaml.SafeLoader):
+    """YAML without surprises: an alias is refused (a few lines could expand without bound), a key given twice
+    is refused (else the last one silently wins)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _ProfileYAMLError(f"uses the alias *{event.anchor}", event.start_mark,
+                                    "; expected plain values (aliases are refused in profiles)")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                if key in seen:
+                    raise _ProfileYAMLError(f"gives the key {key!r} twice", key_node.start_mark,
+                                            f" (first at line {seen[key].line + 1}); expected each key once")
+                seen[key] = key_node.start_mark
+            except TypeError:
+                pass  # an unhashable key: SafeLoader says so below
+        return super().construct_mapping(node, deep=deep)
+
+
+_ProfileLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _ProfileLoader.construct_mapping)
+
+
+class _ProfileYAMLError(Exception):
+    def __init__(self, what: str, mark: Any, expected: str):
+        super().__init__(what)
+        self.text = f"{what} at line {mark.line + 1}, column {mark.column + 1}{expected}"
+
+
 def parse_profile(text: str, env: Mapping[str, str] | None = None, path: Path | None = None) -> Profile:
     """Parse profile text (YAML) into a Profile."""
     where = str(path) if path else "profile"
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_ProfileLoader)  # noqa: S506 - a SafeLoader subclass
+    except _ProfileYAMLError as exc:
+        raise ConfigError(f"{where}: {exc.text}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -454,6 +490,10 @@ class _Reader:
         raw_filter = section.get("filter") or {}
         if not isinstance(raw_filter, dict):
             raise ConfigError(f"profile key 'chunks.filter' must be a mapping of column to value, found {_kind(raw_filter)}")
+        for k, v in raw_filter.items():
+            if v is not None and not isinstance(v, (str, bool, int, float)):
+                raise ConfigError(f"profile key 'chunks.filter.{k}' is {_kind(v)}; expected a single value "
+                                  "(a string, number, true/false or null)")
         filters = tuple(
             (self.identifier(f"chunks.filter.{k}", k, required=True), self.interpolate(f"chunks.filter.{k}", v))
             for k, v in raw_filter.items()

@@ -12,7 +12,6 @@ another model's name). Not retried: other 4xx, whose message is passed on (a
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -276,10 +275,11 @@ def check_vectors(vectors: np.ndarray, expected_count: int, expected_dim: int) -
         return [f"provider returned vectors of dimension {vectors.shape[1]}, expected {expected_dim}"]
     problems = []
     finite = np.isfinite(vectors).all(axis=1)
-    norms = np.linalg.norm(np.where(np.isfinite(vectors), vectors, 0), axis=1)
+    # Any non-zero component, not a positive norm: the squares of a valid tiny vector (1e-30) underflow to 0.
+    nonzero = (vectors != 0).any(axis=1)
     for row in range(expected_count):
         if not finite[row]:
             problems.append(f"row {row}: vector has non-finite values (NaN or infinity)")
-        elif not norms[row] > 0 or math.isnan(norms[row]):
+        elif not nonzero[row]:
             problems.append(f"row {row}: vector is all zeros (cosine distance undefined)")
     return problems

@@ -245,8 +245,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
              "statement_timeout_ms": cfg.statement_timeout_ms}
     lines += [f"  {name}: {value} (from {cfg.sources[name]})" for name, value in shown.items()]
     target = config.stash.get(_TARGET, None)
-    session = getattr(target, "session", None)
-    if session is not None:
+    session = target.session if target is not None else None
+    if target is not None and session is not None:
         lines.append(f"  database: {safe_dsn(session.database_url)} (from {target.database_source})")
         st = session.settings
         lines.append(f"  provider: {st.provider_url or '-'} (from {st.sources.get('provider_url', 'not set')}), "
@@ -277,7 +277,9 @@ def pytest_make_collect_report(collector: pytest.Collector):
     reason = _target(collector.config).skip
     if reason is None:
         return None
-    return pytest.CollectReport(collector.nodeid, "skipped", (str(collector.path), None, f"Skipped: {reason}"), [])
+    # (path, lineno, message) with no line: how pytest itself reports a skipped collector.
+    longrepr: Any = (str(collector.path), None, f"Skipped: {reason}")
+    return pytest.CollectReport(collector.nodeid, "skipped", longrepr, [])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -352,7 +354,7 @@ def check_session(request: pytest.FixtureRequest):
     """The shared CheckSession; skips the test with one reason when there is no target."""
     target = _target(request.config)
     if target.session is None:
-        pytest.skip(target.skip)
+        pytest.skip(target.skip or NO_TARGET)
     return target.session
 
 
@@ -399,10 +401,9 @@ def check_outcome(request: pytest.FixtureRequest):
 
     A database or provider error (a statement timeout, a refused connection) fails the test with one line.
     """
-    import psycopg
-
     from .checks import FAIL, SKIP, UNPROVEN
     from .checks.offenders import capped_note
+    from .db import translate_errors
     from .errors import HarnessError
     from .redact import redact
 
@@ -413,8 +414,9 @@ def check_outcome(request: pytest.FixtureRequest):
 
     def conclude(check, *args):
         try:
-            outcome = check(*args)
-        except (HarnessError, psycopg.Error) as exc:
+            with translate_errors():
+                outcome = check(*args)
+        except HarnessError as exc:
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             pytest.fail(redact(f"{getattr(check, '__name__', 'check')} could not run: {text}"), pytrace=False)
         _outcomes(request.config).append(outcome)

@@ -12,11 +12,12 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 
 MASK = "***"
 _SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH|CREDENTIAL|PRIVATE)", re.I)
-_DSN_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)", re.I)
+# The password runs to the last '@' of the authority: one holding an unescaped '@' is masked whole.
+_DSN_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s/?#]*)(?P<tail>@)", re.I)
 _KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'[^']*'|\S+)", re.I)
 _BEARER = re.compile(r"(?P<head>\b(?:Bearer|Basic|Token)\s+)(?P<pw>[A-Za-z0-9._~+/=-]{8,})")
 
@@ -25,12 +26,23 @@ _known: set[str] = set()
 
 
 def register(*secrets: str | None) -> None:
-    """Remember values that must never be written anywhere."""
+    """Remember values that must never be written anywhere, in every spelling a URL or a log may give them."""
     with _lock:
         for secret in secrets:
-            # Very short values would mask ordinary words; real secrets are longer.
-            if secret and len(secret) >= 4:
-                _known.add(secret)
+            for form in _spellings(secret) if secret else ():
+                # Very short values would mask ordinary words; real secrets are longer.
+                if len(form) >= 4:
+                    _known.add(form)
+
+
+def _spellings(secret: str) -> set[str]:
+    """The secret, its URL-encoded and decoded forms, and the parts around an '@' (libpq ends a password at the
+    first '@' and names the rest as the host in its errors)."""
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), unquote(secret), unquote_plus(secret)}
+    for form in list(forms):
+        if "@" in form:
+            forms.update(part for part in form.split("@") if part)
+    return forms
 
 
 def register_env(env: Mapping[str, str] | None = None) -> None:
@@ -57,13 +69,19 @@ def dsn_password(dsn: str | None) -> str | None:
         return None
     match = _DSN_PASSWORD.search(dsn)
     if match and match.group("pw"):
-        from urllib.parse import unquote
-
         return unquote(match.group("pw"))
     match = _KV_PASSWORD.search(dsn)
     if match:
         return match.group("pw").strip("'")
     return None
+
+
+def unescaped_at(dsn: str | None) -> bool:
+    """Whether a URL-style DSN's user or password holds an '@' that is not percent-encoded."""
+    if not dsn or "://" not in dsn:
+        return False
+    authority = re.split(r"[/?#]", dsn.split("://", 1)[1], maxsplit=1)[0]
+    return authority.count("@") > 1
 
 
 def safe_dsn(dsn: str | None) -> str | None:

@@ -35,13 +35,16 @@ class CollectionState:
 
 
 def collection_state(conn: psycopg.Connection, target: Target, collection: str, model: str) -> CollectionState:
-    """Count a collection's chunks and what they need, in one pass."""
+    """Count a collection's chunks and what they need, in one pass (a missing table is a ConfigError naming its key)."""
+    require_names(conn, target.profile)
     row = conn.execute(target.state_counts(), {"collection": collection, "model": model}).fetchone()
     return CollectionState(collection=collection, **row)
 
 
 def list_collections(conn: psycopg.Connection, target: Target) -> dict[str, int]:
-    """Every collection in the chunk table with its chunk count."""
+    """Every collection in the chunk table with its chunk count (a table or column the profile names but the
+    database lacks is a ConfigError naming the profile key, not a database error)."""
+    require_names(conn, target.profile)
     return {r["collection"]: r["chunks"] for r in conn.execute(target.collections()).fetchall()}
 
 

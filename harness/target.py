@@ -103,7 +103,10 @@ class Target:
             else:
                 parts.append(sql.SQL("{} = %(collection)s").format(sql.Literal(ch.collection_name)))
         for column, value in ch.filter:
-            parts.append(sql.SQL("{}::text = {}").format(self.c(column), sql.Literal(str(value))))
+            if value is None:
+                parts.append(sql.SQL("{} IS NULL").format(self.c(column)))
+            else:
+                parts.append(sql.SQL("{}::text = {}").format(self.c(column), sql.Literal(_as_text(value))))
         return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
 
     def join(self) -> sql.Composable:
@@ -210,3 +213,10 @@ def _qualified(schema: str, table: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
     return f"{quote(schema)}.{quote(table)}"
+
+
+def _as_text(value: object) -> str:
+    """A filter value as Postgres prints the column's value (``true``, not Python's ``True``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -25,6 +25,13 @@ from harness.settings import resolve
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_PROFILE = REPO / "examples" / "ragapp" / "profile.yaml"
+
+
+def demo_profile_with(custom_checks: str) -> str:
+    """The demo profile's text with its own ``custom_checks`` replaced by these (a key given twice is refused)."""
+    head, found, _ = DEMO_PROFILE.read_text().partition("\ncustom_checks:")
+    assert found, "the demo profile ends with its custom_checks"
+    return head + "\n" + custom_checks.lstrip("\n")
 TEST_MODEL = "hash-embed:384"
 _counter = itertools.count()
 

@@ -27,6 +27,7 @@ from psycopg import sql
 
 from .. import db as dbmod
 from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable, RefusedError
+from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
 from ..target import Target
@@ -113,7 +114,7 @@ class RowFailure:
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": _plain(self.key), "collection": self.collection, "tenant": _plain(self.tenant), "reason": self.reason}
+        return fields_dict(self, key=_plain(self.key), tenant=_plain(self.tenant))
 
 
 @dataclass
@@ -172,35 +173,9 @@ class BackfillSummary:
         return line
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "collection": self.collection,
-            "model": self.model,
-            "dry_run": self.dry_run,
-            "ok": self.ok,
-            "before": self.before.as_dict(),
-            "after": self.after.as_dict() if self.after else None,
-            "selected": self.selected,
-            "embedded": self.embedded,
-            "reused": self.reused,
-            "copied": self.copied,
-            "source": self.source,
-            "run_id": self.run_id,
-            "indexes_rebuilt": list(self.indexes_rebuilt),
-            "truncated": self.truncated,
-            "failed": self.failed,
-            "batches": self.batches,
-            "requests": self.requests,
-            "seconds": round(self.seconds, 3),
-            "rows_per_second": round(self.rows_per_second, 1),
-            "failures": [f.as_dict() for f in self.failures],
-            "stopped": self.stopped,
-            "write_path": self.write_path,
-            "notes": list(self.notes),
-            "refused": self.refused,
-            "keys": self.keys,
-            "gate": dict(self.gate),
-            "summary": self.line(),
-        }
+        return fields_dict(self, ok=self.ok, seconds=round(self.seconds, 3), embed_seconds=round(self.embed_seconds, 3),
+                           write_seconds=round(self.write_seconds, 3), rows_per_second=round(self.rows_per_second, 1),
+                           summary=self.line())
 
 
 @dataclass
@@ -214,6 +189,7 @@ class _Embedded:
     tenant: str | None = None  # whose row-level-security session the batch is written in
 
 
+@dbmod.translate_errors()
 def run_backfill(
     settings: Settings,
     options: BackfillOptions,

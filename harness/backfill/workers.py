@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import HarnessError
+from ..output import fields_dict
 from ..settings import Settings
 from .engine import BackfillOptions
 
@@ -41,9 +42,8 @@ class WorkersSummary:
         return line + f" ({len(self.workers)} workers, run {self.run_id})"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "ok": self.ok, "embedded": self.total("embedded"), "selected": self.total("selected"),
-                "failed": self.total("failed"), "reused": self.total("reused"), "workers": self.workers,
-                "errors": self.errors, "summary": self.line()}
+        return fields_dict(self, ok=self.ok, embedded=self.total("embedded"), selected=self.total("selected"),
+                           failed=self.total("failed"), reused=self.total("reused"), summary=self.line())
 
 
 def new_run_id() -> str:
@@ -55,12 +55,13 @@ def run_workers(settings: Settings, options: BackfillOptions, count: int,
     """Start ``count`` worker processes of run ``options.run_id`` and gather their summaries."""
     run_id = options.run_id or new_run_id()
     argv = dataclasses.replace(options, run_id=run_id).to_argv(settings)
-    urls = list(provider_urls) or [None]
+    urls: list[str | None] = [*provider_urls] or [None]
     procs = []
     for i in range(count):
         cmd = [sys.executable, "-m", "harness", "backfill", *argv, "--json"]
-        if urls[i % len(urls)]:
-            cmd += ["--provider-url", urls[i % len(urls)]]
+        url = urls[i % len(urls)]
+        if url:
+            cmd += ["--provider-url", url]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                       env={**os.environ, "DATABASE_URL": settings.database_url}))
     summary = WorkersSummary(run_id)

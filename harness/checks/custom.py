@@ -5,9 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DatabaseError
 from ..profile import CustomCheck
 from .outcome import Outcome, verdict
 from .session import CheckSession
@@ -43,7 +42,7 @@ def custom(session: CheckSession, name: str) -> Outcome:
                 # prepare=True sends one statement by the extended protocol: "COMMIT; DELETE ..." cannot run.
                 row = conn.execute(check.sql, {"collection": collection} if per_collection else None,
                                    prepare=True).fetchone()
-        except psycopg.Error as exc:
+        except DatabaseError as exc:  # session.read_only() translates psycopg's errors
             ok = False
             results.append(f"error: {str(exc).strip().splitlines()[0]}")
             continue

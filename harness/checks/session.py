@@ -14,6 +14,7 @@ from .. import db as dbmod
 from .. import redact
 from ..errors import ConfigError, HarnessError
 from ..profile import Profile
+from ..provider import OllamaProvider
 from ..settings import Settings
 from ..target import Target
 from .outcome import Outcome, unproven
@@ -80,7 +81,7 @@ class CheckSession:
     conn: psycopg.Connection
     collections: list[str] = field(default_factory=list)
     provider_problem: str | None = None
-    _provider: object = None
+    _provider: OllamaProvider | None = None
     _stats: dict[str, CollectionStats] | None = None
     _declared: tuple[int | None, str | None] | None = None
     _real_dims: int | None = None
@@ -104,8 +105,9 @@ class CheckSession:
 
     @contextmanager
     def read_only(self, tenant: str | None = None) -> Iterator[psycopg.Connection]:
-        """A READ ONLY transaction with the run's statement timeout and the profile's database.session (for ``tenant``)."""
-        with dbmod.read_only(self.conn, self.options.statement_timeout_ms) as conn:
+        """A READ ONLY transaction with the run's statement timeout and the profile's database.session (for ``tenant``);
+        a database error arrives as DatabaseError."""
+        with dbmod.translate_errors(), dbmod.read_only(self.conn, self.options.statement_timeout_ms) as conn:
             settings = self.profile.database.session
             if settings and (tenant is not None or not self.profile.database.per_tenant):
                 dbmod.apply_session(conn, dbmod.session_values(settings, tenant))
@@ -150,7 +152,7 @@ class CheckSession:
         return {c: _merge([found[c] for found in per_tenant]) for c in collections}
 
     # -- the provider ----------------------------------------------------------------
-    def provider(self):
+    def provider(self) -> OllamaProvider:
         """The embedding provider, or HarnessError saying why there is none."""
         if self.provider_problem:
             raise HarnessError(self.provider_problem)
@@ -218,6 +220,7 @@ def _merge(views: list[CollectionStats]) -> CollectionStats:
     return CollectionStats(**merged)
 
 
+@dbmod.translate_errors()
 def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
     from ..state import list_collections, require_collection

@@ -23,6 +23,7 @@ from ..checks.outcome import Outcome, Status
 from ..checks.verdict import Verdict, done
 from ..errors import ConfigError
 from ..evidence import write_json_atomic
+from ..output import fields_dict
 from ..settings import Settings
 from .common import backfill_env
 
@@ -73,9 +74,8 @@ class VerifyResult:
 
     def as_dict(self) -> dict[str, Any]:
         covered = [f"{c.check} [{c.collection}]" for c in self.verdict.covered]
-        return {"ok": self.ok, "reason": self.reason, "collection": self.collection, "command": self.command,
-                "unproven_covered_by_recompute": covered, "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "counts": self.counts,
-                "checks": [c.as_dict() for c in self.checks], "output_tail": self.output_tail}
+        return {"ok": self.ok, "reason": self.reason, "unproven_covered_by_recompute": covered,
+                **fields_dict(self, seconds=round(self.seconds, 3), counts=self.counts)}
 
     def text(self) -> str:
         c = self.counts
@@ -93,7 +93,6 @@ _MARKS = {Status.PASSED: "ok  ", Status.FAILED: "FAIL", Status.SKIPPED: "skip", 
 # A check the plugin reports as unproven reaches junit as a skip whose message says so ("unproven: ..." or
 # "<check> [<collection>] unproven: ...", Outcome.message()'s form).
 _UNPROVEN = re.compile(r"^(?:\S+(?: \[[^\]]*\])? )?unproven:\s*")
-_PARAM = re.compile(r"\[(.*)\]$")
 _NOT_METRICS = {"check", "collection", "status", "expected", "found"}
 
 
@@ -103,7 +102,9 @@ def label(outcome: Outcome) -> str:
 
 
 def detail(outcome: Outcome) -> str:
-    """One line: why it failed, skipped or stays unproven (or what it found)."""
+    """One line: why it failed, skipped or stays unproven (a pass needs none; its figures are in the JSON)."""
+    if outcome.status == Status.PASSED:
+        return ""
     if outcome.note:
         return outcome.note
     if outcome.expected or outcome.found:
@@ -140,9 +141,8 @@ def parse_junit(path: str | Path) -> tuple[Outcome, ...]:
         status, message = _status_of(case)
         if props.get("status") in {str(s) for s in Status}:
             status = Status(props["status"])
-        param = _PARAM.search(name)
         check = props.get("check") or (f"{module}::{name}" if module else name)
-        collection = props.get("collection") or (param.group(1) if props.get("check") and param else None)
+        collection = props.get("collection") or None  # the plugin records it; a custom check has none
         metrics: dict[str, Any] = {k: v for k, v in props.items() if k not in _NOT_METRICS}
         metrics["seconds"] = float(case.get("time") or 0)
         if status == Status.FAILED and props.get("offending_total"):
@@ -184,7 +184,8 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
                               cwd=checks.parent)
         code, output = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
-        code, output = 124, f"{exc.stdout or ''}\nchecks timed out after {timeout_s:g} s"
+        partial = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        code, output = 124, f"{partial}\nchecks timed out after {timeout_s:g} s"
     result = VerifyResult(collection, redact.redact(" ".join(argv)), code, time.perf_counter() - started,
                           parse_junit(junit), redact.redact("\n".join(str(output).splitlines()[-30:])))
     write_json_atomic(run_dir / VERIFY_FILE, result.as_dict())

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 
+from ..conftest import demo_profile_with
 from .checks_run import run_checks
 
 from ..conftest import finished_run
@@ -137,7 +138,7 @@ def test_a_false_custom_assertion_fails_only_that_custom_check(embedded_db, chec
     embedded_db.execute("CREATE TABLE site_settings (semantic_similarity_enabled boolean NOT NULL)")
     embedded_db.execute("INSERT INTO site_settings VALUES (false)")
     profile = tmp_path / "profile.yaml"
-    profile.write_text(demo_profile.read_text() + """
+    profile.write_text(demo_profile_with("""
 custom_checks:
   - name: semantic_search_on
     sql: SELECT semantic_similarity_enabled FROM site_settings
@@ -145,7 +146,7 @@ custom_checks:
   - name: every_acme_chunk_has_a_url
     sql: SELECT count(*) FROM document_chunks WHERE collection = %(collection)s AND url = ''
     expect: 0
-""")
+"""))
     run = check_acme(profile=profile)
     assert run.failed == {"test_custom[semantic_search_on]"}, run.output
     assert run.results["test_custom[every_acme_chunk_has_a_url]"] == "passed"
@@ -166,12 +167,12 @@ def test_a_row_of_another_dimension_in_an_undeclared_column_fails_dimensions(emb
 
 def test_a_check_past_its_statement_timeout_fails_with_the_reason(embedded_db, check_acme, demo_profile, tmp_path):
     profile = tmp_path / "profile.yaml"
-    profile.write_text(demo_profile.read_text() + """
+    profile.write_text(demo_profile_with("""
 custom_checks:
   - name: slow
     sql: SELECT pg_sleep(2) IS NOT NULL
     expect: true
-""")
+"""))
     run = check_acme("--bh-statement-timeout-ms", "200", profile=profile)
     assert "test_custom[slow]" in run.failed
     assert "canceling statement due to statement timeout" in run.messages["test_custom[slow]"]

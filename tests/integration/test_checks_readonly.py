@@ -10,6 +10,7 @@ from harness.checks import CheckOptions, custom, open_session
 from harness.profile import load_profile
 from harness.settings import resolve
 
+from ..conftest import demo_profile_with
 from .checks_run import run_checks
 
 from ..conftest import finished_run
@@ -44,12 +45,12 @@ def test_a_write_inside_a_check_transaction_is_refused(embedded_db):
 
 def test_a_custom_check_that_tries_to_write_fails_and_writes_nothing(embedded_db, demo_env, demo_profile, tmp_path):
     profile = tmp_path / "profile.yaml"
-    profile.write_text(demo_profile.read_text() + """
+    profile.write_text(demo_profile_with("""
 custom_checks:
   - name: sneaky_delete
     sql: WITH gone AS (DELETE FROM document_embeddings RETURNING 1) SELECT count(*) FROM gone
     expect: 0
-""")
+"""))
     before = embedded_db.scalar("SELECT count(*) FROM document_embeddings")
     session = open_session(resolve(load_profile(profile, env=demo_env), database_url=embedded_db.dsn, env=demo_env),
                            CheckOptions(collections=("tenant_acme",)))

@@ -101,3 +101,24 @@ def test_unknown_collection_is_refused_instead_of_embedding_nothing(demo_db, dem
         run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
                      BackfillOptions(collection="tenant_42"), provider=provider)
     assert "'tenant_42' has no chunks" in str(err.value) and "tenant_acme" in str(err.value)
+
+
+ARTICLES_SCHEMA = """
+CREATE TABLE articles (id int PRIMARY KEY, body text NOT NULL, published boolean NOT NULL, archived_at timestamptz,
+                       embedding vector(384));
+INSERT INTO articles VALUES (1, 'live one', true, NULL), (2, 'draft', false, NULL), (3, 'old', true, now());
+"""
+
+
+@pytest.mark.parametrize("flt, expected", [("{published: true}", [1, 3]), ("{published: false}", [2]),
+                                           ("{published: true, archived_at: null}", [1])])
+def test_a_filter_on_a_boolean_or_null_column_selects_its_rows(empty_db, embed_server, flt, expected):
+    empty_db.execute(ARTICLES_SCHEMA)
+    profile = f"""
+name: articles
+provider: {{model: hash-embed:384}}
+chunks: {{table: articles, text: body, collection_name: articles, filter: {flt}}}
+"""
+    summary, after = _backfill(empty_db.dsn, profile, "articles", embed_server.url)
+    assert after.needed == 0 and summary.embedded == len(expected)
+    assert empty_db.scalar("SELECT array_agg(id ORDER BY id) FROM articles WHERE embedding IS NOT NULL") == expected

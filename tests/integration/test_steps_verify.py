@@ -86,7 +86,7 @@ def test_a_bare_unproven_skip_is_unproven_too(tmp_path):
 def test_unproven_checks_do_not_count_as_passed(tmp_path):
     from harness.steps.verify import VerifyResult
 
-    check = junit_case(tmp_path, '<skipped message="unproven: no hash"/>', {"check": "fresh"})
+    check = junit_case(tmp_path, '<skipped message="unproven: no hash"/>', {"check": "fresh", "collection": "tenant_acme"})
     result = VerifyResult("tenant_acme", "pytest", 0, 1.0, (check,))
     assert not result.ok and result.counts["unproven"] == 1 and result.counts["passed"] == 0
     assert "[UNPR] fresh [tenant_acme]: no hash" in result.text()

@@ -174,3 +174,14 @@ def test_a_hand_kept_log_keeps_its_older_entries_below_the_new_ones(tmp_path):
     assert text.rstrip().endswith("## 2024-01-01 backfill global_corpus\n- ran by hand")
     assert text.index("tenant_globex") < text.index("tenant_acme") < text.index("2024-01-01")
     assert historylog.verify(path).ok and len(historylog.read_entries(path)) == 2
+
+
+@pytest.mark.parametrize("name", ["—", "\\—", "\\backslash"])
+def test_a_collection_or_profile_named_like_the_empty_mark_reads_back_and_verifies(tmp_path, name):
+    path = tmp_path / "historylog.md"
+    historylog.append(path, entry())
+    historylog.append(path, entry(name, profile=name, model=name))
+    report = historylog.verify(path)
+    assert report.ok, report
+    newest = historylog.latest_entry(path, name)
+    assert newest is not None and (newest.collection, newest.profile, newest.model) == (name, name, name)

@@ -115,3 +115,31 @@ def test_identifiers_with_quotes_and_spaces_are_kept_verbatim():
 def test_missing_profile_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_profile(tmp_path / "nope.yaml")
+
+
+def test_a_yaml_bomb_in_a_custom_check_is_refused_before_it_expands():
+    levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 9):
+        prev, cur = chr(ord("a") + i - 1), chr(ord("a") + i)
+        levels.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    bomb = MINIMAL + "anchors:\n" + "\n".join("  " + line for line in levels) + \
+        "\ncustom_checks:\n  - {name: boom, sql: 'SELECT 1', expect: *i}\n"
+    with pytest.raises(ConfigError, match=r"alias \*a at line 8.*aliases are refused"):
+        parse_profile(bomb, env={})
+
+
+def test_a_key_given_twice_is_refused_naming_it_and_both_lines():
+    with pytest.raises(ConfigError, match=r"gives the key 'table' twice at line 4, column 3 \(first at line 3\)"):
+        parse_profile("name: t\nchunks:\n  table: docs\n  table: other\n", env={})
+
+
+def test_a_top_level_key_given_twice_is_refused():
+    with pytest.raises(ConfigError, match="gives the key 'name' twice"):
+        parse_profile(MINIMAL + "name: u\n", env={})
+
+
+@pytest.mark.parametrize("value", ["[a, b]", "{x: 1}"])
+def test_a_filter_value_that_is_not_a_single_value_is_refused(value):
+    with pytest.raises(ConfigError, match=r"'chunks.filter.status' is a (list|mapping); expected a single value"):
+        parse_profile(MINIMAL.replace("collection: collection}", f"collection: collection, filter: {{status: {value}}}}}"),
+                      env={})

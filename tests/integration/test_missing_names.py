@@ -1,0 +1,24 @@
+"""A table the profile names but the database lacks is bad input naming the profile key, in every step, and the
+error names its subcommand (#13 low 14)."""
+
+import pytest
+
+from ..conftest import DEMO_PROFILE
+
+
+@pytest.fixture
+def missing_table_profile(tmp_path):
+    path = tmp_path / "profile.yaml"
+    path.write_text(DEMO_PROFILE.read_text().replace("table: document_chunks", "table: document_chunkz"))
+    return path
+
+
+@pytest.mark.parametrize("step", ["scope", "plan", "backfill"])
+def test_a_missing_chunk_table_is_exit_2_naming_the_profile_key(step, cli, demo_db, target_env, missing_table_profile,
+                                                                 tmp_path):
+    extra = ["--run-dir", str(tmp_path / "run")] if step == "plan" else []
+    result = cli(step, "--profile", missing_table_profile, "--collection", "tenant_acme", *extra,
+                 env={**target_env, "DATABASE_URL": demo_db.dsn})
+    assert result.code == 2, result.err
+    assert "profile key 'chunks.table' names table 'public.document_chunkz', which does not exist" in result.err
+    assert result.err.startswith(f"backfill-harness {step}: ")

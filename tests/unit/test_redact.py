@@ -1,0 +1,46 @@
+"""Secrets never reach what the harness writes, whatever their spelling (#13 low 9 and 10)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from harness import redact
+from harness.db import connect
+from harness.errors import ConfigError
+
+
+def test_a_password_with_an_unescaped_at_sign_is_masked_whole():
+    dsn = "postgresql://app:hunter2@prod-vault@db.internal:5432/app"
+    assert redact.dsn_password(dsn) == "hunter2@prod-vault"
+    shown = redact.redact(f"cannot connect to {dsn}: could not translate host name")
+    assert "hunter2" not in shown and "prod-vault" not in shown
+
+
+def test_the_tail_of_such_a_password_is_masked_even_alone():
+    # libpq reads the first '@' as the end of the password: its errors name the rest as the host.
+    redact.register(redact.dsn_password("postgresql://app:hunter2@prod-vault@db.internal/app"))
+    shown = redact.redact('could not translate host name "prod-vault@db.internal" to address')
+    assert "prod-vault" not in shown
+
+
+def test_connecting_with_an_unescaped_at_sign_is_refused_naming_the_fix_not_the_password():
+    with pytest.raises(ConfigError) as err:
+        connect("postgresql://app:hunter2@prod-vault@db.internal:5432/app")
+    message = str(err.value)
+    assert "%40" in message and "hunter2" not in message and "prod-vault" not in message
+
+
+@pytest.mark.parametrize("password", ["p@ss w%rd+more/x", "ünïcode-pass!", "a:b;c=d&e"])
+def test_the_url_encoded_forms_of_a_password_are_masked(password):
+    redact.register(password)
+    for form in (password, quote(password, safe=""), quote(password), quote_plus(password)):
+        assert form not in redact.redact(f"DATABASE_URL=postgresql://u:{form}@h/db echo {form}").replace(
+            redact.MASK, ""), form
+
+
+def test_the_password_of_an_encoded_dsn_is_registered_in_both_spellings():
+    redact.register(redact.dsn_password("postgresql://u:s3cret%2Fpw%40x@h/db"))
+    assert "s3cret%2Fpw%40x" not in redact.redact("printed: s3cret%2Fpw%40x")
+    assert "s3cret/pw@x" not in redact.redact("printed: s3cret/pw@x")
