@@ -33,7 +33,7 @@ from ..settings import Settings
 from ..target import Target
 from . import bookkeeping, claims, indexes, lock, privileges, reuse
 from .progress import Progress
-from ..state import CollectionState, collection_state, model_switch, require_collection, stored_models
+from ..state import CollectionState, model_switch, stored_models
 from .selection import Row, iter_batches
 from .writer import BatchWriter, Embedding, profile_defaults, write_path
 from .. import preflight as preflightmod

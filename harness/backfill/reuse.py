@@ -13,7 +13,6 @@ from psycopg import sql
 
 from .. import db as dbmod
 from ..checks.live import content_columns, differences
-from ..errors import ConfigError
 from ..target import Target
 
 

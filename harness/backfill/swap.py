@@ -157,7 +157,7 @@ def _failure(outcome: Outcome) -> str:
     if outcome.offenders:
         text += " (e.g. " + ", ".join(f"id={o.id} {o.detail}".strip() for o in outcome.offenders[:5]) + ")"
     if outcome.check == "matches_live":
-        text += (f"; bring them over with backfill --collection LIVE --into NEW --sync, then swap again")
+        text += ("; bring them over with backfill --collection LIVE --into NEW --sync, then swap again")
     return text
 
 

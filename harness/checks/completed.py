@@ -57,7 +57,7 @@ def from_historylog(path: Path, collection: str) -> Outcome | None:
         problems.append("rows still needed after the run not recorded")
     elif remaining:
         problems.append(f"{remaining} of {after.get('chunks')} rows still need a vector")
-    found = "; ".join(problems) or f"exit code 0, no failed rows reported, 0 rows still needed"
+    found = "; ".join(problems) or "exit code 0, no failed rows reported, 0 rows still needed"
     return verdict("completed", collection, not problems, expected=EXPECTED, found=f"{found} (historylog {path})",
                    metrics={"exit_code": code, "failed_rows": failed, "remaining": remaining, "source": str(path)})
 

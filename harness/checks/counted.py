@@ -9,7 +9,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from ..errors import HarnessError
-from .outcome import OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
+from .outcome import OFFENDERS_CAP, Offender, Outcome, unproven, verdict
 from .session import CheckSession
 from .shape import NULL
 from .stats import stale_by_time

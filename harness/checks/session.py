@@ -223,7 +223,7 @@ def _merge(views: list[CollectionStats]) -> CollectionStats:
 @dbmod.translate_errors()
 def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
-    from ..state import list_collections, require_collection
+    from ..state import list_collections
 
     profile = settings.profile
     if not settings.database_url:

@@ -158,7 +158,7 @@ def _selectors(text: str, reads) -> list[str]:
         if _COMPARED.match(text, r.end):
             out.append(r.name)
             continue
-        var = re.search(rf"(?m)^\s*(?:const\s+|let\s+)?(\w+)\s*=\s*$", text[text.rfind("\n", 0, r.start) + 1:r.start])
+        var = re.search(r"(?m)^\s*(?:const\s+|let\s+)?(\w+)\s*=\s*$", text[text.rfind("\n", 0, r.start) + 1:r.start])
         if var and re.search(rf"\b{re.escape(var.group(1))}\s*(?:==|!=|===|!==)\s*['\"]", text):
             out.append(r.name)
     return out
@@ -523,7 +523,7 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
         if data is None:
             return unknown(f"{script!r} is not a text script")
         text = data.decode("utf-8", "replace")
-        inner = _follow("\n".join(l for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")),
+        inner = _follow("\n".join(ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")),
                         workdir, root, depth + 1)
         return base.merged(read_contract(_rel(path, root), text)).merged(inner)
     if name in _PMS:
@@ -641,8 +641,8 @@ def _make(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
     target = targets[0] if targets else next(iter(recipes), None)
     if target not in recipes:
         return unknown(f"make target {target!r} not found in {makefile}")
-    lines = [re.sub(r"^[@\-+]+", "", l.strip()) for l in recipes[target]]
-    body = "\n".join(re.sub(r"\$\(([A-Z_][A-Z0-9_]*)\)", r"${\1}", l).replace("$$", "$") for l in lines)
+    lines = [re.sub(r"^[@\-+]+", "", ln.strip()) for ln in recipes[target]]
+    body = "\n".join(re.sub(r"\$\(([A-Z_][A-Z0-9_]*)\)", r"${\1}", ln).replace("$$", "$") for ln in lines)
     reads = Contract(reads_env=tuple(dict.fromkeys(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", body))), files=())
     return base.merged(reads).merged(_follow(body, folder, root, depth + 1))
 

@@ -17,7 +17,7 @@ from ..preflight import preflight
 from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import UNKNOWN_MODEL, collection_state, list_collections, model_switch, other_models, stored_models
+from ..state import UNKNOWN_MODEL, list_collections, model_switch, other_models, stored_models
 from ..target import Target
 from .contract_check import check_contract as contract_of
 

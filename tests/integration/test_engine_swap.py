@@ -3,21 +3,11 @@ swap replaces the live one in one transaction after the DONE gate, with rollback
 
 import threading
 
-import pytest
-
-from harness.embedserver import EmbeddingServer
-
 from ..conftest import TEST_MODEL
 from ._engine_servers import FaultyProxy
+from .conftest import NEW_MODEL
 
 LIVE, NEW = "tenant_globex", "tenant_globex_v2"
-NEW_MODEL = "hash-embed-v2:384"  # same dimension, another model name: a model change the column can hold
-
-
-@pytest.fixture(scope="module")
-def v2_server():
-    with EmbeddingServer(models=[TEST_MODEL], aliases={NEW_MODEL: TEST_MODEL}) as server:
-        yield server
 
 
 def _env(db, url, model=TEST_MODEL):

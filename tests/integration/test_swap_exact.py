@@ -1,6 +1,6 @@
 """swap is exact: NEW must hold the live collection's chunks as they are now, and drop-retired loses nothing."""
 
-from .test_engine_swap import LIVE, NEW, NEW_MODEL, _env, v2_server  # noqa: F401 - the module's server fixture
+from .test_engine_swap import LIVE, NEW, NEW_MODEL, _env
 
 
 def _edit_live_after_the_copy(db) -> None:

@@ -32,7 +32,7 @@ def settings_for(repo: str | None, command: str | None, *, env: dict | None = No
         lines.append("  env:")
         lines += [f"    {k}: {v!r}" for k, v in env.items()]
     if extra:
-        lines += ["  " + l for l in textwrap.dedent(extra).strip().splitlines()]
+        lines += ["  " + line for line in textwrap.dedent(extra).strip().splitlines()]
     if not command and not repo and not env and not extra:
         lines.pop()
     profile = parse_profile("\n".join(lines) + "\n", env={})

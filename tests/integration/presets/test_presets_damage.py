@@ -1,14 +1,12 @@
 """Damage to a store the library wrote makes exactly the check that guards against it fail."""
 
 import pytest
-
-pytestmark = pytest.mark.slow  # each test builds a store with the library and runs the checks suite in a subprocess
 from psycopg import sql
 
-
+from ...conftest import finished_run
 from ..checks_run import run_checks
 
-from ...conftest import finished_run
+pytestmark = pytest.mark.slow  # each test builds a store with the library and runs the checks suite in a subprocess
 
 # (table, key, vector, text) of each library's store as the fixtures build it
 STORES = {
