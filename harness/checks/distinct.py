@@ -53,22 +53,49 @@ def candidates(session: CheckSession) -> list[tuple]:
 
 
 def shared_rows(session: CheckSession, collection: str, found: list[tuple]) -> list[Offender]:
-    """Rows of the collection whose exact vector is stored on another row with a different text."""
+    """Rows of the collection whose exact vector is stored on another row with a different text, unless the model
+    itself gives those texts one vector (a lexical model reads ``Mr. Mime`` and ``mr mime`` alike)."""
     t, shape = session.target, session.shape
     query = sql.SQL(
         "WITH fp(a, b) AS (SELECT * FROM unnest(%(a)s::text[], %(b)s::text[])), "
-        "cand AS (SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {v}::vector AS v, {th} AS th "
+        "cand AS (SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {v}::vector AS v, {th} AS th, {text} AS text "
         "FROM {join} WHERE {v} IS NOT NULL AND ({fp}) IN (SELECT a, b FROM fp)), "
         "shared AS (SELECT v, count(*) AS n, count(DISTINCT th) AS texts FROM cand GROUP BY v "
         "HAVING count(DISTINCT th) > 1) "
         "SELECT cand.id, cand.collection, cand.tenant, 'same vector as ' || (s.n - 1) || ' other rows (' || "
-        "s.texts || ' different texts)' AS detail FROM cand JOIN shared s ON s.v = cand.v "
+        "s.texts || ' different texts)' AS detail, md5(s.v::text) AS grp, cand.text FROM cand JOIN shared s ON s.v = cand.v "
         "WHERE cand.collection = %(collection)s ORDER BY 1 LIMIT {cap}").format(
-        id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash,
+        id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
         join=t.join(), fp=_fingerprint(session), cap=sql.Literal(OFFENDERS_CAP))
     params = {**_params(session), "collection": collection, "a": [a for a, _ in found], "b": [b for _, b in found]}
     with session.read_only() as conn:
-        return [Offender(**r) for r in conn.execute(query, params).fetchall()]
+        rows = conn.execute(query, params).fetchall()
+    alike = _groups_the_model_makes_alike(session, rows)
+    return [Offender(r["id"], r["collection"], r["tenant"], r["detail"]) for r in rows if r["grp"] not in alike]
+
+
+_CONFIRM_GROUPS = 50  # groups re-embedded to tell a model's own ties from misplaced vectors; the rest stay offenders
+
+
+def _groups_the_model_makes_alike(session: CheckSession, rows: list[dict]) -> set[str]:
+    """Groups of shared vectors whose different texts the model itself embeds to one vector (asked, a few groups)."""
+    from ..errors import HarnessError
+
+    texts: dict[str, list[str]] = {}
+    for r in rows:
+        group = texts.setdefault(r["grp"], [])
+        if r["text"] not in group:
+            group.append(r["text"])
+    alike: set[str] = set()
+    try:
+        provider = session.provider()
+        for grp, group in list(texts.items())[:_CONFIRM_GROUPS]:
+            vectors = np.asarray(provider.embed(group[:8]).vectors, dtype=np.float64)
+            if len(vectors) > 1 and np.allclose(vectors, vectors[0], rtol=0, atol=1e-6):
+                alike.add(grp)
+    except HarnessError:
+        return alike  # no provider to ask: every shared vector stays an offender
+    return alike
 
 
 def distinct_vectors(session: CheckSession, collection: str) -> Outcome:
