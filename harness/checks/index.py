@@ -1,4 +1,4 @@
-"""Index: an HNSW or IVFFlat index on the vector column with the distance's operator class, and the planner uses it."""
+"""Index: from `embeddings.index_min_rows` vectors, an HNSW or IVFFlat index with the distance's operator class, used."""
 
 from __future__ import annotations
 

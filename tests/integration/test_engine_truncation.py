@@ -3,6 +3,7 @@
 from harness.backfill import BackfillOptions, run_backfill
 from harness.profile import load_profile
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
@@ -18,8 +19,9 @@ def test_three_over_context_texts_in_a_batch_take_a_handful_of_requests_and_are_
     demo_db.execute("UPDATE document_chunks SET content = repeat('word ', 3000) WHERE id = ANY(%s)", (ids[5:8],))
     profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
-        summary = run_backfill(profile, demo_db.dsn, provider,
-                               BackfillOptions(collection="tenant_globex", batch_size=100, progress=False))
+        summary = run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
+                               BackfillOptions(collection="tenant_globex", batch_size=100, progress=False),
+                               provider=provider)
     assert summary.ok and summary.truncated == 3 and summary.failed == 0
     batches = -(-summary.before.needed // 100)
     # each batch once; the over-context batch once more truncated, plus one probe per text longer than the context
@@ -33,6 +35,7 @@ def test_a_long_text_within_the_context_is_not_counted_as_truncated(demo_db, emb
     demo_db.execute("UPDATE document_chunks SET content = repeat('word ', 3000) WHERE id = %s", (ids[2],))
     profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
-        summary = run_backfill(profile, demo_db.dsn, provider,
-                               BackfillOptions(collection="tenant_globex", batch_size=100, progress=False))
+        summary = run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
+                               BackfillOptions(collection="tenant_globex", batch_size=100, progress=False),
+                               provider=provider)
     assert summary.ok and summary.truncated == 1
