@@ -4,8 +4,7 @@ import pytest
 
 from harness.backfill import BackfillOptions, run_backfill
 from harness.embedserver import EmbeddingServer, Pace
-from harness.profile import load_profile
-from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
@@ -13,9 +12,8 @@ COLLECTION = "global_corpus"
 
 
 def _backfill(db, server, profile_path, **options):
-    profile = load_profile(profile_path, env={"EMBED_MODEL": TEST_MODEL})
-    with OllamaProvider(server.url, TEST_MODEL) as provider:
-        return run_backfill(profile, db.dsn, provider, BackfillOptions(COLLECTION, batch_size=10, progress=False, **options))
+    settings = resolve(profile_path, env={"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url})
+    return run_backfill(settings, BackfillOptions(COLLECTION, batch_size=10, progress=False, **options))
 
 
 @pytest.fixture

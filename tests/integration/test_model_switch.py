@@ -4,10 +4,8 @@ import pytest
 
 from harness.state import UNKNOWN_MODEL, model_switch
 
-# The demo's model_name column is NOT NULL: a profile that does not name it must fill it (else the engine could not
-# insert a row, and scope's preflight says so); the stored vectors' model stays unknown to the harness.
-NO_MODEL_COLUMN = {"  model: model_name\n": "  defaults: {model_name: \"{model}\"}\n"}
-DECLARED_LEGACY = {"  model: model_name\n": "  model_value: legacy-embed:384\n  defaults: {model_name: \"{model}\"}\n"}
+NO_MODEL_COLUMN = {"  model: model_name\n": ""}
+DECLARED_LEGACY = {"  model: model_name\n": "  model_value: legacy-embed:384\n"}
 
 
 def test_vectors_of_an_unknown_model_are_never_a_switch():
@@ -88,7 +86,7 @@ def test_a_declared_model_value_of_another_model_is_a_switch(cli, profile_varian
 
 
 def test_a_declared_model_value_of_the_configured_model_is_no_switch(cli, profile_variant, bare_env):
-    profile = profile_variant({"  model: model_name\n": "  model_value: hash-embed:384\n  defaults: {model_name: \"{model}\"}\n"})
+    profile = profile_variant({"  model: model_name\n": "  model_value: hash-embed:384\n"})
     result = cli("scope", "--profile", profile, "--collection", "tenant_acme", "--json", env=bare_env)
     assert result.code == 0 and result.json["counts"]["other_model"] == 0 and result.json["counts"]["needed"] == 0
 
