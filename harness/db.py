@@ -6,6 +6,7 @@ import contextlib
 import os
 import socket
 from collections.abc import Iterator, Mapping
+from typing import Any, TypeAlias
 
 import numpy as np
 import psycopg
@@ -15,11 +16,14 @@ from psycopg.rows import dict_row
 from . import redact
 from .errors import ConfigError, DatabaseError
 
+# Every connection this module opens yields rows as dicts (row_factory=dict_row).
+Conn: TypeAlias = psycopg.Connection[dict[str, Any]]
+
 APPLICATION_NAME = f"backfill-harness {socket.gethostname()}:{os.getpid()}"
 
 
 def connect(dsn: str, *, autocommit: bool = False, application_name: str | None = None,
-            connect_timeout: int = 10) -> psycopg.Connection:
+            connect_timeout: int = 10) -> Conn:
     """Open a connection with rows as dicts and the vector type registered; errors never show the password."""
     redact.register(redact.dsn_password(dsn))
     if redact.unescaped_at(dsn):
@@ -51,7 +55,7 @@ def connect(dsn: str, *, autocommit: bool = False, application_name: str | None 
 
 
 @contextlib.contextmanager
-def read_only(conn: psycopg.Connection, statement_timeout_ms: int = 60_000) -> Iterator[psycopg.Connection]:
+def read_only(conn: Conn, statement_timeout_ms: int = 60_000) -> Iterator[Conn]:
     """A READ ONLY transaction with a statement timeout: nothing inside it can write."""
     with conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
@@ -92,14 +96,14 @@ def session_values(settings: Mapping[str, str], tenant: str | None) -> dict[str,
     return {name: value.replace("{tenant}", str(tenant)) for name, value in settings.items()}
 
 
-def apply_session(conn: psycopg.Connection, values: Mapping[str, str]) -> None:
+def apply_session(conn: Conn, values: Mapping[str, str]) -> None:
     """``set_config(name, value, true)`` for each setting: they last until the current transaction ends."""
     for name, value in values.items():
         conn.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
 @contextlib.contextmanager
-def scoped(conn: psycopg.Connection, settings: Mapping[str, str], tenant: str | None = None) -> Iterator[psycopg.Connection]:
+def scoped(conn: Conn, settings: Mapping[str, str], tenant: str | None = None) -> Iterator[Conn]:
     """A transaction in which the row-level-security session settings (for ``tenant``) hold; nothing leaks past it."""
     with conn.transaction():
         apply_session(conn, session_values(settings, tenant))

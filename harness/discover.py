@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from .db import Conn
+
 VECTOR_TYPES = ("vector", "halfvec")
 TEXT_TYPES = {"text", "character varying", "character", "varchar", "citext"}
 
@@ -112,7 +114,7 @@ class Shape:
         return self.chunks.qualified == self.embeddings.qualified
 
 
-def discover(conn: psycopg.Connection) -> list[Shape]:
+def discover(conn: Conn) -> list[Shape]:
     """Every vector column of the database, each with its text table and roles guessed (best candidate first)."""
     vectors = _vector_columns(conn)
     tables: dict[tuple[str, str], Table] = {}
@@ -139,7 +141,7 @@ def _rank(shape: Shape) -> tuple:
             shape.vector.column)
 
 
-def _vector_columns(conn: psycopg.Connection) -> list[tuple[str, str, str, str, int | None]]:
+def _vector_columns(conn: Conn) -> list[tuple[str, str, str, str, int | None]]:
     rows = conn.execute(
         "SELECT n.nspname, c.relname, a.attname, t.typname, a.atttypmod "
         "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -155,7 +157,7 @@ def _v(row, i: int):
     return list(row.values())[i] if isinstance(row, dict) else row[i]
 
 
-def _table(conn: psycopg.Connection, schema: str, name: str) -> Table:
+def _table(conn: Conn, schema: str, name: str) -> Table:
     cols = conn.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef, "
         "(a.attidentity <> '' OR a.attgenerated <> '') AS generated "
@@ -189,7 +191,7 @@ def _type(formatted: str) -> str:
     return re.sub(r"\(.*\)$", "", formatted).strip()
 
 
-def _foreign_keys(conn: psycopg.Connection, table: Table) -> list[tuple[str, str, str, str]]:
+def _foreign_keys(conn: Conn, table: Table) -> list[tuple[str, str, str, str]]:
     """Single-column foreign keys of the table: (column, referenced schema, table, column)."""
     rows = conn.execute(
         "SELECT a.attname AS col, rn.nspname AS rschema, r.relname AS rtable, ra.attname AS rcol FROM pg_constraint k "
@@ -223,7 +225,7 @@ def _pick(table: Table, names: tuple[str, ...], *, types: set[str] | None = None
     return Guess(best, f"column named like a {role} in {table.qualified}", tuple(n for _, n in found[1:]))
 
 
-def _text_table(conn: psycopg.Connection, em: Table, table) -> tuple[Table, Guess, Guess]:
+def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
     """The table holding the text, with the embedding table's key and the text table's id."""
     for column, rschema, rname, rcolumn in _foreign_keys(conn, em):
         ref = table(rschema, rname)
@@ -247,14 +249,14 @@ def _text_table(conn: psycopg.Connection, em: Table, table) -> tuple[Table, Gues
     return em, Guess(pk, why if pk else f"no single-column primary key on {em.qualified}"), Guess(pk, why)
 
 
-def _tables(conn: psycopg.Connection, schema: str) -> list[tuple[str, str]]:
+def _tables(conn: Conn, schema: str) -> list[tuple[str, str]]:
     rows = conn.execute(
         "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p') AND n.nspname = %s ORDER BY 2", (schema,)).fetchall()
     return [(_v(r, 0), _v(r, 1)) for r in rows]
 
 
-def _shape(conn: psycopg.Connection, vc: VectorColumn, table, others: tuple[str, ...]) -> Shape:
+def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shape:
     em = vc.table
     chunks, chunk_id, key = _text_table(conn, em, table)
     inline = chunks.qualified == em.qualified
@@ -281,7 +283,7 @@ def _shape(conn: psycopg.Connection, vc: VectorColumn, table, others: tuple[str,
                  tuple(o for o in others) if len(vectors) > 1 or others else ())
 
 
-def _stored_models(conn: psycopg.Connection, em: Table, vector: str, model: str | None) -> dict[str, int]:
+def _stored_models(conn: Conn, em: Table, vector: str, model: str | None) -> dict[str, int]:
     """Vectors stored per model name (as far as the connecting role can see); empty without a model column."""
     if model is None:
         return {}
@@ -296,7 +298,7 @@ def _stored_models(conn: psycopg.Connection, em: Table, vector: str, model: str 
         return {}
 
 
-def rls_applies(conn: psycopg.Connection, table: Table) -> bool:
+def rls_applies(conn: Conn, table: Table) -> bool:
     """Does row-level security filter what the connecting role sees in this table?"""
     if not table.rls:
         return False

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import psycopg
-
+from .db import Conn
 from .errors import ConfigError
 from .profile import Profile
 
 
-def _columns(conn: psycopg.Connection, schema: str, table: str) -> set[str] | None:
+def _columns(conn: Conn, schema: str, table: str) -> set[str] | None:
     """The table's column names, or None when no such table (or view) exists."""
     rows = conn.execute(
         "SELECT a.attname FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace "
@@ -25,7 +24,7 @@ def _value(row) -> str | None:
     return row["attname"] if isinstance(row, dict) else row[0]
 
 
-def missing_names(conn: psycopg.Connection, profile: Profile) -> list[str]:
+def missing_names(conn: Conn, profile: Profile) -> list[str]:
     """One line per table or column the profile names that the database lacks (empty: all there)."""
     ch, em = profile.chunks, profile.embeddings
     wanted = {
@@ -60,7 +59,7 @@ def missing_names(conn: psycopg.Connection, profile: Profile) -> list[str]:
     return problems
 
 
-def require_names(conn: psycopg.Connection, profile: Profile) -> None:
+def require_names(conn: Conn, profile: Profile) -> None:
     """Raise ConfigError (one line, naming the key) unless every table and column the profile names exists."""
     problems = missing_names(conn, profile)
     if problems:

@@ -17,13 +17,14 @@ from psycopg import sql
 from . import rls, sqlexpr
 from .backfill.writer import write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
+from .db import Conn
 from .errors import RefusedError
 from .target import Target, _qualified
 
 EXAMPLE_DEFAULTS = 'embeddings.defaults: {id: "gen_random_uuid()::text", dimensions: "{dims}"}'
 
 
-def _columns(conn: psycopg.Connection, schema: str, table: str) -> list[dict]:
+def _columns(conn: Conn, schema: str, table: str) -> list[dict]:
     return conn.execute(
         "SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull, "
         "(a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '') AS filled "
@@ -32,7 +33,7 @@ def _columns(conn: psycopg.Connection, schema: str, table: str) -> list[dict]:
     ).fetchall()
 
 
-def unfilled_columns(conn: psycopg.Connection, target: Target) -> list[str]:
+def unfilled_columns(conn: Conn, target: Target) -> list[str]:
     """NOT NULL columns of the embedding table with no default that neither the engine nor the profile fills."""
     if target.inline:
         return []  # vectors are written by UPDATE: the row's other columns are already there
@@ -42,7 +43,7 @@ def unfilled_columns(conn: psycopg.Connection, target: Target) -> list[str]:
             if c["notnull"] and not c["filled"] and c["name"] not in written]
 
 
-def not_null_outcome(conn: psycopg.Connection, target: Target, collection: str | None) -> Outcome:
+def not_null_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome:
     em = target.profile.embeddings
     empty = unfilled_columns(conn, target)
     found = (f"{em.table}.{', '.join(empty)} NOT NULL without a default, which the engine would leave empty"
@@ -53,7 +54,7 @@ def not_null_outcome(conn: psycopg.Connection, target: Target, collection: str |
                    found, note=note)
 
 
-def into_key_outcome(conn: psycopg.Connection, target: Target, collection: str | None) -> Outcome | None:
+def into_key_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome | None:
     """--into copies chunk rows with new keys from the table's default: a key the application fills has none."""
     from .backfill import library_swap
 
@@ -98,7 +99,7 @@ def into_shape_outcome(target: Target, collection: str | None, into: str) -> Out
         "; ".join(lacks), note="on this shape " + works)
 
 
-def defaults_outcome(conn: psycopg.Connection, target: Target, collection: str | None, *, model: str,
+def defaults_outcome(conn: Conn, target: Target, collection: str | None, *, model: str,
                      dims: int | None) -> Outcome | None:
     """Each default expression, planned (not run) as a value of its column's type."""
     em = target.profile.embeddings
@@ -123,7 +124,7 @@ def defaults_outcome(conn: psycopg.Connection, target: Target, collection: str |
                    "; ".join(problems) or shown)
 
 
-def preflight(conn: psycopg.Connection, target: Target, collection: str | None, *, model: str,
+def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
               dims: int | None = None, into: str | None = None, copies: bool | None = None) -> list[Outcome]:
     """What scope prints and the engine requires before writing (catalog reads and EXPLAIN only).
 

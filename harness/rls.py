@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import psycopg
 from psycopg import sql
 
 from . import db as dbmod
 from .checks.outcome import PASS, Outcome, unproven, verdict
+from .db import Conn
 from .errors import HarnessError, RefusedError
 from .profile import Profile
 from .state import CollectionState, collection_state, require_collection
@@ -43,7 +43,7 @@ class TableSecurity:
                 f"(policies {', '.join(self.policies) or 'none: every row is hidden'}{read})")
 
 
-def inspect(conn: psycopg.Connection, profile: Profile) -> tuple[TableSecurity, ...]:
+def inspect(conn: Conn, profile: Profile) -> tuple[TableSecurity, ...]:
     """The chunk table's security, and the embedding table's when it is a separate table."""
     tables = [(profile.chunks.schema, profile.chunks.table)]
     if not profile.inline:
@@ -100,7 +100,7 @@ def outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection:
 
 # -- reading as the policies allow: one session per tenant -------------------------------------------------------
 
-def tenants(conn: psycopg.Connection, profile: Profile) -> list[str | None]:
+def tenants(conn: Conn, profile: Profile) -> list[str | None]:
     """The tenants to go through one by one ([None]: one pass, when no session setting uses {tenant})."""
     db = profile.database
     if not db.per_tenant:
@@ -119,11 +119,11 @@ def tenants(conn: psycopg.Connection, profile: Profile) -> list[str | None]:
     return found
 
 
-def scope(conn: psycopg.Connection, profile: Profile, tenant: str | None):
+def scope(conn: Conn, profile: Profile, tenant: str | None):
     return dbmod.scoped(conn, profile.database.session, tenant)
 
 
-def across(conn: psycopg.Connection, profile: Profile, tenants: list[str | None], read) -> dict[str, int]:
+def across(conn: Conn, profile: Profile, tenants: list[str | None], read) -> dict[str, int]:
     """``read()`` (a name -> count mapping) in each tenant's view, added up."""
     total: dict[str, int] = {}
     for tenant in tenants:
@@ -133,7 +133,7 @@ def across(conn: psycopg.Connection, profile: Profile, tenants: list[str | None]
     return total
 
 
-def visible_state(conn: psycopg.Connection, target: Target, collection: str, model: str, tenants: list[str | None]) -> CollectionState:
+def visible_state(conn: Conn, target: Target, collection: str, model: str, tenants: list[str | None]) -> CollectionState:
     """The collection's state as the sum over the tenants' views (one view without row-level-security settings)."""
     states = []
     for tenant in tenants:
@@ -150,7 +150,7 @@ def visible_state(conn: psycopg.Connection, target: Target, collection: str, mod
                                                      ("chunks", "embedded", "missing", "stale", "other_model", "needed")})
 
 
-def visible_count(conn: psycopg.Connection, target: Target, collection: str, tenants: list[str | None]) -> int:
+def visible_count(conn: Conn, target: Target, collection: str, tenants: list[str | None]) -> int:
     total = 0
     for tenant in tenants:
         with scope(conn, target.profile, tenant):
@@ -158,7 +158,7 @@ def visible_count(conn: psycopg.Connection, target: Target, collection: str, ten
     return total
 
 
-def require_visible(conn: psycopg.Connection, target: Target, collection: str, tenants: list[str | None]) -> None:
+def require_visible(conn: Conn, target: Target, collection: str, tenants: list[str | None]) -> None:
     """require_collection, passed when any tenant's view holds the collection."""
     problem: Exception | None = None
     for tenant in tenants:
@@ -172,6 +172,6 @@ def require_visible(conn: psycopg.Connection, target: Target, collection: str, t
 
 
 
-def chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> int:
+def chunk_count(conn: Conn, target: Target, collection: str) -> int:
     return int(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
                             {"collection": collection}).fetchone()["n"])

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from psycopg import sql
 
+from .db import Conn
 from .errors import ConfigError
 from .introspect import require_names
 from .target import Target
@@ -34,21 +34,21 @@ class CollectionState:
         return dict(self.__dict__)
 
 
-def collection_state(conn: psycopg.Connection, target: Target, collection: str, model: str) -> CollectionState:
+def collection_state(conn: Conn, target: Target, collection: str, model: str) -> CollectionState:
     """Count a collection's chunks and what they need, in one pass (a missing table is a ConfigError naming its key)."""
     require_names(conn, target.profile)
     row = conn.execute(target.state_counts(), {"collection": collection, "model": model}).fetchone()
     return CollectionState(collection=collection, **row)
 
 
-def list_collections(conn: psycopg.Connection, target: Target) -> dict[str, int]:
+def list_collections(conn: Conn, target: Target) -> dict[str, int]:
     """Every collection in the chunk table with its chunk count (a table or column the profile names but the
     database lacks is a ConfigError naming the profile key, not a database error)."""
     require_names(conn, target.profile)
     return {r["collection"]: r["chunks"] for r in conn.execute(target.collections()).fetchall()}
 
 
-def require_collection(conn: psycopg.Connection, target: Target, collection: str) -> int:
+def require_collection(conn: Conn, target: Target, collection: str) -> int:
     """Return the collection's chunk count; refuse a collection with no chunks instead of embedding nothing."""
     if not collection or any(ord(ch) < 32 for ch in collection):
         raise ConfigError(f"collection {collection!r} is not a valid name; expected printable text such as tenant_42")
@@ -64,7 +64,7 @@ def require_collection(conn: psycopg.Connection, target: Target, collection: str
     return int(state["n"])
 
 
-def stored_models(conn: psycopg.Connection, target: Target, collection: str) -> dict[str, int]:
+def stored_models(conn: Conn, target: Target, collection: str) -> dict[str, int]:
     """Vectors already stored for the collection, by model name.
 
     ``UNKNOWN_MODEL`` where the target keeps no model name (no column, no ``embeddings.model_value``) or a row's is NULL.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import psycopg
 
+from ..db import Conn
 from ..errors import RefusedError
 
 SCHEMA = "backfill_harness"
@@ -58,7 +59,7 @@ CREATE TABLE IF NOT EXISTS backfill_harness.deferred_indexes (
 """
 
 
-def ensure(conn: psycopg.Connection) -> None:
+def ensure(conn: Conn) -> None:
     """Create the schema and its tables if missing (serialised, so concurrent workers never race on DDL)."""
     try:
         with conn.transaction():
@@ -76,7 +77,7 @@ def target_name(schema: str, table: str) -> str:
     return f"{schema}.{table}"
 
 
-def record_copy(conn: psycopg.Connection, schema: str, table: str, live: str, copy: str) -> None:
+def record_copy(conn: Conn, schema: str, table: str, live: str, copy: str) -> None:
     """Remember that ``copy`` was filled by copying ``live`` (so swap compares them chunk by chunk)."""
     ensure(conn)
     with conn.transaction():

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from psycopg import sql
 
+from ..db import Conn
 from ..target import Target
 
 
@@ -24,7 +24,7 @@ class Claim:
     hi: Any  # inclusive; None = open
 
 
-def cut_ranges(conn: psycopg.Connection, target: Target, run_id: str, collection: str, model: str, rows_per_range: int) -> int:
+def cut_ranges(conn: Conn, target: Target, run_id: str, collection: str, model: str, rows_per_range: int) -> int:
     """Insert the run's ranges (each about ``rows_per_range`` rows needing embedding); return how many."""
     query = sql.SQL(
         "INSERT INTO backfill_harness.claims (run_id, seq, lo, hi) "
@@ -37,7 +37,7 @@ def cut_ranges(conn: psycopg.Connection, target: Target, run_id: str, collection
     return cur.rowcount
 
 
-def take(conn: psycopg.Connection, run_id: str) -> Claim | None:
+def take(conn: Conn, run_id: str) -> Claim | None:
     """Take the next free range of the run (or one a dead worker held); None when none is left."""
     row = conn.execute(
         "UPDATE backfill_harness.claims AS c SET state = 'taken', taken_by = pg_backend_pid(), taken_at = now() "
@@ -51,6 +51,6 @@ def take(conn: psycopg.Connection, run_id: str) -> Claim | None:
     return Claim(row["seq"], row["lo"], row["hi"]) if row else None
 
 
-def finish(conn: psycopg.Connection, run_id: str, seq: int) -> None:
+def finish(conn: Conn, run_id: str, seq: int) -> None:
     conn.execute("UPDATE backfill_harness.claims SET state = 'done', done_at = now() WHERE run_id = %s AND seq = %s",
                  (run_id, seq))

@@ -16,8 +16,8 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -26,18 +26,19 @@ import psycopg
 from psycopg import sql
 
 from .. import db as dbmod
+from .. import preflight as preflightmod
+from .. import rls
+from ..db import Conn
 from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable, RefusedError
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
+from ..state import CollectionState, model_switch, stored_models
 from ..target import Target
 from . import bookkeeping, claims, indexes, lock, privileges, reuse
 from .progress import Progress
-from ..state import CollectionState, model_switch, stored_models
 from .selection import Row, iter_batches
 from .writer import BatchWriter, Embedding, profile_defaults, write_path
-from .. import preflight as preflightmod
-from .. import rls
 
 log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
@@ -255,7 +256,7 @@ def run_backfill(
             summary.notes.append("vectors of other collections were not reused: no TEMP privilege")
         lock_pid = lock_conn.info.backend_pid
 
-        def guard(conn: psycopg.Connection) -> None:
+        def guard(conn: Conn) -> None:
             lock.prove_held(conn, table, collection, lock_pid)
 
         _prepare(write_conn, target, options, model, summary, guard, dims, tenants)
@@ -311,7 +312,7 @@ def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterat
             yield rows, None, tenant
 
 
-def _refuse(conn: psycopg.Connection, target: Target, provider: OllamaProvider, options: BackfillOptions,
+def _refuse(conn: Conn, target: Target, provider: OllamaProvider, options: BackfillOptions,
             dimensions: int | None, new_is_empty: bool, tenants: list[str | None] = (None,)) -> int:
     """Every refusal of a real run, raised before anything is written (a dry run reports it instead); the dimension."""
     if options.keys is not None and options.run_id:
@@ -327,13 +328,13 @@ def _refuse(conn: psycopg.Connection, target: Target, provider: OllamaProvider, 
     return _agreed_dimensions(conn, target, provider, dimensions)
 
 
-def _chunk_count(conn: psycopg.Connection, target: Target, collection: str) -> int:
+def _chunk_count(conn: Conn, target: Target, collection: str) -> int:
     return int(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
                             {"collection": collection}).fetchone()["n"])
 
 
-def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
-             guard: Callable[[psycopg.Connection], None], dims: int | None = None,
+def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
+             guard: Callable[[Conn], None], dims: int | None = None,
              tenants: Sequence[str | None] = (None,)) -> None:
     """Once per run: copy chunks for --into (one statement, so a killed run never leaves a half copy), take over
     reusable vectors (committed in pieces), cut claim ranges (workers: all in one transaction).
@@ -379,7 +380,7 @@ def _prepare(conn: psycopg.Connection, target: Target, options: BackfillOptions,
                 session=dbmod.session_values(target.profile.database.session, tenant))
 
 
-def _record_copy(conn: psycopg.Connection, target: Target, options: BackfillOptions) -> None:
+def _record_copy(conn: Conn, target: Target, options: BackfillOptions) -> None:
     em = target.profile.embeddings
     try:
         bookkeeping.record_copy(conn, em.schema, em.table, options.collection, options.into)
@@ -388,7 +389,7 @@ def _record_copy(conn: psycopg.Connection, target: Target, options: BackfillOpti
                     options.collection, options.into, exc)
 
 
-def _copy(conn: psycopg.Connection, target: Target, options: BackfillOptions, summary: BackfillSummary) -> None:
+def _copy(conn: Conn, target: Target, options: BackfillOptions, summary: BackfillSummary) -> None:
     if options.into and _chunk_count(conn, target, options.into) == 0:
         summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
         log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
@@ -602,7 +603,7 @@ def _truncated_batch(provider, rows, dims, out, context: int) -> None:
                 out.truncated += 1
 
 
-def _agreed_dimensions(conn: psycopg.Connection, target: Target, provider: OllamaProvider, expected: int | None) -> int:
+def _agreed_dimensions(conn: Conn, target: Target, provider: OllamaProvider, expected: int | None) -> int:
     """The model's real dimension, refused unless the column (when typed) and the profile (when set) agree."""
     real = provider.dimensions()
     declared = _declared_dims(conn, target)
@@ -620,7 +621,7 @@ def _agreed_dimensions(conn: psycopg.Connection, target: Target, provider: Ollam
     return real
 
 
-def _declared_dims(conn: psycopg.Connection, target: Target) -> int | None:
+def _declared_dims(conn: Conn, target: Target) -> int | None:
     row = conn.execute(target.declared_dimensions()).fetchone()
     if row is None:
         raise CheckFailed(

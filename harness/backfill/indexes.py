@@ -19,6 +19,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .. import db as dbmod
+from ..db import Conn
 from ..errors import HarnessError
 from ..target import Target, _qualified
 from . import bookkeeping, lock
@@ -27,11 +28,11 @@ log = logging.getLogger("harness.backfill")
 _VECTOR_INDEX = r"USING (hnsw|ivfflat) "
 
 
-def table_is_empty(conn: psycopg.Connection, target: Target) -> bool:
+def table_is_empty(conn: Conn, target: Target) -> bool:
     return conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}) AS empty").format(target.embedding_table)).fetchone()["empty"]
 
 
-def _vector_indexes(conn: psycopg.Connection, target: Target) -> list[dict]:
+def _vector_indexes(conn: Conn, target: Target) -> list[dict]:
     em = target.profile.embeddings
     return conn.execute(
         "SELECT n.nspname AS schemaname, i.relname AS indexname, pg_get_indexdef(i.oid) AS indexdef, "
@@ -42,7 +43,7 @@ def _vector_indexes(conn: psycopg.Connection, target: Target) -> list[dict]:
     ).fetchall()
 
 
-def why_not_defer(conn: psycopg.Connection, target: Target) -> str | None:
+def why_not_defer(conn: Conn, target: Target) -> str | None:
     """None when dropping and rebuilding the vector indexes is sure to be possible; else why not (for the log)."""
     em = target.profile.embeddings
     row = conn.execute(
@@ -77,7 +78,7 @@ def _definition(index: dict) -> str:
     return text
 
 
-def defer(conn: psycopg.Connection, target: Target) -> list[str]:
+def defer(conn: Conn, target: Target) -> list[str]:
     """Record and drop the embedding table's vector indexes when their rebuild is sure; return their names."""
     reason = why_not_defer(conn, target)
     if reason:
@@ -98,7 +99,7 @@ def defer(conn: psycopg.Connection, target: Target) -> list[str]:
     return [r["indexname"] for r in rows]
 
 
-def pending(conn: psycopg.Connection, target: Target) -> list[str]:
+def pending(conn: Conn, target: Target) -> list[str]:
     """Vector indexes of this target dropped for a bulk load and not rebuilt yet."""
     em = target.profile.embeddings
     if not conn.execute("SELECT to_regclass('backfill_harness.deferred_indexes') IS NOT NULL AS ok").fetchone()["ok"]:
@@ -110,7 +111,7 @@ def pending(conn: psycopg.Connection, target: Target) -> list[str]:
         (bookkeeping.target_name(em.schema, em.table),)).fetchall()]
 
 
-def rebuild(database_url: str, target: Target, *, connect: Callable[..., psycopg.Connection] = dbmod.connect) -> list[str]:
+def rebuild(database_url: str, target: Target, *, connect: Callable[..., Conn] = dbmod.connect) -> list[str]:
     """Recreate every index deferred for this target, in a session of its own with no statement timeout.
 
     Returns their names; raises HarnessError naming each index still missing (its record is kept for the next try).

@@ -8,9 +8,9 @@ vectors from its next query; a rollback renames them back; dropping the retired 
 
 from __future__ import annotations
 
-import psycopg
 from psycopg import sql
 
+from ..db import Conn
 from ..errors import ConfigError
 from ..target import Target
 
@@ -21,7 +21,7 @@ def is_langchain(target: Target) -> bool:
     return ct is not None and target.inline
 
 
-def copy_collection(conn: psycopg.Connection, target: Target, source: str, into: str) -> int:
+def copy_collection(conn: Conn, target: Target, source: str, into: str) -> int:
     """Create collection ``into`` as LangChain does (a new collection row) holding ``source``'s rows without vectors."""
     ch, ct = target.profile.chunks, target.profile.chunks.collection_table
     table = sql.Identifier(ct.schema, ct.table)
@@ -55,7 +55,7 @@ def copy_collection(conn: psycopg.Connection, target: Target, source: str, into:
         where=target.chunk_filter()), {"collection": source}).rowcount
 
 
-def rename(conn: psycopg.Connection, target: Target, pairs: list[tuple[str, str]]) -> int:
+def rename(conn: Conn, target: Target, pairs: list[tuple[str, str]]) -> int:
     """Rename collection rows (old, new) in order, inside the caller's transaction; return the chunks now under the last."""
     ct = target.profile.chunks.collection_table
     for old, new in pairs:
@@ -67,7 +67,7 @@ def rename(conn: psycopg.Connection, target: Target, pairs: list[tuple[str, str]
         target.chunk_table, target.chunk_filter()), {"collection": pairs[-1][1]}).fetchone()["n"]
 
 
-def drop(conn: psycopg.Connection, target: Target, collection: str) -> int:
+def drop(conn: Conn, target: Target, collection: str) -> int:
     """Delete a collection's rows and its collection row; return the rows deleted."""
     ct = target.profile.chunks.collection_table
     rows = conn.execute(sql.SQL("DELETE FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import psycopg
 
+from ..db import Conn
 from ..errors import HarnessError, LockHeld
 
 
@@ -21,14 +22,14 @@ _NAMESPACE = "backfill-harness"
 LOCK_TIMEOUT_MS = 30_000  # the longest any statement of a run waits for another session's lock
 
 
-def limit_waits(conn: psycopg.Connection) -> None:
+def limit_waits(conn: Conn) -> None:
     """Make every statement of this session give up after LOCK_TIMEOUT_MS waiting for another session's lock."""
     conn.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT_MS)}")
     if not conn.autocommit:
         conn.commit()
 
 
-def blockers(conn: psycopg.Connection, relations: list[str]) -> str:
+def blockers(conn: Conn, relations: list[str]) -> str:
     """Who holds locks on these tables in an open transaction: application name, pid, since when (for messages)."""
     rows = conn.execute(
         "SELECT DISTINCT a.pid, a.application_name, a.xact_start, a.state, left(a.query, 80) AS query "
@@ -43,7 +44,7 @@ def blockers(conn: psycopg.Connection, relations: list[str]) -> str:
         for r in rows)
 
 
-def waited_too_long(conn: psycopg.Connection, what: str, relations: list[str]) -> HarnessError:
+def waited_too_long(conn: Conn, what: str, relations: list[str]) -> HarnessError:
     """The error for a statement that gave up waiting for a lock: names the sessions holding the tables."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.rollback()
@@ -55,13 +56,13 @@ def _keys(table: str, collection: str) -> tuple[str, str]:
     return (_NAMESPACE, f"{table}/{collection}")
 
 
-def _drain_writers(conn: psycopg.Connection, ns: str, key: str) -> None:
+def _drain_writers(conn: Conn, ns: str, key: str) -> None:
     """Wait until no write transaction of an earlier holder is in flight (they hold the write lock shared)."""
     conn.execute("SELECT pg_advisory_lock(hashtext(%s), hashtext(%s))", (ns, "write:" + key))
     conn.execute("SELECT pg_advisory_unlock(hashtext(%s), hashtext(%s))", (ns, "write:" + key))
 
 
-def prove_held(conn: psycopg.Connection, table: str, collection: str, lock_pid: int) -> None:
+def prove_held(conn: Conn, table: str, collection: str, lock_pid: int) -> None:
     """Inside a write transaction: raise LockLost unless session ``lock_pid`` still holds the collection's lock."""
     ns, key = _keys(table, collection)
     conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s), hashtext(%s))", (ns, "write:" + key))
@@ -75,7 +76,7 @@ def prove_held(conn: psycopg.Connection, table: str, collection: str, lock_pid: 
                        "writes nothing more; expected the lock held to the end (run again, or check idle_session_timeout)")
 
 
-def acquire(conn: psycopg.Connection, table: str, collection: str) -> None:
+def acquire(conn: Conn, table: str, collection: str) -> None:
     """Take the collection's lock on this (autocommit) connection, or raise LockHeld naming the holder."""
     ns, key = _keys(table, collection)
     got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s), hashtext(%s)) AS ok", (ns, key)).fetchone()
@@ -85,7 +86,7 @@ def acquire(conn: psycopg.Connection, table: str, collection: str) -> None:
     _drain_writers(conn, ns, key)
 
 
-def join_run(conn: psycopg.Connection, table: str, collection: str, run_id: str, model: str) -> None:
+def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str) -> None:
     """Take the collection's lock in shared mode for run ``run_id``; workers of the same run share it.
 
     A plain backfill holds the lock exclusively, so it and a shared run exclude each other; two runs with
@@ -119,7 +120,7 @@ def join_run(conn: psycopg.Connection, table: str, collection: str, run_id: str,
         )
 
 
-def release(conn: psycopg.Connection, table: str, collection: str, *, shared: bool = False) -> None:
+def release(conn: Conn, table: str, collection: str, *, shared: bool = False) -> None:
     ns, key = _keys(table, collection)
     if conn.closed:
         return
@@ -130,7 +131,7 @@ def release(conn: psycopg.Connection, table: str, collection: str, *, shared: bo
         pass  # the session is gone (server restart, network): its advisory lock went with it
 
 
-def holder(conn: psycopg.Connection, table: str, collection: str) -> str:
+def holder(conn: Conn, table: str, collection: str) -> str:
     """Describe the session holding the collection's lock (application name, pid, client, since when)."""
     ns, key = _keys(table, collection)
     row = conn.execute(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import psycopg
-
+from ..db import Conn
 from ..errors import RefusedError
 from ..target import Target, _qualified
 
@@ -22,7 +21,7 @@ def needed(target: Target) -> list[tuple[str, tuple[str, str]]]:
     return pairs
 
 
-def require(conn: psycopg.Connection, target: Target) -> None:
+def require(conn: Conn, target: Target) -> None:
     """RefusedError naming every privilege (and its table) the connected role lacks for a backfill."""
     pairs = needed(target)
     missing = [f"{priv} on table {'.'.join(table)}" for priv, table in pairs

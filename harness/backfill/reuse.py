@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-import psycopg
 from psycopg import sql
 
 from .. import db as dbmod
 from ..checks.live import content_columns, differences
+from ..db import Conn
 from ..target import Target
 
 
@@ -24,7 +24,7 @@ def require_into_shape(target: Target, into: str) -> None:
         require([shape])
 
 
-def copy_chunks(conn: psycopg.Connection, target: Target, source: str, into: str) -> int:
+def copy_chunks(conn: Conn, target: Target, source: str, into: str) -> int:
     """Copy every chunk row of ``source`` into collection ``into`` (new keys from the table's default); return count."""
     ch = target.profile.chunks
     from . import library_swap
@@ -47,8 +47,8 @@ def copy_chunks(conn: psycopg.Connection, target: Target, source: str, into: str
 PIECE = 5_000  # reused vectors committed per transaction, so no single transaction spans the whole collection
 
 
-def reuse_vectors(conn: psycopg.Connection, target: Target, collection: str, model: str,
-                  guard: Callable[[psycopg.Connection], None] = lambda conn: None, piece: int = PIECE,
+def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
+                  guard: Callable[[Conn], None] = lambda conn: None, piece: int = PIECE,
                   extra: list[tuple[str, sql.Composable]] = (), session: Mapping[str, str] | None = None) -> int:
     """Give each chunk of ``collection`` needing embedding an existing vector with its text hash and model; return count.
 
@@ -114,7 +114,7 @@ def reuse_vectors(conn: psycopg.Connection, target: Target, collection: str, mod
     return written
 
 
-def sync_chunks(conn: psycopg.Connection, target: Target, source: str, into: str) -> tuple[int, int]:
+def sync_chunks(conn: Conn, target: Target, source: str, into: str) -> tuple[int, int]:
     """Make ``into`` hold exactly ``source``'s chunks as they are now: copy the ones added or edited in ``source``
     since, delete the ones it no longer has (with their vectors); return (copied, removed)."""
     ch, em = target.profile.chunks, target.profile.embeddings

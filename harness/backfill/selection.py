@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import ContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ContextManager
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
+from ..db import Conn
 from ..errors import DatabaseError
 from ..target import Target
 
@@ -50,7 +50,7 @@ def select_batch_sql(target: Target, *, keys: bool = False) -> sql.Composed:
 
 
 def iter_batches(
-    conn: psycopg.Connection, target: Target, collection: str, model: str, batch_size: int, limit: int | None = None,
+    conn: Conn, target: Target, collection: str, model: str, batch_size: int, limit: int | None = None,
     *, lo: Any = None, hi: Any = None, keys: tuple[str, ...] | None = None,
     scope: Callable[[], ContextManager] | None = None,
 ) -> Iterator[list[Row]]:

@@ -16,11 +16,12 @@ from psycopg import sql
 from .. import checks
 from ..checks.live import comparison, differences, matches_live
 from ..checks.outcome import FAIL, Outcome
+from ..db import Conn
 from ..errors import CheckFailed, ConfigError, RefusedError
 from ..settings import Settings
+from ..state import require_collection
 from ..target import Target, _qualified
 from . import bookkeeping, library_swap, lock
-from ..state import require_collection
 
 RETIRED_SUFFIX = "__retired"
 
@@ -60,7 +61,7 @@ def _require_collections(target: Target) -> None:
         raise ConfigError(f"swap needs {shape.expected}; profile {target.profile.name!r}: {shape.found}; {shape.note}")
 
 
-def _relabel(conn: psycopg.Connection, target: Target, old: str, new: str) -> tuple[int, int]:
+def _relabel(conn: Conn, target: Target, old: str, new: str) -> tuple[int, int]:
     ch, em = target.profile.chunks, target.profile.embeddings
     if library_swap.is_langchain(target):
         moved = library_swap.rename(conn, target, [(old, new)])
@@ -83,7 +84,7 @@ def _tables(target: Target) -> list[str]:
     return [_qualified(ch.schema, ch.table), _qualified(em.schema, em.table)]
 
 
-def _record(conn: psycopg.Connection, target: Target, live: str) -> dict[str, Any] | None:
+def _record(conn: Conn, target: Target, live: str) -> dict[str, Any] | None:
     em = target.profile.embeddings
     return conn.execute("SELECT live, retired, replaced_by FROM backfill_harness.swaps WHERE target = %s AND live = %s",
                         (bookkeeping.target_name(em.schema, em.table), live)).fetchone()
@@ -92,7 +93,7 @@ def _record(conn: psycopg.Connection, target: Target, live: str) -> dict[str, An
 class _Locked:
     """Hold the backfill locks of the collections a swap touches, so no backfill writes into them meanwhile."""
 
-    def __init__(self, dsn_conn: psycopg.Connection, table: str, collections: list[str]):
+    def __init__(self, dsn_conn: Conn, table: str, collections: list[str]):
         self.conn, self.table, self.collections, self.held = dsn_conn, table, collections, []
 
     def __enter__(self) -> "_Locked":
@@ -118,7 +119,7 @@ def run_gate(settings: Settings, new: str, live: str) -> list[Outcome]:
         session.close()
 
 
-def swap(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target, new: str, live: str,
+def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
          settings: Settings) -> SwapResult:
     """Gate ``new`` (the DONE checks, and the same chunks as ``live`` now), then relabel live -> retired and new -> live."""
     _require_collections(target)
@@ -161,7 +162,7 @@ def _failure(outcome: Outcome) -> str:
     return text
 
 
-def rollback(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target, live: str) -> SwapResult:
+def rollback(conn: Conn, lock_conn: Conn, target: Target, live: str) -> SwapResult:
     """Undo the last swap of ``live`` in one transaction: the retired collection is live again."""
     _require_collections(target)
     bookkeeping.ensure(conn)
@@ -178,7 +179,7 @@ def rollback(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Ta
     return SwapResult("rollback", live, record["replaced_by"], record["retired"], chunks, vectors)
 
 
-def drop_retired(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target, live: str) -> SwapResult:
+def drop_retired(conn: Conn, lock_conn: Conn, target: Target, live: str) -> SwapResult:
     """Delete the old vectors (and chunks) a swap of ``live`` kept; rollback is impossible afterwards."""
     _require_collections(target)
     bookkeeping.ensure(conn)
@@ -199,7 +200,7 @@ def drop_retired(conn: psycopg.Connection, lock_conn: psycopg.Connection, target
         return _drop(conn, target, live, retired)
 
 
-def _drop(conn: psycopg.Connection, target: Target, live: str, retired: str) -> SwapResult:
+def _drop(conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
     em = target.profile.embeddings
     with conn.transaction():
         if library_swap.is_langchain(target):

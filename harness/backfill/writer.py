@@ -20,6 +20,7 @@ from psycopg import sql
 
 from .. import db as dbmod
 from .. import sqlexpr
+from ..db import Conn
 from ..target import Target, _qualified
 
 STAGE = "bh_stage"
@@ -62,7 +63,7 @@ def profile_defaults(target: Target, model: str, dims: int | None, collection: s
             for col, expr in target.profile.embeddings.defaults.items() if col not in written]
 
 
-def write_path(conn: psycopg.Connection, target: Target) -> WritePath:
+def write_path(conn: Conn, target: Target) -> WritePath:
     """Binary COPY straight into the table, or ``INSERT ... SELECT`` from the staging table, and why."""
     em = target.profile.embeddings
     row = conn.execute(
@@ -103,8 +104,8 @@ class Embedding:
 class BatchWriter:
     """Owns one connection's staging table and writes batches through it."""
 
-    def __init__(self, conn: psycopg.Connection, target: Target, model: str, dims: int | None = None,
-                 path: WritePath | None = None, guard: Callable[[psycopg.Connection], None] | None = None):
+    def __init__(self, conn: Conn, target: Target, model: str, dims: int | None = None,
+                 path: WritePath | None = None, guard: Callable[[Conn], None] | None = None):
         self.conn = conn
         self.guard = guard or (lambda conn: None)  # run first in every write transaction: proves the lock is still held
         self.target = target

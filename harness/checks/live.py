@@ -11,9 +11,9 @@ Without sources that cannot be proven, and the outcome says so (unproven, never 
 
 from __future__ import annotations
 
-import psycopg
 from psycopg import sql
 
+from ..db import Conn
 from ..target import Target, _qualified
 from .outcome import MAX_SHOWN, Offender, Outcome, unproven, verdict
 from .session import CheckSession
@@ -22,7 +22,7 @@ from .shape import Shape
 CONTENT, SOURCE = "content", "source"
 
 
-def content_columns(conn: psycopg.Connection, target: Target) -> list[str]:
+def content_columns(conn: Conn, target: Target) -> list[str]:
     """The chunk table's columns a copy carries over: all but the key, generated and always-identity columns."""
     ch = target.profile.chunks
     return [
@@ -35,7 +35,7 @@ def content_columns(conn: psycopg.Connection, target: Target) -> list[str]:
     ]
 
 
-def copied_from(conn: psycopg.Connection, target: Target, new: str) -> str | None:
+def copied_from(conn: Conn, target: Target, new: str) -> str | None:
     """The collection ``backfill --into`` copied ``new`` from, if it recorded one."""
     if not conn.execute("SELECT to_regclass('backfill_harness.copies') IS NOT NULL "
                         "AND has_table_privilege('backfill_harness.copies', 'SELECT') AS ok").fetchone()["ok"]:
@@ -46,14 +46,14 @@ def copied_from(conn: psycopg.Connection, target: Target, new: str) -> str | Non
     return row["live"] if row else None
 
 
-def comparison(conn: psycopg.Connection, target: Target, new: str) -> str | None:
+def comparison(conn: Conn, target: Target, new: str) -> str | None:
     """How ``new`` is compared with live: chunk by chunk (a recorded copy), by source (re-chunked), or not at all."""
     if copied_from(conn, target, new) is not None:
         return CONTENT
     return SOURCE if target.profile.chunks.sources else None
 
 
-def differences(conn: psycopg.Connection, target: Target, have: str, lacks: str,
+def differences(conn: Conn, target: Target, have: str, lacks: str,
                 limit: int | None = MAX_SHOWN, by: str = CONTENT) -> tuple[int, list[Offender]]:
     """Chunks of ``have`` with no equal chunk (same content, or same source) in ``lacks``: (how many, the first
     ``limit``, None: all)."""
@@ -78,7 +78,7 @@ def differences(conn: psycopg.Connection, target: Target, have: str, lacks: str,
     return total, [Offender(r["id"], have) for r in rows]
 
 
-def _filter_for(conn: psycopg.Connection, target: Target, param: str) -> sql.Composable:
+def _filter_for(conn: Conn, target: Target, param: str) -> sql.Composable:
     """The collection filter bound to another parameter name (profile values cannot hold '%', so this is exact)."""
     return sql.SQL(target.chunk_filter().as_string(conn).replace("%(collection)s", f"%({param})s"))
 

@@ -8,10 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
-
 from .. import db as dbmod
 from .. import redact
+from ..db import Conn
 from ..errors import ConfigError, HarnessError
 from ..profile import Profile
 from ..provider import OllamaProvider
@@ -78,7 +77,7 @@ class CheckSession:
     model: str
     provider_url: str | None
     options: CheckOptions
-    conn: psycopg.Connection
+    conn: Conn
     collections: list[str] = field(default_factory=list)
     provider_problem: str | None = None
     _provider: OllamaProvider | None = None
@@ -104,7 +103,7 @@ class CheckSession:
         return Shape(self.target)
 
     @contextmanager
-    def read_only(self, tenant: str | None = None) -> Iterator[psycopg.Connection]:
+    def read_only(self, tenant: str | None = None) -> Iterator[Conn]:
         """A READ ONLY transaction with the run's statement timeout and the profile's database.session (for ``tenant``);
         a database error arrives as DatabaseError."""
         with dbmod.translate_errors(), dbmod.read_only(self.conn, self.options.statement_timeout_ms) as conn:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-import psycopg
 from psycopg import sql
 
+from ..db import Conn
 from .shape import NULL, Shape
 
 
@@ -130,7 +130,7 @@ def chunk_counts_sql(shape: Shape) -> sql.Composed:
         cc=shape.chunk_collection(), ct=shape.chunk_tenant(), t=shape.target.chunk_table, w=shape.chunks_in())
 
 
-def gather(conn: psycopg.Connection, shape: Shape, collections: list[str], model: str,
+def gather(conn: Conn, shape: Shape, collections: list[str], model: str,
            dims: int | None, check_dims: bool) -> dict[str, CollectionStats]:
     """Run the one pass for every collection at once and fold its groups per collection."""
     em = shape.profile.embeddings
@@ -153,7 +153,7 @@ def gather(conn: psycopg.Connection, shape: Shape, collections: list[str], model
     return result
 
 
-def _key_is_unique(conn: psycopg.Connection, shape: Shape) -> bool:
+def _key_is_unique(conn: Conn, shape: Shape) -> bool:
     """Whether a unique index on the embedding key alone rules out duplicate rows (then no second pass is needed)."""
     em = shape.profile.embeddings
     row = conn.execute(
@@ -164,7 +164,7 @@ def _key_is_unique(conn: psycopg.Connection, shape: Shape) -> bool:
     return bool(row["unique_key"])
 
 
-def _allow_parallel(conn: psycopg.Connection) -> None:
+def _allow_parallel(conn: Conn) -> None:
     """Inside the read-only transaction: let the planner split the pass over workers and hash without spilling."""
     for name, value in _PASS_SETTINGS.items():
         conn.execute("SELECT set_config(%s, %s, true)", (name, value))
