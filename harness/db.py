@@ -6,7 +6,7 @@ import contextlib
 import os
 import socket
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 import psycopg
@@ -52,6 +52,11 @@ def connect(dsn: str, *, autocommit: bool = False, application_name: str | None 
             f"database {redact.safe_dsn(dsn)} has no pgvector extension; expected CREATE EXTENSION vector to have run"
         ) from None
     return conn
+
+
+def one(row: dict[str, Any] | None) -> dict[str, Any]:
+    """The row of a query that always returns one (an aggregate, EXISTS, a function call): typed as present."""
+    return cast(dict[str, Any], row)
 
 
 @contextlib.contextmanager

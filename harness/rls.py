@@ -14,7 +14,7 @@ from psycopg import sql
 
 from . import db as dbmod
 from .checks.outcome import PASS, Outcome, unproven, verdict
-from .db import Conn
+from .db import Conn, one
 from .errors import HarnessError, RefusedError
 from .profile import Profile
 from .state import CollectionState, collection_state, require_collection
@@ -173,5 +173,5 @@ def require_visible(conn: Conn, target: Target, collection: str, tenants: list[s
 
 
 def chunk_count(conn: Conn, target: Target, collection: str) -> int:
-    return int(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
-                            {"collection": collection}).fetchone()["n"])
+    return int(one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
+                            {"collection": collection}).fetchone())["n"])

@@ -12,7 +12,7 @@ from typing import Any
 
 from psycopg import sql
 
-from .db import Conn
+from .db import Conn, one
 from .errors import ConfigError
 from .introspect import require_names
 from .target import Target
@@ -37,7 +37,7 @@ class CollectionState:
 def collection_state(conn: Conn, target: Target, collection: str, model: str) -> CollectionState:
     """Count a collection's chunks and what they need, in one pass (a missing table is a ConfigError naming its key)."""
     require_names(conn, target.profile)
-    row = conn.execute(target.state_counts(), {"collection": collection, "model": model}).fetchone()
+    row = one(conn.execute(target.state_counts(), {"collection": collection, "model": model}).fetchone())
     return CollectionState(collection=collection, **row)
 
 
@@ -53,10 +53,10 @@ def require_collection(conn: Conn, target: Target, collection: str) -> int:
     if not collection or any(ord(ch) < 32 for ch in collection):
         raise ConfigError(f"collection {collection!r} is not a valid name; expected printable text such as tenant_42")
     require_names(conn, target.profile)
-    state = conn.execute(
+    state = one(conn.execute(
         sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
         {"collection": collection},
-    ).fetchone()
+    ).fetchone())
     if state["n"] == 0:
         known = list_collections(conn, target)
         shown = ", ".join(sorted(known)[:10]) or "none"

@@ -28,7 +28,7 @@ from psycopg import sql
 from .. import db as dbmod
 from .. import preflight as preflightmod
 from .. import rls
-from ..db import Conn
+from ..db import Conn, one
 from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable, RefusedError
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
@@ -329,8 +329,8 @@ def _refuse(conn: Conn, target: Target, provider: OllamaProvider, options: Backf
 
 
 def _chunk_count(conn: Conn, target: Target, collection: str) -> int:
-    return int(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
-                            {"collection": collection}).fetchone()["n"])
+    return int(one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
+                            {"collection": collection}).fetchone())["n"])
 
 
 def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
@@ -347,7 +347,7 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
         with conn.transaction():
             guard(conn)
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
-            if conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone()["prepared"]:
+            if one(conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone())["prepared"]:
                 return
             _copy(conn, target, options, summary)
             if summary.copied:

@@ -19,7 +19,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .. import db as dbmod
-from ..db import Conn
+from ..db import Conn, one
 from ..errors import HarnessError
 from ..target import Target, _qualified
 from . import bookkeeping, lock
@@ -29,7 +29,7 @@ _VECTOR_INDEX = r"USING (hnsw|ivfflat) "
 
 
 def table_is_empty(conn: Conn, target: Target) -> bool:
-    return conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}) AS empty").format(target.embedding_table)).fetchone()["empty"]
+    return one(conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}) AS empty").format(target.embedding_table)).fetchone())["empty"]
 
 
 def _vector_indexes(conn: Conn, target: Target) -> list[dict]:
@@ -58,14 +58,14 @@ def why_not_defer(conn: Conn, target: Target) -> str | None:
     if not row["create_ok"]:
         return f"the role lacks CREATE on schema {em.schema} (CREATE INDEX needs it)"
     if row["recorded"]:
-        ok = conn.execute("SELECT has_table_privilege('backfill_harness.deferred_indexes', 'INSERT, DELETE') AS ok").fetchone()["ok"]
+        ok = one(conn.execute("SELECT has_table_privilege('backfill_harness.deferred_indexes', 'INSERT, DELETE') AS ok").fetchone())["ok"]
         if not ok:
             return "the role lacks INSERT and DELETE on table backfill_harness.deferred_indexes (where the definitions are kept)"
     elif not row["db_create"]:
         return "the role lacks CREATE on the database (to create schema backfill_harness, where the definitions are kept)"
     for index in _vector_indexes(conn, target):
-        if index["tablespace"] and not conn.execute("SELECT has_tablespace_privilege(%s, 'CREATE') AS ok",
-                                                    (index["tablespace"],)).fetchone()["ok"]:
+        if index["tablespace"] and not one(conn.execute("SELECT has_tablespace_privilege(%s, 'CREATE') AS ok",
+                                                    (index["tablespace"],)).fetchone())["ok"]:
             return f"the role lacks CREATE on tablespace {index['tablespace']} (where index {index['indexname']} lives)"
     return None
 
@@ -102,9 +102,9 @@ def defer(conn: Conn, target: Target) -> list[str]:
 def pending(conn: Conn, target: Target) -> list[str]:
     """Vector indexes of this target dropped for a bulk load and not rebuilt yet."""
     em = target.profile.embeddings
-    if not conn.execute("SELECT to_regclass('backfill_harness.deferred_indexes') IS NOT NULL AS ok").fetchone()["ok"]:
+    if not one(conn.execute("SELECT to_regclass('backfill_harness.deferred_indexes') IS NOT NULL AS ok").fetchone())["ok"]:
         return []
-    if not conn.execute("SELECT has_table_privilege('backfill_harness.deferred_indexes', 'SELECT') AS ok").fetchone()["ok"]:
+    if not one(conn.execute("SELECT has_table_privilege('backfill_harness.deferred_indexes', 'SELECT') AS ok").fetchone())["ok"]:
         return []
     return [r["name"] for r in conn.execute(
         "SELECT name FROM backfill_harness.deferred_indexes WHERE target = %s ORDER BY name",

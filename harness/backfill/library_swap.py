@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from ..db import Conn
+from ..db import Conn, one
 from ..errors import ConfigError
 from ..target import Target
 
@@ -63,8 +63,8 @@ def rename(conn: Conn, target: Target, pairs: list[tuple[str, str]]) -> int:
             t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name)), (new, old)).rowcount
         if done != 1:
             raise ConfigError(f"collection {old!r} does not exist in {ct.table}; nothing was swapped")
-    return conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(
-        target.chunk_table, target.chunk_filter()), {"collection": pairs[-1][1]}).fetchone()["n"]
+    return one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(
+        target.chunk_table, target.chunk_filter()), {"collection": pairs[-1][1]}).fetchone())["n"]
 
 
 def drop(conn: Conn, target: Target, collection: str) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import psycopg
 
-from ..db import Conn
+from ..db import Conn, one
 from ..errors import HarnessError, LockHeld
 
 
@@ -79,7 +79,7 @@ def prove_held(conn: Conn, table: str, collection: str, lock_pid: int) -> None:
 def acquire(conn: Conn, table: str, collection: str) -> None:
     """Take the collection's lock on this (autocommit) connection, or raise LockHeld naming the holder."""
     ns, key = _keys(table, collection)
-    got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s), hashtext(%s)) AS ok", (ns, key)).fetchone()
+    got = one(conn.execute("SELECT pg_try_advisory_lock(hashtext(%s), hashtext(%s)) AS ok", (ns, key)).fetchone())
     if not got["ok"]:
         raise LockHeld(f"another backfill of collection {collection!r} is running: {holder(conn, table, collection)}; "
                        "expected none, so this one exits without writing")
@@ -95,14 +95,14 @@ def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str) -
     ns, key = _keys(table, collection)
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", (ns, "gate:" + key))
-        got = conn.execute("SELECT pg_try_advisory_lock_shared(hashtext(%s), hashtext(%s)) AS ok", (ns, key)).fetchone()
+        got = one(conn.execute("SELECT pg_try_advisory_lock_shared(hashtext(%s), hashtext(%s)) AS ok", (ns, key)).fetchone())
         if not got["ok"]:
             raise LockHeld(f"another backfill of collection {collection!r} is running: {holder(conn, table, collection)}; "
                            "expected none, so this one exits without writing")
-        others = conn.execute(
+        others = one(conn.execute(
             "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = hashtext(%s)::oid "
             "AND objid = hashtext(%s)::oid AND objsubid = 2 AND pid <> pg_backend_pid()", (ns, key),
-        ).fetchone()["n"]
+        ).fetchone())["n"]
         live = conn.execute(
             "SELECT run_id FROM backfill_harness.runs WHERE target = %s AND collection = %s ORDER BY started_at DESC LIMIT 1",
             (table, collection),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..db import Conn
+from ..db import Conn, one
 from ..errors import RefusedError
 from ..target import Target, _qualified
 
@@ -25,9 +25,9 @@ def require(conn: Conn, target: Target) -> None:
     """RefusedError naming every privilege (and its table) the connected role lacks for a backfill."""
     pairs = needed(target)
     missing = [f"{priv} on table {'.'.join(table)}" for priv, table in pairs
-               if not conn.execute("SELECT has_table_privilege(%s, %s) AS ok", (_qualified(*table), priv)).fetchone()["ok"]]
+               if not one(conn.execute("SELECT has_table_privilege(%s, %s) AS ok", (_qualified(*table), priv)).fetchone())["ok"]]
     # TEMP is not needed: without it the writer sends each batch as arrays (INSERT ... SELECT FROM unnest(...)).
     if missing:
-        role = conn.execute("SELECT current_user AS u").fetchone()["u"]
+        role = one(conn.execute("SELECT current_user AS u").fetchone())["u"]
         raise RefusedError(f"role {role!r} lacks {', '.join(missing)}; expected "
                            + ", ".join(f"{p} on {'.'.join(t)}" for p, t in pairs) + "; nothing was written")

@@ -12,7 +12,7 @@ from psycopg import sql
 
 from .. import db as dbmod
 from ..checks.live import content_columns, differences
-from ..db import Conn
+from ..db import Conn, one
 from ..target import Target
 
 
@@ -86,7 +86,7 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
         ).format(src=sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, sql.Identifier(f"a{i}")) for i, e in enumerate(src)),
                  emb=target.embedding_table, h=sql.Identifier(em.input_hash), m=sql.Identifier(em.model),
                  k=sql.Identifier(em.key)), params)
-        total = conn.execute("SELECT count(*) AS n FROM bh_reuse").fetchone()["n"]
+        total = one(conn.execute("SELECT count(*) AS n FROM bh_reuse").fetchone())["n"]
         conn.execute("CREATE INDEX ON bh_reuse (rn)")
         conn.execute("ANALYZE bh_reuse")
     match = [sql.SQL("e.{k} = r.a0").format(k=sql.Identifier(em.key))]

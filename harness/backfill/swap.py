@@ -16,7 +16,7 @@ from psycopg import sql
 from .. import checks
 from ..checks.live import comparison, differences, matches_live
 from ..checks.outcome import FAIL, Outcome
-from ..db import Conn
+from ..db import Conn, one
 from ..errors import CheckFailed, ConfigError, RefusedError
 from ..settings import Settings
 from ..state import require_collection
@@ -71,8 +71,8 @@ def _relabel(conn: Conn, target: Target, old: str, new: str) -> tuple[int, int]:
         {"collection": old, "new": new}).rowcount
     if not em.collection:
         # Vectors hang off their chunk's key: relabelling the chunks moves them too.
-        vectors = conn.execute(sql.SQL("SELECT count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL").format(
-            j=target.join(), w=target.chunk_filter(), v=target.vector), {"collection": new}).fetchone()["n"]
+        vectors = one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL").format(
+            j=target.join(), w=target.chunk_filter(), v=target.vector), {"collection": new}).fetchone())["n"]
         return chunks, vectors
     vectors = conn.execute(sql.SQL("UPDATE {t} SET {col} = %(new)s WHERE {col}::text = %(old)s").format(
         t=target.embedding_table, col=sql.Identifier(em.collection)), {"old": old, "new": new}).rowcount

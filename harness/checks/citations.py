@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from ..db import one
 from ..errors import HarnessError
 from .outcome import Offender, Outcome, skipped, verdict
 from .recompute import sample_rows
@@ -52,8 +53,8 @@ def probes(session: CheckSession, collection: str) -> list[Probe]:
 
     for row in sample_rows(session, collection, FALLBACK_QUERIES, strata=False):
         with session.read_only() as conn:
-            vals = conn.execute(sql.SQL("SELECT {vals} AS vals FROM {c} AS c WHERE {id} = %(id)s").format(
-                vals=_source_values(session), c=t.chunk_table, id=t.chunk_id), {"id": row["id"]}).fetchone()["vals"]
+            vals = one(conn.execute(sql.SQL("SELECT {vals} AS vals FROM {c} AS c WHERE {id} = %(id)s").format(
+                vals=_source_values(session), c=t.chunk_table, id=t.chunk_id), {"id": row["id"]}).fetchone())["vals"]
         source = next((v for v in vals if v), None)
         chosen.append(Probe(row["text"], source if srcs else str(row["id"]), FALLBACK_K, by_id=not srcs, sampled=True))
     return chosen

@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg import sql
 
+from ..db import one
 from ..profile import DISTANCES
 from .outcome import Outcome, verdict
 from .session import CheckSession
@@ -41,8 +42,8 @@ def vector_rows(session: CheckSession) -> int:
     """Vectors in the whole embedding table: what a query without an index scans."""
     em = session.profile.embeddings
     with session.read_only() as conn:
-        return conn.execute(sql.SQL("SELECT count(*) AS n FROM {} WHERE {} IS NOT NULL").format(
-            sql.Identifier(em.schema, em.table), sql.Identifier(em.vector))).fetchone()["n"]
+        return one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} WHERE {} IS NOT NULL").format(
+            sql.Identifier(em.schema, em.table), sql.Identifier(em.vector))).fetchone())["n"]
 
 
 def index(session: CheckSession, collection: str) -> Outcome:
@@ -97,7 +98,7 @@ def explain_uses(session: CheckSession, collection: str, names: set[str]) -> tup
         with session.read_only() as conn:
             for setting in off:
                 conn.execute(sql.SQL("SET LOCAL {} = off").format(sql.Identifier(setting)))
-            plan = conn.execute(query, {"collection": collection}).fetchone()
+            plan = one(conn.execute(query, {"collection": collection}).fetchone())
         used = _index_names(plan[next(iter(plan))]) & names
         if used:
             return sorted(used)[0], label

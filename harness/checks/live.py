@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from ..db import Conn
+from ..db import Conn, one
 from ..target import Target, _qualified
 from .outcome import MAX_SHOWN, Offender, Outcome, unproven, verdict
 from .session import CheckSession
@@ -37,8 +37,8 @@ def content_columns(conn: Conn, target: Target) -> list[str]:
 
 def copied_from(conn: Conn, target: Target, new: str) -> str | None:
     """The collection ``backfill --into`` copied ``new`` from, if it recorded one."""
-    if not conn.execute("SELECT to_regclass('backfill_harness.copies') IS NOT NULL "
-                        "AND has_table_privilege('backfill_harness.copies', 'SELECT') AS ok").fetchone()["ok"]:
+    if not one(conn.execute("SELECT to_regclass('backfill_harness.copies') IS NOT NULL "
+                        "AND has_table_privilege('backfill_harness.copies', 'SELECT') AS ok").fetchone())["ok"]:
         return None
     em = target.profile.embeddings
     row = conn.execute("SELECT live FROM backfill_harness.copies WHERE target = %s AND copy = %s",

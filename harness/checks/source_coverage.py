@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from ..db import one
 from .outcome import MAX_SHOWN, Offender, Outcome, skipped, verdict
 from .session import CheckSession
 
@@ -12,7 +13,7 @@ def pgai_queue(session: CheckSession) -> tuple[str, str] | None:
     """(schema, table) of the pgai queue that feeds the chunk table, from pgai's own catalog; None without one."""
     ch = session.profile.chunks
     with session.read_only() as conn:
-        if conn.execute("SELECT to_regclass('ai.vectorizer') IS NOT NULL AS ok").fetchone()["ok"] is not True:
+        if one(conn.execute("SELECT to_regclass('ai.vectorizer') IS NOT NULL AS ok").fetchone())["ok"] is not True:
             return None
         row = conn.execute(
             "SELECT queue_schema, queue_table FROM ai.vectorizer "
@@ -32,7 +33,7 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
                         "(SELECT 1 FROM {c} AS c WHERE c.{k} = s.{k} AND {f}) ORDER BY 1").format(
         k=key, s=source, c=t.chunk_table, f=t.chunk_filter())
     with session.read_only() as conn:
-        rows = conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(source)).fetchone()["n"]
+        rows = one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(source)).fetchone())["n"]
         missing = [r["id"] for r in conn.execute(missing_q, {"collection": collection}).fetchall()]
     offenders = [Offender(i, collection, None, f"{src.table} row has no chunks") for i in missing[:MAX_SHOWN]]
     pending: list = []

@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg import sql
 
-from ..db import Conn
+from ..db import Conn, one
 from .shape import NULL, Shape
 
 
@@ -156,11 +156,11 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str,
 def _key_is_unique(conn: Conn, shape: Shape) -> bool:
     """Whether a unique index on the embedding key alone rules out duplicate rows (then no second pass is needed)."""
     em = shape.profile.embeddings
-    row = conn.execute(
+    row = one(conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
         "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL "
         "AND i.indexprs IS NULL AND a.attname = %s) AS unique_key",
-        (sql.Identifier(em.schema, em.table).as_string(conn), em.key)).fetchone()
+        (sql.Identifier(em.schema, em.table).as_string(conn), em.key)).fetchone())
     return bool(row["unique_key"])
 
 
