@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import yaml
 
@@ -305,7 +305,7 @@ class _Reader:
         self.sources[key] = ", ".join(origins) if origins else "profile"
         return result
 
-    def mapping(self, key: str, raw: Any, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:
+    def mapping(self, key: str, raw: Any, allowed: set[str], required: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
@@ -320,6 +320,11 @@ class _Reader:
                 raise ConfigError(f"profile key '{_join(key, name)}' is required")
         return raw
 
+    @overload
+    def string(self, key: str, value: Any, *, required: Literal[True]) -> str: ...
+    @overload
+    def string(self, key: str, value: Any, *, required: bool = False) -> str | None: ...
+
     def string(self, key: str, value: Any, *, required: bool = False) -> str | None:
         value = self.interpolate(key, value)
         if value is None or value == "":
@@ -329,6 +334,11 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise ConfigError(f"profile key '{key}' must be a string, found {_kind(value)}")
         return str(value)
+
+    @overload
+    def identifier(self, key: str, value: Any, *, required: Literal[True]) -> str: ...
+    @overload
+    def identifier(self, key: str, value: Any, *, required: bool = False) -> str | None: ...
 
     def identifier(self, key: str, value: Any, *, required: bool = False) -> str | None:
         name = self.string(key, value, required=required)
@@ -354,6 +364,11 @@ class _Reader:
         if not isinstance(value, list):
             raise ConfigError(f"profile key '{key}' must be a column name or a list of column names, found {_kind(value)}")
         return tuple(self.identifier(f"{key}[{i}]", item, required=True) for i, item in enumerate(value))
+
+    @overload
+    def integer(self, key: str, value: Any, *, default: int, minimum: int = 1) -> int: ...
+    @overload
+    def integer(self, key: str, value: Any, *, default: None = None, minimum: int = 1) -> int | None: ...
 
     def integer(self, key: str, value: Any, *, default: int | None = None, minimum: int = 1) -> int | None:
         value = self.interpolate(key, value)
