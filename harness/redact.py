@@ -11,7 +11,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 
 MASK = "***"
@@ -82,6 +82,14 @@ def unescaped_at(dsn: str | None) -> bool:
         return False
     authority = re.split(r"[/?#]", dsn.split("://", 1)[1], maxsplit=1)[0]
     return authority.count("@") > 1
+
+
+@overload
+def safe_dsn(dsn: str) -> str: ...
+@overload
+def safe_dsn(dsn: None) -> None: ...
+@overload
+def safe_dsn(dsn: str | None) -> str | None: ...
 
 
 def safe_dsn(dsn: str | None) -> str | None:

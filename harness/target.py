@@ -9,6 +9,7 @@ embedding column both are the same row, aliased ``c``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from psycopg import sql
 
@@ -64,7 +65,7 @@ class Target:
         """The text that is embedded: one column, or several joined by the separator (NULLs skipped)."""
         ch = self.profile.chunks
         if ch.text_format == "llamaindex":
-            return llamaindex_embed_text(self.c(ch.text[0]), self.c(ch.metadata))
+            return llamaindex_embed_text(self.c(ch.text[0]), self.c(cast(str, ch.metadata)))  # the profile defaults it
         if len(ch.text) == 1:
             return sql.SQL("coalesce({}::text, '')").format(self.c(ch.text[0]))
         return sql.SQL("concat_ws({}, {})").format(
@@ -82,7 +83,7 @@ class Target:
             ct = ch.collection_table
             return sql.SQL("(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = {col})").format(
                 name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key),
-                col=self.c(ch.collection))
+                col=self.c(cast(str, ch.collection)))  # required with collection_table
         if ch.collection:
             return sql.SQL("{}::text").format(self.c(ch.collection))
         return sql.Literal(ch.collection_name)
@@ -96,7 +97,7 @@ class Target:
                 ct = ch.collection_table
                 # The name resolves to a key once; the chunk column is then compared as is (index-friendly).
                 parts.append(sql.SQL("{col} IN (SELECT ct.{key} FROM {t} AS ct WHERE ct.{name}::text = %(collection)s)").format(
-                    col=self.c(ch.collection), key=sql.Identifier(ct.key), t=sql.Identifier(ct.schema, ct.table),
+                    col=self.c(cast(str, ch.collection)), key=sql.Identifier(ct.key), t=sql.Identifier(ct.schema, ct.table),
                     name=sql.Identifier(ct.name)))
             elif ch.collection:
                 parts.append(sql.SQL("{}::text = %(collection)s").format(self.c(ch.collection)))

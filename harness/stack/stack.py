@@ -14,6 +14,7 @@ import contextlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from .. import redact
 
@@ -158,7 +159,8 @@ def start_stack(
         exit_stack.close()
         raise
     redact.register(redact.dsn_password(db_url))
-    return Stack(db_url, prov_url, choice, services, exit_stack)
+    # choose() names a URL for any service it does not start, and a started one returns its own.
+    return Stack(cast(str, db_url), cast(str, prov_url), choice, services, exit_stack)
 
 
 @contextlib.contextmanager
