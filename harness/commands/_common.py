@@ -17,7 +17,7 @@ def positive_int(text: str) -> int:
     return value
 
 
-def sample_arg(text: str) -> int | str:
+def sample_arg(text: str) -> int | str | None:
     """``--sample``: a positive row count or ``all``."""
     from ..checks.session import parse_sample
     from ..errors import ConfigError
@@ -28,7 +28,7 @@ def sample_arg(text: str) -> int | str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def fraction_arg(text: str) -> float:
+def fraction_arg(text: str) -> float | None:
     """``--max-bad-fraction``: a fraction in (0, 1), as 0.01 or 1%."""
     from ..checks.session import parse_fraction
     from ..errors import ConfigError

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import cast
 from pathlib import Path
 
 from .. import redact
@@ -79,7 +80,7 @@ def backfill_env(settings: Settings, collection: str, target_collection: str | N
     p = settings.profile
     env = {
         "DATABASE_URL": settings.database_url,
-        "OLLAMA_HOST": settings.provider_url,
+        "OLLAMA_HOST": cast(str, settings.provider_url),  # passed through unchanged (None where no provider is known)
         "EMBED_MODEL": settings.model,
         "EMBED_BATCH_SIZE": str(settings.batch_size),
         "BACKFILL_COLLECTION": collection,
@@ -102,11 +103,12 @@ def backfill_env(settings: Settings, collection: str, target_collection: str | N
             key = match.group(1)
             if key not in values:
                 return match.group(0)
-            if values[key] is None:
+            found = values[key]
+            if found is None:
                 raise ConfigError(f"profile key 'backfill.env.{name}' uses {{{key}}}, which has no value; expected "
                                   + ("provider.dimensions in the profile" if key == "dimensions"
                                      else "a database URL that names it"))
-            return values[key]
+            return found
         return PLACEHOLDER.sub(one, value)
 
     mapped = {name: fill(name, value) for name, value in p.backfill.env.items()}

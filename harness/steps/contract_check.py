@@ -8,6 +8,7 @@ import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -111,7 +112,7 @@ def _database(settings: Settings, c: Contract, given: _Given, collection: str) -
     names = [n for n in c.reads_env if kind_of(n) == "database" and database_part(n) is None]
     parts = {n: database_part(n) for n in c.reads_env if kind_of(n) == "database" and database_part(n) not in (None, "other")}
     if parts and not names:
-        return _database_parts(settings, parts, given, collection)
+        return _database_parts(settings, cast(dict[str, str], parts), given, collection)  # None filtered out
     flags = [f for f in c.flags if _DB_FLAG.search(f)]
     passed_flags = [f for f in c.given_flags if _DB_FLAG.search(f)]
     ours = [n for n in names if given.value(n) == settings.database_url]
@@ -187,7 +188,8 @@ def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -
 def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:
     name = "command uses the model"
     b = settings.profile.backfill
-    wanted = b.in_process_model if b.embeds_in_process else settings.model
+    # the profile requires in_process_model whenever embeds_in_process is set
+    wanted = cast(str, b.in_process_model) if b.embeds_in_process else settings.model
     placeholder = "model"
     names = [n for n in c.reads_env if kind_of(n) == "model" and "EMBED" in n.upper() or n in ("MODEL", "MODEL_NAME",
                                                                                                "OLLAMA_MODEL")]

@@ -235,7 +235,7 @@ def _with_contract(root: Path, entry: Entrypoint) -> Entrypoint:
 
 
 def _line_numbers(data: bytes, pattern: re.Pattern[bytes]) -> tuple[int, ...]:
-    lines = []
+    lines: list[int] = []
     for m in pattern.finditer(data):
         number = data.count(b"\n", 0, m.start()) + 1
         if not lines or lines[-1] != number:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 
@@ -126,19 +126,20 @@ _templates = jinja2.Environment(loader=jinja2.PackageLoader("harness", "template
 def probe(settings: Settings, collection: str, texts: list[str]) -> Estimate:
     """Embed one small batch of real texts to measure the provider's speed."""
     p = settings.profile.provider
+    url = cast(str, settings.provider_url)  # load_settings requires a provider unless told not to
     if not texts:
-        return Estimate(settings.provider_url, 0, 0.0, None, 0.0, "nothing to embed: no probe needed")
+        return Estimate(url, 0, 0.0, None, 0.0, "nothing to embed: no probe needed")
     try:
-        with OllamaProvider(settings.provider_url, settings.model, timeout_s=p.timeout_s, retries=1,
+        with OllamaProvider(url, settings.model, timeout_s=p.timeout_s, retries=1,
                             headers=p.headers) as provider:
             provider.embed(texts[:1])  # warm-up: model load time is not per-row cost
             started = time.perf_counter()
             provider.embed(texts)
             seconds = time.perf_counter() - started
     except HarnessError as exc:
-        return Estimate(settings.provider_url, len(texts), 0.0, None, None, f"probe failed: {exc}")
+        return Estimate(url, len(texts), 0.0, None, None, f"probe failed: {exc}")
     rate = len(texts) / seconds if seconds > 0 else None
-    return Estimate(settings.provider_url, len(texts), seconds, rate, None, CEILING_NOTE.format(n=len(texts)))
+    return Estimate(url, len(texts), seconds, rate, None, CEILING_NOTE.format(n=len(texts)))
 
 
 def probe_command(settings: Settings, scope: ScopeResult, run_dir: Path, command: BackfillCommand, to_embed: int,
@@ -147,7 +148,7 @@ def probe_command(settings: Settings, scope: ScopeResult, run_dir: Path, command
     database what each embedded; the difference separates start-up from per-row cost. A reason (str) when it cannot."""
     from .run import run_command
 
-    template = settings.profile.backfill.probe_command
+    template = cast(str, settings.profile.backfill.probe_command)  # plan calls this only when one is set
     runs = []
     for i, limit in enumerate((rows, 2 * rows)):
         # {limit} is our own integer; the collection names go in as whole arguments, never through a shell.

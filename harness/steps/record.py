@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .. import historylog
 from ..checks.outcome import Outcome, Status
@@ -132,4 +132,5 @@ def record(entry: HistoryEntry, paths: list[str | Path] | tuple[str | Path, ...]
     for path in dict.fromkeys(targets):
         appended = historylog.append(path, entry)
         written = written or appended
-    return RecordResult(written, tuple(str(p) for p in dict.fromkeys(targets)))
+    # targets is never empty (the default historylog), so an entry was written
+    return RecordResult(cast(HistoryEntry, written), tuple(str(p) for p in dict.fromkeys(targets)))

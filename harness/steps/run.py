@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, IO, cast
 
 from .. import db as dbmod
 from .. import redact
@@ -116,7 +116,7 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
             raise ConfigError(f"cannot start backfill command {redact.redact(command.command)!r}: {exc}") from None
 
         def pump() -> None:
-            for line in proc.stdout:
+            for line in cast(IO[str], proc.stdout):  # stdout=PIPE
                 line = redact.redact(line.rstrip("\n"))
                 tail.append(line)
                 log.write(line + "\n")

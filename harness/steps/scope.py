@@ -7,7 +7,7 @@ unapproved model switch is caught here, before any other step runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .. import db as dbmod
 from .. import rls
@@ -225,8 +225,9 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
 def _check_provider(settings: Settings, checks: list[Outcome], dims: dict[str, int | None], retries: int,
                     collection: str) -> bool:
     p = settings.profile.provider
+    url = cast(str, settings.provider_url)  # load_settings requires a provider unless told not to
     try:
-        with OllamaProvider(settings.provider_url, settings.model, timeout_s=min(p.timeout_s, 30.0), retries=retries,
+        with OllamaProvider(url, settings.model, timeout_s=min(p.timeout_s, 30.0), retries=retries,
                             headers=p.headers, backoff_s=0.1) as provider:
             version = provider.version()
             checks.append(verdict("provider answers", collection, True, "",
