@@ -8,10 +8,12 @@ vectors from its next query; a rollback renames them back; dropping the retired 
 
 from __future__ import annotations
 
+from typing import cast
 from psycopg import sql
 
 from ..db import Conn, one
 from ..errors import ConfigError
+from ..profile import CollectionTable
 from ..target import Target
 
 
@@ -21,9 +23,14 @@ def is_langchain(target: Target) -> bool:
     return ct is not None and target.inline
 
 
+def _collection_table(target: Target) -> CollectionTable:
+    """The profile's collection table: callers act only where is_langchain() holds, so it is set."""
+    return cast(CollectionTable, target.profile.chunks.collection_table)
+
+
 def copy_collection(conn: Conn, target: Target, source: str, into: str) -> int:
     """Create collection ``into`` as LangChain does (a new collection row) holding ``source``'s rows without vectors."""
-    ch, ct = target.profile.chunks, target.profile.chunks.collection_table
+    ch, ct = target.profile.chunks, _collection_table(target)
     table = sql.Identifier(ct.schema, ct.table)
     row = conn.execute(sql.SQL("SELECT {key} AS key FROM {t} WHERE {name} = %s").format(
         key=sql.Identifier(ct.key), t=table, name=sql.Identifier(ct.name)), (into,)).fetchone()
@@ -40,7 +47,7 @@ def copy_collection(conn: Conn, target: Target, source: str, into: str) -> int:
     columns = [r["attname"] for r in conn.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped "
         "ORDER BY attnum", (f'"{ch.schema}"."{ch.table}"',)).fetchall()]
-    picks = []
+    picks: list[sql.Composable] = []
     for col in columns:
         if col == ch.id:
             picks.append(sql.SQL("gen_random_uuid()::text"))  # LangChain's ids are uuid strings
@@ -57,7 +64,7 @@ def copy_collection(conn: Conn, target: Target, source: str, into: str) -> int:
 
 def rename(conn: Conn, target: Target, pairs: list[tuple[str, str]]) -> int:
     """Rename collection rows (old, new) in order, inside the caller's transaction; return the chunks now under the last."""
-    ct = target.profile.chunks.collection_table
+    ct = _collection_table(target)
     for old, new in pairs:
         done = conn.execute(sql.SQL("UPDATE {t} SET {name} = %s WHERE {name} = %s").format(
             t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name)), (new, old)).rowcount
@@ -69,7 +76,7 @@ def rename(conn: Conn, target: Target, pairs: list[tuple[str, str]]) -> int:
 
 def drop(conn: Conn, target: Target, collection: str) -> int:
     """Delete a collection's rows and its collection row; return the rows deleted."""
-    ct = target.profile.chunks.collection_table
+    ct = _collection_table(target)
     rows = conn.execute(sql.SQL("DELETE FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),
                         {"collection": collection}).rowcount
     conn.execute(sql.SQL("DELETE FROM {t} WHERE {name} = %s").format(
