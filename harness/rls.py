@@ -8,7 +8,9 @@ role can see, so a check that cannot set the policies' session settings cannot p
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any, cast
 
 from psycopg import sql
 
@@ -119,7 +121,7 @@ def tenants(conn: Conn, profile: Profile) -> list[str | None]:
     return found
 
 
-def scope(conn: Conn, profile: Profile, tenant: str | None):
+def scope(conn: Conn, profile: Profile, tenant: str | None) -> AbstractContextManager[Conn]:
     return dbmod.scoped(conn, profile.database.session, tenant)
 
 
@@ -146,8 +148,8 @@ def visible_state(conn: Conn, target: Target, collection: str, model: str, tenan
         values = [getattr(s, name) for s in states]
         return None if any(v is None for v in values) else sum(values)
 
-    return CollectionState(collection=collection, **{n: total(n) for n in
-                                                     ("chunks", "embedded", "missing", "stale", "other_model", "needed")})
+    counts: dict[str, Any] = {n: total(n) for n in ("chunks", "embedded", "missing", "stale", "other_model", "needed")}
+    return CollectionState(collection=collection, **counts)
 
 
 def visible_count(conn: Conn, target: Target, collection: str, tenants: list[str | None]) -> int:
@@ -168,7 +170,7 @@ def require_visible(conn: Conn, target: Target, collection: str, tenants: list[s
             return
         except HarnessError as exc:
             problem = exc
-    raise problem
+    raise cast(HarnessError, problem)  # callers pass at least one tenant (None: no RLS)
 
 
 

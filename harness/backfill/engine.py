@@ -12,6 +12,7 @@ run (``run_id``) share the rows through key-range claims.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import sql
@@ -279,8 +280,8 @@ def run_backfill(
             finally:
                 claim_conn.close()
         else:
-            batches = _tenant_batches(read_conn, target, collection, model, options, tenants)
-            _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
+            tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants)
+            _pipeline(tenant_batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
         progress.close()
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
         return summary
@@ -307,13 +308,13 @@ def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterat
         if limit is not None and limit <= 0:
             return
         for rows in iter_batches(conn, target, collection, model, options.batch_size, limit,
-                                 keys=options.keys, scope=lambda t=tenant: rls.scope(conn, target.profile, t)):
+                                 keys=options.keys, scope=functools.partial(rls.scope, conn, target.profile, tenant)):
             served += len(rows)
             yield rows, None, tenant
 
 
 def _refuse(conn: Conn, target: Target, provider: OllamaProvider, options: BackfillOptions,
-            dimensions: int | None, new_is_empty: bool, tenants: list[str | None] = (None,)) -> int:
+            dimensions: int | None, new_is_empty: bool, tenants: Sequence[str | None] = (None,)) -> int:
     """Every refusal of a real run, raised before anything is written (a dry run reports it instead); the dimension."""
     if options.keys is not None and options.run_id:
         raise ConfigError("--keys-from re-embeds listed rows in one process; expected no --run-id/--workers with it")
@@ -383,7 +384,8 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
 def _record_copy(conn: Conn, target: Target, options: BackfillOptions) -> None:
     em = target.profile.embeddings
     try:
-        bookkeeping.record_copy(conn, em.schema, em.table, options.collection, options.into)
+        # called only after a copy, which --into asks for
+        bookkeeping.record_copy(conn, em.schema, em.table, options.collection, cast(str, options.into))
     except RefusedError as exc:  # a role without the bookkeeping schema: swap then compares by source only
         log.warning("the copy of %s into %s is not recorded (%s); swap will compare them by source, not chunk by chunk",
                     options.collection, options.into, exc)

@@ -66,10 +66,10 @@ def prove_held(conn: Conn, table: str, collection: str, lock_pid: int) -> None:
     """Inside a write transaction: raise LockLost unless session ``lock_pid`` still holds the collection's lock."""
     ns, key = _keys(table, collection)
     conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s), hashtext(%s))", (ns, "write:" + key))
-    row = conn.execute(
+    row = one(conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = %s "
         "AND classid = hashtext(%s)::oid AND objid = hashtext(%s)::oid AND objsubid = 2) AS held",
-        (lock_pid, ns, key)).fetchone()
+        (lock_pid, ns, key)).fetchone())
     if not row["held"]:
         raise LockLost(f"lost the lock of collection {collection!r}: its session (backend pid {lock_pid}) ended "
                        "(terminated or reaped as idle); another backfill may be writing now, so this run stops and "

@@ -6,7 +6,7 @@ same table gets that vector (copied inside Postgres) instead of a new embedding 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from psycopg import sql
 
@@ -49,7 +49,7 @@ PIECE = 5_000  # reused vectors committed per transaction, so no single transact
 
 def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
                   guard: Callable[[Conn], None] = lambda conn: None, piece: int = PIECE,
-                  extra: list[tuple[str, sql.Composable]] = (), session: Mapping[str, str] | None = None) -> int:
+                  extra: Sequence[tuple[str, sql.Composable]] = (), session: Mapping[str, str] | None = None) -> int:
     """Give each chunk of ``collection`` needing embedding an existing vector with its text hash and model; return count.
 
     Linear in rows: each needing chunk's text is hashed once into a temporary table, which is analysed and

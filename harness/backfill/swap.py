@@ -8,7 +8,7 @@ The bookkeeping row in ``backfill_harness.swaps`` says what a rollback must undo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import sql
@@ -66,8 +66,9 @@ def _relabel(conn: Conn, target: Target, old: str, new: str) -> tuple[int, int]:
     if library_swap.is_langchain(target):
         moved = library_swap.rename(conn, target, [(old, new)])
         return moved, moved
+    # --into, the only way to a collection swap relabels, is refused without a collection column (preflight)
     chunks = conn.execute(sql.SQL("UPDATE {t} AS c SET {col} = %(new)s WHERE {where}").format(
-        t=target.chunk_table, col=sql.Identifier(ch.collection), where=target.chunk_filter()),
+        t=target.chunk_table, col=sql.Identifier(cast(str, ch.collection)), where=target.chunk_filter()),
         {"collection": old, "new": new}).rowcount
     if not em.collection:
         # Vectors hang off their chunk's key: relabelling the chunks moves them too.
@@ -94,7 +95,8 @@ class _Locked:
     """Hold the backfill locks of the collections a swap touches, so no backfill writes into them meanwhile."""
 
     def __init__(self, dsn_conn: Conn, table: str, collections: list[str]):
-        self.conn, self.table, self.collections, self.held = dsn_conn, table, collections, []
+        self.conn, self.table, self.collections = dsn_conn, table, collections
+        self.held: list[str] = []
 
     def __enter__(self) -> "_Locked":
         for name in self.collections:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import psycopg
@@ -232,15 +232,16 @@ class BatchWriter:
                     # Sent in slices so the server parses one while the next is encoded.
                     for start in range(0, len(batch), _SLICE):
                         part = batch[start:start + _SLICE]
-                        copy.write(binary_copy_data(self._target_types, names, part, self.model, dims=self.dims,
-                                                    header=start == 0, trailer=start + _SLICE >= len(batch)))
+                        # not None: the first row encoded, and every row has the same column types
+                        copy.write(cast(bytes, binary_copy_data(self._target_types, names, part, self.model, dims=self.dims,
+                                                               header=start == 0, trailer=start + _SLICE >= len(batch))))
         self.direct_batches += 1
         return len(batch)
 
     def _copy_rows(self, copy_sql: sql.Composed, types: list[str] | None, names: list[str],
                    batch: Sequence[Embedding]) -> None:
         with self.conn.cursor().copy(copy_sql) as copy:
-            copy.set_types(types)
+            copy.set_types(cast(list[str], types))  # both callers read the types first
             for item in batch:
                 values = {"k": item.key, "v": item.vector, "h": item.text_hash, "m": self.model,
                           "coll": item.collection, "ten": item.tenant, "d": self.dims}
@@ -337,7 +338,7 @@ def _fixed_width_rows(names, types, columns, matrix: np.ndarray) -> bytes | None
     """When every text column of the batch has one byte length (hashes, one collection, one tenant), lay the
     rows out as one numpy record array: the common bulk-load case, encoded without a Python loop per row."""
     n, dims = matrix.shape
-    fields: list[tuple[str, Any]] = [("count", ">i2")]
+    fields: list[tuple[Any, ...]] = [("count", ">i2")]
     values: dict[str, Any] = {"count": len(names)}
     for name, typ in zip(names, types):
         if name == "v":
