@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from psycopg import sql
 
@@ -89,7 +89,7 @@ def _segments(text: str) -> list[tuple[str, bool]]:
     out, i, start = [], 0, 0
     while i < len(text):
         if text[i] in "'\"":
-            end = _closing(text, i, text[i])
+            end = cast(int, _closing(text, i, text[i]))  # problem() refuses an unclosed quote
             out.append((text[start:i], False))
             out.append((text[i:end + 1], True))
             i = start = end + 1

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
-from .models import ContextLengthExceeded, ModelRegistry, canonical
+from .models import ContextLengthExceeded, EmbeddingModel, ModelRegistry, canonical
 
 OLLAMA_VERSION = "0.12.0"  # the API generation whose shapes this server follows
 _STARTED = datetime.now(timezone.utc).isoformat()
@@ -207,7 +207,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _tag(self, name: str) -> dict[str, Any]:
-        model, alias_of = self.server.registry.resolve(name)
+        # a name from registry.names() is always served
+        model, alias_of = cast(tuple[EmbeddingModel, str | None], self.server.registry.resolve(name))
         return {
             "name": name,
             "model": name,
@@ -280,7 +281,7 @@ class EmbeddingServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = cast(tuple[str, int], self._server.server_address[:2])  # a TCP server
         return f"http://{host}:{port}"
 
     @property

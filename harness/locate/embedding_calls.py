@@ -59,7 +59,7 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         return []
     reads = env_reads(text, lang)
     out: list[EmbeddingCall] = []
-    seen_lines: set[int] = set()
+    seen_lines: set[tuple[int, str]] = set()
 
     def add(call: EmbeddingCall) -> None:
         if (call.line, call.kind) not in seen_lines:
@@ -97,8 +97,8 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
     if lang == "js" and _AI_SDK_IMPORT.search(text):  # the Vercel AI SDK: embed({ model: openai.embedding("m") })
         for m in _AI_SDK.finditer(text):
             args = call_args(text, m.end() - 2)
-            model = _AI_SDK_MODEL.search(args)
-            add(EmbeddingCall(rel, line_of(text, m.start()), "ai-sdk", m.group("name"), model.group("m") if model else None))
+            found = _AI_SDK_MODEL.search(args)
+            add(EmbeddingCall(rel, line_of(text, m.start()), "ai-sdk", m.group("name"), found.group("m") if found else None))
     llama = bool(re.search(r"llama_index|llamaindex", text))
     for m in _CLASS.finditer(text):
         name = m.group("name")

@@ -232,7 +232,7 @@ def _knex(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
 
 
 def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
-    out = []
+    out: list[VectorDeclaration] = []
     if not re.search(r"pgvector|sqlalchemy|sqlmodel|alembic", text):
         return out
     tables = list(_PY_TABLE.finditer(text))

