@@ -8,6 +8,7 @@ import re
 import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import cast, overload
 
 from .. import redact
 from . import embedding_calls
@@ -171,6 +172,14 @@ def _is_named_default(text: str, pos: int) -> bool:
                          r"(?::[^=\n]+)?[:=]", text[start:pos]))
 
 
+@overload
+def _mask(value: str) -> str: ...
+@overload
+def _mask(value: None) -> None: ...
+@overload
+def _mask(value: str | None) -> str | None: ...
+
+
 def _mask(value: str | None) -> str | None:
     if value is None:
         return None
@@ -190,7 +199,7 @@ def _flags(text: str, lang: str, env_names: list[str]) -> tuple[list[str], list[
             required.append(flag)
         env_m = re.search(r"""(?:os\.(?:getenv|environ\.get)\(|os\.environ\[|envvar\s*=\s*\(?)\s*['"](?P<e>[A-Za-z_]\w*)['"]""", args)
         if env_m or env:
-            flag_env.append((flag, env or env_m.group("e")))
+            flag_env.append((flag, env or cast(re.Match[str], env_m).group("e")))  # one of the two is set
 
     if lang == "python":
         for m in _ARGPARSE.finditer(text):
@@ -334,7 +343,7 @@ def _package_entry(pkg: Path) -> Path:
 
 def workspace_packages(root: Path) -> dict[str, Path]:
     """package.json name -> folder, for the workspace packages of a JS monorepo (cheap: two levels deep)."""
-    found = {}
+    found: dict[str, Path] = {}
     for pattern in ("*/package.json", "*/*/package.json", "*/*/*/package.json"):
         for p in root.glob(pattern):
             if "node_modules" in p.parts:
@@ -503,9 +512,9 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
     if name in _JS_RUNNERS or (name == "deno" and len(words) > 1 and words[1] == "run"):
         args = words[2:] if name == "deno" else words[1:]
         # Flags may take values (--compiler-options '{...}'): the script is the first argument that is a file.
-        files = [a for a in args if not a.startswith("-")]
-        script = next((a for a in files if (workdir / a).is_file()), None) or next(
-            (a for a in files if re.search(r"\.(?:[cm]?[jt]sx?)$", a)), files[0] if files else None)
+        candidates = [a for a in args if not a.startswith("-")]
+        script = next((a for a in candidates if (workdir / a).is_file()), None) or next(
+            (a for a in candidates if re.search(r"\.(?:[cm]?[jt]sx?)$", a)), candidates[0] if candidates else None)
         if not script:
             return unknown(f"{name} with no script")
         path = workdir / script
