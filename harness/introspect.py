@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from .db import Conn
 from .errors import ConfigError
 from .profile import Profile
@@ -17,7 +19,7 @@ def _columns(conn: Conn, schema: str, table: str) -> set[str] | None:
     ).fetchall()
     if not rows:
         return None
-    return {_value(r) for r in rows if _value(r) is not None}
+    return cast(set[str], {_value(r) for r in rows if _value(r) is not None})
 
 
 def _value(row) -> str | None:
@@ -27,7 +29,7 @@ def _value(row) -> str | None:
 def missing_names(conn: Conn, profile: Profile) -> list[str]:
     """One line per table or column the profile names that the database lacks (empty: all there)."""
     ch, em = profile.chunks, profile.embeddings
-    wanted = {
+    wanted: dict[str, tuple[str, str, list[tuple[str, str | None]]]] = {
         "chunks": (ch.schema, ch.table, [("chunks.id", ch.id), ("chunks.collection", ch.collection),
                                          ("chunks.tenant", ch.tenant)]
                    + [(f"chunks.text[{i}]", c) for i, c in enumerate(ch.text)]
@@ -44,8 +46,9 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
     }
     if profile.source:
         src = profile.source
-        wanted["source"] = (src.schema, src.table, [("source.key", src.key)] + [
-            (f"chunks.sources[{i}]", c[len("source."):]) for i, c in enumerate(ch.sources) if c.startswith("source.")])
+        source_keys: list[tuple[str, str | None]] = [("source.key", src.key)]
+        source_keys += [(f"chunks.sources[{i}]", c[len("source."):]) for i, c in enumerate(ch.sources) if c.startswith("source.")]
+        wanted["source"] = (src.schema, src.table, source_keys)
     problems: list[str] = []
     for section, (schema, table, keys) in wanted.items():
         columns = _columns(conn, schema, table)

@@ -105,7 +105,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         return Draft("\n".join(w.lines) + "\n", tuple(w.todo), None)
 
     vc, ch, em = shape.vector, shape.chunks, shape.embeddings
-    stored = max(shape.stored_models, key=shape.stored_models.get) if shape.stored_models else None
+    stored = max(shape.stored_models, key=shape.stored_models.__getitem__) if shape.stored_models else None
     w.section("provider")
     w.value("provider.url", "url", "${OLLAMA_HOST:-}", "OLLAMA_HOST wins")
     if model:
@@ -153,9 +153,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     else:
         w.comment("inline: the vector column is on the chunk table (no embeddings.table)", 2)
     vec_note = f"{vc.type}({vc.dimensions or '?'})"
-    others = [c.name for c in em.columns if c.type in ("vector", "halfvec") and c.name != vc.column]
-    if others:
-        vec_note += f"; this table has other vector columns: {', '.join(others)} (pick the one the model fills)"
+    other_vectors = [c.name for c in em.columns if c.type in ("vector", "halfvec") and c.name != vc.column]
+    if other_vectors:
+        vec_note += f"; this table has other vector columns: {', '.join(other_vectors)} (pick the one the model fills)"
     w.value("embeddings.vector", "vector", vc.column, vec_note)
     w.guess("embeddings.model", "model", shape.model, required=False)
     w.guess("embeddings.input_hash", "input_hash", shape.input_hash, required=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import psycopg
 from pgvector.psycopg import register_vector
@@ -64,11 +65,12 @@ def load_documents(conn: psycopg.Connection, docs: list[Document], settings: Chu
         for doc in docs:
             collection = into or doc.collection
             tenant = tenant_of(collection) if into else doc.tenant_id
-            row = conn.execute(
+            # INSERT ... ON CONFLICT DO UPDATE ... RETURNING always returns the row
+            row = cast(tuple[Any, ...], conn.execute(
                 "INSERT INTO documents (collection, tenant_id, title, url, body) VALUES (%s, %s, %s, %s, %s) "
                 "ON CONFLICT (collection, url) DO UPDATE SET body = EXCLUDED.body RETURNING id",
                 (collection, tenant, doc.title, doc.url, doc.body),
-            ).fetchone()
+            ).fetchone())
             conn.execute("DELETE FROM document_chunks WHERE document_id = %s", (row[0],))
             chunks = chunk_text(doc.body, settings)
             with conn.cursor().copy(

@@ -8,6 +8,7 @@ Reports recall@k and MRR.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import sql
 
@@ -98,7 +99,7 @@ def citations(session: CheckSession, collection: str) -> Outcome:
     recall = hits / expected if expected else None
     mrr = rr / expected if expected else None
     shown = f"recall@k {recall:.2f}, MRR {mrr:.2f}" if expected else "no expected sources"
-    metrics = {"queries": len(chosen), "recall_at_k": recall, "mrr": mrr}
+    metrics: dict[str, Any] = {"queries": len(chosen), "recall_at_k": recall, "mrr": mrr}
     if all(p.sampled for p in chosen):
         # Sampled chunks searched by their own text: say what so few prove about the rest.
         proof = Proof(len(chosen), expected - hits, session.stats(collection).embedded, session.confidence,

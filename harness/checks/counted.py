@@ -6,6 +6,8 @@ so a healthy target costs one pass in all.
 
 from __future__ import annotations
 
+from typing import Any
+
 from psycopg import sql
 
 from ..errors import HarnessError
@@ -20,7 +22,7 @@ def _rows(session: CheckSession, where: sql.Composable, detail: sql.Composable =
     t, shape = session.target, session.shape
     if source == "join":
         frm = t.join()
-        cond = sql.SQL("{} AND {}").format(t.chunk_filter(), where)
+        cond: sql.Composable = sql.SQL("{} AND {}").format(t.chunk_filter(), where)
         ident, coll, ten = t.chunk_id, shape.chunk_collection(), shape.chunk_tenant()
     else:  # the embedding table alone (orphans)
         frm = sql.SQL("{} AS e").format(t.embedding_table)
@@ -109,7 +111,7 @@ def covered_by_recompute(session: CheckSession, check: str, collection: str, mis
         stands = f"recompute, which stands in, failed: {rc.found}"
     else:
         stands = f"recompute, which would stand in, is {rc.status}: {rc.note or rc.found}"
-    keys = {k: rc.metrics[k] for k in ("sampled", "bad", "bound", "confidence", "population", "max_bad_fraction")
+    keys: dict[str, Any] = {k: rc.metrics[k] for k in ("sampled", "bad", "bound", "confidence", "population", "max_bad_fraction")
             if k in rc.metrics}
     return unproven(check, collection, f"{missing}; {stands}", metrics={"covered_by": "recompute", **keys})
 
@@ -142,7 +144,9 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
                                     "no input-hash column (embeddings.input_hash) and no timestamps "
                                     "(chunks.updated_at with embeddings.updated_at or embedded_at) prove freshness")
     st = session.stats(collection)
-    tests, details, counts = [], [], []
+    tests: list[sql.Composable] = []
+    details: list[tuple[sql.Composable, str]] = []
+    counts: list[str] = []
     if em.input_hash:
         by_hash = sql.SQL("{} IS DISTINCT FROM {}").format(t.e(em.input_hash), t.text_hash)
         tests.append(by_hash)

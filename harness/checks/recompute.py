@@ -50,7 +50,7 @@ def _pick_sql(session: CheckSession) -> sql.Composed:
     catalog's verdict on each picked row is applied to the picked rows alone."""
     t, shape = session.target, session.shape
     recency = sql.SQL("age(c.xmin)") if shape.inline else sql.SQL("least(age(c.xmin), age(e.xmin))")
-    ranked = sql.SQL(
+    template = sql.SQL(
         "SELECT id, rnd, recency, row_number() OVER (ORDER BY rnd) AS r_rand, least({strata}) AS r_strata, "
         "count(*) OVER () AS population FROM (SELECT {id} AS id, random() AS rnd, {recency} AS recency, "
         "c.xmin, {exmin} AS e_xmin, {tenant} AS tenant_, {updated} AS updated_ FROM {join} WHERE {f} AND {ok}) AS c"
@@ -63,7 +63,7 @@ def _pick_sql(session: CheckSession) -> sql.Composed:
         strata.append(sql.SQL("row_number() OVER (PARTITION BY tenant_ ORDER BY rnd)"))
     if ch.updated_at:
         strata.append(sql.SQL("row_number() OVER (ORDER BY updated_ DESC NULLS LAST, rnd)"))
-    ranked = ranked.format(strata=sql.SQL(", ").join(strata), id=t.chunk_id, recency=recency,
+    ranked = template.format(strata=sql.SQL(", ").join(strata), id=t.chunk_id, recency=recency,
                            exmin=sql.SQL("c.xmin") if shape.inline else sql.SQL("e.xmin"),
                            tenant=shape.chunk_tenant(),
                            updated=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"),

@@ -10,7 +10,7 @@ so a healthy table yields one group per tenant.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from psycopg import sql
 
@@ -79,6 +79,8 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     cc, ct = shape.chunk_collection(), shape.chunk_tenant()
     ec, et = shape.emb_collection() or NULL, shape.emb_tenant() or NULL
     vec = t.vector
+    has_c: sql.Composable
+    has_e: sql.Composable
     if shape.inline:
         has_c, has_e = sql.SQL("true"), sql.SQL("true")
         frm = sql.SQL("{} AS c").format(t.chunk_table)
@@ -138,7 +140,7 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str,
     params = {"collections": list(collections), "model": model, "dims": dims}
     _allow_parallel(conn)
     rows = conn.execute(query, params).fetchall()
-    groups = [Group(**{k: (int(v) if k in _COUNTS else v) for k, v in r.items()}) for r in rows]
+    groups = [Group(**cast(dict[str, Any], {k: (int(v) if k in _COUNTS else v) for k, v in r.items()})) for r in rows]
     result = {c: fold(c, groups, has_emb_collection=shape.emb_collection() is not None,
                       has_emb_tenant=shape.emb_tenant() is not None) for c in collections}
     if not shape.inline and not _key_is_unique(conn, shape):

@@ -90,13 +90,13 @@ def npm_scripts(root: Path, rel: str, data: bytes, terms: tuple[str, ...]) -> li
         if not (_BACKFILLISH.search(text) or _SECONDARY.search(script) or any(t in text for t in terms)):
             continue
         command = f"{pm} run {script}"
-        runner = None
+        run_with = None
         if workdir != ".":
-            runner = {"pnpm": f"pnpm --filter {name or workdir} run {script}",
+            run_with = {"pnpm": f"pnpm --filter {name or workdir} run {script}",
                       "yarn": f"yarn workspace {name} run {script}" if name else None,
                       "npm": f"npm run {script} --workspace {workdir}",
                       "bun": f"bun run --filter {name or workdir} {script}"}.get(pm)
-        found.append(Entrypoint(rel, "npm-script", script, command, workdir, runner, pm))
+        found.append(Entrypoint(rel, "npm-script", script, command, workdir, run_with, pm))
     return found
 
 
