@@ -3,7 +3,6 @@ run folder that is read-only or out of space."""
 
 import multiprocessing
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -135,13 +134,20 @@ _APPEND = (
 )
 
 
-def _append_in_child(path: Path, *, prefix: list[str] = (), max_file_bytes: int | None = None):
-    def limit() -> None:
-        if max_file_bytes is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+def _file_size_limit(max_file_bytes: int | None) -> list[str]:
+    """A command prefix that caps the size of any file the command writes (a full disk, as the child sees it).
 
-    return subprocess.run([*prefix, sys.executable, "-c", _APPEND, str(path)], cwd=REPO, capture_output=True, text=True,
-                          timeout=60, preexec_fn=limit, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    ``prlimit`` rather than a ``preexec_fn``: running Python between fork and exec would also run the at-fork hooks
+    other libraries in this test process registered (pgai's ddtrace starts a runtime there, whose panic then lands
+    in the child's stderr).
+    """
+    return [] if max_file_bytes is None else ["prlimit", f"--fsize={max_file_bytes}", "--"]
+
+
+def _append_in_child(path: Path, *, prefix: list[str] = (), max_file_bytes: int | None = None):
+    return subprocess.run([*_file_size_limit(max_file_bytes), *prefix, sys.executable, "-c", _APPEND, str(path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
 
 
 def test_a_full_disk_gives_one_clear_line_and_leaves_the_historylog_whole(tmp_path):
@@ -176,8 +182,8 @@ def test_run_json_on_a_full_disk_is_a_clear_error_and_no_half_file(tmp_path):
             "try:\n    write_json_atomic(sys.argv[1], {'output_tail': 'x' * 100000})\n"
             "except HarnessError as exc:\n    print(exc, file=sys.stderr)\n    sys.exit(1)\n")
     target = tmp_path / "run" / "run.json"
-    result = subprocess.run([sys.executable, "-c", code, str(target)], cwd=REPO, capture_output=True, text=True,
-                            timeout=60, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096)))
+    result = subprocess.run([*_file_size_limit(4096), sys.executable, "-c", code, str(target)], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"cannot write {target}: File too large; expected a writable folder")
     assert not target.exists() and list(target.parent.iterdir()) == []
@@ -189,15 +195,11 @@ def _procedure_in_child(tmp_path, db, demo_env, run_dir, *, prefix=(), max_file_
     profile = tmp_path / "profile.yaml"
     profile.write_text(yaml.safe_dump(raw))
 
-    def limit() -> None:
-        if max_file_bytes is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
-
     return subprocess.run(
-        [*prefix, sys.executable, "-m", "harness", "procedure", "--profile", str(profile), "--collection", "tenant_acme",
+        [*_file_size_limit(max_file_bytes), *prefix, sys.executable, "-m", "harness", "procedure", "--profile", str(profile), "--collection", "tenant_acme",
          "--engine", "--run-dir", str(run_dir), "--historylog", str(tmp_path / "historylog.md")],
         cwd=REPO, env={**os.environ, **demo_env, "DATABASE_URL": db.dsn, "PYTHONDONTWRITEBYTECODE": "1"},
-        capture_output=True, text=True, timeout=120, preexec_fn=limit)
+        capture_output=True, text=True, timeout=120)
 
 
 def test_procedure_with_a_read_only_run_folder_stops_clearly_and_records_a_failed_entry(tmp_path, demo_db, demo_env):
