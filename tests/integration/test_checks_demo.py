@@ -81,3 +81,12 @@ def test_citations_fail_when_an_expected_source_is_not_in_the_top_k(embedded_db,
     message = run.messages["test_citations[tenant_acme]"]
     assert run.failed == {"test_citations[tenant_acme]"}
     assert "recall@k 0.50" in message and "CC0-1.0.html not in top 1" in message
+
+
+def test_pytest_fails_when_its_verdict_is_not_done_because_no_check_passed(embedded_db, demo_env, demo_profile, tmp_path):
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme",
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn},
+                     files=("test_source_coverage.py", "test_completed.py"))
+    assert run.with_status("passed") == set()
+    assert "NOT DONE: no DONE check passed" in run.output
+    assert run.code != 0, run.output
