@@ -15,7 +15,7 @@ from psycopg import sql
 
 from .. import checks
 from ..checks.live import comparison, differences, matches_live
-from ..checks.outcome import FAIL, Outcome
+from ..checks.outcome import FAIL, UNPROVEN, Outcome
 from ..errors import CheckFailed, ConfigError, RefusedError
 from ..settings import Settings
 from ..target import Target, _qualified
@@ -135,7 +135,8 @@ def swap(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target
     # The locks keep backfills of both collections out from the gate to the commit, so what passed is what is swapped.
     with _Locked(lock_conn, target.profile.embeddings.table, [live, new]):
         gate = run_gate(settings, new, live)
-        failed = [o for o in gate if o.status == FAIL]
+        # An unproven matches_live cannot show NEW holds every live chunk; swapping then could lose chunks for good.
+        failed = [o for o in gate if o.status == FAIL or (o.check == "matches_live" and o.status == UNPROVEN)]
         if failed:
             raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
                               + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
@@ -153,6 +154,9 @@ def swap(conn: psycopg.Connection, lock_conn: psycopg.Connection, target: Target
 
 
 def _failure(outcome: Outcome) -> str:
+    if outcome.status == UNPROVEN:
+        return (f"{outcome.check} unproven: {outcome.note}; name the profile's chunks.sources (or fill NEW with "
+                "backfill --into) so it can be compared")
     text = f"{outcome.check}: expected {outcome.expected}; found {outcome.found}"
     if outcome.offenders:
         text += " (e.g. " + ", ".join(f"id={o.id} {o.detail}".strip() for o in outcome.offenders[:5]) + ")"

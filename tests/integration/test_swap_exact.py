@@ -83,3 +83,23 @@ def test_a_rechunked_collection_missing_a_live_source_is_refused(embedded_db, v2
     assert cli("backfill", "--profile", demo_profile, "--collection", NEW, env=env).code == 0
     result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
     assert result.code == 1 and "matches_live" in result.err and "1 chunks of tenant_globex missing" in result.err
+
+
+def test_a_rechunked_collection_that_cannot_be_compared_is_not_swapped(embedded_db, v2_server, demo_profile, cli,
+                                                                        monkeypatch, tmp_path):
+    """Without chunks.sources matches_live is unproven: swapping anyway could drop a live page for good."""
+    from examples.ragapp.app import load_corpus
+
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace("  sources: [title, url]\n", ""))
+    monkeypatch.setenv("MAX_CHUNK_SIZE", "400")
+    load_corpus(embedded_db.dsn, collections=[LIVE], into=NEW)
+    embedded_db.execute("DELETE FROM document_chunks WHERE collection = %s AND url = "
+                        "(SELECT min(url) FROM document_chunks WHERE collection = %s)", (NEW, NEW))
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", profile, "--collection", NEW, env=env).code == 0
+    live_before = _texts(embedded_db, LIVE)
+    result = cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env)
+    assert result.code != 0, result.out
+    assert "matches_live" in result.err and "unproven" in result.err
+    assert _texts(embedded_db, LIVE) == live_before
