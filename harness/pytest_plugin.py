@@ -326,6 +326,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if path is not None and path.parent.is_dir():
         offenders.write(path, outcomes)
     verdict = done(outcomes)
+    if verdict.ok and session.testsfailed:
+        # A check that could not run (or crashed) left no outcome behind; its failure still rules DONE out.
+        from .checks import Verdict
+
+        verdict = Verdict(False, f"{session.testsfailed} check(s) failed or could not run", (), verdict.covered)
     config.stash[_VERDICT] = verdict
     if outcomes and not verdict.ok and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
