@@ -282,6 +282,12 @@ def run_backfill(
             _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
         progress.close()
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
+        left = summary.after.needed
+        # A run meant to cover the collection is ok only when the database says so: rows edited or added behind
+        # the key walk still need a vector (a limited, listed-keys or shared run covers only its part).
+        if left and summary.stopped is None and options.limit is None and options.keys is None and not options.run_id:
+            summary.stopped = (f"{left} rows still need a vector after the run (edited or added while it ran, or "
+                               "not selectable); run backfill again")
         return summary
     finally:
         try:
