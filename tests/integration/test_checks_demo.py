@@ -100,3 +100,12 @@ def test_the_closing_verdict_is_not_done_when_a_check_could_not_run(embedded_db,
     assert "test_recompute[tenant_acme]" in run.failed and "could not run" in run.messages["test_recompute[tenant_acme]"]
     assert run.code != 0
     assert "DONE checks verdict: NOT DONE" in run.output, run.output[-600:]
+
+
+def test_recompute_without_a_provider_is_unproven_and_not_done(embedded_db, demo_env, demo_profile, tmp_path):
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme",
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": ""},
+                     files=("test_recompute.py", "test_coverage.py"))
+    assert run.properties["test_recompute[tenant_acme]"]["status"] == "unproven"
+    assert "no embedding provider" in run.messages["test_recompute[tenant_acme]"]
+    assert "DONE checks verdict: NOT DONE" in run.output and run.code != 0
