@@ -193,7 +193,12 @@ def drop_retired(conn: psycopg.Connection, lock_conn: psycopg.Connection, target
     retired = record["retired"]
     with _Locked(lock_conn, em.table, [live]):
         by = comparison(conn, target, record["replaced_by"])
-        missing, examples = differences(conn, target, retired, live, by=by) if by else (0, [])
+        if by is None:
+            raise RefusedError(
+                f"{retired!r} cannot be compared with {live!r} ({record['replaced_by']!r} was not made by backfill "
+                "--into and the profile names no chunks.sources), so nothing proves it holds no chunk "
+                f"{live!r} lacks; nothing was deleted. Expected chunks.sources in the profile")
+        missing, examples = differences(conn, target, retired, live, by=by)
         if missing:
             raise RefusedError(
                 f"{retired!r} holds {missing} chunks that {live!r} lacks (e.g. "

@@ -103,3 +103,18 @@ def test_a_rechunked_collection_that_cannot_be_compared_is_not_swapped(embedded_
     assert result.code != 0, result.out
     assert "matches_live" in result.err and "unproven" in result.err
     assert _texts(embedded_db, LIVE) == live_before
+
+
+def test_drop_retired_refuses_when_it_cannot_compare_retired_with_live(embedded_db, demo_profile, cli, tmp_path, target_env):
+    """A swap recorded without a way to compare (no copy record, no chunks.sources): nothing proves retired is redundant."""
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace("  sources: [title, url]\n", ""))
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    assert cli("swap", "--profile", profile, "--rollback", "--to", LIVE, env=env).code == 2  # creates the bookkeeping
+    embedded_db.execute("UPDATE document_chunks SET collection = %s WHERE collection = %s", (LIVE + "__retired", LIVE))
+    embedded_db.execute("UPDATE document_embeddings SET collection = %s WHERE collection = %s", (LIVE + "__retired", LIVE))
+    embedded_db.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) "
+                        "VALUES ('public.document_embeddings', %s, %s, %s)", (LIVE, LIVE + "__retired", NEW))
+    result = cli("swap", "--profile", profile, "--drop-retired", "--to", LIVE, env=env)
+    assert result.code == 2, result.out
+    assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (LIVE + "__retired",)) == 29
