@@ -311,7 +311,7 @@ def _outcomes(config: pytest.Config) -> list:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write offenders.jsonl; an unproven claim nothing covers makes the run fail (the DONE rule, harness.checks.verdict)."""
+    """Write offenders.jsonl; a verdict that is not DONE (an uncovered unproven claim, or no check passed) fails the run."""
     config = session.config
     if _TARGET not in config.stash or config.stash[_TARGET].session is None:
         return
@@ -326,8 +326,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if path is not None and path.parent.is_dir():
         offenders.write(path, outcomes)
     verdict = done(outcomes)
+    if verdict.ok and session.testsfailed:
+        # A check that could not run (or crashed) left no outcome behind; its failure still rules DONE out.
+        from .checks import Verdict
+
+        verdict = Verdict(False, f"{session.testsfailed} check(s) failed or could not run", (), verdict.covered)
     config.stash[_VERDICT] = verdict
-    if outcomes and not verdict.ok and verdict.uncovered and session.exitstatus == 0:
+    if outcomes and not verdict.ok and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

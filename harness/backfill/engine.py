@@ -284,6 +284,12 @@ def run_backfill(
             _pipeline(tenant_batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
         progress.close()
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
+        left = summary.after.needed
+        # A run meant to cover the collection is ok only when the database says so: rows edited or added behind
+        # the key walk still need a vector (a limited, listed-keys or shared run covers only its part).
+        if left and summary.stopped is None and options.limit is None and options.keys is None and not options.run_id:
+            summary.stopped = (f"{left} rows still need a vector after the run (edited or added while it ran, or "
+                               "not selectable); run backfill again")
         return summary
     finally:
         try:
@@ -467,7 +473,8 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
             try:
                 kind, item = embedded.get(timeout=0.5)
             except queue.Empty:
-                if not threads[1].is_alive():
+                # The dispatcher may have queued its last item just after this wait timed out: read it first.
+                if not threads[1].is_alive() and embedded.empty():
                     raise HarnessError("the embed stage ended without a result; expected every batch answered") from None
                 continue
             if kind == "end":

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from .. import checks
 from ..checks.live import comparison, differences, matches_live
-from ..checks.outcome import FAIL, Outcome
+from ..checks.outcome import FAIL, UNPROVEN, Outcome
 from ..db import Conn, one
 from ..errors import CheckFailed, ConfigError, RefusedError
 from ..settings import Settings
@@ -138,7 +138,8 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
     # The locks keep backfills of both collections out from the gate to the commit, so what passed is what is swapped.
     with _Locked(lock_conn, target.profile.embeddings.table, [live, new]):
         gate = run_gate(settings, new, live)
-        failed = [o for o in gate if o.status == FAIL]
+        # An unproven matches_live cannot show NEW holds every live chunk; swapping then could lose chunks for good.
+        failed = [o for o in gate if o.status == FAIL or (o.check == "matches_live" and o.status == UNPROVEN)]
         if failed:
             raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
                               + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
@@ -156,6 +157,9 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
 
 
 def _failure(outcome: Outcome) -> str:
+    if outcome.status == UNPROVEN:
+        return (f"{outcome.check} unproven: {outcome.note}; name the profile's chunks.sources (or fill NEW with "
+                "backfill --into) so it can be compared")
     text = f"{outcome.check}: expected {outcome.expected}; found {outcome.found}"
     if outcome.offenders:
         text += " (e.g. " + ", ".join(f"id={o.id} {o.detail}".strip() for o in outcome.offenders[:5]) + ")"
@@ -192,7 +196,12 @@ def drop_retired(conn: Conn, lock_conn: Conn, target: Target, live: str) -> Swap
     retired = record["retired"]
     with _Locked(lock_conn, em.table, [live]):
         by = comparison(conn, target, record["replaced_by"])
-        missing, examples = differences(conn, target, retired, live, by=by) if by else (0, [])
+        if by is None:
+            raise RefusedError(
+                f"{retired!r} cannot be compared with {live!r} ({record['replaced_by']!r} was not made by backfill "
+                "--into and the profile names no chunks.sources), so nothing proves it holds no chunk "
+                f"{live!r} lacks; nothing was deleted. Expected chunks.sources in the profile")
+        missing, examples = differences(conn, target, retired, live, by=by)
         if missing:
             raise RefusedError(
                 f"{retired!r} holds {missing} chunks that {live!r} lacks (e.g. "

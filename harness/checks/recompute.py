@@ -118,7 +118,8 @@ def _recompute(session: CheckSession, collection: str) -> Outcome:
     try:
         provider = session.provider()
     except HarnessError as exc:
-        return skipped("recompute", collection, str(exc))
+        # Nothing re-embedded proves nothing: unproven (not DONE), never a neutral skip.
+        return unproven("recompute", collection, str(exc))
     budget = session.sample_budget()
     if budget is None:
         batches: Iterator[list[dict]] = every_row(session, collection)

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, IO, cast
 
 from .. import db as dbmod
-from .. import redact
-from ..state import collection_state
+from .. import redact, rls
 from ..errors import ConfigError, HarnessError
 from ..evidence import RunEvidence, write_evidence
 from ..files import atomic_open
@@ -71,9 +70,12 @@ def parse_done_line(output: str, pattern: str | None = None) -> tuple[int | None
 
 
 def _counts(settings: Settings, collection: str) -> dict:
+    """The collection's state as every tenant's view sees it (under row-level security one bare view sees none)."""
     try:
         with dbmod.connect(settings.database_url, autocommit=True) as conn:
-            state = collection_state(conn, Target(settings.profile), collection, settings.model).as_dict()
+            target = Target(settings.profile)
+            state = rls.visible_state(conn, target, collection, settings.model,
+                                      rls.tenants(conn, settings.profile)).as_dict()
     except HarnessError as exc:
         return {"error": str(exc)}
     state.pop("collection", None)

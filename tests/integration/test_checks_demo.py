@@ -81,3 +81,31 @@ def test_citations_fail_when_an_expected_source_is_not_in_the_top_k(embedded_db,
     message = run.messages["test_citations[tenant_acme]"]
     assert run.failed == {"test_citations[tenant_acme]"}
     assert "recall@k 0.50" in message and "CC0-1.0.html not in top 1" in message
+
+
+def test_pytest_fails_when_its_verdict_is_not_done_because_no_check_passed(embedded_db, demo_env, demo_profile, tmp_path):
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme",
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn},
+                     files=("test_source_coverage.py", "test_completed.py"))
+    assert run.with_status("passed") == set()
+    assert "NOT DONE: no DONE check passed" in run.output
+    assert run.code != 0, run.output
+
+
+def test_the_closing_verdict_is_not_done_when_a_check_could_not_run(embedded_db, demo_env, demo_profile, tmp_path):
+    run_dir = evidence(tmp_path / "run", "tenant_acme")
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme", "--bh-run-dir", str(run_dir),
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": "http://127.0.0.1:9"},
+                     files=("test_recompute.py", "test_coverage.py", "test_completed.py"))
+    assert "test_recompute[tenant_acme]" in run.failed and "could not run" in run.messages["test_recompute[tenant_acme]"]
+    assert run.code != 0
+    assert "DONE checks verdict: NOT DONE" in run.output, run.output[-600:]
+
+
+def test_recompute_without_a_provider_is_unproven_and_not_done(embedded_db, demo_env, demo_profile, tmp_path):
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme",
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": ""},
+                     files=("test_recompute.py", "test_coverage.py"))
+    assert run.properties["test_recompute[tenant_acme]"]["status"] == "unproven"
+    assert "no embedding provider" in run.messages["test_recompute[tenant_acme]"]
+    assert "DONE checks verdict: NOT DONE" in run.output and run.code != 0

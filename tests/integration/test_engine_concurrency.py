@@ -46,3 +46,20 @@ def test_concurrent_answers_land_on_their_own_rows(demo_db, parallel_server, emb
     query = "SELECT chunk_id, embedding::text, input_hash FROM document_embeddings WHERE collection = %s ORDER BY 1"
     with demo_db.connect() as ours, embedded_db.connect() as reference:
         assert ours.execute(query, (COLLECTION,)).fetchall() == reference.execute(query, (COLLECTION,)).fetchall()
+
+
+def test_a_row_edited_after_its_batch_landed_leaves_the_run_not_ok(demo_db, embed_server, demo_profile):
+    """The engine walks keys once: a chunk edited behind it still needs a vector, and the run must not say ok."""
+    edited = []
+
+    def edit_first_row(summary):
+        if not edited:
+            edited.append(demo_db.scalar("SELECT min(id) FROM document_chunks WHERE collection = %s", (COLLECTION,)))
+            demo_db.execute("UPDATE document_chunks SET content = content || ' (edited)' WHERE id = %s", (edited[0],))
+
+    settings = resolve(demo_profile, env={"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": demo_db.dsn,
+                                          "OLLAMA_HOST": embed_server.url})
+    summary = run_backfill(settings, BackfillOptions(COLLECTION, batch_size=10, progress=False), on_batch=edit_first_row)
+    assert summary.after.needed == 1
+    assert not summary.ok
+    assert "1 rows still need a vector" in (summary.stopped or "")

@@ -310,3 +310,16 @@ def test_verify_under_rls_without_session_shows_coverage_unproven(cli, tmp_path,
     outcomes = {c["check"]: c for c in result.json["checks"]}
     assert outcomes["coverage"]["status"] == "unproven" and "database.session" in outcomes["coverage"]["note"]
     assert result.json["counts"]["unproven"] >= 1 and not result.json["ok"]
+
+
+def test_run_evidence_counts_rows_row_level_security_hides_without_the_session(app_role, embed_server, tmp_path):
+    """A command that embeds nothing leaves all 40 rows needed; run must not call that ok because RLS hid them."""
+    from harness.steps.common import BackfillCommand
+    from harness.steps.run import run_command
+
+    session = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
+    settings = _settings(_profile(DEFAULTS, session), app_role, embed_server.url)
+    command = BackfillCommand("true", "flag", None, ("true",))
+    evidence = run_command(settings, "documents", tmp_path / "run", command)
+    assert evidence.counts_after["chunks"] == 40 and evidence.remaining == 40
+    assert not evidence.ok

@@ -83,3 +83,38 @@ def test_a_rechunked_collection_missing_a_live_source_is_refused(embedded_db, v2
     assert cli("backfill", "--profile", demo_profile, "--collection", NEW, env=env).code == 0
     result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
     assert result.code == 1 and "matches_live" in result.err and "1 chunks of tenant_globex missing" in result.err
+
+
+def test_a_rechunked_collection_that_cannot_be_compared_is_not_swapped(embedded_db, v2_server, demo_profile, cli,
+                                                                        monkeypatch, tmp_path):
+    """Without chunks.sources matches_live is unproven: swapping anyway could drop a live page for good."""
+    from examples.ragapp.app import load_corpus
+
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace("  sources: [title, url]\n", ""))
+    monkeypatch.setenv("MAX_CHUNK_SIZE", "400")
+    load_corpus(embedded_db.dsn, collections=[LIVE], into=NEW)
+    embedded_db.execute("DELETE FROM document_chunks WHERE collection = %s AND url = "
+                        "(SELECT min(url) FROM document_chunks WHERE collection = %s)", (NEW, NEW))
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", profile, "--collection", NEW, env=env).code == 0
+    live_before = _texts(embedded_db, LIVE)
+    result = cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env)
+    assert result.code != 0, result.out
+    assert "matches_live" in result.err and "unproven" in result.err
+    assert _texts(embedded_db, LIVE) == live_before
+
+
+def test_drop_retired_refuses_when_it_cannot_compare_retired_with_live(embedded_db, demo_profile, cli, tmp_path, target_env):
+    """A swap recorded without a way to compare (no copy record, no chunks.sources): nothing proves retired is redundant."""
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace("  sources: [title, url]\n", ""))
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    assert cli("swap", "--profile", profile, "--rollback", "--to", LIVE, env=env).code == 2  # creates the bookkeeping
+    embedded_db.execute("UPDATE document_chunks SET collection = %s WHERE collection = %s", (LIVE + "__retired", LIVE))
+    embedded_db.execute("UPDATE document_embeddings SET collection = %s WHERE collection = %s", (LIVE + "__retired", LIVE))
+    embedded_db.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) "
+                        "VALUES ('public.document_embeddings', %s, %s, %s)", (LIVE, LIVE + "__retired", NEW))
+    result = cli("swap", "--profile", profile, "--drop-retired", "--to", LIVE, env=env)
+    assert result.code == 2, result.out
+    assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (LIVE + "__retired",)) == 29
