@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,8 +51,8 @@ def new_run_id() -> str:
 
 
 def run_workers(settings: Settings, options: BackfillOptions, count: int,
-                provider_urls: Sequence[str] = ()) -> WorkersSummary:
-    """Start ``count`` worker processes of run ``options.run_id`` and gather their summaries."""
+                provider_urls: Sequence[str] = (), env: Mapping[str, str] | None = None) -> WorkersSummary:
+    """Start ``count`` worker processes of run ``options.run_id`` (``env`` added to theirs); gather their summaries."""
     run_id = options.run_id or new_run_id()
     argv = dataclasses.replace(options, run_id=run_id).to_argv(settings)
     urls: list[str | None] = [*provider_urls] or [None]
@@ -63,7 +63,7 @@ def run_workers(settings: Settings, options: BackfillOptions, count: int,
         if url:
             cmd += ["--provider-url", url]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                      env={**os.environ, "DATABASE_URL": settings.database_url}))
+                                      env={**os.environ, **(env or {}), "DATABASE_URL": settings.database_url}))
     summary = WorkersSummary(run_id)
     for i, proc in enumerate(procs):
         out, err = proc.communicate()

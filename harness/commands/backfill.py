@@ -67,15 +67,13 @@ def run(args: argparse.Namespace) -> int:
     keys = read_keys(args.keys_from, args.into or args.collection) if args.keys_from else None
     if keys is not None and (args.workers > 1 or args.run_id):
         raise ConfigError("--keys-from re-embeds the listed rows in one process; expected no --workers or --run-id with it")
-    if not args.run_id:  # a worker joins a run whose starter passed the gate
-        gate = scope_gate(settings, args.collection, command="backfill", into=args.into, approve_model_change=approve,
-                          override=override)
-        if gate.closed and not args.dry_run:
-            gate.enforce()
-    else:
-        gate = None
+    # Every process meets the gate, a worker joining a run (--run-id) too: a run id proves nothing by itself.
+    gate = scope_gate(settings, args.collection, command="backfill", into=args.into, approve_model_change=approve,
+                      override=override)
+    if gate.closed and not args.dry_run:
+        gate.enforce()
     if args.workers > 1 and not args.dry_run:
-        return _run_workers(args, settings, approve)
+        return _run_workers(args, settings, approve, override)
     if args.provider_url:
         settings = dataclasses.replace(settings, provider_url=args.provider_url[0])
     options = BackfillOptions.from_args(args, batch_size=settings.batch_size, approve_model_change=approve, keys=keys)
@@ -99,14 +97,17 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary.ok else 1
 
 
-def _run_workers(args: argparse.Namespace, settings, approve: bool) -> int:
+def _run_workers(args: argparse.Namespace, settings, approve: bool, override: str | None) -> int:
     from ..backfill import BackfillOptions
     from ..backfill.workers import new_run_id, run_workers
     from ..output import emit
+    from ..steps.run import OVERRIDE_ENV
 
     options = BackfillOptions.from_args(args, batch_size=settings.batch_size, run_id=args.run_id or new_run_id(),
                                         approve_model_change=approve)
-    summary = run_workers(settings, options, args.workers, args.provider_url)
+    # The override the starter was given reaches each worker's own gate (as run hands it to the engine).
+    summary = run_workers(settings, options, args.workers, args.provider_url,
+                          env={OVERRIDE_ENV: override} if override else None)
     lines = [summary.line(), *(f"  {e}" for e in summary.errors)]
     for worker in summary.workers:
         for failure in worker.get("failures", [])[:20]:

@@ -132,9 +132,6 @@ def test_record_names_the_first_failing_check_not_an_exit_code(cli, demo_db, dem
     assert entry.gates == ("plan skipped: no plan.json in the run folder",)
 
 
-@pytest.mark.xfail(strict=True, reason="backfill --run-id skips the scope gate (it trusts a starter that passed it), "
-                                       "so any made-up run id writes what scope refuses; fix: gate every run id that "
-                                       "is not already in backfill_harness.runs")
 def test_backfill_with_a_new_run_id_meets_the_same_scope_gate(cli, demo_db, demo_profile, target_env):
     result = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme", "--into", "tenant_acme",
                  "--run-id", "made-up", env=env_of(demo_db, target_env))
