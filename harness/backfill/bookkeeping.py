@@ -6,6 +6,8 @@ build deferred past a bulk load); a single plain backfill writes nothing outside
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import psycopg
 
 from ..db import Conn
@@ -47,6 +49,8 @@ CREATE TABLE IF NOT EXISTS backfill_harness.copies (
     copy        text NOT NULL,          -- the collection backfill --into filled by copying
     live        text NOT NULL,          -- the collection it copied (swap compares the two chunk by chunk)
     copied_at   timestamptz NOT NULL DEFAULT now(),
+    complete    boolean NOT NULL DEFAULT true,   -- false while the copy is under way (or was killed part way)
+    done_through jsonb NOT NULL DEFAULT '{}',    -- per tenant ("" without one): the last live key copied
     PRIMARY KEY (target, copy)
 );
 CREATE TABLE IF NOT EXISTS backfill_harness.deferred_indexes (
@@ -66,11 +70,27 @@ def ensure(conn: Conn) -> None:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext('schema'))")
             for statement in filter(str.strip, _DDL.split(";")):
                 conn.execute(statement)
+            _add_missing_columns(conn)
     except psycopg.errors.InsufficientPrivilege as exc:
         raise RefusedError(
             f"schema {SCHEMA} (where runs, swaps and deferred indexes are kept) cannot be made or used: "
             f"{str(exc).splitlines()[0]}; expected CREATE on the database, or the schema created by its owner with "
             f"USAGE and SELECT, INSERT, UPDATE, DELETE on its tables granted to this role") from None
+
+
+# Columns added after the first release: (table, column, definition); ALTER only when missing, as the owner did.
+_LATER_COLUMNS = (
+    ("copies", "complete", "boolean NOT NULL DEFAULT true"),
+    ("copies", "done_through", "jsonb NOT NULL DEFAULT '{}'"),
+)
+
+
+def _add_missing_columns(conn: Conn) -> None:
+    for table, column, definition in _LATER_COLUMNS:
+        present = conn.execute("SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = %s "
+                               "AND NOT attisdropped", (f"{SCHEMA}.{table}", column)).fetchone()
+        if present is None:
+            conn.execute(f"ALTER TABLE {SCHEMA}.{table} ADD COLUMN IF NOT EXISTS {column} {definition}")
 
 
 def target_name(schema: str, table: str) -> str:
@@ -82,5 +102,38 @@ def record_copy(conn: Conn, schema: str, table: str, live: str, copy: str) -> No
     ensure(conn)
     with conn.transaction():
         conn.execute("INSERT INTO backfill_harness.copies (target, copy, live) VALUES (%s, %s, %s) "
-                     "ON CONFLICT (target, copy) DO UPDATE SET live = EXCLUDED.live, copied_at = now()",
+                     "ON CONFLICT (target, copy) DO UPDATE SET live = EXCLUDED.live, copied_at = now(), "
+                     "complete = true, done_through = '{}'",
                      (target_name(schema, table), copy, live))
+
+
+@dataclass(frozen=True)
+class CopyState:
+    live: str
+    complete: bool
+    done_through: dict[str, str]  # tenant ("" without one) -> the last live key copied, as text
+
+
+def copy_state(conn: Conn, schema: str, table: str, copy: str) -> CopyState | None:
+    """What the bookkeeping says of the copy into ``copy`` (None: no copy recorded)."""
+    row = conn.execute("SELECT live, complete, done_through FROM backfill_harness.copies WHERE target = %s AND copy = %s",
+                       (target_name(schema, table), copy)).fetchone()
+    return CopyState(row["live"], row["complete"], dict(row["done_through"])) if row else None
+
+
+def start_copy(conn: Conn, schema: str, table: str, live: str, copy: str) -> None:
+    """Record a copy of ``live`` into ``copy`` as under way, before its first piece is committed."""
+    conn.execute("INSERT INTO backfill_harness.copies (target, copy, live, complete, done_through) "
+                 "VALUES (%s, %s, %s, false, '{}') ON CONFLICT (target, copy) DO UPDATE SET live = EXCLUDED.live, "
+                 "copied_at = now(), complete = false, done_through = '{}'", (target_name(schema, table), copy, live))
+
+
+def piece_copied(conn: Conn, schema: str, table: str, copy: str, tenant: str, last: str) -> None:
+    """In the piece's own transaction: the copy went through live key ``last`` (for this tenant's view)."""
+    conn.execute("UPDATE backfill_harness.copies SET done_through = done_through || jsonb_build_object(%s::text, %s::text) "
+                 "WHERE target = %s AND copy = %s", (tenant, last, target_name(schema, table), copy))
+
+
+def finish_copy(conn: Conn, schema: str, table: str, copy: str) -> None:
+    conn.execute("UPDATE backfill_harness.copies SET complete = true, copied_at = now() WHERE target = %s AND copy = %s",
+                 (target_name(schema, table), copy))

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import psycopg
 from psycopg import sql
@@ -343,8 +343,8 @@ def _chunk_count(conn: Conn, target: Target, collection: str) -> int:
 def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
              guard: Callable[[Conn], None], dims: int | None = None,
              tenants: Sequence[str | None] = (None,)) -> None:
-    """Once per run: copy chunks for --into (one statement, so a killed run never leaves a half copy), take over
-    reusable vectors (committed in pieces), cut claim ranges (workers: all in one transaction).
+    """Once per run: copy chunks for --into (committed in pieces a killed run resumes), take over reusable vectors
+    (committed in pieces), cut claim ranges (workers: all in one transaction).
 
     Under row-level security each tenant's view is copied and reused in turn (``database.session``)."""
     em = target.profile.embeddings
@@ -356,30 +356,18 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
             if one(conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone())["prepared"]:
                 return
-            _copy(conn, target, options, summary)
-            if summary.copied:
-                _record_copy(conn, target, options)
+            summary.copied = _copy_into(conn, target, options, guard)
             if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
                 summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra)
             size = options.rows_per_claim or options.batch_size * 4
             claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
         return
-    copied = 0
-    with conn.transaction():
-        guard(conn)
-        for tenant in tenants:
-            # set_config(..., true) holds for the rest of this transaction: one tenant's view at a time.
-            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
-            summary.copied = 0
-            _copy(conn, target, options, summary)
-            copied += summary.copied
-    summary.copied = copied
+    summary.copied = _copy_into(conn, target, options, guard, tenants)
     if summary.copied:
         # The planner must know the new collection's size, or it joins it by nested loops (quadratic).
         with conn.transaction():
             conn.execute(sql.SQL("ANALYZE {}").format(target.chunk_table))
-        _record_copy(conn, target, options)
     if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
         for tenant in tenants:
             summary.reused += reuse.reuse_vectors(
@@ -387,24 +375,112 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
                 session=dbmod.session_values(target.profile.database.session, tenant))
 
 
-def _record_copy(conn: Conn, target: Target, options: BackfillOptions) -> None:
+def _copy_into(conn: Conn, target: Target, options: BackfillOptions, guard: Callable[[Conn], None],
+               tenants: Sequence[str | None] = (None,)) -> int:
+    """--into: copy the live chunks into the new collection, resume a copy a killed run left part way, or (--sync)
+    bring live's changes over; return how many chunks were copied.
+
+    The copy is committed in pieces of ``reuse.COPY_PIECE`` chunks in key order, each with the last key it reached in
+    ``backfill_harness.copies`` (the copy is marked complete only after its last piece), so a killed run leaves a
+    copy that says it stopped, and the next run goes on after that key. Where the bookkeeping cannot be kept (no
+    CREATE, a LangChain collection table) the copy is one transaction: all or nothing."""
+    if not options.into:
+        return 0
+    into, live = options.into, options.collection
     em = target.profile.embeddings
+    state = _copy_state(conn, target, into)
+    if state is None:
+        return _copy_at_once(conn, target, options, guard, tenants)
+    if state is not False and not state.complete:
+        if state.live != live:
+            raise ConfigError(f"{into!r} holds part of a copy of {state.live!r} that stopped part way; expected "
+                              f"--collection {state.live} --into {into} to finish it (not {live!r})")
+        log.info("resuming the copy of %s into %s after the pieces already committed", live, into)
+        done = dict(state.done_through)
+    elif rls.visible_count(conn, target, into, list(tenants)) == 0:
+        with conn.transaction():
+            guard(conn)
+            bookkeeping.start_copy(conn, em.schema, em.table, live, into)
+        done = {}
+    else:
+        return _sync(conn, target, options, guard, tenants) if options.sync else 0
+    copied = 0
+    for tenant in tenants:
+        name = "" if tenant is None else str(tenant)
+        after = done.get(name)
+        while True:
+            with conn.transaction():
+                guard(conn)
+                dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
+                count, last = reuse.copy_piece(conn, target, live, into, after, reuse.COPY_PIECE)
+                if last is None:
+                    break
+                bookkeeping.piece_copied(conn, em.schema, em.table, into, name, str(last))
+            copied, after = copied + count, last
+    with conn.transaction():
+        guard(conn)
+        bookkeeping.finish_copy(conn, em.schema, em.table, into)
+    log.info("copied %d chunks of %s into %s", copied, live, into)
+    return copied
+
+
+def _copy_state(conn: Conn, target: Target, into: str) -> bookkeeping.CopyState | None | Literal[False]:
+    """The bookkeeping's record of the copy into ``into`` (False: none yet); None where no record can be kept."""
+    from . import library_swap
+
+    if library_swap.is_langchain(target):
+        return None
     try:
-        # called only after a copy, which --into asks for
-        bookkeeping.record_copy(conn, em.schema, em.table, options.collection, cast(str, options.into))
+        bookkeeping.ensure(conn)
     except RefusedError as exc:  # a role without the bookkeeping schema: swap then compares by source only
-        log.warning("the copy of %s into %s is not recorded (%s); swap will compare them by source, not chunk by chunk",
-                    options.collection, options.into, exc)
+        log.warning("the copy into %s cannot be recorded (%s): it is made in one transaction, and swap will compare "
+                    "by source, not chunk by chunk", into, exc)
+        return None
+    em = target.profile.embeddings
+    with conn.transaction():  # a read left open would turn every piece's commit below into a savepoint
+        return bookkeeping.copy_state(conn, em.schema, em.table, into) or False
 
 
-def _copy(conn: Conn, target: Target, options: BackfillOptions, summary: BackfillSummary) -> None:
-    if options.into and _chunk_count(conn, target, options.into) == 0:
-        summary.copied = reuse.copy_chunks(conn, target, options.collection, options.into)
-        log.info("copied %d chunks of %s into %s", summary.copied, options.collection, options.into)
-    elif options.into and options.sync:
-        summary.copied, removed = reuse.sync_chunks(conn, target, options.collection, options.into)
-        log.info("brought %d new or edited chunks of %s into %s; removed %d it no longer has",
-                 summary.copied, options.collection, options.into, removed)
+def _copy_at_once(conn: Conn, target: Target, options: BackfillOptions, guard: Callable[[Conn], None],
+                  tenants: Sequence[str | None]) -> int:
+    """The copy (or --sync) in one transaction, under each tenant's view in turn; recorded where it can be."""
+    into = cast(str, options.into)
+    copied = 0
+    with conn.transaction():
+        guard(conn)
+        for tenant in tenants:
+            # set_config(..., true) holds for the rest of this transaction: one tenant's view at a time.
+            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
+            if _chunk_count(conn, target, into) == 0:
+                copied += reuse.copy_chunks(conn, target, options.collection, into)
+            elif options.sync:
+                copied += _sync_here(conn, target, options)
+    if copied:
+        em = target.profile.embeddings
+        try:
+            bookkeeping.record_copy(conn, em.schema, em.table, options.collection, into)
+        except RefusedError:
+            pass  # said once already (_copy_state); swap compares by source
+    return copied
+
+
+def _sync(conn: Conn, target: Target, options: BackfillOptions, guard: Callable[[Conn], None],
+          tenants: Sequence[str | None]) -> int:
+    """--sync: bring chunks added, edited or deleted in live since the copy over, in one transaction."""
+    copied = 0
+    with conn.transaction():
+        guard(conn)
+        for tenant in tenants:
+            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
+            copied += _sync_here(conn, target, options)
+    return copied
+
+
+def _sync_here(conn: Conn, target: Target, options: BackfillOptions) -> int:
+    copied, removed = reuse.sync_chunks(conn, target, options.collection, cast(str, options.into))
+    log.info("brought %d new or edited chunks of %s into %s; removed %d it no longer has",
+             copied, options.collection, options.into, removed)
+    return copied
 
 
 def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[list[Row], int | None]]:

@@ -7,6 +7,7 @@ same table gets that vector (copied inside Postgres) instead of a new embedding 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from psycopg import sql
 
@@ -24,24 +25,42 @@ def require_into_shape(target: Target, into: str) -> None:
         require([shape])
 
 
+def _insert_copy(conn: Conn, target: Target, into: str, where: sql.Composable) -> sql.Composed:
+    ch = target.profile.chunks
+    columns = content_columns(conn, target)
+    picks = [sql.Literal(into) if col == ch.collection else sql.Identifier(col) for col in columns]
+    return sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {t} AS c WHERE {where}").format(
+        t=target.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        picks=sql.SQL(", ").join(picks), where=where)
+
+
 def copy_chunks(conn: Conn, target: Target, source: str, into: str) -> int:
     """Copy every chunk row of ``source`` into collection ``into`` (new keys from the table's default); return count."""
-    ch = target.profile.chunks
     from . import library_swap
 
     if library_swap.is_langchain(target):
         return library_swap.copy_collection(conn, target, source, into)
     require_into_shape(target, into)
-    columns = content_columns(conn, target)
-    picks = [sql.Literal(into) if col == ch.collection else sql.Identifier(col) for col in columns]
-    cur = conn.execute(
-        sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {t} AS c WHERE {where}").format(
-            t=target.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
-            picks=sql.SQL(", ").join(picks), where=target.chunk_filter(),
-        ),
-        {"collection": source},
-    )
-    return cur.rowcount
+    return conn.execute(_insert_copy(conn, target, into, target.chunk_filter()), {"collection": source}).rowcount
+
+
+COPY_PIECE = 5_000  # chunks copied per transaction by backfill --into
+
+
+def copy_piece(conn: Conn, target: Target, source: str, into: str, after: Any, piece: int) -> tuple[int, Any]:
+    """Copy the next ``piece`` chunks of ``source`` after key ``after`` (None: from the first), in key order, into
+    ``into``; return (how many, the last key copied; None when none was left). Linear: one index range per piece."""
+    require_into_shape(target, into)
+    after_clause = sql.SQL("(%(start)s OR {id} > %(after)s)").format(id=target.chunk_id)
+    params = {"collection": source, "start": after is None, "after": after, "piece": piece}
+    last = one(conn.execute(sql.SQL(
+        "SELECT max(k) AS last FROM (SELECT {id} AS k FROM {t} AS c WHERE {where} AND {after} ORDER BY {id} "
+        "LIMIT %(piece)s) AS p").format(id=target.chunk_id, t=target.chunk_table, where=target.chunk_filter(),
+                                        after=after_clause), params).fetchone())["last"]
+    if last is None:
+        return 0, None
+    where = sql.SQL("{} AND {} AND {} <= %(last)s").format(target.chunk_filter(), after_clause, target.chunk_id)
+    return conn.execute(_insert_copy(conn, target, into, where), {**params, "last": last}).rowcount, last
 
 
 PIECE = 5_000  # reused vectors committed per transaction, so no single transaction spans the whole collection
@@ -117,7 +136,7 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
 def sync_chunks(conn: Conn, target: Target, source: str, into: str) -> tuple[int, int]:
     """Make ``into`` hold exactly ``source``'s chunks as they are now: copy the ones added or edited in ``source``
     since, delete the ones it no longer has (with their vectors); return (copied, removed)."""
-    ch, em = target.profile.chunks, target.profile.embeddings
+    em = target.profile.embeddings
     _, gone = differences(conn, target, into, source, limit=None)
     _, added = differences(conn, target, source, into, limit=None)
     if gone:
@@ -130,9 +149,6 @@ def sync_chunks(conn: Conn, target: Target, source: str, into: str) -> tuple[int
         conn.execute(sql.SQL("DELETE FROM {t} AS c WHERE {id} = ANY(%(keys)s)").format(t=target.chunk_table, id=target.chunk_id),
                      {"keys": keys})
     if added:
-        columns = content_columns(conn, target)
-        picks = [sql.Literal(into) if col == ch.collection else sql.Identifier(col) for col in columns]
-        conn.execute(sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {t} AS c WHERE {id} = ANY(%(keys)s)").format(
-            t=target.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
-            picks=sql.SQL(", ").join(picks), id=target.chunk_id), {"keys": [o.id for o in added]})
+        conn.execute(_insert_copy(conn, target, into, sql.SQL("{} = ANY(%(keys)s)").format(target.chunk_id)),
+                     {"keys": [o.id for o in added]})
     return len(added), len(gone)

@@ -11,6 +11,7 @@ from typing import Any
 from psycopg import sql
 
 from ..errors import HarnessError
+from .live import copy_stopped
 from .outcome import OFFENDERS_CAP, Offender, Outcome, unproven, verdict
 from .session import CheckSession
 from .shape import NULL
@@ -57,11 +58,16 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
             k=key, t=t.embedding_table)
         offenders += _rows(session, dup, sql.SQL("'duplicate: several embedding rows'"), collection, distinct=True)
     tenants = "; ".join(f"tenant {tc.tenant}: {tc.embedded}/{tc.chunks}" for tc in st.tenants)
-    ok = st.missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded == st.chunks
+    with session.read_only() as conn:
+        stopped = copy_stopped(conn, t, collection)  # its chunks all embedded, yet live's are not all there
+    ok = st.missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded == st.chunks \
+        and stopped is None
     return verdict("coverage", collection, ok,
-                   expected=f"{st.chunks} chunks with one vector each and no orphan embeddings",
+                   expected=f"{st.chunks} chunks with one vector each and no orphan embeddings"
+                            + (", and every chunk of the collection it copies" if stopped else ""),
                    found=f"{st.embedded} embedded, {st.missing} missing, {st.orphans} orphans"
-                         + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + f" ({tenants})",
+                         + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + f" ({tenants})"
+                         + (f"; {stopped}" if stopped else ""),
                    offenders=offenders, total=st.missing + st.orphans + st.duplicates,
                    metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": st.missing, "orphans": st.orphans,
                             "duplicates": st.duplicates,

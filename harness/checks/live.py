@@ -46,6 +46,20 @@ def copied_from(conn: Conn, target: Target, new: str) -> str | None:
     return row["live"] if row else None
 
 
+def copy_stopped(conn: Conn, target: Target, collection: str) -> str | None:
+    """Why ``collection`` is not whole: a copy ``backfill --into`` began and did not finish (None: no such copy)."""
+    if not one(conn.execute("SELECT to_regclass('backfill_harness.copies') IS NOT NULL "
+                            "AND has_table_privilege('backfill_harness.copies', 'SELECT') AS ok").fetchone())["ok"]:
+        return None
+    em = target.profile.embeddings
+    row = conn.execute("SELECT live FROM backfill_harness.copies WHERE target = %s AND copy = %s AND NOT complete",
+                       (f"{em.schema}.{em.table}", collection)).fetchone()
+    if row is None:
+        return None
+    return (f"the copy of {row['live']} into {collection} stopped part way (backfill --into was interrupted), so chunks "
+            f"of {row['live']} are missing; run backfill --collection {row['live']} --into {collection} again to finish it")
+
+
 def comparison(conn: Conn, target: Target, new: str) -> str | None:
     """How ``new`` is compared with live: chunk by chunk (a recorded copy), by source (re-chunked), or not at all."""
     if copied_from(conn, target, new) is not None:
