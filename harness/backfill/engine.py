@@ -35,7 +35,7 @@ from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
 from ..state import CollectionState, model_switch, stored_models
-from ..target import Target
+from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, lock, privileges, reuse
 from .progress import Progress
 from .selection import Row, iter_batches
@@ -218,9 +218,11 @@ def run_backfill(
     read_conn = dbmod.connect(database_url, autocommit=True)
     write_conn = dbmod.connect(database_url)
     locked = deferred = False
+    watch = lock.WaitWatch(lambda: dbmod.connect(database_url, autocommit=True), [read_conn, write_conn])
     try:
         for conn in (read_conn, write_conn):
             lock.limit_waits(conn)
+        watch.__enter__()
         tenants = rls.tenants(read_conn, profile)
         rls.require_visible(read_conn, target, options.collection, tenants)
         new_is_empty = options.into is not None and rls.visible_count(read_conn, target, options.into, tenants) == 0
@@ -291,7 +293,15 @@ def run_backfill(
             summary.stopped = (f"{left} rows still need a vector after the run (edited or added while it ran, or "
                                "not selectable); run backfill again")
         return summary
+    except Exception as exc:
+        if not lock.timed_out(exc):
+            raise
+        # A read (or the copy) gave up after lock_timeout: say who blocked it, as the watch saw it while it waited.
+        raise lock.waited_too_long(read_conn, f"the backfill of {collection!r}", [
+            _qualified(profile.chunks.schema, profile.chunks.table),
+            _qualified(profile.embeddings.schema, profile.embeddings.table)], pids=watch.pids) from None
     finally:
+        watch.__exit__()
         try:
             if locked and not read_conn.closed and (deferred or not options.run_id) and indexes.pending(read_conn, target):
                 rebuilt = indexes.rebuild(database_url, target)  # its own session; raises naming an index still missing

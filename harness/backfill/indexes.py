@@ -124,26 +124,28 @@ def rebuild(database_url: str, target: Target, *, connect: Callable[..., Conn] =
         lock.limit_waits(conn)
         if not pending(conn, target):
             return []
-        key = bookkeeping.target_name(em.schema, em.table)
-        rebuilt, missing = [], []
-        for row in conn.execute("SELECT name, definition FROM backfill_harness.deferred_indexes WHERE target = %s "
-                                "ORDER BY name", (key,)).fetchall():
-            try:
-                with conn.transaction():
-                    present = conn.execute("SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
-                                           (em.schema, row["name"])).fetchone()
-                    if not present:
-                        conn.execute(row["definition"])  # the exact definition recorded when it was dropped
-                    conn.execute("DELETE FROM backfill_harness.deferred_indexes WHERE target = %s AND name = %s",
-                                 (key, row["name"]))
-            except psycopg.errors.LockNotAvailable:
-                missing.append(f"{row['name']} (waited {lock.LOCK_TIMEOUT_MS / 1000:g} s for a lock held by "
-                               f"{lock.blockers(conn, [_qualified(em.schema, em.table)])})")
-            except psycopg.Error as exc:
-                missing.append(f"{row['name']} ({dbmod.describe_error(exc)})")
-                continue
-            rebuilt.append(row["name"])
-            log.info("rebuilt vector index %s after the load", row["name"])
+        with lock.WaitWatch(lambda: connect(database_url, autocommit=True), [conn]) as watch:
+            key = bookkeeping.target_name(em.schema, em.table)
+            rebuilt, missing = [], []
+            for row in conn.execute("SELECT name, definition FROM backfill_harness.deferred_indexes WHERE target = %s "
+                                    "ORDER BY name", (key,)).fetchall():
+                try:
+                    with conn.transaction():
+                        present = conn.execute("SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+                                               (em.schema, row["name"])).fetchone()
+                        if not present:
+                            conn.execute(row["definition"])  # the exact definition recorded when it was dropped
+                        conn.execute("DELETE FROM backfill_harness.deferred_indexes WHERE target = %s AND name = %s",
+                                     (key, row["name"]))
+                except psycopg.errors.LockNotAvailable:
+                    held_by = watch.blocked() or lock.blockers(conn, [_qualified(em.schema, em.table)])
+                    missing.append(f"{row['name']} (waited {lock.LOCK_TIMEOUT_MS / 1000:g} s for a lock held by {held_by})")
+                    continue
+                except psycopg.Error as exc:
+                    missing.append(f"{row['name']} ({dbmod.describe_error(exc)})")
+                    continue
+                rebuilt.append(row["name"])
+                log.info("rebuilt vector index %s after the load", row["name"])
     if missing:
         raise HarnessError(
             f"vector index {', '.join(missing)} on {em.schema}.{em.table} is MISSING: dropped for the bulk load and not "

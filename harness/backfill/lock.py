@@ -9,10 +9,18 @@ commit, and its commit in flight lands before the new holder selects anything.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Callable
+
 import psycopg
 
 from ..db import Conn, one
 from ..errors import HarnessError, LockHeld
+
+
+log = logging.getLogger("harness.backfill")
 
 
 class LockLost(HarnessError):
@@ -29,27 +37,113 @@ def limit_waits(conn: Conn) -> None:
         conn.commit()
 
 
-def blockers(conn: Conn, relations: list[str]) -> str:
-    """Who holds locks on these tables in an open transaction: application name, pid, since when (for messages)."""
-    rows = conn.execute(
-        "SELECT DISTINCT a.pid, a.application_name, a.xact_start, a.state, left(a.query, 80) AS query "
-        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.granted AND l.pid <> pg_backend_pid() "
-        "AND a.xact_start IS NOT NULL AND l.relation = ANY(SELECT to_regclass(r)::oid FROM unnest(%s::text[]) AS r) "
-        "ORDER BY a.xact_start LIMIT 5", (relations,)).fetchall()
-    if not rows:
-        return "a session that has ended since"
+def _describe(rows) -> str:
     return "; ".join(
-        f"{r['application_name'] or 'an unnamed session'} (backend pid {r['pid']}, in a transaction since "
-        f"{r['xact_start'].strftime('%Y-%m-%dT%H:%M:%SZ') if r['xact_start'] else 'unknown'}, {r['state']}: {r['query']!r})"
+        f"{r['application_name'] or 'an unnamed session'} (backend pid {r['pid']}, "
+        + (f"in a transaction since {_when(r['xact_start'])}" if r["xact_start"] else
+           f"connected since {_when(r['backend_start'])}")
+        + f", {r['state']}: {r['query']!r})"
         for r in rows)
 
 
-def waited_too_long(conn: Conn, what: str, relations: list[str]) -> HarnessError:
-    """The error for a statement that gave up waiting for a lock: names the sessions holding the tables."""
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "unknown"
+
+
+def blockers(conn: Conn, relations: list[str]) -> str:
+    """Who holds locks on these tables in an open transaction (a fallback when no watch saw the wait itself)."""
+    rows = conn.execute(
+        "SELECT DISTINCT a.pid, a.application_name, a.xact_start, a.backend_start, a.state, left(a.query, 80) AS query "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.granted AND l.pid <> pg_backend_pid() "
+        "AND a.xact_start IS NOT NULL AND l.relation = ANY(SELECT to_regclass(r)::oid FROM unnest(%s::text[]) AS r) "
+        "ORDER BY a.xact_start LIMIT 5", (relations,)).fetchall()
+    return _describe(rows) if rows else "a session that has ended since"
+
+
+POLL_S = 0.1  # how often a WaitWatch asks who blocks the sessions it watches
+_seen_lock = threading.Lock()
+_seen: dict[int, tuple[float, str]] = {}  # waiting backend pid -> (when, who blocked it), written by WaitWatch
+
+_BLOCKED_BY = (
+    "SELECT w.pid AS waiter, a.pid, a.application_name, a.xact_start, a.backend_start, a.state, "
+    "left(a.query, 80) AS query FROM unnest(%s::int[]) AS w(pid) "
+    "CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS b(pid) JOIN pg_stat_activity a ON a.pid = b.pid "
+    "ORDER BY w.pid, a.xact_start NULLS LAST, a.pid")
+
+
+class WaitWatch:
+    """While a run works, ask Postgres every POLL_S from a session of its own whom the watched sessions wait for
+    (``pg_blocking_pids`` + ``pg_stat_activity``): each new blocker is logged while the wait lasts, and the
+    error of a wait that timed out names the session that really blocked it (not every holder of the table)."""
+
+    def __init__(self, connect: Callable[[], Conn], conns: list[Conn]):
+        self.connect, self.pids = connect, [c.info.backend_pid for c in conns]
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> "WaitWatch":
+        try:
+            self.conn = self.connect()
+        except psycopg.Error as exc:  # no connection to spare: waits are still limited, blockers named afterwards
+            log.debug("no session to watch lock waits from: %s", exc)
+            return self
+        self.thread = threading.Thread(target=self._run, name="lock-wait-watch", daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+            self.conn.close()
+        with _seen_lock:
+            for pid in self.pids:
+                _seen.pop(pid, None)
+
+    def _run(self) -> None:
+        while not self.stop.wait(POLL_S):
+            try:
+                rows = self.conn.execute(_BLOCKED_BY, (self.pids,)).fetchall()
+            except psycopg.Error:
+                return  # the watch's session is gone; waits stay limited by lock_timeout
+            by_waiter: dict[int, list] = {}
+            for row in rows:
+                by_waiter.setdefault(row["waiter"], []).append(row)
+            for waiter, found in by_waiter.items():
+                text = _describe(found)
+                with _seen_lock:
+                    before = _seen.get(waiter)
+                    _seen[waiter] = (time.monotonic(), text)
+                if before is None or before[1] != text:
+                    log.warning("waiting for a lock held by %s (giving up after %g s)", text, LOCK_TIMEOUT_MS / 1000)
+
+    def blocked(self) -> str | None:
+        """Who blocked a watched session in its latest wait (None: no wait seen)."""
+        return _latest(self.pids)
+
+
+def _latest(pids: list[int]) -> str | None:
+    """The blockers a watch saw last for any of ``pids``, if the wait ended a moment ago."""
+    now = time.monotonic()
+    with _seen_lock:
+        fresh = [seen for pid in pids if (seen := _seen.get(pid)) and now - seen[0] <= 10 * POLL_S + 1]
+    return max(fresh)[1] if fresh else None
+
+
+def timed_out(exc: BaseException) -> bool:
+    """A statement gave up after lock_timeout (raised as is, or wrapped in a DatabaseError)."""
+    return isinstance(exc, psycopg.errors.LockNotAvailable) or isinstance(exc.__cause__, psycopg.errors.LockNotAvailable)
+
+
+def waited_too_long(conn: Conn, what: str, relations: list[str], pids: list[int] | None = None) -> HarnessError:
+    """The error for a statement (on ``conn``, or one of the sessions ``pids``) that gave up waiting for a lock:
+    names the sessions that blocked it, as a WaitWatch saw them during the wait (else those holding the tables now)."""
+    seen = _latest(pids if pids is not None else [conn.info.backend_pid]) if not conn.closed else None
+    if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.rollback()
-    return HarnessError(f"{what} waited {LOCK_TIMEOUT_MS / 1000:g} s for a lock held by {blockers(conn, relations)}; "
-                        "expected no other session to hold these tables that long; nothing of it was written")
+    return HarnessError(f"{what} waited {LOCK_TIMEOUT_MS / 1000:g} s for a lock held by "
+                        f"{seen or blockers(conn, relations)}; expected no other session to hold these tables that "
+                        "long; nothing of it was written")
 
 
 def _keys(table: str, collection: str) -> tuple[str, str]:

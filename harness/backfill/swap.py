@@ -144,8 +144,11 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
             raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
                               + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
         em = target.profile.embeddings
+        from .. import db as dbmod
+
         try:
-            with conn.transaction():
+            with lock.WaitWatch(lambda: dbmod.connect(settings.database_url, autocommit=True), [conn]), \
+                    conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
                 _relabel(conn, target, live, retired)
                 chunks, vectors = _relabel(conn, target, new, live)

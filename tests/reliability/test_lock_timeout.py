@@ -41,3 +41,45 @@ def test_swap_blocked_by_another_session_stops_naming_it(embedded_db, demo_profi
         blocker.rollback()
     assert result.code == 1 and "lock held by report-job" in result.err
     assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = 'v2'") == 29
+
+
+def _run(embedded_db, demo_profile, embed_server, collection="tenant_globex"):
+    profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
+    with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
+        return run_backfill(resolve(profile, database_url=embedded_db.dsn, provider_url=provider.url),
+                            BackfillOptions(collection, progress=False), provider=provider)
+
+
+def test_a_table_locked_access_exclusive_is_named_while_the_run_waits(embedded_db, demo_profile, embed_server,
+                                                                       short_lock_timeout, caplog):
+    """Even the first read waits: the holder is logged during the wait and named in the error, live from
+    pg_blocking_pids (not from who else happens to hold the table)."""
+    with embedded_db.connect() as blocker:
+        blocker.execute("SET application_name = 'nightly-reindex'")
+        blocker.execute("LOCK TABLE document_chunks IN ACCESS EXCLUSIVE MODE")
+        pid = blocker.info.backend_pid
+        with caplog.at_level("WARNING", logger="harness.backfill"):
+            with pytest.raises(HarnessError, match=rf"waited 0.3 s for a lock held by nightly-reindex \(backend pid "
+                                                   rf"{pid}, in a transaction since"):
+                _run(embedded_db, demo_profile, embed_server)
+        blocker.rollback()
+    waiting = [r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting for a lock held by")]
+    assert waiting and f"nightly-reindex (backend pid {pid}," in waiting[0], caplog.text
+
+
+def test_a_row_lock_names_the_session_holding_the_rows_not_every_reader_of_the_table(
+        embedded_db, demo_profile, embed_server, short_lock_timeout):
+    embedded_db.execute("UPDATE document_chunks SET content = content || ' (revised)' WHERE collection = 'tenant_globex'")
+    with embedded_db.connect() as reader, embedded_db.connect() as editor:
+        reader.execute("SET application_name = 'dashboard'")
+        reader.execute("SELECT count(*) FROM document_embeddings")  # an open transaction holding ACCESS SHARE
+        editor.execute("SET application_name = 'row-editor'")
+        editor.execute("SELECT 1 FROM document_embeddings WHERE collection = 'tenant_globex' FOR UPDATE")
+        pid = editor.info.backend_pid
+        with pytest.raises(HarnessError) as raised:
+            _run(embedded_db, demo_profile, embed_server)
+        reader.rollback()
+        editor.rollback()
+    message = str(raised.value)
+    assert f"lock held by row-editor (backend pid {pid}," in message, message
+    assert "dashboard" not in message
