@@ -22,3 +22,18 @@ def test_a_missing_chunk_table_is_exit_2_naming_the_profile_key(step, cli, demo_
     assert result.code == 2, result.err
     assert "profile key 'chunks.table' names table 'public.document_chunkz', which does not exist" in result.err
     assert result.err.startswith(f"backfill-harness {step}: ")
+
+
+@pytest.mark.parametrize("step", ["run", "procedure"])
+def test_a_run_or_procedure_error_names_its_subcommand_not_none(step, cli, demo_db, target_env, missing_table_profile,
+                                                               tmp_path, checks_dir):
+    extra = ["--command", "echo hi"] if step == "run" else ["--engine", "--checks", checks_dir, "--historylog",
+                                                            tmp_path / "historylog.md"]
+    result = cli(step, "--profile", missing_table_profile, "--collection", "tenant_acme", "--run-dir", tmp_path / "run",
+                 *extra, env={**target_env, "DATABASE_URL": demo_db.dsn})
+    assert result.code == 2, result.err
+    said = result.err if step == "run" else result.out  # procedure reports its refused step in its summary
+    assert "profile key 'chunks.table' names table 'public.document_chunkz'" in said, result.out + result.err
+    assert "None:" not in result.out + result.err
+    if step == "run":
+        assert result.err.startswith("backfill-harness run: "), result.err

@@ -96,3 +96,54 @@ def test_run_evidence_written_with_secrets_in_hand_holds_none(demo_db, guarded, 
     text = (tmp_path / "run.json").read_text()
     assert json.loads(text)["settings"]["database_url"].startswith("postgresql://postgres:***@")
     _assert_clean(text, pg=pg)
+
+
+SPECIAL = "p@ss w/rd:" + secrets.token_hex(6)  # every character a URL must encode
+
+
+@pytest.fixture
+def special_role(pg, demo_db):
+    """A login role whose password needs URL-encoding; yields its DSN (encoded) to demo_db."""
+    from urllib.parse import quote
+
+    import psycopg
+
+    name = "enc_" + secrets.token_hex(4)
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {name} LOGIN SUPERUSER PASSWORD '{SPECIAL}'")
+    yield f"postgresql://{name}:{quote(SPECIAL, safe='')}@127.0.0.1:{pg.port}/{demo_db.name}"
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        conn.execute(f"DROP ROLE {name}")
+
+
+def test_a_command_printing_the_url_encoded_password_leaves_it_in_no_run_file(special_role, demo_profile, cli,
+                                                                             target_env, tmp_path):
+    """#13 low 10: the command prints DATABASE_URL's password as the URL holds it (encoded) and decoded."""
+    from urllib.parse import quote
+
+    encoded = quote(SPECIAL, safe="")
+    command = ("python3 -c \"import os, urllib.parse as u; p = u.urlsplit(os.environ['DATABASE_URL']).password; "
+               "print('encoded', p); print('plain', u.unquote(p))\"")
+    run_dir = tmp_path / "run"
+    result = cli("run", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir,
+                 "--command", command, "--json", env={**target_env, "DATABASE_URL": special_role})
+    assert "run_dir" in result.json  # it ran (exit 1: the command filled nothing, which run reports)
+    written = [p.read_text() for p in run_dir.iterdir() if p.is_file()]
+    assert any("encoded" in text for text in written)  # the command's output was kept, masked
+    for text in [result.out, result.err, *written]:
+        assert encoded not in text and SPECIAL not in text and quote(SPECIAL) not in text, text[:300]
+
+
+def test_an_unescaped_at_sign_in_the_password_reaches_no_historylog_through_procedure(pg, demo_db, demo_profile, cli,
+                                                                                     target_env, tmp_path, checks_dir):
+    """#13 low 9: libpq would read the password's tail as the host; the refusal names the fix, not the tail."""
+    dsn = f"postgresql://postgres:hunter2@prod-vault-{secrets.token_hex(3)}@127.0.0.1:{pg.port}/{demo_db.name}"
+    tail = dsn.split("@")[1]
+    log = tmp_path / "historylog.md"
+    result = cli("procedure", "--profile", demo_profile, "--collection", "tenant_globex", "--engine", "--checks",
+                 checks_dir, "--run-dir", tmp_path / "run", "--historylog", log, "--json",
+                 env={**target_env, "DATABASE_URL": dsn})
+    assert result.code != 0
+    files = [p.read_text() for p in (tmp_path / "run").rglob("*") if p.is_file()] if (tmp_path / "run").exists() else []
+    for text in [result.out, result.err, log.read_text() if log.exists() else "", *files]:
+        assert "hunter2" not in text and tail not in text, text[:300]
