@@ -1,0 +1,82 @@
+"""backfill --into copies the live chunks in committed pieces and records how far it got, so a stopped copy resumes
+exactly and is never taken as whole; without the bookkeeping the copy is one transaction (all or nothing)."""
+
+import logging
+
+import pytest
+
+from harness.backfill import BackfillOptions, reuse, run_backfill
+from harness.errors import ConfigError
+from harness.profile import load_profile
+from harness.provider import OllamaProvider
+from harness.settings import resolve
+
+from ..conftest import TEST_MODEL
+from .test_index_deferral import _role
+
+LIVE, NEW = "tenant_globex", "tenant_globex_v2"
+CHUNKS = ("SELECT document_id, chunk_index, md5(content) FROM document_chunks WHERE collection = %s ORDER BY 1, 2, 3")
+
+
+def _into(dsn, profile_path, url, live=LIVE):
+    profile = load_profile(profile_path, env={"EMBED_MODEL": TEST_MODEL})
+    with OllamaProvider(url, TEST_MODEL) as provider:
+        return run_backfill(resolve(profile, database_url=dsn, provider_url=provider.url),
+                            BackfillOptions(live, into=NEW, progress=False), provider=provider)
+
+
+def _rows(db, query, *params):
+    with db.connect() as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def test_the_copy_commits_piece_by_piece_and_records_each(embedded_db, demo_profile, embed_server, monkeypatch):
+    monkeypatch.setattr(reuse, "COPY_PIECE", 10)
+    pieces = []
+    real = reuse.copy_piece
+    monkeypatch.setattr(reuse, "copy_piece", lambda *a: pieces.append(a[-2]) or real(*a))
+    summary = _into(embedded_db.dsn, demo_profile, embed_server.url)
+    assert summary.ok and summary.copied == 29 and summary.reused == 29
+    assert len(pieces) == 4  # 10 + 10 + 9, then one that finds nothing left
+    assert _rows(embedded_db, CHUNKS, NEW) == _rows(embedded_db, CHUNKS, LIVE)
+    record = _rows(embedded_db, "SELECT live, complete, done_through FROM backfill_harness.copies WHERE copy = %s", NEW)
+    last = embedded_db.scalar("SELECT max(id)::text FROM document_chunks WHERE collection = %s", (LIVE,))
+    assert record == [(LIVE, True, {"": last})]
+
+
+def test_a_copy_left_part_way_resumes_after_the_last_recorded_key(embedded_db, demo_profile, embed_server, cli):
+    """What a run killed after its first piece leaves: 12 chunks copied, the record says so and is not complete."""
+    first = _into(embedded_db.dsn, demo_profile, embed_server.url)  # creates the bookkeeping; then undo to a half copy
+    assert first.ok
+    embedded_db.execute("DELETE FROM document_embeddings WHERE collection = %s", (NEW,))
+    embedded_db.execute("DELETE FROM document_chunks WHERE collection = %s AND (document_id, chunk_index) NOT IN "
+                        "(SELECT document_id, chunk_index FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 12)",
+                        (NEW, LIVE))
+    twelfth = embedded_db.scalar("SELECT id::text FROM document_chunks WHERE collection = %s ORDER BY id OFFSET 11 LIMIT 1",
+                                 (LIVE,))
+    embedded_db.execute("UPDATE backfill_harness.copies SET complete = false, done_through = jsonb_build_object('', %s::text) "
+                        "WHERE copy = %s", (twelfth, NEW))
+    summary = _into(embedded_db.dsn, demo_profile, embed_server.url)
+    assert summary.ok and summary.copied == 29 - 12 and summary.reused == 29
+    assert _rows(embedded_db, CHUNKS, NEW) == _rows(embedded_db, CHUNKS, LIVE)
+    assert embedded_db.scalar("SELECT complete FROM backfill_harness.copies WHERE copy = %s", (NEW,)) is True
+
+
+def test_a_half_copy_of_another_collection_is_refused_not_mixed(embedded_db, demo_profile, embed_server):
+    assert _into(embedded_db.dsn, demo_profile, embed_server.url).ok
+    embedded_db.execute("UPDATE backfill_harness.copies SET complete = false WHERE copy = %s", (NEW,))
+    with pytest.raises(ConfigError, match=r"'tenant_globex_v2' holds part of a copy of 'tenant_globex' that stopped"):
+        _into(embedded_db.dsn, demo_profile, embed_server.url, live="tenant_acme")
+    assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 29
+
+
+def test_without_the_bookkeeping_the_copy_is_one_transaction(pg, embedded_db, demo_profile, embed_server, caplog):
+    dsn = _role(pg, embedded_db, "GRANT SELECT, INSERT ON document_chunks TO {role}",
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON document_embeddings TO {role}",
+                "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    with caplog.at_level(logging.WARNING, logger="harness.backfill"):
+        summary = _into(dsn, demo_profile, embed_server.url)
+    assert summary.ok and summary.copied == 29 and summary.reused == 29
+    assert "made in one transaction" in caplog.text
+    assert embedded_db.scalar("SELECT to_regnamespace('backfill_harness') IS NULL")
+    assert _rows(embedded_db, CHUNKS, NEW) == _rows(embedded_db, CHUNKS, LIVE)
