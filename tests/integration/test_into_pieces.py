@@ -30,6 +30,19 @@ def _rows(db, query, *params):
         return conn.execute(query, params).fetchall()
 
 
+def _back_to_a_half_copy(db, kept: int) -> None:
+    """Turn a finished copy into what a run killed after ``kept`` chunks leaves: the first ``kept`` live chunks (in key
+    order) copied, no vector yet, the record not complete and at the last key copied."""
+    db.execute("DELETE FROM document_embeddings WHERE collection = %s", (NEW,))
+    db.execute("DELETE FROM document_chunks WHERE collection = %s AND (document_id, chunk_index) NOT IN "
+               "(SELECT document_id, chunk_index FROM document_chunks WHERE collection = %s ORDER BY id LIMIT %s)",
+               (NEW, LIVE, kept))
+    last = db.scalar("SELECT id::text FROM document_chunks WHERE collection = %s ORDER BY id OFFSET %s LIMIT 1",
+                     (LIVE, kept - 1))
+    db.execute("UPDATE backfill_harness.copies SET complete = false, done_through = jsonb_build_object('', %s::text) "
+               "WHERE copy = %s", (last, NEW))
+
+
 def test_the_copy_commits_piece_by_piece_and_records_each(embedded_db, demo_profile, embed_server, monkeypatch):
     monkeypatch.setattr(reuse, "COPY_PIECE", 10)
     pieces = []
@@ -46,16 +59,8 @@ def test_the_copy_commits_piece_by_piece_and_records_each(embedded_db, demo_prof
 
 def test_a_copy_left_part_way_resumes_after_the_last_recorded_key(embedded_db, demo_profile, embed_server, cli):
     """What a run killed after its first piece leaves: 12 chunks copied, the record says so and is not complete."""
-    first = _into(embedded_db.dsn, demo_profile, embed_server.url)  # creates the bookkeeping; then undo to a half copy
-    assert first.ok
-    embedded_db.execute("DELETE FROM document_embeddings WHERE collection = %s", (NEW,))
-    embedded_db.execute("DELETE FROM document_chunks WHERE collection = %s AND (document_id, chunk_index) NOT IN "
-                        "(SELECT document_id, chunk_index FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 12)",
-                        (NEW, LIVE))
-    twelfth = embedded_db.scalar("SELECT id::text FROM document_chunks WHERE collection = %s ORDER BY id OFFSET 11 LIMIT 1",
-                                 (LIVE,))
-    embedded_db.execute("UPDATE backfill_harness.copies SET complete = false, done_through = jsonb_build_object('', %s::text) "
-                        "WHERE copy = %s", (twelfth, NEW))
+    assert _into(embedded_db.dsn, demo_profile, embed_server.url).ok  # creates the bookkeeping
+    _back_to_a_half_copy(embedded_db, 12)
     summary = _into(embedded_db.dsn, demo_profile, embed_server.url)
     assert summary.ok and summary.copied == 29 - 12 and summary.reused == 29
     assert _rows(embedded_db, CHUNKS, NEW) == _rows(embedded_db, CHUNKS, LIVE)
@@ -80,3 +85,16 @@ def test_without_the_bookkeeping_the_copy_is_one_transaction(pg, embedded_db, de
     assert "made in one transaction" in caplog.text
     assert embedded_db.scalar("SELECT to_regnamespace('backfill_harness') IS NULL")
     assert _rows(embedded_db, CHUNKS, NEW) == _rows(embedded_db, CHUNKS, LIVE)
+
+
+def test_a_shared_run_finishes_a_half_copy_too(embedded_db, demo_profile, demo_env, cli):
+    """--run-id (workers) prepares in one transaction: it resumes the recorded copy and marks it complete."""
+    env = {**demo_env, "DATABASE_URL": embedded_db.dsn}
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    _back_to_a_half_copy(embedded_db, 7)
+    shared = cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--run-id", "w1", "--json",
+                 env=env)
+    assert shared.code == 0, shared.err
+    assert shared.json["copied"] == 29 - 7
+    assert _rows(embedded_db, CHUNKS, NEW) == _rows(embedded_db, CHUNKS, LIVE)
+    assert embedded_db.scalar("SELECT complete FROM backfill_harness.copies WHERE copy = %s", (NEW,)) is True
