@@ -19,7 +19,7 @@ from harness.checks import FAIL, PER_COLLECTION, CheckOptions, open_session
 from harness.profile import load_profile
 from harness.settings import resolve
 
-from ..conftest import DEMO_PROFILE, REPO, TEST_MODEL
+from ..conftest import DEMO_PROFILE, REPO
 
 SEED = 20261126
 LIVE, NEW = "global_corpus", "global_corpus_v2"
