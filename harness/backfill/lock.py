@@ -38,12 +38,18 @@ def limit_waits(conn: Conn) -> None:
 
 
 def _describe(rows) -> str:
-    return "; ".join(
-        f"{r['application_name'] or 'an unnamed session'} (backend pid {r['pid']}, "
-        + (f"in a transaction since {_when(r['xact_start'])}" if r["xact_start"] else
-           f"connected since {_when(r['backend_start'])}")
-        + f", {r['state']}: {r['query']!r})"
-        for r in rows)
+    return "; ".join(_session(r) for r in rows)
+
+
+def _session(r) -> str:
+    if r["xact_start"]:
+        since = f"in a transaction since {_when(r['xact_start'])}"
+    elif r["backend_start"]:
+        since = f"connected since {_when(r['backend_start'])}"
+    else:  # pg_stat_activity hides another role's times and query from a role without pg_read_all_stats
+        since = "since when is hidden from this role"
+    doing = f", {r['state']}: {r['query']!r}" if r["state"] else ""
+    return f"{r['application_name'] or 'an unnamed session'} (backend pid {r['pid']}, {since}{doing})"
 
 
 def _when(moment) -> str:

@@ -83,3 +83,23 @@ def test_a_row_lock_names_the_session_holding_the_rows_not_every_reader_of_the_t
     message = str(raised.value)
     assert f"lock held by row-editor (backend pid {pid}," in message, message
     assert "dashboard" not in message
+
+
+def test_a_role_that_may_not_see_the_blockers_details_still_gets_its_name_and_pid(pg, embedded_db, demo_profile,
+                                                                                   embed_server, short_lock_timeout):
+    from ..integration.test_index_deferral import _role
+
+    embedded_db.execute("UPDATE document_chunks SET content = content || ' (revised)' WHERE collection = 'tenant_globex'")
+    dsn = _role(pg, embedded_db, "GRANT SELECT ON document_chunks TO {role}",
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON document_embeddings TO {role}")
+    profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
+    with embedded_db.connect() as blocker:
+        blocker.execute("SET application_name = 'nightly-reindex'")
+        blocker.execute("LOCK TABLE document_embeddings IN SHARE MODE")
+        pid = blocker.info.backend_pid
+        with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
+            with pytest.raises(HarnessError, match=rf"lock held by nightly-reindex \(backend pid {pid}, since when is "
+                                                   r"hidden from this role\)"):
+                run_backfill(resolve(profile, database_url=dsn, provider_url=provider.url),
+                             BackfillOptions("tenant_globex", progress=False), provider=provider)
+        blocker.rollback()
