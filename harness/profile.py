@@ -25,8 +25,9 @@ _TODO = re.compile(r"^\s*TODO\b")
 _MAX_IDENTIFIER_BYTES = 63  # Postgres silently truncates longer names; refuse instead.
 DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 # plain: the text column(s) as stored; llamaindex: what LlamaIndex embeds (MetadataMode.EMBED), metadata lines from
-# the node JSON in ``chunks.metadata`` minus its excluded_embed_metadata_keys, a blank line, then the text.
-TEXT_FORMATS = ("plain", "llamaindex")
+# the node JSON in ``chunks.metadata`` minus its excluded_embed_metadata_keys, a blank line, then the text;
+# pgai: what pgai's formatting template (read from ai.vectorizer) makes of the chunk with its source row as it is now.
+TEXT_FORMATS = ("plain", "llamaindex", "pgai")
 
 
 @dataclass(frozen=True)
@@ -421,6 +422,10 @@ class _Reader:
         distance = self.string("distance", top.get("distance")) or "cosine"
         if distance not in DISTANCES:
             raise ConfigError(f"profile key 'distance' must be one of {', '.join(DISTANCES)}, found {distance!r}")
+        source = self.source(top.get("source"))
+        if chunks.text_format == "pgai" and source is None:
+            raise ConfigError("profile key 'source' must name pgai's source table with chunks.text_format 'pgai' "
+                              "(its formatting template reads the source row); found none")
         terms = top.get("search_terms") or []
         if not isinstance(terms, list) or not all(isinstance(t, str) and t for t in terms):
             raise ConfigError(f"profile key 'search_terms' must be a list of non-empty strings, found {terms!r}")
@@ -437,7 +442,7 @@ class _Reader:
             spot_queries=self.spot_queries(top.get("spot_queries")),
             custom_checks=self.custom_checks(top.get("custom_checks")),
             search_terms=tuple(terms),
-            source=self.source(top.get("source")),
+            source=source,
         )
 
     def source(self, raw: Any) -> SourceTable | None:
@@ -529,9 +534,9 @@ class _Reader:
         metadata = self.identifier("chunks.metadata", section.get("metadata"))
         if text_format == "llamaindex":
             metadata = metadata or "metadata_"
-            if len(text) != 1:
-                raise ConfigError("profile key 'chunks.text' must name one column with chunks.text_format 'llamaindex', "
-                                  f"found {len(text)}")
+        if text_format != "plain" and len(text) != 1:
+            raise ConfigError(f"profile key 'chunks.text' must name one column with chunks.text_format {text_format!r}, "
+                              f"found {len(text)}")
         return ChunkTable(
             text_format=text_format,
             metadata=metadata,
