@@ -88,6 +88,8 @@ class ChunkTable:
     updated_at: str | None = None  # when the chunk's text last changed (stale vectors; recent edits sampled first)
     text_format: str = "plain"  # how the embedded text is composed: TEXT_FORMATS
     metadata: str | None = None  # the JSON column a text format reads (LlamaIndex's ``metadata_``)
+    # each collection is a table of its own, named by this pattern ("data_{collection}", LlamaIndex's PGVectorStore)
+    collection_tables: str | None = None
 
 
 @dataclass(frozen=True)
@@ -497,7 +499,7 @@ class _Reader:
             "chunks",
             raw,
             {"schema", "table", "id", "text", "text_separator", "collection", "collection_name", "tenant",
-             "sources", "filter", "collection_table", "updated_at", "text_format", "metadata"},
+             "sources", "filter", "collection_table", "updated_at", "text_format", "metadata", "collection_tables"},
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
@@ -537,7 +539,14 @@ class _Reader:
         if text_format != "plain" and len(text) != 1:
             raise ConfigError(f"profile key 'chunks.text' must name one column with chunks.text_format {text_format!r}, "
                               f"found {len(text)}")
+        collection_tables = self.string("chunks.collection_tables", section.get("collection_tables"))
+        if collection_tables is not None and (collection_name is None or "{collection}" not in collection_tables
+                                              or collection_tables.replace("{collection}", collection_name)
+                                              != self.identifier("chunks.table", section["table"], required=True)):
+            raise ConfigError(f"profile key 'chunks.collection_tables' must be a table name pattern with {{collection}} that "
+                              f"gives chunks.table for chunks.collection_name, found {collection_tables!r}")
         return ChunkTable(
+            collection_tables=collection_tables,
             text_format=text_format,
             metadata=metadata,
             schema=self.identifier("chunks.schema", section.get("schema")) or "public",
