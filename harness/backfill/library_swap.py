@@ -141,16 +141,18 @@ def create_table(conn: Conn, live: Target, new: Target, dims: int | None) -> int
     return copied
 
 
-def matches_live_table(conn: Conn, new: Target, live: Target, only_extra: bool = False) -> Outcome:
-    """NEW's table holds exactly LIVE's rows as they are now (every column but the vector, compared whole);
-    ``only_extra``: just that NEW holds no row LIVE lacks (a retired table about to be dropped)."""
+def matches_live_table(conn: Conn, new: Target, live: Target, only_extra: bool = False, exclude: tuple[str, ...] = (),
+                       report: str | None = None) -> Outcome:
+    """NEW's table holds exactly LIVE's rows as they are now (every column but the vector and ``exclude``, compared
+    whole); ``only_extra``: just that NEW holds no row LIVE lacks (a retired table about to be dropped); offending
+    rows are named by ``report`` (default the chunk key)."""
     lc, em = live.profile.chunks, live.profile.embeddings
     columns = [r["attname"] for r in conn.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped "
-        "AND attname <> %s ORDER BY attnum", (f'"{lc.schema}"."{lc.table}"', em.vector)).fetchall()]
+        "AND attname <> ALL(%s) ORDER BY attnum", (f'"{lc.schema}"."{lc.table}"', [em.vector, *exclude])).fetchall()]
     # json has no equality operator: every column is compared as text
     row = sql.SQL("({})").format(sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns))
-    key = sql.Identifier(lc.id)
+    key = sql.Identifier(report or lc.id)
 
     def missing(a: Target, b: Target) -> list:
         # EXCEPT compares NULLs as equal and hashes: linear, unlike NOT IN over row values

@@ -99,3 +99,93 @@ def test_llamaindex_swap_refuses_a_new_table_missing_a_live_node(llamaindex_stor
                   "--json", env=env)
     assert swapped.code != 0 and "matches_live" in swapped.out + swapped.err, swapped.out + swapped.err
     assert llamaindex_store.db.scalar("SELECT count(*) FROM data_licenses WHERE vector_dims(embedding) = 384") == 12
+
+
+def _pgai_backfill_into_v2(store, cli):
+    env = {**store.env, "EMBED_DIMENSIONS": ""}
+    result = cli("backfill", "--profile", "pgai", "--collection", "blog", "--into", "blog_embeddings_v2",
+                 "--model", NEW_MODEL, "--json", env=env)
+    assert result.code == 0, result.out + result.err
+    return env, result.json
+
+
+def test_pgai_model_change_into_a_new_vectorizer_destination_then_swap_and_rollback(pgai_titled_store, cli):
+    store, db = pgai_titled_store, pgai_titled_store.db
+    chunks = db.scalar("SELECT count(*) FROM blog_embeddings_store")
+    doc = store.docs[4]
+    query = doc.body[:120]
+    assert doc.source in store.search(doc.title)
+    env, summary = _pgai_backfill_into_v2(store, cli)
+    assert summary["copied"] == chunks and summary["embedded"] == chunks
+    # pgai's way: a second vectorizer on the same source, destination blog_embeddings_v2 (store + view), the new model
+    assert db.scalar("SELECT count(*) FROM ai.vectorizer WHERE config->'embedding'->>'model' = %s "
+                     "AND config->'destination'->>'view_name' = 'blog_embeddings_v2'", (NEW_MODEL,)) == 1
+    assert db.scalar("SELECT count(*) FROM blog_embeddings_v2_store WHERE vector_dims(embedding) = 768") == chunks
+    assert db.scalar("SELECT attnotnull FROM pg_attribute WHERE attrelid = 'blog_embeddings_v2_store'::regclass "
+                     "AND attname = 'embedding'") is True  # pgai's shape again once every row has its vector
+    assert doc.source in store.search(query, collection="blog_embeddings_v2", model=NEW_MODEL)
+
+    swapped = cli("swap", "--profile", "pgai", "--from", "blog_embeddings_v2", "--to", "blog_embeddings",
+                  "--model", NEW_MODEL, "--json", env=env)
+    assert swapped.code == 0, swapped.out + swapped.err
+    # what a pgai app queries, the view blog_embeddings (and its store), now holds the new model's vectors
+    assert doc.source in store.search(query, model=NEW_MODEL)
+    assert db.scalar("SELECT count(*) FROM blog_embeddings_store WHERE vector_dims(embedding) = 768") == chunks
+    assert db.scalar("SELECT config->'embedding'->>'model' FROM ai.vectorizer "
+                     "WHERE config->'destination'->>'target_table' = 'blog_embeddings_store'") == NEW_MODEL
+    # pgai's worker keeps both destinations right after the swap: its triggers follow the renamed tables
+    from .conftest import pgai_worker
+
+    db.execute("UPDATE blog SET contents = 'Boiling pasta: salt the water, cook nine minutes.' WHERE id = 8")
+    db.execute("DELETE FROM blog WHERE id = 9")
+    pgai_worker(db.dsn)
+    assert db.scalar("SELECT count(*) FROM blog_embeddings_store WHERE id = 9") == 0
+    assert db.scalar("SELECT count(*) FROM blog_embeddings__retired_store WHERE id = 9") == 0
+    assert db.scalar("SELECT vector_dims(embedding) FROM blog_embeddings_store WHERE id = 8") == 768
+    assert db.scalar("SELECT chunk FROM blog_embeddings_store WHERE id = 8").endswith("cook nine minutes.")
+
+    back = cli("swap", "--profile", "pgai", "--rollback", "--to", "blog_embeddings", "--json", env=env)
+    assert back.code == 0, back.out + back.err
+    # the old vectorizer kept its destination in step meanwhile (row 9 gone, row 8 re-chunked), with the old model
+    assert db.scalar("SELECT count(*) FROM blog_embeddings_store WHERE id = 9 OR vector_dims(embedding) <> 384") == 0
+    assert db.scalar("SELECT chunk FROM blog_embeddings_store WHERE id = 8").endswith("cook nine minutes.")
+    assert doc.source in store.search(doc.title)  # the old model's vectors answer again 
+
+    again = cli("swap", "--profile", "pgai", "--from", "blog_embeddings_v2", "--to", "blog_embeddings",
+                "--model", NEW_MODEL, "--json", env=env)
+    dropped = cli("swap", "--profile", "pgai", "--drop-retired", "--to", "blog_embeddings", "--json", env=env)
+    assert again.code == 0 and dropped.code == 0, again.out + dropped.out + dropped.err
+    # pgai's own drop_vectorizer took the retired vectorizer with its store, view and queue
+    assert db.scalar("SELECT count(*) FROM ai.vectorizer") == 1
+    assert db.scalar("SELECT to_regclass('blog_embeddings__retired') IS NULL AND to_regclass('blog_embeddings__retired_store') IS NULL")
+    assert doc.source in store.search(query, model=NEW_MODEL)
+
+
+def test_pgai_swap_refuses_a_destination_with_a_pending_queue_item(pgai_titled_store, cli):
+    db = pgai_titled_store.db
+    env, _ = _pgai_backfill_into_v2(pgai_titled_store, cli)
+    db.execute("UPDATE blog SET contents = contents || ' Edited.' WHERE id = 2")  # both vectorizers queue it
+    swapped = cli("swap", "--profile", "pgai", "--from", "blog_embeddings_v2", "--to", "blog_embeddings",
+                  "--model", NEW_MODEL, "--json", env=env)
+    assert swapped.code != 0 and "source_coverage" in swapped.out + swapped.err, swapped.out + swapped.err
+    assert db.scalar("SELECT count(*) FROM blog_embeddings_store WHERE vector_dims(embedding) = 384") > 0  # nothing swapped
+
+
+def test_pgai_new_destination_holds_exactly_what_pgais_worker_writes(pgai_titled_store, cli):
+    from .conftest import pgai_worker
+
+    db = pgai_titled_store.db
+    _pgai_backfill_into_v2(pgai_titled_store, cli)
+    with db.connect() as conn:
+        engine = dict(((r[0], r[1]), (r[2], r[3])) for r in conn.execute(
+            "SELECT id, chunk_seq, chunk, embedding::text FROM blog_embeddings_v2_store").fetchall())
+        queue = conn.execute("SELECT format('%I.%I', queue_schema, queue_table) FROM ai.vectorizer "
+                             "WHERE config->'destination'->>'view_name' = 'blog_embeddings_v2'").fetchone()[0]
+    # pgai's own worker redoes the new destination from the source: every chunk and vector comes out the same
+    db.execute("DELETE FROM blog_embeddings_v2_store")
+    db.execute(f"INSERT INTO {queue} (id) SELECT id FROM blog")
+    pgai_worker(db.dsn)
+    with db.connect() as conn:
+        worker = dict(((r[0], r[1]), (r[2], r[3])) for r in conn.execute(
+            "SELECT id, chunk_seq, chunk, embedding::text FROM blog_embeddings_v2_store").fetchall())
+    assert engine == worker and len(engine) > 12
