@@ -9,8 +9,9 @@ preset reads, and the library's own search, so a test can ask the library itself
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -84,6 +85,12 @@ def passed(outcomes: dict[str, Outcome]) -> set[str]:
     return {name for name, o in outcomes.items() if o.status == checks.PASS}
 
 
+@contextlib.contextmanager
+def copy_of(pg, template: str) -> Iterator[Database]:
+    """A database of its own for one test, copied from ``template``; dropped afterwards."""
+    yield from _database(pg, template)
+
+
 def template_of(pg, name: str, build: Callable[[Database], None]) -> str:
     """Template database ``name`` holding the store ``build`` writes into a database with pgvector."""
     pg.create_database(name)
@@ -131,7 +138,7 @@ def langchain_template(pg, embed_server):
 @pytest.fixture
 def langchain_store(pg, langchain_template, embed_server):
     """A copy of the LangChain store."""
-    for db in _database(pg, langchain_template):
+    with copy_of(pg, langchain_template) as db:
 
         def search(query: str, k: int = 3, model: str = TEST_MODEL, collection: str = "licenses") -> list[str]:
             reader = langchain_vectorstore(db, embed_server, collection, model)
@@ -198,7 +205,7 @@ def llamaindex_template(pg, embed_server):
 @pytest.fixture
 def llamaindex_store(pg, llamaindex_template, embed_server):
     """A copy of the LlamaIndex store."""
-    for db in _database(pg, llamaindex_template):
+    with copy_of(pg, llamaindex_template) as db:
         yield LibraryStore("llamaindex", ["licenses"], db,
                            {**_base_env(db, embed_server), "LLAMAINDEX_TABLE": "licenses"},
                            lambda query, **kw: llamaindex_search(db, embed_server, query, **kw))
@@ -270,7 +277,7 @@ def pgai_titled_template(pg, embed_server):
 
 
 def _pgai_store(pg, template, embed_server):
-    for db in _database(pg, template):
+    with copy_of(pg, template) as db:
         yield LibraryStore("pgai", ["blog"], db,
                            {**_base_env(db, embed_server), "PGAI_SOURCE": "blog", "PGAI_DESTINATION": "blog_embeddings",
                             "PGAI_SOURCE_CITATION": "url"},

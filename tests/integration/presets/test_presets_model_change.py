@@ -149,7 +149,7 @@ def test_pgai_model_change_into_a_new_vectorizer_destination_then_swap_and_rollb
     # the old vectorizer kept its destination in step meanwhile (row 9 gone, row 8 re-chunked), with the old model
     assert db.scalar("SELECT count(*) FROM blog_embeddings_store WHERE id = 9 OR vector_dims(embedding) <> 384") == 0
     assert db.scalar("SELECT chunk FROM blog_embeddings_store WHERE id = 8").endswith("cook nine minutes.")
-    assert doc.source in store.search(doc.title)  # the old model's vectors answer again 
+    assert doc.source in store.search(doc.title)  # the old model's vectors answer again
 
     again = cli("swap", "--profile", "pgai", "--from", "blog_embeddings_v2", "--to", "blog_embeddings",
                 "--model", NEW_MODEL, "--json", env=env)
