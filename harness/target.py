@@ -13,7 +13,7 @@ from typing import cast
 
 from psycopg import sql
 
-from .profile import DISTANCES, Profile
+from .profile import DISTANCES, Profile, SourceTable
 
 HASH_SQL_DOC = "encode(sha256(convert_to(text, 'UTF8')), 'hex')"
 
@@ -66,6 +66,10 @@ class Target:
         ch = self.profile.chunks
         if ch.text_format == "llamaindex":
             return llamaindex_embed_text(self.c(ch.text[0]), self.c(cast(str, ch.metadata)))  # the profile defaults it
+        if ch.text_format == "pgai":
+            src = cast(SourceTable, self.profile.source)  # the profile requires it with this format
+            return pgai_embed_text(self.c(ch.text[0]), ch.schema, ch.table, sql.Identifier(src.schema, src.table),
+                                   sql.Identifier(src.key), self.c(src.key))
         if len(ch.text) == 1:
             return sql.SQL("coalesce({}::text, '')").format(self.c(ch.text[0]))
         return sql.SQL("concat_ws({}, {})").format(
@@ -206,6 +210,51 @@ def llamaindex_embed_text(text: sql.Composable, metadata: sql.Composable) -> sql
         "FROM (SELECT coalesce({text}::text, '') AS t, {ms} AS ms, "
         "coalesce({n} ->> 'text_template', E'{{metadata_str}}\\n\\n{{content}}') AS tt) AS x)"
     ).format(text=text, ms=meta_str, n=node, ws=_PY_WS)
+
+
+# Python's string.Template tokens: $$, ${name}, $name, a lone $, and the literal text between them.
+_TEMPLATE_TOKENS = sql.Literal(r"\$\$|\$\{[_A-Za-z][_A-Za-z0-9]*\}|\$[_A-Za-z][_A-Za-z0-9]*|\$|[^$]+")
+# str() of a source column as pgai's worker formats it (psycopg's Python value): text as is, True/False, None.
+_PY_STR_JSONB = sql.SQL("CASE jsonb_typeof(tk.v) WHEN 'string' THEN tk.v #>> '{{}}' WHEN 'boolean' THEN initcap(tk.v::text) "
+                        "WHEN 'null' THEN 'None' ELSE tk.v::text END")
+
+
+def pgai_embed_text(chunk: sql.Composable, store_schema: str, store_table: str, source: sql.Composable,
+                    source_key: sql.Composable, chunk_key: sql.Composable) -> sql.Composable:
+    """What pgai embeds for a stored chunk: its formatting template (``ai.vectorizer``) over the chunk and the source row.
+
+    pgai stores the *formatted* text in the chunk column, so with the source row unchanged the template's text
+    around ``$chunk`` (formatted with the row as it is now) already frames the stored chunk and the stored chunk is
+    the answer. When it does not (a source column the template reads was edited since), the current framing is put
+    around the stored text, which no longer matches its vector: recompute fails on that row, as it should.
+    """
+    template = sql.SQL(
+        "(SELECT CASE WHEN v.config -> 'formatting' ->> 'implementation' = 'python_template' "
+        "THEN v.config -> 'formatting' ->> 'template' ELSE '$chunk' END FROM ai.vectorizer AS v "
+        "WHERE v.config -> 'destination' ->> 'target_schema' = {s} AND v.config -> 'destination' ->> 'target_table' = {t} "
+        "ORDER BY v.id LIMIT 1)").format(s=sql.Literal(store_schema), t=sql.Literal(store_table))
+    tokens = sql.SQL(
+        "SELECT tk.o, CASE WHEN tk.tok = '$$' THEN '$' WHEN tk.name IS NULL THEN tk.tok WHEN tk.name = 'chunk' THEN NULL "
+        "ELSE coalesce({py}, '') END AS val, tk.name = 'chunk' AS is_chunk "
+        "FROM (SELECT m.o, m.a[1] AS tok, n.name, y.r -> n.name AS v "
+        "FROM regexp_matches(x.tpl, {re}, 'g') WITH ORDINALITY AS m(a, o) "
+        "CROSS JOIN LATERAL (SELECT CASE WHEN left(m.a[1], 2) = '${{' THEN substr(m.a[1], 3, length(m.a[1]) - 3) "
+        "WHEN m.a[1] ~ '^[$][_A-Za-z]' THEN substr(m.a[1], 2) END AS name) AS n) AS tk"
+    ).format(py=_PY_STR_JSONB, re=_TEMPLATE_TOKENS)
+    framing = sql.SQL(
+        "SELECT coalesce(string_agg(f.val, '' ORDER BY f.o) FILTER (WHERE f.cpos IS NULL OR f.o < f.cpos), '') AS pre, "
+        "coalesce(string_agg(f.val, '' ORDER BY f.o) FILTER (WHERE f.o > f.cpos), '') AS post, "
+        "bool_or(f.cpos IS NOT NULL) AS framed "
+        "FROM (SELECT t.o, t.val, min(t.o) FILTER (WHERE t.is_chunk) OVER () AS cpos FROM ({tokens}) AS t) AS f"
+    ).format(tokens=tokens)
+    return sql.SQL(
+        "(SELECT CASE WHEN x.tpl IS NULL OR x.tpl = '$chunk' THEN x.t ELSE ("
+        "SELECT CASE WHEN NOT coalesce(p.framed, false) THEN p.pre "
+        "WHEN starts_with(x.t, p.pre) AND length(x.t) >= length(p.pre) + length(p.post) "
+        "AND right(x.t, length(p.post)) = p.post THEN x.t ELSE p.pre || x.t || p.post END "
+        "FROM (SELECT (SELECT to_jsonb(s) FROM {source} AS s WHERE s.{key} = {ckey}) AS r) AS y, LATERAL ({framing}) AS p) END "
+        "FROM (SELECT coalesce({chunk}::text, '') AS t, {template} AS tpl) AS x)"
+    ).format(framing=framing, chunk=chunk, template=template, source=source, key=source_key, ckey=chunk_key)
 
 
 def _qualified(schema: str, table: str) -> str:

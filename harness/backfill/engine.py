@@ -36,7 +36,7 @@ from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
 from ..state import CollectionState, model_switch, stored_models
 from ..target import Target, _qualified
-from . import bookkeeping, claims, indexes, lock, privileges, reuse
+from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .progress import Progress
 from .selection import Row, iter_batches
 from .writer import BatchWriter, Embedding, profile_defaults, write_path
@@ -205,6 +205,10 @@ def run_backfill(
             return run_backfill(settings, options, provider=own, on_batch=on_batch)
     profile, database_url, dimensions = settings.profile, settings.database_url, settings.dimensions
     target = Target(profile)
+    if options.into and library_swap.per_table(target):
+        return _into_new_table(settings, options, provider, on_batch)
+    if options.into and pgai_swap.is_pgai(target):
+        return _into_new_destination(settings, options, provider, on_batch)
     model = provider.model
     collection = options.target_collection
     table = profile.embeddings.table
@@ -314,6 +318,71 @@ def run_backfill(
                 conn.close()
             if "summary" in locals():
                 summary.seconds = time.perf_counter() - started
+
+
+def _into_new_table(settings: Settings, options: BackfillOptions, provider: OllamaProvider,
+                    on_batch: Callable[[BackfillSummary], None] | None) -> BackfillSummary:
+    """--into NEW where each collection is a table (LlamaIndex): make NEW's table like the live one, holding its rows
+    without vectors and typed for this model (one transaction), then backfill NEW's table as any collection."""
+    live = Target(settings.profile)
+    new_settings = replace(settings, profile=library_swap.for_collection(settings.profile, cast(str, options.into)))
+    new = Target(new_settings.profile)
+    dims = provider.dimensions()
+    if settings.dimensions is not None and settings.dimensions != dims:
+        raise CheckFailed(f"model {provider.model!r} returns {dims}-dimension vectors but the profile says "
+                          f"provider.dimensions: {settings.dimensions}; expected equal dimensions, nothing was written")
+    copied = 0
+    with dbmod.connect(settings.database_url) as conn:
+        rls.require_visible(conn, live, options.collection, [None])
+        ch = new.profile.chunks
+        exists = one(conn.execute("SELECT to_regclass(%s) IS NOT NULL AS ok", (f'"{ch.schema}"."{ch.table}"',)).fetchone())["ok"]
+        if not exists and options.dry_run:
+            # Nothing to read yet: the live collection's rows are what NEW's table would be made of.
+            summary = run_backfill(settings, replace(options, into=None), provider=provider, on_batch=on_batch)
+            summary.notes.append(f"table {ch.table} does not exist yet: --into makes it from {live.profile.chunks.table}")
+            return summary
+        if not exists:
+            with conn.transaction():
+                copied = library_swap.create_table(conn, live, new, dims)
+    summary = run_backfill(new_settings, replace(options, collection=cast(str, options.into), into=None),
+                           provider=provider, on_batch=on_batch)
+    summary.copied, summary.source = copied, options.collection
+    return summary
+
+
+def _into_new_destination(settings: Settings, options: BackfillOptions, provider: OllamaProvider,
+                          on_batch: Callable[[BackfillSummary], None] | None) -> BackfillSummary:
+    """--into NEW on a pgai store: a new vectorizer (destination NEW, this model) holding the live chunks without
+    vectors (one transaction), filled by the engine; pgai's NOT NULL vector comes back once every row has one."""
+    live = Target(settings.profile)
+    into = cast(str, options.into)
+    new = Target(pgai_swap.for_store(settings.profile, pgai_swap.store_of(into)))
+    dims = provider.dimensions()
+    if settings.dimensions is not None and settings.dimensions != dims:
+        raise CheckFailed(f"model {provider.model!r} returns {dims}-dimension vectors but the profile says "
+                          f"provider.dimensions: {settings.dimensions}; expected equal dimensions, nothing was written")
+    copied = 0
+    with dbmod.connect(settings.database_url) as conn:
+        rls.require_visible(conn, live, options.collection, [None])
+        ch = new.profile.chunks
+        exists = one(conn.execute("SELECT to_regclass(%s) IS NOT NULL AS ok", (f'"{ch.schema}"."{ch.table}"',)).fetchone())["ok"]
+        if not exists and options.dry_run:
+            summary = run_backfill(settings, replace(options, into=None), provider=provider, on_batch=on_batch)
+            summary.notes.append(f"destination {into} does not exist yet: --into makes it (a new pgai vectorizer) "
+                                 f"from {live.profile.chunks.table}")
+            return summary
+        if not exists:
+            with conn.transaction():
+                new, copied = pgai_swap.create_destination(conn, live, into, provider.model, dims)
+    summary = run_backfill(replace(settings, profile=new.profile), replace(options, into=None),
+                           provider=provider, on_batch=on_batch)
+    summary.copied, summary.source = copied, options.collection
+    if not options.dry_run:
+        with dbmod.connect(settings.database_url) as conn, conn.transaction():
+            if not pgai_swap.finish(conn, new):
+                summary.notes.append(f"{new.profile.chunks.table}.{new.profile.embeddings.vector} stays nullable until "
+                                     "every row has a vector (run backfill --into again)")
+    return summary
 
 
 def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterator[tuple[list[Row], int | None, str | None]]:

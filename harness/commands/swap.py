@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from typing import cast
+
     from .. import db
     from ..backfill.swap import drop_retired, rollback, swap
     from ..output import emit
@@ -35,7 +37,11 @@ def run(args: argparse.Namespace) -> int:
     if args.new:  # rollback and drop-retired undo or finish an earlier swap: no new vectors go live
         from ..steps.gate import scope_gate as gate_of
 
-        scope_gate = gate_of(settings, args.live, command="swap", into=args.new, override=args.override).enforce()
+        from ..backfill import pgai_swap
+
+        # pgai's --from/--to name vectorizer destinations; the collection scope reads is the source's
+        live = settings.profile.chunks.collection_name if pgai_swap.is_pgai(target) else args.live
+        scope_gate = gate_of(settings, cast(str, live), command="swap", into=args.new, override=args.override).enforce()
     with db.connect(settings.database_url, autocommit=True) as conn, db.connect(settings.database_url, autocommit=True) as lock_conn:
         if args.rollback:
             result = rollback(conn, lock_conn, target, args.live)
