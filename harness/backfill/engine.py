@@ -29,6 +29,7 @@ from psycopg import sql
 from .. import db as dbmod
 from .. import preflight as preflightmod
 from .. import rls
+from ..checks.outcome import UNPROVEN
 from ..db import Conn, one
 from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable, RefusedError
 from ..output import fields_dict
@@ -152,11 +153,12 @@ class BackfillSummary:
     refused: str | None = None  # a dry run: the refusal the real run would meet
     refused_code: int = 0  # and the exit code it would end with
     keys: int | None = None  # how many keys were listed (--keys-from)
+    unproven: str | None = None  # what the closing count cannot see (row-level security hiding unlisted tenants)
     gate: dict[str, Any] = field(default_factory=dict)  # the scope gate the command passed (or overrode)
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.stopped is None and self.refused is None
+        return self.failed == 0 and self.stopped is None and self.refused is None and self.unproven is None
 
     @property
     def rows_per_second(self) -> float:
@@ -295,6 +297,10 @@ def run_backfill(
         if summary.stopped is None and options.covers_collection and not options.run_id \
                 and (left := still_needed(summary.after)):
             summary.stopped = f"{left} (edited or added while it ran, or not selectable); run backfill again"
+        if options.covers_collection and not options.run_id and tenants != [None]:
+            part = rls.completeness(read_conn, target, collection, tenants)
+            if part is not None and part.status == UNPROVEN:
+                summary.unproven = part.note
         return summary
     finally:
         try:

@@ -58,14 +58,15 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
         offenders += _rows(session, dup, sql.SQL("'duplicate: several embedding rows'"), collection, distinct=True)
     tenants = "; ".join(f"tenant {tc.tenant}: {tc.embedded}/{tc.chunks}" for tc in st.tenants)
     ok = st.missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded == st.chunks
-    return verdict("coverage", collection, ok,
+    return session.partial("coverage", collection, verdict(
+                   "coverage", collection, ok,
                    expected=f"{st.chunks} chunks with one vector each and no orphan embeddings",
                    found=f"{st.embedded} embedded, {st.missing} missing, {st.orphans} orphans"
                          + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + f" ({tenants})",
                    offenders=offenders, total=st.missing + st.orphans + st.duplicates,
                    metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": st.missing, "orphans": st.orphans,
                             "duplicates": st.duplicates,
-                            "tenants": {str(tc.tenant): [tc.embedded, tc.chunks] for tc in st.tenants}})
+                            "tenants": {str(tc.tenant): [tc.embedded, tc.chunks] for tc in st.tenants}}))
 
 
 def dimensions(session: CheckSession, collection: str) -> Outcome:

@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"  failed: key {failure.key} ({failure.collection}): {failure.reason}")
     if summary.stopped:
         lines.append(f"  stopped: {summary.stopped}")
+    if summary.unproven:
+        lines.append(f"  unproven: {summary.unproven}")
     emit(summary, args.json, "\n".join(lines))
     if summary.refused:
         return summary.refused_code or 2
