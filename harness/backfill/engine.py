@@ -29,12 +29,13 @@ from psycopg import sql
 from .. import db as dbmod
 from .. import preflight as preflightmod
 from .. import rls
+from ..checks.outcome import UNPROVEN
 from ..db import Conn, one
 from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable, RefusedError
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
-from ..state import CollectionState, model_switch, stored_models
+from ..state import CollectionState, model_switch, still_needed, stored_models
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .progress import Progress
@@ -81,6 +82,11 @@ class BackfillOptions:
     @property
     def target_collection(self) -> str:
         return self.into or self.collection
+
+    @property
+    def covers_collection(self) -> bool:
+        """The run is meant to leave no row of the collection needing a vector (not a trial or a list of keys)."""
+        return self.limit is None and self.keys is None
 
     def to_argv(self, settings: Settings | None = None) -> list[str]:
         """These options as ``backfill-harness backfill`` arguments (with the settings' profile and model, if given)."""
@@ -147,11 +153,12 @@ class BackfillSummary:
     refused: str | None = None  # a dry run: the refusal the real run would meet
     refused_code: int = 0  # and the exit code it would end with
     keys: int | None = None  # how many keys were listed (--keys-from)
+    unproven: str | None = None  # what the closing count cannot see (row-level security hiding unlisted tenants)
     gate: dict[str, Any] = field(default_factory=dict)  # the scope gate the command passed (or overrode)
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.stopped is None and self.refused is None
+        return self.failed == 0 and self.stopped is None and self.refused is None and self.unproven is None
 
     @property
     def rows_per_second(self) -> float:
@@ -290,12 +297,16 @@ def run_backfill(
             _pipeline(tenant_batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
         progress.close()
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
-        left = summary.after.needed
         # A run meant to cover the collection is ok only when the database says so: rows edited or added behind
-        # the key walk still need a vector (a limited, listed-keys or shared run covers only its part).
-        if left and summary.stopped is None and options.limit is None and options.keys is None and not options.run_id:
-            summary.stopped = (f"{left} rows still need a vector after the run (edited or added while it ran, or "
-                               "not selectable); run backfill again")
+        # the key walk still need a vector. One worker of a shared run covers only its part: the process that
+        # started the workers measures the whole (workers.run_workers).
+        if summary.stopped is None and options.covers_collection and not options.run_id \
+                and (left := still_needed(summary.after)):
+            summary.stopped = f"{left} (edited or added while it ran, or not selectable); run backfill again"
+        if options.covers_collection and not options.run_id and tenants != [None]:
+            part = rls.completeness(read_conn, target, collection, tenants)
+            if part is not None and part.status == UNPROVEN:
+                summary.unproven = part.note
         return summary
     except Exception as exc:
         if not lock.timed_out(exc):

@@ -15,9 +15,10 @@ from psycopg import sql
 
 from .. import checks
 from ..checks.live import comparison, differences, matches_live
-from ..checks.outcome import FAIL, UNPROVEN, Outcome
+from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven
+from ..checks.verdict import done
 from ..db import Conn, one
-from ..errors import CheckFailed, ConfigError, RefusedError
+from ..errors import CheckFailed, ConfigError, ProviderError, RefusedError
 from ..settings import Settings
 from ..state import require_collection
 from ..profile import SourceTable
@@ -37,6 +38,7 @@ class SwapResult:
     embeddings: int = 0
     gate: list[Outcome] = field(default_factory=list)  # the DONE checks NEW passed, and matches_live
     notes: list[str] = field(default_factory=list)
+    override: str | None = None  # the reason given for swapping although the gate was unproven
 
     def line(self) -> str:
         if self.action == "swap":
@@ -49,7 +51,7 @@ class SwapResult:
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "live": self.live, "new": self.new, "retired": self.retired, "chunks": self.chunks,
                 "embeddings": self.embeddings,
-                "gate": {"ok": bool(self.gate) and not any(o.status == FAIL for o in self.gate),
+                "gate": {"ok": done(self.gate).ok, "reason": done(self.gate).reason, "override": self.override,
                          "checks": [o.as_dict() for o in self.gate]} if self.gate else None,
                 "summary": self.line()}
 
@@ -110,20 +112,46 @@ class _Locked:
             lock.release(self.conn, self.table, name)
 
 
-GATE = ("coverage", "dimensions", "model", "fresh", "sane_vectors")
+# recompute re-embeds a sample of NEW (verify's sampling): the only evidence for fresh and model where the target
+# keeps no input hash or model name, and for vectors written to the wrong row anywhere.
+GATE = ("coverage", "dimensions", "model", "fresh", "recompute", "sane_vectors")
 
 
 def run_gate(settings: Settings, new: str, live: str) -> list[Outcome]:
     """The DONE checks on ``new`` (in-process, one CheckSession) and whether it matches ``live`` as it is now."""
     session = checks.open_session(settings, checks.CheckOptions(collections=(new,)))
     try:
+        try:
+            # Computed first and kept by the session, so fresh and model (which it stands in for) read the same.
+            checks.recompute(session, new)
+        except ProviderError as exc:
+            problem = f"nothing was re-embedded: {exc}"
+            session.once(("recompute", new), lambda: unproven("recompute", new, problem))
         return [checks.PER_COLLECTION[name](session, new) for name in GATE] + [matches_live(session, new, live)]
     finally:
         session.close()
 
 
+def refusal(gate: list[Outcome], new: str, live: str, override: str | None) -> str | None:
+    """The one swap rule over the gate: None to go ahead, else why not. The DONE verdict decides (``checks.verdict``);
+    a claim only unproven (no provider to re-embed with) may be overridden with a reason, a failed one never, nor an
+    unproven matches_live (swapping could lose live chunks for good)."""
+    verdict = done(gate)
+    if verdict.ok:
+        return None
+    hard = [o for o in gate if o.status == FAIL or (o.check == "matches_live" and o.status == UNPROVEN)]
+    if hard:
+        return (f"{new!r} is not ready to replace {live!r}: " + "; ".join(_failure(o) for o in hard)
+                + "; nothing was swapped")
+    if override:
+        return None
+    return (f"{new!r} cannot be proven ready to replace {live!r}: {verdict.reason}; nothing was swapped. Expected "
+            "a reachable provider (OLLAMA_HOST or provider.url) so recompute can re-embed a sample, or "
+            "--override \"REASON\" naming who approved swapping unproven vectors")
+
+
 def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
-         settings: Settings) -> SwapResult:
+         settings: Settings, override: str | None = None) -> SwapResult:
     """Gate ``new`` (the DONE checks, and the same chunks as ``live`` now), then relabel live -> retired and new -> live."""
     if library_swap.per_table(target):
         return _swap_tables(conn, lock_conn, target, new, live, settings)
@@ -143,11 +171,8 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
     # The locks keep backfills of both collections out from the gate to the commit, so what passed is what is swapped.
     with _Locked(lock_conn, target.profile.embeddings.table, [live, new]):
         gate = run_gate(settings, new, live)
-        # An unproven matches_live cannot show NEW holds every live chunk; swapping then could lose chunks for good.
-        failed = [o for o in gate if o.status == FAIL or (o.check == "matches_live" and o.status == UNPROVEN)]
-        if failed:
-            raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
-                              + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
+        if (refused := refusal(gate, new, live, override)) is not None:
+            raise RefusedError(refused)
         em = target.profile.embeddings
         from .. import db as dbmod
 
@@ -161,11 +186,12 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
                              (bookkeeping.target_name(em.schema, em.table), live, retired, new))
         except psycopg.errors.LockNotAvailable:
             raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}", _tables(target)) from None
-    return SwapResult("swap", live, new, retired, chunks, vectors, gate)
+    return SwapResult("swap", live, new, retired, chunks, vectors, gate,
+                      override=override if not done(gate).ok else None)
 
 
 def _failure(outcome: Outcome) -> str:
-    if outcome.status == UNPROVEN:
+    if outcome.status == UNPROVEN:  # matches_live: the one unproven claim no override passes
         return (f"{outcome.check} unproven: {outcome.note}; name the profile's chunks.sources (or fill NEW with "
                 "backfill --into) so it can be compared")
     text = f"{outcome.check}: expected {outcome.expected}; found {outcome.found}"

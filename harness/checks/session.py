@@ -16,7 +16,7 @@ from ..profile import Profile
 from ..provider import OllamaProvider
 from ..settings import Settings
 from ..target import Target
-from .outcome import Outcome, unproven
+from .outcome import PASS, UNPROVEN, Outcome, unproven
 from .shape import Shape
 from .stats import CollectionStats, gather
 
@@ -88,6 +88,7 @@ class CheckSession:
     _memo: dict = field(default_factory=dict)
     tenants: list[str | None] = field(default_factory=lambda: [None])  # one view per tenant under database.session
     rls_note: str | None = None  # set when row-level security hides rows and no database.session shows them
+    per_tenant_rls: bool = False  # row-level security applies and database.session is read tenant by tenant
 
     def __repr__(self) -> str:
         # Tracebacks print fixture values: never the DSN's password (the profile may hold it too).
@@ -139,6 +140,20 @@ class CheckSession:
     def unseen(self, check: str, collection: str) -> Outcome | None:
         """UNPROVEN when row-level security hides rows from this role: what it cannot see is not reported missing."""
         return unproven(check, collection, self.rls_note) if self.rls_note else None
+
+    def partial(self, check: str, collection: str, measured: Outcome) -> Outcome:
+        """``measured`` unless the tenants read one by one may not be every tenant (``rls.completeness``): then
+        UNPROVEN, saying how many rows are hidden, or that it cannot be measured."""
+        if not self.per_tenant_rls or measured.status != PASS:
+            return measured
+        from .. import rls
+
+        found = self.once((rls.COMPLETENESS, collection),
+                          lambda: rls.completeness(self.conn, self.target, collection, self.tenants))
+        if found is None or found.status != UNPROVEN:
+            return measured
+        return unproven(check, collection, found.note, expected=measured.expected, found=measured.found,
+                        metrics={**measured.metrics, **found.metrics})
 
     def _gather(self, collections: list[str]) -> dict[str, CollectionStats]:
         """The one pass in each tenant's view, added up (one view when no setting uses {tenant})."""
@@ -241,6 +256,7 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
             session.tenants = rls.tenants(c, profile)
         if rls.applies(securities) and not profile.database.session:
             session.rls_note = rls.outcome(securities, profile, None).note
+        session.per_tenant_rls = rls.applies(securities) and profile.database.per_tenant
         if "all" in options.collections:
             names = list(rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target)))
             if not names:

@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"  failed: key {failure.key} ({failure.collection}): {failure.reason}")
     if summary.stopped:
         lines.append(f"  stopped: {summary.stopped}")
+    if summary.unproven:
+        lines.append(f"  unproven: {summary.unproven}")
     emit(summary, args.json, "\n".join(lines))
     if summary.refused:
         return summary.refused_code or 2
@@ -108,7 +110,7 @@ def _run_workers(args: argparse.Namespace, settings, approve: bool, override: st
     # The override the starter was given reaches each worker's own gate (as run hands it to the engine).
     summary = run_workers(settings, options, args.workers, args.provider_url,
                           env={OVERRIDE_ENV: override} if override else None)
-    lines = [summary.line(), *(f"  {e}" for e in summary.errors)]
+    lines = [summary.line(), *(f"  not ok: {p}" for p in summary.problems)]
     for worker in summary.workers:
         for failure in worker.get("failures", [])[:20]:
             lines.append(f"  failed: key {failure['key']} ({failure['collection']}): {failure['reason']}")

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from ..output import emit
     from ..target import Target
 
-    settings = settings_from(args)
+    settings = settings_from(args, require_provider=False)  # without one, swap's gate is unproven and says so
     target = Target(settings.profile)
     scope_gate = None
     if args.new:  # rollback and drop-retired undo or finish an earlier swap: no new vectors go live
@@ -48,8 +48,11 @@ def run(args: argparse.Namespace) -> int:
         elif args.drop_retired:
             result = drop_retired(conn, lock_conn, target, args.live)
         else:
-            result = swap(conn, lock_conn, target, args.new, args.live, settings)
+            result = swap(conn, lock_conn, target, args.new, args.live, settings, override=args.override)
     text = result.line()
+    if result.override:
+        gate = result.as_dict()["gate"]
+        text += f"\n  DONE gate not proven ({gate['reason']}); override: {result.override}"
     if scope_gate is not None and scope_gate.override:
         text += f"\n  scope gate {scope_gate.status}; override: {scope_gate.override}"
     emit({**result.as_dict(), "scope_gate": scope_gate.as_dict() if scope_gate else None}, args.json, text)

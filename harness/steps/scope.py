@@ -176,6 +176,8 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             check("collection exists", True, f"{known[collection]} chunks")
             counts = rls.visible_state(conn, target, collection, settings.model, tenants).as_dict()
             counts.pop("collection", None)
+            if (part := rls.completeness(conn, target, collection, tenants)) is not None:
+                checks.append(part)  # the counts above are only the listed tenants' rows
             stored = rls.across(conn, target.profile, tenants, lambda: stored_models(conn, target, collection))
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None

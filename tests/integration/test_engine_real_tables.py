@@ -12,15 +12,7 @@ from harness.profile import parse_profile
 from harness.settings import resolve
 from harness.target import Target
 
-SCHEMA = """
-CREATE TABLE documents (id text PRIMARY KEY, tenant_id text NOT NULL, content text NOT NULL);
-CREATE TABLE document_embeddings (
-  id text PRIMARY KEY,  -- filled by the application (crypto.randomUUID()), no default
-  document_id text NOT NULL REFERENCES documents(id), tenant_id text NOT NULL,
-  embedding vector(384) NOT NULL, dimensions int NOT NULL, model text NOT NULL);
-INSERT INTO documents SELECT 'doc-' || g, CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'globex' END, 'text number ' || g
-  FROM generate_series(1, 40) g;
-"""
+from .conftest import SCHEMA
 
 PROFILE = """
 name: app-keys
@@ -30,16 +22,6 @@ embeddings: {table: document_embeddings, key: document_id, model: model, tenant:
 %s
 """
 DEFAULTS = ', defaults: {id: "gen_random_uuid()::text", dimensions: "{dims}"}'
-
-RLS = """
-CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw';
-GRANT SELECT, INSERT, UPDATE, DELETE ON documents, document_embeddings TO {role};
-ALTER TABLE documents ENABLE ROW LEVEL SECURITY;
-ALTER TABLE document_embeddings ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant_docs ON documents USING (tenant_id = current_setting('app.current_tenant_id', true));
-CREATE POLICY tenant_vecs ON document_embeddings USING (tenant_id = current_setting('app.current_tenant_id', true));
-"""
-
 
 def _profile(defaults: str = "", extra: str = ""):
     return parse_profile(PROFILE % (defaults, extra), env={})
@@ -52,17 +34,6 @@ def _settings(profile, dsn, url):
 def _backfill(profile, dsn, url, **options):
     return run_backfill(_settings(profile, dsn, url), BackfillOptions(collection="documents", batch_size=16,
                                                                       progress=False, **options))
-
-
-@pytest.fixture
-def app_role(empty_db, pg):
-    """A login role the policies apply to (not the owner), and its DSN."""
-    role = f"app_{uuid.uuid4().hex[:8]}"
-    empty_db.execute(SCHEMA)
-    empty_db.execute(RLS.format(role=role))
-    yield pg.dsn(empty_db.name, user=role, password="app-secret-pw")
-    empty_db.execute(f"DROP OWNED BY {role}")
-    empty_db.execute(f"DROP ROLE {role}")
 
 
 def test_preflight_lists_not_null_columns_the_engine_would_leave_empty(empty_db):
@@ -141,7 +112,7 @@ def test_rls_owner_is_exempt(empty_db):
     assert "exempt" in outcomes["row-level security"].found
 
 
-def test_rls_backfill_goes_tenant_by_tenant_with_insert_not_copy(app_role, empty_db, embed_server):
+def test_rls_backfill_goes_tenant_by_tenant_with_insert_not_copy(app_role, auditor, empty_db, embed_server):
     session = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
     summary = _backfill(_profile(DEFAULTS, session), app_role, embed_server.url)
     assert summary.ok, summary.failures
@@ -243,7 +214,7 @@ def test_coverage_under_rls_without_session_is_unproven_not_missing(app_role, em
     assert outcome.status == "unproven" and "database.session" in outcome.note
 
 
-def test_coverage_under_rls_counts_every_tenant_with_the_session(app_role, embed_server):
+def test_coverage_under_rls_counts_every_tenant_with_the_session(app_role, auditor, embed_server):
     _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
     outcome = _coverage(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
     assert outcome.status == "passed" and outcome.metrics["chunks"] == 40
@@ -256,7 +227,7 @@ def test_coverage_under_rls_still_fails_on_a_missing_vector(app_role, empty_db, 
     assert outcome.status == "failed" and outcome.metrics["missing"] == 1
 
 
-def test_a_role_without_temp_privilege_writes_through_unnest(app_role, empty_db, embed_server):
+def test_a_role_without_temp_privilege_writes_through_unnest(app_role, auditor, empty_db, embed_server):
     empty_db.execute(f"REVOKE TEMPORARY ON DATABASE {empty_db.name} FROM PUBLIC")
     summary = _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
     assert summary.ok and summary.embedded == 40 and summary.after.needed == 0
