@@ -210,9 +210,6 @@ def run_backfill(
     table = profile.embeddings.table
     if options.into and (shape := preflightmod.into_shape_outcome(target, options.collection, options.into)):
         preflightmod.require([shape])
-    if options.run_id and profile.database.session:
-        raise RefusedError("--workers/--run-id do not apply database.session (row-level security) yet; expected one "
-                           "backfill process per collection for this profile")
     started = time.perf_counter()
     lock_conn = dbmod.connect(database_url, autocommit=True)
     read_conn = dbmod.connect(database_url, autocommit=True)
@@ -275,7 +272,7 @@ def run_backfill(
         if options.run_id:
             claim_conn = dbmod.connect(database_url, autocommit=True)
             try:
-                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options)
+                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options)  # per tenant
                 _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn)
             finally:
                 claim_conn.close()
@@ -356,13 +353,24 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
             if one(conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone())["prepared"]:
                 return
-            _copy(conn, target, options, summary)
+            size = options.rows_per_claim or options.batch_size * 4
+            copied = cut = 0
+            for tenant in tenants:
+                # Each tenant's view in turn (set_config(..., true) holds until this transaction ends): its chunks
+                # are copied, its vectors reused, its ranges cut and marked with it, so a worker takes them in it.
+                session = dbmod.session_values(target.profile.database.session, tenant)
+                dbmod.apply_session(conn, session)
+                summary.copied = 0
+                _copy(conn, target, options, summary)
+                copied += summary.copied
+                if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+                    summary.reused += reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra,
+                                                          session=session)
+                cut += claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size,
+                                         tenant=tenant, first_seq=cut)
+            summary.copied = copied
             if summary.copied:
                 _record_copy(conn, target, options)
-            if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
-                summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra)
-            size = options.rows_per_claim or options.batch_size * 4
-            claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
         return
     copied = 0
@@ -407,12 +415,15 @@ def _copy(conn: Conn, target: Target, options: BackfillOptions, summary: Backfil
                  summary.copied, options.collection, options.into, removed)
 
 
-def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[list[Row], int | None]]:
-    """Batches from the ranges this worker claims; ``([], seq)`` marks that every batch of claim ``seq`` was handed out."""
+def _claimed_batches(claim_conn, read_conn, target, collection, model,
+                     options) -> Iterator[tuple[list[Row], int | None, str | None]]:
+    """Batches from the ranges this worker claims, each read (and later written) in the session of the tenant the
+    range was cut for; ``([], seq, tenant)`` marks that every batch of claim ``seq`` was handed out."""
     while (claim := claims.take(claim_conn, options.run_id)) is not None:
-        for rows in iter_batches(read_conn, target, collection, model, options.batch_size, lo=claim.lo, hi=claim.hi):
-            yield rows, None
-        yield [], claim.seq
+        for rows in iter_batches(read_conn, target, collection, model, options.batch_size, lo=claim.lo, hi=claim.hi,
+                                 scope=functools.partial(rls.scope, read_conn, target.profile, claim.tenant)):
+            yield rows, None, claim.tenant
+        yield [], claim.seq, claim.tenant
 
 
 def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn) -> None:
