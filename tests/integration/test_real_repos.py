@@ -73,8 +73,9 @@ class Source:
 def server():
     """hash-embed models served under the names the applications ask for."""
     with_aliases = EmbeddingServer(
-        models=["hash-embed:1536", "hash-embed:1024", "hash-embed:768"],
-        aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768"},
+        models=["hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:384"],
+        aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768",
+                 "mxbai-embed-large": "hash-embed:1024", "all-minilm": "hash-embed:384"},
     ).start()
     try:
         yield with_aliases
@@ -364,3 +365,77 @@ def test_create_llama_pgvector_ollama_app(cli, empty_db, server, tmp_path):
     assert "recompute" in failed, failed
     assert "coverage" not in failed
     assert engine.record.code == 0 and '"outcome": "failed"' in engine.record.out
+
+
+# -- Django: pgvector's VectorField on a model, embedded by a management command -----------------------------------
+
+DJANGO_TYPES = {"CharField": "varchar(255)", "SlugField": "varchar(255)", "TextField": "text", "URLField": "varchar(200)",
+                "IntegerField": "integer", "FloatField": "double precision", "DateField": "date",
+                "DateTimeField": "timestamptz", "JSONField": "jsonb", "BooleanField": "boolean"}
+
+
+def django_ddl(models_py: str, app_label: str, model: str) -> str:
+    """The DDL ``manage.py migrate`` gives one model (the field kinds these apps use; a BigAutoField key)."""
+    body = re.search(rf"^class {model}\(models\.Model\):\n((?:[ \t]+.*\n|[ \t]*\n)+)", models_py, re.M).group(1)
+    table = re.search(r"db_table\s*=\s*['\"](\w+)['\"]", body)
+    columns = ['"id" bigserial PRIMARY KEY']
+    for name, kind, args in re.findall(r"^    (\w+)\s*=\s*(?:models\.)?(\w+Field)\(([^\n]*)\)", body, re.M):
+        if kind == "VectorField":
+            sqltype = "vector(%s)" % re.search(r"dimensions=(\d+)", args).group(1)
+        elif kind in DJANGO_TYPES:
+            sqltype = DJANGO_TYPES[kind]
+        else:
+            continue  # relations and managers: not in these tables' text
+        nullable = "null=True" in args or "blank=True" in args
+        columns.append(f'"{name}" {sqltype}' + ("" if nullable or kind == "VectorField" else " NOT NULL")
+                       + (" UNIQUE" if "unique=True" in args else ""))
+    name = table.group(1) if table else f"{app_label}_{model.lower()}"
+    return f'CREATE TABLE "{name}" ({", ".join(columns)});'
+
+
+def test_own_django_fixture_goes_through_the_whole_procedure(cli, empty_db, server, tmp_path):
+    """tests/fixtures/repos/django-vectors (ours): VectorField(dimensions=1024), an Ollama management command."""
+    repo = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "django-vectors"
+    empty_db.execute(django_ddl((repo / "library" / "models.py").read_text(), "library", "Book"))
+    with empty_db.connect(autocommit=True) as conn:
+        for i in range(25):
+            conn.execute("INSERT INTO library_book (title, summary) VALUES (%s, %s)",
+                         (f"Book {i}", f"A story about lighthouse keeper number {i} and the sea."))
+    trial = procedure(cli, empty_db, server, repo, tmp_path, "library_book")
+    assert trial.locate.code == 0 and trial.init.json["todo"] == []
+    drafted = trial.profile.read_text()
+    # The command hard-codes its model: the draft names it; the vector column and dimension come from the database.
+    assert "model: mxbai-embed-large  # guess: the model the entrypoint names" in drafted
+    assert "table: library_book" in drafted and "vector: summary_embedding" in drafted and "dimensions: 1024" in drafted
+    assert 'command: "python manage.py embed_books"' in drafted and 'OLLAMA_BASE_URL: "{provider_url}"' in drafted
+    assert_whole_procedure_ok(trial, empty_db, "library_book", "summary_embedding", 25)
+    entry = (tmp_path / "historylog.md").read_text()
+    assert "library_book" in entry and "mxbai-embed-large" in entry
+
+
+def test_gamesub_django_app_with_a_sentence_transformers_command(cli, empty_db, server, tmp_path):
+    """Calamia92/GameSub: Django, ``VectorField(dimensions=384)`` on ``games``, embedded in-process."""
+    repo = Source.of("Calamia92__GameSub").checkout("", tmp_path / "app")
+    empty_db.execute(django_ddl((repo / "games" / "models.py").read_text(), "games", "Game"))
+    with empty_db.connect(autocommit=True) as conn:
+        for i in range(30):
+            conn.execute("INSERT INTO games (external_id, name, slug, description, genres, platforms, stores, tags, "
+                         "created_at, updated_at) VALUES (%s, %s, %s, %s, '[]', '[]', '[]', '[]', now(), now())",
+                         (i, f"Game {i}", f"game-{i}", f"A puzzle game with {i} islands to explore."))
+
+    def choose(text: str) -> str:
+        # The draft reads the in-process model the command loads (all-MiniLM-L6-v2, Ollama's all-minilm) ...
+        assert "embeds_in_process: true" in text and "in_process_model: all-MiniLM-L6-v2" in text, text
+        assert re.search(r'command: "python manage.py \w*embeddings"', text), text
+        # ... and the engine embeds here (sentence-transformers is not installed), with the server's all-minilm:
+        # the user drops the app's command (scope checks the contract of a command that would run).
+        text = re.sub(r"\n  (?:command|workdir|embeds_in_process|in_process_model):[^\n]*", "", text)
+        return text
+
+    trial = procedure(cli, empty_db, server, repo, tmp_path, "games", model="all-minilm", edit=choose)
+    declared = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in trial.locate.json["declarations"]}
+    assert ("games/models.py", "games", "embedding", 384) in declared
+    assert trial.init.json["todo"] == []
+    drafted = trial.profile.read_text()
+    assert "table: games" in drafted and "vector: embedding" in drafted and "dimensions: 384" in drafted
+    assert_whole_procedure_ok(trial, empty_db, "games", "embedding", 30)
