@@ -221,9 +221,6 @@ def run_backfill(
     table = profile.embeddings.table
     if options.into and (shape := preflightmod.into_shape_outcome(target, options.collection, options.into)):
         preflightmod.require([shape])
-    if options.run_id and profile.database.session:
-        raise RefusedError("--workers/--run-id do not apply database.session (row-level security) yet; expected one "
-                           "backfill process per collection for this profile")
     started = time.perf_counter()
     lock_conn = dbmod.connect(database_url, autocommit=True)
     read_conn = dbmod.connect(database_url, autocommit=True)
@@ -288,7 +285,7 @@ def run_backfill(
         if options.run_id:
             claim_conn = dbmod.connect(database_url, autocommit=True)
             try:
-                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options)
+                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options)  # per tenant
                 _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn)
             finally:
                 claim_conn.close()
@@ -446,11 +443,20 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
             if one(conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone())["prepared"]:
                 return
-            summary.copied = _copy_into(conn, target, options, guard)
-            if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
-                summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra)
+            # One transaction for the workers' preparation: the copy's pieces are savepoints here, all or nothing.
+            summary.copied = _copy_into(conn, target, options, guard, tenants)
             size = options.rows_per_claim or options.batch_size * 4
-            claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size)
+            cut = 0
+            for tenant in tenants:
+                # Each tenant's view in turn (set_config(..., true) holds until this transaction ends): its vectors
+                # are reused and its ranges cut and marked with it, so a worker takes them in it.
+                session = dbmod.session_values(target.profile.database.session, tenant)
+                dbmod.apply_session(conn, session)
+                if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+                    summary.reused += reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra,
+                                                          session=session)
+                cut += claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size,
+                                         tenant=tenant, first_seq=cut)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
         return
     summary.copied = _copy_into(conn, target, options, guard, tenants)
@@ -573,12 +579,15 @@ def _sync_here(conn: Conn, target: Target, options: BackfillOptions) -> int:
     return copied
 
 
-def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[list[Row], int | None]]:
-    """Batches from the ranges this worker claims; ``([], seq)`` marks that every batch of claim ``seq`` was handed out."""
+def _claimed_batches(claim_conn, read_conn, target, collection, model,
+                     options) -> Iterator[tuple[list[Row], int | None, str | None]]:
+    """Batches from the ranges this worker claims, each read (and later written) in the session of the tenant the
+    range was cut for; ``([], seq, tenant)`` marks that every batch of claim ``seq`` was handed out."""
     while (claim := claims.take(claim_conn, options.run_id)) is not None:
-        for rows in iter_batches(read_conn, target, collection, model, options.batch_size, lo=claim.lo, hi=claim.hi):
-            yield rows, None
-        yield [], claim.seq
+        for rows in iter_batches(read_conn, target, collection, model, options.batch_size, lo=claim.lo, hi=claim.hi,
+                                 scope=functools.partial(rls.scope, read_conn, target.profile, claim.tenant)):
+            yield rows, None, claim.tenant
+        yield [], claim.seq, claim.tenant
 
 
 def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn) -> None:

@@ -294,3 +294,33 @@ def test_run_evidence_counts_rows_row_level_security_hides_without_the_session(a
     evidence = run_command(settings, "documents", tmp_path / "run", command)
     assert evidence.counts_after["chunks"] == 40 and evidence.remaining == 40
     assert not evidence.ok
+
+
+def test_two_workers_under_rls_apply_each_tenants_session_and_embed_every_tenants_rows(app_role, empty_db, embed_server,
+                                                                                       cli, tmp_path):
+    from harness.backfill import bookkeeping
+
+    # The owner makes the harness's schema once and lets the application's role use it (the role cannot CREATE).
+    role = app_role.split("://", 1)[1].split(":", 1)[0]
+    with connect(empty_db.dsn, autocommit=True) as owner:
+        bookkeeping.ensure(owner)
+        owner.execute(f"GRANT USAGE ON SCHEMA backfill_harness TO {role}; "
+                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA backfill_harness TO {role}")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE % (DEFAULTS, SESSION))
+    result = cli("backfill", "--profile", profile, "--collection", "documents", "--workers", "2", "--batch-size", "4",
+                 "--rows-per-claim", "4", "--json",
+                 env={"DATABASE_URL": app_role, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": "hash-embed:384"})
+    assert result.code == 0, result.out + result.err
+    assert len(result.json["workers"]) == 2 and result.json["embedded"] == 40
+    # Measured per tenant, in each tenant's own view, and as the owner (whom the policies do not restrict).
+    with connect(app_role, autocommit=True) as conn:
+        for tenant in ("acme", "globex"):
+            with scoped(conn, {"app.current_tenant_id": "{tenant}"}, tenant):
+                assert conn.execute("SELECT count(*) AS n FROM document_embeddings").fetchone()["n"] == 20
+    assert empty_db.scalar("SELECT count(*) FROM documents d JOIN document_embeddings e ON e.document_id = d.id "
+                           "AND e.tenant_id = d.tenant_id") == 40
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 40
+    # Every claim was cut inside its tenant's view and finished.
+    assert empty_db.scalar("SELECT count(DISTINCT tenant) FROM backfill_harness.claims WHERE state = 'done'") == 2
+    assert empty_db.scalar("SELECT count(*) FROM backfill_harness.claims WHERE state <> 'done'") == 0
