@@ -38,8 +38,8 @@ from ..state import CollectionState, model_switch, stored_models
 from ..target import Target
 from . import bookkeeping, claims, indexes, lock, privileges, reuse
 from .progress import Progress
-from .selection import Row, iter_batches
-from .writer import BatchWriter, Embedding, profile_defaults, write_path
+from .selection import Page, Row, iter_batches
+from .writer import BatchWriter, Vectors, profile_defaults, write_path
 
 log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
@@ -182,8 +182,8 @@ class BackfillSummary:
 
 @dataclass
 class _Embedded:
-    rows: list[Row]
-    good: list[Embedding]
+    rows: Sequence[Row]
+    good: list[Vectors]  # the embedded rows, in parts (one, unless the batch was split to isolate failures)
     failures: list[RowFailure]
     truncated: int
     requests: int
@@ -306,7 +306,7 @@ def run_backfill(
                 summary.seconds = time.perf_counter() - started
 
 
-def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterator[tuple[list[Row], int | None, str | None]]:
+def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
     """Pages of rows to embed, tenant after tenant, each page read inside its tenant's session."""
     served = 0
     for tenant in tenants:
@@ -407,7 +407,7 @@ def _copy(conn: Conn, target: Target, options: BackfillOptions, summary: Backfil
                  summary.copied, options.collection, options.into, removed)
 
 
-def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[list[Row], int | None]]:
+def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[Sequence[Row], int | None]]:
     """Batches from the ranges this worker claims; ``([], seq)`` marks that every batch of claim ``seq`` was handed out."""
     while (claim := claims.take(claim_conn, options.run_id)) is not None:
         for rows in iter_batches(read_conn, target, collection, model, options.batch_size, lo=claim.lo, hi=claim.hi):
@@ -509,13 +509,14 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
         log.error("%s", summary.stopped)
         return False
     started = time.perf_counter()
+    good = Vectors.join(done.good)
     try:
         session = dbmod.session_values(writer.target.profile.database.session, done.tenant)
-        written = writer.write(done.good, session)
+        written = writer.write(good, session)
     except psycopg.errors.LockNotAvailable:
-        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(done.good)} vectors", writer.tables()) from None
+        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(good)} vectors", writer.tables()) from None
     except psycopg.Error as exc:
-        raise HarnessError(f"writing a batch of {len(done.good)} vectors failed: {dbmod.describe_error(exc)}") from exc
+        raise HarnessError(f"writing a batch of {len(good)} vectors failed: {dbmod.describe_error(exc)}") from exc
     summary.write_seconds += time.perf_counter() - started
     summary.embedded += written
     summary.truncated += done.truncated
@@ -529,7 +530,7 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
     return True
 
 
-def _embed_batch(provider: OllamaProvider, rows: list[Row], dims: int, tenant: str | None = None) -> _Embedded:
+def _embed_batch(provider: OllamaProvider, rows: Sequence[Row], dims: int, tenant: str | None = None) -> _Embedded:
     started = time.perf_counter()
     out = _Embedded(rows, [], [], 0, 0, 0.0, tenant)
     _embed_into(provider, rows, dims, out, truncate=False)
@@ -540,8 +541,9 @@ def _embed_batch(provider: OllamaProvider, rows: list[Row], dims: int, tenant: s
 def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _Embedded, truncate: bool) -> None:
     """Embed rows; on a 4xx split to find the guilty inputs; on over-length singletons retry with truncation."""
     out.requests += 1
+    page = Page.of(rows)
     try:
-        result = provider.embed([r.text for r in rows], truncate=truncate)
+        result = provider.embed(list(page.texts), truncate=truncate)
     except ProviderUnavailable:
         raise
     except ProviderRejected as exc:
@@ -560,8 +562,7 @@ def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _
         for row in rows:
             out.failures.append(RowFailure(row.key, row.collection, row.tenant, reason))
         return
-    for i, row in enumerate(rows):
-        out.good.append(Embedding(row.key, vectors[i], row.text_hash, row.collection, row.tenant, row.exists))
+    out.good.append(Vectors(page.keys, vectors, page.hashes, page.collections, page.tenants, page.exists))
 
 
 # Special tokens a model adds around an input (BOS/EOS, [CLS]/[SEP]): allowance when bounding tokens by bytes.
@@ -581,7 +582,7 @@ def _rejected(provider, rows, dims, out, truncate, exc) -> None:
         _embed_into(provider, rows[middle:], dims, out, truncate)
     elif not truncate and _over_context(exc):
         _embed_into(provider, rows, dims, out, truncate=True)
-        if out.good and out.good[-1].key == rows[0].key:
+        if out.good and out.good[-1].keys[-1] == rows[0].key:
             out.truncated += 1
     else:
         out.failures.append(RowFailure(rows[0].key, rows[0].collection, rows[0].tenant, str(exc)))
@@ -597,9 +598,9 @@ def _truncated_batch(provider, rows, dims, out, context: int) -> None:
     A token spans at least one byte, so only texts longer than the context in bytes can have been cut; each of
     those alone is asked again without truncation, and counted when the provider refuses it for its length.
     """
-    good = len(out.good)
+    good = sum(map(len, out.good))
     _embed_into(provider, rows, dims, out, truncate=True)
-    if len(out.good) - good != len(rows):
+    if sum(map(len, out.good)) - good != len(rows):
         return  # refused as a whole (a bad answer): the rows are already recorded as failures
     for row in rows:
         if len(row.text.encode("utf-8")) + _SPECIAL_TOKENS <= context:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ContextManager
+from typing import Any, ContextManager, cast, overload
 
 import psycopg
 from psycopg import sql
@@ -24,6 +24,48 @@ class Row:
     collection: str
     tenant: Any
     exists: bool = True  # an embedding row for this key already exists (so the write must replace it)
+
+
+class Page(Sequence[Row]):
+    """A page of rows needing embedding, kept as the columns the query returned.
+
+    The engine reads the columns (texts to embed, keys and hashes to write) without building an object per
+    row; indexing still gives a ``Row`` (failures, splitting a rejected batch), and a slice is a ``Page``.
+    """
+
+    __slots__ = ("keys", "texts", "hashes", "collections", "tenants", "exists")
+
+    def __init__(self, keys: Sequence[Any], texts: Sequence[str], hashes: Sequence[str], collections: Sequence[str],
+                 tenants: Sequence[Any], exists: Sequence[bool]):
+        self.keys, self.texts, self.hashes = keys, texts, hashes
+        self.collections, self.tenants, self.exists = collections, tenants, exists
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[Any, ...]] | Sequence[Row]) -> Page:
+        """From tuples in ``Row``'s field order (what the selection query returns), or from ``Row``s."""
+        if isinstance(rows, Page):
+            return rows
+        if rows and isinstance(rows[0], Row):
+            rows = [(r.key, r.text, r.text_hash, r.collection, r.tenant, r.exists) for r in cast(Sequence[Row], rows)]
+        columns = list(zip(*rows)) if rows else [()] * 6
+        return cls(*columns)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+    @overload
+    def __getitem__(self, index: slice) -> Page: ...
+    def __getitem__(self, index: int | slice) -> Row | Page:
+        if isinstance(index, slice):
+            return Page(self.keys[index], self.texts[index], self.hashes[index], self.collections[index],
+                        self.tenants[index], self.exists[index])
+        return Row(self.keys[index], self.texts[index], self.hashes[index], self.collections[index],
+                   self.tenants[index], self.exists[index])
+
+    def __iter__(self) -> Iterator[Row]:
+        return map(Row, self.keys, self.texts, self.hashes, self.collections, self.tenants, self.exists)
 
 
 def select_batch_sql(target: Target, *, keys: bool = False) -> sql.Composed:
@@ -50,19 +92,21 @@ def select_batch_sql(target: Target, *, keys: bool = False) -> sql.Composed:
 
 
 def iter_batches(
-    conn: Conn, target: Target, collection: str, model: str, batch_size: int, limit: int | None = None,
+    conn: Conn, target: Target, collection: str, model: str, batch_size: int | Callable[[], int], limit: int | None = None,
     *, lo: Any = None, hi: Any = None, keys: tuple[str, ...] | None = None,
     scope: Callable[[], ContextManager] | None = None,
-) -> Iterator[list[Row]]:
+) -> Iterator[Page]:
     """Yield pages of rows needing embedding (or exactly the rows of ``keys``), walking the chunk key once.
 
+    ``batch_size``: rows per page, or a function read before each page (a size adapted to the provider's latency);
     ``scope``: a transaction (with row-level-security settings) each page is read in.
     """
+    page_size = batch_size if callable(batch_size) else (lambda: batch_size)
     query = select_batch_sql(target, keys=keys is not None)
     after: Any = None
     served = 0
     while limit is None or served < limit:
-        size = batch_size if limit is None else min(batch_size, limit - served)
+        size = max(1, page_size()) if limit is None else min(max(1, page_size()), limit - served)
         try:
             # Plain tuples, in Row's field order: the cheapest rows psycopg can build.
             with scope() if scope is not None else contextlib.nullcontext():
@@ -81,7 +125,7 @@ def iter_batches(
             return
         served += len(rows)
         after = rows[-1][0]
-        yield [Row(*r) for r in rows]
+        yield Page.of(rows)
 
 
 def read_keys(path: str, collection: str) -> tuple[str, ...]:
