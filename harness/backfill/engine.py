@@ -37,6 +37,7 @@ from ..settings import Settings
 from ..state import CollectionState, model_switch, stored_models
 from ..target import Target
 from . import bookkeeping, claims, indexes, lock, privileges, reuse
+from .batchsize import AdaptiveSize, Sizing
 from .progress import Progress
 from .selection import Page, Row, iter_batches
 from .writer import BatchWriter, Vectors, profile_defaults, write_path
@@ -77,6 +78,8 @@ class BackfillOptions:
     sync: bool = _flag("--sync", False)  # --into: bring chunks added, edited or deleted in live since the copy over
     # embed requests in flight at once (a server serves several in parallel)
     concurrency: int = _flag("--concurrency", DEFAULT_CONCURRENCY)
+    # aim each request at this latency: the batch size adapts within batch_size/8 .. batch_size*8 (None: fixed)
+    target_latency_ms: int | None = _flag("--target-latency-ms")
 
     @property
     def target_collection(self) -> str:
@@ -272,16 +275,18 @@ def run_backfill(
         writer = BatchWriter(write_conn, target, model, dims, path, guard)
         summary.write_path = writer.path.reason
         progress = Progress(total, enabled=options.progress)
+        size = (AdaptiveSize(options.batch_size, Sizing.around(options.batch_size, options.target_latency_ms))
+                if options.target_latency_ms else None)
         if options.run_id:
             claim_conn = dbmod.connect(database_url, autocommit=True)
             try:
-                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options)
-                _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn)
+                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options, size)
+                _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn, size)
             finally:
                 claim_conn.close()
         else:
-            tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants)
-            _pipeline(tenant_batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
+            tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants, size)
+            _pipeline(tenant_batches, writer, target, provider, options, dims, summary, progress, on_batch, None, size)
         progress.close()
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
         left = summary.after.needed
@@ -306,14 +311,15 @@ def run_backfill(
                 summary.seconds = time.perf_counter() - started
 
 
-def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
+def _tenant_batches(conn, target, collection, model, options, tenants,
+                    size: AdaptiveSize | None = None) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
     """Pages of rows to embed, tenant after tenant, each page read inside its tenant's session."""
     served = 0
     for tenant in tenants:
         limit = None if options.limit is None else options.limit - served
         if limit is not None and limit <= 0:
             return
-        for rows in iter_batches(conn, target, collection, model, options.batch_size, limit,
+        for rows in iter_batches(conn, target, collection, model, size or options.batch_size, limit,
                                  keys=options.keys, scope=functools.partial(rls.scope, conn, target.profile, tenant)):
             served += len(rows)
             yield rows, None, tenant
@@ -407,15 +413,17 @@ def _copy(conn: Conn, target: Target, options: BackfillOptions, summary: Backfil
                  summary.copied, options.collection, options.into, removed)
 
 
-def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[Sequence[Row], int | None]]:
+def _claimed_batches(claim_conn, read_conn, target, collection, model, options,
+                     size: AdaptiveSize | None = None) -> Iterator[tuple[Sequence[Row], int | None]]:
     """Batches from the ranges this worker claims; ``([], seq)`` marks that every batch of claim ``seq`` was handed out."""
     while (claim := claims.take(claim_conn, options.run_id)) is not None:
-        for rows in iter_batches(read_conn, target, collection, model, options.batch_size, lo=claim.lo, hi=claim.hi):
+        for rows in iter_batches(read_conn, target, collection, model, size or options.batch_size, lo=claim.lo, hi=claim.hi):
             yield rows, None
         yield [], claim.seq
 
 
-def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn) -> None:
+def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn,
+              size: AdaptiveSize | None = None) -> None:
     """Three stages: a selector thread reads the next pages, up to ``options.concurrency`` embed requests are in
     flight at once, and this thread writes the answers in selection order; so while batch N is written,
     batches N+1.. are being embedded and the next page selected."""
@@ -455,7 +463,7 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 continue
             if kind == "rows":
                 rows, tenant = item
-                kind, item = "batch", pool.submit(_embed_batch, provider, rows, dims, tenant)
+                kind, item = "batch", pool.submit(_embed_batch, provider, rows, dims, tenant, size)
             if not put(embedded, (kind, item)) or kind in ("end", "error"):
                 return
             if kind == "batch" and first:
@@ -530,11 +538,14 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
     return True
 
 
-def _embed_batch(provider: OllamaProvider, rows: Sequence[Row], dims: int, tenant: str | None = None) -> _Embedded:
+def _embed_batch(provider: OllamaProvider, rows: Sequence[Row], dims: int, tenant: str | None = None,
+                 size: AdaptiveSize | None = None) -> _Embedded:
     started = time.perf_counter()
     out = _Embedded(rows, [], [], 0, 0, 0.0, tenant)
     _embed_into(provider, rows, dims, out, truncate=False)
     out.seconds = time.perf_counter() - started
+    if size is not None and out.requests == 1 and not out.failures:
+        size.observe(len(rows), out.seconds)  # only a request answered whole measures the provider's latency
     return out
 
 
