@@ -81,14 +81,36 @@ def select_batch_sql(target: Target, *, keys: bool = False) -> sql.Composed:
     return sql.SQL(
         "SELECT {id} AS key, {text} AS text, {hash} AS text_hash, {coll} AS collection, {tenant} AS tenant, "
         "{exists} AS exists "
-        "FROM {join} WHERE {where} AND {needs} AND (%(start)s OR {id} > %(after)s) "
-        "AND (%(lo_open)s OR {id} > %(lo)s) AND (%(hi_open)s OR {id} <= %(hi)s) "
+        "FROM {join} WHERE {where} AND {needs} AND {page} "
         "ORDER BY {id} LIMIT %(limit)s"
     ).format(
         id=target.chunk_id, text=target.text, hash=target.text_hash, coll=target.collection_of_chunk(),
-        tenant=tenant, exists=exists, join=target.join(), where=target.chunk_filter(),
+        tenant=tenant, exists=exists, join=_paged_join(target), where=target.chunk_filter(), page=_page(target.chunk_id),
         needs=sql.SQL("{}::text = ANY(%(keys)s::text[])").format(target.chunk_id) if keys else target.needs_embedding(),
     )
+
+
+def _page(key: sql.Composable) -> sql.Composable:
+    """The page's key bounds on ``key``: after the last page, inside the claimed range."""
+    return sql.SQL("(%(start)s OR {k} > %(after)s) AND (%(lo_open)s OR {k} > %(lo)s) AND (%(hi_open)s OR {k} <= %(hi)s)"
+                   ).format(k=key)
+
+
+def _paged_join(target: Target) -> sql.Composable:
+    """``target.join()`` with the page's key bounds repeated on the embedding side.
+
+    Postgres does not carry an inequality across a join's equality, so without them the embeddings' index scan
+    starts at the table's first key for every page: each page re-read every vector written before it
+    (quadratic in the collection; issue #12). Inside the join's ON they change nothing (its keys equal the chunk's).
+    """
+    if target.inline:
+        return target.join()
+    em = target.profile.embeddings
+    on = [sql.SQL("{} = {}").format(target.e(em.key), target.chunk_id), _page(target.e(em.key))]
+    if em.collection and target.profile.chunks.collection:
+        on.append(sql.SQL("{}::text = {}::text").format(target.e(em.collection), target.c(target.profile.chunks.collection)))
+    return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(target.chunk_table, target.embedding_table,
+                                                             sql.SQL(" AND ").join(on))
 
 
 def iter_batches(
