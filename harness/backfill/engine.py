@@ -38,9 +38,10 @@ from ..settings import Settings
 from ..state import CollectionState, model_switch, still_needed, stored_models
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
+from .batchsize import AdaptiveSize, Sizing
 from .progress import Progress
-from .selection import Row, iter_batches
-from .writer import BatchWriter, Embedding, profile_defaults, write_path
+from .selection import Page, Row, iter_batches
+from .writer import BatchWriter, Vectors, profile_defaults, write_path
 
 log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
@@ -78,6 +79,8 @@ class BackfillOptions:
     sync: bool = _flag("--sync", False)  # --into: bring chunks added, edited or deleted in live since the copy over
     # embed requests in flight at once (a server serves several in parallel)
     concurrency: int = _flag("--concurrency", DEFAULT_CONCURRENCY)
+    # aim each request at this latency: the batch size adapts within batch_size/8 .. batch_size*8 (None: fixed)
+    target_latency_ms: int | None = _flag("--target-latency-ms")
 
     @property
     def target_collection(self) -> str:
@@ -189,8 +192,8 @@ class BackfillSummary:
 
 @dataclass
 class _Embedded:
-    rows: list[Row]
-    good: list[Embedding]
+    rows: Sequence[Row]
+    good: list[Vectors]  # the embedded rows, in parts (one, unless the batch was split to isolate failures)
     failures: list[RowFailure]
     truncated: int
     requests: int
@@ -282,16 +285,18 @@ def run_backfill(
         writer = BatchWriter(write_conn, target, model, dims, path, guard)
         summary.write_path = writer.path.reason
         progress = Progress(total, enabled=options.progress)
+        size = (AdaptiveSize(options.batch_size, Sizing.around(options.batch_size, options.target_latency_ms))
+                if options.target_latency_ms else None)
         if options.run_id:
             claim_conn = dbmod.connect(database_url, autocommit=True)
             try:
-                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options)  # per tenant
-                _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn)
+                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options, size)  # per tenant
+                _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn, size)
             finally:
                 claim_conn.close()
         else:
-            tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants)
-            _pipeline(tenant_batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
+            tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants, size)
+            _pipeline(tenant_batches, writer, target, provider, options, dims, summary, progress, on_batch, None, size)
         progress.close()
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
         # A run meant to cover the collection is ok only when the database says so: rows edited or added behind
@@ -393,14 +398,15 @@ def _into_new_destination(settings: Settings, options: BackfillOptions, provider
     return summary
 
 
-def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterator[tuple[list[Row], int | None, str | None]]:
+def _tenant_batches(conn, target, collection, model, options, tenants,
+                    size: AdaptiveSize | None = None) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
     """Pages of rows to embed, tenant after tenant, each page read inside its tenant's session."""
     served = 0
     for tenant in tenants:
         limit = None if options.limit is None else options.limit - served
         if limit is not None and limit <= 0:
             return
-        for rows in iter_batches(conn, target, collection, model, options.batch_size, limit,
+        for rows in iter_batches(conn, target, collection, model, size or options.batch_size, limit,
                                  keys=options.keys, scope=functools.partial(rls.scope, conn, target.profile, tenant)):
             served += len(rows)
             yield rows, None, tenant
@@ -579,18 +585,19 @@ def _sync_here(conn: Conn, target: Target, options: BackfillOptions) -> int:
     return copied
 
 
-def _claimed_batches(claim_conn, read_conn, target, collection, model,
-                     options) -> Iterator[tuple[list[Row], int | None, str | None]]:
+def _claimed_batches(claim_conn, read_conn, target, collection, model, options,
+                     size: AdaptiveSize | None = None) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
     """Batches from the ranges this worker claims, each read (and later written) in the session of the tenant the
     range was cut for; ``([], seq, tenant)`` marks that every batch of claim ``seq`` was handed out."""
     while (claim := claims.take(claim_conn, options.run_id)) is not None:
-        for rows in iter_batches(read_conn, target, collection, model, options.batch_size, lo=claim.lo, hi=claim.hi,
-                                 scope=functools.partial(rls.scope, read_conn, target.profile, claim.tenant)):
+        for rows in iter_batches(read_conn, target, collection, model, size or options.batch_size, lo=claim.lo,
+                                 hi=claim.hi, scope=functools.partial(rls.scope, read_conn, target.profile, claim.tenant)):
             yield rows, None, claim.tenant
         yield [], claim.seq, claim.tenant
 
 
-def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn) -> None:
+def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn,
+              size: AdaptiveSize | None = None) -> None:
     """Three stages: a selector thread reads the next pages, up to ``options.concurrency`` embed requests are in
     flight at once, and this thread writes the answers in selection order; so while batch N is written,
     batches N+1.. are being embedded and the next page selected."""
@@ -630,7 +637,7 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 continue
             if kind == "rows":
                 rows, tenant = item
-                kind, item = "batch", pool.submit(_embed_batch, provider, rows, dims, tenant)
+                kind, item = "batch", pool.submit(_embed_batch, provider, rows, dims, tenant, size)
             if not put(embedded, (kind, item)) or kind in ("end", "error"):
                 return
             if kind == "batch" and first:
@@ -684,13 +691,14 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
         log.error("%s", summary.stopped)
         return False
     started = time.perf_counter()
+    good = Vectors.join(done.good)
     try:
         session = dbmod.session_values(writer.target.profile.database.session, done.tenant)
-        written = writer.write(done.good, session)
+        written = writer.write(good, session)
     except psycopg.errors.LockNotAvailable:
-        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(done.good)} vectors", writer.tables()) from None
+        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(good)} vectors", writer.tables()) from None
     except psycopg.Error as exc:
-        raise HarnessError(f"writing a batch of {len(done.good)} vectors failed: {dbmod.describe_error(exc)}") from exc
+        raise HarnessError(f"writing a batch of {len(good)} vectors failed: {dbmod.describe_error(exc)}") from exc
     summary.write_seconds += time.perf_counter() - started
     summary.embedded += written
     summary.truncated += done.truncated
@@ -704,19 +712,23 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
     return True
 
 
-def _embed_batch(provider: OllamaProvider, rows: list[Row], dims: int, tenant: str | None = None) -> _Embedded:
+def _embed_batch(provider: OllamaProvider, rows: Sequence[Row], dims: int, tenant: str | None = None,
+                 size: AdaptiveSize | None = None) -> _Embedded:
     started = time.perf_counter()
     out = _Embedded(rows, [], [], 0, 0, 0.0, tenant)
     _embed_into(provider, rows, dims, out, truncate=False)
     out.seconds = time.perf_counter() - started
+    if size is not None and out.requests == 1 and not out.failures:
+        size.observe(len(rows), out.seconds)  # only a request answered whole measures the provider's latency
     return out
 
 
 def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _Embedded, truncate: bool) -> None:
     """Embed rows; on a 4xx split to find the guilty inputs; on over-length singletons retry with truncation."""
     out.requests += 1
+    page = Page.of(rows)
     try:
-        result = provider.embed([r.text for r in rows], truncate=truncate)
+        result = provider.embed(list(page.texts), truncate=truncate)
     except ProviderUnavailable:
         raise
     except ProviderRejected as exc:
@@ -735,8 +747,7 @@ def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _
         for row in rows:
             out.failures.append(RowFailure(row.key, row.collection, row.tenant, reason))
         return
-    for i, row in enumerate(rows):
-        out.good.append(Embedding(row.key, vectors[i], row.text_hash, row.collection, row.tenant, row.exists))
+    out.good.append(Vectors(page.keys, vectors, page.hashes, page.collections, page.tenants, page.exists))
 
 
 # Special tokens a model adds around an input (BOS/EOS, [CLS]/[SEP]): allowance when bounding tokens by bytes.
@@ -756,7 +767,7 @@ def _rejected(provider, rows, dims, out, truncate, exc) -> None:
         _embed_into(provider, rows[middle:], dims, out, truncate)
     elif not truncate and _over_context(exc):
         _embed_into(provider, rows, dims, out, truncate=True)
-        if out.good and out.good[-1].key == rows[0].key:
+        if out.good and out.good[-1].keys[-1] == rows[0].key:
             out.truncated += 1
     else:
         out.failures.append(RowFailure(rows[0].key, rows[0].collection, rows[0].tenant, str(exc)))
@@ -772,9 +783,9 @@ def _truncated_batch(provider, rows, dims, out, context: int) -> None:
     A token spans at least one byte, so only texts longer than the context in bytes can have been cut; each of
     those alone is asked again without truncation, and counted when the provider refuses it for its length.
     """
-    good = len(out.good)
+    good = sum(map(len, out.good))
     _embed_into(provider, rows, dims, out, truncate=True)
-    if len(out.good) - good != len(rows):
+    if sum(map(len, out.good)) - good != len(rows):
         return  # refused as a whole (a bad answer): the rows are already recorded as failures
     for row in rows:
         if len(row.text.encode("utf-8")) + _SPECIAL_TOKENS <= context:

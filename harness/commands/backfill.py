@@ -44,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY,
                    help=f"embed requests in flight at once per worker (default {DEFAULT_CONCURRENCY}; a server "
                         "serving several at once, like Ollama with OLLAMA_NUM_PARALLEL or a GPU server, stays busy)")
+    p.add_argument("--target-latency-ms", type=positive_int, metavar="MS",
+                   help="adapt the batch size to the provider: aim each request at MS milliseconds, within "
+                        "--batch-size/8 .. --batch-size*8 (default: a fixed batch size)")
     add_json(p)
     p.set_defaults(handler=run, on_failure="continue")
 
