@@ -161,7 +161,10 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
     return SwapResult("swap", live, new, retired, chunks, vectors, gate)
 
 
-def _failure(outcome: Outcome) -> str:
+REMAKE = "; --sync cannot bring them over to a table of its own: drop NEW and make it again with backfill --into NEW"
+
+
+def _failure(outcome: Outcome, remedy: str | None = None) -> str:
     if outcome.status == UNPROVEN:
         return (f"{outcome.check} unproven: {outcome.note}; name the profile's chunks.sources (or fill NEW with "
                 "backfill --into) so it can be compared")
@@ -169,7 +172,7 @@ def _failure(outcome: Outcome) -> str:
     if outcome.offenders:
         text += " (e.g. " + ", ".join(f"id={o.id} {o.detail}".strip() for o in outcome.offenders[:5]) + ")"
     if outcome.check == "matches_live":
-        text += ("; bring them over with backfill --collection LIVE --into NEW --sync, then swap again")
+        text += remedy or "; bring them over with backfill --collection LIVE --into NEW --sync, then swap again"
     return text
 
 
@@ -309,7 +312,7 @@ def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: st
         failed = [o for o in gate if o.status == FAIL]
         if failed:
             raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
-                              + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
+                              + "; ".join(_failure(o, REMAKE) for o in failed) + "; nothing was swapped")
         em = target.profile.embeddings
         try:
             with conn.transaction():
@@ -389,7 +392,7 @@ def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, li
         failed = [o for o in gate if o.status == FAIL]
         if failed:
             raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
-                              + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
+                              + "; ".join(_failure(o, REMAKE) for o in failed) + "; nothing was swapped")
         em = target.profile.embeddings
         try:
             with conn.transaction():
