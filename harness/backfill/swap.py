@@ -288,8 +288,6 @@ def _forget(conn: Conn, target: Target, live: str) -> None:
 def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str, settings: Settings) -> SwapResult:
     """Gate NEW's table (the DONE checks on it, and exactly the live rows), then rename LIVE's table to LIVE__retired
     and NEW's to LIVE's, in one transaction: the library reads the new vectors from its next query."""
-    import dataclasses
-
     if new == live:
         raise ConfigError(f"--from {new!r} and --to {live!r} are the same collection; expected two different names")
     new_t, live_t = (Target(library_swap.for_collection(target.profile, c)) for c in (new, live))
@@ -302,13 +300,7 @@ def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: st
         raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
                           f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
     with _TablesLocked(lock_conn, target, [live, new]):
-        session = checks.open_session(dataclasses.replace(settings, profile=new_t.profile),
-                                      checks.CheckOptions(collections=(new,)))
-        try:
-            gate = [checks.PER_COLLECTION[name](session, new) for name in GATE]
-        finally:
-            session.close()
-        gate.append(library_swap.matches_live_table(conn, new_t, live_t))
+        gate = _gate(settings, new_t, live_t, new, GATE)
         failed = [o for o in gate if o.status == FAIL]
         if failed:
             raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
