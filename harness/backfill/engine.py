@@ -340,6 +340,9 @@ def _into_new_table(settings: Settings, options: BackfillOptions, provider: Olla
     live = Target(settings.profile)
     new_settings = replace(settings, profile=library_swap.for_collection(settings.profile, cast(str, options.into)))
     new = Target(new_settings.profile)
+    if options.sync:
+        raise ConfigError(f"--sync does not apply to a library store whose collections are tables of their own "
+                          f"({live.profile.chunks.table}); expected: drop {options.into!r} and make it again with --into")
     dims = provider.dimensions()
     if settings.dimensions is not None and settings.dimensions != dims:
         raise CheckFailed(f"model {provider.model!r} returns {dims}-dimension vectors but the profile says "
@@ -370,6 +373,9 @@ def _into_new_destination(settings: Settings, options: BackfillOptions, provider
     live = Target(settings.profile)
     into = cast(str, options.into)
     new = Target(pgai_swap.for_store(settings.profile, pgai_swap.store_of(into)))
+    if options.sync:
+        raise ConfigError(f"--sync does not apply to a library store whose collections are tables of their own "
+                          f"({live.profile.chunks.table}); expected: drop {options.into!r} and make it again with --into")
     dims = provider.dimensions()
     if settings.dimensions is not None and settings.dimensions != dims:
         raise CheckFailed(f"model {provider.model!r} returns {dims}-dimension vectors but the profile says "
