@@ -15,10 +15,10 @@ from psycopg import sql
 
 from .. import checks
 from ..checks.live import comparison, differences, matches_live
-from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven
+from ..checks.outcome import FAIL, UNPROVEN, Outcome
 from ..checks.verdict import done
 from ..db import Conn, one
-from ..errors import ConfigError, ProviderError, RefusedError
+from ..errors import ConfigError, RefusedError
 from ..settings import Settings
 from ..state import require_collection
 from ..profile import SourceTable
@@ -124,15 +124,10 @@ def run_gate(settings: Settings, new: str, live: str) -> list[Outcome]:
 
 def _checks_on(settings: Settings, collection: str, names: tuple[str, ...],
                then: Callable[[checks.CheckSession], Outcome] | None = None) -> list[Outcome]:
-    """The checks ``names`` on one collection, recompute first (kept by the session, so fresh and model, which it
-    stands in for, read the same); a provider that cannot answer makes recompute unproven, not an error."""
+    """The checks ``names`` on one collection in one CheckSession (recompute is kept by it, so fresh and model,
+    which it stands in for, read the same), then ``then`` on the same session."""
     session = checks.open_session(settings, checks.CheckOptions(collections=(collection,)))
     try:
-        try:
-            checks.recompute(session, collection)
-        except ProviderError as exc:
-            problem = f"nothing was re-embedded: {exc}"
-            session.once(("recompute", collection), lambda: unproven("recompute", collection, problem))
         gate = [checks.PER_COLLECTION[name](session, collection) for name in names]
         return gate + [then(session)] if then is not None else gate
     finally:
