@@ -27,6 +27,7 @@ class WorkersSummary:
     run_id: str
     workers: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    remaining: int | None = None  # rows still needing a vector afterwards, measured (every tenant's view)
 
     def total(self, key: str) -> int:
         return sum(int(w.get(key) or 0) for w in self.workers)
@@ -74,4 +75,21 @@ def run_workers(settings: Settings, options: BackfillOptions, count: int,
             summary.errors.append(f"worker {i + 1} failed: {last}")
     if summary.errors and not summary.workers:
         raise HarnessError(f"all {count} workers of run {run_id} failed; first: {summary.errors[0]}")
+    if options.limit is None and options.keys is None:
+        # Each worker covers only its claims: whether the run covered the collection is the database's to say.
+        summary.remaining = remaining(settings, options.target_collection)
+        if summary.remaining:
+            summary.errors.append(f"{summary.remaining} rows still need a vector after the run (measured in the "
+                                  "database, every tenant's view); run backfill again")
     return summary
+
+
+def remaining(settings: Settings, collection: str) -> int:
+    """Rows of ``collection`` still needing a vector, summed over the row-level-security tenants' views."""
+    from .. import db as dbmod
+    from .. import rls
+    from ..target import Target
+
+    with dbmod.connect(settings.database_url, autocommit=True) as conn:
+        tenants = rls.tenants(conn, settings.profile)
+        return int(rls.visible_state(conn, Target(settings.profile), collection, settings.model, tenants).needed or 0)
