@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import site
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import files
+from .. import files, installed
 from ..errors import ConfigError
 
 SKILL_NAME = "embedding-backfill"
 SKILLS_FOLDER = Path(".claude") / "skills"
 SKILL_FILES = ("SKILL.md", "EXAMPLES.md", "scripts/demo_stack.py")
-# Where `pip install .` puts the skill (pyproject's [tool.setuptools.data-files]).
-DATA_SUBDIR = Path("share") / "backfill-harness" / "skill"
 
 
 @dataclass(frozen=True)
@@ -37,17 +33,14 @@ class Installed:
 
 def candidate_sources() -> list[Path]:
     """Where the skill's files may be: the source checkout first (the source of truth), then installed data."""
-    checkout = Path(__file__).resolve().parents[2] / "skill"
-    data_roots = [sysconfig.get_path("data"), site.getuserbase()]
-    return [checkout, *(Path(root) / DATA_SUBDIR for root in data_roots if root)]
+    return installed.candidates("skill")
 
 
 def skill_source(candidates: list[Path] | None = None) -> Path:
     """The first folder that holds every skill file."""
     candidates = candidate_sources() if candidates is None else candidates
-    for folder in candidates:
-        if all((folder / name).is_file() for name in SKILL_FILES):
-            return folder
+    if (found := installed.find(candidates, SKILL_FILES)) is not None:
+        return found
     raise ConfigError("the skill's files are not installed; expected SKILL.md in one of: "
                       + ", ".join(str(c) for c in candidates))
 

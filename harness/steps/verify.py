@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import redact
+from .. import installed, redact
 from ..checks.outcome import Outcome, Status
 from ..checks.verdict import Verdict, done
 from ..errors import ConfigError
@@ -27,8 +27,9 @@ from ..output import fields_dict
 from ..settings import Settings
 from .common import backfill_env
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CHECKS_DIR = REPO_ROOT / "checks"
+# The pytest face of the checks: the checkout's checks/, or the copy a plain pip install ships.
+CHECKS_DIR = installed.find(installed.candidates("checks"), ("__init__.py", "test_coverage.py")) \
+    or installed.CHECKOUT / "checks"
 VERIFY_FILE = "verify.json"
 JUNIT_FILE = "junit.xml"
 OFFENDERS_FILE = "offenders.jsonl"

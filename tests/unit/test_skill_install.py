@@ -1,5 +1,7 @@
 """`backfill-harness skill install DIR` puts the skill where an agent working in DIR finds it."""
 
+from pathlib import Path
+
 import pytest
 
 from harness.commands.skill import SKILL_FILES, install, skill_source
@@ -86,3 +88,8 @@ def test_a_plain_pip_install_carries_the_skill_and_installs_it(tmp_path):
     assert str(venv) in proc.stdout
     installed = repo / ".claude" / "skills" / "embedding-backfill" / "SKILL.md"
     assert installed.read_bytes() == (REPO / "skill" / "SKILL.md").read_bytes()
+    # verify runs the DONE checks' pytest face: the installed copy, every file of it.
+    found = subprocess.run([venv / "bin" / "python", "-c", "from harness.steps.verify import CHECKS_DIR; print(CHECKS_DIR)"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    assert found.startswith(str(venv)), found
+    assert sorted(p.name for p in Path(found).glob("*.py")) == sorted(p.name for p in (REPO / "checks").glob("*.py"))
