@@ -98,3 +98,12 @@ def test_a_shared_run_finishes_a_half_copy_too(embedded_db, demo_profile, demo_e
     assert shared.json["copied"] == 29 - 7
     assert _rows(embedded_db, CHUNKS, NEW) == _rows(embedded_db, CHUNKS, LIVE)
     assert embedded_db.scalar("SELECT complete FROM backfill_harness.copies WHERE copy = %s", (NEW,)) is True
+
+
+def test_scope_warns_of_a_half_copy_and_how_to_finish_it(embedded_db, demo_profile, demo_env, cli):
+    env = {**demo_env, "DATABASE_URL": embedded_db.dsn}
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    _back_to_a_half_copy(embedded_db, 7)
+    scope = cli("scope", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--json", env=env)
+    warned = [a for a in scope.json["assumptions"] if "stopped part way" in a]
+    assert warned and f"backfill --collection {LIVE} --into {NEW} again" in warned[0], scope.json["assumptions"]
