@@ -483,6 +483,9 @@ def _sync(conn: Conn, target: Target, options: BackfillOptions, guard: Callable[
         for tenant in tenants:
             dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
             copied += _sync_here(conn, target, options)
+    if copied:
+        em = target.profile.embeddings
+        bookkeeping.record_copy(conn, em.schema, em.table, options.collection, cast(str, options.into))
     return copied
 
 
