@@ -19,6 +19,7 @@ from _engine_stack import COLLECTION, MODEL, chunk_text, fresh_database, header,
 from harness.backfill import BackfillOptions, run_backfill
 from harness.backfill.engine import DEFAULT_CONCURRENCY
 from harness.provider import OllamaProvider
+from harness.settings import resolve
 
 
 def load_generator(url: str, batches: list[list[str]], threads: int) -> float:
@@ -52,8 +53,9 @@ def engine(pg, url: str, rows: int, batch_size: int, concurrency: int, name: str
     dsn = fresh_database(pg, name, rows, vector_index=False)
     with OllamaProvider(url, MODEL) as provider:
         started = time.perf_counter()
-        summary = run_backfill(profile(), dsn, provider, BackfillOptions(COLLECTION, batch_size=batch_size, progress=False,
-                                                                          concurrency=concurrency))
+        summary = run_backfill(resolve(profile(), database_url=dsn, provider_url=url),
+                               BackfillOptions(COLLECTION, batch_size=batch_size, progress=False, concurrency=concurrency),
+                               provider=provider)
         seconds = time.perf_counter() - started
     assert summary.ok and summary.embedded == rows, summary.line()
     return seconds

@@ -60,10 +60,11 @@ def one(row: dict[str, Any] | None) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def read_only(conn: Conn, statement_timeout_ms: int = 60_000) -> Iterator[Conn]:
-    """A READ ONLY transaction with a statement timeout: nothing inside it can write."""
+def read_only(conn: Conn, statement_timeout_ms: int = 60_000, *, snapshot: bool = False) -> Iterator[Conn]:
+    """A READ ONLY transaction with a statement timeout: nothing inside it can write. ``snapshot``: every statement
+    sees the same snapshot (REPEATABLE READ), so row addresses (ctid) read by one stay valid for the next."""
     with conn.transaction():
-        conn.execute("SET TRANSACTION READ ONLY")
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY" if snapshot else "SET TRANSACTION READ ONLY")
         conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(statement_timeout_ms),))
         yield conn
 

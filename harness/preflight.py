@@ -76,8 +76,11 @@ def into_shape_outcome(target: Target, collection: str | None, into: str) -> Out
     from .backfill import library_swap
 
     ch, em = target.profile.chunks, target.profile.embeddings
-    if library_swap.is_langchain(target):
-        return None  # a new collection is a new row of the collection table (LangChain's own way)
+    from .backfill import pgai_swap
+
+    if library_swap.is_langchain(target) or library_swap.per_table(target) or pgai_swap.is_pgai(target):
+        # a new collection row (LangChain), a new table (LlamaIndex), a new vectorizer destination (pgai)
+        return None
     lacks = []
     if target.inline:
         lacks.append(f"the vectors are an inline column of {ch.table}")

@@ -25,8 +25,9 @@ _TODO = re.compile(r"^\s*TODO\b")
 _MAX_IDENTIFIER_BYTES = 63  # Postgres silently truncates longer names; refuse instead.
 DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 # plain: the text column(s) as stored; llamaindex: what LlamaIndex embeds (MetadataMode.EMBED), metadata lines from
-# the node JSON in ``chunks.metadata`` minus its excluded_embed_metadata_keys, a blank line, then the text.
-TEXT_FORMATS = ("plain", "llamaindex")
+# the node JSON in ``chunks.metadata`` minus its excluded_embed_metadata_keys, a blank line, then the text;
+# pgai: what pgai's formatting template (read from ai.vectorizer) makes of the chunk with its source row as it is now.
+TEXT_FORMATS = ("plain", "llamaindex", "pgai")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class ChunkTable:
     updated_at: str | None = None  # when the chunk's text last changed (stale vectors; recent edits sampled first)
     text_format: str = "plain"  # how the embedded text is composed: TEXT_FORMATS
     metadata: str | None = None  # the JSON column a text format reads (LlamaIndex's ``metadata_``)
+    # each collection is a table of its own, named by this pattern ("data_{collection}", LlamaIndex's PGVectorStore)
+    collection_tables: str | None = None
 
 
 @dataclass(frozen=True)
@@ -421,6 +424,10 @@ class _Reader:
         distance = self.string("distance", top.get("distance")) or "cosine"
         if distance not in DISTANCES:
             raise ConfigError(f"profile key 'distance' must be one of {', '.join(DISTANCES)}, found {distance!r}")
+        source = self.source(top.get("source"))
+        if chunks.text_format == "pgai" and source is None:
+            raise ConfigError("profile key 'source' must name pgai's source table with chunks.text_format 'pgai' "
+                              "(its formatting template reads the source row); found none")
         terms = top.get("search_terms") or []
         if not isinstance(terms, list) or not all(isinstance(t, str) and t for t in terms):
             raise ConfigError(f"profile key 'search_terms' must be a list of non-empty strings, found {terms!r}")
@@ -437,7 +444,7 @@ class _Reader:
             spot_queries=self.spot_queries(top.get("spot_queries")),
             custom_checks=self.custom_checks(top.get("custom_checks")),
             search_terms=tuple(terms),
-            source=self.source(top.get("source")),
+            source=source,
         )
 
     def source(self, raw: Any) -> SourceTable | None:
@@ -492,7 +499,7 @@ class _Reader:
             "chunks",
             raw,
             {"schema", "table", "id", "text", "text_separator", "collection", "collection_name", "tenant",
-             "sources", "filter", "collection_table", "updated_at", "text_format", "metadata"},
+             "sources", "filter", "collection_table", "updated_at", "text_format", "metadata", "collection_tables"},
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
@@ -529,10 +536,17 @@ class _Reader:
         metadata = self.identifier("chunks.metadata", section.get("metadata"))
         if text_format == "llamaindex":
             metadata = metadata or "metadata_"
-            if len(text) != 1:
-                raise ConfigError("profile key 'chunks.text' must name one column with chunks.text_format 'llamaindex', "
-                                  f"found {len(text)}")
+        if text_format != "plain" and len(text) != 1:
+            raise ConfigError(f"profile key 'chunks.text' must name one column with chunks.text_format {text_format!r}, "
+                              f"found {len(text)}")
+        collection_tables = self.string("chunks.collection_tables", section.get("collection_tables"))
+        if collection_tables is not None and (collection_name is None or "{collection}" not in collection_tables
+                                              or collection_tables.replace("{collection}", collection_name)
+                                              != self.identifier("chunks.table", section["table"], required=True)):
+            raise ConfigError(f"profile key 'chunks.collection_tables' must be a table name pattern with {{collection}} that "
+                              f"gives chunks.table for chunks.collection_name, found {collection_tables!r}")
         return ChunkTable(
+            collection_tables=collection_tables,
             text_format=text_format,
             metadata=metadata,
             schema=self.identifier("chunks.schema", section.get("schema")) or "public",

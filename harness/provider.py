@@ -277,7 +277,7 @@ def check_vectors(vectors: np.ndarray, expected_count: int, expected_dim: int) -
     finite = np.isfinite(vectors).all(axis=1)
     # Any non-zero component, not a positive norm: the squares of a valid tiny vector (1e-30) underflow to 0.
     nonzero = (vectors != 0).any(axis=1)
-    for row in range(expected_count):
+    for row in np.flatnonzero(~(finite & nonzero)).tolist():  # only the bad rows are visited
         if not finite[row]:
             problems.append(f"row {row}: vector has non-finite values (NaN or infinity)")
         elif not nonzero[row]:

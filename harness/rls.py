@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, cast
 
+import psycopg
 from psycopg import sql
 
 from . import db as dbmod
@@ -172,6 +173,64 @@ def require_visible(conn: Conn, target: Target, collection: str, tenants: list[s
             problem = exc
     raise cast(HarnessError, problem)  # callers pass at least one tenant (None: no RLS)
 
+
+
+# -- whether the tenants' views, added up, are the whole collection ---------------------------------------------------
+
+COMPLETENESS = "tenant coverage"
+
+
+def bypass_role(conn: Conn, profile: Profile) -> str | None:
+    """A role this session may SET ROLE to that row-level security on the chunk table does not apply to (a
+    superuser, a BYPASSRLS role, or the table's owner without FORCE), if it has one; None otherwise."""
+    row = conn.execute(
+        "SELECT r.rolname FROM pg_roles r, pg_class c WHERE c.oid = to_regclass(%s) AND r.rolname <> current_user "
+        "AND pg_has_role(current_user, r.oid, 'MEMBER') "
+        "AND (r.rolsuper OR r.rolbypassrls OR (r.oid = c.relowner AND NOT c.relforcerowsecurity)) "
+        "ORDER BY r.rolsuper, r.rolname LIMIT 1",
+        (_qualified(profile.chunks.schema, profile.chunks.table),)).fetchone()
+    return row["rolname"] if row else None
+
+
+def completeness(conn: Conn, target: Target, collection: str, tenants: list[str | None]) -> Outcome | None:
+    """Whether the tenants' views (``database.session`` per tenant) add up to every chunk of ``collection``: rows of
+    a tenant not listed are invisible to a role row-level security applies to. Counted as a role exempt from it
+    when this session may become one; else unproven, saying it cannot be measured. None where no tenant-by-tenant
+    reading hides anything (no RLS applying, or no {tenant} in database.session)."""
+    profile = target.profile
+    if not profile.database.per_tenant or not applies(inspect(conn, profile)):
+        return None
+    visible = visible_count(conn, target, collection, tenants)
+    listed = f"{', '.join(str(t) for t in tenants)}" + (" (database.tenants)" if profile.database.tenants
+                                                       else f" (the {profile.chunks.tenant} values this role sees)")
+    role = bypass_role(conn, profile)
+    total = None
+    if role is not None:
+        try:
+            # Rolled back, not committed: a savepoint's release would keep SET LOCAL ROLE for the outer transaction.
+            with conn.transaction(force_rollback=True):
+                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+                total = chunk_count(conn, target, collection)
+        except psycopg.Error:
+            total = None  # e.g. the exempt role may not read the table: then it cannot be measured
+    expected = "the tenants read one by one to show every chunk of the collection"
+    if total is None:
+        return unproven(COMPLETENESS, collection,
+                        f"coverage is partial or unknown: row-level security shows this role only the rows of the "
+                        f"tenants it reads one by one ({listed}: {visible} chunks of {collection}); rows of any "
+                        "tenant not listed are invisible, and how many there are cannot be measured: the role can "
+                        "become no role exempt from row-level security (BYPASSRLS, superuser, or the owner without "
+                        "FORCE); expected database.tenants to list every tenant and such a role granted to count them",
+                        expected=expected, found=f"{visible} chunks visible; total not measurable",
+                        metrics={"visible": visible, "total": None, "hidden": None})
+    found = f"{visible} of {total} chunks of {collection} visible through tenants {listed} (counted as role {role})"
+    if visible >= total:
+        return verdict(COMPLETENESS, collection, True, expected, found,
+                       metrics={"visible": visible, "total": total, "hidden": 0})
+    return unproven(COMPLETENESS, collection,
+                    f"coverage is partial: {found}; {total - visible} rows belong to tenants not listed, so they are "
+                    "neither counted nor checked; expected database.tenants to list every tenant",
+                    expected=expected, found=found, metrics={"visible": visible, "total": total, "hidden": total - visible})
 
 
 def chunk_count(conn: Conn, target: Target, collection: str) -> int:

@@ -34,6 +34,14 @@ class CollectionState:
         return dict(self.__dict__)
 
 
+def still_needed(after: CollectionState) -> str | None:
+    """The one completion rule of a run meant to cover a collection: None when the closing count, measured in the
+    database after the run, says no row still needs a vector; else how many do."""
+    if after.needed == 0:
+        return None
+    return f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
+
+
 def collection_state(conn: Conn, target: Target, collection: str, model: str) -> CollectionState:
     """Count a collection's chunks and what they need, in one pass (a missing table is a ConfigError naming its key)."""
     require_names(conn, target.profile)

@@ -34,8 +34,10 @@ CREATE TABLE IF NOT EXISTS backfill_harness.claims (
     taken_by  integer,                   -- backend pid of the claiming session (a dead pid frees the claim)
     taken_at  timestamptz,
     done_at   timestamptz,
+    tenant    text,                      -- whose row-level-security view the range was cut in (NULL: none)
     PRIMARY KEY (run_id, seq)
 );
+ALTER TABLE backfill_harness.claims ADD COLUMN IF NOT EXISTS tenant text;
 CREATE TABLE IF NOT EXISTS backfill_harness.swaps (
     target      text NOT NULL,
     live        text NOT NULL,
@@ -63,9 +65,27 @@ CREATE TABLE IF NOT EXISTS backfill_harness.deferred_indexes (
 """
 
 
+_TABLES = ("runs", "claims", "swaps", "copies", "deferred_indexes")
+
+
+def _complete(conn: Conn) -> bool:
+    """Every table (and column) is there already: a role without CREATE can use a schema its owner made."""
+    with conn.transaction():  # never leaves a transaction open on a connection that is not in autocommit
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE c.relname = ANY(%s)) AS tables, "
+            "       bool_or(EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant' "
+            "                       AND NOT a.attisdropped AND c.relname = 'claims')) AS tenant "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'",
+            (list(_TABLES), SCHEMA)).fetchone()
+    values = list(row.values()) if isinstance(row, dict) else list(row or (0, False))
+    return values[0] == len(_TABLES) and bool(values[1])
+
+
 def ensure(conn: Conn) -> None:
     """Create the schema and its tables if missing (serialised, so concurrent workers never race on DDL)."""
     try:
+        if _complete(conn):
+            return
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext('schema'))")
             for statement in filter(str.strip, _DDL.split(";")):

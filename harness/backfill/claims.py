@@ -22,18 +22,24 @@ class Claim:
     seq: int
     lo: Any  # exclusive; None = open
     hi: Any  # inclusive; None = open
+    tenant: str | None = None  # read and written in this tenant's row-level-security session
 
 
-def cut_ranges(conn: Conn, target: Target, run_id: str, collection: str, model: str, rows_per_range: int) -> int:
-    """Insert the run's ranges (each about ``rows_per_range`` rows needing embedding); return how many."""
+def cut_ranges(conn: Conn, target: Target, run_id: str, collection: str, model: str, rows_per_range: int,
+               tenant: str | None = None, first_seq: int = 0) -> int:
+    """Insert the run's ranges (each about ``rows_per_range`` rows needing embedding) from ``first_seq`` on;
+    return how many. Under row-level security the caller's transaction holds ``tenant``'s session: the ranges
+    cover what that tenant's view needs, and are taken in that view."""
     query = sql.SQL(
-        "INSERT INTO backfill_harness.claims (run_id, seq, lo, hi) "
-        "SELECT %(run)s, b, lag(hi) OVER (ORDER BY b), CASE WHEN b = max(b) OVER () THEN NULL ELSE hi END "
+        "INSERT INTO backfill_harness.claims (run_id, seq, lo, hi, tenant) "
+        "SELECT %(run)s, %(first)s + b, lag(hi) OVER (ORDER BY b), CASE WHEN b = max(b) OVER () THEN NULL ELSE hi END, "
+        "%(tenant)s "
         "FROM (SELECT bucket AS b, max(key)::text AS hi FROM ("
         "  SELECT {id} AS key, (row_number() OVER (ORDER BY {id}) - 1) / %(size)s AS bucket "
         "  FROM {join} WHERE {where} AND {needs}) AS s GROUP BY bucket) AS g"
     ).format(id=target.chunk_id, join=target.join(), where=target.chunk_filter(), needs=target.needs_embedding())
-    cur = conn.execute(query, {"run": run_id, "size": rows_per_range, "collection": collection, "model": model})
+    cur = conn.execute(query, {"run": run_id, "size": rows_per_range, "collection": collection, "model": model,
+                               "tenant": tenant, "first": first_seq})
     return cur.rowcount
 
 
@@ -45,10 +51,10 @@ def take(conn: Conn, run_id: str) -> Claim | None:
         "  SELECT run_id, seq FROM backfill_harness.claims WHERE run_id = %s AND (state = 'todo' OR "
         "    (state = 'taken' AND taken_by NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))) "
         "  ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
-        "RETURNING c.seq, c.lo, c.hi",
+        "RETURNING c.seq, c.lo, c.hi, c.tenant",
         (run_id,),
     ).fetchone()
-    return Claim(row["seq"], row["lo"], row["hi"]) if row else None
+    return Claim(row["seq"], row["lo"], row["hi"], row["tenant"]) if row else None
 
 
 def finish(conn: Conn, run_id: str, seq: int) -> None:

@@ -29,17 +29,19 @@ from psycopg import sql
 from .. import db as dbmod
 from .. import preflight as preflightmod
 from .. import rls
+from ..checks.outcome import UNPROVEN
 from ..db import Conn, one
 from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, ProviderRejected, ProviderUnavailable, RefusedError
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
-from ..state import CollectionState, model_switch, stored_models
+from ..state import CollectionState, model_switch, still_needed, stored_models
 from ..target import Target, _qualified
-from . import bookkeeping, claims, indexes, lock, privileges, reuse
+from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
+from .batchsize import AdaptiveSize, Sizing
 from .progress import Progress
-from .selection import Row, iter_batches
-from .writer import BatchWriter, Embedding, profile_defaults, write_path
+from .selection import Page, Row, iter_batches
+from .writer import BatchWriter, Vectors, profile_defaults, write_path
 
 log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
@@ -77,10 +79,17 @@ class BackfillOptions:
     sync: bool = _flag("--sync", False)  # --into: bring chunks added, edited or deleted in live since the copy over
     # embed requests in flight at once (a server serves several in parallel)
     concurrency: int = _flag("--concurrency", DEFAULT_CONCURRENCY)
+    # aim each request at this latency: the batch size adapts within batch_size/8 .. batch_size*8 (None: fixed)
+    target_latency_ms: int | None = _flag("--target-latency-ms")
 
     @property
     def target_collection(self) -> str:
         return self.into or self.collection
+
+    @property
+    def covers_collection(self) -> bool:
+        """The run is meant to leave no row of the collection needing a vector (not a trial or a list of keys)."""
+        return self.limit is None and self.keys is None
 
     def to_argv(self, settings: Settings | None = None) -> list[str]:
         """These options as ``backfill-harness backfill`` arguments (with the settings' profile and model, if given)."""
@@ -147,11 +156,12 @@ class BackfillSummary:
     refused: str | None = None  # a dry run: the refusal the real run would meet
     refused_code: int = 0  # and the exit code it would end with
     keys: int | None = None  # how many keys were listed (--keys-from)
+    unproven: str | None = None  # what the closing count cannot see (row-level security hiding unlisted tenants)
     gate: dict[str, Any] = field(default_factory=dict)  # the scope gate the command passed (or overrode)
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.stopped is None and self.refused is None
+        return self.failed == 0 and self.stopped is None and self.refused is None and self.unproven is None
 
     @property
     def rows_per_second(self) -> float:
@@ -182,8 +192,8 @@ class BackfillSummary:
 
 @dataclass
 class _Embedded:
-    rows: list[Row]
-    good: list[Embedding]
+    rows: Sequence[Row]
+    good: list[Vectors]  # the embedded rows, in parts (one, unless the batch was split to isolate failures)
     failures: list[RowFailure]
     truncated: int
     requests: int
@@ -205,14 +215,15 @@ def run_backfill(
             return run_backfill(settings, options, provider=own, on_batch=on_batch)
     profile, database_url, dimensions = settings.profile, settings.database_url, settings.dimensions
     target = Target(profile)
+    if options.into and library_swap.per_table(target):
+        return _into_new_table(settings, options, provider, on_batch)
+    if options.into and pgai_swap.is_pgai(target):
+        return _into_new_destination(settings, options, provider, on_batch)
     model = provider.model
     collection = options.target_collection
     table = profile.embeddings.table
     if options.into and (shape := preflightmod.into_shape_outcome(target, options.collection, options.into)):
         preflightmod.require([shape])
-    if options.run_id and profile.database.session:
-        raise RefusedError("--workers/--run-id do not apply database.session (row-level security) yet; expected one "
-                           "backfill process per collection for this profile")
     started = time.perf_counter()
     lock_conn = dbmod.connect(database_url, autocommit=True)
     read_conn = dbmod.connect(database_url, autocommit=True)
@@ -274,24 +285,30 @@ def run_backfill(
         writer = BatchWriter(write_conn, target, model, dims, path, guard)
         summary.write_path = writer.path.reason
         progress = Progress(total, enabled=options.progress)
+        size = (AdaptiveSize(options.batch_size, Sizing.around(options.batch_size, options.target_latency_ms))
+                if options.target_latency_ms else None)
         if options.run_id:
             claim_conn = dbmod.connect(database_url, autocommit=True)
             try:
-                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options)
-                _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn)
+                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options, size)  # per tenant
+                _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn, size)
             finally:
                 claim_conn.close()
         else:
-            tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants)
-            _pipeline(tenant_batches, writer, target, provider, options, dims, summary, progress, on_batch, None)
+            tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants, size)
+            _pipeline(tenant_batches, writer, target, provider, options, dims, summary, progress, on_batch, None, size)
         progress.close()
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
-        left = summary.after.needed
         # A run meant to cover the collection is ok only when the database says so: rows edited or added behind
-        # the key walk still need a vector (a limited, listed-keys or shared run covers only its part).
-        if left and summary.stopped is None and options.limit is None and options.keys is None and not options.run_id:
-            summary.stopped = (f"{left} rows still need a vector after the run (edited or added while it ran, or "
-                               "not selectable); run backfill again")
+        # the key walk still need a vector. One worker of a shared run covers only its part: the process that
+        # started the workers measures the whole (workers.run_workers).
+        if summary.stopped is None and options.covers_collection and not options.run_id \
+                and (left := still_needed(summary.after)):
+            summary.stopped = f"{left} (edited or added while it ran, or not selectable); run backfill again"
+        if options.covers_collection and not options.run_id and tenants != [None]:
+            part = rls.completeness(read_conn, target, collection, tenants)
+            if part is not None and part.status == UNPROVEN:
+                summary.unproven = part.note
         return summary
     except Exception as exc:
         if not lock.timed_out(exc):
@@ -316,14 +333,80 @@ def run_backfill(
                 summary.seconds = time.perf_counter() - started
 
 
-def _tenant_batches(conn, target, collection, model, options, tenants) -> Iterator[tuple[list[Row], int | None, str | None]]:
+def _into_new_table(settings: Settings, options: BackfillOptions, provider: OllamaProvider,
+                    on_batch: Callable[[BackfillSummary], None] | None) -> BackfillSummary:
+    """--into NEW where each collection is a table (LlamaIndex): make NEW's table like the live one, holding its rows
+    without vectors and typed for this model (one transaction), then backfill NEW's table as any collection."""
+    live = Target(settings.profile)
+    new_settings = replace(settings, profile=library_swap.for_collection(settings.profile, cast(str, options.into)))
+    new = Target(new_settings.profile)
+    dims = provider.dimensions()
+    if settings.dimensions is not None and settings.dimensions != dims:
+        raise CheckFailed(f"model {provider.model!r} returns {dims}-dimension vectors but the profile says "
+                          f"provider.dimensions: {settings.dimensions}; expected equal dimensions, nothing was written")
+    copied = 0
+    with dbmod.connect(settings.database_url) as conn:
+        rls.require_visible(conn, live, options.collection, [None])
+        ch = new.profile.chunks
+        exists = one(conn.execute("SELECT to_regclass(%s) IS NOT NULL AS ok", (f'"{ch.schema}"."{ch.table}"',)).fetchone())["ok"]
+        if not exists and options.dry_run:
+            # Nothing to read yet: the live collection's rows are what NEW's table would be made of.
+            summary = run_backfill(settings, replace(options, into=None), provider=provider, on_batch=on_batch)
+            summary.notes.append(f"table {ch.table} does not exist yet: --into makes it from {live.profile.chunks.table}")
+            return summary
+        if not exists:
+            with conn.transaction():
+                copied = library_swap.create_table(conn, live, new, dims)
+    summary = run_backfill(new_settings, replace(options, collection=cast(str, options.into), into=None),
+                           provider=provider, on_batch=on_batch)
+    summary.copied, summary.source = copied, options.collection
+    return summary
+
+
+def _into_new_destination(settings: Settings, options: BackfillOptions, provider: OllamaProvider,
+                          on_batch: Callable[[BackfillSummary], None] | None) -> BackfillSummary:
+    """--into NEW on a pgai store: a new vectorizer (destination NEW, this model) holding the live chunks without
+    vectors (one transaction), filled by the engine; pgai's NOT NULL vector comes back once every row has one."""
+    live = Target(settings.profile)
+    into = cast(str, options.into)
+    new = Target(pgai_swap.for_store(settings.profile, pgai_swap.store_of(into)))
+    dims = provider.dimensions()
+    if settings.dimensions is not None and settings.dimensions != dims:
+        raise CheckFailed(f"model {provider.model!r} returns {dims}-dimension vectors but the profile says "
+                          f"provider.dimensions: {settings.dimensions}; expected equal dimensions, nothing was written")
+    copied = 0
+    with dbmod.connect(settings.database_url) as conn:
+        rls.require_visible(conn, live, options.collection, [None])
+        ch = new.profile.chunks
+        exists = one(conn.execute("SELECT to_regclass(%s) IS NOT NULL AS ok", (f'"{ch.schema}"."{ch.table}"',)).fetchone())["ok"]
+        if not exists and options.dry_run:
+            summary = run_backfill(settings, replace(options, into=None), provider=provider, on_batch=on_batch)
+            summary.notes.append(f"destination {into} does not exist yet: --into makes it (a new pgai vectorizer) "
+                                 f"from {live.profile.chunks.table}")
+            return summary
+        if not exists:
+            with conn.transaction():
+                new, copied = pgai_swap.create_destination(conn, live, into, provider.model, dims)
+    summary = run_backfill(replace(settings, profile=new.profile), replace(options, into=None),
+                           provider=provider, on_batch=on_batch)
+    summary.copied, summary.source = copied, options.collection
+    if not options.dry_run:
+        with dbmod.connect(settings.database_url) as conn, conn.transaction():
+            if not pgai_swap.finish(conn, new):
+                summary.notes.append(f"{new.profile.chunks.table}.{new.profile.embeddings.vector} stays nullable until "
+                                     "every row has a vector (run backfill --into again)")
+    return summary
+
+
+def _tenant_batches(conn, target, collection, model, options, tenants,
+                    size: AdaptiveSize | None = None) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
     """Pages of rows to embed, tenant after tenant, each page read inside its tenant's session."""
     served = 0
     for tenant in tenants:
         limit = None if options.limit is None else options.limit - served
         if limit is not None and limit <= 0:
             return
-        for rows in iter_batches(conn, target, collection, model, options.batch_size, limit,
+        for rows in iter_batches(conn, target, collection, model, size or options.batch_size, limit,
                                  keys=options.keys, scope=functools.partial(rls.scope, conn, target.profile, tenant)):
             served += len(rows)
             yield rows, None, tenant
@@ -366,11 +449,20 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))", ("prepare:" + options.run_id,))
             if one(conn.execute("SELECT prepared FROM backfill_harness.runs WHERE run_id = %s", (options.run_id,)).fetchone())["prepared"]:
                 return
-            summary.copied = _copy_into(conn, target, options, guard)
-            if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
-                summary.reused = reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra)
+            # One transaction for the workers' preparation: the copy's pieces are savepoints here, all or nothing.
+            summary.copied = _copy_into(conn, target, options, guard, tenants)
             size = options.rows_per_claim or options.batch_size * 4
-            claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size)
+            cut = 0
+            for tenant in tenants:
+                # Each tenant's view in turn (set_config(..., true) holds until this transaction ends): its vectors
+                # are reused and its ranges cut and marked with it, so a worker takes them in it.
+                session = dbmod.session_values(target.profile.database.session, tenant)
+                dbmod.apply_session(conn, session)
+                if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+                    summary.reused += reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra,
+                                                          session=session)
+                cut += claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size,
+                                         tenant=tenant, first_seq=cut)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
         return
     summary.copied = _copy_into(conn, target, options, guard, tenants)
@@ -496,15 +588,19 @@ def _sync_here(conn: Conn, target: Target, options: BackfillOptions) -> int:
     return copied
 
 
-def _claimed_batches(claim_conn, read_conn, target, collection, model, options) -> Iterator[tuple[list[Row], int | None]]:
-    """Batches from the ranges this worker claims; ``([], seq)`` marks that every batch of claim ``seq`` was handed out."""
+def _claimed_batches(claim_conn, read_conn, target, collection, model, options,
+                     size: AdaptiveSize | None = None) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
+    """Batches from the ranges this worker claims, each read (and later written) in the session of the tenant the
+    range was cut for; ``([], seq, tenant)`` marks that every batch of claim ``seq`` was handed out."""
     while (claim := claims.take(claim_conn, options.run_id)) is not None:
-        for rows in iter_batches(read_conn, target, collection, model, options.batch_size, lo=claim.lo, hi=claim.hi):
-            yield rows, None
-        yield [], claim.seq
+        for rows in iter_batches(read_conn, target, collection, model, size or options.batch_size, lo=claim.lo,
+                                 hi=claim.hi, scope=functools.partial(rls.scope, read_conn, target.profile, claim.tenant)):
+            yield rows, None, claim.tenant
+        yield [], claim.seq, claim.tenant
 
 
-def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn) -> None:
+def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn,
+              size: AdaptiveSize | None = None) -> None:
     """Three stages: a selector thread reads the next pages, up to ``options.concurrency`` embed requests are in
     flight at once, and this thread writes the answers in selection order; so while batch N is written,
     batches N+1.. are being embedded and the next page selected."""
@@ -544,7 +640,7 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 continue
             if kind == "rows":
                 rows, tenant = item
-                kind, item = "batch", pool.submit(_embed_batch, provider, rows, dims, tenant)
+                kind, item = "batch", pool.submit(_embed_batch, provider, rows, dims, tenant, size)
             if not put(embedded, (kind, item)) or kind in ("end", "error"):
                 return
             if kind == "batch" and first:
@@ -598,13 +694,14 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
         log.error("%s", summary.stopped)
         return False
     started = time.perf_counter()
+    good = Vectors.join(done.good)
     try:
         session = dbmod.session_values(writer.target.profile.database.session, done.tenant)
-        written = writer.write(done.good, session)
+        written = writer.write(good, session)
     except psycopg.errors.LockNotAvailable:
-        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(done.good)} vectors", writer.tables()) from None
+        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(good)} vectors", writer.tables()) from None
     except psycopg.Error as exc:
-        raise HarnessError(f"writing a batch of {len(done.good)} vectors failed: {dbmod.describe_error(exc)}") from exc
+        raise HarnessError(f"writing a batch of {len(good)} vectors failed: {dbmod.describe_error(exc)}") from exc
     summary.write_seconds += time.perf_counter() - started
     summary.embedded += written
     summary.truncated += done.truncated
@@ -618,19 +715,23 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
     return True
 
 
-def _embed_batch(provider: OllamaProvider, rows: list[Row], dims: int, tenant: str | None = None) -> _Embedded:
+def _embed_batch(provider: OllamaProvider, rows: Sequence[Row], dims: int, tenant: str | None = None,
+                 size: AdaptiveSize | None = None) -> _Embedded:
     started = time.perf_counter()
     out = _Embedded(rows, [], [], 0, 0, 0.0, tenant)
     _embed_into(provider, rows, dims, out, truncate=False)
     out.seconds = time.perf_counter() - started
+    if size is not None and out.requests == 1 and not out.failures:
+        size.observe(len(rows), out.seconds)  # only a request answered whole measures the provider's latency
     return out
 
 
 def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _Embedded, truncate: bool) -> None:
     """Embed rows; on a 4xx split to find the guilty inputs; on over-length singletons retry with truncation."""
     out.requests += 1
+    page = Page.of(rows)
     try:
-        result = provider.embed([r.text for r in rows], truncate=truncate)
+        result = provider.embed(list(page.texts), truncate=truncate)
     except ProviderUnavailable:
         raise
     except ProviderRejected as exc:
@@ -649,8 +750,7 @@ def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _
         for row in rows:
             out.failures.append(RowFailure(row.key, row.collection, row.tenant, reason))
         return
-    for i, row in enumerate(rows):
-        out.good.append(Embedding(row.key, vectors[i], row.text_hash, row.collection, row.tenant, row.exists))
+    out.good.append(Vectors(page.keys, vectors, page.hashes, page.collections, page.tenants, page.exists))
 
 
 # Special tokens a model adds around an input (BOS/EOS, [CLS]/[SEP]): allowance when bounding tokens by bytes.
@@ -670,7 +770,7 @@ def _rejected(provider, rows, dims, out, truncate, exc) -> None:
         _embed_into(provider, rows[middle:], dims, out, truncate)
     elif not truncate and _over_context(exc):
         _embed_into(provider, rows, dims, out, truncate=True)
-        if out.good and out.good[-1].key == rows[0].key:
+        if out.good and out.good[-1].keys[-1] == rows[0].key:
             out.truncated += 1
     else:
         out.failures.append(RowFailure(rows[0].key, rows[0].collection, rows[0].tenant, str(exc)))
@@ -686,9 +786,9 @@ def _truncated_batch(provider, rows, dims, out, context: int) -> None:
     A token spans at least one byte, so only texts longer than the context in bytes can have been cut; each of
     those alone is asked again without truncation, and counted when the provider refuses it for its length.
     """
-    good = len(out.good)
+    good = sum(map(len, out.good))
     _embed_into(provider, rows, dims, out, truncate=True)
-    if len(out.good) - good != len(rows):
+    if sum(map(len, out.good)) - good != len(rows):
         return  # refused as a whole (a bad answer): the rows are already recorded as failures
     for row in rows:
         if len(row.text.encode("utf-8")) + _SPECIAL_TOKENS <= context:

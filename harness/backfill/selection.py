@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ContextManager
+from typing import Any, ContextManager, cast, overload
 
 import psycopg
 from psycopg import sql
@@ -26,6 +26,48 @@ class Row:
     exists: bool = True  # an embedding row for this key already exists (so the write must replace it)
 
 
+class Page(Sequence[Row]):
+    """A page of rows needing embedding, kept as the columns the query returned.
+
+    The engine reads the columns (texts to embed, keys and hashes to write) without building an object per
+    row; indexing still gives a ``Row`` (failures, splitting a rejected batch), and a slice is a ``Page``.
+    """
+
+    __slots__ = ("keys", "texts", "hashes", "collections", "tenants", "exists")
+
+    def __init__(self, keys: Sequence[Any], texts: Sequence[str], hashes: Sequence[str], collections: Sequence[str],
+                 tenants: Sequence[Any], exists: Sequence[bool]):
+        self.keys, self.texts, self.hashes = keys, texts, hashes
+        self.collections, self.tenants, self.exists = collections, tenants, exists
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[Any, ...]] | Sequence[Row]) -> Page:
+        """From tuples in ``Row``'s field order (what the selection query returns), or from ``Row``s."""
+        if isinstance(rows, Page):
+            return rows
+        if rows and isinstance(rows[0], Row):
+            rows = [(r.key, r.text, r.text_hash, r.collection, r.tenant, r.exists) for r in cast(Sequence[Row], rows)]
+        columns = list(zip(*rows)) if rows else [()] * 6
+        return cls(*columns)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+    @overload
+    def __getitem__(self, index: slice) -> Page: ...
+    def __getitem__(self, index: int | slice) -> Row | Page:
+        if isinstance(index, slice):
+            return Page(self.keys[index], self.texts[index], self.hashes[index], self.collections[index],
+                        self.tenants[index], self.exists[index])
+        return Row(self.keys[index], self.texts[index], self.hashes[index], self.collections[index],
+                   self.tenants[index], self.exists[index])
+
+    def __iter__(self) -> Iterator[Row]:
+        return map(Row, self.keys, self.texts, self.hashes, self.collections, self.tenants, self.exists)
+
+
 def select_batch_sql(target: Target, *, keys: bool = False) -> sql.Composed:
     """Keyset page of rows needing embedding after ``%(after)s`` (or from the start), in key order.
 
@@ -39,30 +81,54 @@ def select_batch_sql(target: Target, *, keys: bool = False) -> sql.Composed:
     return sql.SQL(
         "SELECT {id} AS key, {text} AS text, {hash} AS text_hash, {coll} AS collection, {tenant} AS tenant, "
         "{exists} AS exists "
-        "FROM {join} WHERE {where} AND {needs} AND (%(start)s OR {id} > %(after)s) "
-        "AND (%(lo_open)s OR {id} > %(lo)s) AND (%(hi_open)s OR {id} <= %(hi)s) "
+        "FROM {join} WHERE {where} AND {needs} AND {page} "
         "ORDER BY {id} LIMIT %(limit)s"
     ).format(
         id=target.chunk_id, text=target.text, hash=target.text_hash, coll=target.collection_of_chunk(),
-        tenant=tenant, exists=exists, join=target.join(), where=target.chunk_filter(),
+        tenant=tenant, exists=exists, join=_paged_join(target), where=target.chunk_filter(), page=_page(target.chunk_id),
         needs=sql.SQL("{}::text = ANY(%(keys)s::text[])").format(target.chunk_id) if keys else target.needs_embedding(),
     )
 
 
+def _page(key: sql.Composable) -> sql.Composable:
+    """The page's key bounds on ``key``: after the last page, inside the claimed range."""
+    return sql.SQL("(%(start)s OR {k} > %(after)s) AND (%(lo_open)s OR {k} > %(lo)s) AND (%(hi_open)s OR {k} <= %(hi)s)"
+                   ).format(k=key)
+
+
+def _paged_join(target: Target) -> sql.Composable:
+    """``target.join()`` with the page's key bounds repeated on the embedding side.
+
+    Postgres does not carry an inequality across a join's equality, so without them the embeddings' index scan
+    starts at the table's first key for every page: each page re-read every vector written before it
+    (quadratic in the collection; issue #12). Inside the join's ON they change nothing (its keys equal the chunk's).
+    """
+    if target.inline:
+        return target.join()
+    em = target.profile.embeddings
+    on = [sql.SQL("{} = {}").format(target.e(em.key), target.chunk_id), _page(target.e(em.key))]
+    if em.collection and target.profile.chunks.collection:
+        on.append(sql.SQL("{}::text = {}::text").format(target.e(em.collection), target.c(target.profile.chunks.collection)))
+    return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(target.chunk_table, target.embedding_table,
+                                                             sql.SQL(" AND ").join(on))
+
+
 def iter_batches(
-    conn: Conn, target: Target, collection: str, model: str, batch_size: int, limit: int | None = None,
+    conn: Conn, target: Target, collection: str, model: str, batch_size: int | Callable[[], int], limit: int | None = None,
     *, lo: Any = None, hi: Any = None, keys: tuple[str, ...] | None = None,
     scope: Callable[[], ContextManager] | None = None,
-) -> Iterator[list[Row]]:
+) -> Iterator[Page]:
     """Yield pages of rows needing embedding (or exactly the rows of ``keys``), walking the chunk key once.
 
+    ``batch_size``: rows per page, or a function read before each page (a size adapted to the provider's latency);
     ``scope``: a transaction (with row-level-security settings) each page is read in.
     """
+    page_size = batch_size if callable(batch_size) else (lambda: batch_size)
     query = select_batch_sql(target, keys=keys is not None)
     after: Any = None
     served = 0
     while limit is None or served < limit:
-        size = batch_size if limit is None else min(batch_size, limit - served)
+        size = max(1, page_size()) if limit is None else min(max(1, page_size()), limit - served)
         try:
             # Plain tuples, in Row's field order: the cheapest rows psycopg can build.
             with scope() if scope is not None else contextlib.nullcontext():
@@ -81,7 +147,7 @@ def iter_batches(
             return
         served += len(rows)
         after = rows[-1][0]
-        yield [Row(*r) for r in rows]
+        yield Page.of(rows)
 
 
 def read_keys(path: str, collection: str) -> tuple[str, ...]:

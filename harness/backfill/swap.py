@@ -15,13 +15,15 @@ from psycopg import sql
 
 from .. import checks
 from ..checks.live import comparison, differences, matches_live
-from ..checks.outcome import FAIL, UNPROVEN, Outcome
+from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven
+from ..checks.verdict import done
 from ..db import Conn, one
-from ..errors import CheckFailed, ConfigError, RefusedError
+from ..errors import CheckFailed, ConfigError, ProviderError, RefusedError
 from ..settings import Settings
 from ..state import require_collection
+from ..profile import SourceTable
 from ..target import Target, _qualified
-from . import bookkeeping, library_swap, lock
+from . import bookkeeping, library_swap, lock, pgai_swap
 
 RETIRED_SUFFIX = "__retired"
 
@@ -36,6 +38,7 @@ class SwapResult:
     embeddings: int = 0
     gate: list[Outcome] = field(default_factory=list)  # the DONE checks NEW passed, and matches_live
     notes: list[str] = field(default_factory=list)
+    override: str | None = None  # the reason given for swapping although the gate was unproven
 
     def line(self) -> str:
         if self.action == "swap":
@@ -48,7 +51,7 @@ class SwapResult:
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "live": self.live, "new": self.new, "retired": self.retired, "chunks": self.chunks,
                 "embeddings": self.embeddings,
-                "gate": {"ok": bool(self.gate) and not any(o.status == FAIL for o in self.gate),
+                "gate": {"ok": done(self.gate).ok, "reason": done(self.gate).reason, "override": self.override,
                          "checks": [o.as_dict() for o in self.gate]} if self.gate else None,
                 "summary": self.line()}
 
@@ -109,21 +112,51 @@ class _Locked:
             lock.release(self.conn, self.table, name)
 
 
-GATE = ("coverage", "dimensions", "model", "fresh", "sane_vectors")
+# recompute re-embeds a sample of NEW (verify's sampling): the only evidence for fresh and model where the target
+# keeps no input hash or model name, and for vectors written to the wrong row anywhere.
+GATE = ("coverage", "dimensions", "model", "fresh", "recompute", "sane_vectors")
 
 
 def run_gate(settings: Settings, new: str, live: str) -> list[Outcome]:
     """The DONE checks on ``new`` (in-process, one CheckSession) and whether it matches ``live`` as it is now."""
     session = checks.open_session(settings, checks.CheckOptions(collections=(new,)))
     try:
+        try:
+            # Computed first and kept by the session, so fresh and model (which it stands in for) read the same.
+            checks.recompute(session, new)
+        except ProviderError as exc:
+            problem = f"nothing was re-embedded: {exc}"
+            session.once(("recompute", new), lambda: unproven("recompute", new, problem))
         return [checks.PER_COLLECTION[name](session, new) for name in GATE] + [matches_live(session, new, live)]
     finally:
         session.close()
 
 
+def refusal(gate: list[Outcome], new: str, live: str, override: str | None) -> str | None:
+    """The one swap rule over the gate: None to go ahead, else why not. The DONE verdict decides (``checks.verdict``);
+    a claim only unproven (no provider to re-embed with) may be overridden with a reason, a failed one never, nor an
+    unproven matches_live (swapping could lose live chunks for good)."""
+    verdict = done(gate)
+    if verdict.ok:
+        return None
+    hard = [o for o in gate if o.status == FAIL or (o.check == "matches_live" and o.status == UNPROVEN)]
+    if hard:
+        return (f"{new!r} is not ready to replace {live!r}: " + "; ".join(_failure(o) for o in hard)
+                + "; nothing was swapped")
+    if override:
+        return None
+    return (f"{new!r} cannot be proven ready to replace {live!r}: {verdict.reason}; nothing was swapped. Expected "
+            "a reachable provider (OLLAMA_HOST or provider.url) so recompute can re-embed a sample, or "
+            "--override \"REASON\" naming who approved swapping unproven vectors")
+
+
 def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
-         settings: Settings) -> SwapResult:
+         settings: Settings, override: str | None = None) -> SwapResult:
     """Gate ``new`` (the DONE checks, and the same chunks as ``live`` now), then relabel live -> retired and new -> live."""
+    if library_swap.per_table(target):
+        return _swap_tables(conn, lock_conn, target, new, live, settings)
+    if pgai_swap.is_pgai(target):
+        return _swap_destinations(conn, lock_conn, target, new, live, settings)
     _require_collections(target)
     if new == live:
         raise ConfigError(f"--from {new!r} and --to {live!r} are the same collection; expected two different names")
@@ -138,11 +171,8 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
     # The locks keep backfills of both collections out from the gate to the commit, so what passed is what is swapped.
     with _Locked(lock_conn, target.profile.embeddings.table, [live, new]):
         gate = run_gate(settings, new, live)
-        # An unproven matches_live cannot show NEW holds every live chunk; swapping then could lose chunks for good.
-        failed = [o for o in gate if o.status == FAIL or (o.check == "matches_live" and o.status == UNPROVEN)]
-        if failed:
-            raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
-                              + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
+        if (refused := refusal(gate, new, live, override)) is not None:
+            raise RefusedError(refused)
         em = target.profile.embeddings
         from .. import db as dbmod
 
@@ -156,11 +186,12 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
                              (bookkeeping.target_name(em.schema, em.table), live, retired, new))
         except psycopg.errors.LockNotAvailable:
             raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}", _tables(target)) from None
-    return SwapResult("swap", live, new, retired, chunks, vectors, gate)
+    return SwapResult("swap", live, new, retired, chunks, vectors, gate,
+                      override=override if not done(gate).ok else None)
 
 
 def _failure(outcome: Outcome) -> str:
-    if outcome.status == UNPROVEN:
+    if outcome.status == UNPROVEN:  # matches_live: the one unproven claim no override passes
         return (f"{outcome.check} unproven: {outcome.note}; name the profile's chunks.sources (or fill NEW with "
                 "backfill --into) so it can be compared")
     text = f"{outcome.check}: expected {outcome.expected}; found {outcome.found}"
@@ -179,6 +210,20 @@ def rollback(conn: Conn, lock_conn: Conn, target: Target, live: str) -> SwapResu
     if record is None:
         raise ConfigError(f"no swap of {live!r} to roll back; expected a swap --from NEW --to {live} whose old vectors are kept")
     em = target.profile.embeddings
+    if pgai_swap.is_pgai(target):
+        with _DestinationsLocked(lock_conn, target, [live, record["replaced_by"]]):
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                chunks = pgai_swap.rename(conn, em.schema, [(live, record["replaced_by"]), (record["retired"], live)])
+                _forget(conn, target, live)
+        return SwapResult("rollback", live, record["replaced_by"], record["retired"], chunks, chunks)
+    if library_swap.per_table(target):
+        with _TablesLocked(lock_conn, target, [live, record["replaced_by"]]):
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                chunks = library_swap.rename_tables(conn, target, [(live, record["replaced_by"]), (record["retired"], live)])
+                _forget(conn, target, live)
+        return SwapResult("rollback", live, record["replaced_by"], record["retired"], chunks, chunks)
     with _Locked(lock_conn, em.table, [live, record["replaced_by"]]):
         with conn.transaction():
             _relabel(conn, target, live, record["replaced_by"])
@@ -197,6 +242,10 @@ def drop_retired(conn: Conn, lock_conn: Conn, target: Target, live: str) -> Swap
         raise ConfigError(f"no retired collection kept for {live!r}; expected an earlier swap --from NEW --to {live}")
     em = target.profile.embeddings
     retired = record["retired"]
+    if library_swap.per_table(target):
+        return _drop_table(conn, lock_conn, target, live, retired)
+    if pgai_swap.is_pgai(target):
+        return _drop_destination(conn, lock_conn, target, live, retired)
     with _Locked(lock_conn, em.table, [live]):
         by = comparison(conn, target, record["replaced_by"])
         if by is None:
@@ -234,3 +283,169 @@ def _drop(conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
         conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
                      (bookkeeping.target_name(em.schema, em.table), live))
     return SwapResult("drop-retired", live, None, retired, chunks, vectors)
+
+
+# -- a collection per table (LlamaIndex): the swap renames tables ------------------------
+
+
+class _TablesLocked:
+    """The backfill locks of collections that are tables of their own (each run locks its own table and collection)."""
+
+    def __init__(self, lock_conn: Conn, target: Target, collections: list[str]):
+        self.locks = [_Locked(lock_conn, library_swap.for_collection(target.profile, c).embeddings.table, [c])
+                      for c in collections]
+
+    def __enter__(self) -> "_TablesLocked":
+        for held in self.locks:
+            held.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for held in reversed(self.locks):
+            held.__exit__(*exc)
+
+
+def _forget(conn: Conn, target: Target, live: str) -> None:
+    em = target.profile.embeddings
+    conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
+                 (bookkeeping.target_name(em.schema, em.table), live))
+
+
+def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str, settings: Settings) -> SwapResult:
+    """Gate NEW's table (the DONE checks on it, and exactly the live rows), then rename LIVE's table to LIVE__retired
+    and NEW's to LIVE's, in one transaction: the library reads the new vectors from its next query."""
+    import dataclasses
+
+    if new == live:
+        raise ConfigError(f"--from {new!r} and --to {live!r} are the same collection; expected two different names")
+    new_t, live_t = (Target(library_swap.for_collection(target.profile, c)) for c in (new, live))
+    for name, t in ((new, new_t), (live, live_t)):
+        require_collection(conn, t, name)
+    bookkeeping.ensure(conn)
+    retired = live + RETIRED_SUFFIX
+    previous = _record(conn, target, live)
+    if previous is not None:
+        raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
+                          f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
+    with _TablesLocked(lock_conn, target, [live, new]):
+        session = checks.open_session(dataclasses.replace(settings, profile=new_t.profile),
+                                      checks.CheckOptions(collections=(new,)))
+        try:
+            gate = [checks.PER_COLLECTION[name](session, new) for name in GATE]
+        finally:
+            session.close()
+        gate.append(library_swap.matches_live_table(conn, new_t, live_t))
+        failed = [o for o in gate if o.status == FAIL]
+        if failed:
+            raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
+                              + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
+        em = target.profile.embeddings
+        try:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                chunks = library_swap.rename_tables(conn, target, [(live, retired), (new, live)])
+                conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
+                             (bookkeeping.target_name(em.schema, em.table), live, retired, new))
+        except psycopg.errors.LockNotAvailable:
+            raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}",
+                                       [_qualified(t.profile.chunks.schema, t.profile.chunks.table) for t in (live_t, new_t)]) from None
+    return SwapResult("swap", live, new, retired, chunks, chunks, gate)
+
+
+def _drop_table(conn: Conn, lock_conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
+    """Drop the retired table once it holds no row the live one lacks."""
+    retired_t, live_t = (Target(library_swap.for_collection(target.profile, c)) for c in (retired, live))
+    with _TablesLocked(lock_conn, target, [live]):
+        outcome = library_swap.matches_live_table(conn, retired_t, live_t, only_extra=True)
+        if outcome.status == FAIL:
+            raise RefusedError(f"{retired!r} holds rows that {live!r} lacks (e.g. "
+                               + ", ".join(f"id={o.id}" for o in outcome.offenders[:5])
+                               + f"); expected every retired row also in {live}, so nothing was deleted "
+                               f"(swap --rollback --to {live} brings the old table back)")
+        with conn.transaction():
+            rows = library_swap.drop_table(conn, target, retired)
+            _forget(conn, target, live)
+    return SwapResult("drop-retired", live, None, retired, rows, rows)
+
+
+# -- pgai: the swap renames vectorizer destinations --------------------------------------
+
+
+class _DestinationsLocked(_TablesLocked):
+    """The backfill locks of pgai destinations (each run locks its store table and the source's collection)."""
+
+    def __init__(self, lock_conn: Conn, target: Target, destinations: list[str]):
+        collection = cast(str, target.profile.chunks.collection_name)
+        self.locks = [_Locked(lock_conn, pgai_swap.store_of(d), [collection]) for d in destinations]
+
+
+def _gate(settings: Settings, new_t: Target, live_t: Target, collection: str, names: tuple[str, ...],
+          **compare: Any) -> list[Outcome]:
+    """The DONE checks ``names`` on NEW's own table, and whether it holds exactly the live rows."""
+    import dataclasses
+
+    session = checks.open_session(dataclasses.replace(settings, profile=new_t.profile),
+                                  checks.CheckOptions(collections=(collection,)))
+    try:
+        gate = [checks.PER_COLLECTION[name](session, collection) for name in names]
+    finally:
+        session.close()
+    with psycopg.connect(cast(str, settings.database_url), autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
+        gate.append(library_swap.matches_live_table(conn, new_t, live_t, **compare))
+    return gate
+
+
+def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str, settings: Settings) -> SwapResult:
+    """Gate NEW's store (the DONE checks, nothing pending in its queue, exactly the live chunks), then rename the
+    destinations LIVE -> LIVE__retired and NEW -> LIVE in one transaction (views, stores, pgai's config, triggers)."""
+    if new == live:
+        raise ConfigError(f"--from {new!r} and --to {live!r} are the same destination; expected two different names")
+    schema = target.profile.chunks.schema
+    new_t, live_t = (Target(pgai_swap.for_store(target.profile, pgai_swap.store_of(d))) for d in (new, live))
+    for d in (new, live):
+        pgai_swap.vectorizer(conn, schema, view=d)
+    bookkeeping.ensure(conn)
+    retired = live + RETIRED_SUFFIX
+    previous = _record(conn, target, live)
+    if previous is not None:
+        raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
+                          f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
+    collection = cast(str, target.profile.chunks.collection_name)
+    key = cast(SourceTable, target.profile.source).key
+    with _DestinationsLocked(lock_conn, target, [live, new]):
+        gate = _gate(settings, new_t, live_t, collection, GATE + ("source_coverage",),
+                     exclude=(target.profile.chunks.id,), report=key)
+        failed = [o for o in gate if o.status == FAIL]
+        if failed:
+            raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
+                              + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
+        em = target.profile.embeddings
+        try:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                chunks = pgai_swap.rename(conn, schema, [(live, retired), (new, live)])
+                conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
+                             (bookkeeping.target_name(em.schema, em.table), live, retired, new))
+        except psycopg.errors.LockNotAvailable:
+            raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}",
+                                       [_qualified(schema, pgai_swap.store_of(d)) for d in (live, new)]) from None
+    return SwapResult("swap", live, new, retired, chunks, chunks, gate)
+
+
+def _drop_destination(conn: Conn, lock_conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
+    """Drop the retired vectorizer and its destination once its store holds no chunk the live one lacks."""
+    schema = target.profile.chunks.schema
+    retired_t, live_t = (Target(pgai_swap.for_store(target.profile, pgai_swap.store_of(d))) for d in (retired, live))
+    key = cast(SourceTable, target.profile.source).key
+    with _DestinationsLocked(lock_conn, target, [live]):
+        outcome = library_swap.matches_live_table(conn, retired_t, live_t, only_extra=True,
+                                                  exclude=(target.profile.chunks.id,), report=key)
+        if outcome.status == FAIL:
+            raise RefusedError(f"{retired!r} holds chunks that {live!r} lacks (e.g. "
+                               + ", ".join(f"{key}={o.id}" for o in outcome.offenders[:5])
+                               + f"); expected every retired chunk also in {live}, so nothing was deleted "
+                               f"(swap --rollback --to {live} brings the old destination back)")
+        with conn.transaction():
+            rows = pgai_swap.drop(conn, schema, retired)
+            _forget(conn, target, live)
+    return SwapResult("drop-retired", live, None, retired, rows, rows)

@@ -101,6 +101,53 @@ class Embedding:
     exists: bool = True  # False when selection saw no embedding row for the key: a plain COPY may land it
 
 
+class Vectors:
+    """A batch of embeddings as columns (one float32 matrix, one list per column): what the engine writes,
+    without an object per row. ``Vectors.of`` takes ``Embedding``s."""
+
+    __slots__ = ("keys", "vectors", "hashes", "collections", "tenants", "exists")
+
+    def __init__(self, keys: Sequence[Any], vectors: np.ndarray, hashes: Sequence[str], collections: Sequence[str],
+                 tenants: Sequence[Any], exists: Sequence[bool]):
+        self.keys, self.vectors, self.hashes = keys, vectors, hashes
+        self.collections, self.tenants, self.exists = collections, tenants, exists
+
+    @classmethod
+    def of(cls, batch: Sequence[Embedding] | Vectors) -> Vectors:
+        if isinstance(batch, Vectors):
+            return batch
+        return cls([e.key for e in batch], np.stack([e.vector for e in batch]) if batch else np.empty((0, 0), np.float32),
+                   [e.text_hash for e in batch], [e.collection for e in batch], [e.tenant for e in batch],
+                   [e.exists for e in batch])
+
+    @classmethod
+    def join(cls, parts: Sequence[Vectors]) -> Vectors:
+        """One batch of several parts, in order (a batch split to isolate failing inputs comes back in parts)."""
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return cls([], np.empty((0, 0), np.float32), [], [], [], [])
+
+        def chain(name: str) -> list[Any]:
+            return [v for p in parts for v in getattr(p, name)]
+
+        return cls(chain("keys"), np.concatenate([p.vectors for p in parts]), chain("hashes"), chain("collections"),
+                   chain("tenants"), chain("exists"))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: slice) -> Vectors:
+        return Vectors(self.keys[index], self.vectors[index], self.hashes[index], self.collections[index],
+                       self.tenants[index], self.exists[index])
+
+    def column(self, name: str, model: str, dims: int | None) -> Sequence[Any]:
+        """The values of staging column ``name`` (see ``written_columns``)."""
+        n = len(self.keys)
+        return {"k": self.keys, "h": self.hashes, "coll": self.collections, "ten": self.tenants,
+                "m": [model] * n, "d": [dims] * n}[name]
+
+
 class BatchWriter:
     """Owns one connection's staging table and writes batches through it."""
 
@@ -148,14 +195,15 @@ class BatchWriter:
             ).fetchall()
         self._types = [r["typname"] for r in rows]
 
-    def write(self, batch: Sequence[Embedding], session: Mapping[str, str] | None = None) -> int:
+    def write(self, batch: Sequence[Embedding] | Vectors, session: Mapping[str, str] | None = None) -> int:
         """Write every embedding of the batch in one transaction; return how many rows were written.
 
         ``session``: row-level-security settings (``set_config(..., true)``) that hold inside that transaction.
         """
-        if not batch:
+        batch = Vectors.of(batch)
+        if not len(batch):
             return 0
-        if self.path.direct_copy and not any(item.exists for item in batch):
+        if self.path.direct_copy and not any(batch.exists):
             try:
                 return self._copy_direct(batch, session)
             except psycopg.errors.UniqueViolation:
@@ -164,20 +212,19 @@ class BatchWriter:
             return self._write_unnest(batch, session)
         self._ensure_stage()
         names = [c for c, _ in self._columns]
+        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
+            sql.Identifier(STAGE), sql.SQL(", ").join(map(sql.Identifier, names)))
         with self.conn.transaction():
             self.guard(self.conn)
             if session:
                 dbmod.apply_session(self.conn, session)
             self.conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(STAGE)))
-            copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
-                sql.Identifier(STAGE), sql.SQL(", ").join(map(sql.Identifier, names))
-            )
-            self._copy_rows(copy_sql, self._types, names, batch)
-            for statement in self._apply_sql(batch[0].collection):
+            self._copy(copy_sql, self._types, names, batch)
+            for statement in self._apply_sql(batch.collections[0]):
                 self.conn.execute(statement)
         return len(batch)
 
-    def _write_unnest(self, batch: Sequence[Embedding], session: Mapping[str, str] | None) -> int:
+    def _write_unnest(self, batch: Vectors, session: Mapping[str, str] | None) -> int:
         """The batch as one array per column, unnested into the same statements the staging table feeds."""
         if self._array_types is None:
             em = self.target.profile.embeddings
@@ -193,19 +240,17 @@ class BatchWriter:
             sql.SQL(", ").join(sql.SQL("{}::{}[]").format(sql.Placeholder(st), sql.SQL(typ))
                                for (st, _), typ in zip(self._columns, self._array_types)),
             sql.SQL(", ").join(sql.Identifier(st) for st, _ in self._columns))
-        values = {"k": [i.key for i in batch], "v": [i.vector for i in batch], "h": [i.text_hash for i in batch],
-                  "m": [self.model] * len(batch), "d": [self.dims] * len(batch),
-                  "coll": [i.collection for i in batch], "ten": [i.tenant for i in batch]}
-        params = {st: values[st] for st, _ in self._columns}
+        params = {st: list(batch.vectors) if st == "v" else list(batch.column(st, self.model, self.dims))
+                  for st, _ in self._columns}
         with self.conn.transaction():
             self.guard(self.conn)
             if session:
                 dbmod.apply_session(self.conn, session)
-            for statement in self._apply_sql(batch[0].collection, source):
+            for statement in self._apply_sql(batch.collections[0], source):
                 self.conn.execute(statement, params)
         return len(batch)
 
-    def _copy_direct(self, batch: Sequence[Embedding], session: Mapping[str, str] | None = None) -> int:
+    def _copy_direct(self, batch: Vectors, session: Mapping[str, str] | None = None) -> int:
         """Rows with no embedding yet go straight into the table with one binary COPY (a bulk load's fast path)."""
         names = [c for c, _ in self._columns]
         if self._target_types is None:
@@ -225,27 +270,30 @@ class BatchWriter:
             self.guard(self.conn)
             if session:
                 dbmod.apply_session(self.conn, session)
-            if binary_copy_data(self._target_types, names, batch[:1], self.model, dims=self.dims) is None:
-                self._copy_rows(copy_sql, self._target_types, names, batch)
-            else:
-                with self.conn.cursor().copy(copy_sql) as copy:
-                    # Sent in slices so the server parses one while the next is encoded.
-                    for start in range(0, len(batch), _SLICE):
-                        part = batch[start:start + _SLICE]
-                        # not None: the first row encoded, and every row has the same column types
-                        copy.write(cast(bytes, binary_copy_data(self._target_types, names, part, self.model, dims=self.dims,
-                                                               header=start == 0, trailer=start + _SLICE >= len(batch))))
+            self._copy(copy_sql, self._target_types, names, batch)
         self.direct_batches += 1
         return len(batch)
 
-    def _copy_rows(self, copy_sql: sql.Composed, types: list[str] | None, names: list[str],
-                   batch: Sequence[Embedding]) -> None:
+    def _copy(self, copy_sql: sql.Composed, types: list[str] | None, names: list[str], batch: Vectors) -> None:
+        """One COPY of the batch, encoded by numpy a slice at a time (the server parses one slice while the next is
+        encoded, and each slice's buffers are small enough to be reused), or, for a column type the encoder does
+        not know, dumped row by row by psycopg."""
+        types = cast(list[str], types)  # both callers read the types first
+        if not encodable(types, names):
+            self._copy_rows(copy_sql, types, names, batch)
+            return
+        n = len(batch)
+        with self.conn.cursor().copy(copy_sql) as copy:
+            for start in range(0, n, _SLICE):
+                copy.write(cast(bytes, binary_copy_data(types, names, batch[start:start + _SLICE], self.model, dims=self.dims,
+                                                        header=start == 0, trailer=start + _SLICE >= n)))
+
+    def _copy_rows(self, copy_sql: sql.Composed, types: list[str] | None, names: list[str], batch: Vectors) -> None:
+        columns = [batch.vectors if n == "v" else batch.column(n, self.model, self.dims) for n in names]
         with self.conn.cursor().copy(copy_sql) as copy:
             copy.set_types(cast(list[str], types))  # both callers read the types first
-            for item in batch:
-                values = {"k": item.key, "v": item.vector, "h": item.text_hash, "m": self.model,
-                          "coll": item.collection, "ten": item.tenant, "d": self.dims}
-                copy.write_row([values[n] for n in names])
+            for row in zip(*columns):
+                copy.write_row(row)
 
     def _defaults(self, collection: str) -> list[tuple[str, sql.Composed]]:
         return profile_defaults(self.target, self.model, self.dims, collection)
@@ -284,24 +332,32 @@ class BatchWriter:
 
 _INT = {"int8": ">q", "int4": ">i", "int2": ">h"}
 _TEXT = {"text", "varchar", "bpchar", "name"}
-_SLICE = 128  # rows per COPY message
+# Rows per COPY message (about 3 MB at 384 dimensions): big enough that numpy's per-call cost vanishes, small
+# enough that the allocator reuses its buffers instead of mapping fresh pages for every batch.
+_SLICE = 2048
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 
 
-def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence[Embedding], model: str, *,
+def encodable(types: Sequence[str], names: Sequence[str]) -> bool:
+    """Whether ``binary_copy_data`` can encode these columns (integers, text, the vector)."""
+    return all(t in _INT or t in _TEXT or (t == "vector" and n == "v") for t, n in zip(types, names))
+
+
+def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence[Embedding] | Vectors, model: str, *,
                      header: bool = True, trailer: bool = True, dims: int | None = None) -> bytes | None:
     """The whole COPY BINARY stream for a batch, built at once (vectors through one numpy conversion).
 
     None when a column has a type this encoder does not know; the caller then lets psycopg dump row by row.
     """
-    if not all(t in _INT or t in _TEXT or (t == "vector" and n == "v") for t, n in zip(types, names)):
+    if not encodable(types, names):
         return None
-    matrix = np.stack([item.vector for item in batch]).astype(">f4", copy=False)
-    columns = {name: _column_values(name, batch, model, dims) for name in names}
-    fixed = _fixed_width_rows(names, types, columns, matrix)
+    batch = Vectors.of(batch)
+    columns = {name: batch.column(name, model, dims) for name in names if name != "v"}
+    fixed = _fixed_width_rows(names, types, columns, batch.vectors)
     head, tail = (_SIGNATURE if header else b""), (struct.pack(">h", -1) if trailer else b"")
     if fixed is not None:
-        return head + fixed + tail
+        return b"".join((head, fixed, tail))
+    matrix = np.asarray(batch.vectors).astype(">f4", copy=False)
     dims = matrix.shape[1]
     vector_head = struct.pack(">ihh", 4 + 4 * dims, dims, 0)
     count = struct.pack(">h", len(names))
@@ -325,16 +381,7 @@ def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence
     return b"".join(parts)
 
 
-def _column_values(name: str, batch: Sequence[Embedding], model: str, dims: int | None = None) -> list[Any]:
-    if name == "m":
-        return [model] * len(batch)
-    if name == "d":
-        return [dims] * len(batch)
-    attr = {"k": "key", "v": "vector", "h": "text_hash", "coll": "collection", "ten": "tenant"}[name]
-    return [getattr(item, attr) for item in batch]
-
-
-def _fixed_width_rows(names, types, columns, matrix: np.ndarray) -> bytes | None:
+def _fixed_width_rows(names, types, columns, matrix: np.ndarray) -> np.ndarray | None:
     """When every text column of the batch has one byte length (hashes, one collection, one tenant), lay the
     rows out as one numpy record array: the common bulk-load case, encoded without a Python loop per row."""
     n, dims = matrix.shape
@@ -347,28 +394,50 @@ def _fixed_width_rows(names, types, columns, matrix: np.ndarray) -> bytes | None
             continue
         column = columns[name]
         if typ in _INT:
-            if any(v is None for v in column):
+            if None in column:
                 return None
             fields += [(name + "_len", ">i4"), (name, _INT[typ])]
             values.update({name + "_len": struct.calcsize(_INT[typ]), name: np.asarray(column, dtype=np.int64)})
             continue
-        if all(v is None for v in column):
+        encoded = _same_width(column)
+        if encoded is None:
+            return None
+        width, data = encoded
+        if width < 0:  # every value NULL
             fields.append((name + "_len", ">i4"))
             values[name + "_len"] = -1
             continue
-        encoded = [str(v).encode("utf-8") if v is not None else None for v in column]
-        widths = {len(e) if e is not None else -1 for e in encoded}
-        if len(widths) != 1 or -1 in widths:
-            return None
-        width = widths.pop()
         fields += [(name + "_len", ">i4"), (name, f"S{width}")] if width else [(name + "_len", ">i4")]
         values[name + "_len"] = width
         if width:
-            values[name] = np.array(encoded, dtype=f"S{width}")
+            values[name] = data
     rows = np.empty(n, dtype=np.dtype(fields))  # packed: numpy adds no padding without align=True
     for key, value in values.items():
-        rows[key] = value
-    return rows.tobytes()
+        rows[key] = value  # the vectors are converted to big-endian float4 in this one copy
+    return rows.view(np.uint8)
+
+
+def _same_width(column: Sequence[Any]) -> tuple[int, Any] | None:
+    """(byte width, values as bytes) when every value of a text column has the same UTF-8 length; (-1, None) when
+    all are NULL; None otherwise. One value repeated (a model, a collection) is encoded once."""
+    distinct = set(column) if len(column) else {None}
+    if distinct == {None}:
+        return -1, None
+    if None in distinct:
+        return None
+    if len(distinct) == 1:
+        value = str(next(iter(distinct))).encode("utf-8")
+        return len(value), value
+    try:
+        # ASCII (hex digests): numpy encodes in C; its fixed width pads shorter values, which the lengths show.
+        data = np.array([str(v) for v in column] if not isinstance(next(iter(distinct)), str) else column, dtype=bytes)
+        lengths = np.char.str_len(data)
+    except UnicodeEncodeError:
+        encoded = [str(v).encode("utf-8") for v in column]
+        widths = {len(e) for e in encoded}
+        return (widths.pop(), np.array(encoded, dtype=bytes)) if len(widths) == 1 else None
+    width = int(data.dtype.itemsize)
+    return (width, data) if lengths.size and int(lengths.min()) == width else None
 
 
 def _text_field(value: str) -> bytes:

@@ -62,6 +62,11 @@ def probes(session: CheckSession, collection: str) -> list[Probe]:
 
 
 def citations(session: CheckSession, collection: str) -> Outcome:
+    """Spot queries (or sampled chunks) find their sources (computed in the background once the pass has drawn)."""
+    return session.result(("citations", collection), lambda: _citations(session, collection))
+
+
+def _citations(session: CheckSession, collection: str) -> Outcome:
     try:
         provider = session.provider()
     except HarnessError as exc:

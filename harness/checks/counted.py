@@ -62,7 +62,8 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
         stopped = copy_stopped(conn, t, collection)  # its chunks all embedded, yet live's are not all there
     ok = st.missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded == st.chunks \
         and stopped is None
-    return verdict("coverage", collection, ok,
+    return session.partial("coverage", collection, verdict(
+                   "coverage", collection, ok,
                    expected=f"{st.chunks} chunks with one vector each and no orphan embeddings"
                             + (", and every chunk of the collection it copies" if stopped else ""),
                    found=f"{st.embedded} embedded, {st.missing} missing, {st.orphans} orphans"
@@ -71,7 +72,7 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
                    offenders=offenders, total=st.missing + st.orphans + st.duplicates,
                    metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": st.missing, "orphans": st.orphans,
                             "duplicates": st.duplicates,
-                            "tenants": {str(tc.tenant): [tc.embedded, tc.chunks] for tc in st.tenants}})
+                            "tenants": {str(tc.tenant): [tc.embedded, tc.chunks] for tc in st.tenants}}))
 
 
 def dimensions(session: CheckSession, collection: str) -> Outcome:
@@ -79,6 +80,7 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
     declared, typename = session.declared()
     wanted = session.profile.provider.dimensions
     problems, found = [], [f"column {typename}"]
+    unknown = None  # why the model's real dimension could not be asked
     if wanted is not None:
         found.append(f"profile {wanted}")
         if declared is not None and declared != wanted:
@@ -90,7 +92,7 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
             if value is not None and value != real:
                 problems.append(f"{name} says {value} but model {session.model} returns {real}")
     except HarnessError as exc:
-        problems.append(f"the model's real dimension is unknown: {exc}")
+        unknown = f"the model's real dimension is unknown: {exc}"
     offenders: list[Offender] = []
     st = session.stats(collection)
     if declared is None:
@@ -99,11 +101,16 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
             problems.append(f"{st.wrong_dims} rows are not {session.expected_dimensions()}-dimensional")
             offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND vector_dims({v}) IS DISTINCT FROM %(dims)s").format(
                 v=session.target.vector), sql.SQL("'dims ' || vector_dims({})").format(session.target.vector), collection)
-    return verdict("dimensions", collection, not problems,
-                   expected="the column's declared dimension = the profile's = the model's real dimension",
+    expected = "the column's declared dimension = the profile's = the model's real dimension"
+    metrics = {"declared": declared, "profile": wanted, "real": session._real_dims}
+    if unknown and not problems:
+        # Nothing measured disagrees; what the model returns was not asked: unproven, not failed.
+        return unproven("dimensions", collection, unknown, expected=expected, found=", ".join(found), metrics=metrics)
+    if unknown:
+        problems.append(unknown)
+    return verdict("dimensions", collection, not problems, expected=expected,
                    found=", ".join(found) + ("" if not problems else " -- " + "; ".join(dict.fromkeys(problems))),
-                   offenders=offenders, total=st.wrong_dims if declared is None else None,
-                   metrics={"declared": declared, "profile": wanted, "real": session._real_dims})
+                   offenders=offenders, total=st.wrong_dims if declared is None else None, metrics=metrics)
 
 
 def covered_by_recompute(session: CheckSession, check: str, collection: str, missing: str) -> Outcome:

@@ -1,9 +1,11 @@
 """No vector stored on two rows whose texts differ: a copy, an off-by-one write, a provider returning one vector for all.
 
-Every vector is read once, with no provider: a cheap exact-arithmetic fingerprint
-(its norm and its inner product with a fixed pseudo-random probe) groups the
-vector table in one parallel-friendly aggregate; only fingerprints seen twice are
-then confirmed by comparing the vectors themselves and the SHA-256 of their texts.
+Every vector is read once, in the one pass, with no provider: a cheap exact-arithmetic
+fingerprint (hashes of its norm and of its inner product with a fixed pseudo-random
+probe, ``stats.fingerprint``) is aggregated there, and fingerprints seen twice are found
+in the same statement; only the rows holding them are then read again (by address, in
+the pass's snapshot) and confirmed by comparing the vectors themselves and the SHA-256
+of their texts.
 """
 
 from __future__ import annotations
@@ -13,64 +15,37 @@ from psycopg import sql
 
 from .outcome import OFFENDERS_CAP, Offender, Outcome, verdict
 from .session import CheckSession
+from .stats import fingerprint, probe
 
-_PROBE_SEED = 20_240_611
-
-
-def probe(dims: int) -> str:
-    """The fixed probe vector, as pgvector text."""
-    values = np.random.default_rng(_PROBE_SEED).standard_normal(dims)
-    return "[" + ",".join(f"{v:.6f}" for v in values) + "]"
+__all__ = ["confirm", "distinct_vectors", "probe"]
 
 
-def _fingerprint(session: CheckSession) -> sql.Composable:
-    """Two text columns: the norm, and the inner product with the probe (or, with no dimension known, an md5 of the bytes)."""
-    v = sql.SQL("{}::vector").format(session.target.vector)
-    if session.expected_dimensions():
-        other = sql.SQL("CASE WHEN vector_dims({v}) = %(dims)s THEN {v} <#> %(probe)s::vector END").format(v=v)
-    else:
-        other = sql.SQL("md5(vector_send({}))").format(v)
-    return sql.SQL("vector_norm({v})::text, ({o})::text").format(v=v, o=other)
-
-
-def _params(session: CheckSession) -> dict:
-    dims = session.expected_dimensions()
-    return {"dims": dims, "probe": probe(dims) if dims else None}
-
-
-def candidates(session: CheckSession) -> list[tuple]:
-    """Fingerprints held by more than one vector in the whole vector table (usually none): one aggregate pass."""
-    def compute() -> list[tuple]:
-        t = session.target
-        table = t.chunk_table if session.shape.inline else t.embedding_table
-        alias = sql.Identifier(t.emb_alias)
-        query = sql.SQL("SELECT a, b FROM (SELECT {fp} FROM {t} AS {al} WHERE {v} IS NOT NULL) AS f(a, b) "
-                        "GROUP BY a, b HAVING count(*) > 1").format(fp=_fingerprint(session), t=table, al=alias,
-                                                                     v=t.vector)
-        with session.read_only() as conn:
-            return [(r["a"], r["b"]) for r in conn.execute(query, _params(session)).fetchall()]
-    return session.once(("distinct_vectors", "candidates"), compute)
-
-
-def shared_rows(session: CheckSession, collection: str, found: list[tuple]) -> list[Offender]:
-    """Rows of the collection whose exact vector is stored on another row with a different text, unless the model
-    itself gives those texts one vector (a lexical model reads ``Mr. Mime`` and ``mr mime`` alike)."""
+def confirm(conn, session: CheckSession, fingerprints: list[int], collections: list[str], dims: int | None) -> list[dict]:
+    """Rows (of every checked collection) whose exact vector another row with a different text holds, among the rows
+    whose fingerprint the pass saw twice; run in the pass's snapshot. Only then are the vectors read a second time
+    (a healthy target has no such fingerprint)."""
+    if not fingerprints:
+        return []
     t, shape = session.target, session.shape
     query = sql.SQL(
-        "WITH fp(a, b) AS (SELECT * FROM unnest(%(a)s::text[], %(b)s::text[])), "
-        "cand AS (SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {v}::vector AS v, {th} AS th, {text} AS text "
-        "FROM {join} WHERE {v} IS NOT NULL AND ({fp}) IN (SELECT a, b FROM fp)), "
+        "WITH cand AS (SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {v}::vector AS v, {th} AS th, "
+        "{text} AS text FROM {join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[])), "
         "shared AS (SELECT v, count(*) AS n, count(DISTINCT th) AS texts FROM cand GROUP BY v "
         "HAVING count(DISTINCT th) > 1) "
         "SELECT cand.id, cand.collection, cand.tenant, 'same vector as ' || (s.n - 1) || ' other rows (' || "
         "s.texts || ' different texts)' AS detail, md5(s.v::text) AS grp, cand.text FROM cand JOIN shared s ON s.v = cand.v "
-        "WHERE cand.collection = %(collection)s ORDER BY 1 LIMIT {cap}").format(
+        "WHERE cand.collection = ANY(%(collections)s) ORDER BY 1 LIMIT {cap}").format(
         id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
-        join=t.join(), fp=_fingerprint(session), cap=sql.Literal(OFFENDERS_CAP))
-    params = {**_params(session), "collection": collection, "a": [a for a, _ in found], "b": [b for _, b in found]}
-    with session.read_only() as conn:
-        rows = conn.execute(query, params).fetchall()
-    alike = _groups_the_model_makes_alike(session, rows)
+        join=t.join(), fp=fingerprint(shape), cap=sql.Literal(OFFENDERS_CAP))
+    params = {"fps": fingerprints, "collections": collections, "dims": dims, "probe": probe(dims) if dims else None}
+    return conn.execute(query, params).fetchall()
+
+
+def shared_rows(session: CheckSession, collection: str) -> list[Offender]:
+    """Rows of the collection whose exact vector is stored on another row with a different text, unless the model
+    itself gives those texts one vector (a lexical model reads ``Mr. Mime`` and ``mr mime`` alike)."""
+    rows = [r for r in session.onepass().shared if r["collection"] == collection]
+    alike = _groups_the_model_makes_alike(session, rows) if rows else set()
     return [Offender(r["id"], r["collection"], r["tenant"], r["detail"]) for r in rows if r["grp"] not in alike]
 
 
@@ -101,10 +76,11 @@ def _groups_the_model_makes_alike(session: CheckSession, rows: list[dict]) -> se
 def distinct_vectors(session: CheckSession, collection: str) -> Outcome:
     """Two rows with different texts never hold the same vector, on every row, without the provider."""
     st = session.stats(collection)
-    found = candidates(session)
-    offenders = shared_rows(session, collection, found) if found else []
+    found = session.onepass()
+    offenders = shared_rows(session, collection)
     return verdict("distinct_vectors", collection, not offenders,
                    expected="no vector stored on two rows whose texts differ (every row read)",
                    found=f"{len(offenders)} of {st.embedded} vectors shared with a row of another text",
                    offenders=offenders, total=len(offenders),
-                   metrics={"shared": len(offenders), "fingerprints_seen_twice": len(found), "read": st.embedded})
+                   metrics={"shared": len(offenders), "fingerprints_seen_twice": len(found.shared_fps),
+                            "read": session.read_by_pass()})

@@ -77,8 +77,98 @@ def _pick_sql(session: CheckSession) -> sql.Composed:
              ok=healthy(session))
 
 
+CANDIDATES_PER_ROW = 4  # rows the pass draws per sampled row: the strata are ranked among these
+CANDIDATES_EXTRA = 50
+
+
+def cut_for(n: int, size: int | None) -> int:
+    """The draw-key cut under which a collection of about ``size`` rows yields about 4n + 50 candidates (all rows
+    when the size is unknown or small). The n smallest keys are a uniform sample whatever the cut, as long as at
+    least n rows fall under it; ``draw`` falls back to a full pick when fewer do."""
+    top = 2**63 - 1
+    if not size or size <= 0:
+        return top
+    fraction = (CANDIDATES_PER_ROW * n + CANDIDATES_EXTRA) / size
+    if fraction >= 1:
+        return top
+    return int(-(2**63) + fraction * 2**64)
+
+
+def _candidate_sql(session: CheckSession, columns: sql.Composable) -> sql.Composed:
+    shape = session.shape
+    from .stats import placed, vector_row
+
+    return sql.SQL("SELECT {vt}::text AS addr, {cols} FROM {frm} WHERE {vt} = ANY(%(rows)s::text[]::tid[]) AND {p}").format(
+        vt=vector_row(shape), cols=columns, frm=shape.search_from(), p=placed(shape))
+
+
+def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], population: int, n: int) -> list[dict] | None:
+    """From the pass's candidates (row address, draw key) of one collection: the n with the smallest keys (a uniform
+    sample of the population), then up to n more where errors cluster, ranked as before among the candidates
+    (each write transaction of either table, each tenant, the most recent edits; the most recent first). Runs in
+    the pass's snapshot; only the chosen rows are read. None when the cut let fewer than n rows through."""
+    if len(drawn) < min(n, population):
+        return None
+    if not drawn:
+        return []
+    t, shape = session.target, session.shape
+    ch = session.profile.chunks
+    recency = sql.SQL("age(c.xmin)") if shape.inline else sql.SQL("least(age(c.xmin), age(e.xmin))")
+    narrow = sql.SQL("c.xmin::text AS c_xmin, {ex}::text AS e_xmin, {ten} AS tenant_, {upd} AS updated_, "
+                     "{rec} AS recency, ({ok}) AS healthy").format(
+        ex=sql.SQL("c.xmin") if shape.inline else sql.SQL("e.xmin"), ten=shape.chunk_tenant(),
+        upd=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"), rec=recency, ok=healthy(session))
+    keys = dict(drawn)
+    rows = conn.execute(_candidate_sql(session, narrow), {"rows": list(keys), "model": session.model}).fetchall()
+    for r in rows:
+        r["key"] = keys[r["addr"]]
+    rows.sort(key=lambda r: r["key"])
+    for i, r in enumerate(rows):
+        r["uniform"] = i < n
+    strata = [lambda r: r["c_xmin"]]
+    if not shape.inline:
+        strata.append(lambda r: r["e_xmin"])
+    if ch.tenant:
+        strata.append(lambda r: r["tenant_"])
+    rank = {id(r): 10**9 for r in rows}
+    for stratum in strata:
+        seen: dict = {}
+        for r in rows:  # already in key order: the rank inside each stratum
+            seen[stratum(r)] = seen.get(stratum(r), 0) + 1
+            rank[id(r)] = min(rank[id(r)], seen[stratum(r)])
+    if ch.updated_at:
+        newest = sorted(rows, key=lambda r: (r["updated_"] is None, _negated(r["updated_"]), r["key"]))
+        for i, r in enumerate(newest):
+            rank[id(r)] = min(rank[id(r)], i + 1)
+    chosen = sorted(rows, key=lambda r: (not r["uniform"], rank[id(r)], r["recency"], r["key"]))[:2 * n]
+    chosen = [r for r in chosen if r["healthy"]]
+    if not chosen:
+        return []
+    with conn.cursor(binary=True) as cur:
+        full = {r["addr"]: r for r in cur.execute(_candidate_sql(session, _row_columns(session)),
+                                                  {"rows": [r["addr"] for r in chosen]}).fetchall()}
+    return [{**full[r["addr"]], "uniform": r["uniform"], "population": population, "key": r["key"]}
+            for r in chosen if r["addr"] in full]
+
+
+def _negated(value):
+    """Newest first inside an ascending sort."""
+    return -value.timestamp() if hasattr(value, "timestamp") else value
+
+
 def sample_rows(session: CheckSession, collection: str, n: int, *, strata: bool = True) -> list[dict]:
-    """n healthy rows drawn uniformly (``uniform`` true) plus, with ``strata``, up to n where errors cluster."""
+    """n healthy rows drawn uniformly (``uniform`` true) plus, with ``strata``, up to n where errors cluster: drawn in
+    the one pass when it drew for n or more rows, else by a pick of its own."""
+    drawn = session.sample(collection)
+    if drawn is not None and (n == session.drawn_for or (not strata and n <= session.drawn_for)):
+        if strata:
+            return drawn
+        return sorted((r for r in drawn if r["uniform"]), key=lambda r: r["key"])[:n]
+    return pick(session, collection, n, strata=strata)
+
+
+def pick(session: CheckSession, collection: str, n: int, *, strata: bool = True) -> list[dict]:
+    """The sample by a statement of its own (reads the collection again): when the pass drew too few rows."""
     with session.read_only() as conn:
         rows = conn.execute(_pick_sql(session), {"collection": collection, "model": session.model, "n": n}).fetchall()
     return rows if strata else [r for r in rows if r["uniform"]]
@@ -110,8 +200,9 @@ def _vector(value) -> np.ndarray:
 
 
 def recompute(session: CheckSession, collection: str) -> Outcome:
-    """Sampled rows re-embedded now must match what is stored (computed once per session and collection)."""
-    return session.once(("recompute", collection), lambda: _recompute(session, collection))
+    """Sampled rows re-embedded now must match what is stored (computed once per session and collection, in the
+    background as soon as the pass has drawn the sample)."""
+    return session.result(("recompute", collection), lambda: _recompute(session, collection))
 
 
 def _recompute(session: CheckSession, collection: str) -> Outcome:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import db as dbmod
 from .. import redact
@@ -16,9 +21,9 @@ from ..profile import Profile
 from ..provider import OllamaProvider
 from ..settings import Settings
 from ..target import Target
-from .outcome import Outcome, unproven
+from .outcome import PASS, UNPROVEN, Outcome, unproven
 from .shape import Shape
-from .stats import CollectionStats, gather
+from .stats import CollectionStats, Pass, gather, probe
 
 DEFAULT_TIMEOUT_MS = 60_000
 SAMPLE_ALL = "all"
@@ -68,6 +73,18 @@ def parse_fraction(value: str | float | None, name: str = "--max-bad-fraction") 
     return number
 
 
+@dataclass(frozen=True)
+class OnePass:
+    """The one pass's findings for the session's collections (see ``CheckSession.onepass``)."""
+
+    stats: dict[str, CollectionStats]
+    rows: int  # rows of the join read, in all tenants' views
+    seconds: float
+    shared: list[dict]  # confirmed rows sharing a vector with a row of another text (every checked collection)
+    shared_fps: list[int]  # fingerprints more than one vector holds (their rows read again to confirm)
+    samples: dict[str, list[dict] | None]  # per collection: the sample drawn (None: the pass drew too few rows)
+
+
 @dataclass
 class CheckSession:
     """Open with ``open_session``; close when done."""
@@ -88,6 +105,16 @@ class CheckSession:
     _memo: dict = field(default_factory=dict)
     tenants: list[str | None] = field(default_factory=lambda: [None])  # one view per tenant under database.session
     rls_note: str | None = None  # set when row-level security hides rows and no database.session shows them
+    per_tenant_rls: bool = False  # row-level security applies and database.session is read tenant by tenant
+    sizes: dict[str, int] = field(default_factory=dict)  # chunks per collection, where open_session counted them
+    _pass: OnePass | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _provider_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _futures: dict = field(default_factory=dict, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _side: list = field(default_factory=list, repr=False)
+    _seed: int = field(default_factory=lambda: secrets.randbits(62), repr=False)
 
     def __repr__(self) -> str:
         # Tracebacks print fixture values: never the DSN's password (the profile may hold it too).
@@ -103,10 +130,11 @@ class CheckSession:
         return Shape(self.target)
 
     @contextmanager
-    def read_only(self, tenant: str | None = None) -> Iterator[Conn]:
+    def read_only(self, tenant: str | None = None, *, snapshot: bool = False) -> Iterator[Conn]:
         """A READ ONLY transaction with the run's statement timeout and the profile's database.session (for ``tenant``);
-        a database error arrives as DatabaseError."""
-        with dbmod.translate_errors(), dbmod.read_only(self.conn, self.options.statement_timeout_ms) as conn:
+        a database error arrives as DatabaseError. In a background thread, on that thread's own connection."""
+        with dbmod.translate_errors(), dbmod.read_only(self._connection(), self.options.statement_timeout_ms,
+                                                       snapshot=snapshot) as conn:
             settings = self.profile.database.session
             if settings and (tenant is not None or not self.profile.database.per_tenant):
                 dbmod.apply_session(conn, dbmod.session_values(settings, tenant))
@@ -133,37 +161,153 @@ class CheckSession:
 
     def once(self, key, compute):
         """The value of ``compute()`` computed once per session (checks that stand in for each other share it)."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = compute()
+            return self._memo[key]
+
+    # -- concurrency: provider-bound checks run beside the pass, on their own connection ----------------------
+    def later(self, key, compute: Callable[[], Any]) -> Future:
+        """``compute()`` started once per session in a background thread (with its own connection); its Future."""
+        with self._lock:
+            if key not in self._futures:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bh-checks")
+                self._futures[key] = self._pool.submit(compute)
+            return self._futures[key]
+
+    def result(self, key, compute: Callable[[], Any]) -> Any:
+        """The background result of ``compute()`` (started now if nothing started it); its error re-raised here."""
+        return self.later(key, compute).result()
+
+    def _connection(self) -> Conn:
+        if threading.current_thread() is threading.main_thread() or self.settings is None:
+            return self.conn
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.database_url)
+            self._local.conn = conn
+            with self._lock:
+                self._side.append(conn)
+        return conn
+
     def unseen(self, check: str, collection: str) -> Outcome | None:
         """UNPROVEN when row-level security hides rows from this role: what it cannot see is not reported missing."""
         return unproven(check, collection, self.rls_note) if self.rls_note else None
 
-    def _gather(self, collections: list[str]) -> dict[str, CollectionStats]:
-        """The one pass in each tenant's view, added up (one view when no setting uses {tenant})."""
+    def partial(self, check: str, collection: str, measured: Outcome) -> Outcome:
+        """``measured`` unless the tenants read one by one may not be every tenant (``rls.completeness``): then
+        UNPROVEN, saying how many rows are hidden, or that it cannot be measured."""
+        if not self.per_tenant_rls or measured.status != PASS:
+            return measured
+        from .. import rls
+
+        found = self.once((rls.COMPLETENESS, collection),
+                          lambda: rls.completeness(self.conn, self.target, collection, self.tenants))
+        if found is None or found.status != UNPROVEN:
+            return measured
+        return unproven(check, collection, found.note, expected=measured.expected, found=measured.found,
+                        metrics={**measured.metrics, **found.metrics})
+
+    # -- the one pass -------------------------------------------------------------
+    @property
+    def drawn_for(self) -> int:
+        """Rows the pass draws a sample for: what recompute needs (citations' three when recompute reads every row)."""
+        from .citations import FALLBACK_QUERIES
+
+        return self.sample_budget() or FALLBACK_QUERIES
+
+    def onepass(self) -> OnePass:
+        """Every row read once for all checked collections, in one statement per tenant view: the counts, the vectors
+        shared by rows of different texts, and recompute's sample; then the provider-bound checks start beside it."""
+        with self._lock:
+            if self._pass is None:
+                self._start_provider_work()
+                self._pass = self._run_pass(self.collections)
+                self._start_sampled_work()
+            return self._pass
+
+    def _run_pass(self, collections: list[str]) -> OnePass:
+        from .distinct import confirm
+        from .recompute import cut_for, draw
+
+        started = time.perf_counter()
         declared = self.declared()[0]
-        per_tenant = []
+        dims = self.expected_dimensions()
+        n = self.drawn_for
+        views, shared, fps = [], [], []
+        samples: dict[str, list[dict] | None] = {}
+        rows = 0
         for tenant in self.tenants:
-            with self.read_only(tenant) as conn:
-                per_tenant.append(gather(conn, self.shape, collections, self.model, self.expected_dimensions(),
-                                         check_dims=declared is None))
-        return {c: _merge([found[c] for found in per_tenant]) for c in collections}
+            with self.read_only(tenant, snapshot=True) as conn:
+                size = _estimated_rows(conn, self.profile)
+                cuts = [cut_for(n, self.sizes.get(c, size)) for c in collections]
+                found: Pass = gather(conn, self.shape, collections, self.model, dims, check_dims=declared is None,
+                                     probe=probe(dims) if dims else None, seed=self._seed, cuts=cuts)
+                views.append(found.stats)
+                rows += found.rows
+                fps += found.shared_fps
+                shared += confirm(conn, self, found.shared_fps, collections, dims)
+                for c in collections:
+                    drawn = draw(conn, self, found.drawn[c], found.drawable[c], n)
+                    if drawn is None or samples.get(c, []) is None:
+                        samples[c] = None
+                    else:
+                        samples[c] = (samples.get(c) or []) + drawn
+        if len(self.tenants) > 1:
+            samples = {c: _merge_samples(rs, n) if rs is not None else None for c, rs in samples.items()}
+        stats = {c: _merge([v[c] for v in views]) for c in collections}
+        return OnePass(stats, rows, time.perf_counter() - started, shared, fps, samples)
+
+    def sample(self, collection: str) -> list[dict] | None:
+        """The sample the pass drew for the collection (None: it drew too few rows, a pick of its own is needed)."""
+        if collection not in self.collections:
+            return None
+        return self.onepass().samples.get(collection)
+
+    def read_by_pass(self) -> str:
+        """What a check that reads the pass's counts read: said the same way in every outcome."""
+        found = self.onepass()
+        return (f"the shared pass: {found.rows} rows of {self._tables()} read once in one statement for every check "
+                f"and collection ({found.seconds:.2f} s)")
+
+    def _tables(self) -> str:
+        ch, em = self.profile.chunks, self.profile.embeddings
+        return ch.table if self.shape.inline else f"{ch.table} joined with {em.table}"
+
+    def _start_provider_work(self) -> None:
+        """Before the pass: the model probe (dimensions) and the checks that need no row of the pass."""
+        if self.provider_problem is None and self.settings is not None:
+            self.later(("real_dimensions",), self._probe_dimensions)
+
+    def _start_sampled_work(self) -> None:
+        """After the pass: re-embedding the samples and the citation searches, beside the remaining checks."""
+        from .citations import _citations
+        from .recompute import _recompute
+
+        for c in self.collections:
+            self.later(("recompute", c), lambda c=c: _recompute(self, c))
+            self.later(("citations", c), lambda c=c: _citations(self, c))
 
     # -- the provider ----------------------------------------------------------------
     def provider(self) -> OllamaProvider:
         """The embedding provider, or HarnessError saying why there is none."""
         if self.provider_problem:
             raise HarnessError(self.provider_problem)
-        if self._provider is None:
-            assert self.settings is not None, "open the session with open_session(settings, options)"
-            self._provider = self.settings.provider()
+        with self._provider_lock:  # not the session's lock: the pass holds that while it waits for the probe
+            if self._provider is None:
+                assert self.settings is not None, "open the session with open_session(settings, options)"
+                self._provider = self.settings.provider()
         return self._provider
 
     def real_dimensions(self) -> int:
+        """The model's real dimension (probed once, in the background when the pass starts)."""
         if self._real_dims is None:
-            self._real_dims = self.provider().dimensions()
+            self._real_dims = self.result(("real_dimensions",), self._probe_dimensions)
         return self._real_dims
+
+    def _probe_dimensions(self) -> int:
+        return self.provider().dimensions()
 
     # -- the catalog and the one pass ----------------------------------------------
     def declared(self) -> tuple[int | None, str | None]:
@@ -191,15 +335,22 @@ class CheckSession:
 
     def stats(self, collection: str) -> CollectionStats:
         """The one-pass counts, computed for every checked collection on first use."""
-        if self._stats is None:
-            self._stats = self._gather(self.collections)
-        if collection not in self._stats:
-            self._stats.update(self._gather([collection]))
-        return self._stats[collection]
+        if collection in self.collections:
+            return self.onepass().stats[collection]
+        with self._lock:
+            if self._stats is None:
+                self._stats = {}
+            if collection not in self._stats:
+                self._stats.update(self._run_pass([collection]).stats)
+            return self._stats[collection]
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         if self._provider is not None:
             self._provider.close()
+        for conn in self._side:
+            conn.close()
         self.conn.close()
 
 
@@ -219,6 +370,32 @@ def _merge(views: list[CollectionStats]) -> CollectionStats:
     return CollectionStats(**merged)
 
 
+def _merge_samples(rows: list[dict], n: int) -> list[dict]:
+    """Samples drawn in several tenant views: the n smallest draw keys of all of them are the uniform sample."""
+    ordered = sorted(rows, key=lambda r: r["key"])
+    uniform = [r for r in ordered if r["uniform"]][:n]
+    keep = {id(r) for r in uniform}
+    extra = [r for r in rows if id(r) not in keep][:n]
+    return [{**r, "uniform": True} for r in uniform] + [{**r, "uniform": False} for r in extra]
+
+
+def _estimated_rows(conn: Conn, profile: Profile) -> int | None:
+    """The planner's row estimate of the chunk table (None before its first ANALYZE)."""
+    ch = profile.chunks
+    from psycopg import sql
+
+    row = conn.execute("SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass(%s)",
+                       (sql.Identifier(ch.schema, ch.table).as_string(conn),)).fetchone()
+    return int(row["n"]) if row and row["n"] and row["n"] > 0 else None
+
+
+def _connect(database_url: str) -> Conn:
+    conn = dbmod.connect(database_url, autocommit=True, application_name="backfill-harness checks")
+    # Defence in depth: even a statement run outside read_only() on this connection cannot write.
+    conn.execute("SET default_transaction_read_only = on")
+    return conn
+
+
 @dbmod.translate_errors()
 def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
@@ -228,9 +405,7 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     if not settings.database_url:
         raise ConfigError(f"profile {profile.name!r} has no database: set DATABASE_URL or the profile key 'database.url'")
     problem = None if settings.provider_url else "no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'"
-    conn = dbmod.connect(settings.database_url, autocommit=True, application_name="backfill-harness checks")
-    # Defence in depth: even a statement run outside read_only() on this connection cannot write.
-    conn.execute("SET default_transaction_read_only = on")
+    conn = _connect(settings.database_url)
     session = CheckSession(profile, settings.database_url, settings.model, settings.provider_url, options, conn,
                            provider_problem=problem, settings=settings)
     try:
@@ -241,8 +416,10 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
             session.tenants = rls.tenants(c, profile)
         if rls.applies(securities) and not profile.database.session:
             session.rls_note = rls.outcome(securities, profile, None).note
+        session.per_tenant_rls = rls.applies(securities) and profile.database.per_tenant
         if "all" in options.collections:
-            names = list(rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target)))
+            session.sizes = rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target))
+            names = list(session.sizes)
             if not names:
                 raise ConfigError(f"--collection all: {profile.chunks.table} holds no chunks; expected at least one collection")
         else:

@@ -73,7 +73,47 @@ def stale_by_time(shape: Shape) -> sql.Composable | None:
     return sql.SQL("{} > {}").format(shape.target.c(ch.updated_at), shape.target.e(em.written_at))
 
 
+def placed(shape: Shape) -> sql.Composable:
+    """An embedding row filed under its chunk's collection, the way ``Target.join`` matches them."""
+    em, ch = shape.profile.embeddings, shape.profile.chunks
+    if shape.inline or not (em.collection and ch.collection):
+        return sql.SQL("true")
+    return sql.SQL("{}::text = {}::text").format(shape.target.e(em.collection), shape.target.c(ch.collection))
+
+
+def vector_row(shape: Shape) -> sql.Composable:
+    """The address (ctid) of the row holding the vector: later statements of the same snapshot fetch it directly."""
+    return sql.SQL("{}.ctid").format(sql.Identifier(shape.target.emb_alias))
+
+
+_PROBE_SEED = 20_240_611
+
+
+def probe(dims: int) -> str:
+    """The fixed probe vector of the fingerprint, as pgvector text."""
+    import numpy as np
+
+    values = np.random.default_rng(_PROBE_SEED).standard_normal(dims)
+    return "[" + ",".join(f"{v:.6f}" for v in values) + "]"
+
+
+def fingerprint(shape: Shape) -> sql.Composable:
+    """One int8 per vector, equal for equal vectors: hashes of its norm and of its inner product with a fixed probe
+    (``%(probe)s``; without a known dimension, of its bytes). Vectors seen twice are then compared exactly."""
+    v = sql.SQL("{}::vector").format(shape.target.vector)
+    return sql.SQL("(hashfloat8extended(vector_norm({v}), 0) # CASE WHEN vector_dims({v}) = %(dims)s "
+                   "THEN hashfloat8extended({v} <#> %(probe)s::vector, 1) ELSE hashtextextended(md5(vector_send({v})), 1) END)"
+                   ).format(v=v)
+
+
+def draw_key(shape: Shape) -> sql.Composable:
+    """The sample's random order: a hash of the key seeded per run (``%(seed)s``), uniform and parallel-safe."""
+    return sql.SQL("hashtextextended({}::text, %(seed)s)").format(shape.target.chunk_id)
+
+
 def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool) -> sql.Composed:
+    """The one pass: every count the row checks need, every vector's fingerprint (duplicates found in the same
+    statement) and the rows a sample may draw, for every checked collection, in one statement."""
     t = shape.target
     em = shape.profile.embeddings
     cc, ct = shape.chunk_collection(), shape.chunk_tenant()
@@ -84,18 +124,20 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     if shape.inline:
         has_c, has_e = sql.SQL("true"), sql.SQL("true")
         frm = sql.SQL("{} AS c").format(t.chunk_table)
-        where = shape.chunks_in()
+        scope = shape.chunks_in()
         matched = sql.SQL("{} IS NOT NULL").format(vec)
     else:
         has_c = sql.SQL("({} IS NOT NULL)").format(t.chunk_id)
         has_e = sql.SQL("({} IS NOT NULL)").format(shape.emb_key())
-        frm = sql.SQL("{c} AS c FULL JOIN {e} AS e ON {k} = {id}").format(
+        # The embedding table first: the planner then hashes the chunk side when it hashes, and reads the wide
+        # vector rows once, in parallel.
+        frm = sql.SQL("{e} AS e FULL JOIN {c} AS c ON {k} = {id}").format(
             c=t.chunk_table, e=t.embedding_table, k=shape.emb_key(), id=t.chunk_id)
         if shape.emb_collection() is not None:
             emb_side = sql.SQL("{} = ANY(%(collections)s)").format(ec)
         else:
             emb_side = sql.SQL("{} IS NULL").format(t.chunk_id)  # orphans cannot be told apart by collection
-        where = sql.SQL("({} OR {})").format(shape.chunks_in(), emb_side)
+        scope = sql.SQL("({} OR {})").format(shape.chunks_in(), emb_side)
         matched = sql.SQL("{hc} AND {he} AND {v} IS NOT NULL").format(hc=has_c, he=has_e, v=vec)
     no = sql.SQL("false")
     other = (sql.SQL("({m} AND {col} IS DISTINCT FROM %(model)s)").format(m=matched, col=t.e(em.model))
@@ -110,20 +152,36 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     stale_time = (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {s})").format(m=matched, cc=cc, s=timed)
                   if timed is not None else no)
     # Each count is a FILTER straight over the join (no inner query): the planner can then run the pass as a
-    # parallel partial aggregate. The norm is computed for matched rows only. Non-finite values are not counted
-    # per row: pgvector refuses NaN and Infinity on input (text and binary) and on arithmetic overflow, so a
-    # vector, halfvec or sparsevec column cannot hold one; ``nonfinite`` is kept (always 0) for the report.
+    # parallel partial aggregate. Non-finite values are not counted per row: pgvector refuses NaN and Infinity on
+    # input (text and binary) and on arithmetic overflow, so a vector, halfvec or sparsevec column cannot hold
+    # one; ``nonfinite`` is kept (always 0) for the report. Arrays are aggregated in parallel too (array_agg
+    # combines partial states), so fingerprints and sample draws cost no second scan.
     zero = sql.SQL("{m} AND {norm} = 0").format(m=matched, norm=shape.norm())
-    return sql.SQL(
+    drawable = sql.SQL("{ci} AND {p} AND {v} IS NOT NULL").format(ci=shape.chunks_in(), p=placed(shape), v=vec)
+    # Each collection draws below its own cut (a small collection whole, a large one about the rows it needs).
+    drawn = sql.SQL("{d} AND {k} <= (%(cuts)s::bigint[])[array_position(%(collections)s::text[], {cc})]").format(
+        d=drawable, k=draw_key(shape), cc=cc)
+    grouped = sql.SQL(
         "SELECT {cc} AS collection, {ec} AS emb_collection, {ct} AS tenant, {et} AS emb_tenant, "
-        "{hc} AS has_chunk, {he} AS has_embedding, count(*) AS rows, "
+        "{hc} AS has_chunk, {he} AS has_embedding, coalesce({scope}, false) AS in_scope, count(*) AS rows, "
         "count(*) FILTER (WHERE {m}) AS vectors, count(*) FILTER (WHERE {other}) AS other_model, "
         "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, "
         "0 AS nonfinite, count(*) FILTER (WHERE {dims}) AS wrong_dims, "
-        "count(*) FILTER (WHERE {stale_time}) AS stale_time "
-        "FROM {frm} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"
-    ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, m=matched, other=other, stale=stale, zero=zero,
-             dims=dims, stale_time=stale_time, frm=frm, where=where)
+        "count(*) FILTER (WHERE {stale_time}) AS stale_time, count(*) FILTER (WHERE {drawable}) AS drawable, "
+        "array_agg({vt}) FILTER (WHERE {drawn}) AS drawn_rows, array_agg({dk}) FILTER (WHERE {drawn}) AS drawn_keys, "
+        "array_agg({fp}) FILTER (WHERE {v} IS NOT NULL) AS fps "
+        "FROM {frm} GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, scope=scope, m=matched, other=other, stale=stale,
+             zero=zero, dims=dims, stale_time=stale_time, drawable=drawable, drawn=drawn, vt=vector_row(shape),
+             dk=draw_key(shape), fp=fingerprint(shape), v=vec, frm=frm)
+    # Fingerprints held twice (usually none) are found in the same statement; only they return.
+    return sql.SQL(
+        "WITH g AS ({grouped}) "
+        "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, rows, vectors, "
+        "other_model, stale, zero, nonfinite, wrong_dims, stale_time, drawable, drawn_rows::text[] AS drawn_rows, "
+        "drawn_keys, (SELECT array_agg(f) FROM (SELECT f FROM g AS g2, unnest(g2.fps) AS f GROUP BY f "
+        "HAVING count(*) > 1) AS twice) AS shared_fps FROM g"
+    ).format(grouped=grouped)
 
 
 def chunk_counts_sql(shape: Shape) -> sql.Composed:
@@ -132,15 +190,29 @@ def chunk_counts_sql(shape: Shape) -> sql.Composed:
         cc=shape.chunk_collection(), ct=shape.chunk_tenant(), t=shape.target.chunk_table, w=shape.chunks_in())
 
 
-def gather(conn: Conn, shape: Shape, collections: list[str], model: str,
-           dims: int | None, check_dims: bool) -> dict[str, CollectionStats]:
-    """Run the one pass for every collection at once and fold its groups per collection."""
+@dataclass(frozen=True)
+class Pass:
+    """What the one pass found: the counts per collection, and what later statements of the same snapshot fetch."""
+
+    stats: dict[str, CollectionStats]
+    rows: int  # rows of the join the statement read
+    drawable: dict[str, int]  # per collection: embedded rows a sample draws from
+    drawn: dict[str, list[tuple[str, int]]]  # per collection: (row address, draw key) of the rows a sample may take
+    shared_fps: list[int]  # fingerprints held by more than one vector (usually none)
+
+
+def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: int | None, check_dims: bool, *,
+           probe: str | None = None, seed: int = 0, cuts: list[int] | None = None) -> Pass:
+    """Run the one pass for every collection at once and fold its groups per collection (inside a snapshot
+    transaction, so the row addresses it returns stay valid for the statements that follow)."""
     em = shape.profile.embeddings
     query = stats_sql(shape, has_model=bool(em.model), has_hash=bool(em.input_hash), check_dims=check_dims and dims is not None)
-    params = {"collections": list(collections), "model": model, "dims": dims}
+    params = {"collections": list(collections), "model": model, "dims": dims, "probe": probe, "seed": seed,
+              "cuts": cuts or [2**63 - 1] * len(collections)}
     _allow_parallel(conn)
     rows = conn.execute(query, params).fetchall()
-    groups = [Group(**cast(dict[str, Any], {k: (int(v) if k in _COUNTS else v) for k, v in r.items()})) for r in rows]
+    groups = [Group(**cast(dict[str, Any], {k: (int(v) if k in _COUNTS else v) for k, v in r.items() if k in _GROUP}))
+              for r in rows if r["in_scope"]]
     result = {c: fold(c, groups, has_emb_collection=shape.emb_collection() is not None,
                       has_emb_tenant=shape.emb_tenant() is not None) for c in collections}
     if not shape.inline and not _key_is_unique(conn, shape):
@@ -152,7 +224,18 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str,
                                              tc.embedded - (tc.chunks - true.get((c, tc.tenant), 0))) for tc in st.tenants)
                 result[c] = replace(st, chunks=st.chunks - extra, embedded=st.embedded - extra, duplicates=extra,
                                     tenants=tenants)
-    return result
+    drawable = {c: sum(int(r["drawable"]) for r in rows if r["has_chunk"] and r["collection"] == c) for c in collections}
+    drawn = {c: [pair for r in rows if r["has_chunk"] and r["collection"] == c and r["drawn_rows"]
+                 for pair in zip(_addresses(r["drawn_rows"]), r["drawn_keys"])] for c in collections}
+    shared = list(rows[0]["shared_fps"] or []) if rows else []
+    return Pass(result, sum(int(r["rows"]) for r in rows), drawable, drawn, shared)
+
+
+def _addresses(value: Any) -> list[str]:
+    """Row addresses (ctid) as text, however the driver read the tid[] (a list, or its text form)."""
+    if isinstance(value, str):
+        return [part.strip('"') for part in value.strip("{}").split('","')] if value.strip("{}") else []
+    return [str(v) for v in value]
 
 
 def _key_is_unique(conn: Conn, shape: Shape) -> bool:
@@ -177,6 +260,7 @@ def _allow_parallel(conn: Conn) -> None:
 _PASS_SETTINGS = {"parallel_setup_cost": "10", "parallel_tuple_cost": "0.001", "work_mem": "64MB"}
 
 _COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims", "stale_time"}
+_GROUP = {f for f in Group.__dataclass_fields__}
 
 
 def fold(collection: str, groups: list[Group], *, has_emb_collection: bool, has_emb_tenant: bool = False) -> CollectionStats:

@@ -61,22 +61,24 @@ def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document (for agents) instead of text")
 
 
-def settings_from(args: argparse.Namespace):
+def settings_from(args: argparse.Namespace, *, require_provider: bool = True):
+    """Settings from the command's flags; ``require_provider=False`` where a missing provider is the command's own
+    finding (swap's gate says unproven)."""
     from ..settings import resolve
 
     if not getattr(args, "profile", None):
         raise ConfigError("--profile is required")
     urls = getattr(args, "provider_url", None) or []  # backfill's --provider-url (repeatable): the first serves here
     return resolve(args.profile, model=getattr(args, "model", None), batch_size=getattr(args, "batch_size", None),
-                   provider_url=urls[0] if isinstance(urls, list) and urls else None)
+                   provider_url=urls[0] if isinstance(urls, list) and urls else None, require_provider=require_provider)
 
 
 APPROVE_MODEL_CHANGE_HELP = (
     "the owner approved a model switch: replace vectors of another (named) model in place in the collection written. "
     "Without it such a switch is refused; --into NEW (fill a new collection, verify, swap) needs no approval. "
     "Vectors of an unknown model (no model column) never need it. Never pass it without the owner's approval")
-OVERRIDE_HELP = ("go ahead although scope refuses these settings; REASON (who approved and why) is recorded in the "
-                 "evidence and the historylog")
+OVERRIDE_HELP = ("go ahead although scope refuses these settings (for swap, also although its DONE gate is only "
+                 "unproven, never failed); REASON (who approved and why) is recorded in the evidence and the historylog")
 
 
 def add_approve_model_change(parser: argparse.ArgumentParser) -> None:

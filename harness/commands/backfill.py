@@ -44,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY,
                    help=f"embed requests in flight at once per worker (default {DEFAULT_CONCURRENCY}; a server "
                         "serving several at once, like Ollama with OLLAMA_NUM_PARALLEL or a GPU server, stays busy)")
+    p.add_argument("--target-latency-ms", type=positive_int, metavar="MS",
+                   help="adapt the batch size to the provider: aim each request at MS milliseconds, within "
+                        "--batch-size/8 .. --batch-size*8 (default: a fixed batch size)")
     add_json(p)
     p.set_defaults(handler=run, on_failure="continue")
 
@@ -91,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"  failed: key {failure.key} ({failure.collection}): {failure.reason}")
     if summary.stopped:
         lines.append(f"  stopped: {summary.stopped}")
+    if summary.unproven:
+        lines.append(f"  unproven: {summary.unproven}")
     emit(summary, args.json, "\n".join(lines))
     if summary.refused:
         return summary.refused_code or 2
@@ -108,7 +113,7 @@ def _run_workers(args: argparse.Namespace, settings, approve: bool, override: st
     # The override the starter was given reaches each worker's own gate (as run hands it to the engine).
     summary = run_workers(settings, options, args.workers, args.provider_url,
                           env={OVERRIDE_ENV: override} if override else None)
-    lines = [summary.line(), *(f"  {e}" for e in summary.errors)]
+    lines = [summary.line(), *(f"  not ok: {p}" for p in summary.problems)]
     for worker in summary.workers:
         for failure in worker.get("failures", [])[:20]:
             lines.append(f"  failed: key {failure['key']} ({failure['collection']}): {failure['reason']}")

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     command = backfill_command(settings, args.collection, command=args.command, engine=args.engine, into=args.into)
     gate = scope_gate(settings, args.collection, command="run", into=args.into,
                       approve_model_change=args.approve_model_change, override=args.override,
-                      runs_target_command=command.source != "engine").enforce()
+                      runs_target_command=command.source != "engine", backfill=command).enforce()
     run_dir = args.run_dir or default_run_dir(args.collection)
     echo = (lambda line: print(line, file=sys.stderr, flush=True))
     evidence = run_command(settings, args.collection, run_dir, command, target_collection=args.into,

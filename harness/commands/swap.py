@@ -24,26 +24,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from typing import cast
+
     from .. import db
     from ..backfill.swap import drop_retired, rollback, swap
     from ..output import emit
     from ..target import Target
 
-    settings = settings_from(args)
+    settings = settings_from(args, require_provider=False)  # without one, swap's gate is unproven and says so
     target = Target(settings.profile)
     scope_gate = None
     if args.new:  # rollback and drop-retired undo or finish an earlier swap: no new vectors go live
         from ..steps.gate import scope_gate as gate_of
 
-        scope_gate = gate_of(settings, args.live, command="swap", into=args.new, override=args.override).enforce()
+        from ..backfill import pgai_swap
+
+        # pgai's --from/--to name vectorizer destinations; the collection scope reads is the source's
+        live = settings.profile.chunks.collection_name if pgai_swap.is_pgai(target) else args.live
+        scope_gate = gate_of(settings, cast(str, live), command="swap", into=args.new, override=args.override).enforce()
     with db.connect(settings.database_url, autocommit=True) as conn, db.connect(settings.database_url, autocommit=True) as lock_conn:
         if args.rollback:
             result = rollback(conn, lock_conn, target, args.live)
         elif args.drop_retired:
             result = drop_retired(conn, lock_conn, target, args.live)
         else:
-            result = swap(conn, lock_conn, target, args.new, args.live, settings)
+            result = swap(conn, lock_conn, target, args.new, args.live, settings, override=args.override)
     text = result.line()
+    if result.override:
+        gate = result.as_dict()["gate"]
+        text += f"\n  DONE gate not proven ({gate['reason']}); override: {result.override}"
     if scope_gate is not None and scope_gate.override:
         text += f"\n  scope gate {scope_gate.status}; override: {scope_gate.override}"
     emit({**result.as_dict(), "scope_gate": scope_gate.as_dict() if scope_gate else None}, args.json, text)

@@ -16,6 +16,7 @@ from .files import MAKEFILES, language, read
 from .literals import call_args, env_reads, in_spans
 
 MAX_FILES = 30
+_EMBEDDING_SPECIFIC = re.compile(r"EMBED", re.I)
 MAX_DEPTH = 6  # nested commands (npm script -> make -> python)
 IMPORT_DEPTH = 3  # the module run, and the local modules it imports, three levels down
 
@@ -46,7 +47,10 @@ class Contract:
 
         if not self.known or self.engine:
             return {}
-        return {n: p for n in self.reads_env if n not in self.selectors and (p := placeholder_for(n))}
+        mapping = {n: p for n in self.reads_env if n not in self.selectors and (p := placeholder_for(n))}
+        # Beside a name that says "embedding" (EMBEDDING_MODEL), a bare MODEL is the chat model: not ours to set.
+        specific = {p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n)}
+        return {n: p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n) or p not in specific or p != "{model}"}
 
     def as_dict(self) -> dict:
         data = dict(self.__dict__)
@@ -149,18 +153,21 @@ def _is_env_fallback(text: str, end: int) -> bool:
     return bool(re.search(r"(?:getenv|environ|process\.env|Deno\.env|Bun\.env)[^\n]*(?:\?\?|\|\||\bor\b)\s*['\"`][^'\"`]*['\"`]$", line))
 
 
-_COMPARED = re.compile(r"""\s*(?:==|!=|===|!==)\s*['"]|\s+(?:in|not\s+in)\s*[\[(]""")
+# Compared with a non-empty literal: a choice. `X == ""` only asks whether it is set, and a value still flows.
+_COMPARED = re.compile(r"""\s*(?:==|!=|===|!==)\s*(?P<q>['"])(?!(?P=q))|\s+(?:in|not\s+in)\s*[\[(]""")
 
 
 def _selectors(text: str, reads) -> list[str]:
-    """Env names whose value is compared with literals, directly or through a variable of the same name."""
+    """Env names whose value is compared with literals (or matched against cases), directly or through a variable."""
     out = []
     for r in reads:
         if _COMPARED.match(text, r.end):
             out.append(r.name)
             continue
         var = re.search(r"(?m)^\s*(?:const\s+|let\s+)?(\w+)\s*=\s*$", text[text.rfind("\n", 0, r.start) + 1:r.start])
-        if var and re.search(rf"\b{re.escape(var.group(1))}\s*(?:==|!=|===|!==)\s*['\"]", text):
+        name = re.escape(var.group(1)) if var else ""
+        if var and re.search(rf"\b{name}\s*(?:==|!=|===|!==)\s*(?P<q>['\"])(?!(?P=q))"
+                             rf"|^\s*(?:match|switch)\s*\(?\s*{name}\s*\)?\s*[:{{]", text, re.M):
             out.append(r.name)
     return out
 

@@ -16,7 +16,7 @@ from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven, verdict
 from ..locate.config import database_part, kind_of
 from ..locate.contract import Contract, command_contract
 from ..settings import Settings
-from .common import backfill_env, database_parts
+from .common import BackfillCommand, backfill_env, database_parts
 
 _DB_FLAG = re.compile(r"dsn|database|db[-_]?url|^--db$|postgres|pg[-_]?url|conn(?:ection)?[-_]?str", re.I)
 _PROVIDER_FLAG = re.compile(r"ollama|embed\w*[-_](?:url|host)|provider[-_]?url|--host$|base[-_]?url", re.I)
@@ -45,10 +45,22 @@ def contract_for_profile(settings: Settings) -> Contract | None:
     return command_contract(b.command, workdir, _root_of(workdir))
 
 
+def contract_for_command(settings: Settings, command: BackfillCommand | None) -> Contract | None:
+    """The contract of the command that will run (``--command``, the profile's, locate's pick or the engine);
+    the profile's backfill.command when it is not known yet."""
+    if command is None:
+        return contract_for_profile(settings)
+    if command.source == "engine":
+        return Contract(reads_env=("DATABASE_URL", "OLLAMA_HOST"), engine=True)
+    workdir = Path(command.workdir or ".")
+    return command_contract(command.command, workdir, _root_of(workdir))
+
+
 def check_contract(settings: Settings, collection: str, into: str | None = None, *,
-                   contract: Contract | None = None, caller_env: Mapping[str, str] | None = None) -> ContractCheck:
+                   contract: Contract | None = None, caller_env: Mapping[str, str] | None = None,
+                   command: BackfillCommand | None = None) -> ContractCheck:
     """Outcomes for database, provider and model, and what scope must state as assumed."""
-    contract = contract if contract is not None else contract_for_profile(settings)
+    contract = contract if contract is not None else contract_for_command(settings, command)
     b = settings.profile.backfill
     assumptions: list[str] = []
     if b.embeds_in_process:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import ConfigError, RefusedError
 from ..settings import Settings
+from .common import BackfillCommand
 from .scope import ScopeResult, scope
 
 OPEN, REFUSED, OVERRIDDEN = "open", "refused", "overridden"
@@ -55,15 +56,16 @@ class GateDecision:
 
 def scope_gate(settings: Settings, collection: str, *, command: str, into: str | None = None,
                approve_model_change: bool = False, override: str | None = None,
-               runs_target_command: bool = False) -> GateDecision:
+               runs_target_command: bool = False, backfill: BackfillCommand | None = None) -> GateDecision:
     """Compute scope for these settings and decide whether ``command`` may go ahead.
 
-    ``runs_target_command``: the target's own backfill command will run, so its environment contract is checked
-    too; the engine (``backfill``, ``run --engine``) and ``swap`` never run it."""
+    ``runs_target_command``: the target's own backfill command will run, so the environment contract of
+    ``backfill`` (default: the profile's command) is checked too; the engine (``backfill``, ``run --engine``) and
+    ``swap`` never run it."""
     # The provider is not asked: its availability and the model's real dimension are the run's own checks
     # (a transient fault must be retried by the run, not turned into a refusal here).
     checked = scope(settings, collection, approve_model_change=approve_model_change, into=into, check_provider=False,
-                    check_contract=runs_target_command)
+                    check_contract=runs_target_command, command=backfill)
     return decide(command, checked, override)
 
 

@@ -101,9 +101,33 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
             stop(step, "refused" if exc.exit_code == 2 else "failed", str(exc), exc.exit_code)
             return None
 
+    def locate_step() -> LocateResult | None:
+        say(f"[2/6] locate in {repo}")
+        loc = guarded("locate", lambda: locate(repo, tuple(settings.profile.search_terms) + tuple(terms)))
+        if loc is not None:
+            best = loc.best_entrypoint
+            result.steps.append(StepOutcome("locate", "ok", f"{len(loc.entrypoints)} entrypoints"
+                                            + (f", first: {best.command}" if best else "")))
+        return loc
+
+    def command_to_run(loc: LocateResult | None) -> BackfillCommand:
+        best = loc.best_entrypoint if loc else None
+        return backfill_command(settings, collection, command=command, engine=engine, into=into,
+                                located=best.command if best else None,
+                                located_workdir=str(repo / best.workdir) if best else None)
+
+    # scope checks the environment contract of the command that will run, as run's gate does: when locate is to
+    # pick it, locate goes first.
+    if not (engine or command or settings.profile.backfill.command):
+        result.located = locate_step()
+    try:
+        chosen: BackfillCommand | None = command_to_run(result.located) if not result.stopped_at else None
+    except HarnessError:
+        chosen = None  # no command at all: plan says so
     say(f"[1/6] scope {collection}")
-    sc = guarded("scope", lambda: scope(settings, collection, approve_model_change=approve_model_change, into=into,
-                                        check_contract=not engine))
+    sc = None if result.stopped_at else guarded(
+        "scope", lambda: scope(settings, collection, approve_model_change=approve_model_change, into=into,
+                               check_contract=not engine, command=chosen))
     if sc is not None:
         result.scope = sc
         gate = result.gate = guarded("scope", lambda: decide("procedure", sc, override))
@@ -116,23 +140,14 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
             result.steps.append(StepOutcome("scope", "overridden", f"{gate.reason} (override: {gate.override})"))
         else:
             stop("scope", "refused" if sc.refusal else "failed", sc.reason or "scope failed", sc.exit_code)
-    if not result.stopped_at:
-        say(f"[2/6] locate in {repo}")
-        loc = guarded("locate", lambda: locate(repo, tuple(settings.profile.search_terms) + tuple(terms)))
-        if loc is not None:
-            result.located = loc
-            best = loc.best_entrypoint
-            result.steps.append(StepOutcome("locate", "ok", f"{len(loc.entrypoints)} entrypoints"
-                                            + (f", first: {best.command}" if best else "")))
+    if not result.stopped_at and result.located is None:
+        result.located = locate_step()
     if not result.stopped_at:
         say("[3/6] plan")
-        best = result.located.best_entrypoint if result.located else None
 
         def planned() -> tuple[Plan, BackfillCommand]:
-            chosen = backfill_command(settings, collection, command=command, engine=engine, into=into,
-                                      located=best.command if best else None,
-                                      located_workdir=str(repo / best.workdir) if best else None)
-            return make_plan(settings, sc, run_dir, chosen), chosen
+            run = chosen or command_to_run(result.located)
+            return make_plan(settings, sc, run_dir, run), run
 
         made = guarded("plan", planned)
         if made is not None:

@@ -17,6 +17,7 @@ from typing import Any, IO, cast
 
 from .. import db as dbmod
 from .. import redact, rls
+from ..checks.outcome import UNPROVEN
 from ..errors import ConfigError, HarnessError
 from ..evidence import RunEvidence, write_evidence
 from ..files import atomic_open
@@ -74,8 +75,11 @@ def _counts(settings: Settings, collection: str) -> dict:
     try:
         with dbmod.connect(settings.database_url, autocommit=True) as conn:
             target = Target(settings.profile)
-            state = rls.visible_state(conn, target, collection, settings.model,
-                                      rls.tenants(conn, settings.profile)).as_dict()
+            tenants = rls.tenants(conn, settings.profile)
+            state = rls.visible_state(conn, target, collection, settings.model, tenants).as_dict()
+            part = rls.completeness(conn, target, collection, tenants)
+            if part is not None and part.status == UNPROVEN:
+                state["unproven"] = part.note  # the counts are only the listed tenants' rows
     except HarnessError as exc:
         return {"error": str(exc)}
     state.pop("collection", None)

@@ -19,6 +19,7 @@ from ..provider import OllamaProvider
 from ..settings import Settings
 from ..state import UNKNOWN_MODEL, list_collections, model_switch, other_models, stored_models
 from ..target import Target
+from .common import BackfillCommand
 from .contract_check import check_contract as contract_of
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
@@ -121,10 +122,12 @@ def inputs_of(settings: Settings, collection: str, target_collection: str) -> tu
 
 
 def scope(settings: Settings, collection: str, *, approve_model_change: bool = False, into: str | None = None,
-          probe_retries: int = 1, check_provider: bool = True, check_contract: bool = True) -> ScopeResult:
+          probe_retries: int = 1, check_provider: bool = True, check_contract: bool = True,
+          command: BackfillCommand | None = None) -> ScopeResult:
     """Resolve and check everything the run depends on; write nothing.
 
     ``check_provider=False`` leaves the provider alone (the gate: only the database's evidence decides there).
+    ``command``: the command that will run, whose contract is checked (default: the profile's backfill.command).
     """
     target = Target(settings.profile)
     target_collection = into or collection
@@ -140,7 +143,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         f"{settings.model} at {settings.provider_url} is the model the application queries with",
     ]
     # What the target's own command reads, checked before anything runs (the engine never runs that command).
-    contract = contract_of(settings, collection, into) if check_contract else None
+    contract = contract_of(settings, collection, into, command=command) if check_contract else None
     if contract is not None:
         assumptions += contract.assumptions
     else:
@@ -176,6 +179,8 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             check("collection exists", True, f"{known[collection]} chunks")
             counts = rls.visible_state(conn, target, collection, settings.model, tenants).as_dict()
             counts.pop("collection", None)
+            if (part := rls.completeness(conn, target, collection, tenants)) is not None:
+                checks.append(part)  # the counts above are only the listed tenants' rows
             stored = rls.across(conn, target.profile, tenants, lambda: stored_models(conn, target, collection))
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None

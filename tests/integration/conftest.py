@@ -1,5 +1,7 @@
 """Fixtures the integration tests share beyond tests/conftest.py."""
 
+import uuid
+
 import pytest
 
 from harness.embedserver import EmbeddingServer
@@ -14,3 +16,48 @@ def v2_server():
     """An embedding server that also answers for ``NEW_MODEL`` (an alias of the test model)."""
     with EmbeddingServer(models=[TEST_MODEL], aliases={NEW_MODEL: TEST_MODEL}) as server:
         yield server
+
+
+# -- an application table under row-level security -------------------------------------------------------------------
+
+SCHEMA = """
+CREATE TABLE documents (id text PRIMARY KEY, tenant_id text NOT NULL, content text NOT NULL);
+CREATE TABLE document_embeddings (
+  id text PRIMARY KEY,  -- filled by the application (crypto.randomUUID()), no default
+  document_id text NOT NULL REFERENCES documents(id), tenant_id text NOT NULL,
+  embedding vector(384) NOT NULL, dimensions int NOT NULL, model text NOT NULL);
+INSERT INTO documents SELECT 'doc-' || g, CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'globex' END, 'text number ' || g
+  FROM generate_series(1, 40) g;
+"""
+
+RLS = """
+CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw';
+GRANT SELECT, INSERT, UPDATE, DELETE ON documents, document_embeddings TO {role};
+ALTER TABLE documents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE document_embeddings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_docs ON documents USING (tenant_id = current_setting('app.current_tenant_id', true));
+CREATE POLICY tenant_vecs ON document_embeddings USING (tenant_id = current_setting('app.current_tenant_id', true));
+"""
+
+
+@pytest.fixture
+def app_role(empty_db, pg):
+    """A login role the policies apply to (not the owner), and its DSN."""
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute(SCHEMA)
+    empty_db.execute(RLS.format(role=role))
+    yield pg.dsn(empty_db.name, user=role, password="app-secret-pw")
+    empty_db.execute(f"DROP OWNED BY {role}")
+    empty_db.execute(f"DROP ROLE {role}")
+
+
+@pytest.fixture
+def auditor(app_role, empty_db):
+    """A BYPASSRLS role granted to the app role (which RLS still applies to: the attribute is not inherited), so
+    what the tenants' views miss can be counted."""
+    role = f"audit_{uuid.uuid4().hex[:8]}"
+    user = app_role.split("://", 1)[1].split(":", 1)[0]
+    empty_db.execute(f"CREATE ROLE {role} NOLOGIN BYPASSRLS; GRANT SELECT ON documents, document_embeddings TO {role}; "
+                     f"GRANT {role} TO {user}")
+    yield role
+    empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")

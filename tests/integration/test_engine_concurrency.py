@@ -62,4 +62,4 @@ def test_a_row_edited_after_its_batch_landed_leaves_the_run_not_ok(demo_db, embe
     summary = run_backfill(settings, BackfillOptions(COLLECTION, batch_size=10, progress=False), on_batch=edit_first_row)
     assert summary.after.needed == 1
     assert not summary.ok
-    assert "1 rows still need a vector" in (summary.stopped or "")
+    assert f"1 of {summary.after.chunks} rows of {COLLECTION} still need a vector" in (summary.stopped or "")

@@ -12,15 +12,7 @@ from harness.profile import parse_profile
 from harness.settings import resolve
 from harness.target import Target
 
-SCHEMA = """
-CREATE TABLE documents (id text PRIMARY KEY, tenant_id text NOT NULL, content text NOT NULL);
-CREATE TABLE document_embeddings (
-  id text PRIMARY KEY,  -- filled by the application (crypto.randomUUID()), no default
-  document_id text NOT NULL REFERENCES documents(id), tenant_id text NOT NULL,
-  embedding vector(384) NOT NULL, dimensions int NOT NULL, model text NOT NULL);
-INSERT INTO documents SELECT 'doc-' || g, CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'globex' END, 'text number ' || g
-  FROM generate_series(1, 40) g;
-"""
+from .conftest import SCHEMA
 
 PROFILE = """
 name: app-keys
@@ -30,16 +22,6 @@ embeddings: {table: document_embeddings, key: document_id, model: model, tenant:
 %s
 """
 DEFAULTS = ', defaults: {id: "gen_random_uuid()::text", dimensions: "{dims}"}'
-
-RLS = """
-CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw';
-GRANT SELECT, INSERT, UPDATE, DELETE ON documents, document_embeddings TO {role};
-ALTER TABLE documents ENABLE ROW LEVEL SECURITY;
-ALTER TABLE document_embeddings ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant_docs ON documents USING (tenant_id = current_setting('app.current_tenant_id', true));
-CREATE POLICY tenant_vecs ON document_embeddings USING (tenant_id = current_setting('app.current_tenant_id', true));
-"""
-
 
 def _profile(defaults: str = "", extra: str = ""):
     return parse_profile(PROFILE % (defaults, extra), env={})
@@ -52,17 +34,6 @@ def _settings(profile, dsn, url):
 def _backfill(profile, dsn, url, **options):
     return run_backfill(_settings(profile, dsn, url), BackfillOptions(collection="documents", batch_size=16,
                                                                       progress=False, **options))
-
-
-@pytest.fixture
-def app_role(empty_db, pg):
-    """A login role the policies apply to (not the owner), and its DSN."""
-    role = f"app_{uuid.uuid4().hex[:8]}"
-    empty_db.execute(SCHEMA)
-    empty_db.execute(RLS.format(role=role))
-    yield pg.dsn(empty_db.name, user=role, password="app-secret-pw")
-    empty_db.execute(f"DROP OWNED BY {role}")
-    empty_db.execute(f"DROP ROLE {role}")
 
 
 def test_preflight_lists_not_null_columns_the_engine_would_leave_empty(empty_db):
@@ -141,7 +112,7 @@ def test_rls_owner_is_exempt(empty_db):
     assert "exempt" in outcomes["row-level security"].found
 
 
-def test_rls_backfill_goes_tenant_by_tenant_with_insert_not_copy(app_role, empty_db, embed_server):
+def test_rls_backfill_goes_tenant_by_tenant_with_insert_not_copy(app_role, auditor, empty_db, embed_server):
     session = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
     summary = _backfill(_profile(DEFAULTS, session), app_role, embed_server.url)
     assert summary.ok, summary.failures
@@ -243,7 +214,7 @@ def test_coverage_under_rls_without_session_is_unproven_not_missing(app_role, em
     assert outcome.status == "unproven" and "database.session" in outcome.note
 
 
-def test_coverage_under_rls_counts_every_tenant_with_the_session(app_role, embed_server):
+def test_coverage_under_rls_counts_every_tenant_with_the_session(app_role, auditor, embed_server):
     _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
     outcome = _coverage(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
     assert outcome.status == "passed" and outcome.metrics["chunks"] == 40
@@ -256,7 +227,7 @@ def test_coverage_under_rls_still_fails_on_a_missing_vector(app_role, empty_db, 
     assert outcome.status == "failed" and outcome.metrics["missing"] == 1
 
 
-def test_a_role_without_temp_privilege_writes_through_unnest(app_role, empty_db, embed_server):
+def test_a_role_without_temp_privilege_writes_through_unnest(app_role, auditor, empty_db, embed_server):
     empty_db.execute(f"REVOKE TEMPORARY ON DATABASE {empty_db.name} FROM PUBLIC")
     summary = _backfill(_profile(DEFAULTS, SESSION), app_role, embed_server.url)
     assert summary.ok and summary.embedded == 40 and summary.after.needed == 0
@@ -323,3 +294,33 @@ def test_run_evidence_counts_rows_row_level_security_hides_without_the_session(a
     evidence = run_command(settings, "documents", tmp_path / "run", command)
     assert evidence.counts_after["chunks"] == 40 and evidence.remaining == 40
     assert not evidence.ok
+
+
+def test_two_workers_under_rls_apply_each_tenants_session_and_embed_every_tenants_rows(app_role, empty_db, embed_server,
+                                                                                       cli, tmp_path):
+    from harness.backfill import bookkeeping
+
+    # The owner makes the harness's schema once and lets the application's role use it (the role cannot CREATE).
+    role = app_role.split("://", 1)[1].split(":", 1)[0]
+    with connect(empty_db.dsn, autocommit=True) as owner:
+        bookkeeping.ensure(owner)
+        owner.execute(f"GRANT USAGE ON SCHEMA backfill_harness TO {role}; "
+                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA backfill_harness TO {role}")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE % (DEFAULTS, SESSION))
+    result = cli("backfill", "--profile", profile, "--collection", "documents", "--workers", "2", "--batch-size", "4",
+                 "--rows-per-claim", "4", "--json",
+                 env={"DATABASE_URL": app_role, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": "hash-embed:384"})
+    assert result.code == 0, result.out + result.err
+    assert len(result.json["workers"]) == 2 and result.json["embedded"] == 40
+    # Measured per tenant, in each tenant's own view, and as the owner (whom the policies do not restrict).
+    with connect(app_role, autocommit=True) as conn:
+        for tenant in ("acme", "globex"):
+            with scoped(conn, {"app.current_tenant_id": "{tenant}"}, tenant):
+                assert conn.execute("SELECT count(*) AS n FROM document_embeddings").fetchone()["n"] == 20
+    assert empty_db.scalar("SELECT count(*) FROM documents d JOIN document_embeddings e ON e.document_id = d.id "
+                           "AND e.tenant_id = d.tenant_id") == 40
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 40
+    # Every claim was cut inside its tenant's view and finished.
+    assert empty_db.scalar("SELECT count(DISTINCT tenant) FROM backfill_harness.claims WHERE state = 'done'") == 2
+    assert empty_db.scalar("SELECT count(*) FROM backfill_harness.claims WHERE state <> 'done'") == 0

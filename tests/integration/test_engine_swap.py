@@ -46,7 +46,7 @@ def test_swap_refuses_a_half_filled_collection_and_changes_nothing(embedded_db, 
     env = _env(embedded_db, v2_server.url, NEW_MODEL)
     cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--limit", "10", env=env)
     result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
-    assert result.code == 1
+    assert result.code == 2
     assert "not ready to replace" in result.err and "coverage: expected 29 chunks" in result.err
     assert "found 10 embedded, 19 missing" in result.err
     assert _models(embedded_db, LIVE) == ([TEST_MODEL], 29)

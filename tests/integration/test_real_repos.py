@@ -25,8 +25,6 @@ pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "real"
 MIRROR = Path(os.environ.get("BACKFILL_REAL_REPOS_MIRROR", "/work/.mirror"))
-# Packages a repository needs that this project does not depend on (pip install --target DIR ...).
-DEPS = Path(os.environ.get("BACKFILL_REAL_REPOS_DEPS", Path(__file__).resolve().parents[2] / ".cache" / "real-repos-deps"))
 
 
 # -- the repositories ---------------------------------------------------------------------------------------------
@@ -75,8 +73,9 @@ class Source:
 def server():
     """hash-embed models served under the names the applications ask for."""
     with_aliases = EmbeddingServer(
-        models=["hash-embed:1536", "hash-embed:1024", "hash-embed:768"],
-        aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768"},
+        models=["hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:384"],
+        aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768",
+                 "mxbai-embed-large": "hash-embed:1024", "all-minilm": "hash-embed:384"},
     ).start()
     try:
         yield with_aliases
@@ -290,17 +289,36 @@ def create_llama_app(tmp_path: Path) -> Path:
     return app
 
 
+CHAT_LLM = '''"""Stands in for llama-index-llms-ollama: the app's settings build a chat LLM that ingest never calls."""
+from llama_index.core.llms.mock import MockLLM
+
+DEFAULT_REQUEST_TIMEOUT = 30.0
+
+
+class Ollama(MockLLM):
+    def __init__(self, base_url=None, model=None, request_timeout=None, **kwargs):
+        super().__init__()
+'''
+
+
+def ollama_llm_stand_in(folder: Path) -> list[str]:
+    """Where ``llama_index.llms.ollama`` is found: installed, or a stand-in written under ``folder``."""
+    if subprocess.run([sys.executable, "-c", "import llama_index.llms.ollama"], capture_output=True).returncode == 0:
+        return []
+    package = folder / "llama_index" / "llms" / "ollama"  # llama_index and llama_index.llms are namespace packages
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("from .base import Ollama  # noqa: F401\n")
+    (package / "base.py").write_text(CHAT_LLM)
+    return [str(folder)]
+
+
 def test_create_llama_pgvector_ollama_app(cli, empty_db, server, tmp_path):
     try:
         import llama_index.vector_stores.postgres  # noqa: F401
     except ImportError:
         pytest.skip("llama-index-vector-stores-postgres is not installed")
     app = create_llama_app(tmp_path)
-    deps = [str(DEPS)] if DEPS.is_dir() else []
-    check = subprocess.run([sys.executable, "-c", "import llama_index.llms.ollama"], capture_output=True,
-                           env={**os.environ, "PYTHONPATH": os.pathsep.join(deps + [os.environ.get("PYTHONPATH", "")])})
-    if check.returncode != 0:
-        pytest.skip(f"llama-index-llms-ollama is not installed (pip install --no-deps --target {DEPS} llama-index-llms-ollama)")
+    deps = ollama_llm_stand_in(tmp_path / "stand-in")
     # The app's contract: PG_CONNECTION_STRING, OLLAMA_BASE_URL, EMBEDDING_MODEL, EMBEDDING_DIM; PYTHONPATH finds app/.
     contract = {"PG_CONNECTION_STRING": empty_db.dsn, "OLLAMA_BASE_URL": server.url, "EMBEDDING_MODEL": "nomic-embed-text",
                 "EMBEDDING_DIM": "768", "MODEL_PROVIDER": "ollama", "MODEL": "llama3.1", "PYTHONPATH": os.pathsep.join([str(app), *deps, os.environ.get("PYTHONPATH", "")])}
@@ -319,18 +337,20 @@ def test_create_llama_pgvector_ollama_app(cli, empty_db, server, tmp_path):
                      'EMBEDDING_MODEL: "{model}"', 'EMBEDDING_DIM: "{dimensions}"'):
             assert line in text, text
         assert re.search(r'command: "python -m app.engine.generate"', text), text
-        # ... and the user adds what selects the provider, and corrects MODEL (the chat model, not the embedder).
+        # MODEL, the chat model beside EMBEDDING_MODEL, and MODEL_PROVIDER, a selector, are left to the user ...
+        assert 'MODEL: "{model}"' not in text.replace('EMBEDDING_MODEL: "{model}"', "")
+        # ... who adds them (and the interpreter that has LlamaIndex).
         text = text.replace('command: "python -m app.engine.generate"', "command: " + json.dumps(f"{sys.executable} -m app.engine.generate"))
-        text = text.replace('\n    MODEL: "{model}"', '\n    MODEL: "llama3.1"')
-        return re.sub(r"\n  env:[^\n]*\n", lambda m: m.group(0) + '    MODEL_PROVIDER: "ollama"\n'
+        return re.sub(r"\n  env:[^\n]*\n", lambda m: m.group(0) + '    MODEL_PROVIDER: "ollama"\n    MODEL: "llama3.1"\n'
                       + f"    PYTHONPATH: {json.dumps(contract['PYTHONPATH'])}\n", text, count=1)
 
     own = procedure(cli, empty_db, server, app, tmp_path / "own", table, model="nomic-embed-text", edit=map_contract,
                     run_args=())
     assert own.scope.code == 0, own.scope.out + own.scope.err
     assert own.scope.json["counts"]["needed"] == lost
-    # The app's ingest skips documents its docstore has seen: the lost vectors stay lost, and verify says so.
-    assert own.run.code == 0, own.run.out + own.run.err
+    # The app's ingest skips documents its docstore has seen: the lost vectors stay lost; run and verify say so.
+    assert own.run.code == 1, own.run.out + own.run.err
+    assert own.run.json["problems"] == [f"{lost} of 30 rows still need a vector"], own.run.out
     assert empty_db.scalar(f"SELECT count(*) FROM {table} WHERE embedding IS NULL") == lost
     assert own.verify.code == 1
     # The engine fills exactly what is missing ...
@@ -345,3 +365,77 @@ def test_create_llama_pgvector_ollama_app(cli, empty_db, server, tmp_path):
     assert "recompute" in failed, failed
     assert "coverage" not in failed
     assert engine.record.code == 0 and '"outcome": "failed"' in engine.record.out
+
+
+# -- Django: pgvector's VectorField on a model, embedded by a management command -----------------------------------
+
+DJANGO_TYPES = {"CharField": "varchar(255)", "SlugField": "varchar(255)", "TextField": "text", "URLField": "varchar(200)",
+                "IntegerField": "integer", "FloatField": "double precision", "DateField": "date",
+                "DateTimeField": "timestamptz", "JSONField": "jsonb", "BooleanField": "boolean"}
+
+
+def django_ddl(models_py: str, app_label: str, model: str) -> str:
+    """The DDL ``manage.py migrate`` gives one model (the field kinds these apps use; a BigAutoField key)."""
+    body = re.search(rf"^class {model}\(models\.Model\):\n((?:[ \t]+.*\n|[ \t]*\n)+)", models_py, re.M).group(1)
+    table = re.search(r"db_table\s*=\s*['\"](\w+)['\"]", body)
+    columns = ['"id" bigserial PRIMARY KEY']
+    for name, kind, args in re.findall(r"^    (\w+)\s*=\s*(?:models\.)?(\w+Field)\(([^\n]*)\)", body, re.M):
+        if kind == "VectorField":
+            sqltype = "vector(%s)" % re.search(r"dimensions=(\d+)", args).group(1)
+        elif kind in DJANGO_TYPES:
+            sqltype = DJANGO_TYPES[kind]
+        else:
+            continue  # relations and managers: not in these tables' text
+        nullable = "null=True" in args or "blank=True" in args
+        columns.append(f'"{name}" {sqltype}' + ("" if nullable or kind == "VectorField" else " NOT NULL")
+                       + (" UNIQUE" if "unique=True" in args else ""))
+    name = table.group(1) if table else f"{app_label}_{model.lower()}"
+    return f'CREATE TABLE "{name}" ({", ".join(columns)});'
+
+
+def test_own_django_fixture_goes_through_the_whole_procedure(cli, empty_db, server, tmp_path):
+    """tests/fixtures/repos/django-vectors (ours): VectorField(dimensions=1024), an Ollama management command."""
+    repo = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "django-vectors"
+    empty_db.execute(django_ddl((repo / "library" / "models.py").read_text(), "library", "Book"))
+    with empty_db.connect(autocommit=True) as conn:
+        for i in range(25):
+            conn.execute("INSERT INTO library_book (title, summary) VALUES (%s, %s)",
+                         (f"Book {i}", f"A story about lighthouse keeper number {i} and the sea."))
+    trial = procedure(cli, empty_db, server, repo, tmp_path, "library_book")
+    assert trial.locate.code == 0 and trial.init.json["todo"] == []
+    drafted = trial.profile.read_text()
+    # The command hard-codes its model: the draft names it; the vector column and dimension come from the database.
+    assert "model: mxbai-embed-large  # guess: the model the entrypoint names" in drafted
+    assert "table: library_book" in drafted and "vector: summary_embedding" in drafted and "dimensions: 1024" in drafted
+    assert 'command: "python manage.py embed_books"' in drafted and 'OLLAMA_BASE_URL: "{provider_url}"' in drafted
+    assert_whole_procedure_ok(trial, empty_db, "library_book", "summary_embedding", 25)
+    entry = (tmp_path / "historylog.md").read_text()
+    assert "library_book" in entry and "mxbai-embed-large" in entry
+
+
+def test_gamesub_django_app_with_a_sentence_transformers_command(cli, empty_db, server, tmp_path):
+    """Calamia92/GameSub: Django, ``VectorField(dimensions=384)`` on ``games``, embedded in-process."""
+    repo = Source.of("Calamia92__GameSub").checkout("", tmp_path / "app")
+    empty_db.execute(django_ddl((repo / "games" / "models.py").read_text(), "games", "Game"))
+    with empty_db.connect(autocommit=True) as conn:
+        for i in range(30):
+            conn.execute("INSERT INTO games (external_id, name, slug, description, genres, platforms, stores, tags, "
+                         "created_at, updated_at) VALUES (%s, %s, %s, %s, '[]', '[]', '[]', '[]', now(), now())",
+                         (i, f"Game {i}", f"game-{i}", f"A puzzle game with {i} islands to explore."))
+
+    def choose(text: str) -> str:
+        # The draft reads the in-process model the command loads (all-MiniLM-L6-v2, Ollama's all-minilm) ...
+        assert "embeds_in_process: true" in text and "in_process_model: all-MiniLM-L6-v2" in text, text
+        assert re.search(r'command: "python manage.py \w*embeddings"', text), text
+        # ... and the engine embeds here (sentence-transformers is not installed), with the server's all-minilm:
+        # the user drops the app's command (scope checks the contract of a command that would run).
+        text = re.sub(r"\n  (?:command|workdir|embeds_in_process|in_process_model):[^\n]*", "", text)
+        return text
+
+    trial = procedure(cli, empty_db, server, repo, tmp_path, "games", model="all-minilm", edit=choose)
+    declared = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in trial.locate.json["declarations"]}
+    assert ("games/models.py", "games", "embedding", 384) in declared
+    assert trial.init.json["todo"] == []
+    drafted = trial.profile.read_text()
+    assert "table: games" in drafted and "vector: embedding" in drafted and "dimensions: 384" in drafted
+    assert_whole_procedure_ok(trial, empty_db, "games", "embedding", 30)

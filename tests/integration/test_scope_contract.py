@@ -76,3 +76,57 @@ def test_the_engine_is_not_refused_for_the_target_commands_contract(cli, tmp_pat
     engine = cli("backfill", "--profile", path, "--collection", "tenant_acme", "--json", env=env)
     assert engine.code == 0, engine.out + engine.err
     assert demo_db.scalar(COUNT_EMBEDDINGS) == engine.json["embedded"] > 0
+
+
+def profile_without_command(tmp_path, workdir=None):
+    data = yaml.safe_load(DEMO_PROFILE.read_text())
+    data["backfill"].pop("command", None)
+    if workdir:
+        data["backfill"]["workdir"] = str(workdir)
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_run_checks_the_contract_of_the_command_it_runs_not_only_the_profiles(cli, tmp_path, target_env, demo_db):
+    path = profile_without_command(tmp_path, FIXTURES / "py-sqlalchemy-dsn")
+    result = cli("run", "--profile", path, "--collection", "tenant_acme", "--run-dir", tmp_path / "run",
+                 "--command", "python scripts/reembed.py", "--json", env={**target_env, "DATABASE_URL": demo_db.dsn})
+    assert result.code == 2 and 'DB_DSN: "{database_url}"' in result.json["error"], result.out
+    assert not (tmp_path / "run" / "output.log").exists()
+
+
+def test_procedure_refuses_a_command_flag_reading_db_dsn_before_it_runs(cli, tmp_path, target_env, demo_db):
+    path = profile_without_command(tmp_path, FIXTURES / "py-sqlalchemy-dsn")
+    result = cli("procedure", "--profile", path, "--collection", "tenant_acme", "--run-dir", tmp_path / "run",
+                 "--historylog", tmp_path / "historylog.md", "--command", "python scripts/reembed.py", "--json",
+                 env={**target_env, "DATABASE_URL": demo_db.dsn})
+    assert result.code == 1 and result.json["stopped_at"] == "scope", result.out  # scope failed: procedure stops
+    assert 'add backfill.env: {DB_DSN: "{database_url}"} to the profile' in result.json["reason"]
+    assert not (tmp_path / "run" / "output.log").exists() and demo_db.scalar(COUNT_EMBEDDINGS) == 0
+
+
+def test_procedure_checks_the_contract_of_the_command_locate_picked(cli, tmp_path, target_env, demo_db):
+    path = profile_without_command(tmp_path)
+    result = cli("procedure", "--profile", path, "--collection", "tenant_acme", "--run-dir", tmp_path / "run",
+                 "--historylog", tmp_path / "historylog.md", "--repo", FIXTURES / "py-sqlalchemy-dsn", "--json",
+                 env={**target_env, "DATABASE_URL": demo_db.dsn})
+    assert result.code == 1 and result.json["stopped_at"] == "scope", result.out  # scope failed: procedure stops
+    assert "DB_DSN" in result.json["reason"]
+    checked = {c["check"] for c in result.json["scope"]["checks"]}
+    assert "command receives the database" in checked
+    assert not (tmp_path / "run" / "output.log").exists()
+
+
+def test_procedure_with_the_names_mapped_is_not_refused_for_them(cli, tmp_path, target_env, demo_db):
+    path = profile_without_command(tmp_path, FIXTURES / "py-sqlalchemy-dsn")
+    data = yaml.safe_load(path.read_text())
+    data["backfill"]["env"] = {"DB_DSN": "{database_url}", "EMBEDDING_MODEL": "{model}"}
+    path.write_text(yaml.safe_dump(data))
+    result = cli("procedure", "--profile", path, "--collection", "tenant_acme", "--run-dir", tmp_path / "run",
+                 "--historylog", tmp_path / "historylog.md", "--command", "python scripts/reembed.py", "--json",
+                 env={**target_env, "DATABASE_URL": demo_db.dsn})
+    checks = {c["check"]: c["status"] for c in result.json["scope"]["checks"]}
+    assert checks["command receives the database"] == "passed" and checks["command uses the model"] == "passed"
+    # The script hard-codes localhost:11434 while the provider is elsewhere: that alone is refused.
+    assert checks["command reaches the provider"] == "failed" and result.json["stopped_at"] == "scope"

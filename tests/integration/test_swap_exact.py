@@ -24,7 +24,7 @@ def test_swap_refuses_when_live_changed_after_the_copy_and_names_the_chunks(embe
     assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, env=_env(embedded_db, v2_server.url)).code == 0
     live_before = _texts(embedded_db, LIVE)
     result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
-    assert result.code == 1, result.out
+    assert result.code == 2, result.out
     assert "matches_live" in result.err and "3 chunks of tenant_globex missing or different" in result.err
     assert "added or edited in live" in result.err and "--sync" in result.err
     assert _texts(embedded_db, LIVE) == live_before
@@ -82,7 +82,7 @@ def test_a_rechunked_collection_missing_a_live_source_is_refused(embedded_db, v2
     env = _env(embedded_db, v2_server.url, NEW_MODEL)
     assert cli("backfill", "--profile", demo_profile, "--collection", NEW, env=env).code == 0
     result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
-    assert result.code == 1 and "matches_live" in result.err and "1 chunks of tenant_globex missing" in result.err
+    assert result.code == 2 and "matches_live" in result.err and "1 chunks of tenant_globex missing" in result.err
 
 
 def test_a_rechunked_collection_that_cannot_be_compared_is_not_swapped(embedded_db, v2_server, demo_profile, cli,

@@ -294,3 +294,24 @@ def test_an_env_name_compared_with_literals_is_a_selector_not_a_url():
     contract = read_contract("deps.py", text)
     assert contract.selectors == ("OPENAI_EMBED_HOST",)
     assert contract.backfill_env() == {"OLLAMA_ENDPOINT": "{provider_url}"}
+
+
+def test_every_name_carrying_our_settings_is_mapped_and_the_chat_model_is_not():
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("python -m app.engine.generate", FIXTURES / "py-llamaindex-pg")
+    # `PG_CONNECTION_STRING == ""` checks presence (not a selector); MODEL is the chat model beside EMBEDDING_MODEL.
+    assert contract.backfill_env() == {"PG_CONNECTION_STRING": "{database_url}", "EMBEDDING_DIM": "{dimensions}",
+                                       "OLLAMA_BASE_URL": "{provider_url}", "EMBEDDING_MODEL": "{model}"}
+
+
+def test_an_env_name_matched_against_cases_is_a_selector():
+    from harness.locate.contract import command_contract
+
+    assert command_contract("python -m app.engine.generate", FIXTURES / "py-llamaindex-pg").selectors == ("MODEL_PROVIDER",)
+
+
+def test_a_bare_model_name_is_the_embedding_model_when_nothing_more_specific_is_read():
+    from harness.locate.contract import read_contract
+
+    assert read_contract("x.py", 'import os\nM = os.getenv("MODEL")\n').backfill_env() == {"MODEL": "{model}"}

@@ -143,3 +143,30 @@ def test_a_filter_value_that_is_not_a_single_value_is_refused(value):
     with pytest.raises(ConfigError, match=r"'chunks.filter.status' is a (list|mapping); expected a single value"):
         parse_profile(MINIMAL.replace("collection: collection}", f"collection: collection, filter: {{status: {value}}}}}"),
                       env={})
+
+
+INLINE_STORE = """
+name: t
+provider: {model: all-minilm}
+chunks: {table: data_licenses, collection_name: licenses, collection_tables: "PATTERN"}
+"""
+
+
+def test_collection_tables_names_the_table_of_each_collection():
+    from harness.backfill.library_swap import for_collection
+
+    profile = parse_profile(INLINE_STORE.replace("PATTERN", "data_{collection}"), env={})
+    new = for_collection(profile, "licenses_v2")
+    assert (new.chunks.table, new.embeddings.table, new.chunks.collection_name) == ("data_licenses_v2",) * 2 + ("licenses_v2",)
+
+
+@pytest.mark.parametrize("pattern", ["data_licenses", "docs_{collection}"])
+def test_collection_tables_that_do_not_give_the_chunk_table_are_refused(pattern):
+    with pytest.raises(ConfigError, match="profile key 'chunks.collection_tables' must be a table name pattern"):
+        parse_profile(INLINE_STORE.replace("PATTERN", pattern), env={})
+
+
+def test_text_format_pgai_without_a_source_table_is_refused():
+    text = "name: t\nprovider: {model: m}\nchunks: {table: blog_store, collection_name: blog, text: chunk, text_format: pgai}\n"
+    with pytest.raises(ConfigError, match="profile key 'source' must name pgai's source table"):
+        parse_profile(text, env={})

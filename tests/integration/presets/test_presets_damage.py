@@ -1,12 +1,12 @@
-"""Damage to a store the library wrote makes exactly the check that guards against it fail."""
+"""Damage to a store the library wrote makes exactly the check that guards against it fail (each test has its own copy)."""
 
 import pytest
 from psycopg import sql
 
 from ...conftest import finished_run
-from ..checks_run import run_checks
+from .conftest import failed, passed
 
-pytestmark = pytest.mark.slow  # each test builds a store with the library and runs the checks suite in a subprocess
+pytestmark = pytest.mark.slow  # runs the checks (recompute re-embeds every row) on a store the library wrote
 
 # (table, key, vector, text) of each library's store as the fixtures build it
 STORES = {
@@ -16,87 +16,84 @@ STORES = {
 }
 
 
-def damage(store, db, statement: str) -> None:
+def damage(store, statement: str) -> None:
     table, key, vector, text = STORES[store.preset]
-    db.execute(sql.SQL(statement).format(t=sql.Identifier(table), k=sql.Identifier(key), v=sql.Identifier(vector),
-                                         x=sql.Identifier(text)))
+    store.db.execute(sql.SQL(statement).format(t=sql.Identifier(table), k=sql.Identifier(key), v=sql.Identifier(vector),
+                                               x=sql.Identifier(text)))
 
 
 def checks(store, tmp_path):
     run_dir = tmp_path / "run"
-    collection = store.collections[0]
-    finished_run(run_dir, collection)
-    return run_checks(tmp_path, "--bh-profile", store.preset, "--bh-collection", collection, "--bh-run-dir", str(run_dir),
-                      "--bh-sample", "1000", env=store.env)
+    finished_run(run_dir, store.collections[0])
+    return store.checks(run_dir)
 
 
-def only_failure(run, store, check):
-    name = f"test_{check}[{store.collections[0]}]"
-    assert run.failed == {name}, run.output
-    return run.messages[name]
+def only_failure(outcomes, check):
+    assert failed(outcomes) == {check}, {n: o.found for n, o in outcomes.items()}
+    return outcomes[check].message()
 
 
-def recompute_failure(run, store):
+def recompute_failure(outcomes):
     """recompute fails; citations may fail with it when it sampled a damaged chunk for its own-text search (LangChain's
     ids are random uuids, so which chunk that is varies): retrieval is then wrong too. Nothing else fails."""
-    collection = store.collections[0]
-    assert f"test_recompute[{collection}]" in run.failed, run.output
-    assert run.failed <= {f"test_{c}[{collection}]" for c in ("recompute", "citations")}, run.output
-    return run.messages[f"test_recompute[{collection}]"]
+    assert "recompute" in failed(outcomes), {n: o.found for n, o in outcomes.items()}
+    assert failed(outcomes) <= {"recompute", "citations"}, {n: o.found for n, o in outcomes.items() if n in failed(outcomes)}
+    return outcomes["recompute"].message()
 
 
-def test_two_swapped_vectors_fail_recompute(library_store, empty_db, tmp_path):
-    damage(library_store, empty_db, "WITH a AS (SELECT {k} AS k, {v} AS v FROM {t} ORDER BY {k} LIMIT 2) "
-                                    "UPDATE {t} AS e SET {v} = (SELECT a.v FROM a WHERE a.k <> e.{k}) "
-                                    "WHERE e.{k} IN (SELECT k FROM a)")
-    assert "2 of" in recompute_failure(checks(library_store, tmp_path), library_store)
+def test_two_swapped_vectors_fail_recompute(library_store, tmp_path):
+    damage(library_store, "WITH a AS (SELECT {k} AS k, {v} AS v FROM {t} ORDER BY {k} LIMIT 2) "
+                          "UPDATE {t} AS e SET {v} = (SELECT a.v FROM a WHERE a.k <> e.{k}) "
+                          "WHERE e.{k} IN (SELECT k FROM a)")
+    assert "2 of" in recompute_failure(checks(library_store, tmp_path))
 
 
-def test_text_edited_after_embedding_fails_recompute(library_store, empty_db, tmp_path):
-    damage(library_store, empty_db, "UPDATE {t} SET {x} = 'pasta recipes: boil water, add salt, cook for nine minutes' "
-                                    "WHERE {k} = (SELECT {k} FROM {t} ORDER BY {k} LIMIT 1)")
-    assert "1 of" in recompute_failure(checks(library_store, tmp_path), library_store)
+def test_text_edited_after_embedding_fails_recompute(library_store, tmp_path):
+    damage(library_store, "UPDATE {t} SET {x} = 'pasta recipes: boil water, add salt, cook for nine minutes' "
+                          "WHERE {k} = (SELECT {k} FROM {t} ORDER BY {k} LIMIT 1)")
+    assert "1 of" in recompute_failure(checks(library_store, tmp_path))
 
 
-def test_llamaindex_metadata_it_embeds_edited_fails_recompute(llamaindex_store, empty_db, tmp_path):
+def test_llamaindex_metadata_it_embeds_edited_fails_recompute(llamaindex_store, tmp_path):
     # The title is part of what LlamaIndex embedded; the text column is untouched.
-    empty_db.execute("UPDATE data_licenses SET metadata_ = replace(metadata_::text, 'Python standard library: ', "
-                     "'Cooking pasta with tomato sauce and basil: ')::json WHERE id = (SELECT min(id) FROM data_licenses)")
-    assert "1 of" in recompute_failure(checks(llamaindex_store, tmp_path), llamaindex_store)
+    llamaindex_store.db.execute(
+        "UPDATE data_licenses SET metadata_ = replace(metadata_::text, 'Python standard library: ', "
+        "'Cooking pasta with tomato sauce and basil: ')::json WHERE id = (SELECT min(id) FROM data_licenses)")
+    assert "1 of" in recompute_failure(checks(llamaindex_store, tmp_path))
 
 
 @pytest.mark.parametrize("preset", ["langchain", "llamaindex"])
-def test_a_null_vector_fails_coverage(preset, request, empty_db, tmp_path):
+def test_a_null_vector_fails_coverage(preset, request, tmp_path):
     store = request.getfixturevalue(f"{preset}_store")
-    damage(store, empty_db, "UPDATE {t} SET {v} = NULL WHERE {k} = (SELECT {k} FROM {t} ORDER BY {k} LIMIT 1)")
-    assert "1 missing" in only_failure(checks(store, tmp_path), store, "coverage")
+    damage(store, "UPDATE {t} SET {v} = NULL WHERE {k} = (SELECT {k} FROM {t} ORDER BY {k} LIMIT 1)")
+    assert "1 missing" in only_failure(checks(store, tmp_path), "coverage")
 
 
-def test_a_vector_of_another_dimension_in_langchains_undeclared_column_fails_dimensions(langchain_store, empty_db, tmp_path):
-    empty_db.execute("UPDATE langchain_pg_embedding SET embedding = array_fill(0.1, ARRAY[768])::vector "
-                     "WHERE id = (SELECT min(id) FROM langchain_pg_embedding)")
-    run = checks(langchain_store, tmp_path)
+def test_a_vector_of_another_dimension_in_langchains_undeclared_column_fails_dimensions(langchain_store, tmp_path):
+    langchain_store.db.execute("UPDATE langchain_pg_embedding SET embedding = array_fill(0.1, ARRAY[768])::vector "
+                               "WHERE id = (SELECT min(id) FROM langchain_pg_embedding)")
+    outcomes = checks(langchain_store, tmp_path)
     # recompute and citations cannot compare a 768-dimensional vector either; dimensions names the row
-    assert "test_dimensions[licenses]" in run.failed and "dims 768" in run.messages["test_dimensions[licenses]"]
-    assert run.failed <= {"test_dimensions[licenses]", "test_recompute[licenses]", "test_citations[licenses]"}, run.output
+    assert "dimensions" in failed(outcomes) and "dims 768" in outcomes["dimensions"].message()
+    assert failed(outcomes) <= {"dimensions", "recompute", "citations"}, failed(outcomes)
 
 
-def test_pgai_chunks_deleted_for_a_source_row_fail_source_coverage(pgai_store, empty_db, tmp_path):
-    empty_db.execute("DELETE FROM blog_embeddings_store WHERE id = 3")
-    message = only_failure(checks(pgai_store, tmp_path), pgai_store, "source_coverage")
+def test_pgai_chunks_deleted_for_a_source_row_fail_source_coverage(pgai_store, tmp_path):
+    pgai_store.db.execute("DELETE FROM blog_embeddings_store WHERE id = 3")
+    message = only_failure(checks(pgai_store, tmp_path), "source_coverage")
     assert "1 without chunks" in message and "id=3 " in message
 
 
-def test_pgai_a_source_row_edited_but_not_processed_fails_source_coverage(pgai_store, empty_db, tmp_path):
-    empty_db.execute("UPDATE blog SET contents = contents || ' Edited.' WHERE id = 5")
-    message = only_failure(checks(pgai_store, tmp_path), pgai_store, "source_coverage")
+def test_pgai_a_source_row_edited_but_not_processed_fails_source_coverage(pgai_store, tmp_path):
+    pgai_store.db.execute("UPDATE blog SET contents = contents || ' Edited.' WHERE id = 5")
+    message = only_failure(checks(pgai_store, tmp_path), "source_coverage")
     assert "1 pending in pgai's queue" in message and "id=5 " in message
 
 
-def test_pgai_source_coverage_passes_once_the_worker_drained_the_queue(pgai_store, empty_db, tmp_path):
+def test_pgai_source_coverage_passes_once_the_worker_drained_the_queue(pgai_store, tmp_path):
     from .conftest import pgai_worker
 
-    empty_db.execute("UPDATE blog SET contents = contents || ' Edited.' WHERE id = 5")
-    pgai_worker(empty_db.dsn)
-    run = checks(pgai_store, tmp_path)
-    assert run.failed == set() and run.results["test_source_coverage[blog]"] == "passed", run.output
+    pgai_store.db.execute("UPDATE blog SET contents = contents || ' Edited.' WHERE id = 5")
+    pgai_worker(pgai_store.db.dsn)
+    outcomes = checks(pgai_store, tmp_path)
+    assert failed(outcomes) == set() and "source_coverage" in passed(outcomes), outcomes

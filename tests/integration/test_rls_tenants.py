@@ -1,0 +1,57 @@
+"""Row-level security with database.tenants that misses a tenant: its rows are invisible, so nothing says ok.
+
+Counted in numbers when the role may become one that RLS does not apply to (a BYPASSRLS role granted to it);
+otherwise the outcome says the hidden part cannot be measured. Either way: unproven, never passed.
+"""
+
+from .test_engine_real_tables import DEFAULTS, PROFILE, _backfill, _coverage, _profile, _scope, _settings
+
+ONLY_ACME = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme]}'
+BOTH = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
+
+
+def test_coverage_with_a_tenant_missing_from_the_list_is_unproven_in_numbers(app_role, auditor, embed_server):
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _coverage(_profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
+    assert outcome.status == "unproven"
+    assert "20 of 40 chunks of documents visible" in outcome.note and "20 rows belong to tenants not listed" in outcome.note
+    assert outcome.metrics["hidden"] == 20
+
+
+def test_coverage_that_cannot_count_unlisted_tenants_says_it_cannot_be_measured(app_role, embed_server):
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _coverage(_profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "cannot be measured" in outcome.note and "20 chunks" in outcome.note
+
+
+def test_a_missing_vector_in_a_listed_tenant_still_fails_coverage(app_role, empty_db, embed_server):
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("DELETE FROM document_embeddings WHERE document_id = 'doc-2'")  # an acme row
+    outcome = _coverage(_profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
+    assert outcome.status == "failed" and outcome.metrics["missing"] == 1
+
+
+def test_scope_says_coverage_is_partial_with_the_numbers(cli, tmp_path, app_role, auditor, embed_server):
+    result = _scope(cli, tmp_path, PROFILE % (DEFAULTS, ONLY_ACME), app_role, embed_server.url)
+    check = next(c for c in result.json["checks"] if c["check"] == "tenant coverage")
+    assert check["status"] == "unproven" and "20 of 40 chunks" in check["note"]
+    assert "unproven" in cli("scope", "--profile", tmp_path / "profile.yaml", "--collection", "documents",
+                             env={"DATABASE_URL": app_role}).out
+
+
+def test_backfill_of_listed_tenants_only_is_not_ok(app_role, auditor, empty_db, embed_server):
+    summary = _backfill(_profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
+    assert summary.embedded == 20 and summary.after.needed == 0
+    assert not summary.ok and "20 rows belong to tenants not listed" in (summary.unproven or "")
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 20
+
+
+def test_run_evidence_of_listed_tenants_only_is_not_ok(app_role, auditor, embed_server, tmp_path):
+    from harness.steps.common import BackfillCommand
+    from harness.steps.run import run_command
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    settings = _settings(_profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
+    evidence = run_command(settings, "documents", tmp_path / "run", BackfillCommand("true", "flag", None, ("true",)))
+    assert evidence.remaining == 0 and not evidence.ok
+    assert any("20 rows belong to tenants not listed" in p for p in evidence.problems)
