@@ -50,7 +50,7 @@ def test_the_copy_commits_piece_by_piece_and_records_each(embedded_db, demo_prof
     monkeypatch.setattr(reuse, "copy_piece", lambda *a: pieces.append(a[-2]) or real(*a))
     summary = _into(embedded_db.dsn, demo_profile, embed_server.url)
     assert summary.ok and summary.copied == 29 and summary.reused == 29
-    assert len(pieces) == 4  # 10 + 10 + 9, then one that finds nothing left
+    assert len(pieces) == 3  # 10 + 10 + 9
     assert _rows(embedded_db, CHUNKS, NEW) == _rows(embedded_db, CHUNKS, LIVE)
     record = _rows(embedded_db, "SELECT live, complete, done_through FROM backfill_harness.copies WHERE copy = %s", NEW)
     last = embedded_db.scalar("SELECT max(id)::text FROM document_chunks WHERE collection = %s", (LIVE,))
