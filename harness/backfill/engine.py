@@ -40,7 +40,7 @@ from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .batchsize import AdaptiveSize, Sizing
 from .progress import Progress
-from .selection import Page, Row, iter_batches
+from .selection import Page, Row, existing_keys, iter_batches
 from .writer import BatchWriter, Vectors, profile_defaults, write_path
 
 log = logging.getLogger("harness.backfill")
@@ -156,6 +156,9 @@ class BackfillSummary:
     refused: str | None = None  # a dry run: the refusal the real run would meet
     refused_code: int = 0  # and the exit code it would end with
     keys: int | None = None  # how many keys were listed (--keys-from)
+    keys_found: int | None = None  # of those, how many are chunks of the collection now
+    keys_missing: int | None = None  # and how many no longer are (deleted since they were listed): never embedded
+    keys_missing_sample: list[str] = field(default_factory=list)  # the first few of those
     unproven: str | None = None  # what the closing count cannot see (row-level security hiding unlisted tenants)
     gate: dict[str, Any] = field(default_factory=dict)  # the scope gate the command passed (or overrode)
 
@@ -175,14 +178,21 @@ class BackfillSummary:
                     f"({b.missing} missing, {b.stale if b.stale is not None else 'n/a'} stale, "
                     f"{b.other_model if b.other_model is not None else 'n/a'} other model). Nothing written.")
             if self.keys is not None:
-                line += f" {self.keys} listed keys would be embedded again."
+                found = self.keys if self.keys_found is None else self.keys_found
+                line += f" {found} of {self.keys} listed keys would be embedded again." + self._vanished()
             return line + (f" The real run would be refused: {self.refused}" if self.refused else "")
-        line = f"Done. Embedded {self.embedded}/{self.selected} rows. {self.failed} failures."
+        line = f"Done. Embedded {self.embedded}/{self.selected} rows. {self.failed} failures." + self._vanished()
         if self.reused:
             line += f" Reused {self.reused} existing vectors."
         if self.truncated:
             line += f" Truncated {self.truncated} texts to the model's context."
         return line
+
+    def _vanished(self) -> str:
+        if not self.keys_missing:
+            return ""
+        return (f" {self.keys_missing} of {self.keys} listed keys no longer exist in {self.collection} "
+                f"(first: {', '.join(self.keys_missing_sample)}); not re-embedded.")
 
     def as_dict(self) -> dict[str, Any]:
         return fields_dict(self, ok=self.ok, seconds=round(self.seconds, 3), embed_seconds=round(self.embed_seconds, 3),
@@ -240,8 +250,14 @@ def run_backfill(
         before = rls.visible_state(read_conn, target, options.collection if new_is_empty else collection, model, tenants)
         summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
                                   run_id=options.run_id)
-        summary.keys = len(options.keys) if options.keys is not None else None
+        if options.keys is not None:
+            _census(read_conn, target, options.collection if new_is_empty else collection, options.keys, tenants, summary)
         try:
+            if summary.keys_found == 0:
+                raise RefusedError(
+                    f"--keys-from: none of the {summary.keys} listed keys is a chunk of collection {collection!r} any "
+                    f"more (first: {', '.join(summary.keys_missing_sample)}); expected keys of existing chunks "
+                    "(verify again for a current offenders.jsonl); nothing was written")
             dims = _refuse(read_conn, target, provider, options, dimensions, new_is_empty, tenants)
         except HarnessError as exc:
             if not options.dry_run:
@@ -276,7 +292,7 @@ def run_backfill(
         _prepare(write_conn, target, options, model, summary, guard, dims, tenants)
         if summary.copied or summary.reused or options.into or options.run_id:
             before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants)
-        total = before.needed if options.keys is None else len(options.keys)
+        total = before.needed if options.keys is None else int(summary.keys_found or 0)
         total = total if options.limit is None else min(total, options.limit)
         # Under row-level security an "empty" table may only look empty to this role: never drop its indexes then.
         if not options.run_id and not hidden and total >= options.defer_index_min_rows and not target.inline \
@@ -340,6 +356,9 @@ def _into_new_table(settings: Settings, options: BackfillOptions, provider: Olla
     live = Target(settings.profile)
     new_settings = replace(settings, profile=library_swap.for_collection(settings.profile, cast(str, options.into)))
     new = Target(new_settings.profile)
+    if options.sync:
+        raise ConfigError(f"--sync does not apply to a library store whose collections are tables of their own "
+                          f"({live.profile.chunks.table}); expected: drop {options.into!r} and make it again with --into")
     dims = provider.dimensions()
     if settings.dimensions is not None and settings.dimensions != dims:
         raise CheckFailed(f"model {provider.model!r} returns {dims}-dimension vectors but the profile says "
@@ -370,6 +389,9 @@ def _into_new_destination(settings: Settings, options: BackfillOptions, provider
     live = Target(settings.profile)
     into = cast(str, options.into)
     new = Target(pgai_swap.for_store(settings.profile, pgai_swap.store_of(into)))
+    if options.sync:
+        raise ConfigError(f"--sync does not apply to a library store whose collections are tables of their own "
+                          f"({live.profile.chunks.table}); expected: drop {options.into!r} and make it again with --into")
     dims = provider.dimensions()
     if settings.dimensions is not None and settings.dimensions != dims:
         raise CheckFailed(f"model {provider.model!r} returns {dims}-dimension vectors but the profile says "
@@ -410,6 +432,24 @@ def _tenant_batches(conn, target, collection, model, options, tenants,
                                  keys=options.keys, scope=functools.partial(rls.scope, conn, target.profile, tenant)):
             served += len(rows)
             yield rows, None, tenant
+
+
+def _census(conn: Conn, target: Target, collection: str, keys: tuple[str, ...], tenants: Sequence[str | None],
+            summary: BackfillSummary) -> None:
+    """How many listed keys are chunks of the collection now (each tenant's view), and which are gone."""
+    found: set[str] = set()
+    for tenant in tenants:
+        with rls.scope(conn, target.profile, tenant):
+            found |= existing_keys(conn, target, collection, keys)
+    missing = [k for k in keys if k not in found]
+    summary.keys, summary.keys_found, summary.keys_missing = len(keys), len(keys) - len(missing), len(missing)
+    summary.keys_missing_sample = missing[:_SHOWN_KEYS]
+    if missing:
+        log.warning("%d of %d listed keys no longer exist in %s (first: %s); they are not re-embedded",
+                    len(missing), len(keys), collection, ", ".join(missing[:_SHOWN_KEYS]))
+
+
+_SHOWN_KEYS = 5
 
 
 def _refuse(conn: Conn, target: Target, provider: OllamaProvider, options: BackfillOptions,

@@ -62,7 +62,7 @@ def create_destination(conn: Conn, live: Target, into: str, model: str, dims: in
     ch, em = live.profile.chunks, live.profile.embeddings
     v = vectorizer(conn, ch.schema, store=ch.table)
     config = v["config"]
-    args = [sql.SQL("destination => ai.destination_table(%(into)s)"), sql.SQL("embedding => %(embedding)s"),
+    args: list[sql.Composable] = [sql.SQL("destination => ai.destination_table(%(into)s)"), sql.SQL("embedding => %(embedding)s"),
             sql.SQL("enqueue_existing => false")]
     params: dict[str, Any] = {"source": f'"{v["source_schema"]}"."{v["source_table"]}"', "into": into,
                               "embedding": Jsonb({**config["embedding"], "model": model, "dimensions": dims})}

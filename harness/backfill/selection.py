@@ -150,6 +150,14 @@ def iter_batches(
         yield Page.of(rows)
 
 
+def existing_keys(conn: Conn, target: Target, collection: str, keys: tuple[str, ...]) -> set[str]:
+    """Which of ``keys`` (compared as text) are chunks of ``collection`` now, as this session sees them."""
+    query = sql.SQL("SELECT {id}::text AS k FROM {t} AS c WHERE {w} AND {id}::text = ANY(%(keys)s::text[])").format(
+        id=target.chunk_id, t=target.chunk_table, w=target.chunk_filter())
+    rows = conn.cursor(row_factory=tuple_row).execute(query, {"collection": collection, "keys": list(keys)}).fetchall()
+    return {r[0] for r in rows}
+
+
 def read_keys(path: str, collection: str) -> tuple[str, ...]:
     """The chunk keys listed in ``path``, as text, in file order without repeats.
 

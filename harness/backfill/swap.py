@@ -8,17 +8,17 @@ The bookkeeping row in ``backfill_harness.swaps`` says what a rollback must undo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Callable, cast
 
 import psycopg
 from psycopg import sql
 
 from .. import checks
 from ..checks.live import comparison, differences, matches_live
-from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven
+from ..checks.outcome import FAIL, UNPROVEN, Outcome
 from ..checks.verdict import done
 from ..db import Conn, one
-from ..errors import CheckFailed, ConfigError, ProviderError, RefusedError
+from ..errors import ConfigError, RefusedError
 from ..settings import Settings
 from ..state import require_collection
 from ..profile import SourceTable
@@ -119,20 +119,22 @@ GATE = ("coverage", "dimensions", "model", "fresh", "recompute", "sane_vectors")
 
 def run_gate(settings: Settings, new: str, live: str) -> list[Outcome]:
     """The DONE checks on ``new`` (in-process, one CheckSession) and whether it matches ``live`` as it is now."""
-    session = checks.open_session(settings, checks.CheckOptions(collections=(new,)))
+    return _checks_on(settings, new, GATE, lambda session: matches_live(session, new, live))
+
+
+def _checks_on(settings: Settings, collection: str, names: tuple[str, ...],
+               then: Callable[[checks.CheckSession], Outcome] | None = None) -> list[Outcome]:
+    """The checks ``names`` on one collection in one CheckSession (recompute is kept by it, so fresh and model,
+    which it stands in for, read the same), then ``then`` on the same session."""
+    session = checks.open_session(settings, checks.CheckOptions(collections=(collection,)))
     try:
-        try:
-            # Computed first and kept by the session, so fresh and model (which it stands in for) read the same.
-            checks.recompute(session, new)
-        except ProviderError as exc:
-            problem = f"nothing was re-embedded: {exc}"
-            session.once(("recompute", new), lambda: unproven("recompute", new, problem))
-        return [checks.PER_COLLECTION[name](session, new) for name in GATE] + [matches_live(session, new, live)]
+        gate = [checks.PER_COLLECTION[name](session, collection) for name in names]
+        return gate + [then(session)] if then is not None else gate
     finally:
         session.close()
 
 
-def refusal(gate: list[Outcome], new: str, live: str, override: str | None) -> str | None:
+def refusal(gate: list[Outcome], new: str, live: str, override: str | None, remedy: str | None = None) -> str | None:
     """The one swap rule over the gate: None to go ahead, else why not. The DONE verdict decides (``checks.verdict``);
     a claim only unproven (no provider to re-embed with) may be overridden with a reason, a failed one never, nor an
     unproven matches_live (swapping could lose live chunks for good)."""
@@ -141,7 +143,7 @@ def refusal(gate: list[Outcome], new: str, live: str, override: str | None) -> s
         return None
     hard = [o for o in gate if o.status == FAIL or (o.check == "matches_live" and o.status == UNPROVEN)]
     if hard:
-        return (f"{new!r} is not ready to replace {live!r}: " + "; ".join(_failure(o) for o in hard)
+        return (f"{new!r} is not ready to replace {live!r}: " + "; ".join(_failure(o, remedy) for o in hard)
                 + "; nothing was swapped")
     if override:
         return None
@@ -154,9 +156,9 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
          settings: Settings, override: str | None = None) -> SwapResult:
     """Gate ``new`` (the DONE checks, and the same chunks as ``live`` now), then relabel live -> retired and new -> live."""
     if library_swap.per_table(target):
-        return _swap_tables(conn, lock_conn, target, new, live, settings)
+        return _swap_tables(conn, lock_conn, target, new, live, settings, override)
     if pgai_swap.is_pgai(target):
-        return _swap_destinations(conn, lock_conn, target, new, live, settings)
+        return _swap_destinations(conn, lock_conn, target, new, live, settings, override)
     _require_collections(target)
     if new == live:
         raise ConfigError(f"--from {new!r} and --to {live!r} are the same collection; expected two different names")
@@ -190,7 +192,10 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
                       override=override if not done(gate).ok else None)
 
 
-def _failure(outcome: Outcome) -> str:
+REMAKE = "; --sync cannot bring them over to a table of its own: drop NEW and make it again with backfill --into NEW"
+
+
+def _failure(outcome: Outcome, remedy: str | None = None) -> str:
     if outcome.status == UNPROVEN:  # matches_live: the one unproven claim no override passes
         return (f"{outcome.check} unproven: {outcome.note}; name the profile's chunks.sources (or fill NEW with "
                 "backfill --into) so it can be compared")
@@ -198,7 +203,7 @@ def _failure(outcome: Outcome) -> str:
     if outcome.offenders:
         text += " (e.g. " + ", ".join(f"id={o.id} {o.detail}".strip() for o in outcome.offenders[:5]) + ")"
     if outcome.check == "matches_live":
-        text += ("; bring them over with backfill --collection LIVE --into NEW --sync, then swap again")
+        text += remedy or "; bring them over with backfill --collection LIVE --into NEW --sync, then swap again"
     return text
 
 
@@ -311,11 +316,10 @@ def _forget(conn: Conn, target: Target, live: str) -> None:
                  (bookkeeping.target_name(em.schema, em.table), live))
 
 
-def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str, settings: Settings) -> SwapResult:
+def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str, settings: Settings,
+                 override: str | None = None) -> SwapResult:
     """Gate NEW's table (the DONE checks on it, and exactly the live rows), then rename LIVE's table to LIVE__retired
     and NEW's to LIVE's, in one transaction: the library reads the new vectors from its next query."""
-    import dataclasses
-
     if new == live:
         raise ConfigError(f"--from {new!r} and --to {live!r} are the same collection; expected two different names")
     new_t, live_t = (Target(library_swap.for_collection(target.profile, c)) for c in (new, live))
@@ -328,17 +332,9 @@ def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: st
         raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
                           f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
     with _TablesLocked(lock_conn, target, [live, new]):
-        session = checks.open_session(dataclasses.replace(settings, profile=new_t.profile),
-                                      checks.CheckOptions(collections=(new,)))
-        try:
-            gate = [checks.PER_COLLECTION[name](session, new) for name in GATE]
-        finally:
-            session.close()
-        gate.append(library_swap.matches_live_table(conn, new_t, live_t))
-        failed = [o for o in gate if o.status == FAIL]
-        if failed:
-            raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
-                              + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
+        gate = _gate(settings, new_t, live_t, new, GATE)
+        if (refused := refusal(gate, new, live, override, REMAKE)) is not None:
+            raise RefusedError(refused)
         em = target.profile.embeddings
         try:
             with conn.transaction():
@@ -349,7 +345,7 @@ def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: st
         except psycopg.errors.LockNotAvailable:
             raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}",
                                        [_qualified(t.profile.chunks.schema, t.profile.chunks.table) for t in (live_t, new_t)]) from None
-    return SwapResult("swap", live, new, retired, chunks, chunks, gate)
+    return SwapResult("swap", live, new, retired, chunks, chunks, gate, override=override if not done(gate).ok else None)
 
 
 def _drop_table(conn: Conn, lock_conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
@@ -384,18 +380,14 @@ def _gate(settings: Settings, new_t: Target, live_t: Target, collection: str, na
     """The DONE checks ``names`` on NEW's own table, and whether it holds exactly the live rows."""
     import dataclasses
 
-    session = checks.open_session(dataclasses.replace(settings, profile=new_t.profile),
-                                  checks.CheckOptions(collections=(collection,)))
-    try:
-        gate = [checks.PER_COLLECTION[name](session, collection) for name in names]
-    finally:
-        session.close()
+    gate = _checks_on(dataclasses.replace(settings, profile=new_t.profile), collection, names)
     with psycopg.connect(cast(str, settings.database_url), autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
         gate.append(library_swap.matches_live_table(conn, new_t, live_t, **compare))
     return gate
 
 
-def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str, settings: Settings) -> SwapResult:
+def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str, settings: Settings,
+                       override: str | None = None) -> SwapResult:
     """Gate NEW's store (the DONE checks, nothing pending in its queue, exactly the live chunks), then rename the
     destinations LIVE -> LIVE__retired and NEW -> LIVE in one transaction (views, stores, pgai's config, triggers)."""
     if new == live:
@@ -415,10 +407,8 @@ def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, li
     with _DestinationsLocked(lock_conn, target, [live, new]):
         gate = _gate(settings, new_t, live_t, collection, GATE + ("source_coverage",),
                      exclude=(target.profile.chunks.id,), report=key)
-        failed = [o for o in gate if o.status == FAIL]
-        if failed:
-            raise CheckFailed(f"{new!r} is not ready to replace {live!r}: "
-                              + "; ".join(_failure(o) for o in failed) + "; nothing was swapped")
+        if (refused := refusal(gate, new, live, override, REMAKE)) is not None:
+            raise RefusedError(refused)
         em = target.profile.embeddings
         try:
             with conn.transaction():
@@ -429,7 +419,7 @@ def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, li
         except psycopg.errors.LockNotAvailable:
             raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}",
                                        [_qualified(schema, pgai_swap.store_of(d)) for d in (live, new)]) from None
-    return SwapResult("swap", live, new, retired, chunks, chunks, gate)
+    return SwapResult("swap", live, new, retired, chunks, chunks, gate, override=override if not done(gate).ok else None)
 
 
 def _drop_destination(conn: Conn, lock_conn: Conn, target: Target, live: str, retired: str) -> SwapResult:

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 import numpy as np
 from psycopg import sql
 
-from ..errors import HarnessError
+from ..errors import HarnessError, ProviderError
+from ..provider import OllamaProvider
 from .outcome import Offender, Outcome, skipped, unproven, verdict
 from .sampling import Proof
 from .session import CheckSession
@@ -211,6 +212,13 @@ def _recompute(session: CheckSession, collection: str) -> Outcome:
     except HarnessError as exc:
         # Nothing re-embedded proves nothing: unproven (not DONE), never a neutral skip.
         return unproven("recompute", collection, str(exc))
+    try:
+        return _measured(session, collection, provider)
+    except ProviderError as exc:  # the provider stopped answering: what it did re-embed proves nothing of the rest
+        return unproven("recompute", collection, f"nothing was re-embedded: {exc}")
+
+
+def _measured(session: CheckSession, collection: str, provider: OllamaProvider) -> Outcome:
     budget = session.sample_budget()
     if budget is None:
         batches: Iterator[list[dict]] = every_row(session, collection)

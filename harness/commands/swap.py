@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "old vectors for --rollback until --drop-retired.")
     p.add_argument("--profile", required=True, help="the target's YAML profile, or a preset: langchain, llamaindex, pgai (also preset:NAME)")
     p.add_argument("--model", help="the model NEW must be embedded with (default: the profile's provider.model)")
-    p.add_argument("--to", dest="live", required=True, help="the live collection, e.g. global_corpus")
+    p.add_argument("--to", dest="live", required=True, help="the live collection, e.g. global_corpus (pgai preset: the live "
+                                                               "vectorizer destination, e.g. blog_embeddings)")
     action = p.add_mutually_exclusive_group(required=True)
     action.add_argument("--from", dest="new", help="the filled new collection that replaces LIVE")
     action.add_argument("--rollback", action="store_true", help="undo the last swap of LIVE")

@@ -92,12 +92,13 @@ def test_pytest_fails_when_its_verdict_is_not_done_because_no_check_passed(embed
     assert run.code != 0, run.output
 
 
-def test_the_closing_verdict_is_not_done_when_a_check_could_not_run(embedded_db, demo_env, demo_profile, tmp_path):
+def test_the_closing_verdict_is_not_done_when_the_provider_cannot_answer(embedded_db, demo_env, demo_profile, tmp_path):
     run_dir = evidence(tmp_path / "run", "tenant_acme")
     run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme", "--bh-run-dir", str(run_dir),
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": "http://127.0.0.1:9"},
                      files=("test_recompute.py", "test_coverage.py", "test_completed.py"))
-    assert "test_recompute[tenant_acme]" in run.failed and "could not run" in run.messages["test_recompute[tenant_acme]"]
+    assert run.properties["test_recompute[tenant_acme]"]["status"] == "unproven"
+    assert "nothing was re-embedded" in run.messages["test_recompute[tenant_acme]"]
     assert run.code != 0
     assert "DONE checks verdict: NOT DONE" in run.output, run.output[-600:]
 

@@ -82,3 +82,41 @@ def test_keys_are_text_in_file_order_without_repeats(tmp_path):
     path = tmp_path / "keys.txt"
     path.write_text("b\n# a comment\n\na\nb\n" + json.dumps({"key": 7, "collection": "c"}) + "\n")
     assert read_keys(str(path), "c") == ("b", "a", "7")
+
+
+def test_keys_that_no_longer_exist_are_counted_and_named_not_claimed(cli, misaligned, demo_profile, demo_env, tmp_path):
+    db, ids, bad, good = misaligned
+    gone = [ids[-1], ids[-2]]
+    db.execute("DELETE FROM document_chunks WHERE id = ANY(%s)", (gone,))
+    listed = tmp_path / "keys.txt"
+    listed.write_text("".join(f"{k}\n" for k in [*bad, *gone]))
+    result = backfill(cli, db, demo_profile, demo_env, "--keys-from", listed)
+    assert result.code == 0, result.out + result.err
+    out = result.json
+    assert (out["keys"], out["keys_found"], out["keys_missing"]) == (5, 3, 2)
+    assert out["keys_missing_sample"] == [str(k) for k in gone]
+    assert out["embedded"] == 3 and "2 of 5 listed keys no longer exist" in out["summary"]
+    text = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--keys-from", listed,
+               env={**demo_env, "DATABASE_URL": db.dsn})
+    assert text.code == 0 and f"2 of 5 listed keys no longer exist in {COLLECTION}" in text.out
+    assert f"{gone[0]}, {gone[1]}" in text.out and "Embedded 3/3 rows" in text.out
+
+
+def test_keys_that_all_no_longer_exist_are_refused_with_nothing_written(cli, misaligned, demo_profile, demo_env, tmp_path):
+    db, ids, bad, good = misaligned
+    listed = tmp_path / "keys.txt"
+    listed.write_text("999998\n999999\n")
+    before = vectors(db, ids)
+    result = backfill(cli, db, demo_profile, demo_env, "--keys-from", listed)
+    assert result.code == 2 and result.json["ok"] is False
+    assert "none of the 2 listed keys" in result.json["error"] and "999998" in result.json["error"]
+    assert "\n" not in result.json["error"] and vectors(db, ids) == before
+
+
+def test_keys_dry_run_counts_the_keys_that_no_longer_exist(cli, misaligned, demo_profile, demo_env, tmp_path):
+    db, ids, bad, good = misaligned
+    listed = tmp_path / "keys.txt"
+    listed.write_text("".join(f"{k}\n" for k in [*bad, 999999]))
+    result = backfill(cli, db, demo_profile, demo_env, "--keys-from", listed, "--dry-run")
+    assert result.code == 0 and "3 of 4 listed keys would be embedded again" in result.json["summary"]
+    assert result.json["keys_missing"] == 1 and result.json["keys_missing_sample"] == ["999999"]

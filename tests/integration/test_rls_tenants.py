@@ -55,3 +55,17 @@ def test_run_evidence_of_listed_tenants_only_is_not_ok(app_role, auditor, embed_
     evidence = run_command(settings, "documents", tmp_path / "run", BackfillCommand("true", "flag", None, ("true",)))
     assert evidence.remaining == 0 and not evidence.ok
     assert any("20 rows belong to tenants not listed" in p for p in evidence.problems)
+
+
+def test_tenant_isolation_that_searched_the_listed_tenants_only_is_unproven(app_role, auditor, embed_server):
+    from harness.checks import CheckOptions, open_session, tenant_isolation
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    session = open_session(_settings(_profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url),
+                           CheckOptions(collections=("documents",)))
+    try:
+        outcome = tenant_isolation(session, "documents")
+    finally:
+        session.close()
+    assert outcome.status == "unproven" and "20 rows belong to tenants not listed" in outcome.note
+    assert outcome.metrics["tenants_searched"] == ["acme"]

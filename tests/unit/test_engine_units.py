@@ -56,6 +56,14 @@ def test_workers_summary_adds_up_the_workers():
     assert summary.line().startswith("Done. Embedded 7/8 rows. 1 failures.") and not summary.ok
 
 
+def test_workers_that_all_say_ok_are_not_ok_while_the_closing_count_says_rows_remain():
+    ok = {"embedded": 3, "selected": 3, "failed": 0, "ok": True}
+    left = WorkersSummary("r1", [ok, ok], after=CollectionState("c", 29, 26, 3, 0, 0, 3))
+    assert not left.ok and left.problems == ["3 of 29 rows of c still need a vector after the run"]
+    assert not WorkersSummary("r1", [ok, ok]).ok  # no closing count: unmeasured, never ok
+    assert WorkersSummary("r1", [ok, ok], after=CollectionState("c", 29, 29, 0, 0, 0, 0)).ok
+
+
 def test_progress_renders_rate_and_eta():
     progress = Progress(100, enabled=False)
     progress.done = 50

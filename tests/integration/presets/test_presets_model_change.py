@@ -98,6 +98,7 @@ def test_llamaindex_swap_refuses_a_new_table_missing_a_live_node(llamaindex_stor
     swapped = cli("swap", "--profile", "llamaindex", "--from", "licenses_v2", "--to", "licenses", "--model", NEW_MODEL,
                   "--json", env=env)
     assert swapped.code != 0 and "matches_live" in swapped.out + swapped.err, swapped.out + swapped.err
+    assert "make it again with backfill --into NEW" in swapped.out + swapped.err  # not --sync: it cannot apply here
     assert llamaindex_store.db.scalar("SELECT count(*) FROM data_licenses WHERE vector_dims(embedding) = 384") == 12
 
 
@@ -189,3 +190,12 @@ def test_pgai_new_destination_holds_exactly_what_pgais_worker_writes(pgai_titled
         worker = dict(((r[0], r[1]), (r[2], r[3])) for r in conn.execute(
             "SELECT id, chunk_seq, chunk, embedding::text FROM blog_embeddings_v2_store").fetchall())
     assert engine == worker and len(engine) > 12
+
+
+@pytest.mark.parametrize("preset, live, into", [("llamaindex", "licenses", "licenses_v2"), ("pgai", "blog", "blog_embeddings_v2")])
+def test_sync_into_a_library_table_of_its_own_is_refused_naming_it(preset, live, into, request, cli):
+    store = request.getfixturevalue(f"{preset}_store")
+    result = cli("backfill", "--profile", preset, "--collection", live, "--into", into, "--sync", "--model", NEW_MODEL,
+                 "--json", env={**store.env, "EMBED_DIMENSIONS": ""})
+    assert result.code == 2 and "--sync does not apply" in result.out + result.err, result.out + result.err
+    assert store.db.scalar("SELECT to_regclass(%s) IS NULL", (f"data_{into}" if preset == "llamaindex" else f"{into}_store",))
