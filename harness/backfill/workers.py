@@ -62,7 +62,8 @@ class WorkersSummary:
         return line + f" ({len(self.workers)} workers, run {self.run_id})"
 
     def as_dict(self) -> dict[str, Any]:
-        return fields_dict(self, ok=self.ok, problems=self.problems, embedded=self.total("embedded"), selected=self.total("selected"),
+        return fields_dict(self, ok=self.ok, problems=self.problems, remaining=self.after.needed if self.after else None,
+                           embedded=self.total("embedded"), selected=self.total("selected"),
                            failed=self.total("failed"), reused=self.total("reused"), summary=self.line())
 
 

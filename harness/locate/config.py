@@ -33,7 +33,7 @@ def kind_of(name: str) -> str:
     """database / provider / model / chunking / other: which of our settings an env name carries."""
     n = name.upper()
     if re.search(r"DSN|DATABASE|POSTGRES|^PG_|DB_URL|^DB$|_DB$|^DB_|_DB_|^PG(?:HOST|PORT|USER|PASSWORD|DATABASE)$|"
-                 r"CONNECTION_STRING|CONN_STR", n) and not re.search(r"EMBED|MODEL|DIM", n):
+                 r"CONNECTION_STRING|CONN_STR|^PG\w*(?:URL|URI|CONN)", n) and not re.search(r"EMBED|MODEL|DIM", n):
         return "database"
     if "MODEL" in n and not re.search(r"CHAT|LLM|COMPLETION|GENERAT|RERANK|VISION", n):
         return "model"

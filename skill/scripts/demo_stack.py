@@ -2,9 +2,9 @@
 
     python skill/scripts/demo_stack.py --dir /tmp/bh-demo
 
-When the database is ready it writes DIR/env.sh (DATABASE_URL, OLLAMA_HOST,
-EMBED_MODEL, PYTHON; readable by you only) and waits until interrupted; then it
-stops Postgres and deletes DIR. Pair it with ``backfill-harness serve-embeddings``.
+When the database is ready it writes the demo app's profile to DIR/profile.yaml and DIR/env.sh
+(DATABASE_URL, OLLAMA_HOST, EMBED_MODEL, PYTHON, and P: that profile; readable by you only) and waits
+until interrupted; then it stops Postgres and deletes DIR. Pair it with ``backfill-harness serve-embeddings``.
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ import shutil
 import signal
 import sys
 import threading
+from importlib import resources
 from pathlib import Path
 
 DATABASE = "ragapp"
 
 
-def env_lines(database_url: str, ollama_host: str, model: str) -> list[str]:
+def env_lines(database_url: str, ollama_host: str, model: str, profile: Path) -> list[str]:
     """The ``export`` lines a shell sources to reach this stack."""
-    values = {"DATABASE_URL": database_url, "OLLAMA_HOST": ollama_host, "EMBED_MODEL": model, "PYTHON": sys.executable}
+    values = {"DATABASE_URL": database_url, "OLLAMA_HOST": ollama_host, "EMBED_MODEL": model, "PYTHON": sys.executable,
+              "P": str(profile)}
     return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
 
 
@@ -48,9 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         dsn = server.create_database(DATABASE)
         counts = load_corpus(dsn)
+        # The demo app's profile ships with the package: the skill's commands need no path inside a checkout.
+        profile = args.dir / "profile.yaml"
+        profile.write_text((resources.files("examples.ragapp") / "profile.yaml").read_text(encoding="utf-8"))
         env_file = args.dir / "env.sh"
         env_file.touch(mode=0o600)
-        env_file.write_text("\n".join(env_lines(dsn, args.ollama_host, args.model)) + "\n")
+        env_file.write_text("\n".join(env_lines(dsn, args.ollama_host, args.model, profile)) + "\n")
         loaded = ", ".join(f"{name} {n} chunks" for name, n in counts.items())
         print(f"demo stack ready: database {DATABASE} ({loaded}); run: . {env_file}", flush=True)
         stop.wait()

@@ -296,8 +296,7 @@ def test_run_evidence_counts_rows_row_level_security_hides_without_the_session(a
     assert not evidence.ok
 
 
-def test_two_workers_under_rls_apply_each_tenants_session_and_embed_every_tenants_rows(app_role, empty_db, embed_server,
-                                                                                       cli, tmp_path):
+def _two_workers_under_rls(app_role, empty_db, embed_server, cli, tmp_path):
     from harness.backfill import bookkeeping
 
     # The owner makes the harness's schema once and lets the application's role use it (the role cannot CREATE).
@@ -308,10 +307,16 @@ def test_two_workers_under_rls_apply_each_tenants_session_and_embed_every_tenant
                       f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA backfill_harness TO {role}")
     profile = tmp_path / "profile.yaml"
     profile.write_text(PROFILE % (DEFAULTS, SESSION))
-    result = cli("backfill", "--profile", profile, "--collection", "documents", "--workers", "2", "--batch-size", "4",
-                 "--rows-per-claim", "4", "--json",
-                 env={"DATABASE_URL": app_role, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": "hash-embed:384"})
+    return cli("backfill", "--profile", profile, "--collection", "documents", "--workers", "2", "--batch-size", "4",
+               "--rows-per-claim", "4", "--json",
+               env={"DATABASE_URL": app_role, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": "hash-embed:384"})
+
+
+def test_two_workers_under_rls_apply_each_tenants_session_and_embed_every_tenants_rows(app_role, empty_db, embed_server,
+                                                                                       cli, tmp_path):
+    result = _two_workers_under_rls(app_role, empty_db, embed_server, cli, tmp_path)
     assert result.code == 0, result.out + result.err
+    assert result.json["remaining"] == 0
     assert len(result.json["workers"]) == 2 and result.json["embedded"] == 40
     # Measured per tenant, in each tenant's own view, and as the owner (whom the policies do not restrict).
     with connect(app_role, autocommit=True) as conn:
@@ -324,3 +329,14 @@ def test_two_workers_under_rls_apply_each_tenants_session_and_embed_every_tenant
     # Every claim was cut inside its tenant's view and finished.
     assert empty_db.scalar("SELECT count(DISTINCT tenant) FROM backfill_harness.claims WHERE state = 'done'") == 2
     assert empty_db.scalar("SELECT count(*) FROM backfill_harness.claims WHERE state <> 'done'") == 0
+
+
+def test_workers_are_not_ok_while_the_database_still_lacks_vectors(app_role, empty_db, embed_server, cli, tmp_path):
+    # A trigger drops one row silently: every worker believes it wrote its rows; the database says otherwise.
+    empty_db.execute("CREATE FUNCTION drop_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "IF NEW.document_id = 'doc-7' THEN RETURN NULL; END IF; RETURN NEW; END $$; "
+                     "CREATE TRIGGER drop_one BEFORE INSERT ON document_embeddings FOR EACH ROW EXECUTE FUNCTION drop_one()")
+    result = _two_workers_under_rls(app_role, empty_db, embed_server, cli, tmp_path)
+    assert result.code == 1 and result.json["ok"] is False, result.out
+    assert result.json["remaining"] == 1
+    assert any("1 rows still need a vector" in e for e in result.json["errors"]), result.json["errors"]

@@ -107,7 +107,9 @@ def checkout(tmp_path, monkeypatch):
 @pytest.fixture
 def shell(cli, checkout, demo_env):
     path = os.pathsep.join([str(Path(sys.executable).parent), _psql_dir(), os.environ.get("PATH", "")])
-    env = {**os.environ, **demo_env, "PYTHON": sys.executable, "PATH": path}
+    # What the demo stack's env.sh exports: P is its copy of the demo app's profile.
+    env = {**os.environ, **demo_env, "PYTHON": sys.executable, "PATH": path,
+           "P": str(checkout / "examples" / "ragapp" / "profile.yaml")}
     env.pop("DATABASE_URL", None)
     return DocShell(cli, checkout, env)
 
@@ -178,6 +180,7 @@ def test_demo_stack_script_serves_the_demo_corpus_until_stopped():
         assert (folder / "env.sh").stat().st_mode & 0o077 == 0
         env = dict(shlex.split(line)[1].split("=", 1) for line in (folder / "env.sh").read_text().splitlines())
         assert env["EMBED_MODEL"] == "hash-embed:384" and env["OLLAMA_HOST"] == "http://127.0.0.1:11434"
+        assert Path(env["P"]) == folder / "profile.yaml" and "name: ragapp-demo" in Path(env["P"]).read_text()
         with psycopg.connect(env["DATABASE_URL"]) as conn:
             counts = dict(conn.execute("SELECT collection, count(*) FROM document_chunks GROUP BY 1").fetchall())
         assert counts == {"global_corpus": 256, "tenant_acme": 107, "tenant_globex": 29}

@@ -315,3 +315,14 @@ def test_a_bare_model_name_is_the_embedding_model_when_nothing_more_specific_is_
     from harness.locate.contract import read_contract
 
     assert read_contract("x.py", 'import os\nM = os.getenv("MODEL")\n').backfill_env() == {"MODEL": "{model}"}
+
+
+@pytest.mark.parametrize("name, placeholder", [
+    ("PG_CONNECTION_STRING", "{database_url}"), ("PGVECTOR_URL", "{database_url}"), ("SUPABASE_DB_URL", "{database_url}"),
+    ("SQLALCHEMY_DATABASE_URI", "{database_url}"), ("OLLAMA_API_BASE", "{provider_url}"),
+    ("EMBEDDING_SERVICE_URL", "{provider_url}"), ("EMBEDDINGS_MODEL_NAME", "{model}"), ("OLLAMA_EMBED_MODEL", "{model}"),
+    ("EMBEDDING_DIM", "{dimensions}"), ("CHAT_MODEL", None), ("LLM_MODEL", None), ("PGHOST", "{database_host}")])
+def test_env_names_map_to_placeholders_by_pattern(name, placeholder):
+    from harness.locate.config import placeholder_for
+
+    assert placeholder_for(name) == placeholder

@@ -1,4 +1,5 @@
-"""Every command quoted in SKILL.md and EXAMPLES.md exists: each subcommand, each flag, each full argument list."""
+"""Every command quoted in SKILL.md and EXAMPLES.md exists: each subcommand, each flag, each full argument list
+(and every `pytest checks/` call the README quotes for engineers)."""
 
 import argparse
 import contextlib
@@ -23,7 +24,8 @@ def _calls(program: str) -> list[tuple[str, list[str]]]:
 
 
 HARNESS_CALLS = _calls("backfill-harness")
-PYTEST_CALLS = _calls("pytest")
+PYTEST_CALLS = _calls("pytest") + [("README.md", argv) for argv in all_invocations(REPO / "README.md", "pytest")
+                                    if argv[:1] == ["checks/"]]
 
 
 def _id(call: tuple[str, list[str]]) -> str:
