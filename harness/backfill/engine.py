@@ -549,14 +549,16 @@ def _copy_into(conn: Conn, target: Target, options: BackfillOptions, guard: Call
     copied = 0
     for tenant in tenants:
         name = "" if tenant is None else str(tenant)
+        session = dbmod.session_values(target.profile.database.session, tenant)
         after = done.get(name)
-        while True:
+        with conn.transaction():
+            dbmod.apply_session(conn, session)
+            bounds = reuse.copy_bounds(conn, target, live, after, reuse.COPY_PIECE)
+        for last in bounds:
             with conn.transaction():
                 guard(conn)
-                dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
-                count, last = reuse.copy_piece(conn, target, live, into, after, reuse.COPY_PIECE)
-                if last is None:
-                    break
+                dbmod.apply_session(conn, session)
+                count = reuse.copy_piece(conn, target, live, into, after, last)
                 bookkeeping.piece_copied(conn, em.schema, em.table, into, name, str(last))
             copied, after = copied + count, last
     with conn.transaction():
@@ -615,6 +617,9 @@ def _sync(conn: Conn, target: Target, options: BackfillOptions, guard: Callable[
         for tenant in tenants:
             dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
             copied += _sync_here(conn, target, options)
+    if copied:
+        em = target.profile.embeddings
+        bookkeeping.record_copy(conn, em.schema, em.table, options.collection, cast(str, options.into))
     return copied
 
 

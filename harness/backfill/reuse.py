@@ -47,20 +47,25 @@ def copy_chunks(conn: Conn, target: Target, source: str, into: str) -> int:
 COPY_PIECE = 5_000  # chunks copied per transaction by backfill --into
 
 
-def copy_piece(conn: Conn, target: Target, source: str, into: str, after: Any, piece: int) -> tuple[int, Any]:
-    """Copy the next ``piece`` chunks of ``source`` after key ``after`` (None: from the first), in key order, into
-    ``into``; return (how many, the last key copied; None when none was left). Linear: one index range per piece."""
+def copy_bounds(conn: Conn, target: Target, source: str, after: Any, piece: int) -> list[Any]:
+    """The last key of each piece of ``piece`` chunks of ``source`` after key ``after`` (None: from the first), in
+    key order: one sorted pass, so each piece is then a closed key range the planner reads by itself."""
+    rows = conn.execute(sql.SQL(
+        "SELECT k FROM (SELECT {id} AS k, row_number() OVER (ORDER BY {id}) AS rn, count(*) OVER () AS n "
+        "FROM {t} AS c WHERE {where} AND (%(start)s OR {id} > %(after)s)) AS s "
+        "WHERE rn %% %(piece)s = 0 OR rn = n ORDER BY rn").format(
+            id=target.chunk_id, t=target.chunk_table, where=target.chunk_filter()),
+        {"collection": source, "start": after is None, "after": after, "piece": piece}).fetchall()
+    return [r["k"] for r in rows]
+
+
+def copy_piece(conn: Conn, target: Target, source: str, into: str, after: Any, last: Any) -> int:
+    """Copy the chunks of ``source`` with keys after ``after`` (None: from the first) up to ``last`` into ``into``."""
     require_into_shape(target, into)
-    after_clause = sql.SQL("(%(start)s OR {id} > %(after)s)").format(id=target.chunk_id)
-    params = {"collection": source, "start": after is None, "after": after, "piece": piece}
-    last = one(conn.execute(sql.SQL(
-        "SELECT max(k) AS last FROM (SELECT {id} AS k FROM {t} AS c WHERE {where} AND {after} ORDER BY {id} "
-        "LIMIT %(piece)s) AS p").format(id=target.chunk_id, t=target.chunk_table, where=target.chunk_filter(),
-                                        after=after_clause), params).fetchone())["last"]
-    if last is None:
-        return 0, None
-    where = sql.SQL("{} AND {} AND {} <= %(last)s").format(target.chunk_filter(), after_clause, target.chunk_id)
-    return conn.execute(_insert_copy(conn, target, into, where), {**params, "last": last}).rowcount, last
+    where = sql.SQL("{} AND (%(start)s OR {id} > %(after)s) AND {id} <= %(last)s").format(
+        target.chunk_filter(), id=target.chunk_id)
+    return conn.execute(_insert_copy(conn, target, into, where),
+                        {"collection": source, "start": after is None, "after": after, "last": last}).rowcount
 
 
 PIECE = 5_000  # reused vectors committed per transaction, so no single transaction spans the whole collection

@@ -185,3 +185,14 @@ def test_a_collection_or_profile_named_like_the_empty_mark_reads_back_and_verifi
     assert report.ok, report
     newest = historylog.latest_entry(path, name)
     assert newest is not None and (newest.collection, newest.profile, newest.model) == (name, name, name)
+
+
+def test_an_entry_named_like_the_empty_mark_breaks_no_other_collections_completed_check(tmp_path):
+    """#13 low 11: after a run of a collection named '—' the chain broke, and with it every 'completed' check."""
+    from harness.checks.completed import from_historylog
+
+    path = tmp_path / "historylog.md"
+    historylog.append(path, entry("tenant_acme", counts_after={"chunks": 107, "embedded": 107, "needed": 0}))
+    historylog.append(path, entry("—", profile="—", counts_after={"chunks": 3, "embedded": 3, "needed": 0}))
+    assert from_historylog(path, "tenant_acme").passed
+    assert from_historylog(path, "—").passed
