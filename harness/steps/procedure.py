@@ -146,6 +146,7 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
         say("[3/6] plan")
 
         def planned() -> tuple[Plan, BackfillCommand]:
+            assert sc is not None  # scope went through, or the procedure stopped there
             run = chosen or command_to_run(result.located)
             return make_plan(settings, sc, run_dir, run), run
 
@@ -155,6 +156,7 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
             result.steps.append(StepOutcome("plan", "ok", f"risk {result.plan.risk.level}, estimate "
                                                           f"{result.plan.estimate.human}"))
     if not result.stopped_at:
+        assert sc is not None and chosen is not None  # scope and plan went through, or the procedure stopped there
         say(f"[4/6] run: {redact.redact(chosen.command)}")
         ev = guarded("run", lambda: run_command(settings, collection, run_dir, chosen, target_collection=sc.target_collection,
                                                 timeout_s=timeout_s, echo=echo,
@@ -169,6 +171,7 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
                 stop("run", "failed", f"the backfill did not complete: {'; '.join(ev.problems)}", 1)
     if not result.stopped_at:
         say("[5/6] verify: the DONE checks")
+        assert sc is not None
         history = historylogs[0] if historylogs else None
         vr = guarded("verify", lambda: verify(settings, sc.target_collection, run_dir, checks_dir=checks_dir,
                                               sample=sample, max_bad_fraction=max_bad_fraction,
