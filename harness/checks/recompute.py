@@ -215,8 +215,12 @@ def _recompute(session: CheckSession, collection: str) -> Outcome:
     if budget is None:
         batches: Iterator[list[dict]] = every_row(session, collection)
         population = None
+        read = "every row, through a cursor (--sample all)"
     else:
+        drawn = session.sample(collection) is not None
         rows = sample_rows(session, collection, budget)
+        read = (f"{len(rows)} rows drawn in the shared pass, read by address in its snapshot" if drawn
+                else f"{len(rows)} rows picked by a statement of its own (the pass drew too few)")
         population = int(rows[0]["population"]) if rows else 0
         batches = iter([rows])
     offenders: list[Offender] = []
@@ -257,7 +261,7 @@ def _recompute(session: CheckSession, collection: str) -> Outcome:
                 f"on a sample proving fewer than {100 * proof.required:g}% of rows off at "
                 f"{100 * proof.confidence:g}% confidence")
     metrics = {**proof.metrics(), "extra_sampled": extra, "extra_bad": extra_bad, "min_cosine": worst,
-               "below": len(offenders)}
+               "below": len(offenders), "read": read}
     if not offenders and not proof.within:
         from .sampling import sample_size
 

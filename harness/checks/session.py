@@ -79,6 +79,7 @@ class OnePass:
 
     stats: dict[str, CollectionStats]
     rows: int  # rows of the join read, in all tenants' views
+    vectors: int  # non-NULL vectors in the whole vector table (every collection)
     seconds: float
     shared: list[dict]  # confirmed rows sharing a vector with a row of another text (every checked collection)
     shared_fps: list[int]  # fingerprints more than one vector holds (their rows read again to confirm)
@@ -222,7 +223,7 @@ class CheckSession:
         n = self.drawn_for
         views, shared, fps = [], [], []
         samples: dict[str, list[dict] | None] = {}
-        rows = 0
+        rows = vectors = 0
         for tenant in self.tenants:
             with self.read_only(tenant, snapshot=True) as conn:
                 size = _estimated_rows(conn, self.profile)
@@ -231,6 +232,7 @@ class CheckSession:
                                      probe=probe(dims) if dims else None, seed=self._seed, cuts=cuts)
                 views.append(found.stats)
                 rows += found.rows
+                vectors += found.vectors
                 fps += found.shared_fps
                 shared += confirm(conn, self, found.shared_fps, collections, dims)
                 for c in collections:
@@ -242,7 +244,11 @@ class CheckSession:
         if len(self.tenants) > 1:
             samples = {c: _merge_samples(rs, n) if rs is not None else None for c, rs in samples.items()}
         stats = {c: _merge([v[c] for v in views]) for c in collections}
-        return OnePass(stats, rows, time.perf_counter() - started, shared, fps, samples)
+        return OnePass(stats, rows, vectors, time.perf_counter() - started, shared, fps, samples)
+
+    @property
+    def pass_done(self) -> bool:
+        return self._pass is not None
 
     def sample(self, collection: str) -> list[dict] | None:
         """The sample the pass drew for the collection (None: it drew too few rows, a pick of its own is needed)."""

@@ -168,6 +168,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, "
         "0 AS nonfinite, count(*) FILTER (WHERE {dims}) AS wrong_dims, "
         "count(*) FILTER (WHERE {stale_time}) AS stale_time, count(*) FILTER (WHERE {drawable}) AS drawable, "
+        "count({v}) AS all_vectors, "
         "array_agg({vt}) FILTER (WHERE {drawn}) AS drawn_rows, array_agg({dk}) FILTER (WHERE {drawn}) AS drawn_keys, "
         "array_agg({fp}) FILTER (WHERE {v} IS NOT NULL) AS fps "
         "FROM {frm} GROUP BY 1, 2, 3, 4, 5, 6, 7"
@@ -178,7 +179,8 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     return sql.SQL(
         "WITH g AS ({grouped}) "
         "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, rows, vectors, "
-        "other_model, stale, zero, nonfinite, wrong_dims, stale_time, drawable, drawn_rows::text[] AS drawn_rows, "
+        "other_model, stale, zero, nonfinite, wrong_dims, stale_time, drawable, all_vectors, "
+        "drawn_rows::text[] AS drawn_rows, "
         "drawn_keys, (SELECT array_agg(f) FROM (SELECT f FROM g AS g2, unnest(g2.fps) AS f GROUP BY f "
         "HAVING count(*) > 1) AS twice) AS shared_fps FROM g"
     ).format(grouped=grouped)
@@ -196,6 +198,7 @@ class Pass:
 
     stats: dict[str, CollectionStats]
     rows: int  # rows of the join the statement read
+    vectors: int  # non-NULL vectors among them (every collection)
     drawable: dict[str, int]  # per collection: embedded rows a sample draws from
     drawn: dict[str, list[tuple[str, int]]]  # per collection: (row address, draw key) of the rows a sample may take
     shared_fps: list[int]  # fingerprints held by more than one vector (usually none)
@@ -228,7 +231,8 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
     drawn = {c: [pair for r in rows if r["has_chunk"] and r["collection"] == c and r["drawn_rows"]
                  for pair in zip(_addresses(r["drawn_rows"]), r["drawn_keys"])] for c in collections}
     shared = list(rows[0]["shared_fps"] or []) if rows else []
-    return Pass(result, sum(int(r["rows"]) for r in rows), drawable, drawn, shared)
+    return Pass(result, sum(int(r["rows"]) for r in rows), sum(int(r["all_vectors"]) for r in rows), drawable, drawn,
+                shared)
 
 
 def _addresses(value: Any) -> list[str]:
