@@ -95,22 +95,51 @@ def cut_for(n: int, size: int | None) -> int:
 
 
 def _candidate_sql(session: CheckSession, columns: sql.Composable) -> sql.Composed:
-    t, shape = session.target, session.shape
-    from .stats import placed, vector_row
+    """Columns of the chunks at ``%(rows)s`` (their addresses) with their vectors, for rows a sample may draw."""
+    from .stats import placed
 
-    return sql.SQL("SELECT {vt}::text AS addr, {cols} FROM {frm} WHERE {vt} = ANY(%(rows)s::text[]::tid[]) AND {p}").format(
-        vt=vector_row(shape), cols=columns, frm=shape.search_from(), p=placed(shape))
+    return sql.SQL("SELECT c.ctid::text AS addr, {cols} FROM {frm} WHERE c.ctid = ANY(%(rows)s::text[]::tid[]) "
+                   "AND {p} AND {v} IS NOT NULL").format(
+        cols=columns, frm=session.shape.search_from(), p=placed(session.shape), v=session.target.vector)
 
 
-def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], population: int, n: int) -> list[dict] | None:
-    """From the pass's candidates (row address, draw key) of one collection: the n with the smallest keys (a uniform
-    sample of the population), then up to n more where errors cluster, ranked as before among the candidates
-    (each write transaction of either table, each tenant, the most recent edits; the most recent first). Runs in
-    the pass's snapshot; only the chosen rows are read. None when the cut let fewer than n rows through."""
-    if len(drawn) < min(n, population):
-        return None
+def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None:
+    """The sample, drawn beside the pass (so it is re-embedded while the pass reads): the chunks of the collection whose
+    seeded key hash falls under the cut (a narrow read of the chunk table), then ``draw`` (in each tenant's view)."""
+    from .session import _estimated_rows
+    from .stats import draw_key
+
+    t = session.target
+    found: list[dict] = []
+    for tenant in session.tenants:
+        with session.read_only(tenant, snapshot=True) as conn:
+            cut = cut_for(n, session.sizes.get(collection) or _estimated_rows(conn, session.profile))
+            query = sql.SQL("SELECT c.ctid::text AS addr, {dk} AS key FROM {c} AS c WHERE {f} AND {dk} <= %(cut)s").format(
+                dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter())
+            drawn = [(r["addr"], r["key"]) for r in conn.execute(
+                query, {"collection": collection, "seed": session.seed, "cut": cut}).fetchall()]
+            rows = draw(conn, session, drawn, n, complete=cut == TOP)
+        if rows is None:
+            return None
+        found += rows
+    if len(session.tenants) > 1:
+        from .session import _merge_samples
+
+        return _merge_samples(found, n)
+    return found
+
+
+TOP = 2**63 - 1
+
+
+def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, complete: bool) -> list[dict] | None:
+    """From the candidates (chunk address, draw key) of one collection: the n with the smallest keys among those with
+    a vector (a uniform sample of them: the n smallest of all are under the cut), then up to n more where errors
+    cluster, ranked as before among the candidates (each write transaction of either table, each tenant, the most
+    recent edits; the most recent first). Only the chosen rows are read whole. None when the cut let fewer than n
+    rows with a vector through (and not every row: ``complete``)."""
     if not drawn:
-        return []
+        return [] if complete else None
     t, shape = session.target, session.shape
     ch = session.profile.chunks
     recency = sql.SQL("age(c.xmin)") if shape.inline else sql.SQL("least(age(c.xmin), age(e.xmin))")
@@ -120,6 +149,8 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], population: 
         upd=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"), rec=recency, ok=healthy(session))
     keys = dict(drawn)
     rows = conn.execute(_candidate_sql(session, narrow), {"rows": list(keys), "model": session.model}).fetchall()
+    if len(rows) < n and not complete:
+        return None
     for r in rows:
         r["key"] = keys[r["addr"]]
     rows.sort(key=lambda r: r["key"])
@@ -147,8 +178,7 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], population: 
     with conn.cursor(binary=True) as cur:
         full = {r["addr"]: r for r in cur.execute(_candidate_sql(session, _row_columns(session)),
                                                   {"rows": [r["addr"] for r in chosen]}).fetchall()}
-    return [{**full[r["addr"]], "uniform": r["uniform"], "population": population, "key": r["key"]}
-            for r in chosen if r["addr"] in full]
+    return [{**full[r["addr"]], "uniform": r["uniform"], "key": r["key"]} for r in chosen if r["addr"] in full]
 
 
 def _negated(value):
@@ -219,9 +249,10 @@ def _recompute(session: CheckSession, collection: str) -> Outcome:
     else:
         drawn = session.sample(collection) is not None
         rows = sample_rows(session, collection, budget)
-        read = (f"{len(rows)} rows drawn in the shared pass, read by address in its snapshot" if drawn
-                else f"{len(rows)} rows picked by a statement of its own (the pass drew too few)")
-        population = int(rows[0]["population"]) if rows else 0
+        read = (f"{len(rows)} rows drawn beside the shared pass (the chunk keys under a seeded hash cut, then those "
+                "rows alone)" if drawn else f"{len(rows)} rows picked by a statement of its own (the cut let too few "
+                "through)")
+        population = None if drawn else int(rows[0]["population"]) if rows else 0
         batches = iter([rows])
     offenders: list[Offender] = []
     sims: list[float] = []
@@ -245,6 +276,9 @@ def _recompute(session: CheckSession, collection: str) -> Outcome:
                 sims.append(sim)
                 if sim < THRESHOLD:
                     offenders.append(Offender(row["id"], row["collection"], row["tenant"], f"cosine {sim:.3f}"))
+    if population is None and budget is not None:
+        # What the pass counts: re-embedding overlapped it, and only now is its count waited for.
+        population = session.onepass().drawable[collection] if collection in session.collections else uniform
     if population is None:
         population = uniform
     if uniform + extra == 0:
