@@ -4,11 +4,13 @@ Rows already flagged by the catalog checks (stale hash, other model name, all-ze
 are left to those checks; this one finds what the catalog cannot see: staleness
 without a hash column, a mislabelled model, vectors written to the wrong row.
 
-Two samples are drawn in one SQL statement (nothing is read whole into Python):
-a uniform one, whose size follows from the bound DONE requires and on which the
-stated bound rests, and as many rows again where errors cluster -- rows of every
-write transaction of either table (``xmin``; the most recent first), of every
-tenant, and the most recently edited chunks. A bad row in either fails the check.
+Two samples are drawn beside the one pass, without reading the vectors twice (nothing
+is read whole into Python): the 4n + 50 chunks with the smallest seeded key hashes are
+the candidates; the n smallest with a vector are the uniform sample, whose size follows
+from the bound DONE requires and on which the stated bound rests; as many rows again
+are ranked among the candidates where errors cluster -- rows of every write
+transaction of either table (``xmin``; the most recent first), of every tenant, and
+the most recently edited chunks. A bad row in either fails the check.
 """
 
 from __future__ import annotations
@@ -77,21 +79,8 @@ def _pick_sql(session: CheckSession) -> sql.Composed:
              ok=healthy(session))
 
 
-CANDIDATES_PER_ROW = 4  # rows the pass draws per sampled row: the strata are ranked among these
+CANDIDATES_PER_ROW = 4  # chunks drawn per sampled row: the strata are ranked among these
 CANDIDATES_EXTRA = 50
-
-
-def cut_for(n: int, size: int | None) -> int:
-    """The draw-key cut under which a collection of about ``size`` rows yields about 4n + 50 candidates (all rows
-    when the size is unknown or small). The n smallest keys are a uniform sample whatever the cut, as long as at
-    least n rows fall under it; ``draw`` falls back to a full pick when fewer do."""
-    top = 2**63 - 1
-    if not size or size <= 0:
-        return top
-    fraction = (CANDIDATES_PER_ROW * n + CANDIDATES_EXTRA) / size
-    if fraction >= 1:
-        return top
-    return int(-(2**63) + fraction * 2**64)
 
 
 def _candidate_sql(session: CheckSession, columns: sql.Composable) -> sql.Composed:
@@ -104,21 +93,21 @@ def _candidate_sql(session: CheckSession, columns: sql.Composable) -> sql.Compos
 
 
 def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None:
-    """The sample, drawn beside the pass (so it is re-embedded while the pass reads): the chunks of the collection whose
-    seeded key hash falls under the cut (a narrow read of the chunk table), then ``draw`` (in each tenant's view)."""
-    from .session import _estimated_rows
+    """The sample, drawn beside the pass (so it is re-embedded while the pass reads): the 4n + 50 chunks of the
+    collection with the smallest seeded key hashes (a narrow read of the chunk table, a top-N heap), then ``draw``
+    (in each tenant's view)."""
     from .stats import draw_key
 
     t = session.target
     found: list[dict] = []
+    size = CANDIDATES_PER_ROW * n + CANDIDATES_EXTRA
     for tenant in session.tenants:
         with session.read_only(tenant, snapshot=True) as conn:
-            cut = cut_for(n, session.sizes.get(collection) or _estimated_rows(conn, session.profile))
-            query = sql.SQL("SELECT c.ctid::text AS addr, {dk} AS key FROM {c} AS c WHERE {f} AND {dk} <= %(cut)s").format(
+            query = sql.SQL("SELECT c.ctid::text AS addr, {dk} AS key FROM {c} AS c WHERE {f} ORDER BY 2 LIMIT %(m)s").format(
                 dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter())
             drawn = [(r["addr"], r["key"]) for r in conn.execute(
-                query, {"collection": collection, "seed": session.seed, "cut": cut}).fetchall()]
-            rows = draw(conn, session, drawn, n, complete=cut == TOP)
+                query, {"collection": collection, "seed": session.seed, "m": size}).fetchall()]
+            rows = draw(conn, session, drawn, n, complete=len(drawn) < size)
         if rows is None:
             return None
         found += rows
@@ -129,15 +118,12 @@ def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None
     return found
 
 
-TOP = 2**63 - 1
-
-
 def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, complete: bool) -> list[dict] | None:
     """From the candidates (chunk address, draw key) of one collection: the n with the smallest keys among those with
-    a vector (a uniform sample of them: the n smallest of all are under the cut), then up to n more where errors
+    a vector (a uniform sample of them: the n smallest of all are among the candidates), then up to n more where errors
     cluster, ranked as before among the candidates (each write transaction of either table, each tenant, the most
-    recent edits; the most recent first). Only the chosen rows are read whole. None when the cut let fewer than n
-    rows with a vector through (and not every row: ``complete``)."""
+    recent edits; the most recent first). Only the chosen rows are read whole. None when fewer than n candidates have
+    a vector (and the candidates are not the whole collection: ``complete``)."""
     if not drawn:
         return [] if complete else None
     t, shape = session.target, session.shape
@@ -249,9 +235,9 @@ def _recompute(session: CheckSession, collection: str) -> Outcome:
     else:
         drawn = session.sample(collection) is not None
         rows = sample_rows(session, collection, budget)
-        read = (f"{len(rows)} rows drawn beside the shared pass (the chunk keys under a seeded hash cut, then those "
-                "rows alone)" if drawn else f"{len(rows)} rows picked by a statement of its own (the cut let too few "
-                "through)")
+        read = (f"{len(rows)} rows drawn beside the shared pass (the chunk keys with the smallest seeded "
+                "hashes, then those rows alone)" if drawn else f"{len(rows)} rows picked by a statement of its own "
+                "(too few drawn chunks had a vector)")
         population = None if drawn else int(rows[0]["population"]) if rows else 0
         batches = iter([rows])
     offenders: list[Offender] = []

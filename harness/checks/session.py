@@ -103,10 +103,8 @@ class CheckSession:
     _declared: tuple[int | None, str | None] | None = None
     _real_dims: int | None = None
     settings: Settings | None = field(default=None, repr=False)
-    _memo: dict = field(default_factory=dict)
     tenants: list[str | None] = field(default_factory=lambda: [None])  # one view per tenant under database.session
     rls_note: str | None = None  # set when row-level security hides rows and no database.session shows them
-    sizes: dict[str, int] = field(default_factory=dict)  # chunks per collection, where open_session counted them
     _pass: OnePass | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _provider_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -213,14 +211,14 @@ class CheckSession:
     # -- the one pass -------------------------------------------------------------
     @property
     def drawn_for(self) -> int:
-        """Rows the pass draws a sample for: what recompute needs (citations' three when recompute reads every row)."""
+        """Rows a sample is drawn for: what recompute needs (citations' three when recompute reads every row)."""
         from .citations import FALLBACK_QUERIES
 
         return self.sample_budget() or FALLBACK_QUERIES
 
     def onepass(self) -> OnePass:
-        """Every row read once for all checked collections, in one statement per tenant view: the counts, the vectors
-        shared by rows of different texts, and recompute's sample; then the provider-bound checks start beside it."""
+        """Every row read once for all checked collections, in one statement per tenant view: the counts and the
+        vectors shared by rows of different texts. As it starts, the provider-bound checks start beside it."""
         with self._pass_lock:
             if self._pass is None:
                 self._start_provider_work()
@@ -250,8 +248,12 @@ class CheckSession:
         stats = {c: _merge([v[c] for v in views]) for c in collections}
         return OnePass(stats, rows, vectors, time.perf_counter() - started, shared, fps, drawable)
 
+    @property
+    def pass_done(self) -> bool:
+        return self._pass is not None
+
     def sample(self, collection: str) -> list[dict] | None:
-        """The sample drawn for the collection beside the pass (None: the cut let too few rows through)."""
+        """The sample drawn for the collection beside the pass (None: too few drawn chunks had a vector)."""
         from .recompute import predraw
 
         return self.result(("sample", collection), lambda: predraw(self, collection, self.drawn_for))
@@ -368,16 +370,6 @@ def _merge_samples(rows: list[dict], n: int) -> list[dict]:
     return [{**r, "uniform": True} for r in uniform] + [{**r, "uniform": False} for r in extra]
 
 
-def _estimated_rows(conn: Conn, profile: Profile) -> int | None:
-    """The planner's row estimate of the chunk table (None before its first ANALYZE)."""
-    ch = profile.chunks
-    from psycopg import sql
-
-    row = conn.execute("SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass(%s)",
-                       (sql.Identifier(ch.schema, ch.table).as_string(conn),)).fetchone()
-    return int(row["n"]) if row and row["n"] and row["n"] > 0 else None
-
-
 def _connect(database_url: str) -> Conn:
     conn = dbmod.connect(database_url, autocommit=True, application_name="backfill-harness checks")
     # Defence in depth: even a statement run outside read_only() on this connection cannot write.
@@ -406,8 +398,7 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
         if rls.applies(securities) and not profile.database.session:
             session.rls_note = rls.outcome(securities, profile, None).note
         if "all" in options.collections:
-            session.sizes = rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target))
-            names = list(session.sizes)
+            names = list(rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target)))
             if not names:
                 raise ConfigError(f"--collection all: {profile.chunks.table} holds no chunks; expected at least one collection")
         else:

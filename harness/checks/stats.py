@@ -1,10 +1,12 @@
-"""One pass over chunks and embeddings that counts what checks 2 to 5 and 8 need, for every checked collection.
+"""One pass over chunks and embeddings: every count the row checks need and every vector's fingerprint, for every
+checked collection, in one statement.
 
-A full join on the key (not the collection) sees, in the same scan, chunks without
-a vector, embeddings whose chunk is gone, embeddings filed under another
-collection or tenant, and the model, hash, norm and dimension of every vector.
-Groups are (chunk collection, embedding collection, chunk tenant, embedding tenant),
-so a healthy table yields one group per tenant.
+The embedding rows joined to their chunks on the key (not the collection) show, in the
+same scan, embeddings whose chunk is gone, embeddings filed under another collection or
+tenant, and the model, hash, norm, dimension and fingerprint of every vector; chunks
+without a vector are the chunk count minus the matched ones (a full join where the
+embedding key is not unique). Groups are (chunk collection, embedding collection, chunk
+tenant, embedding tenant), so a healthy table yields one group per tenant.
 """
 
 from __future__ import annotations
@@ -153,8 +155,8 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     # Each count is a FILTER straight over the join (no inner query): the planner can then run the pass as a
     # parallel partial aggregate. Non-finite values are not counted per row: pgvector refuses NaN and Infinity on
     # input (text and binary) and on arithmetic overflow, so a vector, halfvec or sparsevec column cannot hold
-    # one; ``nonfinite`` is kept (always 0) for the report. Arrays are aggregated in parallel too (array_agg
-    # combines partial states), so fingerprints and sample draws cost no second scan.
+    # one; ``nonfinite`` is kept (always 0) for the report. The fingerprints are aggregated in parallel too
+    # (array_agg combines partial states), so finding shared vectors costs no second scan.
     zero = sql.SQL("{m} AND {norm} = 0").format(m=matched, norm=shape.norm())
     drawable = sql.SQL("{ci} AND {p} AND {v} IS NOT NULL").format(ci=shape.chunks_in(), p=placed(shape), v=vec)
     grouped = sql.SQL(

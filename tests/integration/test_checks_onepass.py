@@ -86,15 +86,19 @@ def test_every_row_check_says_it_read_the_shared_pass(small_target):
     _, by = default_verify(*small_target)
     for name in ROW_CHECKS:
         assert "the shared pass: 300 rows of notes joined with note_vectors read once" in by[name].metrics["read"], name
-    assert by["recompute"].metrics["read"].endswith("rows drawn in the shared pass, read by address in its snapshot")
+    assert by["recompute"].metrics["read"].endswith("rows drawn beside the shared pass (the chunk keys with the "
+                                                    "smallest seeded hashes, then those rows alone)")
     assert by["fresh"].metrics["read"].startswith("nothing of its own; recompute's sample (")
     assert "searches" in by["citations"].metrics["read"] and "catalog" in by["index"].metrics["read"]
 
 
-def test_a_pass_that_draws_too_few_rows_falls_back_to_a_pick_of_its_own_with_the_same_bound(small_target):
+def test_a_draw_of_too_few_rows_falls_back_to_a_pick_of_its_own_with_the_same_bound(small_target, monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("harness.checks.recompute"), "CANDIDATES_PER_ROW", 0)
+    monkeypatch.setattr(importlib.import_module("harness.checks.recompute"), "CANDIDATES_EXTRA", 10)  # 10 < 299
     dsn, profile = small_target
     session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",)))
-    session.sizes["notes"] = 10**9  # a wrong size: the pass's cut lets almost nothing through
     try:
         from harness.checks import recompute
 
