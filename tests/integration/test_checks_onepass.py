@@ -82,7 +82,7 @@ def test_the_suite_reads_the_vector_table_once_plus_the_sampled_rows(wide_target
     assert 5000 <= read < 6500, (read, [o.message() for o in outcomes])
 
 
-def test_every_row_check_says_it_read_the_shared_pass(small_target):
+def test_every_row_check_says_it_read_the_shared_pass(small_target):  # noqa: F811 (the imported fixture)
     _, by = default_verify(*small_target)
     for name in ROW_CHECKS:
         assert "the shared pass: 300 rows of notes joined with note_vectors read once" in by[name].metrics["read"], name
@@ -92,7 +92,7 @@ def test_every_row_check_says_it_read_the_shared_pass(small_target):
     assert "searches" in by["citations"].metrics["read"] and "catalog" in by["index"].metrics["read"]
 
 
-def test_a_draw_of_too_few_rows_falls_back_to_a_pick_of_its_own_with_the_same_bound(small_target, monkeypatch):
+def test_a_draw_of_too_few_rows_falls_back_to_a_pick_of_its_own_with_the_same_bound(small_target, monkeypatch):  # noqa: F811 (the imported fixture)
     import importlib
 
     monkeypatch.setattr(importlib.import_module("harness.checks.recompute"), "CANDIDATES_PER_ROW", 0)
@@ -109,7 +109,7 @@ def test_a_draw_of_too_few_rows_falls_back_to_a_pick_of_its_own_with_the_same_bo
     assert outcome.metrics["sampled"] == 299 and "a statement of its own" in outcome.metrics["read"]
 
 
-def test_a_vector_copied_into_another_collection_under_another_text_fails_distinct_vectors(small_target, embed_server):
+def test_a_vector_copied_into_another_collection_under_another_text_fails_distinct_vectors(small_target, embed_server):  # noqa: F811 (the imported fixture)
     dsn, _ = small_target
     execute(dsn, "ALTER TABLE notes ADD COLUMN coll text NOT NULL DEFAULT 'a'")
     execute(dsn, "UPDATE notes SET coll = 'b' WHERE id > 150")
