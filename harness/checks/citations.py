@@ -104,7 +104,9 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
     recall = hits / expected if expected else None
     mrr = rr / expected if expected else None
     shown = f"recall@k {recall:.2f}, MRR {mrr:.2f}" if expected else "no expected sources"
-    metrics: dict[str, Any] = {"queries": len(chosen), "recall_at_k": recall, "mrr": mrr}
+    metrics: dict[str, Any] = {"queries": len(chosen), "recall_at_k": recall, "mrr": mrr,
+                               "read": f"{len(chosen)} searches (LIMIT k each)" + (
+                                   "; the queried chunks drawn in the shared pass" if any(p.sampled for p in chosen) else "")}
     if all(p.sampled for p in chosen):
         # Sampled chunks searched by their own text: say what so few prove about the rest.
         proof = Proof(len(chosen), expected - hits, session.stats(collection).embedded, session.confidence,

@@ -72,7 +72,8 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
                    offenders=offenders, total=st.missing + st.orphans + st.duplicates,
                    metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": st.missing, "orphans": st.orphans,
                             "duplicates": st.duplicates,
-                            "tenants": {str(tc.tenant): [tc.embedded, tc.chunks] for tc in st.tenants}}))
+                            "tenants": {str(tc.tenant): [tc.embedded, tc.chunks] for tc in st.tenants},
+                            "read": session.read_by_pass()}))
 
 
 def dimensions(session: CheckSession, collection: str) -> Outcome:
@@ -110,7 +111,9 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
         problems.append(unknown)
     return verdict("dimensions", collection, not problems, expected=expected,
                    found=", ".join(found) + ("" if not problems else " -- " + "; ".join(dict.fromkeys(problems))),
-                   offenders=offenders, total=st.wrong_dims if declared is None else None, metrics=metrics)
+                   offenders=offenders, total=st.wrong_dims if declared is None else None,
+                   metrics={**metrics, "read": "the catalog, one model probe (beside the pass)" + (
+                       f"; per-row dimensions from {session.read_by_pass()}" if declared is None else "")})
 
 
 def covered_by_recompute(session: CheckSession, check: str, collection: str, missing: str) -> Outcome:
@@ -126,6 +129,7 @@ def covered_by_recompute(session: CheckSession, check: str, collection: str, mis
         stands = f"recompute, which would stand in, is {rc.status}: {rc.note or rc.found}"
     keys: dict[str, Any] = {k: rc.metrics[k] for k in ("sampled", "bad", "bound", "confidence", "population", "max_bad_fraction")
             if k in rc.metrics}
+    keys["read"] = f"nothing of its own; recompute's sample ({rc.metrics.get('read', 'none')})"
     return unproven(check, collection, f"{missing}; {stands}", metrics={"covered_by": "recompute", **keys})
 
 
@@ -143,7 +147,7 @@ def model(session: CheckSession, collection: str) -> Outcome:
     return verdict("model", collection, st.other_model == 0,
                    expected=f"every vector made by {session.model}",
                    found=f"{st.other_model} of {st.embedded} vectors made by another model",
-                   offenders=offenders, total=st.other_model, metrics={"other_model": st.other_model})
+                   offenders=offenders, total=st.other_model, metrics={"other_model": st.other_model, "read": session.read_by_pass()})
 
 
 def fresh(session: CheckSession, collection: str) -> Outcome:
@@ -184,7 +188,7 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
                    found=f"{stale} of {st.embedded} vectors embed an older text" + (
                        f" ({', '.join(counts)})" if timed is not None else ""),
                    offenders=offenders, total=stale, metrics={"stale": stale, "stale_hash": st.stale,
-                                                              "stale_time": st.stale_time})
+                                                              "stale_time": st.stale_time, "read": session.read_by_pass()})
 
 
 def sane_vectors(session: CheckSession, collection: str) -> Outcome:
@@ -200,4 +204,4 @@ def sane_vectors(session: CheckSession, collection: str) -> Outcome:
                    expected="no all-zero and no non-finite vectors",
                    found=f"{st.zero} all-zero of {st.embedded}; non-finite: none possible (pgvector refuses NaN and "
                          "Infinity on input and on overflow, so the column cannot hold one; not counted per row)",
-                   offenders=offenders, total=bad, metrics={"zero": st.zero, "nonfinite": st.nonfinite})
+                   offenders=offenders, total=bad, metrics={"zero": st.zero, "nonfinite": st.nonfinite, "read": session.read_by_pass()})

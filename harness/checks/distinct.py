@@ -83,4 +83,5 @@ def distinct_vectors(session: CheckSession, collection: str) -> Outcome:
                    found=f"{len(offenders)} of {st.embedded} vectors shared with a row of another text",
                    offenders=offenders, total=len(offenders),
                    metrics={"shared": len(offenders), "fingerprints_seen_twice": len(found.shared_fps),
-                            "read": session.read_by_pass()})
+                            "read": session.read_by_pass() + (f"; rows of {len(found.shared_fps)} fingerprints seen twice read again to "
+                                                               "compare them exactly" if found.shared_fps else "")})

@@ -38,8 +38,13 @@ def vector_indexes(session: CheckSession) -> list[dict[str, Any]]:
         ).fetchall()
 
 
+_READ = "the catalog; the vector count from the shared pass when it ran, else count(*) of the vector column"
+
+
 def vector_rows(session: CheckSession) -> int:
-    """Vectors in the whole embedding table: what a query without an index scans."""
+    """Vectors in the whole embedding table: what a query without an index scans (counted by the pass when it ran)."""
+    if session.pass_done and session.tenants == [None]:
+        return session.onepass().vectors
     em = session.profile.embeddings
     with session.read_only() as conn:
         return one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} WHERE {} IS NOT NULL").format(
@@ -64,11 +69,11 @@ def index(session: CheckSession, collection: str) -> Outcome:
                            f"{rows} vectors and no vector index: the queries scan the table, fast enough below "
                            f"{threshold} vectors",
                            note="no index needed yet",
-                           metrics={"index": None, "vectors": rows, "index_min_rows": threshold})
+                           metrics={"index": None, "vectors": rows, "index_min_rows": threshold, "read": _READ})
         return verdict("index", collection, False, expected, f"vector indexes: {seen} on {rows} vectors",
                        note=f"queries use {distance} distance ({DISTANCES[distance]}); an index is required from "
                             f"{threshold} vectors (embeddings.index_min_rows)",
-                       metrics={"vectors": rows, "index_min_rows": threshold})
+                       metrics={"vectors": rows, "index_min_rows": threshold, "read": _READ})
     names = {ix["name"] for ix in matching}
     used, step = explain_uses(session, collection, names)
     if used is None:
@@ -79,7 +84,7 @@ def index(session: CheckSession, collection: str) -> Outcome:
         f"used with {step} inside the read-only transaction: this table is small enough that a scan is cheaper, "
         f"so usability for the query shape was tested")
     return verdict("index", collection, True, expected, f"{used} used by the spot query", note=note,
-                   metrics={"index": used, "planner": step})
+                   metrics={"index": used, "planner": step, "read": "the catalog and EXPLAIN of one search (no rows)"})
 
 
 def explain_uses(session: CheckSession, collection: str, names: set[str]) -> tuple[str | None, str]:

@@ -4,11 +4,13 @@ Rows already flagged by the catalog checks (stale hash, other model name, all-ze
 are left to those checks; this one finds what the catalog cannot see: staleness
 without a hash column, a mislabelled model, vectors written to the wrong row.
 
-Two samples are drawn in one SQL statement (nothing is read whole into Python):
-a uniform one, whose size follows from the bound DONE requires and on which the
-stated bound rests, and as many rows again where errors cluster -- rows of every
-write transaction of either table (``xmin``; the most recent first), of every
-tenant, and the most recently edited chunks. A bad row in either fails the check.
+Two samples are drawn beside the one pass, without reading the vectors twice (nothing
+is read whole into Python): the 4n + 50 chunks with the smallest seeded key hashes are
+the candidates; the n smallest with a vector are the uniform sample, whose size follows
+from the bound DONE requires and on which the stated bound rests; as many rows again
+are ranked among the candidates where errors cluster -- rows of every write
+transaction of either table (``xmin``; the most recent first), of every tenant, and
+the most recently edited chunks. A bad row in either fails the check.
 """
 
 from __future__ import annotations
@@ -78,40 +80,53 @@ def _pick_sql(session: CheckSession) -> sql.Composed:
              ok=healthy(session))
 
 
-CANDIDATES_PER_ROW = 4  # rows the pass draws per sampled row: the strata are ranked among these
+CANDIDATES_PER_ROW = 4  # chunks drawn per sampled row: the strata are ranked among these
 CANDIDATES_EXTRA = 50
 
 
-def cut_for(n: int, size: int | None) -> int:
-    """The draw-key cut under which a collection of about ``size`` rows yields about 4n + 50 candidates (all rows
-    when the size is unknown or small). The n smallest keys are a uniform sample whatever the cut, as long as at
-    least n rows fall under it; ``draw`` falls back to a full pick when fewer do."""
-    top = 2**63 - 1
-    if not size or size <= 0:
-        return top
-    fraction = (CANDIDATES_PER_ROW * n + CANDIDATES_EXTRA) / size
-    if fraction >= 1:
-        return top
-    return int(-(2**63) + fraction * 2**64)
-
-
 def _candidate_sql(session: CheckSession, columns: sql.Composable) -> sql.Composed:
-    shape = session.shape
-    from .stats import placed, vector_row
+    """Columns of the chunks at ``%(rows)s`` (their addresses) with their vectors, for rows a sample may draw."""
+    from .stats import placed
 
-    return sql.SQL("SELECT {vt}::text AS addr, {cols} FROM {frm} WHERE {vt} = ANY(%(rows)s::text[]::tid[]) AND {p}").format(
-        vt=vector_row(shape), cols=columns, frm=shape.search_from(), p=placed(shape))
+    return sql.SQL("SELECT c.ctid::text AS addr, {cols} FROM {frm} WHERE c.ctid = ANY(%(rows)s::text[]::tid[]) "
+                   "AND {p} AND {v} IS NOT NULL").format(
+        cols=columns, frm=session.shape.search_from(), p=placed(session.shape), v=session.target.vector)
 
 
-def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], population: int, n: int) -> list[dict] | None:
-    """From the pass's candidates (row address, draw key) of one collection: the n with the smallest keys (a uniform
-    sample of the population), then up to n more where errors cluster, ranked as before among the candidates
-    (each write transaction of either table, each tenant, the most recent edits; the most recent first). Runs in
-    the pass's snapshot; only the chosen rows are read. None when the cut let fewer than n rows through."""
-    if len(drawn) < min(n, population):
-        return None
+def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None:
+    """The sample, drawn beside the pass (so it is re-embedded while the pass reads): the 4n + 50 chunks of the
+    collection with the smallest seeded key hashes (a narrow read of the chunk table, a top-N heap), then ``draw``
+    (in each tenant's view)."""
+    from .stats import draw_key
+
+    t = session.target
+    found: list[dict] = []
+    size = CANDIDATES_PER_ROW * n + CANDIDATES_EXTRA
+    for tenant in session.tenants:
+        with session.read_only(tenant, snapshot=True) as conn:
+            query = sql.SQL("SELECT c.ctid::text AS addr, {dk} AS key FROM {c} AS c WHERE {f} ORDER BY 2 LIMIT %(m)s").format(
+                dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter())
+            drawn = [(r["addr"], r["key"]) for r in conn.execute(
+                query, {"collection": collection, "seed": session.seed, "m": size}).fetchall()]
+            rows = draw(conn, session, drawn, n, complete=len(drawn) < size)
+        if rows is None:
+            return None
+        found += rows
+    if len(session.tenants) > 1:
+        from .session import _merge_samples
+
+        return _merge_samples(found, n)
+    return found
+
+
+def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, complete: bool) -> list[dict] | None:
+    """From the candidates (chunk address, draw key) of one collection: the n with the smallest keys among those with
+    a vector (a uniform sample of them: the n smallest of all are among the candidates), then up to n more where errors
+    cluster, ranked as before among the candidates (each write transaction of either table, each tenant, the most
+    recent edits; the most recent first). Only the chosen rows are read whole. None when fewer than n candidates have
+    a vector (and the candidates are not the whole collection: ``complete``)."""
     if not drawn:
-        return []
+        return [] if complete else None
     t, shape = session.target, session.shape
     ch = session.profile.chunks
     recency = sql.SQL("age(c.xmin)") if shape.inline else sql.SQL("least(age(c.xmin), age(e.xmin))")
@@ -121,6 +136,8 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], population: 
         upd=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"), rec=recency, ok=healthy(session))
     keys = dict(drawn)
     rows = conn.execute(_candidate_sql(session, narrow), {"rows": list(keys), "model": session.model}).fetchall()
+    if len(rows) < n and not complete:
+        return None
     for r in rows:
         r["key"] = keys[r["addr"]]
     rows.sort(key=lambda r: r["key"])
@@ -148,8 +165,7 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], population: 
     with conn.cursor(binary=True) as cur:
         full = {r["addr"]: r for r in cur.execute(_candidate_sql(session, _row_columns(session)),
                                                   {"rows": [r["addr"] for r in chosen]}).fetchall()}
-    return [{**full[r["addr"]], "uniform": r["uniform"], "population": population, "key": r["key"]}
-            for r in chosen if r["addr"] in full]
+    return [{**full[r["addr"]], "uniform": r["uniform"], "key": r["key"]} for r in chosen if r["addr"] in full]
 
 
 def _negated(value):
@@ -223,9 +239,14 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
     if budget is None:
         batches: Iterator[list[dict]] = every_row(session, collection)
         population = None
+        read = "every row, through a cursor (--sample all)"
     else:
+        drawn = session.sample(collection) is not None
         rows = sample_rows(session, collection, budget)
-        population = int(rows[0]["population"]) if rows else 0
+        read = (f"{len(rows)} rows drawn beside the shared pass (the chunk keys with the smallest seeded "
+                "hashes, then those rows alone)" if drawn else f"{len(rows)} rows picked by a statement of its own "
+                "(too few drawn chunks had a vector)")
+        population = None if drawn else int(rows[0]["population"]) if rows else 0
         batches = iter([rows])
     offenders: list[Offender] = []
     sims: list[float] = []
@@ -249,6 +270,9 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
                 sims.append(sim)
                 if sim < THRESHOLD:
                     offenders.append(Offender(row["id"], row["collection"], row["tenant"], f"cosine {sim:.3f}"))
+    if population is None and budget is not None:
+        # What the pass counts: re-embedding overlapped it, and only now is its count waited for.
+        population = session.onepass().drawable[collection] if collection in session.collections else uniform
     if population is None:
         population = uniform
     if uniform + extra == 0:
@@ -265,7 +289,7 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
                 f"on a sample proving fewer than {100 * proof.required:g}% of rows off at "
                 f"{100 * proof.confidence:g}% confidence")
     metrics = {**proof.metrics(), "extra_sampled": extra, "extra_bad": extra_bad, "min_cosine": worst,
-               "below": len(offenders)}
+               "below": len(offenders), "read": read}
     if not offenders and not proof.within:
         from .sampling import sample_size
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -79,10 +80,11 @@ class OnePass:
 
     stats: dict[str, CollectionStats]
     rows: int  # rows of the join read, in all tenants' views
+    vectors: int  # non-NULL vectors in the whole vector table (every collection)
     seconds: float
     shared: list[dict]  # confirmed rows sharing a vector with a row of another text (every checked collection)
     shared_fps: list[int]  # fingerprints more than one vector holds (their rows read again to confirm)
-    samples: dict[str, list[dict] | None]  # per collection: the sample drawn (None: the pass drew too few rows)
+    drawable: dict[str, int]  # per collection: embedded rows a sample draws from (recompute's population)
 
 
 @dataclass
@@ -102,11 +104,9 @@ class CheckSession:
     _declared: tuple[int | None, str | None] | None = None
     _real_dims: int | None = None
     settings: Settings | None = field(default=None, repr=False)
-    _memo: dict = field(default_factory=dict)
     tenants: list[str | None] = field(default_factory=lambda: [None])  # one view per tenant under database.session
     rls_note: str | None = None  # set when row-level security hides rows and no database.session shows them
     per_tenant_rls: bool = False  # row-level security applies and database.session is read tenant by tenant
-    sizes: dict[str, int] = field(default_factory=dict)  # chunks per collection, where open_session counted them
     _pass: OnePass | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _provider_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -114,7 +114,8 @@ class CheckSession:
     _futures: dict = field(default_factory=dict, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _side: list = field(default_factory=list, repr=False)
-    _seed: int = field(default_factory=lambda: secrets.randbits(62), repr=False)
+    seed: int = field(default_factory=lambda: secrets.randbits(62), repr=False)  # the sample's draw, per session
+    _pass_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __repr__(self) -> str:
         # Tracebacks print fixture values: never the DSN's password (the profile may hold it too).
@@ -161,24 +162,39 @@ class CheckSession:
 
     def once(self, key, compute):
         """The value of ``compute()`` computed once per session (checks that stand in for each other share it)."""
-        with self._lock:
-            if key not in self._memo:
-                self._memo[key] = compute()
-            return self._memo[key]
+        return self.result(key, compute)
 
     # -- concurrency: provider-bound checks run beside the pass, on their own connection ----------------------
-    def later(self, key, compute: Callable[[], Any]) -> Future:
-        """``compute()`` started once per session in a background thread (with its own connection); its Future."""
-        with self._lock:
-            if key not in self._futures:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bh-checks")
-                self._futures[key] = self._pool.submit(compute)
-            return self._futures[key]
-
     def result(self, key, compute: Callable[[], Any]) -> Any:
-        """The background result of ``compute()`` (started now if nothing started it); its error re-raised here."""
-        return self.later(key, compute).result()
+        """``compute()`` once per session: computed here unless another thread already computes it (then its
+        result, or its error, when it is done). Nobody ever waits for work that is only queued."""
+        with self._lock:
+            found: Future | None = self._futures.get(key)
+            mine = found is None
+            future: Future = Future() if found is None else found
+            if mine:
+                self._futures[key] = future
+        if mine:
+            try:
+                future.set_result(compute())
+            except BaseException as exc:  # re-raised in every thread that asks
+                future.set_exception(exc)
+        return future.result()
+
+    def later(self, key, compute: Callable[[], Any]) -> None:
+        """Start ``compute()`` in a background thread (with its own connection) unless it has started."""
+        with self._lock:
+            if key in self._futures:
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bh-checks")
+            self._pool.submit(self._quietly, key, compute)
+
+    def _quietly(self, key, compute: Callable[[], Any]) -> None:
+        try:
+            self.result(key, compute)
+        except BaseException:  # kept in the Future, raised where the check asks for it
+            pass
 
     def _connection(self) -> Conn:
         if threading.current_thread() is threading.main_thread() or self.settings is None:
@@ -212,58 +228,52 @@ class CheckSession:
     # -- the one pass -------------------------------------------------------------
     @property
     def drawn_for(self) -> int:
-        """Rows the pass draws a sample for: what recompute needs (citations' three when recompute reads every row)."""
+        """Rows a sample is drawn for: what recompute needs (citations' three when recompute reads every row)."""
         from .citations import FALLBACK_QUERIES
 
         return self.sample_budget() or FALLBACK_QUERIES
 
     def onepass(self) -> OnePass:
-        """Every row read once for all checked collections, in one statement per tenant view: the counts, the vectors
-        shared by rows of different texts, and recompute's sample; then the provider-bound checks start beside it."""
-        with self._lock:
+        """Every row read once for all checked collections, in one statement per tenant view: the counts and the
+        vectors shared by rows of different texts. As it starts, the provider-bound checks start beside it."""
+        with self._pass_lock:
             if self._pass is None:
                 self._start_provider_work()
                 self._pass = self._run_pass(self.collections)
-                self._start_sampled_work()
             return self._pass
 
     def _run_pass(self, collections: list[str]) -> OnePass:
         from .distinct import confirm
-        from .recompute import cut_for, draw
 
         started = time.perf_counter()
         declared = self.declared()[0]
         dims = self.expected_dimensions()
-        n = self.drawn_for
         views, shared, fps = [], [], []
-        samples: dict[str, list[dict] | None] = {}
-        rows = 0
+        drawable: dict[str, int] = {}
+        rows = vectors = 0
         for tenant in self.tenants:
             with self.read_only(tenant, snapshot=True) as conn:
-                size = _estimated_rows(conn, self.profile)
-                cuts = [cut_for(n, self.sizes.get(c, size)) for c in collections]
                 found: Pass = gather(conn, self.shape, collections, self.model, dims, check_dims=declared is None,
-                                     probe=probe(dims) if dims else None, seed=self._seed, cuts=cuts)
+                                     probe=probe(dims) if dims else None)
                 views.append(found.stats)
                 rows += found.rows
+                vectors += found.vectors
                 fps += found.shared_fps
                 shared += confirm(conn, self, found.shared_fps, collections, dims)
                 for c in collections:
-                    drawn = draw(conn, self, found.drawn[c], found.drawable[c], n)
-                    if drawn is None or samples.get(c, []) is None:
-                        samples[c] = None
-                    else:
-                        samples[c] = (samples.get(c) or []) + drawn
-        if len(self.tenants) > 1:
-            samples = {c: _merge_samples(rs, n) if rs is not None else None for c, rs in samples.items()}
+                    drawable[c] = drawable.get(c, 0) + found.drawable[c]
         stats = {c: _merge([v[c] for v in views]) for c in collections}
-        return OnePass(stats, rows, time.perf_counter() - started, shared, fps, samples)
+        return OnePass(stats, rows, vectors, time.perf_counter() - started, shared, fps, drawable)
+
+    @property
+    def pass_done(self) -> bool:
+        return self._pass is not None
 
     def sample(self, collection: str) -> list[dict] | None:
-        """The sample the pass drew for the collection (None: it drew too few rows, a pick of its own is needed)."""
-        if collection not in self.collections:
-            return None
-        return self.onepass().samples.get(collection)
+        """The sample drawn for the collection beside the pass (None: too few drawn chunks had a vector)."""
+        from .recompute import predraw
+
+        return self.result(("sample", collection), lambda: predraw(self, collection, self.drawn_for))
 
     def read_by_pass(self) -> str:
         """What a check that reads the pass's counts read: said the same way in every outcome."""
@@ -276,18 +286,16 @@ class CheckSession:
         return ch.table if self.shape.inline else f"{ch.table} joined with {em.table}"
 
     def _start_provider_work(self) -> None:
-        """Before the pass: the model probe (dimensions) and the checks that need no row of the pass."""
-        if self.provider_problem is None and self.settings is not None:
-            self.later(("real_dimensions",), self._probe_dimensions)
-
-    def _start_sampled_work(self) -> None:
-        """After the pass: re-embedding the samples and the citation searches, beside the remaining checks."""
+        """As the pass starts: the model probe, drawing and re-embedding the samples, the citation searches; in two
+        background threads with their own connections, so the provider works while the pass reads."""
         from .citations import _citations
         from .recompute import _recompute
 
+        if self.provider_problem is None and self.settings is not None:
+            self.later(("real_dimensions",), self._probe_dimensions)
         for c in self.collections:
-            self.later(("recompute", c), lambda c=c: _recompute(self, c))
-            self.later(("citations", c), lambda c=c: _citations(self, c))
+            self.later(("recompute", c), functools.partial(_recompute, self, c))
+            self.later(("citations", c), functools.partial(_citations, self, c))
 
     # -- the provider ----------------------------------------------------------------
     def provider(self) -> OllamaProvider:
@@ -379,16 +387,6 @@ def _merge_samples(rows: list[dict], n: int) -> list[dict]:
     return [{**r, "uniform": True} for r in uniform] + [{**r, "uniform": False} for r in extra]
 
 
-def _estimated_rows(conn: Conn, profile: Profile) -> int | None:
-    """The planner's row estimate of the chunk table (None before its first ANALYZE)."""
-    ch = profile.chunks
-    from psycopg import sql
-
-    row = conn.execute("SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass(%s)",
-                       (sql.Identifier(ch.schema, ch.table).as_string(conn),)).fetchone()
-    return int(row["n"]) if row and row["n"] and row["n"] > 0 else None
-
-
 def _connect(database_url: str) -> Conn:
     conn = dbmod.connect(database_url, autocommit=True, application_name="backfill-harness checks")
     # Defence in depth: even a statement run outside read_only() on this connection cannot write.
@@ -418,8 +416,7 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
             session.rls_note = rls.outcome(securities, profile, None).note
         session.per_tenant_rls = rls.applies(securities) and profile.database.per_tenant
         if "all" in options.collections:
-            session.sizes = rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target))
-            names = list(session.sizes)
+            names = list(rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target)))
             if not names:
                 raise ConfigError(f"--collection all: {profile.chunks.table} holds no chunks; expected at least one collection")
         else:

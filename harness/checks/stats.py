@@ -1,10 +1,12 @@
-"""One pass over chunks and embeddings that counts what checks 2 to 5 and 8 need, for every checked collection.
+"""One pass over chunks and embeddings: every count the row checks need and every vector's fingerprint, for every
+checked collection, in one statement.
 
-A full join on the key (not the collection) sees, in the same scan, chunks without
-a vector, embeddings whose chunk is gone, embeddings filed under another
-collection or tenant, and the model, hash, norm and dimension of every vector.
-Groups are (chunk collection, embedding collection, chunk tenant, embedding tenant),
-so a healthy table yields one group per tenant.
+The embedding rows joined to their chunks on the key (not the collection) show, in the
+same scan, embeddings whose chunk is gone, embeddings filed under another collection or
+tenant, and the model, hash, norm, dimension and fingerprint of every vector; chunks
+without a vector are the chunk count minus the matched ones (a full join where the
+embedding key is not unique). Groups are (chunk collection, embedding collection, chunk
+tenant, embedding tenant), so a healthy table yields one group per tenant.
 """
 
 from __future__ import annotations
@@ -81,11 +83,6 @@ def placed(shape: Shape) -> sql.Composable:
     return sql.SQL("{}::text = {}::text").format(shape.target.e(em.collection), shape.target.c(ch.collection))
 
 
-def vector_row(shape: Shape) -> sql.Composable:
-    """The address (ctid) of the row holding the vector: later statements of the same snapshot fetch it directly."""
-    return sql.SQL("{}.ctid").format(sql.Identifier(shape.target.emb_alias))
-
-
 _PROBE_SEED = 20_240_611
 
 
@@ -111,9 +108,13 @@ def draw_key(shape: Shape) -> sql.Composable:
     return sql.SQL("hashtextextended({}::text, %(seed)s)").format(shape.target.chunk_id)
 
 
-def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool) -> sql.Composed:
+def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool, unique_key: bool = False) -> sql.Composed:
     """The one pass: every count the row checks need, every vector's fingerprint (duplicates found in the same
-    statement) and the rows a sample may draw, for every checked collection, in one statement."""
+    statement) and the rows a sample may draw, for every checked collection, in one statement.
+
+    With a unique embedding key the join is driven by the embedding table (``e LEFT JOIN c``: the shape of the
+    floor, a parallel merge join over both keys) and chunks without a vector are the chunk count minus the
+    matched ones (the chunk table's narrow count, in the same statement); without one, a full join."""
     t = shape.target
     em = shape.profile.embeddings
     cc, ct = shape.chunk_collection(), shape.chunk_tenant()
@@ -129,10 +130,10 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     else:
         has_c = sql.SQL("({} IS NOT NULL)").format(t.chunk_id)
         has_e = sql.SQL("({} IS NOT NULL)").format(shape.emb_key())
-        # The embedding table first: the planner then hashes the chunk side when it hashes, and reads the wide
-        # vector rows once, in parallel.
-        frm = sql.SQL("{e} AS e FULL JOIN {c} AS c ON {k} = {id}").format(
-            c=t.chunk_table, e=t.embedding_table, k=shape.emb_key(), id=t.chunk_id)
+        # The embedding table first: its wide vector rows are read once, in parallel.
+        frm = sql.SQL("{e} AS e {kind} JOIN {c} AS c ON {k} = {id}").format(
+            c=t.chunk_table, e=t.embedding_table, k=shape.emb_key(), id=t.chunk_id,
+            kind=sql.SQL("LEFT" if unique_key else "FULL"))
         if shape.emb_collection() is not None:
             emb_side = sql.SQL("{} = ANY(%(collections)s)").format(ec)
         else:
@@ -154,13 +155,10 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     # Each count is a FILTER straight over the join (no inner query): the planner can then run the pass as a
     # parallel partial aggregate. Non-finite values are not counted per row: pgvector refuses NaN and Infinity on
     # input (text and binary) and on arithmetic overflow, so a vector, halfvec or sparsevec column cannot hold
-    # one; ``nonfinite`` is kept (always 0) for the report. Arrays are aggregated in parallel too (array_agg
-    # combines partial states), so fingerprints and sample draws cost no second scan.
+    # one; ``nonfinite`` is kept (always 0) for the report. The fingerprints are aggregated in parallel too
+    # (array_agg combines partial states), so finding shared vectors costs no second scan.
     zero = sql.SQL("{m} AND {norm} = 0").format(m=matched, norm=shape.norm())
     drawable = sql.SQL("{ci} AND {p} AND {v} IS NOT NULL").format(ci=shape.chunks_in(), p=placed(shape), v=vec)
-    # Each collection draws below its own cut (a small collection whole, a large one about the rows it needs).
-    drawn = sql.SQL("{d} AND {k} <= (%(cuts)s::bigint[])[array_position(%(collections)s::text[], {cc})]").format(
-        d=drawable, k=draw_key(shape), cc=cc)
     grouped = sql.SQL(
         "SELECT {cc} AS collection, {ec} AS emb_collection, {ct} AS tenant, {et} AS emb_tenant, "
         "{hc} AS has_chunk, {he} AS has_embedding, coalesce({scope}, false) AS in_scope, count(*) AS rows, "
@@ -168,20 +166,22 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, "
         "0 AS nonfinite, count(*) FILTER (WHERE {dims}) AS wrong_dims, "
         "count(*) FILTER (WHERE {stale_time}) AS stale_time, count(*) FILTER (WHERE {drawable}) AS drawable, "
-        "array_agg({vt}) FILTER (WHERE {drawn}) AS drawn_rows, array_agg({dk}) FILTER (WHERE {drawn}) AS drawn_keys, "
+        "count({v}) AS all_vectors, "
         "array_agg({fp}) FILTER (WHERE {v} IS NOT NULL) AS fps "
         "FROM {frm} GROUP BY 1, 2, 3, 4, 5, 6, 7"
     ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, scope=scope, m=matched, other=other, stale=stale,
-             zero=zero, dims=dims, stale_time=stale_time, drawable=drawable, drawn=drawn, vt=vector_row(shape),
-             dk=draw_key(shape), fp=fingerprint(shape), v=vec, frm=frm)
-    # Fingerprints held twice (usually none) are found in the same statement; only they return.
+             zero=zero, dims=dims, stale_time=stale_time, drawable=drawable, fp=fingerprint(shape), v=vec, frm=frm)
+    counted = (sql.SQL("(SELECT json_agg(json_build_array(collection, tenant, chunks)) FROM ({}) AS n)").format(
+        chunk_counts_sql(shape)) if unique_key and not shape.inline else sql.SQL("NULL::json"))
+    # The fingerprints come back as one binary array per group (8 bytes a vector, no row, no text): sorting them
+    # with numpy finds the ones held twice several times faster than a hash aggregate after the pass.
     return sql.SQL(
         "WITH g AS ({grouped}) "
         "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, rows, vectors, "
-        "other_model, stale, zero, nonfinite, wrong_dims, stale_time, drawable, drawn_rows::text[] AS drawn_rows, "
-        "drawn_keys, (SELECT array_agg(f) FROM (SELECT f FROM g AS g2, unnest(g2.fps) AS f GROUP BY f "
-        "HAVING count(*) > 1) AS twice) AS shared_fps FROM g"
-    ).format(grouped=grouped)
+        "other_model, stale, zero, nonfinite, wrong_dims, stale_time, drawable, all_vectors, "
+        "array_send(fps) AS fps, x.chunk_counts "
+        "FROM (SELECT {counted} AS chunk_counts) AS x LEFT JOIN g ON true"
+    ).format(grouped=grouped, counted=counted)
 
 
 def chunk_counts_sql(shape: Shape) -> sql.Composed:
@@ -196,26 +196,29 @@ class Pass:
 
     stats: dict[str, CollectionStats]
     rows: int  # rows of the join the statement read
+    vectors: int  # non-NULL vectors among them (every collection)
     drawable: dict[str, int]  # per collection: embedded rows a sample draws from
-    drawn: dict[str, list[tuple[str, int]]]  # per collection: (row address, draw key) of the rows a sample may take
     shared_fps: list[int]  # fingerprints held by more than one vector (usually none)
 
 
 def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: int | None, check_dims: bool, *,
-           probe: str | None = None, seed: int = 0, cuts: list[int] | None = None) -> Pass:
+           probe: str | None = None) -> Pass:
     """Run the one pass for every collection at once and fold its groups per collection (inside a snapshot
     transaction, so the row addresses it returns stay valid for the statements that follow)."""
     em = shape.profile.embeddings
-    query = stats_sql(shape, has_model=bool(em.model), has_hash=bool(em.input_hash), check_dims=check_dims and dims is not None)
-    params = {"collections": list(collections), "model": model, "dims": dims, "probe": probe, "seed": seed,
-              "cuts": cuts or [2**63 - 1] * len(collections)}
-    _allow_parallel(conn)
-    rows = conn.execute(query, params).fetchall()
+    unique = not shape.inline and _key_is_unique(conn, shape)
+    query = stats_sql(shape, has_model=bool(em.model), has_hash=bool(em.input_hash),
+                      check_dims=check_dims and dims is not None, unique_key=unique)
+    params = {"collections": list(collections), "model": model, "dims": dims, "probe": probe}
+    found = conn.execute(query, params).fetchall()
+    rows = [r for r in found if r["rows"] is not None]
     groups = [Group(**cast(dict[str, Any], {k: (int(v) if k in _COUNTS else v) for k, v in r.items() if k in _GROUP}))
               for r in rows if r["in_scope"]]
+    if unique:
+        groups += _without_vector_rows(groups, found[0]["chunk_counts"] or [])
     result = {c: fold(c, groups, has_emb_collection=shape.emb_collection() is not None,
                       has_emb_tenant=shape.emb_tenant() is not None) for c in collections}
-    if not shape.inline and not _key_is_unique(conn, shape):
+    if not shape.inline and not unique:
         true = {(r["collection"], r["tenant"]): int(r["chunks"]) for r in conn.execute(chunk_counts_sql(shape), params).fetchall()}
         for c, st in result.items():
             extra = st.chunks - sum(n for (coll, _), n in true.items() if coll == c)
@@ -225,17 +228,41 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
                 result[c] = replace(st, chunks=st.chunks - extra, embedded=st.embedded - extra, duplicates=extra,
                                     tenants=tenants)
     drawable = {c: sum(int(r["drawable"]) for r in rows if r["has_chunk"] and r["collection"] == c) for c in collections}
-    drawn = {c: [pair for r in rows if r["has_chunk"] and r["collection"] == c and r["drawn_rows"]
-                 for pair in zip(_addresses(r["drawn_rows"]), r["drawn_keys"])] for c in collections}
-    shared = list(rows[0]["shared_fps"] or []) if rows else []
-    return Pass(result, sum(int(r["rows"]) for r in rows), drawable, drawn, shared)
+    shared = held_twice([r["fps"] for r in rows if r["fps"] is not None])
+    return Pass(result, sum(int(r["rows"]) for r in rows), sum(int(r["all_vectors"]) for r in rows), drawable, shared)
 
 
-def _addresses(value: Any) -> list[str]:
-    """Row addresses (ctid) as text, however the driver read the tid[] (a list, or its text form)."""
-    if isinstance(value, str):
-        return [part.strip('"') for part in value.strip("{}").split('","')] if value.strip("{}") else []
-    return [str(v) for v in value]
+def held_twice(arrays: list[bytes]) -> list[int]:
+    """The values more than one of these int8 arrays (``array_send`` form, one dimension, no NULL) hold, together."""
+    import numpy as np
+
+    parts = []
+    for raw in arrays:
+        ndim = int.from_bytes(raw[:4], "big")
+        if ndim == 0:
+            continue
+        # Header: ndim, has-null flag, element type, then (size, lower bound) per dimension; then (length, value).
+        parts.append(np.frombuffer(raw, dtype=[("n", ">i4"), ("v", ">i8")], offset=12 + 8 * ndim)["v"])
+    if not parts:
+        return []
+    values = np.sort(np.concatenate(parts))
+    repeated = values[1:][values[1:] == values[:-1]]
+    return [int(v) for v in np.unique(repeated)]
+
+
+def _without_vector_rows(groups: list[Group], counts: list) -> list[Group]:
+    """Chunks without an embedding row, per collection and tenant: the chunk count minus the chunks matched (one
+    row each under a unique key), as the groups a full join would have made."""
+    matched: dict[tuple, int] = {}
+    for g in groups:
+        if g.has_chunk:
+            matched[(g.collection, g.tenant)] = matched.get((g.collection, g.tenant), 0) + g.rows
+    extra = []
+    for collection, tenant, chunks in counts:
+        missing = int(chunks) - matched.get((collection, tenant), 0)
+        if missing > 0:
+            extra.append(Group(collection, None, tenant, None, True, False, missing, 0, 0, 0, 0, 0, 0))
+    return extra
 
 
 def _key_is_unique(conn: Conn, shape: Shape) -> bool:
@@ -248,16 +275,6 @@ def _key_is_unique(conn: Conn, shape: Shape) -> bool:
         (sql.Identifier(em.schema, em.table).as_string(conn), em.key)).fetchone())
     return bool(row["unique_key"])
 
-
-def _allow_parallel(conn: Conn) -> None:
-    """Inside the read-only transaction: let the planner split the pass over workers and hash without spilling."""
-    for name, value in _PASS_SETTINGS.items():
-        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
-
-
-# The pass reads every row of both tables once: worker start-up is cheap next to that, and the
-# default 4MB work_mem makes the hash join spill the wide embedding rows to temp files.
-_PASS_SETTINGS = {"parallel_setup_cost": "10", "parallel_tuple_cost": "0.001", "work_mem": "64MB"}
 
 _COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims", "stale_time"}
 _GROUP = {f for f in Group.__dataclass_fields__}

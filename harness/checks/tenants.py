@@ -79,4 +79,6 @@ def tenant_isolation(session: CheckSession, collection: str) -> Outcome:
                    found=f"{st.misplaced} embeddings filed under another collection or tenant; "
                          f"{len(leaked)} foreign rows returned by searches as tenants {searched or 'none'}",
                    offenders=(offenders + leaked), total=total, note=note,
-                   metrics={"misplaced": st.misplaced, "leaked": len(leaked), "tenants_searched": searched}))
+                   metrics={"misplaced": st.misplaced, "leaked": len(leaked), "tenants_searched": searched,
+                            "read": f"placement from {session.read_by_pass()}; {len(searched)} tenant searches "
+                                    f"(LIMIT {_K} each)"}))

@@ -84,7 +84,8 @@ class VerifyResult:
                  f"{c['unproven']} unproven ({self.seconds:.1f} s)"]
         for check in self.checks:
             mark = _MARKS[check.status]
-            lines.append(f"  [{mark}] {label(check)}" + (f": {detail(check)}" if detail(check) else ""))
+            lines.append(f"  [{mark}] {label(check)}" + (f": {detail(check)}" if detail(check) else "")
+                         + (f" (read: {check.metrics['read']})" if check.metrics.get("read") else ""))
         if not self.ok:
             lines.append(f"Verify FAILED: {self.reason}")
         return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""The DONE checks read every row once (#12): one pass serves every row check, recompute's sample is drawn in it,
+and each outcome says what it read."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import psycopg
+import pytest
+
+from harness.checks import CheckOptions, open_session, run_all
+from harness.profile import parse_profile
+from harness.settings import resolve
+
+from ..conftest import TEST_MODEL
+from .test_checks_sampling import PROFILE
+from .test_checks_sampling import default_verify, execute, small_target  # noqa: F401 (fixture)
+
+ROW_CHECKS = ("coverage", "sane_vectors", "distinct_vectors")
+
+
+def tuples_read(dsn: str, table: str) -> int:
+    """Rows read from a table by scans of any kind, once every backend has reported (they report on exit)."""
+    last, stable = -1, 0
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for _ in range(100):
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            n = conn.execute("SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables "
+                             "WHERE relname = %s", (table,)).fetchone()[0]
+            stable = stable + 1 if n == last else 0
+            if stable >= 8:
+                return n
+            last = n
+            time.sleep(0.2)
+    return last
+
+
+@pytest.fixture
+def wide_target(pg, embed_server):
+    """5,000 notes with random vectors (loaded by COPY, indexed, analysed): large enough that lookups use indexes."""
+    import numpy as np
+    from pgvector.psycopg import register_vector
+
+    name = f"onepass_{random.randrange(10**9)}"
+    dsn = pg.create_database(name)
+    rng = np.random.default_rng(3)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        register_vector(conn)
+        conn.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)")
+        conn.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384))")
+        with conn.cursor().copy("COPY notes FROM STDIN") as cp:
+            for i in range(1, 5001):
+                cp.write_row((i, f"note {i} " + " ".join(rng.choice(list("abcdefgh"), 12))))
+        with conn.cursor().copy("COPY note_vectors FROM STDIN WITH (FORMAT BINARY)") as cp:
+            cp.set_types(["int4", "vector"])
+            for i in range(1, 5001):
+                cp.write_row((i, rng.standard_normal(384).astype(np.float32)))
+        conn.execute("CREATE INDEX ON note_vectors USING ivfflat (embedding vector_cosine_ops) WITH (lists = 50)")
+        # On a table this small the planner would scan for every search; a large one goes through the index.
+        conn.execute(f"ALTER DATABASE {name} SET enable_seqscan = off")
+        conn.execute("VACUUM ANALYZE notes")
+        conn.execute("VACUUM ANALYZE note_vectors")
+    try:
+        yield dsn, parse_profile(PROFILE.format(model=TEST_MODEL, url=embed_server.url))
+    finally:
+        pg.drop_database(name)
+
+
+def test_the_suite_reads_the_vector_table_once_plus_the_sampled_rows(wide_target):
+    dsn, profile = wide_target
+    before = tuples_read(dsn, "note_vectors")
+    # A sample of 20 (about 130 candidates): read by address, as a large table's 598 rows are.
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",), sample=20))
+    try:
+        outcomes = run_all(session)
+    finally:
+        session.close()
+    read = tuples_read(dsn, "note_vectors") - before
+    # One pass (5,000 rows) plus what the citation searches fetch through the index (a list of about 100 rows each);
+    # the sample is read by address. A second scan would add 5,000 more (before #12 the suite read it four times).
+    assert 5000 <= read < 6500, (read, [o.message() for o in outcomes])
+
+
+def test_every_row_check_says_it_read_the_shared_pass(small_target):  # noqa: F811 (the imported fixture)
+    _, by = default_verify(*small_target)
+    for name in ROW_CHECKS:
+        assert "the shared pass: 300 rows of notes joined with note_vectors read once" in by[name].metrics["read"], name
+    assert by["recompute"].metrics["read"].endswith("rows drawn beside the shared pass (the chunk keys with the "
+                                                    "smallest seeded hashes, then those rows alone)")
+    assert by["fresh"].metrics["read"].startswith("nothing of its own; recompute's sample (")
+    assert "searches" in by["citations"].metrics["read"] and "catalog" in by["index"].metrics["read"]
+
+
+def test_a_draw_of_too_few_rows_falls_back_to_a_pick_of_its_own_with_the_same_bound(small_target, monkeypatch):  # noqa: F811 (the imported fixture)
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("harness.checks.recompute"), "CANDIDATES_PER_ROW", 0)
+    monkeypatch.setattr(importlib.import_module("harness.checks.recompute"), "CANDIDATES_EXTRA", 10)  # 10 < 299
+    dsn, profile = small_target
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+    try:
+        from harness.checks import recompute
+
+        outcome = recompute(session, "notes")
+    finally:
+        session.close()
+    assert outcome.status == "passed", outcome.message()
+    assert outcome.metrics["sampled"] == 299 and "a statement of its own" in outcome.metrics["read"]
+
+
+def test_a_vector_copied_into_another_collection_under_another_text_fails_distinct_vectors(small_target, embed_server):  # noqa: F811 (the imported fixture)
+    dsn, _ = small_target
+    execute(dsn, "ALTER TABLE notes ADD COLUMN coll text NOT NULL DEFAULT 'a'")
+    execute(dsn, "UPDATE notes SET coll = 'b' WHERE id > 150")
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 3) "
+                 "WHERE note_id = 290")
+    profile = parse_profile(f"""
+name: two
+provider: {{model: {TEST_MODEL}, url: {embed_server.url}}}
+chunks: {{table: notes, id: id, text: body, collection: coll}}
+embeddings: {{table: note_vectors, key: note_id, vector: embedding}}
+""")
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("a",)))
+    try:
+        from harness.checks import distinct_vectors
+
+        outcome = distinct_vectors(session, "a")
+    finally:
+        session.close()
+    assert outcome.status == "failed" and {o.id for o in outcome.offenders} == {3}
