@@ -118,3 +118,31 @@ def test_drop_retired_refuses_when_it_cannot_compare_retired_with_live(embedded_
     result = cli("swap", "--profile", profile, "--drop-retired", "--to", LIVE, env=env)
     assert result.code == 2, result.out
     assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (LIVE + "__retired",)) == 29
+
+
+def test_swap_refuses_when_new_is_named_as_lives_retired_collection(embedded_db, v2_server, demo_profile, cli):
+    retired = LIVE + "__retired"
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    # A target without the demo's unique (collection, document_id, chunk_index), whose error would stop the merge.
+    embedded_db.execute("ALTER TABLE document_chunks DROP CONSTRAINT document_chunks_collection_document_id_chunk_index_key")
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", retired, env=env).code == 0
+    live_before = _texts(embedded_db, LIVE)
+    result = cli("swap", "--profile", demo_profile, "--from", retired, "--to", LIVE, env=env)
+    assert result.code == 2, result.out
+    assert retired in result.err
+    assert _texts(embedded_db, LIVE) == live_before  # not merged with NEW's copy into twice the chunks
+
+
+def test_swap_refuses_while_a_collection_already_holds_the_retired_name(embedded_db, v2_server, demo_profile, cli):
+    """Otherwise live is merged into it, and a rollback brings that collection's chunks into live."""
+    retired = LIVE + "__retired"
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    embedded_db.execute("INSERT INTO document_chunks (document_id, collection, tenant_id, chunk_index, content, title, url) "
+                        "SELECT document_id, %s, tenant_id, chunk_index + 1000, 'other ' || content, title, url "
+                        "FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 3", (retired, LIVE))
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    live_before = _texts(embedded_db, LIVE)
+    result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
+    assert result.code == 2, result.out
+    assert retired in result.err and "3 chunks" in result.err
+    assert _texts(embedded_db, LIVE) == live_before
