@@ -69,3 +69,58 @@ def test_tenant_isolation_that_searched_the_listed_tenants_only_is_unproven(app_
         session.close()
     assert outcome.status == "unproven" and "20 rows belong to tenants not listed" in outcome.note
     assert outcome.metrics["tenants_searched"] == ["acme"]
+
+
+def _recompute_session(profile, dsn, url, **options):
+    from harness.checks import CheckOptions, open_session
+
+    return open_session(_settings(profile, dsn, url), CheckOptions(collections=("documents",), **options))
+
+
+def _misplace_a_vector(db) -> None:
+    """A vector written to the wrong row: acme's doc-2 holds globex's doc-3 vector."""
+    db.execute("UPDATE document_embeddings SET embedding = (SELECT embedding FROM document_embeddings "
+               "WHERE document_id = 'doc-3') WHERE document_id = 'doc-2'")
+
+
+def test_recompute_of_every_row_under_rls_reads_every_tenants_view(app_role, empty_db, embed_server):
+    from harness.checks.recompute import recompute
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _misplace_a_vector(empty_db)
+    session = _recompute_session(_profile(DEFAULTS, BOTH), app_role, embed_server.url, sample="all")
+    try:
+        outcome = recompute(session, "documents")
+    finally:
+        session.close()
+    assert outcome.status == "failed", outcome.message()  # was skipped: no row visible outside a tenant's view
+    assert outcome.metrics["population"] == 40 and [o.id for o in outcome.offenders] == ["doc-2"]
+
+
+def test_recompute_own_pick_under_rls_draws_from_every_tenants_view(app_role, embed_server):
+    """The pick recompute falls back to when the pass drew too few rows (a collection small beside its table)."""
+    from harness.checks.recompute import pick
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    session = _recompute_session(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    try:
+        rows = pick(session, "documents", 30)
+    finally:
+        session.close()
+    uniform = [r for r in rows if r["uniform"]]
+    assert len(uniform) == 30 and {r["tenant"] for r in uniform} == {"acme", "globex"}
+    assert {r["population"] for r in rows} == {40}
+
+
+def test_recompute_sample_across_tenants_is_bounded_by_the_whole_population(app_role, embed_server):
+    """25 of 40 rows sampled (20 per tenant) is not every row checked: the bound is too wide for DONE."""
+    from harness.checks.recompute import recompute
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    session = _recompute_session(_profile(DEFAULTS, BOTH), app_role, embed_server.url, sample=25)
+    try:
+        outcome = recompute(session, "documents")
+    finally:
+        session.close()
+    assert outcome.metrics["population"] == 40 and not outcome.metrics["exhaustive"]
+    assert outcome.status == "unproven" and "bound too wide" in outcome.note
