@@ -237,6 +237,7 @@ class CheckSession:
         n = self.drawn_for
         views, shared, fps = [], [], []
         samples: dict[str, list[dict] | None] = {}
+        populations: dict[str, int] = {}
         rows = 0
         for tenant in self.tenants:
             with self.read_only(tenant, snapshot=True) as conn:
@@ -249,13 +250,14 @@ class CheckSession:
                 fps += found.shared_fps
                 shared += confirm(conn, self, found.shared_fps, collections, dims)
                 for c in collections:
+                    populations[c] = populations.get(c, 0) + found.drawable[c]
                     drawn = draw(conn, self, found.drawn[c], found.drawable[c], n)
                     if drawn is None or samples.get(c, []) is None:
                         samples[c] = None
                     else:
                         samples[c] = (samples.get(c) or []) + drawn
         if len(self.tenants) > 1:
-            samples = {c: _merge_samples(rs, n) if rs is not None else None for c, rs in samples.items()}
+            samples = {c: merge_samples(rs, n, populations[c]) if rs is not None else None for c, rs in samples.items()}
         stats = {c: _merge([v[c] for v in views]) for c in collections}
         return OnePass(stats, rows, time.perf_counter() - started, shared, fps, samples)
 
@@ -370,13 +372,15 @@ def _merge(views: list[CollectionStats]) -> CollectionStats:
     return CollectionStats(**merged)
 
 
-def _merge_samples(rows: list[dict], n: int) -> list[dict]:
-    """Samples drawn in several tenant views: the n smallest draw keys of all of them are the uniform sample."""
+def merge_samples(rows: list[dict], n: int, population: int) -> list[dict]:
+    """Samples drawn in several tenant views: the n smallest draw keys of all of them are the uniform sample, of
+    ``population``, the rows of every view (each view's rows carry only its own)."""
     ordered = sorted(rows, key=lambda r: r["key"])
     uniform = [r for r in ordered if r["uniform"]][:n]
     keep = {id(r) for r in uniform}
     extra = [r for r in rows if id(r) not in keep][:n]
-    return [{**r, "uniform": True} for r in uniform] + [{**r, "uniform": False} for r in extra]
+    return ([{**r, "uniform": True, "population": population} for r in uniform]
+            + [{**r, "uniform": False, "population": population} for r in extra])
 
 
 def _estimated_rows(conn: Conn, profile: Profile) -> int | None:
