@@ -124,3 +124,10 @@ def test_recompute_sample_across_tenants_is_bounded_by_the_whole_population(app_
         session.close()
     assert outcome.metrics["population"] == 40 and not outcome.metrics["exhaustive"]
     assert outcome.status == "unproven" and "bound too wide" in outcome.note
+
+
+def test_coverage_by_a_role_exempt_from_rls_counts_each_row_once(app_role, empty_db, embed_server):
+    """The owner (no FORCE) sees every row in every tenant's session: one view, not one per tenant."""
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _coverage(_profile(DEFAULTS, BOTH), empty_db.dsn, embed_server.url)
+    assert outcome.status == "passed" and outcome.metrics["chunks"] == 40 and outcome.metrics["embedded"] == 40

@@ -146,3 +146,16 @@ def test_swap_refuses_while_a_collection_already_holds_the_retired_name(embedded
     assert result.code == 2, result.out
     assert retired in result.err and "3 chunks" in result.err
     assert _texts(embedded_db, LIVE) == live_before
+
+
+def test_into_by_a_role_exempt_from_rls_with_a_per_tenant_session_copies_each_chunk_once(embedded_db, v2_server,
+                                                                                         demo_profile, cli, tmp_path):
+    """Row-level security filters nothing for this role (here: none is on), so every tenant's view is the whole
+    table: reading view by view would copy each live chunk once per tenant."""
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace(
+        "database:\n", 'database:\n  session: {app.current_tenant_id: "{tenant}"}\n', 1))
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    result = cli("backfill", "--profile", profile, "--collection", LIVE, "--into", NEW, "--json", env=env)
+    assert result.code == 0, result.err
+    assert result.json["copied"] == 29 and len(_texts(embedded_db, NEW)) == 29
