@@ -109,7 +109,7 @@ def tenants(conn: Conn, profile: Profile) -> list[str | None]:
     if not db.per_tenant:
         return [None]
     if db.tenants:
-        return list(db.tenants)
+        return list(db.tenants)[:1] if _one_view(conn, profile) else list(db.tenants)
     ch = profile.chunks
     if not ch.tenant:
         raise RefusedError("profile key 'database.session' uses {tenant} but names no tenants; expected "
@@ -119,7 +119,21 @@ def tenants(conn: Conn, profile: Profile) -> list[str | None]:
     if not found:
         raise RefusedError(f"profile key 'database.session' uses {{tenant}} but this role sees no {ch.table}.{ch.tenant} "
                            "values (row-level security hides them); expected database.tenants: [...] listing the tenants")
-    return found
+    return found[:1] if _one_view(conn, profile) else found
+
+
+def _one_view(conn: Conn, profile: Profile) -> bool:
+    """Every tenant's session shows the whole of both tables: plain tables that row-level security filters nothing
+    in for this role (owner without FORCE, superuser, BYPASSRLS); read view by view, each row would count (and be
+    copied) once per tenant. A view may read the session's settings itself, so it never counts as one."""
+    if applies(inspect(conn, profile)):
+        return False
+    tables = [_qualified(profile.chunks.schema, profile.chunks.table)]
+    if not profile.inline:
+        tables.append(_qualified(profile.embeddings.schema, profile.embeddings.table))
+    return bool(one(conn.execute("SELECT coalesce(bool_and(relkind IN ('r', 'p')), false) AS plain FROM pg_class "
+                                 "WHERE oid IN (SELECT to_regclass(t) FROM unnest(%s::text[]) AS t)",
+                                 (tables,)).fetchone())["plain"])
 
 
 def scope(conn: Conn, profile: Profile, tenant: str | None) -> AbstractContextManager[Conn]:
