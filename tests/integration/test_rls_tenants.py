@@ -4,6 +4,8 @@ Counted in numbers when the role may become one that RLS does not apply to (a BY
 otherwise the outcome says the hidden part cannot be measured. Either way: unproven, never passed.
 """
 
+import pytest
+
 from .test_engine_real_tables import DEFAULTS, PROFILE, _backfill, _coverage, _profile, _scope, _settings
 
 ONLY_ACME = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme]}'
@@ -131,3 +133,23 @@ def test_coverage_by_a_role_exempt_from_rls_counts_each_row_once(app_role, empty
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
     outcome = _coverage(_profile(DEFAULTS, BOTH), empty_db.dsn, embed_server.url)
     assert outcome.status == "passed" and outcome.metrics["chunks"] == 40 and outcome.metrics["embedded"] == 40
+
+
+@pytest.mark.slow  # two worker processes, each importing the harness
+def test_workers_of_listed_tenants_only_are_not_ok(app_role, auditor, empty_db, embed_server, cli, tmp_path):
+    """The starter's closing count adds up the listed tenants' views: the unlisted tenant's rows are not in it."""
+    from harness.backfill import bookkeeping
+    from harness.db import connect
+
+    role = app_role.split("://", 1)[1].split(":", 1)[0]
+    with connect(empty_db.dsn, autocommit=True) as owner:
+        bookkeeping.ensure(owner)
+        owner.execute(f"GRANT USAGE ON SCHEMA backfill_harness TO {role}; "
+                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA backfill_harness TO {role}")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE % (DEFAULTS, ONLY_ACME))
+    result = cli("backfill", "--profile", profile, "--collection", "documents", "--workers", "2", "--json",
+                 env={"DATABASE_URL": app_role, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": "hash-embed:384"})
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 20
+    assert result.code != 0 and not result.json["ok"], result.out
+    assert any("20 rows belong to tenants not listed" in p for p in result.json["problems"])
