@@ -159,3 +159,46 @@ def test_into_by_a_role_exempt_from_rls_with_a_per_tenant_session_copies_each_ch
     result = cli("backfill", "--profile", profile, "--collection", LIVE, "--into", NEW, "--json", env=env)
     assert result.code == 0, result.err
     assert result.json["copied"] == 29 and len(_texts(embedded_db, NEW)) == 29
+
+
+def _rls_on_the_demo(db, pg) -> str:
+    """The demo's tables under row-level security by tenant, and a DSN of an application role they apply to, which
+    may use the harness's schema (made by the owner) and become a BYPASSRLS role (so hidden rows can be counted)."""
+    import uuid
+
+    from harness.backfill import bookkeeping
+    from harness.db import connect
+
+    role, auditor = f"app_{uuid.uuid4().hex[:8]}", f"audit_{uuid.uuid4().hex[:8]}"
+    db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; "
+               f"CREATE ROLE {auditor} NOLOGIN BYPASSRLS; GRANT {auditor} TO {role}; "
+               f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {auditor}; "
+               f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; "
+               f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}; "
+               "ALTER TABLE document_chunks ENABLE ROW LEVEL SECURITY; "
+               "ALTER TABLE document_embeddings ENABLE ROW LEVEL SECURITY; "
+               "CREATE POLICY t ON document_chunks USING (tenant_id = current_setting('app.current_tenant_id', true)); "
+               "CREATE POLICY t ON document_embeddings USING (tenant_id = current_setting('app.current_tenant_id', true))")
+    with connect(db.dsn, autocommit=True) as owner:
+        bookkeeping.ensure(owner)
+        owner.execute(f"GRANT USAGE ON SCHEMA backfill_harness TO {role}; "
+                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA backfill_harness TO {role}")
+    return pg.dsn(db.name, user=role, password="app-secret-pw")
+
+
+def test_swap_under_rls_moves_every_tenants_rows_or_says_it_did_not(embedded_db, pg, v2_server, demo_profile, cli,
+                                                                    tmp_path):
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace(
+        "database:\n", 'database:\n  session: {app.current_tenant_id: "{tenant}"}\n  tenants: [acme, globex]\n', 1))
+    env = {**_env(embedded_db, v2_server.url, NEW_MODEL), "DATABASE_URL": _rls_on_the_demo(embedded_db, pg)}
+    filled = cli("backfill", "--profile", profile, "--collection", LIVE, "--into", NEW, env=env)
+    assert filled.code == 0, filled.err
+    assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 29
+    swapped = cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env)
+    if swapped.code == 0:  # "Swapped" is said only of rows that moved
+        assert embedded_db.scalar("SELECT count(*) FROM document_chunks c JOIN document_embeddings e ON e.chunk_id = c.id "
+                                  "AND e.model_name = %s WHERE c.collection = %s", (NEW_MODEL, LIVE)) == 29, swapped.out
+        assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 0
+    else:
+        assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 29
