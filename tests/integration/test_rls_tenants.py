@@ -168,3 +168,20 @@ def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants(app_rol
     finally:
         session.close()
     assert outcome.status != "passed", outcome.message()
+
+
+def test_coverage_with_rows_every_tenant_sees_and_a_tenant_left_out_is_not_passed(app_role, auditor, empty_db,
+                                                                                   embed_server):
+    """Shared rows (visible in every tenant's view) are counted once per view: their extra counts must not make up
+    for a tenant left out of database.tenants."""
+    for name in ("tenant_docs ON documents", "tenant_vecs ON document_embeddings"):
+        empty_db.execute(f"ALTER POLICY {name} USING (tenant_id = current_setting('app.current_tenant_id', true) "
+                         "OR tenant_id = 'shared')")
+    empty_db.execute("UPDATE documents SET tenant_id = 'shared' WHERE id IN "
+                     "(SELECT 'doc-' || g FROM generate_series(1, 19, 2) g)")  # 10 rows every tenant sees
+    empty_db.execute("UPDATE documents SET tenant_id = 'initech' WHERE id IN "
+                     "(SELECT 'doc-' || g FROM generate_series(21, 29, 2) g)")  # 5 rows of a tenant not listed
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 35  # initech's 5 have no vector
+    outcome = _coverage(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert outcome.status != "passed", outcome.message()
