@@ -13,7 +13,7 @@ from typing import Any, Callable, cast
 import psycopg
 from psycopg import sql
 
-from .. import checks
+from .. import checks, rls
 from ..checks.live import comparison, differences, matches_live
 from ..checks.outcome import FAIL, UNPROVEN, Outcome
 from ..checks.verdict import done
@@ -170,6 +170,10 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
     if previous is not None:
         raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
                           f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
+    if held := rls.chunk_count(conn, target, retired):
+        # The relabel would merge live into it, and a rollback would bring its chunks into live.
+        raise ConfigError(f"collection {retired!r} already holds {held} chunks, and swap keeps {live!r}'s old chunks "
+                          f"under that name; expected NEW under another name, or {retired!r} renamed or dropped first")
     # The locks keep backfills of both collections out from the gate to the commit, so what passed is what is swapped.
     with _Locked(lock_conn, target.profile.embeddings.table, [live, new]):
         gate = run_gate(settings, new, live)

@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import db as dbmod
 from .. import rls
+from ..checks.outcome import UNPROVEN
 from ..errors import HarnessError
 from ..output import fields_dict
 from ..settings import Settings
@@ -34,6 +35,7 @@ class WorkersSummary:
     workers: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     after: CollectionState | None = None  # the closing count, measured once every worker has ended
+    unproven: str | None = None  # what the closing count cannot see (row-level security hiding unlisted tenants)
     covers_collection: bool = True  # the run is meant to leave nothing needed (no --limit)
 
     def total(self, key: str) -> int:
@@ -49,6 +51,8 @@ class WorkersSummary:
             out.append("rows still needed after the run unmeasured")
         elif self.covers_collection and (left := still_needed(self.after)):
             out.append(left)
+        if self.covers_collection and self.unproven:
+            out.append(self.unproven)
         return out
 
     @property
@@ -96,12 +100,16 @@ def run_workers(settings: Settings, options: BackfillOptions, count: int,
             summary.errors.append(f"worker {i + 1} failed: {last}")
     if summary.errors and not summary.workers:
         raise HarnessError(f"all {count} workers of run {run_id} failed; first: {summary.errors[0]}")
-    summary.after = closing_count(settings, options.target_collection)
+    summary.after, summary.unproven = closing_count(settings, options.target_collection)
     return summary
 
 
-def closing_count(settings: Settings, collection: str) -> CollectionState:
-    """What ``collection`` holds and still needs now, as the tenants' views add up (one view without RLS)."""
+def closing_count(settings: Settings, collection: str) -> tuple[CollectionState, str | None]:
+    """What ``collection`` holds and still needs now, as the tenants' views add up (one view without RLS), and
+    what those views cannot see (``rls.completeness``: tenants not listed), as a single-process run says it."""
     target = Target(settings.profile)
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
-        return rls.visible_state(conn, target, collection, settings.model, rls.tenants(conn, settings.profile))
+        tenants = rls.tenants(conn, settings.profile)
+        state = rls.visible_state(conn, target, collection, settings.model, tenants)
+        part = rls.completeness(conn, target, collection, tenants) if tenants != [None] else None
+        return state, part.note if part is not None and part.status == UNPROVEN else None

@@ -73,9 +73,9 @@ def _pick_sql(session: CheckSession) -> sql.Composed:
                            join=t.join(), f=t.chunk_filter(), ok=sql.SQL("{} IS NOT NULL").format(t.vector))
     return sql.SQL(
         "WITH ranked AS MATERIALIZED ({ranked}), "
-        "chosen AS (SELECT id, r_rand <= %(n)s AS uniform, population FROM ranked "
+        "chosen AS (SELECT id, rnd, r_rand <= %(n)s AS uniform, population FROM ranked "
         "ORDER BY r_rand <= %(n)s DESC, r_strata, recency, rnd LIMIT 2 * %(n)s) "
-        "SELECT ch.uniform, ch.population, {cols} FROM {join} JOIN chosen ch ON ch.id = {id} WHERE {f} AND {ok}"
+        "SELECT ch.uniform, ch.population, ch.rnd AS key, {cols} FROM {join} JOIN chosen ch ON ch.id = {id} WHERE {f} AND {ok}"
     ).format(ranked=ranked, cols=_row_columns(session), join=t.join(), id=t.chunk_id, f=t.chunk_filter(),
              ok=healthy(session))
 
@@ -113,9 +113,9 @@ def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None
             return None
         found += rows
     if len(session.tenants) > 1:
-        from .session import _merge_samples
+        from .session import merge_samples
 
-        return _merge_samples(found, n)
+        return merge_samples(found, n)  # of the population the pass counts in every view
     return found
 
 
@@ -185,9 +185,17 @@ def sample_rows(session: CheckSession, collection: str, n: int, *, strata: bool 
 
 
 def pick(session: CheckSession, collection: str, n: int, *, strata: bool = True) -> list[dict]:
-    """The sample by a statement of its own (reads the collection again): when the pass drew too few rows."""
-    with session.read_only() as conn:
-        rows = conn.execute(_pick_sql(session), {"collection": collection, "model": session.model, "n": n}).fetchall()
+    """The sample by a statement of its own (reads the collection again): when the pass drew too few rows. Under
+    database.session in each tenant's view, merged as the pass merges its draws."""
+    from .session import merge_samples
+
+    views = []
+    for tenant in session.tenants:
+        with session.read_only(tenant) as conn:
+            views.append(conn.execute(_pick_sql(session), {"collection": collection, "model": session.model,
+                                                           "n": n}).fetchall())
+    rows = views[0] if len(views) == 1 else merge_samples(
+        [r for v in views for r in v], n, sum(int(v[0]["population"]) for v in views if v))
     return rows if strata else [r for r in rows if r["uniform"]]
 
 
@@ -196,11 +204,12 @@ def every_row(session: CheckSession, collection: str) -> Iterator[list[dict]]:
     t = session.target
     query = sql.SQL("SELECT true AS uniform, {cols} FROM {join} WHERE {f} AND {ok}").format(
         cols=_row_columns(session), join=t.join(), f=t.chunk_filter(), ok=healthy(session))
-    with session.read_only() as conn:
-        with conn.cursor(name="recompute_every_row") as cur:
-            cur.execute(query, {"collection": collection, "model": session.model})
-            while batch := cur.fetchmany(_FETCH):
-                yield batch
+    for tenant in session.tenants:  # under database.session: each tenant's view in turn
+        with session.read_only(tenant) as conn:
+            with conn.cursor(name="recompute_every_row") as cur:
+                cur.execute(query, {"collection": collection, "model": session.model})
+                while batch := cur.fetchmany(_FETCH):
+                    yield batch
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float | None:

@@ -378,13 +378,15 @@ def _merge(views: list[CollectionStats]) -> CollectionStats:
     return CollectionStats(**merged)
 
 
-def _merge_samples(rows: list[dict], n: int) -> list[dict]:
-    """Samples drawn in several tenant views: the n smallest draw keys of all of them are the uniform sample."""
+def merge_samples(rows: list[dict], n: int, population: int | None = None) -> list[dict]:
+    """Samples drawn in several tenant views: the n smallest draw keys of all of them are the uniform sample, of
+    ``population``, the rows of every view (each view's rows carry only its own; None: the caller counts it)."""
     ordered = sorted(rows, key=lambda r: r["key"])
     uniform = [r for r in ordered if r["uniform"]][:n]
     keep = {id(r) for r in uniform}
     extra = [r for r in rows if id(r) not in keep][:n]
-    return [{**r, "uniform": True} for r in uniform] + [{**r, "uniform": False} for r in extra]
+    counted = {} if population is None else {"population": population}
+    return [{**r, "uniform": True, **counted} for r in uniform] + [{**r, "uniform": False, **counted} for r in extra]
 
 
 def _connect(database_url: str) -> Conn:

@@ -118,3 +118,87 @@ def test_drop_retired_refuses_when_it_cannot_compare_retired_with_live(embedded_
     result = cli("swap", "--profile", profile, "--drop-retired", "--to", LIVE, env=env)
     assert result.code == 2, result.out
     assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (LIVE + "__retired",)) == 29
+
+
+def test_swap_refuses_when_new_is_named_as_lives_retired_collection(embedded_db, v2_server, demo_profile, cli):
+    retired = LIVE + "__retired"
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    # A target without the demo's unique (collection, document_id, chunk_index), whose error would stop the merge.
+    embedded_db.execute("ALTER TABLE document_chunks DROP CONSTRAINT document_chunks_collection_document_id_chunk_index_key")
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", retired, env=env).code == 0
+    live_before = _texts(embedded_db, LIVE)
+    result = cli("swap", "--profile", demo_profile, "--from", retired, "--to", LIVE, env=env)
+    assert result.code == 2, result.out
+    assert retired in result.err
+    assert _texts(embedded_db, LIVE) == live_before  # not merged with NEW's copy into twice the chunks
+
+
+def test_swap_refuses_while_a_collection_already_holds_the_retired_name(embedded_db, v2_server, demo_profile, cli):
+    """Otherwise live is merged into it, and a rollback brings that collection's chunks into live."""
+    retired = LIVE + "__retired"
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    embedded_db.execute("INSERT INTO document_chunks (document_id, collection, tenant_id, chunk_index, content, title, url) "
+                        "SELECT document_id, %s, tenant_id, chunk_index + 1000, 'other ' || content, title, url "
+                        "FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 3", (retired, LIVE))
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    live_before = _texts(embedded_db, LIVE)
+    result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
+    assert result.code == 2, result.out
+    assert retired in result.err and "3 chunks" in result.err
+    assert _texts(embedded_db, LIVE) == live_before
+
+
+def test_into_by_a_role_exempt_from_rls_with_a_per_tenant_session_copies_each_chunk_once(embedded_db, v2_server,
+                                                                                         demo_profile, cli, tmp_path):
+    """Row-level security filters nothing for this role (here: none is on), so every tenant's view is the whole
+    table: reading view by view would copy each live chunk once per tenant."""
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace(
+        "database:\n", 'database:\n  session: {app.current_tenant_id: "{tenant}"}\n', 1))
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    result = cli("backfill", "--profile", profile, "--collection", LIVE, "--into", NEW, "--json", env=env)
+    assert result.code == 0, result.err
+    assert result.json["copied"] == 29 and len(_texts(embedded_db, NEW)) == 29
+
+
+def _rls_on_the_demo(db, pg) -> str:
+    """The demo's tables under row-level security by tenant, and a DSN of an application role they apply to, which
+    may use the harness's schema (made by the owner) and become a BYPASSRLS role (so hidden rows can be counted)."""
+    import uuid
+
+    from harness.backfill import bookkeeping
+    from harness.db import connect
+
+    role, auditor = f"app_{uuid.uuid4().hex[:8]}", f"audit_{uuid.uuid4().hex[:8]}"
+    db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; "
+               f"CREATE ROLE {auditor} NOLOGIN BYPASSRLS; GRANT {auditor} TO {role}; "
+               f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {auditor}; "
+               f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; "
+               f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}; "
+               "ALTER TABLE document_chunks ENABLE ROW LEVEL SECURITY; "
+               "ALTER TABLE document_embeddings ENABLE ROW LEVEL SECURITY; "
+               "CREATE POLICY t ON document_chunks USING (tenant_id = current_setting('app.current_tenant_id', true)); "
+               "CREATE POLICY t ON document_embeddings USING (tenant_id = current_setting('app.current_tenant_id', true))")
+    with connect(db.dsn, autocommit=True) as owner:
+        bookkeeping.ensure(owner)
+        owner.execute(f"GRANT USAGE ON SCHEMA backfill_harness TO {role}; "
+                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA backfill_harness TO {role}")
+    return pg.dsn(db.name, user=role, password="app-secret-pw")
+
+
+def test_swap_under_rls_moves_every_tenants_rows_or_says_it_did_not(embedded_db, pg, v2_server, demo_profile, cli,
+                                                                    tmp_path):
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace(
+        "database:\n", 'database:\n  session: {app.current_tenant_id: "{tenant}"}\n  tenants: [acme, globex]\n', 1))
+    env = {**_env(embedded_db, v2_server.url, NEW_MODEL), "DATABASE_URL": _rls_on_the_demo(embedded_db, pg)}
+    filled = cli("backfill", "--profile", profile, "--collection", LIVE, "--into", NEW, env=env)
+    assert filled.code == 0, filled.err
+    assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 29
+    swapped = cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env)
+    if swapped.code == 0:  # "Swapped" is said only of rows that moved
+        assert embedded_db.scalar("SELECT count(*) FROM document_chunks c JOIN document_embeddings e ON e.chunk_id = c.id "
+                                  "AND e.model_name = %s WHERE c.collection = %s", (NEW_MODEL, LIVE)) == 29, swapped.out
+        assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 0
+    else:
+        assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 29
