@@ -312,8 +312,8 @@ def _two_workers_under_rls(app_role, empty_db, embed_server, cli, tmp_path):
                env={"DATABASE_URL": app_role, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": "hash-embed:384"})
 
 
-def test_two_workers_under_rls_apply_each_tenants_session_and_embed_every_tenants_rows(app_role, empty_db, embed_server,
-                                                                                       cli, tmp_path):
+def test_two_workers_under_rls_apply_each_tenants_session_and_embed_every_tenants_rows(app_role, auditor, empty_db,
+                                                                                       embed_server, cli, tmp_path):
     result = _two_workers_under_rls(app_role, empty_db, embed_server, cli, tmp_path)
     assert result.code == 0, result.out + result.err
     assert result.json["remaining"] == 0
@@ -331,7 +331,8 @@ def test_two_workers_under_rls_apply_each_tenants_session_and_embed_every_tenant
     assert empty_db.scalar("SELECT count(*) FROM backfill_harness.claims WHERE state <> 'done'") == 0
 
 
-def test_workers_are_not_ok_while_the_database_still_lacks_vectors(app_role, empty_db, embed_server, cli, tmp_path):
+def test_workers_are_not_ok_while_the_database_still_lacks_vectors(app_role, auditor, empty_db, embed_server, cli,
+                                                                   tmp_path):
     # A trigger drops one row silently: every worker believes it wrote its rows; the database says otherwise.
     empty_db.execute("CREATE FUNCTION drop_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                      "IF NEW.document_id = 'doc-7' THEN RETURN NULL; END IF; RETURN NEW; END $$; "
@@ -339,4 +340,4 @@ def test_workers_are_not_ok_while_the_database_still_lacks_vectors(app_role, emp
     result = _two_workers_under_rls(app_role, empty_db, embed_server, cli, tmp_path)
     assert result.code == 1 and result.json["ok"] is False, result.out
     assert result.json["remaining"] == 1
-    assert any("1 rows still need a vector" in e for e in result.json["errors"]), result.json["errors"]
+    assert any("1 of 40 rows" in p and "still need a vector" in p for p in result.json["problems"]), result.json["problems"]
