@@ -202,3 +202,17 @@ def test_swap_under_rls_moves_every_tenants_rows_or_says_it_did_not(embedded_db,
         assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 0
     else:
         assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 29
+
+
+def test_rollback_refuses_while_a_collection_already_holds_the_replacements_name(embedded_db, v2_server, demo_profile,
+                                                                                  cli):
+    """Rollback relabels live back to NEW's name: were NEW filled again meanwhile, the two would be merged."""
+    embedded_db.execute("ALTER TABLE document_chunks DROP CONSTRAINT document_chunks_collection_document_id_chunk_index_key")
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    assert cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    result = cli("swap", "--profile", demo_profile, "--rollback", "--to", LIVE, env=env)
+    assert result.code == 2, result.out
+    assert NEW in result.err
+    assert len(_texts(embedded_db, NEW)) == 29 and len(_texts(embedded_db, LIVE)) == 29
