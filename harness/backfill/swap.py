@@ -83,6 +83,13 @@ def _relabel(conn: Conn, target: Target, old: str, new: str) -> tuple[int, int]:
     return chunks, vectors
 
 
+def _require_empty(conn: Conn, target: Target, name: str, why: str) -> None:
+    """Refuse to relabel rows into a collection name that holds chunks: they would be merged, for good."""
+    if held := rls.chunk_count(conn, target, name):
+        raise ConfigError(f"collection {name!r} already holds {held} chunks, and {why}; expected {name!r} renamed or "
+                          "dropped first (or NEW under another name)")
+
+
 def _tables(target: Target) -> list[str]:
     ch, em = target.profile.chunks, target.profile.embeddings
     return [_qualified(ch.schema, ch.table), _qualified(em.schema, em.table)]
@@ -170,10 +177,7 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
     if previous is not None:
         raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
                           f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
-    if held := rls.chunk_count(conn, target, retired):
-        # The relabel would merge live into it, and a rollback would bring its chunks into live.
-        raise ConfigError(f"collection {retired!r} already holds {held} chunks, and swap keeps {live!r}'s old chunks "
-                          f"under that name; expected NEW under another name, or {retired!r} renamed or dropped first")
+    _require_empty(conn, target, retired, f"swap keeps {live!r}'s old chunks under that name")
     # The locks keep backfills of both collections out from the gate to the commit, so what passed is what is swapped.
     with _Locked(lock_conn, target.profile.embeddings.table, [live, new]):
         gate = run_gate(settings, new, live)
@@ -233,6 +237,7 @@ def rollback(conn: Conn, lock_conn: Conn, target: Target, live: str) -> SwapResu
                 chunks = library_swap.rename_tables(conn, target, [(live, record["replaced_by"]), (record["retired"], live)])
                 _forget(conn, target, live)
         return SwapResult("rollback", live, record["replaced_by"], record["retired"], chunks, chunks)
+    _require_empty(conn, target, record["replaced_by"], f"rollback moves {live!r}'s chunks back under that name")
     with _Locked(lock_conn, em.table, [live, record["replaced_by"]]):
         with conn.transaction():
             _relabel(conn, target, live, record["replaced_by"])
