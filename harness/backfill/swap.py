@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from .. import checks, rls
-from ..checks.live import comparison, differences, matches_live
+from ..checks.live import CONTENT, comparison, differences, matches_live
 from ..checks.outcome import FAIL, UNPROVEN, Outcome
 from ..checks.verdict import done
 from ..db import Conn, one
@@ -81,6 +81,21 @@ def _relabel(conn: Conn, target: Target, old: str, new: str) -> tuple[int, int]:
     vectors = conn.execute(sql.SQL("UPDATE {t} SET {col} = %(new)s WHERE {col}::text = %(old)s").format(
         t=target.embedding_table, col=sql.Identifier(em.collection)), {"old": old, "new": new}).rowcount
     return chunks, vectors
+
+
+def _still_matches(conn: Conn, target: Target, new: str, live: str) -> None:
+    """Inside the relabel's transaction: keep the chunk table's writers out until it commits (readers go on) and
+    compare NEW with live again, so a live edit made after the gate measured matches_live refuses the swap."""
+    conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target.chunk_table))
+    by = comparison(conn, target, new) or CONTENT  # the gate refused an unproven comparison; never None here
+    added, examples = differences(conn, target, live, new, by=by)
+    gone, _ = differences(conn, target, new, live, by=by)
+    if added or gone:
+        raise RefusedError(
+            f"{live!r} changed after the gate compared it with {new!r}: {added} chunks added or edited there since"
+            + (" (e.g. " + ", ".join(f"id={o.id}" for o in examples[:5]) + ")" if examples else "")
+            + f", {gone} no longer there; nothing was swapped. Expected backfill --collection {live} --into {new} "
+            "--sync, then swap again")
 
 
 def _require_empty(conn: Conn, target: Target, name: str, why: str) -> None:
@@ -190,6 +205,7 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
             with lock.WaitWatch(lambda: dbmod.connect(settings.database_url, autocommit=True), [conn]), \
                     conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                _still_matches(conn, target, new, live)
                 _relabel(conn, target, live, retired)
                 chunks, vectors = _relabel(conn, target, new, live)
                 conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
