@@ -364,6 +364,7 @@ def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: st
         try:
             with conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                _table_still_matches(conn, new_t, live_t, new, live)
                 chunks = library_swap.rename_tables(conn, target, [(live, retired), (new, live)])
                 conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
                              (bookkeeping.target_name(em.schema, em.table), live, retired, new))
@@ -371,6 +372,16 @@ def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: st
             raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}",
                                        [_qualified(t.profile.chunks.schema, t.profile.chunks.table) for t in (live_t, new_t)]) from None
     return SwapResult("swap", live, new, retired, chunks, chunks, gate, override=override if not done(gate).ok else None)
+
+
+def _table_still_matches(conn: Conn, new_t: Target, live_t: Target, new: str, live: str, **compare: Any) -> None:
+    """Inside the rename's transaction, as ``_still_matches`` for collections: live's table held against writers and
+    compared with NEW's again, so a live edit made after the gate refuses the swap."""
+    conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(live_t.chunk_table))
+    outcome = library_swap.matches_live_table(conn, new_t, live_t, **compare)
+    if outcome.status == FAIL:
+        raise RefusedError(f"{live!r} changed after the gate compared it with {new!r}: {outcome.found}; nothing was "
+                           "swapped" + REMAKE)
 
 
 def _drop_table(conn: Conn, lock_conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
@@ -438,6 +449,7 @@ def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, li
         try:
             with conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                _table_still_matches(conn, new_t, live_t, new, live, exclude=(target.profile.chunks.id,), report=key)
                 chunks = pgai_swap.rename(conn, schema, [(live, retired), (new, live)])
                 conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
                              (bookkeeping.target_name(em.schema, em.table), live, retired, new))
