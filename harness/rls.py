@@ -104,12 +104,14 @@ def outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection:
 # -- reading as the policies allow: one session per tenant -------------------------------------------------------
 
 def tenants(conn: Conn, profile: Profile) -> list[str | None]:
-    """The tenants to go through one by one ([None]: one pass, when no session setting uses {tenant})."""
+    """The tenants to go through one by one ([None]: one pass, when no session setting uses {tenant}; the first
+    alone where every tenant's view is the whole table)."""
     db = profile.database
     if not db.per_tenant:
         return [None]
     if db.tenants:
-        return list(db.tenants)[:1] if _one_view(conn, profile) else list(db.tenants)
+        listed: list[str | None] = list(db.tenants)
+        return listed[:1] if _one_view(conn, profile) else listed
     ch = profile.chunks
     if not ch.tenant:
         raise RefusedError("profile key 'database.session' uses {tenant} but names no tenants; expected "

@@ -1,6 +1,5 @@
 """swap is exact: NEW must hold the live collection's chunks as they are now, and drop-retired loses nothing."""
 
-import pytest
 
 from .test_engine_swap import LIVE, NEW, NEW_MODEL, _env
 
