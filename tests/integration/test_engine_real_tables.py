@@ -296,8 +296,9 @@ def test_run_evidence_counts_rows_row_level_security_hides_without_the_session(a
     assert not evidence.ok
 
 
-def test_two_workers_under_rls_apply_each_tenants_session_and_embed_every_tenants_rows(app_role, empty_db, embed_server,
-                                                                                       cli, tmp_path):
+def test_two_workers_under_rls_apply_each_tenants_session_and_embed_every_tenants_rows(app_role, auditor, empty_db,
+                                                                                       embed_server, cli, tmp_path):
+    # auditor: the starter's closing count proves the listed tenants are every tenant, as a single process's does
     from harness.backfill import bookkeeping
 
     # The owner makes the harness's schema once and lets the application's role use it (the role cannot CREATE).
