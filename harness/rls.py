@@ -104,7 +104,8 @@ def outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection:
 # -- reading as the policies allow: one session per tenant -------------------------------------------------------
 
 def tenants(conn: Conn, profile: Profile) -> list[str | None]:
-    """The tenants to go through one by one ([None]: one pass, when no session setting uses {tenant})."""
+    """The tenants to go through one by one ([None]: one pass, when no session setting uses {tenant}; the first
+    alone where every tenant's view is the whole table)."""
     db = profile.database
     if not db.per_tenant:
         return [None]

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from .. import checks, rls
-from ..checks.live import comparison, differences, matches_live
+from ..checks.live import CONTENT, comparison, differences, matches_live
 from ..checks.outcome import FAIL, UNPROVEN, Outcome
 from ..checks.verdict import done
 from ..db import Conn, one
@@ -81,6 +81,28 @@ def _relabel(conn: Conn, target: Target, old: str, new: str) -> tuple[int, int]:
     vectors = conn.execute(sql.SQL("UPDATE {t} SET {col} = %(new)s WHERE {col}::text = %(old)s").format(
         t=target.embedding_table, col=sql.Identifier(em.collection)), {"old": old, "new": new}).rowcount
     return chunks, vectors
+
+
+def _still_matches(conn: Conn, target: Target, new: str, live: str) -> None:
+    """Inside the relabel's transaction: keep the chunk table's writers out until it commits (readers go on) and
+    compare NEW with live again, so a live edit made after the gate measured matches_live refuses the swap."""
+    conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target.chunk_table))
+    by = comparison(conn, target, new) or CONTENT  # the gate refused an unproven comparison; never None here
+    added, examples = differences(conn, target, live, new, by=by)
+    gone, _ = differences(conn, target, new, live, by=by)
+    if added or gone:
+        raise RefusedError(
+            f"{live!r} changed after the gate compared it with {new!r}: {added} chunks added or edited there since"
+            + (" (e.g. " + ", ".join(f"id={o.id}" for o in examples[:5]) + ")" if examples else "")
+            + f", {gone} no longer there; nothing was swapped. Expected backfill --collection {live} --into {new} "
+            "--sync, then swap again")
+
+
+def _require_empty(conn: Conn, target: Target, name: str, why: str) -> None:
+    """Refuse to relabel rows into a collection name that holds chunks: they would be merged, for good."""
+    if held := rls.chunk_count(conn, target, name):
+        raise ConfigError(f"collection {name!r} already holds {held} chunks, and {why}; expected {name!r} renamed or "
+                          "dropped first (or NEW under another name)")
 
 
 def _tables(target: Target) -> list[str]:
@@ -170,10 +192,7 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
     if previous is not None:
         raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
                           f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
-    if held := rls.chunk_count(conn, target, retired):
-        # The relabel would merge live into it, and a rollback would bring its chunks into live.
-        raise ConfigError(f"collection {retired!r} already holds {held} chunks, and swap keeps {live!r}'s old chunks "
-                          f"under that name; expected NEW under another name, or {retired!r} renamed or dropped first")
+    _require_empty(conn, target, retired, f"swap keeps {live!r}'s old chunks under that name")
     # The locks keep backfills of both collections out from the gate to the commit, so what passed is what is swapped.
     with _Locked(lock_conn, target.profile.embeddings.table, [live, new]):
         gate = run_gate(settings, new, live)
@@ -186,6 +205,7 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
             with lock.WaitWatch(lambda: dbmod.connect(settings.database_url, autocommit=True), [conn]), \
                     conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                _still_matches(conn, target, new, live)
                 _relabel(conn, target, live, retired)
                 chunks, vectors = _relabel(conn, target, new, live)
                 conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
@@ -233,6 +253,7 @@ def rollback(conn: Conn, lock_conn: Conn, target: Target, live: str) -> SwapResu
                 chunks = library_swap.rename_tables(conn, target, [(live, record["replaced_by"]), (record["retired"], live)])
                 _forget(conn, target, live)
         return SwapResult("rollback", live, record["replaced_by"], record["retired"], chunks, chunks)
+    _require_empty(conn, target, record["replaced_by"], f"rollback moves {live!r}'s chunks back under that name")
     with _Locked(lock_conn, em.table, [live, record["replaced_by"]]):
         with conn.transaction():
             _relabel(conn, target, live, record["replaced_by"])
@@ -343,6 +364,7 @@ def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: st
         try:
             with conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                _table_still_matches(conn, new_t, live_t, new, live)
                 chunks = library_swap.rename_tables(conn, target, [(live, retired), (new, live)])
                 conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
                              (bookkeeping.target_name(em.schema, em.table), live, retired, new))
@@ -350,6 +372,16 @@ def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: st
             raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}",
                                        [_qualified(t.profile.chunks.schema, t.profile.chunks.table) for t in (live_t, new_t)]) from None
     return SwapResult("swap", live, new, retired, chunks, chunks, gate, override=override if not done(gate).ok else None)
+
+
+def _table_still_matches(conn: Conn, new_t: Target, live_t: Target, new: str, live: str, **compare: Any) -> None:
+    """Inside the rename's transaction, as ``_still_matches`` for collections: live's table held against writers and
+    compared with NEW's again, so a live edit made after the gate refuses the swap."""
+    conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(live_t.chunk_table))
+    outcome = library_swap.matches_live_table(conn, new_t, live_t, **compare)
+    if outcome.status == FAIL:
+        raise RefusedError(f"{live!r} changed after the gate compared it with {new!r}: {outcome.found}; nothing was "
+                           "swapped" + REMAKE)
 
 
 def _drop_table(conn: Conn, lock_conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
@@ -417,6 +449,7 @@ def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, li
         try:
             with conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                _table_still_matches(conn, new_t, live_t, new, live, exclude=(target.profile.chunks.id,), report=key)
                 chunks = pgai_swap.rename(conn, schema, [(live, retired), (new, live)])
                 conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
                              (bookkeeping.target_name(em.schema, em.table), live, retired, new))

@@ -1,5 +1,6 @@
 """swap is exact: NEW must hold the live collection's chunks as they are now, and drop-retired loses nothing."""
 
+
 from .test_engine_swap import LIVE, NEW, NEW_MODEL, _env
 
 
@@ -202,3 +203,38 @@ def test_swap_under_rls_moves_every_tenants_rows_or_says_it_did_not(embedded_db,
         assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 0
     else:
         assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 29
+
+
+def test_rollback_refuses_while_a_collection_already_holds_the_replacements_name(embedded_db, v2_server, demo_profile,
+                                                                                  cli):
+    """Rollback relabels live back to NEW's name: were NEW filled again meanwhile, the two would be merged."""
+    embedded_db.execute("ALTER TABLE document_chunks DROP CONSTRAINT document_chunks_collection_document_id_chunk_index_key")
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    assert cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    result = cli("swap", "--profile", demo_profile, "--rollback", "--to", LIVE, env=env)
+    assert result.code == 2, result.out
+    assert NEW in result.err
+    assert len(_texts(embedded_db, NEW)) == 29 and len(_texts(embedded_db, LIVE)) == 29
+
+
+def test_a_live_edit_between_the_gate_and_the_relabel_refuses_the_swap(embedded_db, v2_server, demo_profile, cli,
+                                                                       monkeypatch):
+    import importlib
+
+    swap_module = importlib.import_module("harness.backfill.swap")
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    measured = swap_module.matches_live
+
+    def then_edit(session, new, live):
+        outcome = measured(session, new, live)
+        _edit_live_after_the_copy(embedded_db)  # the application writes on meanwhile
+        return outcome
+
+    monkeypatch.setattr(swap_module, "matches_live", then_edit)
+    result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env)
+    assert result.code == 2, result.out
+    assert "changed after the gate" in result.err and "--sync" in result.err
+    assert len(_texts(embedded_db, LIVE)) == 31 and len(_texts(embedded_db, NEW)) == 29  # nothing swapped

@@ -199,3 +199,28 @@ def test_sync_into_a_library_table_of_its_own_is_refused_naming_it(preset, live,
                  "--json", env={**store.env, "EMBED_DIMENSIONS": ""})
     assert result.code == 2 and "--sync does not apply" in result.out + result.err, result.out + result.err
     assert store.db.scalar("SELECT to_regclass(%s) IS NULL", (f"data_{into}" if preset == "llamaindex" else f"{into}_store",))
+
+
+def test_llamaindex_swap_refuses_a_live_edit_made_after_its_gate(llamaindex_store, cli, monkeypatch):
+    import importlib
+
+    library_swap = importlib.import_module("harness.backfill.library_swap")
+    env = {**llamaindex_store.env, "EMBED_DIMENSIONS": ""}
+    result = cli("backfill", "--profile", "llamaindex", "--collection", "licenses", "--into", "licenses_v2",
+                 "--model", NEW_MODEL, "--json", env=env)
+    assert result.code == 0, result.out + result.err
+    measured, edited = library_swap.matches_live_table, []
+
+    def then_edit(*args, **kwargs):
+        outcome = measured(*args, **kwargs)
+        if not edited:  # the application writes on once the gate has compared the tables
+            llamaindex_store.db.execute("UPDATE data_licenses SET text = text || ' (edited)' "
+                                        "WHERE id = (SELECT min(id) FROM data_licenses)")
+            edited.append(True)
+        return outcome
+
+    monkeypatch.setattr(library_swap, "matches_live_table", then_edit)
+    swapped = cli("swap", "--profile", "llamaindex", "--from", "licenses_v2", "--to", "licenses", "--model", NEW_MODEL,
+                  "--json", env=env)
+    assert swapped.code == 2 and "changed after the gate" in swapped.out + swapped.err, swapped.out + swapped.err
+    assert llamaindex_store.db.scalar("SELECT count(*) FROM data_licenses WHERE vector_dims(embedding) = 384") == 12
