@@ -64,6 +64,7 @@ def test_source_missing_everywhere_names_the_places_looked(tmp_path):
 @pytest.mark.slow
 def test_a_plain_pip_install_carries_the_skill_and_installs_it(tmp_path):
     """Not editable: the wheel holds the skill as data, and the installed command finds it there."""
+    import os
     import subprocess
     import sys
     import sysconfig
@@ -75,21 +76,23 @@ def test_a_plain_pip_install_carries_the_skill_and_installs_it(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # Without PYTHONPATH: a checkout on it would stand in for the installed package (pip would skip the wheel).
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run([venv / "bin" / "python", "-m", "pip", "-q", "install", "--no-deps", "--no-index", str(wheel)],
-                   check=True, timeout=300)
+                   check=True, timeout=300, env=clean)
     # The dependencies come from this environment's site-packages; a plain path line loads no editable finder.
     (site,) = (venv / "lib").glob("python3*/site-packages")
     (site / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
     repo = tmp_path / "target"
     repo.mkdir()
     proc = subprocess.run([venv / "bin" / "backfill-harness", "skill", "install", str(repo), "--json"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=clean)
     assert proc.returncode == 0, proc.stderr
     assert str(venv) in proc.stdout
     installed = repo / ".claude" / "skills" / "embedding-backfill" / "SKILL.md"
     assert installed.read_bytes() == (REPO / "skill" / "SKILL.md").read_bytes()
     # verify runs the DONE checks' pytest face: the installed copy, every file of it.
     found = subprocess.run([venv / "bin" / "python", "-c", "from harness.steps.verify import CHECKS_DIR; print(CHECKS_DIR)"],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+                           cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True, env=clean).stdout.strip()
     assert found.startswith(str(venv)), found
     assert sorted(p.name for p in Path(found).glob("*.py")) == sorted(p.name for p in (REPO / "checks").glob("*.py"))
