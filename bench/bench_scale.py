@@ -58,7 +58,7 @@ def load_chunks(dsn: str, rows: int) -> None:
         conn.execute(
             "INSERT INTO document_chunks (document_id, collection, chunk_index, content, title, url) "
             "SELECT 1, %s, i, 'chunk ' || i || ': backfill benchmark text about postgres vectors, batch pipelines and row ' "
-            "|| (i * 7919 %% 10007), 'bench', 'https://example.invalid' FROM generate_series(0, %s - 1) AS i",
+            "|| (i::bigint * 7919 %% 10007), 'bench', 'https://example.invalid' FROM generate_series(0, %s - 1) AS i",
             (COLLECTION, rows))
         conn.execute("VACUUM ANALYZE")
 
