@@ -356,7 +356,7 @@ def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence
     fixed = _fixed_width_rows(names, types, columns, batch.vectors)
     head, tail = (_SIGNATURE if header else b""), (struct.pack(">h", -1) if trailer else b"")
     if fixed is not None:
-        return b"".join((head, fixed, tail))
+        return b"".join((head, fixed.data, tail))
     matrix = np.asarray(batch.vectors).astype(">f4", copy=False)
     dims = matrix.shape[1]
     vector_head = struct.pack(">ihh", 4 + 4 * dims, dims, 0)
