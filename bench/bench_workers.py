@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import time
 
 from _engine_stack import COLLECTION, MODEL, PROFILE, fresh_database, header, paced_server, postgres
@@ -19,7 +20,8 @@ from harness.backfill.workers import run_workers
 from harness.settings import resolve
 
 
-def run(pg, rows: int, workers: int, urls: list[str], batch_size: int, name: str) -> float:
+def run(pg, rows: int, workers: int, urls: list[str], batch_size: int, name: str) -> tuple[float, float]:
+    """Seconds for the run, and the seconds its workers spent writing per 1,000 rows (Postgres's side)."""
     dsn = fresh_database(pg, name, rows, vector_index=False)
     settings = resolve(PROFILE, env={"EMBED_MODEL": MODEL, "DATABASE_URL": dsn, "OLLAMA_HOST": urls[0]})
     options = BackfillOptions(COLLECTION, batch_size=batch_size, progress=False)
@@ -27,7 +29,8 @@ def run(pg, rows: int, workers: int, urls: list[str], batch_size: int, name: str
     summary = run_workers(settings, options, workers, urls[:workers])
     seconds = time.perf_counter() - started
     assert summary.ok and summary.total("embedded") == rows, summary.line()
-    return seconds
+    write = sum(float(w.get("write_seconds") or 0) for w in summary.workers)
+    return seconds, write / rows * 1000
 
 
 def main() -> None:
@@ -44,12 +47,18 @@ def main() -> None:
     with postgres() as pg, contextlib.ExitStack() as stack:
         urls = [stack.enter_context(paced_server(args.per_request_ms / 1000, args.per_input_ms / 1000, 1))
                 for _ in range(max(counts))]
-        seconds = {n: run(pg, args.rows, n, urls, args.batch_size, f"b_workers_{n}") for n in counts}
-    base = args.rows / seconds[counts[0]] / counts[0]
+        measured = {n: run(pg, args.rows, n, urls, args.batch_size, f"b_workers_{n}") for n in counts}
+        load = os.getloadavg()[0]
+    base = args.rows / measured[counts[0]][0] / counts[0]
     for n in counts:
-        rate = args.rows / seconds[n]
+        seconds, write_per_1000 = measured[n]
+        rate = args.rows / seconds
         print(f"{n} worker(s): {rate:8.0f} rows/s  speed-up x{rate / (base * counts[0]):.2f}  "
-              f"share of ideal (N x one worker) {rate / (base * n):.2f}")
+              f"share of ideal (N x one worker) {rate / (base * n):.2f}  "
+              f"write time {write_per_1000 * 1000:6.1f} ms per 1,000 rows")
+    print(f"(load average {load:.1f}) Where the share of ideal falls while the write time per 1,000 rows rises, the "
+          "database (or, on one machine, the CPU it shares with the workers) is the limit; where the share falls "
+          "and the write time stays flat, the workers' own CPU is.")
 
 
 if __name__ == "__main__":

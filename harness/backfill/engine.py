@@ -245,9 +245,11 @@ def run_backfill(
             lock.limit_waits(conn)
         watch.__enter__()
         tenants = rls.tenants(read_conn, profile)
-        rls.require_visible(read_conn, target, options.collection, tenants)
         new_is_empty = options.into is not None and rls.visible_count(read_conn, target, options.into, tenants) == 0
         before = rls.visible_state(read_conn, target, options.collection if new_is_empty else collection, model, tenants)
+        if before.chunks == 0 or before.collection != options.collection:
+            # The count has shown the collection's chunks already; otherwise this refuses it naming the known ones.
+            rls.require_visible(read_conn, target, options.collection, tenants)
         summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
                                   run_id=options.run_id)
         if options.keys is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -12,7 +11,7 @@ import jinja2
 
 from .. import db as dbmod
 from .. import redact
-from ..backfill.selection import Row, iter_batches
+from ..backfill.selection import Page, iter_batches
 from ..errors import HarnessError
 from ..evidence import write_json_atomic
 from ..files import atomic_write_text
@@ -220,8 +219,8 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
         estimate = measured
     else:
         with dbmod.connect(settings.database_url, autocommit=True) as conn:
-            first: Sequence[Row] = next(iter_batches(conn, Target(settings.profile), scope.collection, settings.model,
-                                      min(probe_rows, settings.batch_size)), [])
+            first = next(iter_batches(conn, Target(settings.profile), scope.collection, settings.model,
+                                      min(probe_rows, settings.batch_size)), Page.of([]))
         estimate = probe(settings, scope.collection, [r.text for r in first])
         if estimate.rows_per_second:
             estimate = Estimate(estimate.provider, estimate.probe_rows, estimate.probe_seconds, estimate.rows_per_second,

@@ -32,3 +32,17 @@ def test_a_page_bounds_the_embedding_side_by_its_first_key(embedded_db, demo_pro
     plan = plan if isinstance(plan, list) else json.loads(plan)
     conditions = " ".join(scan.get("Index Cond", "") + scan.get("Recheck Cond", "") for scan in _embedding_scans(plan[0]["Plan"]))
     assert "chunk_id >" in conditions, plan
+
+
+def test_pages_are_planned_each_with_its_own_bounds_never_from_a_prepared_generic_plan(demo_db, demo_profile):
+    """A prepared statement soon runs Postgres's generic plan, where "(start OR key > after)" bounds no index scan:
+    every page would then scan both tables from their first key. The selection is never prepared."""
+    from harness import db as dbmod
+    from harness.backfill.selection import iter_batches
+
+    target = Target(load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL}))
+    with dbmod.connect(demo_db.dsn, autocommit=True) as conn:
+        pages = list(iter_batches(conn, target, COLLECTION, TEST_MODEL, 4))
+        prepared = conn.execute("SELECT statement FROM pg_prepared_statements").fetchall()
+    assert len(pages) > 6  # psycopg prepares a statement on its sixth execution
+    assert not [p for p in prepared if "AS key" in p["statement"]], prepared
