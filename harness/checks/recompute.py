@@ -290,8 +290,8 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
     worst = min(sims) if sims else None
     found = proof.sentence()
     if extra:
-        found += (f"; {extra_bad} of {extra} more rows picked where errors cluster (each write transaction, "
-                  "tenant and recent edit) off")
+        found += (f"; {extra_bad} of {extra} more rows picked where errors cluster (the write transactions, tenants "
+                  "and recent edits among the drawn candidates: not every one of them on a large collection) off")
     if worst is not None:
         found += f" (lowest cosine {worst:.3f})"
     expected = (f"cosine >= {THRESHOLD} between stored vectors and {session.model} re-embedding the current text, "
