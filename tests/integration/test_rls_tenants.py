@@ -185,3 +185,19 @@ def test_coverage_with_rows_every_tenant_sees_and_a_tenant_left_out_is_not_passe
     assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 35  # initech's 5 have no vector
     outcome = _coverage(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
     assert outcome.status != "passed", outcome.message()
+
+
+def test_tenant_isolation_under_rls_searches_each_tenant_in_its_own_view(app_role, auditor, embed_server):
+    from harness.checks import CheckOptions, open_session, tenant_isolation
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    session = open_session(_settings(_profile(DEFAULTS, BOTH), app_role, embed_server.url),
+                           CheckOptions(collections=("documents",)))
+    try:
+        outcome = tenant_isolation(session, "documents")
+    finally:
+        session.close()
+    # Before: each search read outside every view, found no vector to search with, and still named the tenant.
+    assert outcome.status == "passed", outcome
+    assert outcome.metrics["tenants_searched"] == ["acme", "globex"] and outcome.metrics["tenants_not_searched"] == []
+    assert outcome.metrics["rows_returned"] == 20  # LIMIT 10 per tenant, each in its own view
