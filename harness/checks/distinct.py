@@ -10,6 +10,8 @@ of their texts.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from psycopg import sql
 
@@ -17,7 +19,7 @@ from .outcome import OFFENDERS_CAP, Offender, Outcome, verdict
 from .session import CheckSession
 from .stats import fingerprint, probe
 
-__all__ = ["confirm", "distinct_vectors", "probe"]
+__all__ = ["confirm", "confirm_across", "distinct_vectors", "probe"]
 
 
 def confirm(conn, session: CheckSession, fingerprints: list[int], collections: list[str], dims: int | None) -> list[dict]:
@@ -39,6 +41,38 @@ def confirm(conn, session: CheckSession, fingerprints: list[int], collections: l
         join=t.join(), fp=fingerprint(shape), cap=sql.Literal(OFFENDERS_CAP))
     params = {"fps": fingerprints, "collections": collections, "dims": dims, "probe": probe(dims) if dims else None}
     return conn.execute(query, params).fetchall()
+
+
+def candidates(conn, session: CheckSession, fingerprints: list[int], dims: int | None) -> list[dict]:
+    """The rows of this view holding one of ``fingerprints``, with their exact vector (as text) and text hash."""
+    if not fingerprints:
+        return []
+    t, shape = session.target, session.shape
+    query = sql.SQL(
+        "SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {v}::vector::text AS v, {th} AS th, {text} AS text "
+        "FROM {join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[])").format(
+        id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
+        join=t.join(), fp=fingerprint(shape))
+    return conn.execute(query, {"fps": fingerprints, "dims": dims, "probe": probe(dims) if dims else None}).fetchall()
+
+
+def confirm_across(rows: list[dict], collections: list[str]) -> list[dict]:
+    """``confirm`` over rows read in several tenants' views (a vector shared across tenants is seen by no single
+    view twice): the rows whose exact vector another row with a different text holds, in confirm's form."""
+    unique = {(r["collection"], str(r["id"])): r for r in rows}.values()  # overlapping views show a row twice
+    groups: dict[str, list[dict]] = {}
+    for r in unique:
+        groups.setdefault(r["v"], []).append(r)
+    found = []
+    for v, held in groups.items():
+        texts = {r["th"] for r in held}
+        if len(texts) < 2:
+            continue
+        grp = hashlib.md5(v.encode()).hexdigest()
+        found += [{"id": r["id"], "collection": r["collection"], "tenant": r["tenant"], "grp": grp, "text": r["text"],
+                   "detail": f"same vector as {len(held) - 1} other rows ({len(texts)} different texts)"}
+                  for r in held if r["collection"] in collections]
+    return sorted(found, key=lambda r: str(r["id"]))[:OFFENDERS_CAP]
 
 
 def shared_rows(session: CheckSession, collection: str) -> list[Offender]:

@@ -243,12 +243,14 @@ class CheckSession:
             return self._pass
 
     def _run_pass(self, collections: list[str]) -> OnePass:
-        from .distinct import confirm
+        from .distinct import candidates, confirm, confirm_across
+        from .stats import held_twice
 
         started = time.perf_counter()
         declared = self.declared()[0]
         dims = self.expected_dimensions()
         views, shared, fps = [], [], []
+        arrays: list[bytes] = []
         drawable: dict[str, int] = {}
         rows = vectors = 0
         for tenant in self.tenants:
@@ -260,8 +262,18 @@ class CheckSession:
                 vectors += found.vectors
                 fps += found.shared_fps
                 shared += confirm(conn, self, found.shared_fps, collections, dims)
+                if len(self.tenants) > 1:
+                    arrays += found.fp_arrays
                 for c in collections:
                     drawable[c] = drawable.get(c, 0) + found.drawable[c]
+        if len(self.tenants) > 1 and (across := sorted(set(held_twice(arrays)) - set(fps))):
+            # Held twice only across views (no single view sees both rows): read those rows in every view.
+            held = []
+            for tenant in self.tenants:
+                with self.read_only(tenant) as conn:
+                    held += candidates(conn, self, across, dims)
+            shared += confirm_across(held, collections)
+            fps += across
         stats = {c: _merge([v[c] for v in views]) for c in collections}
         return OnePass(stats, rows, vectors, time.perf_counter() - started, shared, fps, drawable)
 

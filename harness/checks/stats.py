@@ -199,6 +199,7 @@ class Pass:
     vectors: int  # non-NULL vectors among them (every collection)
     drawable: dict[str, int]  # per collection: embedded rows a sample draws from
     shared_fps: list[int]  # fingerprints held by more than one vector (usually none)
+    fp_arrays: list[bytes]  # every fingerprint, as the statement sent them (compared across tenants' views)
 
 
 def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: int | None, check_dims: bool, *,
@@ -228,8 +229,9 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
                 result[c] = replace(st, chunks=st.chunks - extra, embedded=st.embedded - extra, duplicates=extra,
                                     tenants=tenants)
     drawable = {c: sum(int(r["drawable"]) for r in rows if r["has_chunk"] and r["collection"] == c) for c in collections}
-    shared = held_twice([r["fps"] for r in rows if r["fps"] is not None])
-    return Pass(result, sum(int(r["rows"]) for r in rows), sum(int(r["all_vectors"]) for r in rows), drawable, shared)
+    arrays = [r["fps"] for r in rows if r["fps"] is not None]
+    return Pass(result, sum(int(r["rows"]) for r in rows), sum(int(r["all_vectors"]) for r in rows), drawable,
+                held_twice(arrays), arrays)
 
 
 def held_twice(arrays: list[bytes]) -> list[int]:

@@ -155,9 +155,8 @@ def test_workers_of_listed_tenants_only_are_not_ok(app_role, auditor, empty_db, 
     assert any("20 rows belong to tenants not listed" in p for p in result.json["problems"])
 
 
-@pytest.mark.xfail(strict=True, reason="the pass finds fingerprints seen twice within one tenant's view only: a vector "
-                                       "shared across tenants is never compared (not fixed; see the review report)")
 def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants(app_role, empty_db, embed_server):
+    # No single tenant's view sees both rows: the fingerprints of every view are compared together.
     from harness.checks.distinct import distinct_vectors
 
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
@@ -167,7 +166,20 @@ def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants(app_rol
         outcome = distinct_vectors(session, "documents")
     finally:
         session.close()
-    assert outcome.status != "passed", outcome.message()
+    assert outcome.status == "failed", outcome.message()
+    assert {o.tenant for o in outcome.offenders} == {"acme", "globex"}, outcome.offenders
+
+
+def test_distinct_vectors_under_rls_passes_a_healthy_store_read_tenant_by_tenant(app_role, empty_db, embed_server):
+    from harness.checks.distinct import distinct_vectors
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    session = _recompute_session(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    try:
+        outcome = distinct_vectors(session, "documents")
+    finally:
+        session.close()
+    assert outcome.status == "passed", outcome.message()
 
 
 def test_coverage_with_rows_every_tenant_sees_and_a_tenant_left_out_is_not_passed(app_role, auditor, empty_db,
