@@ -355,9 +355,38 @@ def _into_new_table(settings: Settings, options: BackfillOptions, provider: Olla
                     on_batch: Callable[[BackfillSummary], None] | None) -> BackfillSummary:
     """--into NEW where each collection is a table (LlamaIndex): make NEW's table like the live one, holding its rows
     without vectors and typed for this model (one transaction), then backfill NEW's table as any collection."""
+    into = cast(str, options.into)
+    new = Target(library_swap.for_collection(settings.profile, into))
+    summary, _ = _into_own_table(settings, options, provider, on_batch, new, into, f"table {new.profile.chunks.table}",
+                                 lambda conn, live, dims: (new, library_swap.create_table(conn, live, new, dims)))
+    return summary
+
+
+def _into_new_destination(settings: Settings, options: BackfillOptions, provider: OllamaProvider,
+                          on_batch: Callable[[BackfillSummary], None] | None) -> BackfillSummary:
+    """--into NEW on a pgai store: a new vectorizer (destination NEW, this model) holding the live chunks without
+    vectors (one transaction), filled by the engine; pgai's NOT NULL vector comes back once every row has one."""
+    into = cast(str, options.into)
+    new = Target(pgai_swap.for_store(settings.profile, pgai_swap.store_of(into)))
+    summary, new = _into_own_table(
+        settings, options, provider, on_batch, new, options.collection,
+        f"destination {into} (a new pgai vectorizer)",
+        lambda conn, live, dims: pgai_swap.create_destination(conn, live, into, provider.model, dims))
+    if not options.dry_run:
+        with dbmod.connect(settings.database_url) as conn, conn.transaction():
+            if not pgai_swap.finish(conn, new):
+                summary.notes.append(f"{new.profile.chunks.table}.{new.profile.embeddings.vector} stays nullable until "
+                                     "every row has a vector (run backfill --into again)")
+    return summary
+
+
+def _into_own_table(settings: Settings, options: BackfillOptions, provider: OllamaProvider,
+                    on_batch: Callable[[BackfillSummary], None] | None, new: Target, collection: str, described: str,
+                    create: Callable[[Conn, Target, int], tuple[Target, int]]) -> tuple[BackfillSummary, Target]:
+    """--into NEW where NEW is a table of its own: ``create`` makes it from the live one (returning its target and
+    the rows copied) unless it exists, then the engine fills ``collection`` of it; a dry run of a table not made yet
+    reads the live rows it would be made of."""
     live = Target(settings.profile)
-    new_settings = replace(settings, profile=library_swap.for_collection(settings.profile, cast(str, options.into)))
-    new = Target(new_settings.profile)
     if options.sync:
         raise ConfigError(f"--sync does not apply to a library store whose collections are tables of their own "
                           f"({live.profile.chunks.table}); expected: drop {options.into!r} and make it again with --into")
@@ -373,53 +402,15 @@ def _into_new_table(settings: Settings, options: BackfillOptions, provider: Olla
         if not exists and options.dry_run:
             # Nothing to read yet: the live collection's rows are what NEW's table would be made of.
             summary = run_backfill(settings, replace(options, into=None), provider=provider, on_batch=on_batch)
-            summary.notes.append(f"table {ch.table} does not exist yet: --into makes it from {live.profile.chunks.table}")
-            return summary
+            summary.notes.append(f"{described} does not exist yet: --into makes it from {live.profile.chunks.table}")
+            return summary, new
         if not exists:
             with conn.transaction():
-                copied = library_swap.create_table(conn, live, new, dims)
-    summary = run_backfill(new_settings, replace(options, collection=cast(str, options.into), into=None),
+                new, copied = create(conn, live, dims)
+    summary = run_backfill(replace(settings, profile=new.profile), replace(options, collection=collection, into=None),
                            provider=provider, on_batch=on_batch)
     summary.copied, summary.source = copied, options.collection
-    return summary
-
-
-def _into_new_destination(settings: Settings, options: BackfillOptions, provider: OllamaProvider,
-                          on_batch: Callable[[BackfillSummary], None] | None) -> BackfillSummary:
-    """--into NEW on a pgai store: a new vectorizer (destination NEW, this model) holding the live chunks without
-    vectors (one transaction), filled by the engine; pgai's NOT NULL vector comes back once every row has one."""
-    live = Target(settings.profile)
-    into = cast(str, options.into)
-    new = Target(pgai_swap.for_store(settings.profile, pgai_swap.store_of(into)))
-    if options.sync:
-        raise ConfigError(f"--sync does not apply to a library store whose collections are tables of their own "
-                          f"({live.profile.chunks.table}); expected: drop {options.into!r} and make it again with --into")
-    dims = provider.dimensions()
-    if settings.dimensions is not None and settings.dimensions != dims:
-        raise CheckFailed(f"model {provider.model!r} returns {dims}-dimension vectors but the profile says "
-                          f"provider.dimensions: {settings.dimensions}; expected equal dimensions, nothing was written")
-    copied = 0
-    with dbmod.connect(settings.database_url) as conn:
-        rls.require_visible(conn, live, options.collection, [None])
-        ch = new.profile.chunks
-        exists = one(conn.execute("SELECT to_regclass(%s) IS NOT NULL AS ok", (f'"{ch.schema}"."{ch.table}"',)).fetchone())["ok"]
-        if not exists and options.dry_run:
-            summary = run_backfill(settings, replace(options, into=None), provider=provider, on_batch=on_batch)
-            summary.notes.append(f"destination {into} does not exist yet: --into makes it (a new pgai vectorizer) "
-                                 f"from {live.profile.chunks.table}")
-            return summary
-        if not exists:
-            with conn.transaction():
-                new, copied = pgai_swap.create_destination(conn, live, into, provider.model, dims)
-    summary = run_backfill(replace(settings, profile=new.profile), replace(options, into=None),
-                           provider=provider, on_batch=on_batch)
-    summary.copied, summary.source = copied, options.collection
-    if not options.dry_run:
-        with dbmod.connect(settings.database_url) as conn, conn.transaction():
-            if not pgai_swap.finish(conn, new):
-                summary.notes.append(f"{new.profile.chunks.table}.{new.profile.embeddings.vector} stays nullable until "
-                                     "every row has a vector (run backfill --into again)")
-    return summary
+    return summary, new
 
 
 def _tenant_batches(conn, target, collection, model, options, tenants,
