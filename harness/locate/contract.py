@@ -103,7 +103,6 @@ _TYPER = re.compile(r"""(?P<p>[A-Za-z_]\w*)\s*:\s*[^=\n]+=\s*typer\.Option\(""")
 _COMMANDER = re.compile(r"""\.(?P<req>requiredOption|option)\(\s*['"](?P<spec>[^'"]+)['"]""")
 _PARSEARGS = re.compile(r"""\bparseArgs\s*\(""")
 _ARGV_FLAG = re.compile(r"""['"](?P<f>--[A-Za-z][\w-]*)['"]""")
-_SETTINGS_CLASS = re.compile(r"""(?m)^class\s+\w+\s*\([^)]*BaseSettings[^)]*\)\s*:\s*\n(?P<body>(?:[ \t]+.*\n|[ \t]*\n)+)""")
 
 
 def read_contract(rel: str, text: str) -> Contract:
@@ -115,8 +114,6 @@ def read_contract(rel: str, text: str) -> Contract:
     names = [r.name for r in reads]
     defaults = [(r.name, _mask(r.default)) for r in reads if r.default]
     flags, required, flag_env = _flags(text, lang, names)
-    if lang == "python":
-        names += _settings_fields(text)
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
     urls = []
     for m in _URL.finditer(text):
@@ -248,20 +245,6 @@ def _flags(text: str, lang: str, env_names: list[str]) -> tuple[list[str], list[
         if "process.argv" in text or "Deno.args" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
     return flags, required, flag_env
-
-
-def _settings_fields(text: str) -> list[str]:
-    """pydantic BaseSettings: each field is read from the environment by its upper-cased name (plus env_prefix)."""
-    names = []
-    for m in _SETTINGS_CLASS.finditer(text):
-        body = m.group("body")
-        prefix = re.search(r"""env_prefix\s*[=:]\s*['"]([^'"]*)['"]""", body)
-        p = prefix.group(1) if prefix else ""
-        for f in re.finditer(r"(?m)^[ \t]+([a-z_][a-z0-9_]*)\s*:", body):
-            if f.group(1) not in ("model_config", "class"):
-                alias = re.search(rf"""(?m)^[ \t]+{f.group(1)}\s*:[^\n]*(?:alias|env)\s*=\s*['"]([^'"]+)['"]""", body)
-                names.append(alias.group(1) if alias else (p + f.group(1)).upper())
-    return names
 
 
 # -- following imports -----------------------------------------------------------------------------------------------

@@ -9,8 +9,19 @@ _ENV_PY = re.compile(
     r"""(?:\s*,\s*(?P<q>['"])(?P<default>[^'"\n]*)(?P=q))?[^)\n]*\)"""
     r"""(?:\s*or\s*(?P<q2>['"])(?P<default2>[^'"\n]*)(?P=q2))?"""
     r"""|\bos\.environ\[\s*['"](?P<name2>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\]"""
-    r"""|\b(?:getenv|environ\.get|env\.str|env\.int|env)\(\s*['"](?P<name3>[A-Z_][A-Z0-9_]*)['"]"""
+    r"""|(?<![\w.])(?:getenv|environ\.get)\(\s*['"](?P<name3>[A-Z_][A-Z0-9_]*)['"]"""
     r"""(?:\s*,\s*(?:default\s*=\s*)?(?P<q3>['"])(?P<default3>[^'"\n]*)(?P=q3))?""")
+# python-decouple's config("X", default=..., cast=...) and django-environ's env("X") / env.str("X") / env.db("X"),
+# called on the reader a module makes (env = environ.Env(...)); env.db() with no name reads DATABASE_URL.
+_READER_VAR = re.compile(r"""(?m)^\s*(?P<v>[A-Za-z_]\w*)\s*=\s*(?:environ\.)?(?:Env|AutoConfig|Config)\(""")
+_ENVIRON_DEFAULT_NAMES = {"db": "DATABASE_URL", "db_url": "DATABASE_URL", "cache": "CACHE_URL", "cache_url": "CACHE_URL",
+                          "email": "EMAIL_URL", "email_url": "EMAIL_URL", "search_url": "SEARCH_URL"}
+_ENV_SCHEME = re.compile(r"""(?:\benviron\.|(?<![\w.]))Env\(""")
+_SETTINGS_CLASS = re.compile(r"""(?m)^class\s+\w+\s*\([^)]*BaseSettings[^)]*\)\s*:\s*\n(?P<body>(?:[ \t]+.*\n|[ \t]*\n)+)""")
+_LITERAL = re.compile(r"""\s*(?P<q>['"])(?P<s>[^'"\n]*)(?P=q)""")
+# zod / t3-env: upper-case keys of an object schema, in a file that validates the environment with it.
+_ZOD_KEY = re.compile(r"""(?m)^\s*['"]?(?P<name>[A-Z][A-Z0-9_]*)['"]?\s*:\s*z\.""")
+_JS_READS_ENV = re.compile(r"""\b(?:process\.env|import\.meta\.env|Bun\.env|Deno\.env)\b|\bcreateEnv\(""")
 _ENV_JS = re.compile(
     r"""\b(?:process\.env|Bun\.env|import\.meta\.env)(?:\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\[\s*['"](?P<name2>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\])"""
     r"""|\bDeno\.env\.get\(\s*['"](?P<name3>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\)""")
@@ -65,6 +76,9 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
             default = m.group("default") if m.group("default") is not None else (
                 m.group("default2") if m.group("default2") is not None else m.group("default3"))
             found.append(EnvRead(name, default, m.start(), m.end()))
+        found += _library_reads(text)
+        found += _settings_fields(text)
+        found.sort(key=lambda r: r.start)
     elif lang == "js":
         for m in _ENV_JS.finditer(text):
             d = _JS_DEFAULT.match(text, m.end())
@@ -76,9 +90,58 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
                 if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
                     default = re.search(r"""=\s*(['"`])([^'"`]*)\1""", part)
                     found.append(EnvRead(name, default.group(2) if default else None, m.start(), m.end()))
+        if _JS_READS_ENV.search(text):
+            for m in _ZOD_KEY.finditer(text):
+                eol = text.find("\n", m.end())
+                rest = text[m.end():eol if eol >= 0 else len(text)]
+                d = re.search(r"""\.default\(\s*(['"`])([^'"`\n]*)\1""", rest)
+                found.append(EnvRead(m.group("name"), d.group(2) if d else None, m.start(), m.end() + len(rest)))
     elif lang in ("shell", "make"):
         for m in _SHELL_VAR.finditer(text):
             found.append(EnvRead(m.group("name"), m.group("default") or None, m.start(), m.end()))
+    return found
+
+
+def _library_reads(text: str) -> list[EnvRead]:
+    """config("X") (python-decouple), env("X") / env.str("X") / env.db() (django-environ) and the names an
+    ``environ.Env(NAME=(cast, default))`` declares."""
+    readers = {"config", "env", *(m.group("v") for m in _READER_VAR.finditer(text))}
+    found = []
+    call = re.compile(r"(?<![\w.])(?P<r>" + "|".join(map(re.escape, sorted(readers))) + r")(?:\.(?P<m>[a-z_]+))?\(")
+    for m in call.finditer(text):
+        args = call_args(text, m.end() - 1)
+        end = m.end() + len(args) + 1
+        first = re.match(r"""\s*(?P<q>['"])(?P<name>[A-Z_][A-Z0-9_]*)(?P=q)""", args)
+        if first:
+            after = args[first.end():]
+            d = re.match(r"""\s*,""" + _LITERAL.pattern, after) or re.search(r"""\bdefault\s*=""" + _LITERAL.pattern, after)
+            found.append(EnvRead(first.group("name"), d.group("s") if d else None, m.start(), end))
+        elif not args.strip() and m.group("m") in _ENVIRON_DEFAULT_NAMES:
+            found.append(EnvRead(_ENVIRON_DEFAULT_NAMES[m.group("m")], None, m.start(), end))
+    for m in _ENV_SCHEME.finditer(text):
+        args = call_args(text, m.end() - 1)
+        for k in re.finditer(r"""(?<![\w.])(?P<name>[A-Z_][A-Z0-9_]*)\s*=\s*\(\s*\w+\s*,(?P<rest>[^)]*)\)""", args):
+            d = _LITERAL.match(k.group("rest"))
+            found.append(EnvRead(k.group("name"), d.group("s") if d else None, m.start(), m.end() + len(args) + 1))
+    return found
+
+
+def _settings_fields(text: str) -> list[EnvRead]:
+    """pydantic BaseSettings: each field is read from the environment by its upper-cased name plus the env_prefix
+    of ``model_config`` / ``class Config``, or by its alias."""
+    found = []
+    for m in _SETTINGS_CLASS.finditer(text):
+        body = m.group("body")
+        prefix = re.search(r"""['"]?env_prefix['"]?\s*[=:]\s*['"]([^'"]*)['"]""", body)
+        p = prefix.group(1) if prefix else ""
+        for f in re.finditer(r"(?m)^[ \t]+(?P<f>[a-z_][a-z0-9_]*)\s*:(?P<rest>[^\n]*)", body):
+            if f.group("f") in ("model_config", "class"):
+                continue
+            alias = re.search(r"""(?:alias|env)\s*=\s*['"]([^'"]+)['"]""", f.group("rest"))
+            d = re.search(r"""=\s*(?:Field\(\s*(?:default\s*=\s*)?)?(['"])([^'"\n]*)\1""", f.group("rest"))
+            start = m.start("body") + f.start()
+            found.append(EnvRead(alias.group(1) if alias else (p + f.group("f")).upper(), d.group(2) if d else None,
+                                 start, m.start("body") + f.end()))
     return found
 
 

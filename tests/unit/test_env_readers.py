@@ -1,0 +1,58 @@
+"""The contract reader follows every common way an application reads its environment: os.environ, python-decouple,
+django-environ, pydantic BaseSettings, process.env, import.meta.env and zod-validated env objects."""
+
+import pytest
+
+from harness.locate.contract import read_contract
+
+from ..conftest import REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "env-readers"
+
+
+def contract_of(name):
+    return read_contract(name, (FIXTURES / name).read_text())
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("os_environ.py", {"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}", "EMBED_MODEL": "{model}"}),
+    ("decouple_settings.py", {"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}",
+                              "EMBED_MODEL": "{model}"}),
+    ("django_environ_settings.py", {"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}",
+                                    "EMBED_MODEL": "{model}", "EMBED_BATCH_SIZE": "{batch_size}"}),
+    ("django_environ_db_default.py", {"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}"}),
+    ("pydantic_settings.py", {"APP_DATABASE_URL": "{database_url}", "APP_OLLAMA_HOST": "{provider_url}",
+                              "EMBEDDING_MODEL": "{model}"}),
+    ("pydantic_settings_v1.py", {"RAG_DATABASE_URL": "{database_url}", "RAG_OLLAMA_HOST": "{provider_url}",
+                                 "RAG_EMBED_MODEL": "{model}"}),
+    ("pydantic_settings_dict_prefix.py", {"SVC_DATABASE_URL": "{database_url}", "SVC_EMBED_MODEL": "{model}"}),
+    ("process_env.ts", {"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}", "EMBED_MODEL": "{model}"}),
+    ("vite_env.ts", {"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}", "EMBED_MODEL": "{model}"}),
+    ("zod_env.ts", {"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}", "EMBED_MODEL": "{model}"}),
+    ("t3_env.ts", {"DATABASE_URL": "{database_url}", "EMBED_MODEL": "{model}"}),
+])
+def test_each_reader_maps_the_names_it_reads_onto_our_placeholders(name, expected):
+    assert contract_of(name).backfill_env() == expected
+
+
+@pytest.mark.parametrize("name", ["decouple_settings.py", "django_environ_settings.py", "pydantic_settings.py",
+                                  "os_environ.py", "process_env.ts", "zod_env.ts"])
+def test_a_readers_default_url_is_a_default_not_a_hard_coded_address(name):
+    contract = contract_of(name)
+    assert contract.hardcoded_urls == ()
+    assert dict(contract.env_defaults).get("OLLAMA_HOST", "http://localhost:11434").endswith(":11434")
+
+
+def test_decouple_and_django_environ_defaults_are_recorded():
+    assert dict(contract_of("decouple_settings.py").env_defaults)["EMBED_MODEL"] == "nomic-embed-text"
+    assert dict(contract_of("django_environ_settings.py").env_defaults)["EMBED_MODEL"] == "nomic-embed-text"
+
+
+def test_a_method_named_config_on_another_object_is_not_an_env_read():
+    text = 'app.config("DATABASE_URL")\nparser.env("EMBED_MODEL")\n'
+    assert read_contract("x.py", text).reads_env == ()
+
+
+def test_upper_case_keys_of_a_zod_object_are_env_names_only_where_the_file_reads_the_environment():
+    text = 'import { z } from "zod";\nexport const Row = z.object({ DATABASE_URL: z.string() });\n'
+    assert read_contract("row.ts", text).reads_env == ()
