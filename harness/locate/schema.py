@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from .literals import call_args, constant, int_value, line_of
@@ -38,7 +38,10 @@ _PY_VECTOR = re.compile(r"""\b(?P<type>Vector|VECTOR|HALFVEC|HalfVector|SPARSEVE
 _PY_COL = re.compile(r"""(?P<col>[A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:[\w.]+\.)?(?:Column|mapped_column|Field)\s*\(""")
 _PY_TABLE = re.compile(r"""__tablename__\s*=\s*['"](?P<t>[^'"]+)['"]|\bop\.(?:create_table|add_column|alter_column)\(\s*['"](?P<t2>[^'"]+)['"]|\bTable\(\s*['"](?P<t3>[^'"]+)['"]|\bclass\s+(?P<cls>[A-Za-z_]\w*)\s*\([^)]*(?:Base|Model|SQLModel|DeclarativeBase)[^)]*\)""")
 _DJANGO = re.compile(r"""(?P<col>[A-Za-z_]\w*)\s*=\s*(?:[\w.]+\.)?(?P<type>VectorField|HalfVectorField|SparseVectorField)\s*\(""")
-_DJANGO_MODEL = re.compile(r"""\bclass\s+(?P<cls>[A-Za-z_]\w*)\s*\([^)]*Model[^)]*\)\s*:|\bdb_table\s*=\s*['"](?P<t>[^'"]+)['"]|migrations\.CreateModel\(\s*name\s*=\s*['"](?P<m>[^'"]+)['"]|model_name\s*=\s*['"](?P<m2>[^'"]+)['"]""")
+_DJANGO_CLASS = re.compile(r"""(?m)^class\s+(?P<cls>[A-Za-z_]\w*)\s*\([^)]*Model[^)]*\)\s*:""")
+_DJANGO_OP_MODEL = re.compile(r"""migrations\.CreateModel\(\s*name\s*=\s*['"](?P<m>[^'"]+)['"]|model_name\s*=\s*['"](?P<m2>[^'"]+)['"]""")
+_DJANGO_META = r"""\b{key}\s*=\s*['"](?P<v>[^'"]+)['"]|['"]{key}['"]\s*:\s*['"](?P<v2>[^'"]+)['"]"""
+_DJANGO_ALTER_TABLE = re.compile(r"""migrations\.AlterModelTable\(""")
 _PRISMA = re.compile(r"""(?m)^\s*(?P<col>[A-Za-z_]\w*)\s+Unsupported\(\s*"(?P<type>vector|halfvec|sparsevec)\(\s*(?P<n>\d+)\s*\)"\s*\)\??(?P<rest>[^\n]*)""")
 _PRISMA_MODEL = re.compile(r"""(?m)^\s*model\s+(?P<m>\w+)\s*\{""")
 _TYPEORM = re.compile(r"""@Column\s*\(""")
@@ -268,26 +271,19 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
 
 def _django(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
     out = []
-    markers = list(_DJANGO_MODEL.finditer(text))
-    app = PurePosixPath(rel).parent.name
-    if app == "migrations":
-        app = PurePosixPath(rel).parent.parent.name
+    models = _django_models(rel, text)
+    ops = list(_DJANGO_OP_MODEL.finditer(text))
+    tables = django_tables(rel, text)
     for m in _DJANGO.finditer(text):
         args = call_args(text, m.end() - 1)
         d = re.search(r"\bdimensions\s*=\s*(?P<v>[\w.]+)", args) or re.match(r"\s*(?P<v>\d+)", args)
         dims = int_value(text, d.group("v")) if d else None
-        table = None
-        before = [x for x in markers if x.start() < m.start()]
-        after_db = [x for x in markers if x.start() > m.start() and x.group("t")]
-        if before:
-            last = before[-1]
-            model = last.group("cls") or last.group("m") or last.group("m2")
-            if last.group("t"):
-                table = last.group("t")
-            elif model:
-                table = f"{app}_{model.lower()}" if app else model.lower()
-                if after_db and not [x for x in markers if before[-1].start() < x.start() < after_db[0].start() and x.group("cls")]:
-                    table = after_db[0].group("t")
+        table = next((t for start, end, t in models if start < m.start() < end), None)
+        if table is None:  # a migration: the model the operation names, in this file's app
+            op = [x for x in ops if x.start() < m.start()]
+            model = (op[-1].group("m") or op[-1].group("m2")) if op else None
+            table = _django_default_table(rel, model) if model else None
+        table = tables.get(table, table) if table else None
         col = m.group("col")
         if col == "field":  # migrations.AddField(model_name=..., name="col", field=VectorField(...))
             named = re.findall(r"""\bname\s*=\s*['"]([^'"]+)['"]""", text[max(0, m.start() - 300):m.start()])
@@ -297,6 +293,62 @@ def _django(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
         vtype = {"V": "vector", "H": "halfvec", "S": "sparsevec"}[m.group("type")[0]]
         out.append(VectorDeclaration(rel, line, dims, "django", table, col, vtype))
     return out
+
+
+def _django_app(rel: str) -> str:
+    """The app label Django gives a module's models by default: its app folder (above models/ or migrations/)."""
+    parent = PurePosixPath(rel).parent
+    return (parent.parent if parent.name in ("migrations", "models") else parent).name
+
+
+def _django_default_table(rel: str, model: str, app_label: str | None = None) -> str:
+    app = app_label or _django_app(rel)
+    return f"{app}_{model.lower()}" if app else model.lower()
+
+
+def _django_meta(body: str, key: str) -> str | None:
+    m = re.search(_DJANGO_META.format(key=key), body)
+    return (m.group("v") or m.group("v2")) if m else None
+
+
+def _django_models(rel: str, text: str) -> list[tuple[int, int, str]]:
+    """(start, end, table) of each model class of a models module: Meta.db_table, else <app_label>_<model>."""
+    out = []
+    for m in _DJANGO_CLASS.finditer(text):
+        nxt = re.compile(r"(?m)^(?=[^\s#])").search(text, m.end())
+        end = nxt.start() if nxt else len(text)
+        body = text[m.end():end]
+        table = _django_meta(body, "db_table") or _django_default_table(rel, m.group("cls"), _django_meta(body, "app_label"))
+        out.append((m.start(), end, table))
+    return out
+
+
+def django_tables(rel: str, text: str) -> dict[str, str]:
+    """Django's default table name -> the table a model really has (Meta.db_table, a migration's
+    ``options={'db_table': ...}`` or ``AlterModelTable``): other files' declarations name only the model."""
+    out = {}
+    for m in _DJANGO_CLASS.finditer(text):
+        nxt = re.compile(r"(?m)^(?=[^\s#])").search(text, m.end())
+        body = text[m.end():nxt.start() if nxt else len(text)]
+        table = _django_meta(body, "db_table")
+        if table:
+            out[_django_default_table(rel, m.group("cls"), _django_meta(body, "app_label"))] = table
+    for m in _DJANGO_OP_MODEL.finditer(text):
+        if m.group("m"):
+            table = _django_meta(call_args(text, text.index("(", m.start())), "db_table")
+            if table:
+                out[_django_default_table(rel, m.group("m"))] = table
+    for m in _DJANGO_ALTER_TABLE.finditer(text):
+        args = call_args(text, m.end() - 1)
+        name, table = _django_meta(args, "name"), _django_meta(args, "table")
+        if name and table:
+            out[_django_default_table(rel, name)] = table
+    return out
+
+
+def with_django_tables(decls: list[VectorDeclaration], tables: dict[str, str]) -> list[VectorDeclaration]:
+    """Django declarations named by the default table, renamed to the table the app declares elsewhere."""
+    return [replace(d, table=tables[d.table]) if d.kind == "django" and d.table in tables else d for d in decls]
 
 
 def _prisma(rel: str, text: str) -> list[VectorDeclaration]:
@@ -337,4 +389,4 @@ def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]
     return tuple(sorted({d.dimensions for d in decls if d.dimensions and 0 < d.dimensions <= 65535}))
 
 
-__all__ = ["VectorDeclaration", "scan", "has_declarations", "dimensions_of", "constant"]
+__all__ = ["VectorDeclaration", "scan", "django_tables", "with_django_tables", "has_declarations", "dimensions_of", "constant"]

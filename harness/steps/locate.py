@@ -144,6 +144,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     declarations: list[VectorDeclaration] = []
     calls: list[EmbeddingCall] = []
     settings: list[ConfigSetting] = []
+    django_tables: dict[str, str] = {}
     base = str(root)
     for rel in files:
         data = filesmod.read(os.path.join(base, rel))
@@ -153,6 +154,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         doc = filesmod.is_doc(rel)
         if not doc and filesmod.is_test(rel):
             continue
+        if not doc and name.endswith(".py") and (b"db_table" in data or b"AlterModelTable" in data):
+            django_tables.update(schemascan.django_tables(rel, data.decode("utf-8", "replace")))
         if not doc:
             if name == "package.json":
                 entrypoints.extend(eps.npm_scripts(root, rel, data, all_terms))
@@ -210,6 +213,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                                   *(s.line for s in found_settings if _embedding_setting(s.name))}))[:20]
             names = tuple(dict.fromkeys([*(c.kind for c in file_calls), *embedding_names]))
             by_cat["service"].append(FileHits(rel, "service", terms_found, lines, (), names))
+    declarations = schemascan.with_django_tables(declarations, django_tables)
     for items in by_cat.values():
         items.sort(key=lambda h: (-h.score, h.path))
     ranked = sorted(dict.fromkeys(entrypoints), key=lambda e: (-e.score, e.command))

@@ -203,3 +203,18 @@ def test_prisma_db_seed_is_an_entrypoint_followed_through_package_json_and_flag_
 
 def test_llamaindex_pgvectorstore_declares_its_data_table_and_dimension(found):
     assert ("store.py", "data_llamaindex_embedding", "embedding", 1024, "llamaindex") in decls(found("py-langchain"))
+
+
+def test_django_meta_db_table_is_the_table_of_the_model_and_of_a_migration_naming_only_the_model(found):
+    result = found("django-db-table")
+    assert ("games/models.py", "games", "embedding", 384, "django") in decls(result)
+    assert ("games/migrations/0002_game_embedding.py", "games", "embedding", 384, "django") in decls(result)
+    assert "games_game" not in {d.table for d in result.declarations}
+
+
+def test_django_meta_app_label_names_the_default_table(found):
+    assert ("games/models.py", "shop_product", "embedding", 384, "django") in decls(found("django-db-table"))
+
+
+def test_django_alter_model_table_renames_the_table_a_migration_added_a_vector_to(found):
+    assert ("catalog/migrations/0001_item.py", "catalog_items", "vec", 768, "django") in decls(found("django-db-table"))
