@@ -492,7 +492,7 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
         if args[:1] == ["manage.py"] and len(args) > 1:  # a Django management command
             found = sorted(workdir.glob(f"*/management/commands/{args[1]}.py"))
             if found:
-                return contract_of_files(root, found[:1], extra=base)
+                return contract_of_files(root, found[:1] + _django_settings(workdir), extra=base)
         if args:
             path = workdir / args[0]
             if not path.is_file():
@@ -538,6 +538,14 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
     if console:
         return contract_of_files(root, console, extra=base)
     return unknown(f"cannot read what {name!r} runs (a binary or a tool outside the repository)")
+
+
+def _django_settings(workdir: Path) -> list[Path]:
+    """The settings module manage.py names (DJANGO_SETTINGS_MODULE): Django loads it before any command, so the
+    database and provider it reads are the command's."""
+    data = read(workdir / "manage.py")
+    m = re.search(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""", data.decode("utf-8", "replace")) if data else None
+    return _module_files(m.group(1), workdir) or _module_files(m.group(1) + ".__init__", workdir) if m else []
 
 
 def _module_files(module: str, workdir: Path) -> list[Path]:

@@ -218,3 +218,15 @@ def test_django_meta_app_label_names_the_default_table(found):
 
 def test_django_alter_model_table_renames_the_table_a_migration_added_a_vector_to(found):
     assert ("catalog/migrations/0001_item.py", "catalog_items", "vec", 768, "django") in decls(found("django-db-table"))
+
+
+def test_a_django_command_reads_the_settings_module_manage_py_names(found):
+    contract = next(e for e in found("django-db-table").entrypoints
+                    if e.command == "python manage.py embed_games").contract
+    assert "gamesite/settings.py" in contract.files
+    assert contract.backfill_env() == {"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}"}
+    assert contract.hardcoded_urls == ()
+
+
+def test_the_default_settings_module_of_a_django_command_is_read(found):
+    assert "PGDATABASE" in found("django-vectors").entrypoints[0].contract.reads_env
