@@ -343,17 +343,25 @@ def drop_retired(conn: Conn, lock_conn: Conn, target: Target, live: str) -> Swap
                 f"{retired!r} cannot be compared with {live!r} ({record['replaced_by']!r} was not made by backfill "
                 "--into and the profile names no chunks.sources), so nothing proves it holds no chunk "
                 f"{live!r} lacks; nothing was deleted. Expected chunks.sources in the profile")
-        missing, examples = differences(conn, target, retired, live, by=by)
+        tenants = _views(conn, target)
+        missing, examples = 0, []
+        for tenant in tenants:
+            with rls.scope(conn, target.profile, tenant):
+                more, shown = differences(conn, target, retired, live, by=by)
+                missing, examples = missing + more, examples + shown
         if missing:
             raise RefusedError(
                 f"{retired!r} holds {missing} chunks that {live!r} lacks (e.g. "
                 + ", ".join(f"id={o.id}" for o in examples[:5])
                 + f"); expected every retired chunk also in {live}, so nothing was deleted (swap --rollback --to {live} "
                 "brings the old collection back)")
-        return _drop(conn, target, live, retired)
+        if tenants != [None] and (hidden := rls.completeness(conn, target, retired, tenants)) is not None \
+                and hidden.status == UNPROVEN:
+            raise RefusedError(f"{retired!r} cannot be dropped whole: {hidden.note}; nothing was deleted")
+        return _drop(conn, target, live, retired, tenants)
 
 
-def _drop(conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
+def _drop(conn: Conn, target: Target, live: str, retired: str, tenants: list[str | None]) -> SwapResult:
     em = target.profile.embeddings
     with conn.transaction():
         if library_swap.is_langchain(target):
@@ -361,18 +369,30 @@ def _drop(conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
             conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
                          (bookkeeping.target_name(em.schema, em.table), live))
             return SwapResult("drop-retired", live, None, retired, vectors, vectors)
-        if em.collection:
-            vectors = conn.execute(sql.SQL("DELETE FROM {t} WHERE {col}::text = %s").format(
-                t=target.embedding_table, col=sql.Identifier(em.collection)), (retired,)).rowcount
-        else:
-            vectors = conn.execute(sql.SQL("DELETE FROM {t} AS e USING {c} AS c WHERE e.{k} = {id} AND {w}").format(
-                t=target.embedding_table, c=target.chunk_table, k=sql.Identifier(em.key), id=target.chunk_id,
-                w=target.chunk_filter()), {"collection": retired}).rowcount
-        chunks = conn.execute(sql.SQL("DELETE FROM {t} AS c WHERE {where}").format(
-            t=target.chunk_table, where=target.chunk_filter()), {"collection": retired}).rowcount
+        held = _in_views(conn, target, tenants, lambda: (rls.chunk_count(conn, target, retired), 0))[0]
+        chunks, vectors = _in_views(conn, target, tenants, lambda: _delete(conn, target, retired))
+        if chunks != held:  # a policy that lets a tenant read its rows but not delete them
+            raise RefusedError(f"dropping {retired!r} deleted {chunks} chunks where {held} were counted in the views of "
+                               f"tenants {', '.join(str(t) for t in tenants)} just before; nothing was deleted (rolled "
+                               "back). Expected policies that let each tenant delete its own rows (or the table owner)")
         conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
                      (bookkeeping.target_name(em.schema, em.table), live))
     return SwapResult("drop-retired", live, None, retired, chunks, vectors)
+
+
+def _delete(conn: Conn, target: Target, retired: str) -> tuple[int, int]:
+    """Delete ``retired``'s vectors, then its chunks, in the current view: (chunks, vectors) deleted."""
+    em = target.profile.embeddings
+    if em.collection:
+        vectors = conn.execute(sql.SQL("DELETE FROM {t} WHERE {col}::text = %s").format(
+            t=target.embedding_table, col=sql.Identifier(em.collection)), (retired,)).rowcount
+    else:
+        vectors = conn.execute(sql.SQL("DELETE FROM {t} AS e USING {c} AS c WHERE e.{k} = {id} AND {w}").format(
+            t=target.embedding_table, c=target.chunk_table, k=sql.Identifier(em.key), id=target.chunk_id,
+            w=target.chunk_filter()), {"collection": retired}).rowcount
+    chunks = conn.execute(sql.SQL("DELETE FROM {t} AS c WHERE {where}").format(
+        t=target.chunk_table, where=target.chunk_filter()), {"collection": retired}).rowcount
+    return chunks, vectors
 
 
 # -- a collection per table (LlamaIndex): the swap renames tables ------------------------

@@ -252,6 +252,54 @@ def test_swap_under_rls_refuses_while_a_tenant_is_not_listed(embedded_db, pg, v2
     assert _by_tenant(embedded_db, NEW) == {"globex": 19}
 
 
+def test_swap_under_rls_refuses_when_a_tenants_rows_cannot_be_relabelled(embedded_db, pg, v2_server, demo_profile,
+                                                                         cli, tmp_path):
+    """acme may read its chunks but not update them: the relabel would leave them behind, so nothing is swapped."""
+    profile = _rls_profile(demo_profile, tmp_path, "acme, globex")
+    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
+    embedded_db.execute("CREATE POLICY frozen ON document_chunks AS RESTRICTIVE FOR UPDATE USING (tenant_id <> 'acme')")
+    swapped = cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env)
+    assert swapped.code == 2, swapped.out
+    assert "moved 19 chunks" in swapped.err and "where 29 and 29 were counted" in swapped.err
+    assert "Swapped" not in swapped.out
+    assert _by_tenant(embedded_db, LIVE, TEST_MODEL) == {"acme": 10, "globex": 19} == _by_tenant(embedded_db, NEW)
+    assert _by_tenant(embedded_db, LIVE + "__retired") == {}
+
+
+def test_drop_retired_under_rls_deletes_every_tenants_old_rows(embedded_db, pg, v2_server, demo_profile, cli, tmp_path):
+    profile = _rls_profile(demo_profile, tmp_path, "acme, globex")
+    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
+    assert cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    dropped = cli("swap", "--profile", profile, "--drop-retired", "--to", LIVE, "--json", env=env)
+    assert dropped.code == 0, dropped.err
+    assert dropped.json["chunks"] == 29 and dropped.json["embeddings"] == 29
+    assert _by_tenant(embedded_db, LIVE + "__retired") == {}
+    assert _by_tenant(embedded_db, LIVE, NEW_MODEL) == {"acme": 10, "globex": 19}
+
+
+def test_drop_retired_under_rls_refuses_when_a_tenants_rows_cannot_be_deleted(embedded_db, pg, v2_server, demo_profile,
+                                                                             cli, tmp_path):
+    profile = _rls_profile(demo_profile, tmp_path, "acme, globex")
+    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
+    assert cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    embedded_db.execute("CREATE POLICY kept ON document_chunks AS RESTRICTIVE FOR DELETE USING (tenant_id <> 'acme')")
+    dropped = cli("swap", "--profile", profile, "--drop-retired", "--to", LIVE, env=env)
+    assert dropped.code == 2, dropped.out
+    assert "deleted 19 chunks where 29 were counted" in dropped.err
+    assert _by_tenant(embedded_db, LIVE + "__retired", TEST_MODEL) == {"acme": 10, "globex": 19}
+
+
+def test_drop_retired_under_rls_refuses_while_a_tenant_is_not_listed(embedded_db, pg, v2_server, demo_profile, cli,
+                                                                     tmp_path):
+    env = _filled_under_rls(embedded_db, pg, v2_server, _rls_profile(demo_profile, tmp_path, "acme, globex"), cli)
+    assert cli("swap", "--profile", tmp_path / "profile.yaml", "--from", NEW, "--to", LIVE, env=env).code == 0
+    dropped = cli("swap", "--profile", _rls_profile(demo_profile, tmp_path, "globex"), "--drop-retired", "--to", LIVE,
+                  env=env)
+    assert dropped.code == 2, dropped.out
+    assert "cannot be dropped whole" in dropped.err and "10 rows belong to tenants not listed" in dropped.err
+    assert _by_tenant(embedded_db, LIVE + "__retired", TEST_MODEL) == {"acme": 10, "globex": 19}
+
+
 def test_rollback_refuses_while_a_collection_already_holds_the_replacements_name(embedded_db, v2_server, demo_profile,
                                                                                   cli):
     """Rollback relabels live back to NEW's name: were NEW filled again meanwhile, the two would be merged."""
