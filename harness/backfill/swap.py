@@ -8,6 +8,7 @@ The bookkeeping row in ``backfill_harness.swaps`` says what a rollback must undo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, cast
 
 import psycopg
@@ -16,7 +17,7 @@ from psycopg import sql
 from .. import checks, rls
 from .. import db as dbmod
 from ..checks.live import CONTENT, comparison, differences, matches_live
-from ..checks.outcome import FAIL, UNPROVEN, Outcome
+from ..checks.outcome import FAIL, UNPROVEN, Offender, Outcome
 from ..checks.verdict import done
 from ..db import Conn, one
 from ..errors import ConfigError, RefusedError
@@ -108,8 +109,8 @@ def _relabel_views(conn: Conn, target: Target, tenants: list[str | None], moves:
         if tenants == [None]:
             moved = _relabel(conn, target, old, new)
             continue
-        before = _in_views(conn, target, tenants, lambda: _held(conn, target, old))
-        moved = _in_views(conn, target, tenants, lambda: _relabel(conn, target, old, new))
+        before = _in_views(conn, target, tenants, partial(_held, conn, target, old))
+        moved = _in_views(conn, target, tenants, partial(_relabel, conn, target, old, new))
         if moved != before:
             raise RefusedError(
                 f"relabelling {old!r} as {new!r} moved {moved[0]} chunks and {moved[1]} vectors where {before[0]} and "
@@ -143,7 +144,7 @@ def _still_matches(conn: Conn, target: Target, new: str, live: str, tenants: lis
     compare NEW with live again, so a live edit made after the gate measured matches_live refuses the swap."""
     conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target.chunk_table))
     by = comparison(conn, target, new) or CONTENT  # the gate refused an unproven comparison; never None here
-    added, gone, examples = 0, 0, []
+    added, gone, examples = 0, 0, list[Offender]()
     for tenant in tenants:  # each tenant's view in turn (set_config(..., true) lasts until the relabel commits)
         if tenant is not None:
             dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
@@ -344,7 +345,7 @@ def drop_retired(conn: Conn, lock_conn: Conn, target: Target, live: str) -> Swap
                 "--into and the profile names no chunks.sources), so nothing proves it holds no chunk "
                 f"{live!r} lacks; nothing was deleted. Expected chunks.sources in the profile")
         tenants = _views(conn, target)
-        missing, examples = 0, []
+        missing, examples = 0, list[Offender]()
         for tenant in tenants:
             with rls.scope(conn, target.profile, tenant):
                 more, shown = differences(conn, target, retired, live, by=by)

@@ -106,7 +106,9 @@ def matches_live(session: CheckSession, new: str, live: str) -> Outcome:
         return unproven("matches_live", new, f"{new} was not made by backfill --into (so it is not compared chunk "
                         f"by chunk) and the profile names no chunks.sources to compare by; whether it holds "
                         f"everything {live} holds now cannot be proven")
-    added, gone, in_live, in_new = 0, 0, [], []
+    added, gone = 0, 0
+    in_live: list[Offender] = []
+    in_new: list[Offender] = []
     for tenant in session.tenants:
         with session.read_only(tenant) as conn:
             more, shown = differences(conn, session.target, live, new, by=by)
