@@ -8,14 +8,16 @@ The bookkeeping row in ``backfill_harness.swaps`` says what a rollback must undo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, cast
 
 import psycopg
 from psycopg import sql
 
 from .. import checks, rls
+from .. import db as dbmod
 from ..checks.live import CONTENT, comparison, differences, matches_live
-from ..checks.outcome import FAIL, UNPROVEN, Outcome
+from ..checks.outcome import FAIL, UNPROVEN, Offender, Outcome
 from ..checks.verdict import done
 from ..db import Conn, one
 from ..errors import ConfigError, RefusedError
@@ -64,6 +66,60 @@ def _require_collections(target: Target) -> None:
         raise ConfigError(f"swap needs {shape.expected}; profile {target.profile.name!r}: {shape.found}; {shape.note}")
 
 
+def _views(conn: Conn, target: Target) -> list[str | None]:
+    """The tenants whose views a collection swap reads and relabels one by one ([None]: the table as this role sees
+    it, where no per-tenant database.session meets row-level security that applies)."""
+    profile = target.profile
+    if not profile.database.per_tenant or not rls.applies(rls.inspect(conn, profile)):
+        return [None]
+    return rls.tenants(conn, profile)
+
+
+def _in_views(conn: Conn, target: Target, tenants: list[str | None], work: Callable[[], tuple[int, int]]) -> tuple[int, int]:
+    """``work()`` in each tenant's view in turn inside the caller's transaction (set_config(..., true) lasts until it
+    ends, each tenant's settings replacing the last's), added up."""
+    chunks = vectors = 0
+    for tenant in tenants:
+        if tenant is not None:
+            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
+        c, v = work()
+        chunks, vectors = chunks + c, vectors + v
+    return chunks, vectors
+
+
+def _held(conn: Conn, target: Target, collection: str) -> tuple[int, int]:
+    """Chunks and vectors of ``collection`` in the current view, counted as ``_relabel`` counts what it moved."""
+    em = target.profile.embeddings
+    chunks = rls.chunk_count(conn, target, collection)
+    if em.collection:
+        vectors = one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {t} WHERE {col}::text = %s").format(
+            t=target.embedding_table, col=sql.Identifier(em.collection)), (collection,)).fetchone())["n"]
+    else:
+        vectors = one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL").format(
+            j=target.join(), w=target.chunk_filter(), v=target.vector), {"collection": collection}).fetchone())["n"]
+    return chunks, int(vectors)
+
+
+def _relabel_views(conn: Conn, target: Target, tenants: list[str | None], moves: list[tuple[str, str]]) -> tuple[int, int]:
+    """Inside the caller's transaction: relabel each (old, new) tenant by tenant; under per-tenant row-level security
+    refuse (the caller's transaction rolls it all back) unless exactly the rows counted in those views just before
+    moved. Returns the last move's counts."""
+    moved = (0, 0)
+    for old, new in moves:
+        if tenants == [None]:
+            moved = _relabel(conn, target, old, new)
+            continue
+        before = _in_views(conn, target, tenants, partial(_held, conn, target, old))
+        moved = _in_views(conn, target, tenants, partial(_relabel, conn, target, old, new))
+        if moved != before:
+            raise RefusedError(
+                f"relabelling {old!r} as {new!r} moved {moved[0]} chunks and {moved[1]} vectors where {before[0]} and "
+                f"{before[1]} were counted in the views of tenants {', '.join(str(t) for t in tenants)} just before; "
+                "nothing was swapped (rolled back). Expected policies that let each tenant update its own rows "
+                "(or swap run as the table owner)")
+    return moved
+
+
 def _relabel(conn: Conn, target: Target, old: str, new: str) -> tuple[int, int]:
     ch, em = target.profile.chunks, target.profile.embeddings
     if library_swap.is_langchain(target):
@@ -83,13 +139,18 @@ def _relabel(conn: Conn, target: Target, old: str, new: str) -> tuple[int, int]:
     return chunks, vectors
 
 
-def _still_matches(conn: Conn, target: Target, new: str, live: str) -> None:
+def _still_matches(conn: Conn, target: Target, new: str, live: str, tenants: list[str | None]) -> None:
     """Inside the relabel's transaction: keep the chunk table's writers out until it commits (readers go on) and
     compare NEW with live again, so a live edit made after the gate measured matches_live refuses the swap."""
     conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target.chunk_table))
     by = comparison(conn, target, new) or CONTENT  # the gate refused an unproven comparison; never None here
-    added, examples = differences(conn, target, live, new, by=by)
-    gone, _ = differences(conn, target, new, live, by=by)
+    added, gone, examples = 0, 0, list[Offender]()
+    for tenant in tenants:  # each tenant's view in turn (set_config(..., true) lasts until the relabel commits)
+        if tenant is not None:
+            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
+        more, shown = differences(conn, target, live, new, by=by)
+        added, examples = added + more, examples + shown
+        gone += differences(conn, target, new, live, by=by)[0]
     if added or gone:
         raise RefusedError(
             f"{live!r} changed after the gate compared it with {new!r}: {added} chunks added or edited there since"
@@ -98,9 +159,9 @@ def _still_matches(conn: Conn, target: Target, new: str, live: str) -> None:
             "--sync, then swap again")
 
 
-def _require_empty(conn: Conn, target: Target, name: str, why: str) -> None:
-    """Refuse to relabel rows into a collection name that holds chunks: they would be merged, for good."""
-    if held := rls.chunk_count(conn, target, name):
+def _require_empty(conn: Conn, target: Target, name: str, why: str, tenants: list[str | None]) -> None:
+    """Refuse to relabel rows into a collection name that holds chunks (in any tenant's view): they would be merged."""
+    if held := rls.visible_count(conn, target, name, tenants):
         raise ConfigError(f"collection {name!r} already holds {held} chunks, and {why}; expected {name!r} renamed or "
                           "dropped first (or NEW under another name)")
 
@@ -184,30 +245,29 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
     _require_collections(target)
     if new == live:
         raise ConfigError(f"--from {new!r} and --to {live!r} are the same collection; expected two different names")
-    require_collection(conn, target, new)
-    require_collection(conn, target, live)
+    tenants = _views(conn, target)
+    # Under per-tenant row-level security the collections are what the tenants' views hold together.
+    rls.require_visible(conn, target, new, tenants)
+    rls.require_visible(conn, target, live, tenants)
     bookkeeping.ensure(conn)
     retired = live + RETIRED_SUFFIX
     previous = _record(conn, target, live)
     if previous is not None:
         raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
                           f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
-    _require_empty(conn, target, retired, f"swap keeps {live!r}'s old chunks under that name")
+    _require_empty(conn, target, retired, f"swap keeps {live!r}'s old chunks under that name", tenants)
     # The locks keep backfills of both collections out from the gate to the commit, so what passed is what is swapped.
     with _Locked(lock_conn, target.profile.embeddings.table, [live, new]):
         gate = run_gate(settings, new, live)
         if (refused := refusal(gate, new, live, override)) is not None:
             raise RefusedError(refused)
         em = target.profile.embeddings
-        from .. import db as dbmod
-
         try:
             with lock.WaitWatch(lambda: dbmod.connect(settings.database_url, autocommit=True), [conn]), \
                     conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
-                _still_matches(conn, target, new, live)
-                _relabel(conn, target, live, retired)
-                chunks, vectors = _relabel(conn, target, new, live)
+                _still_matches(conn, target, new, live, tenants)
+                chunks, vectors = _relabel_views(conn, target, tenants, [(live, retired), (new, live)])
                 conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
                              (bookkeeping.target_name(em.schema, em.table), live, retired, new))
         except psycopg.errors.LockNotAvailable:
@@ -253,11 +313,12 @@ def rollback(conn: Conn, lock_conn: Conn, target: Target, live: str) -> SwapResu
                 chunks = library_swap.rename_tables(conn, target, [(live, record["replaced_by"]), (record["retired"], live)])
                 _forget(conn, target, live)
         return SwapResult("rollback", live, record["replaced_by"], record["retired"], chunks, chunks)
-    _require_empty(conn, target, record["replaced_by"], f"rollback moves {live!r}'s chunks back under that name")
+    tenants = _views(conn, target)
+    _require_empty(conn, target, record["replaced_by"], f"rollback moves {live!r}'s chunks back under that name", tenants)
     with _Locked(lock_conn, em.table, [live, record["replaced_by"]]):
         with conn.transaction():
-            _relabel(conn, target, live, record["replaced_by"])
-            chunks, vectors = _relabel(conn, target, record["retired"], live)
+            chunks, vectors = _relabel_views(conn, target, tenants,
+                                             [(live, record["replaced_by"]), (record["retired"], live)])
             conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
                          (bookkeeping.target_name(em.schema, em.table), live))
     return SwapResult("rollback", live, record["replaced_by"], record["retired"], chunks, vectors)
@@ -283,17 +344,25 @@ def drop_retired(conn: Conn, lock_conn: Conn, target: Target, live: str) -> Swap
                 f"{retired!r} cannot be compared with {live!r} ({record['replaced_by']!r} was not made by backfill "
                 "--into and the profile names no chunks.sources), so nothing proves it holds no chunk "
                 f"{live!r} lacks; nothing was deleted. Expected chunks.sources in the profile")
-        missing, examples = differences(conn, target, retired, live, by=by)
+        tenants = _views(conn, target)
+        missing, examples = 0, list[Offender]()
+        for tenant in tenants:
+            with rls.scope(conn, target.profile, tenant):
+                more, shown = differences(conn, target, retired, live, by=by)
+                missing, examples = missing + more, examples + shown
         if missing:
             raise RefusedError(
                 f"{retired!r} holds {missing} chunks that {live!r} lacks (e.g. "
                 + ", ".join(f"id={o.id}" for o in examples[:5])
                 + f"); expected every retired chunk also in {live}, so nothing was deleted (swap --rollback --to {live} "
                 "brings the old collection back)")
-        return _drop(conn, target, live, retired)
+        if tenants != [None] and (hidden := rls.completeness(conn, target, retired, tenants)) is not None \
+                and hidden.status == UNPROVEN:
+            raise RefusedError(f"{retired!r} cannot be dropped whole: {hidden.note}; nothing was deleted")
+        return _drop(conn, target, live, retired, tenants)
 
 
-def _drop(conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
+def _drop(conn: Conn, target: Target, live: str, retired: str, tenants: list[str | None]) -> SwapResult:
     em = target.profile.embeddings
     with conn.transaction():
         if library_swap.is_langchain(target):
@@ -301,18 +370,30 @@ def _drop(conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
             conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
                          (bookkeeping.target_name(em.schema, em.table), live))
             return SwapResult("drop-retired", live, None, retired, vectors, vectors)
-        if em.collection:
-            vectors = conn.execute(sql.SQL("DELETE FROM {t} WHERE {col}::text = %s").format(
-                t=target.embedding_table, col=sql.Identifier(em.collection)), (retired,)).rowcount
-        else:
-            vectors = conn.execute(sql.SQL("DELETE FROM {t} AS e USING {c} AS c WHERE e.{k} = {id} AND {w}").format(
-                t=target.embedding_table, c=target.chunk_table, k=sql.Identifier(em.key), id=target.chunk_id,
-                w=target.chunk_filter()), {"collection": retired}).rowcount
-        chunks = conn.execute(sql.SQL("DELETE FROM {t} AS c WHERE {where}").format(
-            t=target.chunk_table, where=target.chunk_filter()), {"collection": retired}).rowcount
+        held = _in_views(conn, target, tenants, lambda: (rls.chunk_count(conn, target, retired), 0))[0]
+        chunks, vectors = _in_views(conn, target, tenants, lambda: _delete(conn, target, retired))
+        if chunks != held:  # a policy that lets a tenant read its rows but not delete them
+            raise RefusedError(f"dropping {retired!r} deleted {chunks} chunks where {held} were counted in the views of "
+                               f"tenants {', '.join(str(t) for t in tenants)} just before; nothing was deleted (rolled "
+                               "back). Expected policies that let each tenant delete its own rows (or the table owner)")
         conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
                      (bookkeeping.target_name(em.schema, em.table), live))
     return SwapResult("drop-retired", live, None, retired, chunks, vectors)
+
+
+def _delete(conn: Conn, target: Target, retired: str) -> tuple[int, int]:
+    """Delete ``retired``'s vectors, then its chunks, in the current view: (chunks, vectors) deleted."""
+    em = target.profile.embeddings
+    if em.collection:
+        vectors = conn.execute(sql.SQL("DELETE FROM {t} WHERE {col}::text = %s").format(
+            t=target.embedding_table, col=sql.Identifier(em.collection)), (retired,)).rowcount
+    else:
+        vectors = conn.execute(sql.SQL("DELETE FROM {t} AS e USING {c} AS c WHERE e.{k} = {id} AND {w}").format(
+            t=target.embedding_table, c=target.chunk_table, k=sql.Identifier(em.key), id=target.chunk_id,
+            w=target.chunk_filter()), {"collection": retired}).rowcount
+    chunks = conn.execute(sql.SQL("DELETE FROM {t} AS c WHERE {where}").format(
+        t=target.chunk_table, where=target.chunk_filter()), {"collection": retired}).rowcount
+    return chunks, vectors
 
 
 # -- a collection per table (LlamaIndex): the swap renames tables ------------------------

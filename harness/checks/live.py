@@ -98,20 +98,31 @@ def _filter_for(conn: Conn, target: Target, param: str) -> sql.Composable:
 
 
 def matches_live(session: CheckSession, new: str, live: str) -> Outcome:
-    """``new`` holds what ``live`` holds now: the same chunks (a copy) or the same sources (a re-chunk)."""
+    """``new`` holds what ``live`` holds now: the same chunks (a copy) or the same sources (a re-chunk), compared in
+    each tenant's view under per-tenant row-level security (unproven unless those views are every tenant's)."""
     with session.read_only() as conn:
         by = comparison(conn, session.target, new)
-        if by is None:
-            return unproven("matches_live", new, f"{new} was not made by backfill --into (so it is not compared chunk "
-                            f"by chunk) and the profile names no chunks.sources to compare by; whether it holds "
-                            f"everything {live} holds now cannot be proven")
-        added, in_live = differences(conn, session.target, live, new, by=by)
-        gone, in_new = differences(conn, session.target, new, live, by=by)
+    if by is None:
+        return unproven("matches_live", new, f"{new} was not made by backfill --into (so it is not compared chunk "
+                        f"by chunk) and the profile names no chunks.sources to compare by; whether it holds "
+                        f"everything {live} holds now cannot be proven")
+    added, gone = 0, 0
+    in_live: list[Offender] = []
+    in_new: list[Offender] = []
+    for tenant in session.tenants:
+        with session.read_only(tenant) as conn:
+            more, shown = differences(conn, session.target, live, new, by=by)
+            added, in_live = added + more, in_live + shown
+            more, shown = differences(conn, session.target, new, live, by=by)
+            gone, in_new = gone + more, in_new + shown
     what = "chunks (content and text)" if by == CONTENT else f"sources ({', '.join(session.profile.chunks.sources)})"
     offenders = [Offender(o.id, o.collection, detail="added or edited in live since the new collection was filled")
                  for o in in_live]
     offenders += [Offender(o.id, o.collection, detail="no longer in live (deleted or edited there)") for o in in_new]
-    return verdict("matches_live", new, added == 0 and gone == 0,
-                   expected=f"the same {what} as {live} holds now",
-                   found=f"{added} chunks of {live} missing or different in {new}, {gone} chunks of {new} no longer in {live}",
-                   offenders=offenders, total=added + gone, metrics={"live_only": added, "new_only": gone, "by": by})
+    measured = verdict("matches_live", new, added == 0 and gone == 0,
+                       expected=f"the same {what} as {live} holds now",
+                       found=f"{added} chunks of {live} missing or different in {new}, {gone} chunks of {new} no longer in {live}",
+                       offenders=offenders, total=added + gone,
+                       metrics={"live_only": added, "new_only": gone, "by": by})
+    # Rows of a tenant not listed are in neither side's views: live's would be left behind by the swap.
+    return session.partial("matches_live", new, session.partial("matches_live", live, measured))

@@ -1,7 +1,7 @@
 """swap is exact: NEW must hold the live collection's chunks as they are now, and drop-retired loses nothing."""
 
 
-from .test_engine_swap import LIVE, NEW, NEW_MODEL, _env
+from .test_engine_swap import LIVE, NEW, NEW_MODEL, TEST_MODEL, _env
 
 
 def _edit_live_after_the_copy(db) -> None:
@@ -187,22 +187,117 @@ def _rls_on_the_demo(db, pg) -> str:
     return pg.dsn(db.name, user=role, password="app-secret-pw")
 
 
-def test_swap_under_rls_moves_every_tenants_rows_or_says_it_did_not(embedded_db, pg, v2_server, demo_profile, cli,
-                                                                    tmp_path):
+def _rls_profile(demo_profile, tmp_path, tenants: str):
     profile = tmp_path / "profile.yaml"
     profile.write_text(demo_profile.read_text().replace(
-        "database:\n", 'database:\n  session: {app.current_tenant_id: "{tenant}"}\n  tenants: [acme, globex]\n', 1))
-    env = {**_env(embedded_db, v2_server.url, NEW_MODEL), "DATABASE_URL": _rls_on_the_demo(embedded_db, pg)}
+        "database:\n", f'database:\n  session: {{app.current_tenant_id: "{{tenant}}"}}\n  tenants: [{tenants}]\n', 1))
+    return profile
+
+
+def _two_tenants(db) -> None:
+    """The live collection's first 10 chunks (and their vectors) belong to acme, the other 19 to globex."""
+    db.execute("UPDATE document_chunks SET tenant_id = 'acme' WHERE id IN "
+               "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 10)", (LIVE,))
+    db.execute("UPDATE document_embeddings e SET tenant_id = c.tenant_id FROM document_chunks c WHERE e.chunk_id = c.id")
+
+
+def _by_tenant(db, collection, model=None) -> dict[str, int]:
+    """Chunks of ``collection`` per tenant (with a vector of ``model`` when given), counted by the owner."""
+    join = "JOIN document_embeddings e ON e.chunk_id = c.id AND e.model_name = %s " if model else ""
+    rows = db.connect().execute(f"SELECT c.tenant_id, count(*) FROM document_chunks c {join}WHERE c.collection = %s "
+                                "GROUP BY 1", ((model,) if model else ()) + (collection,)).fetchall()
+    return {t: n for t, n in rows}
+
+
+def _filled_under_rls(db, pg, v2_server, profile, cli):
+    _two_tenants(db)
+    env = {**_env(db, v2_server.url, NEW_MODEL), "DATABASE_URL": _rls_on_the_demo(db, pg)}
     filled = cli("backfill", "--profile", profile, "--collection", LIVE, "--into", NEW, env=env)
     assert filled.code == 0, filled.err
-    assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 29
+    return env
+
+
+def test_swap_under_rls_moves_every_tenants_rows(embedded_db, pg, v2_server, demo_profile, cli, tmp_path):
+    profile = _rls_profile(demo_profile, tmp_path, "acme, globex")
+    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
+    old = _by_tenant(embedded_db, LIVE, TEST_MODEL)
+    assert old == {"acme": 10, "globex": 19} and _by_tenant(embedded_db, NEW) == old
+    swapped = cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, "--json", env=env)
+    assert swapped.code == 0, swapped.err
+    assert swapped.json["chunks"] == 29 and swapped.json["embeddings"] == 29
+    assert _by_tenant(embedded_db, LIVE, NEW_MODEL) == old and _by_tenant(embedded_db, LIVE) == old
+    assert _by_tenant(embedded_db, LIVE + "__retired", TEST_MODEL) == old and _by_tenant(embedded_db, NEW) == {}
+
+
+def test_rollback_under_rls_restores_every_tenants_rows(embedded_db, pg, v2_server, demo_profile, cli, tmp_path):
+    profile = _rls_profile(demo_profile, tmp_path, "acme, globex")
+    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
+    assert cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    rolled = cli("swap", "--profile", profile, "--rollback", "--to", LIVE, "--json", env=env)
+    assert rolled.code == 0, rolled.err
+    assert rolled.json["chunks"] == 29
+    assert _by_tenant(embedded_db, LIVE, TEST_MODEL) == {"acme": 10, "globex": 19} == _by_tenant(embedded_db, LIVE)
+    assert _by_tenant(embedded_db, NEW, NEW_MODEL) == {"acme": 10, "globex": 19}
+    assert _by_tenant(embedded_db, LIVE + "__retired") == {}
+
+
+def test_swap_under_rls_refuses_while_a_tenant_is_not_listed(embedded_db, pg, v2_server, demo_profile, cli, tmp_path):
+    """NEW filled in globex's view alone matches globex's live rows; acme's live rows, hidden, would stay behind."""
+    profile = _rls_profile(demo_profile, tmp_path, "globex")
+    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
     swapped = cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env)
-    if swapped.code == 0:  # "Swapped" is said only of rows that moved
-        assert embedded_db.scalar("SELECT count(*) FROM document_chunks c JOIN document_embeddings e ON e.chunk_id = c.id "
-                                  "AND e.model_name = %s WHERE c.collection = %s", (NEW_MODEL, LIVE)) == 29, swapped.out
-        assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 0
-    else:
-        assert embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (NEW,)) == 29
+    assert swapped.code == 2, swapped.out
+    assert "matches_live unproven" in swapped.err and "10 rows belong to tenants not listed" in swapped.err
+    assert _by_tenant(embedded_db, LIVE, TEST_MODEL) == {"acme": 10, "globex": 19}
+    assert _by_tenant(embedded_db, NEW) == {"globex": 19}
+
+
+def test_swap_under_rls_refuses_when_a_tenants_rows_cannot_be_relabelled(embedded_db, pg, v2_server, demo_profile,
+                                                                         cli, tmp_path):
+    """acme may read its chunks but not update them: the relabel would leave them behind, so nothing is swapped."""
+    profile = _rls_profile(demo_profile, tmp_path, "acme, globex")
+    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
+    embedded_db.execute("CREATE POLICY frozen ON document_chunks AS RESTRICTIVE FOR UPDATE USING (tenant_id <> 'acme')")
+    swapped = cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env)
+    assert swapped.code == 2, swapped.out
+    assert "moved 19 chunks" in swapped.err and "where 29 and 29 were counted" in swapped.err
+    assert "Swapped" not in swapped.out
+    assert _by_tenant(embedded_db, LIVE, TEST_MODEL) == {"acme": 10, "globex": 19} == _by_tenant(embedded_db, NEW)
+    assert _by_tenant(embedded_db, LIVE + "__retired") == {}
+
+
+def test_drop_retired_under_rls_deletes_every_tenants_old_rows(embedded_db, pg, v2_server, demo_profile, cli, tmp_path):
+    profile = _rls_profile(demo_profile, tmp_path, "acme, globex")
+    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
+    assert cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    dropped = cli("swap", "--profile", profile, "--drop-retired", "--to", LIVE, "--json", env=env)
+    assert dropped.code == 0, dropped.err
+    assert dropped.json["chunks"] == 29 and dropped.json["embeddings"] == 29
+    assert _by_tenant(embedded_db, LIVE + "__retired") == {}
+    assert _by_tenant(embedded_db, LIVE, NEW_MODEL) == {"acme": 10, "globex": 19}
+
+
+def test_drop_retired_under_rls_refuses_when_a_tenants_rows_cannot_be_deleted(embedded_db, pg, v2_server, demo_profile,
+                                                                             cli, tmp_path):
+    profile = _rls_profile(demo_profile, tmp_path, "acme, globex")
+    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
+    assert cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    embedded_db.execute("CREATE POLICY kept ON document_chunks AS RESTRICTIVE FOR DELETE USING (tenant_id <> 'acme')")
+    dropped = cli("swap", "--profile", profile, "--drop-retired", "--to", LIVE, env=env)
+    assert dropped.code == 2, dropped.out
+    assert "deleted 19 chunks where 29 were counted" in dropped.err
+    assert _by_tenant(embedded_db, LIVE + "__retired", TEST_MODEL) == {"acme": 10, "globex": 19}
+
+
+def test_drop_retired_under_rls_refuses_while_a_tenant_is_not_listed(embedded_db, pg, v2_server, demo_profile, cli,
+                                                                     tmp_path):
+    env = _filled_under_rls(embedded_db, pg, v2_server, _rls_profile(demo_profile, tmp_path, "acme, globex"), cli)
+    assert cli("swap", "--profile", tmp_path / "profile.yaml", "--from", NEW, "--to", LIVE, env=env).code == 0
+    dropped = cli("swap", "--profile", _rls_profile(demo_profile, tmp_path, "globex"), "--drop-retired", "--to", LIVE,
+                  env=env)
+    assert dropped.code == 2, dropped.out
+    assert "cannot be dropped whole" in dropped.err and "10 rows belong to tenants not listed" in dropped.err
+    assert _by_tenant(embedded_db, LIVE + "__retired", TEST_MODEL) == {"acme": 10, "globex": 19}
 
 
 def test_rollback_refuses_while_a_collection_already_holds_the_replacements_name(embedded_db, v2_server, demo_profile,
