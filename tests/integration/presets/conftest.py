@@ -236,7 +236,7 @@ def pgai_search(db, embed_server, query: str, k: int = 3, model: str = TEST_MODE
         vector = provider.embed([query]).vectors[0]
     with db.connect() as conn:
         rows = conn.execute(sql.SQL("SELECT url FROM {} ORDER BY embedding <=> %s LIMIT %s").format(
-            sql.Identifier(collection)), (numpy.asarray(vector, dtype=numpy.float32), k)).fetchall()
+            sql.Identifier(*collection.split("."))), (numpy.asarray(vector, dtype=numpy.float32), k)).fetchall()
     return [r[0] for r in rows]
 
 
@@ -285,12 +285,30 @@ def pgai_named_template(pg, embed_server):
         embed_server, destination="ai.destination_table(target_table => 'post_vectors', view_name => 'post_search')"))
 
 
+@pytest.fixture(scope="session")
+def pgai_schemas_template(pg, embed_server):
+    """The pgai store in schema ``vec`` (``target_schema``), its view ``post_search`` in the source's schema (pgai
+    0.12.1 puts every view there: its ``_evaluate_destination`` ignores ``view_schema``)."""
+    def build(db: Database) -> None:
+        db.execute("CREATE SCHEMA vec")
+        pgai_build(embed_server, destination="ai.destination_table(target_schema => 'vec', target_table => 'post_vectors', "
+                                             "view_name => 'post_search')")(db)
+
+    return template_of(pg, "tmpl_pgai_schemas", build)
+
+
 def _pgai_store(pg, template, embed_server, view: str = "blog_embeddings"):
     with copy_of(pg, template) as db:
         yield LibraryStore("pgai", ["blog"], db,
-                           {**_base_env(db, embed_server), "PGAI_SOURCE": "blog", "PGAI_DESTINATION": view,
+                           {**_base_env(db, embed_server), "PGAI_SOURCE": "blog", "PGAI_DESTINATION": view.rsplit(".", 1)[-1],
                             "PGAI_SOURCE_CITATION": "url"},
                            lambda query, **kw: pgai_search(db, embed_server, query, **{"collection": view, **kw}))
+
+
+@pytest.fixture
+def pgai_schemas_store(pg, pgai_schemas_template, embed_server):
+    """A copy of the pgai store whose store is ``vec.post_vectors`` and view ``public.post_search``."""
+    yield from _pgai_store(pg, pgai_schemas_template, embed_server, view="public.post_search")
 
 
 @pytest.fixture

@@ -83,3 +83,29 @@ def test_a_named_destination_no_vectorizer_has_is_not_replaced_by_another():
     rows = [{"config": {"destination": {"view_name": "post_search"}}}]
     assert pgai_names.choose(rows, "blog_embeddings", named=True) is None
     assert pgai_names.choose(rows, "blog_embedding", named=False) == rows[0]
+
+
+def test_a_store_in_a_schema_of_its_own_passes_the_checks_and_swaps_then_drops_retired(pgai_schemas_store, cli, tmp_path):
+    store, db = pgai_schemas_store, pgai_schemas_store.db
+    outcomes = checks(store, tmp_path, PGAI_DESTINATION="")  # vec.post_vectors, from the catalog
+    assert failed(outcomes) == set(), {n: o.message() for n, o in outcomes.items() if n in failed(outcomes)}
+    env = {**store.env, "EMBED_DIMENSIONS": ""}
+    chunks = db.scalar("SELECT count(*) FROM vec.post_vectors")
+    doc = store.docs[4]
+    query = doc.body[:120]
+    result = cli("backfill", "--profile", "pgai", "--collection", "blog", "--into", "post_v2", "--model", NEW_MODEL,
+                 "--json", env=env)
+    assert result.code == 0, result.out + result.err
+    # the new destination sits beside the live one: its store in vec
+    assert db.scalar("SELECT count(*) FROM vec.post_v2_store WHERE vector_dims(embedding) = 768") == chunks
+    assert doc.source in store.search(query, collection="post_v2", model=NEW_MODEL)
+    swapped = cli("swap", "--profile", "pgai", "--from", "post_v2", "--to", "post_search", "--model", NEW_MODEL,
+                  "--json", env=env)
+    assert swapped.code == 0, swapped.out + swapped.err
+    assert doc.source in store.search(query, model=NEW_MODEL)
+    assert db.scalar("SELECT count(*) FROM vec.post_vectors WHERE vector_dims(embedding) = 768") == chunks
+    dropped = cli("swap", "--profile", "pgai", "--drop-retired", "--to", "post_search", "--json", env=env)
+    assert dropped.code == 0, dropped.out + dropped.err
+    assert db.scalar("SELECT to_regclass('vec.post_vectors__retired') IS NULL AND to_regclass('post_search__retired') IS NULL")
+    assert db.scalar("SELECT count(*) FROM ai.vectorizer") == 1
+    assert doc.source in store.search(query, model=NEW_MODEL)
