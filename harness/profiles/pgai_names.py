@@ -7,7 +7,7 @@ source table itself; so the preset asks the catalog rather than deriving names.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -23,7 +23,7 @@ def column_refusal(source: str, destination: Mapping[str, Any]) -> str:
             f"as a column of the source table, no store table), which the pgai preset does not handle; {SUPPORTED}")
 
 
-def choose(rows: list[Mapping[str, Any]], view: str, *, named: bool) -> Mapping[str, Any] | None:
+def choose(rows: Sequence[Mapping[str, Any]], view: str, *, named: bool) -> Mapping[str, Any] | None:
     """The vectorizer whose view is ``view``; when the user ``named`` none, else the source's only vectorizer."""
     found = [r for r in rows if (r["config"].get("destination") or {}).get("view_name") == view]
     if found:
