@@ -2,9 +2,10 @@
 
 ``backfill --into NEW`` calls ``ai.create_vectorizer`` with the live vectorizer's loading, parsing, chunking,
 formatting, indexing, scheduling and processing and the new model (destination ``NEW``: store ``NEW_store``, view
-``NEW``; nothing enqueued), copies the live chunks (pgai stores them formatted) for the engine to embed, and puts
+``NEW``, in the live store's and view's schemas; nothing enqueued), copies the live chunks (pgai stores them formatted) for the engine to embed, and puts
 pgai's NOT NULL back on the vector once every row has one. From then on pgai's worker keeps NEW in step with source
-edits. A swap renames the two destinations (view and store) in one transaction, points each vectorizer's config
+edits. Stores and views are named as pgai's catalog says (any ``destination_table`` naming).
+A swap renames the two destinations (view and store; NEW's take LIVE's names) in one transaction, points each vectorizer's config
 at its renamed store and rebuilds its trigger function (it names the store it deletes from), so the view and store
 pgai apps query hold the new vectors and both vectorizers keep working; a rollback renames them back; dropping the
 retired destination is ``ai.drop_vectorizer(id, drop_all => true)``.
@@ -35,7 +36,29 @@ def is_pgai(target: Target) -> bool:
 
 
 def store_of(destination: str) -> str:
+    """The store of a destination this harness makes (``backfill --into NEW``): pgai's default, ``NEW_store``."""
     return destination + STORE_SUFFIX
+
+
+def store_named(conn: Conn, schema: str, view: str) -> str:
+    """The store behind view ``view`` as pgai's catalog names it (any naming); ``store_of(view)`` when no vectorizer
+    owns that view (yet)."""
+    row = conn.execute(
+        "SELECT config->'destination'->>'target_table' AS t FROM ai.vectorizer "
+        "WHERE config->'destination'->>'target_schema' = %s AND config->'destination'->>'view_name' = %s",
+        (schema, view)).fetchone()
+    return row["t"] if row is not None else store_of(view)
+
+
+def _renamed_store(stores: dict[str, str], old: str, new: str) -> str:
+    """The store name view ``new`` gets when ``old`` is renamed to it: the store ``new`` had (a swap trades names);
+    for ``old`` + a tail (``NAME__retired``) ``old``'s store + that tail, unless it had pgai's ``NAME_store`` naming,
+    which is kept; else ``store_of(new)``."""
+    if new in stores:
+        return stores[new]
+    if new.startswith(old) and stores[old] != store_of(old):
+        return stores[old] + new[len(old):]
+    return store_of(new)
 
 
 def for_store(profile: Profile, store: str) -> Profile:
@@ -62,9 +85,14 @@ def create_destination(conn: Conn, live: Target, into: str, model: str, dims: in
     ch, em = live.profile.chunks, live.profile.embeddings
     v = vectorizer(conn, ch.schema, store=ch.table)
     config = v["config"]
-    args: list[sql.Composable] = [sql.SQL("destination => ai.destination_table(%(into)s)"), sql.SQL("embedding => %(embedding)s"),
-            sql.SQL("enqueue_existing => false")]
+    # beside the live store and view, in their schemas, whatever the live destination's naming
+    args: list[sql.Composable] = [
+        sql.SQL("destination => ai.destination_table(target_schema => %(schema)s, target_table => %(store)s, "
+                "view_schema => %(view_schema)s, view_name => %(into)s)"),
+        sql.SQL("embedding => %(embedding)s"), sql.SQL("enqueue_existing => false")]
     params: dict[str, Any] = {"source": f'"{v["source_schema"]}"."{v["source_table"]}"', "into": into,
+                              "schema": ch.schema, "store": store_of(into),
+                              "view_schema": config["destination"].get("view_schema") or ch.schema,
                               "embedding": Jsonb({**config["embedding"], "model": model, "dimensions": dims})}
     for part in INHERITED:
         if config.get(part) is not None:
@@ -96,14 +124,18 @@ def finish(conn: Conn, new: Target) -> bool:
 
 
 def rename(conn: Conn, schema: str, pairs: list[tuple[str, str]]) -> int:
-    """Rename destinations (view NAME, store NAME_store) in order, inside the caller's transaction; point each
-    vectorizer at its renamed store and rebuild its trigger function; return the rows of the last store."""
+    """Rename destinations (view and store, each as pgai's catalog names them) in order, inside the caller's
+    transaction; point each vectorizer at its renamed store and rebuild its trigger function; return the rows of the
+    last store."""
+    stores = {old: store_named(conn, schema, old) for old, _ in pairs}
+    last = ""
     for old, new in pairs:
         v = vectorizer(conn, schema, view=old)
-        store = v["config"]["destination"]["target_table"]
-        conn.execute(sql.SQL("ALTER VIEW {} RENAME TO {}").format(sql.Identifier(schema, old), sql.Identifier(new)))
-        conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(schema, store), sql.Identifier(store_of(new))))
-        destination = {**v["config"]["destination"], "target_table": store_of(new), "view_name": new}
+        store, last = v["config"]["destination"]["target_table"], _renamed_store(stores, old, new)
+        view_schema = v["config"]["destination"].get("view_schema") or schema
+        conn.execute(sql.SQL("ALTER VIEW {} RENAME TO {}").format(sql.Identifier(view_schema, old), sql.Identifier(new)))
+        conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(schema, store), sql.Identifier(last)))
+        destination = {**v["config"]["destination"], "target_table": last, "view_name": new}
         if "destination" in destination:
             destination["destination"] = new
         conn.execute("UPDATE ai.vectorizer SET config = jsonb_set(config, '{destination}', %s) WHERE id = %s",
@@ -111,13 +143,12 @@ def rename(conn: Conn, schema: str, pairs: list[tuple[str, str]]) -> int:
         # pgai's trigger function names the store it deletes from: rebuilt as pgai builds it
         body = one(conn.execute(
             "SELECT ai._vectorizer_build_trigger_definition(%s, %s, %s, %s, %s, %s, %s) AS body",
-            (v["queue_schema"], v["queue_table"], schema, store_of(new), v["source_schema"], v["source_table"],
+            (v["queue_schema"], v["queue_table"], schema, last, v["source_schema"], v["source_table"],
              Jsonb(v["source_pk"]))).fetchone())["body"]
         conn.execute(sql.SQL("CREATE OR REPLACE FUNCTION {}() RETURNS trigger AS {} LANGUAGE plpgsql VOLATILE PARALLEL SAFE "
                              "SECURITY DEFINER SET search_path TO pg_catalog, pg_temp").format(
             sql.Identifier(v["queue_schema"], v["trigger_name"]), sql.Literal(body)))
-    last = sql.Identifier(schema, store_of(pairs[-1][1]))
-    return one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(last)).fetchone())["n"]
+    return one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(schema, last))).fetchone())["n"]
 
 
 def drop(conn: Conn, schema: str, destination: str) -> int:

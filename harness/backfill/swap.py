@@ -489,7 +489,8 @@ class _DestinationsLocked(_TablesLocked):
 
     def __init__(self, lock_conn: Conn, target: Target, destinations: list[str]):
         collection = cast(str, target.profile.chunks.collection_name)
-        self.locks = [_Locked(lock_conn, pgai_swap.store_of(d), [collection]) for d in destinations]
+        schema = target.profile.chunks.schema
+        self.locks = [_Locked(lock_conn, pgai_swap.store_named(lock_conn, schema, d), [collection]) for d in destinations]
 
 
 def _gate(settings: Settings, new_t: Target, live_t: Target, collection: str, names: tuple[str, ...],
@@ -510,9 +511,9 @@ def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, li
     if new == live:
         raise ConfigError(f"--from {new!r} and --to {live!r} are the same destination; expected two different names")
     schema = target.profile.chunks.schema
-    new_t, live_t = (Target(pgai_swap.for_store(target.profile, pgai_swap.store_of(d))) for d in (new, live))
     for d in (new, live):
         pgai_swap.vectorizer(conn, schema, view=d)
+    new_t, live_t = (Target(pgai_swap.for_store(target.profile, pgai_swap.store_named(conn, schema, d))) for d in (new, live))
     bookkeeping.ensure(conn)
     retired = live + RETIRED_SUFFIX
     previous = _record(conn, target, live)
@@ -536,14 +537,15 @@ def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, li
                              (bookkeeping.target_name(em.schema, em.table), live, retired, new))
         except psycopg.errors.LockNotAvailable:
             raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}",
-                                       [_qualified(schema, pgai_swap.store_of(d)) for d in (live, new)]) from None
+                                       [_qualified(schema, t.profile.chunks.table) for t in (live_t, new_t)]) from None
     return SwapResult("swap", live, new, retired, chunks, chunks, gate, override=override if not done(gate).ok else None)
 
 
 def _drop_destination(conn: Conn, lock_conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
     """Drop the retired vectorizer and its destination once its store holds no chunk the live one lacks."""
     schema = target.profile.chunks.schema
-    retired_t, live_t = (Target(pgai_swap.for_store(target.profile, pgai_swap.store_of(d))) for d in (retired, live))
+    retired_t, live_t = (Target(pgai_swap.for_store(target.profile, pgai_swap.store_named(conn, schema, d)))
+                         for d in (retired, live))
     key = cast(SourceTable, target.profile.source).key
     with _DestinationsLocked(lock_conn, target, [live]):
         outcome = library_swap.matches_live_table(conn, retired_t, live_t, only_extra=True,

@@ -2,7 +2,7 @@
 
 - ``langchain``: langchain-postgres PGVector (``langchain_pg_collection`` / ``langchain_pg_embedding``).
 - ``llamaindex``: LlamaIndex PGVectorStore (``data_<table>``; one table per collection).
-- ``pgai``: pgai vectorizer stores (``<destination>_store`` or ``<source>_embedding_store``).
+- ``pgai``: pgai vectorizer stores (store and view as pgai's catalog names them).
 Each reads its table names and model from the environment (see the YAML files). A path wins only when it is a file,
 so a folder named ``langchain`` never hides the preset.
 """
@@ -46,13 +46,21 @@ def preset_of(path: Path) -> str | None:
 
 
 def preset_env(name: str, env: Mapping[str, str]) -> Mapping[str, str]:
-    """The environment a preset reads, with the values it derives (pgai's store table from its destination)."""
+    """The environment a preset reads, with the values it derives (pgai's store table: from pgai's catalog where the
+    database is reachable, else from its destination's name)."""
     if name != "pgai" or env.get("PGAI_STORE"):
         return env
     derived = dict(env)
-    # pgai names the store table <destination>_store for destination_table('<destination>'), else <source>_embedding_store.
-    if env.get("PGAI_DESTINATION"):
-        derived["PGAI_STORE"] = f"{env['PGAI_DESTINATION']}_store"
-    elif env.get("PGAI_SOURCE"):
-        derived["PGAI_STORE"] = f"{env['PGAI_SOURCE']}_embedding_store"
+    source = env.get("PGAI_SOURCE")
+    # pgai's default destination is <source>_embedding (view), store <view>_store, for destination_table('<view>').
+    view = env.get("PGAI_DESTINATION") or (f"{source}_embedding" if source else "")
+    if source and env.get("DATABASE_URL"):
+        from .pgai_names import lookup
+
+        found = lookup(env["DATABASE_URL"], env.get("PGAI_SOURCE_SCHEMA") or "public", source, view,
+                       named=bool(env.get("PGAI_DESTINATION")))
+        if found is not None:
+            return {**derived, **found}
+    if view:
+        derived["PGAI_STORE"] = f"{view}_store"
     return derived

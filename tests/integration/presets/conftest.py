@@ -236,16 +236,17 @@ def pgai_search(db, embed_server, query: str, k: int = 3, model: str = TEST_MODE
         vector = provider.embed([query]).vectors[0]
     with db.connect() as conn:
         rows = conn.execute(sql.SQL("SELECT url FROM {} ORDER BY embedding <=> %s LIMIT %s").format(
-            sql.Identifier(collection)), (numpy.asarray(vector, dtype=numpy.float32), k)).fetchall()
+            sql.Identifier(*collection.split("."))), (numpy.asarray(vector, dtype=numpy.float32), k)).fetchall()
     return [r[0] for r in rows]
 
 
-def pgai_build(embed_server, formatting: str | None = None) -> Callable[[Database], None]:
+def pgai_build(embed_server, formatting: str | None = None,
+               destination: str = "ai.destination_table('blog_embeddings')") -> Callable[[Database], None]:
     """pgai 0.12 vectorizer on ``blog(id, title, url, contents)`` with ``destination_table('blog_embeddings')``.
 
     Default chunking (recursive character splitter, 800/400) and formatting (``$chunk``, or ``formatting``, a
-    ``formatting_python_template``); the store table is ``blog_embeddings_store``, the view ``blog_embeddings``;
-    pgai's worker fills it.
+    ``formatting_python_template``); the store table is ``blog_embeddings_store``, the view ``blog_embeddings``
+    (or what ``destination``, pgai's SQL, names); pgai's worker fills it.
     """
     def build(db: Database) -> None:
         import pgai
@@ -258,7 +259,7 @@ def pgai_build(embed_server, formatting: str | None = None) -> Callable[[Databas
         db.execute("SELECT ai.create_vectorizer('blog'::regclass, loading => ai.loading_column('contents'), "
                    "embedding => ai.embedding_ollama(%s, 384, base_url => %s), "
                    "formatting => ai.formatting_python_template(%s), "
-                   "destination => ai.destination_table('blog_embeddings'))",
+                   f"destination => {destination})",
                    (TEST_MODEL, embed_server.url, formatting or "$chunk"))
         pgai_worker(db.dsn)
 
@@ -276,12 +277,38 @@ def pgai_titled_template(pg, embed_server):
     return template_of(pg, "tmpl_pgai_titled", pgai_build(embed_server, "$title: $chunk"))
 
 
-def _pgai_store(pg, template, embed_server):
+@pytest.fixture(scope="session")
+def pgai_named_template(pg, embed_server):
+    """The pgai store with store and view named apart: ``destination_table(target_table => 'post_vectors',
+    view_name => 'post_search')``."""
+    return template_of(pg, "tmpl_pgai_named", pgai_build(
+        embed_server, destination="ai.destination_table(target_table => 'post_vectors', view_name => 'post_search')"))
+
+
+@pytest.fixture(scope="session")
+def pgai_schemas_template(pg, embed_server):
+    """The pgai store in schema ``vec`` (``target_schema``), its view ``post_search`` in the source's schema (pgai
+    0.12.1 puts every view there: its ``_evaluate_destination`` ignores ``view_schema``)."""
+    def build(db: Database) -> None:
+        db.execute("CREATE SCHEMA vec")
+        pgai_build(embed_server, destination="ai.destination_table(target_schema => 'vec', target_table => 'post_vectors', "
+                                             "view_name => 'post_search')")(db)
+
+    return template_of(pg, "tmpl_pgai_schemas", build)
+
+
+def _pgai_store(pg, template, embed_server, view: str = "blog_embeddings"):
     with copy_of(pg, template) as db:
         yield LibraryStore("pgai", ["blog"], db,
-                           {**_base_env(db, embed_server), "PGAI_SOURCE": "blog", "PGAI_DESTINATION": "blog_embeddings",
+                           {**_base_env(db, embed_server), "PGAI_SOURCE": "blog", "PGAI_DESTINATION": view.rsplit(".", 1)[-1],
                             "PGAI_SOURCE_CITATION": "url"},
-                           lambda query, **kw: pgai_search(db, embed_server, query, **kw))
+                           lambda query, **kw: pgai_search(db, embed_server, query, **{"collection": view, **kw}))
+
+
+@pytest.fixture
+def pgai_schemas_store(pg, pgai_schemas_template, embed_server):
+    """A copy of the pgai store whose store is ``vec.post_vectors`` and view ``public.post_search``."""
+    yield from _pgai_store(pg, pgai_schemas_template, embed_server, view="public.post_search")
 
 
 @pytest.fixture
@@ -294,6 +321,12 @@ def pgai_store(pg, pgai_template, embed_server):
 def pgai_titled_store(pg, pgai_titled_template, embed_server):
     """A copy of the pgai store whose formatting template embeds the source's title."""
     yield from _pgai_store(pg, pgai_titled_template, embed_server)
+
+
+@pytest.fixture
+def pgai_named_store(pg, pgai_named_template, embed_server):
+    """A copy of the pgai store whose store (``post_vectors``) and view (``post_search``) pgai's catalog names."""
+    yield from _pgai_store(pg, pgai_named_template, embed_server, view="post_search")
 
 
 @pytest.fixture(params=["langchain", "llamaindex", "pgai"])

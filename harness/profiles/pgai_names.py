@@ -1,0 +1,53 @@
+"""Where a pgai vectorizer really writes: its store and view, read from pgai's catalog (``ai.vectorizer``).
+
+pgai names them ``NAME_store`` / ``NAME`` for ``destination_table('NAME')``, but ``destination_table(target_table =>,
+view_name =>, target_schema =>, view_schema =>)`` names each freely, and ``destination_column`` writes into the
+source table itself; so the preset asks the catalog rather than deriving names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+
+from ..errors import ConfigError
+
+SUPPORTED = ("supported: ai.destination_table with any target_table, view_name, target_schema and view_schema")
+
+
+def column_refusal(source: str, destination: Mapping[str, Any]) -> str:
+    """The one-line refusal of a vectorizer that writes into a column of its source table."""
+    return (f"pgai vectorizer on {source} uses destination_column({destination.get('embedding_column')!r}) (the embedding "
+            f"as a column of the source table, no store table), which the pgai preset does not handle; {SUPPORTED}")
+
+
+def choose(rows: Sequence[Mapping[str, Any]], view: str, *, named: bool) -> Mapping[str, Any] | None:
+    """The vectorizer whose view is ``view``; when the user ``named`` none, else the source's only vectorizer."""
+    found = [r for r in rows if (r["config"].get("destination") or {}).get("view_name") == view]
+    if found:
+        return found[0]
+    return rows[0] if len(rows) == 1 and not named else None
+
+
+def names_env(source_schema: str, source: str, destination: Mapping[str, Any]) -> dict[str, str]:
+    """The preset's environment for one vectorizer's destination config; ConfigError for ``destination_column``."""
+    if destination.get("implementation") == "column":
+        raise ConfigError(column_refusal(f"{source_schema}.{source}", destination))
+    return {"PGAI_STORE": destination["target_table"], "PGAI_SCHEMA": destination["target_schema"],
+            "PGAI_DESTINATION": destination["view_name"]}
+
+
+def lookup(dsn: str, source_schema: str, source: str, view: str, *, named: bool) -> dict[str, str] | None:
+    """The names pgai's catalog holds for the vectorizer of ``source`` (view ``view`` if it has several); None when
+    the catalog cannot be read (no database yet, no pgai) or names no such vectorizer, so the derived names stand."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=5, row_factory=psycopg.rows.dict_row) as conn:
+            rows = conn.execute(
+                "SELECT config FROM ai.vectorizer WHERE source_schema = %s AND source_table = %s ORDER BY id",
+                (source_schema, source)).fetchall()
+    except psycopg.Error:
+        return None
+    row = choose(rows, view, named=named)
+    return None if row is None else names_env(source_schema, source, row["config"]["destination"])
