@@ -40,14 +40,28 @@ def names_env(source_schema: str, source: str, destination: Mapping[str, Any]) -
 
 
 def lookup(dsn: str, source_schema: str, source: str, view: str, *, named: bool) -> dict[str, str] | None:
-    """The names pgai's catalog holds for the vectorizer of ``source`` (view ``view`` if it has several); None when
-    the catalog cannot be read (no database yet, no pgai) or names no such vectorizer, so the derived names stand."""
+    """The names pgai's catalog holds for the vectorizer of ``source`` (view ``view`` if it has several); None only
+    when there is no catalog to ask (no database yet, pgai not installed), so the derived names stand. A catalog that
+    exists but cannot be read, or names no such vectorizer, is a ConfigError: a table at the derived name would be
+    checked in place of the store pgai writes."""
     try:
-        with psycopg.connect(dsn, connect_timeout=5, row_factory=psycopg.rows.dict_row) as conn:
+        conn = psycopg.connect(dsn, connect_timeout=5, row_factory=psycopg.rows.dict_row)
+    except psycopg.Error:
+        return None
+    try:
+        with conn:
             rows = conn.execute(
                 "SELECT config FROM ai.vectorizer WHERE source_schema = %s AND source_table = %s ORDER BY id",
                 (source_schema, source)).fetchall()
-    except psycopg.Error:
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
         return None
+    except psycopg.Error as exc:
+        raise ConfigError(f"pgai's catalog ai.vectorizer cannot be read ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0]}); the store of {source_schema}.{source} is named there; "
+                          f"expected a role that may read ai.vectorizer, or PGAI_STORE and PGAI_SCHEMA set") from None
     row = choose(rows, view, named=named)
-    return None if row is None else names_env(source_schema, source, row["config"]["destination"])
+    if row is None:
+        views = ", ".join(str((r["config"].get("destination") or {}).get("view_name")) for r in rows) or "none"
+        raise ConfigError(f"pgai's catalog has no vectorizer on {source_schema}.{source} whose view is {view!r} "
+                          f"(its views: {views}); expected PGAI_DESTINATION naming one of them")
+    return names_env(source_schema, source, row["config"]["destination"])

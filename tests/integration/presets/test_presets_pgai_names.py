@@ -1,6 +1,7 @@
 """The pgai preset reads its store and view from pgai's catalog, so any ``destination_table`` naming works: here
 ``destination_table(target_table => 'post_vectors', view_name => 'post_search')`` built by pgai itself."""
 
+import psycopg
 import pytest
 
 from harness.errors import ConfigError
@@ -109,3 +110,26 @@ def test_a_store_in_a_schema_of_its_own_passes_the_checks_and_swaps_then_drops_r
     assert db.scalar("SELECT to_regclass('vec.post_vectors__retired') IS NULL AND to_regclass('post_search__retired') IS NULL")
     assert db.scalar("SELECT count(*) FROM ai.vectorizer") == 1
     assert doc.source in store.search(query, model=NEW_MODEL)
+
+
+def test_a_destination_pgais_catalog_does_not_name_is_refused_not_replaced_by_a_table_of_that_name(pgai_named_store):
+    # a table at the derived name (a leftover copy) is not pgai's store: the checks must not quietly read it
+    db = pgai_named_store.db
+    db.execute("CREATE TABLE blog_embeddings_store AS SELECT * FROM post_vectors")
+    with pytest.raises(ConfigError) as refused:
+        resolve("pgai", env={**pgai_named_store.env, "PGAI_DESTINATION": "blog_embeddings"})
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "blog_embeddings" in message and "post_search" in message
+
+
+def test_a_catalog_the_role_may_not_read_is_refused_not_replaced_by_derived_names(pgai_named_store):
+    db = pgai_named_store.db
+    db.execute("CREATE TABLE post_search_store AS SELECT * FROM post_vectors")
+    db.execute("DROP ROLE IF EXISTS pgai_reader")
+    db.execute("CREATE ROLE pgai_reader LOGIN PASSWORD 'pw'")
+    db.execute("GRANT USAGE ON SCHEMA ai TO pgai_reader")
+    db.execute("REVOKE ALL ON ai.vectorizer FROM PUBLIC")
+    dsn = psycopg.conninfo.make_conninfo(db.dsn, user="pgai_reader", password="pw")
+    with pytest.raises(ConfigError, match="ai.vectorizer"):
+        resolve("pgai", env={**pgai_named_store.env, "DATABASE_URL": dsn})
