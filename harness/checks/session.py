@@ -266,14 +266,17 @@ class CheckSession:
                     arrays += found.fp_arrays
                 for c in collections:
                     drawable[c] = drawable.get(c, 0) + found.drawable[c]
-        if len(self.tenants) > 1 and (across := sorted(set(held_twice(arrays)) - set(fps))):
-            # Held twice only across views (no single view sees both rows): read those rows in every view.
+        if len(self.tenants) > 1 and (across := held_twice(arrays)):
+            # Every fingerprint held twice in all the views together, also those one view holds twice with one text:
+            # another view's row may hold that vector with another text. Read those rows in every view.
             held = []
             for tenant in self.tenants:
                 with self.read_only(tenant) as conn:
                     held += candidates(conn, self, across, dims)
-            shared += confirm_across(held, collections)
-            fps += across
+            seen = {(r["collection"], str(r["id"])) for r in shared}
+            shared += [r for r in confirm_across(held, collections) if (r["collection"], str(r["id"])) not in seen]
+            known = set(fps)
+            fps += [f for f in across if f not in known]
         stats = {c: _merge([v[c] for v in views]) for c in collections}
         return OnePass(stats, rows, vectors, time.perf_counter() - started, shared, fps, drawable)
 

@@ -170,6 +170,24 @@ def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants(app_rol
     assert {o.tenant for o in outcome.offenders} == {"acme", "globex"}, outcome.offenders
 
 
+def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants_that_one_tenant_holds_twice(
+        app_role, empty_db, embed_server):
+    # globex holds one text twice (doc-3, doc-5: same text, same vector, rightly); that vector copied onto acme's doc-2
+    # is still a vector shared with a different text, though globex's own view already sees its fingerprint twice.
+    from harness.checks.distinct import distinct_vectors
+
+    empty_db.execute("UPDATE documents SET content = 'text number 3' WHERE id = 'doc-5'")
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _misplace_a_vector(empty_db)  # acme's doc-2 holds globex's doc-3 vector
+    session = _recompute_session(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    try:
+        outcome = distinct_vectors(session, "documents")
+    finally:
+        session.close()
+    assert outcome.status == "failed", outcome.message()
+    assert "doc-2" in {str(o.id) for o in outcome.offenders}, outcome.offenders
+
+
 def test_distinct_vectors_under_rls_passes_a_healthy_store_read_tenant_by_tenant(app_role, empty_db, embed_server):
     from harness.checks.distinct import distinct_vectors
 
