@@ -14,6 +14,7 @@ _ENV_PY = re.compile(
 # python-decouple's config("X", default=..., cast=...) and django-environ's env("X") / env.str("X") / env.db("X"),
 # called on the reader a module makes (env = environ.Env(...)); env.db() with no name reads DATABASE_URL.
 _READER_VAR = re.compile(r"""(?m)^\s*(?P<v>[A-Za-z_]\w*)\s*=\s*(?:environ\.)?(?:Env|AutoConfig|Config)\(""")
+_OWN_BINDING = re.compile(r"""(?m)^\s*(?:(?:async\s+)?def\s+(?P<d>config|env)\s*\(|(?P<a>config|env)\s*=(?!=))""")
 _ENVIRON_DEFAULT_NAMES = {"db": "DATABASE_URL", "db_url": "DATABASE_URL", "cache": "CACHE_URL", "cache_url": "CACHE_URL",
                           "email": "EMAIL_URL", "email_url": "EMAIL_URL", "search_url": "SEARCH_URL"}
 _ENV_SCHEME = re.compile(r"""(?:\benviron\.|(?<![\w.]))Env\(""")
@@ -106,6 +107,11 @@ def _library_reads(text: str) -> list[EnvRead]:
     """config("X") (python-decouple), env("X") / env.str("X") / env.db() (django-environ) and the names an
     ``environ.Env(NAME=(cast, default))`` declares."""
     readers = {"config", "env", *(m.group("v") for m in _READER_VAR.finditer(text))}
+    # A config()/env() the file defines itself (a def, or bound to anything but Env/AutoConfig/Config) reads whatever
+    # it reads (a YAML file, a dict), not the environment: a mapping in backfill.env would not reach it.
+    readers -= {m.group("d") or m.group("a") for m in _OWN_BINDING.finditer(text)} - {m.group("v") for m in _READER_VAR.finditer(text)}
+    if not readers:
+        return []
     found = []
     call = re.compile(r"(?<![\w.])(?P<r>" + "|".join(map(re.escape, sorted(readers))) + r")(?:\.(?P<m>[a-z_]+))?\(")
     for m in call.finditer(text):

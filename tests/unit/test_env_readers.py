@@ -56,3 +56,16 @@ def test_a_method_named_config_on_another_object_is_not_an_env_read():
 def test_upper_case_keys_of_a_zod_object_are_env_names_only_where_the_file_reads_the_environment():
     text = 'import { z } from "zod";\nexport const Row = z.object({ DATABASE_URL: z.string() });\n'
     assert read_contract("row.ts", text).reads_env == ()
+
+
+def test_a_function_named_config_or_env_of_the_apps_own_is_not_an_env_read():
+    # reads a YAML file: a profile mapping EMBEDDING_MODEL would not reach it, so the contract must not say it reads it
+    text = ('import yaml\n\nSETTINGS = yaml.safe_load(open("settings.yaml"))\n\n\ndef config(key):\n'
+            '    return SETTINGS[key]\n\n\nenv = SETTINGS.get\nMODEL = config("EMBEDDING_MODEL")\n'
+            'DSN = env("DATABASE_URL")\n')
+    assert read_contract("app.py", text).reads_env == ()
+
+
+def test_a_decouple_config_call_at_the_start_of_a_line_is_still_an_env_read():
+    text = 'from decouple import config\n\nconfig("EMBED_MODEL")\nenv = environ.Env()\nDSN = env("DB_DSN")\n'
+    assert set(read_contract("settings.py", text).reads_env) == {"EMBED_MODEL", "DB_DSN"}
