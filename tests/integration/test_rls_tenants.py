@@ -231,3 +231,22 @@ def test_tenant_isolation_under_rls_searches_each_tenant_in_its_own_view(app_rol
     assert outcome.status == "passed", outcome
     assert outcome.metrics["tenants_searched"] == ["acme", "globex"] and outcome.metrics["tenants_not_searched"] == []
     assert outcome.metrics["rows_returned"] == 20  # LIMIT 10 per tenant, each in its own view
+
+
+def test_tenant_isolation_with_tenants_that_have_rows_but_could_not_be_searched_is_unproven_not_skipped(
+        app_role, empty_db, embed_server):
+    # tenant only on the chunks (the embeddings carry no tenant or collection): the searches are the whole check
+    from harness.checks.tenants import tenant_isolation
+    from harness.profile import parse_profile
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector")  # nothing to search with
+    profile = parse_profile((PROFILE % (DEFAULTS, BOTH)).replace(", tenant: tenant_id,", ","), env={})
+    assert profile.embeddings.tenant is None
+    session = _recompute_session(profile, app_role, embed_server.url)
+    try:
+        outcome = tenant_isolation(session, "documents")
+    finally:
+        session.close()
+    assert outcome.status == "unproven", outcome.message()
+    assert "acme" in outcome.note and "globex" in outcome.note
