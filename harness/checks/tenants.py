@@ -39,7 +39,9 @@ def leaks(session: CheckSession, collection: str, tenant: str) -> tuple[int, lis
     with, so nothing was searched."""
     t, shape = session.target, session.shape
     tenant_col = shape.emb_tenant() or shape.chunk_tenant()
-    view = tenant if session.per_tenant_rls and tenant in session.tenants else None
+    # The tenant column's values may be numbers; database.tenants are the session's strings.
+    views = {str(v): v for v in session.tenants if v is not None}
+    view = views.get(str(tenant)) if session.per_tenant_rls else None
     with session.read_only(view) as conn:
         probe = conn.execute(sql.SQL("SELECT {v} AS v FROM {frm} WHERE {f} AND {tc} = %(tenant)s AND {v} IS NOT NULL "
                                      "AND {n} > 0 LIMIT 1").format(
