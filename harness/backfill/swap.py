@@ -468,15 +468,25 @@ def _table_still_matches(conn: Conn, new_t: Target, live_t: Target, new: str, li
 def _drop_table(conn: Conn, lock_conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
     """Drop the retired table once it holds no row the live one lacks."""
     retired_t, live_t = (Target(library_swap.for_collection(target.profile, c)) for c in (retired, live))
-    with _TablesLocked(lock_conn, target, [live]):
-        outcome = library_swap.matches_live_table(conn, retired_t, live_t, only_extra=True)
+    return _drop_checked(conn, _TablesLocked(lock_conn, target, [live]), target, retired_t, live_t, live, retired,
+                         ("row", "table"), lambda: library_swap.drop_table(conn, target, retired))
+
+
+def _drop_checked(conn: Conn, locked: "_TablesLocked", target: Target, retired_t: Target, live_t: Target, live: str,
+                  retired: str, names: tuple[str, str], drop: Callable[[], int], report: str | None = None,
+                  exclude: tuple[str, ...] = ()) -> SwapResult:
+    """Drop a retired table of its own (``drop``) once it holds no ``names[0]`` the live one lacks, under ``locked``."""
+    item, store = names
+    with locked:
+        outcome = library_swap.matches_live_table(conn, retired_t, live_t, only_extra=True, exclude=exclude,
+                                                  report=report)
         if outcome.status == FAIL:
-            raise RefusedError(f"{retired!r} holds rows that {live!r} lacks (e.g. "
-                               + ", ".join(f"id={o.id}" for o in outcome.offenders[:5])
-                               + f"); expected every retired row also in {live}, so nothing was deleted "
-                               f"(swap --rollback --to {live} brings the old table back)")
+            raise RefusedError(f"{retired!r} holds {item}s that {live!r} lacks (e.g. "
+                               + ", ".join(f"{report or 'id'}={o.id}" for o in outcome.offenders[:5])
+                               + f"); expected every retired {item} also in {live}, so nothing was deleted "
+                               f"(swap --rollback --to {live} brings the old {store} back)")
         with conn.transaction():
-            rows = library_swap.drop_table(conn, target, retired)
+            rows = drop()
             _forget(conn, target, live)
     return SwapResult("drop-retired", live, None, retired, rows, rows)
 
@@ -547,15 +557,6 @@ def _drop_destination(conn: Conn, lock_conn: Conn, target: Target, live: str, re
     retired_t, live_t = (Target(pgai_swap.for_store(target.profile, pgai_swap.store_named(conn, schema, d)))
                          for d in (retired, live))
     key = cast(SourceTable, target.profile.source).key
-    with _DestinationsLocked(lock_conn, target, [live]):
-        outcome = library_swap.matches_live_table(conn, retired_t, live_t, only_extra=True,
-                                                  exclude=(target.profile.chunks.id,), report=key)
-        if outcome.status == FAIL:
-            raise RefusedError(f"{retired!r} holds chunks that {live!r} lacks (e.g. "
-                               + ", ".join(f"{key}={o.id}" for o in outcome.offenders[:5])
-                               + f"); expected every retired chunk also in {live}, so nothing was deleted "
-                               f"(swap --rollback --to {live} brings the old destination back)")
-        with conn.transaction():
-            rows = pgai_swap.drop(conn, schema, retired)
-            _forget(conn, target, live)
-    return SwapResult("drop-retired", live, None, retired, rows, rows)
+    return _drop_checked(conn, _DestinationsLocked(lock_conn, target, [live]), target, retired_t, live_t, live,
+                         retired, ("chunk", "destination"), lambda: pgai_swap.drop(conn, schema, retired), report=key,
+                         exclude=(target.profile.chunks.id,))

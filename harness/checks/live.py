@@ -35,29 +35,29 @@ def content_columns(conn: Conn, target: Target) -> list[str]:
     ]
 
 
-def copied_from(conn: Conn, target: Target, new: str) -> str | None:
-    """The collection ``backfill --into`` copied ``new`` from, if it recorded one."""
-    if not one(conn.execute("SELECT to_regclass('backfill_harness.copies') IS NOT NULL "
-                        "AND has_table_privilege('backfill_harness.copies', 'SELECT') AS ok").fetchone())["ok"]:
-        return None
-    em = target.profile.embeddings
-    row = conn.execute("SELECT live FROM backfill_harness.copies WHERE target = %s AND copy = %s",
-                       (f"{em.schema}.{em.table}", new)).fetchone()
-    return row["live"] if row else None
-
-
-def copy_stopped(conn: Conn, target: Target, collection: str) -> str | None:
-    """Why ``collection`` is not whole: a copy ``backfill --into`` began and did not finish (None: no such copy)."""
+def _copy_record(conn: Conn, target: Target, copy: str, *, unfinished: bool = False) -> str | None:
+    """The live collection ``backfill --into`` recorded copying into ``copy`` (only a copy not finished, if asked)."""
     if not one(conn.execute("SELECT to_regclass('backfill_harness.copies') IS NOT NULL "
                             "AND has_table_privilege('backfill_harness.copies', 'SELECT') AS ok").fetchone())["ok"]:
         return None
     em = target.profile.embeddings
-    row = conn.execute("SELECT live FROM backfill_harness.copies WHERE target = %s AND copy = %s AND NOT complete",
-                       (f"{em.schema}.{em.table}", collection)).fetchone()
-    if row is None:
+    row = conn.execute("SELECT live FROM backfill_harness.copies WHERE target = %s AND copy = %s"
+                       + (" AND NOT complete" if unfinished else ""), (f"{em.schema}.{em.table}", copy)).fetchone()
+    return row["live"] if row else None
+
+
+def copied_from(conn: Conn, target: Target, new: str) -> str | None:
+    """The collection ``backfill --into`` copied ``new`` from, if it recorded one."""
+    return _copy_record(conn, target, new)
+
+
+def copy_stopped(conn: Conn, target: Target, collection: str) -> str | None:
+    """Why ``collection`` is not whole: a copy ``backfill --into`` began and did not finish (None: no such copy)."""
+    live = _copy_record(conn, target, collection, unfinished=True)
+    if live is None:
         return None
-    return (f"the copy of {row['live']} into {collection} stopped part way (backfill --into was interrupted), so chunks "
-            f"of {row['live']} are missing; run backfill --collection {row['live']} --into {collection} again to finish it")
+    return (f"the copy of {live} into {collection} stopped part way (backfill --into was interrupted), so chunks "
+            f"of {live} are missing; run backfill --collection {live} --into {collection} again to finish it")
 
 
 def comparison(conn: Conn, target: Target, new: str) -> str | None:

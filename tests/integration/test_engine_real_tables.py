@@ -196,15 +196,21 @@ def test_scope_under_rls_counts_every_tenant_with_the_session(cli, tmp_path, app
 SESSION = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
 
 
-def _coverage(profile, dsn, url):
+def _outcome(check, profile, dsn, url, **options):
+    """One DONE check's outcome on ``documents``, through a CheckSession of its own."""
     from harness.checks import CheckOptions, open_session
-    from harness.checks.counted import coverage
 
-    session = open_session(_settings(profile, dsn, url), CheckOptions(collections=("documents",)))
+    session = open_session(_settings(profile, dsn, url), CheckOptions(collections=("documents",), **options))
     try:
-        return coverage(session, "documents")
+        return check(session, "documents")
     finally:
         session.close()
+
+
+def _coverage(profile, dsn, url):
+    from harness.checks.counted import coverage
+
+    return _outcome(coverage, profile, dsn, url)
 
 
 def test_coverage_under_rls_without_session_is_unproven_not_missing(app_role, empty_db, embed_server):
@@ -296,7 +302,7 @@ def test_run_evidence_counts_rows_row_level_security_hides_without_the_session(a
     assert not evidence.ok
 
 
-def _two_workers_under_rls(app_role, empty_db, embed_server, cli, tmp_path):
+def _two_workers_under_rls(app_role, empty_db, embed_server, cli, tmp_path, database=SESSION):
     from harness.backfill import bookkeeping
 
     # The owner makes the harness's schema once and lets the application's role use it (the role cannot CREATE).
@@ -306,7 +312,7 @@ def _two_workers_under_rls(app_role, empty_db, embed_server, cli, tmp_path):
         owner.execute(f"GRANT USAGE ON SCHEMA backfill_harness TO {role}; "
                       f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA backfill_harness TO {role}")
     profile = tmp_path / "profile.yaml"
-    profile.write_text(PROFILE % (DEFAULTS, SESSION))
+    profile.write_text(PROFILE % (DEFAULTS, database))
     return cli("backfill", "--profile", profile, "--collection", "documents", "--workers", "2", "--batch-size", "4",
                "--rows-per-claim", "4", "--json",
                env={"DATABASE_URL": app_role, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": "hash-embed:384"})

@@ -6,7 +6,8 @@ otherwise the outcome says the hidden part cannot be measured. Either way: unpro
 
 import pytest
 
-from .test_engine_real_tables import DEFAULTS, PROFILE, _backfill, _coverage, _profile, _scope, _settings
+from .test_engine_real_tables import (DEFAULTS, PROFILE, _backfill, _coverage, _outcome, _profile, _scope, _settings,
+                                     _two_workers_under_rls)
 
 ONLY_ACME = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme]}'
 BOTH = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}'
@@ -60,23 +61,12 @@ def test_run_evidence_of_listed_tenants_only_is_not_ok(app_role, auditor, embed_
 
 
 def test_tenant_isolation_that_searched_the_listed_tenants_only_is_unproven(app_role, auditor, embed_server):
-    from harness.checks import CheckOptions, open_session, tenant_isolation
+    from harness.checks import tenant_isolation
 
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
-    session = open_session(_settings(_profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url),
-                           CheckOptions(collections=("documents",)))
-    try:
-        outcome = tenant_isolation(session, "documents")
-    finally:
-        session.close()
+    outcome = _outcome(tenant_isolation, _profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
     assert outcome.status == "unproven" and "20 rows belong to tenants not listed" in outcome.note
     assert outcome.metrics["tenants_searched"] == ["acme"]
-
-
-def _recompute_session(profile, dsn, url, **options):
-    from harness.checks import CheckOptions, open_session
-
-    return open_session(_settings(profile, dsn, url), CheckOptions(collections=("documents",), **options))
 
 
 def _misplace_a_vector(db) -> None:
@@ -90,11 +80,7 @@ def test_recompute_of_every_row_under_rls_reads_every_tenants_view(app_role, emp
 
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
     _misplace_a_vector(empty_db)
-    session = _recompute_session(_profile(DEFAULTS, BOTH), app_role, embed_server.url, sample="all")
-    try:
-        outcome = recompute(session, "documents")
-    finally:
-        session.close()
+    outcome = _outcome(recompute, _profile(DEFAULTS, BOTH), app_role, embed_server.url, sample="all")
     assert outcome.status == "failed", outcome.message()  # was skipped: no row visible outside a tenant's view
     assert outcome.metrics["population"] == 40 and [o.id for o in outcome.offenders] == ["doc-2"]
 
@@ -104,11 +90,8 @@ def test_recompute_own_pick_under_rls_draws_from_every_tenants_view(app_role, em
     from harness.checks.recompute import pick
 
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
-    session = _recompute_session(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
-    try:
-        rows = pick(session, "documents", 30)
-    finally:
-        session.close()
+    rows = _outcome(lambda session, collection: pick(session, collection, 30), _profile(DEFAULTS, BOTH), app_role,
+                    embed_server.url)
     uniform = [r for r in rows if r["uniform"]]
     assert len(uniform) == 30 and {r["tenant"] for r in uniform} == {"acme", "globex"}
     assert {r["population"] for r in rows} == {40}
@@ -119,11 +102,7 @@ def test_recompute_sample_across_tenants_is_bounded_by_the_whole_population(app_
     from harness.checks.recompute import recompute
 
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
-    session = _recompute_session(_profile(DEFAULTS, BOTH), app_role, embed_server.url, sample=25)
-    try:
-        outcome = recompute(session, "documents")
-    finally:
-        session.close()
+    outcome = _outcome(recompute, _profile(DEFAULTS, BOTH), app_role, embed_server.url, sample=25)
     assert outcome.metrics["population"] == 40 and not outcome.metrics["exhaustive"]
     assert outcome.status == "unproven" and "bound too wide" in outcome.note
 
@@ -138,18 +117,7 @@ def test_coverage_by_a_role_exempt_from_rls_counts_each_row_once(app_role, empty
 @pytest.mark.slow  # two worker processes, each importing the harness
 def test_workers_of_listed_tenants_only_are_not_ok(app_role, auditor, empty_db, embed_server, cli, tmp_path):
     """The starter's closing count adds up the listed tenants' views: the unlisted tenant's rows are not in it."""
-    from harness.backfill import bookkeeping
-    from harness.db import connect
-
-    role = app_role.split("://", 1)[1].split(":", 1)[0]
-    with connect(empty_db.dsn, autocommit=True) as owner:
-        bookkeeping.ensure(owner)
-        owner.execute(f"GRANT USAGE ON SCHEMA backfill_harness TO {role}; "
-                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA backfill_harness TO {role}")
-    profile = tmp_path / "profile.yaml"
-    profile.write_text(PROFILE % (DEFAULTS, ONLY_ACME))
-    result = cli("backfill", "--profile", profile, "--collection", "documents", "--workers", "2", "--json",
-                 env={"DATABASE_URL": app_role, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": "hash-embed:384"})
+    result = _two_workers_under_rls(app_role, empty_db, embed_server, cli, tmp_path, database=ONLY_ACME)
     assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 20
     assert result.code != 0 and not result.json["ok"], result.out
     assert any("20 rows belong to tenants not listed" in p for p in result.json["problems"])
@@ -161,11 +129,7 @@ def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants(app_rol
 
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
     _misplace_a_vector(empty_db)  # acme's doc-2 holds globex's doc-3 vector
-    session = _recompute_session(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
-    try:
-        outcome = distinct_vectors(session, "documents")
-    finally:
-        session.close()
+    outcome = _outcome(distinct_vectors, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
     assert outcome.status == "failed", outcome.message()
     assert {o.tenant for o in outcome.offenders} == {"acme", "globex"}, outcome.offenders
 
@@ -179,11 +143,7 @@ def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants_that_on
     empty_db.execute("UPDATE documents SET content = 'text number 3' WHERE id = 'doc-5'")
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
     _misplace_a_vector(empty_db)  # acme's doc-2 holds globex's doc-3 vector
-    session = _recompute_session(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
-    try:
-        outcome = distinct_vectors(session, "documents")
-    finally:
-        session.close()
+    outcome = _outcome(distinct_vectors, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
     assert outcome.status == "failed", outcome.message()
     assert "doc-2" in {str(o.id) for o in outcome.offenders}, outcome.offenders
 
@@ -192,11 +152,7 @@ def test_distinct_vectors_under_rls_passes_a_healthy_store_read_tenant_by_tenant
     from harness.checks.distinct import distinct_vectors
 
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
-    session = _recompute_session(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
-    try:
-        outcome = distinct_vectors(session, "documents")
-    finally:
-        session.close()
+    outcome = _outcome(distinct_vectors, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
     assert outcome.status == "passed", outcome.message()
 
 
@@ -218,15 +174,10 @@ def test_coverage_with_rows_every_tenant_sees_and_a_tenant_left_out_is_not_passe
 
 
 def test_tenant_isolation_under_rls_searches_each_tenant_in_its_own_view(app_role, auditor, embed_server):
-    from harness.checks import CheckOptions, open_session, tenant_isolation
+    from harness.checks import tenant_isolation
 
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
-    session = open_session(_settings(_profile(DEFAULTS, BOTH), app_role, embed_server.url),
-                           CheckOptions(collections=("documents",)))
-    try:
-        outcome = tenant_isolation(session, "documents")
-    finally:
-        session.close()
+    outcome = _outcome(tenant_isolation, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
     # Before: each search read outside every view, found no vector to search with, and still named the tenant.
     assert outcome.status == "passed", outcome
     assert outcome.metrics["tenants_searched"] == ["acme", "globex"] and outcome.metrics["tenants_not_searched"] == []
@@ -243,10 +194,6 @@ def test_tenant_isolation_with_tenants_that_have_rows_but_could_not_be_searched_
     empty_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector")  # nothing to search with
     profile = parse_profile((PROFILE % (DEFAULTS, BOTH)).replace(", tenant: tenant_id,", ","), env={})
     assert profile.embeddings.tenant is None
-    session = _recompute_session(profile, app_role, embed_server.url)
-    try:
-        outcome = tenant_isolation(session, "documents")
-    finally:
-        session.close()
+    outcome = _outcome(tenant_isolation, profile, app_role, embed_server.url)
     assert outcome.status == "unproven", outcome.message()
     assert "acme" in outcome.note and "globex" in outcome.note
