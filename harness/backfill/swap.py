@@ -171,6 +171,16 @@ def _tables(target: Target) -> list[str]:
     return [_qualified(ch.schema, ch.table), _qualified(em.schema, em.table)]
 
 
+def _retired_name(conn: Conn, target: Target, live: str) -> str:
+    """The name ``live``'s old vectors will be kept under; refused while an earlier swap's are still kept."""
+    bookkeeping.ensure(conn)
+    previous = _record(conn, target, live)
+    if previous is not None:
+        raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
+                          f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
+    return live + RETIRED_SUFFIX
+
+
 def _record(conn: Conn, target: Target, live: str) -> dict[str, Any] | None:
     em = target.profile.embeddings
     return conn.execute("SELECT live, retired, replaced_by FROM backfill_harness.swaps WHERE target = %s AND live = %s",
@@ -249,12 +259,7 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
     # Under per-tenant row-level security the collections are what the tenants' views hold together.
     rls.require_visible(conn, target, new, tenants)
     rls.require_visible(conn, target, live, tenants)
-    bookkeeping.ensure(conn)
-    retired = live + RETIRED_SUFFIX
-    previous = _record(conn, target, live)
-    if previous is not None:
-        raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
-                          f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
+    retired = _retired_name(conn, target, live)
     _require_empty(conn, target, retired, f"swap keeps {live!r}'s old chunks under that name", tenants)
     # The locks keep backfills of both collections out from the gate to the commit, so what passed is what is swapped.
     with _Locked(lock_conn, target.profile.embeddings.table, [live, new]):
@@ -431,12 +436,7 @@ def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: st
     new_t, live_t = (Target(library_swap.for_collection(target.profile, c)) for c in (new, live))
     for name, t in ((new, new_t), (live, live_t)):
         require_collection(conn, t, name)
-    bookkeeping.ensure(conn)
-    retired = live + RETIRED_SUFFIX
-    previous = _record(conn, target, live)
-    if previous is not None:
-        raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
-                          f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
+    retired = _retired_name(conn, target, live)
     with _TablesLocked(lock_conn, target, [live, new]):
         gate = _gate(settings, new_t, live_t, new, GATE)
         if (refused := refusal(gate, new, live, override, REMAKE)) is not None:
@@ -524,12 +524,7 @@ def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, li
     for d in (new, live):
         pgai_swap.vectorizer(conn, schema, view=d)
     new_t, live_t = (Target(pgai_swap.for_store(target.profile, pgai_swap.store_named(conn, schema, d))) for d in (new, live))
-    bookkeeping.ensure(conn)
-    retired = live + RETIRED_SUFFIX
-    previous = _record(conn, target, live)
-    if previous is not None:
-        raise ConfigError(f"{live!r} was already swapped and its old vectors are kept as {previous['retired']!r}; "
-                          f"expected them dropped first with swap --drop-retired --to {live} (or swap --rollback --to {live})")
+    retired = _retired_name(conn, target, live)
     collection = cast(str, target.profile.chunks.collection_name)
     key = cast(SourceTable, target.profile.source).key
     with _DestinationsLocked(lock_conn, target, [live, new]):
