@@ -5,8 +5,8 @@ are left to those checks; this one finds what the catalog cannot see: staleness
 without a hash column, a mislabelled model, vectors written to the wrong row.
 
 Two samples are drawn beside the one pass, without reading the vectors twice (nothing
-is read whole into Python): the 4n + 50 chunks with the smallest seeded key hashes are
-the candidates; the n smallest with a vector are the uniform sample, whose size follows
+is read whole into Python): the 4n + 50 chunks with the smallest seeded key hashes (among a
+seeded Bernoulli sample of a large table) are the candidates; the n smallest with a vector are the uniform sample, whose size follows
 from the bound DONE requires and on which the stated bound rests; as many rows again
 are ranked among the candidates where errors cluster -- rows of every write
 transaction of either table (``xmin``; the most recent first), of every tenant, and
@@ -88,27 +88,22 @@ def _candidate_sql(session: CheckSession, columns: sql.Composable) -> sql.Compos
     """Columns of the chunks at ``%(rows)s`` (their addresses) with their vectors, for rows a sample may draw."""
     from .stats import placed
 
-    return sql.SQL("SELECT c.ctid::text AS addr, {cols} FROM {frm} WHERE c.ctid = ANY(%(rows)s::text[]::tid[]) "
-                   "AND {p} AND {v} IS NOT NULL").format(
+    # Driven by the addresses (one TID lookup each): ``ctid = ANY(...)`` as a filter is planned as a scan of the
+    # whole table comparing every row with every address.
+    return sql.SQL("SELECT c.ctid::text AS addr, {cols} FROM unnest(%(rows)s::text[]::tid[]) AS d(addr) CROSS JOIN {frm} "
+                   "WHERE c.ctid = d.addr AND {p} AND {v} IS NOT NULL").format(
         cols=columns, frm=session.shape.search_from(), p=placed(session.shape), v=session.target.vector)
 
 
 def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None:
-    """The sample, drawn beside the pass (so it is re-embedded while the pass reads): the 4n + 50 chunks of the
-    collection with the smallest seeded key hashes (a narrow read of the chunk table, a top-N heap), then ``draw``
-    (in each tenant's view)."""
-    from .stats import draw_key
-
-    t = session.target
+    """The sample, drawn beside the pass (so it is re-embedded while the pass reads): 4n + 50 candidate chunks of
+    the collection (``candidates``), then ``draw`` (in each tenant's view)."""
     found: list[dict] = []
     size = CANDIDATES_PER_ROW * n + CANDIDATES_EXTRA
     for tenant in session.tenants:
         with session.read_only(tenant, snapshot=True) as conn:
-            query = sql.SQL("SELECT c.ctid::text AS addr, {dk} AS key FROM {c} AS c WHERE {f} ORDER BY 2 LIMIT %(m)s").format(
-                dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter())
-            drawn = [(r["addr"], r["key"]) for r in conn.execute(
-                query, {"collection": collection, "seed": session.seed, "m": size}).fetchall()]
-            rows = draw(conn, session, drawn, n, complete=len(drawn) < size)
+            drawn, complete = candidates(conn, session, collection, size)
+            rows = draw(conn, session, drawn, n, complete=complete)
         if rows is None:
             return None
         found += rows
@@ -117,6 +112,48 @@ def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None
 
         return merge_samples(found, n)  # of the population the pass counts in every view
     return found
+
+
+# Candidates a Bernoulli sample aims for, per one needed: enough that a sample short of ``size`` is rare (then
+# the ordered draw reads the whole collection, so the result is the same either way, only slower).
+_BERNOULLI_MARGIN = 2.0
+
+
+def candidates(conn, session: CheckSession, collection: str, size: int) -> tuple[list[tuple[str, int]], bool]:
+    """``size`` chunks of the collection with the smallest seeded key hashes (chunk address, draw key) among a
+    Bernoulli sample of the table's rows (TABLESAMPLE, seeded: every row in with the same chance, whatever its
+    content, so those are a uniform draw too; it reads no text and sorts only what it drew), or among every row
+    when the sample drew too few or the table cannot be sampled (a view); and whether they are the whole
+    collection."""
+    from .stats import draw_key
+
+    t = session.target
+    query = sql.SQL("SELECT c.ctid::text AS addr, {dk} AS key FROM {c} AS c {sampled} WHERE {f} ORDER BY 2 LIMIT %(m)s")
+    params = {"collection": collection, "seed": session.seed, "m": size}
+    percent = _bernoulli_percent(conn, session, size)
+    if percent is not None:
+        drawn = [(r["addr"], r["key"]) for r in conn.execute(query.format(
+            dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter(),
+            sampled=sql.SQL("TABLESAMPLE BERNOULLI (%(percent)s) REPEATABLE (%(seed)s)")),
+            {**params, "percent": percent}).fetchall()]
+        if len(drawn) == size:
+            return drawn, False
+    drawn = [(r["addr"], r["key"]) for r in conn.execute(query.format(
+        dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter(), sampled=sql.SQL("")), params).fetchall()]
+    return drawn, len(drawn) < size
+
+
+def _bernoulli_percent(conn, session: CheckSession, size: int) -> float | None:
+    """The percentage of the chunk table's rows a Bernoulli sample needs for about twice ``size`` rows (by the
+    planner's row estimate), or None where sampling saves nothing or cannot be done (a small table, no estimate,
+    not a plain table)."""
+    ch = session.profile.chunks
+    row = conn.execute("SELECT c.relkind::text AS kind, c.reltuples::float8 AS rows FROM pg_class c "
+                       "WHERE c.oid = to_regclass(%s)", (sql.Identifier(ch.schema, ch.table).as_string(conn),)).fetchone()
+    if row is None or row["kind"] not in ("r", "m") or row["rows"] <= 0:
+        return None
+    percent = 100.0 * _BERNOULLI_MARGIN * size / row["rows"]
+    return percent if percent < 50.0 else None
 
 
 def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, complete: bool) -> list[dict] | None:

@@ -156,8 +156,12 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     # parallel partial aggregate. Non-finite values are not counted per row: pgvector refuses NaN and Infinity on
     # input (text and binary) and on arithmetic overflow, so a vector, halfvec or sparsevec column cannot hold
     # one; ``nonfinite`` is kept (always 0) for the report. The fingerprints are aggregated in parallel too
-    # (array_agg combines partial states), so finding shared vectors costs no second scan.
-    zero = sql.SQL("{m} AND {norm} = 0").format(m=matched, norm=shape.norm())
+    # (string_agg combines partial states), so finding shared vectors costs no second scan.
+    # A zero vector of the expected dimension has the fingerprint ZERO_FINGERPRINT (both hashes of 0 are their
+    # seeds), so it is counted from the fingerprints (``_zeros``); only a vector the fingerprint hashes by its bytes
+    # (another dimension, or none expected) has its norm computed a second time here.
+    zero = sql.SQL("{m} AND vector_dims({v}) IS DISTINCT FROM %(dims)s AND {norm} = 0").format(
+        m=matched, v=vec, norm=shape.norm())
     drawable = sql.SQL("{ci} AND {p} AND {v} IS NOT NULL").format(ci=shape.chunks_in(), p=placed(shape), v=vec)
     grouped = sql.SQL(
         "SELECT {cc} AS collection, {ec} AS emb_collection, {ct} AS tenant, {et} AS emb_tenant, "
@@ -167,19 +171,19 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "0 AS nonfinite, count(*) FILTER (WHERE {dims}) AS wrong_dims, "
         "count(*) FILTER (WHERE {stale_time}) AS stale_time, count(*) FILTER (WHERE {drawable}) AS drawable, "
         "count({v}) AS all_vectors, "
-        "array_agg({fp}) FILTER (WHERE {v} IS NOT NULL) AS fps "
+        "string_agg(int8send({fp}), ''::bytea) FILTER (WHERE {v} IS NOT NULL) AS fps "
         "FROM {frm} GROUP BY 1, 2, 3, 4, 5, 6, 7"
     ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, scope=scope, m=matched, other=other, stale=stale,
              zero=zero, dims=dims, stale_time=stale_time, drawable=drawable, fp=fingerprint(shape), v=vec, frm=frm)
     counted = (sql.SQL("(SELECT json_agg(json_build_array(collection, tenant, chunks)) FROM ({}) AS n)").format(
         chunk_counts_sql(shape)) if unique_key and not shape.inline else sql.SQL("NULL::json"))
-    # The fingerprints come back as one binary array per group (8 bytes a vector, no row, no text): sorting them
-    # with numpy finds the ones held twice several times faster than a hash aggregate after the pass.
+    # The fingerprints come back as one bytea per group (8 bytes a vector, no row, no text): sorting them with
+    # numpy finds the ones held twice several times faster than a hash aggregate after the pass.
     return sql.SQL(
         "WITH g AS ({grouped}) "
         "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, rows, vectors, "
         "other_model, stale, zero, nonfinite, wrong_dims, stale_time, drawable, all_vectors, "
-        "array_send(fps) AS fps, x.chunk_counts "
+        "fps, x.chunk_counts "
         "FROM (SELECT {counted} AS chunk_counts) AS x LEFT JOIN g ON true"
     ).format(grouped=grouped, counted=counted)
 
@@ -213,6 +217,10 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
     params = {"collections": list(collections), "model": model, "dims": dims, "probe": probe}
     found = conn.execute(query, params).fetchall()
     rows = [r for r in found if r["rows"] is not None]
+    if probe is not None and dims is not None:
+        for r in rows:
+            if r["has_chunk"] and r["has_embedding"] and r["fps"] is not None:
+                r["zero"] += _zeros(r["fps"])
     groups = [Group(**cast(dict[str, Any], {k: (int(v) if k in _COUNTS else v) for k, v in r.items() if k in _GROUP}))
               for r in rows if r["in_scope"]]
     if unique:
@@ -234,17 +242,28 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
                 held_twice(arrays), arrays)
 
 
-def held_twice(arrays: list[bytes]) -> list[int]:
-    """The values more than one of these int8 arrays (``array_send`` form, one dimension, no NULL) hold, together."""
+# hashfloat8extended(0, seed) is the seed: a zero vector's fingerprint is 0 # 1. Another vector has it with
+# chance 2**-64, and would then be reported as a zero vector (a failure, never a pass).
+ZERO_FINGERPRINT = 1
+
+
+def _int8s(raw: bytes):
+    """The fingerprints of one group: ``int8send`` values, concatenated."""
     import numpy as np
 
-    parts = []
-    for raw in arrays:
-        ndim = int.from_bytes(raw[:4], "big")
-        if ndim == 0:
-            continue
-        # Header: ndim, has-null flag, element type, then (size, lower bound) per dimension; then (length, value).
-        parts.append(np.frombuffer(raw, dtype=[("n", ">i4"), ("v", ">i8")], offset=12 + 8 * ndim)["v"])
+    return np.frombuffer(raw, dtype=">i8")
+
+
+def _zeros(raw: bytes) -> int:
+    return int((_int8s(raw) == ZERO_FINGERPRINT).sum())
+
+
+def held_twice(arrays: list[bytes]) -> list[int]:
+    """The fingerprints held more than once in these groups (``int8send`` values, concatenated), together."""
+    import numpy as np
+
+    parts = [_int8s(raw) for raw in arrays]
+    parts = [part for part in parts if len(part)]
     if not parts:
         return []
     values = np.sort(np.concatenate(parts))

@@ -129,3 +129,31 @@ embeddings: {{table: note_vectors, key: note_id, vector: embedding}}
     finally:
         session.close()
     assert outcome.status == "failed" and {o.id for o in outcome.offenders} == {3}
+
+
+def test_zero_vectors_are_counted_once_each_whether_the_fingerprint_or_the_norm_tells(pg, embed_server):
+    """Zero vectors of the expected dimension are told by their fingerprint, one of another dimension (an untyped
+    column) by its norm; each is counted once, and a vector that is not zero never."""
+    from pgvector.psycopg import register_vector
+
+    name = f"zeros_{random.randrange(10**9)}"
+    dsn = pg.create_database(name)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            register_vector(conn)
+            conn.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)")
+            conn.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector)")
+            conn.execute("INSERT INTO notes SELECT i, 'note ' || i FROM generate_series(1, 6) AS i")
+            conn.execute("INSERT INTO note_vectors VALUES (1, array_fill(0, ARRAY[384])::vector), "
+                         "(2, array_fill(0, ARRAY[384])::vector), (3, '[0,0,0]'), (4, '[1,2,3]'), "
+                         "(5, array_fill(0.5, ARRAY[384])::vector), (6, array_fill(-0.25, ARRAY[384])::vector)")
+        profile = parse_profile(PROFILE.format(model=TEST_MODEL, url=embed_server.url))
+        session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+        try:
+            stats = session.onepass().stats["notes"]
+        finally:
+            session.close()
+        assert session.expected_dimensions() == 384  # the provider's: so the fingerprint told rows 1 and 2
+        assert stats.zero == 3 and stats.wrong_dims == 2
+    finally:
+        pg.drop_database(name)

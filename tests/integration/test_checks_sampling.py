@@ -267,3 +267,56 @@ def test_sample_all_recomputes_every_row_and_states_the_exact_fraction(small_tar
     recompute = by["recompute"]
     assert recompute.status == "failed" and recompute.metrics["exhaustive"] and recompute.metrics["sampled"] == 300
     assert "2 of 300 rows off (every row checked: exactly 0.7%)" in recompute.found
+
+
+def draw_candidates(dsn, profile, size, seed):
+    """The sample's candidates as ``recompute`` draws them (addresses and draw keys), with the session's keys in
+    hash order over every row for comparison."""
+    from harness.checks.recompute import candidates
+    from harness.checks.stats import draw_key
+    from psycopg import sql
+
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+    session.seed = seed
+    try:
+        with session.read_only(None, snapshot=True) as conn:
+            drawn, complete = candidates(conn, session, "notes", size)
+            ordered = [r["key"] for r in conn.execute(sql.SQL("SELECT {} AS key FROM notes AS c ORDER BY 1").format(
+                draw_key(session.shape)), {"seed": seed}).fetchall()]
+            ids = {r["addr"]: r["id"] for r in conn.execute("SELECT ctid::text AS addr, id FROM notes").fetchall()}
+    finally:
+        session.close()
+    return [ids[addr] for addr, _ in drawn], [key for _, key in drawn], complete, ordered
+
+
+def test_candidates_come_from_a_seeded_bernoulli_sample_on_a_large_table_and_every_row_is_equally_likely(bare_target):
+    dsn, profile = bare_target
+    execute(dsn, "ANALYZE notes")  # the planner's row count sizes the sample
+    picks = [0, 0]
+    for seed in range(120):
+        ids, keys, complete, ordered = draw_candidates(dsn, profile, 70, seed)
+        assert len(set(ids)) == 70 and not complete
+        # Not the 70 smallest keys of all rows: the smallest of a sample of about 7% of them.
+        assert max(keys) > ordered[69]
+        picks[0] += sum(1 for i in ids if i <= 1000)
+        picks[1] += sum(1 for i in ids if i > 1000)
+    # The first and the second thousand rows (also the first and second half of the table's pages) are drawn
+    # equally often: 8,400 picks, so a share off 0.5 by more than 0.03 would be a 5-sigma event.
+    assert abs(picks[0] / sum(picks) - 0.5) < 0.03
+
+
+def test_a_bernoulli_sample_that_draws_too_few_candidates_falls_back_to_every_row(bare_target, monkeypatch):
+    import sys
+
+    dsn, profile = bare_target
+    execute(dsn, "ANALYZE notes")
+    monkeypatch.setattr(sys.modules["harness.checks.recompute"], "_BERNOULLI_MARGIN", 0.01)  # a sample of about 0.7 rows
+    ids, keys, complete, ordered = draw_candidates(dsn, profile, 70, 3)
+    assert keys == ordered[:70] and not complete
+
+
+def test_a_collection_smaller_than_the_candidates_it_needs_is_drawn_whole(small_target):
+    dsn, profile = small_target
+    execute(dsn, "ANALYZE notes")
+    ids, keys, complete, ordered = draw_candidates(dsn, profile, 1246, 5)
+    assert sorted(ids) == list(range(1, 301)) and keys == ordered and complete
