@@ -9,10 +9,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
 
 from .. import db as dbmod
 from .. import redact
@@ -116,6 +120,9 @@ class CheckSession:
     _side: list = field(default_factory=list, repr=False)
     seed: int = field(default_factory=lambda: secrets.randbits(62), repr=False)  # the sample's draw, per session
     _pass_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # A snapshot opened to list the collections (``--collection all``, one view), kept for the pass: the chunk
+    # counts it read then are the pass's own, so the chunk table is counted once.
+    _held: tuple[ExitStack, Conn, list[tuple]] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         # Tracebacks print fixture values: never the DSN's password (the profile may hold it too).
@@ -131,10 +138,10 @@ class CheckSession:
         return Shape(self.target)
 
     @contextmanager
-    def read_only(self, tenant: str | None = None, *, snapshot: bool = False) -> Iterator[Conn]:
+    def read_only(self, tenant: str | None = None, *, snapshot: bool = False, conn: Conn | None = None) -> Iterator[Conn]:
         """A READ ONLY transaction with the run's statement timeout and the profile's database.session (for ``tenant``);
         a database error arrives as DatabaseError. In a background thread, on that thread's own connection."""
-        with dbmod.translate_errors(), dbmod.read_only(self._connection(), self.options.statement_timeout_ms,
+        with dbmod.translate_errors(), dbmod.read_only(conn or self._connection(), self.options.statement_timeout_ms,
                                                        snapshot=snapshot) as conn:
             settings = self.profile.database.session
             if settings and (tenant is not None or not self.profile.database.per_tenant):
@@ -254,9 +261,10 @@ class CheckSession:
         drawable: dict[str, int] = {}
         rows = vectors = 0
         for tenant in self.tenants:
-            with self.read_only(tenant, snapshot=True) as conn:
+            kept, counts = self._release_held() if tenant is None else (None, None)
+            with kept or self.read_only(tenant, snapshot=True) as conn:
                 found: Pass = gather(conn, self.shape, collections, self.model, dims, check_dims=declared is None,
-                                     probe=probe(dims) if dims else None)
+                                     probe=probe(dims) if dims else None, counts=counts)
                 views.append(found.stats)
                 rows += found.rows
                 vectors += found.vectors
@@ -279,6 +287,40 @@ class CheckSession:
             fps += [f for f in across if f not in known]
         stats = {c: _merge([v[c] for v in views]) for c in collections}
         return OnePass(stats, rows, vectors, time.perf_counter() - started, shared, fps, drawable)
+
+    def hold_counts(self) -> list[tuple]:
+        """Chunks per collection and tenant of every collection, in a snapshot kept open on a connection of its own
+        for the pass (``_release_held``)."""
+        from .stats import chunk_counts_sql
+
+        stack = ExitStack()
+        try:
+            own = stack.enter_context(closing(_connect(self.database_url)))
+            conn = stack.enter_context(self.read_only(None, snapshot=True, conn=own))
+            counts = [(r["collection"], r["tenant"], r["chunks"])
+                      for r in conn.execute(chunk_counts_sql(self.shape, every=True)).fetchall()]
+        except BaseException:
+            stack.close()
+            raise
+        self._held = (stack, conn, counts)
+        return counts
+
+    def _release_held(self) -> tuple[_Held | None, list[tuple] | None]:
+        """The held snapshot (closed when the caller leaves it) and its counts, once; (None, None) without one or
+        when its transaction has ended (e.g. an idle-in-transaction timeout): the pass then counts for itself."""
+        held, self._held = self._held, None
+        if held is None:
+            return None, None
+        stack, conn, counts = held
+        try:
+            alive = conn.info.transaction_status == TransactionStatus.INTRANS and conn.execute("SELECT 1").fetchone()
+        except psycopg.Error:
+            alive = False
+        if not alive:
+            with suppress(Exception):
+                stack.close()
+            return None, None
+        return _Held(stack, conn), counts
 
     @property
     def pass_done(self) -> bool:
@@ -368,6 +410,10 @@ class CheckSession:
             return self._stats[collection]
 
     def close(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            with suppress(Exception):
+                held[0].close()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         if self._provider is not None:
@@ -404,6 +450,19 @@ def merge_samples(rows: list[dict], n: int, population: int | None = None) -> li
     return [{**r, "uniform": True, **counted} for r in uniform] + [{**r, "uniform": False, **counted} for r in extra]
 
 
+class _Held:
+    """A held snapshot as a context manager: enter yields its connection, exit ends its transaction."""
+
+    def __init__(self, stack: ExitStack, conn: Conn):
+        self.stack, self.conn = stack, conn
+
+    def __enter__(self) -> Conn:
+        return self.conn
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stack.__exit__(kind, exc, tb)
+
+
 def _connect(database_url: str) -> Conn:
     conn = dbmod.connect(database_url, autocommit=True, application_name="backfill-harness checks")
     # Defence in depth: even a statement run outside read_only() on this connection cannot write.
@@ -414,7 +473,7 @@ def _connect(database_url: str) -> Conn:
 @dbmod.translate_errors()
 def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
-    from ..state import list_collections
+    from ..state import list_collections, require_names
 
     profile = settings.profile
     if not settings.database_url:
@@ -433,7 +492,13 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
             session.rls_note = rls.outcome(securities, profile, None).note
         session.per_tenant_rls = rls.applies(securities) and profile.database.per_tenant
         if "all" in options.collections:
-            names = list(rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target)))
+            if session.tenants == [None]:
+                # One view: the names come from the chunk counts the pass will use (one count of the chunk table).
+                with session.read_only() as c:
+                    require_names(c, profile)
+                names = list(dict.fromkeys(collection for collection, _, _ in session.hold_counts()))
+            else:
+                names = list(rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target)))
             if not names:
                 raise ConfigError(f"--collection all: {profile.chunks.table} holds no chunks; expected at least one collection")
         else:
@@ -442,6 +507,6 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
                 rls.require_visible(conn, session.target, name, session.tenants)
         session.collections = names
     except BaseException:
-        conn.close()
+        session.close()
         raise
     return session

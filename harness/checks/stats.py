@@ -108,7 +108,8 @@ def draw_key(shape: Shape) -> sql.Composable:
     return sql.SQL("hashtextextended({}::text, %(seed)s)").format(shape.target.chunk_id)
 
 
-def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool, unique_key: bool = False) -> sql.Composed:
+def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool, unique_key: bool = False,
+              count_chunks: bool = True) -> sql.Composed:
     """The one pass: every count the row checks need, every vector's fingerprint (duplicates found in the same
     statement) and the rows a sample may draw, for every checked collection, in one statement.
 
@@ -176,7 +177,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, scope=scope, m=matched, other=other, stale=stale,
              zero=zero, dims=dims, stale_time=stale_time, drawable=drawable, fp=fingerprint(shape), v=vec, frm=frm)
     counted = (sql.SQL("(SELECT json_agg(json_build_array(collection, tenant, chunks)) FROM ({}) AS n)").format(
-        chunk_counts_sql(shape)) if unique_key and not shape.inline else sql.SQL("NULL::json"))
+        chunk_counts_sql(shape)) if unique_key and not shape.inline and count_chunks else sql.SQL("NULL::json"))
     # The fingerprints come back as one bytea per group (8 bytes a vector, no row, no text): sorting them with
     # numpy finds the ones held twice several times faster than a hash aggregate after the pass.
     return sql.SQL(
@@ -188,10 +189,13 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     ).format(grouped=grouped, counted=counted)
 
 
-def chunk_counts_sql(shape: Shape) -> sql.Composed:
-    """Chunks per collection from the chunk table alone (narrow, often index-only): the join's rows minus these are duplicates."""
-    return sql.SQL("SELECT {cc} AS collection, {ct} AS tenant, count(*) AS chunks FROM {t} AS c WHERE {w} GROUP BY 1, 2").format(
-        cc=shape.chunk_collection(), ct=shape.chunk_tenant(), t=shape.target.chunk_table, w=shape.chunks_in())
+def chunk_counts_sql(shape: Shape, *, every: bool = False) -> sql.Composed:
+    """Chunks per collection and tenant from the chunk table alone (narrow, often index-only): the join's rows minus
+    these are duplicates. ``every``: of every collection (no ``%(collections)s``), in collection order."""
+    where = shape.target.chunk_filter(collection_param=False) if every else shape.chunks_in()
+    return sql.SQL("SELECT {cc} AS collection, {ct} AS tenant, count(*) AS chunks FROM {t} AS c WHERE {w} GROUP BY 1, 2{o}").format(
+        cc=shape.chunk_collection(), ct=shape.chunk_tenant(), t=shape.target.chunk_table, w=where,
+        o=sql.SQL(" ORDER BY 1") if every else sql.SQL(""))
 
 
 @dataclass(frozen=True)
@@ -207,14 +211,17 @@ class Pass:
 
 
 def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: int | None, check_dims: bool, *,
-           probe: str | None = None) -> Pass:
+           probe: str | None = None, counts: list[tuple] | None = None) -> Pass:
     """Run the one pass for every collection at once and fold its groups per collection (inside a snapshot
-    transaction, so the row addresses it returns stay valid for the statements that follow)."""
+    transaction, so the row addresses it returns stay valid for the statements that follow). ``counts``: the
+    chunk counts (``chunk_counts_sql`` rows) already read in this transaction's snapshot, not counted again."""
     em = shape.profile.embeddings
     unique = not shape.inline and _key_is_unique(conn, shape)
     query = stats_sql(shape, has_model=bool(em.model), has_hash=bool(em.input_hash),
-                      check_dims=check_dims and dims is not None, unique_key=unique)
+                      check_dims=check_dims and dims is not None, unique_key=unique, count_chunks=counts is None)
     params = {"collections": list(collections), "model": model, "dims": dims, "probe": probe}
+    if counts is not None:
+        counts = [tuple(r) for r in counts if r[0] in collections]
     found = conn.execute(query, params).fetchall()
     rows = [r for r in found if r["rows"] is not None]
     if probe is not None and dims is not None:
@@ -224,11 +231,13 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
     groups = [Group(**cast(dict[str, Any], {k: (int(v) if k in _COUNTS else v) for k, v in r.items() if k in _GROUP}))
               for r in rows if r["in_scope"]]
     if unique:
-        groups += _without_vector_rows(groups, found[0]["chunk_counts"] or [])
+        groups += _without_vector_rows(groups, found[0]["chunk_counts"] or [] if counts is None else counts)
     result = {c: fold(c, groups, has_emb_collection=shape.emb_collection() is not None,
                       has_emb_tenant=shape.emb_tenant() is not None) for c in collections}
     if not shape.inline and not unique:
-        true = {(r["collection"], r["tenant"]): int(r["chunks"]) for r in conn.execute(chunk_counts_sql(shape), params).fetchall()}
+        if counts is None:
+            counts = [(r["collection"], r["tenant"], r["chunks"]) for r in conn.execute(chunk_counts_sql(shape), params).fetchall()]
+        true = {(collection, tenant): int(chunks) for collection, tenant, chunks in counts}
         for c, st in result.items():
             extra = st.chunks - sum(n for (coll, _), n in true.items() if coll == c)
             if extra > 0:

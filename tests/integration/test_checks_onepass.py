@@ -157,3 +157,35 @@ def test_zero_vectors_are_counted_once_each_whether_the_fingerprint_or_the_norm_
         assert stats.zero == 3 and stats.wrong_dims == 2
     finally:
         pg.drop_database(name)
+
+
+def all_collections(dsn, profile):
+    return open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("all",)))
+
+
+def test_every_collection_is_counted_in_the_snapshot_its_pass_reads(small_target):  # noqa: F811 (the imported fixture)
+    """--collection all lists the collections by the chunk counts the pass then uses: a chunk and its vector
+    written in between are in neither, so the counts agree with the join."""
+    dsn, profile = small_target
+    session = all_collections(dsn, profile)
+    try:
+        execute(dsn, "INSERT INTO notes VALUES (301, 'written after the session opened')")
+        execute(dsn, "INSERT INTO note_vectors SELECT 301, embedding FROM note_vectors WHERE note_id = 1")
+        found = session.onepass()
+    finally:
+        session.close()
+    stats = found.stats["notes"]
+    assert (stats.chunks, stats.embedded, stats.missing, found.rows) == (300, 300, 0, 300)
+
+
+def test_a_pass_whose_held_snapshot_was_ended_counts_for_itself(small_target):  # noqa: F811 (the imported fixture)
+    dsn, profile = small_target
+    session = all_collections(dsn, profile)
+    try:
+        pid = session._held[1].info.backend_pid
+        execute(dsn, "SELECT pg_terminate_backend(%s)", (pid,))
+        execute(dsn, "INSERT INTO notes VALUES (301, 'no vector yet')")
+        stats = session.onepass().stats["notes"]
+    finally:
+        session.close()
+    assert (stats.chunks, stats.embedded, stats.missing) == (301, 300, 1)
