@@ -197,3 +197,22 @@ def test_tenant_isolation_with_tenants_that_have_rows_but_could_not_be_searched_
     outcome = _outcome(tenant_isolation, profile, app_role, embed_server.url)
     assert outcome.status == "unproven", outcome.message()
     assert "acme" in outcome.note and "globex" in outcome.note
+
+
+def test_tenant_isolation_matches_a_numeric_tenant_column_with_the_listed_tenants(app_role, auditor, empty_db,
+                                                                                  embed_server):
+    # database.tenants are the session's strings; the column holds integers: each must still be searched in its view.
+    from harness.checks import tenant_isolation
+
+    empty_db.execute(
+        "DROP POLICY tenant_docs ON documents; DROP POLICY tenant_vecs ON document_embeddings; "
+        "ALTER TABLE documents ALTER COLUMN tenant_id TYPE int USING (CASE tenant_id WHEN 'acme' THEN 1 ELSE 2 END); "
+        "ALTER TABLE document_embeddings ALTER COLUMN tenant_id TYPE int USING (CASE tenant_id WHEN 'acme' THEN 1 ELSE 2 END); "
+        "CREATE POLICY tenant_docs ON documents USING (tenant_id = nullif(current_setting('app.current_tenant_id', true), '')::int); "
+        "CREATE POLICY tenant_vecs ON document_embeddings USING (tenant_id = nullif(current_setting('app.current_tenant_id', true), '')::int)")
+    numeric = 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [1, 2]}'
+    assert _backfill(_profile(DEFAULTS, numeric), app_role, embed_server.url).ok
+    outcome = _outcome(tenant_isolation, _profile(DEFAULTS, numeric), app_role, embed_server.url)
+    assert outcome.status == "passed", outcome.message()
+    assert outcome.metrics["tenants_searched"] == ["1", "2"] and outcome.metrics["tenants_not_searched"] == []
+    assert outcome.metrics["rows_returned"] == 20
