@@ -273,13 +273,22 @@ def check_vectors(vectors: np.ndarray, expected_count: int, expected_dim: int) -
         return [f"provider returned {vectors.shape[0]} vectors for {expected_count} inputs"]
     if expected_count and vectors.shape[1] != expected_dim:
         return [f"provider returned vectors of dimension {vectors.shape[1]}, expected {expected_dim}"]
-    problems = []
-    finite = np.isfinite(vectors).all(axis=1)
+    problems: list[str] = []
+    # One pass over the batch: a row whose sum of squares is finite and positive has only finite values and one
+    # that is not zero (NaN and infinity carry through the sum; all zeros sum to 0). Only the other rows are looked
+    # at value by value: they include valid ones whose squares under- or overflow (1e-30, 1e30), which pass there.
+    squares = np.einsum("ij,ij->i", vectors, vectors) if vectors.dtype.kind == "f" else None
+    suspects = (np.arange(len(vectors)) if squares is None
+                else np.flatnonzero(~(np.isfinite(squares) & (squares > 0))))
+    if not len(suspects):
+        return problems
+    rows = vectors[suspects]
+    finite = np.isfinite(rows).all(axis=1)
     # Any non-zero component, not a positive norm: the squares of a valid tiny vector (1e-30) underflow to 0.
-    nonzero = (vectors != 0).any(axis=1)
-    for row in np.flatnonzero(~(finite & nonzero)).tolist():  # only the bad rows are visited
-        if not finite[row]:
+    nonzero = (rows != 0).any(axis=1)
+    for i, row in enumerate(suspects.tolist()):
+        if not finite[i]:
             problems.append(f"row {row}: vector has non-finite values (NaN or infinity)")
-        elif not nonzero[row]:
+        elif not nonzero[i]:
             problems.append(f"row {row}: vector is all zeros (cosine distance undefined)")
     return problems

@@ -154,10 +154,12 @@ class Target:
         em = self.profile.embeddings
         has = (sql.SQL("{} IS NOT NULL").format(self.vector) if self.inline
                else sql.SQL("{}").format(sql.Identifier("e", _HAS_VECTOR)))
-        differs = (sql.SQL("{has} AND {h} IS DISTINCT FROM {t}").format(has=has, h=self.e(em.input_hash), t=self.text_hash)
-                   if em.input_hash else sql.SQL("false"))
+        # CASE, not AND: a chunk without an embedding row has a NULL flag, and "NULL AND x" evaluates x, so every
+        # text of a collection with no vectors yet was hashed for nothing (issue #12: most of the count before a load).
+        differs = (sql.SQL("CASE WHEN {has} THEN {h} IS DISTINCT FROM {t} END").format(
+            has=has, h=self.e(em.input_hash), t=self.text_hash) if em.input_hash else sql.SQL("false"))
         model = self.e(em.model) if em.model else sql.Literal(em.model_value) if em.model_value else None
-        other = (sql.SQL("{has} AND {m} IS DISTINCT FROM %(model)s").format(has=has, m=model)
+        other = (sql.SQL("CASE WHEN {has} THEN {m} IS DISTINCT FROM %(model)s END").format(has=has, m=model)
                  if model is not None else sql.SQL("false"))
 
         def total(where: str | None) -> sql.Composable:

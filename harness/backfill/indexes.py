@@ -84,6 +84,8 @@ def defer(conn: Conn, target: Target) -> list[str]:
     if reason:
         log.info("vector indexes kept during the bulk load (built row by row): %s", reason)
         return []
+    if not _vector_indexes(conn, target):
+        return []  # nothing to drop: no bookkeeping to create (a schema and a table: a fifth of a first load's set-up)
     em = target.profile.embeddings
     bookkeeping.ensure(conn)
     name = bookkeeping.target_name(em.schema, em.table)

@@ -88,11 +88,8 @@ class WaitWatch:
         self.thread: threading.Thread | None = None
 
     def __enter__(self) -> "WaitWatch":
-        try:
-            self.conn = self.connect()
-        except psycopg.Error as exc:  # no connection to spare: waits are still limited, blockers named afterwards
-            log.debug("no session to watch lock waits from: %s", exc)
-            return self
+        # The watch's session is opened on its own thread: the run's first statements do not wait for it (issue #12).
+        self.conn: Conn | None = None
         self.thread = threading.Thread(target=self._run, name="lock-wait-watch", daemon=True)
         self.thread.start()
         return self
@@ -101,12 +98,18 @@ class WaitWatch:
         self.stop.set()
         if self.thread is not None:
             self.thread.join()
-            self.conn.close()
+            if self.conn is not None:
+                self.conn.close()
         with _seen_lock:
             for pid in self.pids:
                 _seen.pop(pid, None)
 
     def _run(self) -> None:
+        try:
+            self.conn = self.connect()
+        except (psycopg.Error, HarnessError) as exc:  # no connection to spare: waits are still limited, blockers
+            log.debug("no session to watch lock waits from: %s", exc)  # named afterwards
+            return
         while not self.stop.wait(POLL_S):
             try:
                 rows = self.conn.execute(_BLOCKED_BY, (self.pids,)).fetchall()

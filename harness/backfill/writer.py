@@ -163,11 +163,9 @@ class BatchWriter:
         self._target_types: list[str] | None = None
         self._array_types: list[str] | None = None  # column types as written, for unnest's array casts
         self.direct_batches = 0
+        # Commits wait for their WAL flush as the server is configured (synchronous_commit is left alone): a batch
+        # counted as written, and a closing count that says no row still needs a vector, survive a database crash.
         self.path = path or write_path(conn, target)
-        # A batch lost to a database crash (not a client crash) before it reaches disk is simply selected
-        # again by the next run, so the writer need not wait for each commit's WAL flush.
-        conn.execute("SET synchronous_commit TO off")
-        conn.commit()
 
     def tables(self) -> list[str]:
         """The tables a write locks (for naming who holds them when a write waits too long)."""

@@ -48,3 +48,13 @@ def test_a_key_written_since_selection_is_replaced_not_duplicated(embedded_db, d
         assert writer.write(_batch([key], [None])) == 1 and writer.direct_batches == 0
     assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE chunk_id = %s", (key,)) == 1
     assert embedded_db.scalar("SELECT input_hash FROM document_embeddings WHERE chunk_id = %s", (key,)) == f"{key:064x}"
+
+
+def test_the_writer_keeps_the_sessions_synchronous_commit(demo_db, demo_profile):
+    # Durability is a guarantee: a batch counted as written must survive a database crash.
+    target = Target(load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL}))
+    with connect(demo_db.dsn) as conn:
+        conn.execute("SET synchronous_commit TO on")
+        conn.commit()
+        BatchWriter(conn, target, TEST_MODEL)
+        assert conn.execute("SELECT current_setting('synchronous_commit') AS s").fetchone()["s"] == "on"

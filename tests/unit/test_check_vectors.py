@@ -21,3 +21,17 @@ def test_a_non_finite_vector_is_still_refused():
     vectors = np.array([[1.0, np.nan], [np.inf, 1.0]], dtype=np.float32)
     assert check_vectors(vectors, 2, 2) == ["row 0: vector has non-finite values (NaN or infinity)",
                                             "row 1: vector has non-finite values (NaN or infinity)"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huge_but_valid_vectors_are_accepted(dtype):
+    big = np.finfo(dtype).max / 4  # the sum of squares overflows to infinity; every value is finite
+    assert check_vectors(np.full((2, 8), big, dtype=dtype), 2, 8) == []
+
+
+def test_each_bad_row_is_named_among_many_good_ones():
+    vectors = np.random.default_rng(2).standard_normal((1000, 16)).astype(np.float32)
+    vectors[10, 3], vectors[500], vectors[999, 0] = np.nan, 0.0, -np.inf
+    assert check_vectors(vectors, 1000, 16) == ["row 10: vector has non-finite values (NaN or infinity)",
+                                                "row 500: vector is all zeros (cosine distance undefined)",
+                                                "row 999: vector has non-finite values (NaN or infinity)"]
