@@ -1,0 +1,159 @@
+"""How many embed requests one worker keeps in flight (``--concurrency``): a fixed number, or ``auto``, a limit that
+follows the provider's latency (TCP Vegas applied to one server, as in Netflix's concurrency-limits).
+
+A request answered in about the least time seen for batches of its size found a free slot on the server; one
+answered later waited behind others. From the requests in flight when it was sent (n) and its latency against that
+least latency, ``n * (1 - least / latency)`` estimates how many requests were waiting in the server's queue. Under one
+waiting (and the latency under 1.5 times the least), the server has idle slots between answers and the limit grows
+by one; two or more waiting (or twice the least latency), requests queue and the limit falls by one (after a spike of three times the least latency, straight to the slots the server still serves
+plus one). So a server that serves K requests at once gets about K + 1
+(one always waiting for the next free slot, none idle while the client reads an answer), and a server that serves
+one at a time gets 2: never a queue that would run into the request timeout.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+
+AUTO = "auto"
+# auto's ceiling: well above the parallelism of one Ollama server (OLLAMA_NUM_PARALLEL) or a GPU server's batching
+# queue, and it bounds the answers a worker holds while it writes.
+CEILING = 16
+GROW_BELOW = 0.9  # estimated waiting requests under which the server has idle slots
+SHRINK_AT = 2.0  # and from which requests are queueing at the server
+# Latency against the least: the limit grows only under GROW_RATIO and falls from SHRINK_RATIO whatever the estimate.
+# The client's own time per request (sending, reading the answer) overlaps the server's queue, so the estimate alone
+# would let a server that serves one request at a time get three; a second request that doubles the latency does not.
+GROW_RATIO = 1.5
+SHRINK_RATIO = 2.0
+GROW_VOTES = 2  # answers under the current limit that must agree before it grows: one quick answer is not a trend
+SPIKE = 3.0  # latency this many times the least: more than one request's wait, the server itself slowed
+
+
+def parse_concurrency(value: int | str) -> int | str:
+    """``--concurrency``: a positive number of requests, or ``auto``."""
+    if isinstance(value, str) and value.strip().lower() == AUTO:
+        return AUTO
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1 or isinstance(value, bool):
+        raise ConfigError(f"--concurrency: invalid value {value!r}: expected a positive integer or {AUTO}")
+    return number
+
+
+def queued(in_flight: int, seconds: float, least: float) -> float:
+    """The requests estimated waiting at the server when one sent with ``in_flight`` in flight took ``seconds``."""
+    if seconds <= 0 or least <= 0:
+        return 0.0
+    return in_flight * max(0.0, 1 - least / seconds)
+
+
+def _size_class(rows: int) -> int:
+    """Batches within a factor 2**(1/4) of each other are compared; an adapted batch size is not read as queueing."""
+    return round(math.log2(max(rows, 1)) * 4)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One request in flight: how many were (itself included) when it was sent, under which limit."""
+
+    in_flight: int
+    version: int
+
+
+class LatencyLimit:
+    """The limit on requests in flight, moved by each whole answer's latency between ``floor`` and ``ceiling``.
+
+    Only requests sent under the current limit move it, so each step is judged by what it did; it grows when two of
+    them agree, and falls on the first that shows a queue.
+    """
+
+    def __init__(self, floor: int = 1, ceiling: int = CEILING, start: int | None = None):
+        if not 1 <= floor <= ceiling:
+            raise ValueError(f"expected 1 <= floor <= ceiling, got {floor} and {ceiling}")
+        self.floor, self.ceiling = floor, ceiling
+        self.limit = min(max(start if start is not None else floor, floor), ceiling)
+        self.version = 0
+        self._votes = 0
+        self._least: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def adaptive(self) -> bool:
+        return self.floor < self.ceiling
+
+    def observe(self, rows: int, seconds: float, ticket: Ticket) -> None:
+        """A request of ``rows`` texts, sent as ``ticket``, answered whole in ``seconds``."""
+        if not self.adaptive or rows <= 0 or seconds <= 0:
+            return
+        with self._lock:
+            size = _size_class(rows)
+            # A request sent alone waited behind none of ours: its latency is the server's own, and replaces a least
+            # that an unusually quick answer left too low (which would hold the limit at 1 for good).
+            least = self._least[size] = seconds if ticket.in_flight == 1 else min(self._least.get(size, seconds), seconds)
+            if ticket.version != self.version:
+                return  # sent under an earlier limit: it does not judge this one
+            waiting = queued(ticket.in_flight, seconds, least)
+            if waiting >= SHRINK_AT or (ticket.in_flight > 1 and seconds >= SHRINK_RATIO * least):
+                self._move(self.limit - 1)
+                if seconds >= SPIKE * least:  # the server slowed for everyone: straight to the slots it still serves
+                    busy = ticket.in_flight * least / seconds  # Little's law
+                    self._move(min(self.limit, math.ceil(busy) + 1))
+            elif waiting < GROW_BELOW and seconds < GROW_RATIO * least and ticket.in_flight >= self.limit:
+                # Only a full pipeline says the server has room: fewer in flight (the writer or the selection is the
+                # bottleneck) says nothing about more.
+                self._votes += 1
+                if self._votes >= GROW_VOTES:
+                    self._move(self.limit + 1)
+
+    def _move(self, limit: int) -> None:
+        limit = min(max(limit, self.floor), self.ceiling)
+        if limit != self.limit:
+            self.limit = limit
+            self.version += 1
+            self._votes = 0
+
+
+def limit_for(concurrency: int | str, one_at_a_time: bool = False) -> LatencyLimit:
+    """The limit ``--concurrency`` asks for: ``auto`` adapts between 1 and CEILING, N is fixed at N."""
+    value = parse_concurrency(concurrency)
+    if one_at_a_time:
+        return LatencyLimit(1, 1)
+    if value == AUTO:
+        return LatencyLimit(1, CEILING)
+    return LatencyLimit(int(value), int(value))
+
+
+class Gate:
+    """Requests in flight, held under a limit that may change while they run (a condition, not a pool's size)."""
+
+    def __init__(self, limit: LatencyLimit):
+        self.limit = limit
+        self.in_flight = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    def enter(self, stop: threading.Event) -> Ticket | None:
+        """Wait for room under the current limit; None when ``stop`` is set first."""
+        with self._cond:
+            while self.in_flight >= self.limit.limit:
+                if stop.is_set():
+                    return None
+                self._cond.wait(0.05)
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            return Ticket(self.in_flight, self.limit.version)
+
+    def leave(self, ticket: Ticket, rows: int = 0, seconds: float | None = None) -> None:
+        """The request is over; ``seconds`` when it was answered whole (a measure of the provider's latency)."""
+        if seconds is not None:
+            self.limit.observe(rows, seconds, ticket)
+        with self._cond:
+            self.in_flight -= 1
+            self._cond.notify_all()

@@ -1,0 +1,198 @@
+"""--concurrency auto: the in-flight limit follows the server's latency; it settles just above the slots the server
+serves at once, and falls when requests start to queue."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+
+from harness.backfill.batchsize import AdaptiveSize, Sizing
+from harness.backfill.inflight import AUTO, CEILING, Gate, LatencyLimit, Ticket, limit_for, parse_concurrency, queued
+from harness.errors import ConfigError
+
+BASE = 0.2  # seconds a batch takes on a free slot
+
+
+def slotted(slots: int):
+    """A server serving ``slots`` requests at once in lockstep: n in flight take ceil(n / slots) turns."""
+    return lambda in_flight, rows=100: BASE * math.ceil(in_flight / slots)
+
+
+def fifo(slots: int):
+    """A server whose queue spreads evenly: n in flight take n / slots turns on average (never less than one)."""
+    return lambda in_flight, rows=100: BASE * max(1.0, in_flight / slots)
+
+
+def run(limit: LatencyLimit, server, rounds: int = 60, rows: int = 100) -> list[int]:
+    """Each round fills the limit and feeds every answer back; returns the limit after each round."""
+    history = []
+    for _ in range(rounds):
+        in_flight = limit.limit
+        tickets = [Ticket(in_flight, limit.version) for _ in range(in_flight)]
+        for ticket in tickets:
+            limit.observe(rows, server(in_flight, rows), ticket)
+        history.append(limit.limit)
+    return history
+
+
+@pytest.mark.parametrize("slots", [2, 4, 8])
+def test_against_a_server_with_k_slots_the_limit_settles_at_or_just_above_k(slots):
+    history = run(LatencyLimit(1, CEILING), slotted(slots))
+    assert set(history[-20:]) <= {slots, slots + 1}
+    assert slots + 1 in history[-20:]  # it keeps probing for a free slot
+
+
+@pytest.mark.parametrize("slots", [2, 4, 8])
+def test_against_an_evenly_queueing_server_one_or_two_requests_wait(slots):
+    assert set(run(LatencyLimit(1, CEILING), fifo(slots))[-20:]) <= {slots + 1, slots + 2}
+
+
+@pytest.mark.parametrize("server", [slotted(1), fifo(1)])
+def test_against_a_server_serving_one_at_a_time_the_limit_stays_at_one_or_two(server):
+    history = run(LatencyLimit(1, CEILING), server)
+    assert max(history) <= 2
+
+
+def test_the_clients_own_time_per_request_does_not_let_a_one_at_a_time_server_queue():
+    """Sending and reading an answer (here a third of the server's time) overlap the server's queue."""
+    history = run(LatencyLimit(1, CEILING), lambda in_flight, rows=100: BASE * in_flight + BASE / 3)
+    assert max(history) <= 2
+
+
+def test_one_unusually_quick_answer_does_not_hold_the_limit_down_for_good():
+    limit = LatencyLimit(1, CEILING)
+    run(limit, slotted(4))
+    limit.observe(100, BASE / 4, Ticket(limit.limit, limit.version))  # the least is now a quarter of the usual
+    history = run(limit, slotted(4))
+    assert set(history[-20:]) <= {4, 5}
+
+
+def test_a_latency_spike_lowers_the_limit():
+    limit = LatencyLimit(1, CEILING)
+    run(limit, slotted(8))
+    before = limit.limit
+    limit.observe(100, BASE * 5, Ticket(limit.limit, limit.version))
+    assert limit.limit < before - 1
+
+
+def test_a_server_that_gets_slower_for_everyone_gets_fewer_requests():
+    limit = LatencyLimit(1, CEILING)
+    run(limit, fifo(8))
+    run(limit, fifo(2), rounds=20)
+    assert limit.limit <= 3
+
+
+def test_the_limit_stays_within_floor_and_ceiling():
+    assert max(run(LatencyLimit(1, 6), slotted(32))) == 6
+    limit = LatencyLimit(3, CEILING, start=3)
+    limit.observe(100, 100.0, Ticket(3, 0))
+    limit.observe(100, 1000.0, Ticket(3, limit.version))
+    assert limit.limit == 3
+
+
+def test_a_fixed_limit_never_moves():
+    limit = limit_for(4)
+    assert [limit.limit] + run(limit, slotted(16)) + run(limit, slotted(1)) == [4] * 121
+
+
+def test_a_pipeline_that_is_not_full_does_not_grow_the_limit():
+    """Fewer in flight than the limit (the writer is the bottleneck) says nothing about the server's room for more."""
+    limit = LatencyLimit(1, CEILING, start=6)
+    for _ in range(20):
+        limit.observe(100, BASE, Ticket(2, limit.version))
+    assert limit.limit == 6
+
+
+def test_answers_sent_under_an_earlier_limit_do_not_move_it_again():
+    limit = LatencyLimit(1, CEILING, start=4)
+    old = limit.version
+    limit.observe(100, BASE, Ticket(4, old))
+    limit.observe(100, BASE, Ticket(4, old))
+    assert limit.limit == 5
+    limit.observe(100, BASE, Ticket(4, old))  # the same round's other answers
+    limit.observe(100, BASE, Ticket(4, old))
+    assert limit.limit == 5
+
+
+def test_one_quick_answer_alone_does_not_grow_the_limit():
+    limit = LatencyLimit(1, CEILING, start=4)
+    limit.observe(100, BASE, Ticket(4, limit.version))
+    assert limit.limit == 4
+
+
+def test_batches_of_another_size_are_not_compared_with_each_other():
+    """A bigger batch takes longer without any queue: it is measured against batches of its own size."""
+    limit = LatencyLimit(1, CEILING, start=4)
+    for _ in range(2):
+        limit.observe(100, BASE, Ticket(4, limit.version))  # grows to 5
+    for _ in range(2):
+        limit.observe(800, BASE * 5, Ticket(5, limit.version))  # first of their size: their own least, no queue
+    assert limit.limit == 6
+
+
+def test_with_an_adapted_batch_size_both_settle():
+    """--target-latency-ms beside auto: batches aim at the target including the short queue the limit keeps, and the
+    limit stays a few requests above the server's slots (a new size's least latency may include some queueing)."""
+    slots, target = 4, 0.4
+    size = AdaptiveSize(100, Sizing.around(100, int(target * 1000)))
+    limit = LatencyLimit(1, CEILING)
+
+    def server(in_flight: int, rows: int) -> float:
+        return (0.15 + 0.0005 * rows) * max(1.0, in_flight / slots)
+
+    limits, sizes = [], []
+    for _ in range(80):
+        in_flight, rows = limit.limit, size()
+        tickets = [Ticket(in_flight, limit.version) for _ in range(in_flight)]
+        for ticket in tickets:
+            seconds = server(in_flight, rows)
+            limit.observe(rows, seconds, ticket)
+            size.observe(rows, seconds)
+        limits.append(limit.limit)
+        sizes.append(size())
+    assert set(limits[-20:]) <= set(range(slots, slots + 4))
+    assert all(target * 0.6 <= server(5, n) <= target * 1.3 for n in sizes[-20:])
+
+
+def test_queued_estimates_the_requests_waiting():
+    assert queued(8, BASE * 2, BASE) == 4
+    assert queued(4, BASE, BASE) == 0
+    assert queued(4, BASE / 2, BASE) == 0  # quicker than the least seen: nothing waits
+
+
+@pytest.mark.parametrize("text, value", [("auto", AUTO), ("AUTO", AUTO), ("3", 3), (5, 5)])
+def test_concurrency_is_a_positive_number_or_auto(text, value):
+    assert parse_concurrency(text) == value
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "many", "", "2.5"])
+def test_any_other_concurrency_is_refused_naming_it(text):
+    with pytest.raises(ConfigError, match=rf"--concurrency: invalid value '{text}'.*positive integer or auto"):
+        parse_concurrency(text)
+
+
+def test_fail_fast_gets_one_at_a_time_whatever_was_asked():
+    assert limit_for(AUTO, one_at_a_time=True).ceiling == 1
+    assert limit_for(8, one_at_a_time=True).ceiling == 1
+
+
+def test_the_gate_admits_more_as_soon_as_the_limit_grows():
+    limit = LatencyLimit(1, CEILING)
+    gate, stop = Gate(limit), threading.Event()
+    first = gate.enter(stop)
+    admitted = threading.Event()
+    threading.Thread(target=lambda: gate.enter(stop) and admitted.set(), daemon=True).start()
+    assert not admitted.wait(0.15)  # the limit is 1 and one request is in flight
+    for _ in range(2):  # quick whole answers with the pipeline full: the limit grows to 2 while `first` still runs
+        limit.observe(100, BASE, first)
+    assert admitted.wait(1)
+    assert limit.limit == 2 and gate.in_flight == 2 and gate.peak == 2
+
+
+def test_the_gate_lets_a_waiting_dispatcher_go_when_the_run_stops():
+    gate, stop = Gate(LatencyLimit(1, 1)), threading.Event()
+    gate.enter(stop)
+    stop.set()
+    assert gate.enter(stop) is None
