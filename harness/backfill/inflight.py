@@ -23,8 +23,8 @@ AUTO = "auto"
 # auto's ceiling: well above the parallelism of one Ollama server (OLLAMA_NUM_PARALLEL) or a GPU server's batching
 # queue, and it bounds the answers a worker holds while it writes.
 CEILING = 16
-GROW_BELOW = 0.9  # estimated waiting requests under which the server has idle slots
-SHRINK_AT = 2.0  # and from which requests are queueing at the server
+GROW_BELOW = 1.5  # estimated waiting requests under which the server has idle slots (between answers)
+SHRINK_AT = 3.0  # and from which requests are queueing at the server
 # Latency against the least: the limit grows only under GROW_RATIO and falls from SHRINK_RATIO whatever the estimate.
 # The client's own time per request (sending, reading the answer) overlaps the server's queue, so the estimate alone
 # would let a server that serves one request at a time get three; a second request that doubles the latency does not.
@@ -54,6 +54,12 @@ def queued(in_flight: int, seconds: float, least: float) -> float:
     return in_flight * max(0.0, 1 - least / seconds)
 
 
+def bound(rows: int, seconds: float, their_rows: int) -> float:
+    """The most a batch of ``rows`` texts can take on a free slot, when one of ``their_rows`` took ``seconds``: no more
+    for fewer texts, and no more than in proportion for more (a request's fixed cost is spread over more texts)."""
+    return seconds * max(1.0, rows / their_rows)
+
+
 def _size_class(rows: int) -> int:
     """Batches within a factor 2**(1/4) of each other are compared; an adapted batch size is not read as queueing."""
     return round(math.log2(max(rows, 1)) * 4)
@@ -71,7 +77,7 @@ class LatencyLimit:
     """The limit on requests in flight, moved by each whole answer's latency between ``floor`` and ``ceiling``.
 
     Only requests sent under the current limit move it, so each step is judged by what it did; it grows when two of
-    them agree, and falls on the first that shows a queue.
+    them agree (doubling until the first queue is seen, then by one), and falls on the first that shows a queue.
     """
 
     def __init__(self, floor: int = 1, ceiling: int = CEILING, start: int | None = None):
@@ -81,7 +87,10 @@ class LatencyLimit:
         self.limit = min(max(start if start is not None else floor, floor), ceiling)
         self.version = 0
         self._votes = 0
-        self._least: dict[int, float] = {}
+        self._starting = True  # doubling, until the first sign of a queue (TCP's slow start)
+        # per size class: its two least latencies (the second is the one compared with: one unusually quick answer
+        # would otherwise make every later one look queued for good), and the rows they were for
+        self._least: dict[int, tuple[list[float], int]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -94,23 +103,26 @@ class LatencyLimit:
             return
         with self._lock:
             size = _size_class(rows)
-            # A request sent alone waited behind none of ours: its latency is the server's own, and replaces a least
-            # that an unusually quick answer left too low (which would hold the limit at 1 for good).
-            least = self._least[size] = seconds if ticket.in_flight == 1 else min(self._least.get(size, seconds), seconds)
+            known = size in self._least
+            lows = sorted([*self._least[size][0], seconds])[:2] if known else [seconds]
+            self._least[size] = (lows, rows)
+            least = min([lows[-1]] + [bound(rows, theirs[-1], their_rows)
+                                      for key, (theirs, their_rows) in self._least.items() if key != size])
             if ticket.version != self.version:
                 return  # sent under an earlier limit: it does not judge this one
             waiting = queued(ticket.in_flight, seconds, least)
             if waiting >= SHRINK_AT or (ticket.in_flight > 1 and seconds >= SHRINK_RATIO * least):
+                self._starting = False
                 self._move(self.limit - 1)
                 if seconds >= SPIKE * least:  # the server slowed for everyone: straight to the slots it still serves
                     busy = ticket.in_flight * least / seconds  # Little's law
                     self._move(min(self.limit, math.ceil(busy) + 1))
-            elif waiting < GROW_BELOW and seconds < GROW_RATIO * least and ticket.in_flight >= self.limit:
+            elif waiting < GROW_BELOW and seconds < GROW_RATIO * least and ticket.in_flight >= self.limit and known:
                 # Only a full pipeline says the server has room: fewer in flight (the writer or the selection is the
-                # bottleneck) says nothing about more.
+                # bottleneck) says nothing about more; nor does the first batch of a new size (its least is a guess).
                 self._votes += 1
                 if self._votes >= GROW_VOTES:
-                    self._move(self.limit + 1)
+                    self._move(self.limit * 2 if self._starting else self.limit + 1)
 
     def _move(self, limit: int) -> None:
         limit = min(max(limit, self.floor), self.ceiling)
