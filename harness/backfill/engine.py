@@ -650,7 +650,7 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
     gate = Gate(limit)
     selected: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=min(limit.ceiling, 8) + 1)
     # Futures in selection order: the writer lands batches (and claim-done markers) in the order they were read.
-    # The limit bounds the requests in flight; this bounds the answers waiting for the writer as well.
+    # The gate holds batches sent and not yet written under the limit (memory: at most that many answers).
     embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=limit.ceiling)
     stop = threading.Event()
     # As many threads as the limit may ever allow; the gate, not the pool's size, holds the requests to the limit.
@@ -717,7 +717,9 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 continue
             done = item.result()
             summary.selected += len(done.rows)
-            if not _land(done, writer, options, summary, progress, on_batch):
+            landed = _land(done, writer, options, summary, progress, on_batch)
+            gate.landed()
+            if not landed:
                 return
     finally:
         stop.set()

@@ -143,21 +143,24 @@ def limit_for(concurrency: int | str, one_at_a_time: bool = False) -> LatencyLim
 
 
 class Gate:
-    """Requests in flight, held under a limit that may change while they run (a condition, not a pool's size)."""
+    """Batches sent and not yet written, held under a limit that may change while they run (a condition, not a
+    pool's size): requests in flight stay under it, and so do the answers a slow writer has not landed yet."""
 
     def __init__(self, limit: LatencyLimit):
         self.limit = limit
-        self.in_flight = 0
+        self.in_flight = 0  # sent, not answered
+        self.held = 0  # sent, not written
         self.peak = 0
         self._cond = threading.Condition()
 
     def enter(self, stop: threading.Event) -> Ticket | None:
         """Wait for room under the current limit; None when ``stop`` is set first."""
         with self._cond:
-            while self.in_flight >= self.limit.limit:
+            while self.held >= self.limit.limit:
                 if stop.is_set():
                     return None
                 self._cond.wait(0.05)
+            self.held += 1
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
             return Ticket(self.in_flight, self.limit.version)
@@ -168,4 +171,10 @@ class Gate:
             self.limit.observe(rows, seconds, ticket)
         with self._cond:
             self.in_flight -= 1
+            self._cond.notify_all()
+
+    def landed(self) -> None:
+        """Its answer is written (or refused): room for the next batch."""
+        with self._cond:
+            self.held -= 1
             self._cond.notify_all()

@@ -222,3 +222,15 @@ def test_the_gate_lets_a_waiting_dispatcher_go_when_the_run_stops():
     gate.enter(stop)
     stop.set()
     assert gate.enter(stop) is None
+
+
+def test_the_gate_counts_an_answer_until_it_is_written():
+    """A slow writer holds answers: no more are sent than the limit, answered or not, so memory stays bounded."""
+    gate, stop = Gate(LatencyLimit(2, 2)), threading.Event()
+    tickets = [gate.enter(stop), gate.enter(stop)]
+    for ticket in tickets:
+        gate.leave(ticket)  # answered, not yet written
+    stop.set()
+    assert gate.enter(stop) is None
+    gate.landed()
+    assert gate.enter(threading.Event()) is not None
