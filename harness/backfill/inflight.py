@@ -87,6 +87,7 @@ class LatencyLimit:
         self.limit = min(max(start if start is not None else floor, floor), ceiling)
         self.version = 0
         self._votes = 0
+        self._cold = True  # the first answer may include loading the model on a cold server: not the server's pace
         self._starting = True  # doubling, until the first sign of a queue (TCP's slow start)
         # per size class: its two least latencies (the second is the one compared with: one unusually quick answer
         # would otherwise make every later one look queued for good), and the rows they were for
@@ -102,6 +103,9 @@ class LatencyLimit:
         if not self.adaptive or rows <= 0 or seconds <= 0:
             return
         with self._lock:
+            if self._cold:
+                self._cold = False
+                return
             size = _size_class(rows)
             known = size in self._least
             lows = sorted([*self._least[size][0], seconds])[:2] if known else [seconds]
@@ -138,7 +142,9 @@ def limit_for(concurrency: int | str, one_at_a_time: bool = False) -> LatencyLim
     if one_at_a_time:
         return LatencyLimit(1, 1)
     if value == AUTO:
-        return LatencyLimit(1, CEILING)
+        # Two from the start (the first request still goes alone): a server that serves one at a time shows its queue
+        # on the first pair and gets one; any other is spared a round of ramping up.
+        return LatencyLimit(1, CEILING, start=2)
     return LatencyLimit(int(value), int(value))
 
 

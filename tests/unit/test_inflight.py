@@ -25,6 +25,12 @@ def fifo(slots: int):
     return lambda in_flight, rows=100: BASE * max(1.0, in_flight / slots)
 
 
+def warm(limit: LatencyLimit) -> LatencyLimit:
+    """Past the first answer, which is never taken as the server's pace (a cold server loads the model on it)."""
+    limit.observe(1, BASE * 10, Ticket(1, limit.version))
+    return limit
+
+
 def run(limit: LatencyLimit, server, rounds: int = 60, rows: int = 100) -> list[int]:
     """Each round fills the limit and feeds every answer back; returns the limit after each round."""
     history = []
@@ -69,6 +75,14 @@ def test_one_unusually_quick_answer_does_not_hold_the_limit_down_for_good():
     assert set(history[-20:]) <= {4, 5}
 
 
+def test_the_first_answer_is_not_taken_as_the_servers_pace():
+    """A cold server loads the model on the first request: that wait is not the least to compare with."""
+    limit = LatencyLimit(1, CEILING)
+    limit.observe(100, BASE * 50, Ticket(1, limit.version))
+    history = run(limit, slotted(1))
+    assert max(history) <= 2
+
+
 def test_a_latency_spike_lowers_the_limit():
     limit = LatencyLimit(1, CEILING)
     run(limit, slotted(8))
@@ -99,14 +113,14 @@ def test_a_fixed_limit_never_moves():
 
 def test_a_pipeline_that_is_not_full_does_not_grow_the_limit():
     """Fewer in flight than the limit (the writer is the bottleneck) says nothing about the server's room for more."""
-    limit = LatencyLimit(1, CEILING, start=6)
+    limit = warm(LatencyLimit(1, CEILING, start=6))
     for _ in range(20):
         limit.observe(100, BASE, Ticket(2, limit.version))
     assert limit.limit == 6
 
 
 def test_answers_sent_under_an_earlier_limit_do_not_move_it_again():
-    limit = LatencyLimit(1, CEILING, start=4)
+    limit = warm(LatencyLimit(1, CEILING, start=4))
     old = limit.version
     for _ in range(3):
         limit.observe(100, BASE, Ticket(4, old))
@@ -118,14 +132,14 @@ def test_answers_sent_under_an_earlier_limit_do_not_move_it_again():
 
 
 def test_one_quick_answer_alone_does_not_grow_the_limit():
-    limit = LatencyLimit(1, CEILING, start=4)
+    limit = warm(LatencyLimit(1, CEILING, start=4))
     limit.observe(100, BASE, Ticket(1, limit.version))  # a batch of this size seen before
     limit.observe(100, BASE, Ticket(4, limit.version))
     assert limit.limit == 4
 
 
 def test_the_first_batch_of_a_new_size_does_not_grow_the_limit():
-    limit = LatencyLimit(1, CEILING, start=4)
+    limit = warm(LatencyLimit(1, CEILING, start=4))
     for rows in (100, 200, 400, 800):
         limit.observe(rows, BASE, Ticket(4, limit.version))
     assert limit.limit == 4
@@ -133,7 +147,7 @@ def test_the_first_batch_of_a_new_size_does_not_grow_the_limit():
 
 def test_a_bigger_batch_taking_longer_is_not_read_as_a_queue():
     """A bigger batch takes longer without any queue: it is measured against batches of its own size."""
-    limit = LatencyLimit(1, CEILING, start=4)
+    limit = warm(LatencyLimit(1, CEILING, start=4))
     for rows, seconds in [(100, BASE)] * 3 + [(800, BASE * 5)] * 3:
         before = limit.limit
         limit.observe(rows, seconds, Ticket(limit.limit, limit.version))
@@ -143,7 +157,7 @@ def test_a_bigger_batch_taking_longer_is_not_read_as_a_queue():
 def test_a_new_size_is_bounded_by_the_sizes_seen():
     """No slower than a bigger batch, nor slower than in proportion to a smaller one: a first answer that queued
     does not become the least to compare with."""
-    limit = LatencyLimit(1, CEILING, start=8)
+    limit = warm(LatencyLimit(1, CEILING, start=8))
     limit.observe(100, BASE, Ticket(1, limit.version))
     limit.observe(200, BASE * 4, Ticket(8, limit.version))  # queued: twice what 2 x 100 texts can take
     limit.observe(200, BASE * 4, Ticket(8, limit.version))
@@ -204,7 +218,7 @@ def test_fail_fast_gets_one_at_a_time_whatever_was_asked():
 
 
 def test_the_gate_admits_more_as_soon_as_the_limit_grows():
-    limit = LatencyLimit(1, CEILING)
+    limit = warm(LatencyLimit(1, CEILING))
     gate, stop = Gate(limit), threading.Event()
     first = gate.enter(stop)
     limit.observe(100, BASE, first)  # a size seen before
