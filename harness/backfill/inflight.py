@@ -29,6 +29,9 @@ SHRINK_AT = 3.0  # and from which requests are queueing at the server
 # The client's own time per request (sending, reading the answer) overlaps the server's queue, so the estimate alone
 # would let a server that serves one request at a time get three; a second request that doubles the latency does not.
 GROW_RATIO = 1.5
+# Doubling (until the first queue) needs answers about as quick as the least: a server that serves one at a time
+# answers the second of two requests in about 1.5 times its own pace when the client overlaps the first.
+START_RATIO = 1.25
 SHRINK_RATIO = 2.0
 GROW_VOTES = 2  # answers under the current limit that must agree before it grows: one quick answer is not a trend
 SPIKE = 3.0  # latency this many times the least: more than one request's wait, the server itself slowed
@@ -89,9 +92,7 @@ class LatencyLimit:
         self._votes = 0
         self._cold = True  # the first answer may include loading the model on a cold server: not the server's pace
         self._starting = True  # doubling, until the first sign of a queue (TCP's slow start)
-        # per size class: its two least latencies (the second is the one compared with: one unusually quick answer
-        # would otherwise make every later one look queued for good), and the rows they were for
-        self._least: dict[int, tuple[list[float], int]] = {}
+        self._least: dict[int, tuple[float, int]] = {}  # per size class: the least latency, and the rows it was for
         self._lock = threading.Lock()
 
     @property
@@ -108,10 +109,13 @@ class LatencyLimit:
                 return
             size = _size_class(rows)
             known = size in self._least
-            lows = sorted([*self._least[size][0], seconds])[:2] if known else [seconds]
-            self._least[size] = (lows, rows)
-            least = min([lows[-1]] + [bound(rows, theirs[-1], their_rows)
-                                      for key, (theirs, their_rows) in self._least.items() if key != size])
+            # At the floor a request goes alone and waits behind none of ours: its latency is the server's own pace,
+            # and replaces a least that an unusually quick answer left too low (which would hold the limit there).
+            alone = ticket.in_flight == 1 and self.limit == self.floor
+            own = seconds if alone or not known else min(self._least[size][0], seconds)
+            least = min([own] + [bound(rows, theirs, their_rows)
+                                 for key, (theirs, their_rows) in self._least.items() if key != size])
+            self._least[size] = (least, rows)
             if ticket.version != self.version:
                 return  # sent under an earlier limit: it does not judge this one
             waiting = queued(ticket.in_flight, seconds, least)
@@ -121,7 +125,8 @@ class LatencyLimit:
                 if seconds >= SPIKE * least:  # the server slowed for everyone: straight to the slots it still serves
                     busy = ticket.in_flight * least / seconds  # Little's law
                     self._move(min(self.limit, math.ceil(busy) + 1))
-            elif waiting < GROW_BELOW and seconds < GROW_RATIO * least and ticket.in_flight >= self.limit and known:
+            elif waiting < GROW_BELOW and seconds < (START_RATIO if self._starting else GROW_RATIO) * least \
+                    and ticket.in_flight >= self.limit and known:
                 # Only a full pipeline says the server has room: fewer in flight (the writer or the selection is the
                 # bottleneck) says nothing about more; nor does the first batch of a new size (its least is a guess).
                 self._votes += 1
@@ -142,9 +147,8 @@ def limit_for(concurrency: int | str, one_at_a_time: bool = False) -> LatencyLim
     if one_at_a_time:
         return LatencyLimit(1, 1)
     if value == AUTO:
-        # Two from the start (the first request still goes alone): a server that serves one at a time shows its queue
-        # on the first pair and gets one; any other is spared a round of ramping up.
-        return LatencyLimit(1, CEILING, start=2)
+        # From one: answers that waited behind none of ours give the least latency that every later one is compared with.
+        return LatencyLimit(1, CEILING)
     return LatencyLimit(int(value), int(value))
 
 

@@ -67,6 +67,12 @@ def test_the_clients_own_time_per_request_does_not_let_a_one_at_a_time_server_qu
     assert max(history) <= 2
 
 
+def test_a_one_at_a_time_server_whose_queue_the_client_overlaps_gets_two():
+    """The next request goes out while the server is already half through the other: it waits half a turn."""
+    history = run(limit_for(AUTO), lambda in_flight, rows=100: BASE * (1 + (in_flight - 1) / 2))
+    assert max(history) == 2
+
+
 def test_one_unusually_quick_answer_does_not_hold_the_limit_down_for_good():
     limit = LatencyLimit(1, CEILING)
     run(limit, slotted(4))
