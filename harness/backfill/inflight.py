@@ -90,7 +90,6 @@ class LatencyLimit:
         self.limit = min(max(start if start is not None else floor, floor), ceiling)
         self.version = 0
         self._votes = 0
-        self._cold = True  # the first answer may include loading the model on a cold server: not the server's pace
         self._starting = True  # doubling, until the first sign of a queue (TCP's slow start)
         self._least: dict[int, tuple[float, int]] = {}  # per size class: the least latency, and the rows it was for
         self._lock = threading.Lock()
@@ -104,9 +103,6 @@ class LatencyLimit:
         if not self.adaptive or rows <= 0 or seconds <= 0:
             return
         with self._lock:
-            if self._cold:
-                self._cold = False
-                return
             size = _size_class(rows)
             known = size in self._least
             # At the floor a request goes alone and waits behind none of ours: its latency is the server's own pace,
