@@ -3,12 +3,14 @@ follows the provider's latency (TCP Vegas applied to one server, as in Netflix's
 
 A request answered in about the least time seen for batches of its size found a free slot on the server; one
 answered later waited behind others. From the requests in flight when it was sent (n) and its latency against that
-least latency, ``n * (1 - least / latency)`` estimates how many requests were waiting in the server's queue. Under one
-waiting (and the latency under 1.5 times the least), the server has idle slots between answers and the limit grows
-by one; two or more waiting (or twice the least latency), requests queue and the limit falls by one (after a spike of three times the least latency, straight to the slots the server still serves
-plus one). So a server that serves K requests at once gets about K + 1
-(one always waiting for the next free slot, none idle while the client reads an answer), and a server that serves
-one at a time gets 2: never a queue that would run into the request timeout.
+least latency, ``n * (1 - least / latency)`` estimates how many requests were waiting in the server's queue. Under 1.5
+waiting and under 1.5 times the least latency (two answers agreeing), the server has idle slots between answers and
+the limit grows (doubling at first, while answers stay within 1.25 times the least; then by one); from 3 waiting or
+twice the least latency, requests queue and the limit falls by one (after a spike of three times the least, straight
+to the slots the server still serves, plus one). So a server that serves K requests at once gets a few more than K
+(some always waiting for the next free slot, none idle while the client reads an answer: 7-8 for K = 4 in
+bench_concurrency.py), and one that serves a single request at a time gets 2: never a queue that would run into the
+request timeout.
 """
 
 from __future__ import annotations
