@@ -650,7 +650,8 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
     gate = Gate(limit)
     selected: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=min(limit.ceiling, 8) + 1)
     # Futures in selection order: the writer lands batches (and claim-done markers) in the order they were read.
-    # The gate holds batches sent and not yet written under the limit (memory: at most that many answers).
+    # The gate holds the batches sent and not yet taken by the writer under the limit, as well as the requests in
+    # flight: while batch N is written, up to the limit more are sent or answered (memory: limit + 1 answers).
     embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=limit.ceiling)
     stop = threading.Event()
     # As many threads as the limit may ever allow; the gate, not the pool's size, holds the requests to the limit.
@@ -715,11 +716,10 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 # Items arrive in order, so every batch of this claim has landed.
                 claims.finish(claim_conn, options.run_id, item)
                 continue
+            gate.taken()
             done = item.result()
             summary.selected += len(done.rows)
-            landed = _land(done, writer, options, summary, progress, on_batch)
-            gate.landed()
-            if not landed:
+            if not _land(done, writer, options, summary, progress, on_batch):
                 return
     finally:
         stop.set()

@@ -151,20 +151,20 @@ def limit_for(concurrency: int | str, one_at_a_time: bool = False) -> LatencyLim
 
 
 class Gate:
-    """Batches sent and not yet written, held under a limit that may change while they run (a condition, not a
-    pool's size): requests in flight stay under it, and so do the answers a slow writer has not landed yet."""
+    """Requests in flight, held under a limit that may change while they run (a condition, not a pool's size); so are
+    the batches sent that the writer has not taken yet, so a slow writer stops the sending (memory stays bounded)."""
 
     def __init__(self, limit: LatencyLimit):
         self.limit = limit
         self.in_flight = 0  # sent, not answered
-        self.held = 0  # sent, not written
+        self.held = 0  # sent, not yet taken by the writer
         self.peak = 0
         self._cond = threading.Condition()
 
     def enter(self, stop: threading.Event) -> Ticket | None:
         """Wait for room under the current limit; None when ``stop`` is set first."""
         with self._cond:
-            while self.held >= self.limit.limit:
+            while self.in_flight >= self.limit.limit or self.held >= self.limit.limit:
                 if stop.is_set():
                     return None
                 self._cond.wait(0.05)
@@ -181,8 +181,8 @@ class Gate:
             self.in_flight -= 1
             self._cond.notify_all()
 
-    def landed(self) -> None:
-        """Its answer is written (or refused): room for the next batch."""
+    def taken(self) -> None:
+        """The writer has taken a batch (it waits for its answer, then writes it): room for the next one."""
         with self._cond:
             self.held -= 1
             self._cond.notify_all()

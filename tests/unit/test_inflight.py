@@ -244,13 +244,22 @@ def test_the_gate_lets_a_waiting_dispatcher_go_when_the_run_stops():
     assert gate.enter(stop) is None
 
 
-def test_the_gate_counts_an_answer_until_it_is_written():
+def test_the_gate_counts_an_answer_until_the_writer_takes_it():
     """A slow writer holds answers: no more are sent than the limit, answered or not, so memory stays bounded."""
     gate, stop = Gate(LatencyLimit(2, 2)), threading.Event()
     tickets = [gate.enter(stop), gate.enter(stop)]
     for ticket in tickets:
-        gate.leave(ticket)  # answered, not yet written
+        gate.leave(ticket)  # answered, not yet taken by the writer
     stop.set()
     assert gate.enter(stop) is None
-    gate.landed()
+    gate.taken()
     assert gate.enter(threading.Event()) is not None
+
+
+def test_the_gate_holds_requests_in_flight_to_the_limit_though_the_writer_took_them():
+    """The writer takes a batch and waits for its answer: it is still in flight."""
+    gate, stop = Gate(LatencyLimit(1, 1)), threading.Event()
+    gate.enter(stop)
+    gate.taken()
+    stop.set()
+    assert gate.enter(stop) is None
