@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default 1000)")
     p.add_argument("--concurrency", type=concurrency_arg, default=DEFAULT_CONCURRENCY, metavar="N|auto",
                    help=f"embed requests in flight at once per worker: N, or auto (default {DEFAULT_CONCURRENCY}: "
-                        f"between 1 and {CEILING}, just above what the server serves at once judged by its latency, "
+                        f"between 1 and {CEILING}, a few more than the server serves at once, judged by its latency, "
                         "so Ollama with OLLAMA_NUM_PARALLEL or a GPU server stays busy and a one-at-a-time server "
                         "gets no queue)")
     p.add_argument("--target-latency-ms", type=positive_int, metavar="MS",
