@@ -2,7 +2,9 @@
 OLLAMA_NUM_PARALLEL=K), beside a saturating load generator that sends the same batches with no database at all.
 
 Both run against the same paced server process in the same run; the ratio engine / generator is the share of the
-server's capacity the engine uses. Goal: at least 0.9 with the default --concurrency.
+server's capacity the engine uses. Goal: at least 0.9 with the default --concurrency (auto), beside fixed levels; for
+each run the most requests it had in flight and where its limit ended (auto should stay near K + 1: with --parallel 1,
+at 2 or 3, so nothing queues long at a server that serves one request at a time).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from _engine_stack import COLLECTION, MODEL, chunk_text, fresh_database, header,
 
 from harness.backfill import BackfillOptions, run_backfill
 from harness.backfill.engine import DEFAULT_CONCURRENCY
+from harness.backfill.inflight import parse_concurrency
 from harness.provider import OllamaProvider
 from harness.settings import resolve
 
@@ -48,7 +51,8 @@ def load_generator(url: str, batches: list[list[str]], threads: int) -> float:
     return time.perf_counter() - started
 
 
-def engine(pg, url: str, rows: int, batch_size: int, concurrency: int, name: str) -> float:
+def engine(pg, url: str, rows: int, batch_size: int, concurrency: int | str, name: str) -> tuple[float, int, int]:
+    """Seconds of one engine run, the most requests it had in flight, and its limit at the end."""
     # No vector index: its build after the load costs the same whatever the concurrency, and is measured elsewhere.
     dsn = fresh_database(pg, name, rows, vector_index=False)
     with OllamaProvider(url, MODEL) as provider:
@@ -58,7 +62,7 @@ def engine(pg, url: str, rows: int, batch_size: int, concurrency: int, name: str
                                provider=provider)
         seconds = time.perf_counter() - started
     assert summary.ok and summary.embedded == rows, summary.line()
-    return seconds
+    return seconds, summary.in_flight_peak, summary.in_flight_limit
 
 
 def main() -> None:
@@ -68,10 +72,10 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=4, help="requests the server serves at once (K)")
     ap.add_argument("--per-request-ms", type=float, default=150.0, help="the server's fixed cost per request")
     ap.add_argument("--per-input-ms", type=float, default=0.5, help="the server's cost per text")
-    ap.add_argument("--concurrency", type=int, action="append",
-                    help=f"engine concurrencies to measure (default 1 and {DEFAULT_CONCURRENCY})")
+    ap.add_argument("--concurrency", type=parse_concurrency, action="append",
+                    help=f"engine concurrencies to measure, N or auto (default 4, 8 and {DEFAULT_CONCURRENCY}, the default)")
     args = ap.parse_args()
-    levels = args.concurrency or sorted({1, DEFAULT_CONCURRENCY})
+    levels = args.concurrency or [4, 8, DEFAULT_CONCURRENCY]
     header(f"one server serving {args.parallel} requests at once ({args.per_request_ms:g} ms + {args.per_input_ms:g} ms/text), "
            f"{args.rows} rows, batch {args.batch_size}")
     texts = [chunk_text(i) for i in range(args.rows)]
@@ -79,14 +83,15 @@ def main() -> None:
     with postgres() as pg, paced_server(args.per_request_ms / 1000, args.per_input_ms / 1000, args.parallel) as url:
         load_generator(url, batches[:args.parallel * 2], args.parallel * 2)  # warm-up
         gen_s = load_generator(url, batches, args.parallel * 2)
-        results = {c: engine(pg, url, args.rows, args.batch_size, c, f"b_conc_{c}") for c in levels}
+        results = {c: engine(pg, url, args.rows, args.batch_size, c, f"b_conc_{c}") for c in dict.fromkeys(levels)}
         gen_again = load_generator(url, batches, args.parallel * 2)  # the same minutes, after: shows the noise
     gen_best = min(gen_s, gen_again)
     print(f"load generator ({args.parallel * 2} threads, no database): {args.rows / gen_s:8.0f} and "
           f"{args.rows / gen_again:8.0f} texts/s (before, after)")
-    for c, seconds in results.items():
-        print(f"engine --concurrency {c:<2d}: {args.rows / seconds:8.0f} rows/s  -> ratio engine / generator = "
-              f"{gen_best / seconds:.2f}  (goal >= 0.9{' with the default' if c == DEFAULT_CONCURRENCY else ''})")
+    for c, (seconds, peak, limit) in results.items():
+        print(f"engine --concurrency {c!s:<4}: {args.rows / seconds:8.0f} rows/s  -> ratio engine / generator = "
+              f"{gen_best / seconds:.2f}  (goal >= 0.9{' with the default' if c == DEFAULT_CONCURRENCY else ''}); "
+              f"at most {peak} in flight, limit {limit} at the end")
 
 
 if __name__ == "__main__":

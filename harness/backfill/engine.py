@@ -39,15 +39,17 @@ from ..state import CollectionState, model_switch, still_needed, stored_models
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .batchsize import AdaptiveSize, Sizing
+from .inflight import AUTO, Gate, Ticket, limit_for
 from .progress import Progress
 from .selection import Page, Row, existing_keys, iter_batches
 from .writer import BatchWriter, Vectors, profile_defaults, write_path
 
 log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
-# Measured with bench/bench_concurrency.py: enough to keep a server that serves 4 requests at once busy,
-# and harmless against one that serves one at a time (the extra requests wait in its queue).
-DEFAULT_CONCURRENCY = 4
+# Measured with bench/bench_concurrency.py: no fixed number both keeps a server that serves K requests at once busy
+# (2K in flight) and spares one that serves a single request (whose queue would run into the timeout); auto follows
+# the server's latency instead (inflight.py).
+DEFAULT_CONCURRENCY = AUTO
 
 
 def _flag(flag: Any, default: Any = None) -> Any:
@@ -77,8 +79,8 @@ class BackfillOptions:
     # embed exactly these chunk keys (compared as text), whatever their state; read from --keys-from, one process
     keys: tuple[str, ...] | None = _flag(None)
     sync: bool = _flag("--sync", False)  # --into: bring chunks added, edited or deleted in live since the copy over
-    # embed requests in flight at once (a server serves several in parallel)
-    concurrency: int = _flag("--concurrency", DEFAULT_CONCURRENCY)
+    # embed requests in flight at once (a server serves several in parallel): N, or auto (adapted to its latency)
+    concurrency: int | str = _flag("--concurrency", DEFAULT_CONCURRENCY)
     # aim each request at this latency: the batch size adapts within batch_size/8 .. batch_size*8 (None: fixed)
     target_latency_ms: int | None = _flag("--target-latency-ms")
 
@@ -161,6 +163,9 @@ class BackfillSummary:
     keys_missing_sample: list[str] = field(default_factory=list)  # the first few of those
     unproven: str | None = None  # what the closing count cannot see (row-level security hiding unlisted tenants)
     gate: dict[str, Any] = field(default_factory=dict)  # the scope gate the command passed (or overrode)
+    concurrency: int | str = DEFAULT_CONCURRENCY  # what --concurrency asked for (N or auto)
+    in_flight_peak: int = 0  # the most embed requests this process had in flight at once
+    in_flight_limit: int = 0  # the in-flight limit at the end (auto: where it settled)
 
     @property
     def ok(self) -> bool:
@@ -251,7 +256,7 @@ def run_backfill(
             # The count has shown the collection's chunks already; otherwise this refuses it naming the known ones.
             rls.require_visible(read_conn, target, options.collection, tenants)
         summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
-                                  run_id=options.run_id)
+                                  run_id=options.run_id, concurrency=options.concurrency)
         if options.keys is not None:
             _census(read_conn, target, options.collection if new_is_empty else collection, options.keys, tenants, summary)
         try:
@@ -636,17 +641,21 @@ def _claimed_batches(claim_conn, read_conn, target, collection, model, options,
 
 def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn,
               size: AdaptiveSize | None = None) -> None:
-    """Three stages: a selector thread reads the next pages, up to ``options.concurrency`` embed requests are in
-    flight at once, and this thread writes the answers in selection order; so while batch N is written,
-    batches N+1.. are being embedded and the next page selected."""
+    """Three stages: a selector thread reads the next pages, embed requests go out while the in-flight limit
+    (``--concurrency``: fixed, or auto) has room, and this thread writes the answers in selection order; so while
+    batch N is written, batches N+1.. are being embedded and the next page selected."""
     # Fail-fast embeds one batch at a time: the first failure in key order stops the run, and nothing after it
     # has been sent.
-    concurrency = 1 if options.on_failure == FAIL_FAST else max(1, options.concurrency)
-    selected: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=concurrency + 1)
+    limit = limit_for(options.concurrency, one_at_a_time=options.on_failure == FAIL_FAST)
+    gate = Gate(limit)
+    selected: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=min(limit.ceiling, 8) + 1)
     # Futures in selection order: the writer lands batches (and claim-done markers) in the order they were read.
-    embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=concurrency)
+    # The gate holds the batches sent and not yet taken by the writer under the limit, as well as the requests in
+    # flight: while batch N is written, up to the limit more are sent or answered (memory: limit + 1 answers).
+    embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=limit.ceiling)
     stop = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="embed")
+    # As many threads as the limit may ever allow; the gate, not the pool's size, holds the requests to the limit.
+    pool = ThreadPoolExecutor(max_workers=limit.ceiling, thread_name_prefix="embed")
 
     def put(q: queue.Queue, item: tuple[str, Any]) -> bool:
         while not stop.is_set():  # give up when the run stops, so no stage blocks forever
@@ -675,7 +684,9 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 continue
             if kind == "rows":
                 rows, tenant = item
-                kind, item = "batch", pool.submit(_embed_batch, provider, rows, dims, tenant, size)
+                if (ticket := gate.enter(stop)) is None:
+                    return
+                kind, item = "batch", pool.submit(_embed_batch, provider, rows, dims, tenant, size, gate, ticket)
             if not put(embedded, (kind, item)) or kind in ("end", "error"):
                 return
             if kind == "batch" and first:
@@ -705,6 +716,7 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 # Items arrive in order, so every batch of this claim has landed.
                 claims.finish(claim_conn, options.run_id, item)
                 continue
+            gate.taken()
             done = item.result()
             summary.selected += len(done.rows)
             if not _land(done, writer, options, summary, progress, on_batch):
@@ -714,6 +726,8 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
         for thread in threads:
             thread.join()
         pool.shutdown(wait=True, cancel_futures=True)
+        summary.in_flight_peak = max(summary.in_flight_peak, gate.peak)
+        summary.in_flight_limit = limit.limit
 
 
 def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summary: BackfillSummary,
@@ -751,13 +765,20 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
 
 
 def _embed_batch(provider: OllamaProvider, rows: Sequence[Row], dims: int, tenant: str | None = None,
-                 size: AdaptiveSize | None = None) -> _Embedded:
+                 size: AdaptiveSize | None = None, gate: Gate | None = None, ticket: Ticket | None = None) -> _Embedded:
     started = time.perf_counter()
     out = _Embedded(rows, [], [], 0, 0, 0.0, tenant)
-    _embed_into(provider, rows, dims, out, truncate=False)
-    out.seconds = time.perf_counter() - started
-    if size is not None and out.requests == 1 and not out.failures:
-        size.observe(len(rows), out.seconds)  # only a request answered whole measures the provider's latency
+    whole = False
+    try:
+        _embed_into(provider, rows, dims, out, truncate=False)
+        out.seconds = time.perf_counter() - started
+        # Only a request answered whole measures the provider's latency.
+        whole = out.requests == 1 and not out.failures
+        if size is not None and whole:
+            size.observe(len(rows), out.seconds)
+    finally:
+        if gate is not None and ticket is not None:
+            gate.leave(ticket, len(rows), out.seconds if whole else None)
     return out
 
 

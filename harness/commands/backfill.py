@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..backfill.engine import DEFAULT_CONCURRENCY
+from ..backfill.inflight import CEILING
 from ._common import add_approve_model_change, add_json, add_override, add_target_options, positive_int, settings_from
 
 
@@ -41,14 +42,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--defer-index-min-rows", type=positive_int, metavar="N",
                    help="drop and rebuild vector indexes around a load into an empty table of at least N rows "
                         "(default 1000)")
-    p.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY,
-                   help=f"embed requests in flight at once per worker (default {DEFAULT_CONCURRENCY}; a server "
-                        "serving several at once, like Ollama with OLLAMA_NUM_PARALLEL or a GPU server, stays busy)")
+    p.add_argument("--concurrency", type=concurrency_arg, default=DEFAULT_CONCURRENCY, metavar="N|auto",
+                   help=f"embed requests in flight at once per worker: N, or auto (default {DEFAULT_CONCURRENCY}: "
+                        f"between 1 and {CEILING}, a few more than the server serves at once, judged by its latency, "
+                        "so Ollama with OLLAMA_NUM_PARALLEL or a GPU server stays busy and a one-at-a-time server "
+                        "gets no queue)")
     p.add_argument("--target-latency-ms", type=positive_int, metavar="MS",
                    help="adapt the batch size to the provider: aim each request at MS milliseconds, within "
                         "--batch-size/8 .. --batch-size*8 (default: a fixed batch size)")
     add_json(p)
     p.set_defaults(handler=run, on_failure="continue")
+
+
+def concurrency_arg(text: str) -> int | str:
+    from ..backfill.inflight import parse_concurrency
+    from ..errors import ConfigError
+
+    try:
+        return parse_concurrency(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--concurrency: ")) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,7 @@
-"""Against a server that serves several requests at once, the engine keeps several in flight; results stay exact."""
+"""Against a server that serves several requests at once, the engine keeps several in flight; results stay exact.
+
+By default (--concurrency auto) the number in flight follows the server's latency: just above what it serves at once.
+"""
 
 import pytest
 
@@ -9,24 +12,71 @@ from harness.settings import resolve
 from ..conftest import TEST_MODEL
 
 COLLECTION = "global_corpus"
+QUERY = "SELECT chunk_id, embedding::text, input_hash FROM document_embeddings WHERE collection = %s ORDER BY 1"
 
 
 def _backfill(db, server, profile_path, **options):
+    options = {"batch_size": 10, **options}
     settings = resolve(profile_path, env={"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url})
-    return run_backfill(settings, BackfillOptions(COLLECTION, batch_size=10, progress=False, **options))
+    return run_backfill(settings, BackfillOptions(COLLECTION, progress=False, **options))
+
+
+def _server(parallel: int, seconds: float = 0.03):
+    """A server that serves ``parallel`` requests at once, each taking ``seconds`` (a GPU server, OLLAMA_NUM_PARALLEL)."""
+    return EmbeddingServer(models=[TEST_MODEL], pace=Pace(per_request_s=seconds, parallel=parallel))
 
 
 @pytest.fixture
 def parallel_server():
-    """A server that serves four requests at once, each taking 30 ms (a GPU server, or OLLAMA_NUM_PARALLEL=4)."""
-    with EmbeddingServer(models=[TEST_MODEL], pace=Pace(per_request_s=0.03, parallel=4)) as server:
+    with _server(4) as server:
         yield server
 
 
-def test_four_requests_are_in_flight_at_once_by_default(demo_db, parallel_server, demo_profile):
-    summary = _backfill(demo_db, parallel_server, demo_profile)
-    assert summary.ok and summary.embedded == summary.selected > 40
-    assert parallel_server.peak_in_flight == 4
+# For auto, requests slow enough that the server's time, not this process's (which serves them too), is what they wait
+# for.
+@pytest.fixture
+def slow_parallel_server():
+    with _server(4, 0.1) as server:
+        yield server
+
+
+@pytest.fixture
+def serial_server():
+    """One request at a time (Ollama with OLLAMA_NUM_PARALLEL=1, a CPU box): the rest wait in its queue."""
+    with _server(1, 0.08) as server:
+        yield server
+
+
+def _exact(summary, db, reference) -> None:
+    """Every row embedded once, each with its own vector: as the reference backfill left them."""
+    assert summary.ok and summary.failed == 0
+    assert summary.embedded == summary.selected == summary.after.chunks
+    assert summary.requests == summary.batches
+    with db.connect() as ours, reference.connect() as expected:
+        assert ours.execute(QUERY, (COLLECTION,)).fetchall() == expected.execute(QUERY, (COLLECTION,)).fetchall()
+
+
+def test_by_default_more_requests_are_in_flight_than_the_server_serves_at_once(demo_db, slow_parallel_server,
+                                                                                embedded_db, demo_profile):
+    summary = _backfill(demo_db, slow_parallel_server, demo_profile, batch_size=4)
+    assert summary.concurrency == "auto"
+    assert slow_parallel_server.peak_in_flight > 4
+    assert summary.in_flight_peak <= 16
+    _exact(summary, demo_db, embedded_db)
+    assert slow_parallel_server.inputs_served == summary.embedded  # no row sent twice
+
+
+def test_by_default_a_server_serving_one_at_a_time_gets_no_queue(demo_db, serial_server, embedded_db, demo_profile):
+    summary = _backfill(demo_db, serial_server, demo_profile, batch_size=16)
+    assert serial_server.peak_in_flight <= 3
+    _exact(summary, demo_db, embedded_db)
+    assert serial_server.inputs_served == summary.embedded
+
+
+def test_a_fixed_concurrency_keeps_exactly_that_many_in_flight(demo_db, parallel_server, demo_profile):
+    summary = _backfill(demo_db, parallel_server, demo_profile, concurrency=4)
+    assert summary.ok
+    assert parallel_server.peak_in_flight == summary.in_flight_peak == summary.in_flight_limit == 4
 
 
 def test_one_request_at_a_time_with_concurrency_one(demo_db, parallel_server, demo_profile):
@@ -42,10 +92,8 @@ def test_fail_fast_sends_one_request_at_a_time(demo_db, parallel_server, demo_pr
 
 
 def test_concurrent_answers_land_on_their_own_rows(demo_db, parallel_server, embedded_db, demo_profile):
-    _backfill(demo_db, parallel_server, demo_profile, concurrency=8)
-    query = "SELECT chunk_id, embedding::text, input_hash FROM document_embeddings WHERE collection = %s ORDER BY 1"
-    with demo_db.connect() as ours, embedded_db.connect() as reference:
-        assert ours.execute(query, (COLLECTION,)).fetchall() == reference.execute(query, (COLLECTION,)).fetchall()
+    summary = _backfill(demo_db, parallel_server, demo_profile, concurrency=8)
+    _exact(summary, demo_db, embedded_db)
 
 
 def test_a_row_edited_after_its_batch_landed_leaves_the_run_not_ok(demo_db, embed_server, demo_profile):

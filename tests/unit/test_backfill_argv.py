@@ -20,7 +20,7 @@ def _other_value(f: dataclasses.Field, hints: dict) -> object:
     args = set(typing.get_args(kind)) - {type(None)} if isinstance(kind, types.UnionType) else {kind}
     if args == {bool}:
         return not f.default
-    if args == {int}:
+    if args == {int} or args == {int, str}:  # a number, or a word (--concurrency auto)
         return 7 if f.default != 7 else 8
     if args == {str}:
         return f"value of {f.name}"
