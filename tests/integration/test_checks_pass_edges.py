@@ -1,0 +1,48 @@
+"""Edges of the one pass (#12 follow-up review): vector types and shapes the pass's shortcuts must still count right."""
+
+from __future__ import annotations
+
+from harness.checks import CheckOptions, open_session, sane_vectors
+from harness.settings import resolve
+
+from .test_checks_sampling import execute, small_target  # noqa: F401 (fixture)
+
+
+def checked(dsn, profile, check, collections=("notes",)):
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=collections))
+    try:
+        return check(session, "notes")
+    finally:
+        session.close()
+
+
+def retype(dsn, kind: str) -> None:
+    execute(dsn, "DROP INDEX IF EXISTS note_vectors_embedding_idx")
+    execute(dsn, f"ALTER TABLE note_vectors ALTER embedding TYPE {kind}(384) USING embedding::{kind}(384)")
+
+
+def test_a_zero_sparsevec_fails_sane_vectors(small_target):  # noqa: F811 (the imported fixture)
+    dsn, profile = small_target
+    retype(dsn, "sparsevec")
+    execute(dsn, "UPDATE note_vectors SET embedding = '{}/384' WHERE note_id = 7")
+    outcome = checked(dsn, profile, sane_vectors)
+    assert outcome.status == "failed" and outcome.metrics["zero"] == 1
+    assert [o.id for o in outcome.offenders] == [7]
+
+
+def test_a_zero_halfvec_fails_sane_vectors(small_target):  # noqa: F811 (the imported fixture)
+    dsn, profile = small_target
+    retype(dsn, "halfvec")
+    execute(dsn, "UPDATE note_vectors SET embedding = array_fill(0, ARRAY[384])::halfvec WHERE note_id = 7")
+    outcome = checked(dsn, profile, sane_vectors)
+    assert outcome.status == "failed" and outcome.metrics["zero"] == 1
+
+
+def test_a_zero_vector_of_another_dimension_is_counted_once(small_target):  # noqa: F811 (the imported fixture)
+    dsn, profile = small_target
+    execute(dsn, "DROP INDEX IF EXISTS note_vectors_embedding_idx")
+    execute(dsn, "ALTER TABLE note_vectors ALTER embedding TYPE vector")  # no declared dimension: mixed ones fit
+    execute(dsn, "UPDATE note_vectors SET embedding = array_fill(0, ARRAY[8])::vector WHERE note_id = 7")
+    execute(dsn, "UPDATE note_vectors SET embedding = array_fill(0, ARRAY[384])::vector WHERE note_id = 8")
+    outcome = checked(dsn, profile, sane_vectors)
+    assert outcome.status == "failed" and outcome.metrics["zero"] == 2
