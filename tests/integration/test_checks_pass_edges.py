@@ -46,3 +46,48 @@ def test_a_zero_vector_of_another_dimension_is_counted_once(small_target):  # no
     execute(dsn, "UPDATE note_vectors SET embedding = array_fill(0, ARRAY[384])::vector WHERE note_id = 8")
     outcome = checked(dsn, profile, sane_vectors)
     assert outcome.status == "failed" and outcome.metrics["zero"] == 2
+
+
+def backends(dsn) -> int:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND application_name = 'backfill-harness checks'").fetchone()[0]
+
+
+def test_a_pass_that_fails_in_the_held_snapshot_ends_it_and_the_next_pass_counts_for_itself(small_target, monkeypatch):  # noqa: F811
+    import harness.checks.session as stats  # where the pass looks gather up
+
+    dsn, profile = small_target
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("all",)))
+    try:
+        held = session._held[1]
+        real = stats.gather
+
+        def failing(*args, **kwargs):
+            raise RuntimeError("the pass broke")
+
+        monkeypatch.setattr(stats, "gather", failing)
+        try:
+            session.onepass()
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("the pass did not fail")
+        assert held.closed and session._held is None
+        monkeypatch.setattr(stats, "gather", real)
+        execute(dsn, "INSERT INTO notes VALUES (301, 'no vector yet')")
+        found = session.onepass().stats["notes"]
+    finally:
+        session.close()
+    assert (found.chunks, found.embedded, found.missing) == (301, 300, 1)
+    assert backends(dsn) == 0
+
+
+def test_a_session_closed_without_a_pass_leaves_no_connection(small_target):  # noqa: F811 (the imported fixture)
+    dsn, profile = small_target
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("all",)))
+    assert session._held is not None
+    session.close()
+    assert backends(dsn) == 0
