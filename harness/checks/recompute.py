@@ -100,9 +100,12 @@ def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None
     the collection (``candidates``), then ``draw`` (in each tenant's view)."""
     found: list[dict] = []
     size = CANDIDATES_PER_ROW * n + CANDIDATES_EXTRA
+    # Tenant views' draws are merged by their keys: each view must then give its rows the same chance, which a
+    # Bernoulli sample in one view and a whole draw in another (too small to sample) would not.
+    sampled = len(session.tenants) == 1
     for tenant in session.tenants:
         with session.read_only(tenant, snapshot=True) as conn:
-            drawn, complete = candidates(conn, session, collection, size)
+            drawn, complete = candidates(conn, session, collection, size, bernoulli=sampled)
             rows = draw(conn, session, drawn, n, complete=complete)
         if rows is None:
             return None
@@ -119,18 +122,19 @@ def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None
 _BERNOULLI_MARGIN = 2.0
 
 
-def candidates(conn, session: CheckSession, collection: str, size: int) -> tuple[list[tuple[str, int]], bool]:
+def candidates(conn, session: CheckSession, collection: str, size: int, *,
+               bernoulli: bool = True) -> tuple[list[tuple[str, int]], bool]:
     """``size`` chunks of the collection with the smallest seeded key hashes (chunk address, draw key) among a
     Bernoulli sample of the table's rows (TABLESAMPLE, seeded: every row in with the same chance, whatever its
     content, so those are a uniform draw too; it reads no text and sorts only what it drew), or among every row
-    when the sample drew too few or the table cannot be sampled (a view); and whether they are the whole
-    collection."""
+    when the sample drew too few, the table cannot be sampled (a view) or ``bernoulli`` is false; and whether they
+    are the whole collection."""
     from .stats import draw_key
 
     t = session.target
     query = sql.SQL("SELECT c.ctid::text AS addr, {dk} AS key FROM {c} AS c {sampled} WHERE {f} ORDER BY 2 LIMIT %(m)s")
     params = {"collection": collection, "seed": session.seed, "m": size}
-    percent = _bernoulli_percent(conn, session, size)
+    percent = _bernoulli_percent(conn, session, size) if bernoulli else None
     if percent is not None:
         drawn = [(r["addr"], r["key"]) for r in conn.execute(query.format(
             dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter(),

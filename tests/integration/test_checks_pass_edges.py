@@ -91,3 +91,30 @@ def test_a_session_closed_without_a_pass_leaves_no_connection(small_target):  # 
     assert session._held is not None
     session.close()
     assert backends(dsn) == 0
+
+
+def test_a_sample_drawn_in_several_tenant_views_is_uniform_over_every_row(app_role, empty_db, embed_server):
+    """A large tenant (2,000 rows) beside a small one (20): the small one's view is too small for a Bernoulli sample
+    and is drawn whole; the merged sample (the smallest keys of both views) must still give each row one chance."""
+    from harness.checks.recompute import predraw
+
+    from .test_engine_real_tables import _profile, _settings
+
+    empty_db.execute("INSERT INTO documents SELECT 'doc-' || g, 'acme', 'text number ' || g FROM generate_series(41, 2020) g")
+    empty_db.execute("INSERT INTO document_embeddings SELECT 'e-' || id, id, tenant_id, array_fill(1, ARRAY[384])::vector, "
+                     "384, 'hash-embed:384' FROM documents")
+    empty_db.execute("ANALYZE documents")
+    profile = _profile("", 'database: {session: {app.current_tenant_id: "{tenant}"}, tenants: [acme, globex]}')
+    session = open_session(_settings(profile, app_role, embed_server.url), CheckOptions(collections=("documents",)))
+    small = drawn = 0
+    try:
+        assert session.tenants == ["acme", "globex"]
+        for seed in range(20):
+            session.seed = seed
+            rows = [r for r in predraw(session, "documents", 50) if r["uniform"]]
+            drawn += len(rows)
+            small += sum(1 for r in rows if r["tenant"] == "globex")
+    finally:
+        session.close()
+    # 20 of 2,020 rows: about 10 of 1,000 picks (a share above 0.03 would be a 6-sigma event).
+    assert drawn == 1000 and small / drawn < 0.03, f"the small tenant drew {small} of {drawn}"
