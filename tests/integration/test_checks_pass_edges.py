@@ -118,3 +118,31 @@ def test_a_sample_drawn_in_several_tenant_views_is_uniform_over_every_row(app_ro
         session.close()
     # 20 of 2,020 rows: about 10 of 1,000 picks (a share above 0.03 would be a 6-sigma event).
     assert drawn == 1000 and small / drawn < 0.03, f"the small tenant drew {small} of {drawn}"
+
+
+def test_the_uniform_sample_of_a_partitioned_chunk_table_is_the_rows_with_the_smallest_keys(small_target):  # noqa: F811
+    """Partitions repeat row addresses (each starts at (0,1)): a draw by address must not take a twin for a drawn row."""
+    from harness.checks.recompute import predraw
+    from harness.profile import parse_profile
+
+    from ..conftest import TEST_MODEL
+
+    dsn, profile = small_target
+    execute(dsn, "CREATE TABLE notes_p (id int PRIMARY KEY, body text NOT NULL) PARTITION BY RANGE (id); "
+                 "CREATE TABLE notes_p1 PARTITION OF notes_p FOR VALUES FROM (1) TO (151); "
+                 "CREATE TABLE notes_p2 PARTITION OF notes_p FOR VALUES FROM (151) TO (301); "
+                 "INSERT INTO notes_p SELECT * FROM notes ORDER BY id; ANALYZE notes_p")
+    text = (f"name: parts\nprovider: {{model: {TEST_MODEL}, url: {profile.provider.url}}}\n"
+            "chunks: {table: notes_p, id: id, text: body, collection_name: notes}\n"
+            "embeddings: {table: note_vectors, key: note_id, vector: embedding}\n")
+    session = open_session(resolve(parse_profile(text), database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+    try:
+        rows = predraw(session, "notes", 20)
+        import psycopg
+
+        with psycopg.connect(dsn) as conn:
+            smallest = [r[0] for r in conn.execute("SELECT id FROM notes_p ORDER BY hashtextextended(id::text, %s) LIMIT 20",
+                                                   (session.seed,)).fetchall()]
+    finally:
+        session.close()
+    assert sorted(r["id"] for r in rows if r["uniform"]) == sorted(smallest)
