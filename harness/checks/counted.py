@@ -100,8 +100,8 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
         found.append(f"{st.wrong_dims} rows of another dimension")
         if st.wrong_dims:
             problems.append(f"{st.wrong_dims} rows are not {session.expected_dimensions()}-dimensional")
-            offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND vector_dims({v}) IS DISTINCT FROM %(dims)s").format(
-                v=session.target.vector), sql.SQL("'dims ' || vector_dims({})").format(session.target.vector), collection)
+            offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {d} IS DISTINCT FROM %(dims)s").format(
+                v=session.target.vector, d=session.shape.dims()), sql.SQL("'dims ' || {}").format(session.shape.dims()), collection)
     expected = "the column's declared dimension = the profile's = the model's real dimension"
     metrics = {"declared": declared, "profile": wanted, "real": session._real_dims}
     if unknown and not problems:

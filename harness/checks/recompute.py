@@ -84,15 +84,25 @@ CANDIDATES_PER_ROW = 4  # chunks drawn per sampled row: the strata are ranked am
 CANDIDATES_EXTRA = 50
 
 
+# A chunk's address: its table (a partition or inheritance child repeats the addresses of the others) and ctid.
+ADDRESS = sql.SQL("c.tableoid::text || '/' || c.ctid::text")
+
+
+def _at(addresses) -> dict[str, list[str]]:
+    """``_candidate_sql``'s parameters for these addresses."""
+    parts = [a.split("/", 1) for a in addresses]
+    return {"rels": [rel for rel, _ in parts], "rows": [tid for _, tid in parts]}
+
+
 def _candidate_sql(session: CheckSession, columns: sql.Composable) -> sql.Composed:
-    """Columns of the chunks at ``%(rows)s`` (their addresses) with their vectors, for rows a sample may draw."""
+    """Columns of the chunks at ``_at(addresses)`` (table and ctid) with their vectors, for rows a sample may draw."""
     from .stats import placed
 
     # Driven by the addresses (one TID lookup each): ``ctid = ANY(...)`` as a filter is planned as a scan of the
     # whole table comparing every row with every address.
-    return sql.SQL("SELECT c.ctid::text AS addr, {cols} FROM unnest(%(rows)s::text[]::tid[]) AS d(addr) CROSS JOIN {frm} "
-                   "WHERE c.ctid = d.addr AND {p} AND {v} IS NOT NULL").format(
-        cols=columns, frm=session.shape.search_from(), p=placed(session.shape), v=session.target.vector)
+    return sql.SQL("SELECT {a} AS addr, {cols} FROM unnest(%(rels)s::oid[], %(rows)s::text[]::tid[]) "
+                   "AS d(rel, addr) CROSS JOIN {frm} WHERE c.ctid = d.addr AND c.tableoid = d.rel AND {p} AND {v} IS NOT NULL").format(
+        a=ADDRESS, cols=columns, frm=session.shape.search_from(), p=placed(session.shape), v=session.target.vector)
 
 
 def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None:
@@ -100,9 +110,12 @@ def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None
     the collection (``candidates``), then ``draw`` (in each tenant's view)."""
     found: list[dict] = []
     size = CANDIDATES_PER_ROW * n + CANDIDATES_EXTRA
+    # Tenant views' draws are merged by their keys: each view must then give its rows the same chance, which a
+    # Bernoulli sample in one view and a whole draw in another (too small to sample) would not.
+    sampled = len(session.tenants) == 1
     for tenant in session.tenants:
         with session.read_only(tenant, snapshot=True) as conn:
-            drawn, complete = candidates(conn, session, collection, size)
+            drawn, complete = candidates(conn, session, collection, size, bernoulli=sampled)
             rows = draw(conn, session, drawn, n, complete=complete)
         if rows is None:
             return None
@@ -119,27 +132,28 @@ def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None
 _BERNOULLI_MARGIN = 2.0
 
 
-def candidates(conn, session: CheckSession, collection: str, size: int) -> tuple[list[tuple[str, int]], bool]:
+def candidates(conn, session: CheckSession, collection: str, size: int, *,
+               bernoulli: bool = True) -> tuple[list[tuple[str, int]], bool]:
     """``size`` chunks of the collection with the smallest seeded key hashes (chunk address, draw key) among a
     Bernoulli sample of the table's rows (TABLESAMPLE, seeded: every row in with the same chance, whatever its
     content, so those are a uniform draw too; it reads no text and sorts only what it drew), or among every row
-    when the sample drew too few or the table cannot be sampled (a view); and whether they are the whole
-    collection."""
+    when the sample drew too few, the table cannot be sampled (a view) or ``bernoulli`` is false; and whether they
+    are the whole collection."""
     from .stats import draw_key
 
     t = session.target
-    query = sql.SQL("SELECT c.ctid::text AS addr, {dk} AS key FROM {c} AS c {sampled} WHERE {f} ORDER BY 2 LIMIT %(m)s")
+    query = sql.SQL("SELECT {a} AS addr, {dk} AS key FROM {c} AS c {sampled} WHERE {f} ORDER BY 2 LIMIT %(m)s")
     params = {"collection": collection, "seed": session.seed, "m": size}
-    percent = _bernoulli_percent(conn, session, size)
+    percent = _bernoulli_percent(conn, session, size) if bernoulli else None
     if percent is not None:
         drawn = [(r["addr"], r["key"]) for r in conn.execute(query.format(
-            dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter(),
+            a=ADDRESS, dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter(),
             sampled=sql.SQL("TABLESAMPLE BERNOULLI (%(percent)s) REPEATABLE (%(seed)s)")),
             {**params, "percent": percent}).fetchall()]
         if len(drawn) == size:
             return drawn, False
     drawn = [(r["addr"], r["key"]) for r in conn.execute(query.format(
-        dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter(), sampled=sql.SQL("")), params).fetchall()]
+        a=ADDRESS, dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter(), sampled=sql.SQL("")), params).fetchall()]
     return drawn, len(drawn) < size
 
 
@@ -172,7 +186,7 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, c
         ex=sql.SQL("c.xmin") if shape.inline else sql.SQL("e.xmin"), ten=shape.chunk_tenant(),
         upd=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"), rec=recency, ok=healthy(session))
     keys = dict(drawn)
-    rows = conn.execute(_candidate_sql(session, narrow), {"rows": list(keys), "model": session.model}).fetchall()
+    rows = conn.execute(_candidate_sql(session, narrow), {**_at(keys), "model": session.model}).fetchall()
     if len(rows) < n and not complete:
         return None
     for r in rows:
@@ -201,7 +215,7 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, c
         return []
     with conn.cursor(binary=True) as cur:
         full = {r["addr"]: r for r in cur.execute(_candidate_sql(session, _row_columns(session)),
-                                                  {"rows": [r["addr"] for r in chosen]}).fetchall()}
+                                                  _at(r["addr"] for r in chosen)).fetchall()}
     return [{**full[r["addr"]], "uniform": r["uniform"], "key": r["key"]} for r in chosen if r["addr"] in full]
 
 

@@ -63,6 +63,10 @@ class Shape:
         # vector_norm is unambiguous; halfvec and sparsevec cast to vector.
         return sql.SQL("vector_norm({}::vector)").format(self.target.vector)
 
+    def dims(self) -> sql.Composable:
+        # vector_dims has no sparsevec form (a pass over a sparsevec column failed on it); the cast is free for vector.
+        return sql.SQL("vector_dims({}::vector)").format(self.target.vector)
+
     def emb_filter(self) -> sql.Composable:
         """How the app narrows a search to one collection (``%(collection)s``): the embedding side when it can."""
         coll = self.emb_collection()

@@ -148,7 +148,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     stale = (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {h} IS DISTINCT FROM {th})").format(
         m=matched, cc=cc, h=t.e(em.input_hash), th=t.text_hash)
              if has_hash else no)
-    dims = (sql.SQL("({m} AND vector_dims({v}) IS DISTINCT FROM %(dims)s)").format(m=matched, v=vec)
+    dims = (sql.SQL("({m} AND {d} IS DISTINCT FROM %(dims)s)").format(m=matched, d=shape.dims())
             if check_dims else no)
     timed = stale_by_time(shape)
     stale_time = (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {s})").format(m=matched, cc=cc, s=timed)
@@ -161,8 +161,8 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     # A zero vector of the expected dimension has the fingerprint ZERO_FINGERPRINT (both hashes of 0 are their
     # seeds), so it is counted from the fingerprints (``_zeros``); only a vector the fingerprint hashes by its bytes
     # (another dimension, or none expected) has its norm computed a second time here.
-    zero = sql.SQL("{m} AND vector_dims({v}) IS DISTINCT FROM %(dims)s AND {norm} = 0").format(
-        m=matched, v=vec, norm=shape.norm())
+    zero = sql.SQL("{m} AND {d} IS DISTINCT FROM %(dims)s AND {norm} = 0").format(
+        m=matched, d=shape.dims(), norm=shape.norm())
     drawable = sql.SQL("{ci} AND {p} AND {v} IS NOT NULL").format(ci=shape.chunks_in(), p=placed(shape), v=vec)
     grouped = sql.SQL(
         "SELECT {cc} AS collection, {ec} AS emb_collection, {ct} AS tenant, {et} AS emb_tenant, "

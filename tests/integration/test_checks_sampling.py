@@ -283,7 +283,7 @@ def draw_candidates(dsn, profile, size, seed):
             drawn, complete = candidates(conn, session, "notes", size)
             ordered = [r["key"] for r in conn.execute(sql.SQL("SELECT {} AS key FROM notes AS c ORDER BY 1").format(
                 draw_key(session.shape)), {"seed": seed}).fetchall()]
-            ids = {r["addr"]: r["id"] for r in conn.execute("SELECT ctid::text AS addr, id FROM notes").fetchall()}
+            ids = {r["addr"]: r["id"] for r in conn.execute("SELECT tableoid::text || '/' || ctid::text AS addr, id FROM notes").fetchall()}
     finally:
         session.close()
     return [ids[addr] for addr, _ in drawn], [key for _, key in drawn], complete, ordered
