@@ -48,15 +48,16 @@ def _row_columns(session: CheckSession) -> sql.Composable:
         id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), text=t.text, v=t.vector)
 
 
-def _pick_sql(session: CheckSession) -> sql.Composed:
+def _pick_sql(session: CheckSession, addressable: bool = True) -> sql.Composed:
     """The pick reads narrow columns of every embedded row (no hash, no norm: the one pass computes those); the
     catalog's verdict on each picked row is applied to the picked rows alone."""
     t, shape = session.target, session.shape
-    recency = sql.SQL("age(c.xmin)") if shape.inline else sql.SQL("least(age(c.xmin), age(e.xmin))")
+    cx, ex = _xmins(session, addressable)
+    recency = sql.SQL("least(age({}), age({}))").format(cx, ex)
     template = sql.SQL(
         "SELECT id, rnd, recency, row_number() OVER (ORDER BY rnd) AS r_rand, least({strata}) AS r_strata, "
         "count(*) OVER () AS population FROM (SELECT {id} AS id, random() AS rnd, {recency} AS recency, "
-        "c.xmin, {exmin} AS e_xmin, {tenant} AS tenant_, {updated} AS updated_ FROM {join} WHERE {f} AND {ok}) AS c"
+        "{cx} AS xmin, {exmin} AS e_xmin, {tenant} AS tenant_, {updated} AS updated_ FROM {join} WHERE {f} AND {ok}) AS c"
     )
     ch = session.profile.chunks
     strata = [sql.SQL("row_number() OVER (PARTITION BY xmin::text::bigint ORDER BY rnd)")]
@@ -66,8 +67,7 @@ def _pick_sql(session: CheckSession) -> sql.Composed:
         strata.append(sql.SQL("row_number() OVER (PARTITION BY tenant_ ORDER BY rnd)"))
     if ch.updated_at:
         strata.append(sql.SQL("row_number() OVER (ORDER BY updated_ DESC NULLS LAST, rnd)"))
-    ranked = template.format(strata=sql.SQL(", ").join(strata), id=t.chunk_id, recency=recency,
-                           exmin=sql.SQL("c.xmin") if shape.inline else sql.SQL("e.xmin"),
+    ranked = template.format(strata=sql.SQL(", ").join(strata), id=t.chunk_id, recency=recency, cx=cx, exmin=ex,
                            tenant=shape.chunk_tenant(),
                            updated=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"),
                            join=t.join(), f=t.chunk_filter(), ok=sql.SQL("{} IS NOT NULL").format(t.vector))
@@ -88,21 +88,52 @@ CANDIDATES_EXTRA = 50
 ADDRESS = sql.SQL("c.tableoid::text || '/' || c.ctid::text")
 
 
-def _at(addresses) -> dict[str, list[str]]:
+def addressable(conn, session: CheckSession) -> bool:
+    """Whether the chunk table has row addresses and write transactions (ctid, xmin): a table, not a view or a
+    foreign table, whose rows are then drawn and read by their key (and ranked without write transactions)."""
+    ch = session.profile.chunks
+
+    def look() -> bool:
+        row = conn.execute("SELECT c.relkind::text AS kind FROM pg_class c WHERE c.oid = to_regclass(%s)",
+                           (sql.Identifier(ch.schema, ch.table).as_string(conn),)).fetchone()
+        return row is not None and row["kind"] in ("r", "p", "m")
+
+    return bool(session.once(("chunks addressable",), look))
+
+
+def _address(session: CheckSession, by_address: bool) -> sql.Composable:
+    return ADDRESS if by_address else sql.SQL("{}::text").format(session.target.chunk_id)
+
+
+def _xmins(session: CheckSession, by_address: bool) -> tuple[sql.Composable, sql.Composable]:
+    """The chunk's and its embedding row's write transactions (NULL where the table is a view: not ranked by it)."""
+    chunk = sql.SQL("c.xmin") if by_address else sql.SQL("NULL::xid")
+    return chunk, (chunk if session.shape.inline else sql.SQL("e.xmin"))
+
+
+def _at(addresses, by_address: bool = True) -> dict[str, list[str]]:
     """``_candidate_sql``'s parameters for these addresses."""
+    if not by_address:
+        return {"keys": list(addresses)}
     parts = [a.split("/", 1) for a in addresses]
     return {"rels": [rel for rel, _ in parts], "rows": [tid for _, tid in parts]}
 
 
-def _candidate_sql(session: CheckSession, columns: sql.Composable) -> sql.Composed:
-    """Columns of the chunks at ``_at(addresses)`` (table and ctid) with their vectors, for rows a sample may draw."""
+def _candidate_sql(session: CheckSession, columns: sql.Composable, by_address: bool = True) -> sql.Composed:
+    """Columns of the chunks at ``_at(addresses)`` (table and ctid, or key) with their vectors, for rows a sample
+    may draw."""
     from .stats import placed
 
+    shape = session.shape
+    if not by_address:
+        return sql.SQL("SELECT {a} AS addr, {cols} FROM unnest(%(keys)s::text[]) AS d(addr) CROSS JOIN {frm} "
+                       "WHERE {a} = d.addr AND {p} AND {v} IS NOT NULL").format(
+            a=_address(session, False), cols=columns, frm=shape.search_from(), p=placed(shape), v=session.target.vector)
     # Driven by the addresses (one TID lookup each): ``ctid = ANY(...)`` as a filter is planned as a scan of the
     # whole table comparing every row with every address.
     return sql.SQL("SELECT {a} AS addr, {cols} FROM unnest(%(rels)s::oid[], %(rows)s::text[]::tid[]) "
                    "AS d(rel, addr) CROSS JOIN {frm} WHERE c.ctid = d.addr AND c.tableoid = d.rel AND {p} AND {v} IS NOT NULL").format(
-        a=ADDRESS, cols=columns, frm=session.shape.search_from(), p=placed(session.shape), v=session.target.vector)
+        a=ADDRESS, cols=columns, frm=shape.search_from(), p=placed(shape), v=session.target.vector)
 
 
 def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None:
@@ -142,18 +173,19 @@ def candidates(conn, session: CheckSession, collection: str, size: int, *,
     from .stats import draw_key
 
     t = session.target
+    a = _address(session, addressable(conn, session))
     query = sql.SQL("SELECT {a} AS addr, {dk} AS key FROM {c} AS c {sampled} WHERE {f} ORDER BY 2 LIMIT %(m)s")
     params = {"collection": collection, "seed": session.seed, "m": size}
     percent = _bernoulli_percent(conn, session, size) if bernoulli else None
     if percent is not None:
         drawn = [(r["addr"], r["key"]) for r in conn.execute(query.format(
-            a=ADDRESS, dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter(),
+            a=a, dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter(),
             sampled=sql.SQL("TABLESAMPLE BERNOULLI (%(percent)s) REPEATABLE (%(seed)s)")),
             {**params, "percent": percent}).fetchall()]
         if len(drawn) == size:
             return drawn, False
     drawn = [(r["addr"], r["key"]) for r in conn.execute(query.format(
-        a=ADDRESS, dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter(), sampled=sql.SQL("")), params).fetchall()]
+        a=a, dk=draw_key(session.shape), c=t.chunk_table, f=t.chunk_filter(), sampled=sql.SQL("")), params).fetchall()]
     return drawn, len(drawn) < size
 
 
@@ -180,13 +212,15 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, c
         return [] if complete else None
     t, shape = session.target, session.shape
     ch = session.profile.chunks
-    recency = sql.SQL("age(c.xmin)") if shape.inline else sql.SQL("least(age(c.xmin), age(e.xmin))")
-    narrow = sql.SQL("c.xmin::text AS c_xmin, {ex}::text AS e_xmin, {ten} AS tenant_, {upd} AS updated_, "
-                     "{rec} AS recency, ({ok}) AS healthy").format(
-        ex=sql.SQL("c.xmin") if shape.inline else sql.SQL("e.xmin"), ten=shape.chunk_tenant(),
-        upd=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"), rec=recency, ok=healthy(session))
+    by_address = addressable(conn, session)
+    cx, ex = _xmins(session, by_address)
+    narrow = sql.SQL("{cx}::text AS c_xmin, {ex}::text AS e_xmin, {ten} AS tenant_, {upd} AS updated_, "
+                     "least(age({cx}), age({ex})) AS recency, ({ok}) AS healthy").format(
+        cx=cx, ex=ex, ten=shape.chunk_tenant(),
+        upd=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"), ok=healthy(session))
     keys = dict(drawn)
-    rows = conn.execute(_candidate_sql(session, narrow), {**_at(keys), "model": session.model}).fetchall()
+    rows = conn.execute(_candidate_sql(session, narrow, by_address),
+                        {**_at(keys, by_address), "model": session.model}).fetchall()
     if len(rows) < n and not complete:
         return None
     for r in rows:
@@ -214,8 +248,8 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, c
     if not chosen:
         return []
     with conn.cursor(binary=True) as cur:
-        full = {r["addr"]: r for r in cur.execute(_candidate_sql(session, _row_columns(session)),
-                                                  _at(r["addr"] for r in chosen)).fetchall()}
+        full = {r["addr"]: r for r in cur.execute(_candidate_sql(session, _row_columns(session), by_address),
+                                                  _at((r["addr"] for r in chosen), by_address)).fetchall()}
     return [{**full[r["addr"]], "uniform": r["uniform"], "key": r["key"]} for r in chosen if r["addr"] in full]
 
 
@@ -243,8 +277,8 @@ def pick(session: CheckSession, collection: str, n: int, *, strata: bool = True)
     views = []
     for tenant in session.tenants:
         with session.read_only(tenant) as conn:
-            views.append(conn.execute(_pick_sql(session), {"collection": collection, "model": session.model,
-                                                           "n": n}).fetchall())
+            views.append(conn.execute(_pick_sql(session, addressable(conn, session)),
+                                      {"collection": collection, "model": session.model, "n": n}).fetchall())
     rows = views[0] if len(views) == 1 else merge_samples(
         [r for v in views for r in v], n, sum(int(v[0]["population"]) for v in views if v))
     return rows if strata else [r for r in rows if r["uniform"]]

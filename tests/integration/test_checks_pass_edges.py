@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from harness.checks import CheckOptions, open_session, sane_vectors
 from harness.settings import resolve
@@ -150,8 +149,6 @@ def test_the_uniform_sample_of_a_partitioned_chunk_table_is_the_rows_with_the_sm
     assert sorted(r["id"] for r in rows if r["uniform"]) == sorted(smallest)
 
 
-@pytest.mark.xfail(strict=True, reason="before #12 too: recompute's draw (c.ctid, c.tableoid) and its own pick (c.xmin strata) "
-                   "read system columns a view lacks, so a chunk view fails with a database error")
 def test_recompute_reads_a_chunk_view(small_target):  # noqa: F811 (the imported fixture)
     """A view has no row addresses (ctid) nor write transactions (xmin): recompute must still sample it."""
     from harness.checks import recompute
@@ -165,9 +162,29 @@ def test_recompute_reads_a_chunk_view(small_target):  # noqa: F811 (the imported
             "chunks: {table: notes_v, id: id, text: body, collection_name: notes}\n"
             "embeddings: {table: note_vectors, key: note_id, vector: embedding}\n")
     session = open_session(resolve(parse_profile(text), database_url=dsn, env={}),
-                           CheckOptions(collections=("notes",), sample=20))
+                           CheckOptions(collections=("notes",)))
     try:
         outcome = recompute(session, "notes")
     finally:
         session.close()
-    assert outcome.status == "passed" and outcome.metrics["sampled"] == 20
+    assert outcome.status == "passed" and outcome.metrics["sampled"] == 299, outcome.message()
+
+
+def test_recompute_through_a_chunk_view_finds_a_vector_written_to_the_wrong_row(small_target):  # noqa: F811 (the imported fixture)
+    from harness.checks import recompute
+    from harness.profile import parse_profile
+
+    from ..conftest import TEST_MODEL
+
+    dsn, profile = small_target
+    execute(dsn, "CREATE VIEW notes_v AS SELECT id, body FROM notes")
+    execute(dsn, "UPDATE note_vectors v SET embedding = w.embedding FROM note_vectors w WHERE w.note_id = v.note_id + 1")
+    text = (f"name: view\nprovider: {{model: {TEST_MODEL}, url: {profile.provider.url}}}\n"
+            "chunks: {table: notes_v, id: id, text: body, collection_name: notes}\n"
+            "embeddings: {table: note_vectors, key: note_id, vector: embedding}\n")
+    session = open_session(resolve(parse_profile(text), database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+    try:
+        outcome = recompute(session, "notes")
+    finally:
+        session.close()
+    assert outcome.status == "failed", outcome.message()
