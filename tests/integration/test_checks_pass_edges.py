@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 from harness.checks import CheckOptions, open_session, sane_vectors
 from harness.settings import resolve
@@ -22,21 +24,14 @@ def retype(dsn, kind: str) -> None:
     execute(dsn, f"ALTER TABLE note_vectors ALTER embedding TYPE {kind}(384) USING embedding::{kind}(384)")
 
 
-def test_a_zero_sparsevec_fails_sane_vectors(small_target):  # noqa: F811 (the imported fixture)
+@pytest.mark.parametrize("kind, zero", [("sparsevec", "'{}/384'"), ("halfvec", "array_fill(0, ARRAY[384])::halfvec")])
+def test_a_zero_vector_of_another_vector_type_fails_sane_vectors(small_target, kind, zero):  # noqa: F811 (the imported fixture)
     dsn, profile = small_target
-    retype(dsn, "sparsevec")
-    execute(dsn, "UPDATE note_vectors SET embedding = '{}/384' WHERE note_id = 7")
+    retype(dsn, kind)
+    execute(dsn, f"UPDATE note_vectors SET embedding = {zero} WHERE note_id = 7")
     outcome = checked(dsn, profile, sane_vectors)
     assert outcome.status == "failed" and outcome.metrics["zero"] == 1
     assert [o.id for o in outcome.offenders] == [7]
-
-
-def test_a_zero_halfvec_fails_sane_vectors(small_target):  # noqa: F811 (the imported fixture)
-    dsn, profile = small_target
-    retype(dsn, "halfvec")
-    execute(dsn, "UPDATE note_vectors SET embedding = array_fill(0, ARRAY[384])::halfvec WHERE note_id = 7")
-    outcome = checked(dsn, profile, sane_vectors)
-    assert outcome.status == "failed" and outcome.metrics["zero"] == 1
 
 
 def test_a_zero_vector_of_another_dimension_is_counted_once(small_target):  # noqa: F811 (the imported fixture)
