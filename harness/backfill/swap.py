@@ -266,15 +266,13 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
         gate = run_gate(settings, new, live)
         if (refused := refusal(gate, new, live, override)) is not None:
             raise RefusedError(refused)
-        em = target.profile.embeddings
         try:
             with lock.WaitWatch(lambda: dbmod.connect(settings.database_url, autocommit=True), [conn]), \
                     conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
                 _still_matches(conn, target, new, live, tenants)
                 chunks, vectors = _relabel_views(conn, target, tenants, [(live, retired), (new, live)])
-                conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
-                             (bookkeeping.target_name(em.schema, em.table), live, retired, new))
+                _note_swap(conn, target, live, retired, new)
         except psycopg.errors.LockNotAvailable:
             raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}", _tables(target)) from None
     return SwapResult("swap", live, new, retired, chunks, vectors, gate,
@@ -439,20 +437,33 @@ def _swap_tables(conn: Conn, lock_conn: Conn, target: Target, new: str, live: st
     retired = _retired_name(conn, target, live)
     with _TablesLocked(lock_conn, target, [live, new]):
         gate = _gate(settings, new_t, live_t, new, GATE)
-        if (refused := refusal(gate, new, live, override, REMAKE)) is not None:
-            raise RefusedError(refused)
-        em = target.profile.embeddings
-        try:
-            with conn.transaction():
-                conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
-                _table_still_matches(conn, new_t, live_t, new, live)
-                chunks = library_swap.rename_tables(conn, target, [(live, retired), (new, live)])
-                conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
-                             (bookkeeping.target_name(em.schema, em.table), live, retired, new))
-        except psycopg.errors.LockNotAvailable:
-            raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}",
-                                       [_qualified(t.profile.chunks.schema, t.profile.chunks.table) for t in (live_t, new_t)]) from None
+        return _rename_gated(conn, target, gate, override, new_t, live_t, new, live, retired,
+                             lambda: library_swap.rename_tables(conn, target, [(live, retired), (new, live)]))
+
+
+def _rename_gated(conn: Conn, target: Target, gate: list[Outcome], override: str | None, new_t: Target, live_t: Target,
+                  new: str, live: str, retired: str, rename: Callable[[], int], **compare: Any) -> SwapResult:
+    """The swap of a store of its own per collection (a LlamaIndex table, a pgai destination) once gated: refused
+    as ``refusal`` says, else, in one transaction, live compared with NEW again, both renamed and the swap recorded."""
+    if (refused := refusal(gate, new, live, override, REMAKE)) is not None:
+        raise RefusedError(refused)
+    try:
+        with conn.transaction():
+            conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+            _table_still_matches(conn, new_t, live_t, new, live, **compare)
+            chunks = rename()
+            _note_swap(conn, target, live, retired, new)
+    except psycopg.errors.LockNotAvailable:
+        raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}",
+                                   [_qualified(t.profile.chunks.schema, t.profile.chunks.table) for t in (live_t, new_t)]) from None
     return SwapResult("swap", live, new, retired, chunks, chunks, gate, override=override if not done(gate).ok else None)
+
+
+def _note_swap(conn: Conn, target: Target, live: str, retired: str, new: str) -> None:
+    """The swap as rollback and drop-retired read it: LIVE's old vectors kept as RETIRED, NEW in LIVE's place."""
+    em = target.profile.embeddings
+    conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
+                 (bookkeeping.target_name(em.schema, em.table), live, retired, new))
 
 
 def _table_still_matches(conn: Conn, new_t: Target, live_t: Target, new: str, live: str, **compare: Any) -> None:
@@ -530,20 +541,9 @@ def _swap_destinations(conn: Conn, lock_conn: Conn, target: Target, new: str, li
     with _DestinationsLocked(lock_conn, target, [live, new]):
         gate = _gate(settings, new_t, live_t, collection, GATE + ("source_coverage",),
                      exclude=(target.profile.chunks.id,), report=key)
-        if (refused := refusal(gate, new, live, override, REMAKE)) is not None:
-            raise RefusedError(refused)
-        em = target.profile.embeddings
-        try:
-            with conn.transaction():
-                conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
-                _table_still_matches(conn, new_t, live_t, new, live, exclude=(target.profile.chunks.id,), report=key)
-                chunks = pgai_swap.rename(conn, schema, [(live, retired), (new, live)])
-                conn.execute("INSERT INTO backfill_harness.swaps (target, live, retired, replaced_by) VALUES (%s, %s, %s, %s)",
-                             (bookkeeping.target_name(em.schema, em.table), live, retired, new))
-        except psycopg.errors.LockNotAvailable:
-            raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}",
-                                       [_qualified(schema, t.profile.chunks.table) for t in (live_t, new_t)]) from None
-    return SwapResult("swap", live, new, retired, chunks, chunks, gate, override=override if not done(gate).ok else None)
+        return _rename_gated(conn, target, gate, override, new_t, live_t, new, live, retired,
+                             lambda: pgai_swap.rename(conn, schema, [(live, retired), (new, live)]),
+                             exclude=(target.profile.chunks.id,), report=key)
 
 
 def _drop_destination(conn: Conn, lock_conn: Conn, target: Target, live: str, retired: str) -> SwapResult:
