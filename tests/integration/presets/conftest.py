@@ -77,6 +77,22 @@ class LibraryStore:
             session.close()
 
 
+NEW_MODEL = "hash-embed:768"  # what a model change moves a preset's store to
+
+
+def fill_into(cli, profile: str, collection: str, into: str, env: dict[str, str]):
+    """``backfill --into INTO`` with the new model (the run must succeed); its CLI result."""
+    result = cli("backfill", "--profile", profile, "--collection", collection, "--into", into, "--model", NEW_MODEL,
+                 "--json", env=env)
+    assert result.code == 0, result.out + result.err
+    return result
+
+
+def swap_in(cli, profile: str, new: str, live: str, env: dict[str, str]):
+    """``swap --from NEW --to LIVE`` with the new model; its CLI result (each test says what it expects of it)."""
+    return cli("swap", "--profile", profile, "--from", new, "--to", live, "--model", NEW_MODEL, "--json", env=env)
+
+
 def failed(outcomes: dict[str, Outcome]) -> set[str]:
     return {name for name, o in outcomes.items() if o.status == checks.FAIL}
 

@@ -2,16 +2,15 @@
 
 import pytest
 
+from .conftest import NEW_MODEL, fill_into, swap_in
+
 pytestmark = pytest.mark.slow  # builds a store with the library, backfills and swaps through the CLI
 
-NEW_MODEL = "hash-embed:768"
 
 
 def test_langchain_model_change_into_a_new_collection_then_swap_and_rollback(langchain_store, cli):
     env = {**langchain_store.env, "EMBED_DIMENSIONS": ""}
-    result = cli("backfill", "--profile", "langchain", "--collection", "licenses", "--into", "licenses_v2",
-                 "--model", NEW_MODEL, "--json", env=env)
-    assert result.code == 0, result.out + result.err
+    result = fill_into(cli, "langchain", "licenses", "licenses_v2", env)
     assert result.json["copied"] == 12 and result.json["embedded"] == 12
     # the library's way: a new langchain_pg_collection row holding its own embeddings; the live one untouched
     assert langchain_store.db.scalar("SELECT count(*) FROM langchain_pg_collection") == 2
@@ -19,8 +18,7 @@ def test_langchain_model_change_into_a_new_collection_then_swap_and_rollback(lan
     query = doc.body[:120]
     assert doc.source in langchain_store.search(query, collection="licenses_v2", model=NEW_MODEL)
 
-    swapped = cli("swap", "--profile", "langchain", "--from", "licenses_v2", "--to", "licenses", "--model", NEW_MODEL,
-                  "--json", env=env)
+    swapped = swap_in(cli, "langchain", "licenses_v2", "licenses", env)
     assert swapped.code == 0, swapped.out + swapped.err
     # PGVector(collection_name="licenses") now reads the 768-dimensional vectors
     assert doc.source in langchain_store.search(query, model=NEW_MODEL)
@@ -54,9 +52,7 @@ def test_engine_refill_of_lost_vectors_matches_what_the_library_wrote(preset, re
 
 def test_llamaindex_model_change_into_a_new_table_then_swap_and_rollback(llamaindex_store, cli):
     db, env = llamaindex_store.db, {**llamaindex_store.env, "EMBED_DIMENSIONS": ""}
-    result = cli("backfill", "--profile", "llamaindex", "--collection", "licenses", "--into", "licenses_v2",
-                 "--model", NEW_MODEL, "--json", env=env)
-    assert result.code == 0, result.out + result.err
+    result = fill_into(cli, "llamaindex", "licenses", "licenses_v2", env)
     assert result.json["copied"] == 12 and result.json["embedded"] == 12
     # the library's way: a new PGVectorStore table, shaped like the live one, its vector column typed for the new model
     assert db.scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
@@ -67,8 +63,7 @@ def test_llamaindex_model_change_into_a_new_table_then_swap_and_rollback(llamain
     query = doc.body[:120]
     assert doc.file_name in llamaindex_store.search(query, collection="licenses_v2", model=NEW_MODEL)
 
-    swapped = cli("swap", "--profile", "llamaindex", "--from", "licenses_v2", "--to", "licenses", "--model", NEW_MODEL,
-                  "--json", env=env)
+    swapped = swap_in(cli, "llamaindex", "licenses_v2", "licenses", env)
     assert swapped.code == 0, swapped.out + swapped.err
     # PGVectorStore(table_name="licenses") now reads the 768-dimensional vectors; the old table is kept for rollback
     assert doc.file_name in llamaindex_store.search(query, model=NEW_MODEL)
@@ -81,8 +76,7 @@ def test_llamaindex_model_change_into_a_new_table_then_swap_and_rollback(llamain
     assert db.scalar("SELECT count(*) FROM data_licenses WHERE vector_dims(embedding) = 384") == 12
     assert db.scalar("SELECT to_regclass('data_licenses_v2') IS NOT NULL") is True
 
-    again = cli("swap", "--profile", "llamaindex", "--from", "licenses_v2", "--to", "licenses", "--model", NEW_MODEL,
-                "--json", env=env)
+    again = swap_in(cli, "llamaindex", "licenses_v2", "licenses", env)
     dropped = cli("swap", "--profile", "llamaindex", "--drop-retired", "--to", "licenses", "--json", env=env)
     assert again.code == 0 and dropped.code == 0, dropped.out + dropped.err
     assert db.scalar("SELECT to_regclass('data_licenses__retired') IS NULL") is True
@@ -91,12 +85,9 @@ def test_llamaindex_model_change_into_a_new_table_then_swap_and_rollback(llamain
 
 def test_llamaindex_swap_refuses_a_new_table_missing_a_live_node(llamaindex_store, cli):
     env = {**llamaindex_store.env, "EMBED_DIMENSIONS": ""}
-    result = cli("backfill", "--profile", "llamaindex", "--collection", "licenses", "--into", "licenses_v2",
-                 "--model", NEW_MODEL, "--json", env=env)
-    assert result.code == 0, result.out + result.err
+    fill_into(cli, "llamaindex", "licenses", "licenses_v2", env)
     llamaindex_store.db.execute("DELETE FROM data_licenses_v2 WHERE id = (SELECT min(id) FROM data_licenses_v2)")
-    swapped = cli("swap", "--profile", "llamaindex", "--from", "licenses_v2", "--to", "licenses", "--model", NEW_MODEL,
-                  "--json", env=env)
+    swapped = swap_in(cli, "llamaindex", "licenses_v2", "licenses", env)
     assert swapped.code != 0 and "matches_live" in swapped.out + swapped.err, swapped.out + swapped.err
     assert "make it again with backfill --into NEW" in swapped.out + swapped.err  # not --sync: it cannot apply here
     assert llamaindex_store.db.scalar("SELECT count(*) FROM data_licenses WHERE vector_dims(embedding) = 384") == 12
@@ -104,9 +95,7 @@ def test_llamaindex_swap_refuses_a_new_table_missing_a_live_node(llamaindex_stor
 
 def _pgai_backfill_into_v2(store, cli):
     env = {**store.env, "EMBED_DIMENSIONS": ""}
-    result = cli("backfill", "--profile", "pgai", "--collection", "blog", "--into", "blog_embeddings_v2",
-                 "--model", NEW_MODEL, "--json", env=env)
-    assert result.code == 0, result.out + result.err
+    result = fill_into(cli, "pgai", "blog", "blog_embeddings_v2", env)
     return env, result.json
 
 
@@ -126,8 +115,7 @@ def test_pgai_model_change_into_a_new_vectorizer_destination_then_swap_and_rollb
                      "AND attname = 'embedding'") is True  # pgai's shape again once every row has its vector
     assert doc.source in store.search(query, collection="blog_embeddings_v2", model=NEW_MODEL)
 
-    swapped = cli("swap", "--profile", "pgai", "--from", "blog_embeddings_v2", "--to", "blog_embeddings",
-                  "--model", NEW_MODEL, "--json", env=env)
+    swapped = swap_in(cli, "pgai", "blog_embeddings_v2", "blog_embeddings", env)
     assert swapped.code == 0, swapped.out + swapped.err
     # what a pgai app queries, the view blog_embeddings (and its store), now holds the new model's vectors
     assert doc.source in store.search(query, model=NEW_MODEL)
@@ -152,8 +140,7 @@ def test_pgai_model_change_into_a_new_vectorizer_destination_then_swap_and_rollb
     assert db.scalar("SELECT chunk FROM blog_embeddings_store WHERE id = 8").endswith("cook nine minutes.")
     assert doc.source in store.search(doc.title)  # the old model's vectors answer again
 
-    again = cli("swap", "--profile", "pgai", "--from", "blog_embeddings_v2", "--to", "blog_embeddings",
-                "--model", NEW_MODEL, "--json", env=env)
+    again = swap_in(cli, "pgai", "blog_embeddings_v2", "blog_embeddings", env)
     dropped = cli("swap", "--profile", "pgai", "--drop-retired", "--to", "blog_embeddings", "--json", env=env)
     assert again.code == 0 and dropped.code == 0, again.out + dropped.out + dropped.err
     # pgai's own drop_vectorizer took the retired vectorizer with its store, view and queue
@@ -166,8 +153,7 @@ def test_pgai_swap_refuses_a_destination_with_a_pending_queue_item(pgai_titled_s
     db = pgai_titled_store.db
     env, _ = _pgai_backfill_into_v2(pgai_titled_store, cli)
     db.execute("UPDATE blog SET contents = contents || ' Edited.' WHERE id = 2")  # both vectorizers queue it
-    swapped = cli("swap", "--profile", "pgai", "--from", "blog_embeddings_v2", "--to", "blog_embeddings",
-                  "--model", NEW_MODEL, "--json", env=env)
+    swapped = swap_in(cli, "pgai", "blog_embeddings_v2", "blog_embeddings", env)
     assert swapped.code != 0 and "source_coverage" in swapped.out + swapped.err, swapped.out + swapped.err
     assert db.scalar("SELECT count(*) FROM blog_embeddings_store WHERE vector_dims(embedding) = 384") > 0  # nothing swapped
 
@@ -206,9 +192,7 @@ def test_llamaindex_swap_refuses_a_live_edit_made_after_its_gate(llamaindex_stor
 
     library_swap = importlib.import_module("harness.backfill.library_swap")
     env = {**llamaindex_store.env, "EMBED_DIMENSIONS": ""}
-    result = cli("backfill", "--profile", "llamaindex", "--collection", "licenses", "--into", "licenses_v2",
-                 "--model", NEW_MODEL, "--json", env=env)
-    assert result.code == 0, result.out + result.err
+    fill_into(cli, "llamaindex", "licenses", "licenses_v2", env)
     measured, edited = library_swap.matches_live_table, []
 
     def then_edit(*args, **kwargs):
@@ -220,7 +204,6 @@ def test_llamaindex_swap_refuses_a_live_edit_made_after_its_gate(llamaindex_stor
         return outcome
 
     monkeypatch.setattr(library_swap, "matches_live_table", then_edit)
-    swapped = cli("swap", "--profile", "llamaindex", "--from", "licenses_v2", "--to", "licenses", "--model", NEW_MODEL,
-                  "--json", env=env)
+    swapped = swap_in(cli, "llamaindex", "licenses_v2", "licenses", env)
     assert swapped.code == 2 and "changed after the gate" in swapped.out + swapped.err, swapped.out + swapped.err
     assert llamaindex_store.db.scalar("SELECT count(*) FROM data_licenses WHERE vector_dims(embedding) = 384") == 12

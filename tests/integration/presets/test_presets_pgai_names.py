@@ -9,11 +9,10 @@ from harness.profiles import pgai_names
 from harness.settings import resolve
 
 from ...conftest import TEST_MODEL, finished_run
-from .conftest import failed, passed
+from .conftest import NEW_MODEL, failed, fill_into, passed, swap_in
 
 pytestmark = pytest.mark.slow  # runs the checks (recompute re-embeds every row) on a store pgai's worker wrote
 
-NEW_MODEL = "hash-embed:768"
 
 
 def checks(store, tmp_path, **env):
@@ -46,12 +45,9 @@ def test_model_change_on_a_store_named_apart_swaps_into_the_names_apps_query(pga
     chunks = db.scalar("SELECT count(*) FROM post_vectors")
     doc = store.docs[4]
     query = doc.body[:120]
-    result = cli("backfill", "--profile", "pgai", "--collection", "blog", "--into", "post_v2", "--model", NEW_MODEL,
-                 "--json", env=env)
-    assert result.code == 0, result.out + result.err
+    result = fill_into(cli, "pgai", "blog", "post_v2", env)
     assert result.json["embedded"] == chunks
-    swapped = cli("swap", "--profile", "pgai", "--from", "post_v2", "--to", "post_search", "--model", NEW_MODEL,
-                  "--json", env=env)
+    swapped = swap_in(cli, "pgai", "post_v2", "post_search", env)
     assert swapped.code == 0, swapped.out + swapped.err
     # pgai's own search (SQL over the view post_search) and the store post_vectors hold the new model's vectors
     assert doc.source in store.search(query, model=NEW_MODEL)
@@ -94,14 +90,11 @@ def test_a_store_in_a_schema_of_its_own_passes_the_checks_and_swaps_then_drops_r
     chunks = db.scalar("SELECT count(*) FROM vec.post_vectors")
     doc = store.docs[4]
     query = doc.body[:120]
-    result = cli("backfill", "--profile", "pgai", "--collection", "blog", "--into", "post_v2", "--model", NEW_MODEL,
-                 "--json", env=env)
-    assert result.code == 0, result.out + result.err
+    fill_into(cli, "pgai", "blog", "post_v2", env)
     # the new destination sits beside the live one: its store in vec
     assert db.scalar("SELECT count(*) FROM vec.post_v2_store WHERE vector_dims(embedding) = 768") == chunks
     assert doc.source in store.search(query, collection="post_v2", model=NEW_MODEL)
-    swapped = cli("swap", "--profile", "pgai", "--from", "post_v2", "--to", "post_search", "--model", NEW_MODEL,
-                  "--json", env=env)
+    swapped = swap_in(cli, "pgai", "post_v2", "post_search", env)
     assert swapped.code == 0, swapped.out + swapped.err
     assert doc.source in store.search(query, model=NEW_MODEL)
     assert db.scalar("SELECT count(*) FROM vec.post_vectors WHERE vector_dims(embedding) = 768") == chunks
