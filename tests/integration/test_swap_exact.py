@@ -229,10 +229,16 @@ def test_swap_under_rls_moves_every_tenants_rows(embedded_db, pg, v2_server, dem
     assert _by_tenant(embedded_db, LIVE + "__retired", TEST_MODEL) == old and _by_tenant(embedded_db, NEW) == {}
 
 
-def test_rollback_under_rls_restores_every_tenants_rows(embedded_db, pg, v2_server, demo_profile, cli, tmp_path):
+def _swapped_under_rls(db, pg, v2_server, demo_profile, cli, tmp_path):
+    """NEW filled by the app role under RLS for both tenants and swapped in; the profile and the role's environment."""
     profile = _rls_profile(demo_profile, tmp_path, "acme, globex")
-    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
+    env = _filled_under_rls(db, pg, v2_server, profile, cli)
     assert cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    return profile, env
+
+
+def test_rollback_under_rls_restores_every_tenants_rows(embedded_db, pg, v2_server, demo_profile, cli, tmp_path):
+    profile, env = _swapped_under_rls(embedded_db, pg, v2_server, demo_profile, cli, tmp_path)
     rolled = cli("swap", "--profile", profile, "--rollback", "--to", LIVE, "--json", env=env)
     assert rolled.code == 0, rolled.err
     assert rolled.json["chunks"] == 29
@@ -267,9 +273,7 @@ def test_swap_under_rls_refuses_when_a_tenants_rows_cannot_be_relabelled(embedde
 
 
 def test_drop_retired_under_rls_deletes_every_tenants_old_rows(embedded_db, pg, v2_server, demo_profile, cli, tmp_path):
-    profile = _rls_profile(demo_profile, tmp_path, "acme, globex")
-    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
-    assert cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    profile, env = _swapped_under_rls(embedded_db, pg, v2_server, demo_profile, cli, tmp_path)
     dropped = cli("swap", "--profile", profile, "--drop-retired", "--to", LIVE, "--json", env=env)
     assert dropped.code == 0, dropped.err
     assert dropped.json["chunks"] == 29 and dropped.json["embeddings"] == 29
@@ -279,9 +283,7 @@ def test_drop_retired_under_rls_deletes_every_tenants_old_rows(embedded_db, pg, 
 
 def test_drop_retired_under_rls_refuses_when_a_tenants_rows_cannot_be_deleted(embedded_db, pg, v2_server, demo_profile,
                                                                              cli, tmp_path):
-    profile = _rls_profile(demo_profile, tmp_path, "acme, globex")
-    env = _filled_under_rls(embedded_db, pg, v2_server, profile, cli)
-    assert cli("swap", "--profile", profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    profile, env = _swapped_under_rls(embedded_db, pg, v2_server, demo_profile, cli, tmp_path)
     embedded_db.execute("CREATE POLICY kept ON document_chunks AS RESTRICTIVE FOR DELETE USING (tenant_id <> 'acme')")
     dropped = cli("swap", "--profile", profile, "--drop-retired", "--to", LIVE, env=env)
     assert dropped.code == 2, dropped.out
