@@ -4,8 +4,9 @@ follows the provider's latency (TCP Vegas applied to one server, as in Netflix's
 A request answered in about the least time seen for batches of its size found a free slot on the server; one
 answered later waited behind others. From the requests in flight when it was sent (n) and its latency against that
 least latency, ``n * (1 - least / latency)`` estimates how many requests were waiting in the server's queue. Under 1.5
-waiting and under 1.5 times the least latency (two answers agreeing), the server has idle slots between answers and
-the limit grows (doubling at first, while answers stay within 1.25 times the least; then by one); from 3 waiting or
+waiting and under 1.5 times the least latency, the server has idle slots between answers and the limit grows:
+doubling at first, on each answer within 1.25 times the least of the request sent last into a full pipeline (TCP's
+slow start); after the first queue, by one when two answers agree. From 3 waiting or
 twice the least latency, requests queue and the limit falls by one (after a spike of three times the least, straight
 to the slots the server still serves, plus one). So a server that serves K requests at once gets a few more than K
 (some always waiting for the next free slot, none idle while the client reads an answer: 7-8 for K = 4 in
@@ -35,7 +36,7 @@ GROW_RATIO = 1.5
 # answers the second of two requests in about 1.5 times its own pace when the client overlaps the first.
 START_RATIO = 1.25
 SHRINK_RATIO = 2.0
-GROW_VOTES = 2  # answers under the current limit that must agree before it grows: one quick answer is not a trend
+GROW_VOTES = 2  # past slow start, answers under the current limit that must agree before it grows by one
 SPIKE = 3.0  # latency this many times the least: more than one request's wait, the server itself slowed
 
 
@@ -81,8 +82,9 @@ class Ticket:
 class LatencyLimit:
     """The limit on requests in flight, moved by each whole answer's latency between ``floor`` and ``ceiling``.
 
-    Only requests sent under the current limit move it, so each step is judged by what it did; it grows when two of
-    them agree (doubling until the first queue is seen, then by one), and falls on the first that shows a queue.
+    Only requests sent under the current limit move it, so each step is judged by what it did; it doubles on one
+    quick answer until the first queue is seen, then grows by one when two agree, and falls on the first that shows
+    a queue.
     """
 
     def __init__(self, floor: int = 1, ceiling: int = CEILING, start: int | None = None):
@@ -128,7 +130,9 @@ class LatencyLimit:
                 # Only a full pipeline says the server has room: fewer in flight (the writer or the selection is the
                 # bottleneck) says nothing about more; nor does the first batch of a new size (its least is a guess).
                 self._votes += 1
-                if self._votes >= GROW_VOTES:
+                # Slow start doubles on one answer, as TCP's grows on every ack: only the request sent last into a
+                # full pipeline votes, and it waited behind all the others it was sent with.
+                if self._votes >= (1 if self._starting else GROW_VOTES):
                     self._move(self.limit * 2 if self._starting else self.limit + 1)
 
     def _move(self, limit: int) -> None:

@@ -137,11 +137,31 @@ def test_answers_sent_under_an_earlier_limit_do_not_move_it_again():
     assert limit.limit == grown
 
 
-def test_one_quick_answer_alone_does_not_grow_the_limit():
-    limit = warm(LatencyLimit(1, CEILING, start=4))
+def past_slow_start(limit: LatencyLimit) -> LatencyLimit:
+    """Once a queue has been seen (here: 5 in flight, answered in 2.5 turns), the limit grows by one at a time."""
+    limit.observe(100, BASE, Ticket(1, limit.version - 1))  # the least, from an answer of an earlier limit
+    limit.observe(100, BASE * 2.5, Ticket(limit.limit, limit.version))
+    return limit
+
+
+def test_past_slow_start_one_quick_answer_alone_does_not_grow_the_limit():
+    limit = past_slow_start(warm(LatencyLimit(1, CEILING, start=5)))
+    assert limit.limit == 4
     limit.observe(100, BASE, Ticket(1, limit.version))  # a batch of this size seen before
     limit.observe(100, BASE, Ticket(4, limit.version))
     assert limit.limit == 4
+
+
+def test_in_slow_start_one_quick_answer_into_a_full_pipeline_doubles_the_limit():
+    """Until the first queue, the request sent last into a full pipeline answering at the least latency doubles the
+    limit (as TCP's slow start grows on every ack): against four slots, 1, 2, 4, 8 in one answer each."""
+    limit = warm(LatencyLimit(1, CEILING))
+    limit.observe(100, BASE, Ticket(1, limit.version))  # the first batch of its size: its least, not yet a vote
+    history = []
+    for _ in range(3):
+        limit.observe(100, BASE, Ticket(limit.limit, limit.version))
+        history.append(limit.limit)
+    assert history == [2, 4, 8]
 
 
 def test_the_first_batch_of_a_new_size_does_not_grow_the_limit():
