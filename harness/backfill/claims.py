@@ -60,3 +60,13 @@ def take(conn: Conn, run_id: str) -> Claim | None:
 def finish(conn: Conn, run_id: str, seq: int) -> None:
     conn.execute("UPDATE backfill_harness.claims SET state = 'done', done_at = now() WHERE run_id = %s AND seq = %s",
                  (run_id, seq))
+
+
+def held_by_others(conn: Conn, run_id: str) -> int:
+    """Ranges of the run not done that another live session holds (what this worker's end leaves to others); ranges
+    a dead worker left are not counted: no one is writing them, and the count shows their rows as still needed."""
+    row = conn.execute(
+        "SELECT count(*) AS n FROM backfill_harness.claims WHERE run_id = %s AND state = 'taken' "
+        "AND taken_by <> pg_backend_pid() AND taken_by IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)",
+        (run_id,)).fetchone()
+    return int(row["n"]) if row else 0

@@ -83,6 +83,8 @@ class BackfillOptions:
     concurrency: int | str = _flag("--concurrency", DEFAULT_CONCURRENCY)
     # aim each request at this latency: the batch size adapts within batch_size/8 .. batch_size*8 (None: fixed)
     target_latency_ms: int | None = _flag("--target-latency-ms")
+    # a worker started by run_workers, which counts the collection once every worker has ended
+    counted_by_parent: bool = _flag("--counted-by-parent", False)
 
     @property
     def target_collection(self) -> str:
@@ -166,6 +168,7 @@ class BackfillSummary:
     concurrency: int | str = DEFAULT_CONCURRENCY  # what --concurrency asked for (N or auto)
     in_flight_peak: int = 0  # the most embed requests this process had in flight at once
     in_flight_limit: int = 0  # the in-flight limit at the end (auto: where it settled)
+    part_of_run: str | None = None  # a worker that finished while others still held ranges: its count is not the run's
 
     @property
     def ok(self) -> bool:
@@ -187,6 +190,8 @@ class BackfillSummary:
                 line += f" {found} of {self.keys} listed keys would be embedded again." + self._vanished()
             return line + (f" The real run would be refused: {self.refused}" if self.refused else "")
         line = f"Done. Embedded {self.embedded}/{self.selected} rows. {self.failed} failures." + self._vanished()
+        if self.part_of_run:
+            line += f" Part of a shared run: {self.part_of_run}."
         if self.reused:
             line += f" Reused {self.reused} existing vectors."
         if self.truncated:
@@ -321,14 +326,22 @@ def run_backfill(
             tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants, size)
             _pipeline(tenant_batches, writer, target, provider, options, dims, summary, progress, on_batch, None, size)
         progress.close()
+        # One worker of a shared run covers only its part while others still hold ranges; the last to finish (no
+        # range left with a live worker: every write of the run committed) measures the whole, as one process does,
+        # so workers joined by hand on several hosts end with a count too (and run_workers counts once more).
+        others = claims.held_by_others(read_conn, options.run_id) if options.run_id else 0
+        whole = options.covers_collection and others == 0 and not options.counted_by_parent
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
+        if options.counted_by_parent:
+            summary.part_of_run = f"one worker of run {options.run_id}: the process that started the workers counts the collection"
+        elif others:
+            summary.part_of_run = (f"{others} ranges of run {options.run_id} were still held by other workers: this "
+                                   "count is not the run's; the last worker to finish measures the collection")
         # A run meant to cover the collection is ok only when the database says so: rows edited or added behind
-        # the key walk still need a vector. One worker of a shared run covers only its part: the process that
-        # started the workers measures the whole (workers.run_workers).
-        if summary.stopped is None and options.covers_collection and not options.run_id \
-                and (left := still_needed(summary.after)):
+        # the key walk still need a vector.
+        if summary.stopped is None and whole and (left := still_needed(summary.after)):
             summary.stopped = f"{left} (edited or added while it ran, or not selectable); run backfill again"
-        if options.covers_collection and not options.run_id and tenants != [None]:
+        if whole and tenants != [None]:
             part = rls.completeness(read_conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
                 summary.unproven = part.note

@@ -109,11 +109,13 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
         return unproven("dimensions", collection, unknown, expected=expected, found=", ".join(found), metrics=metrics)
     if unknown:
         problems.append(unknown)
-    return verdict("dimensions", collection, not problems, expected=expected,
+    measured = verdict("dimensions", collection, not problems, expected=expected,
                    found=", ".join(found) + ("" if not problems else " -- " + "; ".join(dict.fromkeys(problems))),
                    offenders=offenders, total=st.wrong_dims if declared is None else None,
                    metrics={**metrics, "read": "the catalog, one model probe (beside the pass)" + (
                        f"; per-row dimensions from {session.read_by_pass()}" if declared is None else "")})
+    # A declared dimension holds for every row, hidden or not; per-row dimensions hold for the rows read.
+    return measured if declared is not None else session.partial("dimensions", collection, measured)
 
 
 def covered_by_recompute(session: CheckSession, check: str, collection: str, missing: str) -> Outcome:
@@ -144,10 +146,10 @@ def model(session: CheckSession, collection: str) -> Outcome:
     col = session.target.e(em.model)
     offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {m} IS DISTINCT FROM %(model)s").format(
         v=session.target.vector, m=col), sql.SQL("'model ' || coalesce({}::text, 'NULL')").format(col), collection) if st.other_model else []
-    return verdict("model", collection, st.other_model == 0,
+    return session.partial("model", collection, verdict("model", collection, st.other_model == 0,
                    expected=f"every vector made by {session.model}",
                    found=f"{st.other_model} of {st.embedded} vectors made by another model",
-                   offenders=offenders, total=st.other_model, metrics={"other_model": st.other_model, "read": session.read_by_pass()})
+                   offenders=offenders, total=st.other_model, metrics={"other_model": st.other_model, "read": session.read_by_pass()}))
 
 
 def fresh(session: CheckSession, collection: str) -> Outcome:
@@ -181,14 +183,14 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
         offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND ({any})").format(
             v=t.vector, any=sql.SQL(" OR ").join(tests)), detail, collection)
     stale = len(offenders) if bad and len(offenders) < OFFENDERS_CAP else max(st.stale, st.stale_time)
-    return verdict("fresh", collection, bad == 0,
+    return session.partial("fresh", collection, verdict("fresh", collection, bad == 0,
                    expected="every input hash equal to sha256 of the current text" if em.input_hash and timed is None
                    else ("no chunk updated after its vector was written" if not em.input_hash
                          else "every input hash equal to sha256 of the current text and no chunk updated after its vector"),
                    found=f"{stale} of {st.embedded} vectors embed an older text" + (
                        f" ({', '.join(counts)})" if timed is not None else ""),
                    offenders=offenders, total=stale, metrics={"stale": stale, "stale_hash": st.stale,
-                                                              "stale_time": st.stale_time, "read": session.read_by_pass()})
+                                                              "stale_time": st.stale_time, "read": session.read_by_pass()}))
 
 
 def sane_vectors(session: CheckSession, collection: str) -> Outcome:
@@ -200,8 +202,8 @@ def sane_vectors(session: CheckSession, collection: str) -> Outcome:
         offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {n} = 0").format(v=session.target.vector, n=norm),
                           sql.SQL("'all-zero vector'"), collection)
     bad = st.zero + st.nonfinite
-    return verdict("sane_vectors", collection, bad == 0,
+    return session.partial("sane_vectors", collection, verdict("sane_vectors", collection, bad == 0,
                    expected="no all-zero and no non-finite vectors",
                    found=f"{st.zero} all-zero of {st.embedded}; non-finite: none possible (pgvector refuses NaN and "
                          "Infinity on input and on overflow, so the column cannot hold one; not counted per row)",
-                   offenders=offenders, total=bad, metrics={"zero": st.zero, "nonfinite": st.nonfinite, "read": session.read_by_pass()})
+                   offenders=offenders, total=bad, metrics={"zero": st.zero, "nonfinite": st.nonfinite, "read": session.read_by_pass()}))

@@ -112,10 +112,10 @@ def distinct_vectors(session: CheckSession, collection: str) -> Outcome:
     st = session.stats(collection)
     found = session.onepass()
     offenders = shared_rows(session, collection)
-    return verdict("distinct_vectors", collection, not offenders,
+    return session.partial("distinct_vectors", collection, verdict("distinct_vectors", collection, not offenders,
                    expected="no vector stored on two rows whose texts differ (every row read)",
                    found=f"{len(offenders)} of {st.embedded} vectors shared with a row of another text",
                    offenders=offenders, total=len(offenders),
                    metrics={"shared": len(offenders), "fingerprints_seen_twice": len(found.shared_fps),
                             "read": session.read_by_pass() + (f"; rows of {len(found.shared_fps)} fingerprints seen twice read again to "
-                                                               "compare them exactly" if found.shared_fps else "")})
+                                                               "compare them exactly" if found.shared_fps else "")}))

@@ -313,7 +313,8 @@ def _vector(value) -> np.ndarray:
 def recompute(session: CheckSession, collection: str) -> Outcome:
     """Sampled rows re-embedded now must match what is stored (computed once per session and collection, in the
     background as soon as the pass has drawn the sample)."""
-    return session.result(("recompute", collection), lambda: _recompute(session, collection))
+    return session.partial("recompute", collection,
+                           session.result(("recompute", collection), lambda: _recompute(session, collection)))
 
 
 def _recompute(session: CheckSession, collection: str) -> Outcome:

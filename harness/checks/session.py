@@ -219,9 +219,17 @@ class CheckSession:
         return unproven(check, collection, self.rls_note) if self.rls_note else None
 
     def partial(self, check: str, collection: str, measured: Outcome) -> Outcome:
-        """``measured`` unless the tenants read one by one may not be every tenant (``rls.completeness``): then
-        UNPROVEN, saying how many rows are hidden, or that it cannot be measured."""
-        if not self.per_tenant_rls or measured.status != PASS:
+        """The one rule for what row-level security hides from a check that reads rows: ``measured`` where it did not
+        pass (a bad row seen is bad whatever is hidden) or where every row was read; else UNPROVEN, since the rows
+        it could not read are not proven sound: rows hidden with no ``database.session`` (``rls_note``), or tenants
+        read one by one that may not be every tenant (``rls.completeness``: how many rows are hidden, or that it
+        cannot be measured)."""
+        if measured.status != PASS:
+            return measured
+        if self.rls_note:
+            return unproven(check, collection, self.rls_note, expected=measured.expected, found=measured.found,
+                            metrics=measured.metrics)
+        if not self.per_tenant_rls:
             return measured
         from .. import rls
 

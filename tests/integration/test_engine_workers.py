@@ -71,7 +71,41 @@ def test_workers_that_all_report_success_while_rows_remain_are_not_ok(demo_db, d
     demo_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN "
                     "(SELECT id FROM document_chunks WHERE collection = 'tenant_globex' ORDER BY id LIMIT 3)")
     again = cli(*args, "--workers", "2", "--json", env=env)
-    assert [w["ok"] for w in again.json["workers"]] == [True, True]
+    assert [w["ok"] for w in again.json["workers"]] == [True, True]  # each did its part; the parent counts the whole
+    assert all("the process that started the workers counts the collection" in w["part_of_run"]
+               for w in again.json["workers"])
     assert again.code == 1 and again.json["ok"] is False
     assert again.json["after"]["needed"] == 3
     assert again.json["problems"] == ["3 of 29 rows of tenant_globex still need a vector after the run"]
+
+
+def test_the_last_worker_of_a_run_joined_by_hand_counts_the_collection(demo_db, demo_profile, embed_server, cli):
+    """Workers joined by hand (the same command on each host) have no parent process to count what is left: the last
+    to finish counts it, as a single process does, and is not ok while rows still need a vector."""
+    env = {"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": demo_db.dsn, "OLLAMA_HOST": embed_server.url}
+    args = ("backfill", "--profile", demo_profile, "--collection", "tenant_globex", "--run-id", "r4", "--json")
+    assert cli(*args, env=env).code == 0
+    demo_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN "
+                    "(SELECT id FROM document_chunks WHERE collection = 'tenant_globex' ORDER BY id LIMIT 3)")
+    last = cli(*args, env=env)  # every range is done: nothing to take, and no other worker holds one
+    assert last.code == 1 and last.json["ok"] is False
+    assert last.json["stopped"].startswith("3 of 29 rows of tenant_globex still need a vector after the run")
+
+
+def test_a_worker_that_ends_while_another_holds_a_range_says_its_count_is_not_the_runs(demo_db, demo_profile,
+                                                                                     embed_server, cli):
+    import psycopg
+
+    env = {"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": demo_db.dsn, "OLLAMA_HOST": embed_server.url}
+    args = ("backfill", "--profile", demo_profile, "--collection", "tenant_globex", "--run-id", "r5", "--json")
+    assert cli(*args, env=env).code == 0
+    with psycopg.connect(demo_db.dsn, autocommit=True) as other:  # a live worker on another host, mid-range
+        pid = other.info.backend_pid
+        demo_db.execute("UPDATE backfill_harness.claims SET state = 'taken', taken_by = %s WHERE run_id = 'r5' AND seq = 0",
+                        (pid,))
+        demo_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN "
+                        "(SELECT id FROM document_chunks WHERE collection = 'tenant_globex' ORDER BY id LIMIT 3)")
+        ended = cli(*args, env=env)
+    assert ended.code == 0 and ended.json["embedded"] == 0 and ended.json["stopped"] is None
+    assert ended.json["part_of_run"].startswith("1 ranges of run r5 were still held by other workers")
+    assert "the last worker to finish measures the collection" in ended.json["summary"]

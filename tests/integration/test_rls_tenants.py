@@ -148,7 +148,9 @@ def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants_that_on
     assert "doc-2" in {str(o.id) for o in outcome.offenders}, outcome.offenders
 
 
-def test_distinct_vectors_under_rls_passes_a_healthy_store_read_tenant_by_tenant(app_role, empty_db, embed_server):
+def test_distinct_vectors_under_rls_passes_a_healthy_store_read_tenant_by_tenant(app_role, auditor, empty_db,
+                                                                                  embed_server):
+    """Passed only where the tenants read are measured to be every tenant (the auditor role counts them)."""
     from harness.checks.distinct import distinct_vectors
 
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
@@ -216,3 +218,35 @@ def test_tenant_isolation_matches_a_numeric_tenant_column_with_the_listed_tenant
     assert outcome.status == "passed", outcome.message()
     assert outcome.metrics["tenants_searched"] == ["1", "2"] and outcome.metrics["tenants_not_searched"] == []
     assert outcome.metrics["rows_returned"] == 20
+
+
+@pytest.mark.parametrize("name", ["model", "sane_vectors", "distinct_vectors", "recompute"])
+def test_a_row_check_that_read_the_listed_tenants_only_is_unproven_not_passed(app_role, auditor, embed_server, name):
+    """Every visible row is sound, but the unlisted tenant's 20 rows were never read: nothing says they are."""
+    from harness import checks
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _outcome(getattr(checks, name), _profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "20 rows belong to tenants not listed" in outcome.note
+
+
+@pytest.mark.parametrize("name", ["model", "sane_vectors", "distinct_vectors"])
+def test_a_row_check_under_rls_without_session_is_unproven_not_passed(app_role, empty_db, embed_server, name):
+    """Row-level security hides rows and no database.session shows them: what was read proves nothing of the rest."""
+    from harness import checks
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")  # the role sees some chunks now
+    outcome = _outcome(getattr(checks, name), _profile(DEFAULTS), app_role, embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "database.session" in outcome.note
+
+
+def test_a_row_check_that_finds_a_bad_row_among_the_listed_tenants_still_fails(app_role, auditor, empty_db, embed_server):
+    from harness.checks import model
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("UPDATE document_embeddings SET model = 'another-model' WHERE document_id = 'doc-2'")  # acme's
+    outcome = _outcome(model, _profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
+    assert outcome.status == "failed" and outcome.metrics["other_model"] == 1
