@@ -19,6 +19,8 @@ TEXT_TYPES = {"text", "character varying", "character", "varchar", "citext"}
 # Column names by role, best first; a name matches exactly, or as the suffix shown.
 TEXT_NAMES = ("content", "text", "chunk_text", "chunk", "page_content", "document", "body", "description",
               "name", "title", "summary", "message")
+# Names that say a column is the text a vector embeds (not a title or a name shown beside it).
+CHUNK_TEXT_NAMES = ("content", "text", "chunk_text", "chunk", "page_content", "document", "body")
 TENANT_NAMES = ("tenant_id", "tenant", "org_id", "organization_id", "organisation_id", "workspace_id",
                 "account_id", "team_id", "user_id", "owner_id")
 COLLECTION_NAMES = ("collection", "collection_name", "collection_id", "namespace", "corpus", "index_name",
@@ -227,6 +229,12 @@ def _pick(table: Table, names: tuple[str, ...], *, types: set[str] | None = None
 
 def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
     """The table holding the text, with the embedding table's key and the text table's id."""
+    pk = em.primary_key[0] if len(em.primary_key) == 1 else None
+    if pk and _pick(em, CHUNK_TEXT_NAMES, types=TEXT_TYPES, role="text").column:
+        # A vector stored beside its own text embeds that text: what it references is a document or a page (a
+        # path, a checksum, the whole body), not the chunk (Supabase's page sections, the AI SDK's embeddings).
+        why = "inline: the vector column is beside its own text"
+        return em, Guess(pk, why), Guess(pk, why)
     for column, rschema, rname, rcolumn in _foreign_keys(conn, em):
         ref = table(rschema, rname)
         if any(c.type in TEXT_TYPES for c in ref.columns):
@@ -244,7 +252,6 @@ def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
             if any(col.type in TEXT_TYPES for col in ref.columns) and len(ref.primary_key) == 1:
                 why = f"no foreign key; {em.name}.{c.name} is named after {name}"
                 return ref, Guess(ref.primary_key[0], why), Guess(c.name, why)
-    pk = em.primary_key[0] if len(em.primary_key) == 1 else None
     why = "inline: the vector column is on the text table itself"
     return em, Guess(pk, why if pk else f"no single-column primary key on {em.qualified}"), Guess(pk, why)
 

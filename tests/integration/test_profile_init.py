@@ -63,6 +63,30 @@ def test_inline_table_without_collection_is_one_named_collection(cli, empty_db, 
     assert scoped.json["counts"]["needed"] == 30
 
 
+SECTIONS_UNDER_PAGES = """
+CREATE TABLE pages (id bigserial PRIMARY KEY, path text NOT NULL UNIQUE, checksum text, source text);
+CREATE TABLE page_sections (id bigserial PRIMARY KEY, page_id bigint NOT NULL REFERENCES pages ON DELETE CASCADE,
+                            content text, heading text, embedding vector(384));
+INSERT INTO pages (path, checksum, source) SELECT 'docs/page' || g || '.mdx', 'sum' || g, 'guide' FROM generate_series(1, 6) g;
+INSERT INTO page_sections (page_id, content, heading)
+  SELECT 1 + g % 6, 'section ' || g || ' of the docs', 'heading ' || g FROM generate_series(1, 30) g;
+"""
+
+
+def test_a_vector_table_holding_its_own_text_is_the_chunk_table_whatever_it_references(cli, empty_db, embed_server,
+                                                                                       tmp_path):
+    """Supabase's doc search: sections hold the text and the vector; the page they reference holds a path and a
+    checksum, which are no text to embed."""
+    empty_db.execute(SECTIONS_UNDER_PAGES)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    profile = load_profile(out, env={})
+    assert profile.inline and profile.chunks.table == "page_sections" and profile.chunks.text == ("content",)
+    scoped = _scope(cli, empty_db, out, "page_sections", embed_server)
+    assert scoped.code == 0, scoped.out
+    assert scoped.json["counts"]["needed"] == 30
+
+
 def test_no_vector_column_leaves_the_table_todo(cli, empty_db, tmp_path):
     empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text)")
     result, _ = _init(cli, empty_db, tmp_path)

@@ -259,6 +259,30 @@ def test_azure_rag_postgres_openai_python(cli, empty_db, server, tmp_path):
     assert empty_db.scalar("SELECT count(*) FROM items WHERE embedding_3l IS NOT NULL") == 0
 
 
+# -- supabase-community/nextjs-openai-doc-search: TypeScript, openai@3, sections beside their page ---------------
+
+def test_supabase_doc_search_sections_under_pages(cli, empty_db, server, tmp_path):
+    repo = Source.of("supabase-community__nextjs-openai-doc-search").checkout("", tmp_path / "app")
+    empty_db.execute((repo / "supabase" / "migrations" / "20230406025118_init.sql").read_text())
+    with empty_db.connect(autocommit=True) as conn:
+        for p in range(1, 9):
+            page = conn.execute("INSERT INTO nods_page (path, checksum, type, source) VALUES (%s, %s, 'markdown', 'guide') "
+                                "RETURNING id", (f"pages/docs/page{p}.mdx", f"sum{p}")).fetchone()[0]
+            for s in range(4):
+                conn.execute("INSERT INTO nods_page_section (page_id, content, slug, heading) VALUES (%s, %s, %s, %s)",
+                             (page, f"Section {s} of page {p}: matching page sections by inner product", f"s{s}", f"H{s}"))
+    trial = procedure(cli, empty_db, server, repo, tmp_path, "nods_page_section")
+    calls = {(c["path"], c["name"], c["model"]) for c in trial.locate.json["embedding_calls"]}
+    assert ("lib/generate-embeddings.ts", "createEmbedding", "text-embedding-ada-002") in calls
+    assert [(d["table"], d["column"]) for d in trial.locate.json["declarations"]] == [("public.nods_page_section", "embedding")]
+    assert trial.init.json["todo"] == []
+    drafted = trial.profile.read_text()
+    assert "table: nods_page_section" in drafted and "text: content" in drafted and "nods_page\n" not in drafted
+    # The app's own command embeds with OpenAI through Supabase's REST API: scope says so, and our engine runs.
+    assert "hard-codes model text-embedding-ada-002" in trial.scope.out
+    assert_whole_procedure_ok(trial, empty_db, "nods_page_section", "embedding", 32)
+
+
 # -- run-llama/create-llama: a LlamaIndex app (PGVectorStore + OllamaEmbedding), its own ingest command ------------
 
 LOADER = '''"""File loader as create-llama's (SimpleDirectoryReader over DATA_DIR), without LlamaParse."""
