@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import queue
 import threading
 import time
@@ -83,8 +84,9 @@ class BackfillOptions:
     concurrency: int | str = _flag("--concurrency", DEFAULT_CONCURRENCY)
     # aim each request at this latency: the batch size adapts within batch_size/8 .. batch_size*8 (None: fixed)
     target_latency_ms: int | None = _flag("--target-latency-ms")
-    # a worker started by run_workers, which counts the collection once every worker has ended
-    counted_by_parent: bool = _flag("--counted-by-parent", False)
+    # the pid of the run_workers process that started this worker and counts the collection once every worker has
+    # ended; honoured only while that process is this one's parent (given by hand, or the parent gone: none counts)
+    counted_by_parent: int | None = _flag("--counted-by-parent")
 
     @property
     def target_collection(self) -> str:
@@ -330,9 +332,10 @@ def run_backfill(
         # range left with a live worker: every write of the run committed) measures the whole, as one process does,
         # so workers joined by hand on several hosts end with a count too (and run_workers counts once more).
         others = claims.held_by_others(read_conn, options.run_id) if options.run_id else 0
-        whole = options.covers_collection and others == 0 and not options.counted_by_parent
+        parent_counts = options.counted_by_parent is not None and options.counted_by_parent == os.getppid()
+        whole = options.covers_collection and others == 0 and not parent_counts
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
-        if options.counted_by_parent:
+        if parent_counts:
             summary.part_of_run = f"one worker of run {options.run_id}: the process that started the workers counts the collection"
         elif others:
             summary.part_of_run = (f"{others} ranges of run {options.run_id} were still held by other workers: this "

@@ -80,7 +80,7 @@ def run_workers(settings: Settings, options: BackfillOptions, count: int,
     """Start ``count`` worker processes of run ``options.run_id`` (``env`` added to theirs); gather their summaries,
     then count in the database what the collection still needs."""
     run_id = options.run_id or new_run_id()
-    argv = dataclasses.replace(options, run_id=run_id, counted_by_parent=True).to_argv(settings)
+    argv = dataclasses.replace(options, run_id=run_id, counted_by_parent=os.getpid()).to_argv(settings)
     urls: list[str | None] = [*provider_urls] or [None]
     procs = []
     for i in range(count):
