@@ -250,3 +250,33 @@ def test_a_row_check_that_finds_a_bad_row_among_the_listed_tenants_still_fails(a
     empty_db.execute("UPDATE document_embeddings SET model = 'another-model' WHERE document_id = 'doc-2'")  # acme's
     outcome = _outcome(model, _profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
     assert outcome.status == "failed" and outcome.metrics["other_model"] == 1
+
+
+def test_citations_under_rls_without_session_is_unproven_not_passed(app_role, empty_db, embed_server):
+    """The searches saw only the rows this role may see: what the hidden rows cite, or return, was never read."""
+    from harness.checks import citations
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")
+    empty_db.execute("CREATE POLICY peek ON document_embeddings USING (tenant_id = 'acme')")
+    outcome = _outcome(citations, _profile(DEFAULTS), app_role, embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "database.session" in outcome.note
+
+
+def test_citations_read_tenant_by_tenant_searches_in_the_tenants_views(app_role, auditor, embed_server):
+    """Every tenant listed and counted: the sampled chunks are found by their own text, each in its tenant's view."""
+    from harness.checks import citations
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _outcome(citations, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert outcome.status == "passed", outcome.message()
+
+
+def test_citations_that_read_the_listed_tenants_only_is_unproven_not_passed(app_role, auditor, embed_server):
+    from harness.checks import citations
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _outcome(citations, _profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "20 rows belong to tenants not listed" in outcome.note
