@@ -280,3 +280,68 @@ def test_citations_that_read_the_listed_tenants_only_is_unproven_not_passed(app_
     outcome = _outcome(citations, _profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
     assert outcome.status == "unproven", outcome.message()
     assert "20 rows belong to tenants not listed" in outcome.note
+
+
+SOURCES = "\nsource: {table: sources, key: src}"
+
+
+def _with_sources(db) -> None:
+    """A source table of 40 rows, one per chunk (documents.src names it), readable by every role."""
+    db.execute("CREATE TABLE sources (src text PRIMARY KEY); INSERT INTO sources SELECT 'src-' || g FROM "
+               "generate_series(1, 40) g; GRANT SELECT ON sources TO PUBLIC; ALTER TABLE documents ADD COLUMN src text; "
+               "UPDATE documents SET src = 'src-' || substr(id, 5)")
+
+
+def test_source_coverage_under_rls_without_session_is_unproven_not_failed(app_role, empty_db, embed_server):
+    """The role sees acme's chunks only: globex's sources look chunkless, but their chunks are hidden, not missing."""
+    from harness.checks import source_coverage
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _with_sources(empty_db)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")
+    outcome = _outcome(source_coverage, _profile(DEFAULTS, SOURCES), app_role, embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "database.session" in outcome.note
+
+
+def test_source_coverage_read_tenant_by_tenant_sees_every_tenants_chunks(app_role, auditor, empty_db, embed_server):
+    from harness.checks import source_coverage
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _with_sources(empty_db)
+    outcome = _outcome(source_coverage, _profile(DEFAULTS, BOTH + SOURCES), app_role, embed_server.url)
+    assert outcome.status == "passed", outcome.message()
+    assert outcome.metrics["source_rows"] == 40 and outcome.metrics["without_chunks"] == 0
+
+
+def test_source_coverage_read_tenant_by_tenant_still_fails_on_a_source_without_chunks(app_role, auditor, empty_db,
+                                                                                      embed_server):
+    from harness.checks import source_coverage
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _with_sources(empty_db)
+    empty_db.execute("INSERT INTO sources VALUES ('src-41')")
+    outcome = _outcome(source_coverage, _profile(DEFAULTS, BOTH + SOURCES), app_role, embed_server.url)
+    assert outcome.status == "failed" and [o.id for o in outcome.offenders] == ["src-41"], outcome.message()
+
+
+def test_source_coverage_read_tenant_by_tenant_with_no_exempt_role_is_unproven(app_role, empty_db, embed_server):
+    from harness.checks import source_coverage
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _with_sources(empty_db)
+    outcome = _outcome(source_coverage, _profile(DEFAULTS, BOTH + SOURCES), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "exempt" in outcome.note, outcome.message()
+
+
+def test_source_coverage_with_rls_hiding_source_rows_is_unproven_not_passed(app_role, empty_db, embed_server):
+    """Row-level security on the source table alone: the rows it hides were never asked for chunks."""
+    from harness.checks import source_coverage
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _with_sources(empty_db)
+    empty_db.execute("ALTER TABLE documents DISABLE ROW LEVEL SECURITY; "
+                     "ALTER TABLE document_embeddings DISABLE ROW LEVEL SECURITY; INSERT INTO sources VALUES ('src-41'); "
+                     "ALTER TABLE sources ENABLE ROW LEVEL SECURITY; CREATE POLICY few ON sources USING (src <> 'src-41')")
+    outcome = _outcome(source_coverage, _profile(DEFAULTS, SOURCES), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "sources" in outcome.note, outcome.message()
