@@ -345,3 +345,40 @@ def test_source_coverage_with_rls_hiding_source_rows_is_unproven_not_passed(app_
                      "ALTER TABLE sources ENABLE ROW LEVEL SECURITY; CREATE POLICY few ON sources USING (src <> 'src-41')")
     outcome = _outcome(source_coverage, _profile(DEFAULTS, SOURCES), app_role, embed_server.url)
     assert outcome.status == "unproven" and "sources" in outcome.note, outcome.message()
+
+
+# globex's doc-3 holds this text: a custom check that sees only acme's rows finds none.
+CUSTOM = "\ncustom_checks: [{name: no_third, sql: \"SELECT count(*) FROM documents WHERE content = 'text number 3'\", expect: 0}]"
+
+
+def _custom(profile, dsn, url):
+    from harness.checks import custom
+
+    return _outcome(lambda session, _: custom(session, "no_third"), profile, dsn, url)
+
+
+def test_custom_check_under_rls_without_session_is_unproven_not_passed(app_role, empty_db, embed_server):
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")
+    outcome = _custom(_profile(DEFAULTS, CUSTOM), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "database.session" in outcome.note, outcome.message()
+
+
+def test_custom_check_read_tenant_by_tenant_sees_every_row(app_role, auditor, embed_server):
+    """In no tenant's view, the policies show no row at all: a count of bad rows there is 0 whatever the table holds."""
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _custom(_profile(DEFAULTS, BOTH + CUSTOM), app_role, embed_server.url)
+    assert outcome.status == "failed" and "1" in outcome.found, outcome.message()
+
+
+def test_custom_check_read_tenant_by_tenant_with_no_exempt_role_is_unproven(app_role, embed_server):
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _custom(_profile(DEFAULTS, BOTH + CUSTOM), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "exempt" in outcome.note, outcome.message()
+
+
+def test_custom_check_read_tenant_by_tenant_passes_over_every_row(app_role, auditor, empty_db, embed_server):
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("UPDATE documents SET content = 'text number three' WHERE id = 'doc-3'")
+    outcome = _custom(_profile(DEFAULTS, BOTH + CUSTOM), app_role, embed_server.url)
+    assert outcome.status == "passed" and outcome.metrics["read_as"] == auditor, outcome.message()
