@@ -382,3 +382,23 @@ def test_custom_check_read_tenant_by_tenant_passes_over_every_row(app_role, audi
     empty_db.execute("UPDATE documents SET content = 'text number three' WHERE id = 'doc-3'")
     outcome = _custom(_profile(DEFAULTS, BOTH + CUSTOM), app_role, embed_server.url)
     assert outcome.status == "passed" and outcome.metrics["read_as"] == auditor, outcome.message()
+
+
+def test_index_read_tenant_by_tenant_counts_every_tenants_vectors(app_role, auditor, embed_server):
+    """40 vectors, no vector index, one required from 30: counted in no tenant's view, the table looked empty."""
+    from harness.checks import index
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _outcome(index, _profile(DEFAULTS + ", index_min_rows: 30", BOTH), app_role, embed_server.url)
+    assert outcome.status == "failed" and outcome.metrics["vectors"] == 40, outcome.message()
+
+
+def test_index_not_needed_under_rls_without_session_is_unproven_not_passed(app_role, empty_db, embed_server):
+    """The role sees 20 of 40 vectors: under the threshold of 30 as far as it can tell, which proves nothing."""
+    from harness.checks import index
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme'); "
+                     "CREATE POLICY peek ON document_embeddings USING (tenant_id = 'acme')")
+    outcome = _outcome(index, _profile(DEFAULTS + ", index_min_rows: 30"), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "database.session" in outcome.note, outcome.message()
