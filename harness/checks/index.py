@@ -96,16 +96,20 @@ def explain_uses(session: CheckSession, collection: str, names: set[str]) -> tup
     t, shape = session.target, session.shape
     _, typename = session.declared()
     base_type = re.sub(r"\(.*\)$", "", typename or "vector")
-    with session.read_only() as conn:
-        probe = conn.execute(sql.SQL("SELECT {v}::text AS v FROM {frm} WHERE {f} AND {v} IS NOT NULL AND {n} > 0 LIMIT 1").format(
-            v=t.vector, frm=shape.search_from(), f=shape.emb_filter(), n=shape.norm()), {"collection": collection}).fetchone()
+    probe, view = None, None
+    for view in session.tenants:  # under database.session: searched as the first tenant with a vector to search with
+        with session.read_only(view) as conn:
+            probe = conn.execute(sql.SQL("SELECT {v}::text AS v FROM {frm} WHERE {f} AND {v} IS NOT NULL AND {n} > 0 LIMIT 1").format(
+                v=t.vector, frm=shape.search_from(), f=shape.emb_filter(), n=shape.norm()), {"collection": collection}).fetchone()
+        if probe is not None:
+            break
     if probe is None:
         return None, "no vector to search with"
     query = sql.SQL("EXPLAIN (FORMAT JSON) SELECT {id} FROM {frm} WHERE {f} ORDER BY {v} {op} {q}::{typ} LIMIT 5").format(
         id=t.chunk_id, frm=shape.search_from(), f=shape.emb_filter(), v=t.vector, op=t.distance_operator,
         q=sql.Literal(probe["v"]), typ=sql.SQL(base_type))
     for label, off in PLANNER_STEPS:
-        with session.read_only() as conn:
+        with session.read_only(view) as conn:
             for setting in off:
                 conn.execute(sql.SQL("SET LOCAL {} = off").format(sql.Identifier(setting)))
             plan = one(conn.execute(query, {"collection": collection}).fetchone())

@@ -402,3 +402,13 @@ def test_index_not_needed_under_rls_without_session_is_unproven_not_passed(app_r
                      "CREATE POLICY peek ON document_embeddings USING (tenant_id = 'acme')")
     outcome = _outcome(index, _profile(DEFAULTS + ", index_min_rows: 30"), app_role, embed_server.url)
     assert outcome.status == "unproven" and "database.session" in outcome.note, outcome.message()
+
+
+def test_index_read_tenant_by_tenant_is_used_by_a_search_in_a_tenants_view(app_role, auditor, empty_db, embed_server):
+    """The search EXPLAIN plans needs a vector to search with: outside every tenant's view there is none."""
+    from harness.checks import index
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("CREATE INDEX ON document_embeddings USING hnsw (embedding vector_cosine_ops)")
+    outcome = _outcome(index, _profile(DEFAULTS + ", index_min_rows: 30", BOTH), app_role, embed_server.url)
+    assert outcome.status == "passed", outcome.message()
