@@ -372,12 +372,24 @@ def run_backfill(
                 summary.seconds = time.perf_counter() - started
 
 
+def filled(settings: Settings, options: BackfillOptions) -> tuple[Settings, str]:
+    """The settings and collection a run of ``options`` fills, as ``run_backfill`` dispatches it: with --into, a
+    table of its own (LlamaIndex) or a pgai destination's store, where the collection is counted afterwards."""
+    target = Target(settings.profile)
+    if options.into and library_swap.per_table(target):
+        return replace(settings, profile=library_swap.for_collection(settings.profile, options.into)), options.into
+    if options.into and pgai_swap.is_pgai(target):
+        return (replace(settings, profile=pgai_swap.for_store(settings.profile, pgai_swap.store_of(options.into))),
+                options.collection)
+    return settings, options.target_collection
+
+
 def _into_new_table(settings: Settings, options: BackfillOptions, provider: OllamaProvider,
                     on_batch: Callable[[BackfillSummary], None] | None) -> BackfillSummary:
     """--into NEW where each collection is a table (LlamaIndex): make NEW's table like the live one, holding its rows
     without vectors and typed for this model (one transaction), then backfill NEW's table as any collection."""
     into = cast(str, options.into)
-    new = Target(library_swap.for_collection(settings.profile, into))
+    new = Target(filled(settings, options)[0].profile)
     summary, _ = _into_own_table(settings, options, provider, on_batch, new, into, f"table {new.profile.chunks.table}",
                                  lambda conn, live, dims: (new, library_swap.create_table(conn, live, new, dims)))
     return summary
@@ -388,7 +400,7 @@ def _into_new_destination(settings: Settings, options: BackfillOptions, provider
     """--into NEW on a pgai store: a new vectorizer (destination NEW, this model) holding the live chunks without
     vectors (one transaction), filled by the engine; pgai's NOT NULL vector comes back once every row has one."""
     into = cast(str, options.into)
-    new = Target(pgai_swap.for_store(settings.profile, pgai_swap.store_of(into)))
+    new = Target(filled(settings, options)[0].profile)
     summary, new = _into_own_table(
         settings, options, provider, on_batch, new, options.collection,
         f"destination {into} (a new pgai vectorizer)",

@@ -26,7 +26,7 @@ from ..output import fields_dict
 from ..settings import Settings
 from ..state import CollectionState, still_needed
 from ..target import Target
-from .engine import BackfillOptions
+from .engine import BackfillOptions, filled
 
 
 @dataclass
@@ -100,7 +100,8 @@ def run_workers(settings: Settings, options: BackfillOptions, count: int,
             summary.errors.append(f"worker {i + 1} failed: {last}")
     if summary.errors and not summary.workers:
         raise HarnessError(f"all {count} workers of run {run_id} failed; first: {summary.errors[0]}")
-    summary.after, summary.unproven = closing_count(settings, options.target_collection)
+    # What the workers filled: with --into on a store whose collections are tables of their own, NEW's table.
+    summary.after, summary.unproven = closing_count(*filled(settings, options))
     return summary
 
 
