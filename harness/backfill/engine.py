@@ -431,6 +431,10 @@ def _into_own_table(settings: Settings, options: BackfillOptions, provider: Olla
     with dbmod.connect(settings.database_url) as conn:
         rls.require_visible(conn, live, options.collection, [None])
         ch = new.profile.chunks
+        # Workers of one run (--workers) all start here: one makes NEW's table while the others wait, then find it
+        # made (held until this connection's transaction ends, after the table is committed).
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))",
+                     (f"into:{ch.schema}.{ch.table}",))
         exists = one(conn.execute("SELECT to_regclass(%s) IS NOT NULL AS ok", (f'"{ch.schema}"."{ch.table}"',)).fetchone())["ok"]
         if not exists and options.dry_run:
             # Nothing to read yet: the live collection's rows are what NEW's table would be made of.
