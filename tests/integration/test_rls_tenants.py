@@ -412,3 +412,13 @@ def test_index_read_tenant_by_tenant_is_used_by_a_search_in_a_tenants_view(app_r
     empty_db.execute("CREATE INDEX ON document_embeddings USING hnsw (embedding vector_cosine_ops)")
     outcome = _outcome(index, _profile(DEFAULTS + ", index_min_rows: 30", BOTH), app_role, embed_server.url)
     assert outcome.status == "passed", outcome.message()
+
+
+def test_a_failed_row_check_read_tenant_by_tenant_lists_its_offending_rows(app_role, auditor, empty_db, embed_server):
+    """The count comes from the tenants' views; the rows it counted are looked up there too (in none, none show)."""
+    from harness.checks import model
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("UPDATE document_embeddings SET model = 'another-model' WHERE document_id IN ('doc-2', 'doc-3')")
+    outcome = _outcome(model, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert outcome.status == "failed" and sorted(o.id for o in outcome.offenders) == ["doc-2", "doc-3"], outcome.message()
