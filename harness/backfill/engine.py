@@ -155,6 +155,7 @@ class BackfillSummary:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     write_seconds: float = 0.0
+    count_seconds: float = 0.0  # the counts before and after (the evidence): one pass over the collection each
     failures: list[RowFailure] = field(default_factory=list)
     stopped: str | None = None  # why the run ended early (fail-fast), if it did
     write_path: str = ""  # how rows were written (COPY or INSERT ... SELECT) and why
@@ -208,7 +209,8 @@ class BackfillSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return fields_dict(self, ok=self.ok, seconds=round(self.seconds, 3), embed_seconds=round(self.embed_seconds, 3),
-                           write_seconds=round(self.write_seconds, 3), rows_per_second=round(self.rows_per_second, 1),
+                           write_seconds=round(self.write_seconds, 3), count_seconds=round(self.count_seconds, 3),
+                           rows_per_second=round(self.rows_per_second, 1),
                            summary=self.line())
 
 
@@ -258,12 +260,14 @@ def run_backfill(
         watch.__enter__()
         tenants = rls.tenants(read_conn, profile)
         new_is_empty = options.into is not None and rls.visible_count(read_conn, target, options.into, tenants) == 0
+        counting = time.perf_counter()
         before = rls.visible_state(read_conn, target, options.collection if new_is_empty else collection, model, tenants)
+        counted = time.perf_counter() - counting
         if before.chunks == 0 or before.collection != options.collection:
             # The count has shown the collection's chunks already; otherwise this refuses it naming the known ones.
             rls.require_visible(read_conn, target, options.collection, tenants)
         summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
-                                  run_id=options.run_id, concurrency=options.concurrency)
+                                  run_id=options.run_id, concurrency=options.concurrency, count_seconds=counted)
         if options.keys is not None:
             _census(read_conn, target, options.collection if new_is_empty else collection, options.keys, tenants, summary)
         try:
@@ -305,7 +309,9 @@ def run_backfill(
 
         _prepare(write_conn, target, options, model, summary, guard, dims, tenants)
         if summary.copied or summary.reused or options.into or options.run_id:
+            counting = time.perf_counter()
             before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants)
+            summary.count_seconds += time.perf_counter() - counting
         total = before.needed if options.keys is None else int(summary.keys_found or 0)
         total = total if options.limit is None else min(total, options.limit)
         # Under row-level security an "empty" table may only look empty to this role: never drop its indexes then.
@@ -334,7 +340,9 @@ def run_backfill(
         others = claims.held_by_others(read_conn, options.run_id) if options.run_id else 0
         parent_counts = options.counted_by_parent is not None and options.counted_by_parent == os.getppid()
         whole = options.covers_collection and others == 0 and not parent_counts
+        counting = time.perf_counter()
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
+        summary.count_seconds += time.perf_counter() - counting
         if parent_counts:
             summary.part_of_run = f"one worker of run {options.run_id}: the process that started the workers counts the collection"
         elif others:

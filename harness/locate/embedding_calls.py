@@ -30,11 +30,15 @@ class EmbeddingCall:
         return {**self.__dict__, "in_process": self.in_process}
 
 
-_TRIGGER = re.compile(r"embed\(|embedMany|/api/embed|embeddings?\.create|SentenceTransformer|TextEmbedding|Embeddings?\s*\(|ollama|"
+_TRIGGER = re.compile(r"embed\(|embedMany|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|SentenceTransformer|"
+                      r"TextEmbedding|Embeddings?\s*\(|ollama|"
                       r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(")
 _OLLAMA_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/api/embed(?:dings)?)\b[^'"`\n]*(?P=q)""")
 _OPENAI_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/v1/embeddings)[^'"`\n]*(?P=q)""")
-_OPENAI = re.compile(r"""\bembeddings\s*\.\s*create\s*\(""")
+# openai>=1 (``client.embeddings.create``), openai<1 in Python (``openai.Embedding.create``) and openai@3 for Node
+# (``new OpenAIApi(...).createEmbedding``): 2023's templates still run the older two.
+_OPENAI = re.compile(r"""\b(?P<name>embeddings\s*\.\s*create|Embedding\s*\.\s*create|createEmbedding)\s*\(""")
+_OPENAI_MODEL_KW = re.compile(r"""\b(?:model|engine|deployment_id)\s*[=:]\s*""")  # Azure's openai<1 names an engine
 _ST = re.compile(r"""\b(?P<name>SentenceTransformer|CrossEncoder|TextEmbedding)\s*\(""")
 _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
@@ -76,8 +80,8 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
                           *_nearby_model(text, m.start(), reads), *_url_of(m.group("s"), text, m.start(), reads)))
     for m in _OPENAI.finditer(text):
         args = call_args(text, m.end() - 1)
-        add(EmbeddingCall(rel, line_of(text, m.start()), "openai", "embeddings.create",
-                          *_kw(text, args, m.end(), _MODEL_KW, reads), *_client_url(text, reads)))
+        add(EmbeddingCall(rel, line_of(text, m.start()), "openai", re.sub(r"\s+", "", m.group("name")),
+                          *_kw(text, args, m.end(), _OPENAI_MODEL_KW, reads), *_client_url(text, reads)))
     for m in _ST.finditer(text):
         if _is_definition(text, m.start()):
             continue

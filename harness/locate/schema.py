@@ -28,6 +28,8 @@ _QUALIFIED = rf"{_IDENT}(?:\.{_IDENT})?"
 _SQL_TYPE = re.compile(
     rf"(?i)(?:(?P<col>{_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*(?P<n>\d+)\s*\)")
 _SQL_TABLE = re.compile(rf"(?i)\b(?:CREATE\s+(?:UNLOGGED\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE(?:\s+IF\s+EXISTS)?(?:\s+ONLY)?)\s+(?P<t>{_QUALIFIED})")
+# A routine's parameters and variables are no columns: a vector(N) after one of these belongs to no table.
+_SQL_ROUTINE = re.compile(r"(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b")
 _SQL_WORDS = frozenset({"type", "column", "add", "alter", "as", "data", "set", "public", "and", "or", "the", "a", "of",
                         "returns", "return", "select", "cast", "in", "is", "to", "with", "using", "default", "not",
                         "null", "exists", "table"})
@@ -140,6 +142,9 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
         if col and col.lower() in _SQL_WORDS:
             col = _column_before_alter(text, m.start())
         tables = [t for t in _SQL_TABLE.finditer(text, 0, m.start())]
+        routines = [r.start() for r in _SQL_ROUTINE.finditer(text, 0, m.start())]
+        if routines and (not tables or routines[-1] > tables[-1].start()):
+            continue
         table = _unquote(tables[-1].group("t")) if tables else None
         covered.add(line)
         out.append(VectorDeclaration(rel, line, int(m.group("n")), "sql", table, col, word.lower()))

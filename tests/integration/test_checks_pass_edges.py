@@ -183,3 +183,37 @@ def test_recompute_through_a_chunk_view_finds_a_vector_written_to_the_wrong_row(
     finally:
         session.close()
     assert outcome.status == "failed", outcome.message()
+
+
+def _vectors(dsn) -> dict:
+    import json
+
+    import numpy as np
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        return {k: np.array(json.loads(v)) for k, v in conn.execute("SELECT note_id, embedding::text FROM note_vectors")}
+
+
+def _store(dsn, rows: dict) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        conn.cursor().executemany("UPDATE note_vectors SET embedding = %s::vector WHERE note_id = %s",
+                                  [("[" + ",".join(map(str, v)) + "]", k) for k, v in rows.items()])
+
+
+def test_a_vector_shared_by_two_texts_is_found_in_a_column_of_few_dimensions(small_target):  # noqa: F811
+    import numpy as np
+
+    from harness.checks import distinct_vectors
+
+    dsn, profile = small_target
+    execute(dsn, "DROP INDEX IF EXISTS note_vectors_embedding_idx")
+    execute(dsn, "ALTER TABLE note_vectors ALTER embedding TYPE vector(8) USING subvector(embedding, 1, 8)::vector(8)")
+    rows = {k: v for k, v in zip(_vectors(dsn), np.random.default_rng(3).standard_normal((300, 8)))}
+    rows[7] = rows[8]
+    _store(dsn, rows)
+    outcome = checked(dsn, profile, distinct_vectors)
+    assert outcome.status == "failed", outcome.message()
+    assert sorted(o.id for o in outcome.offenders) == [7, 8]

@@ -44,6 +44,16 @@ def test_second_backfill_embeds_nothing(embedded_db, demo_env, demo_profile, emb
     assert summary.selected == 0 and summary.embedded == 0 and summary.ok
 
 
+def test_the_summary_says_what_the_counts_before_and_after_took(embedded_db, demo_env, demo_profile, embed_server):
+    """The evidence has a cost, and the JSON says it: both counts run even when nothing needs embedding."""
+    profile = load_profile(demo_profile, env=demo_env)
+    with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
+        summary = run_backfill(resolve(profile, database_url=embedded_db.dsn, provider_url=provider.url),
+                               BackfillOptions(collection="tenant_acme", progress=False), provider=provider)
+    assert 0 < summary.count_seconds < summary.seconds
+    assert summary.as_dict()["count_seconds"] == round(summary.count_seconds, 3)
+
+
 def test_stored_vectors_carry_model_and_hash_of_the_chunk_text(embedded_db):
     row = embedded_db.connect().execute(
         "SELECT e.model_name, e.input_hash = encode(sha256(convert_to(c.content, 'UTF8')), 'hex') "
