@@ -43,13 +43,20 @@ def cut_ranges(conn: Conn, target: Target, run_id: str, collection: str, model: 
     return cur.rowcount
 
 
+# The session that took a range is alive: a backend with its pid that began before the range was taken. A pid
+# alone is not enough: after a worker is killed, a later session may get the same pid (backend_start is NULL only
+# where this role may not read another role's sessions; then the pid is all there is to go by).
+_TAKER_ALIVE = ("EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.pid = k.taken_by AND "
+                "(a.backend_start IS NULL OR k.taken_at IS NULL OR a.backend_start <= k.taken_at))")
+
+
 def take(conn: Conn, run_id: str) -> Claim | None:
     """Take the next free range of the run (or one a dead worker held); None when none is left."""
     row = conn.execute(
         "UPDATE backfill_harness.claims AS c SET state = 'taken', taken_by = pg_backend_pid(), taken_at = now() "
         "WHERE (c.run_id, c.seq) = ("
-        "  SELECT run_id, seq FROM backfill_harness.claims WHERE run_id = %s AND (state = 'todo' OR "
-        "    (state = 'taken' AND taken_by NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))) "
+        "  SELECT run_id, seq FROM backfill_harness.claims AS k WHERE run_id = %s AND (state = 'todo' OR "
+        f"    (state = 'taken' AND NOT {_TAKER_ALIVE})) "
         "  ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
         "RETURNING c.seq, c.lo, c.hi, c.tenant",
         (run_id,),
@@ -66,7 +73,7 @@ def held_by_others(conn: Conn, run_id: str) -> int:
     """Ranges of the run not done that another live session holds (what this worker's end leaves to others); ranges
     a dead worker left are not counted: no one is writing them, and the count shows their rows as still needed."""
     row = conn.execute(
-        "SELECT count(*) AS n FROM backfill_harness.claims WHERE run_id = %s AND state = 'taken' "
-        "AND taken_by <> pg_backend_pid() AND taken_by IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)",
+        "SELECT count(*) AS n FROM backfill_harness.claims AS k WHERE run_id = %s AND state = 'taken' "
+        f"AND taken_by <> pg_backend_pid() AND {_TAKER_ALIVE}",
         (run_id,)).fetchone()
     return int(row["n"]) if row else 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import queue
 import threading
 import time
@@ -83,8 +84,9 @@ class BackfillOptions:
     concurrency: int | str = _flag("--concurrency", DEFAULT_CONCURRENCY)
     # aim each request at this latency: the batch size adapts within batch_size/8 .. batch_size*8 (None: fixed)
     target_latency_ms: int | None = _flag("--target-latency-ms")
-    # a worker started by run_workers, which counts the collection once every worker has ended
-    counted_by_parent: bool = _flag("--counted-by-parent", False)
+    # the pid of the run_workers process that started this worker and counts the collection once every worker has
+    # ended; honoured only while that process is this one's parent (given by hand, or the parent gone: none counts)
+    counted_by_parent: int | None = _flag("--counted-by-parent")
 
     @property
     def target_collection(self) -> str:
@@ -336,11 +338,12 @@ def run_backfill(
         # range left with a live worker: every write of the run committed) measures the whole, as one process does,
         # so workers joined by hand on several hosts end with a count too (and run_workers counts once more).
         others = claims.held_by_others(read_conn, options.run_id) if options.run_id else 0
-        whole = options.covers_collection and others == 0 and not options.counted_by_parent
+        parent_counts = options.counted_by_parent is not None and options.counted_by_parent == os.getppid()
+        whole = options.covers_collection and others == 0 and not parent_counts
         counting = time.perf_counter()
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
         summary.count_seconds += time.perf_counter() - counting
-        if options.counted_by_parent:
+        if parent_counts:
             summary.part_of_run = f"one worker of run {options.run_id}: the process that started the workers counts the collection"
         elif others:
             summary.part_of_run = (f"{others} ranges of run {options.run_id} were still held by other workers: this "
@@ -377,12 +380,24 @@ def run_backfill(
                 summary.seconds = time.perf_counter() - started
 
 
+def filled(settings: Settings, options: BackfillOptions) -> tuple[Settings, str]:
+    """The settings and collection a run of ``options`` fills, as ``run_backfill`` dispatches it: with --into, a
+    table of its own (LlamaIndex) or a pgai destination's store, where the collection is counted afterwards."""
+    target = Target(settings.profile)
+    if options.into and library_swap.per_table(target):
+        return replace(settings, profile=library_swap.for_collection(settings.profile, options.into)), options.into
+    if options.into and pgai_swap.is_pgai(target):
+        return (replace(settings, profile=pgai_swap.for_store(settings.profile, pgai_swap.store_of(options.into))),
+                options.collection)
+    return settings, options.target_collection
+
+
 def _into_new_table(settings: Settings, options: BackfillOptions, provider: OllamaProvider,
                     on_batch: Callable[[BackfillSummary], None] | None) -> BackfillSummary:
     """--into NEW where each collection is a table (LlamaIndex): make NEW's table like the live one, holding its rows
     without vectors and typed for this model (one transaction), then backfill NEW's table as any collection."""
     into = cast(str, options.into)
-    new = Target(library_swap.for_collection(settings.profile, into))
+    new = Target(filled(settings, options)[0].profile)
     summary, _ = _into_own_table(settings, options, provider, on_batch, new, into, f"table {new.profile.chunks.table}",
                                  lambda conn, live, dims: (new, library_swap.create_table(conn, live, new, dims)))
     return summary
@@ -393,7 +408,7 @@ def _into_new_destination(settings: Settings, options: BackfillOptions, provider
     """--into NEW on a pgai store: a new vectorizer (destination NEW, this model) holding the live chunks without
     vectors (one transaction), filled by the engine; pgai's NOT NULL vector comes back once every row has one."""
     into = cast(str, options.into)
-    new = Target(pgai_swap.for_store(settings.profile, pgai_swap.store_of(into)))
+    new = Target(filled(settings, options)[0].profile)
     summary, new = _into_own_table(
         settings, options, provider, on_batch, new, options.collection,
         f"destination {into} (a new pgai vectorizer)",
@@ -424,6 +439,10 @@ def _into_own_table(settings: Settings, options: BackfillOptions, provider: Olla
     with dbmod.connect(settings.database_url) as conn:
         rls.require_visible(conn, live, options.collection, [None])
         ch = new.profile.chunks
+        # Workers of one run (--workers) all start here: one makes NEW's table while the others wait, then find it
+        # made (held until this connection's transaction ends, after the table is committed).
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('backfill-harness'), hashtext(%s))",
+                     (f"into:{ch.schema}.{ch.table}",))
         exists = one(conn.execute("SELECT to_regclass(%s) IS NOT NULL AS ok", (f'"{ch.schema}"."{ch.table}"',)).fetchone())["ok"]
         if not exists and options.dry_run:
             # Nothing to read yet: the live collection's rows are what NEW's table would be made of.

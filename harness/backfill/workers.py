@@ -26,7 +26,7 @@ from ..output import fields_dict
 from ..settings import Settings
 from ..state import CollectionState, still_needed
 from ..target import Target
-from .engine import BackfillOptions
+from .engine import BackfillOptions, filled
 
 
 @dataclass
@@ -80,7 +80,7 @@ def run_workers(settings: Settings, options: BackfillOptions, count: int,
     """Start ``count`` worker processes of run ``options.run_id`` (``env`` added to theirs); gather their summaries,
     then count in the database what the collection still needs."""
     run_id = options.run_id or new_run_id()
-    argv = dataclasses.replace(options, run_id=run_id, counted_by_parent=True).to_argv(settings)
+    argv = dataclasses.replace(options, run_id=run_id, counted_by_parent=os.getpid()).to_argv(settings)
     urls: list[str | None] = [*provider_urls] or [None]
     procs = []
     for i in range(count):
@@ -100,7 +100,8 @@ def run_workers(settings: Settings, options: BackfillOptions, count: int,
             summary.errors.append(f"worker {i + 1} failed: {last}")
     if summary.errors and not summary.workers:
         raise HarnessError(f"all {count} workers of run {run_id} failed; first: {summary.errors[0]}")
-    summary.after, summary.unproven = closing_count(settings, options.target_collection)
+    # What the workers filled: with --into on a store whose collections are tables of their own, NEW's table.
+    summary.after, summary.unproven = closing_count(*filled(settings, options))
     return summary
 
 

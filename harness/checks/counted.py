@@ -31,9 +31,12 @@ def _rows(session: CheckSession, where: sql.Composable, detail: sql.Composable =
         ident, coll, ten = shape.emb_key(), shape.emb_collection() or NULL, shape.emb_tenant() or NULL
     query = sql.SQL("SELECT {dist}{i} AS id, {c} AS collection, {t} AS tenant, {d}::text AS detail FROM {f} WHERE {w} "
                     "ORDER BY 1 LIMIT {n}").format(dist=sql.SQL("DISTINCT " if distinct else ""), i=ident, c=coll, t=ten, d=detail, f=frm, w=cond, n=sql.Literal(OFFENDERS_CAP))
-    with session.read_only() as conn:
-        return [Offender(**r) for r in conn.execute(query, {"collection": collection, "model": session.model,
-                                                            "dims": session.expected_dimensions()}).fetchall()]
+    params = {"collection": collection, "model": session.model, "dims": session.expected_dimensions()}
+    found: list[Offender] = []
+    for tenant in session.tenants:  # where the pass counted them: under database.session, each tenant's view
+        with session.read_only(tenant) as conn:
+            found += [Offender(**r) for r in conn.execute(query, params).fetchall()]
+    return found[:OFFENDERS_CAP]
 
 
 def coverage(session: CheckSession, collection: str) -> Outcome:

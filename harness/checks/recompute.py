@@ -150,7 +150,7 @@ def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None
             rows = draw(conn, session, drawn, n, complete=complete)
         if rows is None:
             return None
-        found += rows
+        found += [{**r, "view": tenant} for r in rows]  # the view it is read in again (citations' search)
     if len(session.tenants) > 1:
         from .session import merge_samples
 
@@ -277,8 +277,8 @@ def pick(session: CheckSession, collection: str, n: int, *, strata: bool = True)
     views = []
     for tenant in session.tenants:
         with session.read_only(tenant) as conn:
-            views.append(conn.execute(_pick_sql(session, addressable(conn, session)),
-                                      {"collection": collection, "model": session.model, "n": n}).fetchall())
+            views.append([{**r, "view": tenant} for r in conn.execute(_pick_sql(session, addressable(conn, session)),
+                                      {"collection": collection, "model": session.model, "n": n}).fetchall()])
     rows = views[0] if len(views) == 1 else merge_samples(
         [r for v in views for r in v], n, sum(int(v[0]["population"]) for v in views if v))
     return rows if strata else [r for r in rows if r["uniform"]]

@@ -218,7 +218,7 @@ class CheckSession:
         """UNPROVEN when row-level security hides rows from this role: what it cannot see is not reported missing."""
         return unproven(check, collection, self.rls_note) if self.rls_note else None
 
-    def partial(self, check: str, collection: str, measured: Outcome) -> Outcome:
+    def partial(self, check: str, collection: str | None, measured: Outcome) -> Outcome:
         """The one rule for what row-level security hides from a check that reads rows: ``measured`` where it did not
         pass (a bad row seen is bad whatever is hidden) or where every row was read; else UNPROVEN, since the rows
         it could not read are not proven sound: rows hidden with no ``database.session`` (``rls_note``), or tenants
@@ -231,6 +231,10 @@ class CheckSession:
                             metrics=measured.metrics)
         if not self.per_tenant_rls:
             return measured
+        if collection is None:  # tenant coverage is counted per collection: none to count, nothing measured
+            return unproven(check, None, "row-level security is read tenant by tenant and whether the tenants are "
+                            "every tenant is counted per collection only", expected=measured.expected,
+                            found=measured.found, metrics=measured.metrics)
         from .. import rls
 
         found = self.once((rls.COMPLETENESS, collection),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from ..db import one
-from .outcome import MAX_SHOWN, Offender, Outcome, skipped, verdict
+from .outcome import MAX_SHOWN, Offender, Outcome, skipped, unproven, verdict
 from .session import CheckSession
 
 
@@ -26,6 +26,24 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
     src, ch = session.profile.source, session.profile.chunks
     if src is None:
         return skipped("source_coverage", collection, "the profile names no source table (source.table)")
+    # Chunks row-level security hides are neither present nor missing to this role: a source row whose chunks it
+    # cannot see proves nothing either way.
+    if (hidden := session.unseen("source_coverage", collection)) is not None:
+        return hidden
+    exempt = None
+    if session.per_tenant_rls:
+        # Read tenant by tenant, a source row's chunks sit in one tenant's view and the source table may sit in every
+        # view (or in its tenant's): only a role that sees every row at once can pair them.
+        from .. import rls
+
+        with session.read_only() as conn:
+            exempt = rls.bypass_role(conn, session.profile)
+        if exempt is None:
+            return unproven("source_coverage", collection,
+                            "chunks are read tenant by tenant under row-level security, so no single view shows "
+                            "whether a source row has chunks in some tenant's view, and this role can become no role "
+                            "exempt from row-level security (BYPASSRLS, superuser, or the owner without FORCE) that "
+                            "sees them all; expected such a role granted to it")
     t = session.target
     key = sql.Identifier(src.key)
     source = sql.Identifier(src.schema, src.table)
@@ -33,6 +51,12 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
                         "(SELECT 1 FROM {c} AS c WHERE c.{k} = s.{k} AND {f}) ORDER BY 1").format(
         k=key, s=source, c=t.chunk_table, f=t.chunk_filter())
     with session.read_only() as conn:
+        if exempt is not None:  # until this read-only transaction ends
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(exempt)))
+        if one(conn.execute("SELECT row_security_active(%s::regclass) AS on", (source.as_string(conn),)).fetchone())["on"]:
+            return unproven("source_coverage", collection,
+                            f"row-level security on {src.schema}.{src.table} applies to this role: the source rows it "
+                            "hides are neither counted nor asked for chunks; expected a role exempt from it")
         rows = one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(source)).fetchone())["n"]
         missing = [r["id"] for r in conn.execute(missing_q, {"collection": collection}).fetchall()]
     offenders = [Offender(i, collection, None, f"{src.table} row has no chunks") for i in missing[:MAX_SHOWN]]
@@ -54,4 +78,5 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
                    expected=f"every {src.table} row has chunks" + (" and none is pending in pgai's queue" if src.queue else ""),
                    found=f"{rows} {src.table} rows, {len(missing)} without chunks{queue_note}",
                    offenders=offenders, total=total,
-                   metrics={"source_rows": rows, "without_chunks": len(missing), "pending": len(pending)})
+                   metrics={"source_rows": rows, "without_chunks": len(missing), "pending": len(pending),
+                            **({"read_as": exempt} if exempt else {})})

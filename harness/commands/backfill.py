@@ -35,8 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--provider-url", action="append", default=[], metavar="URL",
                    help="an Ollama base URL; repeat to spread workers over several servers (default: OLLAMA_HOST/profile)")
     p.add_argument("--run-id", help="join backfill run RUN_ID (workers on other hosts pass the same id)")
-    # Set by --workers on the processes it starts: it counts the collection itself once they have all ended.
-    p.add_argument("--counted-by-parent", action="store_true", help=argparse.SUPPRESS)
+    # Set by --workers on the processes it starts (its own pid): it counts the collection itself once they have all
+    # ended. A worker whose parent is not that process counts it as a worker joined by hand does.
+    p.add_argument("--counted-by-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
     p.add_argument("--no-reuse", dest="reuse", action="store_false",
                    help="embed every selected row, even one whose text and model match a vector of another collection")
     p.add_argument("--rows-per-claim", type=positive_int, metavar="N",

@@ -101,11 +101,43 @@ def test_a_worker_that_ends_while_another_holds_a_range_says_its_count_is_not_th
     assert cli(*args, env=env).code == 0
     with psycopg.connect(demo_db.dsn, autocommit=True) as other:  # a live worker on another host, mid-range
         pid = other.info.backend_pid
-        demo_db.execute("UPDATE backfill_harness.claims SET state = 'taken', taken_by = %s WHERE run_id = 'r5' AND seq = 0",
-                        (pid,))
+        demo_db.execute("UPDATE backfill_harness.claims SET state = 'taken', taken_by = %s, taken_at = now() "
+                        "WHERE run_id = 'r5' AND seq = 0", (pid,))
         demo_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN "
                         "(SELECT id FROM document_chunks WHERE collection = 'tenant_globex' ORDER BY id LIMIT 3)")
         ended = cli(*args, env=env)
     assert ended.code == 0 and ended.json["embedded"] == 0 and ended.json["stopped"] is None
     assert ended.json["part_of_run"].startswith("1 ranges of run r5 were still held by other workers")
     assert "the last worker to finish measures the collection" in ended.json["summary"]
+
+
+def test_counted_by_parent_passed_by_hand_does_not_skip_the_closing_count(demo_db, demo_profile, embed_server, cli):
+    """No process started this worker, so none will count the collection: the flag, given by hand, must not turn the
+    last worker's count off and let it say ok while rows still need a vector."""
+    env = {"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": demo_db.dsn, "OLLAMA_HOST": embed_server.url}
+    args = ("backfill", "--profile", demo_profile, "--collection", "tenant_globex", "--run-id", "r6", "--json")
+    assert cli(*args, env=env).code == 0
+    demo_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN "
+                    "(SELECT id FROM document_chunks WHERE collection = 'tenant_globex' ORDER BY id LIMIT 3)")
+    alone = cli(*args, "--counted-by-parent", "1", env=env)
+    assert alone.code == 1 and alone.json["ok"] is False, alone.out + alone.err
+    assert alone.json["stopped"].startswith("3 of 29 rows of tenant_globex still need a vector after the run")
+
+
+def test_a_range_held_by_a_reused_pid_is_not_held_by_a_live_worker(demo_db, demo_profile, embed_server, cli):
+    """A worker killed -9 mid-range leaves its pid in the claim; a later session that gets the same pid is not that
+    worker: its range is taken again, and the last worker still counts the collection."""
+    import psycopg
+
+    env = {"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": demo_db.dsn, "OLLAMA_HOST": embed_server.url}
+    args = ("backfill", "--profile", demo_profile, "--collection", "tenant_globex", "--run-id", "r7", "--json")
+    assert cli(*args, env=env).code == 0
+    with psycopg.connect(demo_db.dsn, autocommit=True) as newcomer:  # started after the claim was taken
+        demo_db.execute("UPDATE backfill_harness.claims SET state = 'taken', taken_by = %s, "
+                        "taken_at = now() - interval '1 hour' WHERE run_id = 'r7' AND seq = 0",
+                        (newcomer.info.backend_pid,))
+        demo_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN "
+                        "(SELECT id FROM document_chunks WHERE collection = 'tenant_globex' ORDER BY id LIMIT 3)")
+        again = cli(*args, env=env)
+    assert again.json["part_of_run"] is None, again.json["part_of_run"]
+    assert again.json["embedded"] == 3 and again.code == 0, again.out + again.err

@@ -250,3 +250,175 @@ def test_a_row_check_that_finds_a_bad_row_among_the_listed_tenants_still_fails(a
     empty_db.execute("UPDATE document_embeddings SET model = 'another-model' WHERE document_id = 'doc-2'")  # acme's
     outcome = _outcome(model, _profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
     assert outcome.status == "failed" and outcome.metrics["other_model"] == 1
+
+
+def test_citations_under_rls_without_session_is_unproven_not_passed(app_role, empty_db, embed_server):
+    """The searches saw only the rows this role may see: what the hidden rows cite, or return, was never read."""
+    from harness.checks import citations
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")
+    empty_db.execute("CREATE POLICY peek ON document_embeddings USING (tenant_id = 'acme')")
+    outcome = _outcome(citations, _profile(DEFAULTS), app_role, embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "database.session" in outcome.note
+
+
+def test_citations_read_tenant_by_tenant_searches_in_the_tenants_views(app_role, auditor, embed_server):
+    """Every tenant listed and counted: the sampled chunks are found by their own text, each in its tenant's view."""
+    from harness.checks import citations
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _outcome(citations, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert outcome.status == "passed", outcome.message()
+
+
+def test_citations_that_read_the_listed_tenants_only_is_unproven_not_passed(app_role, auditor, embed_server):
+    from harness.checks import citations
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _outcome(citations, _profile(DEFAULTS, ONLY_ACME), app_role, embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "20 rows belong to tenants not listed" in outcome.note
+
+
+SOURCES = "\nsource: {table: sources, key: src}"
+
+
+def _with_sources(db) -> None:
+    """A source table of 40 rows, one per chunk (documents.src names it), readable by every role."""
+    db.execute("CREATE TABLE sources (src text PRIMARY KEY); INSERT INTO sources SELECT 'src-' || g FROM "
+               "generate_series(1, 40) g; GRANT SELECT ON sources TO PUBLIC; ALTER TABLE documents ADD COLUMN src text; "
+               "UPDATE documents SET src = 'src-' || substr(id, 5)")
+
+
+def test_source_coverage_under_rls_without_session_is_unproven_not_failed(app_role, empty_db, embed_server):
+    """The role sees acme's chunks only: globex's sources look chunkless, but their chunks are hidden, not missing."""
+    from harness.checks import source_coverage
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _with_sources(empty_db)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")
+    outcome = _outcome(source_coverage, _profile(DEFAULTS, SOURCES), app_role, embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "database.session" in outcome.note
+
+
+def test_source_coverage_read_tenant_by_tenant_sees_every_tenants_chunks(app_role, auditor, empty_db, embed_server):
+    from harness.checks import source_coverage
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _with_sources(empty_db)
+    outcome = _outcome(source_coverage, _profile(DEFAULTS, BOTH + SOURCES), app_role, embed_server.url)
+    assert outcome.status == "passed", outcome.message()
+    assert outcome.metrics["source_rows"] == 40 and outcome.metrics["without_chunks"] == 0
+
+
+def test_source_coverage_read_tenant_by_tenant_still_fails_on_a_source_without_chunks(app_role, auditor, empty_db,
+                                                                                      embed_server):
+    from harness.checks import source_coverage
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _with_sources(empty_db)
+    empty_db.execute("INSERT INTO sources VALUES ('src-41')")
+    outcome = _outcome(source_coverage, _profile(DEFAULTS, BOTH + SOURCES), app_role, embed_server.url)
+    assert outcome.status == "failed" and [o.id for o in outcome.offenders] == ["src-41"], outcome.message()
+
+
+def test_source_coverage_read_tenant_by_tenant_with_no_exempt_role_is_unproven(app_role, empty_db, embed_server):
+    from harness.checks import source_coverage
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _with_sources(empty_db)
+    outcome = _outcome(source_coverage, _profile(DEFAULTS, BOTH + SOURCES), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "exempt" in outcome.note, outcome.message()
+
+
+def test_source_coverage_with_rls_hiding_source_rows_is_unproven_not_passed(app_role, empty_db, embed_server):
+    """Row-level security on the source table alone: the rows it hides were never asked for chunks."""
+    from harness.checks import source_coverage
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _with_sources(empty_db)
+    empty_db.execute("ALTER TABLE documents DISABLE ROW LEVEL SECURITY; "
+                     "ALTER TABLE document_embeddings DISABLE ROW LEVEL SECURITY; INSERT INTO sources VALUES ('src-41'); "
+                     "ALTER TABLE sources ENABLE ROW LEVEL SECURITY; CREATE POLICY few ON sources USING (src <> 'src-41')")
+    outcome = _outcome(source_coverage, _profile(DEFAULTS, SOURCES), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "sources" in outcome.note, outcome.message()
+
+
+# globex's doc-3 holds this text: a custom check that sees only acme's rows finds none.
+CUSTOM = "\ncustom_checks: [{name: no_third, sql: \"SELECT count(*) FROM documents WHERE content = 'text number 3'\", expect: 0}]"
+
+
+def _custom(profile, dsn, url):
+    from harness.checks import custom
+
+    return _outcome(lambda session, _: custom(session, "no_third"), profile, dsn, url)
+
+
+def test_custom_check_under_rls_without_session_is_unproven_not_passed(app_role, empty_db, embed_server):
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme')")
+    outcome = _custom(_profile(DEFAULTS, CUSTOM), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "database.session" in outcome.note, outcome.message()
+
+
+def test_custom_check_read_tenant_by_tenant_sees_every_row(app_role, auditor, embed_server):
+    """In no tenant's view, the policies show no row at all: a count of bad rows there is 0 whatever the table holds."""
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _custom(_profile(DEFAULTS, BOTH + CUSTOM), app_role, embed_server.url)
+    assert outcome.status == "failed" and "1" in outcome.found, outcome.message()
+
+
+def test_custom_check_read_tenant_by_tenant_with_no_exempt_role_is_unproven(app_role, embed_server):
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _custom(_profile(DEFAULTS, BOTH + CUSTOM), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "exempt" in outcome.note, outcome.message()
+
+
+def test_custom_check_read_tenant_by_tenant_passes_over_every_row(app_role, auditor, empty_db, embed_server):
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("UPDATE documents SET content = 'text number three' WHERE id = 'doc-3'")
+    outcome = _custom(_profile(DEFAULTS, BOTH + CUSTOM), app_role, embed_server.url)
+    assert outcome.status == "passed" and outcome.metrics["read_as"] == auditor, outcome.message()
+
+
+def test_index_read_tenant_by_tenant_counts_every_tenants_vectors(app_role, auditor, embed_server):
+    """40 vectors, no vector index, one required from 30: counted in no tenant's view, the table looked empty."""
+    from harness.checks import index
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    outcome = _outcome(index, _profile(DEFAULTS + ", index_min_rows: 30", BOTH), app_role, embed_server.url)
+    assert outcome.status == "failed" and outcome.metrics["vectors"] == 40, outcome.message()
+
+
+def test_index_not_needed_under_rls_without_session_is_unproven_not_passed(app_role, empty_db, embed_server):
+    """The role sees 20 of 40 vectors: under the threshold of 30 as far as it can tell, which proves nothing."""
+    from harness.checks import index
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("CREATE POLICY peek ON documents USING (tenant_id = 'acme'); "
+                     "CREATE POLICY peek ON document_embeddings USING (tenant_id = 'acme')")
+    outcome = _outcome(index, _profile(DEFAULTS + ", index_min_rows: 30"), app_role, embed_server.url)
+    assert outcome.status == "unproven" and "database.session" in outcome.note, outcome.message()
+
+
+def test_index_read_tenant_by_tenant_is_used_by_a_search_in_a_tenants_view(app_role, auditor, empty_db, embed_server):
+    """The search EXPLAIN plans needs a vector to search with: outside every tenant's view there is none."""
+    from harness.checks import index
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("CREATE INDEX ON document_embeddings USING hnsw (embedding vector_cosine_ops)")
+    outcome = _outcome(index, _profile(DEFAULTS + ", index_min_rows: 30", BOTH), app_role, embed_server.url)
+    assert outcome.status == "passed", outcome.message()
+
+
+def test_a_failed_row_check_read_tenant_by_tenant_lists_its_offending_rows(app_role, auditor, empty_db, embed_server):
+    """The count comes from the tenants' views; the rows it counted are looked up there too (in none, none show)."""
+    from harness.checks import model
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("UPDATE document_embeddings SET model = 'another-model' WHERE document_id IN ('doc-2', 'doc-3')")
+    outcome = _outcome(model, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert outcome.status == "failed" and sorted(o.id for o in outcome.offenders) == ["doc-2", "doc-3"], outcome.message()
