@@ -152,16 +152,27 @@ def test_past_slow_start_one_quick_answer_alone_does_not_grow_the_limit():
     assert limit.limit == 4
 
 
-def test_in_slow_start_one_quick_answer_into_a_full_pipeline_doubles_the_limit():
-    """Until the first queue, the request sent last into a full pipeline answering at the least latency doubles the
-    limit (as TCP's slow start grows on every ack): against four slots, 1, 2, 4, 8 in one answer each."""
+def test_from_the_floor_one_quick_answer_doubles_the_limit_and_above_it_two_must_agree():
+    """Slow start: 1 -> 2 on one answer at the least latency (where a one-at-a-time server settles anyway), then each
+    doubling on two answers of requests sent into a full pipeline: against four slots, 1, 2, 2, 4, 4, 8."""
     limit = warm(LatencyLimit(1, CEILING))
     limit.observe(100, BASE, Ticket(1, limit.version))  # the first batch of its size: its least, not yet a vote
     history = []
-    for _ in range(3):
+    for _ in range(5):
         limit.observe(100, BASE, Ticket(limit.limit, limit.version))
         history.append(limit.limit)
-    assert history == [2, 4, 8]
+    assert history == [2, 2, 4, 4, 8]
+
+
+def test_in_slow_start_one_lucky_quick_answer_does_not_double_a_limit_above_the_floor():
+    """A one-at-a-time server at 2 in flight: one answer that happened to come quick is not a free slot."""
+    limit = warm(LatencyLimit(1, CEILING))
+    limit.observe(100, BASE, Ticket(1, limit.version))
+    limit.observe(100, BASE, Ticket(1, limit.version))
+    assert limit.limit == 2
+    limit.observe(100, BASE, Ticket(2, limit.version))  # lucky
+    limit.observe(100, BASE * 1.6, Ticket(2, limit.version))  # the usual wait behind the other request
+    assert limit.limit == 2
 
 
 def test_the_first_batch_of_a_new_size_does_not_grow_the_limit():
