@@ -232,37 +232,40 @@ def test_the_default_settings_module_of_a_django_command_is_read(found):
     assert "PGDATABASE" in found("django-vectors").entrypoints[0].contract.reads_env
 
 
+def located(tmp_path, files: dict[str, str]):
+    """locate over a repository of just these files (path relative to its root -> text)."""
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    return locate(tmp_path)
+
+
 def test_the_openai_node_v3_create_embedding_call_with_its_model(tmp_path):
     """openai@3 (Supabase's and many 2023 templates): ``new OpenAIApi(configuration).createEmbedding({ model })``."""
-    (tmp_path / "lib").mkdir()
-    (tmp_path / "lib" / "embed-docs.ts").write_text(
+    result = located(tmp_path, {"lib/embed-docs.ts": (
         "import { Configuration, OpenAIApi } from 'openai'\n"
         "const openai = new OpenAIApi(new Configuration({ apiKey: process.env.OPENAI_KEY }))\n"
         "export async function embed(input: string) {\n"
         "  const res = await openai.createEmbedding({ model: 'text-embedding-ada-002', input })\n"
-        "  return res.data.data[0].embedding\n}\n")
-    result = locate(tmp_path)
+        "  return res.data.data[0].embedding\n}\n")})
     assert ("lib/embed-docs.ts", "openai", "text-embedding-ada-002", None, None, None) in calls(result)
     assert [s.path for s in result.service] == ["lib/embed-docs.ts"]
 
 
 def test_the_openai_python_v0_embedding_create_call_with_its_engine(tmp_path):
     """openai<1 in Python: ``openai.Embedding.create(input=..., engine=...)`` (Azure's deployments name an engine)."""
-    (tmp_path / "embed.py").write_text(
+    result = located(tmp_path, {"embed.py": (
         "import os\nimport openai\n\n"
         "def embed(texts):\n"
-        "    return openai.Embedding.create(input=texts, engine=os.getenv('EMBED_DEPLOYMENT', 'ada-embed'))\n")
-    result = locate(tmp_path)
+        "    return openai.Embedding.create(input=texts, engine=os.getenv('EMBED_DEPLOYMENT', 'ada-embed'))\n")})
     assert ("embed.py", "openai", "ada-embed", "EMBED_DEPLOYMENT", None, None) in calls(result)
 
 
 def test_a_vector_parameter_of_a_sql_function_is_no_column_of_the_table_before_it(tmp_path):
     """Supabase's match_documents(query_embedding vector(1536), ...) follows the CREATE TABLE in one migration."""
-    (tmp_path / "migrations").mkdir()
-    (tmp_path / "migrations" / "001_init.sql").write_text(
+    result = located(tmp_path, {"migrations/001_init.sql": (
         "create table sections (\n  id bigserial primary key,\n  content text,\n  embedding vector(1536)\n);\n\n"
         "create or replace function match_sections(embedding vector(1536), match_count int)\n"
         "returns table (id bigint, similarity float) language sql as $$\n"
-        "  select id, (sections.embedding <#> embedding) * -1 from sections limit match_count;\n$$;\n")
-    result = locate(tmp_path)
+        "  select id, (sections.embedding <#> embedding) * -1 from sections limit match_count;\n$$;\n")})
     assert [(d.line, d.table, d.column) for d in result.declarations] == [(4, "sections", "embedding")]
