@@ -241,6 +241,21 @@ def completeness(conn: Conn, target: Target, collection: str, tenants: list[str 
                         metrics={"visible": visible, "total": None, "hidden": None})
     found = f"{visible} of {total} chunks of {collection} visible through tenants {listed} (counted as role {role})"
     if visible == total:
+        # Every chunk is seen; an embedding row no listed tenant sees (a second vector, an orphan filed under another
+        # tenant) is not: the checks cannot say one vector each, no orphan, over rows they never read.
+        hidden = _hidden_embeddings(conn, target, collection, tenants, cast(str, role))
+        if hidden is None:
+            return unproven(COMPLETENESS, collection,
+                            f"coverage is unknown: {found}, but role {role} may not read the embedding table, so "
+                            "embedding rows of tenants not listed cannot be counted; expected it granted SELECT on it",
+                            expected=expected, found=found,
+                            metrics={"visible": visible, "total": total, "hidden": 0, "hidden_embeddings": None})
+        if hidden:
+            return unproven(COMPLETENESS, collection,
+                            f"coverage is partial: {found}, but {hidden} embedding rows belong to tenants not listed, "
+                            "so they are neither counted nor checked; expected database.tenants to list every tenant",
+                            expected=expected, found=f"{found}; {hidden} embedding rows hidden",
+                            metrics={"visible": visible, "total": total, "hidden": 0, "hidden_embeddings": hidden})
         return verdict(COMPLETENESS, collection, True, expected, found,
                        metrics={"visible": visible, "total": total, "hidden": 0})
     if visible > total:
@@ -255,6 +270,29 @@ def completeness(conn: Conn, target: Target, collection: str, tenants: list[str 
                     f"coverage is partial: {found}; {total - visible} rows belong to tenants not listed, so they are "
                     "neither counted nor checked; expected database.tenants to list every tenant",
                     expected=expected, found=found, metrics={"visible": visible, "total": total, "hidden": total - visible})
+
+
+def _hidden_embeddings(conn: Conn, target: Target, collection: str, tenants: list[str | None], role: str) -> int | None:
+    """Embedding rows of the collection (of the whole table where it has no collection column) that the tenants'
+    views do not show, counted as the exempt ``role``; 0 for an inline vector (its row is the chunk's); None when the
+    exempt role may not read them."""
+    if target.inline:
+        return 0
+    em = target.profile.embeddings
+    query = sql.SQL("SELECT count(*) AS n FROM {} AS e WHERE {}").format(
+        target.embedding_table,
+        sql.SQL("{}::text = %(collection)s").format(target.e(em.collection)) if em.collection else sql.SQL("true"))
+    visible = 0
+    for tenant in tenants:
+        with scope(conn, target.profile, tenant):
+            visible += int(one(conn.execute(query, {"collection": collection}).fetchone())["n"])
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+            total = int(one(conn.execute(query, {"collection": collection}).fetchone())["n"])
+    except psycopg.Error:
+        return None
+    return max(total - visible, 0)
 
 
 def chunk_count(conn: Conn, target: Target, collection: str) -> int:

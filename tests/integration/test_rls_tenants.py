@@ -422,3 +422,15 @@ def test_a_failed_row_check_read_tenant_by_tenant_lists_its_offending_rows(app_r
     empty_db.execute("UPDATE document_embeddings SET model = 'another-model' WHERE document_id IN ('doc-2', 'doc-3')")
     outcome = _outcome(model, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
     assert outcome.status == "failed" and sorted(o.id for o in outcome.offenders) == ["doc-2", "doc-3"], outcome.message()
+
+
+def test_coverage_with_an_embedding_row_of_a_tenant_not_listed_is_unproven(app_role, auditor, empty_db, embed_server):
+    """Every chunk is visible and embedded, but one embedding row belongs to a tenant the views do not show (here a
+    second vector of doc-2 filed under initech): coverage read none of it, so it cannot say one vector each."""
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("INSERT INTO document_embeddings (id, document_id, tenant_id, embedding, dimensions, model) "
+                     "SELECT 'extra', document_id, 'initech', embedding, dimensions, model FROM document_embeddings "
+                     "WHERE document_id = 'doc-2'")
+    outcome = _coverage(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "1 embedding rows belong to tenants not listed" in outcome.note
