@@ -60,7 +60,10 @@ def test_restart_mid_run_fails_cleanly_and_the_next_run_completes_exactly(own_pg
         s = state(dsn, COLLECTION, TEST_MODEL)
         assert s["duplicates"] == 0 and s["stale"] == 0 and s["other_model"] == 0, s
         assert_exact(dsn, COLLECTION, reference)
-    assert any(code == 1 and "terminating connection" in err for code, err in outcomes), outcomes
+    # The server's goodbye reaches the client before the socket closes, or not (the restart's timing, the machine's
+    # load): either way one run was cut off, said so in one line, and left nothing wrong.
+    assert any(code == 1 and ("terminating connection" in err or "server closed the connection" in err)
+               for code, err in outcomes), outcomes
     final = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert final.returncode == 0, final.stderr
     assert_complete(dsn, COLLECTION, TEST_MODEL)
