@@ -8,6 +8,7 @@ role can see, so a check that cannot set the policies' session settings cannot p
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -222,13 +223,8 @@ def completeness(conn: Conn, target: Target, collection: str, tenants: list[str 
     role = bypass_role(conn, profile)
     total = None
     if role is not None:
-        try:
-            # Rolled back, not committed: a savepoint's release would keep SET LOCAL ROLE for the outer transaction.
-            with conn.transaction(force_rollback=True):
-                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-                total = chunk_count(conn, target, collection)
-        except psycopg.Error:
-            total = None  # e.g. the exempt role may not read the table: then it cannot be measured
+        # None where the exempt role may not read the table: then it cannot be measured.
+        total = counted_as(conn, role, lambda: chunk_count(conn, target, collection))
     expected = "the tenants read one by one to show every chunk of the collection"
     if total is None:
         return unproven(COMPLETENESS, collection,
@@ -286,13 +282,24 @@ def _hidden_embeddings(conn: Conn, target: Target, collection: str, tenants: lis
     for tenant in tenants:
         with scope(conn, target.profile, tenant):
             visible += int(one(conn.execute(query, {"collection": collection}).fetchone())["n"])
+    total = counted_as(conn, role, lambda: int(one(conn.execute(query, {"collection": collection}).fetchone())["n"]))
+    return None if total is None else max(total - visible, 0)
+
+
+def become(conn: Conn, role: str) -> None:
+    """Read as ``role`` (one exempt from row-level security) until the current transaction ends."""
+    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+
+
+def counted_as(conn: Conn, role: str, count: Callable[[], int]) -> int | None:
+    """``count()`` read as ``role`` in a transaction of its own; None where that role may not read what it counts."""
     try:
+        # Rolled back, not committed: a savepoint's release would keep SET LOCAL ROLE for the outer transaction.
         with conn.transaction(force_rollback=True):
-            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-            total = int(one(conn.execute(query, {"collection": collection}).fetchone())["n"])
+            become(conn, role)
+            return count()
     except psycopg.Error:
         return None
-    return max(total - visible, 0)
 
 
 def chunk_count(conn: Conn, target: Target, collection: str) -> int:

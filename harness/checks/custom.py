@@ -5,8 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from psycopg import sql
-
 from ..errors import ConfigError, DatabaseError
 from ..profile import CustomCheck
 from .outcome import Outcome, unproven, verdict
@@ -54,7 +52,7 @@ def custom(session: CheckSession, name: str) -> Outcome:
         try:
             with session.read_only() as conn:
                 if exempt is not None:  # until this read-only transaction ends
-                    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(exempt)))
+                    rls.become(conn, exempt)
                 # prepare=True sends one statement by the extended protocol: "COMMIT; DELETE ..." cannot run.
                 row = conn.execute(check.sql, {"collection": collection} if per_collection else None,
                                    prepare=True).fetchone()

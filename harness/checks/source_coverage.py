@@ -52,7 +52,7 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
         k=key, s=source, c=t.chunk_table, f=t.chunk_filter())
     with session.read_only() as conn:
         if exempt is not None:  # until this read-only transaction ends
-            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(exempt)))
+            rls.become(conn, exempt)
         if one(conn.execute("SELECT row_security_active(%s::regclass) AS on", (source.as_string(conn),)).fetchone())["on"]:
             return unproven("source_coverage", collection,
                             f"row-level security on {src.schema}.{src.table} applies to this role: the source rows it "
