@@ -181,6 +181,14 @@ class ModelRegistry:
                 self._loaded[real] = _load(real)
         return self._loaded[real], target
 
+    def preload(self, name: str, model: EmbeddingModel) -> None:
+        """Serve ``model`` (any object with ``info`` and ``embed``) under ``name``, a name this server serves: a
+        benchmark's or a test's own embedder behind the real HTTP API."""
+        if not self.servable(name):
+            raise ValueError(f"model {name!r} is not a name this server serves; expected one of {self.names()}")
+        with self._lock:
+            self._loaded[canonical(name)] = model
+
     def names(self) -> list[str]:
         return [m for m in self.listed if self.servable(m)] + sorted(self.aliases)
 

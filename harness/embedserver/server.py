@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Iterator
 from typing import Any, cast
 
+import numpy as np
+
 from .models import ContextLengthExceeded, EmbeddingModel, ModelRegistry, canonical
 
 OLLAMA_VERSION = "0.12.0"  # the API generation whose shapes this server follows
@@ -53,6 +55,21 @@ class Pace:
             return
         with self._slots:
             time.sleep(delay)
+
+
+def float32_rows(vectors: np.ndarray) -> list[str]:
+    """Each row as a JSON array of float32 text, as Ollama (Go) writes them: 9 significant digits read back exactly,
+    half the bytes of float64 text and about a third of the time to write (non-finite values as ``json`` has them)."""
+    if not np.isfinite(vectors).all():
+        return [json.dumps(row) for row in vectors.tolist()]
+    row = "[" + ",".join(["%.9g"] * vectors.shape[1]) + "]"
+    return [row % tuple(values) for values in vectors.tolist()]
+
+
+def _with_vectors(fields: dict[str, Any], key: str, vectors_json: str) -> str:
+    """``fields`` as a JSON object with ``key`` holding the vectors already written as JSON text."""
+    head = json.dumps(fields)[:-1]
+    return f"{head}{', ' if fields else ''}\"{key}\": {vectors_json}}}"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -156,16 +173,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self.server.pace.wait(len(texts))
         self.server.count(len(texts))
-        self._send(
-            200,
-            {
-                "model": name,
-                "embeddings": embedded.vectors.tolist(),
-                "total_duration": time.perf_counter_ns() - started,
-                "load_duration": 0,
-                "prompt_eval_count": embedded.token_count,
-            },
-        )
+        fields = {"model": name, "total_duration": time.perf_counter_ns() - started, "load_duration": 0,
+                  "prompt_eval_count": embedded.token_count}
+        self._send(200, _with_vectors(fields, "embeddings", "[" + ",".join(float32_rows(embedded.vectors)) + "]"))
 
     def _embeddings(self, body: dict[str, Any]) -> None:
         found = self._model(body)
@@ -180,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.pace.wait(1)
         self.server.count(1)
         # The legacy endpoint returns an un-normalised vector in Ollama; ours is already unit length.
-        self._send(200, {"embedding": embedded.vectors[0].tolist()})
+        self._send(200, _with_vectors({}, "embedding", float32_rows(embedded.vectors[:1])[0]))
 
     def _show(self, body: dict[str, Any]) -> None:
         found = self._model(body)

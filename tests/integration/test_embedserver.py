@@ -1,6 +1,7 @@
 """The Ollama-compatible server: Ollama's endpoints, shapes and error bodies, over real HTTP."""
 
 import math
+import re
 import statistics
 import time
 
@@ -10,6 +11,7 @@ import ollama
 import pytest
 
 from harness.embedserver import EmbeddingServer, minilm_available
+from harness.embedserver.models import Embedded, HashEmbed
 
 
 @pytest.fixture
@@ -35,6 +37,37 @@ def test_embed_a_list_returns_normalised_vectors_in_order(http):
     assert np.allclose(vectors[0], vectors[2]) and not np.allclose(vectors[0], vectors[1])
     assert body["model"] == "hash-embed:384"
     assert {"total_duration", "load_duration", "prompt_eval_count"} <= set(body)
+
+
+def test_vectors_go_out_as_float32_text_and_read_back_exactly(http):
+    """Like Ollama (Go writes a float32 in at most 9 significant digits): half the bytes of float64 text, and read
+    back as float32 each value is the model's own."""
+    texts = ["alpha beta", "gamma delta epsilon", ""]
+    response = http.post("/api/embed", json={"model": "hash-embed:384", "input": texts})
+    vectors = response.text.split('"embeddings"', 1)[1].split("]]", 1)[0]
+    digits = [re.sub(r"^[-0.]+|[.]|e.*$", "", number) for number in re.findall(r"-?[0-9][0-9.e+-]*", vectors)]
+    assert len(digits) == 3 * 384 and max(map(len, digits)) <= 9
+    expected = HashEmbed(384).embed(texts).vectors
+    assert np.array_equal(np.array(response.json()["embeddings"], dtype=np.float32), expected)
+
+
+def test_a_preloaded_model_answers_under_its_name():
+    class Constant:
+        info = HashEmbed(4).info
+
+        def embed(self, texts, truncate=True):
+            return Embedded(np.tile(np.float32([0.5, 0.5, 0.5, 0.5]), (len(texts), 1)), len(texts), 0)
+
+    with EmbeddingServer(models=["hash-embed:4"]) as server:
+        server.registry.preload("hash-embed:4", Constant())
+        body = httpx.post(f"{server.url}/api/embed", json={"model": "hash-embed:4", "input": ["a", "b"]}).json()
+    assert body["embeddings"] == [[0.5] * 4, [0.5] * 4]
+
+
+def test_a_model_cannot_be_preloaded_under_a_name_the_server_does_not_serve():
+    with EmbeddingServer(models=["hash-embed:4"]) as server, \
+            pytest.raises(ValueError, match="'nomic-embed-text' is not a name this server serves"):
+        server.registry.preload("nomic-embed-text", HashEmbed(4))
 
 
 def test_embed_a_single_string(http):
