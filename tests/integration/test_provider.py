@@ -30,3 +30,15 @@ def test_nobody_listening_ends_in_a_clear_error_after_the_retries():
     with OllamaProvider(f"http://127.0.0.1:{free_port()}", "hash-embed:384", retries=2, backoff_s=0) as provider:
         with pytest.raises(ProviderUnavailable, match=r"failed after 3 attempts; last error: ConnectError"):
             provider.embed(["x"])
+
+
+@pytest.mark.parametrize(("url", "loads"), [("http://127.0.0.1:11434", 0), ("https://ollama.example.org", 1)])
+def test_only_an_https_provider_loads_certificates(monkeypatch, url, loads):
+    """A plain-http server never uses TLS; loading the CA bundle costs each client about 20 ms of CPU."""
+    import ssl
+
+    calls = []
+    real = ssl.SSLContext.load_verify_locations
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", lambda self, *a, **k: calls.append(a) or real(self, *a, **k))
+    OllamaProvider(url, "hash-embed:384").close()
+    assert len(calls) == loads
