@@ -153,29 +153,41 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     timed = stale_by_time(shape)
     stale_time = (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {s})").format(m=matched, cc=cc, s=timed)
                   if timed is not None else no)
-    # Each count is a FILTER straight over the join (no inner query): the planner can then run the pass as a
-    # parallel partial aggregate. Non-finite values are not counted per row: pgvector refuses NaN and Infinity on
-    # input (text and binary) and on arithmetic overflow, so a vector, halfvec or sparsevec column cannot hold
-    # one; ``nonfinite`` is kept (always 0) for the report. The fingerprints are aggregated in parallel too
-    # (string_agg combines partial states), so finding shared vectors costs no second scan.
+    # Non-finite values are not counted per row: pgvector refuses NaN and Infinity on input (text and binary) and
+    # on arithmetic overflow, so a vector, halfvec or sparsevec column cannot hold one; ``nonfinite`` is kept
+    # (always 0) for the report.
     # A zero vector of the expected dimension has the fingerprint ZERO_FINGERPRINT (both hashes of 0 are their
     # seeds), so it is counted from the fingerprints (``_zeros``); only a vector the fingerprint hashes by its bytes
     # (another dimension, or none expected) has its norm computed a second time here.
     zero = sql.SQL("{m} AND {d} IS DISTINCT FROM %(dims)s AND {norm} = 0").format(
         m=matched, d=shape.dims(), norm=shape.norm())
     drawable = sql.SQL("{ci} AND {p} AND {v} IS NOT NULL").format(ci=shape.chunks_in(), p=placed(shape), v=vec)
-    grouped = sql.SQL(
-        "SELECT {cc} AS collection, {ec} AS emb_collection, {ct} AS tenant, {et} AS emb_tenant, "
-        "{hc} AS has_chunk, {he} AS has_embedding, coalesce({scope}, false) AS in_scope, count(*) AS rows, "
-        "count(*) FILTER (WHERE {m}) AS vectors, count(*) FILTER (WHERE {other}) AS other_model, "
-        "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, "
-        "0 AS nonfinite, count(*) FILTER (WHERE {dims}) AS wrong_dims, "
-        "count(*) FILTER (WHERE {stale_time}) AS stale_time, count(*) FILTER (WHERE {drawable}) AS drawable, "
-        "count({v}) AS all_vectors, "
-        "string_agg(int8send({fp}), ''::bytea) FILTER (WHERE {v} IS NOT NULL) AS fps "
-        "FROM {frm} GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    # Each row is reduced to its keys, flags and fingerprint in the scan's own workers (the set-returning
+    # generate_series keeps the planner from folding this into the aggregate): where the planner groups by sorting
+    # (tenant columns all NULL, many tenants, or no statistics right after a load make it expect a group per row),
+    # the sort then carries these few bytes, not every vector and text (issue #12: at 200,000 rows 350 MB of
+    # temporary files and 4x the time; at 2,000,000, 54 s instead of about 4).
+    per_row = sql.SQL(
+        "SELECT {cc} AS collection, {ec} AS emb_collection, {ct} AS tenant, {et} AS emb_tenant, {hc} AS has_chunk, "
+        "{he} AS has_embedding, coalesce({scope}, false) AS in_scope, coalesce({m}, false) AS m, "
+        "coalesce({other}, false) AS other, coalesce({stale}, false) AS stale, coalesce({zero}, false) AS zero, "
+        "coalesce({dims}, false) AS wrong_dims, coalesce({stale_time}, false) AS stale_time, "
+        "coalesce({drawable}, false) AS drawable, {v} IS NOT NULL AS has_vector, "
+        "CASE WHEN {v} IS NOT NULL THEN {fp} END AS fp, generate_series(1, 1) AS once FROM {frm}"
     ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, scope=scope, m=matched, other=other, stale=stale,
              zero=zero, dims=dims, stale_time=stale_time, drawable=drawable, fp=fingerprint(shape), v=vec, frm=frm)
+    # Each count is a FILTER straight over the rows (no inner aggregate): the planner can run the pass as a
+    # parallel partial aggregate, string_agg included (it combines partial states), so finding shared vectors
+    # costs no second scan.
+    grouped = sql.SQL(
+        "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, count(*) AS rows, "
+        "count(*) FILTER (WHERE m) AS vectors, count(*) FILTER (WHERE other) AS other_model, "
+        "count(*) FILTER (WHERE stale) AS stale, count(*) FILTER (WHERE zero) AS zero, 0 AS nonfinite, "
+        "count(*) FILTER (WHERE wrong_dims) AS wrong_dims, count(*) FILTER (WHERE stale_time) AS stale_time, "
+        "count(*) FILTER (WHERE drawable) AS drawable, count(*) FILTER (WHERE has_vector) AS all_vectors, "
+        "string_agg(int8send(fp), ''::bytea) FILTER (WHERE has_vector) AS fps "
+        "FROM ({per_row}) AS r GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    ).format(per_row=per_row)
     counted = (sql.SQL("(SELECT json_agg(json_build_array(collection, tenant, chunks)) FROM ({}) AS n)").format(
         chunk_counts_sql(shape)) if unique_key and not shape.inline and count_chunks else sql.SQL("NULL::json"))
     # The fingerprints come back as one bytea per group (8 bytes a vector, no row, no text): sorting them with
