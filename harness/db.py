@@ -10,8 +10,12 @@ from typing import Any, TypeAlias, cast
 
 import numpy as np
 import psycopg
-from pgvector.psycopg import register_vector
+from pgvector.psycopg.bit import register_bit_info
+from pgvector.psycopg.halfvec import register_halfvec_info
+from pgvector.psycopg.sparsevec import register_sparsevec_info
+from pgvector.psycopg.vector import register_vector_info
 from psycopg.rows import dict_row
+from psycopg.types import TypeInfo
 
 from . import redact
 from .errors import ConfigError, DatabaseError
@@ -44,14 +48,34 @@ def connect(dsn: str, *, autocommit: bool = False, application_name: str | None 
             f"database {redact.safe_dsn(dsn)} has encoding SQL_ASCII; expected UTF8 (or another real encoding), "
             "because texts are hashed and embedded as UTF-8"
         )
-    try:
-        register_vector(conn)
-    except psycopg.ProgrammingError:
+    if not _register_pgvector(conn):
         conn.close()
         raise DatabaseError(
             f"database {redact.safe_dsn(dsn)} has no pgvector extension; expected CREATE EXTENSION vector to have run"
-        ) from None
+        )
     return conn
+
+
+_PGVECTOR_TYPES = {"vector": register_vector_info, "bit": register_bit_info, "halfvec": register_halfvec_info,
+                   "sparsevec": register_sparsevec_info}
+
+
+def _register_pgvector(conn: Conn) -> bool:
+    """pgvector's types (and ``bit``) as ``pgvector.psycopg.register_vector`` registers them, read from the catalog in
+    one statement instead of one each; False without the extension."""
+    rows = conn.execute(
+        "SELECT t.typname AS name, t.oid, t.typarray AS array_oid, t.oid::regtype::text AS regtype, "
+        "t.typdelim AS delimiter FROM unnest(%s::text[]) AS n(name) JOIN pg_type t ON t.oid = to_regtype(n.name)",
+        (list(_PGVECTOR_TYPES),)).fetchall()
+    if not conn.autocommit:
+        conn.rollback()  # as TypeInfo.fetch leaves it: no transaction opened by connecting
+    found = {r["name"]: TypeInfo(r["name"], r["oid"], r["array_oid"], regtype=r["regtype"], delimiter=r["delimiter"])
+             for r in rows}
+    if "vector" not in found:
+        return False
+    for name, info in found.items():
+        _PGVECTOR_TYPES[name](conn, info)
+    return True
 
 
 def one(row: dict[str, Any] | None) -> dict[str, Any]:

@@ -1,0 +1,36 @@
+"""Connections to the target: pgvector's types registered in one round trip, each type read and written."""
+
+import numpy as np
+import psycopg
+import pytest
+from pgvector import HalfVector, SparseVector
+
+from harness import db
+from harness.errors import DatabaseError
+
+
+def test_pgvector_types_are_registered_in_one_round_trip(empty_db, monkeypatch):
+    """Every session, run and check opens several connections: four catalog lookups each were four round trips."""
+    statements = []
+    real = psycopg.Cursor.execute
+    monkeypatch.setattr(psycopg.Cursor, "execute", lambda self, query, *a, **k: statements.append(query) or real(self, query, *a, **k))
+    db.connect(empty_db.dsn).close()
+    assert len(statements) == 1
+
+
+def test_each_pgvector_type_reads_back_as_written(empty_db):
+    with db.connect(empty_db.dsn) as conn:
+        row = conn.execute("SELECT %s::vector AS v, %s::halfvec AS h, %s::sparsevec AS s, '101'::bit(3) AS b",
+                           (np.float32([1, 2, 3]), HalfVector([1, 2]), SparseVector({0: 1.5}, 3))).fetchone()
+    assert row["v"].to_list() == [1, 2, 3] and row["h"].to_list() == [1, 2] and row["s"].to_list() == [1.5, 0, 0]
+    assert row["b"] == "101"
+
+
+def test_a_database_without_pgvector_is_refused_in_one_line_and_left_as_it_was(empty_db):
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        conn.execute("DROP EXTENSION vector")
+    with pytest.raises(DatabaseError, match="has no pgvector extension; expected CREATE EXTENSION vector") as caught:
+        db.connect(empty_db.dsn)
+    assert "\n" not in str(caught.value)
+    with psycopg.connect(empty_db.dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'vector'").fetchone()[0] == 0
