@@ -22,7 +22,6 @@ import pytest
 NO_TARGET = ("no target to check: pass --bh-profile P (a YAML path or a preset) and --bh-collection C, with a database "
              "from --bh-database-url, DATABASE_URL or the profile's database.url")
 
-DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
 UNPROVEN_PREFIX = "unproven: "  # how an unproven check's skip message starts (verify reads it back as unproven)
 
 _help_profile = "target profile: a YAML path or a preset (langchain, llamaindex, pgai)"
@@ -35,7 +34,8 @@ _help_offenders = "where every offending row of every failing check is written (
 _help_run_dir = "run folder whose run.json the completed check reads"
 _help_historylog = "historylog the completed check reads (repeatable; env: comma-separated)"
 _help_database_url = "database to check (default: DATABASE_URL, then the profile's database.url)"
-_help_statement_timeout_ms = f"statement timeout of each check in ms (default {DEFAULT_STATEMENT_TIMEOUT_MS})"
+_help_statement_timeout_ms = ("statement timeout of each check in ms (default 60000 plus 60000 per GB of the chunk and "
+                              "embedding tables, which the shared pass reads whole)")
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("offenders", _help_offenders),
     _Option("historylog", _help_historylog, many=True),
     _Option("database_url", _help_database_url),
-    _Option("statement_timeout_ms", _help_statement_timeout_ms, int, DEFAULT_STATEMENT_TIMEOUT_MS),
+    _Option("statement_timeout_ms", _help_statement_timeout_ms, int, None, expects="a number of milliseconds"),
 )
 
 
@@ -99,7 +99,7 @@ class ChecksConfig:
     run_dir: Path | None = None
     historylogs: tuple[Path, ...] = ()
     database_url: str | None = field(default=None, repr=False)
-    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+    statement_timeout_ms: int | None = None  # None: grown with the tables (checks.session.TIMEOUT_MS_PER_GB)
     sources: Mapping[str, str] = field(default_factory=dict)
 
 

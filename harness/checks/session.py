@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from .. import db as dbmod
@@ -30,7 +31,8 @@ from .outcome import PASS, UNPROVEN, Outcome, unproven
 from .shape import Shape
 from .stats import CollectionStats, Pass, gather, probe
 
-DEFAULT_TIMEOUT_MS = 60_000
+DEFAULT_TIMEOUT_MS = 60_000  # each statement's timeout, by default, on empty tables
+TIMEOUT_MS_PER_GB = 60_000  # and this much more per GB of the chunk and embedding tables: the pass reads them whole
 SAMPLE_ALL = "all"
 
 
@@ -38,13 +40,14 @@ SAMPLE_ALL = "all"
 class CheckOptions:
     """``sample``: None = as many rows as the required bound needs, ``"all"`` = every row, N = exactly N
     (fewer than the bound needs leaves the sampled checks unproven). ``max_bad_fraction`` and ``confidence``
-    override the profile's ``verify.*`` keys."""
+    override the profile's ``verify.*`` keys. ``statement_timeout_ms``: None = ``DEFAULT_TIMEOUT_MS`` plus
+    ``TIMEOUT_MS_PER_GB`` per GB of the two tables."""
 
     collections: tuple[str, ...] = ("all",)
     sample: int | str | None = None
     run_dir: Path | None = None
     historylogs: tuple[Path, ...] = ()
-    statement_timeout_ms: int = DEFAULT_TIMEOUT_MS
+    statement_timeout_ms: int | None = None
     max_bad_fraction: float | None = None
     confidence: float | None = None
 
@@ -111,6 +114,7 @@ class CheckSession:
     tenants: list[str | None] = field(default_factory=lambda: [None])  # one view per tenant under database.session
     rls_note: str | None = None  # set when row-level security hides rows and no database.session shows them
     per_tenant_rls: bool = False  # row-level security applies and database.session is read tenant by tenant
+    statement_timeout_ms: int = DEFAULT_TIMEOUT_MS  # as given, else grown with the tables when the session opens
     _pass: OnePass | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _provider_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -141,7 +145,7 @@ class CheckSession:
     def read_only(self, tenant: str | None = None, *, snapshot: bool = False, conn: Conn | None = None) -> Iterator[Conn]:
         """A READ ONLY transaction with the run's statement timeout and the profile's database.session (for ``tenant``);
         a database error arrives as DatabaseError. In a background thread, on that thread's own connection."""
-        with dbmod.translate_errors(), dbmod.read_only(conn or self._connection(), self.options.statement_timeout_ms,
+        with dbmod.translate_errors(), dbmod.read_only(conn or self._connection(), self.statement_timeout_ms,
                                                        snapshot=snapshot) as conn:
             settings = self.profile.database.session
             if settings and (tenant is not None or not self.profile.database.per_tenant):
@@ -483,6 +487,17 @@ def _connect(database_url: str) -> Conn:
 
 
 @dbmod.translate_errors()
+def _grown_timeout(conn: Conn, target: Target) -> int:
+    """``DEFAULT_TIMEOUT_MS`` plus ``TIMEOUT_MS_PER_GB`` per GB of the chunk and embedding tables (heap and TOAST):
+    the statements that read every row take time in proportion, and a fixed limit fails verify at some size."""
+    names = list(dict.fromkeys(sql.Identifier(*name).as_string(conn) for name in (
+        (target.profile.chunks.schema, target.profile.chunks.table),
+        (target.profile.embeddings.schema, target.profile.embeddings.table))))
+    row = conn.execute("SELECT coalesce(sum(pg_table_size(to_regclass(n))), 0)::float8 AS bytes FROM unnest(%s::text[]) AS n",
+                       (names,)).fetchone()
+    return DEFAULT_TIMEOUT_MS + round(TIMEOUT_MS_PER_GB * (row["bytes"] if row else 0) / 2**30)
+
+
 def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
     from ..state import list_collections, require_names
@@ -494,10 +509,14 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     conn = _connect(settings.database_url)
     session = CheckSession(profile, settings.database_url, settings.model, settings.provider_url, options, conn,
                            provider_problem=problem, settings=settings)
+    if options.statement_timeout_ms is not None:
+        session.statement_timeout_ms = options.statement_timeout_ms
     try:
         from .. import rls
 
         with session.read_only() as c:
+            if options.statement_timeout_ms is None:
+                session.statement_timeout_ms = _grown_timeout(c, session.target)
             securities = rls.inspect(c, profile)
             session.tenants = rls.tenants(c, profile)
         if rls.applies(securities) and not profile.database.session:

@@ -100,3 +100,37 @@ def test_a_profile_repr_hides_the_database_url_and_provider_headers():
     text = BASE.replace("provider: {model: m}", "provider: {model: m, headers: {Authorization: 'Bearer tok-abcdef12'}}")
     profile = parse_profile(text + "database: {url: 'postgresql://u:pw-123456@h/db'}\n")
     assert "pw-123456" not in repr(profile) and "tok-abcdef12" not in repr(profile)
+
+
+def _open(embedded_db, demo_env, demo_profile, **options):
+    from harness.checks import CheckOptions, open_session
+    from harness.profile import load_profile
+
+    env = {**demo_env, "DATABASE_URL": embedded_db.dsn}
+    return open_session(resolve(load_profile(demo_profile, env=env), database_url=embedded_db.dsn, env=env),
+                        CheckOptions(collections=("tenant_acme",), **options))
+
+
+def test_the_default_statement_timeout_grows_with_the_tables_the_pass_reads_whole(embedded_db, demo_env, demo_profile):
+    """A fixed minute would fail verify at some size on any server: the pass reads every row of both tables."""
+    from harness.checks.session import DEFAULT_TIMEOUT_MS, TIMEOUT_MS_PER_GB
+
+    with embedded_db.connect() as conn:
+        size = conn.execute("SELECT pg_table_size('document_chunks') + pg_table_size('document_embeddings')").fetchone()[0]
+    session = _open(embedded_db, demo_env, demo_profile)
+    try:
+        expected = DEFAULT_TIMEOUT_MS + round(TIMEOUT_MS_PER_GB * size / 2**30)
+        assert session.statement_timeout_ms == expected > DEFAULT_TIMEOUT_MS
+        with session.read_only() as conn:
+            assert conn.execute("SELECT current_setting('statement_timeout') AS t").fetchone()["t"] == f"{expected}ms"
+    finally:
+        session.close()
+
+
+def test_a_statement_timeout_given_is_kept_as_given(embedded_db, demo_env, demo_profile):
+    session = _open(embedded_db, demo_env, demo_profile, statement_timeout_ms=900)
+    try:
+        with session.read_only() as conn:
+            assert conn.execute("SELECT current_setting('statement_timeout') AS t").fetchone()["t"] == "900ms"
+    finally:
+        session.close()
