@@ -22,7 +22,7 @@ from psycopg.pq import TransactionStatus
 from .. import db as dbmod
 from .. import redact
 from ..db import Conn
-from ..errors import ConfigError, HarnessError
+from ..errors import ConfigError, DatabaseError, HarnessError
 from ..profile import Profile
 from ..provider import OllamaProvider
 from ..settings import Settings
@@ -145,12 +145,20 @@ class CheckSession:
     def read_only(self, tenant: str | None = None, *, snapshot: bool = False, conn: Conn | None = None) -> Iterator[Conn]:
         """A READ ONLY transaction with the run's statement timeout and the profile's database.session (for ``tenant``);
         a database error arrives as DatabaseError. In a background thread, on that thread's own connection."""
-        with dbmod.translate_errors(), dbmod.read_only(conn or self._connection(), self.statement_timeout_ms,
-                                                       snapshot=snapshot) as conn:
-            settings = self.profile.database.session
-            if settings and (tenant is not None or not self.profile.database.per_tenant):
-                dbmod.apply_session(conn, dbmod.session_values(settings, tenant))
-            yield conn
+        try:
+            with dbmod.translate_errors(), dbmod.read_only(conn or self._connection(), self.statement_timeout_ms,
+                                                           snapshot=snapshot) as conn:
+                settings = self.profile.database.session
+                if settings and (tenant is not None or not self.profile.database.per_tenant):
+                    dbmod.apply_session(conn, dbmod.session_values(settings, tenant))
+                yield conn
+        except DatabaseError as exc:
+            if exc.sqlstate != "57014" or "statement timeout" not in str(exc):
+                raise
+            error = DatabaseError(f"{exc}; each statement of the checks may run {self.statement_timeout_ms} ms "
+                                  "(--bh-statement-timeout-ms MS sets it)")
+            error.sqlstate = exc.sqlstate
+            raise error from exc
 
     # -- the bound DONE requires ------------------------------------------------------
     @property
