@@ -120,27 +120,47 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     em = shape.profile.embeddings
     cc, ct = shape.chunk_collection(), shape.chunk_tenant()
     ec, et = shape.emb_collection() or NULL, shape.emb_tenant() or NULL
-    vec = t.vector
+    # What the pass needs of each vector, computed where the vector is read: has one, its fingerprint, whether it
+    # has another dimension than expected, and whether such a vector is zero (a zero vector of the expected
+    # dimension has the fingerprint ZERO_FINGERPRINT: both hashes of 0 are their seeds, ``_zeros`` counts them).
+    v = t.vector
+    per_vector = {
+        "has_vector": sql.SQL("{} IS NOT NULL").format(v),
+        "fp": sql.SQL("CASE WHEN {v} IS NOT NULL THEN {fp} END").format(v=v, fp=fingerprint(shape)),
+        "off_dims": sql.SQL("{} IS DISTINCT FROM %(dims)s").format(shape.dims()),
+        "zero_off_dims": sql.SQL("{d} IS DISTINCT FROM %(dims)s AND {norm} = 0").format(d=shape.dims(), norm=shape.norm()),
+    }
     has_c: sql.Composable
     has_e: sql.Composable
     if shape.inline:
         has_c, has_e = sql.SQL("true"), sql.SQL("true")
+        vector = per_vector
         frm = sql.SQL("{} AS c").format(t.chunk_table)
         scope = shape.chunks_in()
-        matched = sql.SQL("{} IS NOT NULL").format(vec)
+        matched = vector["has_vector"]
     else:
         has_c = sql.SQL("({} IS NOT NULL)").format(t.chunk_id)
         has_e = sql.SQL("({} IS NOT NULL)").format(shape.emb_key())
-        # The embedding table first: its wide vector rows are read once, in parallel.
-        frm = sql.SQL("{e} AS e {kind} JOIN {c} AS c ON {k} = {id}").format(
-            c=t.chunk_table, e=t.embedding_table, k=shape.emb_key(), id=t.chunk_id,
+        # The embedding table first: its wide vector rows are read once, in parallel, and each is reduced to the
+        # columns compared and its per-vector values right there (the set-returning generate_series keeps the
+        # planner from moving them above the join): a hash join that spills, as it does right after a load when
+        # the table has no statistics, then writes these few bytes to its batch files instead of every vector
+        # (issue #12: 1.8 GB of temporary files and 21 s at 1,000,000 rows).
+        columns = dict.fromkeys(c for c in (em.key, em.collection, em.tenant, em.model, em.input_hash, em.written_at) if c)
+        vector = {name: sql.SQL("e.{}").format(sql.Identifier(f"bh_{name}")) for name in per_vector}
+        narrow = sql.SQL("SELECT {cols}, {values}, generate_series(1, 1) AS bh_once FROM {e} AS e").format(
+            cols=sql.SQL(", ").join(t.e(c) for c in columns), e=t.embedding_table,
+            values=sql.SQL(", ").join(sql.SQL("{} AS {}").format(expr, sql.Identifier(f"bh_{name}"))
+                                      for name, expr in per_vector.items()))
+        frm = sql.SQL("({narrow}) AS e {kind} JOIN {c} AS c ON {k} = {id}").format(
+            narrow=narrow, c=t.chunk_table, k=shape.emb_key(), id=t.chunk_id,
             kind=sql.SQL("LEFT" if unique_key else "FULL"))
         if shape.emb_collection() is not None:
             emb_side = sql.SQL("{} = ANY(%(collections)s)").format(ec)
         else:
             emb_side = sql.SQL("{} IS NULL").format(t.chunk_id)  # orphans cannot be told apart by collection
         scope = sql.SQL("({} OR {})").format(shape.chunks_in(), emb_side)
-        matched = sql.SQL("{hc} AND {he} AND {v} IS NOT NULL").format(hc=has_c, he=has_e, v=vec)
+        matched = sql.SQL("{hc} AND {he} AND {v}").format(hc=has_c, he=has_e, v=vector["has_vector"])
     no = sql.SQL("false")
     other = (sql.SQL("({m} AND {col} IS DISTINCT FROM %(model)s)").format(m=matched, col=t.e(em.model))
              if has_model else no)
@@ -148,20 +168,16 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     stale = (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {h} IS DISTINCT FROM {th})").format(
         m=matched, cc=cc, h=t.e(em.input_hash), th=t.text_hash)
              if has_hash else no)
-    dims = (sql.SQL("({m} AND {d} IS DISTINCT FROM %(dims)s)").format(m=matched, d=shape.dims())
-            if check_dims else no)
+    dims = sql.SQL("({m} AND {d})").format(m=matched, d=vector["off_dims"]) if check_dims else no
     timed = stale_by_time(shape)
     stale_time = (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {s})").format(m=matched, cc=cc, s=timed)
                   if timed is not None else no)
     # Non-finite values are not counted per row: pgvector refuses NaN and Infinity on input (text and binary) and
     # on arithmetic overflow, so a vector, halfvec or sparsevec column cannot hold one; ``nonfinite`` is kept
-    # (always 0) for the report.
-    # A zero vector of the expected dimension has the fingerprint ZERO_FINGERPRINT (both hashes of 0 are their
-    # seeds), so it is counted from the fingerprints (``_zeros``); only a vector the fingerprint hashes by its bytes
-    # (another dimension, or none expected) has its norm computed a second time here.
-    zero = sql.SQL("{m} AND {d} IS DISTINCT FROM %(dims)s AND {norm} = 0").format(
-        m=matched, d=shape.dims(), norm=shape.norm())
-    drawable = sql.SQL("{ci} AND {p} AND {v} IS NOT NULL").format(ci=shape.chunks_in(), p=placed(shape), v=vec)
+    # (always 0) for the report. Only a vector the fingerprint hashes by its bytes (another dimension, or none
+    # expected) has its norm computed a second time, for ``zero``.
+    zero = sql.SQL("{m} AND {z}").format(m=matched, z=vector["zero_off_dims"])
+    drawable = sql.SQL("{ci} AND {p} AND {v}").format(ci=shape.chunks_in(), p=placed(shape), v=vector["has_vector"])
     # Each row is reduced to its keys, flags and fingerprint in the scan's own workers (the set-returning
     # generate_series keeps the planner from folding this into the aggregate): where the planner groups by sorting
     # (tenant columns all NULL, many tenants, or no statistics right after a load make it expect a group per row),
@@ -172,10 +188,11 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "{he} AS has_embedding, coalesce({scope}, false) AS in_scope, coalesce({m}, false) AS m, "
         "coalesce({other}, false) AS other, coalesce({stale}, false) AS stale, coalesce({zero}, false) AS zero, "
         "coalesce({dims}, false) AS wrong_dims, coalesce({stale_time}, false) AS stale_time, "
-        "coalesce({drawable}, false) AS drawable, {v} IS NOT NULL AS has_vector, "
-        "CASE WHEN {v} IS NOT NULL THEN {fp} END AS fp, generate_series(1, 1) AS once FROM {frm}"
+        "coalesce({drawable}, false) AS drawable, coalesce({hv}, false) AS has_vector, {fp} AS fp, "
+        "generate_series(1, 1) AS once FROM {frm}"
     ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, scope=scope, m=matched, other=other, stale=stale,
-             zero=zero, dims=dims, stale_time=stale_time, drawable=drawable, fp=fingerprint(shape), v=vec, frm=frm)
+             zero=zero, dims=dims, stale_time=stale_time, drawable=drawable, hv=vector["has_vector"], fp=vector["fp"],
+             frm=frm)
     # Each count is a FILTER straight over the rows (no inner aggregate): the planner can run the pass as a
     # parallel partial aggregate, string_agg included (it combines partial states), so finding shared vectors
     # costs no second scan.
