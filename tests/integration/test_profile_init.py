@@ -1,5 +1,7 @@
 """profile init: a commented draft profile from the database and the repository, refused while anything is TODO."""
 
+from pathlib import Path
+
 import yaml
 
 from harness.profile import load_profile
@@ -218,3 +220,68 @@ def test_rls_that_applies_to_the_connecting_role_is_said(cli, empty_db, tmp_path
         assert "the connecting role bypasses it" in (tmp_path / "owner.yaml").read_text()
     finally:
         empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+OWNED_NOTES = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "django-owned-notes"
+
+
+def _load_owned_notes(db, rows: int = 20) -> None:
+    """khoj's shape (tests/fixtures/repos/django-owned-notes): inline untyped vector beside texts named `markup` and
+    `rendered`, foreign keys to the owner, an assistant and the source file, the model in another table, MD5 hashes."""
+    db.execute((OWNED_NOTES / "schema.sql").read_text())
+    db.execute(f"""
+        INSERT INTO notes_owner (password, username, first_name, last_name, email)
+          VALUES ('x', 'alice', 'Alice', 'A', 'a@example.org'), ('x', 'bob', 'Bob', 'B', 'b@example.org');
+        INSERT INTO notes_assistant (name, personality) VALUES ('helper', 'A long and friendly personality text.');
+        INSERT INTO notes_modelconfig (label, encoder) VALUES ('default', 'small-encoder');
+        INSERT INTO notes_sourcefile (file_name, full_text) VALUES ('garden.org', 'The whole file about gardens.');
+        INSERT INTO notes_note (owner_id, assistant_id, embedding, markup, rendered, file_name, rendered_hash,
+                                model_config_id, source_file_id)
+          SELECT 1 + g % 2, NULL, array_fill(0.1::real, ARRAY[8])::vector, '* note ' || g,
+                 'Note ' || g || ' about the garden.', 'garden.org', md5('Note ' || g || ' about the garden.'), 1, 1
+          FROM generate_series(1, {rows}) g;
+    """)
+
+
+def _init_notes(cli, db, tmp_path):
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", OWNED_NOTES, "--database-url", db.dsn, "--output", out,
+                 "--model", "hash-embed:8", "--json")
+    return result, out
+
+
+def test_a_vector_beside_texts_no_name_list_knows_is_inline_not_its_owners_table(cli, empty_db, tmp_path):
+    """khoj's Entry: the user foreign key names the owner (a tenant), not the text that the vector embeds."""
+    _load_owned_notes(empty_db)
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    assert result.code == 0, result.err
+    profile = load_profile(out, env={})
+    assert profile.inline and profile.chunks.table == "notes_note", out.read_text()
+    assert profile.chunks.text in (("markup",), ("rendered",)) and profile.chunks.tenant == "owner_id"
+    drafted = out.read_text()
+    assert "markup" in drafted and "rendered" in drafted  # the other text is named as the alternative
+
+
+def test_a_hash_column_that_is_not_sha256_of_the_text_is_not_drafted_as_input_hash(cli, empty_db, tmp_path):
+    """The engine writes SHA-256 into embeddings.input_hash: an application's MD5 there would be called stale and
+    overwritten. The draft measures the stored values before naming a column."""
+    _load_owned_notes(empty_db)
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    raw = yaml.safe_load(out.read_text())
+    assert "input_hash" not in raw["embeddings"], out.read_text()
+    assert "rendered_hash" in out.read_text() and "MD5" in out.read_text()
+
+
+def test_a_sha256_hash_column_of_the_text_is_drafted_as_input_hash(cli, empty_db, tmp_path):
+    _load_owned_notes(empty_db)
+    empty_db.execute("UPDATE notes_note SET rendered_hash = encode(sha256(convert_to(markup, 'UTF8')), 'hex')")
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["text"] == "markup" and raw["embeddings"]["input_hash"] == "rendered_hash", out.read_text()
+
+
+def test_a_model_named_through_a_foreign_key_is_said(cli, empty_db, tmp_path):
+    _load_owned_notes(empty_db)
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    drafted = out.read_text()
+    assert "model_config_id -> notes_modelconfig" in drafted and "model_value" in drafted, drafted
