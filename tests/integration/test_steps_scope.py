@@ -133,3 +133,37 @@ def test_stored_vectors_of_the_models_dimension_in_an_untyped_column_pass_dimens
                  env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
     check = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
     assert check["status"] == "passed" and "stored 384 (20 vectors)" in check["found"], check
+
+
+def test_an_input_hash_column_holding_md5_fails_scope_and_the_engine_writes_nothing(cli, empty_db, embed_server,
+                                                                                   tmp_path):
+    """khoj's ``hashed_value`` is the MD5 of the embedded text: as embeddings.input_hash, every row would be counted
+    stale and its value overwritten with SHA-256, which the application's own lookups never find again."""
+    empty_db.execute(UNTYPED)
+    empty_db.execute("UPDATE notes SET embedding = array_fill(0.1::real, ARRAY[384])::vector")
+    empty_db.execute("ALTER TABLE notes ADD COLUMN rendered_hash varchar(100)")
+    empty_db.execute("UPDATE notes SET rendered_hash = md5(rendered)")
+    profile = _untyped_profile(tmp_path)
+    profile.write_text(profile.read_text().replace("{vector: embedding}", "{vector: embedding, input_hash: rendered_hash}"))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    result = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=env)
+    assert result.code == 1, result.out
+    check = next(c for c in result.json["checks"] if c["check"] == "input hash")
+    assert check["status"] == "failed" and "20 of 20 stored values read are not SHA-256 hex" in check["found"], check
+    assert "20 are the MD5 of the text" in check["found"]
+    ran = cli("backfill", "--profile", profile, "--collection", "notes", "--json", env=env)
+    assert ran.code == 2, ran.out
+    assert empty_db.scalar("SELECT count(*) FROM notes WHERE rendered_hash = md5(rendered)") == 20
+
+
+def test_an_input_hash_column_of_sha256_form_passes(cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(UNTYPED)
+    empty_db.execute("ALTER TABLE notes ADD COLUMN rendered_hash text")
+    empty_db.execute("UPDATE notes SET rendered_hash = encode(sha256(convert_to('old ' || rendered, 'UTF8')), 'hex')")
+    profile = _untyped_profile(tmp_path)
+    profile.write_text(profile.read_text().replace("{vector: embedding}", "{vector: embedding, input_hash: rendered_hash}"))
+    result = cli("scope", "--profile", profile, "--collection", "notes", "--json",
+                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    check = next(c for c in result.json["checks"] if c["check"] == "input hash")
+    assert check["status"] == "passed", check
+    assert result.json["counts"]["stale"] == 20  # a hash of other text: stale, as the engine sees it
