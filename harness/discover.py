@@ -334,7 +334,8 @@ def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, k
     inline = chunks.qualified == em.qualified
     if not inline and not (chunk_id and key):
         return hashed, text
-    hcol = sql.SQL("encode(e.{}, 'hex')" if em.column(h) and em.column(h).type == "bytea" else "e.{}::text").format(
+    binary = (hc := em.column(h)) is not None and hc.type == "bytea"
+    hcol = sql.SQL("encode(e.{}, 'hex')" if binary else "e.{}::text").format(
         sql.Identifier(h))
     counts = sql.SQL(", ").join(
         sql.SQL("count(*) FILTER (WHERE s.h = encode(sha256(convert_to(s.{t}, 'UTF8')), 'hex')) AS {sha}, "

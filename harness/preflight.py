@@ -135,7 +135,7 @@ def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Ou
 
     Measured on up to 1,000 stored values: an application's own hash (khoj's ``hashed_value`` is the MD5 of the
     text) never equals the engine's, so every row would be counted stale and its value overwritten, breaking the
-    application's own lookups. None when the profile names no input hash or it is binary."""
+    application's own lookups. None when the profile names no input hash."""
     em = target.profile.embeddings
     if not em.input_hash:
         return None
@@ -147,7 +147,8 @@ def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Ou
             w=target.chunk_filter(collection_param=collection is not None), e=target.e(em.input_hash))
     with conn.transaction():  # a failed read must not end the caller's transaction
         row = conn.execute(query, {"collection": collection}).fetchone()
-    n, bad, md5 = (int(row[k]) for k in ("n", "bad", "md5")) if isinstance(row, dict) else map(int, row)
+    values = [row[k] for k in ("n", "bad", "md5")] if isinstance(row, dict) else list(row or (0, 0, 0))
+    n, bad, md5 = (int(v) for v in values)
     column = f"{em.table}.{em.input_hash}"
     if bad:
         what = f"; {md5} are the MD5 of the text" if md5 else ""
