@@ -111,6 +111,7 @@ class Shape:
     stored_models: dict[str, int]
     unfilled: tuple[str, ...]  # NOT NULL columns without default the engine would leave empty
     others: tuple[str, ...] = field(default=())  # other vector columns seen
+    empty_sources: tuple[str, ...] = field(default=())  # citation columns by name, left out: empty in rows read
 
     @property
     def inline(self) -> bool:
@@ -299,8 +300,12 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                      tuple(dict.fromkeys(n for n in (*own[1:], text.column, *text.alternatives) if n)))
     collection = _pick(chunks, COLLECTION_NAMES, role="collection")
     tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
-    sources = tuple(c.name for c in chunks.columns
-                    if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+    named_sources = tuple(c.name for c in chunks.columns
+                          if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+    # verify's citations want every source field of a returned row filled: a column empty in rows read (khoj's
+    # url and file_name, set only for some kinds of entry) is no citation column.
+    empty = _empty_in_some_row(conn, chunks, named_sources)
+    sources = tuple(c for c in named_sources if c not in empty)
     e_collection = _pick(em, COLLECTION_NAMES, role="collection") if not inline else Guess(None, "inline")
     e_tenant = _pick(em, TENANT_NAMES, role="tenant", exclude=(e_collection.column or "",)) if not inline \
         else Guess(None, "inline")
@@ -319,7 +324,26 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, _stored_models(conn, em, vc.column, model.column), unfilled,
-                 tuple(o for o in others) if len(vectors) > 1 or others else ())
+                 tuple(o for o in others) if len(vectors) > 1 or others else (), empty)
+
+
+def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns that are NULL or empty in some of the table's first 200 rows (none when it has no rows)."""
+    from psycopg import sql
+
+    if not columns:
+        return ()
+    counts = sql.SQL(", ").join(
+        sql.SQL("count(*) FILTER (WHERE s.{c} IS NULL OR s.{c}::text = '') AS {a}").format(
+            c=sql.Identifier(c), a=sql.Identifier(f"e{i}")) for i, c in enumerate(columns))
+    query = sql.SQL("SELECT {counts} FROM (SELECT {cols} FROM {t} LIMIT 200) AS s").format(
+        counts=counts, cols=sql.SQL(", ").join(map(sql.Identifier, columns)), t=sql.Identifier(table.schema, table.name))
+    try:
+        got = conn.execute(query).fetchone()
+    except psycopg.Error:
+        return ()
+    values = list(got.values()) if isinstance(got, dict) else list(got or ())
+    return tuple(c for c, n in zip(columns, values) if n)
 
 
 def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, key: str | None, text: Guess,

@@ -244,6 +244,7 @@ def _load_owned_notes(db, rows: int = 20) -> None:
 
 
 def _init_notes(cli, db, tmp_path):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     out = tmp_path / "draft.yaml"
     result = cli("profile", "init", "--repo", OWNED_NOTES, "--database-url", db.dsn, "--output", out,
                  "--model", "hash-embed:8", "--json")
@@ -285,3 +286,15 @@ def test_a_model_named_through_a_foreign_key_is_said(cli, empty_db, tmp_path):
     result, out = _init_notes(cli, empty_db, tmp_path)
     drafted = out.read_text()
     assert "model_config_id -> notes_modelconfig" in drafted and "model_value" in drafted, drafted
+
+
+def test_a_citation_column_empty_in_some_rows_is_left_out_and_said(cli, empty_db, tmp_path):
+    """verify's citations want every source field of a returned row filled: khoj's url is NULL for local files."""
+    _load_owned_notes(empty_db)
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    assert yaml.safe_load(out.read_text())["chunks"]["sources"] == ["file_name"]
+    empty_db.execute("UPDATE notes_note SET file_name = NULL WHERE id % 2 = 0")
+    result, out = _init_notes(cli, empty_db, tmp_path / "again")
+    drafted = out.read_text()
+    assert "sources" not in yaml.safe_load(drafted)["chunks"]
+    assert "left out, empty in some rows read: file_name" in drafted, drafted
