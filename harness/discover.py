@@ -250,7 +250,10 @@ def own_texts(table: Table) -> tuple[str, ...]:
 def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
     """The table holding the text, with the embedding table's key and the text table's id."""
     pk = em.primary_key[0] if len(em.primary_key) == 1 else None
-    if pk and (_pick(em, CHUNK_TEXT_NAMES, types=TEXT_TYPES, role="text").column or own_texts(em)):
+    # An own text counts when NOT NULL: every row then holds it (khoj's `compiled`); a nullable one (an `error`
+    # beside a vector keyed by its chunk) says nothing.
+    required = [c for c in own_texts(em) if (col := em.column(c)) is not None and col.not_null]
+    if pk and (_pick(em, CHUNK_TEXT_NAMES, types=TEXT_TYPES, role="text").column or required):
         # A vector stored beside its own text embeds that text: what it references is a document or a page (a
         # path, a checksum, the whole body), not the chunk (Supabase's page sections, the AI SDK's embeddings),
         # or its owner (khoj's entries reference their user, an agent and the whole file).

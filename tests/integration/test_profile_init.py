@@ -298,3 +298,14 @@ def test_a_citation_column_empty_in_some_rows_is_left_out_and_said(cli, empty_db
     drafted = out.read_text()
     assert "sources" not in yaml.safe_load(drafted)["chunks"]
     assert "left out, empty in some rows read: file_name" in drafted, drafted
+
+
+def test_a_nullable_text_beside_a_vector_keyed_by_its_chunk_does_not_make_it_inline(cli, empty_db, tmp_path):
+    empty_db.execute("""
+        CREATE TABLE passages (id bigserial PRIMARY KEY, content text NOT NULL);
+        CREATE TABLE passage_vectors (id bigserial PRIMARY KEY, passage_id bigint NOT NULL REFERENCES passages (id),
+                                      embedding vector(8), error text);
+    """)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["table"] == "passages" and raw["embeddings"]["key"] == "passage_id", out.read_text()
