@@ -313,6 +313,10 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     e_tenant = _pick(em, TENANT_NAMES, role="tenant", exclude=(e_collection.column or "",)) if not inline \
         else Guess(None, "inline")
     input_hash = _pick(em, HASH_NAMES, types=TEXT_TYPES | {"bytea"}, role="hash")
+    if input_hash.column is None:  # any other column named for a hash (khoj's hashed_value) is measured too
+        named = [c.name for c in em.columns if "hash" in c.name.lower() and c.type in TEXT_TYPES | {"bytea"}]
+        input_hash = Guess(named[0], f"column named like a hash in {em.qualified}", tuple(named[1:])) if named \
+            else input_hash
     if input_hash.column and text.column:
         input_hash, text = _measured_hash(conn, chunks, em, chunk_id.column, key.column, text, input_hash)
     model = _pick(em, MODEL_NAMES, types=TEXT_TYPES, role="model")
@@ -394,8 +398,12 @@ def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, k
             text = Guess(texts[best], f"{h} holds its SHA-256 ({measured})",
                          tuple(t for t in (text.column, *text.alternatives) if t and t != texts[best]))
         return Guess(h, f"{hashed.why}; measured: {measured}", hashed.alternatives), text
-    md5 = [t for t, (_, m) in zip(texts, pairs) if m]
+    md5 = sorted((t for t, (_, m) in zip(texts, pairs) if m), key=lambda t: -pairs[texts.index(t)][1])
     what = f"it is the MD5 of {md5[0]} in {pairs[texts.index(md5[0])][1]} of them" if md5 else "it hashes something else"
+    if md5 and pairs[texts.index(md5[0])][1] * 2 > n and md5[0] != text.column:
+        # The application hashes that text, so it is the one it embeds (khoj: hashed_value = md5(compiled)).
+        text = Guess(md5[0], f"the application's {h} is its MD5 in {pairs[texts.index(md5[0])][1]} of {n} rows read",
+                     tuple(t for t in (text.column, *text.alternatives) if t and t != md5[0]))
     return Guess(None, f"{em.name}.{h} is not the SHA-256 hex of the text (0 of {n} rows read; {what}): not an input "
                  "hash; the engine writes SHA-256 there, so it would call every row stale and overwrite the "
                  "application's values"), text

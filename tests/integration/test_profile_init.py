@@ -273,6 +273,16 @@ def test_a_hash_column_that_is_not_sha256_of_the_text_is_not_drafted_as_input_ha
     assert "rendered_hash" in out.read_text() and "MD5" in out.read_text()
 
 
+def test_the_text_an_application_hash_is_the_md5_of_is_drafted_as_the_text(cli, empty_db, tmp_path):
+    """khoj hashes and embeds ``compiled``, the second of its two texts: its MD5 column says which."""
+    _load_owned_notes(empty_db)
+    empty_db.execute("ALTER TABLE notes_note RENAME COLUMN rendered_hash TO hashed_value")
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["text"] == "rendered" and "input_hash" not in raw["embeddings"], out.read_text()
+    assert "hashed_value is its MD5 in 20 of 20 rows read" in out.read_text()
+
+
 def test_a_sha256_hash_column_of_the_text_is_drafted_as_input_hash(cli, empty_db, tmp_path):
     _load_owned_notes(empty_db)
     empty_db.execute("UPDATE notes_note SET rendered_hash = encode(sha256(convert_to(markup, 'UTF8')), 'hex')")
