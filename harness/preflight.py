@@ -157,7 +157,8 @@ def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Ou
                        f"stale and its value overwritten; leave embeddings.input_hash out (the column is the "
                        "application's own hash)")
     return verdict("input hash", collection, True, "",
-                   f"{n} stored values of {column} read, each of SHA-256 hex form" if n else f"no stored value in {column} yet")
+                   f"{n} stored values of {column} read, each of SHA-256 hex form" if n
+                   else f"no stored value of {column} read (none yet, or none the role may see)")
 
 
 def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
