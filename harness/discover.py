@@ -346,7 +346,8 @@ def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tu
     query = sql.SQL("SELECT {counts} FROM (SELECT {cols} FROM {t} LIMIT 200) AS s").format(
         counts=counts, cols=sql.SQL(", ").join(map(sql.Identifier, columns)), t=sql.Identifier(table.schema, table.name))
     try:
-        got = conn.execute(query).fetchone()
+        with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
+            got = conn.execute(query).fetchone()
     except psycopg.Error:
         return ()
     values = list(got.values()) if isinstance(got, dict) else list(got or ())
@@ -383,7 +384,8 @@ def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, k
     query = sql.SQL("SELECT count(*) AS n, {counts} FROM (SELECT {hcol} AS h, {picked} FROM {source} WHERE {hcol} IS NOT NULL "
                     "LIMIT 200) AS s").format(counts=counts, hcol=hcol, picked=picked, source=source)
     try:
-        got = conn.execute(query).fetchone()
+        with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
+            got = conn.execute(query).fetchone()
         row = list(got.values()) if isinstance(got, dict) else list(got or ())
     except psycopg.Error:
         return hashed, text
@@ -430,7 +432,8 @@ def _stored_models(conn: Conn, em: Table, vector: str, model: str | None) -> dic
                     "GROUP BY 1 ORDER BY 2 DESC LIMIT 10").format(
         m=sql.Identifier(model), t=sql.Identifier(em.schema, em.name), v=sql.Identifier(vector))
     try:
-        return {_v(r, 0): int(_v(r, 1)) for r in conn.execute(query).fetchall()}
+        with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
+            return {_v(r, 0): int(_v(r, 1)) for r in conn.execute(query).fetchall()}
     except psycopg.Error:
         return {}
 

@@ -319,3 +319,16 @@ def test_a_nullable_text_beside_a_vector_keyed_by_its_chunk_does_not_make_it_inl
     result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
     raw = yaml.safe_load(out.read_text())
     assert raw["chunks"]["table"] == "passages" and raw["embeddings"]["key"] == "passage_id", out.read_text()
+
+
+def test_a_hash_that_cannot_be_compared_with_its_text_is_not_measured_and_the_draft_goes_on(cli, empty_db, tmp_path):
+    """No foreign key: the key named after the text table joins by name only, here across types (text and bigint)."""
+    empty_db.execute("""
+        CREATE TABLE passages (id bigserial PRIMARY KEY, content text NOT NULL);
+        CREATE TABLE passage_vectors (passage_id text PRIMARY KEY, embedding vector(8), content_hash text);
+        INSERT INTO passages (content) VALUES ('one'), ('two');
+        INSERT INTO passage_vectors VALUES ('1', array_fill(0.1::real, ARRAY[8])::vector, 'abc');
+    """)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    assert result.code == 0, result.err
+    assert yaml.safe_load(out.read_text())["embeddings"]["key"] == "passage_id", out.read_text()
