@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import cast
 
 import psycopg
 
@@ -110,6 +111,7 @@ class Shape:
     stored_models: dict[str, int]
     unfilled: tuple[str, ...]  # NOT NULL columns without default the engine would leave empty
     others: tuple[str, ...] = field(default=())  # other vector columns seen
+    empty_sources: tuple[str, ...] = field(default=())  # citation columns by name, left out: empty in rows read
 
     @property
     def inline(self) -> bool:
@@ -227,15 +229,39 @@ def _pick(table: Table, names: tuple[str, ...], *, types: set[str] | None = None
     return Guess(best, f"column named like a {role} in {table.qualified}", tuple(n for _, n in found[1:]))
 
 
+# Names of columns that play another role than the embedded text (never taken as the text itself).
+_ROLE_NAMES = HASH_NAMES + MODEL_NAMES + COLLECTION_NAMES + TENANT_NAMES + DIMENSION_NAMES + SOURCE_NAMES + TIME_NAMES
+
+
+def _named(name: str, names: tuple[str, ...]) -> bool:
+    low = name.lower()
+    return any(low == n or low.endswith("_" + n) for n in names)
+
+
+def own_texts(table: Table) -> tuple[str, ...]:
+    """Unbounded text columns of the table that no role name claims: text the table holds of its own
+    (khoj's ``compiled`` and ``raw``), as opposed to a name, a title or a key (bounded ``varchar``)."""
+    return tuple(c.name for c in table.columns
+                 if c.type in ("text", "citext") and c.name not in table.primary_key
+                 and not (c.name.lower() == "id" or c.name.lower().endswith(("_id", "_key", "_uuid")))
+                 and not _named(c.name, _ROLE_NAMES))
+
+
 def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
     """The table holding the text, with the embedding table's key and the text table's id."""
     pk = em.primary_key[0] if len(em.primary_key) == 1 else None
-    if pk and _pick(em, CHUNK_TEXT_NAMES, types=TEXT_TYPES, role="text").column:
+    # An own text counts when NOT NULL: every row then holds it (khoj's `compiled`); a nullable one (an `error`
+    # beside a vector keyed by its chunk) says nothing.
+    required = [c for c in own_texts(em) if (col := em.column(c)) is not None and col.not_null]
+    if pk and (_pick(em, CHUNK_TEXT_NAMES, types=TEXT_TYPES, role="text").column or required):
         # A vector stored beside its own text embeds that text: what it references is a document or a page (a
-        # path, a checksum, the whole body), not the chunk (Supabase's page sections, the AI SDK's embeddings).
+        # path, a checksum, the whole body), not the chunk (Supabase's page sections, the AI SDK's embeddings),
+        # or its owner (khoj's entries reference their user, an agent and the whole file).
         why = "inline: the vector column is beside its own text"
         return em, Guess(pk, why), Guess(pk, why)
     for column, rschema, rname, rcolumn in _foreign_keys(conn, em):
+        if _named(column, TENANT_NAMES):
+            continue  # the row's owner (a user, a tenant), not the text the vector embeds
         ref = table(rschema, rname)
         if any(c.type in TEXT_TYPES for c in ref.columns):
             why = f"foreign key {em.name}.{column} -> {rname}.{rcolumn}"
@@ -269,15 +295,33 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     inline = chunks.qualified == em.qualified
     vectors = tuple(c.name for c in em.columns if c.type in VECTOR_TYPES)
     text = _pick(chunks, TEXT_NAMES, types=TEXT_TYPES, role="text")
+    own = own_texts(chunks)
+    if own and not _pick(chunks, CHUNK_TEXT_NAMES, types=TEXT_TYPES, role="text").column:
+        # No column is named like a chunk's text: the table's own unbounded texts come before a name or a title.
+        text = Guess(own[0], f"the unbounded text columns of {chunks.qualified} (no column is named like a chunk "
+                     "text); check which one the application embeds",
+                     tuple(dict.fromkeys(n for n in (*own[1:], text.column, *text.alternatives) if n)))
     collection = _pick(chunks, COLLECTION_NAMES, role="collection")
     tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
-    sources = tuple(c.name for c in chunks.columns
-                    if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+    named_sources = tuple(c.name for c in chunks.columns
+                          if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+    # verify's citations want every source field of a returned row filled: a column empty in rows read (khoj's
+    # url and file_name, set only for some kinds of entry) is no citation column.
+    empty = _empty_in_some_row(conn, chunks, named_sources)
+    sources = tuple(c for c in named_sources if c not in empty)
     e_collection = _pick(em, COLLECTION_NAMES, role="collection") if not inline else Guess(None, "inline")
     e_tenant = _pick(em, TENANT_NAMES, role="tenant", exclude=(e_collection.column or "",)) if not inline \
         else Guess(None, "inline")
     input_hash = _pick(em, HASH_NAMES, types=TEXT_TYPES | {"bytea"}, role="hash")
+    if input_hash.column is None:  # any other column named for a hash (khoj's hashed_value) is measured too
+        named = [c.name for c in em.columns if "hash" in c.name.lower() and c.type in TEXT_TYPES | {"bytea"}]
+        input_hash = Guess(named[0], f"column named like a hash in {em.qualified}", tuple(named[1:])) if named \
+            else input_hash
+    if input_hash.column and text.column:
+        input_hash, text = _measured_hash(conn, chunks, em, chunk_id.column, key.column, text, input_hash)
     model = _pick(em, MODEL_NAMES, types=TEXT_TYPES, role="model")
+    if model.column is None:
+        model = _model_elsewhere(conn, em, model)
     dims = _pick(em, DIMENSION_NAMES, types={"integer", "smallint", "bigint"}, role="dimensions")
     times = tuple(c.name for c in em.columns if c.name.lower() in TIME_NAMES)
     filled = {key.column, vc.column, input_hash.column, model.column, dims.column, e_collection.column,
@@ -287,7 +331,95 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, _stored_models(conn, em, vc.column, model.column), unfilled,
-                 tuple(o for o in others) if len(vectors) > 1 or others else ())
+                 tuple(o for o in others) if len(vectors) > 1 or others else (), empty)
+
+
+def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns that are NULL or empty in some of the table's first 200 rows (none when it has no rows)."""
+    from psycopg import sql
+
+    if not columns:
+        return ()
+    counts = sql.SQL(", ").join(
+        sql.SQL("count(*) FILTER (WHERE s.{c} IS NULL OR s.{c}::text = '') AS {a}").format(
+            c=sql.Identifier(c), a=sql.Identifier(f"e{i}")) for i, c in enumerate(columns))
+    query = sql.SQL("SELECT {counts} FROM (SELECT {cols} FROM {t} LIMIT 200) AS s").format(
+        counts=counts, cols=sql.SQL(", ").join(map(sql.Identifier, columns)), t=sql.Identifier(table.schema, table.name))
+    try:
+        with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
+            got = conn.execute(query).fetchone()
+    except psycopg.Error:
+        return ()
+    values = list(got.values()) if isinstance(got, dict) else list(got or ())
+    return tuple(c for c, n in zip(columns, values) if n)
+
+
+def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, key: str | None, text: Guess,
+                   hashed: Guess) -> tuple[Guess, Guess]:
+    """The hash column is an input hash only if it holds the SHA-256 hex of the text (what the engine writes there):
+    measured on up to 200 rows against each candidate text. An application's MD5 (khoj's ``hashed_value``) would
+    be called stale on every row and overwritten. Returns the hash guess and the text guess (the text it hashes)."""
+    from psycopg import sql
+
+    h = cast(str, hashed.column)
+    texts = [t for t in (text.column, *text.alternatives) if t and (c := chunks.column(t)) and c.type in TEXT_TYPES][:4]
+    inline = chunks.qualified == em.qualified
+    if not inline and not (chunk_id and key):
+        return hashed, text
+    binary = (hc := em.column(h)) is not None and hc.type == "bytea"
+    hcol = sql.SQL("encode(e.{}, 'hex')" if binary else "e.{}::text").format(
+        sql.Identifier(h))
+    counts = sql.SQL(", ").join(
+        sql.SQL("count(*) FILTER (WHERE s.h = encode(sha256(convert_to(s.{t}, 'UTF8')), 'hex')) AS {sha}, "
+                "count(*) FILTER (WHERE s.h = md5(s.{t})) AS {md5}").format(
+                    t=sql.Identifier(f"t{i}"), sha=sql.Identifier(f"sha{i}"), md5=sql.Identifier(f"md5{i}"))
+        for i in range(len(texts)))
+    side = "e" if inline else "c"
+    picked = sql.SQL(", ").join(sql.SQL(side + ".{} AS {}").format(sql.Identifier(t), sql.Identifier(f"t{i}"))
+                                for i, t in enumerate(texts))
+    source = (sql.SQL("{} AS e").format(sql.Identifier(em.schema, em.name)) if inline else
+              sql.SQL("{} AS e JOIN {} AS c ON c.{} = e.{}").format(
+                  sql.Identifier(em.schema, em.name), sql.Identifier(chunks.schema, chunks.name),
+                  sql.Identifier(cast(str, chunk_id)), sql.Identifier(cast(str, key))))
+    query = sql.SQL("SELECT count(*) AS n, {counts} FROM (SELECT {hcol} AS h, {picked} FROM {source} WHERE {hcol} IS NOT NULL "
+                    "LIMIT 200) AS s").format(counts=counts, hcol=hcol, picked=picked, source=source)
+    try:
+        with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
+            got = conn.execute(query).fetchone()
+        row = list(got.values()) if isinstance(got, dict) else list(got or ())
+    except psycopg.Error:
+        return hashed, text
+    n, pairs = int(row[0]), [(int(row[1 + 2 * i]), int(row[2 + 2 * i])) for i in range(len(texts))]
+    if n == 0:
+        return Guess(h, hashed.why + "; not measured (no row holds a hash): it must be the SHA-256 hex of the text",
+                     hashed.alternatives), text
+    best = max(range(len(texts)), key=lambda i: pairs[i][0])
+    if pairs[best][0]:
+        measured = f"{pairs[best][0]} of {n} rows read hold the SHA-256 of {texts[best]}"
+        if texts[best] != text.column:  # the hash says which text the vectors were made from
+            text = Guess(texts[best], f"{h} holds its SHA-256 ({measured})",
+                         tuple(t for t in (text.column, *text.alternatives) if t and t != texts[best]))
+        return Guess(h, f"{hashed.why}; measured: {measured}", hashed.alternatives), text
+    md5 = sorted((t for t, (_, m) in zip(texts, pairs) if m), key=lambda t: -pairs[texts.index(t)][1])
+    what = f"it is the MD5 of {md5[0]} in {pairs[texts.index(md5[0])][1]} of them" if md5 else "it hashes something else"
+    if md5 and pairs[texts.index(md5[0])][1] * 2 > n and md5[0] != text.column:
+        # The application hashes that text, so it is the one it embeds (khoj: hashed_value = md5(compiled)).
+        text = Guess(md5[0], f"the application's {h} is its MD5 in {pairs[texts.index(md5[0])][1]} of {n} rows read",
+                     tuple(t for t in (text.column, *text.alternatives) if t and t != md5[0]))
+    return Guess(None, f"{em.name}.{h} is not the SHA-256 hex of the text (0 of {n} rows read; {what}): not an input "
+                 "hash; the engine writes SHA-256 there, so it would call every row stale and overwrite the "
+                 "application's values"), text
+
+
+def _model_elsewhere(conn: Conn, em: Table, model: Guess) -> Guess:
+    """No model column, but a foreign key that names the model in another table (khoj's ``search_model_id``)."""
+    for column, _schema, rname, _key in _foreign_keys(conn, em):
+        if "model" not in column.lower():
+            continue
+        return Guess(None, f"{model.why}; the model is named in another table: {em.name}.{column} -> {rname}: the "
+                     "harness reads only a model column of this table, so the stored vectors' model is unknown unless "
+                     f"embeddings.model_value states it; a backfill leaves {column} as it is")
+    return model
 
 
 def _stored_models(conn: Conn, em: Table, vector: str, model: str | None) -> dict[str, int]:
@@ -300,7 +432,8 @@ def _stored_models(conn: Conn, em: Table, vector: str, model: str | None) -> dic
                     "GROUP BY 1 ORDER BY 2 DESC LIMIT 10").format(
         m=sql.Identifier(model), t=sql.Identifier(em.schema, em.name), v=sql.Identifier(vector))
     try:
-        return {_v(r, 0): int(_v(r, 1)) for r in conn.execute(query).fetchall()}
+        with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
+            return {_v(r, 0): int(_v(r, 1)) for r in conn.execute(query).fetchall()}
     except psycopg.Error:
         return {}
 

@@ -127,16 +127,51 @@ def defaults_outcome(conn: Conn, target: Target, collection: str | None, *, mode
                    "; ".join(problems) or shown)
 
 
+SHA256_HEX = "^[0-9a-f]{64}$"  # what the engine writes into embeddings.input_hash (harness.hashing.text_hash)
+
+
+def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome | None:
+    """Does ``embeddings.input_hash`` hold what the engine writes there (SHA-256 hex of the text)?
+
+    Measured on up to 1,000 stored values: an application's own hash (khoj's ``hashed_value`` is the MD5 of the
+    text) never equals the engine's, so every row would be counted stale and its value overwritten, breaking the
+    application's own lookups. None when the profile names no input hash."""
+    em = target.profile.embeddings
+    if not em.input_hash:
+        return None
+    h = sql.SQL("{}::text").format(target.e(em.input_hash))
+    query = sql.SQL(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE s.h !~ {form}) AS bad, count(*) FILTER (WHERE s.h = md5(s.t)) AS md5 "
+        "FROM (SELECT {h} AS h, {t} AS t FROM {j} WHERE {w} AND {e} IS NOT NULL LIMIT 1000) AS s").format(
+            form=sql.Literal(SHA256_HEX), h=h, t=target.text, j=target.join(),
+            w=target.chunk_filter(collection_param=collection is not None), e=target.e(em.input_hash))
+    with conn.transaction():  # a failed read must not end the caller's transaction
+        row = conn.execute(query, {"collection": collection}).fetchone()
+    values = [row[k] for k in ("n", "bad", "md5")] if isinstance(row, dict) else list(row or (0, 0, 0))
+    n, bad, md5 = (int(v) for v in values)
+    column = f"{em.table}.{em.input_hash}"
+    if bad:
+        what = f"; {md5} are the MD5 of the text" if md5 else ""
+        return verdict("input hash", collection, False, f"{column} holding the SHA-256 hex of the text (what the engine writes)",
+                       f"{bad} of {n} stored values read are not SHA-256 hex{what}: every such row would be counted "
+                       f"stale and its value overwritten; leave embeddings.input_hash out (the column is the "
+                       "application's own hash)")
+    return verdict("input hash", collection, True, "",
+                   f"{n} stored values of {column} read, each of SHA-256 hex form" if n
+                   else f"no stored value of {column} read (none yet, or none the role may see)")
+
+
 def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
               dims: int | None = None, into: str | None = None, copies: bool | None = None) -> list[Outcome]:
-    """What scope prints and the engine requires before writing (catalog reads and EXPLAIN only).
+    """What scope prints and the engine requires before writing (catalog reads, EXPLAIN, and a sample of stored hashes).
 
     ``into``: the new collection of an --into run; ``copies``: whether chunks will be copied into it (default: yes).
     """
     outcomes = [not_null_outcome(conn, target, collection)]
     shape = into_shape_outcome(target, collection, into) if into else None
     copies = bool(into) if copies is None else copies
-    for extra in (shape, defaults_outcome(conn, target, collection, model=model, dims=dims),
+    for extra in (shape, input_hash_outcome(conn, target, collection),
+                  defaults_outcome(conn, target, collection, model=model, dims=dims),
                   into_key_outcome(conn, target, collection) if copies and shape is None else None):
         if extra is not None:
             outcomes.append(extra)

@@ -139,10 +139,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.value("chunks.collection_name", "collection_name", ch.name,
                 f"no collection column: the whole table is one collection, named after it ({shape.collection.why})")
     w.guess("chunks.tenant", "tenant", shape.tenant, required=False)
+    left_out = (f"; left out, empty in some rows read: {', '.join(shape.empty_sources)}" if shape.empty_sources else "")
     if shape.sources:
-        w.value("chunks.sources", "sources", list(shape.sources), "guess: citation columns by name")
+        w.value("chunks.sources", "sources", list(shape.sources), "guess: citation columns by name" + left_out)
     else:
-        w.comment("sources: (none found: no url/source/title column; spot queries cannot expect a citation)", 2)
+        w.comment("sources: (none found: no url/source/title column" + (left_out or "")
+                  + "; spot queries cannot expect a citation)", 2)
 
     w.section("embeddings")
     if not shape.inline:

@@ -96,6 +96,16 @@ def stored_models(conn: Conn, target: Target, collection: str) -> dict[str, int]
     return {r["model"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}
 
 
+def stored_dimensions(conn: Conn, target: Target, collection: str) -> dict[str, int]:
+    """Stored vectors of the collection by dimension (as text, so tenants' views add up with ``rls.across``).
+
+    What an untyped ``vector`` column (Django's ``VectorField(dimensions=None)``) holds: it takes any dimension,
+    so only the rows say which."""
+    query = sql.SQL("SELECT vector_dims({v}::vector)::text AS d, count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL "
+                    "GROUP BY 1").format(v=target.vector, j=target.join(), w=target.chunk_filter())
+    return {r["d"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}
+
+
 def model_switch(stored: dict[str, int], model: str, collection: str, *, into: str | None = None,
                  approve: bool = False) -> str | None:
     """The one model-switch rule: the refusal text, or None when writing ``model`` may go ahead.

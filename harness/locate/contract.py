@@ -542,10 +542,22 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
 
 def _django_settings(workdir: Path) -> list[Path]:
     """The settings module manage.py names (DJANGO_SETTINGS_MODULE): Django loads it before any command, so the
-    database and provider it reads are the command's."""
+    database and provider it reads are the command's. The module may be rooted above the working folder (khoj's
+    manage.py sits in ``src/khoj`` and names ``khoj.app.settings``): the folders above it, while they are packages,
+    are tried too (the first one without ``__init__.py`` is where Python imports the package from)."""
     data = read(workdir / "manage.py")
     m = re.search(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""", data.decode("utf-8", "replace")) if data else None
-    return _module_files(m.group(1), workdir) or _module_files(m.group(1) + ".__init__", workdir) if m else []
+    if not m:
+        return []
+    folders, here = [workdir], workdir
+    while (here / "__init__.py").is_file() and here.parent != here:
+        here = here.parent
+        folders.append(here)
+    for folder in folders:
+        found = _module_files(m.group(1), folder) or _module_files(m.group(1) + ".__init__", folder)
+        if found:
+            return found
+    return []
 
 
 def _module_files(module: str, workdir: Path) -> list[Path]:

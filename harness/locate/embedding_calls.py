@@ -39,7 +39,8 @@ _OPENAI_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/v1/embeddings)[^'"`\n
 # (``new OpenAIApi(...).createEmbedding``): 2023's templates still run the older two.
 _OPENAI = re.compile(r"""\b(?P<name>embeddings\s*\.\s*create|Embedding\s*\.\s*create|createEmbedding)\s*\(""")
 _OPENAI_MODEL_KW = re.compile(r"""\b(?:model|engine|deployment_id)\s*[=:]\s*""")  # Azure's openai<1 names an engine
-_ST = re.compile(r"""\b(?P<name>SentenceTransformer|CrossEncoder|TextEmbedding)\s*\(""")
+# A CrossEncoder (sentence-transformers' reranker) scores (query, passage) pairs and makes no vector: not listed.
+_ST = re.compile(r"""\b(?P<name>SentenceTransformer|TextEmbedding)\s*\(""")
 _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
 _OLLAMA_CALL = re.compile(r"""\b(?P<name>\w+)\s*\.\s*(?P<fn>embed|embeddings)\s*\(""")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .contract import Contract, make_recipes
+from .embedding_calls import has_calls
 
 _MAIN = re.compile(rb"""if\s+__name__\s*==\s*['"]__main__['"]""")
 _BACKFILLISH = re.compile(r"backfill|embed|vectori[sz]e|reindex|ingest", re.I)
@@ -120,8 +121,8 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
         return None
     p = PurePosixPath(rel)
     if p.parent.name == "commands" and p.parent.parent.name == "management" and p.suffix == ".py":
-        if not _BACKFILLISH.search(p.stem):
-            return None
+        if not _BACKFILLISH.search(p.stem) and not has_calls(data.decode("utf-8", "replace")):
+            return None  # neither its name nor its code says it embeds (khoj's change_default_model does embed)
         manage = next((q for q in p.parents if (root / q / "manage.py").is_file()), None)
         if manage is not None:
             return Entrypoint(rel, "django-command", p.stem, f"python manage.py {p.stem}", str(manage))

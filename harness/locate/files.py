@@ -67,9 +67,21 @@ def read(path: Path | str) -> bytes | None:
     return data
 
 
-def is_doc(rel: str) -> bool:
+def is_doc(rel: str, packages: frozenset[str] = frozenset()) -> bool:
+    """Docs by suffix, or by a folder named like docs (``notes/``, ``plans/``) unless the file is code of a Python
+    package there (``packages``: folders holding an ``__init__.py``): a Django app named ``notes`` is code."""
     low = rel.lower()
-    return low.endswith(DOC_SUFFIXES) or ("/" in low and bool(DOC_DIRS.intersection(low.split("/")[:-1])))
+    if low.endswith(DOC_SUFFIXES):
+        return True
+    folder = rel.rsplit("/", 1)[0] if "/" in rel else ""
+    if folder in packages and low.endswith(CODE_SUFFIXES):
+        return False
+    return "/" in low and bool(DOC_DIRS.intersection(low.split("/")[:-1]))
+
+
+def python_packages(files: list[str]) -> frozenset[str]:
+    """The folders of a file list that hold an ``__init__.py``."""
+    return frozenset(f.rsplit("/", 1)[0] for f in files if f.endswith("/__init__.py"))
 
 
 _TEST_DIRS = frozenset({"tests", "test", "__tests__", "spec", "specs", "e2e", "testing", "__mocks__", "fixtures"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ def contract_for_profile(settings: Settings) -> Contract | None:
     if not b.command:
         return None
     workdir = Path(b.workdir or ".")
-    return command_contract(b.command, workdir, _root_of(workdir))
+    line = " ".join([b.command, *(shlex.quote(a) for a in b.args)])  # backfill.args are given flags too
+    return command_contract(line, workdir, _root_of(workdir))
 
 
 def contract_for_command(settings: Settings, command: BackfillCommand | None) -> Contract | None:
@@ -87,12 +89,24 @@ def check_contract(settings: Settings, collection: str, into: str | None = None,
     if not b.embeds_in_process:
         outcomes.append(_provider(settings, contract, given, collection))
     outcomes.append(_model(settings, contract, given, collection))
+    if contract.required_flags:
+        outcomes.append(_required_flags(contract, collection))
     assumptions.append(f"the backfill command's contract, read from {', '.join(contract.files[:4]) or 'its command'}: "
                        f"{contract.text()}")
     for o in outcomes:
         if o.status == UNPROVEN:
             assumptions.append(f"{o.check}: unknown ({o.note})")
     return ContractCheck(contract, tuple(outcomes), tuple(assumptions))
+
+
+def _required_flags(c: Contract, collection: str) -> Outcome:
+    """Flags the command's parser requires: without them it stops before it starts (argparse exits 2)."""
+    name = "command's required flags"
+    missing = [f for f in c.required_flags if f not in c.given_flags]
+    if missing:
+        return _fail(name, collection, f"pass {', '.join(missing)} in backfill.command (or backfill.args)",
+                     f"the command requires {', '.join(missing)}, which it is not given")
+    return verdict(name, collection, True, "", f"it is given {', '.join(c.required_flags)}")
 
 
 class _Given:

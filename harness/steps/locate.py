@@ -139,6 +139,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     all_terms = tuple(dict.fromkeys([*DEFAULT_TERMS, *terms]))
     pattern = re.compile(b"|".join(re.escape(t.encode()) for t in all_terms))
     files, source = filesmod.list_files(root)
+    packages = filesmod.python_packages(files)
     by_cat: dict[str, list[FileHits]] = {c: [] for c in CATEGORIES}
     entrypoints: list[Entrypoint] = []
     declarations: list[VectorDeclaration] = []
@@ -151,7 +152,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         if data is None:
             continue
         name = rel.rsplit("/", 1)[-1]
-        doc = filesmod.is_doc(rel)
+        doc = filesmod.is_doc(rel, packages)
         if not doc and filesmod.is_test(rel):
             continue
         if not doc and name.endswith(".py") and (b"db_table" in data or b"AlterModelTable" in data):

@@ -17,7 +17,7 @@ from ..preflight import preflight
 from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import UNKNOWN_MODEL, list_collections, model_switch, other_models, stored_models
+from ..state import UNKNOWN_MODEL, list_collections, model_switch, other_models, stored_dimensions, stored_models
 from ..target import Target
 from .common import BackfillCommand
 from .contract_check import check_contract as contract_of
@@ -44,7 +44,7 @@ class ScopeResult:
     checks: tuple[Outcome, ...]
     counts: dict[str, Any] = field(default_factory=dict)
     stored_models: dict[str, int] = field(default_factory=dict)
-    dimensions: dict[str, int | None] = field(default_factory=dict)
+    dimensions: dict[str, Any] = field(default_factory=dict)  # profile, column, model; stored (by dimension) if untyped
     refusal: str | None = None
     approve_model_change: bool = False
 
@@ -162,6 +162,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     stored: dict[str, int] = {}
     written: dict[str, int] = {}
     dims: dict[str, int | None] = {"profile": settings.dimensions, "column": None, "model": None}
+    stored_dims: dict[str, int] | None = None  # measured where the column declares no dimension
     refusal: str | None = None
 
     def check(name: str, ok: bool, found: str, expected: str = "") -> None:
@@ -184,6 +185,10 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             stored = rls.across(conn, target.profile, tenants, lambda: stored_models(conn, target, collection))
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None
+        measured = into if into and into in known else collection
+        if row is not None and dims["column"] is None and measured in known:
+            # An untyped column takes any dimension: what it holds is measured, not declared.
+            stored_dims = rls.across(conn, target.profile, tenants, lambda: stored_dimensions(conn, target, measured))
         # Preflight: NOT NULL columns left empty, defaults, write path, --into shape, row-level security.
         checks += preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
                             copies=bool(into) and into not in known)
@@ -205,7 +210,8 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     if contract is not None:
         checks += contract.outcomes
     provider_ok = check_provider and _check_provider(settings, checks, dims, probe_retries, target_collection)
-    _check_dimensions(checks, dims, provider_ok, target_collection)
+    _check_dimensions(checks, dims, provider_ok, target_collection, stored_dims)
+    shown_dims: dict[str, Any] = {**dims, **({"stored": stored_dims} if stored_dims is not None else {})}
 
     unknown = written.get(UNKNOWN_MODEL, 0)
     if unknown:
@@ -227,7 +233,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
                 assumptions.append(f"model change approved: {shown} -> {settings.model}, replaced in place in "
                                    f"{collection!r}")
     return ScopeResult(objective, collection, target_collection, settings.model, inputs_of(settings, collection, target_collection),
-                       tuple(assumptions), tuple(checks), counts, stored, dims, refusal, approve_model_change)
+                       tuple(assumptions), tuple(checks), counts, stored, shown_dims, refusal, approve_model_change)
 
 
 def _check_provider(settings: Settings, checks: list[Outcome], dims: dict[str, int | None], retries: int,
@@ -252,13 +258,25 @@ def _check_provider(settings: Settings, checks: list[Outcome], dims: dict[str, i
         return False
 
 
-def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provider_ok: bool, collection: str) -> None:
+def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provider_ok: bool, collection: str,
+                      stored: dict[str, int] | None = None) -> None:
     known = {k: v for k, v in dims.items() if v is not None}
     shown = ", ".join(f"{k} {v}" for k, v in dims.items() if v is not None)
-    if not provider_ok and len(known) < 2:
+    if stored:
+        shown += (", " if shown else "") + "stored " + ", ".join(f"{d} ({n} vectors)" for d, n in sorted(stored.items()))
+    expected = next(iter(set(known.values()))) if len(set(known.values())) == 1 else None
+    odd = {d: n for d, n in (stored or {}).items() if expected is not None and int(d) != expected}
+    if not provider_ok and len(known) < 2 and not odd:
         return
     if len(set(known.values())) > 1:
         checks.append(verdict("dimensions agree", collection, False, "one dimension",
                               f"model, vector column and profile disagree ({shown})"))
+    elif odd:
+        # The untyped column holds vectors the model cannot have made: the app's queries fail on them
+        # ("different vector dimensions"), and no count of missing, stale or other-model rows includes them.
+        listed = ", ".join(f"{n} stored vectors of {d} dimensions" for d, n in sorted(odd.items()))
+        checks.append(verdict("dimensions agree", collection, False, f"every stored vector of {expected} dimensions",
+                              f"{listed} in an untyped vector column ({shown}); re-embed them: backfill-harness "
+                              "verify lists them in offenders.jsonl (check dimensions), then backfill --keys-from it"))
     else:
         checks.append(verdict("dimensions agree", collection, True, "", shown or "none declared"))

@@ -1,5 +1,7 @@
 """profile init: a commented draft profile from the database and the repository, refused while anything is TODO."""
 
+from pathlib import Path
+
 import yaml
 
 from harness.profile import load_profile
@@ -218,3 +220,115 @@ def test_rls_that_applies_to_the_connecting_role_is_said(cli, empty_db, tmp_path
         assert "the connecting role bypasses it" in (tmp_path / "owner.yaml").read_text()
     finally:
         empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+OWNED_NOTES = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "django-owned-notes"
+
+
+def _load_owned_notes(db, rows: int = 20) -> None:
+    """khoj's shape (tests/fixtures/repos/django-owned-notes): inline untyped vector beside texts named `markup` and
+    `rendered`, foreign keys to the owner, an assistant and the source file, the model in another table, MD5 hashes."""
+    db.execute((OWNED_NOTES / "schema.sql").read_text())
+    db.execute(f"""
+        INSERT INTO notes_owner (password, username, first_name, last_name, email)
+          VALUES ('x', 'alice', 'Alice', 'A', 'a@example.org'), ('x', 'bob', 'Bob', 'B', 'b@example.org');
+        INSERT INTO notes_assistant (name, personality) VALUES ('helper', 'A long and friendly personality text.');
+        INSERT INTO notes_modelconfig (label, encoder) VALUES ('default', 'small-encoder');
+        INSERT INTO notes_sourcefile (file_name, full_text) VALUES ('garden.org', 'The whole file about gardens.');
+        INSERT INTO notes_note (owner_id, assistant_id, embedding, markup, rendered, file_name, rendered_hash,
+                                model_config_id, source_file_id)
+          SELECT 1 + g % 2, NULL, array_fill(0.1::real, ARRAY[8])::vector, '* note ' || g,
+                 'Note ' || g || ' about the garden.', 'garden.org', md5('Note ' || g || ' about the garden.'), 1, 1
+          FROM generate_series(1, {rows}) g;
+    """)
+
+
+def _init_notes(cli, db, tmp_path):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", OWNED_NOTES, "--database-url", db.dsn, "--output", out,
+                 "--model", "hash-embed:8", "--json")
+    return result, out
+
+
+def test_a_vector_beside_texts_no_name_list_knows_is_inline_not_its_owners_table(cli, empty_db, tmp_path):
+    """khoj's Entry: the user foreign key names the owner (a tenant), not the text that the vector embeds."""
+    _load_owned_notes(empty_db)
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    assert result.code == 0, result.err
+    profile = load_profile(out, env={})
+    assert profile.inline and profile.chunks.table == "notes_note", out.read_text()
+    assert profile.chunks.text in (("markup",), ("rendered",)) and profile.chunks.tenant == "owner_id"
+    drafted = out.read_text()
+    assert "markup" in drafted and "rendered" in drafted  # the other text is named as the alternative
+
+
+def test_a_hash_column_that_is_not_sha256_of_the_text_is_not_drafted_as_input_hash(cli, empty_db, tmp_path):
+    """The engine writes SHA-256 into embeddings.input_hash: an application's MD5 there would be called stale and
+    overwritten. The draft measures the stored values before naming a column."""
+    _load_owned_notes(empty_db)
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    raw = yaml.safe_load(out.read_text())
+    assert "input_hash" not in raw["embeddings"], out.read_text()
+    assert "rendered_hash" in out.read_text() and "MD5" in out.read_text()
+
+
+def test_the_text_an_application_hash_is_the_md5_of_is_drafted_as_the_text(cli, empty_db, tmp_path):
+    """khoj hashes and embeds ``compiled``, the second of its two texts: its MD5 column says which."""
+    _load_owned_notes(empty_db)
+    empty_db.execute("ALTER TABLE notes_note RENAME COLUMN rendered_hash TO hashed_value")
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["text"] == "rendered" and "input_hash" not in raw["embeddings"], out.read_text()
+    assert "hashed_value is its MD5 in 20 of 20 rows read" in out.read_text()
+
+
+def test_a_sha256_hash_column_of_the_text_is_drafted_as_input_hash(cli, empty_db, tmp_path):
+    _load_owned_notes(empty_db)
+    empty_db.execute("UPDATE notes_note SET rendered_hash = encode(sha256(convert_to(markup, 'UTF8')), 'hex')")
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["text"] == "markup" and raw["embeddings"]["input_hash"] == "rendered_hash", out.read_text()
+
+
+def test_a_model_named_through_a_foreign_key_is_said(cli, empty_db, tmp_path):
+    _load_owned_notes(empty_db)
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    drafted = out.read_text()
+    assert "model_config_id -> notes_modelconfig" in drafted and "model_value" in drafted, drafted
+
+
+def test_a_citation_column_empty_in_some_rows_is_left_out_and_said(cli, empty_db, tmp_path):
+    """verify's citations want every source field of a returned row filled: khoj's url is NULL for local files."""
+    _load_owned_notes(empty_db)
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    assert yaml.safe_load(out.read_text())["chunks"]["sources"] == ["file_name"]
+    empty_db.execute("UPDATE notes_note SET file_name = NULL WHERE id % 2 = 0")
+    result, out = _init_notes(cli, empty_db, tmp_path / "again")
+    drafted = out.read_text()
+    assert "sources" not in yaml.safe_load(drafted)["chunks"]
+    assert "left out, empty in some rows read: file_name" in drafted, drafted
+
+
+def test_a_nullable_text_beside_a_vector_keyed_by_its_chunk_does_not_make_it_inline(cli, empty_db, tmp_path):
+    empty_db.execute("""
+        CREATE TABLE passages (id bigserial PRIMARY KEY, content text NOT NULL);
+        CREATE TABLE passage_vectors (id bigserial PRIMARY KEY, passage_id bigint NOT NULL REFERENCES passages (id),
+                                      embedding vector(8), error text);
+    """)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["table"] == "passages" and raw["embeddings"]["key"] == "passage_id", out.read_text()
+
+
+def test_a_hash_that_cannot_be_compared_with_its_text_is_not_measured_and_the_draft_goes_on(cli, empty_db, tmp_path):
+    """No foreign key: the key named after the text table joins by name only, here across types (text and bigint)."""
+    empty_db.execute("""
+        CREATE TABLE passages (id bigserial PRIMARY KEY, content text NOT NULL);
+        CREATE TABLE passage_vectors (passage_id text PRIMARY KEY, embedding vector(8), content_hash text);
+        INSERT INTO passages (content) VALUES ('one'), ('two');
+        INSERT INTO passage_vectors VALUES ('1', array_fill(0.1::real, ARRAY[8])::vector, 'abc');
+    """)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    assert result.code == 0, result.err
+    assert yaml.safe_load(out.read_text())["embeddings"]["key"] == "passage_id", out.read_text()

@@ -326,3 +326,25 @@ def test_env_names_map_to_placeholders_by_pattern(name, placeholder):
     from harness.locate.config import placeholder_for
 
     assert placeholder_for(name) == placeholder
+
+
+NOTES_APP = "django-owned-notes/src/notesapp"
+
+
+def test_a_required_flag_the_command_does_not_pass_fails_naming_it():
+    """khoj's change_default_model requires --search_model_id: run without it, argparse stops it before it starts."""
+    result = check_contract(settings_for(NOTES_APP, "python manage.py switch_encoder --apply"), "c", caller_env={})
+    flags = outcome(result, "command's required flags")
+    assert flags.status == FAIL and not result.ok
+    assert "--config_id" in flags.found and "--config_id" in flags.expected
+
+
+def test_a_required_flag_given_in_the_command_passes():
+    result = check_contract(settings_for(NOTES_APP, "python manage.py switch_encoder --config_id 1 --apply"), "c",
+                            caller_env={})
+    assert outcome(result, "command's required flags").status == PASS
+
+
+def test_a_required_flag_given_in_backfill_args_passes():
+    settings = settings_for(NOTES_APP, "python manage.py switch_encoder", extra="args: ['--config_id', '1']")
+    assert outcome(check_contract(settings, "c", caller_env={}), "command's required flags").status == PASS

@@ -269,3 +269,35 @@ def test_a_vector_parameter_of_a_sql_function_is_no_column_of_the_table_before_i
         "returns table (id bigint, similarity float) language sql as $$\n"
         "  select id, (sections.embedding <#> embedding) * -1 from sections limit match_count;\n$$;\n")})
     assert [(d.line, d.table, d.column) for d in result.declarations] == [(4, "sections", "embedding")]
+
+
+def test_a_cross_encoder_is_a_reranker_not_an_embedding_call(found):
+    """khoj loads a CrossEncoder beside its SentenceTransformer: it scores pairs and makes no vector, and its
+    model is not the embedding model."""
+    got = calls(found("django-owned-notes"))
+    assert ("src/notesapp/notes/encoders.py", "sentence-transformers", "small-encoder", None, None, None) in got
+    assert not any(model == "tiny-reranker" for _, _, model, *_ in got)
+    assert [c.name for c in found("django-owned-notes").embedding_calls] == ["SentenceTransformer"]
+
+
+def test_a_management_command_that_embeds_is_an_entrypoint_whatever_its_name(found):
+    """khoj's ``change_default_model`` re-embeds every entry; nothing in its name says so."""
+    commands = {e.command: e for e in found("django-owned-notes").entrypoints}
+    assert "python manage.py switch_encoder" in commands
+    assert commands["python manage.py switch_encoder"].workdir == "src/notesapp"
+    assert "python manage.py prune_files" not in commands  # a command that embeds nothing is no entrypoint
+
+
+def test_a_python_package_in_a_folder_named_like_docs_is_code(found):
+    """A Django app named ``notes`` is code: its models declare the schema and its commands are entrypoints."""
+    result = found("django-owned-notes")
+    assert ("src/notesapp/notes/models.py", "notes_note", "embedding", None, "django") in decls(result)
+    assert not any(d["path"].startswith("src/notesapp/notes/") for d in (h.as_dict() if hasattr(h, "as_dict") else h.__dict__
+                                                            for h in result.docs))
+
+
+def test_the_settings_module_of_a_manage_py_inside_its_package_is_read(found):
+    """khoj's manage.py sits in src/khoj and names khoj.app.settings: the package is rooted above the folder the
+    command runs in, and the database the command uses is read there (POSTGRES_HOST, ...)."""
+    command = next(e for e in found("django-owned-notes").entrypoints if e.name == "switch_encoder")
+    assert {"POSTGRES_DB", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD"} <= set(command.env)
