@@ -13,7 +13,7 @@ from typing import cast
 
 from psycopg import sql
 
-from .profile import DISTANCES, Profile, SourceTable
+from .profile import DISTANCES, Profile, SourceTable, json_field
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
 HASH_SQL_DOC = "encode(sha256(convert_to(text, 'UTF8')), 'hex')"
@@ -45,6 +45,13 @@ class Target:
     def c(self, column: str) -> sql.Composable:
         return sql.Identifier("c", column)
 
+    def field(self, name: str) -> sql.Composable:
+        """A chunk field as text: a column, or ``column->>key`` for a key of a JSON column (NULL when absent)."""
+        column, key = json_field(name)
+        if key is None:
+            return sql.SQL("{}::text").format(self.c(column))
+        return sql.SQL("({}->>{})").format(self.c(column), sql.Literal(key))
+
     def e(self, column: str) -> sql.Composable:
         return sql.Identifier(self.emb_alias, column)
 
@@ -72,9 +79,11 @@ class Target:
             return pgai_embed_text(self.c(ch.text[0]), ch.schema, ch.table, sql.Identifier(src.schema, src.table),
                                    sql.Identifier(src.key), self.c(src.key))
         if len(ch.text) == 1:
-            return sql.SQL("coalesce({}::text, '')").format(self.c(ch.text[0]))
+            return sql.SQL("coalesce({}, '')").format(self.field(ch.text[0]))
         return sql.SQL("concat_ws({}, {})").format(
-            sql.Literal(ch.text_separator), sql.SQL(", ").join(self.c(col) for col in ch.text)
+            # a plain column as concat_ws prints it (a boolean as 't'), so stored hashes keep their meaning
+            sql.Literal(ch.text_separator),
+            sql.SQL(", ").join(self.c(col) if json_field(col)[1] is None else self.field(col) for col in ch.text)
         )
 
     @property
