@@ -238,7 +238,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         shape = shapes[0] if shapes else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
     found = locate(repo)
-    entrypoint = found.entrypoints[0] if found.entrypoints else None
+    entrypoint = found.best_entrypoint
     root = Path(repo).resolve()
     workdir = None
     if entrypoint is not None:

@@ -199,9 +199,8 @@ def _ollama_host(text: str, reads: list[EnvRead]) -> tuple[str | None, str | Non
     m = re.search(r"""\b(?:Client|AsyncClient|Ollama)\s*\(""", text)
     if m:
         args = call_args(text, m.end() - 1)
-        found = _kw(text, args, m.end(), _URL_KW, reads)
-        if found != (None, None):
-            return found
+        if _URL_KW.search(args):  # the client is given its host: the environment's OLLAMA_HOST is not read
+            return _kw(text, args, m.end(), _URL_KW, reads)
     for r in reads:  # the ollama clients read OLLAMA_HOST themselves
         if r.name == "OLLAMA_HOST":
             return r.default, r.name
