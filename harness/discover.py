@@ -269,10 +269,16 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     inline = chunks.qualified == em.qualified
     vectors = tuple(c.name for c in em.columns if c.type in VECTOR_TYPES)
     text = _pick(chunks, TEXT_NAMES, types=TEXT_TYPES, role="text")
+    json_keys = _json_string_keys(conn, chunks) if text.column is None else {}
+    if text.column is None:
+        text = _pick_json_key(json_keys, CHUNK_TEXT_NAMES, "text") or text
     collection = _pick(chunks, COLLECTION_NAMES, role="collection")
     tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
     sources = tuple(c.name for c in chunks.columns
                     if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+    if not sources:  # citations kept beside a JSON text: its title, url, source keys
+        sources = tuple(f"{column}->>'{key}'" for wanted in SOURCE_NAMES for column, keys in json_keys.items()
+                        for key in keys if key.lower() == wanted and "'" not in key)
     e_collection = _pick(em, COLLECTION_NAMES, role="collection") if not inline else Guess(None, "inline")
     e_tenant = _pick(em, TENANT_NAMES, role="tenant", exclude=(e_collection.column or "",)) if not inline \
         else Guess(None, "inline")
@@ -288,6 +294,35 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, _stored_models(conn, em, vc.column, model.column), unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else ())
+
+
+def _json_string_keys(conn: Conn, table: Table, sample: int = 200) -> dict[str, tuple[str, ...]]:
+    """Per JSON column of the table, the top-level keys holding a string in every sampled row that has the key."""
+    from psycopg import sql
+
+    found: dict[str, tuple[str, ...]] = {}
+    for c in table.columns:
+        if c.type not in ("json", "jsonb"):
+            continue
+        query = sql.SQL(
+            "SELECT e.k FROM (SELECT {c}::jsonb AS j FROM {t} WHERE jsonb_typeof({c}::jsonb) = 'object' LIMIT {n}) AS s, "
+            "jsonb_each(s.j) AS e(k, v) GROUP BY e.k HAVING bool_and(jsonb_typeof(e.v) = 'string') ORDER BY e.k"
+        ).format(c=sql.Identifier(c.name), t=sql.Identifier(table.schema, table.name), n=sql.Literal(sample))
+        keys = tuple(str(_v(r, 0)) for r in conn.execute(query).fetchall())
+        if keys:
+            found[c.name] = keys
+    return found
+
+
+def _pick_json_key(json_keys: dict[str, tuple[str, ...]], names: tuple[str, ...], role: str) -> Guess | None:
+    """``column->>'key'`` for the first JSON key named like ``names`` (the others as alternatives), or None."""
+    found = [f"{column}->>'{key}'" for wanted in names for column, keys in json_keys.items()
+             for key in keys if key.lower() == wanted and "'" not in key]
+    if not found:
+        return None
+    column = found[0].split("->>", 1)[0]
+    return Guess(found[0], f"no {role} column; a string key of the JSON column {column} in the sampled rows",
+                 tuple(found[1:]))
 
 
 def _stored_models(conn: Conn, em: Table, vector: str, model: str | None) -> dict[str, int]:

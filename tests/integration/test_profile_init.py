@@ -218,3 +218,31 @@ def test_rls_that_applies_to_the_connecting_role_is_said(cli, empty_db, tmp_path
         assert "the connecting role bypasses it" in (tmp_path / "owner.yaml").read_text()
     finally:
         empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+ONE_TABLE_STORE = """
+CREATE TABLE store_vectors (id uuid PRIMARY KEY, namespace text, embedding vector(384), metadata jsonb,
+                            created_at timestamp DEFAULT CURRENT_TIMESTAMP);
+INSERT INTO store_vectors (id, namespace, metadata)
+SELECT gen_random_uuid(), 'handbook', jsonb_build_object('title', 'doc-' || g || '.pdf', 'wordCount', g,
+                                                         'text', 'chunk number ' || g)
+FROM generate_series(1, 12) g;
+"""
+
+
+def test_text_held_under_a_key_of_a_json_column_is_drafted_as_that_key(cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(ONE_TABLE_STORE)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0, result.err
+    assert result.json["todo"] == []
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["text"] == "metadata->>'text'" and raw["chunks"]["sources"] == ["metadata->>'title'"]
+    scoped = _scope(cli, empty_db, out, "handbook", embed_server)
+    assert scoped.code == 0, scoped.out + scoped.err
+    assert scoped.json["counts"]["missing"] == 12
+
+
+def test_a_json_column_without_a_text_key_leaves_the_text_todo(cli, empty_db, tmp_path):
+    empty_db.execute(ONE_TABLE_STORE + "UPDATE store_vectors SET metadata = metadata - 'text';")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert "chunks.text" in result.json["todo"]
