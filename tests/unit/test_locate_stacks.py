@@ -305,3 +305,10 @@ def test_a_seed_whose_contract_calls_no_embedder_is_listed_but_not_the_best_entr
 def test_a_seed_that_embeds_may_still_be_the_backfill(found):
     seed = next(e for e in found("prisma-yarn").entrypoints if e.kind == "prisma-seed")
     assert seed.contract.embedding_calls and seed.may_embed
+
+
+def test_a_connection_string_env_of_any_prefix_is_a_database_setting(found):
+    from harness.locate.config import kind_of
+
+    names = {s.name for s in found("js-own-vector-store").settings}
+    assert "NOTES_VECTOR_CONNECTION_STRING" in names and kind_of("NOTES_VECTOR_CONNECTION_STRING") == "database"
