@@ -88,7 +88,8 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
 
 
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
-                  rls_applies: dict[str, bool] | None = None, model: str | None = None) -> Draft:
+                  rls_applies: dict[str, bool] | None = None, model: str | None = None,
+                  model_envs: tuple[str, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
@@ -120,8 +121,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 f"guess: most stored vectors are of this model ({shape.stored_models[stored]})"
                 + (f"; also stored: {others}" if others else ""))
     else:
+        reads = f"; its embedder reads it from {', '.join('$' + e for e in model_envs)}" if model_envs else ""
         w.value("provider.model", "model", TODO,
-                f"the model the application embeds with (no model column holds one in {em.qualified})")
+                f"the model the application embeds with (no model column holds one in {em.qualified}{reads})")
     if vc.dimensions:
         w.value("provider.dimensions", "dimensions", vc.dimensions, f"declared by {em.name}.{vc.column} ({vc.type})")
     else:
@@ -187,7 +189,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.value("backfill.workdir", "workdir", workdir or getattr(entrypoint, "workdir", ".") or ".",
                 "where the command works (relative to where backfill-harness runs)")
     else:
-        w.comment("command: (no entrypoint found: run with --engine, the harness's own backfill)", 2)
+        w.comment("command: (no entrypoint that embeds: run with --engine, the harness's own backfill)", 2)
     if contract is not None and contract.known:
         mapping = contract.backfill_env()
         if mapping:
@@ -246,5 +248,8 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         # folder a relative path (a profile kept in the repository), else an absolute one.
         folder = (root / (entrypoint.workdir or ".")).resolve()
         workdir = str(folder.relative_to(Path.cwd())) if folder.is_relative_to(Path.cwd()) else str(folder)
+    # Where the application's own Ollama embedder takes its model from, when no literal names it.
+    model_envs = tuple(dict.fromkeys(c.model_env for c in found.embedding_calls
+                                     if c.model_env and not c.model and c.kind.startswith("ollama")))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
-                         rls_applies=applies, model=model)
+                         rls_applies=applies, model=model, model_envs=model_envs)

@@ -246,3 +246,18 @@ def test_a_json_column_without_a_text_key_leaves_the_text_todo(cli, empty_db, tm
     empty_db.execute(ONE_TABLE_STORE + "UPDATE store_vectors SET metadata = metadata - 'text';")
     result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
     assert "chunks.text" in result.json["todo"]
+
+
+def test_an_unknown_model_names_the_env_the_applications_embedder_reads_and_no_seed_is_the_backfill(cli, empty_db,
+                                                                                                   tmp_path):
+    from ..conftest import REPO
+
+    empty_db.execute(ONE_TABLE_STORE)
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", REPO / "tests" / "fixtures" / "repos" / "js-own-vector-store",
+                 "--database-url", empty_db.dsn, "--output", out, "--json")
+    assert result.json["todo"] == ["provider.model"]
+    text = out.read_text()
+    assert "$EMBED_MODEL_NAME" in next(line for line in text.splitlines() if line.strip().startswith("model: TODO"))
+    assert "command" not in (yaml.safe_load(text.replace("model: TODO", "model: x")).get("backfill") or {})
+    assert "no entrypoint that embeds" in text
