@@ -96,6 +96,19 @@ def stored_models(conn: Conn, target: Target, collection: str) -> dict[str, int]
     return {r["model"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}
 
 
+def text_presence(conn: Conn, target: Target, collection: str) -> dict[str, int]:
+    """``chunks``, and ``empty``: how many have an empty text (a NULL column, an absent JSON key); for a composed
+    text format (LlamaIndex, pgai: costly per row) only ``some_text`` (1 when at least one chunk has a text)."""
+    params = {"collection": collection}
+    if target.profile.chunks.text_format == "plain":
+        query = sql.SQL("SELECT count(*) AS chunks, count(*) FILTER (WHERE {text} = '') AS empty FROM {t} AS c WHERE {w}")
+    else:
+        query = sql.SQL("SELECT count(*) AS chunks, (EXISTS (SELECT 1 FROM {t} AS c WHERE {w} AND {text} <> ''))::int "
+                        "AS some_text FROM {t} AS c WHERE {w}")
+    row = conn.execute(query.format(text=target.text, t=target.chunk_table, w=target.chunk_filter()), params).fetchone()
+    return {k: int(v) for k, v in row.items()}
+
+
 def model_switch(stored: dict[str, int], model: str, collection: str, *, into: str | None = None,
                  approve: bool = False) -> str | None:
     """The one model-switch rule: the refusal text, or None when writing ``model`` may go ahead.

@@ -89,3 +89,41 @@ def test_a_json_key_of_a_column_that_is_not_json_is_refused_naming_the_key(empty
 def test_a_malformed_json_key_is_refused_naming_the_key(text):
     with pytest.raises(ConfigError, match=r"profile key 'chunks.text\[0\]'"):
         parse_profile(STORE_PROFILE.replace("metadata->>'text'", text.replace('"', '\\"')), env={})
+
+
+def _scope(cli, db, embed_server, profile_text, tmp_path, collection="handbook"):
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(profile_text)
+    return cli("scope", "--profile", profile, "--collection", collection, "--json",
+               env={"DATABASE_URL": db.dsn, "OLLAMA_HOST": embed_server.url})
+
+
+def test_scope_fails_before_anything_is_written_when_no_chunk_holds_the_named_json_key(cli, empty_db, embed_server,
+                                                                                      tmp_path):
+    empty_db.execute(STORE_SCHEMA)
+    scoped = _scope(cli, empty_db, embed_server, STORE_PROFILE.replace("metadata->>'text'", "metadata->>'txt'"), tmp_path)
+    assert scoped.code == 1
+    check = next(c for c in scoped.json["checks"] if c["check"] == "chunk text")
+    assert check["status"] == "failed" and "0 of 20" in check["found"] and "chunks.text" in check["found"]
+    assert scoped.json["ok"] is False
+    assert empty_db.scalar("SELECT count(*) FROM store_vectors WHERE embedding IS NOT NULL") == 0
+
+
+def test_scope_says_how_many_chunks_have_an_empty_text_and_passes_when_some_have_one(cli, empty_db, embed_server,
+                                                                                     tmp_path):
+    empty_db.execute(STORE_SCHEMA + "UPDATE store_vectors SET metadata = metadata - 'text' "
+                     "WHERE id = (SELECT id FROM store_vectors WHERE namespace = 'handbook' LIMIT 1);")
+    scoped = _scope(cli, empty_db, embed_server, STORE_PROFILE, tmp_path)
+    assert scoped.code == 0, scoped.out
+    check = next(c for c in scoped.json["checks"] if c["check"] == "chunk text")
+    assert check["status"] == "passed" and "19 of 20" in check["found"] and "1 empty" in check["found"]
+
+
+def test_backfill_is_refused_when_no_chunk_holds_the_named_json_key(cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(STORE_SCHEMA)
+    profile = tmp_path / "typo.yaml"
+    profile.write_text(STORE_PROFILE.replace("metadata->>'text'", "metadata->>'txt'"))
+    ran = cli("backfill", "--profile", profile, "--collection", "handbook", "--json",
+              env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert ran.code == 2 and "chunk text" in ran.json["error"]
+    assert empty_db.scalar("SELECT count(*) FROM store_vectors WHERE embedding IS NOT NULL") == 0
