@@ -142,7 +142,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 f"no collection column: the whole table is one collection, named after it ({shape.collection.why})")
     w.guess("chunks.tenant", "tenant", shape.tenant, required=False)
     if shape.sources:
-        w.value("chunks.sources", "sources", list(shape.sources), "guess: citation columns by name")
+        w.value("chunks.sources", "sources", list(shape.sources),
+                "guess: citation keys of a JSON column by name" if any("->>" in x for x in shape.sources)
+                else "guess: citation columns by name")
     else:
         w.comment("sources: (none found: no url/source/title column; spot queries cannot expect a citation)", 2)
 
