@@ -529,6 +529,7 @@ def test_anything_llm_pgvector_store_with_the_text_in_jsonb_metadata(cli, empty_
         ("server/utils/vectorDbProviders/pgvector/index.js", "anythingllm_vectors", "embedding", None, "sql")]
     ollama = next(c for c in located["embedding_calls"] if c["path"] == "server/utils/EmbeddingEngines/ollama/index.js")
     assert (ollama["url_env"], ollama["model_env"]) == ("EMBEDDING_BASE_PATH", "EMBEDDING_MODEL_PREF")
+    assert not [c for c in located["embedding_calls"] if c["kind"] == "ollama-http"]  # route files, its own widget API
     assert located["best_entrypoint"] is None
     assert "npm run prisma:generate" not in [e["command"] for e in located["entrypoints"]]
 

@@ -312,3 +312,9 @@ def test_a_connection_string_env_of_any_prefix_is_a_database_setting(found):
 
     names = {s.name for s in found("js-own-vector-store").settings}
     assert "NOTES_VECTOR_CONNECTION_STRING" in names and kind_of("NOTES_VECTOR_CONNECTION_STRING") == "database"
+
+
+def test_a_route_file_path_or_the_apps_own_api_under_api_embed_is_no_ollama_call(found):
+    paths = {c.path for c in found("js-own-vector-store").embedding_calls}
+    assert "server/swagger/init.js" not in paths and "frontend/src/widget.jsx" not in paths
+    assert "server/embedders/ollama.js" in paths
