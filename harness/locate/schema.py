@@ -34,7 +34,7 @@ _INTERPOLATED = re.compile(r"^\$?\{\s*(?P<e>[^{}]+?)\s*\}$")
 # What a method or constant returns for a name: `process.env.X || "name"`, `os.getenv("X", "name")`, `"name"`.
 _NAME_DEFAULT = re.compile(r"""(?:\|\||\?\?|\bor\b)\s*['"`](?P<a>[\w.$-]+)['"`]|getenv\(\s*['"]\w+['"]\s*,\s*['"](?P<b>[\w.$-]+)['"]"""
                            r"""|\.get\(\s*['"]\w+['"]\s*,\s*['"](?P<c>[\w.$-]+)['"]|^\s*['"`](?P<d>[\w.$-]+)['"`]\s*;?\s*$""")
-_SQL_TABLE = re.compile(rf"(?i)\b(?:CREATE\s+(?:UNLOGGED\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE(?:\s+IF\s+EXISTS)?(?:\s+ONLY)?)\s+(?P<t>{_QUALIFIED})")
+_SQL_TABLE = re.compile(rf"(?i)\b(?:CREATE\s+(?:UNLOGGED\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE(?:\s+IF\s+EXISTS)?(?:\s+ONLY)?)\s+(?P<t>\$?\{{[^{{}}\n]+\}}|{_QUALIFIED})")
 # A routine's parameters and variables are no columns: a vector(N) after one of these belongs to no table.
 _SQL_ROUTINE = re.compile(r"(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b")
 _SQL_WORDS = frozenset({"type", "column", "add", "alter", "as", "data", "set", "public", "and", "or", "the", "a", "of",
@@ -196,7 +196,7 @@ def _computed_name(text: str, expression: str) -> str | None:
     if not m:
         return None
     name = m.group(1)
-    body = re.search(rf"\b{re.escape(name)}\s*\([^)]*\)\s*(?:\{{(?P<js>[^{{}}]*)\}}|(?:->[^:]+)?:\s*\n(?P<py>(?:[ \t]+[^\n]*\n?)+))", text)
+    body = re.search(rf"\b{re.escape(name)}\s*\([^)]*\)\s*(?:\{{(?P<js>[^{{}}]*)\}}|(?:->[^:]+)?:[ \t]*\n(?P<py>(?:(?![ \t]*(?:async\s+)?def\b)[ \t]+[^\n]*\n)+))", text)
     candidates = []
     if body:
         block = body.group("js") or body.group("py") or ""
