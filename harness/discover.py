@@ -301,6 +301,9 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         text = Guess(own[0], f"the unbounded text columns of {chunks.qualified} (no column is named like a chunk "
                      "text); check which one the application embeds",
                      tuple(dict.fromkeys(n for n in (*own[1:], text.column, *text.alternatives) if n)))
+    json_keys = _json_string_keys(conn, chunks) if text.column is None else {}
+    if text.column is None:
+        text = _pick_json_key(json_keys, CHUNK_TEXT_NAMES, "text") or text
     collection = _pick(chunks, COLLECTION_NAMES, role="collection")
     tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
     named_sources = tuple(c.name for c in chunks.columns
@@ -309,6 +312,9 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     # url and file_name, set only for some kinds of entry) is no citation column.
     empty = _empty_in_some_row(conn, chunks, named_sources)
     sources = tuple(c for c in named_sources if c not in empty)
+    if not named_sources:  # citations kept beside a JSON text: its title, url, source keys
+        sources = tuple(f"{column}->>'{key}'" for wanted in SOURCE_NAMES for column, keys in json_keys.items()
+                        for key in keys if key.lower() == wanted and "'" not in key)
     e_collection = _pick(em, COLLECTION_NAMES, role="collection") if not inline else Guess(None, "inline")
     e_tenant = _pick(em, TENANT_NAMES, role="tenant", exclude=(e_collection.column or "",)) if not inline \
         else Guess(None, "inline")
@@ -420,6 +426,35 @@ def _model_elsewhere(conn: Conn, em: Table, model: Guess) -> Guess:
                      "harness reads only a model column of this table, so the stored vectors' model is unknown unless "
                      f"embeddings.model_value states it; a backfill leaves {column} as it is")
     return model
+
+
+def _json_string_keys(conn: Conn, table: Table, sample: int = 200) -> dict[str, tuple[str, ...]]:
+    """Per JSON column of the table, the top-level keys holding a string in every sampled row that has the key."""
+    from psycopg import sql
+
+    found: dict[str, tuple[str, ...]] = {}
+    for c in table.columns:
+        if c.type not in ("json", "jsonb"):
+            continue
+        query = sql.SQL(
+            "SELECT e.k FROM (SELECT {c}::jsonb AS j FROM {t} WHERE jsonb_typeof({c}::jsonb) = 'object' LIMIT {n}) AS s, "
+            "jsonb_each(s.j) AS e(k, v) GROUP BY e.k HAVING bool_and(jsonb_typeof(e.v) = 'string') ORDER BY e.k"
+        ).format(c=sql.Identifier(c.name), t=sql.Identifier(table.schema, table.name), n=sql.Literal(sample))
+        keys = tuple(str(_v(r, 0)) for r in conn.execute(query).fetchall())
+        if keys:
+            found[c.name] = keys
+    return found
+
+
+def _pick_json_key(json_keys: dict[str, tuple[str, ...]], names: tuple[str, ...], role: str) -> Guess | None:
+    """``column->>'key'`` for the first JSON key named like ``names`` (the others as alternatives), or None."""
+    found = [f"{column}->>'{key}'" for wanted in names for column, keys in json_keys.items()
+             for key in keys if key.lower() == wanted and "'" not in key]
+    if not found:
+        return None
+    column = found[0].split("->>", 1)[0]
+    return Guess(found[0], f"no {role} column; a string key of the JSON column {column} in the sampled rows",
+                 tuple(found[1:]))
 
 
 def _stored_models(conn: Conn, em: Table, vector: str, model: str | None) -> dict[str, int]:

@@ -6,24 +6,24 @@ from typing import cast
 
 from .db import Conn
 from .errors import ConfigError
-from .profile import Profile
+from .profile import Profile, json_field
 
 
-def _columns(conn: Conn, schema: str, table: str) -> set[str] | None:
-    """The table's column names, or None when no such table (or view) exists."""
+def _columns(conn: Conn, schema: str, table: str) -> dict[str, str] | None:
+    """The table's column names with their types, or None when no such table (or view) exists."""
     rows = conn.execute(
-        "SELECT a.attname FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace "
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace "
         "LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped "
         "WHERE n.nspname = %s AND t.relname = %s",
         (schema, table),
     ).fetchall()
     if not rows:
         return None
-    return cast(set[str], {_value(r) for r in rows if _value(r) is not None})
+    return {cast(str, _value(r, 0)): cast(str, _value(r, 1)) for r in rows if _value(r, 0) is not None}
 
 
-def _value(row) -> str | None:
-    return row["attname"] if isinstance(row, dict) else row[0]
+def _value(row, i: int) -> str | None:
+    return (row["attname"] if i == 0 else row["format_type"]) if isinstance(row, dict) else row[i]
 
 
 def missing_names(conn: Conn, profile: Profile) -> list[str]:
@@ -32,9 +32,9 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
     wanted: dict[str, tuple[str, str, list[tuple[str, str | None]]]] = {
         "chunks": (ch.schema, ch.table, [("chunks.id", ch.id), ("chunks.collection", ch.collection),
                                          ("chunks.tenant", ch.tenant)]
+                   # text and sources may be ``column->>key`` (a key of a JSON column): the column must exist
                    + [(f"chunks.text[{i}]", c) for i, c in enumerate(ch.text)]
-                   # a source may be ``column->>key`` (a key of a JSON column): the column must exist
-                   + [(f"chunks.sources[{i}]", c.split("->>", 1)[0].strip()) for i, c in enumerate(ch.sources)
+                   + [(f"chunks.sources[{i}]", c) for i, c in enumerate(ch.sources)
                       if not (profile.source and c.startswith("source."))]
                    + [(f"chunks.filter.{c}", c) for c, _ in ch.filter]
                    + [("chunks.metadata", ch.metadata)]
@@ -55,7 +55,11 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
         if columns is None:
             problems.append(f"profile key '{section}.table' names table {f'{schema}.{table}'!r}, which does not exist")
             continue
-        for key, column in keys:
+        for key, name in keys:
+            column, json_key = json_field(name) if name is not None else (None, None)
+            if column is not None and json_key is not None and columns.get(column) not in (None, "json", "jsonb"):
+                problems.append(f"profile key '{key}' names key {json_key!r} of column {column!r}, which is of type "
+                                f"{columns[column]}; expected a json or jsonb column")
             if column is not None and column not in columns:
                 problems.append(f"profile key '{key}' names column {column!r}, which table {f'{schema}.{table}'!r} does not have; "
                                 f"expected one of: {', '.join(sorted(columns)[:12])}")

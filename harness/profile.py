@@ -28,6 +28,21 @@ DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 # the node JSON in ``chunks.metadata`` minus its excluded_embed_metadata_keys, a blank line, then the text;
 # pgai: what pgai's formatting template (read from ai.vectorizer) makes of the chunk with its source row as it is now.
 TEXT_FORMATS = ("plain", "llamaindex", "pgai")
+_JSON_KEY = re.compile(r"^\s*([^\s'\"][^']*?)\s*->>\s*(?:'([^']+)'|([^\s'\"][^']*?))\s*$")
+
+
+def json_field(name: str) -> tuple[str, str | None]:
+    """A field the profile names: ``column`` as (column, None), ``column->>key`` (a key of a JSON column, the key
+    bare or quoted as in SQL: ``metadata->>'text'``) as (column, key); ValueError saying why a ``->>`` is malformed."""
+    if "->>" not in name:
+        return name, None
+    match = _JSON_KEY.match(name)
+    if match is None:
+        raise ValueError(f"{name!r} is not column->>key; expected a JSON column and a key, e.g. metadata->>'text'")
+    column, key = match.group(1), match.group(2) or match.group(3)
+    if "->" in column or (match.group(3) and "->" in key):
+        raise ValueError(f"{name!r} is a path of several keys; expected one key of a JSON column, e.g. metadata->>'text'")
+    return column, key
 
 
 @dataclass(frozen=True)
@@ -536,6 +551,16 @@ class _Reader:
         metadata = self.identifier("chunks.metadata", section.get("metadata"))
         if text_format == "llamaindex":
             metadata = metadata or "metadata_"
+        sources = self.identifiers("chunks.sources", section.get("sources"))
+        for key, item in [*((f"chunks.text[{i}]", t) for i, t in enumerate(text)),
+                          *((f"chunks.sources[{i}]", t) for i, t in enumerate(sources))]:
+            try:
+                _, json_key = json_field(item)
+            except ValueError as exc:
+                raise ConfigError(f"profile key '{key}' names {exc}") from None
+            if json_key is not None and key.startswith("chunks.text") and text_format != "plain":
+                raise ConfigError(f"profile key '{key}' names a JSON key ({item!r}), which chunks.text_format "
+                                  f"{text_format!r} does not read; expected a column")
         if text_format != "plain" and len(text) != 1:
             raise ConfigError(f"profile key 'chunks.text' must name one column with chunks.text_format {text_format!r}, "
                               f"found {len(text)}")
@@ -557,7 +582,7 @@ class _Reader:
             collection=collection,
             collection_name=collection_name,
             tenant=self.identifier("chunks.tenant", section.get("tenant")),
-            sources=self.identifiers("chunks.sources", section.get("sources")),
+            sources=sources,
             filter=filters,
             collection_table=self.collection_table(section.get("collection_table"), collection),
             updated_at=self.identifier("chunks.updated_at", section.get("updated_at")),

@@ -88,7 +88,8 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
 
 
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
-                  rls_applies: dict[str, bool] | None = None, model: str | None = None) -> Draft:
+                  rls_applies: dict[str, bool] | None = None, model: str | None = None,
+                  model_envs: tuple[str, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
@@ -120,8 +121,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 f"guess: most stored vectors are of this model ({shape.stored_models[stored]})"
                 + (f"; also stored: {others}" if others else ""))
     else:
+        reads = f"; its embedder reads it from {', '.join('$' + e for e in model_envs)}" if model_envs else ""
         w.value("provider.model", "model", TODO,
-                f"the model the application embeds with (no model column holds one in {em.qualified})")
+                f"the model the application embeds with (no model column holds one in {em.qualified}{reads})")
     if vc.dimensions:
         w.value("provider.dimensions", "dimensions", vc.dimensions, f"declared by {em.name}.{vc.column} ({vc.type})")
     else:
@@ -141,7 +143,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.guess("chunks.tenant", "tenant", shape.tenant, required=False)
     left_out = (f"; left out, empty in some rows read: {', '.join(shape.empty_sources)}" if shape.empty_sources else "")
     if shape.sources:
-        w.value("chunks.sources", "sources", list(shape.sources), "guess: citation columns by name" + left_out)
+        w.value("chunks.sources", "sources", list(shape.sources),
+                ("guess: citation keys of a JSON column by name" if any("->>" in x for x in shape.sources)
+                 else "guess: citation columns by name") + left_out)
     else:
         w.comment("sources: (none found: no url/source/title column" + (left_out or "")
                   + "; spot queries cannot expect a citation)", 2)
@@ -189,7 +193,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.value("backfill.workdir", "workdir", workdir or getattr(entrypoint, "workdir", ".") or ".",
                 "where the command works (relative to where backfill-harness runs)")
     else:
-        w.comment("command: (no entrypoint found: run with --engine, the harness's own backfill)", 2)
+        w.comment("command: (no entrypoint that embeds: run with --engine, the harness's own backfill)", 2)
     if contract is not None and contract.known:
         mapping = contract.backfill_env()
         if mapping:
@@ -240,7 +244,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         shape = shapes[0] if shapes else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
     found = locate(repo)
-    entrypoint = found.entrypoints[0] if found.entrypoints else None
+    entrypoint = found.best_entrypoint
     root = Path(repo).resolve()
     workdir = None
     if entrypoint is not None:
@@ -248,5 +252,8 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         # folder a relative path (a profile kept in the repository), else an absolute one.
         folder = (root / (entrypoint.workdir or ".")).resolve()
         workdir = str(folder.relative_to(Path.cwd())) if folder.is_relative_to(Path.cwd()) else str(folder)
+    # Where the application's own Ollama embedder takes its model from, when no literal names it.
+    model_envs = tuple(dict.fromkeys(c.model_env for c in found.embedding_calls
+                                     if c.model_env and not c.model and c.kind.startswith("ollama")))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
-                         rls_applies=applies, model=model)
+                         rls_applies=applies, model=model, model_envs=model_envs)

@@ -29,6 +29,9 @@ class CollectionState:
     stale: int | None  # None when the target keeps no input hash
     other_model: int | None  # None when the target keeps no model name
     needed: int
+    # vectors of another dimension than the model's, in a column declared without one (selection does not pick
+    # them: only ``--keys-from`` re-embeds them); None when not measured
+    other_dims: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -37,13 +40,19 @@ class CollectionState:
 def still_needed(after: CollectionState) -> str | None:
     """The one completion rule of a run meant to cover a collection: None when the closing count, measured in the
     database after the run, says no row still needs a vector; else how many do."""
-    if after.needed == 0:
-        return None
-    return f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
+    problems = []
+    if after.needed:
+        problems.append(f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run")
+    if after.other_dims:
+        problems.append(f"{after.other_dims} vectors of {after.collection} have another dimension than the model's, "
+                        "which a run does not select: re-embed them with backfill --keys-from (verify lists them in "
+                        "offenders.jsonl)")
+    return "; ".join(problems) or None
 
 
-def collection_state(conn: Conn, target: Target, collection: str, model: str) -> CollectionState:
-    """Count a collection's chunks and what they need, in one pass (a missing table is a ConfigError naming its key)."""
+def collection_state(conn: Conn, target: Target, collection: str, model: str, dims: int | None = None) -> CollectionState:
+    """Count a collection's chunks and what they need, in one pass (a missing table is a ConfigError naming its key);
+    with ``dims`` (for a column declared without a dimension) also the vectors of another dimension."""
     require_names(conn, target.profile)
     with conn.transaction():
         # Right after a bulk load the embedding table has no statistics: the planner sizes the join's hash for a few
@@ -52,7 +61,8 @@ def collection_state(conn: Conn, target: Target, collection: str, model: str) ->
         was = one(conn.execute("SELECT current_setting('work_mem') AS w").fetchone())["w"]
         conn.execute("SELECT set_config('work_mem', %(m)s, true) WHERE pg_size_bytes(current_setting('work_mem')) "
                      "< pg_size_bytes(%(m)s)", {"m": COUNT_WORK_MEM})
-        row = one(conn.execute(target.state_counts(), {"collection": collection, "model": model}).fetchone())
+        row = one(conn.execute(target.state_counts(dims=dims is not None),
+                               {"collection": collection, "model": model, "dims": dims}).fetchone())
         conn.execute("SELECT set_config('work_mem', %s, true)", (was,))
     return CollectionState(collection=collection, **row)
 
@@ -104,6 +114,19 @@ def stored_dimensions(conn: Conn, target: Target, collection: str) -> dict[str, 
     query = sql.SQL("SELECT vector_dims({v}::vector)::text AS d, count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL "
                     "GROUP BY 1").format(v=target.vector, j=target.join(), w=target.chunk_filter())
     return {r["d"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}
+
+
+def text_presence(conn: Conn, target: Target, collection: str) -> dict[str, int]:
+    """``chunks``, and ``empty``: how many have an empty text (a NULL column, an absent JSON key); for a composed
+    text format (LlamaIndex, pgai: costly per row) only ``some_text`` (1 when at least one chunk has a text)."""
+    params = {"collection": collection}
+    if target.profile.chunks.text_format == "plain":
+        query = sql.SQL("SELECT count(*) AS chunks, count(*) FILTER (WHERE {text} = '') AS empty FROM {t} AS c WHERE {w}")
+    else:
+        query = sql.SQL("SELECT count(*) AS chunks, (EXISTS (SELECT 1 FROM {t} AS c WHERE {w} AND {text} <> ''))::int "
+                        "AS some_text FROM {t} AS c WHERE {w}")
+    row = one(conn.execute(query.format(text=target.text, t=target.chunk_table, w=target.chunk_filter()), params).fetchone())
+    return {k: int(v) for k, v in row.items()}
 
 
 def model_switch(stored: dict[str, int], model: str, collection: str, *, into: str | None = None,

@@ -13,9 +13,10 @@ from typing import cast
 
 from psycopg import sql
 
-from .profile import DISTANCES, Profile, SourceTable
+from .profile import DISTANCES, Profile, SourceTable, json_field
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
+_DIMS = "bh_dims"  # the state counts' dimension column, with dims (not a column of the target)
 HASH_SQL_DOC = "encode(sha256(convert_to(text, 'UTF8')), 'hex')"
 
 
@@ -45,6 +46,13 @@ class Target:
     def c(self, column: str) -> sql.Composable:
         return sql.Identifier("c", column)
 
+    def field(self, name: str) -> sql.Composable:
+        """A chunk field as text: a column, or ``column->>key`` for a key of a JSON column (NULL when absent)."""
+        column, key = json_field(name)
+        if key is None:
+            return sql.SQL("{}::text").format(self.c(column))
+        return sql.SQL("({}->>{})").format(self.c(column), sql.Literal(key))
+
     def e(self, column: str) -> sql.Composable:
         return sql.Identifier(self.emb_alias, column)
 
@@ -72,9 +80,11 @@ class Target:
             return pgai_embed_text(self.c(ch.text[0]), ch.schema, ch.table, sql.Identifier(src.schema, src.table),
                                    sql.Identifier(src.key), self.c(src.key))
         if len(ch.text) == 1:
-            return sql.SQL("coalesce({}::text, '')").format(self.c(ch.text[0]))
+            return sql.SQL("coalesce({}, '')").format(self.field(ch.text[0]))
         return sql.SQL("concat_ws({}, {})").format(
-            sql.Literal(ch.text_separator), sql.SQL(", ").join(self.c(col) for col in ch.text)
+            # a plain column as concat_ws prints it (a boolean as 't'), so stored hashes keep their meaning
+            sql.Literal(ch.text_separator),
+            sql.SQL(", ").join(self.c(col) if json_field(col)[1] is None else self.field(col) for col in ch.text)
         )
 
     @property
@@ -143,8 +153,9 @@ class Target:
             parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(sql.Literal(em.model_value)))
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
-    def state_counts(self) -> sql.Composed:
-        """One pass over a collection: chunks, embedded, missing, stale, other-model (params: collection, model).
+    def state_counts(self, *, dims: bool = False) -> sql.Composed:
+        """One pass over a collection: chunks, embedded, missing, stale, other-model (params: collection, model), and
+        with ``dims`` the vectors of another dimension than ``%(dims)s``.
 
         Each joined row is classified once (vector present, hash differs, model differs) and the classes counted,
         so each text is hashed once, and the embedding side is read as a narrow row (its key, collection, hash
@@ -162,31 +173,40 @@ class Target:
         other = (sql.SQL("CASE WHEN {has} THEN {m} IS DISTINCT FROM %(model)s END").format(has=has, m=model)
                  if model is not None else sql.SQL("false"))
 
+        measured = (sql.SQL("vector_dims({}::vector)").format(self.vector) if self.inline
+                    else sql.SQL("{}").format(sql.Identifier("e", _DIMS)))
+        off = (sql.SQL("CASE WHEN {has} THEN {d} IS DISTINCT FROM %(dims)s::int END").format(has=has, d=measured)
+               if dims else sql.SQL("false"))
+
         def total(where: str | None) -> sql.Composable:
             return sql.SQL("coalesce(sum(s.n){}, 0)::bigint").format(
                 sql.SQL(" FILTER (WHERE {})").format(sql.SQL(where)) if where else sql.SQL(""))
 
         return sql.SQL(
             "SELECT {chunks} AS chunks, {embedded} AS embedded, {missing} AS missing, {stale} AS stale, "
-            "{other_model} AS other_model, {needed} AS needed FROM ("
+            "{other_model} AS other_model, {needed} AS needed, {other_dims} AS other_dims FROM ("
             "SELECT coalesce({has}, false) AS v, coalesce({differs}, false) AS d, coalesce({other}, false) AS o, "
-            "count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3) AS s"
+            "coalesce({off}, false) AS x, count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3, 4) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v"),
                  stale=total("s.d") if em.input_hash else sql.SQL("NULL::bigint"),
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
-                 needed=total("NOT s.v OR s.d OR s.o"), has=has, differs=differs, other=other,
-                 join=self.join() if self.inline else self._narrow_join(), where=self.chunk_filter())
+                 needed=total("NOT s.v OR s.d OR s.o"), other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
+                 has=has, differs=differs, other=other, off=off,
+                 join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
 
-    def _narrow_join(self) -> sql.Composable:
-        """``join()`` with the embedding side projected to the columns the counts compare, plus a has-vector flag."""
+    def _narrow_join(self, *, dims: bool = False) -> sql.Composable:
+        """``join()`` with the embedding side projected to the columns the counts compare, plus a has-vector flag (and
+        with ``dims`` each vector's dimension)."""
         em = self.profile.embeddings
         columns = dict.fromkeys(c for c in (em.key, em.collection, em.input_hash, em.model) if c)
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
         if em.collection and self.profile.chunks.collection:
             on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))
-        return sql.SQL("{c} AS c LEFT JOIN (SELECT {cols}, {v} IS NOT NULL AS {flag} FROM {e}) AS e ON {on}").format(
+        measured = (sql.SQL(", vector_dims({}::vector) AS {}").format(sql.Identifier(em.vector), sql.Identifier(_DIMS))
+                    if dims else sql.SQL(""))
+        return sql.SQL("{c} AS c LEFT JOIN (SELECT {cols}, {v} IS NOT NULL AS {flag}{measured} FROM {e}) AS e ON {on}").format(
             c=self.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
-            v=sql.Identifier(em.vector), flag=sql.Identifier(_HAS_VECTOR), e=self.embedding_table,
+            v=sql.Identifier(em.vector), flag=sql.Identifier(_HAS_VECTOR), measured=measured, e=self.embedding_table,
             on=sql.SQL(" AND ").join(on))
 
     def collections(self) -> sql.Composed:

@@ -89,7 +89,4 @@ def source_expr(target: Target, name: str) -> sql.Composable:
         return sql.SQL("(SELECT s.{col}::text FROM {t} AS s WHERE s.{key} = {ck} LIMIT 1)").format(
             col=sql.Identifier(name[len("source."):]), t=sql.Identifier(src.schema, src.table),
             key=sql.Identifier(src.key), ck=target.c(src.key))
-    if "->>" in name:
-        column, key = name.split("->>", 1)
-        return sql.SQL("({}->>{})").format(target.c(column.strip()), sql.Literal(key.strip()))
-    return sql.SQL("{}::text").format(target.c(name))
+    return target.field(name)

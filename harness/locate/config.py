@@ -11,7 +11,7 @@ from .literals import line_of
 # *EMBED*, OLLAMA_*, *_DSN, DATABASE_URL, *_MODEL (and the usual Postgres names).
 NAME = re.compile(r"\b(?P<name>[A-Z][A-Z0-9_]*EMBED[A-Z0-9_]*|EMBED[A-Z0-9_]*|OLLAMA_[A-Z0-9_]+|[A-Z][A-Z0-9_]*_DSN|"
                   r"DSN|DATABASE_URL|[A-Z][A-Z0-9_]*_DATABASE_URL|POSTGRES_[A-Z0-9_]*URL[A-Z0-9_]*|PG_URL|"
-                  r"PG_CONNECTION_STRING|OPENAI_(?:BASE_URL|API_BASE|API_HOST)|[A-Z][A-Z0-9_]*_MODEL(?:_NAME)?|"
+                  r"[A-Z0-9_]*(?:PG|POSTGRES|VECTOR|DB|DATABASE)[A-Z0-9_]*_CONNECTION_STRING|OPENAI_(?:BASE_URL|API_BASE|API_HOST)|[A-Z][A-Z0-9_]*_MODEL(?:_NAME)?|"
                   r"MAX_CHUNK_SIZE|CHUNK_SIZE|CHUNK_OVERLAP)\b")
 OLLAMA_URL = re.compile(r"(?P<url>(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal|"
                         r"[A-Za-z0-9.-]+):11434\b[^\s'\"`,)]*)")

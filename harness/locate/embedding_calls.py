@@ -33,7 +33,10 @@ class EmbeddingCall:
 _TRIGGER = re.compile(r"embed\(|embedMany|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|SentenceTransformer|"
                       r"TextEmbedding|Embeddings?\s*\(|ollama|"
                       r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(")
-_OLLAMA_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/api/embed(?:dings)?)\b[^'"`\n]*(?P=q)""")
+# Ollama's endpoints end the URL (a query may follow): `/api/embed/index.js` is a file of the app's own routes.
+_OLLAMA_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/api/embed(?:dings)?)(?:[?#][^'"`\n]*)?(?P=q)""")
+# Something in the file that says the /api/embed it calls is Ollama's (not the application's own API).
+_OLLAMA_HINT = re.compile(r"(?i)ollama|:11434")
 _OPENAI_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/v1/embeddings)[^'"`\n]*(?P=q)""")
 # openai>=1 (``client.embeddings.create``), openai<1 in Python (``openai.Embedding.create``) and openai@3 for Node
 # (``new OpenAIApi(...).createEmbedding``): 2023's templates still run the older two.
@@ -74,7 +77,10 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
     for m in _OLLAMA_HTTP.finditer(text):
         url = m.group("s")
         endpoint = "/api/embeddings" if url.endswith("/api/embeddings") else "/api/embed"
-        add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-http", endpoint, *_nearby_model(text, m.start(), reads),
+        model = _nearby_model(text, m.start(), reads)
+        if model == (None, None) and not _OLLAMA_HINT.search(text):
+            continue  # no model sent and nothing Ollama about the file: another API under that path
+        add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-http", endpoint, *model,
                           *_url_of(url, text, m.start(), reads)))
     for m in _OPENAI_HTTP.finditer(text):
         add(EmbeddingCall(rel, line_of(text, m.start()), "openai-http", "/v1/embeddings",
@@ -200,9 +206,8 @@ def _ollama_host(text: str, reads: list[EnvRead]) -> tuple[str | None, str | Non
     m = re.search(r"""\b(?:Client|AsyncClient|Ollama)\s*\(""", text)
     if m:
         args = call_args(text, m.end() - 1)
-        found = _kw(text, args, m.end(), _URL_KW, reads)
-        if found != (None, None):
-            return found
+        if _URL_KW.search(args):  # the client is given its host: the environment's OLLAMA_HOST is not read
+            return _kw(text, args, m.end(), _URL_KW, reads)
     for r in reads:  # the ollama clients read OLLAMA_HOST themselves
         if r.name == "OLLAMA_HOST":
             return r.default, r.name

@@ -15,6 +15,9 @@ _MAIN = re.compile(rb"""if\s+__name__\s*==\s*['"]__main__['"]""")
 _BACKFILLISH = re.compile(r"backfill|embed|vectori[sz]e|reindex|ingest", re.I)
 # Embed-on-ingest entrypoints: candidates, ranked below the backfills (and above them only by what they call).
 _SECONDARY = re.compile(r"seed|ingest|populate|generate|index(?:ing|er)?\b|load[-_:]?(?:data|docs)", re.I)
+# Tools that generate code or migrate a schema: a script that runs one is no backfill, whatever its name says.
+_CODEGEN = re.compile(r"\bprisma\s+(?:generate|migrate|format|validate|studio)\b|\bdrizzle-kit\s+(?:generate|migrate|push|studio)\b"
+                      r"|\bgraphql-codegen\b|\bopenapi-typescript\b|\b(?:sqlc|buf)\s+generate\b|\btsc\b")
 _SCRIPTISH = re.compile(r"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex", re.I)
 _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"), ("bun.lock", "bun"),
           ("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm"))
@@ -39,6 +42,13 @@ class Entrypoint:
                 + {"npm-script": 2, "make-target": 2, "django-command": 2, "python-module": 1, "console-script": 1}.get(self.kind, 0))
 
     @property
+    def may_embed(self) -> bool:
+        """False only when nothing says it embeds: its name is no backfill's and its contract, read, calls no embedder."""
+        if _BACKFILLISH.search(f"{self.name} {self.path}") or self.contract is None or not self.contract.known:
+            return True
+        return bool(self.contract.embedding_calls)
+
+    @property
     def env(self) -> tuple[str, ...]:
         """The environment variables the entrypoint reads (from its contract)."""
         return self.contract.reads_env if self.contract is not None else ()
@@ -46,6 +56,7 @@ class Entrypoint:
     def as_dict(self) -> dict:
         data = {k: v for k, v in self.__dict__.items() if k != "contract"}
         data["contract"] = self.contract.as_dict() if self.contract else None
+        data["may_embed"] = self.may_embed
         return data
 
 
@@ -89,6 +100,8 @@ def npm_scripts(root: Path, rel: str, data: bytes, terms: tuple[str, ...]) -> li
     for script, body in scripts.items() if isinstance(scripts, dict) else ():
         text = f"{script} {body}"
         if not (_BACKFILLISH.search(text) or _SECONDARY.search(script) or any(t in text for t in terms)):
+            continue
+        if isinstance(body, str) and _CODEGEN.search(body) and not _BACKFILLISH.search(text):
             continue
         command = f"{pm} run {script}"
         run_with = None

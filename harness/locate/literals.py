@@ -159,8 +159,8 @@ def in_spans(pos: int, reads: list[EnvRead]) -> EnvRead | None:
 
 
 def constant(text: str, name: str) -> str | None:
-    """The right-hand side of the first ``NAME = ...`` / ``const NAME = ...`` in the text (one line)."""
-    m = re.search(r"(?m)^\s*(?:export\s+)?(?:(?:const|let|var|final)\s+)?" + re.escape(name)
+    """The right-hand side of the first ``NAME = ...`` / ``const NAME = ...`` / ``this.NAME = ...`` in the text (one line)."""
+    m = re.search(r"(?m)^\s*(?:export\s+)?(?:(?:const|let|var|final)\s+|(?:this|self)\.)?" + re.escape(name)
                   + r"\s*(?::\s*[^=\n]+)?=\s*(?P<rhs>[^\n;]+)", text)
     return m.group("rhs").strip() if m else None
 

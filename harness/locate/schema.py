@@ -25,9 +25,16 @@ class VectorDeclaration:
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
 _QUALIFIED = rf"{_IDENT}(?:\.{_IDENT})?"
+# The dimension may be interpolated in code: `vector(${dims})` in a JS template, `vector({dims})` in a Python f-string.
 _SQL_TYPE = re.compile(
-    rf"(?i)(?:(?P<col>{_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*(?P<n>\d+)\s*\)")
-_SQL_TABLE = re.compile(rf"(?i)\b(?:CREATE\s+(?:UNLOGGED\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE(?:\s+IF\s+EXISTS)?(?:\s+ONLY)?)\s+(?P<t>{_QUALIFIED})")
+    rf"(?i)(?:(?P<col>{_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*"
+    r"(?:(?P<n>\d+)|\$\{(?P<js>[^{}\n]+)\}|\{(?P<py>[A-Za-z_][\w.()]*)\})\s*\)")
+# A name computed in code: `"${Store.tableName()}"`, `{self.table}`: the expression inside.
+_INTERPOLATED = re.compile(r"^\$?\{\s*(?P<e>[^{}]+?)\s*\}$")
+# What a method or constant returns for a name: `process.env.X || "name"`, `os.getenv("X", "name")`, `"name"`.
+_NAME_DEFAULT = re.compile(r"""(?:\|\||\?\?|\bor\b)\s*['"`](?P<a>[\w.$-]+)['"`]|getenv\(\s*['"]\w+['"]\s*,\s*['"](?P<b>[\w.$-]+)['"]"""
+                           r"""|\.get\(\s*['"]\w+['"]\s*,\s*['"](?P<c>[\w.$-]+)['"]|^\s*['"`](?P<d>[\w.$-]+)['"`]\s*;?\s*$""")
+_SQL_TABLE = re.compile(rf"(?i)\b(?:CREATE\s+(?:UNLOGGED\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE(?:\s+IF\s+EXISTS)?(?:\s+ONLY)?)\s+(?P<t>\$?\{{[^{{}}\n]+\}}|{_QUALIFIED})")
 # A routine's parameters and variables are no columns: a vector(N) after one of these belongs to no table.
 _SQL_ROUTINE = re.compile(r"(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b")
 _SQL_WORDS = frozenset({"type", "column", "add", "alter", "as", "data", "set", "public", "and", "or", "the", "a", "of",
@@ -84,6 +91,8 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
     for m in _STORE.finditer(text):
         if re.search(r"\b(?:import|class|from)\b[^\n]*$", text[text.rfind("\n", 0, m.start()) + 1:m.start()]):
             continue
+        if not _from_library(text, m.group("cls"), m.start()):
+            continue  # the application's own class of that name (or one imported from its own code)
         args = call_args(text, m.end() - 1)
         dims = None
         d = _STORE_DIMS.search(args)
@@ -106,6 +115,29 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "llamaindex" if m.group("cls") != "PGVector"
                                      else "langchain", table, "embedding"))
     return out
+
+
+_LIBRARY = re.compile(r"langchain|llama[_-]?index", re.I)
+_PY_IMPORT = re.compile(r"(?m)^\s*from\s+(?P<mod>[\w.]+)\s+import\s+(?P<names>\([^)]*\)|[^\n]+)")
+_JS_IMPORT = re.compile(r"""\bimport\s+(?P<names>[^;'"]*?)\s+from\s+['"](?P<mod>[^'"]+)['"]"""
+                        r"""|\b(?:const|let|var)\s+(?P<names2>\{[^}]*\}|\w+)\s*=\s*(?:await\s+import|require)\(\s*['"](?P<mod2>[^'"]+)['"]""")
+
+
+def _from_library(text: str, cls: str, at: int) -> bool:
+    """Whether ``cls`` here is LangChain's or LlamaIndex's: imported from the library, or reached through it."""
+    before = text[max(0, at - 80):at]
+    qualified = re.search(r"([\w.]+)\.\s*$", before)
+    if qualified:
+        return bool(_LIBRARY.search(qualified.group(1)))
+    word = re.compile(rf"\b{re.escape(cls)}\b")
+    for m in _PY_IMPORT.finditer(text):
+        if word.search(m.group("names")) and _LIBRARY.search(m.group("mod")):
+            return True
+    for m in _JS_IMPORT.finditer(text):
+        names, mod = m.group("names") or m.group("names2") or "", m.group("mod") or m.group("mod2") or ""
+        if word.search(names) and _LIBRARY.search(mod) and not mod.startswith("."):
+            return True
+    return False
 
 
 def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
@@ -145,10 +177,38 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
         routines = [r.start() for r in _SQL_ROUTINE.finditer(text, 0, m.start())]
         if routines and (not tables or routines[-1] > tables[-1].start()):
             continue
+        interpolated = m.group("js") or m.group("py")
+        if interpolated is not None and not (strict and tables):
+            continue  # an interpolated dimension counts only in code, inside a CREATE/ALTER TABLE statement
         table = _unquote(tables[-1].group("t")) if tables else None
+        if table is not None and (computed := _INTERPOLATED.match(table)):
+            table = _computed_name(text, computed.group("e"))
+        dims = int(m.group("n")) if m.group("n") else int_value(text, interpolated)
         covered.add(line)
-        out.append(VectorDeclaration(rel, line, int(m.group("n")), "sql", table, col, word.lower()))
+        out.append(VectorDeclaration(rel, line, dims, "sql", table, col, word.lower()))
     return out
+
+
+def _computed_name(text: str, expression: str) -> str | None:
+    """The table name an interpolated expression gives by default (the literal its method or constant returns
+    beside an env read), or None when the file does not say."""
+    m = re.search(r"([A-Za-z_]\w*)\s*(?:\(\s*\))?$", expression.strip())
+    if not m:
+        return None
+    name = m.group(1)
+    body = re.search(rf"\b{re.escape(name)}\s*\([^)]*\)\s*(?:\{{(?P<js>[^{{}}]*)\}}|(?:->[^:]+)?:[ \t]*\n(?P<py>(?:(?![ \t]*(?:async\s+)?def\b)[ \t]+[^\n]*\n)+))", text)
+    candidates = []
+    if body:
+        block = body.group("js") or body.group("py") or ""
+        candidates += [r.group(1) for r in re.finditer(r"\breturn\s+([^\n;]+)", block)]
+    rhs = constant(text, name)
+    if rhs:
+        candidates.append(rhs)
+    for expr in candidates:
+        d = _NAME_DEFAULT.search(expr)
+        if d:
+            return d.group("a") or d.group("b") or d.group("c") or d.group("d")
+    return None
 
 
 def _column_before_alter(text: str, pos: int) -> str | None:

@@ -75,7 +75,8 @@ class LocateResult:
 
     @property
     def best_entrypoint(self) -> Entrypoint | None:
-        return self.entrypoints[0] if self.entrypoints else None
+        """The highest-ranked candidate that may embed (a seed whose contract calls no embedder is not the backfill)."""
+        return next((e for e in self.entrypoints if e.may_embed), None)
 
     @property
     def embeds_in_process(self) -> bool:
@@ -94,6 +95,7 @@ class LocateResult:
             "settings": [s.as_dict() for s in self.settings],
             "embeds_in_process": self.embeds_in_process,
             "entrypoints": [e.as_dict() for e in self.entrypoints],
+            "best_entrypoint": self.best_entrypoint.command if self.best_entrypoint else None,
         }
 
     def text(self) -> str:
@@ -125,6 +127,10 @@ class LocateResult:
                 lines.append(f"    or from the repository root: {e.runner}")
             if e.contract is not None:
                 lines.append(f"    contract: {e.contract.text()}")
+            if not e.may_embed:
+                lines.append("    calls no embedder (its contract, read): a candidate only, not taken as the backfill")
+        if not self.best_entrypoint:
+            lines.append("  no entrypoint embeds: backfill with the harness's own engine (run --engine, or backfill)")
         if self.declared_dimensions:
             lines.append(f"Declared vector dimensions: {', '.join(map(str, self.declared_dimensions))}")
         return "\n".join(lines)

@@ -107,7 +107,8 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
         if loc is not None:
             best = loc.best_entrypoint
             result.steps.append(StepOutcome("locate", "ok", f"{len(loc.entrypoints)} entrypoints"
-                                            + (f", first: {best.command}" if best else "")))
+                                            + (f", first: {best.command}" if best
+                                               else ", none embeds" if loc.entrypoints else "")))
         return loc
 
     def command_to_run(loc: LocateResult | None) -> BackfillCommand:

@@ -17,7 +17,8 @@ from ..preflight import preflight
 from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import UNKNOWN_MODEL, list_collections, model_switch, other_models, stored_dimensions, stored_models
+from ..state import (UNKNOWN_MODEL, list_collections, model_switch, other_models, stored_dimensions, stored_models,
+                     text_presence)
 from ..target import Target
 from .common import BackfillCommand
 from .contract_check import check_contract as contract_of
@@ -183,6 +184,18 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             if (part := rls.completeness(conn, target, collection, tenants)) is not None:
                 checks.append(part)  # the counts above are only the listed tenants' rows
             stored = rls.across(conn, target.profile, tenants, lambda: stored_models(conn, target, collection))
+            texts = rls.across(conn, target.profile, tenants, lambda: text_presence(conn, target, collection))
+            # Every text empty is a profile naming the wrong column or JSON key: embedding '' would pass for done.
+            chunks_seen, named = texts.get("chunks", 0), ", ".join(settings.profile.chunks.text)
+            if "empty" in texts:
+                with_text = chunks_seen - texts["empty"]
+                found = f"{with_text} of {chunks_seen} chunks have a text" + (f" ({texts['empty']} empty)" if texts["empty"] else "")
+            else:
+                with_text = texts.get("some_text", 0)
+                found = (f"chunks have a text (empty ones not counted with chunks.text_format "
+                         f"{settings.profile.chunks.text_format})" if with_text else f"0 of {chunks_seen} chunks have a text")
+            check("chunk text", with_text > 0 or not chunks_seen,
+                  found + ("" if with_text > 0 else f" in chunks.text {named}"), "a non-empty text in the chunks")
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None
         measured = into if into and into in known else collection

@@ -114,3 +114,24 @@ def test_json_output_is_one_document_with_every_step(cli, demo_db, demo_profile,
     data = json.loads(result.out)
     assert set(data) >= {"scope", "locate", "plan", "run", "verify", "record", "steps", "outcome"}
     assert data["record"]["entry"]["outcome"] == "succeeded"
+
+
+def test_a_repository_whose_candidates_embed_nothing_runs_none_of_them(cli, empty_db, embed_server, tmp_path):
+    from ..conftest import REPO
+
+    empty_db.execute("CREATE TABLE store_vectors (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), namespace text, "
+                     "embedding vector(384), metadata jsonb);"
+                     "INSERT INTO store_vectors (namespace, metadata) SELECT 'handbook', "
+                     "jsonb_build_object('text', 'chunk ' || g) FROM generate_series(1, 5) g;")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("name: store\nprovider: {model: hash-embed:384}\n"
+                       "chunks: {table: store_vectors, text: \"metadata->>'text'\", collection: namespace}\n")
+    repo = REPO / "tests" / "fixtures" / "repos" / "js-own-vector-store"  # prisma generate, and a seed of settings
+    result = cli("procedure", "--profile", profile, "--collection", "handbook", "--repo", repo, "--run-dir",
+                 tmp_path / "run", "--historylog", tmp_path / "historylog.md", "--json",
+                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert result.code == 2
+    steps = {s["step"]: s for s in result.json["steps"]}
+    assert "none embeds" in steps["locate"]["summary"] and steps["plan"]["status"] == "refused"
+    assert steps["run"]["status"] == "skipped"
+    assert empty_db.scalar("SELECT count(*) FROM store_vectors WHERE embedding IS NOT NULL") == 0

@@ -332,3 +332,46 @@ def test_a_hash_that_cannot_be_compared_with_its_text_is_not_measured_and_the_dr
     result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
     assert result.code == 0, result.err
     assert yaml.safe_load(out.read_text())["embeddings"]["key"] == "passage_id", out.read_text()
+
+
+ONE_TABLE_STORE = """
+CREATE TABLE store_vectors (id uuid PRIMARY KEY, namespace text, embedding vector(384), metadata jsonb,
+                            created_at timestamp DEFAULT CURRENT_TIMESTAMP);
+INSERT INTO store_vectors (id, namespace, metadata)
+SELECT gen_random_uuid(), 'handbook', jsonb_build_object('title', 'doc-' || g || '.pdf', 'wordCount', g,
+                                                         'text', 'chunk number ' || g)
+FROM generate_series(1, 12) g;
+"""
+
+
+def test_text_held_under_a_key_of_a_json_column_is_drafted_as_that_key(cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(ONE_TABLE_STORE)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0, result.err
+    assert result.json["todo"] == []
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["text"] == "metadata->>'text'" and raw["chunks"]["sources"] == ["metadata->>'title'"]
+    scoped = _scope(cli, empty_db, out, "handbook", embed_server)
+    assert scoped.code == 0, scoped.out + scoped.err
+    assert scoped.json["counts"]["missing"] == 12
+
+
+def test_a_json_column_without_a_text_key_leaves_the_text_todo(cli, empty_db, tmp_path):
+    empty_db.execute(ONE_TABLE_STORE + "UPDATE store_vectors SET metadata = metadata - 'text';")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert "chunks.text" in result.json["todo"]
+
+
+def test_an_unknown_model_names_the_env_the_applications_embedder_reads_and_no_seed_is_the_backfill(cli, empty_db,
+                                                                                                   tmp_path):
+    from ..conftest import REPO
+
+    empty_db.execute(ONE_TABLE_STORE)
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", REPO / "tests" / "fixtures" / "repos" / "js-own-vector-store",
+                 "--database-url", empty_db.dsn, "--output", out, "--json")
+    assert result.json["todo"] == ["provider.model"]
+    text = out.read_text()
+    assert "$EMBED_MODEL_NAME" in next(line for line in text.splitlines() if line.strip().startswith("model: TODO"))
+    assert "command" not in (yaml.safe_load(text.replace("model: TODO", "model: x")).get("backfill") or {})
+    assert "no entrypoint that embeds" in text

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.embedserver import EmbeddingServer
 
@@ -53,6 +54,7 @@ class Source:
                                  check=False)
         if listing.returncode != 0 or not listing.stdout:
             pytest.skip(f"snapshot of {self.repo} lacks commit {self.commit} or folder {folder!r}")
+        wanted = []
         for entry in listing.stdout.split(b"\0"):
             if not entry:
                 continue
@@ -60,12 +62,22 @@ class Source:
             mode, kind, sha = meta.split()
             if kind != b"blob" or mode == b"120000":
                 continue
-            blob = subprocess.run([*git, "cat-file", "blob", sha.decode()], capture_output=True, check=False)
-            if blob.returncode != 0:
-                continue  # a large file the snapshot does not carry
-            target = dest / Path(path.decode()).relative_to(folder) if folder else dest / path.decode()
+            wanted.append((sha, path.decode()))
+        # One `git cat-file --batch` for every blob (a process per blob took minutes on a large monorepo).
+        batch = subprocess.run([*git, "cat-file", "--batch"], input=b"".join(sha + b"\n" for sha, _ in wanted),
+                               capture_output=True, check=True).stdout
+        at = 0
+        for _sha, path in wanted:
+            end = batch.index(b"\n", at)
+            header = batch[at:end].split()
+            at = end + 1
+            if len(header) < 3:
+                continue  # "<sha> missing": a large file the snapshot does not carry
+            size = int(header[2])
+            target = dest / Path(path).relative_to(folder) if folder else dest / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(blob.stdout)
+            target.write_bytes(batch[at:at + size])
+            at += size + 1
         return dest
 
 
@@ -585,3 +597,94 @@ def test_khoj_entries_untyped_inline_vectors_beside_their_own_texts(cli, empty_d
     assert empty_db.scalar("SELECT md5(string_agg(hashed_value, ',' ORDER BY id)) FROM database_entry") == md5s
     for result in (trial.locate, trial.init, trial.scope, first, repaired, again.run, again.verify, again.record):
         assert "sk-khoj-trial-key" not in result.out + result.err
+
+
+# -- Mintplex-Labs/anything-llm: a JS monorepo whose pgvector store keeps the text in a JSONB column ---------------
+
+def anything_llm_ddl(provider_js: str, dims: int) -> str:
+    """The table the provider's createTableSql() builds (its default name), at the embedder's dimension."""
+    ddl = re.search(r"CREATE TABLE IF NOT EXISTS [^`]+", provider_js).group(0)
+    return ddl.replace("${PGVector.tableName()}", "anythingllm_vectors").replace("${Number(dimensions)}", str(dims))
+
+
+def load_workspaces(db, server) -> tuple[str, ...]:
+    """Two workspaces of 12 chunks, as addDocumentToNamespace() writes them; then 3 + 2 vectors lost and one text
+    edited in metadata after its vector. Returns the edited chunk's id."""
+    import uuid
+
+    import httpx
+
+    rows = []
+    for ns, docs in (("my-workspace", ("onboarding guide", "vacation policy", "expense reports")),
+                     ("research", ("vector databases", "tokenizers", "retrieval"))):
+        for title in docs:
+            for part in range(4):
+                text = (f"<document_metadata>\nsourceDocument: {title}.pdf\n</document_metadata>\n\n"
+                        f"Part {part} of the {title}: who does what, and when, in this {title}.")
+                rows.append((str(uuid.uuid4()), ns, {"id": str(uuid.uuid4()), "url": f"file:///docs/{title}.pdf",
+                                                     "title": f"{title}.pdf", "wordCount": 17, "text": text}))
+    answer = httpx.post(f"{server.url}/api/embed", json={"model": "nomic-embed-text", "input": [m["text"] for *_, m in rows]})
+    with db.connect(autocommit=True) as conn:
+        for (key, ns, meta), vector in zip(rows, answer.json()["embeddings"]):
+            conn.execute('INSERT INTO "anythingllm_vectors" (id, namespace, embedding, metadata) VALUES (%s, %s, %s, %s)',
+                         (key, ns, str(vector), json.dumps(meta)))
+        for ns, lost in (("my-workspace", 3), ("research", 2)):
+            conn.execute("UPDATE anythingllm_vectors SET embedding = NULL WHERE id IN "
+                         "(SELECT id FROM anythingllm_vectors WHERE namespace = %s ORDER BY id LIMIT %s)", (ns, lost))
+        return conn.execute(
+            "UPDATE anythingllm_vectors SET metadata = jsonb_set(metadata, '{text}', '\"Leave is now thirty days.\"') "
+            "WHERE id = (SELECT id FROM anythingllm_vectors WHERE namespace = 'my-workspace' AND embedding IS NOT NULL "
+            "ORDER BY id LIMIT 1) RETURNING id::text").fetchone()[0]
+
+
+def test_anything_llm_pgvector_store_with_the_text_in_jsonb_metadata(cli, empty_db, server, pg_password, tmp_path):
+    app = Source.of("Mintplex-Labs__anything-llm").checkout("", tmp_path / "app")
+    provider_js = (app / "server/utils/vectorDbProviders/pgvector/index.js").read_text()
+    empty_db.execute(anything_llm_ddl(provider_js, 768))
+    edited = load_workspaces(empty_db, server)
+    trial = procedure(cli, empty_db, server, app, tmp_path, "my-workspace", model="nomic-embed-text")
+
+    # locate: the table built in JS code, the app's own PGVector class is no LangChain store, the env names the
+    # Ollama embedder reads, and no entrypoint that embeds (prisma generate / seed are not backfills).
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"], d["kind"]) for d in located["declarations"]] == [
+        ("server/utils/vectorDbProviders/pgvector/index.js", "anythingllm_vectors", "embedding", None, "sql")]
+    ollama = next(c for c in located["embedding_calls"] if c["path"] == "server/utils/EmbeddingEngines/ollama/index.js")
+    assert (ollama["url_env"], ollama["model_env"]) == ("EMBEDDING_BASE_PATH", "EMBEDDING_MODEL_PREF")
+    assert not [c for c in located["embedding_calls"] if c["kind"] == "ollama-http"]  # route files, its own widget API
+    assert located["best_entrypoint"] is None
+    assert "npm run prisma:generate" not in [e["command"] for e in located["entrypoints"]]
+
+    # profile init: the text is a key of the JSONB column, citations its url and title; no command.
+    assert trial.init.json["todo"] == []
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert raw["chunks"]["text"] == "metadata->>'text'" and raw["chunks"]["collection"] == "namespace"
+    assert raw["chunks"]["sources"] == ["metadata->>'url'", "metadata->>'title'"]
+    assert "command" not in (raw.get("backfill") or {})
+
+    # scope counts the lost vectors; with no hash column it cannot see the edited text, and says so.
+    assert trial.scope.code == 0, trial.scope.out + trial.scope.err
+    assert trial.scope.json["counts"]["missing"] == 3 and trial.scope.json["counts"]["stale"] is None
+    assert trial.run.code == 0, trial.run.out + trial.run.err
+    # verify measures what scope could not: the edited text's vector, and nothing else.
+    assert trial.verify.code == 1
+    failed = [c for c in trial.verify.json["checks"] if c["status"] == "failed"]
+    assert [c["check"] for c in failed] == ["recompute"]
+    offenders = [json.loads(line) for line in (tmp_path / "run" / "offenders.jsonl").read_text().splitlines()]
+    assert [(o["check"], o["key"]) for o in offenders] == [("recompute", edited)]
+    assert trial.record.code == 0 and trial.record.json["entry"]["outcome"] == "failed"
+
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "my-workspace")
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "run" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 1, fixed.out + fixed.err
+    again = cli("verify", *target, "--run-dir", tmp_path / "run2", "--json", env=env)
+    assert again.code == 0, again.out
+    assert empty_db.scalar("SELECT count(*) FROM anythingllm_vectors WHERE namespace = 'my-workspace' "
+                           "AND embedding IS NULL") == 0
+    # The other workspace is untouched: its two lost vectors are still lost.
+    assert empty_db.scalar("SELECT count(*) FROM anythingllm_vectors WHERE namespace = 'research' AND embedding IS NULL") == 2
+    for result in (trial.locate, trial.init, trial.scope, trial.run, trial.verify, trial.record, fixed, again):
+        assert pg_password not in result.out + result.err
+    for path in [*(tmp_path / "run").iterdir(), tmp_path / "historylog.md", trial.profile]:
+        assert pg_password not in path.read_text()

@@ -108,3 +108,28 @@ def test_a_missing_repo_is_a_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="not a folder"):
         locate(tmp_path / "nope")
+
+
+def test_a_create_table_built_in_a_python_f_string_names_the_table_its_method_returns_by_default():
+    from harness.locate.schema import scan
+
+    code = ('import os\n\nclass Store:\n    def table_name(self):\n        return os.getenv("NOTES_TABLE", "py_notes")\n\n'
+            '    def other(self):\n        return "not_this"\n\n    def create(self, dims):\n'
+            '        return f"CREATE TABLE IF NOT EXISTS {self.table_name()} (id uuid, embedding vector({dims}))"\n')
+    [found] = scan("store.py", code, "python")
+    assert (found.table, found.column, found.dimensions) == ("py_notes", "embedding", None)
+
+
+def test_an_unquoted_js_interpolated_table_and_a_constant_dimension_are_resolved():
+    from harness.locate.schema import scan
+
+    code = ('const T = process.env.X ?? "js_notes";\nconst DIMS = 768;\n'
+            'const ddl = `CREATE TABLE ${T} (id int, embedding vector(${DIMS}))`;\n')
+    [found] = scan("store.js", code, "js")
+    assert (found.table, found.column, found.dimensions) == ("js_notes", "embedding", 768)
+
+
+def test_an_interpolated_dimension_outside_a_table_statement_is_no_declaration():
+    from harness.locate.schema import scan
+
+    assert scan("query.js", "const q = `SELECT embedding::vector(${n}) FROM t`;", "js") == []

@@ -301,3 +301,52 @@ def test_the_settings_module_of_a_manage_py_inside_its_package_is_read(found):
     command runs in, and the database the command uses is read there (POSTGRES_HOST, ...)."""
     command = next(e for e in found("django-owned-notes").entrypoints if e.name == "switch_encoder")
     assert {"POSTGRES_DB", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD"} <= set(command.env)
+
+
+# -- an application's own vector store in JavaScript (the shape of anything-llm; tests/fixtures/repos/js-own-vector-store)
+
+def test_a_create_table_in_a_js_template_literal_is_the_schema_with_its_table_from_the_env_default(found):
+    result = found("js-own-vector-store")
+    assert ("server/vector/pgvector.js", "notes_vectors", "embedding", None, "sql") in decls(result)
+    assert "server/vector/pgvector.js" in [h.path for h in result.schema]
+
+
+def test_an_applications_own_class_named_like_a_library_store_declares_no_library_table(found):
+    result = found("js-own-vector-store")
+    assert not [d for d in result.declarations if d.kind in ("langchain", "llamaindex")]
+    assert "langchain_pg_embedding" not in {d.table for d in result.declarations}
+
+
+def test_an_ollama_client_built_with_a_host_from_a_property_reports_that_property_env(found):
+    assert ("server/embedders/ollama.js", "ollama-client", None, "EMBED_MODEL_NAME", None, "EMBED_BASE_URL") \
+        in calls(found("js-own-vector-store"))
+
+
+def test_code_generation_scripts_are_no_backfill_entrypoints(found):
+    assert "npm run prisma:generate" not in [e.command for e in found("js-own-vector-store").entrypoints]
+
+
+def test_a_seed_whose_contract_calls_no_embedder_is_listed_but_not_the_best_entrypoint(found):
+    result = found("js-own-vector-store")
+    seed = next(e for e in result.entrypoints if e.kind == "prisma-seed")
+    assert seed.contract.known and not seed.contract.embedding_calls and not seed.may_embed
+    assert result.best_entrypoint is None
+    assert "not taken as the backfill" in result.text()
+
+
+def test_a_seed_that_embeds_may_still_be_the_backfill(found):
+    seed = next(e for e in found("prisma-yarn").entrypoints if e.kind == "prisma-seed")
+    assert seed.contract.embedding_calls and seed.may_embed
+
+
+def test_a_connection_string_env_of_any_prefix_is_a_database_setting(found):
+    from harness.locate.config import kind_of
+
+    names = {s.name for s in found("js-own-vector-store").settings}
+    assert "NOTES_VECTOR_CONNECTION_STRING" in names and kind_of("NOTES_VECTOR_CONNECTION_STRING") == "database"
+
+
+def test_a_route_file_path_or_the_apps_own_api_under_api_embed_is_no_ollama_call(found):
+    paths = {c.path for c in found("js-own-vector-store").embedding_calls}
+    assert "server/swagger/init.js" not in paths and "frontend/src/widget.jsx" not in paths
+    assert "server/embedders/ollama.js" in paths
