@@ -153,12 +153,14 @@ def across(conn: Conn, profile: Profile, tenants: list[str | None], read) -> dic
     return total
 
 
-def visible_state(conn: Conn, target: Target, collection: str, model: str, tenants: list[str | None]) -> CollectionState:
-    """The collection's state as the sum over the tenants' views (one view without row-level-security settings)."""
+def visible_state(conn: Conn, target: Target, collection: str, model: str, tenants: list[str | None],
+                  dims: int | None = None) -> CollectionState:
+    """The collection's state as the sum over the tenants' views (one view without row-level-security settings);
+    ``dims``: also count the vectors of another dimension (a column declared without one)."""
     states = []
     for tenant in tenants:
         with scope(conn, target.profile, tenant):
-            states.append(collection_state(conn, target, collection, model))
+            states.append(collection_state(conn, target, collection, model, dims))
     if len(states) == 1:
         return states[0]
 
@@ -166,7 +168,8 @@ def visible_state(conn: Conn, target: Target, collection: str, model: str, tenan
         values = [getattr(s, name) for s in states]
         return None if any(v is None for v in values) else sum(values)
 
-    counts: dict[str, Any] = {n: total(n) for n in ("chunks", "embedded", "missing", "stale", "other_model", "needed")}
+    counts: dict[str, Any] = {n: total(n) for n in ("chunks", "embedded", "missing", "stale", "other_model", "needed",
+                                                   "other_dims")}
     return CollectionState(collection=collection, **counts)
 
 

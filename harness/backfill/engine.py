@@ -341,7 +341,10 @@ def run_backfill(
         parent_counts = options.counted_by_parent is not None and options.counted_by_parent == os.getppid()
         whole = options.covers_collection and others == 0 and not parent_counts
         counting = time.perf_counter()
-        summary.after = rls.visible_state(read_conn, target, collection, model, tenants)
+        # A column declared without a dimension may hold vectors of another one, which the selection never picks:
+        # the closing count measures them too, so the run is not ok while they remain.
+        untyped = dims if whole and _declared_dims(read_conn, target) is None else None
+        summary.after = rls.visible_state(read_conn, target, collection, model, tenants, dims=untyped)
         summary.count_seconds += time.perf_counter() - counting
         if parent_counts:
             summary.part_of_run = f"one worker of run {options.run_id}: the process that started the workers counts the collection"

@@ -76,7 +76,10 @@ def _counts(settings: Settings, collection: str) -> dict:
         with dbmod.connect(settings.database_url, autocommit=True) as conn:
             target = Target(settings.profile)
             tenants = rls.tenants(conn, settings.profile)
-            state = rls.visible_state(conn, target, collection, settings.model, tenants).as_dict()
+            # A column declared without a dimension may hold vectors of another one, which no count of "needed" sees.
+            declared = conn.execute(target.declared_dimensions()).fetchone()
+            dims = settings.dimensions if declared is not None and declared["dims"] is None else None
+            state = rls.visible_state(conn, target, collection, settings.model, tenants, dims=dims).as_dict()
             part = rls.completeness(conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
                 state["unproven"] = part.note  # the counts are only the listed tenants' rows

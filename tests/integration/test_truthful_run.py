@@ -93,3 +93,37 @@ def test_a_done_pattern_without_named_groups_is_refused_naming_the_key(cli, prof
                                "  batch_size: ${EMBED_BATCH_SIZE:-100}\n  done_pattern: 'Done'\n"})
     result = cli("scope", "--profile", profile, "--collection", COLLECTION, env=target_env)
     assert result.code == 2 and "backfill.done_pattern" in result.err
+
+
+def _untyped_with_other_dims(db) -> None:
+    """tenant_globex in an embedding column declared without a dimension, two of its vectors of 768 dimensions (what
+    Django's VectorField(dimensions=None) and LangChain's table allow): selection never picks them."""
+    db.execute("DROP INDEX document_embeddings_embedding_idx")
+    db.execute("ALTER TABLE document_embeddings ALTER embedding TYPE vector")
+    db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector WHERE chunk_id IN "
+               "(SELECT chunk_id FROM document_embeddings WHERE collection = %s ORDER BY chunk_id LIMIT 2)", (COLLECTION,))
+
+
+def test_an_engine_run_leaving_vectors_of_another_dimension_is_not_ok(embedded_db, demo_profile, target_env):
+    from harness.backfill import BackfillOptions, run_backfill
+    from harness.profile import load_profile
+    from harness.settings import resolve
+
+    _untyped_with_other_dims(embedded_db)
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    summary = run_backfill(resolve(load_profile(demo_profile, env=env), database_url=embedded_db.dsn, env=env),
+                           BackfillOptions(COLLECTION, progress=False))
+    assert not summary.ok
+    assert "2 vectors of tenant_globex have another dimension than the model's" in summary.stopped
+    assert "backfill --keys-from" in summary.stopped and summary.after.other_dims == 2
+
+
+def test_a_run_of_the_apps_command_leaving_vectors_of_another_dimension_is_not_ok(cli, embedded_db, demo_profile,
+                                                                                  target_env, tmp_path):
+    _untyped_with_other_dims(embedded_db)  # the demo profile says provider.dimensions: 384
+    # scope refuses to run; an owner's override runs the command anyway, and the closing count must still see them
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command", "true",
+                      "--override", "the owner runs it to see what the count says")
+    assert result.code == 1, result.err
+    assert "2 vectors of another dimension than the model's remain" in result.json["problems"]
+    assert result.json["remaining"] == 0
