@@ -497,12 +497,20 @@ def _connect(database_url: str) -> Conn:
 @dbmod.translate_errors()
 def _grown_timeout(conn: Conn, target: Target) -> int:
     """``DEFAULT_TIMEOUT_MS`` plus ``TIMEOUT_MS_PER_GB`` per GB of the chunk and embedding tables (heap and TOAST):
-    the statements that read every row take time in proportion, and a fixed limit fails verify at some size."""
+    the statements that read every row take time in proportion, and a fixed limit fails verify at some size. A
+    partitioned (or inherited) table is measured by its children and a view by the relations it reads: their own
+    pg_table_size is 0."""
     names = list(dict.fromkeys(sql.Identifier(*name).as_string(conn) for name in (
         (target.profile.chunks.schema, target.profile.chunks.table),
         (target.profile.embeddings.schema, target.profile.embeddings.table))))
-    row = conn.execute("SELECT coalesce(sum(pg_table_size(to_regclass(n))), 0)::float8 AS bytes FROM unnest(%s::text[]) AS n",
-                       (names,)).fetchone()
+    row = conn.execute(
+        "WITH RECURSIVE read(oid) AS (SELECT to_regclass(n)::oid FROM unnest(%s::text[]) AS n "
+        "UNION SELECT u.oid FROM read AS r JOIN pg_class AS k ON k.oid = r.oid, LATERAL ("
+        "SELECT i.inhrelid FROM pg_inherits AS i WHERE i.inhparent = r.oid UNION ALL "
+        "SELECT d.refobjid FROM pg_rewrite AS w JOIN pg_depend AS d ON d.classid = 'pg_rewrite'::regclass "
+        "AND d.objid = w.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.oid "
+        "WHERE k.relkind = 'v' AND w.ev_class = r.oid) AS u(oid)) "
+        "SELECT coalesce(sum(pg_table_size(oid)), 0)::float8 AS bytes FROM read WHERE oid IS NOT NULL", (names,)).fetchone()
     return DEFAULT_TIMEOUT_MS + round(TIMEOUT_MS_PER_GB * (row["bytes"] if row else 0) / 2**30)
 
 
