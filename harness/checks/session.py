@@ -33,6 +33,7 @@ from .stats import CollectionStats, Pass, gather, probe
 
 DEFAULT_TIMEOUT_MS = 60_000  # each statement's timeout, by default, on empty tables
 TIMEOUT_MS_PER_GB = 60_000  # and this much more per GB of the chunk and embedding tables: the pass reads them whole
+MAX_TIMEOUT_MS = 2**31 - 1  # the most statement_timeout takes (about 36 TB at that rate)
 SAMPLE_ALL = "all"
 
 
@@ -511,7 +512,8 @@ def _grown_timeout(conn: Conn, target: Target) -> int:
         "AND d.objid = w.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.oid "
         "WHERE k.relkind = 'v' AND w.ev_class = r.oid) AS u(oid)) "
         "SELECT coalesce(sum(pg_table_size(oid)), 0)::float8 AS bytes FROM read WHERE oid IS NOT NULL", (names,)).fetchone()
-    return DEFAULT_TIMEOUT_MS + round(TIMEOUT_MS_PER_GB * (row["bytes"] if row else 0) / 2**30)
+    grown = DEFAULT_TIMEOUT_MS + round(TIMEOUT_MS_PER_GB * (row["bytes"] if row else 0) / 2**30)
+    return min(grown, MAX_TIMEOUT_MS)
 
 
 def open_session(settings: Settings, options: CheckOptions) -> CheckSession:

@@ -188,3 +188,21 @@ def test_the_statement_timeout_grows_with_the_tables_a_view_reads(empty_db):
         conn.execute("CREATE TABLE vecs (chunk_id int PRIMARY KEY, v vector(3))")
     size = _stored_bytes(empty_db.dsn, "raw_chunks", "vecs")
     assert _grown(empty_db.dsn, READS) == DEFAULT_TIMEOUT_MS + round(TIMEOUT_MS_PER_GB * size / 2**30) > DEFAULT_TIMEOUT_MS
+
+
+def test_the_grown_statement_timeout_stays_within_what_postgres_accepts(empty_db, monkeypatch):
+    """statement_timeout takes at most 2147483647 ms (about 36 TB at 60 s per GB): past it, every check would error."""
+    import psycopg
+
+    from harness import db
+    from harness.checks import session
+
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE chunks (id int, body text)")
+        conn.execute("INSERT INTO chunks VALUES (1, 'x')")
+        conn.execute("CREATE TABLE vecs (chunk_id int PRIMARY KEY, v vector(3))")
+    monkeypatch.setattr(session, "TIMEOUT_MS_PER_GB", 10**15)  # what 40 TB gives at the real rate
+    grown = _grown(empty_db.dsn, READS)
+    assert grown == 2**31 - 1
+    with db.connect(empty_db.dsn) as conn, db.read_only(conn, grown):
+        assert conn.execute("SELECT current_setting('statement_timeout') AS t").fetchone()["t"] == f"{2**31 - 1}ms"
