@@ -157,7 +157,7 @@ class CheckSession:
             if exc.sqlstate != "57014" or "statement timeout" not in str(exc):
                 raise
             error = DatabaseError(f"{exc}; each statement of the checks may run {self.statement_timeout_ms} ms "
-                                  "(--bh-statement-timeout-ms MS sets it)")
+                                  "(--bh-statement-timeout-ms MS sets it; env BH_STATEMENT_TIMEOUT_MS for verify)")
             error.sqlstate = exc.sqlstate
             raise error from exc
 
