@@ -243,9 +243,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
              "max_bad_fraction": cfg.max_bad_fraction or "the profile's",
              "run_dir": cfg.run_dir or "-", "historylog": ", ".join(map(str, cfg.historylogs)) or "-",
              "statement_timeout_ms": cfg.statement_timeout_ms}
-    lines += [f"  {name}: {value} (from {cfg.sources[name]})" for name, value in shown.items()]
+    sources = dict(cfg.sources)
     target = config.stash.get(_TARGET, None)
     session = target.session if target is not None else None
+    if cfg.statement_timeout_ms is None:  # grown with the tables when the session opened: show the value in force
+        from .checks.session import DEFAULT_TIMEOUT_MS, TIMEOUT_MS_PER_GB
+
+        shown["statement_timeout_ms"] = session.statement_timeout_ms if session is not None else "grown with the tables"
+        sources["statement_timeout_ms"] = (f"default: {DEFAULT_TIMEOUT_MS} plus {TIMEOUT_MS_PER_GB} per GB of the chunk "
+                                           "and embedding tables")
+    lines += [f"  {name}: {value} (from {sources[name]})" for name, value in shown.items()]
     if target is not None and session is not None:
         lines.append(f"  database: {safe_dsn(session.database_url)} (from {target.database_source})")
         st = session.settings

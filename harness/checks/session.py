@@ -33,6 +33,7 @@ from .stats import CollectionStats, Pass, gather, probe
 
 DEFAULT_TIMEOUT_MS = 60_000  # each statement's timeout, by default, on empty tables
 TIMEOUT_MS_PER_GB = 60_000  # and this much more per GB of the chunk and embedding tables: the pass reads them whole
+MAX_TIMEOUT_MS = 2**31 - 1  # the most statement_timeout takes (about 36 TB at that rate)
 SAMPLE_ALL = "all"
 
 
@@ -156,7 +157,7 @@ class CheckSession:
             if exc.sqlstate != "57014" or "statement timeout" not in str(exc):
                 raise
             error = DatabaseError(f"{exc}; each statement of the checks may run {self.statement_timeout_ms} ms "
-                                  "(--bh-statement-timeout-ms MS sets it)")
+                                  "(--bh-statement-timeout-ms MS sets it; env BH_STATEMENT_TIMEOUT_MS for verify)")
             error.sqlstate = exc.sqlstate
             raise error from exc
 
@@ -497,13 +498,22 @@ def _connect(database_url: str) -> Conn:
 @dbmod.translate_errors()
 def _grown_timeout(conn: Conn, target: Target) -> int:
     """``DEFAULT_TIMEOUT_MS`` plus ``TIMEOUT_MS_PER_GB`` per GB of the chunk and embedding tables (heap and TOAST):
-    the statements that read every row take time in proportion, and a fixed limit fails verify at some size."""
+    the statements that read every row take time in proportion, and a fixed limit fails verify at some size. A
+    partitioned (or inherited) table is measured by its children and a view by the relations it reads: their own
+    pg_table_size is 0."""
     names = list(dict.fromkeys(sql.Identifier(*name).as_string(conn) for name in (
         (target.profile.chunks.schema, target.profile.chunks.table),
         (target.profile.embeddings.schema, target.profile.embeddings.table))))
-    row = conn.execute("SELECT coalesce(sum(pg_table_size(to_regclass(n))), 0)::float8 AS bytes FROM unnest(%s::text[]) AS n",
-                       (names,)).fetchone()
-    return DEFAULT_TIMEOUT_MS + round(TIMEOUT_MS_PER_GB * (row["bytes"] if row else 0) / 2**30)
+    row = conn.execute(
+        "WITH RECURSIVE read(oid) AS (SELECT to_regclass(n)::oid FROM unnest(%s::text[]) AS n "
+        "UNION SELECT u.oid FROM read AS r JOIN pg_class AS k ON k.oid = r.oid, LATERAL ("
+        "SELECT i.inhrelid FROM pg_inherits AS i WHERE i.inhparent = r.oid UNION ALL "
+        "SELECT d.refobjid FROM pg_rewrite AS w JOIN pg_depend AS d ON d.classid = 'pg_rewrite'::regclass "
+        "AND d.objid = w.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.oid "
+        "WHERE k.relkind = 'v' AND w.ev_class = r.oid) AS u(oid)) "
+        "SELECT coalesce(sum(pg_table_size(oid)), 0)::float8 AS bytes FROM read WHERE oid IS NOT NULL", (names,)).fetchone()
+    grown = DEFAULT_TIMEOUT_MS + round(TIMEOUT_MS_PER_GB * (row["bytes"] if row else 0) / 2**30)
+    return min(grown, MAX_TIMEOUT_MS)
 
 
 def open_session(settings: Settings, options: CheckOptions) -> CheckSession:

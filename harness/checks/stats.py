@@ -183,28 +183,37 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     # (tenant columns all NULL, many tenants, or no statistics right after a load make it expect a group per row),
     # the sort then carries these few bytes, not every vector and text (issue #12: at 200,000 rows 350 MB of
     # temporary files and 4x the time; at 2,000,000, 54 s instead of about 4).
+    # A key that is a constant (a column the profile does not name: NULL, or the one collection's name) is written in
+    # the grouping query, not carried: a constant column of the rows has no statistics, so the planner would count
+    # 200 values for it, expect a group per row and sort every row where the few real groups take a hash aggregate.
+    keys = {"collection": cc, "emb_collection": ec, "tenant": ct, "emb_tenant": et}
+    carried = {name: expr for name, expr in keys.items() if not _constant(expr)}
     per_row = sql.SQL(
-        "SELECT {cc} AS collection, {ec} AS emb_collection, {ct} AS tenant, {et} AS emb_tenant, {hc} AS has_chunk, "
+        "SELECT {carried}{hc} AS has_chunk, "
         "{he} AS has_embedding, coalesce({scope}, false) AS in_scope, coalesce({m}, false) AS m, "
         "coalesce({other}, false) AS other, coalesce({stale}, false) AS stale, coalesce({zero}, false) AS zero, "
         "coalesce({dims}, false) AS wrong_dims, coalesce({stale_time}, false) AS stale_time, "
         "coalesce({drawable}, false) AS drawable, coalesce({hv}, false) AS has_vector, {fp} AS fp, "
         "generate_series(1, 1) AS once FROM {frm}"
-    ).format(cc=cc, ec=ec, ct=ct, et=et, hc=has_c, he=has_e, scope=scope, m=matched, other=other, stale=stale,
+    ).format(carried=sql.SQL("").join(sql.SQL("{} AS {}, ").format(expr, sql.Identifier(name))
+                                      for name, expr in carried.items()),
+             hc=has_c, he=has_e, scope=scope, m=matched, other=other, stale=stale,
              zero=zero, dims=dims, stale_time=stale_time, drawable=drawable, hv=vector["has_vector"], fp=vector["fp"],
              frm=frm)
     # Each count is a FILTER straight over the rows (no inner aggregate): the planner can run the pass as a
     # parallel partial aggregate, string_agg included (it combines partial states), so finding shared vectors
     # costs no second scan.
     grouped = sql.SQL(
-        "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, count(*) AS rows, "
+        "SELECT {keys}, has_chunk, has_embedding, in_scope, count(*) AS rows, "
         "count(*) FILTER (WHERE m) AS vectors, count(*) FILTER (WHERE other) AS other_model, "
         "count(*) FILTER (WHERE stale) AS stale, count(*) FILTER (WHERE zero) AS zero, 0 AS nonfinite, "
         "count(*) FILTER (WHERE wrong_dims) AS wrong_dims, count(*) FILTER (WHERE stale_time) AS stale_time, "
         "count(*) FILTER (WHERE drawable) AS drawable, count(*) FILTER (WHERE has_vector) AS all_vectors, "
         "string_agg(int8send(fp), ''::bytea) FILTER (WHERE has_vector) AS fps "
         "FROM ({per_row}) AS r GROUP BY 1, 2, 3, 4, 5, 6, 7"
-    ).format(per_row=per_row)
+    ).format(per_row=per_row, keys=sql.SQL(", ").join(
+        sql.SQL("{} AS {}").format(sql.Identifier(name) if name in carried else expr, sql.Identifier(name))
+        for name, expr in keys.items()))
     counted = (sql.SQL("(SELECT json_agg(json_build_array(collection, tenant, chunks)) FROM ({}) AS n)").format(
         chunk_counts_sql(shape)) if unique_key and not shape.inline and count_chunks else sql.SQL("NULL::json"))
     # The fingerprints come back as one bytea per group (8 bytes a vector, no row, no text): sorting them with
@@ -216,6 +225,11 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "fps, x.chunk_counts "
         "FROM (SELECT {counted} AS chunk_counts) AS x LEFT JOIN g ON true"
     ).format(grouped=grouped, counted=counted)
+
+
+def _constant(expr: sql.Composable) -> bool:
+    """A key the same for every row: NULL (no such column) or a literal (the one collection's name)."""
+    return expr is NULL or isinstance(expr, sql.Literal)
 
 
 def chunk_counts_sql(shape: Shape, *, every: bool = False) -> sql.Composed:

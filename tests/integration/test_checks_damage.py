@@ -176,7 +176,7 @@ custom_checks:
     run = check_acme("--bh-statement-timeout-ms", "200", profile=profile)
     assert "test_custom[slow]" in run.failed
     assert "canceling statement due to statement timeout" in run.messages["test_custom[slow]"]
-    assert "each statement of the checks may run 200 ms (--bh-statement-timeout-ms MS sets it)" in run.messages["test_custom[slow]"]
+    assert "each statement of the checks may run 200 ms (--bh-statement-timeout-ms MS sets it; env BH_STATEMENT_TIMEOUT_MS for verify)" in run.messages["test_custom[slow]"]
 
 
 def test_a_duplicate_embedding_row_fails_coverage(embedded_db, check_acme):

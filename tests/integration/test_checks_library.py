@@ -134,3 +134,75 @@ def test_a_statement_timeout_given_is_kept_as_given(embedded_db, demo_env, demo_
             assert conn.execute("SELECT current_setting('statement_timeout') AS t").fetchone()["t"] == "900ms"
     finally:
         session.close()
+
+
+def _grown(dsn, profile_text):
+    from harness import db
+    from harness.checks.session import _grown_timeout
+
+    with db.connect(dsn) as conn:
+        return _grown_timeout(conn, Target(parse_profile(profile_text)))
+
+
+def _stored_bytes(dsn, *tables):
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT sum(pg_table_size(t::regclass)) FROM unnest(%s::text[]) AS t", (list(tables),)).fetchone()[0]
+
+
+READS = """
+name: t
+provider: {model: m}
+chunks: {table: chunks, id: id, text: body, collection_name: c}
+embeddings: {table: vecs, key: chunk_id, vector: v}
+"""
+
+
+def test_the_statement_timeout_grows_with_the_partitions_of_a_partitioned_table(empty_db):
+    """pg_table_size of a partitioned parent is 0: the pass reads its partitions, so they are what is measured."""
+    import psycopg
+
+    from harness.checks.session import DEFAULT_TIMEOUT_MS, TIMEOUT_MS_PER_GB
+
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE chunks (id int, body text) PARTITION BY RANGE (id)")
+        conn.execute("CREATE TABLE chunks_1 PARTITION OF chunks FOR VALUES FROM (0) TO (5000)")
+        conn.execute("CREATE TABLE chunks_2 PARTITION OF chunks FOR VALUES FROM (5000) TO (10000)")
+        conn.execute("INSERT INTO chunks SELECT i, repeat('x', 100) FROM generate_series(0, 9999) AS i")
+        conn.execute("CREATE TABLE vecs (chunk_id int PRIMARY KEY, v vector(3))")
+    size = _stored_bytes(empty_db.dsn, "chunks_1", "chunks_2", "vecs")
+    assert _grown(empty_db.dsn, READS) == DEFAULT_TIMEOUT_MS + round(TIMEOUT_MS_PER_GB * size / 2**30) > DEFAULT_TIMEOUT_MS
+
+
+def test_the_statement_timeout_grows_with_the_tables_a_view_reads(empty_db):
+    """A view has no storage of its own (pg_table_size 0): the pass reads the tables under it."""
+    import psycopg
+
+    from harness.checks.session import DEFAULT_TIMEOUT_MS, TIMEOUT_MS_PER_GB
+
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE raw_chunks (id int, body text)")
+        conn.execute("INSERT INTO raw_chunks SELECT i, repeat('x', 100) FROM generate_series(0, 9999) AS i")
+        conn.execute("CREATE VIEW chunks AS SELECT id, body FROM raw_chunks")
+        conn.execute("CREATE TABLE vecs (chunk_id int PRIMARY KEY, v vector(3))")
+    size = _stored_bytes(empty_db.dsn, "raw_chunks", "vecs")
+    assert _grown(empty_db.dsn, READS) == DEFAULT_TIMEOUT_MS + round(TIMEOUT_MS_PER_GB * size / 2**30) > DEFAULT_TIMEOUT_MS
+
+
+def test_the_grown_statement_timeout_stays_within_what_postgres_accepts(empty_db, monkeypatch):
+    """statement_timeout takes at most 2147483647 ms (about 36 TB at 60 s per GB): past it, every check would error."""
+    import psycopg
+
+    from harness import db
+    from harness.checks import session
+
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE chunks (id int, body text)")
+        conn.execute("INSERT INTO chunks VALUES (1, 'x')")
+        conn.execute("CREATE TABLE vecs (chunk_id int PRIMARY KEY, v vector(3))")
+    monkeypatch.setattr(session, "TIMEOUT_MS_PER_GB", 10**15)  # what 40 TB gives at the real rate
+    grown = _grown(empty_db.dsn, READS)
+    assert grown == 2**31 - 1
+    with db.connect(empty_db.dsn) as conn, db.read_only(conn, grown):
+        assert conn.execute("SELECT current_setting('statement_timeout') AS t").fetchone()["t"] == f"{2**31 - 1}ms"

@@ -241,3 +241,35 @@ def test_a_pass_joined_by_hashing_carries_no_vector_into_the_join(embedded_db, d
     assert joins, "with merge and nested-loop joins off the pass hashes its join"
     assert not _wide(column for join in joins for child in join["Plans"] for column in child["Output"]
                      if "embedding" in column), "the vectors went into the join"
+
+
+TENANT_CHUNKS = """
+name: t
+provider: {model: m}
+chunks: {table: chunks, id: id, text: body, collection: coll, tenant: ten}
+embeddings: {table: vecs, key: chunk_id, vector: v, model: model}
+"""
+
+
+def test_the_pass_estimates_its_groups_from_the_tables_statistics(empty_db):
+    """A key the profile does not have (no embedding tenant: NULL) is no column of the per-row rows: there the planner
+    knows no statistics and counts 200 values, so it expected a group per row and sorted every row (on disk) where
+    the few real groups take a parallel hash aggregate."""
+    from psycopg import sql
+
+    from harness.checks.shape import Shape
+    from harness.checks.stats import probe, stats_sql
+    from harness.target import Target
+
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE chunks (id int PRIMARY KEY, body text, coll text, ten text)")
+        conn.execute("CREATE TABLE vecs (chunk_id int PRIMARY KEY, v vector(3), model text)")
+        conn.execute("INSERT INTO chunks SELECT i, 'x', 'a', 't' || (i % 5) FROM generate_series(1, 4000) AS i")
+        conn.execute("INSERT INTO vecs SELECT i, '[1,2,3]', 'm' FROM generate_series(1, 4000) AS i")
+        conn.execute("ANALYZE")
+        query = stats_sql(Shape(Target(parse_profile(TENANT_CHUNKS))), has_model=True, has_hash=False, check_dims=True,
+                          unique_key=True)
+        params = {"collections": ["a"], "model": "m", "dims": 3, "probe": probe(3)}
+        plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) ") + query, params).fetchone()[0][0]["Plan"]
+    grouping = [n for n in _nodes(plan) if n["Node Type"] == "Aggregate" and len(n.get("Group Key", [])) >= 5]
+    assert grouping and max(n["Plan Rows"] for n in grouping) <= 5 * 2 * 2 * 2, grouping  # tenants x three flags

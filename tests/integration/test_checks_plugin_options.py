@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,12 @@ def test_a_sample_that_is_neither_a_count_nor_all_in_the_environment_is_a_usage_
 
 def test_without_a_profile_the_plugin_prints_no_header(tmp_path):
     assert "backfill-harness checks" not in pytest_header(tmp_path)
+
+
+def test_the_header_shows_the_statement_timeout_the_checks_run_with_when_none_is_given(embedded_db, demo_env, tmp_path):
+    """By default the timeout grows with the tables: the header says the value in force, not None."""
+    env = {**demo_env, "BH_PROFILE": str(DEMO_PROFILE), "BH_COLLECTION": "tenant_acme", "DATABASE_URL": embedded_db.dsn}
+    out = pytest_header(tmp_path, env=env)
+    assert "statement_timeout_ms: None" not in out, out
+    assert re.search(r"statement_timeout_ms: 6\d{4} \(from default: 60000 plus 60000 per GB of the chunk and embedding "
+                     r"tables\)", out), out
