@@ -74,8 +74,8 @@ class CheapEmbedder:
     def dimensions(self, model: str | None = None) -> int:
         return self.dims
 
-    def embed(self, texts, *, truncate: bool = True):
-        """The provider's answer (the engine) or the server model's (``Embedded``), by who asks."""
+    def embed(self, texts, *, truncate: bool = True) -> EmbedResult:
+        """The provider's answer, as the engine takes it (the server's model is ``_ServedModel``)."""
         return EmbedResult(self.vectors(texts), MODEL, 0, 0.0, 1)
 
 

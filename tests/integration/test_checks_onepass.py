@@ -273,3 +273,41 @@ def test_the_pass_estimates_its_groups_from_the_tables_statistics(empty_db):
         plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) ") + query, params).fetchone()[0][0]["Plan"]
     grouping = [n for n in _nodes(plan) if n["Node Type"] == "Aggregate" and len(n.get("Group Key", [])) >= 5]
     assert grouping and max(n["Plan Rows"] for n in grouping) <= 5 * 2 * 2 * 2, grouping  # tenants x three flags
+
+
+def test_a_copy_sharing_every_vector_and_text_with_its_source_is_not_read_again(embedded_db, demo_env, demo_profile):
+    """``backfill --into`` with the model unchanged copies every vector with its text: the pass must not take each
+    as a candidate and read the whole copy a second time (at 1,000,000 rows, swap's gate sent back 1.8 million
+    fingerprints and read both collections again); a vector shared by two different texts still is one."""
+    from harness.checks import CheckOptions, PER_COLLECTION, open_session
+    from harness.profile import load_profile
+
+    with embedded_db.connect() as conn:
+        conn.execute("CREATE TEMP TABLE m AS SELECT id AS old, nextval('document_chunks_id_seq') AS new "
+                     "FROM document_chunks WHERE collection = 'tenant_acme'")
+        conn.execute("INSERT INTO document_chunks (id, document_id, collection, tenant_id, chunk_index, content, title, url) "
+                     "SELECT m.new, document_id, 'acme_copy', tenant_id, chunk_index, content, title, url "
+                     "FROM document_chunks c JOIN m ON m.old = c.id")
+        conn.execute("INSERT INTO document_embeddings (chunk_id, collection, tenant_id, embedding, model_name, input_hash) "
+                     "SELECT m.new, 'acme_copy', tenant_id, embedding, model_name, input_hash "
+                     "FROM document_embeddings e JOIN m ON m.old = e.chunk_id")
+        conn.commit()
+    env = {**demo_env, "DATABASE_URL": embedded_db.dsn}
+    session = open_session(resolve(load_profile(demo_profile, env=env), database_url=embedded_db.dsn, env=env),
+                           CheckOptions(collections=("acme_copy",)))
+    try:
+        outcome = PER_COLLECTION["distinct_vectors"](session, "acme_copy")
+        assert outcome.passed and outcome.metrics["fingerprints_seen_twice"] == 0, outcome.message()
+        with embedded_db.connect() as conn:  # now one copied chunk gets another text under the same vector
+            conn.execute("UPDATE document_chunks SET content = content || ' (edited)' WHERE id = "
+                         "(SELECT min(id) FROM document_chunks WHERE collection = 'acme_copy')")
+            conn.commit()
+    finally:
+        session.close()
+    session = open_session(resolve(load_profile(demo_profile, env=env), database_url=embedded_db.dsn, env=env),
+                           CheckOptions(collections=("acme_copy",)))
+    try:
+        outcome = PER_COLLECTION["distinct_vectors"](session, "acme_copy")
+        assert not outcome.passed and outcome.metrics["fingerprints_seen_twice"] == 1, outcome.message()
+    finally:
+        session.close()
