@@ -203,17 +203,18 @@ def _pass_plan(dsn: str, demo_env, demo_profile, *settings: str) -> dict:
     from psycopg import sql
 
     from harness.checks.shape import Shape
-    from harness.checks.stats import probe, stats_sql
+    from harness import db
+    from harness.checks.stats import pass_query, probe
     from harness.profile import load_profile
     from harness.target import Target
 
     shape = Shape(Target(load_profile(demo_profile, env=demo_env)))
-    query = stats_sql(shape, has_model=True, has_hash=True, check_dims=False, unique_key=True)
     params = {"collections": ["global_corpus"], "model": TEST_MODEL, "dims": 384, "probe": probe(384)}
-    with psycopg.connect(dsn) as conn:
+    with db.connect(dsn) as conn:
         for setting in settings:
             conn.execute(setting)
-        return conn.execute(sql.SQL("EXPLAIN (VERBOSE, FORMAT JSON) ") + query, params).fetchone()[0][0]["Plan"]
+        query = pass_query(conn, shape, params, has_model=True, has_hash=True, check_dims=False, unique_key=True)
+        return conn.execute(sql.SQL("EXPLAIN (VERBOSE, FORMAT JSON) ") + query, params).fetchone()["QUERY PLAN"][0]["Plan"]
 
 
 def _wide(columns) -> list[str]:
