@@ -202,9 +202,11 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         if row is not None and dims["column"] is None and measured in known:
             # An untyped column takes any dimension: what it holds is measured, not declared.
             stored_dims = rls.across(conn, target.profile, tenants, lambda: stored_dimensions(conn, target, measured))
-        # Preflight: NOT NULL columns left empty, defaults, write path, --into shape, row-level security.
-        checks += preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
-                            copies=bool(into) and into not in known)
+        # Preflight: NOT NULL columns left empty, defaults, write path, --into shape, row-level security, stored
+        # hashes (it reads rows of the collection: for one that does not exist, whatever its name, scope has failed).
+        if collection in known:
+            checks += preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
+                                copies=bool(into) and into not in known)
         from ..backfill.indexes import pending
         from ..checks.live import copy_stopped
 
