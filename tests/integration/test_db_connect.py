@@ -21,8 +21,13 @@ def test_each_pgvector_type_reads_back_as_written(empty_db):
     with db.connect(empty_db.dsn) as conn:
         row = conn.execute("SELECT %s::vector AS v, '[1,2]'::halfvec AS h, '{1:1.5}/3'::sparsevec AS s, '101'::bit(3) AS b",
                            (np.float32([1, 2, 3]),)).fetchone()
-    assert row["v"].to_list() == [1, 2, 3] and row["h"].to_list() == [1, 2] and row["s"].to_list() == [1.5, 0, 0]
-    assert row["b"] == "101"
+    # pgvector-python loads a vector as numpy (0.3) or as its Vector class (0.4 on): either way, these values
+    assert [_values(row[k]) for k in ("v", "h", "s")] == [[1, 2, 3], [1, 2], [1.5, 0, 0]]
+    assert str(row["b"]) in ("101", "Bit('101')") or row["b"].to_text() == "101"
+
+
+def _values(vector) -> list[float]:
+    return [float(x) for x in (vector.to_list() if hasattr(vector, "to_list") else vector)]
 
 
 def test_a_database_without_pgvector_is_refused_in_one_line_and_left_as_it_was(empty_db):
