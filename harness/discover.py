@@ -13,6 +13,7 @@ from typing import cast
 import psycopg
 
 from .db import Conn
+from .target import sha256_hex
 
 VECTOR_TYPES = ("vector", "halfvec")
 TEXT_TYPES = {"text", "character varying", "character", "varchar", "citext"}
@@ -376,9 +377,9 @@ def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, k
     hcol = sql.SQL("encode(e.{}, 'hex')" if binary else "e.{}::text").format(
         sql.Identifier(h))
     counts = sql.SQL(", ").join(
-        sql.SQL("count(*) FILTER (WHERE s.h = encode(sha256(convert_to(s.{t}, 'UTF8')), 'hex')) AS {sha}, "
-                "count(*) FILTER (WHERE s.h = md5(s.{t})) AS {md5}").format(
-                    t=sql.Identifier(f"t{i}"), sha=sql.Identifier(f"sha{i}"), md5=sql.Identifier(f"md5{i}"))
+        sql.SQL("count(*) FILTER (WHERE s.h = {hashed}) AS {sha}, count(*) FILTER (WHERE s.h = md5(s.{t})) AS {md5}").format(
+            hashed=sha256_hex(sql.SQL("s.{}").format(sql.Identifier(f"t{i}"))), t=sql.Identifier(f"t{i}"),
+            sha=sql.Identifier(f"sha{i}"), md5=sql.Identifier(f"md5{i}"))
         for i in range(len(texts)))
     side = "e" if inline else "c"
     picked = sql.SQL(", ").join(sql.SQL(side + ".{} AS {}").format(sql.Identifier(t), sql.Identifier(f"t{i}"))

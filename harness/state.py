@@ -13,7 +13,7 @@ from typing import Any
 from psycopg import sql
 
 from .db import Conn, one
-from .errors import ConfigError
+from .errors import CheckFailed, ConfigError
 from .introspect import require_names
 from .target import Target
 
@@ -35,6 +35,15 @@ class CollectionState:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def declared_dimensions(conn: Conn, target: Target) -> int | None:
+    """The vector column's declared dimension from the catalog; None for a column declared without one."""
+    row = conn.execute(target.declared_dimensions()).fetchone()
+    if row is None:
+        em = target.profile.embeddings
+        raise CheckFailed(f"embedding column {em.vector!r} does not exist in table {em.table!r}")
+    return row["dims"]
 
 
 def still_needed(after: CollectionState) -> str | None:

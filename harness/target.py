@@ -20,6 +20,11 @@ _DIMS = "bh_dims"  # the state counts' dimension column, with dims (not a column
 HASH_SQL_DOC = "encode(sha256(convert_to(text, 'UTF8')), 'hex')"
 
 
+def sha256_hex(text: sql.Composable) -> sql.Composable:
+    """The input hash the engine stores, of a text expression, in SQL (``HASH_SQL_DOC``; ``harness.hashing.text_hash``)."""
+    return sql.SQL("encode(sha256(convert_to({}, 'UTF8')), 'hex')").format(text)
+
+
 @dataclass(frozen=True)
 class Target:
     profile: Profile
@@ -90,7 +95,7 @@ class Target:
     @property
     def text_hash(self) -> sql.Composable:
         """SHA-256 (hex) of the UTF-8 text, computed inside Postgres; equals ``harness.hashing.text_hash``."""
-        return sql.SQL("encode(sha256(convert_to({}, 'UTF8')), 'hex')").format(self.text)
+        return sha256_hex(self.text)
 
     def collection_of_chunk(self) -> sql.Composable:
         ch = self.profile.chunks

@@ -36,7 +36,7 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
-from ..state import CollectionState, model_switch, still_needed, stored_models
+from ..state import CollectionState, declared_dimensions, model_switch, still_needed, stored_models
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .batchsize import AdaptiveSize, Sizing
@@ -343,7 +343,7 @@ def run_backfill(
         counting = time.perf_counter()
         # A column declared without a dimension may hold vectors of another one, which the selection never picks:
         # the closing count measures them too, so the run is not ok while they remain.
-        untyped = dims if whole and _declared_dims(read_conn, target) is None else None
+        untyped = dims if whole and declared_dimensions(read_conn, target) is None else None
         summary.after = rls.visible_state(read_conn, target, collection, model, tenants, dims=untyped)
         summary.count_seconds += time.perf_counter() - counting
         if parent_counts:
@@ -903,7 +903,7 @@ def _truncated_batch(provider, rows, dims, out, context: int) -> None:
 def _agreed_dimensions(conn: Conn, target: Target, provider: OllamaProvider, expected: int | None) -> int:
     """The model's real dimension, refused unless the column (when typed) and the profile (when set) agree."""
     real = provider.dimensions()
-    declared = _declared_dims(conn, target)
+    declared = declared_dimensions(conn, target)
     em = target.profile.embeddings
     if declared is not None and declared != real:
         raise CheckFailed(
@@ -916,15 +916,6 @@ def _agreed_dimensions(conn: Conn, target: Target, provider: OllamaProvider, exp
             f"{expected}; expected equal dimensions, nothing was written"
         )
     return real
-
-
-def _declared_dims(conn: Conn, target: Target) -> int | None:
-    row = conn.execute(target.declared_dimensions()).fetchone()
-    if row is None:
-        raise CheckFailed(
-            f"embedding column {target.profile.embeddings.vector!r} does not exist in table {target.profile.embeddings.table!r}"
-        )
-    return row["dims"]
 
 
 def _plain(value: Any) -> Any:

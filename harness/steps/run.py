@@ -22,6 +22,7 @@ from ..errors import ConfigError, HarnessError
 from ..evidence import RunEvidence, write_evidence
 from ..files import atomic_open
 from ..settings import Settings
+from ..state import declared_dimensions
 from ..target import Target
 from .common import BackfillCommand, backfill_env, shown_env
 
@@ -77,8 +78,7 @@ def _counts(settings: Settings, collection: str) -> dict:
             target = Target(settings.profile)
             tenants = rls.tenants(conn, settings.profile)
             # A column declared without a dimension may hold vectors of another one, which no count of "needed" sees.
-            declared = conn.execute(target.declared_dimensions()).fetchone()
-            dims = settings.dimensions if declared is not None and declared["dims"] is None else None
+            dims = settings.dimensions if declared_dimensions(conn, target) is None else None
             state = rls.visible_state(conn, target, collection, settings.model, tenants, dims=dims).as_dict()
             part = rls.completeness(conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
