@@ -360,18 +360,29 @@ def held_twice(arrays: list[bytes]) -> list[int]:
     vector is not read a second time (it was, whole: at 1,000,000 rows 1.8 million fingerprints sent back)."""
     import numpy as np
 
-    parts = [_pairs(raw) for raw in arrays]
-    parts = [part for part in parts if len(part)]
+    parts = [pairs for pairs in map(_pairs, arrays) if len(pairs)]
     if not parts:
         return []
-    pairs = np.concatenate(parts)
+    # Most passes hold no fingerprint twice: one in-place sort of the fingerprints alone (8 bytes a vector) shows
+    # it; only the pairs of repeated fingerprints are then sorted with their texts (#12: a third of the time and
+    # memory of sorting every pair).
+    fps = np.empty(sum(len(pairs) for pairs in parts), dtype=np.int64)
+    at = 0
+    for pairs in parts:
+        fps[at:at + len(pairs)] = pairs[:, 0]
+        at += len(pairs)
+    fps.sort()
+    repeated = np.unique(fps[1:][fps[1:] == fps[:-1]])
+    del fps
+    if not len(repeated):
+        return []
+    pairs = np.concatenate([pairs[np.isin(pairs[:, 0], repeated)] for pairs in parts])
     order = np.lexsort((pairs[:, 1], pairs[:, 0]))
     fp, th = pairs[order, 0], pairs[order, 1]
     first = np.ones(len(fp), dtype=bool)
     first[1:] = (fp[1:] != fp[:-1]) | (th[1:] != th[:-1])
     fp = fp[first]  # one entry per (fingerprint, text)
-    repeated = fp[1:][fp[1:] == fp[:-1]]
-    return [int(v) for v in np.unique(repeated)]
+    return [int(v) for v in np.unique(fp[1:][fp[1:] == fp[:-1]])]
 
 
 def _without_vector_rows(groups: list[Group], counts: list) -> list[Group]:
