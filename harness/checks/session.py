@@ -276,30 +276,35 @@ class CheckSession:
 
     def _run_pass(self, collections: list[str]) -> OnePass:
         from .distinct import candidates, confirm, confirm_across
-        from .stats import held_twice
+        from .fingerprints import Spool, bound, held_twice_in
 
         started = time.perf_counter()
         declared = self.declared()[0]
         dims = self.expected_dimensions()
         views, shared, fps = [], [], []
-        arrays: list[bytes] = []
+        spools: list[Spool] = []
         drawable: dict[str, int] = {}
         rows = vectors = 0
-        for tenant in self.tenants:
-            kept, counts = self._release_held() if tenant is None else (None, None)
-            with kept or self.read_only(tenant, snapshot=True) as conn:
-                found: Pass = gather(conn, self.shape, collections, self.model, dims, check_dims=declared is None,
-                                     probe=probe(dims) if dims else None, counts=counts)
-                views.append(found.stats)
-                rows += found.rows
-                vectors += found.vectors
-                fps += found.shared_fps
-                shared += confirm(conn, self, found.shared_fps, collections, dims)
-                if len(self.tenants) > 1:
-                    arrays += found.fp_arrays
-                for c in collections:
-                    drawable[c] = drawable.get(c, 0) + found.drawable[c]
-        if len(self.tenants) > 1 and (across := held_twice(arrays)):
+        try:
+            for tenant in self.tenants:
+                kept, counts = self._release_held() if tenant is None else (None, None)
+                with kept or self.read_only(tenant, snapshot=True) as conn:
+                    found: Pass = gather(conn, self.shape, collections, self.model, dims, check_dims=declared is None,
+                                         probe=probe(dims) if dims else None, counts=counts)
+                    spools.append(found.spool)
+                    bound(spools)
+                    views.append(found.stats)
+                    rows += found.rows
+                    vectors += found.vectors
+                    fps += found.shared_fps
+                    shared += confirm(conn, self, found.shared_fps, collections, dims)
+                    for c in collections:
+                        drawable[c] = drawable.get(c, 0) + found.drawable[c]
+            across = held_twice_in(spools) if len(spools) > 1 else []
+        finally:
+            for spool in spools:
+                spool.close()
+        if across:
             # Every fingerprint held twice in all the views together, also those one view holds twice with one text:
             # another view's row may hold that vector with another text. Read those rows in every view.
             held = []

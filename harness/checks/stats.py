@@ -18,6 +18,8 @@ from typing import Any, cast
 from psycopg import sql
 
 from ..db import Conn, one
+from .fingerprints import Spool, held_twice_in
+from .fingerprints import zeros as count_zeros
 from .shape import NULL, Shape
 
 
@@ -126,7 +128,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     ec, et = shape.emb_collection() or NULL, shape.emb_tenant() or NULL
     # What the pass needs of each vector: has one, its fingerprint, whether it has another dimension than expected,
     # and whether such a vector is zero (a zero vector of the expected dimension has the fingerprint
-    # ZERO_FINGERPRINT: both hashes of 0 are their seeds, ``_zeros`` counts them).
+    # ``fingerprints.ZERO_FINGERPRINT``: both hashes of 0 are their seeds, ``fingerprints.zeros`` counts them).
     v = t.vector
     per_vector = {
         "has_vector": sql.SQL("{} IS NOT NULL").format(v),
@@ -204,15 +206,21 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     counted = (sql.SQL("(SELECT json_agg(json_build_array(collection, tenant, chunks)) FROM ({}) AS n)").format(
         chunk_counts_sql(shape)) if unique_key and not shape.inline and count_chunks else sql.SQL("NULL::json"))
     # The fingerprints come back as one bytea per group (16 bytes a vector: its fingerprint and a hash of its row's
-    # text; no row, no text): sorting them with numpy finds the ones held with two texts several times faster than
-    # a hash aggregate after the pass.
+    # text; no row, no text), cut into pieces of %(piece)s bytes, one row each (the group's counts repeated, ``at`` 1
+    # on its first): sorting them with numpy finds the ones held with two texts several times faster than a hash
+    # aggregate after the pass, and pieces let the caller keep them in bounded memory (``fingerprints.Spool``).
     return sql.SQL(
         "WITH g AS ({grouped}) "
         "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, rows, vectors, "
         "other_model, stale, zero, nonfinite, wrong_dims, stale_time, drawable, all_vectors, "
-        "fps, x.chunk_counts "
-        "FROM (SELECT {counted} AS chunk_counts) AS x LEFT JOIN g ON true"
+        "p.piece, p.at, x.chunk_counts "
+        "FROM (SELECT {counted} AS chunk_counts) AS x LEFT JOIN g ON true "
+        "LEFT JOIN LATERAL (SELECT substring(g.fps FROM s FOR %(piece)s) AS piece, s AS at "
+        "FROM generate_series(1, length(g.fps), %(piece)s) AS s) AS p ON true"
     ).format(grouped=grouped, counted=counted)
+
+
+PIECE_BYTES = 1 << 20  # fingerprint pairs per row of the pass's result: 65,536 vectors
 
 
 def _counts(flags: Mapping[str, sql.Composable]) -> sql.Composable:
@@ -269,7 +277,7 @@ class Pass:
     vectors: int  # non-NULL vectors among them (every collection)
     drawable: dict[str, int]  # per collection: embedded rows a sample draws from
     shared_fps: list[int]  # fingerprints held by more than one vector (usually none)
-    fp_arrays: list[bytes]  # every fingerprint, as the statement sent them (compared across tenants' views)
+    spool: Spool  # every fingerprint with its text's hash, as the statement sent them (compared across tenants' views)
 
 
 def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: int | None, check_dims: bool, *,
@@ -281,20 +289,20 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
     unique = not shape.inline and _key_is_unique(conn, shape)
     options = dict(has_model=bool(em.model), has_hash=bool(em.input_hash), check_dims=check_dims and dims is not None,
                    unique_key=unique, count_chunks=counts is None)
-    params = {"collections": list(collections), "model": model, "dims": dims, "probe": probe}
+    params = pass_params(collections, model, dims, probe)
     query = pass_query(conn, shape, params, **options)
     if counts is not None:
         counts = [tuple(r) for r in counts if r[0] in collections]
-    found = conn.execute(query, params).fetchall()
-    rows = [r for r in found if r["rows"] is not None]
-    if probe is not None and dims is not None:
-        for r in rows:
-            if r["has_chunk"] and r["has_embedding"] and r["fps"] is not None:
-                r["zero"] += _zeros(r["fps"])
+    spool = Spool()
+    try:
+        rows, chunk_counts = _read_pass(conn, query, params, spool, zeros=probe is not None and dims is not None)
+    except BaseException:
+        spool.close()
+        raise
     groups = [Group(**cast(dict[str, Any], {k: (int(v) if k in _COUNTS else v) for k, v in r.items() if k in _GROUP}))
               for r in rows if r["in_scope"]]
     if unique:
-        groups += _without_vector_rows(groups, found[0]["chunk_counts"] or [] if counts is None else counts)
+        groups += _without_vector_rows(groups, chunk_counts or [] if counts is None else counts)
     result = {c: fold(c, groups, has_emb_collection=shape.emb_collection() is not None,
                       has_emb_tenant=shape.emb_tenant() is not None) for c in collections}
     if not shape.inline and not unique:
@@ -309,9 +317,40 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
                 result[c] = replace(st, chunks=st.chunks - extra, embedded=st.embedded - extra, duplicates=extra,
                                     tenants=tenants)
     drawable = {c: sum(int(r["drawable"]) for r in rows if r["has_chunk"] and r["collection"] == c) for c in collections}
-    arrays = [r["fps"] for r in rows if r["fps"] is not None]
+    try:
+        shared = held_twice_in([spool])
+    except BaseException:
+        spool.close()
+        raise
     return Pass(result, sum(int(r["rows"]) for r in rows), sum(int(r["all_vectors"]) for r in rows), drawable,
-                held_twice(arrays), arrays)
+                shared, spool)
+
+
+def _read_pass(conn: Conn, query: sql.Composed, params: dict, spool: Spool, *, zeros: bool) -> tuple[list[dict], Any]:
+    """The pass's groups (one dict each, ``zero`` counting the zero vectors its fingerprints show where ``zeros``) and
+    its chunk counts, streamed row by row in binary: each group's fingerprints arrive in pieces that go to ``spool``,
+    so this process never holds them whole as text (#12: about 70 bytes a vector at the peak, fetched at once)."""
+    groups: dict[tuple, dict] = {}
+    chunk_counts = None
+    first = True
+    for r in conn.cursor(binary=True).stream(query, params):
+        if first:
+            chunk_counts, first = r["chunk_counts"], False
+        if r["rows"] is None:
+            continue
+        key = tuple(r[k] for k in _KEYS)
+        group = groups.setdefault(key, {k: v for k, v in r.items() if k not in ("piece", "at", "chunk_counts")})
+        if r["piece"] is not None:
+            piece = bytes(r["piece"])
+            spool.add(piece)
+            if zeros and group["has_chunk"] and group["has_embedding"]:
+                group["zero"] += count_zeros(piece)
+    return list(groups.values()), chunk_counts
+
+
+def pass_params(collections: list[str], model: str, dims: int | None, probe: str | None) -> dict[str, Any]:
+    """The parameters of ``stats_sql``."""
+    return {"collections": list(collections), "model": model, "dims": dims, "probe": probe, "piece": PIECE_BYTES}
 
 
 def pass_query(conn: Conn, shape: Shape, params: dict, **options: Any) -> sql.Composed:
@@ -336,53 +375,6 @@ def carries_rows(conn: Conn, query: sql.Composable, params: dict) -> bool:
             return True
         nodes += node.get("Plans", [])
     return False
-
-
-# hashfloat8extended(0, seed) is the seed: a zero vector's fingerprint is 0 # 1. Another vector has it with
-# chance 2**-64, and would then be reported as a zero vector (a failure, never a pass).
-ZERO_FINGERPRINT = 1
-
-
-def _pairs(raw: bytes):
-    """The (fingerprint, text hash) of each vector of one group: ``int8send`` values, concatenated."""
-    import numpy as np
-
-    return np.frombuffer(raw, dtype=">i8").reshape(-1, 2)
-
-
-def _zeros(raw: bytes) -> int:
-    return int((_pairs(raw)[:, 0] == ZERO_FINGERPRINT).sum())
-
-
-def held_twice(arrays: list[bytes]) -> list[int]:
-    """The fingerprints held with more than one text in these groups (``_pairs``), together: rows sharing a vector and
-    a text (a copy made by ``--into``, a chunk repeated word for word) are no candidates, so a copy that reuses every
-    vector is not read a second time (it was, whole: at 1,000,000 rows 1.8 million fingerprints sent back)."""
-    import numpy as np
-
-    parts = [pairs for pairs in map(_pairs, arrays) if len(pairs)]
-    if not parts:
-        return []
-    # Most passes hold no fingerprint twice: one in-place sort of the fingerprints alone (8 bytes a vector) shows
-    # it; only the pairs of repeated fingerprints are then sorted with their texts (#12: a third of the time and
-    # memory of sorting every pair).
-    fps = np.empty(sum(len(pairs) for pairs in parts), dtype=np.int64)
-    at = 0
-    for pairs in parts:
-        fps[at:at + len(pairs)] = pairs[:, 0]
-        at += len(pairs)
-    fps.sort()
-    repeated = np.unique(fps[1:][fps[1:] == fps[:-1]])
-    del fps
-    if not len(repeated):
-        return []
-    pairs = np.concatenate([pairs[np.isin(pairs[:, 0], repeated)] for pairs in parts])
-    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
-    fp, th = pairs[order, 0], pairs[order, 1]
-    first = np.ones(len(fp), dtype=bool)
-    first[1:] = (fp[1:] != fp[:-1]) | (th[1:] != th[:-1])
-    fp = fp[first]  # one entry per (fingerprint, text)
-    return [int(v) for v in np.unique(fp[1:][fp[1:] == fp[:-1]])]
 
 
 def _without_vector_rows(groups: list[Group], counts: list) -> list[Group]:
@@ -411,6 +403,7 @@ def _key_is_unique(conn: Conn, shape: Shape) -> bool:
     return bool(row["unique_key"])
 
 
+_KEYS = ("collection", "emb_collection", "tenant", "emb_tenant", "has_chunk", "has_embedding", "in_scope")
 _COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims", "stale_time"}
 _GROUP = {f for f in Group.__dataclass_fields__}
 

@@ -132,6 +132,32 @@ embeddings: {{table: note_vectors, key: note_id, vector: embedding}}
     assert outcome.status == "failed" and {o.id for o in outcome.offenders} == {3}
 
 
+def test_a_shared_vector_is_found_when_the_fingerprints_arrive_in_pieces_and_are_spilled_to_a_file(
+        small_target, embed_server, monkeypatch):  # noqa: F811 (the imported fixture)
+    """Past the memory bound the pairs go to a file by bucket (#12: flat memory at any size): the shared vector and
+    the zero vector are found the same."""
+    from harness.checks import distinct_vectors, fingerprints, stats
+
+    monkeypatch.setattr(stats, "PIECE_BYTES", 48)  # three vectors a piece
+    monkeypatch.setattr(fingerprints, "MEMORY_LIMIT", 160)  # ten vectors
+    spilled = []
+    monkeypatch.setattr(fingerprints.Spool, "spill", lambda self, real=fingerprints.Spool.spill: (spilled.append(self), real(self))[1])
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 3) "
+                 "WHERE note_id = 290")
+    execute(dsn, "UPDATE note_vectors SET embedding = array_fill(0, ARRAY[vector_dims(embedding)])::vector "
+                 "WHERE note_id = 17")
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+    try:
+        outcome = distinct_vectors(session, "notes")
+        zero = session.onepass().stats["notes"].zero
+    finally:
+        session.close()
+    assert spilled, "the pairs stayed in memory: the test does not exercise the file"
+    assert outcome.status == "failed" and {o.id for o in outcome.offenders} == {3, 290}
+    assert zero == 1
+
+
 def test_zero_vectors_are_counted_once_each_whether_the_fingerprint_or_the_norm_tells(pg, embed_server):
     """Zero vectors of the expected dimension are told by their fingerprint, one of another dimension (an untyped
     column) by its norm; each is counted once, and a vector that is not zero never."""
@@ -204,12 +230,12 @@ def _pass_plan(dsn: str, demo_env, demo_profile, *settings: str) -> dict:
 
     from harness.checks.shape import Shape
     from harness import db
-    from harness.checks.stats import pass_query, probe
+    from harness.checks.stats import pass_params, pass_query, probe
     from harness.profile import load_profile
     from harness.target import Target
 
     shape = Shape(Target(load_profile(demo_profile, env=demo_env)))
-    params = {"collections": ["global_corpus"], "model": TEST_MODEL, "dims": 384, "probe": probe(384)}
+    params = pass_params(["global_corpus"], TEST_MODEL, 384, probe(384))
     with db.connect(dsn) as conn:
         for setting in settings:
             conn.execute(setting)
@@ -259,7 +285,7 @@ def test_the_pass_estimates_its_groups_from_the_tables_statistics(empty_db):
     from psycopg import sql
 
     from harness.checks.shape import Shape
-    from harness.checks.stats import probe, stats_sql
+    from harness.checks.stats import pass_params, probe, stats_sql
     from harness.target import Target
 
     with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
@@ -270,7 +296,7 @@ def test_the_pass_estimates_its_groups_from_the_tables_statistics(empty_db):
         conn.execute("ANALYZE")
         query = stats_sql(Shape(Target(parse_profile(TENANT_CHUNKS))), has_model=True, has_hash=False, check_dims=True,
                           unique_key=True)
-        params = {"collections": ["a"], "model": "m", "dims": 3, "probe": probe(3)}
+        params = pass_params(["a"], "m", 3, probe(3))
         plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) ") + query, params).fetchone()[0][0]["Plan"]
     grouping = [n for n in _nodes(plan) if n["Node Type"] == "Aggregate" and len(n.get("Group Key", [])) >= 5]
     assert grouping and max(n["Plan Rows"] for n in grouping) <= 5 * 2 * 2 * 2, grouping  # tenants x three flags

@@ -1,0 +1,148 @@
+"""The pass's fingerprints, as they arrive: which ones more than one text holds, in bounded memory.
+
+The pass sends every vector's fingerprint with a hash of its row's text, 16 bytes a vector
+(``int8send`` pairs, in pieces). Up to ``MEMORY_LIMIT`` bytes they are kept as they came;
+past it they are written to a temporary file by bucket (the fingerprint's low bits, so a
+fingerprint's every copy lands in one bucket) and each bucket is read back alone: at
+10,000,000 vectors this process holds a 64 MB bound and one bucket, not 160 MB of pairs and
+their sort (#12).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from typing import IO
+
+import numpy as np
+
+# hashfloat8extended(0, seed) is the seed: a zero vector's fingerprint is 0 # 1. Another vector has it with
+# chance 2**-64, and would then be reported as a zero vector (a failure, never a pass).
+ZERO_FINGERPRINT = 1
+
+MEMORY_LIMIT = 64 << 20  # bytes of pairs kept in memory before they go to a file by bucket
+BUCKETS = 256  # at 10,000,000 vectors about 0.6 MB a bucket
+
+
+def pairs(raw: bytes) -> np.ndarray:
+    """The (fingerprint, text hash) of each vector in ``raw``: ``int8send`` values, concatenated."""
+    return np.frombuffer(raw, dtype=">i8").reshape(-1, 2)
+
+
+def zeros(raw: bytes) -> int:
+    """How many vectors in ``raw`` are zero vectors (the fingerprint the pass gives them)."""
+    return int((pairs(raw)[:, 0] == ZERO_FINGERPRINT).sum())
+
+
+def held_twice(arrays: Iterable[bytes]) -> list[int]:
+    """The fingerprints held with more than one text in these pieces, together: rows sharing a vector and a text (a
+    copy made by ``--into``, a chunk repeated word for word) are no candidates, so a copy that reuses every vector is
+    not read a second time (it was, whole: at 1,000,000 rows 1.8 million fingerprints sent back)."""
+    parts = [found for found in map(pairs, arrays) if len(found)]
+    if not parts:
+        return []
+    # Most passes hold no fingerprint twice: one in-place sort of the fingerprints alone (8 bytes a vector) shows
+    # it; only the pairs of repeated fingerprints are then sorted with their texts (#12: a third of the time and
+    # memory of sorting every pair).
+    fps = np.empty(sum(len(part) for part in parts), dtype=np.int64)
+    at = 0
+    for part in parts:
+        fps[at:at + len(part)] = part[:, 0]
+        at += len(part)
+    fps.sort()
+    repeated = np.unique(fps[1:][fps[1:] == fps[:-1]])
+    del fps
+    if not len(repeated):
+        return []
+    both = np.concatenate([part[np.isin(part[:, 0], repeated)] for part in parts])
+    order = np.lexsort((both[:, 1], both[:, 0]))
+    fp, th = both[order, 0], both[order, 1]
+    first = np.ones(len(fp), dtype=bool)
+    first[1:] = (fp[1:] != fp[:-1]) | (th[1:] != th[:-1])
+    fp = fp[first]  # one entry per (fingerprint, text)
+    return [int(v) for v in np.unique(fp[1:][fp[1:] == fp[:-1]])]
+
+
+class Spool:
+    """The pairs of one pass (one tenant's view), in memory up to ``limit`` bytes, beyond it in a temporary file
+    by bucket. Close it when done."""
+
+    def __init__(self, limit: int | None = None, buckets: int = BUCKETS) -> None:
+        self.limit, self.buckets = MEMORY_LIMIT if limit is None else limit, buckets
+        self.pieces: list[bytes] = []
+        self.held = 0  # bytes in ``pieces``
+        self.file: IO[bytes] | None = None
+        self.segments: list[list[tuple[int, int]]] = [[] for _ in range(buckets)]  # per bucket: (offset, length)
+
+    def add(self, raw: bytes) -> None:
+        if not raw:
+            return
+        if self.file is None and self.held + len(raw) <= self.limit:
+            self.pieces.append(raw)
+            self.held += len(raw)
+            return
+        self.spill()
+        self._write(raw)
+
+    def spill(self) -> None:
+        """Move what is held in memory to the file, by bucket (nothing once spilled)."""
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(prefix="bh-fingerprints-")
+        for raw in self.pieces:
+            self._write(raw)
+        self.pieces, self.held = [], 0
+
+    def _write(self, raw: bytes) -> None:
+        assert self.file is not None
+        found = pairs(raw)
+        bucket = found[:, 0].astype(np.int64) & (self.buckets - 1)
+        order = np.argsort(bucket, kind="stable")
+        ordered = found[order]
+        bounds = np.searchsorted(bucket[order], np.arange(self.buckets + 1))
+        self.file.seek(0, 2)
+        at = self.file.tell()
+        self.file.write(ordered.tobytes())
+        for b in np.flatnonzero(np.diff(bounds)):
+            start, end = int(bounds[b]) * 16, int(bounds[b + 1]) * 16
+            self.segments[b].append((at + start, end - start))
+
+    def bucket(self, b: int) -> bytes:
+        """Every pair of bucket ``b`` this spool holds (spilled)."""
+        assert self.file is not None
+        out = []
+        for offset, length in self.segments[b]:
+            self.file.seek(offset)
+            out.append(self.file.read(length))
+        return b"".join(out)
+
+    @property
+    def size(self) -> int:
+        return self.held if self.file is None else sum(length for seg in self.segments for _, length in seg)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        self.pieces = []
+
+
+def bound(spools: list[Spool]) -> None:
+    """Spill every spool to its file once together they hold more than their memory limit (many tenants' views)."""
+    if sum(s.held for s in spools) > min((s.limit for s in spools), default=0):
+        for s in spools:
+            s.spill()
+
+
+def held_twice_in(spools: list[Spool]) -> list[int]:
+    """The fingerprints held with more than one text in these spools together (one spool: one view's pass), reading
+    at most one bucket at a time once their pairs pass the memory bound together."""
+    bound(spools)
+    if all(s.file is None for s in spools):
+        return held_twice(raw for s in spools for raw in s.pieces)
+    for s in spools:
+        s.spill()
+    buckets = {s.buckets for s in spools}
+    assert len(buckets) == 1, "spools of one pass share their bucket count"
+    found: list[int] = []
+    for b in range(buckets.pop()):
+        found += held_twice(s.bucket(b) for s in spools)
+    return sorted(found)
