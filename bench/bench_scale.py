@@ -139,10 +139,11 @@ def run_stage(stage: str, dsn: str, batch_size: int, server_url: str) -> dict:
                                provider=embedder)
         assert summary.ok and summary.reused == summary.copied and summary.embedded == 0, summary.line()
         into_seconds = time.perf_counter() - started
+        into_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with db.connect(dsn, autocommit=True) as conn, db.connect(dsn, autocommit=True) as lock_conn:
             swapped = swap(conn, lock_conn, Target(settings.profile), NEW, COLLECTION, settings)
         result = {"rows": summary.copied, "into_seconds": into_seconds, "gate_and_relabel_seconds":
-                  time.perf_counter() - started - into_seconds, "swapped": swapped.chunks}
+                  time.perf_counter() - started - into_seconds, "swapped": swapped.chunks, "into_peak_rss_mb": into_rss}
     return {**result, "seconds": time.perf_counter() - started,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -196,6 +197,8 @@ def main() -> None:
                 assert result["rows"] == n, (stage, result)
                 results[stage].append((n, result))
                 extra = "".join(f"  {k.replace('_', ' ')} {v:.2f} s" for k, v in result.items() if k.endswith("_seconds"))
+                if "into_peak_rss_mb" in result:
+                    extra += f"  peak RSS after --into {result['into_peak_rss_mb']:.0f} MB"
                 print(f"{stage:>8} {n:>10,} rows: {result['seconds']:8.2f} s  {n / result['seconds']:8.0f} rows/s  peak RSS "
                       f"{result['peak_rss_mb']:6.0f} MB{extra}  (load average {load:.1f})", flush=True)
             with psycopg.connect(pg.dsn("postgres"), autocommit=True) as admin:

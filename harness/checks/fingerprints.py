@@ -1,11 +1,12 @@
 """The pass's fingerprints, as they arrive: which ones more than one text holds, in bounded memory.
 
 The pass sends every vector's fingerprint with a hash of its row's text, 16 bytes a vector
-(``int8send`` pairs, in pieces). Up to ``MEMORY_LIMIT`` bytes they are kept as they came;
-past it they are written to a temporary file by bucket (the fingerprint's low bits, so a
-fingerprint's every copy lands in one bucket) and each bucket is read back alone: at
-10,000,000 vectors this process holds a 64 MB bound and one bucket, not 160 MB of pairs and
-their sort (#12).
+(``int8send`` pairs, in pieces). Up to ``MEMORY_LIMIT`` bytes (1,048,576 vectors) they are
+kept as they came; past it they are written to a temporary file by bucket (the fingerprint's
+low bits, so a fingerprint's every copy lands in one bucket) and each bucket is read back
+alone. The sort that finds the repeated ones needs a few times what it sorts, so this process
+holds a bound (about 5 x 16 MB) and not, at 10,000,000 vectors, 160 MB of pairs and 0.5 GB
+for their sort (#12).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 # chance 2**-64, and would then be reported as a zero vector (a failure, never a pass).
 ZERO_FINGERPRINT = 1
 
-MEMORY_LIMIT = 64 << 20  # bytes of pairs kept in memory before they go to a file by bucket
+MEMORY_LIMIT = 16 << 20  # bytes of pairs kept in memory before they go to a file by bucket
 BUCKETS = 256  # at 10,000,000 vectors about 0.6 MB a bucket
 
 
@@ -42,21 +43,19 @@ def held_twice(arrays: Iterable[bytes]) -> list[int]:
     if not parts:
         return []
     # Most passes hold no fingerprint twice: one in-place sort of the fingerprints alone (8 bytes a vector) shows
-    # it; only the pairs of repeated fingerprints are then sorted with their texts (#12: a third of the time and
-    # memory of sorting every pair).
+    # it; only then are the pairs sorted with their texts (#12: a third of the time and memory of sorting every pair).
     fps = np.empty(sum(len(part) for part in parts), dtype=np.int64)
     at = 0
     for part in parts:
         fps[at:at + len(part)] = part[:, 0]
         at += len(part)
     fps.sort()
-    repeated = np.unique(fps[1:][fps[1:] == fps[:-1]])
-    del fps
-    if not len(repeated):
+    if not (fps[1:] == fps[:-1]).any():
         return []
-    both = np.concatenate([part[np.isin(part[:, 0], repeated)] for part in parts])
-    order = np.lexsort((both[:, 1], both[:, 0]))
-    fp, th = both[order, 0], both[order, 1]
+    del fps
+    both = np.concatenate(parts).astype(np.int64)
+    both = both[np.lexsort((both[:, 1], both[:, 0]))]
+    fp, th = both[:, 0], both[:, 1]
     first = np.ones(len(fp), dtype=bool)
     first[1:] = (fp[1:] != fp[:-1]) | (th[1:] != th[:-1])
     fp = fp[first]  # one entry per (fingerprint, text)
