@@ -137,6 +137,15 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.guess("chunks.text", "text", shape.text, required=True)
     if shape.collection.column:
         w.guess("chunks.collection", "collection", shape.collection, required=True)
+        ct = shape.collection_table
+        if ct is not None:
+            w.lines.append(f"  collection_table:  # guess: {shape.collection_table_why}")
+            if ct.schema != "public":
+                w.value("chunks.collection_table.schema", "schema", ct.schema, indent=4)
+            for key, value in (("table", ct.table), ("key", ct.key), ("name", ct.name)):
+                w.value(f"chunks.collection_table.{key}", key, value, indent=4)
+        elif shape.collection_table_why:
+            w.comment(f"collection_table: (none: {shape.collection_table_why})", 2)
     else:
         w.value("chunks.collection_name", "collection_name", ch.name,
                 f"no collection column: the whole table is one collection, named after it ({shape.collection.why})")

@@ -375,3 +375,43 @@ def test_an_unknown_model_names_the_env_the_applications_embedder_reads_and_no_s
     assert "$EMBED_MODEL_NAME" in next(line for line in text.splitlines() if line.strip().startswith("model: TODO"))
     assert "command" not in (yaml.safe_load(text.replace("model: TODO", "model: x")).get("backfill") or {})
     assert "no entrypoint that embeds" in text
+
+
+# The shape of LangChain's PGVector store (rag_api, LibreChat): the chunk names its collection by a key into a
+# collection table, and keeps its citation and owner under keys of a JSON column beside its text column.
+KEYED_COLLECTIONS = """
+CREATE TABLE kb_collection (id uuid PRIMARY KEY, label varchar, settings json);
+CREATE TABLE kb_chunk (id uuid PRIMARY KEY, collection_id uuid REFERENCES kb_collection (id) ON DELETE CASCADE,
+                       body varchar, meta jsonb, embedding vector);
+INSERT INTO kb_collection VALUES ('00000000-0000-0000-0000-00000000000a', 'handbook', NULL),
+                                 ('00000000-0000-0000-0000-00000000000b', 'archive', NULL);
+INSERT INTO kb_chunk (id, collection_id, body, meta)
+SELECT gen_random_uuid(), CASE WHEN g % 3 = 0 THEN '00000000-0000-0000-0000-00000000000b'::uuid
+                               ELSE '00000000-0000-0000-0000-00000000000a'::uuid END,
+       'chunk number ' || g, jsonb_build_object('source', '/uploads/doc-' || g || '.pdf', 'page', g, 'user_id', 'u' || g % 2)
+FROM generate_series(1, 12) g;
+"""
+
+
+def test_a_collection_named_through_a_foreign_key_is_drafted_with_its_collection_table(cli, empty_db, embed_server,
+                                                                                       tmp_path):
+    empty_db.execute(KEYED_COLLECTIONS)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0, result.err
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["collection"] == "collection_id"
+    assert raw["chunks"]["collection_table"] == {"table": "kb_collection", "key": "id", "name": "label"}
+    # --collection takes the name a person knows, not the key.
+    scoped = _scope(cli, empty_db, out, "handbook", embed_server)
+    assert scoped.code == 0, scoped.out + scoped.err
+    assert scoped.json["counts"]["missing"] == 8
+
+
+def test_citations_under_keys_of_a_json_column_beside_a_text_column_are_drafted(cli, empty_db, tmp_path):
+    empty_db.execute(KEYED_COLLECTIONS)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["text"] == "body" and raw["chunks"]["sources"] == ["meta->>'source'"]
+    # The owner kept under a JSON key is said, not drafted: chunks.tenant takes a column.
+    assert "tenant" not in raw["chunks"]
+    assert "each row's owner is under meta->>'user_id', which chunks.tenant cannot take" in out.read_text()
