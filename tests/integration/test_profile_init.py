@@ -415,3 +415,25 @@ def test_citations_under_keys_of_a_json_column_beside_a_text_column_are_drafted(
     # The owner kept under a JSON key is said, not drafted: chunks.tenant takes a column.
     assert "tenant" not in raw["chunks"]
     assert "each row's owner is under meta->>'user_id', which chunks.tenant cannot take" in out.read_text()
+
+
+def test_a_collection_name_held_by_two_rows_of_its_collection_table_fails_scope_and_the_engine_refuses(
+        cli, empty_db, embed_server, tmp_path):
+    """LangChain's collection names are not unique (two workers racing get_or_create): the application reads the
+    first row by name, so the chunks under the other key are invisible to it; counting both as one is no 'ok'."""
+    empty_db.execute(KEYED_COLLECTIONS + "INSERT INTO kb_collection VALUES ('00000000-0000-0000-0000-0000000000cc', "
+                     "'handbook', NULL); UPDATE kb_chunk SET collection_id = '00000000-0000-0000-0000-0000000000cc' "
+                     "WHERE body IN ('chunk number 1', 'chunk number 2');")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    scoped = _scope(cli, empty_db, out, "handbook", embed_server)
+    assert scoped.code != 0
+    check = next(c for c in scoped.json["checks"] if c["check"] == "collection key")
+    assert check["status"] == "failed"
+    assert "'handbook' names 2 rows of public.kb_collection" in check["found"], check
+    assert "00000000-0000-0000-0000-0000000000cc (2 chunks)" in check["found"], check
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    refused = cli("backfill", "--profile", out, "--collection", "handbook", "--json", env=env)
+    assert refused.code == 2, refused.out
+    assert empty_db.scalar("SELECT count(*) FROM kb_chunk WHERE embedding IS NOT NULL") == 0
+    # The other collection, named once, is not affected.
+    assert _scope(cli, empty_db, out, "archive", embed_server).code == 0
