@@ -122,7 +122,7 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         url = _kw(text, args, m.end(), _URL_KW, reads)
         # LangChain's classes end in "Embeddings", LlamaIndex's in "Embedding".
         family = "llamaindex" if llama and not name.endswith("Embeddings") else "langchain"
-        kind = "sentence-transformers" if re.search(r"HuggingFace(?!Inference)|SentenceTransformer|FastEmbed", name) else family
+        kind = "sentence-transformers" if re.search(r"HuggingFace(?!Inference|Endpoint|Hub)|SentenceTransformer|FastEmbed", name) else family
         add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url))
     return out
 
