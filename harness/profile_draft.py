@@ -263,6 +263,6 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         workdir = str(folder.relative_to(Path.cwd())) if folder.is_relative_to(Path.cwd()) else str(folder)
     # Where the application's own Ollama embedder takes its model from, when no literal names it.
     model_envs = tuple(dict.fromkeys(c.model_env for c in found.embedding_calls
-                                     if c.model_env and not c.model and c.kind.startswith("ollama")))
+                                     if c.model_env and not c.model and (c.kind.startswith("ollama") or "Ollama" in c.name)))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
                          rls_applies=applies, model=model, model_envs=model_envs)

@@ -437,3 +437,15 @@ def test_a_collection_name_held_by_two_rows_of_its_collection_table_fails_scope_
     assert empty_db.scalar("SELECT count(*) FROM kb_chunk WHERE embedding IS NOT NULL") == 0
     # The other collection, named once, is not affected.
     assert _scope(cli, empty_db, out, "archive", embed_server).code == 0
+
+
+def test_an_unknown_model_names_the_env_a_langchain_ollama_embedder_reads(cli, empty_db, tmp_path):
+    from ..conftest import REPO
+
+    empty_db.execute(KEYED_COLLECTIONS)
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", REPO / "tests" / "fixtures" / "repos" / "py-langchain-subclass",
+                 "--database-url", empty_db.dsn, "--output", out, "--json")
+    assert result.json["todo"] == ["provider.model"]
+    line = next(line for line in out.read_text().splitlines() if line.strip().startswith("model: TODO"))
+    assert "$KB_EMBED_MODEL" in line, line

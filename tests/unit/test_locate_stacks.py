@@ -366,3 +366,16 @@ def test_env_read_through_the_applications_own_getenv_helper_names_the_embedders
 def test_a_tei_endpoint_embedder_is_not_in_process(found):
     tei = next(c for c in found("py-langchain-subclass").embedding_calls if c.name == "HuggingFaceEndpointEmbeddings")
     assert not tei.in_process
+
+
+def test_a_model_passed_as_an_argument_is_followed_to_the_caller_and_an_ambiguous_default_is_not_taken(found):
+    ollama = next(c for c in found("py-langchain-subclass").embedding_calls if c.name == "OllamaEmbeddings")
+    # make_embeddings(KB_PROVIDER, KB_EMBED_MODEL): the env name is certain; its default differs by provider.
+    assert (ollama.model_env, ollama.model) == ("KB_EMBED_MODEL", None)
+
+
+def test_constants_that_name_each_other_end_the_search_for_a_value():
+    from harness.locate.embedding_calls import scan
+
+    [call] = scan("loop.py", "A = B\nB = A\nemb = OllamaEmbeddings(model=A)\n", "python")
+    assert (call.model, call.model_env) == (None, None)
