@@ -81,7 +81,7 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
     contract = getattr(entrypoint, "contract", None)
     if contract is None or not contract.known:
         return ()
-    defaults = dict(contract.env_defaults)
+    defaults = contract.defaults()
     # The default of a variable that carries the model (EMBEDDING_MODEL=nomic-embed-text) names it too.
     from_env = [defaults[n] for n, p in contract.backfill_env().items() if p == "{model}" and defaults.get(n)]
     return tuple(dict.fromkeys([*contract.hardcoded_models, *from_env, *contract.in_process_models]))
