@@ -163,6 +163,11 @@ def test_a_row_of_another_dimension_in_an_undeclared_column_fails_dimensions(emb
     assert f"test_dimensions[{COLLECTION}]" in run.failed
     message = run.messages[f"test_dimensions[{COLLECTION}]"]
     assert "1 rows are not 384-dimensional" in message and f"id={ids[0]} " in message and "dims 768" in message
+    # The application's own similarity search over the collection fails on that row: citations says so (not "could
+    # not run"), since that is what a user of the application meets.
+    citations = run.messages[f"test_citations[{COLLECTION}]"]
+    assert "could not run" not in citations, citations
+    assert "the search itself fails" in citations and "different vector dimensions 768 and 384" in citations, citations
 
 
 def test_a_check_past_its_statement_timeout_fails_with_the_reason(embedded_db, check_acme, demo_profile, tmp_path):
