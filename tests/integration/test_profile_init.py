@@ -449,3 +449,20 @@ def test_an_unknown_model_names_the_env_a_langchain_ollama_embedder_reads(cli, e
     assert result.json["todo"] == ["provider.model"]
     line = next(line for line in out.read_text().splitlines() if line.strip().startswith("model: TODO"))
     assert "$KB_EMBED_MODEL" in line, line
+
+
+def test_into_a_new_collection_of_a_collection_table_copies_rows_with_keys_of_the_columns_type(cli, empty_db,
+                                                                                                embed_server, tmp_path):
+    """LangChain-community's store keys rows by a uuid column (langchain-postgres by a varchar id) and its collection
+    table has columns of its own: --into made the new rows' keys as text (refused by a uuid column)."""
+    empty_db.execute(KEYED_COLLECTIONS + "UPDATE kb_collection SET settings = '{\"lang\": \"en\"}';")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    ran = cli("backfill", "--profile", out, "--collection", "handbook", "--into", "handbook_v2", "--json", env=env)
+    assert ran.code == 0, ran.out + ran.err
+    assert empty_db.scalar("SELECT count(*) FROM kb_chunk c JOIN kb_collection k ON k.id = c.collection_id "
+                           "WHERE k.label = 'handbook_v2' AND c.embedding IS NOT NULL") == 8
+    assert empty_db.scalar("SELECT settings::text FROM kb_collection WHERE label = 'handbook_v2'") == '{"lang": "en"}'
+    # The live collection is untouched.
+    assert empty_db.scalar("SELECT count(*) FROM kb_chunk c JOIN kb_collection k ON k.id = c.collection_id "
+                           "WHERE k.label = 'handbook' AND c.embedding IS NULL") == 8
