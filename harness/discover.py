@@ -13,7 +13,7 @@ from typing import cast
 import psycopg
 
 from .db import Conn
-from .profile import CollectionTable
+from .profile import CollectionTable, json_field
 from .target import sha256_hex
 
 VECTOR_TYPES = ("vector", "halfvec")
@@ -322,8 +322,10 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     sources = tuple(c for c in named_sources if c not in empty)
     if not named_sources:  # citations kept under keys of a JSON column (beside a JSON text or a text column)
         json_keys = json_keys or _json_string_keys(conn, chunks)
-        sources = tuple(f"{column}->>'{key}'" for wanted in SOURCE_NAMES for column, keys in json_keys.items()
-                        for key in keys if key.lower() == wanted and "'" not in key)
+        keyed = tuple(f"{column}->>'{key}'" for wanted in SOURCE_NAMES for column, keys in json_keys.items()
+                      for key in keys if key.lower() == wanted and "'" not in key)
+        empty = _empty_in_some_row(conn, chunks, keyed)
+        sources = tuple(c for c in keyed if c not in empty)
     if tenant.column is None:
         owners = [f"{column}->>'{key}'" for wanted in TENANT_NAMES
                   for column, keys in (json_keys or _json_string_keys(conn, chunks)).items()
@@ -378,16 +380,19 @@ def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> t
 
 
 def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """The columns that are NULL or empty in some of the table's first 200 rows (none when it has no rows)."""
+    """The columns (or JSON keys, ``column->>'key'``) that are NULL or empty in some of the table's first 200 rows
+    (none when it has no rows)."""
     from psycopg import sql
 
     if not columns:
         return ()
     counts = sql.SQL(", ").join(
         sql.SQL("count(*) FILTER (WHERE s.{c} IS NULL OR s.{c}::text = '') AS {a}").format(
-            c=sql.Identifier(c), a=sql.Identifier(f"e{i}")) for i, c in enumerate(columns))
+            c=sql.Identifier(f"v{i}"), a=sql.Identifier(f"e{i}")) for i, c in enumerate(columns))
     query = sql.SQL("SELECT {counts} FROM (SELECT {cols} FROM {t} LIMIT 200) AS s").format(
-        counts=counts, cols=sql.SQL(", ").join(map(sql.Identifier, columns)), t=sql.Identifier(table.schema, table.name))
+        counts=counts, cols=sql.SQL(", ").join(sql.SQL("{} AS {}").format(_field(c), sql.Identifier(f"v{i}"))
+                                               for i, c in enumerate(columns)),
+        t=sql.Identifier(table.schema, table.name))
     try:
         with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
             got = conn.execute(query).fetchone()
@@ -395,6 +400,16 @@ def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tu
         return ()
     values = list(got.values()) if isinstance(got, dict) else list(got or ())
     return tuple(c for c, n in zip(columns, values) if n)
+
+
+def _field(name: str):
+    """A column, or ``column->>'key'`` (a key of a JSON column), as SQL."""
+    from psycopg import sql
+
+    column, key = json_field(name)
+    if key is None:
+        return sql.Identifier(column)
+    return sql.SQL("({}::jsonb ->> {})").format(sql.Identifier(column), sql.Literal(key))
 
 
 def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, key: str | None, text: Guess,

@@ -466,3 +466,12 @@ def test_into_a_new_collection_of_a_collection_table_copies_rows_with_keys_of_th
     # The live collection is untouched.
     assert empty_db.scalar("SELECT count(*) FROM kb_chunk c JOIN kb_collection k ON k.id = c.collection_id "
                            "WHERE k.label = 'handbook' AND c.embedding IS NULL") == 8
+
+
+def test_a_citation_key_of_a_json_column_missing_in_some_rows_is_left_out_and_said(cli, empty_db, tmp_path):
+    """The rule of citation columns holds for JSON keys: verify's citations want every source field filled."""
+    empty_db.execute(KEYED_COLLECTIONS + "UPDATE kb_chunk SET meta = meta - 'source' WHERE body = 'chunk number 5';")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    drafted = out.read_text()
+    assert "sources" not in yaml.safe_load(drafted)["chunks"]
+    assert "left out, empty in some rows read: meta->>'source'" in drafted, drafted
