@@ -202,3 +202,16 @@ def test_chunks_that_lost_their_citation_fail_citations(embedded_db, check_acme)
     assert "no citation (empty source field)" in message
     shown = {int(m) for m in re.findall(r"id=(\d+)", message)}
     assert shown and shown <= set(ids)
+
+
+def test_a_missing_index_on_an_untyped_column_says_the_column_must_be_typed_first(embedded_db, check_acme, demo_profile,
+                                                                                    tmp_path):
+    """pgvector indexes only a column with a dimension (LangChain's untyped ``vector``): asking for an index alone
+    asks for what cannot be built."""
+    embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
+    embedded_db.execute("ALTER TABLE document_embeddings ALTER embedding TYPE vector")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace("  tenant: tenant_id\nchunking:", "  tenant: tenant_id\n  index_min_rows: 100\nchunking:"))
+    message = only_failure(check_acme(profile=profile), "index")
+    assert "declared without a dimension, which pgvector cannot index" in message, message
+    assert "ALTER TABLE document_embeddings ALTER COLUMN embedding TYPE vector(384)" in message, message
