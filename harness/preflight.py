@@ -79,15 +79,20 @@ def collection_key_outcome(conn: Conn, target: Target, collection: str | None) -
     ct = ch.collection_table
     if ct is None or collection is None:
         return None
-    rows = conn.execute(sql.SQL(
-        "SELECT ct.{key}::text AS key, (SELECT count(*) FROM {chunks} AS c WHERE c.{col} = ct.{key}) AS n "
-        "FROM {t} AS ct WHERE ct.{name}::text = %s ORDER BY 2 DESC, 1").format(
-        key=sql.Identifier(ct.key), chunks=sql.Identifier(ch.schema, ch.table), col=sql.Identifier(str(ch.collection)),
-        t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name)), (collection,)).fetchall()
+    names = dict(key=sql.Identifier(ct.key), chunks=sql.Identifier(ch.schema, ch.table),
+                 col=sql.Identifier(str(ch.collection)), t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name))
+    keys = [r["key"] for r in conn.execute(sql.SQL("SELECT {key}::text AS key FROM {t} WHERE {name}::text = %s ORDER BY 1")
+                                           .format(**names), (collection,)).fetchall()]
+    counted: dict[str, int] = {}
+    if len(keys) > 1:  # only then are the chunks under each key counted (a pass over them, at scale)
+        counted = {r["key"]: r["n"] for r in conn.execute(sql.SQL(
+            "SELECT c.{col}::text AS key, count(*) AS n FROM {chunks} AS c WHERE c.{col} IN "
+            "(SELECT {key} FROM {t} WHERE {name}::text = %s) GROUP BY 1").format(**names), (collection,)).fetchall()}
+    rows = sorted(({"key": k, "n": counted.get(k, 0)} for k in keys), key=lambda r: (-r["n"], r["key"]))
     table = f"{ct.schema}.{ct.table}"
-    keys = ", ".join(f"{r['key']} ({r['n']} chunks)" for r in rows[:5]) + (f", ... ({len(rows)} in all)" if len(rows) > 5 else "")
+    shown = ", ".join(f"{r['key']} ({r['n']} chunks)" for r in rows[:5]) + (f", ... ({len(rows)} in all)" if len(rows) > 5 else "")
     return verdict("collection key", collection, len(rows) == 1, f"one row of {table} named {collection!r}",
-                   f"{collection!r} names {len(rows)} rows of {table}: {keys}" if len(rows) != 1
+                   f"{collection!r} names {len(rows)} rows of {table}: {shown}" if len(rows) != 1
                    else f"{collection!r} is {table}.{ct.key} {rows[0]['key']}",
                    note="" if len(rows) == 1 else
                    "the application reads one of them by name, so chunks under the others are invisible to it: "

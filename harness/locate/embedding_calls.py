@@ -233,8 +233,7 @@ def _argument_for(text: str, param: str, at: int) -> int | None:
     if not enclosing:
         return None
     fn = enclosing[-1]
-    params = [re.match(r"\*{0,2}(\w+)", a).group(1) for _, a in _split_args(call_args(text, fn.end() - 1))
-              if re.match(r"\*{0,2}\w+", a)]
+    params = [m.group(1) for _, a in _split_args(call_args(text, fn.end() - 1)) if (m := re.match(r"\*{0,2}(\w+)", a))]
     if param not in params:
         return None
     index = params.index(param) - (1 if params[0] in ("self", "cls") else 0)

@@ -437,6 +437,11 @@ def test_a_collection_name_held_by_two_rows_of_its_collection_table_fails_scope_
     assert empty_db.scalar("SELECT count(*) FROM kb_chunk WHERE embedding IS NOT NULL") == 0
     # The other collection, named once, is not affected.
     assert _scope(cli, empty_db, out, "archive", embed_server).code == 0
+    # verify, once every vector is there (as an app's own ingest would leave it), does not pass coverage either.
+    empty_db.execute("UPDATE kb_chunk SET embedding = array_fill(0.1, ARRAY[384])::vector")
+    checked = cli("verify", "--profile", out, "--collection", "handbook", "--run-dir", tmp_path / "run", "--json", env=env)
+    coverage = next(c for c in checked.json["checks"] if c["check"] == "coverage")
+    assert coverage["status"] == "failed" and "'handbook' names 2 rows of public.kb_collection" in coverage["found"], coverage
 
 
 def test_an_unknown_model_names_the_env_a_langchain_ollama_embedder_reads(cli, empty_db, tmp_path):
