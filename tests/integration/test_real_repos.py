@@ -866,6 +866,9 @@ def test_rag_api_langchain_community_store_with_collections_by_name(cli, empty_d
     assert twice.code != 0 and key["status"] == "failed" and "'archive' names 2 rows" in key["found"], key
     refused = cli("backfill", *archive, "--json", env=env)
     assert refused.code == 2 and empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding WHERE embedding IS NULL") == 1
+    split = cli("verify", *archive, "--run-dir", tmp_path / "split", "--json", env=env)
+    coverage = next(c for c in split.json["checks"] if c["check"] == "coverage")
+    assert split.code == 1 and coverage["status"] == "failed" and "'archive' names 2 rows" in coverage["found"], coverage
 
 
 def httpx_embed(server, model: str, texts: list[str]) -> list[list[float]]:
