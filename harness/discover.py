@@ -13,6 +13,7 @@ from typing import cast
 import psycopg
 
 from .db import Conn
+from .profile import CollectionTable, json_field
 from .target import sha256_hex
 
 VECTOR_TYPES = ("vector", "halfvec")
@@ -34,6 +35,8 @@ HASH_NAMES = ("input_hash", "content_hash", "text_hash", "chunk_hash", "embeddin
 MODEL_NAMES = ("model_name", "embedding_model", "model", "embed_model", "model_id")
 DIMENSION_NAMES = ("dimensions", "dims", "dimension", "embedding_dimensions")
 TIME_NAMES = ("embedded_at", "updated_at", "modified_at", "created_at")
+# Columns of a collection table that hold the name a person knows a collection by.
+COLLECTION_NAME_NAMES = ("name", "collection_name", "label", "title", "slug", "display_name", "handle")
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,9 @@ class Shape:
     unfilled: tuple[str, ...]  # NOT NULL columns without default the engine would leave empty
     others: tuple[str, ...] = field(default=())  # other vector columns seen
     empty_sources: tuple[str, ...] = field(default=())  # citation columns by name, left out: empty in rows read
+    # The table the collection column is a key of (LangChain's langchain_pg_collection), and why it was chosen.
+    collection_table: CollectionTable | None = None
+    collection_table_why: str = ""
 
     @property
     def inline(self) -> bool:
@@ -306,6 +312,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     if text.column is None:
         text = _pick_json_key(json_keys, CHUNK_TEXT_NAMES, "text") or text
     collection = _pick(chunks, COLLECTION_NAMES, role="collection")
+    collection_table, collection_table_why = _collection_table(conn, chunks, collection.column, table)
     tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
     named_sources = tuple(c.name for c in chunks.columns
                           if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
@@ -313,9 +320,19 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     # url and file_name, set only for some kinds of entry) is no citation column.
     empty = _empty_in_some_row(conn, chunks, named_sources)
     sources = tuple(c for c in named_sources if c not in empty)
-    if not named_sources:  # citations kept beside a JSON text: its title, url, source keys
-        sources = tuple(f"{column}->>'{key}'" for wanted in SOURCE_NAMES for column, keys in json_keys.items()
-                        for key in keys if key.lower() == wanted and "'" not in key)
+    if not named_sources:  # citations kept under keys of a JSON column (beside a JSON text or a text column)
+        json_keys = json_keys or _json_string_keys(conn, chunks)
+        keyed = tuple(f"{column}->>'{key}'" for wanted in SOURCE_NAMES for column, keys in json_keys.items()
+                      for key in keys if key.lower() == wanted and "'" not in key)
+        empty = _empty_in_some_row(conn, chunks, keyed)
+        sources = tuple(c for c in keyed if c not in empty)
+    if tenant.column is None:
+        owners = [f"{column}->>'{key}'" for wanted in TENANT_NAMES
+                  for column, keys in (json_keys or _json_string_keys(conn, chunks)).items()
+                  for key in keys if key.lower() == wanted]
+        if owners:  # said, so an owner kept in JSON is not mistaken for rows without one
+            tenant = Guess(None, f"{tenant.why}; each row's owner is under {owners[0]}, which chunks.tenant cannot "
+                           "take (a column only): tenants are not told apart")
     e_collection = _pick(em, COLLECTION_NAMES, role="collection") if not inline else Guess(None, "inline")
     e_tenant = _pick(em, TENANT_NAMES, role="tenant", exclude=(e_collection.column or "",)) if not inline \
         else Guess(None, "inline")
@@ -338,20 +355,44 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, _stored_models(conn, em, vc.column, model.column), unfilled,
-                 tuple(o for o in others) if len(vectors) > 1 or others else (), empty)
+                 tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
+                 collection_table_why)
+
+
+def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> tuple[CollectionTable | None, str]:
+    """The table a collection column is a foreign key into, with the column naming each collection: chunks then hold
+    a key (a uuid), and ``--collection`` takes the name (LangChain's ``collection_id -> langchain_pg_collection``)."""
+    if column is None:
+        return None, ""
+    for fk_column, rschema, rname, rcolumn in _foreign_keys(conn, chunks):
+        if fk_column != column:
+            continue
+        ref = table(rschema, rname)
+        texts = [c for c in ref.columns if c.type in TEXT_TYPES and c.name != rcolumn]
+        named = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=(rcolumn,), role="name").column
+        name = named or (texts[0].name if len(texts) == 1 else None)
+        if name is None:
+            return None, (f"{chunks.name}.{column} references {rname}.{rcolumn}, which has no column naming the "
+                          "collection: --collection takes the key")
+        return (CollectionTable(table=rname, key=rcolumn, name=name, schema=rschema),
+                f"{chunks.name}.{column} references {rname}.{rcolumn}: --collection takes its {name}")
+    return None, ""
 
 
 def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """The columns that are NULL or empty in some of the table's first 200 rows (none when it has no rows)."""
+    """The columns (or JSON keys, ``column->>'key'``) that are NULL or empty in some of the table's first 200 rows
+    (none when it has no rows)."""
     from psycopg import sql
 
     if not columns:
         return ()
     counts = sql.SQL(", ").join(
         sql.SQL("count(*) FILTER (WHERE s.{c} IS NULL OR s.{c}::text = '') AS {a}").format(
-            c=sql.Identifier(c), a=sql.Identifier(f"e{i}")) for i, c in enumerate(columns))
+            c=sql.Identifier(f"v{i}"), a=sql.Identifier(f"e{i}")) for i, c in enumerate(columns))
     query = sql.SQL("SELECT {counts} FROM (SELECT {cols} FROM {t} LIMIT 200) AS s").format(
-        counts=counts, cols=sql.SQL(", ").join(map(sql.Identifier, columns)), t=sql.Identifier(table.schema, table.name))
+        counts=counts, cols=sql.SQL(", ").join(sql.SQL("{} AS {}").format(_field(c), sql.Identifier(f"v{i}"))
+                                               for i, c in enumerate(columns)),
+        t=sql.Identifier(table.schema, table.name))
     try:
         with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
             got = conn.execute(query).fetchone()
@@ -359,6 +400,16 @@ def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tu
         return ()
     values = list(got.values()) if isinstance(got, dict) else list(got or ())
     return tuple(c for c, n in zip(columns, values) if n)
+
+
+def _field(name: str):
+    """A column, or ``column->>'key'`` (a key of a JSON column), as SQL."""
+    from psycopg import sql
+
+    column, key = json_field(name)
+    if key is None:
+        return sql.Identifier(column)
+    return sql.SQL("({}::jsonb ->> {})").format(sql.Identifier(column), sql.Literal(key))
 
 
 def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, key: str | None, text: Guess,

@@ -71,6 +71,34 @@ def into_key_outcome(conn: Conn, target: Target, collection: str | None) -> Outc
                         "gen_random_uuid()::text) or backfill in place with --approve-model-change")
 
 
+def collection_key_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome | None:
+    """A collection name must name one row of ``chunks.collection_table``: LangChain's names are not unique (two
+    workers racing ``get_or_create``), and the application reads one row by name, so chunks under another key are
+    invisible to it while the harness, resolving the name to every key, would count, embed and pass them as one."""
+    ch = target.profile.chunks
+    ct = ch.collection_table
+    if ct is None or collection is None:
+        return None
+    names = dict(key=sql.Identifier(ct.key), chunks=sql.Identifier(ch.schema, ch.table),
+                 col=sql.Identifier(str(ch.collection)), t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name))
+    keys = [r["key"] for r in conn.execute(sql.SQL("SELECT {key}::text AS key FROM {t} WHERE {name}::text = %s ORDER BY 1")
+                                           .format(**names), (collection,)).fetchall()]
+    counted: dict[str, int] = {}
+    if len(keys) > 1:  # only then are the chunks under each key counted (a pass over them, at scale)
+        counted = {r["key"]: r["n"] for r in conn.execute(sql.SQL(
+            "SELECT c.{col}::text AS key, count(*) AS n FROM {chunks} AS c WHERE c.{col} IN "
+            "(SELECT {key} FROM {t} WHERE {name}::text = %s) GROUP BY 1").format(**names), (collection,)).fetchall()}
+    rows = sorted(({"key": k, "n": counted.get(k, 0)} for k in keys), key=lambda r: (-r["n"], r["key"]))
+    table = f"{ct.schema}.{ct.table}"
+    shown = ", ".join(f"{r['key']} ({r['n']} chunks)" for r in rows[:5]) + (f", ... ({len(rows)} in all)" if len(rows) > 5 else "")
+    return verdict("collection key", collection, len(rows) == 1, f"one row of {table} named {collection!r}",
+                   f"{collection!r} names {len(rows)} rows of {table}: {shown}" if len(rows) != 1
+                   else f"{collection!r} is {table}.{ct.key} {rows[0]['key']}",
+                   note="" if len(rows) == 1 else
+                   "the application reads one of them by name, so chunks under the others are invisible to it: "
+                   f"move their chunks to one key and delete the other rows of {table} first")
+
+
 def into_shape_outcome(target: Target, collection: str | None, into: str) -> Outcome | None:
     """--into fills a new collection beside the live one and ``swap`` relabels both: that needs collection columns."""
     from .backfill import library_swap
@@ -170,7 +198,7 @@ def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
     outcomes = [not_null_outcome(conn, target, collection)]
     shape = into_shape_outcome(target, collection, into) if into else None
     copies = bool(into) if copies is None else copies
-    for extra in (shape, input_hash_outcome(conn, target, collection),
+    for extra in (collection_key_outcome(conn, target, collection), shape, input_hash_outcome(conn, target, collection),
                   defaults_outcome(conn, target, collection, model=model, dims=dims),
                   into_key_outcome(conn, target, collection) if copies and shape is None else None):
         if extra is not None:

@@ -81,7 +81,7 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
     contract = getattr(entrypoint, "contract", None)
     if contract is None or not contract.known:
         return ()
-    defaults = dict(contract.env_defaults)
+    defaults = contract.defaults()
     # The default of a variable that carries the model (EMBEDDING_MODEL=nomic-embed-text) names it too.
     from_env = [defaults[n] for n, p in contract.backfill_env().items() if p == "{model}" and defaults.get(n)]
     return tuple(dict.fromkeys([*contract.hardcoded_models, *from_env, *contract.in_process_models]))
@@ -137,6 +137,15 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.guess("chunks.text", "text", shape.text, required=True)
     if shape.collection.column:
         w.guess("chunks.collection", "collection", shape.collection, required=True)
+        ct = shape.collection_table
+        if ct is not None:
+            w.lines.append(f"  collection_table:  # guess: {shape.collection_table_why}")
+            if ct.schema != "public":
+                w.value("chunks.collection_table.schema", "schema", ct.schema, indent=4)
+            for key, value in (("table", ct.table), ("key", ct.key), ("name", ct.name)):
+                w.value(f"chunks.collection_table.{key}", key, value, indent=4)
+        elif shape.collection_table_why:
+            w.comment(f"collection_table: (none: {shape.collection_table_why})", 2)
     else:
         w.value("chunks.collection_name", "collection_name", ch.name,
                 f"no collection column: the whole table is one collection, named after it ({shape.collection.why})")
@@ -254,6 +263,6 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         workdir = str(folder.relative_to(Path.cwd())) if folder.is_relative_to(Path.cwd()) else str(folder)
     # Where the application's own Ollama embedder takes its model from, when no literal names it.
     model_envs = tuple(dict.fromkeys(c.model_env for c in found.embedding_calls
-                                     if c.model_env and not c.model and c.kind.startswith("ollama")))
+                                     if c.model_env and not c.model and (c.kind.startswith("ollama") or "Ollama" in c.name)))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
                          rls_applies=applies, model=model, model_envs=model_envs)

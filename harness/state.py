@@ -37,6 +37,13 @@ class CollectionState:
         return dict(self.__dict__)
 
 
+def into_new(source: CollectionState, into: str) -> CollectionState:
+    """What a collection ``--into`` makes from ``source`` needs before it is made: every chunk is copied without a
+    vector (the engine may still reuse a vector of the same text and model instead of embedding it)."""
+    return CollectionState(into, source.chunks, 0, source.chunks, None if source.stale is None else 0,
+                           None if source.other_model is None else 0, source.chunks)
+
+
 def declared_dimensions(conn: Conn, target: Target) -> int | None:
     """The vector column's declared dimension from the catalog; None for a column declared without one."""
     row = conn.execute(target.declared_dimensions()).fetchone()

@@ -36,7 +36,7 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
-from ..state import CollectionState, declared_dimensions, model_switch, still_needed, stored_models
+from ..state import CollectionState, declared_dimensions, into_new, model_switch, still_needed, stored_models
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .batchsize import AdaptiveSize, Sizing
@@ -266,7 +266,8 @@ def run_backfill(
         if before.chunks == 0 or before.collection != options.collection:
             # The count has shown the collection's chunks already; otherwise this refuses it naming the known ones.
             rls.require_visible(read_conn, target, options.collection, tenants)
-        summary = BackfillSummary(collection, model, options.dry_run, before, source=options.collection if options.into else None,
+        shown = into_new(before, collection) if new_is_empty else before
+        summary = BackfillSummary(collection, model, options.dry_run, shown, source=options.collection if options.into else None,
                                   run_id=options.run_id, concurrency=options.concurrency, count_seconds=counted)
         if options.keys is not None:
             _census(read_conn, target, options.collection if new_is_empty else collection, options.keys, tenants, summary)
@@ -282,7 +283,7 @@ def run_backfill(
                 raise
             summary.refused, summary.refused_code = str(exc), exc.exit_code
         if options.dry_run:
-            summary.after = before
+            summary.after = shown
             return summary
         privileges.require(read_conn, target)
         if options.run_id:

@@ -43,21 +43,24 @@ def copy_collection(conn: Conn, target: Target, source: str, into: str) -> int:
         key=sql.Identifier(ct.key), t=table, name=sql.Identifier(ct.name)), (into,)).fetchone()
     if row is not None:
         raise ConfigError(f"collection {into!r} already exists in {ct.table}; expected a new name for --into")
-    # LangChain's own row shape: a fresh uuid and the live collection's metadata.
+    # The live collection's row with a new name and a fresh key of the key column's type (LangChain: a uuid); its
+    # other columns (LangChain's cmetadata) copied as they are.
+    others = [c["name"] for c in _columns(conn, ct.schema, ct.table) if c["name"] not in (ct.key, ct.name)]
     new_key = conn.execute(sql.SQL(
-        "INSERT INTO {t} ({key}, {name}, cmetadata) SELECT gen_random_uuid(), %s, cmetadata FROM {t} WHERE {name} = %s "
-        "RETURNING {key} AS key").format(t=table, key=sql.Identifier(ct.key), name=sql.Identifier(ct.name)),
+        "INSERT INTO {t} ({key}, {name}{others}) SELECT {fresh}, %s{others} FROM {t} WHERE {name} = %s "
+        "RETURNING {key} AS key").format(
+        t=table, key=sql.Identifier(ct.key), name=sql.Identifier(ct.name),
+        fresh=_fresh_key(conn, ct.schema, ct.table, ct.key),
+        others=sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(c)) for c in others)),
         (into, source)).fetchone()
     if new_key is None:
         raise ConfigError(f"collection {source!r} does not exist in {ct.table}; expected the live collection's name")
     em = target.profile.embeddings
-    columns = [r["attname"] for r in conn.execute(
-        "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped "
-        "ORDER BY attnum", (f'"{ch.schema}"."{ch.table}"',)).fetchall()]
+    columns = [c["name"] for c in _columns(conn, ch.schema, ch.table)]
     picks: list[sql.Composable] = []
     for col in columns:
         if col == ch.id:
-            picks.append(sql.SQL("gen_random_uuid()::text"))  # LangChain's ids are uuid strings
+            picks.append(_fresh_key(conn, ch.schema, ch.table, col))
         elif col == ch.collection:
             picks.append(sql.Literal(new_key["key"]))
         elif col == em.vector:
@@ -67,6 +70,33 @@ def copy_collection(conn: Conn, target: Target, source: str, into: str) -> int:
     return conn.execute(sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {t} AS c WHERE {where}").format(
         t=target.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)), picks=sql.SQL(", ").join(picks),
         where=target.chunk_filter()), {"collection": source}).rowcount
+
+
+def _columns(conn: Conn, schema: str, table: str) -> list[dict]:
+    return conn.execute(
+        "SELECT attname AS name, format_type(atttypid, atttypmod) AS type, atthasdef AS has_default "
+        "FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        (f'"{schema}"."{table}"',)).fetchall()
+
+
+def _serial(conn: Conn, schema: str, table: str, column: str) -> bool:
+    return one(conn.execute("SELECT pg_get_serial_sequence(%s, %s) IS NOT NULL AS ok",
+                            (f'"{schema}"."{table}"', column)).fetchone())["ok"]
+
+
+def _fresh_key(conn: Conn, schema: str, table: str, column: str) -> sql.Composable:
+    """A new key as the library makes one, of the column's type: a uuid (langchain-community's ``uuid``), its text
+    (langchain-postgres' varchar ``id``), or the next value of the column's own sequence."""
+    col = next(c for c in _columns(conn, schema, table) if c["name"] == column)
+    if col["type"] == "uuid":
+        return sql.SQL("gen_random_uuid()")
+    if col["type"] in ("text", "character varying") or col["type"].startswith(("character varying(", "varchar")):
+        return sql.SQL("gen_random_uuid()::text")
+    if _serial(conn, schema, table, column):  # an identity or serial column: its own sequence
+        return sql.SQL("nextval(pg_get_serial_sequence({}, {}))").format(sql.Literal(f'"{schema}"."{table}"'),
+                                                                          sql.Literal(column))
+    raise ConfigError(f"{schema}.{table}.{column} ({col['type']}) is neither uuid nor text and has no sequence: "
+                      "expected a key column the copies of --into can be given new values in")
 
 
 def rename(conn: Conn, target: Target, pairs: list[tuple[str, str]]) -> int:

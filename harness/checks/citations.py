@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from ..errors import HarnessError
@@ -91,7 +92,15 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
     hits, rr, expected = 0, 0.0, 0
     for probe, vec in zip(chosen, vectors):
         with session.read_only(probe.view) as conn:
-            rows = conn.execute(query, {"collection": collection, "q": vec, "k": probe.k}).fetchall()
+            try:
+                rows = conn.execute(query, {"collection": collection, "q": vec, "k": probe.k}).fetchall()
+            except psycopg.errors.DataException as exc:
+                # Vectors of another dimension in an untyped column: the application's own similarity search over
+                # the collection raises the same error, so retrieval is broken, not the check.
+                return verdict("citations", collection, False,
+                               expected="every returned row cites a source and every expected source is within the top k",
+                               found=f"the search itself fails: {str(exc).strip().splitlines()[0]} (the application's "
+                                     "queries over this collection fail the same way; see the dimensions check)")
             if shape.sources():
                 for r in rows:
                     if not all(s not in (None, "") for s in r["sources"]):

@@ -12,7 +12,7 @@ from psycopg import sql
 
 from ..errors import HarnessError
 from .live import copy_stopped
-from .outcome import OFFENDERS_CAP, Offender, Outcome, unproven, verdict
+from .outcome import FAIL, OFFENDERS_CAP, Offender, Outcome, unproven, verdict
 from .session import CheckSession
 from .shape import NULL
 from .stats import stale_by_time
@@ -41,6 +41,8 @@ def _rows(session: CheckSession, where: sql.Composable, detail: sql.Composable =
 
 def coverage(session: CheckSession, collection: str) -> Outcome:
     """Every chunk has a non-NULL vector, per collection and per tenant; no embedding outlives its chunk."""
+    from ..preflight import collection_key_outcome  # here: preflight imports the checks' outcome type
+
     if (hidden := session.unseen("coverage", collection)) is not None:
         return hidden
     st = session.stats(collection)
@@ -63,15 +65,19 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
     tenants = "; ".join(f"tenant {tc.tenant}: {tc.embedded}/{tc.chunks}" for tc in st.tenants)
     with session.read_only() as conn:
         stopped = copy_stopped(conn, t, collection)  # its chunks all embedded, yet live's are not all there
+        keyed = collection_key_outcome(conn, t, collection)
+    # A name held by several rows of the collection table: the application reads one of them, so the chunks counted
+    # here are not the ones it serves (scope's rule).
+    several = keyed.found if keyed is not None and keyed.status == FAIL else None
     ok = st.missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded == st.chunks \
-        and stopped is None
+        and stopped is None and several is None
     return session.partial("coverage", collection, verdict(
                    "coverage", collection, ok,
                    expected=f"{st.chunks} chunks with one vector each and no orphan embeddings"
                             + (", and every chunk of the collection it copies" if stopped else ""),
                    found=f"{st.embedded} embedded, {st.missing} missing, {st.orphans} orphans"
                          + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + f" ({tenants})"
-                         + (f"; {stopped}" if stopped else ""),
+                         + (f"; {stopped}" if stopped else "") + (f"; {several}" if several else ""),
                    offenders=offenders, total=st.missing + st.orphans + st.duplicates,
                    metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": st.missing, "orphans": st.orphans,
                             "duplicates": st.duplicates,

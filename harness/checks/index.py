@@ -75,9 +75,14 @@ def index(session: CheckSession, collection: str) -> Outcome:
                            f"{threshold} vectors",
                            note="no index needed yet",
                            metrics={"index": None, "vectors": rows, "index_min_rows": threshold, "read": _READ}))
+        declared, written = session.declared()
+        untyped = "" if declared is not None else (
+            f"; {em.table}.{em.vector} is declared without a dimension, which pgvector cannot index: type it first "
+            f"(ALTER TABLE {em.table} ALTER COLUMN {em.vector} TYPE {written or 'vector'}"
+            f"({session.expected_dimensions() or 'N'}), once every stored vector has that dimension)")
         return verdict("index", collection, False, expected, f"vector indexes: {seen} on {rows} vectors",
                        note=f"queries use {distance} distance ({DISTANCES[distance]}); an index is required from "
-                            f"{threshold} vectors (embeddings.index_min_rows)",
+                            f"{threshold} vectors (embeddings.index_min_rows){untyped}",
                        metrics={"vectors": rows, "index_min_rows": threshold, "read": _READ})
     names = {ix["name"] for ix in matching}
     used, step = explain_uses(session, collection, names)

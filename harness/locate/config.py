@@ -29,11 +29,21 @@ class ConfigSetting:
         return dict(self.__dict__)
 
 
+# Another database system's settings (rag_api's ATLAS_MONGO_DB_URI beside its Postgres names): never our DSN.
+_OTHER_STORES = re.compile(r"MONGO|REDIS|MYSQL|MARIA|SQLITE|ELASTIC|OPENSEARCH|QDRANT|MILVUS|WEAVIATE|CHROMA|PINECONE|"
+                           r"NEO4J|CLICKHOUSE|CASSANDRA|DYNAMO|COSMOS|FIRESTORE|VALKEY|MEMCACHE")
+# A name carrying the collection the command writes (rag_api's COLLECTION_NAME), not a table of collections.
+_COLLECTION = re.compile(r"(?:^|_)COLLECTION(?:_NAME|_ID)?$")
+
+
 def kind_of(name: str) -> str:
-    """database / provider / model / chunking / other: which of our settings an env name carries."""
+    """database / provider / model / collection / chunking / other: which of our settings an env name carries."""
     n = name.upper()
+    if _COLLECTION.search(n) and not _OTHER_STORES.search(n):
+        return "collection"  # before the database: PG_COLLECTION_NAME names a collection, not the database
     if re.search(r"DSN|DATABASE|POSTGRES|^PG_|DB_URL|^DB$|_DB$|^DB_|_DB_|^PG(?:HOST|PORT|USER|PASSWORD|DATABASE)$|"
-                 r"CONNECTION_STRING|CONN_STR|^PG\w*(?:URL|URI|CONN)", n) and not re.search(r"EMBED|MODEL|DIM", n):
+                 r"CONNECTION_STRING|CONN_STR|^PG\w*(?:URL|URI|CONN)", n) and not re.search(r"EMBED|MODEL|DIM", n) \
+            and not _OTHER_STORES.search(n):
         return "database"
     if "MODEL" in n and not re.search(r"CHAT|LLM|COMPLETION|GENERAT|RERANK|VISION", n):
         return "model"
@@ -56,6 +66,8 @@ def placeholder_for(name: str) -> str | None:
         return "{database_url}" if part is None else (None if part == "other" else f"{{database_{part}}}")
     if kind == "provider":
         return "{provider_url}"
+    if kind == "collection":
+        return "{into}"  # where it writes; with --into the new collection, never the live one
     if kind == "model" and ("EMBED" in name.upper() or name.upper() in ("MODEL", "MODEL_NAME", "OLLAMA_MODEL")):
         return "{model}"
     if kind == "batch" and "EMBED" in name.upper():

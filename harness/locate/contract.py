@@ -52,9 +52,16 @@ class Contract:
         specific = {p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n)}
         return {n: p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n) or p not in specific or p != "{model}"}
 
+    def defaults(self) -> dict[str, str]:
+        """Each name's default where every read of it agrees (a default per provider branch is no default)."""
+        seen: dict[str, set[str]] = {}
+        for name, value in self.env_defaults:
+            seen.setdefault(name, set()).add(value)
+        return {name: values.pop() for name, values in seen.items() if len(values) == 1}
+
     def as_dict(self) -> dict:
         data = dict(self.__dict__)
-        data["env_defaults"] = dict(self.env_defaults)
+        data["env_defaults"] = self.defaults()
         data["flag_env"] = dict(self.flag_env)
         data["backfill_env"] = self.backfill_env()
         return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}

@@ -122,7 +122,7 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         url = _kw(text, args, m.end(), _URL_KW, reads)
         # LangChain's classes end in "Embeddings", LlamaIndex's in "Embedding".
         family = "llamaindex" if llama and not name.endswith("Embeddings") else "langchain"
-        kind = "sentence-transformers" if re.search(r"HuggingFace(?!Inference)|SentenceTransformer|FastEmbed", name) else family
+        kind = "sentence-transformers" if re.search(r"HuggingFace(?!Inference|Endpoint|Hub)|SentenceTransformer|FastEmbed", name) else family
         add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url))
     return out
 
@@ -133,7 +133,7 @@ def _is_definition(text: str, pos: int) -> bool:
     return bool(re.search(r"\b(?:class|def|function|interface|type|import|from)\b", head))
 
 
-def _value(text: str, at: int, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+def _value(text: str, at: int, reads: list[EnvRead], depth: int = 0) -> tuple[str | None, str | None]:
     """The literal or env read at position ``at``: (literal or env default, env name)."""
     env = in_spans(at, reads)
     if env is None:
@@ -148,11 +148,113 @@ def _value(text: str, at: int, reads: list[EnvRead]) -> tuple[str | None, str | 
         return s.group("s"), None
     ident = _IDENT_AT.match(text, at)
     if ident:
-        rhs = constant(text, ident.group("id"))
-        if rhs:
-            pos = text.find(rhs)
-            return _value(text, pos, reads) if pos >= 0 and rhs != text[at:at + len(rhs)] else (None, None)
+        name = ident.group("id")
+        found = [(pos, rhs) for pos, rhs in _reaching(text, name, at) if rhs != text[at:at + len(rhs)]]
+        if found:
+            if depth > 5:
+                return None, None  # A = B, B = A
+            values = {_value(text, pos, reads, depth + 1) for pos, rhs in found[:4]}
+            if len(values) == 1:
+                return values.pop()
+            # Assigned differently by branch (a default per provider): the env name, if it is one, without a default.
+            envs = {env for _, env in values}
+            return (None, envs.pop()) if len(envs) == 1 else (None, None)
+        if depth < 3 and (arg := _argument_for(text, name, at)) is not None:
+            return _value(text, arg, reads, depth + 1)  # a parameter: what the function's caller passes
     return None, None
+
+
+_ASSIGN = r"(?m)^\s*(?:export\s+)?(?:(?:const|let|var|final)\s+|(?:this|self)\.)?{name}\s*(?::\s*[^=\n]+)?=(?!=)\s*(?P<rhs>[^\n;]+)"
+
+
+def _assignments(text: str, name: str) -> list[tuple[int, str]]:
+    """Where each ``NAME = rhs`` of the file puts its right-hand side (``constant`` gives only the first)."""
+    return [(m.start("rhs"), m.group("rhs").strip()) for m in re.finditer(_ASSIGN.format(name=re.escape(name)), text)]
+
+
+_HEADER = re.compile(r"\s*(?:#|(?:if|elif|else|try|except|finally)\b)")
+
+
+def _indent(text: str, pos: int) -> int:
+    start = text.rfind("\n", 0, pos) + 1
+    line = text[start:text.find("\n", start) if "\n" in text[start:] else len(text)]
+    return len(line) - len(line.lstrip())
+
+
+def _reaching(text: str, name: str, at: int) -> list[tuple[int, str]]:
+    """The assignments of ``name`` whose value may reach ``at``: the nearest before it, or, when that one sits in a
+    branch (``if``/``elif``/``else`` around a default per provider), every assignment of that chain of branches."""
+    assigns = _assignments(text, name)
+    before = [a for a in assigns if a[0] < at]
+    if not before:
+        return assigns[:1]
+    group = [before[-1]]
+    depth = _indent(text, group[0][0])
+    lines = text[:text.rfind("\n", 0, group[0][0]) + 1].splitlines()
+    header = next((line for line in reversed(lines) if line.strip() and len(line) - len(line.lstrip()) < depth), "")
+    if not re.match(r"\s*(?:if|elif|else|try|except)\b", header):
+        return group  # not in a branch: the nearest assignment is the value
+    for pos, rhs in reversed(before[:-1]):
+        if _indent(text, pos) != depth:
+            break
+        between = text[text.rfind("\n", 0, pos) + 1:text.rfind("\n", 0, group[-1][0]) + 1].splitlines()[1:]
+        if any(line.strip() and len(line) - len(line.lstrip()) < depth and not _HEADER.match(line) for line in between):
+            break
+        group.append((pos, rhs))
+    return group
+
+
+_DEF = re.compile(r"""(?m)^[ \t]*(?:async\s+)?def\s+(?P<f>[A-Za-z_]\w*)\s*\(""")
+
+
+def _split_args(args: str) -> list[tuple[int, str]]:
+    """Top-level comma-separated parts of an argument list, each with its offset."""
+    parts, depth, start, quote = [], 0, 0, None
+    for i, ch in enumerate(args):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append((start, args[start:i]))
+            start = i + 1
+    parts.append((start, args[start:]))
+    return [(o + len(a) - len(a.lstrip()), a.strip()) for o, a in parts if a.strip()]
+
+
+def _argument_for(text: str, param: str, at: int) -> int | None:
+    """Where the first caller in the file passes parameter ``param`` of the Python function enclosing ``at``:
+    ``def init_embeddings(provider, model)`` called as ``init_embeddings(PROVIDER, EMBEDDINGS_MODEL)``."""
+    enclosing = [m for m in _DEF.finditer(text, 0, at)]
+    if not enclosing:
+        return None
+    fn = enclosing[-1]
+    params = [m.group(1) for _, a in _split_args(call_args(text, fn.end() - 1)) if (m := re.match(r"\*{0,2}(\w+)", a))]
+    if param not in params:
+        return None
+    index = params.index(param) - (1 if params[0] in ("self", "cls") else 0)
+    for call in re.finditer(rf"(?<![\w.]){re.escape(fn.group('f'))}\s*\(", text):
+        if text[max(0, call.start() - 4):call.start()].endswith("def "):
+            continue
+        args = _split_args(call_args(text, call.end() - 1))
+        keyword = next((o for o, a in args if re.match(rf"{re.escape(param)}\s*=(?!=)", a)), None)
+        if keyword is not None:
+            offset = keyword + args_value_offset(text, call.end() + keyword)
+            return call.end() + offset
+        positional = [o for o, a in args if not re.match(r"\w+\s*=(?!=)", a)]
+        if 0 <= index < len(positional):
+            return call.end() + positional[index]
+    return None
+
+
+def args_value_offset(text: str, at: int) -> int:
+    """From a ``name=value`` argument at ``at``, the offset of its value."""
+    m = re.match(r"\w+\s*=\s*", text[at:])
+    return m.end() if m else 0
 
 
 def _kw(text: str, args: str, offset: int, pattern: re.Pattern, reads: list[EnvRead]) -> tuple[str | None, str | None]:

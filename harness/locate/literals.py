@@ -103,6 +103,24 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
     return found
 
 
+_PY_DEF = re.compile(r"""(?m)^(?P<indent>[ \t]*)(?:async\s+)?def\s+(?P<f>[A-Za-z_]\w*)\s*\(\s*(?P<p>[A-Za-z_]\w*)""")
+
+
+def env_wrappers(text: str) -> set[str]:
+    """Functions of the file that read the environment variable named by their first parameter: an application's
+    own ``get_env_variable(name, default)`` around ``os.getenv(name)`` (rag_api) reads what its callers name."""
+    found = set()
+    for m in _PY_DEF.finditer(text):
+        indent, param = m.group("indent"), m.group("p")
+        paren = text.index("(", m.start("f"))
+        signature_end = paren + len(call_args(text, paren)) + 1  # the parameters may span lines
+        end = re.compile(rf"(?m)^{re.escape(indent)}(?=\S)").search(text, text.find("\n", signature_end) + 1)
+        body = text[signature_end:end.start() if end else len(text)]
+        if re.search(rf"(?:\bgetenv|\benviron\.get)\(\s*{re.escape(param)}\b|\benviron\[\s*{re.escape(param)}\s*\]", body):
+            found.add(m.group("f"))
+    return found
+
+
 def _library_reads(text: str) -> list[EnvRead]:
     """config("X") (python-decouple), env("X") / env.str("X") / env.db() (django-environ) and the names an
     ``environ.Env(NAME=(cast, default))`` declares."""
@@ -110,6 +128,7 @@ def _library_reads(text: str) -> list[EnvRead]:
     # A config()/env() the file defines itself (a def, or bound to anything but Env/AutoConfig/Config) reads whatever
     # it reads (a YAML file, a dict), not the environment: a mapping in backfill.env would not reach it.
     readers -= {m.group("d") or m.group("a") for m in _OWN_BINDING.finditer(text)} - {m.group("v") for m in _READER_VAR.finditer(text)}
+    readers |= env_wrappers(text)
     if not readers:
         return []
     found = []

@@ -59,6 +59,9 @@ _DIMS_KW = re.compile(r"""\b(?:dimensions?|dims?|length|size)\s*[:=]\s*(?P<v>[\w
 
 
 _STORE = re.compile(r"""\b(?P<cls>PGVectorStore|PGVector|PostgresVectorStore)\s*(?:\.\s*from_params\s*)?\(""")
+# An application's own store built on the library's (rag_api's `class ExtendedPgVector(PGVector)`, JS `extends`):
+# constructing the subclass creates the library's table.
+_STORE_SUBCLASS = re.compile(r"""\bclass\s+\w+\s*(?:\(\s*|extends\s+)(?:[\w.]+\.)?(?P<cls>PGVectorStore|PGVector|PostgresVectorStore)\b\s*[,){]?""")
 _STORE_TABLE = re.compile(r"""\b(?:table_name|tableName|collection_name)\s*[=:]\s*(?P<v>[^,)\n]+)""")
 _STORE_DIMS = re.compile(r"""\b(?:embed_dim|dimensions|embedding_length|embedding_dimension)\s*[=:]\s*(?P<v>\S)""")
 
@@ -114,6 +117,15 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
             table = f"data_{name}" if lang == "python" else name
         out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "llamaindex" if m.group("cls") != "PGVector"
                                      else "langchain", table, "embedding"))
+    called = {d.kind for d in out}
+    for m in _STORE_SUBCLASS.finditer(text):
+        kind = "langchain" if m.group("cls") == "PGVector" else "llamaindex"
+        if kind in called or not _from_library(text, m.group("cls"), m.start("cls")):
+            continue  # the library's class called here already declares it, or the application's own class
+        # Its arguments are given where the subclass is constructed: the library's default table, dimension unknown.
+        table = "langchain_pg_embedding" if kind == "langchain" else (
+            "data_llamaindex_embedding" if lang == "python" else "llamaindex_embedding")
+        out.append(VectorDeclaration(rel, line_of(text, m.start()), None, kind, table, "embedding"))
     return out
 
 
@@ -155,7 +167,7 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _sqlalchemy(rel, text, covered)
     if lang in ("sql", "python", "js", "other", "shell"):
         found += _sql(rel, text, covered, strict=lang != "sql")
-    if lang in ("python", "js") and "VectorStore" in text or "PGVector(" in text:
+    if lang in ("python", "js") and ("VectorStore" in text or "PGVector" in text):
         found += _stores(rel, text, lang)
     return found
 

@@ -219,7 +219,7 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
     placeholder = "model"
     names = [n for n in c.reads_env if kind_of(n) == "model" and "EMBED" in n.upper() or n in ("MODEL", "MODEL_NAME",
                                                                                                "OLLAMA_MODEL")]
-    defaults = dict(c.env_defaults)
+    defaults = c.defaults()
     ours = [n for n in names if given.value(n) == wanted]
     passed = [f for f in c.given_flags if _MODEL_FLAG.search(f)]
     hard = list(c.in_process_models if b.embeds_in_process else c.hardcoded_models)

@@ -17,7 +17,7 @@ from ..preflight import preflight
 from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import (UNKNOWN_MODEL, list_collections, model_switch, other_models, stored_dimensions, stored_models,
+from ..state import (UNKNOWN_MODEL, into_new, list_collections, model_switch, other_models, stored_dimensions, stored_models,
                      text_presence)
 from ..target import Target
 from .common import BackfillCommand
@@ -179,7 +179,11 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             check("collection exists", False, refusal, "a collection with chunks")
         else:
             check("collection exists", True, f"{known[collection]} chunks")
-            counts = rls.visible_state(conn, target, collection, settings.model, tenants).as_dict()
+            # The collection the run fills: --into NEW copies the chunks without vectors, so each needs one there
+            # (the engine's rule too); a NEW already begun (a resumed run) is counted as it stands.
+            counted = rls.visible_state(conn, target, target_collection if target_collection in known else collection,
+                                        settings.model, tenants)
+            counts = (counted if target_collection in known else into_new(counted, target_collection)).as_dict()
             counts.pop("collection", None)
             if (part := rls.completeness(conn, target, collection, tenants)) is not None:
                 checks.append(part)  # the counts above are only the listed tenants' rows

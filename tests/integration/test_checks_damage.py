@@ -163,6 +163,11 @@ def test_a_row_of_another_dimension_in_an_undeclared_column_fails_dimensions(emb
     assert f"test_dimensions[{COLLECTION}]" in run.failed
     message = run.messages[f"test_dimensions[{COLLECTION}]"]
     assert "1 rows are not 384-dimensional" in message and f"id={ids[0]} " in message and "dims 768" in message
+    # The application's own similarity search over the collection fails on that row: citations says so (not "could
+    # not run"), since that is what a user of the application meets.
+    citations = run.messages[f"test_citations[{COLLECTION}]"]
+    assert "could not run" not in citations, citations
+    assert "the search itself fails" in citations and "different vector dimensions 768 and 384" in citations, citations
 
 
 def test_a_check_past_its_statement_timeout_fails_with_the_reason(embedded_db, check_acme, demo_profile, tmp_path):
@@ -197,3 +202,16 @@ def test_chunks_that_lost_their_citation_fail_citations(embedded_db, check_acme)
     assert "no citation (empty source field)" in message
     shown = {int(m) for m in re.findall(r"id=(\d+)", message)}
     assert shown and shown <= set(ids)
+
+
+def test_a_missing_index_on_an_untyped_column_says_the_column_must_be_typed_first(embedded_db, check_acme, demo_profile,
+                                                                                    tmp_path):
+    """pgvector indexes only a column with a dimension (LangChain's untyped ``vector``): asking for an index alone
+    asks for what cannot be built."""
+    embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
+    embedded_db.execute("ALTER TABLE document_embeddings ALTER embedding TYPE vector")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace("  tenant: tenant_id\nchunking:", "  tenant: tenant_id\n  index_min_rows: 100\nchunking:"))
+    message = only_failure(check_acme(profile=profile), "index")
+    assert "declared without a dimension, which pgvector cannot index" in message, message
+    assert "ALTER TABLE document_embeddings ALTER COLUMN embedding TYPE vector(384)" in message, message

@@ -375,3 +375,108 @@ def test_an_unknown_model_names_the_env_the_applications_embedder_reads_and_no_s
     assert "$EMBED_MODEL_NAME" in next(line for line in text.splitlines() if line.strip().startswith("model: TODO"))
     assert "command" not in (yaml.safe_load(text.replace("model: TODO", "model: x")).get("backfill") or {})
     assert "no entrypoint that embeds" in text
+
+
+# The shape of LangChain's PGVector store (rag_api, LibreChat): the chunk names its collection by a key into a
+# collection table, and keeps its citation and owner under keys of a JSON column beside its text column.
+KEYED_COLLECTIONS = """
+CREATE TABLE kb_collection (id uuid PRIMARY KEY, label varchar, settings json);
+CREATE TABLE kb_chunk (id uuid PRIMARY KEY, collection_id uuid REFERENCES kb_collection (id) ON DELETE CASCADE,
+                       body varchar, meta jsonb, embedding vector);
+INSERT INTO kb_collection VALUES ('00000000-0000-0000-0000-00000000000a', 'handbook', NULL),
+                                 ('00000000-0000-0000-0000-00000000000b', 'archive', NULL);
+INSERT INTO kb_chunk (id, collection_id, body, meta)
+SELECT gen_random_uuid(), CASE WHEN g % 3 = 0 THEN '00000000-0000-0000-0000-00000000000b'::uuid
+                               ELSE '00000000-0000-0000-0000-00000000000a'::uuid END,
+       'chunk number ' || g, jsonb_build_object('source', '/uploads/doc-' || g || '.pdf', 'page', g, 'user_id', 'u' || g % 2)
+FROM generate_series(1, 12) g;
+"""
+
+
+def test_a_collection_named_through_a_foreign_key_is_drafted_with_its_collection_table(cli, empty_db, embed_server,
+                                                                                       tmp_path):
+    empty_db.execute(KEYED_COLLECTIONS)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0, result.err
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["collection"] == "collection_id"
+    assert raw["chunks"]["collection_table"] == {"table": "kb_collection", "key": "id", "name": "label"}
+    # --collection takes the name a person knows, not the key.
+    scoped = _scope(cli, empty_db, out, "handbook", embed_server)
+    assert scoped.code == 0, scoped.out + scoped.err
+    assert scoped.json["counts"]["missing"] == 8
+
+
+def test_citations_under_keys_of_a_json_column_beside_a_text_column_are_drafted(cli, empty_db, tmp_path):
+    empty_db.execute(KEYED_COLLECTIONS)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["text"] == "body" and raw["chunks"]["sources"] == ["meta->>'source'"]
+    # The owner kept under a JSON key is said, not drafted: chunks.tenant takes a column.
+    assert "tenant" not in raw["chunks"]
+    assert "each row's owner is under meta->>'user_id', which chunks.tenant cannot take" in out.read_text()
+
+
+def test_a_collection_name_held_by_two_rows_of_its_collection_table_fails_scope_and_the_engine_refuses(
+        cli, empty_db, embed_server, tmp_path):
+    """LangChain's collection names are not unique (two workers racing get_or_create): the application reads the
+    first row by name, so the chunks under the other key are invisible to it; counting both as one is no 'ok'."""
+    empty_db.execute(KEYED_COLLECTIONS + "INSERT INTO kb_collection VALUES ('00000000-0000-0000-0000-0000000000cc', "
+                     "'handbook', NULL); UPDATE kb_chunk SET collection_id = '00000000-0000-0000-0000-0000000000cc' "
+                     "WHERE body IN ('chunk number 1', 'chunk number 2');")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    scoped = _scope(cli, empty_db, out, "handbook", embed_server)
+    assert scoped.code != 0
+    check = next(c for c in scoped.json["checks"] if c["check"] == "collection key")
+    assert check["status"] == "failed"
+    assert "'handbook' names 2 rows of public.kb_collection" in check["found"], check
+    assert "00000000-0000-0000-0000-0000000000cc (2 chunks)" in check["found"], check
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    refused = cli("backfill", "--profile", out, "--collection", "handbook", "--json", env=env)
+    assert refused.code == 2, refused.out
+    assert empty_db.scalar("SELECT count(*) FROM kb_chunk WHERE embedding IS NOT NULL") == 0
+    # The other collection, named once, is not affected.
+    assert _scope(cli, empty_db, out, "archive", embed_server).code == 0
+    # verify, once every vector is there (as an app's own ingest would leave it), does not pass coverage either.
+    empty_db.execute("UPDATE kb_chunk SET embedding = array_fill(0.1, ARRAY[384])::vector")
+    checked = cli("verify", "--profile", out, "--collection", "handbook", "--run-dir", tmp_path / "run", "--json", env=env)
+    coverage = next(c for c in checked.json["checks"] if c["check"] == "coverage")
+    assert coverage["status"] == "failed" and "'handbook' names 2 rows of public.kb_collection" in coverage["found"], coverage
+
+
+def test_an_unknown_model_names_the_env_a_langchain_ollama_embedder_reads(cli, empty_db, tmp_path):
+    from ..conftest import REPO
+
+    empty_db.execute(KEYED_COLLECTIONS)
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", REPO / "tests" / "fixtures" / "repos" / "py-langchain-subclass",
+                 "--database-url", empty_db.dsn, "--output", out, "--json")
+    assert result.json["todo"] == ["provider.model"]
+    line = next(line for line in out.read_text().splitlines() if line.strip().startswith("model: TODO"))
+    assert "$KB_EMBED_MODEL" in line, line
+
+
+def test_into_a_new_collection_of_a_collection_table_copies_rows_with_keys_of_the_columns_type(cli, empty_db,
+                                                                                                embed_server, tmp_path):
+    """LangChain-community's store keys rows by a uuid column (langchain-postgres by a varchar id) and its collection
+    table has columns of its own: --into made the new rows' keys as text (refused by a uuid column)."""
+    empty_db.execute(KEYED_COLLECTIONS + "UPDATE kb_collection SET settings = '{\"lang\": \"en\"}';")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    ran = cli("backfill", "--profile", out, "--collection", "handbook", "--into", "handbook_v2", "--json", env=env)
+    assert ran.code == 0, ran.out + ran.err
+    assert empty_db.scalar("SELECT count(*) FROM kb_chunk c JOIN kb_collection k ON k.id = c.collection_id "
+                           "WHERE k.label = 'handbook_v2' AND c.embedding IS NOT NULL") == 8
+    assert empty_db.scalar("SELECT settings::text FROM kb_collection WHERE label = 'handbook_v2'") == '{"lang": "en"}'
+    # The live collection is untouched.
+    assert empty_db.scalar("SELECT count(*) FROM kb_chunk c JOIN kb_collection k ON k.id = c.collection_id "
+                           "WHERE k.label = 'handbook' AND c.embedding IS NULL") == 8
+
+
+def test_a_citation_key_of_a_json_column_missing_in_some_rows_is_left_out_and_said(cli, empty_db, tmp_path):
+    """The rule of citation columns holds for JSON keys: verify's citations want every source field filled."""
+    empty_db.execute(KEYED_COLLECTIONS + "UPDATE kb_chunk SET meta = meta - 'source' WHERE body = 'chunk number 5';")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    drafted = out.read_text()
+    assert "sources" not in yaml.safe_load(drafted)["chunks"]
+    assert "left out, empty in some rows read: meta->>'source'" in drafted, drafted

@@ -688,3 +688,190 @@ def test_anything_llm_pgvector_store_with_the_text_in_jsonb_metadata(cli, empty_
         assert pg_password not in result.out + result.err
     for path in [*(tmp_path / "run").iterdir(), tmp_path / "historylog.md", trial.profile]:
         assert pg_password not in path.read_text()
+
+
+# -- danny-avila/rag_api: LibreChat's RAG API, LangChain-community's PGVector store (collections by name) ------------
+
+def langchain_community_schema(dsn: str) -> None:
+    """The tables langchain-community's PGVector creates (``_get_embedding_collection_store(None, use_jsonb=True)``
+    under ``create_all``), built with the same SQLAlchemy column types: uuid keys made in Python, an untyped vector."""
+    import uuid as uuids
+
+    import sqlalchemy
+    from pgvector.sqlalchemy import Vector
+    from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID
+    from sqlalchemy.orm import declarative_base
+
+    base = declarative_base()
+
+    class BaseModel(base):
+        __abstract__ = True
+        uuid = sqlalchemy.Column(UUID(as_uuid=True), primary_key=True, default=uuids.uuid4)
+
+    class CollectionStore(BaseModel):  # noqa: F841 - registered on the metadata
+        __tablename__ = "langchain_pg_collection"
+        name = sqlalchemy.Column(sqlalchemy.String)
+        cmetadata = sqlalchemy.Column(JSON)
+
+    class EmbeddingStore(BaseModel):  # noqa: F841
+        __tablename__ = "langchain_pg_embedding"
+        collection_id = sqlalchemy.Column(UUID(as_uuid=True), sqlalchemy.ForeignKey("langchain_pg_collection.uuid",
+                                                                                    ondelete="CASCADE"))
+        embedding = sqlalchemy.Column(Vector(None))
+        document = sqlalchemy.Column(sqlalchemy.String, nullable=True)
+        cmetadata = sqlalchemy.Column(JSONB, nullable=True)
+        custom_id = sqlalchemy.Column(sqlalchemy.String, nullable=True)
+        __table_args__ = (sqlalchemy.Index("ix_cmetadata_gin", "cmetadata", postgresql_using="gin",
+                                           postgresql_ops={"cmetadata": "jsonb_path_ops"}),)
+
+    engine = sqlalchemy.create_engine(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        base.metadata.create_all(engine)
+    finally:
+        engine.dispose()
+
+
+def load_rag_api_uploads(db, server) -> None:
+    """Two collections, two users, two files each of four chunks, stored as store_data_in_vector_db does
+    (custom_id = file_id; cmetadata with file_id, user_id, digest = MD5 of the chunk, source, page)."""
+    import hashlib
+    import uuid
+
+    import httpx
+
+    rows = []
+    with db.connect(autocommit=True) as conn:
+        for name in ("testcollection", "archive"):
+            key = conn.execute("INSERT INTO langchain_pg_collection (uuid, name) VALUES (gen_random_uuid(), %s) "
+                               "RETURNING uuid", (name,)).fetchone()[0]
+            for user in ("user-alice", "user-bob"):
+                for f in range(2):
+                    file_id = str(uuid.uuid4())
+                    for page in range(4):
+                        text = f"{name} file {f} of {user}, page {page}: how the quarterly budget review is approved."
+                        meta = {"file_id": file_id, "user_id": user, "digest": hashlib.md5(text.encode()).hexdigest(),
+                                "source": f"/app/uploads/{user}/{file_id}_report{f}.pdf", "page": page}
+                        rows.append((key, text, meta, file_id))
+        vectors = httpx.post(f"{server.url}/api/embed", json={"model": "nomic-embed-text",
+                                                              "input": [r[1] for r in rows]}).json()["embeddings"]
+        for (key, text, meta, file_id), vector in zip(rows, vectors):
+            conn.execute("INSERT INTO langchain_pg_embedding (uuid, collection_id, embedding, document, cmetadata, "
+                         "custom_id) VALUES (gen_random_uuid(), %s, %s::vector, %s, %s, %s)",
+                         (key, json.dumps(vector), text, json.dumps(meta), file_id))
+
+
+RAG_ROWS = ("SELECT e.uuid::text FROM langchain_pg_embedding e JOIN langchain_pg_collection c ON c.uuid = e.collection_id "
+            "WHERE c.name = %s ORDER BY e.uuid")
+
+
+def test_rag_api_langchain_community_store_with_collections_by_name(cli, empty_db, server, tmp_path):
+    app = Source.of("danny-avila__rag_api").checkout("", tmp_path / "app")
+    # The schema is LangChain-community's: the app subclasses its PGVector with use_jsonb=True and no embedding_length.
+    store = (app / "app/services/vector_store/extended_pg_vector.py").read_text()
+    assert "from langchain_community.vectorstores.pgvector import" in store and "class ExtendedPgVector(PGVector)" in store
+    assert "use_jsonb=True" in (app / "app/services/vector_store/factory.py").read_text()
+    langchain_community_schema(empty_db.dsn)
+    load_rag_api_uploads(empty_db, server)
+    with empty_db.connect() as conn:
+        live = [r[0] for r in conn.execute(RAG_ROWS, ("testcollection",)).fetchall()]
+    empty_db.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE uuid::text = ANY(%s)", (live[:3],))
+    empty_db.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE uuid = (SELECT min(e.uuid::text)::uuid "
+                     "FROM langchain_pg_embedding e JOIN langchain_pg_collection c ON c.uuid = e.collection_id "
+                     "WHERE c.name = 'archive')")
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "testcollection", model="nomic-embed-text")
+
+    # locate: LangChain's table through the app's subclass; the Ollama embedder's env through get_env_variable and
+    # init_embeddings(PROVIDER, EMBEDDINGS_MODEL) (one default per provider: none taken); no command embeds.
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("app/services/vector_store/extended_pg_vector.py", "langchain_pg_embedding", "embedding", None)]
+    ollama = next(c for c in located["embedding_calls"] if c["name"] == "OllamaEmbeddings")
+    assert (ollama["url_env"], ollama["url"], ollama["model_env"], ollama["model"]) == (
+        "OLLAMA_BASE_URL", "http://ollama:11434", "EMBEDDINGS_MODEL", None)
+    assert not next(c for c in located["embedding_calls"] if c["name"] == "HuggingFaceEndpointEmbeddings")["in_process"]
+    assert located["best_entrypoint"] is None
+    # The server's contract: its split DSN by part, the collection it writes, never the Mongo URI as our database.
+    contract = cli("locate", "--repo", app, "--command", "python main.py", "--workdir", app, "--json").json
+    assert {k: contract["backfill_env"].get(k) for k in ("POSTGRES_DB", "DB_HOST", "COLLECTION_NAME",
+                                                         "ATLAS_MONGO_DB_URI", "EMBEDDINGS_MODEL")} == {
+        "POSTGRES_DB": "{database_name}", "DB_HOST": "{database_host}", "COLLECTION_NAME": "{into}",
+        "ATLAS_MONGO_DB_URI": None, "EMBEDDINGS_MODEL": "{model}"}
+    assert "EMBEDDINGS_MODEL" not in contract["env_defaults"]
+
+    # profile init: the collection by name through langchain_pg_collection, citations under cmetadata, the owner said.
+    assert trial.init.json["todo"] == []
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"]) == ("langchain_pg_embedding", "uuid", "document")
+    assert raw["chunks"]["collection_table"] == {"table": "langchain_pg_collection", "key": "uuid", "name": "name"}
+    assert raw["chunks"]["sources"] == ["cmetadata->>'source'"]
+    assert "each row's owner is under cmetadata->>'user_id'" in trial.profile.read_text()
+    assert trial.init.json["todo"] == [] and "input_hash" not in raw["embeddings"]  # cmetadata's digest is an MD5
+
+    # scope, run --engine, verify, record: the three lost vectors of testcollection, archive's left alone.
+    assert next(c for c in trial.scope.json["checks"] if c["check"] == "collection key")["status"] == "passed"
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 3, trial.scope.out + trial.scope.err
+    for step in (trial.run, trial.verify, trial.record):
+        assert step.code == 0, step.out + step.err
+    # Measured: testcollection has every vector; archive's lost one is still lost (not this run's collection).
+    assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding e JOIN langchain_pg_collection c ON "
+                           "c.uuid = e.collection_id WHERE c.name = 'testcollection' AND e.embedding IS NULL") == 0
+    assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding WHERE embedding IS NULL") == 1
+
+    # Damage as life does it: two vectors of the 384-dimensional model that came before, two of another model of the
+    # same dimension (a model switch nobody recorded: no model column), and a file uploaded twice (duplicate texts).
+    with empty_db.connect(autocommit=True) as conn:
+        old = httpx_embed(server, "all-minilm", [conn.execute("SELECT document FROM langchain_pg_embedding WHERE "
+                                                             "uuid::text = %s", (k,)).fetchone()[0] for k in live[3:5]])
+        for key, vector in zip(live[3:5], old):
+            conn.execute("UPDATE langchain_pg_embedding SET embedding = %s::vector WHERE uuid::text = %s",
+                         (json.dumps(vector), key))
+        for key in live[5:7]:
+            conn.execute("UPDATE langchain_pg_embedding SET embedding = (SELECT (array_agg(x ORDER BY i DESC))::real[] "
+                         "FROM unnest(embedding::real[]) WITH ORDINALITY AS u(x, i))::vector WHERE uuid::text = %s", (key,))
+        conn.execute("INSERT INTO langchain_pg_embedding SELECT collection_id, embedding, document, cmetadata, custom_id, "
+                     "gen_random_uuid() FROM langchain_pg_embedding WHERE uuid::text = ANY(%s)", (live[8:12],))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "testcollection")
+    scoped = cli("scope", *target, "--json", env=env)
+    dims = next(c for c in scoped.json["checks"] if c["check"] == "dimensions agree")
+    assert scoped.code == 1 and dims["status"] == "failed" and "2 stored vectors of 384 dimensions" in dims["found"]
+    checked = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert checked.code == 1
+    failed = {c["check"] for c in checked.json["checks"] if c["status"] == "failed"}
+    assert {"dimensions", "recompute"} <= failed and "coverage" not in failed and "distinct_vectors" not in failed
+    offenders = {json.loads(line)["key"] for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()}
+    assert offenders == set(live[3:7])
+    repaired = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert repaired.code == 0 and repaired.json["embedded"] == 4, repaired.out + repaired.err
+    again = cli("verify", *target, "--run-dir", tmp_path / "repaired", "--json", env=env)
+    assert again.code == 0, again.out
+
+    # A model change the safe way: a new collection made as LangChain makes one (uuid keys), verified, swapped in.
+    into = cli("backfill", *target, "--into", "testcollection_v2", "--json", env=env)
+    assert into.code == 0 and into.json["embedded"] == 20, into.out + into.err
+    swapped = cli("swap", "--profile", trial.profile, "--to", "testcollection", "--from", "testcollection_v2", "--json",
+                  env=env)
+    assert swapped.code == 0, swapped.out + swapped.err
+    assert empty_db.scalar("SELECT count(*) FROM langchain_pg_collection WHERE name = 'testcollection'") == 1
+
+    # Two workers racing get_or_create left a second 'archive' row holding two chunks: the app reads one of them.
+    empty_db.execute("INSERT INTO langchain_pg_collection (uuid, name) VALUES (gen_random_uuid(), 'archive'); "
+                     "UPDATE langchain_pg_embedding SET collection_id = (SELECT uuid FROM langchain_pg_collection "
+                     "WHERE name = 'archive' AND cmetadata IS NULL ORDER BY uuid DESC LIMIT 1) WHERE uuid IN "
+                     "(SELECT e.uuid FROM langchain_pg_embedding e JOIN langchain_pg_collection c ON "
+                     "c.uuid = e.collection_id WHERE c.name = 'archive' ORDER BY e.uuid LIMIT 2)")
+    archive = ("--profile", trial.profile, "--collection", "archive")
+    twice = cli("scope", *archive, "--json", env=env)
+    key = next(c for c in twice.json["checks"] if c["check"] == "collection key")
+    assert twice.code != 0 and key["status"] == "failed" and "'archive' names 2 rows" in key["found"], key
+    refused = cli("backfill", *archive, "--json", env=env)
+    assert refused.code == 2 and empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding WHERE embedding IS NULL") == 1
+    split = cli("verify", *archive, "--run-dir", tmp_path / "split", "--json", env=env)
+    coverage = next(c for c in split.json["checks"] if c["check"] == "coverage")
+    assert split.code == 1 and coverage["status"] == "failed" and "'archive' names 2 rows" in coverage["found"], coverage
+
+
+def httpx_embed(server, model: str, texts: list[str]) -> list[list[float]]:
+    import httpx
+
+    return httpx.post(f"{server.url}/api/embed", json={"model": model, "input": texts}).json()["embeddings"]

@@ -167,3 +167,19 @@ def test_an_input_hash_column_of_sha256_form_passes(cli, empty_db, embed_server,
     check = next(c for c in result.json["checks"] if c["check"] == "input hash")
     assert check["status"] == "passed", check
     assert result.json["counts"]["stale"] == 20  # a hash of other text: stale, as the engine sees it
+
+
+def test_a_new_collection_counts_every_chunk_it_will_be_made_of_as_needed(scope, embedded_db):
+    """--into NEW copies the live chunks without vectors: each needs one there, however well the live rows are
+    embedded (scope said 0 rows to embed into NEW; the run then embedded all of them)."""
+    result = scope(embedded_db, "--collection", "tenant_acme", "--into", "tenant_acme_v2", "--json")
+    assert result.code == 0, result.out
+    counts = result.json["counts"]
+    assert (counts["chunks"], counts["embedded"], counts["missing"], counts["needed"]) == (107, 0, 107, 107)
+
+
+def test_the_dry_run_of_a_new_collection_counts_every_chunk_as_needed(cli, demo_profile, target_env, embedded_db):
+    dry = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme", "--into", "tenant_acme_v2",
+              "--dry-run", env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert dry.code == 0, dry.out + dry.err
+    assert "Dry run: 107 of 107 rows in tenant_acme_v2 need embedding" in dry.out, dry.out

@@ -348,3 +348,49 @@ def test_a_required_flag_given_in_the_command_passes():
 def test_a_required_flag_given_in_backfill_args_passes():
     settings = settings_for(NOTES_APP, "python manage.py switch_encoder", extra="args: ['--config_id', '1']")
     assert outcome(check_contract(settings, "c", caller_env={}), "command's required flags").status == PASS
+
+
+RAG_API_LIKE_CONFIG = '''import os
+
+
+def get_env_variable(var_name, default_value=None):
+    value = os.getenv(var_name)
+    return default_value if value is None else value
+
+
+POSTGRES_DB = get_env_variable("POSTGRES_DB", "mydatabase")
+ATLAS_MONGO_DB_URI = get_env_variable("ATLAS_MONGO_DB_URI", "mongodb://127.0.0.1:27018/LibreChat")
+COLLECTION_NAME = get_env_variable("COLLECTION_NAME", "testcollection")
+if PROVIDER == "openai":
+    EMBEDDINGS_MODEL = get_env_variable("EMBEDDINGS_MODEL", "text-embedding-3-small")
+else:
+    EMBEDDINGS_MODEL = get_env_variable("EMBEDDINGS_MODEL", "nomic-embed-text")
+'''
+
+
+def test_another_database_systems_url_is_not_mapped_to_ours():
+    from harness.locate.contract import read_contract
+
+    assert "ATLAS_MONGO_DB_URI" not in read_contract("config.py", RAG_API_LIKE_CONFIG).backfill_env()
+
+
+def test_the_collection_the_command_writes_is_mapped_to_the_target_collection():
+    from harness.locate.contract import read_contract
+
+    assert read_contract("config.py", RAG_API_LIKE_CONFIG).backfill_env()["COLLECTION_NAME"] == "{into}"
+
+
+def test_a_name_read_with_different_defaults_has_no_default():
+    from harness.locate.contract import read_contract
+
+    contract = read_contract("config.py", RAG_API_LIKE_CONFIG)
+    assert "EMBEDDINGS_MODEL" not in contract.defaults() and contract.defaults()["POSTGRES_DB"] == "mydatabase"
+
+
+@pytest.mark.parametrize("name,expected", [("COLLECTION_NAME", "{into}"), ("PG_COLLECTION_NAME", "{into}"),
+                                           ("QDRANT_COLLECTION", None), ("MONGO_VECTOR_COLLECTION", None),
+                                           ("REDIS_URL", None), ("MONGODB_URI", None), ("PG_DATABASE_URL", "{database_url}")])
+def test_names_of_collections_and_of_other_stores(name, expected):
+    from harness.locate.config import placeholder_for
+
+    assert placeholder_for(name) == expected

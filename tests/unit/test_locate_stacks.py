@@ -350,3 +350,32 @@ def test_a_route_file_path_or_the_apps_own_api_under_api_embed_is_no_ollama_call
     paths = {c.path for c in found("js-own-vector-store").embedding_calls}
     assert "server/swagger/init.js" not in paths and "frontend/src/widget.jsx" not in paths
     assert "server/embedders/ollama.js" in paths
+
+
+# -- a LangChain store subclassed by the application, settings read through its own helper (rag_api's shape) -------
+
+def test_a_subclass_of_a_library_store_declares_the_librarys_table(found):
+    assert ("kb/store.py", "langchain_pg_embedding", "embedding", None, "langchain") in decls(found("py-langchain-subclass"))
+
+
+def test_env_read_through_the_applications_own_getenv_helper_names_the_embedders_url_and_model(found):
+    ollama = next(c for c in found("py-langchain-subclass").embedding_calls if c.name == "OllamaEmbeddings")
+    assert (ollama.url_env, ollama.url) == ("KB_OLLAMA_URL", "http://ollama:11434")
+
+
+def test_a_tei_endpoint_embedder_is_not_in_process(found):
+    tei = next(c for c in found("py-langchain-subclass").embedding_calls if c.name == "HuggingFaceEndpointEmbeddings")
+    assert not tei.in_process
+
+
+def test_a_model_passed_as_an_argument_is_followed_to_the_caller_and_an_ambiguous_default_is_not_taken(found):
+    ollama = next(c for c in found("py-langchain-subclass").embedding_calls if c.name == "OllamaEmbeddings")
+    # make_embeddings(KB_PROVIDER, KB_EMBED_MODEL): the env name is certain; its default differs by provider.
+    assert (ollama.model_env, ollama.model) == ("KB_EMBED_MODEL", None)
+
+
+def test_constants_that_name_each_other_end_the_search_for_a_value():
+    from harness.locate.embedding_calls import scan
+
+    [call] = scan("loop.py", "A = B\nB = A\nemb = OllamaEmbeddings(model=A)\n", "python")
+    assert (call.model, call.model_env) == (None, None)
