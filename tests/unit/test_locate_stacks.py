@@ -350,3 +350,24 @@ def test_a_route_file_path_or_the_apps_own_api_under_api_embed_is_no_ollama_call
     paths = {c.path for c in found("js-own-vector-store").embedding_calls}
     assert "server/swagger/init.js" not in paths and "frontend/src/widget.jsx" not in paths
     assert "server/embedders/ollama.js" in paths
+
+
+def test_sql_in_a_json_string_names_its_table_and_column_through_the_escaped_quotes(found):
+    # drizzle's compiled migrations.json: `CREATE TABLE IF NOT EXISTS \"embeddings\"` read as table "IF",
+    # column `embeddings\` before.
+    compiled = {d for d in decls(found("ts-drizzle-kit-json")) if d[0] == "packages/database/src/core/migrations.json"}
+    assert compiled == {("packages/database/src/core/migrations.json", "embeddings", "embeddings", 1024, "sql")}
+
+
+def test_a_drizzle_kit_snapshot_names_the_table_and_column_of_each_vector_type(found):
+    snapshot = {d for d in decls(found("ts-drizzle-kit-json"))
+                if d[0] == "packages/database/migrations/meta/0001_snapshot.json"}
+    assert snapshot == {("packages/database/migrations/meta/0001_snapshot.json", "embeddings", "embeddings", 1024, "json"),
+                        ("packages/database/migrations/meta/0001_snapshot.json", "rag.archived_embeddings", "vec", 512, "json")}
+    line = {d.line for d in found("ts-drizzle-kit-json").declarations
+            if d.path.endswith("0001_snapshot.json") and d.column == "embeddings"}
+    assert line == {27}  # the line of its "type": "vector(1024)"
+
+
+def test_no_declaration_without_a_table_in_a_drizzle_kit_project(found):
+    assert [d for d in found("ts-drizzle-kit-json").declarations if d.table is None or d.column is None] == []
