@@ -371,3 +371,14 @@ def test_a_drizzle_kit_snapshot_names_the_table_and_column_of_each_vector_type(f
 
 def test_no_declaration_without_a_table_in_a_drizzle_kit_project(found):
     assert [d for d in found("ts-drizzle-kit-json").declarations if d.table is None or d.column is None] == []
+
+
+def test_a_setting_whose_value_names_the_embedding_model_is_found_under_a_name_of_its_own(found):
+    # lobe-chat chooses its embedder with DEFAULT_FILES_CONFIG="embedding_model=ollama/..." (commented out in
+    # .env.example): a name no pattern knows, a value that says what it is.
+    settings = {(s.path, s.name): s.value for s in found("ts-drizzle-kit-json").settings}
+    assert settings[(".env.example", "DEFAULT_FILES_CONFIG")] == \
+        "embedding_model=ollama/mxbai-embed-large,reranker_model=cohere/rerank-english-v3.0"
+    assert (".env.example", "FEATURE_FLAGS") not in settings
+    config = next(h for h in found("ts-drizzle-kit-json").config if h.path == ".env.example")
+    assert "DEFAULT_FILES_CONFIG" in config.names and "OLLAMA_PROXY_URL" in config.names
