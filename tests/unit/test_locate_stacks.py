@@ -382,3 +382,10 @@ def test_a_setting_whose_value_names_the_embedding_model_is_found_under_a_name_o
     assert (".env.example", "FEATURE_FLAGS") not in settings
     config = next(h for h in found("ts-drizzle-kit-json").config if h.path == ".env.example")
     assert "DEFAULT_FILES_CONFIG" in config.names and "OLLAMA_PROXY_URL" in config.names
+
+
+def test_translation_catalogs_are_never_embedding_service_code(found):
+    # lobe-chat: the Ollama setup guide's strings in 19 languages were listed as "Embedding service code".
+    result = found("ts-drizzle-kit-json")
+    code = [h.path for h in result.service + result.schema + result.config]
+    assert not [p for p in code if "locales/" in p], code
