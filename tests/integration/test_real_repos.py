@@ -788,6 +788,9 @@ def test_lobe_chat_chunks_and_embeddings_per_user_from_its_drizzle_migrations(cl
             ("packages/database/migrations/meta/0033_snapshot.json", "embeddings", "embeddings", 1024)} <= decls
     assert {(t, c) for _, t, c, _ in decls} == {("embeddings", "embeddings")}
     assert located["declared_dimensions"] == [1024] and located["best_entrypoint"] is None
+    # The embedder is chosen by a setting of the app's own name; its UI strings in 19 languages are no code.
+    assert (".env.example", "DEFAULT_FILES_CONFIG") in {(s["path"], s["name"]) for s in located["settings"]}
+    assert not [h["path"] for h in located["service"] if "locales/" in h["path"]]
 
     # profile init: the chunk table through the foreign key, per-user rows on both, the model column, and the
     # model most stored vectors name (13 of 18).
@@ -807,6 +810,10 @@ def test_lobe_chat_chunks_and_embeddings_per_user_from_its_drizzle_migrations(cl
 
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
     target = ("--profile", trial.profile, "--collection", "chunks")
+    planned = cli("plan", *target, "--run-dir", tmp_path / "run", "--engine", "--approve-model-change", "--json", env=env)
+    assert planned.code == 0 and planned.json["rows"]["to_embed"] == 5, planned.out + planned.err
+    assert any("in place" in r for r in planned.json["risk"]["reasons"])
+    assert not any("swap" in r for r in planned.json["risk"]["reasons"])
     ran = cli("run", *target, "--run-dir", tmp_path / "run", "--engine", "--approve-model-change", "--json", env=env)
     assert ran.code == 0 and ran.json["embedded_rows"] == 5, ran.out + ran.err
     # verify finds what no count could: the vectors of another model under the right name, and Alice's row
