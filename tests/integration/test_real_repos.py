@@ -766,6 +766,10 @@ def damage_lobe_chat(db, server, chunks: dict[str, list[str]]) -> dict[str, list
         # The model column names the configured model, but the vectors are another's.
         for key in harm["mislabelled"]:
             conn.execute("UPDATE embeddings SET embeddings = %s::vector WHERE chunk_id = %s", (other_vector(f"old {key}"), key))
+        # No harm: two users' chat queries, embedded by semanticSearchForChat into the same table with no chunk.
+        for user, query in (("user_alice", "who do I ask about taxes"), ("user_bob", "how to fix a flat tyre")):
+            conn.execute("INSERT INTO embeddings (embeddings, model, user_id) VALUES (%s::vector, 'text-embedding-3-small', %s)",
+                         (other_vector(query), user))
     return harm
 
 
@@ -835,4 +839,8 @@ def test_lobe_chat_chunks_and_embeddings_per_user_from_its_drizzle_migrations(cl
     # Measured: one vector per chunk, of the configured model, filed under the chunk's owner.
     assert empty_db.scalar("SELECT count(*) FROM chunks c JOIN embeddings e ON e.chunk_id = c.id WHERE e.embeddings IS NOT NULL "
                            "AND e.model = 'mxbai-embed-large' AND e.user_id = c.user_id") == 20
-    assert empty_db.scalar("SELECT count(*) FROM embeddings") == 20
+    assert empty_db.scalar("SELECT count(*) FROM embeddings WHERE chunk_id IS NOT NULL") == 20
+    # The chat queries' vectors reference no chunk: no orphans, said apart, and left as they were.
+    coverage = next(c for c in again.verify.json["checks"] if c["check"] == "coverage")
+    assert "0 orphans" in coverage["found"] and "2 rows with no chunk key left out" in coverage["found"], coverage
+    assert empty_db.scalar("SELECT count(*) FROM embeddings WHERE chunk_id IS NULL AND model = 'text-embedding-3-small'") == 2
