@@ -227,9 +227,9 @@ def _json_schema(rel: str, text: str, covered: set[int]) -> list[VectorDeclarati
 
     walk(doc, None, None)
     at = [line_of(text, m.start()) for m in _JSON_VECTOR_TYPE.finditer(text)]
+    covered.update(at)  # read here, table and column named: never again as SQL with neither
     if len(at) != len(typed):  # a key order the text does not follow: the lines cannot be paired
         at = [1] * len(typed)
-    covered.update(at)
     return [VectorDeclaration(rel, line, n, "json", table, column, kind)
             for line, (table, column, kind, n) in zip(at, typed) if table and column]
 
