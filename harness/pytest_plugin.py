@@ -440,6 +440,9 @@ def check_outcome(request: pytest.FixtureRequest):
             total = outcome.offending_total if outcome.offending_total is not None else len(outcome.offenders)
             record_property("offending_total", total)
             record_property("offending_ids", ", ".join(str(o.id) for o in outcome.offenders[:10] if o.id is not None))
+            keyless = sum(1 for o in outcome.offenders if o.id is None)
+            if keyless:  # findings that name no row: offenders.jsonl leaves them out
+                record_property("offending_keyless", keyless)
         for key in ("expected", "found"):
             if getattr(outcome, key):
                 record_property(key, getattr(outcome, key))

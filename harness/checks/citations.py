@@ -31,6 +31,7 @@ class Probe:
     by_id: bool = False
     sampled: bool = False  # a sampled chunk searched by its own text (no spot query applies)
     view: str | None = None  # the tenant view (database.session) it is searched in: where its expected row is
+    row: tuple[Any, Any] | None = None  # a sampled chunk's (key, tenant): the row a miss names
 
 
 def _source_values(session: CheckSession) -> sql.Composable:
@@ -63,7 +64,7 @@ def probes(session: CheckSession, collection: str) -> list[Probe]:
                 vals=_source_values(session), c=t.chunk_table, id=t.chunk_id), {"id": row["id"]}).fetchone()
         source = next((v for v in (found["vals"] if found else []) if v), None)
         chosen.append(Probe(row["text"], source if srcs else str(row["id"]), FALLBACK_K, by_id=not srcs, sampled=True,
-                            view=view))
+                            view=view, row=(row["id"], row.get("tenant"))))
     return chosen
 
 
@@ -115,7 +116,10 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
                 hits += 1
                 rr += 1.0 / rank
             else:
-                offenders.append(Offender(None, collection, None,
+                # A chunk not found by its own text is a row (its vector is the suspect, --keys-from re-embeds it);
+                # a spot query that misses its source names no row.
+                key, tenant = probe.row if probe.row else (None, None)
+                offenders.append(Offender(key, collection, tenant,
                                           f"query {probe.query[:60]!r}: {probe.expect} not in top {probe.k}"))
     recall = hits / expected if expected else None
     mrr = rr / expected if expected else None

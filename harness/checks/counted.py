@@ -52,7 +52,7 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
         offenders += [o for o in _rows(session, sql.SQL("{} IS NULL").format(t.vector), sql.SQL("'missing: no vector'"), collection)]
     if st.orphans:
         shape = session.shape
-        cond = sql.SQL("NOT EXISTS (SELECT 1 FROM {c} AS c WHERE {id} = {k})").format(
+        cond = sql.SQL("{k} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {c} AS c WHERE {id} = {k})").format(
             c=t.chunk_table, id=t.chunk_id, k=shape.emb_key())
         if shape.emb_collection() is not None:
             cond = sql.SQL("{} = %(collection)s AND {}").format(shape.emb_collection(), cond)
@@ -77,9 +77,12 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
                             + (", and every chunk of the collection it copies" if stopped else ""),
                    found=f"{st.embedded} embedded, {st.missing} missing, {st.orphans} orphans"
                          + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + f" ({tenants})"
+                         + (f"; {st.keyless} rows with no chunk key left out (they reference no chunk: no chunk's "
+                            "vector, no orphan)" if st.keyless else "")
                          + (f"; {stopped}" if stopped else "") + (f"; {several}" if several else ""),
                    offenders=offenders, total=st.missing + st.orphans + st.duplicates,
                    metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": st.missing, "orphans": st.orphans,
+                            "keyless": st.keyless,
                             "duplicates": st.duplicates,
                             "tenants": {str(tc.tenant): [tc.embedded, tc.chunks] for tc in st.tenants},
                             "read": session.read_by_pass()}))

@@ -64,6 +64,9 @@ class CollectionStats:
     emb_tenants: tuple[str | None, ...]
     duplicates: int = 0  # embedding rows beyond one per chunk (a table without a unique key)
     stale_time: int = 0
+    # Embedding rows whose key is NULL: they reference no chunk, so they are no chunk's vector and no orphan
+    # (lobe-chat keeps its search queries' vectors in `embeddings` with `chunk_id` NULL).
+    keyless: int = 0
 
     @property
     def missing(self) -> int:
@@ -421,7 +424,8 @@ def fold(collection: str, groups: list[Group], *, has_emb_collection: bool, has_
         slot[0] += g.rows
         if g.has_embedding and placed(g):
             slot[1] += g.vectors
-    orphans = sum(g.rows for g in groups if not g.has_chunk and (not has_emb_collection or g.emb_collection == collection))
+    outside = [g for g in groups if not g.has_chunk and (not has_emb_collection or g.emb_collection == collection)]
+    orphans = sum(g.rows for g in outside if g.has_embedding)
     misplaced = sum(
         g.rows for g in groups
         if g.has_chunk and g.has_embedding and collection in (g.collection, g.emb_collection)
@@ -435,6 +439,7 @@ def fold(collection: str, groups: list[Group], *, has_emb_collection: bool, has_
         chunks=sum(g.rows for g in mine),
         embedded=sum(g.vectors for g in matched),
         orphans=orphans,
+        keyless=sum(g.rows for g in outside if not g.has_embedding),
         misplaced=misplaced,
         other_model=sum(g.other_model for g in matched),
         stale=sum(g.stale for g in matched),

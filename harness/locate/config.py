@@ -16,6 +16,9 @@ NAME = re.compile(r"\b(?P<name>[A-Z][A-Z0-9_]*EMBED[A-Z0-9_]*|EMBED[A-Z0-9_]*|OL
 OLLAMA_URL = re.compile(r"(?P<url>(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal|"
                         r"[A-Za-z0-9.-]+):11434\b[^\s'\"`,)]*)")
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*[=:]\s*(?P<value>.*?)\s*$")
+# A setting of the app's own name whose value chooses the embedder (lobe-chat's
+# `DEFAULT_FILES_CONFIG="embedding_model=ollama/..."`), set or commented out as an example.
+_EMBEDDING_VALUE = re.compile(r"^\s*#?\s*(?:export\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*=\s*(?P<value>\S*embed.*?)\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,12 @@ def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
             m = _ASSIGN.match(raw)
             if m and NAME.fullmatch(m.group("name")):
                 value = m.group("value").strip().strip("'\"") or None
+                out.append(ConfigSetting(rel, number, m.group("name"), _masked(m.group("name"), value)))
+                seen.add((number, m.group("name")))
+                continue
+            m = _EMBEDDING_VALUE.match(raw)
+            if m and m.group("name").isupper() and not NAME.search(raw):
+                value = m.group("value").strip().strip("'\"")
                 out.append(ConfigSetting(rel, number, m.group("name"), _masked(m.group("name"), value)))
                 seen.add((number, m.group("name")))
                 continue

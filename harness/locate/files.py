@@ -15,8 +15,9 @@ IGNORED_PREFIXES = (".claude/skills/embedding-backfill/",)
 MAX_BYTES = 1_000_000
 DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".txt", ".adoc", ".ipynb", ".org")
 # Plans, research notes and documentation: never code or schema, whatever they declare.
+# Translation catalogs too: UI strings in every language, which name settings (OLLAMA_ORIGINS) but run nothing.
 DOC_DIRS = frozenset({"docs", "doc", ".planning", "planning", "plans", "research", "notes", "adr", "adrs", "rfcs",
-                      "documentation", "wiki", ".github"})
+                      "documentation", "wiki", ".github", "locales", "locale", "i18n", "l10n", "translations"})
 CONFIG_SUFFIXES = (".env", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".properties")
 CODE_SUFFIXES = (".py", ".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".go", ".rb", ".java", ".kt",
                  ".rs", ".sh", ".sql", ".prisma", ".php", ".cs", ".ex", ".exs")

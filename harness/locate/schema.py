@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
@@ -14,7 +15,7 @@ class VectorDeclaration:
     path: str
     line: int
     dimensions: int | None
-    kind: str  # sql / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex
+    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex
     table: str | None = None
     column: str | None = None
     type: str = "vector"  # vector / halfvec / sparsevec
@@ -158,6 +159,8 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
     if lang == "prisma":
         return _prisma(rel, text)
     covered: set[int] = set()
+    if rel.lower().endswith(".json"):
+        found += _json_schema(rel, text, covered)
     if lang == "js":
         found += _drizzle(rel, text, covered)
         found += _typeorm(rel, text, covered)
@@ -174,6 +177,10 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
 
 def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[VectorDeclaration]:
     out = []
+    # SQL in a string literal (JSON, code) escapes its quotes and newlines: `\nCREATE TABLE IF NOT EXISTS
+    # \"embeddings\"` would otherwise name table "IF" (or none: `nCREATE` is no word). Escapes become blanks and
+    # backslashes go, never adding or removing a newline, so every match keeps its line.
+    text = _ESCAPE.sub("  ", text).replace('\\"', '"')
     for m in _SQL_TYPE.finditer(text):
         line = line_of(text, m.start("type"))
         if line in covered:
@@ -199,6 +206,44 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "sql", table, col, word.lower()))
     return out
+
+
+_ESCAPE = re.compile(r"\\[ntr]")
+_JSON_VECTOR_TYPE = re.compile(r'"type"\s*:\s*"(?:vector|halfvec|sparsevec)\(\d+\)"')
+_VECTOR_TYPE = re.compile(r"(?P<type>vector|halfvec|sparsevec)\((?P<n>\d+)\)")
+
+
+def _json_schema(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+    """Columns typed `vector(N)` in a JSON schema document (drizzle-kit's snapshots: tables with `name`, `schema`
+    and `columns`, each column with `name` and `type`), named by their table and column."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return []
+    typed: list[tuple[str | None, str | None, str, int]] = []
+
+    def walk(node, table: str | None, key: str | None) -> None:
+        if isinstance(node, dict):
+            name = node.get("name") if isinstance(node.get("name"), str) else None
+            if name and isinstance(node.get("columns"), (dict, list)):
+                schema = node.get("schema")
+                table = f"{schema}.{name}" if isinstance(schema, str) and schema not in ("", "public") else name
+            m = _VECTOR_TYPE.fullmatch(node["type"]) if isinstance(node.get("type"), str) else None
+            if m:
+                typed.append((table, name or key, m.group("type"), int(m.group("n"))))
+            for k, v in node.items():
+                walk(v, table, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, table, key)
+
+    walk(doc, None, None)
+    at = [line_of(text, m.start()) for m in _JSON_VECTOR_TYPE.finditer(text)]
+    covered.update(at)  # read here, table and column named: never again as SQL with neither
+    if len(at) != len(typed):  # a key order the text does not follow: the lines cannot be paired
+        at = [1] * len(typed)
+    return [VectorDeclaration(rel, line, n, "json", table, column, kind)
+            for line, (table, column, kind, n) in zip(at, typed) if table and column]
 
 
 def _computed_name(text: str, expression: str) -> str | None:

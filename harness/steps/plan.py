@@ -180,7 +180,11 @@ def risk_of(scope: ScopeResult, rows: dict[str, Any], estimate: Estimate, comman
     reasons, level = [], 0
     if scope.approve_model_change:
         level = 2
-        reasons.append("approved model change: the new vectors go to a new collection, a swap follows")
+        if scope.target_collection != scope.collection:
+            reasons.append(f"approved model change: the new vectors go to {scope.target_collection}, a swap follows")
+        else:  # --approve-model-change without --into: the live vectors themselves are overwritten
+            reasons.append(f"approved model change in place: the vectors of another model in {scope.collection} are "
+                           "overwritten; the application searches a mix of models until the run ends")
     if rows.get("other_model"):
         level = max(level, 2)
         reasons.append(f"{rows['other_model']} vectors of another model would be replaced")

@@ -128,6 +128,19 @@ def _status_of(case: ET.Element) -> tuple[Status, str]:
     return Status.PASSED, ""
 
 
+def _offending(props: dict[str, str]) -> str:
+    """Where a failing check's offenders are: offenders.jsonl keeps the rows (with a key), never the findings
+    that name no row (a spot query that misses its source)."""
+    total, ids = int(props["offending_total"]), props.get("offending_ids") or "-"
+    keyless = int(props.get("offending_keyless") or 0)
+    if not keyless:
+        return f"{total} offending rows; first ids: {ids}; all in {OFFENDERS_FILE}"
+    if keyless >= total:
+        return f"{total} findings name no row: not in {OFFENDERS_FILE}"
+    return (f"{total} offending: {total - keyless} rows in {OFFENDERS_FILE} (first ids: {ids}); "
+            f"{keyless} {'names' if keyless == 1 else 'name'} no row")
+
+
 def parse_junit(path: str | Path) -> tuple[Outcome, ...]:
     """Each testcase of a pytest junit.xml as an ``Outcome`` (the check plugin's properties give check and figures)."""
     try:
@@ -148,8 +161,7 @@ def parse_junit(path: str | Path) -> tuple[Outcome, ...]:
         metrics: dict[str, Any] = {k: v for k, v in props.items() if k not in _NOT_METRICS}
         metrics["seconds"] = float(case.get("time") or 0)
         if status == Status.FAILED and props.get("offending_total"):
-            message = (f"{message} ({props['offending_total']} offending rows; first ids: "
-                       f"{props.get('offending_ids') or '-'}; all in {OFFENDERS_FILE})")
+            message = f"{message} ({_offending(props)})"
         note = " ".join(redact.redact(message).split())[:1000]
         results.append(Outcome(check, collection, status, expected=redact.redact(props.get("expected", "")),
                                found=redact.redact(props.get("found", "")), metrics=metrics,

@@ -35,19 +35,21 @@ class Source:
     fixture: str
     repo: str
     commit: str
+    snapshot: str = ""  # a fork whose snapshot carries ``commit`` (the repository's own is too large to fetch)
 
     @classmethod
     def of(cls, fixture: str) -> "Source":
         text = (FIXTURES / fixture / "SOURCE.md").read_text()
         repo = re.search(r"^- repository: https://github.com/(\S+)", text, re.M).group(1)
         commit = re.search(r"^- commit: ([0-9a-f]{40})", text, re.M).group(1)
-        return cls(fixture, repo, commit)
+        fork = re.search(r"^- snapshot: https://github.com/(\S+)", text, re.M)
+        return cls(fixture, repo, commit, fork.group(1) if fork else "")
 
     def checkout(self, folder: str, dest: Path) -> Path:
         """The files under ``folder`` at the pinned commit, written to ``dest`` (blobs the snapshot lacks are left out)."""
-        git_dir = MIRROR / self.repo.replace("/", "+") / "repo"
+        git_dir = MIRROR / (self.snapshot or self.repo).replace("/", "+") / "repo"
         if not git_dir.is_dir():
-            pytest.skip(f"no snapshot of {self.repo} at {git_dir} (fetch it, or set BACKFILL_REAL_REPOS_MIRROR)")
+            pytest.skip(f"no snapshot of {self.snapshot or self.repo} at {git_dir} (fetch it, or set BACKFILL_REAL_REPOS_MIRROR)")
         git = ["git", f"--git-dir={git_dir}"]
         listing = subprocess.run([*git, "ls-tree", "-r", "-z", self.commit, *(["--", folder] if folder else [])],
                                  capture_output=True,
@@ -688,6 +690,161 @@ def test_anything_llm_pgvector_store_with_the_text_in_jsonb_metadata(cli, empty_
         assert pg_password not in result.out + result.err
     for path in [*(tmp_path / "run").iterdir(), tmp_path / "historylog.md", trial.profile]:
         assert pg_password not in path.read_text()
+
+
+# -- lobehub/lobe-chat: a TypeScript monorepo, drizzle migrations, chunks + embeddings tables, per-user rows -----------
+
+def lobe_chat_schema(db, app: Path) -> None:
+    """The app's schema as ``drizzle-kit migrate`` builds it: every migration of the journal, in order."""
+    migrations = app / "packages" / "database" / "migrations"
+    journal = json.loads((migrations / "meta" / "_journal.json").read_text())
+    with db.connect(autocommit=True) as conn:
+        for entry in journal["entries"]:
+            for statement in (migrations / f"{entry['tag']}.sql").read_text().split("--> statement-breakpoint"):
+                if statement.strip():
+                    conn.execute(statement)
+
+
+LOBE_USERS = ("user_alice", "user_bob")
+
+
+def load_lobe_chat_files(db, server, model: str = "mxbai-embed-large") -> dict[str, list[str]]:
+    """Two users' uploaded files, 4 chunks each (3 files of Alice, 2 of Bob), every chunk embedded as the app's
+    ``embeddingChunks`` does: one ``embeddings`` row per chunk, ``model`` named, ``user_id`` the chunk owner's.
+    Returns each user's chunk ids in order."""
+    import uuid
+
+    import httpx
+
+    chunks: dict[str, list[str]] = {u: [] for u in LOBE_USERS}
+    with db.connect(autocommit=True) as conn:
+        for user in LOBE_USERS:
+            conn.execute("INSERT INTO users (id, username, email) VALUES (%s, %s, %s)", (user, user, f"{user}@example.org"))
+        files = [("user_alice", "handbook.pdf"), ("user_alice", "recipes.md"), ("user_alice", "taxes-2024.pdf"),
+                 ("user_bob", "bike-repair.md"), ("user_bob", "garden-plan.txt")]
+        rows = []
+        for user, name in files:
+            file_id = f"file_{uuid.uuid4().hex[:12]}"  # the app's idGenerator('files'): text keys it makes itself
+            conn.execute("INSERT INTO files (id, user_id, file_type, name, size, url) VALUES (%s, %s, %s, %s, %s, %s)",
+                         (file_id, user, "text/plain", name, 1000, f"files/{user}/{name}"))
+            for part in range(4):
+                chunk_id = str(uuid.uuid4())  # drizzle's defaultRandom() is the database's, but the app sets its own
+                text = f"Part {part} of {name}: what to do first, what to check, and who to ask about {name}."
+                conn.execute("INSERT INTO chunks (id, text, index, type, user_id) VALUES (%s, %s, %s, 'Text', %s)",
+                             (chunk_id, text, part, user))
+                conn.execute("INSERT INTO file_chunks (file_id, chunk_id, user_id) VALUES (%s, %s, %s)",
+                             (file_id, chunk_id, user))
+                rows.append((chunk_id, text, user))
+                chunks[user].append(chunk_id)
+        vectors = httpx.post(f"{server.url}/api/embed", json={"model": model, "input": [t for _, t, _ in rows]}).json()["embeddings"]
+        for (chunk_id, _, user), vector in zip(rows, vectors):
+            conn.execute("INSERT INTO embeddings (chunk_id, embeddings, model, user_id) VALUES (%s, %s, %s, %s)",
+                         (chunk_id, str(vector), model, user))
+    return chunks
+
+
+def damage_lobe_chat(db, server, chunks: dict[str, list[str]]) -> dict[str, list[str]]:
+    """What real life does to these rows; returns the chunk ids of each harm."""
+    import httpx
+
+    def other_vector(text: str) -> str:
+        return str(httpx.post(f"{server.url}/api/embed", json={"model": "mxbai-embed-large", "input": [text]}).json()["embeddings"][0])
+
+    alice, bob = chunks["user_alice"], chunks["user_bob"]
+    harm = {"no_row": [alice[0]], "null_vector": [bob[1]], "old_model": alice[4:7], "other_user": [alice[2]],
+            "mislabelled": bob[2:4]}
+    with db.connect(autocommit=True) as conn:
+        # A chunk whose embedding row was never written (the task timed out), and one whose vector write failed.
+        conn.execute("DELETE FROM embeddings WHERE chunk_id = %s", (alice[0],))
+        conn.execute("UPDATE embeddings SET embeddings = NULL WHERE chunk_id = %s", (bob[1],))
+        # Embedded before the switch to Ollama: the model column says so.
+        for key in harm["old_model"]:
+            conn.execute("UPDATE embeddings SET model = 'text-embedding-3-small', embeddings = %s::vector WHERE chunk_id = %s",
+                         (other_vector(f"openai {key}"), key))
+        # Alice's chunk filed under Bob.
+        conn.execute("UPDATE embeddings SET user_id = 'user_bob' WHERE chunk_id = %s", (alice[2],))
+        # The model column names the configured model, but the vectors are another's.
+        for key in harm["mislabelled"]:
+            conn.execute("UPDATE embeddings SET embeddings = %s::vector WHERE chunk_id = %s", (other_vector(f"old {key}"), key))
+        # No harm: two users' chat queries, embedded by semanticSearchForChat into the same table with no chunk.
+        for user, query in (("user_alice", "who do I ask about taxes"), ("user_bob", "how to fix a flat tyre")):
+            conn.execute("INSERT INTO embeddings (embeddings, model, user_id) VALUES (%s::vector, 'text-embedding-3-small', %s)",
+                         (other_vector(query), user))
+    return harm
+
+
+def test_lobe_chat_chunks_and_embeddings_per_user_from_its_drizzle_migrations(cli, empty_db, server, tmp_path):
+    """lobehub/lobe-chat: ``chunks`` (text, user_id) and ``embeddings`` (vector(1024), chunk_id unique, model,
+    user_id), built by the app's own drizzle migrations; embedding runs inside its server (no command): the engine
+    runs, after scope refuses the model switch it finds and the owner approves it."""
+    app = Source.of("lobehub__lobe-chat").checkout("", tmp_path / "app")
+    lobe_chat_schema(empty_db, app)
+    harm = damage_lobe_chat(empty_db, server, load_lobe_chat_files(empty_db, server))
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "chunks")
+
+    # locate: the drizzle table, its migration, and the same column in drizzle's JSON (snapshots, compiled
+    # migrations) with table and column named; no command embeds.
+    located = trial.locate.json
+    decls = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]}
+    assert {("packages/database/src/schemas/rag.ts", "embeddings", "embeddings", 1024),
+            ("packages/database/migrations/0006_add_knowledge_base.sql", "embeddings", "embeddings", 1024),
+            ("packages/database/src/core/migrations.json", "embeddings", "embeddings", 1024),
+            ("packages/database/migrations/meta/0033_snapshot.json", "embeddings", "embeddings", 1024)} <= decls
+    assert {(t, c) for _, t, c, _ in decls} == {("embeddings", "embeddings")}
+    assert located["declared_dimensions"] == [1024] and located["best_entrypoint"] is None
+    # The embedder is chosen by a setting of the app's own name; its UI strings in 19 languages are no code.
+    assert (".env.example", "DEFAULT_FILES_CONFIG") in {(s["path"], s["name"]) for s in located["settings"]}
+    assert not [h["path"] for h in located["service"] if "locales/" in h["path"]]
+
+    # profile init: the chunk table through the foreign key, per-user rows on both, the model column, and the
+    # model most stored vectors name (13 of 18).
+    assert trial.init.json["todo"] == []
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert raw["chunks"] == {"table": "chunks", "id": "id", "text": "text", "collection_name": "chunks", "tenant": "user_id"}
+    assert {k: raw["embeddings"][k] for k in ("table", "key", "vector", "model", "tenant")} == {
+        "table": "embeddings", "key": "chunk_id", "vector": "embeddings", "model": "model", "tenant": "user_id"}
+    assert raw["provider"]["model"] == "mxbai-embed-large" and raw["provider"]["dimensions"] == 1024
+
+    # scope: the two chunks without a vector, and three vectors of text-embedding-3-small: a model switch it refuses
+    # without the owner's approval.
+    assert trial.scope.code == 2 and trial.run is None
+    counts = trial.scope.json["counts"]
+    assert (counts["missing"], counts["other_model"], counts["needed"]) == (2, 3, 5)
+    assert trial.scope.json["stored_models"] == {"mxbai-embed-large": 15, "text-embedding-3-small": 3}
+
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "chunks")
+    planned = cli("plan", *target, "--run-dir", tmp_path / "run", "--engine", "--approve-model-change", "--json", env=env)
+    assert planned.code == 0 and planned.json["rows"]["to_embed"] == 5, planned.out + planned.err
+    assert any("in place" in r for r in planned.json["risk"]["reasons"])
+    assert not any("swap" in r for r in planned.json["risk"]["reasons"])
+    ran = cli("run", *target, "--run-dir", tmp_path / "run", "--engine", "--approve-model-change", "--json", env=env)
+    assert ran.code == 0 and ran.json["embedded_rows"] == 5, ran.out + ran.err
+    # verify finds what no count could: the vectors of another model under the right name, and Alice's row
+    # filed under Bob; the offenders are exactly those.
+    verified = cli("verify", *target, "--run-dir", tmp_path / "run", "--json", env=env)
+    assert verified.code == 1
+    failed = {c["check"] for c in verified.json["checks"] if c["status"] == "failed"}
+    # citations searches 3 sampled chunks by their own text: it fails too when it draws a mislabelled one.
+    assert {"recompute", "tenant_isolation"} <= failed <= {"recompute", "tenant_isolation", "citations"}, verified.out
+    offenders = [json.loads(line) for line in (tmp_path / "run" / "offenders.jsonl").read_text().splitlines()]
+    assert {o["key"] for o in offenders if o["check"] == "recompute"} == set(harm["mislabelled"])
+    assert {o["key"] for o in offenders if o["check"] == "tenant_isolation"} == set(harm["other_user"])
+    assert {o["key"] for o in offenders} == set(harm["mislabelled"] + harm["other_user"])
+
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "run" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 3, fixed.out + fixed.err
+    again = procedure(cli, empty_db, server, app, tmp_path / "second", "chunks")
+    assert_whole_procedure_ok(again, empty_db, "chunks", "text", 20, needed=0)
+    # Measured: one vector per chunk, of the configured model, filed under the chunk's owner.
+    assert empty_db.scalar("SELECT count(*) FROM chunks c JOIN embeddings e ON e.chunk_id = c.id WHERE e.embeddings IS NOT NULL "
+                           "AND e.model = 'mxbai-embed-large' AND e.user_id = c.user_id") == 20
+    assert empty_db.scalar("SELECT count(*) FROM embeddings WHERE chunk_id IS NOT NULL") == 20
+    # The chat queries' vectors reference no chunk: no orphans, said apart, and left as they were.
+    coverage = next(c for c in again.verify.json["checks"] if c["check"] == "coverage")
+    assert "0 orphans" in coverage["found"] and "2 rows with no chunk key left out" in coverage["found"], coverage
+    assert empty_db.scalar("SELECT count(*) FROM embeddings WHERE chunk_id IS NULL AND model = 'text-embedding-3-small'") == 2
+
 
 
 # -- danny-avila/rag_api: LibreChat's RAG API, LangChain-community's PGVector store (collections by name) ------------

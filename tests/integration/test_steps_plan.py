@@ -59,3 +59,18 @@ def test_the_password_is_in_no_plan_file(cli, demo_db, demo_profile, target_env,
     run_plan(cli, demo_db, demo_profile, target_env, tmp_path / "run")
     for path in (tmp_path / "run").iterdir():
         assert pg_password not in path.read_text()
+
+
+def test_an_approved_model_change_in_place_is_said_to_replace_the_vectors_in_place(cli, embedded_db, demo_profile,
+                                                                                      target_env, tmp_path):
+    # Without --into the approved switch overwrites the live vectors: no new collection, no swap (lobe-chat's trial
+    # was told "the new vectors go to a new collection, a swap follows").
+    embedded_db.execute("UPDATE document_embeddings SET model_name = 'old-model' WHERE chunk_id IN "
+                        "(SELECT id FROM document_chunks WHERE collection = 'tenant_acme' ORDER BY id LIMIT 3)")
+    plan = run_plan(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--approve-model-change", "--json").json
+    assert plan["rows"]["other_model"] == 3
+    reasons = plan["risk"]["reasons"]
+    assert plan["risk"]["level"] == "high"
+    assert "approved model change in place: the vectors of another model in tenant_acme are overwritten; the "\
+           "application searches a mix of models until the run ends" in reasons, reasons
+    assert not [r for r in reasons if "swap" in r or "new collection" in r], reasons

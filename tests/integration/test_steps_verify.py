@@ -97,3 +97,26 @@ def test_the_plugin_properties_give_expected_found_and_figures(tmp_path):
                        {"check": "coverage", "collection": "tenant_acme", "expected": "0 missing", "found": "3 missing",
                         "missing": "3"})
     assert (check.expected, check.found, check.metrics["missing"]) == ("0 missing", "3 missing", "3")
+
+
+def test_findings_that_name_no_row_are_never_said_to_be_in_offenders_jsonl(tmp_path):
+    # A spot query that misses its source names no row: offenders.jsonl leaves it out, so the message may not say
+    # "all in offenders.jsonl" (lobe-chat's trial read "2 offending rows; first ids: -; all in offenders.jsonl").
+    check = junit_case(tmp_path, '<failure message="citations [tenant_acme] failed: recall@k 0.00">trace</failure>',
+                       {"check": "citations", "collection": "tenant_acme", "offending_total": "2", "offending_ids": "",
+                        "offending_keyless": "2"})
+    assert "offenders.jsonl" not in check.note.replace("not in offenders.jsonl", "")
+    assert "2 findings name no row: not in offenders.jsonl" in check.note
+
+
+def test_rows_and_findings_without_a_row_are_told_apart(tmp_path):
+    check = junit_case(tmp_path, '<failure message="citations [tenant_acme] failed: 3 problems">trace</failure>',
+                       {"check": "citations", "collection": "tenant_acme", "offending_total": "3", "offending_ids": "7, 9",
+                        "offending_keyless": "1"})
+    assert "3 offending: 2 rows in offenders.jsonl (first ids: 7, 9); 1 names no row" in check.note
+
+
+def test_offending_rows_all_with_keys_are_all_in_offenders_jsonl(tmp_path):
+    check = junit_case(tmp_path, '<failure message="coverage [tenant_acme] failed: 2 missing">trace</failure>',
+                       {"check": "coverage", "collection": "tenant_acme", "offending_total": "2", "offending_ids": "7, 9"})
+    assert "(2 offending rows; first ids: 7, 9; all in offenders.jsonl)" in check.note

@@ -379,3 +379,41 @@ def test_constants_that_name_each_other_end_the_search_for_a_value():
 
     [call] = scan("loop.py", "A = B\nB = A\nemb = OllamaEmbeddings(model=A)\n", "python")
     assert (call.model, call.model_env) == (None, None)
+
+def test_sql_in_a_json_string_names_its_table_and_column_through_the_escaped_quotes(found):
+    # drizzle's compiled migrations.json: `CREATE TABLE IF NOT EXISTS \"embeddings\"` read as table "IF",
+    # column `embeddings\` before.
+    compiled = {d for d in decls(found("ts-drizzle-kit-json")) if d[0] == "packages/database/src/core/migrations.json"}
+    assert compiled == {("packages/database/src/core/migrations.json", "embeddings", "embeddings", 1024, "sql")}
+
+
+def test_a_drizzle_kit_snapshot_names_the_table_and_column_of_each_vector_type(found):
+    snapshot = {d for d in decls(found("ts-drizzle-kit-json"))
+                if d[0] == "packages/database/migrations/meta/0001_snapshot.json"}
+    assert snapshot == {("packages/database/migrations/meta/0001_snapshot.json", "embeddings", "embeddings", 1024, "json"),
+                        ("packages/database/migrations/meta/0001_snapshot.json", "rag.archived_embeddings", "vec", 512, "json")}
+    line = {d.line for d in found("ts-drizzle-kit-json").declarations
+            if d.path.endswith("0001_snapshot.json") and d.column == "embeddings"}
+    assert line == {27}  # the line of its "type": "vector(1024)"
+
+
+def test_no_declaration_without_a_table_in_a_drizzle_kit_project(found):
+    assert [d for d in found("ts-drizzle-kit-json").declarations if d.table is None or d.column is None] == []
+
+
+def test_a_setting_whose_value_names_the_embedding_model_is_found_under_a_name_of_its_own(found):
+    # lobe-chat chooses its embedder with DEFAULT_FILES_CONFIG="embedding_model=ollama/..." (commented out in
+    # .env.example): a name no pattern knows, a value that says what it is.
+    settings = {(s.path, s.name): s.value for s in found("ts-drizzle-kit-json").settings}
+    assert settings[(".env.example", "DEFAULT_FILES_CONFIG")] == \
+        "embedding_model=ollama/mxbai-embed-large,reranker_model=cohere/rerank-english-v3.0"
+    assert (".env.example", "FEATURE_FLAGS") not in settings
+    config = next(h for h in found("ts-drizzle-kit-json").config if h.path == ".env.example")
+    assert "DEFAULT_FILES_CONFIG" in config.names and "OLLAMA_PROXY_URL" in config.names
+
+
+def test_translation_catalogs_are_never_embedding_service_code(found):
+    # lobe-chat: the Ollama setup guide's strings in 19 languages were listed as "Embedding service code".
+    result = found("ts-drizzle-kit-json")
+    code = [h.path for h in result.service + result.schema + result.config]
+    assert not [p for p in code if "locales/" in p], code

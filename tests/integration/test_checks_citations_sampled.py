@@ -1,0 +1,39 @@
+"""citations without sources or spot queries searches sampled chunks by their own text: a chunk it cannot find
+is an offender named by its own key, so ``backfill --keys-from`` can re-embed it."""
+
+import json
+
+import httpx
+
+from ..conftest import TEST_MODEL
+
+SCHEMA = """
+CREATE TABLE chunks (id uuid PRIMARY KEY, text text, user_id text);
+CREATE TABLE embeddings (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), chunk_id uuid UNIQUE REFERENCES chunks (id),
+                         embeddings vector(384), model text, user_id text);
+"""
+
+
+def test_a_sampled_chunk_not_found_by_its_own_text_is_an_offender_by_its_key(cli, empty_db, embed_server, tmp_path):
+    # lobe-chat's shape: chunks with no url/title column, so citations samples chunks and searches by their text.
+    texts = [f"alpha{i} bravo{i} charlie{i} delta{i}" for i in range(30)]
+    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": TEST_MODEL, "input": texts}).json()["embeddings"]
+    empty_db.execute(SCHEMA)
+    with empty_db.connect(autocommit=True) as conn:
+        ids = [conn.execute("INSERT INTO chunks (id, text, user_id) VALUES (gen_random_uuid(), %s, 'u1') RETURNING id::text",
+                            (t,)).fetchone()[0] for t in texts]
+        # Every vector points away from its own text: no chunk is found by it (it ranks last of 30, k is 5).
+        for key, vector in zip(ids, [[-x for x in v] for v in vectors]):
+            conn.execute("INSERT INTO embeddings (chunk_id, embeddings, model, user_id) VALUES (%s, %s, %s, 'u1')",
+                         (key, str(vector), TEST_MODEL))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    profile = tmp_path / "profile.yaml"
+    assert cli("profile", "init", "--database-url", empty_db.dsn, "--output", profile, "--model", TEST_MODEL,
+               env=env).code == 0
+    verified = cli("verify", "--profile", profile, "--collection", "chunks", "--run-dir", tmp_path / "run", "--json", env=env)
+    citations = next(c for c in verified.json["checks"] if c["check"] == "citations")
+    assert citations["status"] == "failed", citations
+    offenders = [json.loads(line) for line in (tmp_path / "run" / "offenders.jsonl").read_text().splitlines()]
+    cited = [o for o in offenders if o["check"] == "citations"]
+    assert cited and {o["key"] for o in cited} <= set(ids), cited
+    assert all(o["tenant"] == "u1" for o in cited), cited
