@@ -350,3 +350,11 @@ def test_a_route_file_path_or_the_apps_own_api_under_api_embed_is_no_ollama_call
     paths = {c.path for c in found("js-own-vector-store").embedding_calls}
     assert "server/swagger/init.js" not in paths and "frontend/src/widget.jsx" not in paths
     assert "server/embedders/ollama.js" in paths
+
+
+def test_a_vector_type_chosen_once_under_a_module_level_name_is_still_a_declaration(found):
+    """Open WebUI's ``VECTOR_TYPE_FACTORY = HALFVEC if USE_HALFVEC else Vector`` then ``Column(VECTOR_TYPE_FACTORY(dim=...))``:
+    the called name is an alias of a pgvector type; its dimension is a setting of another module (unknown here)."""
+    result = found("py-aliased-vector-type")
+    assert [(d.path, d.table, d.column, d.dimensions, d.kind, d.type) for d in result.declarations] == [
+        ("webui/stores/pg.py", "passage", "embedding", None, "sqlalchemy", "vector")]
