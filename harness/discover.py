@@ -302,13 +302,15 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         text = Guess(own[0], f"the unbounded text columns of {chunks.qualified} (no column is named like a chunk "
                      "text); check which one the application embeds",
                      tuple(dict.fromkeys(n for n in (*own[1:], text.column, *text.alternatives) if n)))
-    json_keys = _json_string_keys(conn, chunks) if text.column is None else {}
+    named_sources = tuple(c.name for c in chunks.columns
+                          if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+    # A JSON column's keys stand in for a text or citation columns the table lacks (Open WebUI keeps its text in a
+    # column and the citation, `source`, in vmetadata jsonb).
+    json_keys = _json_string_keys(conn, chunks) if text.column is None or not named_sources else {}
     if text.column is None:
         text = _pick_json_key(json_keys, CHUNK_TEXT_NAMES, "text") or text
     collection = _pick(chunks, COLLECTION_NAMES, role="collection")
     tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
-    named_sources = tuple(c.name for c in chunks.columns
-                          if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
     # verify's citations want every source field of a returned row filled: a column empty in rows read (khoj's
     # url and file_name, set only for some kinds of entry) is no citation column.
     empty = _empty_in_some_row(conn, chunks, named_sources)
@@ -327,8 +329,10 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     if input_hash.column and text.column:
         input_hash, text = _measured_hash(conn, chunks, em, chunk_id.column, key.column, text, input_hash)
     model = _pick(em, MODEL_NAMES, types=TEXT_TYPES, role="model")
+    json_models: dict[str, int] = {}
     if model.column is None:
         model = _model_elsewhere(conn, em, model)
+        model, json_models = _model_in_json(conn, em, vc.column, model)
     dims = _pick(em, DIMENSION_NAMES, types={"integer", "smallint", "bigint"}, role="dimensions")
     times = tuple(c.name for c in em.columns if c.name.lower() in TIME_NAMES)
     filled = {key.column, vc.column, input_hash.column, model.column, dims.column, e_collection.column,
@@ -337,7 +341,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         c.name for c in em.columns
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
-                 model, dims, times, _stored_models(conn, em, vc.column, model.column), unfilled,
+                 model, dims, times, _stored_models(conn, em, vc.column, model.column) or json_models, unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty)
 
 
@@ -427,6 +431,38 @@ def _model_elsewhere(conn: Conn, em: Table, model: Guess) -> Guess:
                      "harness reads only a model column of this table, so the stored vectors' model is unknown unless "
                      f"embeddings.model_value states it; a backfill leaves {column} as it is")
     return model
+
+
+def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess) -> tuple[Guess, dict[str, int]]:
+    """No model column, but rows that name their model under a key of a JSON column: ``meta->>'model'``, or inside a
+    JSON text under a key (Open WebUI's ``vmetadata->>'embedding_config'``, ``{"engine": ..., "model": ...}``).
+    The models the rows name are counted; the harness reads and writes only a model column, so they stay unread."""
+    from psycopg import sql
+
+    for column, keys in _json_string_keys(conn, em).items():
+        for key in keys:
+            if "'" in key:
+                continue
+            value = sql.SQL("{}::jsonb->>{}").format(sql.Identifier(column), sql.Literal(key))
+            named = key.lower() in MODEL_NAMES
+            nested = sql.SQL("CASE WHEN left(ltrim({v}), 1) = '{{' THEN ({v})::jsonb->>'model' END").format(v=value)
+            query = sql.SQL("SELECT {m}, count(*) FROM {t} WHERE {vec} IS NOT NULL AND {m} IS NOT NULL "
+                            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10").format(
+                m=value if named else nested, t=sql.Identifier(em.schema, em.name), vec=sql.Identifier(vector))
+            try:
+                with conn.transaction():  # a savepoint: a value that is no JSON leaves the draft's transaction usable
+                    counts = {str(_v(r, 0)): int(_v(r, 1)) for r in conn.execute(query).fetchall()}
+            except psycopg.Error:
+                continue
+            if not counts:
+                continue
+            where = f"{column}->>'{key}'" + ("" if named else " (a JSON text; its key model)")
+            models = ", ".join(f"{m} ({n})" for m, n in counts.items())
+            return Guess(None, f"{model.why}; the rows name their model in {where}: {models}; the harness reads only a "
+                         "model column, so the stored vectors' model is unknown to scope and the engine (a vector of "
+                         "another model is found by verify's recompute; backfill --keys-from re-embeds the offenders) "
+                         f"unless embeddings.model_value states it; a backfill leaves {column} as it is"), counts
+    return model, {}
 
 
 def _json_string_keys(conn: Conn, table: Table, sample: int = 200) -> dict[str, tuple[str, ...]]:

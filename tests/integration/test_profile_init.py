@@ -375,3 +375,33 @@ def test_an_unknown_model_names_the_env_the_applications_embedder_reads_and_no_s
     assert "$EMBED_MODEL_NAME" in next(line for line in text.splitlines() if line.strip().startswith("model: TODO"))
     assert "command" not in (yaml.safe_load(text.replace("model: TODO", "model: x")).get("backfill") or {})
     assert "no entrypoint that embeds" in text
+
+
+# A text column beside a JSONB of citations and of the settings each row was embedded with (Open WebUI's
+# document_chunk: text, vmetadata {source, name, embedding_config: '{"engine": ..., "model": ...}'}).
+PASSAGES_WITH_META = """
+CREATE TABLE passage (id text PRIMARY KEY, embedding vector(8), collection_name text NOT NULL, body text, meta jsonb);
+INSERT INTO passage
+SELECT 'p' || g, array_fill(g::real, ARRAY[8])::vector, 'kb', 'passage number ' || g,
+       jsonb_build_object('source', 'doc-' || g || '.pdf', 'start_index', g * 100, 'embedding_config',
+                          json_build_object('engine', 'ollama', 'model', CASE WHEN g <= 3 THEN 'old-embed' ELSE 'hash-embed:8' END)::text)
+FROM generate_series(1, 12) g;
+"""
+
+
+def test_citations_are_keys_of_a_json_column_beside_a_text_column(cli, empty_db, tmp_path):
+    empty_db.execute(PASSAGES_WITH_META)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["text"] == "body" and raw["chunks"]["sources"] == ["meta->>'source'"], out.read_text()
+
+
+def test_a_model_the_rows_name_inside_a_json_text_is_said_with_each_models_count(cli, empty_db, tmp_path):
+    """No model column: the draft must not say there is nowhere the model is named, nor pretend the harness reads it."""
+    empty_db.execute(PASSAGES_WITH_META)
+    result, out = _init(cli, empty_db, tmp_path)
+    drafted = out.read_text()
+    assert "meta->>'embedding_config' (a JSON text; its key model): hash-embed:8 (9), old-embed (3)" in drafted, drafted
+    assert "model" not in yaml.safe_load(drafted)["embeddings"]
+    # Without --model, the model most rows name is the draft's guess, the other one said beside it.
+    assert 'model: "hash-embed:8"  # guess: most stored vectors are of this model (9); also stored: old-embed (3)' in drafted
