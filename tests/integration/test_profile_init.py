@@ -405,3 +405,17 @@ def test_a_model_the_rows_name_inside_a_json_text_is_said_with_each_models_count
     assert "model" not in yaml.safe_load(drafted)["embeddings"]
     # Without --model, the model most rows name is the draft's guess, the other one said beside it.
     assert 'model: "hash-embed:8"  # guess: most stored vectors are of this model (9); also stored: old-embed (3)' in drafted
+
+
+def test_an_unknown_model_names_the_setting_the_application_reads_it_from_when_its_call_takes_it_as_an_argument(
+        cli, empty_db, tmp_path):
+    """Open WebUI's Ollama call takes ``model`` as an argument; config.py reads RAG_EMBEDDING_MODEL."""
+    from ..conftest import REPO
+
+    empty_db.execute("CREATE TABLE passage (id text PRIMARY KEY, embedding vector(8), body text);")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", REPO / "tests" / "fixtures" / "repos" / "py-aliased-vector-type",
+                 "--database-url", empty_db.dsn, "--output", out, "--json")
+    assert result.json["todo"] == ["provider.model"]
+    line = next(line for line in out.read_text().splitlines() if line.strip().startswith("model: TODO"))
+    assert "$STORE_EMBEDDING_MODEL" in line and "AUTO_UPDATE" not in line, line
