@@ -829,6 +829,15 @@ def test_open_webui_document_chunk_with_the_model_in_metadata(cli, empty_db, ser
     assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
     again = cli("verify", *target, "--run-dir", tmp_path / "run2", "--json", env=env)
     assert again.code == 0, again.out
+    # Measured, not parsed: every vector of the knowledge base is now nomic-embed-text's of its text.
+    import httpx
+
+    rows = empty_db.connect(autocommit=True).execute(
+        f"SELECT text, vector::text FROM document_chunk WHERE collection_name = '{HANDBOOK}' ORDER BY id").fetchall()
+    expected = httpx.post(f"{server.url}/api/embed", json={"model": "nomic-embed-text",
+                                                           "input": [r[0] for r in rows]}).json()["embeddings"]
+    for (_, stored), want in zip(rows, expected):
+        assert max(abs(a - b) for a, b in zip(json.loads(stored), want)) < 1e-6
     # The upload's collection is untouched, its two lost vectors still lost.
     assert empty_db.scalar(upload) == upload_before
 
