@@ -234,6 +234,10 @@ def _pick(table: Table, names: tuple[str, ...], *, types: set[str] | None = None
 _ROLE_NAMES = HASH_NAMES + MODEL_NAMES + COLLECTION_NAMES + TENANT_NAMES + DIMENSION_NAMES + SOURCE_NAMES + TIME_NAMES
 
 
+# Names of columns that hold the same value for many chunks: never a chunk's text.
+_NOT_TEXT_NAMES = HASH_NAMES + MODEL_NAMES + COLLECTION_NAMES + TENANT_NAMES + DIMENSION_NAMES
+
+
 def _named(name: str, names: tuple[str, ...]) -> bool:
     low = name.lower()
     return any(low == n or low.endswith("_" + n) for n in names)
@@ -295,7 +299,9 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     chunks, chunk_id, key = _text_table(conn, em, table)
     inline = chunks.qualified == em.qualified
     vectors = tuple(c.name for c in em.columns if c.type in VECTOR_TYPES)
-    text = _pick(chunks, TEXT_NAMES, types=TEXT_TYPES, role="text")
+    # A column named for another role is never the text, even where its name ends like one (collection_name).
+    claimed = tuple(c.name for c in chunks.columns if _named(c.name, _NOT_TEXT_NAMES))
+    text = _pick(chunks, TEXT_NAMES, types=TEXT_TYPES, role="text", exclude=claimed)
     own = own_texts(chunks)
     if own and not _pick(chunks, CHUNK_TEXT_NAMES, types=TEXT_TYPES, role="text").column:
         # No column is named like a chunk's text: the table's own unbounded texts come before a name or a title.
@@ -309,6 +315,12 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     json_keys = _json_string_keys(conn, chunks) if text.column is None or not named_sources else {}
     if text.column is None:
         text = _pick_json_key(json_keys, CHUNK_TEXT_NAMES, "text") or text
+    if text.column is None:
+        binary = [f"{chunks.name}.{c.name} is {c.type}" for c in chunks.columns
+                  if _named(c.name, CHUNK_TEXT_NAMES) and c.type not in TEXT_TYPES | {"json", "jsonb"}]
+        if binary:
+            text = Guess(None, f"{text.why}; {', '.join(binary)} (encrypted, as pgcrypto's pgp_sym_encrypt writes "
+                         "it, or binary): the harness embeds only a text column or a JSON key", text.alternatives)
     collection = _pick(chunks, COLLECTION_NAMES, role="collection")
     tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
     # verify's citations want every source field of a returned row filled: a column empty in rows read (khoj's

@@ -419,3 +419,18 @@ def test_an_unknown_model_names_the_setting_the_application_reads_it_from_when_i
     assert result.json["todo"] == ["provider.model"]
     line = next(line for line in out.read_text().splitlines() if line.strip().startswith("model: TODO"))
     assert "$STORE_EMBEDDING_MODEL" in line and "AUTO_UPDATE" not in line, line
+
+
+def test_a_column_named_for_the_collection_is_never_the_text_and_an_encrypted_text_is_said(cli, empty_db, tmp_path):
+    """Open WebUI with PGVECTOR_PGCRYPTO: text and vmetadata are bytea (pgp_sym_encrypt); collection_name ends in
+    a name a text may have (`name`)."""
+    empty_db.execute("""
+        CREATE TABLE document_chunk (id text PRIMARY KEY, vector vector(8), collection_name text NOT NULL, text bytea,
+                                     vmetadata bytea);
+        INSERT INTO document_chunk SELECT 'c' || g, NULL, 'kb', convert_to('chunk ' || g, 'UTF8'), NULL
+        FROM generate_series(1, 6) g;
+    """)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    assert "chunks.text" in result.json["todo"], out.read_text()
+    line = next(line for line in out.read_text().splitlines() if line.strip().startswith("text: TODO"))
+    assert "document_chunk.text is bytea" in line, line
