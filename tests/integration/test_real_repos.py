@@ -85,8 +85,9 @@ class Source:
 def server():
     """hash-embed models served under the names the applications ask for."""
     with_aliases = EmbeddingServer(
-        models=["hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:384"],
+        models=["hash-embed:2560", "hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:384"],
         aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768",
+                 "qwen3-embedding:4b": "hash-embed:2560",
                  "mxbai-embed-large": "hash-embed:1024", "all-minilm": "hash-embed:384",
                  "thenlper/gte-small": "hash-embed:384"},
     ).start()
@@ -745,14 +746,15 @@ def open_webui_chunks(server, model: str, texts: list[str], source: str) -> list
                           "embedding_config": config}} for i, (text, vector) in enumerate(zip(texts, vectors))]
 
 
-def load_open_webui(db, server, backend: Path, tmp_path: Path, vector_length: int) -> None:
-    """A knowledge base of 24 chunks embedded with nomic-embed-text, 4 of them earlier with all-minilm (384
+def load_open_webui(db, server, backend: Path, tmp_path: Path, vector_length: int, model: str = "nomic-embed-text",
+                    older: int = 4) -> None:
+    """A knowledge base of 24 chunks embedded with ``model``, ``older`` of them earlier with all-minilm (384
     dimensions, padded by the app), and a chat upload's own collection of 8 chunks."""
     pages = [f"Chunk {i} of the {HANDBOOK_PAGES[i % 6]} page: who approves what, and how long it takes."
              for i in range(24)]
-    handbook = (open_webui_chunks(server, "all-minilm", pages[:4], "handbook.pdf")
-                + open_webui_chunks(server, "nomic-embed-text", pages[4:], "handbook.pdf"))
-    upload = open_webui_chunks(server, "nomic-embed-text", [f"Meeting notes, line {i}: the roadmap for the next "
+    handbook = ((open_webui_chunks(server, "all-minilm", pages[:older], "handbook.pdf") if older else [])
+                + open_webui_chunks(server, model, pages[older:], "handbook.pdf"))
+    upload = open_webui_chunks(server, model, [f"Meeting notes, line {i}: the roadmap for the next "
                                                            f"quarter." for i in range(8)], "notes.txt")
     items = tmp_path / "items.json"
     items.write_text(json.dumps({HANDBOOK: handbook, "file-7c1e9f0a": upload}))
@@ -852,3 +854,16 @@ def test_open_webui_default_vector_length_pads_every_vector_and_scope_says_so(cl
     dims = next(c for c in trial.scope.json["checks"] if c["check"] == "dimensions agree")
     assert dims["status"] == "failed", dims
     assert "24 of 24 stored vectors are zeros beyond dimension 768" in dims["found"], dims
+
+
+def test_open_webui_above_2000_dimensions_keeps_halfvec_and_the_engine_fills_it(cli, empty_db, server, tmp_path):
+    """VECTOR_LENGTH > 2000: the app makes the column halfvec with an HNSW index; the engine writes halves."""
+    app = open_webui_backend(tmp_path)
+    load_open_webui(empty_db, server, app / "backend", tmp_path, 2560, model="qwen3-embedding:4b", older=0)
+    assert empty_db.scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                           "WHERE attrelid = 'document_chunk'::regclass AND attname = 'vector'") == "halfvec(2560)"
+    empty_db.execute(f"UPDATE document_chunk SET vector = NULL WHERE id IN (SELECT id FROM document_chunk "
+                     f"WHERE collection_name = '{HANDBOOK}' ORDER BY id LIMIT 3)")
+    trial = procedure(cli, empty_db, server, app, tmp_path, HANDBOOK)
+    assert "model: \"qwen3-embedding:4b\"" in trial.profile.read_text()
+    assert_whole_procedure_ok(trial, empty_db, "document_chunk", "vector", 32, needed=3)
