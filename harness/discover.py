@@ -328,8 +328,10 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     empty = _empty_in_some_row(conn, chunks, named_sources)
     sources = tuple(c for c in named_sources if c not in empty)
     if not named_sources:  # citations kept beside a JSON text: its title, url, source keys
-        sources = tuple(f"{column}->>'{key}'" for wanted in SOURCE_NAMES for column, keys in json_keys.items()
-                        for key in keys if key.lower() == wanted and "'" not in key)
+        keyed = tuple(f"{column}->>'{key}'" for wanted in SOURCE_NAMES for column, keys in json_keys.items()
+                      for key in keys if key.lower() == wanted and "'" not in key)
+        empty = _empty_in_some_row(conn, chunks, keyed)
+        sources = tuple(c for c in keyed if c not in empty)
     e_collection = _pick(em, COLLECTION_NAMES, role="collection") if not inline else Guess(None, "inline")
     e_tenant = _pick(em, TENANT_NAMES, role="tenant", exclude=(e_collection.column or "",)) if not inline \
         else Guess(None, "inline")
@@ -358,16 +360,25 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
 
 
 def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """The columns that are NULL or empty in some of the table's first 200 rows (none when it has no rows)."""
+    """The columns (or JSON keys) that are NULL, absent or empty in some of the table's first 200 rows (none when it
+    has no rows)."""
     from psycopg import sql
+
+    from .profile import json_field
 
     if not columns:
         return ()
+    picked = []
+    for i, field in enumerate(columns):  # a column, or a key of a JSON column (metadata->>'url')
+        column, key = json_field(field)
+        expr = sql.Identifier(column) if key is None else sql.SQL("{}::jsonb->>{}").format(sql.Identifier(column),
+                                                                                           sql.Literal(key))
+        picked.append(sql.SQL("{} AS {}").format(expr, sql.Identifier(f"f{i}")))
     counts = sql.SQL(", ").join(
         sql.SQL("count(*) FILTER (WHERE s.{c} IS NULL OR s.{c}::text = '') AS {a}").format(
-            c=sql.Identifier(c), a=sql.Identifier(f"e{i}")) for i, c in enumerate(columns))
+            c=sql.Identifier(f"f{i}"), a=sql.Identifier(f"e{i}")) for i in range(len(columns)))
     query = sql.SQL("SELECT {counts} FROM (SELECT {cols} FROM {t} LIMIT 200) AS s").format(
-        counts=counts, cols=sql.SQL(", ").join(map(sql.Identifier, columns)), t=sql.Identifier(table.schema, table.name))
+        counts=counts, cols=sql.SQL(", ").join(picked), t=sql.Identifier(table.schema, table.name))
     try:
         with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
             got = conn.execute(query).fetchone()

@@ -434,3 +434,13 @@ def test_a_column_named_for_the_collection_is_never_the_text_and_an_encrypted_te
     assert "chunks.text" in result.json["todo"], out.read_text()
     line = next(line for line in out.read_text().splitlines() if line.strip().startswith("text: TODO"))
     assert "document_chunk.text is bytea" in line, line
+
+
+def test_a_json_citation_key_missing_from_some_rows_is_left_out_and_said(cli, empty_db, tmp_path):
+    """verify's citations want every returned row to cite: a key some rows lack is no citation, as a column
+    empty in some rows is not."""
+    empty_db.execute(PASSAGES_WITH_META + "UPDATE passage SET meta = meta - 'source' WHERE id IN ('p2', 'p5');")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    drafted = out.read_text()
+    assert "sources" not in yaml.safe_load(drafted)["chunks"], drafted
+    assert "left out, empty in some rows read: meta->>'source'" in drafted, drafted
