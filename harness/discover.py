@@ -369,8 +369,8 @@ def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tu
     if not columns:
         return ()
     picked = []
-    for i, field in enumerate(columns):  # a column, or a key of a JSON column (metadata->>'url')
-        column, key = json_field(field)
+    for i, name in enumerate(columns):  # a column, or a key of a JSON column (metadata->>'url')
+        column, key = json_field(name)
         expr = sql.Identifier(column) if key is None else sql.SQL("{}::jsonb->>{}").format(sql.Identifier(column),
                                                                                            sql.Literal(key))
         picked.append(sql.SQL("{} AS {}").format(expr, sql.Identifier(f"f{i}")))
