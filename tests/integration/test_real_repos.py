@@ -842,6 +842,14 @@ def test_open_webui_document_chunk_with_the_model_in_metadata(cli, empty_db, ser
         assert max(abs(a - b) for a, b in zip(json.loads(stored), want)) < 1e-6
     # The upload's collection is untouched, its two lost vectors still lost.
     assert empty_db.scalar(upload) == upload_before
+    # Every collection at once (an upload is a collection of its own): the table described as one collection.
+    whole = tmp_path / "whole.yaml"
+    whole.write_text(trial.profile.read_text().replace("  collection: collection_name", "  collection_name: all"))
+    scoped = cli("scope", "--profile", whole, "--collection", "all", "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 2, scoped.out + scoped.err
+    filled = cli("backfill", "--profile", whole, "--collection", "all", "--json", env=env)
+    assert filled.code == 0 and filled.json["embedded"] == 2, filled.out + filled.err
+    assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE vector IS NULL") == 0
 
 
 def test_open_webui_default_vector_length_pads_every_vector_and_scope_says_so(cli, empty_db, server, tmp_path):
