@@ -456,6 +456,9 @@ def _model_elsewhere(conn: Conn, em: Table, model: Guess) -> Guess:
     return model
 
 
+_MODEL_ROWS = 100_000
+
+
 def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess) -> tuple[Guess, dict[str, int]]:
     """No model column, but rows that name their model under a key of a JSON column: ``meta->>'model'``, or inside a
     JSON text under a key (Open WebUI's ``vmetadata->>'embedding_config'``, ``{"engine": ..., "model": ...}``).
@@ -469,17 +472,24 @@ def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess) -> tuple[Gu
             value = sql.SQL("{}::jsonb->>{}").format(sql.Identifier(column), sql.Literal(key))
             named = key.lower() in MODEL_NAMES
             nested = sql.SQL("CASE WHEN left(ltrim({v}), 1) = '{{' THEN ({v})::jsonb->>'model' END").format(v=value)
-            query = sql.SQL("SELECT {m}, count(*) FROM {t} WHERE {vec} IS NOT NULL AND {m} IS NOT NULL "
-                            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10").format(
-                m=value if named else nested, t=sql.Identifier(em.schema, em.name), vec=sql.Identifier(vector))
+            # Read up to _MODEL_ROWS rows: each one's JSON is parsed, and a draft should not scan a large table.
+            query = sql.SQL("SELECT m, count(*), sum(count(*)) OVER () FROM (SELECT {m} AS m FROM {t} WHERE {vec} IS NOT NULL "
+                            "LIMIT {n}) AS s GROUP BY 1 ORDER BY m IS NULL, 2 DESC, 1 LIMIT 11").format(
+                m=value if named else nested, t=sql.Identifier(em.schema, em.name), vec=sql.Identifier(vector),
+                n=sql.Literal(_MODEL_ROWS))
             try:
                 with conn.transaction():  # a savepoint: a value that is no JSON leaves the draft's transaction usable
-                    counts = {str(_v(r, 0)): int(_v(r, 1)) for r in conn.execute(query).fetchall()}
+                    rows = conn.execute(query).fetchall()
             except psycopg.Error:
                 continue
+            counts = {str(_v(r, 0)): int(_v(r, 1)) for r in rows if _v(r, 0) is not None}
+            counts = dict(list(counts.items())[:10])
+            read = int(_v(rows[0], 2)) if rows else 0
             if not counts:
                 continue
             where = f"{column}->>'{key}'" + ("" if named else " (a JSON text; its key model)")
+            if read >= _MODEL_ROWS:
+                where += f" (the first {_MODEL_ROWS} rows read)"
             models = ", ".join(f"{m} ({n})" for m, n in counts.items())
             return Guess(None, f"{model.why}; the rows name their model in {where}: {models}; the harness reads only a "
                          "model column, so the stored vectors' model is unknown to scope and the engine (a vector of "

@@ -444,3 +444,13 @@ def test_a_json_citation_key_missing_from_some_rows_is_left_out_and_said(cli, em
     drafted = out.read_text()
     assert "sources" not in yaml.safe_load(drafted)["chunks"], drafted
     assert "left out, empty in some rows read: meta->>'source'" in drafted, drafted
+
+
+def test_the_models_named_in_json_are_counted_in_a_bounded_read_that_says_so(cli, empty_db, tmp_path, monkeypatch):
+    """Each row's JSON is parsed: on a large table the draft reads the first rows only, and says it did."""
+    import harness.discover
+
+    monkeypatch.setattr(harness.discover, "_MODEL_ROWS", 5)
+    empty_db.execute(PASSAGES_WITH_META)
+    result, out = _init(cli, empty_db, tmp_path)
+    assert "meta->>'embedding_config' (a JSON text; its key model) (the first 5 rows read): " in out.read_text()
