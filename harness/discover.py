@@ -240,6 +240,10 @@ def _pick(table: Table, names: tuple[str, ...], *, types: set[str] | None = None
 _ROLE_NAMES = HASH_NAMES + MODEL_NAMES + COLLECTION_NAMES + TENANT_NAMES + DIMENSION_NAMES + SOURCE_NAMES + TIME_NAMES
 
 
+# Names of columns that hold the same value for many chunks: never a chunk's text.
+_NOT_TEXT_NAMES = HASH_NAMES + MODEL_NAMES + COLLECTION_NAMES + TENANT_NAMES + DIMENSION_NAMES
+
+
 def _named(name: str, names: tuple[str, ...]) -> bool:
     low = name.lower()
     return any(low == n or low.endswith("_" + n) for n in names)
@@ -301,27 +305,36 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     chunks, chunk_id, key = _text_table(conn, em, table)
     inline = chunks.qualified == em.qualified
     vectors = tuple(c.name for c in em.columns if c.type in VECTOR_TYPES)
-    text = _pick(chunks, TEXT_NAMES, types=TEXT_TYPES, role="text")
+    # A column named for another role is never the text, even where its name ends like one (collection_name).
+    claimed = tuple(c.name for c in chunks.columns if _named(c.name, _NOT_TEXT_NAMES))
+    text = _pick(chunks, TEXT_NAMES, types=TEXT_TYPES, role="text", exclude=claimed)
     own = own_texts(chunks)
     if own and not _pick(chunks, CHUNK_TEXT_NAMES, types=TEXT_TYPES, role="text").column:
         # No column is named like a chunk's text: the table's own unbounded texts come before a name or a title.
         text = Guess(own[0], f"the unbounded text columns of {chunks.qualified} (no column is named like a chunk "
                      "text); check which one the application embeds",
                      tuple(dict.fromkeys(n for n in (*own[1:], text.column, *text.alternatives) if n)))
-    json_keys = _json_string_keys(conn, chunks) if text.column is None else {}
+    named_sources = tuple(c.name for c in chunks.columns
+                          if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+    # A JSON column's keys stand in for a text or citation columns the table lacks (Open WebUI keeps its text in a
+    # column and the citation, `source`, in vmetadata jsonb).
+    json_keys = _json_string_keys(conn, chunks) if text.column is None or not named_sources else {}
     if text.column is None:
         text = _pick_json_key(json_keys, CHUNK_TEXT_NAMES, "text") or text
+    if text.column is None:
+        binary = [f"{chunks.name}.{c.name} is {c.type}" for c in chunks.columns
+                  if _named(c.name, CHUNK_TEXT_NAMES) and c.type not in TEXT_TYPES | {"json", "jsonb"}]
+        if binary:
+            text = Guess(None, f"{text.why}; {', '.join(binary)} (encrypted, as pgcrypto's pgp_sym_encrypt writes "
+                         "it, or binary): the harness embeds only a text column or a JSON key", text.alternatives)
     collection = _pick(chunks, COLLECTION_NAMES, role="collection")
     collection_table, collection_table_why = _collection_table(conn, chunks, collection.column, table)
     tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
-    named_sources = tuple(c.name for c in chunks.columns
-                          if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
     # verify's citations want every source field of a returned row filled: a column empty in rows read (khoj's
     # url and file_name, set only for some kinds of entry) is no citation column.
     empty = _empty_in_some_row(conn, chunks, named_sources)
     sources = tuple(c for c in named_sources if c not in empty)
     if not named_sources:  # citations kept under keys of a JSON column (beside a JSON text or a text column)
-        json_keys = json_keys or _json_string_keys(conn, chunks)
         keyed = tuple(f"{column}->>'{key}'" for wanted in SOURCE_NAMES for column, keys in json_keys.items()
                       for key in keys if key.lower() == wanted and "'" not in key)
         empty = _empty_in_some_row(conn, chunks, keyed)
@@ -344,8 +357,10 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     if input_hash.column and text.column:
         input_hash, text = _measured_hash(conn, chunks, em, chunk_id.column, key.column, text, input_hash)
     model = _pick(em, MODEL_NAMES, types=TEXT_TYPES, role="model")
+    json_models: dict[str, int] = {}
     if model.column is None:
         model = _model_elsewhere(conn, em, model)
+        model, json_models = _model_in_json(conn, em, vc.column, model)
     dims = _pick(em, DIMENSION_NAMES, types={"integer", "smallint", "bigint"}, role="dimensions")
     times = tuple(c.name for c in em.columns if c.name.lower() in TIME_NAMES)
     filled = {key.column, vc.column, input_hash.column, model.column, dims.column, e_collection.column,
@@ -354,7 +369,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         c.name for c in em.columns
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
-                 model, dims, times, _stored_models(conn, em, vc.column, model.column), unfilled,
+                 model, dims, times, _stored_models(conn, em, vc.column, model.column) or json_models, unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
                  collection_table_why)
 
@@ -478,6 +493,48 @@ def _model_elsewhere(conn: Conn, em: Table, model: Guess) -> Guess:
                      "harness reads only a model column of this table, so the stored vectors' model is unknown unless "
                      f"embeddings.model_value states it; a backfill leaves {column} as it is")
     return model
+
+
+_MODEL_ROWS = 100_000
+
+
+def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess) -> tuple[Guess, dict[str, int]]:
+    """No model column, but rows that name their model under a key of a JSON column: ``meta->>'model'``, or inside a
+    JSON text under a key (Open WebUI's ``vmetadata->>'embedding_config'``, ``{"engine": ..., "model": ...}``).
+    The models the rows name are counted; the harness reads and writes only a model column, so they stay unread."""
+    from psycopg import sql
+
+    for column, keys in _json_string_keys(conn, em).items():
+        for key in keys:
+            if "'" in key:
+                continue
+            value = sql.SQL("{}::jsonb->>{}").format(sql.Identifier(column), sql.Literal(key))
+            named = key.lower() in MODEL_NAMES
+            nested = sql.SQL("CASE WHEN left(ltrim({v}), 1) = '{{' THEN ({v})::jsonb->>'model' END").format(v=value)
+            # Read up to _MODEL_ROWS rows: each one's JSON is parsed, and a draft should not scan a large table.
+            query = sql.SQL("SELECT m, count(*), sum(count(*)) OVER () FROM (SELECT {m} AS m FROM {t} WHERE {vec} IS NOT NULL "
+                            "LIMIT {n}) AS s GROUP BY 1 ORDER BY m IS NULL, 2 DESC, 1 LIMIT 11").format(
+                m=value if named else nested, t=sql.Identifier(em.schema, em.name), vec=sql.Identifier(vector),
+                n=sql.Literal(_MODEL_ROWS))
+            try:
+                with conn.transaction():  # a savepoint: a value that is no JSON leaves the draft's transaction usable
+                    rows = conn.execute(query).fetchall()
+            except psycopg.Error:
+                continue
+            counts = {str(_v(r, 0)): int(_v(r, 1)) for r in rows if _v(r, 0) is not None}
+            counts = dict(list(counts.items())[:10])
+            read = int(_v(rows[0], 2)) if rows else 0
+            if not counts:
+                continue
+            where = f"{column}->>'{key}'" + ("" if named else " (a JSON text; its key model)")
+            if read >= _MODEL_ROWS:
+                where += f" (the first {_MODEL_ROWS} rows read)"
+            models = ", ".join(f"{m} ({n})" for m, n in counts.items())
+            return Guess(None, f"{model.why}; the rows name their model in {where}: {models}; the harness reads only a "
+                         "model column, so the stored vectors' model is unknown to scope and the engine (a vector of "
+                         "another model is found by verify's recompute; backfill --keys-from re-embeds the offenders) "
+                         f"unless embeddings.model_value states it; a backfill leaves {column} as it is"), counts
+    return model, {}
 
 
 def _json_string_keys(conn: Conn, table: Table, sample: int = 200) -> dict[str, tuple[str, ...]]:

@@ -561,6 +561,14 @@ class _Reader:
             if json_key is not None and key.startswith("chunks.text") and text_format != "plain":
                 raise ConfigError(f"profile key '{key}' names a JSON key ({item!r}), which chunks.text_format "
                                   f"{text_format!r} does not read; expected a column")
+        roles = {"chunks.id": self.identifier("chunks.id", section.get("id")) or "id", "chunks.collection": collection,
+                 "chunks.tenant": self.identifier("chunks.tenant", section.get("tenant"))}
+        for i, item in enumerate(text):
+            # A column of another role is the same for many chunks: each would be embedded as its collection's name.
+            role = next((k for k, column in roles.items() if column is not None and column == item), None)
+            if role is not None:
+                raise ConfigError(f"profile key 'chunks.text[{i}]' names {item!r}, which is {role}: every chunk would "
+                                  f"be embedded as its {role.split('.')[1]}; expected the column holding the chunk's text")
         if text_format != "plain" and len(text) != 1:
             raise ConfigError(f"profile key 'chunks.text' must name one column with chunks.text_format {text_format!r}, "
                               f"found {len(text)}")

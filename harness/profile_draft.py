@@ -7,6 +7,7 @@ profile loader refuses a profile that still holds one (naming the key), so a dra
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,5 +265,12 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     # Where the application's own Ollama embedder takes its model from, when no literal names it.
     model_envs = tuple(dict.fromkeys(c.model_env for c in found.embedding_calls
                                      if c.model_env and not c.model and (c.kind.startswith("ollama") or "Ollama" in c.name)))
+    if not model_envs and any(not c.model and (c.kind.startswith("ollama") or "Ollama" in c.name)
+                              for c in found.embedding_calls):
+        # The call takes its model as an argument (Open WebUI's): the settings that name an embedding model.
+        from .locate.config import placeholder_for
+
+        model_envs = tuple(dict.fromkeys(s.name for s in found.settings if placeholder_for(s.name) == "{model}"
+                                         and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
                          rls_applies=applies, model=model, model_envs=model_envs)

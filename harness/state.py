@@ -132,6 +132,17 @@ def stored_dimensions(conn: Conn, target: Target, collection: str) -> dict[str, 
     return {r["d"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}
 
 
+def zero_padded(conn: Conn, target: Target, collection: str, model_dims: int) -> dict[str, int]:
+    """``vectors`` of the collection longer than ``model_dims``, and how many of them are ``padded``: zeros beyond
+    it, a shorter vector widened to the column (Open WebUI pads to PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH)."""
+    v = sql.SQL("{}::vector").format(target.vector)
+    query = sql.SQL("SELECT count(*) AS vectors, count(*) FILTER (WHERE vector_norm(subvector({v}, %(from)s, "
+                    "vector_dims({v}) - %(dims)s)) = 0) AS padded FROM {j} WHERE {w} AND {col} IS NOT NULL "
+                    "AND vector_dims({v}) > %(dims)s").format(v=v, col=target.vector, j=target.join(), w=target.chunk_filter())
+    row = one(conn.execute(query, {"collection": collection, "dims": model_dims, "from": model_dims + 1}).fetchone())
+    return {"padded": int(row["padded"]), "vectors": int(row["vectors"])}
+
+
 def text_presence(conn: Conn, target: Target, collection: str) -> dict[str, int]:
     """``chunks``, and ``empty``: how many have an empty text (a NULL column, an absent JSON key); for a composed
     text format (LlamaIndex, pgai: costly per row) only ``some_text`` (1 when at least one chunk has a text)."""

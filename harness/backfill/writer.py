@@ -287,7 +287,9 @@ class BatchWriter:
                                                         header=start == 0, trailer=start + _SLICE >= n)))
 
     def _copy_rows(self, copy_sql: sql.Composed, types: list[str] | None, names: list[str], batch: Vectors) -> None:
-        columns = [batch.vectors if n == "v" else batch.column(n, self.model, self.dims) for n in names]
+        kind = next((t for t, n in zip(cast(list[str], types), names) if n == "v"), "vector")
+        columns = [_as_pgvector(batch.vectors, kind) if n == "v" else batch.column(n, self.model, self.dims)
+                   for n in names]
         with self.conn.cursor().copy(copy_sql) as copy:
             copy.set_types(cast(list[str], types))  # both callers read the types first
             for row in zip(*columns):
@@ -336,9 +338,18 @@ _SLICE = 2048
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 
 
+# pgvector's binary element per vector type: vector holds float4, halfvec float2 (both after an int16 dimension and
+# an unused int16).
+_ELEMENT = {"vector": ">f4", "halfvec": ">f2"}
+
+
 def encodable(types: Sequence[str], names: Sequence[str]) -> bool:
-    """Whether ``binary_copy_data`` can encode these columns (integers, text, the vector)."""
-    return all(t in _INT or t in _TEXT or (t == "vector" and n == "v") for t, n in zip(types, names))
+    """Whether ``binary_copy_data`` can encode these columns (integers, text, the vector or halfvec)."""
+    return all(t in _INT or t in _TEXT or (t in _ELEMENT and n == "v") for t, n in zip(types, names))
+
+
+def _element(types: Sequence[str], names: Sequence[str]) -> str:
+    return next(_ELEMENT[t] for t, n in zip(types, names) if n == "v")
 
 
 def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence[Embedding] | Vectors, model: str, *,
@@ -355,9 +366,10 @@ def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence
     head, tail = (_SIGNATURE if header else b""), (struct.pack(">h", -1) if trailer else b"")
     if fixed is not None:
         return b"".join((head, fixed.data, tail))
-    matrix = np.asarray(batch.vectors).astype(">f4", copy=False)
+    element = _element(types, names)
+    matrix = np.asarray(batch.vectors).astype(element, copy=False)
     dims = matrix.shape[1]
-    vector_head = struct.pack(">ihh", 4 + 4 * dims, dims, 0)
+    vector_head = struct.pack(">ihh", 4 + matrix.dtype.itemsize * dims, dims, 0)
     count = struct.pack(">h", len(names))
     null = struct.pack(">i", -1)
     parts = [head]
@@ -387,8 +399,9 @@ def _fixed_width_rows(names, types, columns, matrix: np.ndarray) -> np.ndarray |
     values: dict[str, Any] = {"count": len(names)}
     for name, typ in zip(names, types):
         if name == "v":
-            fields += [("v_len", ">i4"), ("v_dim", ">i2"), ("v_unused", ">i2"), ("v", ">f4", (dims,))]
-            values.update(v_len=4 + 4 * dims, v_dim=dims, v_unused=0, v=matrix)
+            element = _ELEMENT[typ]
+            fields += [("v_len", ">i4"), ("v_dim", ">i2"), ("v_unused", ">i2"), ("v", element, (dims,))]
+            values.update(v_len=4 + np.dtype(element).itemsize * dims, v_dim=dims, v_unused=0, v=matrix)
             continue
         column = columns[name]
         if typ in _INT:
@@ -436,6 +449,15 @@ def _same_width(column: Sequence[Any]) -> tuple[int, Any] | None:
         return (widths.pop(), np.array(encoded, dtype=bytes)) if len(widths) == 1 else None
     width = int(data.dtype.itemsize)
     return (width, data) if lengths.size and int(lengths.min()) == width else None
+
+
+def _as_pgvector(vectors: Any, kind: str) -> Any:
+    """The vectors as pgvector-python's dumper of ``kind`` takes them: from 0.4 on, the halfvec and sparsevec
+    dumpers call the value's own ``to_binary()`` (a HalfVector, a SparseVector); 0.3's took arrays as they are."""
+    import pgvector
+
+    wrap = {"halfvec": getattr(pgvector, "HalfVector", None), "sparsevec": getattr(pgvector, "SparseVector", None)}.get(kind)
+    return vectors if wrap is None else [wrap(np.asarray(v, dtype=np.float32)) for v in vectors]
 
 
 def _text_field(value: str) -> bytes:

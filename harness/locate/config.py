@@ -9,8 +9,11 @@ from .. import redact
 from .literals import line_of
 
 # *EMBED*, OLLAMA_*, *_DSN, DATABASE_URL, *_MODEL (and the usual Postgres names).
-NAME = re.compile(r"\b(?P<name>[A-Z][A-Z0-9_]*EMBED[A-Z0-9_]*|EMBED[A-Z0-9_]*|OLLAMA_[A-Z0-9_]+|[A-Z][A-Z0-9_]*_DSN|"
-                  r"DSN|DATABASE_URL|[A-Z][A-Z0-9_]*_DATABASE_URL|POSTGRES_[A-Z0-9_]*URL[A-Z0-9_]*|PG_URL|"
+# Also prefixed: a vector store's own DSN (PGVECTOR_DB_URL), a feature's Ollama URL (RAG_OLLAMA_BASE_URL), the width
+# a store gives its column (PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH).
+NAME = re.compile(r"\b(?P<name>[A-Z][A-Z0-9_]*EMBED[A-Z0-9_]*|EMBED[A-Z0-9_]*|(?:[A-Z][A-Z0-9_]*_)?OLLAMA_[A-Z0-9_]+|[A-Z][A-Z0-9_]*_DSN|"
+                  r"DSN|DATABASE_URL|[A-Z][A-Z0-9_]*_DATABASE_URL|[A-Z][A-Z0-9_]*_DB_UR[LI]|POSTGRES_[A-Z0-9_]*URL[A-Z0-9_]*|PG_URL|"
+                  r"[A-Z0-9_]*VECTOR_(?:LENGTH|DIMS?|DIMENSIONS?|SIZE)|"
                   r"[A-Z0-9_]*(?:PG|POSTGRES|VECTOR|DB|DATABASE)[A-Z0-9_]*_CONNECTION_STRING|OPENAI_(?:BASE_URL|API_BASE|API_HOST)|[A-Z][A-Z0-9_]*_MODEL(?:_NAME)?|"
                   r"MAX_CHUNK_SIZE|CHUNK_SIZE|CHUNK_OVERLAP)\b")
 OLLAMA_URL = re.compile(r"(?P<url>(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal|"
@@ -56,7 +59,7 @@ def kind_of(name: str) -> str:
         return "chunking"
     if re.search(r"BATCH", n):
         return "batch"
-    if re.search(r"DIM", n):
+    if re.search(r"DIM|VECTOR_(?:LENGTH|SIZE)", n):
         return "dimensions"
     return "other"
 

@@ -361,7 +361,8 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
     if not re.search(r"pgvector|sqlalchemy|sqlmodel|alembic", text):
         return out
     tables = list(_PY_TABLE.finditer(text))
-    for m in _PY_VECTOR.finditer(text):
+    aliases = _py_type_aliases(text)
+    for m in _py_vector_calls(text, aliases):
         if text[max(0, m.start() - 6):m.start()].endswith(("class ", "def ")):
             continue
         args = call_args(text, m.end() - 1)
@@ -386,9 +387,36 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
                 table = t[-1].group("t") or t[-1].group("t2") or t[-1].group("t3") or t[-1].group("cls")
         covered.add(line)
         kind = "alembic" if "alembic" in text or "op.create_table" in text else "sqlalchemy"
-        vtype = {"V": "vector", "H": "halfvec", "S": "sparsevec"}[m.group("type")[0].upper()]
+        vtype = _PY_TYPES[(aliases[m.group("alias")] if m.groupdict().get("alias") else m.group("type"))[0].upper()]
         out.append(VectorDeclaration(rel, line, dims, kind, table, col, vtype))
     return out
+
+
+_PY_TYPES = {"V": "vector", "H": "halfvec", "S": "sparsevec"}
+# A module-level name for a pgvector type, chosen once: `VECTOR_TYPE = HALFVEC if USE_HALFVEC else Vector`.
+_PY_TYPE_ALIAS = re.compile(r"(?m)^(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<rhs>[^\n(]*\b(?:Vector|VECTOR|HALFVEC|HalfVector|SPARSEVEC|SparseVector)\b[^\n(]*)$")
+
+
+def _py_type_aliases(text: str) -> dict[str, str]:
+    """Names bound to a pgvector type (the type the last branch names: a conditional's default)."""
+    out = {}
+    for m in _PY_TYPE_ALIAS.finditer(text):
+        names = _PY_VECTOR_NAME.findall(m.group("rhs"))
+        if names:
+            out[m.group("name")] = names[-1]
+    return out
+
+
+_PY_VECTOR_NAME = re.compile(r"\b(Vector|VECTOR|HALFVEC|HalfVector|SPARSEVEC|SparseVector)\b")
+
+
+def _py_vector_calls(text: str, aliases: dict[str, str]) -> list[re.Match]:
+    """Every pgvector type called in the text, directly or through a module-level alias of one."""
+    if not aliases:
+        return list(_PY_VECTOR.finditer(text))
+    names = "|".join(map(re.escape, sorted(aliases)))
+    either = re.compile(rf"\b(?:(?P<type>Vector|VECTOR|HALFVEC|HalfVector|SPARSEVEC|SparseVector)|(?P<alias>{names}))\s*\(")
+    return list(either.finditer(text))
 
 
 def _django(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:

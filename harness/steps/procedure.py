@@ -15,7 +15,7 @@ from .gate import GateDecision, decide
 from .locate import LocateResult, locate
 from .plan import Plan, make_plan
 from .record import RecordResult, entry_from_run, first_failure, record
-from .run import run_command
+from .run import count_text, run_command
 from .scope import ScopeResult, scope
 from .verify import VerifyResult, verify
 
@@ -164,8 +164,11 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
                                                 gate=result.gate.as_dict() if result.gate else None))
         if ev is not None:
             result.run = ev
-            summary = (f"exit code {ev.exit_code} in {ev.seconds:.1f} s, embedded "
-                       f"{ev.counts_after.get('embedded')}/{ev.counts_after.get('chunks')}")
+            # Both measured: what the run had to do against what is left, and what the collection holds now (not
+            # what the run embedded: "embedded 24/24" read as every row re-embedded).
+            summary = (f"exit code {ev.exit_code} in {ev.seconds:.1f} s; {count_text(ev.counts_before.get('needed'))} needed "
+                       f"before, {count_text(ev.counts_after.get('needed'))} after; {count_text(ev.counts_after.get('embedded'))} of "
+                       f"{count_text(ev.counts_after.get('chunks'))} chunks have a vector")
             if ev.ok:
                 result.steps.append(StepOutcome("run", "ok", summary))
             else:

@@ -189,9 +189,9 @@ def describe(evidence: RunEvidence) -> str:
         f"(still needed: {a.get('needed')})",
     ]
     if evidence.failed_rows is not None or evidence.embedded_rows is not None:
-        lines.append(f"  the command reported {_n(evidence.embedded_rows)} embedded"
+        lines.append(f"  the command reported {count_text(evidence.embedded_rows)} embedded"
                      + (f" of {evidence.total_rows}" if evidence.total_rows is not None else "")
-                     + f", {_n(evidence.failed_rows)} failed rows")
+                     + f", {count_text(evidence.failed_rows)} failed rows")
     if evidence.problems:
         lines.append(f"  not ok: {'; '.join(evidence.problems)}")
     if evidence.gate.get("override"):
@@ -202,5 +202,6 @@ def describe(evidence: RunEvidence) -> str:
     return "\n".join(lines)
 
 
-def _n(value: int | None) -> str:
+def count_text(value: int | None) -> str:
+    """A count as shown, or ? where it is unknown."""
     return "?" if value is None else str(value)

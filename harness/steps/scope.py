@@ -17,8 +17,8 @@ from ..preflight import preflight
 from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import (UNKNOWN_MODEL, into_new, list_collections, model_switch, other_models, stored_dimensions, stored_models,
-                     text_presence)
+from ..state import (UNKNOWN_MODEL, into_new, list_collections, model_switch, other_models, stored_dimensions,
+                     stored_models, text_presence, zero_padded)
 from ..target import Target
 from .common import BackfillCommand
 from .contract_check import check_contract as contract_of
@@ -229,8 +229,16 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     if contract is not None:
         checks += contract.outcomes
     provider_ok = check_provider and _check_provider(settings, checks, dims, probe_retries, target_collection)
-    _check_dimensions(checks, dims, provider_ok, target_collection, stored_dims)
-    shown_dims: dict[str, Any] = {**dims, **({"stored": stored_dims} if stored_dims is not None else {})}
+    padded = None
+    model_dims, column_dims = dims.get("model"), dims.get("column")
+    if provider_ok and model_dims and column_dims and model_dims < column_dims and measured in known:
+        # A column wider than the model: are the stored vectors the model's, zero-padded by the application?
+        with dbmod.connect(settings.database_url, autocommit=True) as conn:
+            padded = rls.across(conn, target.profile, tenants,
+                                lambda: zero_padded(conn, target, measured, cast(int, model_dims)))
+    _check_dimensions(checks, dims, provider_ok, target_collection, stored_dims, padded)
+    shown_dims: dict[str, Any] = {**dims, **({"stored": stored_dims} if stored_dims is not None else {}),
+                                  **({"zero_padded": padded} if padded is not None else {})}
 
     unknown = written.get(UNKNOWN_MODEL, 0)
     if unknown:
@@ -278,7 +286,7 @@ def _check_provider(settings: Settings, checks: list[Outcome], dims: dict[str, i
 
 
 def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provider_ok: bool, collection: str,
-                      stored: dict[str, int] | None = None) -> None:
+                      stored: dict[str, int] | None = None, padded: dict[str, int] | None = None) -> None:
     known = {k: v for k, v in dims.items() if v is not None}
     shown = ", ".join(f"{k} {v}" for k, v in dims.items() if v is not None)
     if stored:
@@ -288,8 +296,13 @@ def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provid
     if not provider_ok and len(known) < 2 and not odd:
         return
     if len(set(known.values())) > 1:
+        said = ""
+        if padded and padded["padded"]:
+            said = (f"; {padded['padded']} of {padded['vectors']} stored vectors are zeros beyond dimension "
+                    f"{dims['model']}: the application pads the model's vectors to the column, which the harness "
+                    "does not (it writes the model's dimension): give the column the model's dimension")
         checks.append(verdict("dimensions agree", collection, False, "one dimension",
-                              f"model, vector column and profile disagree ({shown})"))
+                              f"model, vector column and profile disagree ({shown}){said}"))
     elif odd:
         # The untyped column holds vectors the model cannot have made: the app's queries fail on them
         # ("different vector dimensions"), and no count of missing, stale or other-model rows includes them.

@@ -135,3 +135,17 @@ def test_a_repository_whose_candidates_embed_nothing_runs_none_of_them(cli, empt
     assert "none embeds" in steps["locate"]["summary"] and steps["plan"]["status"] == "refused"
     assert steps["run"]["status"] == "skipped"
     assert empty_db.scalar("SELECT count(*) FROM store_vectors WHERE embedding IS NOT NULL") == 0
+
+
+def test_the_run_step_says_what_it_embedded_apart_from_what_the_collection_holds(cli, demo_db, demo_profile, target_env,
+                                                                                tmp_path, checks_dir):
+    """Open WebUI trial: after 5 lost vectors were filled the run step said `embedded 24/24`, read as every row
+    re-embedded (4 of them still held an older model's vectors)."""
+    first = procedure(cli, demo_db, demo_profile, target_env, tmp_path / "a", checks_dir=checks_dir)
+    assert first.code == 0, first.out + first.err
+    demo_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN (SELECT chunk_id FROM document_embeddings "
+                    "WHERE collection = 'tenant_globex' ORDER BY chunk_id LIMIT 3)")
+    again = procedure(cli, demo_db, demo_profile, target_env, tmp_path / "b", checks_dir=checks_dir)
+    run = next(s for s in again.json["steps"] if s["step"] == "run")
+    assert "3 needed before, 0 after" in run["summary"] and "29 of 29 chunks have a vector" in run["summary"], run
+    assert "embedded 29/29" not in run["summary"]

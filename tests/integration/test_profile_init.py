@@ -393,6 +393,18 @@ FROM generate_series(1, 12) g;
 """
 
 
+# A text column beside a JSONB of citations and of the settings each row was embedded with (Open WebUI's
+# document_chunk: text, vmetadata {source, name, embedding_config: '{"engine": ..., "model": ...}'}).
+PASSAGES_WITH_META = """
+CREATE TABLE passage (id text PRIMARY KEY, embedding vector(8), collection_name text NOT NULL, body text, meta jsonb);
+INSERT INTO passage
+SELECT 'p' || g, array_fill(g::real, ARRAY[8])::vector, 'kb', 'passage number ' || g,
+       jsonb_build_object('source', 'doc-' || g || '.pdf', 'start_index', g * 100, 'embedding_config',
+                          json_build_object('engine', 'ollama', 'model', CASE WHEN g <= 3 THEN 'old-embed' ELSE 'hash-embed:8' END)::text)
+FROM generate_series(1, 12) g;
+"""
+
+
 def test_a_collection_named_through_a_foreign_key_is_drafted_with_its_collection_table(cli, empty_db, embed_server,
                                                                                        tmp_path):
     empty_db.execute(KEYED_COLLECTIONS)
@@ -480,3 +492,70 @@ def test_a_citation_key_of_a_json_column_missing_in_some_rows_is_left_out_and_sa
     drafted = out.read_text()
     assert "sources" not in yaml.safe_load(drafted)["chunks"]
     assert "left out, empty in some rows read: meta->>'source'" in drafted, drafted
+
+
+def test_citations_are_keys_of_a_json_column_beside_a_text_column(cli, empty_db, tmp_path):
+    empty_db.execute(PASSAGES_WITH_META)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["text"] == "body" and raw["chunks"]["sources"] == ["meta->>'source'"], out.read_text()
+
+
+def test_a_model_the_rows_name_inside_a_json_text_is_said_with_each_models_count(cli, empty_db, tmp_path):
+    """No model column: the draft must not say there is nowhere the model is named, nor pretend the harness reads it."""
+    empty_db.execute(PASSAGES_WITH_META)
+    result, out = _init(cli, empty_db, tmp_path)
+    drafted = out.read_text()
+    assert "meta->>'embedding_config' (a JSON text; its key model): hash-embed:8 (9), old-embed (3)" in drafted, drafted
+    assert "model" not in yaml.safe_load(drafted)["embeddings"]
+    # Without --model, the model most rows name is the draft's guess, the other one said beside it.
+    assert 'model: "hash-embed:8"  # guess: most stored vectors are of this model (9); also stored: old-embed (3)' in drafted
+
+
+def test_an_unknown_model_names_the_setting_the_application_reads_it_from_when_its_call_takes_it_as_an_argument(
+        cli, empty_db, tmp_path):
+    """Open WebUI's Ollama call takes ``model`` as an argument; config.py reads RAG_EMBEDDING_MODEL."""
+    from ..conftest import REPO
+
+    empty_db.execute("CREATE TABLE passage (id text PRIMARY KEY, embedding vector(8), body text);")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", REPO / "tests" / "fixtures" / "repos" / "py-aliased-vector-type",
+                 "--database-url", empty_db.dsn, "--output", out, "--json")
+    assert result.json["todo"] == ["provider.model"]
+    line = next(line for line in out.read_text().splitlines() if line.strip().startswith("model: TODO"))
+    assert "$STORE_EMBEDDING_MODEL" in line and "AUTO_UPDATE" not in line, line
+
+
+def test_a_column_named_for_the_collection_is_never_the_text_and_an_encrypted_text_is_said(cli, empty_db, tmp_path):
+    """Open WebUI with PGVECTOR_PGCRYPTO: text and vmetadata are bytea (pgp_sym_encrypt); collection_name ends in
+    a name a text may have (`name`)."""
+    empty_db.execute("""
+        CREATE TABLE document_chunk (id text PRIMARY KEY, vector vector(8), collection_name text NOT NULL, text bytea,
+                                     vmetadata bytea);
+        INSERT INTO document_chunk SELECT 'c' || g, NULL, 'kb', convert_to('chunk ' || g, 'UTF8'), NULL
+        FROM generate_series(1, 6) g;
+    """)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    assert "chunks.text" in result.json["todo"], out.read_text()
+    line = next(line for line in out.read_text().splitlines() if line.strip().startswith("text: TODO"))
+    assert "document_chunk.text is bytea" in line, line
+
+
+def test_a_json_citation_key_missing_from_some_rows_is_left_out_and_said(cli, empty_db, tmp_path):
+    """verify's citations want every returned row to cite: a key some rows lack is no citation, as a column
+    empty in some rows is not."""
+    empty_db.execute(PASSAGES_WITH_META + "UPDATE passage SET meta = meta - 'source' WHERE id IN ('p2', 'p5');")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    drafted = out.read_text()
+    assert "sources" not in yaml.safe_load(drafted)["chunks"], drafted
+    assert "left out, empty in some rows read: meta->>'source'" in drafted, drafted
+
+
+def test_the_models_named_in_json_are_counted_in_a_bounded_read_that_says_so(cli, empty_db, tmp_path, monkeypatch):
+    """Each row's JSON is parsed: on a large table the draft reads the first rows only, and says it did."""
+    import harness.discover
+
+    monkeypatch.setattr(harness.discover, "_MODEL_ROWS", 5)
+    empty_db.execute(PASSAGES_WITH_META)
+    result, out = _init(cli, empty_db, tmp_path)
+    assert "meta->>'embedding_config' (a JSON text; its key model) (the first 5 rows read): " in out.read_text()

@@ -87,8 +87,9 @@ class Source:
 def server():
     """hash-embed models served under the names the applications ask for."""
     with_aliases = EmbeddingServer(
-        models=["hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:384"],
+        models=["hash-embed:2560", "hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:384"],
         aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768",
+                 "qwen3-embedding:4b": "hash-embed:2560",
                  "mxbai-embed-large": "hash-embed:1024", "all-minilm": "hash-embed:384",
                  "thenlper/gte-small": "hash-embed:384"},
     ).start()
@@ -1032,3 +1033,190 @@ def httpx_embed(server, model: str, texts: list[str]) -> list[list[float]]:
     import httpx
 
     return httpx.post(f"{server.url}/api/embed", json={"model": model, "input": texts}).json()["embeddings"]
+
+
+
+# -- open-webui/open-webui: Python + SQLAlchemy, one document_chunk table, vectors padded to a fixed length ----------
+
+# Open WebUI's own PgvectorClient, loaded alone: its imports of the app (config, env, the vector base classes) are
+# stood in for, the settings it reads given; it creates document_chunk and its indexes, and insert() pads each
+# vector with zeros to VECTOR_LENGTH, as save_docs_to_vector_db has it do.
+OPEN_WEBUI_STORE = '''
+import json, sys, types, importlib.util
+path, dsn, length, items = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.load(open(sys.argv[4]))
+settings = dict(PGVECTOR_DB_URL=dsn.replace("postgresql://", "postgresql+psycopg://", 1),
+                PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH=length, PGVECTOR_CREATE_EXTENSION=True, PGVECTOR_PGCRYPTO=False,
+                PGVECTOR_PGCRYPTO_KEY=None, PGVECTOR_POOL_SIZE=None, PGVECTOR_POOL_MAX_OVERFLOW=0,
+                PGVECTOR_POOL_TIMEOUT=30, PGVECTOR_POOL_RECYCLE=3600, PGVECTOR_INDEX_METHOD="", PGVECTOR_HNSW_M=16,
+                PGVECTOR_HNSW_EF_CONSTRUCTION=64, PGVECTOR_IVFFLAT_LISTS=100, PGVECTOR_USE_HALFVEC=False)
+class Base: pass
+given = {"open_webui.config": settings, "open_webui.env": {"SRC_LOG_LEVELS": {"RAG": "INFO"}},
+         "open_webui.retrieval.vector.utils": {"process_metadata": lambda m: m},
+         "open_webui.retrieval.vector.main": {"VectorDBBase": Base, "VectorItem": dict, "SearchResult": dict,
+                                             "GetResult": dict}}
+class StandIn:  # any other module of the app: empty, each name it is asked for None (a setting not given: off)
+    def find_spec(self, name, path=None, target=None):
+        if name == "open_webui" or name.startswith("open_webui."):
+            return importlib.util.spec_from_loader(name, self, is_package=True)
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__dict__.update(given.get(spec.name, {}))
+        module.__getattr__ = lambda attr: None
+        return module
+    def exec_module(self, module):
+        pass
+sys.meta_path.insert(0, StandIn())
+spec = importlib.util.spec_from_file_location("open_webui_pgvector", path)
+store = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(store)
+client = store.PgvectorClient()
+for collection, chunks in items.items():
+    client.insert(collection, chunks)
+'''
+
+HANDBOOK = "5e0d2c9a-1f4b-4c8e-9a7d-3b6f1e2d4c80"  # a knowledge base's collection is its id
+HANDBOOK_PAGES = ("vacation policy", "expense reports", "onboarding", "security training", "office hours", "parking")
+
+
+def open_webui_chunks(server, model: str, texts: list[str], source: str) -> list[dict]:
+    """Items as save_docs_to_vector_db builds them: uuid ids, the text, metadata naming the embedding settings."""
+    import uuid
+
+    import httpx
+
+    vectors = httpx.post(f"{server.url}/api/embed", json={"model": model, "input": texts}).json()["embeddings"]
+    config = json.dumps({"engine": "ollama", "model": model})
+    return [{"id": str(uuid.uuid4()), "text": text, "vector": vector,
+             "metadata": {"name": source, "source": source, "file_id": source, "start_index": i * 80,
+                          "embedding_config": config}} for i, (text, vector) in enumerate(zip(texts, vectors))]
+
+
+def load_open_webui(db, server, backend: Path, tmp_path: Path, vector_length: int, model: str = "nomic-embed-text",
+                    older: int = 4) -> None:
+    """A knowledge base of 24 chunks embedded with ``model``, ``older`` of them earlier with all-minilm (384
+    dimensions, padded by the app), and a chat upload's own collection of 8 chunks."""
+    pages = [f"Chunk {i} of the {HANDBOOK_PAGES[i % 6]} page: who approves what, and how long it takes."
+             for i in range(24)]
+    handbook = ((open_webui_chunks(server, "all-minilm", pages[:older], "handbook.pdf") if older else [])
+                + open_webui_chunks(server, model, pages[older:], "handbook.pdf"))
+    upload = open_webui_chunks(server, model, [f"Meeting notes, line {i}: the roadmap for the next "
+                                                           f"quarter." for i in range(8)], "notes.txt")
+    items = tmp_path / "items.json"
+    items.write_text(json.dumps({HANDBOOK: handbook, "file-7c1e9f0a": upload}))
+    subprocess.run([sys.executable, "-c", OPEN_WEBUI_STORE, str(backend / "open_webui/retrieval/vector/dbs/pgvector.py"),
+                    db.dsn, str(vector_length), str(items)], check=True, capture_output=True, timeout=120)
+
+
+def open_webui_backend(tmp_path: Path) -> Path:
+    try:
+        import pgvector.sqlalchemy  # noqa: F401
+        import sqlalchemy  # noqa: F401
+    except ImportError:
+        pytest.skip("sqlalchemy and pgvector's SQLAlchemy types are needed to run Open WebUI's store")
+    app = tmp_path / "app"
+    Source.of("open-webui__open-webui").checkout("backend", app / "backend")
+    store = (app / "backend/open_webui/retrieval/vector/dbs/pgvector.py").read_text()
+    for line in ('__tablename__ = "document_chunk"', "vector = Column(VECTOR_TYPE_FACTORY(dim=VECTOR_LENGTH)",
+                 "collection_name = Column(Text, nullable=False)", "vector += [0.0] * (VECTOR_LENGTH - current_length)"):
+        assert line in store  # the shape the assertions below rely on
+    return app
+
+
+def test_open_webui_document_chunk_with_the_model_in_metadata(cli, empty_db, server, tmp_path):
+    """One table for every collection; no model column: each row names its model inside a JSON text of vmetadata.
+    A restore lost 5 vectors of the knowledge base and 2 of an upload; 4 vectors are of the model used before."""
+    app = open_webui_backend(tmp_path)
+    load_open_webui(empty_db, server, app / "backend", tmp_path, 768)
+    old = {r[0] for r in empty_db.connect(autocommit=True).execute(
+        "SELECT id FROM document_chunk WHERE vmetadata->>'embedding_config' LIKE '%all-minilm%'").fetchall()}
+    for collection, lost in ((HANDBOOK, 5), ("file-7c1e9f0a", 2)):
+        empty_db.execute(f"UPDATE document_chunk SET vector = NULL WHERE id IN (SELECT id FROM document_chunk WHERE "
+                         f"collection_name = '{collection}' AND vmetadata->>'embedding_config' NOT LIKE '%all-minilm%' "
+                         f"ORDER BY id LIMIT {lost})")
+    upload = "SELECT md5(string_agg(id || coalesce(vector::text, '-'), ',' ORDER BY id)) FROM document_chunk " \
+             "WHERE collection_name = 'file-7c1e9f0a'"
+    upload_before = empty_db.scalar(upload)
+    trial = procedure(cli, empty_db, server, app, tmp_path, HANDBOOK)
+
+    # locate: the SQLAlchemy model (its type chosen once: HALFVEC or Vector) and the app's Ollama call.
+    located = trial.locate.json
+    assert ("backend/open_webui/retrieval/vector/dbs/pgvector.py", "document_chunk", "vector", "sqlalchemy") in {
+        (d["path"], d["table"], d["column"], d["kind"]) for d in located["declarations"]}
+    assert any(c["path"].startswith("backend/open_webui/retrieval/") and c["kind"].startswith("ollama")
+               for c in located["embedding_calls"]), located["embedding_calls"]
+    # profile init: the citation is a key of vmetadata; the model the rows name is measured and said, not read.
+    assert trial.init.json["todo"] == []
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["chunks"]["collection"]) == (
+        "document_chunk", "text", "collection_name")
+    assert raw["chunks"]["sources"] == ["vmetadata->>'source'"] and raw["provider"]["model"] == "nomic-embed-text"
+    assert "vmetadata->>'embedding_config' (a JSON text; its key model): nomic-embed-text (" in drafted, drafted
+    assert "all-minilm (4)" in drafted
+
+    # scope counts the lost vectors only: the rows' model is not read, and scope says so.
+    assert trial.scope.code == 0, trial.scope.out + trial.scope.err
+    assert trial.scope.json["counts"]["missing"] == 5 and trial.scope.json["counts"]["needed"] == 5
+    assert any(c["check"] == "stored model" and c["status"] == "unproven" for c in trial.scope.json["checks"])
+    assert trial.run.code == 0, trial.run.out + trial.run.err
+    assert empty_db.scalar(f"SELECT count(*) FROM document_chunk WHERE collection_name = '{HANDBOOK}' "
+                           "AND vector IS NULL") == 0
+    # verify measures the older model's vectors (padded from 384): recompute fails on exactly those.
+    assert trial.verify.code == 1
+    failed = {c["check"] for c in trial.verify.json["checks"] if c["status"] == "failed"}
+    # citations samples 3 chunks: it fails too where one of them is an older vector its own text no longer finds.
+    assert "recompute" in failed and failed <= {"recompute", "citations"}, failed
+    offenders = [json.loads(line) for line in (tmp_path / "run" / "offenders.jsonl").read_text().splitlines()]
+    assert {o["key"] for o in offenders if o["check"] == "recompute"} == old
+    assert trial.record.code == 0 and trial.record.json["entry"]["outcome"] == "failed"
+
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", HANDBOOK)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "run" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
+    again = cli("verify", *target, "--run-dir", tmp_path / "run2", "--json", env=env)
+    assert again.code == 0, again.out
+    # Measured, not parsed: every vector of the knowledge base is now nomic-embed-text's of its text.
+    import httpx
+
+    rows = empty_db.connect(autocommit=True).execute(
+        f"SELECT text, vector::text FROM document_chunk WHERE collection_name = '{HANDBOOK}' ORDER BY id").fetchall()
+    expected = httpx.post(f"{server.url}/api/embed", json={"model": "nomic-embed-text",
+                                                           "input": [r[0] for r in rows]}).json()["embeddings"]
+    for (_, stored), want in zip(rows, expected):
+        assert max(abs(a - b) for a, b in zip(json.loads(stored), want)) < 1e-6
+    # The upload's collection is untouched, its two lost vectors still lost.
+    assert empty_db.scalar(upload) == upload_before
+    # Every collection at once (an upload is a collection of its own): the table described as one collection.
+    whole = tmp_path / "whole.yaml"
+    whole.write_text(trial.profile.read_text().replace("  collection: collection_name", "  collection_name: all"))
+    scoped = cli("scope", "--profile", whole, "--collection", "all", "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 2, scoped.out + scoped.err
+    filled = cli("backfill", "--profile", whole, "--collection", "all", "--json", env=env)
+    assert filled.code == 0 and filled.json["embedded"] == 2, filled.out + filled.err
+    assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE vector IS NULL") == 0
+
+
+def test_open_webui_default_vector_length_pads_every_vector_and_scope_says_so(cli, empty_db, server, tmp_path):
+    """PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH defaults to 1536: a 768-dimensional Ollama model's vectors fill half the
+    column. The engine writes the model's dimension, so scope refuses before anything is written, saying why."""
+    app = open_webui_backend(tmp_path)
+    load_open_webui(empty_db, server, app / "backend", tmp_path, 1536)
+    trial = procedure(cli, empty_db, server, app, tmp_path, HANDBOOK, model="nomic-embed-text")
+    assert trial.scope.code == 1 and trial.run is None
+    dims = next(c for c in trial.scope.json["checks"] if c["check"] == "dimensions agree")
+    assert dims["status"] == "failed", dims
+    assert "24 of 24 stored vectors are zeros beyond dimension 768" in dims["found"], dims
+
+
+def test_open_webui_above_2000_dimensions_keeps_halfvec_and_the_engine_fills_it(cli, empty_db, server, tmp_path):
+    """VECTOR_LENGTH > 2000: the app makes the column halfvec with an HNSW index; the engine writes halves."""
+    app = open_webui_backend(tmp_path)
+    load_open_webui(empty_db, server, app / "backend", tmp_path, 2560, model="qwen3-embedding:4b", older=0)
+    assert empty_db.scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                           "WHERE attrelid = 'document_chunk'::regclass AND attname = 'vector'") == "halfvec(2560)"
+    empty_db.execute(f"UPDATE document_chunk SET vector = NULL WHERE id IN (SELECT id FROM document_chunk "
+                     f"WHERE collection_name = '{HANDBOOK}' ORDER BY id LIMIT 3)")
+    trial = procedure(cli, empty_db, server, app, tmp_path, HANDBOOK)
+    assert "model: \"qwen3-embedding:4b\"" in trial.profile.read_text()
+    assert_whole_procedure_ok(trial, empty_db, "document_chunk", "vector", 32, needed=3)

@@ -183,3 +183,30 @@ def test_the_dry_run_of_a_new_collection_counts_every_chunk_as_needed(cli, demo_
               "--dry-run", env={**target_env, "DATABASE_URL": embedded_db.dsn})
     assert dry.code == 0, dry.out + dry.err
     assert "Dry run: 107 of 107 rows in tenant_acme_v2 need embedding" in dry.out, dry.out
+
+
+PADDED = """
+CREATE TABLE passage (id text PRIMARY KEY, body text NOT NULL, embedding vector(16));
+INSERT INTO passage SELECT 'p' || g, 'passage ' || g,
+  (CASE WHEN g <= 10 THEN array_cat(array_fill(0.3::real, ARRAY[8]), array_fill(0::real, ARRAY[8]))
+        ELSE array_fill(0.2::real, ARRAY[16]) END)::vector
+  FROM generate_series(1, 12) g;
+"""
+
+
+def test_a_column_wider_than_the_model_says_how_many_stored_vectors_are_zero_padded(cli, empty_db, embed_server, tmp_path):
+    """Open WebUI pads every vector with zeros to PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH (1536 by default): a 768
+    model's vectors fill half the column. The disagreement is real (the engine writes the model's dimension); scope
+    says what the rows hold, so the owner sees the application pads rather than a wrong model."""
+    empty_db.execute(PADDED)
+    profile = tmp_path / "passage.yaml"
+    profile.write_text("name: passage\nprovider: {model: hash-embed:8}\n"
+                       "chunks: {table: passage, id: id, text: body, collection_name: passage}\n"
+                       "embeddings: {vector: embedding}\n")
+    result = cli("scope", "--profile", profile, "--collection", "passage", "--json",
+                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert result.code == 1, result.out
+    check = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
+    assert check["status"] == "failed", check
+    assert "10 of 12 stored vectors are zeros beyond dimension 8" in check["found"], check
+    assert result.json["dimensions"]["zero_padded"] == {"padded": 10, "vectors": 12}

@@ -417,3 +417,28 @@ def test_translation_catalogs_are_never_embedding_service_code(found):
     result = found("ts-drizzle-kit-json")
     code = [h.path for h in result.service + result.schema + result.config]
     assert not [p for p in code if "locales/" in p], code
+
+
+def test_a_vector_type_chosen_once_under_a_module_level_name_is_still_a_declaration(found):
+    """Open WebUI's ``VECTOR_TYPE_FACTORY = HALFVEC if USE_HALFVEC else Vector`` then ``Column(VECTOR_TYPE_FACTORY(dim=...))``:
+    the called name is an alias of a pgvector type; its dimension is a setting of another module (unknown here)."""
+    result = found("py-aliased-vector-type")
+    assert [(d.path, d.table, d.column, d.dimensions, d.kind, d.type) for d in result.declarations] == [
+        ("webui/stores/pg.py", "passage", "embedding", None, "sqlalchemy", "vector")]
+
+
+def test_settings_named_for_the_vector_store_and_a_prefixed_ollama_url_are_configuration(tmp_path):
+    """Open WebUI: the vector store's DSN is PGVECTOR_DB_URL, the embedder's URL RAG_OLLAMA_BASE_URL, the column's
+    width PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH: none matched a name pattern, so none was listed."""
+    from harness.locate.config import kind_of, placeholder_for
+
+    result = located(tmp_path, {"app/config.py": (
+        "import os\n"
+        "PGVECTOR_DB_URL = os.environ.get('PGVECTOR_DB_URL', 'postgresql://localhost/app')\n"
+        "RAG_OLLAMA_BASE_URL = os.getenv('RAG_OLLAMA_BASE_URL', 'http://localhost:11434')\n"
+        "PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH = int(os.getenv('PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH', '1536'))\n")})
+    names = {s.name for s in result.settings}
+    assert {"PGVECTOR_DB_URL", "RAG_OLLAMA_BASE_URL", "PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH"} <= names, names
+    assert [placeholder_for(n) for n in ("PGVECTOR_DB_URL", "RAG_OLLAMA_BASE_URL", "PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH")] \
+        == ["{database_url}", "{provider_url}", "{dimensions}"]
+    assert kind_of("PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH") == "dimensions"

@@ -170,3 +170,14 @@ def test_text_format_pgai_without_a_source_table_is_refused():
     text = "name: t\nprovider: {model: m}\nchunks: {table: blog_store, collection_name: blog, text: chunk, text_format: pgai}\n"
     with pytest.raises(ConfigError, match="profile key 'source' must name pgai's source table"):
         parse_profile(text, env={})
+
+
+@pytest.mark.parametrize("role", ["collection", "tenant", "id"])
+def test_a_text_naming_the_column_of_another_role_is_refused(role):
+    """Open WebUI with PGVECTOR_PGCRYPTO keeps its text as bytea: a draft once took collection_name as the text, and
+    every chunk of the collection was embedded as the collection's name, scope and run ok."""
+    text = MINIMAL.replace("collection: collection}", "collection: collection, tenant: org_id, id: chunk_key, "
+                           f"text: [{ {'collection': 'collection', 'tenant': 'org_id', 'id': 'chunk_key'}[role] }]}}")
+    with pytest.raises(ConfigError) as err:
+        parse_profile(text, env={})
+    assert "'chunks.text[0]'" in str(err.value) and f"chunks.{role}" in str(err.value), err.value
