@@ -300,10 +300,17 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
         counts = [tuple(r) for r in counts if r[0] in collections]
     spool = Spool()
     try:
-        rows, chunk_counts = _read_pass(conn, query, params, spool, zeros=probe is not None and dims is not None)
-    except BaseException:
+        return _fold_pass(conn, shape, collections, params, query, spool, unique=unique, counts=counts,
+                          zeros=probe is not None and dims is not None)
+    except BaseException:  # a statement after the pass may fail too (the chunk count): its file is closed
         spool.close()
         raise
+
+
+def _fold_pass(conn: Conn, shape: Shape, collections: list[str], params: dict, query: sql.Composed, spool: Spool, *,
+               unique: bool, counts: list[tuple] | None, zeros: bool) -> Pass:
+    """``gather``'s statements after the plan is chosen, the fingerprints going to ``spool``."""
+    rows, chunk_counts = _read_pass(conn, query, params, spool, zeros=zeros)
     groups = [Group(**cast(dict[str, Any], {k: (int(v) if k in _COUNTS else v) for k, v in r.items() if k in _GROUP}))
               for r in rows if r["in_scope"]]
     if unique:
@@ -322,11 +329,7 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
                 result[c] = replace(st, chunks=st.chunks - extra, embedded=st.embedded - extra, duplicates=extra,
                                     tenants=tenants)
     drawable = {c: sum(int(r["drawable"]) for r in rows if r["has_chunk"] and r["collection"] == c) for c in collections}
-    try:
-        shared = held_twice_in([spool])
-    except BaseException:
-        spool.close()
-        raise
+    shared = held_twice_in([spool])
     return Pass(result, sum(int(r["rows"]) for r in rows), sum(int(r["all_vectors"]) for r in rows), drawable,
                 shared, spool)
 

@@ -364,3 +364,34 @@ def test_the_chunk_counts_come_back_once_not_on_every_row_of_the_pass(empty_db, 
     assert len(rows) > 80 and sum(r["chunk_counts"] is not None for r in rows) == 1
     stats = found.stats["a"]
     assert (stats.chunks, stats.embedded, stats.missing, len(stats.tenants)) == (200, 190, 10, 40)
+
+
+def test_a_pass_that_fails_after_its_fingerprints_arrived_closes_their_spool(small_target, monkeypatch):  # noqa: F811 (the imported fixture)
+    """Without a unique embedding key the chunks are counted by a second statement; when it fails (a statement
+    timeout, a dropped connection) the spool of the pass's fingerprints, spilled to a file, is closed all the same."""
+    from psycopg import sql
+
+    from harness.checks import fingerprints, stats
+    from harness.errors import DatabaseError
+
+    opened = []
+
+    class Recorded(fingerprints.Spool):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(stats, "Spool", Recorded)
+    monkeypatch.setattr(stats, "PIECE_BYTES", 160)
+    monkeypatch.setattr(fingerprints, "MEMORY_LIMIT", 320)
+    monkeypatch.setattr(stats, "chunk_counts_sql", lambda *args, **kwargs: sql.SQL("SELECT 1 / 0"))
+    dsn, profile = small_target
+    execute(dsn, "ALTER TABLE note_vectors DROP CONSTRAINT note_vectors_pkey")
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+    try:
+        with pytest.raises(DatabaseError):
+            session.onepass()
+    finally:
+        session.close()
+    assert opened and all(s.file is not None for s in opened), "the test does not exercise a spilled spool"
+    assert all(s.file.closed for s in opened)
