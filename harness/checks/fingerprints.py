@@ -66,13 +66,14 @@ def held_twice(arrays: Iterable[bytes]) -> list[int]:
 
 class Spool:
     """The pairs of one pass (one tenant's view), in memory up to ``limit`` bytes, beyond it in a temporary file
-    by bucket. Close it when done."""
+    by bucket (spools spilled together share one file, closed by the spool that opened it). Close it when done."""
 
     def __init__(self, limit: int | None = None, buckets: int = BUCKETS) -> None:
         self.limit, self.buckets = MEMORY_LIMIT if limit is None else limit, buckets
         self.pieces: list[bytes] = []
         self.held = 0  # bytes in ``pieces``
         self.file: IO[bytes] | None = None
+        self.owns_file = False
         self.segments: list[list[tuple[int, int]]] = [[] for _ in range(buckets)]  # per bucket: (offset, length)
 
     def add(self, raw: bytes) -> None:
@@ -85,10 +86,12 @@ class Spool:
         self.spill()
         self._write(raw)
 
-    def spill(self) -> None:
-        """Move what is held in memory to the file, by bucket (nothing once spilled)."""
+    def spill(self, file: IO[bytes] | None = None) -> None:
+        """Move what is held in memory to the file, by bucket (nothing once spilled): to ``file`` (another spool's,
+        spilled with it), else to a file of its own."""
         if self.file is None:
-            self.file = tempfile.TemporaryFile(prefix="bh-fingerprints-")
+            self.owns_file = file is None
+            self.file = tempfile.TemporaryFile(prefix="bh-fingerprints-") if file is None else file
         for raw in self.pieces:
             self._write(raw)
         self.pieces, self.held = [], 0
@@ -118,7 +121,7 @@ class Spool:
         return self.held if self.file is None else sum(length for seg in self.segments for _, length in seg)
 
     def close(self) -> None:
-        if self.file is not None:
+        if self.file is not None and self.owns_file:
             self.file.close()
         self.pieces = []
 
@@ -126,8 +129,15 @@ class Spool:
 def bound(spools: list[Spool]) -> None:
     """Spill every spool to its file once together they hold more than their memory limit (many tenants' views)."""
     if sum(s.held for s in spools) > min((s.limit for s in spools), default=0):
-        for s in spools:
-            s.spill()
+        _spill_together(spools)
+
+
+def _spill_together(spools: list[Spool]) -> None:
+    """Spill these spools into one file (one per view held 1,000 open files for 1,000 tenants' views)."""
+    file = next((s.file for s in spools if s.file is not None), None)
+    for s in spools:
+        s.spill(file)
+        file = file or s.file
 
 
 def held_twice_in(spools: list[Spool]) -> list[int]:
@@ -136,8 +146,7 @@ def held_twice_in(spools: list[Spool]) -> list[int]:
     bound(spools)
     if all(s.file is None for s in spools):
         return held_twice(raw for s in spools for raw in s.pieces)
-    for s in spools:
-        s.spill()
+    _spill_together(spools)
     buckets = {s.buckets for s in spools}
     assert len(buckets) == 1, "spools of one pass share their bucket count"
     found: list[int] = []

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.checks.fingerprints import Spool, held_twice, held_twice_in
+from harness.checks.fingerprints import Spool, bound, held_twice, held_twice_in
 
 
 def _blob(pairs: list[tuple[int, int]]) -> bytes:
@@ -125,3 +125,18 @@ def test_a_spilled_fingerprint_that_every_vector_holds_is_read_in_bounded_memory
         spool.close()
     assert found == [1]
     assert peak < 1 << 20, f"{peak / 2**20:.1f} MB held to read 6.4 MB of pairs, 64 KB at a time"
+
+
+def test_the_spools_of_many_views_spilled_together_share_one_file():
+    """One spool per tenant view: each spilled to a file of its own, 1,000 views held 1,000 open files (past the
+    usual limit of 1,024 the pass failed with 'Too many open files')."""
+    groups = [[(view, view), (1, view)] for view in range(300)]
+    spools = _spools(groups, limit=1 << 10)
+    try:
+        bound(spools)
+        assert held_twice_in(spools) == _by_sets(groups) == [1]
+        assert all(s.file is not None for s in spools) and len({id(s.file) for s in spools}) == 1
+    finally:
+        for spool in spools:
+            spool.close()
+    assert spools[0].file.closed
