@@ -141,7 +141,7 @@ def test_a_shared_vector_is_found_when_the_fingerprints_arrive_in_pieces_and_are
     monkeypatch.setattr(stats, "PIECE_BYTES", 48)  # three vectors a piece
     monkeypatch.setattr(fingerprints, "MEMORY_LIMIT", 160)  # ten vectors
     spilled = []
-    monkeypatch.setattr(fingerprints.Spool, "spill", lambda self, real=fingerprints.Spool.spill: (spilled.append(self), real(self))[1])
+    monkeypatch.setattr(fingerprints.Spool, "spill", lambda self, *file, real=fingerprints.Spool.spill: (spilled.append(self), real(self, *file))[1])
     dsn, profile = small_target
     execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 3) "
                  "WHERE note_id = 290")
