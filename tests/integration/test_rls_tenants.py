@@ -134,6 +134,30 @@ def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants(app_rol
     assert {o.tenant for o in outcome.offenders} == {"acme", "globex"}, outcome.offenders
 
 
+def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants_when_the_views_spill(
+        app_role, empty_db, embed_server, monkeypatch):
+    """Each view's fingerprints arrive in pieces and, past the memory bound together, go to one file: the vector
+    shared across two views is found the same, and a zero vector in a view is counted once."""
+    from harness.checks import fingerprints, stats
+    from harness.checks.distinct import distinct_vectors
+    from harness.checks.counted import sane_vectors
+
+    monkeypatch.setattr(stats, "PIECE_BYTES", 32)
+    monkeypatch.setattr(fingerprints, "MEMORY_LIMIT", 400)  # one view's 20 vectors (320 bytes) fit; two do not
+    files = []
+    monkeypatch.setattr(fingerprints.Spool, "spill",
+                        lambda self, *file, real=fingerprints.Spool.spill: (real(self, *file), files.append(self.file))[0])
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _misplace_a_vector(empty_db)
+    empty_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector "
+                     "WHERE document_id = 'doc-4'")
+    outcome = _outcome(distinct_vectors, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    sane = _outcome(sane_vectors, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert outcome.status == "failed" and {o.tenant for o in outcome.offenders} == {"acme", "globex"}, outcome.offenders
+    assert sane.status == "failed" and sane.metrics["zero"] == 1, sane.message()
+    assert len(files) >= 4 and len(set(map(id, files))) == 2, "each session's two views spilled to one file"
+
+
 def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants_that_one_tenant_holds_twice(
         app_role, empty_db, embed_server):
     # globex holds one text twice (doc-3, doc-5: same text, same vector, rightly); that vector copied onto acme's doc-2
