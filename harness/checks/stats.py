@@ -360,6 +360,9 @@ def _read_pass(conn: Conn, query: sql.Composed, params: dict, spool: Spool, *, z
 
 def pass_params(collections: list[str], model: str, dims: int | None, probe: str | None) -> dict[str, Any]:
     """The parameters of ``stats_sql``."""
+    # Every group's bytes are whole 16-byte pairs and each piece starts at a multiple of the piece size: a size that
+    # is not one of 16 would cut a pair in two (``fingerprints.pairs`` then fails on the piece).
+    assert PIECE_BYTES > 0 and PIECE_BYTES % 16 == 0, f"PIECE_BYTES {PIECE_BYTES}: expected a multiple of 16"
     return {"collections": list(collections), "model": model, "dims": dims, "probe": probe, "piece": PIECE_BYTES}
 
 
