@@ -158,6 +158,37 @@ def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants_when_th
     assert len(files) >= 4 and len(set(map(id, files))) == 2, "each session's two views spilled to one file"
 
 
+def test_a_vector_every_tenant_holds_is_confirmed_without_reading_every_row_into_memory(
+        app_role, empty_db, embed_server, monkeypatch):
+    """A provider that answered one vector for every text, read tenant by tenant: the rows holding it were read into
+    this process whole, vector and text each (10,000,000 rows: tens of GB), to be compared; now each view sends one
+    row per vector and at most the offenders' cap of rows."""
+    import threading
+
+    import psycopg
+
+    from harness.checks import distinct
+    from harness.checks.distinct import distinct_vectors
+
+    monkeypatch.setattr(distinct, "OFFENDERS_CAP", 5)
+    fetched = []
+    real = psycopg.Cursor.fetchall
+
+    def fetchall(cursor):
+        rows = real(cursor)
+        if threading.current_thread() is threading.main_thread() and b"bigint[]" in getattr(cursor._query, "query", b""):
+            fetched.append(len(rows))  # the statements that look up rows by their fingerprint
+        return rows
+
+    monkeypatch.setattr(psycopg.Cursor, "fetchall", fetchall)
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("UPDATE document_embeddings SET embedding = (SELECT embedding FROM document_embeddings "
+                     "WHERE document_id = 'doc-3')")
+    outcome = _outcome(distinct_vectors, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert outcome.status == "failed" and len(outcome.offenders) == 5, outcome.message()
+    assert fetched and max(fetched) <= 5, fetched
+
+
 def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants_that_one_tenant_holds_twice(
         app_role, empty_db, embed_server):
     # globex holds one text twice (doc-3, doc-5: same text, same vector, rightly); that vector copied onto acme's doc-2
