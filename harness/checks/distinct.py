@@ -89,9 +89,16 @@ def rows_holding(conn, session: CheckSession, held: dict[str, dict], fingerprint
 
 def first_rows(rows: list[dict]) -> list[dict]:
     """Offending rows found in several views: each once, the first ``OFFENDERS_CAP`` by key (kept at that bound as
-    views are read, not views x the cap)."""
-    unique = {(r["collection"], str(r["id"])): r for r in reversed(rows)}.values()  # the first seen of a row kept
-    return sorted(unique, key=lambda r: r["id"])[:OFFENDERS_CAP]
+    views are read, not views x the cap). Rows without a key (an inline table's NULL key) cannot be told apart: each
+    is kept, after those with one (as ORDER BY sorts NULL)."""
+    unique: dict[tuple, dict] = {}
+    keyless = []
+    for r in rows:
+        if r["id"] is None:
+            keyless.append(r)
+        else:
+            unique.setdefault((r["collection"], str(r["id"])), r)  # the first seen of a row two views show
+    return (sorted(unique.values(), key=lambda r: r["id"]) + keyless)[:OFFENDERS_CAP]
 
 
 def shared_rows(session: CheckSession, collection: str) -> list[Offender]:

@@ -29,3 +29,9 @@ def test_rows_found_in_several_views_are_listed_once_the_first_by_key(monkeypatc
             {"collection": "c", "id": 3, "detail": "again"}, {"collection": "c", "id": 2, "detail": "y"}]
     assert [(r["id"], r["detail"]) for r in first_rows(rows)] == [(1, "x"), (2, "y")]
     assert [(r["id"], r["detail"]) for r in first_rows(rows[:3])] == [(1, "x"), (3, "first")]
+
+
+def test_rows_without_a_key_are_each_listed_after_those_with_one():
+    rows = [{"collection": "c", "id": None, "detail": "inline, no key"}, {"collection": "c", "id": 2, "detail": "y"},
+            {"collection": "c", "id": None, "detail": "another"}]
+    assert [r["detail"] for r in first_rows(rows)] == ["y", "inline, no key", "another"]
