@@ -62,9 +62,12 @@ def held_across(views: list[list[dict]]) -> dict[str, dict]:
     held: dict[str, dict] = {}
     for rows in views:
         for r in rows:
-            h = held.setdefault(r["grp"], {"n": 0, "lo": r["lo"], "hi": r["hi"], "texts": 0})
+            h = held.setdefault(r["grp"], {"n": 0, "lo": None, "hi": None, "texts": 0})
             h["n"] += r["n"]  # a row two views show (overlapping policies) counts twice
-            h["lo"], h["hi"], h["texts"] = min(h["lo"], r["lo"]), max(h["hi"], r["hi"]), max(h["texts"], r["texts"])
+            h["texts"] = max(h["texts"], r["texts"])
+            if r["lo"] is not None:  # rows of NULL texts only: no hash, no text (``confirm`` counts them so)
+                h["lo"] = r["lo"] if h["lo"] is None else min(h["lo"], r["lo"])
+                h["hi"] = r["hi"] if h["hi"] is None else max(h["hi"], r["hi"])
     return {grp: {**h, "texts": max(h["texts"], 2)} for grp, h in held.items() if h["lo"] != h["hi"]}
 
 

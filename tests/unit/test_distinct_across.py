@@ -35,3 +35,10 @@ def test_rows_without_a_key_are_each_listed_after_those_with_one():
     rows = [{"collection": "c", "id": None, "detail": "inline, no key"}, {"collection": "c", "id": 2, "detail": "y"},
             {"collection": "c", "id": None, "detail": "another"}]
     assert [r["detail"] for r in first_rows(rows)] == ["y", "inline, no key", "another"]
+
+
+def test_rows_without_a_text_give_a_vector_no_second_text_as_confirm_counts_them():
+    """A NULL text has no hash: ``confirm`` counts distinct hashes (NULL is none), and so do views compared together."""
+    views = [[_held("v", 1, None, None, 0)], [_held("v", 1, "b", "b", 1)], [_held("w", 2, None, None, 0)]]
+    assert held_across(views) == {}
+    assert held_across(views + [[_held("v", 1, "c", "c", 1)]]) == {"v": {"n": 3, "lo": "b", "hi": "c", "texts": 2}}
