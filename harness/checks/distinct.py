@@ -10,7 +10,6 @@ of their texts.
 
 from __future__ import annotations
 
-
 import numpy as np
 from psycopg import sql
 

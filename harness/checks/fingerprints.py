@@ -110,8 +110,8 @@ class Spool:
             start, end = int(bounds[b]) * 16, int(bounds[b + 1]) * 16
             self.segments[b].append((at + start, end - start))
 
-    def read(self, b: int, at: int, length: int) -> bytes:
-        """``length`` bytes of this spool's file from ``at`` (within a segment of bucket ``b``)."""
+    def read(self, at: int, length: int) -> bytes:
+        """``length`` bytes of this spool's file from ``at`` (within one of its ``segments``)."""
         assert self.file is not None and length % 16 == 0
         self.file.seek(at)
         return self.file.read(length)
@@ -171,7 +171,7 @@ def _batches(spools: list[Spool], b: int, size: int | None = None) -> Iterable[b
         for at, length in s.segments[b]:
             while length:
                 take = min(length, size - held)
-                out.append(s.read(b, at, take))
+                out.append(s.read(at, take))
                 at, length, held = at + take, length - take, held + take
                 if held == size:
                     yield b"".join(out)
