@@ -10,8 +10,6 @@ of their texts.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 from psycopg import sql
 
@@ -19,7 +17,7 @@ from .outcome import OFFENDERS_CAP, Offender, Outcome, verdict
 from .session import CheckSession
 from .stats import fingerprint, probe
 
-__all__ = ["confirm", "confirm_across", "distinct_vectors", "probe"]
+__all__ = ["confirm", "distinct_vectors", "first_rows", "held_across", "probe", "rows_holding", "vectors_held"]
 
 
 def confirm(conn, session: CheckSession, fingerprints: list[int], collections: list[str], dims: int | None) -> list[dict]:
@@ -43,36 +41,66 @@ def confirm(conn, session: CheckSession, fingerprints: list[int], collections: l
     return conn.execute(query, params).fetchall()
 
 
-def candidates(conn, session: CheckSession, fingerprints: list[int], dims: int | None) -> list[dict]:
-    """The rows of this view holding one of ``fingerprints``, with their exact vector (as text) and text hash."""
+def vectors_held(conn, session: CheckSession, fingerprints: list[int], dims: int | None) -> list[dict]:
+    """Each exact vector (``grp``, a digest of its text form) among this view's rows holding one of ``fingerprints``:
+    its rows, its lowest and highest text hash and its texts; one row a vector, never the rows themselves (read
+    into this process, a vector every row holds was every row, vector and text each)."""
     if not fingerprints:
         return []
     t, shape = session.target, session.shape
     query = sql.SQL(
-        "SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {v}::vector::text AS v, {th} AS th, {text} AS text "
-        "FROM {join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[])").format(
-        id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
-        join=t.join(), fp=fingerprint(shape))
+        "SELECT md5({v}::vector::text) AS grp, count(*) AS n, min({th}) AS lo, max({th}) AS hi, "
+        "count(DISTINCT {th}) AS texts FROM {join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[]) "
+        "GROUP BY 1").format(v=t.vector, th=t.text_hash, join=t.join(), fp=fingerprint(shape))
     return conn.execute(query, {"fps": fingerprints, "dims": dims, "probe": probe(dims) if dims else None}).fetchall()
 
 
-def confirm_across(rows: list[dict], collections: list[str]) -> list[dict]:
-    """``confirm`` over rows read in several tenants' views (a vector shared across tenants is seen by no single
-    view twice): the rows whose exact vector another row with a different text holds, in confirm's form."""
-    unique = {(r["collection"], str(r["id"])): r for r in rows}.values()  # overlapping views show a row twice
-    groups: dict[str, list[dict]] = {}
-    for r in unique:
-        groups.setdefault(r["v"], []).append(r)
-    found = []
-    for v, held in groups.items():
-        texts = {r["th"] for r in held}
-        if len(texts) < 2:
-            continue
-        grp = hashlib.md5(v.encode()).hexdigest()
-        found += [{"id": r["id"], "collection": r["collection"], "tenant": r["tenant"], "grp": grp, "text": r["text"],
-                   "detail": f"same vector as {len(held) - 1} other rows ({len(texts)} different texts)"}
-                  for r in held if r["collection"] in collections]
-    return sorted(found, key=lambda r: str(r["id"]))[:OFFENDERS_CAP]
+def held_across(views: list[list[dict]]) -> dict[str, dict]:
+    """``vectors_held`` of several tenants' views together: the vectors held with more than one text in all of them
+    (a vector shared across tenants is seen by no single view twice), with their rows and texts (at least)."""
+    held: dict[str, dict] = {}
+    for rows in views:
+        for r in rows:
+            h = held.setdefault(r["grp"], {"n": 0, "lo": None, "hi": None, "texts": 0})
+            h["n"] += r["n"]  # a row two views show (overlapping policies) counts twice
+            h["texts"] = max(h["texts"], r["texts"])
+            if r["lo"] is not None:  # rows of NULL texts only: no hash, no text (``confirm`` counts them so)
+                h["lo"] = r["lo"] if h["lo"] is None else min(h["lo"], r["lo"])
+                h["hi"] = r["hi"] if h["hi"] is None else max(h["hi"], r["hi"])
+    return {grp: {**h, "texts": max(h["texts"], 2)} for grp, h in held.items() if h["lo"] != h["hi"]}
+
+
+def rows_holding(conn, session: CheckSession, held: dict[str, dict], fingerprints: list[int], collections: list[str],
+                 dims: int | None) -> list[dict]:
+    """This view's rows of ``collections`` holding one of the ``held`` vectors (``held_across``), in ``confirm``'s form:
+    the first ``OFFENDERS_CAP`` by key."""
+    if not held:
+        return []
+    t, shape = session.target, session.shape
+    query = sql.SQL(
+        "SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, md5({v}::vector::text) AS grp, {text} AS text "
+        "FROM {join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[]) AND {cc} = ANY(%(collections)s) "
+        "AND md5({v}::vector::text) = ANY(%(grps)s) ORDER BY 1 LIMIT {cap}").format(
+        id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector, text=t.text, join=t.join(),
+        fp=fingerprint(shape), cap=sql.Literal(OFFENDERS_CAP))
+    rows = conn.execute(query, {"fps": fingerprints, "collections": collections, "grps": list(held), "dims": dims,
+                                "probe": probe(dims) if dims else None}).fetchall()
+    return [{**r, "detail": f"same vector as {held[r['grp']]['n'] - 1} other rows of the tenants' views (at least "
+                            f"{held[r['grp']]['texts']} different texts)"} for r in rows]
+
+
+def first_rows(rows: list[dict]) -> list[dict]:
+    """Offending rows found in several views: each once, the first ``OFFENDERS_CAP`` by key (kept at that bound as
+    views are read, not views x the cap). Rows without a key (an inline table's NULL key) cannot be told apart: each
+    is kept, after those with one (as ORDER BY sorts NULL)."""
+    unique: dict[tuple, dict] = {}
+    keyless = []
+    for r in rows:
+        if r["id"] is None:
+            keyless.append(r)
+        else:
+            unique.setdefault((r["collection"], str(r["id"])), r)  # the first seen of a row two views show
+    return (sorted(unique.values(), key=lambda r: r["id"]) + keyless)[:OFFENDERS_CAP]
 
 
 def shared_rows(session: CheckSession, collection: str) -> list[Offender]:

@@ -4,9 +4,10 @@ The pass sends every vector's fingerprint with a hash of its row's text, 16 byte
 (``int8send`` pairs, in pieces). Up to ``MEMORY_LIMIT`` bytes (1,048,576 vectors) they are
 kept as they came; past it they are written to a temporary file by bucket (the fingerprint's
 low bits, so a fingerprint's every copy lands in one bucket) and each bucket is read back
-alone. The sort that finds the repeated ones needs a few times what it sorts, so this process
-holds a bound (about 5 x 16 MB) and not, at 10,000,000 vectors, 160 MB of pairs and 0.5 GB
-for their sort (#12).
+alone, ``READ_BYTES`` at a time, each fingerprint reduced to its lowest and highest text hash
+(two texts: they differ). The sort that finds the repeated ones needs a few times what it
+sorts, so this process holds a bound (about 5 x 16 MB) and not, at 10,000,000 vectors, 160 MB
+of pairs and 0.5 GB for their sort (#12), even where every vector is one (all in one bucket).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ ZERO_FINGERPRINT = 1
 
 MEMORY_LIMIT = 16 << 20  # bytes of pairs kept in memory before they go to a file by bucket
 BUCKETS = 256  # at 10,000,000 vectors about 0.6 MB a bucket
+READ_BYTES = 1 << 20  # pairs of a spilled bucket read and reduced at once (a multiple of 16)
 
 
 def pairs(raw: bytes) -> np.ndarray:
@@ -64,13 +66,14 @@ def held_twice(arrays: Iterable[bytes]) -> list[int]:
 
 class Spool:
     """The pairs of one pass (one tenant's view), in memory up to ``limit`` bytes, beyond it in a temporary file
-    by bucket. Close it when done."""
+    by bucket (spools spilled together share one file, closed by the spool that opened it). Close it when done."""
 
     def __init__(self, limit: int | None = None, buckets: int = BUCKETS) -> None:
         self.limit, self.buckets = MEMORY_LIMIT if limit is None else limit, buckets
         self.pieces: list[bytes] = []
         self.held = 0  # bytes in ``pieces``
         self.file: IO[bytes] | None = None
+        self.owns_file = False
         self.segments: list[list[tuple[int, int]]] = [[] for _ in range(buckets)]  # per bucket: (offset, length)
 
     def add(self, raw: bytes) -> None:
@@ -83,10 +86,12 @@ class Spool:
         self.spill()
         self._write(raw)
 
-    def spill(self) -> None:
-        """Move what is held in memory to the file, by bucket (nothing once spilled)."""
+    def spill(self, file: IO[bytes] | None = None) -> None:
+        """Move what is held in memory to the file, by bucket (nothing once spilled): to ``file`` (another spool's,
+        spilled with it), else to a file of its own."""
         if self.file is None:
-            self.file = tempfile.TemporaryFile(prefix="bh-fingerprints-")
+            self.owns_file = file is None
+            self.file = tempfile.TemporaryFile(prefix="bh-fingerprints-") if file is None else file
         for raw in self.pieces:
             self._write(raw)
         self.pieces, self.held = [], 0
@@ -105,21 +110,18 @@ class Spool:
             start, end = int(bounds[b]) * 16, int(bounds[b + 1]) * 16
             self.segments[b].append((at + start, end - start))
 
-    def bucket(self, b: int) -> bytes:
-        """Every pair of bucket ``b`` this spool holds (spilled)."""
-        assert self.file is not None
-        out = []
-        for offset, length in self.segments[b]:
-            self.file.seek(offset)
-            out.append(self.file.read(length))
-        return b"".join(out)
+    def read(self, at: int, length: int) -> bytes:
+        """``length`` bytes of this spool's file from ``at`` (within one of its ``segments``)."""
+        assert self.file is not None and length % 16 == 0
+        self.file.seek(at)
+        return self.file.read(length)
 
     @property
     def size(self) -> int:
         return self.held if self.file is None else sum(length for seg in self.segments for _, length in seg)
 
     def close(self) -> None:
-        if self.file is not None:
+        if self.file is not None and self.owns_file:
             self.file.close()
         self.pieces = []
 
@@ -127,8 +129,15 @@ class Spool:
 def bound(spools: list[Spool]) -> None:
     """Spill every spool to its file once together they hold more than their memory limit (many tenants' views)."""
     if sum(s.held for s in spools) > min((s.limit for s in spools), default=0):
-        for s in spools:
-            s.spill()
+        _spill_together(spools)
+
+
+def _spill_together(spools: list[Spool]) -> None:
+    """Spill these spools into one file (one per view held 1,000 open files for 1,000 tenants' views)."""
+    file = next((s.file for s in spools if s.file is not None), None)
+    for s in spools:
+        s.spill(file)
+        file = file or s.file
 
 
 def held_twice_in(spools: list[Spool]) -> list[int]:
@@ -137,11 +146,45 @@ def held_twice_in(spools: list[Spool]) -> list[int]:
     bound(spools)
     if all(s.file is None for s in spools):
         return held_twice(raw for s in spools for raw in s.pieces)
-    for s in spools:
-        s.spill()
+    _spill_together(spools)
     buckets = {s.buckets for s in spools}
     assert len(buckets) == 1, "spools of one pass share their bucket count"
     found: list[int] = []
     for b in range(buckets.pop()):
-        found += held_twice(s.bucket(b) for s in spools)
+        # Each fingerprint of the bucket as (fingerprint, lowest text hash, highest): a bucket is read a batch at a
+        # time and folded into these, so one fingerprint every vector holds costs one row, not every pair.
+        ranges = np.empty((0, 3), dtype=np.int64)
+        for batch in _batches(spools, b):
+            found_pairs = pairs(batch).astype(np.int64)
+            ranges = _ranges(np.concatenate([ranges, found_pairs[:, [0, 1, 1]]]))
+        found += [int(v) for v in ranges[ranges[:, 1] != ranges[:, 2], 0]]
     return sorted(found)
+
+
+def _batches(spools: list[Spool], b: int, size: int | None = None) -> Iterable[bytes]:
+    """The pairs of bucket ``b`` of these (spilled) spools, at most ``size`` bytes (``READ_BYTES``) at a time."""
+    size = READ_BYTES if size is None else size
+    assert size > 0 and size % 16 == 0, "a batch holds whole pairs"
+    out: list[bytes] = []
+    held = 0
+    for s in spools:
+        for at, length in s.segments[b]:
+            while length:
+                take = min(length, size - held)
+                out.append(s.read(at, take))
+                at, length, held = at + take, length - take, held + take
+                if held == size:
+                    yield b"".join(out)
+                    out, held = [], 0
+    if out:
+        yield b"".join(out)
+
+
+def _ranges(rows: np.ndarray) -> np.ndarray:
+    """(fingerprint, lowest text hash, highest text hash) rows, one per fingerprint of ``rows`` (rows of the same)."""
+    rows = rows[np.argsort(rows[:, 0], kind="stable")]
+    starts = np.flatnonzero(np.r_[True, rows[1:, 0] != rows[:-1, 0]]) if len(rows) else np.empty(0, dtype=np.intp)
+    if not len(starts):
+        return rows
+    return np.stack([rows[starts, 0], np.minimum.reduceat(rows[:, 1], starts),
+                     np.maximum.reduceat(rows[:, 2], starts)], axis=1)

@@ -275,13 +275,14 @@ class CheckSession:
             return self._pass
 
     def _run_pass(self, collections: list[str]) -> OnePass:
-        from .distinct import candidates, confirm, confirm_across
+        from .distinct import confirm, first_rows, held_across, rows_holding, vectors_held
         from .fingerprints import Spool, bound, held_twice_in
 
         started = time.perf_counter()
         declared = self.declared()[0]
         dims = self.expected_dimensions()
-        views, shared, fps = [], [], []
+        views, fps = [], []
+        shared: list[dict] = []
         spools: list[Spool] = []
         drawable: dict[str, int] = {}
         rows = vectors = 0
@@ -297,7 +298,7 @@ class CheckSession:
                     rows += found.rows
                     vectors += found.vectors
                     fps += found.shared_fps
-                    shared += confirm(conn, self, found.shared_fps, collections, dims)
+                    shared = first_rows(shared + confirm(conn, self, found.shared_fps, collections, dims))
                     for c in collections:
                         drawable[c] = drawable.get(c, 0) + found.drawable[c]
             across = held_twice_in(spools) if len(spools) > 1 else []
@@ -306,13 +307,17 @@ class CheckSession:
                 spool.close()
         if across:
             # Every fingerprint held twice in all the views together, also those one view holds twice with one text:
-            # another view's row may hold that vector with another text. Read those rows in every view.
-            held = []
+            # another view's row may hold that vector with another text. Each view sends the vectors of those rows
+            # (one row a vector), then the rows of the vectors held with two texts (at most the offenders' cap).
+            views_held = []
             for tenant in self.tenants:
                 with self.read_only(tenant) as conn:
-                    held += candidates(conn, self, across, dims)
-            seen = {(r["collection"], str(r["id"])) for r in shared}
-            shared += [r for r in confirm_across(held, collections) if (r["collection"], str(r["id"])) not in seen]
+                    views_held.append(vectors_held(conn, self, across, dims))
+            held = held_across(views_held)
+            del views_held
+            for tenant in self.tenants if held else []:
+                with self.read_only(tenant) as conn:
+                    shared = first_rows(shared + rows_holding(conn, self, held, across, collections, dims))
             known = set(fps)
             fps += [f for f in across if f not in known]
         stats = {c: _merge([v[c] for v in views]) for c in collections}

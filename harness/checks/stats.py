@@ -212,15 +212,17 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     # text; no row, no text), cut into pieces of %(piece)s bytes, one row each (the group's counts repeated, ``at`` 1
     # on its first): sorting them with numpy finds the ones held with two texts several times faster than a hash
     # aggregate after the pass, and pieces let the caller keep them in bounded memory (``fingerprints.Spool``).
+    # The chunk counts come on a row of their own (``rows`` NULL): on every group's row they were sent and parsed
+    # once per group and piece, quadratic in tenants (a tenant column of 4,000 tenants: 24 s).
     return sql.SQL(
         "WITH g AS ({grouped}) "
         "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, rows, vectors, "
         "other_model, stale, zero, nonfinite, wrong_dims, stale_time, drawable, all_vectors, "
-        "p.piece, p.at, x.chunk_counts "
-        "FROM (SELECT {counted} AS chunk_counts) AS x LEFT JOIN g ON true "
-        "LEFT JOIN LATERAL (SELECT substring(g.fps FROM s FOR %(piece)s) AS piece, s AS at "
-        "FROM generate_series(1, length(g.fps), %(piece)s) AS s) AS p ON true"
-    ).format(grouped=grouped, counted=counted)
+        "p.piece, p.at, NULL::json AS chunk_counts "
+        "FROM g LEFT JOIN LATERAL (SELECT substring(g.fps FROM s FOR %(piece)s) AS piece, s AS at "
+        "FROM generate_series(1, length(g.fps), %(piece)s) AS s) AS p ON true "
+        "UNION ALL SELECT {nulls}, {counted}"
+    ).format(grouped=grouped, counted=counted, nulls=sql.SQL(", ").join([NULL] * 19))
 
 
 PIECE_BYTES = 1 << 20  # fingerprint pairs per row of the pass's result: 65,536 vectors
@@ -298,16 +300,24 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
         counts = [tuple(r) for r in counts if r[0] in collections]
     spool = Spool()
     try:
-        rows, chunk_counts = _read_pass(conn, query, params, spool, zeros=probe is not None and dims is not None)
-    except BaseException:
+        return _fold_pass(conn, shape, collections, params, query, spool, unique=unique, counts=counts,
+                          zeros=probe is not None and dims is not None)
+    except BaseException:  # a statement after the pass may fail too (the chunk count): its file is closed
         spool.close()
         raise
+
+
+def _fold_pass(conn: Conn, shape: Shape, collections: list[str], params: dict, query: sql.Composed, spool: Spool, *,
+               unique: bool, counts: list[tuple] | None, zeros: bool) -> Pass:
+    """``gather``'s statements after the plan is chosen, the fingerprints going to ``spool``."""
+    rows, chunk_counts = _read_pass(conn, query, params, spool, zeros=zeros)
     groups = [Group(**cast(dict[str, Any], {k: (int(v) if k in _COUNTS else v) for k, v in r.items() if k in _GROUP}))
               for r in rows if r["in_scope"]]
     if unique:
         groups += _without_vector_rows(groups, chunk_counts or [] if counts is None else counts)
-    result = {c: fold(c, groups, has_emb_collection=shape.emb_collection() is not None,
-                      has_emb_tenant=shape.emb_tenant() is not None) for c in collections}
+    has_emb_collection = shape.emb_collection() is not None
+    result = {c: fold(c, mine, has_emb_collection=has_emb_collection, has_emb_tenant=shape.emb_tenant() is not None)
+              for c, mine in _by_collection(groups, collections, has_emb_collection=has_emb_collection).items()}
     if not shape.inline and not unique:
         if counts is None:
             counts = [(r["collection"], r["tenant"], r["chunks"]) for r in conn.execute(chunk_counts_sql(shape), params).fetchall()]
@@ -319,12 +329,11 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
                                              tc.embedded - (tc.chunks - true.get((c, tc.tenant), 0))) for tc in st.tenants)
                 result[c] = replace(st, chunks=st.chunks - extra, embedded=st.embedded - extra, duplicates=extra,
                                     tenants=tenants)
-    drawable = {c: sum(int(r["drawable"]) for r in rows if r["has_chunk"] and r["collection"] == c) for c in collections}
-    try:
-        shared = held_twice_in([spool])
-    except BaseException:
-        spool.close()
-        raise
+    drawable = dict.fromkeys(collections, 0)
+    for r in rows:
+        if r["has_chunk"] and r["collection"] in drawable:
+            drawable[r["collection"]] += int(r["drawable"])
+    shared = held_twice_in([spool])
     return Pass(result, sum(int(r["rows"]) for r in rows), sum(int(r["all_vectors"]) for r in rows), drawable,
                 shared, spool)
 
@@ -335,11 +344,9 @@ def _read_pass(conn: Conn, query: sql.Composed, params: dict, spool: Spool, *, z
     so this process never holds them whole as text (#12: about 70 bytes a vector at the peak, fetched at once)."""
     groups: dict[tuple, dict] = {}
     chunk_counts = None
-    first = True
     for r in conn.cursor(binary=True).stream(query, params):
-        if first:
-            chunk_counts, first = r["chunk_counts"], False
-        if r["rows"] is None:
+        if r["rows"] is None:  # the chunk counts' own row
+            chunk_counts = r["chunk_counts"]
             continue
         key = tuple(r[k] for k in _KEYS)
         group = groups.setdefault(key, {k: v for k, v in r.items() if k not in ("piece", "at", "chunk_counts")})
@@ -353,6 +360,9 @@ def _read_pass(conn: Conn, query: sql.Composed, params: dict, spool: Spool, *, z
 
 def pass_params(collections: list[str], model: str, dims: int | None, probe: str | None) -> dict[str, Any]:
     """The parameters of ``stats_sql``."""
+    # Every group's bytes are whole 16-byte pairs and each piece starts at a multiple of the piece size: a size that
+    # is not one of 16 would cut a pair in two (``fingerprints.pairs`` then fails on the piece).
+    assert PIECE_BYTES > 0 and PIECE_BYTES % 16 == 0, f"PIECE_BYTES {PIECE_BYTES}: expected a multiple of 16"
     return {"collections": list(collections), "model": model, "dims": dims, "probe": probe, "piece": PIECE_BYTES}
 
 
@@ -404,6 +414,22 @@ def _key_is_unique(conn: Conn, shape: Shape) -> bool:
         "AND i.indexprs IS NULL AND a.attname = %s) AS unique_key",
         (sql.Identifier(em.schema, em.table).as_string(conn), em.key)).fetchone())
     return bool(row["unique_key"])
+
+
+def _by_collection(groups: list[Group], collections: list[str], *, has_emb_collection: bool) -> dict[str, list[Group]]:
+    """The groups ``fold`` reads for each collection: those of its chunks or filed under it, and orphans that no
+    collection column tells apart (folding every group for every collection was quadratic: 30,000 collections took
+    minutes)."""
+    found: dict[str, list[Group]] = {c: [] for c in collections}
+    everyone = []
+    for g in groups:
+        if not g.has_chunk and not has_emb_collection:
+            everyone.append(g)
+            continue
+        for c in {g.collection, g.emb_collection}:
+            if c in found:
+                found[c].append(g)
+    return {c: mine + everyone for c, mine in found.items()}
 
 
 _KEYS = ("collection", "emb_collection", "tenant", "emb_tenant", "has_chunk", "has_embedding", "in_scope")

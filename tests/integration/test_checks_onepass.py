@@ -141,7 +141,7 @@ def test_a_shared_vector_is_found_when_the_fingerprints_arrive_in_pieces_and_are
     monkeypatch.setattr(stats, "PIECE_BYTES", 48)  # three vectors a piece
     monkeypatch.setattr(fingerprints, "MEMORY_LIMIT", 160)  # ten vectors
     spilled = []
-    monkeypatch.setattr(fingerprints.Spool, "spill", lambda self, real=fingerprints.Spool.spill: (spilled.append(self), real(self))[1])
+    monkeypatch.setattr(fingerprints.Spool, "spill", lambda self, *file, real=fingerprints.Spool.spill: (spilled.append(self), real(self, *file))[1])
     dsn, profile = small_target
     execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 3) "
                  "WHERE note_id = 290")
@@ -338,3 +338,91 @@ def test_a_copy_sharing_every_vector_and_text_with_its_source_is_not_read_again(
         assert not outcome.passed and outcome.metrics["fingerprints_seen_twice"] == 1, outcome.message()
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("narrow", [False, True])
+def test_the_chunk_counts_come_back_once_not_on_every_row_of_the_pass(empty_db, narrow):
+    """The chunk counts hold an entry per collection and tenant: sent (and parsed) again on every group's and piece's
+    row they made the pass quadratic in tenants (a tenant column of 4,000 tenants: 24 s, 1,000: 1.2 s)."""
+    from harness import db
+    from harness.checks.shape import Shape
+    from harness.checks.stats import gather, pass_params, probe, stats_sql
+    from harness.target import Target
+
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE chunks (id int PRIMARY KEY, body text, coll text, ten text)")
+        conn.execute("CREATE TABLE vecs (chunk_id int PRIMARY KEY, v vector(3), model text)")
+        conn.execute("INSERT INTO chunks SELECT i, 'x' || i, 'a', 't' || (i % 40) FROM generate_series(1, 200) AS i")
+        conn.execute("INSERT INTO vecs SELECT i, array[i, 1, 2]::vector, 'm' FROM generate_series(1, 190) AS i")
+    shape = Shape(Target(parse_profile(TENANT_CHUNKS)))
+    query = stats_sql(shape, has_model=True, has_hash=False, check_dims=True, unique_key=True, narrow=narrow)
+    with db.connect(empty_db.dsn) as conn:
+        rows = conn.cursor(binary=True).execute(query, {**pass_params(["a"], "m", 3, probe(3)), "piece": 32}).fetchall()
+        with conn.transaction():
+            found = gather(conn, shape, ["a"], "m", 3, True, probe=probe(3))
+        found.spool.close()
+    assert len(rows) > 80 and sum(r["chunk_counts"] is not None for r in rows) == 1
+    stats = found.stats["a"]
+    assert (stats.chunks, stats.embedded, stats.missing, len(stats.tenants)) == (200, 190, 10, 40)
+
+
+def test_a_pass_that_fails_after_its_fingerprints_arrived_closes_their_spool(small_target, monkeypatch):  # noqa: F811 (the imported fixture)
+    """Without a unique embedding key the chunks are counted by a second statement; when it fails (a statement
+    timeout, a dropped connection) the spool of the pass's fingerprints, spilled to a file, is closed all the same."""
+    from psycopg import sql
+
+    from harness.checks import fingerprints, stats
+    from harness.errors import DatabaseError
+
+    opened = []
+
+    class Recorded(fingerprints.Spool):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(stats, "Spool", Recorded)
+    monkeypatch.setattr(stats, "PIECE_BYTES", 160)
+    monkeypatch.setattr(fingerprints, "MEMORY_LIMIT", 320)
+    monkeypatch.setattr(stats, "chunk_counts_sql", lambda *args, **kwargs: sql.SQL("SELECT 1 / 0"))
+    dsn, profile = small_target
+    execute(dsn, "ALTER TABLE note_vectors DROP CONSTRAINT note_vectors_pkey")
+    session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+    try:
+        with pytest.raises(DatabaseError):
+            session.onepass()
+    finally:
+        session.close()
+    assert opened and all(s.file is not None for s in opened), "the test does not exercise a spilled spool"
+    assert all(s.file.closed for s in opened)
+
+
+def test_each_collections_counts_are_folded_from_its_own_groups(empty_db, monkeypatch):
+    """``--collection all`` over a table of many collections: folding every group for every collection was quadratic
+    (3,000 collections of one chunk: 1.6 s; 30,000: minutes) where each collection's few groups are enough."""
+    from harness import db
+    from harness.checks import stats
+    from harness.checks.shape import Shape
+    from harness.target import Target
+
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE chunks (id int PRIMARY KEY, body text, coll text, ten text)")
+        conn.execute("CREATE TABLE vecs (chunk_id int PRIMARY KEY, v vector(3), model text)")
+        conn.execute("INSERT INTO chunks SELECT i, 'x' || i, 'c' || (i % 100), 't' FROM generate_series(1, 300) AS i")
+        conn.execute("INSERT INTO vecs SELECT i, array[i, 1, 2]::vector, 'm' FROM generate_series(1, 250) AS i")
+        conn.execute("INSERT INTO vecs VALUES (1000, '[1,1,1]', 'm')")  # an orphan
+    folded, real = [], stats.fold
+
+    def fold(collection, groups, **options):
+        folded.append(len(groups))
+        return real(collection, groups, **options)
+
+    monkeypatch.setattr(stats, "fold", fold)
+    collections = [f"c{i}" for i in range(100)]
+    with db.connect(empty_db.dsn) as conn, conn.transaction():
+        found = stats.gather(conn, Shape(Target(parse_profile(TENANT_CHUNKS))), collections, "m", 3, True,
+                             probe=stats.probe(3))
+        found.spool.close()
+    assert max(folded) <= 3, folded  # its chunks with a vector, without one, and the orphan (no embedding collection)
+    assert sum(found.stats[c].chunks for c in collections) == 300 and sum(found.stats[c].missing for c in collections) == 50
+    assert all(found.stats[c].orphans == 1 for c in collections) and sum(found.drawable.values()) == 250

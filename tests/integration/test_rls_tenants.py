@@ -134,6 +134,61 @@ def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants(app_rol
     assert {o.tenant for o in outcome.offenders} == {"acme", "globex"}, outcome.offenders
 
 
+def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants_when_the_views_spill(
+        app_role, empty_db, embed_server, monkeypatch):
+    """Each view's fingerprints arrive in pieces and, past the memory bound together, go to one file: the vector
+    shared across two views is found the same, and a zero vector in a view is counted once."""
+    from harness.checks import fingerprints, stats
+    from harness.checks.distinct import distinct_vectors
+    from harness.checks.counted import sane_vectors
+
+    monkeypatch.setattr(stats, "PIECE_BYTES", 32)
+    monkeypatch.setattr(fingerprints, "MEMORY_LIMIT", 400)  # one view's 20 vectors (320 bytes) fit; two do not
+    files = []
+    monkeypatch.setattr(fingerprints.Spool, "spill",
+                        lambda self, *file, real=fingerprints.Spool.spill: (real(self, *file), files.append(self.file))[0])
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _misplace_a_vector(empty_db)
+    empty_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector "
+                     "WHERE document_id = 'doc-4'")
+    outcome = _outcome(distinct_vectors, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    sane = _outcome(sane_vectors, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert outcome.status == "failed" and {o.tenant for o in outcome.offenders} == {"acme", "globex"}, outcome.offenders
+    assert sane.status == "failed" and sane.metrics["zero"] == 1, sane.message()
+    assert len(files) >= 4 and len(set(map(id, files))) == 2, "each session's two views spilled to one file"
+
+
+def test_a_vector_every_tenant_holds_is_confirmed_without_reading_every_row_into_memory(
+        app_role, empty_db, embed_server, monkeypatch):
+    """A provider that answered one vector for every text, read tenant by tenant: the rows holding it were read into
+    this process whole, vector and text each (10,000,000 rows: tens of GB), to be compared; now each view sends one
+    row per vector and at most the offenders' cap of rows."""
+    import threading
+
+    import psycopg
+
+    from harness.checks import distinct
+    from harness.checks.distinct import distinct_vectors
+
+    monkeypatch.setattr(distinct, "OFFENDERS_CAP", 5)
+    fetched = []
+    real = psycopg.Cursor.fetchall
+
+    def fetchall(cursor):
+        rows = real(cursor)
+        if threading.current_thread() is threading.main_thread() and b"bigint[]" in getattr(cursor._query, "query", b""):
+            fetched.append(len(rows))  # the statements that look up rows by their fingerprint
+        return rows
+
+    monkeypatch.setattr(psycopg.Cursor, "fetchall", fetchall)
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("UPDATE document_embeddings SET embedding = (SELECT embedding FROM document_embeddings "
+                     "WHERE document_id = 'doc-3')")
+    outcome = _outcome(distinct_vectors, _profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert outcome.status == "failed" and len(outcome.offenders) == 5, outcome.message()
+    assert fetched and max(fetched) <= 5, fetched
+
+
 def test_distinct_vectors_under_rls_finds_a_vector_shared_across_tenants_that_one_tenant_holds_twice(
         app_role, empty_db, embed_server):
     # globex holds one text twice (doc-3, doc-5: same text, same vector, rightly); that vector copied onto acme's doc-2

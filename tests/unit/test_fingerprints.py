@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.checks.fingerprints import Spool, held_twice, held_twice_in
+from harness.checks.fingerprints import Spool, bound, held_twice, held_twice_in
 
 
 def _blob(pairs: list[tuple[int, int]]) -> bytes:
@@ -68,6 +68,21 @@ def test_spools_past_their_memory_limit_find_what_memory_finds(groups, limit):
             spool.close()
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_pairs, min_size=1, max_size=4), st.sampled_from([16, 48, 1 << 20]))
+def test_spilled_buckets_read_a_few_pairs_at_a_time_find_what_memory_finds(groups, batch):
+    from harness.checks import fingerprints
+
+    spools, kept = _spools(groups, 0), fingerprints.READ_BYTES
+    fingerprints.READ_BYTES = batch
+    try:
+        assert held_twice_in(spools) == _by_sets(groups)
+    finally:
+        fingerprints.READ_BYTES = kept
+        for spool in spools:
+            spool.close()
+
+
 def test_a_spool_past_its_limit_keeps_nothing_in_memory():
     spool = _spools([[(i, i) for i in range(100)]], limit=160)[0]
     try:
@@ -85,3 +100,43 @@ def test_spools_together_past_the_limit_are_spilled_together():
     finally:
         for spool in spools:
             spool.close()
+
+
+def test_a_spilled_fingerprint_that_every_vector_holds_is_read_in_bounded_memory(monkeypatch):
+    """A provider that answers one vector for every text (all zeros, say) puts every pair in one bucket: reading that
+    bucket whole held the collection's every pair and their sort (10,000,000 vectors: about 600 MB), not the bound."""
+    import tracemalloc
+
+    from harness.checks import fingerprints
+
+    monkeypatch.setattr(fingerprints, "READ_BYTES", 1 << 16)
+    n, piece = 400_000, 4096  # 6.4 MB of pairs, sent in pieces of 64 KB
+    spool = Spool(limit=1 << 16)
+    try:
+        for at in range(0, n, piece):
+            spool.add(np.stack([np.full(piece, 1), np.arange(at, at + piece)], axis=1).astype(">i8").tobytes())
+        tracemalloc.start()
+        try:
+            found = held_twice_in([spool])
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    finally:
+        spool.close()
+    assert found == [1]
+    assert peak < 1 << 20, f"{peak / 2**20:.1f} MB held to read 6.4 MB of pairs, 64 KB at a time"
+
+
+def test_the_spools_of_many_views_spilled_together_share_one_file():
+    """One spool per tenant view: each spilled to a file of its own, 1,000 views held 1,000 open files (past the
+    usual limit of 1,024 the pass failed with 'Too many open files')."""
+    groups = [[(view, view), (1, view)] for view in range(300)]
+    spools = _spools(groups, limit=1 << 10)
+    try:
+        bound(spools)
+        assert held_twice_in(spools) == _by_sets(groups) == [1]
+        assert all(s.file is not None for s in spools) and len({id(s.file) for s in spools}) == 1
+    finally:
+        for spool in spools:
+            spool.close()
+    assert spools[0].file.closed
