@@ -77,6 +77,19 @@ class _Writer:
         self.value(key, name, guess.column, f"guess: {note}", indent)
 
 
+def _session(w: _Writer, settings: dict[str, str | None]) -> None:
+    """database.session for policies that apply to the connecting role: the first setting they read carries the
+    tenant; the tenants themselves are hidden from this role, so they are the user's to list."""
+    first, via = next(iter(settings.items()))
+    how = f"through {via}" if via else "in the policy itself"
+    others = [n for n in settings if n != first]
+    w.lines.append(f"  session: {{{json.dumps(first)}: \"{{tenant}}\"}}  # guess: the row-level-security policies read "
+                   f"{first} ({how}); one value per tenant"
+                   + (f"; they also read: {', '.join(others)}" if others else ""))
+    w.value("database.tenants", "tenants", TODO,
+            "the tenants to read one by one (values of {tenant}); the policies hide them from this role")
+
+
 def contract_models(entrypoint: Any) -> tuple[str, ...]:
     """Models the entrypoint hard-codes or loads (empty when locate could not read its contract)."""
     contract = getattr(entrypoint, "contract", None)
@@ -90,7 +103,7 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
 
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
-                  model_envs: tuple[str, ...] = ()) -> Draft:
+                  model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
@@ -98,6 +111,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.value("name", "name", name, indent=0)
     w.section("database", "The DSN is never written here: it comes from DATABASE_URL.")
     w.value("database.url", "url", "${DATABASE_URL:-}")
+    if rls_settings and any((rls_applies or {}).values()):
+        _session(w, rls_settings)
     if shape is None:
         w.section("provider")
         w.value("provider.model", "model", model or TODO, "the embedding model the application queries with")
@@ -239,7 +254,9 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     from pathlib import Path
 
     from . import db as dbmod
+    from . import rls
     from .discover import discover, rls_applies
+    from .target import _qualified
     from .errors import ConfigError
     from .steps.locate import locate
 
@@ -253,6 +270,11 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             shapes = wanted
         shape = shapes[0] if shapes else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
+        settings: dict[str, str | None] = {}
+        for t in ((shape.chunks, shape.embeddings) if shape else ()):
+            if applies.get(t.qualified):
+                for name, via in rls.policy_settings(conn, _qualified(t.schema, t.name)).items():
+                    settings.setdefault(name, via)
     found = locate(repo)
     entrypoint = found.best_entrypoint
     root = Path(repo).resolve()
@@ -273,4 +295,4 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         model_envs = tuple(dict.fromkeys(s.name for s in found.settings if placeholder_for(s.name) == "{model}"
                                          and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
-                         rls_applies=applies, model=model, model_envs=model_envs)
+                         rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings)
