@@ -180,7 +180,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             hidden = rls.outcome(securities, target.profile, target_collection) if rls.applies(securities) else None
             if hidden is not None and hidden.status != PASS:
                 # Not "no chunks": rows the policies hide from this role; say which setting would show them.
-                refusal += f" visible to role {securities[0].role}; {hidden.note or hidden.expected}"
+                refusal += f" visible to role {securities[0].role}; {hidden.note or hidden.found}"
             check("collection exists", False, refusal, "a collection with chunks")
             if hidden is not None:
                 checks.append(hidden)

@@ -561,71 +561,48 @@ def test_the_models_named_in_json_are_counted_in_a_bounded_read_that_says_so(cli
     assert "meta->>'embedding_config' (a JSON text; its key model) (the first 5 rows read): " in out.read_text()
 
 
-SUPABASE_ITEMS = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "ts-supabase-file-items"
+ITEMS = ("provider: {url: '${OLLAMA_HOST}', model: hash-embed:384, dimensions: 384}\n"
+         "chunks: {table: file_items, id: id, text: content, collection_name: file_items, tenant: user_id}\n"
+         "embeddings: {vector: local_embedding}\n")
 
 
-def _supabase_reader(db) -> str:
-    """chatbot-ui's shape (tests/fixtures/repos/ts-supabase-file-items) and a login role its policies apply to."""
-    from psycopg.conninfo import make_conninfo
-
-    role = f"reader_{db.name}"
-    db.execute((SUPABASE_ITEMS / "schema.sql").read_text())
-    db.execute("""
-        INSERT INTO auth.users VALUES ('a11ce000-0000-4000-8000-000000000001', 'alice@example.org');
-        INSERT INTO files (id, user_id, name) VALUES ('f0000000-0000-4000-8000-000000000001', 'a11ce000-0000-4000-8000-000000000001', 'notes.md');
-        INSERT INTO file_items (file_id, user_id, content, tokens)
-          SELECT 'f0000000-0000-4000-8000-000000000001', 'a11ce000-0000-4000-8000-000000000001', 'part ' || g, 2
-          FROM generate_series(1, 3) g;
-    """)
-    db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}'; GRANT USAGE ON SCHEMA auth TO {role}; "
-               f"GRANT SELECT, UPDATE ON files, file_items TO {role}")
-    return make_conninfo(db.dsn, user=role, password=f"pw-{role}")
+def test_policies_that_read_a_setting_through_a_function_draft_the_session_with_that_setting(cli, supabase_reader,
+                                                                                              tmp_path):
+    result = cli("profile", "init", "--repo", tmp_path, "--database-url", supabase_reader, "--output",
+                 tmp_path / "d.yaml", "--model", "all-minilm", "--json")
+    assert result.code == 0, result.err
+    raw = yaml.safe_load((tmp_path / "d.yaml").read_text())
+    # Supabase's auth.uid() reads the JWT's subject: one value per tenant, the tenants listed by the user.
+    assert raw["database"]["session"] == {"request.jwt.claim.sub": "{tenant}"}
+    assert raw["database"]["tenants"] == "TODO" and "database.tenants" in result.json["todo"]
+    assert "through auth.uid()" in (tmp_path / "d.yaml").read_text()
 
 
-def test_policies_that_read_a_setting_through_a_function_draft_the_session_with_that_setting(cli, empty_db, tmp_path):
-    dsn = _supabase_reader(empty_db)
-    try:
-        result = cli("profile", "init", "--repo", tmp_path, "--database-url", dsn, "--output", tmp_path / "d.yaml",
-                     "--model", "all-minilm", "--json")
-        assert result.code == 0, result.err
-        raw = yaml.safe_load((tmp_path / "d.yaml").read_text())
-        # Supabase's auth.uid() reads the JWT's subject: one value per tenant, the tenants listed by the user.
-        assert raw["database"]["session"] == {"request.jwt.claim.sub": "{tenant}"}
-        assert raw["database"]["tenants"] == "TODO" and "database.tenants" in result.json["todo"]
-        assert "auth.uid()" in (tmp_path / "d.yaml").read_text()
-    finally:
-        empty_db.execute(f"DROP OWNED BY reader_{empty_db.name}; DROP ROLE reader_{empty_db.name}")
+def test_scope_names_the_setting_a_policy_reads_through_a_function(cli, supabase_reader, embed_server, tmp_path):
+    (tmp_path / "p.yaml").write_text("name: items\ndatabase: {url: '${DATABASE_URL}'}\n" + ITEMS)
+    scoped = cli("scope", "--profile", tmp_path / "p.yaml", "--collection", "file_items", "--json",
+                 env={"DATABASE_URL": supabase_reader, "OLLAMA_HOST": embed_server.url})
+    check = next(c for c in scoped.json["checks"] if c["check"] == "row-level security")
+    assert check["status"] == "failed" and "request.jwt.claim.sub" in check["found"], check
 
 
-def test_scope_names_the_setting_a_policy_reads_through_a_function(cli, empty_db, embed_server, tmp_path):
-    dsn = _supabase_reader(empty_db)
-    try:
-        (tmp_path / "p.yaml").write_text(
-            "name: items\ndatabase: {url: '${DATABASE_URL}'}\nprovider: {url: '${OLLAMA_HOST}', model: hash-embed:384, dimensions: 384}\n"
-            "chunks: {table: file_items, id: id, text: content, collection_name: file_items, tenant: user_id}\n"
-            "embeddings: {vector: local_embedding}\n")
-        scoped = cli("scope", "--profile", tmp_path / "p.yaml", "--collection", "file_items", "--json",
-                     env={"DATABASE_URL": dsn, "OLLAMA_HOST": embed_server.url})
-        check = next(c for c in scoped.json["checks"] if c["check"] == "row-level security")
-        assert check["status"] == "failed" and "request.jwt.claim.sub" in check["note"], check
-    finally:
-        empty_db.execute(f"DROP OWNED BY reader_{empty_db.name}; DROP ROLE reader_{empty_db.name}")
-
-
-def test_one_of_the_settings_a_policy_function_reads_is_enough_for_scope(cli, empty_db, embed_server, tmp_path):
+def test_one_of_the_settings_a_policy_function_reads_is_enough_for_scope(cli, supabase_reader, embed_server, tmp_path):
     # auth.uid() reads request.jwt.claim.sub, else the subject inside request.jwt.claims: either one carries the user.
-    dsn = _supabase_reader(empty_db)
-    try:
-        (tmp_path / "p.yaml").write_text(
-            "name: items\ndatabase: {url: '${DATABASE_URL}', session: {request.jwt.claim.sub: '{tenant}'}, "
-            "tenants: [a11ce000-0000-4000-8000-000000000001]}\n"
-            "provider: {url: '${OLLAMA_HOST}', model: hash-embed:384, dimensions: 384}\n"
-            "chunks: {table: file_items, id: id, text: content, collection_name: file_items, tenant: user_id}\n"
-            "embeddings: {vector: local_embedding}\n")
-        scoped = cli("scope", "--profile", tmp_path / "p.yaml", "--collection", "file_items", "--json",
-                     env={"DATABASE_URL": dsn, "OLLAMA_HOST": embed_server.url})
-        check = next(c for c in scoped.json["checks"] if c["check"] == "row-level security")
-        assert check["status"] == "passed", check
-        assert scoped.json["counts"]["missing"] == 3
-    finally:
-        empty_db.execute(f"DROP OWNED BY reader_{empty_db.name}; DROP ROLE reader_{empty_db.name}")
+    (tmp_path / "p.yaml").write_text("name: items\ndatabase: {url: '${DATABASE_URL}', session: "
+                                     "{request.jwt.claim.sub: '{tenant}'}, tenants: [a11ce000-0000-4000-8000-000000000001]}\n"
+                                     + ITEMS)
+    scoped = cli("scope", "--profile", tmp_path / "p.yaml", "--collection", "file_items", "--json",
+                 env={"DATABASE_URL": supabase_reader, "OLLAMA_HOST": embed_server.url})
+    check = next(c for c in scoped.json["checks"] if c["check"] == "row-level security")
+    assert check["status"] == "passed", check
+
+
+def test_a_table_whose_every_row_the_policies_hide_is_refused_naming_the_setting_not_as_empty(cli, supabase_reader,
+                                                                                              empty_db, embed_server,
+                                                                                              tmp_path):
+    empty_db.execute("UPDATE files SET sharing = 'private'")
+    (tmp_path / "p.yaml").write_text("name: items\ndatabase: {url: '${DATABASE_URL}'}\n" + ITEMS)
+    scoped = cli("scope", "--profile", tmp_path / "p.yaml", "--collection", "file_items", "--json",
+                 env={"DATABASE_URL": supabase_reader, "OLLAMA_HOST": embed_server.url})
+    assert scoped.code == 2
+    assert "visible to role reader_" in scoped.json["reason"] and "request.jwt.claim.sub" in scoped.json["reason"]

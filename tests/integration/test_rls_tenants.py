@@ -434,3 +434,31 @@ def test_coverage_with_an_embedding_row_of_a_tenant_not_listed_is_unproven(app_r
     outcome = _coverage(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
     assert outcome.status == "unproven", outcome.message()
     assert "1 embedding rows belong to tenants not listed" in outcome.note
+
+
+def test_rows_a_policy_shows_but_does_not_let_the_role_update_are_failures_never_counted_embedded(
+        supabase_reader, empty_db, embed_server):
+    # chatbot-ui: Bob's file is shared with everyone, so Alice's view reads its items (a SELECT policy), but only
+    # their owner may update them; an UPDATE there changes no row and raises nothing.
+    from harness.backfill import BackfillOptions, run_backfill
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    from .conftest import ALICE, SUPABASE_PROFILE
+
+    settings = resolve(parse_profile(SUPABASE_PROFILE % f"[{ALICE}]", env={"DATABASE_URL": supabase_reader,
+                                                                         "OLLAMA_HOST": embed_server.url}),
+                       database_url=supabase_reader,
+                       env={"OLLAMA_HOST": embed_server.url})
+    summary = run_backfill(settings, BackfillOptions(collection="file_items", progress=False))
+    written = empty_db.scalar("SELECT count(*) FROM file_items WHERE local_embedding IS NOT NULL")
+    assert written == 3 and summary.embedded == 3
+    assert summary.failed == 3 and not summary.ok
+    bobs = {r[0] for r in psycopg_rows(empty_db, "SELECT id::text FROM file_items WHERE local_embedding IS NULL")}
+    assert {str(f.key) for f in summary.failures} == bobs
+    assert all("row-level security" in f.reason for f in summary.failures)
+
+
+def psycopg_rows(db, query):
+    with db.connect() as conn:
+        return conn.execute(query).fetchall()
