@@ -103,8 +103,10 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
 
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
-                  model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None) -> Draft:
+                  model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
+                  app_models: dict[str, str] | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
+    app_models = app_models or {}
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
               "The profile loader refuses this file while any value is still TODO.")
@@ -138,6 +140,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 + (f"; also stored: {others}" if others else ""))
     else:
         reads = f"; its embedder reads it from {', '.join('$' + e for e in model_envs)}" if model_envs else ""
+        named = ", ".join(f"{m} ({how})" for m, how in app_models.items())
+        reads += f"; the application's embedders name {named}: the Ollama name of the one that fills this column" \
+            if named else ""
         w.value("provider.model", "model", TODO,
                 f"the model the application embeds with (no model column holds one in {em.qualified}{reads})")
     if vc.dimensions:
@@ -295,4 +300,6 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         model_envs = tuple(dict.fromkeys(s.name for s in found.settings if placeholder_for(s.name) == "{model}"
                                          and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
-                         rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings)
+                         rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
+                         app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
+                                     for c in found.embedding_calls if c.model})

@@ -606,3 +606,13 @@ def test_a_table_whose_every_row_the_policies_hide_is_refused_naming_the_setting
                  env={"DATABASE_URL": supabase_reader, "OLLAMA_HOST": embed_server.url})
     assert scoped.code == 2
     assert "visible to role reader_" in scoped.json["reason"] and "request.jwt.claim.sub" in scoped.json["reason"]
+
+
+def test_an_unknown_model_names_the_models_the_applications_embedders_load(cli, supabase_reader, tmp_path):
+    from .conftest import SUPABASE_ITEMS
+
+    result = cli("profile", "init", "--repo", SUPABASE_ITEMS, "--database-url", supabase_reader, "--output",
+                 tmp_path / "d.yaml", "--json")
+    assert "provider.model" in result.json["todo"]
+    line = next(x for x in (tmp_path / "d.yaml").read_text().splitlines() if x.strip().startswith("model: TODO"))
+    assert "Xenova/all-MiniLM-L6-v2 (transformers, in process, lib/embed-locally.ts:5)" in line
