@@ -170,7 +170,8 @@ def test_coverage_with_rows_every_tenant_sees_and_a_tenant_left_out_is_not_passe
     empty_db.execute("UPDATE documents SET tenant_id = 'initech' WHERE id IN "
                      "(SELECT 'doc-' || g FROM generate_series(21, 29, 2) g)")  # 5 rows of a tenant not listed
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
-    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 35  # initech's 5 have no vector
+    # Each row is read in its own tenant's view: the 10 of tenant 'shared' and initech's 5, not listed, have no vector.
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 25
     outcome = _coverage(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
     assert outcome.status != "passed", outcome.message()
 
@@ -446,7 +447,9 @@ def test_rows_a_policy_shows_but_does_not_let_the_role_update_are_failures_never
 
     from .conftest import ALICE, SUPABASE_PROFILE
 
-    settings = resolve(parse_profile(SUPABASE_PROFILE % f"[{ALICE}]", env={"DATABASE_URL": supabase_reader,
+    # No chunks.tenant: nothing says whose row it is, so Alice's view reads Bob's shared items too.
+    untenanted = SUPABASE_PROFILE.replace(", tenant: user_id", "")
+    settings = resolve(parse_profile(untenanted % f"[{ALICE}]", env={"DATABASE_URL": supabase_reader,
                                                                          "OLLAMA_HOST": embed_server.url}),
                        database_url=supabase_reader,
                        env={"OLLAMA_HOST": embed_server.url})
@@ -462,3 +465,17 @@ def test_rows_a_policy_shows_but_does_not_let_the_role_update_are_failures_never
 def psycopg_rows(db, query):
     with db.connect() as conn:
         return conn.execute(query).fetchall()
+
+
+def test_a_row_shared_with_every_tenant_is_counted_once_in_its_owners_view(cli, supabase_reader, tmp_path,
+                                                                          embed_server):
+    # Bob's file is shared: Alice's view shows its items too. Read in its owner's view only (chunks.tenant), each
+    # row counts once and the views add up to the table.
+    from .conftest import ALICE, BOB, SUPABASE_PROFILE
+
+    (tmp_path / "p.yaml").write_text(SUPABASE_PROFILE % f"[{ALICE}, {BOB}]")
+    scoped = cli("scope", "--profile", tmp_path / "p.yaml", "--collection", "file_items", "--json",
+                 env={"DATABASE_URL": supabase_reader, "OLLAMA_HOST": embed_server.url})
+    assert (scoped.json["counts"]["chunks"], scoped.json["counts"]["missing"]) == (6, 6), scoped.out
+    check = next(c for c in scoped.json["checks"] if c["check"] == "collection exists")
+    assert check["found"] == "6 chunks"
