@@ -104,7 +104,7 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
                   model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
-                  app_models: dict[str, str] | None = None) -> Draft:
+                  app_models: dict[str, str] | None = None, model_dims: int | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -190,7 +190,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment("inline: the vector column is on the chunk table (no embeddings.table)", 2)
     vec_note = f"{vc.type}({vc.dimensions or '?'})"
     other_vectors = [c.name for c in em.columns if c.type in ("vector", "halfvec") and c.name != vc.column]
-    if other_vectors:
+    if other_vectors and model_dims is not None and model_dims == vc.dimensions:
+        vec_note += (f"; the dimension of {model} ({model_dims}, as the provider says); this table has other vector "
+                     f"columns: {', '.join(other_vectors)}")
+    elif other_vectors:
         vec_note += f"; this table has other vector columns: {', '.join(other_vectors)} (pick the one the model fills)"
     w.value("embeddings.vector", "vector", vc.column, vec_note)
     w.guess("embeddings.model", "model", shape.model, required=False)
@@ -254,8 +257,24 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     return Draft("\n".join(w.lines) + "\n", tuple(w.todo), shape)
 
 
-def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | None = None) -> Draft:
-    """Read the database (read-only) and locate the repository; return the draft profile."""
+def _model_dimensions(provider_url: str | None, model: str | None) -> int | None:
+    """The model's dimension as the provider states it (None when there is no provider, model or answer)."""
+    if not provider_url or not model:
+        return None
+    from .errors import HarnessError
+    from .provider import OllamaProvider
+
+    try:
+        with OllamaProvider(provider_url, model, timeout_s=10.0, retries=0) as provider:
+            return provider.dimensions(model)
+    except (HarnessError, OSError, ValueError):
+        return None
+
+
+def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | None = None,
+                 provider_url: str | None = None) -> Draft:
+    """Read the database (read-only) and locate the repository; return the draft profile. With ``model`` and a
+    provider, of several vector columns the one of the model's dimension comes first."""
     from pathlib import Path
 
     from . import db as dbmod
@@ -273,6 +292,10 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                 seen = ", ".join(sorted({s.embeddings.qualified for s in shapes})) or "none"
                 raise ConfigError(f"--table {table!r} has no vector column; tables with one: {seen}")
             shapes = wanted
+        model_dims = _model_dimensions(provider_url, model) \
+            if len({s.vector.dimensions for s in shapes}) > 1 else None
+        if model_dims is not None:  # the column the model can fill (a stable sort keeps discover's order otherwise)
+            shapes = sorted(shapes, key=lambda s: s.vector.dimensions != model_dims)
         shape = shapes[0] if shapes else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
         settings: dict[str, str | None] = {}
@@ -301,5 +324,6 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                                          and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
+                         model_dims=model_dims,
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      for c in found.embedding_calls if c.model})

@@ -616,3 +616,20 @@ def test_an_unknown_model_names_the_models_the_applications_embedders_load(cli, 
     assert "provider.model" in result.json["todo"]
     line = next(x for x in (tmp_path / "d.yaml").read_text().splitlines() if x.strip().startswith("model: TODO"))
     assert "Xenova/all-MiniLM-L6-v2 (transformers, in process, lib/embed-locally.ts:5)" in line
+
+
+def test_of_two_vector_columns_the_draft_takes_the_one_of_the_models_dimension(cli, supabase_reader, tmp_path):
+    # chatbot-ui: local_embedding vector(384) beside openai_embedding vector(1536); the provider says the model's.
+    from harness.embedserver import EmbeddingServer
+
+    with EmbeddingServer(models=["hash-embed:1536", "hash-embed:384"]) as server:
+        for model, column, other in (("hash-embed:1536", "openai_embedding", "local_embedding"),
+                                     ("hash-embed:384", "local_embedding", "openai_embedding")):
+            out = tmp_path / f"{column}.yaml"
+            result = cli("profile", "init", "--repo", tmp_path, "--database-url", supabase_reader, "--output", out,
+                         "--model", model, "--json", env={"OLLAMA_HOST": server.url})
+            assert result.code == 0, result.err
+            raw = yaml.safe_load(out.read_text())
+            assert raw["embeddings"]["vector"] == column and raw["provider"]["dimensions"] == int(model.split(":")[1])
+            line = next(x for x in out.read_text().splitlines() if x.strip().startswith("vector:"))
+            assert f"the dimension of {model}" in line and other in line, line
