@@ -1342,7 +1342,13 @@ def test_chatbot_ui_supabase_file_items_with_two_vector_columns_under_row_level_
     assert raw["chunks"] == {"table": "file_items", "id": "id", "text": "content", "collection_name": "file_items",
                              "tenant": "user_id"}
     assert raw["embeddings"] == {"vector": "local_embedding"} and "other vector columns: openai_embedding" in text
-    assert raw["provider"]["dimensions"] == 384
+    assert raw["provider"]["dimensions"] == 384 and "the dimension of all-minilm (384" in text
+    # The other provider's model fills the other column: the draft takes the column of the model's dimension.
+    env = {"DATABASE_URL": as_app.dsn, "OLLAMA_HOST": server.url}
+    openai = cli("profile", "init", "--repo", app, "--database-url", as_app.dsn, "--output", tmp_path / "openai.yaml",
+                 "--model", "text-embedding-3-small", "--json", env=env)
+    assert openai.code == 0, openai.err
+    assert yaml.safe_load((tmp_path / "openai.yaml").read_text())["embeddings"] == {"vector": "openai_embedding"}
 
     # scope: every view read, added up and proven whole (counted as service_role); the rows with an OpenAI vector
     # only need a local one too.
@@ -1353,7 +1359,6 @@ def test_chatbot_ui_supabase_file_items_with_two_vector_columns_under_row_level_
     assert_whole_procedure_ok(trial, empty_db, "file_items", "local_embedding", 30, needed=12)
     assert empty_db.scalar("SELECT md5(string_agg(openai_embedding::text, ',' ORDER BY id)) FROM file_items") == openai_before
 
-    env = {"DATABASE_URL": as_app.dsn, "OLLAMA_HOST": server.url}
     target = ("--profile", trial.profile, "--collection", "file_items")
     # Bob edits a chunk after its vector was made: no hash or timestamp says so, recompute finds exactly that row.
     edited = chatbot_items(empty_db, "garden.txt", 1)
