@@ -1394,3 +1394,6 @@ def test_chatbot_ui_supabase_file_items_with_two_vector_columns_under_row_level_
     assert shared.code == 0 and (shared.json["embedded"], shared.json["failed"]) == (1, 0), shared.out
     assert empty_db.scalar("SELECT count(*) FROM file_items WHERE local_embedding IS NULL") == 0
     assert cli("verify", *target, "--run-dir", tmp_path / "shared", "--json", env=env).code == 0
+    # The app role's password is in no evidence.
+    for path in [*(tmp_path / "first" / "run").iterdir(), tmp_path / "first" / "historylog.md", trial.profile]:
+        assert "chatbot-pw" not in path.read_text()
