@@ -119,11 +119,20 @@ def describe_error(exc: BaseException) -> str:
     return redact.redact(_first_line(exc))
 
 
+# The tenant whose view a transaction reads, for the harness's own queries (Target.chunk_filter): a row the
+# policies show to several tenants (a file shared with everyone) is read in its owner's view only.
+TENANT_SETTING = "backfill_harness.tenant"
+
+
 def session_values(settings: Mapping[str, str], tenant: str | None) -> dict[str, str]:
-    """The profile's ``database.session`` with ``{tenant}`` replaced by one tenant's value."""
+    """The profile's ``database.session`` with ``{tenant}`` replaced by one tenant's value (and that tenant under
+    ``TENANT_SETTING``)."""
     if any("{tenant}" in v for v in settings.values()) and tenant is None:
         raise DatabaseError("database.session uses {tenant} but no tenant was given; expected one tenant per transaction")
-    return {name: value.replace("{tenant}", str(tenant)) for name, value in settings.items()}
+    values = {name: value.replace("{tenant}", str(tenant)) for name, value in settings.items()}
+    if tenant is not None and any("{tenant}" in v for v in settings.values()):
+        values[TENANT_SETTING] = str(tenant)
+    return values
 
 
 def apply_session(conn: Conn, values: Mapping[str, str]) -> None:

@@ -77,6 +77,19 @@ class _Writer:
         self.value(key, name, guess.column, f"guess: {note}", indent)
 
 
+def _session(w: _Writer, settings: dict[str, str | None]) -> None:
+    """database.session for policies that apply to the connecting role: the first setting they read carries the
+    tenant; the tenants themselves are hidden from this role, so they are the user's to list."""
+    first, via = next(iter(settings.items()))
+    how = f"through {via}" if via else "in the policy itself"
+    others = [n for n in settings if n != first]
+    w.lines.append(f"  session: {{{json.dumps(first)}: \"{{tenant}}\"}}  # guess: the row-level-security policies read "
+                   f"{first} ({how}); one value per tenant"
+                   + (f"; they also read: {', '.join(others)}" if others else ""))
+    w.value("database.tenants", "tenants", TODO,
+            "the tenants to read one by one (values of {tenant}); the policies hide them from this role")
+
+
 def contract_models(entrypoint: Any) -> tuple[str, ...]:
     """Models the entrypoint hard-codes or loads (empty when locate could not read its contract)."""
     contract = getattr(entrypoint, "contract", None)
@@ -90,14 +103,18 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
 
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
-                  model_envs: tuple[str, ...] = ()) -> Draft:
+                  model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
+                  app_models: dict[str, str] | None = None, model_dims: int | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
+    app_models = app_models or {}
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
               "The profile loader refuses this file while any value is still TODO.")
     w.value("name", "name", name, indent=0)
     w.section("database", "The DSN is never written here: it comes from DATABASE_URL.")
     w.value("database.url", "url", "${DATABASE_URL:-}")
+    if rls_settings and any((rls_applies or {}).values()):
+        _session(w, rls_settings)
     if shape is None:
         w.section("provider")
         w.value("provider.model", "model", model or TODO, "the embedding model the application queries with")
@@ -123,6 +140,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 + (f"; also stored: {others}" if others else ""))
     else:
         reads = f"; its embedder reads it from {', '.join('$' + e for e in model_envs)}" if model_envs else ""
+        named = ", ".join(f"{m} ({how})" for m, how in app_models.items())
+        reads += f"; the application's embedders name {named}: the Ollama name of the one that fills this column" \
+            if named else ""
         w.value("provider.model", "model", TODO,
                 f"the model the application embeds with (no model column holds one in {em.qualified}{reads})")
     if vc.dimensions:
@@ -170,7 +190,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment("inline: the vector column is on the chunk table (no embeddings.table)", 2)
     vec_note = f"{vc.type}({vc.dimensions or '?'})"
     other_vectors = [c.name for c in em.columns if c.type in ("vector", "halfvec") and c.name != vc.column]
-    if other_vectors:
+    if other_vectors and model_dims is not None and model_dims == vc.dimensions:
+        vec_note += (f"; the dimension of {model} ({model_dims}, as the provider says); this table has other vector "
+                     f"columns: {', '.join(other_vectors)}")
+    elif other_vectors:
         vec_note += f"; this table has other vector columns: {', '.join(other_vectors)} (pick the one the model fills)"
     w.value("embeddings.vector", "vector", vc.column, vec_note)
     w.guess("embeddings.model", "model", shape.model, required=False)
@@ -234,12 +257,30 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     return Draft("\n".join(w.lines) + "\n", tuple(w.todo), shape)
 
 
-def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | None = None) -> Draft:
-    """Read the database (read-only) and locate the repository; return the draft profile."""
+def _model_dimensions(provider_url: str | None, model: str | None) -> int | None:
+    """The model's dimension as the provider states it (None when there is no provider, model or answer)."""
+    if not provider_url or not model:
+        return None
+    from .errors import HarnessError
+    from .provider import OllamaProvider
+
+    try:
+        with OllamaProvider(provider_url, model, timeout_s=10.0, retries=0) as provider:
+            return provider.dimensions(model)
+    except (HarnessError, OSError, ValueError):
+        return None
+
+
+def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | None = None,
+                 provider_url: str | None = None) -> Draft:
+    """Read the database (read-only) and locate the repository; return the draft profile. With ``model`` and a
+    provider, of several vector columns the one of the model's dimension comes first."""
     from pathlib import Path
 
     from . import db as dbmod
+    from . import rls
     from .discover import discover, rls_applies
+    from .target import _qualified
     from .errors import ConfigError
     from .steps.locate import locate
 
@@ -251,8 +292,17 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                 seen = ", ".join(sorted({s.embeddings.qualified for s in shapes})) or "none"
                 raise ConfigError(f"--table {table!r} has no vector column; tables with one: {seen}")
             shapes = wanted
+        model_dims = _model_dimensions(provider_url, model) \
+            if len({s.vector.dimensions for s in shapes}) > 1 else None
+        if model_dims is not None:  # the column the model can fill (a stable sort keeps discover's order otherwise)
+            shapes = sorted(shapes, key=lambda s: s.vector.dimensions != model_dims)
         shape = shapes[0] if shapes else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
+        settings: dict[str, str | None] = {}
+        for t in ((shape.chunks, shape.embeddings) if shape else ()):
+            if applies.get(t.qualified):
+                for name, via in rls.policy_settings(conn, _qualified(t.schema, t.name)).items():
+                    settings.setdefault(name, via)
     found = locate(repo)
     entrypoint = found.best_entrypoint
     root = Path(repo).resolve()
@@ -273,4 +323,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         model_envs = tuple(dict.fromkeys(s.name for s in found.settings if placeholder_for(s.name) == "{model}"
                                          and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
-                         rls_applies=applies, model=model, model_envs=model_envs)
+                         rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
+                         model_dims=model_dims,
+                         app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
+                                     for c in found.embedding_calls if c.model})

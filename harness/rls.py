@@ -8,7 +8,7 @@ role can see, so a check that cannot set the policies' session settings cannot p
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -36,6 +36,15 @@ class TableSecurity:
     role: str
     policies: tuple[str, ...] = ()
     settings: tuple[str, ...] = ()  # current_setting(...) names the policies read
+    readers: tuple[tuple[str, str | None], ...] = ()  # (setting, the function reading it; None: the policy itself)
+
+    def unset(self, session: Mapping[str, str]) -> set[str]:
+        """The settings the policies read that ``session`` leaves unset. A function reading several (Supabase's
+        auth.uid(): the JWT's subject, else the subject inside the claims) is served by any one of them."""
+        groups: dict[str, set[str]] = {}
+        for name, via in self.readers or tuple((n, None) for n in self.settings):
+            groups.setdefault(via or f"setting {name}", set()).add(name)
+        return {n for names in groups.values() if not names & set(session) for n in names}
 
     def line(self) -> str:
         if not self.enabled:
@@ -57,18 +66,38 @@ def inspect(conn: Conn, profile: Profile) -> tuple[TableSecurity, ...]:
         row = conn.execute(
             "SELECT c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced, current_user AS role, "
             "row_security_active(c.oid) AS applies, "
-            "ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies, "
-            "ARRAY(SELECT coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' ' || "
-            "coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '') FROM pg_policy p WHERE p.polrelid = c.oid) AS exprs "
+            "ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies "
             "FROM pg_class c WHERE c.oid = to_regclass(%s)",
             (_qualified(schema, table),),
         ).fetchone()
         if row is None:
             continue
-        settings = sorted({m.group(1) for e in row["exprs"] for m in _SETTING.finditer(e)})
+        readers = policy_settings(conn, _qualified(schema, table))
         out.append(TableSecurity(f"{schema}.{table}", row["enabled"], row["forced"], bool(row["applies"]), row["role"],
-                                 tuple(row["policies"]), tuple(settings)))
+                                 tuple(row["policies"]), tuple(sorted(readers)), tuple(readers.items())))
     return tuple(out)
+
+
+def policy_settings(conn: Conn, table: str) -> dict[str, str | None]:
+    """The ``current_setting(...)`` names the table's policies read, in the order they appear, each with the function
+    that reads it (None: the policy itself). Followed one call deep: Supabase's policies read the caller through
+    ``auth.uid()``, a function over ``request.jwt.claim.sub``, never the setting itself."""
+    rows = conn.execute(
+        "SELECT NULL::text AS via, coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' ' || "
+        "coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '') AS src, 0 AS o "
+        "FROM pg_policy p WHERE p.polrelid = to_regclass(%s) "
+        "UNION ALL "
+        "SELECT DISTINCT f.oid::regprocedure::text, f.prosrc, 1 FROM pg_policy p "
+        "JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_proc'::regclass "
+        "JOIN pg_proc f ON f.oid = d.refobjid "
+        "WHERE p.polrelid = to_regclass(%s) ORDER BY 3, 1",
+        (table, table),
+    ).fetchall()
+    found: dict[str, str | None] = {}
+    for row in rows:
+        for m in _SETTING.finditer(row["src"] or ""):
+            found.setdefault(m.group(1), row["via"])
+    return found
 
 
 def applies(securities: tuple[TableSecurity, ...]) -> bool:
@@ -83,7 +112,7 @@ def outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection:
     if not applies(securities):
         return verdict("row-level security", collection, True, "every row visible to the connecting role", found)
     if session:
-        unread = sorted({name for s in securities for name in s.settings} - set(session))
+        unread = sorted({name for s in securities for name in s.unset(session)})
         if unread:
             return unproven("row-level security", collection,
                             f"{found}; the policies read {', '.join(unread)}, which database.session does not set; "

@@ -13,6 +13,8 @@ from typing import cast
 
 from psycopg import sql
 
+from .db import TENANT_SETTING
+
 from .profile import DISTANCES, Profile, SourceTable, json_field
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
@@ -128,6 +130,14 @@ class Target:
                 parts.append(sql.SQL("{} IS NULL").format(self.c(column)))
             else:
                 parts.append(sql.SQL("{}::text = {}").format(self.c(column), sql.Literal(_as_text(value))))
+        if ch.tenant and self.profile.database.per_tenant:
+            # Read tenant by tenant, each view holds its tenant's rows only: a row the policies also show to others
+            # (shared) would otherwise be counted, selected and written once per tenant that sees it. Outside a
+            # tenant's transaction, for a role row-level security does not apply to, and for rows of no tenant
+            # (NULL: no view is theirs), nothing is restricted.
+            parts.append(sql.SQL("(coalesce(current_setting({s}, true), '') = '' OR NOT row_security_active({t}) "
+                                 "OR {col} IS NULL OR {col}::text = current_setting({s}, true))").format(
+                s=sql.Literal(TENANT_SETTING), t=sql.Literal(_qualified(ch.schema, ch.table)), col=self.c(ch.tenant)))
         return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
 
     def join(self) -> sql.Composable:

@@ -797,6 +797,12 @@ def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summar
         raise HarnessError(f"writing a batch of {len(good)} vectors failed: {dbmod.describe_error(exc)}") from exc
     summary.write_seconds += time.perf_counter() - started
     summary.embedded += written
+    if writer.not_updated:
+        # Read through a policy that lets this role see the row but not update it: not written, and said so.
+        whose = f"tenant {done.tenant}'s view" if done.tenant is not None else "this session"
+        done.failures.extend(RowFailure(key, good.collections[0], done.tenant,
+                                        f"not written: row-level security lets the role read this row in {whose} "
+                                        "but not update it") for key in writer.not_updated)
     summary.truncated += done.truncated
     summary.failed += len(done.failures)
     summary.failures.extend(done.failures)

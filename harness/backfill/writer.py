@@ -163,6 +163,7 @@ class BatchWriter:
         self._target_types: list[str] | None = None
         self._array_types: list[str] | None = None  # column types as written, for unnest's array casts
         self.direct_batches = 0
+        self.not_updated: list[Any] = []  # keys of the last batch its UPDATE did not change (row-level security)
         # Commits wait for their WAL flush as the server is configured (synchronous_commit is left alone): a batch
         # counted as written, and a closing count that says no row still needs a vector, survive a database crash.
         self.path = path or write_path(conn, target)
@@ -219,8 +220,19 @@ class BatchWriter:
             self.conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(STAGE)))
             self._copy(copy_sql, self._types, names, batch)
             for statement in self._apply_sql(batch.collections[0]):
-                self.conn.execute(statement)
-        return len(batch)
+                cur = self.conn.execute(statement)
+        return self._updated(batch, cur)
+
+    def _updated(self, batch: Vectors, cur: Any) -> int:
+        """How many rows of the batch were written. An UPDATE of an inline column changes only the rows the
+        policies let this role update (a row it may read but not update changes silently): those keys are kept in
+        ``not_updated``."""
+        self.not_updated = []
+        if not self.target.inline:
+            return len(batch)
+        changed = {str(r[0] if not isinstance(r, dict) else next(iter(r.values()))) for r in cur.fetchall()}
+        self.not_updated = [k for k in batch.keys if str(k) not in changed]
+        return len(batch) - len(self.not_updated)
 
     def _write_unnest(self, batch: Vectors, session: Mapping[str, str] | None) -> int:
         """The batch as one array per column, unnested into the same statements the staging table feeds."""
@@ -245,8 +257,8 @@ class BatchWriter:
             if session:
                 dbmod.apply_session(self.conn, session)
             for statement in self._apply_sql(batch.collections[0], source):
-                self.conn.execute(statement, params)
-        return len(batch)
+                cur = self.conn.execute(statement, params)
+        return self._updated(batch, cur)
 
     def _copy_direct(self, batch: Vectors, session: Mapping[str, str] | None = None) -> int:
         """Rows with no embedding yet go straight into the table with one binary COPY (a bulk load's fast path)."""
@@ -306,7 +318,7 @@ class BatchWriter:
                  for st, col in self._columns if st != "k"]
                 + [sql.SQL("{} = {}").format(sql.Identifier(col), expr) for col, expr in self._defaults(collection)]
             )
-            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k").format(
+            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k RETURNING c.{k}").format(
                 t=self.target.chunk_table, sets=sets, s=stage, k=sql.Identifier(self._columns[0][1])
             )]
         em = self.target.profile.embeddings

@@ -40,7 +40,7 @@ def run_init(args: argparse.Namespace) -> int:
     out = Path(args.output) if args.output else None
     if out is not None and out.exists():
         raise ConfigError(f"--output {str(out)!r} exists; expected a new file (a draft never replaces a profile)")
-    draft = profile_init(args.repo, dsn, model=args.model, table=args.table)
+    draft = profile_init(args.repo, dsn, model=args.model, table=args.table, provider_url=os.environ.get("OLLAMA_HOST"))
     if out is not None:
         atomic_write_text(out, draft.text)
     todo = ", ".join(draft.todo) or "none"

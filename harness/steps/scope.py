@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from .. import db as dbmod
 from .. import rls
-from ..checks.outcome import Outcome, Status, unproven, verdict
+from ..checks.outcome import PASS, Outcome, Status, unproven, verdict
 from ..introspect import require_names
 from ..preflight import preflight
 from ..errors import HarnessError
@@ -176,7 +176,14 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         if collection not in known:
             shown = ", ".join(sorted(known)[:10]) or "none"
             refusal = f"collection {collection!r} has no chunks in {settings.profile.chunks.table}; known collections: {shown}"
+            securities = rls.inspect(conn, target.profile)
+            hidden = rls.outcome(securities, target.profile, target_collection) if rls.applies(securities) else None
+            if hidden is not None and hidden.status != PASS:
+                # Not "no chunks": rows the policies hide from this role; say which setting would show them.
+                refusal += f" visible to role {securities[0].role}; {hidden.note or hidden.found}"
             check("collection exists", False, refusal, "a collection with chunks")
+            if hidden is not None:
+                checks.append(hidden)
         else:
             check("collection exists", True, f"{known[collection]} chunks")
             # The collection the run fills: --into NEW copies the chunks without vectors, so each needs one there

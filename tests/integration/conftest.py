@@ -1,6 +1,7 @@
 """Fixtures the integration tests share beyond tests/conftest.py."""
 
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -60,4 +61,40 @@ def auditor(app_role, empty_db):
     empty_db.execute(f"CREATE ROLE {role} NOLOGIN BYPASSRLS; GRANT SELECT ON documents, document_embeddings TO {role}; "
                      f"GRANT {role} TO {user}")
     yield role
+    empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+# -- a Supabase application's chunks (chatbot-ui's shape: tests/fixtures/repos/ts-supabase-file-items) ---------------
+
+SUPABASE_ITEMS = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "ts-supabase-file-items"
+ALICE, BOB = "a11ce000-0000-4000-8000-000000000001", "b0b00000-0000-4000-8000-000000000002"
+SUPABASE_PROFILE = """
+name: items
+database: {url: '${DATABASE_URL}', session: {request.jwt.claim.sub: '{tenant}'}, tenants: %s}
+provider: {url: '${OLLAMA_HOST}', model: hash-embed:384, dimensions: 384}
+chunks: {table: file_items, id: id, text: content, collection_name: file_items, tenant: user_id}
+embeddings: {vector: local_embedding}
+"""
+
+
+@pytest.fixture
+def supabase_reader(empty_db):
+    """The fixture's schema with Alice's file (3 items) and Bob's (3 items, shared with everyone: Alice reads them
+    too), no vectors; yields the DSN of a login role the policies apply to (as Supabase's ``authenticated``)."""
+    from psycopg.conninfo import make_conninfo
+
+    role = f"reader_{empty_db.name}"
+    empty_db.execute((SUPABASE_ITEMS / "schema.sql").read_text())
+    empty_db.execute(f"""
+        INSERT INTO auth.users VALUES ('{ALICE}', 'alice@example.org'), ('{BOB}', 'bob@example.org');
+        INSERT INTO files (id, user_id, name) VALUES ('f0000000-0000-4000-8000-000000000001', '{ALICE}', 'notes.md');
+        INSERT INTO files (id, user_id, name, sharing) VALUES ('f0000000-0000-4000-8000-000000000002', '{BOB}', 'bikes.md', 'public');
+        INSERT INTO file_items (file_id, user_id, content, tokens)
+          SELECT ('f0000000-0000-4000-8000-00000000000' || f)::uuid, CASE f WHEN 1 THEN '{ALICE}' ELSE '{BOB}' END::uuid,
+                 'part ' || g || ' of file ' || f, 2
+          FROM generate_series(1, 2) f, generate_series(1, 3) g;
+        CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}'; GRANT USAGE ON SCHEMA auth TO {role};
+        GRANT SELECT, UPDATE ON files, file_items TO {role};
+    """)
+    yield make_conninfo(empty_db.dsn, user=role, password=f"pw-{role}")
     empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")

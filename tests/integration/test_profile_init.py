@@ -559,3 +559,77 @@ def test_the_models_named_in_json_are_counted_in_a_bounded_read_that_says_so(cli
     empty_db.execute(PASSAGES_WITH_META)
     result, out = _init(cli, empty_db, tmp_path)
     assert "meta->>'embedding_config' (a JSON text; its key model) (the first 5 rows read): " in out.read_text()
+
+
+ITEMS = ("provider: {url: '${OLLAMA_HOST}', model: hash-embed:384, dimensions: 384}\n"
+         "chunks: {table: file_items, id: id, text: content, collection_name: file_items, tenant: user_id}\n"
+         "embeddings: {vector: local_embedding}\n")
+
+
+def test_policies_that_read_a_setting_through_a_function_draft_the_session_with_that_setting(cli, supabase_reader,
+                                                                                              tmp_path):
+    result = cli("profile", "init", "--repo", tmp_path, "--database-url", supabase_reader, "--output",
+                 tmp_path / "d.yaml", "--model", "all-minilm", "--json")
+    assert result.code == 0, result.err
+    raw = yaml.safe_load((tmp_path / "d.yaml").read_text())
+    # Supabase's auth.uid() reads the JWT's subject: one value per tenant, the tenants listed by the user.
+    assert raw["database"]["session"] == {"request.jwt.claim.sub": "{tenant}"}
+    assert raw["database"]["tenants"] == "TODO" and "database.tenants" in result.json["todo"]
+    assert "through auth.uid()" in (tmp_path / "d.yaml").read_text()
+
+
+def test_scope_names_the_setting_a_policy_reads_through_a_function(cli, supabase_reader, embed_server, tmp_path):
+    (tmp_path / "p.yaml").write_text("name: items\ndatabase: {url: '${DATABASE_URL}'}\n" + ITEMS)
+    scoped = cli("scope", "--profile", tmp_path / "p.yaml", "--collection", "file_items", "--json",
+                 env={"DATABASE_URL": supabase_reader, "OLLAMA_HOST": embed_server.url})
+    check = next(c for c in scoped.json["checks"] if c["check"] == "row-level security")
+    assert check["status"] == "failed" and "request.jwt.claim.sub" in check["found"], check
+
+
+def test_one_of_the_settings_a_policy_function_reads_is_enough_for_scope(cli, supabase_reader, embed_server, tmp_path):
+    # auth.uid() reads request.jwt.claim.sub, else the subject inside request.jwt.claims: either one carries the user.
+    (tmp_path / "p.yaml").write_text("name: items\ndatabase: {url: '${DATABASE_URL}', session: "
+                                     "{request.jwt.claim.sub: '{tenant}'}, tenants: [a11ce000-0000-4000-8000-000000000001]}\n"
+                                     + ITEMS)
+    scoped = cli("scope", "--profile", tmp_path / "p.yaml", "--collection", "file_items", "--json",
+                 env={"DATABASE_URL": supabase_reader, "OLLAMA_HOST": embed_server.url})
+    check = next(c for c in scoped.json["checks"] if c["check"] == "row-level security")
+    assert check["status"] == "passed", check
+
+
+def test_a_table_whose_every_row_the_policies_hide_is_refused_naming_the_setting_not_as_empty(cli, supabase_reader,
+                                                                                              empty_db, embed_server,
+                                                                                              tmp_path):
+    empty_db.execute("UPDATE files SET sharing = 'private'")
+    (tmp_path / "p.yaml").write_text("name: items\ndatabase: {url: '${DATABASE_URL}'}\n" + ITEMS)
+    scoped = cli("scope", "--profile", tmp_path / "p.yaml", "--collection", "file_items", "--json",
+                 env={"DATABASE_URL": supabase_reader, "OLLAMA_HOST": embed_server.url})
+    assert scoped.code == 2
+    assert "visible to role reader_" in scoped.json["reason"] and "request.jwt.claim.sub" in scoped.json["reason"]
+
+
+def test_an_unknown_model_names_the_models_the_applications_embedders_load(cli, supabase_reader, tmp_path):
+    from .conftest import SUPABASE_ITEMS
+
+    result = cli("profile", "init", "--repo", SUPABASE_ITEMS, "--database-url", supabase_reader, "--output",
+                 tmp_path / "d.yaml", "--json")
+    assert "provider.model" in result.json["todo"]
+    line = next(x for x in (tmp_path / "d.yaml").read_text().splitlines() if x.strip().startswith("model: TODO"))
+    assert "Xenova/all-MiniLM-L6-v2 (transformers, in process, lib/embed-locally.ts:5)" in line
+
+
+def test_of_two_vector_columns_the_draft_takes_the_one_of_the_models_dimension(cli, supabase_reader, tmp_path):
+    # chatbot-ui: local_embedding vector(384) beside openai_embedding vector(1536); the provider says the model's.
+    from harness.embedserver import EmbeddingServer
+
+    with EmbeddingServer(models=["hash-embed:1536", "hash-embed:384"]) as server:
+        for model, column, other in (("hash-embed:1536", "openai_embedding", "local_embedding"),
+                                     ("hash-embed:384", "local_embedding", "openai_embedding")):
+            out = tmp_path / f"{column}.yaml"
+            result = cli("profile", "init", "--repo", tmp_path, "--database-url", supabase_reader, "--output", out,
+                         "--model", model, "--json", env={"OLLAMA_HOST": server.url})
+            assert result.code == 0, result.err
+            raw = yaml.safe_load(out.read_text())
+            assert raw["embeddings"]["vector"] == column and raw["provider"]["dimensions"] == int(model.split(":")[1])
+            line = next(x for x in out.read_text().splitlines() if x.strip().startswith("vector:"))
+            assert f"the dimension of {model}" in line and other in line, line

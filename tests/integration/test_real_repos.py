@@ -91,6 +91,7 @@ def server():
         aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768",
                  "qwen3-embedding:4b": "hash-embed:2560",
                  "mxbai-embed-large": "hash-embed:1024", "all-minilm": "hash-embed:384",
+                 "text-embedding-3-small": "hash-embed:1536",
                  "thenlper/gte-small": "hash-embed:384"},
     ).start()
     try:
@@ -1220,3 +1221,179 @@ def test_open_webui_above_2000_dimensions_keeps_halfvec_and_the_engine_fills_it(
     trial = procedure(cli, empty_db, server, app, tmp_path, HANDBOOK)
     assert "model: \"qwen3-embedding:4b\"" in trial.profile.read_text()
     assert_whole_procedure_ok(trial, empty_db, "document_chunk", "vector", 32, needed=3)
+
+
+# -- mckaywrigley/chatbot-ui: Supabase, two vector columns in one table, row-level security by auth.uid() ------------
+
+# What Supabase gives every project and chatbot-ui's migrations use: the auth, storage and extensions schemas, the
+# JWT's subject as auth.uid() (Supabase's own definition), the API roles.
+SUPABASE_STAND_IN = """
+DROP EXTENSION IF EXISTS vector;
+CREATE SCHEMA extensions; CREATE SCHEMA auth; CREATE SCHEMA storage;
+CREATE FUNCTION extensions.uuid_generate_v4() RETURNS uuid LANGUAGE sql AS 'SELECT gen_random_uuid()';
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN CREATE ROLE authenticated NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN CREATE ROLE anon NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN CREATE ROLE service_role NOLOGIN BYPASSRLS; END IF;
+END $$;
+CREATE TABLE auth.users (instance_id uuid, id uuid PRIMARY KEY, aud text, role text, email text,
+                         created_at timestamptz DEFAULT now());
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
+  SELECT coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''),
+                  (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'))::uuid $$;
+CREATE TABLE storage.buckets (id text PRIMARY KEY, name text, public boolean);
+CREATE TABLE storage.objects (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), bucket_id text, name text, owner_id text);
+ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
+CREATE FUNCTION storage.foldername(name text) RETURNS text[] LANGUAGE sql AS
+  $$ SELECT (string_to_array(name, '/'))[1:array_length(string_to_array(name, '/'), 1) - 1] $$;
+CREATE FUNCTION storage.filename(name text) RETURNS text LANGUAGE sql AS
+  $$ SELECT (string_to_array(name, '/'))[array_length(string_to_array(name, '/'), 1)] $$;
+"""
+CHATBOT_ALICE, CHATBOT_BOB = "a11ce000-0000-4000-8000-000000000001", "b0b00000-0000-4000-8000-000000000002"
+
+
+def chatbot_ui_schema(db, app: Path) -> str:
+    """The app's migrations in order, after Supabase's stand-in; returns the DSN of a login role the policies apply
+    to (granted ``authenticated``, as the API's requests are, and ``service_role``, which row-level security skips)."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute(SUPABASE_STAND_IN)
+        conn.execute(f'ALTER DATABASE {db.name} SET search_path = "$user", public, extensions')
+    with psycopg.connect(db.dsn, autocommit=True) as conn:  # a new session, with Supabase's search path
+        for migration in sorted((app / "supabase" / "migrations").glob("*.sql")):
+            conn.execute(migration.read_text().replace("create extension http with schema extensions;", ""))
+        role = f"chatbot_{db.name}"
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'chatbot-pw'; GRANT authenticated, service_role TO {role}; "
+                     "GRANT USAGE ON SCHEMA auth, extensions, storage TO authenticated, service_role; "
+                     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO authenticated; "
+                     "GRANT SELECT ON ALL TABLES IN SCHEMA public TO service_role")
+    return make_conninfo(db.dsn, user=role, password="chatbot-pw")
+
+
+def load_chatbot_ui_files(db, server) -> None:
+    """Two users, three files each (two embedded locally, one by OpenAI), 5 items per file, written as the
+    retrieval route writes them: only the column of the workspace's provider filled."""
+    import psycopg
+
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for user, mail in ((CHATBOT_ALICE, "alice@example.org"), (CHATBOT_BOB, "bob@example.org")):
+            conn.execute("INSERT INTO auth.users (id, aud, role, email) VALUES (%s, 'authenticated', 'authenticated', %s)",
+                         (user, mail))  # the app's trigger makes the profile and the home workspace
+        for user, name, provider in ((CHATBOT_ALICE, "handbook.md", "local"), (CHATBOT_ALICE, "recipes.txt", "local"),
+                                     (CHATBOT_ALICE, "taxes.pdf", "openai"), (CHATBOT_BOB, "bike-repair.md", "local"),
+                                     (CHATBOT_BOB, "garden.txt", "local"), (CHATBOT_BOB, "notes.pdf", "openai")):
+            file_id = conn.execute("INSERT INTO files (user_id, name, description, file_path, size, tokens, type) "
+                                   "VALUES (%s, %s, %s, %s, 1000, 0, %s) RETURNING id",
+                                   (user, name, f"{name} of {user[:4]}", f"{user}/{name}", name.rsplit(".", 1)[1])).fetchone()[0]
+            texts = [f"Part {i} of {name}: what to do first, what to check, and who to ask about {name}." for i in range(5)]
+            model, column = ("all-minilm", "local_embedding") if provider == "local" else ("text-embedding-3-small", "openai_embedding")
+            for text, vector in zip(texts, httpx_embed(server, model, texts)):
+                conn.execute(f"INSERT INTO file_items (file_id, user_id, content, tokens, {column}) "
+                             "VALUES (%s, %s, %s, %s, %s::vector)", (file_id, user, text, len(text) // 4, str(vector)))
+
+
+def chatbot_items(db, file: str, limit: int) -> list[str]:
+    """The first ``limit`` items of a file, by text."""
+    import psycopg
+
+    with psycopg.connect(db.dsn) as conn:
+        return [r[0] for r in conn.execute("SELECT i.id::text FROM file_items i JOIN files f ON f.id = i.file_id "
+                                           "WHERE f.name = %s ORDER BY i.content LIMIT %s", (file, limit)).fetchall()]
+
+
+def test_chatbot_ui_supabase_file_items_with_two_vector_columns_under_row_level_security(cli, empty_db, server, tmp_path,
+                                                                                          request):
+    """mckaywrigley/chatbot-ui: ``file_items`` holds each chunk with ``local_embedding vector(384)`` (transformers.js,
+    all-MiniLM-L6-v2) and ``openai_embedding vector(1536)``; Supabase's policies show each user their own rows by
+    ``auth.uid()``. The harness runs as a role those policies apply to and fills the local column."""
+    from types import SimpleNamespace
+
+    app = Source.of("mckaywrigley__chatbot-ui").checkout("", tmp_path / "app")
+    as_app = SimpleNamespace(dsn=chatbot_ui_schema(empty_db, app))
+    request.addfinalizer(lambda: empty_db.execute(f"DROP OWNED BY chatbot_{empty_db.name}; DROP ROLE chatbot_{empty_db.name}"))
+    load_chatbot_ui_files(empty_db, server)
+    # A restore lost two of Alice's local vectors.
+    lost = chatbot_items(empty_db, "handbook.md", 2)
+    empty_db.execute("UPDATE file_items SET local_embedding = NULL WHERE id = ANY(%s::uuid[])", (lost,))
+    openai_before = empty_db.scalar("SELECT md5(string_agg(openai_embedding::text, ',' ORDER BY id)) FROM file_items")
+    tenants = f"tenants: [{CHATBOT_ALICE}, {CHATBOT_BOB}]"
+
+    def list_tenants(text: str) -> str:
+        return re.sub(r"tenants: TODO.*", tenants, text)
+
+    trial = procedure(cli, as_app, server, app, tmp_path / "first", "file_items", model="all-minilm", edit=list_tenants)
+
+    # locate: both columns, both embedders (the local one in process, with its model), no command.
+    located = trial.locate.json
+    assert {(d["table"], d["column"], d["dimensions"]) for d in located["declarations"]} == {
+        ("file_items", "local_embedding", 384), ("file_items", "openai_embedding", 1536)}
+    assert ("lib/generate-local-embedding.ts", "transformers", "Xenova/all-MiniLM-L6-v2") in {
+        (c["path"], c["kind"], c["model"]) for c in located["embedding_calls"]}
+    assert located["embeds_in_process"] and located["best_entrypoint"] is None
+
+    # profile init: inline, the 384 column named with the other one said, and the session auth.uid() reads; the
+    # tenants, which the policies hide from this role, are the one thing left to the user.
+    assert trial.init.json["todo"] == ["database.tenants"]
+    text = trial.profile.read_text()
+    raw = yaml.safe_load(text)
+    assert raw["database"]["session"] == {"request.jwt.claim.sub": "{tenant}"} and "through auth.uid()" in text
+    assert raw["chunks"] == {"table": "file_items", "id": "id", "text": "content", "collection_name": "file_items",
+                             "tenant": "user_id"}
+    assert raw["embeddings"] == {"vector": "local_embedding"} and "other vector columns: openai_embedding" in text
+    assert raw["provider"]["dimensions"] == 384 and "the dimension of all-minilm (384" in text
+    # The other provider's model fills the other column: the draft takes the column of the model's dimension.
+    env = {"DATABASE_URL": as_app.dsn, "OLLAMA_HOST": server.url}
+    openai = cli("profile", "init", "--repo", app, "--database-url", as_app.dsn, "--output", tmp_path / "openai.yaml",
+                 "--model", "text-embedding-3-small", "--json", env=env)
+    assert openai.code == 0, openai.err
+    assert yaml.safe_load((tmp_path / "openai.yaml").read_text())["embeddings"] == {"vector": "openai_embedding"}
+
+    # scope: every view read, added up and proven whole (counted as service_role); the rows with an OpenAI vector
+    # only need a local one too.
+    counts = trial.scope.json["counts"]
+    assert (counts["chunks"], counts["missing"]) == (30, 12), trial.scope.out
+    coverage = next(c for c in trial.scope.json["checks"] if c["check"] == "tenant coverage")
+    assert coverage["status"] == "passed", coverage
+    assert_whole_procedure_ok(trial, empty_db, "file_items", "local_embedding", 30, needed=12)
+    assert empty_db.scalar("SELECT md5(string_agg(openai_embedding::text, ',' ORDER BY id)) FROM file_items") == openai_before
+
+    target = ("--profile", trial.profile, "--collection", "file_items")
+    # Bob edits a chunk after its vector was made: no hash or timestamp says so, recompute finds exactly that row.
+    edited = chatbot_items(empty_db, "garden.txt", 1)
+    empty_db.execute("UPDATE file_items SET content = content || ' Edited: ask Carol.' WHERE id = %s::uuid", (edited[0],))
+    verified = cli("verify", *target, "--run-dir", tmp_path / "edited", "--json", env=env)
+    assert verified.code == 1, verified.out
+    offenders = [json.loads(x) for x in (tmp_path / "edited" / "offenders.jsonl").read_text().splitlines()]
+    assert {(o["check"], o["key"], o["tenant"]) for o in offenders} == {("recompute", edited[0], CHATBOT_BOB)}
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "edited" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 1, fixed.out + fixed.err
+    assert cli("verify", *target, "--run-dir", tmp_path / "fixed", "--json", env=env).code == 0
+
+    # Bob left out of the tenants: his rows are invisible, so nothing says ok, and his lost vector stays lost.
+    bobs = chatbot_items(empty_db, "bike-repair.md", 1)
+    empty_db.execute("UPDATE file_items SET local_embedding = NULL WHERE id = %s::uuid", (bobs[0],))
+    only_alice = tmp_path / "alice.yaml"
+    only_alice.write_text(trial.profile.read_text().replace(tenants, f"tenants: [{CHATBOT_ALICE}]"))
+    alone = ("--profile", only_alice, "--collection", "file_items")
+    scoped = cli("scope", *alone, "--json", env=env)
+    coverage = next(c for c in scoped.json["checks"] if c["check"] == "tenant coverage")
+    assert coverage["status"] == "unproven" and "15 of 30 chunks" in coverage["note"], coverage
+    ran = cli("run", *alone, "--run-dir", tmp_path / "alice", "--engine", "--json", env=env)
+    assert ran.code != 0, ran.out
+    assert empty_db.scalar("SELECT local_embedding IS NULL FROM file_items WHERE id = %s::uuid", (bobs[0],))
+
+    # Bob shares the file with everyone: Alice's view shows its items too, but each row is read in its owner's view
+    # (chunks.tenant), so it is counted and written once, and the views still add up to the table.
+    empty_db.execute("UPDATE files SET sharing = 'public' WHERE name = 'bike-repair.md'")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert (scoped.json["counts"]["chunks"], scoped.json["counts"]["missing"]) == (30, 1), scoped.out
+    assert next(c for c in scoped.json["checks"] if c["check"] == "tenant coverage")["status"] == "passed"
+    shared = cli("backfill", *target, "--json", env=env)
+    assert shared.code == 0 and (shared.json["embedded"], shared.json["failed"]) == (1, 0), shared.out
+    assert empty_db.scalar("SELECT count(*) FROM file_items WHERE local_embedding IS NULL") == 0
+    assert cli("verify", *target, "--run-dir", tmp_path / "shared", "--json", env=env).code == 0
+    # The app role's password is in no evidence.
+    for path in [*(tmp_path / "first" / "run").iterdir(), tmp_path / "first" / "historylog.md", trial.profile]:
+        assert "chatbot-pw" not in path.read_text()

@@ -225,7 +225,8 @@ def test_coverage_with_rows_every_tenant_sees_and_a_tenant_left_out_is_not_passe
     empty_db.execute("UPDATE documents SET tenant_id = 'initech' WHERE id IN "
                      "(SELECT 'doc-' || g FROM generate_series(21, 29, 2) g)")  # 5 rows of a tenant not listed
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
-    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 35  # initech's 5 have no vector
+    # Each row is read in its own tenant's view: the 10 of tenant 'shared' and initech's 5, not listed, have no vector.
+    assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 25
     outcome = _coverage(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
     assert outcome.status != "passed", outcome.message()
 
@@ -489,3 +490,47 @@ def test_coverage_with_an_embedding_row_of_a_tenant_not_listed_is_unproven(app_r
     outcome = _coverage(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
     assert outcome.status == "unproven", outcome.message()
     assert "1 embedding rows belong to tenants not listed" in outcome.note
+
+
+def test_rows_a_policy_shows_but_does_not_let_the_role_update_are_failures_never_counted_embedded(
+        supabase_reader, empty_db, embed_server):
+    # chatbot-ui: Bob's file is shared with everyone, so Alice's view reads its items (a SELECT policy), but only
+    # their owner may update them; an UPDATE there changes no row and raises nothing.
+    from harness.backfill import BackfillOptions, run_backfill
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    from .conftest import ALICE, SUPABASE_PROFILE
+
+    # No chunks.tenant: nothing says whose row it is, so Alice's view reads Bob's shared items too.
+    untenanted = SUPABASE_PROFILE.replace(", tenant: user_id", "")
+    settings = resolve(parse_profile(untenanted % f"[{ALICE}]", env={"DATABASE_URL": supabase_reader,
+                                                                         "OLLAMA_HOST": embed_server.url}),
+                       database_url=supabase_reader,
+                       env={"OLLAMA_HOST": embed_server.url})
+    summary = run_backfill(settings, BackfillOptions(collection="file_items", progress=False))
+    written = empty_db.scalar("SELECT count(*) FROM file_items WHERE local_embedding IS NOT NULL")
+    assert written == 3 and summary.embedded == 3
+    assert summary.failed == 3 and not summary.ok
+    bobs = {r[0] for r in psycopg_rows(empty_db, "SELECT id::text FROM file_items WHERE local_embedding IS NULL")}
+    assert {str(f.key) for f in summary.failures} == bobs
+    assert all("row-level security" in f.reason for f in summary.failures)
+
+
+def psycopg_rows(db, query):
+    with db.connect() as conn:
+        return conn.execute(query).fetchall()
+
+
+def test_a_row_shared_with_every_tenant_is_counted_once_in_its_owners_view(cli, supabase_reader, tmp_path,
+                                                                          embed_server):
+    # Bob's file is shared: Alice's view shows its items too. Read in its owner's view only (chunks.tenant), each
+    # row counts once and the views add up to the table.
+    from .conftest import ALICE, BOB, SUPABASE_PROFILE
+
+    (tmp_path / "p.yaml").write_text(SUPABASE_PROFILE % f"[{ALICE}, {BOB}]")
+    scoped = cli("scope", "--profile", tmp_path / "p.yaml", "--collection", "file_items", "--json",
+                 env={"DATABASE_URL": supabase_reader, "OLLAMA_HOST": embed_server.url})
+    assert (scoped.json["counts"]["chunks"], scoped.json["counts"]["missing"]) == (6, 6), scoped.out
+    check = next(c for c in scoped.json["checks"] if c["check"] == "collection exists")
+    assert check["found"] == "6 chunks"

@@ -442,3 +442,16 @@ def test_settings_named_for_the_vector_store_and_a_prefixed_ollama_url_are_confi
     assert [placeholder_for(n) for n in ("PGVECTOR_DB_URL", "RAG_OLLAMA_BASE_URL", "PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH")] \
         == ["{database_url}", "{provider_url}", "{dimensions}"]
     assert kind_of("PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH") == "dimensions"
+
+
+def test_a_transformers_js_feature_extraction_pipeline_is_an_in_process_embedder(found):
+    # chatbot-ui's local embeddings: transformers.js loads the model into the Next.js server.
+    result = found("ts-supabase-file-items")
+    assert result.embeds_in_process
+    assert ("lib/embed-locally.ts", "transformers", "Xenova/all-MiniLM-L6-v2", None, None, None) in calls(result)
+
+
+def test_a_transformers_pipeline_for_another_task_embeds_nothing(tmp_path):
+    (tmp_path / "summarize.py").write_text('from transformers import pipeline\n'
+                                           'summarizer = pipeline("summarization", model="t5-small")\n')
+    assert not locate(tmp_path).embedding_calls
