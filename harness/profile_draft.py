@@ -136,6 +136,11 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.value("chunks.table", "table", ch.name, "inline vector column" if shape.inline else shape.key.why)
     w.guess("chunks.id", "id", shape.chunk_id, required=True)
     w.guess("chunks.text", "text", shape.text, required=True)
+    if shape.llamaindex_metadata:
+        w.value("chunks.text_format", "text_format", "llamaindex",
+                f"every row read holds a LlamaIndex node in {shape.llamaindex_metadata}->>'_node_content': what "
+                "LlamaIndex embeds is its metadata lines, a blank line, then the text")
+        w.value("chunks.metadata", "metadata", shape.llamaindex_metadata)
     if shape.collection.column:
         w.guess("chunks.collection", "collection", shape.collection, required=True)
         ct = shape.collection_table

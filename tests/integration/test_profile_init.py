@@ -559,3 +559,42 @@ def test_the_models_named_in_json_are_counted_in_a_bounded_read_that_says_so(cli
     empty_db.execute(PASSAGES_WITH_META)
     result, out = _init(cli, empty_db, tmp_path)
     assert "meta->>'embedding_config' (a JSON text; its key model) (the first 5 rows read): " in out.read_text()
+
+
+# LlamaIndex's PGVectorStore table (llama-index-vector-stores-postgres 0.4: id bigserial, text varchar, metadata_ json,
+# node_id varchar, embedding vector) as run-llama/sec-insights fills it: each page's node carries the app's own
+# document key (db_document_id) and PDFReader's page_label and file_name beside LlamaIndex's bookkeeping keys.
+LLAMAINDEX_NODES = """
+CREATE TABLE data_pg_vector_store (id bigserial PRIMARY KEY, text varchar NOT NULL, metadata_ json, node_id varchar,
+                                   embedding vector(8));
+INSERT INTO data_pg_vector_store (text, metadata_, node_id)
+SELECT 'page ' || g || ' of the annual report',
+       json_build_object('page_label', g::text, 'file_name', 'doc-' || g % 2 || '.pdf', 'db_document_id', 'doc-' || g % 2,
+                         '_node_content', json_build_object('id_', 'n' || g, 'metadata', json_build_object(
+                             'page_label', g::text, 'file_name', 'doc-' || g % 2 || '.pdf', 'db_document_id', 'doc-' || g % 2),
+                             'excluded_embed_metadata_keys', '[]'::json, 'excluded_llm_metadata_keys', '[]'::json,
+                             'metadata_template', '{key}: {value}', 'metadata_seperator', E'\\n',
+                             'text_template', E'{metadata_str}\\n\\n{content}', 'text', 'page ' || g)::text,
+                         '_node_type', 'TextNode', 'document_id', 'r' || g, 'doc_id', 'r' || g, 'ref_doc_id', 'r' || g),
+       'n' || g
+FROM generate_series(1, 12) g;
+"""
+
+
+def test_a_llamaindex_node_table_is_drafted_with_the_text_llamaindex_embeds(cli, empty_db, tmp_path):
+    """LlamaIndex embeds the node's metadata lines before its text: the draft says so (text_format llamaindex),
+    measured in the rows (every row read holds a serialized node under _node_content), whatever the table's name."""
+    empty_db.execute(LLAMAINDEX_NODES)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    raw = yaml.safe_load(out.read_text())
+    assert (raw["chunks"]["text"], raw["chunks"].get("text_format"), raw["chunks"].get("metadata")) == (
+        "text", "llamaindex", "metadata_"), out.read_text()
+
+
+def test_the_document_a_llamaindex_node_belongs_to_is_its_citation_not_the_node_id(cli, empty_db, tmp_path):
+    """A node_id column names the chunk itself: the document keys of the node's metadata are the citations
+    (an application's own key ending in _document_id included); LlamaIndex's bookkeeping ids are not."""
+    empty_db.execute(LLAMAINDEX_NODES)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    sources = yaml.safe_load(out.read_text())["chunks"]["sources"]
+    assert sources == ["metadata_->>'file_name'", "metadata_->>'db_document_id'"], out.read_text()
