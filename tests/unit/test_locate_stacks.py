@@ -442,3 +442,20 @@ def test_settings_named_for_the_vector_store_and_a_prefixed_ollama_url_are_confi
     assert [placeholder_for(n) for n in ("PGVECTOR_DB_URL", "RAG_OLLAMA_BASE_URL", "PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH")] \
         == ["{database_url}", "{provider_url}", "{dimensions}"]
     assert kind_of("PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH") == "dimensions"
+
+
+# -- a LlamaIndex store subclassed and built by from_params with positional arguments (sec-insights' shape) -------
+
+def test_a_llamaindex_subclass_built_by_from_params_declares_the_table_its_arguments_name(found):
+    """The table is from_params' sixth positional argument, here a setting: named as the expression it is, with
+    LlamaIndex's default dimension (1536) where none is given, never the default table of another application."""
+    assert decls(found("py-llamaindex-subclass")) == {
+        ("docs_app/store.py", "data_{settings.NODE_TABLE}", "embedding", 1536, "llamaindex")}
+
+
+def test_from_params_without_a_table_name_declares_llamaindexs_default_table():
+    from harness.locate.schema import scan
+
+    text = ("from llama_index.vector_stores.postgres import PGVectorStore\n"
+            "store = PGVectorStore.from_params(database='db', host='localhost', embed_dim=768)\n")
+    assert [(d.table, d.dimensions) for d in scan("s.py", text, "python")] == [("data_llamaindex", 768)]
