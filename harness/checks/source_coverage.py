@@ -6,7 +6,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from ..db import one
-from .outcome import MAX_SHOWN, Offender, Outcome, skipped, unproven, verdict
+from .outcome import MAX_SHOWN, OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .session import CheckSession
 from .shape import source_match
 
@@ -68,7 +68,7 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
         orphans = [r["id"] for r in conn.execute(orphans_q, {"collection": collection}).fetchall()]
     offenders = [Offender(i, collection, None, f"{src.table} row has no chunks") for i in missing[:MAX_SHOWN]]
     offenders += [Offender(i, collection, None, f"chunk names no {src.table} row ({src.held_by})")
-                  for i in orphans[:MAX_SHOWN]]
+                  for i in orphans[:OFFENDERS_CAP]]  # chunk keys: every one, for offenders.jsonl
     orphan_note = f"; {len(orphans)} chunks name no {src.table} row" if orphans else ""
     pending: list = []
     queue_note = ""

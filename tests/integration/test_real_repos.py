@@ -1327,25 +1327,27 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
     assert cli("verify", *target, "--run-dir", tmp_path / "fixed", "--json", env=env).code == 0
 
     # Uber's filing ingested a second time (the app's dedupe_vector_store.py exists for it) and Lyft's document row
-    # deleted with its nodes left behind: the same text with the same vector and a node whose filing is gone pass
-    # every built-in check; the app's own invariants, as custom checks, fail on exactly them.
+    # deleted with its nodes left behind. The same text with the same vector passes every built-in check (a chunk
+    # stored twice is no wrong vector); with the filing table as the source, its key read from each node's metadata_,
+    # source_coverage fails on exactly Lyft's nodes, and the app's own dedupe invariant (a custom check) on the copies.
+    lyft = {r[0] for r in empty_db.connect(autocommit=True).execute(
+        f"SELECT id FROM {table} WHERE metadata_->>'db_document_id' LIKE 'fbbe%'").fetchall()}
     empty_db.execute(f"INSERT INTO {table} (text, metadata_, node_id, embedding) SELECT text, metadata_, node_id, "
                      f"embedding FROM {table} WHERE metadata_->>'db_document_id' LIKE 'b3a4%'")
     empty_db.execute("DELETE FROM document WHERE id = 'fbbefa9a-c218-5f49-a902-5e9aea529ea7'")
-    healthy = cli("verify", *target, "--run-dir", tmp_path / "dupes", "--json", env=env)
-    assert healthy.code == 0, healthy.out
+    plain = cli("verify", *target, "--run-dir", tmp_path / "dupes", "--json", env=env)
+    assert plain.code == 0, plain.out
     invariants = tmp_path / "invariants.yaml"
     invariants.write_text(trial.profile.read_text() + (
+        "source: {table: document, key: id, chunk_key: \"metadata_->>'db_document_id'\"}\n"
         "custom_checks:\n"
         "  - name: one row per node\n"
         f"    sql: SELECT count(*) = count(DISTINCT node_id) FROM {table}\n"
-        "    expect: true\n"
-        "  - name: every node's filing exists\n"
-        f"    sql: SELECT count(*) = 0 FROM {table} n WHERE NOT EXISTS (SELECT 1 FROM document d "
-        "WHERE d.id::text = n.metadata_->>'db_document_id')\n"
         "    expect: true\n"))
     checked = cli("verify", "--profile", invariants, "--collection", table, "--run-dir", tmp_path / "inv", "--json",
                   env=env)
     assert checked.code == 1
-    failed = {c["check"] for c in checked.json["checks"] if c["status"] == "failed"}
-    assert failed == {"custom one row per node", "custom every node's filing exists"}, checked.out
+    assert {c["check"] for c in checked.json["checks"] if c["status"] == "failed"} == {
+        "custom one row per node", "source_coverage"}, checked.out
+    left = [json.loads(line) for line in (tmp_path / "inv" / "offenders.jsonl").read_text().splitlines()]
+    assert {int(o["key"]) for o in left if o["check"] == "source_coverage"} == lyft

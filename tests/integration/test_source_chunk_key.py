@@ -62,3 +62,10 @@ def test_a_chunk_naming_no_document_at_all_fails(empty_db, embed_server):
 def test_chunk_key_must_be_a_column_or_one_key_of_a_json_column():
     with pytest.raises(ConfigError, match="source.chunk_key"):
         parse_profile(PROFILE.replace("metadata_->>'db_document_id'", "metadata_->'a'->>'b'"), env={})
+
+
+def test_every_chunk_left_behind_is_an_offender_not_only_the_first_ten(empty_db, embed_server):
+    empty_db.execute(NODES + "INSERT INTO data_nodes (text, metadata_) SELECT 'gone ' || g, "
+                     "json_build_object('db_document_id', gen_random_uuid()) FROM generate_series(1, 12) g;")
+    outcome = _outcome(empty_db, embed_server.url)
+    assert outcome.status == "failed" and len(outcome.offenders) == 12, outcome.found
