@@ -35,6 +35,8 @@ CHUNK_ID_SOURCES = ("node_id",)
 # Keys LlamaIndex writes into every node's metadata (ids of the Document object it was split from, random unless the
 # application sets them): bookkeeping, not a citation the application chose.
 LLAMAINDEX_KEYS = ("_node_content", "_node_type", "document_id", "doc_id", "ref_doc_id")
+# Citation fields that hold the key of a document row in another table (db_document_id -> document.id).
+DOCUMENT_KEY_NAMES = ("document_id", "doc_id", "file_id", "source_id")
 HASH_NAMES = ("input_hash", "content_hash", "text_hash", "chunk_hash", "embedding_hash", "hash", "checksum",
               "sha256", "content_sha256")
 MODEL_NAMES = ("model_name", "embedding_model", "model", "embed_model", "model_id")
@@ -127,6 +129,8 @@ class Shape:
     # The JSON column holding each row's serialized LlamaIndex node (``metadata_``): what LlamaIndex embeds is the
     # node's metadata lines before its text (chunks.text_format llamaindex), not the text column alone.
     llamaindex_metadata: str | None = None
+    # (table, key, chunk field): the document table a citation field names in every row read (source.chunk_key).
+    source_table: tuple[str, str, str] | None = None
 
     @property
     def inline(self) -> bool:
@@ -389,7 +393,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, _stored_models(conn, em, vc.column, model.column) or json_models, unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
-                 collection_table_why, nodes)
+                 collection_table_why, nodes, _source_table(conn, chunks, em, sources))
 
 
 def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> tuple[CollectionTable | None, str]:
@@ -553,6 +557,39 @@ def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess) -> tuple[Gu
                          "another model is found by verify's recompute; backfill --keys-from re-embeds the offenders) "
                          f"unless embeddings.model_value states it; a backfill leaves {column} as it is"), counts
     return model, {}
+
+
+def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...],
+                  sample: int = 200) -> tuple[str, str, str] | None:
+    """(table, key, field): a citation field named like a document key whose every sampled value is the key of a row
+    of a table the field's name names (``db_document_id`` -> ``document``); None when none is."""
+    from psycopg import sql
+
+    for field in sources:
+        column, key = json_field(field)
+        name = (key or column).lower()
+        if not _named(name, DOCUMENT_KEY_NAMES):
+            continue
+        for schema, table in _tables(conn, chunks.schema):
+            singular = table.lower()[:-1] if table.lower().endswith("s") else table.lower()
+            if table in (chunks.name, em.name) or singular not in name:
+                continue
+            pk = _table(conn, schema, table).primary_key
+            if len(pk) != 1:
+                continue
+            query = sql.SQL(
+                "SELECT count(*) > 0 AND bool_and(EXISTS (SELECT 1 FROM {t} AS d WHERE d.{k}::text = s.v)) "
+                "FROM (SELECT {f} AS v FROM {c} WHERE {f} IS NOT NULL LIMIT {n}) AS s"
+            ).format(t=sql.Identifier(schema, table), k=sql.Identifier(pk[0]), f=_field(field),
+                     c=sql.Identifier(chunks.schema, chunks.name), n=sql.Literal(sample))
+            try:
+                with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
+                    found = _v(conn.execute(query).fetchone(), 0)
+            except psycopg.Error:
+                continue
+            if found:
+                return table, pk[0], field
+    return None
 
 
 def _llamaindex_nodes(conn: Conn, table: Table, sample: int = 200) -> str | None:

@@ -235,6 +235,13 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                           f"{', '.join(sorted(kinds - IN_PROCESS_KINDS))}: if it does, set embeds_in_process: true", 2)
     elif contract is not None:
         w.comment(f"contract unknown ({contract.reason}): check by hand which names the command reads", 2)
+    if shape.source_table:
+        table, key, field = shape.source_table
+        # Said, not set: rows of it the application has not embedded yet (ingest on first use) would fail
+        # source_coverage, which also fails on chunks whose row is gone once this is set.
+        w.comment(f"source: {{table: {table}, key: {key}, chunk_key: {_scalar(field)}}}  # every row read names a "
+                  f"{table} row: uncomment for source_coverage (chunks of a deleted {table} row fail, and so do "
+                  f"{table} rows without chunks)", 0)
     w.value("distance", "distance", "cosine", "guess: the most common operator class; check the app's queries", indent=0)
     return Draft("\n".join(w.lines) + "\n", tuple(w.todo), shape)
 

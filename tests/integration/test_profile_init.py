@@ -598,3 +598,22 @@ def test_the_document_a_llamaindex_node_belongs_to_is_its_citation_not_the_node_
     _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
     sources = yaml.safe_load(out.read_text())["chunks"]["sources"]
     assert sources == ["metadata_->>'file_name'", "metadata_->>'db_document_id'"], out.read_text()
+
+
+def test_the_document_table_a_json_key_names_is_said_as_a_source_to_uncomment(cli, empty_db, tmp_path):
+    """Every sampled metadata_->>'db_document_id' is a key of table document: the draft says the source it would be
+    (commented: documents the application has not embedded yet would fail source_coverage), measured, not by name."""
+    empty_db.execute(LLAMAINDEX_NODES + "CREATE TABLE document (id text PRIMARY KEY, url text);"
+                     "INSERT INTO document VALUES ('doc-0', 'a.pdf'), ('doc-1', 'b.pdf');")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    drafted = out.read_text()
+    assert "source" not in yaml.safe_load(drafted)
+    assert ("# source: {table: document, key: id, chunk_key: \"metadata_->>'db_document_id'\"}  # every row read "
+            "names a document row") in drafted, drafted
+
+
+def test_a_document_key_naming_rows_another_table_lacks_is_no_source(cli, empty_db, tmp_path):
+    empty_db.execute(LLAMAINDEX_NODES + "CREATE TABLE document (id text PRIMARY KEY, url text);"
+                     "INSERT INTO document VALUES ('doc-0', 'a.pdf');")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    assert "# source: {" not in out.read_text()

@@ -1295,6 +1295,9 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
     assert (raw["chunks"]["text"], raw["chunks"]["text_format"], raw["chunks"]["metadata"]) == (
         "text", "llamaindex", "metadata_")
     assert raw["chunks"]["sources"] == ["metadata_->>'file_name'", "metadata_->>'db_document_id'"]
+    # The filing table each node names is said, left commented (a filing not chatted about yet has no nodes).
+    suggested = "# source: {table: document, key: id, chunk_key: \"metadata_->>'db_document_id'\"}"
+    assert suggested in trial.profile.read_text() and "source" not in raw
     assert trial.init.json["todo"] == []
     assert_whole_procedure_ok(trial, empty_db, table, "embedding", 36, needed=5)
     # Measured: the engine wrote exactly the vectors LlamaIndex wrote (its embed text, not the bare text column).
@@ -1328,8 +1331,9 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
 
     # Uber's filing ingested a second time (the app's dedupe_vector_store.py exists for it) and Lyft's document row
     # deleted with its nodes left behind. The same text with the same vector passes every built-in check (a chunk
-    # stored twice is no wrong vector); with the filing table as the source, its key read from each node's metadata_,
-    # source_coverage fails on exactly Lyft's nodes, and the app's own dedupe invariant (a custom check) on the copies.
+    # stored twice is no wrong vector); with the drafted source uncommented (the filing's key read from each node's
+    # metadata_), source_coverage fails on exactly Lyft's nodes, and the app's dedupe invariant (a custom check) on
+    # the copies.
     lyft = {r[0] for r in empty_db.connect(autocommit=True).execute(
         f"SELECT id FROM {table} WHERE metadata_->>'db_document_id' LIKE 'fbbe%'").fetchall()}
     empty_db.execute(f"INSERT INTO {table} (text, metadata_, node_id, embedding) SELECT text, metadata_, node_id, "
@@ -1338,8 +1342,7 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
     plain = cli("verify", *target, "--run-dir", tmp_path / "dupes", "--json", env=env)
     assert plain.code == 0, plain.out
     invariants = tmp_path / "invariants.yaml"
-    invariants.write_text(trial.profile.read_text() + (
-        "source: {table: document, key: id, chunk_key: \"metadata_->>'db_document_id'\"}\n"
+    invariants.write_text(trial.profile.read_text().replace(suggested, suggested[2:]) + (
         "custom_checks:\n"
         "  - name: one row per node\n"
         f"    sql: SELECT count(*) = count(DISTINCT node_id) FROM {table}\n"
