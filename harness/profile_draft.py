@@ -90,7 +90,7 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
 
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
-                  model_envs: tuple[str, ...] = ()) -> Draft:
+                  model_envs: tuple[str, ...] = (), named_models: tuple[str, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
@@ -123,8 +123,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 + (f"; also stored: {others}" if others else ""))
     else:
         reads = f"; its embedder reads it from {', '.join('$' + e for e in model_envs)}" if model_envs else ""
+        # Said, not taken: the model served through Ollama is the user's choice (the app's may be OpenAI's).
+        names = f"; the application's embedder names {', '.join(named_models)}" if named_models else ""
         w.value("provider.model", "model", TODO,
-                f"the model the application embeds with (no model column holds one in {em.qualified}{reads})")
+                f"the model the application embeds with (no model column holds one in {em.qualified}{reads}{names})")
     if vc.dimensions:
         w.value("provider.dimensions", "dimensions", vc.dimensions, f"declared by {em.name}.{vc.column} ({vc.type})")
     else:
@@ -284,5 +286,6 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
         model_envs = tuple(dict.fromkeys(s.name for s in found.settings if placeholder_for(s.name) == "{model}"
                                          and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
+    named_models = tuple(dict.fromkeys(f"{c.model} ({c.path}:{c.line})" for c in found.embedding_calls if c.model))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
-                         rls_applies=applies, model=model, model_envs=model_envs)
+                         rls_applies=applies, model=model, model_envs=model_envs, named_models=named_models)

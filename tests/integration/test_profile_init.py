@@ -617,3 +617,15 @@ def test_a_document_key_naming_rows_another_table_lacks_is_no_source(cli, empty_
                      "INSERT INTO document VALUES ('doc-0', 'a.pdf');")
     _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
     assert "# source: {" not in out.read_text()
+
+
+def test_a_model_the_applications_embedder_names_is_said_beside_the_todo(cli, empty_db, tmp_path):
+    """No entrypoint and no model column: the model stays TODO (the provider's is the user's choice), and the draft
+    says which one the application's own embedder names (an enum member, as sec-insights names OpenAI's)."""
+    empty_db.execute(LLAMAINDEX_NODES)
+    (tmp_path / "settings.py").write_text(
+        "from llama_index.embeddings.openai import OpenAIEmbedding, OpenAIEmbeddingModelType\n"
+        "embed_model = OpenAIEmbedding(model_type=OpenAIEmbeddingModelType.TEXT_EMBED_3_SMALL)\n")
+    result, out = _init(cli, empty_db, tmp_path)
+    assert "provider.model" in result.json["todo"]
+    assert "the application's embedder names text-embedding-3-small (settings.py:2)" in out.read_text(), out.read_text()

@@ -459,3 +459,14 @@ def test_from_params_without_a_table_name_declares_llamaindexs_default_table():
     text = ("from llama_index.vector_stores.postgres import PGVectorStore\n"
             "store = PGVectorStore.from_params(database='db', host='localhost', embed_dim=768)\n")
     assert [(d.table, d.dimensions) for d in scan("s.py", text, "python")] == [("data_llamaindex", 768)]
+
+
+def test_a_llamaindex_openai_embedding_named_by_its_model_type_enum_names_the_model():
+    """sec-insights' ``OpenAIEmbedding(model_type=OpenAIEmbeddingModelType.TEXT_EMBED_3_SMALL)``: the enum's value."""
+    from harness.locate.embedding_calls import scan
+
+    text = ("from llama_index.embeddings.openai import OpenAIEmbedding, OpenAIEmbeddingModelType\n"
+            "Settings.embed_model = OpenAIEmbedding(\n    mode=OpenAIEmbeddingMode.SIMILARITY_MODE,\n"
+            "    model_type=OpenAIEmbeddingModelType.TEXT_EMBED_3_SMALL,\n    api_key=key,\n)\n")
+    assert [(c.name, c.kind, c.model) for c in scan("s.py", text, "python")] == [
+        ("OpenAIEmbedding", "llamaindex", "text-embedding-3-small")]
