@@ -1288,6 +1288,8 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
     # locate: the app's subclass built by from_params, its table a setting, LlamaIndex's default dimension.
     assert ("app/chat/pg_vector.py", "data_{settings.VECTOR_STORE_TABLE_NAME}", "embedding", 1536, "llamaindex") in {
         (d["path"], d["table"], d["column"], d["dimensions"], d["kind"]) for d in trial.locate.json["declarations"]}
+    assert ("app/llama_index_settings.py", "OpenAIEmbedding", "text-embedding-3-small") in {
+        (c["path"], c["name"], c["model"]) for c in trial.locate.json["embedding_calls"]}
     # profile init: LlamaIndex's embedded text (metadata lines, then the text), the filing as the citation.
     raw = yaml.safe_load(trial.profile.read_text())
     assert (raw["chunks"]["text"], raw["chunks"]["text_format"], raw["chunks"]["metadata"]) == (
