@@ -1290,6 +1290,12 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
         (d["path"], d["table"], d["column"], d["dimensions"], d["kind"]) for d in trial.locate.json["declarations"]}
     assert ("app/llama_index_settings.py", "OpenAIEmbedding", "text-embedding-3-small") in {
         (c["path"], c["name"], c["model"]) for c in trial.locate.json["embedding_calls"]}
+    # The seed scripts embed through VectorStoreIndex.from_documents with Settings.embed_model (OpenAI, set in a
+    # module they never import): said so, and left candidates; the engine runs.
+    seeds = {e["path"]: e for e in trial.locate.json["entrypoints"]}
+    assert not seeds["scripts/seed_storage_context.py"]["may_embed"]
+    assert any(b.startswith("app/chat/engine.py:") and b.endswith("VectorStoreIndex.from_documents")
+               for b in seeds["scripts/seed_storage_context.py"]["contract"]["index_builds"])
     # profile init: LlamaIndex's embedded text (metadata lines, then the text), the filing as the citation.
     raw = yaml.safe_load(trial.profile.read_text())
     assert (raw["chunks"]["text"], raw["chunks"]["text_format"], raw["chunks"]["metadata"]) == (

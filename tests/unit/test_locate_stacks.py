@@ -470,3 +470,17 @@ def test_a_llamaindex_openai_embedding_named_by_its_model_type_enum_names_the_mo
             "    model_type=OpenAIEmbeddingModelType.TEXT_EMBED_3_SMALL,\n    api_key=key,\n)\n")
     assert [(c.name, c.kind, c.model) for c in scan("s.py", text, "python")] == [
         ("OpenAIEmbedding", "llamaindex", "text-embedding-3-small")]
+
+
+def test_a_script_that_builds_a_llamaindex_index_is_never_said_to_call_no_embedder(found):
+    """VectorStoreIndex.from_documents embeds with the embed model set elsewhere (Settings.embed_model): the script
+    embeds, through an embedder its own files do not name, so it is said as such (still not taken as the backfill)."""
+    from harness.steps.locate import locate
+
+    result = locate(FIXTURES / "py-llamaindex-subclass")
+    seed = next(e for e in result.entrypoints if e.path == "scripts/seed_index.py")
+    assert seed.contract.index_builds == ("docs_app/ingest.py:8 VectorStoreIndex.from_documents",)
+    text = result.text()
+    assert "calls no embedder" not in text, text
+    assert ("builds a LlamaIndex index (docs_app/ingest.py:8 VectorStoreIndex.from_documents), which embeds with "
+            "the embed model set elsewhere (Settings.embed_model)") in text, text
