@@ -110,11 +110,12 @@ class Trial:
     verify: object
     record: object
     profile: Path
+    plan: object = None
 
 
 def procedure(cli, db, server, repo: Path, tmp_path: Path, collection: str, *, model: str | None = None, init_args=(),
-              edit=None, run_args=("--engine",)) -> Trial:
-    """locate, profile init (+ the user's edits), scope, run, verify, record: each through the CLI."""
+              edit=None, run_args=("--engine",), plan: bool = False) -> Trial:
+    """locate, profile init (+ the user's edits), scope, (plan,) run, verify, record: each through the CLI."""
     env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
     tmp_path.mkdir(parents=True, exist_ok=True)
     located = cli("locate", "--repo", repo, "--json", env=env)
@@ -127,11 +128,13 @@ def procedure(cli, db, server, repo: Path, tmp_path: Path, collection: str, *, m
     run_dir, log = tmp_path / "run", tmp_path / "historylog.md"
     target = ("--profile", profile, "--collection", collection)
     scoped = cli("scope", *target, "--json", env=env)
+    planned = cli("plan", *target, "--run-dir", tmp_path / "plan", *(a for a in run_args if a == "--engine"), "--json",
+                  env=env) if plan and scoped.code == 0 else None
     ran = cli("run", *target, "--run-dir", run_dir, *run_args, "--json", env=env) if scoped.code == 0 else None
     verified = cli("verify", *target, "--run-dir", run_dir, "--json", env=env) if ran is not None else None
     recorded = cli("record", *target, "--run-dir", run_dir, "--historylog", log, "--repo", repo, "--json", env=env) \
         if ran is not None else None
-    return Trial(located, init, scoped, ran, verified, recorded, profile)
+    return Trial(located, init, scoped, ran, verified, recorded, profile, planned)
 
 
 def assert_whole_procedure_ok(trial: Trial, db, table: str, vector: str, rows: int, needed: int | None = None) -> None:
@@ -1283,7 +1286,7 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
     assert table == "data_pg_vector_store" and empty_db.scalar(f"SELECT count(*) FROM {table}") == 36
     library = dict(empty_db.connect(autocommit=True).execute(f"SELECT id, embedding::text FROM {table}").fetchall())
     empty_db.execute(f"UPDATE {table} SET embedding = NULL WHERE id % 7 = 0")
-    trial = procedure(cli, empty_db, server, app, tmp_path, table, model="text-embedding-3-small")
+    trial = procedure(cli, empty_db, server, app, tmp_path, table, model="text-embedding-3-small", plan=True)
 
     # locate: the app's subclass built by from_params, its table a setting, LlamaIndex's default dimension.
     assert ("app/chat/pg_vector.py", "data_{settings.VECTOR_STORE_TABLE_NAME}", "embedding", 1536, "llamaindex") in {
@@ -1306,6 +1309,11 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
     assert suggested in trial.profile.read_text() and "source" not in raw
     assert trial.init.json["todo"] == []
     assert_whole_procedure_ok(trial, empty_db, table, "embedding", 36, needed=5)
+    # plan (before the run): no hash or model column, so the 31 stored vectors are embedded, current unknown.
+    planned = trial.plan.json
+    assert planned["rows"]["to_embed"] == 5 and planned["rows"]["current"] is None, planned["rows"]
+    assert "already embedded, whether current unknown (no hash column, no model column): 31" in (
+        tmp_path / "plan" / "plan.md").read_text()
     # Measured: the engine wrote exactly the vectors LlamaIndex wrote (its embed text, not the bare text column).
     now = dict(empty_db.connect(autocommit=True).execute(f"SELECT id, embedding::text FROM {table}").fetchall())
     assert now == library
