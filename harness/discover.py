@@ -30,6 +30,13 @@ COLLECTION_NAMES = ("collection", "collection_name", "collection_id", "namespace
                     "knowledge_base_id", "kb_id", "dataset_id")
 SOURCE_NAMES = ("url", "source_url", "source", "uri", "href", "link", "title", "file_name", "filename", "path",
                 "file_path", "document_id", "doc_id", "node_id")
+# Citation names that name the chunk itself, not the document it cites: JSON keys naming a document come first.
+CHUNK_ID_SOURCES = ("node_id",)
+# Keys LlamaIndex writes into every node's metadata (ids of the Document object it was split from, random unless the
+# application sets them): bookkeeping, not a citation the application chose.
+LLAMAINDEX_KEYS = ("_node_content", "_node_type", "document_id", "doc_id", "ref_doc_id")
+# Citation fields that hold the key of a document row in another table (db_document_id -> document.id).
+DOCUMENT_KEY_NAMES = ("document_id", "doc_id", "file_id", "source_id")
 HASH_NAMES = ("input_hash", "content_hash", "text_hash", "chunk_hash", "embedding_hash", "hash", "checksum",
               "sha256", "content_sha256")
 MODEL_NAMES = ("model_name", "embedding_model", "model", "embed_model", "model_id")
@@ -119,6 +126,11 @@ class Shape:
     # The table the collection column is a key of (LangChain's langchain_pg_collection), and why it was chosen.
     collection_table: CollectionTable | None = None
     collection_table_why: str = ""
+    # The JSON column holding each row's serialized LlamaIndex node (``metadata_``): what LlamaIndex embeds is the
+    # node's metadata lines before its text (chunks.text_format llamaindex), not the text column alone.
+    llamaindex_metadata: str | None = None
+    # (table, key, chunk field): the document table a citation field names in every row read (source.chunk_key).
+    source_table: tuple[str, str, str] | None = None
 
     @property
     def inline(self) -> bool:
@@ -316,9 +328,13 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                      tuple(dict.fromkeys(n for n in (*own[1:], text.column, *text.alternatives) if n)))
     named_sources = tuple(c.name for c in chunks.columns
                           if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+    nodes = _llamaindex_nodes(conn, chunks) if text.column is not None else None
     # A JSON column's keys stand in for a text or citation columns the table lacks (Open WebUI keeps its text in a
-    # column and the citation, `source`, in vmetadata jsonb).
-    json_keys = _json_string_keys(conn, chunks) if text.column is None or not named_sources else {}
+    # column and the citation, `source`, in vmetadata jsonb), or that name only the chunk (LlamaIndex's node_id).
+    id_only = all(c.lower() in CHUNK_ID_SOURCES for c in named_sources)
+    json_keys = _json_string_keys(conn, chunks) if text.column is None or id_only else {}
+    if nodes is not None:
+        json_keys = {c: tuple(k for k in keys if k not in LLAMAINDEX_KEYS) for c, keys in json_keys.items()}
     if text.column is None:
         text = _pick_json_key(json_keys, CHUNK_TEXT_NAMES, "text") or text
     if text.column is None:
@@ -334,11 +350,17 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     # url and file_name, set only for some kinds of entry) is no citation column.
     empty = _empty_in_some_row(conn, chunks, named_sources)
     sources = tuple(c for c in named_sources if c not in empty)
-    if not named_sources:  # citations kept under keys of a JSON column (beside a JSON text or a text column)
-        keyed = tuple(f"{column}->>'{key}'" for wanted in SOURCE_NAMES for column, keys in json_keys.items()
-                      for key in keys if key.lower() == wanted and "'" not in key)
-        empty = _empty_in_some_row(conn, chunks, keyed)
-        sources = tuple(c for c in keyed if c not in empty)
+    if id_only:  # citations kept under keys of a JSON column (beside a JSON text or a text column)
+        keyed = tuple(dict.fromkeys(
+            f"{column}->>'{key}'" for wanted in SOURCE_NAMES for column, keys in json_keys.items()
+            for key in keys if _named(key, (wanted,)) and "'" not in key))
+        keyed_empty = _empty_in_some_row(conn, chunks, keyed)
+        keyed = tuple(c for c in keyed if c not in keyed_empty)
+        if keyed:  # the documents cited, before (or instead of) the chunk's own id
+            empty = tuple(dict.fromkeys((*empty, *keyed_empty)))
+            sources = keyed
+        elif not named_sources:
+            empty = keyed_empty
     if tenant.column is None:
         owners = [f"{column}->>'{key}'" for wanted in TENANT_NAMES
                   for column, keys in (json_keys or _json_string_keys(conn, chunks)).items()
@@ -371,7 +393,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, _stored_models(conn, em, vc.column, model.column) or json_models, unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
-                 collection_table_why)
+                 collection_table_why, nodes, _source_table(conn, chunks, em, sources))
 
 
 def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> tuple[CollectionTable | None, str]:
@@ -535,6 +557,55 @@ def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess) -> tuple[Gu
                          "another model is found by verify's recompute; backfill --keys-from re-embeds the offenders) "
                          f"unless embeddings.model_value states it; a backfill leaves {column} as it is"), counts
     return model, {}
+
+
+def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...],
+                  sample: int = 200) -> tuple[str, str, str] | None:
+    """(table, key, field): a citation field named like a document key whose every sampled value is the key of a row
+    of a table the field's name names (``db_document_id`` -> ``document``); None when none is."""
+    from psycopg import sql
+
+    for source in sources:
+        column, key = json_field(source)
+        name = (key or column).lower()
+        if not _named(name, DOCUMENT_KEY_NAMES):
+            continue
+        for schema, table in _tables(conn, chunks.schema):
+            singular = table.lower()[:-1] if table.lower().endswith("s") else table.lower()
+            if table in (chunks.name, em.name) or singular not in name:
+                continue
+            pk = _table(conn, schema, table).primary_key
+            if len(pk) != 1:
+                continue
+            query = sql.SQL(
+                "SELECT count(*) > 0 AND bool_and(EXISTS (SELECT 1 FROM {t} AS d WHERE d.{k}::text = s.v)) "
+                "FROM (SELECT {f} AS v FROM {c} WHERE {f} IS NOT NULL LIMIT {n}) AS s"
+            ).format(t=sql.Identifier(schema, table), k=sql.Identifier(pk[0]), f=_field(source),
+                     c=sql.Identifier(chunks.schema, chunks.name), n=sql.Literal(sample))
+            try:
+                with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
+                    found = _v(conn.execute(query).fetchone(), 0)
+            except psycopg.Error:
+                continue
+            if found:
+                return table, pk[0], source
+    return None
+
+
+def _llamaindex_nodes(conn: Conn, table: Table, sample: int = 200) -> str | None:
+    """The JSON column in which every sampled row holds a serialized LlamaIndex node (``_node_content``), or None."""
+    from psycopg import sql
+
+    for c in table.columns:
+        if c.type not in ("json", "jsonb"):
+            continue
+        query = sql.SQL(
+            "SELECT count(*) > 0 AND bool_and(jsonb_typeof(j->'_node_content') = 'string') FROM "
+            "(SELECT {c}::jsonb AS j FROM {t} WHERE {c} IS NOT NULL LIMIT {n}) AS s"
+        ).format(c=sql.Identifier(c.name), t=sql.Identifier(table.schema, table.name), n=sql.Literal(sample))
+        if _v(conn.execute(query).fetchone(), 0):
+            return c.name
+    return None
 
 
 def _json_string_keys(conn: Conn, table: Table, sample: int = 200) -> dict[str, tuple[str, ...]]:

@@ -38,7 +38,8 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                       if not (profile.source and c.startswith("source."))]
                    + [(f"chunks.filter.{c}", c) for c, _ in ch.filter]
                    + [("chunks.metadata", ch.metadata)]
-                   + ([("source.key", profile.source.key)] if profile.source else [])),
+                   + ([("source.chunk_key" if profile.source.chunk_key else "source.key", profile.source.held_by)]
+                      if profile.source else [])),
         "embeddings": (em.schema, em.table, [("embeddings.key", em.key), ("embeddings.vector", em.vector),
                                              ("embeddings.model", em.model), ("embeddings.input_hash", em.input_hash),
                                              ("embeddings.collection", em.collection), ("embeddings.tenant", em.tenant),

@@ -82,9 +82,16 @@ class SourceTable:
     """The table chunks are cut from (pgai's source): every row must have chunks, and ``queue`` says who keeps them."""
 
     table: str
-    key: str = "id"  # the source's key, held under the same name by each chunk
+    key: str = "id"  # the source's key, held under the same name by each chunk unless chunk_key says where
     schema: str = "public"
     queue: str | None = None  # "pgai": items still pending in pgai's vectorizer queue count as not covered
+    # Where each chunk names its source row: a column or ``column->>'key'`` (LlamaIndex's metadata_->>'doc_id').
+    chunk_key: str | None = None
+
+    @property
+    def held_by(self) -> str:
+        """The chunk field holding the source's key."""
+        return self.chunk_key or self.key
 
 
 @dataclass(frozen=True)
@@ -465,11 +472,21 @@ class _Reader:
     def source(self, raw: Any) -> SourceTable | None:
         if raw is None:
             return None
-        section = self.mapping("source", raw, {"schema", "table", "key", "queue"}, {"table"})
+        section = self.mapping("source", raw, {"schema", "table", "key", "queue", "chunk_key"}, {"table"})
         queue = self.string("source.queue", section.get("queue"))
         if queue not in (None, "pgai"):
             raise ConfigError(f"profile key 'source.queue' must be pgai or absent, found {queue!r}")
+        chunk_key = self.identifier("source.chunk_key", section.get("chunk_key"))
+        if chunk_key is not None:
+            try:
+                json_field(chunk_key)
+            except ValueError as exc:
+                raise ConfigError(f"profile key 'source.chunk_key' names {exc}") from None
+            if queue is not None:
+                raise ConfigError("profile key 'source.chunk_key' is not read with source.queue pgai (pgai's chunks "
+                                  "hold the source's key under its own name); expected it absent")
         return SourceTable(
+            chunk_key=chunk_key,
             table=self.identifier("source.table", section["table"], required=True),
             key=self.identifier("source.key", section.get("key")) or "id",
             schema=self.identifier("source.schema", section.get("schema")) or "public",

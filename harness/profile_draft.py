@@ -156,6 +156,11 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.value("chunks.table", "table", ch.name, "inline vector column" if shape.inline else shape.key.why)
     w.guess("chunks.id", "id", shape.chunk_id, required=True)
     w.guess("chunks.text", "text", shape.text, required=True)
+    if shape.llamaindex_metadata:
+        w.value("chunks.text_format", "text_format", "llamaindex",
+                f"every row read holds a LlamaIndex node in {shape.llamaindex_metadata}->>'_node_content': what "
+                "LlamaIndex embeds is its metadata lines, a blank line, then the text")
+        w.value("chunks.metadata", "metadata", shape.llamaindex_metadata)
     if shape.collection.column:
         w.guess("chunks.collection", "collection", shape.collection, required=True)
         ct = shape.collection_table
@@ -241,18 +246,25 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 w.comment(f"the entrypoint {what}: {', '.join(items)} (serve them, or change the code)", 2)
         if contract.in_process_models:
             kinds = {call.rsplit(" ", 1)[-1] for call in contract.embedding_calls}
-            named = [m for m in contract.in_process_models if m != "?" and not m.startswith("$")]
+            loads = [m for m in contract.in_process_models if m != "?" and not m.startswith("$")]
             if kinds and kinds <= IN_PROCESS_KINDS:
                 w.value("backfill.embeds_in_process", "embeds_in_process", True,
                         "guess: every embedding call it makes loads its own model")
-                w.value("backfill.in_process_model", "in_process_model", named[0] if named else TODO,
-                        "what it loads" + (f"; also: {', '.join(named[1:])}" if named[1:] else "")
-                        if named else f"it loads {', '.join(contract.in_process_models)}: name the model or path")
+                w.value("backfill.in_process_model", "in_process_model", loads[0] if loads else TODO,
+                        "what it loads" + (f"; also: {', '.join(loads[1:])}" if loads[1:] else "")
+                        if loads else f"it loads {', '.join(contract.in_process_models)}: name the model or path")
             else:
                 w.comment(f"the entrypoint may also embed in-process ({', '.join(contract.in_process_models)}) besides "
                           f"{', '.join(sorted(kinds - IN_PROCESS_KINDS))}: if it does, set embeds_in_process: true", 2)
     elif contract is not None:
         w.comment(f"contract unknown ({contract.reason}): check by hand which names the command reads", 2)
+    if shape.source_table:
+        doc_table, doc_key, field = shape.source_table
+        # Said, not set: rows of it the application has not embedded yet (ingest on first use) would fail
+        # source_coverage, which also fails on chunks whose row is gone once this is set.
+        w.comment(f"source: {{table: {doc_table}, key: {doc_key}, chunk_key: {_scalar(field)}}}  # every row read "
+                  f"names a {doc_table} row: uncomment for source_coverage (chunks of a deleted {doc_table} row fail, "
+                  f"and so do {doc_table} rows without chunks)", 0)
     w.value("distance", "distance", "cosine", "guess: the most common operator class; check the app's queries", indent=0)
     return Draft("\n".join(w.lines) + "\n", tuple(w.todo), shape)
 

@@ -7,9 +7,11 @@ LlamaIndex keep citations in a metadata column.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from psycopg import sql
 
+from ..profile import SourceTable
 from ..target import Target
 
 NULL = sql.SQL("NULL")
@@ -82,11 +84,21 @@ class Shape:
             e=self.target.embedding_table, c=self.target.chunk_table, k=self.emb_key(), id=self.target.chunk_id)
 
 
+def source_match(target: Target, alias: str) -> sql.Composable:
+    """The condition pairing a chunk (the target's chunk alias) with its source row ``alias``: the same key, compared
+    as text where the chunk holds it under another name or inside JSON (``source.chunk_key``)."""
+    src = cast(SourceTable, target.profile.source)
+    key = sql.Identifier(alias, src.key)
+    if src.chunk_key is None:
+        return sql.SQL("{} = {}").format(key, target.c(src.key))
+    return sql.SQL("{}::text = {}").format(key, target.field(src.chunk_key))
+
+
 def source_expr(target: Target, name: str) -> sql.Composable:
     """A source field: a column, ``column->>key`` for a key of a JSON column, or ``source.column`` of the source table."""
     src = target.profile.source
     if src is not None and name.startswith("source."):
-        return sql.SQL("(SELECT s.{col}::text FROM {t} AS s WHERE s.{key} = {ck} LIMIT 1)").format(
+        return sql.SQL("(SELECT s.{col}::text FROM {t} AS s WHERE {match} LIMIT 1)").format(
             col=sql.Identifier(name[len("source."):]), t=sql.Identifier(src.schema, src.table),
-            key=sql.Identifier(src.key), ck=target.c(src.key))
+            match=source_match(target, "s"))
     return target.field(name)

@@ -1,12 +1,14 @@
-"""Source coverage: every row of the source table has chunks, and none waits in the library's queue (pgai)."""
+"""Source coverage: every row of the source table has chunks, every chunk's source row exists (no chunks of a deleted
+document left behind), and none waits in the library's queue (pgai)."""
 
 from __future__ import annotations
 
 from psycopg import sql
 
 from ..db import one
-from .outcome import MAX_SHOWN, Offender, Outcome, skipped, unproven, verdict
+from .outcome import MAX_SHOWN, OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .session import CheckSession
+from .shape import source_match
 
 
 def pgai_queue(session: CheckSession) -> tuple[str, str] | None:
@@ -48,8 +50,12 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
     key = sql.Identifier(src.key)
     source = sql.Identifier(src.schema, src.table)
     missing_q = sql.SQL("SELECT s.{k} AS id FROM {s} AS s WHERE NOT EXISTS "
-                        "(SELECT 1 FROM {c} AS c WHERE c.{k} = s.{k} AND {f}) ORDER BY 1").format(
-        k=key, s=source, c=t.chunk_table, f=t.chunk_filter())
+                        "(SELECT 1 FROM {c} AS c WHERE {match} AND {f}) ORDER BY 1").format(
+        k=key, s=source, c=t.chunk_table, match=source_match(t, "s"), f=t.chunk_filter())
+    # A chunk whose source row is gone (or that names none): retrieval still returns a deleted document's text.
+    orphans_q = sql.SQL("SELECT {id} AS id FROM {c} AS c WHERE {f} AND NOT EXISTS "
+                        "(SELECT 1 FROM {s} AS s WHERE {match}) ORDER BY 1").format(
+        id=t.chunk_id, c=t.chunk_table, f=t.chunk_filter(), s=source, match=source_match(t, "s"))
     with session.read_only() as conn:
         if exempt is not None:  # until this read-only transaction ends
             rls.become(conn, exempt)
@@ -59,7 +65,11 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
                             "hides are neither counted nor asked for chunks; expected a role exempt from it")
         rows = one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(source)).fetchone())["n"]
         missing = [r["id"] for r in conn.execute(missing_q, {"collection": collection}).fetchall()]
+        orphans = [r["id"] for r in conn.execute(orphans_q, {"collection": collection}).fetchall()]
     offenders = [Offender(i, collection, None, f"{src.table} row has no chunks") for i in missing[:MAX_SHOWN]]
+    offenders += [Offender(i, collection, None, f"chunk names no {src.table} row ({src.held_by})")
+                  for i in orphans[:OFFENDERS_CAP]]  # chunk keys: every one, for offenders.jsonl
+    orphan_note = f"; {len(orphans)} chunks name no {src.table} row" if orphans else ""
     pending: list = []
     queue_note = ""
     if src.queue == "pgai":
@@ -73,10 +83,12 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
         offenders += [Offender(i, collection, None, f"pending in pgai's queue {queue[0]}.{queue[1]}")
                       for i in pending[:MAX_SHOWN]]
         queue_note = f"; {len(pending)} pending in pgai's queue"
-    total = len(missing) + len(pending)
+    total = len(missing) + len(pending) + len(orphans)
     return verdict("source_coverage", collection, total == 0,
-                   expected=f"every {src.table} row has chunks" + (" and none is pending in pgai's queue" if src.queue else ""),
-                   found=f"{rows} {src.table} rows, {len(missing)} without chunks{queue_note}",
+                   expected=f"every {src.table} row has chunks, every chunk's {src.table} row exists"
+                   + (" and none is pending in pgai's queue" if src.queue else ""),
+                   found=f"{rows} {src.table} rows, {len(missing)} without chunks{orphan_note}{queue_note}",
                    offenders=offenders, total=total,
-                   metrics={"source_rows": rows, "without_chunks": len(missing), "pending": len(pending),
+                   metrics={"source_rows": rows, "without_chunks": len(missing), "orphans": len(orphans),
+                            "pending": len(pending),
                             **({"read_as": exempt} if exempt else {})})

@@ -13,7 +13,7 @@ from typing import cast, overload
 from .. import redact
 from . import embedding_calls
 from .files import MAKEFILES, language, read
-from .literals import call_args, env_reads, in_spans
+from .literals import call_args, env_reads, in_spans, line_of
 
 MAX_FILES = 30
 _EMBEDDING_SPECIFIC = re.compile(r"EMBED", re.I)
@@ -39,6 +39,9 @@ class Contract:
     engine: bool = False  # the command is backfill-harness's own engine
     embedding_calls: tuple[str, ...] = ()  # "path:line kind" of each embedding call in the files read
     selectors: tuple[str, ...] = ()  # env names compared with literals (OPENAI_EMBED_HOST == "ollama"): choices, not values
+    # "path:line call" of each LlamaIndex index build (VectorStoreIndex.from_documents): it embeds with the embed model
+    # set elsewhere (Settings.embed_model), which the files read may never name.
+    index_builds: tuple[str, ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -76,7 +79,7 @@ class Contract:
                         u(self.flag_env, other.flag_env), u(self.given_env, other.given_env),
                         u(self.given_flags, other.given_flags), u(self.in_process_models, other.in_process_models),
                         self.engine or other.engine, u(self.embedding_calls, other.embedding_calls),
-                        u(self.selectors, other.selectors))
+                        u(self.selectors, other.selectors), u(self.index_builds, other.index_builds))
 
     def text(self) -> str:
         if not self.known:
@@ -141,7 +144,21 @@ def read_contract(rel: str, text: str) -> Contract:
                     required_flags=tuple(dict.fromkeys(required)), flag_env=tuple(dict.fromkeys(flag_env)),
                     in_process_models=tuple(dict.fromkeys(in_process)),
                     embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
-                    selectors=tuple(dict.fromkeys(_selectors(text, reads))))
+                    selectors=tuple(dict.fromkeys(_selectors(text, reads))),
+                    index_builds=_index_builds(rel, text))
+
+
+# LlamaIndex calls that embed every node they are given with the configured embed model.
+_INDEX_BUILD = re.compile(r"\b(?P<name>VectorStoreIndex\s*\.\s*from_documents|VectorStoreIndex|IngestionPipeline)\s*\(")
+
+
+def _index_builds(rel: str, text: str) -> tuple[str, ...]:
+    """Each LlamaIndex index build of a file that imports LlamaIndex, as "path:line call"."""
+    if not re.search(r"\bllama_index\b", text):
+        return ()
+    return tuple(f"{rel}:{line_of(text, m.start())} {''.join(m.group('name').split())}"
+                 for m in _INDEX_BUILD.finditer(text) if not _in_comment(text, m.start())
+                 and not re.search(r"\b(?:import|class|def)\b[^\n]*$", text[text.rfind("\n", 0, m.start()) + 1:m.start()]))
 
 
 def _in_comment(text: str, pos: int) -> bool:

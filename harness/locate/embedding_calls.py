@@ -59,6 +59,11 @@ _AI_SDK = re.compile(r"""\b(?P<name>embed|embedMany)\s*\(\s*\{""")
 _AI_SDK_IMPORT = re.compile(r"""from\s+['"]ai['"]""")
 _AI_SDK_MODEL = re.compile(r"""\.(?:embedding|textEmbeddingModel|textEmbedding|embeddingModel)\s*\(\s*['"](?P<m>[^'"]+)['"]""")
 _SKIP_CLASSES = frozenset({"Embedding", "Embeddings", "BaseEmbedding", "TextEmbedding"})
+# A model named by a library's enum member (LlamaIndex's ``model_type=OpenAIEmbeddingModelType.TEXT_EMBED_3_SMALL``):
+# the member's value, as llama-index-embeddings-openai defines it.
+_MODEL_ENUM = re.compile(r"""\b(?:model_type|model|model_name)\s*=\s*(?:[\w.]*\.)?\w*ModelType\.(?P<member>[A-Z0-9_]+)""")
+MODEL_ENUM_VALUES = {"TEXT_EMBED_3_SMALL": "text-embedding-3-small", "TEXT_EMBED_3_LARGE": "text-embedding-3-large",
+                     "TEXT_EMBED_ADA_002": "text-embedding-ada-002"}
 
 
 def has_calls(text: str) -> bool:
@@ -131,6 +136,8 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         model = _kw(text, args, m.end(), _MODEL_KW, reads)
         if model == (None, None) and re.search(r"HuggingFace|SentenceTransformer|FastEmbed", name):
             model = _positional(text, args, m.end(), reads)
+        if model == (None, None) and (member := _MODEL_ENUM.search(args)):
+            model = (MODEL_ENUM_VALUES.get(member.group("member")), None)
         url = _kw(text, args, m.end(), _URL_KW, reads)
         # LangChain's classes end in "Embeddings", LlamaIndex's in "Embedding".
         family = "llamaindex" if llama and not name.endswith("Embeddings") else "langchain"

@@ -88,35 +88,83 @@ def has_declarations(text: str) -> bool:
     return bool(re.search(r"(?i)vector|halfvec|VectorField|Unsupported", text))
 
 
+# LlamaIndex's PGVectorStore.from_params(host, port, database, user, password, table_name, ...): its defaults.
+_FROM_PARAMS_TABLE_POSITION = 5
+_FROM_PARAMS_DEFAULTS = ("llamaindex", 1536)
+
+
+def _positional(args: str) -> list[str]:
+    """The top-level positional arguments of a call's argument text (keyword arguments left out)."""
+    parts, depth, quote, last = [], 0, None, 0
+    for i, ch in enumerate(args):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(args[last:i].strip())
+            last = i + 1
+    parts.append(args[last:].strip())
+    return [p for p in parts if p and not re.match(r"^\w+\s*=(?!=)", p)]
+
+
+def _llamaindex_store(text: str, args: str, lang: str, from_params: bool) -> tuple[str, int | None]:
+    """The table and dimension a PGVectorStore call names: keywords, else from_params' positions, else its defaults."""
+    dims = None
+    d = _STORE_DIMS.search(args)
+    if d:
+        value = _top_level_value(args, d.start("v"))
+        dims = int_value(text, value) or next((int(x) for x in re.findall(r"\b(\d{2,5})\b", value)), None)
+    t = _STORE_TABLE.search(args)
+    token = t.group("v").strip() if t else None
+    if token is None and from_params:
+        positional = _positional(args)
+        token = positional[_FROM_PARAMS_TABLE_POSITION] if len(positional) > _FROM_PARAMS_TABLE_POSITION else None
+    name = None
+    if token:
+        lit = re.match(r"""['"]([^'"]+)['"]""", token)
+        rhs = None if lit else constant(text, token.split(".")[-1])
+        lit = lit or (re.match(r"""['"]([^'"]+)['"]""", rhs) if rhs else None)
+        # A name computed in code (a setting, an attribute) is named as the expression it is, in braces.
+        name = lit.group(1) if lit else ("{" + token + "}" if re.fullmatch(r"[\w.]+", token) else None)
+    if from_params:
+        name, dims = name or _FROM_PARAMS_DEFAULTS[0], dims or _FROM_PARAMS_DEFAULTS[1]
+    name = name or "llamaindex_embedding"
+    return (f"data_{name}" if lang == "python" else name), dims
+
+
 def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
     """Vector stores that create their own table: LlamaIndex PGVectorStore (``data_<table_name>`` in Python),
-    langchain-postgres PGVector (``langchain_pg_embedding``)."""
+    langchain-postgres PGVector (``langchain_pg_embedding``), called directly or through the application's subclass."""
     out = []
-    for m in _STORE.finditer(text):
+    subclasses = {}
+    for m in _STORE_SUBCLASS.finditer(text):
+        if _from_library(text, m.group("cls"), m.start("cls")):
+            own = re.search(r"\bclass\s+(\w+)", m.group(0))
+            if own:
+                subclasses[own.group(1)] = m.group("cls")
+    calls = [(m.group("cls"), m) for m in _STORE.finditer(text) if _from_library(text, m.group("cls"), m.start())]
+    if subclasses:  # the subclass constructed here: its arguments are the library's
+        built = re.compile(r"\b(?P<cls>" + "|".join(map(re.escape, subclasses)) + r")\s*(?:\.\s*from_params\s*)?\(")
+        calls += [(subclasses[m.group("cls")], m) for m in built.finditer(text)]
+    for cls, m in sorted(calls, key=lambda c: c[1].start()):
         if re.search(r"\b(?:import|class|from)\b[^\n]*$", text[text.rfind("\n", 0, m.start()) + 1:m.start()]):
             continue
-        if not _from_library(text, m.group("cls"), m.start()):
-            continue  # the application's own class of that name (or one imported from its own code)
         args = call_args(text, m.end() - 1)
-        dims = None
-        d = _STORE_DIMS.search(args)
-        if d:
-            value = _top_level_value(args, d.start("v"))
-            dims = int_value(text, value) or next((int(x) for x in re.findall(r"\b(\d{2,5})\b", value)), None)
-        if m.group("cls") == "PGVector":
+        if cls == "PGVector":
+            d = _STORE_DIMS.search(args)
+            dims = None
+            if d:
+                value = _top_level_value(args, d.start("v"))
+                dims = int_value(text, value) or next((int(x) for x in re.findall(r"\b(\d{2,5})\b", value)), None)
             table = "langchain_pg_embedding"
         else:
-            t = _STORE_TABLE.search(args)
-            name = None
-            if t:
-                token = t.group("v").strip()
-                lit = re.match(r"""['"]([^'"]+)['"]""", token)
-                rhs = None if lit else constant(text, token.split(".")[-1])
-                lit = lit or (re.match(r"""['"]([^'"]+)['"]""", rhs) if rhs else None)
-                name = lit.group(1) if lit else None
-            name = name or "llamaindex_embedding"
-            table = f"data_{name}" if lang == "python" else name
-        out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "llamaindex" if m.group("cls") != "PGVector"
+            table, dims = _llamaindex_store(text, args, lang, "from_params" in m.group(0))
+        out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "llamaindex" if cls != "PGVector"
                                      else "langchain", table, "embedding"))
     called = {d.kind for d in out}
     for m in _STORE_SUBCLASS.finditer(text):

@@ -127,7 +127,11 @@ class LocateResult:
                 lines.append(f"    or from the repository root: {e.runner}")
             if e.contract is not None:
                 lines.append(f"    contract: {e.contract.text()}")
-            if not e.may_embed:
+            if not e.may_embed and e.contract is not None and e.contract.index_builds:
+                lines.append(f"    builds a LlamaIndex index ({e.contract.index_builds[0]}), which embeds with the embed "
+                             "model set elsewhere (Settings.embed_model), not named in the files it reads: a candidate "
+                             "only, not taken as the backfill")
+            elif not e.may_embed:
                 lines.append("    calls no embedder (its contract, read): a candidate only, not taken as the backfill")
         if not self.best_entrypoint:
             lines.append("  no entrypoint embeds: backfill with the harness's own engine (run --engine, or backfill)")

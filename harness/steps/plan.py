@@ -214,9 +214,11 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
     """Measure, decide and write plan.json + plan.md into the run folder (the scope must be ok)."""
     run_dir = Path(run_dir)
     c = scope.counts
+    # A vector is current only where staleness and model are both measured (unknown: None, never counted current).
+    fresh_known = c.get("stale") is not None and c.get("other_model") is not None
     rows = {"chunks": c.get("chunks", 0), "to_embed": c.get("needed", 0), "missing": c.get("missing", 0),
             "stale": c.get("stale"), "other_model": c.get("other_model"),
-            "current": c.get("chunks", 0) - c.get("needed", 0)}
+            "current": c.get("chunks", 0) - c.get("needed", 0) if fresh_known else None}
     measured = (probe_command(settings, scope, run_dir, command, rows["to_embed"])
                 if settings.profile.backfill.probe_command and rows["to_embed"] else None)
     if isinstance(measured, Estimate):

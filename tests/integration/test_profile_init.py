@@ -633,3 +633,74 @@ def test_of_two_vector_columns_the_draft_takes_the_one_of_the_models_dimension(c
             assert raw["embeddings"]["vector"] == column and raw["provider"]["dimensions"] == int(model.split(":")[1])
             line = next(x for x in out.read_text().splitlines() if x.strip().startswith("vector:"))
             assert f"the dimension of {model}" in line and other in line, line
+
+
+# LlamaIndex's PGVectorStore table (llama-index-vector-stores-postgres 0.4: id bigserial, text varchar, metadata_ json,
+# node_id varchar, embedding vector) as run-llama/sec-insights fills it: each page's node carries the app's own
+# document key (db_document_id) and PDFReader's page_label and file_name beside LlamaIndex's bookkeeping keys.
+LLAMAINDEX_NODES = """
+CREATE TABLE data_pg_vector_store (id bigserial PRIMARY KEY, text varchar NOT NULL, metadata_ json, node_id varchar,
+                                   embedding vector(8));
+INSERT INTO data_pg_vector_store (text, metadata_, node_id)
+SELECT 'page ' || g || ' of the annual report',
+       json_build_object('page_label', g::text, 'file_name', 'doc-' || g % 2 || '.pdf', 'db_document_id', 'doc-' || g % 2,
+                         '_node_content', json_build_object('id_', 'n' || g, 'metadata', json_build_object(
+                             'page_label', g::text, 'file_name', 'doc-' || g % 2 || '.pdf', 'db_document_id', 'doc-' || g % 2),
+                             'excluded_embed_metadata_keys', '[]'::json, 'excluded_llm_metadata_keys', '[]'::json,
+                             'metadata_template', '{key}: {value}', 'metadata_seperator', E'\\n',
+                             'text_template', E'{metadata_str}\\n\\n{content}', 'text', 'page ' || g)::text,
+                         '_node_type', 'TextNode', 'document_id', 'r' || g, 'doc_id', 'r' || g, 'ref_doc_id', 'r' || g),
+       'n' || g
+FROM generate_series(1, 12) g;
+"""
+
+
+def test_a_llamaindex_node_table_is_drafted_with_the_text_llamaindex_embeds(cli, empty_db, tmp_path):
+    """LlamaIndex embeds the node's metadata lines before its text: the draft says so (text_format llamaindex),
+    measured in the rows (every row read holds a serialized node under _node_content), whatever the table's name."""
+    empty_db.execute(LLAMAINDEX_NODES)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    raw = yaml.safe_load(out.read_text())
+    assert (raw["chunks"]["text"], raw["chunks"].get("text_format"), raw["chunks"].get("metadata")) == (
+        "text", "llamaindex", "metadata_"), out.read_text()
+
+
+def test_the_document_a_llamaindex_node_belongs_to_is_its_citation_not_the_node_id(cli, empty_db, tmp_path):
+    """A node_id column names the chunk itself: the document keys of the node's metadata are the citations
+    (an application's own key ending in _document_id included); LlamaIndex's bookkeeping ids are not."""
+    empty_db.execute(LLAMAINDEX_NODES)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    sources = yaml.safe_load(out.read_text())["chunks"]["sources"]
+    assert sources == ["metadata_->>'file_name'", "metadata_->>'db_document_id'"], out.read_text()
+
+
+def test_the_document_table_a_json_key_names_is_said_as_a_source_to_uncomment(cli, empty_db, tmp_path):
+    """Every sampled metadata_->>'db_document_id' is a key of table document: the draft says the source it would be
+    (commented: documents the application has not embedded yet would fail source_coverage), measured, not by name."""
+    empty_db.execute(LLAMAINDEX_NODES + "CREATE TABLE document (id text PRIMARY KEY, url text);"
+                     "INSERT INTO document VALUES ('doc-0', 'a.pdf'), ('doc-1', 'b.pdf');")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    drafted = out.read_text()
+    assert "source" not in yaml.safe_load(drafted)
+    assert ("# source: {table: document, key: id, chunk_key: \"metadata_->>'db_document_id'\"}  # every row read "
+            "names a document row") in drafted, drafted
+
+
+def test_a_document_key_naming_rows_another_table_lacks_is_no_source(cli, empty_db, tmp_path):
+    empty_db.execute(LLAMAINDEX_NODES + "CREATE TABLE document (id text PRIMARY KEY, url text);"
+                     "INSERT INTO document VALUES ('doc-0', 'a.pdf');")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    assert "# source: {" not in out.read_text()
+
+
+def test_a_model_the_applications_embedder_names_is_said_beside_the_todo(cli, empty_db, tmp_path):
+    """No entrypoint and no model column: the model stays TODO (the provider's is the user's choice), and the draft
+    says which one the application's own embedder names (an enum member, as sec-insights names OpenAI's)."""
+    empty_db.execute(LLAMAINDEX_NODES)
+    (tmp_path / "settings.py").write_text(
+        "from llama_index.embeddings.openai import OpenAIEmbedding, OpenAIEmbeddingModelType\n"
+        "embed_model = OpenAIEmbedding(model_type=OpenAIEmbeddingModelType.TEXT_EMBED_3_SMALL)\n")
+    result, out = _init(cli, empty_db, tmp_path)
+    assert "provider.model" in result.json["todo"]
+    line = next(x for x in out.read_text().splitlines() if x.strip().startswith("model: TODO"))
+    assert "the application's embedders name text-embedding-3-small (" in line and "settings.py:2)" in line, line

@@ -111,11 +111,12 @@ class Trial:
     verify: object
     record: object
     profile: Path
+    plan: object = None
 
 
 def procedure(cli, db, server, repo: Path, tmp_path: Path, collection: str, *, model: str | None = None, init_args=(),
-              edit=None, run_args=("--engine",)) -> Trial:
-    """locate, profile init (+ the user's edits), scope, run, verify, record: each through the CLI."""
+              edit=None, run_args=("--engine",), plan: bool = False) -> Trial:
+    """locate, profile init (+ the user's edits), scope, (plan,) run, verify, record: each through the CLI."""
     env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
     tmp_path.mkdir(parents=True, exist_ok=True)
     located = cli("locate", "--repo", repo, "--json", env=env)
@@ -128,11 +129,13 @@ def procedure(cli, db, server, repo: Path, tmp_path: Path, collection: str, *, m
     run_dir, log = tmp_path / "run", tmp_path / "historylog.md"
     target = ("--profile", profile, "--collection", collection)
     scoped = cli("scope", *target, "--json", env=env)
+    planned = cli("plan", *target, "--run-dir", tmp_path / "plan", *(a for a in run_args if a == "--engine"), "--json",
+                  env=env) if plan and scoped.code == 0 else None
     ran = cli("run", *target, "--run-dir", run_dir, *run_args, "--json", env=env) if scoped.code == 0 else None
     verified = cli("verify", *target, "--run-dir", run_dir, "--json", env=env) if ran is not None else None
     recorded = cli("record", *target, "--run-dir", run_dir, "--historylog", log, "--repo", repo, "--json", env=env) \
         if ran is not None else None
-    return Trial(located, init, scoped, ran, verified, recorded, profile)
+    return Trial(located, init, scoped, ran, verified, recorded, profile, planned)
 
 
 def assert_whole_procedure_ok(trial: Trial, db, table: str, vector: str, rows: int, needed: int | None = None) -> None:
@@ -399,13 +402,11 @@ def test_create_llama_pgvector_ollama_app(cli, empty_db, server, tmp_path):
     assert engine.scope.code == 0 and engine.scope.json["counts"]["needed"] == lost
     assert engine.run.code == 0, engine.run.out + engine.run.err
     assert empty_db.scalar(f"SELECT count(*) FROM {table} WHERE embedding IS NULL") == 0
-    # ... but from the `text` column, while LlamaIndex embedded each node with its metadata header
-    # ("file_name: ...") in front: the recompute check measures the difference. PGVectorStore made no vector index.
-    assert engine.verify.code == 1
-    failed = {c["check"] for c in engine.verify.json["checks"] if c["status"] == "failed"}
-    assert "recompute" in failed, failed
-    assert "coverage" not in failed
-    assert engine.record.code == 0 and '"outcome": "failed"' in engine.record.out
+    # ... with what LlamaIndex embeds (each node's metadata header, "file_name: ...", before its text): the draft
+    # found the serialized nodes in metadata_, so recompute agrees with the vectors the app wrote.
+    assert yaml.safe_load(engine.profile.read_text())["chunks"]["text_format"] == "llamaindex"
+    assert engine.verify.code == 0, engine.verify.out
+    assert engine.record.code == 0 and '"outcome": "passed"' in engine.record.out, engine.record.out
 
 
 # -- Django: pgvector's VectorField on a model, embedded by a management command -----------------------------------
@@ -1397,3 +1398,150 @@ def test_chatbot_ui_supabase_file_items_with_two_vector_columns_under_row_level_
     # The app role's password is in no evidence.
     for path in [*(tmp_path / "first" / "run").iterdir(), tmp_path / "first" / "historylog.md", trial.profile]:
         assert "chatbot-pw" not in path.read_text()
+
+
+# -- run-llama/sec-insights: LlamaIndex PGVectorStore subclassed, one table for every SEC filing ---------------------
+
+# What the app's ingest does (app/chat/engine.py): each filing's pages read by PDFReader (page_label, file_name) with
+# extra_info {db_document_id: the document row's id}, split by Settings.node_parser (SentenceSplitter) and embedded
+# into CustomPGVectorStore.from_params(host, port, database, user, password, VECTOR_STORE_TABLE_NAME).
+SEC_INSIGHTS_INGEST = r'''
+import json, sys
+from llama_index.core import Document, StorageContext, VectorStoreIndex
+from llama_index.core.node_parser import SentenceSplitter
+from llama_index.embeddings.ollama import OllamaEmbedding
+from llama_index.vector_stores.postgres import PGVectorStore
+from sqlalchemy.engine import make_url
+dsn, ollama, table, chunk_size, overlap, filings = sys.argv[1:7]
+url = make_url(dsn)
+store = PGVectorStore.from_params(url.host, str(url.port), url.database, url.username, url.password, table)
+for doc_id, pages in json.loads(open(filings).read()).items():
+    documents = [Document(text=text, metadata={"page_label": str(i + 1), "file_name": f"{doc_id}.pdf",
+                                               "db_document_id": doc_id}) for i, text in enumerate(pages)]
+    VectorStoreIndex.from_documents(documents, storage_context=StorageContext.from_defaults(vector_store=store),
+                                    embed_model=OllamaEmbedding(model_name="text-embedding-3-small", base_url=ollama),
+                                    transformations=[SentenceSplitter(chunk_size=int(chunk_size), chunk_overlap=int(overlap))])
+'''
+SEC_FILINGS = {"b3a4f915-b735-54d8-84f6-dd50b5a91962": "Uber", "fbbefa9a-c218-5f49-a902-5e9aea529ea7": "Lyft"}
+
+
+def load_sec_insights(db, server, backend: Path, tmp_path: Path) -> str:
+    """The app's own tables' shape (its alembic migration) and its vector table as LlamaIndex creates it, 36 nodes."""
+    migration = (backend / "alembic/versions/90a1d6a26343_create_doc_tables.py").read_text()
+    assert "op.create_table('document'" in migration and "sa.UniqueConstraint('url')" in migration
+    db.execute("CREATE TABLE document (url varchar NOT NULL UNIQUE, metadata_map jsonb, id uuid PRIMARY KEY, "
+               "created_at timestamp NOT NULL DEFAULT now(), updated_at timestamp NOT NULL DEFAULT now())")
+    table = re.search(r'VECTOR_STORE_TABLE_NAME: str = "(\w+)"', (backend / "app/core/config.py").read_text()).group(1)
+    constants = (backend / "app/chat/constants.py").read_text()
+    size, overlap = (re.search(rf"{n} = (\d+)", constants).group(1) for n in ("NODE_PARSER_CHUNK_SIZE",
+                                                                            "NODE_PARSER_CHUNK_OVERLAP"))
+    filings = {}
+    for doc_id, company in SEC_FILINGS.items():
+        db.execute("INSERT INTO document (id, url, metadata_map) VALUES (%s, %s, %s)",
+                   (doc_id, f"https://cdn.example.com/sec-edgar-filings/{company}/10-K.pdf",
+                    json.dumps({"sec_document": {"company_name": company, "year": 2022, "doc_type": "10-K"}})))
+        filings[doc_id] = [" ".join(f"{company} annual report page {p} sentence {s}: revenue, risk factors and "
+                                    f"operations in fiscal 2022, item {s * p}." for s in range(40)) for p in range(1, 7)]
+    (tmp_path / "filings.json").write_text(json.dumps(filings))
+    done = subprocess.run([sys.executable, "-c", SEC_INSIGHTS_INGEST, db.dsn, server.url, table, size, overlap,
+                           str(tmp_path / "filings.json")], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return f"data_{table}"
+
+
+def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_db, server, tmp_path):
+    """One LlamaIndex table for every filing; the filing a node belongs to is db_document_id in metadata_ (json).
+    A restore lost 5 vectors; then a re-chunk left 3 old vectors, 2 are of another model, a filing went in twice and
+    a deleted filing left its nodes behind."""
+    try:
+        import llama_index.embeddings.ollama  # noqa: F401
+        import llama_index.vector_stores.postgres  # noqa: F401
+    except ImportError:
+        pytest.skip("llama-index-vector-stores-postgres and llama-index-embeddings-ollama are needed to fill the table")
+    app = Source.of("run-llama__sec-insights").checkout("backend", tmp_path / "app")
+    table = load_sec_insights(empty_db, server, app, tmp_path)
+    assert table == "data_pg_vector_store" and empty_db.scalar(f"SELECT count(*) FROM {table}") == 36
+    library = dict(empty_db.connect(autocommit=True).execute(f"SELECT id, embedding::text FROM {table}").fetchall())
+    empty_db.execute(f"UPDATE {table} SET embedding = NULL WHERE id % 7 = 0")
+    trial = procedure(cli, empty_db, server, app, tmp_path, table, model="text-embedding-3-small", plan=True)
+
+    # locate: the app's subclass built by from_params, its table a setting, LlamaIndex's default dimension.
+    assert ("app/chat/pg_vector.py", "data_{settings.VECTOR_STORE_TABLE_NAME}", "embedding", 1536, "llamaindex") in {
+        (d["path"], d["table"], d["column"], d["dimensions"], d["kind"]) for d in trial.locate.json["declarations"]}
+    assert ("app/llama_index_settings.py", "OpenAIEmbedding", "text-embedding-3-small") in {
+        (c["path"], c["name"], c["model"]) for c in trial.locate.json["embedding_calls"]}
+    # The seed scripts embed through VectorStoreIndex.from_documents with Settings.embed_model (OpenAI, set in a
+    # module they never import): said so, and left candidates; the engine runs.
+    seeds = {e["path"]: e for e in trial.locate.json["entrypoints"]}
+    assert not seeds["scripts/seed_storage_context.py"]["may_embed"]
+    assert any(b.startswith("app/chat/engine.py:") and b.endswith("VectorStoreIndex.from_documents")
+               for b in seeds["scripts/seed_storage_context.py"]["contract"]["index_builds"])
+    # profile init: LlamaIndex's embedded text (metadata lines, then the text), the filing as the citation.
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert (raw["chunks"]["text"], raw["chunks"]["text_format"], raw["chunks"]["metadata"]) == (
+        "text", "llamaindex", "metadata_")
+    assert raw["chunks"]["sources"] == ["metadata_->>'file_name'", "metadata_->>'db_document_id'"]
+    # The filing table each node names is said, left commented (a filing not chatted about yet has no nodes).
+    suggested = "# source: {table: document, key: id, chunk_key: \"metadata_->>'db_document_id'\"}"
+    assert suggested in trial.profile.read_text() and "source" not in raw
+    assert trial.init.json["todo"] == []
+    assert_whole_procedure_ok(trial, empty_db, table, "embedding", 36, needed=5)
+    # plan (before the run): no hash or model column, so the 31 stored vectors are embedded, current unknown.
+    planned = trial.plan.json
+    assert planned["rows"]["to_embed"] == 5 and planned["rows"]["current"] is None, planned["rows"]
+    assert "already embedded, whether current unknown (no hash column, no model column): 31" in (
+        tmp_path / "plan" / "plan.md").read_text()
+    # Measured: the engine wrote exactly the vectors LlamaIndex wrote (its embed text, not the bare text column).
+    now = dict(empty_db.connect(autocommit=True).execute(f"SELECT id, embedding::text FROM {table}").fetchall())
+    assert now == library
+
+    # A re-chunk changed 3 nodes of Lyft's filing and kept their vectors; 2 of Uber's are of another model.
+    with empty_db.connect(autocommit=True) as conn:
+        rechunked = [r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE metadata_->>'db_document_id' LIKE "
+                                                "'fbbe%' ORDER BY id LIMIT 3").fetchall()]
+        for key in rechunked:
+            meta = conn.execute(f"SELECT metadata_ FROM {table} WHERE id = %s", (key,)).fetchone()[0]
+            node = json.loads(meta["_node_content"])
+            node["text"] = "Re-chunked: total revenue grew; see the segment table for the details."
+            meta["_node_content"] = json.dumps(node)
+            conn.execute(f"UPDATE {table} SET text = %s, metadata_ = %s WHERE id = %s", (node["text"], json.dumps(meta), key))
+        other = [r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE metadata_->>'db_document_id' LIKE 'b3a4%' "
+                                            "ORDER BY id LIMIT 2").fetchall()]
+        conn.execute(f"UPDATE {table} SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM unnest(embedding::real[]) "
+                     "WITH ORDINALITY AS u(x, o))::vector WHERE id = ANY(%s)", (other,))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", table)
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    assert {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"} == {"recompute"}, damaged.out
+    offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
+    assert {int(o["key"]) for o in offenders if o["check"] == "recompute"} == {*rechunked, *other}
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    assert cli("verify", *target, "--run-dir", tmp_path / "fixed", "--json", env=env).code == 0
+
+    # Uber's filing ingested a second time (the app's dedupe_vector_store.py exists for it) and Lyft's document row
+    # deleted with its nodes left behind. The same text with the same vector passes every built-in check (a chunk
+    # stored twice is no wrong vector); with the drafted source uncommented (the filing's key read from each node's
+    # metadata_), source_coverage fails on exactly Lyft's nodes, and the app's dedupe invariant (a custom check) on
+    # the copies.
+    lyft = {r[0] for r in empty_db.connect(autocommit=True).execute(
+        f"SELECT id FROM {table} WHERE metadata_->>'db_document_id' LIKE 'fbbe%'").fetchall()}
+    empty_db.execute(f"INSERT INTO {table} (text, metadata_, node_id, embedding) SELECT text, metadata_, node_id, "
+                     f"embedding FROM {table} WHERE metadata_->>'db_document_id' LIKE 'b3a4%'")
+    empty_db.execute("DELETE FROM document WHERE id = 'fbbefa9a-c218-5f49-a902-5e9aea529ea7'")
+    plain = cli("verify", *target, "--run-dir", tmp_path / "dupes", "--json", env=env)
+    assert plain.code == 0, plain.out
+    invariants = tmp_path / "invariants.yaml"
+    invariants.write_text(trial.profile.read_text().replace(suggested, suggested[2:]) + (
+        "custom_checks:\n"
+        "  - name: one row per node\n"
+        f"    sql: SELECT count(*) = count(DISTINCT node_id) FROM {table}\n"
+        "    expect: true\n"))
+    checked = cli("verify", "--profile", invariants, "--collection", table, "--run-dir", tmp_path / "inv", "--json",
+                  env=env)
+    assert checked.code == 1
+    assert {c["check"] for c in checked.json["checks"] if c["status"] == "failed"} == {
+        "custom one row per node", "source_coverage"}, checked.out
+    left = [json.loads(line) for line in (tmp_path / "inv" / "offenders.jsonl").read_text().splitlines()]
+    assert {int(o["key"]) for o in left if o["check"] == "source_coverage"} == lyft

@@ -74,3 +74,21 @@ def test_an_approved_model_change_in_place_is_said_to_replace_the_vectors_in_pla
     assert "approved model change in place: the vectors of another model in tenant_acme are overwritten; the "\
            "application searches a mix of models until the run ends" in reasons, reasons
     assert not [r for r in reasons if "swap" in r or "new collection" in r], reasons
+
+
+def test_vectors_whose_freshness_nothing_measures_are_never_called_current(cli, empty_db, embed_server, tmp_path):
+    """No input-hash and no model column (LlamaIndex's table): a stored vector may be stale or of another model, so the
+    plan counts it as embedded, current unknown, never as current."""
+    empty_db.execute("CREATE TABLE notes (id bigserial PRIMARY KEY, body text, embedding vector(384));"
+                     "INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 10) g;")
+    empty_db.execute("UPDATE notes SET embedding = array_fill(0.1::real, ARRAY[384])::vector WHERE id <= 6")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text("name: notes\nprovider: {model: hash-embed:384}\n"
+                       "chunks: {table: notes, text: body, collection_name: notes}\nembeddings: {vector: embedding}\n")
+    result = cli("plan", "--profile", profile, "--collection", "notes", "--run-dir", tmp_path / "run", "--engine",
+                 "--json", env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert result.code == 0, result.out + result.err
+    assert result.json["rows"]["current"] is None and result.json["rows"]["to_embed"] == 4
+    markdown = (tmp_path / "run" / "plan.md").read_text()
+    assert "and current" not in markdown
+    assert "- already embedded, whether current unknown (no hash column, no model column): 6" in markdown, markdown

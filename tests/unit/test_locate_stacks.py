@@ -455,3 +455,45 @@ def test_a_transformers_pipeline_for_another_task_embeds_nothing(tmp_path):
     (tmp_path / "summarize.py").write_text('from transformers import pipeline\n'
                                            'summarizer = pipeline("summarization", model="t5-small")\n')
     assert not locate(tmp_path).embedding_calls
+
+
+# -- a LlamaIndex store subclassed and built by from_params with positional arguments (sec-insights' shape) -------
+
+def test_a_llamaindex_subclass_built_by_from_params_declares_the_table_its_arguments_name(found):
+    """The table is from_params' sixth positional argument, here a setting: named as the expression it is, with
+    LlamaIndex's default dimension (1536) where none is given, never the default table of another application."""
+    assert decls(found("py-llamaindex-subclass")) == {
+        ("docs_app/store.py", "data_{settings.NODE_TABLE}", "embedding", 1536, "llamaindex")}
+
+
+def test_from_params_without_a_table_name_declares_llamaindexs_default_table():
+    from harness.locate.schema import scan
+
+    text = ("from llama_index.vector_stores.postgres import PGVectorStore\n"
+            "store = PGVectorStore.from_params(database='db', host='localhost', embed_dim=768)\n")
+    assert [(d.table, d.dimensions) for d in scan("s.py", text, "python")] == [("data_llamaindex", 768)]
+
+
+def test_a_llamaindex_openai_embedding_named_by_its_model_type_enum_names_the_model():
+    """sec-insights' ``OpenAIEmbedding(model_type=OpenAIEmbeddingModelType.TEXT_EMBED_3_SMALL)``: the enum's value."""
+    from harness.locate.embedding_calls import scan
+
+    text = ("from llama_index.embeddings.openai import OpenAIEmbedding, OpenAIEmbeddingModelType\n"
+            "Settings.embed_model = OpenAIEmbedding(\n    mode=OpenAIEmbeddingMode.SIMILARITY_MODE,\n"
+            "    model_type=OpenAIEmbeddingModelType.TEXT_EMBED_3_SMALL,\n    api_key=key,\n)\n")
+    assert [(c.name, c.kind, c.model) for c in scan("s.py", text, "python")] == [
+        ("OpenAIEmbedding", "llamaindex", "text-embedding-3-small")]
+
+
+def test_a_script_that_builds_a_llamaindex_index_is_never_said_to_call_no_embedder(found):
+    """VectorStoreIndex.from_documents embeds with the embed model set elsewhere (Settings.embed_model): the script
+    embeds, through an embedder its own files do not name, so it is said as such (still not taken as the backfill)."""
+    from harness.steps.locate import locate
+
+    result = locate(FIXTURES / "py-llamaindex-subclass")
+    seed = next(e for e in result.entrypoints if e.path == "scripts/seed_index.py")
+    assert seed.contract.index_builds == ("docs_app/ingest.py:8 VectorStoreIndex.from_documents",)
+    text = result.text()
+    assert "calls no embedder" not in text, text
+    assert ("builds a LlamaIndex index (docs_app/ingest.py:8 VectorStoreIndex.from_documents), which embeds with "
+            "the embed model set elsewhere (Settings.embed_model)") in text, text
