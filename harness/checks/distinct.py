@@ -20,6 +20,11 @@ from .stats import fingerprint, probe
 __all__ = ["confirm", "distinct_vectors", "first_rows", "held_across", "probe", "rows_holding", "vectors_held"]
 
 
+def _fingerprint_params(dims: int | None) -> dict:
+    """The parameters ``stats.fingerprint`` reads."""
+    return {"dims": dims, "probe": probe(dims) if dims else None}
+
+
 def confirm(conn, session: CheckSession, fingerprints: list[int], collections: list[str], dims: int | None) -> list[dict]:
     """Rows (of every checked collection) whose exact vector another row with a different text holds, among the rows
     whose fingerprint the pass saw twice; run in the pass's snapshot. Only then are the vectors read a second time
@@ -37,7 +42,7 @@ def confirm(conn, session: CheckSession, fingerprints: list[int], collections: l
         "WHERE cand.collection = ANY(%(collections)s) ORDER BY 1 LIMIT {cap}").format(
         id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
         join=t.join(), fp=fingerprint(shape), cap=sql.Literal(OFFENDERS_CAP))
-    params = {"fps": fingerprints, "collections": collections, "dims": dims, "probe": probe(dims) if dims else None}
+    params = {"fps": fingerprints, "collections": collections, **_fingerprint_params(dims)}
     return conn.execute(query, params).fetchall()
 
 
@@ -52,7 +57,7 @@ def vectors_held(conn, session: CheckSession, fingerprints: list[int], dims: int
         "SELECT md5({v}::vector::text) AS grp, count(*) AS n, min({th}) AS lo, max({th}) AS hi, "
         "count(DISTINCT {th}) AS texts FROM {join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[]) "
         "GROUP BY 1").format(v=t.vector, th=t.text_hash, join=t.join(), fp=fingerprint(shape))
-    return conn.execute(query, {"fps": fingerprints, "dims": dims, "probe": probe(dims) if dims else None}).fetchall()
+    return conn.execute(query, {"fps": fingerprints, **_fingerprint_params(dims)}).fetchall()
 
 
 def held_across(views: list[list[dict]]) -> dict[str, dict]:
@@ -83,8 +88,8 @@ def rows_holding(conn, session: CheckSession, held: dict[str, dict], fingerprint
         "AND md5({v}::vector::text) = ANY(%(grps)s) ORDER BY 1 LIMIT {cap}").format(
         id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector, text=t.text, join=t.join(),
         fp=fingerprint(shape), cap=sql.Literal(OFFENDERS_CAP))
-    rows = conn.execute(query, {"fps": fingerprints, "collections": collections, "grps": list(held), "dims": dims,
-                                "probe": probe(dims) if dims else None}).fetchall()
+    rows = conn.execute(query, {"fps": fingerprints, "collections": collections, "grps": list(held),
+                                **_fingerprint_params(dims)}).fetchall()
     return [{**r, "detail": f"same vector as {held[r['grp']]['n'] - 1} other rows of the tenants' views (at least "
                             f"{held[r['grp']]['texts']} different texts)"} for r in rows]
 

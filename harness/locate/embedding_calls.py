@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .literals import EnvRead, call_args, constant, env_reads, in_spans, line_of
+from .literals import EnvRead, call_args, constant, env_reads, in_spans, line_of, split_args
 
 IN_PROCESS_KINDS = frozenset({"sentence-transformers", "fastembed", "transformers"})
 
@@ -226,25 +226,6 @@ def _reaching(text: str, name: str, at: int) -> list[tuple[int, str]]:
 _DEF = re.compile(r"""(?m)^[ \t]*(?:async\s+)?def\s+(?P<f>[A-Za-z_]\w*)\s*\(""")
 
 
-def _split_args(args: str) -> list[tuple[int, str]]:
-    """Top-level comma-separated parts of an argument list, each with its offset."""
-    parts, depth, start, quote = [], 0, 0, None
-    for i, ch in enumerate(args):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append((start, args[start:i]))
-            start = i + 1
-    parts.append((start, args[start:]))
-    return [(o + len(a) - len(a.lstrip()), a.strip()) for o, a in parts if a.strip()]
-
-
 def _argument_for(text: str, param: str, at: int) -> int | None:
     """Where the first caller in the file passes parameter ``param`` of the Python function enclosing ``at``:
     ``def init_embeddings(provider, model)`` called as ``init_embeddings(PROVIDER, EMBEDDINGS_MODEL)``."""
@@ -252,14 +233,14 @@ def _argument_for(text: str, param: str, at: int) -> int | None:
     if not enclosing:
         return None
     fn = enclosing[-1]
-    params = [m.group(1) for _, a in _split_args(call_args(text, fn.end() - 1)) if (m := re.match(r"\*{0,2}(\w+)", a))]
+    params = [m.group(1) for _, a in split_args(call_args(text, fn.end() - 1)) if (m := re.match(r"\*{0,2}(\w+)", a))]
     if param not in params:
         return None
     index = params.index(param) - (1 if params[0] in ("self", "cls") else 0)
     for call in re.finditer(rf"(?<![\w.]){re.escape(fn.group('f'))}\s*\(", text):
         if text[max(0, call.start() - 4):call.start()].endswith("def "):
             continue
-        args = _split_args(call_args(text, call.end() - 1))
+        args = split_args(call_args(text, call.end() - 1))
         keyword = next((o for o, a in args if re.match(rf"{re.escape(param)}\s*=(?!=)", a)), None)
         if keyword is not None:
             offset = keyword + args_value_offset(text, call.end() + keyword)

@@ -199,3 +199,22 @@ def int_value(text: str, token: str) -> int | None:
             if m:
                 return int(m.group(1))
     return None
+
+
+def split_args(args: str) -> list[tuple[int, str]]:
+    """Top-level comma-separated parts of an argument list, each with its offset."""
+    parts, depth, start, quote = [], 0, 0, None
+    for i, ch in enumerate(args):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append((start, args[start:i]))
+            start = i + 1
+    parts.append((start, args[start:]))
+    return [(o + len(a) - len(a.lstrip()), a.strip()) for o, a in parts if a.strip()]

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from .literals import call_args, constant, int_value, line_of
+from .literals import call_args, constant, int_value, line_of, split_args
 
 
 @dataclass(frozen=True)
@@ -95,21 +95,7 @@ _FROM_PARAMS_DEFAULTS = ("llamaindex", 1536)
 
 def _positional(args: str) -> list[str]:
     """The top-level positional arguments of a call's argument text (keyword arguments left out)."""
-    parts, depth, quote, last = [], 0, None, 0
-    for i, ch in enumerate(args):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(args[last:i].strip())
-            last = i + 1
-    parts.append(args[last:].strip())
-    return [p for p in parts if p and not re.match(r"^\w+\s*=(?!=)", p)]
+    return [a for _, a in split_args(args) if not re.match(r"^\w+\s*=(?!=)", a)]
 
 
 def _llamaindex_store(text: str, args: str, lang: str, from_params: bool) -> tuple[str, int | None]:
