@@ -135,6 +135,8 @@ class EmbeddingTable:
     def written_at(self) -> str | None:
         return self.embedded_at or self.updated_at
     index_min_rows: int = 100_000  # below this many vectors a sequential scan is fast enough (pgai's own min_rows)
+    # the application pads each model vector with zeros to this width (the column's); provider.dimensions is the model's
+    pad_to: int | None = None
 
     def is_inline(self, chunks: ChunkTable) -> bool:
         """True when vectors live in a nullable column of the chunk table itself."""
@@ -453,10 +455,14 @@ class _Reader:
         terms = top.get("search_terms") or []
         if not isinstance(terms, list) or not all(isinstance(t, str) and t for t in terms):
             raise ConfigError(f"profile key 'search_terms' must be a list of non-empty strings, found {terms!r}")
+        provider = self.provider(top["provider"])
+        if embeddings.pad_to is not None and (provider.dimensions is None or provider.dimensions >= embeddings.pad_to):
+            raise ConfigError(f"profile key 'embeddings.pad_to' ({embeddings.pad_to}) needs provider.dimensions, the model's "
+                              f"own dimension, below it; found provider.dimensions {provider.dimensions}")
         return Profile(
             name=self.string("name", top["name"], required=True),
             database=self.database(top.get("database")),
-            provider=self.provider(top["provider"]),
+            provider=provider,
             chunks=chunks,
             embeddings=embeddings,
             chunking=self.chunking(top.get("chunking")),
@@ -632,7 +638,7 @@ class _Reader:
             "embeddings",
             raw,
             {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions",
-             "updated_at", "embedded_at", "model_value", "defaults", "index_min_rows"},
+             "updated_at", "embedded_at", "model_value", "defaults", "index_min_rows", "pad_to"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -658,6 +664,7 @@ class _Reader:
             model_value=self.string("embeddings.model_value", section.get("model_value")),
             index_min_rows=self.integer("embeddings.index_min_rows", section.get("index_min_rows"), default=100_000,
                                         minimum=0),
+            pad_to=self.integer("embeddings.pad_to", section.get("pad_to")),
         )
 
     def defaults(self, raw: Any) -> dict[str, str]:

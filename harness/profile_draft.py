@@ -104,7 +104,8 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
                   model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
-                  app_models: dict[str, str] | None = None, model_dims: int | None = None) -> Draft:
+                  app_models: dict[str, str] | None = None, model_dims: int | None = None,
+                  padding: Padding | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -145,7 +146,11 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
             if named else ""
         w.value("provider.model", "model", TODO,
                 f"the model the application embeds with (no model column holds one in {em.qualified}{reads})")
-    if vc.dimensions:
+    if padding is not None and padding.padded == padding.vectors:
+        w.value("provider.dimensions", "dimensions", padding.model_dims,
+                f"the model's, as the provider says; {em.name}.{vc.column} is {vc.type}({vc.dimensions}): "
+                "see embeddings.pad_to")
+    elif vc.dimensions:
         w.value("provider.dimensions", "dimensions", vc.dimensions, f"declared by {em.name}.{vc.column} ({vc.type})")
     else:
         w.comment(f"dimensions: (none declared: {em.name}.{vc.column} is an untyped {vc.type}; the model's is used)", 2)
@@ -201,6 +206,14 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     elif other_vectors:
         vec_note += f"; this table has other vector columns: {', '.join(other_vectors)} (pick the one the model fills)"
     w.value("embeddings.vector", "vector", vc.column, vec_note)
+    if padding is not None and padding.padded == padding.vectors:
+        w.value("embeddings.pad_to", "pad_to", vc.dimensions,
+                f"measured: {padding.padded} of {padding.vectors} stored vectors read are zeros beyond the model's "
+                f"{padding.model_dims} dimensions: the application pads them to the column, and the engine will too")
+    elif padding is not None:
+        w.comment(f"pad_to: (not set: {padding.padded} of {padding.vectors} stored vectors read are zeros beyond the "
+                  f"model's {padding.model_dims} dimensions, the others not: set it to {vc.dimensions} if the "
+                  "application pads every vector)", 2)
     w.guess("embeddings.model", "model", shape.model, required=False)
     w.guess("embeddings.input_hash", "input_hash", shape.input_hash, required=False)
     if not shape.inline:
@@ -269,6 +282,34 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     return Draft("\n".join(w.lines) + "\n", tuple(w.todo), shape)
 
 
+@dataclass(frozen=True)
+class Padding:
+    """Stored vectors read that are wider than the model: how many are its vectors with zeros after them."""
+
+    model_dims: int
+    vectors: int
+    padded: int
+
+
+def measure_padding(conn: Any, shape: Shape, model_dims: int | None, limit: int = 1000) -> Padding | None:
+    """Up to ``limit`` stored vectors of a column wider than the model, and how many are zeros beyond its
+    dimension (Letta pads to MAX_EMBEDDING_DIM, Open WebUI to PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH); None
+    when the column is not wider or holds no vector."""
+    from psycopg import sql
+
+    vc = shape.vector
+    if not model_dims or not vc.dimensions or vc.dimensions <= model_dims:
+        return None
+    row = conn.execute(sql.SQL(
+        "SELECT count(*) AS vectors, count(*) FILTER (WHERE vector_norm(subvector(v, %(next)s, vector_dims(v) - %(dims)s)) "
+        "= 0) AS padded FROM (SELECT {col}::vector AS v FROM {t} WHERE {col} IS NOT NULL LIMIT %(limit)s) AS s "
+        "WHERE vector_dims(v) > %(dims)s").format(col=sql.Identifier(vc.column),
+                                                 t=sql.Identifier(shape.embeddings.schema, shape.embeddings.name)),
+        {"dims": model_dims, "next": model_dims + 1, "limit": limit}).fetchone()
+    vectors, padded = (row["vectors"], row["padded"]) if isinstance(row, dict) else row
+    return Padding(model_dims, int(vectors), int(padded)) if vectors else None
+
+
 def _model_dimensions(provider_url: str | None, model: str | None) -> int | None:
     """The model's dimension as the provider states it (None when there is no provider, model or answer)."""
     if not provider_url or not model:
@@ -309,6 +350,10 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         if model_dims is not None:  # the column the model can fill (a stable sort keeps discover's order otherwise)
             shapes = sorted(shapes, key=lambda s: s.vector.dimensions != model_dims)
         shape = shapes[0] if shapes else None
+        padding = None
+        if shape is not None:
+            stored = max(shape.stored_models, key=shape.stored_models.__getitem__) if shape.stored_models else None
+            padding = measure_padding(conn, shape, _model_dimensions(provider_url, model or stored))
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
         settings: dict[str, str | None] = {}
         for t in ((shape.chunks, shape.embeddings) if shape else ()):
@@ -336,6 +381,6 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                                          and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
-                         model_dims=model_dims,
+                         model_dims=model_dims, padding=padding,
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      for c in found.embedding_calls if c.model})

@@ -135,10 +135,11 @@ def stored_dimensions(conn: Conn, target: Target, collection: str) -> dict[str, 
 def zero_padded(conn: Conn, target: Target, collection: str, model_dims: int) -> dict[str, int]:
     """``vectors`` of the collection longer than ``model_dims``, and how many of them are ``padded``: zeros beyond
     it, a shorter vector widened to the column (Open WebUI pads to PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH)."""
-    v = sql.SQL("{}::vector").format(target.vector)
+    v = sql.SQL("{}::vector").format(target.column_vector)  # as stored, padding included
     query = sql.SQL("SELECT count(*) AS vectors, count(*) FILTER (WHERE vector_norm(subvector({v}, %(from)s, "
                     "vector_dims({v}) - %(dims)s)) = 0) AS padded FROM {j} WHERE {w} AND {col} IS NOT NULL "
-                    "AND vector_dims({v}) > %(dims)s").format(v=v, col=target.vector, j=target.join(), w=target.chunk_filter())
+                    "AND vector_dims({v}) > %(dims)s").format(v=v, col=target.column_vector, j=target.join(),
+                                                              w=target.chunk_filter())
     row = one(conn.execute(query, {"collection": collection, "dims": model_dims, "from": model_dims + 1}).fetchone())
     return {"padded": int(row["padded"]), "vectors": int(row["vectors"])}
 

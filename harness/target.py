@@ -69,7 +69,25 @@ class Target:
 
     @property
     def vector(self) -> sql.Composable:
+        """The stored vector as the model made it: with ``embeddings.pad_to``, its first provider.dimensions values."""
+        return self.model_part(self.column_vector)
+
+    @property
+    def column_vector(self) -> sql.Composable:
+        """The vector column as stored (padded to ``embeddings.pad_to`` where the application pads)."""
         return self.e(self.profile.embeddings.vector)
+
+    def model_part(self, stored: sql.Composable) -> sql.Composable:
+        """``stored`` cut to the model's dimension where the application pads vectors (NULL stays NULL)."""
+        if self.profile.embeddings.pad_to is None:
+            return stored
+        return sql.SQL("subvector({}, 1, {})").format(stored, sql.Literal(self.profile.provider.dimensions))
+
+    def padding(self) -> sql.Composable:
+        """The part of the stored vector beyond the model's dimension (only with ``embeddings.pad_to``)."""
+        dims = cast(int, self.profile.provider.dimensions)  # the profile requires it with pad_to
+        return sql.SQL("subvector({}, {}, vector_dims({}) - {})").format(
+            self.column_vector, sql.Literal(dims + 1), self.column_vector, sql.Literal(dims))
 
     @property
     def distance_operator(self) -> sql.Composable:
@@ -217,7 +235,8 @@ class Target:
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
         if em.collection and self.profile.chunks.collection:
             on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))
-        measured = (sql.SQL(", vector_dims({}::vector) AS {}").format(sql.Identifier(em.vector), sql.Identifier(_DIMS))
+        measured = (sql.SQL(", vector_dims({}::vector) AS {}").format(self.model_part(sql.Identifier(em.vector)),
+                                                                      sql.Identifier(_DIMS))
                     if dims else sql.SQL(""))
         return sql.SQL("{c} AS c LEFT JOIN (SELECT {cols}, {v} IS NOT NULL AS {flag}{measured} FROM {e}) AS e ON {on}").format(
             c=self.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
@@ -233,10 +252,14 @@ class Target:
     def declared_dimensions(self) -> sql.Composed:
         """The vector column's declared dimension from the catalog (NULL when declared without one)."""
         em = self.profile.embeddings
+        # A column of exactly embeddings.pad_to holds the model's dimension padded: that is what it declares for the model.
+        padded = (sql.SQL("WHEN a.atttypmod = {} THEN {} ").format(sql.Literal(em.pad_to), sql.Literal(self.profile.provider.dimensions))
+                  if em.pad_to else sql.SQL(""))
         return sql.SQL(
-            "SELECT CASE WHEN a.atttypmod > 0 THEN a.atttypmod END AS dims, format_type(a.atttypid, a.atttypmod) AS type "
+            "SELECT CASE {padded}WHEN a.atttypmod > 0 THEN a.atttypmod END AS dims, "
+            "format_type(a.atttypid, a.atttypmod) AS type "
             "FROM pg_attribute a WHERE a.attrelid = to_regclass({rel}) AND a.attname = {col} AND NOT a.attisdropped"
-        ).format(rel=sql.Literal(_qualified(em.schema, em.table)), col=sql.Literal(em.vector))
+        ).format(padded=padded, rel=sql.Literal(_qualified(em.schema, em.table)), col=sql.Literal(em.vector))
 
 
 # Python's str.strip() whitespace, which LlamaIndex applies to the metadata string and to the whole text.

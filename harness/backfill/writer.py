@@ -137,6 +137,14 @@ class Vectors:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def padded(self, width: int | None) -> Vectors:
+        """The batch with each vector widened by zeros to ``width``, as an application that pads its vectors
+        stores them (``embeddings.pad_to``); unchanged without one."""
+        if width is None or self.vectors.shape[1] >= width:
+            return self
+        matrix = np.pad(self.vectors, ((0, 0), (0, width - self.vectors.shape[1])))
+        return Vectors(self.keys, matrix, self.hashes, self.collections, self.tenants, self.exists)
+
     def __getitem__(self, index: slice) -> Vectors:
         return Vectors(self.keys[index], self.vectors[index], self.hashes[index], self.collections[index],
                        self.tenants[index], self.exists[index])
@@ -202,6 +210,7 @@ class BatchWriter:
         batch = Vectors.of(batch)
         if not len(batch):
             return 0
+        batch = batch.padded(self.target.profile.embeddings.pad_to)
         if self.path.direct_copy and not any(batch.exists):
             try:
                 return self._copy_direct(batch, session)

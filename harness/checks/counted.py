@@ -114,6 +114,22 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
             problems.append(f"{st.wrong_dims} rows are not {session.expected_dimensions()}-dimensional")
             offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {d} IS DISTINCT FROM %(dims)s").format(
                 v=session.target.vector, d=session.shape.dims()), sql.SQL("'dims ' || {}").format(session.shape.dims()), collection)
+    pad_to, unpadded = session.profile.embeddings.pad_to, 0
+    if pad_to is not None and wanted is not None:
+        # The application pads the model's vectors with zeros: a vector with anything there is not the model's.
+        from ..state import zero_padded
+
+        for tenant in session.tenants:
+            with session.read_only(tenant) as conn:
+                widths = zero_padded(conn, session.target, collection, wanted)
+            unpadded += widths["vectors"] - widths["padded"]
+        found.append(f"padded with zeros to {pad_to} (embeddings.pad_to): {unpadded} vectors are not zeros beyond {wanted}")
+        if unpadded:
+            problems.append(f"{unpadded} stored vectors are not zeros beyond dimension {wanted}: not the model's "
+                            f"vectors padded to {pad_to}")
+            offenders += _rows(session, sql.SQL("{v} IS NOT NULL AND vector_norm({p}::vector) > 0").format(
+                v=session.target.column_vector, p=session.target.padding()), sql.Literal(f"not zeros beyond {wanted}"),
+                collection)
     expected = "the column's declared dimension = the profile's = the model's real dimension"
     metrics = {"declared": declared, "profile": wanted, "real": session._real_dims}
     if unknown and not problems:
@@ -123,7 +139,7 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
         problems.append(unknown)
     measured = verdict("dimensions", collection, not problems, expected=expected,
                    found=", ".join(found) + ("" if not problems else " -- " + "; ".join(dict.fromkeys(problems))),
-                   offenders=offenders, total=st.wrong_dims if declared is None else None,
+                   offenders=offenders, total=st.wrong_dims + unpadded if declared is None else unpadded or None,
                    metrics={**metrics, "read": "the catalog, one model probe (beside the pass)" + (
                        f"; per-row dimensions from {session.read_by_pass()}" if declared is None else "")})
     # A declared dimension holds for every row, hidden or not; per-row dimensions hold for the rows read.

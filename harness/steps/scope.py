@@ -238,12 +238,16 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     provider_ok = check_provider and _check_provider(settings, checks, dims, probe_retries, target_collection)
     padded = None
     model_dims, column_dims = dims.get("model"), dims.get("column")
-    if provider_ok and model_dims and column_dims and model_dims < column_dims and measured in known:
+    pad_to = settings.profile.embeddings.pad_to
+    if pad_to is not None:
+        model_dims = settings.profile.provider.dimensions  # the profile requires it below pad_to
+    if measured in known and (pad_to is not None or (provider_ok and model_dims and column_dims
+                                                     and model_dims < column_dims)):
         # A column wider than the model: are the stored vectors the model's, zero-padded by the application?
         with dbmod.connect(settings.database_url, autocommit=True) as conn:
             padded = rls.across(conn, target.profile, tenants,
                                 lambda: zero_padded(conn, target, measured, cast(int, model_dims)))
-    _check_dimensions(checks, dims, provider_ok, target_collection, stored_dims, padded)
+    _check_dimensions(checks, dims, provider_ok, target_collection, stored_dims, padded, pad_to)
     shown_dims: dict[str, Any] = {**dims, **({"stored": stored_dims} if stored_dims is not None else {}),
                                   **({"zero_padded": padded} if padded is not None else {})}
 
@@ -293,9 +297,12 @@ def _check_provider(settings: Settings, checks: list[Outcome], dims: dict[str, i
 
 
 def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provider_ok: bool, collection: str,
-                      stored: dict[str, int] | None = None, padded: dict[str, int] | None = None) -> None:
+                      stored: dict[str, int] | None = None, padded: dict[str, int] | None = None,
+                      pad_to: int | None = None) -> None:
     known = {k: v for k, v in dims.items() if v is not None}
-    shown = ", ".join(f"{k} {v}" for k, v in dims.items() if v is not None)
+    shown = ", ".join(f"{k} {v}" + (f" (vector({pad_to}), padded with zeros: embeddings.pad_to)"
+                                    if k == "column" and pad_to and v == dims.get("profile") else "") for k, v in dims.items() if v is not None)
+    unpadded = padded["vectors"] - padded["padded"] if pad_to and padded else 0
     if stored:
         shown += (", " if shown else "") + "stored " + ", ".join(f"{d} ({n} vectors)" for d, n in sorted(stored.items()))
     expected = next(iter(set(known.values()))) if len(set(known.values())) == 1 else None
@@ -306,10 +313,19 @@ def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provid
         said = ""
         if padded and padded["padded"]:
             said = (f"; {padded['padded']} of {padded['vectors']} stored vectors are zeros beyond dimension "
-                    f"{dims['model']}: the application pads the model's vectors to the column, which the harness "
-                    "does not (it writes the model's dimension): give the column the model's dimension")
+                    f"{dims['model']}: the application pads the model's vectors to the column; if it always does, "
+                    f"say so (embeddings.pad_to: {dims['column']} with provider.dimensions: {dims['model']}) and the "
+                    "engine writes them padded the same way")
+        elif dims.get("model") and dims.get("column") and cast(int, dims["model"]) < cast(int, dims["column"]):
+            said = (f"; the column is wider than the model: if the application pads the model's vectors with zeros "
+                    f"to it, say so (embeddings.pad_to: {dims['column']} with provider.dimensions: {dims['model']})")
         checks.append(verdict("dimensions agree", collection, False, "one dimension",
                               f"model, vector column and profile disagree ({shown}){said}"))
+    elif unpadded and provider_ok:  # the gate (no provider asked) lets backfill --keys-from repair them, as for `odd`
+        checks.append(verdict("dimensions agree", collection, False, f"every stored vector zeros beyond {dims['profile']}",
+                              f"{unpadded} of {cast(dict, padded)['vectors']} stored vectors are not zeros beyond "
+                              f"dimension {dims['profile']} ({shown}): not the model's vectors padded to {pad_to}; "
+                              "verify lists them (check dimensions), then backfill --keys-from re-embeds them"))
     elif odd:
         # The untyped column holds vectors the model cannot have made: the app's queries fail on them
         # ("different vector dimensions"), and no count of missing, stale or other-model rows includes them.

@@ -704,3 +704,42 @@ def test_a_model_the_applications_embedder_names_is_said_beside_the_todo(cli, em
     assert "provider.model" in result.json["todo"]
     line = next(x for x in out.read_text().splitlines() if x.strip().startswith("model: TODO"))
     assert "the application's embedders name text-embedding-3-small (" in line and "settings.py:2)" in line, line
+
+
+PADDED_PASSAGES = """
+CREATE TABLE passage (id text PRIMARY KEY, body text NOT NULL, embedding vector(16));
+INSERT INTO passage SELECT 'p' || g, 'passage ' || g,
+  (CASE WHEN g <= {padded} THEN array_cat(array_fill(0.3::real, ARRAY[8]), array_fill(0::real, ARRAY[8]))
+        ELSE array_fill(0.2::real, ARRAY[16]) END)::vector
+  FROM generate_series(1, 12) g;
+"""
+
+
+def _init_padded(cli, db, embed_server, tmp_path):
+    out = tmp_path / "draft.yaml"  # the model's dimension is the provider's answer: OLLAMA_HOST is set
+    return cli("profile", "init", "--repo", tmp_path, "--database-url", db.dsn, "--output", out, "--model",
+               "hash-embed:8", "--json", env={"OLLAMA_HOST": embed_server.url}), out
+
+
+def test_stored_vectors_all_zeros_beyond_the_models_dimension_draft_pad_to_and_the_models_dimension(
+        cli, empty_db, embed_server, tmp_path):
+    """Letta pads each vector to MAX_EMBEDDING_DIM (4096): measured in the rows, the draft says the application pads
+    (embeddings.pad_to: the column's width) and gives the model's own dimension; scope passes without edits."""
+    empty_db.execute(PADDED_PASSAGES.format(padded=12))
+    result, out = _init_padded(cli, empty_db, embed_server, tmp_path)
+    assert result.code == 0, result.err
+    text = out.read_text()
+    raw = yaml.safe_load(text)
+    assert raw["provider"]["dimensions"] == 8 and raw["embeddings"]["pad_to"] == 16, text
+    assert "12 of 12 stored vectors read are zeros beyond the model's 8 dimensions" in text, text
+    assert _scope(cli, empty_db, out, "passage", embed_server).code == 0
+
+
+def test_stored_vectors_only_partly_zeros_beyond_the_models_dimension_draft_no_pad_to_and_say_why(
+        cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(PADDED_PASSAGES.format(padded=10))
+    result, out = _init_padded(cli, empty_db, embed_server, tmp_path)
+    text = out.read_text()
+    raw = yaml.safe_load(text)
+    assert "pad_to" not in raw["embeddings"] and raw["provider"]["dimensions"] == 16, text
+    assert "# pad_to: (not set: 10 of 12 stored vectors read are zeros beyond the model's 8 dimensions" in text, text

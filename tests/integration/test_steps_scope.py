@@ -210,3 +210,29 @@ def test_a_column_wider_than_the_model_says_how_many_stored_vectors_are_zero_pad
     assert check["status"] == "failed", check
     assert "10 of 12 stored vectors are zeros beyond dimension 8" in check["found"], check
     assert result.json["dimensions"]["zero_padded"] == {"padded": 10, "vectors": 12}
+    # What to say if the application pads every vector (the advice of old, a column of the model's dimension,
+    # would break an application that pads every vector it writes, as Letta does to MAX_EMBEDDING_DIM).
+    assert "embeddings.pad_to: 16 with provider.dimensions: 8" in check["found"], check
+    assert "give the column the model's dimension" not in check["found"]
+
+
+def test_with_pad_to_stored_vectors_not_zeros_beyond_the_models_dimension_fail_scope_in_numbers(cli, empty_db,
+                                                                                                embed_server, tmp_path):
+    """The application pads (embeddings.pad_to): 10 vectors are the model's padded, 2 have values beyond it."""
+    empty_db.execute(PADDED)
+    profile = tmp_path / "passage.yaml"
+    profile.write_text("name: passage\nprovider: {model: hash-embed:8, dimensions: 8}\n"
+                       "chunks: {table: passage, id: id, text: body, collection_name: passage}\n"
+                       "embeddings: {vector: embedding, pad_to: 16}\n")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    result = cli("scope", "--profile", profile, "--collection", "passage", "--json", env=env)
+    assert result.code == 1, result.out
+    check = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
+    assert check["status"] == "failed", check
+    assert "2 of 12 stored vectors are not zeros beyond dimension 8" in check["found"], check
+    empty_db.execute("UPDATE passage SET embedding = NULL WHERE id IN ('p11', 'p12')")
+    again = cli("scope", "--profile", profile, "--collection", "passage", "--json", env=env)
+    assert again.code == 0, again.out
+    check = next(c for c in again.json["checks"] if c["check"] == "dimensions agree")
+    assert "column 8 (vector(16), padded with zeros: embeddings.pad_to)" in check["found"], check
+    assert again.json["counts"]["missing"] == 2 and again.json["counts"]["needed"] == 2

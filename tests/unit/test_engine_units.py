@@ -69,3 +69,15 @@ def test_progress_renders_rate_and_eta():
     progress.done = 50
     text = progress.render(progress.started + 10)
     assert "50/100 rows" in text and "5.0 rows/s" in text and "ETA    10s" in text
+
+
+def test_a_batch_padded_to_the_column_keeps_each_vector_and_adds_zeros_after_it():
+    import numpy as np
+
+    from harness.backfill.writer import Vectors
+
+    batch = Vectors(["a", "b"], np.array([[1, 2], [3, 4]], np.float32), ["h", "h"], ["c", "c"], [None, None],
+                    [True, True])
+    wide = batch.padded(5)
+    assert wide.vectors.tolist() == [[1, 2, 0, 0, 0], [3, 4, 0, 0, 0]] and wide.keys == ["a", "b"]
+    assert batch.padded(None) is batch and batch.padded(2) is batch

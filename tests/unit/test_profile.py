@@ -77,6 +77,10 @@ def test_inline_embedding_column_needs_no_embeddings_key():
         (MINIMAL + "distance: manhattan\n", "distance"),
         (MINIMAL + "spot_queries: [{k: 3}]\n", "spot_queries[0].query"),
         (MINIMAL + "custom_checks: [{name: x, sql: select 1}]\n", "custom_checks[0].expect"),
+        (MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 4096}"), "embeddings.pad_to"),
+        (MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 384}").replace("model: all-minilm",
+                                                                               "model: all-minilm, dimensions: 384"),
+         "embeddings.pad_to"),
     ],
 )
 def test_bad_profile_is_refused_with_an_error_naming_the_key(text, key):
@@ -181,3 +185,9 @@ def test_a_text_naming_the_column_of_another_role_is_refused(role):
     with pytest.raises(ConfigError) as err:
         parse_profile(text, env={})
     assert "'chunks.text[0]'" in str(err.value) and f"chunks.{role}" in str(err.value), err.value
+
+
+def test_pad_to_wider_than_the_models_dimension_is_kept():
+    profile = parse_profile(MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 4096}").replace(
+        "model: all-minilm", "model: all-minilm, dimensions: 384"), env={})
+    assert (profile.embeddings.pad_to, profile.provider.dimensions) == (4096, 384)

@@ -1,0 +1,57 @@
+"""An application that pads each model vector with zeros to a wider column (Letta's MAX_EMBEDDING_DIM, Open
+WebUI's PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH): with ``embeddings.pad_to`` the engine writes them padded the same
+way, and verify reads the model's part and proves the rest zeros."""
+
+import json
+
+PASSAGES = """
+CREATE TABLE passage (id text PRIMARY KEY, body text NOT NULL, embedding vector(16));
+INSERT INTO passage SELECT 'p' || g, 'passage number ' || g || ' about ' || (ARRAY['tea', 'rain', 'maps'])[g % 3 + 1],
+  NULL FROM generate_series(1, 12) g;
+"""
+PROFILE = ("name: passage\nprovider: {model: hash-embed:8, dimensions: 8}\n"
+           "chunks: {table: passage, id: id, text: body, collection_name: passage}\n"
+           "embeddings: {vector: embedding, pad_to: 16}\n")
+
+
+def _run(cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(PASSAGES)
+    profile = tmp_path / "passage.yaml"
+    profile.write_text(PROFILE)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    filled = cli("backfill", "--profile", profile, "--collection", "passage", "--json", env=env)
+    assert filled.code == 0 and filled.json["embedded"] == 12, filled.out + filled.err
+    return profile, env
+
+
+def test_the_engine_writes_the_models_vectors_padded_with_zeros_to_pad_to(cli, empty_db, embed_server, tmp_path):
+    import httpx
+
+    _run(cli, empty_db, embed_server, tmp_path)
+    rows = empty_db.connect(autocommit=True).execute("SELECT body, embedding::text FROM passage ORDER BY id").fetchall()
+    wanted = httpx.post(f"{embed_server.url}/api/embed", json={"model": "hash-embed:8",
+                                                               "input": [r[0] for r in rows]}).json()["embeddings"]
+    for (_, stored), want in zip(rows, wanted):
+        stored = json.loads(stored)
+        assert len(stored) == 16 and stored[8:] == [0.0] * 8
+        assert max(abs(a - b) for a, b in zip(stored[:8], want)) < 1e-6
+
+
+def test_verify_passes_padded_vectors_and_lists_those_with_values_beyond_the_models_dimension(cli, empty_db,
+                                                                                               embed_server, tmp_path):
+    profile, env = _run(cli, empty_db, embed_server, tmp_path)
+    target = ("--profile", profile, "--collection", "passage")
+    clean = cli("verify", *target, "--run-dir", tmp_path / "v0", "--json", env=env)
+    assert clean.code == 0, clean.out
+    # Two vectors with a value past the model's 8 dimensions: not what the model and the application wrote.
+    empty_db.execute("UPDATE passage SET embedding = embedding + '[0,0,0,0,0,0,0,0,0,0,0,0.5,0,0,0,0]'::vector "
+                     "WHERE id IN ('p3', 'p7')")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "v1", "--json", env=env)
+    assert damaged.code == 1
+    dims = next(c for c in damaged.json["checks"] if c["check"] == "dimensions")
+    assert dims["status"] == "failed" and "2 stored vectors are not zeros beyond dimension 8" in dims["found"], dims
+    offenders = [json.loads(line) for line in (tmp_path / "v1" / "offenders.jsonl").read_text().splitlines()]
+    assert {o["key"] for o in offenders if o["check"] == "dimensions"} == {"p3", "p7"}
+    repaired = cli("backfill", *target, "--keys-from", tmp_path / "v1" / "offenders.jsonl", "--json", env=env)
+    assert repaired.code == 0 and repaired.json["embedded"] == 2, repaired.out + repaired.err
+    assert cli("verify", *target, "--run-dir", tmp_path / "v2", "--json", env=env).code == 0
