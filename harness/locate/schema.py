@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from .literals import call_args, constant, int_value, line_of, split_args
@@ -19,9 +20,11 @@ class VectorDeclaration:
     table: str | None = None
     column: str | None = None
     type: str = "vector"  # vector / halfvec / sparsevec
+    # the dimension as a name another module defines (`from letta.constants import MAX_EMBEDDING_DIM`): module.NAME
+    dims_from: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "dims_from"}
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
@@ -422,7 +425,64 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
         covered.add(line)
         kind = "alembic" if "alembic" in text or "op.create_table" in text else "sqlalchemy"
         vtype = _PY_TYPES[(aliases[m.group("alias")] if m.groupdict().get("alias") else m.group("type"))[0].upper()]
-        out.append(VectorDeclaration(rel, line, dims, kind, table, col, vtype))
+        source = _imported(text, first) if dims is None and first else None
+        tables_of: list[str | None] = [*_concrete_tables(text, m.start())] or [table]
+        for name in tables_of:
+            out.append(VectorDeclaration(rel, line, dims, kind, name, col, vtype, source))
+    return out
+
+
+_PY_CLASS = re.compile(r"(?m)^class\s+(?P<cls>[A-Za-z_]\w*)\s*\((?P<bases>[^)]*)\)\s*:")
+
+
+def _concrete_tables(text: str, pos: int) -> list[str]:
+    """The tables of the classes of this file that inherit a column from the abstract class it is declared in
+    (``__abstract__ = True``: Letta's BasePassage gives archival_passages and source_passages their vector), else
+    none."""
+    classes = list(_PY_CLASS.finditer(text))
+    owner = [c for c in classes if c.start() < pos]
+    if not owner:
+        return []
+    nxt = next((c.start() for c in classes if c.start() > pos), len(text))
+    if not re.search(r"(?m)^\s+__abstract__\s*=\s*True\b", text[owner[-1].end():nxt]):
+        return []
+    tables, bases = [], {owner[-1].group("cls")}
+    for i, c in enumerate(classes):
+        if not bases & set(re.findall(r"[A-Za-z_]\w*", c.group("bases"))):
+            continue
+        body = text[c.end():classes[i + 1].start() if i + 1 < len(classes) else len(text)]
+        named = re.search(r"""(?m)^\s+__tablename__\s*=\s*['"](?P<t>[^'"]+)['"]""", body)
+        if named:
+            tables.append(named.group("t"))
+        else:  # abstract in turn: its subclasses get the column too
+            bases.add(c.group("cls"))
+    return tables
+
+
+def _imported(text: str, token: str) -> str | None:
+    """``module.NAME`` where the file imports the name ``token`` (or its first part) from a module of the repository."""
+    name = token.strip().split(".")[-1]
+    if not re.fullmatch(r"[A-Za-z_]\w*", name):
+        return None
+    m = re.search(r"(?m)^\s*from\s+(?P<mod>[\w.]+)\s+import\s+(?:\(\s*)?(?:[\w\s,]*,\s*)?" + re.escape(name) + r"\b", text)
+    return f"{m.group('mod')}.{name}" if m and not m.group("mod").startswith(".") else None
+
+
+def with_imported_dimensions(decls: list[VectorDeclaration], read: Callable[[str], str | None]) -> list[VectorDeclaration]:
+    """Declarations whose dimension is a constant of another module of the repository, with that constant's value
+    (``read`` gives a repository file's text, or None)."""
+    out = []
+    for d in decls:
+        if d.dimensions is None and d.dims_from:
+            module, name = d.dims_from.rsplit(".", 1)
+            path = module.replace(".", "/")
+            for candidate in (f"{path}.py", f"{path}/__init__.py", f"src/{path}.py", f"src/{path}/__init__.py"):
+                text = read(candidate)
+                value = int_value(text, name) if text is not None else None
+                if value is not None:
+                    d = replace(d, dimensions=value)
+                    break
+        out.append(d)
     return out
 
 
@@ -573,4 +633,5 @@ def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]
     return tuple(sorted({d.dimensions for d in decls if d.dimensions and 0 < d.dimensions <= 65535}))
 
 
-__all__ = ["VectorDeclaration", "scan", "django_tables", "with_django_tables", "has_declarations", "dimensions_of", "constant"]
+__all__ = ["VectorDeclaration", "scan", "django_tables", "with_django_tables", "with_imported_dimensions",
+           "has_declarations", "dimensions_of", "constant"]

@@ -149,6 +149,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     all_terms = tuple(dict.fromkeys([*DEFAULT_TERMS, *terms]))
     pattern = re.compile(b"|".join(re.escape(t.encode()) for t in all_terms))
     files, source = filesmod.list_files(root)
+    listed = set(files)
     packages = filesmod.python_packages(files)
     by_cat: dict[str, list[FileHits]] = {c: [] for c in CATEGORIES}
     entrypoints: list[Entrypoint] = []
@@ -224,7 +225,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                                   *(s.line for s in found_settings if _embedding_setting(s.name))}))[:20]
             names = tuple(dict.fromkeys([*(c.kind for c in file_calls), *embedding_names]))
             by_cat["service"].append(FileHits(rel, "service", terms_found, lines, (), names))
-    declarations = schemascan.with_django_tables(declarations, django_tables)
+    declarations = schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
+                                                       lambda rel: _listed_text(base, listed, rel))
     for items in by_cat.values():
         items.sort(key=lambda h: (-h.score, h.path))
     ranked = sorted(dict.fromkeys(entrypoints), key=lambda e: (-e.score, e.command))
@@ -233,6 +235,12 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     return LocateResult(str(root), source, len(files), all_terms, tuple(by_cat["config"]), tuple(by_cat["service"]),
                         tuple(by_cat["schema"]), tuple(by_cat["smoke"]), tuple(ranked), time.perf_counter() - started,
                         tuple(by_cat["docs"]), tuple(declarations), tuple(calls), tuple(settings))
+
+
+def _listed_text(base: str, listed: set[str], rel: str) -> str | None:
+    """A file the walk listed, as text (None for any other path: nothing outside what locate reads)."""
+    data = filesmod.read(os.path.join(base, rel)) if rel in listed else None
+    return data.decode("utf-8", "replace") if data is not None else None
 
 
 def _embedding_setting(name: str) -> bool:

@@ -133,3 +133,42 @@ def test_an_interpolated_dimension_outside_a_table_statement_is_no_declaration()
     from harness.locate.schema import scan
 
     assert scan("query.js", "const q = `SELECT embedding::vector(${n}) FROM t`;", "js") == []
+
+
+ABSTRACT_PASSAGE = '''
+from pgvector.sqlalchemy import Vector
+from sqlalchemy.orm import Mapped, mapped_column
+from app.constants import MAX_EMBEDDING_DIM
+
+
+class BasePassage(SqlalchemyBase):
+    __abstract__ = True
+
+    text: Mapped[str] = mapped_column()
+    embedding = mapped_column(Vector(MAX_EMBEDDING_DIM), nullable=True)
+
+
+class SourcePassage(BasePassage, FileMixin):
+    __tablename__ = "source_passages"
+
+
+class ArchivalPassage(BasePassage):
+    __tablename__ = "archival_passages"
+'''
+
+
+def test_a_column_of_an_abstract_sqlalchemy_class_is_declared_on_each_table_that_inherits_it():
+    from harness.locate.schema import scan
+
+    found = scan("app/orm/passage.py", ABSTRACT_PASSAGE, "python")
+    assert {(d.table, d.column) for d in found} == {("source_passages", "embedding"), ("archival_passages", "embedding")}
+
+
+def test_a_dimension_imported_from_a_module_of_the_repository_is_that_constants_value(tmp_path):
+    from harness.steps.locate import locate
+
+    (tmp_path / "app" / "orm").mkdir(parents=True)
+    (tmp_path / "app" / "orm" / "passage.py").write_text(ABSTRACT_PASSAGE)
+    (tmp_path / "app" / "constants.py").write_text("MAX_EMBEDDING_DIM = 4096  # do NOT change\n")
+    found = locate(tmp_path).declarations
+    assert {(d.table, d.dimensions) for d in found} == {("source_passages", 4096), ("archival_passages", 4096)}
