@@ -146,7 +146,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
             if named else ""
         w.value("provider.model", "model", TODO,
                 f"the model the application embeds with (no model column holds one in {em.qualified}{reads})")
-    if padding is not None and padding.padded == padding.vectors:
+    if padding is not None and padding.pads:
         w.value("provider.dimensions", "dimensions", padding.model_dims,
                 f"the model's, as the provider says; {em.name}.{vc.column} is {vc.type}({vc.dimensions}): "
                 "see embeddings.pad_to")
@@ -206,10 +206,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     elif other_vectors:
         vec_note += f"; this table has other vector columns: {', '.join(other_vectors)} (pick the one the model fills)"
     w.value("embeddings.vector", "vector", vc.column, vec_note)
-    if padding is not None and padding.padded == padding.vectors:
+    if padding is not None and padding.pads:
+        others = padding.vectors - padding.padded
         w.value("embeddings.pad_to", "pad_to", vc.dimensions,
                 f"measured: {padding.padded} of {padding.vectors} stored vectors read are zeros beyond the model's "
-                f"{padding.model_dims} dimensions: the application pads them to the column, and the engine will too")
+                f"{padding.model_dims} dimensions: the application pads them to the column, and the engine will too"
+                + (f"; {others} are not (not this model's vectors padded): scope and verify name them" if others else ""))
     elif padding is not None:
         w.comment(f"pad_to: (not set: {padding.padded} of {padding.vectors} stored vectors read are zeros beyond the "
                   f"model's {padding.model_dims} dimensions, the others not: set it to {vc.dimensions} if the "
@@ -289,6 +291,11 @@ class Padding:
     model_dims: int
     vectors: int
     padded: int
+
+    @property
+    def pads(self) -> bool:
+        """Most vectors read are the model's padded: the application pads (the others are what scope names)."""
+        return 2 * self.padded > self.vectors
 
 
 def measure_padding(conn: Any, shape: Shape, model_dims: int | None, limit: int = 1000) -> Padding | None:

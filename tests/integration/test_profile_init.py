@@ -735,11 +735,24 @@ def test_stored_vectors_all_zeros_beyond_the_models_dimension_draft_pad_to_and_t
     assert _scope(cli, empty_db, out, "passage", embed_server).code == 0
 
 
-def test_stored_vectors_only_partly_zeros_beyond_the_models_dimension_draft_no_pad_to_and_say_why(
+def test_most_stored_vectors_zeros_beyond_the_models_dimension_draft_pad_to_and_scope_names_the_others(
         cli, empty_db, embed_server, tmp_path):
     empty_db.execute(PADDED_PASSAGES.format(padded=10))
     result, out = _init_padded(cli, empty_db, embed_server, tmp_path)
     text = out.read_text()
+    assert yaml.safe_load(text)["embeddings"]["pad_to"] == 16, text
+    assert "10 of 12 stored vectors read are zeros beyond the model's 8 dimensions" in text, text
+    assert "2 are not (not this model's vectors padded): scope and verify name them" in text, text
+    scoped = _scope(cli, empty_db, out, "passage", embed_server)
+    check = next(c for c in scoped.json["checks"] if c["check"] == "dimensions agree")
+    assert scoped.code == 1 and "2 of 12 stored vectors are not zeros beyond dimension 8" in check["found"], check
+
+
+def test_few_stored_vectors_zeros_beyond_the_models_dimension_draft_no_pad_to_and_say_why(
+        cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(PADDED_PASSAGES.format(padded=4))
+    result, out = _init_padded(cli, empty_db, embed_server, tmp_path)
+    text = out.read_text()
     raw = yaml.safe_load(text)
     assert "pad_to" not in raw["embeddings"] and raw["provider"]["dimensions"] == 16, text
-    assert "# pad_to: (not set: 10 of 12 stored vectors read are zeros beyond the model's 8 dimensions" in text, text
+    assert "# pad_to: (not set: 4 of 12 stored vectors read are zeros beyond the model's 8 dimensions" in text, text

@@ -1200,16 +1200,28 @@ def test_open_webui_document_chunk_with_the_model_in_metadata(cli, empty_db, ser
     assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE vector IS NULL") == 0
 
 
-def test_open_webui_default_vector_length_pads_every_vector_and_scope_says_so(cli, empty_db, server, tmp_path):
+def test_open_webui_default_vector_length_pads_every_vector_and_the_draft_pads_them_too(cli, empty_db, server, tmp_path):
     """PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH defaults to 1536: a 768-dimensional Ollama model's vectors fill half the
-    column. The engine writes the model's dimension, so scope refuses before anything is written, saying why."""
+    column. Measured in the rows, the draft says the application pads (embeddings.pad_to: 1536, provider.dimensions:
+    768); the engine fills the 3 lost vectors padded the same way, and verify finds the 4 older all-minilm vectors
+    (zeros beyond 384, so beyond 768 too) by recompute. Before, scope refused and advised shrinking the column."""
     app = open_webui_backend(tmp_path)
     load_open_webui(empty_db, server, app / "backend", tmp_path, 1536)
+    empty_db.execute(f"UPDATE document_chunk SET vector = NULL WHERE id IN (SELECT id FROM document_chunk WHERE "
+                     f"collection_name = '{HANDBOOK}' AND vmetadata->>'embedding_config' NOT LIKE '%all-minilm%' "
+                     f"ORDER BY id LIMIT 3)")
     trial = procedure(cli, empty_db, server, app, tmp_path, HANDBOOK, model="nomic-embed-text")
-    assert trial.scope.code == 1 and trial.run is None
-    dims = next(c for c in trial.scope.json["checks"] if c["check"] == "dimensions agree")
-    assert dims["status"] == "failed", dims
-    assert "24 of 24 stored vectors are zeros beyond dimension 768" in dims["found"], dims
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert raw["provider"]["dimensions"] == 768 and raw["embeddings"]["pad_to"] == 1536, trial.profile.read_text()
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 3, trial.scope.out
+    assert trial.run.code == 0, trial.run.out + trial.run.err
+    assert empty_db.scalar(f"SELECT count(*) FROM document_chunk WHERE collection_name = '{HANDBOOK}' "
+                           "AND vector IS NULL") == 0
+    assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE vector_dims(vector) <> 1536 "
+                           "OR vector_norm(subvector(vector, 769, 768)) > 0") == 0
+    assert trial.verify.code == 1
+    failed = {c["check"] for c in trial.verify.json["checks"] if c["status"] == "failed"}
+    assert "recompute" in failed and failed <= {"recompute", "citations"}, failed
 
 
 def test_open_webui_above_2000_dimensions_keeps_halfvec_and_the_engine_fills_it(cli, empty_db, server, tmp_path):
@@ -1546,3 +1558,159 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
         "custom one row per node", "source_coverage"}, checked.out
     left = [json.loads(line) for line in (tmp_path / "inv" / "offenders.jsonl").read_text().splitlines()]
     assert {int(o["key"]) for o in left if o["check"] == "source_coverage"} == lyft
+
+
+# -- letta-ai/letta: Python, SQLAlchemy + alembic, archival memory padded to MAX_EMBEDDING_DIM ------------------------
+
+# archival_passages as Letta's migrations leave it on Postgres (74e860718e0d renames agent_passages, 54c76f7cabca adds
+# tags, 297e8217e952 makes embedding_config nullable), with the two tables its foreign keys name, reduced to their
+# columns. No vector index: pgvector indexes at most 2,000 dimensions, and the column is MAX_EMBEDDING_DIM wide.
+LETTA_DDL = """
+CREATE TABLE organizations (id varchar PRIMARY KEY, name varchar NOT NULL, created_at timestamptz DEFAULT now(),
+  updated_at timestamptz DEFAULT now(), is_deleted boolean NOT NULL DEFAULT false, _created_by_id varchar,
+  _last_updated_by_id varchar);
+CREATE TABLE archives (id varchar PRIMARY KEY, name varchar NOT NULL, description varchar,
+  vector_db_provider varchar NOT NULL DEFAULT 'native', embedding_config json, metadata_ json,
+  _vector_db_namespace varchar, created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now(),
+  is_deleted boolean NOT NULL DEFAULT false, _created_by_id varchar, _last_updated_by_id varchar,
+  organization_id varchar NOT NULL REFERENCES organizations (id));
+CREATE TABLE archival_passages (text varchar NOT NULL, embedding_config json, metadata_ json NOT NULL,
+  embedding vector(4096), id varchar NOT NULL PRIMARY KEY, created_at timestamptz DEFAULT now(),
+  updated_at timestamptz DEFAULT now(), is_deleted boolean NOT NULL DEFAULT false, _created_by_id varchar,
+  _last_updated_by_id varchar, organization_id varchar NOT NULL REFERENCES organizations (id),
+  archive_id varchar NOT NULL REFERENCES archives (id) ON DELETE CASCADE, tags json);
+CREATE INDEX ix_archival_passages_org_archive ON archival_passages (organization_id, archive_id);
+CREATE INDEX archival_passages_created_at_id_idx ON archival_passages (created_at, id);
+CREATE INDEX ix_archival_passages_archive_id ON archival_passages (archive_id);
+"""
+LETTA_ORGS = {"org-4f1c2a9e": ("Agent alpha's Archive", "Agent beta's Archive"), "org-9b7d3e10": ("Agent gamma's Archive",)}
+
+
+def letta_config(model: str, dims: int) -> dict:
+    """An EmbeddingConfig as OllamaProvider lists it (an OpenAI-compatible endpoint at /v1), as model_dump writes it."""
+    return {"embedding_endpoint_type": "openai", "embedding_endpoint": "http://localhost:11434/v1",
+            "embedding_model": model, "embedding_dim": dims, "embedding_chunk_size": 300, "handle": f"ollama/{model}",
+            "batch_size": 32, "azure_endpoint": None, "azure_version": None, "azure_deployment": None}
+
+
+def load_letta_passages(db, server) -> dict[str, list[str]]:
+    """36 archival memories of three agents' archives in two organizations, as PassageManager writes them: id
+    ``passage-<uuid4>``, the Ollama model's vector padded with zeros to 4096, the embedding config beside it.
+    Returns the ids by archive, in insertion order."""
+    import uuid
+
+    import httpx
+
+    facts = ["birthday is in May", "favourite food is ramen", "works as a nurse", "grew up in Lisbon",
+             "has a cat called Miso", "plays the cello", "is planning a trip to Oslo", "reads science fiction"]
+    config = json.dumps(letta_config("nomic-embed-text:latest", 768))
+    ids: dict[str, list[str]] = {}
+    with db.connect(autocommit=True) as conn:
+        n = 0
+        for org, archives in LETTA_ORGS.items():
+            conn.execute("INSERT INTO organizations (id, name) VALUES (%s, %s)", (org, org))
+            for name in archives:
+                n += 1
+                archive = f"archive-{uuid.UUID(int=n)}"
+                conn.execute("INSERT INTO archives (id, name, organization_id, embedding_config) VALUES (%s, %s, %s, %s)",
+                             (archive, name, org, config))
+                texts = [f"The user {facts[i % 8]} (said in conversation {n}.{i})." for i in range(12)]
+                vectors = httpx.post(f"{server.url}/api/embed", json={"model": "nomic-embed-text:latest",
+                                                                      "input": texts}).json()["embeddings"]
+                for text, vector in zip(texts, vectors):
+                    key = f"passage-{uuid.uuid4()}"
+                    ids.setdefault(archive, []).append(key)
+                    conn.execute("INSERT INTO archival_passages (id, text, embedding_config, metadata_, embedding, "
+                                 "organization_id, archive_id, tags) VALUES (%s, %s, %s, '{}', %s::vector, %s, %s, '[]')",
+                                 (key, text, config, json.dumps(vector + [0.0] * (4096 - len(vector))), org, archive))
+    return ids
+
+
+def test_letta_archival_passages_padded_to_max_embedding_dim_with_the_model_in_embedding_config(cli, empty_db, server,
+                                                                                                 tmp_path):
+    """letta-ai/letta: archival memory inline beside its text, app keys, the model and dimension per row in a JSON
+    embedding_config, every vector padded with zeros to MAX_EMBEDDING_DIM (4096). A backfill gone wrong: 5 vectors
+    lost, a text edited after its vector, 2 vectors of another model (1024 dimensions, padded too), 2 vectors swapped.
+    Letta embeds through Ollama's OpenAI-compatible /v1/embeddings, which our server does not serve: the engine runs."""
+    app = Source.of("letta-ai__letta").checkout("", tmp_path / "app")
+    passage = (app / "letta/orm/passage.py").read_text()
+    for line in ("__abstract__ = True", "embedding = mapped_column(Vector(MAX_EMBEDDING_DIM), nullable=True)",
+                 '__tablename__ = "archival_passages"', "embedding_config: Mapped[Optional[dict]] = mapped_column("
+                 "EmbeddingConfigColumn, nullable=True"):
+        assert line in passage  # the DDL above is this model's
+    assert "MAX_EMBEDDING_DIM = 4096" in (app / "letta/constants.py").read_text()
+    assert "np.pad(np_embedding, (0, MAX_EMBEDDING_DIM - np_embedding.shape[0])" in (
+        app / "letta/services/passage_manager.py").read_text()
+    empty_db.execute(LETTA_DDL)
+    ids = load_letta_passages(empty_db, server)
+    alpha, _beta, gamma = ids.values()
+    lost, edited, other, swapped = alpha[:3] + gamma[:2], alpha[5], gamma[3:5], (alpha[7], gamma[8])
+    import httpx
+
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE archival_passages SET embedding = NULL WHERE id = ANY(%s)", (lost,))
+        conn.execute("UPDATE archival_passages SET text = 'The user now works as a pilot.' WHERE id = %s", (edited,))
+        for key in other:  # written by an earlier configuration: mxbai-embed-large, 1024 dimensions, padded
+            text = conn.execute("SELECT text FROM archival_passages WHERE id = %s", (key,)).fetchone()[0]
+            vector = httpx.post(f"{server.url}/api/embed", json={"model": "mxbai-embed-large",
+                                                                 "input": [text]}).json()["embeddings"][0]
+            conn.execute("UPDATE archival_passages SET embedding = %s::vector, embedding_config = %s WHERE id = %s",
+                         (json.dumps(vector + [0.0] * 3072), json.dumps(letta_config("mxbai-embed-large", 1024)), key))
+        conn.execute("UPDATE archival_passages a SET embedding = b.embedding FROM archival_passages b "
+                     "WHERE (a.id, b.id) IN ((%s, %s), (%s, %s))", (*swapped, *swapped[::-1]))
+
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "archival_passages")
+    # locate: the abstract BasePassage's column on both tables, its dimension from letta.constants.
+    declared = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in trial.locate.json["declarations"]}
+    assert {("letta/orm/passage.py", "archival_passages", "embedding", 4096),
+            ("letta/orm/passage.py", "source_passages", "embedding", 4096)} <= declared, declared
+    # profile init: no edit needed. The rows measure the padding: the model's own dimension and pad_to.
+    assert trial.init.json["todo"] == []
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert raw["provider"]["model"] == "nomic-embed-text:latest" and raw["provider"]["dimensions"] == 768, drafted
+    assert raw["embeddings"]["pad_to"] == 4096 and raw["embeddings"]["vector"] == "embedding", drafted
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["tenant"]) == (
+        "archival_passages", "id", "text", "organization_id"), drafted
+    assert "29 of 31 stored vectors read are zeros beyond the model's 768 dimensions" in drafted, drafted
+    assert "embedding_config->>'embedding_model': nomic-embed-text:latest (29), mxbai-embed-large (2)" in drafted, drafted
+
+    # scope: the two vectors of the other model have values past 768: not this model's vectors padded.
+    assert trial.scope.code == 1 and trial.run is None
+    dims = next(c for c in trial.scope.json["checks"] if c["check"] == "dimensions agree")
+    assert dims["status"] == "failed" and "2 of 31 stored vectors are not zeros beyond dimension 768" in dims["found"]
+    assert trial.scope.json["counts"]["missing"] == 5
+    # verify lists every offender by check; nothing is said ok that is not.
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "archival_passages")
+    first = cli("verify", *target, "--run-dir", tmp_path / "verify0", "--json", env=env)
+    assert first.code == 1
+    status = {c["check"]: c["status"] for c in first.json["checks"]}
+    assert status["coverage"] == "failed" and status["dimensions"] == "failed" and status["recompute"] == "failed"
+    assert status["model"] != "passed" and status["fresh"] != "passed", status
+    offenders = [json.loads(line) for line in (tmp_path / "verify0" / "offenders.jsonl").read_text().splitlines()]
+    by_check = {}
+    for o in offenders:
+        by_check.setdefault(o["check"], set()).add(o["key"])
+    assert by_check["coverage"] == set(lost) and by_check["dimensions"] == set(other)
+    assert by_check["recompute"] == {edited, *other, *swapped}, by_check
+    repaired = cli("backfill", *target, "--keys-from", tmp_path / "verify0" / "offenders.jsonl", "--json", env=env)
+    assert repaired.code == 0, repaired.out + repaired.err
+
+    # Then the procedure again with the same draft (scope, run, verify, record; locate read the repository once).
+    run_dir = tmp_path / "second"
+    again = Trial(trial.locate, trial.init, cli("scope", *target, "--json", env=env),
+                  cli("run", *target, "--run-dir", run_dir, "--engine", "--json", env=env),
+                  cli("verify", *target, "--run-dir", run_dir, "--json", env=env),
+                  cli("record", *target, "--run-dir", run_dir, "--historylog", tmp_path / "historylog.md", "--repo", app,
+                      "--json", env=env), trial.profile)
+    assert_whole_procedure_ok(again, empty_db, "archival_passages", "embedding", 36, needed=0)
+    # Measured, not parsed: every vector is nomic-embed-text's of its current text, padded with zeros to 4096.
+    rows = empty_db.connect(autocommit=True).execute(
+        "SELECT text, embedding::text FROM archival_passages ORDER BY id").fetchall()
+    wanted = httpx.post(f"{server.url}/api/embed", json={"model": "nomic-embed-text:latest",
+                                                         "input": [r[0] for r in rows]}).json()["embeddings"]
+    for (_, stored), want in zip(rows, wanted):
+        stored = json.loads(stored)
+        assert len(stored) == 4096 and not any(stored[768:])
+        assert max(abs(a - b) for a, b in zip(stored, want)) < 1e-6
