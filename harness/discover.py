@@ -382,7 +382,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     json_models: dict[str, int] = {}
     if model.column is None:
         model = _model_elsewhere(conn, em, model)
-        model, json_models = _model_in_json(conn, em, vc.column, model)
+        model, json_models = _model_in_json(conn, em, vc.column, model, inline=inline)
     dims = _pick(em, DIMENSION_NAMES, types={"integer", "smallint", "bigint"}, role="dimensions")
     times = tuple(c.name for c in em.columns if c.name.lower() in TIME_NAMES)
     filled = {key.column, vc.column, input_hash.column, model.column, dims.column, e_collection.column,
@@ -391,7 +391,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         c.name for c in em.columns
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
-                 model, dims, times, _stored_models(conn, em, vc.column, model.column) or json_models, unfilled,
+                 model, dims, times, json_models or _stored_models(conn, em, vc.column, model.column), unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
                  collection_table_why, nodes, _source_table(conn, chunks, em, sources))
 
@@ -520,10 +520,12 @@ def _model_elsewhere(conn: Conn, em: Table, model: Guess) -> Guess:
 _MODEL_ROWS = 100_000
 
 
-def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess) -> tuple[Guess, dict[str, int]]:
+def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess, *, inline: bool = False) -> tuple[Guess, dict[str, int]]:
     """No model column, but rows that name their model under a key of a JSON column: ``meta->>'model'``, or inside a
     JSON text under a key (Open WebUI's ``vmetadata->>'embedding_config'``, ``{"engine": ..., "model": ...}``).
-    The models the rows name are counted; the harness reads and writes only a model column, so they stay unread."""
+    The models the rows name are counted. A key of a JSON column beside an inline vector (Letta's
+    ``embedding_config->>'embedding_model'``) is the model column (``embeddings.model``); a JSON text inside one
+    stays unread."""
     from psycopg import sql
 
     for column, keys in _json_string_keys(conn, em).items():
@@ -552,6 +554,9 @@ def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess) -> tuple[Gu
             if read >= _MODEL_ROWS:
                 where += f" (the first {_MODEL_ROWS} rows read)"
             models = ", ".join(f"{m} ({n})" for m, n in counts.items())
+            if named and inline:
+                return Guess(f"{column}->>'{key}'", f"the rows name their model there: {models}; the engine writes "
+                             f"the key, the rest of {column} kept"), counts
             return Guess(None, f"{model.why}; the rows name their model in {where}: {models}; the harness reads only a "
                          "model column, so the stored vectors' model is unknown to scope and the engine (a vector of "
                          "another model is found by verify's recompute; backfill --keys-from re-embeds the offenders) "

@@ -648,12 +648,21 @@ class _Reader:
             if not inline:
                 raise ConfigError("profile key 'embeddings.key' is required: the column that references chunks.id")
             key = chunks.id
+        model = self.identifier("embeddings.model", section.get("model"))
+        try:
+            model_key = json_field(model)[1] if model is not None else None
+        except ValueError as exc:
+            raise ConfigError(f"profile key 'embeddings.model' names {exc}") from None
+        if model_key is not None and not inline:
+            raise ConfigError(f"profile key 'embeddings.model' names a key of a JSON column ({model!r}), which is read "
+                              "and written beside an inline vector column only; expected a column of "
+                              f"{schema}.{table}")
         return EmbeddingTable(
             schema=schema,
             table=table,
             key=key,
             vector=self.identifier("embeddings.vector", section.get("vector")) or "embedding",
-            model=self.identifier("embeddings.model", section.get("model")),
+            model=model,
             input_hash=self.identifier("embeddings.input_hash", section.get("input_hash")),
             collection=self.identifier("embeddings.collection", section.get("collection")),
             tenant=self.identifier("embeddings.tenant", section.get("tenant")),

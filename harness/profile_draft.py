@@ -207,11 +207,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         vec_note += f"; this table has other vector columns: {', '.join(other_vectors)} (pick the one the model fills)"
     w.value("embeddings.vector", "vector", vc.column, vec_note)
     if padding is not None and padding.pads:
-        others = padding.vectors - padding.padded
+        unpadded = padding.vectors - padding.padded
         w.value("embeddings.pad_to", "pad_to", vc.dimensions,
                 f"measured: {padding.padded} of {padding.vectors} stored vectors read are zeros beyond the model's "
                 f"{padding.model_dims} dimensions: the application pads them to the column, and the engine will too"
-                + (f"; {others} are not (not this model's vectors padded): scope and verify name them" if others else ""))
+                + (f"; {unpadded} are not (not this model's vectors padded): scope and verify name them"
+                   if unpadded else ""))
     elif padding is not None:
         w.comment(f"pad_to: (not set: {padding.padded} of {padding.vectors} stored vectors read are zeros beyond the "
                   f"model's {padding.model_dims} dimensions, the others not: set it to {vc.dimensions} if the "

@@ -116,7 +116,7 @@ def stored_models(conn: Conn, target: Target, collection: str) -> dict[str, int]
     """
     em = target.profile.embeddings
     fallback = sql.Literal(em.model_value or UNKNOWN_MODEL)
-    model = sql.SQL("coalesce({}::text, {})").format(target.e(em.model), fallback) if em.model else fallback
+    model = sql.SQL("coalesce({}::text, {})").format(target.model, fallback) if em.model else fallback
     query = sql.SQL("SELECT {m} AS model, count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL GROUP BY 1").format(
         m=model, j=target.join(), w=target.chunk_filter(), v=target.vector)
     return {r["model"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}

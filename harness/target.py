@@ -9,6 +9,7 @@ embedding column both are the same row, aliased ``c``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import cast
 
 from psycopg import sql
@@ -88,6 +89,17 @@ class Target:
         dims = cast(int, self.profile.provider.dimensions)  # the profile requires it with pad_to
         return sql.SQL("subvector({}, {}, vector_dims({}) - {})").format(
             self.column_vector, sql.Literal(dims + 1), self.column_vector, sql.Literal(dims))
+
+    @property
+    def model(self) -> sql.Composable:
+        """The stored vector's model name: ``embeddings.model``, a column or ``column->>key`` of a JSON column
+        (Letta's ``embedding_config->>'embedding_model'``)."""
+        return self.field_of(self.e, cast(str, self.profile.embeddings.model))  # callers check em.model first
+
+    @staticmethod
+    def field_of(side: Callable[[str], sql.Composable], name: str) -> sql.Composable:
+        column, key = json_field(name)
+        return side(column) if key is None else sql.SQL("({}->>{})").format(side(column), sql.Literal(key))
 
     @property
     def distance_operator(self) -> sql.Composable:
@@ -180,7 +192,7 @@ class Target:
         if em.input_hash:
             parts.append(sql.SQL("{} IS DISTINCT FROM {}").format(self.e(em.input_hash), self.text_hash))
         if em.model:
-            parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(self.e(em.model)))
+            parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(self.model))
         elif em.model_value:
             # The profile declares the stored vectors' model: another configured model means every vector is replaced.
             parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(sql.Literal(em.model_value)))
@@ -202,7 +214,7 @@ class Target:
         # text of a collection with no vectors yet was hashed for nothing (issue #12: most of the count before a load).
         differs = (sql.SQL("CASE WHEN {has} THEN {h} IS DISTINCT FROM {t} END").format(
             has=has, h=self.e(em.input_hash), t=self.text_hash) if em.input_hash else sql.SQL("false"))
-        model = self.e(em.model) if em.model else sql.Literal(em.model_value) if em.model_value else None
+        model = self.model if em.model else sql.Literal(em.model_value) if em.model_value else None
         other = (sql.SQL("CASE WHEN {has} THEN {m} IS DISTINCT FROM %(model)s END").format(has=has, m=model)
                  if model is not None else sql.SQL("false"))
 
@@ -231,7 +243,8 @@ class Target:
         """``join()`` with the embedding side projected to the columns the counts compare, plus a has-vector flag (and
         with ``dims`` each vector's dimension)."""
         em = self.profile.embeddings
-        columns = dict.fromkeys(c for c in (em.key, em.collection, em.input_hash, em.model) if c)
+        columns = dict.fromkeys(c for c in (em.key, em.collection, em.input_hash, em.model and json_field(em.model)[0])
+                                if c)
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
         if em.collection and self.profile.chunks.collection:
             on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))

@@ -21,6 +21,7 @@ from psycopg import sql
 from .. import db as dbmod
 from .. import sqlexpr
 from ..db import Conn
+from ..profile import json_field
 from ..target import Target, _qualified
 
 STAGE = "bh_stage"
@@ -41,7 +42,7 @@ def written_columns(target: Target) -> list[tuple[str, str]]:
     cols = [("k", em.key), ("v", em.vector)]
     if em.input_hash:
         cols.append(("h", em.input_hash))
-    if em.model:
+    if em.model and json_field(em.model)[1] is None:  # a key of a JSON column is set in place (profile_defaults)
         cols.append(("m", em.model))
     if em.dimensions:
         cols.append(("d", em.dimensions))
@@ -59,8 +60,15 @@ def profile_defaults(target: Target, model: str, dims: int | None, collection: s
     """The profile's default expressions, placeholders bound as literals, for columns the engine does not write."""
     written = {col for _, col in written_columns(target)}
     values = {"dims": dims, "model": model, "collection": collection}
-    return [(col, sqlexpr.compose(expr, values))
-            for col, expr in target.profile.embeddings.defaults.items() if col not in written]
+    out = [(col, sqlexpr.compose(expr, values))
+           for col, expr in target.profile.embeddings.defaults.items() if col not in written]
+    column, key = json_field(target.profile.embeddings.model or "")
+    if key is not None:
+        # The model's name under its key, the rest of the application's JSON kept; a NULL stays NULL (an object of
+        # one key is no config the application could read back).
+        out.append((column, sql.SQL("jsonb_set({c}::jsonb, ARRAY[{k}], to_jsonb({m}::text))").format(
+            c=sql.Identifier("c", column), k=sql.Literal(key), m=sql.Literal(model))))
+    return out
 
 
 def write_path(conn: Conn, target: Target) -> WritePath:

@@ -171,7 +171,7 @@ def model(session: CheckSession, collection: str) -> Outcome:
                                     "the profile names no model column (embeddings.model), so the model of stored "
                                     "vectors is unknown")
     st = session.stats(collection)
-    col = session.target.e(em.model)
+    col = session.target.model
     offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {m} IS DISTINCT FROM %(model)s").format(
         v=session.target.vector, m=col), sql.SQL("'model ' || coalesce({}::text, 'NULL')").format(col), collection) if st.other_model else []
     return session.partial("model", collection, verdict("model", collection, st.other_model == 0,

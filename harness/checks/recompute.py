@@ -38,7 +38,7 @@ def healthy(session: CheckSession) -> sql.Composable:
     if em.input_hash:
         parts.append(sql.SQL("{} = {}").format(t.e(em.input_hash), t.text_hash))
     if em.model:
-        parts.append(sql.SQL("{} = %(model)s").format(t.e(em.model)))
+        parts.append(sql.SQL("{} = %(model)s").format(t.model))
     return sql.SQL(" AND ").join(parts)
 
 

@@ -18,6 +18,7 @@ from typing import Any, cast
 from psycopg import sql
 
 from ..db import Conn, one
+from ..profile import json_field
 from .fingerprints import Spool, held_twice_in
 from .fingerprints import zeros as count_zeros
 from .shape import NULL, Shape
@@ -156,8 +157,8 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
             # set-returning generate_series keeps the planner from moving them above the join): a hash join that
             # spills, as it does right after a load when the table has no statistics, then writes these few bytes
             # to its batch files instead of every vector (#12: 1.8 GB of temporary files, 21 s at 1,000,000 rows).
-            columns = dict.fromkeys(c for c in (em.key, em.collection, em.tenant, em.model, em.input_hash,
-                                                em.written_at) if c)
+            columns = dict.fromkeys(c for c in (em.key, em.collection, em.tenant, em.model and json_field(em.model)[0],
+                                                em.input_hash, em.written_at) if c)
             emb = sql.SQL("(SELECT {cols}, {values}, generate_series(1, 1) AS bh_once FROM {e} AS e)").format(
                 cols=sql.SQL(", ").join(t.e(c) for c in columns), e=t.embedding_table,
                 values=sql.SQL(", ").join(sql.SQL("{} AS {}").format(expr, sql.Identifier(f"bh_{name}"))
@@ -180,7 +181,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     timed = stale_by_time(shape)
     flags = {
         "m": matched,
-        "other": (sql.SQL("({m} AND {col} IS DISTINCT FROM %(model)s)").format(m=matched, col=t.e(em.model))
+        "other": (sql.SQL("({m} AND {col} IS DISTINCT FROM %(model)s)").format(m=matched, col=t.model)
                   if has_model else no),
         # Only chunks of the checked collections are hashed: a misplaced row's other collection is never folded.
         "stale": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {h} IS DISTINCT FROM {th})").format(

@@ -4,6 +4,8 @@ way, and verify reads the model's part and proves the rest zeros."""
 
 import json
 
+import pytest
+
 PASSAGES = """
 CREATE TABLE passage (id text PRIMARY KEY, body text NOT NULL, embedding vector(16));
 INSERT INTO passage SELECT 'p' || g, 'passage number ' || g || ' about ' || (ARRAY['tea', 'rain', 'maps'])[g % 3 + 1],
@@ -37,6 +39,7 @@ def test_the_engine_writes_the_models_vectors_padded_with_zeros_to_pad_to(cli, e
         assert max(abs(a - b) for a, b in zip(stored[:8], want)) < 1e-6
 
 
+@pytest.mark.slow
 def test_verify_passes_padded_vectors_and_lists_those_with_values_beyond_the_models_dimension(cli, empty_db,
                                                                                                embed_server, tmp_path):
     profile, env = _run(cli, empty_db, embed_server, tmp_path)

@@ -756,3 +756,20 @@ def test_few_stored_vectors_zeros_beyond_the_models_dimension_draft_no_pad_to_an
     raw = yaml.safe_load(text)
     assert "pad_to" not in raw["embeddings"] and raw["provider"]["dimensions"] == 16, text
     assert "# pad_to: (not set: 4 of 12 stored vectors read are zeros beyond the model's 8 dimensions" in text, text
+
+
+def test_a_model_the_rows_name_under_a_key_of_a_json_column_beside_an_inline_vector_is_the_model_column(
+        cli, empty_db, embed_server, tmp_path):
+    """Letta keeps each passage's EmbeddingConfig in a json column: embedding_config->>'embedding_model' is read and
+    written as the model column, and scope counts the vectors of another model it names."""
+    empty_db.execute("CREATE TABLE passage (id text PRIMARY KEY, text text NOT NULL, embedding vector(8), "
+                     "embedding_config json);"
+                     "INSERT INTO passage SELECT 'p' || g, 'passage ' || g, array_fill(0.1::real, ARRAY[8])::vector, "
+                     "json_build_object('embedding_model', CASE WHEN g <= 3 THEN 'old-embed' ELSE 'hash-embed:8' END, "
+                     "'embedding_dim', 8) FROM generate_series(1, 12) g;")
+    result, out = _init(cli, empty_db, tmp_path)
+    drafted = out.read_text()
+    assert yaml.safe_load(drafted)["embeddings"]["model"] == "embedding_config->>'embedding_model'", drafted
+    assert "the rows name their model there: hash-embed:8 (9), old-embed (3)" in drafted, drafted
+    scoped = _scope(cli, empty_db, out, "passage", embed_server)
+    assert scoped.json["counts"]["other_model"] == 3 and "holds 3 vectors of old-embed (3)" in scoped.out, scoped.out

@@ -1673,13 +1673,18 @@ def test_letta_archival_passages_padded_to_max_embedding_dim_with_the_model_in_e
     assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["tenant"]) == (
         "archival_passages", "id", "text", "organization_id"), drafted
     assert "29 of 31 stored vectors read are zeros beyond the model's 768 dimensions" in drafted, drafted
-    assert "embedding_config->>'embedding_model': nomic-embed-text:latest (29), mxbai-embed-large (2)" in drafted, drafted
+    # The model each row names in its embedding_config is the model column (read, and written under its key).
+    assert raw["embeddings"]["model"] == "embedding_config->>'embedding_model'", drafted
+    assert "the rows name their model there: nomic-embed-text:latest (29), mxbai-embed-large (2)" in drafted, drafted
 
-    # scope: the two vectors of the other model have values past 768: not this model's vectors padded.
-    assert trial.scope.code == 1 and trial.run is None
+    # scope: the two vectors of the other model have values past 768 (not this model's vectors padded), and their
+    # rows name mxbai-embed-large: replacing them is a model switch, refused without the owner's approval (exit 2).
+    assert trial.scope.code == 2 and trial.run is None
     dims = next(c for c in trial.scope.json["checks"] if c["check"] == "dimensions agree")
     assert dims["status"] == "failed" and "2 of 31 stored vectors are not zeros beyond dimension 768" in dims["found"]
-    assert trial.scope.json["counts"]["missing"] == 5
+    counts = trial.scope.json["counts"]
+    assert (counts["missing"], counts["other_model"], counts["needed"]) == (5, 2, 7), counts
+    assert "holds 2 vectors of mxbai-embed-large (2)" in trial.scope.out
     # verify lists every offender by check; nothing is said ok that is not.
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
     target = ("--profile", trial.profile, "--collection", "archival_passages")
@@ -1687,14 +1692,17 @@ def test_letta_archival_passages_padded_to_max_embedding_dim_with_the_model_in_e
     assert first.code == 1
     status = {c["check"]: c["status"] for c in first.json["checks"]}
     assert status["coverage"] == "failed" and status["dimensions"] == "failed" and status["recompute"] == "failed"
-    assert status["model"] != "passed" and status["fresh"] != "passed", status
+    assert status["model"] == "failed" and status["fresh"] != "passed", status
     offenders = [json.loads(line) for line in (tmp_path / "verify0" / "offenders.jsonl").read_text().splitlines()]
     by_check = {}
     for o in offenders:
         by_check.setdefault(o["check"], set()).add(o["key"])
-    assert by_check["coverage"] == set(lost) and by_check["dimensions"] == set(other)
-    assert by_check["recompute"] == {edited, *other, *swapped}, by_check
-    repaired = cli("backfill", *target, "--keys-from", tmp_path / "verify0" / "offenders.jsonl", "--json", env=env)
+    assert by_check["coverage"] == set(lost) and by_check["dimensions"] == set(other) == by_check["model"]
+    assert by_check["recompute"] == {edited, *swapped}, by_check  # it samples the rows that name this model
+    refused = cli("backfill", *target, "--keys-from", tmp_path / "verify0" / "offenders.jsonl", "--json", env=env)
+    assert refused.code == 2 and "model switch" in refused.out + refused.err, refused.out + refused.err
+    repaired = cli("backfill", *target, "--keys-from", tmp_path / "verify0" / "offenders.jsonl",
+                   "--approve-model-change", "--json", env=env)
     assert repaired.code == 0, repaired.out + repaired.err
 
     # Then the procedure again with the same draft (scope, run, verify, record; locate read the repository once).
@@ -1714,3 +1722,9 @@ def test_letta_archival_passages_padded_to_max_embedding_dim_with_the_model_in_e
         stored = json.loads(stored)
         assert len(stored) == 4096 and not any(stored[768:])
         assert max(abs(a - b) for a, b in zip(stored, want)) < 1e-6
+    # Each row names the model now, the rest of its config kept (embedding_dim too: still 1024 where mxbai was).
+    configs = dict(empty_db.connect(autocommit=True).execute(
+        "SELECT id, embedding_config::text FROM archival_passages").fetchall())
+    assert {json.loads(c)["embedding_model"] for c in configs.values()} == {"nomic-embed-text:latest"}
+    assert {json.loads(configs[k])["embedding_dim"] for k in other} == {1024}
+    assert all(json.loads(c)["handle"] for c in configs.values())

@@ -78,6 +78,9 @@ def test_inline_embedding_column_needs_no_embeddings_key():
         (MINIMAL + "spot_queries: [{k: 3}]\n", "spot_queries[0].query"),
         (MINIMAL + "custom_checks: [{name: x, sql: select 1}]\n", "custom_checks[0].expect"),
         (MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 4096}"), "embeddings.pad_to"),
+        # A key of a JSON column as the model: beside an inline vector only (a separate table's rows are replaced).
+        (MINIMAL.replace("key: chunk_id}", "key: chunk_id, model: \"meta->>'model'\"}"), "embeddings.model"),
+        (MINIMAL.replace("key: chunk_id}", "key: chunk_id, model: \"meta->>a->>b\"}"), "embeddings.model"),
         (MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 384}").replace("model: all-minilm",
                                                                                "model: all-minilm, dimensions: 384"),
          "embeddings.pad_to"),
@@ -191,3 +194,10 @@ def test_pad_to_wider_than_the_models_dimension_is_kept():
     profile = parse_profile(MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 4096}").replace(
         "model: all-minilm", "model: all-minilm, dimensions: 384"), env={})
     assert (profile.embeddings.pad_to, profile.provider.dimensions) == (4096, 384)
+
+
+def test_the_model_may_be_a_key_of_a_json_column_beside_an_inline_vector():
+    profile = parse_profile("name: m\nprovider: {model: nomic-embed-text}\n"
+                            "chunks: {table: passages, text: text, collection_name: passages}\n"
+                            "embeddings: {model: \"embedding_config->>'embedding_model'\"}\n", env={})
+    assert profile.embeddings.model == "embedding_config->>'embedding_model'"
