@@ -105,6 +105,17 @@ class Target:
     def distance_operator(self) -> sql.Composable:
         return sql.SQL(DISTANCES[self.profile.distance])
 
+    def distance_to(self, query: sql.Composable) -> sql.Composable:
+        """The search's ORDER BY: distance from the stored vector to ``query``, a vector of the model. Where the
+        application pads (``embeddings.pad_to``) the query is padded the same way and compared with the column as
+        stored: the same distance, and what an index on the column serves."""
+        em = self.profile.embeddings
+        if em.pad_to is None:
+            return sql.SQL("{} {} {}").format(self.vector, self.distance_operator, query)
+        zeros = em.pad_to - cast(int, self.profile.provider.dimensions)
+        return sql.SQL("{} {} ({}::vector || array_fill(0::real, ARRAY[{}])::vector)").format(
+            self.column_vector, self.distance_operator, query, sql.Literal(zeros))
+
     # -- expressions ---------------------------------------------------------------
     @property
     def text(self) -> sql.Composable:

@@ -86,9 +86,9 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
     t, shape = session.target, session.shape
     vectors = provider.embed([p.query for p in chosen]).vectors
     query = sql.SQL("SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {vals} AS sources FROM {frm} "
-                    "WHERE {f} AND {v} IS NOT NULL ORDER BY {v} {op} %(q)s LIMIT %(k)s").format(
+                    "WHERE {f} AND {v} IS NOT NULL ORDER BY {d} LIMIT %(k)s").format(
         id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), vals=_source_values(session),
-        frm=shape.search_from(), f=shape.emb_filter(), v=t.vector, op=t.distance_operator)
+        frm=shape.search_from(), f=shape.emb_filter(), v=t.vector, d=t.distance_to(sql.Placeholder("q")))
     offenders: list[Offender] = []
     hits, rr, expected = 0, 0.0, 0
     for probe, vec in zip(chosen, vectors):

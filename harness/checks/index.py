@@ -110,9 +110,9 @@ def explain_uses(session: CheckSession, collection: str, names: set[str]) -> tup
             break
     if probe is None:
         return None, "no vector to search with"
-    query = sql.SQL("EXPLAIN (FORMAT JSON) SELECT {id} FROM {frm} WHERE {f} ORDER BY {v} {op} {q}::{typ} LIMIT 5").format(
-        id=t.chunk_id, frm=shape.search_from(), f=shape.emb_filter(), v=t.vector, op=t.distance_operator,
-        q=sql.Literal(probe["v"]), typ=sql.SQL(base_type))
+    query = sql.SQL("EXPLAIN (FORMAT JSON) SELECT {id} FROM {frm} WHERE {f} ORDER BY {d} LIMIT 5").format(
+        id=t.chunk_id, frm=shape.search_from(), f=shape.emb_filter(),
+        d=t.distance_to(sql.SQL("{}::{}").format(sql.Literal(probe["v"]), sql.SQL(base_type))))
     for label, off in PLANNER_STEPS:
         with session.read_only(view) as conn:
             for setting in off:

@@ -51,9 +51,9 @@ def leaks(session: CheckSession, collection: str, tenant: str) -> tuple[int, lis
             return None
         rows = conn.execute(sql.SQL(
             "SELECT {id} AS id, {cc} AS collection, {ct} AS tenant FROM {frm} "
-            "WHERE {f} AND {tc} = %(tenant)s ORDER BY {v} {op} %(q)s LIMIT {k}").format(
+            "WHERE {f} AND {tc} = %(tenant)s ORDER BY {d} LIMIT {k}").format(
             id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), frm=shape.search_from(),
-            f=shape.emb_filter(), tc=tenant_col, v=t.vector, op=t.distance_operator, k=sql.Literal(_K)),
+            f=shape.emb_filter(), tc=tenant_col, d=t.distance_to(sql.Placeholder("q")), k=sql.Literal(_K)),
             {"collection": collection, "tenant": tenant, "q": probe["v"]}).fetchall()
     return len(rows), [Offender(r["id"], r["collection"], r["tenant"], f"returned to tenant {tenant}")
                        for r in rows if r["tenant"] != tenant]

@@ -43,9 +43,13 @@ def test_the_engine_writes_the_models_vectors_padded_with_zeros_to_pad_to(cli, e
 def test_verify_passes_padded_vectors_and_lists_those_with_values_beyond_the_models_dimension(cli, empty_db,
                                                                                                embed_server, tmp_path):
     profile, env = _run(cli, empty_db, embed_server, tmp_path)
+    # An index on the column as stored serves the searches: they pad the query as the application does.
+    empty_db.execute("CREATE INDEX passage_embedding_idx ON passage USING hnsw (embedding vector_cosine_ops)")
     target = ("--profile", profile, "--collection", "passage")
     clean = cli("verify", *target, "--run-dir", tmp_path / "v0", "--json", env=env)
     assert clean.code == 0, clean.out
+    index = next(c for c in clean.json["checks"] if c["check"] == "index")
+    assert "passage_embedding_idx used by the spot query" in index["found"], index
     # Two vectors with a value past the model's 8 dimensions: not what the model and the application wrote.
     empty_db.execute("UPDATE passage SET embedding = embedding + '[0,0,0,0,0,0,0,0,0,0,0,0.5,0,0,0,0]'::vector "
                      "WHERE id IN ('p3', 'p7')")
