@@ -74,6 +74,9 @@ _BLOCKED_BY = (
     "SELECT w.pid AS waiter, a.pid, a.application_name, a.xact_start, a.backend_start, a.state, "
     "left(a.query, 80) AS query FROM unnest(%s::int[]) AS w(pid) "
     "CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS b(pid) JOIN pg_stat_activity a ON a.pid = b.pid "
+    # The run's own sessions wait for each other only briefly (write sessions extending the same table): never
+    # what the user is told to look at.
+    "WHERE NOT b.pid = ANY(%s::int[]) "
     "ORDER BY w.pid, a.xact_start NULLS LAST, a.pid")
 
 
@@ -112,7 +115,7 @@ class WaitWatch:
             return
         while not self.stop.wait(POLL_S):
             try:
-                rows = self.conn.execute(_BLOCKED_BY, (self.pids,)).fetchall()
+                rows = self.conn.execute(_BLOCKED_BY, (self.pids, self.pids)).fetchall()
             except psycopg.Error:
                 return  # the watch's session is gone; waits stay limited by lock_timeout
             by_waiter: dict[int, list] = {}

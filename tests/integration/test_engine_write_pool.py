@@ -1,0 +1,144 @@
+"""Batches written by several sessions at once (``--writers``): each batch one transaction, counted in the order
+it was selected, a failed write raised in that order, and the run's own sessions never reported as blockers."""
+
+import logging
+import threading
+
+import numpy as np
+import pytest
+
+from harness.backfill import BackfillOptions, lock, run_backfill
+from harness.backfill.writepool import WritePool
+from harness.backfill.writer import BatchWriter, Vectors
+from harness.db import connect
+from harness.errors import HarnessError
+from harness.profile import load_profile
+from harness.provider import OllamaProvider
+from harness.settings import resolve
+from harness.target import Target
+
+from ..conftest import TEST_MODEL
+
+# Each statement that writes embeddings logs its session and row count, then takes SLOW seconds: long enough that the
+# next batch is embedded while one is still being written.
+SLOW = 0.15
+WRITE_LOG = f"""
+CREATE TABLE write_log (pid int, rows int, ended timestamptz DEFAULT clock_timestamp());
+CREATE FUNCTION log_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO write_log (pid, rows) SELECT pg_backend_pid(), count(*) FROM new_rows;
+  IF EXISTS (SELECT 1 FROM new_rows WHERE input_hash = 'slow') THEN PERFORM pg_sleep(1); END IF;
+  IF EXISTS (SELECT 1 FROM new_rows WHERE input_hash = 'refused') THEN RAISE EXCEPTION 'refused by the app'; END IF;
+  PERFORM pg_sleep({SLOW});
+  RETURN NULL;
+END $$;
+CREATE TRIGGER log_write AFTER INSERT ON document_embeddings REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION log_write();
+"""
+
+
+@pytest.fixture
+def logged_db(demo_db):
+    demo_db.execute(WRITE_LOG)
+    return demo_db
+
+
+def _backfill(db, demo_profile, embed_server, **options):
+    profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
+    with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
+        return run_backfill(resolve(profile, database_url=db.dsn, provider_url=provider.url),
+                            BackfillOptions("tenant_globex", batch_size=5, progress=False, **options), provider=provider)
+
+
+def test_two_write_sessions_write_the_batches_of_one_run(logged_db, demo_profile, embed_server):
+    summary = _backfill(logged_db, demo_profile, embed_server, writers=2)
+    assert summary.ok and summary.embedded == 29 and summary.batches == 6 and summary.writers == 2
+    assert logged_db.scalar("SELECT count(DISTINCT pid) FROM write_log") == 2
+    assert logged_db.scalar("SELECT sum(rows) FROM write_log") == 29
+    assert logged_db.scalar("SELECT count(DISTINCT chunk_id) FROM document_embeddings") == 29
+
+
+def test_one_writer_writes_every_batch_in_one_session(logged_db, demo_profile, embed_server):
+    summary = _backfill(logged_db, demo_profile, embed_server, writers=1)
+    assert summary.ok and summary.embedded == 29 and summary.writers == 1
+    assert logged_db.scalar("SELECT count(DISTINCT pid) FROM write_log") == 1
+
+
+def test_the_write_stage_is_wall_time_not_the_sum_of_overlapping_writes(logged_db, demo_profile, embed_server):
+    summary = _backfill(logged_db, demo_profile, embed_server, writers=2)
+    assert summary.write_seconds < 6 * SLOW, summary.write_seconds  # six writes of SLOW each, two at a time
+
+
+def _pool(db, demo_profile, size=2):
+    target = Target(load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL}))
+    first = BatchWriter(connect(db.dsn), target, TEST_MODEL)
+    return WritePool(first, lambda: BatchWriter(connect(db.dsn), target, TEST_MODEL), size)
+
+
+def _vectors(db, offset, n, text_hash):
+    keys = [r[0] for r in db.connect().execute(
+        "SELECT id FROM document_chunks WHERE collection = 'tenant_globex' ORDER BY id OFFSET %s LIMIT %s",
+        (offset, n)).fetchall()]
+    rng = np.random.default_rng(offset)
+    return Vectors(keys, rng.standard_normal((n, 384)).astype(np.float32), [text_hash] * n, ["tenant_globex"] * n,
+                   [None] * n, [False] * n)
+
+
+def test_batches_land_in_submission_order_when_a_later_write_ends_first(logged_db, demo_profile):
+    pool = _pool(logged_db, demo_profile)
+    try:
+        pool.submit("first", _vectors(logged_db, 0, 3, "slow"), None)
+        pool.submit("second", _vectors(logged_db, 3, 3, "h"), None)
+        landed = list(pool.landed(keep=0))
+    finally:
+        pool.close()
+    assert [tag for tag, _ in landed] == ["first", "second"]
+    assert landed[1][1].ended < landed[0][1].ended  # the second's write ended first, and still came second
+    assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 6
+
+
+def test_a_failed_write_is_raised_after_the_batches_before_it(logged_db, demo_profile):
+    pool = _pool(logged_db, demo_profile)
+    seen = []
+    try:
+        pool.submit("first", _vectors(logged_db, 0, 3, "h"), None)
+        pool.submit("second", _vectors(logged_db, 3, 3, "refused"), None)
+        with pytest.raises(HarnessError, match="writing a batch of 3 vectors failed: .*refused by the app"):
+            for tag, _ in pool.landed(keep=0):
+                seen.append(tag)
+    finally:
+        pool.close()
+    assert seen == ["first"]
+    assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 3  # the failed batch wrote nothing
+
+
+def test_a_run_whose_write_fails_leaves_no_session_in_a_transaction(logged_db, demo_profile, embed_server):
+    logged_db.execute("CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                      "IF NEW.chunk_id = (SELECT max(id) FROM document_chunks WHERE collection = 'tenant_globex') "
+                      "THEN RAISE EXCEPTION 'refused by the app'; END IF; RETURN NEW; END $$; "
+                      "CREATE TRIGGER refuse_one BEFORE INSERT ON document_embeddings FOR EACH ROW "
+                      "EXECUTE FUNCTION refuse_one()")
+    with pytest.raises(HarnessError, match="refused by the app"):
+        _backfill(logged_db, demo_profile, embed_server, writers=2)
+    assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 25  # every batch but the last one
+    assert logged_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND state LIKE 'idle in transaction%'") == 0
+
+
+def test_a_wait_between_the_runs_own_sessions_is_not_reported(embedded_db, monkeypatch, caplog):
+    monkeypatch.setattr(lock, "POLL_S", 0.02)
+    with embedded_db.connect() as holder, embedded_db.connect() as waiter:
+        holder.execute("LOCK TABLE document_embeddings IN SHARE MODE")
+        def watch_session():
+            return connect(embedded_db.dsn, autocommit=True)
+
+        ours, theirs = lock.WaitWatch(watch_session, [holder, waiter]), lock.WaitWatch(watch_session, [waiter])
+        with caplog.at_level(logging.WARNING, logger="harness.backfill"), ours, theirs:
+            blocked = threading.Thread(target=lambda: waiter.execute("DELETE FROM document_embeddings WHERE false"))
+            blocked.start()
+            blocked.join(0.5)
+            holder.rollback()
+            blocked.join()
+        waiter.rollback()
+    waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting for a lock held by")]
+    assert len(waits) == 1, waits  # the watch of the waiter alone names the holder; the run's own watch does not
