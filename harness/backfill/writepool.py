@@ -9,6 +9,7 @@ are opened only when a batch arrives while every open one is busy.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -26,6 +27,7 @@ from . import lock
 from .writer import BatchWriter, Vectors
 
 T = TypeVar("T")
+log = logging.getLogger("harness.backfill")
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,14 @@ class WritePool(Generic[T]):
             pass
         with self._lock:
             # At most ``size`` writes run at once and each holds one writer, so this opens at most size - 1 more.
-            writer = self._more()
-            self.writers.append(writer)
-            return writer
+            if len(self.writers) < self.size:
+                try:
+                    writer = self._more()
+                except (psycopg.Error, HarnessError) as exc:
+                    # A server with no connection slot to spare: the sessions already open write every batch.
+                    log.warning("no session to spare for another writer (%s); writing with %d", exc, len(self.writers))
+                    self.size = len(self.writers)
+                else:
+                    self.writers.append(writer)
+                    return writer
+        return self._idle.get()

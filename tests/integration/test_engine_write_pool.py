@@ -142,3 +142,22 @@ def test_a_wait_between_the_runs_own_sessions_is_not_reported(embedded_db, monke
         waiter.rollback()
     waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting for a lock held by")]
     assert len(waits) == 1, waits  # the watch of the waiter alone names the holder; the run's own watch does not
+
+
+def test_a_session_that_cannot_be_opened_leaves_every_write_to_those_open(logged_db, demo_profile, caplog):
+    target = Target(load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL}))
+
+    def no_slot():
+        raise HarnessError("too many clients already")
+
+    pool = WritePool(BatchWriter(connect(logged_db.dsn), target, TEST_MODEL), no_slot, 2)
+    try:
+        with caplog.at_level(logging.WARNING, logger="harness.backfill"):
+            pool.submit("first", _vectors(logged_db, 0, 3, "h"), None)
+            pool.submit("second", _vectors(logged_db, 3, 3, "h"), None)
+            landed = [tag for tag, written in pool.landed(keep=0) if written.rows == 3]
+    finally:
+        pool.close()
+    assert landed == ["first", "second"] and len(pool.writers) == 1
+    assert "no session to spare for another writer (too many clients already); writing with 1" in caplog.text
+    assert logged_db.scalar("SELECT count(DISTINCT pid) FROM write_log") == 1
