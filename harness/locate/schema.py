@@ -240,6 +240,7 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
             table = _format_name(text, _placeholder(text, tables[-1].start("t"), table[1:-1], formatted))
         elif table is not None and (computed := _INTERPOLATED.match(table)):
             table = _computed_name(text, computed.group("e"))
+        dims: int | None
         if m.group("n"):
             dims = int(m.group("n"))
         elif formatted is not None and m.group("py") is not None:
