@@ -1671,3 +1671,34 @@ def test_mem0_memories_with_the_text_and_its_md5_in_a_jsonb_payload(cli, empty_d
     # The deleted memory: nothing in Postgres kept it (mem0's history is a SQLite file), so no check can miss it.
     assert empty_db.scalar("SELECT count(*) FROM memories") == 21
     assert empty_db.scalar(other) == other_before
+
+
+@pytest.mark.slow
+def test_mem0_whole_procedure_on_the_librarys_default_collection_says_what_is_unproven(cli, empty_db, server, tmp_path):
+    """Without --table the draft takes one table (each collection is one) and names the other; `procedure --engine`
+    fills the lost vectors and its verify line says the checks no column can prove (fresh, model) and what covers them."""
+    try:
+        import ollama  # noqa: F401
+        import psycopg_pool  # noqa: F401
+        import pydantic  # noqa: F401
+    except ImportError:
+        pytest.skip("ollama, psycopg_pool and pydantic are needed to run mem0's own store and embedder")
+    app = tmp_path / "app"
+    for folder in ("mem0", "server"):
+        Source.of("mem0ai__mem0").checkout(folder, app / folder)
+    load_mem0(empty_db, server, app, "mem0", MEM0_FACTS[:8])
+    load_mem0(empty_db, server, app, "memories", MEM0_FACTS[8:])
+    empty_db.execute("UPDATE mem0 SET vector = NULL WHERE id IN (SELECT id FROM mem0 ORDER BY id LIMIT 2)")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    raw = yaml.safe_load(profile.read_text())
+    assert raw["chunks"]["table"] == "mem0" and "other vector columns in this database: public.memories.vector" in (
+        profile.read_text())
+    done = cli("procedure", "--profile", profile, "--collection", "mem0", "--engine", "--historylog",
+               tmp_path / "historylog.md", "--run-dir", tmp_path / "run", "--json", env=env)
+    assert done.code == 0, done.out + done.err
+    verify = next(s for s in done.json["steps"] if s["step"] == "verify")
+    assert "2 unproven (covered by recompute's bound: fresh [mem0], model [mem0])" in verify["summary"], verify
+    assert empty_db.scalar("SELECT count(*) FROM mem0 WHERE vector IS NULL") == 0
