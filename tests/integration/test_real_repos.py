@@ -1657,6 +1657,8 @@ def test_mem0_memories_with_the_text_and_its_md5_in_a_jsonb_payload(cli, empty_d
     # No hash or model column: scope and run count nothing to embed, and say that 21 vectors are of unknown currency.
     scoped = cli("scope", *target, "--json", env=env)
     assert scoped.code == 0 and scoped.json["counts"]["needed"] == 0 and scoped.json["counts"]["stale"] is None
+    assert "Scope ok: 0 rows to embed into memories. 21 stored vectors whether current unknown" in cli(
+        "scope", *target, env=env).out
     ran = cli("run", *target, "--run-dir", tmp_path / "rerun", "--engine", env=env)
     assert "21 stored vectors whether current unknown" in ran.out, ran.out
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)

@@ -34,3 +34,12 @@ def test_plan_never_says_nothing_to_embed_of_vectors_it_cannot_call_current():
         {"to_embed": 0, "chunks": 21, "missing": 0, "current": None, "stale": None, "other_model": None})
     assert risk_reason_when_quiet({"to_embed": 0, "chunks": 21, "missing": 0, "current": 21, "stale": 0,
                                    "other_model": 0}) == "nothing to embed"
+
+
+
+def test_scope_ok_says_how_many_stored_vectors_no_count_can_call_current():
+    from harness.steps.scope import ok_line
+
+    assert "21 stored vectors whether current unknown (no hash column, no model column)" in ok_line(
+        NO_HASH_NO_MODEL, "memories")
+    assert ok_line(MEASURED, "memories") == "Scope ok: 0 rows to embed into memories."
