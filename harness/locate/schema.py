@@ -239,7 +239,7 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
             # sql.SQL("CREATE TABLE {} (...)").format(...) / str.format: the name is one of format()'s arguments
             table = _format_name(text, _placeholder(text, tables[-1].start("t"), table[1:-1], formatted))
         elif table is not None and (computed := _INTERPOLATED.match(table)):
-            table = _computed_name(text, computed.group("e"))
+            table = _computed_name(text, computed.group("e")) or _format_name(text, computed.group("e"))
         dims: int | None
         if m.group("n"):
             dims = int(m.group("n"))
@@ -338,15 +338,29 @@ def _format_name(text: str, expression: str | None) -> str | None:
         return None
     value = _unwrap(expression)
     called = re.fullmatch(r"(?:self\.|this\.)?(?P<f>[A-Za-z_]\w*)\(\s*\)", value)
-    if called:
-        body = re.search(rf"\bdef\s+{re.escape(called.group('f'))}\s*\([^)]*\)[^:]*:\s*\n(?P<b>(?:[ \t]+[^\n]*\n)+)", text)
-        returned = re.search(r"\breturn\s+([^\n]+)", body.group("b")) if body else None
-        if returned:
-            value = _unwrap(returned.group(1))
+    if called and (returned := _returns(text, called.group("f"))):
+        value = _unwrap(returned[0])
+    quoted = re.fullmatch(r"[A-Za-z_][\w.]*\(\s*(?P<e>(?:self\.|this\.)[\w.]+)\s*\)", value)
+    if quoted:  # a quoting helper given the name (escapeIdentifier(this.collectionName)): the name
+        value = quoted.group("e")
     lit = re.fullmatch(r"""['"]([^'"]+)['"]""", value)
     if lit:
         return lit.group(1)
     return _computed_name(text, value) or ("{" + value + "}" if re.fullmatch(r"[\w.]+", value) else None)
+
+
+def _returns(text: str, name: str) -> list[str]:
+    """What a method or function of the file named ``name`` returns (Python, JS, TS with a return type), then the
+    right-hand side of a constant of that name."""
+    body = re.search(rf"\b{re.escape(name)}\s*\([^)]*\)\s*(?:(?::\s*[\w<>\[\]|. ]+?\s*)?\{{(?P<js>[^{{}}]*)\}}|(?:->[^:]+)?:[ \t]*\n(?P<py>(?:(?![ \t]*(?:async\s+)?def\b)[ \t]+[^\n]*\n)+))", text)
+    out = []
+    if body:
+        block = body.group("js") or body.group("py") or ""
+        out += [r.group(1).strip() for r in re.finditer(r"\breturn\s+([^\n;]+)", block)]
+    rhs = constant(text, name)
+    if rhs:
+        out.append(rhs)
+    return out
 
 
 def _computed_name(text: str, expression: str) -> str | None:
@@ -355,16 +369,7 @@ def _computed_name(text: str, expression: str) -> str | None:
     m = re.search(r"([A-Za-z_]\w*)\s*(?:\(\s*\))?$", expression.strip())
     if not m:
         return None
-    name = m.group(1)
-    body = re.search(rf"\b{re.escape(name)}\s*\([^)]*\)\s*(?:\{{(?P<js>[^{{}}]*)\}}|(?:->[^:]+)?:[ \t]*\n(?P<py>(?:(?![ \t]*(?:async\s+)?def\b)[ \t]+[^\n]*\n)+))", text)
-    candidates = []
-    if body:
-        block = body.group("js") or body.group("py") or ""
-        candidates += [r.group(1) for r in re.finditer(r"\breturn\s+([^\n;]+)", block)]
-    rhs = constant(text, name)
-    if rhs:
-        candidates.append(rhs)
-    for expr in candidates:
+    for expr in _returns(text, m.group(1)):
         d = _NAME_DEFAULT.search(expr)
         if d:
             return d.group("a") or d.group("b") or d.group("c") or d.group("d")

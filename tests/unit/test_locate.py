@@ -218,3 +218,15 @@ def test_a_typescript_module_that_only_declares_is_no_script_whatever_its_name(t
         'main().catch((e) => { console.error(e); process.exit(1); });\n')
     paths = [e.path for e in locate(tmp_path).entrypoints]
     assert "src/vector_stores/vectorize.ts" not in paths and "scripts/reindex.ts" in paths
+
+
+def test_a_js_table_a_typed_method_returns_through_a_quoting_helper_is_named_by_the_attribute_it_quotes():
+    """mem0-ts: `CREATE TABLE IF NOT EXISTS ${this.col()} (... vector(${dims}) ...)`, `private col(): string {
+    return escapeIdentifier(this.collectionName); }`: no literal default, so the table is the attribute, in braces."""
+    from harness.locate.schema import scan
+
+    code = ('class Store {\n  private col(): string {\n    return escapeIdentifier(this.collectionName);\n  }\n\n'
+            '  async create(dims: number) {\n    await this.client.query(`\n      CREATE TABLE IF NOT EXISTS ${this.col()} (\n'
+            '        id UUID PRIMARY KEY,\n        vector vector(${dims}),\n        payload JSONB\n      );\n    `);\n  }\n}\n')
+    [found] = scan("store.ts", code, "js")
+    assert (found.table, found.column, found.dimensions) == ("{this.collectionName}", "vector", None)
