@@ -1615,8 +1615,9 @@ def test_mem0_memories_with_the_text_and_its_md5_in_a_jsonb_payload(cli, empty_d
     # locate: the store's CREATE TABLE composed by psycopg's sql.SQL(...).format(...), the Ollama embedder's default
     # model; a sparse BM25 embedder is none, and no module of the TypeScript port is an entrypoint.
     located = trial.locate.json
-    assert ("mem0/vector_stores/pgvector.py", "{self.collection_name}", "vector", None) in {
-        (d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]}
+    declared = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]}
+    assert ("mem0/vector_stores/pgvector.py", "{self.collection_name}", "vector", None) in declared
+    assert ("mem0-ts/src/oss/src/vector_stores/pgvector.ts", "{this.collectionName}", "vector", None) in declared
     assert ("mem0/embeddings/ollama.py", "ollama-client", "nomic-embed-text") in {
         (c["path"], c["kind"], c["model"]) for c in located["embedding_calls"]}
     assert not any(c["model"] == "Qdrant/bm25" for c in located["embedding_calls"])
