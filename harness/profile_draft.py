@@ -104,7 +104,8 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
                   model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
-                  app_models: dict[str, str] | None = None, model_dims: int | None = None) -> Draft:
+                  app_models: dict[str, str] | None = None, model_dims: int | None = None,
+                  served_model: str | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -138,6 +139,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.value("provider.model", "model", stored,
                 f"guess: most stored vectors are of this model ({shape.stored_models[stored]})"
                 + (f"; also stored: {others}" if others else ""))
+    elif served_model:
+        others = ", ".join(m for m in app_models if m.removesuffix(":latest") != served_model)
+        w.value("provider.model", "model", served_model,
+                f"guess: the application's Ollama embedder names it ({app_models.get(served_model) or app_models.get(served_model + ':latest', '')}) and the "
+                f"provider serves it at {vc.dimensions} dimensions, as {em.name}.{vc.column} holds"
+                + (f"; its other embedders name {others}" if others else ""))
     else:
         reads = f"; its embedder reads it from {', '.join('$' + e for e in model_envs)}" if model_envs else ""
         named = ", ".join(f"{m} ({how})" for m, how in app_models.items())
@@ -283,6 +290,17 @@ def _model_dimensions(provider_url: str | None, model: str | None) -> int | None
         return None
 
 
+def _served_at(provider_url: str | None, dimensions: int | None, calls: Any) -> str | None:
+    """Of the models the application's Ollama embedders name (a library with an embedder per provider: mem0), the
+    one the provider serves at the vector column's dimension; None unless exactly one is (``name:latest`` is
+    ``name``)."""
+    if not provider_url or not dimensions:
+        return None
+    names = dict.fromkeys(c.model for c in calls if c.model and (c.kind.startswith("ollama") or "Ollama" in c.name))
+    fits = {n.removesuffix(":latest"): n for n in names if _model_dimensions(provider_url, n) == dimensions}
+    return next(iter(fits)) if len(fits) == 1 else None
+
+
 def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | None = None,
                  provider_url: str | None = None) -> Draft:
     """Read the database (read-only) and locate the repository; return the draft profile. With ``model`` and a
@@ -334,8 +352,11 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
         model_envs = tuple(dict.fromkeys(s.name for s in found.settings if placeholder_for(s.name) == "{model}"
                                          and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
+    served = None
+    if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
+        served = _served_at(provider_url, shape.vector.dimensions, found.embedding_calls)
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
-                         model_dims=model_dims,
+                         model_dims=model_dims, served_model=served,
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      for c in found.embedding_calls if c.model})

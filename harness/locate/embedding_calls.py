@@ -54,6 +54,10 @@ _OLLAMA_CALL = re.compile(r"""\b(?P<name>\w+)\s*\.\s*(?P<fn>embed|embeddings)\s*
 _MODEL_KW = re.compile(r"""\b(?:model|model_name|modelName|model_id|modelId|model_name_or_path)\s*[=:]\s*""")
 _URL_KW = re.compile(r"""\b(?:base_url|baseUrl|baseURL|host|url|api_base|endpoint|ollama_base_url|api_url)\s*[=:]\s*""")
 _STRING_AT = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*)(?P=q)""")
+# A name or attribute path, then `or` / `||` / `??` and a literal: the literal is its default.
+_OR_LITERAL = re.compile(r"""[A-Za-z_][\w.]*\s*(?:\bor\b|\|\||\?\?)\s*(?P<q>['"`])(?P<s>[^'"`\n]+)(?P=q)""")
+# An attribute path of at least two names after self/this: `self.config.model`.
+_CHAIN_AT = re.compile(r"""(?:self\.|this\.)?[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?![\w(])""")
 _IDENT_AT = re.compile(r"""(?:self\.|this\.|settings\.|config\.|cfg\.)?(?P<id>[A-Za-z_]\w*)""")
 _AI_SDK = re.compile(r"""\b(?P<name>embed|embedMany)\s*\(\s*\{""")
 _AI_SDK_IMPORT = re.compile(r"""from\s+['"]ai['"]""")
@@ -130,7 +134,9 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
     llama = bool(re.search(r"llama_index|llamaindex", text))
     for m in _CLASS.finditer(text):
         name = m.group("name")
-        if name in _SKIP_CLASSES or _is_definition(text, m.start("name")) or name.startswith(("Base", "Mock", "Fake")):
+        # A sparse embedder (fastembed's SparseTextEmbedding: BM25, SPLADE) makes term weights, never the dense
+        # vector a vector column holds: its model is no candidate for that column.
+        if name in _SKIP_CLASSES or _is_definition(text, m.start("name")) or name.startswith(("Base", "Mock", "Fake", "Sparse")):
             continue
         args = call_args(text, m.end() - 1)
         model = _kw(text, args, m.end(), _MODEL_KW, reads)
@@ -165,7 +171,17 @@ def _value(text: str, at: int, reads: list[EnvRead], depth: int = 0) -> tuple[st
     s = _STRING_AT.match(text, at)
     if s:
         return s.group("s"), None
+    fallback = _OR_LITERAL.match(text, at)
+    if fallback:  # `self.config.model or "nomic-embed-text"`: the value unless configured
+        return fallback.group("s"), None
     ident = _IDENT_AT.match(text, at)
+    chain = _CHAIN_AT.match(text, at)
+    if chain and depth <= 5:  # an attribute path assigned as a whole (`self.config.model = ...`) before the call
+        found = [(pos, rhs) for pos, rhs in _reaching(text, chain.group(0), at) if pos != at]
+        if found:
+            values = {_value(text, pos, reads, depth + 1) for pos, _ in found[:4]}
+            if len(values) == 1 and (value := values.pop()) != (None, None):
+                return value
     if ident:
         name = ident.group("id")
         found = [(pos, rhs) for pos, rhs in _reaching(text, name, at) if rhs != text[at:at + len(rhs)]]

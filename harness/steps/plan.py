@@ -17,6 +17,7 @@ from ..evidence import write_json_atomic
 from ..files import atomic_write_text
 from ..provider import OllamaProvider
 from ..settings import Settings
+from ..state import unmeasured, unmeasured_why
 from ..target import Target
 from . import commandline
 from .common import BackfillCommand, backfill_env, shown_env, utc_now
@@ -204,9 +205,19 @@ def risk_of(scope: ScopeResult, rows: dict[str, Any], estimate: Estimate, comman
         level = max(level, 1)
         reasons.append("the profile declares no dimension")
     if not reasons:
-        reasons.append("only missing vectors are added; existing vectors are untouched" if rows["to_embed"]
-                       else "nothing to embed")
+        reasons.append(risk_reason_when_quiet(rows))
     return Risk(("low", "medium", "high")[level], tuple(reasons))
+
+
+def risk_reason_when_quiet(rows: dict[str, Any]) -> str:
+    """The reason given when nothing raises the risk: what the run adds, and what no count can call current."""
+    unknown = rows["chunks"] - rows["to_embed"] if rows.get("current") is None else None
+    said = ("only missing vectors are added; existing vectors are untouched" if rows["to_embed"]
+            else "nothing to embed" if not unknown else "nothing counted as needing a vector")
+    if unknown:
+        said += (f"; {unknown} stored vectors whether current unknown ({unmeasured_why(rows)}): verify's recompute "
+                 "measures them, a run re-embeds none of them")
+    return said
 
 
 def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, command: BackfillCommand,
@@ -215,10 +226,9 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
     run_dir = Path(run_dir)
     c = scope.counts
     # A vector is current only where staleness and model are both measured (unknown: None, never counted current).
-    fresh_known = c.get("stale") is not None and c.get("other_model") is not None
     rows = {"chunks": c.get("chunks", 0), "to_embed": c.get("needed", 0), "missing": c.get("missing", 0),
             "stale": c.get("stale"), "other_model": c.get("other_model"),
-            "current": c.get("chunks", 0) - c.get("needed", 0) if fresh_known else None}
+            "current": c.get("chunks", 0) - c.get("needed", 0) if unmeasured(c) is None else None}
     measured = (probe_command(settings, scope, run_dir, command, rows["to_embed"])
                 if settings.profile.backfill.probe_command and rows["to_embed"] else None)
     if isinstance(measured, Estimate):

@@ -704,3 +704,29 @@ def test_a_model_the_applications_embedder_names_is_said_beside_the_todo(cli, em
     assert "provider.model" in result.json["todo"]
     line = next(x for x in out.read_text().splitlines() if x.strip().startswith("model: TODO"))
     assert "the application's embedders name text-embedding-3-small (" in line and "settings.py:2)" in line, line
+
+
+def test_the_model_of_the_applications_ollama_embedders_the_provider_serves_at_the_columns_dimension_is_drafted(
+        cli, empty_db, embed_server, tmp_path):
+    """A library with an embedder per provider (mem0): no model column, no entrypoint. Of the models its Ollama
+    embedders name, the one the provider serves at the vector column's dimension is the guess; the others are said."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    (repo / "embeddings").mkdir(parents=True)
+    for name, default in (("small", "hash-embed:384"), ("wide", "hash-embed:768"), ("absent", "nowhere-embed")):
+        (repo / "embeddings" / f"{name}.py").write_text(
+            "from ollama import Client\n\n\nclass Embedder:\n    def __init__(self, config):\n"
+            f"        self.config = config\n        self.config.model = self.config.model or \"{default}\"\n"
+            "        self.client = Client(host=self.config.ollama_base_url)\n\n    def embed(self, text):\n"
+            "        return self.client.embed(model=self.config.model, input=text)['embeddings'][0]\n")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    assert load_profile(out, env={}).provider.model == "hash-embed:384"
+    assert "the provider serves it at 384 dimensions, as messages.embedding holds" in out.read_text(), out.read_text()
+    # Without a provider nothing is measured: the model stays TODO, each candidate named.
+    again = tmp_path / "again.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", again, "--json",
+                 env={"OLLAMA_HOST": ""})
+    assert result.json["todo"] == ["provider.model"] and "hash-embed:768" in again.read_text()

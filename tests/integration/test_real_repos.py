@@ -1546,3 +1546,162 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
         "custom one row per node", "source_coverage"}, checked.out
     left = [json.loads(line) for line in (tmp_path / "inv" / "offenders.jsonl").read_text().splitlines()]
     assert {int(o["key"]) for o in left if o["check"] == "source_coverage"} == lyft
+
+
+# -- mem0ai/mem0: one table per collection (id, vector, payload jsonb), the text and an MD5 of it in the payload --------
+
+# mem0's own store and embedder, loaded from the snapshot (the package's __init__ needs the installed distribution);
+# each memory goes in with the payload Memory._create_memory writes (the LLM that extracts facts is not run).
+MEM0_STORE = '''
+import hashlib, json, sys, types, uuid
+src, dsn, ollama, collection, facts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
+package = types.ModuleType("mem0")
+package.__path__ = [src + "/mem0"]
+sys.modules["mem0"] = package
+from psycopg.conninfo import conninfo_to_dict
+from mem0.configs.embeddings.base import BaseEmbedderConfig
+from mem0.embeddings.ollama import OllamaEmbedding
+from mem0.vector_stores.pgvector import PGVector
+c = conninfo_to_dict(dsn)
+store = PGVector(dbname=c["dbname"], collection_name=collection, embedding_model_dims=768, user=c["user"],
+                 password=c["password"], host=c["host"], port=int(c["port"]), diskann=False, hnsw=True)
+embedder = OllamaEmbedding(BaseEmbedderConfig(ollama_base_url=ollama, embedding_dims=768))
+for i, (user, data) in enumerate(facts):
+    at = f"2026-11-01T{i % 24:02d}:00:00+00:00"
+    payload = {"user_id": user, "agent_id": "assistant", "data": data, "hash": hashlib.md5(data.encode()).hexdigest(),
+               "created_at": at, "updated_at": at, "text_lemmatized": data.lower()}
+    store.insert(vectors=[embedder.embed(data, memory_action="add")], ids=[str(uuid.uuid4())], payloads=[payload])
+'''
+MEM0_FACTS = [("alice", f) for f in ("Is vegetarian", "Allergic to peanuts", "Lives in Lisbon", "Works night shifts as a "
+                                     "nurse", "Prefers tea over coffee", "Has a dog named Biscuit", "Is learning Portuguese",
+                                     "Runs 5 km every Saturday", "Birthday is on 14 March", "Dislikes horror movies",
+                                     "Plays the cello", "Wants to visit Japan next spring")] + \
+    [("bob", f) for f in ("Drives an electric car", "Is allergic to cats", "Supports FC Porto", "Works remotely for a bank",
+                          "Has two daughters", "Likes spicy food", "Is training for a marathon", "Reads science fiction",
+                          "Uses Linux at home", "Prefers window seats on flights")]
+
+
+def load_mem0(db, server, src: Path, collection: str, facts) -> None:
+    done = subprocess.run([sys.executable, "-c", MEM0_STORE, str(src), db.dsn, server.url, collection, json.dumps(facts)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_mem0_memories_with_the_text_and_its_md5_in_a_jsonb_payload(cli, empty_db, server, tmp_path):
+    """mem0's pgvector store: a table per collection (`memories`, the REST server's; `mem0`, the library's default),
+    the text under payload->>'data' beside its MD5, owners and timestamps in the payload too. A restore lost 3
+    vectors; then a memory was edited without its vector, 2 vectors are another model's, 2 were swapped, 1 row went."""
+    try:
+        import ollama  # noqa: F401
+        import psycopg_pool  # noqa: F401
+        import pydantic  # noqa: F401
+    except ImportError:
+        pytest.skip("ollama, psycopg_pool and pydantic are needed to run mem0's own store and embedder")
+    app = tmp_path / "app"
+    for folder in ("mem0", "server", "mem0-ts/src/oss"):  # the library, its REST server, the TypeScript port's own
+        Source.of("mem0ai__mem0").checkout(folder, app / folder)
+    store = (app / "mem0/vector_stores/pgvector.py").read_text()
+    assert "vector vector({})," in store and 'self.config.model or "nomic-embed-text"' in (
+        app / "mem0/embeddings/ollama.py").read_text()  # the shape the assertions below rely on
+    load_mem0(empty_db, server, app, "memories", MEM0_FACTS)
+    load_mem0(empty_db, server, app, "mem0", MEM0_FACTS[:5])
+    app_vectors = dict(empty_db.connect(autocommit=True).execute("SELECT id, vector::text FROM memories").fetchall())
+    other = "SELECT md5(string_agg(id::text || vector::text || payload::text, ',' ORDER BY id)) FROM mem0"
+    other_before = empty_db.scalar(other)
+    empty_db.execute("UPDATE memories SET vector = NULL WHERE id IN (SELECT id FROM memories ORDER BY id LIMIT 3)")
+    trial = procedure(cli, empty_db, server, app, tmp_path, "memories", init_args=("--table", "memories"), plan=True)
+
+    # locate: the store's CREATE TABLE composed by psycopg's sql.SQL(...).format(...), the Ollama embedder's default
+    # model; a sparse BM25 embedder is none, and no module of the TypeScript port is an entrypoint.
+    located = trial.locate.json
+    declared = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]}
+    assert ("mem0/vector_stores/pgvector.py", "{self.collection_name}", "vector", None) in declared
+    assert ("mem0-ts/src/oss/src/vector_stores/pgvector.ts", "{this.collectionName}", "vector", None) in declared
+    assert ("mem0/embeddings/ollama.py", "ollama-client", "nomic-embed-text") in {
+        (c["path"], c["kind"], c["model"]) for c in located["embedding_calls"]}
+    assert not any(c["model"] == "Qdrant/bm25" for c in located["embedding_calls"])
+    assert located["best_entrypoint"] is None
+    assert not any(e["path"].endswith("vector_stores/vectorize.ts") for e in located["entrypoints"])
+    # profile init needs no edit: the text is the payload key its MD5 sits beside, the model the Ollama embedder's.
+    assert trial.init.json["todo"] == []
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["provider"]["model"]) == (
+        "memories", "payload->>'data'", "nomic-embed-text")
+    assert "input_hash" not in raw["embeddings"] and "it is the MD5 of payload->>'data' in 22 of them" in drafted
+    assert "each row's owner is under payload->>'user_id'" in drafted and not raw.get("backfill")
+    assert_whole_procedure_ok(trial, empty_db, "memories", "vector", 22, needed=3)
+    planned = trial.plan.json
+    assert planned["rows"]["to_embed"] == 3 and planned["rows"]["current"] is None
+    assert "19 stored vectors whether current unknown (no hash column, no model column)" in planned["risk"]["reasons"][0]
+    # Measured: the engine wrote what mem0's own embedder wrote (the text as is), and the other collection is as it was.
+    assert dict(empty_db.connect(autocommit=True).execute("SELECT id, vector::text FROM memories").fetchall()) == app_vectors
+    assert empty_db.scalar(other) == other_before
+
+    # Damage: Alice moved (the payload edited as _update_memory does, the vector kept), 2 vectors of another model,
+    # two of Bob's vectors swapped, a row deleted.
+    with empty_db.connect(autocommit=True) as conn:
+        def key(data):
+            return conn.execute("SELECT id FROM memories WHERE payload->>'data' = %s", (data,)).fetchone()[0]
+        edited, others, swapped = key("Lives in Lisbon"), [key("Likes spicy food"), key("Plays the cello")], [
+            key("Has two daughters"), key("Reads science fiction")]
+        conn.execute("UPDATE memories SET payload = payload || jsonb_build_object('data', 'Lives in Porto', 'hash', "
+                     "md5('Lives in Porto'), 'updated_at', '2026-11-20T00:00:00+00:00') WHERE id = %s", (edited,))
+        conn.execute("UPDATE memories SET vector = (SELECT array_agg(x ORDER BY o DESC) FROM unnest(vector::real[]) "
+                     "WITH ORDINALITY AS u(x, o))::vector WHERE id = ANY(%s)", (others,))
+        conn.execute("UPDATE memories m SET vector = s.vector FROM memories s WHERE m.id = %s AND s.id = %s OR "
+                     "m.id = %s AND s.id = %s", (swapped[0], swapped[1], swapped[1], swapped[0]))
+        conn.execute("DELETE FROM memories WHERE payload->>'data' = 'Is vegetarian'")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "memories")
+    # No hash or model column: scope and run count nothing to embed, and say that 21 vectors are of unknown currency.
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 0 and scoped.json["counts"]["stale"] is None
+    assert "Scope ok: 0 rows to embed into memories. 21 stored vectors whether current unknown" in cli(
+        "scope", *target, env=env).out
+    ran = cli("run", *target, "--run-dir", tmp_path / "rerun", "--engine", env=env)
+    assert "21 stored vectors whether current unknown" in ran.out, ran.out
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    assert {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"} <= {"recompute", "citations"}
+    offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
+    assert {o["key"] for o in offenders if o["check"] == "recompute"} == {str(k) for k in (edited, *others, *swapped)}
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    again = cli("verify", *target, "--run-dir", tmp_path / "fixed", "--json", env=env)
+    assert again.code == 0, again.out
+    # The deleted memory: nothing in Postgres kept it (mem0's history is a SQLite file), so no check can miss it.
+    assert empty_db.scalar("SELECT count(*) FROM memories") == 21
+    assert empty_db.scalar(other) == other_before
+
+
+@pytest.mark.slow
+def test_mem0_whole_procedure_on_the_librarys_default_collection_says_what_is_unproven(cli, empty_db, server, tmp_path):
+    """Without --table the draft takes one table (each collection is one) and names the other; `procedure --engine`
+    fills the lost vectors and its verify line says the checks no column can prove (fresh, model) and what covers them."""
+    try:
+        import ollama  # noqa: F401
+        import psycopg_pool  # noqa: F401
+        import pydantic  # noqa: F401
+    except ImportError:
+        pytest.skip("ollama, psycopg_pool and pydantic are needed to run mem0's own store and embedder")
+    app = tmp_path / "app"
+    for folder in ("mem0", "server"):
+        Source.of("mem0ai__mem0").checkout(folder, app / folder)
+    load_mem0(empty_db, server, app, "mem0", MEM0_FACTS[:8])
+    load_mem0(empty_db, server, app, "memories", MEM0_FACTS[8:])
+    empty_db.execute("UPDATE mem0 SET vector = NULL WHERE id IN (SELECT id FROM mem0 ORDER BY id LIMIT 2)")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    raw = yaml.safe_load(profile.read_text())
+    assert raw["chunks"]["table"] == "mem0" and "other vector columns in this database: public.memories.vector" in (
+        profile.read_text())
+    done = cli("procedure", "--profile", profile, "--collection", "mem0", "--engine", "--historylog",
+               tmp_path / "historylog.md", "--run-dir", tmp_path / "run", "--json", env=env)
+    assert done.code == 0, done.out + done.err
+    verify = next(s for s in done.json["steps"] if s["step"] == "verify")
+    assert "2 unproven (covered by recompute's bound: fresh [mem0], model [mem0])" in verify["summary"], verify
+    assert empty_db.scalar("SELECT count(*) FROM mem0 WHERE vector IS NULL") == 0
