@@ -265,7 +265,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"source: {{table: {doc_table}, key: {doc_key}, chunk_key: {_scalar(field)}}}  # every row read "
                   f"names a {doc_table} row: uncomment for source_coverage (chunks of a deleted {doc_table} row fail, "
                   f"and so do {doc_table} rows without chunks)", 0)
-    w.value("distance", "distance", "cosine", "guess: the most common operator class; check the app's queries", indent=0)
+    if shape.distance is not None:
+        w.value("distance", "distance", shape.distance[0], shape.distance[1], indent=0)
+    else:
+        w.value("distance", "distance", "cosine", "guess: the most common operator class (no index on "
+                f"{em.name}.{vc.column} and no function searching {em.name} says another); check the app's queries",
+                indent=0)
     return Draft("\n".join(w.lines) + "\n", tuple(w.todo), shape)
 
 

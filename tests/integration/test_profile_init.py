@@ -704,3 +704,29 @@ def test_a_model_the_applications_embedder_names_is_said_beside_the_todo(cli, em
     assert "provider.model" in result.json["todo"]
     line = next(x for x in out.read_text().splitlines() if x.strip().startswith("model: TODO"))
     assert "the application's embedders name text-embedding-3-small (" in line and "settings.py:2)" in line, line
+
+
+def test_the_distance_is_the_operator_class_of_the_vector_columns_index(cli, empty_db, tmp_path):
+    """chatgpt-your-files indexes document_sections.embedding with vector_ip_ops and queries with <#>: a draft
+    saying cosine failed verify's index check on a healthy database."""
+    empty_db.execute(MESSAGES + "CREATE INDEX messages_ip ON messages USING hnsw (embedding vector_ip_ops);")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert yaml.safe_load(out.read_text())["distance"] == "ip"
+    line = next(x for x in out.read_text().splitlines() if x.startswith("distance:"))
+    assert "operator class vector_ip_ops of index messages_ip" in line, line
+
+
+def test_without_an_index_the_distance_is_the_operator_the_databases_search_function_uses(cli, empty_db, tmp_path):
+    empty_db.execute(MESSAGES + "CREATE FUNCTION match_messages(q vector(384)) RETURNS SETOF messages LANGUAGE sql "
+                     "AS $$ SELECT * FROM messages ORDER BY messages.embedding <-> q LIMIT 5 $$;")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert yaml.safe_load(out.read_text())["distance"] == "l2"
+    line = next(x for x in out.read_text().splitlines() if x.startswith("distance:"))
+    assert "function match_messages" in line and "<->" in line, line
+
+
+def test_without_an_index_or_a_search_function_the_distance_is_a_guess_said_as_one(cli, empty_db, tmp_path):
+    empty_db.execute(MESSAGES)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    line = next(x for x in out.read_text().splitlines() if x.startswith("distance:"))
+    assert line.startswith("distance: cosine  # guess:"), line
