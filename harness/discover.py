@@ -565,7 +565,8 @@ def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess) -> tuple[Gu
 def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...],
                   sample: int = 200) -> tuple[str, str, str] | None:
     """(table, key, field): a citation field named like a document key whose every sampled value is the key of a row
-    of a table the field's name names (``db_document_id`` -> ``document``); None when none is."""
+    of a table the field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text, a
+    bigint or uuid column); None when none is."""
     from psycopg import sql
 
     for source in sources:
@@ -582,7 +583,7 @@ def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...]
                 continue
             query = sql.SQL(
                 "SELECT count(*) > 0 AND bool_and(EXISTS (SELECT 1 FROM {t} AS d WHERE d.{k}::text = s.v)) "
-                "FROM (SELECT {f} AS v FROM {c} WHERE {f} IS NOT NULL LIMIT {n}) AS s"
+                "FROM (SELECT ({f})::text AS v FROM {c} WHERE {f} IS NOT NULL LIMIT {n}) AS s"
             ).format(t=sql.Identifier(schema, table), k=sql.Identifier(pk[0]), f=_field(source),
                      c=sql.Identifier(chunks.schema, chunks.name), n=sql.Literal(sample))
             try:

@@ -730,3 +730,18 @@ def test_without_an_index_or_a_search_function_the_distance_is_a_guess_said_as_o
     _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
     line = next(x for x in out.read_text().splitlines() if x.startswith("distance:"))
     assert line.startswith("distance: cosine  # guess:"), line
+
+
+def test_a_column_holding_a_document_tables_integer_key_is_said_as_a_source_to_uncomment(cli, empty_db, tmp_path):
+    """chatgpt-your-files' document_sections.document_id is a bigint key of documents: compared as text on both sides
+    (the comparison of text with bigint failed, and no source was said)."""
+    empty_db.execute("CREATE TABLE documents (id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY, name text NOT NULL);"
+                     "CREATE TABLE document_sections (id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY, "
+                     "document_id bigint NOT NULL REFERENCES documents (id), content text NOT NULL, embedding vector(8));"
+                     "INSERT INTO documents (name) VALUES ('a.md'), ('b.md');"
+                     "INSERT INTO document_sections (document_id, content) SELECT 1 + g % 2, 'section ' || g "
+                     "FROM generate_series(1, 6) g;")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    drafted = out.read_text()
+    assert "# source: {table: documents, key: id, chunk_key: document_id}  # every row read names a documents row" \
+        in drafted, drafted
