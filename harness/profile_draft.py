@@ -288,6 +288,27 @@ def _model_dimensions(provider_url: str | None, model: str | None) -> int | None
         return None
 
 
+def _discover(conn: Any) -> list:
+    """``discover``, its reads of rows made as a role exempt from row-level security where the connecting role may
+    become one (Supabase's service_role): the policies may show the connecting role no row until a tenant is set,
+    and samples of nothing say nothing (as ``rls.counted_as`` counts)."""
+    import psycopg
+
+    from . import rls
+    from .discover import discover
+
+    role = None if rls.exempt_everywhere(conn) else rls.exempt_role(conn)
+    if role is not None:
+        try:
+            # Rolled back, not released: a released savepoint would keep the role for the rest of the draft.
+            with conn.transaction(force_rollback=True):
+                rls.become(conn, role)
+                return discover(conn)
+        except psycopg.Error:
+            pass  # that role may not read these tables: read as the connecting role
+    return discover(conn)
+
+
 def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | None = None,
                  provider_url: str | None = None) -> Draft:
     """Read the database (read-only) and locate the repository; return the draft profile. With ``model`` and a
@@ -296,13 +317,13 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
     from . import db as dbmod
     from . import rls
-    from .discover import discover, rls_applies
+    from .discover import rls_applies
     from .target import _qualified
     from .errors import ConfigError
     from .steps.locate import locate
 
     with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-        shapes = discover(conn)
+        shapes = _discover(conn)
         if table is not None:
             wanted = [s for s in shapes if table in (s.embeddings.name, s.embeddings.qualified)]
             if not wanted:
