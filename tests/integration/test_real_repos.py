@@ -1645,7 +1645,7 @@ def test_chatgpt_your_files_sections_embedded_by_an_edge_function_under_their_do
     users = [uid for uid, _ in YOURFILES_USERS.values()]
     tenants = f"tenants: [{', '.join(users)}]"
     trial = procedure(cli, as_app, server, app, tmp_path / "first", "document_sections", model="gte-small",
-                      edit=lambda text: re.sub(r"tenants: TODO.*", tenants, text))
+                      edit=lambda text: re.sub(r"tenants: TODO.*", tenants, text), plan=True)
 
     # locate: the table from the migration; both embedders with their model, in process; no command.
     located = trial.locate.json
@@ -1672,6 +1672,8 @@ def test_chatgpt_your_files_sections_embedded_by_an_edge_function_under_their_do
     coverage = next(c for c in trial.scope.json["checks"] if c["check"] == "tenant coverage")
     assert coverage["status"] == "passed", coverage
     assert_whole_procedure_ok(trial, empty_db, "document_sections", "embedding", 18, needed=5)
+    # plan: the lost rows' texts read in the users' views and timed (before: "nothing to embed: no probe needed").
+    assert trial.plan.json["rows"]["to_embed"] == 5 and trial.plan.json["estimate"]["probe_rows"] == 5, trial.plan.out
     now = dict(empty_db.connect(autocommit=True).execute("SELECT id, embedding::text FROM document_sections").fetchall())
     assert {k: now[k] for k in app_vectors} == app_vectors  # the app's vectors untouched
 
