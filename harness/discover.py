@@ -13,8 +13,8 @@ from typing import cast
 import psycopg
 
 from .db import Conn
-from .profile import CollectionTable, json_field
-from .target import sha256_hex
+from .profile import DISTANCES, CollectionTable, distance_of_opclass, distances_in_sql, json_field
+from .target import _qualified, sha256_hex
 
 VECTOR_TYPES = ("vector", "halfvec")
 TEXT_TYPES = {"text", "character varying", "character", "varchar", "citext"}
@@ -131,6 +131,9 @@ class Shape:
     llamaindex_metadata: str | None = None
     # (table, key, chunk field): the document table a citation field names in every row read (source.chunk_key).
     source_table: tuple[str, str, str] | None = None
+    # The distance the database serves the vector column with, and where that was read (an index's operator class,
+    # else the operator of a function that searches the table); None: nothing in the database says.
+    distance: tuple[str, str] | None = None
 
     @property
     def inline(self) -> bool:
@@ -398,7 +401,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, _stored_models(conn, em, vc.column, model.column) or json_models, unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
-                 collection_table_why, nodes, _source_table(conn, chunks, em, sources))
+                 collection_table_why, nodes, _source_table(conn, chunks, em, sources), _distance(conn, vc))
 
 
 def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> tuple[CollectionTable | None, str]:
@@ -591,7 +594,8 @@ def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess) -> tuple[Gu
 def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...],
                   sample: int = 200) -> tuple[str, str, str] | None:
     """(table, key, field): a citation field named like a document key whose every sampled value is the key of a row
-    of a table the field's name names (``db_document_id`` -> ``document``); None when none is."""
+    of a table the field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text, a
+    bigint or uuid column); None when none is."""
     from psycopg import sql
 
     for source in sources:
@@ -608,7 +612,7 @@ def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...]
                 continue
             query = sql.SQL(
                 "SELECT count(*) > 0 AND bool_and(EXISTS (SELECT 1 FROM {t} AS d WHERE d.{k}::text = s.v)) "
-                "FROM (SELECT {f} AS v FROM {c} WHERE {f} IS NOT NULL LIMIT {n}) AS s"
+                "FROM (SELECT ({f})::text AS v FROM {c} WHERE {f} IS NOT NULL LIMIT {n}) AS s"
             ).format(t=sql.Identifier(schema, table), k=sql.Identifier(pk[0]), f=_field(source),
                      c=sql.Identifier(chunks.schema, chunks.name), n=sql.Literal(sample))
             try:
@@ -618,6 +622,33 @@ def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...]
                 continue
             if found:
                 return table, pk[0], source
+    return None
+
+
+def _distance(conn: Conn, vc: VectorColumn) -> tuple[str, str] | None:
+    """(distance, where read): the operator class of an index on the vector column, else the one pgvector operator
+    the database's SQL and PL/pgSQL functions that name its table use (the application's search function)."""
+    em = vc.table
+    indexes = conn.execute(
+        "SELECT ic.relname, opc.opcname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+        "JOIN pg_opclass opc ON opc.oid = i.indclass[0] "
+        "WHERE i.indrelid = to_regclass(%s) AND a.attname = %s AND i.indisvalid ORDER BY 1",
+        (_qualified(em.schema, em.name), vc.column)).fetchall()
+    for name, opclass in ((_v(r, 0), _v(r, 1)) for r in indexes):
+        if (distance := distance_of_opclass(opclass)) is not None:
+            return distance, f"the operator class {opclass} of index {name} on {em.name}.{vc.column}"
+    functions = conn.execute(
+        "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "JOIN pg_language l ON l.oid = p.prolang WHERE l.lanname IN ('sql', 'plpgsql') "
+        "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND strpos(p.prosrc, %s) > 0 ORDER BY 1",
+        (em.name,)).fetchall()
+    found = {name: distances_in_sql(src) for name, src in ((_v(r, 0), _v(r, 1)) for r in functions)}
+    used = set().union(*found.values()) if found else set()
+    if len(used) == 1:
+        distance = used.pop()
+        names = ", ".join(n for n, d in found.items() if d)
+        return distance, f"the operator {DISTANCES[distance]} of function {names}, which searches {em.name}"
     return None
 
 

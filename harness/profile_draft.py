@@ -272,7 +272,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"source: {{table: {doc_table}, key: {doc_key}, chunk_key: {_scalar(field)}}}  # every row read "
                   f"names a {doc_table} row: uncomment for source_coverage (chunks of a deleted {doc_table} row fail, "
                   f"and so do {doc_table} rows without chunks)", 0)
-    w.value("distance", "distance", "cosine", "guess: the most common operator class; check the app's queries", indent=0)
+    if shape.distance is not None:
+        w.value("distance", "distance", shape.distance[0], shape.distance[1], indent=0)
+    else:
+        w.value("distance", "distance", "cosine", "guess: the most common operator class (no index on "
+                f"{em.name}.{vc.column} and no function searching {em.name} says another); check the app's queries",
+                indent=0)
     return Draft("\n".join(w.lines) + "\n", tuple(w.todo), shape)
 
 
@@ -301,6 +306,27 @@ def _served_at(provider_url: str | None, dimensions: int | None, calls: Any) -> 
     return next(iter(fits)) if len(fits) == 1 else None
 
 
+def _discover(conn: Any) -> list:
+    """``discover``, its reads of rows made as a role exempt from row-level security where the connecting role may
+    become one (Supabase's service_role): the policies may show the connecting role no row until a tenant is set,
+    and samples of nothing say nothing (as ``rls.counted_as`` counts)."""
+    import psycopg
+
+    from . import rls
+    from .discover import discover
+
+    role = None if rls.exempt_everywhere(conn) else rls.exempt_role(conn)
+    if role is not None:
+        try:
+            # Rolled back, not released: a released savepoint would keep the role for the rest of the draft.
+            with conn.transaction(force_rollback=True):
+                rls.become(conn, role)
+                return discover(conn)
+        except psycopg.Error:
+            pass  # that role may not read these tables: read as the connecting role
+    return discover(conn)
+
+
 def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | None = None,
                  provider_url: str | None = None) -> Draft:
     """Read the database (read-only) and locate the repository; return the draft profile. With ``model`` and a
@@ -309,13 +335,13 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
     from . import db as dbmod
     from . import rls
-    from .discover import discover, rls_applies
+    from .discover import rls_applies
     from .target import _qualified
     from .errors import ConfigError
     from .steps.locate import locate
 
     with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-        shapes = discover(conn)
+        shapes = _discover(conn)
         if table is not None:
             wanted = [s for s in shapes if table in (s.embeddings.name, s.embeddings.qualified)]
             if not wanted:

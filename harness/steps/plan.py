@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +144,23 @@ def probe(settings: Settings, collection: str, texts: list[str]) -> Estimate:
     return Estimate(url, len(texts), seconds, rate, None, CEILING_NOTE.format(n=len(texts)))
 
 
+def probe_texts(settings: Settings, collection: str, n: int) -> list[str]:
+    """Up to ``n`` texts of rows to embed, read as the engine reads them: under database.session in each tenant's
+    view in turn (outside every view the policies may show no row), until ``n`` are found."""
+    from .. import rls
+
+    profile = settings.profile
+    texts: list[str] = []
+    with dbmod.connect(settings.database_url, autocommit=True) as conn:
+        for tenant in rls.tenants(conn, profile):
+            page = next(iter_batches(conn, Target(profile), collection, settings.model, n - len(texts),
+                                     scope=functools.partial(rls.scope, conn, profile, tenant)), Page.of([]))
+            texts += [r.text for r in page]
+            if len(texts) >= n:
+                break
+    return texts
+
+
 def probe_command(settings: Settings, scope: ScopeResult, run_dir: Path, command: BackfillCommand, to_embed: int,
                   rows: int = PROBE_ROWS) -> Estimate | str:
     """Time the target's own ``backfill.probe_command`` on ``rows`` and then ``2 * rows`` rows, counting in the
@@ -234,10 +252,8 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
     if isinstance(measured, Estimate):
         estimate = measured
     else:
-        with dbmod.connect(settings.database_url, autocommit=True) as conn:
-            first = next(iter_batches(conn, Target(settings.profile), scope.collection, settings.model,
-                                      min(probe_rows, settings.batch_size)), Page.of([]))
-        estimate = probe(settings, scope.collection, [r.text for r in first])
+        estimate = probe(settings, scope.collection, probe_texts(settings, scope.collection,
+                                                                min(probe_rows, settings.batch_size)))
         if estimate.rows_per_second:
             estimate = Estimate(estimate.provider, estimate.probe_rows, estimate.probe_seconds, estimate.rows_per_second,
                                 rows["to_embed"] / estimate.rows_per_second,

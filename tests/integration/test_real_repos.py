@@ -92,7 +92,7 @@ def server():
                  "qwen3-embedding:4b": "hash-embed:2560",
                  "mxbai-embed-large": "hash-embed:1024", "all-minilm": "hash-embed:384",
                  "text-embedding-3-small": "hash-embed:1536",
-                 "thenlper/gte-small": "hash-embed:384"},
+                 "thenlper/gte-small": "hash-embed:384", "gte-small": "hash-embed:384"},
     ).start()
     try:
         yield with_aliases
@@ -1229,7 +1229,7 @@ def test_open_webui_above_2000_dimensions_keeps_halfvec_and_the_engine_fills_it(
 
 # What Supabase gives every project and chatbot-ui's migrations use: the auth, storage and extensions schemas, the
 # JWT's subject as auth.uid() (Supabase's own definition), the API roles.
-SUPABASE_STAND_IN = """
+SUPABASE_AUTH = """
 DROP EXTENSION IF EXISTS vector;
 CREATE SCHEMA extensions; CREATE SCHEMA auth; CREATE SCHEMA storage;
 CREATE FUNCTION extensions.uuid_generate_v4() RETURNS uuid LANGUAGE sql AS 'SELECT gen_random_uuid()';
@@ -1244,6 +1244,8 @@ CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
   SELECT coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''),
                   (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'))::uuid $$;
 CREATE TABLE storage.buckets (id text PRIMARY KEY, name text, public boolean);
+"""
+SUPABASE_STAND_IN = SUPABASE_AUTH + """
 CREATE TABLE storage.objects (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), bucket_id text, name text, owner_id text);
 ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
 CREATE FUNCTION storage.foldername(name text) RETURNS text[] LANGUAGE sql AS
@@ -1705,3 +1707,179 @@ def test_mem0_whole_procedure_on_the_librarys_default_collection_says_what_is_un
     verify = next(s for s in done.json["steps"] if s["step"] == "verify")
     assert "2 unproven (covered by recompute's bound: fresh [mem0], model [mem0])" in verify["summary"], verify
     assert empty_db.scalar("SELECT count(*) FROM mem0 WHERE vector IS NULL") == 0
+
+
+# -- supabase-community/chatgpt-your-files: Supabase, sections under their document, vectors by an Edge Function ------
+
+# Beside Supabase's auth: storage.objects as the app's policies and upload trigger read it (owner, path_tokens), pg_net's
+# http_post recording each call instead of sending it, and the vault secret its triggers read the project URL from.
+YOURFILES_STAND_IN = SUPABASE_AUTH + """
+CREATE SCHEMA net; CREATE SCHEMA vault;
+CREATE TABLE storage.objects (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), bucket_id text REFERENCES storage.buckets,
+  name text, owner uuid, created_at timestamptz DEFAULT now(),
+  path_tokens text[] GENERATED ALWAYS AS (string_to_array(name, '/')) STORED);
+ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
+CREATE TABLE net.calls (id bigserial PRIMARY KEY, url text, headers jsonb, body jsonb);
+CREATE FUNCTION net.http_post(url text, body jsonb DEFAULT '{}', params jsonb DEFAULT '{}', headers jsonb DEFAULT '{}',
+  timeout_milliseconds int DEFAULT 5000) RETURNS bigint LANGUAGE sql AS
+  $$ INSERT INTO net.calls (url, headers, body) VALUES (url, headers, body) RETURNING id $$;
+CREATE TABLE vault.secrets (name text PRIMARY KEY, secret text);
+CREATE VIEW vault.decrypted_secrets AS SELECT name, secret AS decrypted_secret FROM vault.secrets;
+CREATE FUNCTION vault.create_secret(secret text, name text) RETURNS uuid LANGUAGE sql AS
+  $$ INSERT INTO vault.secrets VALUES (name, secret) RETURNING gen_random_uuid() $$;
+"""
+YOURFILES_USERS = {"alice": ("a11ce000-0000-4000-8000-000000000001", ("roman-empire-1.md", "roman-empire-2.md")),
+                   "bob": ("b0b00000-0000-4000-8000-000000000002", ("roman-empire-3.md",))}
+
+
+def yourfiles_schema(db, app: Path) -> str:
+    """The app's migrations and seed in order, after the stand-in; returns the DSN of a login role granted
+    ``authenticated`` (the policies apply to it) and ``service_role`` (row-level security skips it)."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute(YOURFILES_STAND_IN)
+        conn.execute(f'ALTER DATABASE {db.name} SET search_path = "$user", public, extensions')
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for migration in sorted((app / "supabase" / "migrations").glob("*.sql")):
+            conn.execute(migration.read_text().replace("create extension if not exists pg_net with schema extensions;", ""))
+        conn.execute((app / "supabase" / "seed.sql").read_text())
+        role = f"yourfiles_{db.name}"
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'yourfiles-pw'; GRANT authenticated, service_role TO {role}; "
+                     "GRANT USAGE ON SCHEMA auth, extensions, storage TO authenticated, service_role; "
+                     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO authenticated; "
+                     "GRANT SELECT ON ALL TABLES IN SCHEMA public TO service_role")
+    return make_conninfo(db.dsn, user=role, password="yourfiles-pw")
+
+
+def upload_yourfiles(db, server, app: Path, *, lost_call: int) -> None:
+    """Each user's files uploaded as the app does: the storage row (its trigger makes the document), one section per
+    markdown heading (their trigger queues the embed calls, 5 rows each), then every queued call run as the Edge
+    Function runs it (the rows of the call whose vector is still NULL), except call ``lost_call``, which failed."""
+    import psycopg
+
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for user, (uid, files) in YOURFILES_USERS.items():
+            conn.execute("INSERT INTO auth.users (id, aud, role, email) VALUES (%s, 'authenticated', 'authenticated', %s)",
+                         (uid, f"{user}@example.org"))
+            conn.execute("SELECT set_config('request.headers', %s, false)", (json.dumps({"authorization": f"Bearer {user}"}),))
+            for name in files:
+                obj = conn.execute("INSERT INTO storage.objects (bucket_id, name, owner) VALUES ('files', %s, %s) "
+                                   "RETURNING id", (f"{uid}/{name}", uid)).fetchone()[0]
+                doc = conn.execute("SELECT id FROM documents WHERE storage_object_id = %s", (obj,)).fetchone()[0]
+                text = (app / "sample-files" / name).read_text()
+                sections = [s.strip() for s in re.split(r"(?m)^(?=#)", text) if s.strip()][:6]
+                with conn.cursor() as cur:  # one statement, as process/index.ts inserts them: one trigger call
+                    cur.execute("INSERT INTO document_sections (document_id, content) SELECT %s, unnest(%s::text[])",
+                                (doc, sections))
+        calls = conn.execute("SELECT id, body FROM net.calls WHERE url LIKE '%%/functions/v1/embed' ORDER BY id").fetchall()
+        for n, (_, body) in enumerate(calls):
+            if n == lost_call:
+                continue
+            table, text, vector = body["table"], body["contentColumn"], body["embeddingColumn"]
+            rows = conn.execute(f"SELECT id, {text} FROM {table} WHERE id = ANY(%s) AND {vector} IS NULL",
+                                (body["ids"],)).fetchall()
+            for (key, _), embedding in zip(rows, httpx_embed(server, "gte-small", [r[1] for r in rows])):
+                conn.execute(f"UPDATE {table} SET {vector} = %s::vector WHERE id = %s", (json.dumps(embedding), key))
+
+
+def test_chatgpt_your_files_sections_embedded_by_an_edge_function_under_their_documents_policies(cli, empty_db, server,
+                                                                                                 tmp_path, request):
+    """supabase-community/chatgpt-your-files: ``document_sections`` holds each markdown section with an inline
+    ``embedding vector(384)``, written asynchronously by an Edge Function (Supabase's built-in gte-small) that a
+    trigger calls; no owner column: the policies reach the owner through the document. One embed call failed."""
+    from types import SimpleNamespace
+
+    app = Source.of("supabase-community__chatgpt-your-files").checkout("", tmp_path / "app")
+    as_app = SimpleNamespace(dsn=yourfiles_schema(empty_db, app))
+    request.addfinalizer(lambda: empty_db.execute(f"DROP OWNED BY yourfiles_{empty_db.name}; "
+                                                  f"DROP ROLE yourfiles_{empty_db.name}"))
+    upload_yourfiles(empty_db, server, app, lost_call=0)  # Alice's first five sections
+    rows = empty_db.scalar("SELECT count(*) FROM document_sections")
+    lost = empty_db.scalar("SELECT count(*) FROM document_sections WHERE embedding IS NULL")
+    assert (rows, lost) == (18, 5)
+    app_vectors = dict(empty_db.connect(autocommit=True).execute(
+        "SELECT id, embedding::text FROM document_sections WHERE embedding IS NOT NULL").fetchall())
+    users = [uid for uid, _ in YOURFILES_USERS.values()]
+    tenants = f"tenants: [{', '.join(users)}]"
+    trial = procedure(cli, as_app, server, app, tmp_path / "first", "document_sections", model="gte-small",
+                      edit=lambda text: re.sub(r"tenants: TODO.*", tenants, text), plan=True)
+
+    # locate: the table from the migration; both embedders with their model, in process; no command.
+    located = trial.locate.json
+    assert [(d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("document_sections", "embedding", 384)]
+    calls = {(c["path"], c["kind"], c["model"]) for c in located["embedding_calls"]}
+    assert {("supabase/functions/embed/index.ts", "supabase-ai", "gte-small"),
+            ("app/chat/page.tsx", "transformers", "Supabase/gte-small")} <= calls, calls
+    assert located["embeds_in_process"] and located["best_entrypoint"] is None
+
+    # profile init: inline, the session auth.uid() reads, the inner product of the app's index, the documents said
+    # as a source (read as service_role: the policies show this role no row); only the tenants left to the user.
+    assert trial.init.json["todo"] == ["database.tenants"]
+    text = trial.profile.read_text()
+    raw = yaml.safe_load(text)
+    assert raw["database"]["session"] == {"request.jwt.claim.sub": "{tenant}"}
+    assert raw["chunks"] == {"table": "document_sections", "id": "id", "text": "content",
+                             "collection_name": "document_sections", "sources": ["document_id"]}
+    assert raw["embeddings"] == {"vector": "embedding"} and raw["distance"] == "ip"
+    suggested = "# source: {table: documents, key: id, chunk_key: document_id}"
+    assert suggested in text and "source" not in raw
+
+    # scope: both users' views added up and proven whole; the failed call's 5 rows to embed; then ok end to end.
+    coverage = next(c for c in trial.scope.json["checks"] if c["check"] == "tenant coverage")
+    assert coverage["status"] == "passed", coverage
+    assert_whole_procedure_ok(trial, empty_db, "document_sections", "embedding", 18, needed=5)
+    # plan: the lost rows' texts read in the users' views and timed (before: "nothing to embed: no probe needed").
+    assert trial.plan.json["rows"]["to_embed"] == 5 and trial.plan.json["estimate"]["probe_rows"] == 5, trial.plan.out
+    now = dict(empty_db.connect(autocommit=True).execute("SELECT id, embedding::text FROM document_sections").fetchall())
+    assert {k: now[k] for k in app_vectors} == app_vectors  # the app's vectors untouched
+
+    # Damage: 2 vectors lost, a section rewritten after its vector, 2 vectors of another model, Alice's and Bob's
+    # vectors swapped between two sections; then a re-process that deleted one document's sections.
+    keys = [r[0] for r in empty_db.connect(autocommit=True).execute(
+        "SELECT s.id FROM document_sections s JOIN documents d ON d.id = s.document_id ORDER BY s.id").fetchall()]
+    alices = [r[0] for r in empty_db.connect(autocommit=True).execute(
+        "SELECT s.id FROM document_sections s JOIN documents d ON d.id = s.document_id WHERE d.created_by = %s "
+        "ORDER BY s.id", (users[0],)).fetchall()]
+    bobs = [k for k in keys if k not in alices]
+    lost, rewritten, other, swapped = alices[:2], [bobs[0]], alices[2:4], [alices[5], bobs[3]]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE document_sections SET embedding = NULL WHERE id = ANY(%s)", (lost,))
+        conn.execute("UPDATE document_sections SET content = '# Aqueducts\nThe aqueducts carried water from distant "
+                     "springs into the cities, feeding baths, fountains and private houses.' WHERE id = %s", rewritten)
+        conn.execute("UPDATE document_sections SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = ANY(%s)", (other,))
+        conn.execute("UPDATE document_sections d SET embedding = s.embedding FROM document_sections s "
+                     "WHERE (d.id, s.id) IN ((%s, %s), (%s, %s))", (*swapped, *swapped[::-1]))
+    env = {"DATABASE_URL": as_app.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "document_sections")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    assert {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"} == {"coverage", "recompute"}
+    found = next(c for c in damaged.json["checks"] if c["check"] == "coverage")["found"]
+    assert f"tenant {users[0]}: " in found and "tenant None" not in found, found
+    offenders = [json.loads(x) for x in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
+    assert {(o["check"], o["key"]) for o in offenders} == {
+        *(("coverage", k) for k in lost), *(("recompute", k) for k in (*rewritten, *other, *swapped))}
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and (fixed.json["embedded"], fixed.json["failed"]) == (7, 0), fixed.out + fixed.err
+
+    # Then a re-process deleted one document's sections. With the drafted source uncommented, that document fails
+    # source_coverage, by its key; everything the repair fixed passes (one verify for both: each takes seconds).
+    gone = empty_db.scalar("SELECT document_id FROM document_sections WHERE id = %s", (bobs[0],))
+    empty_db.execute("DELETE FROM document_sections WHERE document_id = %s", (gone,))
+    sourced = tmp_path / "sourced.yaml"
+    sourced.write_text(trial.profile.read_text().replace(suggested, suggested[2:]))
+    checked = cli("verify", "--profile", sourced, "--collection", "document_sections", "--run-dir", tmp_path / "gone",
+                  "--json", env=env)
+    assert checked.code == 1
+    status = {c["check"]: c["status"] for c in checked.json["checks"]}
+    assert {c for c, s in status.items() if s == "failed"} == {"source_coverage"}, checked.out
+    assert (status["coverage"], status["recompute"], status["index"]) == ("passed", "passed", "passed"), status
+    left = [json.loads(x) for x in (tmp_path / "gone" / "offenders.jsonl").read_text().splitlines()]
+    assert [(o["check"], str(o["key"])) for o in left] == [("source_coverage", str(gone))]
+    # The app role's password is in no evidence.
+    for path in [*(tmp_path / "first" / "run").iterdir(), tmp_path / "first" / "historylog.md", trial.profile]:
+        assert "yourfiles-pw" not in path.read_text()

@@ -181,3 +181,13 @@ def test_a_text_naming_the_column_of_another_role_is_refused(role):
     with pytest.raises(ConfigError) as err:
         parse_profile(text, env={})
     assert "'chunks.text[0]'" in str(err.value) and f"chunks.{role}" in str(err.value), err.value
+
+
+def test_a_distance_is_read_from_an_operator_class_or_the_operators_a_query_uses():
+    from harness.profile import distance_of_opclass, distances_in_sql
+
+    assert [distance_of_opclass(o) for o in ("vector_ip_ops", "halfvec_cosine_ops", "vector_l2_ops", "bit_hamming_ops")] \
+        == ["ip", "cosine", "l2", None]
+    assert distances_in_sql("ORDER BY document_sections.embedding <#> embedding LIMIT 5") == {"ip"}
+    assert distances_in_sql("SELECT 1 - (a <=> b), a <-> b FROM t") == {"cosine", "l2"}
+    assert distances_in_sql("SELECT a <> b, a <= b") == set()
