@@ -334,7 +334,9 @@ def run_backfill(
             watch.pids.append(conn.info.backend_pid)
             return BatchWriter(conn, target, model, dims, path, guard)
 
-        pool: WritePool[_Embedded] = WritePool(writer, another_writer, options.writers)
+        # Fail-fast writes one batch at a time: a batch after a failed write is never written beside it.
+        writers = 1 if options.on_failure == FAIL_FAST else options.writers
+        pool: WritePool[_Embedded] = WritePool(writer, another_writer, writers)
         progress = Progress(total, enabled=options.progress)
         size = (AdaptiveSize(options.batch_size, Sizing.around(options.batch_size, options.target_latency_ms))
                 if options.target_latency_ms else None)
@@ -759,6 +761,10 @@ def _pipeline(batches, pool: WritePool[_Embedded], target, provider, options, di
                 first = False
                 wait([item])
 
+    def land_all() -> None:
+        """Wait for every write handed over and count it (raising a failed write's error, in selection order)."""
+        _record(pool.landed(keep=0), options, summary, progress, on_batch)
+
     threads = [threading.Thread(target=select, name="select", daemon=True),
                threading.Thread(target=dispatch, name="dispatch", daemon=True)]
     for thread in threads:
@@ -770,23 +776,29 @@ def _pipeline(batches, pool: WritePool[_Embedded], target, provider, options, di
             except queue.Empty:
                 # The dispatcher may have queued its last item just after this wait timed out: read it first.
                 if not threads[1].is_alive() and embedded.empty():
+                    land_all()
                     raise HarnessError("the embed stage ended without a result; expected every batch answered") from None
                 continue
             if kind == "end":
-                _record(pool.landed(keep=0), options, summary, progress, on_batch)
+                land_all()
                 return
             if kind == "error":
+                land_all()  # a write of an earlier batch that failed is the first failure: its error comes first
                 raise item
             if kind == "claim-done":
                 # Items arrive in order: once the writes before it have landed, every batch of this claim has.
-                _record(pool.landed(keep=0), options, summary, progress, on_batch)
+                land_all()
                 claims.finish(claim_conn, options.run_id, item)
                 continue
             gate.taken()
-            done = item.result()
+            try:
+                done = item.result()
+            except Exception:
+                land_all()  # as for "error": the writes before this batch first
+                raise
             summary.selected += len(done.rows)
             if done.failures and options.on_failure == FAIL_FAST:
-                _record(pool.landed(keep=0), options, summary, progress, on_batch)
+                land_all()
                 _refuse_batch(done, summary)
                 return
             good = Vectors.join(done.good)

@@ -53,6 +53,7 @@ class WritePool(Generic[T]):
         self._idle: queue.SimpleQueue[BatchWriter] = queue.SimpleQueue()
         self._idle.put(first)
         self._lock = threading.Lock()
+        self._failed = threading.Event()
         self._pending: deque[tuple[T, Future[Written]]] = deque()
         # As many threads as writers: a batch waits in the executor's queue, never for a writer another thread holds.
         self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="write")
@@ -60,7 +61,7 @@ class WritePool(Generic[T]):
         self.seconds = 0.0  # wall time during which at least one batch was being written
 
     def submit(self, tag: T, batch: Vectors, session: Mapping[str, str] | None) -> None:
-        self._pending.append((tag, self._executor.submit(self._write, batch, session)))
+        self._pending.append((tag, self._executor.submit(self._write_unless_failed, batch, session)))
 
     def landed(self, *, keep: int | None = None) -> Iterator[tuple[T, Written]]:
         """The oldest batches whose writes have ended, in order; waits for them while more than ``keep`` are pending
@@ -81,6 +82,16 @@ class WritePool(Generic[T]):
         self._pending.clear()
         for writer in self.writers[1:]:
             writer.conn.close()
+
+    def _write_unless_failed(self, batch: Vectors, session: Mapping[str, str] | None) -> Written:
+        """A failed write ends the run: no batch queued behind it is written (as with one session)."""
+        if self._failed.is_set():
+            raise HarnessError(f"a batch of {len(batch)} vectors was not written: the write of an earlier batch failed")
+        try:
+            return self._write(batch, session)
+        except BaseException:
+            self._failed.set()
+            raise
 
     def _write(self, batch: Vectors, session: Mapping[str, str] | None) -> Written:
         writer = self._take()

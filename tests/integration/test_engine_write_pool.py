@@ -3,6 +3,7 @@ it was selected, a failed write raised in that order, and the run's own sessions
 
 import logging
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from harness.settings import resolve
 from harness.target import Target
 
 from ..conftest import TEST_MODEL
+from ._engine_servers import FaultyProxy
 
 # Each statement that writes embeddings logs its session and row count, then takes SLOW seconds: long enough that the
 # next batch is embedded while one is still being written.
@@ -43,9 +45,9 @@ def logged_db(demo_db):
     return demo_db
 
 
-def _backfill(db, demo_profile, embed_server, **options):
+def _backfill(db, demo_profile, embed_server, *, url=None, **options):
     profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
-    with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
+    with OllamaProvider(url or embed_server.url, TEST_MODEL, retries=0) as provider:
         return run_backfill(resolve(profile, database_url=db.dsn, provider_url=provider.url),
                             BackfillOptions("tenant_globex", batch_size=5, progress=False, **options), provider=provider)
 
@@ -112,17 +114,50 @@ def test_a_failed_write_is_raised_after_the_batches_before_it(logged_db, demo_pr
     assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 3  # the failed batch wrote nothing
 
 
+def _refuse_key(db, offset, pause=0.0):
+    """The app refuses the row of tenant_globex's chunk number ``offset`` (in key order), after ``pause`` seconds."""
+    db.execute(f"CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+               f"IF NEW.chunk_id = (SELECT id FROM document_chunks WHERE collection = 'tenant_globex' ORDER BY id "
+               f"OFFSET {offset} LIMIT 1) THEN PERFORM pg_sleep({pause}); RAISE EXCEPTION 'refused by the app'; "
+               "END IF; RETURN NEW; END $$; "
+               "CREATE TRIGGER refuse_one BEFORE INSERT ON document_embeddings FOR EACH ROW EXECUTE FUNCTION refuse_one()")
+
+
 def test_a_run_whose_write_fails_leaves_no_session_in_a_transaction(logged_db, demo_profile, embed_server):
-    logged_db.execute("CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                      "IF NEW.chunk_id = (SELECT max(id) FROM document_chunks WHERE collection = 'tenant_globex') "
-                      "THEN RAISE EXCEPTION 'refused by the app'; END IF; RETURN NEW; END $$; "
-                      "CREATE TRIGGER refuse_one BEFORE INSERT ON document_embeddings FOR EACH ROW "
-                      "EXECUTE FUNCTION refuse_one()")
+    _refuse_key(logged_db, 28)  # the last one
     with pytest.raises(HarnessError, match="refused by the app"):
         _backfill(logged_db, demo_profile, embed_server, writers=2)
     assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 25  # every batch but the last one
     assert logged_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                             "AND state LIKE 'idle in transaction%'") == 0
+
+
+def test_fail_fast_writes_nothing_after_a_batch_whose_write_failed(logged_db, demo_profile, embed_server):
+    _refuse_key(logged_db, 12, pause=0.5)  # the third batch's write fails while the next ones are embedded
+    with pytest.raises(HarnessError, match="refused by the app"):
+        _backfill(logged_db, demo_profile, embed_server, writers=2, on_failure="fail-fast")
+    assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 10  # the two batches before it, only
+
+
+def test_no_write_starts_after_a_write_failed(logged_db, demo_profile):
+    pool = _pool(logged_db, demo_profile, size=1)
+    try:
+        pool.submit("first", _vectors(logged_db, 0, 3, "refused"), None)
+        pool.submit("second", _vectors(logged_db, 3, 3, "h"), None)
+        time.sleep(3 * SLOW)  # the writer is free again long before the failure is seen in order
+        with pytest.raises(HarnessError, match="refused by the app"):
+            list(pool.landed(keep=0))
+    finally:
+        pool.close()
+    assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 0
+
+
+def test_a_write_error_is_raised_before_the_provider_failure_of_a_later_batch(logged_db, demo_profile, embed_server):
+    _refuse_key(logged_db, 5, pause=0.5)  # the second batch's write fails after the third batch's request did
+    fault = lambda n, body: ("status", 503, "overloaded") if n >= 3 else None  # noqa: E731
+    with FaultyProxy(embed_server.url, fault) as proxy, pytest.raises(HarnessError) as raised:
+        _backfill(logged_db, demo_profile, embed_server, url=proxy.url, writers=2)
+    assert "refused by the app" in str(raised.value)  # the first failure in key order, not the provider's
 
 
 def test_a_wait_between_the_runs_own_sessions_is_not_reported(embedded_db, monkeypatch, caplog):
