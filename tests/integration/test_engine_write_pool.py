@@ -4,6 +4,7 @@ it was selected, a failed write raised in that order, and the run's own sessions
 import logging
 import threading
 import time
+import uuid
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from harness.backfill.writepool import WritePool
 from harness.backfill.writer import BatchWriter, Vectors
 from harness.db import connect
 from harness.errors import HarnessError
-from harness.profile import load_profile
+from harness.profile import load_profile, parse_profile
 from harness.provider import OllamaProvider
 from harness.settings import resolve
 from harness.target import Target
@@ -196,3 +197,25 @@ def test_a_session_that_cannot_be_opened_leaves_every_write_to_those_open(logged
     assert landed == ["first", "second"] and len(pool.writers) == 1
     assert "no session to spare for another writer (too many clients already); writing with 1" in caplog.text
     assert logged_db.scalar("SELECT count(DISTINCT pid) FROM write_log") == 1
+
+
+def test_a_batch_with_nothing_to_write_names_no_row_another_batch_could_not_update(empty_db, pg, embed_server):
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute("CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL, embedding vector(384));"
+                     "INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 10) g;"
+                     "ALTER TABLE notes ENABLE ROW LEVEL SECURITY; CREATE POLICY seen ON notes FOR SELECT USING (true);"
+                     "CREATE POLICY kept ON notes FOR UPDATE USING (id <> 3);"
+                     f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT, UPDATE ON notes TO {role}")
+    profile = parse_profile("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
+                            "collection_name: notes}\ndatabase: {session: {app.who: backfill}}\n", env={})
+    nan = lambda answer: {**answer, "embeddings": [[float("nan")] * 384 for _ in answer["embeddings"]]}  # noqa: E731
+    fault = lambda n, body: ("edit", nan) if n == 2 else None  # noqa: E731  # every row of the second batch refused
+    try:
+        with FaultyProxy(embed_server.url, fault) as proxy, OllamaProvider(proxy.url, "hash-embed:384") as provider:
+            summary = run_backfill(resolve(profile, database_url=pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
+                                           provider_url=provider.url),
+                                   BackfillOptions("notes", batch_size=5, progress=False, writers=1), provider=provider)
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    not_updated = [f.key for f in summary.failures if "row-level security" in f.reason]
+    assert not_updated == [3] and summary.failed == 6 and summary.embedded == 4
