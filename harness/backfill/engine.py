@@ -351,6 +351,9 @@ def run_backfill(
             else:
                 tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants, size)
                 _pipeline(tenant_batches, pool, target, provider, options, dims, summary, progress, on_batch, None, size)
+        except BaseException:
+            pool.cancel()  # Ctrl-C or an error ends the run now, not after the writes in flight
+            raise
         finally:
             pool.close()
             summary.write_seconds += pool.seconds

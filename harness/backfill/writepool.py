@@ -75,6 +75,18 @@ class WritePool(Generic[T]):
             self._busy_until = max(self._busy_until, written.ended)
             yield tag, written
 
+    def cancel(self) -> None:
+        """The run is failing (Ctrl-C, an error): no batch starts any more, and the server is asked to cancel the
+        writes in flight, each of which then rolls back whole (a session waiting for nothing is not affected)."""
+        self._failed.set()
+        with self._lock:
+            writers = list(self.writers)
+        for writer in writers:
+            try:
+                writer.conn.cancel_safe(timeout=5)
+            except psycopg.Error as exc:  # the write then ends on its own: close() still waits for it
+                log.debug("could not cancel a write in flight: %s", exc)
+
     def close(self) -> None:
         """Wait for the writes in flight (a session is never closed under its transaction) and close the sessions
         this pool opened (the first belongs to the caller)."""

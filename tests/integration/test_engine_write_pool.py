@@ -12,7 +12,7 @@ import pytest
 from harness.backfill import BackfillOptions, lock, run_backfill
 from harness.backfill.writepool import WritePool
 from harness.backfill.writer import BatchWriter, Vectors
-from harness.db import connect
+from harness.db import APPLICATION_NAME, connect
 from harness.errors import HarnessError
 from harness.profile import load_profile, parse_profile
 from harness.provider import OllamaProvider
@@ -46,11 +46,12 @@ def logged_db(demo_db):
     return demo_db
 
 
-def _backfill(db, demo_profile, embed_server, *, url=None, **options):
+def _backfill(db, demo_profile, embed_server, *, url=None, on_batch=None, **options):
     profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
     with OllamaProvider(url or embed_server.url, TEST_MODEL, retries=0) as provider:
         return run_backfill(resolve(profile, database_url=db.dsn, provider_url=provider.url),
-                            BackfillOptions("tenant_globex", batch_size=5, progress=False, **options), provider=provider)
+                            BackfillOptions("tenant_globex", batch_size=5, progress=False, **options), provider=provider,
+                            on_batch=on_batch)
 
 
 def test_two_write_sessions_write_the_batches_of_one_run(logged_db, demo_profile, embed_server):
@@ -115,11 +116,13 @@ def test_a_failed_write_is_raised_after_the_batches_before_it(logged_db, demo_pr
     assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 3  # the failed batch wrote nothing
 
 
-def _refuse_key(db, offset, pause=0.0):
-    """The app refuses the row of tenant_globex's chunk number ``offset`` (in key order), after ``pause`` seconds."""
+def _refuse_key(db, offset, pause=0.0, refuse=True):
+    """The app refuses the row of tenant_globex's chunk number ``offset`` (in key order), after ``pause`` seconds
+    (or only takes that long to accept it)."""
+    raises = "RAISE EXCEPTION 'refused by the app';" if refuse else ""
     db.execute(f"CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                f"IF NEW.chunk_id = (SELECT id FROM document_chunks WHERE collection = 'tenant_globex' ORDER BY id "
-               f"OFFSET {offset} LIMIT 1) THEN PERFORM pg_sleep({pause}); RAISE EXCEPTION 'refused by the app'; "
+               f"OFFSET {offset} LIMIT 1) THEN PERFORM pg_sleep({pause}); {raises} "
                "END IF; RETURN NEW; END $$; "
                "CREATE TRIGGER refuse_one BEFORE INSERT ON document_embeddings FOR EACH ROW EXECUTE FUNCTION refuse_one()")
 
@@ -159,6 +162,21 @@ def test_a_write_error_is_raised_before_the_provider_failure_of_a_later_batch(lo
     with FaultyProxy(embed_server.url, fault) as proxy, pytest.raises(HarnessError) as raised:
         _backfill(logged_db, demo_profile, embed_server, url=proxy.url, writers=2)
     assert "refused by the app" in str(raised.value)  # the first failure in key order, not the provider's
+
+
+def test_ctrl_c_stops_the_writes_in_flight_and_leaves_no_session(logged_db, demo_profile, embed_server):
+    _refuse_key(logged_db, 5, pause=10, refuse=False)  # the second batch's write would take 10 s
+
+    def interrupt(summary):
+        raise KeyboardInterrupt  # after the first batch is counted, while the second is being written
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _backfill(logged_db, demo_profile, embed_server, writers=2, on_batch=interrupt)
+    assert time.monotonic() - started < 5  # the write in flight was stopped, not waited for
+    assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 5
+    assert logged_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND application_name = %s", (APPLICATION_NAME,)) == 0
 
 
 def test_a_wait_between_the_runs_own_sessions_is_not_reported(embedded_db, monkeypatch, caplog):
