@@ -112,7 +112,8 @@ class WritePool(Generic[T]):
             rows = writer.write(batch, session)
             return Written(rows, tuple(writer.not_updated), started, time.perf_counter())
         except psycopg.errors.LockNotAvailable:
-            raise lock.waited_too_long(writer.conn, f"writing a batch of {len(batch)} vectors", writer.tables()) from None
+            raise lock.waited_too_long(writer.conn, f"writing a batch of {len(batch)} vectors", writer.tables(),
+                                       ours=[w.conn.info.backend_pid for w in list(self.writers)]) from None
         except psycopg.Error as exc:
             raise HarnessError(f"writing a batch of {len(batch)} vectors failed: {dbmod.describe_error(exc)}") from exc
         finally:
