@@ -61,7 +61,7 @@ class WritePool(Generic[T]):
         self.seconds = 0.0  # wall time during which at least one batch was being written
 
     def submit(self, tag: T, batch: Vectors, session: Mapping[str, str] | None) -> None:
-        self._pending.append((tag, self._executor.submit(self._write_unless_failed, batch, session)))
+        self._pending.append((tag, self._executor.submit(self._write_or_stop, batch, session)))
 
     def landed(self, *, keep: int | None = None) -> Iterator[tuple[T, Written]]:
         """The oldest batches whose writes have ended, in order; waits for them while more than ``keep`` are pending
@@ -95,10 +95,8 @@ class WritePool(Generic[T]):
         for writer in self.writers[1:]:
             writer.conn.close()
 
-    def _write_unless_failed(self, batch: Vectors, session: Mapping[str, str] | None) -> Written:
-        """A failed write ends the run: no batch queued behind it is written (as with one session)."""
-        if self._failed.is_set():
-            raise HarnessError(f"a batch of {len(batch)} vectors was not written: the write of an earlier batch failed")
+    def _write_or_stop(self, batch: Vectors, session: Mapping[str, str] | None) -> Written:
+        """``_write``; its failure stops every later write of the pool."""
         try:
             return self._write(batch, session)
         except BaseException:
@@ -109,6 +107,10 @@ class WritePool(Generic[T]):
         writer = self._take()
         started = time.perf_counter()
         try:
+            # A failed write ends the run: no batch queued behind it, or waiting for its session, is written (as
+            # with one session).
+            if self._failed.is_set():
+                raise HarnessError(f"a batch of {len(batch)} vectors was not written: the write of an earlier batch failed")
             rows = writer.write(batch, session)
             return Written(rows, tuple(writer.not_updated), started, time.perf_counter())
         except psycopg.errors.LockNotAvailable:

@@ -156,6 +156,25 @@ def test_no_write_starts_after_a_write_failed(logged_db, demo_profile):
     assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 0
 
 
+def test_a_batch_waiting_for_the_writer_of_a_failed_write_is_not_written(logged_db, demo_profile):
+    _refuse_key(logged_db, 0, pause=3 * SLOW)
+    target = Target(load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL}))
+
+    def no_slot():
+        raise HarnessError("too many clients already")
+
+    pool = WritePool(BatchWriter(connect(logged_db.dsn), target, TEST_MODEL), no_slot, 2)
+    try:
+        pool.submit("first", _vectors(logged_db, 0, 3, "h"), None)
+        pool.submit("second", _vectors(logged_db, 3, 3, "h"), None)  # waits for the one session while the first fails
+        time.sleep(6 * SLOW)
+        with pytest.raises(HarnessError, match="refused by the app"):
+            list(pool.landed(keep=0))
+    finally:
+        pool.close()
+    assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 0
+
+
 def test_a_write_error_is_raised_before_the_provider_failure_of_a_later_batch(logged_db, demo_profile, embed_server):
     _refuse_key(logged_db, 5, pause=0.5)  # the second batch's write fails after the third batch's request did
     fault = lambda n, body: ("status", 503, "overloaded") if n >= 3 else None  # noqa: E731
