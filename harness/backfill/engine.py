@@ -340,24 +340,25 @@ def run_backfill(
         progress = Progress(total, enabled=options.progress)
         size = (AdaptiveSize(options.batch_size, Sizing.around(options.batch_size, options.target_latency_ms))
                 if options.target_latency_ms else None)
+        # The claims' session outlives the writes: a range whose taker is gone is free for another worker, which
+        # must not select rows that a write of this one may still commit.
+        claim_conn = dbmod.connect(database_url, autocommit=True) if options.run_id else None
         try:
-            if options.run_id:
-                claim_conn = dbmod.connect(database_url, autocommit=True)
-                try:
-                    batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options, size)  # per tenant
-                    _pipeline(batches, pool, target, provider, options, dims, summary, progress, on_batch, claim_conn, size)
-                finally:
-                    claim_conn.close()
-            else:
-                tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants, size)
-                _pipeline(tenant_batches, pool, target, provider, options, dims, summary, progress, on_batch, None, size)
-        except BaseException:
-            pool.cancel()  # Ctrl-C or an error ends the run now, not after the writes in flight
-            raise
+            try:
+                batches = (_claimed_batches(claim_conn, read_conn, target, collection, model, options, size)  # per tenant
+                           if claim_conn is not None else
+                           _tenant_batches(read_conn, target, collection, model, options, tenants, size))
+                _pipeline(batches, pool, target, provider, options, dims, summary, progress, on_batch, claim_conn, size)
+            except BaseException:
+                pool.cancel()  # Ctrl-C or an error ends the run now, not after the writes in flight
+                raise
+            finally:
+                pool.close()
+                summary.write_seconds += pool.seconds
+                summary.writers = len(pool.writers)
         finally:
-            pool.close()
-            summary.write_seconds += pool.seconds
-            summary.writers = len(pool.writers)
+            if claim_conn is not None:
+                claim_conn.close()
         progress.close()
         # One worker of a shared run covers only its part while others still hold ranges; the last to finish (no
         # range left with a live worker: every write of the run committed) measures the whole, as one process does,

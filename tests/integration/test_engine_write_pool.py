@@ -200,6 +200,26 @@ def test_ctrl_c_stops_the_writes_in_flight_and_leaves_no_session(logged_db, demo
                             "AND application_name = %s", (APPLICATION_NAME,)) == 0
 
 
+def test_a_worker_holds_its_claim_until_its_writes_in_flight_are_stopped(logged_db, demo_profile, embed_server,
+                                                                       monkeypatch):
+    _refuse_key(logged_db, 5, pause=10, refuse=False)  # the second batch of the first range is being written
+    held, cancel = [], WritePool.cancel
+
+    def cancel_seeing_the_claims(pool):
+        # Another worker may take a range whose taker is gone: not while a write of it may still commit.
+        held.append(logged_db.scalar("SELECT count(*) FROM backfill_harness.claims k WHERE seq = 0 AND state = 'taken' "
+                                     "AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = k.taken_by)"))
+        cancel(pool)
+
+    def interrupt(summary):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(WritePool, "cancel", cancel_seeing_the_claims)
+    with pytest.raises(KeyboardInterrupt):
+        _backfill(logged_db, demo_profile, embed_server, writers=2, run_id="held", on_batch=interrupt)
+    assert held == [1]
+
+
 def test_a_wait_between_the_runs_own_sessions_is_not_reported(embedded_db, monkeypatch, caplog):
     monkeypatch.setattr(lock, "POLL_S", 0.02)
     with embedded_db.connect() as holder, embedded_db.connect() as waiter:
