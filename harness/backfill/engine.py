@@ -355,7 +355,7 @@ def run_backfill(
             finally:
                 pool.close()
                 summary.write_seconds += pool.seconds
-                summary.writers = len(pool.writers)
+                summary.writers = pool.wrote
         finally:
             if claim_conn is not None:
                 claim_conn.close()

@@ -58,7 +58,13 @@ class WritePool(Generic[T]):
         # As many threads as writers: a batch waits in the executor's queue, never for a writer another thread holds.
         self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="write")
         self._busy_until = 0.0
+        self._wrote: set[int] = set()  # the writers (by id) that wrote a row
         self.seconds = 0.0  # wall time during which at least one batch was being written
+
+    @property
+    def wrote(self) -> int:
+        """How many sessions wrote rows (a session opened for a batch with nothing to write is not counted)."""
+        return len(self._wrote)
 
     def submit(self, tag: T, batch: Vectors, session: Mapping[str, str] | None) -> None:
         self._pending.append((tag, self._executor.submit(self._write_or_stop, batch, session)))
@@ -112,6 +118,8 @@ class WritePool(Generic[T]):
             if self._failed.is_set():
                 raise HarnessError(f"a batch of {len(batch)} vectors was not written: the write of an earlier batch failed")
             rows = writer.write(batch, session)
+            if rows:
+                self._wrote.add(id(writer))
             return Written(rows, tuple(writer.not_updated), started, time.perf_counter())
         except psycopg.errors.LockNotAvailable:
             raise lock.waited_too_long(writer.conn, f"writing a batch of {len(batch)} vectors", writer.tables(),

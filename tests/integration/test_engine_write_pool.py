@@ -68,6 +68,11 @@ def test_one_writer_writes_every_batch_in_one_session(logged_db, demo_profile, e
     assert logged_db.scalar("SELECT count(DISTINCT pid) FROM write_log") == 1
 
 
+def test_a_run_with_nothing_to_write_counts_no_writer(embedded_db, demo_profile, embed_server):
+    summary = _backfill(embedded_db, demo_profile, embed_server, writers=2)
+    assert summary.ok and summary.embedded == 0 and summary.writers == 0
+
+
 def test_the_write_stage_is_wall_time_not_the_sum_of_overlapping_writes(logged_db, demo_profile, embed_server):
     summary = _backfill(logged_db, demo_profile, embed_server, writers=2)
     assert summary.write_seconds < 6 * SLOW, summary.write_seconds  # six writes of SLOW each, two at a time
