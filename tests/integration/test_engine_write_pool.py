@@ -186,6 +186,8 @@ def test_a_write_error_is_raised_before_the_provider_failure_of_a_later_batch(lo
     with FaultyProxy(embed_server.url, fault) as proxy, pytest.raises(HarnessError) as raised:
         _backfill(logged_db, demo_profile, embed_server, url=proxy.url, writers=2)
     assert "refused by the app" in str(raised.value)  # the first failure in key order, not the provider's
+    assert logged_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND application_name = %s", (APPLICATION_NAME,)) == 0
 
 
 def test_ctrl_c_stops_the_writes_in_flight_and_leaves_no_session(logged_db, demo_profile, embed_server):
