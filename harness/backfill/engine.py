@@ -334,25 +334,31 @@ def run_backfill(
             watch.pids.append(conn.info.backend_pid)
             return BatchWriter(conn, target, model, dims, path, guard)
 
-        pool: WritePool[_Embedded] = WritePool(writer, another_writer, options.writers)
+        # Fail-fast writes one batch at a time: a batch after a failed write is never written beside it.
+        writers = 1 if options.on_failure == FAIL_FAST else options.writers
+        pool: WritePool[_Embedded] = WritePool(writer, another_writer, writers)
         progress = Progress(total, enabled=options.progress)
         size = (AdaptiveSize(options.batch_size, Sizing.around(options.batch_size, options.target_latency_ms))
                 if options.target_latency_ms else None)
+        # The claims' session outlives the writes: a range whose taker is gone is free for another worker, which
+        # must not select rows that a write of this one may still commit.
+        claim_conn = dbmod.connect(database_url, autocommit=True) if options.run_id else None
         try:
-            if options.run_id:
-                claim_conn = dbmod.connect(database_url, autocommit=True)
-                try:
-                    batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options, size)  # per tenant
-                    _pipeline(batches, pool, target, provider, options, dims, summary, progress, on_batch, claim_conn, size)
-                finally:
-                    claim_conn.close()
-            else:
-                tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants, size)
-                _pipeline(tenant_batches, pool, target, provider, options, dims, summary, progress, on_batch, None, size)
+            try:
+                batches = (_claimed_batches(claim_conn, read_conn, target, collection, model, options, size)  # per tenant
+                           if claim_conn is not None else
+                           _tenant_batches(read_conn, target, collection, model, options, tenants, size))
+                _pipeline(batches, pool, target, provider, options, dims, summary, progress, on_batch, claim_conn, size)
+            except BaseException:
+                pool.cancel()  # Ctrl-C or an error ends the run now, not after the writes in flight
+                raise
+            finally:
+                pool.close()
+                summary.write_seconds += pool.seconds
+                summary.writers = pool.wrote
         finally:
-            pool.close()
-            summary.write_seconds += pool.seconds
-            summary.writers = len(pool.writers)
+            if claim_conn is not None:
+                claim_conn.close()
         progress.close()
         # One worker of a shared run covers only its part while others still hold ranges; the last to finish (no
         # range left with a live worker: every write of the run committed) measures the whole, as one process does,
@@ -759,6 +765,10 @@ def _pipeline(batches, pool: WritePool[_Embedded], target, provider, options, di
                 first = False
                 wait([item])
 
+    def land_all() -> None:
+        """Wait for every write handed over and count it (raising a failed write's error, in selection order)."""
+        _record(pool.landed(keep=0), options, summary, progress, on_batch)
+
     threads = [threading.Thread(target=select, name="select", daemon=True),
                threading.Thread(target=dispatch, name="dispatch", daemon=True)]
     for thread in threads:
@@ -770,23 +780,29 @@ def _pipeline(batches, pool: WritePool[_Embedded], target, provider, options, di
             except queue.Empty:
                 # The dispatcher may have queued its last item just after this wait timed out: read it first.
                 if not threads[1].is_alive() and embedded.empty():
+                    land_all()
                     raise HarnessError("the embed stage ended without a result; expected every batch answered") from None
                 continue
             if kind == "end":
-                _record(pool.landed(keep=0), options, summary, progress, on_batch)
+                land_all()
                 return
             if kind == "error":
+                land_all()  # a write of an earlier batch that failed is the first failure: its error comes first
                 raise item
             if kind == "claim-done":
                 # Items arrive in order: once the writes before it have landed, every batch of this claim has.
-                _record(pool.landed(keep=0), options, summary, progress, on_batch)
+                land_all()
                 claims.finish(claim_conn, options.run_id, item)
                 continue
             gate.taken()
-            done = item.result()
+            try:
+                done = item.result()
+            except Exception:
+                land_all()  # as for "error": the writes before this batch first
+                raise
             summary.selected += len(done.rows)
             if done.failures and options.on_failure == FAIL_FAST:
-                _record(pool.landed(keep=0), options, summary, progress, on_batch)
+                land_all()
                 _refuse_batch(done, summary)
                 return
             good = Vectors.join(done.good)

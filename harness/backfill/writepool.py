@@ -53,14 +53,21 @@ class WritePool(Generic[T]):
         self._idle: queue.SimpleQueue[BatchWriter] = queue.SimpleQueue()
         self._idle.put(first)
         self._lock = threading.Lock()
+        self._failed = threading.Event()
         self._pending: deque[tuple[T, Future[Written]]] = deque()
         # As many threads as writers: a batch waits in the executor's queue, never for a writer another thread holds.
         self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="write")
         self._busy_until = 0.0
+        self._wrote: set[int] = set()  # the writers (by id) that wrote a row
         self.seconds = 0.0  # wall time during which at least one batch was being written
 
+    @property
+    def wrote(self) -> int:
+        """How many sessions wrote rows (a session opened for a batch with nothing to write is not counted)."""
+        return len(self._wrote)
+
     def submit(self, tag: T, batch: Vectors, session: Mapping[str, str] | None) -> None:
-        self._pending.append((tag, self._executor.submit(self._write, batch, session)))
+        self._pending.append((tag, self._executor.submit(self._write_or_stop, batch, session)))
 
     def landed(self, *, keep: int | None = None) -> Iterator[tuple[T, Written]]:
         """The oldest batches whose writes have ended, in order; waits for them while more than ``keep`` are pending
@@ -74,6 +81,18 @@ class WritePool(Generic[T]):
             self._busy_until = max(self._busy_until, written.ended)
             yield tag, written
 
+    def cancel(self) -> None:
+        """The run is failing (Ctrl-C, an error): no batch starts any more, and the server is asked to cancel the
+        writes in flight, each of which then rolls back whole (a session waiting for nothing is not affected)."""
+        self._failed.set()
+        with self._lock:
+            writers = list(self.writers)
+        for writer in writers:
+            try:
+                writer.conn.cancel_safe(timeout=5)
+            except psycopg.Error as exc:  # the write then ends on its own: close() still waits for it
+                log.debug("could not cancel a write in flight: %s", exc)
+
     def close(self) -> None:
         """Wait for the writes in flight (a session is never closed under its transaction) and close the sessions
         this pool opened (the first belongs to the caller)."""
@@ -82,14 +101,29 @@ class WritePool(Generic[T]):
         for writer in self.writers[1:]:
             writer.conn.close()
 
+    def _write_or_stop(self, batch: Vectors, session: Mapping[str, str] | None) -> Written:
+        """``_write``; its failure stops every later write of the pool."""
+        try:
+            return self._write(batch, session)
+        except BaseException:
+            self._failed.set()
+            raise
+
     def _write(self, batch: Vectors, session: Mapping[str, str] | None) -> Written:
         writer = self._take()
         started = time.perf_counter()
         try:
+            # A failed write ends the run: no batch queued behind it, or waiting for its session, is written (as
+            # with one session).
+            if self._failed.is_set():
+                raise HarnessError(f"a batch of {len(batch)} vectors was not written: the write of an earlier batch failed")
             rows = writer.write(batch, session)
+            if rows:
+                self._wrote.add(id(writer))
             return Written(rows, tuple(writer.not_updated), started, time.perf_counter())
         except psycopg.errors.LockNotAvailable:
-            raise lock.waited_too_long(writer.conn, f"writing a batch of {len(batch)} vectors", writer.tables()) from None
+            raise lock.waited_too_long(writer.conn, f"writing a batch of {len(batch)} vectors", writer.tables(),
+                                       ours=[w.conn.info.backend_pid for w in list(self.writers)]) from None
         except psycopg.Error as exc:
             raise HarnessError(f"writing a batch of {len(batch)} vectors failed: {dbmod.describe_error(exc)}") from exc
         finally:

@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "gets no queue)")
     p.add_argument("--writers", type=positive_int, default=DEFAULT_WRITERS, metavar="N",
                    help=f"sessions writing batches at once per worker, each batch one transaction (default "
-                        f"{DEFAULT_WRITERS}; opened only while a batch waits for a free one)")
+                        f"{DEFAULT_WRITERS}; opened only while a batch waits for a free one; --fail-fast writes with one)")
     p.add_argument("--target-latency-ms", type=positive_int, metavar="MS",
                    help="adapt the batch size to the provider: aim each request at MS milliseconds, within "
                         "--batch-size/8 .. --batch-size*8 (default: a fixed batch size)")
