@@ -13,8 +13,8 @@ from typing import cast
 import psycopg
 
 from .db import Conn
-from .profile import CollectionTable, json_field
-from .target import sha256_hex
+from .profile import DISTANCES, CollectionTable, distance_of_opclass, distances_in_sql, json_field
+from .target import _qualified, sha256_hex
 
 VECTOR_TYPES = ("vector", "halfvec")
 TEXT_TYPES = {"text", "character varying", "character", "varchar", "citext"}
@@ -131,6 +131,9 @@ class Shape:
     llamaindex_metadata: str | None = None
     # (table, key, chunk field): the document table a citation field names in every row read (source.chunk_key).
     source_table: tuple[str, str, str] | None = None
+    # The distance the database serves the vector column with, and where that was read (an index's operator class,
+    # else the operator of a function that searches the table); None: nothing in the database says.
+    distance: tuple[str, str] | None = None
 
     @property
     def inline(self) -> bool:
@@ -337,6 +340,9 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         json_keys = {c: tuple(k for k in keys if k not in LLAMAINDEX_KEYS) for c, keys in json_keys.items()}
     if text.column is None:
         text = _pick_json_key(json_keys, CHUNK_TEXT_NAMES, "text") or text
+    json_hash = None
+    if text.column is None:  # no key named like a text: the one a hash key beside it hashes is the text
+        text, json_hash = _text_a_json_hash_names(conn, chunks, em, chunk_id, key, text, json_keys)
     if text.column is None:
         binary = [f"{chunks.name}.{c.name} is {c.type}" for c in chunks.columns
                   if _named(c.name, CHUNK_TEXT_NAMES) and c.type not in TEXT_TYPES | {"json", "jsonb"}]
@@ -378,6 +384,8 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
             else input_hash
     if input_hash.column and text.column:
         input_hash, text = _measured_hash(conn, chunks, em, chunk_id.column, key.column, text, input_hash)
+    elif json_hash is not None:
+        input_hash = json_hash
     model = _pick(em, MODEL_NAMES, types=TEXT_TYPES, role="model")
     json_models: dict[str, int] = {}
     if model.column is None:
@@ -393,7 +401,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, json_models or _stored_models(conn, em, vc.column, model.column), unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
-                 collection_table_why, nodes, _source_table(conn, chunks, em, sources))
+                 collection_table_why, nodes, _source_table(conn, chunks, em, sources), _distance(conn, vc))
 
 
 def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> tuple[CollectionTable | None, str]:
@@ -439,14 +447,15 @@ def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tu
     return tuple(c for c, n in zip(columns, values) if n)
 
 
-def _field(name: str):
-    """A column, or ``column->>'key'`` (a key of a JSON column), as SQL."""
+def _field(name: str, alias: str | None = None):
+    """A column, or ``column->>'key'`` (a key of a JSON column), as SQL (of the table named ``alias``, if given)."""
     from psycopg import sql
 
     column, key = json_field(name)
+    ident = sql.Identifier(alias, column) if alias else sql.Identifier(column)
     if key is None:
-        return sql.Identifier(column)
-    return sql.SQL("({}::jsonb ->> {})").format(sql.Identifier(column), sql.Literal(key))
+        return ident
+    return sql.SQL("({}::jsonb ->> {})").format(ident, sql.Literal(key))
 
 
 def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, key: str | None, text: Guess,
@@ -457,20 +466,21 @@ def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, k
     from psycopg import sql
 
     h = cast(str, hashed.column)
-    texts = [t for t in (text.column, *text.alternatives) if t and (c := chunks.column(t)) and c.type in TEXT_TYPES][:4]
+    # Columns of a text type, or keys of a JSON column (mem0's payload->>'data' beside payload->>'hash').
+    texts = [t for t in (text.column, *text.alternatives)
+             if t and ((c := chunks.column(t)) and c.type in TEXT_TYPES or json_field(t)[1] is not None)][:4]
     inline = chunks.qualified == em.qualified
-    if not inline and not (chunk_id and key):
+    if not texts or not inline and not (chunk_id and key):
         return hashed, text
     binary = (hc := em.column(h)) is not None and hc.type == "bytea"
-    hcol = sql.SQL("encode(e.{}, 'hex')" if binary else "e.{}::text").format(
-        sql.Identifier(h))
+    hcol = sql.SQL("encode({}, 'hex')" if binary else "{}::text").format(_field(h, "e"))
     counts = sql.SQL(", ").join(
         sql.SQL("count(*) FILTER (WHERE s.h = {hashed}) AS {sha}, count(*) FILTER (WHERE s.h = md5(s.{t})) AS {md5}").format(
             hashed=sha256_hex(sql.SQL("s.{}").format(sql.Identifier(f"t{i}"))), t=sql.Identifier(f"t{i}"),
             sha=sql.Identifier(f"sha{i}"), md5=sql.Identifier(f"md5{i}"))
         for i in range(len(texts)))
     side = "e" if inline else "c"
-    picked = sql.SQL(", ").join(sql.SQL(side + ".{} AS {}").format(sql.Identifier(t), sql.Identifier(f"t{i}"))
+    picked = sql.SQL(", ").join(sql.SQL("{} AS {}").format(_field(t, side), sql.Identifier(f"t{i}"))
                                 for i, t in enumerate(texts))
     source = (sql.SQL("{} AS e").format(sql.Identifier(em.schema, em.name)) if inline else
               sql.SQL("{} AS e JOIN {} AS c ON c.{} = e.{}").format(
@@ -504,6 +514,28 @@ def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, k
     return Guess(None, f"{em.name}.{h} is not the SHA-256 hex of the text (0 of {n} rows read; {what}): not an input "
                  "hash; the engine writes SHA-256 there, so it would call every row stale and overwrite the "
                  "application's values"), text
+
+
+def _text_a_json_hash_names(conn: Conn, chunks: Table, em: Table, chunk_id: Guess, key: Guess, text: Guess,
+                            json_keys: dict[str, tuple[str, ...]]) -> tuple[Guess, Guess | None]:
+    """No text column or key named like one, but a JSON key named like a hash (mem0's ``payload->>'hash'``): the
+    key of the same JSON column whose hash it holds in most rows read is the text (``_measured_hash``'s rule).
+    Returns the text guess and what was measured of the hash (never an input hash: that is a column)."""
+    for column, keys in json_keys.items():
+        hashes = [k for k in keys if _named(k, HASH_NAMES) or "hash" in k.lower()]
+        others = tuple(f"{column}->>'{k}'" for k in keys if k not in hashes and "'" not in k
+                       and not _named(k, _ROLE_NAMES) and not k.lower().endswith(("_id", "_at", "_key")))
+        if not hashes or not others or "'" in hashes[0]:
+            continue
+        hashed = Guess(f"{column}->>'{hashes[0]}'", f"a key named like a hash in {chunks.name}.{column}")
+        measured, found = _measured_hash(conn, chunks, em, chunk_id.column, key.column, Guess(None, text.why, others),
+                                         hashed)
+        if found.column is None:
+            continue
+        if measured.column is not None:  # the engine writes its SHA-256 into a column, never a JSON key
+            measured = Guess(None, f"{measured.why}; embeddings.input_hash takes a column, not a JSON key")
+        return Guess(found.column, found.why, tuple(t for t in (*found.alternatives, *text.alternatives) if t)), measured
+    return text, None
 
 
 def _model_elsewhere(conn: Conn, em: Table, model: Guess) -> Guess:
@@ -567,7 +599,8 @@ def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess, *, inline: 
 def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...],
                   sample: int = 200) -> tuple[str, str, str] | None:
     """(table, key, field): a citation field named like a document key whose every sampled value is the key of a row
-    of a table the field's name names (``db_document_id`` -> ``document``); None when none is."""
+    of a table the field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text, a
+    bigint or uuid column); None when none is."""
     from psycopg import sql
 
     for source in sources:
@@ -584,7 +617,7 @@ def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...]
                 continue
             query = sql.SQL(
                 "SELECT count(*) > 0 AND bool_and(EXISTS (SELECT 1 FROM {t} AS d WHERE d.{k}::text = s.v)) "
-                "FROM (SELECT {f} AS v FROM {c} WHERE {f} IS NOT NULL LIMIT {n}) AS s"
+                "FROM (SELECT ({f})::text AS v FROM {c} WHERE {f} IS NOT NULL LIMIT {n}) AS s"
             ).format(t=sql.Identifier(schema, table), k=sql.Identifier(pk[0]), f=_field(source),
                      c=sql.Identifier(chunks.schema, chunks.name), n=sql.Literal(sample))
             try:
@@ -594,6 +627,33 @@ def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...]
                 continue
             if found:
                 return table, pk[0], source
+    return None
+
+
+def _distance(conn: Conn, vc: VectorColumn) -> tuple[str, str] | None:
+    """(distance, where read): the operator class of an index on the vector column, else the one pgvector operator
+    the database's SQL and PL/pgSQL functions that name its table use (the application's search function)."""
+    em = vc.table
+    indexes = conn.execute(
+        "SELECT ic.relname, opc.opcname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+        "JOIN pg_opclass opc ON opc.oid = i.indclass[0] "
+        "WHERE i.indrelid = to_regclass(%s) AND a.attname = %s AND i.indisvalid ORDER BY 1",
+        (_qualified(em.schema, em.name), vc.column)).fetchall()
+    for name, opclass in ((_v(r, 0), _v(r, 1)) for r in indexes):
+        if (distance := distance_of_opclass(opclass)) is not None:
+            return distance, f"the operator class {opclass} of index {name} on {em.name}.{vc.column}"
+    functions = conn.execute(
+        "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "JOIN pg_language l ON l.oid = p.prolang WHERE l.lanname IN ('sql', 'plpgsql') "
+        "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND strpos(p.prosrc, %s) > 0 ORDER BY 1",
+        (em.name,)).fetchall()
+    found = {name: distances_in_sql(src) for name, src in ((_v(r, 0), _v(r, 1)) for r in functions)}
+    used = set().union(*found.values()) if found else set()
+    if len(used) == 1:
+        distance = used.pop()
+        names = ", ".join(n for n, d in found.items() if d)
+        return distance, f"the operator {DISTANCES[distance]} of function {names}, which searches {em.name}"
     return None
 
 

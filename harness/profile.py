@@ -24,6 +24,20 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TODO = re.compile(r"^\s*TODO\b")
 _MAX_IDENTIFIER_BYTES = 63  # Postgres silently truncates longer names; refuse instead.
 DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
+# The operator class an index needs for each distance (vector_ip_ops, halfvec_cosine_ops, ...).
+OPCLASS_SUFFIX = {"cosine": "_cosine_ops", "l2": "_l2_ops", "ip": "_ip_ops"}
+_OPERATOR = re.compile("|".join(re.escape(op) for op in DISTANCES.values()))
+
+
+def distance_of_opclass(opclass: str) -> str | None:
+    """The distance an index of this operator class serves (None: another, e.g. bit_hamming_ops)."""
+    return next((d for d, suffix in OPCLASS_SUFFIX.items() if opclass.endswith(suffix)), None)
+
+
+def distances_in_sql(text: str) -> set[str]:
+    """The distances whose pgvector operator the SQL text uses."""
+    by_operator = {op: d for d, op in DISTANCES.items()}
+    return {by_operator[m.group(0)] for m in _OPERATOR.finditer(text)}
 # plain: the text column(s) as stored; llamaindex: what LlamaIndex embeds (MetadataMode.EMBED), metadata lines from
 # the node JSON in ``chunks.metadata`` minus its excluded_embed_metadata_keys, a blank line, then the text;
 # pgai: what pgai's formatting template (read from ai.vectorizer) makes of the chunk with its source row as it is now.

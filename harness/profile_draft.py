@@ -105,7 +105,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
                   model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
                   app_models: dict[str, str] | None = None, model_dims: int | None = None,
-                  padding: Padding | None = None) -> Draft:
+                  padding: Padding | None = None, served_model: str | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -139,6 +139,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.value("provider.model", "model", stored,
                 f"guess: most stored vectors are of this model ({shape.stored_models[stored]})"
                 + (f"; also stored: {others}" if others else ""))
+    elif served_model:
+        others = ", ".join(m for m in app_models if m.removesuffix(":latest") != served_model)
+        w.value("provider.model", "model", served_model,
+                f"guess: the application's Ollama embedder names it ({app_models.get(served_model) or app_models.get(served_model + ':latest', '')}) and the "
+                f"provider serves it at {vc.dimensions} dimensions, as {em.name}.{vc.column} holds"
+                + (f"; its other embedders name {others}" if others else ""))
     else:
         reads = f"; its embedder reads it from {', '.join('$' + e for e in model_envs)}" if model_envs else ""
         named = ", ".join(f"{m} ({how})" for m, how in app_models.items())
@@ -281,7 +287,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"source: {{table: {doc_table}, key: {doc_key}, chunk_key: {_scalar(field)}}}  # every row read "
                   f"names a {doc_table} row: uncomment for source_coverage (chunks of a deleted {doc_table} row fail, "
                   f"and so do {doc_table} rows without chunks)", 0)
-    w.value("distance", "distance", "cosine", "guess: the most common operator class; check the app's queries", indent=0)
+    if shape.distance is not None:
+        w.value("distance", "distance", shape.distance[0], shape.distance[1], indent=0)
+    else:
+        w.value("distance", "distance", "cosine", "guess: the most common operator class (no index on "
+                f"{em.name}.{vc.column} and no function searching {em.name} says another); check the app's queries",
+                indent=0)
     return Draft("\n".join(w.lines) + "\n", tuple(w.todo), shape)
 
 
@@ -332,6 +343,38 @@ def _model_dimensions(provider_url: str | None, model: str | None) -> int | None
         return None
 
 
+def _served_at(provider_url: str | None, dimensions: int | None, calls: Any) -> str | None:
+    """Of the models the application's Ollama embedders name (a library with an embedder per provider: mem0), the
+    one the provider serves at the vector column's dimension; None unless exactly one is (``name:latest`` is
+    ``name``)."""
+    if not provider_url or not dimensions:
+        return None
+    names = dict.fromkeys(c.model for c in calls if c.model and (c.kind.startswith("ollama") or "Ollama" in c.name))
+    fits = {n.removesuffix(":latest"): n for n in names if _model_dimensions(provider_url, n) == dimensions}
+    return next(iter(fits)) if len(fits) == 1 else None
+
+
+def _discover(conn: Any) -> list:
+    """``discover``, its reads of rows made as a role exempt from row-level security where the connecting role may
+    become one (Supabase's service_role): the policies may show the connecting role no row until a tenant is set,
+    and samples of nothing say nothing (as ``rls.counted_as`` counts)."""
+    import psycopg
+
+    from . import rls
+    from .discover import discover
+
+    role = None if rls.exempt_everywhere(conn) else rls.exempt_role(conn)
+    if role is not None:
+        try:
+            # Rolled back, not released: a released savepoint would keep the role for the rest of the draft.
+            with conn.transaction(force_rollback=True):
+                rls.become(conn, role)
+                return discover(conn)
+        except psycopg.Error:
+            pass  # that role may not read these tables: read as the connecting role
+    return discover(conn)
+
+
 def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | None = None,
                  provider_url: str | None = None) -> Draft:
     """Read the database (read-only) and locate the repository; return the draft profile. With ``model`` and a
@@ -340,13 +383,13 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
     from . import db as dbmod
     from . import rls
-    from .discover import discover, rls_applies
+    from .discover import rls_applies
     from .target import _qualified
     from .errors import ConfigError
     from .steps.locate import locate
 
     with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-        shapes = discover(conn)
+        shapes = _discover(conn)
         if table is not None:
             wanted = [s for s in shapes if table in (s.embeddings.name, s.embeddings.qualified)]
             if not wanted:
@@ -387,8 +430,11 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
         model_envs = tuple(dict.fromkeys(s.name for s in found.settings if placeholder_for(s.name) == "{model}"
                                          and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
+    served = None
+    if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
+        served = _served_at(provider_url, shape.vector.dimensions, found.embedding_calls)
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
-                         model_dims=model_dims, padding=padding,
+                         model_dims=model_dims, padding=padding, served_model=served,
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      for c in found.embedding_calls if c.model})

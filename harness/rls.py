@@ -232,13 +232,26 @@ COMPLETENESS = "tenant coverage"
 def bypass_role(conn: Conn, profile: Profile) -> str | None:
     """A role this session may SET ROLE to that row-level security on the chunk table does not apply to (a
     superuser, a BYPASSRLS role, or the table's owner without FORCE), if it has one; None otherwise."""
+    return exempt_role(conn, _qualified(profile.chunks.schema, profile.chunks.table))
+
+
+def exempt_everywhere(conn: Conn) -> bool:
+    """Whether row-level security applies to the connecting role on no table (a superuser or a BYPASSRLS role)."""
+    row = conn.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user").fetchone()
+    return bool(row and (row[0] if not isinstance(row, dict) else next(iter(row.values()))))
+
+
+def exempt_role(conn: Conn, table: str | None = None) -> str | None:
+    """A role this session may SET ROLE to that row-level security does not apply to: a superuser or BYPASSRLS role
+    (on every table), or ``table``'s owner where it does not FORCE it; None where it may become no such role."""
     row = conn.execute(
-        "SELECT r.rolname FROM pg_roles r, pg_class c WHERE c.oid = to_regclass(%s) AND r.rolname <> current_user "
-        "AND pg_has_role(current_user, r.oid, 'MEMBER') "
-        "AND (r.rolsuper OR r.rolbypassrls OR (r.oid = c.relowner AND NOT c.relforcerowsecurity)) "
-        "ORDER BY r.rolsuper, r.rolname LIMIT 1",
-        (_qualified(profile.chunks.schema, profile.chunks.table),)).fetchone()
-    return row["rolname"] if row else None
+        "SELECT r.rolname FROM pg_roles r WHERE r.rolname <> current_user "
+        "AND pg_has_role(current_user, r.oid, 'MEMBER') AND (r.rolsuper OR r.rolbypassrls OR r.oid = "
+        "(SELECT relowner FROM pg_class WHERE oid = to_regclass(%s) AND NOT relforcerowsecurity)) "
+        "ORDER BY r.rolsuper, r.rolname LIMIT 1", (table,)).fetchone()
+    if row is None:
+        return None
+    return row["rolname"] if isinstance(row, dict) else row[0]
 
 
 def completeness(conn: Conn, target: Target, collection: str, tenants: list[str | None]) -> Outcome | None:

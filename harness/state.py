@@ -53,6 +53,20 @@ def declared_dimensions(conn: Conn, target: Target) -> int | None:
     return row["dims"]
 
 
+def unmeasured(counts: dict[str, Any]) -> int | None:
+    """Stored vectors whose currency nothing measures (no input hash, or no model name: stale or other_model
+    unknown): counted embedded, never current; None when both are measured."""
+    if counts.get("stale") is not None and counts.get("other_model") is not None:
+        return None
+    return int(counts.get("chunks") or 0) - int(counts.get("needed") or 0)
+
+
+def unmeasured_why(counts: dict[str, Any]) -> str:
+    """Which measure is missing, as plan and run say it."""
+    return ", ".join(w for w, k in (("no hash column", "stale"), ("no model column", "other_model"))
+                     if counts.get(k) is None)
+
+
 def still_needed(after: CollectionState) -> str | None:
     """The one completion rule of a run meant to cover a collection: None when the closing count, measured in the
     database after the run, says no row still needs a vector; else how many do."""

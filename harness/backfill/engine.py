@@ -1,7 +1,7 @@
 """The backfill engine: select what needs embedding, embed in batches, validate, write; keep the provider busy.
 
-While batch N is written, batch N+1 is being embedded on the one embed thread and
-N+2 selected on another. Every answer is validated before it is written; an answer with any bad
+While batches are written (by up to ``--writers`` sessions at once), the next ones are
+being embedded and the next page selected. Every answer is validated before it is written; an answer with any bad
 vector is refused whole. A batch that the provider rejects (HTTP 4xx) is split in
 halves until the failing inputs are isolated; the rest is embedded. Texts beyond
 the model's context are retried with ``truncate: true`` and counted. Unchanged
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import psycopg
 from psycopg import sql
 
 from .. import db as dbmod
@@ -43,6 +42,7 @@ from .batchsize import AdaptiveSize, Sizing
 from .inflight import AUTO, Gate, Ticket, limit_for
 from .progress import Progress
 from .selection import Page, Row, existing_keys, iter_batches
+from .writepool import WritePool, Written
 from .writer import BatchWriter, Vectors, profile_defaults, write_path
 
 log = logging.getLogger("harness.backfill")
@@ -51,6 +51,9 @@ CONTINUE, FAIL_FAST = "continue", "fail-fast"
 # (2K in flight) and spares one that serves a single request (whose queue would run into the timeout); auto follows
 # the server's latency instead (inflight.py).
 DEFAULT_CONCURRENCY = AUTO
+# Measured with bench/bench_engine_ingest.py (--writers 1 2 3): a second session writes while the first commits and
+# the next batch is encoded; a third gained nothing on 2 cores.
+DEFAULT_WRITERS = 2
 
 
 def _flag(flag: Any, default: Any = None) -> Any:
@@ -82,6 +85,8 @@ class BackfillOptions:
     sync: bool = _flag("--sync", False)  # --into: bring chunks added, edited or deleted in live since the copy over
     # embed requests in flight at once (a server serves several in parallel): N, or auto (adapted to its latency)
     concurrency: int | str = _flag("--concurrency", DEFAULT_CONCURRENCY)
+    # sessions writing batches at once (each batch one transaction on one of them), opened as batches wait for one
+    writers: int = _flag("--writers", DEFAULT_WRITERS)
     # aim each request at this latency: the batch size adapts within batch_size/8 .. batch_size*8 (None: fixed)
     target_latency_ms: int | None = _flag("--target-latency-ms")
     # the pid of the run_workers process that started this worker and counts the collection once every worker has
@@ -171,6 +176,7 @@ class BackfillSummary:
     concurrency: int | str = DEFAULT_CONCURRENCY  # what --concurrency asked for (N or auto)
     in_flight_peak: int = 0  # the most embed requests this process had in flight at once
     in_flight_limit: int = 0  # the in-flight limit at the end (auto: where it settled)
+    writers: int = 0  # the sessions that wrote batches (at most --writers)
     part_of_run: str | None = None  # a worker that finished while others still held ranges: its count is not the run's
 
     @property
@@ -321,19 +327,38 @@ def run_backfill(
             deferred = bool(indexes.defer(read_conn, target))
         writer = BatchWriter(write_conn, target, model, dims, path, guard)
         summary.write_path = writer.path.reason
+
+        def another_writer() -> BatchWriter:
+            conn = dbmod.connect(database_url)
+            lock.limit_waits(conn)
+            watch.pids.append(conn.info.backend_pid)
+            return BatchWriter(conn, target, model, dims, path, guard)
+
+        # Fail-fast writes one batch at a time: a batch after a failed write is never written beside it.
+        writers = 1 if options.on_failure == FAIL_FAST else options.writers
+        pool: WritePool[_Embedded] = WritePool(writer, another_writer, writers)
         progress = Progress(total, enabled=options.progress)
         size = (AdaptiveSize(options.batch_size, Sizing.around(options.batch_size, options.target_latency_ms))
                 if options.target_latency_ms else None)
-        if options.run_id:
-            claim_conn = dbmod.connect(database_url, autocommit=True)
+        # The claims' session outlives the writes: a range whose taker is gone is free for another worker, which
+        # must not select rows that a write of this one may still commit.
+        claim_conn = dbmod.connect(database_url, autocommit=True) if options.run_id else None
+        try:
             try:
-                batches = _claimed_batches(claim_conn, read_conn, target, collection, model, options, size)  # per tenant
-                _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn, size)
+                batches = (_claimed_batches(claim_conn, read_conn, target, collection, model, options, size)  # per tenant
+                           if claim_conn is not None else
+                           _tenant_batches(read_conn, target, collection, model, options, tenants, size))
+                _pipeline(batches, pool, target, provider, options, dims, summary, progress, on_batch, claim_conn, size)
+            except BaseException:
+                pool.cancel()  # Ctrl-C or an error ends the run now, not after the writes in flight
+                raise
             finally:
+                pool.close()
+                summary.write_seconds += pool.seconds
+                summary.writers = pool.wrote
+        finally:
+            if claim_conn is not None:
                 claim_conn.close()
-        else:
-            tenant_batches = _tenant_batches(read_conn, target, collection, model, options, tenants, size)
-            _pipeline(tenant_batches, writer, target, provider, options, dims, summary, progress, on_batch, None, size)
         progress.close()
         # One worker of a shared run covers only its part while others still hold ranges; the last to finish (no
         # range left with a live worker: every write of the run committed) measures the whole, as one process does,
@@ -683,11 +708,12 @@ def _claimed_batches(claim_conn, read_conn, target, collection, model, options,
         yield [], claim.seq, claim.tenant
 
 
-def _pipeline(batches, writer, target, provider, options, dims, summary, progress, on_batch, claim_conn,
-              size: AdaptiveSize | None = None) -> None:
+def _pipeline(batches, pool: WritePool[_Embedded], target, provider, options, dims, summary, progress, on_batch,
+              claim_conn, size: AdaptiveSize | None = None) -> None:
     """Three stages: a selector thread reads the next pages, embed requests go out while the in-flight limit
-    (``--concurrency``: fixed, or auto) has room, and this thread writes the answers in selection order; so while
-    batch N is written, batches N+1.. are being embedded and the next page selected."""
+    (``--concurrency``: fixed, or auto) has room, and this thread hands the answers to the write pool (``--writers``
+    sessions) and counts them in selection order; so while batches N.. are written, the next ones are being
+    embedded and the next page selected."""
     # Fail-fast embeds one batch at a time: the first failure in key order stops the run, and nothing after it
     # has been sent.
     limit = limit_for(options.concurrency, one_at_a_time=options.on_failure == FAIL_FAST)
@@ -699,7 +725,7 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
     embedded: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=limit.ceiling)
     stop = threading.Event()
     # As many threads as the limit may ever allow; the gate, not the pool's size, holds the requests to the limit.
-    pool = ThreadPoolExecutor(max_workers=limit.ceiling, thread_name_prefix="embed")
+    embedders = ThreadPoolExecutor(max_workers=limit.ceiling, thread_name_prefix="embed")
 
     def put(q: queue.Queue, item: tuple[str, Any]) -> bool:
         while not stop.is_set():  # give up when the run stops, so no stage blocks forever
@@ -730,7 +756,7 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 rows, tenant = item
                 if (ticket := gate.enter(stop)) is None:
                     return
-                kind, item = "batch", pool.submit(_embed_batch, provider, rows, dims, tenant, size, gate, ticket)
+                kind, item = "batch", embedders.submit(_embed_batch, provider, rows, dims, tenant, size, gate, ticket)
             if not put(embedded, (kind, item)) or kind in ("end", "error"):
                 return
             if kind == "batch" and first:
@@ -738,6 +764,10 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
                 # until the server has answered once.
                 first = False
                 wait([item])
+
+    def land_all() -> None:
+        """Wait for every write handed over and count it (raising a failed write's error, in selection order)."""
+        _record(pool.landed(keep=0), options, summary, progress, on_batch)
 
     threads = [threading.Thread(target=select, name="select", daemon=True),
                threading.Thread(target=dispatch, name="dispatch", daemon=True)]
@@ -750,68 +780,77 @@ def _pipeline(batches, writer, target, provider, options, dims, summary, progres
             except queue.Empty:
                 # The dispatcher may have queued its last item just after this wait timed out: read it first.
                 if not threads[1].is_alive() and embedded.empty():
+                    land_all()
                     raise HarnessError("the embed stage ended without a result; expected every batch answered") from None
                 continue
             if kind == "end":
+                land_all()
                 return
             if kind == "error":
+                land_all()  # a write of an earlier batch that failed is the first failure: its error comes first
                 raise item
             if kind == "claim-done":
-                # Items arrive in order, so every batch of this claim has landed.
+                # Items arrive in order: once the writes before it have landed, every batch of this claim has.
+                land_all()
                 claims.finish(claim_conn, options.run_id, item)
                 continue
             gate.taken()
-            done = item.result()
+            try:
+                done = item.result()
+            except Exception:
+                land_all()  # as for "error": the writes before this batch first
+                raise
             summary.selected += len(done.rows)
-            if not _land(done, writer, options, summary, progress, on_batch):
+            if done.failures and options.on_failure == FAIL_FAST:
+                land_all()
+                _refuse_batch(done, summary)
                 return
+            good = Vectors.join(done.good)
+            pool.submit(done, good, dbmod.session_values(target.profile.database.session, done.tenant))
+            _record(pool.landed(), options, summary, progress, on_batch)
     finally:
         stop.set()
         for thread in threads:
             thread.join()
-        pool.shutdown(wait=True, cancel_futures=True)
+        embedders.shutdown(wait=True, cancel_futures=True)
         summary.in_flight_peak = max(summary.in_flight_peak, gate.peak)
         summary.in_flight_limit = limit.limit
 
 
-def _land(done: _Embedded, writer: BatchWriter, options: BackfillOptions, summary: BackfillSummary,
-          progress: Progress, on_batch) -> bool:
-    """Write one embedded batch (or refuse it under fail-fast); return False when the run must stop."""
+def _refuse_batch(done: _Embedded, summary: BackfillSummary) -> None:
+    """Fail-fast: a batch with a failure is not written, and the run stops at its first failure in key order."""
     summary.batches += 1
     summary.requests += done.requests
     summary.embed_seconds += done.seconds
-    if done.failures and options.on_failure == FAIL_FAST:
-        summary.failures.extend(done.failures)
-        summary.failed += len(done.failures)
-        summary.stopped = f"fail-fast: {done.failures[0].reason} (key {done.failures[0].key}); nothing of this batch was written"
-        log.error("%s", summary.stopped)
-        return False
-    started = time.perf_counter()
-    good = Vectors.join(done.good)
-    try:
-        session = dbmod.session_values(writer.target.profile.database.session, done.tenant)
-        written = writer.write(good, session)
-    except psycopg.errors.LockNotAvailable:
-        raise lock.waited_too_long(writer.conn, f"writing a batch of {len(good)} vectors", writer.tables()) from None
-    except psycopg.Error as exc:
-        raise HarnessError(f"writing a batch of {len(good)} vectors failed: {dbmod.describe_error(exc)}") from exc
-    summary.write_seconds += time.perf_counter() - started
-    summary.embedded += written
-    if writer.not_updated:
-        # Read through a policy that lets this role see the row but not update it: not written, and said so.
-        whose = f"tenant {done.tenant}'s view" if done.tenant is not None else "this session"
-        done.failures.extend(RowFailure(key, good.collections[0], done.tenant,
-                                        f"not written: row-level security lets the role read this row in {whose} "
-                                        "but not update it") for key in writer.not_updated)
-    summary.truncated += done.truncated
-    summary.failed += len(done.failures)
     summary.failures.extend(done.failures)
-    for failure in done.failures:
-        log.warning("row %s (%s) failed: %s", failure.key, failure.collection, failure.reason)
-    progress.advance(len(done.rows), summary.failed)
-    if on_batch is not None:
-        on_batch(summary)
-    return True
+    summary.failed += len(done.failures)
+    summary.stopped = f"fail-fast: {done.failures[0].reason} (key {done.failures[0].key}); nothing of this batch was written"
+    log.error("%s", summary.stopped)
+
+
+def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOptions, summary: BackfillSummary,
+            progress: Progress, on_batch) -> None:
+    """Count the batches whose writes have ended, in selection order."""
+    for done, written in landed:
+        summary.batches += 1
+        summary.requests += done.requests
+        summary.embed_seconds += done.seconds
+        summary.embedded += written.rows
+        if written.not_updated:
+            # Read through a policy that lets this role see the row but not update it: not written, and said so.
+            whose = f"tenant {done.tenant}'s view" if done.tenant is not None else "this session"
+            collection = done.good[0].collections[0]
+            done.failures.extend(RowFailure(key, collection, done.tenant,
+                                            f"not written: row-level security lets the role read this row in {whose} "
+                                            "but not update it") for key in written.not_updated)
+        summary.truncated += done.truncated
+        summary.failed += len(done.failures)
+        summary.failures.extend(done.failures)
+        for failure in done.failures:
+            log.warning("row %s (%s) failed: %s", failure.key, failure.collection, failure.reason)
+        progress.advance(len(done.rows), summary.failed)
+        if on_batch is not None:
+            on_batch(summary)
 
 
 def _embed_batch(provider: OllamaProvider, rows: Sequence[Row], dims: int, tenant: str | None = None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import psycopg
 
@@ -56,13 +56,15 @@ def _when(moment) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "unknown"
 
 
-def blockers(conn: Conn, relations: list[str]) -> str:
-    """Who holds locks on these tables in an open transaction (a fallback when no watch saw the wait itself)."""
+def blockers(conn: Conn, relations: list[str], ours: Sequence[int] = ()) -> str:
+    """Who holds locks on these tables in an open transaction, other than this session and the run's own sessions
+    ``ours`` (a fallback when no watch saw the wait itself)."""
     rows = conn.execute(
         "SELECT DISTINCT a.pid, a.application_name, a.xact_start, a.backend_start, a.state, left(a.query, 80) AS query "
         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.granted AND l.pid <> pg_backend_pid() "
+        "AND NOT l.pid = ANY(%s::int[]) "
         "AND a.xact_start IS NOT NULL AND l.relation = ANY(SELECT to_regclass(r)::oid FROM unnest(%s::text[]) AS r) "
-        "ORDER BY a.xact_start LIMIT 5", (relations,)).fetchall()
+        "ORDER BY a.xact_start LIMIT 5", (list(ours), relations)).fetchall()
     return _describe(rows) if rows else "a session that has ended since"
 
 
@@ -74,6 +76,9 @@ _BLOCKED_BY = (
     "SELECT w.pid AS waiter, a.pid, a.application_name, a.xact_start, a.backend_start, a.state, "
     "left(a.query, 80) AS query FROM unnest(%s::int[]) AS w(pid) "
     "CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS b(pid) JOIN pg_stat_activity a ON a.pid = b.pid "
+    # The run's own sessions wait for each other only briefly (write sessions extending the same table): never
+    # what the user is told to look at.
+    "WHERE NOT b.pid = ANY(%s::int[]) "
     "ORDER BY w.pid, a.xact_start NULLS LAST, a.pid")
 
 
@@ -112,7 +117,7 @@ class WaitWatch:
             return
         while not self.stop.wait(POLL_S):
             try:
-                rows = self.conn.execute(_BLOCKED_BY, (self.pids,)).fetchall()
+                rows = self.conn.execute(_BLOCKED_BY, (self.pids, self.pids)).fetchall()
             except psycopg.Error:
                 return  # the watch's session is gone; waits stay limited by lock_timeout
             by_waiter: dict[int, list] = {}
@@ -144,14 +149,16 @@ def timed_out(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.errors.LockNotAvailable) or isinstance(exc.__cause__, psycopg.errors.LockNotAvailable)
 
 
-def waited_too_long(conn: Conn, what: str, relations: list[str], pids: list[int] | None = None) -> HarnessError:
+def waited_too_long(conn: Conn, what: str, relations: list[str], pids: list[int] | None = None,
+                    ours: Sequence[int] = ()) -> HarnessError:
     """The error for a statement (on ``conn``, or one of the sessions ``pids``) that gave up waiting for a lock:
-    names the sessions that blocked it, as a WaitWatch saw them during the wait (else those holding the tables now)."""
+    names the sessions that blocked it, as a WaitWatch saw them during the wait (else those holding the tables now,
+    never the run's own sessions ``ours``: its other writers hold the table while they write)."""
     seen = _latest(pids if pids is not None else [conn.info.backend_pid]) if not conn.closed else None
     if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.rollback()
     return HarnessError(f"{what} waited {LOCK_TIMEOUT_MS / 1000:g} s for a lock held by "
-                        f"{seen or blockers(conn, relations)}; expected no other session to hold these tables that "
+                        f"{seen or blockers(conn, relations, ours)}; expected no other session to hold these tables that "
                         "long; nothing of it was written")
 
 

@@ -216,6 +216,7 @@ class BatchWriter:
         ``session``: row-level-security settings (``set_config(..., true)``) that hold inside that transaction.
         """
         batch = Vectors.of(batch)
+        self.not_updated = []  # this call's alone: an empty batch or a direct COPY never reports an earlier batch's keys
         if not len(batch):
             return 0
         batch = batch.padded(self.target.profile.embeddings.pad_to)
@@ -244,7 +245,6 @@ class BatchWriter:
         """How many rows of the batch were written. An UPDATE of an inline column changes only the rows the
         policies let this role update (a row it may read but not update changes silently): those keys are kept in
         ``not_updated``."""
-        self.not_updated = []
         if not self.target.inline:
             return len(batch)
         changed = {str(r[0] if not isinstance(r, dict) else next(iter(r.values()))) for r in cur.fetchall()}

@@ -9,10 +9,9 @@ from typing import Any
 from psycopg import sql
 
 from ..db import one
-from ..profile import DISTANCES
+from ..profile import DISTANCES, OPCLASS_SUFFIX
 from .outcome import Outcome, verdict
 from .session import CheckSession
-from .shape import OPCLASS_SUFFIX
 
 VECTOR_AMS = ("hnsw", "ivfflat")
 # Tried in order: as the app runs, then with cheaper alternatives priced out. A small table is cheaper

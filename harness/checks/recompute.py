@@ -1,4 +1,5 @@
-"""Re-embed the current text of sampled rows and require cosine >= 0.99 with the stored vector; state what the sample proves.
+"""Re-embed the current text of sampled rows and require cosine >= 0.99 with the stored vector (>= 0.9999 where the
+provider reproduces the sample's median row exactly); state what the sample proves.
 
 Rows already flagged by the catalog checks (stale hash, other model name, all-zero)
 are left to those checks; this one finds what the catalog cannot see: staleness
@@ -27,6 +28,12 @@ from .sampling import Proof
 from .session import CheckSession
 
 THRESHOLD = 0.99
+# Cosine hardly moves under numerical noise (a relative error d per value costs about d**2 / 2: fp16 rounding, another
+# batch or another GPU stay above 0.999999), but a few words more or less in a long text cost only 1e-3..1e-2. Where
+# the provider reproduces the median sampled row to REPRODUCED, it is the producer of the stored vectors, and a row
+# below EXACT was made from other input (chatgpt-your-files: a sentence appended to a 1,600-character section, 0.998).
+REPRODUCED = 0.999999
+EXACT = 0.9999
 _EMBED_BATCH = 64
 _FETCH = 512
 
@@ -344,6 +351,7 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
         population = None if drawn else int(rows[0]["population"]) if rows else 0
         batches = iter([rows])
     offenders: list[Offender] = []
+    close: list[tuple[Offender, bool]] = []  # within THRESHOLD but below EXACT: offenders where the provider reproduces
     sims: list[float] = []
     uniform = uniform_bad = extra = extra_bad = 0
     for rows in batches:
@@ -365,6 +373,15 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
                 sims.append(sim)
                 if sim < THRESHOLD:
                     offenders.append(Offender(row["id"], row["collection"], row["tenant"], f"cosine {sim:.3f}"))
+                elif sim < EXACT:
+                    close.append((Offender(row["id"], row["collection"], row["tenant"], f"cosine {sim:.6f}"),
+                                  bool(row["uniform"])))
+    reproduced = float(np.median(sims)) if sims else None
+    exact = reproduced is not None and reproduced >= REPRODUCED
+    if exact and close:
+        offenders += [offender for offender, _ in close]
+        uniform_bad += sum(1 for _, in_uniform in close if in_uniform)
+        extra_bad += sum(1 for _, in_uniform in close if not in_uniform)
     if population is None and budget is not None:
         # What the pass counts: re-embedding overlapped it, and only now is its count waited for.
         population = session.onepass().drawable[collection] if collection in session.collections else uniform
@@ -379,11 +396,16 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
         found += (f"; {extra_bad} of {extra} more rows picked where errors cluster (the write transactions, tenants "
                   "and recent edits among the drawn candidates: not every one of them on a large collection) off")
     if worst is not None:
-        found += f" (lowest cosine {worst:.3f})"
-    expected = (f"cosine >= {THRESHOLD} between stored vectors and {session.model} re-embedding the current text, "
+        found += f" (lowest cosine {worst:.6f})" if exact else f" (lowest cosine {worst:.3f})"
+    if exact:
+        found += (f"; the median row reproduces to cosine {reproduced:.6f}: {session.model} made these vectors, and a "
+                  f"row below {EXACT} was made from other input")
+    expected = (f"cosine >= {THRESHOLD} between stored vectors and {session.model} re-embedding the current text "
+                f"(>= {EXACT} where the median row reproduces to {REPRODUCED}), "
                 f"on a sample proving fewer than {100 * proof.required:g}% of rows off at "
                 f"{100 * proof.confidence:g}% confidence")
     metrics = {**proof.metrics(), "extra_sampled": extra, "extra_bad": extra_bad, "min_cosine": worst,
+               "median_cosine": reproduced, "threshold": EXACT if exact else THRESHOLD,
                "below": len(offenders), "read": read}
     if not offenders and not proof.within:
         from .sampling import sample_size

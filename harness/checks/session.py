@@ -294,7 +294,9 @@ class CheckSession:
                                          probe=probe(dims) if dims else None, counts=counts)
                     spools.append(found.spool)
                     bound(spools)
-                    views.append(found.stats)
+                    # Without chunks.tenant the rows carry no owner: a view's rows are its tenant's.
+                    views.append(found.stats if self.profile.chunks.tenant else
+                                 {c: in_view(st, tenant) for c, st in found.stats.items()})
                     rows += found.rows
                     vectors += found.vectors
                     fps += found.shared_fps
@@ -456,6 +458,15 @@ class CheckSession:
         for conn in self._side:
             conn.close()
         self.conn.close()
+
+
+def in_view(stats: CollectionStats, tenant: str | None) -> CollectionStats:
+    """The counts of one tenant's view with its rows of no tenant filed under that tenant (a table without a tenant
+    column, whose policies find the owner elsewhere: through the parent document)."""
+    if tenant is None:
+        return stats
+    return dataclasses.replace(stats, tenants=tuple(dataclasses.replace(tc, tenant=tenant) if tc.tenant is None else tc
+                                                    for tc in stats.tenants))
 
 
 def _merge(views: list[CollectionStats]) -> CollectionStats:

@@ -15,7 +15,6 @@ from ..profile import SourceTable
 from ..target import Target
 
 NULL = sql.SQL("NULL")
-OPCLASS_SUFFIX = {"cosine": "_cosine_ops", "l2": "_l2_ops", "ip": "_ip_ops"}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..backfill.engine import DEFAULT_CONCURRENCY
+from ..backfill.engine import DEFAULT_CONCURRENCY, DEFAULT_WRITERS
 from ..backfill.inflight import CEILING
 from ._common import add_approve_model_change, add_json, add_override, add_target_options, positive_int, settings_from
 
@@ -50,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"between 1 and {CEILING}, a few more than the server serves at once, judged by its latency, "
                         "so Ollama with OLLAMA_NUM_PARALLEL or a GPU server stays busy and a one-at-a-time server "
                         "gets no queue)")
+    p.add_argument("--writers", type=positive_int, default=DEFAULT_WRITERS, metavar="N",
+                   help=f"sessions writing batches at once per worker, each batch one transaction (default "
+                        f"{DEFAULT_WRITERS}; opened only while a batch waits for a free one; --fail-fast writes with one)")
     p.add_argument("--target-latency-ms", type=positive_int, metavar="MS",
                    help="adapt the batch size to the provider: aim each request at MS milliseconds, within "
                         "--batch-size/8 .. --batch-size*8 (default: a fixed batch size)")

@@ -8,14 +8,16 @@ from dataclasses import dataclass
 
 from .literals import EnvRead, call_args, constant, env_reads, in_spans, line_of, split_args
 
-IN_PROCESS_KINDS = frozenset({"sentence-transformers", "fastembed", "transformers"})
+# supabase-ai: Supabase Edge Runtime's built-in inference (``new Supabase.ai.Session('gte-small')``) runs the model in
+# the Edge Function itself.
+IN_PROCESS_KINDS = frozenset({"sentence-transformers", "fastembed", "transformers", "supabase-ai"})
 
 
 @dataclass(frozen=True)
 class EmbeddingCall:
     path: str
     line: int
-    kind: str  # ollama-http / ollama-client / openai / openai-http / sentence-transformers / fastembed / transformers / langchain / llamaindex
+    kind: str  # ollama-http / ollama-client / openai / openai-http / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex
     name: str  # what was called
     model: str | None = None  # literal model name (or the default of the env variable it reads)
     model_env: str | None = None  # the env variable the model comes from
@@ -31,7 +33,7 @@ class EmbeddingCall:
 
 
 _TRIGGER = re.compile(r"embed\(|embedMany|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|SentenceTransformer|"
-                      r"TextEmbedding|Embeddings?\s*\(|ollama|feature-extraction|"
+                      r"TextEmbedding|Embeddings?\s*\(|ollama|feature-extraction|Supabase\.ai\.Session|"
                       r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(")
 # Ollama's endpoints end the URL (a query may follow): `/api/embed/index.js` is a file of the app's own routes.
 _OLLAMA_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/api/embed(?:dings)?)(?:[?#][^'"`\n]*)?(?P=q)""")
@@ -45,15 +47,21 @@ _OPENAI_MODEL_KW = re.compile(r"""\b(?:model|engine|deployment_id)\s*[=:]\s*""")
 # A CrossEncoder (sentence-transformers' reranker) scores (query, passage) pairs and makes no vector: not listed.
 _ST = re.compile(r"""\b(?P<name>SentenceTransformer|TextEmbedding)\s*\(""")
 # Hugging Face transformers (Python) and transformers.js (@xenova/transformers, @huggingface/transformers): a
-# feature-extraction pipeline is an embedder loaded in the process; a pipeline for another task embeds nothing.
-_HF_PIPELINE = re.compile(r"""\bpipeline\s*\(\s*(?:task\s*=\s*)?['"]feature-extraction['"]\s*,?""")
-_HF_IMPORT = re.compile(r"""from\s+transformers\s+import|import\s+transformers|['"]@(?:xenova|huggingface)/transformers['"]""")
+# feature-extraction pipeline is an embedder loaded in the process; a pipeline for another task embeds nothing. The
+# task's name is transformers' own, so a call of any function with it first is one, the app's own wrapper included
+# (chatgpt-your-files' ``usePipeline('feature-extraction', 'Supabase/gte-small')``, in a file importing only the hook).
+_HF_PIPELINE = re.compile(r"""(?<![\w.$])(?P<name>[A-Za-z_$][\w$]*)\s*\(\s*(?:task\s*=\s*)?['"]feature-extraction['"]\s*,?""")
+_SUPABASE_AI = re.compile(r"""\bnew\s+Supabase\s*\.\s*ai\s*\.\s*Session\s*\(""")
 _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
 _OLLAMA_CALL = re.compile(r"""\b(?P<name>\w+)\s*\.\s*(?P<fn>embed|embeddings)\s*\(""")
 _MODEL_KW = re.compile(r"""\b(?:model|model_name|modelName|model_id|modelId|model_name_or_path)\s*[=:]\s*""")
 _URL_KW = re.compile(r"""\b(?:base_url|baseUrl|baseURL|host|url|api_base|endpoint|ollama_base_url|api_url)\s*[=:]\s*""")
 _STRING_AT = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*)(?P=q)""")
+# A name or attribute path, then `or` / `||` / `??` and a literal: the literal is its default.
+_OR_LITERAL = re.compile(r"""[A-Za-z_][\w.]*\s*(?:\bor\b|\|\||\?\?)\s*(?P<q>['"`])(?P<s>[^'"`\n]+)(?P=q)""")
+# An attribute path of at least two names after self/this: `self.config.model`.
+_CHAIN_AT = re.compile(r"""(?:self\.|this\.)?[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?![\w(])""")
 _IDENT_AT = re.compile(r"""(?:self\.|this\.|settings\.|config\.|cfg\.)?(?P<id>[A-Za-z_]\w*)""")
 _AI_SDK = re.compile(r"""\b(?P<name>embed|embedMany)\s*\(\s*\{""")
 _AI_SDK_IMPORT = re.compile(r"""from\s+['"]ai['"]""")
@@ -109,14 +117,19 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         if kind == "fastembed" and "fastembed" not in text:
             continue
         add(EmbeddingCall(rel, line_of(text, m.start()), kind, m.group("name"), *model))
-    if _HF_IMPORT.search(text):
-        for m in _HF_PIPELINE.finditer(text):
-            paren = text.index("(", m.start())
-            args = call_args(text, paren)
-            model = _kw(text, args, paren + 1, _MODEL_KW, reads)
-            if model == (None, None) and m.group(0).rstrip().endswith(","):  # the model follows the task
-                model = _positional(text, text[m.end():paren + 1 + len(args)], m.end(), reads)
-            add(EmbeddingCall(rel, line_of(text, m.start()), "transformers", "pipeline(feature-extraction)", *model))
+    for m in _HF_PIPELINE.finditer(text):
+        if _is_definition(text, m.start()):
+            continue
+        paren = text.index("(", m.start())
+        args = call_args(text, paren)
+        model = _kw(text, args, paren + 1, _MODEL_KW, reads)
+        if model == (None, None) and m.group(0).rstrip().endswith(","):  # the model follows the task
+            model = _positional(text, text[m.end():paren + 1 + len(args)], m.end(), reads)
+        add(EmbeddingCall(rel, line_of(text, m.start()), "transformers", f"{m.group('name')}(feature-extraction)", *model))
+    for m in _SUPABASE_AI.finditer(text):
+        args = call_args(text, m.end() - 1)
+        add(EmbeddingCall(rel, line_of(text, m.start()), "supabase-ai", "Supabase.ai.Session",
+                          *_positional(text, args, m.end(), reads)))
     if _OLLAMA_IMPORT.search(text):
         for m in _OLLAMA_CALL.finditer(text):
             args = call_args(text, m.end() - 1)
@@ -130,7 +143,9 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
     llama = bool(re.search(r"llama_index|llamaindex", text))
     for m in _CLASS.finditer(text):
         name = m.group("name")
-        if name in _SKIP_CLASSES or _is_definition(text, m.start("name")) or name.startswith(("Base", "Mock", "Fake")):
+        # A sparse embedder (fastembed's SparseTextEmbedding: BM25, SPLADE) makes term weights, never the dense
+        # vector a vector column holds: its model is no candidate for that column.
+        if name in _SKIP_CLASSES or _is_definition(text, m.start("name")) or name.startswith(("Base", "Mock", "Fake", "Sparse")):
             continue
         args = call_args(text, m.end() - 1)
         model = _kw(text, args, m.end(), _MODEL_KW, reads)
@@ -165,7 +180,17 @@ def _value(text: str, at: int, reads: list[EnvRead], depth: int = 0) -> tuple[st
     s = _STRING_AT.match(text, at)
     if s:
         return s.group("s"), None
+    fallback = _OR_LITERAL.match(text, at)
+    if fallback:  # `self.config.model or "nomic-embed-text"`: the value unless configured
+        return fallback.group("s"), None
     ident = _IDENT_AT.match(text, at)
+    chain = _CHAIN_AT.match(text, at)
+    if chain and depth <= 5:  # an attribute path assigned as a whole (`self.config.model = ...`) before the call
+        found = [(pos, rhs) for pos, rhs in _reaching(text, chain.group(0), at) if pos != at]
+        if found:
+            values = {_value(text, pos, reads, depth + 1) for pos, _ in found[:4]}
+            if len(values) == 1 and (value := values.pop()) != (None, None):
+                return value
     if ident:
         name = ident.group("id")
         found = [(pos, rhs) for pos, rhs in _reaching(text, name, at) if rhs != text[at:at + len(rhs)]]

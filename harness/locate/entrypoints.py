@@ -152,6 +152,8 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
             and not re.search(r"test|spec|\.d\.ts$|config", low)):
         if p.suffix == ".sh":
             return Entrypoint(rel, "script", p.stem, f"sh {rel}")
+        if only_declares(data.decode("utf-8", "replace")):
+            return None  # a module (a store's class, named for what it stores into): running it does nothing
         pkg = _package_folder(root, p)
         inside = str(PurePosixPath(rel).relative_to(pkg)) if pkg != "." else rel
         if p.suffix in (".ts", ".mts"):
@@ -162,6 +164,20 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
             return Entrypoint(rel, "script", p.stem, f"{runner} {inside}", pkg, package_manager=pm)
         return Entrypoint(rel, "script", p.stem, f"node {inside}", pkg)
     return None
+
+
+# What a JS/TS module's top-level statements may start with and still run nothing when the file is run.
+_DECLARATION = re.compile(r"(?:export\s+(?:default\s+)?)?(?:declare\s+)?(?:import\b|export\s*[{*]|(?:abstract\s+)?class\b"
+                          r"|interface\b|type\b|enum\b|namespace\b|(?:async\s+)?function\b|(?:const|let|var)\b(?!.*\bawait\b)"
+                          r"|module\.exports\b|exports\.|[}\])]|['\"]use strict['\"])")
+
+
+def only_declares(text: str) -> bool:
+    """Whether a JS/TS file's top level holds only imports, exports and declarations (a module, like a Python file
+    without ``__main__``): no call, ``await`` or statement runs when the file itself is run."""
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("//")]
+    return bool(lines) and all(_DECLARATION.match(line) for line in lines if not line[0].isspace())
 
 
 def console_scripts(rel: str, data: bytes) -> list[Entrypoint]:

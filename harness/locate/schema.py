@@ -32,13 +32,13 @@ _QUALIFIED = rf"{_IDENT}(?:\.{_IDENT})?"
 # The dimension may be interpolated in code: `vector(${dims})` in a JS template, `vector({dims})` in a Python f-string.
 _SQL_TYPE = re.compile(
     rf"(?i)(?:(?P<col>{_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*"
-    r"(?:(?P<n>\d+)|\$\{(?P<js>[^{}\n]+)\}|\{(?P<py>[A-Za-z_][\w.()]*)\})\s*\)")
+    r"(?:(?P<n>\d+)|\$\{(?P<js>[^{}\n]+)\}|\{(?P<py>[A-Za-z_][\w.()]*|\d*)\})\s*\)")
 # A name computed in code: `"${Store.tableName()}"`, `{self.table}`: the expression inside.
 _INTERPOLATED = re.compile(r"^\$?\{\s*(?P<e>[^{}]+?)\s*\}$")
 # What a method or constant returns for a name: `process.env.X || "name"`, `os.getenv("X", "name")`, `"name"`.
 _NAME_DEFAULT = re.compile(r"""(?:\|\||\?\?|\bor\b)\s*['"`](?P<a>[\w.$-]+)['"`]|getenv\(\s*['"]\w+['"]\s*,\s*['"](?P<b>[\w.$-]+)['"]"""
                            r"""|\.get\(\s*['"]\w+['"]\s*,\s*['"](?P<c>[\w.$-]+)['"]|^\s*['"`](?P<d>[\w.$-]+)['"`]\s*;?\s*$""")
-_SQL_TABLE = re.compile(rf"(?i)\b(?:CREATE\s+(?:UNLOGGED\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE(?:\s+IF\s+EXISTS)?(?:\s+ONLY)?)\s+(?P<t>\$?\{{[^{{}}\n]+\}}|{_QUALIFIED})")
+_SQL_TABLE = re.compile(rf"(?i)\b(?:CREATE\s+(?:UNLOGGED\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE(?:\s+IF\s+EXISTS)?(?:\s+ONLY)?)\s+(?P<t>\$?\{{[^{{}}\n]*\}}|{_QUALIFIED})")
 # A routine's parameters and variables are no columns: a vector(N) after one of these belongs to no table.
 _SQL_ROUTINE = re.compile(r"(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b")
 _SQL_WORDS = frozenset({"type", "column", "add", "alter", "as", "data", "set", "public", "and", "or", "the", "a", "of",
@@ -233,13 +233,24 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
         routines = [r.start() for r in _SQL_ROUTINE.finditer(text, 0, m.start())]
         if routines and (not tables or routines[-1] > tables[-1].start()):
             continue
-        interpolated = m.group("js") or m.group("py")
+        interpolated = m.group("js") if m.group("js") is not None else m.group("py")
         if interpolated is not None and not (strict and tables):
             continue  # an interpolated dimension counts only in code, inside a CREATE/ALTER TABLE statement
         table = _unquote(tables[-1].group("t")) if tables else None
-        if table is not None and (computed := _INTERPOLATED.match(table)):
-            table = _computed_name(text, computed.group("e"))
-        dims = int(m.group("n")) if m.group("n") else int_value(text, interpolated)
+        formatted = _format_arguments(text, m.end()) if strict and tables else None
+        if formatted is not None and table is not None and re.fullmatch(r"\{\w*\}", table):
+            # sql.SQL("CREATE TABLE {} (...)").format(...) / str.format: the name is one of format()'s arguments
+            table = _format_name(text, _placeholder(text, tables[-1].start("t"), table[1:-1], formatted))
+        elif table is not None and (computed := _INTERPOLATED.match(table)):
+            table = _computed_name(text, computed.group("e")) or _format_name(text, computed.group("e"))
+        dims: int | None
+        if m.group("n"):
+            dims = int(m.group("n"))
+        elif formatted is not None and m.group("py") is not None:
+            value = _placeholder(text, m.start("py") - 1, m.group("py"), formatted, tables[-1].start("t"))
+            dims = int_value(text, _unwrap(value)) if value else None
+        else:
+            dims = int_value(text, interpolated)
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "sql", table, col, word.lower()))
     return out
@@ -283,22 +294,85 @@ def _json_schema(rel: str, text: str, covered: set[int]) -> list[VectorDeclarati
             for line, (table, column, kind, n) in zip(at, typed) if table and column]
 
 
+# The end of a string literal composed by psycopg's ``sql.SQL(...).format(...)`` or ``str.format(...)``.
+_FORMAT_CALL = re.compile(r"""(?:'''|\"\"\"|['"])\s*\)?\s*\.format\(""")
+_WRAPPED = re.compile(r"""^(?:[\w.]*\.)?(?:Identifier|Literal|SQL|str|int)\((?P<e>.*)\)$""", re.S)
+
+
+def _format_arguments(text: str, at: int) -> tuple[list[str], dict[str, str]] | None:
+    """format()'s positional and keyword arguments, when the string around ``at`` ends in ``.format(...)``."""
+    m = _FORMAT_CALL.search(text, at, at + 1500)
+    if m is None:
+        return None
+    positional: list[str] = []
+    named: dict[str, str] = {}
+    for _, arg in split_args(call_args(text, m.end() - 1)):
+        kw = re.match(r"\s*(\w+)\s*=(?!=)\s*(?P<v>.*)$", arg, re.S)
+        if kw:
+            named[kw.group(1)] = kw.group("v").strip()
+        else:
+            positional.append(arg.strip())
+    return positional, named
+
+
+def _placeholder(text: str, at: int, field: str, formatted: tuple[list[str], dict[str, str]],
+                 start: int | None = None) -> str | None:
+    """The argument a ``{}`` / ``{0}`` / ``{name}`` placeholder at ``at`` takes; ``{}`` counts the bare
+    placeholders from the statement's start (``start``, else ``at`` itself: the first)."""
+    positional, named = formatted
+    if field and not field.isdigit():
+        return named.get(field)
+    index = int(field) if field else text.count("{}", start, at) if start is not None else 0
+    return positional[index] if index < len(positional) else None
+
+
+def _unwrap(expression: str) -> str:
+    """``sql.Identifier(x)``, ``sql.Literal(x)``, ``str(x)``: ``x``."""
+    expression = expression.strip()
+    while (m := _WRAPPED.match(expression)) and m.group("e").strip():
+        expression = m.group("e").strip()
+    return expression
+
+
+def _format_name(text: str, expression: str | None) -> str | None:
+    """The table name a format() argument gives: a literal, the literal or attribute a method of the file returns
+    (mem0's ``self._col()`` returns ``sql.Identifier(self.collection_name)``), else the expression in braces."""
+    if not expression:
+        return None
+    value = _unwrap(expression)
+    called = re.fullmatch(r"(?:self\.|this\.)?(?P<f>[A-Za-z_]\w*)\(\s*\)", value)
+    if called and (returned := _returns(text, called.group("f"))):
+        value = _unwrap(returned[0])
+    quoted = re.fullmatch(r"[A-Za-z_][\w.]*\(\s*(?P<e>(?:self\.|this\.)[\w.]+)\s*\)", value)
+    if quoted:  # a quoting helper given the name (escapeIdentifier(this.collectionName)): the name
+        value = quoted.group("e")
+    lit = re.fullmatch(r"""['"]([^'"]+)['"]""", value)
+    if lit:
+        return lit.group(1)
+    return _computed_name(text, value) or ("{" + value + "}" if re.fullmatch(r"[\w.]+", value) else None)
+
+
+def _returns(text: str, name: str) -> list[str]:
+    """What a method or function of the file named ``name`` returns (Python, JS, TS with a return type), then the
+    right-hand side of a constant of that name."""
+    body = re.search(rf"\b{re.escape(name)}\s*\([^)]*\)\s*(?:(?::\s*[\w<>\[\]|. ]+?\s*)?\{{(?P<js>[^{{}}]*)\}}|(?:->[^:]+)?:[ \t]*\n(?P<py>(?:(?![ \t]*(?:async\s+)?def\b)[ \t]+[^\n]*\n)+))", text)
+    out = []
+    if body:
+        block = body.group("js") or body.group("py") or ""
+        out += [r.group(1).strip() for r in re.finditer(r"\breturn\s+([^\n;]+)", block)]
+    rhs = constant(text, name)
+    if rhs:
+        out.append(rhs)
+    return out
+
+
 def _computed_name(text: str, expression: str) -> str | None:
     """The table name an interpolated expression gives by default (the literal its method or constant returns
     beside an env read), or None when the file does not say."""
     m = re.search(r"([A-Za-z_]\w*)\s*(?:\(\s*\))?$", expression.strip())
     if not m:
         return None
-    name = m.group(1)
-    body = re.search(rf"\b{re.escape(name)}\s*\([^)]*\)\s*(?:\{{(?P<js>[^{{}}]*)\}}|(?:->[^:]+)?:[ \t]*\n(?P<py>(?:(?![ \t]*(?:async\s+)?def\b)[ \t]+[^\n]*\n)+))", text)
-    candidates = []
-    if body:
-        block = body.group("js") or body.group("py") or ""
-        candidates += [r.group(1) for r in re.finditer(r"\breturn\s+([^\n;]+)", block)]
-    rhs = constant(text, name)
-    if rhs:
-        candidates.append(rhs)
-    for expr in candidates:
+    for expr in _returns(text, m.group(1)):
         d = _NAME_DEFAULT.search(expr)
         if d:
             return d.group("a") or d.group("b") or d.group("c") or d.group("d")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from ..evidence import write_json_atomic
 from ..files import atomic_write_text
 from ..provider import OllamaProvider
 from ..settings import Settings
+from ..state import unmeasured, unmeasured_why
 from ..target import Target
 from . import commandline
 from .common import BackfillCommand, backfill_env, shown_env, utc_now
@@ -142,6 +144,23 @@ def probe(settings: Settings, collection: str, texts: list[str]) -> Estimate:
     return Estimate(url, len(texts), seconds, rate, None, CEILING_NOTE.format(n=len(texts)))
 
 
+def probe_texts(settings: Settings, collection: str, n: int) -> list[str]:
+    """Up to ``n`` texts of rows to embed, read as the engine reads them: under database.session in each tenant's
+    view in turn (outside every view the policies may show no row), until ``n`` are found."""
+    from .. import rls
+
+    profile = settings.profile
+    texts: list[str] = []
+    with dbmod.connect(settings.database_url, autocommit=True) as conn:
+        for tenant in rls.tenants(conn, profile):
+            page = next(iter_batches(conn, Target(profile), collection, settings.model, n - len(texts),
+                                     scope=functools.partial(rls.scope, conn, profile, tenant)), Page.of([]))
+            texts += [r.text for r in page]
+            if len(texts) >= n:
+                break
+    return texts
+
+
 def probe_command(settings: Settings, scope: ScopeResult, run_dir: Path, command: BackfillCommand, to_embed: int,
                   rows: int = PROBE_ROWS) -> Estimate | str:
     """Time the target's own ``backfill.probe_command`` on ``rows`` and then ``2 * rows`` rows, counting in the
@@ -204,9 +223,19 @@ def risk_of(scope: ScopeResult, rows: dict[str, Any], estimate: Estimate, comman
         level = max(level, 1)
         reasons.append("the profile declares no dimension")
     if not reasons:
-        reasons.append("only missing vectors are added; existing vectors are untouched" if rows["to_embed"]
-                       else "nothing to embed")
+        reasons.append(risk_reason_when_quiet(rows))
     return Risk(("low", "medium", "high")[level], tuple(reasons))
+
+
+def risk_reason_when_quiet(rows: dict[str, Any]) -> str:
+    """The reason given when nothing raises the risk: what the run adds, and what no count can call current."""
+    unknown = rows["chunks"] - rows["to_embed"] if rows.get("current") is None else None
+    said = ("only missing vectors are added; existing vectors are untouched" if rows["to_embed"]
+            else "nothing to embed" if not unknown else "nothing counted as needing a vector")
+    if unknown:
+        said += (f"; {unknown} stored vectors whether current unknown ({unmeasured_why(rows)}): verify's recompute "
+                 "measures them, a run re-embeds none of them")
+    return said
 
 
 def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, command: BackfillCommand,
@@ -215,19 +244,16 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
     run_dir = Path(run_dir)
     c = scope.counts
     # A vector is current only where staleness and model are both measured (unknown: None, never counted current).
-    fresh_known = c.get("stale") is not None and c.get("other_model") is not None
     rows = {"chunks": c.get("chunks", 0), "to_embed": c.get("needed", 0), "missing": c.get("missing", 0),
             "stale": c.get("stale"), "other_model": c.get("other_model"),
-            "current": c.get("chunks", 0) - c.get("needed", 0) if fresh_known else None}
+            "current": c.get("chunks", 0) - c.get("needed", 0) if unmeasured(c) is None else None}
     measured = (probe_command(settings, scope, run_dir, command, rows["to_embed"])
                 if settings.profile.backfill.probe_command and rows["to_embed"] else None)
     if isinstance(measured, Estimate):
         estimate = measured
     else:
-        with dbmod.connect(settings.database_url, autocommit=True) as conn:
-            first = next(iter_batches(conn, Target(settings.profile), scope.collection, settings.model,
-                                      min(probe_rows, settings.batch_size)), Page.of([]))
-        estimate = probe(settings, scope.collection, [r.text for r in first])
+        estimate = probe(settings, scope.collection, probe_texts(settings, scope.collection,
+                                                                min(probe_rows, settings.batch_size)))
         if estimate.rows_per_second:
             estimate = Estimate(estimate.provider, estimate.probe_rows, estimate.probe_seconds, estimate.rows_per_second,
                                 rows["to_embed"] / estimate.rows_per_second,

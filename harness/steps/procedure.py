@@ -182,9 +182,8 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
                                               historylog=history))
         if vr is not None:
             result.verify = vr
-            c = vr.counts
             if vr.ok:
-                result.steps.append(StepOutcome("verify", "ok", f"{c['passed']} passed, {c['skipped']} skipped"))
+                result.steps.append(StepOutcome("verify", "ok", vr.tally()))
             else:
                 stop("verify", "failed", first_failure(vr.as_dict()) or vr.reason or "DONE checks failed", 1)
     for step in STEPS[:-1]:

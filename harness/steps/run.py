@@ -22,7 +22,7 @@ from ..errors import ConfigError, HarnessError
 from ..evidence import RunEvidence, write_evidence
 from ..files import atomic_open
 from ..settings import Settings
-from ..state import declared_dimensions
+from ..state import declared_dimensions, unmeasured, unmeasured_why
 from ..target import Target
 from .common import BackfillCommand, backfill_env, shown_env
 
@@ -188,6 +188,9 @@ def describe(evidence: RunEvidence) -> str:
         f"  embedded before/after: {b.get('embedded')} -> {a.get('embedded')} of {a.get('chunks')} chunks "
         f"(still needed: {a.get('needed')})",
     ]
+    if a and (unknown := unmeasured(a)):
+        lines.append(f"  {unknown} stored vectors whether current unknown ({unmeasured_why(a)}): no count here can "
+                     "see a stale or other-model vector; verify's recompute measures them")
     if evidence.failed_rows is not None or evidence.embedded_rows is not None:
         lines.append(f"  the command reported {count_text(evidence.embedded_rows)} embedded"
                      + (f" of {evidence.total_rows}" if evidence.total_rows is not None else "")

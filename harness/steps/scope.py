@@ -17,7 +17,7 @@ from ..preflight import preflight
 from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import (UNKNOWN_MODEL, into_new, list_collections, model_switch, other_models, stored_dimensions,
+from ..state import (UNKNOWN_MODEL, unmeasured, unmeasured_why, into_new, list_collections, model_switch, other_models, stored_dimensions,
                      stored_models, text_presence, zero_padded)
 from ..target import Target
 from .common import BackfillCommand
@@ -90,8 +90,17 @@ class ScopeResult:
         elif not self.ok:
             lines.append(f"Scope FAILED: {self.reason}")
         else:
-            lines.append(f"Scope ok: {self.counts.get('needed', 0)} rows to embed into {self.target_collection}.")
+            lines.append(ok_line(self.counts, self.target_collection))
         return "\n".join(lines)
+
+
+def ok_line(counts: dict[str, Any], target: str) -> str:
+    """Scope's closing line when its gate is open: the rows to embed, and the stored vectors no count can call current."""
+    line = f"Scope ok: {counts.get('needed', 0)} rows to embed into {target}."
+    if unknown := unmeasured(counts):
+        line += (f" {unknown} stored vectors whether current unknown ({unmeasured_why(counts)}): verify's recompute "
+                 "measures them")
+    return line
 
 
 def _show(value: Any) -> str:

@@ -73,6 +73,15 @@ class VerifyResult:
             return self.verdict.reason
         return f"pytest exit code {self.exit_code}"
 
+    def tally(self) -> str:
+        """The checks by status in one phrase, the unproven ones (and what covers them) never left out."""
+        c = self.counts
+        said = f"{c['passed']} passed, {c['skipped']} skipped"
+        if c["unproven"]:
+            covered = ", ".join(f"{x.check} [{x.collection}]" for x in self.verdict.covered)
+            said += f", {c['unproven']} unproven" + (f" (covered by recompute's bound: {covered})" if covered else "")
+        return said
+
     def as_dict(self) -> dict[str, Any]:
         covered = [f"{c.check} [{c.collection}]" for c in self.verdict.covered]
         return {"ok": self.ok, "reason": self.reason, "unproven_covered_by_recompute": covered,

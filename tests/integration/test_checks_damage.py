@@ -89,6 +89,30 @@ def test_vectors_shifted_by_one_row_fail_recompute(embedded_db, check_acme):
     assert "4 of 107 rows off (every row checked: exactly 3.7%)" in message and shows(message, ids)
 
 
+def test_vectors_of_a_slightly_other_text_fail_recompute_where_the_provider_reproduces_the_rest(
+        embedded_db, check_acme, embed_server):
+    """Vectors of the text a few words ago (the hash says current: an app that stores no hash, or rewrote it) are
+    within cosine 0.99 of the current text's; the provider reproduces every other row to within 1e-6, so these
+    three were made from other input (chatgpt-your-files: a sentence appended to a long section passed)."""
+    from harness.provider import OllamaProvider
+
+    from ..conftest import TEST_MODEL
+
+    ids = doc_chunks(embedded_db)
+    with embedded_db.connect(autocommit=True) as conn:
+        texts = [conn.execute("SELECT content FROM document_chunks WHERE id = %s", (i,)).fetchone()[0] for i in ids]
+        with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
+            older = provider.embed([t.rsplit(" ", 3)[0] for t in texts]).vectors
+            current = provider.embed(texts).vectors
+        for chunk_id, vector in zip(ids, older):
+            conn.execute("UPDATE document_embeddings SET embedding = %s WHERE chunk_id = %s", (vector, chunk_id))
+    cosines = [float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)) for a, b in zip(older, current)]
+    assert all(0.99 <= c < 0.9999 for c in cosines), cosines  # inside the fixed tolerance, outside reproduction
+    message = only_failure(check_acme(), "recompute")
+    assert "3 of 107 rows off (every row checked: exactly 2.8%)" in message and shows(message, ids)
+    assert "the median row reproduces to cosine 1.000000" in message, message
+
+
 def test_a_zero_vector_fails_sane_vectors(embedded_db, check_acme):
     ids = doc_chunks(embedded_db, 1)
     embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector WHERE chunk_id = %s", (ids[0],))

@@ -773,3 +773,98 @@ def test_a_model_the_rows_name_under_a_key_of_a_json_column_beside_an_inline_vec
     assert "the rows name their model there: hash-embed:8 (9), old-embed (3)" in drafted, drafted
     scoped = _scope(cli, empty_db, out, "passage", embed_server)
     assert scoped.json["counts"]["other_model"] == 3 and "holds 3 vectors of old-embed (3)" in scoped.out, scoped.out
+
+
+def test_the_model_of_the_applications_ollama_embedders_the_provider_serves_at_the_columns_dimension_is_drafted(
+        cli, empty_db, embed_server, tmp_path):
+    """A library with an embedder per provider (mem0): no model column, no entrypoint. Of the models its Ollama
+    embedders name, the one the provider serves at the vector column's dimension is the guess; the others are said."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    (repo / "embeddings").mkdir(parents=True)
+    for name, default in (("small", "hash-embed:384"), ("wide", "hash-embed:768"), ("absent", "nowhere-embed")):
+        (repo / "embeddings" / f"{name}.py").write_text(
+            "from ollama import Client\n\n\nclass Embedder:\n    def __init__(self, config):\n"
+            f"        self.config = config\n        self.config.model = self.config.model or \"{default}\"\n"
+            "        self.client = Client(host=self.config.ollama_base_url)\n\n    def embed(self, text):\n"
+            "        return self.client.embed(model=self.config.model, input=text)['embeddings'][0]\n")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    assert load_profile(out, env={}).provider.model == "hash-embed:384"
+    assert "the provider serves it at 384 dimensions, as messages.embedding holds" in out.read_text(), out.read_text()
+    # Without a provider nothing is measured: the model stays TODO, each candidate named.
+    again = tmp_path / "again.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", again, "--json",
+                 env={"OLLAMA_HOST": ""})
+    assert result.json["todo"] == ["provider.model"] and "hash-embed:768" in again.read_text()
+
+
+def test_the_distance_is_the_operator_class_of_the_vector_columns_index(cli, empty_db, tmp_path):
+    """chatgpt-your-files indexes document_sections.embedding with vector_ip_ops and queries with <#>: a draft
+    saying cosine failed verify's index check on a healthy database."""
+    empty_db.execute(MESSAGES + "CREATE INDEX messages_ip ON messages USING hnsw (embedding vector_ip_ops);")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert yaml.safe_load(out.read_text())["distance"] == "ip"
+    line = next(x for x in out.read_text().splitlines() if x.startswith("distance:"))
+    assert "operator class vector_ip_ops of index messages_ip" in line, line
+
+
+def test_without_an_index_the_distance_is_the_operator_the_databases_search_function_uses(cli, empty_db, tmp_path):
+    empty_db.execute(MESSAGES + "CREATE FUNCTION match_messages(q vector(384)) RETURNS SETOF messages LANGUAGE sql "
+                     "AS $$ SELECT * FROM messages ORDER BY messages.embedding <-> q LIMIT 5 $$;")
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert yaml.safe_load(out.read_text())["distance"] == "l2"
+    line = next(x for x in out.read_text().splitlines() if x.startswith("distance:"))
+    assert "function match_messages" in line and "<->" in line, line
+
+
+def test_without_an_index_or_a_search_function_the_distance_is_a_guess_said_as_one(cli, empty_db, tmp_path):
+    empty_db.execute(MESSAGES)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    line = next(x for x in out.read_text().splitlines() if x.startswith("distance:"))
+    assert line.startswith("distance: cosine  # guess:"), line
+
+
+# chatgpt-your-files' shape: sections keyed by a bigint document, no owner of their own.
+SECTIONS = """
+CREATE TABLE documents (id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY, name text NOT NULL);
+CREATE TABLE document_sections (id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY,
+                                document_id bigint NOT NULL REFERENCES documents (id), content text NOT NULL,
+                                embedding vector(8));
+INSERT INTO documents (name) VALUES ('a.md'), ('b.md');
+INSERT INTO document_sections (document_id, content) SELECT 1 + g % 2, 'section ' || g FROM generate_series(1, 6) g;
+"""
+SECTIONS_SOURCE = "# source: {table: documents, key: id, chunk_key: document_id}  # every row read names a documents row"
+
+
+def test_a_column_holding_a_document_tables_integer_key_is_said_as_a_source_to_uncomment(cli, empty_db, tmp_path):
+    """chatgpt-your-files' document_sections.document_id is a bigint key of documents: compared as text on both sides
+    (the comparison of text with bigint failed, and no source was said)."""
+    empty_db.execute(SECTIONS)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    assert SECTIONS_SOURCE in out.read_text(), out.read_text()
+
+
+def test_rows_the_policies_hide_from_the_connecting_role_are_read_as_a_role_exempt_from_them(cli, empty_db, tmp_path,
+                                                                                              request):
+    """Supabase's policies show the API's role no row until a user's JWT is set: the draft's reads of rows (the
+    document keys here) run as a role the connecting one may become and row-level security skips (service_role)."""
+    from types import SimpleNamespace
+
+    from psycopg.conninfo import make_conninfo
+
+    reader, exempt = f"reader_{empty_db.name}", f"exempt_{empty_db.name}"
+    empty_db.execute(SECTIONS + f"""
+        ALTER TABLE document_sections ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY own ON document_sections USING (current_setting('request.jwt.claim.sub', true) = 'nobody');
+        CREATE ROLE {exempt} NOLOGIN BYPASSRLS; CREATE ROLE {reader} LOGIN PASSWORD 'pw' IN ROLE {exempt};
+        GRANT SELECT ON documents, document_sections TO {reader}, {exempt};""")
+    request.addfinalizer(lambda: empty_db.execute(f"DROP OWNED BY {reader}, {exempt}; DROP ROLE {reader}, {exempt}"))
+    as_reader = SimpleNamespace(dsn=make_conninfo(empty_db.dsn, user=reader, password="pw"))
+    result, out = _init(cli, as_reader, tmp_path, "--model", "hash-embed:8")
+    assert result.code == 0, result.err
+    drafted = out.read_text()
+    assert SECTIONS_SOURCE in drafted, drafted
+    assert "it applies to the connecting role" in drafted  # said for the role that runs, not the one that read

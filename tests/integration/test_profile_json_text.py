@@ -127,3 +127,31 @@ def test_backfill_is_refused_when_no_chunk_holds_the_named_json_key(cli, empty_d
               env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
     assert ran.code == 2 and "chunk text" in ran.json["error"]
     assert empty_db.scalar("SELECT count(*) FROM store_vectors WHERE embedding IS NOT NULL") == 0
+
+
+# mem0's pgvector store: one table per collection, (id, vector, payload jsonb); the payload holds the text under
+# `data`, the MD5 of it under `hash`, the owner and timestamps. No key is named like a chunk's text.
+MEMORY_SCHEMA = """
+CREATE TABLE memories (id uuid PRIMARY KEY, vector vector(384), payload jsonb);
+INSERT INTO memories (id, payload)
+SELECT gen_random_uuid(), jsonb_build_object('data', t, 'hash', md5(t), 'user_id', 'user' || g % 2,
+       'created_at', '2026-11-01T00:00:00+00:00', 'text_lemmatized', lower(t))
+FROM (SELECT g, 'Memory number ' || g || ': likes tea' AS t FROM generate_series(1, 20) g) AS s;
+"""
+
+
+def test_profile_init_drafts_the_json_key_a_json_hash_key_is_the_md5_of_as_the_text(cli, empty_db, embed_server,
+                                                                                   tmp_path):
+    """No key named like a text: the key whose MD5 the payload's `hash` holds is the text the application embeds."""
+    empty_db.execute(MEMORY_SCHEMA)
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", tmp_path, "--database-url", empty_db.dsn, "--output", out,
+                 "--model", "hash-embed:384", "--json")
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    drafted = out.read_text()
+    profile = parse_profile(drafted, env={})
+    assert profile.chunks.text == ("payload->>'data'",)
+    assert "payload->>'hash' is its MD5 in 20 of 20 rows read" in drafted, drafted
+    # Not an input hash (the engine writes SHA-256 hex into a column), and said so.
+    assert profile.embeddings.input_hash is None
+    assert "payload->>'hash' is not the SHA-256 hex of the text" in drafted, drafted

@@ -92,7 +92,7 @@ def server():
                  "qwen3-embedding:4b": "hash-embed:2560",
                  "mxbai-embed-large": "hash-embed:1024", "all-minilm": "hash-embed:384",
                  "text-embedding-3-small": "hash-embed:1536",
-                 "thenlper/gte-small": "hash-embed:384"},
+                 "thenlper/gte-small": "hash-embed:384", "gte-small": "hash-embed:384"},
     ).start()
     try:
         yield with_aliases
@@ -1241,7 +1241,7 @@ def test_open_webui_above_2000_dimensions_keeps_halfvec_and_the_engine_fills_it(
 
 # What Supabase gives every project and chatbot-ui's migrations use: the auth, storage and extensions schemas, the
 # JWT's subject as auth.uid() (Supabase's own definition), the API roles.
-SUPABASE_STAND_IN = """
+SUPABASE_AUTH = """
 DROP EXTENSION IF EXISTS vector;
 CREATE SCHEMA extensions; CREATE SCHEMA auth; CREATE SCHEMA storage;
 CREATE FUNCTION extensions.uuid_generate_v4() RETURNS uuid LANGUAGE sql AS 'SELECT gen_random_uuid()';
@@ -1256,6 +1256,8 @@ CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
   SELECT coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''),
                   (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'))::uuid $$;
 CREATE TABLE storage.buckets (id text PRIMARY KEY, name text, public boolean);
+"""
+SUPABASE_STAND_IN = SUPABASE_AUTH + """
 CREATE TABLE storage.objects (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), bucket_id text, name text, owner_id text);
 ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
 CREATE FUNCTION storage.foldername(name text) RETURNS text[] LANGUAGE sql AS
@@ -1728,3 +1730,338 @@ def test_letta_archival_passages_padded_to_max_embedding_dim_with_the_model_in_e
     assert {json.loads(c)["embedding_model"] for c in configs.values()} == {"nomic-embed-text:latest"}
     assert {json.loads(configs[k])["embedding_dim"] for k in other} == {1024}
     assert all(json.loads(c)["handle"] for c in configs.values())
+
+
+# -- mem0ai/mem0: one table per collection (id, vector, payload jsonb), the text and an MD5 of it in the payload --------
+
+# mem0's own store and embedder, loaded from the snapshot (the package's __init__ needs the installed distribution);
+# each memory goes in with the payload Memory._create_memory writes (the LLM that extracts facts is not run).
+MEM0_STORE = '''
+import hashlib, json, sys, types, uuid
+src, dsn, ollama, collection, facts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
+package = types.ModuleType("mem0")
+package.__path__ = [src + "/mem0"]
+sys.modules["mem0"] = package
+from psycopg.conninfo import conninfo_to_dict
+from mem0.configs.embeddings.base import BaseEmbedderConfig
+from mem0.embeddings.ollama import OllamaEmbedding
+from mem0.vector_stores.pgvector import PGVector
+c = conninfo_to_dict(dsn)
+store = PGVector(dbname=c["dbname"], collection_name=collection, embedding_model_dims=768, user=c["user"],
+                 password=c["password"], host=c["host"], port=int(c["port"]), diskann=False, hnsw=True)
+embedder = OllamaEmbedding(BaseEmbedderConfig(ollama_base_url=ollama, embedding_dims=768))
+for i, (user, data) in enumerate(facts):
+    at = f"2026-11-01T{i % 24:02d}:00:00+00:00"
+    payload = {"user_id": user, "agent_id": "assistant", "data": data, "hash": hashlib.md5(data.encode()).hexdigest(),
+               "created_at": at, "updated_at": at, "text_lemmatized": data.lower()}
+    store.insert(vectors=[embedder.embed(data, memory_action="add")], ids=[str(uuid.uuid4())], payloads=[payload])
+'''
+MEM0_FACTS = [("alice", f) for f in ("Is vegetarian", "Allergic to peanuts", "Lives in Lisbon", "Works night shifts as a "
+                                     "nurse", "Prefers tea over coffee", "Has a dog named Biscuit", "Is learning Portuguese",
+                                     "Runs 5 km every Saturday", "Birthday is on 14 March", "Dislikes horror movies",
+                                     "Plays the cello", "Wants to visit Japan next spring")] + \
+    [("bob", f) for f in ("Drives an electric car", "Is allergic to cats", "Supports FC Porto", "Works remotely for a bank",
+                          "Has two daughters", "Likes spicy food", "Is training for a marathon", "Reads science fiction",
+                          "Uses Linux at home", "Prefers window seats on flights")]
+
+
+def load_mem0(db, server, src: Path, collection: str, facts) -> None:
+    done = subprocess.run([sys.executable, "-c", MEM0_STORE, str(src), db.dsn, server.url, collection, json.dumps(facts)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_mem0_memories_with_the_text_and_its_md5_in_a_jsonb_payload(cli, empty_db, server, tmp_path):
+    """mem0's pgvector store: a table per collection (`memories`, the REST server's; `mem0`, the library's default),
+    the text under payload->>'data' beside its MD5, owners and timestamps in the payload too. A restore lost 3
+    vectors; then a memory was edited without its vector, 2 vectors are another model's, 2 were swapped, 1 row went."""
+    try:
+        import ollama  # noqa: F401
+        import psycopg_pool  # noqa: F401
+        import pydantic  # noqa: F401
+    except ImportError:
+        pytest.skip("ollama, psycopg_pool and pydantic are needed to run mem0's own store and embedder")
+    app = tmp_path / "app"
+    for folder in ("mem0", "server", "mem0-ts/src/oss"):  # the library, its REST server, the TypeScript port's own
+        Source.of("mem0ai__mem0").checkout(folder, app / folder)
+    store = (app / "mem0/vector_stores/pgvector.py").read_text()
+    assert "vector vector({})," in store and 'self.config.model or "nomic-embed-text"' in (
+        app / "mem0/embeddings/ollama.py").read_text()  # the shape the assertions below rely on
+    load_mem0(empty_db, server, app, "memories", MEM0_FACTS)
+    load_mem0(empty_db, server, app, "mem0", MEM0_FACTS[:5])
+    app_vectors = dict(empty_db.connect(autocommit=True).execute("SELECT id, vector::text FROM memories").fetchall())
+    other = "SELECT md5(string_agg(id::text || vector::text || payload::text, ',' ORDER BY id)) FROM mem0"
+    other_before = empty_db.scalar(other)
+    empty_db.execute("UPDATE memories SET vector = NULL WHERE id IN (SELECT id FROM memories ORDER BY id LIMIT 3)")
+    trial = procedure(cli, empty_db, server, app, tmp_path, "memories", init_args=("--table", "memories"), plan=True)
+
+    # locate: the store's CREATE TABLE composed by psycopg's sql.SQL(...).format(...), the Ollama embedder's default
+    # model; a sparse BM25 embedder is none, and no module of the TypeScript port is an entrypoint.
+    located = trial.locate.json
+    declared = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]}
+    assert ("mem0/vector_stores/pgvector.py", "{self.collection_name}", "vector", None) in declared
+    assert ("mem0-ts/src/oss/src/vector_stores/pgvector.ts", "{this.collectionName}", "vector", None) in declared
+    assert ("mem0/embeddings/ollama.py", "ollama-client", "nomic-embed-text") in {
+        (c["path"], c["kind"], c["model"]) for c in located["embedding_calls"]}
+    assert not any(c["model"] == "Qdrant/bm25" for c in located["embedding_calls"])
+    assert located["best_entrypoint"] is None
+    assert not any(e["path"].endswith("vector_stores/vectorize.ts") for e in located["entrypoints"])
+    # profile init needs no edit: the text is the payload key its MD5 sits beside, the model the Ollama embedder's.
+    assert trial.init.json["todo"] == []
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["provider"]["model"]) == (
+        "memories", "payload->>'data'", "nomic-embed-text")
+    assert "input_hash" not in raw["embeddings"] and "it is the MD5 of payload->>'data' in 22 of them" in drafted
+    assert "each row's owner is under payload->>'user_id'" in drafted and not raw.get("backfill")
+    assert_whole_procedure_ok(trial, empty_db, "memories", "vector", 22, needed=3)
+    planned = trial.plan.json
+    assert planned["rows"]["to_embed"] == 3 and planned["rows"]["current"] is None
+    assert "19 stored vectors whether current unknown (no hash column, no model column)" in planned["risk"]["reasons"][0]
+    # Measured: the engine wrote what mem0's own embedder wrote (the text as is), and the other collection is as it was.
+    assert dict(empty_db.connect(autocommit=True).execute("SELECT id, vector::text FROM memories").fetchall()) == app_vectors
+    assert empty_db.scalar(other) == other_before
+
+    # Damage: Alice moved (the payload edited as _update_memory does, the vector kept), 2 vectors of another model,
+    # two of Bob's vectors swapped, a row deleted.
+    with empty_db.connect(autocommit=True) as conn:
+        def key(data):
+            return conn.execute("SELECT id FROM memories WHERE payload->>'data' = %s", (data,)).fetchone()[0]
+        edited, others, swapped = key("Lives in Lisbon"), [key("Likes spicy food"), key("Plays the cello")], [
+            key("Has two daughters"), key("Reads science fiction")]
+        conn.execute("UPDATE memories SET payload = payload || jsonb_build_object('data', 'Lives in Porto', 'hash', "
+                     "md5('Lives in Porto'), 'updated_at', '2026-11-20T00:00:00+00:00') WHERE id = %s", (edited,))
+        conn.execute("UPDATE memories SET vector = (SELECT array_agg(x ORDER BY o DESC) FROM unnest(vector::real[]) "
+                     "WITH ORDINALITY AS u(x, o))::vector WHERE id = ANY(%s)", (others,))
+        conn.execute("UPDATE memories m SET vector = s.vector FROM memories s WHERE m.id = %s AND s.id = %s OR "
+                     "m.id = %s AND s.id = %s", (swapped[0], swapped[1], swapped[1], swapped[0]))
+        conn.execute("DELETE FROM memories WHERE payload->>'data' = 'Is vegetarian'")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "memories")
+    # No hash or model column: scope and run count nothing to embed, and say that 21 vectors are of unknown currency.
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 0 and scoped.json["counts"]["stale"] is None
+    assert "Scope ok: 0 rows to embed into memories. 21 stored vectors whether current unknown" in cli(
+        "scope", *target, env=env).out
+    ran = cli("run", *target, "--run-dir", tmp_path / "rerun", "--engine", env=env)
+    assert "21 stored vectors whether current unknown" in ran.out, ran.out
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    assert {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"} <= {"recompute", "citations"}
+    offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
+    assert {o["key"] for o in offenders if o["check"] == "recompute"} == {str(k) for k in (edited, *others, *swapped)}
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    again = cli("verify", *target, "--run-dir", tmp_path / "fixed", "--json", env=env)
+    assert again.code == 0, again.out
+    # The deleted memory: nothing in Postgres kept it (mem0's history is a SQLite file), so no check can miss it.
+    assert empty_db.scalar("SELECT count(*) FROM memories") == 21
+    assert empty_db.scalar(other) == other_before
+
+
+@pytest.mark.slow
+def test_mem0_whole_procedure_on_the_librarys_default_collection_says_what_is_unproven(cli, empty_db, server, tmp_path):
+    """Without --table the draft takes one table (each collection is one) and names the other; `procedure --engine`
+    fills the lost vectors and its verify line says the checks no column can prove (fresh, model) and what covers them."""
+    try:
+        import ollama  # noqa: F401
+        import psycopg_pool  # noqa: F401
+        import pydantic  # noqa: F401
+    except ImportError:
+        pytest.skip("ollama, psycopg_pool and pydantic are needed to run mem0's own store and embedder")
+    app = tmp_path / "app"
+    for folder in ("mem0", "server"):
+        Source.of("mem0ai__mem0").checkout(folder, app / folder)
+    load_mem0(empty_db, server, app, "mem0", MEM0_FACTS[:8])
+    load_mem0(empty_db, server, app, "memories", MEM0_FACTS[8:])
+    empty_db.execute("UPDATE mem0 SET vector = NULL WHERE id IN (SELECT id FROM mem0 ORDER BY id LIMIT 2)")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    raw = yaml.safe_load(profile.read_text())
+    assert raw["chunks"]["table"] == "mem0" and "other vector columns in this database: public.memories.vector" in (
+        profile.read_text())
+    done = cli("procedure", "--profile", profile, "--collection", "mem0", "--engine", "--historylog",
+               tmp_path / "historylog.md", "--run-dir", tmp_path / "run", "--json", env=env)
+    assert done.code == 0, done.out + done.err
+    verify = next(s for s in done.json["steps"] if s["step"] == "verify")
+    assert "2 unproven (covered by recompute's bound: fresh [mem0], model [mem0])" in verify["summary"], verify
+    assert empty_db.scalar("SELECT count(*) FROM mem0 WHERE vector IS NULL") == 0
+
+
+# -- supabase-community/chatgpt-your-files: Supabase, sections under their document, vectors by an Edge Function ------
+
+# Beside Supabase's auth: storage.objects as the app's policies and upload trigger read it (owner, path_tokens), pg_net's
+# http_post recording each call instead of sending it, and the vault secret its triggers read the project URL from.
+YOURFILES_STAND_IN = SUPABASE_AUTH + """
+CREATE SCHEMA net; CREATE SCHEMA vault;
+CREATE TABLE storage.objects (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), bucket_id text REFERENCES storage.buckets,
+  name text, owner uuid, created_at timestamptz DEFAULT now(),
+  path_tokens text[] GENERATED ALWAYS AS (string_to_array(name, '/')) STORED);
+ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
+CREATE TABLE net.calls (id bigserial PRIMARY KEY, url text, headers jsonb, body jsonb);
+CREATE FUNCTION net.http_post(url text, body jsonb DEFAULT '{}', params jsonb DEFAULT '{}', headers jsonb DEFAULT '{}',
+  timeout_milliseconds int DEFAULT 5000) RETURNS bigint LANGUAGE sql AS
+  $$ INSERT INTO net.calls (url, headers, body) VALUES (url, headers, body) RETURNING id $$;
+CREATE TABLE vault.secrets (name text PRIMARY KEY, secret text);
+CREATE VIEW vault.decrypted_secrets AS SELECT name, secret AS decrypted_secret FROM vault.secrets;
+CREATE FUNCTION vault.create_secret(secret text, name text) RETURNS uuid LANGUAGE sql AS
+  $$ INSERT INTO vault.secrets VALUES (name, secret) RETURNING gen_random_uuid() $$;
+"""
+YOURFILES_USERS = {"alice": ("a11ce000-0000-4000-8000-000000000001", ("roman-empire-1.md", "roman-empire-2.md")),
+                   "bob": ("b0b00000-0000-4000-8000-000000000002", ("roman-empire-3.md",))}
+
+
+def yourfiles_schema(db, app: Path) -> str:
+    """The app's migrations and seed in order, after the stand-in; returns the DSN of a login role granted
+    ``authenticated`` (the policies apply to it) and ``service_role`` (row-level security skips it)."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute(YOURFILES_STAND_IN)
+        conn.execute(f'ALTER DATABASE {db.name} SET search_path = "$user", public, extensions')
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for migration in sorted((app / "supabase" / "migrations").glob("*.sql")):
+            conn.execute(migration.read_text().replace("create extension if not exists pg_net with schema extensions;", ""))
+        conn.execute((app / "supabase" / "seed.sql").read_text())
+        role = f"yourfiles_{db.name}"
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'yourfiles-pw'; GRANT authenticated, service_role TO {role}; "
+                     "GRANT USAGE ON SCHEMA auth, extensions, storage TO authenticated, service_role; "
+                     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO authenticated; "
+                     "GRANT SELECT ON ALL TABLES IN SCHEMA public TO service_role")
+    return make_conninfo(db.dsn, user=role, password="yourfiles-pw")
+
+
+def upload_yourfiles(db, server, app: Path, *, lost_call: int) -> None:
+    """Each user's files uploaded as the app does: the storage row (its trigger makes the document), one section per
+    markdown heading (their trigger queues the embed calls, 5 rows each), then every queued call run as the Edge
+    Function runs it (the rows of the call whose vector is still NULL), except call ``lost_call``, which failed."""
+    import psycopg
+
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for user, (uid, files) in YOURFILES_USERS.items():
+            conn.execute("INSERT INTO auth.users (id, aud, role, email) VALUES (%s, 'authenticated', 'authenticated', %s)",
+                         (uid, f"{user}@example.org"))
+            conn.execute("SELECT set_config('request.headers', %s, false)", (json.dumps({"authorization": f"Bearer {user}"}),))
+            for name in files:
+                obj = conn.execute("INSERT INTO storage.objects (bucket_id, name, owner) VALUES ('files', %s, %s) "
+                                   "RETURNING id", (f"{uid}/{name}", uid)).fetchone()[0]
+                doc = conn.execute("SELECT id FROM documents WHERE storage_object_id = %s", (obj,)).fetchone()[0]
+                text = (app / "sample-files" / name).read_text()
+                sections = [s.strip() for s in re.split(r"(?m)^(?=#)", text) if s.strip()][:6]
+                with conn.cursor() as cur:  # one statement, as process/index.ts inserts them: one trigger call
+                    cur.execute("INSERT INTO document_sections (document_id, content) SELECT %s, unnest(%s::text[])",
+                                (doc, sections))
+        calls = conn.execute("SELECT id, body FROM net.calls WHERE url LIKE '%%/functions/v1/embed' ORDER BY id").fetchall()
+        for n, (_, body) in enumerate(calls):
+            if n == lost_call:
+                continue
+            table, text, vector = body["table"], body["contentColumn"], body["embeddingColumn"]
+            rows = conn.execute(f"SELECT id, {text} FROM {table} WHERE id = ANY(%s) AND {vector} IS NULL",
+                                (body["ids"],)).fetchall()
+            for (key, _), embedding in zip(rows, httpx_embed(server, "gte-small", [r[1] for r in rows])):
+                conn.execute(f"UPDATE {table} SET {vector} = %s::vector WHERE id = %s", (json.dumps(embedding), key))
+
+
+def test_chatgpt_your_files_sections_embedded_by_an_edge_function_under_their_documents_policies(cli, empty_db, server,
+                                                                                                 tmp_path, request):
+    """supabase-community/chatgpt-your-files: ``document_sections`` holds each markdown section with an inline
+    ``embedding vector(384)``, written asynchronously by an Edge Function (Supabase's built-in gte-small) that a
+    trigger calls; no owner column: the policies reach the owner through the document. One embed call failed."""
+    from types import SimpleNamespace
+
+    app = Source.of("supabase-community__chatgpt-your-files").checkout("", tmp_path / "app")
+    as_app = SimpleNamespace(dsn=yourfiles_schema(empty_db, app))
+    request.addfinalizer(lambda: empty_db.execute(f"DROP OWNED BY yourfiles_{empty_db.name}; "
+                                                  f"DROP ROLE yourfiles_{empty_db.name}"))
+    upload_yourfiles(empty_db, server, app, lost_call=0)  # Alice's first five sections
+    rows = empty_db.scalar("SELECT count(*) FROM document_sections")
+    lost = empty_db.scalar("SELECT count(*) FROM document_sections WHERE embedding IS NULL")
+    assert (rows, lost) == (18, 5)
+    app_vectors = dict(empty_db.connect(autocommit=True).execute(
+        "SELECT id, embedding::text FROM document_sections WHERE embedding IS NOT NULL").fetchall())
+    users = [uid for uid, _ in YOURFILES_USERS.values()]
+    tenants = f"tenants: [{', '.join(users)}]"
+    trial = procedure(cli, as_app, server, app, tmp_path / "first", "document_sections", model="gte-small",
+                      edit=lambda text: re.sub(r"tenants: TODO.*", tenants, text), plan=True)
+
+    # locate: the table from the migration; both embedders with their model, in process; no command.
+    located = trial.locate.json
+    assert [(d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("document_sections", "embedding", 384)]
+    calls = {(c["path"], c["kind"], c["model"]) for c in located["embedding_calls"]}
+    assert {("supabase/functions/embed/index.ts", "supabase-ai", "gte-small"),
+            ("app/chat/page.tsx", "transformers", "Supabase/gte-small")} <= calls, calls
+    assert located["embeds_in_process"] and located["best_entrypoint"] is None
+
+    # profile init: inline, the session auth.uid() reads, the inner product of the app's index, the documents said
+    # as a source (read as service_role: the policies show this role no row); only the tenants left to the user.
+    assert trial.init.json["todo"] == ["database.tenants"]
+    text = trial.profile.read_text()
+    raw = yaml.safe_load(text)
+    assert raw["database"]["session"] == {"request.jwt.claim.sub": "{tenant}"}
+    assert raw["chunks"] == {"table": "document_sections", "id": "id", "text": "content",
+                             "collection_name": "document_sections", "sources": ["document_id"]}
+    assert raw["embeddings"] == {"vector": "embedding"} and raw["distance"] == "ip"
+    suggested = "# source: {table: documents, key: id, chunk_key: document_id}"
+    assert suggested in text and "source" not in raw
+
+    # scope: both users' views added up and proven whole; the failed call's 5 rows to embed; then ok end to end.
+    coverage = next(c for c in trial.scope.json["checks"] if c["check"] == "tenant coverage")
+    assert coverage["status"] == "passed", coverage
+    assert_whole_procedure_ok(trial, empty_db, "document_sections", "embedding", 18, needed=5)
+    # plan: the lost rows' texts read in the users' views and timed (before: "nothing to embed: no probe needed").
+    assert trial.plan.json["rows"]["to_embed"] == 5 and trial.plan.json["estimate"]["probe_rows"] == 5, trial.plan.out
+    now = dict(empty_db.connect(autocommit=True).execute("SELECT id, embedding::text FROM document_sections").fetchall())
+    assert {k: now[k] for k in app_vectors} == app_vectors  # the app's vectors untouched
+
+    # Damage: 2 vectors lost, a section rewritten after its vector, 2 vectors of another model, Alice's and Bob's
+    # vectors swapped between two sections; then a re-process that deleted one document's sections.
+    keys = [r[0] for r in empty_db.connect(autocommit=True).execute(
+        "SELECT s.id FROM document_sections s JOIN documents d ON d.id = s.document_id ORDER BY s.id").fetchall()]
+    alices = [r[0] for r in empty_db.connect(autocommit=True).execute(
+        "SELECT s.id FROM document_sections s JOIN documents d ON d.id = s.document_id WHERE d.created_by = %s "
+        "ORDER BY s.id", (users[0],)).fetchall()]
+    bobs = [k for k in keys if k not in alices]
+    lost, rewritten, other, swapped = alices[:2], [bobs[0]], alices[2:4], [alices[5], bobs[3]]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE document_sections SET embedding = NULL WHERE id = ANY(%s)", (lost,))
+        conn.execute("UPDATE document_sections SET content = '# Aqueducts\nThe aqueducts carried water from distant "
+                     "springs into the cities, feeding baths, fountains and private houses.' WHERE id = %s", rewritten)
+        conn.execute("UPDATE document_sections SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = ANY(%s)", (other,))
+        conn.execute("UPDATE document_sections d SET embedding = s.embedding FROM document_sections s "
+                     "WHERE (d.id, s.id) IN ((%s, %s), (%s, %s))", (*swapped, *swapped[::-1]))
+    env = {"DATABASE_URL": as_app.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "document_sections")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    assert {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"} == {"coverage", "recompute"}
+    found = next(c for c in damaged.json["checks"] if c["check"] == "coverage")["found"]
+    assert f"tenant {users[0]}: " in found and "tenant None" not in found, found
+    offenders = [json.loads(x) for x in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
+    assert {(o["check"], o["key"]) for o in offenders} == {
+        *(("coverage", k) for k in lost), *(("recompute", k) for k in (*rewritten, *other, *swapped))}
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and (fixed.json["embedded"], fixed.json["failed"]) == (7, 0), fixed.out + fixed.err
+
+    # Then a re-process deleted one document's sections. With the drafted source uncommented, that document fails
+    # source_coverage, by its key; everything the repair fixed passes (one verify for both: each takes seconds).
+    gone = empty_db.scalar("SELECT document_id FROM document_sections WHERE id = %s", (bobs[0],))
+    empty_db.execute("DELETE FROM document_sections WHERE document_id = %s", (gone,))
+    sourced = tmp_path / "sourced.yaml"
+    sourced.write_text(trial.profile.read_text().replace(suggested, suggested[2:]))
+    checked = cli("verify", "--profile", sourced, "--collection", "document_sections", "--run-dir", tmp_path / "gone",
+                  "--json", env=env)
+    assert checked.code == 1
+    status = {c["check"]: c["status"] for c in checked.json["checks"]}
+    assert {c for c, s in status.items() if s == "failed"} == {"source_coverage"}, checked.out
+    assert (status["coverage"], status["recompute"], status["index"]) == ("passed", "passed", "passed"), status
+    left = [json.loads(x) for x in (tmp_path / "gone" / "offenders.jsonl").read_text().splitlines()]
+    assert [(o["check"], str(o["key"])) for o in left] == [("source_coverage", str(gone))]
+    # The app role's password is in no evidence.
+    for path in [*(tmp_path / "first" / "run").iterdir(), tmp_path / "first" / "historylog.md", trial.profile]:
+        assert "yourfiles-pw" not in path.read_text()

@@ -92,3 +92,19 @@ def test_vectors_whose_freshness_nothing_measures_are_never_called_current(cli, 
     markdown = (tmp_path / "run" / "plan.md").read_text()
     assert "and current" not in markdown
     assert "- already embedded, whether current unknown (no hash column, no model column): 6" in markdown, markdown
+
+
+def test_the_speed_probe_reads_its_texts_in_the_tenants_views(cli, supabase_reader, empty_db, embed_server, tmp_path):
+    """Under database.session the policies show the connecting role no row outside a tenant's view: the probe read
+    nothing there and plan said `nothing to embed: no probe needed` (0.0 s) for chatgpt-your-files' lost vectors."""
+    from .conftest import ALICE, BOB, SUPABASE_PROFILE
+
+    empty_db.execute("UPDATE files SET sharing = 'private'")  # no row outside its owner's view
+    (tmp_path / "p.yaml").write_text(SUPABASE_PROFILE % f"[{ALICE}, {BOB}]")
+    result = cli("plan", "--profile", tmp_path / "p.yaml", "--collection", "file_items", "--run-dir", tmp_path / "run",
+                 "--engine", "--json", env={"DATABASE_URL": supabase_reader, "OLLAMA_HOST": embed_server.url})
+    assert result.code == 0, result.out + result.err
+    estimate = result.json["estimate"]
+    assert result.json["rows"]["to_embed"] == 6
+    assert estimate["probe_rows"] > 0 and estimate["seconds"] is not None, estimate
+    assert "nothing to embed" not in estimate["note"], estimate

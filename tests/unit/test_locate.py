@@ -172,3 +172,100 @@ def test_a_dimension_imported_from_a_module_of_the_repository_is_that_constants_
     (tmp_path / "app" / "constants.py").write_text("MAX_EMBEDDING_DIM = 4096  # do NOT change\n")
     found = locate(tmp_path).declarations
     assert {(d.table, d.dimensions) for d in found} == {("source_passages", 4096), ("archival_passages", 4096)}
+
+
+# -- mem0's shapes: SQL composed with psycopg's sql.SQL(...).format(...), an embedder's default model, a store's
+#    TypeScript module named like a backfill -------------------------------------------------------------------------
+
+MEM0_LIKE_STORE = '''from psycopg import sql
+
+
+class Store:
+    def __init__(self, collection_name, embedding_model_dims):
+        self.collection_name = collection_name
+        self.embedding_model_dims = embedding_model_dims
+
+    def _col(self):
+        return sql.Identifier(self.collection_name)
+
+    def create_col(self):
+        cur.execute(
+            sql.SQL("""
+            CREATE TABLE IF NOT EXISTS {} (
+                id UUID PRIMARY KEY,
+                vector vector({}),
+                payload JSONB
+            );
+            """).format(self._col(), sql.Literal(self.embedding_model_dims))
+        )
+'''
+
+
+def test_a_create_table_composed_with_psycopg_sql_format_placeholders_is_a_declaration_of_a_computed_table():
+    """``sql.SQL("CREATE TABLE {} (... vector({}) ...)").format(ident, dims)``: the table and the dimension are
+    arguments of format(); named as the expressions they are, the dimension unknown."""
+    from harness.locate.schema import scan
+
+    [found] = scan("store.py", MEM0_LIKE_STORE, "python")
+    assert (found.table, found.column, found.dimensions, found.line) == ("{self.collection_name}", "vector", None, 17)
+
+
+def test_a_numbered_or_named_format_placeholder_takes_its_argument_and_a_literal_dimension_is_read():
+    from harness.locate.schema import scan
+
+    code = ('DIMS = 384\nddl = "CREATE TABLE {table} (id int, embedding vector({dims}))".format(table="notes", '
+            'dims=DIMS)\nother = sql.SQL("CREATE TABLE {0} (v vector({1}))").format(sql.Identifier("kb"), 768)\n')
+    found = {(d.table, d.column, d.dimensions) for d in scan("store.py", code, "python")}
+    assert found == {("notes", "embedding", 384), ("kb", "v", 768)}
+
+
+def test_an_embedders_default_model_given_beside_its_setting_is_its_model():
+    """mem0's Ollama embedder: ``self.config.model = self.config.model or "nomic-embed-text"``, then
+    ``client.embed(model=self.config.model, ...)``: the literal is the model it embeds with unless configured."""
+    from harness.locate.embedding_calls import scan
+
+    code = ('from ollama import Client\n\nclass OllamaEmbedding:\n    def __init__(self, config):\n'
+            '        self.config = config\n        self.config.model = self.config.model or "nomic-embed-text"\n'
+            '        self.client = Client(host=self.config.ollama_base_url)\n\n    def embed(self, text):\n'
+            '        return self.client.embed(model=self.config.model, input=text)["embeddings"][0]\n')
+    [call] = scan("ollama.py", code, "python")
+    assert (call.kind, call.model) == ("ollama-client", "nomic-embed-text")
+
+
+def test_a_sparse_embedder_makes_no_vector_a_vector_column_holds_and_is_not_listed():
+    """fastembed's SparseTextEmbedding (BM25, SPLADE) beside a dense store: no model of a vector column."""
+    from harness.locate.embedding_calls import scan
+
+    code = ('from fastembed import SparseTextEmbedding\n\nclass Store:\n    def __init__(self):\n'
+            '        self.sparse = SparseTextEmbedding(model_name="Qdrant/bm25")\n')
+    assert scan("qdrant.py", code, "python") == []
+
+
+def test_a_typescript_module_that_only_declares_is_no_script_whatever_its_name(tmp_path):
+    """A store's module (`vector_stores/vectorize.ts`, Cloudflare Vectorize) exports a class and runs nothing: no
+    entrypoint, so never the draft's backfill.command. A script named so that runs code at its top level is one."""
+    src = tmp_path / "src" / "vector_stores"
+    src.mkdir(parents=True)
+    (tmp_path / "package.json").write_text('{"name": "lib", "devDependencies": {"ts-node": "1"}}')
+    (src / "vectorize.ts").write_text(
+        'import { VectorStore } from "./base";\n\ninterface VectorizeConfig {\n  indexName: string;\n}\n\n'
+        'export class VectorizeDB implements VectorStore {\n  async insert(v: number[][]) {\n'
+        '    await this.client.upsert(v);\n  }\n}\n')
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "reindex.ts").write_text(
+        'import { reembed } from "../src/reembed";\n\nasync function main() {\n  await reembed();\n}\n\n'
+        'main().catch((e) => { console.error(e); process.exit(1); });\n')
+    paths = [e.path for e in locate(tmp_path).entrypoints]
+    assert "src/vector_stores/vectorize.ts" not in paths and "scripts/reindex.ts" in paths
+
+
+def test_a_js_table_a_typed_method_returns_through_a_quoting_helper_is_named_by_the_attribute_it_quotes():
+    """mem0-ts: `CREATE TABLE IF NOT EXISTS ${this.col()} (... vector(${dims}) ...)`, `private col(): string {
+    return escapeIdentifier(this.collectionName); }`: no literal default, so the table is the attribute, in braces."""
+    from harness.locate.schema import scan
+
+    code = ('class Store {\n  private col(): string {\n    return escapeIdentifier(this.collectionName);\n  }\n\n'
+            '  async create(dims: number) {\n    await this.client.query(`\n      CREATE TABLE IF NOT EXISTS ${this.col()} (\n'
+            '        id UUID PRIMARY KEY,\n        vector vector(${dims}),\n        payload JSONB\n      );\n    `);\n  }\n}\n')
+    [found] = scan("store.ts", code, "js")
+    assert (found.table, found.column, found.dimensions) == ("{this.collectionName}", "vector", None)

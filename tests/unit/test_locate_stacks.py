@@ -497,3 +497,19 @@ def test_a_script_that_builds_a_llamaindex_index_is_never_said_to_call_no_embedd
     assert "calls no embedder" not in text, text
     assert ("builds a LlamaIndex index (docs_app/ingest.py:8 VectorStoreIndex.from_documents), which embeds with "
             "the embed model set elsewhere (Settings.embed_model)") in text, text
+
+
+# -- Supabase's Edge Runtime embeds with its built-in model (chatgpt-your-files' shape) ------------------------------
+
+def test_a_supabase_edge_runtime_ai_session_is_an_in_process_embedder(found):
+    """``new Supabase.ai.Session('gte-small')`` runs the model inside the Edge Function: an embedder with its model."""
+    result = found("ts-supabase-edge-embed")
+    assert ("supabase/functions/embed/index.ts", "supabase-ai", "gte-small", None, None, None) in calls(result)
+    assert result.embeds_in_process
+
+
+def test_a_feature_extraction_pipeline_behind_the_apps_own_wrapper_is_an_embedder(found):
+    """The task name is transformers' own: a call of any pipeline-making function with it embeds, with that model,
+    even in a file that imports only the app's wrapper."""
+    result = found("ts-supabase-edge-embed")
+    assert ("app/search/page.tsx", "transformers", "Supabase/gte-small", None, None, None) in calls(result)

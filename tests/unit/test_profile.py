@@ -201,3 +201,13 @@ def test_the_model_may_be_a_key_of_a_json_column_beside_an_inline_vector():
                             "chunks: {table: passages, text: text, collection_name: passages}\n"
                             "embeddings: {model: \"embedding_config->>'embedding_model'\"}\n", env={})
     assert profile.embeddings.model == "embedding_config->>'embedding_model'"
+
+
+def test_a_distance_is_read_from_an_operator_class_or_the_operators_a_query_uses():
+    from harness.profile import distance_of_opclass, distances_in_sql
+
+    assert [distance_of_opclass(o) for o in ("vector_ip_ops", "halfvec_cosine_ops", "vector_l2_ops", "bit_hamming_ops")] \
+        == ["ip", "cosine", "l2", None]
+    assert distances_in_sql("ORDER BY document_sections.embedding <#> embedding LIMIT 5") == {"ip"}
+    assert distances_in_sql("SELECT 1 - (a <=> b), a <-> b FROM t") == {"cosine", "l2"}
+    assert distances_in_sql("SELECT a <> b, a <= b") == set()

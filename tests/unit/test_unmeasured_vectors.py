@@ -1,0 +1,45 @@
+"""Stored vectors whose currency nothing measures (no hash column, no model column) are never said to need
+nothing: plan and run say how many, and that verify's recompute measures them (mem0's memories table)."""
+
+from harness.evidence import RunEvidence
+from harness.state import unmeasured
+from harness.steps.run import describe
+
+NO_HASH_NO_MODEL = {"chunks": 21, "embedded": 21, "missing": 0, "stale": None, "other_model": None, "needed": 0}
+MEASURED = {**NO_HASH_NO_MODEL, "stale": 0, "other_model": 0}
+
+
+def test_vectors_are_unmeasured_where_staleness_or_model_is_unknown():
+    assert unmeasured(NO_HASH_NO_MODEL) == 21
+    assert unmeasured({**NO_HASH_NO_MODEL, "other_model": 0}) == 21
+    assert unmeasured(MEASURED) is None
+
+
+def test_a_run_with_nothing_missing_says_how_many_stored_vectors_no_count_can_call_current():
+    evidence = RunEvidence("memories", "backfill", 0, "t0", "t1", 1.0, counts_before=NO_HASH_NO_MODEL,
+                           counts_after=NO_HASH_NO_MODEL)
+    text = describe(evidence)
+    assert "21 stored vectors whether current unknown (no hash column, no model column)" in text, text
+    assert "verify's recompute" in text
+    measured = describe(RunEvidence("memories", "backfill", 0, "t0", "t1", 1.0, counts_after=MEASURED))
+    assert "whether current unknown" not in measured
+
+
+def test_plan_never_says_nothing_to_embed_of_vectors_it_cannot_call_current():
+    from harness.steps.plan import risk_reason_when_quiet
+
+    assert risk_reason_when_quiet({"to_embed": 0, "chunks": 21, "missing": 0, "current": None, "stale": None,
+                                   "other_model": None}) != "nothing to embed"
+    assert "21 stored vectors whether current unknown" in risk_reason_when_quiet(
+        {"to_embed": 0, "chunks": 21, "missing": 0, "current": None, "stale": None, "other_model": None})
+    assert risk_reason_when_quiet({"to_embed": 0, "chunks": 21, "missing": 0, "current": 21, "stale": 0,
+                                   "other_model": 0}) == "nothing to embed"
+
+
+
+def test_scope_ok_says_how_many_stored_vectors_no_count_can_call_current():
+    from harness.steps.scope import ok_line
+
+    assert "21 stored vectors whether current unknown (no hash column, no model column)" in ok_line(
+        NO_HASH_NO_MODEL, "memories")
+    assert ok_line(MEASURED, "memories") == "Scope ok: 0 rows to embed into memories."
