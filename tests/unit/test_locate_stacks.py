@@ -497,3 +497,11 @@ def test_a_script_that_builds_a_llamaindex_index_is_never_said_to_call_no_embedd
     assert "calls no embedder" not in text, text
     assert ("builds a LlamaIndex index (docs_app/ingest.py:8 VectorStoreIndex.from_documents), which embeds with "
             "the embed model set elsewhere (Settings.embed_model)") in text, text
+
+
+def test_a_root_script_that_runs_the_workspaces_scripts_is_no_entrypoint_of_its_own(found):
+    # `"generate": "turbo run generate"` runs `prisma generate` in packages/database: no backfill, and its contract
+    # (turbo's) cannot be read; the workspaces' own scripts are the entrypoints, each judged by its body.
+    result = found("prisma-turbo-monorepo")
+    assert "pnpm run generate" not in [e.command for e in result.entrypoints]
+    assert result.best_entrypoint is None
