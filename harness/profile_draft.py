@@ -338,4 +338,5 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
                          model_dims=model_dims,
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
+                                     + (f", the default of ${c.model_env}" if c.model_env else "")
                                      for c in found.embedding_calls if c.model})

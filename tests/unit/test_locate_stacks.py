@@ -505,3 +505,9 @@ def test_a_root_script_that_runs_the_workspaces_scripts_is_no_entrypoint_of_its_
     result = found("prisma-turbo-monorepo")
     assert "pnpm run generate" not in [e.command for e in result.entrypoints]
     assert result.best_entrypoint is None
+
+
+def test_an_ai_sdk_embedding_model_built_in_another_package_names_its_model_and_env(found):
+    # formbricks: embed({ model: embeddingsModel }) in the app, the model made in packages/lib with createAzure.
+    assert ("packages/lib/aiModels.ts", "ai-sdk", "embeddings", "AI_AZURE_EMBEDDINGS_DEPLOYMENT_ID", None, None) \
+        in calls(found("prisma-turbo-monorepo"))
