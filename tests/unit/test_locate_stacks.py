@@ -511,3 +511,16 @@ def test_an_ai_sdk_embedding_model_built_in_another_package_names_its_model_and_
     # formbricks: embed({ model: embeddingsModel }) in the app, the model made in packages/lib with createAzure.
     assert ("packages/lib/aiModels.ts", "ai-sdk", "embeddings", "AI_AZURE_EMBEDDINGS_DEPLOYMENT_ID", None, None) \
         in calls(found("prisma-turbo-monorepo"))
+
+
+def test_a_cast_in_an_update_names_the_column_it_writes(found):
+    # Prisma cannot write Unsupported("vector(512)"): the app's $executeRaw `UPDATE "Document" SET "vector" = ...`.
+    assert ("apps/web/lib/documents.ts", "Document", "vector", 512, "sql") in decls(found("prisma-turbo-monorepo"))
+
+
+def test_a_cast_in_a_query_names_no_column():
+    from harness.locate.schema import scan
+
+    text = ('const rows = await prisma.$queryRaw`SELECT id FROM "Insight" d WHERE d."vector" <=> ${v}::vector(512) '
+            '< 0.5; UPDATE "Insight" SET "title" = ${t} WHERE id = ${id}`;\n')
+    assert [(d.table, d.column, d.dimensions) for d in scan("insights.ts", text, "js")] == [(None, None, 512)]
