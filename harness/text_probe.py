@@ -37,9 +37,8 @@ def candidates(shape: Shape) -> tuple[str, ...]:
 
 def compositions(columns: Sequence[str]) -> list[tuple[tuple[str, ...], str]]:
     """Each column alone, then each ordered pair with each separator: the draft's guess first."""
-    single = [((c,), " ") for c in columns]
-    pairs = [((a, b), s) for a in columns for b in columns if a != b for s in SEPARATORS]
-    return single + pairs
+    single: list[tuple[tuple[str, ...], str]] = [((c,), " ") for c in columns]
+    return single + [((a, b), s) for a in columns for b in columns if a != b for s in SEPARATORS]
 
 
 def compose(values: dict[str, Any], columns: tuple[str, ...], separator: str) -> str:

@@ -308,7 +308,7 @@ _SQL_UPDATE_SET = re.compile(rf"(?is)\bUPDATE\s+(?:ONLY\s+)?(?P<t>{_QUALIFIED})\
 _SQL_ASSIGNED = re.compile(rf"(?s)(?P<c>{_IDENT})\s*=\s*[^,;=()]*::\s*$")
 
 
-def _written_by_update(text: str, pos: int) -> tuple[str, str] | None:
+def _written_by_update(text: str, pos: int) -> tuple[str | None, str | None] | None:
     """(table, column) an ``UPDATE t SET c = <value>::vector(N)`` writes, for the cast at ``pos``; None otherwise."""
     before = text[max(0, pos - 600):pos]
     update, assigned = _SQL_UPDATE_SET.search(before), _SQL_ASSIGNED.search(before)
