@@ -46,6 +46,12 @@ TIME_NAMES = ("embedded_at", "updated_at", "modified_at", "created_at")
 COLLECTION_NAME_NAMES = ("name", "collection_name", "label", "title", "slug", "display_name", "handle")
 
 
+def snake(name: str) -> str:
+    """A column's name as the role names are written: Prisma's and TypeORM's quoted camelCase (``environmentId``,
+    ``contentHash``) read as ``environment_id``, ``content_hash``; lower case throughout."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -239,7 +245,7 @@ def _pick(table: Table, names: tuple[str, ...], *, types: set[str] | None = None
     for c in table.columns:
         if c.name in exclude or (types is not None and c.type not in types):
             continue
-        low = c.name.lower()
+        low = snake(c.name)
         for rank, wanted in enumerate(names):
             if low == wanted or low.endswith("_" + wanted):
                 found.append((rank * 2 + (low != wanted), c.name))
@@ -260,7 +266,7 @@ _NOT_TEXT_NAMES = HASH_NAMES + MODEL_NAMES + COLLECTION_NAMES + TENANT_NAMES + D
 
 
 def _named(name: str, names: tuple[str, ...]) -> bool:
-    low = name.lower()
+    low = snake(name)
     return any(low == n or low.endswith("_" + n) for n in names)
 
 
@@ -269,7 +275,7 @@ def own_texts(table: Table) -> tuple[str, ...]:
     (khoj's ``compiled`` and ``raw``), as opposed to a name, a title or a key (bounded ``varchar``)."""
     return tuple(c.name for c in table.columns
                  if c.type in ("text", "citext") and c.name not in table.primary_key
-                 and not (c.name.lower() == "id" or c.name.lower().endswith(("_id", "_key", "_uuid")))
+                 and not (snake(c.name) == "id" or snake(c.name).endswith(("_id", "_key", "_uuid")))
                  and not _named(c.name, _ROLE_NAMES))
 
 
@@ -294,11 +300,12 @@ def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
             return ref, Guess(rcolumn, why), Guess(column, why)
     # No foreign key: a key column named after another table (chunk_id -> document_chunks.id).
     for c in em.columns:
-        if not c.name.endswith("_id"):
+        if not snake(c.name).endswith("_id"):
             continue
-        stem = c.name[:-3]
+        stem = snake(c.name)[:-3]
         for schema, name in _tables(conn, em.schema):
-            if name == em.name or not (name in (stem, stem + "s") or name.endswith(("_" + stem, "_" + stem + "s"))):
+            low = snake(name)
+            if name == em.name or not (low in (stem, stem + "s") or low.endswith(("_" + stem, "_" + stem + "s"))):
                 continue
             ref = table(schema, name)
             if any(col.type in TEXT_TYPES for col in ref.columns) and len(ref.primary_key) == 1:
@@ -328,13 +335,13 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         # No column is named like a chunk's text: the table's own unbounded texts come before a name or a title.
         text = Guess(own[0], f"the unbounded text columns of {chunks.qualified} (no column is named like a chunk "
                      "text); check which one the application embeds",
-                     tuple(dict.fromkeys(n for n in (*own[1:], text.column, *text.alternatives) if n)))
+                     tuple(dict.fromkeys(n for n in (*own[1:], text.column, *text.alternatives) if n and n != own[0])))
     named_sources = tuple(c.name for c in chunks.columns
-                          if c.name.lower() in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+                          if snake(c.name) in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
     nodes = _llamaindex_nodes(conn, chunks) if text.column is not None else None
     # A JSON column's keys stand in for a text or citation columns the table lacks (Open WebUI keeps its text in a
     # column and the citation, `source`, in vmetadata jsonb), or that name only the chunk (LlamaIndex's node_id).
-    id_only = all(c.lower() in CHUNK_ID_SOURCES for c in named_sources)
+    id_only = all(snake(c) in CHUNK_ID_SOURCES for c in named_sources)
     json_keys = _json_string_keys(conn, chunks) if text.column is None or id_only else {}
     if nodes is not None:
         json_keys = {c: tuple(k for k in keys if k not in LLAMAINDEX_KEYS) for c, keys in json_keys.items()}
@@ -370,7 +377,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     if tenant.column is None:
         owners = [f"{column}->>'{key}'" for wanted in TENANT_NAMES
                   for column, keys in (json_keys or _json_string_keys(conn, chunks)).items()
-                  for key in keys if key.lower() == wanted]
+                  for key in keys if snake(key) == wanted]
         if owners:  # said, so an owner kept in JSON is not mistaken for rows without one
             tenant = Guess(None, f"{tenant.why}; each row's owner is under {owners[0]}, which chunks.tenant cannot "
                            "take (a column only): tenants are not told apart")
@@ -392,7 +399,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         model = _model_elsewhere(conn, em, model)
         model, json_models = _model_in_json(conn, em, vc.column, model, inline=inline)
     dims = _pick(em, DIMENSION_NAMES, types={"integer", "smallint", "bigint"}, role="dimensions")
-    times = tuple(c.name for c in em.columns if c.name.lower() in TIME_NAMES)
+    times = tuple(c.name for c in em.columns if snake(c.name) in TIME_NAMES)
     filled = {key.column, vc.column, input_hash.column, model.column, dims.column, e_collection.column,
               e_tenant.column}
     unfilled = () if inline else tuple(
@@ -541,7 +548,7 @@ def _text_a_json_hash_names(conn: Conn, chunks: Table, em: Table, chunk_id: Gues
 def _model_elsewhere(conn: Conn, em: Table, model: Guess) -> Guess:
     """No model column, but a foreign key that names the model in another table (khoj's ``search_model_id``)."""
     for column, _schema, rname, _key in _foreign_keys(conn, em):
-        if "model" not in column.lower():
+        if "model" not in snake(column):
             continue
         return Guess(None, f"{model.why}; the model is named in another table: {em.name}.{column} -> {rname}: the "
                      "harness reads only a model column of this table, so the stored vectors' model is unknown unless "
@@ -565,7 +572,7 @@ def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess, *, inline: 
             if "'" in key:
                 continue
             value = sql.SQL("{}::jsonb->>{}").format(sql.Identifier(column), sql.Literal(key))
-            named = key.lower() in MODEL_NAMES
+            named = snake(key) in MODEL_NAMES
             nested = sql.SQL("CASE WHEN left(ltrim({v}), 1) = '{{' THEN ({v})::jsonb->>'model' END").format(v=value)
             # Read up to _MODEL_ROWS rows: each one's JSON is parsed, and a draft should not scan a large table.
             query = sql.SQL("SELECT m, count(*), sum(count(*)) OVER () FROM (SELECT {m} AS m FROM {t} WHERE {vec} IS NOT NULL "
@@ -694,7 +701,7 @@ def _json_string_keys(conn: Conn, table: Table, sample: int = 200) -> dict[str, 
 def _pick_json_key(json_keys: dict[str, tuple[str, ...]], names: tuple[str, ...], role: str) -> Guess | None:
     """``column->>'key'`` for the first JSON key named like ``names`` (the others as alternatives), or None."""
     found = [f"{column}->>'{key}'" for wanted in names for column, keys in json_keys.items()
-             for key in keys if key.lower() == wanted and "'" not in key]
+             for key in keys if snake(key) == wanted and "'" not in key]
     if not found:
         return None
     column = found[0].split("->>", 1)[0]

@@ -13,6 +13,7 @@ from typing import Any
 
 from .discover import Guess, Shape
 from .locate.embedding_calls import IN_PROCESS_KINDS
+from .text_probe import MeasuredText
 
 TODO = "TODO"
 
@@ -105,7 +106,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
                   model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
                   app_models: dict[str, str] | None = None, model_dims: int | None = None,
-                  padding: Padding | None = None, served_model: str | None = None) -> Draft:
+                  padding: Padding | None = None, served_model: str | None = None,
+                  measured: MeasuredText | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -166,7 +168,16 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.value("chunks.schema", "schema", ch.schema)
     w.value("chunks.table", "table", ch.name, "inline vector column" if shape.inline else shape.key.why)
     w.guess("chunks.id", "id", shape.chunk_id, required=True)
-    w.guess("chunks.text", "text", shape.text, required=True)
+    if measured is not None and measured.matched and measured.columns != (shape.text.column,):
+        shown = measured.columns[0] if len(measured.columns) == 1 else list(measured.columns)
+        w.value("chunks.text", "text", shown, measured.why + f" (the names alone suggested {shape.text.column})")
+        if len(measured.columns) > 1:
+            w.value("chunks.text_separator", "text_separator", measured.separator)
+    elif measured is not None:
+        w.guess("chunks.text", "text", Guess(shape.text.column, f"{shape.text.why}; {measured.why}",
+                                             shape.text.alternatives), required=True)
+    else:
+        w.guess("chunks.text", "text", shape.text, required=True)
     if shape.llamaindex_metadata:
         w.value("chunks.text_format", "text_format", "llamaindex",
                 f"every row read holds a LlamaIndex node in {shape.llamaindex_metadata}->>'_node_content': what "
@@ -375,6 +386,21 @@ def _discover(conn: Any) -> list:
     return discover(conn)
 
 
+def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str | None) -> MeasuredText | None:
+    """The text the stored vectors embed, measured with the model through the provider (None without either)."""
+    if not provider_url or not model:
+        return None
+    from .errors import HarnessError
+    from .provider import OllamaProvider
+    from .text_probe import measure_text
+
+    try:
+        with OllamaProvider(provider_url, model, timeout_s=30.0, retries=0) as provider:
+            return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model)
+    except (HarnessError, OSError, ValueError):
+        return None
+
+
 def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | None = None,
                  provider_url: str | None = None) -> Draft:
     """Read the database (read-only) and locate the repository; return the draft profile. With ``model`` and a
@@ -405,6 +431,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         if shape is not None:
             stored = max(shape.stored_models, key=shape.stored_models.__getitem__) if shape.stored_models else None
             padding = measure_padding(conn, shape, _model_dimensions(provider_url, model or stored))
+        measured = _measured_text(conn, shape, provider_url, model) if shape is not None else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
         settings: dict[str, str | None] = {}
         for t in ((shape.chunks, shape.embeddings) if shape else ()):
@@ -435,6 +462,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         served = _served_at(provider_url, shape.vector.dimensions, found.embedding_calls)
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
-                         model_dims=model_dims, padding=padding, served_model=served,
+                         model_dims=model_dims, padding=padding, served_model=served, measured=measured,
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
+                                     + (f", the default of ${c.model_env}" if c.model_env else "")
                                      for c in found.embedding_calls if c.model})

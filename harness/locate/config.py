@@ -35,9 +35,11 @@ class ConfigSetting:
         return dict(self.__dict__)
 
 
-# Another database system's settings (rag_api's ATLAS_MONGO_DB_URI beside its Postgres names): never our DSN.
+# Another database system's settings (rag_api's ATLAS_MONGO_DB_URI beside its Postgres names), or the DSN of an error
+# tracker or analytics service (formbricks' SENTRY_DSN): never our DSN, whose password must not reach them.
 _OTHER_STORES = re.compile(r"MONGO|REDIS|MYSQL|MARIA|SQLITE|ELASTIC|OPENSEARCH|QDRANT|MILVUS|WEAVIATE|CHROMA|PINECONE|"
-                           r"NEO4J|CLICKHOUSE|CASSANDRA|DYNAMO|COSMOS|FIRESTORE|VALKEY|MEMCACHE")
+                           r"NEO4J|CLICKHOUSE|CASSANDRA|DYNAMO|COSMOS|FIRESTORE|VALKEY|MEMCACHE|"
+                           r"SENTRY|GLITCHTIP|BUGSNAG|ROLLBAR|HONEYBADGER|POSTHOG|DATADOG|NEW_?RELIC|RAYGUN|APPSIGNAL")
 # A name carrying the collection the command writes (rag_api's COLLECTION_NAME), not a table of collections.
 _COLLECTION = re.compile(r"(?:^|_)COLLECTION(?:_NAME|_ID)?$")
 

@@ -32,8 +32,8 @@ class EmbeddingCall:
         return {**self.__dict__, "in_process": self.in_process}
 
 
-_TRIGGER = re.compile(r"embed\(|embedMany|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|SentenceTransformer|"
-                      r"TextEmbedding|Embeddings?\s*\(|ollama|feature-extraction|Supabase\.ai\.Session|"
+_TRIGGER = re.compile(r"embed\(|embedMany|@ai-sdk/|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|"
+                      r"SentenceTransformer|TextEmbedding|Embeddings?\s*\(|ollama|feature-extraction|Supabase\.ai\.Session|"
                       r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(")
 # Ollama's endpoints end the URL (a query may follow): `/api/embed/index.js` is a file of the app's own routes.
 _OLLAMA_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/api/embed(?:dings)?)(?:[?#][^'"`\n]*)?(?P=q)""")
@@ -65,6 +65,10 @@ _CHAIN_AT = re.compile(r"""(?:self\.|this\.)?[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?![
 _IDENT_AT = re.compile(r"""(?:self\.|this\.|settings\.|config\.|cfg\.)?(?P<id>[A-Za-z_]\w*)""")
 _AI_SDK = re.compile(r"""\b(?P<name>embed|embedMany)\s*\(\s*\{""")
 _AI_SDK_IMPORT = re.compile(r"""from\s+['"]ai['"]""")
+# A provider package's embedding model, made once and passed around (formbricks' ``embeddingsModel =
+# createAzure({...}).embedding(env.AI_AZURE_EMBEDDINGS_DEPLOYMENT_ID || "embeddings", {dimensions: 512})``).
+_AI_SDK_PROVIDER = re.compile(r"""from\s+['"]@ai-sdk/[\w-]+['"]""")
+_AI_SDK_FACTORY = re.compile(r"""\.(?P<name>embedding|textEmbeddingModel|textEmbedding|embeddingModel)\s*\(""")
 _AI_SDK_MODEL = re.compile(r"""\.(?:embedding|textEmbeddingModel|textEmbedding|embeddingModel)\s*\(\s*['"](?P<m>[^'"]+)['"]""")
 _SKIP_CLASSES = frozenset({"Embedding", "Embeddings", "BaseEmbedding", "TextEmbedding"})
 # A model named by a library's enum member (LlamaIndex's ``model_type=OpenAIEmbeddingModelType.TEXT_EMBED_3_SMALL``):
@@ -140,6 +144,11 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
             args = call_args(text, m.end() - 2)
             found = _AI_SDK_MODEL.search(args)
             add(EmbeddingCall(rel, line_of(text, m.start()), "ai-sdk", m.group("name"), found.group("m") if found else None))
+    if lang == "js" and _AI_SDK_PROVIDER.search(text):
+        for m in _AI_SDK_FACTORY.finditer(text):
+            first = split_args(call_args(text, m.end() - 1))
+            model = _value(text, m.end() + first[0][0], reads) if first else (None, None)
+            add(EmbeddingCall(rel, line_of(text, m.start()), "ai-sdk", m.group("name"), *model))
     llama = bool(re.search(r"llama_index|llamaindex", text))
     for m in _CLASS.finditer(text):
         name = m.group("name")

@@ -18,6 +18,9 @@ _SECONDARY = re.compile(r"seed|ingest|populate|generate|index(?:ing|er)?\b|load[
 # Tools that generate code or migrate a schema: a script that runs one is no backfill, whatever its name says.
 _CODEGEN = re.compile(r"\bprisma\s+(?:generate|migrate|format|validate|studio)\b|\bdrizzle-kit\s+(?:generate|migrate|push|studio)\b"
                       r"|\bgraphql-codegen\b|\bopenapi-typescript\b|\b(?:sqlc|buf)\s+generate\b|\btsc\b")
+# Runners that run the script of the same name in every workspace package: the packages' own scripts are the
+# entrypoints (each found, with its contract, in its package.json), never the root's delegating line.
+_DELEGATES = re.compile(r"^\s*(?:turbo(?:\s+run)?|lerna\s+run|nx\s+run-many|(?:pnpm|yarn|npm)\s+(?:-r|--recursive|-ws|--workspaces|workspaces\s+(?:foreach\s+)?run)(?:\s+run)?)\s+\S")
 _SCRIPTISH = re.compile(r"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex", re.I)
 _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"), ("bun.lock", "bun"),
           ("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm"))
@@ -102,6 +105,8 @@ def npm_scripts(root: Path, rel: str, data: bytes, terms: tuple[str, ...]) -> li
         if not (_BACKFILLISH.search(text) or _SECONDARY.search(script) or any(t in text for t in terms)):
             continue
         if isinstance(body, str) and _CODEGEN.search(body) and not _BACKFILLISH.search(text):
+            continue
+        if isinstance(body, str) and _DELEGATES.match(body):
             continue
         command = f"{pm} run {script}"
         run_with = None

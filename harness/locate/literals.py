@@ -27,6 +27,9 @@ _ENV_JS = re.compile(
     r"""\b(?:process\.env|Bun\.env|import\.meta\.env)(?:\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\[\s*['"](?P<name2>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\])"""
     r"""|\bDeno\.env\.get\(\s*['"](?P<name3>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\)""")
 _JS_DEFAULT = re.compile(r"""\s*(?:\?\?|\|\|)\s*(?P<q>['"`])(?P<default>[^'"`\n]*)(?P=q)""")
+# An application's validated env object (@t3-oss/env's ``createEnv``, imported as ``env``): ``env.NAME`` reads NAME.
+_JS_ENV_OBJECT_IMPORT = re.compile(r"""\bimport\s*\{[^}]*\benv\b[^}]*\}\s*from\s*['"]""")
+_JS_ENV_OBJECT = re.compile(r"""(?<![\w.$])env\.(?P<name>[A-Z][A-Z0-9_]*)\b""")
 _JS_DESTRUCTURE = re.compile(r"""\b(?:const|let|var)\s*\{(?P<names>[^}]*)\}\s*=\s*(?:process\.env|Bun\.env)\b""")
 _SHELL_VAR = re.compile(r"""\$\{?(?P<name>[A-Z_][A-Z0-9_]*)(?::?-(?P<default>[^}\s]*))?\}?""")
 STRING = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]{1,300})(?P=q)""")
@@ -85,6 +88,12 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
             d = _JS_DEFAULT.match(text, m.end())
             found.append(EnvRead(m.group("name") or m.group("name2") or m.group("name3"),
                                  d.group("default") if d else None, m.start(), d.end() if d else m.end()))
+        if _JS_ENV_OBJECT_IMPORT.search(text):
+            for m in _JS_ENV_OBJECT.finditer(text):
+                d = _JS_DEFAULT.match(text, m.end())
+                found.append(EnvRead(m.group("name"), d.group("default") if d else None, m.start(),
+                                     d.end() if d else m.end()))
+            found.sort(key=lambda r: r.start)
         for m in _JS_DESTRUCTURE.finditer(text):
             for part in m.group("names").split(","):
                 name = part.split(":")[0].split("=")[0].strip()

@@ -237,6 +237,8 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
         if interpolated is not None and not (strict and tables):
             continue  # an interpolated dimension counts only in code, inside a CREATE/ALTER TABLE statement
         table = _unquote(tables[-1].group("t")) if tables else None
+        if table is None and col is None and (written := _written_by_update(text, m.start("type"))):
+            table, col = written  # a cast in `UPDATE "Document" SET "vector" = $1::vector(512)`: the column it writes
         formatted = _format_arguments(text, m.end()) if strict and tables else None
         if formatted is not None and table is not None and re.fullmatch(r"\{\w*\}", table):
             # sql.SQL("CREATE TABLE {} (...)").format(...) / str.format: the name is one of format()'s arguments
@@ -377,6 +379,19 @@ def _computed_name(text: str, expression: str) -> str | None:
         if d:
             return d.group("a") or d.group("b") or d.group("c") or d.group("d")
     return None
+
+
+_SQL_UPDATE_SET = re.compile(rf"(?is)\bUPDATE\s+(?:ONLY\s+)?(?P<t>{_QUALIFIED})\s+SET\b[^;]*$")
+_SQL_ASSIGNED = re.compile(rf"(?s)(?P<c>{_IDENT})\s*=\s*[^,;=()]*::\s*$")
+
+
+def _written_by_update(text: str, pos: int) -> tuple[str | None, str | None] | None:
+    """(table, column) an ``UPDATE t SET c = <value>::vector(N)`` writes, for the cast at ``pos``; None otherwise."""
+    before = text[max(0, pos - 600):pos]
+    update, assigned = _SQL_UPDATE_SET.search(before), _SQL_ASSIGNED.search(before)
+    if update is None or assigned is None or assigned.start() < update.end("t"):
+        return None
+    return _unquote(update.group("t")), _unquote(assigned.group("c"))
 
 
 def _column_before_alter(text: str, pos: int) -> str | None:

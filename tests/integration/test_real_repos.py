@@ -45,8 +45,9 @@ class Source:
         fork = re.search(r"^- snapshot: https://github.com/(\S+)", text, re.M)
         return cls(fixture, repo, commit, fork.group(1) if fork else "")
 
-    def checkout(self, folder: str, dest: Path) -> Path:
-        """The files under ``folder`` at the pinned commit, written to ``dest`` (blobs the snapshot lacks are left out)."""
+    def checkout(self, folder: str, dest: Path, only: tuple[str, ...] = ()) -> Path:
+        """The files under ``folder`` at the pinned commit, written to ``dest`` (blobs the snapshot lacks are left out);
+        with ``only``, just the paths (under ``folder``) that start with one of them: a large monorepo's few parts."""
         git_dir = MIRROR / (self.snapshot or self.repo).replace("/", "+") / "repo"
         if not git_dir.is_dir():
             pytest.skip(f"no snapshot of {self.snapshot or self.repo} at {git_dir} (fetch it, or set BACKFILL_REAL_REPOS_MIRROR)")
@@ -63,6 +64,8 @@ class Source:
             meta, path = entry.split(b"\t", 1)
             mode, kind, sha = meta.split()
             if kind != b"blob" or mode == b"120000":
+                continue
+            if only and not path.decode().removeprefix(folder).lstrip("/").startswith(only):
                 continue
             wanted.append((sha, path.decode()))
         # One `git cat-file --batch` for every blob (a process per blob took minutes on a large monorepo).
@@ -87,12 +90,14 @@ class Source:
 def server():
     """hash-embed models served under the names the applications ask for."""
     with_aliases = EmbeddingServer(
-        models=["hash-embed:2560", "hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:384"],
+        models=["hash-embed:2560", "hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:512",
+                "hash-embed:384"],
         aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768",
                  "qwen3-embedding:4b": "hash-embed:2560",
                  "mxbai-embed-large": "hash-embed:1024", "all-minilm": "hash-embed:384",
                  "text-embedding-3-small": "hash-embed:1536",
-                 "thenlper/gte-small": "hash-embed:384", "gte-small": "hash-embed:384"},
+                 "thenlper/gte-small": "hash-embed:384", "gte-small": "hash-embed:384",
+                 "embeddings": "hash-embed:512"},  # formbricks: the Azure deployment's default name
     ).start()
     try:
         yield with_aliases
@@ -2065,3 +2070,132 @@ def test_chatgpt_your_files_sections_embedded_by_an_edge_function_under_their_do
     # The app role's password is in no evidence.
     for path in [*(tmp_path / "first" / "run").iterdir(), tmp_path / "first" / "historylog.md", trial.profile]:
         assert "yourfiles-pw" not in path.read_text()
+
+
+# -- formbricks/formbricks: TypeScript monorepo, Prisma with Unsupported("vector(512)") written by $executeRaw --------
+
+FORMBRICKS_ENVIRONMENTS = ("clprodenv000000000000000", "cldevenv0000000000000000")
+
+
+def formbricks_schema(db, app: Path) -> None:
+    """The app's own schema: its Prisma migrations in order (the data migrations, migration.ts, touch rows only)."""
+    migrations = sorted((app / "packages/database/migration").glob("*/migration.sql"))
+    assert len(migrations) == 110
+    with db.connect(autocommit=True) as conn:
+        for sql_file in migrations:
+            conn.execute(sql_file.read_text())
+
+
+def load_formbricks(db, server) -> None:
+    """Two environments of one project, 12 open-text answers each as the pipeline stores them (getPromptText's
+    `**headline**\nanswer`) and 3 insights each, embedded as the app embeds them (an insight: `${title}: ${description}`)."""
+    with db.connect(autocommit=True) as conn:
+        conn.execute("""INSERT INTO "Organization" (id, updated_at, name, billing) VALUES ('clorg', now(), 'Acme', '{}')""")
+        conn.execute("""INSERT INTO "Project" (id, updated_at, name, "organizationId") VALUES ('clproj', now(), 'Web', 'clorg')""")
+        for env, kind in zip(FORMBRICKS_ENVIRONMENTS, ("production", "development")):
+            conn.execute("""INSERT INTO "Environment" (id, updated_at, type, "projectId") VALUES (%s, now(), %s, 'clproj')""",
+                         (env, kind))
+            conn.execute("""INSERT INTO "Survey" (id, updated_at, name, "environmentId") VALUES (%s, now(), 'NPS', %s)""",
+                         (f"s{env}", env))
+            texts = [f"**What could we do better?**\nThe CSV export of survey {i} is slow in {kind}." for i in range(12)]
+            for i, (text, vector) in enumerate(zip(texts, httpx_embed(server, "embeddings", texts))):
+                response = f"clr{i:02d}{env[2:20]}"
+                conn.execute("""INSERT INTO "Response" (id, "surveyId", data) VALUES (%s, %s, '{}')""", (response, f"s{env}"))
+                conn.execute("""INSERT INTO "Document" (id, updated_at, "environmentId", "surveyId", "responseId", """
+                             """"questionId", sentiment, "isSpam", text) VALUES (%s, now(), %s, %s, %s, 'q1', 'negative', """
+                             """false, %s)""", (f"cld{i:02d}{env[2:20]}", env, f"s{env}", response, text))
+                conn.execute("""UPDATE "Document" SET "vector" = %s::vector(512) WHERE "id" = %s""",
+                             (str(vector), f"cld{i:02d}{env[2:20]}"))
+            found = [("Slow export", "CSV export takes minutes"), ("Dark mode", "users ask for a dark theme"),
+                     ("Pricing", "too expensive for small teams")]
+            vectors = httpx_embed(server, "embeddings", [f"{t}: {d}" for t, d in found])
+            for j, ((title, description), vector) in enumerate(zip(found, vectors)):
+                conn.execute("""INSERT INTO "Insight" (id, updated_at, "environmentId", category, title, description, """
+                             """vector) VALUES (%s, now(), %s, 'featureRequest', %s, %s, %s::vector(512))""",
+                             (f"cli{j}{env[2:20]}", env, title, description, str(vector)))
+
+
+def formbricks(empty_db, server, tmp_path: Path) -> Path:
+    app = Source.of("formbricks__formbricks").checkout("", tmp_path / "app", only=(
+        "package.json", "pnpm-workspace.yaml", "turbo.json", ".env.example", "packages/", "apps/web/package.json",
+        "apps/web/app/api/(internal)/"))
+    formbricks_schema(empty_db, app)
+    load_formbricks(empty_db, server)
+    return app
+
+
+def test_formbricks_prisma_documents_in_a_turbo_monorepo(cli, empty_db, server, tmp_path):
+    """Prisma's quoted camelCase schema, an inline vector written by $executeRaw, the model an Azure deployment built
+    in another package, no command (the running app embeds): lost, stale, foreign and swapped vectors told apart."""
+    app = formbricks(empty_db, server, tmp_path)
+    empty_db.execute("""UPDATE "Document" SET vector = NULL WHERE id IN (SELECT id FROM "Document" ORDER BY id LIMIT 3)""")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+
+    trial = procedure(cli, empty_db, server, app, tmp_path / "documents", "Document", model="embeddings",
+                      init_args=("--table", "Document"))
+    located = trial.locate.json
+    declared = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]}
+    assert {("packages/database/schema.prisma", "Document", "vector", 512),
+            ("packages/database/schema.prisma", "Insight", "vector", 512),
+            ("apps/web/app/api/(internal)/pipeline/lib/documents.ts", "Document", "vector", 512)} <= declared
+    assert ("packages/lib/aiModels.ts", "ai-sdk", "embeddings", "AI_AZURE_EMBEDDINGS_DEPLOYMENT_ID") in {
+        (c["path"], c["kind"], c["model"], c["model_env"]) for c in located["embedding_calls"]}
+    # turbo's `generate` (prisma generate in packages/database) is no backfill: no command, the engine runs.
+    assert "pnpm run generate" not in [e["command"] for e in located["entrypoints"]]
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert trial.init.json["todo"] == [] and not raw.get("backfill")
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"]) == ("Document", "id", "text")
+    assert "measured: embeddings re-embedding text reproduces the stored vectors of 5 of the 5" in trial.profile.read_text()
+    assert_whole_procedure_ok(trial, empty_db, '"Document"', "vector", 24, needed=3)
+
+    # A backfill gone wrong: an answer edited after its vector, a vector of another model, two documents' vectors
+    # swapped, two lost. Scope counts the lost; verify names every offender; the offenders re-embedded, verify ok.
+    with empty_db.connect(autocommit=True) as conn:
+        keys = [r[0] for r in conn.execute('SELECT id FROM "Document" ORDER BY id').fetchall()]
+        conn.execute("""UPDATE "Document" SET text = text || ' And the PDF export too.' WHERE id = %s""", (keys[4],))
+        conn.execute("""UPDATE "Document" SET vector = (SELECT array_agg(x ORDER BY o DESC) FROM unnest(vector::real[]) """
+                     """WITH ORDINALITY AS u(x, o))::vector WHERE id = %s""", (keys[5],))
+        conn.execute("""UPDATE "Document" d SET vector = o.vector FROM "Document" o WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))""",
+                     (keys[6], keys[7], keys[7], keys[6]))
+        conn.execute("""UPDATE "Document" SET vector = NULL WHERE id = ANY(%s)""", (keys[8:10],))
+    target = ("--profile", trial.profile, "--collection", "Document")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.json["counts"]["missing"] == 2 and scoped.json["counts"]["needed"] == 2, scoped.out
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    assert {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"} == {"coverage", "recompute"}
+    offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
+    assert {o["key"] for o in offenders if o["check"] == "recompute"} == set(keys[4:8])
+    assert {o["key"] for o in offenders if o["check"] == "coverage"} == set(keys[8:10])
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
+    assert cli("verify", *target, "--run-dir", tmp_path / "fixed", "--json", env=env).code == 0
+
+
+def test_formbricks_prisma_insights_embed_two_columns_joined(cli, empty_db, server, tmp_path):
+    """An insight embeds `${title}: ${description}` (getInsightVectorText): the draft measures it."""
+    app = formbricks(empty_db, server, tmp_path)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+
+    # locate without a model: the model is the deployment's default, read through the validated env object.
+    draft = tmp_path / "no-model.yaml"
+    assert cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", draft, env=env).code == 0
+    assert ("model: TODO  # TODO: the model the application embeds with (no model column holds one in public.Document; "
+            "the application's embedders name embeddings (ai-sdk, packages/lib/aiModels.ts:12, the default of "
+            "$AI_AZURE_EMBEDDINGS_DEPLOYMENT_ID)") in draft.read_text()
+
+    # Insight embeds `${title}: ${description}`: the draft measures it (hash-embed cannot tell ': ' from ' ', a real
+    # model can); the column the names alone suggest is said, and verify fails every insight with it.
+    insight = procedure(cli, empty_db, server, app, tmp_path / "insights", "Insight", model="embeddings",
+                        init_args=("--table", "Insight"))
+    raw = yaml.safe_load(insight.profile.read_text())
+    assert raw["chunks"]["text"] == ["title", "description"], insight.profile.read_text()
+    assert "(the names alone suggested description)" in insight.profile.read_text()
+    assert_whole_procedure_ok(insight, empty_db, '"Insight"', "vector", 6, needed=0)
+    named = tmp_path / "named.yaml"
+    named.write_text(re.sub(r"(?m)^  text: .*\n  text_separator: .*\n", "  text: description\n",
+                            insight.profile.read_text()))
+    wrong = cli("verify", "--profile", named, "--collection", "Insight", "--run-dir", tmp_path / "named", "--json", env=env)
+    assert wrong.code == 1
+    recompute = next(c for c in wrong.json["checks"] if c["check"] == "recompute")
+    assert recompute["status"] == "failed" and "6 of 6 rows off" in recompute["found"], recompute

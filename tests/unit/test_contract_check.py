@@ -389,7 +389,9 @@ def test_a_name_read_with_different_defaults_has_no_default():
 
 @pytest.mark.parametrize("name,expected", [("COLLECTION_NAME", "{into}"), ("PG_COLLECTION_NAME", "{into}"),
                                            ("QDRANT_COLLECTION", None), ("MONGO_VECTOR_COLLECTION", None),
-                                           ("REDIS_URL", None), ("MONGODB_URI", None), ("PG_DATABASE_URL", "{database_url}")])
+                                           ("REDIS_URL", None), ("MONGODB_URI", None), ("PG_DATABASE_URL", "{database_url}"),
+                                           ("NEXT_PUBLIC_SENTRY_DSN", None), ("SENTRY_DSN", None), ("POSTHOG_DSN", None),
+                                           ("DATABASE_DSN", "{database_url}")])
 def test_names_of_collections_and_of_other_stores(name, expected):
     from harness.locate.config import placeholder_for
 

@@ -69,3 +69,15 @@ def test_a_function_named_config_or_env_of_the_apps_own_is_not_an_env_read():
 def test_a_decouple_config_call_at_the_start_of_a_line_is_still_an_env_read():
     text = 'from decouple import config\n\nconfig("EMBED_MODEL")\nenv = environ.Env()\nDSN = env("DB_DSN")\n'
     assert set(read_contract("settings.py", text).reads_env) == {"EMBED_MODEL", "DB_DSN"}
+
+
+def test_an_imported_validated_env_object_reads_each_upper_case_name():
+    # @t3-oss/env's createEnv, imported as `env` (formbricks' packages/lib/env.ts): env.NAME is a read of NAME.
+    text = ('import { env } from "./env";\n\nconst url = env.DATABASE_URL;\n'
+            'const model = env.EMBEDDING_MODEL || "nomic-embed-text";\nconst local = myenv.NOT_READ; env.lowercase;\n')
+    assert set(read_contract("db.ts", text).reads_env) == {"DATABASE_URL", "EMBEDDING_MODEL"}
+
+
+def test_a_property_named_env_of_an_object_not_imported_is_no_env_read():
+    text = 'const config = loadConfig();\nconst model = config.env.EMBEDDING_MODEL;\n'
+    assert read_contract("cfg.ts", text).reads_env == ()

@@ -513,3 +513,30 @@ def test_a_feature_extraction_pipeline_behind_the_apps_own_wrapper_is_an_embedde
     even in a file that imports only the app's wrapper."""
     result = found("ts-supabase-edge-embed")
     assert ("app/search/page.tsx", "transformers", "Supabase/gte-small", None, None, None) in calls(result)
+
+
+def test_a_root_script_that_runs_the_workspaces_scripts_is_no_entrypoint_of_its_own(found):
+    # `"generate": "turbo run generate"` runs `prisma generate` in packages/database: no backfill, and its contract
+    # (turbo's) cannot be read; the workspaces' own scripts are the entrypoints, each judged by its body.
+    result = found("prisma-turbo-monorepo")
+    assert "pnpm run generate" not in [e.command for e in result.entrypoints]
+    assert result.best_entrypoint is None
+
+
+def test_an_ai_sdk_embedding_model_built_in_another_package_names_its_model_and_env(found):
+    # formbricks: embed({ model: embeddingsModel }) in the app, the model made in packages/lib with createAzure.
+    assert ("packages/lib/aiModels.ts", "ai-sdk", "embeddings", "AI_AZURE_EMBEDDINGS_DEPLOYMENT_ID", None, None) \
+        in calls(found("prisma-turbo-monorepo"))
+
+
+def test_a_cast_in_an_update_names_the_column_it_writes(found):
+    # Prisma cannot write Unsupported("vector(512)"): the app's $executeRaw `UPDATE "Document" SET "vector" = ...`.
+    assert ("apps/web/lib/documents.ts", "Document", "vector", 512, "sql") in decls(found("prisma-turbo-monorepo"))
+
+
+def test_a_cast_in_a_query_names_no_column():
+    from harness.locate.schema import scan
+
+    text = ('const rows = await prisma.$queryRaw`SELECT id FROM "Insight" d WHERE d."vector" <=> ${v}::vector(512) '
+            '< 0.5; UPDATE "Insight" SET "title" = ${t} WHERE id = ${id}`;\n')
+    assert [(d.table, d.column, d.dimensions) for d in scan("insights.ts", text, "js")] == [(None, None, 512)]

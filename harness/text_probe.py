@@ -1,0 +1,96 @@
+"""Which text the stored vectors embed: a table's text columns, alone or two joined by a separator, re-embedded for
+a few rows with the application's model and compared with the vectors stored beside them (read-only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import psycopg
+from psycopg import sql
+from psycopg.rows import tuple_row
+
+from .discover import TEXT_TYPES, Shape, own_texts
+
+# Separators applications put between two fields they embed as one text (formbricks: `${title}: ${description}`).
+SEPARATORS = (" ", "\n", ": ", "\n\n", ". ", " - ", ", ", " | ")
+MATCH = 0.999  # the same text through the same model: a vector equal up to float noise
+ROWS = 5  # a majority of them decides: a row edited since its vector was stored is no counter-proof
+MAX_COLUMNS = 4
+
+
+@dataclass(frozen=True)
+class MeasuredText:
+    columns: tuple[str, ...]
+    separator: str
+    matched: bool
+    why: str
+
+
+def candidates(shape: Shape) -> tuple[str, ...]:
+    """The draft's text first, then its alternatives and the table's own texts: plain text columns only."""
+    typed = {c.name for c in shape.chunks.columns if c.type in TEXT_TYPES}
+    names = (shape.text.column, *shape.text.alternatives, *own_texts(shape.chunks))
+    return tuple(dict.fromkeys(n for n in names if n in typed))[:MAX_COLUMNS]
+
+
+def compositions(columns: Sequence[str]) -> list[tuple[tuple[str, ...], str]]:
+    """Each column alone, then each ordered pair with each separator: the draft's guess first."""
+    single: list[tuple[tuple[str, ...], str]] = [((c,), " ") for c in columns]
+    return single + [((a, b), s) for a in columns for b in columns if a != b for s in SEPARATORS]
+
+
+def compose(values: dict[str, Any], columns: tuple[str, ...], separator: str) -> str:
+    """As the engine composes it: concat_ws (NULLs skipped), one column coalesced to ''."""
+    return separator.join(str(values[c]) for c in columns if values[c] is not None)
+
+
+def measure_text(conn: Any, shape: Shape, embed, model: str) -> MeasuredText | None:
+    """The composition whose re-embedding reproduces the stored vectors of a few rows (``embed``: texts -> vectors);
+    None where nothing can be measured (vectors apart from their text, a LlamaIndex node, no stored vector)."""
+    if not shape.inline or shape.llamaindex_metadata or shape.text.column is None or not shape.chunks.primary_key:
+        return None
+    columns = candidates(shape)
+    if shape.text.column not in columns:
+        return None
+    table = shape.chunks
+    query = sql.SQL("SELECT {v}::real[], {cols} FROM {t} WHERE {v} IS NOT NULL ORDER BY {pk} LIMIT {n}").format(
+        v=sql.Identifier(shape.vector.column), cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        t=sql.Identifier(table.schema, table.name), pk=sql.SQL(", ").join(map(sql.Identifier, table.primary_key)),
+        n=sql.Literal(ROWS))
+    try:
+        with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
+            rows = conn.cursor(row_factory=tuple_row).execute(query).fetchall()
+    except psycopg.Error:
+        return None
+    if not rows:
+        return None
+    stored = [np.asarray(r[0], dtype=np.float64) for r in rows]
+    values = [dict(zip(columns, r[1:])) for r in rows]
+    tried = compositions(columns)
+    best = 0
+    # The guess alone first (most drafts need that one call), then the others a few at a time.
+    for batch in [tried[:1]] + [tried[i:i + 8] for i in range(1, len(tried), 8)]:
+        texts = [compose(v, cols, sep) for cols, sep in batch for v in values]
+        vectors = embed(texts)
+        for i, (cols, sep) in enumerate(batch):
+            same = sum(_cosine(stored[j], np.asarray(vectors[i * len(values) + j], dtype=np.float64)) >= MATCH
+                       for j in range(len(values)))
+            best = max(best, same)
+            if same * 2 > len(values):
+                shown = cols[0] if len(cols) == 1 else f"{', '.join(cols)} joined by {sep!r}"
+                return MeasuredText(cols, sep, True, f"measured: {model} re-embedding {shown} reproduces the stored "
+                                    f"vectors of {same} of the {len(values)} rows read")
+    return MeasuredText((shape.text.column,), " ", False,
+                        f"not measured: no column of {', '.join(columns)}, alone or two joined, re-embedded with "
+                        f"{model} reproduces the stored vectors of most of the {len(values)} rows read (at best "
+                        f"{best}): the application builds its text otherwise (a prefix, a template) or the vectors are "
+                        "of another model; check what it embeds")
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    if a.shape != b.shape:
+        return -1.0
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norm if norm else -1.0

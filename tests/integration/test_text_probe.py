@@ -1,0 +1,66 @@
+"""profile init measures which text the stored vectors embed: a column, or two joined as the application joins them."""
+
+import hashlib
+
+import numpy as np
+import psycopg
+from psycopg.rows import dict_row
+
+from harness.discover import discover
+from harness.text_probe import measure_text
+
+DIMS = 16
+
+
+def exact(texts):
+    """An embedder that tells every text apart, separators included (as a real model does; hash-embed does not)."""
+    out = []
+    for t in texts:
+        v = np.frombuffer(hashlib.sha256(t.encode()).digest()[:DIMS], dtype=np.uint8).astype(np.float64) - 127.5
+        out.append(v / np.linalg.norm(v))
+    return out
+
+
+def insights(db, embedded_as) -> None:
+    db.execute(f'CREATE TABLE "Insight" (id text PRIMARY KEY, "environmentId" text NOT NULL, title text NOT NULL, '
+               f'description text NOT NULL, vector vector({DIMS}))')
+    rows = [(f"c{i:02d}", "env1", f"Title {i}", f"what users said about topic {i}") for i in range(6)]
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for key, env, title, description in rows:
+            vector = exact([embedded_as(title, description)])[0]
+            conn.execute('INSERT INTO "Insight" VALUES (%s, %s, %s, %s, %s::vector)',
+                         (key, env, title, description, str(vector.tolist())))
+
+
+def measured(db):
+    with psycopg.connect(db.dsn, row_factory=dict_row) as conn:
+        shape = discover(conn)[0]
+        return shape, measure_text(conn, shape, exact, "m")
+
+
+def test_two_columns_joined_by_the_applications_separator_are_found(empty_db):
+    insights(empty_db, lambda t, d: f"{t}: {d}")  # formbricks' getInsightVectorText
+    shape, found = measured(empty_db)
+    assert shape.text.column == "description"  # what the names alone suggest
+    assert (found.columns, found.separator, found.matched) == (("title", "description"), ": ", True), found.why
+
+
+def test_the_guessed_column_is_confirmed_when_it_is_what_was_embedded(empty_db):
+    insights(empty_db, lambda t, d: d)
+    _, found = measured(empty_db)
+    assert (found.columns, found.matched) == (("description",), True)
+    assert "5 of the 5 rows read" in found.why
+
+
+def test_texts_edited_since_their_vectors_in_a_minority_of_rows_do_not_hide_the_text(empty_db):
+    insights(empty_db, lambda t, d: f"{t}: {d}")
+    empty_db.execute('UPDATE "Insight" SET description = description || \' (edited)\' WHERE id IN (\'c00\', \'c01\')')
+    _, found = measured(empty_db)
+    assert found.matched and found.columns == ("title", "description") and "3 of the 5" in found.why
+
+
+def test_a_text_no_composition_reproduces_is_said_and_the_guess_kept(empty_db):
+    insights(empty_db, lambda t, d: f"passage: {t}\n{d}")  # a prefix the columns do not hold
+    _, found = measured(empty_db)
+    assert not found.matched and found.columns == ("description",)
+    assert found.why.startswith("not measured: no column of description, title") and "at best 0" in found.why
