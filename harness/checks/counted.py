@@ -142,8 +142,8 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
                    offenders=offenders, total=st.wrong_dims + unpadded if declared is None else unpadded or None,
                    metrics={**metrics, "read": "the catalog, one model probe (beside the pass)" + (
                        f"; per-row dimensions from {session.read_by_pass()}" if declared is None else "")})
-    # A declared dimension holds for every row, hidden or not; per-row dimensions hold for the rows read.
-    return measured if declared is not None else session.partial("dimensions", collection, measured)
+    # A declared dimension holds for every row, hidden or not; per-row dimensions and zero padding hold for the rows read.
+    return measured if declared is not None and pad_to is None else session.partial("dimensions", collection, measured)
 
 
 def covered_by_recompute(session: CheckSession, check: str, collection: str, missing: str) -> Outcome:

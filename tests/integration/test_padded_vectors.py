@@ -62,3 +62,42 @@ def test_verify_passes_padded_vectors_and_lists_those_with_values_beyond_the_mod
     repaired = cli("backfill", *target, "--keys-from", tmp_path / "v1" / "offenders.jsonl", "--json", env=env)
     assert repaired.code == 0 and repaired.json["embedded"] == 2, repaired.out + repaired.err
     assert cli("verify", *target, "--run-dir", tmp_path / "v2", "--json", env=env).code == 0
+
+
+def _checked(check, profile_text, dsn, url):
+    """One DONE check's outcome on the ``passage`` collection, through a CheckSession of its own."""
+    from harness.checks import CheckOptions, open_session
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    settings = resolve(parse_profile(profile_text, env={}), database_url=dsn, env={"OLLAMA_HOST": url})
+    session = open_session(settings, CheckOptions(collections=("passage",)))
+    try:
+        return check(session, "passage")
+    finally:
+        session.close()
+
+
+def test_zero_padding_proven_over_the_rows_a_role_sees_is_unproven_where_row_level_security_hides_others(
+        pg, empty_db, embed_server):
+    """The padding is a per-row fact: rows the policies hide were never read, so their padding is not proven zeros."""
+    import uuid
+
+    empty_db.execute(PASSAGES)
+    empty_db.execute("ALTER TABLE passage ADD COLUMN owner text NOT NULL DEFAULT 'a';"
+                     "UPDATE passage SET owner = 'b', embedding = array_fill(0.5, ARRAY[16])::vector WHERE id = 'p3';"
+                     "UPDATE passage SET embedding = (array_fill(0.5, ARRAY[8]) || array_fill(0, ARRAY[8]))::vector "
+                     "WHERE id <> 'p3'")
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT ON passage TO {role};"
+                     "ALTER TABLE passage ENABLE ROW LEVEL SECURITY;"
+                     "CREATE POLICY mine ON passage USING (owner = 'a')")
+    from harness.checks import dimensions
+
+    try:
+        outcome = _checked(dimensions, PROFILE, pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
+                           embed_server.url)
+        assert outcome.status == "unproven", outcome.message()
+        assert "database.session" in outcome.note
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
