@@ -90,6 +90,10 @@ def measure_text(conn: Any, shape: Shape, embed, model: str) -> MeasuredText | N
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine of the stored ``a`` and the model's ``b``; a stored vector of zeros beyond the model's dimension is
+    compared by the model's part (the application pads to its column: embeddings.pad_to)."""
+    if a.shape[0] > b.shape[0] and not a[b.shape[0]:].any():
+        a = a[:b.shape[0]]
     if a.shape != b.shape:
         return -1.0
     norm = float(np.linalg.norm(a) * np.linalg.norm(b))

@@ -64,3 +64,17 @@ def test_a_text_no_composition_reproduces_is_said_and_the_guess_kept(empty_db):
     _, found = measured(empty_db)
     assert not found.matched and found.columns == ("description",)
     assert found.why.startswith("not measured: no column of description, title") and "at best 0" in found.why
+
+
+def test_vectors_padded_with_zeros_to_a_wider_column_are_measured_by_the_models_part(empty_db):
+    """Letta and Open WebUI pad each model vector with zeros to the column: the padded vector is the model's."""
+    empty_db.execute(f'CREATE TABLE "Insight" (id text PRIMARY KEY, "environmentId" text NOT NULL, title text NOT NULL, '
+                     f'description text NOT NULL, vector vector({2 * DIMS}))')
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        for i in range(6):
+            title, description = f"Title {i}", f"what users said about topic {i}"
+            padded = exact([f"{title}: {description}"])[0].tolist() + [0.0] * DIMS
+            conn.execute('INSERT INTO "Insight" VALUES (%s, %s, %s, %s, %s::vector)',
+                         (f"c{i:02d}", "env1", title, description, str(padded)))
+    _, found = measured(empty_db)
+    assert (found.columns, found.separator, found.matched) == (("title", "description"), ": ", True), found.why
