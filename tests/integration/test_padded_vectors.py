@@ -101,3 +101,21 @@ def test_zero_padding_proven_over_the_rows_a_role_sees_is_unproven_where_row_lev
         assert "database.session" in outcome.note
     finally:
         empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+@pytest.mark.slow
+def test_verify_passes_padded_vectors_in_a_halfvec_column(cli, empty_db, embed_server, tmp_path):
+    """Open WebUI stores halfvec above 2,000 dimensions, padded to its column: the searches compare halfvec with a
+    padded halfvec query (halfvec <=> vector is no operator)."""
+    empty_db.execute(PASSAGES.replace("vector(16)", "halfvec(16)"))
+    profile = tmp_path / "passage.yaml"
+    profile.write_text(PROFILE)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    target = ("--profile", profile, "--collection", "passage")
+    filled = cli("backfill", *target, "--json", env=env)
+    assert filled.code == 0 and filled.json["embedded"] == 12, filled.out + filled.err
+    empty_db.execute("CREATE INDEX passage_embedding_idx ON passage USING hnsw (embedding halfvec_cosine_ops)")
+    clean = cli("verify", *target, "--run-dir", tmp_path / "v0", "--json", env=env)
+    assert clean.code == 0, [c for c in clean.json["checks"] if c["status"] != "passed"]
+    index = next(c for c in clean.json["checks"] if c["check"] == "index")
+    assert "passage_embedding_idx used by the spot query" in index["found"], index

@@ -60,3 +60,13 @@ def test_rows_that_all_reproduce_pass(empty_db, embed_server):
     outcome = _recompute(empty_db.dsn, embed_server.url)
     assert outcome.status in ("passed", "unproven"), outcome.message()
     assert outcome.metrics["below"] == 0
+
+
+def test_most_rows_made_from_other_input_beside_one_that_reproduces_is_unproven_not_passed(empty_db, embed_server):
+    """The median row does not reproduce, yet one row does: the provider made some of these vectors and not the
+    others, and the sample cannot tell other input from another build of the model: not DONE."""
+    rows = {f"n{i}": _long(i) for i in range(1, 4)}
+    _stored(empty_db, embed_server.url, rows, older={"n1", "n2"})
+    outcome = _recompute(empty_db.dsn, embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "1 of 3 rows reproduce to cosine 0.999999 and 2 are below 0.9999" in outcome.note, outcome.note
