@@ -119,3 +119,20 @@ def test_verify_passes_padded_vectors_in_a_halfvec_column(cli, empty_db, embed_s
     assert clean.code == 0, [c for c in clean.json["checks"] if c["status"] != "passed"]
     index = next(c for c in clean.json["checks"] if c["check"] == "index")
     assert "passage_embedding_idx used by the spot query" in index["found"], index
+
+
+def test_in_a_column_of_no_declared_width_a_vector_not_padded_to_pad_to_fails_dimensions(empty_db, embed_server):
+    """An untyped column takes any width: a model vector stored unpadded (or padded short) is zeros beyond nothing,
+    yet the application's padded queries fail on it ('different vector dimensions')."""
+    empty_db.execute(PASSAGES.replace("vector(16)", "vector"))
+    empty_db.execute("UPDATE passage SET embedding = (array_fill(0.5, ARRAY[8]) || array_fill(0, ARRAY[8]))::vector;"
+                     "UPDATE passage SET embedding = array_fill(0.5, ARRAY[8])::vector WHERE id = 'p3';"
+                     "UPDATE passage SET embedding = array_fill(0.5, ARRAY[12])::vector WHERE id = 'p7';"
+                     "UPDATE passage SET embedding = (array_fill(0.5, ARRAY[8]) || array_fill(0, ARRAY[4]))::vector "
+                     "WHERE id = 'p9'")
+    from harness.checks import dimensions
+
+    outcome = _checked(dimensions, PROFILE, empty_db.dsn, embed_server.url)
+    assert outcome.status == "failed", outcome.message()
+    assert "3 stored vectors are not zeros beyond dimension 8 or not 16 wide" in outcome.found, outcome.found
+    assert {o.id for o in outcome.offenders} == {"p3", "p7", "p9"}
