@@ -11,7 +11,6 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from .checks.recompute import REPRODUCED
 from .discover import TEXT_TYPES, Shape, own_texts
 
 # Separators applications put between two fields they embed as one text (formbricks: `${title}: ${description}`).
@@ -69,6 +68,8 @@ def measure_text(conn: Any, shape: Shape, embed, model: str) -> MeasuredText | N
         return None
     stored = [np.asarray(r[0], dtype=np.float64) for r in rows]
     values = [dict(zip(columns, r[1:])) for r in rows]
+    from .checks.recompute import REPRODUCED  # recompute's mark of the producer; the checks load only to measure
+
     tried = compositions(columns)
     best = 0
     # The composition most rows reproduce: exactly (REPRODUCED) ends the search; within MATCH only it is kept while
