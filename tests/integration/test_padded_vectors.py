@@ -137,3 +137,15 @@ def test_in_a_column_of_no_declared_width_a_vector_not_padded_to_pad_to_fails_di
     assert outcome.status == "failed", outcome.message()
     assert "4 stored vectors are not zeros beyond dimension 8 or not 16 wide" in outcome.found, outcome.found
     assert sorted(o.id for o in outcome.offenders) == ["p3", "p5", "p7", "p9"] and outcome.offending_total == 4
+
+
+def test_a_run_that_leaves_a_vector_not_padded_to_pad_to_in_an_untyped_column_is_not_ok(cli, empty_db, embed_server,
+                                                                                       tmp_path):
+    """The selection never picks a vector that is there; the closing count measures its width, as verify does."""
+    empty_db.execute(PASSAGES.replace("vector(16)", "vector"))
+    empty_db.execute("UPDATE passage SET embedding = array_fill(0.5, ARRAY[8])::vector WHERE id = 'p3'")
+    profile = tmp_path / "passage.yaml"
+    profile.write_text(PROFILE)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    filled = cli("backfill", "--profile", profile, "--collection", "passage", "--json", env=env)
+    assert filled.json["embedded"] == 11 and filled.code != 0, filled.out + filled.err
