@@ -281,6 +281,15 @@ def completeness(conn: Conn, target: Target, collection: str, tenants: list[str 
                         expected=expected, found=f"{visible} chunks visible; total not measurable",
                         metrics={"visible": visible, "total": None, "hidden": None})
     found = f"{visible} of {total} chunks of {collection} visible through tenants {listed} (counted as role {role})"
+    if visible == total and not _each_row_once(conn, target, collection, tenants, cast(str, role)):
+        # As many rows counted twice (seen by two tenants) as a tenant not listed hides: equal counts, other rows.
+        return unproven(COMPLETENESS, collection,
+                        f"coverage is unknown: {found}, but not the same rows: the tenants' views overlap (a row "
+                        "visible to more than one tenant is counted once per tenant) and hide as many rows as they "
+                        "count twice, rows of tenants not listed that are neither counted nor checked; expected "
+                        "database.tenants to list every tenant, under policies where each row belongs to one "
+                        "tenant's view", expected=expected, found=found,
+                        metrics={"visible": visible, "total": total, "hidden": None})
     if visible == total:
         # Every chunk is seen; an embedding row no listed tenant sees (a second vector, an orphan filed under another
         # tenant) is not: the checks cannot say one vector each, no orphan, over rows they never read.
@@ -345,6 +354,23 @@ def counted_as(conn: Conn, role: str, count: Callable[[], int]) -> int | None:
             return count()
     except psycopg.Error:
         return None
+
+
+def _each_row_once(conn: Conn, target: Target, collection: str, tenants: list[str | None], role: str) -> bool:
+    """Whether the tenants' views hold the collection's rows once each: the sums of their keys' hashes add up to the
+    whole table's, counted as ``role`` (True where it cannot be read: the counts alone are then the evidence)."""
+    seen = 0
+    for tenant in tenants:
+        with scope(conn, target.profile, tenant):
+            seen += _keys_digest(conn, target, collection)
+    whole = counted_as(conn, role, lambda: _keys_digest(conn, target, collection))
+    return whole is None or whole == seen
+
+
+def _keys_digest(conn: Conn, target: Target, collection: str) -> int:
+    return int(one(conn.execute(sql.SQL("SELECT coalesce(sum(hashtextextended({}::text, 0)), 0)::text AS d FROM {} AS c "
+                                        "WHERE {}").format(target.chunk_id, target.chunk_table, target.chunk_filter()),
+                                {"collection": collection}).fetchone())["d"])
 
 
 def chunk_count(conn: Conn, target: Target, collection: str) -> int:

@@ -146,15 +146,23 @@ def stored_dimensions(conn: Conn, target: Target, collection: str) -> dict[str, 
     return {r["d"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}
 
 
-def zero_padded(conn: Conn, target: Target, collection: str, model_dims: int) -> dict[str, int]:
+def zero_padded(conn: Conn, target: Target, collection: str, model_dims: int, width: int | None = None) -> dict[str, int]:
     """``vectors`` of the collection longer than ``model_dims``, and how many of them are ``padded``: zeros beyond
-    it, a shorter vector widened to the column (Open WebUI pads to PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH)."""
+    it, a shorter vector widened to the column (Open WebUI pads to PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH). With
+    ``width`` (``embeddings.pad_to``) every vector counts, and is padded only at exactly that width: a column of no
+    declared width takes any, and the application's padded queries fail on the others."""
     v = sql.SQL("{}::vector").format(target.column_vector)  # as stored, padding included
-    query = sql.SQL("SELECT count(*) AS vectors, count(*) FILTER (WHERE vector_norm(subvector({v}, %(from)s, "
-                    "vector_dims({v}) - %(dims)s)) = 0) AS padded FROM {j} WHERE {w} AND {col} IS NOT NULL "
-                    "AND vector_dims({v}) > %(dims)s").format(v=v, col=target.column_vector, j=target.join(),
-                                                              w=target.chunk_filter())
-    row = one(conn.execute(query, {"collection": collection, "dims": model_dims, "from": model_dims + 1}).fetchone())
+    wide = sql.SQL("vector_dims({v}) > %(dims)s").format(v=v)
+    if width is not None:
+        wide = sql.SQL("vector_dims({v}) = %(width)s").format(v=v)
+    # CASE: the tail of a vector no wider than the model's is no vector (subvector raises on it).
+    query = sql.SQL("SELECT count(*) AS vectors, count(*) FILTER (WHERE CASE WHEN {wide} THEN vector_norm(subvector("
+                    "{v}, %(from)s, vector_dims({v}) - %(dims)s)) = 0 ELSE false END) AS padded FROM {j} WHERE {w} "
+                    "AND {col} IS NOT NULL AND ({every} OR vector_dims({v}) > %(dims)s)").format(
+        v=v, wide=wide, col=target.column_vector, j=target.join(), w=target.chunk_filter(),
+        every=sql.SQL("true" if width is not None else "false"))
+    row = one(conn.execute(query, {"collection": collection, "dims": model_dims, "from": model_dims + 1,
+                                   "width": width}).fetchone())
     return {"padded": int(row["padded"]), "vectors": int(row["vectors"])}
 
 

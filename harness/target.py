@@ -84,6 +84,15 @@ class Target:
             return stored
         return sql.SQL("subvector({}, 1, {})").format(stored, sql.Literal(self.profile.provider.dimensions))
 
+    def model_dims(self, stored: sql.Composable) -> sql.Composable:
+        """The dimension of the model's part of ``stored``; with ``embeddings.pad_to`` NULL where it is not pad_to wide
+        (a column of no declared width takes any: such a vector is not the model's padded, whatever its first values)."""
+        measured = sql.SQL("vector_dims({}::vector)").format(self.model_part(stored))
+        if self.profile.embeddings.pad_to is None:
+            return measured
+        return sql.SQL("CASE WHEN vector_dims({}::vector) = {} THEN {} END").format(
+            stored, sql.Literal(self.profile.embeddings.pad_to), measured)
+
     def padding(self) -> sql.Composable:
         """The part of the stored vector beyond the model's dimension (only with ``embeddings.pad_to``)."""
         dims = cast(int, self.profile.provider.dimensions)  # the profile requires it with pad_to
@@ -229,7 +238,7 @@ class Target:
         other = (sql.SQL("CASE WHEN {has} THEN {m} IS DISTINCT FROM %(model)s END").format(has=has, m=model)
                  if model is not None else sql.SQL("false"))
 
-        measured = (sql.SQL("vector_dims({}::vector)").format(self.vector) if self.inline
+        measured = (self.model_dims(self.column_vector) if self.inline
                     else sql.SQL("{}").format(sql.Identifier("e", _DIMS)))
         off = (sql.SQL("CASE WHEN {has} THEN {d} IS DISTINCT FROM %(dims)s::int END").format(has=has, d=measured)
                if dims else sql.SQL("false"))
@@ -259,8 +268,7 @@ class Target:
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
         if em.collection and self.profile.chunks.collection:
             on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))
-        measured = (sql.SQL(", vector_dims({}::vector) AS {}").format(self.model_part(sql.Identifier(em.vector)),
-                                                                      sql.Identifier(_DIMS))
+        measured = (sql.SQL(", {} AS {}").format(self.model_dims(sql.Identifier(em.vector)), sql.Identifier(_DIMS))
                     if dims else sql.SQL(""))
         return sql.SQL("{c} AS c LEFT JOIN (SELECT {cols}, {v} IS NOT NULL AS {flag}{measured} FROM {e}) AS e ON {on}").format(
             c=self.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),

@@ -121,15 +121,22 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
 
         for tenant in session.tenants:
             with session.read_only(tenant) as conn:
-                widths = zero_padded(conn, session.target, collection, wanted)
+                widths = zero_padded(conn, session.target, collection, wanted, width=pad_to)
             unpadded += widths["vectors"] - widths["padded"]
-        found.append(f"padded with zeros to {pad_to} (embeddings.pad_to): {unpadded} vectors are not zeros beyond {wanted}")
+        # A column of no declared width takes vectors of any: those not pad_to wide are not padded either.
+        beyond = f"zeros beyond {wanted}" + (f" or not {pad_to} wide" if declared is None else "")
+        found.append(f"padded with zeros to {pad_to} (embeddings.pad_to): {unpadded} vectors are not {beyond}")
         if unpadded:
-            problems.append(f"{unpadded} stored vectors are not zeros beyond dimension {wanted}: not the model's "
-                            f"vectors padded to {pad_to}")
-            offenders += _rows(session, sql.SQL("{v} IS NOT NULL AND vector_norm({p}::vector) > 0").format(
-                v=session.target.column_vector, p=session.target.padding()), sql.Literal(f"not zeros beyond {wanted}"),
-                collection)
+            stored = sql.SQL("vector_dims({}::vector)").format(session.target.column_vector)
+            problems.append(f"{unpadded} stored vectors are not {beyond.replace('beyond', 'beyond dimension')}: not "
+                            f"the model's vectors padded to {pad_to}")
+            listed = {o.id for o in offenders}  # a vector narrower than the model's is not pad_to wide either
+            offenders += [o for o in _rows(session, sql.SQL("{v} IS NOT NULL AND CASE WHEN {d} = {w} THEN vector_norm({p}::vector) "
+                                                "> 0 ELSE true END").format(
+                v=session.target.column_vector, d=stored, w=sql.Literal(pad_to), p=session.target.padding()),
+                sql.SQL("CASE WHEN {d} = {w} THEN {z} ELSE {n} || {d} END").format(
+                    d=stored, w=sql.Literal(pad_to), z=sql.Literal(f"not zeros beyond {wanted}"),
+                    n=sql.Literal("stored dims ")), collection) if o.id not in listed]
     expected = "the column's declared dimension = the profile's = the model's real dimension"
     metrics = {"declared": declared, "profile": wanted, "real": session._real_dims}
     if unknown and not problems:
@@ -139,11 +146,12 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
         problems.append(unknown)
     measured = verdict("dimensions", collection, not problems, expected=expected,
                    found=", ".join(found) + ("" if not problems else " -- " + "; ".join(dict.fromkeys(problems))),
-                   offenders=offenders, total=st.wrong_dims + unpadded if declared is None else unpadded or None,
+                   offenders=offenders, total=(unpadded or None) if pad_to is not None else
+                   st.wrong_dims if declared is None else None,
                    metrics={**metrics, "read": "the catalog, one model probe (beside the pass)" + (
                        f"; per-row dimensions from {session.read_by_pass()}" if declared is None else "")})
-    # A declared dimension holds for every row, hidden or not; per-row dimensions hold for the rows read.
-    return measured if declared is not None else session.partial("dimensions", collection, measured)
+    # A declared dimension holds for every row, hidden or not; per-row dimensions and zero padding hold for the rows read.
+    return measured if declared is not None and pad_to is None else session.partial("dimensions", collection, measured)
 
 
 def covered_by_recompute(session: CheckSession, check: str, collection: str, missing: str) -> Outcome:

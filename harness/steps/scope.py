@@ -255,7 +255,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         # A column wider than the model: are the stored vectors the model's, zero-padded by the application?
         with dbmod.connect(settings.database_url, autocommit=True) as conn:
             padded = rls.across(conn, target.profile, tenants,
-                                lambda: zero_padded(conn, target, measured, cast(int, model_dims)))
+                                lambda: zero_padded(conn, target, measured, cast(int, model_dims), width=pad_to))
     _check_dimensions(checks, dims, provider_ok, target_collection, stored_dims, padded, pad_to)
     shown_dims: dict[str, Any] = {**dims, **({"stored": stored_dims} if stored_dims is not None else {}),
                                   **({"zero_padded": padded} if padded is not None else {})}

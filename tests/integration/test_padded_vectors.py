@@ -62,3 +62,90 @@ def test_verify_passes_padded_vectors_and_lists_those_with_values_beyond_the_mod
     repaired = cli("backfill", *target, "--keys-from", tmp_path / "v1" / "offenders.jsonl", "--json", env=env)
     assert repaired.code == 0 and repaired.json["embedded"] == 2, repaired.out + repaired.err
     assert cli("verify", *target, "--run-dir", tmp_path / "v2", "--json", env=env).code == 0
+
+
+def _checked(check, profile_text, dsn, url):
+    """One DONE check's outcome on the ``passage`` collection, through a CheckSession of its own."""
+    from harness.checks import CheckOptions, open_session
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    settings = resolve(parse_profile(profile_text, env={}), database_url=dsn, env={"OLLAMA_HOST": url})
+    session = open_session(settings, CheckOptions(collections=("passage",)))
+    try:
+        return check(session, "passage")
+    finally:
+        session.close()
+
+
+def test_zero_padding_proven_over_the_rows_a_role_sees_is_unproven_where_row_level_security_hides_others(
+        pg, empty_db, embed_server):
+    """The padding is a per-row fact: rows the policies hide were never read, so their padding is not proven zeros."""
+    import uuid
+
+    empty_db.execute(PASSAGES)
+    empty_db.execute("ALTER TABLE passage ADD COLUMN owner text NOT NULL DEFAULT 'a';"
+                     "UPDATE passage SET owner = 'b', embedding = array_fill(0.5, ARRAY[16])::vector WHERE id = 'p3';"
+                     "UPDATE passage SET embedding = (array_fill(0.5, ARRAY[8]) || array_fill(0, ARRAY[8]))::vector "
+                     "WHERE id <> 'p3'")
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT ON passage TO {role};"
+                     "ALTER TABLE passage ENABLE ROW LEVEL SECURITY;"
+                     "CREATE POLICY mine ON passage USING (owner = 'a')")
+    from harness.checks import dimensions
+
+    try:
+        outcome = _checked(dimensions, PROFILE, pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
+                           embed_server.url)
+        assert outcome.status == "unproven", outcome.message()
+        assert "database.session" in outcome.note
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+@pytest.mark.slow
+def test_verify_passes_padded_vectors_in_a_halfvec_column(cli, empty_db, embed_server, tmp_path):
+    """Open WebUI stores halfvec above 2,000 dimensions, padded to its column: the searches compare halfvec with a
+    padded halfvec query (halfvec <=> vector is no operator)."""
+    empty_db.execute(PASSAGES.replace("vector(16)", "halfvec(16)"))
+    profile = tmp_path / "passage.yaml"
+    profile.write_text(PROFILE)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    target = ("--profile", profile, "--collection", "passage")
+    filled = cli("backfill", *target, "--json", env=env)
+    assert filled.code == 0 and filled.json["embedded"] == 12, filled.out + filled.err
+    empty_db.execute("CREATE INDEX passage_embedding_idx ON passage USING hnsw (embedding halfvec_cosine_ops)")
+    clean = cli("verify", *target, "--run-dir", tmp_path / "v0", "--json", env=env)
+    assert clean.code == 0, [c for c in clean.json["checks"] if c["status"] != "passed"]
+    index = next(c for c in clean.json["checks"] if c["check"] == "index")
+    assert "passage_embedding_idx used by the spot query" in index["found"], index
+
+
+def test_in_a_column_of_no_declared_width_a_vector_not_padded_to_pad_to_fails_dimensions(empty_db, embed_server):
+    """An untyped column takes any width: a model vector stored unpadded (or padded short) is zeros beyond nothing,
+    yet the application's padded queries fail on it ('different vector dimensions')."""
+    empty_db.execute(PASSAGES.replace("vector(16)", "vector"))
+    empty_db.execute("UPDATE passage SET embedding = (array_fill(0.5, ARRAY[8]) || array_fill(0, ARRAY[8]))::vector;"
+                     "UPDATE passage SET embedding = array_fill(0.5, ARRAY[8])::vector WHERE id = 'p3';"
+                     "UPDATE passage SET embedding = array_fill(0.5, ARRAY[12])::vector WHERE id = 'p7';"
+                     "UPDATE passage SET embedding = (array_fill(0.5, ARRAY[8]) || array_fill(0, ARRAY[4]))::vector "
+                     "WHERE id = 'p9';"
+                     "UPDATE passage SET embedding = array_fill(0.5, ARRAY[4])::vector WHERE id = 'p5'")
+    from harness.checks import dimensions
+
+    outcome = _checked(dimensions, PROFILE, empty_db.dsn, embed_server.url)
+    assert outcome.status == "failed", outcome.message()
+    assert "4 stored vectors are not zeros beyond dimension 8 or not 16 wide" in outcome.found, outcome.found
+    assert sorted(o.id for o in outcome.offenders) == ["p3", "p5", "p7", "p9"] and outcome.offending_total == 4
+
+
+def test_a_run_that_leaves_a_vector_not_padded_to_pad_to_in_an_untyped_column_is_not_ok(cli, empty_db, embed_server,
+                                                                                       tmp_path):
+    """The selection never picks a vector that is there; the closing count measures its width, as verify does."""
+    empty_db.execute(PASSAGES.replace("vector(16)", "vector"))
+    empty_db.execute("UPDATE passage SET embedding = array_fill(0.5, ARRAY[8])::vector WHERE id = 'p3'")
+    profile = tmp_path / "passage.yaml"
+    profile.write_text(PROFILE)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    filled = cli("backfill", "--profile", profile, "--collection", "passage", "--json", env=env)
+    assert filled.json["embedded"] == 11 and filled.code != 0, filled.out + filled.err

@@ -534,3 +534,69 @@ def test_a_row_shared_with_every_tenant_is_counted_once_in_its_owners_view(cli, 
     assert (scoped.json["counts"]["chunks"], scoped.json["counts"]["missing"]) == (6, 6), scoped.out
     check = next(c for c in scoped.json["checks"] if c["check"] == "collection exists")
     assert check["found"] == "6 chunks"
+
+
+def test_coverage_read_in_one_view_by_a_role_exempt_from_rls_files_no_rows_under_the_first_tenant(empty_db,
+                                                                                                  embed_server):
+    """Without chunks.tenant a tenant's view holds its tenant's rows; a role row-level security does not apply to reads
+    the whole table once (under the first tenant's setting): those rows are everyone's, not the first tenant's."""
+    from harness.checks import CheckOptions, open_session
+    from harness.checks.counted import coverage
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    empty_db.execute("CREATE TABLE notes (id text PRIMARY KEY, owner text NOT NULL, body text NOT NULL, "
+                     "embedding vector(3)); INSERT INTO notes VALUES ('n1', 'alice', 'one', '[1,0,0]'), "
+                     "('n2', 'bob', 'two', '[0,1,0]'); ALTER TABLE notes ENABLE ROW LEVEL SECURITY; "
+                     "CREATE POLICY mine ON notes USING (owner = current_setting('app.user', true))")
+    profile = parse_profile("name: notes\nprovider: {model: hash-embed:3}\n"
+                            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+                            "embeddings: {vector: embedding}\n"
+                            "database: {session: {app.user: '{tenant}'}, tenants: [alice, bob]}\n", env={})
+    session = open_session(resolve(profile, database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url}),
+                           CheckOptions(collections=("notes",)))
+    try:
+        outcome = coverage(session, "notes")
+    finally:
+        session.close()
+    assert outcome.status == "passed", outcome.message()
+    assert outcome.metrics["tenants"] == {"None": [2, 2]}, outcome.metrics
+
+
+def test_tenant_views_that_overlap_as_many_rows_as_a_tenant_not_listed_hides_are_not_every_row(pg, empty_db,
+                                                                                               embed_server):
+    """chatgpt-your-files' shape (no tenant column; the policies find the owner): a row both listed users see is
+    counted twice, and as many rows of a user not listed are never read; their counts add up to the table."""
+    import uuid
+
+    from harness.checks import CheckOptions, open_session
+    from harness.checks.counted import coverage
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    app, audit = f"app_{uuid.uuid4().hex[:8]}", f"audit_{uuid.uuid4().hex[:8]}"
+    empty_db.execute(
+        "CREATE TABLE notes (id text PRIMARY KEY, owner text NOT NULL, shared boolean NOT NULL, body text NOT NULL, "
+        "embedding vector(3)); INSERT INTO notes VALUES ('a1', 'alice', false, 'one', '[1,0,0]'), "
+        "('a2', 'alice', false, 'two', '[0,1,0]'), ('b1', 'bob', false, 'three', '[0,0,1]'), "
+        "('s1', 'alice', true, 'four', '[1,1,0]'), ('c1', 'carol', false, 'five', NULL);"
+        "ALTER TABLE notes ENABLE ROW LEVEL SECURITY;"
+        "CREATE POLICY mine ON notes USING (shared OR owner = current_setting('app.user', true));"
+        f"CREATE ROLE {app} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT ON notes TO {app};"
+        f"CREATE ROLE {audit} NOLOGIN BYPASSRLS; GRANT SELECT ON notes TO {audit}; GRANT {audit} TO {app}")
+    profile = parse_profile("name: notes\nprovider: {model: hash-embed:3}\n"
+                            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+                            "embeddings: {vector: embedding}\n"
+                            "database: {session: {app.user: '{tenant}'}, tenants: [alice, bob]}\n", env={})
+    try:
+        session = open_session(resolve(profile, database_url=pg.dsn(empty_db.name, user=app, password="app-secret-pw"),
+                                       env={"OLLAMA_HOST": embed_server.url}), CheckOptions(collections=("notes",)))
+        try:
+            outcome = coverage(session, "notes")
+        finally:
+            session.close()
+        # carol's row has no vector and was never read: 5 counted of 5 (s1 twice) must not pass.
+        assert outcome.status == "unproven", outcome.message()
+        assert "overlap" in outcome.note, outcome.note
+    finally:
+        empty_db.execute(f"DROP OWNED BY {app}; DROP OWNED BY {audit}; DROP ROLE {app}; DROP ROLE {audit}")

@@ -64,3 +64,42 @@ def test_a_text_no_composition_reproduces_is_said_and_the_guess_kept(empty_db):
     _, found = measured(empty_db)
     assert not found.matched and found.columns == ("description",)
     assert found.why.startswith("not measured: no column of description, title") and "at best 0" in found.why
+
+
+def test_vectors_padded_with_zeros_to_a_wider_column_are_measured_by_the_models_part(empty_db):
+    """Letta and Open WebUI pad each model vector with zeros to the column: the padded vector is the model's."""
+    empty_db.execute(f'CREATE TABLE "Insight" (id text PRIMARY KEY, "environmentId" text NOT NULL, title text NOT NULL, '
+                     f'description text NOT NULL, vector vector({2 * DIMS}))')
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        for i in range(6):
+            title, description = f"Title {i}", f"what users said about topic {i}"
+            padded = exact([f"{title}: {description}"])[0].tolist() + [0.0] * DIMS
+            conn.execute('INSERT INTO "Insight" VALUES (%s, %s, %s, %s, %s::vector)',
+                         (f"c{i:02d}", "env1", title, description, str(padded)))
+    _, found = measured(empty_db)
+    assert (found.columns, found.separator, found.matched) == (("title", "description"), ": ", True), found.why
+
+
+def test_a_column_within_the_match_of_a_long_text_gives_way_to_the_composition_that_reproduces_it(empty_db):
+    """A long description is within cosine 0.999 of 'title: description' under a model that weighs words (a title of
+    two words in 300): the column alone passed as measured, though the pair reproduces the vectors exactly."""
+    def words(texts):
+        out = []
+        for t in texts:
+            v = np.zeros(4 * DIMS)
+            for w in t.split():
+                v[int(hashlib.sha256(w.encode()).hexdigest(), 16) % (4 * DIMS)] += 1.0
+            out.append(v / np.linalg.norm(v))
+        return out
+
+    empty_db.execute(f'CREATE TABLE "Insight" (id text PRIMARY KEY, "environmentId" text NOT NULL, title text NOT NULL, '
+                     f'description text NOT NULL, vector vector({4 * DIMS}))')
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        for i in range(6):
+            title, description = f"Title{i} x", " ".join(f"w{j % 97}" for j in range(i, i + 300))
+            conn.execute('INSERT INTO "Insight" VALUES (%s, %s, %s, %s, %s::vector)',
+                         (f"c{i:02d}", "env1", title, description, str(words([f"{title}: {description}"])[0].tolist())))
+    with psycopg.connect(empty_db.dsn, row_factory=dict_row) as conn:
+        shape = discover(conn)[0]
+        found = measure_text(conn, shape, words, "m")
+    assert (found.columns, found.separator, found.matched) == (("title", "description"), ": ", True), found.why
