@@ -677,12 +677,14 @@ def test_anything_llm_pgvector_store_with_the_text_in_jsonb_metadata(cli, empty_
     assert trial.scope.code == 0, trial.scope.out + trial.scope.err
     assert trial.scope.json["counts"]["missing"] == 3 and trial.scope.json["counts"]["stale"] is None
     assert trial.run.code == 0, trial.run.out + trial.run.err
-    # verify measures what scope could not: the edited text's vector, and nothing else.
+    # verify measures what scope could not: the edited text's vector, and nothing else. Citations searches 3 chunks
+    # drawn per run by their own text: when the edited one is drawn, its old vector is not found by its new text.
     assert trial.verify.code == 1
-    failed = [c for c in trial.verify.json["checks"] if c["status"] == "failed"]
-    assert [c["check"] for c in failed] == ["recompute"]
+    failed = {c["check"] for c in trial.verify.json["checks"] if c["status"] == "failed"}
+    assert "recompute" in failed and failed <= {"recompute", "citations"}, failed
     offenders = [json.loads(line) for line in (tmp_path / "run" / "offenders.jsonl").read_text().splitlines()]
-    assert [(o["check"], o["key"]) for o in offenders] == [("recompute", edited)]
+    assert ("recompute", edited) in [(o["check"], o["key"]) for o in offenders]
+    assert {o["key"] for o in offenders} == {edited}, offenders
     assert trial.record.code == 0 and trial.record.json["entry"]["outcome"] == "failed"
 
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
