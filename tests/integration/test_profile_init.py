@@ -868,3 +868,37 @@ def test_rows_the_policies_hide_from_the_connecting_role_are_read_as_a_role_exem
     drafted = out.read_text()
     assert SECTIONS_SOURCE in drafted, drafted
     assert "it applies to the connecting role" in drafted  # said for the role that runs, not the one that read
+
+
+def _untyped_with_one_ollama_embedder(db, tmp_path, stored: str) -> Path:
+    """An untyped vector column (LangChain.js's PGVectorStore without `dimensions`) holding vectors of ``stored``,
+    and an application whose one Ollama embedder names hash-embed:384."""
+    db.execute("CREATE TABLE notes (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), body text, meta jsonb, vec vector);"
+               f"INSERT INTO notes (body, vec) SELECT 'note ' || g, array_fill(0.1::real, ARRAY[{stored}])::vector "
+               "FROM generate_series(1, 12) g")
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "db.ts").write_text("import { OllamaEmbeddings } from '@langchain/ollama';\n"
+                                        "export const embeddings = new OllamaEmbeddings({ model: 'hash-embed:384' });\n")
+    return repo
+
+
+def test_the_applications_ollama_model_the_provider_serves_at_the_stored_vectors_dimension_of_an_untyped_column_is_drafted(
+        cli, empty_db, embed_server, tmp_path):
+    repo = _untyped_with_one_ollama_embedder(empty_db, tmp_path, "384")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    assert load_profile(out, env={}).provider.model == "hash-embed:384"
+    assert "the provider serves it at 384 dimensions, as the stored vectors of notes.vec are" in out.read_text()
+
+
+def test_an_ollama_model_of_another_dimension_than_the_untyped_columns_stored_vectors_is_not_drafted(
+        cli, empty_db, embed_server, tmp_path):
+    repo = _untyped_with_one_ollama_embedder(empty_db, tmp_path, "768")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.json["todo"] == ["provider.model"], result.out + result.err
+    assert "hash-embed:384 (langchain, src/db.ts:2)" in out.read_text()
