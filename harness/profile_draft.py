@@ -107,7 +107,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
                   app_models: dict[str, str] | None = None, model_dims: int | None = None,
                   padding: Padding | None = None, served_model: str | None = None,
-                  measured: MeasuredText | None = None, stored_dims: int | None = None) -> Draft:
+                  measured: MeasuredText | None = None, stored_dims: int | None = None,
+                  app_distance: tuple[str, str] | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -301,6 +302,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   f"and so do {doc_table} rows without chunks)", 0)
     if shape.distance is not None:
         w.value("distance", "distance", shape.distance[0], shape.distance[1], indent=0)
+    elif app_distance is not None:
+        w.value("distance", "distance", app_distance[0], "guess: the distance the application's store queries with "
+                f"({app_distance[1]}; no index on {em.name}.{vc.column} says one)", indent=0)
     else:
         w.value("distance", "distance", "cosine", "guess: the most common operator class (no index on "
                 f"{em.name}.{vc.column} and no function searching {em.name} says another); check the app's queries",
@@ -339,6 +343,16 @@ def measure_padding(conn: Any, shape: Shape, model_dims: int | None, limit: int 
         {"dims": model_dims, "next": model_dims + 1, "limit": limit}).fetchone()
     vectors, padded = (row["vectors"], row["padded"]) if isinstance(row, dict) else row
     return Padding(model_dims, int(vectors), int(padded)) if vectors else None
+
+
+def _store_distance(declarations: Any, shape: Shape | None) -> tuple[str, str] | None:
+    """The distance the application's vector store library queries this column with, and where it says so; None
+    unless its declarations of the column agree on one."""
+    if shape is None:
+        return None
+    said = [(d.distance, f"{d.path}:{d.line}") for d in declarations if d.distance
+            and d.table in (shape.embeddings.name, shape.embeddings.qualified) and d.column == shape.vector.column]
+    return said[0] if len({d for d, _ in said}) == 1 else None
 
 
 def stored_dimensions(conn: Any, shape: Shape, limit: int = 1000) -> int | None:
@@ -480,7 +494,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
-                         stored_dims=stored_dims,
+                         stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      + (f", the default of ${c.model_env}" if c.model_env else "")
                                      for c in found.embedding_calls if c.model})

@@ -22,9 +22,11 @@ class VectorDeclaration:
     type: str = "vector"  # vector / halfvec / sparsevec
     # the dimension as a name another module defines (`from letta.constants import MAX_EMBEDDING_DIM`): module.NAME
     dims_from: str | None = field(default=None, compare=False)
+    # the distance a vector store library queries the column with (cosine / l2 / ip), where it says one
+    distance: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "dims_from"}
+        return {k: v for k, v in self.__dict__.items() if k != "dims_from" and (k != "distance" or v)}
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
@@ -145,9 +147,11 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
             continue
         args = call_args(text, m.end() - 1)
         if lang == "js" and cls == "PGVectorStore" and _js_module(text, cls) and "langchain" in _js_module(text, cls):
-            table, column, dims = _langchain_js_store(text, args)
-            out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "langchain", table, column))
+            table, column, dims, distance = _langchain_js_store(text, args)
+            out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "langchain", table, column,
+                                         distance=distance))
             continue
+        distance = None
         if cls == "PGVector":
             d = _STORE_DIMS.search(args)
             dims = None
@@ -155,10 +159,12 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
                 value = _top_level_value(args, d.start("v"))
                 dims = int_value(text, value) or next((int(x) for x in re.findall(r"\b(\d{2,5})\b", value)), None)
             table = "langchain_pg_embedding"
+            strategy = re.search(r"""\bdistance_strategy\s*=\s*(?:[\w.]*\.)?['"]?(?P<v>\w+)""", args)
+            distance = _LANGCHAIN_DISTANCES.get(strategy.group("v").lower() if strategy else "cosine")
         else:
             table, dims = _llamaindex_store(text, args, lang, "from_params" in m.group(0))
         out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "llamaindex" if cls != "PGVector"
-                                     else "langchain", table, "embedding"))
+                                     else "langchain", table, "embedding", distance=distance))
     called = {d.kind for d in out}
     for m in _STORE_SUBCLASS.finditer(text):
         kind = "langchain" if m.group("cls") == "PGVector" else "llamaindex"
@@ -193,16 +199,25 @@ def _js_name(text: str, config: str, key: str) -> str | None:
     return lit.group(1) if lit else ("{" + token + "}" if re.fullmatch(r"[\w$.]+", token) else None)
 
 
-def _langchain_js_store(text: str, args: str) -> tuple[str | None, str, int | None]:
+# LangChain's distance strategies (JS ``distanceStrategy``, Python ``DistanceStrategy``; cosine unless given) as
+# profile distances.
+_LANGCHAIN_DISTANCES = {"cosine": "cosine", "innerproduct": "ip", "max_inner_product": "ip", "inner": "ip",
+                        "euclidean": "l2", "l2": "l2"}
+
+
+def _langchain_js_store(text: str, args: str) -> tuple[str | None, str, int | None, str | None]:
     """LangChain.js's ``PGVectorStore.initialize(embeddings, config)`` / ``new PGVectorStore(embeddings, config)``:
-    the table, the vector column (``columns.vectorColumnName``, default ``embedding``) and the dimension of ``config``."""
+    the table, the vector column (``columns.vectorColumnName``, default ``embedding``), the dimension and the
+    distance (``distanceStrategy``, default cosine) of ``config``."""
     positional = _positional(args)
     config = _config_object(text, positional[1]) if len(positional) > 1 else ""
     columns = re.search(r"(?<![\w$])columns\s*:\s*\{", config)
     column = _js_name(text, call_args(config, columns.end() - 1), "vectorColumnName") if columns else None
     d = re.search(r"(?<![\w$])dimensions\s*:\s*(?P<v>[^,}\n]+)", config)
     dims = int_value(text, d.group("v")) if d else None
-    return _js_name(text, config, "tableName"), column or "embedding", dims
+    strategy = _js_name(text, config, "distanceStrategy") if config else None
+    distance = _LANGCHAIN_DISTANCES.get((strategy or "cosine").lower()) if config else None
+    return _js_name(text, config, "tableName"), column or "embedding", dims, distance
 
 
 def _js_module(text: str, cls: str) -> str | None:

@@ -902,3 +902,19 @@ def test_an_ollama_model_of_another_dimension_than_the_untyped_columns_stored_ve
                  env={"OLLAMA_HOST": embed_server.url})
     assert result.json["todo"] == ["provider.model"], result.out + result.err
     assert "hash-embed:384 (langchain, src/db.ts:2)" in out.read_text()
+
+
+def test_without_an_index_the_distance_the_applications_store_names_is_drafted(cli, empty_db, embed_server, tmp_path):
+    """No index or SQL function in the database says the distance; the app's LangChain.js store does."""
+    repo = _untyped_with_one_ollama_embedder(empty_db, tmp_path, "384")
+    (repo / "src" / "store.ts").write_text(
+        "import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';\n"
+        "export const store = await PGVectorStore.initialize(embeddings, {\n  pool,\n  tableName: 'notes',\n"
+        "  columns: { vectorColumnName: 'vec', contentColumnName: 'body', metadataColumnName: 'meta' },\n"
+        "  distanceStrategy: 'innerProduct',\n});\n")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0, result.out + result.err
+    assert load_profile(out, env={}).distance == "ip"
+    assert "the distance the application's store queries with (src/store.ts:2; no index" in out.read_text(), out.read_text()

@@ -595,3 +595,16 @@ def test_an_embedder_whose_model_is_a_key_of_an_object_imported_from_a_module_of
         "export const b = new OllamaEmbeddings({ model: settings.embedModel });\n")
     got = [(c.line, c.model, c.model_env) for c in locate(tmp_path).embedding_calls]
     assert got == [(5, "llama3.2", None), (8, "nomic-embed-text", "EMBED_MODEL")]
+
+
+def test_a_langchain_store_says_the_distance_its_queries_use():
+    """LangChain.js's ``distanceStrategy`` and LangChain-Python's ``distance_strategy`` (cosine unless given)."""
+    from harness.locate.schema import scan
+
+    js = LANGCHAIN_JS_STORE.replace("'cosine' as DistanceStrategy", "'innerProduct' as DistanceStrategy")
+    assert [d.distance for d in scan("src/db.ts", js, "js")] == ["ip"]
+    assert [d.distance for d in scan("src/db.ts", LANGCHAIN_JS_STORE.replace("  distanceStrategy: 'cosine' as "
+                                                                              "DistanceStrategy,\n", ""), "js")] == ["cosine"]
+    py = ("from langchain_postgres import PGVector\nfrom langchain_postgres.vectorstores import DistanceStrategy\n"
+          "store = PGVector(embeddings=e, collection_name='docs', distance_strategy=DistanceStrategy.EUCLIDEAN)\n")
+    assert [d.distance for d in scan("s.py", py, "python")] == ["l2"]
