@@ -2286,3 +2286,40 @@ def test_llm_app_langchain_js_pgvector_store_with_its_own_column_names(cli, empt
     again = cli("verify", *target, "--run-dir", tmp_path / "repaired", "--json", env=env)
     assert again.code == 0, again.out
     assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding WHERE embedding IS NULL") == 0
+
+
+# ensureCollectionTableInDatabase(), when the config names a collectionTableName: rows by collection name.
+LANGCHAIN_JS_COLLECTIONS_DDL = """CREATE TABLE IF NOT EXISTS collections (
+  uuid uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY, name character varying, cmetadata jsonb);
+CREATE INDEX IF NOT EXISTS idx_collections_name ON collections(name);
+ALTER TABLE langchain_pg_embedding ADD COLUMN collection_id uuid;
+ALTER TABLE langchain_pg_embedding ADD CONSTRAINT langchain_pg_embedding_collection_id_fkey FOREIGN KEY (collection_id)
+  REFERENCES collections(uuid) ON DELETE CASCADE"""
+
+
+def test_llm_app_with_a_collection_table_backfills_one_collection_by_name(cli, empty_db, server, tmp_path):
+    """The same app configured with `collectionTableName: 'collections', collectionName: 'events'` (a deployment's
+    edit of dbConfig, made in the checkout only): LangChain.js's collection table, two collections by name."""
+    app = Source.of("sujeet-agrahari__llm-app").checkout("", tmp_path / "app")
+    connection = app / "src/dbConnection.ts"
+    connection.write_text(connection.read_text().replace(
+        "  tableName: 'langchain_pg_embedding',", "  tableName: 'langchain_pg_embedding',\n"
+        "  collectionTableName: 'collections',\n  collectionName: 'events',"))
+    empty_db.execute(LANGCHAIN_JS_DDL)
+    empty_db.execute(LANGCHAIN_JS_COLLECTIONS_DDL)
+    keys = load_llm_app(empty_db, server, app)
+    empty_db.execute("INSERT INTO collections (name, cmetadata) VALUES ('events', NULL), ('archive', NULL);"
+                     "UPDATE langchain_pg_embedding e SET collection_id = (SELECT uuid FROM collections c WHERE c.name = "
+                     "CASE WHEN e.cmetadata->>'id' < '121' THEN 'events' ELSE 'archive' END)")
+    empty_db.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE id::text = ANY(%s)", (keys[:2] + keys[-1:],))
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "events")
+    assert [(d["table"], d["column"]) for d in trial.locate.json["declarations"]] == [("langchain_pg_embedding", "embedding")]
+    assert trial.init.json["todo"] == [], trial.init.out
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert raw["chunks"]["collection_table"] == {"table": "collections", "key": "uuid", "name": "name"}, raw
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["chunks"] == 20, trial.scope.out + trial.scope.err
+    assert trial.scope.json["counts"]["needed"] == 2
+    for step in (trial.run, trial.verify, trial.record):
+        assert step.code == 0, step.out + step.err
+    # Measured: every chunk of 'events' has its vector; the other collection's lost vector is left as it was.
+    assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding WHERE embedding IS NULL") == 1
