@@ -215,7 +215,7 @@ def with_imported_models(calls: list[EmbeddingCall], read: Callable[[str], str |
 
 def _exported_key(text: str, export: str, key: str) -> tuple[str | None, str | None]:
     """The value of ``key`` in the object literal a module exports (by name, or as its default)."""
-    name = export
+    name: str | None = export
     if export == "default":
         default = re.search(r"(?m)^\s*export\s+default\s+(?P<name>[A-Za-z_$][\w$]*)\s*;?\s*$", text)
         name = default.group("name") if default else None

@@ -146,7 +146,7 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         if re.search(r"\b(?:import|class|from)\b[^\n]*$", text[text.rfind("\n", 0, m.start()) + 1:m.start()]):
             continue
         args = call_args(text, m.end() - 1)
-        if lang == "js" and cls == "PGVectorStore" and _js_module(text, cls) and "langchain" in _js_module(text, cls):
+        if lang == "js" and cls == "PGVectorStore" and "langchain" in (_js_module(text, cls) or ""):
             table, column, dims, distance = _langchain_js_store(text, args)
             out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "langchain", table, column,
                                          distance=distance))
