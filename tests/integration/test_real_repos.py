@@ -2323,3 +2323,12 @@ def test_llm_app_with_a_collection_table_backfills_one_collection_by_name(cli, e
         assert step.code == 0, step.out + step.err
     # Measured: every chunk of 'events' has its vector; the other collection's lost vector is left as it was.
     assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding WHERE embedding IS NULL") == 1
+    # A model change the safe way: a new collection beside it (uuid keys made as LangChain.js makes them), swapped in.
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    into = cli("backfill", "--profile", trial.profile, "--collection", "events", "--into", "events_v2", "--json", env=env)
+    assert into.code == 0 and into.json["embedded"] == 20, into.out + into.err
+    swapped = cli("swap", "--profile", trial.profile, "--to", "events", "--from", "events_v2", "--json", env=env)
+    assert swapped.code == 0, swapped.out + swapped.err
+    assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding e JOIN collections c ON c.uuid = e.collection_id "
+                           "WHERE c.name = 'events' AND e.embedding IS NOT NULL") == 20
+    assert empty_db.scalar("SELECT count(*) FROM collections WHERE name = 'events'") == 1
