@@ -193,7 +193,8 @@ def _js_name(text: str, config: str, key: str) -> str | None:
     if not m:
         return None
     token = re.sub(r"\s+as\s+\w+$", "", m.group("v").strip())
-    lit = re.fullmatch(r"""['"`]([^'"`$]+)['"`]""", token)
+    # A setting with a default (`process.env.PG_TABLE ?? "documents"`): the default, as for a table in SQL.
+    lit = re.fullmatch(r"""(?:[\w$.\[\]'"]+\s*(?:\?\?|\|\|)\s*)?['"`]([^'"`$]+)['"`]""", token)
     rhs = None if lit else constant(text, token.split(".")[-1])
     lit = lit or (re.match(r"""['"`]([^'"`$]+)['"`]""", rhs) if rhs else None)
     return lit.group(1) if lit else ("{" + token + "}" if re.fullmatch(r"[\w$.]+", token) else None)

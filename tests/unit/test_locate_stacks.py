@@ -608,3 +608,13 @@ def test_a_langchain_store_says_the_distance_its_queries_use():
     py = ("from langchain_postgres import PGVector\nfrom langchain_postgres.vectorstores import DistanceStrategy\n"
           "store = PGVector(embeddings=e, collection_name='docs', distance_strategy=DistanceStrategy.EUCLIDEAN)\n")
     assert [d.distance for d in scan("s.py", py, "python")] == ["l2"]
+
+
+def test_a_langchain_js_store_whose_table_is_an_env_read_with_a_default_declares_the_default():
+    from harness.locate.schema import scan
+
+    text = ('import { PGVectorStore } from "@langchain/community/vectorstores/pgvector";\n'
+            'const store = await PGVectorStore.initialize(embeddings, {\n  pool,\n'
+            '  tableName: process.env.PG_VECTOR_TABLE ?? "kb_chunks",\n'
+            '  columns: { vectorColumnName: process.env.VECTOR_COLUMN || "vec" },\n});\n')
+    assert [(d.table, d.column) for d in scan("src/db.ts", text, "js")] == [("kb_chunks", "vec")]
