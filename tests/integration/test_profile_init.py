@@ -918,3 +918,25 @@ def test_without_an_index_the_distance_the_applications_store_names_is_drafted(c
     assert result.code == 0, result.out + result.err
     assert load_profile(out, env={}).distance == "ip"
     assert "the distance the application's store queries with (src/store.ts:2; no index" in out.read_text(), out.read_text()
+
+
+def test_a_langchain_js_store_with_a_camel_case_content_column_has_it_drafted_as_the_text(
+        cli, empty_db, embed_server, tmp_path):
+    """LangChain.js quotes the column names its config gives (`contentColumnName: 'pageContent'`)."""
+    empty_db.execute('CREATE TABLE kb (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "pageContent" text, '
+                     'meta jsonb, vec vector);'
+                     'INSERT INTO kb ("pageContent", meta, vec) SELECT \'page \' || g, \'{"loc": {"lines": 1}}\', '
+                     "array_fill(0.1::real, ARRAY[384])::vector FROM generate_series(1, 12) g")
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "store.ts").write_text(
+        "import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';\n"
+        "import { OllamaEmbeddings } from '@langchain/ollama';\n"
+        "export const store = await PGVectorStore.initialize(new OllamaEmbeddings({ model: 'hash-embed:384' }), {\n"
+        "  pool,\n  tableName: 'kb',\n"
+        "  columns: { vectorColumnName: 'vec', contentColumnName: 'pageContent', metadataColumnName: 'meta' },\n});\n")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    assert load_profile(out, env={}).chunks.text == ("pageContent",), out.read_text()
