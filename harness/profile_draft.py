@@ -107,7 +107,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
                   app_models: dict[str, str] | None = None, model_dims: int | None = None,
                   padding: Padding | None = None, served_model: str | None = None,
-                  measured: MeasuredText | None = None) -> Draft:
+                  measured: MeasuredText | None = None, stored_dims: int | None = None,
+                  app_distance: tuple[str, str] | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -145,7 +146,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         others = ", ".join(m for m in app_models if m.removesuffix(":latest") != served_model)
         w.value("provider.model", "model", served_model,
                 f"guess: the application's Ollama embedder names it ({app_models.get(served_model) or app_models.get(served_model + ':latest', '')}) and the "
-                f"provider serves it at {vc.dimensions} dimensions, as {em.name}.{vc.column} holds"
+                f"provider serves it at {vc.dimensions or stored_dims} dimensions, as "
+                + (f"{em.name}.{vc.column} holds" if vc.dimensions else f"the stored vectors of {em.name}.{vc.column} are")
                 + (f"; its other embedders name {others}" if others else ""))
     else:
         reads = f"; its embedder reads it from {', '.join('$' + e for e in model_envs)}" if model_envs else ""
@@ -300,6 +302,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   f"and so do {doc_table} rows without chunks)", 0)
     if shape.distance is not None:
         w.value("distance", "distance", shape.distance[0], shape.distance[1], indent=0)
+    elif app_distance is not None:
+        w.value("distance", "distance", app_distance[0], "guess: the distance the application's store queries with "
+                f"({app_distance[1]}; no index on {em.name}.{vc.column} says one)", indent=0)
     else:
         w.value("distance", "distance", "cosine", "guess: the most common operator class (no index on "
                 f"{em.name}.{vc.column} and no function searching {em.name} says another); check the app's queries",
@@ -338,6 +343,31 @@ def measure_padding(conn: Any, shape: Shape, model_dims: int | None, limit: int 
         {"dims": model_dims, "next": model_dims + 1, "limit": limit}).fetchone()
     vectors, padded = (row["vectors"], row["padded"]) if isinstance(row, dict) else row
     return Padding(model_dims, int(vectors), int(padded)) if vectors else None
+
+
+def _store_distance(declarations: Any, shape: Shape | None) -> tuple[str, str] | None:
+    """The distance the application's vector store library queries this column with, and where it says so; None
+    unless its declarations of the column agree on one."""
+    if shape is None:
+        return None
+    said = [(d.distance, f"{d.path}:{d.line}") for d in declarations if d.distance
+            and d.table in (shape.embeddings.name, shape.embeddings.qualified) and d.column == shape.vector.column]
+    return said[0] if len({d for d, _ in said}) == 1 else None
+
+
+def stored_dimensions(conn: Any, shape: Shape, limit: int = 1000) -> int | None:
+    """The dimension of an untyped vector column's stored vectors: that of every one of up to ``limit`` read, else
+    None (none stored, or several dimensions: which is the application's is not for a draft to guess)."""
+    from psycopg import sql
+
+    vc = shape.vector
+    rows = conn.execute(sql.SQL(
+        "SELECT DISTINCT vector_dims(v) FROM (SELECT {col}::vector AS v FROM {t} WHERE {col} IS NOT NULL "
+        "LIMIT %(limit)s) AS s").format(col=sql.Identifier(vc.column),
+                                        t=sql.Identifier(shape.embeddings.schema, shape.embeddings.name)),
+        {"limit": limit}).fetchall()
+    dims = [r["vector_dims"] if isinstance(r, dict) else r[0] for r in rows]
+    return int(dims[0]) if len(dims) == 1 else None
 
 
 def _model_dimensions(provider_url: str | None, model: str | None) -> int | None:
@@ -432,6 +462,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             stored = max(shape.stored_models, key=shape.stored_models.__getitem__) if shape.stored_models else None
             padding = measure_padding(conn, shape, _model_dimensions(provider_url, model or stored))
         measured = _measured_text(conn, shape, provider_url, model) if shape is not None else None
+        stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
         settings: dict[str, str | None] = {}
         for t in ((shape.chunks, shape.embeddings) if shape else ()):
@@ -459,10 +490,11 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                                          and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
     served = None
     if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
-        served = _served_at(provider_url, shape.vector.dimensions, found.embedding_calls)
+        served = _served_at(provider_url, shape.vector.dimensions or stored_dims, found.embedding_calls)
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
+                         stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      + (f", the default of ${c.model_env}" if c.model_env else "")
                                      for c in found.embedding_calls if c.model})

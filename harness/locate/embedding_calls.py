@@ -3,8 +3,10 @@ LangChain / LlamaIndex embedding classes, with the model and URL each uses where
 
 from __future__ import annotations
 
+import posixpath
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from .literals import EnvRead, call_args, constant, env_reads, in_spans, line_of, split_args
 
@@ -23,13 +25,15 @@ class EmbeddingCall:
     model_env: str | None = None  # the env variable the model comes from
     url: str | None = None
     url_env: str | None = None
+    # the model as a key of an object another module of the repository exports: "src/config#default.model"
+    model_from: str | None = field(default=None, compare=False)
 
     @property
     def in_process(self) -> bool:
         return self.kind in IN_PROCESS_KINDS
 
     def as_dict(self) -> dict:
-        return {**self.__dict__, "in_process": self.in_process}
+        return {**{k: v for k, v in self.__dict__.items() if k != "model_from"}, "in_process": self.in_process}
 
 
 _TRIGGER = re.compile(r"embed\(|embedMany|@ai-sdk/|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|"
@@ -166,8 +170,65 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         # LangChain's classes end in "Embeddings", LlamaIndex's in "Embedding".
         family = "llamaindex" if llama and not name.endswith("Embeddings") else "langchain"
         kind = "sentence-transformers" if re.search(r"HuggingFace(?!Inference|Endpoint|Hub)|SentenceTransformer|FastEmbed", name) else family
-        add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url))
+        origin = _imported_key(rel, text, args) if model == (None, None) and lang == "js" else None
+        add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url, model_from=origin))
     return out
+
+
+_JS_IMPORT_OF = r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig>\w+)\s+as\s+)?(?P<named>{name})\b[^}}]*\}})\s*from\s+['"](?P<spec>\.{{1,2}}/[^'"]+)['"]"""
+
+
+def _imported_key(rel: str, text: str, args: str) -> str | None:
+    """``module#export.key`` where the model argument is ``NAME.key`` and NAME is imported from a relative module
+    (``import config from './config.js'``: ``src/config#default.model``)."""
+    m = _MODEL_KW.search(args)
+    path = m and re.match(r"([A-Za-z_$][\w$]*)\.([A-Za-z_$][\w$]*)\s*(?:[,}\n]|$)", args[m.end():])
+    if not path:
+        return None
+    imp = re.search(_JS_IMPORT_OF.format(name=re.escape(path.group(1))), text)
+    if not imp:
+        return None
+    module = posixpath.normpath(posixpath.join(posixpath.dirname(rel), imp.group("spec")))
+    module = re.sub(r"\.(?:[cm]?js|jsx|[cm]?ts|tsx)$", "", module)
+    export = "default" if imp.group("default") else (imp.group("orig") or imp.group("named"))
+    return f"{module}#{export}.{path.group(2)}"
+
+
+def with_imported_models(calls: list[EmbeddingCall], read: Callable[[str], str | None]) -> list[EmbeddingCall]:
+    """Calls whose model is a key of an object another JS/TS module of the repository exports, with its value (a
+    literal, or an env read and its default); ``read`` gives a repository file's text, or None."""
+    out = []
+    for c in calls:
+        if c.model is None and c.model_env is None and c.model_from:
+            module, ref = c.model_from.split("#", 1)
+            export, key = ref.rsplit(".", 1)
+            for suffix in (".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx", "/index.ts", "/index.js"):
+                text = read(module + suffix)
+                if text is not None:
+                    model = _exported_key(text, export, key)
+                    if model != (None, None):
+                        c = replace(c, model=model[0], model_env=model[1])
+                    break
+        out.append(c)
+    return out
+
+
+def _exported_key(text: str, export: str, key: str) -> tuple[str | None, str | None]:
+    """The value of ``key`` in the object literal a module exports (by name, or as its default)."""
+    name: str | None = export
+    if export == "default":
+        default = re.search(r"(?m)^\s*export\s+default\s+(?P<name>[A-Za-z_$][\w$]*)\s*;?\s*$", text)
+        name = default.group("name") if default else None
+        inline = None if default else re.search(r"(?m)^\s*export\s+default\s+\{", text)
+        opening = inline.end() - 1 if inline else None
+    if name:
+        obj = re.search(r"(?m)\b(?:const|let|var)\s+" + re.escape(name) + r"\s*(?::\s*[^={\n]+)?=\s*\{", text)
+        opening = obj.end() - 1 if obj else None
+    if opening is None:
+        return None, None
+    body = call_args(text, opening, limit=4000)
+    found = re.search(r"(?m)(?:^|[,{\s])" + re.escape(key) + r"""\s*:\s*""", body)
+    return _value(text, opening + 1 + found.end(), env_reads(text, "js")) if found else (None, None)
 
 
 def _is_definition(text: str, pos: int) -> bool:

@@ -22,9 +22,11 @@ class VectorDeclaration:
     type: str = "vector"  # vector / halfvec / sparsevec
     # the dimension as a name another module defines (`from letta.constants import MAX_EMBEDDING_DIM`): module.NAME
     dims_from: str | None = field(default=None, compare=False)
+    # the distance a vector store library queries the column with (cosine / l2 / ip), where it says one
+    distance: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "dims_from"}
+        return {k: v for k, v in self.__dict__.items() if k != "dims_from" and (k != "distance" or v)}
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
@@ -62,7 +64,7 @@ _KNEX = re.compile(r"""\.specificType\(\s*['"](?P<col>[^'"]+)['"]\s*,\s*['"](?P<
 _DIMS_KW = re.compile(r"""\b(?:dimensions?|dims?|length|size)\s*[:=]\s*(?P<v>[\w.]+)""")
 
 
-_STORE = re.compile(r"""\b(?P<cls>PGVectorStore|PGVector|PostgresVectorStore)\s*(?:\.\s*from_params\s*)?\(""")
+_STORE = re.compile(r"""\b(?P<cls>PGVectorStore|PGVector|PostgresVectorStore)\s*(?:\.\s*(?:from_params|initialize)\s*)?\(""")
 # An application's own store built on the library's (rag_api's `class ExtendedPgVector(PGVector)`, JS `extends`):
 # constructing the subclass creates the library's table.
 _STORE_SUBCLASS = re.compile(r"""\bclass\s+\w+\s*(?:\(\s*|extends\s+)(?:[\w.]+\.)?(?P<cls>PGVectorStore|PGVector|PostgresVectorStore)\b\s*[,){]?""")
@@ -144,6 +146,12 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         if re.search(r"\b(?:import|class|from)\b[^\n]*$", text[text.rfind("\n", 0, m.start()) + 1:m.start()]):
             continue
         args = call_args(text, m.end() - 1)
+        if lang == "js" and cls == "PGVectorStore" and "langchain" in (_js_module(text, cls) or ""):
+            table, column, dims, distance = _langchain_js_store(text, args)
+            out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "langchain", table, column,
+                                         distance=distance))
+            continue
+        distance = None
         if cls == "PGVector":
             d = _STORE_DIMS.search(args)
             dims = None
@@ -151,10 +159,12 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
                 value = _top_level_value(args, d.start("v"))
                 dims = int_value(text, value) or next((int(x) for x in re.findall(r"\b(\d{2,5})\b", value)), None)
             table = "langchain_pg_embedding"
+            strategy = re.search(r"""\bdistance_strategy\s*=\s*(?:[\w.]*\.)?['"]?(?P<v>\w+)""", args)
+            distance = _LANGCHAIN_DISTANCES.get(strategy.group("v").lower() if strategy else "cosine")
         else:
             table, dims = _llamaindex_store(text, args, lang, "from_params" in m.group(0))
         out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "llamaindex" if cls != "PGVector"
-                                     else "langchain", table, "embedding"))
+                                     else "langchain", table, "embedding", distance=distance))
     called = {d.kind for d in out}
     for m in _STORE_SUBCLASS.finditer(text):
         kind = "langchain" if m.group("cls") == "PGVector" else "llamaindex"
@@ -165,6 +175,59 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
             "data_llamaindex_embedding" if lang == "python" else "llamaindex_embedding")
         out.append(VectorDeclaration(rel, line_of(text, m.start()), None, kind, table, "embedding"))
     return out
+
+
+def _config_object(text: str, token: str) -> str:
+    """The object literal an argument is: written inline, else the ``const NAME = {...}`` of the file it names."""
+    token = token.strip()
+    if token.startswith("{"):
+        return call_args(token, 0, limit=len(token))
+    m = re.fullmatch(r"[A-Za-z_$][\w$]*", token) and re.search(
+        r"(?m)\b(?:const|let|var)\s+" + re.escape(token) + r"\s*(?::\s*[^={\n]+)?=\s*\{", text)
+    return call_args(text, m.end() - 1, limit=4000) if m else ""
+
+
+def _js_name(text: str, config: str, key: str) -> str | None:
+    """A key of a JS config object as a name: its literal, a constant of the file that is one, or ``{expression}``."""
+    m = re.search(r"(?<![\w$])" + key + r"""\s*:\s*(?P<v>[^,}\n]+)""", config)
+    if not m:
+        return None
+    token = re.sub(r"\s+as\s+\w+$", "", m.group("v").strip())
+    # A setting with a default (`process.env.PG_TABLE ?? "documents"`): the default, as for a table in SQL.
+    lit = re.fullmatch(r"""(?:[\w$.\[\]'"]+\s*(?:\?\?|\|\|)\s*)?['"`]([^'"`$]+)['"`]""", token)
+    rhs = None if lit else constant(text, token.split(".")[-1])
+    lit = lit or (re.match(r"""['"`]([^'"`$]+)['"`]""", rhs) if rhs else None)
+    return lit.group(1) if lit else ("{" + token + "}" if re.fullmatch(r"[\w$.]+", token) else None)
+
+
+# LangChain's distance strategies (JS ``distanceStrategy``, Python ``DistanceStrategy``; cosine unless given) as
+# profile distances.
+_LANGCHAIN_DISTANCES = {"cosine": "cosine", "innerproduct": "ip", "max_inner_product": "ip", "inner": "ip",
+                        "euclidean": "l2", "l2": "l2"}
+
+
+def _langchain_js_store(text: str, args: str) -> tuple[str | None, str, int | None, str | None]:
+    """LangChain.js's ``PGVectorStore.initialize(embeddings, config)`` / ``new PGVectorStore(embeddings, config)``:
+    the table, the vector column (``columns.vectorColumnName``, default ``embedding``), the dimension and the
+    distance (``distanceStrategy``, default cosine) of ``config``."""
+    positional = _positional(args)
+    config = _config_object(text, positional[1]) if len(positional) > 1 else ""
+    columns = re.search(r"(?<![\w$])columns\s*:\s*\{", config)
+    column = _js_name(text, call_args(config, columns.end() - 1), "vectorColumnName") if columns else None
+    d = re.search(r"(?<![\w$])dimensions\s*:\s*(?P<v>[^,}\n]+)", config)
+    dims = int_value(text, d.group("v")) if d else None
+    strategy = _js_name(text, config, "distanceStrategy") if config else None
+    distance = _LANGCHAIN_DISTANCES.get((strategy or "cosine").lower()) if config else None
+    return _js_name(text, config, "tableName"), column or "embedding", dims, distance
+
+
+def _js_module(text: str, cls: str) -> str | None:
+    """The module a JS/TS file imports ``cls`` from (``import {cls} from "m"``, ``require("m")``)."""
+    word = re.compile(rf"\b{re.escape(cls)}\b")
+    for m in _JS_IMPORT.finditer(text):
+        if word.search(m.group("names") or m.group("names2") or ""):
+            return m.group("mod") or m.group("mod2")
+    return None
 
 
 _LIBRARY = re.compile(r"langchain|llama[_-]?index", re.I)

@@ -225,6 +225,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                                   *(s.line for s in found_settings if _embedding_setting(s.name))}))[:20]
             names = tuple(dict.fromkeys([*(c.kind for c in file_calls), *embedding_names]))
             by_cat["service"].append(FileHits(rel, "service", terms_found, lines, (), names))
+    calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
     declarations = schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
                                                        lambda rel: _listed_text(base, listed, rel))
     for items in by_cat.values():

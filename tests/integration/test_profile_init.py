@@ -868,3 +868,75 @@ def test_rows_the_policies_hide_from_the_connecting_role_are_read_as_a_role_exem
     drafted = out.read_text()
     assert SECTIONS_SOURCE in drafted, drafted
     assert "it applies to the connecting role" in drafted  # said for the role that runs, not the one that read
+
+
+def _untyped_with_one_ollama_embedder(db, tmp_path, stored: str) -> Path:
+    """An untyped vector column (LangChain.js's PGVectorStore without `dimensions`) holding vectors of ``stored``,
+    and an application whose one Ollama embedder names hash-embed:384."""
+    db.execute("CREATE TABLE notes (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), body text, meta jsonb, vec vector);"
+               f"INSERT INTO notes (body, vec) SELECT 'note ' || g, array_fill(0.1::real, ARRAY[{stored}])::vector "
+               "FROM generate_series(1, 12) g")
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "db.ts").write_text("import { OllamaEmbeddings } from '@langchain/ollama';\n"
+                                        "export const embeddings = new OllamaEmbeddings({ model: 'hash-embed:384' });\n")
+    return repo
+
+
+def test_the_applications_ollama_model_the_provider_serves_at_the_stored_vectors_dimension_of_an_untyped_column_is_drafted(
+        cli, empty_db, embed_server, tmp_path):
+    repo = _untyped_with_one_ollama_embedder(empty_db, tmp_path, "384")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    assert load_profile(out, env={}).provider.model == "hash-embed:384"
+    assert "the provider serves it at 384 dimensions, as the stored vectors of notes.vec are" in out.read_text()
+
+
+def test_an_ollama_model_of_another_dimension_than_the_untyped_columns_stored_vectors_is_not_drafted(
+        cli, empty_db, embed_server, tmp_path):
+    repo = _untyped_with_one_ollama_embedder(empty_db, tmp_path, "768")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.json["todo"] == ["provider.model"], result.out + result.err
+    assert "hash-embed:384 (langchain, src/db.ts:2)" in out.read_text()
+
+
+def test_without_an_index_the_distance_the_applications_store_names_is_drafted(cli, empty_db, embed_server, tmp_path):
+    """No index or SQL function in the database says the distance; the app's LangChain.js store does."""
+    repo = _untyped_with_one_ollama_embedder(empty_db, tmp_path, "384")
+    (repo / "src" / "store.ts").write_text(
+        "import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';\n"
+        "export const store = await PGVectorStore.initialize(embeddings, {\n  pool,\n  tableName: 'notes',\n"
+        "  columns: { vectorColumnName: 'vec', contentColumnName: 'body', metadataColumnName: 'meta' },\n"
+        "  distanceStrategy: 'innerProduct',\n});\n")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0, result.out + result.err
+    assert load_profile(out, env={}).distance == "ip"
+    assert "the distance the application's store queries with (src/store.ts:2; no index" in out.read_text(), out.read_text()
+
+
+def test_a_langchain_js_store_with_a_camel_case_content_column_has_it_drafted_as_the_text(
+        cli, empty_db, embed_server, tmp_path):
+    """LangChain.js quotes the column names its config gives (`contentColumnName: 'pageContent'`)."""
+    empty_db.execute('CREATE TABLE kb (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "pageContent" text, '
+                     'meta jsonb, vec vector);'
+                     'INSERT INTO kb ("pageContent", meta, vec) SELECT \'page \' || g, \'{"loc": {"lines": 1}}\', '
+                     "array_fill(0.1::real, ARRAY[384])::vector FROM generate_series(1, 12) g")
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "store.ts").write_text(
+        "import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';\n"
+        "import { OllamaEmbeddings } from '@langchain/ollama';\n"
+        "export const store = await PGVectorStore.initialize(new OllamaEmbeddings({ model: 'hash-embed:384' }), {\n"
+        "  pool,\n  tableName: 'kb',\n"
+        "  columns: { vectorColumnName: 'vec', contentColumnName: 'pageContent', metadataColumnName: 'meta' },\n});\n")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    assert load_profile(out, env={}).chunks.text == ("pageContent",), out.read_text()

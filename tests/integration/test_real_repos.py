@@ -90,14 +90,15 @@ class Source:
 def server():
     """hash-embed models served under the names the applications ask for."""
     with_aliases = EmbeddingServer(
-        models=["hash-embed:2560", "hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:512",
+        models=["hash-embed:3072", "hash-embed:2560", "hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:512",
                 "hash-embed:384"],
         aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768",
                  "qwen3-embedding:4b": "hash-embed:2560",
                  "mxbai-embed-large": "hash-embed:1024", "all-minilm": "hash-embed:384",
                  "text-embedding-3-small": "hash-embed:1536",
                  "thenlper/gte-small": "hash-embed:384", "gte-small": "hash-embed:384",
-                 "embeddings": "hash-embed:512"},  # formbricks: the Azure deployment's default name
+                 "embeddings": "hash-embed:512",  # formbricks: the Azure deployment's default name
+                 "llama3.2": "hash-embed:3072"},  # llm-app: embeds with its chat model
     ).start()
     try:
         yield with_aliases
@@ -2201,3 +2202,135 @@ def test_formbricks_prisma_insights_embed_two_columns_joined(cli, empty_db, serv
     assert wrong.code == 1
     recompute = next(c for c in wrong.json["checks"] if c["check"] == "recompute")
     assert recompute["status"] == "failed" and "6 of 6 rows off" in recompute["found"], recompute
+
+
+# -- sujeet-agrahari/llm-app: TypeScript, LangChain.js's PGVectorStore with its own column names, no collection table --
+
+# What PGVectorStore.ensureTableInDatabase() creates for the app's dbConfig (no `dimensions`: an untyped vector).
+LANGCHAIN_JS_DDL = """CREATE TABLE IF NOT EXISTS langchain_pg_embedding (
+  "id" uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY, "document" text, "cmetadata" jsonb, "embedding" vector)"""
+
+
+def load_llm_app(db, server, app: Path, model: str = "llama3.2") -> list[str]:
+    """The app's ten seeded documents and twenty more of the same shape, as addDocuments writes them (no ids: the
+    table's uuids). Returns the keys in insertion order."""
+    seeder = (app / "src/seeder.ts").read_text()
+    docs = [(m.group(1), {"id": m.group(2), "location": m.group(3), "topic": m.group(4)}) for m in re.finditer(
+        r"pageContent: '([^']+)',\s*metadata: \{ id: '(\d+)', location: '([^']+)', topic: '([^']+)' \}", seeder)]
+    assert len(docs) == 10
+    docs += [(f"Event {i}: volunteers meet at the {place} to plan the {topic} week.",
+              {"id": str(111 + i), "location": place, "topic": topic})
+             for i, (place, topic) in enumerate((p, t) for p in ("library", "harbour", "stadium", "museum", "school")
+                                                 for t in ("reading", "sailing", "running", "painting"))]
+    vectors = httpx_embed(server, model, [d[0] for d in docs])
+    with db.connect(autocommit=True) as conn:
+        return [conn.execute("INSERT INTO langchain_pg_embedding (document, embedding, cmetadata) "
+                             "VALUES (%s, %s::vector, %s) RETURNING id::text",
+                             (text, json.dumps(v), json.dumps(meta))).fetchone()[0]
+                for (text, meta), v in zip(docs, vectors)]
+
+
+def test_llm_app_langchain_js_pgvector_store_with_its_own_column_names(cli, empty_db, server, tmp_path):
+    app = Source.of("sujeet-agrahari__llm-app").checkout("", tmp_path / "app")
+    assert "PGVectorStore.initialize(" in (app / "src/dbConnection.ts").read_text()
+    empty_db.execute(LANGCHAIN_JS_DDL)
+    keys = load_llm_app(empty_db, server, app)
+    empty_db.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE id::text = ANY(%s)", (keys[:3],))
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "langchain_pg_embedding", plan=True)
+
+    # locate: the store's config object (a module constant) names the table and its vector column; the embedder's
+    # model is a key of the object src/config.ts exports; `tsx watch ./src/app.ts` (seed, then a question) no backfill.
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"], d["kind"]) for d in located["declarations"]] == [
+        ("src/dbConnection.ts", "langchain_pg_embedding", "embedding", None, "langchain")]
+    assert [(c["name"], c["model"]) for c in located["embedding_calls"]] == [("OllamaEmbeddings", "llama3.2")]
+    assert located["best_entrypoint"] is None
+
+    # profile init needs no edit: the model the app names, served at the stored vectors' dimension (untyped column).
+    assert trial.init.json["todo"] == []
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert raw["provider"]["model"] == "llama3.2" and (raw["chunks"]["table"], raw["chunks"]["id"],
+                                                       raw["chunks"]["text"]) == ("langchain_pg_embedding", "id", "document")
+    assert raw["embeddings"]["vector"] == "embedding" and "table" not in raw["embeddings"]
+    assert raw["distance"] == "cosine" and "the distance the application's store queries with (src/dbConnection.ts:" \
+        in trial.profile.read_text()
+    assert_whole_procedure_ok(trial, empty_db, "langchain_pg_embedding", "embedding", 30, needed=3)
+    assert trial.plan.code == 0 and trial.plan.json["rows"]["to_embed"] == 3, trial.plan.out + trial.plan.err
+
+    # Damage as a backfill leaves it: 2 lost vectors, a text edited after its vector, 2 vectors of nomic-embed-text
+    # (768), two vectors swapped between rows; and 2 rows deleted (nothing in this schema remembers them).
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE id::text = ANY(%s)", (keys[3:5],))
+        conn.execute("UPDATE langchain_pg_embedding SET document = 'The lake festival moved to the harbour this year.' "
+                     "WHERE id::text = %s", (keys[5],))
+        texts = [conn.execute("SELECT document FROM langchain_pg_embedding WHERE id::text = %s", (k,)).fetchone()[0]
+                 for k in keys[6:8]]
+        for key, vector in zip(keys[6:8], httpx_embed(server, "nomic-embed-text", texts)):
+            conn.execute("UPDATE langchain_pg_embedding SET embedding = %s::vector WHERE id::text = %s",
+                         (json.dumps(vector), key))
+        conn.execute("UPDATE langchain_pg_embedding e SET embedding = o.embedding FROM langchain_pg_embedding o WHERE "
+                     "(e.id::text, o.id::text) IN ((%s, %s), (%s, %s))", (keys[8], keys[9], keys[9], keys[8]))
+        conn.execute("DELETE FROM langchain_pg_embedding WHERE id::text = ANY(%s)", (keys[28:30],))
+    target = ("--profile", trial.profile, "--collection", "langchain_pg_embedding")
+    scoped = cli("scope", *target, "--json", env=env)
+    dims = next(c for c in scoped.json["checks"] if c["check"] == "dimensions agree")
+    assert scoped.code == 1 and dims["status"] == "failed" and "2 stored vectors of 768 dimensions" in dims["found"], dims
+    assert scoped.json["counts"]["missing"] == 2, scoped.out
+    checked = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert checked.code == 1, checked.out
+    failed = {c["check"] for c in checked.json["checks"] if c["status"] == "failed"}
+    assert {"coverage", "dimensions", "recompute"} <= failed, checked.out
+    offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
+    assert {o["key"] for o in offenders} == set(keys[3:10]), offenders
+    repaired = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert repaired.code == 0 and repaired.json["embedded"] == 7, repaired.out + repaired.err
+    again = cli("verify", *target, "--run-dir", tmp_path / "repaired", "--json", env=env)
+    assert again.code == 0, again.out
+    assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding WHERE embedding IS NULL") == 0
+
+
+# ensureCollectionTableInDatabase(), when the config names a collectionTableName: rows by collection name.
+LANGCHAIN_JS_COLLECTIONS_DDL = """CREATE TABLE IF NOT EXISTS collections (
+  uuid uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY, name character varying, cmetadata jsonb);
+CREATE INDEX IF NOT EXISTS idx_collections_name ON collections(name);
+ALTER TABLE langchain_pg_embedding ADD COLUMN collection_id uuid;
+ALTER TABLE langchain_pg_embedding ADD CONSTRAINT langchain_pg_embedding_collection_id_fkey FOREIGN KEY (collection_id)
+  REFERENCES collections(uuid) ON DELETE CASCADE"""
+
+
+def test_llm_app_with_a_collection_table_backfills_one_collection_by_name(cli, empty_db, server, tmp_path):
+    """The same app configured with `collectionTableName: 'collections', collectionName: 'events'` (a deployment's
+    edit of dbConfig, made in the checkout only): LangChain.js's collection table, two collections by name."""
+    app = Source.of("sujeet-agrahari__llm-app").checkout("", tmp_path / "app")
+    connection = app / "src/dbConnection.ts"
+    connection.write_text(connection.read_text().replace(
+        "  tableName: 'langchain_pg_embedding',", "  tableName: 'langchain_pg_embedding',\n"
+        "  collectionTableName: 'collections',\n  collectionName: 'events',"))
+    empty_db.execute(LANGCHAIN_JS_DDL)
+    empty_db.execute(LANGCHAIN_JS_COLLECTIONS_DDL)
+    keys = load_llm_app(empty_db, server, app)
+    empty_db.execute("INSERT INTO collections (name, cmetadata) VALUES ('events', NULL), ('archive', NULL);"
+                     "UPDATE langchain_pg_embedding e SET collection_id = (SELECT uuid FROM collections c WHERE c.name = "
+                     "CASE WHEN e.cmetadata->>'id' < '121' THEN 'events' ELSE 'archive' END)")
+    empty_db.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE id::text = ANY(%s)", (keys[:2] + keys[-1:],))
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "events")
+    assert [(d["table"], d["column"]) for d in trial.locate.json["declarations"]] == [("langchain_pg_embedding", "embedding")]
+    assert trial.init.json["todo"] == [], trial.init.out
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert raw["chunks"]["collection_table"] == {"table": "collections", "key": "uuid", "name": "name"}, raw
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["chunks"] == 20, trial.scope.out + trial.scope.err
+    assert trial.scope.json["counts"]["needed"] == 2
+    for step in (trial.run, trial.verify, trial.record):
+        assert step.code == 0, step.out + step.err
+    # Measured: every chunk of 'events' has its vector; the other collection's lost vector is left as it was.
+    assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding WHERE embedding IS NULL") == 1
+    # A model change the safe way: a new collection beside it (uuid keys made as LangChain.js makes them), swapped in.
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    into = cli("backfill", "--profile", trial.profile, "--collection", "events", "--into", "events_v2", "--json", env=env)
+    assert into.code == 0 and into.json["embedded"] == 20, into.out + into.err
+    swapped = cli("swap", "--profile", trial.profile, "--to", "events", "--from", "events_v2", "--json", env=env)
+    assert swapped.code == 0, swapped.out + swapped.err
+    assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding e JOIN collections c ON c.uuid = e.collection_id "
+                           "WHERE c.name = 'events' AND e.embedding IS NOT NULL") == 20
+    assert empty_db.scalar("SELECT count(*) FROM collections WHERE name = 'events'") == 1

@@ -540,3 +540,81 @@ def test_a_cast_in_a_query_names_no_column():
     text = ('const rows = await prisma.$queryRaw`SELECT id FROM "Insight" d WHERE d."vector" <=> ${v}::vector(512) '
             '< 0.5; UPDATE "Insight" SET "title" = ${t} WHERE id = ${id}`;\n')
     assert [(d.table, d.column, d.dimensions) for d in scan("insights.ts", text, "js")] == [(None, None, 512)]
+
+
+# -- LangChain.js's PGVectorStore: the table and vector column its config object names (the llm-app trial) ----------
+
+LANGCHAIN_JS_STORE = """import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';
+import { OllamaEmbeddings } from '@langchain/ollama';
+
+const dbConfig = {
+  postgresConnectionOptions: { type: 'postgres', host: 'localhost' } as PoolConfig,
+  tableName: 'notes_store',
+  columns: {
+    idColumnName: 'id',
+    vectorColumnName: 'vec',
+    contentColumnName: 'body',
+    metadataColumnName: 'meta',
+  },
+  distanceStrategy: 'cosine' as DistanceStrategy,
+};
+
+const store = await PGVectorStore.initialize(new OllamaEmbeddings({ model: 'nomic-embed-text' }), dbConfig);
+"""
+
+
+def test_a_langchain_js_store_declares_the_table_and_vector_column_of_its_config_object():
+    from harness.locate.schema import scan
+
+    assert [(d.table, d.column, d.dimensions, d.kind) for d in scan("src/db.ts", LANGCHAIN_JS_STORE, "js")] == [
+        ("notes_store", "vec", None, "langchain")]
+
+
+def test_a_langchain_js_store_built_inline_reads_its_dimensions_and_defaults_the_vector_column():
+    from harness.locate.schema import scan
+
+    text = ('import { PGVectorStore } from "@langchain/community/vectorstores/pgvector";\n'
+            'const store = new PGVectorStore(embeddings, {\n  pool,\n  tableName: TABLE,\n  dimensions: 768,\n});\n'
+            'const TABLE = "kb_chunks";\n')
+    assert [(d.table, d.column, d.dimensions, d.kind) for d in scan("src/db.ts", text, "js")] == [
+        ("kb_chunks", "embedding", 768, "langchain")]
+
+
+def test_an_embedder_whose_model_is_a_key_of_an_object_imported_from_a_module_of_the_repository_names_it(tmp_path):
+    """llm-app's ``new OllamaEmbeddings({model: config.model})`` with ``import config from './config.js'``, a
+    TypeScript module (``src/config.ts``) whose default export is ``{model: 'llama3.2'}``."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/config.ts").write_text("const config: Record<string, any> = {\n    model: 'llama3.2',\n};\n\n"
+                                            "export default config;\n")
+    (tmp_path / "src/settings.ts").write_text("export const settings = {\n  embedModel: process.env.EMBED_MODEL ?? "
+                                              "'nomic-embed-text',\n};\n")
+    (tmp_path / "src/db.ts").write_text(
+        "import { OllamaEmbeddings } from '@langchain/ollama';\nimport config from './config.js';\n"
+        "import { settings } from './settings';\n\n"
+        "export const a = new OllamaEmbeddings({\n  model: config.model,\n});\n"
+        "export const b = new OllamaEmbeddings({ model: settings.embedModel });\n")
+    got = [(c.line, c.model, c.model_env) for c in locate(tmp_path).embedding_calls]
+    assert got == [(5, "llama3.2", None), (8, "nomic-embed-text", "EMBED_MODEL")]
+
+
+def test_a_langchain_store_says_the_distance_its_queries_use():
+    """LangChain.js's ``distanceStrategy`` and LangChain-Python's ``distance_strategy`` (cosine unless given)."""
+    from harness.locate.schema import scan
+
+    js = LANGCHAIN_JS_STORE.replace("'cosine' as DistanceStrategy", "'innerProduct' as DistanceStrategy")
+    assert [d.distance for d in scan("src/db.ts", js, "js")] == ["ip"]
+    assert [d.distance for d in scan("src/db.ts", LANGCHAIN_JS_STORE.replace("  distanceStrategy: 'cosine' as "
+                                                                              "DistanceStrategy,\n", ""), "js")] == ["cosine"]
+    py = ("from langchain_postgres import PGVector\nfrom langchain_postgres.vectorstores import DistanceStrategy\n"
+          "store = PGVector(embeddings=e, collection_name='docs', distance_strategy=DistanceStrategy.EUCLIDEAN)\n")
+    assert [d.distance for d in scan("s.py", py, "python")] == ["l2"]
+
+
+def test_a_langchain_js_store_whose_table_is_an_env_read_with_a_default_declares_the_default():
+    from harness.locate.schema import scan
+
+    text = ('import { PGVectorStore } from "@langchain/community/vectorstores/pgvector";\n'
+            'const store = await PGVectorStore.initialize(embeddings, {\n  pool,\n'
+            '  tableName: process.env.PG_VECTOR_TABLE ?? "kb_chunks",\n'
+            '  columns: { vectorColumnName: process.env.VECTOR_COLUMN || "vec" },\n});\n')
+    assert [(d.table, d.column) for d in scan("src/db.ts", text, "js")] == [("kb_chunks", "vec")]
