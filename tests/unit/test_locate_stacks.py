@@ -540,3 +540,23 @@ def test_a_cast_in_a_query_names_no_column():
     text = ('const rows = await prisma.$queryRaw`SELECT id FROM "Insight" d WHERE d."vector" <=> ${v}::vector(512) '
             '< 0.5; UPDATE "Insight" SET "title" = ${t} WHERE id = ${id}`;\n')
     assert [(d.table, d.column, d.dimensions) for d in scan("insights.ts", text, "js")] == [(None, None, 512)]
+
+
+# -- a Django app whose initial migration makes the vector column and a later one alters it (falkor-rentalintel) ----
+
+def test_django_create_model_migration_declares_the_vector_among_its_field_tuples(found):
+    assert ("docchunks/migrations/0001_initial.py", "docchunks_chunkembedding", "embedding", 768, "django") in decls(
+        found("django-chunk-model"))
+
+
+def test_a_later_migration_altering_the_column_supersedes_the_dimension_an_earlier_one_declared(found):
+    result = found("django-chunk-model")
+    assert ("docchunks/migrations/0002_alter_chunkembedding_embedding.py", "docchunks_chunkembedding", "embedding", 1536,
+            "django") in decls(result)
+    assert result.declared_dimensions == (1536,)
+
+
+def test_the_applications_own_class_named_like_an_embedder_is_no_embedding_call(found):
+    # `ChunkEmbedding(file_name=..., embedding=vec)` builds a Django row; only the OpenAI call embeds.
+    assert calls(found("django-chunk-model")) == {
+        ("docchunks/utils.py", "openai", "text-embedding-3-small", "OPENAI_EMBEDDING_MODEL", None, None)}
