@@ -2279,3 +2279,23 @@ def test_falkor_rentalintel_django_chunks_whose_column_a_later_migration_altered
     assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
     again = cli("verify", *target, "--run-dir", tmp_path / "fixed", "--json", env=env)
     assert again.code == 0, again.out
+
+
+def test_falkor_rentalintel_database_one_migration_behind_its_code(cli, empty_db, server, tmp_path):
+    """The database stopped at 0001 (vector(768), an earlier model's vectors) while the code embeds 1536: the draft
+    says which migration declares 1536, scope fails `dimensions agree` with the three numbers and nothing runs."""
+    app = Source.of("shanewin__falkor-rentalintel").checkout("", tmp_path / "app", only=("manage.py", "doc_analysis/"))
+    empty_db.execute(FALKOR_DDL.split("ALTER TABLE")[0])
+    chunks = [FALKOR_UPLOADS["w2_2024.pdf"].format(i=i) for i in range(4)]  # stored when the app embedded 768
+    with empty_db.connect(autocommit=True) as conn:
+        for chunk, vector in zip(chunks, httpx_embed(server, "nomic-embed-text", chunks)):
+            conn.execute("INSERT INTO doc_analysis_documentembedding (file_name, content, embedding) "
+                         "VALUES ('w2_2024.pdf', %s, %s::vector)", (chunk, str(vector)))
+    trial = procedure(cli, empty_db, server, app, tmp_path / "behind", "doc_analysis_documentembedding",
+                      model="text-embedding-3-small")
+    assert ("dimensions: 768  # declared by doc_analysis_documentembedding.embedding (vector); but the application's "
+            "schema declares 1536 (doc_analysis/migrations/0002_alter_documentembedding_embedding.py:15, "
+            "doc_analysis/models.py:7): a migration not applied?") in trial.profile.read_text()
+    assert trial.scope.code == 1 and trial.run is None
+    dims = next(c for c in trial.scope.json["checks"] if c["check"] == "dimensions agree")
+    assert dims["status"] == "failed" and "(profile 768, column 768, model 1536)" in dims["found"], dims
