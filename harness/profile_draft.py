@@ -466,7 +466,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     served = None
     if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
         served = _served_at(provider_url, shape.vector.dimensions, found.embedding_calls)
-    declared_otherwise = ()
+    declared_otherwise: tuple[Any, ...] = ()
     if shape is not None and shape.vector.dimensions:
         from .locate.schema import superseded
 
