@@ -2244,6 +2244,7 @@ def test_falkor_rentalintel_django_chunks_whose_column_a_later_migration_altered
             ("doc_analysis/migrations/0001_initial.py", table, "embedding", 768),
             ("doc_analysis/migrations/0002_alter_documentembedding_embedding.py", table, "embedding", 1536)} <= declared
     assert located["declared_dimensions"] == [1536]  # 0001's 768 is what 0002 altered
+    assert {d["path"] for d in located["declarations"] if d["superseded"]} == {"doc_analysis/migrations/0001_initial.py"}
     # Only the OpenAI calls embed; `DocumentEmbedding(file_name=..., content=..., embedding=vec)` builds a row.
     assert {(c["kind"], c["model"], c["model_env"]) for c in located["embedding_calls"]} == {
         ("openai", "text-embedding-3-small", "OPENAI_EMBEDDING_MODEL")}

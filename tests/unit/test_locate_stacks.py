@@ -560,3 +560,10 @@ def test_the_applications_own_class_named_like_an_embedder_is_no_embedding_call(
     # `ChunkEmbedding(file_name=..., embedding=vec)` builds a Django row; only the OpenAI call embeds.
     assert calls(found("django-chunk-model")) == {
         ("docchunks/utils.py", "openai", "text-embedding-3-small", "OPENAI_EMBEDDING_MODEL", None, None)}
+
+
+def test_locate_says_which_declaration_a_later_migration_changed(found):
+    result = found("django-chunk-model")
+    changed = {d["path"] for d in result.as_dict()["declarations"] if d["superseded"]}
+    assert changed == {"docchunks/migrations/0001_initial.py"}
+    assert "embedding vector(768)  [django]  (changed by a later migration)" in result.text()
