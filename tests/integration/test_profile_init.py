@@ -65,6 +65,18 @@ def test_inline_table_without_collection_is_one_named_collection(cli, empty_db, 
     assert scoped.json["counts"]["needed"] == 30
 
 
+
+def test_an_empty_table_that_is_the_whole_collection_is_refused_as_empty_not_as_an_unknown_collection(
+        cli, empty_db, embed_server, tmp_path):
+    # A freshly migrated application (falkor-rentalintel before its first upload): the draft's collection is the table.
+    empty_db.execute(MESSAGES.split("INSERT")[0])
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == []
+    scoped = _scope(cli, empty_db, out, "messages", embed_server)
+    assert scoped.code == 2
+    assert scoped.json["reason"] == ("collection 'messages' has no chunks: the table messages, the whole collection "
+                                     "(chunks.collection_name), is empty; nothing to backfill"), scoped.json
+
 SECTIONS_UNDER_PAGES = """
 CREATE TABLE pages (id bigserial PRIMARY KEY, path text NOT NULL UNIQUE, checksum text, source text);
 CREATE TABLE page_sections (id bigserial PRIMARY KEY, page_id bigint NOT NULL REFERENCES pages ON DELETE CASCADE,
