@@ -108,7 +108,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   app_models: dict[str, str] | None = None, model_dims: int | None = None,
                   padding: Padding | None = None, served_model: str | None = None,
                   measured: MeasuredText | None = None, stored_dims: int | None = None,
-                  app_distance: tuple[str, str] | None = None) -> Draft:
+                  app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -161,7 +161,13 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 f"the model's, as the provider says; {em.name}.{vc.column} is {vc.type}({vc.dimensions}): "
                 "see embeddings.pad_to")
     elif vc.dimensions:
-        w.value("provider.dimensions", "dimensions", vc.dimensions, f"declared by {em.name}.{vc.column} ({vc.type})")
+        # The application's schema (its models, its latest migration) declaring another dimension for this column: a
+        # database behind the code, whose column the application's model cannot fill.
+        otherwise = sorted({d.dimensions for d in declared_otherwise})
+        where = ", ".join(f"{d.path}:{d.line}" for d in declared_otherwise)
+        w.value("provider.dimensions", "dimensions", vc.dimensions, f"declared by {em.name}.{vc.column} ({vc.type})"
+                + (f"; but the application's schema declares {', '.join(map(str, otherwise))} ({where}): a migration "
+                   "not applied?" if otherwise else ""))
     else:
         w.comment(f"dimensions: (none declared: {em.name}.{vc.column} is an untyped {vc.type}; the model's is used)", 2)
 
@@ -491,7 +497,18 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     served = None
     if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
         served = _served_at(provider_url, shape.vector.dimensions or stored_dims, found.embedding_calls)
+    declared_otherwise: tuple[Any, ...] = ()
+    if shape is not None and shape.vector.dimensions:
+        from .locate.schema import superseded
+
+        old = superseded(found.declarations)
+        declared_otherwise = tuple(sorted(
+            (d for d in found.declarations if d not in old and d.dimensions and d.dimensions != shape.vector.dimensions
+             and d.column == shape.vector.column and d.table
+             and d.table.strip('"') in (shape.embeddings.name, shape.embeddings.qualified)),
+            key=lambda d: (d.path, d.line)))
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
+                         declared_otherwise=declared_otherwise,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),

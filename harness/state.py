@@ -117,10 +117,19 @@ def require_collection(conn: Conn, target: Target, collection: str) -> int:
         {"collection": collection},
     ).fetchone())
     if state["n"] == 0:
-        known = list_collections(conn, target)
-        shown = ", ".join(sorted(known)[:10]) or "none"
-        raise ConfigError(f"collection {collection!r} has no chunks in {target.profile.chunks.table}; known collections: {shown}")
+        raise ConfigError(no_chunks(collection, target.profile, list_collections(conn, target)))
     return int(state["n"])
+
+
+def no_chunks(collection: str, profile: Any, known: Any) -> str:
+    """Why a collection is refused for having no chunks: an empty table that is the whole collection is said as such
+    (a freshly migrated application), not as a collection among others that none of the known ones is."""
+    table = profile.chunks.table
+    if not known and profile.chunks.collection_name == collection:
+        return (f"collection {collection!r} has no chunks: the table {table}, the whole collection "
+                "(chunks.collection_name), is empty; nothing to backfill")
+    shown = ", ".join(sorted(known)[:10]) or "none"
+    return f"collection {collection!r} has no chunks in {table}; known collections: {shown}"
 
 
 def stored_models(conn: Conn, target: Target, collection: str) -> dict[str, int]:

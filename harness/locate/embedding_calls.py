@@ -154,11 +154,14 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
             model = _value(text, m.end() + first[0][0], reads) if first else (None, None)
             add(EmbeddingCall(rel, line_of(text, m.start()), "ai-sdk", m.group("name"), *model))
     llama = bool(re.search(r"llama_index|llamaindex", text))
+    own = _own_classes(rel, text)
     for m in _CLASS.finditer(text):
         name = m.group("name")
         # A sparse embedder (fastembed's SparseTextEmbedding: BM25, SPLADE) makes term weights, never the dense
         # vector a vector column holds: its model is no candidate for that column.
         if name in _SKIP_CLASSES or _is_definition(text, m.start("name")) or name.startswith(("Base", "Mock", "Fake", "Sparse")):
+            continue
+        if name in own:  # the application's own class (a Django model `ChunkEmbedding(content=..., embedding=v)`)
             continue
         args = call_args(text, m.end() - 1)
         model = _kw(text, args, m.end(), _MODEL_KW, reads)
@@ -229,6 +232,27 @@ def _exported_key(text: str, export: str, key: str) -> tuple[str | None, str | N
     body = call_args(text, opening, limit=4000)
     found = re.search(r"(?m)(?:^|[,{\s])" + re.escape(key) + r"""\s*:\s*""", body)
     return _value(text, opening + 1 + found.end(), env_reads(text, "js")) if found else (None, None)
+
+
+_PY_IMPORT = re.compile(r"""^[ \t]*from\s+(?P<mod>[\w.]+)\s+import\s+(?P<names>\([^)]*\)|[^\n]+)""", re.M)
+_JS_IMPORT = re.compile(r"""import\s+(?:type\s+)?(?P<names>[^;]*?)\s+from\s+['"](?P<mod>[^'"]+)['"]""")
+_CLASS_DEF = re.compile(r"""(?m)^\s*(?:export\s+)?(?:default\s+)?class\s+(?P<name>[A-Za-z_]\w*)(?P<bases>[^:{\n]*)""")
+
+
+def _own_classes(rel: str, text: str) -> set[str]:
+    """Names of classes the file defines or imports from the application itself (a relative module, or a Python
+    module of the package the file is in): never a library's embedder, whatever they are named."""
+    top = rel.split("/", 1)[0] if "/" in rel else ""
+    # (a subclass of a library's embedder, `class MyEmbeddings(OllamaEmbeddings)`, still embeds)
+    own = {m.group("name") for m in _CLASS_DEF.finditer(text) if not re.search(r"Embeddings?\b", m.group("bases"))}
+    for m in _PY_IMPORT.finditer(text):
+        mod = m.group("mod")
+        if mod.startswith(".") or (top and mod.split(".", 1)[0] == top):
+            own |= set(re.findall(r"\b([A-Za-z_]\w*)\b(?!\s+as\b)", m.group("names").replace("import", " ")))
+    for m in _JS_IMPORT.finditer(text):
+        if m.group("mod").startswith((".", "@/", "~/")):
+            own |= set(re.findall(r"[A-Za-z_$][\w$]*", m.group("names")))
+    return own
 
 
 def _is_definition(text: str, pos: int) -> bool:

@@ -52,7 +52,10 @@ _CUSTOM_TYPE = re.compile(r"""\b(?:const|let|var)\s+(?P<name>[A-Za-z_]\w*)\s*=\s
 _PY_VECTOR = re.compile(r"""\b(?P<type>Vector|VECTOR|HALFVEC|HalfVector|SPARSEVEC|SparseVector)\s*\(""")
 _PY_COL = re.compile(r"""(?P<col>[A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:[\w.]+\.)?(?:Column|mapped_column|Field)\s*\(""")
 _PY_TABLE = re.compile(r"""__tablename__\s*=\s*['"](?P<t>[^'"]+)['"]|\bop\.(?:create_table|add_column|alter_column)\(\s*['"](?P<t2>[^'"]+)['"]|\bTable\(\s*['"](?P<t3>[^'"]+)['"]|\bclass\s+(?P<cls>[A-Za-z_]\w*)\s*\([^)]*(?:Base|Model|SQLModel|DeclarativeBase)[^)]*\)""")
-_DJANGO = re.compile(r"""(?P<col>[A-Za-z_]\w*)\s*=\s*(?:[\w.]+\.)?(?P<type>VectorField|HalfVectorField|SparseVectorField)\s*\(""")
+# A model's `col = VectorField(...)`, or a migration's CreateModel field tuple `("col", VectorField(...))` (the form
+# makemigrations writes for a model's first migration).
+_DJANGO = re.compile(r"""(?:(?P<col>[A-Za-z_]\w*)\s*=\s*|\(\s*['"](?P<tcol>\w+)['"]\s*,\s*)(?:[\w.]+\.)?"""
+                     r"""(?P<type>VectorField|HalfVectorField|SparseVectorField)\s*\(""")
 _DJANGO_CLASS = re.compile(r"""(?m)^class\s+(?P<cls>[A-Za-z_]\w*)\s*\([^)]*Model[^)]*\)\s*:""")
 _DJANGO_OP_MODEL = re.compile(r"""migrations\.CreateModel\(\s*name\s*=\s*['"](?P<m>[^'"]+)['"]|model_name\s*=\s*['"](?P<m2>[^'"]+)['"]""")
 _DJANGO_META = r"""\b{key}\s*=\s*['"](?P<v>[^'"]+)['"]|['"]{key}['"]\s*:\s*['"](?P<v2>[^'"]+)['"]"""
@@ -680,7 +683,7 @@ def _django(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
             model = (op[-1].group("m") or op[-1].group("m2")) if op else None
             table = _django_default_table(rel, model) if model else None
         table = tables.get(table, table) if table else None
-        col = m.group("col")
+        col = m.group("col") or m.group("tcol")
         if col == "field":  # migrations.AddField(model_name=..., name="col", field=VectorField(...))
             named = re.findall(r"""\bname\s*=\s*['"]([^'"]+)['"]""", text[max(0, m.start() - 300):m.start()])
             col = named[-1] if named else None
@@ -781,8 +784,38 @@ def _unquote(name: str | None) -> str | None:
     return ".".join(parts)
 
 
+def _migration_order(path: str) -> tuple[str, int] | None:
+    """(the migrations folder, the migration's number) of a numbered migration (Django's `0002_x.py`, Prisma's
+    `20240101_x/migration.sql`, drizzle's `0002_x.sql`); None for any other file, or one whose order its name hides."""
+    parts = PurePosixPath(path).parts
+    for i in range(len(parts) - 2, -1, -1):
+        if re.fullmatch(r"migrations?", parts[i]):
+            number = re.match(r"\d+", parts[i + 1])
+            return ("/".join(parts[:i + 1]), int(number.group(0))) if number else None
+    return None
+
+
+def superseded(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]) -> set[VectorDeclaration]:
+    """Declarations a later numbered migration of the same folder redeclares for the same table and column (Django's
+    0001 CreateModel at 768, then 0002 AlterField to 1536: the column is 1536)."""
+    latest: dict[tuple, int] = {}
+    for d in decls:
+        order = _migration_order(d.path)
+        if order and d.table and d.column:
+            key = (order[0], d.table, d.column)
+            latest[key] = max(latest.get(key, order[1]), order[1])
+    out = set()
+    for d in decls:
+        order = _migration_order(d.path)
+        if order and d.table and d.column and order[1] < latest[(order[0], d.table, d.column)]:
+            out.add(d)
+    return out
+
+
 def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]) -> tuple[int, ...]:
-    return tuple(sorted({d.dimensions for d in decls if d.dimensions and 0 < d.dimensions <= 65535}))
+    """The dimensions the schema declares now (a dimension a later migration changed is no longer declared)."""
+    old = superseded(decls)
+    return tuple(sorted({d.dimensions for d in decls if d.dimensions and 0 < d.dimensions <= 65535 and d not in old}))
 
 
 __all__ = ["VectorDeclaration", "scan", "django_tables", "with_django_tables", "with_imported_dimensions",

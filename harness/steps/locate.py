@@ -85,12 +85,13 @@ class LocateResult:
     def as_dict(self) -> dict[str, Any]:
         def hits(items):
             return [h.as_dict() for h in items]
+        old = schemascan.superseded(self.declarations)
         return {
             "repo": self.repo, "file_source": self.file_source, "files_scanned": self.files_scanned,
             "terms": list(self.terms), "seconds": round(self.seconds, 3),
             "config": hits(self.config), "service": hits(self.service), "schema": hits(self.schema),
             "smoke": hits(self.smoke), "docs": hits(self.docs), "declared_dimensions": list(self.declared_dimensions),
-            "declarations": [d.as_dict() for d in self.declarations],
+            "declarations": [{**d.as_dict(), "superseded": d in old} for d in self.declarations],
             "embedding_calls": [c.as_dict() for c in self.embedding_calls],
             "settings": [s.as_dict() for s in self.settings],
             "embeds_in_process": self.embeds_in_process,
@@ -101,9 +102,11 @@ class LocateResult:
     def text(self) -> str:
         lines = [f"Located in {self.repo}: {self.files_scanned} files ({self.file_source}) in {self.seconds:.2f} s"]
         lines.append("Vector declarations (schema):" + ("" if self.declarations else " none found"))
+        old = schemascan.superseded(self.declarations)
         for d in self.declarations:
             where = ".".join(x for x in (d.table, d.column) if x) or "?"
-            lines.append(f"  {d.path}:{d.line}  {where} {d.type}({d.dimensions if d.dimensions else '?'})  [{d.kind}]")
+            lines.append(f"  {d.path}:{d.line}  {where} {d.type}({d.dimensions if d.dimensions else '?'})  [{d.kind}]"
+                         + ("  (changed by a later migration)" if d in old else ""))
         lines.append("Embedding calls:" + ("" if self.embedding_calls else " none found"))
         for c in self.embedding_calls:
             extra = [f"model {c.model}" if c.model else "", f"from ${c.model_env}" if c.model_env else "",

@@ -17,7 +17,7 @@ from ..preflight import preflight
 from ..errors import HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import (UNKNOWN_MODEL, unmeasured, unmeasured_why, into_new, list_collections, model_switch, other_models, stored_dimensions,
+from ..state import (UNKNOWN_MODEL, no_chunks, unmeasured, unmeasured_why, into_new, list_collections, model_switch, other_models, stored_dimensions,
                      stored_models, text_presence, zero_padded)
 from ..target import Target
 from .common import BackfillCommand
@@ -183,13 +183,15 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         tenants = rls.tenants(conn, target.profile)  # row-level security: read each tenant's view, add them up
         known = rls.across(conn, target.profile, tenants, lambda: list_collections(conn, target))
         if collection not in known:
-            shown = ", ".join(sorted(known)[:10]) or "none"
-            refusal = f"collection {collection!r} has no chunks in {settings.profile.chunks.table}; known collections: {shown}"
             securities = rls.inspect(conn, target.profile)
             hidden = rls.outcome(securities, target.profile, target_collection) if rls.applies(securities) else None
             if hidden is not None and hidden.status != PASS:
                 # Not "no chunks": rows the policies hide from this role; say which setting would show them.
-                refusal += f" visible to role {securities[0].role}; {hidden.note or hidden.found}"
+                shown = ", ".join(sorted(known)[:10]) or "none"
+                refusal = (f"collection {collection!r} has no chunks in {settings.profile.chunks.table}; known "
+                           f"collections: {shown} visible to role {securities[0].role}; {hidden.note or hidden.found}")
+            else:
+                refusal = no_chunks(collection, target.profile, known)
             check("collection exists", False, refusal, "a collection with chunks")
             if hidden is not None:
                 checks.append(hidden)

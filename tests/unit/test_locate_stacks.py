@@ -618,3 +618,30 @@ def test_a_langchain_js_store_whose_table_is_an_env_read_with_a_default_declares
             '  tableName: process.env.PG_VECTOR_TABLE ?? "kb_chunks",\n'
             '  columns: { vectorColumnName: process.env.VECTOR_COLUMN || "vec" },\n});\n')
     assert [(d.table, d.column) for d in scan("src/db.ts", text, "js")] == [("kb_chunks", "vec")]
+
+
+# -- a Django app whose initial migration makes the vector column and a later one alters it (falkor-rentalintel) ----
+
+def test_django_create_model_migration_declares_the_vector_among_its_field_tuples(found):
+    assert ("docchunks/migrations/0001_initial.py", "docchunks_chunkembedding", "embedding", 768, "django") in decls(
+        found("django-chunk-model"))
+
+
+def test_a_later_migration_altering_the_column_supersedes_the_dimension_an_earlier_one_declared(found):
+    result = found("django-chunk-model")
+    assert ("docchunks/migrations/0002_alter_chunkembedding_embedding.py", "docchunks_chunkembedding", "embedding", 1536,
+            "django") in decls(result)
+    assert result.declared_dimensions == (1536,)
+
+
+def test_the_applications_own_class_named_like_an_embedder_is_no_embedding_call(found):
+    # `ChunkEmbedding(file_name=..., embedding=vec)` builds a Django row; only the OpenAI call embeds.
+    assert calls(found("django-chunk-model")) == {
+        ("docchunks/utils.py", "openai", "text-embedding-3-small", "OPENAI_EMBEDDING_MODEL", None, None)}
+
+
+def test_locate_says_which_declaration_a_later_migration_changed(found):
+    result = found("django-chunk-model")
+    changed = {d["path"] for d in result.as_dict()["declarations"] if d["superseded"]}
+    assert changed == {"docchunks/migrations/0001_initial.py"}
+    assert "embedding vector(768)  [django]  (changed by a later migration)" in result.text()
