@@ -201,6 +201,13 @@ def load_pokemon(db, app: Path, data: str, count: int) -> None:
                 + ", ".join(["%s"] * len(POKEMON_COLUMNS)) + ")", [r[c] for c in POKEMON_COLUMNS])
 
 
+def fails_with_citations_at_most(checks: list[dict], expected: set[str]) -> None:
+    """Exactly the checks ``expected`` fail, and perhaps citations: it searches 3 chunks drawn per run by their own
+    text, and fails (truthfully) when it draws a damaged one, a vector its own text no longer finds."""
+    failed = {c["check"] for c in checks if c["status"] == "failed"}
+    assert expected <= failed <= expected | {"citations"}, failed
+
+
 def test_vercel_drizzle_pgvector_example(cli, empty_db, server, tmp_path):
     app = Source.of("vercel__examples__drizzle").checkout("storage/postgres-pgvector", tmp_path / "app")
     empty_db.execute(drizzle_ddl((app / "drizzle" / "schema.ts").read_text()))
@@ -1536,7 +1543,7 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
     target = ("--profile", trial.profile, "--collection", table)
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert damaged.code == 1
-    assert {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"} == {"recompute"}, damaged.out
+    fails_with_citations_at_most(damaged.json["checks"], {"recompute"})
     offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
     assert {int(o["key"]) for o in offenders if o["check"] == "recompute"} == {*rechunked, *other}
     fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
@@ -2047,12 +2054,13 @@ def test_chatgpt_your_files_sections_embedded_by_an_edge_function_under_their_do
     target = ("--profile", trial.profile, "--collection", "document_sections")
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert damaged.code == 1
-    assert {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"} == {"coverage", "recompute"}
+    fails_with_citations_at_most(damaged.json["checks"], {"coverage", "recompute"})
     found = next(c for c in damaged.json["checks"] if c["check"] == "coverage")["found"]
     assert f"tenant {users[0]}: " in found and "tenant None" not in found, found
     offenders = [json.loads(x) for x in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
-    assert {(o["check"], o["key"]) for o in offenders} == {
+    assert {(o["check"], o["key"]) for o in offenders if o["check"] != "citations"} == {
         *(("coverage", k) for k in lost), *(("recompute", k) for k in (*rewritten, *other, *swapped))}
+    assert {o["key"] for o in offenders if o["check"] == "citations"} <= {*rewritten, *other, *swapped}
     fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
     assert fixed.code == 0 and (fixed.json["embedded"], fixed.json["failed"]) == (7, 0), fixed.out + fixed.err
 
@@ -2166,7 +2174,7 @@ def test_formbricks_prisma_documents_in_a_turbo_monorepo(cli, empty_db, server, 
     assert scoped.json["counts"]["missing"] == 2 and scoped.json["counts"]["needed"] == 2, scoped.out
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert damaged.code == 1
-    assert {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"} == {"coverage", "recompute"}
+    fails_with_citations_at_most(damaged.json["checks"], {"coverage", "recompute"})
     offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
     assert {o["key"] for o in offenders if o["check"] == "recompute"} == set(keys[4:8])
     assert {o["key"] for o in offenders if o["check"] == "coverage"} == set(keys[8:10])
@@ -2408,7 +2416,7 @@ def test_falkor_rentalintel_django_chunks_whose_column_a_later_migration_altered
     assert "24 stored vectors whether current unknown" in cli("scope", *target, env=env).out
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert damaged.code == 1
-    assert {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"} == {"recompute"}
+    fails_with_citations_at_most(damaged.json["checks"], {"recompute"})
     offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
     assert {o["key"] for o in offenders} == {keys[2], keys[9], keys[4], keys[20]}
     fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
