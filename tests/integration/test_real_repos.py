@@ -685,11 +685,9 @@ def test_anything_llm_pgvector_store_with_the_text_in_jsonb_metadata(cli, empty_
     assert trial.scope.code == 0, trial.scope.out + trial.scope.err
     assert trial.scope.json["counts"]["missing"] == 3 and trial.scope.json["counts"]["stale"] is None
     assert trial.run.code == 0, trial.run.out + trial.run.err
-    # verify measures what scope could not: the edited text's vector, and nothing else. Citations searches 3 chunks
-    # drawn per run by their own text: when the edited one is drawn, its old vector is not found by its new text.
+    # verify measures what scope could not: the edited text's vector, and nothing else.
     assert trial.verify.code == 1
-    failed = {c["check"] for c in trial.verify.json["checks"] if c["status"] == "failed"}
-    assert "recompute" in failed and failed <= {"recompute", "citations"}, failed
+    fails_with_citations_at_most(trial.verify.json["checks"], {"recompute"})
     offenders = [json.loads(line) for line in (tmp_path / "run" / "offenders.jsonl").read_text().splitlines()]
     assert ("recompute", edited) in [(o["check"], o["key"]) for o in offenders]
     assert {o["key"] for o in offenders} == {edited}, offenders
@@ -843,9 +841,7 @@ def test_lobe_chat_chunks_and_embeddings_per_user_from_its_drizzle_migrations(cl
     # filed under Bob; the offenders are exactly those.
     verified = cli("verify", *target, "--run-dir", tmp_path / "run", "--json", env=env)
     assert verified.code == 1
-    failed = {c["check"] for c in verified.json["checks"] if c["status"] == "failed"}
-    # citations searches 3 sampled chunks by their own text: it fails too when it draws a mislabelled one.
-    assert {"recompute", "tenant_isolation"} <= failed <= {"recompute", "tenant_isolation", "citations"}, verified.out
+    fails_with_citations_at_most(verified.json["checks"], {"recompute", "tenant_isolation"})
     offenders = [json.loads(line) for line in (tmp_path / "run" / "offenders.jsonl").read_text().splitlines()]
     assert {o["key"] for o in offenders if o["check"] == "recompute"} == set(harm["mislabelled"])
     assert {o["key"] for o in offenders if o["check"] == "tenant_isolation"} == set(harm["other_user"])
@@ -1181,9 +1177,7 @@ def test_open_webui_document_chunk_with_the_model_in_metadata(cli, empty_db, ser
                            "AND vector IS NULL") == 0
     # verify measures the older model's vectors (padded from 384): recompute fails on exactly those.
     assert trial.verify.code == 1
-    failed = {c["check"] for c in trial.verify.json["checks"] if c["status"] == "failed"}
-    # citations samples 3 chunks: it fails too where one of them is an older vector its own text no longer finds.
-    assert "recompute" in failed and failed <= {"recompute", "citations"}, failed
+    fails_with_citations_at_most(trial.verify.json["checks"], {"recompute"})
     offenders = [json.loads(line) for line in (tmp_path / "run" / "offenders.jsonl").read_text().splitlines()]
     assert {o["key"] for o in offenders if o["check"] == "recompute"} == old
     assert trial.record.code == 0 and trial.record.json["entry"]["outcome"] == "failed"
@@ -1235,8 +1229,7 @@ def test_open_webui_default_vector_length_pads_every_vector_and_the_draft_pads_t
     assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE vector_dims(vector) <> 1536 "
                            "OR vector_norm(subvector(vector, 769, 768)) > 0") == 0
     assert trial.verify.code == 1
-    failed = {c["check"] for c in trial.verify.json["checks"] if c["status"] == "failed"}
-    assert "recompute" in failed and failed <= {"recompute", "citations"}, failed
+    fails_with_citations_at_most(trial.verify.json["checks"], {"recompute"})
 
 
 def test_open_webui_above_2000_dimensions_keeps_halfvec_and_the_engine_fills_it(cli, empty_db, server, tmp_path):
