@@ -817,13 +817,18 @@ def _pipeline(batches, pool: WritePool[_Embedded], target, provider, options, di
         summary.in_flight_limit = limit.limit
 
 
-def _refuse_batch(done: _Embedded, summary: BackfillSummary) -> None:
-    """Fail-fast: a batch with a failure is not written, and the run stops at its first failure in key order."""
+def _count_batch(done: _Embedded, summary: BackfillSummary) -> None:
+    """A batch's requests, embed time and failed rows, added to the summary once, whether it was written or not."""
     summary.batches += 1
     summary.requests += done.requests
     summary.embed_seconds += done.seconds
     summary.failures.extend(done.failures)
     summary.failed += len(done.failures)
+
+
+def _refuse_batch(done: _Embedded, summary: BackfillSummary) -> None:
+    """Fail-fast: a batch with a failure is not written, and the run stops at its first failure in key order."""
+    _count_batch(done, summary)
     summary.stopped = f"fail-fast: {done.failures[0].reason} (key {done.failures[0].key}); nothing of this batch was written"
     log.error("%s", summary.stopped)
 
@@ -832,9 +837,6 @@ def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOption
             progress: Progress, on_batch) -> None:
     """Count the batches whose writes have ended, in selection order."""
     for done, written in landed:
-        summary.batches += 1
-        summary.requests += done.requests
-        summary.embed_seconds += done.seconds
         summary.embedded += written.rows
         if written.not_updated:
             # Read through a policy that lets this role see the row but not update it: not written, and said so.
@@ -844,8 +846,7 @@ def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOption
                                             f"not written: row-level security lets the role read this row in {whose} "
                                             "but not update it") for key in written.not_updated)
         summary.truncated += done.truncated
-        summary.failed += len(done.failures)
-        summary.failures.extend(done.failures)
+        _count_batch(done, summary)
         for failure in done.failures:
             log.warning("row %s (%s) failed: %s", failure.key, failure.collection, failure.reason)
         progress.advance(len(done.rows), summary.failed)
