@@ -10,8 +10,10 @@ from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
-LOCK_SESSIONS = ("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
-                 "AND classid = hashtext('backfill-harness')::oid")
+# The session holding the collection's lock, idle between statements. A write session in a transaction holds a
+# shared write lock of the same class too (the lock proof), and is not the one a reaper of idle sessions ends.
+LOCK_SESSIONS = ("SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+                 "AND l.granted AND l.objsubid = 2 AND l.classid = hashtext('backfill-harness')::oid AND a.state = 'idle'")
 
 
 def test_a_run_that_lost_its_lock_stops_and_the_second_run_leaves_no_duplicate(demo_db, demo_profile, embed_server):
@@ -31,7 +33,7 @@ def test_a_run_that_lost_its_lock_stops_and_the_second_run_leaves_no_duplicate(d
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
         with pytest.raises(LockLost, match="lost the lock of collection 'global_corpus'.*writes nothing more"):
             run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
-                         BackfillOptions("global_corpus", batch_size=20, progress=False), provider=provider,
+                         BackfillOptions("global_corpus", batch_size=20, writers=1, progress=False), provider=provider,
                          on_batch=reap_then_start_another)
     assert second and second[0].ok
     assert demo_db.scalar("SELECT count(*) FROM document_embeddings") == 256
