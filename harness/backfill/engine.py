@@ -325,14 +325,15 @@ def run_backfill(
         if not options.run_id and not hidden and total >= options.defer_index_min_rows and not target.inline \
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
-        writer = BatchWriter(write_conn, target, model, dims, path, guard)
+        whole = options.on_failure == FAIL_FAST  # a batch lands whole or not at all
+        writer = BatchWriter(write_conn, target, model, dims, path, guard, whole)
         summary.write_path = writer.path.reason
 
         def another_writer() -> BatchWriter:
             conn = dbmod.connect(database_url)
             lock.limit_waits(conn)
             watch.pids.append(conn.info.backend_pid)
-            return BatchWriter(conn, target, model, dims, path, guard)
+            return BatchWriter(conn, target, model, dims, path, guard, whole)
 
         # Fail-fast writes one batch at a time: a batch after a failed write is never written beside it.
         writers = 1 if options.on_failure == FAIL_FAST else options.writers
@@ -808,6 +809,8 @@ def _pipeline(batches, pool: WritePool[_Embedded], target, provider, options, di
             good = Vectors.join(done.good)
             pool.submit(done, good, dbmod.session_values(target.profile.database.session, done.tenant))
             _record(pool.landed(), options, summary, progress, on_batch)
+    except _Stopped:
+        return  # summary.stopped says where; the batches behind it are not written (the pool stopped them)
     finally:
         stop.set()
         for thread in threads:
@@ -829,8 +832,16 @@ def _count_batch(done: _Embedded, summary: BackfillSummary) -> None:
 def _refuse_batch(done: _Embedded, summary: BackfillSummary) -> None:
     """Fail-fast: a batch with a failure is not written, and the run stops at its first failure in key order."""
     _count_batch(done, summary)
+    _stop_at_first_failure(done, summary)
+
+
+def _stop_at_first_failure(done: _Embedded, summary: BackfillSummary) -> None:
     summary.stopped = f"fail-fast: {done.failures[0].reason} (key {done.failures[0].key}); nothing of this batch was written"
     log.error("%s", summary.stopped)
+
+
+class _Stopped(Exception):
+    """Fail-fast: a batch was rolled back for a row the policies do not let this role update; the run ends here."""
 
 
 def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOptions, summary: BackfillSummary,
@@ -849,6 +860,9 @@ def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOption
         _count_batch(done, summary)
         for failure in done.failures:
             log.warning("row %s (%s) failed: %s", failure.key, failure.collection, failure.reason)
+        if written.rolled_back:
+            _stop_at_first_failure(done, summary)
+            raise _Stopped
         progress.advance(len(done.rows), summary.failed)
         if on_batch is not None:
             on_batch(summary)

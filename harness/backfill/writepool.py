@@ -32,12 +32,14 @@ log = logging.getLogger("harness.backfill")
 
 @dataclass(frozen=True)
 class Written:
-    """One batch's write: rows written, the keys its UPDATE did not change (row-level security), and when."""
+    """One batch's write: rows written, the keys its UPDATE did not change (row-level security), and when;
+    ``rolled_back``: such keys made the writer roll the whole batch back (fail-fast), and no later batch is written."""
 
     rows: int
     not_updated: tuple[Any, ...]
     started: float
     ended: float
+    rolled_back: bool = False
 
 
 class WritePool(Generic[T]):
@@ -120,7 +122,9 @@ class WritePool(Generic[T]):
             rows = writer.write(batch, session)
             if rows:
                 self._wrote.add(id(writer))
-            return Written(rows, tuple(writer.not_updated), started, time.perf_counter())
+            if writer.rolled_back:
+                self._failed.set()  # the run stops at this batch: none queued behind it is written
+            return Written(rows, tuple(writer.not_updated), started, time.perf_counter(), writer.rolled_back)
         except psycopg.errors.LockNotAvailable:
             raise lock.waited_too_long(writer.conn, f"writing a batch of {len(batch)} vectors", writer.tables(),
                                        ours=[w.conn.info.backend_pid for w in list(self.writers)]) from None

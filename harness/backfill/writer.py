@@ -168,8 +168,11 @@ class BatchWriter:
     """Owns one connection's staging table and writes batches through it."""
 
     def __init__(self, conn: Conn, target: Target, model: str, dims: int | None = None,
-                 path: WritePath | None = None, guard: Callable[[Conn], None] | None = None):
+                 path: WritePath | None = None, guard: Callable[[Conn], None] | None = None, whole: bool = False):
         self.conn = conn
+        # Fail-fast: a batch with a row the policies do not let this role update is rolled back, not written in part.
+        self.whole = whole
+        self.rolled_back = False  # the last batch was rolled back for such a row (its keys in ``not_updated``)
         self.guard = guard or (lambda conn: None)  # run first in every write transaction: proves the lock is still held
         self.target = target
         self.model = model
@@ -217,6 +220,7 @@ class BatchWriter:
         """
         batch = Vectors.of(batch)
         self.not_updated = []  # this call's alone: an empty batch or a direct COPY never reports an earlier batch's keys
+        self.rolled_back = False
         if not len(batch):
             return 0
         batch = batch.padded(self.target.profile.embeddings.pad_to)
@@ -239,16 +243,20 @@ class BatchWriter:
             self._copy(copy_sql, self._types, names, batch)
             for statement in self._apply_sql(batch.collections[0]):
                 cur = self.conn.execute(statement)
-        return self._updated(batch, cur)
+            written = self._updated(batch, cur)
+        return 0 if self.rolled_back else written
 
     def _updated(self, batch: Vectors, cur: Any) -> int:
         """How many rows of the batch were written. An UPDATE of an inline column changes only the rows the
         policies let this role update (a row it may read but not update changes silently): those keys are kept in
-        ``not_updated``."""
+        ``not_updated`` (with ``whole``, the transaction is rolled back instead: see ``rolled_back``)."""
         if not self.target.inline:
             return len(batch)
         changed = {str(r[0] if not isinstance(r, dict) else next(iter(r.values()))) for r in cur.fetchall()}
         self.not_updated = [k for k in batch.keys if str(k) not in changed]
+        if self.whole and self.not_updated:
+            self.rolled_back = True
+            raise psycopg.Rollback()  # leaves the transaction block, rolled back: nothing of the batch is written
         return len(batch) - len(self.not_updated)
 
     def _write_unnest(self, batch: Vectors, session: Mapping[str, str] | None) -> int:
@@ -275,7 +283,8 @@ class BatchWriter:
                 dbmod.apply_session(self.conn, session)
             for statement in self._apply_sql(batch.collections[0], source):
                 cur = self.conn.execute(statement, params)
-        return self._updated(batch, cur)
+            written = self._updated(batch, cur)
+        return 0 if self.rolled_back else written
 
     def _copy_direct(self, batch: Vectors, session: Mapping[str, str] | None = None) -> int:
         """Rows with no embedding yet go straight into the table with one binary COPY (a bulk load's fast path)."""

@@ -312,3 +312,27 @@ def test_a_batch_with_nothing_to_write_names_no_row_another_batch_could_not_upda
         empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
     not_updated = [f.key for f in summary.failures if "row-level security" in f.reason]
     assert not_updated == [3] and summary.failed == 6 and summary.embedded == 4
+
+
+def test_fail_fast_stops_at_a_row_the_policies_do_not_let_it_update_and_writes_nothing_of_its_batch(empty_db, pg, embed_server):
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute("CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL, embedding vector(384));"
+                     "INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 15) g;"
+                     "ALTER TABLE notes ENABLE ROW LEVEL SECURITY; CREATE POLICY seen ON notes FOR SELECT USING (true);"
+                     "CREATE POLICY kept ON notes FOR UPDATE USING (id <> 8);"
+                     f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT, UPDATE ON notes TO {role}")
+    profile = parse_profile("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
+                            "collection_name: notes}\ndatabase: {session: {app.who: backfill}}\n", env={})
+    try:
+        with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
+            summary = run_backfill(resolve(profile, database_url=pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
+                                           provider_url=provider.url),
+                                   BackfillOptions("notes", batch_size=5, progress=False, on_failure="fail-fast"),
+                                   provider=provider)
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    written = [r[0] for r in empty_db.connect().execute("SELECT id FROM notes WHERE embedding IS NOT NULL ORDER BY id")]
+    assert written == [1, 2, 3, 4, 5]  # the second batch (6-10) holds row 8: none of it, and nothing after it
+    assert summary.stopped and "fail-fast" in summary.stopped and "key 8" in summary.stopped
+    assert "nothing of this batch was written" in summary.stopped
+    assert [f.key for f in summary.failures] == [8] and summary.embedded == 5 and not summary.ok
