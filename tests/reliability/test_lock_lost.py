@@ -16,7 +16,8 @@ LOCK_SESSIONS = ("SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid 
                  "AND l.granted AND l.objsubid = 2 AND l.classid = hashtext('backfill-harness')::oid AND a.state = 'idle'")
 
 
-def test_a_run_that_lost_its_lock_stops_and_the_second_run_leaves_no_duplicate(demo_db, demo_profile, embed_server):
+@pytest.mark.parametrize("writers", [1, 2])
+def test_a_run_that_lost_its_lock_stops_and_the_second_run_leaves_no_duplicate(demo_db, demo_profile, embed_server, writers):
     # No unique key on the embeddings: a second writer's rows would simply be added twice.
     demo_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
     profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
@@ -33,7 +34,7 @@ def test_a_run_that_lost_its_lock_stops_and_the_second_run_leaves_no_duplicate(d
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
         with pytest.raises(LockLost, match="lost the lock of collection 'global_corpus'.*writes nothing more"):
             run_backfill(resolve(profile, database_url=demo_db.dsn, provider_url=provider.url),
-                         BackfillOptions("global_corpus", batch_size=20, writers=1, progress=False), provider=provider,
+                         BackfillOptions("global_corpus", batch_size=20, writers=writers, progress=False), provider=provider,
                          on_batch=reap_then_start_another)
     assert second and second[0].ok
     assert demo_db.scalar("SELECT count(*) FROM document_embeddings") == 256
