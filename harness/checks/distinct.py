@@ -25,6 +25,13 @@ def _fingerprint_params(dims: int | None) -> dict:
     return {"dims": dims, "probe": probe(dims) if dims else None}
 
 
+def _holding(session: CheckSession) -> sql.Composed:
+    """The join's rows holding a vector whose fingerprint is one of ``%(fps)s`` (a FROM clause and its WHERE)."""
+    t = session.target
+    return sql.SQL("{join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[])").format(
+        join=t.join(), v=t.vector, fp=fingerprint(session.shape))
+
+
 def confirm(conn, session: CheckSession, fingerprints: list[int], collections: list[str], dims: int | None) -> list[dict]:
     """Rows (of every checked collection) whose exact vector another row with a different text holds, among the rows
     whose fingerprint the pass saw twice; run in the pass's snapshot. Only then are the vectors read a second time
@@ -34,14 +41,14 @@ def confirm(conn, session: CheckSession, fingerprints: list[int], collections: l
     t, shape = session.target, session.shape
     query = sql.SQL(
         "WITH cand AS (SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {v}::vector AS v, {th} AS th, "
-        "{text} AS text FROM {join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[])), "
+        "{text} AS text FROM {holding}), "
         "shared AS (SELECT v, count(*) AS n, count(DISTINCT th) AS texts FROM cand GROUP BY v "
         "HAVING count(DISTINCT th) > 1) "
         "SELECT cand.id, cand.collection, cand.tenant, 'same vector as ' || (s.n - 1) || ' other rows (' || "
         "s.texts || ' different texts)' AS detail, md5(s.v::text) AS grp, cand.text FROM cand JOIN shared s ON s.v = cand.v "
         "WHERE cand.collection = ANY(%(collections)s) ORDER BY 1 LIMIT {cap}").format(
         id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
-        join=t.join(), fp=fingerprint(shape), cap=sql.Literal(OFFENDERS_CAP))
+        holding=_holding(session), cap=sql.Literal(OFFENDERS_CAP))
     params = {"fps": fingerprints, "collections": collections, **_fingerprint_params(dims)}
     return conn.execute(query, params).fetchall()
 
@@ -52,11 +59,11 @@ def vectors_held(conn, session: CheckSession, fingerprints: list[int], dims: int
     into this process, a vector every row holds was every row, vector and text each)."""
     if not fingerprints:
         return []
-    t, shape = session.target, session.shape
+    t = session.target
     query = sql.SQL(
         "SELECT md5({v}::vector::text) AS grp, count(*) AS n, min({th}) AS lo, max({th}) AS hi, "
-        "count(DISTINCT {th}) AS texts FROM {join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[]) "
-        "GROUP BY 1").format(v=t.vector, th=t.text_hash, join=t.join(), fp=fingerprint(shape))
+        "count(DISTINCT {th}) AS texts FROM {holding} GROUP BY 1").format(v=t.vector, th=t.text_hash,
+                                                                          holding=_holding(session))
     return conn.execute(query, {"fps": fingerprints, **_fingerprint_params(dims)}).fetchall()
 
 
@@ -84,10 +91,9 @@ def rows_holding(conn, session: CheckSession, held: dict[str, dict], fingerprint
     t, shape = session.target, session.shape
     query = sql.SQL(
         "SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, md5({v}::vector::text) AS grp, {text} AS text "
-        "FROM {join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[]) AND {cc} = ANY(%(collections)s) "
-        "AND md5({v}::vector::text) = ANY(%(grps)s) ORDER BY 1 LIMIT {cap}").format(
-        id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector, text=t.text, join=t.join(),
-        fp=fingerprint(shape), cap=sql.Literal(OFFENDERS_CAP))
+        "FROM {holding} AND {cc} = ANY(%(collections)s) AND md5({v}::vector::text) = ANY(%(grps)s) ORDER BY 1 "
+        "LIMIT {cap}").format(id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector,
+                              text=t.text, holding=_holding(session), cap=sql.Literal(OFFENDERS_CAP))
     rows = conn.execute(query, {"fps": fingerprints, "collections": collections, "grps": list(held),
                                 **_fingerprint_params(dims)}).fetchall()
     return [{**r, "detail": f"same vector as {held[r['grp']]['n'] - 1} other rows of the tenants' views (at least "
