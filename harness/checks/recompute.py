@@ -16,7 +16,9 @@ the most recently edited chunks. A bad row in either fails the check.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 from psycopg import sql
@@ -34,6 +36,9 @@ THRESHOLD = 0.99
 # below EXACT was made from other input (chatgpt-your-files: a sentence appended to a 1,600-character section, 0.998).
 REPRODUCED = 0.999999
 EXACT = 0.9999
+# l2 and inner product rank by length too (cosine does not): a vector of the model's direction at another length (an
+# endpoint that does not normalise, beside one that does) is ranked wrongly by the application's own search.
+LENGTH_DISTANCES = ("l2", "ip")
 _EMBED_BATCH = 64
 _FETCH = 512
 
@@ -313,6 +318,28 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.dot(a, b) / (na * nb))
 
 
+def length_ratio(stored: np.ndarray, model: np.ndarray) -> float:
+    """The stored vector's length over the model's (1.0 where either is zero: ``cosine`` has said so already)."""
+    ns, nm = float(np.linalg.norm(stored)), float(np.linalg.norm(model))
+    return ns / nm if ns and nm else 1.0
+
+
+def length_tolerance(floor: float) -> float:
+    """How far a length may stray where the cosine must reach ``floor``: the distance two vectors of one length at
+    that cosine are apart, relative to the length (sqrt(2 (1 - cos)): 0.141 at 0.99, 0.0141 at 0.9999)."""
+    return math.sqrt(2 * (1 - floor))
+
+
+def off(sim: float, ratio: float, floor: float, *, lengths: bool) -> str | None:
+    """Why a re-embedded row is off (None: it matches): a cosine below ``floor``, or, where the application's distance
+    compares lengths (``LENGTH_DISTANCES``), a length further from the model's than that cosine allows."""
+    if sim < floor:
+        return f"cosine {sim:.3f}" if floor == THRESHOLD else f"cosine {sim:.6f}"
+    if lengths and abs(ratio - 1) > length_tolerance(floor):
+        return f"length {ratio:.2f}x the model's (cosine {sim:.6f})"
+    return None
+
+
 def _vector(value) -> np.ndarray:
     return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float64)
 
@@ -350,40 +377,44 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
                 "(too few drawn chunks had a vector)")
         population = None if drawn else int(rows[0]["population"]) if rows else 0
         batches = iter([rows])
-    offenders: list[Offender] = []
-    close: list[tuple[Offender, bool]] = []  # within THRESHOLD but below EXACT: offenders where the provider reproduces
+    # Every row re-embedded gives a cosine and the stored vector's length over the model's; only the rows that the
+    # strictest rule (EXACT) would call off are kept (a healthy sample, or --sample all, keeps none of its rows).
+    lengths = session.profile.distance in LENGTH_DISTANCES
     sims: list[float] = []
-    uniform = uniform_bad = extra = extra_bad = 0
+    ratios: list[float] = []
+    suspects: list[tuple[Offender, float | None, float, bool]] = []  # (row, cosine, length ratio, in the uniform draw)
+    uniform = extra = 0
     for rows in batches:
         for start in range(0, len(rows), _EMBED_BATCH):
             batch = rows[start:start + _EMBED_BATCH]
             fresh = provider.embed([r["text"] for r in batch]).vectors
-            for row, new in zip(batch, fresh):
-                stored = _vector(row["vector"])
-                sim = cosine(stored, np.asarray(new, dtype=np.float64))
-                bad = sim is None or sim < THRESHOLD
-                if row["uniform"]:
-                    uniform, uniform_bad = uniform + 1, uniform_bad + bad
-                else:
-                    extra, extra_bad = extra + 1, extra_bad + bad
+            for row, answer in zip(batch, fresh):
+                stored, new = _vector(row["vector"]), np.asarray(answer, dtype=np.float64)
+                sim, ratio = cosine(stored, new), length_ratio(stored, new)
+                uniform, extra = (uniform + 1, extra) if row["uniform"] else (uniform, extra + 1)
                 if sim is None:
-                    offenders.append(Offender(row["id"], row["collection"], row["tenant"],
-                                              f"stored {stored.shape[0]} dims, model returns {len(new)}"))
+                    suspects.append((Offender(row["id"], row["collection"], row["tenant"],
+                                              f"stored {stored.shape[0]} dims, model returns {len(new)}"), None, ratio,
+                                     bool(row["uniform"])))
                     continue
                 sims.append(sim)
-                if sim < THRESHOLD:
-                    offenders.append(Offender(row["id"], row["collection"], row["tenant"], f"cosine {sim:.3f}"))
-                elif sim < EXACT:
-                    close.append((Offender(row["id"], row["collection"], row["tenant"], f"cosine {sim:.6f}"),
-                                  bool(row["uniform"])))
+                ratios.append(ratio)
+                if off(sim, ratio, EXACT, lengths=lengths) is not None:
+                    suspects.append((Offender(row["id"], row["collection"], row["tenant"], ""), sim, ratio,
+                                     bool(row["uniform"])))
     # The median row, a row (the upper of the two middle ones): the mean of a reproduced and a damaged row, as
     # np.median gives of an even sample, is neither, and hid half a sample made from other input (of 2 rows, 1).
     reproduced = sorted(sims)[len(sims) // 2] if sims else None
     exact = reproduced is not None and reproduced >= REPRODUCED
-    if exact and close:
-        offenders += [offender for offender, _ in close]
-        uniform_bad += sum(1 for _, in_uniform in close if in_uniform)
-        extra_bad += sum(1 for _, in_uniform in close if not in_uniform)
+    floor = EXACT if exact else THRESHOLD
+    offenders: list[Offender] = []
+    uniform_bad = extra_bad = 0
+    for offender, sim, ratio, in_uniform in suspects:
+        why = offender.detail if sim is None else off(sim, ratio, floor, lengths=lengths)
+        if why is not None:
+            offenders.append(replace(offender, detail=why))
+            uniform_bad, extra_bad = (uniform_bad + 1, extra_bad) if in_uniform else (uniform_bad, extra_bad + 1)
+    close = sum(1 for sim in sims if THRESHOLD <= sim < EXACT)  # other input where the provider reproduces
     if population is None and budget is not None:
         # What the pass counts: re-embedding overlapped it, and only now is its count waited for.
         population = session.onepass().drawable[collection] if collection in session.collections else uniform
@@ -399,22 +430,28 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
                   "and recent edits among the drawn candidates: not every one of them on a large collection) off")
     if worst is not None:
         found += f" (lowest cosine {worst:.6f})" if exact else f" (lowest cosine {worst:.3f})"
+    if lengths and ratios:
+        found += (f"; lengths {min(ratios):.4f}-{max(ratios):.4f}x the model's (distance {session.profile.distance} "
+                  "compares them)")
     if exact:
         found += (f"; the median row reproduces to cosine {reproduced:.6f}: {session.model} made these vectors, and a "
                   f"row below {EXACT} was made from other input")
     expected = (f"cosine >= {THRESHOLD} between stored vectors and {session.model} re-embedding the current text "
-                f"(>= {EXACT} where the median row reproduces to {REPRODUCED}), "
+                f"(>= {EXACT} where the median row reproduces to {REPRODUCED})"
+                + (f", and the same length within {length_tolerance(THRESHOLD):.3f} ({length_tolerance(EXACT):.4f})"
+                   if lengths else "") + ", "
                 f"on a sample proving fewer than {100 * proof.required:g}% of rows off at "
                 f"{100 * proof.confidence:g}% confidence")
     metrics = {**proof.metrics(), "extra_sampled": extra, "extra_bad": extra_bad, "min_cosine": worst,
-               "median_cosine": reproduced, "threshold": EXACT if exact else THRESHOLD,
+               "median_cosine": reproduced, "threshold": floor,
+               "length_ratios": [min(ratios), max(ratios)] if lengths and ratios else None,
                "below": len(offenders), "read": read}
     reproducing = sum(1 for sim in sims if sim >= REPRODUCED)
     if not offenders and not exact and reproducing and close:
         # Rows the provider reproduces beside rows it does not: it made some of these vectors and not the others,
         # and whether those were made from other input or by another build of the model the sample cannot tell.
         return unproven("recompute", collection,
-                        f"{reproducing} of {len(sims)} rows reproduce to cosine {REPRODUCED} and {len(close)} are "
+                        f"{reproducing} of {len(sims)} rows reproduce to cosine {REPRODUCED} and {close} are "
                         f"below {EXACT}: {session.model} made some of these vectors and not the others (other input, "
                         "or another build of the model); the median row does not reproduce, so which cannot be told",
                         expected=expected, found=found, metrics=metrics)

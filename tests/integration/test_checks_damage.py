@@ -113,6 +113,39 @@ def test_vectors_of_a_slightly_other_text_fail_recompute_where_the_provider_repr
     assert "the median row reproduces to cosine 1.000000" in message, message
 
 
+def test_vectors_of_another_length_fail_recompute_where_the_application_searches_by_inner_product(
+        embedded_db, check_acme, demo_profile, tmp_path):
+    """The model's direction at twice its length (an endpoint that does not normalise, beside one that does): cosine
+    1.0, but an inner-product search ranks these rows first whatever the query."""
+    ids = doc_chunks(embedded_db)
+    embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
+    embedded_db.execute("CREATE INDEX ip_idx ON document_embeddings USING hnsw (embedding vector_ip_ops)")
+    with embedded_db.connect(autocommit=True) as conn:
+        for chunk_id in ids:
+            stored = np.array(conn.execute("SELECT embedding::real[] FROM document_embeddings WHERE chunk_id = %s",
+                                           (chunk_id,)).fetchone()[0])
+            conn.execute("UPDATE document_embeddings SET embedding = %s::real[]::vector WHERE chunk_id = %s",
+                         ((2 * stored).tolist(), chunk_id))
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace("\ndistance: cosine\n", "\ndistance: ip\n"))
+    assert "distance: ip" in profile.read_text()
+    message = only_failure(check_acme(profile=profile), "recompute")
+    assert "3 of 107 rows off" in message and shows(message, ids), message
+    assert "length 2.00x" in message, message
+
+
+def test_vectors_of_another_length_pass_recompute_where_the_application_searches_by_cosine(embedded_db, check_acme):
+    ids = doc_chunks(embedded_db)
+    with embedded_db.connect(autocommit=True) as conn:
+        for chunk_id in ids:
+            stored = np.array(conn.execute("SELECT embedding::real[] FROM document_embeddings WHERE chunk_id = %s",
+                                           (chunk_id,)).fetchone()[0])
+            conn.execute("UPDATE document_embeddings SET embedding = %s::real[]::vector WHERE chunk_id = %s",
+                         ((2 * stored).tolist(), chunk_id))
+    run = check_acme()
+    assert not run.failed, run.output  # cosine distance: a vector's length changes no search result
+
+
 def test_a_zero_vector_fails_sane_vectors(embedded_db, check_acme):
     ids = doc_chunks(embedded_db, 1)
     embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector WHERE chunk_id = %s", (ids[0],))
