@@ -645,3 +645,60 @@ def test_locate_says_which_declaration_a_later_migration_changed(found):
     changed = {d["path"] for d in result.as_dict()["declarations"] if d["superseded"]}
     assert changed == {"docchunks/migrations/0001_initial.py"}
     assert "embedding vector(768)  [django]  (changed by a later migration)" in result.text()
+
+
+# -- Ruby on Rails: ActiveRecord migrations and schema.rb (neighbor), Ruby embedders (nosia) ------------------------
+
+def test_active_record_migrations_and_schema_rb_declare_their_vector_columns(found):
+    assert {("db/migrate/20240101000000_create_passages.rb", "passages", "embedding", 768, "active-record"),
+            ("db/migrate/20240301000000_resize_passage_embedding.rb", "passages", "embedding", 768, "active-record"),
+            ("db/migrate/20240401000000_add_summary_embedding_to_notebooks.rb", "notebooks", "summary_embedding", 1024,
+             "active-record"),
+            ("db/schema.rb", "notebooks", "summary_embedding", 1024, "active-record"),
+            ("db/schema.rb", "passages", "embedding", 1536, "active-record")} == decls(found("rails-neighbor"))
+    assert {d.type for d in found("rails-neighbor").declarations if d.table == "notebooks"} == {"halfvec"}
+
+
+def test_a_later_rails_migration_supersedes_an_earlier_one_of_the_same_column(found):
+    changed = {d["path"] for d in found("rails-neighbor").as_dict()["declarations"] if d["superseded"]}
+    assert changed == {"db/migrate/20240101000000_create_passages.rb"}
+
+
+def test_ruby_env_reads_with_their_defaults():
+    from harness.locate.literals import env_reads
+
+    text = ('a = ENV.fetch("A", "x")\nb = ENV.fetch("B", 768).to_i\nc = ENV["C"] || "y"\nd = ENV["D"]\n'
+            'e = ENV.fetch("E") { "z" }\n')
+    assert [(r.name, r.default) for r in env_reads(text, "ruby")] == [("A", "x"), ("B", "768"), ("C", "y"), ("D", None),
+                                                                       ("E", "z")]
+
+
+def test_ruby_embedders_langchainrb_ruby_openai_and_ruby_llm_with_their_models(found):
+    assert calls(found("rails-neighbor")) == {
+        ("config/initializers/langchain.rb", "langchain", "nomic-embed-text", "EMBED_MODEL", "http://localhost:11434",
+         "OLLAMA_URL"),
+        ("app/models/note.rb", "openai", "text-embedding-3-small", None, None, None),
+        ("app/services/summary_embedder.rb", "ruby-llm", "text-embedding-3-large", "SUMMARY_EMBED_MODEL", None, None)}
+    ollama = next(c for c in found("rails-neighbor").embedding_calls if c.kind == "langchain")
+    assert ollama.name == "Langchain::LLM::Ollama"
+
+
+def test_a_rails_migrations_down_method_declares_nothing():
+    from harness.locate.schema import scan
+
+    text = ('class Resize < ActiveRecord::Migration[8.0]\n  def up\n'
+            '    change_column :chunks, :embedding, :vector, limit: 1024\n  end\n\n  def down\n'
+            '    change_column :chunks, :embedding, :vector, limit: 768\n  end\nend\n')
+    assert [(d.line, d.dimensions) for d in scan("db/migrate/20240101000000_resize.rb", text, "ruby")] == [(3, 1024)]
+
+
+def test_a_langchainrb_llm_made_for_chat_only_embeds_nothing_and_an_interpolated_url_is_no_literal():
+    from harness.locate.embedding_calls import scan
+
+    text = ('def check_llm\n  Langchain::LLM::Ollama.new(url: ENV.fetch("OLLAMA_URL", "http://localhost:11434"),\n'
+            '    default_options: { chat_completion_model_name: "bespoke-minicheck" })\nend\n'
+            'def embedder\n  Langchain::LLM::OpenAI.new(api_key: "k",\n'
+            '    llm_options: { uri_base: "https://api.example.com/1/ai/#{ENV.fetch("PRODUCT_ID", "")}/openai" },\n'
+            '    default_options: { embeddings_model_name: "bge-m3" })\nend\n')
+    assert [(c.name, c.model, c.url) for c in scan("app/models/llms.rb", text, "ruby")] == [
+        ("Langchain::LLM::OpenAI", "bge-m3", None)]
