@@ -108,7 +108,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   app_models: dict[str, str] | None = None, model_dims: int | None = None,
                   padding: Padding | None = None, served_model: str | None = None,
                   measured: MeasuredText | None = None, stored_dims: int | None = None,
-                  app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = ()) -> Draft:
+                  app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = (),
+                  declared_by_setting: tuple[Any, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -165,8 +166,14 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         # database behind the code, whose column the application's model cannot fill.
         otherwise = sorted({d.dimensions for d in declared_otherwise})
         where = ", ".join(f"{d.path}:{d.line}" for d in declared_otherwise)
+        # A dimension the schema reads from a setting (a migration's `limit: ENV.fetch("EMBEDDING_DIMENSIONS", 768)`)
+        # differs by installation: a schema dumped elsewhere says the value it was made with, no missing migration.
+        settings = "; ".join(f"${d.dims_env} (default {d.dimensions}, {d.path}:{d.line})" for d in declared_by_setting)
         w.value("provider.dimensions", "dimensions", vc.dimensions, f"declared by {em.name}.{vc.column} ({vc.type})"
-                + (f"; but the application's schema declares {', '.join(map(str, otherwise))} ({where}): a migration "
+                + ((f"; the application's schema declares {', '.join(map(str, otherwise))} ({where}) and its migration "
+                    f"takes the dimension from {settings}: a setting the database and that schema were made with "
+                    "different values of") if otherwise and settings else
+                   f"; but the application's schema declares {', '.join(map(str, otherwise))} ({where}): a migration "
                    "not applied?" if otherwise else ""))
     else:
         w.comment(f"dimensions: (none declared: {em.name}.{vc.column} is an untyped {vc.type}; the model's is used)", 2)
@@ -498,17 +505,18 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
         served = _served_at(provider_url, shape.vector.dimensions or stored_dims, found.embedding_calls)
     declared_otherwise: tuple[Any, ...] = ()
+    declared_by_setting: tuple[Any, ...] = ()
     if shape is not None and shape.vector.dimensions:
         from .locate.schema import superseded
 
         old = superseded(found.declarations)
-        declared_otherwise = tuple(sorted(
-            (d for d in found.declarations if d not in old and d.dimensions and d.dimensions != shape.vector.dimensions
-             and d.column == shape.vector.column and d.table
-             and d.table.strip('"') in (shape.embeddings.name, shape.embeddings.qualified)),
-            key=lambda d: (d.path, d.line)))
+        this_column = sorted((d for d in found.declarations if d not in old and d.column == shape.vector.column and d.table
+                              and d.table.strip('"') in (shape.embeddings.name, shape.embeddings.qualified)),
+                             key=lambda d: (d.path, d.line))
+        declared_otherwise = tuple(d for d in this_column if d.dimensions and d.dimensions != shape.vector.dimensions)
+        declared_by_setting = tuple(d for d in this_column if d.dims_env)
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
-                         declared_otherwise=declared_otherwise,
+                         declared_otherwise=declared_otherwise, declared_by_setting=declared_by_setting,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),

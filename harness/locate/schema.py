@@ -24,9 +24,13 @@ class VectorDeclaration:
     dims_from: str | None = field(default=None, compare=False)
     # the distance a vector store library queries the column with (cosine / l2 / ip), where it says one
     distance: str | None = field(default=None, compare=False)
+    # the environment variable the dimension is read from (``dimensions`` is its default): Rails' ``limit:
+    # ENV.fetch("EMBEDDING_DIMENSIONS", 768).to_i``
+    dims_env: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "dims_from" and (k != "distance" or v)}
+        return {k: v for k, v in self.__dict__.items()
+                if k != "dims_from" and (k not in ("distance", "dims_env") or v)}
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
@@ -786,15 +790,18 @@ def _active_record(rel: str, text: str, covered: set[int]) -> list[VectorDeclara
             before = [b for b in blocks if b.start() < m.start()]
             table = _rb_name(before[-1], "t") if before else None
         limit = _AR_LIMIT.search(m.group("rest"))
-        dims = None
+        dims, dims_env = None, None
         if limit:
             value = limit.group("v")
             reads = env_reads(value, "ruby")
-            dims = int(reads[0].default) if reads and (reads[0].default or "").isdigit() else \
-                int_value(text, value.replace("_", "") if value.replace("_", "").isdigit() else value)
+            if reads:
+                dims_env = reads[0].name
+                dims = int(reads[0].default) if (reads[0].default or "").isdigit() else None
+            else:
+                dims = int_value(text, value.replace("_", "") if value.replace("_", "").isdigit() else value)
         line = line_of(text, m.start())
         covered.add(line)
-        out.append(VectorDeclaration(rel, line, dims, "active-record", table, column, kind))
+        out.append(VectorDeclaration(rel, line, dims, "active-record", table, column, kind, dims_env=dims_env))
     return sorted(out, key=lambda d: d.line)
 
 

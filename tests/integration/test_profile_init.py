@@ -966,3 +966,19 @@ def test_a_column_of_another_dimension_than_the_applications_schema_declares_is_
     assert line.startswith("  dimensions: 768  # declared by docchunks_chunkembedding.embedding (vector); but the "
                            "application's schema declares 1536 (docchunks/migrations/0002_alter_chunkembedding_embedding.py:"
                            "13, docchunks/models.py:8): a migration not applied?"), line
+
+
+def test_a_dimension_the_latest_migration_reads_from_a_setting_is_said_as_that_setting(cli, empty_db, tmp_path):
+    # tests/fixtures/repos/rails-neighbor: the latest migration sets passages.embedding from
+    # ENV.fetch("EMBED_DIMS", 768); schema.rb was dumped from a database made with EMBED_DIMS=1536. A database made
+    # with the default is no migration behind: the two were made with different values of the setting.
+    repo = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "rails-neighbor"
+    empty_db.execute("CREATE TABLE passages (id bigserial PRIMARY KEY, notebook_id bigint NOT NULL, body text, "
+                     "embedding vector(768), created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL)")
+    out = tmp_path / "p.yaml"
+    assert cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out).code == 0
+    line = next(x for x in out.read_text().splitlines() if x.strip().startswith("dimensions:"))
+    assert line == ("  dimensions: 768  # declared by passages.embedding (vector); the application's schema declares 1536 "
+                    "(db/schema.rb:12) and its migration takes the dimension from $EMBED_DIMS (default 768, "
+                    "db/migrate/20240301000000_resize_passage_embedding.rb:3): a setting the database and that schema "
+                    "were made with different values of"), line

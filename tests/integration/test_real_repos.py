@@ -2436,3 +2436,84 @@ def test_falkor_rentalintel_database_one_migration_behind_its_code(cli, empty_db
     assert trial.scope.code == 1 and trial.run is None
     dims = next(c for c in trial.scope.json["checks"] if c["check"] == "dimensions agree")
     assert dims["status"] == "failed" and "(profile 768, column 768, model 1536)" in dims["found"], dims
+
+
+# -- nosia-ai/nosia: Ruby on Rails, the neighbor gem's columns, langchainrb_rails' vectorsearch -----------------------
+
+NOSIA_DDL = """
+CREATE TABLE users (id bigserial PRIMARY KEY, email varchar NOT NULL, created_at timestamp(6) NOT NULL DEFAULT now(),
+  updated_at timestamp(6) NOT NULL DEFAULT now());
+CREATE TABLE accounts (id bigserial PRIMARY KEY, name varchar, owner_id bigint NOT NULL REFERENCES users, uid varchar,
+  created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now());
+CREATE TABLE documents (id bigserial PRIMARY KEY, title varchar, content text, embedding vector(768),
+  created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now(), source_url varchar,
+  author_id bigint, uid varchar, content_hash varchar, purpose varchar, account_id bigint NOT NULL REFERENCES accounts);
+CREATE TABLE texts (id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts, data text,
+  created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now());
+CREATE TABLE qnas (id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts, question text, answer text,
+  created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now());
+CREATE TABLE chunks (id bigserial PRIMARY KEY, chunkable_id bigint NOT NULL, content text, embedding vector(768),
+  created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now(),
+  chunkable_type varchar, account_id bigint NOT NULL REFERENCES accounts);
+CREATE INDEX index_chunks_on_chunkable_type_and_chunkable_id ON chunks (chunkable_type, chunkable_id);
+CREATE INDEX index_chunks_on_account_id ON chunks (account_id);
+"""
+
+NOSIA_TEXTS = {
+    "Acme": ["Acme's support desk opens at eight.\n\nTickets older than two days are escalated to the on-call lead.",
+             "Refunds are approved by the billing team within five working days.",
+             "The VPN client must be updated every quarter.\n\nLaptops are encrypted with the standard disk policy.\n\n"
+             "Lost devices are reported to security at once."],
+    "Globex": ["Globex ships orders from the Springfield warehouse.\n\nOrders placed before noon leave the same day.",
+               "Returns are accepted for thirty days with the receipt."],
+}
+NOSIA_QNAS = {
+    "Acme": [("Who approves travel?", "Your manager approves travel above five hundred dollars."),
+             ("Where is the style guide?", "The style guide lives in the brand folder of the shared drive.")],
+    "Globex": [("How do I track a parcel?", "Use the tracking number from the shipping e-mail."),
+               ("Can I change my address?", "Addresses can be changed until the order is packed.")],
+}
+
+
+@pytest.fixture(scope="module")
+def nosia_db(pg, templates, server):
+    """The tables as nosia's migrations leave them (EMBEDDING_DIMENSIONS unset: 768), two accounts' texts and Q&As
+    chunked and vectorized as ``chunkify!`` and langchainrb_rails do: one request per chunk, its content as is."""
+    from ..conftest import _database
+
+    for db in _database(pg, templates["empty"]):
+        db.execute(NOSIA_DDL)
+        with db.connect(autocommit=True) as conn:
+            for n, account in enumerate(NOSIA_TEXTS):
+                user = conn.execute("INSERT INTO users (email) VALUES (%s) RETURNING id", (f"{account}@example.com",)).fetchone()[0]
+                acc = conn.execute("INSERT INTO accounts (name, owner_id) VALUES (%s, %s) RETURNING id", (account, user)).fetchone()[0]
+                sources = [("Text", conn.execute("INSERT INTO texts (account_id, data) VALUES (%s, %s) RETURNING id",
+                                                 (acc, data)).fetchone()[0], data.split("\n\n"))
+                           for data in NOSIA_TEXTS[account]]
+                sources += [("Qna", conn.execute("INSERT INTO qnas (account_id, question, answer) VALUES (%s, %s, %s) "
+                                                 "RETURNING id", (acc, q, a)).fetchone()[0], ["\n\n".join((q, a))])
+                            for q, a in NOSIA_QNAS[account]]
+                for kind, key, pieces in sources:
+                    for piece in pieces:
+                        chunk = conn.execute("INSERT INTO chunks (chunkable_id, chunkable_type, account_id, content) "
+                                             "VALUES (%s, %s, %s, %s) RETURNING id", (key, kind, acc, piece)).fetchone()[0]
+                        vector = httpx_embed(server, "nomic-embed-text", [piece])[0]
+                        conn.execute("UPDATE chunks SET embedding = %s::vector WHERE id = %s", (str(vector), chunk))
+        yield db
+
+
+def test_nosia_rails_chunks_of_two_accounts_from_active_record_migrations(cli, nosia_db, server, tmp_path):
+    """A Rails app: the vector column in ActiveRecord migrations and schema.rb, the embedder langchainrb's Ollama LLM
+    configured in an initializer, no command (jobs vectorize): lost, stale, foreign and swapped vectors told apart."""
+    app = Source.of("nosia-ai__nosia").checkout("", tmp_path / "app", only=("app/", "config/", "db/", "Gemfile"))
+    db = nosia_db
+    db.execute("UPDATE chunks SET embedding = NULL WHERE id IN (3, 9, 14)")  # vectorize! raised after create!
+    trial = procedure(cli, db, server, app, tmp_path / "first", "chunks", plan=True)
+    print(trial.locate.out[:3000])
+    print(trial.init.json)
+    print(trial.profile.read_text())
+    print(trial.scope.out, trial.scope.err)
+    for step in (trial.plan, trial.run, trial.verify, trial.record):
+        if step is not None:
+            print(step.code, step.out[:3000], step.err[:2000])
+    assert False

@@ -657,6 +657,9 @@ def test_active_record_migrations_and_schema_rb_declare_their_vector_columns(fou
             ("db/schema.rb", "notebooks", "summary_embedding", 1024, "active-record"),
             ("db/schema.rb", "passages", "embedding", 1536, "active-record")} == decls(found("rails-neighbor"))
     assert {d.type for d in found("rails-neighbor").declarations if d.table == "notebooks"} == {"halfvec"}
+    # `limit: ENV.fetch("EMBED_DIMS", 768).to_i`: 768 unless the setting says otherwise
+    assert {(d.path, d.dims_env) for d in found("rails-neighbor").declarations if d.dims_env} == {
+        ("db/migrate/20240301000000_resize_passage_embedding.rb", "EMBED_DIMS")}
 
 
 def test_a_later_rails_migration_supersedes_an_earlier_one_of_the_same_column(found):
