@@ -39,6 +39,7 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                    + [(f"chunks.filter.{c}", c) for c, _ in ch.filter]
                    + [("chunks.metadata", ch.metadata)]
                    + ([("source.chunk_key" if profile.source.chunk_key else "source.key", profile.source.held_by)]
+                      + [(f"source.chunk_filter.{c}", c) for c, _ in profile.source.chunk_filter]
                       if profile.source else [])),
         "embeddings": (em.schema, em.table, [("embeddings.key", em.key), ("embeddings.vector", em.vector),
                                              ("embeddings.model", em.model), ("embeddings.input_hash", em.input_hash),

@@ -8,7 +8,7 @@ from psycopg import sql
 from ..db import one
 from .outcome import MAX_SHOWN, OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .session import CheckSession
-from .shape import source_match
+from .shape import source_chunks, source_match
 
 
 def pgai_queue(session: CheckSession) -> tuple[str, str] | None:
@@ -53,9 +53,9 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
                         "(SELECT 1 FROM {c} AS c WHERE {match} AND {f}) ORDER BY 1").format(
         k=key, s=source, c=t.chunk_table, match=source_match(t, "s"), f=t.chunk_filter())
     # A chunk whose source row is gone (or that names none): retrieval still returns a deleted document's text.
-    orphans_q = sql.SQL("SELECT {id} AS id FROM {c} AS c WHERE {f} AND NOT EXISTS "
+    orphans_q = sql.SQL("SELECT {id} AS id FROM {c} AS c WHERE {f} AND {mine} AND NOT EXISTS "
                         "(SELECT 1 FROM {s} AS s WHERE {match}) ORDER BY 1").format(
-        id=t.chunk_id, c=t.chunk_table, f=t.chunk_filter(), s=source, match=source_match(t, "s"))
+        id=t.chunk_id, c=t.chunk_table, f=t.chunk_filter(), mine=source_chunks(t), s=source, match=source_match(t, "s"))
     with session.read_only() as conn:
         if exempt is not None:  # until this read-only transaction ends
             rls.become(conn, exempt)
