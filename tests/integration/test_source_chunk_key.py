@@ -123,3 +123,17 @@ def test_a_polymorphic_chunk_filter_naming_a_column_the_chunks_lack_is_said_by_i
     with dbmod.connect(empty_db.dsn, autocommit=True) as conn:
         assert [line for line in missing_names(conn, profile) if "source.chunk_filter.source_type" in line], \
             missing_names(conn, profile)
+
+
+def test_a_source_row_without_chunks_is_written_to_offenders_jsonl_as_a_source_row_never_as_a_chunk_key(
+        empty_db, embed_server, tmp_path):
+    # backfill --keys-from re-embeds the chunk keys of offenders.jsonl: texts row 2's key is no chunk's (chunk 2 is
+    # another text's chunk), so it must not be listed as one.
+    from harness.checks import offenders
+
+    empty_db.execute(POLYMORPHIC + "DELETE FROM chunks WHERE chunkable_type = 'Text' AND chunkable_id = 2;")
+    outcome = _outcome(empty_db, embed_server.url, POLYMORPHIC_PROFILE)
+    assert outcome.status == "failed", outcome.message()
+    assert offenders.rows(outcome) == [{"check": "source_coverage", "key": None, "source_table": "texts",
+                                        "source_key": 2, "collection": "nodes", "tenant": None,
+                                        "detail": "texts row has no chunks"}]
