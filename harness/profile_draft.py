@@ -408,7 +408,7 @@ def _served_at(provider_url: str | None, dimensions: int | None, calls: Any) -> 
     ``name``)."""
     if not provider_url or not dimensions:
         return None
-    names = dict.fromkeys(c.model for c in calls if c.model and (c.kind.startswith("ollama") or "Ollama" in c.name))
+    names = dict.fromkeys(c.model for c in calls if c.model and c.is_ollama)
     fits = {n.removesuffix(":latest"): n for n in names if _model_dimensions(provider_url, n) == dimensions}
     return next(iter(fits)) if len(fits) == 1 else None
 
@@ -498,8 +498,8 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         workdir = str(folder.relative_to(Path.cwd())) if folder.is_relative_to(Path.cwd()) else str(folder)
     # Where the application's own Ollama embedder takes its model from, when no literal names it.
     model_envs = tuple(dict.fromkeys(c.model_env for c in found.embedding_calls
-                                     if c.model_env and not c.model and (c.kind.startswith("ollama") or "Ollama" in c.name)))
-    if not model_envs and any(not c.model and (c.kind.startswith("ollama") or "Ollama" in c.name)
+                                     if c.model_env and not c.model and c.is_ollama))
+    if not model_envs and any(not c.model and c.is_ollama
                               for c in found.embedding_calls):
         # The call takes its model as an argument (Open WebUI's): the settings that name an embedding model.
         from .locate.config import placeholder_for
@@ -527,4 +527,6 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      + (f", the default of ${c.model_env}" if c.model_env else "")
-                                     for c in found.embedding_calls if c.model})
+                                     # an Ollama embedder's line is the one cited for its model (read last)
+                                     for c in sorted(reversed(found.embedding_calls), key=lambda c: c.is_ollama)
+                                     if c.model})

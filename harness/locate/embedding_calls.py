@@ -32,6 +32,12 @@ class EmbeddingCall:
     def in_process(self) -> bool:
         return self.kind in IN_PROCESS_KINDS
 
+    @property
+    def is_ollama(self) -> bool:
+        """An Ollama embedder: its HTTP API, its clients, or a library's Ollama class (``OllamaEmbeddings``,
+        langchainrb's ``Langchain::LLM::Ollama``)."""
+        return self.kind.startswith("ollama") or "Ollama" in self.name
+
     def as_dict(self) -> dict:
         return {**{k: v for k, v in self.__dict__.items() if k != "model_from"}, "in_process": self.in_process}
 

@@ -2545,6 +2545,9 @@ def test_nosia_rails_chunks_of_two_accounts_from_active_record_migrations(cli, n
     assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["chunks"]["text"], raw["chunks"]["tenant"],
             raw["chunks"]["sources"]) == ("nomic-embed-text", 768, "content", "account_id", ["chunkable_type", "chunkable_id"])
     assert "takes the dimension from $EMBEDDING_DIMENSIONS (default 768" in trial.profile.read_text()
+    # the Ollama LLM vectorsearch embeds with is cited, not the chat's OpenAI-compatible client of the same model
+    assert ("the application's Ollama embedder names it (langchain, config/initializers/langchainrb_rails.rb:30, "
+            "the default of $EMBEDDING_MODEL)") in trial.profile.read_text()
     assert raw["source"] == {"table": "texts", "key": "id", "chunk_key": "chunkable_id",
                              "chunk_filter": {"chunkable_type": "Text"}}
     # Scope and plan count the lost (the rest no count can see: no hash, model or timestamp column), run fills them,
