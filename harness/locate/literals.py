@@ -212,9 +212,9 @@ def int_value(text: str, token: str) -> int | None:
     if re.fullmatch(r"[A-Za-z_][\w.]*", token):
         rhs = constant(text, token.split(".")[-1])
         if rhs:
-            m = re.match(r"(\d+)\b", rhs)
+            m = re.match(r"(\d[\d_]*)\b", rhs)  # Python's and Ruby's `1_536` too
             if m:
-                return int(m.group(1))
+                return int(m.group(1).replace("_", ""))
             m = re.search(r"""['"](\d+)['"]""", rhs)  # int(os.getenv("DIM", "768"))
             if m:
                 return int(m.group(1))

@@ -705,3 +705,13 @@ def test_a_langchainrb_llm_made_for_chat_only_embeds_nothing_and_an_interpolated
             '    default_options: { embeddings_model_name: "bge-m3" })\nend\n')
     assert [(c.name, c.model, c.url) for c in scan("app/models/llms.rb", text, "ruby")] == [
         ("Langchain::LLM::OpenAI", "bge-m3", None)]
+
+
+def test_an_active_record_column_of_type_vector_and_a_limit_named_by_a_constant_are_read():
+    from harness.locate.schema import scan
+
+    text = ('class AddEmbeddings < ActiveRecord::Migration[7.1]\n  DIMENSIONS = 1_536\n  def change\n'
+            '    change_table :articles do |t|\n      t.column :embedding, :vector, limit: DIMENSIONS\n    end\n'
+            '    create_table(:notes) { |t| t.halfvec("vec", limit: 384) }\n  end\nend\n')
+    assert [(d.table, d.column, d.dimensions, d.type) for d in scan("db/migrate/20240101_add.rb", text, "ruby")] == [
+        ("articles", "embedding", 1536, "vector"), ("notes", "vec", 384, "halfvec")]
