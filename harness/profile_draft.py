@@ -307,14 +307,14 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     elif contract is not None:
         w.comment(f"contract unknown ({contract.reason}): check by hand which names the command reads", 2)
     if shape.source_table:
-        doc_table, doc_key, field, chunk_filter, others = shape.source_table
+        doc_table, doc_key, field, of_types, other_types = shape.source_table
         # Said, not set: rows of it the application has not embedded yet (ingest on first use) would fail
         # source_coverage, which also fails on chunks whose row is gone once this is set.
-        of_type = "".join(f" of type {v}" for _, v in chunk_filter)
-        filtered = (", chunk_filter: {" + ", ".join(f"{c}: {_scalar(v)}" for c, v in chunk_filter) + "}") \
-            if chunk_filter else ""
-        also = (f"; also {', '.join(f'{t} ({table})' for t, table in others)}: a profile per source table"
-                if others else "")
+        of_type = "".join(f" of type {v}" for _, v in of_types)
+        filtered = (", chunk_filter: {" + ", ".join(f"{c}: {_scalar(v)}" for c, v in of_types) + "}") \
+            if of_types else ""
+        also = (f"; also {', '.join(f'{t} ({table})' for t, table in other_types)}: a profile per source table"
+                if other_types else "")
         w.comment(f"source: {{table: {doc_table}, key: {doc_key}, chunk_key: {_scalar(field)}{filtered}}}  # every row "
                   f"read{of_type} names a {doc_table} row: uncomment for source_coverage (chunks of a deleted "
                   f"{doc_table} row fail, and so do {doc_table} rows without chunks){also}", 0)

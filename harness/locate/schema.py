@@ -796,7 +796,8 @@ def _active_record(rel: str, text: str, covered: set[int]) -> list[VectorDeclara
             reads = env_reads(value, "ruby")
             if reads:
                 dims_env = reads[0].name
-                dims = int(reads[0].default) if (reads[0].default or "").isdigit() else None
+                default = reads[0].default
+                dims = int(default) if default and default.isdigit() else None
             else:
                 dims = int_value(text, value.replace("_", "") if value.replace("_", "").isdigit() else value)
         line = line_of(text, m.start())
