@@ -715,3 +715,31 @@ def test_an_active_record_column_of_type_vector_and_a_limit_named_by_a_constant_
             '    create_table(:notes) { |t| t.halfvec("vec", limit: 384) }\n  end\nend\n')
     assert [(d.table, d.column, d.dimensions, d.type) for d in scan("db/migrate/20240101_add.rb", text, "ruby")] == [
         ("articles", "embedding", 1536, "vector"), ("notes", "vec", 384, "halfvec")]
+
+
+def test_a_rake_task_that_embeds_is_an_entrypoint_run_through_bin_rails(found):
+    tasks = {e.command: e for e in found("rails-neighbor").entrypoints if e.kind == "rake-task"}
+    assert set(tasks) == {"bin/rails passages:reembed"}  # count and stats embed nothing, and are named for no backfill
+    assert tasks["bin/rails passages:reembed"].workdir == "."
+    assert found("rails-neighbor").best_entrypoint.command == "bin/rails passages:reembed"
+
+
+def test_a_rails_commands_contract_is_what_the_booted_app_reads(found):
+    # Rails boots the whole app (initializers, autoloaded models) before a task runs: their ENV reads are the
+    # contract, DATABASE_URL (Rails' own) among them.
+    contract = found("rails-neighbor").best_entrypoint.contract
+    assert contract.known, contract.reason
+    assert {"DATABASE_URL", "OLLAMA_URL", "EMBED_MODEL", "SUMMARY_EMBED_MODEL"} <= set(contract.reads_env)
+    assert {"app/models/note.rb", "config/initializers/langchain.rb", "lib/tasks/passages.rake"} <= set(contract.files)
+
+
+def test_without_bin_rails_a_rake_task_runs_through_bundle_exec_rake_from_the_rakefiles_folder(tmp_path):
+    result = located(tmp_path, {
+        "web/Rakefile": "require_relative 'config/application'\n",
+        "web/config/application.rb": "class App < Rails::Application; end\n",
+        "web/lib/tasks/search.rake": ("namespace :search do\n  namespace :articles do\n"
+                                      "    task backfill_embeddings: :environment do\n      Article.embed_all\n    end\n"
+                                      "  end\nend\n")})
+    assert [(e.command, e.workdir) for e in result.entrypoints if e.kind == "rake-task"] == [
+        ("bundle exec rake search:articles:backfill_embeddings", "web")]
+    assert result.best_entrypoint.contract.known and "DATABASE_URL" in result.best_entrypoint.contract.reads_env
