@@ -658,9 +658,10 @@ def _polymorphic_sources(conn: Conn, chunks: Table, sample: int) -> list[tuple[s
 
 def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...],
                   sample: int = 200) -> tuple[str, str, str, tuple, tuple] | None:
-    """(table, key, field): a citation field named like a document key whose every sampled value is the key of a row
-    of a table the field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text, a
-    bigint or uuid column); None when none is."""
+    """(table, key, field, (), ()): a citation field named like a document key whose every sampled value is the key of
+    a row of a table the field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text,
+    a bigint or uuid column); else (table, key, field, chunk filter, other (type, table)s) of a polymorphic pair's
+    largest type; None when none is."""
     from psycopg import sql
 
     for source in sources:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from .literals import call_args, constant, int_value, line_of, split_args
+from .literals import call_args, constant, env_reads, int_value, line_of, split_args
 
 
 @dataclass(frozen=True)
@@ -775,8 +775,8 @@ def _rb_name(m: re.Match, group: str) -> str | None:
 
 
 def _active_record(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
-    from .literals import env_reads
-
+    """ActiveRecord's vector columns of a migration or schema.rb (the table from the enclosing ``create_table`` /
+    ``change_table`` block, or named by ``add_column`` / ``change_column``)."""
     out = []
     blocks = list(_AR_BLOCK.finditer(text))
     for m, table, column, kind in [
