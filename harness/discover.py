@@ -135,8 +135,9 @@ class Shape:
     # The JSON column holding each row's serialized LlamaIndex node (``metadata_``): what LlamaIndex embeds is the
     # node's metadata lines before its text (chunks.text_format llamaindex), not the text column alone.
     llamaindex_metadata: str | None = None
-    # (table, key, chunk field): the document table a citation field names in every row read (source.chunk_key).
-    source_table: tuple[str, str, str] | None = None
+    # (table, key, chunk field, chunk filter, other (type, table)s): the document table a citation field names in
+    # every row read (source.chunk_key); for a polymorphic pair, of one type (source.chunk_filter), the others said.
+    source_table: tuple[str, str, str, tuple, tuple] | None = None
     # The distance the database serves the vector column with, and where that was read (an index's operator class,
     # else the operator of a function that searches the table); None: nothing in the database says.
     distance: tuple[str, str] | None = None
@@ -338,6 +339,8 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                      tuple(dict.fromkeys(n for n in (*own[1:], text.column, *text.alternatives) if n and n != own[0])))
     named_sources = tuple(c.name for c in chunks.columns
                           if snake(c.name) in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+    # A polymorphic association's pair (Rails' chunkable_type + chunkable_id) names the document a chunk is cut from.
+    named_sources += tuple(c for pair in polymorphic_pairs(chunks) for c in pair if c not in named_sources)
     nodes = _llamaindex_nodes(conn, chunks) if text.column is not None else None
     # A JSON column's keys stand in for a text or citation columns the table lacks (Open WebUI keeps its text in a
     # column and the citation, `source`, in vmetadata jsonb), or that name only the chunk (LlamaIndex's node_id).
@@ -603,11 +606,62 @@ def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess, *, inline: 
     return model, {}
 
 
+def polymorphic_pairs(table: Table) -> tuple[tuple[str, str], ...]:
+    """(type column, key column) of each polymorphic association of the table: ``X_type`` (a text) beside ``X_id``
+    (Rails' ``belongs_to :x, polymorphic: true``, Laravel's ``morphs('x')``)."""
+    names = {c.name: c for c in table.columns}
+    return tuple((c.name, c.name[:-len("_type")] + "_id") for c in table.columns
+                 if c.name.endswith("_type") and c.type in TEXT_TYPES and c.name[:-len("_type")] + "_id" in names)
+
+
+def model_table(type_value: str) -> str:
+    """The table of a model a polymorphic type names, by Rails' and Laravel's convention: ``Qna`` -> ``qnas``,
+    ``App\\Models\\BlogPost`` -> ``blog_posts``, ``Category`` -> ``categories``."""
+    name = snake(re.split(r"::|\\", type_value)[-1])
+    if re.search(r"[^aeiou]y$", name):
+        return name[:-1] + "ies"
+    return name + ("es" if re.search(r"(?:s|x|z|ch|sh)$", name) else "s")
+
+
+def _polymorphic_sources(conn: Conn, chunks: Table, sample: int) -> list[tuple[str, str, str, tuple, int]]:
+    """(table, key, key column, ((type column, type),), chunks read) of each type of a polymorphic pair whose every
+    chunk read names a row of the table the type names, the most chunks first."""
+    from psycopg import sql
+
+    found = []
+    tables = {t: s for s, t in _tables(conn, chunks.schema)}
+    for type_col, key_col in polymorphic_pairs(chunks):
+        counts = conn.execute(sql.SQL("SELECT s.t::text AS t, count(*) AS n FROM (SELECT {tc} AS t FROM {c} LIMIT {n}) "
+                                      "AS s WHERE s.t IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1").format(
+            tc=sql.Identifier(type_col), c=sql.Identifier(chunks.schema, chunks.name), n=sql.Literal(sample))).fetchall()
+        for type_value, n in ((_v(r, 0), _v(r, 1)) for r in counts):
+            table = model_table(type_value)
+            if table not in tables or table == chunks.name:
+                continue
+            pk = _table(conn, tables[table], table).primary_key
+            if len(pk) != 1:
+                continue
+            query = sql.SQL("SELECT bool_and(EXISTS (SELECT 1 FROM {t} AS d WHERE d.{k}::text = s.v)) FROM "
+                            "(SELECT {f}::text AS v FROM {c} WHERE {tc}::text = {tv} LIMIT {n}) AS s").format(
+                t=sql.Identifier(tables[table], table), k=sql.Identifier(pk[0]), f=sql.Identifier(key_col),
+                c=sql.Identifier(chunks.schema, chunks.name), tc=sql.Identifier(type_col), tv=sql.Literal(type_value),
+                n=sql.Literal(sample))
+            try:
+                with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
+                    every = _v(conn.execute(query).fetchone(), 0)
+            except psycopg.Error:
+                continue
+            if every:
+                found.append((table, pk[0], key_col, ((type_col, type_value),), int(n)))
+    return sorted(found, key=lambda f: -f[4])
+
+
 def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...],
-                  sample: int = 200) -> tuple[str, str, str] | None:
-    """(table, key, field): a citation field named like a document key whose every sampled value is the key of a row
-    of a table the field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text, a
-    bigint or uuid column); None when none is."""
+                  sample: int = 200) -> tuple[str, str, str, tuple, tuple] | None:
+    """(table, key, field, (), ()): a citation field named like a document key whose every sampled value is the key of
+    a row of a table the field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text,
+    a bigint or uuid column); else (table, key, field, chunk filter, other (type, table)s) of a polymorphic pair's
+    largest type; None when none is."""
     from psycopg import sql
 
     for source in sources:
@@ -633,7 +687,11 @@ def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...]
             except psycopg.Error:
                 continue
             if found:
-                return table, pk[0], source
+                return table, pk[0], source, (), ()
+    polymorphic = _polymorphic_sources(conn, chunks, sample)
+    if polymorphic:  # one source per profile: the type with the most chunks; the others said
+        table, key, field, chunk_filter, _ = polymorphic[0]
+        return table, key, field, chunk_filter, tuple((f[3][0][1], f[0]) for f in polymorphic[1:])
     return None
 
 

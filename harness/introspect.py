@@ -29,6 +29,10 @@ def _value(row, i: int) -> str | None:
 def missing_names(conn: Conn, profile: Profile) -> list[str]:
     """One line per table or column the profile names that the database lacks (empty: all there)."""
     ch, em = profile.chunks, profile.embeddings
+    held_by: list[tuple[str, str | None]] = []  # the chunk columns naming a source row, and its type (chunk_filter)
+    if profile.source:
+        held_by = [("source.chunk_key" if profile.source.chunk_key else "source.key", profile.source.held_by)]
+        held_by += [(f"source.chunk_filter.{c}", c) for c, _ in profile.source.chunk_filter]
     wanted: dict[str, tuple[str, str, list[tuple[str, str | None]]]] = {
         "chunks": (ch.schema, ch.table, [("chunks.id", ch.id), ("chunks.collection", ch.collection),
                                          ("chunks.tenant", ch.tenant)]
@@ -38,8 +42,7 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                       if not (profile.source and c.startswith("source."))]
                    + [(f"chunks.filter.{c}", c) for c, _ in ch.filter]
                    + [("chunks.metadata", ch.metadata)]
-                   + ([("source.chunk_key" if profile.source.chunk_key else "source.key", profile.source.held_by)]
-                      if profile.source else [])),
+                   + held_by),
         "embeddings": (em.schema, em.table, [("embeddings.key", em.key), ("embeddings.vector", em.vector),
                                              ("embeddings.model", em.model), ("embeddings.input_hash", em.input_hash),
                                              ("embeddings.collection", em.collection), ("embeddings.tenant", em.tenant),

@@ -101,6 +101,9 @@ class SourceTable:
     queue: str | None = None  # "pgai": items still pending in pgai's vectorizer queue count as not covered
     # Where each chunk names its source row: a column or ``column->>'key'`` (LlamaIndex's metadata_->>'doc_id').
     chunk_key: str | None = None
+    # The chunks this table is the source of, where others share the key column: a polymorphic association's type
+    # (Rails' ``chunkable_type: Text`` beside ``chunkable_id``).
+    chunk_filter: tuple[tuple[str, Any], ...] = ()
 
     @property
     def held_by(self) -> str:
@@ -489,10 +492,27 @@ class _Reader:
             source=source,
         )
 
+    def column_values(self, key: str, raw: Any) -> tuple[tuple[str, Any], ...]:
+        """A mapping of column to one value each (``chunks.filter``, ``source.chunk_filter``)."""
+        raw = raw or {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"profile key '{key}' must be a mapping of column to value, found {_kind(raw)}")
+        for k, v in raw.items():
+            if v is not None and not isinstance(v, (str, bool, int, float)):
+                raise ConfigError(f"profile key '{key}.{k}' is {_kind(v)}; expected a single value "
+                                  "(a string, number, true/false or null)")
+        pairs = tuple((self.identifier(f"{key}.{k}", k, required=True), self.interpolate(f"{key}.{k}", v))
+                      for k, v in raw.items())
+        for column, value in pairs:
+            if "%" in str(value):
+                raise ConfigError(f"profile key '{key}.{column}' has value {value!r}, which contains '%'; "
+                                  "expected a value without '%'")
+        return pairs
+
     def source(self, raw: Any) -> SourceTable | None:
         if raw is None:
             return None
-        section = self.mapping("source", raw, {"schema", "table", "key", "queue", "chunk_key"}, {"table"})
+        section = self.mapping("source", raw, {"schema", "table", "key", "queue", "chunk_key", "chunk_filter"}, {"table"})
         queue = self.string("source.queue", section.get("queue"))
         if queue not in (None, "pgai"):
             raise ConfigError(f"profile key 'source.queue' must be pgai or absent, found {queue!r}")
@@ -511,6 +531,7 @@ class _Reader:
             key=self.identifier("source.key", section.get("key")) or "id",
             schema=self.identifier("source.schema", section.get("schema")) or "public",
             queue=queue,
+            chunk_filter=self.column_values("source.chunk_filter", section.get("chunk_filter")),
         )
 
     def database(self, raw: Any) -> DatabaseSettings:
@@ -561,21 +582,7 @@ class _Reader:
                 "profile key 'chunks.collection' is required (the column that names the collection), "
                 "or 'chunks.collection_name' for a table that holds a single collection"
             )
-        raw_filter = section.get("filter") or {}
-        if not isinstance(raw_filter, dict):
-            raise ConfigError(f"profile key 'chunks.filter' must be a mapping of column to value, found {_kind(raw_filter)}")
-        for k, v in raw_filter.items():
-            if v is not None and not isinstance(v, (str, bool, int, float)):
-                raise ConfigError(f"profile key 'chunks.filter.{k}' is {_kind(v)}; expected a single value "
-                                  "(a string, number, true/false or null)")
-        filters = tuple(
-            (self.identifier(f"chunks.filter.{k}", k, required=True), self.interpolate(f"chunks.filter.{k}", v))
-            for k, v in raw_filter.items()
-        )
-        for column, value in filters:
-            if "%" in str(value):
-                raise ConfigError(f"profile key 'chunks.filter.{column}' has value {value!r}, which contains '%'; "
-                                  "expected a value without '%'")
+        filters = self.column_values("chunks.filter", section.get("filter"))
         text = self.identifiers("chunks.text", section.get("text", "content"))
         if not text:
             raise ConfigError("profile key 'chunks.text' must name at least one column")

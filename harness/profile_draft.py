@@ -108,7 +108,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   app_models: dict[str, str] | None = None, model_dims: int | None = None,
                   padding: Padding | None = None, served_model: str | None = None,
                   measured: MeasuredText | None = None, stored_dims: int | None = None,
-                  app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = ()) -> Draft:
+                  app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = (),
+                  declared_by_setting: tuple[Any, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -165,8 +166,14 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         # database behind the code, whose column the application's model cannot fill.
         otherwise = sorted({d.dimensions for d in declared_otherwise})
         where = ", ".join(f"{d.path}:{d.line}" for d in declared_otherwise)
+        # A dimension the schema reads from a setting (a migration's `limit: ENV.fetch("EMBEDDING_DIMENSIONS", 768)`)
+        # differs by installation: a schema dumped elsewhere says the value it was made with, no missing migration.
+        settings = "; ".join(f"${d.dims_env} (default {d.dimensions}, {d.path}:{d.line})" for d in declared_by_setting)
         w.value("provider.dimensions", "dimensions", vc.dimensions, f"declared by {em.name}.{vc.column} ({vc.type})"
-                + (f"; but the application's schema declares {', '.join(map(str, otherwise))} ({where}): a migration "
+                + ((f"; the application's schema declares {', '.join(map(str, otherwise))} ({where}) and its migration "
+                    f"takes the dimension from {settings}: a setting the database and that schema were made with "
+                    "different values of") if otherwise and settings else
+                   f"; but the application's schema declares {', '.join(map(str, otherwise))} ({where}): a migration "
                    "not applied?" if otherwise else ""))
     else:
         w.comment(f"dimensions: (none declared: {em.name}.{vc.column} is an untyped {vc.type}; the model's is used)", 2)
@@ -300,12 +307,17 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     elif contract is not None:
         w.comment(f"contract unknown ({contract.reason}): check by hand which names the command reads", 2)
     if shape.source_table:
-        doc_table, doc_key, field = shape.source_table
+        doc_table, doc_key, field, of_types, other_types = shape.source_table
         # Said, not set: rows of it the application has not embedded yet (ingest on first use) would fail
         # source_coverage, which also fails on chunks whose row is gone once this is set.
-        w.comment(f"source: {{table: {doc_table}, key: {doc_key}, chunk_key: {_scalar(field)}}}  # every row read "
-                  f"names a {doc_table} row: uncomment for source_coverage (chunks of a deleted {doc_table} row fail, "
-                  f"and so do {doc_table} rows without chunks)", 0)
+        of_type = "".join(f" of type {v}" for _, v in of_types)
+        filtered = (", chunk_filter: {" + ", ".join(f"{c}: {_scalar(v)}" for c, v in of_types) + "}") \
+            if of_types else ""
+        also = (f"; also {', '.join(f'{t} ({table})' for t, table in other_types)}: a profile per source table"
+                if other_types else "")
+        w.comment(f"source: {{table: {doc_table}, key: {doc_key}, chunk_key: {_scalar(field)}{filtered}}}  # every row "
+                  f"read{of_type} names a {doc_table} row: uncomment for source_coverage (chunks of a deleted "
+                  f"{doc_table} row fail, and so do {doc_table} rows without chunks){also}", 0)
     if shape.distance is not None:
         w.value("distance", "distance", shape.distance[0], shape.distance[1], indent=0)
     elif app_distance is not None:
@@ -396,7 +408,7 @@ def _served_at(provider_url: str | None, dimensions: int | None, calls: Any) -> 
     ``name``)."""
     if not provider_url or not dimensions:
         return None
-    names = dict.fromkeys(c.model for c in calls if c.model and (c.kind.startswith("ollama") or "Ollama" in c.name))
+    names = dict.fromkeys(c.model for c in calls if c.model and c.is_ollama)
     fits = {n.removesuffix(":latest"): n for n in names if _model_dimensions(provider_url, n) == dimensions}
     return next(iter(fits)) if len(fits) == 1 else None
 
@@ -486,8 +498,8 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         workdir = str(folder.relative_to(Path.cwd())) if folder.is_relative_to(Path.cwd()) else str(folder)
     # Where the application's own Ollama embedder takes its model from, when no literal names it.
     model_envs = tuple(dict.fromkeys(c.model_env for c in found.embedding_calls
-                                     if c.model_env and not c.model and (c.kind.startswith("ollama") or "Ollama" in c.name)))
-    if not model_envs and any(not c.model and (c.kind.startswith("ollama") or "Ollama" in c.name)
+                                     if c.model_env and not c.model and c.is_ollama))
+    if not model_envs and any(not c.model and c.is_ollama
                               for c in found.embedding_calls):
         # The call takes its model as an argument (Open WebUI's): the settings that name an embedding model.
         from .locate.config import placeholder_for
@@ -498,20 +510,23 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
         served = _served_at(provider_url, shape.vector.dimensions or stored_dims, found.embedding_calls)
     declared_otherwise: tuple[Any, ...] = ()
+    declared_by_setting: tuple[Any, ...] = ()
     if shape is not None and shape.vector.dimensions:
         from .locate.schema import superseded
 
         old = superseded(found.declarations)
-        declared_otherwise = tuple(sorted(
-            (d for d in found.declarations if d not in old and d.dimensions and d.dimensions != shape.vector.dimensions
-             and d.column == shape.vector.column and d.table
-             and d.table.strip('"') in (shape.embeddings.name, shape.embeddings.qualified)),
-            key=lambda d: (d.path, d.line)))
+        this_column = sorted((d for d in found.declarations if d not in old and d.column == shape.vector.column and d.table
+                              and d.table.strip('"') in (shape.embeddings.name, shape.embeddings.qualified)),
+                             key=lambda d: (d.path, d.line))
+        declared_otherwise = tuple(d for d in this_column if d.dimensions and d.dimensions != shape.vector.dimensions)
+        declared_by_setting = tuple(d for d in this_column if d.dims_env)
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
-                         declared_otherwise=declared_otherwise,
+                         declared_otherwise=declared_otherwise, declared_by_setting=declared_by_setting,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      + (f", the default of ${c.model_env}" if c.model_env else "")
-                                     for c in found.embedding_calls if c.model})
+                                     # an Ollama embedder's line is the one cited for its model (read last)
+                                     for c in sorted(reversed(found.embedding_calls), key=lambda c: c.is_ollama)
+                                     if c.model})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from psycopg import sql
 
@@ -160,6 +160,13 @@ class Target:
             return sql.SQL("{}::text").format(self.c(ch.collection))
         return sql.Literal(ch.collection_name)
 
+    def having(self, pairs: tuple[tuple[str, Any], ...]) -> list[sql.Composable]:
+        """One condition per (chunk column, value): the value as text, or NULL (``chunks.filter``,
+        ``source.chunk_filter``)."""
+        return [sql.SQL("{} IS NULL").format(self.c(column)) if value is None
+                else sql.SQL("{}::text = {}").format(self.c(column), sql.Literal(_as_text(value)))
+                for column, value in pairs]
+
     def chunk_filter(self, collection_param: bool = True) -> sql.Composable:
         """WHERE clause body selecting the chunks of one collection (``%(collection)s``) and the profile's filter."""
         ch = self.profile.chunks
@@ -175,11 +182,7 @@ class Target:
                 parts.append(sql.SQL("{}::text = %(collection)s").format(self.c(ch.collection)))
             else:
                 parts.append(sql.SQL("{} = %(collection)s").format(sql.Literal(ch.collection_name)))
-        for column, value in ch.filter:
-            if value is None:
-                parts.append(sql.SQL("{} IS NULL").format(self.c(column)))
-            else:
-                parts.append(sql.SQL("{}::text = {}").format(self.c(column), sql.Literal(_as_text(value))))
+        parts += self.having(ch.filter)
         if ch.tenant and self.profile.database.per_tenant:
             # Read tenant by tenant, each view holds its tenant's rows only: a row the policies also show to others
             # (shared) would otherwise be counted, selected and written once per tenant that sees it. Outside a

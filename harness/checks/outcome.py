@@ -30,6 +30,9 @@ class Offender:
     collection: Any = None
     tenant: Any = None
     detail: str = ""
+    # The table ``id`` is a key of when it is not a chunk's (source_coverage's source row without chunks): never a
+    # key ``backfill --keys-from`` re-embeds.
+    table: str | None = None
 
     def line(self) -> str:
         text = f"id={_plain(self.id)} collection={_plain(self.collection)} tenant={_plain(self.tenant)}"

@@ -89,8 +89,16 @@ def source_match(target: Target, alias: str) -> sql.Composable:
     src = cast(SourceTable, target.profile.source)
     key = sql.Identifier(alias, src.key)
     if src.chunk_key is None:
-        return sql.SQL("{} = {}").format(key, target.c(src.key))
-    return sql.SQL("{}::text = {}").format(key, target.field(src.chunk_key))
+        same = sql.SQL("{} = {}").format(key, target.c(src.key))
+    else:
+        same = sql.SQL("{}::text = {}").format(key, target.field(src.chunk_key))
+    return sql.SQL("({} AND {})").format(same, source_chunks(target)) if src.chunk_filter else same
+
+
+def source_chunks(target: Target) -> sql.Composable:
+    """The chunks the source table is the source of (``source.chunk_filter``: a polymorphic type); TRUE for all."""
+    src = cast(SourceTable, target.profile.source)
+    return sql.SQL(" AND ").join(target.having(src.chunk_filter)) if src.chunk_filter else sql.SQL("TRUE")
 
 
 def source_expr(target: Target, name: str) -> sql.Composable:

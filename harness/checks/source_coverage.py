@@ -8,7 +8,7 @@ from psycopg import sql
 from ..db import one
 from .outcome import MAX_SHOWN, OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .session import CheckSession
-from .shape import source_match
+from .shape import source_chunks, source_match
 
 
 def pgai_queue(session: CheckSession) -> tuple[str, str] | None:
@@ -53,9 +53,9 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
                         "(SELECT 1 FROM {c} AS c WHERE {match} AND {f}) ORDER BY 1").format(
         k=key, s=source, c=t.chunk_table, match=source_match(t, "s"), f=t.chunk_filter())
     # A chunk whose source row is gone (or that names none): retrieval still returns a deleted document's text.
-    orphans_q = sql.SQL("SELECT {id} AS id FROM {c} AS c WHERE {f} AND NOT EXISTS "
+    orphans_q = sql.SQL("SELECT {id} AS id FROM {c} AS c WHERE {f} AND {mine} AND NOT EXISTS "
                         "(SELECT 1 FROM {s} AS s WHERE {match}) ORDER BY 1").format(
-        id=t.chunk_id, c=t.chunk_table, f=t.chunk_filter(), s=source, match=source_match(t, "s"))
+        id=t.chunk_id, c=t.chunk_table, f=t.chunk_filter(), mine=source_chunks(t), s=source, match=source_match(t, "s"))
     with session.read_only() as conn:
         if exempt is not None:  # until this read-only transaction ends
             rls.become(conn, exempt)
@@ -66,7 +66,8 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
         rows = one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(source)).fetchone())["n"]
         missing = [r["id"] for r in conn.execute(missing_q, {"collection": collection}).fetchall()]
         orphans = [r["id"] for r in conn.execute(orphans_q, {"collection": collection}).fetchall()]
-    offenders = [Offender(i, collection, None, f"{src.table} row has no chunks") for i in missing[:MAX_SHOWN]]
+    offenders = [Offender(i, collection, None, f"{src.table} row has no chunks", table=src.table)
+                 for i in missing[:MAX_SHOWN]]
     offenders += [Offender(i, collection, None, f"chunk names no {src.table} row ({src.held_by})")
                   for i in orphans[:OFFENDERS_CAP]]  # chunk keys: every one, for offenders.jsonl
     orphan_note = f"; {len(orphans)} chunks name no {src.table} row" if orphans else ""
@@ -80,7 +81,7 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
         with session.read_only() as conn:
             pending = [r["id"] for r in conn.execute(sql.SQL("SELECT DISTINCT q.{k} AS id FROM {q} AS q ORDER BY 1").format(
                 k=key, q=sql.Identifier(*queue))).fetchall()]
-        offenders += [Offender(i, collection, None, f"pending in pgai's queue {queue[0]}.{queue[1]}")
+        offenders += [Offender(i, collection, None, f"pending in pgai's queue {queue[0]}.{queue[1]}", table=src.table)
                       for i in pending[:MAX_SHOWN]]
         queue_note = f"; {len(pending)} pending in pgai's queue"
     total = len(missing) + len(pending) + len(orphans)

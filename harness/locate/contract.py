@@ -371,14 +371,15 @@ def workspace_packages(root: Path) -> dict[str, Path]:
     return found
 
 
-def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | None = None) -> Contract:
+def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | None = None,
+                      limit: int = MAX_FILES) -> Contract:
     """The contract of the given files and the local modules they import (breadth first, bounded)."""
     root = root.resolve()
     packages: dict[str, Path] | None = None
     queue = [(p.resolve(), 0) for p in entry_files]
     seen: set[Path] = set()
     result = extra or Contract(files=())
-    while queue and len(seen) < MAX_FILES:
+    while queue and len(seen) < limit:
         path, depth = queue.pop(0)
         if path in seen or not path.is_file():
             continue
@@ -434,8 +435,45 @@ _PY = re.compile(r"^(?:.*/)?python(?:3(?:\.\d+)?)?$")
 _JS_RUNNERS = frozenset({"node", "tsx", "ts-node", "ts-node-esm", "bun", "esno", "esrun", "vite-node", "jiti"})
 _WRAPPERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"), ("rye", "run"),
              ("npx",), ("pnpm", "exec"), ("pnpm", "dlx"), ("yarn", "exec"), ("bunx",), ("dotenv", "--"), ("env",),
-             ("time",), ("exec",), ("nohup",), ("npm", "exec")}
+             ("time",), ("exec",), ("nohup",), ("npm", "exec"), ("bundle", "exec")}
 _PMS = frozenset({"npm", "pnpm", "yarn", "bun"})
+
+
+# What a Rails command boots before it runs a task or a script: the application's configuration and initializers,
+# then the code it autoloads (only files that read the environment or embed are read: the rest adds nothing).
+_RAILS_BOOT = ("config/application.rb", "config/environment.rb", "config/environments/production.rb")
+_RAILS_CODE = ("config/initializers", "app", "lib")
+RAILS_MAX_FILES = 300
+
+
+def _rails(words: list[str], workdir: Path, root: Path, base: Contract) -> Contract:
+    """``bin/rails ns:task`` / ``rake ns:task`` / ``rails runner script.rb``: the task's rake files or the script,
+    and what the booted application reads (``DATABASE_URL`` among them: Rails reads it itself)."""
+    if not (workdir / "config" / "application.rb").is_file():
+        return unknown(f"{words[0]} {words[1]}: no Rails application (config/application.rb) in {workdir}")
+    arg = words[1]
+    if arg == "runner":
+        script = next((w for w in words[2:] if not w.startswith("-")), None)
+        if script is None or not (workdir / script).is_file():
+            return unknown(f"rails runner runs code given inline or {script!r}, which is not a file in {workdir}")
+        first = [workdir / script]
+    elif re.fullmatch(r"[\w:-]+(?:\[.*\])?", arg) and arg not in ("server", "s", "console", "c", "db", "generate", "g"):
+        task = arg.split("[", 1)[0].rsplit(":", 1)[-1]
+        first = [f for f in sorted((workdir / "lib" / "tasks").rglob("*.rake"))
+                 if re.search(rf"""\btask\s*\(?\s*(?::{re.escape(task)}\b|['"]{re.escape(task)}['"]|{re.escape(task)}:)""",
+                              (read(f) or b"").decode("utf-8", "replace"))]
+        if not first:
+            return unknown(f"no rake task {arg!r} in {workdir / 'lib' / 'tasks'}")
+    else:
+        return unknown(f"{words[0]} {arg} is no task or script whose code can be read")
+    boot = [workdir / f for f in _RAILS_BOOT]
+    code = [f for folder in _RAILS_CODE for f in sorted((workdir / folder).rglob("*.rb"))
+            if re.search(rb"\bENV\b", read(f) or b"")
+            or embedding_calls.has_calls((read(f) or b"").decode("utf-8", "replace"))]
+    database = read(workdir / "config" / "database.yml")
+    rails_reads = ("DATABASE_URL", *(r.name for r in env_reads((database or b"").decode("utf-8", "replace"), "ruby")))
+    extra = base.merged(Contract(reads_env=tuple(dict.fromkeys(rails_reads)), files=()))
+    return contract_of_files(root, first + boot + code, extra=extra, limit=RAILS_MAX_FILES)
 
 
 def command_contract(command: str, workdir: str | Path, root: str | Path | None = None) -> Contract:
@@ -549,6 +587,8 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
         inner = _follow("\n".join(ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")),
                         workdir, root, depth + 1)
         return base.merged(read_contract(_rel(path, root), text)).merged(inner)
+    if name in ("rails", "rake") and len(words) > 1:
+        return _rails(words, workdir, root, base)
     if name in _PMS:
         return _package_script(words, workdir, root, depth, base)
     if name == "make":

@@ -32,13 +32,19 @@ class EmbeddingCall:
     def in_process(self) -> bool:
         return self.kind in IN_PROCESS_KINDS
 
+    @property
+    def is_ollama(self) -> bool:
+        """An Ollama embedder: its HTTP API, its clients, or a library's Ollama class (``OllamaEmbeddings``,
+        langchainrb's ``Langchain::LLM::Ollama``)."""
+        return self.kind.startswith("ollama") or "Ollama" in self.name
+
     def as_dict(self) -> dict:
         return {**{k: v for k, v in self.__dict__.items() if k != "model_from"}, "in_process": self.in_process}
 
 
 _TRIGGER = re.compile(r"embed\(|embedMany|@ai-sdk/|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|"
                       r"SentenceTransformer|TextEmbedding|Embeddings?\s*\(|ollama|feature-extraction|Supabase\.ai\.Session|"
-                      r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(")
+                      r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(|Langchain::LLM::")
 # Ollama's endpoints end the URL (a query may follow): `/api/embed/index.js` is a file of the app's own routes.
 _OLLAMA_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/api/embed(?:dings)?)(?:[?#][^'"`\n]*)?(?P=q)""")
 # Something in the file that says the /api/embed it calls is Ollama's (not the application's own API).
@@ -74,6 +80,15 @@ _AI_SDK_IMPORT = re.compile(r"""from\s+['"]ai['"]""")
 _AI_SDK_PROVIDER = re.compile(r"""from\s+['"]@ai-sdk/[\w-]+['"]""")
 _AI_SDK_FACTORY = re.compile(r"""\.(?P<name>embedding|textEmbeddingModel|textEmbedding|embeddingModel)\s*\(""")
 _AI_SDK_MODEL = re.compile(r"""\.(?:embedding|textEmbeddingModel|textEmbedding|embeddingModel)\s*\(\s*['"](?P<m>[^'"]+)['"]""")
+# Ruby: langchainrb's LLM classes (``Langchain::LLM::Ollama.new(url: ..., default_options: {embeddings_model_name:
+# ...})``, what langchainrb_rails' ``vectorsearch`` embeds with), ruby-openai's ``client.embeddings(parameters: {model:
+# ...})`` and RubyLLM's ``RubyLLM.embed(text, model: ...)``.
+_RB_LANGCHAIN = re.compile(r"""\bLangchain::LLM::(?P<cls>\w+)\.new\s*\(""")
+_RB_LANGCHAIN_MODEL = re.compile(r"""\b(?:embeddings_model_name|embedding_model)\s*:\s*""")
+_RB_CHAT_MODEL = re.compile(r"""\b(?:chat_completion_model_name|completion_model_name|chat_model)\s*:""")
+_RB_URL_KW = re.compile(r"""\b(?:url|uri_base|base_url|api_base)\s*:\s*""")
+_RB_OPENAI = re.compile(r"""\.(?P<name>embeddings)\s*\(\s*parameters\s*:""")
+_RB_LLM = re.compile(r"""\bRubyLLM\s*\.\s*(?P<name>embed)\s*\(""")
 _SKIP_CLASSES = frozenset({"Embedding", "Embeddings", "BaseEmbedding", "TextEmbedding"})
 # A model named by a library's enum member (LlamaIndex's ``model_type=OpenAIEmbeddingModelType.TEXT_EMBED_3_SMALL``):
 # the member's value, as llama-index-embeddings-openai defines it.
@@ -88,7 +103,7 @@ def has_calls(text: str) -> bool:
 
 def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
     """Every embedding call of one source file."""
-    if lang not in ("python", "js", "shell", "other"):
+    if lang not in ("python", "js", "ruby", "shell", "other"):
         return []
     reads = env_reads(text, lang)
     out: list[EmbeddingCall] = []
@@ -153,6 +168,22 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
             first = split_args(call_args(text, m.end() - 1))
             model = _value(text, m.end() + first[0][0], reads) if first else (None, None)
             add(EmbeddingCall(rel, line_of(text, m.start()), "ai-sdk", m.group("name"), *model))
+    if lang == "ruby":
+        for m in _RB_LANGCHAIN.finditer(text):
+            args = call_args(text, m.end() - 1)
+            if not _RB_LANGCHAIN_MODEL.search(args) and _RB_CHAT_MODEL.search(args):
+                continue  # an LLM made for chat only (its chat models named, no embeddings model)
+            add(EmbeddingCall(rel, line_of(text, m.start()), "langchain", f"Langchain::LLM::{m.group('cls')}",
+                              *_kw(text, args, m.end(), _RB_LANGCHAIN_MODEL, reads),
+                              *_kw(text, args, m.end(), _RB_URL_KW, reads)))
+        for m in _RB_OPENAI.finditer(text):
+            paren = text.index("(", m.start())
+            add(EmbeddingCall(rel, line_of(text, m.start()), "openai", m.group("name"),
+                              *_kw(text, call_args(text, paren), paren + 1, _MODEL_KW, reads)))
+        for m in _RB_LLM.finditer(text):
+            args = call_args(text, m.end() - 1)
+            add(EmbeddingCall(rel, line_of(text, m.start()), "ruby-llm", f"RubyLLM.{m.group('name')}",
+                              *_kw(text, args, m.end(), _MODEL_KW, reads)))
     llama = bool(re.search(r"llama_index|llamaindex", text))
     own = _own_classes(rel, text)
     for m in _CLASS.finditer(text):
@@ -272,6 +303,8 @@ def _value(text: str, at: int, reads: list[EnvRead], depth: int = 0) -> tuple[st
     if env is not None:
         return env.default, env.name
     s = _STRING_AT.match(text, at)
+    if s and "#{" in text[at:at + 300].split("\n", 1)[0]:
+        return None, None  # a Ruby string that interpolates (`"https://host/#{ENV.fetch("ID", "")}/v1"`): no literal
     if s:
         return s.group("s"), None
     fallback = _OR_LITERAL.match(text, at)

@@ -29,7 +29,7 @@ _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"
 @dataclass(frozen=True)
 class Entrypoint:
     path: str
-    kind: str  # python-script / python-module / npm-script / make-target / script / console-script
+    kind: str  # python-script / python-module / npm-script / make-target / script / console-script / django-command / rake-task
     name: str
     command: str
     workdir: str = "."  # where to run ``command``, relative to the repository
@@ -42,7 +42,8 @@ class Entrypoint:
         text = f"{self.name} {self.path}".lower()
         calls = self.contract is not None and bool(self.contract.embedding_calls)
         return (("backfill" in text) * 4 + ("embed" in text) * 2 + calls * 3
-                + {"npm-script": 2, "make-target": 2, "django-command": 2, "python-module": 1, "console-script": 1}.get(self.kind, 0))
+                + {"npm-script": 2, "make-target": 2, "django-command": 2, "rake-task": 2, "python-module": 1,
+                   "console-script": 1}.get(self.kind, 0))
 
     @property
     def may_embed(self) -> bool:
@@ -169,6 +170,43 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
             return Entrypoint(rel, "script", p.stem, f"{runner} {inside}", pkg, package_manager=pm)
         return Entrypoint(rel, "script", p.stem, f"node {inside}", pkg)
     return None
+
+
+_RAKE_NAMESPACE = re.compile(r"""^(?P<i>[ \t]*)namespace\s*\(?\s*[:'"](?P<n>[\w-]+)""")
+_RAKE_TASK = re.compile(r"""^(?P<i>[ \t]*)task\s*\(?\s*(?::(?P<a>\w+)|['"](?P<b>[\w-]+)['"]|(?P<c>\w+):\s*)""")
+_RUBY_END = re.compile(r"^(?P<i>[ \t]*)end\b")
+
+
+def rake_tasks(root: Path, rel: str, data: bytes) -> list[Entrypoint]:
+    """The tasks of a ``.rake`` file that embed (named like a backfill, or whose body vectorizes or calls an embedder),
+    each as ``bin/rails NAMESPACE:TASK`` (``bundle exec rake`` without ``bin/rails``) from the folder of the Rakefile."""
+    text = data.decode("utf-8", "replace")
+    lines = text.splitlines()
+    p = PurePosixPath(rel)
+    folder = next((q for q in p.parents if (root / q / "Rakefile").is_file()), None)
+    if folder is None:
+        return []
+    runner = "bin/rails" if (root / folder / "bin" / "rails").is_file() else "bundle exec rake"
+    found: list[Entrypoint] = []
+    namespaces: list[tuple[int, str]] = []  # (indent, name) of the namespace blocks still open
+    for number, line in enumerate(lines):
+        if (end := _RUBY_END.match(line)) is not None:
+            namespaces = [(i, n) for i, n in namespaces if i < len(end.group("i"))]
+            continue
+        if (ns := _RAKE_NAMESPACE.match(line)) is not None:
+            namespaces.append((len(ns.group("i")), ns.group("n")))
+            continue
+        task = _RAKE_TASK.match(line)
+        if task is None:
+            continue
+        indent = len(task.group("i"))
+        name = ":".join([n for i, n in namespaces if i < indent] + [task.group("a") or task.group("b") or task.group("c")])
+        body_end = next((k for k in range(number + 1, len(lines)) if (e := _RUBY_END.match(lines[k]))
+                         and len(e.group("i")) == indent), len(lines))
+        body = "\n".join(lines[number:body_end])
+        if _BACKFILLISH.search(name) or _BACKFILLISH.search(body) or has_calls(body):
+            found.append(Entrypoint(rel, "rake-task", name, f"{runner} {name}", str(folder)))
+    return found
 
 
 # What a JS/TS module's top-level statements may start with and still run nothing when the file is run.

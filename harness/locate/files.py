@@ -20,7 +20,7 @@ DOC_DIRS = frozenset({"docs", "doc", ".planning", "planning", "plans", "research
                       "documentation", "wiki", ".github", "locales", "locale", "i18n", "l10n", "translations"})
 CONFIG_SUFFIXES = (".env", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".properties")
 CODE_SUFFIXES = (".py", ".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".go", ".rb", ".java", ".kt",
-                 ".rs", ".sh", ".sql", ".prisma", ".php", ".cs", ".ex", ".exs")
+                 ".rs", ".sh", ".sql", ".prisma", ".php", ".cs", ".ex", ".exs", ".rake")
 MAKEFILES = frozenset({"Makefile", "makefile", "GNUmakefile"})
 
 
@@ -123,12 +123,14 @@ def is_code(rel: str) -> bool:
 
 
 def language(rel: str) -> str:
-    """python / js / sql / prisma / shell / other, from the file name."""
+    """python / js / ruby / sql / prisma / shell / other, from the file name."""
     low = rel.lower()
     if low.endswith(".py"):
         return "python"
     if low.endswith((".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")):
         return "js"
+    if low.endswith((".rb", ".rake")):
+        return "ruby"
     if low.endswith(".sql"):
         return "sql"
     if low.endswith(".prisma"):

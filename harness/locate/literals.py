@@ -26,6 +26,11 @@ _JS_READS_ENV = re.compile(r"""\b(?:process\.env|import\.meta\.env|Bun\.env|Deno
 _ENV_JS = re.compile(
     r"""\b(?:process\.env|Bun\.env|import\.meta\.env)(?:\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\[\s*['"](?P<name2>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\])"""
     r"""|\bDeno\.env\.get\(\s*['"](?P<name3>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\)""")
+# Ruby: ENV.fetch("X", default), ENV.fetch("X") { default }, ENV["X"] || default (a string or a number).
+_ENV_RB = re.compile(
+    r"""\bENV\.fetch\(\s*['"](?P<name>[A-Za-z_][A-Za-z0-9_]*)['"]\s*(?:,\s*(?P<d>(?P<q>['"])[^'"\n]*(?P=q)|[\d_.]+)\s*)?\)"""
+    r"""(?:\s*\{\s*(?P<d2>(?P<q2>['"])[^'"\n]*(?P=q2)|[\d_.]+)\s*\})?"""
+    r"""|\bENV\[\s*['"](?P<name2>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\](?:\s*\|\|\s*(?P<d3>(?P<q3>['"])[^'"\n]*(?P=q3)|[\d_.]+))?""")
 _JS_DEFAULT = re.compile(r"""\s*(?:\?\?|\|\|)\s*(?P<q>['"`])(?P<default>[^'"`\n]*)(?P=q)""")
 # An application's validated env object (@t3-oss/env's ``createEnv``, imported as ``env``): ``env.NAME`` reads NAME.
 _JS_ENV_OBJECT_IMPORT = re.compile(r"""\bimport\s*\{[^}]*\benv\b[^}]*\}\s*from\s*['"]""")
@@ -106,6 +111,12 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
                 rest = text[m.end():eol if eol >= 0 else len(text)]
                 d = re.search(r"""\.default\(\s*(['"`])([^'"`\n]*)\1""", rest)
                 found.append(EnvRead(m.group("name"), d.group(2) if d else None, m.start(), m.end() + len(rest)))
+    elif lang == "ruby":
+        for m in _ENV_RB.finditer(text):
+            default = next((d for d in (m.group("d"), m.group("d2"), m.group("d3")) if d is not None), None)
+            if default is not None:  # a string's text, or a number as written without Ruby's `_` separators
+                default = default[1:-1] if default[0] in "'\"" else default.replace("_", "")
+            found.append(EnvRead(m.group("name") or m.group("name2"), default, m.start(), m.end()))
     elif lang in ("shell", "make"):
         for m in _SHELL_VAR.finditer(text):
             found.append(EnvRead(m.group("name"), m.group("default") or None, m.start(), m.end()))
@@ -201,9 +212,9 @@ def int_value(text: str, token: str) -> int | None:
     if re.fullmatch(r"[A-Za-z_][\w.]*", token):
         rhs = constant(text, token.split(".")[-1])
         if rhs:
-            m = re.match(r"(\d+)\b", rhs)
+            m = re.match(r"(\d[\d_]*)\b", rhs)  # Python's and Ruby's `1_536` too
             if m:
-                return int(m.group(1))
+                return int(m.group(1).replace("_", ""))
             m = re.search(r"""['"](\d+)['"]""", rhs)  # int(os.getenv("DIM", "768"))
             if m:
                 return int(m.group(1))

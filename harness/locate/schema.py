@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from .literals import call_args, constant, int_value, line_of, split_args
+from .literals import call_args, constant, env_reads, int_value, line_of, split_args
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class VectorDeclaration:
     path: str
     line: int
     dimensions: int | None
-    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex
+    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record
     table: str | None = None
     column: str | None = None
     type: str = "vector"  # vector / halfvec / sparsevec
@@ -24,9 +24,13 @@ class VectorDeclaration:
     dims_from: str | None = field(default=None, compare=False)
     # the distance a vector store library queries the column with (cosine / l2 / ip), where it says one
     distance: str | None = field(default=None, compare=False)
+    # the environment variable the dimension is read from (``dimensions`` is its default): Rails' ``limit:
+    # ENV.fetch("EMBEDDING_DIMENSIONS", 768).to_i``
+    dims_env: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "dims_from" and (k != "distance" or v)}
+        return {k: v for k, v in self.__dict__.items()
+                if k != "dims_from" and (k not in ("distance", "dims_env") or v)}
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
@@ -64,6 +68,20 @@ _PRISMA = re.compile(r"""(?m)^\s*(?P<col>[A-Za-z_]\w*)\s+Unsupported\(\s*"(?P<ty
 _PRISMA_MODEL = re.compile(r"""(?m)^\s*model\s+(?P<m>\w+)\s*\{""")
 _TYPEORM = re.compile(r"""@Column\s*\(""")
 _KNEX = re.compile(r"""\.specificType\(\s*['"](?P<col>[^'"]+)['"]\s*,\s*['"](?P<type>vector|halfvec)\((?P<n>\d+)\)['"]""")
+# ActiveRecord (the neighbor gem's column types): `t.vector :embedding, limit: 768` in a migration's `create_table`
+# / `change_table` block or schema.rb's `t.vector "embedding", limit: 768`; `t.column :x, :vector, limit: N`;
+# `add_column` / `change_column :table, :x, :vector, limit: N`. The dimension is `limit:` (a number, a constant, or
+# `ENV.fetch("X", 768)`: its default).
+_RB_SYM = r"""(?::(?P<{0}>\w+)|(?P<q{0}>['"])(?P<s{0}>\w+)(?P=q{0}))"""
+_RB_TYPE = r"""(?P<type>vector|halfvec|sparsevec)"""
+_AR_BLOCK = re.compile(r"""\b(?:create_table|change_table)\s*\(?\s*""" + _RB_SYM.format("t"))
+_AR_COLUMN = re.compile(r"""\b\w+\.(?:""" + _RB_TYPE + r"""\s*\(?\s*""" + _RB_SYM.format("c")
+                        + r"""|column\s*\(?\s*""" + _RB_SYM.format("c2") + r"""\s*,\s*:(?P<type2>vector|halfvec|sparsevec)\b)"""
+                        + r"""(?P<rest>[^\n]*)""")
+_AR_ALTER = re.compile(r"""\b(?:add_column|change_column)\s*\(?\s*""" + _RB_SYM.format("t") + r"""\s*,\s*"""
+                       + _RB_SYM.format("c") + r"""\s*,\s*:""" + _RB_TYPE + r"""\b(?P<rest>[^\n]*)""")
+_RB_METHOD = re.compile(r"""(?m)^\s*def\s+(\w+)""")
+_AR_LIMIT = re.compile(r"""\blimit:\s*(?P<v>ENV\.fetch\([^)]*\)|ENV\[[^\]]*\]\s*(?:\|\|\s*[\w.]+)?|[\w.]+)""")
 _DIMS_KW = re.compile(r"""\b(?:dimensions?|dims?|length|size)\s*[:=]\s*(?P<v>[\w.]+)""")
 
 
@@ -271,7 +289,9 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
     if lang == "python":
         found += _django(rel, text, covered)
         found += _sqlalchemy(rel, text, covered)
-    if lang in ("sql", "python", "js", "other", "shell"):
+    if lang == "ruby":
+        found += _active_record(rel, text, covered)
+    if lang in ("sql", "python", "js", "ruby", "other", "shell"):
         found += _sql(rel, text, covered, strict=lang != "sql")
     if lang in ("python", "js") and ("VectorStore" in text or "PGVector" in text):
         found += _stores(rel, text, lang)
@@ -750,6 +770,42 @@ def with_django_tables(decls: list[VectorDeclaration], tables: dict[str, str]) -
     return [replace(d, table=tables[d.table]) if d.kind == "django" and d.table in tables else d for d in decls]
 
 
+def _rb_name(m: re.Match, group: str) -> str | None:
+    return m.group(group) or m.group(f"s{group}")
+
+
+def _active_record(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+    """ActiveRecord's vector columns of a migration or schema.rb (the table from the enclosing ``create_table`` /
+    ``change_table`` block, or named by ``add_column`` / ``change_column``)."""
+    out = []
+    blocks = list(_AR_BLOCK.finditer(text))
+    for m, table, column, kind in [
+            *((m, None, _rb_name(m, "c") or _rb_name(m, "c2"), m.group("type") or m.group("type2"))
+              for m in _AR_COLUMN.finditer(text)),
+            *((m, _rb_name(m, "t"), _rb_name(m, "c"), m.group("type")) for m in _AR_ALTER.finditer(text))]:
+        method = [d for d in _RB_METHOD.finditer(text, 0, m.start())]
+        if method and method[-1].group(1) == "down":
+            continue  # what rolling the migration back restores, not the schema it makes
+        if table is None:
+            before = [b for b in blocks if b.start() < m.start()]
+            table = _rb_name(before[-1], "t") if before else None
+        limit = _AR_LIMIT.search(m.group("rest"))
+        dims, dims_env = None, None
+        if limit:
+            value = limit.group("v")
+            reads = env_reads(value, "ruby")
+            if reads:
+                dims_env = reads[0].name
+                default = reads[0].default
+                dims = int(default) if default and default.isdigit() else None
+            else:
+                dims = int_value(text, value.replace("_", "") if value.replace("_", "").isdigit() else value)
+        line = line_of(text, m.start())
+        covered.add(line)
+        out.append(VectorDeclaration(rel, line, dims, "active-record", table, column, kind, dims_env=dims_env))
+    return sorted(out, key=lambda d: d.line)
+
+
 def _prisma(rel: str, text: str) -> list[VectorDeclaration]:
     out = []
     models = list(_PRISMA_MODEL.finditer(text))
@@ -789,7 +845,7 @@ def _migration_order(path: str) -> tuple[str, int] | None:
     `20240101_x/migration.sql`, drizzle's `0002_x.sql`); None for any other file, or one whose order its name hides."""
     parts = PurePosixPath(path).parts
     for i in range(len(parts) - 2, -1, -1):
-        if re.fullmatch(r"migrations?", parts[i]):
+        if re.fullmatch(r"migrations?|migrate", parts[i]):  # Rails: db/migrate/20240628203936_create_chunks.rb
             number = re.match(r"\d+", parts[i + 1])
             return ("/".join(parts[:i + 1]), int(number.group(0))) if number else None
     return None

@@ -180,6 +180,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                 continue
             if name == "pyproject.toml":
                 entrypoints.extend(eps.console_scripts(rel, data))
+            if name.endswith(".rake"):
+                entrypoints.extend(eps.rake_tasks(root, rel, data))
             script = eps.script_entrypoint(root, rel, data)
             if script:
                 entrypoints.append(script)

@@ -966,3 +966,52 @@ def test_a_column_of_another_dimension_than_the_applications_schema_declares_is_
     assert line.startswith("  dimensions: 768  # declared by docchunks_chunkembedding.embedding (vector); but the "
                            "application's schema declares 1536 (docchunks/migrations/0002_alter_chunkembedding_embedding.py:"
                            "13, docchunks/models.py:8): a migration not applied?"), line
+
+
+def test_a_dimension_the_latest_migration_reads_from_a_setting_is_said_as_that_setting(cli, empty_db, tmp_path):
+    # tests/fixtures/repos/rails-neighbor: the latest migration sets passages.embedding from
+    # ENV.fetch("EMBED_DIMS", 768); schema.rb was dumped from a database made with EMBED_DIMS=1536. A database made
+    # with the default is no migration behind: the two were made with different values of the setting.
+    repo = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "rails-neighbor"
+    empty_db.execute("CREATE TABLE passages (id bigserial PRIMARY KEY, notebook_id bigint NOT NULL, body text, "
+                     "embedding vector(768), created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL)")
+    out = tmp_path / "p.yaml"
+    assert cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out).code == 0
+    line = next(x for x in out.read_text().splitlines() if x.strip().startswith("dimensions:"))
+    assert line == ("  dimensions: 768  # declared by passages.embedding (vector); the application's schema declares 1536 "
+                    "(db/schema.rb:12) and its migration takes the dimension from $EMBED_DIMS (default 768, "
+                    "db/migrate/20240301000000_resize_passage_embedding.rb:3): a setting the database and that schema "
+                    "were made with different values of"), line
+
+
+POLYMORPHIC_CHUNKS = """
+CREATE TABLE texts (id bigserial PRIMARY KEY, data text);
+CREATE TABLE qnas (id bigserial PRIMARY KEY, question text);
+CREATE TABLE activities (id bigserial PRIMARY KEY, what text);
+INSERT INTO texts (data) VALUES ('t1'), ('t2');
+INSERT INTO qnas (question) VALUES ('q1');
+CREATE TABLE chunks (id bigserial PRIMARY KEY, chunkable_id bigint NOT NULL, chunkable_type varchar,
+  content text, embedding vector(384), account_id bigint NOT NULL);
+INSERT INTO chunks (chunkable_id, chunkable_type, content, account_id) VALUES (1, 'Text', 'alpha beta', 1),
+  (1, 'Text', 'gamma delta', 1), (2, 'Text', 'epsilon', 2), (1, 'Qna', 'who approves travel', 1);
+"""
+
+
+def test_a_polymorphic_association_is_drafted_as_the_citation_and_its_largest_type_as_the_source(cli, empty_db, tmp_path):
+    # Rails' belongs_to :chunkable, polymorphic: true (Laravel's morphs): the type names a model, the model a table.
+    empty_db.execute(POLYMORPHIC_CHUNKS)
+    out = tmp_path / "p.yaml"
+    assert cli("profile", "init", "--repo", tmp_path, "--database-url", empty_db.dsn, "--output", out).code == 0
+    text = out.read_text()
+    assert yaml.safe_load(text)["chunks"]["sources"] == ["chunkable_type", "chunkable_id"], text
+    line = next(x for x in text.splitlines() if x.startswith("# source:"))
+    assert line.startswith("# source: {table: texts, key: id, chunk_key: chunkable_id, chunk_filter: {chunkable_type: "
+                           "Text}}  # every row read of type Text names a texts row"), line
+    assert "also Qna (qnas)" in line, line
+
+
+def test_a_polymorphic_type_whose_rows_name_no_row_of_the_table_it_names_is_no_source(cli, empty_db, tmp_path):
+    empty_db.execute(POLYMORPHIC_CHUNKS + "DELETE FROM texts; DELETE FROM qnas;")
+    out = tmp_path / "p.yaml"
+    assert cli("profile", "init", "--repo", tmp_path, "--database-url", empty_db.dsn, "--output", out).code == 0
+    assert "# source:" not in out.read_text(), out.read_text()

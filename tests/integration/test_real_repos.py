@@ -2070,7 +2070,9 @@ def test_chatgpt_your_files_sections_embedded_by_an_edge_function_under_their_do
     assert {c for c, s in status.items() if s == "failed"} == {"source_coverage"}, checked.out
     assert (status["coverage"], status["recompute"], status["index"]) == ("passed", "passed", "passed"), status
     left = [json.loads(x) for x in (tmp_path / "gone" / "offenders.jsonl").read_text().splitlines()]
-    assert [(o["check"], str(o["key"])) for o in left] == [("source_coverage", str(gone))]
+    # a document row, not a chunk: `backfill --keys-from` must not take its key for a section's
+    assert [(o["check"], o["key"], o["source_table"], str(o["source_key"])) for o in left] == [
+        ("source_coverage", None, "documents", str(gone))]
     # The app role's password is in no evidence.
     for path in [*(tmp_path / "first" / "run").iterdir(), tmp_path / "first" / "historylog.md", trial.profile]:
         assert "yourfiles-pw" not in path.read_text()
@@ -2436,3 +2438,136 @@ def test_falkor_rentalintel_database_one_migration_behind_its_code(cli, empty_db
     assert trial.scope.code == 1 and trial.run is None
     dims = next(c for c in trial.scope.json["checks"] if c["check"] == "dimensions agree")
     assert dims["status"] == "failed" and "(profile 768, column 768, model 1536)" in dims["found"], dims
+
+
+# -- nosia-ai/nosia: Ruby on Rails, the neighbor gem's columns, langchainrb_rails' vectorsearch -----------------------
+
+NOSIA_DDL = """
+CREATE TABLE users (id bigserial PRIMARY KEY, email varchar NOT NULL, created_at timestamp(6) NOT NULL DEFAULT now(),
+  updated_at timestamp(6) NOT NULL DEFAULT now());
+CREATE TABLE accounts (id bigserial PRIMARY KEY, name varchar, owner_id bigint NOT NULL REFERENCES users, uid varchar,
+  created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now());
+CREATE TABLE documents (id bigserial PRIMARY KEY, title varchar, content text, embedding vector(768),
+  created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now(), source_url varchar,
+  author_id bigint, uid varchar, content_hash varchar, purpose varchar, account_id bigint NOT NULL REFERENCES accounts);
+CREATE TABLE texts (id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts, data text,
+  created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now());
+CREATE TABLE qnas (id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts, question text, answer text,
+  created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now());
+CREATE TABLE chunks (id bigserial PRIMARY KEY, chunkable_id bigint NOT NULL, content text, embedding vector(768),
+  created_at timestamp(6) NOT NULL DEFAULT now(), updated_at timestamp(6) NOT NULL DEFAULT now(),
+  chunkable_type varchar, account_id bigint NOT NULL REFERENCES accounts);
+CREATE INDEX index_chunks_on_chunkable_type_and_chunkable_id ON chunks (chunkable_type, chunkable_id);
+CREATE INDEX index_chunks_on_account_id ON chunks (account_id);
+"""
+
+NOSIA_TEXTS = {
+    "Acme": ["Acme's support desk opens at eight.\n\nTickets older than two days are escalated to the on-call lead.",
+             "Refunds are approved by the billing team within five working days.",
+             "The VPN client must be updated every quarter.\n\nLaptops are encrypted with the standard disk policy.\n\n"
+             "Lost devices are reported to security at once."],
+    "Globex": ["Globex ships orders from the Springfield warehouse.\n\nOrders placed before noon leave the same day.",
+               "Returns are accepted for thirty days with the receipt."],
+}
+NOSIA_QNAS = {
+    "Acme": [("Who approves travel?", "Your manager approves travel above five hundred dollars."),
+             ("Where is the style guide?", "The style guide lives in the brand folder of the shared drive.")],
+    "Globex": [("How do I track a parcel?", "Use the tracking number from the shipping e-mail."),
+               ("Can I change my address?", "Addresses can be changed until the order is packed.")],
+}
+
+
+@pytest.fixture(scope="module")
+def nosia_db(pg, templates, server):
+    """The tables as nosia's migrations leave them (EMBEDDING_DIMENSIONS unset: 768), two accounts' texts and Q&As
+    chunked and vectorized as ``chunkify!`` and langchainrb_rails do: one request per chunk, its content as is."""
+    from ..conftest import _database
+
+    for db in _database(pg, templates["empty"]):
+        db.execute(NOSIA_DDL)
+        with db.connect(autocommit=True) as conn:
+            for account in NOSIA_TEXTS:
+                user = conn.execute("INSERT INTO users (email) VALUES (%s) RETURNING id", (f"{account}@example.com",)).fetchone()[0]
+                acc = conn.execute("INSERT INTO accounts (name, owner_id) VALUES (%s, %s) RETURNING id", (account, user)).fetchone()[0]
+                sources = [("Text", conn.execute("INSERT INTO texts (account_id, data) VALUES (%s, %s) RETURNING id",
+                                                 (acc, data)).fetchone()[0], data.split("\n\n"))
+                           for data in NOSIA_TEXTS[account]]
+                sources += [("Qna", conn.execute("INSERT INTO qnas (account_id, question, answer) VALUES (%s, %s, %s) "
+                                                 "RETURNING id", (acc, q, a)).fetchone()[0], ["\n\n".join((q, a))])
+                            for q, a in NOSIA_QNAS[account]]
+                for kind, key, pieces in sources:
+                    for piece in pieces:
+                        chunk = conn.execute("INSERT INTO chunks (chunkable_id, chunkable_type, account_id, content) "
+                                             "VALUES (%s, %s, %s, %s) RETURNING id", (key, kind, acc, piece)).fetchone()[0]
+                        vector = httpx_embed(server, "nomic-embed-text", [piece])[0]
+                        conn.execute("UPDATE chunks SET embedding = %s::vector WHERE id = %s", (str(vector), chunk))
+        yield db
+
+
+def test_nosia_rails_chunks_of_two_accounts_from_active_record_migrations(cli, nosia_db, server, tmp_path):
+    """A Rails app: the vector column in ActiveRecord migrations and schema.rb, the embedder langchainrb's Ollama LLM
+    set up in an initializer, chunks of texts and Q&As through a polymorphic association, no command (jobs vectorize).
+    One verify (each takes seconds) on a backfill gone wrong: lost vectors counted and filled, stale, foreign, swapped
+    and deleted chunks each named by its key, the offenders repaired."""
+    app = Source.of("nosia-ai__nosia").checkout("", tmp_path / "app", only=("app/", "config/", "db/", "Gemfile"))
+    db, env = nosia_db, {"DATABASE_URL": nosia_db.dsn, "OLLAMA_HOST": server.url}
+    # A chunk edited after its vector, a vector of another model, an Acme chunk and a Globex chunk with each other's
+    # vectors, four lost (vectorize! raised after create!), and a Globex text whose chunks a re-chunk destroyed (its
+    # texts row left).
+    with db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE chunks SET content = content || ' Weekends excluded.' WHERE id = 1")
+        conn.execute("UPDATE chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM unnest(embedding::real[]) "
+                     "WITH ORDINALITY AS u(x, o))::vector WHERE id = 6")
+        conn.execute("UPDATE chunks d SET embedding = o.embedding FROM chunks o WHERE (d.id, o.id) IN ((7, 10), (10, 7))")
+        conn.execute("UPDATE chunks SET embedding = NULL WHERE id IN (2, 3, 9, 12)")
+        gone = conn.execute("DELETE FROM chunks WHERE chunkable_type = 'Text' AND content LIKE 'Returns%' "
+                            "RETURNING chunkable_id").fetchone()[0]
+    assert gone == 5  # texts row 5: the key of a chunk too (chunk 5, healthy), which --keys-from must leave alone
+    suggested = "# source: {table: texts, key: id, chunk_key: chunkable_id, chunk_filter: {chunkable_type: Text}}"
+    trial = procedure(cli, db, server, app, tmp_path / "first", "chunks",
+                      edit=lambda text: text.replace(suggested, suggested[2:]), plan=True)  # the user uncomments the source
+    located = trial.locate.json
+    declared = {(d["path"], d["table"], d["column"], d["dimensions"], d["superseded"]) for d in located["declarations"]}
+    assert {("db/migrate/20240628203936_create_chunks.rb", "chunks", "embedding", 768, True),
+            ("db/migrate/20241216213448_change_vector_limit.rb", "chunks", "embedding", 768, False),
+            ("db/schema.rb", "chunks", "embedding", 3584, False),
+            ("db/schema.rb", "documents", "embedding", 768, False)} <= declared
+    assert {(c["path"], c["name"], c["model"], c["model_env"]) for c in located["embedding_calls"]} >= {
+        ("config/initializers/langchainrb_rails.rb", "Langchain::LLM::Ollama", "nomic-embed-text", "EMBEDDING_MODEL"),
+        ("config/initializers/langchainrb_rails.rb", "Langchain::LLM::OpenAI", "bge_multilingual_gemma2",
+         "EMBEDDING_MODEL")}
+    assert located["best_entrypoint"] is None  # the app vectorizes in its jobs: the engine runs
+    # The draft needs no edit but the source: the model the Ollama embedder names, served at the column's 768; the
+    # dimension said as EMBEDDING_DIMENSIONS's (schema.rb was dumped at 3584); the polymorphic association's pair as
+    # the citation and its Text side as the source.
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert trial.init.json["todo"] == [] and not raw.get("backfill")
+    assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["chunks"]["text"], raw["chunks"]["tenant"],
+            raw["chunks"]["sources"]) == ("nomic-embed-text", 768, "content", "account_id", ["chunkable_type", "chunkable_id"])
+    assert "takes the dimension from $EMBEDDING_DIMENSIONS (default 768" in trial.profile.read_text()
+    # the Ollama LLM vectorsearch embeds with is cited, not the chat's OpenAI-compatible client of the same model
+    assert ("the application's Ollama embedder names it (langchain, config/initializers/langchainrb_rails.rb:30, "
+            "the default of $EMBEDDING_MODEL)") in trial.profile.read_text()
+    assert raw["source"] == {"table": "texts", "key": "id", "chunk_key": "chunkable_id",
+                             "chunk_filter": {"chunkable_type": "Text"}}
+    # Scope and plan count the lost (the rest no count can see: no hash, model or timestamp column), run fills them,
+    # verify names every other offender by its key, record keeps the failed verdict.
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["missing"] == 4, trial.scope.out
+    assert trial.run.code == 0 and trial.run.json["embedded_rows"] == 4, trial.run.out
+    assert trial.plan.code == 0 and trial.plan.json["rows"]["to_embed"] == 4, trial.plan.out
+    assert db.scalar("SELECT count(*) FROM chunks WHERE embedding IS NULL") == 0
+    assert trial.verify.code == 1
+    fails_with_citations_at_most(trial.verify.json["checks"], {"recompute", "source_coverage"})
+    offenders = [json.loads(line) for line in (tmp_path / "first" / "run" / "offenders.jsonl").read_text().splitlines()]
+    assert {o["key"] for o in offenders if o["check"] == "recompute"} == {1, 6, 7, 10}
+    assert [(o["key"], o["source_table"], o["source_key"]) for o in offenders if o["check"] == "source_coverage"] == [
+        (None, "texts", 5)]
+    assert trial.record.code == 0 and trial.record.json["entry"]["outcome"] != "succeeded", trial.record.out
+    target = ("--profile", trial.profile, "--collection", "chunks")
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "first" / "run" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
+    # Measured: every chunk's vector is now its content's (the text without chunks stays for the app to re-chunk).
+    with db.connect() as conn:
+        rows = conn.execute("SELECT content, embedding::real[] FROM chunks ORDER BY id").fetchall()
+    for (content, stored), fresh in zip(rows, httpx_embed(server, "nomic-embed-text", [r[0] for r in rows])):
+        assert sum(a * b for a, b in zip(stored, fresh)) > 0.9999, content

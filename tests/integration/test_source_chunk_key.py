@@ -69,3 +69,71 @@ def test_every_chunk_left_behind_is_an_offender_not_only_the_first_ten(empty_db,
                      "json_build_object('db_document_id', gen_random_uuid()) FROM generate_series(1, 12) g;")
     outcome = _outcome(empty_db, embed_server.url)
     assert outcome.status == "failed" and len(outcome.offenders) == 12, outcome.found
+
+
+# A polymorphic association (Rails' `belongs_to :chunkable, polymorphic: true`, Laravel's morphs): each chunk names its
+# source by a type column beside the key column; a source table covers the chunks of its type only.
+POLYMORPHIC = """
+CREATE TABLE texts (id bigserial PRIMARY KEY, data text);
+CREATE TABLE qnas (id bigserial PRIMARY KEY, question text);
+INSERT INTO texts (data) VALUES ('t1'), ('t2');
+INSERT INTO qnas (question) VALUES ('q1'), ('q2'), ('q3');
+CREATE TABLE chunks (id bigserial PRIMARY KEY, chunkable_id bigint NOT NULL, chunkable_type varchar, content text,
+  embedding vector(384));
+INSERT INTO chunks (chunkable_id, chunkable_type, content) VALUES (1, 'Text', 'a'), (1, 'Text', 'b'), (2, 'Text', 'c'),
+  (1, 'Qna', 'd'), (2, 'Qna', 'e'), (3, 'Qna', 'f');
+"""
+POLYMORPHIC_PROFILE = """
+name: nodes
+provider: {model: hash-embed:384}
+chunks: {table: chunks, text: content, collection_name: nodes}
+embeddings: {vector: embedding}
+source: {table: texts, key: id, chunk_key: chunkable_id, chunk_filter: {chunkable_type: Text}}
+"""
+
+
+def test_a_polymorphic_source_pairs_only_the_chunks_of_its_type(empty_db, embed_server):
+    empty_db.execute(POLYMORPHIC)
+    outcome = _outcome(empty_db, embed_server.url, POLYMORPHIC_PROFILE)
+    assert outcome.status == "passed", outcome.message()
+
+
+def test_a_polymorphic_source_row_whose_chunks_were_deleted_fails_by_its_key_whatever_the_other_types_hold(
+        empty_db, embed_server):
+    # Text 2's chunks are gone; Qna 2 still has chunks under chunkable_id 2, which must not count for Text 2.
+    empty_db.execute(POLYMORPHIC + "DELETE FROM chunks WHERE chunkable_type = 'Text' AND chunkable_id = 2;"
+                     "DELETE FROM texts WHERE id = 1;")
+    outcome = _outcome(empty_db, embed_server.url, POLYMORPHIC_PROFILE)
+    assert outcome.status == "failed", outcome.message()
+    assert "1 texts rows, 1 without chunks; 2 chunks name no texts row" in outcome.found, outcome.found
+    assert {str(o.id) for o in outcome.offenders} == {"2", "1"}  # texts row 2; chunks 1 and 2 (of texts row 1)
+
+
+def test_a_polymorphic_chunk_filter_must_map_columns_to_single_values():
+    with pytest.raises(ConfigError, match="source.chunk_filter"):
+        parse_profile(POLYMORPHIC_PROFILE.replace("{chunkable_type: Text}", "[chunkable_type]"), env={})
+
+
+def test_a_polymorphic_chunk_filter_naming_a_column_the_chunks_lack_is_said_by_its_key(empty_db):
+    from harness import db as dbmod
+    from harness.introspect import missing_names
+
+    empty_db.execute(POLYMORPHIC)
+    profile = parse_profile(POLYMORPHIC_PROFILE.replace("{chunkable_type: Text}", "{source_type: Text}"), env={})
+    with dbmod.connect(empty_db.dsn, autocommit=True) as conn:
+        assert [line for line in missing_names(conn, profile) if "source.chunk_filter.source_type" in line], \
+            missing_names(conn, profile)
+
+
+def test_a_source_row_without_chunks_is_written_to_offenders_jsonl_as_a_source_row_never_as_a_chunk_key(
+        empty_db, embed_server, tmp_path):
+    # backfill --keys-from re-embeds the chunk keys of offenders.jsonl: texts row 2's key is no chunk's (chunk 2 is
+    # another text's chunk), so it must not be listed as one.
+    from harness.checks import offenders
+
+    empty_db.execute(POLYMORPHIC + "DELETE FROM chunks WHERE chunkable_type = 'Text' AND chunkable_id = 2;")
+    outcome = _outcome(empty_db, embed_server.url, POLYMORPHIC_PROFILE)
+    assert outcome.status == "failed", outcome.message()
+    assert offenders.rows(outcome) == [{"check": "source_coverage", "key": None, "source_table": "texts",
+                                        "source_key": 2, "collection": "nodes", "tenant": None,
+                                        "detail": "texts row has no chunks"}]

@@ -23,3 +23,11 @@ def test_a_camel_case_owner_column_is_the_tenant():
     table = prisma_table("id", "organizationId", "content")
     assert _pick(table, TENANT_NAMES, role="tenant").column == "organizationId"
     assert _pick(table, TEXT_NAMES, role="text").column == "content"
+
+
+def test_a_polymorphic_type_names_its_models_table_by_rails_and_laravel_convention():
+    from harness.discover import model_table
+
+    assert [model_table(t) for t in ("Text", "Qna", "Website", "Category", "Address", "Box", "BlogPost",
+                                     "App\\Models\\Post", "Admin::Note", "Day")] == [
+        "texts", "qnas", "websites", "categories", "addresses", "boxes", "blog_posts", "posts", "notes", "days"]

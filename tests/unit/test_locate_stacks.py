@@ -645,3 +645,101 @@ def test_locate_says_which_declaration_a_later_migration_changed(found):
     changed = {d["path"] for d in result.as_dict()["declarations"] if d["superseded"]}
     assert changed == {"docchunks/migrations/0001_initial.py"}
     assert "embedding vector(768)  [django]  (changed by a later migration)" in result.text()
+
+
+# -- Ruby on Rails: ActiveRecord migrations and schema.rb (neighbor), Ruby embedders (nosia) ------------------------
+
+def test_active_record_migrations_and_schema_rb_declare_their_vector_columns(found):
+    assert {("db/migrate/20240101000000_create_passages.rb", "passages", "embedding", 768, "active-record"),
+            ("db/migrate/20240301000000_resize_passage_embedding.rb", "passages", "embedding", 768, "active-record"),
+            ("db/migrate/20240401000000_add_summary_embedding_to_notebooks.rb", "notebooks", "summary_embedding", 1024,
+             "active-record"),
+            ("db/schema.rb", "notebooks", "summary_embedding", 1024, "active-record"),
+            ("db/schema.rb", "passages", "embedding", 1536, "active-record")} == decls(found("rails-neighbor"))
+    assert {d.type for d in found("rails-neighbor").declarations if d.table == "notebooks"} == {"halfvec"}
+    # `limit: ENV.fetch("EMBED_DIMS", 768).to_i`: 768 unless the setting says otherwise
+    assert {(d.path, d.dims_env) for d in found("rails-neighbor").declarations if d.dims_env} == {
+        ("db/migrate/20240301000000_resize_passage_embedding.rb", "EMBED_DIMS")}
+
+
+def test_a_later_rails_migration_supersedes_an_earlier_one_of_the_same_column(found):
+    changed = {d["path"] for d in found("rails-neighbor").as_dict()["declarations"] if d["superseded"]}
+    assert changed == {"db/migrate/20240101000000_create_passages.rb"}
+
+
+def test_ruby_env_reads_with_their_defaults():
+    from harness.locate.literals import env_reads
+
+    text = ('a = ENV.fetch("A", "x")\nb = ENV.fetch("B", 768).to_i\nc = ENV["C"] || "y"\nd = ENV["D"]\n'
+            'e = ENV.fetch("E") { "z" }\n')
+    assert [(r.name, r.default) for r in env_reads(text, "ruby")] == [("A", "x"), ("B", "768"), ("C", "y"), ("D", None),
+                                                                       ("E", "z")]
+
+
+def test_ruby_embedders_langchainrb_ruby_openai_and_ruby_llm_with_their_models(found):
+    assert calls(found("rails-neighbor")) == {
+        ("config/initializers/langchain.rb", "langchain", "nomic-embed-text", "EMBED_MODEL", "http://localhost:11434",
+         "OLLAMA_URL"),
+        ("app/models/note.rb", "openai", "text-embedding-3-small", None, None, None),
+        ("app/services/summary_embedder.rb", "ruby-llm", "text-embedding-3-large", "SUMMARY_EMBED_MODEL", None, None)}
+    ollama = next(c for c in found("rails-neighbor").embedding_calls if c.kind == "langchain")
+    assert ollama.name == "Langchain::LLM::Ollama"
+
+
+def test_a_rails_migrations_down_method_declares_nothing():
+    from harness.locate.schema import scan
+
+    text = ('class Resize < ActiveRecord::Migration[8.0]\n  def up\n'
+            '    change_column :chunks, :embedding, :vector, limit: 1024\n  end\n\n  def down\n'
+            '    change_column :chunks, :embedding, :vector, limit: 768\n  end\nend\n')
+    assert [(d.line, d.dimensions) for d in scan("db/migrate/20240101000000_resize.rb", text, "ruby")] == [(3, 1024)]
+
+
+def test_a_langchainrb_llm_made_for_chat_only_embeds_nothing_and_an_interpolated_url_is_no_literal():
+    from harness.locate.embedding_calls import scan
+
+    text = ('def check_llm\n  Langchain::LLM::Ollama.new(url: ENV.fetch("OLLAMA_URL", "http://localhost:11434"),\n'
+            '    default_options: { chat_completion_model_name: "bespoke-minicheck" })\nend\n'
+            'def embedder\n  Langchain::LLM::OpenAI.new(api_key: "k",\n'
+            '    llm_options: { uri_base: "https://api.example.com/1/ai/#{ENV.fetch("PRODUCT_ID", "")}/openai" },\n'
+            '    default_options: { embeddings_model_name: "bge-m3" })\nend\n')
+    assert [(c.name, c.model, c.url) for c in scan("app/models/llms.rb", text, "ruby")] == [
+        ("Langchain::LLM::OpenAI", "bge-m3", None)]
+
+
+def test_an_active_record_column_of_type_vector_and_a_limit_named_by_a_constant_are_read():
+    from harness.locate.schema import scan
+
+    text = ('class AddEmbeddings < ActiveRecord::Migration[7.1]\n  DIMENSIONS = 1_536\n  def change\n'
+            '    change_table :articles do |t|\n      t.column :embedding, :vector, limit: DIMENSIONS\n    end\n'
+            '    create_table(:notes) { |t| t.halfvec("vec", limit: 384) }\n  end\nend\n')
+    assert [(d.table, d.column, d.dimensions, d.type) for d in scan("db/migrate/20240101_add.rb", text, "ruby")] == [
+        ("articles", "embedding", 1536, "vector"), ("notes", "vec", 384, "halfvec")]
+
+
+def test_a_rake_task_that_embeds_is_an_entrypoint_run_through_bin_rails(found):
+    tasks = {e.command: e for e in found("rails-neighbor").entrypoints if e.kind == "rake-task"}
+    assert set(tasks) == {"bin/rails passages:reembed"}  # count and stats embed nothing, and are named for no backfill
+    assert tasks["bin/rails passages:reembed"].workdir == "."
+    assert found("rails-neighbor").best_entrypoint.command == "bin/rails passages:reembed"
+
+
+def test_a_rails_commands_contract_is_what_the_booted_app_reads(found):
+    # Rails boots the whole app (initializers, autoloaded models) before a task runs: their ENV reads are the
+    # contract, DATABASE_URL (Rails' own) among them.
+    contract = found("rails-neighbor").best_entrypoint.contract
+    assert contract.known, contract.reason
+    assert {"DATABASE_URL", "OLLAMA_URL", "EMBED_MODEL", "SUMMARY_EMBED_MODEL"} <= set(contract.reads_env)
+    assert {"app/models/note.rb", "config/initializers/langchain.rb", "lib/tasks/passages.rake"} <= set(contract.files)
+
+
+def test_without_bin_rails_a_rake_task_runs_through_bundle_exec_rake_from_the_rakefiles_folder(tmp_path):
+    result = located(tmp_path, {
+        "web/Rakefile": "require_relative 'config/application'\n",
+        "web/config/application.rb": "class App < Rails::Application; end\n",
+        "web/lib/tasks/search.rake": ("namespace :search do\n  namespace :articles do\n"
+                                      "    task backfill_embeddings: :environment do\n      Article.embed_all\n    end\n"
+                                      "  end\nend\n")})
+    assert [(e.command, e.workdir) for e in result.entrypoints if e.kind == "rake-task"] == [
+        ("bundle exec rake search:articles:backfill_embeddings", "web")]
+    assert result.best_entrypoint.contract.known and "DATABASE_URL" in result.best_entrypoint.contract.reads_env
