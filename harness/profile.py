@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, cast, overload
 
 import yaml
 
@@ -121,6 +121,8 @@ class ChunkTable:
     sources: tuple[str, ...] = ()
     filter: tuple[tuple[str, Any], ...] = ()
     collection_table: CollectionTable | None = None  # when set, ``collection`` is the column holding its key
+    # ``collection: "collection_ids[]"``: an array column, each element a collection the chunk belongs to (R2R's uuid[])
+    collection_array: bool = False
     updated_at: str | None = None  # when the chunk's text last changed (stale vectors; recent edits sampled first)
     text_format: str = "plain"  # how the embedded text is composed: TEXT_FORMATS
     metadata: str | None = None  # the JSON column a text format reads (LlamaIndex's ``metadata_``)
@@ -555,6 +557,9 @@ class _Reader:
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
+        collection_array = collection is not None and collection.endswith("[]")
+        if collection_array:
+            collection = self.identifier("chunks.collection", cast(str, collection)[:-2], required=True)
         collection_name = self.string("chunks.collection_name", section.get("collection_name"))
         if collection is None and collection_name is None:
             raise ConfigError(
@@ -625,6 +630,7 @@ class _Reader:
             text=text,
             text_separator=separator,
             collection=collection,
+            collection_array=collection_array,
             collection_name=collection_name,
             tenant=self.identifier("chunks.tenant", section.get("tenant")),
             sources=sources,
@@ -671,6 +677,12 @@ class _Reader:
             raise ConfigError(f"profile key 'embeddings.model' names a key of a JSON column ({model!r}), which is read "
                               "and written beside an inline vector column only; expected a column of "
                               f"{schema}.{table}")
+        collection = self.identifier("embeddings.collection", section.get("collection"))
+        if collection is not None and chunks.collection_array:
+            # an embedding row filed under one collection cannot follow a chunk that belongs to several
+            raise ConfigError(f"profile key 'embeddings.collection' names {collection!r}, but chunks.collection "
+                              f"'{chunks.collection}[]' is an array (a chunk in several collections); expected no "
+                              "embeddings.collection: vectors follow their chunk's key")
         return EmbeddingTable(
             schema=schema,
             table=table,
@@ -678,7 +690,7 @@ class _Reader:
             vector=self.identifier("embeddings.vector", section.get("vector")) or "embedding",
             model=model,
             input_hash=self.identifier("embeddings.input_hash", section.get("input_hash")),
-            collection=self.identifier("embeddings.collection", section.get("collection")),
+            collection=collection,
             tenant=self.identifier("embeddings.tenant", section.get("tenant")),
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
             defaults=self.defaults(section.get("defaults")),

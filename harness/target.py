@@ -149,8 +149,28 @@ class Target:
         """SHA-256 (hex) of the UTF-8 text, computed inside Postgres; equals ``harness.hashing.text_hash``."""
         return sha256_hex(self.text)
 
-    def collection_of_chunk(self) -> sql.Composable:
+    def collection_names(self) -> sql.Composable:
+        """A chunk's collections as text[], for ``chunks.collection`` an array column (``collection_ids[]``): its
+        elements, or with ``chunks.collection_table`` the names of the rows they key."""
         ch = self.profile.chunks
+        col = self.c(cast(str, ch.collection))
+        if ch.collection_table:
+            ct = ch.collection_table
+            return sql.SQL("ARRAY(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = ANY({col}))").format(
+                name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key), col=col)
+        return sql.SQL("{}::text[]").format(col)
+
+    def collection_of_chunk(self, among: str = "collection") -> sql.Composable:
+        """The chunk's collection as text. A chunk of an array column is in several: it is then the one of the query's
+        ``%(collection)s`` (NULL when not in it), or with ``among="collections"`` the first of ``%(collections)s`` it
+        is in (exact when one collection is checked; several at once are refused for an array column)."""
+        ch = self.profile.chunks
+        if ch.collection_array:
+            if among == "collections":
+                return sql.SQL("(SELECT n FROM unnest({names}) AS n WHERE n = ANY(%(collections)s) ORDER BY 1 LIMIT 1)"
+                               ).format(names=self.collection_names())
+            return sql.SQL("(CASE WHEN %(collection)s = ANY({}) THEN %(collection)s::text END)").format(
+                self.collection_names())
         if ch.collection_table:
             ct = ch.collection_table
             return sql.SQL("(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = {col})").format(
@@ -165,7 +185,15 @@ class Target:
         ch = self.profile.chunks
         parts: list[sql.Composable] = []
         if collection_param:
-            if ch.collection_table:
+            if ch.collection_array and ch.collection_table:
+                ct = ch.collection_table
+                # overlap with the keys the name resolves to: what a GIN index on the array column serves
+                parts.append(sql.SQL("{col} && ARRAY(SELECT ct.{key} FROM {t} AS ct WHERE ct.{name}::text = %(collection)s)"
+                                     ).format(col=self.c(cast(str, ch.collection)), key=sql.Identifier(ct.key),
+                                              t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name)))
+            elif ch.collection_array:
+                parts.append(sql.SQL("%(collection)s = ANY({})").format(self.collection_names()))
+            elif ch.collection_table:
                 ct = ch.collection_table
                 # The name resolves to a key once; the chunk column is then compared as is (index-friendly).
                 parts.append(sql.SQL("{col} IN (SELECT ct.{key} FROM {t} AS ct WHERE ct.{name}::text = %(collection)s)").format(
@@ -276,7 +304,11 @@ class Target:
             on=sql.SQL(" AND ").join(on))
 
     def collections(self) -> sql.Composed:
-        """Every collection name with its chunk count."""
+        """Every collection name with its chunk count (a chunk of an array column counted in each it lists)."""
+        if self.profile.chunks.collection_array:
+            return sql.SQL("SELECT n AS collection, count(*) AS chunks FROM {t} AS c CROSS JOIN LATERAL unnest({names}) AS n "
+                           "WHERE {f} GROUP BY 1 ORDER BY 1").format(
+                names=self.collection_names(), t=self.chunk_table, f=self.chunk_filter(collection_param=False))
         return sql.SQL("SELECT {coll} AS collection, count(*) AS chunks FROM {t} AS c WHERE {f} GROUP BY 1 ORDER BY 1").format(
             coll=self.collection_of_chunk(), t=self.chunk_table, f=self.chunk_filter(collection_param=False)
         )
