@@ -26,7 +26,7 @@ TEXT_NAMES = ("content", "text", "chunk_text", "chunk", "page_content", "documen
 CHUNK_TEXT_NAMES = ("content", "text", "chunk_text", "chunk", "page_content", "document", "body")
 TENANT_NAMES = ("tenant_id", "tenant", "org_id", "organization_id", "organisation_id", "workspace_id",
                 "account_id", "team_id", "user_id", "owner_id")
-COLLECTION_NAMES = ("collection", "collection_name", "collection_id", "namespace", "corpus", "index_name",
+COLLECTION_NAMES = ("collection", "collection_name", "collection_id", "collection_ids", "namespace", "corpus", "index_name",
                     "knowledge_base_id", "kb_id", "dataset_id")
 SOURCE_NAMES = ("url", "source_url", "source", "uri", "href", "link", "title", "file_name", "filename", "path",
                 "file_path", "document_id", "doc_id", "node_id")
@@ -300,19 +300,33 @@ def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
             return ref, Guess(rcolumn, why), Guess(column, why)
     # No foreign key: a key column named after another table (chunk_id -> document_chunks.id).
     for c in em.columns:
-        if not snake(c.name).endswith("_id"):
-            continue
-        stem = snake(c.name)[:-3]
-        for schema, name in _tables(conn, em.schema):
-            low = snake(name)
-            if name == em.name or not (low in (stem, stem + "s") or low.endswith(("_" + stem, "_" + stem + "s"))):
-                continue
-            ref = table(schema, name)
-            if any(col.type in TEXT_TYPES for col in ref.columns) and len(ref.primary_key) == 1:
-                why = f"no foreign key; {em.name}.{c.name} is named after {name}"
+        if c.type.endswith("[]"):
+            continue  # an array of keys is a membership (collections), never the one row a vector embeds
+        for ref in _tables_named_after(conn, em, c.name, table):
+            if any(col.type in TEXT_TYPES for col in ref.columns):
+                why = f"no foreign key; {em.name}.{c.name} is named after {ref.name}"
                 return ref, Guess(ref.primary_key[0], why), Guess(c.name, why)
     why = "inline: the vector column is on the text table itself"
     return em, Guess(pk, why if pk else f"no single-column primary key on {em.qualified}"), Guess(pk, why)
+
+
+def _tables_named_after(conn: Conn, of: Table, column: str, table) -> list[Table]:
+    """Tables of ``of``'s schema with a one-column key that a key column is named after, with no foreign key saying
+    so (``chunk_id`` -> ``document_chunks``; an array of keys, R2R's ``collection_ids`` -> ``collections``, can have
+    none)."""
+    low_column = snake(column)
+    if not low_column.endswith(("_id", "_ids")):
+        return []
+    stem = low_column.rsplit("_", 1)[0]
+    found = []
+    for schema, name in _tables(conn, of.schema):
+        low = snake(name)
+        if name == of.name or not (low in (stem, stem + "s") or low.endswith(("_" + stem, "_" + stem + "s"))):
+            continue
+        ref = table(schema, name)
+        if len(ref.primary_key) == 1:
+            found.append(ref)
+    return found
 
 
 def _tables(conn: Conn, schema: str) -> list[tuple[str, str]]:
@@ -359,6 +373,9 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     collection = _pick(chunks, COLLECTION_NAMES, role="collection")
     collection_table, collection_table_why = _collection_table(conn, chunks, collection.column, table)
     tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
+    if collection.column is not None and next(c.type for c in chunks.columns if c.name == collection.column).endswith("[]"):
+        collection = Guess(collection.column + "[]", f"{collection.why}; {collection.column} is an array: a chunk belongs "
+                           "to every collection it lists", collection.alternatives)
     # verify's citations want every source field of a returned row filled: a column empty in rows read (khoj's
     # url and file_name, set only for some kinds of entry) is no citation column.
     empty = _empty_in_some_row(conn, chunks, named_sources)
@@ -428,6 +445,11 @@ def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> t
                           "collection: --collection takes the key")
         return (CollectionTable(table=rname, key=rcolumn, name=name, schema=rschema),
                 f"{chunks.name}.{column} references {rname}.{rcolumn}: --collection takes its {name}")
+    for ref in _tables_named_after(conn, chunks, column, table):
+        name = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=ref.primary_key, role="name").column
+        if name is not None:
+            return (CollectionTable(table=ref.name, key=ref.primary_key[0], name=name, schema=ref.schema),
+                    f"no foreign key; {chunks.name}.{column} is named after {ref.name}: --collection takes its {name}")
     return None, ""
 
 
