@@ -19,12 +19,13 @@ IN_PROCESS_KINDS = frozenset({"sentence-transformers", "fastembed", "transformer
 class EmbeddingCall:
     path: str
     line: int
-    kind: str  # ollama-http / ollama-client / openai / openai-http / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex
+    kind: str  # ollama-http / ollama-client / openai / openai-http / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config
     name: str  # what was called
     model: str | None = None  # literal model name (or the default of the env variable it reads)
     model_env: str | None = None  # the env variable the model comes from
     url: str | None = None
     url_env: str | None = None
+    dimensions: int | None = None  # the dimension a configuration file states beside the model (R2R's base_dimension)
     # the model as a key of an object another module of the repository exports: "src/config#default.model"
     model_from: str | None = field(default=None, compare=False)
 
@@ -80,6 +81,37 @@ _SKIP_CLASSES = frozenset({"Embedding", "Embeddings", "BaseEmbedding", "TextEmbe
 _MODEL_ENUM = re.compile(r"""\b(?:model_type|model|model_name)\s*=\s*(?:[\w.]*\.)?\w*ModelType\.(?P<member>[A-Z0-9_]+)""")
 MODEL_ENUM_VALUES = {"TEXT_EMBED_3_SMALL": "text-embedding-3-small", "TEXT_EMBED_3_LARGE": "text-embedding-3-large",
                      "TEXT_EMBED_ADA_002": "text-embedding-ada-002"}
+
+
+# A configuration file's section for the embedder (R2R's TOML `[embedding]`, `[completion_embedding]`): a header
+# named like one, then its keys up to the next header.
+_SECTION = re.compile(r"(?m)^[ \t]*\[\s*(?P<name>[\w.\-]*embed[\w.\-]*)\s*\]\s*(?:#.*)?$", re.I)
+_SECTION_HEADER = re.compile(r"(?m)^[ \t]*\[")
+_KEY = re.compile(r"""(?m)^[ \t]*(?P<key>[\w\-]+)[ \t]*[=:][ \t]*(?:(?P<q>["'])(?P<s>[^"'\n]*)(?P=q)|(?P<n>[\d_]+))\s*(?:#.*)?$""")
+_MODEL_KEYS = ("model", "base_model", "model_name", "embedding_model", "embed_model")
+_DIMENSION_KEYS = ("dimension", "dimensions", "base_dimension", "dims", "embedding_dimension", "embedding_dim")
+
+
+def config_sections(rel: str, text: str) -> list[EmbeddingCall]:
+    """The embedder a configuration file's section names (``[embedding]`` with ``provider = "ollama"``,
+    ``base_model``, ``base_dimension = 1_024``): the model an embedding call that takes it from configuration uses.
+    A LiteLLM-style ``ollama/NAME`` is Ollama's ``NAME``."""
+    found = []
+    for m in _SECTION.finditer(text):
+        end = next((h.start() for h in _SECTION_HEADER.finditer(text, m.end())), len(text))
+        keys = {k.group("key").lower(): k for k in _KEY.finditer(text, m.end(), end)}
+        model_key = next((k for k in _MODEL_KEYS if k in keys and keys[k].group("s")), None)
+        if model_key is None:
+            continue
+        model = keys[model_key].group("s")
+        provider = keys["provider"].group("s") if "provider" in keys and keys["provider"].group("s") else ""
+        ollama = provider.lower() == "ollama" or model.lower().startswith("ollama/")
+        dims_key = next((k for k in _DIMENSION_KEYS if k in keys and keys[k].group("n")), None)
+        found.append(EmbeddingCall(rel, line_of(text, keys[model_key].start("key")), "ollama-config" if ollama else "config",
+                                   f"[{m.group('name')}] {model_key}",
+                                   model=model.split("/", 1)[1] if model.lower().startswith("ollama/") else model,
+                                   dimensions=int(keys[dims_key].group("n").replace("_", "")) if dims_key else None))
+    return found
 
 
 def has_calls(text: str) -> bool:

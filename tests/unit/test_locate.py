@@ -269,3 +269,35 @@ def test_a_js_table_a_typed_method_returns_through_a_quoting_helper_is_named_by_
             '        id UUID PRIMARY KEY,\n        vector vector(${dims}),\n        payload JSONB\n      );\n    `);\n  }\n}\n')
     [found] = scan("store.ts", code, "js")
     assert (found.table, found.column, found.dimensions) == ("{this.collectionName}", "vector", None)
+
+
+R2R_LIKE_TOML = '''[app]
+quality_llm = "ollama/llama3.1"
+
+[embedding]
+provider = "ollama"
+base_model = "mxbai-embed-large"
+base_dimension = 1_024
+batch_size = 128
+
+[completion_embedding]  # the same, for queries
+provider = "litellm"
+base_model = "ollama/nomic-embed-text"
+base_dimension = 768
+
+[completion]
+provider = "litellm"
+'''
+
+
+def test_a_configuration_files_embedding_section_names_the_model_and_its_dimension(tmp_path):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "ollama.toml").write_text(R2R_LIKE_TOML)
+    (tmp_path / "configs" / "openai.toml").write_text('[embedding]\nprovider = "litellm"\n'
+                                                      'base_model = "openai/text-embedding-3-small"\n')
+    calls = {(c.path, c.line, c.kind, c.name, c.model, c.dimensions) for c in locate(tmp_path).embedding_calls}
+    assert calls == {
+        ("configs/ollama.toml", 6, "ollama-config", "[embedding] base_model", "mxbai-embed-large", 1024),
+        # a LiteLLM name `ollama/NAME` is Ollama's NAME
+        ("configs/ollama.toml", 12, "ollama-config", "[completion_embedding] base_model", "nomic-embed-text", 768),
+        ("configs/openai.toml", 3, "config", "[embedding] base_model", "openai/text-embedding-3-small", None)}
