@@ -136,7 +136,8 @@ class Shape:
     # node's metadata lines before its text (chunks.text_format llamaindex), not the text column alone.
     llamaindex_metadata: str | None = None
     # (table, key, chunk field): the document table a citation field names in every row read (source.chunk_key).
-    source_table: tuple[str, str, str] | None = None
+    # (schema, table, key, chunk field, the table's own collection column as chunks.collection would name it)
+    source_table: tuple[str, str, str, str, str | None] | None = None
     # The distance the database serves the vector column with, and where that was read (an index's operator class,
     # else the operator of a function that searches the table); None: nothing in the database says.
     distance: tuple[str, str] | None = None
@@ -425,7 +426,8 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, json_models or _stored_models(conn, em, vc.column, model.column), unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
-                 collection_table_why, nodes, _source_table(conn, chunks, em, sources), _distance(conn, vc))
+                 collection_table_why, nodes, _source_table(conn, chunks, em, sources, collection.column),
+                 _distance(conn, vc))
 
 
 def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> tuple[CollectionTable | None, str]:
@@ -625,11 +627,12 @@ def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess, *, inline: 
     return model, {}
 
 
-def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...],
-                  sample: int = 200) -> tuple[str, str, str] | None:
-    """(table, key, field): a citation field named like a document key whose every sampled value is the key of a row
-    of a table the field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text, a
-    bigint or uuid column); None when none is."""
+def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...], collection: str | None = None,
+                  sample: int = 200) -> tuple[str, str, str, str, str | None] | None:
+    """(schema, table, key, field, collection): a citation field named like a document key whose every sampled value
+    is the key of a row of a table the field's name names (``db_document_id`` -> ``document``), compared as text (a
+    JSON key's text, a bigint or uuid column), with that table's column of the chunks' collection column's name and
+    type (``collection``, as the draft writes it: ``collection_ids[]``), if it has one; None when none is."""
     from psycopg import sql
 
     for source in sources:
@@ -655,7 +658,12 @@ def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...]
             except psycopg.Error:
                 continue
             if found:
-                return table, pk[0], source
+                own = None
+                if collection is not None:
+                    mine = {c.name: c.type for c in chunks.columns}.get(collection.removesuffix("[]"))
+                    theirs = {c.name: c.type for c in _table(conn, schema, table).columns}.get(collection.removesuffix("[]"))
+                    own = collection if theirs is not None and theirs == mine else None
+                return schema, table, pk[0], source, own
     return None
 
 

@@ -101,6 +101,10 @@ class SourceTable:
     queue: str | None = None  # "pgai": items still pending in pgai's vectorizer queue count as not covered
     # Where each chunk names its source row: a column or ``column->>'key'`` (LlamaIndex's metadata_->>'doc_id').
     chunk_key: str | None = None
+    # The source's own column placing each row in collections as chunks.collection does (R2R's documents.collection_ids):
+    # only the collection's rows must have chunks in it. ``"column[]"``: an array.
+    collection: str | None = None
+    collection_array: bool = False
 
     @property
     def held_by(self) -> str:
@@ -468,6 +472,9 @@ class _Reader:
         if chunks.text_format == "pgai" and source is None:
             raise ConfigError("profile key 'source' must name pgai's source table with chunks.text_format 'pgai' "
                               "(its formatting template reads the source row); found none")
+        if source is not None and source.collection is not None and chunks.collection is None:
+            raise ConfigError(f"profile key 'source.collection' names {source.collection!r}, but chunks name no "
+                              "collection column (chunks.collection): expected it absent")
         terms = top.get("search_terms") or []
         if not isinstance(terms, list) or not all(isinstance(t, str) and t for t in terms):
             raise ConfigError(f"profile key 'search_terms' must be a list of non-empty strings, found {terms!r}")
@@ -494,7 +501,8 @@ class _Reader:
     def source(self, raw: Any) -> SourceTable | None:
         if raw is None:
             return None
-        section = self.mapping("source", raw, {"schema", "table", "key", "queue", "chunk_key"}, {"table"})
+        section = self.mapping("source", raw, {"schema", "table", "key", "queue", "chunk_key", "collection"}, {"table"})
+        collection = self.identifier("source.collection", section.get("collection"))
         queue = self.string("source.queue", section.get("queue"))
         if queue not in (None, "pgai"):
             raise ConfigError(f"profile key 'source.queue' must be pgai or absent, found {queue!r}")
@@ -508,6 +516,8 @@ class _Reader:
                 raise ConfigError("profile key 'source.chunk_key' is not read with source.queue pgai (pgai's chunks "
                                   "hold the source's key under its own name); expected it absent")
         return SourceTable(
+            collection=collection.removesuffix("[]") if collection else None,
+            collection_array=bool(collection and collection.endswith("[]")),
             chunk_key=chunk_key,
             table=self.identifier("source.table", section["table"], required=True),
             key=self.identifier("source.key", section.get("key")) or "id",

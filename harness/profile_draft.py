@@ -300,10 +300,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     elif contract is not None:
         w.comment(f"contract unknown ({contract.reason}): check by hand which names the command reads", 2)
     if shape.source_table:
-        doc_table, doc_key, field = shape.source_table
+        doc_schema, doc_table, doc_key, field, doc_collection = shape.source_table
         # Said, not set: rows of it the application has not embedded yet (ingest on first use) would fail
         # source_coverage, which also fails on chunks whose row is gone once this is set.
-        w.comment(f"source: {{table: {doc_table}, key: {doc_key}, chunk_key: {_scalar(field)}}}  # every row read "
+        parts = [*([f"schema: {doc_schema}"] if doc_schema != "public" else []), f"table: {doc_table}", f"key: {doc_key}",
+                 f"chunk_key: {_scalar(field)}", *([f"collection: {_scalar(doc_collection)}"] if doc_collection else [])]
+        w.comment(f"source: {{{', '.join(parts)}}}  # every row read "
                   f"names a {doc_table} row: uncomment for source_coverage (chunks of a deleted {doc_table} row fail, "
                   f"and so do {doc_table} rows without chunks)", 0)
     if shape.distance is not None:
@@ -497,6 +499,10 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     served = None
     if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
         served = _served_at(provider_url, shape.vector.dimensions or stored_dims, found.embedding_calls)
+        if served is not None and measured is None:
+            # the model the draft names is measured as a --model would be: the text its stored vectors embed
+            with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
+                measured = _measured_text(conn, shape, provider_url, served)
     declared_otherwise: tuple[Any, ...] = ()
     if shape is not None and shape.vector.dimensions:
         from .locate.schema import superseded

@@ -180,27 +180,25 @@ class Target:
             return sql.SQL("{}::text").format(self.c(ch.collection))
         return sql.Literal(ch.collection_name)
 
+    def in_collection(self, column: sql.Composable, array: bool) -> sql.Composable:
+        """``column`` (a chunk's, or a source row's of the same kind) places its row in ``%(collection)s``: it names
+        it, holds the key of the ``chunks.collection_table`` row of that name, or, an array, lists one of those."""
+        ct = self.profile.chunks.collection_table
+        if ct is not None:
+            keys = sql.SQL("SELECT ct.{key} FROM {t} AS ct WHERE ct.{name}::text = %(collection)s").format(
+                key=sql.Identifier(ct.key), t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name))
+            # The name resolves to keys once; the column is then compared as is (a btree index, or a GIN index on
+            # an array, serves it).
+            return sql.SQL("{} && ARRAY({})" if array else "{} IN ({})").format(column, keys)
+        return sql.SQL("%(collection)s = ANY({}::text[])" if array else "{}::text = %(collection)s").format(column)
+
     def chunk_filter(self, collection_param: bool = True) -> sql.Composable:
         """WHERE clause body selecting the chunks of one collection (``%(collection)s``) and the profile's filter."""
         ch = self.profile.chunks
         parts: list[sql.Composable] = []
         if collection_param:
-            if ch.collection_array and ch.collection_table:
-                ct = ch.collection_table
-                # overlap with the keys the name resolves to: what a GIN index on the array column serves
-                parts.append(sql.SQL("{col} && ARRAY(SELECT ct.{key} FROM {t} AS ct WHERE ct.{name}::text = %(collection)s)"
-                                     ).format(col=self.c(cast(str, ch.collection)), key=sql.Identifier(ct.key),
-                                              t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name)))
-            elif ch.collection_array:
-                parts.append(sql.SQL("%(collection)s = ANY({})").format(self.collection_names()))
-            elif ch.collection_table:
-                ct = ch.collection_table
-                # The name resolves to a key once; the chunk column is then compared as is (index-friendly).
-                parts.append(sql.SQL("{col} IN (SELECT ct.{key} FROM {t} AS ct WHERE ct.{name}::text = %(collection)s)").format(
-                    col=self.c(cast(str, ch.collection)), key=sql.Identifier(ct.key), t=sql.Identifier(ct.schema, ct.table),
-                    name=sql.Identifier(ct.name)))
-            elif ch.collection:
-                parts.append(sql.SQL("{}::text = %(collection)s").format(self.c(ch.collection)))
+            if ch.collection:
+                parts.append(self.in_collection(self.c(ch.collection), ch.collection_array))
             else:
                 parts.append(sql.SQL("{} = %(collection)s").format(sql.Literal(ch.collection_name)))
         for column, value in ch.filter:
