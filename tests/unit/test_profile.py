@@ -225,3 +225,16 @@ def test_an_embedding_collection_column_beside_an_array_of_collections_is_refuse
         "key: chunk_id}", "key: chunk_id, collection: collection}")
     with pytest.raises(ConfigError, match=r"profile key 'embeddings.collection' .* is an array"):
         parse_profile(text, env={})
+
+
+def test_a_source_collection_column_is_read_like_the_chunks_one():
+    text = MINIMAL + 'source: {table: documents, collection: "collection_ids[]"}\n'
+    source = parse_profile(text, env={}).source
+    assert (source.collection, source.collection_array) == ("collection_ids", True)
+
+
+def test_a_source_collection_without_a_chunk_collection_column_is_refused():
+    text = MINIMAL.replace("collection: collection", "collection_name: docs") + \
+        "source: {table: documents, collection: collection_ids}\n"
+    with pytest.raises(ConfigError, match=r"profile key 'source.collection' .* no collection column"):
+        parse_profile(text, env={})
