@@ -301,3 +301,42 @@ def test_a_configuration_files_embedding_section_names_the_model_and_its_dimensi
         # a LiteLLM name `ollama/NAME` is Ollama's NAME
         ("configs/ollama.toml", 12, "ollama-config", "[completion_embedding] base_model", "nomic-embed-text", 768),
         ("configs/openai.toml", 3, "config", "[embedding] base_model", "openai/text-embedding-3-small", None)}
+
+
+RAW_SQL_STORE = '''"""A store writing raw SQL through asyncpg (the shape of R2R's handlers)."""
+from pgvector.asyncpg import register_vector
+
+
+class Vector:
+    def __repr__(self):
+        return f"Vector(data={self.data}, length={self.length})"
+
+
+class Passages:
+    async def create_tables(self):
+        await self.conn.execute(f"""
+        CREATE TABLE IF NOT EXISTS {self.schema}.documents (id UUID PRIMARY KEY, title TEXT);
+        ALTER TABLE {self.schema}.documents ADD COLUMN IF NOT EXISTS summary TEXT;
+        """)
+        vector_col = f"embedding vector({self.dimension})" if self.dimension > 0 else "embedding vector"
+        await self.conn.execute(f"""
+        CREATE TABLE IF NOT EXISTS passages (
+            id UUID PRIMARY KEY,
+            {vector_col},
+            text TEXT
+        );
+        """)
+
+    async def search(self, query):
+        return await self.conn.fetch(f"""
+        SELECT id, (embedding <=> $1::vector({self.dimension})) AS distance FROM passages ORDER BY 2 LIMIT 5
+        """, query)
+'''
+
+
+def test_a_column_held_in_a_variable_is_declared_by_the_create_table_it_is_interpolated_into(tmp_path):
+    """`vector_col = f"embedding vector({d})"` then `CREATE TABLE passages (..., {vector_col}, ...)`: the table's
+    declaration (dimension unknown); a later query's cast and an application's own `Vector(data=...)` are none."""
+    (tmp_path / "store.py").write_text(RAW_SQL_STORE)
+    declared = [(d.path, d.line, d.table, d.column, d.dimensions) for d in locate(tmp_path).declarations]
+    assert declared == [("store.py", 16, "passages", "embedding", None)], declared
