@@ -343,7 +343,7 @@ def _table_of_interpolated(text: str, start: int, end: int) -> list[re.Match]:
     """For a column declaration held in a string variable (``NAME = f"col vector({d})"``): the CREATE TABLE
     statement ``{NAME}`` is interpolated into, or none."""
     line_start = text.rfind("\n", 0, start) + 1
-    head = re.match(r"[ \t]*(?P<rest>.*)", text[line_start:start]).group("rest")
+    head = text[line_start:start].lstrip(" \t")
     quote = re.search(r"[\"']", head)
     assigned = _ASSIGNED_STRING.search(head[:quote.end()]) if quote else None
     if assigned is None:

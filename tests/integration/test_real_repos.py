@@ -2483,7 +2483,7 @@ def r2r(pg, server, tmp_path_factory):
 
     app = Source.of("SciPhi-AI__R2R").checkout("py", tmp_path_factory.mktemp("r2r") / "py", only=(
         "core/providers/database/", "core/providers/embeddings/", "core/configs/", "r2r/", "core/main/services/",
-        "pyproject.toml"))
+        "migrations/", "shared/abstractions/", "pyproject.toml"))
     created = (app / "core" / "providers" / "database" / "chunks.py").read_text()
     assert "collection_ids UUID[]" in created and 'vec vector({self.dimension})' in created
     name = "r2r_trial"
@@ -2523,6 +2523,10 @@ def test_r2r_chunks_in_collections_through_a_uuid_array_with_the_model_in_a_toml
                                 "(SELECT array_agg(id) FROM r2r_default.collections WHERE name = 'handbook')")
     trial = procedure(cli, db, server, repo, tmp_path, "research")
     located = trial.locate.json
+    # The column interpolated into create_tables' CREATE TABLE (its table through _get_table_name: unresolved); a
+    # SELECT's `$1::vector({vector_dim})`, a migration's UPDATE cast and the app's own `Vector(data=...)` are none.
+    assert [(d["path"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("py/core/providers/database/chunks.py", "vec", None)]
     assert {(c["path"], c["kind"], c["model"], c["dimensions"]) for c in located["embedding_calls"]
             if c["kind"] == "ollama-config"} >= {("py/core/configs/ollama.toml", "ollama-config", "mxbai-embed-large", 1024)}
     assert located["best_entrypoint"] is None  # R2R re-embeds by re-ingesting through its API: the engine runs
