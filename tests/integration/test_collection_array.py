@@ -119,6 +119,14 @@ def test_profile_init_drafts_an_array_of_collection_keys_with_the_table_it_is_na
     assert scoped.code == 0 and scoped.json["counts"]["needed"] == 3, scoped.out + scoped.err
     key = next(c for c in scoped.json["checks"] if c["check"] == "collection key")
     assert key["status"] == "passed", key
+    # A chunk of several collections cannot be copied into one new collection (it was taken for LangChain's store,
+    # one key per chunk: scope ok, then the copy failed on the array column's type).
+    into = cli("scope", "--profile", drafted, "--collection", "research", "--into", "research_v2", "--json", env=env)
+    shape = next(c for c in into.json["checks"] if c["check"] == "new collection")
+    assert into.code == 1 and shape["status"] == "failed" and "through an array column" in shape["found"], shape
+    refused = cli("backfill", "--profile", drafted, "--collection", "research", "--into", "research_v2", "--json", env=env)
+    assert refused.code == 2 and "nothing written" in refused.json["error"], refused.out
+    assert empty_db.scalar("SELECT count(*) FROM collections") == 2
 
 
 def test_source_coverage_asks_only_the_source_rows_of_the_collection_for_its_chunks(empty_db, embed_server, tmp_path):
