@@ -340,3 +340,11 @@ def test_a_column_held_in_a_variable_is_declared_by_the_create_table_it_is_inter
     (tmp_path / "store.py").write_text(RAW_SQL_STORE)
     declared = [(d.path, d.line, d.table, d.column, d.dimensions) for d in locate(tmp_path).declarations]
     assert declared == [("store.py", 16, "passages", "embedding", None)], declared
+
+
+def test_a_yaml_configurations_embedding_mapping_names_the_model_and_its_dimension(tmp_path):
+    (tmp_path / "config.yaml").write_text("llm:\n  model: llama3.1\nembedder:\n  provider: ollama\n  config:\n"
+                                          "    model: nomic-embed-text  # the Ollama name\n    embedding_dims: 768\n"
+                                          "    dimensions: 768\nvector_store:\n  model: not-this-one\n")
+    calls = [(c.line, c.kind, c.name, c.model, c.dimensions) for c in locate(tmp_path).embedding_calls]
+    assert calls == [(6, "ollama-config", "embedder model", "nomic-embed-text", 768)], calls
