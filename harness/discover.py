@@ -7,8 +7,8 @@ Every guess keeps the reason it was made, so the draft can say it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import cast
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import psycopg
 
@@ -26,7 +26,7 @@ TEXT_NAMES = ("content", "text", "chunk_text", "chunk", "page_content", "documen
 CHUNK_TEXT_NAMES = ("content", "text", "chunk_text", "chunk", "page_content", "document", "body")
 TENANT_NAMES = ("tenant_id", "tenant", "org_id", "organization_id", "organisation_id", "workspace_id",
                 "account_id", "team_id", "user_id", "owner_id")
-COLLECTION_NAMES = ("collection", "collection_name", "collection_id", "namespace", "corpus", "index_name",
+COLLECTION_NAMES = ("collection", "collection_name", "collection_id", "collection_ids", "namespace", "corpus", "index_name",
                     "knowledge_base_id", "kb_id", "dataset_id")
 SOURCE_NAMES = ("url", "source_url", "source", "uri", "href", "link", "title", "file_name", "filename", "path",
                 "file_path", "document_id", "doc_id", "node_id")
@@ -106,6 +106,19 @@ class Guess:
     alternatives: tuple[str, ...] = ()
 
 
+
+@dataclass(frozen=True)
+class CitedTable:
+    """A document table the chunks cite (the profile's ``source``), as the draft offers it."""
+
+    schema: str
+    table: str
+    key: str
+    field: str  # the chunks' field naming a row of it (source.chunk_key)
+    chunk_filter: tuple[tuple[str, Any], ...] = ()  # a polymorphic pair's type: the chunks citing this table
+    others: tuple[tuple[str, str], ...] = ()  # the pair's other (type, table)s: a profile each
+    collection: str | None = None  # its own column placing rows in collections, as chunks.collection names it
+
 @dataclass(frozen=True)
 class Shape:
     """One vector column and everything around it that a profile describes."""
@@ -135,9 +148,8 @@ class Shape:
     # The JSON column holding each row's serialized LlamaIndex node (``metadata_``): what LlamaIndex embeds is the
     # node's metadata lines before its text (chunks.text_format llamaindex), not the text column alone.
     llamaindex_metadata: str | None = None
-    # (table, key, chunk field, chunk filter, other (type, table)s): the document table a citation field names in
-    # every row read (source.chunk_key); for a polymorphic pair, of one type (source.chunk_filter), the others said.
-    source_table: tuple[str, str, str, tuple, tuple] | None = None
+    # The document table a citation field names in every row read (source.*), as the draft offers it.
+    source_table: CitedTable | None = None
     # The distance the database serves the vector column with, and where that was read (an index's operator class,
     # else the operator of a function that searches the table); None: nothing in the database says.
     distance: tuple[str, str] | None = None
@@ -301,19 +313,33 @@ def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
             return ref, Guess(rcolumn, why), Guess(column, why)
     # No foreign key: a key column named after another table (chunk_id -> document_chunks.id).
     for c in em.columns:
-        if not snake(c.name).endswith("_id"):
-            continue
-        stem = snake(c.name)[:-3]
-        for schema, name in _tables(conn, em.schema):
-            low = snake(name)
-            if name == em.name or not (low in (stem, stem + "s") or low.endswith(("_" + stem, "_" + stem + "s"))):
-                continue
-            ref = table(schema, name)
-            if any(col.type in TEXT_TYPES for col in ref.columns) and len(ref.primary_key) == 1:
-                why = f"no foreign key; {em.name}.{c.name} is named after {name}"
+        if c.type.endswith("[]"):
+            continue  # an array of keys is a membership (collections), never the one row a vector embeds
+        for ref in _tables_named_after(conn, em, c.name, table):
+            if any(col.type in TEXT_TYPES for col in ref.columns):
+                why = f"no foreign key; {em.name}.{c.name} is named after {ref.name}"
                 return ref, Guess(ref.primary_key[0], why), Guess(c.name, why)
     why = "inline: the vector column is on the text table itself"
     return em, Guess(pk, why if pk else f"no single-column primary key on {em.qualified}"), Guess(pk, why)
+
+
+def _tables_named_after(conn: Conn, of: Table, column: str, table) -> list[Table]:
+    """Tables of ``of``'s schema with a one-column key that a key column is named after, with no foreign key saying
+    so (``chunk_id`` -> ``document_chunks``; an array of keys, R2R's ``collection_ids`` -> ``collections``, can have
+    none)."""
+    low_column = snake(column)
+    if not low_column.endswith(("_id", "_ids")):
+        return []
+    stem = low_column.rsplit("_", 1)[0]
+    found = []
+    for schema, name in _tables(conn, of.schema):
+        low = snake(name)
+        if name == of.name or not (low in (stem, stem + "s") or low.endswith(("_" + stem, "_" + stem + "s"))):
+            continue
+        ref = table(schema, name)
+        if len(ref.primary_key) == 1:
+            found.append(ref)
+    return found
 
 
 def _tables(conn: Conn, schema: str) -> list[tuple[str, str]]:
@@ -362,6 +388,9 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     collection = _pick(chunks, COLLECTION_NAMES, role="collection")
     collection_table, collection_table_why = _collection_table(conn, chunks, collection.column, table)
     tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
+    if collection.column is not None and next(c.type for c in chunks.columns if c.name == collection.column).endswith("[]"):
+        collection = Guess(collection.column + "[]", f"{collection.why}; {collection.column} is an array: a chunk belongs "
+                           "to every collection it lists", collection.alternatives)
     # verify's citations want every source field of a returned row filled: a column empty in rows read (khoj's
     # url and file_name, set only for some kinds of entry) is no citation column.
     empty = _empty_in_some_row(conn, chunks, named_sources)
@@ -411,7 +440,8 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, json_models or _stored_models(conn, em, vc.column, model.column), unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
-                 collection_table_why, nodes, _source_table(conn, chunks, em, sources), _distance(conn, vc))
+                 collection_table_why, nodes, _source_table(conn, chunks, em, sources, collection.column),
+                 _distance(conn, vc))
 
 
 def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> tuple[CollectionTable | None, str]:
@@ -431,6 +461,11 @@ def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> t
                           "collection: --collection takes the key")
         return (CollectionTable(table=rname, key=rcolumn, name=name, schema=rschema),
                 f"{chunks.name}.{column} references {rname}.{rcolumn}: --collection takes its {name}")
+    for ref in _tables_named_after(conn, chunks, column, table):
+        name = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=ref.primary_key, role="name").column
+        if name is not None:
+            return (CollectionTable(table=ref.name, key=ref.primary_key[0], name=name, schema=ref.schema),
+                    f"no foreign key; {chunks.name}.{column} is named after {ref.name}: --collection takes its {name}")
     return None, ""
 
 
@@ -623,9 +658,9 @@ def model_table(type_value: str) -> str:
     return name + ("es" if re.search(r"(?:s|x|z|ch|sh)$", name) else "s")
 
 
-def _polymorphic_sources(conn: Conn, chunks: Table, sample: int) -> list[tuple[str, str, str, tuple, int]]:
-    """(table, key, key column, ((type column, type),), chunks read) of each type of a polymorphic pair whose every
-    chunk read names a row of the table the type names, the most chunks first."""
+def _polymorphic_sources(conn: Conn, chunks: Table, sample: int) -> list[tuple[CitedTable, int]]:
+    """Each type of a polymorphic pair whose every chunk read names a row of the table the type names (its
+    ``chunk_filter`` the type), with the chunks read of it, the most chunks first."""
     from psycopg import sql
 
     found = []
@@ -652,16 +687,16 @@ def _polymorphic_sources(conn: Conn, chunks: Table, sample: int) -> list[tuple[s
             except psycopg.Error:
                 continue
             if every:
-                found.append((table, pk[0], key_col, ((type_col, type_value),), int(n)))
-    return sorted(found, key=lambda f: -f[4])
+                found.append((CitedTable(tables[table], table, pk[0], key_col, ((type_col, type_value),)), int(n)))
+    return sorted(found, key=lambda f: -f[1])
 
 
-def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...],
-                  sample: int = 200) -> tuple[str, str, str, tuple, tuple] | None:
-    """(table, key, field, (), ()): a citation field named like a document key whose every sampled value is the key of
-    a row of a table the field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text,
-    a bigint or uuid column); else (table, key, field, chunk filter, other (type, table)s) of a polymorphic pair's
-    largest type; None when none is."""
+def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...], collection: str | None = None,
+                  sample: int = 200) -> CitedTable | None:
+    """A citation field named like a document key whose every sampled value is the key of a row of a table the
+    field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text, a bigint or uuid
+    column), with that table's column of the chunks' collection column's name and type (``collection``, as the draft
+    writes it: ``collection_ids[]``), if it has one; else a polymorphic pair's largest type; None when none is."""
     from psycopg import sql
 
     for source in sources:
@@ -687,11 +722,16 @@ def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...]
             except psycopg.Error:
                 continue
             if found:
-                return table, pk[0], source, (), ()
+                own = None
+                if collection is not None:
+                    mine = {c.name: c.type for c in chunks.columns}.get(collection.removesuffix("[]"))
+                    theirs = {c.name: c.type for c in _table(conn, schema, table).columns}.get(collection.removesuffix("[]"))
+                    own = collection if theirs is not None and theirs == mine else None
+                return CitedTable(schema, table, pk[0], source, collection=own)
     polymorphic = _polymorphic_sources(conn, chunks, sample)
     if polymorphic:  # one source per profile: the type with the most chunks; the others said
-        table, key, field, chunk_filter, _ = polymorphic[0]
-        return table, key, field, chunk_filter, tuple((f[3][0][1], f[0]) for f in polymorphic[1:])
+        first = polymorphic[0][0]
+        return replace(first, others=tuple((f.chunk_filter[0][1], f.table) for f, _ in polymorphic[1:]))
     return None
 
 

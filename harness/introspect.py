@@ -50,7 +50,7 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
     }
     if profile.source:
         src = profile.source
-        source_keys: list[tuple[str, str | None]] = [("source.key", src.key)]
+        source_keys: list[tuple[str, str | None]] = [("source.key", src.key), ("source.collection", src.collection)]
         source_keys += [(f"chunks.sources[{i}]", c[len("source."):]) for i, c in enumerate(ch.sources) if c.startswith("source.")]
         wanted["source"] = (src.schema, src.table, source_keys)
     problems: list[str] = []
@@ -67,7 +67,23 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
             if column is not None and column not in columns:
                 problems.append(f"profile key '{key}' names column {column!r}, which table {f'{schema}.{table}'!r} does not have; "
                                 f"expected one of: {', '.join(sorted(columns)[:12])}")
+            elif key in ("chunks.collection", "source.collection") and column is not None:
+                array = ch.collection_array if key == "chunks.collection" else bool(profile.source and profile.source.collection_array)
+                problems += _collection_array_problem(key, column, columns[column], array)
     return problems
+
+
+def _collection_array_problem(key: str, column: str, sqltype: str, declared_array: bool) -> list[str]:
+    """An array column (R2R's ``collection_ids uuid[]``) is a chunk in each collection it lists, written
+    ``column[]``: compared as one value it would name no collection, and ``column[]`` on a scalar names none either."""
+    is_array = sqltype.endswith("[]")
+    if is_array == declared_array:
+        return []
+    if is_array:
+        return [f"profile key '{key}' names column {column!r}, which is of type {sqltype}: each row "
+                f"belongs to every collection it lists; expected {column + '[]'!r}"]
+    return [f"profile key '{key}' names {column + '[]'!r}, an array, but column {column!r} is of type "
+            f"{sqltype}; expected {column!r}"]
 
 
 def require_names(conn: Conn, profile: Profile) -> None:

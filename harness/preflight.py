@@ -85,9 +85,10 @@ def collection_key_outcome(conn: Conn, target: Target, collection: str | None) -
                                            .format(**names), (collection,)).fetchall()]
     counted: dict[str, int] = {}
     if len(keys) > 1:  # only then are the chunks under each key counted (a pass over them, at scale)
+        held = sql.SQL("unnest(c.{col}) AS k" if ch.collection_array else "(SELECT c.{col}) AS x(k)").format(**names)
         counted = {r["key"]: r["n"] for r in conn.execute(sql.SQL(
-            "SELECT c.{col}::text AS key, count(*) AS n FROM {chunks} AS c WHERE c.{col} IN "
-            "(SELECT {key} FROM {t} WHERE {name}::text = %s) GROUP BY 1").format(**names), (collection,)).fetchall()}
+            "SELECT k::text AS key, count(*) AS n FROM {chunks} AS c CROSS JOIN LATERAL {held} WHERE k IN "
+            "(SELECT {key} FROM {t} WHERE {name}::text = %s) GROUP BY 1").format(held=held, **names), (collection,)).fetchall()}
     rows = sorted(({"key": k, "n": counted.get(k, 0)} for k in keys), key=lambda r: (-r["n"], r["key"]))
     table = f"{ct.schema}.{ct.table}"
     shown = ", ".join(f"{r['key']} ({r['n']} chunks)" for r in rows[:5]) + (f", ... ({len(rows)} in all)" if len(rows) > 5 else "")
@@ -114,6 +115,9 @@ def into_shape_outcome(target: Target, collection: str | None, into: str) -> Out
         lacks.append(f"the vectors are an inline column of {ch.table}")
     if not ch.collection:
         lacks.append(f"chunks have no collection column (chunks.collection_name: {ch.collection_name!r} is one fixed name)")
+    if ch.collection_array:
+        lacks.append(f"chunks belong to collections through an array column ({ch.collection}[]): a chunk of several "
+                     "collections cannot be copied into one")
     if not lacks:
         return None
     if em.model:

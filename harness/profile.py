@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, cast, overload
 
 import yaml
 
@@ -104,6 +104,10 @@ class SourceTable:
     # The chunks this table is the source of, where others share the key column: a polymorphic association's type
     # (Rails' ``chunkable_type: Text`` beside ``chunkable_id``).
     chunk_filter: tuple[tuple[str, Any], ...] = ()
+    # The source's own column placing each row in collections as chunks.collection does (R2R's documents.collection_ids):
+    # only the collection's rows must have chunks in it. ``"column[]"``: an array.
+    collection: str | None = None
+    collection_array: bool = False
 
     @property
     def held_by(self) -> str:
@@ -124,6 +128,8 @@ class ChunkTable:
     sources: tuple[str, ...] = ()
     filter: tuple[tuple[str, Any], ...] = ()
     collection_table: CollectionTable | None = None  # when set, ``collection`` is the column holding its key
+    # ``collection: "collection_ids[]"``: an array column, each element a collection the chunk belongs to (R2R's uuid[])
+    collection_array: bool = False
     updated_at: str | None = None  # when the chunk's text last changed (stale vectors; recent edits sampled first)
     text_format: str = "plain"  # how the embedded text is composed: TEXT_FORMATS
     metadata: str | None = None  # the JSON column a text format reads (LlamaIndex's ``metadata_``)
@@ -469,6 +475,9 @@ class _Reader:
         if chunks.text_format == "pgai" and source is None:
             raise ConfigError("profile key 'source' must name pgai's source table with chunks.text_format 'pgai' "
                               "(its formatting template reads the source row); found none")
+        if source is not None and source.collection is not None and chunks.collection is None:
+            raise ConfigError(f"profile key 'source.collection' names {source.collection!r}, but chunks name no "
+                              "collection column (chunks.collection): expected it absent")
         terms = top.get("search_terms") or []
         if not isinstance(terms, list) or not all(isinstance(t, str) and t for t in terms):
             raise ConfigError(f"profile key 'search_terms' must be a list of non-empty strings, found {terms!r}")
@@ -512,7 +521,9 @@ class _Reader:
     def source(self, raw: Any) -> SourceTable | None:
         if raw is None:
             return None
-        section = self.mapping("source", raw, {"schema", "table", "key", "queue", "chunk_key", "chunk_filter"}, {"table"})
+        section = self.mapping("source", raw, {"schema", "table", "key", "queue", "chunk_key", "chunk_filter", "collection"},
+                               {"table"})
+        collection = self.identifier("source.collection", section.get("collection"))
         queue = self.string("source.queue", section.get("queue"))
         if queue not in (None, "pgai"):
             raise ConfigError(f"profile key 'source.queue' must be pgai or absent, found {queue!r}")
@@ -526,6 +537,8 @@ class _Reader:
                 raise ConfigError("profile key 'source.chunk_key' is not read with source.queue pgai (pgai's chunks "
                                   "hold the source's key under its own name); expected it absent")
         return SourceTable(
+            collection=collection.removesuffix("[]") if collection else None,
+            collection_array=bool(collection and collection.endswith("[]")),
             chunk_key=chunk_key,
             table=self.identifier("source.table", section["table"], required=True),
             key=self.identifier("source.key", section.get("key")) or "id",
@@ -576,6 +589,9 @@ class _Reader:
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
+        collection_array = collection is not None and collection.endswith("[]")
+        if collection_array:
+            collection = self.identifier("chunks.collection", cast(str, collection)[:-2], required=True)
         collection_name = self.string("chunks.collection_name", section.get("collection_name"))
         if collection is None and collection_name is None:
             raise ConfigError(
@@ -632,6 +648,7 @@ class _Reader:
             text=text,
             text_separator=separator,
             collection=collection,
+            collection_array=collection_array,
             collection_name=collection_name,
             tenant=self.identifier("chunks.tenant", section.get("tenant")),
             sources=sources,
@@ -678,6 +695,12 @@ class _Reader:
             raise ConfigError(f"profile key 'embeddings.model' names a key of a JSON column ({model!r}), which is read "
                               "and written beside an inline vector column only; expected a column of "
                               f"{schema}.{table}")
+        collection = self.identifier("embeddings.collection", section.get("collection"))
+        if collection is not None and chunks.collection_array:
+            # an embedding row filed under one collection cannot follow a chunk that belongs to several
+            raise ConfigError(f"profile key 'embeddings.collection' names {collection!r}, but chunks.collection "
+                              f"'{chunks.collection}[]' is an array (a chunk in several collections); expected no "
+                              "embeddings.collection: vectors follow their chunk's key")
         return EmbeddingTable(
             schema=schema,
             table=table,
@@ -685,7 +708,7 @@ class _Reader:
             vector=self.identifier("embeddings.vector", section.get("vector")) or "embedding",
             model=model,
             input_hash=self.identifier("embeddings.input_hash", section.get("input_hash")),
-            collection=self.identifier("embeddings.collection", section.get("collection")),
+            collection=collection,
             tenant=self.identifier("embeddings.tenant", section.get("tenant")),
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
             defaults=self.defaults(section.get("defaults")),

@@ -307,17 +307,20 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     elif contract is not None:
         w.comment(f"contract unknown ({contract.reason}): check by hand which names the command reads", 2)
     if shape.source_table:
-        doc_table, doc_key, field, of_types, other_types = shape.source_table
+        src = shape.source_table
         # Said, not set: rows of it the application has not embedded yet (ingest on first use) would fail
         # source_coverage, which also fails on chunks whose row is gone once this is set.
-        of_type = "".join(f" of type {v}" for _, v in of_types)
-        filtered = (", chunk_filter: {" + ", ".join(f"{c}: {_scalar(v)}" for c, v in of_types) + "}") \
-            if of_types else ""
-        also = (f"; also {', '.join(f'{t} ({table})' for t, table in other_types)}: a profile per source table"
-                if other_types else "")
-        w.comment(f"source: {{table: {doc_table}, key: {doc_key}, chunk_key: {_scalar(field)}{filtered}}}  # every row "
-                  f"read{of_type} names a {doc_table} row: uncomment for source_coverage (chunks of a deleted "
-                  f"{doc_table} row fail, and so do {doc_table} rows without chunks){also}", 0)
+        parts = [*([f"schema: {src.schema}"] if src.schema != "public" else []), f"table: {src.table}",
+                 f"key: {src.key}", f"chunk_key: {_scalar(src.field)}",
+                 *([f"collection: {_scalar(src.collection)}"] if src.collection else []),
+                 *(["chunk_filter: {" + ", ".join(f"{c}: {_scalar(v)}" for c, v in src.chunk_filter) + "}"]
+                   if src.chunk_filter else [])]
+        of_type = "".join(f" of type {v}" for _, v in src.chunk_filter)
+        also = (f"; also {', '.join(f'{t} ({table})' for t, table in src.others)}: a profile per source table"
+                if src.others else "")
+        w.comment(f"source: {{{', '.join(parts)}}}  # every row read{of_type} names a {src.table} row: uncomment for "
+                  f"source_coverage (chunks of a deleted {src.table} row fail, and so do {src.table} rows without "
+                  f"chunks){also}", 0)
     if shape.distance is not None:
         w.value("distance", "distance", shape.distance[0], shape.distance[1], indent=0)
     elif app_distance is not None:
@@ -509,6 +512,10 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     served = None
     if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
         served = _served_at(provider_url, shape.vector.dimensions or stored_dims, found.embedding_calls)
+        if served is not None and measured is None:
+            # the model the draft names is measured as a --model would be: the text its stored vectors embed
+            with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
+                measured = _measured_text(conn, shape, provider_url, served)
     declared_otherwise: tuple[Any, ...] = ()
     declared_by_setting: tuple[Any, ...] = ()
     if shape is not None and shape.vector.dimensions:

@@ -149,8 +149,28 @@ class Target:
         """SHA-256 (hex) of the UTF-8 text, computed inside Postgres; equals ``harness.hashing.text_hash``."""
         return sha256_hex(self.text)
 
-    def collection_of_chunk(self) -> sql.Composable:
+    def collection_names(self) -> sql.Composable:
+        """A chunk's collections as text[], for ``chunks.collection`` an array column (``collection_ids[]``): its
+        elements, or with ``chunks.collection_table`` the names of the rows they key."""
         ch = self.profile.chunks
+        col = self.c(cast(str, ch.collection))
+        if ch.collection_table:
+            ct = ch.collection_table
+            return sql.SQL("ARRAY(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = ANY({col}))").format(
+                name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key), col=col)
+        return sql.SQL("{}::text[]").format(col)
+
+    def collection_of_chunk(self, among: str = "collection") -> sql.Composable:
+        """The chunk's collection as text. A chunk of an array column is in several: it is then the one of the query's
+        ``%(collection)s`` (NULL when not in it), or with ``among="collections"`` the first of ``%(collections)s`` it
+        is in (exact when one collection is checked; several at once are refused for an array column)."""
+        ch = self.profile.chunks
+        if ch.collection_array:
+            if among == "collections":
+                return sql.SQL("(SELECT n FROM unnest({names}) AS n WHERE n = ANY(%(collections)s) ORDER BY 1 LIMIT 1)"
+                               ).format(names=self.collection_names())
+            return sql.SQL("(CASE WHEN %(collection)s = ANY({}) THEN %(collection)s::text END)").format(
+                self.collection_names())
         if ch.collection_table:
             ct = ch.collection_table
             return sql.SQL("(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = {col})").format(
@@ -167,19 +187,25 @@ class Target:
                 else sql.SQL("{}::text = {}").format(self.c(column), sql.Literal(_as_text(value)))
                 for column, value in pairs]
 
+    def in_collection(self, column: sql.Composable, array: bool) -> sql.Composable:
+        """``column`` (a chunk's, or a source row's of the same kind) places its row in ``%(collection)s``: it names
+        it, holds the key of the ``chunks.collection_table`` row of that name, or, an array, lists one of those."""
+        ct = self.profile.chunks.collection_table
+        if ct is not None:
+            keys = sql.SQL("SELECT ct.{key} FROM {t} AS ct WHERE ct.{name}::text = %(collection)s").format(
+                key=sql.Identifier(ct.key), t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name))
+            # The name resolves to keys once; the column is then compared as is (a btree index, or a GIN index on
+            # an array, serves it).
+            return sql.SQL("{} && ARRAY({})" if array else "{} IN ({})").format(column, keys)
+        return sql.SQL("%(collection)s = ANY({}::text[])" if array else "{}::text = %(collection)s").format(column)
+
     def chunk_filter(self, collection_param: bool = True) -> sql.Composable:
         """WHERE clause body selecting the chunks of one collection (``%(collection)s``) and the profile's filter."""
         ch = self.profile.chunks
         parts: list[sql.Composable] = []
         if collection_param:
-            if ch.collection_table:
-                ct = ch.collection_table
-                # The name resolves to a key once; the chunk column is then compared as is (index-friendly).
-                parts.append(sql.SQL("{col} IN (SELECT ct.{key} FROM {t} AS ct WHERE ct.{name}::text = %(collection)s)").format(
-                    col=self.c(cast(str, ch.collection)), key=sql.Identifier(ct.key), t=sql.Identifier(ct.schema, ct.table),
-                    name=sql.Identifier(ct.name)))
-            elif ch.collection:
-                parts.append(sql.SQL("{}::text = %(collection)s").format(self.c(ch.collection)))
+            if ch.collection:
+                parts.append(self.in_collection(self.c(ch.collection), ch.collection_array))
             else:
                 parts.append(sql.SQL("{} = %(collection)s").format(sql.Literal(ch.collection_name)))
         parts += self.having(ch.filter)
@@ -279,7 +305,11 @@ class Target:
             on=sql.SQL(" AND ").join(on))
 
     def collections(self) -> sql.Composed:
-        """Every collection name with its chunk count."""
+        """Every collection name with its chunk count (a chunk of an array column counted in each it lists)."""
+        if self.profile.chunks.collection_array:
+            return sql.SQL("SELECT n AS collection, count(*) AS chunks FROM {t} AS c CROSS JOIN LATERAL unnest({names}) AS n "
+                           "WHERE {f} GROUP BY 1 ORDER BY 1").format(
+                names=self.collection_names(), t=self.chunk_table, f=self.chunk_filter(collection_param=False))
         return sql.SQL("SELECT {coll} AS collection, count(*) AS chunks FROM {t} AS c WHERE {f} GROUP BY 1 ORDER BY 1").format(
             coll=self.collection_of_chunk(), t=self.chunk_table, f=self.chunk_filter(collection_param=False)
         )

@@ -34,9 +34,11 @@ def cut_ranges(conn: Conn, target: Target, run_id: str, collection: str, model: 
         "INSERT INTO backfill_harness.claims (run_id, seq, lo, hi, tenant) "
         "SELECT %(run)s, %(first)s + b, lag(hi) OVER (ORDER BY b), CASE WHEN b = max(b) OVER () THEN NULL ELSE hi END, "
         "%(tenant)s "
-        "FROM (SELECT bucket AS b, max(key)::text AS hi FROM ("
-        "  SELECT {id} AS key, (row_number() OVER (ORDER BY {id}) - 1) / %(size)s AS bucket "
-        "  FROM {join} WHERE {where} AND {needs}) AS s GROUP BY bucket) AS g"
+        # each bucket's last key, marked in the one sort by key (no max(key): Postgres has none for uuid)
+        "FROM (SELECT bucket AS b, max(key) FILTER (WHERE last) AS hi FROM ("
+        "  SELECT {id}::text AS key, (row_number() OVER w - 1) / %(size)s AS bucket, "
+        "  (row_number() OVER w %% %(size)s = 0 OR lead({id}) OVER w IS NULL) AS last "
+        "  FROM {join} WHERE {where} AND {needs} WINDOW w AS (ORDER BY {id})) AS s GROUP BY bucket) AS g"
     ).format(id=target.chunk_id, join=target.join(), where=target.chunk_filter(), needs=target.needs_embedding())
     cur = conn.execute(query, {"run": run_id, "size": rows_per_range, "collection": collection, "model": model,
                                "tenant": tenant, "first": first_seq})

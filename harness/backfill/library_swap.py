@@ -25,9 +25,10 @@ from ..target import Target
 
 
 def is_langchain(target: Target) -> bool:
-    """A chunk table whose collections are rows of a collection table keyed by uuid (langchain_pg_collection)."""
+    """A chunk table whose collections are rows of a collection table keyed by uuid (langchain_pg_collection), one
+    key per chunk (a chunk in several, through an array, cannot be copied into one new collection)."""
     ct = target.profile.chunks.collection_table
-    return ct is not None and target.inline
+    return ct is not None and target.inline and not target.profile.chunks.collection_array
 
 
 def _collection_table(target: Target) -> CollectionTable:

@@ -47,7 +47,7 @@ def confirm(conn, session: CheckSession, fingerprints: list[int], collections: l
         "SELECT cand.id, cand.collection, cand.tenant, 'same vector as ' || (s.n - 1) || ' other rows (' || "
         "s.texts || ' different texts)' AS detail, md5(s.v::text) AS grp, cand.text FROM cand JOIN shared s ON s.v = cand.v "
         "WHERE cand.collection = ANY(%(collections)s) ORDER BY 1 LIMIT {cap}").format(
-        id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
+        id=t.chunk_id, cc=shape.chunk_collection("collections"), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
         holding=_holding(session), cap=sql.Literal(OFFENDERS_CAP))
     params = {"fps": fingerprints, "collections": collections, **_fingerprint_params(dims)}
     return conn.execute(query, params).fetchall()
@@ -92,7 +92,7 @@ def rows_holding(conn, session: CheckSession, held: dict[str, dict], fingerprint
     query = sql.SQL(
         "SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, md5({v}::vector::text) AS grp, {text} AS text "
         "FROM {holding} AND {cc} = ANY(%(collections)s) AND md5({v}::vector::text) = ANY(%(grps)s) ORDER BY 1 "
-        "LIMIT {cap}").format(id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), v=t.vector,
+        "LIMIT {cap}").format(id=t.chunk_id, cc=shape.chunk_collection("collections"), ct=shape.chunk_tenant(), v=t.vector,
                               text=t.text, holding=_holding(session), cap=sql.Literal(OFFENDERS_CAP))
     rows = conn.execute(query, {"fps": fingerprints, "collections": collections, "grps": list(held),
                                 **_fingerprint_params(dims)}).fetchall()

@@ -159,7 +159,7 @@ def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None
     for tenant in session.tenants:
         with session.read_only(tenant, snapshot=True) as conn:
             drawn, complete = candidates(conn, session, collection, size, bernoulli=sampled)
-            rows = draw(conn, session, drawn, n, complete=complete)
+            rows = draw(conn, session, drawn, n, complete=complete, collection=collection)
         if rows is None:
             return None
         found += [{**r, "view": tenant} for r in rows]  # the view it is read in again (citations' search)
@@ -214,7 +214,8 @@ def _bernoulli_percent(conn, session: CheckSession, size: int) -> float | None:
     return percent if percent < 50.0 else None
 
 
-def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, complete: bool) -> list[dict] | None:
+def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, complete: bool,
+         collection: str) -> list[dict] | None:
     """From the candidates (chunk address, draw key) of one collection: the n with the smallest keys among those with
     a vector (a uniform sample of them: the n smallest of all are among the candidates), then up to n more where errors
     cluster, ranked as before among the candidates (each write transaction of either table, each tenant, the most
@@ -232,7 +233,7 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, c
         upd=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"), ok=healthy(session))
     keys = dict(drawn)
     rows = conn.execute(_candidate_sql(session, narrow, by_address),
-                        {**_at(keys, by_address), "model": session.model}).fetchall()
+                        {**_at(keys, by_address), "model": session.model, "collection": collection}).fetchall()
     if len(rows) < n and not complete:
         return None
     for r in rows:
@@ -261,7 +262,8 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, c
         return []
     with conn.cursor(binary=True) as cur:
         full = {r["addr"]: r for r in cur.execute(_candidate_sql(session, _row_columns(session), by_address),
-                                                  _at((r["addr"] for r in chosen), by_address)).fetchall()}
+                                                  {**_at((r["addr"] for r in chosen), by_address),
+                                                   "collection": collection}).fetchall()}
     return [{**full[r["addr"]], "uniform": r["uniform"], "key": r["key"]} for r in chosen if r["addr"] in full]
 
 

@@ -576,6 +576,11 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
             names = list(dict.fromkeys(options.collections))
             for name in names:
                 rls.require_visible(conn, session.target, name, session.tenants)
+        if profile.chunks.collection_array and len(names) > 1:
+            # the one pass files each chunk under one collection; a chunk of several would be counted in only one
+            raise ConfigError(f"chunks.collection '{profile.chunks.collection}[]' is an array (a chunk in several "
+                              f"collections), so its collections are checked one at a time; found {len(names)} "
+                              f"({', '.join(names[:5])}); expected one --collection")
         session.collections = names
     except BaseException:
         session.close()

@@ -29,8 +29,9 @@ class Shape:
     def inline(self) -> bool:
         return self.target.inline
 
-    def chunk_collection(self) -> sql.Composable:
-        return self.target.collection_of_chunk()
+    def chunk_collection(self, among: str = "collection") -> sql.Composable:
+        """The chunk's collection; ``among``: the query's parameter naming them (``Target.collection_of_chunk``)."""
+        return self.target.collection_of_chunk(among)
 
     def chunk_tenant(self) -> sql.Composable:
         ch = self.profile.chunks
@@ -55,7 +56,7 @@ class Shape:
     def chunks_in(self, param: str = "collections") -> sql.Composable:
         """Chunks of any of the listed collections (``%(collections)s``), with the profile's filter."""
         return sql.SQL("({coll} = ANY(%({p})s) AND {f})").format(
-            coll=self.chunk_collection(), p=sql.SQL(param), f=self.target.chunk_filter(collection_param=False))
+            coll=self.chunk_collection(param), p=sql.SQL(param), f=self.target.chunk_filter(collection_param=False))
 
     def sources(self) -> list[sql.Composable]:
         return [source_expr(self.target, name) for name in self.profile.chunks.sources]

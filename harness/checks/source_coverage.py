@@ -49,9 +49,12 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
     t = session.target
     key = sql.Identifier(src.key)
     source = sql.Identifier(src.schema, src.table)
-    missing_q = sql.SQL("SELECT s.{k} AS id FROM {s} AS s WHERE NOT EXISTS "
+    # Where the source places its rows in collections too (R2R's documents.collection_ids), only this collection's
+    # rows must have chunks in it: a document of another collection has none here, rightly.
+    mine = t.in_collection(sql.Identifier("s", src.collection), src.collection_array) if src.collection else sql.SQL("true")
+    missing_q = sql.SQL("SELECT s.{k} AS id FROM {s} AS s WHERE {mine} AND NOT EXISTS "
                         "(SELECT 1 FROM {c} AS c WHERE {match} AND {f}) ORDER BY 1").format(
-        k=key, s=source, c=t.chunk_table, match=source_match(t, "s"), f=t.chunk_filter())
+        k=key, s=source, mine=mine, c=t.chunk_table, match=source_match(t, "s"), f=t.chunk_filter())
     # A chunk whose source row is gone (or that names none): retrieval still returns a deleted document's text.
     orphans_q = sql.SQL("SELECT {id} AS id FROM {c} AS c WHERE {f} AND {mine} AND NOT EXISTS "
                         "(SELECT 1 FROM {s} AS s WHERE {match}) ORDER BY 1").format(
@@ -63,7 +66,8 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
             return unproven("source_coverage", collection,
                             f"row-level security on {src.schema}.{src.table} applies to this role: the source rows it "
                             "hides are neither counted nor asked for chunks; expected a role exempt from it")
-        rows = one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(source)).fetchone())["n"]
+        rows = one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {} AS s WHERE {}").format(source, mine),
+                                {"collection": collection}).fetchone())["n"]
         missing = [r["id"] for r in conn.execute(missing_q, {"collection": collection}).fetchall()]
         orphans = [r["id"] for r in conn.execute(orphans_q, {"collection": collection}).fetchall()]
     offenders = [Offender(i, collection, None, f"{src.table} row has no chunks", table=src.table)

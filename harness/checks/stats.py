@@ -128,7 +128,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     (``_narrowed``), for plans that would carry vectors through a sort or a spilling hash join (``gather``)."""
     t = shape.target
     em = shape.profile.embeddings
-    cc, ct = shape.chunk_collection(), shape.chunk_tenant()
+    cc, ct = shape.chunk_collection("collections"), shape.chunk_tenant()
     ec, et = shape.emb_collection() or NULL, shape.emb_tenant() or NULL
     # What the pass needs of each vector: has one, its fingerprint, whether it has another dimension than expected,
     # and whether such a vector is zero (a zero vector of the expected dimension has the fingerprint
@@ -269,9 +269,13 @@ def chunk_counts_sql(shape: Shape, *, every: bool = False) -> sql.Composed:
     """Chunks per collection and tenant from the chunk table alone (narrow, often index-only): the join's rows minus
     these are duplicates. ``every``: of every collection (no ``%(collections)s``), in collection order."""
     where = shape.target.chunk_filter(collection_param=False) if every else shape.chunks_in()
-    return sql.SQL("SELECT {cc} AS collection, {ct} AS tenant, count(*) AS chunks FROM {t} AS c WHERE {w} GROUP BY 1, 2{o}").format(
-        cc=shape.chunk_collection(), ct=shape.chunk_tenant(), t=shape.target.chunk_table, w=where,
-        o=sql.SQL(" ORDER BY 1") if every else sql.SQL(""))
+    cc, frm = shape.chunk_collection("collections"), shape.target.chunk_table
+    if every and shape.profile.chunks.collection_array:  # a chunk counted in each collection it lists
+        cc, frm = sql.SQL("n"), sql.SQL("{} AS c CROSS JOIN LATERAL unnest({}) AS n").format(frm, shape.target.collection_names())
+    else:
+        frm = sql.SQL("{} AS c").format(frm)
+    return sql.SQL("SELECT {cc} AS collection, {ct} AS tenant, count(*) AS chunks FROM {t} WHERE {w} GROUP BY 1, 2{o}").format(
+        cc=cc, ct=shape.chunk_tenant(), t=frm, w=where, o=sql.SQL(" ORDER BY 1") if every else sql.SQL(""))
 
 
 @dataclass(frozen=True)

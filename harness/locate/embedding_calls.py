@@ -19,12 +19,13 @@ IN_PROCESS_KINDS = frozenset({"sentence-transformers", "fastembed", "transformer
 class EmbeddingCall:
     path: str
     line: int
-    kind: str  # ollama-http / ollama-client / openai / openai-http / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex
+    kind: str  # ollama-http / ollama-client / openai / openai-http / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config
     name: str  # what was called
     model: str | None = None  # literal model name (or the default of the env variable it reads)
     model_env: str | None = None  # the env variable the model comes from
     url: str | None = None
     url_env: str | None = None
+    dimensions: int | None = None  # the dimension a configuration file states beside the model (R2R's base_dimension)
     # the model as a key of an object another module of the repository exports: "src/config#default.model"
     model_from: str | None = field(default=None, compare=False)
 
@@ -95,6 +96,55 @@ _SKIP_CLASSES = frozenset({"Embedding", "Embeddings", "BaseEmbedding", "TextEmbe
 _MODEL_ENUM = re.compile(r"""\b(?:model_type|model|model_name)\s*=\s*(?:[\w.]*\.)?\w*ModelType\.(?P<member>[A-Z0-9_]+)""")
 MODEL_ENUM_VALUES = {"TEXT_EMBED_3_SMALL": "text-embedding-3-small", "TEXT_EMBED_3_LARGE": "text-embedding-3-large",
                      "TEXT_EMBED_ADA_002": "text-embedding-ada-002"}
+
+
+# A configuration file's section for the embedder (R2R's TOML `[embedding]`, `[completion_embedding]`; a YAML mapping
+# `embedding:`): a header named like one, then its keys up to the next header (the next line indented no deeper).
+_SECTION = re.compile(r"(?m)^[ \t]*\[\s*(?P<name>[\w.\-]*embed[\w.\-]*)\s*\]\s*(?:#.*)?$", re.I)
+_SECTION_HEADER = re.compile(r"(?m)^[ \t]*\[")
+_KEY = re.compile(r"""(?m)^[ \t]*(?P<key>[\w\-]+)[ \t]*=[ \t]*(?P<v>"[^"\n]*"|'[^'\n]*'|[\d_]+)[ \t]*(?:#.*)?$""")
+_YAML_SECTION = re.compile(r"(?m)^(?P<indent>[ \t]*)(?P<name>[\w\-]*embed[\w\-]*):[ \t]*(?:#.*)?$", re.I)
+_YAML_KEY = re.compile(r"""(?m)^[ \t]+(?P<key>[\w\-]+):[ \t]*(?P<v>"[^"\n]*"|'[^'\n]*'|[^\s#][^#\n]*?)[ \t]*(?:#.*)?$""")
+_MODEL_KEYS = ("model", "base_model", "model_name", "embedding_model", "embed_model")
+_DIMENSION_KEYS = ("dimension", "dimensions", "base_dimension", "dims", "embedding_dimension", "embedding_dim")
+
+
+def _sections(rel: str, text: str) -> list[tuple[str, dict[str, tuple[str, int]]]]:
+    """Each section named like an embedder with its keys: key -> (value unquoted, position)."""
+    found = []
+    if rel.lower().endswith((".yaml", ".yml")):
+        for m in _YAML_SECTION.finditer(text):
+            depth = len(m.group("indent").expandtabs())
+            end = next((x.start() for x in re.finditer(r"(?m)^(?P<i>[ \t]*)\S", text[m.end():])
+                        if len(x.group("i").expandtabs()) <= depth), len(text) - m.end()) + m.end()
+            found.append((m.group("name"), {k.group("key").lower(): (k.group("v").strip("\"'"), k.start("key"))
+                                            for k in _YAML_KEY.finditer(text, m.end(), end)}))
+        return found
+    for m in _SECTION.finditer(text):
+        end = next((h.start() for h in _SECTION_HEADER.finditer(text, m.end())), len(text))
+        found.append((f"[{m.group('name')}]", {k.group("key").lower(): (k.group("v").strip("\"'"), k.start("key"))
+                                               for k in _KEY.finditer(text, m.end(), end)}))
+    return found
+
+
+def config_sections(rel: str, text: str) -> list[EmbeddingCall]:
+    """The embedder a configuration file's section names (``[embedding]`` with ``provider = "ollama"``,
+    ``base_model``, ``base_dimension = 1_024``; the same keys under a YAML ``embedding:``): the model an embedding
+    call that takes it from configuration uses. A LiteLLM-style ``ollama/NAME`` is Ollama's ``NAME``."""
+    found = []
+    for name, keys in _sections(rel, text):
+        model_key = next((k for k in _MODEL_KEYS if keys.get(k, ("", 0))[0]), None)
+        if model_key is None:
+            continue
+        model, at = keys[model_key]
+        provider = keys.get("provider", ("", 0))[0]
+        ollama = provider.lower() == "ollama" or model.lower().startswith("ollama/")
+        dims = next((keys[k][0] for k in _DIMENSION_KEYS if re.fullmatch(r"[\d_]+", keys.get(k, ("", 0))[0])), None)
+        found.append(EmbeddingCall(rel, line_of(text, at), "ollama-config" if ollama else "config",
+                                   f"{name} {model_key}",
+                                   model=model.split("/", 1)[1] if model.lower().startswith("ollama/") else model,
+                                   dimensions=int(dims.replace("_", "")) if dims else None))
+    return found
 
 
 def has_calls(text: str) -> bool:

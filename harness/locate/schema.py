@@ -320,6 +320,10 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
         if routines and (not tables or routines[-1] > tables[-1].start()):
             continue
         interpolated = m.group("js") if m.group("js") is not None else m.group("py")
+        if interpolated is not None and strict:
+            # in code, the statement it is part of: its own, or the one its variable is interpolated into
+            # (R2R's `vector_col = f"vec vector({self.dimension})"`, then `CREATE TABLE ... ({vector_col}, ...)`)
+            tables = _statement_table(text, m.start()) or _table_of_interpolated(text, m.start(), m.end())
         if interpolated is not None and not (strict and tables):
             continue  # an interpolated dimension counts only in code, inside a CREATE/ALTER TABLE statement
         table = _unquote(tables[-1].group("t")) if tables else None
@@ -342,6 +346,30 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "sql", table, col, word.lower()))
     return out
+
+
+_STATEMENT_END = re.compile(r";|\"\"\"|\'\'\'|`")
+_ASSIGNED_STRING = re.compile(r"(?P<name>[A-Za-z_]\w*)\s*=\s*[rfbu]*[\"']$")
+
+
+def _statement_table(text: str, pos: int) -> list[re.Match]:
+    """The CREATE/ALTER TABLE whose statement ``pos`` is in (no `;` or string end between them), or none: a later
+    query's cast (`$1::vector({dims})` in a SELECT) belongs to no table declared before it."""
+    tables = list(_SQL_TABLE.finditer(text, 0, pos))
+    return tables[-1:] if tables and not _STATEMENT_END.search(text, tables[-1].end(), pos) else []
+
+
+def _table_of_interpolated(text: str, start: int, end: int) -> list[re.Match]:
+    """For a column declaration held in a string variable (``NAME = f"col vector({d})"``): the CREATE TABLE
+    statement ``{NAME}`` is interpolated into, or none."""
+    line_start = text.rfind("\n", 0, start) + 1
+    head = text[line_start:start].lstrip(" \t")
+    quote = re.search(r"[\"']", head)
+    assigned = _ASSIGNED_STRING.search(head[:quote.end()]) if quote else None
+    if assigned is None:
+        return []
+    use = re.search(r"\{\s*" + re.escape(assigned.group("name")) + r"\s*\}", text[end:])
+    return _statement_table(text, end + use.start()) if use else []
 
 
 _ESCAPE = re.compile(r"\\[ntr]")
@@ -579,6 +607,8 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
             continue
         args = call_args(text, m.end() - 1)
         first = args.split(",")[0].strip()
+        if re.match(r"(?!dim)\w+\s*=(?!=)", first):
+            continue  # pgvector's types take a dimension (dim=) only: `Vector(data=..., type=...)` is the app's own class
         if first.startswith("dim"):
             first = first.split("=", 1)[-1].strip()
         dims = int_value(text, first) if first else None

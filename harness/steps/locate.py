@@ -109,7 +109,7 @@ class LocateResult:
                          + ("  (changed by a later migration)" if d in old else ""))
         lines.append("Embedding calls:" + ("" if self.embedding_calls else " none found"))
         for c in self.embedding_calls:
-            extra = [f"model {c.model}" if c.model else "", f"from ${c.model_env}" if c.model_env else "",
+            extra = [f"model {c.model}" if c.model else "", f"dimensions {c.dimensions}" if c.dimensions else "", f"from ${c.model_env}" if c.model_env else "",
                      f"url {c.url}" if c.url else "", f"from ${c.url_env}" if c.url_env else "",
                      "in-process" if c.in_process else ""]
             lines.append(f"  {c.path}:{c.line}  {c.name} [{c.kind}] " + " ".join(x for x in extra if x))
@@ -204,6 +204,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                                                    tuple(dict.fromkeys(mentions))))
             continue
         if filesmod.is_config(rel) and not filesmod.is_code(rel):
+            calls.extend(embedding_calls.config_sections(rel, text))
             found_settings = configscan.scan(rel, text, is_config_file=True)
             settings.extend(found_settings)
             names = tuple(dict.fromkeys(s.name for s in found_settings))

@@ -68,7 +68,9 @@ class VerifyResult:
         if failed:
             return "; ".join(f"{label(c)}: {detail(c)}" for c in failed[:5])
         if not self.checks:
-            return f"no DONE check ran (pytest exit code {self.exit_code})"
+            # why, where pytest said it (a bad profile, a refused --collection raise before any check starts)
+            said = [line[len("ERROR: "):] for line in self.output_tail.splitlines() if line.startswith("ERROR: ")]
+            return f"no DONE check ran (pytest exit code {self.exit_code})" + (f": {said[-1]}" if said else "")
         if not self.verdict.ok:
             return self.verdict.reason
         return f"pytest exit code {self.exit_code}"

@@ -141,3 +141,18 @@ def test_a_range_held_by_a_reused_pid_is_not_held_by_a_live_worker(demo_db, demo
         again = cli(*args, env=env)
     assert again.json["part_of_run"] is None, again.json["part_of_run"]
     assert again.json["embedded"] == 3 and again.code == 0, again.out + again.err
+
+
+def test_workers_cut_ranges_of_a_key_type_without_max_such_as_uuid(empty_db, embed_server, cli, tmp_path):
+    """Postgres has no max(uuid): the ranges' bounds are each bucket's last key, whatever its type (R2R's and
+    LangChain's uuid keys made in Python failed every worker with `function max(uuid) does not exist`)."""
+    empty_db.execute("CREATE TABLE pieces (id uuid PRIMARY KEY, content text, embedding vector(384));"
+                     "INSERT INTO pieces SELECT gen_random_uuid(), 'piece ' || g FROM generate_series(1, 40) g")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(f"name: p\nprovider: {{model: {TEST_MODEL}, dimensions: 384}}\n"
+                       "chunks: {table: pieces, id: id, text: content, collection_name: pieces}\n"
+                       "embeddings: {vector: embedding}\n")
+    result = cli("backfill", "--profile", profile, "--collection", "pieces", "--batch-size", "4", "--workers", "2",
+                 "--json", env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert result.code == 0 and result.json["embedded"] == 40, result.out + result.err
+    assert empty_db.scalar("SELECT count(*) FROM pieces WHERE embedding IS NULL") == 0

@@ -1015,3 +1015,31 @@ def test_a_polymorphic_type_whose_rows_name_no_row_of_the_table_it_names_is_no_s
     out = tmp_path / "p.yaml"
     assert cli("profile", "init", "--repo", tmp_path, "--database-url", empty_db.dsn, "--output", out).code == 0
     assert "# source:" not in out.read_text(), out.read_text()
+
+def test_the_model_a_configuration_file_names_for_ollama_is_drafted_and_measured_without_model(
+        cli, empty_db, embed_server, tmp_path):
+    """R2R's embedder takes its model from a TOML section (``[embedding] provider = "ollama"``, ``base_model``): the
+    draft picks the one the provider serves at the column's dimension and measures the text with it, as --model
+    would (before, the model was TODO naming only an unrelated in-process splitter model, and nothing was measured)."""
+    import httpx
+
+    empty_db.execute(MESSAGES)
+    with empty_db.connect(autocommit=True) as conn:
+        rows = conn.execute("SELECT id, content FROM messages ORDER BY id").fetchall()
+        vectors = httpx.post(f"{embed_server.url}/api/embed",
+                             json={"model": "hash-embed:384", "input": [r[1] for r in rows]}).json()["embeddings"]
+        for (key, _), vector in zip(rows, vectors):
+            conn.execute("UPDATE messages SET embedding = %s::vector WHERE id = %s", (str(vector), key))
+    repo = tmp_path / "repo"
+    (repo / "configs").mkdir(parents=True)
+    (repo / "configs" / "ollama.toml").write_text('[embedding]\nprovider = "ollama"\nbase_model = "hash-embed:384"\n'
+                                                  'base_dimension = 384\n')
+    (repo / "configs" / "wide.toml").write_text('[embedding]\nprovider = "ollama"\nbase_model = "hash-embed:768"\n')
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    drafted = out.read_text()
+    assert load_profile(out, env={}).provider.model == "hash-embed:384"
+    assert "(ollama-config, configs/ollama.toml:3)" in drafted, drafted
+    assert "measured: hash-embed:384 re-embedding content reproduces the stored vectors of 5 of the 5 rows read" in drafted

@@ -2571,3 +2571,182 @@ def test_nosia_rails_chunks_of_two_accounts_from_active_record_migrations(cli, n
         rows = conn.execute("SELECT content, embedding::real[] FROM chunks ORDER BY id").fetchall()
     for (content, stored), fresh in zip(rows, httpx_embed(server, "nomic-embed-text", [r[0] for r in rows])):
         assert sum(a * b for a, b in zip(stored, fresh)) > 0.9999, content
+
+# -- SciPhi-AI/R2R: asyncpg raw SQL, chunks in collections through a uuid[] array, the model in a TOML config ---------
+
+R2R_DDL = """
+CREATE SCHEMA IF NOT EXISTS "r2r_default";
+CREATE OR REPLACE FUNCTION uuid_generate_v4() RETURNS uuid LANGUAGE sql AS $$ SELECT gen_random_uuid() $$;
+CREATE TABLE IF NOT EXISTS "r2r_default"."collections" (
+    id UUID PRIMARY KEY DEFAULT uuid_generate_v4(), owner_id UUID, name TEXT NOT NULL, description TEXT,
+    graph_sync_status TEXT DEFAULT 'pending', graph_cluster_status TEXT DEFAULT 'pending',
+    created_at TIMESTAMPTZ DEFAULT NOW(), updated_at TIMESTAMPTZ DEFAULT NOW(), user_count INT DEFAULT 0,
+    document_count INT DEFAULT 0);
+CREATE TABLE IF NOT EXISTS "r2r_default"."documents" (
+    id UUID PRIMARY KEY, collection_ids UUID[], owner_id UUID, type TEXT, metadata JSONB, title TEXT, summary TEXT NULL,
+    summary_embedding vector(1024) NULL, version TEXT, size_in_bytes INT, ingestion_status TEXT DEFAULT 'pending',
+    extraction_status TEXT DEFAULT 'pending', created_at TIMESTAMPTZ DEFAULT NOW(), updated_at TIMESTAMPTZ DEFAULT NOW(),
+    ingestion_attempt_number INT DEFAULT 0, total_tokens INT DEFAULT 0);
+CREATE TABLE IF NOT EXISTS "r2r_default"."chunks" (
+    id UUID PRIMARY KEY, document_id UUID, owner_id UUID, collection_ids UUID[], vec vector(1024), text TEXT,
+    metadata JSONB, fts tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED);
+CREATE INDEX IF NOT EXISTS idx_vectors_document_id ON "r2r_default"."chunks" (document_id);
+CREATE INDEX IF NOT EXISTS idx_vectors_owner_id ON "r2r_default"."chunks" (owner_id);
+CREATE INDEX IF NOT EXISTS idx_vectors_collection_ids ON "r2r_default"."chunks" USING GIN (collection_ids);
+"""
+R2R_OWNER = "2acb499e-8428-543b-bd85-0d9098718220"
+R2R_DOCUMENTS = {"vacation.txt": ("handbook",), "holidays.txt": ("handbook",), "expenses.txt": ("handbook", "research"),
+                 "paper.pdf": ("research",), "notes.txt": ("Default",)}  # expenses.txt is in two collections: so are its chunks
+R2R_CHUNKS = "r2r_default.chunks"
+
+
+def r2r_chunk_keys(db, title: str) -> list[str]:
+    with db.connect() as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT c.id::text FROM r2r_default.chunks c JOIN r2r_default.documents d ON d.id = c.document_id "
+            "WHERE d.title = %s ORDER BY c.metadata->>'chunk_order'", (title,)).fetchall()]
+
+
+@pytest.fixture(scope="module")
+def r2r(pg, server, tmp_path_factory):
+    """R2R's three tables (as create_tables makes them with base_dimension 1024) in one database for the module's
+    tests, 5 documents of 6 chunks each stored as embed_document + upsert store them; 2 vectors lost."""
+    from uuid import NAMESPACE_DNS, uuid5
+
+    from tests.conftest import Database
+
+    app = Source.of("SciPhi-AI__R2R").checkout("py", tmp_path_factory.mktemp("r2r") / "py", only=(
+        "core/providers/database/", "core/providers/embeddings/", "core/configs/", "r2r/", "core/main/services/",
+        "migrations/", "shared/abstractions/", "pyproject.toml"))
+    created = (app / "core" / "providers" / "database" / "chunks.py").read_text()
+    assert "collection_ids UUID[]" in created and 'vec vector({self.dimension})' in created
+    name = "r2r_trial"
+    pg.drop_database(name)
+    db = Database(name, pg.create_database(name))
+    db.execute(R2R_DDL)
+    with db.connect(autocommit=True) as conn:
+        ids = {c: conn.execute("INSERT INTO r2r_default.collections (owner_id, name) VALUES (%s, %s) RETURNING id::text",
+                               (R2R_OWNER, c)).fetchone()[0] for c in ("Default", "handbook", "research")}
+        for title, collections in R2R_DOCUMENTS.items():
+            doc = uuid5(NAMESPACE_DNS, title)
+            conn.execute("INSERT INTO r2r_default.documents (id, collection_ids, owner_id, type, metadata, title, version, "
+                         "ingestion_status) VALUES (%s, %s::uuid[], %s, %s, %s, %s, 'v0', 'success')",
+                         (doc, [ids[c] for c in collections], R2R_OWNER, title.rsplit(".", 1)[1],
+                          json.dumps({"title": title, "version": "v0"}), title))
+            texts = [f"{title} section {i}: the policy on {title.split('.')[0]} says rule {i} applies to everyone."
+                     for i in range(6)]
+            for i, (text, vector) in enumerate(zip(texts, httpx_embed(server, "mxbai-embed-large", texts))):
+                conn.execute("INSERT INTO r2r_default.chunks (id, document_id, owner_id, collection_ids, vec, text, metadata) "
+                             "VALUES (%s, %s, %s, %s::uuid[], %s::vector, %s, %s)",
+                             (uuid5(doc, str(i)), doc, R2R_OWNER, [ids[c] for c in collections], str(vector), text,
+                              json.dumps({"version": "v0", "chunk_order": i, "document_type": "txt"})))
+    # One lost vector of a chunk in both collections, one of a research-only chunk.
+    db.execute("UPDATE r2r_default.chunks SET vec = NULL WHERE id::text = ANY(%s)",
+               ([r2r_chunk_keys(db, "expenses.txt")[1], r2r_chunk_keys(db, "paper.pdf")[4]],))
+    try:
+        yield app.parent, db, ids
+    finally:
+        pg.drop_database(name)
+
+
+def test_r2r_chunks_in_collections_through_a_uuid_array_with_the_model_in_a_toml_config(cli, r2r, server, tmp_path):
+    """No --model: the draft takes the model from the Ollama config's [embedding] section at the column's dimension,
+    the collection from the uuid[] column through the collections table it is named after (no foreign key)."""
+    repo, db, _ = r2r
+    handbook_before = db.scalar("SELECT count(*) FROM r2r_default.chunks WHERE vec IS NULL AND collection_ids && "
+                                "(SELECT array_agg(id) FROM r2r_default.collections WHERE name = 'handbook')")
+    trial = procedure(cli, db, server, repo, tmp_path, "research")
+    located = trial.locate.json
+    # The column interpolated into create_tables' CREATE TABLE (its table through _get_table_name: unresolved); a
+    # SELECT's `$1::vector({vector_dim})`, a migration's UPDATE cast and the app's own `Vector(data=...)` are none.
+    assert [(d["path"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("py/core/providers/database/chunks.py", "vec", None)]
+    assert {(c["path"], c["kind"], c["model"], c["dimensions"]) for c in located["embedding_calls"]
+            if c["kind"] == "ollama-config"} >= {("py/core/configs/ollama.toml", "ollama-config", "mxbai-embed-large", 1024)}
+    assert located["best_entrypoint"] is None  # R2R re-embeds by re-ingesting through its API: the engine runs
+    assert trial.init.json["todo"] == [], trial.init.json
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["provider"]["model"], raw["provider"]["dimensions"]) == ("mxbai-embed-large", 1024)
+    assert "the application's Ollama embedder names it (ollama-config" in drafted
+    assert raw["chunks"] | {"sources": None} == {
+        "schema": "r2r_default", "table": "chunks", "id": "id", "text": "text", "collection": "collection_ids[]",
+        "collection_table": {"schema": "r2r_default", "table": "collections", "key": "id", "name": "name"},
+        "tenant": "owner_id", "sources": None}
+    assert "reproduces the stored vectors of 5 of the 5 rows read" in drafted
+    assert trial.scope.json["counts"].items() >= {"chunks": 12, "needed": 2}.items()
+    assert_whole_procedure_ok(trial, db, R2R_CHUNKS, "vec", 30, needed=2)
+    # The chunk shared with handbook was filled once, by research's run; Default's chunks untouched.
+    assert handbook_before == 1
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    handbook = cli("scope", "--profile", trial.profile, "--collection", "handbook", "--json", env=env)
+    assert handbook.code == 0 and handbook.json["counts"].items() >= {"chunks": 18, "needed": 0}.items(), handbook.out
+
+
+def test_r2r_backfill_gone_wrong_is_named_row_by_row_and_repaired(cli, r2r, server, tmp_path):
+    """Lost, stale, other-model and swapped vectors, and a document's chunks deleted, in the handbook collection:
+    scope counts what it can and says what it cannot, verify names exactly those rows, --keys-from repairs them."""
+    repo, db, _ = r2r
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", repo, "--database-url", db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0, init.err
+    # The user takes up the draft's offer of the document table (source_coverage), as drafted.
+    offer = ('# source: {schema: r2r_default, table: documents, key: id, chunk_key: document_id, '
+             'collection: "collection_ids[]"}')
+    text = profile.read_text()
+    assert offer in text, text
+    profile.write_text(text.replace(offer, offer[2:]))
+    target = ("--profile", profile, "--collection", "handbook")
+    if db.scalar("SELECT count(*) FROM r2r_default.chunks WHERE vec IS NULL"):  # the procedure's trial did not run
+        assert cli("backfill", "--profile", profile, "--collection", "research", env=env).code == 0
+    vacation, expenses = r2r_chunk_keys(db, "vacation.txt"), r2r_chunk_keys(db, "expenses.txt")
+    with db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE r2r_default.chunks SET vec = NULL WHERE id = %s", (vacation[0],))  # lost
+        conn.execute("UPDATE r2r_default.chunks SET text = text || ' Unused days expire in March.' WHERE id = %s",
+                     (vacation[1],))  # edited after its vector
+        conn.execute("UPDATE r2r_default.chunks SET vec = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(vec::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (vacation[2],))  # another model
+        conn.execute("UPDATE r2r_default.chunks d SET vec = o.vec FROM r2r_default.chunks o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (vacation[3], expenses[3], expenses[3], vacation[3]))
+        # A document's chunks deleted, its row left (R2R deletes both): nothing of it is found any more.
+        holidays = conn.execute("SELECT id::text FROM r2r_default.documents WHERE title = 'holidays.txt'").fetchone()[0]
+        conn.execute("DELETE FROM r2r_default.chunks WHERE document_id = %s", (holidays,))
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"].items() >= {"chunks": 12, "missing": 1, "needed": 1,
+                                                                       "stale": None}.items()
+    # verify's checks, read in process (the procedure's trial runs the CLI's verify; a second pytest process would add
+    # 5-9 s to the suite): each fails naming exactly the damaged rows.
+    from harness.checks import CheckOptions, open_session
+    from harness.checks.counted import coverage
+    from harness.checks.recompute import recompute
+    from harness.checks.source_coverage import source_coverage
+    from harness.profile import load_profile
+    from harness.settings import resolve
+
+    session = open_session(resolve(load_profile(profile, env=env), database_url=db.dsn, env=env),
+                           CheckOptions(collections=("handbook",)))
+    try:
+        found = {check.__name__: check(session, "handbook") for check in (coverage, recompute, source_coverage)}
+    finally:
+        session.close()
+    assert {name: o.status for name, o in found.items()} == dict.fromkeys(found, "failed"), found
+    assert {(name, str(off.id)) for name, o in found.items() for off in o.offenders} == {
+        ("coverage", vacation[0]), ("recompute", vacation[1]), ("recompute", vacation[2]), ("recompute", vacation[3]),
+        ("recompute", expenses[3]), ("source_coverage", holidays)}
+    assert {off.collection for o in found.values() for off in o.offenders} == {"handbook"}
+    assert "11 embedded, 1 missing" in found["coverage"].found and "4 of 11 rows off" in found["recompute"].found, found
+    # handbook's 3 documents (vacation, holidays, expenses), not the other collections' 2
+    assert "3 documents rows, 1 without chunks" in found["source_coverage"].found, found["source_coverage"]
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "keys.txt").write_text("".join(f"{off.id}\n" for o in found.values() for off in o.offenders))
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "keys.txt", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5 and fixed.json["keys_missing"] == 1, fixed.out + fixed.err
+    # Measured, not parsed: each repaired row holds exactly the model's vector of its text now, the lost one too.
+    repaired = [vacation[0], vacation[1], vacation[2], vacation[3], expenses[3]]
+    with db.connect() as conn:
+        rows = conn.execute("SELECT id::text, text, vec::text FROM r2r_default.chunks WHERE id::text = ANY(%s) ORDER BY 1",
+                            (repaired,)).fetchall()
+    assert len(rows) == 5 and all(vec is not None for _, _, vec in rows)
+    expected = httpx_embed(server, "mxbai-embed-large", [text for _, text, _ in rows])
+    assert all(json.loads(vec) == pytest.approx(want, abs=1e-6) for (_, _, vec), want in zip(rows, expected))

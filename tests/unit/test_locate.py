@@ -269,3 +269,82 @@ def test_a_js_table_a_typed_method_returns_through_a_quoting_helper_is_named_by_
             '        id UUID PRIMARY KEY,\n        vector vector(${dims}),\n        payload JSONB\n      );\n    `);\n  }\n}\n')
     [found] = scan("store.ts", code, "js")
     assert (found.table, found.column, found.dimensions) == ("{this.collectionName}", "vector", None)
+
+
+R2R_LIKE_TOML = '''[app]
+quality_llm = "ollama/llama3.1"
+
+[embedding]
+provider = "ollama"
+base_model = "mxbai-embed-large"
+base_dimension = 1_024
+batch_size = 128
+
+[completion_embedding]  # the same, for queries
+provider = "litellm"
+base_model = "ollama/nomic-embed-text"
+base_dimension = 768
+
+[completion]
+provider = "litellm"
+'''
+
+
+def test_a_configuration_files_embedding_section_names_the_model_and_its_dimension(tmp_path):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "ollama.toml").write_text(R2R_LIKE_TOML)
+    (tmp_path / "configs" / "openai.toml").write_text('[embedding]\nprovider = "litellm"\n'
+                                                      'base_model = "openai/text-embedding-3-small"\n')
+    calls = {(c.path, c.line, c.kind, c.name, c.model, c.dimensions) for c in locate(tmp_path).embedding_calls}
+    assert calls == {
+        ("configs/ollama.toml", 6, "ollama-config", "[embedding] base_model", "mxbai-embed-large", 1024),
+        # a LiteLLM name `ollama/NAME` is Ollama's NAME
+        ("configs/ollama.toml", 12, "ollama-config", "[completion_embedding] base_model", "nomic-embed-text", 768),
+        ("configs/openai.toml", 3, "config", "[embedding] base_model", "openai/text-embedding-3-small", None)}
+
+
+RAW_SQL_STORE = '''"""A store writing raw SQL through asyncpg (the shape of R2R's handlers)."""
+from pgvector.asyncpg import register_vector
+
+
+class Vector:
+    def __repr__(self):
+        return f"Vector(data={self.data}, length={self.length})"
+
+
+class Passages:
+    async def create_tables(self):
+        await self.conn.execute(f"""
+        CREATE TABLE IF NOT EXISTS {self.schema}.documents (id UUID PRIMARY KEY, title TEXT);
+        ALTER TABLE {self.schema}.documents ADD COLUMN IF NOT EXISTS summary TEXT;
+        """)
+        vector_col = f"embedding vector({self.dimension})" if self.dimension > 0 else "embedding vector"
+        await self.conn.execute(f"""
+        CREATE TABLE IF NOT EXISTS passages (
+            id UUID PRIMARY KEY,
+            {vector_col},
+            text TEXT
+        );
+        """)
+
+    async def search(self, query):
+        return await self.conn.fetch(f"""
+        SELECT id, (embedding <=> $1::vector({self.dimension})) AS distance FROM passages ORDER BY 2 LIMIT 5
+        """, query)
+'''
+
+
+def test_a_column_held_in_a_variable_is_declared_by_the_create_table_it_is_interpolated_into(tmp_path):
+    """`vector_col = f"embedding vector({d})"` then `CREATE TABLE passages (..., {vector_col}, ...)`: the table's
+    declaration (dimension unknown); a later query's cast and an application's own `Vector(data=...)` are none."""
+    (tmp_path / "store.py").write_text(RAW_SQL_STORE)
+    declared = [(d.path, d.line, d.table, d.column, d.dimensions) for d in locate(tmp_path).declarations]
+    assert declared == [("store.py", 16, "passages", "embedding", None)], declared
+
+
+def test_a_yaml_configurations_embedding_mapping_names_the_model_and_its_dimension(tmp_path):
+    (tmp_path / "config.yaml").write_text("llm:\n  model: llama3.1\nembedder:\n  provider: ollama\n  config:\n"
+                                          "    model: nomic-embed-text  # the Ollama name\n    embedding_dims: 768\n"
+                                          "    dimensions: 768\nvector_store:\n  model: not-this-one\n")
+    calls = [(c.line, c.kind, c.name, c.model, c.dimensions) for c in locate(tmp_path).embedding_calls]
+    assert calls == [(6, "ollama-config", "embedder model", "nomic-embed-text", 768)], calls

@@ -211,3 +211,30 @@ def test_a_distance_is_read_from_an_operator_class_or_the_operators_a_query_uses
     assert distances_in_sql("ORDER BY document_sections.embedding <#> embedding LIMIT 5") == {"ip"}
     assert distances_in_sql("SELECT 1 - (a <=> b), a <-> b FROM t") == {"cosine", "l2"}
     assert distances_in_sql("SELECT a <> b, a <= b") == set()
+
+
+def test_a_collection_column_written_with_brackets_is_an_array_of_collections():
+    profile = parse_profile(MINIMAL.replace("embeddings: {table: document_embeddings, key: chunk_id}", "")
+                            .replace("collection: collection", 'collection: "collection_ids[]"'), env={})
+    assert (profile.chunks.collection, profile.chunks.collection_array) == ("collection_ids", True)
+    assert parse_profile(MINIMAL, env={}).chunks.collection_array is False
+
+
+def test_an_embedding_collection_column_beside_an_array_of_collections_is_refused():
+    text = MINIMAL.replace("collection: collection", 'collection: "collection_ids[]"').replace(
+        "key: chunk_id}", "key: chunk_id, collection: collection}")
+    with pytest.raises(ConfigError, match=r"profile key 'embeddings.collection' .* is an array"):
+        parse_profile(text, env={})
+
+
+def test_a_source_collection_column_is_read_like_the_chunks_one():
+    text = MINIMAL + 'source: {table: documents, collection: "collection_ids[]"}\n'
+    source = parse_profile(text, env={}).source
+    assert (source.collection, source.collection_array) == ("collection_ids", True)
+
+
+def test_a_source_collection_without_a_chunk_collection_column_is_refused():
+    text = MINIMAL.replace("collection: collection", "collection_name: docs") + \
+        "source: {table: documents, collection: collection_ids}\n"
+    with pytest.raises(ConfigError, match=r"profile key 'source.collection' .* no collection column"):
+        parse_profile(text, env={})
