@@ -266,7 +266,13 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
 
     w.section("backfill")
     contract = getattr(entrypoint, "contract", None)
-    if entrypoint is not None:
+    apis = contract.database_apis() if contract is not None and contract.known else ()
+    if entrypoint is not None and apis:
+        # Its database is reached only over HTTP: no DATABASE_URL reaches it, and scope would refuse it.
+        w.comment(f"command: {json.dumps(entrypoint.command)}  # locate's best entrypoint ({entrypoint.kind} "
+                  f"{entrypoint.path}), left out: it reaches its database only through an HTTP API "
+                  f"({', '.join(apis)}), never DATABASE_URL; run with --engine, the harness's own backfill", 2)
+    elif entrypoint is not None:
         w.value("backfill.command", "command", entrypoint.command,
                 f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path})")
         w.value("backfill.workdir", "workdir", workdir or getattr(entrypoint, "workdir", ".") or ".",

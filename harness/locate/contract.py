@@ -55,6 +55,16 @@ class Contract:
         specific = {p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n)}
         return {n: p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n) or p not in specific or p != "{model}"}
 
+    def database_apis(self) -> tuple[str, ...]:
+        """The names of HTTP APIs (Supabase's REST API) through which alone the command reaches its database: none
+        when it reads a Postgres setting or hard-codes a DSN, since then DATABASE_URL can be given to it."""
+        from .config import database_api, kind_of
+
+        if any(kind_of(n) == "database" for n in self.reads_env) or \
+                any(u.startswith(("postgres://", "postgresql://")) for u in self.hardcoded_urls):
+            return ()
+        return tuple(n for n in self.reads_env if database_api(n))
+
     def defaults(self) -> dict[str, str]:
         """Each name's default where every read of it agrees (a default per provider branch is no default)."""
         seen: dict[str, set[str]] = {}

@@ -396,3 +396,52 @@ def test_names_of_collections_and_of_other_stores(name, expected):
     from harness.locate.config import placeholder_for
 
     assert placeholder_for(name) == expected
+
+
+# -- a command that reaches its database through an HTTP API, and embeds through OpenAI's ----------------------------
+
+def test_a_command_reaching_its_database_through_supabases_rest_api_fails_naming_the_url_it_reads():
+    """nextjs-openai-doc-search's `pnpm run embeddings` writes through `createClient(NEXT_PUBLIC_SUPABASE_URL, ...)`:
+    no Postgres DSN can be given to it, so scope said `unknown`; it fails, saying where the command writes."""
+    result = check_contract(settings_for("ts-supabase-docs-checksum", "pnpm run embeddings"), "c", caller_env={})
+    db = outcome(result, "command receives the database")
+    assert db.status == FAIL and not result.ok
+    assert "NEXT_PUBLIC_SUPABASE_URL" in db.found and "HTTP API" in db.found and "nothing sets it" in db.found
+    assert "--engine" in db.expected
+
+
+def test_a_database_api_url_that_is_set_is_unproven_never_ok():
+    """Set (a local Supabase), nothing here can read which Postgres database that API serves."""
+    settings = settings_for("ts-supabase-docs-checksum", "pnpm run embeddings",
+                            env={"NEXT_PUBLIC_SUPABASE_URL": "http://localhost:54321"})
+    db = outcome(check_contract(settings, "c", caller_env={}), "command receives the database")
+    assert db.status == UNPROVEN
+    assert "http://localhost:54321" in db.note and "the profile" in db.note
+
+
+def test_a_command_embedding_through_openais_sdk_with_no_base_url_fails_to_reach_the_provider():
+    """`new OpenAIApi(new Configuration({ apiKey }))` calls api.openai.com whatever the provider is."""
+    result = check_contract(settings_for("ts-supabase-docs-checksum", "pnpm run embeddings"), "c", caller_env={})
+    provider = outcome(result, "command reaches the provider")
+    assert provider.status == FAIL
+    assert "OpenAI's API" in provider.found and "lib/generate.ts:14" in provider.found
+    assert "reads no base URL" in provider.found
+
+
+def test_an_openai_sdk_command_that_reads_a_base_url_stays_unproven():
+    settings = settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py")
+    from harness.locate.contract import Contract
+
+    contract = Contract(reads_env=("OPENAI_BASE_URL",), embedding_calls=("embed.py:3 openai",))
+    provider = outcome(check_contract(settings, "c", contract=contract, caller_env={}), "command reaches the provider")
+    assert provider.status == UNPROVEN
+
+
+def test_database_apis_are_named_only_where_no_postgres_setting_is_read():
+    """The one rule scope and profile init share: a Supabase URL beside a DSN is not how the command writes."""
+    from harness.locate.contract import Contract
+
+    assert Contract(reads_env=("NEXT_PUBLIC_SUPABASE_URL", "OPENAI_KEY")).database_apis() == ("NEXT_PUBLIC_SUPABASE_URL",)
+    assert Contract(reads_env=("SUPABASE_URL", "DATABASE_URL")).database_apis() == ()
+    assert Contract(reads_env=("VITE_SUPABASE_URL",), hardcoded_urls=("postgresql://u@h/db",)).database_apis() == ()
+    assert Contract(reads_env=("SUPABASE_DB_URL",)).database_apis() == ()  # a Postgres DSN, named for Supabase
