@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import cast
 
 import psycopg
@@ -140,6 +141,8 @@ class Shape:
     # The distance the database serves the vector column with, and where that was read (an index's operator class,
     # else the operator of a function that searches the table); None: nothing in the database says.
     distance: tuple[str, str] | None = None
+    # Where the citation came from, when not from a column's name: the foreign key into the document table.
+    sources_why: str = ""
 
     @property
     def inline(self) -> bool:
@@ -338,6 +341,9 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                      tuple(dict.fromkeys(n for n in (*own[1:], text.column, *text.alternatives) if n and n != own[0])))
     named_sources = tuple(c.name for c in chunks.columns
                           if snake(c.name) in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
+    documents = [] if named_sources else _document_keys(conn, chunks, em, table)
+    if documents:  # no column named like a citation: the page or file the chunk is cut from (its foreign key)
+        named_sources = (documents[0][0],)
     nodes = _llamaindex_nodes(conn, chunks) if text.column is not None else None
     # A JSON column's keys stand in for a text or citation columns the table lacks (Open WebUI keeps its text in a
     # column and the citation, `source`, in vmetadata jsonb), or that name only the chunk (LlamaIndex's node_id).
@@ -408,7 +414,23 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, json_models or _stored_models(conn, em, vc.column, model.column), unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
-                 collection_table_why, nodes, _source_table(conn, chunks, em, sources), _distance(conn, vc))
+                 collection_table_why, nodes, _source_table(conn, chunks, em, sources, documents), _distance(conn, vc),
+                 f"the foreign key {chunks.name}.{documents[0][0]} -> {documents[0][2]}.{documents[0][3]}, the "
+                 f"{documents[0][2]} row each chunk is cut from" if documents and sources == (documents[0][0],) else "")
+
+
+def _document_keys(conn: Conn, chunks: Table, em: Table, table) -> list[tuple[str, str, str, str]]:
+    """Single-column foreign keys of the chunk table into the primary key of a table whose rows name a document
+    (a column named like a citation: nods_page_section.page_id -> nods_page, which has a path): the document each
+    chunk is cut from. Never its owner, its collection, or the embedding table."""
+    found = []
+    for column, rschema, rname, rcolumn in _foreign_keys(conn, chunks):
+        if _named(column, TENANT_NAMES + COLLECTION_NAMES) or rname in (chunks.name, em.name):
+            continue
+        ref = table(rschema, rname)
+        if ref.primary_key == (rcolumn,) and any(snake(c.name) in SOURCE_NAMES for c in ref.columns):
+            found.append((column, rschema, rname, rcolumn))
+    return found
 
 
 def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> tuple[CollectionTable | None, str]:
@@ -604,13 +626,16 @@ def _model_in_json(conn: Conn, em: Table, vector: str, model: Guess, *, inline: 
 
 
 def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...],
-                  sample: int = 200) -> tuple[str, str, str] | None:
+                  documents: Sequence[tuple[str, str, str, str]] = (), sample: int = 200) -> tuple[str, str, str] | None:
     """(table, key, field): a citation field named like a document key whose every sampled value is the key of a row
     of a table the field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text, a
     bigint or uuid column); None when none is."""
     from psycopg import sql
 
+    declared = {column: (rname, rcolumn) for column, _schema, rname, rcolumn in documents}
     for source in sources:
+        if source in declared:  # a foreign key: its constraint already says every value is a row's key
+            return declared[source][0], declared[source][1], source
         column, key = json_field(source)
         name = (key or column).lower()
         if not _named(name, DOCUMENT_KEY_NAMES):

@@ -210,7 +210,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     if shape.sources:
         w.value("chunks.sources", "sources", list(shape.sources),
                 ("guess: citation keys of a JSON column by name" if any("->>" in x for x in shape.sources)
-                 else "guess: citation columns by name") + left_out)
+                 else f"guess: {shape.sources_why}" if shape.sources_why else "guess: citation columns by name")
+                + left_out)
     else:
         w.comment("sources: (none found: no url/source/title column" + (left_out or "")
                   + "; spot queries cannot expect a citation)", 2)
@@ -259,8 +260,11 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
             w.comment(f"row-level security on {table.qualified}"
                       f"{' (forced)' if table.force_rls else ''}: policies "
                       f"{', '.join(p.name for p in table.policies) or 'none'}; "
-                      + ("it applies to the connecting role: counts see only its rows" if applies
-                         else "the connecting role bypasses it"), 2)
+                      + ("the connecting role bypasses it" if not applies
+                         else "it applies to the connecting role: counts see only its rows" if table.policies
+                         else "it hides every row from the connecting role (no policy shows one, whatever a session "
+                              "sets): connect as a role exempt from it (the owner, or a BYPASSRLS role such as "
+                              "Supabase's service_role)"), 2)
     if shape.others:
         w.comment(f"other vector columns in this database: {', '.join(shape.others)}", 2)
 

@@ -1,7 +1,8 @@
 """``offenders.jsonl`` in the run folder: every offending row of every failing check, one JSON object a line.
 
 Each line is ``{"check", "key", "collection", "tenant", "detail"}``; ``key`` is the
-chunk key (``backfill --keys-from RUN/offenders.jsonl`` re-embeds exactly those).
+chunk key (``backfill --keys-from RUN/offenders.jsonl`` re-embeds exactly those), except on a line that also names
+its ``table``: the key of another table's row (a source row without chunks), which ``--keys-from`` leaves out.
 Findings that are not rows (a citation query that misses) carry no key and are left out.
 """
 
@@ -24,7 +25,8 @@ def rows(outcome: Outcome) -> list[dict[str, Any]]:
     if outcome.status != FAIL:
         return []
     return [{"check": outcome.check, "key": o.as_dict()["id"], "collection": o.as_dict()["collection"],
-             "tenant": o.as_dict()["tenant"], "detail": o.detail} for o in outcome.offenders if o.id is not None]
+             "tenant": o.as_dict()["tenant"], "detail": o.detail, **({"table": o.table} if o.table else {})}
+            for o in outcome.offenders if o.id is not None]
 
 
 def write(path: Path, outcomes: Iterable[Outcome]) -> Path | None:

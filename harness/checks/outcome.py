@@ -30,6 +30,7 @@ class Offender:
     collection: Any = None
     tenant: Any = None
     detail: str = ""
+    table: str | None = None  # the table the key names when it is no chunk (a source row): nothing to re-embed
 
     def line(self) -> str:
         text = f"id={_plain(self.id)} collection={_plain(self.collection)} tenant={_plain(self.tenant)}"
@@ -37,7 +38,7 @@ class Offender:
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": _plain(self.id), "collection": _plain(self.collection), "tenant": _plain(self.tenant),
-                "detail": self.detail}
+                "detail": self.detail, **({"table": self.table} if self.table else {})}
 
 
 @dataclass(frozen=True)

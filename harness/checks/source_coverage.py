@@ -66,7 +66,8 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
         rows = one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(source)).fetchone())["n"]
         missing = [r["id"] for r in conn.execute(missing_q, {"collection": collection}).fetchall()]
         orphans = [r["id"] for r in conn.execute(orphans_q, {"collection": collection}).fetchall()]
-    offenders = [Offender(i, collection, None, f"{src.table} row has no chunks") for i in missing[:MAX_SHOWN]]
+    named = f"{src.schema}.{src.table}"  # these keys are source rows', not chunks
+    offenders = [Offender(i, collection, None, f"{src.table} row has no chunks", named) for i in missing[:MAX_SHOWN]]
     offenders += [Offender(i, collection, None, f"chunk names no {src.table} row ({src.held_by})")
                   for i in orphans[:OFFENDERS_CAP]]  # chunk keys: every one, for offenders.jsonl
     orphan_note = f"; {len(orphans)} chunks name no {src.table} row" if orphans else ""
@@ -80,7 +81,7 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
         with session.read_only() as conn:
             pending = [r["id"] for r in conn.execute(sql.SQL("SELECT DISTINCT q.{k} AS id FROM {q} AS q ORDER BY 1").format(
                 k=key, q=sql.Identifier(*queue))).fetchall()]
-        offenders += [Offender(i, collection, None, f"pending in pgai's queue {queue[0]}.{queue[1]}")
+        offenders += [Offender(i, collection, None, f"pending in pgai's queue {queue[0]}.{queue[1]}", named)
                       for i in pending[:MAX_SHOWN]]
         queue_note = f"; {len(pending)} pending in pgai's queue"
     total = len(missing) + len(pending) + len(orphans)
