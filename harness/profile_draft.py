@@ -91,6 +91,19 @@ def _session(w: _Writer, settings: dict[str, str | None]) -> None:
             "the tenants to read one by one (values of {tenant}); the policies hide them from this role")
 
 
+def _unreachable(contract: Any) -> str:
+    """Why no backfill.env can give the command our database or provider ("" when one can, or nothing is known)."""
+    if contract is None or not contract.known:
+        return ""
+    why = []
+    if apis := contract.database_apis():
+        why.append(f"it reaches its database only through an HTTP API ({', '.join(apis)}), never DATABASE_URL")
+    if contract.openai_base_url() == "":
+        why.append("it embeds with openai-node 3's client, which takes no base URL but from code: it calls "
+                   "api.openai.com, never the provider")
+    return "; ".join(why)
+
+
 def contract_models(entrypoint: Any) -> tuple[str, ...]:
     """Models the entrypoint hard-codes or loads (empty when locate could not read its contract)."""
     contract = getattr(entrypoint, "contract", None)
@@ -270,12 +283,11 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
 
     w.section("backfill")
     contract = getattr(entrypoint, "contract", None)
-    apis = contract.database_apis() if contract is not None and contract.known else ()
-    if entrypoint is not None and apis:
-        # Its database is reached only over HTTP: no DATABASE_URL reaches it, and scope would refuse it.
+    unreachable = _unreachable(contract)
+    if entrypoint is not None and unreachable:
+        # No profile key can point it at our database or provider, and scope would refuse it.
         w.comment(f"command: {json.dumps(entrypoint.command)}  # locate's best entrypoint ({entrypoint.kind} "
-                  f"{entrypoint.path}), left out: it reaches its database only through an HTTP API "
-                  f"({', '.join(apis)}), never DATABASE_URL; run with --engine, the harness's own backfill", 2)
+                  f"{entrypoint.path}), left out: {unreachable}; run with --engine, the harness's own backfill", 2)
     elif entrypoint is not None:
         w.value("backfill.command", "command", entrypoint.command,
                 f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path})")

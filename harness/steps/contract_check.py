@@ -230,14 +230,31 @@ def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -
                        f"the command hard-codes {elsewhere[0]} while the provider is {settings.provider_url}")
     if hard:
         return verdict(name, collection, True, "", f"it hard-codes {hard[0]}, the provider's address")
-    openai = [call.split(" ")[0] for call in c.embedding_calls if call.endswith(" openai")]
-    if openai and len(openai) == len(c.embedding_calls) and not any(
+    sdk_env = c.openai_base_url()
+    if sdk_env is not None and not any(
             _BASE_URL.search(n) and not database_api(n) and kind_of(n) != "database" for n in c.reads_env):
-        # An OpenAI SDK client made without a base URL (openai@3's `new Configuration({ apiKey })`) calls OpenAI.
-        return _fail(name, collection, "run --engine, or a command whose embedding client is given the provider's URL",
-                     f"the command embeds through OpenAI's API ({', '.join(openai[:3])}: an OpenAI SDK client) and "
-                     f"reads no base URL: it calls api.openai.com, never {settings.provider_url}")
+        return _openai_sdk(settings, c, sdk_env, given, collection)
     return unproven(name, collection, "the command reads no provider URL that locate can see")
+
+
+def _openai_sdk(settings: Settings, c: Contract, env_name: str, given: _Given, collection: str) -> Outcome:
+    """Every embedding call is an OpenAI SDK client given no URL in code: it calls api.openai.com unless the SDK's own
+    environment variable points it at the provider's OpenAI-compatible API (Ollama's /v1)."""
+    name = "command reaches the provider"
+    calls = ", ".join(call.split(" ")[0] for call in c.openai_sdk[:3])
+    if not env_name:
+        return _fail(name, collection, "run --engine, or the command's client given the provider's URL in code "
+                     "(openai-node 3: Configuration's basePath)",
+                     f"the command embeds through OpenAI's API ({calls}: openai-node 3's client, which takes its URL "
+                     f"only from code) and reads no base URL: it calls api.openai.com, never {settings.provider_url}")
+    value = given.value(env_name)
+    if value and _same_host(value, settings.provider_url):
+        return verdict(name, collection, True, "", f"its OpenAI SDK client reads {env_name} ({given.source(env_name)})")
+    fix = f'add backfill.env: {{{env_name}: "{{provider_url}}/v1"}} to the profile (Ollama\'s OpenAI-compatible API)'
+    found = (f"the command embeds through OpenAI's API ({calls}: an OpenAI SDK client given no URL), which reads "
+             f"{env_name}; " + (f"{given.source(env_name)} sets it to another host" if value else "nothing sets it")
+             + f": it calls {'that host' if value else 'api.openai.com'}, never {settings.provider_url}")
+    return _fail(name, collection, fix, found)
 
 
 def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:

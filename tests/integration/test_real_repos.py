@@ -2498,6 +2498,7 @@ def test_nextjs_openai_doc_search_sections_under_pages_whose_build_step_writes_t
     drafted, raw = trial.profile.read_text(), yaml.safe_load(trial.profile.read_text())
     assert trial.init.json["todo"] == [] and not raw.get("backfill")
     assert '# command: "pnpm run embeddings"' in drafted and "(NEXT_PUBLIC_SUPABASE_URL), never DATABASE_URL" in drafted
+    assert "openai-node 3's client, which takes no base URL but from code" in drafted
     assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["chunks"]["sources"], raw["distance"]) == (
         "nods_page_section", "content", ["page_id"], "ip")
     assert "# source: {table: nods_page, key: id, chunk_key: page_id}" in drafted
@@ -2514,7 +2515,8 @@ def test_nextjs_openai_doc_search_sections_under_pages_whose_build_step_writes_t
     assert checks["command receives the database"]["status"] == "failed"
     assert "HTTP API (NEXT_PUBLIC_SUPABASE_URL" in checks["command receives the database"]["found"]
     assert checks["command reaches the provider"]["status"] == "failed"
-    assert "OpenAI's API (lib/generate-embeddings.ts:" in checks["command reaches the provider"]["found"]
+    assert "OpenAI's API (lib/generate-embeddings.ts:428: openai-node 3's client" in \
+        checks["command reaches the provider"]["found"]
 
     # Row-level security is on with no policy: a role it applies to sees nothing, and no session could show a row.
     db.execute("CREATE ROLE docs_anon LOGIN PASSWORD 'anon-pw'; GRANT SELECT ON nods_page, nods_page_section TO docs_anon")

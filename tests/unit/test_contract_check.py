@@ -425,7 +425,7 @@ def test_a_command_embedding_through_openais_sdk_with_no_base_url_fails_to_reach
     provider = outcome(result, "command reaches the provider")
     assert provider.status == FAIL
     assert "OpenAI's API" in provider.found and "lib/generate.ts:14" in provider.found
-    assert "reads no base URL" in provider.found
+    assert "reads no base URL" in provider.found and "openai-node 3" in provider.found
 
 
 def test_an_openai_sdk_command_that_reads_a_base_url_stays_unproven():
@@ -445,3 +445,28 @@ def test_database_apis_are_named_only_where_no_postgres_setting_is_read():
     assert Contract(reads_env=("SUPABASE_URL", "DATABASE_URL")).database_apis() == ()
     assert Contract(reads_env=("VITE_SUPABASE_URL",), hardcoded_urls=("postgresql://u@h/db",)).database_apis() == ()
     assert Contract(reads_env=("SUPABASE_DB_URL",)).database_apis() == ()  # a Postgres DSN, named for Supabase
+
+
+def test_an_openai_sdk_client_given_no_url_fails_until_its_sdks_base_url_variable_points_at_the_provider():
+    """openai>=1 and openai-node>=4 read OPENAI_BASE_URL themselves (vercel's seed: `new OpenAI()`): mapped to the
+    provider's OpenAI-compatible API it reaches the provider; unset it calls api.openai.com."""
+    from harness.locate.contract import Contract
+
+    contract = Contract(reads_env=("OPENAI_API_KEY", "POSTGRES_URL"), embedding_calls=("lib/seed.ts:9 openai",),
+                        openai_sdk=("lib/seed.ts:9 embeddings.create",))
+    unset = outcome(check_contract(settings_for(None, "pnpm run db:seed"), "c", contract=contract, caller_env={}),
+                    "command reaches the provider")
+    assert unset.status == FAIL and "nothing sets it" in unset.found and "api.openai.com" in unset.found
+    assert unset.expected.startswith('add backfill.env: {OPENAI_BASE_URL: "{provider_url}/v1"}')
+    mapped = settings_for(None, "pnpm run db:seed", env={"OPENAI_BASE_URL": "{provider_url}/v1"})
+    reached = outcome(check_contract(mapped, "c", contract=contract, caller_env={}), "command reaches the provider")
+    assert reached.status == PASS and "OPENAI_BASE_URL" in reached.found
+
+
+def test_python_openai_before_1_reads_openai_api_base():
+    from harness.locate.contract import Contract
+
+    contract = Contract(embedding_calls=("embed.py:3 openai",), openai_sdk=("embed.py:3 openai.Embedding.create",))
+    assert contract.openai_base_url() == "OPENAI_API_BASE"
+    assert Contract(embedding_calls=("a.ts:1 openai", "b.py:2 ollama-client"),
+                    openai_sdk=("a.ts:1 embeddings.create",)).openai_base_url() is None  # another embedder too
