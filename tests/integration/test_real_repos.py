@@ -1339,8 +1339,9 @@ def test_chatbot_ui_supabase_file_items_with_two_vector_columns_under_row_level_
     text = trial.profile.read_text()
     raw = yaml.safe_load(text)
     assert raw["database"]["session"] == {"request.jwt.claim.sub": "{tenant}"} and "through auth.uid()" in text
+    # No column named like a citation: the file each item is cut from, by its foreign key (the doc-search trial's rule).
     assert raw["chunks"] == {"table": "file_items", "id": "id", "text": "content", "collection_name": "file_items",
-                             "tenant": "user_id"}
+                             "tenant": "user_id", "sources": ["file_id"]}
     assert raw["embeddings"] == {"vector": "local_embedding"} and "other vector columns: openai_embedding" in text
     assert raw["provider"]["dimensions"] == 384 and "the dimension of all-minilm (384" in text
     # The other provider's model fills the other column: the draft takes the column of the model's dimension.
@@ -2495,9 +2496,10 @@ def test_nextjs_openai_doc_search_sections_under_pages_whose_build_step_writes_t
     assert ("lib/generate-embeddings.ts", "createEmbedding", "text-embedding-ada-002") in {
         (c["path"], c["name"], c["model"]) for c in located["embedding_calls"]}
     assert [(d["table"], d["column"]) for d in located["declarations"]] == [("public.nods_page_section", "embedding")]
+    assert located["best_entrypoint"] == "pnpm run embeddings:refresh"  # `embeddings` skips unchanged pages
     drafted, raw = trial.profile.read_text(), yaml.safe_load(trial.profile.read_text())
     assert trial.init.json["todo"] == [] and not raw.get("backfill")
-    assert '# command: "pnpm run embeddings"' in drafted and "(NEXT_PUBLIC_SUPABASE_URL), never DATABASE_URL" in drafted
+    assert '# command: "pnpm run embeddings:refresh"' in drafted and "(NEXT_PUBLIC_SUPABASE_URL), never DATABASE_URL" in drafted
     assert "openai-node 3's client, which takes no base URL but from code" in drafted
     assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["chunks"]["sources"], raw["distance"]) == (
         "nods_page_section", "content", ["page_id"], "ip")
@@ -2507,7 +2509,7 @@ def test_nextjs_openai_doc_search_sections_under_pages_whose_build_step_writes_t
     # The build step itself, as the user's profile would name it: both contract checks fail, saying why.
     profile = tmp_path / "command.yaml"
     profile.write_text(trial.profile.read_text().replace(
-        "\nbackfill:\n", f"\nbackfill:\n  command: pnpm run embeddings\n  workdir: {app}\n", 1))
+        "\nbackfill:\n", f"\nbackfill:\n  command: pnpm run embeddings:refresh\n  workdir: {app}\n", 1))
     scoped = cli("scope", "--profile", profile, "--collection", "nods_page_section", "--json",
                  env={"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url, "NEXT_PUBLIC_SUPABASE_URL": ""})
     checks = {c["check"]: c for c in scoped.json["checks"]}

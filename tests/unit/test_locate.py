@@ -269,3 +269,11 @@ def test_a_js_table_a_typed_method_returns_through_a_quoting_helper_is_named_by_
             '        id UUID PRIMARY KEY,\n        vector vector(${dims}),\n        payload JSONB\n      );\n    `);\n  }\n}\n')
     [found] = scan("store.ts", code, "js")
     assert (found.table, found.column, found.dimensions) == ("{this.collectionName}", "vector", None)
+
+
+def test_of_a_build_step_and_its_forced_variant_the_forced_one_is_the_backfill():
+    """nextjs-openai-doc-search: `embeddings` skips every page whose checksum is unchanged, leaving the vectors of an
+    earlier model or of a section edited in the database; `embeddings:refresh` (`--refresh`) re-embeds them all."""
+    found = locate(FIXTURES / "ts-supabase-docs-checksum")
+    assert [e.name for e in found.entrypoints][:2] == ["embeddings:refresh", "embeddings"]
+    assert found.best_entrypoint.command == "npm run embeddings:refresh"  # no lock file: npm
