@@ -143,6 +143,8 @@ class Shape:
     distance: tuple[str, str] | None = None
     # Where the citation came from, when not from a column's name: the foreign key into the document table.
     sources_why: str = ""
+    # A column of the source table named like a hash: the document's (its file's checksum), never a chunk's text's.
+    source_hash: str | None = None
 
     @property
     def inline(self) -> bool:
@@ -411,12 +413,19 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     unfilled = () if inline else tuple(
         c.name for c in em.columns
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
+    source_table = _source_table(conn, chunks, em, sources, documents)
+    # A hash kept on the document (nextjs-openai-doc-search's page checksum, the file's): no chunk's input hash.
+    doc_hash = None
+    if source_table is not None:
+        doc_schema = next((d[1] for d in documents if d[2] == source_table[0]), chunks.schema)
+        doc_hash = next((c.name for c in table(doc_schema, source_table[0]).columns if _named(c.name, HASH_NAMES)), None)
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, json_models or _stored_models(conn, em, vc.column, model.column), unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
-                 collection_table_why, nodes, _source_table(conn, chunks, em, sources, documents), _distance(conn, vc),
+                 collection_table_why, nodes, source_table, _distance(conn, vc),
                  f"the foreign key {chunks.name}.{documents[0][0]} -> {documents[0][2]}.{documents[0][3]}, the "
-                 f"{documents[0][2]} row each chunk is cut from" if documents and sources == (documents[0][0],) else "")
+                 f"{documents[0][2]} row each chunk is cut from" if documents and sources == (documents[0][0],) else "",
+                 doc_hash)
 
 
 def _document_keys(conn: Conn, chunks: Table, em: Table, table) -> list[tuple[str, str, str, str]]:

@@ -204,6 +204,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 f"every row read holds a LlamaIndex node in {shape.llamaindex_metadata}->>'_node_content': what "
                 "LlamaIndex embeds is its metadata lines, a blank line, then the text")
         w.value("chunks.metadata", "metadata", shape.llamaindex_metadata)
+    newlines = getattr(getattr(entrypoint, "contract", None), "newlines_to_spaces", ())
+    if newlines and not shape.llamaindex_metadata:
+        w.value("chunks.text_newlines", "text_newlines", "space",
+                f"guess: the entrypoint makes each newline a space before embedding ({', '.join(newlines[:2])})")
     if shape.collection.column:
         w.guess("chunks.collection", "collection", shape.collection, required=True)
         ct = shape.collection_table
@@ -328,6 +332,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"source: {{table: {doc_table}, key: {doc_key}, chunk_key: {_scalar(field)}}}  # every row read "
                   f"names a {doc_table} row: uncomment for source_coverage (chunks of a deleted {doc_table} row fail, "
                   f"and so do {doc_table} rows without chunks)", 0)
+        if shape.source_hash:
+            w.comment(f"{doc_table}.{shape.source_hash} is a hash of the whole {doc_table} row's document, not of a "
+                      "chunk's text: no input hash for the chunks (a chunk edited without its document, or an earlier "
+                      "model's vectors the application skipped by it, are found by verify's recompute only)", 0)
     if shape.distance is not None:
         w.value("distance", "distance", shape.distance[0], shape.distance[1], indent=0)
     elif app_distance is not None:

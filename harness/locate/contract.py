@@ -46,6 +46,9 @@ class Contract:
     # unless the SDK reads a base URL from the environment (openai>=1 / openai-node>=4: OPENAI_BASE_URL; Python's
     # openai<1 `Embedding.create`: OPENAI_API_BASE; openai-node 3's `createEmbedding`: none, only code sets it).
     openai_sdk: tuple[str, ...] = ()
+    # "path:line" where a file that embeds makes each newline a space (`content.replace(/\n/g, ' ')`, OpenAI's old
+    # advice): what it embeds is the text so changed (chunks.text_newlines: space).
+    newlines_to_spaces: tuple[str, ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -107,7 +110,7 @@ class Contract:
                         u(self.given_flags, other.given_flags), u(self.in_process_models, other.in_process_models),
                         self.engine or other.engine, u(self.embedding_calls, other.embedding_calls),
                         u(self.selectors, other.selectors), u(self.index_builds, other.index_builds),
-                        u(self.openai_sdk, other.openai_sdk))
+                        u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces))
 
     def text(self) -> str:
         if not self.known:
@@ -175,7 +178,13 @@ def read_contract(rel: str, text: str) -> Contract:
                     selectors=tuple(dict.fromkeys(_selectors(text, reads))),
                     index_builds=_index_builds(rel, text),
                     openai_sdk=tuple(f"{c.path}:{c.line} {c.name}" for c in calls
-                                     if c.kind == "openai" and not c.url and not c.url_env))
+                                     if c.kind == "openai" and not c.url and not c.url_env),
+                    newlines_to_spaces=tuple(f"{rel}:{line_of(text, m.start())}" for m in _NEWLINES_TO_SPACE.finditer(text)
+                                             if calls and not _in_comment(text, m.start())))
+
+
+# A newline made a space: JS `.replace(/\n/g, ' ')`, `.replaceAll('\n', ' ')`, Python `.replace("\n", " ")`.
+_NEWLINES_TO_SPACE = re.compile(r"""\.replace(?:All)?\(\s*(?:/\\n/g|(['"])\\n\1)\s*,\s*(['"]) \2\s*\)""")
 
 
 # LlamaIndex calls that embed every node they are given with the configured embed model.

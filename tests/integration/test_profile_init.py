@@ -1003,3 +1003,12 @@ def test_rls_with_no_policy_is_said_to_hide_every_row_from_a_role_it_applies_to(
         assert "it hides every row from the connecting role (no policy shows one" in out.read_text(), out.read_text()
     finally:
         empty_db.execute("DROP OWNED BY docs_reader; DROP ROLE docs_reader")
+
+
+def test_a_hash_kept_on_the_document_table_is_said_to_be_no_input_hash_of_the_chunks(cli, empty_db, tmp_path):
+    """nextjs-openai-doc-search keeps its checksum on the page (the file's), skipping unchanged pages by it: the
+    draft says so beside the source, so nobody takes it for a hash of each section's text."""
+    empty_db.execute(PAGES_AND_SECTIONS)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    assert "# doc_page.checksum is a hash of the whole doc_page row's document, not of a chunk's text" in out.read_text()
+    assert "input_hash: (none" in out.read_text()

@@ -2503,7 +2503,10 @@ def test_nextjs_openai_doc_search_sections_under_pages_whose_build_step_writes_t
     assert "openai-node 3's client, which takes no base URL but from code" in drafted
     assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["chunks"]["sources"], raw["distance"]) == (
         "nods_page_section", "content", ["page_id"], "ip")
+    # The build step embeds `content.replace(/\n/g, ' ')`: so do the engine and recompute (hash-embed cannot tell).
+    assert raw["chunks"]["text_newlines"] == "space"
     assert "# source: {table: nods_page, key: id, chunk_key: page_id}" in drafted
+    assert "# nods_page.checksum is a hash of the whole nods_page row's document, not of a chunk's text" in drafted
     assert_whole_procedure_ok(trial, db, "nods_page_section", "embedding", 10, needed=2)
 
     # The build step itself, as the user's profile would name it: both contract checks fail, saying why.

@@ -424,7 +424,7 @@ def test_a_command_embedding_through_openais_sdk_with_no_base_url_fails_to_reach
     result = check_contract(settings_for("ts-supabase-docs-checksum", "pnpm run embeddings"), "c", caller_env={})
     provider = outcome(result, "command reaches the provider")
     assert provider.status == FAIL
-    assert "OpenAI's API" in provider.found and "lib/generate.ts:14" in provider.found
+    assert "OpenAI's API" in provider.found and "lib/generate.ts:16" in provider.found
     assert "reads no base URL" in provider.found and "openai-node 3" in provider.found
 
 
@@ -470,3 +470,12 @@ def test_python_openai_before_1_reads_openai_api_base():
     assert contract.openai_base_url() == "OPENAI_API_BASE"
     assert Contract(embedding_calls=("a.ts:1 openai", "b.py:2 ollama-client"),
                     openai_sdk=("a.ts:1 embeddings.create",)).openai_base_url() is None  # another embedder too
+
+
+def test_a_command_that_makes_newlines_spaces_before_embedding_says_where():
+    """nextjs-openai-doc-search embeds `content.replace(/\\n/g, ' ')`: the draft's chunks.text_newlines comes from it."""
+    from harness.locate.contract import command_contract
+
+    fixture = FIXTURES / "ts-supabase-docs-checksum"
+    contract = command_contract("pnpm run embeddings", fixture, fixture)
+    assert contract.newlines_to_spaces == ("lib/generate.ts:15",)

@@ -211,3 +211,25 @@ def test_a_distance_is_read_from_an_operator_class_or_the_operators_a_query_uses
     assert distances_in_sql("ORDER BY document_sections.embedding <#> embedding LIMIT 5") == {"ip"}
     assert distances_in_sql("SELECT 1 - (a <=> b), a <-> b FROM t") == {"cosine", "l2"}
     assert distances_in_sql("SELECT a <> b, a <= b") == set()
+
+
+# -- chunks.text_newlines: what the application does to newlines before embedding --------------------------------
+
+_NEWLINES = ("name: t\nprovider: {model: m, dimensions: 3}\nchunks: {table: nods_page_section, "
+             "collection_name: nods_page_section%s}\nembeddings: {vector: embedding}\n")
+
+
+def test_text_newlines_space_embeds_each_newline_as_a_space():
+    """nextjs-openai-doc-search embeds `content.replace(/\\n/g, ' ')`: the engine, the hash and recompute must embed
+    the same text, or a tokenizer that keeps newlines (ada-002's) gives every healthy vector a lower cosine."""
+    from harness.target import Target
+
+    profile = parse_profile(_NEWLINES % ", text_newlines: space", env={})
+    assert profile.chunks.text_newlines == "space"
+    assert "replace(coalesce(" in Target(profile).text.as_string(None) and "chr(10)" in Target(profile).text.as_string(None)
+    assert "replace(" not in Target(parse_profile(_NEWLINES % "", env={})).text.as_string(None)
+
+
+def test_text_newlines_other_than_keep_or_space_is_refused_naming_the_key():
+    with pytest.raises(ConfigError, match="profile key 'chunks.text_newlines' must be one of keep, space"):
+        parse_profile(_NEWLINES % ", text_newlines: strip", env={})
