@@ -7,8 +7,8 @@ Every guess keeps the reason it was made, so the draft can say it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import cast
 
 import psycopg
