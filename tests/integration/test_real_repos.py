@@ -2491,7 +2491,8 @@ def test_nextjs_openai_doc_search_sections_under_pages_whose_build_step_writes_t
     for both and `Scope ok`; the draft now leaves it out and the engine runs."""
     app, db = docsearch[0], docsearch_db
     db.execute("UPDATE nods_page_section SET embedding = NULL WHERE id IN (2, 5)")  # lost in a restore
-    trial = procedure(cli, db, server, app, tmp_path, "nods_page_section")
+    trial = procedure(cli, db, server, app, tmp_path, "nods_page_section", plan=True)
+    assert trial.plan.code == 0 and trial.plan.json["rows"]["to_embed"] == 2, trial.plan.out
     located = trial.locate.json
     assert ("lib/generate-embeddings.ts", "createEmbedding", "text-embedding-ada-002") in {
         (c["path"], c["name"], c["model"]) for c in located["embedding_calls"]}
