@@ -7,6 +7,7 @@ Every guess keeps the reason it was made, so the draft can say it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -153,6 +154,10 @@ class Shape:
     # The distance the database serves the vector column with, and where that was read (an index's operator class,
     # else the operator of a function that searches the table); None: nothing in the database says.
     distance: tuple[str, str] | None = None
+    # Where the citation came from, when not from a column's name: the foreign key into the document table.
+    sources_why: str = ""
+    # A column of the source table named like a hash: the document's (its file's checksum), never a chunk's text's.
+    source_hash: str | None = None
 
     @property
     def inline(self) -> bool:
@@ -367,6 +372,9 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                           if snake(c.name) in SOURCE_NAMES and c.name not in (text.column, chunk_id.column))
     # A polymorphic association's pair (Rails' chunkable_type + chunkable_id) names the document a chunk is cut from.
     named_sources += tuple(c for pair in polymorphic_pairs(chunks) for c in pair if c not in named_sources)
+    documents = [] if named_sources else _document_keys(conn, chunks, em, table)
+    if documents:  # no column named like a citation: the page or file the chunk is cut from (its foreign key)
+        named_sources = (documents[0][0],)
     nodes = _llamaindex_nodes(conn, chunks) if text.column is not None else None
     # A JSON column's keys stand in for a text or citation columns the table lacks (Open WebUI keeps its text in a
     # column and the citation, `source`, in vmetadata jsonb), or that name only the chunk (LlamaIndex's node_id).
@@ -437,11 +445,31 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
     unfilled = () if inline else tuple(
         c.name for c in em.columns
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
+    source_table = _source_table(conn, chunks, em, sources, collection.column, documents)
+    # A hash kept on the document (nextjs-openai-doc-search's page checksum, the file's): no chunk's input hash.
+    doc_hash = None if source_table is None else next(
+        (c.name for c in table(source_table.schema, source_table.table).columns if _named(c.name, HASH_NAMES)), None)
     return Shape(vc, chunks, em, chunk_id, key, text, collection, tenant, e_collection, e_tenant, sources, input_hash,
                  model, dims, times, json_models or _stored_models(conn, em, vc.column, model.column), unfilled,
                  tuple(o for o in others) if len(vectors) > 1 or others else (), empty, collection_table,
-                 collection_table_why, nodes, _source_table(conn, chunks, em, sources, collection.column),
-                 _distance(conn, vc))
+                 collection_table_why, nodes, source_table, _distance(conn, vc),
+                 f"the foreign key {chunks.name}.{documents[0][0]} -> {documents[0][2]}.{documents[0][3]}, the "
+                 f"{documents[0][2]} row each chunk is cut from" if documents and sources == (documents[0][0],) else "",
+                 doc_hash)
+
+
+def _document_keys(conn: Conn, chunks: Table, em: Table, table) -> list[tuple[str, str, str, str]]:
+    """Single-column foreign keys of the chunk table into the primary key of a table whose rows name a document
+    (a column named like a citation: nods_page_section.page_id -> nods_page, which has a path): the document each
+    chunk is cut from. Never its owner, its collection, or the embedding table."""
+    found = []
+    for column, rschema, rname, rcolumn in _foreign_keys(conn, chunks):
+        if _named(column, TENANT_NAMES + COLLECTION_NAMES) or rname in (chunks.name, em.name):
+            continue
+        ref = table(rschema, rname)
+        if ref.primary_key == (rcolumn,) and any(snake(c.name) in SOURCE_NAMES for c in ref.columns):
+            found.append((column, rschema, rname, rcolumn))
+    return found
 
 
 def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> tuple[CollectionTable | None, str]:
@@ -692,14 +720,27 @@ def _polymorphic_sources(conn: Conn, chunks: Table, sample: int) -> list[tuple[C
 
 
 def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...], collection: str | None = None,
-                  sample: int = 200) -> CitedTable | None:
+                  documents: Sequence[tuple[str, str, str, str]] = (), sample: int = 200) -> CitedTable | None:
     """A citation field named like a document key whose every sampled value is the key of a row of a table the
     field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text, a bigint or uuid
     column), with that table's column of the chunks' collection column's name and type (``collection``, as the draft
-    writes it: ``collection_ids[]``), if it has one; else a polymorphic pair's largest type; None when none is."""
+    writes it: ``collection_ids[]``), if it has one, or the table a foreign key among ``documents`` (``_document_keys``)
+    names; else a polymorphic pair's largest type; None when none is."""
     from psycopg import sql
 
+    def own_collection(schema: str, table: str) -> str | None:
+        """The table's column of the chunks' collection column's name and type (as chunks.collection names it)."""
+        if collection is None:
+            return None
+        mine = {c.name: c.type for c in chunks.columns}.get(collection.removesuffix("[]"))
+        theirs = {c.name: c.type for c in _table(conn, schema, table).columns}.get(collection.removesuffix("[]"))
+        return collection if theirs is not None and theirs == mine else None
+
+    declared = {column: (rschema, rname, rcolumn) for column, rschema, rname, rcolumn in documents}
     for source in sources:
+        if source in declared:  # a foreign key: its constraint already says every value is a row's key
+            ref_schema, ref_table, ref_key = declared[source]
+            return CitedTable(ref_schema, ref_table, ref_key, source, collection=own_collection(ref_schema, ref_table))
         column, key = json_field(source)
         name = (key or column).lower()
         if not _named(name, DOCUMENT_KEY_NAMES):
@@ -722,12 +763,7 @@ def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...]
             except psycopg.Error:
                 continue
             if found:
-                own = None
-                if collection is not None:
-                    mine = {c.name: c.type for c in chunks.columns}.get(collection.removesuffix("[]"))
-                    theirs = {c.name: c.type for c in _table(conn, schema, table).columns}.get(collection.removesuffix("[]"))
-                    own = collection if theirs is not None and theirs == mine else None
-                return CitedTable(schema, table, pk[0], source, collection=own)
+                return CitedTable(schema, table, pk[0], source, collection=own_collection(schema, table))
     polymorphic = _polymorphic_sources(conn, chunks, sample)
     if polymorphic:  # one source per profile: the type with the most chunks; the others said
         first = polymorphic[0][0]

@@ -42,6 +42,9 @@ def distances_in_sql(text: str) -> set[str]:
 # the node JSON in ``chunks.metadata`` minus its excluded_embed_metadata_keys, a blank line, then the text;
 # pgai: what pgai's formatting template (read from ai.vectorizer) makes of the chunk with its source row as it is now.
 TEXT_FORMATS = ("plain", "llamaindex", "pgai")
+# What the application does to a text's newlines before embedding it: nothing, or each one made a space (OpenAI's old
+# advice, `content.replace(/\n/g, ' ')`), which a tokenizer that keeps newlines embeds differently.
+TEXT_NEWLINES = ("keep", "space")
 _JSON_KEY = re.compile(r"^\s*([^\s'\"][^']*?)\s*->>\s*(?:'([^']+)'|([^\s'\"][^']*?))\s*$")
 
 
@@ -121,6 +124,7 @@ class ChunkTable:
     id: str = "id"
     text: tuple[str, ...] = ("content",)
     text_separator: str = " "
+    text_newlines: str = "keep"  # TEXT_NEWLINES
     schema: str = "public"
     collection: str | None = None
     collection_name: str | None = None
@@ -584,8 +588,9 @@ class _Reader:
         section = self.mapping(
             "chunks",
             raw,
-            {"schema", "table", "id", "text", "text_separator", "collection", "collection_name", "tenant",
-             "sources", "filter", "collection_table", "updated_at", "text_format", "metadata", "collection_tables"},
+            {"schema", "table", "id", "text", "text_separator", "text_newlines", "collection", "collection_name",
+             "tenant", "sources", "filter", "collection_table", "updated_at", "text_format", "metadata",
+             "collection_tables"},
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
@@ -608,6 +613,13 @@ class _Reader:
         text_format = self.string("chunks.text_format", section.get("text_format")) or "plain"
         if text_format not in TEXT_FORMATS:
             raise ConfigError(f"profile key 'chunks.text_format' must be one of {', '.join(TEXT_FORMATS)}, found {text_format!r}")
+        newlines = self.string("chunks.text_newlines", section.get("text_newlines")) or "keep"
+        if newlines not in TEXT_NEWLINES:
+            raise ConfigError(f"profile key 'chunks.text_newlines' must be one of {', '.join(TEXT_NEWLINES)}, "
+                              f"found {newlines!r}")
+        if newlines != "keep" and text_format != "plain":
+            raise ConfigError(f"profile key 'chunks.text_newlines' is {newlines!r}, which chunks.text_format "
+                              f"{text_format!r} does not apply; expected keep")
         metadata = self.identifier("chunks.metadata", section.get("metadata"))
         if text_format == "llamaindex":
             metadata = metadata or "metadata_"
@@ -647,6 +659,7 @@ class _Reader:
             id=self.identifier("chunks.id", section.get("id")) or "id",
             text=text,
             text_separator=separator,
+            text_newlines=newlines,
             collection=collection,
             collection_array=collection_array,
             collection_name=collection_name,

@@ -91,6 +91,19 @@ def _session(w: _Writer, settings: dict[str, str | None]) -> None:
             "the tenants to read one by one (values of {tenant}); the policies hide them from this role")
 
 
+def _unreachable(contract: Any) -> str:
+    """Why no backfill.env can give the command our database or provider ("" when one can, or nothing is known)."""
+    if contract is None or not contract.known:
+        return ""
+    why = []
+    if apis := contract.database_apis():
+        why.append(f"it reaches its database only through an HTTP API ({', '.join(apis)}), never DATABASE_URL")
+    if contract.openai_base_url() == "":
+        why.append("it embeds with openai-node 3's client, which takes no base URL but from code: it calls "
+                   "api.openai.com, never the provider")
+    return "; ".join(why)
+
+
 def contract_models(entrypoint: Any) -> tuple[str, ...]:
     """Models the entrypoint hard-codes or loads (empty when locate could not read its contract)."""
     contract = getattr(entrypoint, "contract", None)
@@ -198,6 +211,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 f"every row read holds a LlamaIndex node in {shape.llamaindex_metadata}->>'_node_content': what "
                 "LlamaIndex embeds is its metadata lines, a blank line, then the text")
         w.value("chunks.metadata", "metadata", shape.llamaindex_metadata)
+    newlines = getattr(getattr(entrypoint, "contract", None), "newlines_to_spaces", ())
+    if newlines and not shape.llamaindex_metadata:
+        w.value("chunks.text_newlines", "text_newlines", "space",
+                f"guess: the entrypoint makes each newline a space before embedding ({', '.join(newlines[:2])})")
     if shape.collection.column:
         w.guess("chunks.collection", "collection", shape.collection, required=True)
         ct = shape.collection_table
@@ -217,7 +234,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     if shape.sources:
         w.value("chunks.sources", "sources", list(shape.sources),
                 ("guess: citation keys of a JSON column by name" if any("->>" in x for x in shape.sources)
-                 else "guess: citation columns by name") + left_out)
+                 else f"guess: {shape.sources_why}" if shape.sources_why else "guess: citation columns by name")
+                + left_out)
     else:
         w.comment("sources: (none found: no url/source/title column" + (left_out or "")
                   + "; spot queries cannot expect a citation)", 2)
@@ -266,14 +284,22 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
             w.comment(f"row-level security on {table.qualified}"
                       f"{' (forced)' if table.force_rls else ''}: policies "
                       f"{', '.join(p.name for p in table.policies) or 'none'}; "
-                      + ("it applies to the connecting role: counts see only its rows" if applies
-                         else "the connecting role bypasses it"), 2)
+                      + ("the connecting role bypasses it" if not applies
+                         else "it applies to the connecting role: counts see only its rows" if table.policies
+                         else "it hides every row from the connecting role (no policy shows one, whatever a session "
+                              "sets): connect as a role exempt from it (the owner, or a BYPASSRLS role such as "
+                              "Supabase's service_role)"), 2)
     if shape.others:
         w.comment(f"other vector columns in this database: {', '.join(shape.others)}", 2)
 
     w.section("backfill")
     contract = getattr(entrypoint, "contract", None)
-    if entrypoint is not None:
+    unreachable = _unreachable(contract)
+    if entrypoint is not None and unreachable:
+        # No profile key can point it at our database or provider, and scope would refuse it.
+        w.comment(f"command: {json.dumps(entrypoint.command)}  # locate's best entrypoint ({entrypoint.kind} "
+                  f"{entrypoint.path}), left out: {unreachable}; run with --engine, the harness's own backfill", 2)
+    elif entrypoint is not None:
         w.value("backfill.command", "command", entrypoint.command,
                 f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path})")
         w.value("backfill.workdir", "workdir", workdir or getattr(entrypoint, "workdir", ".") or ".",
@@ -321,6 +347,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"source: {{{', '.join(parts)}}}  # every row read{of_type} names a {src.table} row: uncomment for "
                   f"source_coverage (chunks of a deleted {src.table} row fail, and so do {src.table} rows without "
                   f"chunks){also}", 0)
+        if shape.source_hash:
+            w.comment(f"{src.table}.{shape.source_hash} is a hash of the whole {src.table} row's document, not of a "
+                      "chunk's text: no input hash for the chunks (a chunk edited without its document, or an earlier "
+                      "model's vectors the application skipped by it, are found by verify's recompute only)", 0)
     if shape.distance is not None:
         w.value("distance", "distance", shape.distance[0], shape.distance[1], indent=0)
     elif app_distance is not None:

@@ -121,6 +121,14 @@ def outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection:
         how = "tenant by tenant" if profile.database.per_tenant else "in every transaction"
         return Outcome("row-level security", collection, PASS, "the policies' settings set in every transaction",
                        found, note=f"database.session sets {', '.join(session)} {how}")
+    bare = [s for s in securities if s.applies and not s.policies]
+    if bare:
+        # No policy: Postgres hides every row from a role row-level security applies to, whatever a session sets.
+        return verdict("row-level security", collection, False,
+                       "a role exempt from row-level security", found,
+                       note=(f"row-level security on {', '.join(s.table for s in bare)} has no policy, so it hides "
+                             f"every row from role {bare[0].role} whatever a session sets; expected a role exempt "
+                             "from it: the table's owner, or a BYPASSRLS role (Supabase's service_role)"))
     wanted = sorted({name for s in securities for name in s.settings}) or ["the setting your policies read"]
     # Failed, not unproven: every count scope shows and every row the engine selects would be only what the
     # policies let this role see. The checks, which cannot refuse, say "unproven" with the same reason.

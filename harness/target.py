@@ -128,7 +128,14 @@ class Target:
     # -- expressions ---------------------------------------------------------------
     @property
     def text(self) -> sql.Composable:
-        """The text that is embedded: one column, or several joined by the separator (NULLs skipped)."""
+        """The text that is embedded: one column, or several joined by the separator (NULLs skipped), each newline
+        made a space where the application does that before embedding (chunks.text_newlines)."""
+        if self.profile.chunks.text_newlines == "space":
+            return sql.SQL("replace({}, chr(10), ' ')").format(self._composed_text)
+        return self._composed_text
+
+    @property
+    def _composed_text(self) -> sql.Composable:
         ch = self.profile.chunks
         if ch.text_format == "llamaindex":
             return llamaindex_embed_text(self.c(ch.text[0]), self.c(cast(str, ch.metadata)))  # the profile defaults it

@@ -62,7 +62,9 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
         dup = sql.SQL("{k} IN (SELECT {k} FROM {t} AS e GROUP BY 1 HAVING count(*) > 1)").format(
             k=key, t=t.embedding_table)
         offenders += _rows(session, dup, sql.SQL("'duplicate: several embedding rows'"), collection, distinct=True)
-    tenants = "; ".join(f"tenant {tc.tenant}: {tc.embedded}/{tc.chunks}" for tc in st.tenants)
+    # Per tenant where there are tenants; a collection of no tenant at all says nothing more than its totals.
+    tenants = "; ".join(f"tenant {tc.tenant}: {tc.embedded}/{tc.chunks}" for tc in st.tenants
+                        if tc.tenant is not None or len(st.tenants) > 1)
     with session.read_only() as conn:
         stopped = copy_stopped(conn, t, collection)  # its chunks all embedded, yet live's are not all there
         keyed = collection_key_outcome(conn, t, collection)
@@ -76,7 +78,7 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
                    expected=f"{st.chunks} chunks with one vector each and no orphan embeddings"
                             + (", and every chunk of the collection it copies" if stopped else ""),
                    found=f"{st.embedded} embedded, {st.missing} missing, {st.orphans} orphans"
-                         + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + f" ({tenants})"
+                         + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + (f" ({tenants})" if tenants else "")
                          + (f"; {st.keyless} rows with no chunk key left out (they reference no chunk: no chunk's "
                             "vector, no orphan)" if st.keyless else "")
                          + (f"; {stopped}" if stopped else "") + (f"; {several}" if several else ""),

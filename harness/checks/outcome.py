@@ -40,7 +40,7 @@ class Offender:
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": _plain(self.id), "collection": _plain(self.collection), "tenant": _plain(self.tenant),
-                "detail": self.detail}
+                "detail": self.detail, **({"table": self.table} if self.table else {})}
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,9 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
                                 {"collection": collection}).fetchone())["n"]
         missing = [r["id"] for r in conn.execute(missing_q, {"collection": collection}).fetchall()]
         orphans = [r["id"] for r in conn.execute(orphans_q, {"collection": collection}).fetchall()]
-    offenders = [Offender(i, collection, None, f"{src.table} row has no chunks", table=src.table)
-                 for i in missing[:MAX_SHOWN]]
+    # These keys are source rows', not chunks: named with their table (schema-qualified outside public).
+    named = src.table if src.schema == "public" else f"{src.schema}.{src.table}"
+    offenders = [Offender(i, collection, None, f"{src.table} row has no chunks", table=named) for i in missing[:MAX_SHOWN]]
     offenders += [Offender(i, collection, None, f"chunk names no {src.table} row ({src.held_by})")
                   for i in orphans[:OFFENDERS_CAP]]  # chunk keys: every one, for offenders.jsonl
     orphan_note = f"; {len(orphans)} chunks name no {src.table} row" if orphans else ""
@@ -85,7 +86,7 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
         with session.read_only() as conn:
             pending = [r["id"] for r in conn.execute(sql.SQL("SELECT DISTINCT q.{k} AS id FROM {q} AS q ORDER BY 1").format(
                 k=key, q=sql.Identifier(*queue))).fetchall()]
-        offenders += [Offender(i, collection, None, f"pending in pgai's queue {queue[0]}.{queue[1]}", table=src.table)
+        offenders += [Offender(i, collection, None, f"pending in pgai's queue {queue[0]}.{queue[1]}", table=named)
                       for i in pending[:MAX_SHOWN]]
         queue_note = f"; {len(pending)} pending in pgai's queue"
     total = len(missing) + len(pending) + len(orphans)

@@ -44,6 +44,16 @@ _OTHER_STORES = re.compile(r"MONGO|REDIS|MYSQL|MARIA|SQLITE|ELASTIC|OPENSEARCH|Q
 _COLLECTION = re.compile(r"(?:^|_)COLLECTION(?:_NAME|_ID)?$")
 
 
+# A database reached over HTTP, not by a Postgres connection: Supabase's REST API (PostgREST) at the project's URL
+# (`createClient(process.env.NEXT_PUBLIC_SUPABASE_URL, key)`). No DSN can be given to a command that reads only this.
+_DATABASE_API = re.compile(r"SUPABASE_(?:API_)?UR[LI]$|POSTGREST\w*(?:URL|URI|HOST)$|^PGRST_\w*URL$")
+
+
+def database_api(name: str) -> bool:
+    """Whether an env name carries the URL of an HTTP API in front of the database (never a DSN)."""
+    return bool(_DATABASE_API.search(name.upper()))
+
+
 def kind_of(name: str) -> str:
     """database / provider / model / collection / chunking / other: which of our settings an env name carries."""
     n = name.upper()

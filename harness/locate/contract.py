@@ -42,6 +42,13 @@ class Contract:
     # "path:line call" of each LlamaIndex index build (VectorStoreIndex.from_documents): it embeds with the embed model
     # set elsewhere (Settings.embed_model), which the files read may never name.
     index_builds: tuple[str, ...] = ()
+    # "path:line call" of each OpenAI SDK embedding call whose client the code gives no URL: it calls api.openai.com
+    # unless the SDK reads a base URL from the environment (openai>=1 / openai-node>=4: OPENAI_BASE_URL; Python's
+    # openai<1 `Embedding.create`: OPENAI_API_BASE; openai-node 3's `createEmbedding`: none, only code sets it).
+    openai_sdk: tuple[str, ...] = ()
+    # "path:line" where a file that embeds makes each newline a space (`content.replace(/\n/g, ' ')`, OpenAI's old
+    # advice): what it embeds is the text so changed (chunks.text_newlines: space).
+    newlines_to_spaces: tuple[str, ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -53,7 +60,30 @@ class Contract:
         mapping = {n: p for n in self.reads_env if n not in self.selectors and (p := placeholder_for(n))}
         # Beside a name that says "embedding" (EMBEDDING_MODEL), a bare MODEL is the chat model: not ours to set.
         specific = {p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n)}
-        return {n: p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n) or p not in specific or p != "{model}"}
+        mapping = {n: p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n) or p not in specific or p != "{model}"}
+        if sdk_env := self.openai_base_url():  # the OpenAI SDK reads it itself: Ollama's OpenAI-compatible API
+            mapping.setdefault(sdk_env, "{provider_url}/v1")
+        return mapping
+
+    def database_apis(self) -> tuple[str, ...]:
+        """The names of HTTP APIs (Supabase's REST API) through which alone the command reaches its database: none
+        when it reads a Postgres setting or hard-codes a DSN, since then DATABASE_URL can be given to it."""
+        from .config import database_api, kind_of
+
+        if any(kind_of(n) == "database" for n in self.reads_env) or \
+                any(u.startswith(("postgres://", "postgresql://")) for u in self.hardcoded_urls):
+            return ()
+        return tuple(n for n in self.reads_env if database_api(n))
+
+    def openai_base_url(self) -> str | None:
+        """Where every embedding call is an OpenAI SDK client given no URL in code: the environment variable its SDK
+        takes a base URL from ("" for openai-node 3, which reads none); None otherwise."""
+        if not self.openai_sdk or len(self.openai_sdk) != len(self.embedding_calls):
+            return None
+        if any(call.endswith("createEmbedding") for call in self.openai_sdk):
+            return ""
+        return "OPENAI_API_BASE" if any(call.endswith("Embedding.create") for call in self.openai_sdk) \
+            else "OPENAI_BASE_URL"
 
     def defaults(self) -> dict[str, str]:
         """Each name's default where every read of it agrees (a default per provider branch is no default)."""
@@ -79,7 +109,8 @@ class Contract:
                         u(self.flag_env, other.flag_env), u(self.given_env, other.given_env),
                         u(self.given_flags, other.given_flags), u(self.in_process_models, other.in_process_models),
                         self.engine or other.engine, u(self.embedding_calls, other.embedding_calls),
-                        u(self.selectors, other.selectors), u(self.index_builds, other.index_builds))
+                        u(self.selectors, other.selectors), u(self.index_builds, other.index_builds),
+                        u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces))
 
     def text(self) -> str:
         if not self.known:
@@ -145,7 +176,15 @@ def read_contract(rel: str, text: str) -> Contract:
                     in_process_models=tuple(dict.fromkeys(in_process)),
                     embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
                     selectors=tuple(dict.fromkeys(_selectors(text, reads))),
-                    index_builds=_index_builds(rel, text))
+                    index_builds=_index_builds(rel, text),
+                    openai_sdk=tuple(f"{c.path}:{c.line} {c.name}" for c in calls
+                                     if c.kind == "openai" and not c.url and not c.url_env),
+                    newlines_to_spaces=tuple(f"{rel}:{line_of(text, m.start())}" for m in _NEWLINES_TO_SPACE.finditer(text)
+                                             if calls and not _in_comment(text, m.start())))
+
+
+# A newline made a space: JS `.replace(/\n/g, ' ')`, `.replaceAll('\n', ' ')`, Python `.replace("\n", " ")`.
+_NEWLINES_TO_SPACE = re.compile(r"""\.replace(?:All)?\(\s*(?:/\\n/g|(['"])\\n\1)\s*,\s*(['"]) \2\s*\)""")
 
 
 # LlamaIndex calls that embed every node they are given with the configured embed model.

@@ -22,6 +22,7 @@ _CODEGEN = re.compile(r"\bprisma\s+(?:generate|migrate|format|validate|studio)\b
 # entrypoints (each found, with its contract, in its package.json), never the root's delegating line.
 _DELEGATES = re.compile(r"^\s*(?:turbo(?:\s+run)?|lerna\s+run|nx\s+run-many|(?:pnpm|yarn|npm)\s+(?:-r|--recursive|-ws|--workspaces|workspaces\s+(?:foreach\s+)?run)(?:\s+run)?)\s+\S")
 _SCRIPTISH = re.compile(r"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex", re.I)
+_FORCED = re.compile(r"(?:^|[-_:\s])(?:refresh|force|rebuild|recompute|full|all)\b", re.I)
 _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"), ("bun.lock", "bun"),
           ("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm"))
 
@@ -41,7 +42,11 @@ class Entrypoint:
     def score(self) -> int:
         text = f"{self.name} {self.path}".lower()
         calls = self.contract is not None and bool(self.contract.embedding_calls)
-        return (("backfill" in text) * 4 + ("embed" in text) * 2 + calls * 3
+        # A forced mode (`--refresh`) wins over the same command's incremental one: a skip by the application's own
+        # marker (a page's checksum) leaves the vectors of an earlier model, or of a text edited since, as they are.
+        forced = bool(_FORCED.search(self.name)) or (self.contract is not None and any(
+            _FORCED.search(f) for f in self.contract.given_flags))
+        return (("backfill" in text) * 4 + ("embed" in text) * 2 + calls * 3 + forced
                 + {"npm-script": 2, "make-target": 2, "django-command": 2, "rake-task": 2, "python-module": 1,
                    "console-script": 1}.get(self.kind, 0))
 

@@ -14,13 +14,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven, verdict
-from ..locate.config import database_part, kind_of
+from ..locate.config import database_api, database_part, kind_of
 from ..locate.contract import Contract, command_contract
 from ..settings import Settings
 from .common import BackfillCommand, backfill_env, database_parts
 
 _DB_FLAG = re.compile(r"dsn|database|db[-_]?url|^--db$|postgres|pg[-_]?url|conn(?:ection)?[-_]?str", re.I)
 _PROVIDER_FLAG = re.compile(r"ollama|embed\w*[-_](?:url|host)|provider[-_]?url|--host$|base[-_]?url", re.I)
+_BASE_URL = re.compile(r"BASE_?UR[LI]|API_BASE|BASE_PATH|ENDPOINT|_HOST$|_URL$", re.I)  # an SDK client's base URL
 _MODEL_FLAG = re.compile(r"^--(?:embed\w*[-_])?model(?:[-_]name)?$", re.I)
 _LOCAL = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"}
 DEFAULT_NAMES = "DATABASE_URL, OLLAMA_HOST, EMBED_MODEL and EMBED_BATCH_SIZE"
@@ -167,7 +168,28 @@ def _database(settings: Settings, c: Contract, given: _Given, collection: str) -
     if dsns:
         return _fail(name, collection, "the command to read its database from the environment",
                        f"the command hard-codes {dsns[0]}")
+    if apis := list(c.database_apis()):
+        return _database_api(apis, given, collection)
     return unproven(name, collection, "the command reads no database setting that locate can see")
+
+
+def _database_api(apis: list[str], given: _Given, collection: str) -> Outcome:
+    """A command that reaches its database only through an HTTP API (Supabase's REST API): no DSN reaches it, and
+    which database the API serves cannot be read here."""
+    name = "command receives the database"
+    what = f"an HTTP API ({', '.join(apis)}: Supabase's REST API), not a Postgres connection"
+    set_ = [n for n in apis if given.value(n)]
+    if not set_:
+        return _fail(name, collection,
+                     f"run --engine (the harness writes DATABASE_URL itself), or backfill.env: {{{apis[0]}: the URL of "
+                     "an API whose database is DATABASE_URL}",
+                     f"the command reaches its database through {what}, and nothing sets it: DATABASE_URL cannot be "
+                     "given to it")
+    n = set_[0]
+    return unproven(name, collection,
+                    f"the command reaches its database through {what}; {n} is {given.value(n)} ({given.source(n)}), "
+                    "and which Postgres database that API serves cannot be read here: run's closing count measures "
+                    "DATABASE_URL only")
 
 
 def _database_parts(settings: Settings, parts: dict[str, str], given: _Given, collection: str) -> Outcome:
@@ -208,7 +230,31 @@ def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -
                        f"the command hard-codes {elsewhere[0]} while the provider is {settings.provider_url}")
     if hard:
         return verdict(name, collection, True, "", f"it hard-codes {hard[0]}, the provider's address")
+    sdk_env = c.openai_base_url()
+    if sdk_env is not None and not any(
+            _BASE_URL.search(n) and not database_api(n) and kind_of(n) != "database" for n in c.reads_env):
+        return _openai_sdk(settings, c, sdk_env, given, collection)
     return unproven(name, collection, "the command reads no provider URL that locate can see")
+
+
+def _openai_sdk(settings: Settings, c: Contract, env_name: str, given: _Given, collection: str) -> Outcome:
+    """Every embedding call is an OpenAI SDK client given no URL in code: it calls api.openai.com unless the SDK's own
+    environment variable points it at the provider's OpenAI-compatible API (Ollama's /v1)."""
+    name = "command reaches the provider"
+    calls = ", ".join(call.split(" ")[0] for call in c.openai_sdk[:3])
+    if not env_name:
+        return _fail(name, collection, "run --engine, or the command's client given the provider's URL in code "
+                     "(openai-node 3: Configuration's basePath)",
+                     f"the command embeds through OpenAI's API ({calls}: openai-node 3's client, which takes its URL "
+                     f"only from code) and reads no base URL: it calls api.openai.com, never {settings.provider_url}")
+    value = given.value(env_name)
+    if value and _same_host(value, settings.provider_url):
+        return verdict(name, collection, True, "", f"its OpenAI SDK client reads {env_name} ({given.source(env_name)})")
+    fix = f'add backfill.env: {{{env_name}: "{{provider_url}}/v1"}} to the profile (Ollama\'s OpenAI-compatible API)'
+    found = (f"the command embeds through OpenAI's API ({calls}: an OpenAI SDK client given no URL), which reads "
+             f"{env_name}; " + (f"{given.source(env_name)} sets it to another host" if value else "nothing sets it")
+             + f": it calls {'that host' if value else 'api.openai.com'}, never {settings.provider_url}")
+    return _fail(name, collection, fix, found)
 
 
 def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:

@@ -188,8 +188,9 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             if hidden is not None and hidden.status != PASS:
                 # Not "no chunks": rows the policies hide from this role; say which setting would show them.
                 shown = ", ".join(sorted(known)[:10]) or "none"
-                refusal = (f"collection {collection!r} has no chunks in {settings.profile.chunks.table}; known "
-                           f"collections: {shown} visible to role {securities[0].role}; {hidden.note or hidden.found}")
+                refusal = (f"collection {collection!r} shows no chunks to role {securities[0].role} in "
+                           f"{settings.profile.chunks.table} (known collections visible to role {securities[0].role}: "
+                           f"{shown}); {hidden.note or hidden.found}")
             else:
                 refusal = no_chunks(collection, target.profile, known)
             check("collection exists", False, refusal, "a collection with chunks")

@@ -1043,3 +1043,48 @@ def test_the_model_a_configuration_file_names_for_ollama_is_drafted_and_measured
     assert load_profile(out, env={}).provider.model == "hash-embed:384"
     assert "(ollama-config, configs/ollama.toml:3)" in drafted, drafted
     assert "measured: hash-embed:384 re-embedding content reproduces the stored vectors of 5 of the 5 rows read" in drafted
+
+PAGES_AND_SECTIONS = """
+CREATE TABLE app_user (id bigserial PRIMARY KEY, email text NOT NULL);
+CREATE TABLE doc_page (id bigserial PRIMARY KEY, path text NOT NULL UNIQUE, checksum text);
+CREATE TABLE doc_section (id bigserial PRIMARY KEY, page_id bigint NOT NULL REFERENCES doc_page ON DELETE CASCADE,
+                          user_id bigint REFERENCES app_user, content text, heading text, embedding vector(8));
+INSERT INTO app_user (email) VALUES ('a@example.com');
+INSERT INTO doc_page (path, checksum) SELECT '/docs/page' || g, 'sum' || g FROM generate_series(1, 3) g;
+INSERT INTO doc_section (page_id, user_id, content, heading)
+    SELECT 1 + g % 3, 1, 'section ' || g, 'Heading ' || g FROM generate_series(1, 9) g;
+"""
+
+
+def test_the_document_a_chunk_table_references_by_foreign_key_is_its_citation_and_the_source_to_uncomment(
+        cli, empty_db, tmp_path):
+    """nextjs-openai-doc-search: nods_page_section has no column named like a citation, but its foreign key page_id
+    names the page (which has a path); the draft said `sources: none found` and no source. An owner's key is not."""
+    empty_db.execute(PAGES_AND_SECTIONS)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    drafted = out.read_text()
+    assert 'sources: ["page_id"]  # guess: the foreign key doc_section.page_id -> doc_page.id' in drafted, drafted
+    assert "# source: {table: doc_page, key: id, chunk_key: page_id}" in drafted
+    assert "user_id" not in drafted.split("sources:")[1].splitlines()[0]
+
+
+def test_rls_with_no_policy_is_said_to_hide_every_row_from_a_role_it_applies_to(cli, empty_db, pg, tmp_path):
+    empty_db.execute(PAGES_AND_SECTIONS + "ALTER TABLE doc_section ENABLE ROW LEVEL SECURITY;"
+                     "CREATE ROLE docs_reader LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON ALL TABLES IN SCHEMA public "
+                     "TO docs_reader;")
+    try:
+        reader = empty_db.dsn.replace(empty_db.dsn.split("//")[1].split("@")[0], "docs_reader:reader-pw")
+        out = tmp_path / "draft.yaml"
+        cli("profile", "init", "--repo", tmp_path, "--database-url", reader, "--output", out, "--model", "hash-embed:8")
+        assert "it hides every row from the connecting role (no policy shows one" in out.read_text(), out.read_text()
+    finally:
+        empty_db.execute("DROP OWNED BY docs_reader; DROP ROLE docs_reader")
+
+
+def test_a_hash_kept_on_the_document_table_is_said_to_be_no_input_hash_of_the_chunks(cli, empty_db, tmp_path):
+    """nextjs-openai-doc-search keeps its checksum on the page (the file's), skipping unchanged pages by it: the
+    draft says so beside the source, so nobody takes it for a hash of each section's text."""
+    empty_db.execute(PAGES_AND_SECTIONS)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    assert "# doc_page.checksum is a hash of the whole doc_page row's document, not of a chunk's text" in out.read_text()
+    assert "input_hash: (none" in out.read_text()

@@ -293,30 +293,6 @@ def test_azure_rag_postgres_openai_python(cli, empty_db, server, tmp_path):
     assert empty_db.scalar("SELECT count(*) FROM items WHERE embedding_3l IS NOT NULL") == 0
 
 
-# -- supabase-community/nextjs-openai-doc-search: TypeScript, openai@3, sections beside their page ---------------
-
-def test_supabase_doc_search_sections_under_pages(cli, empty_db, server, tmp_path):
-    repo = Source.of("supabase-community__nextjs-openai-doc-search").checkout("", tmp_path / "app")
-    empty_db.execute((repo / "supabase" / "migrations" / "20230406025118_init.sql").read_text())
-    with empty_db.connect(autocommit=True) as conn:
-        for p in range(1, 9):
-            page = conn.execute("INSERT INTO nods_page (path, checksum, type, source) VALUES (%s, %s, 'markdown', 'guide') "
-                                "RETURNING id", (f"pages/docs/page{p}.mdx", f"sum{p}")).fetchone()[0]
-            for s in range(4):
-                conn.execute("INSERT INTO nods_page_section (page_id, content, slug, heading) VALUES (%s, %s, %s, %s)",
-                             (page, f"Section {s} of page {p}: matching page sections by inner product", f"s{s}", f"H{s}"))
-    trial = procedure(cli, empty_db, server, repo, tmp_path, "nods_page_section")
-    calls = {(c["path"], c["name"], c["model"]) for c in trial.locate.json["embedding_calls"]}
-    assert ("lib/generate-embeddings.ts", "createEmbedding", "text-embedding-ada-002") in calls
-    assert [(d["table"], d["column"]) for d in trial.locate.json["declarations"]] == [("public.nods_page_section", "embedding")]
-    assert trial.init.json["todo"] == []
-    drafted = trial.profile.read_text()
-    assert "table: nods_page_section" in drafted and "text: content" in drafted and "nods_page\n" not in drafted
-    # The app's own command embeds with OpenAI through Supabase's REST API: scope says so, and our engine runs.
-    assert "hard-codes model text-embedding-ada-002" in trial.scope.out
-    assert_whole_procedure_ok(trial, empty_db, "nods_page_section", "embedding", 32)
-
-
 # -- run-llama/create-llama: a LlamaIndex app (PGVectorStore + OllamaEmbedding), its own ingest command ------------
 
 LOADER = '''"""File loader as create-llama's (SimpleDirectoryReader over DATA_DIR), without LlamaParse."""
@@ -1363,8 +1339,9 @@ def test_chatbot_ui_supabase_file_items_with_two_vector_columns_under_row_level_
     text = trial.profile.read_text()
     raw = yaml.safe_load(text)
     assert raw["database"]["session"] == {"request.jwt.claim.sub": "{tenant}"} and "through auth.uid()" in text
+    # No column named like a citation: the file each item is cut from, by its foreign key (the doc-search trial's rule).
     assert raw["chunks"] == {"table": "file_items", "id": "id", "text": "content", "collection_name": "file_items",
-                             "tenant": "user_id"}
+                             "tenant": "user_id", "sources": ["file_id"]}
     assert raw["embeddings"] == {"vector": "local_embedding"} and "other vector columns: openai_embedding" in text
     assert raw["provider"]["dimensions"] == 384 and "the dimension of all-minilm (384" in text
     # The other provider's model fills the other column: the draft takes the column of the model's dimension.
@@ -2649,6 +2626,68 @@ def r2r(pg, server, tmp_path_factory):
         pg.drop_database(name)
 
 
+# -- supabase-community/nextjs-openai-doc-search: a build step that skips pages by their checksum -------------------
+
+# Pages as `pages/**/*.mdx` files (the app's own one, read from the snapshot, plus ours); the app cuts each at its
+# headings (the heading line stays in the section's content) and embeds the content with newlines as spaces.
+DOCSEARCH_PAGES = {
+    "/docs/guides": (None, "# Guides\n\nGuides on search and embeddings.\n\n## Row level security\n\n"
+                           "Policies restrict which rows a role may read.\n"),
+    "/docs/guides/search": ("/docs/guides", "# Semantic search\n\nMatch page sections by inner product.\n\n"
+                                            "## Thresholds\n\nA match threshold of 0.78 keeps close sections only.\n"),
+    "/docs/guides/auth": ("/docs/guides", "# Auth\n\nUsers sign in with a magic link.\n\n## Service role\n\n"
+                                          "The service role key bypasses row level security.\n"),
+    "/docs/faq": (None, "# FAQ\n\n## Why pgvector?\n\nIt keeps vectors beside the rows they describe.\n"),
+}
+
+
+def docsearch_sections(mdx: str) -> list[tuple[str, str | None]]:
+    """(content, heading) of each section, cut at headings as the app's splitTreeBy does."""
+    parts: list[list[str]] = []
+    for line in mdx.splitlines():
+        if line.startswith("#") and parts and any(x.strip() for x in parts[-1]):
+            parts.append([])
+        (parts[-1] if parts else parts.append([]) or parts[-1]).append(line)
+    return [("\n".join(p).strip("\n") + "\n", p[0].lstrip("#").strip() if p[0].startswith("#") else None) for p in parts]
+
+
+@pytest.fixture(scope="module")
+def docsearch(pg, templates, server, tmp_path_factory):
+    """The app's checkout and a template database: its migration, then every page stored as its build step stores
+    it (the page with a NULL checksum, its sections with their vectors, then the page's checksum)."""
+    import base64
+    import hashlib
+
+    import psycopg
+
+    app = Source.of("supabase-community__nextjs-openai-doc-search").checkout("", tmp_path_factory.mktemp("docsearch"))
+    pages = {"/docs/openai_embeddings": (None, (app / "pages" / "docs" / "openai_embeddings.mdx").read_text()),
+             **DOCSEARCH_PAGES}
+    name = f"tmpl_docsearch_{os.getpid()}"
+    with psycopg.connect(pg.dsn(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates["empty"]}"')
+    with psycopg.connect(pg.dsn(name), autocommit=True) as conn:
+        conn.execute((app / "supabase" / "migrations" / "20230406025118_init.sql").read_text())
+        ids: dict[str, int] = {}
+        for path, (parent, mdx) in pages.items():
+            ids[path] = conn.execute("INSERT INTO nods_page (path, parent_page_id, checksum, type, source) "
+                                     "VALUES (%s, %s, NULL, 'markdown', 'guide') RETURNING id",
+                                     (path, ids.get(parent))).fetchone()[0]
+            sections = docsearch_sections(mdx)
+            vectors = httpx_embed(server, "text-embedding-ada-002", [c.replace("\n", " ") for c, _ in sections])
+            for (content, heading), vector in zip(sections, vectors):
+                conn.execute("INSERT INTO nods_page_section (page_id, slug, heading, content, token_count, embedding) "
+                             "VALUES (%s, %s, %s, %s, %s, %s::vector)",
+                             (ids[path], heading and heading.lower().replace(" ", "-"), heading, content,
+                              len(content.split()), str(vector)))
+            checksum = base64.b64encode(hashlib.sha256(mdx.encode()).digest()).decode()
+            conn.execute("UPDATE nods_page SET checksum = %s WHERE id = %s", (checksum, ids[path]))
+    try:
+        yield app, name
+    finally:
+        pg.drop_database(name)
+
+
 def test_r2r_chunks_in_collections_through_a_uuid_array_with_the_model_in_a_toml_config(cli, r2r, server, tmp_path):
     """No --model: the draft takes the model from the Ollama config's [embedding] section at the column's dimension,
     the collection from the uuid[] column through the collections table it is named after (no foreign key)."""
@@ -2750,3 +2789,125 @@ def test_r2r_backfill_gone_wrong_is_named_row_by_row_and_repaired(cli, r2r, serv
     assert len(rows) == 5 and all(vec is not None for _, _, vec in rows)
     expected = httpx_embed(server, "mxbai-embed-large", [text for _, text, _ in rows])
     assert all(json.loads(vec) == pytest.approx(want, abs=1e-6) for (_, _, vec), want in zip(rows, expected))
+
+@pytest.fixture
+def docsearch_db(pg, docsearch):
+    from ..conftest import _database
+
+    yield from _database(pg, docsearch[1])
+
+
+def test_nextjs_openai_doc_search_sections_under_pages_whose_build_step_writes_through_supabases_api(
+        cli, docsearch, docsearch_db, server, tmp_path):
+    """The sections hold their own text and vector; the page holds the checksum the build step skips by. The build
+    step reaches the database through Supabase's REST API and embeds through OpenAI's SDK: scope said `unknown`
+    for both and `Scope ok`; the draft now leaves it out and the engine runs."""
+    app, db = docsearch[0], docsearch_db
+    db.execute("UPDATE nods_page_section SET embedding = NULL WHERE id IN (2, 5)")  # lost in a restore
+    trial = procedure(cli, db, server, app, tmp_path, "nods_page_section", plan=True)
+    assert trial.plan.code == 0 and trial.plan.json["rows"]["to_embed"] == 2, trial.plan.out
+    located = trial.locate.json
+    assert ("lib/generate-embeddings.ts", "createEmbedding", "text-embedding-ada-002") in {
+        (c["path"], c["name"], c["model"]) for c in located["embedding_calls"]}
+    assert [(d["table"], d["column"]) for d in located["declarations"]] == [("public.nods_page_section", "embedding")]
+    assert located["best_entrypoint"] == "pnpm run embeddings:refresh"  # `embeddings` skips unchanged pages
+    drafted, raw = trial.profile.read_text(), yaml.safe_load(trial.profile.read_text())
+    assert trial.init.json["todo"] == [] and not raw.get("backfill")
+    assert '# command: "pnpm run embeddings:refresh"' in drafted and "(NEXT_PUBLIC_SUPABASE_URL), never DATABASE_URL" in drafted
+    assert "openai-node 3's client, which takes no base URL but from code" in drafted
+    assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["chunks"]["sources"], raw["distance"]) == (
+        "nods_page_section", "content", ["page_id"], "ip")
+    # The build step embeds `content.replace(/\n/g, ' ')`: so do the engine and recompute (hash-embed cannot tell).
+    assert raw["chunks"]["text_newlines"] == "space"
+    assert "# source: {table: nods_page, key: id, chunk_key: page_id}" in drafted
+    assert "# nods_page.checksum is a hash of the whole nods_page row's document, not of a chunk's text" in drafted
+    assert_whole_procedure_ok(trial, db, "nods_page_section", "embedding", 10, needed=2)
+
+    # The build step itself, as the user's profile would name it: both contract checks fail, saying why.
+    profile = tmp_path / "command.yaml"
+    profile.write_text(trial.profile.read_text().replace(
+        "\nbackfill:\n", f"\nbackfill:\n  command: pnpm run embeddings:refresh\n  workdir: {app}\n", 1))
+    scoped = cli("scope", "--profile", profile, "--collection", "nods_page_section", "--json",
+                 env={"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url, "NEXT_PUBLIC_SUPABASE_URL": ""})
+    checks = {c["check"]: c for c in scoped.json["checks"]}
+    assert scoped.code == 1
+    assert checks["command receives the database"]["status"] == "failed"
+    assert "HTTP API (NEXT_PUBLIC_SUPABASE_URL" in checks["command receives the database"]["found"]
+    assert checks["command reaches the provider"]["status"] == "failed"
+    assert "OpenAI's API (lib/generate-embeddings.ts:428: openai-node 3's client" in \
+        checks["command reaches the provider"]["found"]
+
+    # Row-level security is on with no policy: a role it applies to sees nothing, and no session could show a row.
+    db.execute("CREATE ROLE docs_anon LOGIN PASSWORD 'anon-pw'; GRANT SELECT ON nods_page, nods_page_section TO docs_anon")
+    anon = db.dsn.replace(db.dsn.split("//")[1].split("@")[0], "docs_anon:anon-pw")
+    hidden = cli("scope", "--profile", trial.profile, "--collection", "nods_page_section", "--json",
+                 env={"DATABASE_URL": anon, "OLLAMA_HOST": server.url})
+    reason = hidden.json.get("reason") or hidden.json.get("error") or ""
+    assert hidden.code != 0 and "shows no chunks to role docs_anon" in reason, hidden.out
+    assert "has no policy" in reason and "database.session" not in reason, reason
+    db.execute("DROP OWNED BY docs_anon; DROP ROLE docs_anon")
+
+
+def test_nextjs_openai_doc_search_vectors_the_checksum_skip_left_behind(cli, docsearch, docsearch_db, server, tmp_path):
+    """What a checksum per page leaves wrong: the pages the build step skipped after a model change keep the old
+    model's vectors, a section edited in the database keeps its vector (its page's checksum is the file's), a
+    crash after deleting a page's sections leaves the page without any; plus lost and swapped vectors. Scope
+    counts what it can and says what it cannot; verify names exactly the offenders; the engine repairs them."""
+    import numpy as np
+
+    app, db = docsearch[0], docsearch_db
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0, init.err
+    # The user takes the draft's advice: the page table as the source of the sections.
+    profile.write_text(re.sub(r"^# (source: \{.*?\})  #.*$", r"\1", profile.read_text(), flags=re.M))
+    with db.connect(autocommit=True) as conn:
+        section = {(p, h): i for i, p, h in conn.execute(
+            "SELECT s.id, p.path, s.heading FROM nods_page_section s JOIN nods_page p ON p.id = s.page_id").fetchall()}
+        old = [section[("/docs/guides/auth", "Auth")], section[("/docs/guides/auth", "Service role")]]
+        for key in old:  # an earlier model's vectors, never replaced: the page's checksum did not change
+            text = conn.execute("SELECT content FROM nods_page_section WHERE id = %s", (key,)).fetchone()[0]
+            v = np.tile(np.array(httpx_embed(server, "hash-embed:384", [text.replace("\n", " ")])[0]), 4)
+            conn.execute("UPDATE nods_page_section SET embedding = %s::vector WHERE id = %s",
+                         (str((v / np.linalg.norm(v)).tolist()), key))
+        edited = section[("/docs/guides/search", "Thresholds")]
+        conn.execute("UPDATE nods_page_section SET content = content || 'Raised to 0.8 for short pages.' "
+                     "WHERE id = %s", (edited,))
+        lost = [section[("/docs/openai_embeddings", "OpenAI Embeddings")], section[("/docs/faq", "FAQ")]]
+        conn.execute("UPDATE nods_page_section SET embedding = NULL WHERE id = ANY(%s)", (lost,))
+        swapped = [section[("/docs/guides/search", "Semantic search")], section[("/docs/faq", "Why pgvector?")]]
+        conn.execute("UPDATE nods_page_section d SET embedding = o.embedding FROM nods_page_section o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (*swapped, *swapped[::-1]))
+        page = conn.execute("UPDATE nods_page SET checksum = NULL WHERE path = '/docs/guides' RETURNING id").fetchone()[0]
+        conn.execute("DELETE FROM nods_page_section WHERE page_id = %s", (page,))
+    target = ("--profile", profile, "--collection", "nods_page_section")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and (scoped.json["counts"]["missing"], scoped.json["counts"]["needed"]) == (2, 2)
+    assert scoped.json["counts"]["stale"] is None and scoped.json["counts"]["other_model"] is None  # unknowable here
+    assert "6 stored vectors whether current unknown" in cli("scope", *target, env=env).out
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    fails_with_citations_at_most(damaged.json["checks"], {"coverage", "recompute", "source_coverage"})
+    coverage = next(c for c in damaged.json["checks"] if c["check"] == "coverage")
+    assert "tenant None" not in coverage["found"] and "2 missing" in coverage["found"], coverage
+    offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
+    by_check: dict[str, set] = {}
+    for o in offenders:
+        by_check.setdefault(o["check"], set()).add(o["key"])
+    assert by_check["coverage"] == set(lost)
+    assert by_check["recompute"] == {*old, edited, *swapped}
+    assert by_check["source_coverage"] == {page}
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 7, fixed.out + fixed.err
+    # Checked in-process (a second `verify` costs seconds): every row is right again; the deleted sections are the
+    # build step's to make again (the page's NULL checksum makes it redo the page), so source_coverage still fails.
+    from harness import CheckOptions, open_session, resolve, run_all
+
+    session = open_session(resolve(str(profile), env=env), CheckOptions(collections=("nods_page_section",)))
+    try:
+        again = {o.check: o.status for o in run_all(session)}
+    finally:
+        session.close()
+    assert [c for c, status in again.items() if status == "failed"] == ["source_coverage"], again
+    assert again["coverage"] == again["recompute"] == "passed"

@@ -396,3 +396,86 @@ def test_names_of_collections_and_of_other_stores(name, expected):
     from harness.locate.config import placeholder_for
 
     assert placeholder_for(name) == expected
+
+
+# -- a command that reaches its database through an HTTP API, and embeds through OpenAI's ----------------------------
+
+def test_a_command_reaching_its_database_through_supabases_rest_api_fails_naming_the_url_it_reads():
+    """nextjs-openai-doc-search's `pnpm run embeddings` writes through `createClient(NEXT_PUBLIC_SUPABASE_URL, ...)`:
+    no Postgres DSN can be given to it, so scope said `unknown`; it fails, saying where the command writes."""
+    result = check_contract(settings_for("ts-supabase-docs-checksum", "pnpm run embeddings"), "c", caller_env={})
+    db = outcome(result, "command receives the database")
+    assert db.status == FAIL and not result.ok
+    assert "NEXT_PUBLIC_SUPABASE_URL" in db.found and "HTTP API" in db.found and "nothing sets it" in db.found
+    assert "--engine" in db.expected
+
+
+def test_a_database_api_url_that_is_set_is_unproven_never_ok():
+    """Set (a local Supabase), nothing here can read which Postgres database that API serves."""
+    settings = settings_for("ts-supabase-docs-checksum", "pnpm run embeddings",
+                            env={"NEXT_PUBLIC_SUPABASE_URL": "http://localhost:54321"})
+    db = outcome(check_contract(settings, "c", caller_env={}), "command receives the database")
+    assert db.status == UNPROVEN
+    assert "http://localhost:54321" in db.note and "the profile" in db.note
+
+
+def test_a_command_embedding_through_openais_sdk_with_no_base_url_fails_to_reach_the_provider():
+    """`new OpenAIApi(new Configuration({ apiKey }))` calls api.openai.com whatever the provider is."""
+    result = check_contract(settings_for("ts-supabase-docs-checksum", "pnpm run embeddings"), "c", caller_env={})
+    provider = outcome(result, "command reaches the provider")
+    assert provider.status == FAIL
+    assert "OpenAI's API" in provider.found and "lib/generate.ts:16" in provider.found
+    assert "reads no base URL" in provider.found and "openai-node 3" in provider.found
+
+
+def test_an_openai_sdk_command_that_reads_a_base_url_stays_unproven():
+    settings = settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py")
+    from harness.locate.contract import Contract
+
+    contract = Contract(reads_env=("OPENAI_BASE_URL",), embedding_calls=("embed.py:3 openai",))
+    provider = outcome(check_contract(settings, "c", contract=contract, caller_env={}), "command reaches the provider")
+    assert provider.status == UNPROVEN
+
+
+def test_database_apis_are_named_only_where_no_postgres_setting_is_read():
+    """The one rule scope and profile init share: a Supabase URL beside a DSN is not how the command writes."""
+    from harness.locate.contract import Contract
+
+    assert Contract(reads_env=("NEXT_PUBLIC_SUPABASE_URL", "OPENAI_KEY")).database_apis() == ("NEXT_PUBLIC_SUPABASE_URL",)
+    assert Contract(reads_env=("SUPABASE_URL", "DATABASE_URL")).database_apis() == ()
+    assert Contract(reads_env=("VITE_SUPABASE_URL",), hardcoded_urls=("postgresql://u@h/db",)).database_apis() == ()
+    assert Contract(reads_env=("SUPABASE_DB_URL",)).database_apis() == ()  # a Postgres DSN, named for Supabase
+
+
+def test_an_openai_sdk_client_given_no_url_fails_until_its_sdks_base_url_variable_points_at_the_provider():
+    """openai>=1 and openai-node>=4 read OPENAI_BASE_URL themselves (vercel's seed: `new OpenAI()`): mapped to the
+    provider's OpenAI-compatible API it reaches the provider; unset it calls api.openai.com."""
+    from harness.locate.contract import Contract
+
+    contract = Contract(reads_env=("OPENAI_API_KEY", "POSTGRES_URL"), embedding_calls=("lib/seed.ts:9 openai",),
+                        openai_sdk=("lib/seed.ts:9 embeddings.create",))
+    unset = outcome(check_contract(settings_for(None, "pnpm run db:seed"), "c", contract=contract, caller_env={}),
+                    "command reaches the provider")
+    assert unset.status == FAIL and "nothing sets it" in unset.found and "api.openai.com" in unset.found
+    assert unset.expected.startswith('add backfill.env: {OPENAI_BASE_URL: "{provider_url}/v1"}')
+    mapped = settings_for(None, "pnpm run db:seed", env={"OPENAI_BASE_URL": "{provider_url}/v1"})
+    reached = outcome(check_contract(mapped, "c", contract=contract, caller_env={}), "command reaches the provider")
+    assert reached.status == PASS and "OPENAI_BASE_URL" in reached.found
+
+
+def test_python_openai_before_1_reads_openai_api_base():
+    from harness.locate.contract import Contract
+
+    contract = Contract(embedding_calls=("embed.py:3 openai",), openai_sdk=("embed.py:3 openai.Embedding.create",))
+    assert contract.openai_base_url() == "OPENAI_API_BASE"
+    assert Contract(embedding_calls=("a.ts:1 openai", "b.py:2 ollama-client"),
+                    openai_sdk=("a.ts:1 embeddings.create",)).openai_base_url() is None  # another embedder too
+
+
+def test_a_command_that_makes_newlines_spaces_before_embedding_says_where():
+    """nextjs-openai-doc-search embeds `content.replace(/\\n/g, ' ')`: the draft's chunks.text_newlines comes from it."""
+    from harness.locate.contract import command_contract
+
+    fixture = FIXTURES / "ts-supabase-docs-checksum"
+    contract = command_contract("pnpm run embeddings", fixture, fixture)
+    assert contract.newlines_to_spaces == ("lib/generate.ts:15",)

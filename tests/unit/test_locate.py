@@ -348,3 +348,10 @@ def test_a_yaml_configurations_embedding_mapping_names_the_model_and_its_dimensi
                                           "    dimensions: 768\nvector_store:\n  model: not-this-one\n")
     calls = [(c.line, c.kind, c.name, c.model, c.dimensions) for c in locate(tmp_path).embedding_calls]
     assert calls == [(6, "ollama-config", "embedder model", "nomic-embed-text", 768)], calls
+
+def test_of_a_build_step_and_its_forced_variant_the_forced_one_is_the_backfill():
+    """nextjs-openai-doc-search: `embeddings` skips every page whose checksum is unchanged, leaving the vectors of an
+    earlier model or of a section edited in the database; `embeddings:refresh` (`--refresh`) re-embeds them all."""
+    found = locate(FIXTURES / "ts-supabase-docs-checksum")
+    assert [e.name for e in found.entrypoints][:2] == ["embeddings:refresh", "embeddings"]
+    assert found.best_entrypoint.command == "npm run embeddings:refresh"  # no lock file: npm

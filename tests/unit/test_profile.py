@@ -238,3 +238,24 @@ def test_a_source_collection_without_a_chunk_collection_column_is_refused():
         "source: {table: documents, collection: collection_ids}\n"
     with pytest.raises(ConfigError, match=r"profile key 'source.collection' .* no collection column"):
         parse_profile(text, env={})
+
+# -- chunks.text_newlines: what the application does to newlines before embedding --------------------------------
+
+_NEWLINES = ("name: t\nprovider: {model: m, dimensions: 3}\nchunks: {table: nods_page_section, "
+             "collection_name: nods_page_section%s}\nembeddings: {vector: embedding}\n")
+
+
+def test_text_newlines_space_embeds_each_newline_as_a_space():
+    """nextjs-openai-doc-search embeds `content.replace(/\\n/g, ' ')`: the engine, the hash and recompute must embed
+    the same text, or a tokenizer that keeps newlines (ada-002's) gives every healthy vector a lower cosine."""
+    from harness.target import Target
+
+    profile = parse_profile(_NEWLINES % ", text_newlines: space", env={})
+    assert profile.chunks.text_newlines == "space"
+    assert "replace(coalesce(" in Target(profile).text.as_string(None) and "chr(10)" in Target(profile).text.as_string(None)
+    assert "replace(" not in Target(parse_profile(_NEWLINES % "", env={})).text.as_string(None)
+
+
+def test_text_newlines_other_than_keep_or_space_is_refused_naming_the_key():
+    with pytest.raises(ConfigError, match="profile key 'chunks.text_newlines' must be one of keep, space"):
+        parse_profile(_NEWLINES % ", text_newlines: strip", env={})

@@ -1,0 +1,21 @@
+"""offenders.jsonl and `backfill --keys-from`: only chunk keys are re-embedded."""
+
+import json
+
+from harness.backfill.selection import read_keys
+from harness.checks import offenders
+from harness.checks.outcome import Offender, verdict
+
+
+def test_a_source_row_without_chunks_is_written_as_a_source_row_and_never_read_back_as_a_chunk_key(tmp_path):
+    """nextjs-openai-doc-search: source_coverage listed page 2 (a nods_page row whose sections were deleted), and
+    `backfill --keys-from` re-embedded section 2, a healthy chunk that merely shares the number."""
+    failed = verdict("source_coverage", "docs", False, "every page has chunks", "1 without chunks")
+    failed = type(failed)(**{**failed.__dict__, "offenders": (
+        Offender(2, "docs", None, "nods_page row has no chunks", table="public.nods_page"),
+        Offender(7, "docs", None, "chunk names no nods_page row"))})
+    path = offenders.write(tmp_path / "offenders.jsonl", [failed])
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert (lines[0]["key"], lines[0]["source_table"], lines[0]["source_key"]) == (None, "public.nods_page", 2)
+    assert lines[1]["key"] == 7 and "source_table" not in lines[1]
+    assert read_keys(str(path), "docs") == ("7",)
