@@ -2893,11 +2893,11 @@ def test_nextjs_openai_doc_search_vectors_the_checksum_skip_left_behind(cli, doc
     assert "tenant None" not in coverage["found"] and "2 missing" in coverage["found"], coverage
     offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
     by_check: dict[str, set] = {}
-    for o in offenders:
-        by_check.setdefault(o["check"], set()).add(o["key"])
+    for o in offenders:  # a source row's key is its source_key (its "key" is null: no chunk to re-embed)
+        by_check.setdefault(o["check"], set()).add(o["key"] if o["key"] is not None else (o["source_table"], o["source_key"]))
     assert by_check["coverage"] == set(lost)
     assert by_check["recompute"] == {*old, edited, *swapped}
-    assert by_check["source_coverage"] == {page}
+    assert by_check["source_coverage"] == {("nods_page", page)}
     fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 7, fixed.out + fixed.err
     # Checked in-process (a second `verify` costs seconds): every row is right again; the deleted sections are the
