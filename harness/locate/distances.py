@@ -397,8 +397,9 @@ def for_column(uses: Iterable[DistanceUse], name: str, qualified: str, column: s
     """The uses that speak of this table's column: those naming both; naming the column alone where no other table's
     vector column is so named; naming neither where the repository and database hold one vector column only.
     ``vector_columns``: (table, column) of every vector column known (the database's, the code's declarations)."""
-    known = {(_bare(t), c) for t, c in vector_columns if c}
     this = _bare(qualified)
+    # A declaration of this column name whose table the code does not say is taken for this one.
+    known = {(_bare(t) if t is not None else this if c == column else None, c) for t, c in vector_columns if c}
     others_so_named = {t for t, c in known if c == column and t not in (None, this, _bare(name))}
     only_one = {(this, column)} >= {(t if t != _bare(name) else this, c) for t, c in known}
     out = []

@@ -161,3 +161,26 @@ def test_a_search_function_defined_in_a_python_migration_string_names_its_parame
             'RETURNS SETOF documents LANGUAGE sql AS $$\n  SELECT * FROM documents\n'
             '  ORDER BY documents.embedding <#> query_embedding LIMIT 5;\n$$;\n""")\n')
     assert found("alembic/versions/0002_match.py", text, "python") == [("ip", "documents", "embedding", 5)]
+
+
+# -- locate lists them ----------------------------------------------------------------------------------------------
+
+def test_locate_lists_where_the_code_says_a_distance_in_json_and_text():
+    from pathlib import Path
+
+    from harness.steps.locate import locate
+
+    result = locate(Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "ts-prisma-raw-l2")
+    listed = result.as_dict()["distances"]
+    assert [(d["path"], d["line"], d["distance"], d["table"], d["column"], d["said"]) for d in listed] == [
+        ("src/similar.ts", 10, "l2", "passages", "embedding", "<->"),
+        ("src/similar.ts", 11, "l2", "passages", "embedding", "<->")]
+    assert "  src/similar.ts:10  passages.embedding l2 (<->)  [sql]" in result.text()
+
+
+def test_test_code_is_no_evidence_of_the_applications_distance(tmp_path):
+    from harness.steps.locate import locate
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_search.py").write_text('Q = "SELECT id FROM t ORDER BY embedding <#> %s"\n')
+    assert locate(tmp_path).distances == ()
