@@ -224,8 +224,7 @@ def _tie(code: str, column: str | None, statement: tuple[int, int]) -> tuple[str
     """(table, column) a column reference of a statement names: its qualifier resolved through the statement's
     FROM / JOIN aliases, else the statement's one table."""
     if column is None:
-        tables = _tables(code, statement)
-        return (tables[0][0] if len({t for t, _ in tables}) == 1 else None), None
+        return _only(_tables(code, statement)), None
     if column.startswith("${"):  # drizzle's sql`${docs.embedding} <=> ...`: a column of a table the code binds
         var, prop = column[2:-1].split(".")
         return _drizzle_column(code, var, prop, None)
@@ -235,19 +234,35 @@ def _tie(code: str, column: str | None, statement: tuple[int, int]) -> tuple[str
     if len(parts) > 1:
         qualifier = parts[-2]
         named = [t for t, a in tables if qualifier in (a, t, t.split(".")[-1])]
-        return (named[0] if named else None), col
-    return (tables[0][0] if len({t for t, _ in tables}) == 1 else None), col
+        return (named[0] if named and named[0] != "?" else None), col
+    return _only(tables), col
 
 
 def _tables(code: str, statement: tuple[int, int]) -> list[tuple[str, str | None]]:
+    """(table, alias) of each FROM / JOIN / UPDATE / INTO of the statement; a name the code interpolates
+    (``FROM {self.table}``) as ``?``, a CTE of the statement (``WITH scores AS (...)``) left out: neither is a table
+    the application's query can be tied to."""
+    ctes = {c.lower() for c in _CTE.findall(code, *statement)}
     out = []
     for m in _FROM.finditer(code, *statement):
         name = m.group("t")
-        if name.startswith("${") or name.lower() in _KEYWORDS or name.startswith("("):
+        if name.lower() in _KEYWORDS or name.lower() in ctes:
             continue
         alias = m.group("a")
-        out.append((_unquote(name) or name, _unquote(alias) if alias and alias.lower() not in _KEYWORDS else None))
+        out.append(("?" if name.startswith("${") else _unquote(name) or name,
+                    _unquote(alias) if alias and alias.lower() not in _KEYWORDS else None))
+    if _INTERPOLATED_FROM.search(code, *statement):
+        out.append(("?", None))
     return out
+
+
+_CTE = re.compile(r"(?i)(?:\bwith\s+(?:recursive\s+)?|,\s*)(\w+)\s+as\s+(?:(?:not\s+)?materialized\s+)?\(")
+_INTERPOLATED_FROM = re.compile(r"(?i)\b(?:from|join)\s+(?:only\s+)?\{")
+
+
+def _only(tables: list[tuple[str, str | None]]) -> str | None:
+    names = {t for t, _ in tables}
+    return names.pop() if len(names) == 1 and "?" not in names else None
 
 
 _INDEX = re.compile(rf"(?i)\bON\s+(?:ONLY\s+)?(?P<t>{_QUALIFIED})\s+USING\s+(?:hnsw|ivfflat)\s*\(\s*(?P<c>{_IDENT})\s+"
@@ -271,12 +286,24 @@ def _sql_indexes(rel: str, code: str, spans: Iterable[tuple[int, int]]) -> list[
 _SQLALCHEMY = re.compile(r"\b(?P<model>[A-Za-z_]\w*)\.(?P<col>[A-Za-z_]\w*)\s*\.\s*"
                          r"(?P<fn>cosine_distance|l2_distance|max_inner_product)\s*\(")
 _SQLALCHEMY_FN = {"cosine_distance": "cosine", "l2_distance": "l2", "max_inner_product": "ip"}
-_PY_TABLENAME = re.compile(r"""(?m)^class\s+(?P<cls>\w+)\b[^\n]*:\s*\n(?:[ \t]+[^\n]*\n|[ \t]*\n)*?[ \t]+__tablename__\s*=\s*"""
-                           r"""['"](?P<t>[^'"]+)['"]""")
+_PY_CLASS = re.compile(r"(?m)^class\s+(?P<cls>\w+)\b")
+_PY_TABLENAME = re.compile(r"""(?m)^[ \t]+__tablename__\s*=\s*['"](?P<t>[^'"]+)['"]""")
+_PY_TOP_LEVEL = re.compile(r"(?m)^(?=[^\s#])")
+
+
+def _model_tables(code: str) -> dict[str, str]:
+    """Each class of the module whose body sets ``__tablename__``, with that table."""
+    out = {}
+    for m in _PY_CLASS.finditer(code):
+        end = _PY_TOP_LEVEL.search(code, code.find("\n", m.end()) + 1 if "\n" in code[m.end():] else len(code))
+        named = _PY_TABLENAME.search(code, m.end(), end.start() if end else len(code))
+        if named:
+            out[m.group("cls")] = named.group("t")
+    return out
 
 
 def _sqlalchemy(rel: str, code: str) -> list[DistanceUse]:
-    tables = {m.group("cls"): m.group("t") for m in _PY_TABLENAME.finditer(code)}
+    tables = _model_tables(code)
     return [DistanceUse(rel, line_of(code, m.start("fn")), _SQLALCHEMY_FN[m.group("fn")], "sqlalchemy",
                         tables.get(m.group("model")), m.group("col"), m.group("fn") + "()")
             for m in _SQLALCHEMY.finditer(code)]

@@ -184,3 +184,10 @@ def test_test_code_is_no_evidence_of_the_applications_distance(tmp_path):
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_search.py").write_text('Q = "SELECT id FROM t ORDER BY embedding <#> %s"\n')
     assert locate(tmp_path).distances == ()
+
+
+def test_a_table_the_code_interpolates_or_a_cte_ties_the_operator_to_its_column_only():
+    # R2R's shape: the table is a method's result in an f-string, and the outer query reads a CTE.
+    text = ('q = f"""\nWITH scores AS (\n  SELECT id, (summary_embedding <=> $1::vector({dim})) AS d\n'
+            '  FROM {self._table_name("documents")}\n)\nSELECT * FROM scores ORDER BY d"""\n')
+    assert found("core/documents.py", text, "python") == [("cosine", None, "summary_embedding", 3)]
