@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..profile import DISTANCES, distance_of_opclass, distances_in_sql
 from .literals import call_args, line_of
-from .schema import _DRIZZLE_TABLE, _IDENT, _QUALIFIED, _unquote, django_default_table, django_table_at
+from .schema import _DRIZZLE_TABLE, _IDENT, _QUALIFIED, _unquote, django_model_tables, django_table_at
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,9 @@ class DistanceUse:
     table: str | None = None
     column: str | None = None
     said: str = ""  # what the code says, as written (`<->`, `cosine_distance()`, `vector_l2_ops`)
+    # the ORM model class the code names (`Entry.objects`, `Item.embedding`) where its table is not in this file:
+    # ``with_model_tables`` names the table from the repository's models
+    model: str | None = None
 
     @property
     def where(self) -> str:
@@ -305,8 +308,22 @@ def _model_tables(code: str) -> dict[str, str]:
 def _sqlalchemy(rel: str, code: str) -> list[DistanceUse]:
     tables = _model_tables(code)
     return [DistanceUse(rel, line_of(code, m.start("fn")), _SQLALCHEMY_FN[m.group("fn")], "sqlalchemy",
-                        tables.get(m.group("model")), m.group("col"), m.group("fn") + "()")
+                        tables.get(m.group("model")), m.group("col"), m.group("fn") + "()",
+                        None if m.group("model") in tables else m.group("model"))
             for m in _SQLALCHEMY.finditer(code)]
+
+
+def model_tables(rel: str, text: str) -> dict[str, str]:
+    """The ORM model classes of a Python module with their tables (``__tablename__``; Django's db_table or
+    ``<app>_<model>``), for ``with_model_tables``."""
+    return {**(django_model_tables(rel, text) if "Model" in text else {}), **_model_tables(text)}
+
+
+def with_model_tables(uses: Iterable[DistanceUse], tables: dict[str, str | None]) -> list[DistanceUse]:
+    """Uses naming a model class of another module, with its table where one class of the repository has that name
+    (``tables``: class -> table, None where two modules define it)."""
+    return [replace(u, table=tables[u.model]) if u.table is None and u.model and tables.get(u.model) else u
+            for u in uses]
 
 
 # pgvector-python's Django functions: `L2Distance("embedding", q)`, `CosineDistance(F("embedding"), q)`.
@@ -321,11 +338,11 @@ def _django(rel: str, code: str) -> list[DistanceUse]:
     for m in _DJANGO.finditer(code):
         line_start = code.rfind("\n", 0, max(0, m.start() - 300)) + 1
         managers = list(_DJANGO_MANAGER.finditer(code, line_start, m.start()))
-        table = django_table_at(rel, code, m.start())
-        if managers:
-            table = django_default_table(rel, managers[-1].group("model"))
+        # The model whose manager the query starts from (its module may be another app's); else the class around.
+        model = managers[-1].group("model") if managers else None
+        table = None if model else django_table_at(rel, code, m.start())
         out.append(DistanceUse(rel, line_of(code, m.start("fn")), _DJANGO_FN[m.group("fn")], "django", table,
-                               m.group("col"), m.group("fn") + "()"))
+                               m.group("col"), m.group("fn") + "()", model))
     # HnswIndex / IvfflatIndex(fields=[...], opclasses=[...]) in a model's Meta or a migration's AddIndex.
     for m in re.finditer(r"\b(?:HnswIndex|IvfflatIndex)\s*\(", code):
         args = call_args(code, m.end() - 1)
@@ -450,4 +467,4 @@ def _bare(table: str | None) -> str | None:
     return name[len("public."):] if name.startswith("public.") else name
 
 
-__all__ = ["DistanceUse", "for_column", "has_distances", "scan"]
+__all__ = ["DistanceUse", "for_column", "has_distances", "model_tables", "scan", "with_model_tables"]

@@ -738,6 +738,17 @@ def _django_models(rel: str, text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+def django_model_tables(rel: str, text: str) -> dict[str, str]:
+    """Each Django model class of a module with its table (Meta.db_table, else ``<app_label>_<model>``)."""
+    out = {}
+    for m in _DJANGO_CLASS.finditer(text):
+        nxt = re.compile(r"(?m)^(?=[^\s#])").search(text, m.end())
+        body = text[m.end():nxt.start() if nxt else len(text)]
+        out[m.group("cls")] = _django_meta(body, "db_table") or _django_default_table(rel, m.group("cls"),
+                                                                                      _django_meta(body, "app_label"))
+    return out
+
+
 def django_tables(rel: str, text: str) -> dict[str, str]:
     """Django's default table name -> the table a model really has (Meta.db_table, a migration's
     ``options={'db_table': ...}`` or ``AlterModelTable``): other files' declarations name only the model."""
@@ -834,5 +845,5 @@ def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]
     return tuple(sorted({d.dimensions for d in decls if d.dimensions and 0 < d.dimensions <= 65535 and d not in old}))
 
 
-__all__ = ["VectorDeclaration", "scan", "django_tables", "django_table_at", "django_default_table", "with_django_tables", "with_imported_dimensions",
+__all__ = ["VectorDeclaration", "scan", "django_tables", "django_table_at", "django_model_tables", "with_django_tables", "with_imported_dimensions",
            "has_declarations", "dimensions_of", "constant"]

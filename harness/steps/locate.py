@@ -168,6 +168,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     calls: list[EmbeddingCall] = []
     settings: list[ConfigSetting] = []
     distances: list[DistanceUse] = []
+    model_tables: dict[str, str | None] = {}
     django_tables: dict[str, str] = {}
     base = str(root)
     for rel in files:
@@ -192,6 +193,9 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             script = eps.script_entrypoint(root, rel, data)
             if script:
                 entrypoints.append(script)
+        if not doc and name.endswith(".py") and (b"Model" in data or b"__tablename__" in data):
+            for cls, table in distancescan.model_tables(rel, data.decode("utf-8", "replace")).items():
+                model_tables[cls] = table if model_tables.get(cls, table) == table else None  # two apps: unknown
         if not doc and filesmod.is_code(rel) and distancescan.has_distances(data):
             distances.extend(distancescan.scan(rel, data.decode("utf-8", "replace"), filesmod.language(rel)))
         found = pattern.findall(data)
@@ -243,7 +247,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     declarations = schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
                                                        lambda rel: _listed_text(base, listed, rel))
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
-                 else u for u in distances]
+                 else u for u in distancescan.with_model_tables(distances, model_tables)]
     for items in by_cat.values():
         items.sort(key=lambda h: (-h.score, h.path))
     ranked = sorted(dict.fromkeys(entrypoints), key=lambda e: (-e.score, e.command))

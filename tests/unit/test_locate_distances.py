@@ -191,3 +191,18 @@ def test_a_table_the_code_interpolates_or_a_cte_ties_the_operator_to_its_column_
     text = ('q = f"""\nWITH scores AS (\n  SELECT id, (summary_embedding <=> $1::vector({dim})) AS d\n'
             '  FROM {self._table_name("documents")}\n)\nSELECT * FROM scores ORDER BY d"""\n')
     assert found("core/documents.py", text, "python") == [("cosine", None, "summary_embedding", 3)]
+
+
+def test_a_django_query_of_another_apps_model_is_tied_to_that_models_table(tmp_path):
+    # khoj's shape: the adapters module queries Entry, a model of the `database` app.
+    from harness.steps.locate import locate
+
+    (tmp_path / "database" / "adapters").mkdir(parents=True)
+    (tmp_path / "database" / "models.py").write_text(
+        "from django.db import models\nfrom pgvector.django import VectorField\n\n"
+        "class Entry(models.Model):\n    embeddings = VectorField(dimensions=None)\n")
+    (tmp_path / "database" / "adapters" / "__init__.py").write_text(
+        "from pgvector.django import CosineDistance\n\n"
+        "def search(q):\n    return Entry.objects.annotate(distance=CosineDistance('embeddings', q))\n")
+    assert [(u.table, u.column, u.distance) for u in locate(tmp_path).distances] == [
+        ("database_entry", "embeddings", "cosine")]
