@@ -86,6 +86,10 @@ def _lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
                 out[k] = " "
 
     while i < n:
+        nxt = _LEXEME.search(text, i)  # nothing but these can open a comment or a string
+        if nxt is None:
+            break
+        i = nxt.start()
         ch = text[i]
         if lang == "sql" and text.startswith("--", i) or hash_comments and ch == "#" or (
                 slash_comments and lang != "sql" and text.startswith("//", i) and (i == 0 or text[i - 1] != ":")):
@@ -133,6 +137,7 @@ def _lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(out), strings
 
 
+_LEXEME = re.compile(r"[-#/'\"`<]")
 _HEREDOC = re.compile(r"<<[~-]?(['\"]?)(?P<tag>[A-Z_][A-Z0-9_]*)\1")
 
 
@@ -268,7 +273,7 @@ def _only(tables: list[tuple[str, str | None]]) -> str | None:
     return names.pop() if len(names) == 1 and "?" not in names else None
 
 
-_INDEX = re.compile(rf"(?i)\bON\s+(?:ONLY\s+)?(?P<t>{_QUALIFIED})\s+USING\s+(?:hnsw|ivfflat)\s*\(\s*(?P<c>{_IDENT})\s+"
+_INDEX = re.compile(rf"(?i)\bON\s+(?:ONLY\s+)?(?P<t>{_QUALIFIED}|\$?\{{[^{{}}\n]*\}})\s+USING\s+(?:hnsw|ivfflat)\s*\(\s*(?P<c>{_IDENT})\s+"
                     r"(?P<op>\w+_ops)\b")
 
 
@@ -278,7 +283,8 @@ def _sql_indexes(rel: str, code: str, spans: Iterable[tuple[int, int]]) -> list[
         for m in _INDEX.finditer(code, start, end):
             distance = distance_of_opclass(m.group("op"))
             if distance:
-                out.append(DistanceUse(rel, line_of(code, m.start("op")), distance, "sql-index", _unquote(m.group("t")),
+                table = None if "{" in m.group("t") else _unquote(m.group("t"))  # a name the code interpolates
+                out.append(DistanceUse(rel, line_of(code, m.start("op")), distance, "sql-index", table,
                                        _unquote(m.group("c")), m.group("op")))
     return out
 

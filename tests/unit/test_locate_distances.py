@@ -206,3 +206,8 @@ def test_a_django_query_of_another_apps_model_is_tied_to_that_models_table(tmp_p
         "def search(q):\n    return Entry.objects.annotate(distance=CosineDistance('embeddings', q))\n")
     assert [(u.table, u.column, u.distance) for u in locate(tmp_path).distances] == [
         ("database_entry", "embeddings", "cosine")]
+
+
+def test_an_index_created_from_code_on_a_table_it_interpolates_is_tied_to_the_column_only():
+    text = 'cur.execute(f"CREATE INDEX IF NOT EXISTS ix ON {table} USING hnsw (embedding vector_ip_ops)")\n'
+    assert found("app/db.py", text, "python") == [("ip", None, "embedding", 1)]
