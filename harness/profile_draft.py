@@ -122,7 +122,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   padding: Padding | None = None, served_model: str | None = None,
                   measured: MeasuredText | None = None, stored_dims: int | None = None,
                   app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = (),
-                  declared_by_setting: tuple[Any, ...] = ()) -> Draft:
+                  declared_by_setting: tuple[Any, ...] = (), code_distances: tuple[Any, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -351,11 +351,23 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
             w.comment(f"{src.table}.{shape.source_hash} is a hash of the whole {src.table} row's document, not of a "
                       "chunk's text: no input hash for the chunks (a chunk edited without its document, or an earlier "
                       "model's vectors the application skipped by it, are found by verify's recompute only)", 0)
+    said = {d.distance for d in code_distances} | ({app_distance[0]} if app_distance else set())
     if shape.distance is not None:
         w.value("distance", "distance", shape.distance[0], shape.distance[1], indent=0)
-    elif app_distance is not None:
+    elif app_distance is not None and len(said) == 1 and not code_distances:
         w.value("distance", "distance", app_distance[0], "guess: the distance the application's store queries with "
                 f"({app_distance[1]}; no index on {em.name}.{vc.column} says one)", indent=0)
+    elif len(said) == 1:
+        w.value("distance", "distance", said.pop(), "guess: the distance the application's code searches "
+                f"{em.name}.{vc.column} with ({_where_said(code_distances, app_distance)}; no index on "
+                f"{em.name}.{vc.column} says one)", indent=0)
+    elif said:
+        by = "; ".join(f"{d}: " + _where_said([u for u in code_distances if u.distance == d],
+                                               app_distance if app_distance and app_distance[0] == d else None)
+                       for d in sorted(said))
+        w.value("distance", "distance", "cosine", "guess: the most common operator class; the application's code "
+                f"says several distances for {em.name}.{vc.column} ({by}) and no index on it says one: set the one its "
+                "searches use", indent=0)
     else:
         w.value("distance", "distance", "cosine", "guess: the most common operator class (no index on "
                 f"{em.name}.{vc.column} and no function searching {em.name} says another); check the app's queries",
@@ -394,6 +406,27 @@ def measure_padding(conn: Any, shape: Shape, model_dims: int | None, limit: int 
         {"dims": model_dims, "next": model_dims + 1, "limit": limit}).fetchone()
     vectors, padded = (row["vectors"], row["padded"]) if isinstance(row, dict) else row
     return Padding(model_dims, int(vectors), int(padded)) if vectors else None
+
+
+def _where_said(uses: Any, store: tuple[str, str] | None, most: int = 3) -> str:
+    """Where the code says a distance: what it writes and at which path:line, the first ``most`` places."""
+    places = [f"{u.said} at {u.where}" for u in uses] + ([f"its store at {store[1]}"] if store else [])
+    return ", ".join(places[:most]) + (f" and {len(places) - most} more" if len(places) > most else "")
+
+
+def code_distances(found: Any, shape: Shape | None, shapes: Any = ()) -> tuple[Any, ...]:
+    """The places the application's code says a distance for the draft's vector column (queries, ORM helpers, index
+    declarations a migration may not have applied yet), tied to it as ``harness.locate.distances.for_column`` ties."""
+    from .locate.distances import for_column
+    from .locate.schema import superseded
+
+    if shape is None:
+        return ()
+    old = superseded(found.declarations)
+    columns = [(d.table, d.column) for d in found.declarations if d not in old]
+    columns += [(s.embeddings.qualified, s.vector.column) for s in (*shapes, shape)]
+    return tuple(for_column(found.distances, shape.embeddings.name, shape.embeddings.qualified, shape.vector.column,
+                            columns))
 
 
 def _store_distance(declarations: Any, shape: Shape | None) -> tuple[str, str] | None:
@@ -496,7 +529,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     from .steps.locate import locate
 
     with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-        shapes = _discover(conn)
+        shapes = every_shape = _discover(conn)
         if table is not None:
             wanted = [s for s in shapes if table in (s.embeddings.name, s.embeddings.qualified)]
             if not wanted:
@@ -562,6 +595,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
+                         code_distances=code_distances(found, shape, every_shape),
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      + (f", the default of ${c.model_env}" if c.model_env else "")
                                      # an Ollama embedder's line is the one cited for its model (read last)

@@ -727,11 +727,7 @@ def _django(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
         args = call_args(text, m.end() - 1)
         d = re.search(r"\bdimensions\s*=\s*(?P<v>[\w.]+)", args) or re.match(r"\s*(?P<v>\d+)", args)
         dims = int_value(text, d.group("v")) if d else None
-        table = next((t for start, end, t in models if start < m.start() < end), None)
-        if table is None:  # a migration: the model the operation names, in this file's app
-            op = [x for x in ops if x.start() < m.start()]
-            model = (op[-1].group("m") or op[-1].group("m2")) if op else None
-            table = _django_default_table(rel, model) if model else None
+        table = _django_table_at(rel, m.start(), models, ops)
         table = tables.get(table, table) if table else None
         col = m.group("col") or m.group("tcol")
         if col == "field":  # migrations.AddField(model_name=..., name="col", field=VectorField(...))
@@ -744,10 +740,30 @@ def _django(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
     return out
 
 
+def django_table_at(rel: str, text: str, pos: int) -> str | None:
+    """The table of the Django model whose class (or whose migration operation) holds ``pos`` in a models or
+    migrations module (its default name: ``with_django_tables`` renames it)."""
+    return _django_table_at(rel, pos, _django_models(rel, text), list(_DJANGO_OP_MODEL.finditer(text)))
+
+
+def _django_table_at(rel: str, pos: int, models: list[tuple[int, int, str]], ops: list[re.Match]) -> str | None:
+    table = next((t for start, end, t in models if start < pos < end), None)
+    if table is None:  # a migration: the model the operation names, in this file's app
+        op = [x for x in ops if x.start() < pos]
+        model = (op[-1].group("m") or op[-1].group("m2")) if op else None
+        table = _django_default_table(rel, model) if model else None
+    return table
+
+
 def _django_app(rel: str) -> str:
     """The app label Django gives a module's models by default: its app folder (above models/ or migrations/)."""
     parent = PurePosixPath(rel).parent
     return (parent.parent if parent.name in ("migrations", "models") else parent).name
+
+
+def django_default_table(rel: str, model: str, app_label: str | None = None) -> str:
+    """Django's table for a model of the app this module belongs to: ``<app_label>_<model>``."""
+    return _django_default_table(rel, model, app_label)
 
 
 def _django_default_table(rel: str, model: str, app_label: str | None = None) -> str:
@@ -769,6 +785,17 @@ def _django_models(rel: str, text: str) -> list[tuple[int, int, str]]:
         body = text[m.end():end]
         table = _django_meta(body, "db_table") or _django_default_table(rel, m.group("cls"), _django_meta(body, "app_label"))
         out.append((m.start(), end, table))
+    return out
+
+
+def django_model_tables(rel: str, text: str) -> dict[str, str]:
+    """Each Django model class of a module with its table (Meta.db_table, else ``<app_label>_<model>``)."""
+    out = {}
+    for m in _DJANGO_CLASS.finditer(text):
+        nxt = re.compile(r"(?m)^(?=[^\s#])").search(text, m.end())
+        body = text[m.end():nxt.start() if nxt else len(text)]
+        out[m.group("cls")] = _django_meta(body, "db_table") or _django_default_table(rel, m.group("cls"),
+                                                                                      _django_meta(body, "app_label"))
     return out
 
 
@@ -904,5 +931,5 @@ def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]
     return tuple(sorted({d.dimensions for d in decls if d.dimensions and 0 < d.dimensions <= 65535 and d not in old}))
 
 
-__all__ = ["VectorDeclaration", "scan", "django_tables", "with_django_tables", "with_imported_dimensions",
+__all__ = ["VectorDeclaration", "scan", "django_tables", "django_table_at", "django_model_tables", "with_django_tables", "with_imported_dimensions",
            "has_declarations", "dimensions_of", "constant"]

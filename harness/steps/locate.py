@@ -12,15 +12,16 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..locate import config as configscan
-from ..locate import embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
+from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
+from ..locate.distances import DistanceUse
 from ..locate.embedding_calls import EmbeddingCall
 from ..locate.entrypoints import Entrypoint
 from ..locate.files import list_files  # noqa: F401  (kept importable from here)
@@ -68,6 +69,8 @@ class LocateResult:
     declarations: tuple[VectorDeclaration, ...] = ()
     embedding_calls: tuple[EmbeddingCall, ...] = ()
     settings: tuple[ConfigSetting, ...] = ()
+    # where the code says the distance it searches a vector column with (queries, ORM helpers, index declarations)
+    distances: tuple[DistanceUse, ...] = ()
 
     @property
     def declared_dimensions(self) -> tuple[int, ...]:
@@ -92,6 +95,7 @@ class LocateResult:
             "config": hits(self.config), "service": hits(self.service), "schema": hits(self.schema),
             "smoke": hits(self.smoke), "docs": hits(self.docs), "declared_dimensions": list(self.declared_dimensions),
             "declarations": [{**d.as_dict(), "superseded": d in old} for d in self.declarations],
+            "distances": [u.as_dict() for u in self.distances],
             "embedding_calls": [c.as_dict() for c in self.embedding_calls],
             "settings": [s.as_dict() for s in self.settings],
             "embeds_in_process": self.embeds_in_process,
@@ -107,6 +111,10 @@ class LocateResult:
             where = ".".join(x for x in (d.table, d.column) if x) or "?"
             lines.append(f"  {d.path}:{d.line}  {where} {d.type}({d.dimensions if d.dimensions else '?'})  [{d.kind}]"
                          + ("  (changed by a later migration)" if d in old else ""))
+        lines.append("Distances the code searches with:" + ("" if self.distances else " none found"))
+        for u in self.distances:
+            where = ".".join(x for x in (u.table, u.column) if x) or "?"
+            lines.append(f"  {u.where}  {where} {u.distance} ({u.said})  [{u.kind}]")
         lines.append("Embedding calls:" + ("" if self.embedding_calls else " none found"))
         for c in self.embedding_calls:
             extra = [f"model {c.model}" if c.model else "", f"dimensions {c.dimensions}" if c.dimensions else "", f"from ${c.model_env}" if c.model_env else "",
@@ -159,6 +167,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     declarations: list[VectorDeclaration] = []
     calls: list[EmbeddingCall] = []
     settings: list[ConfigSetting] = []
+    distances: list[DistanceUse] = []
+    model_tables: dict[str, str | None] = {}
     django_tables: dict[str, str] = {}
     base = str(root)
     for rel in files:
@@ -185,6 +195,11 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             script = eps.script_entrypoint(root, rel, data)
             if script:
                 entrypoints.append(script)
+        if not doc and name.endswith(".py") and (b"Model" in data or b"__tablename__" in data):
+            for cls, table in distancescan.model_tables(rel, data.decode("utf-8", "replace")).items():
+                model_tables[cls] = table if model_tables.get(cls, table) == table else None  # two apps: unknown
+        if not doc and filesmod.is_code(rel) and distancescan.has_distances(data):
+            distances.extend(distancescan.scan(rel, data.decode("utf-8", "replace"), filesmod.language(rel)))
         found = pattern.findall(data)
         low = data.lower()
         triggered = any(w in low for w in _TRIGGER_WORDS)
@@ -234,6 +249,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
     declarations = schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
                                                        lambda rel: _listed_text(base, listed, rel))
+    distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
+                 else u for u in distancescan.with_model_tables(distances, model_tables)]
     for items in by_cat.values():
         items.sort(key=lambda h: (-h.score, h.path))
     ranked = sorted(dict.fromkeys(entrypoints), key=lambda e: (-e.score, e.command))
@@ -241,7 +258,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     ranked.sort(key=lambda e: (-e.score, e.command))  # what an entrypoint really calls counts too
     return LocateResult(str(root), source, len(files), all_terms, tuple(by_cat["config"]), tuple(by_cat["service"]),
                         tuple(by_cat["schema"]), tuple(by_cat["smoke"]), tuple(ranked), time.perf_counter() - started,
-                        tuple(by_cat["docs"]), tuple(declarations), tuple(calls), tuple(settings))
+                        tuple(by_cat["docs"]), tuple(declarations), tuple(calls), tuple(settings), tuple(distances))
 
 
 def _listed_text(base: str, listed: set[str], rel: str) -> str | None:
@@ -255,7 +272,6 @@ def _embedding_setting(name: str) -> bool:
 
 
 def _with_contract(root: Path, entry: Entrypoint) -> Entrypoint:
-    from dataclasses import replace
 
     try:
         contract = command_contract(entry.command, root / entry.workdir, root)

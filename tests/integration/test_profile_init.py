@@ -839,6 +839,56 @@ def test_without_an_index_or_a_search_function_the_distance_is_a_guess_said_as_o
     assert line.startswith("distance: cosine  # guess:"), line
 
 
+# tests/fixtures/repos/ts-prisma-raw-l2 (formbricks' shape): no index in the database; the app's $queryRaw orders by `<->`.
+PASSAGES = """
+CREATE TABLE passages (id text PRIMARY KEY, content text NOT NULL, embedding vector(8));
+INSERT INTO passages (id, content) SELECT 'p' || g, 'passage ' || g FROM generate_series(1, 6) g;
+"""
+RAW_L2 = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "ts-prisma-raw-l2"
+
+
+def _distance_line(cli, db, repo, tmp_path, *args) -> str:
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", db.dsn, "--output", out, "--json",
+                 "--model", "hash-embed:8", *args)
+    assert result.code == 0, result.out + result.err
+    return next(x for x in out.read_text().splitlines() if x.startswith("distance:"))
+
+
+def test_without_an_index_the_distance_the_applications_own_query_uses_is_drafted_with_where(cli, empty_db, tmp_path):
+    empty_db.execute(PASSAGES)
+    line = _distance_line(cli, empty_db, RAW_L2, tmp_path)
+    assert line.startswith("distance: l2  # guess: the distance the application's code searches passages.embedding "
+                           "with (<-> at src/similar.ts:10, <-> at src/similar.ts:11; no index"), line
+
+
+def test_the_databases_index_wins_over_the_applications_query(cli, empty_db, tmp_path):
+    empty_db.execute(PASSAGES + "CREATE INDEX passages_cos ON passages USING hnsw (embedding vector_cosine_ops);")
+    line = _distance_line(cli, empty_db, RAW_L2, tmp_path)
+    assert line.startswith("distance: cosine  # the operator class vector_cosine_ops of index passages_cos"), line
+
+
+def test_code_that_searches_one_column_with_two_distances_keeps_the_guess_and_names_both(cli, empty_db, tmp_path):
+    empty_db.execute(PASSAGES)
+    repo = tmp_path / "repo"
+    (repo / "db").mkdir(parents=True)
+    (repo / "db" / "search.sql").write_text("SELECT id FROM passages ORDER BY embedding <-> $1 LIMIT 5;\n"
+                                            "SELECT id FROM passages ORDER BY embedding <#> $1 LIMIT 5;\n")
+    line = _distance_line(cli, empty_db, repo, tmp_path)
+    assert line.startswith("distance: cosine  # guess: the most common operator class; the application's code says "
+                           "several distances for passages.embedding (ip: <#> at db/search.sql:2; l2: <-> at "
+                           "db/search.sql:1)"), line
+
+
+def test_code_searching_another_tables_column_says_nothing_of_this_one(cli, empty_db, tmp_path):
+    empty_db.execute(PASSAGES + "CREATE TABLE notes (id int PRIMARY KEY, body text, embedding vector(8));")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "search.sql").write_text("SELECT id FROM notes ORDER BY embedding <-> $1 LIMIT 5;\n")
+    line = _distance_line(cli, empty_db, repo, tmp_path, "--table", "passages")
+    assert line.startswith("distance: cosine  # guess: the most common operator class (no index"), line
+
+
 # chatgpt-your-files' shape: sections keyed by a bigint document, no owner of their own.
 SECTIONS = """
 CREATE TABLE documents (id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY, name text NOT NULL);

@@ -2369,6 +2369,8 @@ def test_falkor_rentalintel_django_chunks_whose_column_a_later_migration_altered
     assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["provider"]["dimensions"]) == (
         table, "id", "content", 1536)
     assert "reproduces the stored vectors of 5 of the 5 rows read" in trial.profile.read_text()
+    # No index in the database; the app's own search (raw SQL in its view) orders by inner product.
+    assert raw["distance"] == "ip" and "(<#> at doc_analysis/views.py:198, " in trial.profile.read_text()
     assert trial.plan.code == 0, trial.plan.out + trial.plan.err
     assert_whole_procedure_ok(trial, empty_db, table, "embedding", 24, needed=0)
 

@@ -1,0 +1,476 @@
+"""Where an application's own code says the distance it searches a vector column with: pgvector operators in its SQL,
+the ORMs' distance helpers, and vector indexes its code declares (a migration the database may not have yet)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from ..profile import DISTANCES, distance_of_opclass, distances_in_sql
+from .literals import call_args, line_of
+from .schema import _DRIZZLE_TABLE, _IDENT, _QUALIFIED, _unquote, django_model_tables, django_table_at
+
+
+@dataclass(frozen=True)
+class DistanceUse:
+    path: str
+    line: int
+    distance: str  # cosine / l2 / ip (harness.profile.DISTANCES)
+    kind: str  # sql / sqlalchemy / django / drizzle / rails / sql-index / django-index / drizzle-index / ...
+    table: str | None = None
+    column: str | None = None
+    said: str = ""  # what the code says, as written (`<->`, `cosine_distance()`, `vector_l2_ops`)
+    # the ORM model class the code names (`Entry.objects`, `Item.embedding`) where its table is not in this file:
+    # ``with_model_tables`` names the table from the repository's models
+    model: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+# A cheap test on a file's bytes before it is read as text.
+_HINT = re.compile(rb"<=>|<->|<#>|_ops\b|_distance\(|max_inner_product|Distance\(|MaxInnerProduct|innerProduct\(|"
+                   rb"nearest_neighbors")
+
+
+def has_distances(data: bytes) -> bool:
+    return bool(_HINT.search(data))
+
+
+def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
+    """Every distance one file's code says, in the order written."""
+    if lang == "prisma":
+        return []
+    ruby = rel.lower().endswith((".rb", ".rake"))
+    code, strings = _lex(text, "ruby" if ruby else lang)
+    out: list[DistanceUse] = []
+    if lang == "sql":
+        out += _sql_operators(rel, code, [(0, len(code))], strict=False)
+        out += _sql_indexes(rel, code, [(0, len(code))])
+    else:
+        sql_strings = [(s, e) for s, e in strings if _SQL_WORDS.search(code, s, e)]
+        out += _sql_operators(rel, code, sql_strings, strict=True)
+        out += _sql_indexes(rel, code, strings)
+    if lang == "python":
+        out += _sqlalchemy(rel, code)
+        out += _django(rel, code)
+        out += _sqlalchemy_indexes(rel, code)
+    elif lang == "js":
+        out += _drizzle(rel, code)
+    elif ruby:
+        out += _rails(rel, code)
+    return sorted(dict.fromkeys(out), key=lambda u: (u.line, u.kind))
+
+
+# -- comments and strings -------------------------------------------------------------------------------------------
+
+def _lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
+    """The text with every comment blanked (newlines kept, so lines stay), and the spans of its string literals'
+    contents. Code languages: ``#`` or ``//`` and ``/* */`` comments, quoted strings (a quote that does not close on
+    its line is no string: Rust's lifetimes), Python's triple quotes, JS template literals, Ruby heredocs. SQL:
+    ``--`` and ``/* */`` comments, and its quoted literals blanked too (a string holds no operator)."""
+    out = list(text)
+    strings: list[tuple[int, int]] = []
+    hash_comments = lang in ("python", "ruby", "shell", "other")
+    slash_comments = lang not in ("python", "ruby", "shell")
+    i, n = 0, len(text)
+
+    def blank(a: int, b: int) -> None:
+        for k in range(a, b):
+            if out[k] != "\n":
+                out[k] = " "
+
+    while i < n:
+        nxt = _LEXEME.search(text, i)  # nothing but these can open a comment or a string
+        if nxt is None:
+            break
+        i = nxt.start()
+        ch = text[i]
+        if lang == "sql" and text.startswith("--", i) or hash_comments and ch == "#" or (
+                slash_comments and lang != "sql" and text.startswith("//", i) and (i == 0 or text[i - 1] != ":")):
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            blank(i, end)
+            i = end
+            continue
+        if slash_comments and text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            blank(i, end)
+            i = end
+            continue
+        if lang == "ruby" and (h := _HEREDOC.match(text, i)):
+            body = text.find("\n", h.end())
+            close = re.compile(rf"(?m)^[ \t]*{re.escape(h.group('tag'))}\b").search(text, body + 1) if body >= 0 else None
+            end = close.start() if close else n
+            strings.append((body + 1, end))
+            i = close.end() if close else n
+            continue
+        if lang == "python" and text.startswith(('"""', "'''"), i):
+            end = text.find(text[i:i + 3], i + 3)
+            end = n if end < 0 else end
+            strings.append((i + 3, end))
+            i = end + 3
+            continue
+        if ch == "`" and lang in ("js", "other", "ruby"):
+            end = _template_end(text, i + 1)
+            strings.append((i + 1, end))
+            i = end + 1
+            continue
+        if ch == "'" or ch == '"' and lang != "sql":  # SQL's double quotes name an identifier
+            j = i + 1
+            while j < n and text[j] not in (ch, "\n"):
+                j += 2 if text[j] == "\\" else 1
+            if j < n and text[j] == ch:
+                if lang == "sql":
+                    blank(i + 1, j)
+                else:
+                    strings.append((i + 1, j))
+                i = j + 1
+                continue
+        i += 1
+    return "".join(out), strings
+
+
+_LEXEME = re.compile(r"[-#/'\"`<]")
+_HEREDOC = re.compile(r"<<[~-]?(['\"]?)(?P<tag>[A-Z_][A-Z0-9_]*)\1")
+
+
+def _template_end(text: str, i: int) -> int:
+    """The closing backtick of a JS template literal opened before ``i`` (``${...}`` may hold backticks)."""
+    depth = 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if depth == 0 and text[i] == "`":
+            return i
+        if text.startswith("${", i):
+            depth += 1
+            i += 2
+            continue
+        if depth and text[i] == "}":
+            depth -= 1
+        elif depth and text[i] == "`":
+            i = _template_end(text, i + 1)
+        i += 1
+    return len(text)
+
+
+# -- SQL ------------------------------------------------------------------------------------------------------------
+
+_SQL_WORDS = re.compile(r"(?i)\b(?:select|order\s+by|from|where|join|returning|update|limit)\b")
+_OPERATOR = re.compile("|".join(re.escape(op) for op in DISTANCES.values()))
+_CAST = r"(?:\s*::\s*\w+(?:\s*\(\s*[^()]*\))?)?"
+# The operand on either side of an operator: a column (qualified, quoted), or an interpolation naming one
+# (`${docs.embedding}`, `{col}`), else a parameter or literal (no column).
+_LEFT = re.compile(rf"(?:\$\{{\s*(?P<i>[\w$]+\.[\w$]+)\s*\}}|(?P<c>{_QUALIFIED})|[\w$%:?)'\[\]{{}}.,-]+){_CAST}\s*$")
+_RIGHT = re.compile(rf"\s*(?:\$\{{\s*(?P<i>[\w$]+\.[\w$]+)\s*\}}|(?P<c>{_QUALIFIED})(?!\w)(?!\s*\())")
+_KEYWORDS = frozenset({"by", "select", "order", "where", "and", "or", "not", "as", "from", "on", "then", "else",
+                       "when", "case", "return", "returns", "limit", "null", "true", "false", "distinct", "desc", "asc",
+                       "join", "left", "right", "inner", "outer", "cross", "full", "natural", "lateral", "group",
+                       "having", "using", "set", "values", "offset", "union", "window", "fetch", "for"})
+_FROM = re.compile(rf"(?i)\b(?:from|join|update|into)\s+(?:only\s+)?(?P<t>{_QUALIFIED}|\$\{{[^{{}}]*\}})"
+                   rf"(?:\s+(?:as\s+)?(?P<a>{_IDENT}))?")
+
+
+def _sql_operators(rel: str, code: str, spans: Iterable[tuple[int, int]], *, strict: bool) -> list[DistanceUse]:
+    """The operators of SQL text; in a string of code (``strict``), only beside a parameter, cast, literal or bracket
+    (an application's query compares with its query vector), or inside a function definition whose parameter names
+    it: an arrow between two words is prose (``"Select a file from the list <-> to swap"``)."""
+    out = []
+    for start, end in spans:
+        routine = strict and bool(_ROUTINE.search(code, start, end))
+        for m in _OPERATOR.finditer(code, start, end):
+            statement = _statement(code, m.start(), start, end)
+            if strict and not routine and not _operand_like(code, m, statement):
+                continue
+            column = _operand(_LEFT.search(code[statement[0]:m.start()]), code[statement[0]:m.start()]) \
+                or _operand(_RIGHT.match(code, m.end(), statement[1]), "")
+            table, col = _tie(code, column, statement)
+            out.append(DistanceUse(rel, line_of(code, m.start()), distances_in_sql(m.group(0)).pop(), "sql", table, col,
+                                   m.group(0)))
+    return out
+
+
+def _statement(code: str, pos: int, start: int, end: int) -> tuple[int, int]:
+    """The statement around ``pos``, within one string or SQL file: from the last ``;`` or ``$$`` to the next."""
+    semicolon, dollars = code.rfind(";", start, pos), code.rfind("$$", start, pos)
+    head = start if max(semicolon, dollars) < 0 else semicolon + 1 if semicolon > dollars else dollars + 2
+    nxt = [x for x in (code.find(";", pos, end), code.find("$$", pos, end)) if x >= 0]
+    return head, (min(nxt) if nxt else end)
+
+
+def _operand(m: re.Match | None, before: str) -> str | None:
+    """The column an operand names (``alias.column`` kept qualified), or None for a parameter, literal or keyword."""
+    if m is None:
+        return None
+    name = m.group("i") or m.group("c")
+    if not name or name.split(".")[-1].strip('"').lower() in _KEYWORDS or re.fullmatch(r"[\d.]+", name):
+        return None
+    if m.group("c") and before and re.search(r"[$:%@?]$", before[:m.start("c")]):
+        return None  # `$1`, `:q`, `%(q)s`: a parameter
+    return "${" + name + "}" if m.group("i") else name
+
+
+def _operand_like(code: str, m: re.Match, statement: tuple[int, int]) -> bool:
+    """Whether the operator stands between SQL operands: a parameter, a cast or a bracket on one side."""
+    left, right = code[max(statement[0], m.start() - 40):m.start()], code[m.end():min(statement[1], m.end() + 40)]
+    return bool(re.search(r"(?:\)|\]|\}|'|::\s*\w+(?:\(\d+\))?|\$\d+|%s|\?)\s*$", left)
+                or re.match(r"\s*(?:\$\d+|\$\{|%s|%\(\w+\)s|\?|:\w+|@\w+|\(|\{|'|ARRAY\[|CAST\()", right, re.I))
+
+
+_ROUTINE = re.compile(r"(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\b")
+
+
+def _tie(code: str, column: str | None, statement: tuple[int, int]) -> tuple[str | None, str | None]:
+    """(table, column) a column reference of a statement names: its qualifier resolved through the statement's
+    FROM / JOIN aliases, else the statement's one table."""
+    if column is None:
+        return _only(_tables(code, statement)), None
+    if column.startswith("${"):  # drizzle's sql`${docs.embedding} <=> ...`: a column of a table the code binds
+        var, prop = column[2:-1].split(".")
+        return _drizzle_column(code, var, prop, None)
+    parts = [p.strip('"') for p in re.findall(r'"[^"]+"|[^.]+', column)]
+    col = parts[-1]
+    tables = _tables(code, statement)
+    if len(parts) > 1:
+        qualifier = parts[-2]
+        named = [t for t, a in tables if qualifier in (a, t, t.split(".")[-1])]
+        return (named[0] if named and named[0] != "?" else None), col
+    return _only(tables), col
+
+
+def _tables(code: str, statement: tuple[int, int]) -> list[tuple[str, str | None]]:
+    """(table, alias) of each FROM / JOIN / UPDATE / INTO of the statement; a name the code interpolates
+    (``FROM {self.table}``) as ``?``, a CTE of the statement (``WITH scores AS (...)``) left out: neither is a table
+    the application's query can be tied to."""
+    ctes = {c.lower() for c in _CTE.findall(code, *statement)}
+    out = []
+    for m in _FROM.finditer(code, *statement):
+        name = m.group("t")
+        if name.lower() in _KEYWORDS or name.lower() in ctes:
+            continue
+        alias = m.group("a")
+        out.append(("?" if name.startswith("${") else _unquote(name) or name,
+                    _unquote(alias) if alias and alias.lower() not in _KEYWORDS else None))
+    if _INTERPOLATED_FROM.search(code, *statement):
+        out.append(("?", None))
+    return out
+
+
+_CTE = re.compile(r"(?i)(?:\bwith\s+(?:recursive\s+)?|,\s*)(\w+)\s+as\s+(?:(?:not\s+)?materialized\s+)?\(")
+_INTERPOLATED_FROM = re.compile(r"(?i)\b(?:from|join)\s+(?:only\s+)?\{")
+
+
+def _only(tables: list[tuple[str, str | None]]) -> str | None:
+    names = {t for t, _ in tables}
+    return names.pop() if len(names) == 1 and "?" not in names else None
+
+
+_INDEX = re.compile(rf"(?i)\bON\s+(?:ONLY\s+)?(?P<t>{_QUALIFIED}|\$?\{{[^{{}}\n]*\}})\s+USING\s+(?:hnsw|ivfflat)\s*\(\s*(?P<c>{_IDENT})\s+"
+                    r"(?P<op>\w+_ops)\b")
+
+
+def _sql_indexes(rel: str, code: str, spans: Iterable[tuple[int, int]]) -> list[DistanceUse]:
+    out = []
+    for start, end in spans:
+        for m in _INDEX.finditer(code, start, end):
+            distance = distance_of_opclass(m.group("op"))
+            if distance:
+                table = None if "{" in m.group("t") else _unquote(m.group("t"))  # a name the code interpolates
+                out.append(DistanceUse(rel, line_of(code, m.start("op")), distance, "sql-index", table,
+                                       _unquote(m.group("c")), m.group("op")))
+    return out
+
+
+# -- ORMs -----------------------------------------------------------------------------------------------------------
+
+# pgvector-python's SQLAlchemy / SQLModel / Peewee comparators: `Item.embedding.cosine_distance(q)`.
+_SQLALCHEMY = re.compile(r"\b(?P<model>[A-Za-z_]\w*)\.(?P<col>[A-Za-z_]\w*)\s*\.\s*"
+                         r"(?P<fn>cosine_distance|l2_distance|max_inner_product)\s*\(")
+_SQLALCHEMY_FN = {"cosine_distance": "cosine", "l2_distance": "l2", "max_inner_product": "ip"}
+_PY_CLASS = re.compile(r"(?m)^class\s+(?P<cls>\w+)\b")
+_PY_TABLENAME = re.compile(r"""(?m)^[ \t]+__tablename__\s*=\s*['"](?P<t>[^'"]+)['"]""")
+_PY_TOP_LEVEL = re.compile(r"(?m)^(?=[^\s#])")
+
+
+def _model_tables(code: str) -> dict[str, str]:
+    """Each class of the module whose body sets ``__tablename__``, with that table."""
+    out = {}
+    for m in _PY_CLASS.finditer(code):
+        end = _PY_TOP_LEVEL.search(code, code.find("\n", m.end()) + 1 if "\n" in code[m.end():] else len(code))
+        named = _PY_TABLENAME.search(code, m.end(), end.start() if end else len(code))
+        if named:
+            out[m.group("cls")] = named.group("t")
+    return out
+
+
+def _sqlalchemy(rel: str, code: str) -> list[DistanceUse]:
+    tables = _model_tables(code)
+    return [DistanceUse(rel, line_of(code, m.start("fn")), _SQLALCHEMY_FN[m.group("fn")], "sqlalchemy",
+                        tables.get(m.group("model")), m.group("col"), m.group("fn") + "()",
+                        None if m.group("model") in tables else m.group("model"))
+            for m in _SQLALCHEMY.finditer(code)]
+
+
+def model_tables(rel: str, text: str) -> dict[str, str]:
+    """The ORM model classes of a Python module with their tables (``__tablename__``; Django's db_table or
+    ``<app>_<model>``), for ``with_model_tables``."""
+    return {**(django_model_tables(rel, text) if "Model" in text else {}), **_model_tables(text)}
+
+
+def with_model_tables(uses: Iterable[DistanceUse], tables: dict[str, str | None]) -> list[DistanceUse]:
+    """Uses naming a model class of another module, with its table where one class of the repository has that name
+    (``tables``: class -> table, None where two modules define it)."""
+    return [replace(u, table=tables[u.model]) if u.table is None and u.model and tables.get(u.model) else u
+            for u in uses]
+
+
+# pgvector-python's Django functions: `L2Distance("embedding", q)`, `CosineDistance(F("embedding"), q)`.
+_DJANGO = re.compile(r"(?<![\w.])(?:[\w.]*\.)?(?P<fn>CosineDistance|L2Distance|MaxInnerProduct)\s*\(\s*(?:F\(\s*)?"
+                     r"""(?P<q>['"])(?P<col>\w+)(?P=q)""")
+_DJANGO_FN = {"CosineDistance": "cosine", "L2Distance": "l2", "MaxInnerProduct": "ip"}
+_DJANGO_MANAGER = re.compile(r"\b(?P<model>[A-Z]\w*)\.objects\b")
+
+
+def _django(rel: str, code: str) -> list[DistanceUse]:
+    out = []
+    for m in _DJANGO.finditer(code):
+        line_start = code.rfind("\n", 0, max(0, m.start() - 300)) + 1
+        managers = list(_DJANGO_MANAGER.finditer(code, line_start, m.start()))
+        # The model whose manager the query starts from (its module may be another app's); else the class around.
+        model = managers[-1].group("model") if managers else None
+        table = None if model else django_table_at(rel, code, m.start())
+        out.append(DistanceUse(rel, line_of(code, m.start("fn")), _DJANGO_FN[m.group("fn")], "django", table,
+                               m.group("col"), m.group("fn") + "()", model))
+    # HnswIndex / IvfflatIndex(fields=[...], opclasses=[...]) in a model's Meta or a migration's AddIndex.
+    for m in re.finditer(r"\b(?:HnswIndex|IvfflatIndex)\s*\(", code):
+        args = call_args(code, m.end() - 1)
+        fields = re.search(r"""\bfields\s*=\s*[\[(]\s*['"](?P<c>\w+)['"]""", args)
+        ops = re.search(r"""\bopclasses\s*=\s*[\[(]\s*['"](?P<op>\w+_ops)['"]""", args)
+        distance = distance_of_opclass(ops.group("op")) if ops else None
+        if distance:
+            out.append(DistanceUse(rel, line_of(code, m.start()), distance, "django-index", django_table_at(rel, code, m.start()),
+                                   fields.group("c") if fields else None, ops.group("op") if ops else ""))
+    return out
+
+
+def _sqlalchemy_indexes(rel: str, code: str) -> list[DistanceUse]:
+    """``Index(..., postgresql_using="hnsw", postgresql_ops={"embedding": "vector_l2_ops"})`` and alembic's
+    ``op.create_index(name, table, ...)`` with the same keywords."""
+    out = []
+    for m in re.finditer(r"""\bpostgresql_ops\s*=\s*\{\s*['"](?P<c>\w+)['"]\s*:\s*['"](?P<op>\w+_ops)['"]""", code):
+        distance = distance_of_opclass(m.group("op"))
+        if not distance:
+            continue
+        call = re.search(r"""op\.create_index\(\s*['"][^'"]*['"]\s*,\s*['"](?P<t>[^'"]+)['"][^()]*(?:\([^()]*\)[^()]*)*$""",
+                         code[max(0, m.start() - 600):m.start()])
+        out.append(DistanceUse(rel, line_of(code, m.start("op")), distance, "sqlalchemy-index",
+                               call.group("t") if call else None, m.group("c"), m.group("op")))
+    return out
+
+
+# drizzle-orm's helpers: `cosineDistance(docs.embedding, q)`; its index `.using("hnsw", t.embedding.op("vector_ip_ops"))`.
+_DRIZZLE = re.compile(r"(?<![\w.$])(?P<fn>cosineDistance|l2Distance|innerProduct)\s*\(\s*(?P<var>[A-Za-z_$][\w$]*)\s*\.\s*"
+                      r"(?P<prop>[A-Za-z_$][\w$]*)")
+_DRIZZLE_FN = {"cosineDistance": "cosine", "l2Distance": "l2", "innerProduct": "ip"}
+_DRIZZLE_INDEX = re.compile(r"""\.using\(\s*['"](?:hnsw|ivfflat)['"]\s*,\s*(?P<var>[A-Za-z_$][\w$]*)\s*\.\s*(?P<prop>[A-Za-z_$][\w$]*)"""
+                            r"""\s*\.\s*op\(\s*['"](?P<op>\w+_ops)['"]""")
+
+
+def _drizzle(rel: str, code: str) -> list[DistanceUse]:
+    out = []
+    for m in _DRIZZLE.finditer(code):
+        table, column = _drizzle_column(code, m.group("var"), m.group("prop"), None)
+        out.append(DistanceUse(rel, line_of(code, m.start()), _DRIZZLE_FN[m.group("fn")], "drizzle", table, column,
+                               m.group("fn") + "()"))
+    tables = list(_DRIZZLE_TABLE.finditer(code))
+    for m in _DRIZZLE_INDEX.finditer(code):
+        distance = distance_of_opclass(m.group("op"))
+        if distance:
+            # The table whose definition holds the index callback (its parameter is the table).
+            around = [t for t in tables if t.start() < m.start()]
+            table, column = _drizzle_column(code, None, m.group("prop"), around[-1] if around else None)
+            out.append(DistanceUse(rel, line_of(code, m.start()), distance, "drizzle-index", table, column, m.group("op")))
+    return out
+
+
+def _drizzle_column(code: str, var: str | None, prop: str, table: re.Match | None) -> tuple[str | None, str]:
+    """(table, column) of ``var.prop``: the ``pgTable("name", {prop: vector("column")})`` the file binds ``var`` to."""
+    if table is None and var is not None:
+        bound = re.search(rf"\b(?:const|let|var)\s+{re.escape(var)}\s*=\s*", code)
+        table = _DRIZZLE_TABLE.match(code, bound.end()) if bound else None
+    if table is None:
+        return None, prop
+    body = call_args(code, code.find("(", table.start() + table.group(0).find("(")), limit=6000)
+    declared = re.search(rf"""(?<![\w$]){re.escape(prop)}\s*:\s*\w+\(\s*['"](?P<c>[^'"]+)['"]""", body)
+    return table.group("t"), declared.group("c") if declared else prop
+
+
+# Rails: neighbor's `nearest_neighbors(:embedding, q, distance: "cosine")`; a migration's or schema.rb's index.
+_RAILS_NEIGHBORS = re.compile(r"""(?:\b(?P<model>[A-Z]\w*)\.)?\bnearest_neighbors\(\s*[:'"](?P<col>\w+)['"]?""")
+_RAILS_DISTANCE = {"cosine": "cosine", "euclidean": "l2", "inner_product": "ip"}
+_RAILS_INDEX = re.compile(r"""(?m)^[ \t]*(?:add_index\s*\(?\s*[:'"](?P<t>\w+)['"]?\s*,\s*|t\.index\s*\(?\s*)"""
+                          r"""(?:\[\s*)?[:'"](?P<c>\w+)['"]?[^\n]*\bopclass:\s*[:'"]?(?P<op>\w+_ops)""")
+_RAILS_TABLE = re.compile(r"""\bcreate_table\s*\(?\s*[:'"](?P<t>\w+)""")
+
+
+def _rails(rel: str, code: str) -> list[DistanceUse]:
+    out = []
+    for m in _RAILS_NEIGHBORS.finditer(code):
+        args = call_args(code, code.index("(", code.index("nearest_neighbors", m.start())))
+        d = re.search(r"""\bdistance:\s*[:'"](?P<d>\w+)""", args)
+        distance = _RAILS_DISTANCE.get(d.group("d")) if d else None
+        if distance:
+            out.append(DistanceUse(rel, line_of(code, m.start()), distance, "rails", None, m.group("col"),
+                                   f'distance: "{d.group("d")}"' if d else ""))
+    tables = list(_RAILS_TABLE.finditer(code))
+    for m in _RAILS_INDEX.finditer(code):
+        distance = distance_of_opclass(m.group("op"))
+        if distance:
+            table = m.group("t") or next((t.group("t") for t in reversed(tables) if t.start() < m.start()), None)
+            out.append(DistanceUse(rel, line_of(code, m.start("op")), distance, "rails-index", table, m.group("c"),
+                                   m.group("op")))
+    return out
+
+
+# -- one column's answer --------------------------------------------------------------------------------------------
+
+def for_column(uses: Iterable[DistanceUse], name: str, qualified: str, column: str,
+               vector_columns: Iterable[tuple[str | None, str | None]]) -> list[DistanceUse]:
+    """The uses that speak of this table's column: those naming both; naming the column alone where no other table's
+    vector column is so named; naming neither where the repository and database hold one vector column only.
+    ``vector_columns``: (table, column) of every vector column known (the database's, the code's declarations)."""
+    this = _bare(qualified)
+    # A declaration of this column name whose table the code does not say is taken for this one.
+    known = {(_bare(t) if t is not None else this if c == column else None, c) for t, c in vector_columns if c}
+    others_so_named = {t for t, c in known if c == column and t not in (None, this, _bare(name))}
+    only_one = {(this, column)} >= {(t if t != _bare(name) else this, c) for t, c in known}
+    out = []
+    for u in uses:
+        if u.table is not None and u.column is not None:
+            ok = _bare(u.table) in (this, _bare(name)) and u.column == column
+        elif u.column is not None:
+            ok = u.column == column and not others_so_named
+        else:
+            ok = only_one and (u.table is None or _bare(u.table) in (this, _bare(name)))
+        if ok:
+            out.append(u)
+    return out
+
+
+def _bare(table: str | None) -> str | None:
+    """A table name without quotes, the ``public.`` schema spelled out the same way as unqualified."""
+    if table is None:
+        return None
+    name = table.replace('"', "")
+    return name[len("public."):] if name.startswith("public.") else name
+
+
+__all__ = ["DistanceUse", "for_column", "has_distances", "model_tables", "scan", "with_model_tables"]

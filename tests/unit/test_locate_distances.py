@@ -1,0 +1,213 @@
+"""locate reads the distance an application's own code queries a vector column with: raw SQL operators, ORM helpers
+and index declarations, each with where it is said; comments and strings that are not SQL say nothing."""
+
+from harness.locate.distances import DistanceUse, for_column, scan
+
+
+def found(rel: str, text: str, lang: str) -> list[tuple[str, str | None, str | None, int]]:
+    return [(u.distance, u.table, u.column, u.line) for u in scan(rel, text, lang)]
+
+
+# -- raw SQL in application code ----------------------------------------------------------------------------------
+
+def test_a_prisma_raw_query_in_a_template_literal_says_cosine_for_its_table_and_column():
+    # formbricks' shape: prisma.$queryRaw with the vector cast inline.
+    text = ("export const similar = (vec: string) =>\n  prisma.$queryRaw`\n    SELECT id FROM \"Document\"\n"
+            "    ORDER BY embedding <=> ${vec}::vector(512)\n    LIMIT 5`;\n")
+    assert found("src/search.ts", text, "js") == [("cosine", "Document", "embedding", 4)]
+
+
+def test_an_l2_operator_in_a_python_f_string_is_read_with_the_column_it_compares():
+    text = ('def search(cur, q):\n    cur.execute(f"SELECT id, content FROM messages ORDER BY embedding <-> %s LIMIT {k}", (q,))\n')
+    assert found("app/search.py", text, "python") == [("l2", "messages", "embedding", 2)]
+
+
+def test_a_negative_inner_product_in_a_sql_file_is_ip():
+    text = "-- search\nSELECT id FROM items\nORDER BY items.vec <#> $1\nLIMIT 10;\n"
+    assert found("db/search.sql", text, "sql") == [("ip", "items", "vec", 3)]
+
+
+def test_an_alias_in_the_from_clause_names_the_table():
+    text = 'q = """SELECT d.id FROM documents AS d JOIN users u ON u.id = d.owner ORDER BY d.embedding <=> %s"""\n'
+    assert found("app/q.py", text, "python") == [("cosine", "documents", "embedding", 1)]
+
+
+def test_an_operator_in_a_code_comment_is_not_evidence():
+    text = ("// ORDER BY embedding <-> $1 would be l2\n/* SELECT * FROM t ORDER BY embedding <#> $1 */\n"
+            "# SELECT id FROM t ORDER BY embedding <-> %s\nconst x = 1;\n")
+    assert scan("src/a.ts", text, "js") == []
+    assert scan("app/a.py", "# SELECT id FROM t ORDER BY embedding <-> %s\nx = 1\n", "python") == []
+
+
+def test_an_operator_in_a_sql_comment_or_sql_string_is_not_evidence():
+    text = "-- ORDER BY embedding <-> $1\n/* SELECT 1 FROM t ORDER BY embedding <#> $1 */\nSELECT 'a <-> b' FROM t;\n"
+    assert scan("db/x.sql", text, "sql") == []
+
+
+def test_an_arrow_in_a_string_that_is_not_sql_is_not_evidence():
+    text = ('const label = "Press <-> to swap panels";\nconst help = `a <=> b compares`;\n'
+            "fn swap<'a>(x: &'a str) -> &'a str { x } // <->\n")
+    assert scan("src/ui.ts", text, "js") == []
+    assert scan("src/lib.rs", 'let s = "use <-> to swap"; // SELECT <->\n', "other") == []
+
+
+# -- ORM helpers ----------------------------------------------------------------------------------------------------
+
+def test_sqlalchemy_helpers_of_pgvector_python_say_each_distance():
+    text = ("from pgvector.sqlalchemy import Vector\n\nclass Item(Base):\n    __tablename__ = 'items'\n"
+            "    embedding = mapped_column(Vector(3))\n\n"
+            "a = select(Item).order_by(Item.embedding.l2_distance(q))\n"
+            "b = select(Item).order_by(Item.embedding.cosine_distance(q))\n"
+            "c = select(Item).order_by(Item.embedding.max_inner_product(q))\n")
+    assert found("app/models.py", text, "python") == [("l2", "items", "embedding", 7), ("cosine", "items", "embedding", 8),
+                                                      ("ip", "items", "embedding", 9)]
+
+
+def test_django_distance_functions_name_their_column():
+    text = ("from pgvector.django import CosineDistance, L2Distance, MaxInnerProduct\n"
+            "a = Item.objects.order_by(L2Distance('embedding', q))[:5]\n"
+            "b = Item.objects.annotate(d=CosineDistance(\"embedding\", q))\n"
+            "c = Item.objects.order_by(MaxInnerProduct(F('vec'), q))\n")
+    assert [(d, c, line) for d, _, c, line in found("shop/views.py", text, "python")] == [
+        ("l2", "embedding", 2), ("cosine", "embedding", 3), ("ip", "vec", 4)]
+
+
+def test_drizzle_distance_helpers_name_the_tables_column():
+    text = ("import { cosineDistance, l2Distance, innerProduct } from 'drizzle-orm';\n"
+            "export const docs = pgTable('documents', { id: serial('id'), embedding: vector('embedding_vec', "
+            "{ dimensions: 3 }) });\n"
+            "const a = db.select().from(docs).orderBy(cosineDistance(docs.embedding, q));\n"
+            "const b = l2Distance(docs.embedding, q);\nconst c = sql`${innerProduct(docs.embedding, q)}`;\n")
+    assert found("src/db.ts", text, "js") == [("cosine", "documents", "embedding_vec", 3),
+                                              ("l2", "documents", "embedding_vec", 4),
+                                              ("ip", "documents", "embedding_vec", 5)]
+
+
+def test_rails_neighbor_names_the_distance_and_column():
+    text = ('class Item < ApplicationRecord\n  has_neighbors :embedding\nend\n'
+            'Item.nearest_neighbors(:embedding, q, distance: "cosine").first(5)\n'
+            "doc.nearest_neighbors(:vec, distance: :euclidean)\n"
+            "Item.nearest_neighbors(:embedding, q, distance: 'inner_product')\n")
+    assert [(d, c, line) for d, _, c, line in found("app/models/item.rb", text, "other")] == [
+        ("cosine", "embedding", 4), ("l2", "vec", 5), ("ip", "embedding", 6)]
+
+
+# -- index declarations in code -------------------------------------------------------------------------------------
+
+def test_a_django_hnsw_index_names_its_operator_class():
+    text = ("from pgvector.django import HnswIndex, VectorField\n\nclass Item(models.Model):\n"
+            "    embedding = VectorField(dimensions=3)\n\n    class Meta:\n        indexes = [\n"
+            "            HnswIndex(name='idx', fields=['embedding'], m=16, opclasses=['vector_l2_ops'])\n        ]\n")
+    assert found("shop/models.py", text, "python") == [("l2", "shop_item", "embedding", 8)]
+
+
+def test_a_drizzle_index_names_its_operator_class():
+    text = ("export const docs = pgTable('documents', {\n  embedding: vector('embedding', { dimensions: 3 }),\n"
+            "}, (t) => [index('ix').using('hnsw', t.embedding.op('vector_ip_ops'))]);\n")
+    assert found("src/schema.ts", text, "js") == [("ip", "documents", "embedding", 3)]
+
+
+def test_an_index_in_a_migration_file_names_its_operator_class():
+    text = "CREATE INDEX IF NOT EXISTS docs_vec ON public.documents USING hnsw (embedding vector_cosine_ops);\n"
+    assert found("migrations/0003_index.sql", text, "sql") == [("cosine", "public.documents", "embedding", 1)]
+
+
+def test_a_rails_migration_index_names_its_operator_class():
+    text = ("class AddIndex < ActiveRecord::Migration[7.1]\n  def change\n"
+            "    add_index :items, :embedding, using: :hnsw, opclass: :vector_l2_ops\n  end\nend\n")
+    assert found("db/migrate/20240101_add_index.rb", text, "other") == [("l2", "items", "embedding", 3)]
+
+
+def test_a_sqlalchemy_index_names_its_operator_class():
+    text = ("index = Index('ix', Item.embedding, postgresql_using='hnsw', postgresql_with={'m': 16},\n"
+            "              postgresql_ops={'embedding': 'vector_ip_ops'})\n")
+    assert [(d, c) for d, _, c, _ in found("app/models.py", text, "python")] == [("ip", "embedding")]
+
+
+# -- one answer per column ------------------------------------------------------------------------------------------
+
+def use(distance: str, table: str | None = "docs", column: str | None = "embedding", line: int = 1) -> DistanceUse:
+    return DistanceUse("a.py", line, distance, "sql", table, column)
+
+
+def test_uses_of_the_column_that_agree_give_its_distance():
+    assert for_column([use("l2"), use("l2", line=9), use("ip", table="other")], "docs", "public.docs",
+                      "embedding", ()) == [use("l2"), use("l2", line=9)]
+
+
+def test_two_different_distances_for_one_column_are_both_returned_for_the_draft_to_name():
+    uses = for_column([use("l2"), use("cosine", line=9)], "docs", "public.docs", "embedding", ())
+    assert {u.distance for u in uses} == {"l2", "cosine"}
+
+
+def test_a_use_tied_to_no_column_counts_only_when_the_repository_has_one_vector_column():
+    loose = use("ip", table=None, column=None)
+    assert for_column([loose], "docs", "public.docs", "embedding", (("docs", "embedding"),)) == [loose]
+    assert for_column([loose], "docs", "public.docs", "embedding", (("docs", "embedding"), ("notes", "vec"))) == []
+
+
+def test_a_use_naming_the_column_but_no_table_counts_unless_another_table_has_a_vector_column_so_named():
+    loose = use("ip", table=None)
+    assert for_column([loose], "docs", "public.docs", "embedding", (("docs", "embedding"), ("notes", "vec"))) == [loose]
+    assert for_column([loose], "docs", "public.docs", "embedding", (("docs", "embedding"), ("notes", "embedding"))) == []
+
+
+def test_an_arrow_between_two_words_of_a_string_that_mentions_select_and_from_is_not_evidence():
+    assert scan("app/ui.py", 'print("Select items from the list <-> to swap them")\n', "python") == []
+
+
+def test_a_search_function_defined_in_a_python_migration_string_names_its_parameter_operand():
+    text = ('op.execute("""\nCREATE OR REPLACE FUNCTION match_documents(query_embedding vector(3))\n'
+            'RETURNS SETOF documents LANGUAGE sql AS $$\n  SELECT * FROM documents\n'
+            '  ORDER BY documents.embedding <#> query_embedding LIMIT 5;\n$$;\n""")\n')
+    assert found("alembic/versions/0002_match.py", text, "python") == [("ip", "documents", "embedding", 5)]
+
+
+# -- locate lists them ----------------------------------------------------------------------------------------------
+
+def test_locate_lists_where_the_code_says_a_distance_in_json_and_text():
+    from pathlib import Path
+
+    from harness.steps.locate import locate
+
+    result = locate(Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "ts-prisma-raw-l2")
+    listed = result.as_dict()["distances"]
+    assert [(d["path"], d["line"], d["distance"], d["table"], d["column"], d["said"]) for d in listed] == [
+        ("src/similar.ts", 10, "l2", "passages", "embedding", "<->"),
+        ("src/similar.ts", 11, "l2", "passages", "embedding", "<->")]
+    assert "  src/similar.ts:10  passages.embedding l2 (<->)  [sql]" in result.text()
+
+
+def test_test_code_is_no_evidence_of_the_applications_distance(tmp_path):
+    from harness.steps.locate import locate
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_search.py").write_text('Q = "SELECT id FROM t ORDER BY embedding <#> %s"\n')
+    assert locate(tmp_path).distances == ()
+
+
+def test_a_table_the_code_interpolates_or_a_cte_ties_the_operator_to_its_column_only():
+    # R2R's shape: the table is a method's result in an f-string, and the outer query reads a CTE.
+    text = ('q = f"""\nWITH scores AS (\n  SELECT id, (summary_embedding <=> $1::vector({dim})) AS d\n'
+            '  FROM {self._table_name("documents")}\n)\nSELECT * FROM scores ORDER BY d"""\n')
+    assert found("core/documents.py", text, "python") == [("cosine", None, "summary_embedding", 3)]
+
+
+def test_a_django_query_of_another_apps_model_is_tied_to_that_models_table(tmp_path):
+    # khoj's shape: the adapters module queries Entry, a model of the `database` app.
+    from harness.steps.locate import locate
+
+    (tmp_path / "database" / "adapters").mkdir(parents=True)
+    (tmp_path / "database" / "models.py").write_text(
+        "from django.db import models\nfrom pgvector.django import VectorField\n\n"
+        "class Entry(models.Model):\n    embeddings = VectorField(dimensions=None)\n")
+    (tmp_path / "database" / "adapters" / "__init__.py").write_text(
+        "from pgvector.django import CosineDistance\n\n"
+        "def search(q):\n    return Entry.objects.annotate(distance=CosineDistance('embeddings', q))\n")
+    assert [(u.table, u.column, u.distance) for u in locate(tmp_path).distances] == [
+        ("database_entry", "embeddings", "cosine")]
+
+
+def test_an_index_created_from_code_on_a_table_it_interpolates_is_tied_to_the_column_only():
+    text = 'cur.execute(f"CREATE INDEX IF NOT EXISTS ix ON {table} USING hnsw (embedding vector_ip_ops)")\n'
+    assert found("app/db.py", text, "python") == [("ip", None, "embedding", 1)]
