@@ -196,3 +196,43 @@ def test_scope_refuses_request_dimensions_not_below_the_models_own(cli, empty_db
     scoped = cli("scope", "--profile", profile, "--collection", "passage", "--json",
                  env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
     assert scoped.code == 2 and "provider.request_dimensions" in scoped.json["error"], scoped.out
+
+
+# -- profile init reads the dimensions the application asks for ------------------------------------------------------
+
+EMBEDDER_TS = ('import { OllamaEmbeddings } from "@langchain/ollama";\n\n'
+               f'export const embeddings = new OllamaEmbeddings({{ model: "{MODEL}", dimensions: {N} }});\n')
+
+
+def _init(cli, db, repo, tmp_path, url):
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", db.dsn, "--output", out, "--model", MODEL,
+                 "--json", env={"OLLAMA_HOST": url})
+    assert result.code == 0, result.out + result.err
+    return out
+
+
+def test_profile_init_drafts_request_dimensions_from_the_applications_embedder_call(cli, empty_db, embed_server,
+                                                                                     tmp_path):
+    empty_db.execute(PASSAGES)
+    repo = tmp_path / "app"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "embed.ts").write_text(EMBEDDER_TS)
+    out = _init(cli, empty_db, repo, tmp_path, embed_server.url)
+    text = out.read_text()
+    assert "src/embed.ts:3" in text, text
+    from harness.profile import load_profile
+
+    profile = load_profile(out, env={})
+    assert (profile.provider.request_dimensions, profile.provider.dimensions) == (N, NATIVE), text
+
+
+def test_profile_init_says_a_column_narrower_than_the_model_without_such_a_call_is_a_likely_truncation(
+        cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(PASSAGES)
+    repo = tmp_path / "app"
+    repo.mkdir()
+    out = _init(cli, empty_db, repo, tmp_path, embed_server.url)
+    text = out.read_text()
+    assert "likely Matryoshka truncation" in text and f"request_dimensions: {N}" in text, text
+    assert "request_dimensions:" not in [line.split("#")[0].strip() for line in text.splitlines()]
