@@ -93,6 +93,9 @@ def test_scope_run_and_verify_pass_for_vectors_truncated_to_the_column(cli, empt
     assert dims["status"] == "passed" and f"truncated to {N}" in dims["found"], dims
     said = next(i for i in scoped.json["inputs"] if i["name"] == "dimensions")
     assert said["value"] == N and "request_dimensions" in said["source"], said
+    planned = cli("plan", *target, "--engine", "--run-dir", tmp_path / "plan", "--json", env=env)
+    assert planned.code == 0, planned.out + planned.err
+    assert f"truncated to {N}" in (tmp_path / "plan" / "plan.md").read_text()
     ran = cli("run", *target, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
     assert ran.code == 0, ran.out + ran.err
     written = dict(empty_db.connect(autocommit=True).execute(
@@ -101,11 +104,14 @@ def test_scope_run_and_verify_pass_for_vectors_truncated_to_the_column(cli, empt
     wanted = _truncated(_native(embed_server.url, [rows[k] for k in sorted(written)]))
     for key, want in zip(sorted(written), wanted):
         assert np.allclose(json.loads(written[key]), want, atol=1e-6), key
-    verified = cli("verify", *target, "--run-dir", tmp_path / "verify", "--json", env=env)
+    verified = cli("verify", *target, "--run-dir", tmp_path / "run", "--json", env=env)
     assert verified.code == 0, [c for c in verified.json["checks"] if c["status"] != "passed"]
     checks = {c["check"]: c for c in verified.json["checks"]}
     assert checks["recompute"]["status"] == "passed" and checks["dimensions"]["status"] == "passed"
     assert f"truncated to {N}" in checks["dimensions"]["found"], checks["dimensions"]
+    log = tmp_path / "historylog.md"
+    recorded = cli("record", *target, "--run-dir", tmp_path / "run", "--historylog", log, "--json", env=env)
+    assert f"- dimensions: {N}\n- truncation: the model's vectors truncated to {N}" in log.read_text(), recorded.out
 
 
 def _checked(check, distance, dsn, url):
