@@ -74,7 +74,9 @@ class OllamaProvider:
         self.max_backoff_s = max_backoff_s
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self._dims: int | None = None  # the model's dimension, once dimensions() has learned it
+        # The dimension every answer must have: the model's, once dimensions() has learned it; the one asked for at
+        # once (an Ollama that predates ``dimensions`` ignores it and answers the model's own: refused, not stored).
+        self._dims: int | None = request_dimensions
         self._headers = dict(headers or {})
         redact.register_headers(self._headers)
         # A plain-http server never uses TLS: loading the CA bundle for nothing costs each client ~20 ms of CPU.

@@ -83,6 +83,18 @@ def test_the_provider_sends_dimensions_in_every_embed_request_and_reports_them_a
         assert provider.dimensions() == N and provider.native_dimensions() == NATIVE
 
 
+def test_an_ollama_that_ignores_dimensions_is_refused_not_stored(embed_server, monkeypatch):
+    """Ollama before ``dimensions`` drops the unknown field and answers the model's own vectors: never written."""
+    from harness.embedserver import server
+    from harness.errors import ProviderError
+    from harness.provider import OllamaProvider
+
+    monkeypatch.setattr(server, "matryoshka", lambda vectors, dimensions: vectors)
+    with OllamaProvider(embed_server.url, MODEL, request_dimensions=N, retries=1, backoff_s=0) as provider:
+        with pytest.raises(ProviderError, match=f"dimension {NATIVE}, expected {N}"):
+            provider.embed(["tea and ships"])
+
+
 @pytest.mark.slow
 def test_scope_run_and_verify_pass_for_vectors_truncated_to_the_column(cli, empty_db, embed_server, tmp_path):
     profile, env, rows = _setup(empty_db, embed_server, tmp_path)
