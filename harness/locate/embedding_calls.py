@@ -7,6 +7,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from .literals import EnvRead, call_args, constant, env_reads, in_spans, line_of, split_args
 
@@ -274,7 +275,7 @@ def _value(text: str, at: int, reads: list[EnvRead], depth: int = 0) -> tuple[st
     env = in_spans(at, reads)
     if env is None:
         for r in reads:
-            if r.start >= at and r.start - at < 40 and not text[at:r.start].strip("( ").replace("int", "").strip():
+            if r.start >= at and r.start - at < 40 and not re.sub(r"\b(?:int|Number|parseInt)\b", "", text[at:r.start]).strip("( ").strip():
                 env = r
                 break
     if env is not None:
@@ -399,17 +400,21 @@ def _positional(text: str, args: str, offset: int, reads: list[EnvRead]) -> tupl
 
 
 _DIMENSIONS_KW = re.compile(r"""\bdimensions\s*[=:]\s*""")
+# JavaScript's shorthand property (``ollama.embed({ model, input, dimensions })``): the variable of that name.
+_DIMENSIONS_SHORT = re.compile(r"""(?<![\w.$])dimensions(?=\s*[,}])""")
 
 
 def _dimensions(text: str, args: str, offset: int, reads: list[EnvRead]) -> tuple[int | None, str | None]:
     """Ollama's ``dimensions`` in a call's arguments: (the literal or the env read's default, the env name)."""
     m = _DIMENSIONS_KW.search(args)
-    if not m:
+    short = _DIMENSIONS_SHORT.search(args) if m is None else None
+    if m is None and short is None:
         return None, None
-    number = re.match(r"\d+\b", args[m.end():])
+    at = m.end() if m is not None else cast(re.Match, short).start()
+    number = re.match(r"\d+\b", args[at:])
     if number:
         return int(number.group(0)), None
-    value, env = _value(text, offset + m.end(), reads)
+    value, env = _value(text, offset + at, reads)
     return (int(value) if value and value.strip().isdigit() else None), env
 
 

@@ -206,6 +206,24 @@ def test_without_request_dimensions_scope_refuses_the_column_narrower_than_the_m
     assert scoped.code != 0
 
 
+def test_request_dimensions_other_than_the_columns_fail_scope_and_the_engine_writes_nothing(cli, empty_db,
+                                                                                            embed_server, tmp_path):
+    empty_db.execute(PASSAGES)
+    profile = tmp_path / "passage.yaml"
+    profile.write_text((PROFILE % "cosine").replace(f"request_dimensions: {N}", "request_dimensions: 96"))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    target = ("--profile", profile, "--collection", "passage")
+    scoped = cli("scope", *target, "--json", env=env)
+    dims = next(c for c in scoped.json["checks"] if c["check"] == "dimensions agree")
+    assert scoped.code == 1 and dims["status"] == "failed" and "column 128" in dims["found"], dims
+    gated = cli("backfill", *target, "--json", env=env)
+    assert gated.code == 2 and "profile 96, column 128" in gated.json["error"], gated.out
+    # Past the gate the engine refuses on its own: the column holds no vector of the requested dimension.
+    forced = cli("backfill", *target, "--override", "testing the engine's own refusal", "--json", env=env)
+    assert forced.code == 1 and "returns 96-dimension vectors" in forced.json["error"], forced.out
+    assert empty_db.scalar("SELECT count(embedding) FROM passage") == 0
+
+
 def test_scope_refuses_request_dimensions_not_below_the_models_own(cli, empty_db, embed_server, tmp_path):
     empty_db.execute(PASSAGES.replace(f"vector({N})", f"vector({NATIVE})"))
     profile = tmp_path / "passage.yaml"
