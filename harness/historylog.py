@@ -83,6 +83,7 @@ class HistoryEntry:
     run_dir: str | None = None
     checks: tuple[CheckOutcome, ...] = ()
     in_process_model: str | None = None  # what the command loaded to embed in-process (the provider only checked)
+    truncation: str | None = None  # how the vectors were asked for below the model's dimension (request_dimensions)
     gates: tuple[str, ...] = ()  # every gate that refused or was skipped (no plan, scope refused, overridden)
     prev: str = GENESIS
     sha256: str | None = None  # of the rendered entry; set when read back or appended
@@ -120,6 +121,7 @@ class HistoryEntry:
             repo_commit=line(self.repo_commit),
             run_dir=line(self.run_dir),
             in_process_model=line(self.in_process_model),
+            truncation=line(self.truncation),
             chunking=flat(self.chunking),
             settings=flat(self.settings),
             counts_before=flat(self.counts_before),
@@ -233,6 +235,7 @@ _LABELS = {
     "failed rows": ("failed_rows", "int"), "outcome": ("outcome", "str"), "reason": ("reason", "str"),
     "repo commit": ("repo_commit", "str"), "run dir": ("run_dir", "str"),
     "embeds in process": ("in_process_model", "str"), "previous entry sha256": ("prev", "str"),
+    "truncation": ("truncation", "str"),
 }
 _KV_ITEM = re.compile(r'(?P<k>[^\s=]+)=(?P<v>"(?:[^"\\]|\\.)*"|\S+)')
 

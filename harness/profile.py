@@ -82,6 +82,19 @@ class ProviderSettings:
     timeout_s: float = 60.0
     retries: int = 5
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # tokens: kept out of reprs
+    # Sent as /api/embed's ``dimensions``: the model's vectors truncated to this many values and re-normalised
+    # (Matryoshka representation learning); ``dimensions`` then stays the model's own, above it.
+    request_dimensions: int | None = None
+
+    @property
+    def vector_dimensions(self) -> int | None:
+        """The dimension of the vectors the provider returns for this profile: the one every column is compared with."""
+        return self.request_dimensions or self.dimensions
+
+    @property
+    def dimensions_key(self) -> str:
+        """The profile key that sets ``vector_dimensions``, for messages."""
+        return "provider.request_dimensions" if self.request_dimensions else "provider.dimensions"
 
 
 @dataclass(frozen=True)
@@ -486,6 +499,10 @@ class _Reader:
         if not isinstance(terms, list) or not all(isinstance(t, str) and t for t in terms):
             raise ConfigError(f"profile key 'search_terms' must be a list of non-empty strings, found {terms!r}")
         provider = self.provider(top["provider"])
+        if embeddings.pad_to is not None and provider.request_dimensions is not None:
+            raise ConfigError(f"profile key 'provider.request_dimensions' ({provider.request_dimensions}) cannot be "
+                              f"combined with embeddings.pad_to ({embeddings.pad_to}); expected one of them: vectors "
+                              "truncated to their column, or the model's vectors padded to it")
         if embeddings.pad_to is not None and (provider.dimensions is None or provider.dimensions >= embeddings.pad_to):
             raise ConfigError(f"profile key 'embeddings.pad_to' ({embeddings.pad_to}) needs provider.dimensions, the model's "
                               f"own dimension, below it; found provider.dimensions {provider.dimensions}")
@@ -570,15 +587,23 @@ class _Reader:
 
     def provider(self, raw: Any) -> ProviderSettings:
         section = self.mapping(
-            "provider", raw, {"url", "model", "dimensions", "timeout_s", "retries", "headers"}, {"model"}
+            "provider", raw, {"url", "model", "dimensions", "timeout_s", "retries", "headers", "request_dimensions"},
+            {"model"}
         )
         url = self.string("provider.url", section.get("url"))
         if url is not None and not re.match(r"^https?://[^\s/]+", url):
             raise ConfigError(f"profile key 'provider.url' must be an http(s) URL, found {url!r}")
+        native = self.integer("provider.dimensions", section.get("dimensions"))
+        request = self.integer("provider.request_dimensions", section.get("request_dimensions"))
+        if request is not None and native is not None and request >= native:
+            raise ConfigError(f"profile key 'provider.request_dimensions' ({request}) must be below the model's own "
+                              f"dimension, provider.dimensions {native}; expected a positive integer below {native} "
+                              "(Ollama returns the model's vectors unchanged otherwise)")
         return ProviderSettings(
             url=url.rstrip("/") if url else None,
             model=self.string("provider.model", section["model"], required=True),
-            dimensions=self.integer("provider.dimensions", section.get("dimensions")),
+            dimensions=native,
+            request_dimensions=request,
             timeout_s=self.number("provider.timeout_s", section.get("timeout_s"), default=60.0),
             retries=self.integer("provider.retries", section.get("retries"), default=5, minimum=0),
             headers=self.string_map("provider.headers", section.get("headers")),

@@ -122,7 +122,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   padding: Padding | None = None, served_model: str | None = None,
                   measured: MeasuredText | None = None, stored_dims: int | None = None,
                   app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = (),
-                  declared_by_setting: tuple[Any, ...] = (), code_distances: tuple[Any, ...] = ()) -> Draft:
+                  declared_by_setting: tuple[Any, ...] = (), code_distances: tuple[Any, ...] = (),
+                  native_dims: int | None = None, truncation: tuple[int, str, str | None] | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -174,7 +175,20 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.value("provider.dimensions", "dimensions", padding.model_dims,
                 f"the model's, as the provider says; {em.name}.{vc.column} is {vc.type}({vc.dimensions}): "
                 "see embeddings.pad_to")
+    elif truncation is not None:
+        asked, where, env = truncation
+        if native_dims is not None:
+            w.value("provider.dimensions", "dimensions", native_dims, "the model's own, as the provider says")
+        w.value("provider.request_dimensions", "request_dimensions", f"${{{env}:-{asked}}}" if env else asked,
+                f"the application's Ollama embedder asks for dimensions: {asked} ({where}"
+                + (f", from ${env}" if env else "") + f"): the model's vectors truncated to {asked} and re-normalised"
+                + (f", as {em.name}.{vc.column} ({vc.type}({vc.dimensions})) holds" if vc.dimensions else ""))
     elif vc.dimensions:
+        if native_dims is not None and vc.dimensions < native_dims:
+            w.comment(f"{em.name}.{vc.column} ({vc.type}({vc.dimensions})) is narrower than the model's own "
+                      f"{native_dims} dimensions, and no Ollama embedder call of the application asks for "
+                      f"dimensions: {vc.dimensions}: a likely Matryoshka truncation (then set provider."
+                      f"request_dimensions: {vc.dimensions}) or another model", 2)
         # The application's schema (its models, its latest migration) declaring another dimension for this column: a
         # database behind the code, whose column the application's model cannot fill.
         otherwise = sorted({d.dimensions for d in declared_otherwise})
@@ -468,6 +482,17 @@ def _model_dimensions(provider_url: str | None, model: str | None) -> int | None
         return None
 
 
+def _truncation(calls: Any, column_dims: int | None, native: int | None) -> tuple[int, str, str | None] | None:
+    """(dimensions, path:line, env name) of the application's Ollama embedder call asking for ``dimensions``
+    (Matryoshka truncation) at the column's dimension (any, for a column without one) below the model's own; None
+    unless exactly one value is asked."""
+    asked = [c for c in calls if c.dimensions and (c.kind.startswith("ollama") or "Ollama" in c.name)
+             and (column_dims is None or c.dimensions == column_dims) and (native is None or c.dimensions < native)]
+    if len({c.dimensions for c in asked}) != 1:
+        return None
+    return asked[0].dimensions, f"{asked[0].path}:{asked[0].line}", asked[0].dimensions_env
+
+
 def _served_at(provider_url: str | None, dimensions: int | None, calls: Any) -> str | None:
     """Of the models the application's Ollama embedders name (a library with an embedder per provider: mem0), the
     one the provider serves at the vector column's dimension; None unless exactly one is (``name:latest`` is
@@ -500,8 +525,10 @@ def _discover(conn: Any) -> list:
     return discover(conn)
 
 
-def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str | None) -> MeasuredText | None:
-    """The text the stored vectors embed, measured with the model through the provider (None without either)."""
+def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str | None,
+                   request_dimensions: int | None = None) -> MeasuredText | None:
+    """The text the stored vectors embed, measured with the model through the provider (None without either); with
+    ``request_dimensions`` the vectors asked for are the model's truncated as the application asks for them."""
     if not provider_url or not model:
         return None
     from .errors import HarnessError
@@ -509,7 +536,8 @@ def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str
     from .text_probe import measure_text
 
     try:
-        with OllamaProvider(provider_url, model, timeout_s=30.0, retries=0) as provider:
+        with OllamaProvider(provider_url, model, timeout_s=30.0, retries=0,
+                            request_dimensions=request_dimensions) as provider:
             return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model)
     except (HarnessError, OSError, ValueError):
         return None
@@ -528,6 +556,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     from .errors import ConfigError
     from .steps.locate import locate
 
+    found = locate(repo)
     with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
         shapes = every_shape = _discover(conn)
         if table is not None:
@@ -541,11 +570,14 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         if model_dims is not None:  # the column the model can fill (a stable sort keeps discover's order otherwise)
             shapes = sorted(shapes, key=lambda s: s.vector.dimensions != model_dims)
         shape = shapes[0] if shapes else None
-        padding = None
+        padding = native = truncation = None
         if shape is not None:
             stored = max(shape.stored_models, key=shape.stored_models.__getitem__) if shape.stored_models else None
-            padding = measure_padding(conn, shape, _model_dimensions(provider_url, model or stored))
-        measured = _measured_text(conn, shape, provider_url, model) if shape is not None else None
+            native = _model_dimensions(provider_url, model or stored)
+            padding = measure_padding(conn, shape, native)
+            truncation = _truncation(found.embedding_calls, shape.vector.dimensions, native)
+        measured = _measured_text(conn, shape, provider_url, model,
+                                  truncation[0] if truncation else None) if shape is not None else None
         stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
         settings: dict[str, str | None] = {}
@@ -553,7 +585,6 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             if applies.get(t.qualified):
                 for name, via in rls.policy_settings(conn, _qualified(t.schema, t.name)).items():
                     settings.setdefault(name, via)
-    found = locate(repo)
     entrypoint = found.best_entrypoint
     root = Path(repo).resolve()
     workdir = None
@@ -596,6 +627,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
                          code_distances=code_distances(found, shape, every_shape),
+                         native_dims=native, truncation=truncation,
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      + (f", the default of ${c.model_env}" if c.model_env else "")
                                      # an Ollama embedder's line is the one cited for its model (read last)

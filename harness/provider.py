@@ -8,6 +8,10 @@ answer unusable as a whole (no 'embeddings' list, a vector count other than the
 input count, vectors of another dimension than the model's, ragged vectors,
 another model's name). Not retried: other 4xx, whose message is passed on (a
 400 may belong to one input; the engine splits).
+
+Constructed with ``request_dimensions`` (profile key ``provider.request_dimensions``), every /api/embed body
+asks for ``dimensions``: the model's vectors truncated to that many values and re-normalised (Matryoshka). This
+client is the one place that sends it, so the engine, recompute, citations and probes all get the same vectors.
 """
 
 from __future__ import annotations
@@ -60,16 +64,21 @@ class OllamaProvider:
         max_backoff_s: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        request_dimensions: int | None = None,
     ):
         self.url = url.rstrip("/")
         self.model = model
+        self.request_dimensions = request_dimensions
         self.retries = retries
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self._dims: int | None = None  # the model's dimension, once dimensions() has learned it
-        redact.register_headers(dict(headers or {}))
+        # The dimension every answer must have: the model's, once dimensions() has learned it; the one asked for at
+        # once (an Ollama that predates ``dimensions`` ignores it and answers the model's own: refused, not stored).
+        self._dims: int | None = request_dimensions
+        self._headers = dict(headers or {})
+        redact.register_headers(self._headers)
         # A plain-http server never uses TLS: loading the CA bundle for nothing costs each client ~20 ms of CPU.
         self._client = httpx.Client(base_url=self.url, timeout=timeout_s, headers=dict(headers or {}),
                                     verify=not self.url.lower().startswith("http://"))
@@ -87,7 +96,10 @@ class OllamaProvider:
     def embed(self, texts: Sequence[str], *, truncate: bool = True) -> EmbedResult:
         """Embed a batch of texts with one ``POST /api/embed``; vectors come back in input order."""
         started = time.perf_counter()
-        body, attempts = self._request("POST", "/api/embed", {"model": self.model, "input": list(texts), "truncate": truncate},
+        payload: dict[str, Any] = {"model": self.model, "input": list(texts), "truncate": truncate}
+        if self.request_dimensions is not None:
+            payload["dimensions"] = self.request_dimensions
+        body, attempts = self._request("POST", "/api/embed", payload,
                                        check=lambda answer: self._embed_problem(answer, len(texts)))
         vectors = _as_matrix(body["embeddings"])
         return EmbedResult(
@@ -143,7 +155,18 @@ class OllamaProvider:
         return self._context
 
     def dimensions(self, model: str | None = None) -> int:
-        """The model's real output dimension: from /api/show, else from one probe embedding."""
+        """The dimension of the vectors this client gets for ``model``: with ``request_dimensions`` below the model's
+        own, that (what Ollama truncates to); else the model's real output dimension (/api/show, else a probe)."""
+        native = self.native_dimensions(model)
+        dims = native
+        if self.request_dimensions is not None and model in (None, self.model):
+            # Ollama truncates only below the model's own dimension and returns its vectors unchanged otherwise.
+            dims = min(native, self.request_dimensions)
+            self._dims = dims
+        return dims
+
+    def native_dimensions(self, model: str | None = None) -> int:
+        """The model's own output dimension, before any ``dimensions`` request: from /api/show, else a probe."""
         try:
             described = self.show(model)
             dims = described.dimensions
@@ -152,8 +175,14 @@ class OllamaProvider:
                 raise
             dims = None
         if not dims:
+            if self.request_dimensions is not None:
+                # A probe through this client would come back truncated; ask once without ``dimensions``.
+                probe = OllamaProvider(self.url, self.model if model is None else model, retries=self.retries,
+                                       headers=self._headers, timeout_s=self._client.timeout.read or 60.0)
+                with probe:
+                    return probe.native_dimensions()
             dims = int(self.embed(["dimension probe"]).vectors.shape[1])
-        if model in (None, self.model):
+        if model in (None, self.model) and self.request_dimensions is None:
             self._dims = dims
         return dims
 

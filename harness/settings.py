@@ -34,6 +34,7 @@ class Settings:
         if not self.provider_url:
             raise ConfigError("no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'")
         p = self.profile.provider
+        kwargs.setdefault("request_dimensions", p.request_dimensions)
         return OllamaProvider(self.provider_url, self.model, timeout_s=p.timeout_s, retries=p.retries,
                               headers=p.headers, **kwargs)
 
@@ -99,8 +100,12 @@ def resolve(
         size = int(pick("batch_size", batch_size, None, profile.backfill.batch_size, "backfill.batch_size"))
     if size < 1:
         raise ConfigError(f"batch size must be at least 1, found {size}")
-    dims = profile.provider.dimensions
-    sources["dimensions"] = "profile provider.dimensions" if dims else "not declared (taken from the model)"
+    dims = profile.provider.vector_dimensions
+    if profile.provider.request_dimensions:
+        sources["dimensions"] = (f"profile provider.request_dimensions (the model's vectors truncated to {dims} and "
+                                 "re-normalised)")
+    else:
+        sources["dimensions"] = "profile provider.dimensions" if dims else "not declared (taken from the model)"
     if db:
         redact.register(redact.dsn_password(db))
     return Settings(profile, db or "", normalise_ollama_host(url) if url else None, chosen_model, dims, size, sources)

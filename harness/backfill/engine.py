@@ -464,7 +464,8 @@ def _into_own_table(settings: Settings, options: BackfillOptions, provider: Olla
     dims = provider.dimensions()
     if settings.dimensions is not None and settings.dimensions != dims:
         raise CheckFailed(f"model {provider.model!r} returns {dims}-dimension vectors but the profile says "
-                          f"provider.dimensions: {settings.dimensions}; expected equal dimensions, nothing was written")
+                          f"{settings.profile.provider.dimensions_key}: {settings.dimensions}; expected equal dimensions, "
+                          "nothing was written")
     copied = 0
     with dbmod.connect(settings.database_url) as conn:
         rls.require_visible(conn, live, options.collection, [None])
@@ -973,8 +974,8 @@ def _agreed_dimensions(conn: Conn, target: Target, provider: OllamaProvider, exp
         )
     if expected is not None and expected != real:
         raise CheckFailed(
-            f"model {provider.model!r} returns {real}-dimension vectors but the profile says provider.dimensions: "
-            f"{expected}; expected equal dimensions, nothing was written"
+            f"model {provider.model!r} returns {real}-dimension vectors but the profile says "
+            f"{target.profile.provider.dimensions_key}: {expected}; expected equal dimensions, nothing was written"
         )
     return real
 

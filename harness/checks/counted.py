@@ -93,11 +93,13 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
 def dimensions(session: CheckSession, collection: str) -> Outcome:
     """Declared column dimension = profile's = the model's real one; per-row dims where the column has none."""
     declared, typename = session.declared()
-    wanted = session.profile.provider.dimensions
+    provider = session.profile.provider
+    wanted = provider.vector_dimensions
     problems, found = [], [f"column {typename}"]
     unknown = None  # why the model's real dimension could not be asked
     if wanted is not None:
-        found.append(f"profile {wanted}")
+        found.append(f"profile {wanted}" + (f" (the model's vectors truncated to {wanted} and re-normalised: "
+                                            "provider.request_dimensions)" if provider.request_dimensions else ""))
         if declared is not None and declared != wanted:
             problems.append(f"column declares {declared} but the profile says {wanted}")
     try:
@@ -139,7 +141,8 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
                 sql.SQL("CASE WHEN {d} = {w} THEN {z} ELSE {n} || {d} END").format(
                     d=stored, w=sql.Literal(pad_to), z=sql.Literal(f"not zeros beyond {wanted}"),
                     n=sql.Literal("stored dims ")), collection) if o.id not in listed]
-    expected = "the column's declared dimension = the profile's = the model's real dimension"
+    expected = "the column's declared dimension = the profile's = the model's real dimension" + (
+        f" (truncated to {wanted}: provider.request_dimensions)" if provider.request_dimensions else "")
     metrics = {"declared": declared, "profile": wanted, "real": session._real_dims}
     if unknown and not problems:
         # Nothing measured disagrees; what the model returns was not asked: unproven, not failed.

@@ -429,8 +429,8 @@ class CheckSession:
         declared, _ = self.declared()
         if declared is not None:
             return declared
-        if self.profile.provider.dimensions:
-            return self.profile.provider.dimensions
+        if self.profile.provider.vector_dimensions:
+            return self.profile.provider.vector_dimensions
         try:
             return self.real_dimensions()
         except HarnessError:

@@ -57,6 +57,19 @@ class Pace:
             time.sleep(delay)
 
 
+def matryoshka(vectors: np.ndarray, dimensions: int) -> np.ndarray:
+    """Ollama's ``dimensions``: each vector's first ``dimensions`` values, L2-normalised again; unchanged where
+    ``dimensions`` is not below the model's own. As Ollama's EmbedHandler (server/routes.go, ollama/ollama):
+    ``if req.Dimensions > 0 && req.Dimensions < len(embedding) { embedding, err = normalize(embedding[:req.Dimensions]) }``
+    after a first ``normalize``; larger or non-positive values are ignored, not refused."""
+    if not 0 < dimensions < vectors.shape[1]:
+        return vectors
+    part = vectors[:, :dimensions].astype(np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", part, part, dtype=np.float32))
+    # Ollama divides by max(norm, 1e-12): an all-zero part stays zeros rather than NaN.
+    return (part * (np.float32(1.0) / np.maximum(norms, np.float32(1e-12)))[:, None]).astype(np.float32)
+
+
 def float32_rows(vectors: np.ndarray) -> list[str]:
     """Each row as a JSON array of float32 text, as Ollama (Go) writes them: 9 significant digits read back exactly,
     half the bytes of float64 text and about a third of the time to write (non-finite values as ``json`` has them)."""
@@ -164,6 +177,13 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(truncate, bool):
             self._error(400, "truncate must be a boolean")
             return
+        dimensions = body.get("dimensions", 0)
+        if isinstance(dimensions, bool) or not isinstance(dimensions, int):
+            # Ollama binds the body to an int field: its JSON decoder's words (gin answers 400 with them).
+            kind = "string" if isinstance(dimensions, str) else "bool" if isinstance(dimensions, bool) else \
+                f"number {dimensions}" if isinstance(dimensions, float) else type(dimensions).__name__
+            self._error(400, f"json: cannot unmarshal {kind} into Go struct field EmbedRequest.dimensions of type int")
+            return
         started = time.perf_counter_ns()
         with self.server.in_flight():
             try:
@@ -171,11 +191,12 @@ class _Handler(BaseHTTPRequestHandler):
             except ContextLengthExceeded as exc:
                 self._error(400, str(exc))
                 return
+            vectors = matryoshka(embedded.vectors, dimensions)
             self.server.pace.wait(len(texts))
         self.server.count(len(texts))
         fields = {"model": name, "total_duration": time.perf_counter_ns() - started, "load_duration": 0,
                   "prompt_eval_count": embedded.token_count}
-        self._send(200, _with_vectors(fields, "embeddings", "[" + ",".join(float32_rows(embedded.vectors)) + "]"))
+        self._send(200, _with_vectors(fields, "embeddings", "[" + ",".join(float32_rows(vectors)) + "]"))
 
     def _embeddings(self, body: dict[str, Any]) -> None:
         found = self._model(body)

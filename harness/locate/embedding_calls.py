@@ -7,6 +7,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from .literals import EnvRead, call_args, constant, env_reads, in_spans, line_of, split_args
 
@@ -28,6 +29,10 @@ class EmbeddingCall:
     dimensions: int | None = None  # the dimension a configuration file states beside the model (R2R's base_dimension)
     # the model as a key of an object another module of the repository exports: "src/config#default.model"
     model_from: str | None = field(default=None, compare=False)
+    # Ollama's ``dimensions`` asked in the same call (``OllamaEmbeddings({model, dimensions: 256})``,
+    # ``ollama.embed(..., dimensions=256)``): the model's vectors truncated to it (Matryoshka), or the env it reads.
+    dimensions: int | None = None
+    dimensions_env: str | None = None
 
     @property
     def in_process(self) -> bool:
@@ -170,8 +175,9 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         model = _nearby_model(text, m.start(), reads)
         if model == (None, None) and not _OLLAMA_HINT.search(text):
             continue  # no model sent and nothing Ollama about the file: another API under that path
+        window = text[m.start(): m.start() + 600]
         add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-http", endpoint, *model,
-                          *_url_of(url, text, m.start(), reads)))
+                          *_url_of(url, text, m.start(), reads), None, *_dimensions(text, window, m.start(), reads)))
     for m in _OPENAI_HTTP.finditer(text):
         add(EmbeddingCall(rel, line_of(text, m.start()), "openai-http", "/v1/embeddings",
                           *_nearby_model(text, m.start(), reads), *_url_of(m.group("s"), text, m.start(), reads)))
@@ -207,7 +213,8 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         for m in _OLLAMA_CALL.finditer(text):
             args = call_args(text, m.end() - 1)
             add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-client", f"{m.group('name')}.{m.group('fn')}",
-                              *_kw(text, args, m.end(), _MODEL_KW, reads), *_ollama_host(text, reads)))
+                              *_kw(text, args, m.end(), _MODEL_KW, reads), *_ollama_host(text, reads),
+                              None, *_dimensions(text, args, m.end(), reads)))
     if lang == "js" and _AI_SDK_IMPORT.search(text):  # the Vercel AI SDK: embed({ model: openai.embedding("m") })
         for m in _AI_SDK.finditer(text):
             args = call_args(text, m.end() - 2)
@@ -255,7 +262,9 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         family = "llamaindex" if llama and not name.endswith("Embeddings") else "langchain"
         kind = "sentence-transformers" if re.search(r"HuggingFace(?!Inference|Endpoint|Hub)|SentenceTransformer|FastEmbed", name) else family
         origin = _imported_key(rel, text, args) if model == (None, None) and lang == "js" else None
-        add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url, model_from=origin))
+        dims = _dimensions(text, args, m.end(), reads) if name.startswith("Ollama") else (None, None)
+        add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url, model_from=origin,
+                          dimensions=dims[0], dimensions_env=dims[1]))
     return out
 
 
@@ -347,7 +356,7 @@ def _value(text: str, at: int, reads: list[EnvRead], depth: int = 0) -> tuple[st
     env = in_spans(at, reads)
     if env is None:
         for r in reads:
-            if r.start >= at and r.start - at < 40 and not text[at:r.start].strip("( ").replace("int", "").strip():
+            if r.start >= at and r.start - at < 40 and not re.sub(r"\b(?:int|Number|parseInt)\b", "", text[at:r.start]).strip("( ").strip():
                 env = r
                 break
     if env is not None:
@@ -471,6 +480,25 @@ def _positional(text: str, args: str, offset: int, reads: list[EnvRead]) -> tupl
     if not args.strip() or re.match(r"\s*\w+\s*=", args):
         return None, None
     return _value(text, offset + stripped, reads)
+
+
+_DIMENSIONS_KW = re.compile(r"""\bdimensions\s*[=:]\s*""")
+# JavaScript's shorthand property (``ollama.embed({ model, input, dimensions })``): the variable of that name.
+_DIMENSIONS_SHORT = re.compile(r"""(?<![\w.$])dimensions(?=\s*[,}])""")
+
+
+def _dimensions(text: str, args: str, offset: int, reads: list[EnvRead]) -> tuple[int | None, str | None]:
+    """Ollama's ``dimensions`` in a call's arguments: (the literal or the env read's default, the env name)."""
+    m = _DIMENSIONS_KW.search(args)
+    short = _DIMENSIONS_SHORT.search(args) if m is None else None
+    if m is None and short is None:
+        return None, None
+    at = m.end() if m is not None else cast(re.Match, short).start()
+    number = re.match(r"\d+\b", args[at:])
+    if number:
+        return int(number.group(0)), None
+    value, env = _value(text, offset + at, reads)
+    return (int(value) if value and value.strip().isdigit() else None), env
 
 
 def _nearby_model(text: str, pos: int, reads: list[EnvRead]) -> tuple[str | None, str | None]:

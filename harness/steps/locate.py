@@ -119,7 +119,8 @@ class LocateResult:
         for c in self.embedding_calls:
             extra = [f"model {c.model}" if c.model else "", f"dimensions {c.dimensions}" if c.dimensions else "", f"from ${c.model_env}" if c.model_env else "",
                      f"url {c.url}" if c.url else "", f"from ${c.url_env}" if c.url_env else "",
-                     "in-process" if c.in_process else ""]
+                     f"dimensions {c.dimensions}" if c.dimensions else "",
+                     f"from ${c.dimensions_env}" if c.dimensions_env else "", "in-process" if c.in_process else ""]
             lines.append(f"  {c.path}:{c.line}  {c.name} [{c.kind}] " + " ".join(x for x in extra if x))
         sections = (("Embedding config/env", self.config), ("Embedding service code", self.service),
                     ("DB schema", self.schema), ("Smoke checklist", self.smoke), ("Docs and plans (not code)", self.docs))

@@ -133,7 +133,7 @@ def probe(settings: Settings, collection: str, texts: list[str]) -> Estimate:
         return Estimate(url, 0, 0.0, None, 0.0, "nothing to embed: no probe needed")
     try:
         with OllamaProvider(url, settings.model, timeout_s=p.timeout_s, retries=1,
-                            headers=p.headers) as provider:
+                            headers=p.headers, request_dimensions=p.request_dimensions) as provider:
             provider.embed(texts[:1])  # warm-up: model load time is not per-row cost
             started = time.perf_counter()
             provider.embed(texts)

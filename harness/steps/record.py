@@ -121,6 +121,8 @@ def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | No
         duration_s=run.get("seconds"), exit_code=run.get("exit_code"), failed_rows=run.get("failed_rows"),
         reason=reason, repo_commit=git_commit(repo), run_dir=str(run_dir) if run_dir else None, checks=checks,
         in_process_model=p.backfill.in_process_model if p.backfill.embeds_in_process else None,
+        truncation=(f"the model's vectors truncated to {p.provider.request_dimensions} and re-normalised (Ollama's "
+                    "dimensions, provider.request_dimensions)") if p.provider.request_dimensions else None,
         gates=tuple(dict.fromkeys([*gates, *gates_of(plan, run)])),
     )
 

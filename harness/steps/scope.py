@@ -14,7 +14,7 @@ from .. import rls
 from ..checks.outcome import PASS, Outcome, Status, unproven, verdict
 from ..introspect import require_names
 from ..preflight import preflight
-from ..errors import HarnessError
+from ..errors import ConfigError, HarnessError
 from ..provider import OllamaProvider
 from ..settings import Settings
 from ..state import (UNKNOWN_MODEL, no_chunks, unmeasured, unmeasured_why, into_new, list_collections, model_switch, other_models, stored_dimensions,
@@ -290,9 +290,10 @@ def _check_provider(settings: Settings, checks: list[Outcome], dims: dict[str, i
                     collection: str) -> bool:
     p = settings.profile.provider
     url = cast(str, settings.provider_url)  # load_settings requires a provider unless told not to
+    native: int | None = None  # the model's own dimension, asked beside a truncation (provider.request_dimensions)
     try:
         with OllamaProvider(url, settings.model, timeout_s=min(p.timeout_s, 30.0), retries=retries,
-                            headers=p.headers, backoff_s=0.1) as provider:
+                            headers=p.headers, backoff_s=0.1, request_dimensions=p.request_dimensions) as provider:
             version = provider.version()
             checks.append(verdict("provider answers", collection, True, "",
                                   f"{settings.provider_url} (version {version or '?'})"))
@@ -302,18 +303,31 @@ def _check_provider(settings: Settings, checks: list[Outcome], dims: dict[str, i
                 return False
             checks.append(verdict("provider has the model", collection, True, "", settings.model))
             dims["model"] = provider.dimensions()
-            return True
+            if p.request_dimensions is not None:
+                native = provider.native_dimensions()
     except HarnessError as exc:
         checks.append(verdict("provider answers", collection, False, "an answering provider", str(exc)))
         return False
+    if p.request_dimensions is not None and native is not None:
+        if native <= p.request_dimensions:
+            raise ConfigError(f"profile key 'provider.request_dimensions' ({p.request_dimensions}) must be below the "
+                              f"dimension of model {settings.model!r}, {native}; expected a positive integer below "
+                              f"{native} (Ollama truncates only below it)")
+        dims["native"] = native
+    return True
 
 
 def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provider_ok: bool, collection: str,
                       stored: dict[str, int] | None = None, padded: dict[str, int] | None = None,
                       pad_to: int | None = None) -> None:
-    known = {k: v for k, v in dims.items() if v is not None}
+    native = dims.get("native")
+    known = {k: v for k, v in dims.items() if v is not None and k != "native"}
     shown = ", ".join(f"{k} {v}" + (f" (vector({pad_to}), padded with zeros: embeddings.pad_to)"
-                                    if k == "column" and pad_to and v == dims.get("profile") else "") for k, v in dims.items() if v is not None)
+                                    if k == "column" and pad_to and v == dims.get("profile") else "")
+                     for k, v in dims.items() if v is not None and k != "native")
+    if native is not None:
+        shown += (f" (the model's vectors truncated to {dims['profile']} and re-normalised: "
+                  f"provider.request_dimensions; the model's own {native})")
     unpadded = padded["vectors"] - padded["padded"] if pad_to and padded else 0
     if stored:
         shown += (", " if shown else "") + "stored " + ", ".join(f"{d} ({n} vectors)" for d, n in sorted(stored.items()))
@@ -331,6 +345,11 @@ def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provid
         elif dims.get("model") and dims.get("column") and cast(int, dims["model"]) < cast(int, dims["column"]):
             said = (f"; the column is wider than the model: if the application pads the model's vectors with zeros "
                     f"to it, say so (embeddings.pad_to: {dims['column']} with provider.dimensions: {dims['model']})")
+        elif dims.get("model") and dims.get("column") and cast(int, dims["model"]) > cast(int, dims["column"]) \
+                and native is None:
+            said = (f"; the column is narrower than the model: if the application asks Ollama for its vectors "
+                    f"truncated (Matryoshka: dimensions: {dims['column']} in its /api/embed call), say so "
+                    f"(provider.request_dimensions: {dims['column']})")
         checks.append(verdict("dimensions agree", collection, False, "one dimension",
                               f"model, vector column and profile disagree ({shown}){said}"))
     elif unpadded and provider_ok:  # the gate (no provider asked) lets backfill --keys-from repair them, as for `odd`

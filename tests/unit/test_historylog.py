@@ -42,6 +42,16 @@ def test_an_entry_reads_back_into_the_same_data(tmp_path):
     assert read.counts_before == {"chunks": 107, "embedded": 0, "stale": None}
 
 
+def test_an_entry_of_truncated_vectors_says_so_and_reads_back(tmp_path):
+    path = tmp_path / "historylog.md"
+    said = "the model's vectors truncated to 128 and re-normalised (Ollama's dimensions, provider.request_dimensions)"
+    written = historylog.append(path, entry(dimensions=128, truncation=said))
+    assert f"- truncation: {said}" in path.read_text()
+    (read,) = historylog.read_entries(path)
+    assert read == written and read.truncation == said
+    assert historylog.verify(path).ok
+
+
 def test_a_command_with_backticks_reads_back_unchanged(tmp_path):
     path = tmp_path / "historylog.md"
     historylog.append(path, entry(command="sh -c 'echo `date`'"))

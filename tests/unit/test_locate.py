@@ -232,6 +232,33 @@ def test_an_embedders_default_model_given_beside_its_setting_is_its_model():
     assert (call.kind, call.model) == ("ollama-client", "nomic-embed-text")
 
 
+@pytest.mark.parametrize("path, code, lang, dims, env", [
+    ("embed.ts", 'import { OllamaEmbeddings } from "@langchain/ollama";\n'
+                 'const e = new OllamaEmbeddings({ model: "nomic-embed-text", dimensions: 256 });\n', "js", 256, None),
+    ("embed.py", 'import os\nimport ollama\n\ndef embed(texts):\n    return ollama.embed(model="nomic-embed-text", '
+                 'input=texts, dimensions=int(os.getenv("EMBED_DIMENSIONS", "256")))\n', "python", 256,
+     "EMBED_DIMENSIONS"),
+    ("embed.ts", 'import ollama from "ollama";\nconst dimensions = Number(process.env.EMBED_DIMENSIONS ?? "256");\n'
+                 'export const embed = (input: string[]) => ollama.embed({ model: "nomic-embed-text", input, dimensions });\n',
+     "js", 256, "EMBED_DIMENSIONS"),
+    ("embed.js", 'const OLLAMA = "http://localhost:11434";\nawait fetch(`${OLLAMA}/api/embed`, { method: "POST", '
+                 'body: JSON.stringify({ model: "nomic-embed-text", input, dimensions: 256 }) });\n', "js", 256, None),
+])
+def test_the_dimensions_an_ollama_embedder_call_asks_for_are_read(path, code, lang, dims, env):
+    """Matryoshka truncation: Ollama's ``dimensions`` in the same call as the embedder, literal or from the env."""
+    from harness.locate.embedding_calls import scan
+
+    [call] = scan(path, code, lang)
+    assert (call.model, call.dimensions, call.dimensions_env) == ("nomic-embed-text", dims, env)
+
+
+def test_an_ollama_embedder_call_without_dimensions_asks_for_none():
+    from harness.locate.embedding_calls import scan
+
+    [call] = scan("embed.py", 'import ollama\nollama.embed(model="nomic-embed-text", input=texts)\n', "python")
+    assert call.dimensions is None and call.dimensions_env is None
+
+
 def test_a_sparse_embedder_makes_no_vector_a_vector_column_holds_and_is_not_listed():
     """fastembed's SparseTextEmbedding (BM25, SPLADE) beside a dense store: no model of a vector column."""
     from harness.locate.embedding_calls import scan

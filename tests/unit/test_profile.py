@@ -84,6 +84,19 @@ def test_inline_embedding_column_needs_no_embeddings_key():
         (MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 384}").replace("model: all-minilm",
                                                                                "model: all-minilm, dimensions: 384"),
          "embeddings.pad_to"),
+        (MINIMAL.replace("model: all-minilm", "model: all-minilm, request_dimensions: 0"), "provider.request_dimensions"),
+        (MINIMAL.replace("model: all-minilm", "model: all-minilm, request_dimensions: many"),
+         "provider.request_dimensions"),
+        (MINIMAL.replace("model: all-minilm", "model: all-minilm, request_dimensions: 12.5"),
+         "provider.request_dimensions"),
+        # Not below the model's own dimension: Ollama would return the model's vectors as they are.
+        (MINIMAL.replace("model: all-minilm", "model: all-minilm, dimensions: 384, request_dimensions: 384"),
+         "provider.request_dimensions"),
+        (MINIMAL.replace("model: all-minilm", "model: all-minilm, dimensions: 384, request_dimensions: 512"),
+         "provider.request_dimensions"),
+        (MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 4096}").replace(
+            "model: all-minilm", "model: all-minilm, dimensions: 384, request_dimensions: 128"),
+         "provider.request_dimensions"),
     ],
 )
 def test_bad_profile_is_refused_with_an_error_naming_the_key(text, key):
@@ -194,6 +207,18 @@ def test_pad_to_wider_than_the_models_dimension_is_kept():
     profile = parse_profile(MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 4096}").replace(
         "model: all-minilm", "model: all-minilm, dimensions: 384"), env={})
     assert (profile.embeddings.pad_to, profile.provider.dimensions) == (4096, 384)
+
+
+def test_request_dimensions_below_the_models_own_are_the_dimension_every_vector_is_checked_against():
+    profile = parse_profile(MINIMAL.replace("model: all-minilm", "model: all-minilm, dimensions: 384, "
+                                            "request_dimensions: 128"), env={})
+    assert (profile.provider.dimensions, profile.provider.request_dimensions) == (384, 128)
+    assert profile.provider.vector_dimensions == 128
+
+
+def test_request_dimensions_without_the_models_own_are_kept_for_scope_to_compare_with_the_model():
+    profile = parse_profile(MINIMAL.replace("model: all-minilm", "model: all-minilm, request_dimensions: 256"), env={})
+    assert profile.provider.vector_dimensions == 256 and profile.provider.dimensions is None
 
 
 def test_the_model_may_be_a_key_of_a_json_column_beside_an_inline_vector():
