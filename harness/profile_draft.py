@@ -485,9 +485,12 @@ def _model_dimensions(provider_url: str | None, model: str | None) -> int | None
 def _truncation(calls: Any, column_dims: int | None, native: int | None) -> tuple[int, str, str | None] | None:
     """(dimensions, path:line, env name) of the application's Ollama embedder call asking for ``dimensions``
     (Matryoshka truncation) at the column's dimension (any, for a column without one) below the model's own; None
-    unless exactly one value is asked."""
+    unless exactly one value is asked, or where the model's own is unknown (a configuration's dimension beside its
+    model, R2R's base_dimension, is then the model's as likely as a truncation of it)."""
+    if native is None:
+        return None
     asked = [c for c in calls if c.dimensions and (c.kind.startswith("ollama") or "Ollama" in c.name)
-             and (column_dims is None or c.dimensions == column_dims) and (native is None or c.dimensions < native)]
+             and (column_dims is None or c.dimensions == column_dims) and c.dimensions < native]
     if len({c.dimensions for c in asked}) != 1:
         return None
     return asked[0].dimensions, f"{asked[0].path}:{asked[0].line}", asked[0].dimensions_env

@@ -26,11 +26,12 @@ class EmbeddingCall:
     model_env: str | None = None  # the env variable the model comes from
     url: str | None = None
     url_env: str | None = None
-    dimensions: int | None = None  # the dimension a configuration file states beside the model (R2R's base_dimension)
     # the model as a key of an object another module of the repository exports: "src/config#default.model"
     model_from: str | None = field(default=None, compare=False)
-    # Ollama's ``dimensions`` asked in the same call (``OllamaEmbeddings({model, dimensions: 256})``,
-    # ``ollama.embed(..., dimensions=256)``): the model's vectors truncated to it (Matryoshka), or the env it reads.
+    # The dimension the application asks of the model: Ollama's ``dimensions`` in the same call
+    # (``OllamaEmbeddings({model, dimensions: 256})``, ``ollama.embed(..., dimensions=256)``: the model's vectors
+    # truncated to it, Matryoshka), or a configuration file's beside the model (R2R's base_dimension, which it sends
+    # as ``dimensions``); or the env it reads.
     dimensions: int | None = None
     dimensions_env: str | None = None
 
