@@ -686,6 +686,24 @@ def model_table(type_value: str) -> str:
     return name + ("es" if re.search(r"(?:s|x|z|ch|sh)$", name) else "s")
 
 
+def _every_value_names_a_row(conn: Conn, chunks: Table, row: tuple[str, str, str], field: Any, where: Any,
+                             sample: int) -> bool:
+    """Whether every value of ``field`` read (of up to ``sample`` chunks ``where`` selects, NULLs left out; at least
+    one) is the key of a row of ``row`` (schema, table, key column), compared as text; False where the read fails."""
+    from psycopg import sql
+
+    schema, table, key = row
+    query = sql.SQL("SELECT count(*) > 0 AND bool_and(EXISTS (SELECT 1 FROM {t} AS d WHERE d.{k}::text = s.v)) "
+                    "FROM (SELECT ({f})::text AS v FROM {c} WHERE {w} AND {f} IS NOT NULL LIMIT {n}) AS s").format(
+        t=sql.Identifier(schema, table), k=sql.Identifier(key), f=field, c=sql.Identifier(chunks.schema, chunks.name),
+        w=where, n=sql.Literal(sample))
+    try:
+        with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
+            return bool(_v(conn.execute(query).fetchone(), 0))
+    except psycopg.Error:
+        return False
+
+
 def _polymorphic_sources(conn: Conn, chunks: Table, sample: int) -> list[tuple[CitedTable, int]]:
     """Each type of a polymorphic pair whose every chunk read names a row of the table the type names (its
     ``chunk_filter`` the type), with the chunks read of it, the most chunks first."""
@@ -704,17 +722,9 @@ def _polymorphic_sources(conn: Conn, chunks: Table, sample: int) -> list[tuple[C
             pk = _table(conn, tables[table], table).primary_key
             if len(pk) != 1:
                 continue
-            query = sql.SQL("SELECT bool_and(EXISTS (SELECT 1 FROM {t} AS d WHERE d.{k}::text = s.v)) FROM "
-                            "(SELECT {f}::text AS v FROM {c} WHERE {tc}::text = {tv} LIMIT {n}) AS s").format(
-                t=sql.Identifier(tables[table], table), k=sql.Identifier(pk[0]), f=sql.Identifier(key_col),
-                c=sql.Identifier(chunks.schema, chunks.name), tc=sql.Identifier(type_col), tv=sql.Literal(type_value),
-                n=sql.Literal(sample))
-            try:
-                with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
-                    every = _v(conn.execute(query).fetchone(), 0)
-            except psycopg.Error:
-                continue
-            if every:
+            of_type = sql.SQL("{}::text = {}").format(sql.Identifier(type_col), sql.Literal(type_value))
+            if _every_value_names_a_row(conn, chunks, (tables[table], table, pk[0]), sql.Identifier(key_col), of_type,
+                                        sample):
                 found.append((CitedTable(tables[table], table, pk[0], key_col, ((type_col, type_value),)), int(n)))
     return sorted(found, key=lambda f: -f[1])
 
@@ -752,17 +762,7 @@ def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...]
             pk = _table(conn, schema, table).primary_key
             if len(pk) != 1:
                 continue
-            query = sql.SQL(
-                "SELECT count(*) > 0 AND bool_and(EXISTS (SELECT 1 FROM {t} AS d WHERE d.{k}::text = s.v)) "
-                "FROM (SELECT ({f})::text AS v FROM {c} WHERE {f} IS NOT NULL LIMIT {n}) AS s"
-            ).format(t=sql.Identifier(schema, table), k=sql.Identifier(pk[0]), f=_field(source),
-                     c=sql.Identifier(chunks.schema, chunks.name), n=sql.Literal(sample))
-            try:
-                with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
-                    found = _v(conn.execute(query).fetchone(), 0)
-            except psycopg.Error:
-                continue
-            if found:
+            if _every_value_names_a_row(conn, chunks, (schema, table, pk[0]), _field(source), sql.SQL("true"), sample):
                 return CitedTable(schema, table, pk[0], source, collection=own_collection(schema, table))
     polymorphic = _polymorphic_sources(conn, chunks, sample)
     if polymorphic:  # one source per profile: the type with the most chunks; the others said
