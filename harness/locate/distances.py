@@ -192,6 +192,8 @@ def _sql_operators(rel: str, code: str, spans: Iterable[tuple[int, int]], *, str
                 continue
             column = _operand(_LEFT.search(code[statement[0]:m.start()]), code[statement[0]:m.start()]) \
                 or _operand(_RIGHT.match(code, m.end(), statement[1]), "")
+            if column is None and _shared_with_text_or_geometry(code, m, statement):
+                continue
             table, col = _tie(code, column, statement)
             out.append(DistanceUse(rel, line_of(code, m.start()), distances_in_sql(m.group(0)).pop(), "sql", table, col,
                                    m.group(0)))
@@ -223,6 +225,20 @@ def _operand_like(code: str, m: re.Match, statement: tuple[int, int]) -> bool:
     left, right = code[max(statement[0], m.start() - 40):m.start()], code[m.end():min(statement[1], m.end() + 40)]
     return bool(re.search(r"(?:\)|\]|\}|'|::\s*\w+(?:\(\d+\))?|\$\d+|%s|\?)\s*$", left)
                 or re.match(r"\s*(?:\$\d+|\$\{|%s|%\(\w+\)s|\?|:\w+|@\w+|\(|\{|'|ARRAY\[|CAST\()", right, re.I))
+
+
+# pg_trgm's and PostGIS's `<->` and PostGIS's `<#>` are the same spellings as pgvector's l2 and inner product.
+_SHARED_OPERATORS = frozenset({"<->", "<#>"})
+_VECTOR_TYPE = re.compile(r"(?i)::\s*(?:vector|halfvec|sparsevec)\b|\b(?:vector|halfvec|sparsevec)\s*\(")
+
+
+def _shared_with_text_or_geometry(code: str, m: re.Match, statement: tuple[int, int]) -> bool:
+    """An operator pg_trgm or PostGIS also defines, between operands that name no column, in a statement that names
+    no vector type, next to no interpolation: ``lower(title) <-> lower(%s)`` is a trigram distance, not an l2 one."""
+    if m.group(0) not in _SHARED_OPERATORS or _VECTOR_TYPE.search(code, *statement):
+        return False
+    left, right = code[max(statement[0], m.start() - 40):m.start()], code[m.end():min(statement[1], m.end() + 40)]
+    return not (re.search(r"\}\s*$", left) or re.match(r"\s*\$?\{", right))
 
 
 _ROUTINE = re.compile(r"(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\b")
