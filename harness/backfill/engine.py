@@ -851,12 +851,14 @@ def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOption
     for done, written in landed:
         summary.embedded += written.rows
         if written.not_updated:
-            # Read through a policy that lets this role see the row but not update it: not written, and said so.
+            # Read through a policy that lets this role see the row but not update it (inline) or not delete the
+            # stored row it replaces (a separate table): not written, and said so.
             whose = f"tenant {done.tenant}'s view" if done.tenant is not None else "this session"
             collection = done.good[0].collections[0]
             done.failures.extend(RowFailure(key, collection, done.tenant,
                                             f"not written: row-level security lets the role read this row in {whose} "
-                                            "but not update it") for key in written.not_updated)
+                                            "but not update it (or delete the stored row it replaces)")
+                            for key in written.not_updated)
         summary.truncated += done.truncated
         _count_batch(done, summary)
         for failure in done.failures:
