@@ -182,7 +182,7 @@ class BatchWriter:
         self._target_types: list[str] | None = None
         self._array_types: list[str] | None = None  # column types as written, for unnest's array casts
         self.direct_batches = 0
-        self.not_updated: list[Any] = []  # keys of the last batch its UPDATE did not change (row-level security)
+        self.not_updated: list[Any] = []  # keys of the last batch not written: its UPDATE did not change them, or its DELETE left their stored row (RLS)
         # Commits wait for their WAL flush as the server is configured (synchronous_commit is left alone): a batch
         # counted as written, and a closing count that says no row still needs a vector, survive a database crash.
         self.path = path or write_path(conn, target)
