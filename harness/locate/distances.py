@@ -57,9 +57,10 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         out += _sql_operators(rel, code, sql_strings, strict=True)
         out += _sql_indexes(rel, code, strings)
     if lang == "python":
-        out += _sqlalchemy(rel, code)
-        out += _django(rel, code)
-        out += _sqlalchemy_indexes(rel, code)
+        prose = _without_docstrings(code, strings)  # a docstring may name a helper it does not call
+        out += _sqlalchemy(rel, prose)
+        out += _django(rel, prose)
+        out += _sqlalchemy_indexes(rel, prose)
     elif lang == "js":
         out += _drizzle(rel, code)
     elif ruby:
@@ -135,6 +136,18 @@ def _lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
                 continue
         i += 1
     return "".join(out), strings
+
+
+def _without_docstrings(code: str, strings: list[tuple[int, int]]) -> str:
+    """Python code with the contents of its triple-quoted strings blanked (lines kept): docstrings and SQL blocks,
+    which ``_sql_operators`` reads apart; the ORM helpers are read in code and its one-line strings only."""
+    out = list(code)
+    for start, end in strings:
+        if code[max(0, start - 3):start] in ('"""', "'''"):
+            for k in range(start, end):
+                if out[k] != "\n":
+                    out[k] = " "
+    return "".join(out)
 
 
 _LEXEME = re.compile(r"[-#/'\"`<]")

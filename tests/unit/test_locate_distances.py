@@ -225,3 +225,11 @@ def test_a_trigram_or_postgis_distance_between_operands_that_name_no_vector_is_n
 def test_an_operator_between_a_vector_cast_and_an_expression_is_still_evidence():
     text = 'q = "SELECT id FROM documents ORDER BY subvector(embedding, 1, 256)::vector(256) <-> %s::vector LIMIT 5"\n'
     assert [u.distance for u in scan("app/search.py", text, "python")] == ["l2"]
+
+
+def test_an_orm_helper_named_in_a_docstring_is_not_evidence():
+    text = ('"""Search notes by cosine distance (not Item.embedding.l2_distance(q), nor L2Distance("embedding", q))."""\n'
+            "from pgvector.sqlalchemy import Vector\n\n\nclass Item(Base):\n    __tablename__ = 'items'\n\n\n"
+            "def search(q):\n    \"\"\"Nearest first; MaxInnerProduct('embedding', q) would rank by length.\"\"\"\n"
+            "    return select(Item).order_by(Item.embedding.cosine_distance(q))\n")
+    assert found("app/search.py", text, "python") == [("cosine", "items", "embedding", 11)]
