@@ -383,3 +383,32 @@ def test_a_stored_vector_the_policies_do_not_let_the_role_replace_is_a_failed_ro
         assert summary.embedded == 0 and summary.stopped and "key 3" in summary.stopped  # the first batch holds it
     else:
         assert summary.embedded == 9
+
+
+def test_fail_fast_rolls_back_the_batch_of_a_tenants_view_holding_a_row_it_may_read_but_not_update(
+        empty_db, pg, embed_server):
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute("CREATE TABLE notes (id bigint PRIMARY KEY, tenant text NOT NULL, body text NOT NULL, "
+                     "embedding vector(384));"
+                     "INSERT INTO notes SELECT g, CASE WHEN g <= 6 THEN 't1' ELSE 't2' END, 'note ' || g "
+                     "FROM generate_series(1, 12) g;"
+                     "ALTER TABLE notes ENABLE ROW LEVEL SECURITY;"
+                     "CREATE POLICY seen ON notes FOR SELECT USING (tenant = current_setting('app.tenant', true));"
+                     "CREATE POLICY kept ON notes FOR UPDATE USING (tenant = current_setting('app.tenant', true) "
+                     "AND id <> 8);"
+                     f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT, UPDATE ON notes TO {role}")
+    profile = parse_profile("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
+                            "tenant: tenant, collection_name: notes}\ndatabase: {session: {app.tenant: '{tenant}'}, "
+                            "tenants: [t1, t2]}\n", env={})
+    try:
+        with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
+            summary = run_backfill(resolve(profile, database_url=pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
+                                           provider_url=provider.url),
+                                   BackfillOptions("notes", batch_size=3, progress=False, on_failure="fail-fast"),
+                                   provider=provider)
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    written = {r[0] for r in empty_db.connect().execute("SELECT id FROM notes WHERE embedding IS NOT NULL")}
+    assert written <= {1, 2, 3, 4, 5, 6}, written  # t2's batch 7-9 rolled back whole, and nothing after it
+    assert summary.stopped and "key 8" in summary.stopped and "tenant t2" in summary.failures[0].reason
+    assert [f.key for f in summary.failures] == [8] and summary.embedded == len(written) and not summary.ok
