@@ -242,7 +242,7 @@ def _operand_like(code: str, m: re.Match, statement: tuple[int, int]) -> bool:
 
 # pg_trgm's and PostGIS's `<->` and PostGIS's `<#>` are the same spellings as pgvector's l2 and inner product.
 _SHARED_OPERATORS = frozenset({"<->", "<#>"})
-_VECTOR_TYPE = re.compile(r"(?i)::\s*(?:vector|halfvec|sparsevec)\b|\b(?:vector|halfvec|sparsevec)\s*\(")
+_VECTOR_TYPE = re.compile(r"(?i)::\s*(?:vector|halfvec|sparsevec)\b|\b(?:vector|halfvec|sparsevec|l2_normalize|subvector)\s*\(")
 
 
 def _shared_with_text_or_geometry(code: str, m: re.Match, statement: tuple[int, int]) -> bool:

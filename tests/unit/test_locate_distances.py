@@ -225,6 +225,8 @@ def test_a_trigram_or_postgis_distance_between_operands_that_name_no_vector_is_n
 def test_an_operator_between_a_vector_cast_and_an_expression_is_still_evidence():
     text = 'q = "SELECT id FROM documents ORDER BY subvector(embedding, 1, 256)::vector(256) <-> %s::vector LIMIT 5"\n'
     assert [u.distance for u in scan("app/search.py", text, "python")] == ["l2"]
+    normalised = 'q = "SELECT id FROM documents ORDER BY l2_normalize(embedding) <#> %s LIMIT 5"\n'
+    assert [u.distance for u in scan("app/search.py", normalised, "python")] == ["ip"]
 
 
 def test_an_orm_helper_named_in_a_docstring_is_not_evidence():
