@@ -292,11 +292,12 @@ def run_backfill(
             summary.after = shown
             return summary
         privileges.require(read_conn, target)
+        held = lock.collection_key(profile, collection)
         if options.run_id:
             bookkeeping.ensure(lock_conn)
-            lock.join_run(lock_conn, table, collection, options.run_id, model)
+            lock.join_run(lock_conn, table, held, options.run_id, model)
         else:
-            lock.acquire(lock_conn, table, collection)
+            lock.acquire(lock_conn, table, held)
         locked = True
         outcomes = preflightmod.preflight(read_conn, target, options.collection, model=model, dims=dims, into=options.into,
                                           copies=new_is_empty)
@@ -312,7 +313,7 @@ def run_backfill(
         lock_pid = lock_conn.info.backend_pid
 
         def guard(conn: Conn) -> None:
-            lock.prove_held(conn, table, collection, lock_pid)
+            lock.prove_held(conn, table, held, lock_pid)
 
         _prepare(write_conn, target, options, model, summary, guard, dims, tenants)
         if summary.copied or summary.reused or options.into or options.run_id:
@@ -403,7 +404,7 @@ def run_backfill(
                     summary.indexes_rebuilt = rebuilt
         finally:
             if locked:
-                lock.release(lock_conn, table, collection, shared=bool(options.run_id))
+                lock.release(lock_conn, table, held, shared=bool(options.run_id))
             for conn in (write_conn, read_conn, lock_conn):
                 conn.close()
             if "summary" in locals():
@@ -851,12 +852,14 @@ def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOption
     for done, written in landed:
         summary.embedded += written.rows
         if written.not_updated:
-            # Read through a policy that lets this role see the row but not update it: not written, and said so.
+            # Read through a policy that lets this role see the row but not update it (inline) or not delete the
+            # stored row it replaces (a separate table): not written, and said so.
             whose = f"tenant {done.tenant}'s view" if done.tenant is not None else "this session"
             collection = done.good[0].collections[0]
             done.failures.extend(RowFailure(key, collection, done.tenant,
                                             f"not written: row-level security lets the role read this row in {whose} "
-                                            "but not update it") for key in written.not_updated)
+                                            "but not update it (or delete the stored row it replaces)")
+                            for key in written.not_updated)
         summary.truncated += done.truncated
         _count_batch(done, summary)
         for failure in done.failures:

@@ -13,11 +13,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import psycopg
 
 from ..db import Conn, one
 from ..errors import HarnessError, LockHeld
+
+if TYPE_CHECKING:
+    from ..profile import Profile
 
 
 log = logging.getLogger("harness.backfill")
@@ -160,6 +164,14 @@ def waited_too_long(conn: Conn, what: str, relations: list[str], pids: list[int]
     return HarnessError(f"{what} waited {LOCK_TIMEOUT_MS / 1000:g} s for a lock held by "
                         f"{seen or blockers(conn, relations, ours)}; expected no other session to hold these tables that "
                         "long; nothing of it was written")
+
+
+def collection_key(profile: Profile, collection: str) -> str:
+    """What a run locks: its collection, or, where ``chunks.collection`` is an array, every collection of it at once
+    (collections that share chunks: two runs would both replace the shared ones, one beside the other)."""
+    if profile.chunks.collection_array:
+        return f"{profile.chunks.collection}[] (every collection of the array: they share chunks)"
+    return collection
 
 
 def _keys(table: str, collection: str) -> tuple[str, str]:

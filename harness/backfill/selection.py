@@ -190,7 +190,8 @@ def read_keys(path: str, collection: str) -> tuple[str, ...]:
                                   'such as {"check": ..., "key": ..., "collection": ...}') from None
             if not isinstance(item, dict) or "key" not in item:
                 raise ConfigError(f"--keys-from {path!r} line {number} has no 'key'; expected one object per offending row")
-            if item["key"] is None or item.get("table") or item.get("collection") not in (None, collection):
+            if item["key"] is None or item.get("table") or item.get("source_table") \
+                    or item.get("collection") not in (None, collection):
                 continue  # a finding that names no chunk (a spot query, a source row), or a row of another collection
             keys[str(item["key"])] = None
         else:

@@ -182,7 +182,7 @@ class BatchWriter:
         self._target_types: list[str] | None = None
         self._array_types: list[str] | None = None  # column types as written, for unnest's array casts
         self.direct_batches = 0
-        self.not_updated: list[Any] = []  # keys of the last batch its UPDATE did not change (row-level security)
+        self.not_updated: list[Any] = []  # keys of the last batch not written: its UPDATE did not change them, or its DELETE left their stored row (RLS)
         # Commits wait for their WAL flush as the server is configured (synchronous_commit is left alone): a batch
         # counted as written, and a closing count that says no row still needs a vector, survive a database crash.
         self.path = path or write_path(conn, target)
@@ -248,12 +248,13 @@ class BatchWriter:
 
     def _updated(self, batch: Vectors, cur: Any) -> int:
         """How many rows of the batch were written. An UPDATE of an inline column changes only the rows the
-        policies let this role update (a row it may read but not update changes silently): those keys are kept in
-        ``not_updated`` (with ``whole``, the transaction is rolled back instead: see ``rolled_back``)."""
-        if not self.target.inline:
-            return len(batch)
-        changed = {str(r[0] if not isinstance(r, dict) else next(iter(r.values()))) for r in cur.fetchall()}
-        self.not_updated = [k for k in batch.keys if str(k) not in changed]
+        policies let this role update, a DELETE only those it lets it delete (a row it may read but not change is
+        skipped silently): those keys are kept in ``not_updated`` (with ``whole``, the transaction is rolled back
+        instead: see ``rolled_back``)."""
+        returned = {str(r[0] if not isinstance(r, dict) else next(iter(r.values()))) for r in cur.fetchall()}
+        # Inline: the keys the UPDATE changed. A separate table: the keys whose stored row the DELETE left in place
+        # (readable, not deletable); inserting beside it would give the chunk a second vector, so they are not.
+        self.not_updated = [k for k in batch.keys if (str(k) not in returned) == self.target.inline]
         if self.whole and self.not_updated:
             self.rolled_back = True
             raise psycopg.Rollback()  # leaves the transaction block, rolled back: nothing of the batch is written
@@ -362,8 +363,12 @@ class BatchWriter:
             sql.SQL("DELETE FROM {t} AS e USING {s} WHERE {match}").format(
                 t=self.target.embedding_table, s=stage, match=sql.SQL(" AND ").join(match)
             ),
-            sql.SQL("INSERT INTO {t} ({cols}) SELECT {picks} FROM {s}").format(
-                t=self.target.embedding_table, cols=columns, picks=picks, s=stage
+            # Rows the DELETE left (the policies let the role read them but not delete them) keep their vector and
+            # are returned, never doubled; RETURNING on the table itself would need the role to read what it wrote.
+            sql.SQL("WITH kept AS (SELECT s.k FROM {s} WHERE EXISTS (SELECT 1 FROM {t} AS e WHERE {match})), "
+                    "added AS (INSERT INTO {t} ({cols}) SELECT {picks} FROM {s} "
+                    "WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.k = s.k)) SELECT k FROM kept").format(
+                t=self.target.embedding_table, cols=columns, picks=picks, s=stage, match=sql.SQL(" AND ").join(match)
             ),
         ]
 

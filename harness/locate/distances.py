@@ -57,9 +57,10 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         out += _sql_operators(rel, code, sql_strings, strict=True)
         out += _sql_indexes(rel, code, strings)
     if lang == "python":
-        out += _sqlalchemy(rel, code)
-        out += _django(rel, code)
-        out += _sqlalchemy_indexes(rel, code)
+        prose = _without_docstrings(code, strings)  # a docstring may name a helper it does not call
+        out += _sqlalchemy(rel, prose)
+        out += _django(rel, prose)
+        out += _sqlalchemy_indexes(rel, prose)
     elif lang == "js":
         out += _drizzle(rel, code)
     elif ruby:
@@ -137,6 +138,18 @@ def _lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(out), strings
 
 
+def _without_docstrings(code: str, strings: list[tuple[int, int]]) -> str:
+    """Python code with the contents of its triple-quoted strings blanked (lines kept): docstrings and SQL blocks,
+    which ``_sql_operators`` reads apart; the ORM helpers are read in code and its one-line strings only."""
+    out = list(code)
+    for start, end in strings:
+        if code[max(0, start - 3):start] in ('"""', "'''"):
+            for k in range(start, end):
+                if out[k] != "\n":
+                    out[k] = " "
+    return "".join(out)
+
+
 _LEXEME = re.compile(r"[-#/'\"`<]")
 _HEREDOC = re.compile(r"<<[~-]?(['\"]?)(?P<tag>[A-Z_][A-Z0-9_]*)\1")
 
@@ -192,6 +205,8 @@ def _sql_operators(rel: str, code: str, spans: Iterable[tuple[int, int]], *, str
                 continue
             column = _operand(_LEFT.search(code[statement[0]:m.start()]), code[statement[0]:m.start()]) \
                 or _operand(_RIGHT.match(code, m.end(), statement[1]), "")
+            if column is None and _shared_with_text_or_geometry(code, m, statement):
+                continue
             table, col = _tie(code, column, statement)
             out.append(DistanceUse(rel, line_of(code, m.start()), distances_in_sql(m.group(0)).pop(), "sql", table, col,
                                    m.group(0)))
@@ -223,6 +238,20 @@ def _operand_like(code: str, m: re.Match, statement: tuple[int, int]) -> bool:
     left, right = code[max(statement[0], m.start() - 40):m.start()], code[m.end():min(statement[1], m.end() + 40)]
     return bool(re.search(r"(?:\)|\]|\}|'|::\s*\w+(?:\(\d+\))?|\$\d+|%s|\?)\s*$", left)
                 or re.match(r"\s*(?:\$\d+|\$\{|%s|%\(\w+\)s|\?|:\w+|@\w+|\(|\{|'|ARRAY\[|CAST\()", right, re.I))
+
+
+# pg_trgm's and PostGIS's `<->` and PostGIS's `<#>` are the same spellings as pgvector's l2 and inner product.
+_SHARED_OPERATORS = frozenset({"<->", "<#>"})
+_VECTOR_TYPE = re.compile(r"(?i)::\s*(?:vector|halfvec|sparsevec)\b|\b(?:vector|halfvec|sparsevec|l2_normalize|subvector)\s*\(")
+
+
+def _shared_with_text_or_geometry(code: str, m: re.Match, statement: tuple[int, int]) -> bool:
+    """An operator pg_trgm or PostGIS also defines, between operands that name no column, in a statement that names
+    no vector type, next to no interpolation: ``lower(title) <-> lower(%s)`` is a trigram distance, not an l2 one."""
+    if m.group(0) not in _SHARED_OPERATORS or _VECTOR_TYPE.search(code, *statement):
+        return False
+    left, right = code[max(statement[0], m.start() - 40):m.start()], code[m.end():min(statement[1], m.end() + 40)]
+    return not (re.search(r"\}\s*$", left) or re.match(r"\s*\$?\{", right))
 
 
 _ROUTINE = re.compile(r"(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\b")

@@ -14,7 +14,7 @@ from .. import rls
 from ..checks.outcome import PASS, Outcome, Status, unproven, verdict
 from ..introspect import require_names
 from ..preflight import preflight
-from ..errors import ConfigError, HarnessError
+from ..errors import ConfigError, HarnessError, ProviderError
 from ..provider import OllamaProvider
 from ..settings import Settings
 from ..state import (UNKNOWN_MODEL, no_chunks, unmeasured, unmeasured_why, into_new, list_collections, model_switch, other_models, stored_dimensions,
@@ -305,6 +305,8 @@ def _check_provider(settings: Settings, checks: list[Outcome], dims: dict[str, i
             dims["model"] = provider.dimensions()
             if p.request_dimensions is not None:
                 native = provider.native_dimensions()
+                if native > p.request_dimensions and not _truncates(provider, checks, p.request_dimensions, collection):
+                    return False
     except HarnessError as exc:
         checks.append(verdict("provider answers", collection, False, "an answering provider", str(exc)))
         return False
@@ -314,6 +316,19 @@ def _check_provider(settings: Settings, checks: list[Outcome], dims: dict[str, i
                               f"dimension of model {settings.model!r}, {native}; expected a positive integer below "
                               f"{native} (Ollama truncates only below it)")
         dims["native"] = native
+    return True
+
+
+def _truncates(provider: OllamaProvider, checks: list[Outcome], n: int, collection: str) -> bool:
+    """Whether the provider answers ``dimensions: n`` with vectors of n values, measured on one embedding: /api/show
+    states the model's own dimension only, and an Ollama that predates ``dimensions`` ignores it."""
+    expected = f"vectors of {n} dimensions for dimensions: {n} (provider.request_dimensions)"
+    try:
+        got = int(provider.embed(["dimension probe"]).vectors.shape[1])
+    except ProviderError as exc:
+        checks.append(verdict("provider truncates", collection, False, expected, str(exc)))
+        return False
+    checks.append(verdict("provider truncates", collection, True, expected, f"{got} dimensions"))
     return True
 
 

@@ -135,6 +135,23 @@ def test_vectors_of_another_length_fail_recompute_where_the_application_searches
     assert "length 2.00x" in message, message
 
 
+def test_vectors_a_tenth_longer_fail_recompute_under_inner_product_where_no_row_reproduces(
+        embedded_db, check_acme, demo_profile, tmp_path):
+    """Another build of the model (every cosine about 0.9998, none reproduced): the 0.99 floor's 14% let vectors 1.1x
+    the model's length pass an inner-product search's check; lengths are held to the rows' own agreement."""
+    ids = doc_chunks(embedded_db)
+    embedded_db.execute("UPDATE document_embeddings SET embedding = (SELECT array_agg(x + 0.002 * sin(o * 7 + chunk_id))"
+                        "::vector FROM unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))")
+    lengthen(embedded_db, ids, 1.1)
+    embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
+    embedded_db.execute("CREATE INDEX ip_idx ON document_embeddings USING hnsw (embedding vector_ip_ops)")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(demo_profile.read_text().replace("\ndistance: cosine\n", "\ndistance: ip\n"))
+    message = only_failure(check_acme(profile=profile), "recompute")
+    assert "3 of 107 rows off" in message and shows(message, ids), message
+    assert "length 1.10x" in message and "the median row reproduces to cosine" not in message, message
+
+
 def test_vectors_of_another_length_pass_recompute_where_the_application_searches_by_cosine(embedded_db, check_acme):
     ids = doc_chunks(embedded_db)
     lengthen(embedded_db, ids, 2)

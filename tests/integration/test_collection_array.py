@@ -176,3 +176,20 @@ def test_the_source_table_offered_by_the_draft_names_its_schema_and_its_own_arra
     source = load_profile(drafted, env={}).source
     assert (source.schema, source.table, source.collection, source.collection_array) == (
         "kb", "documents", "collection_ids", True)
+
+
+def test_a_backfill_of_one_collection_is_refused_while_another_collection_of_the_array_runs(
+        cli, empty_db, embed_server, tmp_path):
+    """Collections of an array column share chunks (4 and 5 are in both): two runs at once would both replace them."""
+    from harness.backfill import lock
+    from harness.db import connect
+
+    load(empty_db, embed_server.url, lost=(4, 5))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    path = profile(tmp_path)
+    loaded = load_profile(path, env=env)
+    with connect(empty_db.dsn, autocommit=True) as held:
+        lock.acquire(held, loaded.embeddings.table, lock.collection_key(loaded, "a"))  # a run of 'a' in progress
+        refused = cli("backfill", "--profile", path, "--collection", "b", env=env)
+    assert refused.code != 0 and "another backfill" in refused.out + refused.err, refused.out + refused.err
+    assert empty_db.scalar("SELECT count(*) FROM passages WHERE embedding IS NULL") == 2  # nothing written

@@ -336,3 +336,79 @@ def test_fail_fast_stops_at_a_row_the_policies_do_not_let_it_update_and_writes_n
     assert summary.stopped and "fail-fast" in summary.stopped and "key 8" in summary.stopped
     assert "nothing of this batch was written" in summary.stopped
     assert [f.key for f in summary.failures] == [8] and summary.embedded == 5 and not summary.ok
+
+
+def _kept_vector_db(db, role: str) -> None:
+    """notes + note_embeddings (no unique key), every stored vector stale; the policies let ``role`` read, insert and
+    delete the embedding rows except note 3's, which it may read but not delete."""
+    db.execute("CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL);"
+               "INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 10) g;"
+               "CREATE TABLE note_embeddings (note_id bigint NOT NULL, input_hash text, embedding vector(384));"
+               "INSERT INTO note_embeddings SELECT id, repeat('0', 64), array_fill(0.1::real, ARRAY[384])::vector "
+               "FROM notes;"
+               "ALTER TABLE note_embeddings ENABLE ROW LEVEL SECURITY;"
+               "CREATE POLICY seen ON note_embeddings FOR SELECT USING (true);"
+               "CREATE POLICY added ON note_embeddings FOR INSERT WITH CHECK (true);"
+               "CREATE POLICY kept ON note_embeddings FOR DELETE USING (note_id <> 3);"
+               f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT ON notes TO {role};"
+               f"GRANT SELECT, INSERT, DELETE ON note_embeddings TO {role}")
+
+
+_KEPT_PROFILE = ("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, collection_name: notes}\n"
+                 "embeddings: {table: note_embeddings, key: note_id, vector: embedding, input_hash: input_hash}\n"
+                 "database: {session: {app.who: backfill}}\n")
+
+
+@pytest.mark.parametrize("on_failure, staging", [("continue", True), ("fail-fast", True), ("fail-fast", False)])
+def test_a_stored_vector_the_policies_do_not_let_the_role_replace_is_a_failed_row_never_a_second_vector(
+        empty_db, pg, embed_server, on_failure, staging):
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    _kept_vector_db(empty_db, role)
+    if not staging:  # no TEMP privilege: the batch goes through INSERT ... SELECT FROM unnest(...)
+        empty_db.execute(f"REVOKE TEMPORARY ON DATABASE {empty_db.name} FROM PUBLIC")
+    try:
+        with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
+            summary = run_backfill(resolve(parse_profile(_KEPT_PROFILE, env={}),
+                                           database_url=pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
+                                           provider_url=provider.url),
+                                   BackfillOptions("notes", batch_size=5, progress=False, on_failure=on_failure),
+                                   provider=provider)
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    rows = empty_db.connect().execute("SELECT note_id, count(*) FROM note_embeddings GROUP BY 1 ORDER BY 1").fetchall()
+    assert all(n == 1 for _, n in rows), rows  # note 3 kept its one stale vector: no second one beside it
+    assert [f.key for f in summary.failures] == [3] and "row-level security" in summary.failures[0].reason
+    assert not summary.ok
+    if on_failure == "fail-fast":
+        assert summary.embedded == 0 and summary.stopped and "key 3" in summary.stopped  # the first batch holds it
+    else:
+        assert summary.embedded == 9
+
+
+def test_fail_fast_rolls_back_the_batch_of_a_tenants_view_holding_a_row_it_may_read_but_not_update(
+        empty_db, pg, embed_server):
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute("CREATE TABLE notes (id bigint PRIMARY KEY, tenant text NOT NULL, body text NOT NULL, "
+                     "embedding vector(384));"
+                     "INSERT INTO notes SELECT g, CASE WHEN g <= 6 THEN 't1' ELSE 't2' END, 'note ' || g "
+                     "FROM generate_series(1, 12) g;"
+                     "ALTER TABLE notes ENABLE ROW LEVEL SECURITY;"
+                     "CREATE POLICY seen ON notes FOR SELECT USING (tenant = current_setting('app.tenant', true));"
+                     "CREATE POLICY kept ON notes FOR UPDATE USING (tenant = current_setting('app.tenant', true) "
+                     "AND id <> 8);"
+                     f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT, UPDATE ON notes TO {role}")
+    profile = parse_profile("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
+                            "tenant: tenant, collection_name: notes}\ndatabase: {session: {app.tenant: '{tenant}'}, "
+                            "tenants: [t1, t2]}\n", env={})
+    try:
+        with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
+            summary = run_backfill(resolve(profile, database_url=pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
+                                           provider_url=provider.url),
+                                   BackfillOptions("notes", batch_size=3, progress=False, on_failure="fail-fast"),
+                                   provider=provider)
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    written = {r[0] for r in empty_db.connect().execute("SELECT id FROM notes WHERE embedding IS NOT NULL")}
+    assert written <= {1, 2, 3, 4, 5, 6}, written  # t2's batch 7-9 rolled back whole, and nothing after it
+    assert summary.stopped and "key 8" in summary.stopped and "tenant t2" in summary.failures[0].reason
+    assert [f.key for f in summary.failures] == [8] and summary.embedded == len(written) and not summary.ok

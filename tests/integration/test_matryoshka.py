@@ -272,3 +272,18 @@ def test_profile_init_says_a_column_narrower_than_the_model_without_such_a_call_
     text = out.read_text()
     assert "likely Matryoshka truncation" in text and f"request_dimensions: {N}" in text, text
     assert "request_dimensions:" not in [line.split("#")[0].strip() for line in text.splitlines()]
+
+
+def test_scope_fails_a_provider_that_ignores_dimensions_instead_of_taking_them_as_said(cli, empty_db, embed_server,
+                                                                                         tmp_path, monkeypatch):
+    """/api/show states the model's own dimension only: the truncation is measured on one embedding, not assumed."""
+    from harness.embedserver import server
+
+    profile, env, _ = _setup(empty_db, embed_server, tmp_path)
+    monkeypatch.setattr(server, "matryoshka", lambda vectors, dimensions: vectors)
+    scoped = cli("scope", "--profile", profile, "--collection", "passage", "--json", env=env)
+    assert scoped.code == 1, scoped.out
+    checks = {c["check"]: c for c in scoped.json["checks"]}
+    assert not any(c["status"] == "passed" and f"truncated to {N}" in c["found"] for c in checks.values()), checks
+    failed = [c for c in checks.values() if c["status"] == "failed"]
+    assert any(f"dimension {NATIVE}, expected {N}" in (c["found"] or "") for c in failed), failed

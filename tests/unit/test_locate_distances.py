@@ -211,3 +211,27 @@ def test_a_django_query_of_another_apps_model_is_tied_to_that_models_table(tmp_p
 def test_an_index_created_from_code_on_a_table_it_interpolates_is_tied_to_the_column_only():
     text = 'cur.execute(f"CREATE INDEX IF NOT EXISTS ix ON {table} USING hnsw (embedding vector_ip_ops)")\n'
     assert found("app/db.py", text, "python") == [("ip", None, "embedding", 1)]
+
+
+def test_a_trigram_or_postgis_distance_between_operands_that_name_no_vector_is_not_evidence():
+    # pg_trgm's and PostGIS's <-> and PostGIS's <#> on the same table as the vector column: no column tied, no vector.
+    text = ('trigram = "SELECT id FROM documents ORDER BY lower(title) <-> lower(%s) LIMIT 5"\n'
+            'nearby = "SELECT id FROM documents ORDER BY ST_SetSRID(location, 4326) <-> ST_MakePoint(%s, %s) LIMIT 5"\n'
+            'boxes = "SELECT id FROM documents ORDER BY ST_Envelope(area) <#> ST_MakeEnvelope(%s, %s, %s, %s)"\n')
+    uses = scan("app/search.py", text, "python")
+    assert for_column(uses, "documents", "public.documents", "embedding", (("documents", "embedding"),)) == []
+
+
+def test_an_operator_between_a_vector_cast_and_an_expression_is_still_evidence():
+    text = 'q = "SELECT id FROM documents ORDER BY subvector(embedding, 1, 256)::vector(256) <-> %s::vector LIMIT 5"\n'
+    assert [u.distance for u in scan("app/search.py", text, "python")] == ["l2"]
+    normalised = 'q = "SELECT id FROM documents ORDER BY l2_normalize(embedding) <#> %s LIMIT 5"\n'
+    assert [u.distance for u in scan("app/search.py", normalised, "python")] == ["ip"]
+
+
+def test_an_orm_helper_named_in_a_docstring_is_not_evidence():
+    text = ('"""Search notes by cosine distance (not Item.embedding.l2_distance(q), nor L2Distance("embedding", q))."""\n'
+            "from pgvector.sqlalchemy import Vector\n\n\nclass Item(Base):\n    __tablename__ = 'items'\n\n\n"
+            "def search(q):\n    \"\"\"Nearest first; MaxInnerProduct('embedding', q) would rank by length.\"\"\"\n"
+            "    return select(Item).order_by(Item.embedding.cosine_distance(q))\n")
+    assert found("app/search.py", text, "python") == [("cosine", "items", "embedding", 11)]

@@ -19,3 +19,12 @@ def test_a_source_row_without_chunks_is_written_as_a_source_row_and_never_read_b
     assert (lines[0]["key"], lines[0]["source_table"], lines[0]["source_key"]) == (None, "public.nods_page", 2)
     assert lines[1]["key"] == 7 and "source_table" not in lines[1]
     assert read_keys(str(path), "docs") == ("7",)
+
+
+def test_a_line_naming_a_source_table_is_never_a_chunk_key_whatever_its_key_says(tmp_path):
+    # A hand-merged file (or another tool) that copied source_key into key: page 2 is still no chunk 2.
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(json.dumps({"check": "source_coverage", "key": 2, "source_table": "public.nods_page",
+                                "source_key": 2, "collection": "docs"}) + "\n"
+                    + json.dumps({"check": "recompute", "key": 7, "collection": "docs"}) + "\n9\n")
+    assert read_keys(str(path), "docs") == ("7", "9")
