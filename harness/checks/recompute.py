@@ -17,6 +17,7 @@ the most recently edited chunks. A bad row in either fails the check.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -380,11 +381,13 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
                 "(too few drawn chunks had a vector)")
         population = None if drawn else int(rows[0]["population"]) if rows else 0
         batches = iter([rows])
-    # Every row re-embedded gives a cosine and the stored vector's length over the model's; only the rows that the
-    # strictest rule (EXACT) would call off are kept (a healthy sample, or --sample all, keeps none of its rows).
+    # Every row re-embedded gives a cosine and the stored vector's length over the model's, kept as 8-byte doubles
+    # (--sample all reads every row); of the rows themselves only those the strictest rule (EXACT) would call off
+    # are kept: none of a healthy sample where the provider reproduces the stored vectors, every row within the
+    # fixed tolerance but off that rule where it does not.
     lengths = session.profile.distance in LENGTH_DISTANCES
-    sims: list[float] = []
-    ratios: list[float] = []
+    sims = array("d")
+    ratios = array("d")
     suspects: list[tuple[Offender, float | None, float, bool]] = []  # (row, cosine, length ratio, in the uniform draw)
     uniform = extra = 0
     for rows in batches:
