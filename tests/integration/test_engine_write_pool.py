@@ -292,45 +292,48 @@ def test_a_session_that_cannot_be_opened_leaves_every_write_to_those_open(logged
     assert logged_db.scalar("SELECT count(DISTINCT pid) FROM write_log") == 1
 
 
-def test_a_batch_with_nothing_to_write_names_no_row_another_batch_could_not_update(empty_db, pg, embed_server):
+def _backfill_as_a_role(db, pg, url: str, setup, profile: str, options: BackfillOptions):
+    """Backfill as a login role of its own, through the provider at ``url``, once ``setup(role)`` (SQL: the tables,
+    their policies and the role's grants) has run; the role is dropped after. The run's summary."""
     role = f"app_{uuid.uuid4().hex[:8]}"
-    empty_db.execute("CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL, embedding vector(384));"
-                     "INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 10) g;"
-                     "ALTER TABLE notes ENABLE ROW LEVEL SECURITY; CREATE POLICY seen ON notes FOR SELECT USING (true);"
-                     "CREATE POLICY kept ON notes FOR UPDATE USING (id <> 3);"
-                     f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT, UPDATE ON notes TO {role}")
-    profile = parse_profile("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
-                            "collection_name: notes}\ndatabase: {session: {app.who: backfill}}\n", env={})
+    db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'")
+    try:
+        db.execute(setup(role))
+        with OllamaProvider(url, "hash-embed:384") as provider:
+            return run_backfill(resolve(parse_profile(profile, env={}), provider_url=provider.url,
+                                        database_url=pg.dsn(db.name, user=role, password="app-secret-pw")),
+                                options, provider=provider)
+    finally:
+        db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+_NOTES_PROFILE = ("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
+                  "collection_name: notes}\ndatabase: {session: {app.who: backfill}}\n")
+
+
+def _notes_kept(rows: int, kept: int):
+    """notes of ``rows`` rows with an inline vector column, the policies letting a role read every row but not update
+    note ``kept``."""
+    return lambda role: ("CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL, embedding vector(384));"
+                         f"INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, {rows}) g;"
+                         "ALTER TABLE notes ENABLE ROW LEVEL SECURITY; CREATE POLICY seen ON notes FOR SELECT USING (true);"
+                         f"CREATE POLICY kept ON notes FOR UPDATE USING (id <> {kept});"
+                         f"GRANT SELECT, UPDATE ON notes TO {role}")
+
+
+def test_a_batch_with_nothing_to_write_names_no_row_another_batch_could_not_update(empty_db, pg, embed_server):
     nan = lambda answer: {**answer, "embeddings": [[float("nan")] * 384 for _ in answer["embeddings"]]}  # noqa: E731
     fault = lambda n, body: ("edit", nan) if n == 2 else None  # noqa: E731  # every row of the second batch refused
-    try:
-        with FaultyProxy(embed_server.url, fault) as proxy, OllamaProvider(proxy.url, "hash-embed:384") as provider:
-            summary = run_backfill(resolve(profile, database_url=pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
-                                           provider_url=provider.url),
-                                   BackfillOptions("notes", batch_size=5, progress=False, writers=1), provider=provider)
-    finally:
-        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    with FaultyProxy(embed_server.url, fault) as proxy:
+        summary = _backfill_as_a_role(empty_db, pg, proxy.url, _notes_kept(10, 3), _NOTES_PROFILE,
+                                      BackfillOptions("notes", batch_size=5, progress=False, writers=1))
     not_updated = [f.key for f in summary.failures if "row-level security" in f.reason]
     assert not_updated == [3] and summary.failed == 6 and summary.embedded == 4
 
 
 def test_fail_fast_stops_at_a_row_the_policies_do_not_let_it_update_and_writes_nothing_of_its_batch(empty_db, pg, embed_server):
-    role = f"app_{uuid.uuid4().hex[:8]}"
-    empty_db.execute("CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL, embedding vector(384));"
-                     "INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 15) g;"
-                     "ALTER TABLE notes ENABLE ROW LEVEL SECURITY; CREATE POLICY seen ON notes FOR SELECT USING (true);"
-                     "CREATE POLICY kept ON notes FOR UPDATE USING (id <> 8);"
-                     f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT, UPDATE ON notes TO {role}")
-    profile = parse_profile("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
-                            "collection_name: notes}\ndatabase: {session: {app.who: backfill}}\n", env={})
-    try:
-        with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
-            summary = run_backfill(resolve(profile, database_url=pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
-                                           provider_url=provider.url),
-                                   BackfillOptions("notes", batch_size=5, progress=False, on_failure="fail-fast"),
-                                   provider=provider)
-    finally:
-        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    summary = _backfill_as_a_role(empty_db, pg, embed_server.url, _notes_kept(15, 8), _NOTES_PROFILE,
+                                  BackfillOptions("notes", batch_size=5, progress=False, on_failure="fail-fast"))
     written = [r[0] for r in empty_db.connect().execute("SELECT id FROM notes WHERE embedding IS NOT NULL ORDER BY id")]
     assert written == [1, 2, 3, 4, 5]  # the second batch (6-10) holds row 8: none of it, and nothing after it
     assert summary.stopped and "fail-fast" in summary.stopped and "key 8" in summary.stopped
@@ -338,10 +341,10 @@ def test_fail_fast_stops_at_a_row_the_policies_do_not_let_it_update_and_writes_n
     assert [f.key for f in summary.failures] == [8] and summary.embedded == 5 and not summary.ok
 
 
-def _kept_vector_db(db, role: str) -> None:
+def _kept_vector_db(role: str) -> str:
     """notes + note_embeddings (no unique key), every stored vector stale; the policies let ``role`` read, insert and
     delete the embedding rows except note 3's, which it may read but not delete."""
-    db.execute("CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL);"
+    return ("CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL);"
                "INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 10) g;"
                "CREATE TABLE note_embeddings (note_id bigint NOT NULL, input_hash text, embedding vector(384));"
                "INSERT INTO note_embeddings SELECT id, repeat('0', 64), array_fill(0.1::real, ARRAY[384])::vector "
@@ -350,8 +353,7 @@ def _kept_vector_db(db, role: str) -> None:
                "CREATE POLICY seen ON note_embeddings FOR SELECT USING (true);"
                "CREATE POLICY added ON note_embeddings FOR INSERT WITH CHECK (true);"
                "CREATE POLICY kept ON note_embeddings FOR DELETE USING (note_id <> 3);"
-               f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT ON notes TO {role};"
-               f"GRANT SELECT, INSERT, DELETE ON note_embeddings TO {role}")
+               f"GRANT SELECT ON notes TO {role}; GRANT SELECT, INSERT, DELETE ON note_embeddings TO {role}")
 
 
 _KEPT_PROFILE = ("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, collection_name: notes}\n"
@@ -362,19 +364,10 @@ _KEPT_PROFILE = ("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: no
 @pytest.mark.parametrize("on_failure, staging", [("continue", True), ("fail-fast", True), ("fail-fast", False)])
 def test_a_stored_vector_the_policies_do_not_let_the_role_replace_is_a_failed_row_never_a_second_vector(
         empty_db, pg, embed_server, on_failure, staging):
-    role = f"app_{uuid.uuid4().hex[:8]}"
-    _kept_vector_db(empty_db, role)
     if not staging:  # no TEMP privilege: the batch goes through INSERT ... SELECT FROM unnest(...)
         empty_db.execute(f"REVOKE TEMPORARY ON DATABASE {empty_db.name} FROM PUBLIC")
-    try:
-        with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
-            summary = run_backfill(resolve(parse_profile(_KEPT_PROFILE, env={}),
-                                           database_url=pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
-                                           provider_url=provider.url),
-                                   BackfillOptions("notes", batch_size=5, progress=False, on_failure=on_failure),
-                                   provider=provider)
-    finally:
-        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    summary = _backfill_as_a_role(empty_db, pg, embed_server.url, _kept_vector_db, _KEPT_PROFILE,
+                                  BackfillOptions("notes", batch_size=5, progress=False, on_failure=on_failure))
     rows = empty_db.connect().execute("SELECT note_id, count(*) FROM note_embeddings GROUP BY 1 ORDER BY 1").fetchall()
     assert all(n == 1 for _, n in rows), rows  # note 3 kept its one stale vector: no second one beside it
     assert [f.key for f in summary.failures] == [3] and "row-level security" in summary.failures[0].reason
@@ -387,27 +380,22 @@ def test_a_stored_vector_the_policies_do_not_let_the_role_replace_is_a_failed_ro
 
 def test_fail_fast_rolls_back_the_batch_of_a_tenants_view_holding_a_row_it_may_read_but_not_update(
         empty_db, pg, embed_server):
-    role = f"app_{uuid.uuid4().hex[:8]}"
-    empty_db.execute("CREATE TABLE notes (id bigint PRIMARY KEY, tenant text NOT NULL, body text NOT NULL, "
-                     "embedding vector(384));"
-                     "INSERT INTO notes SELECT g, CASE WHEN g <= 6 THEN 't1' ELSE 't2' END, 'note ' || g "
-                     "FROM generate_series(1, 12) g;"
-                     "ALTER TABLE notes ENABLE ROW LEVEL SECURITY;"
-                     "CREATE POLICY seen ON notes FOR SELECT USING (tenant = current_setting('app.tenant', true));"
-                     "CREATE POLICY kept ON notes FOR UPDATE USING (tenant = current_setting('app.tenant', true) "
-                     "AND id <> 8);"
-                     f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT, UPDATE ON notes TO {role}")
-    profile = parse_profile("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
-                            "tenant: tenant, collection_name: notes}\ndatabase: {session: {app.tenant: '{tenant}'}, "
-                            "tenants: [t1, t2]}\n", env={})
-    try:
-        with OllamaProvider(embed_server.url, "hash-embed:384") as provider:
-            summary = run_backfill(resolve(profile, database_url=pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
-                                           provider_url=provider.url),
-                                   BackfillOptions("notes", batch_size=3, progress=False, on_failure="fail-fast"),
-                                   provider=provider)
-    finally:
-        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    def setup(role):
+        return ("CREATE TABLE notes (id bigint PRIMARY KEY, tenant text NOT NULL, body text NOT NULL, "
+                "embedding vector(384));"
+                "INSERT INTO notes SELECT g, CASE WHEN g <= 6 THEN 't1' ELSE 't2' END, 'note ' || g "
+                "FROM generate_series(1, 12) g;"
+                "ALTER TABLE notes ENABLE ROW LEVEL SECURITY;"
+                "CREATE POLICY seen ON notes FOR SELECT USING (tenant = current_setting('app.tenant', true));"
+                "CREATE POLICY kept ON notes FOR UPDATE USING (tenant = current_setting('app.tenant', true) "
+                "AND id <> 8);"
+                f"GRANT SELECT, UPDATE ON notes TO {role}")
+
+    profile = ("name: n\nprovider: {model: hash-embed:384}\nchunks: {table: notes, text: body, "
+               "tenant: tenant, collection_name: notes}\ndatabase: {session: {app.tenant: '{tenant}'}, "
+               "tenants: [t1, t2]}\n")
+    summary = _backfill_as_a_role(empty_db, pg, embed_server.url, setup, profile,
+                                  BackfillOptions("notes", batch_size=3, progress=False, on_failure="fail-fast"))
     written = {r[0] for r in empty_db.connect().execute("SELECT id FROM notes WHERE embedding IS NOT NULL")}
     assert written <= {1, 2, 3, 4, 5, 6}, written  # t2's batch 7-9 rolled back whole, and nothing after it
     assert summary.stopped and "key 8" in summary.stopped and "tenant t2" in summary.failures[0].reason
