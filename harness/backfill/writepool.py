@@ -42,6 +42,16 @@ class Written:
     rolled_back: bool = False
 
 
+# What Postgres says when it has no connection slot for one more session (SQLSTATE 53300, and the slots it keeps
+# for superusers or replication): the only refusal the pool writes through with the sessions it has.
+_NO_SLOT = ("too many clients", "connection slots are reserved", "53300")
+
+
+def no_slot_left(exc: BaseException) -> bool:
+    """Whether opening a session failed for want of a connection slot (not because the server is gone)."""
+    return getattr(exc, "sqlstate", None) == "53300" or any(m in str(exc) for m in _NO_SLOT)
+
+
 class WritePool(Generic[T]):
     """Up to ``size`` BatchWriters, each on its own session; ``submit`` queues a batch, ``landed`` yields the
     finished ones in submission order (a write's error is raised there, in order)."""
@@ -144,6 +154,10 @@ class WritePool(Generic[T]):
                 try:
                     writer = self._more()
                 except (psycopg.Error, HarnessError) as exc:
+                    if not no_slot_left(exc):  # the server is gone (a restart): the write fails, said once
+                        raise HarnessError("opening another write session failed: "
+                                           + (dbmod.describe_error(exc) if isinstance(exc, psycopg.Error) else str(exc))
+                                           ) from exc
                     # A server with no connection slot to spare: the sessions already open write every batch.
                     log.warning("no session to spare for another writer (%s); writing with %d", exc, len(self.writers))
                     self.size = len(self.writers)

@@ -400,3 +400,27 @@ def test_fail_fast_rolls_back_the_batch_of_a_tenants_view_holding_a_row_it_may_r
     assert written <= {1, 2, 3, 4, 5, 6}, written  # t2's batch 7-9 rolled back whole, and nothing after it
     assert summary.stopped and "key 8" in summary.stopped and "tenant t2" in summary.failures[0].reason
     assert [f.key for f in summary.failures] == [8] and summary.embedded == len(written) and not summary.ok
+
+
+def test_a_session_that_cannot_be_opened_because_the_server_is_gone_fails_the_write_not_warns(logged_db, demo_profile,
+                                                                                               caplog):
+    """A restart mid-run: the second session's connection fails. That is no shortage of connection slots to write
+    around with a warning (the run then said two lines for one failure); the write fails, naming why."""
+    target = Target(load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL}))
+
+    def gone():
+        raise HarnessError("cannot connect to postgresql://postgres:***@127.0.0.1:5/db: server closed the connection "
+                           "unexpectedly")
+
+    first = BatchWriter(connect(logged_db.dsn), target, TEST_MODEL)
+    pool = WritePool(first, gone, 2)
+    try:
+        with caplog.at_level(logging.WARNING, logger="harness.backfill"):
+            pool.submit("first", _vectors(logged_db, 0, 3, "slow"), None)  # holds the first session
+            time.sleep(SLOW)
+            pool.submit("second", _vectors(logged_db, 3, 3, "h"), None)
+            with pytest.raises(HarnessError, match="opening another write session failed: .*server closed the connection"):
+                list(pool.landed(keep=0))
+    finally:
+        pool.close()
+    assert "no session to spare" not in caplog.text
