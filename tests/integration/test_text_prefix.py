@@ -65,3 +65,54 @@ def test_chunks_with_no_text_are_still_refused_behind_a_prefix(cli, empty_db, em
     scoped = cli("scope", "--profile", profile, "--collection", "note", "--json", env=env)
     checks = {c["check"]: c for c in scoped.json["checks"]}
     assert scoped.code != 0 and checks["chunk text"]["status"] == "failed", checks["chunk text"]
+
+
+INGEST = '''\
+import ollama
+
+def ingest(chunks):
+    return ollama.embed(model="hash-embed:384", input=[f"search_document: {c}" for c in chunks])["embeddings"]
+'''
+
+
+def _repo(tmp_path, code=INGEST):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "ingest.py").write_text(code)
+    return repo
+
+
+def test_profile_init_drafts_the_prefix_that_reproduces_the_stored_vectors_and_its_query_prefix(cli, empty_db,
+                                                                                                embed_server, tmp_path):
+    from harness.profile import load_profile
+
+    _setup(empty_db, embed_server.url, tmp_path, None)
+    out = tmp_path / "draft.yaml"
+    made = cli("profile", "init", "--repo", _repo(tmp_path), "--database-url", empty_db.dsn, "--output", out,
+               "--model", MODEL, "--json", env={"OLLAMA_HOST": embed_server.url})
+    assert made.code == 0, made.err
+    chunks = load_profile(out, env={}).chunks
+    assert (chunks.text_prefix, chunks.query_prefix) == (PREFIX, "search_query: "), out.read_text()
+    assert "measured: hash-embed:384 re-embedding 'search_document: ' before body reproduces" in out.read_text()
+
+
+def test_without_a_provider_the_prefix_the_code_puts_before_its_texts_is_drafted_as_a_guess(cli, empty_db,
+                                                                                            embed_server, tmp_path):
+    from harness.profile import load_profile
+
+    _setup(empty_db, embed_server.url, tmp_path, None)
+    code = INGEST + 'QUERY = "search_query: "\n'
+    out = tmp_path / "draft.yaml"
+    made = cli("profile", "init", "--repo", _repo(tmp_path, code), "--database-url", empty_db.dsn, "--output", out,
+               "--model", MODEL, "--json", env={"OLLAMA_HOST": ""})
+    assert made.code == 0, made.err
+    text = out.read_text()
+    assert "guess: the application puts it before what it embeds (ingest.py:4)" in text, text
+    assert "guess: the application puts it before a search query (ingest.py:5)" in text, text
+    chunks = load_profile(out, env={}).chunks
+    assert (chunks.text_prefix, chunks.query_prefix) == (PREFIX, "search_query: ")
+
+
+def test_locate_lists_the_task_prefix_with_where_the_code_puts_it(cli, tmp_path):
+    found = cli("locate", "--repo", _repo(tmp_path), "--json")
+    assert found.json["task_prefixes"] == [{"prefix": PREFIX, "where": "ingest.py:4"}]
