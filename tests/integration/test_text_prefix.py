@@ -47,6 +47,11 @@ def test_the_engine_embeds_each_text_after_the_applications_prefix_and_verify_pa
     assert checked.code == 0, [c for c in checked.json["checks"] if c["status"] != "passed"]
     checks = {c["check"]: c for c in checked.json["checks"]}
     assert checks["recompute"]["status"] == "passed", checks["recompute"]
+    log = tmp_path / "historylog.md"
+    recorded = cli("record", "--profile", profile, "--collection", "note", "--run-dir", tmp_path / "run",
+                   "--historylog", log, "--json", env=env)
+    assert recorded.code == 0, recorded.out
+    assert "text_prefix=\"'search_document: '\"" in log.read_text()  # the auditor reads what each text was given
 
 
 def test_a_profile_that_leaves_the_prefix_out_fails_recompute_on_the_applications_vectors(cli, empty_db, embed_server,
