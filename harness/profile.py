@@ -138,6 +138,10 @@ class ChunkTable:
     text: tuple[str, ...] = ("content",)
     text_separator: str = " "
     text_newlines: str = "keep"  # TEXT_NEWLINES
+    # The task prefix the application puts before every text it embeds (nomic's "search_document: ") and before
+    # every search query (harness.task_prefixes): part of what is embedded and hashed.
+    text_prefix: str = ""
+    query_prefix: str = ""
     schema: str = "public"
     collection: str | None = None
     collection_name: str | None = None
@@ -613,7 +617,8 @@ class _Reader:
         section = self.mapping(
             "chunks",
             raw,
-            {"schema", "table", "id", "text", "text_separator", "text_newlines", "collection", "collection_name",
+            {"schema", "table", "id", "text", "text_separator", "text_newlines", "text_prefix", "query_prefix",
+             "collection", "collection_name",
              "tenant", "sources", "filter", "collection_table", "updated_at", "text_format", "metadata",
              "collection_tables"},
             {"table"},
@@ -645,6 +650,16 @@ class _Reader:
         if newlines != "keep" and text_format != "plain":
             raise ConfigError(f"profile key 'chunks.text_newlines' is {newlines!r}, which chunks.text_format "
                               f"{text_format!r} does not apply; expected keep")
+        prefixes = {}
+        for key in ("text_prefix", "query_prefix"):
+            value = section.get(key, "")
+            if not isinstance(value, str):
+                raise ConfigError(f"profile key 'chunks.{key}' must be a string, found {_kind(value)}")
+            prefixes[key] = value
+        if prefixes["text_prefix"] and text_format == "pgai":
+            raise ConfigError(f"profile key 'chunks.text_prefix' is {prefixes['text_prefix']!r}, which chunks.text_format "
+                              "pgai does not take: pgai's formatting template says what is put before the chunk; "
+                              "expected no text_prefix")
         metadata = self.identifier("chunks.metadata", section.get("metadata"))
         if text_format == "llamaindex":
             metadata = metadata or "metadata_"
@@ -685,6 +700,8 @@ class _Reader:
             text=text,
             text_separator=separator,
             text_newlines=newlines,
+            text_prefix=prefixes["text_prefix"],
+            query_prefix=prefixes["query_prefix"],
             collection=collection,
             collection_array=collection_array,
             collection_name=collection_name,

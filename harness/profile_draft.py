@@ -78,6 +78,33 @@ class _Writer:
         self.value(key, name, guess.column, f"guess: {note}", indent)
 
 
+def _prefixes(w: _Writer, measured: MeasuredText | None, in_code: tuple[tuple[str, str], ...]) -> None:
+    """chunks.text_prefix and query_prefix: measured on the stored vectors where they were, else read in the code."""
+    from .task_prefixes import DOCUMENT_PREFIXES, QUERY_PREFIXES, query_prefix_of
+
+    documents = [(p, where) for p, where in in_code if p in DOCUMENT_PREFIXES]
+    queries = [(p, where) for p, where in in_code if p in QUERY_PREFIXES]
+    document = ""
+    if measured is not None and measured.matched:
+        document = measured.prefix
+        if document:
+            w.value("chunks.text_prefix", "text_prefix", document, measured.why)
+        elif documents:
+            w.comment(f"text_prefix: (none: the code puts {documents[0][0]!r} before a text ({documents[0][1]}), but "
+                      "the stored vectors are reproduced without it)", 2)
+    elif documents:
+        document = documents[0][0]
+        others = "; also " + ", ".join(f"{p!r} ({where})" for p, where in documents[1:]) if documents[1:] else ""
+        w.value("chunks.text_prefix", "text_prefix", document,
+                f"guess: the application puts it before what it embeds ({documents[0][1]}){others}")
+    if queries:
+        w.value("chunks.query_prefix", "query_prefix", queries[0][0],
+                f"guess: the application puts it before a search query ({queries[0][1]})")
+    elif document and (paired := query_prefix_of(document)):
+        w.value("chunks.query_prefix", "query_prefix", paired,
+                f"guess: the query prefix {document!r} is paired with (the spot queries are embedded after it)")
+
+
 def _session(w: _Writer, settings: dict[str, str | None]) -> None:
     """database.session for policies that apply to the connecting role: the first setting they read carries the
     tenant; the tenants themselves are hidden from this role, so they are the user's to list."""
@@ -123,7 +150,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   measured: MeasuredText | None = None, stored_dims: int | None = None,
                   app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = (),
                   declared_by_setting: tuple[Any, ...] = (), code_distances: tuple[Any, ...] = (),
-                  native_dims: int | None = None, truncation: tuple[int, str, str | None] | None = None) -> Draft:
+                  native_dims: int | None = None, truncation: tuple[int, str, str | None] | None = None,
+                  task_prefixes: tuple[tuple[str, str], ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
     app_models = app_models or {}
     w = _Writer()
@@ -229,6 +257,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     if newlines and not shape.llamaindex_metadata:
         w.value("chunks.text_newlines", "text_newlines", "space",
                 f"guess: the entrypoint makes each newline a space before embedding ({', '.join(newlines[:2])})")
+    _prefixes(w, measured, task_prefixes)
     if shape.collection.column:
         w.guess("chunks.collection", "collection", shape.collection, required=True)
         ct = shape.collection_table
@@ -631,6 +660,9 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
                          code_distances=code_distances(found, shape, every_shape),
                          native_dims=native, truncation=truncation,
+                         # the backfill's own files first: of several prefixes, the one its texts are given
+                         task_prefixes=tuple(dict.fromkeys([*getattr(getattr(entrypoint, "contract", None),
+                                                                     "task_prefixes", ()), *found.task_prefixes])),
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      + (f", the default of ${c.model_env}" if c.model_env else "")
                                      # an Ollama embedder's line is the one cited for its model (read last)

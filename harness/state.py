@@ -184,7 +184,8 @@ def text_presence(conn: Conn, target: Target, collection: str) -> dict[str, int]
     else:
         query = sql.SQL("SELECT count(*) AS chunks, (EXISTS (SELECT 1 FROM {t} AS c WHERE {w} AND {text} <> ''))::int "
                         "AS some_text FROM {t} AS c WHERE {w}")
-    row = one(conn.execute(query.format(text=target.text, t=target.chunk_table, w=target.chunk_filter()), params).fetchone())
+    # The chunk's own text: a task prefix (chunks.text_prefix) never makes an empty chunk a text.
+    row = one(conn.execute(query.format(text=target.content, t=target.chunk_table, w=target.chunk_filter()), params).fetchone())
     return {k: int(v) for k, v in row.items()}
 
 

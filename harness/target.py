@@ -128,8 +128,14 @@ class Target:
     # -- expressions ---------------------------------------------------------------
     @property
     def text(self) -> sql.Composable:
-        """The text that is embedded: one column, or several joined by the separator (NULLs skipped), each newline
-        made a space where the application does that before embedding (chunks.text_newlines)."""
+        """The text that is embedded: ``content`` after the application's task prefix (chunks.text_prefix)."""
+        prefix = self.profile.chunks.text_prefix
+        return sql.SQL("({} || {})").format(sql.Literal(prefix), self.content) if prefix else self.content
+
+    @property
+    def content(self) -> sql.Composable:
+        """The chunk's own text: one column, or several joined by the separator (NULLs skipped), each newline made a
+        space where the application does that before embedding (chunks.text_newlines)."""
         if self.profile.chunks.text_newlines == "space":
             return sql.SQL("replace({}, chr(10), ' ')").format(self._composed_text)
         return self._composed_text

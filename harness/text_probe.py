@@ -1,5 +1,6 @@
-"""Which text the stored vectors embed: a table's text columns, alone or two joined by a separator, re-embedded for
-a few rows with the application's model and compared with the vectors stored beside them (read-only)."""
+"""Which text the stored vectors embed: a table's text columns, alone or two joined by a separator, after a model's
+task prefix or not, re-embedded for a few rows with the application's model and compared with the vectors stored
+beside them (read-only)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from .discover import TEXT_TYPES, Shape, own_texts
+from .task_prefixes import DOCUMENT_PREFIXES
 
 # Separators applications put between two fields they embed as one text (formbricks: `${title}: ${description}`).
 SEPARATORS = (" ", "\n", ": ", "\n\n", ". ", " - ", ", ", " | ")
@@ -26,6 +28,7 @@ class MeasuredText:
     separator: str
     matched: bool
     why: str
+    prefix: str = ""  # the task prefix before the text (chunks.text_prefix)
 
 
 def candidates(shape: Shape) -> tuple[str, ...]:
@@ -35,15 +38,22 @@ def candidates(shape: Shape) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in names if n in typed))[:MAX_COLUMNS]
 
 
-def compositions(columns: Sequence[str]) -> list[tuple[tuple[str, ...], str]]:
-    """Each column alone, then each ordered pair with each separator: the draft's guess first."""
-    single: list[tuple[tuple[str, ...], str]] = [((c,), " ") for c in columns]
-    return single + [((a, b), s) for a in columns for b in columns if a != b for s in SEPARATORS]
+Composition = tuple[tuple[str, ...], str, str]  # columns, separator, task prefix
 
 
-def compose(values: dict[str, Any], columns: tuple[str, ...], separator: str) -> str:
-    """As the engine composes it: concat_ws (NULLs skipped), one column coalesced to ''."""
-    return separator.join(str(values[c]) for c in columns if values[c] is not None)
+def compositions(columns: Sequence[str]) -> list[Composition]:
+    """Each column alone, then each ordered pair with each separator: the draft's guess first; then the same after
+    each model's document prefix, pairs of the first two columns only (tried only when nothing bare reproduces)."""
+    single: list[Composition] = [((c,), " ", "") for c in columns]
+    bare = single + [((a, b), s, "") for a in columns for b in columns if a != b for s in SEPARATORS]
+    first = columns[:2]
+    return bare + [(cols, sep, p) for p in DOCUMENT_PREFIXES
+                   for cols, sep, _ in single + [((a, b), s, "") for a in first for b in first if a != b for s in SEPARATORS]]
+
+
+def compose(values: dict[str, Any], columns: tuple[str, ...], separator: str, prefix: str = "") -> str:
+    """As the engine composes it: the prefix, then concat_ws (NULLs skipped), one column coalesced to ''."""
+    return prefix + separator.join(str(values[c]) for c in columns if values[c] is not None)
 
 
 def measure_text(conn: Any, shape: Shape, embed, model: str) -> MeasuredText | None:
@@ -74,33 +84,38 @@ def measure_text(conn: Any, shape: Shape, embed, model: str) -> MeasuredText | N
     best = 0
     # The composition most rows reproduce: exactly (REPRODUCED) ends the search; within MATCH only it is kept while
     # the others are tried, since a long column alone is within 0.999 of itself with a title joined to it.
-    matched: tuple[tuple[int, int, float], tuple[str, ...], str] | None = None
-    # The guess alone first (most drafts need that one call), then the others a few at a time.
+    matched: tuple[tuple[int, int, float], Composition] | None = None
+    # The guess alone first (most drafts need that one call), then the others a few at a time; a prefixed text only
+    # where no bare one matched (a prefix of three words is within 0.999 of no long text, but costs calls).
     for batch in [tried[:1]] + [tried[i:i + 8] for i in range(1, len(tried), 8)]:
-        texts = [compose(v, cols, sep) for cols, sep in batch for v in values]
+        if matched is not None and batch[0][2]:
+            break
+        texts = [compose(v, cols, sep, prefix) for cols, sep, prefix in batch for v in values]
         vectors = embed(texts)
-        for i, (cols, sep) in enumerate(batch):
+        for i, (cols, sep, prefix) in enumerate(batch):
             sims = [_cosine(stored[j], np.asarray(vectors[i * len(values) + j], dtype=np.float64))
                     for j in range(len(values))]
             same, exact = sum(s >= MATCH for s in sims), sum(s >= REPRODUCED for s in sims)
             best = max(best, same)
             if same * 2 > len(values) and (matched is None or (exact, same, sum(sims)) > matched[0]):
-                matched = ((exact, same, sum(sims)), cols, sep)
+                matched = ((exact, same, sum(sims)), (cols, sep, prefix))
             if exact * 2 > len(values):
                 break
         else:
             continue
         break
     if matched is not None:
-        (_, same, _), cols, sep = matched
+        (_, same, _), (cols, sep, prefix) = matched
         shown = cols[0] if len(cols) == 1 else f"{', '.join(cols)} joined by {sep!r}"
+        shown = f"{prefix!r} before {shown}" if prefix else shown
         return MeasuredText(cols, sep, True, f"measured: {model} re-embedding {shown} reproduces the stored "
-                            f"vectors of {same} of the {len(values)} rows read")
+                            f"vectors of {same} of the {len(values)} rows read", prefix)
     return MeasuredText((shape.text.column,), " ", False,
                         f"not measured: no column of {', '.join(columns)}, alone or two joined, re-embedded with "
                         f"{model} reproduces the stored vectors of most of the {len(values)} rows read (at best "
-                        f"{best}): the application builds its text otherwise (a prefix, a template) or the vectors are "
-                        "of another model; check what it embeds")
+                        f"{best}), nor after a task prefix ({', '.join(map(repr, DOCUMENT_PREFIXES))}): the application "
+                        "builds its text otherwise (another prefix, a template) or the vectors are of another model; "
+                        "check what it embeds")
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:

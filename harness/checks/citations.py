@@ -33,6 +33,11 @@ class Probe:
     view: str | None = None  # the tenant view (database.session) it is searched in: where its expected row is
     row: tuple[Any, Any] | None = None  # a sampled chunk's (key, tenant): the row a miss names
 
+    def embedded(self, query_prefix: str) -> str:
+        """What is embedded to search: a spot query as the application's search embeds it (chunks.query_prefix), a
+        sampled chunk as its vector was made (its text, already after chunks.text_prefix)."""
+        return self.query if self.sampled else query_prefix + self.query
+
 
 def _source_values(session: CheckSession) -> sql.Composable:
     srcs = session.shape.sources()
@@ -84,7 +89,7 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
     if not chosen:
         return skipped("citations", collection, "no spot query applies and no embedded chunk to sample")
     t, shape = session.target, session.shape
-    vectors = provider.embed([p.query for p in chosen]).vectors
+    vectors = provider.embed([p.embedded(session.profile.chunks.query_prefix) for p in chosen]).vectors
     query = sql.SQL("SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {vals} AS sources FROM {frm} "
                     "WHERE {f} AND {v} IS NOT NULL ORDER BY {d} LIMIT %(k)s").format(
         id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), vals=_source_values(session),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import cast, overload
 
-from .. import redact
+from .. import redact, task_prefixes
 from . import embedding_calls
 from .files import MAKEFILES, language, read
 from .literals import call_args, env_reads, in_spans, line_of
@@ -49,6 +49,8 @@ class Contract:
     # "path:line" where a file that embeds makes each newline a space (`content.replace(/\n/g, ' ')`, OpenAI's old
     # advice): what it embeds is the text so changed (chunks.text_newlines: space).
     newlines_to_spaces: tuple[str, ...] = ()
+    # (prefix, "path:line") of each task prefix (harness.task_prefixes) the files put before what they embed.
+    task_prefixes: tuple[tuple[str, str], ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -110,7 +112,8 @@ class Contract:
                         u(self.given_flags, other.given_flags), u(self.in_process_models, other.in_process_models),
                         self.engine or other.engine, u(self.embedding_calls, other.embedding_calls),
                         u(self.selectors, other.selectors), u(self.index_builds, other.index_builds),
-                        u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces))
+                        u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces),
+                        u(self.task_prefixes, other.task_prefixes))
 
     def text(self) -> str:
         if not self.known:
@@ -126,6 +129,8 @@ class Contract:
             parts.append(f"hard-codes model {', '.join(self.hardcoded_models)}")
         if self.in_process_models:
             parts.append(f"embeds in-process with {', '.join(self.in_process_models)}")
+        if self.task_prefixes:
+            parts.append("task prefix " + ", ".join(f"{p!r} ({where})" for p, where in self.task_prefixes))
         return "; ".join(parts)
 
 
@@ -180,11 +185,26 @@ def read_contract(rel: str, text: str) -> Contract:
                     openai_sdk=tuple(f"{c.path}:{c.line} {c.name}" for c in calls
                                      if c.kind == "openai" and not c.url and not c.url_env),
                     newlines_to_spaces=tuple(f"{rel}:{line_of(text, m.start())}" for m in _NEWLINES_TO_SPACE.finditer(text)
-                                             if calls and not _in_comment(text, m.start())))
+                                             if calls and not _in_comment(text, m.start())),
+                    task_prefixes=task_prefixes_in(rel, text, bool(calls)))
 
 
 # A newline made a space: JS `.replace(/\n/g, ' ')`, `.replaceAll('\n', ' ')`, Python `.replace("\n", " ")`.
 _NEWLINES_TO_SPACE = re.compile(r"""\.replace(?:All)?\(\s*(?:/\\n/g|(['"])\\n\1)\s*,\s*(['"]) \2\s*\)""")
+
+
+# A task prefix as a literal of its own (`DOC = "search_document: "`, `"passage: " + t`) or opening an interpolated
+# string (f"search_document: {t}", `search_document: ${t}`, "passage: {}".format, "passage: %s").
+_PREFIX_LITERAL = re.compile(r"""(?P<q>['"`])(?P<p>{})(?:(?P=q)|\{{|\$\{{|%s)""".format(
+    "|".join(map(re.escape, (*task_prefixes.DOCUMENT_PREFIXES, *task_prefixes.QUERY_PREFIXES)))))
+
+
+def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str], ...]:
+    """Each task prefix of a file, with where: a model's own (``search_document: ``) anywhere, a word any program may
+    print (``passage: ``, ``query: ``) only in a file that embeds."""
+    found = [(m.group("p"), f"{rel}:{line_of(text, m.start())}") for m in _PREFIX_LITERAL.finditer(text)
+             if not _in_comment(text, m.start()) and (embeds or m.group("p") in task_prefixes.MODEL_SPECIFIC)]
+    return tuple(dict.fromkeys(found))
 
 
 # LlamaIndex calls that embed every node they are given with the configured embed model.

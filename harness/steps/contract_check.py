@@ -92,12 +92,33 @@ def check_contract(settings: Settings, collection: str, into: str | None = None,
     outcomes.append(_model(settings, contract, given, collection))
     if contract.required_flags:
         outcomes.append(_required_flags(contract, collection))
+    if (prefix := _prefix(settings, contract, collection)) is not None:
+        outcomes.append(prefix)
     assumptions.append(f"the backfill command's contract, read from {', '.join(contract.files[:4]) or 'its command'}: "
                        f"{contract.text()}")
     for o in outcomes:
         if o.status == UNPROVEN:
             assumptions.append(f"{o.check}: unknown ({o.note})")
     return ContractCheck(contract, tuple(outcomes), tuple(assumptions))
+
+
+def _prefix(settings: Settings, c: Contract, collection: str) -> Outcome | None:
+    """The task prefix the command puts before what it embeds is the profile's (chunks.text_prefix): else its vectors
+    are of another text than the one the engine writes and recompute re-embeds. None where neither has one."""
+    from ..task_prefixes import DOCUMENT_PREFIXES
+
+    name = "command embeds the profile's text"
+    wanted = settings.profile.chunks.text_prefix
+    found = [(p, where) for p, where in c.task_prefixes if p in DOCUMENT_PREFIXES]
+    if not found:
+        return unproven(name, collection, f"chunks.text_prefix is {wanted!r}, but the command puts no task prefix "
+                                          "locate can see before what it embeds") if wanted else None
+    if any(p == wanted for p, _ in found):
+        where = next(w for p, w in found if p == wanted)
+        return verdict(name, collection, True, "", f"it puts {wanted!r} before what it embeds ({where})")
+    prefix, where = found[0]
+    return _fail(name, collection, f"chunks.text_prefix: {prefix!r} in the profile",
+                 f"the command puts {prefix!r} before what it embeds ({where}), while chunks.text_prefix is {wanted!r}")
 
 
 def _required_flags(c: Contract, collection: str) -> Outcome:

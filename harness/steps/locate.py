@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..locate import config as configscan
+from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
@@ -71,6 +72,8 @@ class LocateResult:
     settings: tuple[ConfigSetting, ...] = ()
     # where the code says the distance it searches a vector column with (queries, ORM helpers, index declarations)
     distances: tuple[DistanceUse, ...] = ()
+    # (prefix, "path:line") of each model's task prefix the code puts before what it embeds (harness.task_prefixes)
+    task_prefixes: tuple[tuple[str, str], ...] = ()
 
     @property
     def declared_dimensions(self) -> tuple[int, ...]:
@@ -97,6 +100,7 @@ class LocateResult:
             "declarations": [{**d.as_dict(), "superseded": d in old} for d in self.declarations],
             "distances": [u.as_dict() for u in self.distances],
             "embedding_calls": [c.as_dict() for c in self.embedding_calls],
+            "task_prefixes": [{"prefix": p, "where": where} for p, where in self.task_prefixes],
             "settings": [s.as_dict() for s in self.settings],
             "embeds_in_process": self.embeds_in_process,
             "entrypoints": [e.as_dict() for e in self.entrypoints],
@@ -122,6 +126,9 @@ class LocateResult:
                      f"dimensions {c.dimensions}" if c.dimensions else "",
                      f"from ${c.dimensions_env}" if c.dimensions_env else "", "in-process" if c.in_process else ""]
             lines.append(f"  {c.path}:{c.line}  {c.name} [{c.kind}] " + " ".join(x for x in extra if x))
+        if self.task_prefixes:
+            lines.append("Task prefixes before embedded texts: "
+                         + ", ".join(f"{p!r} ({where})" for p, where in self.task_prefixes))
         sections = (("Embedding config/env", self.config), ("Embedding service code", self.service),
                     ("DB schema", self.schema), ("Smoke checklist", self.smoke), ("Docs and plans (not code)", self.docs))
         for title, items in sections:
@@ -167,6 +174,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     entrypoints: list[Entrypoint] = []
     declarations: list[VectorDeclaration] = []
     calls: list[EmbeddingCall] = []
+    prefixes: list[tuple[str, str]] = []
     settings: list[ConfigSetting] = []
     distances: list[DistanceUse] = []
     model_tables: dict[str, str | None] = {}
@@ -234,6 +242,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         found_settings = configscan.scan(rel, text, is_config_file=False)
         declarations.extend(decls)
         calls.extend(file_calls)
+        prefixes.extend(contractmod.task_prefixes_in(rel, text, bool(file_calls)))
         settings.extend(s for s in found_settings if s.name == "url" or configscan.kind_of(s.name) != "other"
                         or "EMBED" in s.name)
         dims = schemascan.dimensions_of(decls)
@@ -259,7 +268,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     ranked.sort(key=lambda e: (-e.score, e.command))  # what an entrypoint really calls counts too
     return LocateResult(str(root), source, len(files), all_terms, tuple(by_cat["config"]), tuple(by_cat["service"]),
                         tuple(by_cat["schema"]), tuple(by_cat["smoke"]), tuple(ranked), time.perf_counter() - started,
-                        tuple(by_cat["docs"]), tuple(declarations), tuple(calls), tuple(settings), tuple(distances))
+                        tuple(by_cat["docs"]), tuple(declarations), tuple(calls), tuple(settings), tuple(distances),
+                        tuple(dict.fromkeys(prefixes)))
 
 
 def _listed_text(base: str, listed: set[str], rel: str) -> str | None:

@@ -114,7 +114,9 @@ def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | No
         target_collection=run.get("collection") or plan.get("target_collection") or collection,
         profile=p.name, model=settings.model, outcome=outcome,
         dimensions=settings.dimensions,
-        chunking={"max_chunk_size": p.chunking.max_chunk_size, "overlap": p.chunking.overlap},
+        # what each chunk was embedded as: its text after the task prefix (quoted, so its last space survives)
+        chunking={"max_chunk_size": p.chunking.max_chunk_size, "overlap": p.chunking.overlap,
+                  **({"text_prefix": repr(p.chunks.text_prefix)} if p.chunks.text_prefix else {})},
         batch_size=settings.batch_size, command=run.get("command") or plan.get("command"), settings=env,
         counts_before=run.get("counts_before") or (plan.get("rows") or {}),
         counts_after=run.get("counts_after") or {},

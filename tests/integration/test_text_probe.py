@@ -60,10 +60,30 @@ def test_texts_edited_since_their_vectors_in_a_minority_of_rows_do_not_hide_the_
 
 
 def test_a_text_no_composition_reproduces_is_said_and_the_guess_kept(empty_db):
-    insights(empty_db, lambda t, d: f"passage: {t}\n{d}")  # a prefix the columns do not hold
+    insights(empty_db, lambda t, d: f"summary: {t}\n{d}")  # a prefix the columns do not hold, of no known model
     _, found = measured(empty_db)
     assert not found.matched and found.columns == ("description",)
     assert found.why.startswith("not measured: no column of description, title") and "at best 0" in found.why
+
+
+def test_a_models_task_prefix_before_the_text_is_measured(empty_db):
+    """nomic-embed-text's application embeds `search_document: ` + the text: that prefix is found, and said."""
+    insights(empty_db, lambda t, d: f"search_document: {d}")
+    _, found = measured(empty_db)
+    assert (found.columns, found.prefix, found.matched) == (("description",), "search_document: ", True), found.why
+    assert "'search_document: ' before description" in found.why
+
+
+def test_a_task_prefix_before_two_joined_columns_is_measured(empty_db):
+    insights(empty_db, lambda t, d: f"passage: {t}\n{d}")  # e5's document prefix
+    _, found = measured(empty_db)
+    assert (found.columns, found.separator, found.prefix) == (("title", "description"), "\n", "passage: "), found.why
+
+
+def test_text_the_vectors_embed_without_a_prefix_is_measured_with_none(empty_db):
+    insights(empty_db, lambda t, d: d)
+    _, found = measured(empty_db)
+    assert found.matched and found.prefix == ""
 
 
 def test_vectors_padded_with_zeros_to_a_wider_column_are_measured_by_the_models_part(empty_db):

@@ -479,3 +479,40 @@ def test_a_command_that_makes_newlines_spaces_before_embedding_says_where():
     fixture = FIXTURES / "ts-supabase-docs-checksum"
     contract = command_contract("pnpm run embeddings", fixture, fixture)
     assert contract.newlines_to_spaces == ("lib/generate.ts:15",)
+
+
+# -- the task prefix the command puts before what it embeds (chunks.text_prefix) -----------------------------------
+
+def _prefixed(prefix: str, found: tuple[tuple[str, str], ...]):
+    from harness.locate.contract import Contract
+
+    profile = parse_profile("name: t\nprovider: {model: nomic-embed-text, dimensions: 768, url: 'http://gpu-box:11434'}\n"
+                            f"chunks: {{table: notes, collection_name: notes, text_prefix: {prefix!r}}}\n"
+                            "embeddings: {vector: embedding}\nbackfill: {command: python ingest.py}\n", env={})
+    contract = Contract(reads_env=("OLLAMA_HOST", "DATABASE_URL", "EMBEDDING_MODEL"), files=("ingest.py",),
+                        task_prefixes=found)
+    return check_contract(resolve(profile, env={"DATABASE_URL": DSN}), "notes", contract=contract, caller_env={})
+
+
+def test_a_command_that_puts_a_task_prefix_the_profile_leaves_out_fails_naming_the_key():
+    """Its vectors are of `search_document: ` + text: the engine and recompute would embed the bare text."""
+    result = _prefixed("", (("search_document: ", "ingest.py:4"),))
+    prefix = outcome(result, "command embeds the profile's text")
+    assert prefix.status == FAIL and not result.ok
+    assert "'search_document: ' before what it embeds (ingest.py:4)" in prefix.found
+    assert prefix.expected == "chunks.text_prefix: 'search_document: ' in the profile"
+
+
+def test_a_command_that_puts_the_profiles_prefix_before_its_texts_passes():
+    result = _prefixed("search_document: ", (("search_query: ", "ingest.py:9"), ("search_document: ", "ingest.py:4")))
+    assert outcome(result, "command embeds the profile's text").status == PASS
+
+
+def test_a_profile_prefix_the_command_shows_no_sign_of_is_unproven_not_passed():
+    result = _prefixed("passage: ", ())
+    prefix = outcome(result, "command embeds the profile's text")
+    assert prefix.status == UNPROVEN and "puts no task prefix locate can see" in prefix.note
+
+
+def test_no_task_prefix_on_either_side_adds_no_check():
+    assert not [o for o in _prefixed("", ()).outcomes if o.check == "command embeds the profile's text"]

@@ -284,3 +284,36 @@ def test_text_newlines_space_embeds_each_newline_as_a_space():
 def test_text_newlines_other_than_keep_or_space_is_refused_naming_the_key():
     with pytest.raises(ConfigError, match="profile key 'chunks.text_newlines' must be one of keep, space"):
         parse_profile(_NEWLINES % ", text_newlines: strip", env={})
+
+# -- chunks.text_prefix / query_prefix: the task prefix the application's model is given -------------------------
+
+
+def test_text_prefix_is_put_before_every_text_that_is_embedded_and_hashed():
+    """nomic-embed-text is given `search_document: ` + the chunk: the engine, the input hash and recompute embed the
+    same text, or every vector differs from the application's (cosine ~0.7)."""
+    from harness.target import Target
+
+    target = Target(parse_profile(_NEWLINES % ", text_prefix: 'search_document: '", env={}))
+    assert target.profile.chunks.text_prefix == "search_document: "
+    assert target.text.as_string(None).startswith("('search_document: ' || ")
+    assert "search_document" in target.text_hash.as_string(None)
+    assert "search_document" not in target.content.as_string(None)  # what "a chunk has a text" is measured on
+
+
+def test_no_text_prefix_leaves_the_text_as_the_columns_hold_it():
+    from harness.target import Target
+
+    target = Target(parse_profile(_NEWLINES % "", env={}))
+    assert target.text.as_string(None) == target.content.as_string(None)
+
+
+@pytest.mark.parametrize("key", ["text_prefix", "query_prefix"])
+def test_a_prefix_that_is_not_a_string_is_refused_naming_the_key(key):
+    with pytest.raises(ConfigError, match=rf"profile key 'chunks.{key}' must be a string, found a list"):
+        parse_profile(_NEWLINES % f", {key}: [a]", env={})
+
+
+def test_a_text_prefix_beside_pgais_template_is_refused_naming_the_key():
+    text = _NEWLINES % ", text_prefix: 'passage: ', text_format: pgai"
+    with pytest.raises(ConfigError, match=r"profile key 'chunks.text_prefix' .*pgai"):
+        parse_profile(text + "source: {table: docs, key: id}\n", env={})
