@@ -63,19 +63,33 @@ _PGVECTOR_TYPES = {"vector": register_vector_info, "bit": register_bit_info, "ha
 def _register_pgvector(conn: Conn) -> bool:
     """pgvector's types (and ``bit``) as ``pgvector.psycopg.register_vector`` registers them, read from the catalog in
     one statement instead of one each; False without the extension."""
+    found = _pgvector_types(conn)
+    # pgvector installed in a schema of its own that this role's search_path leaves out (CREATE EXTENSION vector
+    # SCHEMA extensions; the application writes extensions.vector): that schema joins this session's path, last, so
+    # the type, its casts and operators resolve as they do for the application.
+    if "vector" not in found and conn.execute(
+            "SELECT set_config('search_path', current_setting('search_path') || ', ' || quote_ident(n.nspname), false) "
+            "FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'").fetchone():
+        if not conn.autocommit:
+            conn.commit()  # the path stays for the session
+        found = _pgvector_types(conn)
+    if "vector" not in found:
+        return False
+    for name, info in found.items():
+        _PGVECTOR_TYPES[name](conn, info)
+    return True
+
+
+def _pgvector_types(conn: Conn) -> dict[str, TypeInfo]:
+    """pgvector's types (and ``bit``) that resolve on this session's search_path, in one statement."""
     rows = conn.execute(
         "SELECT t.typname AS name, t.oid, t.typarray AS array_oid, t.oid::regtype::text AS regtype, "
         "t.typdelim AS delimiter FROM unnest(%s::text[]) AS n(name) JOIN pg_type t ON t.oid = to_regtype(n.name)",
         (list(_PGVECTOR_TYPES),)).fetchall()
     if not conn.autocommit:
         conn.rollback()  # as TypeInfo.fetch leaves it: no transaction opened by connecting
-    found = {r["name"]: TypeInfo(r["name"], r["oid"], r["array_oid"], regtype=r["regtype"], delimiter=r["delimiter"])
-             for r in rows}
-    if "vector" not in found:
-        return False
-    for name, info in found.items():
-        _PGVECTOR_TYPES[name](conn, info)
-    return True
+    return {r["name"]: TypeInfo(r["name"], r["oid"], r["array_oid"], regtype=r["regtype"], delimiter=r["delimiter"])
+            for r in rows}
 
 
 def one(row: dict[str, Any] | None) -> dict[str, Any]:

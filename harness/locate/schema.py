@@ -37,7 +37,8 @@ _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
 _QUALIFIED = rf"{_IDENT}(?:\.{_IDENT})?"
 # The dimension may be interpolated in code: `vector(${dims})` in a JS template, `vector({dims})` in a Python f-string.
 _SQL_TYPE = re.compile(
-    rf"(?i)(?:(?P<col>{_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*"
+    # the type may be schema-qualified: pgvector installed in a schema of its own (`extensions.vector(1536)`)
+    rf"(?i)(?:(?P<col>{_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?(?:{_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*"
     r"(?:(?P<n>\d+)|\$\{(?P<js>[^{}\n]+)\}|\{(?P<py>[A-Za-z_][\w.()]*|\d*)\})\s*\)")
 # A name computed in code: `"${Store.tableName()}"`, `{self.table}`: the expression inside.
 _INTERPOLATED = re.compile(r"^\$?\{\s*(?P<e>[^{}]+?)\s*\}$")

@@ -743,3 +743,15 @@ def test_without_bin_rails_a_rake_task_runs_through_bundle_exec_rake_from_the_ra
     assert [(e.command, e.workdir) for e in result.entrypoints if e.kind == "rake-task"] == [
         ("bundle exec rake search:articles:backfill_embeddings", "web")]
     assert result.best_entrypoint.contract.known and "DATABASE_URL" in result.best_entrypoint.contract.reads_env
+
+
+@pytest.mark.parametrize("ddl", [
+    "CREATE TABLE note (id text PRIMARY KEY, embedding extensions.vector(384));",
+    'create table note (id bigserial primary key, embedding "extensions".vector(384));',
+    "ALTER TABLE note ADD COLUMN embedding extensions.vector(384);",
+])
+def test_a_vector_type_qualified_by_the_schema_pgvector_lives_in_is_declared_with_its_column(ddl):
+    """Supabase and many DBAs install pgvector in `extensions`: the column is `embedding extensions.vector(384)`."""
+    from harness.locate.schema import scan
+
+    assert [(d.table, d.column, d.dimensions) for d in scan("m.sql", ddl, "sql")] == [("note", "embedding", 384)]
