@@ -15,9 +15,6 @@ DOCUMENT_PREFIXES = tuple(document for document, _ in PAIRS)
 # mxbai-embed-large and bge prefix only the query, with an instruction.
 QUERY_PREFIXES = (*(query for _, query in PAIRS), "Represent this sentence for searching relevant passages: ")
 
-# Prefixes no program writes but for these models; "passage: " and "query: " are also words a program may print.
-MODEL_SPECIFIC = ("search_document: ", "search_query: ", QUERY_PREFIXES[-1])
-
 
 def query_prefix_of(document_prefix: str) -> str | None:
     """The query prefix the model pairs with ``document_prefix`` (None for a prefix of no known model)."""

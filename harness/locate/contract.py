@@ -200,10 +200,13 @@ _PREFIX_LITERAL = re.compile(r"""(?P<q>['"`])(?P<p>{})(?:(?P=q)|\{{|\$\{{|%s)"""
 
 
 def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str], ...]:
-    """Each task prefix of a file, with where: a model's own (``search_document: ``) anywhere, a word any program may
-    print (``passage: ``, ``query: ``) only in a file that embeds."""
+    """Each task prefix of a file that embeds, with where. Elsewhere a prefix is no evidence: AnythingLLM keeps a
+    table of its in-process models' prefixes and prose naming them in its settings UI, while its Ollama embedder
+    puts none before the text."""
+    if not embeds:
+        return ()
     found = [(m.group("p"), f"{rel}:{line_of(text, m.start())}") for m in _PREFIX_LITERAL.finditer(text)
-             if not _in_comment(text, m.start()) and (embeds or m.group("p") in task_prefixes.MODEL_SPECIFIC)]
+             if not _in_comment(text, m.start())]
     return tuple(dict.fromkeys(found))
 
 

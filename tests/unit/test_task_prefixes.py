@@ -22,8 +22,9 @@ def test_a_python_concatenation_before_an_ollama_embed_is_read_with_its_line():
 def test_an_fstring_and_a_js_template_are_read():
     assert _prefixes("a.py", 'import ollama\nollama.embed(model="m", input=f"passage: {text}")\n') == (
         ("passage: ", "a.py:2"),)
-    js = "const r = await ollama.embed({ model: 'nomic-embed-text', input: `search_document: ${chunk}` });\n"
-    assert _prefixes("b.ts", js) == (("search_document: ", "b.ts:1"),)
+    js = ("import ollama from 'ollama';\n"
+          "const r = await ollama.embed({ model: 'nomic-embed-text', input: `search_document: ${chunk}` });\n")
+    assert _prefixes("b.ts", js) == (("search_document: ", "b.ts:2"),)
 
 
 def test_a_constant_holding_a_prefix_and_the_query_prefix_beside_it_are_both_read():
@@ -45,8 +46,12 @@ def test_a_generic_query_label_in_a_file_that_embeds_nothing_is_not_a_prefix():
     assert _prefixes("log.py", 'print("query: " + q)\nprint(f"passage: {p}")\n') == ()
 
 
-def test_a_model_specific_prefix_counts_in_a_settings_file_that_embeds_nothing():
-    assert _prefixes("settings.py", 'DOCUMENT_PREFIX = "search_document: "\n') == (("search_document: ", "settings.py:1"),)
+def test_a_prefix_in_a_file_that_embeds_nothing_is_no_evidence():
+    """AnythingLLM keeps a table of its in-process models' prefixes (`chunkPrefix: "search_document: "` for one of
+    them) and prose in its settings UI; its Ollama embedder, elsewhere, puts none before the text."""
+    table = 'const MODELS = {\n  "Xenova/nomic-embed-text-v1": {\n    chunkPrefix: "search_document: ",\n  },\n};\n'
+    prose = '<p>Some models require this (e.g. "passage: " or "search_document: ").</p>\n'
+    assert _prefixes("constants.js", table) == () and _prefixes("Options.jsx", prose) == ()
 
 
 def test_each_document_prefix_names_the_query_prefix_its_model_pairs_it_with():
