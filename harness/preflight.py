@@ -100,6 +100,52 @@ def collection_key_outcome(conn: Conn, target: Target, collection: str | None) -
                    f"move their chunks to one key and delete the other rows of {table} first")
 
 
+def chunk_key_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome | None:
+    """``chunks.id`` names one chunk: a value several chunks share (a document id where the table is keyed by document
+    and position) would get one vector written over all of them and counted embedded. None where a unique index on
+    the column alone proves it; else measured over the collection's chunks (the keys they share, grouped once)."""
+    ch = target.profile.chunks
+    table = _qualified(ch.schema, ch.table)
+    indexes = conn.execute(
+        "SELECT i.indisprimary AS pk, i.indisunique AS uniq, i.indpred IS NULL AS whole, "
+        "ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY AS k(n, o) "
+        "      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS cols "
+        "FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique", (table,)).fetchall()
+    if any(r["whole"] and r["cols"] == [ch.id] for r in indexes):
+        return None
+    where = dict(t=target.chunk_table, w=target.chunk_filter(collection_param=collection is not None))
+    # Keys several chunks share, then the texts behind those keys only: a node stored twice (LlamaIndex's ingest run
+    # twice) shares its key with a copy of its own text, which one vector serves; different texts never.
+    shared = conn.execute(sql.SQL(
+        "WITH dup AS (SELECT {id}::text AS k, count(*) AS n FROM {t} AS c WHERE {w} GROUP BY 1 HAVING count(*) > 1), "
+        "texts AS (SELECT {id}::text AS k, count(DISTINCT md5({text})) AS texts FROM {t} AS c "
+        "          WHERE {w} AND {id}::text IN (SELECT k FROM dup) GROUP BY 1) "
+        "SELECT dup.k AS key, dup.n, texts.texts, (SELECT count(*) FROM {t} AS c WHERE {w}) AS chunks "
+        "FROM dup JOIN texts USING (k) ORDER BY texts.texts > 1 DESC, dup.n DESC, dup.k").format(
+            id=target.chunk_id, text=target.text, **where), {"collection": collection}).fetchall()
+    column = f"{ch.table}.{ch.id}"
+    differing = [r for r in shared if r["texts"] > 1]
+    if not differing:
+        chunks = shared[0]["chunks"] if shared else conn.execute(sql.SQL(
+            "SELECT count(*) AS n FROM {t} AS c WHERE {w}").format(**where), {"collection": collection}).fetchone()["n"]
+        copies = (f"; {len(shared)} value{' is' if len(shared) == 1 else 's are'} each held by several chunks of one "
+                  f"same text (first: "
+                  f"{shared[0]['key']}, {shared[0]['n']} chunks): copies, each written the same vector" if shared else "")
+        return verdict("chunk key", collection, True, "",
+                       f"no two of the {chunks} chunks with different texts share a value of {column} (measured: no "
+                       f"unique index on it alone){copies}")
+    first = ", ".join(f"{r['key']} ({r['n']} chunks)" for r in differing[:3])
+    pk = next((r["cols"] for r in indexes if r["pk"]), None)
+    way = (f"the table's primary key is ({', '.join(pk)}): a chunk is named by several columns, which chunks.id "
+           f"cannot say; add a key column of its own (ALTER TABLE {ch.table} ADD COLUMN chunk_id bigserial UNIQUE) "
+           "and name it" if pk and len(pk) > 1 and ch.id in pk else "name the column that holds one value per chunk")
+    return verdict("chunk key", collection, False, f"{column} naming one chunk each",
+                   f"{len(differing)} value{'' if len(differing) == 1 else 's'} of {column} "
+                   f"{'is' if len(differing) == 1 else 'are'} each held by several of the {differing[0]['chunks']} "
+                   f"chunks, of different texts (first: {first}): one vector would be written over all the chunks "
+                   "of each", note=way)
+
+
 def into_shape_outcome(target: Target, collection: str | None, into: str) -> Outcome | None:
     """--into fills a new collection beside the live one and ``swap`` relabels both: that needs collection columns."""
     from .backfill import library_swap
@@ -202,7 +248,8 @@ def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
     outcomes = [not_null_outcome(conn, target, collection)]
     shape = into_shape_outcome(target, collection, into) if into else None
     copies = bool(into) if copies is None else copies
-    for extra in (collection_key_outcome(conn, target, collection), shape, input_hash_outcome(conn, target, collection),
+    for extra in (chunk_key_outcome(conn, target, collection), collection_key_outcome(conn, target, collection), shape,
+                  input_hash_outcome(conn, target, collection),
                   defaults_outcome(conn, target, collection, model=model, dims=dims),
                   into_key_outcome(conn, target, collection) if copies and shape is None else None):
         if extra is not None:

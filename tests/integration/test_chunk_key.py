@@ -1,0 +1,73 @@
+"""`chunks.id` must name one chunk: a key two chunks share (a document id where chunks are keyed by document and
+position) makes the engine write one vector over every chunk of that key, and its closing count call them embedded.
+Scope and the engine refuse it with numbers before anything is written."""
+
+import json
+
+MODEL = "hash-embed:384"
+CHUNKS = """
+CREATE TABLE doc_chunks (doc_id int NOT NULL, chunk_index int NOT NULL, content text NOT NULL,
+                         embedding vector(384), PRIMARY KEY (doc_id, chunk_index));
+INSERT INTO doc_chunks SELECT d, i, 'document ' || d || ' part ' || i || ' on tea', NULL
+  FROM generate_series(1, 4) d, generate_series(0, 2) i;
+"""
+PROFILE = (f"name: docs\nprovider: {{model: {MODEL}, dimensions: 384}}\n"
+           "chunks: {table: doc_chunks, id: %s, text: content, collection_name: docs}\nembeddings: {vector: embedding}\n")
+
+
+def _setup(db, tmp_path, key, ddl=CHUNKS):
+    db.execute(ddl)
+    profile = tmp_path / "docs.yaml"
+    profile.write_text(PROFILE % key)
+    return profile
+
+
+def _env(db, embed_server):
+    return {"DATABASE_URL": db.dsn, "OLLAMA_HOST": embed_server.url}
+
+
+def test_a_chunk_key_several_chunks_share_fails_scope_with_numbers_and_names_the_composite_key(cli, empty_db,
+                                                                                             embed_server, tmp_path):
+    profile = _setup(empty_db, tmp_path, "doc_id")
+    scoped = cli("scope", "--profile", profile, "--collection", "docs", "--json", env=_env(empty_db, embed_server))
+    assert scoped.code != 0
+    key = next(c for c in scoped.json["checks"] if c["check"] == "chunk key")
+    assert key["status"] == "failed", key
+    assert "4 values of doc_chunks.doc_id are each held by several of the 12 chunks, of different texts (first: 1 (3 chunks)" in key["found"]
+    assert "primary key is (doc_id, chunk_index)" in key["found"], key
+
+
+def test_the_engine_refuses_a_shared_chunk_key_and_writes_nothing(cli, empty_db, embed_server, tmp_path):
+    profile = _setup(empty_db, tmp_path, "doc_id")
+    ran = cli("backfill", "--profile", profile, "--collection", "docs", "--json", env=_env(empty_db, embed_server))
+    assert ran.code == 2 and "chunk key" in json.loads(ran.out)["error"], ran.out
+    assert empty_db.scalar("SELECT count(embedding) FROM doc_chunks") == 0
+
+
+def test_a_key_column_without_a_unique_index_whose_values_differ_passes_as_measured(cli, empty_db, embed_server,
+                                                                                     tmp_path):
+    ddl = CHUNKS + "ALTER TABLE doc_chunks ADD COLUMN chunk_uid text; UPDATE doc_chunks SET chunk_uid = doc_id || '-' || chunk_index;"
+    profile = _setup(empty_db, tmp_path, "chunk_uid", ddl)
+    scoped = cli("scope", "--profile", profile, "--collection", "docs", "--json", env=_env(empty_db, embed_server))
+    key = next(c for c in scoped.json["checks"] if c["check"] == "chunk key")
+    assert key["status"] == "passed" and "no two of the 12 chunks with different texts share" in key["found"], key
+    assert scoped.code == 0, scoped.out
+
+
+def test_a_key_a_unique_index_proves_is_not_measured(cli, empty_db, embed_server, tmp_path):
+    ddl = CHUNKS + "ALTER TABLE doc_chunks ADD COLUMN uid bigserial UNIQUE;"
+    profile = _setup(empty_db, tmp_path, "uid", ddl)
+    scoped = cli("scope", "--profile", profile, "--collection", "docs", "--json", env=_env(empty_db, embed_server))
+    assert scoped.code == 0 and not [c for c in scoped.json["checks"] if c["check"] == "chunk key"], scoped.out
+
+
+def test_a_key_shared_only_by_copies_of_one_text_passes_and_says_so(cli, empty_db, embed_server, tmp_path):
+    """LlamaIndex's ingest run twice stores a node twice under one node_id: one vector serves both copies."""
+    ddl = CHUNKS + ("ALTER TABLE doc_chunks ADD COLUMN node_id text; UPDATE doc_chunks SET node_id = doc_id || '-' || "
+                    "chunk_index; INSERT INTO doc_chunks SELECT doc_id, 9, content, NULL, node_id FROM doc_chunks "
+                    "WHERE node_id = '2-1';")
+    profile = _setup(empty_db, tmp_path, "node_id", ddl)
+    scoped = cli("scope", "--profile", profile, "--collection", "docs", "--json", env=_env(empty_db, embed_server))
+    key = next(c for c in scoped.json["checks"] if c["check"] == "chunk key")
+    assert key["status"] == "passed", key
+    assert "1 value is each held by several chunks of one same text (first: 2-1, 2 chunks)" in key["found"], key
