@@ -541,15 +541,6 @@ def _grown_timeout(conn: Conn, target: Target) -> int:
     return min(grown, MAX_TIMEOUT_MS)
 
 
-def _views(conn: Conn, profile: Profile, tenants: list[str | None]) -> Iterator[Conn]:
-    """``conn`` in each tenant's view in turn (as ``rls.across`` reads them)."""
-    from .. import rls
-
-    for tenant in tenants:
-        with rls.scope(conn, profile, tenant):
-            yield conn
-
-
 def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
     from ..state import collection_counts, require_names
@@ -589,7 +580,7 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
                 listed = dict.fromkeys(rls.across(conn, profile, session.tenants,
                                                   lambda: collection_counts(conn, session.target)))
                 if None in listed:
-                    session.no_collection = measure(session.target, _views(conn, profile, session.tenants))
+                    session.no_collection = measure(session.target, rls.views(conn, profile, session.tenants))
             names = [name for name in listed if name is not None]
             if not names:
                 nowhere = f" in a collection: {session.no_collection.line()}" if session.no_collection else ""

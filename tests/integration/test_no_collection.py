@@ -206,3 +206,45 @@ def test_a_chunk_hidden_by_row_level_security_is_not_counted_in_no_collection(
     # acme sees the odd keys: 11 and 13 of the four; globex's 10 and 12 are hidden, not "in no collection".
     nowhere = only(outcomes, "no_collection")
     assert (nowhere.metrics["chunks"], nowhere.metrics["with_vector"]) == (2, 0), nowhere.message()
+
+
+def test_scope_says_the_chunks_in_no_collection_in_one_line_with_their_count(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url, embedded_nowhere=(11,))
+    target = ("--profile", profile(tmp_path), "--collection", "a")
+    result = cli("scope", *target, "--json", env=env_of(empty_db, embed_server))
+    assert result.code == 0 and result.json["counts"]["chunks"] == 3, result.out
+    assert result.json["no_collection"] == {
+        "chunks": 4, "with_vector": 1, "first_keys": [10, 11, 12, 13], "why": "chunks.collection is NULL",
+        "line": "4 chunks in no collection (chunks.collection is NULL), 1 of them with a vector: no collection selects "
+                "them, so no backfill embeds them and no check reads them; outside the corpus on purpose? say so with "
+                "chunks.filter: {collection: {not: null}}"}
+    text = cli("scope", *target, env=env_of(empty_db, embed_server))
+    assert text.code == 0 and [line for line in text.out.splitlines() if "in no collection" in line] == [
+        f"  - {result.json['no_collection']['line']}"], text.out
+
+
+def test_scope_of_an_unknown_collection_lists_the_known_ones_beside_chunks_of_none(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    result = cli("scope", "--profile", profile(tmp_path), "--collection", "d", env=env_of(empty_db, embed_server))
+    assert result.code == 2 and "known collections: a, b, c" in result.out, result.out + result.err
+
+
+def test_scope_says_nothing_of_them_once_the_filter_leaves_them_out(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    result = cli("scope", "--profile", profile(tmp_path, extra=NOT_NULL), "--collection", "a", "--json",
+                 env=env_of(empty_db, embed_server))
+    assert result.code == 0 and result.json["no_collection"] is None, result.out
+    assert not [a for a in result.json["assumptions"] if "no collection" in a]
+
+
+def test_plan_says_the_chunks_in_no_collection_in_one_line(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url, array=True)
+    empty_db.execute("UPDATE passages SET collection = '{a}' WHERE cardinality(collection) > 0")
+    target = ("--profile", profile(tmp_path, array=True), "--collection", "a", "--engine")
+    result = cli("plan", *target, "--run-dir", tmp_path / "json", "--json", env=env_of(empty_db, embed_server))
+    assert result.code == 0 and result.json["no_collection"]["chunks"] == 4, result.out
+    assert result.json["no_collection"]["why"] == "chunks.collection 'collection[]' is NULL or empty"
+    text = cli("plan", *target, "--run-dir", tmp_path / "text", env=env_of(empty_db, embed_server))
+    said = [line for line in text.out.splitlines() if "in no collection" in line]
+    assert text.code == 0 and said == [f"  no collection: {result.json['no_collection']['line']}"], text.out
+    assert result.json["no_collection"]["line"] in (tmp_path / "text" / "plan.md").read_text()
