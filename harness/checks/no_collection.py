@@ -50,7 +50,7 @@ def where(profile: Profile) -> str:
     else:
         said = "chunks.collection is NULL"
     if ch.collection_table:
-        said += f" or holds no key of {ch.collection_table.table}"
+        said += f" or names no row of {ch.collection_table.table}"
     return said
 
 

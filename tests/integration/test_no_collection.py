@@ -248,3 +248,20 @@ def test_plan_says_the_chunks_in_no_collection_in_one_line(cli, empty_db, embed_
     said = [line for line in text.out.splitlines() if "in no collection" in line]
     assert text.code == 0 and said == [f"  no collection: {result.json['no_collection']['line']}"], text.out
     assert result.json["no_collection"]["line"] in (tmp_path / "text" / "plan.md").read_text()
+
+
+def test_a_key_naming_no_row_of_the_collection_table_is_in_no_collection_too(empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    empty_db.execute("CREATE TABLE shelves (id int PRIMARY KEY, name text); "
+                     "INSERT INTO shelves VALUES (1, 'a'), (2, 'b'), (3, 'c'); "
+                     "ALTER TABLE passages ADD COLUMN shelf int; "
+                     "UPDATE passages SET shelf = CASE collection WHEN 'a' THEN 1 WHEN 'b' THEN 2 WHEN 'c' THEN 3 END; "
+                     "UPDATE passages SET shelf = 9 WHERE id = 10")  # a shelf since deleted
+    path = tmp_path / "shelves.yaml"
+    path.write_text(PROFILE.format(model=TEST_MODEL, collection="shelf", extra=", collection_table: {table: shelves, "
+                                   "key: id, name: name}"))
+    outcomes, verdict = checked(empty_db, embed_server, path, "all")
+    assert {o.collection for o in outcomes if o.check == "coverage"} == {"a", "b", "c"}
+    nowhere = only(outcomes, "no_collection")
+    assert "4 chunks in no collection (chunks.collection is NULL or names no row of shelves)" in nowhere.note
+    assert not verdict.ok
