@@ -45,6 +45,17 @@ TEXT_FORMATS = ("plain", "llamaindex", "pgai")
 # What the application does to a text's newlines before embedding it: nothing, or each one made a space (OpenAI's old
 # advice, `content.replace(/\n/g, ' ')`), which a tokenizer that keeps newlines embeds differently.
 TEXT_NEWLINES = ("keep", "space")
+
+
+@dataclass(frozen=True)
+class NotNull:
+    """A filter value ``{not: null}``: the column IS NOT NULL (an array column: and not empty)."""
+
+    def __str__(self) -> str:
+        return "{not: null}"
+
+
+NOT_NULL = NotNull()
 _JSON_KEY = re.compile(r"^\s*([^\s'\"][^']*?)\s*->>\s*(?:'([^']+)'|([^\s'\"][^']*?))\s*$")
 
 
@@ -527,16 +538,17 @@ class _Reader:
         )
 
     def column_values(self, key: str, raw: Any) -> tuple[tuple[str, Any], ...]:
-        """A mapping of column to one value each (``chunks.filter``, ``source.chunk_filter``)."""
+        """A mapping of column to one value each (``chunks.filter``, ``source.chunk_filter``); ``null`` is IS NULL and
+        ``{not: null}`` IS NOT NULL (``NOT_NULL``)."""
         raw = raw or {}
         if not isinstance(raw, dict):
             raise ConfigError(f"profile key '{key}' must be a mapping of column to value, found {_kind(raw)}")
         for k, v in raw.items():
-            if v is not None and not isinstance(v, (str, bool, int, float)):
+            if v is not None and not isinstance(v, (str, bool, int, float)) and v != {"not": None}:
                 raise ConfigError(f"profile key '{key}.{k}' is {_kind(v)}; expected a single value "
-                                  "(a string, number, true/false or null)")
-        pairs = tuple((self.identifier(f"{key}.{k}", k, required=True), self.interpolate(f"{key}.{k}", v))
-                      for k, v in raw.items())
+                                  "(a string, number, true/false or null) or {not: null}")
+        pairs = tuple((self.identifier(f"{key}.{k}", k, required=True),
+                       NOT_NULL if isinstance(v, dict) else self.interpolate(f"{key}.{k}", v)) for k, v in raw.items())
         for column, value in pairs:
             if "%" in str(value):
                 raise ConfigError(f"profile key '{key}.{column}' has value {value!r}, which contains '%'; "

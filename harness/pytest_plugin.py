@@ -308,6 +308,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("check_custom", checks, ids=checks)
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The no-collection check runs only where ``--bh-collection all`` found chunks in no collection: elsewhere it is
+    deselected, so it adds nothing (no pass for what was not asked, no skip line)."""
+    target = config.stash.get(_TARGET, None)
+    if target is None or target.session is None or target.session.no_collection is not None:
+        return
+    kept = [item for item in items if "check_no_collection" not in getattr(item, "fixturenames", ())]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 _OUTCOMES = pytest.StashKey[list]()
 
 
@@ -397,6 +409,15 @@ def check_provider(check_session):
 def check_collection(request: pytest.FixtureRequest, check_session):
     """The collection under check (tests are parametrized over every checked collection)."""
     return request.param
+
+
+@pytest.fixture
+def check_no_collection(check_session):
+    """The session, where ``--bh-collection all`` found chunks in no collection (the plugin deselects the test
+    elsewhere)."""
+    if check_session.no_collection is None:
+        pytest.skip("no chunk in no collection, or not --bh-collection all")
+    return check_session
 
 
 @pytest.fixture

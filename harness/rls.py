@@ -8,7 +8,7 @@ role can see, so a check that cannot set the policies' session settings cannot p
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -178,6 +178,13 @@ def _one_view(conn: Conn, profile: Profile) -> bool:
 
 def scope(conn: Conn, profile: Profile, tenant: str | None) -> AbstractContextManager[Conn]:
     return dbmod.scoped(conn, profile.database.session, tenant)
+
+
+def views(conn: Conn, profile: Profile, tenants: list[str | None]) -> Iterator[Conn]:
+    """``conn`` in each tenant's view in turn (the views ``across`` adds up), for reads that are not a name -> count."""
+    for tenant in tenants:
+        with scope(conn, profile, tenant):
+            yield conn
 
 
 def across(conn: Conn, profile: Profile, tenants: list[str | None], read) -> dict[str, int]:

@@ -102,7 +102,12 @@ COUNT_WORK_MEM = "32MB"  # the count's hash table at 200,000 rows is about 29 MB
 
 def list_collections(conn: Conn, target: Target) -> dict[str, int]:
     """Every collection in the chunk table with its chunk count (a table or column the profile names but the
-    database lacks is a ConfigError naming the profile key, not a database error)."""
+    database lacks is a ConfigError naming the profile key, not a database error); chunks in no collection are none's."""
+    return {name: n for name, n in collection_counts(conn, target).items() if name is not None}
+
+
+def collection_counts(conn: Conn, target: Target) -> dict[str | None, int]:
+    """``list_collections`` with the chunks in no collection (``Target.in_no_collection``) counted under None."""
     require_names(conn, target.profile)
     return {r["collection"]: r["chunks"] for r in conn.execute(target.collections()).fetchall()}
 

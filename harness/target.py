@@ -16,7 +16,7 @@ from psycopg import sql
 
 from .db import TENANT_SETTING
 
-from .profile import DISTANCES, Profile, SourceTable, json_field
+from .profile import DISTANCES, NotNull, Profile, SourceTable, json_field
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
 _DIMS = "bh_dims"  # the state counts' dimension column, with dims (not a column of the target)
@@ -194,11 +194,20 @@ class Target:
         return sql.Literal(ch.collection_name)
 
     def having(self, pairs: tuple[tuple[str, Any], ...]) -> list[sql.Composable]:
-        """One condition per (chunk column, value): the value as text, or NULL (``chunks.filter``,
-        ``source.chunk_filter``)."""
-        return [sql.SQL("{} IS NULL").format(self.c(column)) if value is None
-                else sql.SQL("{}::text = {}").format(self.c(column), sql.Literal(_as_text(value)))
-                for column, value in pairs]
+        """One condition per (chunk column, value): the value as text, NULL, or ``{not: null}`` (and, the array
+        ``chunks.collection``, not empty) (``chunks.filter``, ``source.chunk_filter``)."""
+        ch = self.profile.chunks
+
+        def condition(column: str, value: Any) -> sql.Composable:
+            if value is None:
+                return sql.SQL("{} IS NULL").format(self.c(column))
+            if isinstance(value, NotNull):
+                if ch.collection_array and column == ch.collection:
+                    return sql.SQL("coalesce(cardinality({}), 0) > 0").format(self.c(column))
+                return sql.SQL("{} IS NOT NULL").format(self.c(column))
+            return sql.SQL("{}::text = {}").format(self.c(column), sql.Literal(_as_text(value)))
+
+        return [condition(column, value) for column, value in pairs]
 
     def in_collection(self, column: sql.Composable, array: bool) -> sql.Composable:
         """``column`` (a chunk's, or a source row's of the same kind) places its row in ``%(collection)s``: it names
@@ -317,11 +326,22 @@ class Target:
             v=sql.Identifier(em.vector), flag=sql.Identifier(_HAS_VECTOR), measured=measured, e=self.embedding_table,
             on=sql.SQL(" AND ").join(on))
 
+    def in_no_collection(self) -> sql.Composable:
+        """True for a chunk no collection selects: ``chunks.collection`` NULL (an array NULL or empty), or naming no row
+        of ``chunks.collection_table``; never with ``chunks.collection_name``."""
+        ch = self.profile.chunks
+        if not ch.collection:
+            return sql.SQL("false")
+        if ch.collection_array:
+            return sql.SQL("coalesce(cardinality({}), 0) = 0").format(self.collection_names())
+        return sql.SQL("{} IS NULL").format(self.collection_of_chunk())
+
     def collections(self) -> sql.Composed:
-        """Every collection name with its chunk count (a chunk of an array column counted in each it lists)."""
+        """Every collection name with its chunk count (a chunk of an array column counted in each it lists); the chunks
+        in no collection (``in_no_collection``) under the name NULL."""
         if self.profile.chunks.collection_array:
-            return sql.SQL("SELECT n AS collection, count(*) AS chunks FROM {t} AS c CROSS JOIN LATERAL unnest({names}) AS n "
-                           "WHERE {f} GROUP BY 1 ORDER BY 1").format(
+            return sql.SQL("SELECT n AS collection, count(*) AS chunks FROM {t} AS c LEFT JOIN LATERAL unnest({names}) "
+                           "AS n ON true WHERE {f} GROUP BY 1 ORDER BY 1").format(
                 names=self.collection_names(), t=self.chunk_table, f=self.chunk_filter(collection_param=False))
         return sql.SQL("SELECT {coll} AS collection, count(*) AS chunks FROM {t} AS c WHERE {f} GROUP BY 1 ORDER BY 1").format(
             coll=self.collection_of_chunk(), t=self.chunk_table, f=self.chunk_filter(collection_param=False)

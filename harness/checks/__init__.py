@@ -6,6 +6,7 @@ from .counted import coverage, dimensions, fresh, model, sane_vectors
 from .custom import custom
 from .distinct import distinct_vectors
 from .index import index
+from .no_collection import no_collection
 from .outcome import FAIL, PASS, SKIP, UNPROVEN, Offender, Outcome, Status
 from .recompute import recompute
 from .session import CheckOptions, CheckSession, open_session
@@ -31,8 +32,10 @@ PER_COLLECTION = {
 
 
 def run_all(session: CheckSession) -> list[Outcome]:
-    """Every check for every collection of the session, then the custom checks."""
+    """Every check for every collection of the session, the chunks in no collection (where there are), then the
+    custom checks."""
     outcomes = [fn(session, c) for c in session.collections for fn in PER_COLLECTION.values()]
+    outcomes += [o for o in (no_collection(session),) if o is not None]
     outcomes += [custom(session, c.name) for c in session.profile.custom_checks]
     return outcomes
 
@@ -40,6 +43,6 @@ def run_all(session: CheckSession) -> list[Outcome]:
 __all__ = [
     "CheckOptions", "CheckSession", "FAIL", "Offender", "Outcome", "PASS", "PER_COLLECTION", "SKIP", "Status",
     "UNPROVEN", "Verdict", "citations", "completed", "coverage", "custom", "decide", "dimensions",
-    "distinct_vectors", "done", "fresh", "index", "model", "open_session", "recompute", "run_all", "sane_vectors",
+    "distinct_vectors", "done", "fresh", "index", "model", "no_collection", "open_session", "recompute", "run_all", "sane_vectors",
     "source_coverage", "tenant_isolation",
 ]

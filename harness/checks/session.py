@@ -27,6 +27,7 @@ from ..profile import Profile
 from ..provider import OllamaProvider
 from ..settings import Settings
 from ..target import Target
+from .no_collection import NoCollection, measure
 from .outcome import PASS, UNPROVEN, Outcome, unproven
 from .shape import Shape
 from .stats import CollectionStats, Pass, gather, probe
@@ -128,6 +129,8 @@ class CheckSession:
     # A snapshot opened to list the collections (``--collection all``, one view), kept for the pass: the chunk
     # counts it read then are the pass's own, so the chunk table is counted once.
     _held: tuple[ExitStack, Conn, list[tuple]] | None = field(default=None, repr=False)
+    # ``--collection all``: the chunks in no collection, which no collection's check reads (None: there are none)
+    no_collection: NoCollection | None = None
 
     def __repr__(self) -> str:
         # Tracebacks print fixture values: never the DSN's password (the profile may hold it too).
@@ -540,7 +543,7 @@ def _grown_timeout(conn: Conn, target: Target) -> int:
 
 def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
-    from ..state import list_collections, require_names
+    from ..state import collection_counts, require_names
 
     profile = settings.profile
     if not settings.database_url:
@@ -563,15 +566,26 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
             session.rls_note = rls.outcome(securities, profile, None).note
         session.per_tenant_rls = rls.applies(securities) and profile.database.per_tenant
         if "all" in options.collections:
+            # Chunks in no collection are counted under None: no collection's check reads them, so they are
+            # measured apart (in the same snapshot as the listing) and reported, never left out unsaid.
             if session.tenants == [None]:
                 # One view: the names come from the chunk counts the pass will use (one count of the chunk table).
                 with session.read_only() as c:
                     require_names(c, profile)
-                names = list(dict.fromkeys(collection for collection, _, _ in session.hold_counts()))
+                counts = session.hold_counts()
+                listed = dict.fromkeys(collection for collection, _, _ in counts)
+                if None in listed and session._held is not None:
+                    session.no_collection = measure(session.target, [session._held[1]])
             else:
-                names = list(rls.across(conn, profile, session.tenants, lambda: list_collections(conn, session.target)))
+                listed = dict.fromkeys(rls.across(conn, profile, session.tenants,
+                                                  lambda: collection_counts(conn, session.target)))
+                if None in listed:
+                    session.no_collection = measure(session.target, rls.views(conn, profile, session.tenants))
+            names = [name for name in listed if name is not None]
             if not names:
-                raise ConfigError(f"--collection all: {profile.chunks.table} holds no chunks; expected at least one collection")
+                nowhere = f" in a collection: {session.no_collection.line()}" if session.no_collection else ""
+                raise ConfigError(f"--collection all: {profile.chunks.table} holds no chunks{nowhere}; expected at "
+                                  "least one collection")
         else:
             names = list(dict.fromkeys(options.collections))
             for name in names:

@@ -22,7 +22,7 @@ from ..state import unmeasured, unmeasured_why
 from ..target import Target
 from . import commandline
 from .common import BackfillCommand, backfill_env, shown_env, utc_now
-from .scope import ScopeResult
+from .scope import ScopeResult, no_collection_dict
 
 PROBE_ROWS = 16
 CEILING_NOTE = ("This estimate is the provider's ceiling: one batched request of {n} texts. The target's command may "
@@ -92,6 +92,7 @@ class Plan:
     risk: Risk
     run_dir: str
     files: tuple[str, ...] = field(default_factory=tuple)
+    no_collection: dict[str, Any] | None = None  # scope's chunks in no collection (no collection's run selects them)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,7 +102,7 @@ class Plan:
             "estimate": {**self.estimate.__dict__, "human": self.estimate.human}, "command": self.command,
             "command_source": self.command_source, "workdir": self.workdir, "env": self.env,
             "done_checks": list(self.done_checks), "risk": {"level": self.risk.level, "reasons": list(self.risk.reasons)},
-            "run_dir": self.run_dir, "files": list(self.files),
+            "run_dir": self.run_dir, "files": list(self.files), "no_collection": self.no_collection,
         }
 
     def text(self) -> str:
@@ -117,6 +118,7 @@ class Plan:
                                                           if self.estimate.rows_per_second else ""),
             f"  command:       {self.command}  ({self.command_source})",
             f"  risk:          {self.risk.level}: {'; '.join(self.risk.reasons)}",
+            *([f"  no collection: {self.no_collection['line']}"] if self.no_collection else []),
             f"  written:       {', '.join(self.files)}",
         ])
 
@@ -266,7 +268,7 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
         assumptions=scope.assumptions, rows=rows, estimate=estimate, command=redact.redact(command.command),
         command_source=command.source, workdir=command.workdir or ".", env=env, done_checks=DONE_CHECKS,
         risk=risk_of(scope, rows, estimate, command), run_dir=str(run_dir),
-        files=(str(run_dir / "plan.json"), str(run_dir / "plan.md")),
+        files=(str(run_dir / "plan.json"), str(run_dir / "plan.md")), no_collection=no_collection_dict(scope.no_collection),
     )
     write_json_atomic(run_dir / "plan.json", plan.as_dict())
     text = _templates.get_template("plan.md.j2").render(p=_Dot(plan.as_dict()))

@@ -11,13 +11,14 @@ from typing import Any, cast
 
 from .. import db as dbmod
 from .. import rls
+from ..checks.no_collection import NoCollection, measure
 from ..checks.outcome import PASS, Outcome, Status, unproven, verdict
 from ..introspect import require_names
 from ..preflight import preflight
 from ..errors import ConfigError, HarnessError, ProviderError
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import (UNKNOWN_MODEL, no_chunks, unmeasured, unmeasured_why, into_new, list_collections, model_switch, other_models, stored_dimensions,
+from ..state import (UNKNOWN_MODEL, no_chunks, unmeasured, unmeasured_why, into_new, collection_counts, model_switch, other_models, stored_dimensions,
                      stored_models, text_presence, zero_padded)
 from ..target import Target
 from .common import BackfillCommand
@@ -48,6 +49,7 @@ class ScopeResult:
     dimensions: dict[str, Any] = field(default_factory=dict)  # profile, column, model; stored (by dimension) if untyped
     refusal: str | None = None
     approve_model_change: bool = False
+    no_collection: NoCollection | None = None  # chunks no collection selects (chunks.collection NULL), if any
 
     @property
     def ok(self) -> bool:
@@ -75,6 +77,7 @@ class ScopeResult:
             "inputs": [i.__dict__ for i in self.inputs], "assumptions": list(self.assumptions),
             "checks": [c.as_dict() for c in self.checks], "counts": self.counts, "stored_models": self.stored_models,
             "dimensions": self.dimensions, "refusal": self.refusal, "approve_model_change": self.approve_model_change,
+            "no_collection": no_collection_dict(self.no_collection),
         }
 
     def text(self) -> str:
@@ -92,6 +95,24 @@ class ScopeResult:
         else:
             lines.append(ok_line(self.counts, self.target_collection))
         return "\n".join(lines)
+
+
+def no_collection_line(found: NoCollection) -> str:
+    """The one line scope and plan say about the chunks in no collection."""
+    return (f"{found.line()}: no collection selects them, so no backfill embeds them and no check reads them; "
+            f"{found.remedy}")
+
+
+def no_collection_dict(found: NoCollection | None) -> dict[str, Any] | None:
+    """The chunks in no collection as scope's and plan's JSON give them (None where there are none)."""
+    if found is None:
+        return None
+    return {"chunks": found.chunks, "with_vector": found.with_vector, "first_keys": [_plain(k) for k in found.keys],
+            "why": found.where, "line": no_collection_line(found)}
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (int, float, str)) else str(value)
 
 
 def ok_line(counts: dict[str, Any], target: str) -> str:
@@ -181,7 +202,10 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
         require_names(conn, target.profile)  # a table or column the profile names but the database lacks: its key
         tenants = rls.tenants(conn, target.profile)  # row-level security: read each tenant's view, add them up
-        known = rls.across(conn, target.profile, tenants, lambda: list_collections(conn, target))
+        listed = rls.across(conn, target.profile, tenants, lambda: collection_counts(conn, target))
+        # Chunks in no collection (under None) are no collection's: said once, in numbers, whichever is scoped.
+        nowhere = measure(target, rls.views(conn, target.profile, tenants)) if None in listed else None
+        known = {name: n for name, n in listed.items() if name is not None}
         if collection not in known:
             securities = rls.inspect(conn, target.profile)
             hidden = rls.outcome(securities, target.profile, target_collection) if rls.applies(securities) else None
@@ -282,8 +306,10 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             else:
                 assumptions.append(f"model change approved: {shown} -> {settings.model}, replaced in place in "
                                    f"{collection!r}")
+    if nowhere is not None:
+        assumptions.append(no_collection_line(nowhere))
     return ScopeResult(objective, collection, target_collection, settings.model, inputs_of(settings, collection, target_collection),
-                       tuple(assumptions), tuple(checks), counts, stored, shown_dims, refusal, approve_model_change)
+                       tuple(assumptions), tuple(checks), counts, stored, shown_dims, refusal, approve_model_change, nowhere)
 
 
 def _check_provider(settings: Settings, checks: list[Outcome], dims: dict[str, int | None], retries: int,

@@ -111,7 +111,8 @@ INSERT INTO articles VALUES (1, 'live one', true, NULL), (2, 'draft', false, NUL
 
 
 @pytest.mark.parametrize("flt, expected", [("{published: true}", [1, 3]), ("{published: false}", [2]),
-                                           ("{published: true, archived_at: null}", [1])])
+                                           ("{published: true, archived_at: null}", [1]),
+                                           ("{archived_at: {not: null}}", [3])])
 def test_a_filter_on_a_boolean_or_null_column_selects_its_rows(empty_db, embed_server, flt, expected):
     empty_db.execute(ARTICLES_SCHEMA)
     profile = f"""

@@ -165,6 +165,22 @@ def test_a_filter_value_that_is_not_a_single_value_is_refused(value):
                       env={})
 
 
+def test_a_filter_of_not_null_reads_as_is_not_null():
+    from harness.profile import NOT_NULL
+
+    profile = parse_profile(MINIMAL.replace("collection: collection}", "collection: collection, "
+                                            "filter: {collection: {not: null}, deleted_at: null}}"), env={})
+    assert profile.chunks.filter == (("collection", NOT_NULL), ("deleted_at", None))
+
+
+@pytest.mark.parametrize("value", ["{not: 1}", "{not: null, x: 1}", "{NOT: null}"])
+def test_a_filter_mapping_other_than_not_null_is_refused_naming_the_key(value):
+    with pytest.raises(ConfigError, match=r"'chunks.filter.collection' is a mapping; expected a single value .* or "
+                                          r"\{not: null\}"):
+        parse_profile(MINIMAL.replace("collection: collection}", f"collection: collection, filter: {{collection: {value}}}}}"),
+                      env={})
+
+
 INLINE_STORE = """
 name: t
 provider: {model: all-minilm}

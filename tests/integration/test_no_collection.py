@@ -1,0 +1,267 @@
+"""Chunks in no collection (``chunks.collection`` NULL, or an array column NULL or empty): no collection's check reads
+them, so ``verify --collection all`` reports them as unproven in numbers instead of saying DONE over the rest, and
+``chunks.filter: {column: {not: null}}`` says they are outside the corpus on purpose."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from harness.checks import CheckOptions, done, open_session, run_all
+from harness.errors import ConfigError
+from harness.profile import load_profile
+from harness.settings import resolve
+from tests.conftest import TEST_MODEL
+
+# Keys 1-9 in collections a, b, c (three each), every one embedded; keys 10-13 in no collection, no vector.
+IN = {k: "abc"[(k - 1) // 3] for k in range(1, 10)}
+NOWHERE = (10, 11, 12, 13)
+PROFILE = """
+name: passages
+provider: {{model: {model}, dimensions: 384}}
+chunks: {{table: passages, id: id, text: body, collection: {collection}{extra}}}
+embeddings: {{vector: embedding}}
+"""
+NOT_NULL = ", filter: {collection: {not: null}}"
+UNPROVEN_LINE = "4 chunks in no collection ({where}), 0 of them with a vector: no check read them"
+
+
+def load(db, url: str, *, array: bool = False, embedded_nowhere: tuple[int, ...] = (), tenant: bool = False) -> None:
+    """The passages table; with ``array`` a text[] column where keys 10 and 12 hold NULL and 11 and 13 '{}'."""
+    keys = [*IN, *NOWHERE]
+    texts = {k: f"passage {k} on the topic of harbours, number {k}" for k in keys}
+    vectors = httpx.post(f"{url}/api/embed", json={"model": TEST_MODEL, "input": list(texts.values())}).json()["embeddings"]
+    kind = "text[]" if array else "text"
+    db.execute(f"CREATE TABLE passages (id int PRIMARY KEY, body text, collection {kind}, tenant text, "
+               "embedding vector(384))")
+    with db.connect(autocommit=True) as conn:
+        for (key, text), vector in zip(texts.items(), vectors):
+            if key in IN:
+                where: object = [IN[key]] if array else IN[key]
+            else:
+                where = ([] if key % 2 else None) if array else None
+            owner = ("acme" if key % 2 else "globex") if tenant else None
+            embedded = key in IN or key in embedded_nowhere
+            conn.execute("INSERT INTO passages VALUES (%s, %s, %s, %s, %s::vector)",
+                         (key, text, where, owner, str(vector) if embedded else None))
+
+
+def profile(tmp_path, *, array: bool = False, extra: str = "", name: str = "profile.yaml"):
+    path = tmp_path / name
+    path.write_text(PROFILE.format(model=TEST_MODEL, collection='"collection[]"' if array else "collection", extra=extra))
+    return path
+
+
+def env_of(db, server) -> dict[str, str]:
+    return {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+
+
+def checked(db, server, path, *collections: str, dsn: str | None = None):
+    """Every check of the collections as the library runs them, and the verdict."""
+    env = {"DATABASE_URL": dsn or db.dsn, "OLLAMA_HOST": server.url}
+    session = open_session(resolve(load_profile(path, env=env), database_url=dsn or db.dsn, env=env),
+                           CheckOptions(collections=collections))
+    try:
+        outcomes = run_all(session)
+    finally:
+        session.close()
+    return outcomes, done(outcomes)
+
+
+def only(outcomes, check: str):
+    found = [o for o in outcomes if o.check == check]
+    assert len(found) == 1, [o.message() for o in outcomes]
+    return found[0]
+
+
+def test_verify_all_reports_chunks_of_no_collection_as_unproven_and_not_done(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    result = cli("verify", "--profile", profile(tmp_path), "--collection", "all", "--run-dir", tmp_path / "run",
+                 "--json", env=env_of(empty_db, embed_server))
+    assert result.code == 1 and not result.json["ok"], result.out
+    nowhere = [c for c in result.json["checks"] if c["check"] == "no_collection"]
+    assert [c["status"] for c in nowhere] == ["unproven"], result.out
+    note = nowhere[0]["note"]
+    assert UNPROVEN_LINE.format(where="chunks.collection is NULL") in note, note
+    assert "first keys: 10, 11, 12, 13" in note and "chunks.filter: {collection: {not: null}}" in note, note
+    assert "no_collection" in result.json["reason"]
+    # Every real collection is checked, and no check runs for a collection named by NULL.
+    assert {c["collection"] for c in result.json["checks"] if c["check"] == "coverage"} == {"a", "b", "c"}
+    text = cli("verify", "--profile", profile(tmp_path), "--collection", "all", "--run-dir", tmp_path / "run2",
+               env=env_of(empty_db, embed_server))
+    assert text.code == 1 and "[UNPR] no_collection: no_collection unproven: 4 chunks in no collection" in text.out, text.out
+
+
+def test_verify_all_reports_chunks_of_no_collection_of_an_array_column(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url, array=True)
+    path = profile(tmp_path, array=True)
+    # One collection in the arrays (checks of an array column run one collection at a time).
+    empty_db.execute("UPDATE passages SET collection = '{a}' WHERE cardinality(collection) > 0")
+    result = cli("verify", "--profile", path, "--collection", "all", "--run-dir", tmp_path / "run", "--json",
+                 env=env_of(empty_db, embed_server))
+    assert result.code == 1 and not result.json["ok"], result.out
+    nowhere = [c for c in result.json["checks"] if c["check"] == "no_collection"]
+    assert [c["status"] for c in nowhere] == ["unproven"], result.out
+    nowhere = nowhere[0]
+    assert UNPROVEN_LINE.format(where="chunks.collection 'collection[]' is NULL or empty") in nowhere["note"], nowhere
+    assert "first keys: 10, 11, 12, 13" in nowhere["note"]
+
+
+def test_chunks_of_no_collection_with_vectors_are_counted_with_them(empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url, embedded_nowhere=(10, 12))
+    outcomes, verdict = checked(empty_db, embed_server, profile(tmp_path), "all")
+    nowhere = only(outcomes, "no_collection")
+    assert nowhere.status == "unproven" and not verdict.ok
+    assert "4 chunks in no collection (chunks.collection is NULL), 2 of them with a vector" in nowhere.note
+    assert (nowhere.metrics["chunks"], nowhere.metrics["with_vector"]) == (4, 2)
+
+
+def test_a_filter_of_not_null_puts_them_outside_the_corpus_and_verify_is_done(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    result = cli("verify", "--profile", profile(tmp_path, extra=NOT_NULL), "--collection", "all", "--run-dir",
+                 tmp_path / "run", "--json", env=env_of(empty_db, embed_server))
+    assert result.code == 0 and result.json["ok"], result.out
+    assert not [c for c in result.json["checks"] if c["check"] == "no_collection"]  # none: nothing added
+
+
+def test_a_filter_of_not_null_on_an_array_column_leaves_out_empty_arrays_too(empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url, array=True)
+    empty_db.execute("UPDATE passages SET collection = '{a}' WHERE cardinality(collection) > 0")
+    outcomes, verdict = checked(empty_db, embed_server, profile(tmp_path, array=True, extra=NOT_NULL), "all")
+    assert verdict.ok, verdict.reason
+    assert not [o for o in outcomes if o.check == "no_collection"]
+    assert only(outcomes, "coverage").metrics["chunks"] == 9
+
+
+def test_a_single_named_collection_is_checked_as_before(empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    outcomes, verdict = checked(empty_db, embed_server, profile(tmp_path), "a")
+    assert verdict.ok, verdict.reason
+    assert not [o for o in outcomes if o.check == "no_collection"]
+
+
+def test_without_chunks_of_no_collection_nothing_is_added(empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    empty_db.execute("DELETE FROM passages WHERE collection IS NULL")
+    outcomes, verdict = checked(empty_db, embed_server, profile(tmp_path), "all")
+    assert verdict.ok and not [o for o in outcomes if o.check == "no_collection"]
+
+
+def test_a_table_of_chunks_all_in_no_collection_is_refused_saying_so(empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    empty_db.execute("DELETE FROM passages WHERE collection IS NOT NULL")
+    with pytest.raises(ConfigError, match=r"holds no chunks in a collection: 4 chunks in no collection "
+                                          r"\(chunks\.collection is NULL\)"):
+        checked(empty_db, embed_server, profile(tmp_path), "all")
+
+
+def test_a_fixed_collection_name_reads_every_chunk_whatever_the_column_holds(empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    path = tmp_path / "fixed.yaml"
+    path.write_text(PROFILE.format(model=TEST_MODEL, collection="x", extra="").replace("collection: x",
+                                                                                     "collection_name: passages"))
+    outcomes, verdict = checked(empty_db, embed_server, path, "all")
+    assert not [o for o in outcomes if o.check == "no_collection"]
+    coverage = only(outcomes, "coverage")
+    assert coverage.status == "failed" and coverage.metrics["missing"] == 4  # the four are read, and lack vectors
+
+
+@pytest.fixture
+def tenant_role(empty_db, pg):
+    """A login role row-level security applies to: each tenant sees its own passages (and none of no tenant)."""
+    role = f"nc_{uuid.uuid4().hex[:8]}"
+    empty_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'")
+    yield role, pg.dsn(empty_db.name, user=role, password="app-secret-pw")
+    empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def _row_level_security(db, role: str) -> None:
+    db.execute(f"GRANT SELECT ON passages TO {role}; ALTER TABLE passages ENABLE ROW LEVEL SECURITY; "
+               "CREATE POLICY by_tenant ON passages USING (tenant = current_setting('app.tenant', true))")
+
+
+def test_under_row_level_security_read_by_tenant_each_chunk_of_no_collection_counts_once(
+        empty_db, embed_server, tmp_path, tenant_role):
+    role, dsn = tenant_role
+    load(empty_db, embed_server.url, tenant=True)
+    _row_level_security(empty_db, role)
+    path = profile(tmp_path, extra=", tenant: tenant")
+    path.write_text(path.read_text() + 'database: {session: {app.tenant: "{tenant}"}, tenants: [acme, globex]}\n')
+    outcomes, verdict = checked(empty_db, embed_server, path, "all", dsn=dsn)
+    nowhere = only(outcomes, "no_collection")
+    assert (nowhere.metrics["chunks"], nowhere.metrics["with_vector"]) == (4, 0), nowhere.message()
+    assert not verdict.ok
+
+
+def test_a_chunk_hidden_by_row_level_security_is_not_counted_in_no_collection(
+        empty_db, embed_server, tmp_path, tenant_role):
+    role, dsn = tenant_role
+    load(empty_db, embed_server.url, tenant=True)
+    _row_level_security(empty_db, role)
+    path = profile(tmp_path, extra=", tenant: tenant")
+    path.write_text(path.read_text() + 'database: {session: {app.tenant: "{tenant}"}, tenants: [acme]}\n')
+    outcomes, _ = checked(empty_db, embed_server, path, "all", dsn=dsn)
+    # acme sees the odd keys: 11 and 13 of the four; globex's 10 and 12 are hidden, not "in no collection".
+    nowhere = only(outcomes, "no_collection")
+    assert (nowhere.metrics["chunks"], nowhere.metrics["with_vector"]) == (2, 0), nowhere.message()
+
+
+def test_scope_says_the_chunks_in_no_collection_in_one_line_with_their_count(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url, embedded_nowhere=(11,))
+    target = ("--profile", profile(tmp_path), "--collection", "a")
+    result = cli("scope", *target, "--json", env=env_of(empty_db, embed_server))
+    assert result.code == 0 and result.json["counts"]["chunks"] == 3, result.out
+    assert result.json["no_collection"] == {
+        "chunks": 4, "with_vector": 1, "first_keys": [10, 11, 12, 13], "why": "chunks.collection is NULL",
+        "line": "4 chunks in no collection (chunks.collection is NULL), 1 of them with a vector: no collection selects "
+                "them, so no backfill embeds them and no check reads them; outside the corpus on purpose? say so with "
+                "chunks.filter: {collection: {not: null}}"}
+    text = cli("scope", *target, env=env_of(empty_db, embed_server))
+    assert text.code == 0 and [line for line in text.out.splitlines() if "in no collection" in line] == [
+        f"  - {result.json['no_collection']['line']}"], text.out
+
+
+def test_scope_of_an_unknown_collection_lists_the_known_ones_beside_chunks_of_none(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    result = cli("scope", "--profile", profile(tmp_path), "--collection", "d", env=env_of(empty_db, embed_server))
+    assert result.code == 2 and "known collections: a, b, c" in result.out, result.out + result.err
+
+
+def test_scope_says_nothing_of_them_once_the_filter_leaves_them_out(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    result = cli("scope", "--profile", profile(tmp_path, extra=NOT_NULL), "--collection", "a", "--json",
+                 env=env_of(empty_db, embed_server))
+    assert result.code == 0 and result.json["no_collection"] is None, result.out
+    assert not [a for a in result.json["assumptions"] if "no collection" in a]
+
+
+def test_plan_says_the_chunks_in_no_collection_in_one_line(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url, array=True)
+    empty_db.execute("UPDATE passages SET collection = '{a}' WHERE cardinality(collection) > 0")
+    target = ("--profile", profile(tmp_path, array=True), "--collection", "a", "--engine")
+    result = cli("plan", *target, "--run-dir", tmp_path / "json", "--json", env=env_of(empty_db, embed_server))
+    assert result.code == 0 and result.json["no_collection"]["chunks"] == 4, result.out
+    assert result.json["no_collection"]["why"] == "chunks.collection 'collection[]' is NULL or empty"
+    text = cli("plan", *target, "--run-dir", tmp_path / "text", env=env_of(empty_db, embed_server))
+    said = [line for line in text.out.splitlines() if "in no collection" in line]
+    assert text.code == 0 and said == [f"  no collection: {result.json['no_collection']['line']}"], text.out
+    assert result.json["no_collection"]["line"] in (tmp_path / "text" / "plan.md").read_text()
+
+
+def test_a_key_naming_no_row_of_the_collection_table_is_in_no_collection_too(empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url)
+    empty_db.execute("CREATE TABLE shelves (id int PRIMARY KEY, name text); "
+                     "INSERT INTO shelves VALUES (1, 'a'), (2, 'b'), (3, 'c'); "
+                     "ALTER TABLE passages ADD COLUMN shelf int; "
+                     "UPDATE passages SET shelf = CASE collection WHEN 'a' THEN 1 WHEN 'b' THEN 2 WHEN 'c' THEN 3 END; "
+                     "UPDATE passages SET shelf = 9 WHERE id = 10")  # a shelf since deleted
+    path = tmp_path / "shelves.yaml"
+    path.write_text(PROFILE.format(model=TEST_MODEL, collection="shelf", extra=", collection_table: {table: shelves, "
+                                   "key: id, name: name}"))
+    outcomes, verdict = checked(empty_db, embed_server, path, "all")
+    assert {o.collection for o in outcomes if o.check == "coverage"} == {"a", "b", "c"}
+    nowhere = only(outcomes, "no_collection")
+    assert "4 chunks in no collection (chunks.collection is NULL or names no row of shelves)" in nowhere.note
+    assert not verdict.ok
