@@ -17,7 +17,7 @@ from psycopg import sql
 from . import rls, sqlexpr
 from .backfill.writer import write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
-from .db import Conn
+from .db import Conn, one
 from .errors import RefusedError
 from .target import Target, _qualified
 
@@ -126,8 +126,8 @@ def chunk_key_outcome(conn: Conn, target: Target, collection: str | None) -> Out
     column = f"{ch.table}.{ch.id}"
     differing = [r for r in shared if r["texts"] > 1]
     if not differing:
-        chunks = shared[0]["chunks"] if shared else conn.execute(sql.SQL(
-            "SELECT count(*) AS n FROM {t} AS c WHERE {w}").format(**where), {"collection": collection}).fetchone()["n"]
+        chunks = shared[0]["chunks"] if shared else one(conn.execute(sql.SQL(
+            "SELECT count(*) AS n FROM {t} AS c WHERE {w}").format(**where), {"collection": collection}).fetchone())["n"]
         copies = (f"; {len(shared)} value{' is' if len(shared) == 1 else 's are'} each held by several chunks of one "
                   f"same text (first: "
                   f"{shared[0]['key']}, {shared[0]['n']} chunks): copies, each written the same vector" if shared else "")
