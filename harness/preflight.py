@@ -207,7 +207,7 @@ def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Ou
     query = sql.SQL(
         "SELECT count(*) AS n, count(*) FILTER (WHERE {wrong}) AS bad, {counts} "
         "FROM (SELECT {h} AS h, {t} AS t FROM {j} WHERE {w} AND {h} IS NOT NULL LIMIT 1000) AS s").format(
-            wrong=wrong_form, counts=sql.SQL(", ").join(counts), h=target.e(em.input_hash), t=target.text,
+            wrong=wrong_form, counts=sql.SQL(", ").join(counts), h=target.e(em.input_hash), t=target.hashed_text,
             j=target.join(), w=target.chunk_filter(collection_param=collection is not None))
     with conn.transaction():  # a failed read must not end the caller's transaction
         cur = conn.execute(query, {"collection": collection})

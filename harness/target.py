@@ -158,18 +158,24 @@ class Target:
         return hashing.algorithm(self.profile.embeddings.input_hash_algorithm)
 
     @property
+    def hashed_text(self) -> sql.Composable:
+        """The text the input hash is of: the chunk's text as stored (composed), before the newlines an application
+        makes spaces only for its embedding call (khoj hashes ``compiled`` as stored: ``chunks.text_newlines``)."""
+        return self._composed_text
+
+    @property
     def text_hash(self) -> sql.Composable:
         """The configured algorithm's lowercase hex of the UTF-8 text, computed inside Postgres (what the engine
         writes; ``harness.hashing.text_hash``); a bytea column receives its bytes (``hashing.as_stored``)."""
-        return self.hash_algorithm.hex_sql(self.text)
+        return self.hash_algorithm.hex_sql(self.hashed_text)
 
     def hash_differs(self) -> sql.Composable:
         """True where the stored input hash is not the configured digest of the current text, in the column's form
         (hex text or bytea); requires ``embeddings.input_hash``."""
-        return self.hash_algorithm.differs_sql(self.e(cast(str, self.profile.embeddings.input_hash)), self.text)
+        return self.hash_algorithm.differs_sql(self.e(cast(str, self.profile.embeddings.input_hash)), self.hashed_text)
 
     def hash_equals(self) -> sql.Composable:
-        return self.hash_algorithm.equals_sql(self.e(cast(str, self.profile.embeddings.input_hash)), self.text)
+        return self.hash_algorithm.equals_sql(self.e(cast(str, self.profile.embeddings.input_hash)), self.hashed_text)
 
     def collection_names(self) -> sql.Composable:
         """A chunk's collections as text[], for ``chunks.collection`` an array column (``collection_ids[]``): its

@@ -89,7 +89,7 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
     ch = target.profile.chunks
     # the hash as the column renders it as text (hex, or a bytea's digest): compared with each stored value as text,
     # and the matched row's own value is what is copied (already in the column's type and case)
-    picks = [target.chunk_id, target.hash_algorithm.stored_text_sql(target.e(em.input_hash), target.text)]
+    picks = [target.chunk_id, target.hash_algorithm.stored_text_sql(target.e(em.input_hash), target.hashed_text)]
     if em.collection:
         picks.append(target.collection_of_chunk())
     if em.tenant:

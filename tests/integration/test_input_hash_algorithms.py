@@ -173,3 +173,18 @@ def test_sha1_through_digest_on_the_search_path_is_written_and_proven(cli, empty
     assert checked(fresh, "notes", text, empty_db.dsn, embed_server.url).status == "passed"
     empty_db.execute("UPDATE notes SET body = body || ' (edited)' WHERE body = %s", (bodies[0],))
     assert checked(fresh, "notes", text, empty_db.dsn, embed_server.url).status == "failed"
+
+
+def test_the_hash_is_of_the_text_as_stored_where_the_application_makes_newlines_spaces_to_embed(cli, empty_db,
+                                                                                                embed_server, tmp_path):
+    """khoj hashes ``compiled`` as stored and embeds it with each newline a space (``chunks.text_newlines``)."""
+    profile, text = _notes(empty_db, tmp_path, algorithm="md5")
+    empty_db.execute("UPDATE notes SET body = replace(body, ' about ', E'\\nabout ')")
+    empty_db.execute("UPDATE notes SET body_hash = md5(body)")
+    text = text.replace("text: body,", "text: body, text_newlines: space,")
+    profile.write_text(text)
+    filled = _backfill(cli, profile, _env(empty_db, embed_server))
+    assert filled.code == 0 and filled.json["embedded"] == 12, filled.out + filled.err
+    assert empty_db.scalar("SELECT count(*) FROM notes WHERE body_hash = md5(body) AND body LIKE E'%\\n%'") == 12
+    from harness.checks import fresh
+    assert checked(fresh, "notes", text, empty_db.dsn, embed_server.url).status == "passed"
