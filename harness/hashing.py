@@ -28,7 +28,7 @@ class Algorithm:
     def hexdigest(self, text: str) -> str:
         return hashlib.new(self.name, text.encode("utf-8", errors="surrogatepass")).hexdigest()
 
-    def digest_sql(self, text: sql.Composable) -> sql.Composable:
+    def digest_sql(self, text: sql.Composable) -> sql.Composed:
         """The raw digest (bytea) of a text expression's UTF-8 bytes."""
         data = sql.SQL("convert_to({}, 'UTF8')").format(text)
         if self.pgcrypto:
@@ -37,24 +37,24 @@ class Algorithm:
             return sql.SQL("decode(md5({}), 'hex')").format(data)
         return sql.SQL("{}({})").format(sql.SQL(self.name), data)  # sha256(), sha512(): builtins since PG 11
 
-    def hex_sql(self, text: sql.Composable) -> sql.Composable:
+    def hex_sql(self, text: sql.Composable) -> sql.Composed:
         """Lowercase hex of the digest: what the engine writes (``hexdigest`` computed in Postgres)."""
         if self.name == "md5":
             return sql.SQL("md5(convert_to({}, 'UTF8'))").format(text)
         return sql.SQL("encode({}, 'hex')").format(self.digest_sql(text))
 
-    def stored_text_sql(self, column: sql.Composable, text: sql.Composable) -> sql.Composable:
+    def stored_text_sql(self, column: sql.Composable, text: sql.Composable) -> sql.Composed:
         """The text's digest as ``column::text`` renders it when the column holds it: the raw digest for a ``bytea``
         column, lowercase hex for any other (text, varchar, char). Both sides pass through the same output
         function, so ``bytea_output`` cannot make them differ; one digest is computed per row."""
         return sql.SQL("CASE WHEN pg_typeof({col}) = 'bytea'::regtype THEN ({digest})::text ELSE {hex} END").format(
             col=column, digest=self.digest_sql(text), hex=self.hex_sql(text))
 
-    def differs_sql(self, column: sql.Composable, text: sql.Composable) -> sql.Composable:
+    def differs_sql(self, column: sql.Composable, text: sql.Composable) -> sql.Composed:
         """True where the stored hash is not this algorithm's digest of the text (NULL included)."""
         return sql.SQL("{}::text IS DISTINCT FROM {}").format(column, self.stored_text_sql(column, text))
 
-    def equals_sql(self, column: sql.Composable, text: sql.Composable) -> sql.Composable:
+    def equals_sql(self, column: sql.Composable, text: sql.Composable) -> sql.Composed:
         return sql.SQL("{}::text = {}").format(column, self.stored_text_sql(column, text))
 
 
@@ -79,7 +79,7 @@ def text_hash(text: str, name: str | None = None) -> str:
     return algorithm(name).hexdigest(text)
 
 
-def as_stored(hex_digest: str, column_type: str) -> str | bytes:
+def as_stored(hex_digest: str | bytes, column_type: str) -> str | bytes:
     """A hex digest in the form its column keeps: the raw bytes for a ``bytea`` column, the hex otherwise."""
     return bytes.fromhex(hex_digest) if column_type == "bytea" and isinstance(hex_digest, str) else hex_digest
 

@@ -169,12 +169,12 @@ class Target:
         writes; ``harness.hashing.text_hash``); a bytea column receives its bytes (``hashing.as_stored``)."""
         return self.hash_algorithm.hex_sql(self.hashed_text)
 
-    def hash_differs(self) -> sql.Composable:
+    def hash_differs(self) -> sql.Composed:
         """True where the stored input hash is not the configured digest of the current text, in the column's form
         (hex text or bytea); requires ``embeddings.input_hash``."""
         return self.hash_algorithm.differs_sql(self.e(cast(str, self.profile.embeddings.input_hash)), self.hashed_text)
 
-    def hash_equals(self) -> sql.Composable:
+    def hash_equals(self) -> sql.Composed:
         return self.hash_algorithm.equals_sql(self.e(cast(str, self.profile.embeddings.input_hash)), self.hashed_text)
 
     def collection_names(self) -> sql.Composable:

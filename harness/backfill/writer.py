@@ -115,7 +115,7 @@ class Vectors:
 
     __slots__ = ("keys", "vectors", "hashes", "collections", "tenants", "exists")
 
-    def __init__(self, keys: Sequence[Any], vectors: np.ndarray, hashes: Sequence[str], collections: Sequence[str],
+    def __init__(self, keys: Sequence[Any], vectors: np.ndarray, hashes: Sequence[str | bytes], collections: Sequence[str],
                  tenants: Sequence[Any], exists: Sequence[bool]):
         self.keys, self.vectors, self.hashes = keys, vectors, hashes
         self.collections, self.tenants, self.exists = collections, tenants, exists

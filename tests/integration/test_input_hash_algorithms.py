@@ -188,3 +188,19 @@ def test_the_hash_is_of_the_text_as_stored_where_the_application_makes_newlines_
     assert empty_db.scalar("SELECT count(*) FROM notes WHERE body_hash = md5(body) AND body LIKE E'%\\n%'") == 12
     from harness.checks import fresh
     assert checked(fresh, "notes", text, empty_db.dsn, embed_server.url).status == "passed"
+
+
+def test_into_reuses_vectors_by_a_bytea_digest_and_copies_the_digest_as_stored(embedded_db, embed_server, demo_profile,
+                                                                               cli):
+    """--into takes over each unchanged vector by its stored hash: in a bytea column the digest is matched and
+    copied as bytes."""
+    embedded_db.execute("ALTER TABLE document_embeddings ALTER input_hash TYPE bytea USING decode(input_hash, 'hex')")
+    env = {"OLLAMA_HOST": embed_server.url, "EMBED_MODEL": "hash-embed:384", "DATABASE_URL": embedded_db.dsn}
+    result = cli("backfill", "--profile", demo_profile, "--collection", "tenant_globex", "--into", "tenant_globex_v2",
+                 "--json", env=env)
+    assert result.code == 0, result.err
+    assert (result.json["copied"], result.json["reused"], result.json["embedded"]) == (29, 29, 0)
+    assert embedded_db.scalar(
+        "SELECT count(*) FROM document_chunks c JOIN document_embeddings e ON e.chunk_id = c.id AND "
+        "e.collection = c.collection WHERE c.collection = 'tenant_globex_v2' AND "
+        "e.input_hash = sha256(convert_to(c.content, 'UTF8'))") == 29
