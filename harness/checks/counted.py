@@ -224,7 +224,8 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
         offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND ({any})").format(
             v=t.vector, any=sql.SQL(" OR ").join(tests)), detail, collection)
     stale = len(offenders) if bad and len(offenders) < OFFENDERS_CAP else max(st.stale, st.stale_time)
-    by = f"every input hash ({em.input_hash_algorithm}) equal to the {t.hash_algorithm.label} of the current text"
+    by = (f"every input hash equal to the {t.hash_algorithm.label} of the current text (embeddings.input_hash_algorithm: "
+          f"{em.input_hash_algorithm})")
     return session.partial("fresh", collection, verdict("fresh", collection, bad == 0,
                    expected=by if em.input_hash and timed is None
                    else ("no chunk updated after its vector was written" if not em.input_hash

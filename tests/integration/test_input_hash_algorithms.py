@@ -83,7 +83,7 @@ def test_a_text_edited_after_its_vector_fails_fresh_under_md5_naming_the_algorit
     from harness.checks import fresh
     outcome = checked(fresh, "notes", text, empty_db.dsn, embed_server.url)
     assert outcome.status == "failed" and "1 of 12 vectors embed an older text" in outcome.found, outcome.message()
-    assert "every input hash (md5) equal to the MD5 of the current text" in outcome.expected
+    assert "every input hash equal to the MD5 of the current text (embeddings.input_hash_algorithm: md5)" in outcome.expected
     assert [o.id for o in outcome.offenders] == [5]
     scope = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=_env(empty_db, embed_server))
     assert scope.json["counts"]["stale"] == 1, scope.out
@@ -155,6 +155,10 @@ def test_sha1_without_pgcrypto_is_refused_in_one_line_naming_the_key(cli, empty_
         "with pgcrypto's digest()" in result.json["error"], result.out
     ran = cli("backfill", "--profile", profile, "--collection", "notes", env=env)
     assert ran.code == 2 and "CREATE EXTENSION pgcrypto" in ran.err and len(ran.err.strip().splitlines()) == 1, ran.err
+    from harness.checks import fresh
+    from harness.errors import ConfigError
+    with pytest.raises(ConfigError, match="'embeddings.input_hash_algorithm' is sha1"):  # the checks refuse too
+        checked(fresh, "notes", profile.read_text(), empty_db.dsn, embed_server.url)
 
 
 def test_sha1_through_digest_on_the_search_path_is_written_and_proven(cli, empty_db, embed_server, tmp_path):
