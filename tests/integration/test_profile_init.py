@@ -298,6 +298,15 @@ def test_an_md5_hash_column_of_the_text_is_drafted_as_input_hash_with_its_algori
     assert "20 of 20 rows read hold the MD5 of rendered" in out.read_text()
 
 
+def test_a_bytea_digest_column_of_the_text_is_drafted_with_its_algorithm(cli, empty_db, tmp_path):
+    _load_owned_notes(empty_db)
+    empty_db.execute("ALTER TABLE notes_note ALTER rendered_hash TYPE bytea USING sha512(convert_to(rendered, 'UTF8'))")
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    raw = yaml.safe_load(out.read_text())
+    assert raw["embeddings"]["input_hash"] == "rendered_hash", out.read_text()
+    assert raw["embeddings"]["input_hash_algorithm"] == "sha512", out.read_text()
+
+
 def test_a_hash_column_of_something_else_is_not_drafted_as_input_hash(cli, empty_db, tmp_path):
     """Values of MD5 form, none the digest of any text (the app hashes the text with its title): no input hash."""
     _load_owned_notes(empty_db)
