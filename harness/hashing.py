@@ -26,7 +26,7 @@ class Algorithm:
     pgcrypto: bool = False  # computed in SQL by pgcrypto's digest(), which must be on the search path
 
     def hexdigest(self, text: str) -> str:
-        return hashlib.new(self.name, text.encode("utf-8", errors="surrogatepass")).hexdigest()
+        return hashlib.new(self.name, text.encode("utf-8", errors="surrogatepass"), usedforsecurity=False).hexdigest()
 
     def digest_sql(self, text: sql.Composable) -> sql.Composed:
         """The raw digest (bytea) of a text expression's UTF-8 bytes."""

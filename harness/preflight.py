@@ -237,9 +237,10 @@ def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Ou
     if n and not matched:
         return verdict("input hash", collection, False, expected,
                        f"0 of {n} stored {alg.name} values read equal the {alg.label} of the text: the application "
-                       "hashes something else (the text with a title, a prepared text) or every text changed since "
-                       "its vector; every row would be counted stale and its value overwritten; leave "
-                       "embeddings.input_hash out")
+                       "hashes something else (the text with a title, a prepared text), and every row would be "
+                       "counted stale and its value overwritten; leave embeddings.input_hash out (or, if every text "
+                       f"did change since its vector, set {column} to NULL on those rows: the engine then writes "
+                       "each hash)")
     return verdict("input hash", collection, True, "",
                    f"{n} stored values of {column} read, each of {alg.label} {form} form; {matched} equal the "
                    f"{alg.label} of the current text" if n

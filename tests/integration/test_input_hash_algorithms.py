@@ -208,3 +208,20 @@ def test_into_reuses_vectors_by_a_bytea_digest_and_copies_the_digest_as_stored(e
         "SELECT count(*) FROM document_chunks c JOIN document_embeddings e ON e.chunk_id = c.id AND "
         "e.collection = c.collection WHERE c.collection = 'tenant_globex_v2' AND "
         "e.input_hash = sha256(convert_to(c.content, 'UTF8'))") == 29
+
+
+def test_a_collection_whose_every_text_changed_is_refused_until_its_hashes_are_cleared_then_re_embedded(
+        cli, empty_db, embed_server, tmp_path):
+    """Every stored hash of an older text reads as a hash of something else; the refusal's way out, the column set
+    to NULL, lets the engine re-embed every row and write each hash."""
+    profile, text = _notes(empty_db, tmp_path, algorithm="md5", app_hash="md5(body)")
+    env = _env(empty_db, embed_server)
+    assert _backfill(cli, profile, env).code == 0
+    empty_db.execute("UPDATE notes SET body = body || ' (revised)'")
+    refused = _backfill(cli, profile, env)
+    assert refused.code == 2 and "set notes.body_hash to NULL on those rows" in refused.out, refused.out
+    empty_db.execute("UPDATE notes SET body_hash = NULL")
+    again = _backfill(cli, profile, env)
+    assert again.code == 0 and again.json["embedded"] == 12, again.out
+    from harness.checks import fresh
+    assert checked(fresh, "notes", text, empty_db.dsn, embed_server.url).status == "passed"
