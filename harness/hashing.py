@@ -1,4 +1,4 @@
-"""The input hash stored beside each vector: a digest of the UTF-8 text that was embedded, by the algorithm the
+"""The input hash stored beside each vector: a digest of the chunk's UTF-8 text as stored, by the algorithm the
 profile names (``embeddings.input_hash_algorithm``, SHA-256 by default), as lowercase hex in a text column or as
 the raw digest in a ``bytea`` column (the column's catalog type says which).
 

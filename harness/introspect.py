@@ -76,6 +76,13 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
     return problems
 
 
+def input_hash_type(conn: Conn, profile: Profile) -> str:
+    """The catalog type of ``embeddings.input_hash`` ("" when none): a bytea column keeps the raw digest, a string
+    type its hex (``harness.hashing``)."""
+    em = profile.embeddings
+    return (_columns(conn, em.schema, em.table) or {}).get(em.input_hash or "", "")
+
+
 def has_pgcrypto(conn: Conn) -> bool:
     """pgcrypto's ``digest(bytea, text)`` resolves on this session's search path (SHA-1 needs it)."""
     row = conn.execute("SELECT to_regprocedure(%s) IS NOT NULL AS ok", (hashing.PGCRYPTO_DIGEST,)).fetchone()

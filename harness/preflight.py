@@ -18,7 +18,7 @@ from . import hashing, rls, sqlexpr
 from .backfill.writer import write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
 from .db import Conn
-from .introspect import has_pgcrypto
+from .introspect import has_pgcrypto, input_hash_type
 from .errors import RefusedError
 from .target import Target, _qualified
 
@@ -160,16 +160,6 @@ def defaults_outcome(conn: Conn, target: Target, collection: str | None, *, mode
                    "; ".join(problems) or shown)
 
 
-def _hash_column_type(conn: Conn, target: Target) -> str:
-    em, ch = target.profile.embeddings, target.profile.chunks
-    table = _qualified(ch.schema, ch.table) if target.inline else _qualified(em.schema, em.table)
-    with conn.transaction():
-        row = conn.execute("SELECT format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a WHERE "
-                           "a.attrelid = %s::regclass AND a.attname = %s AND NOT a.attisdropped",
-                           (table, em.input_hash)).fetchone()
-    return str((row["type"] if isinstance(row, dict) else row[0]) if row else "")
-
-
 def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome | None:
     """Does ``embeddings.input_hash`` hold what the engine writes there: the configured algorithm's digest of the
     text (``embeddings.input_hash_algorithm``), as lowercase hex or, in a bytea column, raw?
@@ -184,15 +174,14 @@ def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Ou
         return None
     alg = target.hash_algorithm
     column = f"{em.table}.{em.input_hash}"
-    kind = _hash_column_type(conn, target)
+    with conn.transaction():
+        kind, crypto = input_hash_type(conn, target.profile), has_pgcrypto(conn)
     bytea = kind == "bytea"
     form = "digest (bytea)" if bytea else "hex"
     expected = f"{column} holding the {alg.label} {form} of the text (what the engine writes)"
     if not hashing.is_digest_column(kind):
         return verdict("input hash", collection, False, expected,
                        f"{column} is of type {kind or 'unknown'}; expected text (hex) or bytea (the digest)")
-    with conn.transaction():
-        crypto = has_pgcrypto(conn)
     if alg.pgcrypto and not crypto:  # introspect.require_names refuses this first
         return verdict("input hash", collection, False, expected, f"{alg.name} needs pgcrypto's digest(), not found")
     known = [a for a in hashing.ALGORITHMS.values() if crypto or not a.pgcrypto]
@@ -216,8 +205,9 @@ def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Ou
     got = {k: int(v or 0) for k, v in (row.items() if isinstance(row, dict) else zip(names, row or ()))}
     n, bad = got.get("n", 0), got.get("bad", 0)
     if bad:
-        others = sorted(((got[f"m_{a.name}"], a) for a in known if a is not alg and got[f"m_{a.name}"]),
-                        key=lambda p: -p[0])
+        # another algorithm's digests, more of them than of the configured one: the setting that fits the column
+        others = sorted(((got[f"m_{a.name}"], a) for a in known
+                         if a is not alg and got[f"m_{a.name}"] > got[f"m_{alg.name}"]), key=lambda p: -p[0])
         upper = sorted(((got.get(f"u_{a.name}", 0), a) for a in known if got.get(f"u_{a.name}", 0)), key=lambda p: -p[0])
         head = f"{bad} of {n} stored values read are not {alg.label} {form}"
         if others:

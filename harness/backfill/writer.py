@@ -21,6 +21,7 @@ from psycopg import sql
 from .. import db as dbmod
 from .. import hashing, sqlexpr
 from ..db import Conn
+from ..introspect import input_hash_type
 from ..profile import json_field
 from ..target import Target, _qualified
 
@@ -253,12 +254,8 @@ class BatchWriter:
         if column is None:
             return batch
         if self._hash_type is None:
-            table = self.tables()[0]
             with self.conn.transaction():
-                row = self.conn.execute(
-                    "SELECT format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a WHERE a.attrelid = %s::regclass "
-                    "AND a.attname = %s AND NOT a.attisdropped", (table, column)).fetchone()
-            self._hash_type = str((row["type"] if isinstance(row, dict) else row[0]) if row else "text")
+                self._hash_type = input_hash_type(self.conn, self.target.profile)
         if self._hash_type != "bytea":
             return batch
         return Vectors(batch.keys, batch.vectors, [hashing.as_stored(h, "bytea") for h in batch.hashes], batch.collections,
