@@ -13,9 +13,11 @@ from typing import Any, cast
 
 import psycopg
 
+from . import hashing
 from .db import Conn
+from .introspect import has_pgcrypto
 from .profile import DISTANCES, CollectionTable, distance_of_opclass, distances_in_sql, json_field
-from .target import _qualified, sha256_hex
+from .target import _qualified
 
 VECTOR_TYPES = ("vector", "halfvec")
 TEXT_TYPES = {"text", "character varying", "character", "varchar", "citext"}
@@ -158,6 +160,8 @@ class Shape:
     sources_why: str = ""
     # A column of the source table named like a hash: the document's (its file's checksum), never a chunk's text's.
     source_hash: str | None = None
+    # The algorithm the input hash column was measured to hold (harness.hashing.ALGORITHMS).
+    input_hash_algorithm: str = "sha256"
 
     @property
     def inline(self) -> bool:
@@ -429,8 +433,9 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         named = [c.name for c in em.columns if "hash" in c.name.lower() and c.type in TEXT_TYPES | {"bytea"}]
         input_hash = Guess(named[0], f"column named like a hash in {em.qualified}", tuple(named[1:])) if named \
             else input_hash
+    algorithm = hashing.DEFAULT
     if input_hash.column and text.column:
-        input_hash, text = _measured_hash(conn, chunks, em, chunk_id.column, key.column, text, input_hash)
+        input_hash, text, algorithm = _measured_hash(conn, chunks, em, chunk_id.column, key.column, text, input_hash)
     elif json_hash is not None:
         input_hash = json_hash
     model = _pick(em, MODEL_NAMES, types=TEXT_TYPES, role="model")
@@ -455,7 +460,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                  collection_table_why, nodes, source_table, _distance(conn, vc),
                  f"the foreign key {chunks.name}.{documents[0][0]} -> {documents[0][2]}.{documents[0][3]}, the "
                  f"{documents[0][2]} row each chunk is cut from" if documents and sources == (documents[0][0],) else "",
-                 doc_hash)
+                 doc_hash, algorithm if input_hash.column else hashing.DEFAULT)
 
 
 def _document_keys(conn: Conn, chunks: Table, em: Table, table) -> list[tuple[str, str, str, str]]:
@@ -532,10 +537,11 @@ def _field(name: str, alias: str | None = None):
 
 
 def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, key: str | None, text: Guess,
-                   hashed: Guess) -> tuple[Guess, Guess]:
-    """The hash column is an input hash only if it holds the SHA-256 hex of the text (what the engine writes there):
-    measured on up to 200 rows against each candidate text. An application's MD5 (khoj's ``hashed_value``) would
-    be called stale on every row and overwritten. Returns the hash guess and the text guess (the text it hashes)."""
+                   hashed: Guess) -> tuple[Guess, Guess, str]:
+    """The hash column is an input hash only if it holds a digest of the text the engine can write there (one of
+    ``harness.hashing.ALGORITHMS``, hex or bytea): measured on up to 200 rows against each candidate text and each
+    algorithm this database computes. A hash of something else would be called stale on every row and overwritten.
+    Returns the hash guess, the text guess (the text it hashes) and the algorithm measured (else the default)."""
     from psycopg import sql
 
     h = cast(str, hashed.column)
@@ -544,14 +550,18 @@ def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, k
              if t and ((c := chunks.column(t)) and c.type in TEXT_TYPES or json_field(t)[1] is not None)][:4]
     inline = chunks.qualified == em.qualified
     if not texts or not inline and not (chunk_id and key):
-        return hashed, text
-    binary = (hc := em.column(h)) is not None and hc.type == "bytea"
-    hcol = sql.SQL("encode({}, 'hex')" if binary else "{}::text").format(_field(h, "e"))
+        return hashed, text, hashing.DEFAULT
+    try:
+        with conn.transaction():
+            crypto = has_pgcrypto(conn)
+    except psycopg.Error:
+        crypto = False
+    algorithms = [a for a in hashing.ALGORITHMS.values() if crypto or not a.pgcrypto]
+    pairs = [(t, a) for t in range(len(texts)) for a in algorithms]
     counts = sql.SQL(", ").join(
-        sql.SQL("count(*) FILTER (WHERE s.h = {hashed}) AS {sha}, count(*) FILTER (WHERE s.h = md5(s.{t})) AS {md5}").format(
-            hashed=sha256_hex(sql.SQL("s.{}").format(sql.Identifier(f"t{i}"))), t=sql.Identifier(f"t{i}"),
-            sha=sql.Identifier(f"sha{i}"), md5=sql.Identifier(f"md5{i}"))
-        for i in range(len(texts)))
+        sql.SQL("count(*) FILTER (WHERE {}) AS {}").format(
+            a.equals_sql(sql.SQL("s.h"), sql.SQL("s.{}").format(sql.Identifier(f"t{i}"))), sql.Identifier(f"{a.name}{i}"))
+        for i, a in pairs)
     side = "e" if inline else "c"
     picked = sql.SQL(", ").join(sql.SQL("{} AS {}").format(_field(t, side), sql.Identifier(f"t{i}"))
                                 for i, t in enumerate(texts))
@@ -560,33 +570,29 @@ def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, k
                   sql.Identifier(em.schema, em.name), sql.Identifier(chunks.schema, chunks.name),
                   sql.Identifier(cast(str, chunk_id)), sql.Identifier(cast(str, key))))
     query = sql.SQL("SELECT count(*) AS n, {counts} FROM (SELECT {hcol} AS h, {picked} FROM {source} WHERE {hcol} IS NOT NULL "
-                    "LIMIT 200) AS s").format(counts=counts, hcol=hcol, picked=picked, source=source)
+                    "LIMIT 200) AS s").format(counts=counts, hcol=_field(h, "e"), picked=picked, source=source)
     try:
         with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
             got = conn.execute(query).fetchone()
         row = list(got.values()) if isinstance(got, dict) else list(got or ())
     except psycopg.Error:
-        return hashed, text
-    n, pairs = int(row[0]), [(int(row[1 + 2 * i]), int(row[2 + 2 * i])) for i in range(len(texts))]
+        return hashed, text, hashing.DEFAULT
+    n, matched = int(row[0]), [int(v) for v in row[1:]]
     if n == 0:
-        return Guess(h, hashed.why + "; not measured (no row holds a hash): it must be the SHA-256 hex of the text",
-                     hashed.alternatives), text
-    best = max(range(len(texts)), key=lambda i: pairs[i][0])
-    if pairs[best][0]:
-        measured = f"{pairs[best][0]} of {n} rows read hold the SHA-256 of {texts[best]}"
-        if texts[best] != text.column:  # the hash says which text the vectors were made from
-            text = Guess(texts[best], f"{h} holds its SHA-256 ({measured})",
-                         tuple(t for t in (text.column, *text.alternatives) if t and t != texts[best]))
-        return Guess(h, f"{hashed.why}; measured: {measured}", hashed.alternatives), text
-    md5 = sorted((t for t, (_, m) in zip(texts, pairs) if m), key=lambda t: -pairs[texts.index(t)][1])
-    what = f"it is the MD5 of {md5[0]} in {pairs[texts.index(md5[0])][1]} of them" if md5 else "it hashes something else"
-    if md5 and pairs[texts.index(md5[0])][1] * 2 > n and md5[0] != text.column:
-        # The application hashes that text, so it is the one it embeds (khoj: hashed_value = md5(compiled)).
-        text = Guess(md5[0], f"the application's {h} is its MD5 in {pairs[texts.index(md5[0])][1]} of {n} rows read",
-                     tuple(t for t in (text.column, *text.alternatives) if t and t != md5[0]))
-    return Guess(None, f"{em.name}.{h} is not the SHA-256 hex of the text (0 of {n} rows read; {what}): not an input "
-                 "hash; the engine writes SHA-256 there, so it would call every row stale and overwrite the "
-                 "application's values"), text
+        return Guess(h, hashed.why + "; not measured (no row holds a hash): it must be the SHA-256 hex of the text, "
+                     "or set embeddings.input_hash_algorithm", hashed.alternatives), text, hashing.DEFAULT
+    best = max(range(len(pairs)), key=lambda j: (matched[j], pairs[j][1].name == hashing.DEFAULT))
+    if not matched[best]:
+        return Guess(None, f"{em.name}.{h} is not a digest of the text the engine can write (0 of {n} rows read are "
+                     f"the {', '.join(a.label for a in algorithms)} of {', '.join(texts)}: it hashes something else): "
+                     "not an input hash; the engine would call every row stale and overwrite the application's "
+                     "values"), text, hashing.DEFAULT
+    i, alg = pairs[best]
+    measured = f"{matched[best]} of {n} rows read hold the {alg.label} of {texts[i]}"
+    if texts[i] != text.column:  # the hash says which text the vectors were made from (khoj: md5(compiled))
+        text = Guess(texts[i], f"the application's {h} holds its {alg.label} ({measured})",
+                     tuple(t for t in (text.column, *text.alternatives) if t and t != texts[i]))
+    return Guess(h, f"{hashed.why}; measured: {measured}", hashed.alternatives), text, alg.name
 
 
 def _text_a_json_hash_names(conn: Conn, chunks: Table, em: Table, chunk_id: Guess, key: Guess, text: Guess,
@@ -601,11 +607,11 @@ def _text_a_json_hash_names(conn: Conn, chunks: Table, em: Table, chunk_id: Gues
         if not hashes or not others or "'" in hashes[0]:
             continue
         hashed = Guess(f"{column}->>'{hashes[0]}'", f"a key named like a hash in {chunks.name}.{column}")
-        measured, found = _measured_hash(conn, chunks, em, chunk_id.column, key.column, Guess(None, text.why, others),
-                                         hashed)
+        measured, found, _ = _measured_hash(conn, chunks, em, chunk_id.column, key.column,
+                                            Guess(None, text.why, others), hashed)
         if found.column is None:
             continue
-        if measured.column is not None:  # the engine writes its SHA-256 into a column, never a JSON key
+        if measured.column is not None:  # the engine writes its hash into a column, never a JSON key
             measured = Guess(None, f"{measured.why}; embeddings.input_hash takes a column, not a JSON key")
         return Guess(found.column, found.why, tuple(t for t in (*found.alternatives, *text.alternatives) if t)), measured
     return text, None

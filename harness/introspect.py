@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from . import hashing
 from .db import Conn
 from .errors import ConfigError
 from .profile import Profile, json_field
@@ -67,10 +68,38 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
             if column is not None and column not in columns:
                 problems.append(f"profile key '{key}' names column {column!r}, which table {f'{schema}.{table}'!r} does not have; "
                                 f"expected one of: {', '.join(sorted(columns)[:12])}")
+            elif key == "embeddings.input_hash" and column is not None:
+                problems += _input_hash_problem(conn, profile, column, columns[column])
             elif key in ("chunks.collection", "source.collection") and column is not None:
                 array = ch.collection_array if key == "chunks.collection" else bool(profile.source and profile.source.collection_array)
                 problems += _collection_array_problem(key, column, columns[column], array)
     return problems
+
+
+def input_hash_type(conn: Conn, profile: Profile) -> str:
+    """The catalog type of ``embeddings.input_hash`` ("" when none): a bytea column keeps the raw digest, a string
+    type its hex (``harness.hashing``)."""
+    em = profile.embeddings
+    return (_columns(conn, em.schema, em.table) or {}).get(em.input_hash or "", "")
+
+
+def has_pgcrypto(conn: Conn) -> bool:
+    """pgcrypto's ``digest(bytea, text)`` resolves on this session's search path (SHA-1 needs it)."""
+    row = conn.execute("SELECT to_regprocedure(%s) IS NOT NULL AS ok", (hashing.PGCRYPTO_DIGEST,)).fetchone()
+    return bool(row["ok"] if isinstance(row, dict) else (row or (False,))[0])
+
+
+def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str) -> list[str]:
+    """The input hash column must keep a digest (hex text or bytea), and its algorithm be computable in Postgres."""
+    if not hashing.is_digest_column(sqltype):
+        return [f"profile key 'embeddings.input_hash' names column {column!r}, which is of type {sqltype}; expected "
+                "a text column (the hash as hex) or bytea (the raw digest)"]
+    alg = hashing.algorithm(profile.embeddings.input_hash_algorithm)
+    if alg.pgcrypto and not has_pgcrypto(conn):
+        return [f"profile key 'embeddings.input_hash_algorithm' is {alg.name}, which Postgres computes only with "
+                "pgcrypto's digest(), not found on this database's search path; expected CREATE EXTENSION pgcrypto "
+                "(or leave embeddings.input_hash out)"]
+    return []
 
 
 def _collection_array_problem(key: str, column: str, sqltype: str, declared_array: bool) -> list[str]:

@@ -14,10 +14,11 @@ import dataclasses
 import psycopg
 from psycopg import sql
 
-from . import rls, sqlexpr
+from . import hashing, rls, sqlexpr
 from .backfill.writer import write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
 from .db import Conn, one
+from .introspect import has_pgcrypto, input_hash_type
 from .errors import RefusedError
 from .target import Target, _qualified
 
@@ -205,37 +206,80 @@ def defaults_outcome(conn: Conn, target: Target, collection: str | None, *, mode
                    "; ".join(problems) or shown)
 
 
-SHA256_HEX = "^[0-9a-f]{64}$"  # what the engine writes into embeddings.input_hash (harness.hashing.text_hash)
-
-
 def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome | None:
-    """Does ``embeddings.input_hash`` hold what the engine writes there (SHA-256 hex of the text)?
+    """Does ``embeddings.input_hash`` hold what the engine writes there: the configured algorithm's digest of the
+    text (``embeddings.input_hash_algorithm``), as lowercase hex or, in a bytea column, raw?
 
-    Measured on up to 1,000 stored values: an application's own hash (khoj's ``hashed_value`` is the MD5 of the
-    text) never equals the engine's, so every row would be counted stale and its value overwritten, breaking the
-    application's own lookups. None when the profile names no input hash."""
+    Measured on up to 1,000 stored values against every algorithm this database can compute: values of another
+    algorithm's form name the setting that fits them (khoj's ``hashed_value`` is the MD5 of the text); values of
+    the right form of which none is the digest of the text hash something else. Either way every row would be
+    counted stale and its value overwritten, breaking the application's own change detection. None when the
+    profile names no input hash."""
     em = target.profile.embeddings
     if not em.input_hash:
         return None
-    h = sql.SQL("{}::text").format(target.e(em.input_hash))
-    query = sql.SQL(
-        "SELECT count(*) AS n, count(*) FILTER (WHERE s.h !~ {form}) AS bad, count(*) FILTER (WHERE s.h = md5(s.t)) AS md5 "
-        "FROM (SELECT {h} AS h, {t} AS t FROM {j} WHERE {w} AND {e} IS NOT NULL LIMIT 1000) AS s").format(
-            form=sql.Literal(SHA256_HEX), h=h, t=target.text, j=target.join(),
-            w=target.chunk_filter(collection_param=collection is not None), e=target.e(em.input_hash))
-    with conn.transaction():  # a failed read must not end the caller's transaction
-        row = conn.execute(query, {"collection": collection}).fetchone()
-    values = [row[k] for k in ("n", "bad", "md5")] if isinstance(row, dict) else list(row or (0, 0, 0))
-    n, bad, md5 = (int(v) for v in values)
+    alg = target.hash_algorithm
     column = f"{em.table}.{em.input_hash}"
+    with conn.transaction():
+        kind, crypto = input_hash_type(conn, target.profile), has_pgcrypto(conn)
+    bytea = kind == "bytea"
+    form = "digest (bytea)" if bytea else "hex"
+    expected = f"{column} holding the {alg.label} {form} of the text (what the engine writes)"
+    if not hashing.is_digest_column(kind):
+        return verdict("input hash", collection, False, expected,
+                       f"{column} is of type {kind or 'unknown'}; expected text (hex) or bytea (the digest)")
+    if alg.pgcrypto and not crypto:  # introspect.require_names refuses this first
+        return verdict("input hash", collection, False, expected, f"{alg.name} needs pgcrypto's digest(), not found")
+    known = [a for a in hashing.ALGORITHMS.values() if crypto or not a.pgcrypto]
+    s_h, s_t = sql.SQL("s.h"), sql.SQL("s.t")
+    wrong_form = (sql.SQL("octet_length(s.h::bytea) <> {}").format(sql.Literal(alg.hex_length // 2)) if bytea
+                  else sql.SQL("s.h::text !~ {}").format(sql.Literal(f"^[0-9a-f]{{{alg.hex_length}}}$")))
+    counts = [sql.SQL("count(*) FILTER (WHERE {}) AS {}").format(a.equals_sql(s_h, s_t), sql.Identifier(f"m_{a.name}"))
+              for a in known]
+    if not bytea:  # hex stored in upper case: the same digest, in a case the engine does not write
+        counts += [sql.SQL("count(*) FILTER (WHERE s.h::text <> {hex} AND lower(s.h::text) = {hex}) AS {}").format(
+            sql.Identifier(f"u_{a.name}"), hex=a.hex_sql(s_t)) for a in known]
+    query = sql.SQL(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE {wrong}) AS bad, {counts} "
+        "FROM (SELECT {h} AS h, {t} AS t FROM {j} WHERE {w} AND {h} IS NOT NULL LIMIT 1000) AS s").format(
+            wrong=wrong_form, counts=sql.SQL(", ").join(counts), h=target.e(em.input_hash), t=target.hashed_text,
+            j=target.join(), w=target.chunk_filter(collection_param=collection is not None))
+    with conn.transaction():  # a failed read must not end the caller's transaction
+        cur = conn.execute(query, {"collection": collection})
+        names = [d.name for d in cur.description or ()]
+        row = cur.fetchone()
+    got = {k: int(v or 0) for k, v in (row.items() if isinstance(row, dict) else zip(names, row or ()))}
+    n, bad = got.get("n", 0), got.get("bad", 0)
     if bad:
-        what = f"; {md5} are the MD5 of the text" if md5 else ""
-        return verdict("input hash", collection, False, f"{column} holding the SHA-256 hex of the text (what the engine writes)",
-                       f"{bad} of {n} stored values read are not SHA-256 hex{what}: every such row would be counted "
-                       f"stale and its value overwritten; leave embeddings.input_hash out (the column is the "
-                       "application's own hash)")
+        # another algorithm's digests, more of them than of the configured one: the setting that fits the column
+        others = sorted(((got[f"m_{a.name}"], a) for a in known
+                         if a is not alg and got[f"m_{a.name}"] > got[f"m_{alg.name}"]), key=lambda p: -p[0])
+        upper = sorted(((got.get(f"u_{a.name}", 0), a) for a in known if got.get(f"u_{a.name}", 0)), key=lambda p: -p[0])
+        head = f"{bad} of {n} stored values read are not {alg.label} {form}"
+        if others:
+            m, other = others[0]
+            found = (f"{head}; {m} are the {other.label} of the text: set embeddings.input_hash_algorithm: "
+                     f"{other.name} (the engine then writes the {other.label} there, as the application does)")
+        elif upper:
+            u, other = upper[0]
+            found = (f"{head}; {u} are the {other.label} of the text in upper-case hex, and the engine writes "
+                     "lower-case hex (the application would see every row it writes as changed): leave "
+                     "embeddings.input_hash out")
+        else:
+            found = (f"{head}: every such row would be counted stale and its value overwritten; leave "
+                     "embeddings.input_hash out (the column is the application's own hash)")
+        return verdict("input hash", collection, False, expected, found)
+    matched = got.get(f"m_{alg.name}", 0)
+    if n and not matched:
+        return verdict("input hash", collection, False, expected,
+                       f"0 of {n} stored {alg.name} values read equal the {alg.label} of the text: the application "
+                       "hashes something else (the text with a title, a prepared text), and every row would be "
+                       "counted stale and its value overwritten; leave embeddings.input_hash out (or, if every text "
+                       f"did change since its vector, set {column} to NULL on those rows: the engine then writes "
+                       "each hash)")
     return verdict("input hash", collection, True, "",
-                   f"{n} stored values of {column} read, each of SHA-256 hex form" if n
+                   f"{n} stored values of {column} read, each of {alg.label} {form} form; {matched} equal the "
+                   f"{alg.label} of the current text" if n
                    else f"no stored value of {column} read (none yet, or none the role may see)")
 
 

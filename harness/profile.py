@@ -19,6 +19,7 @@ from typing import Any, Literal, cast, overload
 import yaml
 
 from .errors import ConfigError
+from . import hashing
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TODO = re.compile(r"^\s*TODO\b")
@@ -177,6 +178,7 @@ class EmbeddingTable:
     schema: str = "public"
     model: str | None = None
     input_hash: str | None = None
+    input_hash_algorithm: str = "sha256"  # harness.hashing.ALGORITHMS; the form (hex or bytea) is the column's type
     collection: str | None = None
     tenant: str | None = None
     dimensions: str | None = None
@@ -742,8 +744,8 @@ class _Reader:
         section = self.mapping(
             "embeddings",
             raw,
-            {"schema", "table", "key", "vector", "model", "input_hash", "collection", "tenant", "dimensions",
-             "updated_at", "embedded_at", "model_value", "defaults", "index_min_rows", "pad_to"},
+            {"schema", "table", "key", "vector", "model", "input_hash", "input_hash_algorithm", "collection", "tenant",
+             "dimensions", "updated_at", "embedded_at", "model_value", "defaults", "index_min_rows", "pad_to"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -768,13 +770,15 @@ class _Reader:
             raise ConfigError(f"profile key 'embeddings.collection' names {collection!r}, but chunks.collection "
                               f"'{chunks.collection}[]' is an array (a chunk in several collections); expected no "
                               "embeddings.collection: vectors follow their chunk's key")
+        input_hash = self.identifier("embeddings.input_hash", section.get("input_hash"))
         return EmbeddingTable(
             schema=schema,
             table=table,
             key=key,
             vector=self.identifier("embeddings.vector", section.get("vector")) or "embedding",
             model=model,
-            input_hash=self.identifier("embeddings.input_hash", section.get("input_hash")),
+            input_hash=input_hash,
+            input_hash_algorithm=self.hash_algorithm(section.get("input_hash_algorithm"), input_hash),
             collection=collection,
             tenant=self.identifier("embeddings.tenant", section.get("tenant")),
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
@@ -786,6 +790,17 @@ class _Reader:
                                         minimum=0),
             pad_to=self.integer("embeddings.pad_to", section.get("pad_to")),
         )
+
+    def hash_algorithm(self, raw: Any, input_hash: str | None) -> str:
+        key = "embeddings.input_hash_algorithm"
+        if raw is None:
+            return hashing.DEFAULT
+        if not isinstance(raw, str) or raw.lower() not in hashing.ALGORITHMS:
+            raise ConfigError(f"profile key '{key}' must be one of {', '.join(hashing.ALGORITHMS)}, found {raw!r}")
+        if input_hash is None:
+            raise ConfigError(f"profile key '{key}' names the algorithm of embeddings.input_hash, which is not set; "
+                              "expected embeddings.input_hash (the column holding the hash) or no algorithm")
+        return raw.lower()
 
     def defaults(self, raw: Any) -> dict[str, str]:
         from .sqlexpr import PLACEHOLDERS, problem

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import hashing
 from .discover import Guess, Shape
 from .locate.embedding_calls import IN_PROCESS_KINDS
 from .text_probe import MeasuredText
@@ -312,6 +313,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   "application pads every vector)", 2)
     w.guess("embeddings.model", "model", shape.model, required=False)
     w.guess("embeddings.input_hash", "input_hash", shape.input_hash, required=False)
+    if shape.input_hash.column and shape.input_hash_algorithm != hashing.DEFAULT:
+        w.value("embeddings.input_hash_algorithm", "input_hash_algorithm", shape.input_hash_algorithm,
+                f"measured: the application's hash; the engine writes the {hashing.algorithm(shape.input_hash_algorithm).label} "
+                "there as the application does")
     if not shape.inline:
         w.guess("embeddings.collection", "collection", shape.embedding_collection, required=False)
         w.guess("embeddings.tenant", "tenant", shape.embedding_tenant, required=False)

@@ -14,18 +14,19 @@ from typing import Any, cast
 
 from psycopg import sql
 
+from . import hashing
 from .db import TENANT_SETTING
 
 from .profile import DISTANCES, NotNull, Profile, SourceTable, json_field
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
 _DIMS = "bh_dims"  # the state counts' dimension column, with dims (not a column of the target)
-HASH_SQL_DOC = "encode(sha256(convert_to(text, 'UTF8')), 'hex')"
+HASH_SQL_DOC = "encode(sha256(convert_to(text, 'UTF8')), 'hex')"  # the default algorithm's (harness.hashing)
 
 
 def sha256_hex(text: sql.Composable) -> sql.Composable:
-    """The input hash the engine stores, of a text expression, in SQL (``HASH_SQL_DOC``; ``harness.hashing.text_hash``)."""
-    return sql.SQL("encode(sha256(convert_to({}, 'UTF8')), 'hex')").format(text)
+    """SHA-256 hex of a text expression in SQL (``HASH_SQL_DOC``; ``harness.hashing.text_hash``)."""
+    return hashing.ALGORITHMS["sha256"].hex_sql(text)
 
 
 @dataclass(frozen=True)
@@ -158,9 +159,29 @@ class Target:
         )
 
     @property
+    def hash_algorithm(self) -> hashing.Algorithm:
+        """``embeddings.input_hash_algorithm``: the one place that knows its digest in Python and in SQL."""
+        return hashing.algorithm(self.profile.embeddings.input_hash_algorithm)
+
+    @property
+    def hashed_text(self) -> sql.Composable:
+        """The text the input hash is of: the chunk's text as stored (composed), before the newlines an application
+        makes spaces only for its embedding call (khoj hashes ``compiled`` as stored: ``chunks.text_newlines``)."""
+        return self._composed_text
+
+    @property
     def text_hash(self) -> sql.Composable:
-        """SHA-256 (hex) of the UTF-8 text, computed inside Postgres; equals ``harness.hashing.text_hash``."""
-        return sha256_hex(self.text)
+        """The configured algorithm's lowercase hex of the UTF-8 text, computed inside Postgres (what the engine
+        writes; ``harness.hashing.text_hash``); a bytea column receives its bytes (``hashing.as_stored``)."""
+        return self.hash_algorithm.hex_sql(self.hashed_text)
+
+    def hash_differs(self) -> sql.Composed:
+        """True where the stored input hash is not the configured digest of the current text, in the column's form
+        (hex text or bytea); requires ``embeddings.input_hash``."""
+        return self.hash_algorithm.differs_sql(self.e(cast(str, self.profile.embeddings.input_hash)), self.hashed_text)
+
+    def hash_equals(self) -> sql.Composed:
+        return self.hash_algorithm.equals_sql(self.e(cast(str, self.profile.embeddings.input_hash)), self.hashed_text)
 
     def collection_names(self) -> sql.Composable:
         """A chunk's collections as text[], for ``chunks.collection`` an array column (``collection_ids[]``): its
@@ -261,7 +282,7 @@ class Target:
         em = self.profile.embeddings
         parts = [sql.SQL("{} IS NULL").format(self.vector)]
         if em.input_hash:
-            parts.append(sql.SQL("{} IS DISTINCT FROM {}").format(self.e(em.input_hash), self.text_hash))
+            parts.append(self.hash_differs())
         if em.model:
             parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(self.model))
         elif em.model_value:
@@ -283,8 +304,8 @@ class Target:
                else sql.SQL("{}").format(sql.Identifier("e", _HAS_VECTOR)))
         # CASE, not AND: a chunk without an embedding row has a NULL flag, and "NULL AND x" evaluates x, so every
         # text of a collection with no vectors yet was hashed for nothing (issue #12: most of the count before a load).
-        differs = (sql.SQL("CASE WHEN {has} THEN {h} IS DISTINCT FROM {t} END").format(
-            has=has, h=self.e(em.input_hash), t=self.text_hash) if em.input_hash else sql.SQL("false"))
+        differs = (sql.SQL("CASE WHEN {has} THEN {d} END").format(has=has, d=self.hash_differs())
+                   if em.input_hash else sql.SQL("false"))
         model = self.model if em.model else sql.Literal(em.model_value) if em.model_value else None
         other = (sql.SQL("CASE WHEN {has} THEN {m} IS DISTINCT FROM %(model)s END").format(has=has, m=model)
                  if model is not None else sql.SQL("false"))

@@ -87,7 +87,9 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
         return 0
     cols = [em.key, em.vector, em.input_hash, em.model] + [c for c in (em.collection, em.tenant) if c]
     ch = target.profile.chunks
-    picks = [target.chunk_id, target.text_hash]
+    # the hash as the column renders it as text (hex, or a bytea's digest): compared with each stored value as text,
+    # and the matched row's own value is what is copied (already in the column's type and case)
+    picks = [target.chunk_id, target.hash_algorithm.stored_text_sql(target.e(em.input_hash), target.hashed_text)]
     if em.collection:
         picks.append(target.collection_of_chunk())
     if em.tenant:
@@ -106,11 +108,12 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
         conn.execute(sql.SQL("CREATE TEMP TABLE bh_need AS SELECT {picks} FROM {join} WHERE {where} AND {needs}").format(
             picks=aliased, join=target.join(), where=target.chunk_filter(), needs=target.needs_embedding()), params)
         conn.execute("ANALYZE bh_need")
-        src = [sql.SQL("n.id"), sql.SQL("src.{}").format(sql.Identifier(em.vector)), sql.SQL("n.h"), sql.SQL("%(model)s")]
+        src = [sql.SQL("n.id"), sql.SQL("src.{}").format(sql.Identifier(em.vector)),
+               sql.SQL("src.{}").format(sql.Identifier(em.input_hash)), sql.SQL("%(model)s")]
         src += [sql.SQL("n.{}").format(sql.Identifier(n)) for n in names[2:]]
         conn.execute(sql.SQL(
             "CREATE TEMP TABLE bh_reuse AS SELECT row_number() OVER (ORDER BY a0) AS rn, * FROM ("
-            "SELECT DISTINCT ON (n.id) {src} FROM bh_need AS n JOIN {emb} AS src ON src.{h} = n.h "
+            "SELECT DISTINCT ON (n.id) {src} FROM bh_need AS n JOIN {emb} AS src ON src.{h}::text = n.h "
             "AND src.{m} = %(model)s AND src.{k} <> n.id ORDER BY n.id) AS found"
         ).format(src=sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, sql.Identifier(f"a{i}")) for i, e in enumerate(src)),
                  emb=target.embedding_table, h=sql.Identifier(em.input_hash), m=sql.Identifier(em.model),

@@ -19,8 +19,9 @@ import psycopg
 from psycopg import sql
 
 from .. import db as dbmod
-from .. import sqlexpr
+from .. import hashing, sqlexpr
 from ..db import Conn
+from ..introspect import input_hash_type
 from ..profile import json_field
 from ..target import Target, _qualified
 
@@ -115,7 +116,7 @@ class Vectors:
 
     __slots__ = ("keys", "vectors", "hashes", "collections", "tenants", "exists")
 
-    def __init__(self, keys: Sequence[Any], vectors: np.ndarray, hashes: Sequence[str], collections: Sequence[str],
+    def __init__(self, keys: Sequence[Any], vectors: np.ndarray, hashes: Sequence[str | bytes], collections: Sequence[str],
                  tenants: Sequence[Any], exists: Sequence[bool]):
         self.keys, self.vectors, self.hashes = keys, vectors, hashes
         self.collections, self.tenants, self.exists = collections, tenants, exists
@@ -181,6 +182,7 @@ class BatchWriter:
         self._types: list[str] | None = None
         self._target_types: list[str] | None = None
         self._array_types: list[str] | None = None  # column types as written, for unnest's array casts
+        self._hash_type: str | None = None  # the input hash column's type: a bytea column receives the digest's bytes
         self.direct_batches = 0
         self.not_updated: list[Any] = []  # keys of the last batch not written: its UPDATE did not change them, or its DELETE left their stored row (RLS)
         # Commits wait for their WAL flush as the server is configured (synchronous_commit is left alone): a batch
@@ -223,7 +225,7 @@ class BatchWriter:
         self.rolled_back = False
         if not len(batch):
             return 0
-        batch = batch.padded(self.target.profile.embeddings.pad_to)
+        batch = self._hashes_as_stored(batch.padded(self.target.profile.embeddings.pad_to))
         if self.path.direct_copy and not any(batch.exists):
             try:
                 return self._copy_direct(batch, session)
@@ -245,6 +247,19 @@ class BatchWriter:
                 cur = self.conn.execute(statement)
             written = self._updated(batch, cur)
         return 0 if self.rolled_back else written
+
+    def _hashes_as_stored(self, batch: Vectors) -> Vectors:
+        """The batch with its hex input hashes in the column's form (``hashing.as_stored``)."""
+        column = self.target.profile.embeddings.input_hash
+        if column is None:
+            return batch
+        if self._hash_type is None:
+            with self.conn.transaction():
+                self._hash_type = input_hash_type(self.conn, self.target.profile)
+        if self._hash_type != "bytea":
+            return batch
+        return Vectors(batch.keys, batch.vectors, [hashing.as_stored(h, "bytea") for h in batch.hashes], batch.collections,
+                       batch.tenants, batch.exists)
 
     def _updated(self, batch: Vectors, cur: Any) -> int:
         """How many rows of the batch were written. An UPDATE of an inline column changes only the rows the

@@ -208,7 +208,7 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
     details: list[tuple[sql.Composable, str]] = []
     counts: list[str] = []
     if em.input_hash:
-        by_hash = sql.SQL("{} IS DISTINCT FROM {}").format(t.e(em.input_hash), t.text_hash)
+        by_hash = t.hash_differs()
         tests.append(by_hash)
         details.append((by_hash, "text changed after embedding"))
         counts.append(f"{st.stale} by input hash")
@@ -224,10 +224,12 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
         offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND ({any})").format(
             v=t.vector, any=sql.SQL(" OR ").join(tests)), detail, collection)
     stale = len(offenders) if bad and len(offenders) < OFFENDERS_CAP else max(st.stale, st.stale_time)
+    by = (f"every input hash equal to the {t.hash_algorithm.label} of the current text (embeddings.input_hash_algorithm: "
+          f"{em.input_hash_algorithm})")
     return session.partial("fresh", collection, verdict("fresh", collection, bad == 0,
-                   expected="every input hash equal to sha256 of the current text" if em.input_hash and timed is None
+                   expected=by if em.input_hash and timed is None
                    else ("no chunk updated after its vector was written" if not em.input_hash
-                         else "every input hash equal to sha256 of the current text and no chunk updated after its vector"),
+                         else f"{by} and no chunk updated after its vector"),
                    found=f"{stale} of {st.embedded} vectors embed an older text" + (
                        f" ({', '.join(counts)})" if timed is not None else ""),
                    offenders=offenders, total=stale, metrics={"stale": stale, "stale_hash": st.stale,

@@ -4,7 +4,7 @@ Every vector is read once, in the one pass, with no provider: a cheap exact-arit
 fingerprint (hashes of its norm and of its inner product with a fixed pseudo-random
 probe, ``stats.fingerprint``) is aggregated there, and fingerprints seen twice are found
 in the same statement; only the rows holding them are then read again (by address, in
-the pass's snapshot) and confirmed by comparing the vectors themselves and the SHA-256
+the pass's snapshot) and confirmed by comparing the vectors themselves and the hash (``embeddings.input_hash_algorithm``)
 of their texts.
 """
 

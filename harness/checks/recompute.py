@@ -49,7 +49,7 @@ def healthy(session: CheckSession) -> sql.Composable:
     t, em = session.target, session.profile.embeddings
     parts = [sql.SQL("{} IS NOT NULL").format(t.vector), sql.SQL("{} > 0").format(session.shape.norm())]
     if em.input_hash:
-        parts.append(sql.SQL("{} = {}").format(t.e(em.input_hash), t.text_hash))
+        parts.append(t.hash_equals())
     if em.model:
         parts.append(sql.SQL("{} = %(model)s").format(t.model))
     return sql.SQL(" AND ").join(parts)

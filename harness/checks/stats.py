@@ -184,8 +184,8 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "other": (sql.SQL("({m} AND {col} IS DISTINCT FROM %(model)s)").format(m=matched, col=t.model)
                   if has_model else no),
         # Only chunks of the checked collections are hashed: a misplaced row's other collection is never folded.
-        "stale": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {h} IS DISTINCT FROM {th})").format(
-            m=matched, cc=cc, h=t.e(em.input_hash), th=t.text_hash) if has_hash else no),
+        "stale": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {d})").format(
+            m=matched, cc=cc, d=t.hash_differs()) if has_hash else no),
         "zero": sql.SQL("({m} AND {z})").format(m=matched, z=vector["zero_off_dims"]),
         "wrong_dims": sql.SQL("({m} AND {d})").format(m=matched, d=vector["off_dims"]) if check_dims else no,
         "stale_time": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {s})").format(m=matched, cc=cc, s=timed)

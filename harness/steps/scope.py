@@ -182,6 +182,10 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
                            "environment contract is not checked")
     if not em.input_hash:
         assumptions.append("no input hash column: stale vectors cannot be detected by hash")
+    else:
+        label = target.hash_algorithm.label
+        assumptions.append(f"{em.table}.{em.input_hash} holds the {label} of each text as stored "
+                           f"(embeddings.input_hash_algorithm {em.input_hash_algorithm}); the engine writes the {label} there")
     if not em.model and em.model_value:
         assumptions.append(f"no model-name column: the profile declares every stored vector was made by {em.model_value} "
                            "(embeddings.model_value)")

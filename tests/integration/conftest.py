@@ -19,6 +19,20 @@ def v2_server():
         yield server
 
 
+def checked(check, collection, profile_text, dsn, url):
+    """One DONE check's outcome on one collection, through a CheckSession of its own."""
+    from harness.checks import CheckOptions, open_session
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    settings = resolve(parse_profile(profile_text, env={}), database_url=dsn, env={"OLLAMA_HOST": url})
+    session = open_session(settings, CheckOptions(collections=(collection,)))
+    try:
+        return check(session, collection)
+    finally:
+        session.close()
+
+
 # -- an application table under row-level security -------------------------------------------------------------------
 
 SCHEMA = """

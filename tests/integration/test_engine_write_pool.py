@@ -342,12 +342,13 @@ def test_fail_fast_stops_at_a_row_the_policies_do_not_let_it_update_and_writes_n
 
 
 def _kept_vector_db(role: str) -> str:
-    """notes + note_embeddings (no unique key), every stored vector stale; the policies let ``role`` read, insert and
-    delete the embedding rows except note 3's, which it may read but not delete."""
+    """notes + note_embeddings (no unique key), every stored vector stale (no input hash: a hash of no current text
+    on every row reads as a hash of something else, which scope refuses); the policies let ``role`` read, insert
+    and delete the embedding rows except note 3's, which it may read but not delete."""
     return ("CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL);"
                "INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 10) g;"
                "CREATE TABLE note_embeddings (note_id bigint NOT NULL, input_hash text, embedding vector(384));"
-               "INSERT INTO note_embeddings SELECT id, repeat('0', 64), array_fill(0.1::real, ARRAY[384])::vector "
+               "INSERT INTO note_embeddings SELECT id, NULL, array_fill(0.1::real, ARRAY[384])::vector "
                "FROM notes;"
                "ALTER TABLE note_embeddings ENABLE ROW LEVEL SECURITY;"
                "CREATE POLICY seen ON note_embeddings FOR SELECT USING (true);"

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from .conftest import checked
+
 PASSAGES = """
 CREATE TABLE passage (id text PRIMARY KEY, body text NOT NULL, embedding vector(16));
 INSERT INTO passage SELECT 'p' || g, 'passage number ' || g || ' about ' || (ARRAY['tea', 'rain', 'maps'])[g % 3 + 1],
@@ -64,20 +66,6 @@ def test_verify_passes_padded_vectors_and_lists_those_with_values_beyond_the_mod
     assert cli("verify", *target, "--run-dir", tmp_path / "v2", "--json", env=env).code == 0
 
 
-def _checked(check, profile_text, dsn, url):
-    """One DONE check's outcome on the ``passage`` collection, through a CheckSession of its own."""
-    from harness.checks import CheckOptions, open_session
-    from harness.profile import parse_profile
-    from harness.settings import resolve
-
-    settings = resolve(parse_profile(profile_text, env={}), database_url=dsn, env={"OLLAMA_HOST": url})
-    session = open_session(settings, CheckOptions(collections=("passage",)))
-    try:
-        return check(session, "passage")
-    finally:
-        session.close()
-
-
 def test_zero_padding_proven_over_the_rows_a_role_sees_is_unproven_where_row_level_security_hides_others(
         pg, empty_db, embed_server):
     """The padding is a per-row fact: rows the policies hide were never read, so their padding is not proven zeros."""
@@ -95,7 +83,7 @@ def test_zero_padding_proven_over_the_rows_a_role_sees_is_unproven_where_row_lev
     from harness.checks import dimensions
 
     try:
-        outcome = _checked(dimensions, PROFILE, pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
+        outcome = checked(dimensions, "passage", PROFILE, pg.dsn(empty_db.name, user=role, password="app-secret-pw"),
                            embed_server.url)
         assert outcome.status == "unproven", outcome.message()
         assert "database.session" in outcome.note
@@ -133,7 +121,7 @@ def test_in_a_column_of_no_declared_width_a_vector_not_padded_to_pad_to_fails_di
                      "UPDATE passage SET embedding = array_fill(0.5, ARRAY[4])::vector WHERE id = 'p5'")
     from harness.checks import dimensions
 
-    outcome = _checked(dimensions, PROFILE, empty_db.dsn, embed_server.url)
+    outcome = checked(dimensions, "passage", PROFILE, empty_db.dsn, embed_server.url)
     assert outcome.status == "failed", outcome.message()
     assert "4 stored vectors are not zeros beyond dimension 8 or not 16 wide" in outcome.found, outcome.found
     assert sorted(o.id for o in outcome.offenders) == ["p3", "p5", "p7", "p9"] and outcome.offending_total == 4

@@ -287,14 +287,34 @@ def test_a_vector_beside_texts_no_name_list_knows_is_inline_not_its_owners_table
     assert "markup" in drafted and "rendered" in drafted  # the other text is named as the alternative
 
 
-def test_a_hash_column_that_is_not_sha256_of_the_text_is_not_drafted_as_input_hash(cli, empty_db, tmp_path):
-    """The engine writes SHA-256 into embeddings.input_hash: an application's MD5 there would be called stale and
-    overwritten. The draft measures the stored values before naming a column."""
+def test_an_md5_hash_column_of_the_text_is_drafted_as_input_hash_with_its_algorithm(cli, empty_db, tmp_path):
+    """The app's MD5 of the text (khoj's ``hashed_value``): drafted with ``input_hash_algorithm: md5``, so the engine
+    writes what the application writes there and ``fresh`` is proven by the application's own hash."""
     _load_owned_notes(empty_db)
     result, out = _init_notes(cli, empty_db, tmp_path)
     raw = yaml.safe_load(out.read_text())
-    assert "input_hash" not in raw["embeddings"], out.read_text()
-    assert "rendered_hash" in out.read_text() and "MD5" in out.read_text()
+    assert raw["embeddings"]["input_hash"] == "rendered_hash", out.read_text()
+    assert raw["embeddings"]["input_hash_algorithm"] == "md5", out.read_text()
+    assert "20 of 20 rows read hold the MD5 of rendered" in out.read_text()
+
+
+def test_a_bytea_digest_column_of_the_text_is_drafted_with_its_algorithm(cli, empty_db, tmp_path):
+    _load_owned_notes(empty_db)
+    empty_db.execute("ALTER TABLE notes_note ALTER rendered_hash TYPE bytea USING sha512(convert_to(rendered, 'UTF8'))")
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    raw = yaml.safe_load(out.read_text())
+    assert raw["embeddings"]["input_hash"] == "rendered_hash", out.read_text()
+    assert raw["embeddings"]["input_hash_algorithm"] == "sha512", out.read_text()
+
+
+def test_a_hash_column_of_something_else_is_not_drafted_as_input_hash(cli, empty_db, tmp_path):
+    """Values of MD5 form, none the digest of any text (the app hashes the text with its title): no input hash."""
+    _load_owned_notes(empty_db)
+    empty_db.execute("UPDATE notes_note SET rendered_hash = md5('Title: ' || rendered)")
+    result, out = _init_notes(cli, empty_db, tmp_path)
+    raw = yaml.safe_load(out.read_text())
+    assert "input_hash" not in raw["embeddings"] and "input_hash_algorithm" not in raw["embeddings"], out.read_text()
+    assert "it hashes something else" in out.read_text()
 
 
 def test_the_text_an_application_hash_is_the_md5_of_is_drafted_as_the_text(cli, empty_db, tmp_path):
@@ -303,8 +323,9 @@ def test_the_text_an_application_hash_is_the_md5_of_is_drafted_as_the_text(cli, 
     empty_db.execute("ALTER TABLE notes_note RENAME COLUMN rendered_hash TO hashed_value")
     result, out = _init_notes(cli, empty_db, tmp_path)
     raw = yaml.safe_load(out.read_text())
-    assert raw["chunks"]["text"] == "rendered" and "input_hash" not in raw["embeddings"], out.read_text()
-    assert "hashed_value is its MD5 in 20 of 20 rows read" in out.read_text()
+    assert raw["chunks"]["text"] == "rendered" and raw["embeddings"]["input_hash"] == "hashed_value", out.read_text()
+    assert raw["embeddings"]["input_hash_algorithm"] == "md5"
+    assert "hashed_value holds its MD5 (20 of 20 rows read hold the MD5 of rendered)" in out.read_text()
 
 
 def test_a_sha256_hash_column_of_the_text_is_drafted_as_input_hash(cli, empty_db, tmp_path):
@@ -313,6 +334,7 @@ def test_a_sha256_hash_column_of_the_text_is_drafted_as_input_hash(cli, empty_db
     result, out = _init_notes(cli, empty_db, tmp_path)
     raw = yaml.safe_load(out.read_text())
     assert raw["chunks"]["text"] == "markup" and raw["embeddings"]["input_hash"] == "rendered_hash", out.read_text()
+    assert "input_hash_algorithm" not in raw["embeddings"]  # the default
 
 
 def test_a_model_named_through_a_foreign_key_is_said(cli, empty_db, tmp_path):

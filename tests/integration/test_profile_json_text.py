@@ -151,7 +151,7 @@ def test_profile_init_drafts_the_json_key_a_json_hash_key_is_the_md5_of_as_the_t
     drafted = out.read_text()
     profile = parse_profile(drafted, env={})
     assert profile.chunks.text == ("payload->>'data'",)
-    assert "payload->>'hash' is its MD5 in 20 of 20 rows read" in drafted, drafted
-    # Not an input hash (the engine writes SHA-256 hex into a column), and said so.
+    assert "payload->>'hash' holds its MD5 (20 of 20 rows read hold the MD5 of payload->>'data')" in drafted, drafted
+    # Not an input hash (the engine writes its hash into a column), and said so.
     assert profile.embeddings.input_hash is None
-    assert "payload->>'hash' is not the SHA-256 hex of the text" in drafted, drafted
+    assert "embeddings.input_hash takes a column, not a JSON key" in drafted, drafted

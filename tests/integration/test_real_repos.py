@@ -549,18 +549,22 @@ def test_khoj_entries_untyped_inline_vectors_beside_their_own_texts(cli, empty_d
         assert field in entry  # the DDL above is this model's
     empty_db.execute(KHOJ_DDL)
     load_khoj_entries(empty_db, server)
-    md5s = empty_db.scalar("SELECT md5(string_agg(hashed_value, ',' ORDER BY id)) FROM database_entry")
+    md5s = empty_db.scalar("SELECT md5(string_agg(hashed_value, ',' ORDER BY id)) FROM database_entry WHERE id <> 3")
 
     def choose(text: str) -> str:
         # The draft: inline database_entry (not the user table its user_id references), per-user rows, the model
-        # the command names, no input hash (hashed_value measured: MD5), and where the model is named.
+        # the command names, hashed_value as the input hash with its algorithm measured (MD5), and where the model
+        # is named.
         assert "table: database_entry  # inline" in text and "tenant: user_id" in text, text
-        assert "model: \"thenlper/gte-small\"" in text and "input_hash: (none" in text, text
+        assert "model: \"thenlper/gte-small\"" in text and "input_hash: hashed_value" in text, text
+        assert "input_hash_algorithm: md5" in text, text
         assert "search_model_id -> database_searchmodelconfig" in text, text
         assert 'sources: ["file_path"]' in text and "left out, empty in some rows read: file_name, url" in text, text
         assert 'command: "python manage.py change_default_model"' in text and 'POSTGRES_HOST: "{database_host}"' in text
         # khoj hashes and embeds `compiled` (text_to_entries.update_embeddings): its MD5 column says so.
-        assert "text: compiled  # guess: the application's hashed_value is its MD5 in 39 of 40 rows read" in text, text
+        # (39 of 40 before the repair: the entry edited after its vector; 40 after)
+        assert re.search(r"text: compiled  # guess: the application's hashed_value holds its MD5 \((39|40) of 40 rows "
+                         r"read hold the MD5 of compiled\)", text), text
         # The engine runs, not the app's command (Django, khoj's dependencies, a model download).
         return re.sub(r"\n  (?:command|workdir|env|embeds_in_process|in_process_model):[^\n]*(?:\n    [^\n]*)*", "", text)
 
@@ -576,6 +580,10 @@ def test_khoj_entries_untyped_inline_vectors_beside_their_own_texts(cli, empty_d
     assert trial.scope.code == 1 and trial.run is None
     dims = next(c for c in trial.scope.json["checks"] if c["check"] == "dimensions agree")
     assert dims["status"] == "failed" and "4 stored vectors of 768 dimensions" in dims["found"]
+    # khoj's own MD5 proves freshness: the entry edited after its vector is counted stale by its hash.
+    hashed = next(c for c in trial.scope.json["checks"] if c["check"] == "input hash")
+    assert hashed["status"] == "passed" and "39 equal the MD5 of the current text" in hashed["found"], hashed["found"]
+    assert trial.scope.json["counts"]["stale"] == 1
     # verify lists the offenders (the four, and the edited entry through recompute); the engine repairs them.
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
     target = ("--profile", trial.profile, "--collection", "database_entry")
@@ -588,8 +596,10 @@ def test_khoj_entries_untyped_inline_vectors_beside_their_own_texts(cli, empty_d
     again = procedure(cli, empty_db, server, app, tmp_path / "second", "database_entry", edit=choose)
     assert_whole_procedure_ok(again, empty_db, "database_entry", "embeddings", 40, needed=0)
     assert empty_db.scalar("SELECT count(*) FROM database_entry WHERE vector_dims(embeddings) <> 384") == 0
-    # The app's own hashes are untouched (khoj finds entries by them), and its endpoint key is in no output.
-    assert empty_db.scalar("SELECT md5(string_agg(hashed_value, ',' ORDER BY id)) FROM database_entry") == md5s
+    # The app's own hashes are what khoj writes: the others untouched, the edited entry's now the MD5 of its text
+    # (khoj's next sync sees nothing changed); its endpoint key is in no output.
+    assert empty_db.scalar("SELECT md5(string_agg(hashed_value, ',' ORDER BY id)) FROM database_entry WHERE id <> 3") == md5s
+    assert empty_db.scalar("SELECT count(*) FROM database_entry WHERE hashed_value = md5(compiled)") == 40
     for result in (trial.locate, trial.init, trial.scope, first, repaired, again.run, again.verify, again.record):
         assert "sk-khoj-trial-key" not in result.out + result.err
 
@@ -1798,7 +1808,7 @@ def test_mem0_memories_with_the_text_and_its_md5_in_a_jsonb_payload(cli, empty_d
     raw = yaml.safe_load(drafted)
     assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["provider"]["model"]) == (
         "memories", "payload->>'data'", "nomic-embed-text")
-    assert "input_hash" not in raw["embeddings"] and "it is the MD5 of payload->>'data' in 22 of them" in drafted
+    assert "input_hash" not in raw["embeddings"] and "22 of 22 rows read hold the MD5 of payload->>'data'" in drafted
     assert "each row's owner is under payload->>'user_id'" in drafted and not raw.get("backfill")
     assert_whole_procedure_ok(trial, empty_db, "memories", "vector", 22, needed=3)
     planned = trial.plan.json

@@ -150,23 +150,26 @@ def test_an_input_hash_column_holding_md5_fails_scope_and_the_engine_writes_noth
     assert result.code == 1, result.out
     check = next(c for c in result.json["checks"] if c["check"] == "input hash")
     assert check["status"] == "failed" and "20 of 20 stored values read are not SHA-256 hex" in check["found"], check
-    assert "20 are the MD5 of the text" in check["found"]
+    assert "20 are the MD5 of the text: set embeddings.input_hash_algorithm: md5" in check["found"]
     ran = cli("backfill", "--profile", profile, "--collection", "notes", "--json", env=env)
     assert ran.code == 2, ran.out
     assert empty_db.scalar("SELECT count(*) FROM notes WHERE rendered_hash = md5(rendered)") == 20
 
 
-def test_an_input_hash_column_of_sha256_form_passes(cli, empty_db, embed_server, tmp_path):
+def test_an_input_hash_column_of_sha256_form_passes_and_counts_the_hashes_of_older_texts_stale(cli, empty_db,
+                                                                                                embed_server, tmp_path):
     empty_db.execute(UNTYPED)
     empty_db.execute("ALTER TABLE notes ADD COLUMN rendered_hash text")
-    empty_db.execute("UPDATE notes SET rendered_hash = encode(sha256(convert_to('old ' || rendered, 'UTF8')), 'hex')")
+    empty_db.execute("UPDATE notes SET rendered_hash = encode(sha256(convert_to(CASE WHEN id <= 5 THEN 'old ' ELSE '' "
+                     "END || rendered, 'UTF8')), 'hex')")
     profile = _untyped_profile(tmp_path)
     profile.write_text(profile.read_text().replace("{vector: embedding}", "{vector: embedding, input_hash: rendered_hash}"))
     result = cli("scope", "--profile", profile, "--collection", "notes", "--json",
                  env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
     check = next(c for c in result.json["checks"] if c["check"] == "input hash")
     assert check["status"] == "passed", check
-    assert result.json["counts"]["stale"] == 20  # a hash of other text: stale, as the engine sees it
+    assert "15 equal the SHA-256 of the current text" in check["found"], check
+    assert result.json["counts"]["stale"] == 5  # a hash of an older text: stale, as the engine sees it
 
 
 def test_a_new_collection_counts_every_chunk_it_will_be_made_of_as_needed(scope, embedded_db):
