@@ -110,7 +110,8 @@ class LocateResult:
         for d in self.declarations:
             where = ".".join(x for x in (d.table, d.column) if x) or "?"
             lines.append(f"  {d.path}:{d.line}  {where} {d.type}({d.dimensions if d.dimensions else '?'})  [{d.kind}]"
-                         + ("  (changed by a later migration)" if d in old else ""))
+                         + ("  (dropped by a later migration)" if d.dropped
+                            else "  (changed by a later migration)" if d in old else ""))
         lines.append("Distances the code searches with:" + ("" if self.distances else " none found"))
         for u in self.distances:
             where = ".".join(x for x in (u.table, u.column) if x) or "?"
@@ -171,6 +172,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     distances: list[DistanceUse] = []
     model_tables: dict[str, str | None] = {}
     django_tables: dict[str, str] = {}
+    drops: dict[str, tuple[str, ...]] = {}
     base = str(root)
     for rel in files:
         data = filesmod.read(os.path.join(base, rel))
@@ -201,6 +203,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                 model_tables[cls] = table if model_tables.get(cls, table) == table else None  # two apps: unknown
         if not doc and filesmod.is_code(rel) and distancescan.has_distances(data):
             distances.extend(distancescan.scan(rel, data.decode("utf-8", "replace"), filesmod.language(rel)))
+        if not doc and b"rop" in data and (tables := schemascan.dropped_tables(rel, data.decode("utf-8", "replace"))):
+            drops[rel] = tables
         found = pattern.findall(data)
         low = data.lower()
         triggered = any(w in low for w in _TRIGGER_WORDS)
@@ -248,8 +252,9 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             names = tuple(dict.fromkeys([*(c.kind for c in file_calls), *embedding_names]))
             by_cat["service"].append(FileHits(rel, "service", terms_found, lines, (), names))
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
-    declarations = schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
-                                                       lambda rel: _listed_text(base, listed, rel))
+    declarations = schemascan.with_drops(
+        schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
+                                            lambda rel: _listed_text(base, listed, rel)), drops)
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
                  else u for u in distancescan.with_model_tables(distances, model_tables)]
     for items in by_cat.values():
