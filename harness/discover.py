@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import psycopg
+from psycopg import sql
 
 from .db import Conn
 from .profile import DISTANCES, CollectionTable, distance_of_opclass, distances_in_sql, json_field
@@ -158,6 +159,11 @@ class Shape:
     sources_why: str = ""
     # A column of the source table named like a hash: the document's (its file's checksum), never a chunk's text's.
     source_hash: str | None = None
+    # The embedding table's unique key holds more than the chunk's key (discourse-ai's (model_id, strategy_id,
+    # topic_id)): several models' rows side by side. Those columns, and each combination of values stored with its
+    # row count (most rows first).
+    side_by_side: tuple[str, ...] = ()
+    side_by_side_values: tuple[tuple[tuple[Any, ...], int], ...] = ()
 
     @property
     def inline(self) -> bool:
@@ -440,8 +446,10 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         model, json_models = _model_in_json(conn, em, vc.column, model, inline=inline)
     dims = _pick(em, DIMENSION_NAMES, types={"integer", "smallint", "bigint"}, role="dimensions")
     times = tuple(c.name for c in em.columns if snake(c.name) in TIME_NAMES)
+    beside = () if inline or key.column is None else _side_by_side(
+        conn, em, key.column, (vc.column, e_collection.column, e_tenant.column))
     filled = {key.column, vc.column, input_hash.column, model.column, dims.column, e_collection.column,
-              e_tenant.column}
+              e_tenant.column, *beside}
     unfilled = () if inline else tuple(
         c.name for c in em.columns
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
@@ -455,7 +463,32 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                  collection_table_why, nodes, source_table, _distance(conn, vc),
                  f"the foreign key {chunks.name}.{documents[0][0]} -> {documents[0][2]}.{documents[0][3]}, the "
                  f"{documents[0][2]} row each chunk is cut from" if documents and sources == (documents[0][0],) else "",
-                 doc_hash)
+                 doc_hash, beside, _combinations(conn, em, beside))
+
+
+def _side_by_side(conn: Conn, em: Table, key: str, besides: tuple[str | None, ...]) -> tuple[str, ...]:
+    """The columns beside ``key`` in the embedding table's narrowest unique key (none where ``key`` alone is unique,
+    or no unique key holds it); the vector, collection and tenant columns are not among them."""
+    rows = conn.execute(
+        "SELECT array_agg(a.attname::text ORDER BY k.n) AS cols FROM pg_index i "
+        "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indpred IS NULL GROUP BY i.indexrelid",
+        (_qualified(em.schema, em.name),)).fetchall()
+    keys = sorted((tuple(r["cols"]) for r in rows if key in r["cols"]), key=len)
+    if not keys or len(keys[0]) == 1:
+        return ()
+    return tuple(c for c in keys[0] if c != key and c not in besides)
+
+
+def _combinations(conn: Conn, em: Table, columns: tuple[str, ...]) -> tuple[tuple[tuple[Any, ...], int], ...]:
+    """Each combination of ``columns``' values stored, with its rows (most first; ten at most)."""
+    if not columns:
+        return ()
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    rows = conn.execute(sql.SQL("SELECT {c}, count(*) AS n FROM {t} GROUP BY {c} ORDER BY n DESC, {c} LIMIT 10").format(
+        c=cols, t=sql.Identifier(em.schema, em.name))).fetchall()
+    return tuple((tuple(r[c] for c in columns), r["n"]) for r in rows)
 
 
 def _document_keys(conn: Conn, chunks: Table, em: Table, table) -> list[tuple[str, str, str, str]]:

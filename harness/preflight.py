@@ -38,7 +38,7 @@ def unfilled_columns(conn: Conn, target: Target) -> list[str]:
     if target.inline:
         return []  # vectors are written by UPDATE: the row's other columns are already there
     em = target.profile.embeddings
-    written = {col for _, col in written_columns(target)} | set(em.defaults)
+    written = {col for _, col in written_columns(target)} | set(em.defaults) | {col for col, _ in em.filter}
     return [c["name"] for c in _columns(conn, em.schema, em.table)
             if c["notnull"] and not c["filled"] and c["name"] not in written]
 

@@ -78,6 +78,32 @@ class _Writer:
         self.value(key, name, guess.column, f"guess: {note}", indent)
 
 
+def _side_by_side(w: _Writer, shape: Shape) -> None:
+    """``embeddings.filter`` where the embedding table's unique key holds columns beside the chunk's key (several
+    models' rows side by side): the values every stored row shares, TODO for a column whose stored values differ."""
+    cols, combos = shape.side_by_side, shape.side_by_side_values
+    unique = f"{shape.embeddings.name}'s unique key ({', '.join((*cols, str(shape.key.column)))})"
+    values: list[str] = []
+    for i, column in enumerate(cols):
+        seen = {combo[i] for combo, _ in combos}
+        if len(seen) == 1:
+            values.append(f"{column}: {_scalar(next(iter(seen)))}")
+        else:
+            values.append(f"{column}: {TODO}")
+            w.todo.append(f"embeddings.filter.{column}")
+    stored = "; ".join("{" + ", ".join(f"{c}: {_scalar(v)}" for c, v in zip(cols, combo)) + f"}} {n} rows"
+                       for combo, n in combos)
+    why = (f"{unique} keeps a row per chunk for each {', '.join(cols)}: several models' vectors side by side. The "
+           "engine writes these values and replaces only these rows; scope and verify read only them. ")
+    if len(combos) == 1:
+        why = f"measured: {why}Every stored row has them ({stored})"
+    elif combos:
+        why = f"TODO: {why}Stored: {stored}; give the values of the rows provider.model makes"
+    else:
+        why = f"TODO: {why}No row is stored yet: give the values the application writes for provider.model's rows"
+    w.lines.append("  filter: {" + ", ".join(values) + "}  # " + why)
+
+
 def _session(w: _Writer, settings: dict[str, str | None]) -> None:
     """database.session for policies that apply to the connecting role: the first setting they read carries the
     tenant; the tenants themselves are hidden from this role, so they are the user's to list."""
@@ -281,6 +307,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"pad_to: (not set: {padding.padded} of {padding.vectors} stored vectors read are zeros beyond the "
                   f"model's {padding.model_dims} dimensions, the others not: set it to {vc.dimensions} if the "
                   "application pads every vector)", 2)
+    if shape.side_by_side:
+        _side_by_side(w, shape)
     w.guess("embeddings.model", "model", shape.model, required=False)
     w.guess("embeddings.input_hash", "input_hash", shape.input_hash, required=False)
     if not shape.inline:

@@ -1144,3 +1144,42 @@ def test_a_hash_kept_on_the_document_table_is_said_to_be_no_input_hash_of_the_ch
     _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
     assert "# doc_page.checksum is a hash of the whole doc_page row's document, not of a chunk's text" in out.read_text()
     assert "input_hash: (none" in out.read_text()
+
+
+SIDE_BY_SIDE = """
+CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL);
+CREATE TABLE note_vectors (note_id bigint NOT NULL, model_id bigint NOT NULL, strategy_id int NOT NULL,
+  vec halfvec NOT NULL, UNIQUE (model_id, strategy_id, note_id));
+INSERT INTO notes (body) SELECT 'note number ' || g FROM generate_series(1, 4) g;
+INSERT INTO note_vectors SELECT id, 1, 1, array_fill(0.5, ARRAY[384])::halfvec FROM notes;
+"""
+
+
+def test_a_unique_key_beside_the_chunks_key_drafts_the_filter_its_stored_rows_share(cli, empty_db, embed_server, tmp_path):
+    """discourse-ai's (model_id, strategy_id, topic_id): several models' rows side by side. One combination stored:
+    the draft writes it (measured), scope reads only those rows, and the columns are no unfilled NOT NULL ones."""
+    empty_db.execute(SIDE_BY_SIDE)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == [], out.read_text()
+    line = _line(out.read_text(), "filter:")
+    assert line.strip().startswith("filter: {model_id: 1, strategy_id: 1}  # measured:") and "4 rows" in line
+    assert "NOT NULL without default: note_vectors.model_id" not in out.read_text()
+    assert load_profile(out, env={}).embeddings.filter == (("model_id", 1), ("strategy_id", 1))
+
+
+def test_several_models_side_by_side_leave_the_column_that_differs_todo(cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(SIDE_BY_SIDE + "INSERT INTO note_vectors SELECT id, 2, 1, array_fill(0.5, ARRAY[768])::halfvec "
+                                    "FROM notes WHERE id < 3;")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == ["embeddings.filter.model_id"]
+    line = _line(out.read_text(), "filter:")
+    assert line.strip().startswith("filter: {model_id: TODO, strategy_id: 1}  # TODO:")
+    assert "{model_id: 1, strategy_id: 1} 4 rows; {model_id: 2, strategy_id: 1} 2 rows" in line
+    scoped = _scope(cli, empty_db, out, "notes", embed_server)
+    assert scoped.code == 2 and "embeddings.filter.model_id" in scoped.out
+
+
+def test_a_key_unique_alone_drafts_no_filter(cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(SIDE_BY_SIDE.replace("UNIQUE (model_id, strategy_id, note_id)", "UNIQUE (note_id)"))
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert "filter:" not in out.read_text()
