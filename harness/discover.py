@@ -446,8 +446,8 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         model, json_models = _model_in_json(conn, em, vc.column, model, inline=inline)
     dims = _pick(em, DIMENSION_NAMES, types={"integer", "smallint", "bigint"}, role="dimensions")
     times = tuple(c.name for c in em.columns if snake(c.name) in TIME_NAMES)
-    beside = () if inline or key.column is None else _side_by_side(
-        conn, em, key.column, (vc.column, e_collection.column, e_tenant.column))
+    beside = () if inline or key.column is None else side_by_side(
+        conn, em.schema, em.name, key.column, (vc.column, e_collection.column, e_tenant.column))
     filled = {key.column, vc.column, input_hash.column, model.column, dims.column, e_collection.column,
               e_tenant.column, *beside}
     unfilled = () if inline else tuple(
@@ -466,15 +466,16 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                  doc_hash, beside, _combinations(conn, em, beside))
 
 
-def _side_by_side(conn: Conn, em: Table, key: str, besides: tuple[str | None, ...]) -> tuple[str, ...]:
+def side_by_side(conn: Conn, schema: str, table: str, key: str, besides: tuple[str | None, ...]) -> tuple[str, ...]:
     """The columns beside ``key`` in the embedding table's narrowest unique key (none where ``key`` alone is unique,
-    or no unique key holds it); the vector, collection and tenant columns are not among them."""
+    or no unique key holds it): each chunk has a row per value of them (a model's id); the vector, collection and
+    tenant columns (``besides``) are not among them."""
     rows = conn.execute(
         "SELECT array_agg(a.attname::text ORDER BY k.n) AS cols FROM pg_index i "
         "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
         "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
         "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indpred IS NULL GROUP BY i.indexrelid",
-        (_qualified(em.schema, em.name),)).fetchall()
+        (_qualified(schema, table),)).fetchall()
     keys = sorted((tuple(r["cols"]) for r in rows if key in r["cols"]), key=len)
     if not keys or len(keys[0]) == 1:
         return ()

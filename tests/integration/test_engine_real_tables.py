@@ -403,3 +403,18 @@ def test_the_engine_replaces_only_the_filters_rows_and_writes_its_values(empty_d
     assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE model_id = 2") == 6
     # Model 1's vectors, beside them, are each still there and unchanged.
     assert empty_db.scalar("SELECT array_agg(vec::text ORDER BY note_id) FROM note_vectors WHERE model_id = 1") == before
+
+
+def test_without_the_filter_a_table_of_several_models_is_refused_before_the_engine_replaces_them(empty_db,
+                                                                                                  embed_server):
+    """model_id given as a default instead: scope would count model 1's vectors as model 2's, and the engine's
+    replace would delete them. Refused, naming the column, nothing written."""
+    _side_by_side(empty_db, embed_server)
+    profile = parse_profile(SIDE_BY_SIDE_PROFILE.replace("filter: {model_id: 2}", 'defaults: {model_id: "2"}'), env={})
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        rows = {o.check: o for o in preflight(conn, Target(profile), "documents", model="hash-embed:384", dims=384)}
+    assert rows["rows per chunk"].status == "failed" and "embeddings.filter" in rows["rows per chunk"].found
+    assert "model_id" in rows["rows per chunk"].found
+    with pytest.raises(RefusedError, match="rows per chunk"):
+        _backfill(profile, empty_db.dsn, embed_server.url)
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE model_id = 1") == 6
