@@ -104,6 +104,29 @@ def _side_by_side(w: _Writer, shape: Shape) -> None:
     w.lines.append("  filter: {" + ", ".join(values) + "}  # " + why)
 
 
+def _defaults(w: _Writer, shape: Shape) -> None:
+    """``embeddings.defaults`` for the NOT NULL columns without a default the engine would leave empty: ``now()`` for
+    a timestamp (Rails' created_at/updated_at, when the row is written), TODO naming the rest (what the application
+    writes there is its own: a version, its digest of the text)."""
+    types = {c.name: c.type for c in shape.embeddings.columns}
+    values, todo = [], []
+    for column in shape.unfilled:
+        if types.get(column, "").startswith(("timestamp", "date")):
+            values.append(f"{column}: \"now()\"")
+        else:
+            values.append(f"{column}: {TODO}")
+            todo.append(column)
+            w.todo.append(f"embeddings.defaults.{column}")
+    line = "  defaults: {" + ", ".join(values) + "}  # "
+    if todo:
+        line += (f"TODO: NOT NULL without a default, which the engine would leave empty: {', '.join(todo)}; give "
+                 "each an SQL expression of what the application writes there ({model}, {dims}, {collection} "
+                 "placeholders), or let the application's own backfill run")
+    else:
+        line += "NOT NULL without a default: the time the engine writes the row"
+    w.lines.append(line)
+
+
 def _session(w: _Writer, settings: dict[str, str | None]) -> None:
     """database.session for policies that apply to the connecting role: the first setting they read carries the
     tenant; the tenants themselves are hidden from this role, so they are the user's to list."""
@@ -317,9 +340,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.guess("embeddings.dimensions", "dimensions", shape.dimensions_column, required=False)
     if shape.timestamps:
         w.comment(f"timestamps seen on {em.name}: {', '.join(shape.timestamps)} (not needed by the profile)", 2)
-    for column in shape.unfilled:
-        w.comment(f"NOT NULL without default: {em.name}.{column}: the engine would leave it empty; "
-                  "the application must fill it", 2)
+    if shape.unfilled:
+        _defaults(w, shape)
     for table in {ch.qualified: ch, em.qualified: em}.values():
         if table.rls:
             applies = (rls_applies or {}).get(table.qualified)

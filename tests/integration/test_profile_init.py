@@ -132,7 +132,8 @@ def test_rls_and_unfilled_not_null_columns_are_said(cli, empty_db, tmp_path):
     raw = yaml.safe_load(text)
     assert raw["embeddings"]["key"] == "chunk_id" and raw["chunks"]["id"] == "id"
     assert raw["embeddings"]["dimensions"] == "dims"
-    assert "NOT NULL without default: chunk_embeddings.id" in text
+    assert _line(text, "defaults:").strip().startswith("defaults: {id: TODO}  # TODO: NOT NULL without a default")
+    assert result.json["todo"] == ["embeddings.defaults.id"]
     assert "row-level security on public.chunks: policies tenant_isolation" in text
 
 
@@ -1163,7 +1164,7 @@ def test_a_unique_key_beside_the_chunks_key_drafts_the_filter_its_stored_rows_sh
     assert result.json["todo"] == [], out.read_text()
     line = _line(out.read_text(), "filter:")
     assert line.strip().startswith("filter: {model_id: 1, strategy_id: 1}  # measured:") and "4 rows" in line
-    assert "NOT NULL without default: note_vectors.model_id" not in out.read_text()
+    assert "defaults:" not in out.read_text()  # model_id and strategy_id are the filter's
     assert load_profile(out, env={}).embeddings.filter == (("model_id", 1), ("strategy_id", 1))
 
 
@@ -1183,3 +1184,15 @@ def test_a_key_unique_alone_drafts_no_filter(cli, empty_db, embed_server, tmp_pa
     empty_db.execute(SIDE_BY_SIDE.replace("UNIQUE (model_id, strategy_id, note_id)", "UNIQUE (note_id)"))
     result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
     assert "filter:" not in out.read_text()
+
+
+def test_unfilled_timestamps_default_to_now_and_the_rest_is_todo(cli, empty_db, embed_server, tmp_path):
+    """Rails' created_at/updated_at NOT NULL without a default: the time the engine writes the row; a version or the
+    application's digest is its own: TODO, named."""
+    empty_db.execute(SIDE_BY_SIDE.replace("vec halfvec NOT NULL,", "vec halfvec NOT NULL, digest text NOT NULL, "
+                                          "created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL,")
+                     .replace("::halfvec FROM notes", "::halfvec, md5(body), now(), now() FROM notes"))
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == ["embeddings.defaults.digest"]
+    assert _line(out.read_text(), "defaults:").strip().startswith(
+        'defaults: {digest: TODO, created_at: "now()", updated_at: "now()"}  # TODO: NOT NULL')
