@@ -78,8 +78,9 @@ class LocateResult:
 
     @property
     def best_entrypoint(self) -> Entrypoint | None:
-        """The highest-ranked candidate that may embed (a seed whose contract calls no embedder is not the backfill)."""
-        return next((e for e in self.entrypoints if e.may_embed), None)
+        """The highest-ranked candidate that may embed (a seed whose contract calls no embedder is not the backfill), and
+        runs here (an engine's or plugin's task runs in the application that installs it)."""
+        return next((e for e in self.entrypoints if e.may_embed and not e.host), None)
 
     @property
     def embeds_in_process(self) -> bool:
@@ -147,7 +148,10 @@ class LocateResult:
             elif not e.may_embed:
                 lines.append("    calls no embedder (its contract, read): a candidate only, not taken as the backfill")
         if not self.best_entrypoint:
-            lines.append("  no entrypoint embeds: backfill with the harness's own engine (run --engine, or backfill)")
+            hosted = " (the tasks above run in the application that installs this one)" if any(
+                e.host for e in self.entrypoints) else ""
+            lines.append("  no entrypoint embeds here: backfill with the harness's own engine (run --engine, or "
+                         f"backfill){hosted}")
         if self.declared_dimensions:
             lines.append(f"Declared vector dimensions: {', '.join(map(str, self.declared_dimensions))}")
         return "\n".join(lines)
@@ -278,6 +282,8 @@ def _embedding_setting(name: str) -> bool:
 
 
 def _with_contract(root: Path, entry: Entrypoint) -> Entrypoint:
+    if entry.host:
+        return replace(entry, contract=Contract(known=False, reason=entry.host))
 
     try:
         contract = command_contract(entry.command, root / entry.workdir, root)

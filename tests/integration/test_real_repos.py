@@ -2998,6 +2998,9 @@ def test_discourse_ai_fragments_of_two_models_side_by_side_in_one_halfvec_table(
     dropped = {d["table"] for d in located["declarations"] if d.get("dropped")}
     assert {"ai_topic_embeddings_1_1", "ai_document_fragment_embeddings_7_1", "ai_topic_embeddings"} <= dropped
     assert located["declared_dimensions"] == []  # each model's width is its definition row's, not the schema's
+    # Its own backfill is a rake task the host Discourse runs (no Rakefile here): listed, never the command drafted.
+    hosted = {e["command"]: e for e in located["entrypoints"] if e.get("host")}
+    assert "bin/rails ai:embeddings:backfill" in hosted and located["best_entrypoint"] is None
     # The draft: the unique key's model column left to decide (two models stored), the strategy measured, the
     # NOT NULL bookkeeping columns drafted (timestamps now(), the rest named).
     assert trial.init.json["todo"] == ["embeddings.filter.model_id", "embeddings.defaults.model_version",

@@ -773,6 +773,23 @@ def test_a_rails_commands_contract_is_what_the_booted_app_reads(found):
     assert {"app/models/note.rb", "config/initializers/langchain.rb", "lib/tasks/passages.rake"} <= set(contract.files)
 
 
+def test_a_plugins_rake_task_is_listed_as_the_host_applications_never_as_the_backfill_here(tmp_path):
+    """discourse-ai: no Rakefile, ``task "ai:embeddings:backfill", %i[embedding_def_id concurrency] => [:environment]``
+    in lib/tasks/modules/embeddings/database.rake, loaded by the Discourse that installs the plugin."""
+    result = located(tmp_path, {
+        "plugin.rb": "# name: my-plugin\nenabled_site_setting :my_enabled\n",
+        "lib/tasks/modules/embeddings/database.rake": (
+            'desc "Backfill embeddings for all topics"\n'
+            'task "ai:embeddings:backfill", %i[embedding_def_id concurrency] => [:environment] do |_, args|\n'
+            '  Topic.find_each { |t| vector_rep.generate_representation_from(t) }\nend\n')})
+    tasks = [e for e in result.entrypoints if e.kind == "rake-task"]
+    assert [(e.command, e.workdir) for e in tasks] == [("bin/rails ai:embeddings:backfill", ".")]
+    assert tasks[0].host and "application that installs it" in tasks[0].host
+    assert not tasks[0].contract.known and tasks[0].contract.reason == tasks[0].host
+    assert result.best_entrypoint is None and result.as_dict()["best_entrypoint"] is None
+    assert "the tasks above run in the application that installs this one" in result.text()
+
+
 def test_without_bin_rails_a_rake_task_runs_through_bundle_exec_rake_from_the_rakefiles_folder(tmp_path):
     result = located(tmp_path, {
         "web/Rakefile": "require_relative 'config/application'\n",
