@@ -482,6 +482,36 @@ def side_by_side(conn: Conn, schema: str, table: str, key: str, besides: tuple[s
     return tuple(c for c in keys[0] if c != key and c not in besides)
 
 
+def rows_naming_model(conn: Conn, shape: Shape, model: str) -> dict[str, tuple[Any, str]]:
+    """For each side-by-side column whose stored values differ: the one value whose row of another table (its single
+    integer primary key equal to the value) names ``model`` anywhere in it (discourse-ai's model_id 2, the
+    ``embedding_definitions`` row whose display_name and provider_params' model_name are nomic-embed-text), with
+    where; a column whose values no row, or rows of several tables, name is left out."""
+    out: dict[str, tuple[Any, str]] = {}
+    tables = conn.execute(
+        "SELECT n.nspname AS schema, c.relname AS name, a.attname AS pk FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] "
+        "WHERE i.indisprimary AND i.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) "
+        "AND c.relkind = 'r' AND n.nspname = %s AND c.relname NOT IN (%s, %s) AND c.reltuples < 100000 "
+        "ORDER BY c.relname LIMIT 500", (shape.embeddings.schema, shape.embeddings.name, shape.chunks.name)).fetchall()
+    names = [model, *([model.split(":")[0]] if model.endswith(":latest") else [])]
+    for i, column in enumerate(shape.side_by_side):
+        values = sorted({combo[i] for combo, _ in shape.side_by_side_values if isinstance(combo[i], int)})
+        if len({combo[i] for combo, _ in shape.side_by_side_values}) < 2 or not values:
+            continue
+        hits = []
+        for t in tables:
+            rows = conn.execute(sql.SQL(
+                "SELECT t.{pk} AS v FROM {t} AS t WHERE t.{pk} = ANY(%(values)s) AND "
+                "jsonb_path_exists(to_jsonb(t), '$.** ? (@ == $m1 || @ == $m2)', jsonb_build_object('m1', %(m1)s::text, "
+                "'m2', %(m2)s::text))").format(pk=sql.Identifier(t["pk"]), t=sql.Identifier(t["schema"], t["name"])),
+                {"values": values, "m1": names[0], "m2": names[-1]}).fetchall()
+            hits += [(r["v"], f"{t['name']} row {t['pk']} = {r['v']}") for r in rows]
+        if len(hits) == 1:
+            out[column] = hits[0]
+    return out
+
+
 def _combinations(conn: Conn, em: Table, columns: tuple[str, ...]) -> tuple[tuple[tuple[Any, ...], int], ...]:
     """Each combination of ``columns``' values stored, with its rows (most first; ten at most)."""
     if not columns:

@@ -78,9 +78,10 @@ class _Writer:
         self.value(key, name, guess.column, f"guess: {note}", indent)
 
 
-def _side_by_side(w: _Writer, shape: Shape) -> None:
+def _side_by_side(w: _Writer, shape: Shape, named: dict[str, tuple[Any, str]], model: str | None) -> None:
     """``embeddings.filter`` where the embedding table's unique key holds columns beside the chunk's key (several
-    models' rows side by side): the values every stored row shares, TODO for a column whose stored values differ."""
+    models' rows side by side): the values every stored row shares, or the one whose row of another table names the
+    model (``named``); TODO for a column whose stored values differ otherwise."""
     cols, combos = shape.side_by_side, shape.side_by_side_values
     unique = f"{shape.embeddings.name}'s unique key ({', '.join((*cols, str(shape.key.column)))})"
     values: list[str] = []
@@ -88,6 +89,8 @@ def _side_by_side(w: _Writer, shape: Shape) -> None:
         seen = {combo[i] for combo, _ in combos}
         if len(seen) == 1:
             values.append(f"{column}: {_scalar(next(iter(seen)))}")
+        elif column in named:
+            values.append(f"{column}: {_scalar(named[column][0])}")
         else:
             values.append(f"{column}: {TODO}")
             w.todo.append(f"embeddings.filter.{column}")
@@ -97,6 +100,9 @@ def _side_by_side(w: _Writer, shape: Shape) -> None:
            "engine writes these values and replaces only these rows; scope and verify read only them. ")
     if len(combos) == 1:
         why = f"measured: {why}Every stored row has them ({stored})"
+    elif named and all(f"{c}: {TODO}" not in values for c in cols):
+        why = (f"measured: {why}Stored: {stored}; " + ", ".join(f"{c} {_scalar(v)} is the {where}, which names {model}"
+                                                              for c, (v, where) in named.items()))
     elif combos:
         why = f"TODO: {why}Stored: {stored}; give the values of the rows provider.model makes"
     else:
@@ -172,8 +178,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   measured: MeasuredText | None = None, stored_dims: int | None = None,
                   app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = (),
                   declared_by_setting: tuple[Any, ...] = (), code_distances: tuple[Any, ...] = (),
-                  native_dims: int | None = None, truncation: tuple[int, str, str | None] | None = None) -> Draft:
-    """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
+                  native_dims: int | None = None, truncation: tuple[int, str, str | None] | None = None,
+                  filter_named: dict[str, tuple[Any, str]] | None = None) -> Draft:
+    """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
+    side-by-side column, the value whose row of another table names the model, and where."""
     app_models = app_models or {}
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
@@ -331,7 +339,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   f"model's {padding.model_dims} dimensions, the others not: set it to {vc.dimensions} if the "
                   "application pads every vector)", 2)
     if shape.side_by_side:
-        _side_by_side(w, shape)
+        _side_by_side(w, shape, filter_named or {}, model)
     w.guess("embeddings.model", "model", shape.model, required=False)
     w.guess("embeddings.input_hash", "input_hash", shape.input_hash, required=False)
     if not shape.inline:
@@ -604,7 +612,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
     from . import db as dbmod
     from . import rls
-    from .discover import rls_applies
+    from .discover import rls_applies, rows_naming_model
     from .target import _qualified
     from .errors import ConfigError
     from .steps.locate import locate
@@ -632,6 +640,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         measured = _measured_text(conn, shape, provider_url, model,
                                   truncation[0] if truncation else None) if shape is not None else None
         stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
+        naming = rows_naming_model(conn, shape, model) if shape is not None and shape.side_by_side and model else {}
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
         settings: dict[str, str | None] = {}
         for t in ((shape.chunks, shape.embeddings) if shape else ()):
@@ -680,7 +689,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
                          code_distances=code_distances(found, shape, every_shape),
-                         native_dims=native, truncation=truncation,
+                         native_dims=native, truncation=truncation, filter_named=naming,
                          app_models={c.model: f"{c.kind}{', in process' if c.in_process else ''}, {c.path}:{c.line}"
                                      + (f", the default of ${c.model_env}" if c.model_env else "")
                                      # an Ollama embedder's line is the one cited for its model (read last)

@@ -1196,3 +1196,21 @@ def test_unfilled_timestamps_default_to_now_and_the_rest_is_todo(cli, empty_db, 
     assert result.json["todo"] == ["embeddings.defaults.digest"]
     assert _line(out.read_text(), "defaults:").strip().startswith(
         'defaults: {digest: TODO, created_at: "now()", updated_at: "now()"}  # TODO: NOT NULL')
+
+
+def test_the_model_named_by_another_tables_row_picks_the_filters_value(cli, empty_db, embed_server, tmp_path):
+    """discourse-ai's model_id is the id of an embedding_definitions row that names the model (display_name,
+    provider_params' model_name), with no declared foreign key: the row of the integer key that names --model gives
+    the value; a table whose ids merely match (users 1 and 2) says nothing."""
+    empty_db.execute(SIDE_BY_SIDE + """
+        INSERT INTO note_vectors SELECT id, 2, 1, array_fill(0.5, ARRAY[768])::halfvec FROM notes WHERE id < 3;
+        CREATE TABLE users (id bigint PRIMARY KEY, name text);
+        INSERT INTO users VALUES (1, 'ada'), (2, 'grace');
+        CREATE TABLE embedder_definitions (id bigserial PRIMARY KEY, display_name text, provider_params jsonb);
+        INSERT INTO embedder_definitions VALUES (1, 'small', '{"model_name": "hash-embed:768"}'),
+                                                (2, 'default', '{"model_name": "hash-embed:384"}');""")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == []
+    line = _line(out.read_text(), "filter:").strip()
+    assert line.startswith("filter: {model_id: 2, strategy_id: 1}  # measured:")
+    assert "model_id 2 is the embedder_definitions row id = 2, which names hash-embed:384" in line

@@ -2985,8 +2985,8 @@ def test_discourse_ai_fragments_of_two_models_side_by_side_in_one_halfvec_table(
         conn.execute("DELETE FROM rag_document_fragments WHERE id = 12")
     model_1 = discourse_ai_model_rows(db, 1)
 
-    def decide(text: str) -> str:  # the user's four decisions: the site's selected definition, its versions, the digest
-        return (text.replace("model_id: TODO", "model_id: 2").replace("model_version: TODO", 'model_version: "1"')
+    def decide(text: str) -> str:  # the user's three decisions: the definition's versions, the digest (left empty)
+        return (text.replace("model_version: TODO", 'model_version: "1"')
                 .replace("strategy_version: TODO", 'strategy_version: "1"').replace("digest: TODO", "digest: \"''\""))
 
     trial = procedure(cli, db, server, app, tmp_path / "first", "rag_document_fragments", model="nomic-embed-text",
@@ -3001,15 +3001,16 @@ def test_discourse_ai_fragments_of_two_models_side_by_side_in_one_halfvec_table(
     # Its own backfill is a rake task the host Discourse runs (no Rakefile here): listed, never the command drafted.
     hosted = {e["command"]: e for e in located["entrypoints"] if e.get("host")}
     assert "bin/rails ai:embeddings:backfill" in hosted and located["best_entrypoint"] is None
-    # The draft: the unique key's model column left to decide (two models stored), the strategy measured, the
-    # NOT NULL bookkeeping columns drafted (timestamps now(), the rest named).
-    assert trial.init.json["todo"] == ["embeddings.filter.model_id", "embeddings.defaults.model_version",
-                                       "embeddings.defaults.strategy_version", "embeddings.defaults.digest"]
+    # The draft: the unique key's model column (two models stored) is the embedding_definitions row that names the
+    # model, the strategy the one stored; the NOT NULL bookkeeping columns drafted (timestamps now(), the rest named).
+    assert trial.init.json["todo"] == ["embeddings.defaults.model_version", "embeddings.defaults.strategy_version",
+                                       "embeddings.defaults.digest"]
     raw = yaml.safe_load(trial.profile.read_text())
     assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["embeddings"]["key"], raw["embeddings"]["vector"]) == (
         "rag_document_fragments", "fragment", "rag_document_fragment_id", "embeddings")
     assert raw["embeddings"]["filter"] == {"model_id": 2, "strategy_id": 1}
-    assert "Stored: {model_id: 1, strategy_id: 1} 12 rows; {model_id: 2, strategy_id: 1} 10 rows" in trial.profile.read_text()
+    assert ("Stored: {model_id: 1, strategy_id: 1} 12 rows; {model_id: 2, strategy_id: 1} 10 rows; model_id 2 is the "
+            "embedding_definitions row id = 2, which names nomic-embed-text") in trial.profile.read_text()
     # scope counts model 2's rows alone: 11 fragments, 2 lost (each still has model 1's vector), no dimension mismatch
     # for model 1's 1024-wide ones; the edit, the foreign and the swapped vectors no count can see.
     assert trial.scope.code == 0, trial.scope.out
