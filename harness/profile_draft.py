@@ -586,8 +586,19 @@ def _discover(conn: Any) -> list:
     return discover(conn)
 
 
+def _rows_of(shape: Shape, named: dict[str, tuple[Any, str]]) -> dict[str, Any]:
+    """The side-by-side columns' values of the model's rows, where known: the one every stored row has, or the one a
+    row of another table names the model by."""
+    out = {c: v for c, (v, _) in named.items()}
+    for i, column in enumerate(shape.side_by_side):
+        seen = {combo[i] for combo, _ in shape.side_by_side_values}
+        if len(seen) == 1:
+            out[column] = next(iter(seen))
+    return out
+
+
 def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str | None,
-                   request_dimensions: int | None = None) -> MeasuredText | None:
+                   request_dimensions: int | None = None, rows_of: dict[str, Any] | None = None) -> MeasuredText | None:
     """The text the stored vectors embed, measured with the model through the provider (None without either); with
     ``request_dimensions`` the vectors asked for are the model's truncated as the application asks for them."""
     if not provider_url or not model:
@@ -599,7 +610,7 @@ def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str
     try:
         with OllamaProvider(provider_url, model, timeout_s=30.0, retries=0,
                             request_dimensions=request_dimensions) as provider:
-            return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model)
+            return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model, rows_of)
     except (HarnessError, OSError, ValueError):
         return None
 
@@ -637,10 +648,10 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             native = _model_dimensions(provider_url, model or stored)
             padding = measure_padding(conn, shape, native)
             truncation = _truncation(found.embedding_calls, shape.vector.dimensions, native)
-        measured = _measured_text(conn, shape, provider_url, model,
-                                  truncation[0] if truncation else None) if shape is not None else None
-        stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
         naming = rows_naming_model(conn, shape, model) if shape is not None and shape.side_by_side and model else {}
+        measured = _measured_text(conn, shape, provider_url, model, truncation[0] if truncation else None,
+                                  _rows_of(shape, naming)) if shape is not None else None
+        stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
         settings: dict[str, str | None] = {}
         for t in ((shape.chunks, shape.embeddings) if shape else ()):

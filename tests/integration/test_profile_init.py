@@ -1214,3 +1214,25 @@ def test_the_model_named_by_another_tables_row_picks_the_filters_value(cli, empt
     line = _line(out.read_text(), "filter:").strip()
     assert line.startswith("filter: {model_id: 2, strategy_id: 1}  # measured:")
     assert "model_id 2 is the embedder_definitions row id = 2, which names hash-embed:384" in line
+
+
+def test_the_text_of_a_separate_tables_vectors_is_measured_through_the_key_on_the_models_rows(cli, empty_db,
+                                                                                              embed_server, tmp_path):
+    """Vectors in their own table, two models side by side: the chunk's text is measured against the vectors of the
+    model's rows (the filter's), joined on the key; model 1's (another width) are not read."""
+    from harness.provider import OllamaProvider
+
+    empty_db.execute(SIDE_BY_SIDE.replace("INSERT INTO note_vectors SELECT id, 1, 1, array_fill(0.5, ARRAY[384])::halfvec "
+                                          "FROM notes;", "INSERT INTO note_vectors SELECT id, 1, 1, "
+                                          "array_fill(0.5, ARRAY[768])::halfvec FROM notes;"))
+    with empty_db.connect(autocommit=True) as conn, OllamaProvider(embed_server.url, "hash-embed:384") as provider:
+        notes = conn.execute("SELECT id, body FROM notes ORDER BY id").fetchall()
+        for (key, _), vector in zip(notes, provider.embed([n[1] for n in notes]).vectors):
+            conn.execute("INSERT INTO note_vectors VALUES (%s, 2, 1, %s::halfvec)", (key, str(vector.tolist())))
+        conn.execute("CREATE TABLE definitions (id bigint PRIMARY KEY, name text); "
+                     "INSERT INTO definitions VALUES (1, 'other'), (2, 'hash-embed:384')")
+    out = tmp_path / "measured.yaml"
+    assert cli("profile", "init", "--repo", tmp_path, "--database-url", empty_db.dsn, "--output", out, "--model",
+               "hash-embed:384", env={"OLLAMA_HOST": embed_server.url}).code == 0
+    line = _line(out.read_text(), "text:")
+    assert "measured: hash-embed:384 re-embedding body reproduces the stored vectors of 4 of the 4 rows read" in line
