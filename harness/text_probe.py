@@ -63,7 +63,7 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
         source: sql.Composable = sql.SQL("{} AS c").format(sql.Identifier(table.schema, table.name))
     else:  # a separate table: each chunk's vector through the key (of the model's rows only)
         em = shape.embeddings
-        on = [sql.SQL("e.{} = c.{}").format(sql.Identifier(shape.key.column), sql.Identifier(shape.chunk_id.column))]
+        on = [sql.SQL("e.{} = c.{}").format(sql.Identifier(str(shape.key.column)), sql.Identifier(str(shape.chunk_id.column)))]
         on += [sql.SQL("e.{}::text = {}").format(sql.Identifier(c), sql.Literal(str(v))) for c, v in (rows_of or {}).items()
                if c in shape.side_by_side]
         source = sql.SQL("{} AS c JOIN {} AS e ON {}").format(sql.Identifier(table.schema, table.name),

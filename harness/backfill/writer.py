@@ -56,12 +56,13 @@ def written_columns(target: Target) -> list[tuple[str, str]]:
     return cols
 
 
-def profile_defaults(target: Target, model: str, dims: int | None, collection: str) -> list[tuple[str, sql.Composed]]:
+def profile_defaults(target: Target, model: str, dims: int | None, collection: str) -> list[tuple[str, sql.Composable]]:
     """The profile's default expressions, placeholders bound as literals, for columns the engine does not write."""
     written = {col for _, col in written_columns(target)}
     values = {"dims": dims, "model": model, "collection": collection}
-    out = [(col, sqlexpr.compose(expr, values))
-           for col, expr in target.profile.embeddings.defaults.items() if col not in written]
+    out: list[tuple[str, sql.Composable]] = [(col, sqlexpr.compose(expr, values))
+                                             for col, expr in target.profile.embeddings.defaults.items()
+                                             if col not in written]
     # The rows of this target where the table keeps several models' side by side: written with the filter's values
     # (as YAML typed them: `model_id: 2` an integer).
     out += [(col, sql.Literal(value)) for col, value in target.profile.embeddings.filter if col not in written]
@@ -340,7 +341,7 @@ class BatchWriter:
             for row in zip(*columns):
                 copy.write_row(row)
 
-    def _defaults(self, collection: str) -> list[tuple[str, sql.Composed]]:
+    def _defaults(self, collection: str) -> list[tuple[str, sql.Composable]]:
         return profile_defaults(self.target, self.model, self.dims, collection)
 
     def _apply_sql(self, collection: str = "", source: sql.Composable | None = None) -> list[sql.Composed]:

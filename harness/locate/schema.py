@@ -930,13 +930,13 @@ def dropped_tables(rel: str, text: str) -> tuple[str, ...]:
     if _migration_order(rel) is None:
         return ()
     methods = list(_RB_METHOD.finditer(text))
-    out = []
+    out: list[str] = []
     for m in _DROP_TABLE.finditer(text):
         before = [d for d in methods if d.start() < m.start()]
         if before and before[-1].group(1) == "down":
             continue
         names = m.group("sql").split(",") if m.group("sql") else [m.group("t") or m.group("s")]
-        out.extend(_unquote(n.strip()).rsplit(".", 1)[-1] for n in names)
+        out.extend(str(_unquote(n.strip())).rsplit(".", 1)[-1] for n in names)
     return tuple(dict.fromkeys(out))
 
 
@@ -946,7 +946,9 @@ def with_drops(decls: list[VectorDeclaration], drops: dict[str, tuple[str, ...]]
     last: dict[tuple[str, str], int] = {}
     for path, tables in drops.items():
         order = _migration_order(path)
-        for table in tables if order else ():
+        if order is None:
+            continue
+        for table in tables:
             last[(order[0], table)] = max(last.get((order[0], table), order[1]), order[1])
     out = []
     for d in decls:
