@@ -3009,6 +3009,8 @@ def test_discourse_ai_fragments_of_two_models_side_by_side_in_one_halfvec_table(
     assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["embeddings"]["key"], raw["embeddings"]["vector"]) == (
         "rag_document_fragments", "fragment", "rag_document_fragment_id", "embeddings")
     assert raw["embeddings"]["filter"] == {"model_id": 2, "strategy_id": 1}
+    # The text measured on model 2's rows through the key: of the first 5 read, the damage left 2 reproducing.
+    assert "not measured: no column of fragment" in trial.profile.read_text() and "(at best 2)" in trial.profile.read_text()
     assert ("Stored: {model_id: 1, strategy_id: 1} 12 rows; {model_id: 2, strategy_id: 1} 10 rows; model_id 2 is the "
             "embedding_definitions row id = 2, which names nomic-embed-text") in trial.profile.read_text()
     # scope counts model 2's rows alone: 11 fragments, 2 lost (each still has model 1's vector), no dimension mismatch
