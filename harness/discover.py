@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import psycopg
+from psycopg import sql
 
 from . import hashing
 from .db import Conn
@@ -162,6 +163,11 @@ class Shape:
     source_hash: str | None = None
     # The algorithm the input hash column was measured to hold (harness.hashing.ALGORITHMS).
     input_hash_algorithm: str = "sha256"
+    # The embedding table's unique key holds more than the chunk's key (discourse-ai's (model_id, strategy_id,
+    # topic_id)): several models' rows side by side. Those columns, and each combination of values stored with its
+    # row count (most rows first).
+    side_by_side: tuple[str, ...] = ()
+    side_by_side_values: tuple[tuple[tuple[Any, ...], int], ...] = ()
 
     @property
     def inline(self) -> bool:
@@ -445,8 +451,10 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         model, json_models = _model_in_json(conn, em, vc.column, model, inline=inline)
     dims = _pick(em, DIMENSION_NAMES, types={"integer", "smallint", "bigint"}, role="dimensions")
     times = tuple(c.name for c in em.columns if snake(c.name) in TIME_NAMES)
+    beside = () if inline or key.column is None else side_by_side(
+        conn, em.schema, em.name, key.column, (vc.column, e_collection.column, e_tenant.column))
     filled = {key.column, vc.column, input_hash.column, model.column, dims.column, e_collection.column,
-              e_tenant.column}
+              e_tenant.column, *beside}
     unfilled = () if inline else tuple(
         c.name for c in em.columns
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
@@ -460,7 +468,63 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                  collection_table_why, nodes, source_table, _distance(conn, vc),
                  f"the foreign key {chunks.name}.{documents[0][0]} -> {documents[0][2]}.{documents[0][3]}, the "
                  f"{documents[0][2]} row each chunk is cut from" if documents and sources == (documents[0][0],) else "",
-                 doc_hash, algorithm if input_hash.column else hashing.DEFAULT)
+                 doc_hash, algorithm if input_hash.column else hashing.DEFAULT, beside, _combinations(conn, em, beside))
+
+
+def side_by_side(conn: Conn, schema: str, table: str, key: str, besides: tuple[str | None, ...]) -> tuple[str, ...]:
+    """The columns beside ``key`` in the embedding table's narrowest unique key (none where ``key`` alone is unique,
+    or no unique key holds it): each chunk has a row per value of them (a model's id); the vector, collection and
+    tenant columns (``besides``) are not among them."""
+    rows = conn.execute(
+        "SELECT array_agg(a.attname::text ORDER BY k.n) AS cols FROM pg_index i "
+        "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indpred IS NULL GROUP BY i.indexrelid",
+        (_qualified(schema, table),)).fetchall()
+    keys = sorted((tuple(r["cols"]) for r in rows if key in r["cols"]), key=len)
+    if not keys or len(keys[0]) == 1:
+        return ()
+    return tuple(c for c in keys[0] if c != key and c not in besides)
+
+
+def rows_naming_model(conn: Conn, shape: Shape, model: str) -> dict[str, tuple[Any, str]]:
+    """For each side-by-side column whose stored values differ: the one value whose row of another table (its single
+    integer primary key equal to the value) names ``model`` anywhere in it (discourse-ai's model_id 2, the
+    ``embedding_definitions`` row whose display_name and provider_params' model_name are nomic-embed-text), with
+    where; a column whose values no row, or rows of several tables, name is left out."""
+    out: dict[str, tuple[Any, str]] = {}
+    tables = conn.execute(
+        "SELECT n.nspname AS schema, c.relname AS name, a.attname AS pk FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] "
+        "WHERE i.indisprimary AND i.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) "
+        "AND c.relkind = 'r' AND n.nspname = %s AND c.relname NOT IN (%s, %s) AND c.reltuples < 100000 "
+        "ORDER BY c.relname LIMIT 500", (shape.embeddings.schema, shape.embeddings.name, shape.chunks.name)).fetchall()
+    names = [model, *([model.split(":")[0]] if model.endswith(":latest") else [])]
+    for i, column in enumerate(shape.side_by_side):
+        values = sorted({combo[i] for combo, _ in shape.side_by_side_values if isinstance(combo[i], int)})
+        if len({combo[i] for combo, _ in shape.side_by_side_values}) < 2 or not values:
+            continue
+        hits = []
+        for t in tables:
+            rows = conn.execute(sql.SQL(
+                "SELECT t.{pk} AS v FROM {t} AS t WHERE t.{pk} = ANY(%(values)s) AND "
+                "jsonb_path_exists(to_jsonb(t), '$.** ? (@ == $m1 || @ == $m2)', jsonb_build_object('m1', %(m1)s::text, "
+                "'m2', %(m2)s::text))").format(pk=sql.Identifier(t["pk"]), t=sql.Identifier(t["schema"], t["name"])),
+                {"values": values, "m1": names[0], "m2": names[-1]}).fetchall()
+            hits += [(r["v"], f"{t['name']} row {t['pk']} = {r['v']}") for r in rows]
+        if len(hits) == 1:
+            out[column] = hits[0]
+    return out
+
+
+def _combinations(conn: Conn, em: Table, columns: tuple[str, ...]) -> tuple[tuple[tuple[Any, ...], int], ...]:
+    """Each combination of ``columns``' values stored, with its rows (most first; ten at most)."""
+    if not columns:
+        return ()
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    rows = conn.execute(sql.SQL("SELECT {c}, count(*) AS n FROM {t} GROUP BY {c} ORDER BY n DESC, {c} LIMIT 10").format(
+        c=cols, t=sql.Identifier(em.schema, em.name))).fetchall()
+    return tuple((tuple(r[c] for c in columns), r["n"]) for r in rows)
 
 
 def _document_keys(conn: Conn, chunks: Table, em: Table, table) -> list[tuple[str, str, str, str]]:

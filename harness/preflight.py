@@ -39,9 +39,32 @@ def unfilled_columns(conn: Conn, target: Target) -> list[str]:
     if target.inline:
         return []  # vectors are written by UPDATE: the row's other columns are already there
     em = target.profile.embeddings
-    written = {col for _, col in written_columns(target)} | set(em.defaults)
+    written = {col for _, col in written_columns(target)} | set(em.defaults) | {col for col, _ in em.filter}
     return [c["name"] for c in _columns(conn, em.schema, em.table)
             if c["notnull"] and not c["filled"] and c["name"] not in written]
+
+
+def side_by_side_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome | None:
+    """A unique key beside the chunk's key (a row per model) needs embeddings.filter naming this target's rows: the
+    engine replaces a chunk's rows, and the counts would mix every model's."""
+    from .discover import side_by_side
+
+    em = target.profile.embeddings
+    if target.inline:
+        return None
+    beside = side_by_side(conn, em.schema, em.table, em.key, (em.vector, em.collection, em.tenant))
+    if not beside:
+        return None
+    left = [c for c in beside if c not in dict(em.filter)]
+    unique = f"{em.table}'s unique key ({', '.join((*beside, em.key))})"
+    found = (f"{unique} keeps a row per chunk for each {', '.join(beside)}; embeddings.filter does not name "
+             f"{', '.join(left)}" if left else f"{unique}: this target's rows are embeddings.filter's "
+             + ", ".join(f"{c} = {v}" for c, v in em.filter))
+    return verdict("rows per chunk", collection, not left, "embeddings.filter naming this target's rows where a chunk "
+                   "has several (one per model)", found,
+                   note="" if not left else "set embeddings.filter: {" + ", ".join(f"{c}: ..." for c in left) + "} to "
+                   "the values of provider.model's rows: without it the engine would replace every model's rows of "
+                   "a chunk and the counts would take another model's vector for this one's")
 
 
 def not_null_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome:
@@ -290,6 +313,8 @@ def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
     ``into``: the new collection of an --into run; ``copies``: whether chunks will be copied into it (default: yes).
     """
     outcomes = [not_null_outcome(conn, target, collection)]
+    if (rows := side_by_side_outcome(conn, target, collection)) is not None:
+        outcomes.append(rows)
     shape = into_shape_outcome(target, collection, into) if into else None
     copies = bool(into) if copies is None else copies
     for extra in (chunk_key_outcome(conn, target, collection), collection_key_outcome(conn, target, collection), shape,

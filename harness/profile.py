@@ -187,6 +187,9 @@ class EmbeddingTable:
     embedded_at: str | None = None  # the same, under the other name apps use
     # column -> SQL expression for NOT NULL columns the engine does not otherwise fill ({dims}, {model})
     defaults: Mapping[str, str] = field(default_factory=dict)
+    # the embedding rows that are this target's where one table keeps several models' vectors side by side, the model
+    # part of the key (discourse-ai's {model_id: 2, strategy_id: 1}): read alone, and written with these values
+    filter: tuple[tuple[str, Any], ...] = ()
 
     @property
     def written_at(self) -> str | None:
@@ -745,7 +748,7 @@ class _Reader:
             "embeddings",
             raw,
             {"schema", "table", "key", "vector", "model", "input_hash", "input_hash_algorithm", "collection", "tenant",
-             "dimensions", "updated_at", "embedded_at", "model_value", "defaults", "index_min_rows", "pad_to"},
+             "dimensions", "updated_at", "embedded_at", "model_value", "defaults", "index_min_rows", "pad_to", "filter"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -771,6 +774,17 @@ class _Reader:
                               f"'{chunks.collection}[]' is an array (a chunk in several collections); expected no "
                               "embeddings.collection: vectors follow their chunk's key")
         input_hash = self.identifier("embeddings.input_hash", section.get("input_hash"))
+        rows = self.column_values("embeddings.filter", section.get("filter"))
+        for column, value in rows:
+            if inline:
+                raise ConfigError(f"profile key 'embeddings.filter' names {column!r} beside an inline vector column (one "
+                                  "vector per chunk row); expected no embeddings.filter, or chunks.filter for the chunks")
+            if value is None:
+                raise ConfigError(f"profile key 'embeddings.filter.{column}' is null; expected the value the engine "
+                                  "writes into the rows of this target (e.g. the model's id)")
+            if column in (key, section.get("vector") or "embedding") or column in (section.get("defaults") or {}):
+                raise ConfigError(f"profile key 'embeddings.filter.{column}' names a column the engine writes otherwise "
+                                  "(the key, the vector or an embeddings.defaults entry); expected another column")
         return EmbeddingTable(
             schema=schema,
             table=table,
@@ -789,6 +803,7 @@ class _Reader:
             index_min_rows=self.integer("embeddings.index_min_rows", section.get("index_min_rows"), default=100_000,
                                         minimum=0),
             pad_to=self.integer("embeddings.pad_to", section.get("pad_to")),
+            filter=rows,
         )
 
     def hash_algorithm(self, raw: Any, input_hash: str | None) -> str:

@@ -106,6 +106,61 @@ def _prefixes(w: _Writer, measured: MeasuredText | None, in_code: tuple[tuple[st
                 f"guess: the query prefix {document!r} is paired with (the spot queries are embedded after it)")
 
 
+def _side_by_side(w: _Writer, shape: Shape, named: dict[str, tuple[Any, str]], model: str | None) -> None:
+    """``embeddings.filter`` where the embedding table's unique key holds columns beside the chunk's key (several
+    models' rows side by side): the values every stored row shares, or the one whose row of another table names the
+    model (``named``); TODO for a column whose stored values differ otherwise."""
+    cols, combos = shape.side_by_side, shape.side_by_side_values
+    unique = f"{shape.embeddings.name}'s unique key ({', '.join((*cols, str(shape.key.column)))})"
+    values: list[str] = []
+    for i, column in enumerate(cols):
+        seen = {combo[i] for combo, _ in combos}
+        if len(seen) == 1:
+            values.append(f"{column}: {_scalar(next(iter(seen)))}")
+        elif column in named:
+            values.append(f"{column}: {_scalar(named[column][0])}")
+        else:
+            values.append(f"{column}: {TODO}")
+            w.todo.append(f"embeddings.filter.{column}")
+    stored = "; ".join("{" + ", ".join(f"{c}: {_scalar(v)}" for c, v in zip(cols, combo)) + f"}} {n} rows"
+                       for combo, n in combos)
+    why = (f"{unique} keeps a row per chunk for each {', '.join(cols)}: several models' vectors side by side. The "
+           "engine writes these values and replaces only these rows; scope and verify read only them. ")
+    if len(combos) == 1:
+        why = f"measured: {why}Every stored row has them ({stored})"
+    elif named and all(f"{c}: {TODO}" not in values for c in cols):
+        why = (f"measured: {why}Stored: {stored}; " + ", ".join(f"{c} {_scalar(v)} is the {where}, which names {model}"
+                                                              for c, (v, where) in named.items()))
+    elif combos:
+        why = f"TODO: {why}Stored: {stored}; give the values of the rows provider.model makes"
+    else:
+        why = f"TODO: {why}No row is stored yet: give the values the application writes for provider.model's rows"
+    w.lines.append("  filter: {" + ", ".join(values) + "}  # " + why)
+
+
+def _defaults(w: _Writer, shape: Shape) -> None:
+    """``embeddings.defaults`` for the NOT NULL columns without a default the engine would leave empty: ``now()`` for
+    a timestamp (Rails' created_at/updated_at, when the row is written), TODO naming the rest (what the application
+    writes there is its own: a version, its digest of the text)."""
+    types = {c.name: c.type for c in shape.embeddings.columns}
+    values, todo = [], []
+    for column in shape.unfilled:
+        if types.get(column, "").startswith(("timestamp", "date")):
+            values.append(f"{column}: \"now()\"")
+        else:
+            values.append(f"{column}: {TODO}")
+            todo.append(column)
+            w.todo.append(f"embeddings.defaults.{column}")
+    line = "  defaults: {" + ", ".join(values) + "}  # "
+    if todo:
+        line += (f"TODO: NOT NULL without a default, which the engine would leave empty: {', '.join(todo)}; give "
+                 "each an SQL expression of what the application writes there ({model}, {dims}, {collection} "
+                 "placeholders), or let the application's own backfill run")
+    else:
+        line += "NOT NULL without a default: the time the engine writes the row"
+    w.lines.append(line)
+
+
 def _session(w: _Writer, settings: dict[str, str | None]) -> None:
     """database.session for policies that apply to the connecting role: the first setting they read carries the
     tenant; the tenants themselves are hidden from this role, so they are the user's to list."""
@@ -152,8 +207,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = (),
                   declared_by_setting: tuple[Any, ...] = (), code_distances: tuple[Any, ...] = (),
                   native_dims: int | None = None, truncation: tuple[int, str, str | None] | None = None,
-                  task_prefixes: tuple[tuple[str, str], ...] = ()) -> Draft:
-    """The YAML text of a draft profile (comments included) and the keys it leaves TODO."""
+                  task_prefixes: tuple[tuple[str, str], ...] = (),
+                  filter_named: dict[str, tuple[Any, str]] | None = None) -> Draft:
+    """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
+    side-by-side column, the value whose row of another table names the model, and where."""
     app_models = app_models or {}
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
@@ -311,6 +368,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"pad_to: (not set: {padding.padded} of {padding.vectors} stored vectors read are zeros beyond the "
                   f"model's {padding.model_dims} dimensions, the others not: set it to {vc.dimensions} if the "
                   "application pads every vector)", 2)
+    if shape.side_by_side:
+        _side_by_side(w, shape, filter_named or {}, model)
     w.guess("embeddings.model", "model", shape.model, required=False)
     w.guess("embeddings.input_hash", "input_hash", shape.input_hash, required=False)
     if shape.input_hash.column and shape.input_hash_algorithm != hashing.DEFAULT:
@@ -323,9 +382,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.guess("embeddings.dimensions", "dimensions", shape.dimensions_column, required=False)
     if shape.timestamps:
         w.comment(f"timestamps seen on {em.name}: {', '.join(shape.timestamps)} (not needed by the profile)", 2)
-    for column in shape.unfilled:
-        w.comment(f"NOT NULL without default: {em.name}.{column}: the engine would leave it empty; "
-                  "the application must fill it", 2)
+    if shape.unfilled:
+        _defaults(w, shape)
     for table in {ch.qualified: ch, em.qualified: em}.values():
         if table.rls:
             applies = (rls_applies or {}).get(table.qualified)
@@ -562,8 +620,19 @@ def _discover(conn: Any) -> list:
     return discover(conn)
 
 
+def _rows_of(shape: Shape, named: dict[str, tuple[Any, str]]) -> dict[str, Any]:
+    """The side-by-side columns' values of the model's rows, where known: the one every stored row has, or the one a
+    row of another table names the model by."""
+    out = {c: v for c, (v, _) in named.items()}
+    for i, column in enumerate(shape.side_by_side):
+        seen = {combo[i] for combo, _ in shape.side_by_side_values}
+        if len(seen) == 1:
+            out[column] = next(iter(seen))
+    return out
+
+
 def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str | None,
-                   request_dimensions: int | None = None) -> MeasuredText | None:
+                   request_dimensions: int | None = None, rows_of: dict[str, Any] | None = None) -> MeasuredText | None:
     """The text the stored vectors embed, measured with the model through the provider (None without either); with
     ``request_dimensions`` the vectors asked for are the model's truncated as the application asks for them."""
     if not provider_url or not model:
@@ -575,7 +644,7 @@ def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str
     try:
         with OllamaProvider(provider_url, model, timeout_s=30.0, retries=0,
                             request_dimensions=request_dimensions) as provider:
-            return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model)
+            return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model, rows_of)
     except (HarnessError, OSError, ValueError):
         return None
 
@@ -588,7 +657,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
     from . import db as dbmod
     from . import rls
-    from .discover import rls_applies
+    from .discover import rls_applies, rows_naming_model
     from .target import _qualified
     from .errors import ConfigError
     from .steps.locate import locate
@@ -613,8 +682,9 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             native = _model_dimensions(provider_url, model or stored)
             padding = measure_padding(conn, shape, native)
             truncation = _truncation(found.embedding_calls, shape.vector.dimensions, native)
-        measured = _measured_text(conn, shape, provider_url, model,
-                                  truncation[0] if truncation else None) if shape is not None else None
+        naming = rows_naming_model(conn, shape, model) if shape is not None and shape.side_by_side and model else {}
+        measured = _measured_text(conn, shape, provider_url, model, truncation[0] if truncation else None,
+                                  _rows_of(shape, naming)) if shape is not None else None
         stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
         settings: dict[str, str | None] = {}
@@ -664,7 +734,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
                          code_distances=code_distances(found, shape, every_shape),
-                         native_dims=native, truncation=truncation,
+                         native_dims=native, truncation=truncation, filter_named=naming,
                          # the backfill's own files first: of several prefixes, the one its texts are given
                          task_prefixes=tuple(dict.fromkeys([*getattr(getattr(entrypoint, "contract", None),
                                                                      "task_prefixes", ()), *found.task_prefixes])),

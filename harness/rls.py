@@ -345,7 +345,7 @@ def _hidden_embeddings(conn: Conn, target: Target, collection: str, tenants: lis
         return 0
     em = target.profile.embeddings
     query = sql.SQL("SELECT count(*) AS n FROM {} AS e WHERE {}").format(
-        target.embedding_table,
+        target.embedding_rows,
         sql.SQL("{}::text = %(collection)s").format(target.e(em.collection)) if em.collection else sql.SQL("true"))
     visible = 0
     for tenant in tenants:

@@ -49,6 +49,17 @@ class Target:
         return sql.Identifier(em.schema, em.table)
 
     @property
+    def embedding_rows(self) -> sql.Composable:
+        """The embedding table as every read sees it: only ``embeddings.filter``'s rows (one model's, where the table
+        keeps several side by side), else the whole table."""
+        em = self.profile.embeddings
+        if not em.filter:
+            return self.embedding_table
+        # xmin carried along: recompute ranks embedding rows by their write transaction
+        return sql.SQL("(SELECT f.*, f.xmin FROM {} AS f WHERE {})").format(self.embedding_table, sql.SQL(" AND ").join(
+            sql.SQL("{}::text = {}").format(sql.Identifier("f", col), sql.Literal(_as_text(value))) for col, value in em.filter))
+
+    @property
     def emb_alias(self) -> str:
         return "c" if self.inline else "e"
 
@@ -271,7 +282,7 @@ class Target:
         if em.collection and self.profile.chunks.collection:
             on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))
         return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(
-            self.chunk_table, self.embedding_table, sql.SQL(" AND ").join(on)
+            self.chunk_table, self.embedding_rows, sql.SQL(" AND ").join(on)
         )
 
     def has_vector(self) -> sql.Composable:
@@ -344,7 +355,7 @@ class Target:
                     if dims else sql.SQL(""))
         return sql.SQL("{c} AS c LEFT JOIN (SELECT {cols}, {v} IS NOT NULL AS {flag}{measured} FROM {e}) AS e ON {on}").format(
             c=self.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
-            v=sql.Identifier(em.vector), flag=sql.Identifier(_HAS_VECTOR), measured=measured, e=self.embedding_table,
+            v=sql.Identifier(em.vector), flag=sql.Identifier(_HAS_VECTOR), measured=measured, e=self.embedding_rows,
             on=sql.SQL(" AND ").join(on))
 
     def in_no_collection(self) -> sql.Composable:

@@ -56,19 +56,32 @@ def compose(values: dict[str, Any], columns: tuple[str, ...], separator: str, pr
     return prefix + separator.join(str(values[c]) for c in columns if values[c] is not None)
 
 
-def measure_text(conn: Any, shape: Shape, embed, model: str) -> MeasuredText | None:
+def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, Any] | None = None) -> MeasuredText | None:
     """The composition whose re-embedding reproduces the stored vectors of a few rows (``embed``: texts -> vectors);
-    None where nothing can be measured (vectors apart from their text, a LlamaIndex node, no stored vector)."""
-    if not shape.inline or shape.llamaindex_metadata or shape.text.column is None or not shape.chunks.primary_key:
+    None where nothing can be measured (a LlamaIndex node, no stored vector, rows of several models side by side
+    without ``rows_of``: the embedding table's column values of the model's rows)."""
+    if shape.llamaindex_metadata or shape.text.column is None or not shape.chunks.primary_key:
+        return None
+    if not shape.inline and (shape.key.column is None or shape.chunk_id.column is None
+                             or set(shape.side_by_side) - set(rows_of or {})):
         return None
     columns = candidates(shape)
     if shape.text.column not in columns:
         return None
     table = shape.chunks
-    query = sql.SQL("SELECT {v}::real[], {cols} FROM {t} WHERE {v} IS NOT NULL ORDER BY {pk} LIMIT {n}").format(
-        v=sql.Identifier(shape.vector.column), cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
-        t=sql.Identifier(table.schema, table.name), pk=sql.SQL(", ").join(map(sql.Identifier, table.primary_key)),
-        n=sql.Literal(ROWS))
+    if shape.inline:
+        source: sql.Composable = sql.SQL("{} AS c").format(sql.Identifier(table.schema, table.name))
+    else:  # a separate table: each chunk's vector through the key (of the model's rows only)
+        em = shape.embeddings
+        on = [sql.SQL("e.{} = c.{}").format(sql.Identifier(str(shape.key.column)), sql.Identifier(str(shape.chunk_id.column)))]
+        on += [sql.SQL("e.{}::text = {}").format(sql.Identifier(c), sql.Literal(str(v))) for c, v in (rows_of or {}).items()
+               if c in shape.side_by_side]
+        source = sql.SQL("{} AS c JOIN {} AS e ON {}").format(sql.Identifier(table.schema, table.name),
+                                                               sql.Identifier(em.schema, em.name), sql.SQL(" AND ").join(on))
+    alias = "c" if shape.inline else "e"
+    query = sql.SQL("SELECT {v}::real[], {cols} FROM {src} WHERE {v} IS NOT NULL ORDER BY {pk} LIMIT {n}").format(
+        v=sql.Identifier(alias, shape.vector.column), cols=sql.SQL(", ").join(sql.Identifier("c", c) for c in columns),
+        src=source, pk=sql.SQL(", ").join(sql.Identifier("c", k) for k in table.primary_key), n=sql.Literal(ROWS))
     try:
         with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
             rows = conn.cursor(row_factory=tuple_row).execute(query).fetchall()

@@ -83,7 +83,7 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
     applied in every transaction.
     """
     em = target.profile.embeddings
-    if target.inline or not em.input_hash or not em.model:
+    if target.inline or not em.input_hash or not em.model or em.filter:
         return 0
     cols = [em.key, em.vector, em.input_hash, em.model] + [c for c in (em.collection, em.tenant) if c]
     ch = target.profile.chunks

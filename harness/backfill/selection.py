@@ -109,7 +109,7 @@ def _paged_join(target: Target) -> sql.Composable:
     on = [sql.SQL("{} = {}").format(target.e(em.key), target.chunk_id), _page(target.e(em.key))]
     if em.collection and target.profile.chunks.collection:
         on.append(sql.SQL("{}::text = {}::text").format(target.e(em.collection), target.c(target.profile.chunks.collection)))
-    return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(target.chunk_table, target.embedding_table,
+    return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(target.chunk_table, target.embedding_rows,
                                                              sql.SQL(" AND ").join(on))
 
 

@@ -23,7 +23,7 @@ from .. import hashing, sqlexpr
 from ..db import Conn
 from ..introspect import input_hash_type
 from ..profile import json_field
-from ..target import Target, _qualified
+from ..target import Target, _as_text, _qualified
 
 STAGE = "bh_stage"
 
@@ -57,12 +57,16 @@ def written_columns(target: Target) -> list[tuple[str, str]]:
     return cols
 
 
-def profile_defaults(target: Target, model: str, dims: int | None, collection: str) -> list[tuple[str, sql.Composed]]:
+def profile_defaults(target: Target, model: str, dims: int | None, collection: str) -> list[tuple[str, sql.Composable]]:
     """The profile's default expressions, placeholders bound as literals, for columns the engine does not write."""
     written = {col for _, col in written_columns(target)}
     values = {"dims": dims, "model": model, "collection": collection}
-    out = [(col, sqlexpr.compose(expr, values))
-           for col, expr in target.profile.embeddings.defaults.items() if col not in written]
+    out: list[tuple[str, sql.Composable]] = [(col, sqlexpr.compose(expr, values))
+                                             for col, expr in target.profile.embeddings.defaults.items()
+                                             if col not in written]
+    # The rows of this target where the table keeps several models' side by side: written with the filter's values
+    # (as YAML typed them: `model_id: 2` an integer).
+    out += [(col, sql.Literal(value)) for col, value in target.profile.embeddings.filter if col not in written]
     column, key = json_field(target.profile.embeddings.model or "")
     if key is not None:
         # The model's name under its key, the rest of the application's JSON kept; a NULL stays NULL (an object of
@@ -97,6 +101,9 @@ def write_path(conn: Conn, target: Target) -> WritePath:
         return WritePath(False, f"relkind {row['kind']!r} is not a plain table: INSERT ... SELECT")
     if em.defaults:
         return WritePath(False, f"embeddings.defaults fill {', '.join(em.defaults)}: INSERT ... SELECT with those expressions")
+    if em.filter:
+        return WritePath(False, f"embeddings.filter's rows ({', '.join(c for c, _ in em.filter)}): INSERT ... SELECT "
+                                "writing those values, replacing only those rows")
     return WritePath(True, "binary COPY into the table for new rows (triggers and constraints fire as for INSERT)")
 
 
@@ -349,7 +356,7 @@ class BatchWriter:
             for row in zip(*columns):
                 copy.write_row(row)
 
-    def _defaults(self, collection: str) -> list[tuple[str, sql.Composed]]:
+    def _defaults(self, collection: str) -> list[tuple[str, sql.Composable]]:
         return profile_defaults(self.target, self.model, self.dims, collection)
 
     def _apply_sql(self, collection: str = "", source: sql.Composable | None = None) -> list[sql.Composed]:
@@ -369,6 +376,9 @@ class BatchWriter:
         match = [sql.SQL("e.{} = s.k").format(sql.Identifier(em.key))]
         if em.collection:
             match.append(sql.SQL("e.{}::text = s.coll::text").format(sql.Identifier(em.collection)))
+        # Only this target's rows are replaced: another model's vector of the same chunk, beside it, stays.
+        match += [sql.SQL("e.{}::text = {}").format(sql.Identifier(col), sql.Literal(_as_text(value)))
+                  for col, value in em.filter]
         defaults = self._defaults(collection)
         columns = sql.SQL(", ").join([sql.Identifier(col) for _, col in self._columns]
                                      + [sql.Identifier(col) for col, _ in defaults])

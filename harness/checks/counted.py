@@ -26,7 +26,7 @@ def _rows(session: CheckSession, where: sql.Composable, detail: sql.Composable =
         cond: sql.Composable = sql.SQL("{} AND {}").format(t.chunk_filter(), where)
         ident, coll, ten = t.chunk_id, shape.chunk_collection(), shape.chunk_tenant()
     else:  # the embedding table alone (orphans)
-        frm = sql.SQL("{} AS e").format(t.embedding_table)
+        frm = sql.SQL("{} AS e").format(t.embedding_rows)
         cond = where
         ident, coll, ten = shape.emb_key(), shape.emb_collection() or NULL, shape.emb_tenant() or NULL
     query = sql.SQL("SELECT {dist}{i} AS id, {c} AS collection, {t} AS tenant, {d}::text AS detail FROM {f} WHERE {w} "
@@ -60,7 +60,7 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
     if st.duplicates:
         key = session.shape.emb_key()
         dup = sql.SQL("{k} IN (SELECT {k} FROM {t} AS e GROUP BY 1 HAVING count(*) > 1)").format(
-            k=key, t=t.embedding_table)
+            k=key, t=t.embedding_rows)
         offenders += _rows(session, dup, sql.SQL("'duplicate: several embedding rows'"), collection, distinct=True)
     # Per tenant where there are tenants; a collection of no tenant at all says nothing more than its totals.
     tenants = "; ".join(f"tenant {tc.tenant}: {tc.embedded}/{tc.chunks}" for tc in st.tenants

@@ -81,7 +81,7 @@ class Shape:
         if self.inline:
             return sql.SQL("{} AS c").format(self.target.chunk_table)
         return sql.SQL("{e} AS e JOIN {c} AS c ON {k} = {id}").format(
-            e=self.target.embedding_table, c=self.target.chunk_table, k=self.emb_key(), id=self.target.chunk_id)
+            e=self.target.embedding_rows, c=self.target.chunk_table, k=self.emb_key(), id=self.target.chunk_id)
 
 
 def source_match(target: Target, alias: str) -> sql.Composable:

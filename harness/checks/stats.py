@@ -151,7 +151,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     else:
         has_c = sql.SQL("({} IS NOT NULL)").format(t.chunk_id)
         has_e = sql.SQL("({} IS NOT NULL)").format(shape.emb_key())
-        emb: sql.Composable = t.embedding_table
+        emb: sql.Composable = t.embedding_rows
         if narrow:
             # Each embedding row reduced, where it is read, to the columns compared and its per-vector values (the
             # set-returning generate_series keeps the planner from moving them above the join): a hash join that
@@ -160,7 +160,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
             columns = dict.fromkeys(c for c in (em.key, em.collection, em.tenant, em.model and json_field(em.model)[0],
                                                 em.input_hash, em.written_at) if c)
             emb = sql.SQL("(SELECT {cols}, {values}, generate_series(1, 1) AS bh_once FROM {e} AS e)").format(
-                cols=sql.SQL(", ").join(t.e(c) for c in columns), e=t.embedding_table,
+                cols=sql.SQL(", ").join(t.e(c) for c in columns), e=t.embedding_rows,
                 values=sql.SQL(", ").join(sql.SQL("{} AS {}").format(expr, sql.Identifier(f"bh_{name}"))
                                           for name, expr in per_vector.items()))
             vector = {name: sql.SQL("e.{}").format(sql.Identifier(f"bh_{name}")) for name in per_vector}

@@ -37,6 +37,9 @@ class Entrypoint:
     runner: str | None = None  # the same from the repository root through the workspace's runner, if any
     package_manager: str | None = None
     contract: Contract | None = field(default=None, compare=False, hash=False)
+    # it runs in another application than this repository (a Rails engine's, gem's or Discourse plugin's rake task,
+    # loaded by the app that installs it): why, said beside it; never the backfill command drafted here
+    host: str | None = None
 
     @property
     def score(self) -> int:
@@ -63,7 +66,7 @@ class Entrypoint:
         return self.contract.reads_env if self.contract is not None else ()
 
     def as_dict(self) -> dict:
-        data = {k: v for k, v in self.__dict__.items() if k != "contract"}
+        data = {k: v for k, v in self.__dict__.items() if k != "contract" and (k != "host" or v)}
         data["contract"] = self.contract.as_dict() if self.contract else None
         data["may_embed"] = self.may_embed
         return data
@@ -178,7 +181,7 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
 
 
 _RAKE_NAMESPACE = re.compile(r"""^(?P<i>[ \t]*)namespace\s*\(?\s*[:'"](?P<n>[\w-]+)""")
-_RAKE_TASK = re.compile(r"""^(?P<i>[ \t]*)task\s*\(?\s*(?::(?P<a>\w+)|['"](?P<b>[\w-]+)['"]|(?P<c>\w+):\s*)""")
+_RAKE_TASK = re.compile(r"""^(?P<i>[ \t]*)task\s*\(?\s*(?::(?P<a>\w+)|['"](?P<b>[\w:-]+)['"]|(?P<c>\w+):\s*)""")
 _RUBY_END = re.compile(r"^(?P<i>[ \t]*)end\b")
 
 
@@ -189,9 +192,15 @@ def rake_tasks(root: Path, rel: str, data: bytes) -> list[Entrypoint]:
     lines = text.splitlines()
     p = PurePosixPath(rel)
     folder = next((q for q in p.parents if (root / q / "Rakefile").is_file()), None)
+    host = None
     if folder is None:
-        return []
-    runner = "bin/rails" if (root / folder / "bin" / "rails").is_file() else "bundle exec rake"
+        if "lib" not in p.parts[:-1]:
+            return []
+        # No Rakefile: the tasks of an engine, gem or plugin, run by the application that loads them.
+        host = ("a task of a Rails engine, gem or plugin (no Rakefile in this repository): it runs in the application "
+                "that installs it, with that application's database and settings")
+        folder = PurePosixPath(".")
+    runner = "bin/rails" if host or (root / folder / "bin" / "rails").is_file() else "bundle exec rake"
     found: list[Entrypoint] = []
     namespaces: list[tuple[int, str]] = []  # (indent, name) of the namespace blocks still open
     for number, line in enumerate(lines):
@@ -210,7 +219,7 @@ def rake_tasks(root: Path, rel: str, data: bytes) -> list[Entrypoint]:
                          and len(e.group("i")) == indent), len(lines))
         body = "\n".join(lines[number:body_end])
         if _BACKFILLISH.search(name) or _BACKFILLISH.search(body) or has_calls(body):
-            found.append(Entrypoint(rel, "rake-task", name, f"{runner} {name}", str(folder)))
+            found.append(Entrypoint(rel, "rake-task", name, f"{runner} {name}", str(folder), host=host))
     return found
 
 

@@ -27,10 +27,13 @@ class VectorDeclaration:
     # the environment variable the dimension is read from (``dimensions`` is its default): Rails' ``limit:
     # ENV.fetch("EMBEDDING_DIMENSIONS", 768).to_i``
     dims_env: str | None = field(default=None, compare=False)
+    # a later numbered migration of the same folder drops the table (discourse-ai's one table per model, dropped when
+    # the vectors moved to one table per kind): the column no longer exists
+    dropped: bool = field(default=False, compare=False)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()
-                if k != "dims_from" and (k not in ("distance", "dims_env") or v)}
+                if k != "dims_from" and (k not in ("distance", "dims_env", "dropped") or v)}
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
@@ -71,16 +74,20 @@ _TYPEORM = re.compile(r"""@Column\s*\(""")
 _KNEX = re.compile(r"""\.specificType\(\s*['"](?P<col>[^'"]+)['"]\s*,\s*['"](?P<type>vector|halfvec)\((?P<n>\d+)\)['"]""")
 # ActiveRecord (the neighbor gem's column types): `t.vector :embedding, limit: 768` in a migration's `create_table`
 # / `change_table` block or schema.rb's `t.vector "embedding", limit: 768`; `t.column :x, :vector, limit: N`;
+# `t.column :x, "vector(768)"` or `"halfvec"` (the SQL type as a string, no gem: discourse-ai's, no width when each
+# row's width is another table's setting);
 # `add_column` / `change_column :table, :x, :vector, limit: N`. The dimension is `limit:` (a number, a constant, or
 # `ENV.fetch("X", 768)`: its default).
 _RB_SYM = r"""(?::(?P<{0}>\w+)|(?P<q{0}>['"])(?P<s{0}>\w+)(?P=q{0}))"""
 _RB_TYPE = r"""(?P<type>vector|halfvec|sparsevec)"""
 _AR_BLOCK = re.compile(r"""\b(?:create_table|change_table)\s*\(?\s*""" + _RB_SYM.format("t"))
 _AR_COLUMN = re.compile(r"""\b\w+\.(?:""" + _RB_TYPE + r"""\s*\(?\s*""" + _RB_SYM.format("c")
-                        + r"""|column\s*\(?\s*""" + _RB_SYM.format("c2") + r"""\s*,\s*:(?P<type2>vector|halfvec|sparsevec)\b)"""
+                        + r"""|column\s*\(?\s*""" + _RB_SYM.format("c2") + r"""\s*,\s*(?::(?P<type2>vector|halfvec|sparsevec)\b"""
+                        + r"""|(?P<q3>['"])(?P<type3>vector|halfvec|sparsevec)(?:\(\s*(?P<n3>\d+)\s*\))?(?P=q3)))"""
                         + r"""(?P<rest>[^\n]*)""")
 _AR_ALTER = re.compile(r"""\b(?:add_column|change_column)\s*\(?\s*""" + _RB_SYM.format("t") + r"""\s*,\s*"""
-                       + _RB_SYM.format("c") + r"""\s*,\s*:""" + _RB_TYPE + r"""\b(?P<rest>[^\n]*)""")
+                       + _RB_SYM.format("c") + r"""\s*,\s*(?::""" + _RB_TYPE + r"""\b"""
+                       + r"""|(?P<q3>['"])(?P<type3>vector|halfvec|sparsevec)(?:\(\s*(?P<n3>\d+)\s*\))?(?P=q3))(?P<rest>[^\n]*)""")
 _RB_METHOD = re.compile(r"""(?m)^\s*def\s+(\w+)""")
 _AR_LIMIT = re.compile(r"""\blimit:\s*(?P<v>ENV\.fetch\([^)]*\)|ENV\[[^\]]*\]\s*(?:\|\|\s*[\w.]+)?|[\w.]+)""")
 _DIMS_KW = re.compile(r"""\b(?:dimensions?|dims?|length|size)\s*[:=]\s*(?P<v>[\w.]+)""")
@@ -838,9 +845,10 @@ def _active_record(rel: str, text: str, covered: set[int]) -> list[VectorDeclara
     out = []
     blocks = list(_AR_BLOCK.finditer(text))
     for m, table, column, kind in [
-            *((m, None, _rb_name(m, "c") or _rb_name(m, "c2"), m.group("type") or m.group("type2"))
+            *((m, None, _rb_name(m, "c") or _rb_name(m, "c2"), m.group("type") or m.group("type2") or m.group("type3"))
               for m in _AR_COLUMN.finditer(text)),
-            *((m, _rb_name(m, "t"), _rb_name(m, "c"), m.group("type")) for m in _AR_ALTER.finditer(text))]:
+            *((m, _rb_name(m, "t"), _rb_name(m, "c"), m.group("type") or m.group("type3"))
+              for m in _AR_ALTER.finditer(text))]:
         method = [d for d in _RB_METHOD.finditer(text, 0, m.start())]
         if method and method[-1].group(1) == "down":
             continue  # what rolling the migration back restores, not the schema it makes
@@ -849,7 +857,9 @@ def _active_record(rel: str, text: str, covered: set[int]) -> list[VectorDeclara
             table = _rb_name(before[-1], "t") if before else None
         limit = _AR_LIMIT.search(m.group("rest"))
         dims, dims_env = None, None
-        if limit:
+        if m.group("n3"):
+            dims = int(m.group("n3"))
+        elif limit:
             value = limit.group("v")
             reads = env_reads(value, "ruby")
             if reads:
@@ -903,22 +913,62 @@ def _migration_order(path: str) -> tuple[str, int] | None:
     `20240101_x/migration.sql`, drizzle's `0002_x.sql`); None for any other file, or one whose order its name hides."""
     parts = PurePosixPath(path).parts
     for i in range(len(parts) - 2, -1, -1):
-        if re.fullmatch(r"migrations?|migrate", parts[i]):  # Rails: db/migrate/20240628203936_create_chunks.rb
+        if re.fullmatch(r"migrations?|(?:post_)?migrate", parts[i]):  # Rails: db/migrate/20240628203936_create_chunks.rb
             number = re.match(r"\d+", parts[i + 1])
-            return ("/".join(parts[:i + 1]), int(number.group(0))) if number else None
+            # Rails' db/post_migrate (Discourse, GitLab) is numbered in the same timeline as db/migrate: one folder
+            folder = "/".join([*parts[:i], "migrate" if parts[i] == "post_migrate" else parts[i]])
+            return (folder, int(number.group(0))) if number else None
     return None
+
+
+_DROP_TABLE = re.compile(r"""\bdrop_table\s*\(?\s*(?::(?P<t>\w+)|(?P<q>['"])(?P<s>[\w.]+)(?P=q))"""
+                         r"""|(?i:\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?)(?P<sql>[\w."]+(?:\s*,\s*[\w."]+)*)""")
+
+
+def dropped_tables(rel: str, text: str) -> tuple[str, ...]:
+    """The tables a numbered migration drops (Rails' and Alembic's ``drop_table``, SQL ``DROP TABLE``), less those
+    dropped by a Rails ``down`` method (what rolling back undoes); none for a file that is no numbered migration."""
+    if _migration_order(rel) is None:
+        return ()
+    methods = list(_RB_METHOD.finditer(text))
+    out: list[str] = []
+    for m in _DROP_TABLE.finditer(text):
+        before = [d for d in methods if d.start() < m.start()]
+        if before and before[-1].group(1) == "down":
+            continue
+        names = m.group("sql").split(",") if m.group("sql") else [m.group("t") or m.group("s")]
+        out.extend(str(_unquote(n.strip())).rsplit(".", 1)[-1] for n in names)
+    return tuple(dict.fromkeys(out))
+
+
+def with_drops(decls: list[VectorDeclaration], drops: dict[str, tuple[str, ...]]) -> list[VectorDeclaration]:
+    """Declarations marked ``dropped`` where a later migration of the same folder (``drops``: path -> tables) drops
+    their table."""
+    last: dict[tuple[str, str], int] = {}
+    for path, tables in drops.items():
+        order = _migration_order(path)
+        if order is None:
+            continue
+        for table in tables:
+            last[(order[0], table)] = max(last.get((order[0], table), order[1]), order[1])
+    out = []
+    for d in decls:
+        order = _migration_order(d.path)
+        gone = bool(order and d.table and order[1] < last.get((order[0], d.table.rsplit(".", 1)[-1]), -1))
+        out.append(replace(d, dropped=True) if gone else d)
+    return out
 
 
 def superseded(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]) -> set[VectorDeclaration]:
     """Declarations a later numbered migration of the same folder redeclares for the same table and column (Django's
-    0001 CreateModel at 768, then 0002 AlterField to 1536: the column is 1536)."""
+    0001 CreateModel at 768, then 0002 AlterField to 1536: the column is 1536), or whose table it drops."""
     latest: dict[tuple, int] = {}
     for d in decls:
         order = _migration_order(d.path)
         if order and d.table and d.column:
             key = (order[0], d.table, d.column)
             latest[key] = max(latest.get(key, order[1]), order[1])
-    out = set()
+    out = {d for d in decls if d.dropped}
     for d in decls:
         order = _migration_order(d.path)
         if order and d.table and d.column and order[1] < latest[(order[0], d.table, d.column)]:
@@ -933,4 +983,4 @@ def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]
 
 
 __all__ = ["VectorDeclaration", "scan", "django_tables", "django_table_at", "django_model_tables", "with_django_tables", "with_imported_dimensions",
-           "has_declarations", "dimensions_of", "constant"]
+           "has_declarations", "dimensions_of", "constant", "dropped_tables", "with_drops"]

@@ -81,8 +81,9 @@ class LocateResult:
 
     @property
     def best_entrypoint(self) -> Entrypoint | None:
-        """The highest-ranked candidate that may embed (a seed whose contract calls no embedder is not the backfill)."""
-        return next((e for e in self.entrypoints if e.may_embed), None)
+        """The highest-ranked candidate that may embed (a seed whose contract calls no embedder is not the backfill), and
+        runs here (an engine's or plugin's task runs in the application that installs it)."""
+        return next((e for e in self.entrypoints if e.may_embed and not e.host), None)
 
     @property
     def embeds_in_process(self) -> bool:
@@ -114,7 +115,8 @@ class LocateResult:
         for d in self.declarations:
             where = ".".join(x for x in (d.table, d.column) if x) or "?"
             lines.append(f"  {d.path}:{d.line}  {where} {d.type}({d.dimensions if d.dimensions else '?'})  [{d.kind}]"
-                         + ("  (changed by a later migration)" if d in old else ""))
+                         + ("  (dropped by a later migration)" if d.dropped
+                            else "  (changed by a later migration)" if d in old else ""))
         lines.append("Distances the code searches with:" + ("" if self.distances else " none found"))
         for u in self.distances:
             where = ".".join(x for x in (u.table, u.column) if x) or "?"
@@ -153,7 +155,10 @@ class LocateResult:
             elif not e.may_embed:
                 lines.append("    calls no embedder (its contract, read): a candidate only, not taken as the backfill")
         if not self.best_entrypoint:
-            lines.append("  no entrypoint embeds: backfill with the harness's own engine (run --engine, or backfill)")
+            hosted = " (the tasks above run in the application that installs this one)" if any(
+                e.host for e in self.entrypoints) else ""
+            lines.append("  no entrypoint embeds here: backfill with the harness's own engine (run --engine, or "
+                         f"backfill){hosted}")
         if self.declared_dimensions:
             lines.append(f"Declared vector dimensions: {', '.join(map(str, self.declared_dimensions))}")
         return "\n".join(lines)
@@ -179,6 +184,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     distances: list[DistanceUse] = []
     model_tables: dict[str, str | None] = {}
     django_tables: dict[str, str] = {}
+    drops: dict[str, tuple[str, ...]] = {}
     base = str(root)
     for rel in files:
         data = filesmod.read(os.path.join(base, rel))
@@ -209,6 +215,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                 model_tables[cls] = table if model_tables.get(cls, table) == table else None  # two apps: unknown
         if not doc and filesmod.is_code(rel) and distancescan.has_distances(data):
             distances.extend(distancescan.scan(rel, data.decode("utf-8", "replace"), filesmod.language(rel)))
+        if not doc and b"rop" in data and (tables := schemascan.dropped_tables(rel, data.decode("utf-8", "replace"))):
+            drops[rel] = tables
         found = pattern.findall(data)
         low = data.lower()
         triggered = any(w in low for w in _TRIGGER_WORDS)
@@ -257,8 +265,9 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             names = tuple(dict.fromkeys([*(c.kind for c in file_calls), *embedding_names]))
             by_cat["service"].append(FileHits(rel, "service", terms_found, lines, (), names))
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
-    declarations = schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
-                                                       lambda rel: _listed_text(base, listed, rel))
+    declarations = schemascan.with_drops(
+        schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
+                                            lambda rel: _listed_text(base, listed, rel)), drops)
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
                  else u for u in distancescan.with_model_tables(distances, model_tables)]
     for items in by_cat.values():
@@ -283,6 +292,8 @@ def _embedding_setting(name: str) -> bool:
 
 
 def _with_contract(root: Path, entry: Entrypoint) -> Entrypoint:
+    if entry.host:
+        return replace(entry, contract=Contract(known=False, reason=entry.host))
 
     try:
         contract = command_contract(entry.command, root / entry.workdir, root)

@@ -347,3 +347,74 @@ def test_workers_are_not_ok_while_the_database_still_lacks_vectors(app_role, aud
     assert result.code == 1 and result.json["ok"] is False, result.out
     assert result.json["remaining"] == 1
     assert any("1 of 40 rows" in p and "still need a vector" in p for p in result.json["problems"]), result.json["problems"]
+
+
+# -- several models' vectors side by side in one table, the model part of the key (discourse-ai) ----------------------
+
+SIDE_BY_SIDE = """
+CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL);
+CREATE TABLE note_vectors (note_id bigint NOT NULL, model_id bigint NOT NULL, vec halfvec NOT NULL,
+  UNIQUE (model_id, note_id));
+INSERT INTO notes (body) SELECT 'note number ' || i || ' about ' || (ARRAY['refunds', 'travel', 'laptops'])[i % 3 + 1]
+  FROM generate_series(1, 6) AS i;
+"""
+SIDE_BY_SIDE_PROFILE = """
+name: side-by-side
+provider: {model: hash-embed:384}
+chunks: {table: notes, text: body, collection_name: documents}
+embeddings: {table: note_vectors, key: note_id, vector: vec, filter: {model_id: 2}}
+"""
+
+
+def _side_by_side(db, server) -> None:
+    """Model 1 (768 wide) holds every note's vector, model 2 (384, the profile's) notes 1-4 only."""
+    from harness.provider import OllamaProvider
+
+    db.execute(SIDE_BY_SIDE)
+    with connect(db.dsn, autocommit=True) as conn:
+        notes = conn.execute("SELECT id, body FROM notes ORDER BY id").fetchall()
+        for model_id, model, upto in ((1, "hash-embed:768", 6), (2, "hash-embed:384", 4)):
+            with OllamaProvider(server.url, model) as provider:
+                vectors = provider.embed([n["body"] for n in notes[:upto]]).vectors
+            for note, vector in zip(notes, vectors):
+                conn.execute("INSERT INTO note_vectors VALUES (%s, %s, %s::halfvec)", (note["id"], model_id, str(vector.tolist())))
+
+
+def test_embeddings_filter_counts_one_models_rows_where_several_sit_side_by_side(cli, tmp_path, empty_db, embed_server):
+    """Notes 5 and 6 have model 1's vector only: missing for model 2, not embedded (the whole table said 10 of 10),
+    and model 1's 768-wide vectors are no dimension mismatch of model 2's."""
+    _side_by_side(empty_db, embed_server)
+    result = _scope(cli, tmp_path, SIDE_BY_SIDE_PROFILE, empty_db.dsn, embed_server.url)
+    assert result.code == 0, result.out
+    counts = result.json["counts"]
+    assert (counts["chunks"], counts["embedded"], counts["missing"], counts["needed"]) == (6, 4, 2, 2)
+    dims = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
+    assert dims["status"] == "passed", dims
+
+
+def test_the_engine_replaces_only_the_filters_rows_and_writes_its_values(empty_db, embed_server):
+    _side_by_side(empty_db, embed_server)
+    before = empty_db.scalar("SELECT array_agg(vec::text ORDER BY note_id) FROM note_vectors WHERE model_id = 1")
+    profile = parse_profile(SIDE_BY_SIDE_PROFILE, env={})
+    summary = run_backfill(_settings(profile, empty_db.dsn, embed_server.url),
+                           BackfillOptions(collection="documents", progress=False))
+    assert summary.ok and summary.embedded == 2 and summary.after.needed == 0
+    assert "embeddings.filter" in summary.write_path
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE model_id = 2") == 6
+    # Model 1's vectors, beside them, are each still there and unchanged.
+    assert empty_db.scalar("SELECT array_agg(vec::text ORDER BY note_id) FROM note_vectors WHERE model_id = 1") == before
+
+
+def test_without_the_filter_a_table_of_several_models_is_refused_before_the_engine_replaces_them(empty_db,
+                                                                                                  embed_server):
+    """model_id given as a default instead: scope would count model 1's vectors as model 2's, and the engine's
+    replace would delete them. Refused, naming the column, nothing written."""
+    _side_by_side(empty_db, embed_server)
+    profile = parse_profile(SIDE_BY_SIDE_PROFILE.replace("filter: {model_id: 2}", 'defaults: {model_id: "2"}'), env={})
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        rows = {o.check: o for o in preflight(conn, Target(profile), "documents", model="hash-embed:384", dims=384)}
+    assert rows["rows per chunk"].status == "failed" and "embeddings.filter" in rows["rows per chunk"].found
+    assert "model_id" in rows["rows per chunk"].found
+    with pytest.raises(RefusedError, match="rows per chunk"):
+        _backfill(profile, empty_db.dsn, embed_server.url)
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE model_id = 1") == 6

@@ -132,7 +132,8 @@ def test_rls_and_unfilled_not_null_columns_are_said(cli, empty_db, tmp_path):
     raw = yaml.safe_load(text)
     assert raw["embeddings"]["key"] == "chunk_id" and raw["chunks"]["id"] == "id"
     assert raw["embeddings"]["dimensions"] == "dims"
-    assert "NOT NULL without default: chunk_embeddings.id" in text
+    assert _line(text, "defaults:").strip().startswith("defaults: {id: TODO}  # TODO: NOT NULL without a default")
+    assert result.json["todo"] == ["embeddings.defaults.id"]
     assert "row-level security on public.chunks: policies tenant_isolation" in text
 
 
@@ -1166,3 +1167,94 @@ def test_a_hash_kept_on_the_document_table_is_said_to_be_no_input_hash_of_the_ch
     _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
     assert "# doc_page.checksum is a hash of the whole doc_page row's document, not of a chunk's text" in out.read_text()
     assert "input_hash: (none" in out.read_text()
+
+
+SIDE_BY_SIDE = """
+CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL);
+CREATE TABLE note_vectors (note_id bigint NOT NULL, model_id bigint NOT NULL, strategy_id int NOT NULL,
+  vec halfvec NOT NULL, UNIQUE (model_id, strategy_id, note_id));
+INSERT INTO notes (body) SELECT 'note number ' || g FROM generate_series(1, 4) g;
+INSERT INTO note_vectors SELECT id, 1, 1, array_fill(0.5, ARRAY[384])::halfvec FROM notes;
+"""
+
+
+def test_a_unique_key_beside_the_chunks_key_drafts_the_filter_its_stored_rows_share(cli, empty_db, embed_server, tmp_path):
+    """discourse-ai's (model_id, strategy_id, topic_id): several models' rows side by side. One combination stored:
+    the draft writes it (measured), scope reads only those rows, and the columns are no unfilled NOT NULL ones."""
+    empty_db.execute(SIDE_BY_SIDE)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == [], out.read_text()
+    line = _line(out.read_text(), "filter:")
+    assert line.strip().startswith("filter: {model_id: 1, strategy_id: 1}  # measured:") and "4 rows" in line
+    assert "defaults:" not in out.read_text()  # model_id and strategy_id are the filter's
+    assert load_profile(out, env={}).embeddings.filter == (("model_id", 1), ("strategy_id", 1))
+
+
+def test_several_models_side_by_side_leave_the_column_that_differs_todo(cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(SIDE_BY_SIDE + "INSERT INTO note_vectors SELECT id, 2, 1, array_fill(0.5, ARRAY[768])::halfvec "
+                                    "FROM notes WHERE id < 3;")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == ["embeddings.filter.model_id"]
+    line = _line(out.read_text(), "filter:")
+    assert line.strip().startswith("filter: {model_id: TODO, strategy_id: 1}  # TODO:")
+    assert "{model_id: 1, strategy_id: 1} 4 rows; {model_id: 2, strategy_id: 1} 2 rows" in line
+    scoped = _scope(cli, empty_db, out, "notes", embed_server)
+    assert scoped.code == 2 and "embeddings.filter.model_id" in scoped.out
+
+
+def test_a_key_unique_alone_drafts_no_filter(cli, empty_db, embed_server, tmp_path):
+    empty_db.execute(SIDE_BY_SIDE.replace("UNIQUE (model_id, strategy_id, note_id)", "UNIQUE (note_id)"))
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert "filter:" not in out.read_text()
+
+
+def test_unfilled_timestamps_default_to_now_and_the_rest_is_todo(cli, empty_db, embed_server, tmp_path):
+    """Rails' created_at/updated_at NOT NULL without a default: the time the engine writes the row; a version or the
+    application's digest is its own: TODO, named."""
+    empty_db.execute(SIDE_BY_SIDE.replace("vec halfvec NOT NULL,", "vec halfvec NOT NULL, digest text NOT NULL, "
+                                          "created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL,")
+                     .replace("::halfvec FROM notes", "::halfvec, md5(body), now(), now() FROM notes"))
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == ["embeddings.defaults.digest"]
+    assert _line(out.read_text(), "defaults:").strip().startswith(
+        'defaults: {digest: TODO, created_at: "now()", updated_at: "now()"}  # TODO: NOT NULL')
+
+
+def test_the_model_named_by_another_tables_row_picks_the_filters_value(cli, empty_db, embed_server, tmp_path):
+    """discourse-ai's model_id is the id of an embedding_definitions row that names the model (display_name,
+    provider_params' model_name), with no declared foreign key: the row of the integer key that names --model gives
+    the value; a table whose ids merely match (users 1 and 2) says nothing."""
+    empty_db.execute(SIDE_BY_SIDE + """
+        INSERT INTO note_vectors SELECT id, 2, 1, array_fill(0.5, ARRAY[768])::halfvec FROM notes WHERE id < 3;
+        CREATE TABLE users (id bigint PRIMARY KEY, name text);
+        INSERT INTO users VALUES (1, 'ada'), (2, 'grace');
+        CREATE TABLE embedder_definitions (id bigserial PRIMARY KEY, display_name text, provider_params jsonb);
+        INSERT INTO embedder_definitions VALUES (1, 'small', '{"model_name": "hash-embed:768"}'),
+                                                (2, 'default', '{"model_name": "hash-embed:384"}');""")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == []
+    line = _line(out.read_text(), "filter:").strip()
+    assert line.startswith("filter: {model_id: 2, strategy_id: 1}  # measured:")
+    assert "model_id 2 is the embedder_definitions row id = 2, which names hash-embed:384" in line
+
+
+def test_the_text_of_a_separate_tables_vectors_is_measured_through_the_key_on_the_models_rows(cli, empty_db,
+                                                                                              embed_server, tmp_path):
+    """Vectors in their own table, two models side by side: the chunk's text is measured against the vectors of the
+    model's rows (the filter's), joined on the key; model 1's (another width) are not read."""
+    from harness.provider import OllamaProvider
+
+    empty_db.execute(SIDE_BY_SIDE.replace("INSERT INTO note_vectors SELECT id, 1, 1, array_fill(0.5, ARRAY[384])::halfvec "
+                                          "FROM notes;", "INSERT INTO note_vectors SELECT id, 1, 1, "
+                                          "array_fill(0.5, ARRAY[768])::halfvec FROM notes;"))
+    with empty_db.connect(autocommit=True) as conn, OllamaProvider(embed_server.url, "hash-embed:384") as provider:
+        notes = conn.execute("SELECT id, body FROM notes ORDER BY id").fetchall()
+        for (key, _), vector in zip(notes, provider.embed([n[1] for n in notes]).vectors):
+            conn.execute("INSERT INTO note_vectors VALUES (%s, 2, 1, %s::halfvec)", (key, str(vector.tolist())))
+        conn.execute("CREATE TABLE definitions (id bigint PRIMARY KEY, name text); "
+                     "INSERT INTO definitions VALUES (1, 'other'), (2, 'hash-embed:384')")
+    out = tmp_path / "measured.yaml"
+    assert cli("profile", "init", "--repo", tmp_path, "--database-url", empty_db.dsn, "--output", out, "--model",
+               "hash-embed:384", env={"OLLAMA_HOST": embed_server.url}).code == 0
+    line = _line(out.read_text(), "text:")
+    assert "measured: hash-embed:384 re-embedding body reproduces the stored vectors of 4 of the 4 rows read" in line

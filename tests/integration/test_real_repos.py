@@ -2923,3 +2923,132 @@ def test_nextjs_openai_doc_search_vectors_the_checksum_skip_left_behind(cli, doc
         session.close()
     assert [c for c, status in again.items() if status == "failed"] == ["source_coverage"], again
     assert again["coverage"] == again["recompute"] == "passed"
+
+# -- discourse/discourse-ai: a plugin's halfvec table of every model side by side, the model a row of its own table --
+
+DISCOURSE_AI_DDL = """
+CREATE TABLE embedding_definitions (id bigserial PRIMARY KEY, display_name varchar NOT NULL, dimensions integer NOT NULL,
+  max_sequence_length integer NOT NULL, version integer NOT NULL DEFAULT 1, pg_function varchar NOT NULL,
+  provider varchar NOT NULL, tokenizer_class varchar NOT NULL, url varchar NOT NULL, api_key varchar,
+  seeded boolean NOT NULL DEFAULT false, provider_params jsonb, created_at timestamp(6) NOT NULL,
+  updated_at timestamp(6) NOT NULL, embed_prompt varchar NOT NULL DEFAULT '', search_prompt varchar NOT NULL DEFAULT '',
+  matryoshka_dimensions boolean NOT NULL DEFAULT false);
+CREATE TABLE rag_document_fragments (id bigserial PRIMARY KEY, fragment text NOT NULL, upload_id integer NOT NULL,
+  fragment_number integer NOT NULL, created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL, metadata text,
+  target_id bigint NOT NULL, target_type varchar(800) NOT NULL);
+CREATE INDEX index_rag_document_fragments_on_target_type_and_target_id ON rag_document_fragments (target_type, target_id);
+CREATE TABLE ai_document_fragments_embeddings (rag_document_fragment_id bigint NOT NULL, model_id bigint NOT NULL,
+  model_version integer NOT NULL, strategy_id integer NOT NULL, strategy_version integer NOT NULL, digest text NOT NULL,
+  embeddings halfvec NOT NULL, created_at timestamp(6) NOT NULL, updated_at timestamp(6) NOT NULL);
+CREATE UNIQUE INDEX index_ai_fragments_embeddings_on_model_strategy_fragment
+  ON ai_document_fragments_embeddings (model_id, strategy_id, rag_document_fragment_id);
+INSERT INTO embedding_definitions (id, display_name, dimensions, max_sequence_length, pg_function, provider,
+  tokenizer_class, url, api_key, provider_params, created_at, updated_at) VALUES
+  (1, 'mxbai-embed-large', 1024, 512, '<#>', 'open_ai', 'DiscourseAi::Tokenizer::BgeLargeEnTokenizer',
+   'http://localhost:11434/v1/embeddings', 'none', '{"model_name": "mxbai-embed-large"}', now(), now()),
+  (2, 'nomic-embed-text', 768, 8192, '<=>', 'open_ai', 'DiscourseAi::Tokenizer::AllMpnetBaseV2Tokenizer',
+   'http://localhost:11434/v1/embeddings', 'none', '{"model_name": "nomic-embed-text"}', now(), now());
+"""
+DISCOURSE_AI_FRAGMENTS = ["Refunds are approved by the billing team within five working days.",
+                          "The VPN client must be updated every quarter.",
+                          "Travel above five hundred dollars needs a manager's approval.",
+                          "Laptops are encrypted with the standard disk policy."]
+
+
+def discourse_ai_model_rows(db, model_id: int) -> dict[int, str]:
+    with db.connect() as conn:
+        return dict(conn.execute("SELECT rag_document_fragment_id, embeddings::text FROM ai_document_fragments_embeddings "
+                                 "WHERE model_id = %s", (model_id,)).fetchall())
+
+
+def test_discourse_ai_fragments_of_two_models_side_by_side_in_one_halfvec_table(cli, empty_db, server, tmp_path):
+    """A Discourse plugin: three halfvec tables (no width) keyed by (model_id, strategy_id, target), the model an
+    integer id of its own embedding_definitions row, earlier per-model tables dropped by later migrations. Two models'
+    vectors of 3 uploads' fragments side by side; definition 2's gone wrong (2 lost, an edit after its vector, another
+    model's vector, 2 swapped across uploads, a fragment deleted under its rows). Scope counts the lost of model 2 only,
+    run fills them, verify names the rest, --keys-from repairs them; model 1's 12 rows are never touched."""
+    import hashlib
+
+    app = Source.of("discourse__discourse-ai").checkout("", tmp_path / "app", only=("db/", "lib/", "app/models/",
+                                                                                  "plugin.rb"))
+    db, env = empty_db, {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    db.execute(DISCOURSE_AI_DDL)
+    with db.connect(autocommit=True) as conn:
+        for upload in (11, 12, 13):
+            for number, text in enumerate(DISCOURSE_AI_FRAGMENTS):
+                fragment = f"Upload {upload}, part {number}: {text}"
+                key = conn.execute("INSERT INTO rag_document_fragments (fragment, upload_id, fragment_number, created_at, "
+                                   "updated_at, target_id, target_type) VALUES (%s, %s, %s, now(), now(), %s, "
+                                   "'AiPersona') RETURNING id", (fragment, upload, number, upload - 10)).fetchone()[0]
+                for model_id, model in ((1, "mxbai-embed-large"), (2, "nomic-embed-text")):  # as Schema#store does
+                    conn.execute("INSERT INTO ai_document_fragments_embeddings VALUES (%s, %s, 1, 1, 1, %s, %s::halfvec, "
+                                 "now(), now())", (key, model_id, hashlib.sha1(fragment.encode()).hexdigest(),
+                                                   str(httpx_embed(server, model, [fragment])[0])))
+        conn.execute("UPDATE rag_document_fragments SET fragment = fragment || ' Weekends excluded.' WHERE id = 1")
+        conn.execute("UPDATE ai_document_fragments_embeddings SET embeddings = (SELECT array_agg(x ORDER BY o DESC) "
+                     "FROM unnest(embeddings::real[]) WITH ORDINALITY AS u(x, o))::halfvec "
+                     "WHERE model_id = 2 AND rag_document_fragment_id = 6")
+        conn.execute("UPDATE ai_document_fragments_embeddings d SET embeddings = o.embeddings FROM "
+                     "ai_document_fragments_embeddings o WHERE d.model_id = 2 AND o.model_id = 2 AND "
+                     "(d.rag_document_fragment_id, o.rag_document_fragment_id) IN ((3, 10), (10, 3))")
+        conn.execute("DELETE FROM ai_document_fragments_embeddings WHERE model_id = 2 AND rag_document_fragment_id IN (4, 8)")
+        conn.execute("DELETE FROM rag_document_fragments WHERE id = 12")
+    model_1 = discourse_ai_model_rows(db, 1)
+
+    def decide(text: str) -> str:  # the user's three decisions: the definition's versions, the digest (left empty)
+        return (text.replace("model_version: TODO", 'model_version: "1"')
+                .replace("strategy_version: TODO", 'strategy_version: "1"').replace("digest: TODO", "digest: \"''\""))
+
+    trial = procedure(cli, db, server, app, tmp_path / "first", "rag_document_fragments", model="nomic-embed-text",
+                      edit=decide, plan=True)
+    located = trial.locate.json
+    now = {(d["path"], d["table"], d["type"], d["dimensions"]) for d in located["declarations"] if not d["superseded"]}
+    assert now == {("db/migrate/20241230153300_new_embeddings_tables.rb", t, "halfvec", None)
+                   for t in ("ai_topics_embeddings", "ai_posts_embeddings", "ai_document_fragments_embeddings")}
+    dropped = {d["table"] for d in located["declarations"] if d.get("dropped")}
+    assert {"ai_topic_embeddings_1_1", "ai_document_fragment_embeddings_7_1", "ai_topic_embeddings"} <= dropped
+    assert located["declared_dimensions"] == []  # each model's width is its definition row's, not the schema's
+    # Its own backfill is a rake task the host Discourse runs (no Rakefile here): listed, never the command drafted.
+    hosted = {e["command"]: e for e in located["entrypoints"] if e.get("host")}
+    assert "bin/rails ai:embeddings:backfill" in hosted and located["best_entrypoint"] is None
+    # The draft: the unique key's model column (two models stored) is the embedding_definitions row that names the
+    # model, the strategy the one stored; the NOT NULL bookkeeping columns drafted (timestamps now(), the rest named).
+    assert trial.init.json["todo"] == ["embeddings.defaults.model_version", "embeddings.defaults.strategy_version",
+                                       "embeddings.defaults.digest"]
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["embeddings"]["key"], raw["embeddings"]["vector"]) == (
+        "rag_document_fragments", "fragment", "rag_document_fragment_id", "embeddings")
+    assert raw["embeddings"]["filter"] == {"model_id": 2, "strategy_id": 1}
+    # The text measured on model 2's rows through the key: of the first 5 read, the damage left 2 reproducing.
+    assert "not measured: no column of fragment" in trial.profile.read_text() and "(at best 2)" in trial.profile.read_text()
+    assert ("Stored: {model_id: 1, strategy_id: 1} 12 rows; {model_id: 2, strategy_id: 1} 10 rows; model_id 2 is the "
+            "embedding_definitions row id = 2, which names nomic-embed-text") in trial.profile.read_text()
+    # scope counts model 2's rows alone: 11 fragments, 2 lost (each still has model 1's vector), no dimension mismatch
+    # for model 1's 1024-wide ones; the edit, the foreign and the swapped vectors no count can see.
+    assert trial.scope.code == 0, trial.scope.out
+    counts = trial.scope.json["counts"]
+    assert (counts["chunks"], counts["embedded"], counts["missing"], counts["needed"]) == (11, 9, 2, 2)
+    checks = {c["check"]: c for c in trial.scope.json["checks"]}
+    assert checks["rows per chunk"]["status"] == "passed" and checks["dimensions agree"]["status"] == "passed"
+    assert trial.plan.code == 0 and trial.plan.json["rows"]["to_embed"] == 2, trial.plan.out
+    assert trial.run.code == 0 and trial.run.json["embedded_rows"] == 2, trial.run.out
+    assert trial.verify.code == 1
+    failed = {c["check"] for c in trial.verify.json["checks"] if c["status"] == "failed"}
+    assert failed == {"recompute", "coverage"}, trial.verify.out
+    offenders = [json.loads(line) for line in (tmp_path / "first" / "run" / "offenders.jsonl").read_text().splitlines()]
+    assert {o["key"] for o in offenders if o["check"] == "recompute"} == {1, 3, 6, 10}
+    assert {o["key"] for o in offenders if o["check"] == "coverage"} == {12}  # model 2's row of the deleted fragment
+    assert trial.record.code == 0 and trial.record.json["entry"]["outcome"] != "succeeded", trial.record.out
+    fixed = cli("backfill", "--profile", trial.profile, "--collection", "rag_document_fragments", "--keys-from",
+                tmp_path / "first" / "run" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
+    # Measured: each fragment's model-2 row holds its text's vector, written with the filter's values; model 1's rows
+    # are exactly as they were.
+    with db.connect() as conn:
+        rows = conn.execute("SELECT f.fragment, e.embeddings::text, e.strategy_id FROM rag_document_fragments f JOIN "
+                            "ai_document_fragments_embeddings e ON e.rag_document_fragment_id = f.id AND e.model_id = 2 "
+                            "ORDER BY f.id").fetchall()
+    assert len(rows) == 11 and {r[2] for r in rows} == {1}
+    for (fragment, stored, _), fresh in zip(rows, httpx_embed(server, "nomic-embed-text", [r[0] for r in rows])):
+        assert sum(a * b for a, b in zip(json.loads(stored), fresh)) > 0.999, fragment
+    assert discourse_ai_model_rows(db, 1) == model_1

@@ -717,6 +717,46 @@ def test_an_active_record_column_of_type_vector_and_a_limit_named_by_a_constant_
         ("articles", "embedding", 1536, "vector"), ("notes", "vec", 384, "halfvec")]
 
 
+def test_an_active_record_column_typed_by_an_sql_string_is_a_declaration_of_its_table():
+    """discourse-ai: ``t.column :embeddings, "halfvec"`` (no gem; the width is each model's, kept in another table) and
+    ``"vector(768)"``; ``add_column`` likewise. Named by its table and column, never as a bare SQL ``? vector``."""
+    from harness.locate.schema import scan
+
+    text = ('class NewTables < ActiveRecord::Migration[7.2]\n  def up\n'
+            '    create_table :ai_topics_embeddings, id: false do |t|\n      t.bigint :topic_id, null: false\n'
+            '      t.column :embeddings, "halfvec", null: false\n    end\n'
+            '    create_table :ai_topic_embeddings_1_1 do |t|\n      t.column :embeddings, "vector(768)", null: false\n'
+            '    end\n    add_column :posts, :vec, "halfvec(1024)"\n  end\nend\n')
+    assert [(d.line, d.table, d.column, d.dimensions, d.type, d.kind)
+            for d in scan("db/migrate/20241230153300_new.rb", text, "ruby")] == [
+        (5, "ai_topics_embeddings", "embeddings", None, "halfvec", "active-record"),
+        (8, "ai_topic_embeddings_1_1", "embeddings", 768, "vector", "active-record"),
+        (10, "posts", "vec", 1024, "halfvec", "active-record")]
+
+
+def test_a_table_a_later_migration_drops_declares_no_dimension_any_more(tmp_path):
+    """One table per model (vector(768), vector(1536)) dropped once the vectors moved to one halfvec table: locate
+    says so and the old widths are no longer declared; Rails' db/post_migrate shares db/migrate's timeline, and a
+    ``down`` method's drop_table (a rollback) drops nothing."""
+    result = located(tmp_path, {
+        "db/migrate/20230101000000_per_model.rb": (
+            "class PerModel < ActiveRecord::Migration[7.0]\n  def change\n"
+            "    create_table :posts_emb_1 do |t|\n      t.column :embeddings, \"vector(768)\"\n    end\n"
+            "    create_table :posts_emb_2 do |t|\n      t.column :embeddings, \"vector(1536)\"\n    end\n"
+            "    create_table :notes_emb do |t|\n      t.column :embeddings, \"vector(384)\"\n    end\n  end\nend\n"),
+        "db/migrate/20240101000000_one_table.rb": (
+            "class OneTable < ActiveRecord::Migration[7.0]\n  def up\n"
+            "    create_table :posts_emb do |t|\n      t.column :embeddings, \"halfvec\"\n    end\n"
+            "    drop_table :posts_emb_1\n  end\n  def down\n    drop_table :notes_emb\n  end\nend\n"),
+        "db/post_migrate/20240201000000_drop_old.rb": (
+            "class DropOld < ActiveRecord::Migration[7.0]\n  def up\n    execute <<~SQL\n"
+            "      DROP TABLE IF EXISTS posts_emb_2;\n    SQL\n  end\nend\n")})
+    gone = {d["table"] for d in result.as_dict()["declarations"] if d.get("dropped")}
+    assert gone == {"posts_emb_1", "posts_emb_2"}
+    assert result.declared_dimensions == (384,)
+    assert "posts_emb_1.embeddings vector(768)  [active-record]  (dropped by a later migration)" in result.text()
+
+
 def test_a_rake_task_that_embeds_is_an_entrypoint_run_through_bin_rails(found):
     tasks = {e.command: e for e in found("rails-neighbor").entrypoints if e.kind == "rake-task"}
     assert set(tasks) == {"bin/rails passages:reembed"}  # count and stats embed nothing, and are named for no backfill
@@ -731,6 +771,23 @@ def test_a_rails_commands_contract_is_what_the_booted_app_reads(found):
     assert contract.known, contract.reason
     assert {"DATABASE_URL", "OLLAMA_URL", "EMBED_MODEL", "SUMMARY_EMBED_MODEL"} <= set(contract.reads_env)
     assert {"app/models/note.rb", "config/initializers/langchain.rb", "lib/tasks/passages.rake"} <= set(contract.files)
+
+
+def test_a_plugins_rake_task_is_listed_as_the_host_applications_never_as_the_backfill_here(tmp_path):
+    """discourse-ai: no Rakefile, ``task "ai:embeddings:backfill", %i[embedding_def_id concurrency] => [:environment]``
+    in lib/tasks/modules/embeddings/database.rake, loaded by the Discourse that installs the plugin."""
+    result = located(tmp_path, {
+        "plugin.rb": "# name: my-plugin\nenabled_site_setting :my_enabled\n",
+        "lib/tasks/modules/embeddings/database.rake": (
+            'desc "Backfill embeddings for all topics"\n'
+            'task "ai:embeddings:backfill", %i[embedding_def_id concurrency] => [:environment] do |_, args|\n'
+            '  Topic.find_each { |t| vector_rep.generate_representation_from(t) }\nend\n')})
+    tasks = [e for e in result.entrypoints if e.kind == "rake-task"]
+    assert [(e.command, e.workdir) for e in tasks] == [("bin/rails ai:embeddings:backfill", ".")]
+    assert tasks[0].host and "application that installs it" in tasks[0].host
+    assert not tasks[0].contract.known and tasks[0].contract.reason == tasks[0].host
+    assert result.best_entrypoint is None and result.as_dict()["best_entrypoint"] is None
+    assert "the tasks above run in the application that installs this one" in result.text()
 
 
 def test_without_bin_rails_a_rake_task_runs_through_bundle_exec_rake_from_the_rakefiles_folder(tmp_path):

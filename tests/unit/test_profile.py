@@ -97,6 +97,10 @@ def test_inline_embedding_column_needs_no_embeddings_key():
         (MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 4096}").replace(
             "model: all-minilm", "model: all-minilm, dimensions: 384, request_dimensions: 128"),
          "provider.request_dimensions"),
+        # embeddings.filter: the rows of one model beside others in a separate table; a value the engine can write
+        (MINIMAL.replace("key: chunk_id}", "key: chunk_id, filter: {model_id: null}}"), "embeddings.filter.model_id"),
+        (MINIMAL.replace("key: chunk_id}", "key: chunk_id, filter: {chunk_id: 2}}"), "embeddings.filter.chunk_id"),
+        (MINIMAL.replace("key: chunk_id}", "key: chunk_id, filter: {model_id: [1, 2]}}"), "embeddings.filter.model_id"),
     ],
 )
 def test_bad_profile_is_refused_with_an_error_naming_the_key(text, key):
@@ -334,3 +338,18 @@ def test_a_text_prefix_beside_pgais_template_is_refused_naming_the_key():
     text = _NEWLINES % ", text_prefix: 'passage: ', text_format: pgai"
     with pytest.raises(ConfigError, match=r"profile key 'chunks.text_prefix' .*pgai"):
         parse_profile(text + "source: {table: docs, key: id}\n", env={})
+
+
+def test_embeddings_filter_names_the_rows_of_one_model_in_a_table_of_several():
+    """discourse-ai's one table per kind, several models side by side: ``{model_id: 2, strategy_id: 1}``, values as
+    YAML typed them (the engine writes them)."""
+    profile = parse_profile(MINIMAL.replace("key: chunk_id}", "key: chunk_id, filter: {model_id: 2, strategy_id: 1}}"),
+                            env={})
+    assert profile.embeddings.filter == (("model_id", 2), ("strategy_id", 1))
+
+
+def test_embeddings_filter_beside_an_inline_vector_is_refused():
+    text = MINIMAL.replace("embeddings: {table: document_embeddings, key: chunk_id}", "embeddings: {filter: {model_id: 2}}")
+    assert text != MINIMAL
+    with pytest.raises(ConfigError, match="'embeddings.filter'"):
+        parse_profile(text, env={})
