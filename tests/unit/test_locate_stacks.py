@@ -190,6 +190,22 @@ def test_test_code_is_neither_service_nor_schema_nor_entrypoint(tmp_path):
     assert result.service == () and result.schema == ()
 
 
+def test_an_evaluation_frameworks_ingest_is_listed_but_never_the_best_entrypoint(tmp_path):
+    """cognee's `python -m cognee.eval_framework.beam.local_ingest CONVERSATION_FOLDER`: named like an ingest, it
+    loads a benchmark's data set into the application; it re-embeds none of the application's rows."""
+    folder = tmp_path / "app" / "eval_framework" / "beam"
+    folder.mkdir(parents=True)
+    for parent in (tmp_path / "app", tmp_path / "app" / "eval_framework", folder):
+        (parent / "__init__.py").write_text("")
+    (folder / "local_ingest.py").write_text(
+        "import argparse\n\ndef main():\n    p = argparse.ArgumentParser()\n    p.add_argument('conversation_folder')\n"
+        "    p.parse_args()\n\nif __name__ == '__main__':\n    main()\n")
+    result = locate(tmp_path)
+    ingest = next(e for e in result.entrypoints if e.name.endswith("local_ingest"))
+    assert not ingest.may_embed and result.best_entrypoint is None
+    assert "an evaluation's or benchmark's (under app/eval_framework/)" in result.text()
+
+
 def test_vercel_ai_sdk_embed_with_its_model(found):
     assert ("prisma/seed.ts", "ai-sdk", "text-embedding-ada-002", None, None, None) in calls(found("prisma-yarn"))
 
