@@ -647,8 +647,9 @@ _PY_CLASS = re.compile(r"(?m)^class\s+(?P<cls>[A-Za-z_]\w*)\s*\((?P<bases>[^)]*)
 
 def _foreign_vector_types(rel: str, text: str) -> set[str]:
     """Vector type names the file imports from another library than pgvector (LanceDB's ``from lancedb.pydantic
-    import Vector``): no Postgres column. A name from the application's own package (its folders) may wrap pgvector's."""
-    own = set(PurePosixPath(rel).parts[:-1])
+    import Vector``): no Postgres column. A name from the application's own package (the file's top folder, or the
+    one below `src/`) may wrap pgvector's; a folder deeper down named after the library (`vector/lancedb/`) is not it."""
+    own = set(PurePosixPath(rel).parts[:-1][:2])
     out = set()
     for m in _PY_IMPORT.finditer(text):
         top = m.group("mod").split(".")[0]

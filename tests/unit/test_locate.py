@@ -391,7 +391,7 @@ class PGAdapter:
             payload = Column(JSON)
             vector = Column(Vector(self.dimensions))
 """,
-    "app/vector/lance.py": """from lancedb.pydantic import LanceModel, Vector
+    "app/vector/lancedb/adapter.py": """from lancedb.pydantic import LanceModel, Vector
 from sqlalchemy import JSON
 
 
