@@ -36,6 +36,17 @@ def test_plan_never_says_nothing_to_embed_of_vectors_it_cannot_call_current():
                                    "other_model": 0}) == "nothing to embed"
 
 
+def test_plan_promises_untouched_vectors_only_of_the_engine_never_of_the_targets_own_command():
+    """A target's own command (cognee's cognify: an LLM pipeline that rewrites every collection) decides itself what
+    it writes; only the engine is known to add the missing vectors and leave the rest as they are."""
+    from harness.steps.plan import risk_reason_when_quiet
+
+    rows = {"to_embed": 3, "chunks": 12, "missing": 3, "current": 9, "stale": 0, "other_model": 0}
+    assert risk_reason_when_quiet(rows) == "only missing vectors are added; existing vectors are untouched"
+    own = risk_reason_when_quiet(rows, engine=False)
+    assert "untouched" not in own and own.startswith("3 rows need a vector; what else the target's own command "
+                                                     "writes is its own and not known before it runs"), own
+
 
 def test_scope_ok_says_how_many_stored_vectors_no_count_can_call_current():
     from harness.steps.scope import ok_line
