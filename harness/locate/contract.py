@@ -12,7 +12,7 @@ from typing import cast, overload
 
 from .. import redact
 from . import embedding_calls
-from .files import MAKEFILES, language, read
+from .files import MAKEFILES, is_test, language, read
 from .literals import call_args, env_reads, in_spans, line_of
 
 MAX_FILES = 30
@@ -441,7 +441,41 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
         else:
             nxt = []
         queue.extend((p.resolve(), depth + 1) for p in nxt if root in p.resolve().parents or p.resolve() == root)
+    for path in package_settings(root, seen):
+        data = read(path)
+        if data is not None:
+            result = result.merged(read_contract(_rel(path, root), data.decode("utf-8", "replace")))
     return result
+
+
+MAX_SETTINGS_FILES = 60
+_SETTINGS_CLASS = re.compile(r"(?m)^class\s+\w+\s*\([^)]*\bBaseSettings\b")
+
+
+def package_settings(root: Path, seen: set[Path]) -> list[Path]:
+    """The modules defining pydantic ``BaseSettings`` classes in the packages the command's modules belong to (the
+    outermost folder of ``__init__.py`` files around each): pydantic-settings reads the environment when a class is
+    first used, so a pipeline that finds its engines through registries (cognee's ``cognify``) reads them without an
+    import near the script."""
+    root = root.resolve()
+    tops: set[Path] = set()
+    for path in seen:
+        top = None
+        for parent in path.parents:
+            if parent == root or root not in parent.parents or not (parent / "__init__.py").is_file():
+                break
+            top = parent
+        if top is not None:
+            tops.add(top)
+    found: list[Path] = []
+    for top in sorted(tops):
+        for path in sorted(top.rglob("*.py")):
+            if path in seen or is_test(_rel(path, top.parent)):
+                continue
+            data = read(path)
+            if data and b"BaseSettings" in data and _SETTINGS_CLASS.search(data.decode("utf-8", "replace")):
+                found.append(path)
+    return found[:MAX_SETTINGS_FILES]
 
 
 def _workspace_root(path: Path, root: Path) -> Path:

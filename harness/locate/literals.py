@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 
 _ENV_PY = re.compile(
@@ -179,8 +180,11 @@ def _settings_fields(text: str) -> list[EnvRead]:
         body = m.group("body")
         prefix = re.search(r"""['"]?env_prefix['"]?\s*[=:]\s*['"]([^'"]*)['"]""", body)
         p = prefix.group(1) if prefix else ""
-        for f in re.finditer(r"(?m)^[ \t]+(?P<f>[a-z_][a-z0-9_]*)\s*:(?P<rest>[^\n]*)", body):
-            if f.group("f") in ("model_config", "class"):
+        # Fields sit at the class body's own indentation; deeper lines are methods' (`else:`, `try:`).
+        indent = re.match(r"(?:[ \t]*\n)*(?P<i>[ \t]+)\S", body)
+        for f in re.finditer(r"(?m)^(?P<i>[ \t]+)(?P<f>[a-z_][a-z0-9_]*)\s*:(?P<rest>[^\n]*)", body):
+            if f.group("f") in ("model_config", "class") or keyword.iskeyword(f.group("f")) or (
+                    indent and f.group("i") != indent.group("i")):
                 continue
             alias = re.search(r"""(?:alias|env)\s*=\s*['"]([^'"]+)['"]""", f.group("rest"))
             d = re.search(r"""=\s*(?:Field\(\s*(?:default\s*=\s*)?)?(['"])([^'"\n]*)\1""", f.group("rest"))

@@ -92,12 +92,32 @@ def check_contract(settings: Settings, collection: str, into: str | None = None,
     outcomes.append(_model(settings, contract, given, collection))
     if contract.required_flags:
         outcomes.append(_required_flags(contract, collection))
+    if language_model := _language_model(contract, collection):
+        outcomes.append(language_model)
     assumptions.append(f"the backfill command's contract, read from {', '.join(contract.files[:4]) or 'its command'}: "
                        f"{contract.text()}")
     for o in outcomes:
         if o.status == UNPROVEN:
             assumptions.append(f"{o.check}: unknown ({o.note})")
     return ContractCheck(contract, tuple(outcomes), tuple(assumptions))
+
+
+# A language model's settings (cognee's LLM_PROVIDER, LLM_MODEL, LLM_ENDPOINT, LLM_API_KEY; CHAT_MODEL, ...): a command
+# reading them may call that model besides the embedder (cognify's extraction and summaries).
+_LANGUAGE_MODEL = re.compile(r"(?:^|_)(?:LLM|CHAT|COMPLETIONS?|GENERATION)(?:_|$)", re.I)
+_LANGUAGE_MODEL_SETTING = re.compile(r"MODEL|PROVIDER|ENDPOINT|URL|HOST|BASE|KEY", re.I)
+
+
+def _language_model(c: Contract, collection: str) -> Outcome | None:
+    """Unproven where the command reads a language model's settings: the provider here serves embeddings only."""
+    names = [n for n in c.reads_env if _LANGUAGE_MODEL.search(n) and _LANGUAGE_MODEL_SETTING.search(n)]
+    if not names:
+        return None
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return unproven("command needs only the embedder", collection,
+                    f"it reads a language model's settings ({shown}): besides embedding it may call that model "
+                    "(to extract or summarise), which the provider here does not serve; run it where that model "
+                    "answers, or backfill with --engine (the harness's own engine embeds only)")
 
 
 def _required_flags(c: Contract, collection: str) -> Outcome:

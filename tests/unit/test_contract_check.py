@@ -479,3 +479,33 @@ def test_a_command_that_makes_newlines_spaces_before_embedding_says_where():
     fixture = FIXTURES / "ts-supabase-docs-checksum"
     contract = command_contract("pnpm run embeddings", fixture, fixture)
     assert contract.newlines_to_spaces == ("lib/generate.ts:15",)
+
+
+def test_a_command_importing_the_applications_package_reads_the_settings_classes_it_defines():
+    """cognee: `import cognee; await cognee.cognify()` reaches its settings (pydantic BaseSettings deep in the
+    package, read from the environment when the pipeline first asks) through registries, never an import near the
+    script: they are the command's contract too; a method's `else:` or `try:` in such a class is no setting."""
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("python reingest.py", FIXTURES / "py-package-settings")
+    assert {"EMBEDDING_MODEL", "EMBEDDING_ENDPOINT", "EMBEDDING_DIMENSIONS", "DB_HOST", "LLM_API_KEY"} <= set(
+        contract.reads_env), contract.reads_env
+    assert not {"ELSE", "TRY", "FINALLY", "IF"} & set(contract.reads_env)
+    assert contract.backfill_env() == {
+        "EMBEDDING_MODEL": "{model}", "EMBEDDING_DIMENSIONS": "{dimensions}", "EMBEDDING_ENDPOINT": "{provider_url}",
+        "DB_HOST": "{database_host}", "DB_PORT": "{database_port}", "DB_USERNAME": "{database_user}",
+        "DB_PASSWORD": "{database_password}", "DB_NAME": "{database_name}"}
+
+
+def test_a_command_reading_a_language_models_settings_is_never_said_to_need_only_the_embedder():
+    """What cognify needs besides the embedder (an LLM for extraction and summaries) is not served here: scope says
+    so, unproven, naming the settings and the way out (--engine)."""
+    from harness.locate.contract import command_contract
+
+    env = command_contract("python reingest.py", FIXTURES / "py-package-settings").backfill_env()
+    result = check_contract(settings_for("py-package-settings", "python reingest.py", env=env), "c", caller_env={})
+    llm = outcome(result, "command needs only the embedder")
+    assert llm.status == UNPROVEN and result.ok
+    assert "LLM_PROVIDER, LLM_MODEL, LLM_ENDPOINT, LLM_API_KEY" in llm.note and "--engine" in llm.note, llm.note
+    plain = check_contract(settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py"), "c", caller_env={})
+    assert not [o for o in plain.outcomes if o.check == "command needs only the embedder"]
