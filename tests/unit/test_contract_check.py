@@ -391,7 +391,12 @@ def test_a_name_read_with_different_defaults_has_no_default():
                                            ("QDRANT_COLLECTION", None), ("MONGO_VECTOR_COLLECTION", None),
                                            ("REDIS_URL", None), ("MONGODB_URI", None), ("PG_DATABASE_URL", "{database_url}"),
                                            ("NEXT_PUBLIC_SENTRY_DSN", None), ("SENTRY_DSN", None), ("POSTHOG_DSN", None),
-                                           ("DATABASE_DSN", "{database_url}")])
+                                           ("DATABASE_DSN", "{database_url}"),
+                                           # cognee: its graph store, its cache, Turso (libSQL) and connection options
+                                           ("GRAPH_DATABASE_URL", None), ("GRAPH_DATABASE_PASSWORD", None),
+                                           ("CACHE_DB_URL", None), ("DB_TURSO_URL", None), ("DATABASE_CONNECT_ARGS", None),
+                                           ("POOL_ARGS", None), ("DB_HOST", "{database_host}"),
+                                           ("VECTOR_DB_PASSWORD", "{database_password}")])
 def test_names_of_collections_and_of_other_stores(name, expected):
     from harness.locate.config import placeholder_for
 
