@@ -13,7 +13,7 @@ from typing import cast, overload
 from .. import redact
 from . import embedding_calls
 from .files import MAKEFILES, is_test, language, read
-from .literals import call_args, env_reads, in_spans, line_of
+from .literals import call_args, dotenv_line, env_reads, in_spans, line_of
 
 MAX_FILES = 30
 _EMBEDDING_SPECIFIC = re.compile(r"EMBED", re.I)
@@ -49,6 +49,9 @@ class Contract:
     # "path:line" where a file that embeds makes each newline a space (`content.replace(/\n/g, ' ')`, OpenAI's old
     # advice): what it embeds is the text so changed (chunks.text_newlines: space).
     newlines_to_spaces: tuple[str, ...] = ()
+    # (name, path, where): a provider setting whose value is Ollama's endpoint itself, not its base URL (cognee's
+    # EMBEDDING_ENDPOINT, `http://localhost:11434/api/embed` in its .env.template: it posts to the URL as it is).
+    endpoint_paths: tuple[tuple[str, str, str], ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -63,6 +66,9 @@ class Contract:
         mapping = {n: p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n) or p not in specific or p != "{model}"}
         if sdk_env := self.openai_base_url():  # the OpenAI SDK reads it itself: Ollama's OpenAI-compatible API
             mapping.setdefault(sdk_env, "{provider_url}/v1")
+        for name, path, _ in self.endpoint_paths:
+            if mapping.get(name) == "{provider_url}":
+                mapping[name] = "{provider_url}" + path
         return mapping
 
     def database_apis(self) -> tuple[str, ...]:
@@ -110,7 +116,8 @@ class Contract:
                         u(self.given_flags, other.given_flags), u(self.in_process_models, other.in_process_models),
                         self.engine or other.engine, u(self.embedding_calls, other.embedding_calls),
                         u(self.selectors, other.selectors), u(self.index_builds, other.index_builds),
-                        u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces))
+                        u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces),
+                        u(self.endpoint_paths, other.endpoint_paths))
 
     def text(self) -> str:
         if not self.known:
@@ -445,19 +452,36 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
         data = read(path)
         if data is not None:
             result = result.merged(read_contract(_rel(path, root), data.decode("utf-8", "replace")))
-    return result
+    # The dotenv files beside the entry files and beside the packages they import (the project's own folder).
+    folders = [root, *dict.fromkeys(p.parent for p in [*entry_files, *(t.parent for t in _packages(root, seen))])]
+    found = _endpoint_paths(list(dict.fromkeys(f.resolve() for f in folders)), result)
+    return replace(result, endpoint_paths=tuple(dict.fromkeys([*result.endpoint_paths, *found])))
+
+
+# Ollama's embedding endpoints, ending a URL: a setting holding one takes the endpoint itself.
+_OLLAMA_ENDPOINT = re.compile(r"^https?://[^/\s]+(?P<path>/api/embed(?:dings)?)/?$")
+
+
+def _endpoint_paths(folders: list[Path], contract: Contract) -> list[tuple[str, str, str]]:
+    """Provider settings the command reads whose value, in a default in code or in the project's dotenv files
+    (`.env.example`, `.env.template`: the values the application documents), is an Ollama endpoint's URL."""
+    values = [(name, value, "a default in code") for name, value in contract.env_defaults]
+    for path in [p for folder in folders for p in sorted(folder.glob(".env*"))]:
+        data = read(path) if path.is_file() else None
+        for line in (data or b"").decode("utf-8", "replace").splitlines():
+            if (setting := dotenv_line(line)) is not None:
+                values.append((*setting, path.name))
+    reads = set(contract.reads_env)
+    return [(name, m.group("path"), where) for name, value, where in values
+            if name in reads and (m := _OLLAMA_ENDPOINT.match(value))]
 
 
 MAX_SETTINGS_FILES = 60
 _SETTINGS_CLASS = re.compile(r"(?m)^class\s+\w+\s*\([^)]*\bBaseSettings\b")
 
 
-def package_settings(root: Path, seen: set[Path]) -> list[Path]:
-    """The modules defining pydantic ``BaseSettings`` classes in the packages the command's modules belong to (the
-    outermost folder of ``__init__.py`` files around each): pydantic-settings reads the environment when a class is
-    first used, so a pipeline that finds its engines through registries (cognee's ``cognify``) reads them without an
-    import near the script."""
-    root = root.resolve()
+def _packages(root: Path, seen: set[Path]) -> list[Path]:
+    """The outermost package folder (of ``__init__.py`` files) around each module read."""
     tops: set[Path] = set()
     for path in seen:
         top = None
@@ -467,8 +491,17 @@ def package_settings(root: Path, seen: set[Path]) -> list[Path]:
             top = parent
         if top is not None:
             tops.add(top)
+    return sorted(tops)
+
+
+def package_settings(root: Path, seen: set[Path]) -> list[Path]:
+    """The modules defining pydantic ``BaseSettings`` classes in the packages the command's modules belong to (the
+    outermost folder of ``__init__.py`` files around each): pydantic-settings reads the environment when a class is
+    first used, so a pipeline that finds its engines through registries (cognee's ``cognify``) reads them without an
+    import near the script."""
+    root = root.resolve()
     found: list[Path] = []
-    for top in sorted(tops):
+    for top in _packages(root, seen):
         for path in sorted(top.rglob("*.py")):
             if path in seen or is_test(_rel(path, top.parent)):
                 continue

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import cast
 
-from .literals import EnvRead, call_args, constant, env_reads, in_spans, line_of, split_args
+from .literals import EnvRead, call_args, constant, dotenv_line, env_reads, in_spans, line_of, split_args
 
 # supabase-ai: Supabase Edge Runtime's built-in inference (``new Supabase.ai.Session('gte-small')``) runs the model in
 # the Edge Function itself.
@@ -137,8 +137,6 @@ def _sections(rel: str, text: str) -> list[tuple[str, dict[str, tuple[str, int]]
 # side by side (cognee's `.env.template`: `#EMBEDDING_PROVIDER="ollama"`, `#EMBEDDING_MODEL="nomic-embed-text:latest"`,
 # `#EMBEDDING_DIMENSIONS=768`). A template's commented lines count: they are the alternatives it offers, read by the
 # application once uncommented. The chat model's names (`LLM_MODEL`) are not the embedder's.
-_ENV_LINE = re.compile(r"""^[ \t]*#?[ \t]*(?:export[ \t]+)?(?P<key>[A-Z][A-Z0-9_]*)[ \t]*=[ \t]*"""
-                       r"""(?P<v>"[^"\n]*"|'[^'\n]*'|[^\s#]*)""")
 _ENV_ROLE = {"model": re.compile(r"(?:^|_)EMBED(?:DING)?S?_MODEL(?:_NAME)?$"),
              "provider": re.compile(r"(?:^|_)EMBED(?:DING)?S?_PROVIDER$"),
              "dimensions": re.compile(r"(?:^|_)EMBED(?:DING)?S?_(?:DIMENSIONS?|DIMS?)$"),
@@ -152,12 +150,12 @@ def _env_blocks(text: str) -> list[dict[str, tuple[str, str, int]]]:
         if not line.strip():
             blocks.append({})
             continue
-        m = _ENV_LINE.match(line)
-        if m is None:
+        setting = dotenv_line(line)
+        if setting is None:
             continue
         for role, pattern in _ENV_ROLE.items():
-            if pattern.search(m.group("key")) and role not in blocks[-1]:
-                blocks[-1][role] = (m.group("key"), m.group("v").strip("\"'"), number)
+            if pattern.search(setting[0]) and role not in blocks[-1]:
+                blocks[-1][role] = (setting[0], setting[1], number)
     return [b for b in blocks if b.get("model", ("", "", 0))[1]]
 
 

@@ -41,6 +41,18 @@ _SHELL_VAR = re.compile(r"""\$\{?(?P<name>[A-Z_][A-Z0-9_]*)(?::?-(?P<default>[^}
 STRING = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]{1,300})(?P=q)""")
 
 
+# A dotenv line, `NAME=value` (a template's commented alternatives, `#NAME=value`, too: the application reads them
+# once uncommented).
+_DOTENV_LINE = re.compile(r"""^[ \t]*#?[ \t]*(?:export[ \t]+)?(?P<key>[A-Z][A-Z0-9_]*)[ \t]*=[ \t]*"""
+                          r"""(?P<v>"[^"\n]*"|'[^'\n]*'|[^\s#]*)""")
+
+
+def dotenv_line(line: str) -> tuple[str, str] | None:
+    """(name, value unquoted) of a dotenv line, commented or not; None for any other line."""
+    m = _DOTENV_LINE.match(line)
+    return (m.group("key"), m.group("v").strip("\"'")) if m else None
+
+
 def line_of(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 

@@ -150,8 +150,8 @@ def _fail(check: str, collection: str, fix: str, finding: str) -> Outcome:
     return verdict(check, collection, False, fix, f"{finding}; expected {fix}")
 
 
-def _fix(name: str, placeholder: str) -> str:
-    return f'add backfill.env: {{{name}: "{{{placeholder}}}"}} to the profile'
+def _fix(name: str, placeholder: str, suffix: str = "") -> str:
+    return f'add backfill.env: {{{name}: "{{{placeholder}}}{suffix}"}} to the profile'
 
 
 def _database(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:
@@ -235,6 +235,14 @@ def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -
     hard = [u for u in c.hardcoded_urls if not u.startswith(("postgres://", "postgresql://"))
             and (":11434" in u or "/api/" in u or "ollama" in u or "embed" in u)]
     elsewhere = [u for u in hard if not _same_host(u, settings.provider_url)]
+    endpoints = {n: (path, where) for n, path, where in c.endpoint_paths}
+    short = [n for n in ours if n in endpoints and not (given.value(n) or "").rstrip("/").endswith(endpoints[n][0])]
+    if short:
+        n = short[0]
+        path, where = endpoints[n]
+        return _fail(name, collection, _fix(n, "provider_url", path),
+                     f"the command reads {n} as the embedding endpoint's full URL ({path} in {where}), and "
+                     f"{given.source(n)} sets it to {given.value(n)}: it would post to the server's root")
     if ours or inline or passed:
         return verdict(name, collection, True, "", f"it reads {', '.join([*ours, *inline, *passed])}")
     if names:
@@ -242,7 +250,7 @@ def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -
         n = (set_elsewhere or names)[0]
         found = (f"the command reads {n}, which {given.source(n)} sets to another host" if set_elsewhere
                  else f"the command reads {', '.join(names)} and nothing maps it")
-        return _fail(name, collection, _fix(n, "provider_url"), found)
+        return _fail(name, collection, _fix(n, "provider_url", endpoints.get(n, ("",))[0]), found)
     if elsewhere:
         return _fail(name, collection,
                        f"the provider at that address (backfill-harness serve-embeddings --port "

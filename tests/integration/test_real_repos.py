@@ -3149,3 +3149,63 @@ def test_cognee_backfill_gone_wrong_is_named_row_by_row_and_repaired(cli, cognee
     # The deleted chunks are cognify's to make again (an LLM pipeline): source_coverage still names their document.
     assert [c for c, status in again.items() if status == "failed"] == ["source_coverage"], again
     assert again["coverage"] == again["recompute"] == "passed"
+
+
+COGNEE_COGNIFY = '''"""Re-run cognee's pipeline over every dataset: what a cognee user runs to rebuild the vectors."""
+import asyncio
+
+import cognee
+
+if __name__ == "__main__":
+    asyncio.run(cognee.cognify())
+'''
+
+
+def test_cognee_cognify_as_the_backfill_command_is_said_to_need_more_than_an_embedder(cli, cognee, cognee_db, server,
+                                                                                      tmp_path):
+    """What a cognee user runs to rebuild vectors (`cognee.cognify()`) as backfill.command: its contract is the
+    package's settings (reached through registries), so scope names the DB_*, EMBEDDING_* names to map (the endpoint
+    with Ollama's path, as the .env template gives it) and says, unproven, that it reads an LLM's settings, which
+    this stack does not serve; plan does not promise it leaves the other vectors alone; run fails and says so."""
+    app, db = cognee[0], cognee_db
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    db.execute(f"UPDATE {COGNEE_CHUNKS} SET vector = NULL WHERE id IN (SELECT id FROM {COGNEE_CHUNKS} ORDER BY id LIMIT 3)")
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--table",
+               "DocumentChunk_text", "--json", env=env)
+    assert init.code == 0, init.out + init.err
+    script = tmp_path / "cognify_all.py"
+    script.write_text(COGNEE_COGNIFY)
+    drafted = profile.read_text()
+    profile.write_text(drafted.replace("\nbackfill:\n", f"\nbackfill:\n  command: python {script}\n  workdir: {app}\n"))
+    target = ("--profile", profile, "--collection", "DocumentChunk_text")
+    scoped = cli("scope", *target, "--json", env=env)
+    checks = {c["check"]: c for c in scoped.json["checks"]}
+    assert scoped.code == 1 and checks["command receives the database"]["status"] == "failed", scoped.out
+    assert "nothing maps it" in checks["command receives the database"]["found"]
+    assert checks["command reaches the provider"]["expected"] == (
+        'add backfill.env: {EMBEDDING_ENDPOINT: "{provider_url}/api/embed"} to the profile')
+    assert checks["command uses the model"]["status"] == "failed"
+    llm = checks["command needs only the embedder"]
+    assert llm["status"] == "unproven" and "LLM_PROVIDER, LLM_MODEL, LLM_ENDPOINT, LLM_API_KEY" in llm["note"]
+    assert "--engine" in llm["note"]
+    # The user maps what locate's contract of the command says (locate --command prints it).
+    located = cli("locate", "--repo", app, "--command", f"python {script}", "--workdir", app, "--json", env=env)
+    mapping = located.json["backfill_env"]
+    assert mapping["EMBEDDING_ENDPOINT"] == "{provider_url}/api/embed" and mapping["DB_HOST"] == "{database_host}"
+    assert mapping["EMBEDDING_MODEL"] == "{model}" and not any(n.startswith(("GRAPH_", "CACHE_", "LLM_")) for n in mapping)
+    env_lines = "".join(f"    {name}: {json.dumps(value)}\n" for name, value in mapping.items())
+    profile.write_text(profile.read_text().replace(f"  workdir: {app}\n", f"  workdir: {app}\n  env:\n{env_lines}"))
+    scoped = cli("scope", *target, "--json", env=env)
+    checks = {c["check"]: c["status"] for c in scoped.json["checks"]}
+    assert scoped.code == 0, scoped.out
+    assert (checks["command receives the database"], checks["command reaches the provider"],
+            checks["command uses the model"], checks["command needs only the embedder"]) == (
+        "passed", "passed", "passed", "unproven")
+    planned = cli("plan", *target, "--run-dir", tmp_path / "plan", "--json", env=env)
+    assert planned.code == 0 and planned.json["risk"]["reasons"][0].startswith(
+        "3 rows need a vector; what else the target's own command writes is its own"), planned.out
+    ran = cli("run", *target, "--run-dir", tmp_path / "run", "--json", env=env)
+    # cognify cannot run here (its LLM, its dependencies): the run fails, measured, and nothing is said ok.
+    assert ran.code == 1 and ran.json["ok"] is False and ran.json["remaining"] == 3, ran.out
+    assert db.scalar(f"SELECT count(*) FROM {COGNEE_CHUNKS} WHERE vector IS NULL") == 3

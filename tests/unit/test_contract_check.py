@@ -497,7 +497,8 @@ def test_a_command_importing_the_applications_package_reads_the_settings_classes
         contract.reads_env), contract.reads_env
     assert not {"ELSE", "TRY", "FINALLY", "IF"} & set(contract.reads_env)
     assert contract.backfill_env() == {
-        "EMBEDDING_MODEL": "{model}", "EMBEDDING_DIMENSIONS": "{dimensions}", "EMBEDDING_ENDPOINT": "{provider_url}",
+        "EMBEDDING_MODEL": "{model}", "EMBEDDING_DIMENSIONS": "{dimensions}",
+        "EMBEDDING_ENDPOINT": "{provider_url}/api/embed",
         "DB_HOST": "{database_host}", "DB_PORT": "{database_port}", "DB_USERNAME": "{database_user}",
         "DB_PASSWORD": "{database_password}", "DB_NAME": "{database_name}"}
 
@@ -514,3 +515,21 @@ def test_a_command_reading_a_language_models_settings_is_never_said_to_need_only
     assert "LLM_PROVIDER, LLM_MODEL, LLM_ENDPOINT, LLM_API_KEY" in llm.note and "--engine" in llm.note, llm.note
     plain = check_contract(settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py"), "c", caller_env={})
     assert not [o for o in plain.outcomes if o.check == "command needs only the embedder"]
+
+
+def test_a_provider_setting_that_takes_ollamas_endpoint_url_is_given_the_endpoint_not_the_base_url():
+    """cognee posts to EMBEDDING_ENDPOINT as it is; its .env.template's Ollama block says
+    `http://localhost:11434/api/embed`. Our base URL there would post to `/`: scope fails it and says the mapping."""
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("python reingest.py", FIXTURES / "py-package-settings")
+    assert contract.endpoint_paths == (("EMBEDDING_ENDPOINT", "/api/embed", ".env.template"),)
+    good = {**contract.backfill_env()}
+    ok = check_contract(settings_for("py-package-settings", "python reingest.py", env=good), "c", caller_env={})
+    assert outcome(ok, "command reaches the provider").status == PASS
+    bare = {**good, "EMBEDDING_ENDPOINT": "{provider_url}"}
+    result = check_contract(settings_for("py-package-settings", "python reingest.py", env=bare), "c", caller_env={})
+    provider = outcome(result, "command reaches the provider")
+    assert provider.status == FAIL and not result.ok
+    assert provider.expected == 'add backfill.env: {EMBEDDING_ENDPOINT: "{provider_url}/api/embed"} to the profile'
+    assert "the embedding endpoint's full URL (/api/embed in .env.template)" in provider.found, provider.found
