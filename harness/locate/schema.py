@@ -650,7 +650,7 @@ def _foreign_vector_types(rel: str, text: str) -> set[str]:
     import Vector``): no Postgres column. A name from the application's own package (the file's top folder, or the
     one below `src/`) may wrap pgvector's; a folder deeper down named after the library (`vector/lancedb/`) is not it."""
     own = set(PurePosixPath(rel).parts[:-1][:2])
-    out = set()
+    out: set[str] = set()
     for m in _PY_IMPORT.finditer(text):
         top = m.group("mod").split(".")[0]
         if m.group("mod").startswith(".") or top == "pgvector" or top in own:
