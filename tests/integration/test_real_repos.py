@@ -3098,7 +3098,7 @@ def test_cognee_collection_tables_with_the_text_in_a_json_payload(cli, cognee, c
 
 
 def test_cognee_backfill_gone_wrong_is_named_row_by_row_and_repaired(cli, cognee, cognee_db, server, tmp_path):
-    """The draft plus the documents as the source (`data`, which each chunk names under payload->>'document_id');
+    """The draft with its offered source uncommented (`data`, which each chunk names under payload->>'document_id');
     then a chunk's text edited in its payload, 2 vectors of another model, 2 swapped across documents, 1 lost and a
     document's chunks deleted: scope counts the lost one and says what it cannot see; verify names each offender."""
     app, db = cognee[0], cognee_db
@@ -3107,7 +3107,10 @@ def test_cognee_backfill_gone_wrong_is_named_row_by_row_and_repaired(cli, cognee
     init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--table",
                "DocumentChunk_text", "--json", env=env)
     assert init.code == 0 and init.json["todo"] == [], init.out + init.err
-    profile.write_text(profile.read_text() + "source: {table: data, key: id, chunk_key: \"payload->>'document_id'\"}\n")
+    # The user takes the draft's advice: the documents (`data`, every chunk's payload->>'document_id') as the source.
+    drafted = profile.read_text()
+    assert "# source: {table: data, key: id, chunk_key: \"payload->>'document_id'\"}" in drafted, drafted
+    profile.write_text(re.sub(r"^# (source: \{.*?\})  #.*$", r"\1", drafted, flags=re.M))
     with db.connect(autocommit=True) as conn:
         edited = cognee_chunk(conn, "alpine_huts.txt", 1)
         conn.execute(f"UPDATE {COGNEE_CHUNKS} SET payload = jsonb_set(payload::jsonb, '{{text}}', "
