@@ -3088,6 +3088,9 @@ def test_cognee_collection_tables_with_the_text_in_a_json_payload(cli, cognee, c
         "DocumentChunk_text", "payload->>'text'", "nomic-embed-text", 768)
     assert ".env.template" in drafted and "command" not in (raw.get("backfill") or {})
     assert "other vector columns in this database: public.Entity_name.vector, public.TextSummary_text.vector" in drafted
+    # The adapter's search (cosine_distance on the collection's `vector`) speaks of every collection's table.
+    distance = next(line for line in drafted.splitlines() if line.startswith("distance:"))
+    assert distance.startswith("distance: cosine") and "PGVectorAdapter.py:590" in distance, distance
     assert_whole_procedure_ok(trial, db, COGNEE_CHUNKS, "vector", 12, needed=3)
     assert trial.plan.json["rows"]["to_embed"] == 3
     assert "9 stored vectors whether current unknown" in trial.plan.json["risk"]["reasons"][0]
