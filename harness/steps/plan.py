@@ -13,6 +13,7 @@ import jinja2
 from .. import db as dbmod
 from .. import redact
 from ..backfill.selection import Page, iter_batches
+from ..checks.outcome import Status
 from ..errors import HarnessError
 from ..evidence import write_json_atomic
 from ..files import atomic_write_text
@@ -222,6 +223,10 @@ def risk_of(scope: ScopeResult, rows: dict[str, Any], estimate: Estimate, comman
     if not scope.dimensions.get("profile"):
         level = max(level, 1)
         reasons.append("the profile declares no dimension")
+    for check in scope.checks:  # a command that may call a language model the provider here does not serve
+        if check.check == "command needs only the embedder" and check.status == Status.UNPROVEN:
+            level = max(level, 1)
+            reasons.append(check.note)
     if not reasons:
         reasons.append(risk_reason_when_quiet(rows, engine=command.source == "engine"))
     return Risk(("low", "medium", "high")[level], tuple(reasons))

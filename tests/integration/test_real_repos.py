@@ -3177,7 +3177,8 @@ def test_cognee_cognify_as_the_backfill_command_is_said_to_need_more_than_an_emb
     """What a cognee user runs to rebuild vectors (`cognee.cognify()`) as backfill.command: its contract is the
     package's settings (reached through registries), so scope names the DB_*, EMBEDDING_* names to map (the endpoint
     with Ollama's path, as the .env template gives it) and says, unproven, that it reads an LLM's settings, which
-    this stack does not serve; plan does not promise it leaves the other vectors alone; run fails and says so."""
+    this stack does not serve; plan says it too (medium risk) and promises nothing of the other vectors; run fails
+    and says so."""
     app, db = cognee[0], cognee_db
     env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
     db.execute(f"UPDATE {COGNEE_CHUNKS} SET vector = NULL WHERE id IN (SELECT id FROM {COGNEE_CHUNKS} ORDER BY id LIMIT 3)")
@@ -3214,8 +3215,10 @@ def test_cognee_cognify_as_the_backfill_command_is_said_to_need_more_than_an_emb
             checks["command uses the model"], checks["command needs only the embedder"]) == (
         "passed", "passed", "passed", "unproven")
     planned = cli("plan", *target, "--run-dir", tmp_path / "plan", "--json", env=env)
-    assert planned.code == 0 and planned.json["risk"]["reasons"][0].startswith(
-        "3 rows need a vector; what else the target's own command writes is its own"), planned.out
+    assert planned.code == 0 and planned.json["risk"]["level"] == "medium", planned.out
+    assert any(r.startswith("it reads a language model's settings (LLM_PROVIDER") and "--engine" in r
+               for r in planned.json["risk"]["reasons"]), planned.json["risk"]
+    assert not any("untouched" in r for r in planned.json["risk"]["reasons"])
     ran = cli("run", *target, "--run-dir", tmp_path / "run", "--json", env=env)
     # cognify cannot run here (its LLM, its dependencies): the run fails, measured, and nothing is said ok.
     assert ran.code == 1 and ran.json["ok"] is False and ran.json["remaining"] == 3, ran.out

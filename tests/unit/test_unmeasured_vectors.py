@@ -48,6 +48,24 @@ def test_plan_promises_untouched_vectors_only_of_the_engine_never_of_the_targets
                                                      "writes is its own and not known before it runs"), own
 
 
+def test_plan_raises_the_risk_of_a_command_that_may_call_a_language_model_and_says_why():
+    """scope's unproven `command needs only the embedder` (cognify reads LLM_*) is the plan's risk too: it may not
+    run here at all."""
+    from types import SimpleNamespace
+
+    from harness.checks.outcome import unproven
+    from harness.steps.common import BackfillCommand
+    from harness.steps.plan import risk_of
+
+    note = "it reads a language model's settings (LLM_MODEL): besides embedding it may call that model"
+    scope = SimpleNamespace(approve_model_change=False, dimensions={"profile": 768},
+                            checks=(unproven("command needs only the embedder", "c", note),))
+    rows = {"to_embed": 3, "chunks": 12, "missing": 3, "current": 9, "stale": 0, "other_model": 0}
+    estimate = SimpleNamespace(seconds=1.0, human="1 s")
+    risk = risk_of(scope, rows, estimate, BackfillCommand("python cognify_all.py", "profile backfill.command"))
+    assert risk.level == "medium" and risk.reasons == (note,), risk
+
+
 def test_scope_ok_says_how_many_stored_vectors_no_count_can_call_current():
     from harness.steps.scope import ok_line
 
