@@ -119,12 +119,19 @@ class Contract:
                         u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces),
                         u(self.endpoint_paths, other.endpoint_paths))
 
-    def text(self) -> str:
+    def text(self, most: int | None = None) -> str:
+        """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
+        reading a whole package's settings, cognee's, reads hundreds)."""
         if not self.known:
             return f"contract unknown: {self.reason}"
         if self.engine:
             return "backfill-harness's own engine (reads the profile)"
-        parts = [f"reads env {', '.join(self.reads_env) or 'none'}"]
+        names = list(self.reads_env)
+        if most is not None and len(names) > most:
+            ours = self.backfill_env()
+            names = [n for n in names if n in ours] + [n for n in names if n not in ours]
+            names = names[:most] + [f"and {len(self.reads_env) - most} more (locate --command prints them all)"]
+        parts = [f"reads env {', '.join(names) or 'none'}"]
         if self.flags:
             parts.append(f"flags {', '.join(self.flags)}")
         if self.hardcoded_urls:

@@ -95,7 +95,7 @@ def check_contract(settings: Settings, collection: str, into: str | None = None,
     if language_model := _language_model(contract, collection):
         outcomes.append(language_model)
     assumptions.append(f"the backfill command's contract, read from {', '.join(contract.files[:4]) or 'its command'}: "
-                       f"{contract.text()}")
+                       f"{contract.text(most=24)}")
     for o in outcomes:
         if o.status == UNPROVEN:
             assumptions.append(f"{o.check}: unknown ({o.note})")

@@ -533,3 +533,13 @@ def test_a_provider_setting_that_takes_ollamas_endpoint_url_is_given_the_endpoin
     assert provider.status == FAIL and not result.ok
     assert provider.expected == 'add backfill.env: {EMBEDDING_ENDPOINT: "{provider_url}/api/embed"} to the profile'
     assert "the embedding endpoint's full URL (/api/embed in .env.template)" in provider.found, provider.found
+
+
+def test_scope_states_a_long_contract_with_the_names_ours_to_set_first_and_a_count_of_the_rest():
+    """A command reading a whole package's settings (cognee's: hundreds) is stated in a line a person can read."""
+    from harness.locate.contract import Contract
+
+    contract = Contract(reads_env=tuple(f"OTHER_{i}" for i in range(30)) + ("EMBEDDING_MODEL", "DB_HOST"))
+    said = contract.text(most=5)
+    assert said.startswith("reads env EMBEDDING_MODEL, DB_HOST, OTHER_0, OTHER_1, OTHER_2, and 27 more"), said
+    assert contract.text().count(",") == 31
