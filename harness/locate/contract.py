@@ -16,6 +16,10 @@ from .files import MAKEFILES, is_test, language, read
 from .literals import call_args, dotenv_line, env_reads, in_spans, line_of
 
 MAX_FILES = 30
+# A language model's settings: a name with an LLM / chat / completion / generation part that sets a model, provider,
+# endpoint or key (a bare MODEL beside EMBEDDING_MODEL is create-llama's chat model too, but says nothing alone).
+_LANGUAGE_MODEL = re.compile(r"(?:^|_)(?:LLM|CHAT|COMPLETIONS?|GENERATION)(?:_|$)", re.I)
+_LANGUAGE_MODEL_SETTING = re.compile(r"MODEL|PROVIDER|ENDPOINT|URL|HOST|BASE|KEY", re.I)
 _EMBEDDING_SPECIFIC = re.compile(r"EMBED", re.I)
 MAX_DEPTH = 6  # nested commands (npm script -> make -> python)
 IMPORT_DEPTH = 3  # the module run, and the local modules it imports, three levels down
@@ -70,6 +74,11 @@ class Contract:
             if mapping.get(name) == "{provider_url}":
                 mapping[name] = "{provider_url}" + path
         return mapping
+
+    def language_model_settings(self) -> tuple[str, ...]:
+        """The names it reads that configure a language model (cognee's LLM_PROVIDER, LLM_MODEL, LLM_ENDPOINT,
+        LLM_API_KEY; CHAT_MODEL): it may call that model besides the embedder (to extract or summarise)."""
+        return tuple(n for n in self.reads_env if _LANGUAGE_MODEL.search(n) and _LANGUAGE_MODEL_SETTING.search(n))
 
     def database_apis(self) -> tuple[str, ...]:
         """The names of HTTP APIs (Supabase's REST API) through which alone the command reaches its database: none

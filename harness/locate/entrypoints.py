@@ -25,6 +25,8 @@ _DELEGATES = re.compile(r"^\s*(?:turbo(?:\s+run)?|lerna\s+run|nx\s+run-many|(?:p
 # data set into the application, whatever its name says, and re-embeds none of the application's rows.
 _EVALUATION = re.compile(r"(?:^|/)(?P<folder>(?:[\w.-]*/)*?(?:evals?|evaluations?|eval_framework|evaluation_framework|benchmarks?|bench))/",
                          re.I)
+# Names that say the command re-embeds (not an ingest that may do more).
+_STRONG = re.compile(r"backfill|embed|vectori[sz]e|reindex", re.I)
 _SCRIPTISH = re.compile(r"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex", re.I)
 _FORCED = re.compile(r"(?:^|[-_:\s])(?:refresh|force|rebuild|recompute|full|all)\b", re.I)
 _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"), ("bun.lock", "bun"),
@@ -58,7 +60,7 @@ class Entrypoint:
     def may_embed(self) -> bool:
         """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), and
         for an evaluation's or benchmark's code."""
-        if self.evaluation:
+        if self.evaluation or self.ingests_with_a_language_model:
             return False
         if _BACKFILLISH.search(f"{self.name} {self.path}") or self.contract is None or not self.contract.known:
             return True
@@ -69,6 +71,15 @@ class Entrypoint:
         """The evaluation or benchmark folder the entrypoint lives in (``app/eval_framework/``), if any."""
         m = _EVALUATION.match(self.path)
         return m.group("folder") + "/" if m else None
+
+    @property
+    def ingests_with_a_language_model(self) -> tuple[str, ...]:
+        """The language model settings an ingest, seed or loader reads (cognee's examples running `cognify`): it
+        extracts or summarises with that model, rewriting what it embeds: no re-embedding of the rows there are. A
+        command named like a backfill is judged by its name, whatever else its modules configure."""
+        if self.contract is None or not self.contract.known or _STRONG.search(f"{self.name} {self.path}"):
+            return ()
+        return self.contract.language_model_settings()
 
     @property
     def env(self) -> tuple[str, ...]:

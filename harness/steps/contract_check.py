@@ -102,15 +102,9 @@ def check_contract(settings: Settings, collection: str, into: str | None = None,
     return ContractCheck(contract, tuple(outcomes), tuple(assumptions))
 
 
-# A language model's settings (cognee's LLM_PROVIDER, LLM_MODEL, LLM_ENDPOINT, LLM_API_KEY; CHAT_MODEL, ...): a command
-# reading them may call that model besides the embedder (cognify's extraction and summaries).
-_LANGUAGE_MODEL = re.compile(r"(?:^|_)(?:LLM|CHAT|COMPLETIONS?|GENERATION)(?:_|$)", re.I)
-_LANGUAGE_MODEL_SETTING = re.compile(r"MODEL|PROVIDER|ENDPOINT|URL|HOST|BASE|KEY", re.I)
-
-
 def _language_model(c: Contract, collection: str) -> Outcome | None:
     """Unproven where the command reads a language model's settings: the provider here serves embeddings only."""
-    names = [n for n in c.reads_env if _LANGUAGE_MODEL.search(n) and _LANGUAGE_MODEL_SETTING.search(n)]
+    names = c.language_model_settings()
     if not names:
         return None
     shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")

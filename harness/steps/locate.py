@@ -142,6 +142,11 @@ class LocateResult:
             if e.evaluation:
                 lines.append(f"    an evaluation's or benchmark's (under {e.evaluation}): it loads its own data set, "
                              "not the application's rows: a candidate only, not taken as the backfill")
+            elif e.ingests_with_a_language_model:
+                names = e.ingests_with_a_language_model
+                lines.append(f"    reads a language model's settings ({', '.join(names[:3])}"
+                             f"{', ...' if len(names) > 3 else ''}): an ingest that extracts or summarises with it "
+                             "rewrites what it embeds: a candidate only, not taken as the backfill")
             elif not e.may_embed and e.contract is not None and e.contract.index_builds:
                 lines.append(f"    builds a LlamaIndex index ({e.contract.index_builds[0]}), which embeds with the embed "
                              "model set elsewhere (Settings.embed_model), not named in the files it reads: a candidate "
