@@ -76,8 +76,10 @@ class Entrypoint:
     def ingests_with_a_language_model(self) -> tuple[str, ...]:
         """The language model settings an ingest, seed or loader reads (cognee's examples running `cognify`): it
         extracts or summarises with that model, rewriting what it embeds: no re-embedding of the rows there are. A
-        command named like a backfill is judged by its name, whatever else its modules configure."""
-        if self.contract is None or not self.contract.known or _STRONG.search(f"{self.name} {self.path}"):
+        command named like a backfill, or one whose own files call an embedder, is judged as before."""
+        text = f"{self.name} {self.path}"
+        if (self.contract is None or not self.contract.known or self.contract.embedding_calls
+                or _STRONG.search(text) or not _SECONDARY.search(text)):
             return ()
         return self.contract.language_model_settings()
 
