@@ -802,7 +802,8 @@ def _polymorphic_sources(conn: Conn, chunks: Table, sample: int) -> list[tuple[C
 def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...], collection: str | None = None,
                   documents: Sequence[tuple[str, str, str, str]] = (), sample: int = 200) -> CitedTable | None:
     """A citation field named like a document key whose every sampled value is the key of a row of a table the
-    field's name names (``db_document_id`` -> ``document``), compared as text (a JSON key's text, a bigint or uuid
+    field's name names (``db_document_id`` -> ``document``), or else of the one uuid-keyed table (cognee's ``data``),
+    compared as text (a JSON key's text, a bigint or uuid
     column), with that table's column of the chunks' collection column's name and type (``collection``, as the draft
     writes it: ``collection_ids[]``), if it has one, or the table a foreign key among ``documents`` (``_document_keys``)
     names; else a polymorphic pair's largest type; None when none is."""
@@ -834,6 +835,17 @@ def _source_table(conn: Conn, chunks: Table, em: Table, sources: tuple[str, ...]
                 continue
             if _every_value_names_a_row(conn, chunks, (schema, table, pk[0]), _field(source), sql.SQL("true"), sample):
                 return CitedTable(schema, table, pk[0], source, collection=own_collection(schema, table))
+        # No table so named (cognee's documents are rows of `data`): the one table keyed by a uuid that holds every
+        # value read; uuids match no other table's keys by chance, as small integers would.
+        keyed = [(schema, table, _table(conn, schema, table)) for schema, table in _tables(conn, chunks.schema)
+                 if table not in (chunks.name, em.name)]
+        hits = [(schema, table, t.primary_key[0]) for schema, table, t in keyed
+                if len(t.primary_key) == 1 and {c.name: c.type for c in t.columns}.get(t.primary_key[0]) == "uuid"
+                and _every_value_names_a_row(conn, chunks, (schema, table, t.primary_key[0]), _field(source),
+                                             sql.SQL("true"), sample)]
+        if len(hits) == 1:
+            schema, table, pk_column = hits[0]
+            return CitedTable(schema, table, pk_column, source, collection=own_collection(schema, table))
     polymorphic = _polymorphic_sources(conn, chunks, sample)
     if polymorphic:  # one source per profile: the type with the most chunks; the others said
         first = polymorphic[0][0]

@@ -530,9 +530,16 @@ def code_distances(found: Any, shape: Shape | None, shapes: Any = ()) -> tuple[A
         return ()
     old = superseded(found.declarations)
     columns = [(d.table, d.column) for d in found.declarations if d not in old]
-    columns += [(s.embeddings.qualified, s.vector.column) for s in (*shapes, shape)]
-    return tuple(for_column(found.distances, shape.embeddings.name, shape.embeddings.qualified, shape.vector.column,
-                            columns))
+    column = shape.vector.column
+    # The code declares this column only in a table named at runtime (cognee's `__tablename__ = collection_name`): the
+    # database's tables with it are its collections, one table, not others a use of the column might mean.
+    runtime = [t for t, c in columns if c == column]
+    per_collection = bool(runtime) and all(t is not None and t.startswith("{") for t in runtime)
+    if per_collection:
+        columns = [(t, c) for t, c in columns if c != column]
+    columns += [(s.embeddings.qualified, s.vector.column) for s in (*shapes, shape)
+                if not (per_collection and s is not shape and s.vector.column == column)]
+    return tuple(for_column(found.distances, shape.embeddings.name, shape.embeddings.qualified, column, columns))
 
 
 def _store_distance(declarations: Any, shape: Shape | None) -> tuple[str, str] | None:

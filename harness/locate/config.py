@@ -37,8 +37,11 @@ class ConfigSetting:
 
 # Another database system's settings (rag_api's ATLAS_MONGO_DB_URI beside its Postgres names), or the DSN of an error
 # tracker or analytics service (formbricks' SENTRY_DSN): never our DSN, whose password must not reach them.
+# Stores other than the Postgres the vectors live in: a graph database (GRAPH_DATABASE_URL), a cache (CACHE_DB_URL),
+# Turso/libSQL, Kuzu, LanceDB (cognee reads all of them beside its DB_*).
 _OTHER_STORES = re.compile(r"MONGO|REDIS|MYSQL|MARIA|SQLITE|ELASTIC|OPENSEARCH|QDRANT|MILVUS|WEAVIATE|CHROMA|PINECONE|"
-                           r"NEO4J|CLICKHOUSE|CASSANDRA|DYNAMO|COSMOS|FIRESTORE|VALKEY|MEMCACHE|"
+                           r"NEO4J|CLICKHOUSE|CASSANDRA|DYNAMO|COSMOS|FIRESTORE|VALKEY|MEMCACHE|GRAPH|CACHE|TURSO|LIBSQL|"
+                           r"KUZU|LANCE|"
                            r"SENTRY|GLITCHTIP|BUGSNAG|ROLLBAR|HONEYBADGER|POSTHOG|DATADOG|NEW_?RELIC|RAYGUN|APPSIGNAL")
 # A name carrying the collection the command writes (rag_api's COLLECTION_NAME), not a table of collections.
 _COLLECTION = re.compile(r"(?:^|_)COLLECTION(?:_NAME|_ID)?$")
@@ -99,6 +102,8 @@ def database_part(name: str) -> str | None:
     """Which part of a DSN a database name carries: host / port / user / password / name, None for a whole DSN,
     "other" for the rest (SSL mode, pool size)."""
     n = name.upper()
+    if re.search(r"ARGS|OPTIONS|POOL|SSL|TIMEOUT", n):  # DATABASE_CONNECT_ARGS: how to connect, not where
+        return "other"
     if re.search(r"DSN|URL|URI|CONN", n):
         return None
     for part, pattern in (("host", r"HOST|SERVER|ADDR"), ("port", r"PORT"), ("password", r"PASS|PWD"),

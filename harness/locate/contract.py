@@ -12,10 +12,14 @@ from typing import cast, overload
 
 from .. import redact, task_prefixes
 from . import embedding_calls
-from .files import MAKEFILES, language, read
-from .literals import call_args, env_reads, in_spans, line_of
+from .files import MAKEFILES, is_test, language, read
+from .literals import call_args, dotenv_line, env_reads, in_spans, line_of
 
 MAX_FILES = 30
+# A language model's settings: a name with an LLM / chat / completion / generation part that sets a model, provider,
+# endpoint or key (a bare MODEL beside EMBEDDING_MODEL is create-llama's chat model too, but says nothing alone).
+_LANGUAGE_MODEL = re.compile(r"(?:^|_)(?:LLM|CHAT|COMPLETIONS?|GENERATION)(?:_|$)", re.I)
+_LANGUAGE_MODEL_SETTING = re.compile(r"MODEL|PROVIDER|ENDPOINT|URL|HOST|BASE|KEY", re.I)
 _EMBEDDING_SPECIFIC = re.compile(r"EMBED", re.I)
 MAX_DEPTH = 6  # nested commands (npm script -> make -> python)
 IMPORT_DEPTH = 3  # the module run, and the local modules it imports, three levels down
@@ -51,6 +55,9 @@ class Contract:
     newlines_to_spaces: tuple[str, ...] = ()
     # (prefix, "path:line") of each task prefix (harness.task_prefixes) the files put before what they embed.
     task_prefixes: tuple[tuple[str, str], ...] = ()
+    # (name, path, where): a provider setting whose value is Ollama's endpoint itself, not its base URL (cognee's
+    # EMBEDDING_ENDPOINT, `http://localhost:11434/api/embed` in its .env.template: it posts to the URL as it is).
+    endpoint_paths: tuple[tuple[str, str, str], ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -65,7 +72,15 @@ class Contract:
         mapping = {n: p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n) or p not in specific or p != "{model}"}
         if sdk_env := self.openai_base_url():  # the OpenAI SDK reads it itself: Ollama's OpenAI-compatible API
             mapping.setdefault(sdk_env, "{provider_url}/v1")
+        for name, path, _ in self.endpoint_paths:
+            if mapping.get(name) == "{provider_url}":
+                mapping[name] = "{provider_url}" + path
         return mapping
+
+    def language_model_settings(self) -> tuple[str, ...]:
+        """The names it reads that configure a language model (cognee's LLM_PROVIDER, LLM_MODEL, LLM_ENDPOINT,
+        LLM_API_KEY; CHAT_MODEL): it may call that model besides the embedder (to extract or summarise)."""
+        return tuple(n for n in self.reads_env if _LANGUAGE_MODEL.search(n) and _LANGUAGE_MODEL_SETTING.search(n))
 
     def database_apis(self) -> tuple[str, ...]:
         """The names of HTTP APIs (Supabase's REST API) through which alone the command reaches its database: none
@@ -113,14 +128,21 @@ class Contract:
                         self.engine or other.engine, u(self.embedding_calls, other.embedding_calls),
                         u(self.selectors, other.selectors), u(self.index_builds, other.index_builds),
                         u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces),
-                        u(self.task_prefixes, other.task_prefixes))
+                        u(self.task_prefixes, other.task_prefixes), u(self.endpoint_paths, other.endpoint_paths))
 
-    def text(self) -> str:
+    def text(self, most: int | None = None) -> str:
+        """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
+        reading a whole package's settings, cognee's, reads hundreds)."""
         if not self.known:
             return f"contract unknown: {self.reason}"
         if self.engine:
             return "backfill-harness's own engine (reads the profile)"
-        parts = [f"reads env {', '.join(self.reads_env) or 'none'}"]
+        names = list(self.reads_env)
+        if most is not None and len(names) > most:
+            ours = self.backfill_env()
+            names = [n for n in names if n in ours] + [n for n in names if n not in ours]
+            names = names[:most] + [f"and {len(self.reads_env) - most} more (locate --command prints them all)"]
+        parts = [f"reads env {', '.join(names) or 'none'}"]
         if self.flags:
             parts.append(f"flags {', '.join(self.flags)}")
         if self.hardcoded_urls:
@@ -464,7 +486,67 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
         else:
             nxt = []
         queue.extend((p.resolve(), depth + 1) for p in nxt if root in p.resolve().parents or p.resolve() == root)
-    return result
+    for path in package_settings(root, seen):
+        data = read(path)
+        if data is not None:
+            result = result.merged(read_contract(_rel(path, root), data.decode("utf-8", "replace")))
+    # The dotenv files beside the entry files and beside the packages they import (the project's own folder).
+    folders = [root, *dict.fromkeys(p.parent for p in [*entry_files, *(t.parent for t in _packages(root, seen))])]
+    found = _endpoint_paths(list(dict.fromkeys(f.resolve() for f in folders)), result)
+    return replace(result, endpoint_paths=tuple(dict.fromkeys([*result.endpoint_paths, *found])))
+
+
+# Ollama's embedding endpoints, ending a URL: a setting holding one takes the endpoint itself.
+_OLLAMA_ENDPOINT = re.compile(r"^https?://[^/\s]+(?P<path>/api/embed(?:dings)?)/?$")
+
+
+def _endpoint_paths(folders: list[Path], contract: Contract) -> list[tuple[str, str, str]]:
+    """Provider settings the command reads whose value, in a default in code or in the project's dotenv files
+    (`.env.example`, `.env.template`: the values the application documents), is an Ollama endpoint's URL."""
+    values = [(name, value, "a default in code") for name, value in contract.env_defaults]
+    for path in [p for folder in folders for p in sorted(folder.glob(".env*"))]:
+        data = read(path) if path.is_file() else None
+        for line in (data or b"").decode("utf-8", "replace").splitlines():
+            if (setting := dotenv_line(line)) is not None:
+                values.append((*setting, path.name))
+    reads = set(contract.reads_env)
+    return [(name, m.group("path"), where) for name, value, where in values
+            if name in reads and (m := _OLLAMA_ENDPOINT.match(value))]
+
+
+MAX_SETTINGS_FILES = 60
+_SETTINGS_CLASS = re.compile(r"(?m)^class\s+\w+\s*\([^)]*\bBaseSettings\b")
+
+
+def _packages(root: Path, seen: set[Path]) -> list[Path]:
+    """The outermost package folder (of ``__init__.py`` files) around each module read."""
+    tops: set[Path] = set()
+    for path in seen:
+        top = None
+        for parent in path.parents:
+            if parent == root or root not in parent.parents or not (parent / "__init__.py").is_file():
+                break
+            top = parent
+        if top is not None:
+            tops.add(top)
+    return sorted(tops)
+
+
+def package_settings(root: Path, seen: set[Path]) -> list[Path]:
+    """The modules defining pydantic ``BaseSettings`` classes in the packages the command's modules belong to (the
+    outermost folder of ``__init__.py`` files around each): pydantic-settings reads the environment when a class is
+    first used, so a pipeline that finds its engines through registries (cognee's ``cognify``) reads them without an
+    import near the script."""
+    root = root.resolve()
+    found: list[Path] = []
+    for top in _packages(root, seen):
+        for path in sorted(top.rglob("*.py")):
+            if path in seen or is_test(_rel(path, top.parent)):
+                continue
+            data = read(path)
+            if data and b"BaseSettings" in data and _SETTINGS_CLASS.search(data.decode("utf-8", "replace")):
+                found.append(path)
+    return found[:MAX_SETTINGS_FILES]
 
 
 def _workspace_root(path: Path, root: Path) -> Path:

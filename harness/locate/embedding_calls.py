@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import cast
 
-from .literals import EnvRead, call_args, constant, env_reads, in_spans, line_of, split_args
+from .literals import EnvRead, call_args, constant, dotenv_line, env_reads, in_spans, line_of, split_args
 
 # supabase-ai: Supabase Edge Runtime's built-in inference (``new Supabase.ai.Session('gte-small')``) runs the model in
 # the Edge Function itself.
@@ -133,10 +133,56 @@ def _sections(rel: str, text: str) -> list[tuple[str, dict[str, tuple[str, int]]
     return found
 
 
+# A dotenv file's block (lines between blank lines) that sets the embedder: its provider, model, endpoint and dimension
+# side by side (cognee's `.env.template`: `#EMBEDDING_PROVIDER="ollama"`, `#EMBEDDING_MODEL="nomic-embed-text:latest"`,
+# `#EMBEDDING_DIMENSIONS=768`). A template's commented lines count: they are the alternatives it offers, read by the
+# application once uncommented. The chat model's names (`LLM_MODEL`) are not the embedder's.
+_ENV_ROLE = {"model": re.compile(r"(?:^|_)EMBED(?:DING)?S?_MODEL(?:_NAME)?$"),
+             "provider": re.compile(r"(?:^|_)EMBED(?:DING)?S?_PROVIDER$"),
+             "dimensions": re.compile(r"(?:^|_)EMBED(?:DING)?S?_(?:DIMENSIONS?|DIMS?)$"),
+             "url": re.compile(r"(?:^|_)EMBED(?:DING)?S?_(?:ENDPOINT|URL|BASE_URL|HOST|API_BASE)$")}
+
+
+def _env_blocks(text: str) -> list[dict[str, tuple[str, str, int]]]:
+    """Each block's settings by role: role -> (name, value unquoted, line)."""
+    blocks: list[dict[str, tuple[str, str, int]]] = [{}]
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            blocks.append({})
+            continue
+        setting = dotenv_line(line)
+        if setting is None:
+            continue
+        for role, pattern in _ENV_ROLE.items():
+            if pattern.search(setting[0]) and role not in blocks[-1]:
+                blocks[-1][role] = (setting[0], setting[1], number)
+    return [b for b in blocks if b.get("model", ("", "", 0))[1]]
+
+
+def _env_file_embedders(rel: str, text: str) -> list[EmbeddingCall]:
+    found = []
+    for block in _env_blocks(text):
+        name, model, line = block["model"]
+        provider = block.get("provider", ("", "", 0))[1]
+        ollama = provider.lower() == "ollama" or model.lower().startswith("ollama/")
+        dims_name, dims, _ = block.get("dimensions", (None, "", 0))
+        url = re.match(r"https?://[^/\s]+", block.get("url", ("", "", 0))[1])
+        found.append(EmbeddingCall(rel, line, "ollama-config" if ollama else "config", name,
+                                   model=model.split("/", 1)[1] if model.lower().startswith("ollama/") else model,
+                                   model_env=name, url=url.group(0) if url else None,
+                                   url_env=block["url"][0] if url else None,
+                                   dimensions=int(dims) if dims.isdigit() else None,
+                                   dimensions_env=dims_name))
+    return found
+
+
 def config_sections(rel: str, text: str) -> list[EmbeddingCall]:
     """The embedder a configuration file's section names (``[embedding]`` with ``provider = "ollama"``,
-    ``base_model``, ``base_dimension = 1_024``; the same keys under a YAML ``embedding:``): the model an embedding
-    call that takes it from configuration uses. A LiteLLM-style ``ollama/NAME`` is Ollama's ``NAME``."""
+    ``base_model``, ``base_dimension = 1_024``; the same keys under a YAML ``embedding:``; a dotenv block setting
+    ``EMBEDDING_PROVIDER``, ``EMBEDDING_MODEL``, ``EMBEDDING_DIMENSIONS``): the model an embedding call that takes
+    it from configuration uses. A LiteLLM-style ``ollama/NAME`` is Ollama's ``NAME``."""
+    if posixpath.basename(rel).startswith(".env"):
+        return _env_file_embedders(rel, text)
     found = []
     for name, keys in _sections(rel, text):
         model_key = next((k for k in _MODEL_KEYS if keys.get(k, ("", 0))[0]), None)

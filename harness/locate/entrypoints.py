@@ -21,6 +21,12 @@ _CODEGEN = re.compile(r"\bprisma\s+(?:generate|migrate|format|validate|studio)\b
 # Runners that run the script of the same name in every workspace package: the packages' own scripts are the
 # entrypoints (each found, with its contract, in its package.json), never the root's delegating line.
 _DELEGATES = re.compile(r"^\s*(?:turbo(?:\s+run)?|lerna\s+run|nx\s+run-many|(?:pnpm|yarn|npm)\s+(?:-r|--recursive|-ws|--workspaces|workspaces\s+(?:foreach\s+)?run)(?:\s+run)?)\s+\S")
+# An evaluation's or benchmark's own code (cognee's `eval_framework/beam/local_ingest.py`): it loads the benchmark's
+# data set into the application, whatever its name says, and re-embeds none of the application's rows.
+_EVALUATION = re.compile(r"(?:^|/)(?P<folder>(?:[\w.-]*/)*?(?:evals?|evaluations?|eval_framework|evaluation_framework|benchmarks?|bench))/",
+                         re.I)
+# Names that say the command re-embeds (not an ingest that may do more).
+_STRONG = re.compile(r"backfill|embed|vectori[sz]e|reindex", re.I)
 _SCRIPTISH = re.compile(r"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex", re.I)
 _FORCED = re.compile(r"(?:^|[-_:\s])(?:refresh|force|rebuild|recompute|full|all)\b", re.I)
 _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"), ("bun.lock", "bun"),
@@ -55,10 +61,30 @@ class Entrypoint:
 
     @property
     def may_embed(self) -> bool:
-        """False only when nothing says it embeds: its name is no backfill's and its contract, read, calls no embedder."""
+        """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), and
+        for an evaluation's or benchmark's code."""
+        if self.evaluation or self.ingests_with_a_language_model:
+            return False
         if _BACKFILLISH.search(f"{self.name} {self.path}") or self.contract is None or not self.contract.known:
             return True
         return bool(self.contract.embedding_calls)
+
+    @property
+    def evaluation(self) -> str | None:
+        """The evaluation or benchmark folder the entrypoint lives in (``app/eval_framework/``), if any."""
+        m = _EVALUATION.match(self.path)
+        return m.group("folder") + "/" if m else None
+
+    @property
+    def ingests_with_a_language_model(self) -> tuple[str, ...]:
+        """The language model settings an ingest, seed or loader reads (cognee's examples running `cognify`): it
+        extracts or summarises with that model, rewriting what it embeds: no re-embedding of the rows there are. A
+        command named like a backfill, or one whose own files call an embedder, is judged as before."""
+        text = f"{self.name} {self.path}"
+        if (self.contract is None or not self.contract.known or self.contract.embedding_calls
+                or _STRONG.search(text) or not _SECONDARY.search(text)):
+            return ()
+        return self.contract.language_model_settings()
 
     @property
     def env(self) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 
 _ENV_PY = re.compile(
@@ -38,6 +39,18 @@ _JS_ENV_OBJECT = re.compile(r"""(?<![\w.$])env\.(?P<name>[A-Z][A-Z0-9_]*)\b""")
 _JS_DESTRUCTURE = re.compile(r"""\b(?:const|let|var)\s*\{(?P<names>[^}]*)\}\s*=\s*(?:process\.env|Bun\.env)\b""")
 _SHELL_VAR = re.compile(r"""\$\{?(?P<name>[A-Z_][A-Z0-9_]*)(?::?-(?P<default>[^}\s]*))?\}?""")
 STRING = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]{1,300})(?P=q)""")
+
+
+# A dotenv line, `NAME=value` (a template's commented alternatives, `#NAME=value`, too: the application reads them
+# once uncommented).
+_DOTENV_LINE = re.compile(r"""^[ \t]*#?[ \t]*(?:export[ \t]+)?(?P<key>[A-Z][A-Z0-9_]*)[ \t]*=[ \t]*"""
+                          r"""(?P<v>"[^"\n]*"|'[^'\n]*'|[^\s#]*)""")
+
+
+def dotenv_line(line: str) -> tuple[str, str] | None:
+    """(name, value unquoted) of a dotenv line, commented or not; None for any other line."""
+    m = _DOTENV_LINE.match(line)
+    return (m.group("key"), m.group("v").strip("\"'")) if m else None
 
 
 def line_of(text: str, pos: int) -> int:
@@ -179,8 +192,11 @@ def _settings_fields(text: str) -> list[EnvRead]:
         body = m.group("body")
         prefix = re.search(r"""['"]?env_prefix['"]?\s*[=:]\s*['"]([^'"]*)['"]""", body)
         p = prefix.group(1) if prefix else ""
-        for f in re.finditer(r"(?m)^[ \t]+(?P<f>[a-z_][a-z0-9_]*)\s*:(?P<rest>[^\n]*)", body):
-            if f.group("f") in ("model_config", "class"):
+        # Fields sit at the class body's own indentation; deeper lines are methods' (`else:`, `try:`).
+        indent = re.match(r"(?:[ \t]*\n)*(?P<i>[ \t]+)\S", body)
+        for f in re.finditer(r"(?m)^(?P<i>[ \t]+)(?P<f>[a-z_][a-z0-9_]*)\s*:(?P<rest>[^\n]*)", body):
+            if f.group("f") in ("model_config", "class") or keyword.iskeyword(f.group("f")) or (
+                    indent and f.group("i") != indent.group("i")):
                 continue
             alias = re.search(r"""(?:alias|env)\s*=\s*['"]([^'"]+)['"]""", f.group("rest"))
             d = re.search(r"""=\s*(?:Field\(\s*(?:default\s*=\s*)?)?(['"])([^'"\n]*)\1""", f.group("rest"))

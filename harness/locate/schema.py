@@ -59,7 +59,8 @@ _DRIZZLE_TABLE = re.compile(r"""\b(?:pgTable|pgTableCreator\([^)]*\)|table|creat
 _CUSTOM_TYPE = re.compile(r"""\b(?:const|let|var)\s+(?P<name>[A-Za-z_]\w*)\s*=\s*customType\b""")
 _PY_VECTOR = re.compile(r"""\b(?P<type>Vector|VECTOR|HALFVEC|HalfVector|SPARSEVEC|SparseVector)\s*\(""")
 _PY_COL = re.compile(r"""(?P<col>[A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:[\w.]+\.)?(?:Column|mapped_column|Field)\s*\(""")
-_PY_TABLE = re.compile(r"""__tablename__\s*=\s*['"](?P<t>[^'"]+)['"]|\bop\.(?:create_table|add_column|alter_column)\(\s*['"](?P<t2>[^'"]+)['"]|\bTable\(\s*['"](?P<t3>[^'"]+)['"]|\bclass\s+(?P<cls>[A-Za-z_]\w*)\s*\([^)]*(?:Base|Model|SQLModel|DeclarativeBase)[^)]*\)""")
+# `__tablename__ = collection_name`: a table named at runtime (cognee's class per collection), named `{collection_name}`.
+_PY_TABLE = re.compile(r"""(?m)__tablename__\s*=\s*(?:['"](?P<t>[^'"]+)['"]|(?P<tv>[A-Za-z_][\w.]*)[ \t]*$)|\bop\.(?:create_table|add_column|alter_column)\(\s*['"](?P<t2>[^'"]+)['"]|\bTable\(\s*['"](?P<t3>[^'"]+)['"]|\bclass\s+(?P<cls>[A-Za-z_]\w*)\s*\([^)]*(?:Base|Model|SQLModel|DeclarativeBase)[^)]*\)""")
 # A model's `col = VectorField(...)`, or a migration's CreateModel field tuple `("col", VectorField(...))` (the form
 # makemigrations writes for a model's first migration).
 _DJANGO = re.compile(r"""(?:(?P<col>[A-Za-z_]\w*)\s*=\s*|\(\s*['"](?P<tcol>\w+)['"]\s*,\s*)(?:[\w.]+\.)?"""
@@ -610,8 +611,11 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
         return out
     tables = list(_PY_TABLE.finditer(text))
     aliases = _py_type_aliases(text)
+    foreign = _foreign_vector_types(rel, text)
     for m in _py_vector_calls(text, aliases):
         if text[max(0, m.start() - 6):m.start()].endswith(("class ", "def ")):
+            continue
+        if (aliases[m.group("alias")] if m.groupdict().get("alias") else m.group("type")) in foreign:
             continue
         args = call_args(text, m.end() - 1)
         first = args.split(",")[0].strip()
@@ -634,7 +638,8 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
         if tables:
             t = [x for x in tables if x.start() < m.start()]
             if t:
-                table = t[-1].group("t") or t[-1].group("t2") or t[-1].group("t3") or t[-1].group("cls")
+                table = (t[-1].group("t") or t[-1].group("t2") or t[-1].group("t3")
+                         or (t[-1].group("tv") and "{" + t[-1].group("tv") + "}") or t[-1].group("cls"))
         covered.add(line)
         kind = "alembic" if "alembic" in text or "op.create_table" in text else "sqlalchemy"
         vtype = _PY_TYPES[(aliases[m.group("alias")] if m.groupdict().get("alias") else m.group("type"))[0].upper()]
@@ -646,6 +651,20 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
 
 
 _PY_CLASS = re.compile(r"(?m)^class\s+(?P<cls>[A-Za-z_]\w*)\s*\((?P<bases>[^)]*)\)\s*:")
+
+
+def _foreign_vector_types(rel: str, text: str) -> set[str]:
+    """Vector type names the file imports from another library than pgvector (LanceDB's ``from lancedb.pydantic
+    import Vector``): no Postgres column. A name from the application's own package (the file's top folder, or the
+    one below `src/`) may wrap pgvector's; a folder deeper down named after the library (`vector/lancedb/`) is not it."""
+    own = set(PurePosixPath(rel).parts[:-1][:2])
+    out: set[str] = set()
+    for m in _PY_IMPORT.finditer(text):
+        top = m.group("mod").split(".")[0]
+        if m.group("mod").startswith(".") or top == "pgvector" or top in own:
+            continue
+        out.update(n for n in _PY_VECTOR_NAME.findall(m.group("names")))
+    return out
 
 
 def _concrete_tables(text: str, pos: int) -> list[str]:

@@ -94,8 +94,10 @@ def check_contract(settings: Settings, collection: str, into: str | None = None,
         outcomes.append(_required_flags(contract, collection))
     if (prefix := _prefix(settings, contract, collection)) is not None:
         outcomes.append(prefix)
+    if language_model := _language_model(contract, collection):
+        outcomes.append(language_model)
     assumptions.append(f"the backfill command's contract, read from {', '.join(contract.files[:4]) or 'its command'}: "
-                       f"{contract.text()}")
+                       f"{contract.text(most=24)}")
     for o in outcomes:
         if o.status == UNPROVEN:
             assumptions.append(f"{o.check}: unknown ({o.note})")
@@ -119,6 +121,17 @@ def _prefix(settings: Settings, c: Contract, collection: str) -> Outcome | None:
     prefix, where = found[0]
     return _fail(name, collection, f"chunks.text_prefix: {prefix!r} in the profile",
                  f"the command puts {prefix!r} before what it embeds ({where}), while chunks.text_prefix is {wanted!r}")
+
+def _language_model(c: Contract, collection: str) -> Outcome | None:
+    """Unproven where the command reads a language model's settings: the provider here serves embeddings only."""
+    names = c.language_model_settings()
+    if not names:
+        return None
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return unproven("command needs only the embedder", collection,
+                    f"it reads a language model's settings ({shown}): besides embedding it may call that model "
+                    "(to extract or summarise), which the provider here does not serve; run it where that model "
+                    "answers, or backfill with --engine (the harness's own engine embeds only)")
 
 
 def _required_flags(c: Contract, collection: str) -> Outcome:
@@ -151,8 +164,8 @@ def _fail(check: str, collection: str, fix: str, finding: str) -> Outcome:
     return verdict(check, collection, False, fix, f"{finding}; expected {fix}")
 
 
-def _fix(name: str, placeholder: str) -> str:
-    return f'add backfill.env: {{{name}: "{{{placeholder}}}"}} to the profile'
+def _fix(name: str, placeholder: str, suffix: str = "") -> str:
+    return f'add backfill.env: {{{name}: "{{{placeholder}}}{suffix}"}} to the profile'
 
 
 def _database(settings: Settings, c: Contract, given: _Given, collection: str) -> Outcome:
@@ -236,6 +249,14 @@ def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -
     hard = [u for u in c.hardcoded_urls if not u.startswith(("postgres://", "postgresql://"))
             and (":11434" in u or "/api/" in u or "ollama" in u or "embed" in u)]
     elsewhere = [u for u in hard if not _same_host(u, settings.provider_url)]
+    endpoints = {n: (path, where) for n, path, where in c.endpoint_paths}
+    short = [n for n in ours if n in endpoints and not (given.value(n) or "").rstrip("/").endswith(endpoints[n][0])]
+    if short:
+        n = short[0]
+        path, where = endpoints[n]
+        return _fail(name, collection, _fix(n, "provider_url", path),
+                     f"the command reads {n} as the embedding endpoint's full URL ({path} in {where}), and "
+                     f"{given.source(n)} sets it to {given.value(n)}: it would post to the server's root")
     if ours or inline or passed:
         return verdict(name, collection, True, "", f"it reads {', '.join([*ours, *inline, *passed])}")
     if names:
@@ -243,7 +264,7 @@ def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -
         n = (set_elsewhere or names)[0]
         found = (f"the command reads {n}, which {given.source(n)} sets to another host" if set_elsewhere
                  else f"the command reads {', '.join(names)} and nothing maps it")
-        return _fail(name, collection, _fix(n, "provider_url"), found)
+        return _fail(name, collection, _fix(n, "provider_url", endpoints.get(n, ("",))[0]), found)
     if elsewhere:
         return _fail(name, collection,
                        f"the provider at that address (backfill-harness serve-embeddings --port "

@@ -123,7 +123,7 @@ class LocateResult:
             lines.append(f"  {u.where}  {where} {u.distance} ({u.said})  [{u.kind}]")
         lines.append("Embedding calls:" + ("" if self.embedding_calls else " none found"))
         for c in self.embedding_calls:
-            extra = [f"model {c.model}" if c.model else "", f"dimensions {c.dimensions}" if c.dimensions else "", f"from ${c.model_env}" if c.model_env else "",
+            extra = [f"model {c.model}" if c.model else "", f"from ${c.model_env}" if c.model_env else "",
                      f"url {c.url}" if c.url else "", f"from ${c.url_env}" if c.url_env else "",
                      f"dimensions {c.dimensions}" if c.dimensions else "",
                      f"from ${c.dimensions_env}" if c.dimensions_env else "", "in-process" if c.in_process else ""]
@@ -148,7 +148,15 @@ class LocateResult:
                 lines.append(f"    or from the repository root: {e.runner}")
             if e.contract is not None:
                 lines.append(f"    contract: {e.contract.text()}")
-            if not e.may_embed and e.contract is not None and e.contract.index_builds:
+            if e.evaluation:
+                lines.append(f"    an evaluation's or benchmark's (under {e.evaluation}): it loads its own data set, "
+                             "not the application's rows: a candidate only, not taken as the backfill")
+            elif e.ingests_with_a_language_model:
+                names = e.ingests_with_a_language_model
+                lines.append(f"    reads a language model's settings ({', '.join(names[:3])}"
+                             f"{', ...' if len(names) > 3 else ''}): an ingest that extracts or summarises with it "
+                             "rewrites what it embeds: a candidate only, not taken as the backfill")
+            elif not e.may_embed and e.contract is not None and e.contract.index_builds:
                 lines.append(f"    builds a LlamaIndex index ({e.contract.index_builds[0]}), which embeds with the embed "
                              "model set elsewhere (Settings.embed_model), not named in the files it reads: a candidate "
                              "only, not taken as the backfill")

@@ -13,6 +13,7 @@ import jinja2
 from .. import db as dbmod
 from .. import redact
 from ..backfill.selection import Page, iter_batches
+from ..checks.outcome import Status
 from ..errors import HarnessError
 from ..evidence import write_json_atomic
 from ..files import atomic_write_text
@@ -224,16 +225,24 @@ def risk_of(scope: ScopeResult, rows: dict[str, Any], estimate: Estimate, comman
     if not scope.dimensions.get("profile"):
         level = max(level, 1)
         reasons.append("the profile declares no dimension")
+    for check in scope.checks:  # a command that may call a language model the provider here does not serve
+        if check.check == "command needs only the embedder" and check.status == Status.UNPROVEN:
+            level = max(level, 1)
+            reasons.append(check.note)
     if not reasons:
-        reasons.append(risk_reason_when_quiet(rows))
+        reasons.append(risk_reason_when_quiet(rows, engine=command.source == "engine"))
     return Risk(("low", "medium", "high")[level], tuple(reasons))
 
 
-def risk_reason_when_quiet(rows: dict[str, Any]) -> str:
-    """The reason given when nothing raises the risk: what the run adds, and what no count can call current."""
+def risk_reason_when_quiet(rows: dict[str, Any], engine: bool = True) -> str:
+    """The reason given when nothing raises the risk: what the run adds, and what no count can call current. Only
+    the engine is known to leave the other vectors untouched; a target's own command decides that itself."""
     unknown = rows["chunks"] - rows["to_embed"] if rows.get("current") is None else None
-    said = ("only missing vectors are added; existing vectors are untouched" if rows["to_embed"]
-            else "nothing to embed" if not unknown else "nothing counted as needing a vector")
+    said = ("nothing to embed" if not rows["to_embed"] and not unknown
+            else "nothing counted as needing a vector" if not rows["to_embed"]
+            else "only missing vectors are added; existing vectors are untouched" if engine
+            else (f"{rows['to_embed']} rows need a vector; what else the target's own command writes is its own and "
+                  "not known before it runs (run and verify measure the rows afterwards)"))
     if unknown:
         said += (f"; {unknown} stored vectors whether current unknown ({unmeasured_why(rows)}): verify's recompute "
                  "measures them, a run re-embeds none of them")

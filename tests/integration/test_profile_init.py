@@ -733,6 +733,32 @@ def test_the_document_table_a_json_key_names_is_said_as_a_source_to_uncomment(cl
             "names a document row") in drafted, drafted
 
 
+# cognee's shape: a collection table (id uuid, payload json holding the text and the document's key, vector) and the
+# relational `data` table whose uuid key every chunk names under payload->>'document_id'; another collection table,
+# keyed by uuid too, holds none of those keys.
+COLLECTION_TABLES = """
+CREATE TABLE data (id uuid PRIMARY KEY, name varchar);
+INSERT INTO data VALUES ('11111111-1111-4111-8111-111111111111', 'a.txt'), ('22222222-2222-4222-8222-222222222222', 'b.txt');
+CREATE TABLE "DocumentChunk_text" (id uuid PRIMARY KEY, payload json, vector vector(8));
+INSERT INTO "DocumentChunk_text" (id, payload) SELECT gen_random_uuid(), json_build_object('text', 'chunk ' || g,
+    'document_id', CASE WHEN g % 2 = 0 THEN '11111111-1111-4111-8111-111111111111'
+                   ELSE '22222222-2222-4222-8222-222222222222' END, 'chunk_index', g) FROM generate_series(1, 6) g;
+CREATE TABLE "Entity_name" (id uuid PRIMARY KEY, payload json, vector vector(8));
+INSERT INTO "Entity_name" (id, payload) SELECT gen_random_uuid(), json_build_object('text', 'entity ' || g)
+FROM generate_series(1, 3) g;
+"""
+
+
+def test_the_one_uuid_keyed_table_holding_every_document_key_read_is_said_as_a_source(cli, empty_db, tmp_path):
+    """`document_id` names no table here (cognee's documents are rows of `data`), but every value read is a uuid key
+    of exactly one table: that table is the source to uncomment, measured; the other uuid-keyed table is not."""
+    empty_db.execute(COLLECTION_TABLES)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8", "--table", "DocumentChunk_text")
+    drafted = out.read_text()
+    assert ("# source: {table: data, key: id, chunk_key: \"payload->>'document_id'\"}  # every row read names a data "
+            "row") in drafted, drafted
+
+
 def test_a_document_key_naming_rows_another_table_lacks_is_no_source(cli, empty_db, tmp_path):
     empty_db.execute(LLAMAINDEX_NODES + "CREATE TABLE document (id text PRIMARY KEY, url text);"
                      "INSERT INTO document VALUES ('doc-0', 'a.pdf');")

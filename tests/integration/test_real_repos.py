@@ -2924,6 +2924,7 @@ def test_nextjs_openai_doc_search_vectors_the_checksum_skip_left_behind(cli, doc
     assert [c for c, status in again.items() if status == "failed"] == ["source_coverage"], again
     assert again["coverage"] == again["recompute"] == "passed"
 
+
 # -- discourse/discourse-ai: a plugin's halfvec table of every model side by side, the model a row of its own table --
 
 DISCOURSE_AI_DDL = """
@@ -3052,3 +3053,313 @@ def test_discourse_ai_fragments_of_two_models_side_by_side_in_one_halfvec_table(
     for (fragment, stored, _), fresh in zip(rows, httpx_embed(server, "nomic-embed-text", [r[0] for r in rows])):
         assert sum(a * b for a, b in zip(json.loads(stored), fresh)) > 0.999, fragment
     assert discourse_ai_model_rows(db, 1) == model_1
+
+
+# -- topoteretes/cognee: a table per collection (id uuid, payload json, vector), the text a key of the JSON payload ----
+
+# cognee's index rows, written as PGVectorAdapter.create_collection / create_data_points write them: the table by
+# SQLAlchemy from the three columns the adapter declares, each row's payload the model_dump() of the adapter's own
+# IndexSchema (its class read from the snapshot), the vector from /api/embed with "dimensions" as OllamaEmbeddingEngine
+# sends it (one text a request). The LLM calls of cognify (entities, summaries) are not run: their outputs are given.
+COGNEE_INDEX = '''
+import importlib.util, json, re, sys, types
+from typing import List, Optional
+from uuid import UUID
+import httpx
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import JSON, Column, create_engine, insert
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+src, dsn, ollama, model, rows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
+for name in ("cognee", "cognee.infrastructure", "cognee.infrastructure.engine", "cognee.infrastructure.engine.models",
+             "cognee.infrastructure.engine.utils"):
+    package = types.ModuleType(name)
+    package.__path__ = [src + "/" + name.replace(".", "/")]
+    sys.modules[name] = package
+from cognee.infrastructure.engine.models.DataPoint import DataPoint
+folder = src + "/cognee/infrastructure/databases/vector/pgvector/"
+spec = importlib.util.spec_from_file_location("serialize_data", folder + "serialize_data.py")
+serialize = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(serialize)
+adapter = open(folder + "PGVectorAdapter.py").read()
+exec(re.search(r"^class IndexSchema\\(DataPoint\\):.*?(?=^class )", adapter, re.S | re.M).group(0))
+class Base(DeclarativeBase):
+    pass
+engine = create_engine(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
+tables = {}
+for collection in dict.fromkeys(r["collection"] for r in rows):
+    tables[collection] = type(collection, (Base,), {"__tablename__": collection, "__table_args__": {"extend_existing": True},
+                                                    "__annotations__": {"id": Mapped[UUID]},
+                                                    "id": mapped_column(primary_key=True), "payload": Column(JSON),
+                                                    "vector": Column(Vector(768))}).__table__
+Base.metadata.create_all(engine)
+with httpx.Client(timeout=30) as client, engine.begin() as conn:
+    for r in rows:
+        point = IndexSchema(id=UUID(r["id"]), text=r["text"].strip(), **r.get("fields", {}))
+        vector = client.post(ollama + "/api/embed", json={"model": model, "input": point.text,
+                                                          "dimensions": 768}).json()["embeddings"][0]
+        conn.execute(insert(tables[r["collection"]]).values(id=point.id, vector=vector,
+                                                            payload=serialize.serialize_data(point.model_dump())))
+'''
+# cognee's relational `data` table (cognee/modules/data/models/Data.py), the columns a chunk's document_id names.
+COGNEE_DATA_DDL = """CREATE TABLE data (id uuid PRIMARY KEY, label varchar, name varchar, extension varchar,
+    mime_type varchar, raw_data_location varchar, owner_id uuid, tenant_id uuid, dataset_id uuid, content_hash varchar,
+    created_at timestamptz, updated_at timestamptz)"""
+COGNEE_DOCUMENTS = {
+    "alpine_huts.txt": ("Alpine huts open in late June and close in September.",
+                        "Bookings for the huts are made by phone; a deposit of thirty euros is required.",
+                        "Dogs are not allowed inside the huts, but may sleep in the boot room.",
+                        "Half board includes dinner and breakfast; packed lunches cost extra."),
+    "glacier_safety.txt": ("Never cross a glacier without a rope team of at least three.",
+                           "Crevasses hide under fresh snow in the early morning.",
+                           "Carry a prusik loop, an ice screw and a pulley for crevasse rescue.",
+                           "Turn back when the snow bridges soften in the afternoon sun."),
+    "trail_markers.txt": ("White-red-white marks a mountain trail; white-blue-white an alpine route.",
+                          "Yellow signposts give walking times, not distances.",
+                          "A trail closed for rockfall is marked by a red and white barrier.",
+                          "Cairns mark the way across scree where paint does not last."),
+}
+COGNEE_ENTITIES = ("alpine hut", "glacier", "crevasse", "rope team", "prusik loop", "trail marker", "cairn", "rockfall")
+
+
+def cognee_rows(owner: str, dataset: str) -> tuple[list[dict], list[tuple]]:
+    """The index rows cognify writes for the documents (chunk ids as TextChunker makes them) and the `data` rows."""
+    import uuid
+
+    rows, data = [], []
+    for name, chunks in COGNEE_DOCUMENTS.items():
+        document = uuid.uuid5(uuid.NAMESPACE_URL, f"cognee-trial/{name}")
+        data.append((str(document), name, owner, dataset))
+        for index, text in enumerate(chunks):
+            chunk = uuid.uuid5(uuid.NAMESPACE_OID, f"{document}-{index}")
+            fields = {"document_id": str(document), "document_name": name, "chunk_index": index}
+            rows.append({"collection": "DocumentChunk_text", "id": str(chunk), "text": text + "\n", "fields": fields})
+            rows.append({"collection": "TextSummary_text", "id": str(uuid.uuid5(uuid.NAMESPACE_OID, f"summary-{chunk}")),
+                         "text": f"Summary: {text.lower()}"})
+    rows += [{"collection": "Entity_name", "id": str(uuid.uuid5(uuid.NAMESPACE_OID, e.replace(" ", "_"))), "text": e}
+             for e in COGNEE_ENTITIES]
+    return rows, data
+
+
+def load_cognee(db, server, src: Path) -> None:
+    owner, dataset = "9a1f0c3e-7b2d-4c5e-8f60-1a2b3c4d5e6f", "2b7e4f10-3c8d-4a9b-b1c2-d3e4f5a6b7c8"
+    rows, data = cognee_rows(owner, dataset)
+    db.execute(COGNEE_DATA_DDL)
+    with db.connect(autocommit=True) as conn:
+        for key, name, own, ds in data:
+            conn.execute("INSERT INTO data (id, name, extension, mime_type, owner_id, dataset_id, created_at) "
+                         "VALUES (%s, %s, 'txt', 'text/plain', %s, %s, now())", (key, name, own, ds))
+    done = subprocess.run([sys.executable, "-c", COGNEE_INDEX, str(src), db.dsn, server.url, "nomic-embed-text:latest",
+                           json.dumps(rows)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def cognee_app(tmp_path: Path) -> Path:
+    """The library's package (its 730 test files left out: locate skips them anyway), its .env template and
+    pyproject; its examples, docs and frontend left out."""
+    package = tuple(f"cognee/{p}" for p in (
+        "modules/", "infrastructure/", "tasks/", "api/", "eval_framework/", "alembic", "cli/", "shared/",
+        "memify_pipelines/", "pipelines/", "memory/", "__", "base_config.py", "context_global_variables.py",
+        "low_level.py", "root_dir.py", "run_migrations.py", "version.py"))
+    return Source.of("topoteretes__cognee").checkout("", tmp_path / "app", only=(*package, ".env.template",
+                                                                                 "pyproject.toml"))
+
+
+@pytest.fixture(scope="module")
+def cognee(pg, templates, server, tmp_path_factory):
+    """The app's checkout and a template database holding three of cognify's collections (DocumentChunk_text,
+    TextSummary_text, Entity_name: a table each) and the relational `data` rows of the three documents."""
+    import psycopg
+
+    from tests.conftest import Database
+
+    app = cognee_app(tmp_path_factory.mktemp("cognee"))
+    adapter = (app / "cognee/infrastructure/databases/vector/pgvector/PGVectorAdapter.py").read_text()
+    assert "__tablename__ = collection_name" in adapter and "payload = Column(JSON)" in adapter  # the shape relied on
+    name = f"tmpl_cognee_{os.getpid()}"
+    with psycopg.connect(pg.dsn(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates["empty"]}"')
+    load_cognee(Database(name, pg.dsn(name)), server, app)
+    try:
+        yield app, name
+    finally:
+        pg.drop_database(name)
+
+
+@pytest.fixture
+def cognee_db(pg, cognee):
+    from ..conftest import _database
+
+    yield from _database(pg, cognee[1])
+
+
+COGNEE_CHUNKS = '"DocumentChunk_text"'
+COGNEE_OTHERS = ("SELECT md5(string_agg(id::text || vector::text || payload::text, ',' ORDER BY id)) FROM "
+                 "(SELECT * FROM \"Entity_name\" UNION ALL SELECT * FROM \"TextSummary_text\") o")
+
+
+def cognee_chunk(conn, document: str, index: int) -> str:
+    return conn.execute(f"SELECT id::text FROM {COGNEE_CHUNKS} WHERE payload->>'document_name' = %s "
+                        "AND (payload->>'chunk_index')::int = %s", (document, index)).fetchone()[0]
+
+
+def test_cognee_collection_tables_with_the_text_in_a_json_payload(cli, cognee, cognee_db, server, tmp_path):
+    """cognee's PGVectorAdapter: a table per collection made at runtime (`id uuid`, `payload json`, `vector`), the
+    text embedded under payload->>'text', the model and dimension in the .env template's Ollama block; cognify (an
+    LLM pipeline) is no command to run here. A restore lost 3 chunk vectors."""
+    app, db = cognee
+    db = cognee_db
+    with db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute(f"SELECT id, vector::text FROM {COGNEE_CHUNKS}").fetchall())
+    others = db.scalar(COGNEE_OTHERS)
+    db.execute(f"UPDATE {COGNEE_CHUNKS} SET vector = NULL WHERE id IN (SELECT id FROM {COGNEE_CHUNKS} ORDER BY id LIMIT 3)")
+    trial = procedure(cli, db, server, app, tmp_path, "DocumentChunk_text", init_args=("--table", "DocumentChunk_text"),
+                      plan=True)
+
+    # locate: the adapter's table named at runtime (not its class), no LanceDB `Vector` taken for a column, the Ollama
+    # block of the .env template with its model and dimension, and the benchmark's ingest not taken as the backfill.
+    located = trial.locate.json
+    assert {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]} == {
+        ("cognee/infrastructure/databases/vector/pgvector/PGVectorAdapter.py", "{collection_name}", "vector", None)}
+    assert (".env.template", "ollama-config", "nomic-embed-text:latest", "EMBEDDING_MODEL", 768) in {
+        (c["path"], c["kind"], c["model"], c["model_env"], c["dimensions"]) for c in located["embedding_calls"]}
+    assert located["best_entrypoint"] is None
+    ingest = next(e for e in located["entrypoints"] if e["name"] == "cognee.eval_framework.beam.local_ingest")
+    assert not ingest["may_embed"]
+    # profile init needs no edit: the text is the payload's key, the model the template's Ollama one, no command.
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["provider"]["model"], raw["provider"]["dimensions"]) == (
+        "DocumentChunk_text", "payload->>'text'", "nomic-embed-text", 768)
+    assert ".env.template" in drafted and "command" not in (raw.get("backfill") or {})
+    assert "other vector columns in this database: public.Entity_name.vector, public.TextSummary_text.vector" in drafted
+    # The adapter's search (cosine_distance on the collection's `vector`) speaks of every collection's table.
+    distance = next(line for line in drafted.splitlines() if line.startswith("distance:"))
+    assert distance.startswith("distance: cosine") and "PGVectorAdapter.py:590" in distance, distance
+    assert_whole_procedure_ok(trial, db, COGNEE_CHUNKS, "vector", 12, needed=3)
+    assert trial.plan.json["rows"]["to_embed"] == 3
+    assert "9 stored vectors whether current unknown" in trial.plan.json["risk"]["reasons"][0]
+    # Measured: the engine wrote what cognee's own write path wrote, and the other collections are as they were.
+    with db.connect(autocommit=True) as conn:
+        assert dict(conn.execute(f"SELECT id, vector::text FROM {COGNEE_CHUNKS}").fetchall()) == app_vectors
+    assert db.scalar(COGNEE_OTHERS) == others
+
+
+def test_cognee_backfill_gone_wrong_is_named_row_by_row_and_repaired(cli, cognee, cognee_db, server, tmp_path):
+    """The draft with its offered source uncommented (`data`, which each chunk names under payload->>'document_id');
+    then a chunk's text edited in its payload, 2 vectors of another model, 2 swapped across documents, 1 lost and a
+    document's chunks deleted: scope counts the lost one and says what it cannot see; verify names each offender."""
+    app, db = cognee[0], cognee_db
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--table",
+               "DocumentChunk_text", "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    # The user takes the draft's advice: the documents (`data`, every chunk's payload->>'document_id') as the source.
+    drafted = profile.read_text()
+    assert "# source: {table: data, key: id, chunk_key: \"payload->>'document_id'\"}" in drafted, drafted
+    profile.write_text(re.sub(r"^# (source: \{.*?\})  #.*$", r"\1", drafted, flags=re.M))
+    with db.connect(autocommit=True) as conn:
+        edited = cognee_chunk(conn, "alpine_huts.txt", 1)
+        conn.execute(f"UPDATE {COGNEE_CHUNKS} SET payload = jsonb_set(payload::jsonb, '{{text}}', "
+                     "'\"Bookings are made online; no deposit.\"')::json WHERE id = %s", (edited,))
+        other = [cognee_chunk(conn, "alpine_huts.txt", 3), cognee_chunk(conn, "glacier_safety.txt", 0)]
+        conn.execute(f"UPDATE {COGNEE_CHUNKS} SET vector = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(vector::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = ANY(%s::uuid[])", (other,))
+        swapped = [cognee_chunk(conn, "glacier_safety.txt", 2), cognee_chunk(conn, "alpine_huts.txt", 0)]
+        conn.execute(f"UPDATE {COGNEE_CHUNKS} d SET vector = o.vector FROM {COGNEE_CHUNKS} o "
+                     "WHERE (d.id, o.id) IN ((%s::uuid, %s::uuid), (%s::uuid, %s::uuid))", (*swapped, *swapped[::-1]))
+        lost = cognee_chunk(conn, "glacier_safety.txt", 3)
+        conn.execute(f"UPDATE {COGNEE_CHUNKS} SET vector = NULL WHERE id = %s", (lost,))
+        gone = conn.execute(f"DELETE FROM {COGNEE_CHUNKS} WHERE payload->>'document_name' = 'trail_markers.txt' "
+                            "RETURNING payload->>'document_id'").fetchall()[0][0]
+    target = ("--profile", profile, "--collection", "DocumentChunk_text")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and (scoped.json["counts"]["missing"], scoped.json["counts"]["needed"]) == (1, 1)
+    assert scoped.json["counts"]["stale"] is None and scoped.json["counts"]["other_model"] is None
+    assert "7 stored vectors whether current unknown" in cli("scope", *target, env=env).out
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    fails_with_citations_at_most(damaged.json["checks"], {"coverage", "recompute", "source_coverage"})
+    offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
+    by_check: dict[str, set] = {}
+    for o in offenders:
+        by_check.setdefault(o["check"], set()).add(o["key"] if o["key"] is not None else (o["source_table"], o["source_key"]))
+    assert by_check["coverage"] == {lost}
+    assert by_check["recompute"] == {edited, *other, *swapped}
+    assert by_check["source_coverage"] == {("data", gone)}
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
+    from harness import CheckOptions, open_session, resolve, run_all
+
+    session = open_session(resolve(str(profile), env=env), CheckOptions(collections=("DocumentChunk_text",)))
+    try:
+        again = {o.check: o.status for o in run_all(session)}
+    finally:
+        session.close()
+    # The deleted chunks are cognify's to make again (an LLM pipeline): source_coverage still names their document.
+    assert [c for c, status in again.items() if status == "failed"] == ["source_coverage"], again
+    assert again["coverage"] == again["recompute"] == "passed"
+
+
+COGNEE_COGNIFY = '''"""Re-run cognee's pipeline over every dataset: what a cognee user runs to rebuild the vectors."""
+import asyncio
+
+import cognee
+
+if __name__ == "__main__":
+    asyncio.run(cognee.cognify())
+'''
+
+
+def test_cognee_cognify_as_the_backfill_command_is_said_to_need_more_than_an_embedder(cli, cognee, cognee_db, server,
+                                                                                      tmp_path):
+    """What a cognee user runs to rebuild vectors (`cognee.cognify()`) as backfill.command: its contract is the
+    package's settings (reached through registries), so scope names the DB_*, EMBEDDING_* names to map (the endpoint
+    with Ollama's path, as the .env template gives it) and says, unproven, that it reads an LLM's settings, which
+    this stack does not serve; plan says it too (medium risk) and promises nothing of the other vectors; run fails
+    and says so."""
+    app, db = cognee[0], cognee_db
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    db.execute(f"UPDATE {COGNEE_CHUNKS} SET vector = NULL WHERE id IN (SELECT id FROM {COGNEE_CHUNKS} ORDER BY id LIMIT 3)")
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--table",
+               "DocumentChunk_text", "--json", env=env)
+    assert init.code == 0, init.out + init.err
+    script = tmp_path / "cognify_all.py"
+    script.write_text(COGNEE_COGNIFY)
+    drafted = profile.read_text()
+    profile.write_text(drafted.replace("\nbackfill:\n", f"\nbackfill:\n  command: python {script}\n  workdir: {app}\n"))
+    target = ("--profile", profile, "--collection", "DocumentChunk_text")
+    scoped = cli("scope", *target, "--json", env=env)
+    checks = {c["check"]: c for c in scoped.json["checks"]}
+    assert scoped.code == 1 and checks["command receives the database"]["status"] == "failed", scoped.out
+    assert "nothing maps it" in checks["command receives the database"]["found"]
+    assert checks["command reaches the provider"]["expected"] == (
+        'add backfill.env: {EMBEDDING_ENDPOINT: "{provider_url}/api/embed"} to the profile')
+    assert checks["command uses the model"]["status"] == "failed"
+    llm = checks["command needs only the embedder"]
+    assert llm["status"] == "unproven" and "LLM_PROVIDER, LLM_MODEL, LLM_ENDPOINT, LLM_API_KEY" in llm["note"]
+    assert "--engine" in llm["note"]
+    # The user maps what locate's contract of the command says (locate --command prints it).
+    located = cli("locate", "--repo", app, "--command", f"python {script}", "--workdir", app, "--json", env=env)
+    mapping = located.json["backfill_env"]
+    assert mapping["EMBEDDING_ENDPOINT"] == "{provider_url}/api/embed" and mapping["DB_HOST"] == "{database_host}"
+    assert mapping["EMBEDDING_MODEL"] == "{model}" and not any(n.startswith(("GRAPH_", "CACHE_", "LLM_")) for n in mapping)
+    env_lines = "".join(f"    {name}: {json.dumps(value)}\n" for name, value in mapping.items())
+    profile.write_text(profile.read_text().replace(f"  workdir: {app}\n", f"  workdir: {app}\n  env:\n{env_lines}"))
+    scoped = cli("scope", *target, "--json", env=env)
+    checks = {c["check"]: c["status"] for c in scoped.json["checks"]}
+    assert scoped.code == 0, scoped.out
+    assert (checks["command receives the database"], checks["command reaches the provider"],
+            checks["command uses the model"], checks["command needs only the embedder"]) == (
+        "passed", "passed", "passed", "unproven")
+    planned = cli("plan", *target, "--run-dir", tmp_path / "plan", "--json", env=env)
+    assert planned.code == 0 and planned.json["risk"]["level"] == "medium", planned.out
+    assert any(r.startswith("it reads a language model's settings (LLM_PROVIDER") and "--engine" in r
+               for r in planned.json["risk"]["reasons"]), planned.json["risk"]
+    assert not any("untouched" in r for r in planned.json["risk"]["reasons"])
+    ran = cli("run", *target, "--run-dir", tmp_path / "run", "--json", env=env)
+    # cognify cannot run here (its LLM, its dependencies): the run fails, measured, and nothing is said ok.
+    assert ran.code == 1 and ran.json["ok"] is False and ran.json["remaining"] == 3, ran.out
+    assert db.scalar(f"SELECT count(*) FROM {COGNEE_CHUNKS} WHERE vector IS NULL") == 3

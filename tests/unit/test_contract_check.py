@@ -391,7 +391,12 @@ def test_a_name_read_with_different_defaults_has_no_default():
                                            ("QDRANT_COLLECTION", None), ("MONGO_VECTOR_COLLECTION", None),
                                            ("REDIS_URL", None), ("MONGODB_URI", None), ("PG_DATABASE_URL", "{database_url}"),
                                            ("NEXT_PUBLIC_SENTRY_DSN", None), ("SENTRY_DSN", None), ("POSTHOG_DSN", None),
-                                           ("DATABASE_DSN", "{database_url}")])
+                                           ("DATABASE_DSN", "{database_url}"),
+                                           # cognee: its graph store, its cache, Turso (libSQL) and connection options
+                                           ("GRAPH_DATABASE_URL", None), ("GRAPH_DATABASE_PASSWORD", None),
+                                           ("CACHE_DB_URL", None), ("DB_TURSO_URL", None), ("DATABASE_CONNECT_ARGS", None),
+                                           ("POOL_ARGS", None), ("DB_HOST", "{database_host}"),
+                                           ("VECTOR_DB_PASSWORD", "{database_password}")])
 def test_names_of_collections_and_of_other_stores(name, expected):
     from harness.locate.config import placeholder_for
 
@@ -516,3 +521,62 @@ def test_a_profile_prefix_the_command_shows_no_sign_of_is_unproven_not_passed():
 
 def test_no_task_prefix_on_either_side_adds_no_check():
     assert not [o for o in _prefixed("", ()).outcomes if o.check == "command embeds the profile's text"]
+
+
+def test_a_command_importing_the_applications_package_reads_the_settings_classes_it_defines():
+    """cognee: `import cognee; await cognee.cognify()` reaches its settings (pydantic BaseSettings deep in the
+    package, read from the environment when the pipeline first asks) through registries, never an import near the
+    script: they are the command's contract too; a method's `else:` or `try:` in such a class is no setting."""
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("python reingest.py", FIXTURES / "py-package-settings")
+    assert {"EMBEDDING_MODEL", "EMBEDDING_ENDPOINT", "EMBEDDING_DIMENSIONS", "DB_HOST", "LLM_API_KEY"} <= set(
+        contract.reads_env), contract.reads_env
+    assert not {"ELSE", "TRY", "FINALLY", "IF"} & set(contract.reads_env)
+    assert contract.backfill_env() == {
+        "EMBEDDING_MODEL": "{model}", "EMBEDDING_DIMENSIONS": "{dimensions}",
+        "EMBEDDING_ENDPOINT": "{provider_url}/api/embed",
+        "DB_HOST": "{database_host}", "DB_PORT": "{database_port}", "DB_USERNAME": "{database_user}",
+        "DB_PASSWORD": "{database_password}", "DB_NAME": "{database_name}"}
+
+
+def test_a_command_reading_a_language_models_settings_is_never_said_to_need_only_the_embedder():
+    """What cognify needs besides the embedder (an LLM for extraction and summaries) is not served here: scope says
+    so, unproven, naming the settings and the way out (--engine)."""
+    from harness.locate.contract import command_contract
+
+    env = command_contract("python reingest.py", FIXTURES / "py-package-settings").backfill_env()
+    result = check_contract(settings_for("py-package-settings", "python reingest.py", env=env), "c", caller_env={})
+    llm = outcome(result, "command needs only the embedder")
+    assert llm.status == UNPROVEN and result.ok
+    assert "LLM_PROVIDER, LLM_MODEL, LLM_ENDPOINT, LLM_API_KEY" in llm.note and "--engine" in llm.note, llm.note
+    plain = check_contract(settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py"), "c", caller_env={})
+    assert not [o for o in plain.outcomes if o.check == "command needs only the embedder"]
+
+
+def test_a_provider_setting_that_takes_ollamas_endpoint_url_is_given_the_endpoint_not_the_base_url():
+    """cognee posts to EMBEDDING_ENDPOINT as it is; its .env.template's Ollama block says
+    `http://localhost:11434/api/embed`. Our base URL there would post to `/`: scope fails it and says the mapping."""
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("python reingest.py", FIXTURES / "py-package-settings")
+    assert contract.endpoint_paths == (("EMBEDDING_ENDPOINT", "/api/embed", ".env.template"),)
+    good = {**contract.backfill_env()}
+    ok = check_contract(settings_for("py-package-settings", "python reingest.py", env=good), "c", caller_env={})
+    assert outcome(ok, "command reaches the provider").status == PASS
+    bare = {**good, "EMBEDDING_ENDPOINT": "{provider_url}"}
+    result = check_contract(settings_for("py-package-settings", "python reingest.py", env=bare), "c", caller_env={})
+    provider = outcome(result, "command reaches the provider")
+    assert provider.status == FAIL and not result.ok
+    assert provider.expected == 'add backfill.env: {EMBEDDING_ENDPOINT: "{provider_url}/api/embed"} to the profile'
+    assert "the embedding endpoint's full URL (/api/embed in .env.template)" in provider.found, provider.found
+
+
+def test_scope_states_a_long_contract_with_the_names_ours_to_set_first_and_a_count_of_the_rest():
+    """A command reading a whole package's settings (cognee's: hundreds) is stated in a line a person can read."""
+    from harness.locate.contract import Contract
+
+    contract = Contract(reads_env=tuple(f"OTHER_{i}" for i in range(30)) + ("EMBEDDING_MODEL", "DB_HOST"))
+    said = contract.text(most=5)
+    assert said.startswith("reads env EMBEDDING_MODEL, DB_HOST, OTHER_0, OTHER_1, OTHER_2, and 27 more"), said
+    assert contract.text().count(",") == 31

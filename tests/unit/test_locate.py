@@ -376,6 +376,88 @@ def test_a_yaml_configurations_embedding_mapping_names_the_model_and_its_dimensi
     calls = [(c.line, c.kind, c.name, c.model, c.dimensions) for c in locate(tmp_path).embedding_calls]
     assert calls == [(6, "ollama-config", "embedder model", "nomic-embed-text", 768)], calls
 
+RUNTIME_COLLECTIONS = {
+    "app/vector/pg.py": """from sqlalchemy import JSON, Column
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class PGAdapter:
+    async def create_collection(self, collection_name: str):
+        from pgvector.sqlalchemy import Vector
+
+        class PGDataPoint(Base):
+            __tablename__ = collection_name
+            id: Mapped[UUID] = mapped_column(primary_key=True)
+            payload = Column(JSON)
+            vector = Column(Vector(self.dimensions))
+""",
+    "app/vector/lancedb/adapter.py": """from lancedb.pydantic import LanceModel, Vector
+from sqlalchemy import JSON
+
+
+class LanceAdapter:
+    def model(self, size):
+        class LanceDataPoint(LanceModel):
+            id: str
+            vector: Vector(size)
+        return LanceDataPoint
+""",
+    "app/vector/own.py": """from app.vector.types import Vector
+from sqlalchemy import Column
+
+
+class Note(Base):
+    __tablename__ = "notes"
+    embedding = Column(Vector(384))
+"""}
+
+
+def test_a_table_named_at_runtime_is_its_variable_and_another_librarys_vector_type_is_no_column(tmp_path):
+    """cognee: `__tablename__ = collection_name` in a class made per collection is a table named by that variable,
+    not the class; LanceDB's `Vector(size)` (`from lancedb.pydantic import Vector`) is no pgvector column; a
+    `Vector` the application's own module exports still is."""
+    for rel, text in RUNTIME_COLLECTIONS.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    declared = sorted((d.path, d.table, d.column, d.dimensions) for d in locate(tmp_path).declarations)
+    assert declared == [("app/vector/own.py", "notes", "embedding", 384),
+                        ("app/vector/pg.py", "{collection_name}", "vector", None)], declared
+
+
+ENV_TEMPLATE_WITH_PROVIDER_BLOCKS = """# -- Embedding Provider ------------------------------------------
+#EMBEDDING_PROVIDER="openai"
+#EMBEDDING_MODEL="openai/text-embedding-3-large"
+#EMBEDDING_DIMENSIONS=3072
+
+DB_PROVIDER="sqlite"
+
+########## Local LLM via Ollama ##################################
+#LLM_MODEL="llama3.1:8b"
+#LLM_PROVIDER="ollama"
+#EMBEDDING_PROVIDER="ollama"
+#EMBEDDING_MODEL="nomic-embed-text:latest"
+#EMBEDDING_ENDPOINT="http://localhost:11434/api/embed"
+#EMBEDDING_DIMENSIONS=768
+
+########## LiteLLM names ##########################################
+EMBEDDING_MODEL=ollama/mxbai-embed-large
+EMBEDDING_DIMENSIONS=1024
+"""
+
+
+def test_an_env_templates_block_choosing_an_embedding_provider_names_its_model_and_dimension(tmp_path):
+    """cognee's `.env.template`: a block of settings (commented alternatives included) that sets the embedding
+    provider to ollama with the model, endpoint and dimension beside it is the Ollama embedder's configuration; the
+    chat model (`LLM_MODEL`) in the same block is not; a LiteLLM name `ollama/NAME` is Ollama's NAME."""
+    (tmp_path / ".env.template").write_text(ENV_TEMPLATE_WITH_PROVIDER_BLOCKS)
+    calls = [(c.line, c.kind, c.model, c.model_env, c.url, c.dimensions, c.dimensions_env)
+             for c in locate(tmp_path).embedding_calls]
+    assert calls == [(3, "config", "openai/text-embedding-3-large", "EMBEDDING_MODEL", None, 3072, "EMBEDDING_DIMENSIONS"),
+                     (12, "ollama-config", "nomic-embed-text:latest", "EMBEDDING_MODEL", "http://localhost:11434", 768,
+                      "EMBEDDING_DIMENSIONS"),
+                     (17, "ollama-config", "mxbai-embed-large", "EMBEDDING_MODEL", None, 1024, "EMBEDDING_DIMENSIONS")], calls
+
+
 def test_of_a_build_step_and_its_forced_variant_the_forced_one_is_the_backfill():
     """nextjs-openai-doc-search: `embeddings` skips every page whose checksum is unchanged, leaving the vectors of an
     earlier model or of a section edited in the database; `embeddings:refresh` (`--refresh`) re-embeds them all."""

@@ -190,6 +190,42 @@ def test_test_code_is_neither_service_nor_schema_nor_entrypoint(tmp_path):
     assert result.service == () and result.schema == ()
 
 
+def test_an_evaluation_frameworks_ingest_is_listed_but_never_the_best_entrypoint(tmp_path):
+    """cognee's `python -m cognee.eval_framework.beam.local_ingest CONVERSATION_FOLDER`: named like an ingest, it
+    loads a benchmark's data set into the application; it re-embeds none of the application's rows."""
+    folder = tmp_path / "app" / "eval_framework" / "beam"
+    folder.mkdir(parents=True)
+    for parent in (tmp_path / "app", tmp_path / "app" / "eval_framework", folder):
+        (parent / "__init__.py").write_text("")
+    (folder / "local_ingest.py").write_text(
+        "import argparse\n\ndef main():\n    p = argparse.ArgumentParser()\n    p.add_argument('conversation_folder')\n"
+        "    p.parse_args()\n\nif __name__ == '__main__':\n    main()\n")
+    result = locate(tmp_path)
+    ingest = next(e for e in result.entrypoints if e.name.endswith("local_ingest"))
+    assert not ingest.may_embed and result.best_entrypoint is None
+    assert "an evaluation's or benchmark's (under app/eval_framework/)" in result.text()
+
+
+def test_an_ingest_that_reads_a_language_models_settings_is_listed_but_never_the_best_entrypoint(tmp_path):
+    """cognee's examples (`examples/demos/.../relational_database_migration_example.py`, `web_url_content_ingestion_
+    example.py`) run `cognify`, which extracts and summarises with an LLM before it embeds: an ingest that rewrites
+    its data, no re-embedding; a script named like a backfill importing the same package still is one."""
+    (tmp_path / "memlib").mkdir()
+    (tmp_path / "memlib" / "__init__.py").write_text("")
+    (tmp_path / "memlib" / "config.py").write_text(
+        "from pydantic_settings import BaseSettings\n\n\nclass LLMConfig(BaseSettings):\n    llm_model: str = 'x'\n"
+        "    llm_endpoint: str = ''\n")
+    (tmp_path / "scripts").mkdir()
+    main = "import memlib\n\nif __name__ == '__main__':\n    memlib.run()\n"
+    (tmp_path / "scripts" / "ingestion_example.py").write_text(main)
+    result = locate(tmp_path)
+    ingest = next(e for e in result.entrypoints if e.name == "ingestion_example")
+    assert ingest.ingests_with_a_language_model == ("LLM_MODEL", "LLM_ENDPOINT") and not ingest.may_embed
+    assert result.best_entrypoint is None and "an ingest that extracts or summarises with it" in result.text()
+    (tmp_path / "scripts" / "backfill_embeddings.py").write_text(main)
+    assert locate(tmp_path).best_entrypoint.name == "backfill_embeddings"
+
+
 def test_vercel_ai_sdk_embed_with_its_model(found):
     assert ("prisma/seed.ts", "ai-sdk", "text-embedding-ada-002", None, None, None) in calls(found("prisma-yarn"))
 

@@ -36,6 +36,35 @@ def test_plan_never_says_nothing_to_embed_of_vectors_it_cannot_call_current():
                                    "other_model": 0}) == "nothing to embed"
 
 
+def test_plan_promises_untouched_vectors_only_of_the_engine_never_of_the_targets_own_command():
+    """A target's own command (cognee's cognify: an LLM pipeline that rewrites every collection) decides itself what
+    it writes; only the engine is known to add the missing vectors and leave the rest as they are."""
+    from harness.steps.plan import risk_reason_when_quiet
+
+    rows = {"to_embed": 3, "chunks": 12, "missing": 3, "current": 9, "stale": 0, "other_model": 0}
+    assert risk_reason_when_quiet(rows) == "only missing vectors are added; existing vectors are untouched"
+    own = risk_reason_when_quiet(rows, engine=False)
+    assert "untouched" not in own and own.startswith("3 rows need a vector; what else the target's own command "
+                                                     "writes is its own and not known before it runs"), own
+
+
+def test_plan_raises_the_risk_of_a_command_that_may_call_a_language_model_and_says_why():
+    """scope's unproven `command needs only the embedder` (cognify reads LLM_*) is the plan's risk too: it may not
+    run here at all."""
+    from types import SimpleNamespace
+
+    from harness.checks.outcome import unproven
+    from harness.steps.common import BackfillCommand
+    from harness.steps.plan import risk_of
+
+    note = "it reads a language model's settings (LLM_MODEL): besides embedding it may call that model"
+    scope = SimpleNamespace(approve_model_change=False, dimensions={"profile": 768},
+                            checks=(unproven("command needs only the embedder", "c", note),))
+    rows = {"to_embed": 3, "chunks": 12, "missing": 3, "current": 9, "stale": 0, "other_model": 0}
+    estimate = SimpleNamespace(seconds=1.0, human="1 s")
+    risk = risk_of(scope, rows, estimate, BackfillCommand("python cognify_all.py", "profile backfill.command"))
+    assert risk.level == "medium" and risk.reasons == (note,), risk
+
 
 def test_scope_ok_says_how_many_stored_vectors_no_count_can_call_current():
     from harness.steps.scope import ok_line
