@@ -294,12 +294,14 @@ def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Ou
         return verdict("input hash", collection, False, expected, found)
     matched = got.get(f"m_{alg.name}", 0)
     if n and not matched:
-        return verdict("input hash", collection, False, expected,
-                       f"0 of {n} stored {alg.name} values read equal the {alg.label} of the text: the application "
-                       "hashes something else (the text with a title, a prepared text), and every row would be "
-                       "counted stale and its value overwritten; leave embeddings.input_hash out (or, if every text "
-                       f"did change since its vector, set {column} to NULL on those rows: the engine then writes "
-                       "each hash)")
+        # Every text revised since its vector (a re-chunk, an edit of the whole corpus: the very reason to backfill)
+        # and a column hashing something else read the same: not a refusal, but said with its numbers, so a user
+        # whose column is the application's own hash of another text leaves it out before the engine writes.
+        return verdict("input hash", collection, True, "",
+                       f"0 of {n} stored {alg.name} values of {column} read equal the {alg.label} of the current "
+                       "text: every row read is stale and will be re-embedded, its hash written (every text revised "
+                       "since its vector; if the column is the application's hash of something else, the text with a "
+                       "title or a prepared text, leave embeddings.input_hash out)")
     return verdict("input hash", collection, True, "",
                    f"{n} stored values of {column} read, each of {alg.label} {form} form; {matched} equal the "
                    f"{alg.label} of the current text" if n
