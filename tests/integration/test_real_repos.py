@@ -155,6 +155,25 @@ def assert_whole_procedure_ok(trial: Trial, db, table: str, vector: str, rows: i
     assert db.scalar(f"SELECT count(*) FROM {table}") == rows
 
 
+def offenders_by_check(path: Path) -> dict[str, set]:
+    """offenders.jsonl as {check: keys}; a source row (its "key" null: no chunk to re-embed) as (source_table, key)."""
+    by_check: dict[str, set] = {}
+    for o in (json.loads(line) for line in path.read_text().splitlines()):
+        by_check.setdefault(o["check"], set()).add(o["key"] if o["key"] is not None else (o["source_table"], o["source_key"]))
+    return by_check
+
+
+def checked_again(profile: Path, env: dict[str, str], collection: str) -> dict[str, str]:
+    """Every DONE check's status, run in-process (a second `verify` costs seconds)."""
+    from harness import CheckOptions, open_session, resolve, run_all
+
+    session = open_session(resolve(str(profile), env=env), CheckOptions(collections=(collection,)))
+    try:
+        return {o.check: o.status for o in run_all(session)}
+    finally:
+        session.close()
+
+
 # -- vercel/examples: TypeScript + drizzle, and the same app on Prisma ------------------------------------------
 
 POKEMON_COLUMNS = ("number", "name", "type1", "type2", "total", "hp", "attack", "defense", "spAtk", "spDef", "speed",
@@ -2903,24 +2922,15 @@ def test_nextjs_openai_doc_search_vectors_the_checksum_skip_left_behind(cli, doc
     fails_with_citations_at_most(damaged.json["checks"], {"coverage", "recompute", "source_coverage"})
     coverage = next(c for c in damaged.json["checks"] if c["check"] == "coverage")
     assert "tenant None" not in coverage["found"] and "2 missing" in coverage["found"], coverage
-    offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
-    by_check: dict[str, set] = {}
-    for o in offenders:  # a source row's key is its source_key (its "key" is null: no chunk to re-embed)
-        by_check.setdefault(o["check"], set()).add(o["key"] if o["key"] is not None else (o["source_table"], o["source_key"]))
+    by_check = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert by_check["coverage"] == set(lost)
     assert by_check["recompute"] == {*old, edited, *swapped}
     assert by_check["source_coverage"] == {("nods_page", page)}
     fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 7, fixed.out + fixed.err
-    # Checked in-process (a second `verify` costs seconds): every row is right again; the deleted sections are the
-    # build step's to make again (the page's NULL checksum makes it redo the page), so source_coverage still fails.
-    from harness import CheckOptions, open_session, resolve, run_all
-
-    session = open_session(resolve(str(profile), env=env), CheckOptions(collections=("nods_page_section",)))
-    try:
-        again = {o.check: o.status for o in run_all(session)}
-    finally:
-        session.close()
+    # Every row is right again; the deleted sections are the build step's to make again (the page's NULL checksum
+    # makes it redo the page), so source_coverage still fails.
+    again = checked_again(profile, env, "nods_page_section")
     assert [c for c, status in again.items() if status == "failed"] == ["source_coverage"], again
     assert again["coverage"] == again["recompute"] == "passed"
 
@@ -3281,22 +3291,13 @@ def test_cognee_backfill_gone_wrong_is_named_row_by_row_and_repaired(cli, cognee
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert damaged.code == 1
     fails_with_citations_at_most(damaged.json["checks"], {"coverage", "recompute", "source_coverage"})
-    offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
-    by_check: dict[str, set] = {}
-    for o in offenders:
-        by_check.setdefault(o["check"], set()).add(o["key"] if o["key"] is not None else (o["source_table"], o["source_key"]))
+    by_check = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert by_check["coverage"] == {lost}
     assert by_check["recompute"] == {edited, *other, *swapped}
     assert by_check["source_coverage"] == {("data", gone)}
     fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
-    from harness import CheckOptions, open_session, resolve, run_all
-
-    session = open_session(resolve(str(profile), env=env), CheckOptions(collections=("DocumentChunk_text",)))
-    try:
-        again = {o.check: o.status for o in run_all(session)}
-    finally:
-        session.close()
+    again = checked_again(profile, env, "DocumentChunk_text")
     # The deleted chunks are cognify's to make again (an LLM pipeline): source_coverage still names their document.
     assert [c for c, status in again.items() if status == "failed"] == ["source_coverage"], again
     assert again["coverage"] == again["recompute"] == "passed"
