@@ -182,14 +182,19 @@ def _row_level_security(db, role: str) -> None:
                "CREATE POLICY by_tenant ON passages USING (tenant = current_setting('app.tenant', true))")
 
 
+def _checked_by_tenant(db, embed_server, tmp_path, tenant_role, tenants: str):
+    """verify --collection all as a role the policies restrict, read tenant by tenant over ``tenants``."""
+    role, dsn = tenant_role
+    load(db, embed_server.url, tenant=True)
+    _row_level_security(db, role)
+    path = profile(tmp_path, extra=", tenant: tenant")
+    path.write_text(path.read_text() + f'database: {{session: {{app.tenant: "{{tenant}}"}}, tenants: {tenants}}}\n')
+    return checked(db, embed_server, path, "all", dsn=dsn)
+
+
 def test_under_row_level_security_read_by_tenant_each_chunk_of_no_collection_counts_once(
         empty_db, embed_server, tmp_path, tenant_role):
-    role, dsn = tenant_role
-    load(empty_db, embed_server.url, tenant=True)
-    _row_level_security(empty_db, role)
-    path = profile(tmp_path, extra=", tenant: tenant")
-    path.write_text(path.read_text() + 'database: {session: {app.tenant: "{tenant}"}, tenants: [acme, globex]}\n')
-    outcomes, verdict = checked(empty_db, embed_server, path, "all", dsn=dsn)
+    outcomes, verdict = _checked_by_tenant(empty_db, embed_server, tmp_path, tenant_role, "[acme, globex]")
     nowhere = only(outcomes, "no_collection")
     assert (nowhere.metrics["chunks"], nowhere.metrics["with_vector"]) == (4, 0), nowhere.message()
     assert not verdict.ok
@@ -197,12 +202,7 @@ def test_under_row_level_security_read_by_tenant_each_chunk_of_no_collection_cou
 
 def test_a_chunk_hidden_by_row_level_security_is_not_counted_in_no_collection(
         empty_db, embed_server, tmp_path, tenant_role):
-    role, dsn = tenant_role
-    load(empty_db, embed_server.url, tenant=True)
-    _row_level_security(empty_db, role)
-    path = profile(tmp_path, extra=", tenant: tenant")
-    path.write_text(path.read_text() + 'database: {session: {app.tenant: "{tenant}"}, tenants: [acme]}\n')
-    outcomes, _ = checked(empty_db, embed_server, path, "all", dsn=dsn)
+    outcomes, _ = _checked_by_tenant(empty_db, embed_server, tmp_path, tenant_role, "[acme]")
     # acme sees the odd keys: 11 and 13 of the four; globex's 10 and 12 are hidden, not "in no collection".
     nowhere = only(outcomes, "no_collection")
     assert (nowhere.metrics["chunks"], nowhere.metrics["with_vector"]) == (2, 0), nowhere.message()
