@@ -188,9 +188,19 @@ def into_shape_outcome(target: Target, collection: str | None, into: str) -> Out
     if ch.collection_array:
         lacks.append(f"chunks belong to collections through an array column ({ch.collection}[]): a chunk of several "
                      "collections cannot be copied into one")
+    if em.filter:
+        # the copies get new keys and only this target's rows: the swap would leave the other rows on the retired
+        # chunks (drop-retired deleting them), the live chunks holding none of them
+        lacks.append(f"{em.table} keeps other rows per chunk beside embeddings.filter's "
+                     f"({', '.join(f'{c} = {v}' for c, v in em.filter)}): a new collection's chunks would hold only "
+                     "this target's, and the swap would leave the others on the retired chunks")
     if not lacks:
         return None
-    if em.model:
+    if em.filter:
+        works = ("a new model's vectors are rows of their own beside these: a profile whose embeddings.filter names "
+                 f"the new model's values, then backfill-harness backfill --profile P --collection {collection or 'C'} "
+                 "fills them while the application still searches the old ones")
+    elif em.model:
         works = (f"a model change replaces vectors in place: backfill-harness backfill --profile P --collection "
                  f"{collection or 'C'} --model NEW_MODEL --approve-model-change (each batch is replaced in one "
                  "transaction; until the run ends, searches mix old and new vectors)")

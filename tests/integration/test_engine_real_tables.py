@@ -418,3 +418,20 @@ def test_without_the_filter_a_table_of_several_models_is_refused_before_the_engi
     with pytest.raises(RefusedError, match="rows per chunk"):
         _backfill(profile, empty_db.dsn, embed_server.url)
     assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE model_id = 1") == 6
+
+
+def test_into_a_new_collection_is_refused_where_other_models_rows_sit_beside_this_targets(empty_db, embed_server):
+    """--into copies the chunks under new keys and fills only the filter's rows for them: after the swap, model 1's
+    vectors would stay on the retired chunks (and drop-retired would delete them), the live chunks holding none."""
+    empty_db.execute(
+        "CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL, coll text NOT NULL);"
+        "CREATE TABLE note_vectors (note_id bigint NOT NULL, coll text NOT NULL, model_id bigint NOT NULL, "
+        "vec vector NOT NULL, UNIQUE (model_id, note_id));"
+        "INSERT INTO notes (body, coll) SELECT 'note ' || i, 'documents' FROM generate_series(1, 3) AS i;"
+        "INSERT INTO note_vectors SELECT id, coll, 1, array_fill(1, ARRAY[8])::vector FROM notes")
+    profile = parse_profile(SIDE_BY_SIDE_PROFILE.replace("collection_name: documents", "collection: coll").replace(
+        "key: note_id,", "key: note_id, collection: coll,"), env={})
+    with pytest.raises(RefusedError, match="embeddings.filter"):
+        _backfill(profile, empty_db.dsn, embed_server.url, into="documents_v2")
+    assert empty_db.scalar("SELECT count(*) FROM notes") == 3
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 3
