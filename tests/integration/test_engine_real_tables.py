@@ -435,3 +435,29 @@ def test_into_a_new_collection_is_refused_where_other_models_rows_sit_beside_thi
         _backfill(profile, empty_db.dsn, embed_server.url, into="documents_v2")
     assert empty_db.scalar("SELECT count(*) FROM notes") == 3
     assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 3
+
+
+def test_a_chunk_key_two_texts_of_one_tenant_share_is_refused_under_per_tenant_rls(cli, tmp_path, app_role, empty_db,
+                                                                                   embed_server):
+    """The chunk key is measured in each tenant's view: the role's own view (no tenant's session) shows no chunk,
+    and 'no two of the 0 chunks share a value' was a pass over nothing."""
+    empty_db.execute("ALTER TABLE documents DROP CONSTRAINT documents_pkey CASCADE; "
+                     "INSERT INTO documents VALUES ('doc-2', 'acme', 'another text under the same key')")
+    result = _scope(cli, tmp_path, PROFILE % (DEFAULTS, SESSION), app_role, embed_server.url)
+    key = next(c for c in result.json["checks"] if c["check"] == "chunk key")
+    assert key["status"] == "failed" and "doc-2" in key["found"], key
+    assert result.code != 0
+
+
+def test_an_input_hash_column_of_another_algorithm_is_refused_under_per_tenant_rls(cli, tmp_path, app_role, empty_db,
+                                                                                   embed_server):
+    """The stored hashes are read in each tenant's view: in the role's own view none was read ('none the role may
+    see', passed), and the engine would overwrite the application's MD5s with SHA-256s."""
+    empty_db.execute("ALTER TABLE document_embeddings ADD COLUMN content_hash text; "
+                     "INSERT INTO document_embeddings SELECT 'e-' || id, id, tenant_id, array_fill(0.1, ARRAY[384])::vector, "
+                     "384, 'hash-embed:384', md5(content) FROM documents")
+    result = _scope(cli, tmp_path, PROFILE % (DEFAULTS + ", input_hash: content_hash", SESSION), app_role,
+                    embed_server.url)
+    hashed = next(c for c in result.json["checks"] if c["check"] == "input hash")
+    assert hashed["status"] == "failed" and "input_hash_algorithm: md5" in hashed["found"], hashed
+    assert result.code != 0
