@@ -66,9 +66,9 @@ def _view(conn: Conn, target: Target) -> tuple[int, int, list[Any]]:
     if target.inline:
         has = sql.SQL("{} IS NOT NULL").format(target.column_vector)
     else:
-        # by key alone: the join's collection condition never matches a NULL collection
+        # by key alone (the join's collection condition never matches a NULL collection), this target's rows only
         has = sql.SQL("EXISTS (SELECT 1 FROM {e} AS e WHERE {key} = {id} AND {v} IS NOT NULL)").format(
-            e=target.embedding_table, key=target.e(em.key), id=target.chunk_id, v=target.column_vector)
+            e=target.embedding_rows, key=target.e(em.key), id=target.chunk_id, v=target.column_vector)
     row = conn.execute(sql.SQL("SELECT count(*) AS chunks, count(*) FILTER (WHERE {has}) AS with_vector "
                                "FROM {t} AS c WHERE {w}").format(has=has, t=target.chunk_table, w=nowhere)).fetchone()
     if not row or not row["chunks"]:
