@@ -14,7 +14,7 @@ from typing import Any
 from psycopg import sql
 
 from ..db import Conn
-from ..profile import Profile
+from ..profile import NotNull, Profile
 from ..target import Target
 from .outcome import UNPROVEN, Offender, Outcome
 
@@ -55,8 +55,16 @@ def where(profile: Profile) -> str:
 
 
 def remedy(profile: Profile) -> str:
-    """The one phrase naming how to leave them out of the corpus on purpose."""
-    return f"outside the corpus on purpose? say so with chunks.filter: {{{profile.chunks.collection}: {{not: null}}}}"
+    """The one phrase naming how to leave them out of the corpus on purpose: the filter for a NULL collection (unless
+    the profile has it); a key naming no ``collection_table`` row is not NULL, so no filter leaves it out."""
+    ch = profile.chunks
+    said = any(column == ch.collection and isinstance(value, NotNull) for column, value in ch.filter)
+    parts = [] if said else [f"outside the corpus on purpose? say so with chunks.filter: {{{ch.collection}: {{not: null}}}}"]
+    if ch.collection_table:
+        table = ch.collection_table.table
+        parts.append(f"a key naming no row of {table} stays in none whatever chunks.filter says: add the row to "
+                     f"{table} or delete those chunks")
+    return "; ".join(parts)
 
 
 def _view(conn: Conn, target: Target) -> tuple[int, int, list[Any]]:

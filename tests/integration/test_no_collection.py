@@ -282,3 +282,21 @@ def test_a_chunk_in_no_collection_with_only_another_models_vector_is_said_withou
     outcomes, _ = checked(empty_db, embed_server, path, "all")
     nowhere = only(outcomes, "no_collection")
     assert nowhere.metrics["chunks"] == 1 and nowhere.metrics["with_vector"] == 0, nowhere.note
+
+
+def test_a_key_naming_no_row_of_the_collection_table_is_not_sent_to_a_filter_that_cannot_leave_it_out(
+        empty_db, embed_server, tmp_path):
+    """chunks.filter {shelf: {not: null}} leaves out NULL shelves only: shelf 9, since deleted, stays in none."""
+    load(empty_db, embed_server.url)
+    empty_db.execute("CREATE TABLE shelves (id int PRIMARY KEY, name text); "
+                     "INSERT INTO shelves VALUES (1, 'a'), (2, 'b'), (3, 'c'); "
+                     "ALTER TABLE passages ADD COLUMN shelf int; "
+                     "UPDATE passages SET shelf = CASE collection WHEN 'a' THEN 1 WHEN 'b' THEN 2 WHEN 'c' THEN 3 END; "
+                     "UPDATE passages SET shelf = 9 WHERE id = 10")
+    path = tmp_path / "shelves.yaml"
+    path.write_text(PROFILE.format(model=TEST_MODEL, collection="shelf", extra=", collection_table: {table: shelves, "
+                                   "key: id, name: name}, filter: {shelf: {not: null}}"))
+    outcomes, verdict = checked(empty_db, embed_server, path, "all")
+    nowhere = only(outcomes, "no_collection")
+    assert nowhere.metrics["chunks"] == 1 and not verdict.ok
+    assert "add the row to shelves or delete those chunks" in nowhere.note, nowhere.note
