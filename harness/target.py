@@ -55,8 +55,9 @@ class Target:
 
     def filter_rows(self, alias: str) -> list[sql.Composable]:
         """``embeddings.filter`` as conditions on the embedding table under ``alias``: what every read sees
-        (``embedding_rows``) and the only rows the engine replaces."""
-        return [sql.SQL("{}::text = {}").format(sql.Identifier(alias, col), sql.Literal(_as_text(value)))
+        (``embedding_rows``) and the only rows the engine replaces. The value is an untyped literal, read as the
+        column's type (a uuid in any case, ``2`` of a numeric ``2.0``), where text would compare spellings."""
+        return [sql.SQL("{} = {}").format(sql.Identifier(alias, col), sql.Literal(_as_text(value)))
                 for col, value in self.profile.embeddings.filter]
 
     @property

@@ -461,3 +461,20 @@ def test_an_input_hash_column_of_another_algorithm_is_refused_under_per_tenant_r
     hashed = next(c for c in result.json["checks"] if c["check"] == "input hash")
     assert hashed["status"] == "failed" and "input_hash_algorithm: md5" in hashed["found"], hashed
     assert result.code != 0
+
+
+def test_a_uuid_filter_value_matches_its_rows_however_it_is_spelled(empty_db, embed_server):
+    """embeddings.filter compares in the column's type: a uuid given in upper case is the rows Postgres prints in
+    lower case (compared as text it matched none, and the engine's writes collided with the rows it could not see)."""
+    model = "0A1B2C3D-0000-4000-8000-00000000000A"
+    empty_db.execute(
+        "CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL);"
+        "CREATE TABLE note_vectors (note_id bigint NOT NULL, model_id uuid NOT NULL, vec vector NOT NULL, "
+        "UNIQUE (model_id, note_id));"
+        "INSERT INTO notes (body) SELECT 'note ' || i FROM generate_series(1, 3) AS i;"
+        f"INSERT INTO note_vectors SELECT id, '{model}', array_fill(1, ARRAY[384])::vector FROM notes WHERE id < 3")
+    profile = parse_profile(SIDE_BY_SIDE_PROFILE.replace("{model_id: 2}", f'{{model_id: "{model}"}}'), env={})
+    summary = run_backfill(_settings(profile, empty_db.dsn, embed_server.url),
+                           BackfillOptions(collection="documents", progress=False))
+    assert summary.before.needed == 1 and summary.embedded == 1 and summary.after.needed == 0, summary
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 3
