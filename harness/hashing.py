@@ -10,6 +10,7 @@ of the database.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from psycopg import sql
@@ -88,3 +89,9 @@ def is_digest_column(column_type: str) -> bool:
     """A column type an input hash can be kept in: bytea (the digest) or a string type (its hex)."""
     return column_type == "bytea" or column_type in ("text", "name") or column_type.startswith(
         ("character varying", "character", "varchar", "bpchar", "char"))
+
+
+def max_characters(column_type: str) -> int | None:
+    """The characters a length-limited string column holds (``character varying(32)``: 32); None for any other."""
+    found = re.fullmatch(r"(?:character varying|varchar|character|char|bpchar)\((\d+)\)", column_type)
+    return int(found.group(1)) if found else None

@@ -95,6 +95,13 @@ def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str)
         return [f"profile key 'embeddings.input_hash' names column {column!r}, which is of type {sqltype}; expected "
                 "a text column (the hash as hex) or bytea (the raw digest)"]
     alg = hashing.algorithm(profile.embeddings.input_hash_algorithm)
+    if (most := hashing.max_characters(sqltype)) is not None and most < alg.hex_length:
+        # the engine's first write would fail mid-run ("value too long"): said before anything is written
+        fits = [a.name for a in hashing.ALGORITHMS.values() if a.hex_length <= most]
+        return [f"profile key 'embeddings.input_hash_algorithm' is {alg.name}, whose hex is {alg.hex_length} "
+                f"characters, but column {column!r} ({sqltype}) holds at most {most} characters; expected "
+                + (f"input_hash_algorithm: {' or '.join(fits)}" if fits else "a wider column")
+                + " (or leave embeddings.input_hash out)"]
     if alg.pgcrypto and not has_pgcrypto(conn):
         return [f"profile key 'embeddings.input_hash_algorithm' is {alg.name}, which Postgres computes only with "
                 "pgcrypto's digest(), not found on this database's search path; expected CREATE EXTENSION pgcrypto "

@@ -124,10 +124,12 @@ def collection_key_outcome(conn: Conn, target: Target, collection: str | None) -
                    f"move their chunks to one key and delete the other rows of {table} first")
 
 
-def chunk_key_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome | None:
+def chunk_key_outcome(conn: Conn, target: Target, collection: str | None,
+                      tenants: list[str | None] | None = None) -> Outcome | None:
     """``chunks.id`` names one chunk: a value several chunks share (a document id where the table is keyed by document
     and position) would get one vector written over all of them and counted embedded. None where a unique index on
-    the column alone proves it; else measured over the collection's chunks (the keys they share, grouped once)."""
+    the column alone proves it; else measured over the collection's chunks in each tenant's view (``rls.tenants``:
+    the role's own view may show none), the keys they share grouped once per view."""
     ch = target.profile.chunks
     table = _qualified(ch.schema, ch.table)
     indexes = conn.execute(
@@ -137,21 +139,15 @@ def chunk_key_outcome(conn: Conn, target: Target, collection: str | None) -> Out
         "FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique", (table,)).fetchall()
     if any(r["whole"] and r["cols"] == [ch.id] for r in indexes):
         return None
-    where = dict(t=target.chunk_table, w=target.chunk_filter(collection_param=collection is not None))
-    # Keys several chunks share, then the texts behind those keys only: a node stored twice (LlamaIndex's ingest run
-    # twice) shares its key with a copy of its own text, which one vector serves; different texts never.
-    shared = conn.execute(sql.SQL(
-        "WITH dup AS (SELECT {id}::text AS k, count(*) AS n FROM {t} AS c WHERE {w} GROUP BY 1 HAVING count(*) > 1), "
-        "texts AS (SELECT {id}::text AS k, count(DISTINCT md5({text})) AS texts FROM {t} AS c "
-        "          WHERE {w} AND {id}::text IN (SELECT k FROM dup) GROUP BY 1) "
-        "SELECT dup.k AS key, dup.n, texts.texts, (SELECT count(*) FROM {t} AS c WHERE {w}) AS chunks "
-        "FROM dup JOIN texts USING (k) ORDER BY texts.texts > 1 DESC, dup.n DESC, dup.k").format(
-            id=target.chunk_id, text=target.text, **where), {"collection": collection}).fetchall()
+    shared: list[dict] = []
+    chunks = 0
+    for view in rls.views(conn, target.profile, rls.tenants(conn, target.profile) if tenants is None else tenants):
+        found, n = _shared_keys(view, target, collection)
+        shared, chunks = shared + found, chunks + n
+    shared.sort(key=lambda r: (r["texts"] <= 1, -r["n"], r["key"]))
     column = f"{ch.table}.{ch.id}"
     differing = [r for r in shared if r["texts"] > 1]
     if not differing:
-        chunks = shared[0]["chunks"] if shared else one(conn.execute(sql.SQL(
-            "SELECT count(*) AS n FROM {t} AS c WHERE {w}").format(**where), {"collection": collection}).fetchone())["n"]
         copies = (f"; {len(shared)} value{' is' if len(shared) == 1 else 's are'} each held by several chunks of one "
                   f"same text (first: "
                   f"{shared[0]['key']}, {shared[0]['n']} chunks): copies, each written the same vector" if shared else "")
@@ -165,9 +161,28 @@ def chunk_key_outcome(conn: Conn, target: Target, collection: str | None) -> Out
            "and name it" if pk and len(pk) > 1 and ch.id in pk else "name the column that holds one value per chunk")
     return verdict("chunk key", collection, False, f"{column} naming one chunk each",
                    f"{len(differing)} value{'' if len(differing) == 1 else 's'} of {column} "
-                   f"{'is' if len(differing) == 1 else 'are'} each held by several of the {differing[0]['chunks']} "
+                   f"{'is' if len(differing) == 1 else 'are'} each held by several of the {chunks} "
                    f"chunks, of different texts (first: {first}): one vector would be written over all the chunks "
                    "of each", note=way)
+
+
+def _shared_keys(conn: Conn, target: Target, collection: str | None) -> tuple[list[dict], int]:
+    """The values of ``chunks.id`` several chunks of this view share, each with its chunks and distinct texts, and
+    the view's chunk count."""
+    where = dict(t=target.chunk_table, w=target.chunk_filter(collection_param=collection is not None))
+    # Keys several chunks share, then the texts behind those keys only: a node stored twice (LlamaIndex's ingest run
+    # twice) shares its key with a copy of its own text, which one vector serves; different texts never.
+    shared = conn.execute(sql.SQL(
+        "WITH dup AS (SELECT {id}::text AS k, count(*) AS n FROM {t} AS c WHERE {w} GROUP BY 1 HAVING count(*) > 1), "
+        "texts AS (SELECT {id}::text AS k, count(DISTINCT md5({text})) AS texts FROM {t} AS c "
+        "          WHERE {w} AND {id}::text IN (SELECT k FROM dup) GROUP BY 1) "
+        "SELECT dup.k AS key, dup.n, texts.texts, (SELECT count(*) FROM {t} AS c WHERE {w}) AS chunks "
+        "FROM dup JOIN texts USING (k)").format(id=target.chunk_id, text=target.text, **where),
+        {"collection": collection}).fetchall()
+    if shared:
+        return [dict(r) for r in shared], int(shared[0]["chunks"])
+    return [], int(one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {t} AS c WHERE {w}").format(**where),
+                                   {"collection": collection}).fetchone())["n"])
 
 
 def into_shape_outcome(target: Target, collection: str | None, into: str) -> Outcome | None:
@@ -188,9 +203,19 @@ def into_shape_outcome(target: Target, collection: str | None, into: str) -> Out
     if ch.collection_array:
         lacks.append(f"chunks belong to collections through an array column ({ch.collection}[]): a chunk of several "
                      "collections cannot be copied into one")
+    if em.filter:
+        # the copies get new keys and only this target's rows: the swap would leave the other rows on the retired
+        # chunks (drop-retired deleting them), the live chunks holding none of them
+        lacks.append(f"{em.table} keeps other rows per chunk beside embeddings.filter's "
+                     f"({', '.join(f'{c} = {v}' for c, v in em.filter)}): a new collection's chunks would hold only "
+                     "this target's, and the swap would leave the others on the retired chunks")
     if not lacks:
         return None
-    if em.model:
+    if em.filter:
+        works = ("a new model's vectors are rows of their own beside these: a profile whose embeddings.filter names "
+                 f"the new model's values, then backfill-harness backfill --profile P --collection {collection or 'C'} "
+                 "fills them while the application still searches the old ones")
+    elif em.model:
         works = (f"a model change replaces vectors in place: backfill-harness backfill --profile P --collection "
                  f"{collection or 'C'} --model NEW_MODEL --approve-model-change (each batch is replaced in one "
                  "transaction; until the run ends, searches mix old and new vectors)")
@@ -229,11 +254,12 @@ def defaults_outcome(conn: Conn, target: Target, collection: str | None, *, mode
                    "; ".join(problems) or shown)
 
 
-def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome | None:
+def input_hash_outcome(conn: Conn, target: Target, collection: str | None,
+                       tenants: list[str | None] | None = None) -> Outcome | None:
     """Does ``embeddings.input_hash`` hold what the engine writes there: the configured algorithm's digest of the
     text (``embeddings.input_hash_algorithm``), as lowercase hex or, in a bytea column, raw?
 
-    Measured on up to 1,000 stored values against every algorithm this database can compute: values of another
+    Measured on up to 1,000 stored values (in each tenant's view) against every algorithm this database can compute: values of another
     algorithm's form name the setting that fits them (khoj's ``hashed_value`` is the MD5 of the text); values of
     the right form of which none is the digest of the text hash something else. Either way every row would be
     counted stale and its value overwritten, breaking the application's own change detection. None when the
@@ -267,11 +293,14 @@ def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Ou
         "FROM (SELECT {h} AS h, {t} AS t FROM {j} WHERE {w} AND {h} IS NOT NULL LIMIT 1000) AS s").format(
             wrong=wrong_form, counts=sql.SQL(", ").join(counts), h=target.e(em.input_hash), t=target.hashed_text,
             j=target.join(), w=target.chunk_filter(collection_param=collection is not None))
-    with conn.transaction():  # a failed read must not end the caller's transaction
-        cur = conn.execute(query, {"collection": collection})
+    got: dict[str, int] = {}
+    # in each tenant's view (the role's own may show none), added up; a failed read must not end the caller's transaction
+    for view in rls.views(conn, target.profile, rls.tenants(conn, target.profile) if tenants is None else tenants):
+        cur = view.execute(query, {"collection": collection})
         names = [d.name for d in cur.description or ()]
         row = cur.fetchone()
-    got = {k: int(v or 0) for k, v in (row.items() if isinstance(row, dict) else zip(names, row or ()))}
+        for k, v in (row.items() if isinstance(row, dict) else zip(names, row or ())):
+            got[k] = got.get(k, 0) + int(v or 0)
     n, bad = got.get("n", 0), got.get("bad", 0)
     if bad:
         # another algorithm's digests, more of them than of the configured one: the setting that fits the column
@@ -309,18 +338,20 @@ def input_hash_outcome(conn: Conn, target: Target, collection: str | None) -> Ou
 
 
 def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
-              dims: int | None = None, into: str | None = None, copies: bool | None = None) -> list[Outcome]:
+              dims: int | None = None, into: str | None = None, copies: bool | None = None,
+              tenants: list[str | None] | None = None) -> list[Outcome]:
     """What scope prints and the engine requires before writing (catalog reads, EXPLAIN, and a sample of stored hashes).
 
-    ``into``: the new collection of an --into run; ``copies``: whether chunks will be copied into it (default: yes).
+    ``into``: the new collection of an --into run; ``copies``: whether chunks will be copied into it (default: yes);
+    ``tenants``: the views the chunks are read in (default ``rls.tenants``).
     """
     outcomes = [not_null_outcome(conn, target, collection)]
     if (rows := side_by_side_outcome(conn, target, collection)) is not None:
         outcomes.append(rows)
     shape = into_shape_outcome(target, collection, into) if into else None
     copies = bool(into) if copies is None else copies
-    for extra in (chunk_key_outcome(conn, target, collection), collection_key_outcome(conn, target, collection), shape,
-                  input_hash_outcome(conn, target, collection),
+    for extra in (chunk_key_outcome(conn, target, collection, tenants), collection_key_outcome(conn, target, collection), shape,
+                  input_hash_outcome(conn, target, collection, tenants),
                   defaults_outcome(conn, target, collection, model=model, dims=dims),
                   into_key_outcome(conn, target, collection) if copies and shape is None else None):
         if extra is not None:

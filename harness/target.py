@@ -21,12 +21,6 @@ from .profile import DISTANCES, NotNull, Profile, SourceTable, json_field
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
 _DIMS = "bh_dims"  # the state counts' dimension column, with dims (not a column of the target)
-HASH_SQL_DOC = "encode(sha256(convert_to(text, 'UTF8')), 'hex')"  # the default algorithm's (harness.hashing)
-
-
-def sha256_hex(text: sql.Composable) -> sql.Composable:
-    """SHA-256 hex of a text expression in SQL (``HASH_SQL_DOC``; ``harness.hashing.text_hash``)."""
-    return hashing.ALGORITHMS["sha256"].hex_sql(text)
 
 
 @dataclass(frozen=True)
@@ -56,8 +50,15 @@ class Target:
         if not em.filter:
             return self.embedding_table
         # xmin carried along: recompute ranks embedding rows by their write transaction
-        return sql.SQL("(SELECT f.*, f.xmin FROM {} AS f WHERE {})").format(self.embedding_table, sql.SQL(" AND ").join(
-            sql.SQL("{}::text = {}").format(sql.Identifier("f", col), sql.Literal(_as_text(value))) for col, value in em.filter))
+        return sql.SQL("(SELECT f.*, f.xmin FROM {} AS f WHERE {})").format(
+            self.embedding_table, sql.SQL(" AND ").join(self.filter_rows("f")))
+
+    def filter_rows(self, alias: str) -> list[sql.Composable]:
+        """``embeddings.filter`` as conditions on the embedding table under ``alias``: what every read sees
+        (``embedding_rows``) and the only rows the engine replaces. The value is an untyped literal, read as the
+        column's type (a uuid in any case, ``2`` of a numeric ``2.0``), where text would compare spellings."""
+        return [sql.SQL("{} = {}").format(sql.Identifier(alias, col), sql.Literal(_as_text(value)))
+                for col, value in self.profile.embeddings.filter]
 
     @property
     def emb_alias(self) -> str:

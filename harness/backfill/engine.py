@@ -300,7 +300,7 @@ def run_backfill(
             lock.acquire(lock_conn, table, held)
         locked = True
         outcomes = preflightmod.preflight(read_conn, target, options.collection, model=model, dims=dims, into=options.into,
-                                          copies=new_is_empty)
+                                          copies=new_is_empty, tenants=tenants)
         preflightmod.require(outcomes)
         # Preflight refused row-level security without database.session; with it, an "empty" table may still
         # only look empty to this role, so its indexes are never dropped for a bulk load.

@@ -23,7 +23,7 @@ from .. import hashing, sqlexpr
 from ..db import Conn
 from ..introspect import input_hash_type
 from ..profile import json_field
-from ..target import Target, _as_text, _qualified
+from ..target import Target, _qualified
 
 STAGE = "bh_stage"
 
@@ -373,12 +373,11 @@ class BatchWriter:
         em = self.target.profile.embeddings
         # Delete-then-insert in one transaction works whatever unique constraint the table has (or lacks),
         # and removes duplicates a hand-written script may have left behind.
-        match = [sql.SQL("e.{} = s.k").format(sql.Identifier(em.key))]
+        match: list[sql.Composable] = [sql.SQL("e.{} = s.k").format(sql.Identifier(em.key))]
         if em.collection:
             match.append(sql.SQL("e.{}::text = s.coll::text").format(sql.Identifier(em.collection)))
         # Only this target's rows are replaced: another model's vector of the same chunk, beside it, stays.
-        match += [sql.SQL("e.{}::text = {}").format(sql.Identifier(col), sql.Literal(_as_text(value)))
-                  for col, value in em.filter]
+        match += self.target.filter_rows("e")
         defaults = self._defaults(collection)
         columns = sql.SQL(", ").join([sql.Identifier(col) for _, col in self._columns]
                                      + [sql.Identifier(col) for col, _ in defaults])

@@ -14,7 +14,7 @@ from typing import Any
 from psycopg import sql
 
 from ..db import Conn
-from ..profile import Profile
+from ..profile import NotNull, Profile
 from ..target import Target
 from .outcome import UNPROVEN, Offender, Outcome
 
@@ -55,8 +55,16 @@ def where(profile: Profile) -> str:
 
 
 def remedy(profile: Profile) -> str:
-    """The one phrase naming how to leave them out of the corpus on purpose."""
-    return f"outside the corpus on purpose? say so with chunks.filter: {{{profile.chunks.collection}: {{not: null}}}}"
+    """The one phrase naming how to leave them out of the corpus on purpose: the filter for a NULL collection (unless
+    the profile has it); a key naming no ``collection_table`` row is not NULL, so no filter leaves it out."""
+    ch = profile.chunks
+    said = any(column == ch.collection and isinstance(value, NotNull) for column, value in ch.filter)
+    parts = [] if said else [f"outside the corpus on purpose? say so with chunks.filter: {{{ch.collection}: {{not: null}}}}"]
+    if ch.collection_table:
+        table = ch.collection_table.table
+        parts.append(f"a key naming no row of {table} stays in none whatever chunks.filter says: add the row to "
+                     f"{table} or delete those chunks")
+    return "; ".join(parts)
 
 
 def _view(conn: Conn, target: Target) -> tuple[int, int, list[Any]]:
@@ -66,9 +74,9 @@ def _view(conn: Conn, target: Target) -> tuple[int, int, list[Any]]:
     if target.inline:
         has = sql.SQL("{} IS NOT NULL").format(target.column_vector)
     else:
-        # by key alone: the join's collection condition never matches a NULL collection
+        # by key alone (the join's collection condition never matches a NULL collection), this target's rows only
         has = sql.SQL("EXISTS (SELECT 1 FROM {e} AS e WHERE {key} = {id} AND {v} IS NOT NULL)").format(
-            e=target.embedding_table, key=target.e(em.key), id=target.chunk_id, v=target.column_vector)
+            e=target.embedding_rows, key=target.e(em.key), id=target.chunk_id, v=target.column_vector)
     row = conn.execute(sql.SQL("SELECT count(*) AS chunks, count(*) FILTER (WHERE {has}) AS with_vector "
                                "FROM {t} AS c WHERE {w}").format(has=has, t=target.chunk_table, w=nowhere)).fetchone()
     if not row or not row["chunks"]:

@@ -257,7 +257,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         # hashes (it reads rows of the collection: for one that does not exist, whatever its name, scope has failed).
         if collection in known:
             checks += preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
-                                copies=bool(into) and into not in known)
+                                copies=bool(into) and into not in known, tenants=tenants)
         from ..backfill.indexes import pending
         from ..checks.live import copy_stopped
 

@@ -418,3 +418,63 @@ def test_without_the_filter_a_table_of_several_models_is_refused_before_the_engi
     with pytest.raises(RefusedError, match="rows per chunk"):
         _backfill(profile, empty_db.dsn, embed_server.url)
     assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE model_id = 1") == 6
+
+
+def test_into_a_new_collection_is_refused_where_other_models_rows_sit_beside_this_targets(empty_db, embed_server):
+    """--into copies the chunks under new keys and fills only the filter's rows for them: after the swap, model 1's
+    vectors would stay on the retired chunks (and drop-retired would delete them), the live chunks holding none."""
+    empty_db.execute(
+        "CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL, coll text NOT NULL);"
+        "CREATE TABLE note_vectors (note_id bigint NOT NULL, coll text NOT NULL, model_id bigint NOT NULL, "
+        "vec vector NOT NULL, UNIQUE (model_id, note_id));"
+        "INSERT INTO notes (body, coll) SELECT 'note ' || i, 'documents' FROM generate_series(1, 3) AS i;"
+        "INSERT INTO note_vectors SELECT id, coll, 1, array_fill(1, ARRAY[8])::vector FROM notes")
+    profile = parse_profile(SIDE_BY_SIDE_PROFILE.replace("collection_name: documents", "collection: coll").replace(
+        "key: note_id,", "key: note_id, collection: coll,"), env={})
+    with pytest.raises(RefusedError, match="embeddings.filter"):
+        _backfill(profile, empty_db.dsn, embed_server.url, into="documents_v2")
+    assert empty_db.scalar("SELECT count(*) FROM notes") == 3
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 3
+
+
+def test_a_chunk_key_two_texts_of_one_tenant_share_is_refused_under_per_tenant_rls(cli, tmp_path, app_role, empty_db,
+                                                                                   embed_server):
+    """The chunk key is measured in each tenant's view: the role's own view (no tenant's session) shows no chunk,
+    and 'no two of the 0 chunks share a value' was a pass over nothing."""
+    empty_db.execute("ALTER TABLE documents DROP CONSTRAINT documents_pkey CASCADE; "
+                     "INSERT INTO documents VALUES ('doc-2', 'acme', 'another text under the same key')")
+    result = _scope(cli, tmp_path, PROFILE % (DEFAULTS, SESSION), app_role, embed_server.url)
+    key = next(c for c in result.json["checks"] if c["check"] == "chunk key")
+    assert key["status"] == "failed" and "doc-2" in key["found"], key
+    assert result.code != 0
+
+
+def test_an_input_hash_column_of_another_algorithm_is_refused_under_per_tenant_rls(cli, tmp_path, app_role, empty_db,
+                                                                                   embed_server):
+    """The stored hashes are read in each tenant's view: in the role's own view none was read ('none the role may
+    see', passed), and the engine would overwrite the application's MD5s with SHA-256s."""
+    empty_db.execute("ALTER TABLE document_embeddings ADD COLUMN content_hash text; "
+                     "INSERT INTO document_embeddings SELECT 'e-' || id, id, tenant_id, array_fill(0.1, ARRAY[384])::vector, "
+                     "384, 'hash-embed:384', md5(content) FROM documents")
+    result = _scope(cli, tmp_path, PROFILE % (DEFAULTS + ", input_hash: content_hash", SESSION), app_role,
+                    embed_server.url)
+    hashed = next(c for c in result.json["checks"] if c["check"] == "input hash")
+    assert hashed["status"] == "failed" and "input_hash_algorithm: md5" in hashed["found"], hashed
+    assert result.code != 0
+
+
+def test_a_uuid_filter_value_matches_its_rows_however_it_is_spelled(empty_db, embed_server):
+    """embeddings.filter compares in the column's type: a uuid given in upper case is the rows Postgres prints in
+    lower case (compared as text it matched none, and the engine's writes collided with the rows it could not see)."""
+    model = "0A1B2C3D-0000-4000-8000-00000000000A"
+    empty_db.execute(
+        "CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL);"
+        "CREATE TABLE note_vectors (note_id bigint NOT NULL, model_id uuid NOT NULL, vec vector NOT NULL, "
+        "UNIQUE (model_id, note_id));"
+        "INSERT INTO notes (body) SELECT 'note ' || i FROM generate_series(1, 3) AS i;"
+        f"INSERT INTO note_vectors SELECT id, '{model}', array_fill(1, ARRAY[384])::vector FROM notes WHERE id < 3")
+    profile = parse_profile(SIDE_BY_SIDE_PROFILE.replace("{model_id: 2}", f'{{model_id: "{model}"}}'), env={})
+    summary = run_backfill(_settings(profile, empty_db.dsn, embed_server.url),
+                           BackfillOptions(collection="documents", progress=False))
+    assert summary.before.needed == 1 and summary.embedded == 1 and summary.after.needed == 0, summary
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 3

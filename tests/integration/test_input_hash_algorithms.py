@@ -221,3 +221,14 @@ def test_a_collection_whose_every_text_changed_is_re_embedded_whole_and_its_hash
     assert empty_db.scalar("SELECT count(*) FROM notes WHERE body_hash = md5(body)") == 12
     from harness.checks import fresh
     assert checked(fresh, "notes", text, empty_db.dsn, embed_server.url).status == "passed"
+
+
+def test_a_hash_column_too_short_for_the_algorithms_hex_is_refused_naming_the_one_that_fits(cli, empty_db, embed_server,
+                                                                                            tmp_path):
+    """varchar(32) holds an MD5 hex, never the default SHA-256's 64 characters: refused before anything is written,
+    not a database error at the first batch."""
+    profile, _ = _notes(empty_db, tmp_path, type="varchar(32)")
+    ran = _backfill(cli, profile, _env(empty_db, embed_server))
+    assert ran.code == 2 and "profile key 'embeddings.input_hash_algorithm'" in ran.json["error"], ran.out
+    assert "at most 32 characters" in ran.json["error"] and "md5" in ran.json["error"]
+    assert empty_db.scalar("SELECT count(*) FROM notes WHERE embedding IS NOT NULL") == 0

@@ -265,3 +265,38 @@ def test_a_key_naming_no_row_of_the_collection_table_is_in_no_collection_too(emp
     nowhere = only(outcomes, "no_collection")
     assert "4 chunks in no collection (chunks.collection is NULL or names no row of shelves)" in nowhere.note
     assert not verdict.ok
+
+
+def test_a_chunk_in_no_collection_with_only_another_models_vector_is_said_without_one(empty_db, embed_server, tmp_path):
+    """embeddings.filter: the vector of another model beside it (the same table, model_id 1) is not this target's."""
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text, collection text); "
+                     "CREATE TABLE vecs (note_id int, model_id int, v vector(384), UNIQUE (model_id, note_id)); "
+                     "INSERT INTO notes VALUES (1, 'a note on harbours', 'a'), (2, 'a note on ferries', NULL)")
+    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": TEST_MODEL, "input": ["a note on harbours"]}
+                         ).json()["embeddings"]
+    empty_db.execute(f"INSERT INTO vecs VALUES (1, 2, '{vectors[0]}'), (2, 1, '{vectors[0]}')")
+    path = tmp_path / "profile.yaml"
+    path.write_text(f"name: notes\nprovider: {{model: {TEST_MODEL}, dimensions: 384}}\n"
+                    "chunks: {table: notes, id: id, text: body, collection: collection}\n"
+                    "embeddings: {table: vecs, key: note_id, vector: v, filter: {model_id: 2}}\n")
+    outcomes, _ = checked(empty_db, embed_server, path, "all")
+    nowhere = only(outcomes, "no_collection")
+    assert nowhere.metrics["chunks"] == 1 and nowhere.metrics["with_vector"] == 0, nowhere.note
+
+
+def test_a_key_naming_no_row_of_the_collection_table_is_not_sent_to_a_filter_that_cannot_leave_it_out(
+        empty_db, embed_server, tmp_path):
+    """chunks.filter {shelf: {not: null}} leaves out NULL shelves only: shelf 9, since deleted, stays in none."""
+    load(empty_db, embed_server.url)
+    empty_db.execute("CREATE TABLE shelves (id int PRIMARY KEY, name text); "
+                     "INSERT INTO shelves VALUES (1, 'a'), (2, 'b'), (3, 'c'); "
+                     "ALTER TABLE passages ADD COLUMN shelf int; "
+                     "UPDATE passages SET shelf = CASE collection WHEN 'a' THEN 1 WHEN 'b' THEN 2 WHEN 'c' THEN 3 END; "
+                     "UPDATE passages SET shelf = 9 WHERE id = 10")
+    path = tmp_path / "shelves.yaml"
+    path.write_text(PROFILE.format(model=TEST_MODEL, collection="shelf", extra=", collection_table: {table: shelves, "
+                                   "key: id, name: name}, filter: {shelf: {not: null}}"))
+    outcomes, verdict = checked(empty_db, embed_server, path, "all")
+    nowhere = only(outcomes, "no_collection")
+    assert nowhere.metrics["chunks"] == 1 and not verdict.ok
+    assert "add the row to shelves or delete those chunks" in nowhere.note, nowhere.note
