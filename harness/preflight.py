@@ -95,33 +95,50 @@ def into_key_outcome(conn: Conn, target: Target, collection: str | None) -> Outc
                         "gen_random_uuid()::text) or backfill in place with --approve-model-change")
 
 
-def collection_key_outcome(conn: Conn, target: Target, collection: str | None) -> Outcome | None:
+def collection_key_outcome(conn: Conn, target: Target, collection: str | None,
+                           tenants: list[str | None] | None = None) -> Outcome | None:
     """A collection name must name one row of ``chunks.collection_table``: LangChain's names are not unique (two
     workers racing ``get_or_create``), and the application reads one row by name, so chunks under another key are
-    invisible to it while the harness, resolving the name to every key, would count, embed and pass them as one."""
+    invisible to it while the harness, resolving the name to every key, would count, embed and pass them as one.
+    Resolved in each tenant's view (``rls.tenants``), as the application resolves it: where the policies split the
+    collections by tenant, each tenant's "default" is one row of its own view."""
     ch = target.profile.chunks
     ct = ch.collection_table
     if ct is None or collection is None:
         return None
     names = dict(key=sql.Identifier(ct.key), chunks=sql.Identifier(ch.schema, ch.table),
                  col=sql.Identifier(str(ch.collection)), t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name))
-    keys = [r["key"] for r in conn.execute(sql.SQL("SELECT {key}::text AS key FROM {t} WHERE {name}::text = %s ORDER BY 1")
-                                           .format(**names), (collection,)).fetchall()]
-    counted: dict[str, int] = {}
-    if len(keys) > 1:  # only then are the chunks under each key counted (a pass over them, at scale)
-        held = sql.SQL("unnest(c.{col}) AS k" if ch.collection_array else "(SELECT c.{col}) AS x(k)").format(**names)
-        counted = {r["key"]: r["n"] for r in conn.execute(sql.SQL(
-            "SELECT k::text AS key, count(*) AS n FROM {chunks} AS c CROSS JOIN LATERAL {held} WHERE k IN "
-            "(SELECT {key} FROM {t} WHERE {name}::text = %s) GROUP BY 1").format(held=held, **names), (collection,)).fetchall()}
-    rows = sorted(({"key": k, "n": counted.get(k, 0)} for k in keys), key=lambda r: (-r["n"], r["key"]))
+    held = sql.SQL("unnest(c.{col}) AS k" if ch.collection_array else "(SELECT c.{col}) AS x(k)").format(**names)
+    views = rls.tenants(conn, target.profile) if tenants is None else tenants
+    seen: list[tuple[str | None, list[dict]]] = []
+    for tenant, view in zip(views, rls.views(conn, target.profile, views)):
+        keys = [r["key"] for r in view.execute(sql.SQL("SELECT {key}::text AS key FROM {t} WHERE {name}::text = %s "
+                                                       "ORDER BY 1").format(**names), (collection,)).fetchall()]
+        counted: dict[str, int] = {}
+        if len(keys) > 1:  # only then are the chunks under each key counted (a pass over them, at scale)
+            counted = {r["key"]: r["n"] for r in view.execute(sql.SQL(
+                "SELECT k::text AS key, count(*) AS n FROM {chunks} AS c CROSS JOIN LATERAL {held} WHERE k IN "
+                "(SELECT {key} FROM {t} WHERE {name}::text = %s) GROUP BY 1").format(held=held, **names),
+                (collection,)).fetchall()}
+        if keys:
+            seen.append((tenant, sorted(({"key": k, "n": counted.get(k, 0)} for k in keys),
+                                        key=lambda r: (-r["n"], r["key"]))))
     table = f"{ct.schema}.{ct.table}"
-    shown = ", ".join(f"{r['key']} ({r['n']} chunks)" for r in rows[:5]) + (f", ... ({len(rows)} in all)" if len(rows) > 5 else "")
-    return verdict("collection key", collection, len(rows) == 1, f"one row of {table} named {collection!r}",
-                   f"{collection!r} names {len(rows)} rows of {table}: {shown}" if len(rows) != 1
-                   else f"{collection!r} is {table}.{ct.key} {rows[0]['key']}",
-                   note="" if len(rows) == 1 else
-                   "the application reads one of them by name, so chunks under the others are invisible to it: "
-                   f"move their chunks to one key and delete the other rows of {table} first")
+    expected = f"one row of {table} named {collection!r}" + (" in each tenant's view" if views != [None] else "")
+    twice = next(((t, rows) for t, rows in seen if len(rows) > 1), None)
+    if twice is not None or not seen:
+        tenant, rows = twice if twice is not None else (None, [])
+        shown = ", ".join(f"{r['key']} ({r['n']} chunks)" for r in rows[:5]) + (
+            f", ... ({len(rows)} in all)" if len(rows) > 5 else "")
+        where = f" in {tenant}'s view" if tenant is not None else ""
+        return verdict("collection key", collection, False, expected,
+                       f"{collection!r} names {len(rows)} rows of {table}{where}" + (f": {shown}" if rows else ""),
+                       note="the application reads one of them by name, so chunks under the others are invisible to "
+                            f"it: move their chunks to one key and delete the other rows of {table} first" if rows
+                       else "")
+    found = "; ".join(f"{collection!r} is {table}.{ct.key} {rows[0]['key']}" + (f" in {t}'s view" if t is not None else "")
+                      for t, rows in seen)
+    return verdict("collection key", collection, True, "", found)
 
 
 def chunk_key_outcome(conn: Conn, target: Target, collection: str | None,
@@ -350,7 +367,7 @@ def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
         outcomes.append(rows)
     shape = into_shape_outcome(target, collection, into) if into else None
     copies = bool(into) if copies is None else copies
-    for extra in (chunk_key_outcome(conn, target, collection, tenants), collection_key_outcome(conn, target, collection), shape,
+    for extra in (chunk_key_outcome(conn, target, collection, tenants), collection_key_outcome(conn, target, collection, tenants), shape,
                   input_hash_outcome(conn, target, collection, tenants),
                   defaults_outcome(conn, target, collection, model=model, dims=dims),
                   into_key_outcome(conn, target, collection) if copies and shape is None else None):
