@@ -42,6 +42,8 @@ EXACT = 0.9999
 LENGTH_DISTANCES = ("l2", "ip")
 _EMBED_BATCH = 64
 _FETCH = 512
+# A uniform sample at least this large with most of its rows off says something about the whole corpus.
+MOST_OFF_MIN_ROWS = 5
 
 
 def healthy(session: CheckSession) -> sql.Composable:
@@ -445,6 +447,14 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
     if exact:
         found += (f"; the median row reproduces to cosine {reproduced:.6f}: {session.model} made these vectors, and a "
                   f"row below {EXACT} was made from other input")
+    if uniform >= MOST_OFF_MIN_ROWS and uniform_bad * 2 > uniform:
+        # One cause across the corpus explains most rows off better than as many edits; the counts call such rows
+        # current (their hashes and model match), so the way to re-embed them is said here.
+        found += ("; most rows read are off: one cause across the corpus, more likely than as many edits, is that "
+                  "the text the profile composes is not what the application embeds (a task prefix: "
+                  "chunks.text_prefix; the newline rule: chunks.text_newlines; a template or other columns: "
+                  "chunks.text) or that another model made the vectors; rows the counts call current are re-embedded "
+                  "with backfill --keys-from a file of their keys (offenders.jsonl lists those read)")
     expected = (f"cosine >= {THRESHOLD} between stored vectors and {session.model} re-embedding the current text "
                 f"(>= {EXACT} where the median row reproduces to {REPRODUCED})"
                 + (f", and the same length within {length_tolerance(length_floor):.4f} (as close as a cosine of "

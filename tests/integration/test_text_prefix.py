@@ -121,3 +121,19 @@ def test_without_a_provider_the_prefix_the_code_puts_before_its_texts_is_drafted
 def test_locate_lists_the_task_prefix_with_where_the_code_puts_it(cli, tmp_path):
     found = cli("locate", "--repo", _repo(tmp_path), "--json")
     assert found.json["task_prefixes"] == [{"prefix": PREFIX, "where": "ingest.py:4"}]
+
+
+def test_when_most_rows_fail_recompute_says_what_whole_corpus_causes_to_look_for_and_how_to_re_embed(
+        cli, empty_db, embed_server, tmp_path):
+    """Every vector made after a prefix the profile leaves out: the counts call them current, so the failure must
+    say where to look (the text the profile composes, the model) and how to re-embed rows that look current."""
+    profile, env, rows = _setup(empty_db, embed_server.url, tmp_path, None)
+    conn = empty_db.connect(autocommit=True)
+    for key, body in rows.items():
+        vector = _embed(embed_server.url, [PREFIX + body])[0]
+        conn.execute("UPDATE note SET embedding = %s::vector WHERE id = %s", (json.dumps(vector.tolist()), key))
+    checked = cli("verify", "--profile", profile, "--collection", "note", "--run-dir", tmp_path / "run", "--json", env=env)
+    recompute = {c["check"]: c for c in checked.json["checks"]}["recompute"]
+    assert recompute["status"] == "failed", recompute
+    assert "most rows read are off" in recompute["found"] and "chunks.text_prefix" in recompute["found"], recompute
+    assert "--keys-from" in recompute["found"], recompute
