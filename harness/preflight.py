@@ -17,7 +17,7 @@ from psycopg import sql
 from . import hashing, rls, sqlexpr
 from .backfill.writer import write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
-from .db import Conn, one
+from .db import Conn
 from .introspect import has_pgcrypto, input_hash_type
 from .errors import RefusedError
 from .target import Target, _qualified
@@ -185,21 +185,21 @@ def chunk_key_outcome(conn: Conn, target: Target, collection: str | None,
 
 def _shared_keys(conn: Conn, target: Target, collection: str | None) -> tuple[list[dict], int]:
     """The values of ``chunks.id`` several chunks of this view share, each with its chunks and distinct texts, and
-    the view's chunk count."""
-    where = dict(t=target.chunk_table, w=target.chunk_filter(collection_param=collection is not None))
+    the view's chunk count: one grouping pass over the view's chunks."""
     # Keys several chunks share, then the texts behind those keys only: a node stored twice (LlamaIndex's ingest run
-    # twice) shares its key with a copy of its own text, which one vector serves; different texts never.
-    shared = conn.execute(sql.SQL(
-        "WITH dup AS (SELECT {id}::text AS k, count(*) AS n FROM {t} AS c WHERE {w} GROUP BY 1 HAVING count(*) > 1), "
+    # twice) shares its key with a copy of its own text, which one vector serves; different texts never. The count
+    # of chunks is the groups' sum, so the view is read once whether or not a key is shared.
+    rows = conn.execute(sql.SQL(
+        "WITH g AS (SELECT {id}::text AS k, count(*) AS n FROM {t} AS c WHERE {w} GROUP BY 1), "
+        "dup AS (SELECT k, n FROM g WHERE n > 1), "
         "texts AS (SELECT {id}::text AS k, count(DISTINCT md5({text})) AS texts FROM {t} AS c "
         "          WHERE {w} AND {id}::text IN (SELECT k FROM dup) GROUP BY 1) "
-        "SELECT dup.k AS key, dup.n, texts.texts, (SELECT count(*) FROM {t} AS c WHERE {w}) AS chunks "
-        "FROM dup JOIN texts USING (k)").format(id=target.chunk_id, text=target.text, **where),
+        "SELECT (SELECT coalesce(sum(n), 0) FROM g)::bigint AS chunks, s.k AS key, s.n, s.texts "
+        "FROM (SELECT 1) AS one LEFT JOIN (SELECT * FROM dup JOIN texts USING (k)) AS s ON true").format(
+            id=target.chunk_id, text=target.text, t=target.chunk_table,
+            w=target.chunk_filter(collection_param=collection is not None)),
         {"collection": collection}).fetchall()
-    if shared:
-        return [dict(r) for r in shared], int(shared[0]["chunks"])
-    return [], int(one(conn.execute(sql.SQL("SELECT count(*) AS n FROM {t} AS c WHERE {w}").format(**where),
-                                   {"collection": collection}).fetchone())["n"])
+    return [dict(r) for r in rows if r["key"] is not None], int(rows[0]["chunks"])
 
 
 def into_shape_outcome(target: Target, collection: str | None, into: str) -> Outcome | None:
