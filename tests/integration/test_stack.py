@@ -52,3 +52,34 @@ def test_docker_stack_gives_pgvector_and_ollama():
         with OllamaProvider(stack.provider_url, "all-minilm") as provider:
             assert provider.dimensions() == 384
             assert provider.embed(["x"]).vectors.shape == (1, 384)
+
+
+def _make_service_user(name, results):
+    from harness.stack.embedded_pg import service_user
+
+    results.put(service_user(name).pw_uid)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() != 0,
+                    reason="only a root process creates the user Postgres runs as")
+def test_processes_starting_postgres_at_once_on_a_fresh_machine_agree_on_its_user():
+    """Two test workers on a fresh machine once both ran `useradd`: each got its own uid, the last one won, and the
+    other's initdb could not read the files it had chowned to the uid it was told."""
+    import multiprocessing
+    import pwd
+    import subprocess
+    import uuid
+
+    name = "bh_" + uuid.uuid4().hex[:10]
+    results = multiprocessing.get_context("spawn").Queue()
+    workers = [multiprocessing.get_context("spawn").Process(target=_make_service_user, args=(name, results))
+               for _ in range(4)]
+    try:
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(60)
+        uids = {results.get(timeout=5) for _ in workers}
+        assert uids == {pwd.getpwnam(name).pw_uid}
+    finally:
+        subprocess.run(["userdel", name], capture_output=True, check=False)
