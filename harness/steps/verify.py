@@ -16,6 +16,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from .. import installed, redact
@@ -180,6 +181,18 @@ def parse_junit(path: str | Path) -> tuple[Outcome, ...]:
     return tuple(results)
 
 
+PLUGIN = "harness.pytest_plugin"
+
+
+def _checks_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment the checks' pytest runs in: our plugin alone. Other installed plugins (tracers, reporters) were
+    loaded into every verify (langsmith's and ddtrace's imports took 2-9 s) and could change what a check reports;
+    PYTEST_ADDOPTS could deselect checks."""
+    env = {k: v for k, v in environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return env
+
+
 def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_dir: str | Path | None = None,
            sample: int | str | None = None, max_bad_fraction: float | None = None,
            historylog: str | Path | None = None, timeout_s: float = 1800) -> VerifyResult:
@@ -195,14 +208,15 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
     junit.unlink(missing_ok=True)
     (run_dir / OFFENDERS_FILE).unlink(missing_ok=True)  # the plugin writes this run's; never an older run's
     argv = [sys.executable, "-m", "pytest", str(checks), "--bh-profile", str(Path(settings.profile.path).resolve()),
-            "--bh-collection", collection, "--bh-run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"]
+            "--bh-collection", collection, "--bh-run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider",
+            "-p", PLUGIN]
     if historylog:
         argv += ["--bh-historylog", str(Path(historylog).resolve())]
     if sample:
         argv += ["--bh-sample", str(sample)]
     if max_bad_fraction:
         argv += ["--bh-max-bad-fraction", repr(float(max_bad_fraction))]
-    env = {**os.environ, **backfill_env(settings, collection)}
+    env = {**_checks_environment(os.environ), **backfill_env(settings, collection)}
     started = time.perf_counter()
     try:
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, errors="replace", timeout=timeout_s,

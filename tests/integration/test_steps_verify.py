@@ -120,3 +120,21 @@ def test_offending_rows_all_with_keys_are_all_in_offenders_jsonl(tmp_path):
     check = junit_case(tmp_path, '<failure message="coverage [tenant_acme] failed: 2 missing">trace</failure>',
                        {"check": "coverage", "collection": "tenant_acme", "offending_total": "2", "offending_ids": "7, 9"})
     assert "(2 offending rows; first ids: 7, 9; all in offenders.jsonl)" in check.note
+
+
+def test_no_pytest_plugin_installed_beside_the_harness_runs_inside_verify(cli, embedded_db, demo_profile, target_env,
+                                                                           tmp_path, checks_dir, monkeypatch):
+    """The DONE checks run with the harness's plugin alone: another installed plugin (a tracer, a test reporter) can
+    neither change what they report nor make every verify wait for its import (langsmith's and ddtrace's took 2-9 s)."""
+    site = tmp_path / "site"
+    (site / "bh_foreign_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "bh_foreign_plugin-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: bh-foreign-plugin\n"
+                                                                       "Version: 1.0\n")
+    (site / "bh_foreign_plugin-1.0.dist-info" / "entry_points.txt").write_text("[pytest11]\nforeign = bh_foreign_plugin\n")
+    marker = tmp_path / "loaded"
+    (site / "bh_foreign_plugin.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-k nothing_matches_this")
+    result = verify(cli, embedded_db, demo_profile, target_env, tmp_path / "run", checks_dir, "--json")
+    assert not marker.exists()
+    assert result.code == 0 and result.json["counts"]["passed"] == 2, result.out
