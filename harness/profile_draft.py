@@ -106,6 +106,28 @@ def _prefixes(w: _Writer, measured: MeasuredText | None, in_code: tuple[tuple[st
                 f"guess: the query prefix {document!r} is paired with (the spot queries are embedded after it)")
 
 
+def _composed_in_code(w: _Writer, shape: Shape, composed: tuple[tuple[str, tuple[str, ...], str], ...]) -> None:
+    """What the entrypoint's code joins into the text it embeds (labelled parts, harness.text_parts), said beside a text
+    no measurement confirmed: as chunks.text and text_separator where the table holds every part, else which part no
+    column holds (the application derives it: a SQL expression over the columns in braces says it)."""
+    if len(composed) != 1:
+        return
+    from .text_parts import fields
+
+    separator, parts, where = composed[0]
+    columns = {c.name for c in shape.chunks.columns}
+    absent = [f for p in parts for f in fields(p) if f not in columns]
+    said = f"{separator!r}.join of {', '.join(map(repr, parts))} ({where})"
+    if absent:
+        w.comment(f"the application embeds {said}: {', '.join(absent)} is no column of {shape.chunks.name}; say "
+                  f"{'it' if len(absent) == 1 else 'each'} as a SQL expression over the columns in braces "
+                  f"(\"label: {{expression}}\") in chunks.text with text_separator: {json.dumps(separator)}, or "
+                  "recompute fails the application's vectors", 2)
+        return
+    w.comment(f"the application embeds {said}, not measured: text: {json.dumps(list(parts))} with text_separator: "
+              f"{json.dumps(separator)} says it", 2)
+
+
 def _side_by_side(w: _Writer, shape: Shape, named: dict[str, tuple[Any, str]], model: str | None) -> None:
     """``embeddings.filter`` where the embedding table's unique key holds columns beside the chunk's key (several
     models' rows side by side): the values every stored row shares, or the one whose row of another table names the
@@ -306,6 +328,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                                              shape.text.alternatives), required=True)
     else:
         w.guess("chunks.text", "text", shape.text, required=True)
+    if not (measured is not None and measured.matched):
+        _composed_in_code(w, shape, getattr(getattr(entrypoint, "contract", None), "composed_texts", ()))
     if shape.llamaindex_metadata:
         w.value("chunks.text_format", "text_format", "llamaindex",
                 f"every row read holds a LlamaIndex node in {shape.llamaindex_metadata}->>'_node_content': what "

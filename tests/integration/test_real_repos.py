@@ -3517,6 +3517,10 @@ def test_pydantic_ai_rag_doc_sections_each_vector_of_a_labelled_composition(cli,
             raw["provider"]["dimensions"], raw["distance"]) == (
         "doc_sections", "id", "embedding", "text-embedding-3-small", 1536, "l2"), drafted
     assert raw["backfill"]["command"] == "python pydantic_ai_examples/rag.py build"
+    # The draft reads what the build step joins, and says the part no column holds.
+    said = next(line for line in drafted.splitlines() if line.startswith("  # the application embeds"))
+    assert "'path: {path}', 'title: {title}', 'content'" in said and "rag.py:183" in said, said
+    assert "path is no column of doc_sections" in said, said
     target = ("--profile", profile, "--collection", "doc_sections")
     # The build step connects to the database its code names: scope refuses it, saying so.
     scoped = cli("scope", *target, "--json", env=env)

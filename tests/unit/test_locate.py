@@ -501,3 +501,16 @@ def test_a_module_whose_main_dispatches_to_an_action_that_embeds_and_inserts_is_
     (tmp_path / "examples" / "chat.py").write_text(_DISPATCHING_MAIN.replace("INSERT INTO doc_sections", "SELECT 1 FROM"))
     found = [(e.path, e.command) for e in locate(tmp_path).entrypoints]
     assert found == [("examples/rag.py", "python examples/rag.py build")], found
+
+
+def test_a_text_joined_from_labelled_parts_in_a_file_that_embeds_is_read_as_those_parts():
+    """pydantic-ai's rag.py embeds `'\\n\\n'.join((f'path: {self.path}', f'title: {self.title}', self.content))`:
+    the parts as chunks.text says them (labels around the attribute's name), with the separator and where."""
+    from harness.locate.contract import composed_texts_in
+
+    code = ('from openai import AsyncOpenAI\n\n\nclass Section:\n    def embedding_content(self) -> str:\n'
+            "        return '\\n\\n'.join((f'path: {self.path}', f'title: {self.title}', self.content))\n\n\n"
+            'async def embed(client, s):\n    await client.embeddings.create(input=s.embedding_content(), model="m")\n'
+            "    print('\\n'.join(f'# {r.title}' for r in ROWS))\n")
+    assert composed_texts_in("rag.py", code, True) == (("\n\n", ("path: {path}", "title: {title}", "content"), "rag.py:6"),)
+    assert composed_texts_in("rag.py", code, False) == ()
