@@ -662,8 +662,15 @@ def _rows_of(shape: Shape, named: dict[str, tuple[Any, str]]) -> dict[str, Any]:
     return out
 
 
+def _in_code(entrypoint: Any) -> tuple[tuple[str, ...], str] | None:
+    """The one text the entrypoint's files join from labelled parts (parts, separator), if exactly one."""
+    composed: tuple[tuple[str, tuple[str, ...], str], ...] = getattr(getattr(entrypoint, "contract", None), "composed_texts", ())
+    return (composed[0][1], composed[0][0]) if len(composed) == 1 else None
+
+
 def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str | None,
-                   request_dimensions: int | None = None, rows_of: dict[str, Any] | None = None) -> MeasuredText | None:
+                   request_dimensions: int | None = None, rows_of: dict[str, Any] | None = None,
+                   in_code: tuple[tuple[str, ...], str] | None = None) -> MeasuredText | None:
     """The text the stored vectors embed, measured with the model through the provider (None without either); with
     ``request_dimensions`` the vectors asked for are the model's truncated as the application asks for them."""
     if not provider_url or not model:
@@ -675,7 +682,7 @@ def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str
     try:
         with OllamaProvider(provider_url, model, timeout_s=30.0, retries=0,
                             request_dimensions=request_dimensions) as provider:
-            return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model, rows_of)
+            return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model, rows_of, in_code)
     except (HarnessError, OSError, ValueError):
         return None
 
@@ -715,7 +722,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             truncation = _truncation(found.embedding_calls, shape.vector.dimensions, native)
         naming = rows_naming_model(conn, shape, model) if shape is not None and shape.side_by_side and model else {}
         measured = _measured_text(conn, shape, provider_url, model, truncation[0] if truncation else None,
-                                  _rows_of(shape, naming)) if shape is not None else None
+                                  _rows_of(shape, naming), _in_code(found.best_entrypoint)) if shape is not None else None
         stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
         settings: dict[str, str | None] = {}
@@ -747,7 +754,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         if served is not None and measured is None:
             # the model the draft names is measured as a --model would be: the text its stored vectors embed
             with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-                measured = _measured_text(conn, shape, provider_url, served)
+                measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint))
     declared_otherwise: tuple[Any, ...] = ()
     declared_by_setting: tuple[Any, ...] = ()
     if shape is not None and shape.vector.dimensions:
