@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from . import hashing
+from . import hashing, text_parts
 from .db import Conn
 from .errors import ConfigError
 from .profile import Profile, json_field
@@ -38,7 +38,7 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
         "chunks": (ch.schema, ch.table, [("chunks.id", ch.id), ("chunks.collection", ch.collection),
                                          ("chunks.tenant", ch.tenant)]
                    # text and sources may be ``column->>key`` (a key of a JSON column): the column must exist
-                   + [(f"chunks.text[{i}]", c) for i, c in enumerate(ch.text)]
+                   + [(f"chunks.text[{i}]", f) for i, c in enumerate(ch.text) for f in text_parts.fields(c)]
                    + [(f"chunks.sources[{i}]", c) for i, c in enumerate(ch.sources)
                       if not (profile.source and c.startswith("source."))]
                    + [(f"chunks.filter.{c}", c) for c, _ in ch.filter]

@@ -19,7 +19,7 @@ from typing import Any, Literal, cast, overload
 import yaml
 
 from .errors import ConfigError
-from . import hashing
+from . import hashing, text_parts
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TODO = re.compile(r"^\s*TODO\b")
@@ -452,6 +452,27 @@ class _Reader:
             raise ConfigError(f"profile key '{key}' must be a column name or a list of column names, found {_kind(value)}")
         return tuple(self.identifier(f"{key}[{i}]", item, required=True) for i, item in enumerate(value))
 
+    def text_items(self, key: str, value: Any) -> tuple[str, ...]:
+        """chunks.text: column names, or labelled parts around them (harness.text_parts)."""
+        raw, value = value, self.interpolate(key, value)
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            items = []
+            for i, item in enumerate(value):
+                if not text_parts.is_template(item):
+                    items.append(self.identifier(f"{key}[{i}]", item, required=True))
+                    continue
+                if "%" in item:
+                    raise ConfigError(f"profile key '{key}[{i}]' is {item!r}, which contains '%'; expected no '%'")
+                try:
+                    text_parts.parse(item)
+                except ValueError as exc:
+                    raise ConfigError(f"profile key '{key}[{i}]' is {exc}") from None
+                items.append(item)
+            return tuple(items)
+        if isinstance(value, str) and text_parts.is_template(value):
+            return self.text_items(key, [value])
+        return self.identifiers(key, raw)
+
     @overload
     def integer(self, key: str, value: Any, *, default: int, minimum: int = 1) -> int: ...
     @overload
@@ -651,7 +672,7 @@ class _Reader:
                 "or 'chunks.collection_name' for a table that holds a single collection"
             )
         filters = self.column_values("chunks.filter", section.get("filter"))
-        text = self.identifiers("chunks.text", section.get("text", "content"))
+        text = self.text_items("chunks.text", section.get("text", "content"))
         if not text:
             raise ConfigError("profile key 'chunks.text' must name at least one column")
         separator = section.get("text_separator", " ")
@@ -681,7 +702,11 @@ class _Reader:
         if text_format == "llamaindex":
             metadata = metadata or "metadata_"
         sources = self.identifiers("chunks.sources", section.get("sources"))
-        for key, item in [*((f"chunks.text[{i}]", t) for i, t in enumerate(text)),
+        for i, item in enumerate(text):
+            if text_parts.is_template(item) and text_format != "plain":
+                raise ConfigError(f"profile key 'chunks.text[{i}]' is a labelled part ({item!r}), which chunks.text_format "
+                                  f"{text_format!r} does not compose; expected a column")
+        for key, item in [*((f"chunks.text[{i}]", f) for i, t in enumerate(text) for f in text_parts.fields(t)),
                           *((f"chunks.sources[{i}]", t) for i, t in enumerate(sources))]:
             try:
                 _, json_key = json_field(item)
@@ -692,7 +717,7 @@ class _Reader:
                                   f"{text_format!r} does not read; expected a column")
         roles = {"chunks.id": self.identifier("chunks.id", section.get("id")) or "id", "chunks.collection": collection,
                  "chunks.tenant": self.identifier("chunks.tenant", section.get("tenant"))}
-        for i, item in enumerate(text):
+        for i, item in ((i, f) for i, t in enumerate(text) for f in text_parts.fields(t) if f == t):
             # A column of another role is the same for many chunks: each would be embedded as its collection's name.
             role = next((k for k, column in roles.items() if column is not None and column == item), None)
             if role is not None:

@@ -106,6 +106,28 @@ def _prefixes(w: _Writer, measured: MeasuredText | None, in_code: tuple[tuple[st
                 f"guess: the query prefix {document!r} is paired with (the spot queries are embedded after it)")
 
 
+def _composed_in_code(w: _Writer, shape: Shape, composed: tuple[tuple[str, tuple[str, ...], str], ...]) -> None:
+    """What the entrypoint's code joins into the text it embeds (labelled parts, harness.text_parts), said beside a text
+    no measurement confirmed: as chunks.text and text_separator where the table holds every part, else which part no
+    column holds (the application derives it: a SQL expression over the columns in braces says it)."""
+    if len(composed) != 1:
+        return
+    from .text_parts import fields
+
+    separator, parts, where = composed[0]
+    columns = {c.name for c in shape.chunks.columns}
+    absent = [f for p in parts for f in fields(p) if f not in columns]
+    said = f"{separator!r}.join of {', '.join(map(repr, parts))} ({where})"
+    if absent:
+        w.comment(f"the application embeds {said}: {', '.join(absent)} is no column of {shape.chunks.name}; say "
+                  f"{'it' if len(absent) == 1 else 'each'} as a SQL expression over the columns in braces "
+                  f"(\"label: {{expression}}\") in chunks.text with text_separator: {json.dumps(separator)}, or "
+                  "recompute fails the application's vectors", 2)
+        return
+    w.comment(f"the application embeds {said}, not measured: text: {json.dumps(list(parts))} with text_separator: "
+              f"{json.dumps(separator)} says it", 2)
+
+
 def _side_by_side(w: _Writer, shape: Shape, named: dict[str, tuple[Any, str]], model: str | None) -> None:
     """``embeddings.filter`` where the embedding table's unique key holds columns beside the chunk's key (several
     models' rows side by side): the values every stored row shares, or the one whose row of another table names the
@@ -306,6 +328,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                                              shape.text.alternatives), required=True)
     else:
         w.guess("chunks.text", "text", shape.text, required=True)
+    if not (measured is not None and measured.matched):
+        _composed_in_code(w, shape, getattr(getattr(entrypoint, "contract", None), "composed_texts", ()))
     if shape.llamaindex_metadata:
         w.value("chunks.text_format", "text_format", "llamaindex",
                 f"every row read holds a LlamaIndex node in {shape.llamaindex_metadata}->>'_node_content': what "
@@ -638,8 +662,15 @@ def _rows_of(shape: Shape, named: dict[str, tuple[Any, str]]) -> dict[str, Any]:
     return out
 
 
+def _in_code(entrypoint: Any) -> tuple[tuple[str, ...], str] | None:
+    """The one text the entrypoint's files join from labelled parts (parts, separator), if exactly one."""
+    composed: tuple[tuple[str, tuple[str, ...], str], ...] = getattr(getattr(entrypoint, "contract", None), "composed_texts", ())
+    return (composed[0][1], composed[0][0]) if len(composed) == 1 else None
+
+
 def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str | None,
-                   request_dimensions: int | None = None, rows_of: dict[str, Any] | None = None) -> MeasuredText | None:
+                   request_dimensions: int | None = None, rows_of: dict[str, Any] | None = None,
+                   in_code: tuple[tuple[str, ...], str] | None = None) -> MeasuredText | None:
     """The text the stored vectors embed, measured with the model through the provider (None without either); with
     ``request_dimensions`` the vectors asked for are the model's truncated as the application asks for them."""
     if not provider_url or not model:
@@ -651,7 +682,7 @@ def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str
     try:
         with OllamaProvider(provider_url, model, timeout_s=30.0, retries=0,
                             request_dimensions=request_dimensions) as provider:
-            return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model, rows_of)
+            return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model, rows_of, in_code)
     except (HarnessError, OSError, ValueError):
         return None
 
@@ -691,7 +722,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             truncation = _truncation(found.embedding_calls, shape.vector.dimensions, native)
         naming = rows_naming_model(conn, shape, model) if shape is not None and shape.side_by_side and model else {}
         measured = _measured_text(conn, shape, provider_url, model, truncation[0] if truncation else None,
-                                  _rows_of(shape, naming)) if shape is not None else None
+                                  _rows_of(shape, naming), _in_code(found.best_entrypoint)) if shape is not None else None
         stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
         settings: dict[str, str | None] = {}
@@ -723,7 +754,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         if served is not None and measured is None:
             # the model the draft names is measured as a --model would be: the text its stored vectors embed
             with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-                measured = _measured_text(conn, shape, provider_url, served)
+                measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint))
     declared_otherwise: tuple[Any, ...] = ()
     declared_by_setting: tuple[Any, ...] = ()
     if shape is not None and shape.vector.dimensions:

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from psycopg import sql
 
-from . import hashing
+from . import hashing, text_parts
 from .db import TENANT_SETTING
 
 from .profile import DISTANCES, NotNull, Profile, SourceTable, json_field
@@ -163,12 +163,29 @@ class Target:
             return pgai_embed_text(self.c(ch.text[0]), ch.schema, ch.table, sql.Identifier(src.schema, src.table),
                                    sql.Identifier(src.key), self.c(src.key))
         if len(ch.text) == 1:
-            return sql.SQL("coalesce({}, '')").format(self.field(ch.text[0]))
+            return sql.SQL("coalesce({}, '')").format(self.text_part(ch.text[0]))
         return sql.SQL("concat_ws({}, {})").format(
             # a plain column as concat_ws prints it (a boolean as 't'), so stored hashes keep their meaning
             sql.Literal(ch.text_separator),
-            sql.SQL(", ").join(self.c(col) if json_field(col)[1] is None else self.field(col) for col in ch.text)
+            sql.SQL(", ").join(self.c(col) if not text_parts.is_template(col) and json_field(col)[1] is None
+                               else self.text_part(col) for col in ch.text)
         )
+
+    def text_part(self, item: str) -> sql.Composable:
+        """One ``chunks.text`` item as text: a field, or a labelled part (harness.text_parts), NULL where a value in it
+        is NULL (so concat_ws leaves the whole part out, label and all)."""
+        if not text_parts.is_template(item):
+            return self.field(item)
+        pieces: list[sql.Composable] = []
+        for piece in text_parts.parse(item):
+            if piece.kind == "literal":
+                pieces.append(sql.Literal(piece.value))
+            elif piece.kind == "field":
+                pieces.append(self.field(piece.value))
+            else:  # over the chunk's own columns only: unqualified names cannot meet a joined table's
+                pieces.append(sql.SQL("(SELECT ({})::text FROM (SELECT {}.*) AS chunk)").format(
+                    sql.SQL(piece.value), sql.Identifier("c")))
+        return sql.SQL("({})").format(sql.SQL(" || ").join(pieces))
 
     @property
     def hash_algorithm(self) -> hashing.Algorithm:

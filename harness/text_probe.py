@@ -12,6 +12,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
+from . import text_parts
 from .discover import TEXT_TYPES, Shape, own_texts
 from .task_prefixes import DOCUMENT_PREFIXES
 
@@ -52,14 +53,32 @@ def compositions(columns: Sequence[str]) -> list[Composition]:
 
 
 def compose(values: dict[str, Any], columns: tuple[str, ...], separator: str, prefix: str = "") -> str:
-    """As the engine composes it: the prefix, then concat_ws (NULLs skipped), one column coalesced to ''."""
-    return prefix + separator.join(str(values[c]) for c in columns if values[c] is not None)
+    """As the engine composes it: the prefix, then concat_ws (NULLs skipped), one column coalesced to ''; a labelled
+    part (harness.text_parts) with its values, left out where one is NULL."""
+    parts = (_part(values, c) for c in columns)
+    return prefix + separator.join(p for p in parts if p is not None)
 
 
-def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, Any] | None = None) -> MeasuredText | None:
+def _part(values: dict[str, Any], item: str) -> str | None:
+    if not text_parts.is_template(item):
+        return None if values[item] is None else str(values[item])
+    out = ""
+    for piece in text_parts.parse(item):
+        if piece.kind == "literal":
+            out += piece.value
+        elif values.get(piece.value) is None:
+            return None
+        else:
+            out += str(values[piece.value])
+    return out
+
+
+def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, Any] | None = None,
+                 in_code: tuple[tuple[str, ...], str] | None = None) -> MeasuredText | None:
     """The composition whose re-embedding reproduces the stored vectors of a few rows (``embed``: texts -> vectors);
     None where nothing can be measured (a LlamaIndex node, no stored vector, rows of several models side by side
-    without ``rows_of``: the embedding table's column values of the model's rows)."""
+    without ``rows_of``: the embedding table's column values of the model's rows). ``in_code``: the parts (labelled,
+    harness.text_parts) and separator the application's code joins, tried first where the table holds every field."""
     if shape.llamaindex_metadata or shape.text.column is None or not shape.chunks.primary_key:
         return None
     if not shape.inline and (shape.key.column is None or shape.chunk_id.column is None
@@ -68,6 +87,12 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
     columns = candidates(shape)
     if shape.text.column not in columns:
         return None
+    typed = {c.name for c in shape.chunks.columns if c.type in TEXT_TYPES}
+    from_code: list[Composition] = []
+    read = columns
+    if in_code is not None and all(f in typed for p in in_code[0] for f in text_parts.fields(p)):
+        from_code = [(in_code[0], in_code[1], "")]
+        read = tuple(dict.fromkeys([*columns, *(f for p in in_code[0] for f in text_parts.fields(p))]))
     table = shape.chunks
     if shape.inline:
         source: sql.Composable = sql.SQL("{} AS c").format(sql.Identifier(table.schema, table.name))
@@ -80,7 +105,7 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
                                                                sql.Identifier(em.schema, em.name), sql.SQL(" AND ").join(on))
     alias = "c" if shape.inline else "e"
     query = sql.SQL("SELECT {v}::real[], {cols} FROM {src} WHERE {v} IS NOT NULL ORDER BY {pk} LIMIT {n}").format(
-        v=sql.Identifier(alias, shape.vector.column), cols=sql.SQL(", ").join(sql.Identifier("c", c) for c in columns),
+        v=sql.Identifier(alias, shape.vector.column), cols=sql.SQL(", ").join(sql.Identifier("c", c) for c in read),
         src=source, pk=sql.SQL(", ").join(sql.Identifier("c", k) for k in table.primary_key), n=sql.Literal(ROWS))
     try:
         with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
@@ -90,10 +115,10 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
     if not rows:
         return None
     stored = [np.asarray(r[0], dtype=np.float64) for r in rows]
-    values = [dict(zip(columns, r[1:])) for r in rows]
+    values = [dict(zip(read, r[1:])) for r in rows]
     from .checks.recompute import REPRODUCED  # recompute's mark of the producer; the checks load only to measure
 
-    tried = compositions(columns)
+    tried = from_code + compositions(columns)
     best = 0
     # The composition most rows reproduce: exactly (REPRODUCED) ends the search; within MATCH only it is kept while
     # the others are tried, since a long column alone is within 0.999 of itself with a title joined to it.

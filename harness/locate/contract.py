@@ -58,6 +58,9 @@ class Contract:
     # (name, path, where): a provider setting whose value is Ollama's endpoint itself, not its base URL (cognee's
     # EMBEDDING_ENDPOINT, `http://localhost:11434/api/embed` in its .env.template: it posts to the URL as it is).
     endpoint_paths: tuple[tuple[str, str, str], ...] = ()
+    # (separator, parts, "path:line") of each text a file that embeds joins from labelled parts (pydantic-ai's
+    # `'\n\n'.join((f'path: {self.path}', f'title: {self.title}', self.content))`): the parts as chunks.text says them.
+    composed_texts: tuple[tuple[str, tuple[str, ...], str], ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -128,7 +131,8 @@ class Contract:
                         self.engine or other.engine, u(self.embedding_calls, other.embedding_calls),
                         u(self.selectors, other.selectors), u(self.index_builds, other.index_builds),
                         u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces),
-                        u(self.task_prefixes, other.task_prefixes), u(self.endpoint_paths, other.endpoint_paths))
+                        u(self.task_prefixes, other.task_prefixes), u(self.endpoint_paths, other.endpoint_paths),
+                        u(self.composed_texts, other.composed_texts))
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -208,7 +212,50 @@ def read_contract(rel: str, text: str) -> Contract:
                                      if c.kind == "openai" and not c.url and not c.url_env),
                     newlines_to_spaces=tuple(f"{rel}:{line_of(text, m.start())}" for m in _NEWLINES_TO_SPACE.finditer(text)
                                              if calls and not _in_comment(text, m.start())),
-                    task_prefixes=task_prefixes_in(rel, text, bool(calls)))
+                    task_prefixes=task_prefixes_in(rel, text, bool(calls)),
+                    composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else ())
+
+
+def composed_texts_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """Each ``'sep'.join((...))`` of a Python file that embeds whose parts are all attributes or names, bare or inside
+    f-strings with labels: (separator, the parts as chunks.text items, "path:line")."""
+    if not embeds or ".join(" not in text:
+        return ()
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return ()
+
+    def name(node: ast.expr) -> str | None:
+        return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+
+    def part(node: ast.expr) -> str | None:
+        if name(node) is not None:
+            return name(node)
+        if not isinstance(node, ast.JoinedStr):
+            return None
+        out = ""
+        for piece in node.values:
+            if isinstance(piece, ast.Constant) and isinstance(piece.value, str):
+                out += piece.value.replace("{", "{{").replace("}", "}}")
+            elif isinstance(piece, ast.FormattedValue) and piece.conversion == -1 and piece.format_spec is None \
+                    and (field := name(piece.value)) is not None:
+                out += "{" + field + "}"
+            else:
+                return None
+        return out
+
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join"
+                and isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)
+                and len(node.args) == 1 and isinstance(node.args[0], (ast.Tuple, ast.List)) and len(node.args[0].elts) > 1):
+            parts = [part(e) for e in node.args[0].elts]
+            if all(p is not None for p in parts):
+                found.append((node.func.value.value, tuple(cast(list[str], parts)), f"{rel}:{node.lineno}"))
+    return tuple(found)
 
 
 # A newline made a space: JS `.replace(/\n/g, ' ')`, `.replaceAll('\n', ' ')`, Python `.replace("\n", " ")`.

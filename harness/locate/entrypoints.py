@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass, field
@@ -180,13 +181,16 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
         if manage is not None:
             return Entrypoint(rel, "django-command", p.stem, f"python manage.py {p.stem}", str(manage))
     if p.suffix == ".py" and _MAIN.search(data) or p.name == "__main__.py":
-        if not _BACKFILLISH.search(rel) and not _BACKFILLISH.search(p.parent.name) and not _SECONDARY.search(p.stem):
+        action = writing_action(data.decode("utf-8", "replace"))
+        if (not _BACKFILLISH.search(rel) and not _BACKFILLISH.search(p.parent.name) and not _SECONDARY.search(p.stem)
+                and action is None):
             return None
+        argument = f" {action}" if action else ""
         module = module_name(root, p)
         if module:
             top = _package_root(root, p)
-            return Entrypoint(rel, "python-module", module, f"python -m {module}", top)
-        return Entrypoint(rel, "python-script", p.stem, f"python {rel}")
+            return Entrypoint(rel, "python-module", module, f"python -m {module}{argument}", top)
+        return Entrypoint(rel, "python-script", p.stem, f"python {rel}{argument}")
     low = p.name.lower()
     if (p.suffix in (".ts", ".mts", ".js", ".mjs", ".cjs", ".sh") and _SCRIPTISH.search(low)
             and not re.search(r"test|spec|\.d\.ts$|config", low)):
@@ -204,6 +208,45 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
             return Entrypoint(rel, "script", p.stem, f"{runner} {inside}", pkg, package_manager=pm)
         return Entrypoint(rel, "script", p.stem, f"node {inside}", pkg)
     return None
+
+
+_WRITES = re.compile(r"\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|COPY\s+\S+\s+FROM)\b", re.I)
+
+
+def writing_action(text: str) -> str | None:
+    """The one action a module's ``__main__`` dispatches on (``if action == "build":``) whose branch reaches, through
+    the module's own functions, an embedder call and a SQL write (pydantic-ai's ``rag.py build``; ``search`` only
+    reads); None when there is no such dispatch, or several actions write."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+    def called(nodes: list[ast.stmt]) -> set[str]:
+        # every name a branch refers to: a function handed to a task group (``tg.start_soon(insert_doc_section, ...)``)
+        # runs as surely as one called
+        return {r.id if isinstance(r, ast.Name) else r.attr for n in nodes for r in ast.walk(n)
+                if isinstance(r, (ast.Name, ast.Attribute))}
+
+    def reached(nodes: list[ast.stmt]) -> str:
+        seen, todo, code = set(), called(nodes), [ast.get_source_segment(text, n) or "" for n in nodes]
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in functions:
+                continue
+            seen.add(name)
+            code.append(ast.get_source_segment(text, functions[name]) or "")
+            todo |= called(functions[name].body)
+        return "\n".join(code)
+
+    mains = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in (ast.get_source_segment(text, n.test) or "")]
+    actions = [(branch.test.comparators[0].value, branch.body) for main in mains for branch in ast.walk(main)
+               if isinstance(branch, ast.If) and isinstance(branch.test, ast.Compare)
+               and isinstance(branch.test.ops[0], ast.Eq) and isinstance(branch.test.comparators[0], ast.Constant)
+               and isinstance(branch.test.comparators[0].value, str) and branch.test.comparators[0].value != "__main__"]
+    writing = [name for name, body in actions if _WRITES.search(code := reached(body)) and has_calls(code)]
+    return writing[0] if len(writing) == 1 and re.fullmatch(r"[\w-]+", writing[0]) else None
 
 
 _RAKE_NAMESPACE = re.compile(r"""^(?P<i>[ \t]*)namespace\s*\(?\s*[:'"](?P<n>[\w-]+)""")

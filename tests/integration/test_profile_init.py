@@ -1284,3 +1284,46 @@ def test_the_text_of_a_separate_tables_vectors_is_measured_through_the_key_on_th
                "hash-embed:384", env={"OLLAMA_HOST": embed_server.url}).code == 0
     line = _line(out.read_text(), "text:")
     assert "measured: hash-embed:384 re-embedding body reproduces the stored vectors of 4 of the 4 rows read" in line
+
+
+_LABELLED_REEMBED = '''import sys
+import httpx
+
+
+def composed(row):
+    return "\\n\\n".join((f"title: {row.title}", row.body))
+
+
+def reembed(conn):
+    for row in conn.execute("SELECT id, title, body FROM notes").fetchall():
+        vector = httpx.post(OLLAMA + "/api/embed", json={"model": "hash-embed:384", "input": composed(row)}).json()
+        conn.execute("UPDATE notes SET embedding = %s WHERE id = %s", (vector["embeddings"][0], row.id))
+
+
+if __name__ == "__main__":
+    reembed(CONNECTION)
+'''
+
+
+def test_a_text_the_entrypoint_joins_from_labelled_parts_is_measured_and_drafted_as_those_parts(cli, empty_db,
+                                                                                                embed_server, tmp_path):
+    """The backfill embeds `"\\n\\n".join((f"title: {row.title}", row.body))`: no column, nor two joined, reproduces
+    the stored vectors; the parts read in its code do, and the draft says them (labels and separator)."""
+    import httpx
+
+    empty_db.execute("CREATE TABLE notes (id serial PRIMARY KEY, title text, body text, embedding vector(384))")
+    notes = [(f"Note {i}", f"the body of note {i} about glaciers and huts") for i in range(6)]
+    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": "hash-embed:384", "input": [
+        f"title: {t}\n\n{b}" for t, b in notes]}).json()["embeddings"]
+    with empty_db.connect(autocommit=True) as conn:
+        for (title, body), vector in zip(notes, vectors):
+            conn.execute("INSERT INTO notes (title, body, embedding) VALUES (%s, %s, %s::vector)", (title, body, str(vector)))
+    (tmp_path / "reembed.py").write_text(_LABELLED_REEMBED)
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", tmp_path, "--database-url", empty_db.dsn, "--output", out, "--model",
+                 "hash-embed:384", "--json", env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0, result.err
+    raw = yaml.safe_load(out.read_text())
+    assert (raw["chunks"]["text"], raw["chunks"]["text_separator"]) == (["title: {title}", "body"], "\n\n"), out.read_text()
+    text_line = next(line for line in out.read_text().splitlines() if line.startswith("  text:"))
+    assert "measured" in text_line and "reproduces the stored vectors of 5 of the 5 rows read" in text_line, text_line

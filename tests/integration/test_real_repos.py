@@ -3364,3 +3364,224 @@ def test_cognee_cognify_as_the_backfill_command_is_said_to_need_more_than_an_emb
     # cognify cannot run here (its LLM, its dependencies): the run fails, measured, and nothing is said ok.
     assert ran.code == 1 and ran.json["ok"] is False and ran.json["remaining"] == 3, ran.out
     assert db.scalar(f"SELECT count(*) FROM {COGNEE_CHUNKS} WHERE vector IS NULL") == 3
+
+
+# -- pydantic/pydantic-ai (examples/pydantic_ai_examples/rag.py): one doc_sections table, each vector of a labelled text --
+
+# The example's own module, run as `build_search_db` runs it, from the snapshot: its DB_SCHEMA, its DocsSection (url(),
+# embedding_content()) and its insert_doc_section (skip a url already stored, else embed and INSERT). Stand-ins: logfire
+# (spans and logs do nothing), pydantic_ai's Agent (the chat agent is not run) and openai's AsyncOpenAI, whose
+# embeddings.create posts to our server's /api/embed (it serves no /v1/embeddings); the DSN is ours, not the code's
+# localhost:54320; the sections are given, not fetched from the gist.
+PYDANTIC_AI_BUILD = '''
+import asyncio, contextlib, json, sys, types
+import asyncpg, httpx
+src, dsn, ollama, sections = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+logfire = types.ModuleType("logfire")
+logfire.span = lambda *a, **k: contextlib.nullcontext()
+logfire.configure = logfire.info = lambda *a, **k: None
+logfire.instrument_asyncpg = logfire.instrument_pydantic_ai = logfire.instrument_openai = lambda *a, **k: None
+class Agent:
+    def __init__(self, *a, **k): pass
+    def tool(self, f): return f
+pydantic_ai = types.ModuleType("pydantic_ai")
+pydantic_ai.Agent, pydantic_ai.RunContext = Agent, type("RunContext", (), {"__class_getitem__": classmethod(lambda c, k: c)})
+class Embeddings:
+    async def create(self, input, model):
+        async with httpx.AsyncClient(timeout=30) as client:
+            reply = (await client.post(ollama + "/api/embed", json={"model": model, "input": input})).json()
+        return types.SimpleNamespace(data=[types.SimpleNamespace(embedding=reply["embeddings"][0])])
+openai = types.ModuleType("openai")
+openai.AsyncOpenAI = lambda: types.SimpleNamespace(embeddings=Embeddings())
+sys.modules.update(logfire=logfire, pydantic_ai=pydantic_ai, openai=openai)
+rag = sys.modules["rag"] = types.ModuleType("rag")
+exec(compile(open(src).read(), src, "exec"), rag.__dict__)
+async def build():
+    pool = await asyncpg.create_pool(dsn)
+    async with pool.acquire() as conn:
+        await conn.execute(rag.DB_SCHEMA)
+    sem, client = asyncio.Semaphore(10), openai.AsyncOpenAI()
+    for s in rag.sections_ta.validate_python(sections):
+        await rag.insert_doc_section(sem, client, pool, s)
+    await pool.close()
+asyncio.run(build())
+'''
+PYDANTIC_AI_SECTIONS = [
+    ("guides/onboarding-checklist/integrate-logfire.md", "Integrate Logfire",
+     "Install the SDK with pip install logfire, then call logfire.configure() once at startup."),
+    ("guides/onboarding-checklist/integrate-logfire.md", "Authenticate",
+     "Run logfire auth in a terminal; the token is stored in your home directory."),
+    ("integrations/fastapi.md", "FastAPI",
+     "Call logfire.instrument_fastapi(app) to record a span for every request, with its route and status."),
+    ("integrations/fastapi.md", "Excluding URLs",
+     "Pass excluded_urls to skip health checks; the pattern is a regular expression matched against the URL."),
+    ("integrations/asyncpg.md", "Asyncpg",
+     "logfire.instrument_asyncpg() records every query as a span, its SQL text attached."),
+    ("integrations/httpx.md", "HTTPX",
+     "Instrument one client or every client; request and response headers can be captured."),
+    ("guides/advanced/sampling.md", "Sampling",
+     "Head sampling keeps a fixed fraction of traces; tail sampling decides once a trace has ended."),
+    ("guides/advanced/scrubbing.md", "Scrubbing sensitive data",
+     "Attributes whose names look like passwords or tokens are replaced by a placeholder before export."),
+    ("guides/web-ui/live.md", "Live view",
+     "The live view streams spans as they arrive; filter them with SQL over the records table."),
+    ("guides/web-ui/alerts.md", "Alerts",
+     "An alert runs a SQL query every few minutes and notifies a channel when it returns rows."),
+    ("reference/configuration.md", "Configuration",
+     "Settings come from arguments to configure(), environment variables, or pyproject.toml, in that order."),
+    ("reference/configuration.md", "Environment variables",
+     "LOGFIRE_TOKEN, LOGFIRE_SERVICE_NAME and LOGFIRE_ENVIRONMENT override the pyproject settings."),
+]
+
+
+def pydantic_ai_sections(rows=PYDANTIC_AI_SECTIONS) -> list[dict]:
+    """The gist's shape (DocsSection's fields): a section per title, its parent and level as the docs tree gives them."""
+    return [{"id": i, "parent": None, "path": path, "level": 2, "title": title, "content": content}
+            for i, (path, title, content) in enumerate(rows)]
+
+
+def pydantic_ai_build(db, server, app: Path, sections: list[dict]) -> None:
+    done = subprocess.run([sys.executable, "-c", PYDANTIC_AI_BUILD, str(app / "pydantic_ai_examples" / "rag.py"), db.dsn,
+                           server.url, json.dumps(sections)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def pydantic_ai_app(tmp_path: Path) -> Path:
+    """The examples package (its pyproject and modules), as a user who cloned the repository to try rag.py has it."""
+    return Source.of("pydantic__pydantic-ai").checkout("examples", tmp_path / "app")
+
+
+@pytest.fixture(scope="module")
+def pydantic_ai(pg, templates, server, tmp_path_factory):
+    """The examples folder's checkout and a template database as `rag.py build` leaves it: doc_sections, its HNSW index,
+    a row per section with the vector of embedding_content()."""
+    import psycopg
+
+    from tests.conftest import Database
+
+    app = pydantic_ai_app(tmp_path_factory.mktemp("pydantic_ai"))
+    name = f"tmpl_pydantic_ai_{os.getpid()}"
+    with psycopg.connect(pg.dsn(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates["empty"]}"')
+    pydantic_ai_build(Database(name, pg.dsn(name)), server, app, pydantic_ai_sections())
+    try:
+        yield app, name
+    finally:
+        pg.drop_database(name)
+
+
+@pytest.fixture
+def pydantic_ai_db(pg, pydantic_ai):
+    from ..conftest import _database
+
+    yield from _database(pg, pydantic_ai[1])
+
+
+# What embedding_content() joins, said in the profile: the path is no column, but url() derives the url from it (the
+# path without .md, then /#<slug of the title>): a SQL expression over url gives it back.
+PYDANTIC_AI_TEXT = ('  text: ["path: {regexp_replace(url, \'^https://logfire[.]pydantic[.]dev/docs/(.*)/#.*$\', \'\\\\1.md\')}", '
+                    '"title: {title}", content]\n  text_separator: "\\n\\n"\n')
+
+
+def pydantic_ai_profile(text: str) -> str:
+    """The user's edit: the composed text, and the engine (the build step connects to localhost:54320 only)."""
+    text = re.sub(r"\n  text: [^\n]*\n", lambda _: "\n" + PYDANTIC_AI_TEXT, text)
+    return re.sub(r"\n  command: [^\n]*\n  workdir: [^\n]*\n  env:[^\n]*\n(    [^\n]*\n)*", "\n", text)
+
+
+def test_pydantic_ai_rag_doc_sections_each_vector_of_a_labelled_composition(cli, pydantic_ai, pydantic_ai_db, server,
+                                                                              tmp_path):
+    """rag.py's build step: doc_sections (url UNIQUE, title, content, embedding vector(1536) NOT NULL, HNSW l2), each
+    row's vector of 'path: <path>\n\ntitle: <title>\n\n<content>', the path only in the url. Before the user says
+    so, verify fails the app's own vectors (the text is another); once the labelled parts say it, every check passes
+    and the engine's vectors are the app's."""
+    app, db = pydantic_ai[0], pydantic_ai_db
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    with db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute("SELECT url, embedding::text FROM doc_sections").fetchall())
+    located = cli("locate", "--repo", app, "--json", env=env).json
+    assert {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]} == {
+        ("pydantic_ai_examples/rag.py", "doc_sections", "embedding", 1536)}
+    assert {(d["path"], d["distance"]) for d in located["distances"]} == {("pydantic_ai_examples/rag.py", "l2")}
+    assert located["best_entrypoint"] == "python pydantic_ai_examples/rag.py build"
+    best = next(e for e in located["entrypoints"] if e["command"] == located["best_entrypoint"])
+    assert "postgresql://postgres:***@localhost:54320" in json.dumps(best["contract"])
+    assert "postgres:postgres@" not in json.dumps(located)  # the code's password is never repeated
+
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    drafted = profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["embeddings"]["vector"], raw["provider"]["model"],
+            raw["provider"]["dimensions"], raw["distance"]) == (
+        "doc_sections", "id", "embedding", "text-embedding-3-small", 1536, "l2"), drafted
+    assert raw["backfill"]["command"] == "python pydantic_ai_examples/rag.py build"
+    # The draft reads what the build step joins, and says the part no column holds.
+    said = next(line for line in drafted.splitlines() if line.startswith("  # the application embeds"))
+    assert "'path: {path}', 'title: {title}', 'content'" in said and "rag.py:183" in said, said
+    assert "path is no column of doc_sections" in said, said
+    target = ("--profile", profile, "--collection", "doc_sections")
+    # The build step connects to the database its code names: scope refuses it, saying so.
+    scoped = cli("scope", *target, "--json", env=env)
+    checks = {c["check"]: c for c in scoped.json["checks"]}
+    assert scoped.code == 1 and checks["command receives the database"]["status"] == "failed", scoped.out
+    assert "hard-codes postgresql://postgres:***@localhost:54320" in checks["command receives the database"]["found"]
+    # With the engine and the draft's text (content alone), verify fails every app vector: the text is not the app's.
+    profile.write_text(re.sub(r"\n  command: [^\n]*\n  workdir: [^\n]*\n  env:[^\n]*\n(    [^\n]*\n)*", "\n", drafted))
+    from harness import CheckOptions, open_session, resolve
+    from harness.checks import FAIL, recompute
+
+    session = open_session(resolve(str(profile), env=env), CheckOptions(collections=("doc_sections",)))
+    try:
+        guessed = recompute(session, session.collections[0])
+    finally:
+        session.close()
+    assert guessed.status is FAIL and "12 of 12 rows off" in guessed.found, guessed
+    assert "a template or other columns: chunks.text" in guessed.found
+
+    trial = procedure(cli, db, server, app, tmp_path / "said", "doc_sections", edit=pydantic_ai_profile)
+    assert_whole_procedure_ok(trial, db, "doc_sections", "embedding", 12, needed=0)
+    with db.connect(autocommit=True) as conn:
+        assert dict(conn.execute("SELECT url, embedding::text FROM doc_sections").fetchall()) == app_vectors
+
+
+def test_pydantic_ai_rag_backfill_gone_wrong_is_named_row_by_row_and_repaired(cli, pydantic_ai, pydantic_ai_db, server,
+                                                                               tmp_path):
+    """The composed text said; then a section's content edited after its vector, another model's vector, the vector
+    of the content alone (composed otherwise), two swapped, one at twice its length (l2 ranks by it) and a row lost
+    (the vector is NOT NULL: a lost vector is a lost row): verify names each offender but the lost row, which nothing
+    here can see (no source of the sections); backfill --keys-from repairs them."""
+    app, db = pydantic_ai[0], pydantic_ai_db
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0, init.out + init.err
+    profile.write_text(pydantic_ai_profile(profile.read_text()))
+    key = {title: i for i, title in db.connect(autocommit=True).execute("SELECT id, title FROM doc_sections").fetchall()}
+    with db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE doc_sections SET content = 'Sampling is configured per service.' WHERE title = 'Sampling'")
+        conn.execute("UPDATE doc_sections SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE title = 'Alerts'")
+        bare = httpx_embed(server, "text-embedding-3-small", [conn.execute(
+            "SELECT content FROM doc_sections WHERE title = 'HTTPX'").fetchone()[0]])[0]
+        conn.execute("UPDATE doc_sections SET embedding = %s::vector WHERE title = 'HTTPX'", (str(bare),))
+        conn.execute("UPDATE doc_sections d SET embedding = o.embedding FROM doc_sections o WHERE (d.title, o.title) "
+                     "IN (('FastAPI', 'Live view'), ('Live view', 'FastAPI'))")
+        conn.execute("UPDATE doc_sections SET embedding = (SELECT array_agg(x * 2) FROM unnest(embedding::real[]) x)::vector "
+                     "WHERE title = 'Asyncpg'")
+        conn.execute("DELETE FROM doc_sections WHERE title = 'Authenticate'")
+    target = ("--profile", profile, "--collection", "doc_sections")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 0, scoped.out
+    assert "11 stored vectors whether current unknown" in cli("scope", *target, env=env).out
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    fails_with_citations_at_most(damaged.json["checks"], {"recompute"})
+    wrong = {key[t] for t in ("Sampling", "Alerts", "HTTPX", "FastAPI", "Live view", "Asyncpg")}
+    assert offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")["recompute"] == wrong
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
+    again = checked_again(profile, env, "doc_sections")
+    assert not [c for c, status in again.items() if status == "failed"], again
+    assert db.scalar("SELECT count(*) FROM doc_sections") == 11  # the lost row: the app's build step re-inserts it

@@ -464,3 +464,53 @@ def test_of_a_build_step_and_its_forced_variant_the_forced_one_is_the_backfill()
     found = locate(FIXTURES / "ts-supabase-docs-checksum")
     assert [e.name for e in found.entrypoints][:2] == ["embeddings:refresh", "embeddings"]
     assert found.best_entrypoint.command == "npm run embeddings:refresh"  # no lock file: npm
+
+
+_DISPATCHING_MAIN = '''import asyncio, sys
+from openai import AsyncOpenAI
+
+
+async def insert_section(pool, client, section):
+    embedding = await client.embeddings.create(input=section.text, model="text-embedding-3-small")
+    await pool.execute("INSERT INTO doc_sections (url, embedding) VALUES ($1, $2)", section.url, embedding)
+
+
+async def build_search_db():
+    for section in await fetch_sections():
+        TASKS.start_soon(insert_section, POOL, AsyncOpenAI(), section)
+
+
+async def run_agent(question):
+    print(await AGENT.run(question))
+
+
+if __name__ == "__main__":
+    action = sys.argv[1] if len(sys.argv) > 1 else None
+    if action == "search":
+        asyncio.run(run_agent(sys.argv[2]))
+    elif action == "build":
+        asyncio.run(build_search_db())
+'''
+
+
+def test_a_module_whose_main_dispatches_to_an_action_that_embeds_and_inserts_is_that_actions_entrypoint(tmp_path):
+    """pydantic-ai's rag.py: no backfill in its name, but `python rag.py build` embeds each section and INSERTs it,
+    while `search` only reads: the entrypoint is the module with the action that writes."""
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "rag.py").write_text(_DISPATCHING_MAIN)
+    (tmp_path / "examples" / "chat.py").write_text(_DISPATCHING_MAIN.replace("INSERT INTO doc_sections", "SELECT 1 FROM"))
+    found = [(e.path, e.command) for e in locate(tmp_path).entrypoints]
+    assert found == [("examples/rag.py", "python examples/rag.py build")], found
+
+
+def test_a_text_joined_from_labelled_parts_in_a_file_that_embeds_is_read_as_those_parts():
+    """pydantic-ai's rag.py embeds `'\\n\\n'.join((f'path: {self.path}', f'title: {self.title}', self.content))`:
+    the parts as chunks.text says them (labels around the attribute's name), with the separator and where."""
+    from harness.locate.contract import composed_texts_in
+
+    code = ('from openai import AsyncOpenAI\n\n\nclass Section:\n    def embedding_content(self) -> str:\n'
+            "        return '\\n\\n'.join((f'path: {self.path}', f'title: {self.title}', self.content))\n\n\n"
+            'async def embed(client, s):\n    await client.embeddings.create(input=s.embedding_content(), model="m")\n'
+            "    print('\\n'.join(f'# {r.title}' for r in ROWS))\n")
+    assert composed_texts_in("rag.py", code, True) == (("\n\n", ("path: {path}", "title: {title}", "content"), "rag.py:6"),)
+    assert composed_texts_in("rag.py", code, False) == ()

@@ -353,3 +353,36 @@ def test_embeddings_filter_beside_an_inline_vector_is_refused():
     assert text != MINIMAL
     with pytest.raises(ConfigError, match="'embeddings.filter'"):
         parse_profile(text, env={})
+
+# -- chunks.text labelled parts: constant labels around the row's values (harness.text_parts) ---------------------
+
+_LABELLED = ("name: t\nprovider: {model: m, dimensions: 3}\nchunks: {table: doc_sections, collection_name: d, "
+             "text: %s, text_separator: \"\\n\\n\"}\nembeddings: {vector: embedding}\n")
+
+
+def test_a_labelled_part_is_composed_as_its_label_before_the_columns_value():
+    from harness.target import Target
+
+    profile = parse_profile(_LABELLED % '["title: {title}", content]', env={})
+    assert profile.chunks.text == ("title: {title}", "content")
+    composed = Target(profile).text.as_string(None)
+    assert composed.startswith("concat_ws('\n\n', (")
+    assert "'title: ' || \"c\".\"title\"::text" in composed and '"c"."content"' in composed
+
+
+@pytest.mark.parametrize("item, why", [
+    ('"title: {title"', "is not closed"),
+    ('"title: }title"', "closes no"),
+    ('"title: {{title}}"', "names no column in braces"),
+    ('"path: {url; DROP TABLE x}"', "neither a column nor one SQL expression"),
+    ('"share: {ratio}%"', "contains '%'"),
+])
+def test_a_malformed_labelled_part_is_refused_naming_the_key(item, why):
+    with pytest.raises(ConfigError, match=rf"profile key 'chunks.text\[0\]' .*{why}"):
+        parse_profile(_LABELLED % f"[{item}, content]", env={})
+
+
+def test_a_labelled_part_beside_a_text_format_that_composes_its_own_text_is_refused():
+    text = (_LABELLED % '["title: {title}"]').replace("text_separator", "text_format: llamaindex, text_separator")
+    with pytest.raises(ConfigError, match=r"profile key 'chunks.text\[0\]' is a labelled part .*llamaindex"):
+        parse_profile(text, env={})
