@@ -3434,6 +3434,9 @@ def test_txtai_pgvector_ann_vectors_keyed_like_the_content_databases_sections(cl
     raw = yaml.safe_load(trial.profile.read_text())
     assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["table"],
             raw["embeddings"]["key"], raw["distance"]) == ("sections", "indexid", "text", "vectors", "indexid", "ip")
+    # locate reads the ANN's search: max_inner_product on its Core table's `embedding` column (the table is a setting).
+    assert ("txtai/ann/dense/pgvector.py", "ip", None, "embedding") in {
+        (d["path"], d["distance"], d["table"], d["column"]) for d in trial.locate.json["distances"]}
     assert_whole_procedure_ok(trial, empty_db, "vectors", "embedding", len(TXTAI_TEXTS), needed=2)
     with empty_db.connect(autocommit=True) as conn:  # measured: the engine's rows are txtai's
         assert dict(conn.execute("SELECT indexid, embedding::text FROM vectors").fetchall()) == txtai_vectors
