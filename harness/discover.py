@@ -334,8 +334,39 @@ def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
             if any(col.type in TEXT_TYPES for col in ref.columns):
                 why = f"no foreign key; {em.name}.{c.name} is named after {ref.name}"
                 return ref, Guess(ref.primary_key[0], why), Guess(c.name, why)
+    if pk and not any(c.type in TEXT_TYPES for c in em.columns):
+        ref = _table_of_the_same_key(conn, em, pk, table)
+        if ref is not None:
+            why = (f"no foreign key; every key of {em.name}.{pk} is one of {ref.name}.{pk} (the same key, a vector "
+                   "per text row)")
+            return ref, Guess(pk, why), Guess(pk, why)
     why = "inline: the vector column is on the text table itself"
     return em, Guess(pk, why if pk else f"no single-column primary key on {em.qualified}"), Guess(pk, why)
+
+
+def _table_of_the_same_key(conn: Conn, em: Table, pk: str, table) -> Table | None:
+    """The one table of ``em``'s schema whose one-column primary key has ``em``'s key's name and type, holds a text,
+    and holds every key ``em`` holds, measured (txtai's ``vectors.indexid`` and ``sections.indexid``). A bare ``id``,
+    every table's key, is no evidence."""
+    if snake(pk) == "id":
+        return None
+    kind = next(c.type for c in em.columns if c.name == pk)
+    found = []
+    for schema, name in _tables(conn, em.schema):
+        if name == em.name:
+            continue
+        ref = table(schema, name)
+        if ref.primary_key != (pk,) or next(c.type for c in ref.columns if c.name == pk) != kind \
+                or not any(c.type in TEXT_TYPES for c in ref.columns):
+            continue
+        unmatched = conn.execute(sql.SQL("SELECT count(*) FROM (SELECT {k} FROM {e} LIMIT 1000) AS e WHERE NOT EXISTS "
+                                         "(SELECT 1 FROM {r} AS r WHERE r.{k} = e.{k})").format(
+            k=sql.Identifier(pk), e=sql.Identifier(em.schema, em.name), r=sql.Identifier(ref.schema, ref.name))).fetchone()
+        any_row = conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(
+            sql.Identifier(em.schema, em.name))).fetchone()
+        if unmatched is not None and _v(unmatched, 0) == 0 and any_row is not None and _v(any_row, 0):
+            found.append(ref)
+    return found[0] if len(found) == 1 else None
 
 
 def _tables_named_after(conn: Conn, of: Table, column: str, table) -> list[Table]:

@@ -321,8 +321,9 @@ def _sql_indexes(rel: str, code: str, spans: Iterable[tuple[int, int]]) -> list[
 # -- ORMs -----------------------------------------------------------------------------------------------------------
 
 # pgvector-python's SQLAlchemy / SQLModel / Peewee comparators: `Item.embedding.cosine_distance(q)`.
-_SQLALCHEMY = re.compile(r"\b(?P<model>[A-Za-z_]\w*)\.(?P<col>[A-Za-z_]\w*)\s*\.\s*"
-                         r"(?P<fn>cosine_distance|l2_distance|max_inner_product)\s*\(")
+# A Core Table's column subscripted (txtai's `self.table.c["embedding"].max_inner_product(q)`) names the column alone.
+_SQLALCHEMY = re.compile(r"\b(?P<model>[A-Za-z_]\w*)(?:\.(?P<col>[A-Za-z_]\w*)|\[\s*['\"](?P<key>[A-Za-z_]\w*)['\"]\s*\])"
+                         r"\s*\.\s*(?P<fn>cosine_distance|l2_distance|max_inner_product)\s*\(")
 _SQLALCHEMY_FN = {"cosine_distance": "cosine", "l2_distance": "l2", "max_inner_product": "ip"}
 _PY_CLASS = re.compile(r"(?m)^class\s+(?P<cls>\w+)\b")
 _PY_TABLENAME = re.compile(r"""(?m)^[ \t]+__tablename__\s*=\s*['"](?P<t>[^'"]+)['"]""")
@@ -343,8 +344,8 @@ def _model_tables(code: str) -> dict[str, str]:
 def _sqlalchemy(rel: str, code: str) -> list[DistanceUse]:
     tables = _model_tables(code)
     return [DistanceUse(rel, line_of(code, m.start("fn")), _SQLALCHEMY_FN[m.group("fn")], "sqlalchemy",
-                        tables.get(m.group("model")), m.group("col"), m.group("fn") + "()",
-                        None if m.group("model") in tables else m.group("model"))
+                        None if m.group("key") else tables.get(m.group("model")), m.group("col") or m.group("key"),
+                        m.group("fn") + "()", None if m.group("key") or m.group("model") in tables else m.group("model"))
             for m in _SQLALCHEMY.finditer(code)]
 
 

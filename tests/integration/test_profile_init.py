@@ -1327,3 +1327,29 @@ def test_a_text_the_entrypoint_joins_from_labelled_parts_is_measured_and_drafted
     assert (raw["chunks"]["text"], raw["chunks"]["text_separator"]) == (["title: {title}", "body"], "\n\n"), out.read_text()
     text_line = next(line for line in out.read_text().splitlines() if line.startswith("  text:"))
     assert "measured" in text_line and "reproduces the stored vectors of 5 of the 5 rows read" in text_line, text_line
+_SHARED_KEY = """
+CREATE TABLE sections (indexid integer PRIMARY KEY, id text, text text, tags text, entry timestamptz);
+CREATE TABLE vectors (indexid integer PRIMARY KEY, embedding vector(8));
+CREATE TABLE notes (noteid integer PRIMARY KEY, body text);
+INSERT INTO sections (indexid, id, text) SELECT g, 'doc-' || g, 'section ' || g FROM generate_series(0, 5) g;
+INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(0, 5) g;
+INSERT INTO vectors SELECT g, array_fill(0.1::real, ARRAY[8])::vector FROM generate_series(0, 5) g;
+"""
+
+
+def test_a_vector_table_without_text_keyed_like_a_text_table_is_that_tables_embeddings(cli, empty_db, tmp_path):
+    """txtai's pgvector ANN: `vectors (indexid, embedding)` beside its content database's `sections (indexid, ..., text)`,
+    no foreign key, no key named after a table: the same key, each vector's key one of the sections'."""
+    empty_db.execute(_SHARED_KEY)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    raw = yaml.safe_load(out.read_text())
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["table"],
+            raw["embeddings"]["key"]) == ("sections", "indexid", "text", "vectors", "indexid"), out.read_text()
+    assert "every key of vectors.indexid is one of sections.indexid" in out.read_text()
+
+
+def test_a_shared_key_some_vectors_of_which_name_no_text_row_is_no_join(cli, empty_db, tmp_path):
+    empty_db.execute(_SHARED_KEY + "DELETE FROM sections WHERE indexid = 3;")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
+    assert yaml.safe_load(out.read_text().replace("TODO", "x"))["chunks"]["table"] == "vectors", out.read_text()

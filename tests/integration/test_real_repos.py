@@ -3585,3 +3585,94 @@ def test_pydantic_ai_rag_backfill_gone_wrong_is_named_row_by_row_and_repaired(cl
     again = checked_again(profile, env, "doc_sections")
     assert not [c for c, status in again.items() if status == "failed"], again
     assert db.scalar("SELECT count(*) FROM doc_sections") == 11  # the lost row: the app's build step re-inserts it
+# -- neuml/txtai: the pgvector ANN backend (indexid, embedding) beside the content database's sections table ---------
+
+# txtai's own PGVector ANN (src/python/txtai/ann/dense/pgvector.py) run from the snapshot: `index()` drops and creates
+# `vectors` (indexid integer key, embedding vector(N)), inserts a row per vector and builds the HNSW index
+# (vector_ip_ops); the content database's `sections` table from txtai's own ORM (database/schema/orm.py). Stand-ins: the
+# `txtai` package's __init__ files (they import every pipeline); the vectors come from our server (txtai's LiteLLM
+# vectors for `ollama/nomic-embed-text`, normalised as txtai does), not from txtai's Vectors class.
+TXTAI_INDEX = '''
+import datetime, json, sys, types
+import httpx, numpy as np
+from sqlalchemy import create_engine, insert
+src, dsn, ollama, model, rows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
+for name in ("txtai", "txtai.ann", "txtai.ann.dense", "txtai.database", "txtai.database.schema"):
+    package = types.ModuleType(name)
+    package.__path__ = [src + "/" + name.replace(".", "/")]
+    sys.modules[name] = package
+sys.modules["txtai.version"] = types.SimpleNamespace(__version__="trial")
+sys.modules["txtai.util"] = types.SimpleNamespace(Library=lambda: types.SimpleNamespace(numpy=lambda: np))
+from txtai.ann.dense.pgvector import PGVector
+from txtai.database.schema.orm import Base, Section
+url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+engine = create_engine(url)
+Base.metadata.create_all(engine, tables=[Section.__table__, Base.metadata.tables["documents"]])
+vectors = np.asarray(httpx.post(ollama + "/api/embed", json={"model": model, "input": [r["text"] for r in rows]},
+                                timeout=60).json()["embeddings"], dtype=np.float32)
+vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+with engine.begin() as conn:
+    conn.execute(insert(Section.__table__), [{"indexid": i, "id": r["id"], "text": r["text"], "tags": None,
+                                             "entry": datetime.datetime.now(datetime.timezone.utc)} for i, r in enumerate(rows)])
+ann = PGVector({"backend": "pgvector", "pgvector": {"url": url}, "dimensions": vectors.shape[1]})
+ann.index(vectors)
+ann.save(None)
+ann.close()
+'''
+TXTAI_TEXTS = [
+    ("doc-1", "US tops 5 million confirmed virus cases"),
+    ("doc-2", "Canada's last fully intact ice shelf has suddenly collapsed, forming a Manhattan-sized iceberg"),
+    ("doc-3", "Beijing mobilises invasion craft along coast as Taiwan tensions escalate"),
+    ("doc-4", "The National Park Service warns against sacrificing slower friends in a bear attack"),
+    ("doc-5", "Maine man wins $1M from $25 lottery ticket"),
+    ("doc-6", "Make huge profits without work, earn up to $100,000 a day"),
+]
+
+
+def load_txtai(db, server, src: Path, model: str = "nomic-embed-text") -> None:
+    rows = [{"id": i, "text": t} for i, t in TXTAI_TEXTS]
+    done = subprocess.run([sys.executable, "-c", TXTAI_INDEX, str(src), db.dsn, server.url, model, json.dumps(rows)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_txtai_pgvector_ann_vectors_keyed_like_the_content_databases_sections(cli, empty_db, server, tmp_path):
+    """txtai with `backend: pgvector` and its content in Postgres: `vectors (indexid, embedding vector(768))` made by
+    the ANN, the text in `sections (indexid, id, text, tags, entry)` made by the content database, no foreign key. Two
+    vectors lost (their rows gone from `vectors`): the draft joins the two tables by their shared key, scope counts the
+    two, the engine inserts them as txtai would hold them; then an edited section, another model's vector and two
+    swapped vectors are named by verify row by row and repaired."""
+    src = Source.of("neuml__txtai").checkout("src/python", tmp_path / "app",
+                                             only=("txtai/ann/", "txtai/database/", "txtai/vectors/", "txtai/embeddings/"))
+    load_txtai(empty_db, server, src)
+    with empty_db.connect(autocommit=True) as conn:
+        txtai_vectors = dict(conn.execute("SELECT indexid, embedding::text FROM vectors").fetchall())
+    empty_db.execute("DELETE FROM vectors WHERE indexid IN (1, 4)")
+    trial = procedure(cli, empty_db, server, src, tmp_path, "sections", model="nomic-embed-text")
+    assert trial.init.json["todo"] == [], trial.init.out
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["table"],
+            raw["embeddings"]["key"], raw["distance"]) == ("sections", "indexid", "text", "vectors", "indexid", "ip")
+    # locate reads the ANN's search: max_inner_product on its Core table's `embedding` column (the table is a setting).
+    assert ("txtai/ann/dense/pgvector.py", "ip", None, "embedding") in {
+        (d["path"], d["distance"], d["table"], d["column"]) for d in trial.locate.json["distances"]}
+    assert_whole_procedure_ok(trial, empty_db, "vectors", "embedding", len(TXTAI_TEXTS), needed=2)
+    with empty_db.connect(autocommit=True) as conn:  # measured: the engine's rows are txtai's
+        assert dict(conn.execute("SELECT indexid, embedding::text FROM vectors").fetchall()) == txtai_vectors
+
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE sections SET text = 'Maine man wins $2M from a $5 ticket' WHERE indexid = 4")
+        conn.execute("UPDATE vectors SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE indexid = 0")
+        conn.execute("UPDATE vectors d SET embedding = o.embedding FROM vectors o WHERE (d.indexid, o.indexid) "
+                     "IN ((2, 5), (5, 2))")
+    target = ("--profile", trial.profile, "--collection", "sections")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    fails_with_citations_at_most(damaged.json["checks"], {"recompute"})
+    assert offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")["recompute"] == {0, 2, 4, 5}
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
+    again = checked_again(trial.profile, env, "sections")
+    assert not [c for c, status in again.items() if status == "failed"], again

@@ -235,3 +235,10 @@ def test_an_orm_helper_named_in_a_docstring_is_not_evidence():
             "def search(q):\n    \"\"\"Nearest first; MaxInnerProduct('embedding', q) would rank by length.\"\"\"\n"
             "    return select(Item).order_by(Item.embedding.cosine_distance(q))\n")
     assert found("app/search.py", text, "python") == [("cosine", "items", "embedding", 11)]
+
+
+def test_a_sqlalchemy_core_columns_subscripted_comparator_says_its_distance_and_column():
+    """txtai's PGVector: `self.table.c["embedding"].max_inner_product(query)` on a Core `Table` (its name a setting)."""
+    text = ('from pgvector.sqlalchemy import VECTOR\n\nclass PGVector:\n    def query(self, query):\n'
+            '        return self.table.c["embedding"].max_inner_product(query).label("score")\n')
+    assert found("ann/pgvector.py", text, "python") == [("ip", None, "embedding", 5)]
