@@ -184,7 +184,7 @@ def parse_junit(path: str | Path) -> tuple[Outcome, ...]:
 PLUGIN = "harness.pytest_plugin"
 
 
-def _checks_environment(environ: Mapping[str, str]) -> dict[str, str]:
+def checks_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The environment the checks' pytest runs in: our plugin alone. Other installed plugins (tracers, reporters) were
     loaded into every verify (langsmith's and ddtrace's imports took 2-9 s) and could change what a check reports;
     PYTEST_ADDOPTS could deselect checks."""
@@ -216,7 +216,7 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
         argv += ["--bh-sample", str(sample)]
     if max_bad_fraction:
         argv += ["--bh-max-bad-fraction", repr(float(max_bad_fraction))]
-    env = {**_checks_environment(os.environ), **backfill_env(settings, collection)}
+    env = {**checks_environment(os.environ), **backfill_env(settings, collection)}
     started = time.perf_counter()
     try:
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, errors="replace", timeout=timeout_s,
