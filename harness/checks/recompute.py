@@ -26,9 +26,10 @@ from psycopg import sql
 
 from ..errors import HarnessError, ProviderError
 from ..provider import OllamaProvider
-from .outcome import Offender, Outcome, skipped, unproven, verdict
+from .outcome import OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .sampling import Proof
 from .session import CheckSession
+from .spill import SpilledList
 
 THRESHOLD = 0.99
 # Cosine hardly moves under numerical noise (a relative error d per value costs about d**2 / 2: fp16 rounding, another
@@ -388,9 +389,17 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
     # are kept: none of a healthy sample where the provider reproduces the stored vectors, every row within the
     # fixed tolerance but off that rule where it does not.
     lengths = session.profile.distance in LENGTH_DISTANCES
+    # (row, cosine, length ratio, in the uniform draw); where the provider does not reproduce the stored vectors every
+    # row is one, so past a limit they wait in a temporary file: --sample all never holds a table's rows in memory
+    with SpilledList[tuple[Offender, float | None, float, bool]]() as suspects:
+        return _judged(session, collection, batches, suspects, provider, budget, population, read, lengths)
+
+
+def _judged(session: CheckSession, collection: str, batches: Iterator[list[dict]],
+            suspects: SpilledList[tuple[Offender, float | None, float, bool]], provider: OllamaProvider,
+            budget: int | None, population: int | None, read: str, lengths: bool) -> Outcome:
     sims = array("d")
     ratios = array("d")
-    suspects: list[tuple[Offender, float | None, float, bool]] = []  # (row, cosine, length ratio, in the uniform draw)
     uniform = extra = 0
     for rows in batches:
         for start in range(0, len(rows), _EMBED_BATCH):
@@ -418,12 +427,15 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
     # Where no row reproduces (another build of the model), lengths are held to the agreement the median row shows
     # (up to EXACT's), not to the 0.99 floor's 14%: the provider's drift is in the cosines, and 1.1x lengths are not.
     length_floor = floor if exact or reproduced is None else min(EXACT, max(THRESHOLD, reproduced))
-    offenders: list[Offender] = []
+    offenders: list[Offender] = []  # the first OFFENDERS_CAP, as offenders.jsonl lists them; ``below`` counts all
+    below = 0
     uniform_bad = extra_bad = 0
     for offender, sim, ratio, in_uniform in suspects:
         why = offender.detail if sim is None else off(sim, ratio, floor, lengths=lengths, length_floor=length_floor)
         if why is not None:
-            offenders.append(replace(offender, detail=why))
+            below += 1
+            if len(offenders) < OFFENDERS_CAP:
+                offenders.append(replace(offender, detail=why))
             uniform_bad, extra_bad = (uniform_bad + 1, extra_bad) if in_uniform else (uniform_bad, extra_bad + 1)
     close = sum(1 for sim in sims if THRESHOLD <= sim < EXACT)  # other input where the provider reproduces
     if population is None and budget is not None:
@@ -464,7 +476,7 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
     metrics = {**proof.metrics(), "extra_sampled": extra, "extra_bad": extra_bad, "min_cosine": worst,
                "median_cosine": reproduced, "threshold": floor,
                "length_ratios": [min(ratios), max(ratios)] if lengths and ratios else None,
-               "below": len(offenders), "read": read}
+               "below": below, "read": read}
     reproducing = sum(1 for sim in sims if sim >= REPRODUCED)
     if not offenders and not exact and reproducing and close:
         # Rows the provider reproduces beside rows it does not: it made some of these vectors and not the others,
@@ -482,4 +494,4 @@ def _measured(session: CheckSession, collection: str, provider: OllamaProvider) 
                         f"bound too wide: {found}; fewer than {100 * proof.required:g}% needs {need} sampled rows "
                         f"(--sample {need}, or --sample all)", expected=expected, found=found, metrics=metrics)
     return verdict("recompute", collection, not offenders, expected=expected, found=found,
-                   offenders=offenders, total=len(offenders), metrics=metrics)
+                   offenders=offenders, total=below, metrics=metrics)

@@ -320,3 +320,22 @@ def test_a_collection_smaller_than_the_candidates_it_needs_is_drawn_whole(small_
     execute(dsn, "ANALYZE notes")
     ids, keys, complete, ordered = draw_candidates(dsn, profile, 1246, 5)
     assert sorted(ids) == list(range(1, 301)) and keys == ordered and complete
+
+
+def test_sample_all_keeps_the_rows_it_must_judge_again_in_a_file_past_a_limit_and_judges_every_one(small_target,
+                                                                                                      monkeypatch):
+    """--sample all over a whole table: the rows off by the strictest rule are judged again once the median is known;
+    past a limit they wait in a temporary file, not in memory, and every one of them still counts."""
+    from harness.checks import spill
+
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors v SET embedding = w.embedding FROM note_vectors w "
+                 "WHERE w.note_id = 300 AND v.note_id <= 25")
+    monkeypatch.setattr(spill, "LIMIT", 4)
+    spilled = []
+    monkeypatch.setattr(spill.SpilledList, "close", lambda self: spilled.append((self.count, self.file is not None)))
+    _, by = default_verify(dsn, profile, sample="all")
+    recompute = by["recompute"]
+    assert recompute.status == "failed" and "25 of 300 rows off" in recompute.found
+    assert sorted(o.id for o in recompute.offenders) == list(range(1, 26))
+    assert (25, True) in spilled
