@@ -369,7 +369,7 @@ def _sql_untyped(rel: str, text: str, covered: set[int]) -> list[VectorDeclarati
     out = []
     for m in _SQL_UNTYPED.finditer(text):
         line = line_of(text, m.start("type"))
-        col = _unquote(m.group("col"))
+        col = _unquote(m.group("col")) or ""
         if line in covered or col.lower() in _SQL_WORDS:
             continue
         tables = _statement_table(text, m.start())
@@ -377,7 +377,7 @@ def _sql_untyped(rel: str, text: str, covered: set[int]) -> list[VectorDeclarati
         if not tables or routines and routines[-1] > tables[-1].start():
             continue
         table = _unquote(tables[-1].group("t"))
-        if computed := _INTERPOLATED.match(table):
+        if table is not None and (computed := _INTERPOLATED.match(table)):
             table = _computed_name(text, computed.group("e")) or _format_name(text, computed.group("e"))
         covered.add(line)
         out.append(VectorDeclaration(rel, line, None, "sql", table, col, m.group("type").lower()))

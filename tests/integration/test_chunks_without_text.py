@@ -1,0 +1,71 @@
+"""A chunk with no text (an empty or NULL text column) has nothing to embed: applications skip it (LangChain's and
+Flowise's upserts drop a document whose pageContent is empty), and a vector of '' would match nothing the row says.
+The engine never embeds one; scope and plan count it apart from the missing vectors; coverage says it and passes."""
+
+import json
+
+import httpx
+
+from ..conftest import TEST_MODEL
+
+SCHEMA = "CREATE TABLE docs (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), content text, embedding vector(384))"
+
+
+def docs_with_two_without_text(db, server) -> dict[str, list[str]]:
+    """8 texts with their vectors, 2 texts whose vectors were lost, a row with '' and one with NULL, no vector."""
+    texts = [f"Note {i}: the quarterly review covers topic {i}." for i in range(10)]
+    vectors = httpx.post(f"{server.url}/api/embed", json={"model": TEST_MODEL, "input": texts}).json()["embeddings"]
+    db.execute(SCHEMA)
+    with db.connect(autocommit=True) as conn:
+        keys = [conn.execute("INSERT INTO docs (content, embedding) VALUES (%s, %s) RETURNING id::text",
+                             (text, json.dumps(v) if i >= 2 else None)).fetchone()[0]
+                for i, (text, v) in enumerate(zip(texts, vectors))]
+        empty = [conn.execute("INSERT INTO docs (content) VALUES (%s) RETURNING id::text", (text,)).fetchone()[0]
+                 for text in ("", None)]
+    return {"lost": keys[:2], "empty": empty}
+
+
+def init(cli, db, server, tmp_path):
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    (tmp_path / "app").mkdir()
+    made = cli("profile", "init", "--repo", tmp_path / "app", "--database-url", db.dsn, "--output", profile,
+               "--model", TEST_MODEL, "--json", env=env)
+    assert made.code == 0, made.out + made.err
+    return env, ("--profile", profile, "--collection", "docs")
+
+
+def test_scope_counts_chunks_without_text_apart_from_the_missing_vectors(cli, empty_db, embed_server, tmp_path):
+    docs_with_two_without_text(empty_db, embed_server)
+    env, target = init(cli, empty_db, embed_server, tmp_path)
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0, scoped.out + scoped.err
+    counts = scoped.json["counts"]
+    assert (counts["chunks"], counts["missing"], counts["needed"], counts["no_text"]) == (12, 2, 2, 2), counts
+    text = next(c for c in scoped.json["checks"] if c["check"] == "chunk text")
+    assert "10 of 12 chunks have a text (2 empty: nothing to embed)" == text["found"], text
+
+
+def test_the_engine_embeds_no_empty_text_and_coverage_passes_saying_so(cli, empty_db, embed_server, tmp_path):
+    keys = docs_with_two_without_text(empty_db, embed_server)
+    env, target = init(cli, empty_db, embed_server, tmp_path)
+    ran = cli("run", *target, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
+    assert ran.code == 0 and ran.json["embedded_rows"] == 2 and ran.json["remaining"] == 0, ran.out + ran.err
+    # Measured: the two lost vectors are back, the rows without text still hold none.
+    assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL") == 2
+    assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL AND id::text = ANY(%s)", (keys["empty"],)) == 2
+    verified = cli("verify", *target, "--run-dir", tmp_path / "run", "--json", env=env)
+    coverage = next(c for c in verified.json["checks"] if c["check"] == "coverage")
+    assert verified.code == 0 and coverage["status"] == "passed", verified.out
+    assert coverage["found"].startswith("10 embedded, 0 missing, 0 orphans; 2 chunks with no text (nothing to embed)")
+
+
+def test_keys_from_a_list_naming_a_chunk_without_text_leave_it_without_a_vector(cli, empty_db, embed_server, tmp_path):
+    keys = docs_with_two_without_text(empty_db, embed_server)
+    env, target = init(cli, empty_db, embed_server, tmp_path)
+    listed = tmp_path / "offenders.jsonl"
+    listed.write_text("".join(json.dumps({"check": "coverage", "key": k, "collection": "docs"}) + "\n"
+                              for k in keys["lost"] + keys["empty"]))
+    fixed = cli("backfill", *target, "--keys-from", listed, "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 2, fixed.out + fixed.err
+    assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL AND id::text = ANY(%s)", (keys["empty"],)) == 2
