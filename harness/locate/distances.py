@@ -56,6 +56,7 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
     else:
         sql_strings = [(s, e) for s, e in strings if _SQL_WORDS.search(code, s, e)]
         out += _sql_operators(rel, code, sql_strings, strict=True)
+        out += _interpolated_operators(rel, code, sql_strings)
         out += _sql_indexes(rel, code, strings)
     if lang == "python":
         prose = _without_docstrings(code, strings)  # a docstring may name a helper it does not call
@@ -118,6 +119,31 @@ def _sql_operators(rel: str, code: str, spans: Iterable[tuple[int, int]], *, str
             table, col = _tie(code, column, statement)
             out.append(DistanceUse(rel, line_of(code, m.start()), distances_in_sql(m.group(0)).pop(), "sql", table, col,
                                    m.group(0)))
+    return out
+
+
+# An operator the code interpolates between a column and a parameter (`embedding ${distanceOperator} $1`, Python's
+# `vec {op} %s`): read as the operator literal its variable defaults to in the same file.
+_INTERPOLATED_OPERATOR = re.compile(r"(?P<col>(?:\"[^\"\n]+\"|[A-Za-z_]\w*)(?:\.(?:\"[^\"\n]+\"|[A-Za-z_]\w*))?)\s*"
+                                    r"(?P<js>\$)?\{\s*(?:this\.|self\.)?(?P<name>[A-Za-z_]\w*)\s*\}"
+                                    r"(?=\s*(?:\$\d+|%s|%\(\w+\)s|\?|:\w+|'|\(|\[|ARRAY\[|CAST\())")
+
+
+def _interpolated_operators(rel: str, code: str, spans: Iterable[tuple[int, int]]) -> list[DistanceUse]:
+    """Operators interpolated into SQL strings whose variable has an operator literal as its default (a parameter's
+    ``distanceOperator: string = '<=>'``, ``op="<#>"``, ``const op = '<->'``): the default is what is said."""
+    out = []
+    for start, end in spans:
+        for m in _INTERPOLATED_OPERATOR.finditer(code, start, end):
+            default = re.search(r"\b" + re.escape(m.group("name")) + r"""\s*(?::\s*[\w.|<>\[\] ]+?)?\s*=(?!=)\s*"""
+                                r"""['"`](?P<op><=>|<->|<#>|<\+>)['"`]""", code)
+            if default is None:
+                continue
+            statement = _statement(code, m.start(), start, end)
+            table, col = _tie(code, _operand(_LEFT.search(m.group("col")), ""), statement)
+            said = ("$" if m.group("js") else "") + "{" + m.group("name") + "}" + f" (default {default.group('op')})"
+            out.append(DistanceUse(rel, line_of(code, m.start("name")), distances_in_sql(default.group("op")).pop(),
+                                   "sql", table, col, said))
     return out
 
 

@@ -25,36 +25,37 @@ def docs_with_two_without_text(db, server) -> dict[str, list[str]]:
     return {"lost": keys[:2], "empty": empty}
 
 
-def init(cli, db, server, tmp_path):
-    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+PROFILE = """name: notes
+database: {url: "${DATABASE_URL:-}"}
+provider: {url: "${OLLAMA_HOST:-}", model: "%s"}
+chunks: {table: docs, id: id, text: content, collection_name: docs}
+embeddings: {vector: embedding}
+distance: cosine
+""" % TEST_MODEL
+
+
+def target(db, server, tmp_path):
     profile = tmp_path / "profile.yaml"
-    (tmp_path / "app").mkdir()
-    made = cli("profile", "init", "--repo", tmp_path / "app", "--database-url", db.dsn, "--output", profile,
-               "--model", TEST_MODEL, "--json", env=env)
-    assert made.code == 0, made.out + made.err
-    return env, ("--profile", profile, "--collection", "docs")
+    profile.write_text(PROFILE)
+    return {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}, ("--profile", profile, "--collection", "docs")
 
 
-def test_scope_counts_chunks_without_text_apart_from_the_missing_vectors(cli, empty_db, embed_server, tmp_path):
-    docs_with_two_without_text(empty_db, embed_server)
-    env, target = init(cli, empty_db, embed_server, tmp_path)
-    scoped = cli("scope", *target, "--json", env=env)
+def test_chunks_without_text_are_counted_apart_and_never_embedded_and_coverage_says_so(cli, empty_db, embed_server,
+                                                                                     tmp_path):
+    keys = docs_with_two_without_text(empty_db, embed_server)
+    env, docs = target(empty_db, embed_server, tmp_path)
+    scoped = cli("scope", *docs, "--json", env=env)
     assert scoped.code == 0, scoped.out + scoped.err
     counts = scoped.json["counts"]
     assert (counts["chunks"], counts["missing"], counts["needed"], counts["no_text"]) == (12, 2, 2, 2), counts
     text = next(c for c in scoped.json["checks"] if c["check"] == "chunk text")
-    assert "10 of 12 chunks have a text (2 empty: nothing to embed)" == text["found"], text
-
-
-def test_the_engine_embeds_no_empty_text_and_coverage_passes_saying_so(cli, empty_db, embed_server, tmp_path):
-    keys = docs_with_two_without_text(empty_db, embed_server)
-    env, target = init(cli, empty_db, embed_server, tmp_path)
-    ran = cli("run", *target, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
+    assert text["found"] == "10 of 12 chunks have a text (2 empty: nothing to embed)", text
+    ran = cli("run", *docs, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
     assert ran.code == 0 and ran.json["embedded_rows"] == 2 and ran.json["remaining"] == 0, ran.out + ran.err
     # Measured: the two lost vectors are back, the rows without text still hold none.
     assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL") == 2
     assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL AND id::text = ANY(%s)", (keys["empty"],)) == 2
-    verified = cli("verify", *target, "--run-dir", tmp_path / "run", "--json", env=env)
+    verified = cli("verify", *docs, "--run-dir", tmp_path / "run", "--json", env=env)
     coverage = next(c for c in verified.json["checks"] if c["check"] == "coverage")
     assert verified.code == 0 and coverage["status"] == "passed", verified.out
     assert coverage["found"].startswith("10 embedded, 0 missing, 0 orphans; 2 chunks with no text (nothing to embed)")
@@ -62,10 +63,10 @@ def test_the_engine_embeds_no_empty_text_and_coverage_passes_saying_so(cli, empt
 
 def test_keys_from_a_list_naming_a_chunk_without_text_leave_it_without_a_vector(cli, empty_db, embed_server, tmp_path):
     keys = docs_with_two_without_text(empty_db, embed_server)
-    env, target = init(cli, empty_db, embed_server, tmp_path)
+    env, docs = target(empty_db, embed_server, tmp_path)
     listed = tmp_path / "offenders.jsonl"
     listed.write_text("".join(json.dumps({"check": "coverage", "key": k, "collection": "docs"}) + "\n"
                               for k in keys["lost"] + keys["empty"]))
-    fixed = cli("backfill", *target, "--keys-from", listed, "--json", env=env)
+    fixed = cli("backfill", *docs, "--keys-from", listed, "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 2, fixed.out + fixed.err
     assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL AND id::text = ANY(%s)", (keys["empty"],)) == 2

@@ -3480,12 +3480,16 @@ def test_flowise_postgres_node_table_made_at_runtime_with_a_record_manager(cli, 
         ("packages/components/nodes/embeddings/OllamaEmbedding/OllamaEmbedding.ts", None)]
     assert located["best_entrypoint"] is None and located["entrypoints"] == []
     # profile init (the model given: a flow's field) needs no edit: the table the database holds, its text column
-    # measured, the source a key of the JSON metadata; the distance stays a guess (the node's input, cosine by default).
+    # measured, the source a key of the JSON metadata; the distance the search's interpolated operator defaults to
+    # (a guess: the node's distanceStrategy input decides, cosine by default).
     assert trial.init.json["todo"] == [], trial.init.out
-    raw = yaml.safe_load(trial.profile.read_text())
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
     assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"]) == (
         "documents", "id", "pageContent", "embedding")
     assert raw["chunks"]["sources"] == ["metadata->>'source'"] and raw["distance"] == "cosine"
+    distance = next(line for line in drafted.splitlines() if line.startswith("distance:"))
+    assert f"{FLOWISE_STORE}:217" in distance and "${distanceOperator} (default <=>)" in distance, distance
     assert_whole_procedure_ok(trial, empty_db, '"documents"', "embedding", 10, needed=3)
     # Measured: the engine wrote the vectors the node's own upsert wrote, and left the record manager's table alone.
     with empty_db.connect() as conn:

@@ -235,3 +235,17 @@ def test_an_orm_helper_named_in_a_docstring_is_not_evidence():
             "def search(q):\n    \"\"\"Nearest first; MaxInnerProduct('embedding', q) would rank by length.\"\"\"\n"
             "    return select(Item).order_by(Item.embedding.cosine_distance(q))\n")
     assert found("app/search.py", text, "python") == [("cosine", "items", "embedding", 11)]
+
+
+def test_an_operator_interpolated_into_a_query_is_read_as_the_default_its_variable_is_given():
+    """Flowise's TypeORM driver: ``embedding ${distanceOperator} $1`` in a method whose parameter defaults to
+    ``'<=>'`` (the node's distance strategy, cosine unless configured): the default is the distance said; a name
+    with no operator default says nothing."""
+    text = ("class Store {\n  static search = async (query: number[], tablePath: string, distanceOperator: string = '<=>') => {\n"
+            "    const q = `\n      SELECT *, embedding ${distanceOperator} $1 as \"_distance\"\n      FROM ${tablePath}\n"
+            "      ORDER BY \"_distance\" ASC LIMIT $2;`\n  }\n  other = `SELECT 1 FROM t ORDER BY v ${op} $1`\n}\n")
+    [use] = scan("driver/TypeORM.ts", text, "js")
+    assert (use.distance, use.table, use.column, use.line, use.said) == (
+        "cosine", None, "embedding", 4, "${distanceOperator} (default <=>)")
+    py = 'def search(cur, q, op="<#>"):\n    cur.execute(f"SELECT id FROM items ORDER BY vec {op} %s LIMIT 5", (q,))\n'
+    assert found("app/search.py", py, "python") == [("ip", "items", "vec", 2)]
