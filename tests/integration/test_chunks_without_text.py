@@ -40,8 +40,8 @@ def target(db, server, tmp_path):
     return {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}, ("--profile", profile, "--collection", "docs")
 
 
-def test_chunks_without_text_are_counted_apart_and_never_embedded_and_coverage_says_so(cli, empty_db, embed_server,
-                                                                                     tmp_path):
+def test_chunks_without_text_are_counted_apart_never_embedded_even_listed_and_coverage_says_so(cli, empty_db,
+                                                                                              embed_server, tmp_path):
     keys = docs_with_two_without_text(empty_db, embed_server)
     env, docs = target(empty_db, embed_server, tmp_path)
     scoped = cli("scope", *docs, "--json", env=env)
@@ -50,23 +50,20 @@ def test_chunks_without_text_are_counted_apart_and_never_embedded_and_coverage_s
     assert (counts["chunks"], counts["missing"], counts["needed"], counts["no_text"]) == (12, 2, 2, 2), counts
     text = next(c for c in scoped.json["checks"] if c["check"] == "chunk text")
     assert text["found"] == "10 of 12 chunks have a text (2 empty: nothing to embed)", text
-    ran = cli("run", *docs, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
-    assert ran.code == 0 and ran.json["embedded_rows"] == 2 and ran.json["remaining"] == 0, ran.out + ran.err
-    # Measured: the two lost vectors are back, the rows without text still hold none.
-    assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL") == 2
-    assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL AND id::text = ANY(%s)", (keys["empty"],)) == 2
-    verified = cli("verify", *docs, "--run-dir", tmp_path / "run", "--json", env=env)
-    coverage = next(c for c in verified.json["checks"] if c["check"] == "coverage")
-    assert verified.code == 0 and coverage["status"] == "passed", verified.out
-    assert coverage["found"].startswith("10 embedded, 0 missing, 0 orphans; 2 chunks with no text (nothing to embed)")
-
-
-def test_keys_from_a_list_naming_a_chunk_without_text_leave_it_without_a_vector(cli, empty_db, embed_server, tmp_path):
-    keys = docs_with_two_without_text(empty_db, embed_server)
-    env, docs = target(empty_db, embed_server, tmp_path)
+    # --keys-from naming them (a list written by hand, or by an older verify) embeds the listed chunks with a text only.
     listed = tmp_path / "offenders.jsonl"
     listed.write_text("".join(json.dumps({"check": "coverage", "key": k, "collection": "docs"}) + "\n"
                               for k in keys["lost"] + keys["empty"]))
     fixed = cli("backfill", *docs, "--keys-from", listed, "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 2, fixed.out + fixed.err
+    # Measured: the two lost vectors are back, the rows without text still hold none.
+    assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL") == 2
     assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL AND id::text = ANY(%s)", (keys["empty"],)) == 2
+    empty_db.execute("UPDATE docs SET embedding = NULL WHERE id::text = %s", (keys["lost"][0],))
+    ran = cli("run", *docs, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
+    assert ran.code == 0 and ran.json["embedded_rows"] == 1 and ran.json["remaining"] == 0, ran.out + ran.err
+    assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL") == 2
+    verified = cli("verify", *docs, "--run-dir", tmp_path / "run", "--json", env=env)
+    coverage = next(c for c in verified.json["checks"] if c["check"] == "coverage")
+    assert verified.code == 0 and coverage["status"] == "passed", verified.out
+    assert coverage["found"].startswith("10 embedded, 0 missing, 0 orphans; 2 chunks with no text (nothing to embed)")
