@@ -91,7 +91,8 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
         and stopped is None and several is None
     return session.partial("coverage", collection, verdict(
                    "coverage", collection, ok,
-                   expected=f"{st.chunks} chunks with one vector each and no orphan embeddings"
+                   expected=(f"{st.chunks - no_text} chunks with a text" if no_text else f"{st.chunks} chunks")
+                            + " with one vector each and no orphan embeddings"
                             + (", and every chunk of the collection it copies" if stopped else ""),
                    found=f"{st.embedded} embedded, {missing} missing, {st.orphans} orphans"
                          + (f"; {no_text} chunks with no text (nothing to embed)" if no_text else "")
