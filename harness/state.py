@@ -32,6 +32,7 @@ class CollectionState:
     # vectors of another dimension than the model's, in a column declared without one (selection does not pick
     # them: only ``--keys-from`` re-embeds them); None when not measured
     other_dims: int | None = None
+    no_text: int = 0  # chunks without a vector and without a text: nothing to embed (``Target.no_text``)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -40,8 +41,9 @@ class CollectionState:
 def into_new(source: CollectionState, into: str) -> CollectionState:
     """What a collection ``--into`` makes from ``source`` needs before it is made: every chunk is copied without a
     vector (the engine may still reuse a vector of the same text and model instead of embedding it)."""
-    return CollectionState(into, source.chunks, 0, source.chunks, None if source.stale is None else 0,
-                           None if source.other_model is None else 0, source.chunks)
+    wanted = source.chunks - source.no_text
+    return CollectionState(into, source.chunks, 0, wanted, None if source.stale is None else 0,
+                           None if source.other_model is None else 0, wanted, no_text=source.no_text)
 
 
 def declared_dimensions(conn: Conn, target: Target) -> int | None:
@@ -58,7 +60,7 @@ def unmeasured(counts: dict[str, Any]) -> int | None:
     unknown): counted embedded, never current; None when both are measured."""
     if counts.get("stale") is not None and counts.get("other_model") is not None:
         return None
-    return int(counts.get("chunks") or 0) - int(counts.get("needed") or 0)
+    return int(counts.get("chunks") or 0) - int(counts.get("needed") or 0) - int(counts.get("no_text") or 0)
 
 
 def unmeasured_why(counts: dict[str, Any]) -> str:

@@ -306,8 +306,20 @@ class Target:
     def has_vector(self) -> sql.Composable:
         return sql.SQL("{} IS NOT NULL").format(self.vector)
 
+    @property
+    def no_text(self) -> sql.Composable:
+        """True for a chunk with nothing to embed: its own text empty (NULL columns, an absent JSON key). Applications
+        skip such a chunk (LangChain's and Flowise's upserts drop an empty pageContent) and a vector of '' matches
+        nothing the row says, so no selection embeds it. A composed format (LlamaIndex's, pgai's) always has a text."""
+        if self.profile.chunks.text_format != "plain":
+            return sql.SQL("false")
+        return sql.SQL("({} = '')").format(self.content)
+
     def needs_embedding(self) -> sql.Composable:
-        """True for chunks whose vector is missing, stale (hash differs), or from another model."""
+        """True for chunks with a text whose vector is missing, stale (hash differs), or from another model."""
+        return sql.SQL("(NOT {} AND {})").format(self.no_text, self._needs_vector())
+
+    def _needs_vector(self) -> sql.Composable:
         em = self.profile.embeddings
         parts = [sql.SQL("{} IS NULL").format(self.vector)]
         if em.input_hash:
@@ -348,16 +360,21 @@ class Target:
             return sql.SQL("coalesce(sum(s.n){}, 0)::bigint").format(
                 sql.SQL(" FILTER (WHERE {})").format(sql.SQL(where)) if where else sql.SQL(""))
 
+        # Read only where there is no vector: a chunk without text is never embedded, so it is not missing.
+        empty = sql.SQL("CASE WHEN {has} THEN false ELSE {e} END").format(has=has, e=self.no_text)
+
         return sql.SQL(
             "SELECT {chunks} AS chunks, {embedded} AS embedded, {missing} AS missing, {stale} AS stale, "
-            "{other_model} AS other_model, {needed} AS needed, {other_dims} AS other_dims FROM ("
+            "{other_model} AS other_model, {needed} AS needed, {other_dims} AS other_dims, {no_text} AS no_text FROM ("
             "SELECT coalesce({has}, false) AS v, coalesce({differs}, false) AS d, coalesce({other}, false) AS o, "
-            "coalesce({off}, false) AS x, count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3, 4) AS s"
-        ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v"),
+            "coalesce({off}, false) AS x, coalesce({empty}, false) AS t, count(*) AS n FROM {join} WHERE {where} "
+            "GROUP BY 1, 2, 3, 4, 5) AS s"
+        ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if em.input_hash else sql.SQL("NULL::bigint"),
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
-                 needed=total("NOT s.v OR s.d OR s.o"), other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
-                 has=has, differs=differs, other=other, off=off,
+                 needed=total("NOT s.v AND NOT s.t OR s.d OR s.o"),
+                 other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"), no_text=total("s.t"),
+                 has=has, differs=differs, other=other, off=off, empty=empty,
                  join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
 
     def _narrow_join(self, *, dims: bool = False) -> sql.Composable:

@@ -86,7 +86,9 @@ def select_batch_sql(target: Target, *, keys: bool = False) -> sql.Composed:
     ).format(
         id=target.chunk_id, text=target.text, hash=target.text_hash, coll=target.collection_of_chunk(),
         tenant=tenant, exists=exists, join=_paged_join(target), where=target.chunk_filter(), page=_page(target.chunk_id),
-        needs=sql.SQL("{}::text = ANY(%(keys)s::text[])").format(target.chunk_id) if keys else target.needs_embedding(),
+        # Listed keys are embedded whatever their state, but never a chunk without text (Target.no_text).
+        needs=sql.SQL("{}::text = ANY(%(keys)s::text[]) AND NOT {}").format(target.chunk_id, target.no_text) if keys
+        else target.needs_embedding(),
     )
 
 

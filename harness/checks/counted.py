@@ -10,6 +10,7 @@ from typing import Any
 
 from psycopg import sql
 
+from ..db import one
 from ..errors import HarnessError
 from .live import copy_stopped
 from .outcome import FAIL, OFFENDERS_CAP, Offender, Outcome, unproven, verdict
@@ -39,6 +40,18 @@ def _rows(session: CheckSession, where: sql.Composable, detail: sql.Composable =
     return found[:OFFENDERS_CAP]
 
 
+def _without_text(session: CheckSession, collection: str) -> int:
+    """The collection's chunks with neither a vector nor a text (``Target.no_text``): nothing to embed, not missing."""
+    t = session.target
+    query = sql.SQL("SELECT count(*) AS n FROM {} WHERE {} AND {} IS NULL AND {}").format(
+        t.join(), t.chunk_filter(), t.vector, t.no_text)
+    total = 0
+    for tenant in session.tenants:  # as the pass counted them: under database.session, each tenant's view
+        with session.read_only(tenant) as conn:
+            total += int(one(conn.execute(query, {"collection": collection}).fetchone())["n"])
+    return total
+
+
 def coverage(session: CheckSession, collection: str) -> Outcome:
     """Every chunk has a non-NULL vector, per collection and per tenant; no embedding outlives its chunk."""
     from ..preflight import collection_key_outcome  # here: preflight imports the checks' outcome type
@@ -48,8 +61,11 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
     st = session.stats(collection)
     t = session.target
     offenders: list[Offender] = []
-    if st.missing:
-        offenders += [o for o in _rows(session, sql.SQL("{} IS NULL").format(t.vector), sql.SQL("'missing: no vector'"), collection)]
+    no_text = _without_text(session, collection) if st.missing else 0
+    missing = st.missing - no_text
+    if missing:
+        offenders += _rows(session, sql.SQL("{} IS NULL AND NOT {}").format(t.vector, t.no_text),
+                           sql.SQL("'missing: no vector'"), collection)
     if st.orphans:
         shape = session.shape
         cond = sql.SQL("{k} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {c} AS c WHERE {id} = {k})").format(
@@ -71,19 +87,22 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
     # A name held by several rows of the collection table: the application reads one of them, so the chunks counted
     # here are not the ones it serves (scope's rule).
     several = keyed.found if keyed is not None and keyed.status == FAIL else None
-    ok = st.missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded == st.chunks \
+    ok = missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded + no_text == st.chunks \
         and stopped is None and several is None
     return session.partial("coverage", collection, verdict(
                    "coverage", collection, ok,
-                   expected=f"{st.chunks} chunks with one vector each and no orphan embeddings"
+                   expected=(f"{st.chunks - no_text} chunks with a text" if no_text else f"{st.chunks} chunks")
+                            + " with one vector each and no orphan embeddings"
                             + (", and every chunk of the collection it copies" if stopped else ""),
-                   found=f"{st.embedded} embedded, {st.missing} missing, {st.orphans} orphans"
+                   found=f"{st.embedded} embedded, {missing} missing, {st.orphans} orphans"
+                         + (f"; {no_text} chunks with no text (nothing to embed)" if no_text else "")
                          + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + (f" ({tenants})" if tenants else "")
                          + (f"; {st.keyless} rows with no chunk key left out (they reference no chunk: no chunk's "
                             "vector, no orphan)" if st.keyless else "")
                          + (f"; {stopped}" if stopped else "") + (f"; {several}" if several else ""),
-                   offenders=offenders, total=st.missing + st.orphans + st.duplicates,
-                   metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": st.missing, "orphans": st.orphans,
+                   offenders=offenders, total=missing + st.orphans + st.duplicates,
+                   metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": missing, "no_text": no_text,
+                            "orphans": st.orphans,
                             "keyless": st.keyless,
                             "duplicates": st.duplicates,
                             "tenants": {str(tc.tenant): [tc.embedded, tc.chunks] for tc in st.tenants},

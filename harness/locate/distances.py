@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ..profile import DISTANCES, distance_of_opclass, distances_in_sql
+from .lexing import lex
 from .literals import call_args, line_of
 from .schema import _DRIZZLE_TABLE, _IDENT, _QUALIFIED, _unquote, django_model_tables, django_table_at
 
@@ -47,7 +48,7 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
     if lang == "prisma":
         return []
     ruby = rel.lower().endswith((".rb", ".rake"))
-    code, strings = _lex(text, "ruby" if ruby else lang)
+    code, strings = lex(text, "ruby" if ruby else lang)
     out: list[DistanceUse] = []
     if lang == "sql":
         out += _sql_operators(rel, code, [(0, len(code))], strict=False)
@@ -55,6 +56,7 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
     else:
         sql_strings = [(s, e) for s, e in strings if _SQL_WORDS.search(code, s, e)]
         out += _sql_operators(rel, code, sql_strings, strict=True)
+        out += _interpolated_operators(rel, code, sql_strings)
         out += _sql_indexes(rel, code, strings)
     if lang == "python":
         prose = _without_docstrings(code, strings)  # a docstring may name a helper it does not call
@@ -70,74 +72,6 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
 
 # -- comments and strings -------------------------------------------------------------------------------------------
 
-def _lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
-    """The text with every comment blanked (newlines kept, so lines stay), and the spans of its string literals'
-    contents. Code languages: ``#`` or ``//`` and ``/* */`` comments, quoted strings (a quote that does not close on
-    its line is no string: Rust's lifetimes), Python's triple quotes, JS template literals, Ruby heredocs. SQL:
-    ``--`` and ``/* */`` comments, and its quoted literals blanked too (a string holds no operator)."""
-    out = list(text)
-    strings: list[tuple[int, int]] = []
-    hash_comments = lang in ("python", "ruby", "shell", "other")
-    slash_comments = lang not in ("python", "ruby", "shell")
-    i, n = 0, len(text)
-
-    def blank(a: int, b: int) -> None:
-        for k in range(a, b):
-            if out[k] != "\n":
-                out[k] = " "
-
-    while i < n:
-        nxt = _LEXEME.search(text, i)  # nothing but these can open a comment or a string
-        if nxt is None:
-            break
-        i = nxt.start()
-        ch = text[i]
-        if lang == "sql" and text.startswith("--", i) or hash_comments and ch == "#" or (
-                slash_comments and lang != "sql" and text.startswith("//", i) and (i == 0 or text[i - 1] != ":")):
-            end = text.find("\n", i)
-            end = n if end < 0 else end
-            blank(i, end)
-            i = end
-            continue
-        if slash_comments and text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            blank(i, end)
-            i = end
-            continue
-        if lang == "ruby" and (h := _HEREDOC.match(text, i)):
-            body = text.find("\n", h.end())
-            close = re.compile(rf"(?m)^[ \t]*{re.escape(h.group('tag'))}\b").search(text, body + 1) if body >= 0 else None
-            end = close.start() if close else n
-            strings.append((body + 1, end))
-            i = close.end() if close else n
-            continue
-        if lang == "python" and text.startswith(('"""', "'''"), i):
-            end = text.find(text[i:i + 3], i + 3)
-            end = n if end < 0 else end
-            strings.append((i + 3, end))
-            i = end + 3
-            continue
-        if ch == "`" and lang in ("js", "other", "ruby"):
-            end = _template_end(text, i + 1)
-            strings.append((i + 1, end))
-            i = end + 1
-            continue
-        if ch == "'" or ch == '"' and lang != "sql":  # SQL's double quotes name an identifier
-            j = i + 1
-            while j < n and text[j] not in (ch, "\n"):
-                j += 2 if text[j] == "\\" else 1
-            if j < n and text[j] == ch:
-                if lang == "sql":
-                    blank(i + 1, j)
-                else:
-                    strings.append((i + 1, j))
-                i = j + 1
-                continue
-        i += 1
-    return "".join(out), strings
-
-
 def _without_docstrings(code: str, strings: list[tuple[int, int]]) -> str:
     """Python code with the contents of its triple-quoted strings blanked (lines kept): docstrings and SQL blocks,
     which ``_sql_operators`` reads apart; the ORM helpers are read in code and its one-line strings only."""
@@ -148,31 +82,6 @@ def _without_docstrings(code: str, strings: list[tuple[int, int]]) -> str:
                 if out[k] != "\n":
                     out[k] = " "
     return "".join(out)
-
-
-_LEXEME = re.compile(r"[-#/'\"`<]")
-_HEREDOC = re.compile(r"<<[~-]?(['\"]?)(?P<tag>[A-Z_][A-Z0-9_]*)\1")
-
-
-def _template_end(text: str, i: int) -> int:
-    """The closing backtick of a JS template literal opened before ``i`` (``${...}`` may hold backticks)."""
-    depth = 0
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if depth == 0 and text[i] == "`":
-            return i
-        if text.startswith("${", i):
-            depth += 1
-            i += 2
-            continue
-        if depth and text[i] == "}":
-            depth -= 1
-        elif depth and text[i] == "`":
-            i = _template_end(text, i + 1)
-        i += 1
-    return len(text)
 
 
 # -- SQL ------------------------------------------------------------------------------------------------------------
@@ -210,6 +119,31 @@ def _sql_operators(rel: str, code: str, spans: Iterable[tuple[int, int]], *, str
             table, col = _tie(code, column, statement)
             out.append(DistanceUse(rel, line_of(code, m.start()), distances_in_sql(m.group(0)).pop(), "sql", table, col,
                                    m.group(0)))
+    return out
+
+
+# An operator the code interpolates between a column and a parameter (`embedding ${distanceOperator} $1`, Python's
+# `vec {op} %s`): read as the operator literal its variable defaults to in the same file.
+_INTERPOLATED_OPERATOR = re.compile(r"(?P<col>(?:\"[^\"\n]+\"|[A-Za-z_]\w*)(?:\.(?:\"[^\"\n]+\"|[A-Za-z_]\w*))?)\s*"
+                                    r"(?P<js>\$)?\{\s*(?:this\.|self\.)?(?P<name>[A-Za-z_]\w*)\s*\}"
+                                    r"(?=\s*(?:\$\d+|%s|%\(\w+\)s|\?|:\w+|'|\(|\[|ARRAY\[|CAST\())")
+
+
+def _interpolated_operators(rel: str, code: str, spans: Iterable[tuple[int, int]]) -> list[DistanceUse]:
+    """Operators interpolated into SQL strings whose variable has an operator literal as its default (a parameter's
+    ``distanceOperator: string = '<=>'``, ``op="<#>"``, ``const op = '<->'``): the default is what is said."""
+    out = []
+    for start, end in spans:
+        for m in _INTERPOLATED_OPERATOR.finditer(code, start, end):
+            default = re.search(r"\b" + re.escape(m.group("name")) + r"""\s*(?::\s*[\w.|<>\[\] ]+?)?\s*=(?!=)\s*"""
+                                r"""['"`](?P<op><=>|<->|<#>|<\+>)['"`]""", code)
+            if default is None:
+                continue
+            statement = _statement(code, m.start(), start, end)
+            table, col = _tie(code, _operand(_LEFT.search(m.group("col")), ""), statement)
+            said = ("$" if m.group("js") else "") + "{" + m.group("name") + "}" + f" (default {default.group('op')})"
+            out.append(DistanceUse(rel, line_of(code, m.start("name")), distances_in_sql(default.group("op")).pop(),
+                                   "sql", table, col, said))
     return out
 
 

@@ -18,7 +18,9 @@ _BACKFILLISH = re.compile(r"backfill|embed|vectori[sz]e|reindex|ingest", re.I)
 _SECONDARY = re.compile(r"seed|ingest|populate|generate|index(?:ing|er)?\b|load[-_:]?(?:data|docs)", re.I)
 # Tools that generate code or migrate a schema: a script that runs one is no backfill, whatever its name says.
 _CODEGEN = re.compile(r"\bprisma\s+(?:generate|migrate|format|validate|studio)\b|\bdrizzle-kit\s+(?:generate|migrate|push|studio)\b"
-                      r"|\bgraphql-codegen\b|\bopenapi-typescript\b|\b(?:sqlc|buf)\s+generate\b|\btsc\b")
+                      r"|\bgraphql-codegen\b|\bopenapi-typescript\b|\b(?:sqlc|buf)\s+generate\b|\btsc\b"
+                      # schema migration tools: TypeORM's, MikroORM's, knex's, Sequelize's CLIs
+                      r"|\b(?:typeorm|mikro-orm)\S*\s+(?:migration|schema):|\bknex\s+migrate:|\bsequelize(?:-cli)?\s+db:migrate")
 # Runners that run the script of the same name in every workspace package: the packages' own scripts are the
 # entrypoints (each found, with its contract, in its package.json), never the root's delegating line.
 _DELEGATES = re.compile(r"^\s*(?:turbo(?:\s+run)?|lerna\s+run|nx\s+run-many|(?:pnpm|yarn|npm)\s+(?:-r|--recursive|-ws|--workspaces|workspaces\s+(?:foreach\s+)?run)(?:\s+run)?)\s+\S")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
+from .lexing import without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, split_args
 
 
@@ -48,6 +49,9 @@ _INTERPOLATED = re.compile(r"^\$?\{\s*(?P<e>[^{}]+?)\s*\}$")
 # What a method or constant returns for a name: `process.env.X || "name"`, `os.getenv("X", "name")`, `"name"`.
 _NAME_DEFAULT = re.compile(r"""(?:\|\||\?\?|\bor\b)\s*['"`](?P<a>[\w.$-]+)['"`]|getenv\(\s*['"]\w+['"]\s*,\s*['"](?P<b>[\w.$-]+)['"]"""
                            r"""|\.get\(\s*['"]\w+['"]\s*,\s*['"](?P<c>[\w.$-]+)['"]|^\s*['"`](?P<d>[\w.$-]+)['"`]\s*;?\s*$""")
+# A column of no width (`embedding vector`: each row's own): only a column of the table its statement creates or alters.
+_SQL_UNTYPED = re.compile(rf"(?P<col>{_IDENT})\s+(?:{_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec|VECTOR|HALFVEC|SPARSEVEC)\b"
+                          r"(?![.\w])(?!\s*[(\[])(?=[ \t]*(?:,|\)|\n|(?i:not|null|default|primary|references)\b))")
 _SQL_TABLE = re.compile(rf"(?i)\b(?:CREATE\s+(?:UNLOGGED\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE(?:\s+IF\s+EXISTS)?(?:\s+ONLY)?)\s+(?P<t>\$?\{{[^{{}}\n]*\}}|{_QUALIFIED})")
 # A routine's parameters and variables are no columns: a vector(N) after one of these belongs to no table.
 _SQL_ROUTINE = re.compile(r"(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b")
@@ -288,6 +292,8 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
     found: list[VectorDeclaration] = []
     if lang == "prisma":
         return _prisma(rel, text)
+    if lang in ("js", "python"):
+        text = without_comments(text, lang)  # a driver kept commented out, an example DDL: no table made by them
     covered: set[int] = set()
     if rel.lower().endswith(".json"):
         found += _json_schema(rel, text, covered)
@@ -354,6 +360,27 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
             dims = int_value(text, interpolated)
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "sql", table, col, word.lower()))
+    return out + _sql_untyped(rel, text, covered)
+
+
+def _sql_untyped(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+    """Columns declared ``vector`` with no width inside the CREATE/ALTER TABLE statement they belong to (a routine's
+    parameter, a word in prose, belongs to none): dimension unknown."""
+    out = []
+    for m in _SQL_UNTYPED.finditer(text):
+        line = line_of(text, m.start("type"))
+        col = _unquote(m.group("col")) or ""
+        if line in covered or col.lower() in _SQL_WORDS:
+            continue
+        tables = _statement_table(text, m.start())
+        routines = [r.start() for r in _SQL_ROUTINE.finditer(text, 0, m.start())]
+        if not tables or routines and routines[-1] > tables[-1].start():
+            continue
+        table = _unquote(tables[-1].group("t"))
+        if table is not None and (computed := _INTERPOLATED.match(table)):
+            table = _computed_name(text, computed.group("e")) or _format_name(text, computed.group("e"))
+        covered.add(line)
+        out.append(VectorDeclaration(rel, line, None, "sql", table, col, m.group("type").lower()))
     return out
 
 

@@ -257,7 +257,7 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
     # A vector is current only where staleness and model are both measured (unknown: None, never counted current).
     rows = {"chunks": c.get("chunks", 0), "to_embed": c.get("needed", 0), "missing": c.get("missing", 0),
             "stale": c.get("stale"), "other_model": c.get("other_model"),
-            "current": c.get("chunks", 0) - c.get("needed", 0) if unmeasured(c) is None else None}
+            "current": c.get("chunks", 0) - c.get("needed", 0) - c.get("no_text", 0) if unmeasured(c) is None else None}
     measured = (probe_command(settings, scope, run_dir, command, rows["to_embed"])
                 if settings.profile.backfill.probe_command and rows["to_embed"] else None)
     if isinstance(measured, Estimate):

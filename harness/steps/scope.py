@@ -240,7 +240,8 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             chunks_seen, named = texts.get("chunks", 0), ", ".join(settings.profile.chunks.text)
             if "empty" in texts:
                 with_text = chunks_seen - texts["empty"]
-                found = f"{with_text} of {chunks_seen} chunks have a text" + (f" ({texts['empty']} empty)" if texts["empty"] else "")
+                found = f"{with_text} of {chunks_seen} chunks have a text" + (
+                    f" ({texts['empty']} empty: nothing to embed)" if texts["empty"] else "")
             else:
                 with_text = texts.get("some_text", 0)
                 found = (f"chunks have a text (empty ones not counted with chunks.text_format "

@@ -3676,3 +3676,177 @@ def test_txtai_pgvector_ann_vectors_keyed_like_the_content_databases_sections(cl
     assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
     again = checked_again(trial.profile, env, "sections")
     assert not [c for c, status in again.items() if status == "failed"], again
+
+
+# -- FlowiseAI/Flowise (its Postgres vector store node): a table per configured name made at runtime, upserts through a record manager --
+
+FLOWISE_STORE = "packages/components/nodes/vectorstores/Postgres/driver/TypeORM.ts"
+FLOWISE_RECORDS = "packages/components/nodes/recordmanager/PostgresRecordManager/PostgresRecordManager.ts"
+# @langchain/community's indexes/base.ts (a dependency, not in the repository): the namespace of the record keys' uuid5.
+LANGCHAIN_UUIDV5_NAMESPACE = "10f90ea3-90a4-4962-bf75-83a0f3c1c62a"
+FLOWISE_CHATFLOW = "3b1f5c8e-2d4a-4f6b-9c7e-1a2b3c4d5e6f"
+FLOWISE_DOCS = {
+    "handbook/leave.md": ("Annual leave is twenty-five days; carry-over ends in March.",
+                          "Sick leave needs a note from the third day.",
+                          "Parental leave is paid for sixteen weeks."),
+    "handbook/travel.md": ("Book trains for trips under five hours.", "Hotels are refunded up to 150 euros a night.",
+                           "Receipts are uploaded within thirty days.", "Per diem covers meals, not minibar."),
+    "handbook/it.md": ("Laptops are replaced every four years.", "Report a lost laptop to security within an hour.",
+                       "Passwords rotate every ninety days; use the password manager."),
+}
+
+
+def flowise_ddl(app: Path) -> tuple[str, str]:
+    """The store's table (TypeORMDriver.ensureTableInDatabase) and the record manager's (createSchema) as the
+    snapshot writes them, under their default names: getTablePath() quotes `documents`, the manager's `upsertion_records`."""
+    store = (app / FLOWISE_STORE).read_text()
+    create = re.search(r"query\(`\s*(CREATE TABLE IF NOT EXISTS \$\{tablePath\}.*?;)\s*`\)", store, re.S).group(1)
+    manager = (app / FLOWISE_RECORDS).read_text()
+    records = re.findall(r"manager\.query\(`\s*(.*?)`\)", manager[manager.index("async createSchema"):], re.S)[:2]
+    return (create.replace("${tablePath}", '"documents"'),
+            "\n".join(records).replace("${tableName}", "upsertion_records"))
+
+
+def flowise_uid(text: str, metadata: dict) -> str:
+    """indexing.ts's _HashedDocument: uuid5(sha256(uuid5(sha256(pageContent)) + uuid5(sha256(JSON.stringify(metadata,
+    sorted keys))))) in @langchain/community's namespace (sha256 as hex)."""
+    import hashlib
+    import uuid
+
+    space = uuid.UUID(LANGCHAIN_UUIDV5_NAMESPACE)
+
+    def to_uuid(s: str) -> str:
+        return str(uuid.uuid5(space, hashlib.sha256(s.encode()).hexdigest()))
+
+    serialized = json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return to_uuid(to_uuid(text) + to_uuid(serialized))
+
+
+def load_flowise(db, server, app: Path, model: str = "nomic-embed-text") -> dict[str, list[str]]:
+    """One upsert of the three documents' chunks through the Postgres node with a Postgres record manager, as
+    index() runs it: each chunk's uid from its hashes, the vectors of embedDocuments (one /api/embed of the batch),
+    the rows TypeORM saves (id, pageContent, embedding, metadata), then the manager's update() of every uid under
+    the namespace `<chatflow>_documents`, grouped by the source. Returns the chunk ids per source, in order."""
+    store, records = flowise_ddl(app)
+    db.execute(store)
+    db.execute(records)
+    docs = [(text, {"source": source, "loc": {"lines": {"from": i + 1, "to": i + 1}}})
+            for source, texts in FLOWISE_DOCS.items() for i, text in enumerate(texts)]
+    vectors = httpx_embed(server, model, [text.replace("\0", "") for text, _ in docs])
+    keys: dict[str, list[str]] = {}
+    with db.connect(autocommit=True) as conn:
+        for (text, meta), vector in zip(docs, vectors):
+            uid = flowise_uid(text, meta)
+            conn.execute('INSERT INTO "documents" ("id", "pageContent", "embedding", "metadata") VALUES (%s, %s, %s, %s)',
+                         (uid, text.replace("\0", ""), "[" + ",".join(map(str, vector)) + "]", json.dumps(meta)))
+            keys.setdefault(meta["source"], []).append(uid)
+        now = conn.execute("SELECT EXTRACT(EPOCH FROM CURRENT_TIMESTAMP)").fetchone()[0]
+        for source, uids in keys.items():
+            for uid in uids:
+                conn.execute('INSERT INTO "upsertion_records" (key, namespace, updated_at, group_id, doc_id) VALUES '
+                             "(%s, %s, %s, %s, %s) ON CONFLICT (key, namespace) DO UPDATE SET updated_at = "
+                             "EXCLUDED.updated_at, doc_id = EXCLUDED.doc_id",
+                             (uid, f"{FLOWISE_CHATFLOW}_documents", now, source, None))
+    return keys
+
+
+def flowise_app(tmp_path: Path) -> Path:
+    """What a user reads to find the store: the vector store, embeddings and record manager nodes (every provider's,
+    not only Postgres' and Ollama's), the components' shared code, the server's services and upsert path, the
+    packages' manifests, the workspace root and the docker folder; the UI, the other node kinds and the server's
+    routes, database entities and migrations left out (locate reads them in seconds more, and nothing there touches
+    the store)."""
+    return Source.of("FlowiseAI__Flowise").checkout("", tmp_path / "app", only=(
+        "packages/components/nodes/vectorstores/", "packages/components/nodes/embeddings/",
+        "packages/components/nodes/recordmanager/", "packages/components/src/", "packages/components/package.json",
+        "packages/server/src/services/", "packages/server/src/utils/upsertVector.ts", "packages/server/package.json",
+        "docker/", "package.json", "pnpm-workspace.yaml"))
+
+
+def flowise_vectors(conn) -> dict[str, str]:
+    return dict(conn.execute('SELECT id::text, embedding::text FROM "documents"').fetchall())
+
+
+def test_flowise_postgres_node_table_made_at_runtime_with_a_record_manager(cli, empty_db, server, tmp_path):
+    """Flowise's Postgres vector store node (the TypeORM driver; the PGVector one is commented out): the table made at
+    upsert time under the node's table name (`documents` by default), an untyped `vector`, the chunk's id the record
+    manager's hash of its text and metadata; the embedder a node wired in the flow (Ollama's: its model a field of
+    the flow, not of the code). A restore lost 3 vectors; then an upsert gone wrong, named row by row and repaired."""
+    app = flowise_app(tmp_path)
+    keys = load_flowise(empty_db, server, app)
+    with empty_db.connect() as conn:
+        app_vectors = flowise_vectors(conn)
+    records = empty_db.scalar("SELECT md5(string_agg(key || namespace || group_id, ',' ORDER BY key)) FROM upsertion_records")
+    lost = keys["handbook/travel.md"][:2] + keys["handbook/it.md"][:1]
+    empty_db.execute('UPDATE "documents" SET embedding = NULL WHERE id::text = ANY(%s)', (lost,))
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "documents", model="nomic-embed-text")
+
+    # locate: the live driver's DDL (an untyped vector under the table path it is given), not the commented-out
+    # PGVector driver; Ollama's node with its default base URL and no model (the flow's); no migration script taken
+    # for a backfill (the upsert is the server's API or the UI).
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        (FLOWISE_STORE, "{tablePath}", "embedding", None)]
+    ollama = [c for c in located["embedding_calls"] if c["name"] == "OllamaEmbeddings"]
+    assert [(c["path"], c["model"]) for c in ollama] == [
+        ("packages/components/nodes/embeddings/OllamaEmbedding/OllamaEmbedding.ts", None)]
+    assert located["best_entrypoint"] is None and located["entrypoints"] == []
+    # profile init (the model given: a flow's field) needs no edit: the table the database holds, its text column
+    # measured, the source a key of the JSON metadata; the distance the search's interpolated operator defaults to
+    # (a guess: the node's distanceStrategy input decides, cosine by default).
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"]) == (
+        "documents", "id", "pageContent", "embedding")
+    assert raw["chunks"]["sources"] == ["metadata->>'source'"] and raw["distance"] == "cosine"
+    distance = next(line for line in drafted.splitlines() if line.startswith("distance:"))
+    assert f"{FLOWISE_STORE}:217" in distance and "${distanceOperator} (default <=>)" in distance, distance
+    assert_whole_procedure_ok(trial, empty_db, '"documents"', "embedding", 10, needed=3)
+    # Measured: the engine wrote the vectors the node's own upsert wrote, and left the record manager's table alone.
+    with empty_db.connect() as conn:
+        assert flowise_vectors(conn) == app_vectors
+    assert empty_db.scalar("SELECT md5(string_agg(key || namespace || group_id, ',' ORDER BY key)) "
+                           "FROM upsertion_records") == records
+
+    # Damage, as an upsert gone wrong leaves it: 2 lost vectors, a chunk's text edited after its vector, 2 vectors of
+    # another model, 2 swapped across documents, one of a text composed differently (the source path before the
+    # chunk, as a custom loader might embed it), and a chunk with no text (the node's upsert drops an empty
+    # pageContent: nothing to embed). Scope counts the 2 lost and the chunk apart; verify names each offender;
+    # backfill --keys-from repairs exactly those, never the empty one.
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    leave, travel, it = keys["handbook/leave.md"], keys["handbook/travel.md"], keys["handbook/it.md"]
+    lost, edited, other, swapped, composed = [leave[0], it[2]], leave[1], travel[:2], [travel[2], it[0]], it[1]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute('UPDATE "documents" SET embedding = NULL WHERE id::text = ANY(%s)', (lost,))
+        conn.execute('UPDATE "documents" SET "pageContent" = \'Annual leave is thirty days.\' WHERE id::text = %s',
+                     (edited,))
+        conn.execute('UPDATE "documents" SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM '
+                     'unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id::text = ANY(%s)', (other,))
+        conn.execute('UPDATE "documents" d SET embedding = o.embedding FROM "documents" o WHERE '
+                     "(d.id::text, o.id::text) IN ((%s, %s), (%s, %s))", (*swapped, *swapped[::-1]))
+        text, source = conn.execute('SELECT "pageContent", metadata->>\'source\' FROM "documents" WHERE id::text = %s',
+                                    (composed,)).fetchone()
+        [vector] = httpx_embed(server, "nomic-embed-text", [f"{source}\n\n{text}"])
+        conn.execute('UPDATE "documents" SET embedding = %s::vector WHERE id::text = %s', (json.dumps(vector), composed))
+        empty = conn.execute('INSERT INTO "documents" ("pageContent", metadata) VALUES (\'\', %s) RETURNING id::text',
+                             (json.dumps({"source": "handbook/blank.md"}),)).fetchone()[0]
+    target = ("--profile", trial.profile, "--collection", "documents")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0, scoped.out
+    assert (scoped.json["counts"]["missing"], scoped.json["counts"]["needed"], scoped.json["counts"]["no_text"]) == (2, 2, 1)
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    fails_with_citations_at_most(damaged.json["checks"], {"coverage", "recompute"})
+    by_check = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    by_check.pop("citations", None)  # a damaged chunk drawn by citations' sample, when it is
+    assert by_check == {"coverage": set(lost), "recompute": {edited, *other, *swapped, composed}}, by_check
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 8, fixed.out + fixed.err
+    again = checked_again(trial.profile, env, "documents")
+    assert again["coverage"] == again["recompute"] == "passed", again
+    # Measured: every chunk with a text holds its text's vector again; the one without text holds none.
+    with empty_db.connect() as conn:
+        repaired = flowise_vectors(conn)
+    assert repaired.pop(empty) is None
+    assert {k: v for k, v in repaired.items() if k != edited} == {k: v for k, v in app_vectors.items() if k != edited}

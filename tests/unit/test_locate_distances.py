@@ -242,3 +242,17 @@ def test_a_sqlalchemy_core_columns_subscripted_comparator_says_its_distance_and_
     text = ('from pgvector.sqlalchemy import VECTOR\n\nclass PGVector:\n    def query(self, query):\n'
             '        return self.table.c["embedding"].max_inner_product(query).label("score")\n')
     assert found("ann/pgvector.py", text, "python") == [("ip", None, "embedding", 5)]
+
+
+def test_an_operator_interpolated_into_a_query_is_read_as_the_default_its_variable_is_given():
+    """Flowise's TypeORM driver: ``embedding ${distanceOperator} $1`` in a method whose parameter defaults to
+    ``'<=>'`` (the node's distance strategy, cosine unless configured): the default is the distance said; a name
+    with no operator default says nothing."""
+    text = ("class Store {\n  static search = async (query: number[], tablePath: string, distanceOperator: string = '<=>') => {\n"
+            "    const q = `\n      SELECT *, embedding ${distanceOperator} $1 as \"_distance\"\n      FROM ${tablePath}\n"
+            "      ORDER BY \"_distance\" ASC LIMIT $2;`\n  }\n  other = `SELECT 1 FROM t ORDER BY v ${op} $1`\n}\n")
+    [use] = scan("driver/TypeORM.ts", text, "js")
+    assert (use.distance, use.table, use.column, use.line, use.said) == (
+        "cosine", None, "embedding", 4, "${distanceOperator} (default <=>)")
+    py = 'def search(cur, q, op="<#>"):\n    cur.execute(f"SELECT id FROM items ORDER BY vec {op} %s LIMIT 5", (q,))\n'
+    assert found("app/search.py", py, "python") == [("ip", "items", "vec", 2)]

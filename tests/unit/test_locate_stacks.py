@@ -1,6 +1,8 @@
 """locate reads structure in every common stack: vector declarations, embedding calls, configuration by pattern,
 docs apart from code, the installed skill ignored, and entrypoint commands that work in workspaces."""
 
+import json
+
 import pytest
 
 from harness.steps.locate import locate
@@ -848,3 +850,46 @@ def test_a_vector_type_qualified_by_the_schema_pgvector_lives_in_is_declared_wit
     from harness.locate.schema import scan
 
     assert [(d.table, d.column, d.dimensions) for d in scan("m.sql", ddl, "sql")] == [("note", "embedding", 384)]
+
+
+def test_an_untyped_vector_column_of_a_create_table_is_a_declaration_of_unknown_dimension():
+    """pgvector's ``vector`` without a width (each row its own; Flowise's store, LangChain's tables): a column of the
+    table it is declared in, in a migration and in a statement a JS method runs; the table the interpolated
+    expression names. A vector parameter of a function, or the word in prose, is none."""
+    from harness.locate.schema import scan
+
+    sql = ("CREATE TABLE docs (\n  id uuid PRIMARY KEY,\n  content text,\n  embedding vector\n);\n"
+           "CREATE FUNCTION match(q vector, n int) RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;\n"
+           "ALTER TABLE notes ADD COLUMN vec halfvec NOT NULL;\n")
+    assert [(d.line, d.table, d.column, d.dimensions, d.type) for d in scan("migrations/001.sql", sql, "sql")] == [
+        (4, "docs", "embedding", None, "vector"), (7, "notes", "vec", None, "halfvec")]
+    js = ("async ensure(tablePath) {\n  await this.db.query(`\n    CREATE TABLE IF NOT EXISTS ${tablePath} (\n"
+          '      "id" uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,\n      "pageContent" text,\n'
+          "      metadata jsonb,\n      embedding vector\n    );\n  `)\n}\n"
+          "// a vector of numbers, one per document\nconst v = toVector(doc)\n")
+    assert [(d.line, d.table, d.column, d.dimensions) for d in scan("store.ts", js, "js")] == [
+        (7, "{tablePath}", "embedding", None)]
+
+
+def test_a_declaration_in_a_comment_declares_nothing():
+    """A driver kept commented out (Flowise's ``/* ... */`` PGVector driver beside the TypeORM one it uses), a line
+    comment's example DDL: no table is created by them."""
+    from harness.locate.schema import scan
+
+    js = ("/*\nimport { PGVectorStore } from '@langchain/community/vectorstores/pgvector'\n"
+          "export class Old {\n  async init() {\n    return PGVectorStore.initialize(this.embeddings, {tableName: 'old'})\n"
+          "  }\n}\n*/\n// CREATE TABLE example (e vector(3))\nconst ddl = 'CREATE TABLE kept (e vector(3))'\n")
+    assert [(d.table, d.column) for d in scan("driver.ts", js, "js")] == [("kept", "e")]
+    py = "# CREATE TABLE example (e vector(3))\nDDL = 'CREATE TABLE kept (e vector(3))'  # e vector(4)\n"
+    assert [(d.table, d.dimensions) for d in scan("store.py", py, "python")] == [("kept", 3)]
+
+
+def test_a_script_that_runs_a_migration_tool_is_no_backfill(tmp_path):
+    """``typeorm migration:generate``, ``knex migrate:latest``, ``sequelize db:migrate``: a script named like a
+    generator or seed that runs a schema migration tool embeds nothing."""
+    result = located(tmp_path, {"package.json": json.dumps({"name": "server", "scripts": {
+        "typeorm": "typeorm-ts-node-commonjs",
+        "typeorm:migration-generate": "pnpm typeorm migration:generate -d ./src/utils/dataSource.ts",
+        "db:generate-knex": "knex migrate:latest", "generate:db": "sequelize db:migrate",
+        "seed": "tsx scripts/seed.ts"}}), "scripts/seed.ts": "console.log('seed')\n"})
+    assert [e.name for e in result.entrypoints] == ["seed"]

@@ -72,3 +72,8 @@ def test_scope_ok_says_how_many_stored_vectors_no_count_can_call_current():
     assert "21 stored vectors whether current unknown (no hash column, no model column)" in ok_line(
         NO_HASH_NO_MODEL, "memories")
     assert ok_line(MEASURED, "memories") == "Scope ok: 0 rows to embed into memories."
+
+
+def test_chunks_without_text_are_no_stored_vectors_of_unknown_currency():
+    """A chunk with neither text nor vector (counts.no_text) is neither to embed nor a stored vector."""
+    assert unmeasured({"chunks": 12, "needed": 2, "no_text": 2, "stale": None, "other_model": None}) == 8

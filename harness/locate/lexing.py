@@ -1,0 +1,103 @@
+"""Where a file's comments and string literals are: so that what a comment shows is never read as code."""
+
+from __future__ import annotations
+
+import re
+
+
+def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
+    """The text with every comment blanked (newlines kept, so lines stay), and the spans of its string literals'
+    contents. Code languages: ``#`` or ``//`` and ``/* */`` comments, quoted strings (a quote that does not close on
+    its line is no string: Rust's lifetimes), Python's triple quotes, JS template literals, Ruby heredocs. SQL:
+    ``--`` and ``/* */`` comments, and its quoted literals blanked too (a string holds no operator)."""
+    out = list(text)
+    strings: list[tuple[int, int]] = []
+    hash_comments = lang in ("python", "ruby", "shell", "other")
+    slash_comments = lang not in ("python", "ruby", "shell")
+    i, n = 0, len(text)
+
+    def blank(a: int, b: int) -> None:
+        for k in range(a, b):
+            if out[k] != "\n":
+                out[k] = " "
+
+    while i < n:
+        nxt = _LEXEME.search(text, i)  # nothing but these can open a comment or a string
+        if nxt is None:
+            break
+        i = nxt.start()
+        ch = text[i]
+        if lang == "sql" and text.startswith("--", i) or hash_comments and ch == "#" or (
+                slash_comments and lang != "sql" and text.startswith("//", i) and (i == 0 or text[i - 1] != ":")):
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            blank(i, end)
+            i = end
+            continue
+        if slash_comments and text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            blank(i, end)
+            i = end
+            continue
+        if lang == "ruby" and (h := _HEREDOC.match(text, i)):
+            body = text.find("\n", h.end())
+            close = re.compile(rf"(?m)^[ \t]*{re.escape(h.group('tag'))}\b").search(text, body + 1) if body >= 0 else None
+            end = close.start() if close else n
+            strings.append((body + 1, end))
+            i = close.end() if close else n
+            continue
+        if lang == "python" and text.startswith(('"""', "'''"), i):
+            end = text.find(text[i:i + 3], i + 3)
+            end = n if end < 0 else end
+            strings.append((i + 3, end))
+            i = end + 3
+            continue
+        if ch == "`" and lang in ("js", "other", "ruby"):
+            end = _template_end(text, i + 1)
+            strings.append((i + 1, end))
+            i = end + 1
+            continue
+        if ch == "'" or ch == '"' and lang != "sql":  # SQL's double quotes name an identifier
+            j = i + 1
+            while j < n and text[j] not in (ch, "\n"):
+                j += 2 if text[j] == "\\" else 1
+            if j < n and text[j] == ch:
+                if lang == "sql":
+                    blank(i + 1, j)
+                else:
+                    strings.append((i + 1, j))
+                i = j + 1
+                continue
+        i += 1
+    return "".join(out), strings
+
+
+def without_comments(text: str, lang: str) -> str:
+    """The text with its comments blanked (lines kept); strings as they are."""
+    return lex(text, lang)[0]
+
+
+_LEXEME = re.compile(r"[-#/'\"`<]")
+_HEREDOC = re.compile(r"<<[~-]?(['\"]?)(?P<tag>[A-Z_][A-Z0-9_]*)\1")
+
+
+def _template_end(text: str, i: int) -> int:
+    """The closing backtick of a JS template literal opened before ``i`` (``${...}`` may hold backticks)."""
+    depth = 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if depth == 0 and text[i] == "`":
+            return i
+        if text.startswith("${", i):
+            depth += 1
+            i += 2
+            continue
+        if depth and text[i] == "}":
+            depth -= 1
+        elif depth and text[i] == "`":
+            i = _template_end(text, i + 1)
+        i += 1
+    return len(text)

@@ -1,0 +1,69 @@
+"""A chunk with no text (an empty or NULL text column) has nothing to embed: applications skip it (LangChain's and
+Flowise's upserts drop a document whose pageContent is empty), and a vector of '' would match nothing the row says.
+The engine never embeds one; scope and plan count it apart from the missing vectors; coverage says it and passes."""
+
+import json
+
+import httpx
+
+from ..conftest import TEST_MODEL
+
+SCHEMA = "CREATE TABLE docs (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), content text, embedding vector(384))"
+
+
+def docs_with_two_without_text(db, server) -> dict[str, list[str]]:
+    """8 texts with their vectors, 2 texts whose vectors were lost, a row with '' and one with NULL, no vector."""
+    texts = [f"Note {i}: the quarterly review covers topic {i}." for i in range(10)]
+    vectors = httpx.post(f"{server.url}/api/embed", json={"model": TEST_MODEL, "input": texts}).json()["embeddings"]
+    db.execute(SCHEMA)
+    with db.connect(autocommit=True) as conn:
+        keys = [conn.execute("INSERT INTO docs (content, embedding) VALUES (%s, %s) RETURNING id::text",
+                             (text, json.dumps(v) if i >= 2 else None)).fetchone()[0]
+                for i, (text, v) in enumerate(zip(texts, vectors))]
+        empty = [conn.execute("INSERT INTO docs (content) VALUES (%s) RETURNING id::text", (text,)).fetchone()[0]
+                 for text in ("", None)]
+    return {"lost": keys[:2], "empty": empty}
+
+
+PROFILE = """name: notes
+database: {url: "${DATABASE_URL:-}"}
+provider: {url: "${OLLAMA_HOST:-}", model: "%s"}
+chunks: {table: docs, id: id, text: content, collection_name: docs}
+embeddings: {vector: embedding}
+distance: cosine
+""" % TEST_MODEL
+
+
+def target(db, server, tmp_path):
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE)
+    return {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}, ("--profile", profile, "--collection", "docs")
+
+
+def test_chunks_without_text_are_counted_apart_never_embedded_even_listed_and_coverage_says_so(cli, empty_db,
+                                                                                              embed_server, tmp_path):
+    keys = docs_with_two_without_text(empty_db, embed_server)
+    env, docs = target(empty_db, embed_server, tmp_path)
+    scoped = cli("scope", *docs, "--json", env=env)
+    assert scoped.code == 0, scoped.out + scoped.err
+    counts = scoped.json["counts"]
+    assert (counts["chunks"], counts["missing"], counts["needed"], counts["no_text"]) == (12, 2, 2, 2), counts
+    text = next(c for c in scoped.json["checks"] if c["check"] == "chunk text")
+    assert text["found"] == "10 of 12 chunks have a text (2 empty: nothing to embed)", text
+    # --keys-from naming them (a list written by hand, or by an older verify) embeds the listed chunks with a text only.
+    listed = tmp_path / "offenders.jsonl"
+    listed.write_text("".join(json.dumps({"check": "coverage", "key": k, "collection": "docs"}) + "\n"
+                              for k in keys["lost"] + keys["empty"]))
+    fixed = cli("backfill", *docs, "--keys-from", listed, "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 2, fixed.out + fixed.err
+    # Measured: the two lost vectors are back, the rows without text still hold none.
+    assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL") == 2
+    assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL AND id::text = ANY(%s)", (keys["empty"],)) == 2
+    empty_db.execute("UPDATE docs SET embedding = NULL WHERE id::text = %s", (keys["lost"][0],))
+    ran = cli("run", *docs, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
+    assert ran.code == 0 and ran.json["embedded_rows"] == 1 and ran.json["remaining"] == 0, ran.out + ran.err
+    assert empty_db.scalar("SELECT count(*) FROM docs WHERE embedding IS NULL") == 2
+    verified = cli("verify", *docs, "--run-dir", tmp_path / "run", "--json", env=env)
+    coverage = next(c for c in verified.json["checks"] if c["check"] == "coverage")
+    assert verified.code == 0 and coverage["status"] == "passed", verified.out
+    assert coverage["found"].startswith("10 embedded, 0 missing, 0 orphans; 2 chunks with no text (nothing to embed)")
