@@ -159,7 +159,8 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
     return measured if declared is not None and pad_to is None else session.partial("dimensions", collection, measured)
 
 
-def covered_by_recompute(session: CheckSession, check: str, collection: str, missing: str) -> Outcome:
+def covered_by_recompute(session: CheckSession, check: str, collection: str, missing: str,
+                         metrics: dict[str, Any] | None = None) -> Outcome:
     """Unproven: the table keeps no evidence for the claim; recompute's sample is what stands in, with its bound."""
     from .recompute import recompute
 
@@ -173,7 +174,7 @@ def covered_by_recompute(session: CheckSession, check: str, collection: str, mis
     keys: dict[str, Any] = {k: rc.metrics[k] for k in ("sampled", "bad", "bound", "confidence", "population", "max_bad_fraction")
             if k in rc.metrics}
     keys["read"] = f"nothing of its own; recompute's sample ({rc.metrics.get('read', 'none')})"
-    return unproven(check, collection, f"{missing}; {stands}", metrics={"covered_by": "recompute", **keys})
+    return unproven(check, collection, f"{missing}; {stands}", metrics={"covered_by": "recompute", **keys, **(metrics or {})})
 
 
 def model(session: CheckSession, collection: str) -> Outcome:
@@ -217,6 +218,13 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
         details.append((timed, "chunk updated after its vector was written"))
         counts.append(f"{st.stale_time} by timestamp")
     bad = st.stale + st.stale_time
+    if not bad and st.untimed and not em.input_hash:
+        ch = session.profile.chunks
+        return session.partial("fresh", collection, covered_by_recompute(
+            session, "fresh", collection,
+            f"{st.untimed} of {st.embedded} vectors have no timestamp to compare ({em.table}.{em.written_at} or "
+            f"{ch.table}.{ch.updated_at} is NULL), so whether their chunk changed after them is unknown",
+            metrics={"untimed": st.untimed}))
     offenders = []
     if bad:
         detail = sql.SQL("CASE {} END").format(sql.SQL(" ").join(

@@ -40,6 +40,7 @@ class Group:
     nonfinite: int
     wrong_dims: int
     stale_time: int = 0  # chunk changed after its vector was written (where the profile names both timestamps)
+    untimed: int = 0  # either timestamp NULL: whether the chunk changed after its vector cannot be told
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class CollectionStats:
     emb_tenants: tuple[str | None, ...]
     duplicates: int = 0  # embedding rows beyond one per chunk (a table without a unique key)
     stale_time: int = 0
+    untimed: int = 0
     # Embedding rows whose key is NULL: they reference no chunk, so they are no chunk's vector and no orphan
     # (lobe-chat keeps its search queries' vectors in `embeddings` with `chunk_id` NULL).
     keyless: int = 0
@@ -190,6 +192,9 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "wrong_dims": sql.SQL("({m} AND {d})").format(m=matched, d=vector["off_dims"]) if check_dims else no,
         "stale_time": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {s})").format(m=matched, cc=cc, s=timed)
                        if timed is not None else no),
+        # A NULL time compares as unknown: such a row is neither fresh nor stale by its timestamps.
+        "untimed": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND ({s}) IS NULL)").format(m=matched, cc=cc, s=timed)
+                    if timed is not None else no),
         "drawable": sql.SQL("({ci} AND {p} AND {v})").format(ci=shape.chunks_in(), p=placed(shape), v=vector["has_vector"]),
         "has_vector": vector["has_vector"],
     }
@@ -218,12 +223,12 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     return sql.SQL(
         "WITH g AS ({grouped}) "
         "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, rows, vectors, "
-        "other_model, stale, zero, nonfinite, wrong_dims, stale_time, drawable, all_vectors, "
+        "other_model, stale, zero, nonfinite, wrong_dims, stale_time, untimed, drawable, all_vectors, "
         "p.piece, p.at, NULL::json AS chunk_counts "
         "FROM g LEFT JOIN LATERAL (SELECT substring(g.fps FROM s FOR %(piece)s) AS piece, s AS at "
         "FROM generate_series(1, length(g.fps), %(piece)s) AS s) AS p ON true "
         "UNION ALL SELECT {nulls}, {counted}"
-    ).format(grouped=grouped, counted=counted, nulls=sql.SQL(", ").join([NULL] * 19))
+    ).format(grouped=grouped, counted=counted, nulls=sql.SQL(", ").join([NULL] * 20))
 
 
 PIECE_BYTES = 1 << 20  # fingerprint pairs per row of the pass's result: 65,536 vectors
@@ -235,6 +240,7 @@ def _counts(flags: Mapping[str, sql.Composable]) -> sql.Composable:
         "count(*) AS rows, count(*) FILTER (WHERE {m}) AS vectors, count(*) FILTER (WHERE {other}) AS other_model, "
         "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, 0 AS nonfinite, "
         "count(*) FILTER (WHERE {wrong_dims}) AS wrong_dims, count(*) FILTER (WHERE {stale_time}) AS stale_time, "
+        "count(*) FILTER (WHERE {untimed}) AS untimed, "
         "count(*) FILTER (WHERE {drawable}) AS drawable, count(*) FILTER (WHERE {has_vector}) AS all_vectors"
     ).format(**flags)
 
@@ -439,7 +445,7 @@ def _by_collection(groups: list[Group], collections: list[str], *, has_emb_colle
 
 
 _KEYS = ("collection", "emb_collection", "tenant", "emb_tenant", "has_chunk", "has_embedding", "in_scope")
-_COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims", "stale_time"}
+_COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims", "stale_time", "untimed"}
 _GROUP = {f for f in Group.__dataclass_fields__}
 
 
@@ -479,6 +485,7 @@ def fold(collection: str, groups: list[Group], *, has_emb_collection: bool, has_
         nonfinite=sum(g.nonfinite for g in matched),
         wrong_dims=sum(g.wrong_dims for g in matched),
         stale_time=sum(g.stale_time for g in matched),
+        untimed=sum(g.untimed for g in matched),
         tenants=tuple(TenantCounts(t, c, e) for t, (c, e) in sorted(tenants.items(), key=lambda kv: str(kv[0]))),
         emb_tenants=tuple(emb_tenants),
     )

@@ -208,6 +208,23 @@ def test_a_chunk_changed_after_its_vector_was_written_fails_fresh_by_timestamp(s
     assert "chunk updated after its vector was written" in by["fresh"].message()
 
 
+@pytest.mark.parametrize("blank", ["UPDATE note_vectors SET embedded_at = NULL WHERE note_id IN (5, 6)",
+                                   "UPDATE notes SET changed_at = NULL WHERE id IN (5, 6)"], ids=["vector", "chunk"])
+def test_a_vector_or_chunk_without_a_timestamp_is_not_proven_fresh_by_timestamps(small_target, embed_server, blank):
+    """A NULL time compares as unknown, never as earlier: rows written before the column existed (or by a writer that
+    never set it) with their texts rewritten since were counted fresh on every row."""
+    dsn, _ = small_target
+    execute(dsn, "ALTER TABLE notes ADD COLUMN changed_at timestamptz DEFAULT '2026-01-01'")
+    execute(dsn, "ALTER TABLE note_vectors ADD COLUMN embedded_at timestamptz DEFAULT '2026-01-02'")
+    execute(dsn, "UPDATE notes SET body = 'rewritten since ' || body WHERE id IN (5, 6)")
+    execute(dsn, blank)
+    profile = parse_profile(TIMED.format(model=TEST_MODEL, url=embed_server.url))
+    _, by = default_verify(dsn, profile)
+    assert by["fresh"].status == "unproven", by["fresh"].message()
+    assert "2 of 300 vectors have no timestamp to compare" in by["fresh"].note
+    assert by["fresh"].metrics["untimed"] == 2 and by["fresh"].metrics["covered_by"] == "recompute"
+
+
 def test_every_offending_row_goes_into_offenders_jsonl(small_target, tmp_path):
     from harness.checks import offenders
 
