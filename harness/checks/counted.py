@@ -223,7 +223,8 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
         return session.partial("fresh", collection, covered_by_recompute(
             session, "fresh", collection,
             f"{st.untimed} of {st.embedded} vectors have no timestamp to compare ({em.table}.{em.written_at} or "
-            f"{ch.table}.{ch.updated_at} is NULL), so whether their chunk changed after them is unknown",
+            f"{ch.table}.{ch.updated_at} is NULL, or one with a time zone and the other without, which the session's "
+            "TimeZone would decide), so whether their chunk changed after them is unknown",
             metrics={"untimed": st.untimed}))
     offenders = []
     if bad:

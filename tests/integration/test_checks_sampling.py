@@ -225,6 +225,21 @@ def test_a_vector_or_chunk_without_a_timestamp_is_not_proven_fresh_by_timestamps
     assert by["fresh"].metrics["untimed"] == 2 and by["fresh"].metrics["covered_by"] == "recompute"
 
 
+def test_a_chunk_time_without_a_time_zone_is_not_compared_with_a_vector_time_with_one(small_target, embed_server):
+    """A naive chunks.updated_at (UTC wall time, as Rails writes it) against a timestamptz embedded_at: Postgres
+    reads the naive one in the session's TimeZone, so the same rows were fresh in Tokyo and stale in UTC."""
+    dsn, _ = small_target
+    execute(dsn, "ALTER TABLE notes ADD COLUMN changed_at timestamp NOT NULL DEFAULT '2026-01-01'")
+    execute(dsn, "ALTER TABLE note_vectors ADD COLUMN embedded_at timestamptz NOT NULL DEFAULT '2026-01-02 00:00+00'")
+    execute(dsn, "UPDATE notes SET body = 'rewritten since ' || body, changed_at = '2026-01-02 03:00' WHERE id IN (5, 6)")
+    execute(dsn, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET TimeZone = %L', current_database(), "
+                 "'Asia/Tokyo'); END $$")
+    profile = parse_profile(TIMED.format(model=TEST_MODEL, url=embed_server.url))
+    _, by = default_verify(dsn, profile)
+    assert by["fresh"].status == "unproven", by["fresh"].message()
+    assert "one with a time zone and the other without" in by["fresh"].note
+
+
 def test_every_offending_row_goes_into_offenders_jsonl(small_target, tmp_path):
     from harness.checks import offenders
 
