@@ -174,7 +174,11 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         frm = sql.SQL("{e} AS e {kind} JOIN {c} AS c ON {k} = {id}").format(
             e=emb, c=t.chunk_table, k=shape.emb_key(), id=t.chunk_id, kind=sql.SQL("LEFT" if unique_key else "FULL"))
         if shape.emb_collection() is not None:
-            emb_side = sql.SQL("{} = ANY(%(collections)s)").format(ec)
+            # Filed under a checked collection, and its chunk (if any) inside chunks.filter: a chunk the filter leaves
+            # out (soft-deleted, keeping its vector) is no chunk of the collection, so it must not be counted as one
+            # (it stood in for a chunk without a vector: 106 embedded, 0 missing, of 106 chunks with 105 vectors).
+            emb_side = sql.SQL("({} = ANY(%(collections)s) AND ({} IS NULL OR {}))").format(
+                ec, t.chunk_id, t.chunk_filter(collection_param=False))
         else:
             emb_side = sql.SQL("{} IS NULL").format(t.chunk_id)  # orphans cannot be told apart by collection
         scope = sql.SQL("({} OR {})").format(shape.chunks_in(), emb_side)

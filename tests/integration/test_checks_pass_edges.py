@@ -217,3 +217,23 @@ def test_a_vector_shared_by_two_texts_is_found_in_a_column_of_few_dimensions(sma
     outcome = checked(dsn, profile, distinct_vectors)
     assert outcome.status == "failed", outcome.message()
     assert sorted(o.id for o in outcome.offenders) == [7, 8]
+
+
+def test_a_chunk_outside_chunks_filter_keeping_its_vector_does_not_hide_a_chunk_without_one(embedded_db, embed_server):
+    """A soft-deleted chunk keeps its vector (filed under the collection); the one pass counted it as the collection's
+    chunk, so a live chunk without a vector was reported 106 embedded, 0 missing."""
+    from harness.checks import coverage
+
+    from ..conftest import DEMO_PROFILE, TEST_MODEL
+    from .conftest import checked
+
+    embedded_db.execute("ALTER TABLE document_chunks ADD COLUMN deleted_at timestamptz")
+    embedded_db.execute("UPDATE document_chunks SET deleted_at = now() WHERE id = "
+                        "(SELECT min(id) FROM document_chunks WHERE collection = 'tenant_acme')")
+    embedded_db.execute("DELETE FROM document_embeddings WHERE chunk_id = "
+                        "(SELECT max(id) FROM document_chunks WHERE collection = 'tenant_acme')")
+    text = DEMO_PROFILE.read_text().replace("${EMBED_MODEL:-all-minilm}", TEST_MODEL).replace(
+        "  sources: [title, url]\n", "  sources: [title, url]\n  filter: {deleted_at: null}\n")
+    outcome = checked(coverage, "tenant_acme", text, embedded_db.dsn, embed_server.url)
+    assert outcome.status == "failed", outcome.found
+    assert "105 embedded, 1 missing" in outcome.found
