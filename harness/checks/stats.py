@@ -122,7 +122,7 @@ def draw_key(shape: Shape) -> sql.Composable:
 
 
 def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool, unique_key: bool = False,
-              count_chunks: bool = True, narrow: bool = False) -> sql.Composed:
+              count_chunks: bool = True, narrow: bool = False, keyed_per_collection: bool = False) -> sql.Composed:
     """The one pass: every count the row checks need, every vector's fingerprint (duplicates found in the same
     statement) and the rows a sample may draw, for every checked collection, in one statement.
 
@@ -131,7 +131,10 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     matched ones (the chunk table's narrow count, in the same statement); without one, a full join.
 
     ``narrow``: the same counts, with each row reduced to its keys, flags and fingerprint in the scan's workers
-    (``_narrowed``), for plans that would carry vectors through a sort or a spilling hash join (``gather``)."""
+    (``_narrowed``), for plans that would carry vectors through a sort or a spilling hash join (``gather``).
+
+    ``keyed_per_collection``: ``chunks.id`` names a chunk only within its collection (``keyed_per_collection``), so
+    an embedding row is matched on its collection too, as ``Target.join`` (the engine's) matches it."""
     t = shape.target
     em = shape.profile.embeddings
     cc, ct = shape.chunk_collection("collections"), shape.chunk_tenant()
@@ -171,8 +174,9 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
                                           for name, expr in per_vector.items()))
             vector = {name: sql.SQL("e.{}").format(sql.Identifier(f"bh_{name}")) for name in per_vector}
         # The embedding table first: its wide vector rows are read once, in parallel.
-        frm = sql.SQL("{e} AS e {kind} JOIN {c} AS c ON {k} = {id}").format(
-            e=emb, c=t.chunk_table, k=shape.emb_key(), id=t.chunk_id, kind=sql.SQL("LEFT" if unique_key else "FULL"))
+        on = t.join_on() if keyed_per_collection else sql.SQL("{} = {}").format(shape.emb_key(), t.chunk_id)
+        frm = sql.SQL("{e} AS e {kind} JOIN {c} AS c ON {on}").format(
+            e=emb, c=t.chunk_table, on=on, kind=sql.SQL("LEFT" if unique_key else "FULL"))
         if shape.emb_collection() is not None:
             # Filed under a checked collection, and its chunk (if any) inside chunks.filter: a chunk the filter leaves
             # out (soft-deleted, keeping its vector) is no chunk of the collection, so it must not be counted as one
@@ -313,7 +317,7 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
     em = shape.profile.embeddings
     unique = not shape.inline and _key_is_unique(conn, shape)
     options = dict(has_model=bool(em.model), has_hash=bool(em.input_hash), check_dims=check_dims and dims is not None,
-                   unique_key=unique, count_chunks=counts is None)
+                   unique_key=unique, count_chunks=counts is None, keyed_per_collection=keyed_per_collection(conn, shape))
     params = pass_params(collections, model, dims, probe)
     query = pass_query(conn, shape, params, **options)
     if counts is not None:
@@ -428,12 +432,26 @@ def _without_vector_rows(groups: list[Group], counts: list) -> list[Group]:
 def _key_is_unique(conn: Conn, shape: Shape) -> bool:
     """Whether a unique index on the embedding key alone rules out duplicate rows (then no second pass is needed)."""
     em = shape.profile.embeddings
+    return _unique_alone(conn, em.schema, em.table, em.key)
+
+
+def _unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
+    """Whether a unique index (whole, no expression) on ``column`` alone holds each value once."""
     row = one(conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
         "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL "
         "AND i.indexprs IS NULL AND a.attname = %s) AS unique_key",
-        (sql.Identifier(em.schema, em.table).as_string(conn), em.key)).fetchone())
+        (sql.Identifier(schema, table).as_string(conn), column)).fetchone())
     return bool(row["unique_key"])
+
+
+def keyed_per_collection(conn: Conn, shape: Shape) -> bool:
+    """Whether both tables name the collection in a column of their own and no unique index on ``chunks.id`` alone
+    says it names one chunk: the same id may then be a chunk of each collection (a key of ``(collection, id)``)."""
+    ch, em = shape.profile.chunks, shape.profile.embeddings
+    if shape.inline or not (em.collection and ch.collection) or ch.collection_array or ch.collection_table:
+        return False
+    return not _unique_alone(conn, ch.schema, ch.table, ch.id)
 
 
 def _by_collection(groups: list[Group], collections: list[str], *, has_emb_collection: bool) -> dict[str, list[Group]]:
