@@ -51,9 +51,16 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
     if st.missing:
         offenders += [o for o in _rows(session, sql.SQL("{} IS NULL").format(t.vector), sql.SQL("'missing: no vector'"), collection)]
     if st.orphans:
+        from .stats import keyed_per_collection
+
         shape = session.shape
-        cond = sql.SQL("{k} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {c} AS c WHERE {id} = {k})").format(
-            c=t.chunk_table, id=t.chunk_id, k=shape.emb_key())
+        with session.read_only() as conn:
+            # As the pass joined them: where ids repeat across collections, another collection's chunk of the same
+            # number is not this embedding's.
+            same = t.join_on() if keyed_per_collection(conn, shape) else sql.SQL("{} = {}").format(
+                t.chunk_id, shape.emb_key())
+        cond = sql.SQL("{k} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {c} AS c WHERE {same})").format(
+            c=t.chunk_table, same=same, k=shape.emb_key())
         if shape.emb_collection() is not None:
             cond = sql.SQL("{} = %(collection)s AND {}").format(shape.emb_collection(), cond)
         offenders += _rows(session, cond, sql.SQL("'orphan: its chunk is gone'"), collection, source="embeddings")

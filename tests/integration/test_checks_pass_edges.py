@@ -309,3 +309,17 @@ def test_a_search_as_a_tenant_over_chunks_keyed_per_collection_returns_no_other_
     outcome = checked(tenant_isolation, "alpha", text, empty_db.dsn, embed_server.url)
     assert outcome.status == "passed", outcome.found
     assert "0 foreign rows returned" in outcome.found
+
+
+def test_an_orphan_keyed_per_collection_is_listed_beside_another_collections_chunk_of_its_number(empty_db, embed_server):
+    """alpha's chunk 7 deleted, its embedding left: the pass counts the orphan, and the listing looked for any chunk
+    numbered 7, found beta's and listed none."""
+    from harness.checks import coverage
+
+    from .conftest import checked
+
+    text = per_collection_target(empty_db, embed_server.url)
+    empty_db.execute("DELETE FROM chunks WHERE collection = 'alpha' AND id = 7")
+    covered = checked(coverage, "alpha", text, empty_db.dsn, embed_server.url)
+    assert covered.status == "failed" and "1 orphans" in covered.found, covered.found
+    assert [(o.id, o.detail) for o in covered.offenders] == [(7, "orphan: its chunk is gone")]
