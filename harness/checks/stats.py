@@ -40,7 +40,7 @@ class Group:
     nonfinite: int
     wrong_dims: int
     stale_time: int = 0  # chunk changed after its vector was written (where the profile names both timestamps)
-    untimed: int = 0  # either timestamp NULL: whether the chunk changed after its vector cannot be told
+    untimed: int = 0  # a timestamp NULL, or the two of different types: whether the chunk changed after cannot be told
 
 
 @dataclass(frozen=True)
