@@ -240,6 +240,22 @@ def test_a_chunk_time_without_a_time_zone_is_not_compared_with_a_vector_time_wit
     assert "one with a time zone and the other without" in by["fresh"].note
 
 
+@pytest.mark.xfail(strict=True, reason="the engine selects missing, hash-stale and other-model rows only: a chunk "
+                   "changed after its vector by the timestamps alone is left (Done. Embedded 0/0 rows) while verify "
+                   "fails fresh on it; only backfill --keys-from offenders.jsonl re-embeds it")
+def test_the_engine_re_embeds_a_chunk_changed_after_its_vector_where_timestamps_alone_say_so(small_target, embed_server,
+                                                                                             cli, tmp_path):
+    dsn, _ = small_target
+    execute(dsn, "ALTER TABLE notes ADD COLUMN changed_at timestamptz NOT NULL DEFAULT '2026-01-01'")
+    execute(dsn, "ALTER TABLE note_vectors ADD COLUMN embedded_at timestamptz NOT NULL DEFAULT '2026-01-02'")
+    execute(dsn, "UPDATE notes SET body = 'rewritten since ' || body, changed_at = '2026-02-01' WHERE id IN (5, 6)")
+    profile = tmp_path / "timed.yaml"
+    profile.write_text(TIMED.format(model=TEST_MODEL, url=embed_server.url))
+    result = cli("backfill", "--profile", profile, "--collection", "notes", "--json", env={"DATABASE_URL": dsn})
+    assert result.code == 0, result.err
+    assert result.json["summary"].startswith("Done. Embedded 2/2 rows"), result.json["summary"]
+
+
 def test_every_offending_row_goes_into_offenders_jsonl(small_target, tmp_path):
     from harness.checks import offenders
 
