@@ -36,7 +36,7 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
         held_by += [(f"source.chunk_filter.{c}", c) for c, _ in profile.source.chunk_filter]
     wanted: dict[str, tuple[str, str, list[tuple[str, str | None]]]] = {
         "chunks": (ch.schema, ch.table, [("chunks.id", ch.id), ("chunks.collection", ch.collection),
-                                         ("chunks.tenant", ch.tenant)]
+                                         ("chunks.tenant", ch.tenant), ("chunks.updated_at", ch.updated_at)]
                    # text and sources may be ``column->>key`` (a key of a JSON column): the column must exist
                    + [(f"chunks.text[{i}]", f) for i, c in enumerate(ch.text) for f in text_parts.fields(c)]
                    + [(f"chunks.sources[{i}]", c) for i, c in enumerate(ch.sources)
@@ -47,7 +47,9 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
         "embeddings": (em.schema, em.table, [("embeddings.key", em.key), ("embeddings.vector", em.vector),
                                              ("embeddings.model", em.model), ("embeddings.input_hash", em.input_hash),
                                              ("embeddings.collection", em.collection), ("embeddings.tenant", em.tenant),
-                                             ("embeddings.dimensions", em.dimensions)]),
+                                             ("embeddings.dimensions", em.dimensions),
+                                             ("embeddings.updated_at", em.updated_at),
+                                             ("embeddings.embedded_at", em.embedded_at)]),
     }
     if profile.source:
         src = profile.source
@@ -70,10 +72,18 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                                 f"expected one of: {', '.join(sorted(columns)[:12])}")
             elif key == "embeddings.input_hash" and column is not None:
                 problems += _input_hash_problem(conn, profile, column, columns[column])
+            elif key in _TIME_KEYS and column is not None and not columns[column].startswith(_TIME_TYPES):
+                # fresh compares the chunk's time with the vector's in SQL: text or a number cannot be
+                problems.append(f"profile key '{key}' names column {column!r}, which is of type {columns[column]}; "
+                                "expected a timestamp (timestamp or timestamptz) or a date")
             elif key in ("chunks.collection", "source.collection") and column is not None:
                 array = ch.collection_array if key == "chunks.collection" else bool(profile.source and profile.source.collection_array)
                 problems += _collection_array_problem(key, column, columns[column], array)
     return problems
+
+
+_TIME_KEYS = ("chunks.updated_at", "embeddings.updated_at", "embeddings.embedded_at")
+_TIME_TYPES = ("timestamp", "date")  # format_type: "timestamp(6) without time zone", "timestamp with time zone", "date"
 
 
 def input_hash_type(conn: Conn, profile: Profile) -> str:

@@ -334,7 +334,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if _TARGET not in config.stash or config.stash[_TARGET].session is None:
         return
-    from .checks import done, offenders, recompute
+    from .checks import PER_COLLECTION, done, offenders, recompute
 
     outcomes = _outcomes(config)
     covered = {o.collection for o in outcomes if o.metrics.get("covered_by") == "recompute"}
@@ -344,7 +344,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     path = get_config(config).offenders
     if path is not None and path.parent.is_dir():
         offenders.write(path, outcomes)
-    verdict = done(outcomes)
+    target = config.stash[_TARGET].session
+    expected = [(name, c) for c in target.collections for name in PER_COLLECTION] + [
+        (f"custom {check.name}", None) for check in target.profile.custom_checks]
+    verdict = done(outcomes, expected)
     if verdict.ok and session.testsfailed:
         # A check that could not run (or crashed) left no outcome behind; its failure still rules DONE out.
         from .checks import Verdict

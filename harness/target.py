@@ -295,13 +295,16 @@ class Target:
         """FROM clause: chunks LEFT JOIN their embedding rows (nothing to join for an inline column)."""
         if self.inline:
             return sql.SQL("{} AS c").format(self.chunk_table)
+        return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(self.chunk_table, self.embedding_rows, self.join_on())
+
+    def join_on(self) -> sql.Composable:
+        """An embedding row's chunk: the same key and, where both tables name it, the same collection (a key may
+        name a chunk only within its collection)."""
         em = self.profile.embeddings
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
         if em.collection and self.profile.chunks.collection:
             on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))
-        return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(
-            self.chunk_table, self.embedding_rows, sql.SQL(" AND ").join(on)
-        )
+        return sql.SQL(" AND ").join(on)
 
     def has_vector(self) -> sql.Composable:
         return sql.SQL("{} IS NOT NULL").format(self.vector)

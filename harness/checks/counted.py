@@ -67,9 +67,16 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
         offenders += _rows(session, sql.SQL("{} IS NULL AND NOT {}").format(t.vector, t.no_text),
                            sql.SQL("'missing: no vector'"), collection)
     if st.orphans:
+        from .stats import keyed_per_collection
+
         shape = session.shape
-        cond = sql.SQL("{k} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {c} AS c WHERE {id} = {k})").format(
-            c=t.chunk_table, id=t.chunk_id, k=shape.emb_key())
+        with session.read_only() as conn:
+            # As the pass joined them: where ids repeat across collections, another collection's chunk of the same
+            # number is not this embedding's.
+            same = t.join_on() if keyed_per_collection(conn, shape) else sql.SQL("{} = {}").format(
+                t.chunk_id, shape.emb_key())
+        cond = sql.SQL("{k} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {c} AS c WHERE {same})").format(
+            c=t.chunk_table, same=same, k=shape.emb_key())
         if shape.emb_collection() is not None:
             cond = sql.SQL("{} = %(collection)s AND {}").format(shape.emb_collection(), cond)
         offenders += _rows(session, cond, sql.SQL("'orphan: its chunk is gone'"), collection, source="embeddings")
@@ -178,7 +185,8 @@ def dimensions(session: CheckSession, collection: str) -> Outcome:
     return measured if declared is not None and pad_to is None else session.partial("dimensions", collection, measured)
 
 
-def covered_by_recompute(session: CheckSession, check: str, collection: str, missing: str) -> Outcome:
+def covered_by_recompute(session: CheckSession, check: str, collection: str, missing: str,
+                         metrics: dict[str, Any] | None = None) -> Outcome:
     """Unproven: the table keeps no evidence for the claim; recompute's sample is what stands in, with its bound."""
     from .recompute import recompute
 
@@ -192,7 +200,7 @@ def covered_by_recompute(session: CheckSession, check: str, collection: str, mis
     keys: dict[str, Any] = {k: rc.metrics[k] for k in ("sampled", "bad", "bound", "confidence", "population", "max_bad_fraction")
             if k in rc.metrics}
     keys["read"] = f"nothing of its own; recompute's sample ({rc.metrics.get('read', 'none')})"
-    return unproven(check, collection, f"{missing}; {stands}", metrics={"covered_by": "recompute", **keys})
+    return unproven(check, collection, f"{missing}; {stands}", metrics={"covered_by": "recompute", **keys, **(metrics or {})})
 
 
 def model(session: CheckSession, collection: str) -> Outcome:
@@ -236,6 +244,14 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
         details.append((timed, "chunk updated after its vector was written"))
         counts.append(f"{st.stale_time} by timestamp")
     bad = st.stale + st.stale_time
+    if not bad and st.untimed and not em.input_hash:
+        ch = session.profile.chunks
+        return session.partial("fresh", collection, covered_by_recompute(
+            session, "fresh", collection,
+            f"{st.untimed} of {st.embedded} vectors have no timestamp to compare ({em.table}.{em.written_at} or "
+            f"{ch.table}.{ch.updated_at} is NULL, or one with a time zone and the other without, which the session's "
+            "TimeZone would decide), so whether their chunk changed after them is unknown",
+            metrics={"untimed": st.untimed}))
     offenders = []
     if bad:
         detail = sql.SQL("CASE {} END").format(sql.SQL(" ").join(

@@ -77,11 +77,12 @@ class Shape:
         return self.target.chunk_filter()
 
     def search_from(self) -> sql.Composable:
-        """FROM for a search the way apps write it: embeddings joined to their chunks on the key."""
+        """FROM for a search the way apps write it: embeddings joined to their chunks as ``Target.join`` joins them
+        (the key, and the collection where both tables name it: chunks keyed ``(collection, id)`` share ids)."""
         if self.inline:
             return sql.SQL("{} AS c").format(self.target.chunk_table)
-        return sql.SQL("{e} AS e JOIN {c} AS c ON {k} = {id}").format(
-            e=self.target.embedding_rows, c=self.target.chunk_table, k=self.emb_key(), id=self.target.chunk_id)
+        return sql.SQL("{e} AS e JOIN {c} AS c ON {on}").format(
+            e=self.target.embedding_rows, c=self.target.chunk_table, on=self.target.join_on())
 
 
 def source_match(target: Target, alias: str) -> sql.Composable:

@@ -40,6 +40,7 @@ class Group:
     nonfinite: int
     wrong_dims: int
     stale_time: int = 0  # chunk changed after its vector was written (where the profile names both timestamps)
+    untimed: int = 0  # a timestamp NULL, or the two of different types: whether the chunk changed after cannot be told
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class CollectionStats:
     emb_tenants: tuple[str | None, ...]
     duplicates: int = 0  # embedding rows beyond one per chunk (a table without a unique key)
     stale_time: int = 0
+    untimed: int = 0
     # Embedding rows whose key is NULL: they reference no chunk, so they are no chunk's vector and no orphan
     # (lobe-chat keeps its search queries' vectors in `embeddings` with `chunk_id` NULL).
     keyless: int = 0
@@ -75,11 +77,15 @@ class CollectionStats:
 
 
 def stale_by_time(shape: Shape) -> sql.Composable | None:
-    """A chunk edited after its vector was written, where the profile names both timestamps."""
+    """A chunk edited after its vector was written, where the profile names both timestamps; NULL (unknown) where
+    either is NULL or their types differ."""
     ch, em = shape.profile.chunks, shape.profile.embeddings
     if not (ch.updated_at and em.written_at):
         return None
-    return sql.SQL("{} > {}").format(shape.target.c(ch.updated_at), shape.target.e(em.written_at))
+    changed, written = shape.target.c(ch.updated_at), shape.target.e(em.written_at)
+    # A time without a zone against one with a zone is read in the session's TimeZone, which the writer's zone need
+    # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared.
+    return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {c} > {w} END").format(c=changed, w=written)
 
 
 def placed(shape: Shape) -> sql.Composable:
@@ -116,7 +122,7 @@ def draw_key(shape: Shape) -> sql.Composable:
 
 
 def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool, unique_key: bool = False,
-              count_chunks: bool = True, narrow: bool = False) -> sql.Composed:
+              count_chunks: bool = True, narrow: bool = False, keyed_per_collection: bool = False) -> sql.Composed:
     """The one pass: every count the row checks need, every vector's fingerprint (duplicates found in the same
     statement) and the rows a sample may draw, for every checked collection, in one statement.
 
@@ -125,7 +131,10 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     matched ones (the chunk table's narrow count, in the same statement); without one, a full join.
 
     ``narrow``: the same counts, with each row reduced to its keys, flags and fingerprint in the scan's workers
-    (``_narrowed``), for plans that would carry vectors through a sort or a spilling hash join (``gather``)."""
+    (``_narrowed``), for plans that would carry vectors through a sort or a spilling hash join (``gather``).
+
+    ``keyed_per_collection``: ``chunks.id`` names a chunk only within its collection (``keyed_per_collection``), so
+    an embedding row is matched on its collection too, as ``Target.join`` (the engine's) matches it."""
     t = shape.target
     em = shape.profile.embeddings
     cc, ct = shape.chunk_collection("collections"), shape.chunk_tenant()
@@ -165,10 +174,15 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
                                           for name, expr in per_vector.items()))
             vector = {name: sql.SQL("e.{}").format(sql.Identifier(f"bh_{name}")) for name in per_vector}
         # The embedding table first: its wide vector rows are read once, in parallel.
-        frm = sql.SQL("{e} AS e {kind} JOIN {c} AS c ON {k} = {id}").format(
-            e=emb, c=t.chunk_table, k=shape.emb_key(), id=t.chunk_id, kind=sql.SQL("LEFT" if unique_key else "FULL"))
+        on = t.join_on() if keyed_per_collection else sql.SQL("{} = {}").format(shape.emb_key(), t.chunk_id)
+        frm = sql.SQL("{e} AS e {kind} JOIN {c} AS c ON {on}").format(
+            e=emb, c=t.chunk_table, on=on, kind=sql.SQL("LEFT" if unique_key else "FULL"))
         if shape.emb_collection() is not None:
-            emb_side = sql.SQL("{} = ANY(%(collections)s)").format(ec)
+            # Filed under a checked collection, and its chunk (if any) inside chunks.filter: a chunk the filter leaves
+            # out (soft-deleted, keeping its vector) is no chunk of the collection, so it must not be counted as one
+            # (it stood in for a chunk without a vector: 106 embedded, 0 missing, of 106 chunks with 105 vectors).
+            emb_side = sql.SQL("({} = ANY(%(collections)s) AND ({} IS NULL OR {}))").format(
+                ec, t.chunk_id, t.chunk_filter(collection_param=False))
         else:
             emb_side = sql.SQL("{} IS NULL").format(t.chunk_id)  # orphans cannot be told apart by collection
         scope = sql.SQL("({} OR {})").format(shape.chunks_in(), emb_side)
@@ -190,6 +204,9 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "wrong_dims": sql.SQL("({m} AND {d})").format(m=matched, d=vector["off_dims"]) if check_dims else no,
         "stale_time": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {s})").format(m=matched, cc=cc, s=timed)
                        if timed is not None else no),
+        # A NULL time compares as unknown: such a row is neither fresh nor stale by its timestamps.
+        "untimed": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND ({s}) IS NULL)").format(m=matched, cc=cc, s=timed)
+                    if timed is not None else no),
         "drawable": sql.SQL("({ci} AND {p} AND {v})").format(ci=shape.chunks_in(), p=placed(shape), v=vector["has_vector"]),
         "has_vector": vector["has_vector"],
     }
@@ -218,12 +235,12 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     return sql.SQL(
         "WITH g AS ({grouped}) "
         "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, rows, vectors, "
-        "other_model, stale, zero, nonfinite, wrong_dims, stale_time, drawable, all_vectors, "
+        "other_model, stale, zero, nonfinite, wrong_dims, stale_time, untimed, drawable, all_vectors, "
         "p.piece, p.at, NULL::json AS chunk_counts "
         "FROM g LEFT JOIN LATERAL (SELECT substring(g.fps FROM s FOR %(piece)s) AS piece, s AS at "
         "FROM generate_series(1, length(g.fps), %(piece)s) AS s) AS p ON true "
         "UNION ALL SELECT {nulls}, {counted}"
-    ).format(grouped=grouped, counted=counted, nulls=sql.SQL(", ").join([NULL] * 19))
+    ).format(grouped=grouped, counted=counted, nulls=sql.SQL(", ").join([NULL] * 20))
 
 
 PIECE_BYTES = 1 << 20  # fingerprint pairs per row of the pass's result: 65,536 vectors
@@ -235,6 +252,7 @@ def _counts(flags: Mapping[str, sql.Composable]) -> sql.Composable:
         "count(*) AS rows, count(*) FILTER (WHERE {m}) AS vectors, count(*) FILTER (WHERE {other}) AS other_model, "
         "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, 0 AS nonfinite, "
         "count(*) FILTER (WHERE {wrong_dims}) AS wrong_dims, count(*) FILTER (WHERE {stale_time}) AS stale_time, "
+        "count(*) FILTER (WHERE {untimed}) AS untimed, "
         "count(*) FILTER (WHERE {drawable}) AS drawable, count(*) FILTER (WHERE {has_vector}) AS all_vectors"
     ).format(**flags)
 
@@ -299,7 +317,7 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
     em = shape.profile.embeddings
     unique = not shape.inline and _key_is_unique(conn, shape)
     options = dict(has_model=bool(em.model), has_hash=bool(em.input_hash), check_dims=check_dims and dims is not None,
-                   unique_key=unique, count_chunks=counts is None)
+                   unique_key=unique, count_chunks=counts is None, keyed_per_collection=keyed_per_collection(conn, shape))
     params = pass_params(collections, model, dims, probe)
     query = pass_query(conn, shape, params, **options)
     if counts is not None:
@@ -414,12 +432,26 @@ def _without_vector_rows(groups: list[Group], counts: list) -> list[Group]:
 def _key_is_unique(conn: Conn, shape: Shape) -> bool:
     """Whether a unique index on the embedding key alone rules out duplicate rows (then no second pass is needed)."""
     em = shape.profile.embeddings
+    return _unique_alone(conn, em.schema, em.table, em.key)
+
+
+def _unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
+    """Whether a unique index (whole, no expression) on ``column`` alone holds each value once."""
     row = one(conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
         "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL "
         "AND i.indexprs IS NULL AND a.attname = %s) AS unique_key",
-        (sql.Identifier(em.schema, em.table).as_string(conn), em.key)).fetchone())
+        (sql.Identifier(schema, table).as_string(conn), column)).fetchone())
     return bool(row["unique_key"])
+
+
+def keyed_per_collection(conn: Conn, shape: Shape) -> bool:
+    """Whether both tables name the collection in a column of their own and no unique index on ``chunks.id`` alone
+    says it names one chunk: the same id may then be a chunk of each collection (a key of ``(collection, id)``)."""
+    ch, em = shape.profile.chunks, shape.profile.embeddings
+    if shape.inline or not (em.collection and ch.collection) or ch.collection_array or ch.collection_table:
+        return False
+    return not _unique_alone(conn, ch.schema, ch.table, ch.id)
 
 
 def _by_collection(groups: list[Group], collections: list[str], *, has_emb_collection: bool) -> dict[str, list[Group]]:
@@ -439,7 +471,7 @@ def _by_collection(groups: list[Group], collections: list[str], *, has_emb_colle
 
 
 _KEYS = ("collection", "emb_collection", "tenant", "emb_tenant", "has_chunk", "has_embedding", "in_scope")
-_COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims", "stale_time"}
+_COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims", "stale_time", "untimed"}
 _GROUP = {f for f in Group.__dataclass_fields__}
 
 
@@ -479,6 +511,7 @@ def fold(collection: str, groups: list[Group], *, has_emb_collection: bool, has_
         nonfinite=sum(g.nonfinite for g in matched),
         wrong_dims=sum(g.wrong_dims for g in matched),
         stale_time=sum(g.stale_time for g in matched),
+        untimed=sum(g.untimed for g in matched),
         tenants=tuple(TenantCounts(t, c, e) for t, (c, e) in sorted(tenants.items(), key=lambda kv: str(kv[0]))),
         emb_tenants=tuple(emb_tenants),
     )

@@ -1,9 +1,9 @@
 """The DONE verdict, one rule for the plugin, ``verify`` and its JSON.
 
-DONE when no check failed, at least one passed, and every unproven claim is one
-recompute stands in for (``fresh`` without a hash or timestamps, ``model`` without
-a model column) in a collection whose recompute passed with a bound within the
-required ``max_bad_fraction``. Anything else unproven keeps DONE from being said.
+DONE when no check failed, every check expected ran, at least one passed, and every
+unproven claim is one recompute stands in for (``fresh`` without a hash or timestamps,
+``model`` without a model column) in a collection whose recompute passed with a bound
+within the required ``max_bad_fraction``. Anything else unproven keeps DONE from being said.
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ def _within(claim: Claim) -> bool:
         return False
 
 
-def decide(claims: Iterable[Claim]) -> Verdict:
-    """Apply the rule above."""
+def decide(claims: Iterable[Claim], expected: Iterable[tuple[str, str | None]] = ()) -> Verdict:
+    """Apply the rule above; ``expected``: the (check, collection) pairs DONE needs a result of (a run of some of the
+    checks, by ``-k``, ``--lf`` or a file named alone, proves nothing of the others)."""
     claims = list(claims)
     failed = [c for c in claims if c.status == FAIL]
     if failed:
@@ -63,8 +64,14 @@ def decide(claims: Iterable[Claim]) -> Verdict:
                        uncovered, covered)
     if not any(c.status == PASS for c in claims):
         return Verdict(False, "no DONE check passed", (), covered)
+    ran = {(c.check, c.collection) for c in claims}
+    absent = [f"{check} [{collection}]" if collection is not None else check
+              for check, collection in expected if (check, collection) not in ran]
+    if absent:
+        more = f", ... ({len(absent)} in all)" if len(absent) > 5 else ""
+        return Verdict(False, "not run: " + ", ".join(absent[:5]) + more, (), covered)
     return Verdict(True, None, (), covered)
 
 
-def done(outcomes: Iterable[Outcome]) -> Verdict:
-    return decide(Claim.of(o) for o in outcomes)
+def done(outcomes: Iterable[Outcome], expected: Iterable[tuple[str, str | None]] = ()) -> Verdict:
+    return decide((Claim.of(o) for o in outcomes), expected)

@@ -110,3 +110,17 @@ def test_recompute_without_a_provider_is_unproven_and_not_done(embedded_db, demo
     assert run.properties["test_recompute[tenant_acme]"]["status"] == "unproven"
     assert "no embedding provider" in run.messages["test_recompute[tenant_acme]"]
     assert "DONE checks verdict: NOT DONE" in run.output and run.code != 0
+
+
+def test_a_run_of_some_of_the_checks_is_not_done_and_names_those_not_run(embedded_db, demo_env, demo_profile, tmp_path):
+    """``-k``, ``--lf`` or a file named alone run some checks: the verdict was DONE over those, here coverage's, on
+    texts edited after their vectors (fresh, not run, would fail)."""
+    embedded_db.execute("UPDATE document_chunks SET content = content || ' (amended)' WHERE id = "
+                        "(SELECT min(id) FROM document_chunks WHERE collection = 'tenant_acme')")
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme",
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn}, files=("test_coverage.py",))
+    assert run.results == {"test_coverage[tenant_acme]": "passed"}, run.output
+    expected = ("DONE checks verdict: NOT DONE: not run: completed [tenant_acme], source_coverage [tenant_acme], "
+                "dimensions [tenant_acme]")
+    assert expected in run.output, run.output[-600:]
+    assert run.code != 0

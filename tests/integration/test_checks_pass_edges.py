@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 
@@ -217,3 +218,108 @@ def test_a_vector_shared_by_two_texts_is_found_in_a_column_of_few_dimensions(sma
     outcome = checked(dsn, profile, distinct_vectors)
     assert outcome.status == "failed", outcome.message()
     assert sorted(o.id for o in outcome.offenders) == [7, 8]
+
+
+def test_a_chunk_outside_chunks_filter_keeping_its_vector_does_not_hide_a_chunk_without_one(embedded_db, embed_server):
+    """A soft-deleted chunk keeps its vector (filed under the collection); the one pass counted it as the collection's
+    chunk, so a live chunk without a vector was reported 106 embedded, 0 missing."""
+    from harness.checks import coverage
+
+    from ..conftest import DEMO_PROFILE, TEST_MODEL
+    from .conftest import checked
+
+    embedded_db.execute("ALTER TABLE document_chunks ADD COLUMN deleted_at timestamptz")
+    embedded_db.execute("UPDATE document_chunks SET deleted_at = now() WHERE id = "
+                        "(SELECT min(id) FROM document_chunks WHERE collection = 'tenant_acme')")
+    embedded_db.execute("DELETE FROM document_embeddings WHERE chunk_id = "
+                        "(SELECT max(id) FROM document_chunks WHERE collection = 'tenant_acme')")
+    text = DEMO_PROFILE.read_text().replace("${EMBED_MODEL:-all-minilm}", TEST_MODEL).replace(
+        "  sources: [title, url]\n", "  sources: [title, url]\n  filter: {deleted_at: null}\n")
+    outcome = checked(coverage, "tenant_acme", text, embedded_db.dsn, embed_server.url)
+    assert outcome.status == "failed", outcome.found
+    assert "105 embedded, 1 missing" in outcome.found
+
+
+def per_collection_target(db, url, *, tenants: bool = False) -> str:
+    """Chunks keyed (collection, id), as scope and the engine accept them: ids 1..30 in each of alpha and beta, every
+    vector right (``tenants``: alpha's rows of tenant acme, beta's of globex, on both tables); returns the profile's
+    text."""
+    from harness.provider import OllamaProvider
+
+    from ..conftest import TEST_MODEL
+
+    db.execute("CREATE TABLE chunks (collection text, id int, content text NOT NULL, PRIMARY KEY (collection, id)); "
+               "CREATE TABLE embeddings (collection text, chunk_id int, embedding vector(384), "
+               "PRIMARY KEY (collection, chunk_id)); "
+               "INSERT INTO chunks SELECT c, g, c || ' note ' || g || ' ' || md5(c || g) "
+               "FROM unnest(ARRAY['alpha', 'beta']) AS c, generate_series(1, 30) AS g")
+    with db.connect(autocommit=True) as conn, OllamaProvider(url, TEST_MODEL) as provider:
+        rows = conn.execute("SELECT collection, id, content FROM chunks").fetchall()
+        vectors = provider.embed([r[2] for r in rows]).vectors
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO embeddings VALUES (%s, %s, %s)",
+                            [(r[0], r[1], np.asarray(v, dtype=np.float32)) for r, v in zip(rows, vectors)])
+    tenant = ""
+    if tenants:
+        tenant = ", tenant: tenant"
+        for table in ("chunks", "embeddings"):
+            db.execute(f"ALTER TABLE {table} ADD COLUMN tenant text; "
+                       f"UPDATE {table} SET tenant = CASE collection WHEN 'alpha' THEN 'acme' ELSE 'globex' END")
+    return (f"name: per_collection\nprovider: {{model: {TEST_MODEL}, url: {url}}}\n"
+            f"chunks: {{table: chunks, id: id, text: content, collection: collection{tenant}}}\n"
+            f"embeddings: {{table: embeddings, key: chunk_id, vector: embedding, collection: collection{tenant}}}\n")
+
+
+def test_chunk_keys_numbered_per_collection_are_matched_within_their_collection(empty_db, embed_server):
+    """The pass joined embeddings on the id alone, so each vector met the other collection's chunk of that number too:
+    0 embedded, 30 missing, 30 duplicate rows and 60 filed under another collection, on a target the engine had just
+    filled."""
+    from harness.checks import coverage, tenant_isolation
+
+    from .conftest import checked
+
+    text = per_collection_target(empty_db, embed_server.url)
+    covered = checked(coverage, "alpha", text, empty_db.dsn, embed_server.url)
+    placed = checked(tenant_isolation, "alpha", text, empty_db.dsn, embed_server.url)
+    assert covered.status == "passed" and covered.found.startswith("30 embedded, 0 missing, 0 orphans"), covered.found
+    assert placed.status != "failed", placed.found
+
+
+def test_a_chunk_keyed_per_collection_without_its_vector_is_missing_beside_another_collections_chunk_of_its_number(
+        empty_db, embed_server):
+    from harness.checks import coverage
+
+    from .conftest import checked
+
+    text = per_collection_target(empty_db, embed_server.url)
+    empty_db.execute("DELETE FROM embeddings WHERE collection = 'alpha' AND chunk_id = 5")
+    covered = checked(coverage, "alpha", text, empty_db.dsn, embed_server.url)
+    assert covered.status == "failed" and covered.found.startswith("29 embedded, 1 missing"), covered.found
+    assert [o.id for o in covered.offenders] == [5]
+
+
+def test_a_search_as_a_tenant_over_chunks_keyed_per_collection_returns_no_other_tenants_chunk(empty_db, embed_server):
+    """The search joined embeddings to chunks on the id alone, so acme's vector of alpha's chunk 5 came back with
+    beta's chunk 5, globex's: 2 foreign rows returned on a target where nothing leaks."""
+    from harness.checks import tenant_isolation
+
+    from .conftest import checked
+
+    text = per_collection_target(empty_db, embed_server.url, tenants=True)
+    outcome = checked(tenant_isolation, "alpha", text, empty_db.dsn, embed_server.url)
+    assert outcome.status == "passed", outcome.found
+    assert "0 foreign rows returned" in outcome.found
+
+
+def test_an_orphan_keyed_per_collection_is_listed_beside_another_collections_chunk_of_its_number(empty_db, embed_server):
+    """alpha's chunk 7 deleted, its embedding left: the pass counts the orphan, and the listing looked for any chunk
+    numbered 7, found beta's and listed none."""
+    from harness.checks import coverage
+
+    from .conftest import checked
+
+    text = per_collection_target(empty_db, embed_server.url)
+    empty_db.execute("DELETE FROM chunks WHERE collection = 'alpha' AND id = 7")
+    covered = checked(coverage, "alpha", text, empty_db.dsn, embed_server.url)
+    assert covered.status == "failed" and "1 orphans" in covered.found, covered.found
+    assert [(o.id, o.detail) for o in covered.offenders] == [(7, "orphan: its chunk is gone")]

@@ -37,3 +37,33 @@ def test_a_run_or_procedure_error_names_its_subcommand_not_none(step, cli, demo_
     assert "None:" not in result.out + result.err
     if step == "run":
         assert result.err.startswith("backfill-harness run: "), result.err
+
+
+@pytest.mark.parametrize("key, column", [("updated_at", "edited_at"), ("embedded_at", "embeded_at")])
+def test_a_timestamp_column_the_table_lacks_is_exit_2_naming_the_profile_key(key, column, cli, embedded_db, target_env,
+                                                                            tmp_path):
+    """chunks.updated_at and embeddings.updated_at/embedded_at were never looked up: scope passed and verify failed
+    every check with a database error (``column e.embeded_at does not exist``)."""
+    section, table = ("chunks", "document_chunks") if key == "updated_at" else ("embeddings", "document_embeddings")
+    path = tmp_path / "profile.yaml"
+    anchor = "  sources: [title, url]\n" if section == "chunks" else "  input_hash: input_hash\n"
+    path.write_text(DEMO_PROFILE.read_text().replace(anchor, f"{anchor}  {key}: {column}\n"))
+    result = cli("scope", "--profile", path, "--collection", "tenant_acme",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 2, result.out + result.err
+    assert f"profile key '{section}.{key}' names column '{column}', which table 'public.{table}' does not have" \
+        in result.err
+
+
+def test_a_timestamp_key_naming_a_text_column_is_exit_2_naming_its_type(cli, embedded_db, target_env, tmp_path):
+    """A time kept as text cannot be compared with the vector's: verify failed every check with ``operator does not
+    exist: text > timestamp with time zone``."""
+    embedded_db.execute("ALTER TABLE document_chunks ADD COLUMN edited_at text")
+    path = tmp_path / "profile.yaml"
+    path.write_text(DEMO_PROFILE.read_text().replace("  sources: [title, url]\n",
+                                                     "  sources: [title, url]\n  updated_at: edited_at\n"))
+    result = cli("scope", "--profile", path, "--collection", "tenant_acme",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 2, result.out + result.err
+    assert "profile key 'chunks.updated_at' names column 'edited_at', which is of type text; expected a timestamp" \
+        in result.err

@@ -42,3 +42,14 @@ def test_any_failure_is_not_done_and_named():
 
 def test_nothing_passed_is_not_done():
     assert not decide([Claim("index", "c", "skipped")]).ok
+
+
+def test_a_check_expected_and_not_run_is_not_done_naming_it():
+    verdict = decide([Claim("coverage", "c", "passed")], expected=[("coverage", "c"), ("fresh", "c"), ("index", "c")])
+    assert not verdict.ok and verdict.reason == "not run: fresh [c], index [c]"
+
+
+def test_every_check_expected_run_and_passed_is_done():
+    verdict = decide([Claim("coverage", "c", "passed"), Claim("custom url", None, "passed")],
+                     expected=[("coverage", "c"), ("custom url", None)])
+    assert verdict.ok, verdict.reason
