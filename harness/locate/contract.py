@@ -362,7 +362,7 @@ _JS_IMPORT = re.compile(r"""(?:\bfrom\s+|\bimport\s*\(\s*|\brequire\(\s*|^\s*imp
 _JS_EXTS = (".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs", ".jsx")
 
 
-def _py_candidates(root: Path, current: Path, text: str) -> list[Path]:
+def _py_candidates(root: Path, current: Path, text: str, src_roots: tuple[Path, ...] = ()) -> list[Path]:
     out = []
     for m in _PY_IMPORT.finditer(text):
         if m.group("mods"):
@@ -377,7 +377,8 @@ def _py_candidates(root: Path, current: Path, text: str) -> list[Path]:
             dots = len(mod) - len(mod.lstrip("."))
             parts = [p for p in mod.lstrip(".").split(".") if p]
             bases = [current.parent.parents[dots - 2] if dots > 1 else current.parent] if dots else \
-                [root, current.parent, *[p for p in current.parents if p != root and root in p.parents]]
+                [root, current.parent, *[p for p in current.parents if p != root and root in p.parents],
+                 *[r for r in src_roots if parts and (r / parts[0]).exists()]]
             for base in bases:
                 target = base.joinpath(*parts)
                 for cand in [target.with_suffix(".py") if parts else None, target / "__init__.py",
@@ -455,11 +456,20 @@ def workspace_packages(root: Path) -> dict[str, Path]:
     return found
 
 
+def python_src_roots(root: Path) -> tuple[Path, ...]:
+    """The repository's ``src`` folders a few levels down: a monorepo's packages in src layout, which an absolute
+    import reaches once installed (haystack-core-integrations: ``integrations/<name>/src/haystack_integrations``)."""
+    found = [p for pattern in ("src", "*/src", "*/*/src", "*/*/*/src") for p in sorted(root.glob(pattern))
+             if p.is_dir() and not {"node_modules", ".venv", "venv", "site-packages"} & set(p.relative_to(root).parts)]
+    return tuple(found)
+
+
 def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | None = None,
                       limit: int = MAX_FILES) -> Contract:
     """The contract of the given files and the local modules they import (breadth first, bounded)."""
     root = root.resolve()
     packages: dict[str, Path] | None = None
+    src_roots: tuple[Path, ...] | None = None
     queue = [(p.resolve(), 0) for p in entry_files]
     seen: set[Path] = set()
     result = extra or Contract(files=())
@@ -478,7 +488,9 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             continue
         lang = language(rel)
         if lang == "python":
-            nxt = _py_candidates(root, path, text)
+            if src_roots is None:
+                src_roots = python_src_roots(root)
+            nxt = _py_candidates(root, path, text, src_roots)
         elif lang == "js":
             if packages is None:
                 packages = workspace_packages(_workspace_root(path, root))
