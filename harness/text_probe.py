@@ -39,7 +39,7 @@ def candidates(shape: Shape) -> tuple[str, ...]:
     typed = {c.name for c in shape.chunks.columns if c.type in TEXT_TYPES}
     names = (shape.text.column, *shape.text.alternatives, *own_texts(shape.chunks))
     columns = tuple(dict.fromkeys(n for n in names if n in typed))
-    keys = tuple(n for n in dict.fromkeys((*shape.text.alternatives, *shape.sources))
+    keys = tuple(n for n in dict.fromkeys((*shape.text.alternatives, *shape.sources, *shape.empty_sources))
                  if n not in columns and _json_key(shape, n) and _named(json_field(n)[1] or "", TEXT_NAMES))
     return (columns + keys)[:MAX_COLUMNS]
 
