@@ -3495,7 +3495,7 @@ def test_haystack_pgvector_store_filled_by_its_ollama_pipeline_and_refilled_by_t
         return text.replace('    PG_CONN_STR: "{database_url}"\n', '    PG_CONN_STR: "{database_url}"\n' + extra).replace(
             'command: "python index.py"', f'command: "{sys.executable} index.py"')
 
-    trial = procedure(cli, db, server, app, tmp_path, HAYSTACK_TABLE, edit=with_python_env, run_args=())
+    trial = procedure(cli, db, server, app, tmp_path, HAYSTACK_TABLE, edit=with_python_env, run_args=(), plan=True)
 
     # locate: the script is followed into the integrations' src-layout packages: the Ollama call, its newline rule,
     # the store's PG_CONN_STR (a Secret read from the environment), so the script is the backfill.
@@ -3523,6 +3523,9 @@ def test_haystack_pgvector_store_filled_by_its_ollama_pipeline_and_refilled_by_t
     checks = {c["check"]: c["status"] for c in trial.scope.json["checks"]}
     assert (checks["command receives the database"], checks["command reaches the provider"]) == ("passed", "passed"), \
         trial.scope.out
+    # plan: of the script it promises nothing about the 9 vectors it cannot call current (the script re-embeds them).
+    reason = trial.plan.json["risk"]["reasons"][0]
+    assert "9 stored vectors whether current unknown" in reason and "re-embeds none" not in reason, reason
     # run: the app's own script re-indexed every article (OVERWRITE by the same ids), measured in the database.
     assert_whole_procedure_ok(trial, db, HAYSTACK_TABLE, "embedding", 12, needed=3)
     assert trial.run.json["counts_after"]["missing"] == 0

@@ -72,3 +72,14 @@ def test_scope_ok_says_how_many_stored_vectors_no_count_can_call_current():
     assert "21 stored vectors whether current unknown (no hash column, no model column)" in ok_line(
         NO_HASH_NO_MODEL, "memories")
     assert ok_line(MEASURED, "memories") == "Scope ok: 0 rows to embed into memories."
+
+
+def test_plan_never_says_the_targets_own_command_re_embeds_none_of_the_unmeasured_vectors():
+    """Haystack's indexing script re-embeds every document it reads (DuplicatePolicy.OVERWRITE): of a target's own
+    command the plan cannot say which stored vectors a run re-embeds; of the engine it can (none it does not count)."""
+    from harness.steps.plan import risk_reason_when_quiet
+
+    rows = {"to_embed": 3, "chunks": 12, "missing": 3, "current": None, "stale": None, "other_model": None}
+    command = risk_reason_when_quiet(rows, engine=False)
+    assert "9 stored vectors whether current unknown" in command and "re-embeds none" not in command, command
+    assert "a run re-embeds none of them" in risk_reason_when_quiet(rows, engine=True)
