@@ -725,8 +725,8 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
                 measured = _measured_text(conn, shape, provider_url, served)
     named = contract_models(entrypoint)
-    if model is None and measured is None and shape is not None and len(named) == 1 \
-            and named[0] not in entrypoint.contract.in_process_models:
+    loaded = getattr(getattr(entrypoint, "contract", None), "in_process_models", ())
+    if model is None and measured is None and shape is not None and len(named) == 1 and named[0] not in loaded:
         # the one model the entrypoint sends to the provider is measured as a --model would be (Haystack's script:
         # OllamaDocumentEmbedder(model=...) embeds a title before the content, which the column names do not say)
         with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
