@@ -193,7 +193,8 @@ def read_contract(rel: str, text: str) -> Contract:
         if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(m.group("u")) or _in_comment(text, m.start())
                 or "{" in m.group("u") or any(a <= m.start() < b for a, b in docstrings)):
             continue
-        if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()):
+        if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()) or (
+                lang == "python" and _is_parameter_default(text, m.start())):
             continue
         urls.append(_mask(m.group("u")))
     models = [c.model for c in calls if c.model and not c.model_env and not c.in_process]
@@ -287,6 +288,16 @@ def _is_named_default(text: str, pos: int) -> bool:
     start = text.rfind("\n", 0, pos) + 1
     return bool(re.match(r"\s*(?:export\s+)?(?:(?:const|let|var)\s+)?[\w.]*(?:DEFAULT|FALLBACK|default|fallback)\w*\s*"
                          r"(?::[^=\n]+)?[:=]", text[start:pos]))
+
+
+# A Python parameter's (or an annotated field's) default: `url: str = "..."` on its own line, `def f(host="...")`.
+_PY_PARAMETER_DEFAULT = re.compile(r"(?:^[ \t]+\w+\s*:\s*[^=\n]+=\s*|\bdef\s+\w+\s*\([^)]*\b\w+\s*(?::[^=,)]+)?=\s*)$")
+
+
+def _is_parameter_default(text: str, pos: int) -> bool:
+    """``def __init__(self, url: str = "http://localhost:11434")``: what the caller does not pass (Haystack's
+    embedder; the app's script passes its own), not an address the code always calls."""
+    return bool(_PY_PARAMETER_DEFAULT.search(text[text.rfind("\n", 0, pos) + 1:pos]))
 
 
 @overload
