@@ -3517,6 +3517,8 @@ def test_haystack_pgvector_store_filled_by_its_ollama_pipeline_and_refilled_by_t
     assert "reproduces the stored vectors of 5 of the 5 rows read" in drafted
     assert raw["distance"] == "cosine" and "haystack_hnsw_index" in drafted
     assert raw["backfill"]["command"] == f"{sys.executable} index.py"  # drafted `python index.py`, run by its venv's
+    # No address is said hard-coded: the embedder's `url` default, the docstring's example DSN, a link to the manual.
+    assert "hard-codes URLs" not in drafted and script["contract"]["hardcoded_urls"] == []
     assert {k: raw["backfill"]["env"][k] for k in ("PG_CONN_STR", "OLLAMA_URL")} == {
         "PG_CONN_STR": "{database_url}", "OLLAMA_URL": "{provider_url}"}
     # scope: the script's contract is mapped; 3 to embed.

@@ -86,7 +86,10 @@ def test_a_property_named_env_of_an_object_not_imported_is_no_env_read():
 def test_a_dsn_in_a_docstring_and_a_documentation_link_are_no_hard_coded_urls():
     """Haystack's store documents `PG_CONN_STR="postgresql://USER:PASSWORD@HOST:PORT/DB_NAME"` in its docstring and
     links PostgreSQL's manual in an error message: neither is an address the code connects to; a DSN in code is."""
-    text = ('class Store:\n'
+    text = ('CREATE_TABLE = """\n'
+            'CREATE TABLE t (id text)\n'
+            '"""\n\n'
+            'class Store:\n'
             '    def __init__(self, connection_string=None):\n'
             '        """\n'
             '        - URI, e.g. `PG_CONN_STR="postgresql://USER:PASSWORD@HOST:PORT/DB_NAME"`\n'
