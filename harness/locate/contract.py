@@ -13,7 +13,7 @@ from typing import cast, overload
 from .. import redact, task_prefixes
 from . import embedding_calls
 from .files import MAKEFILES, is_test, language, read
-from .literals import call_args, dotenv_line, env_reads, in_spans, line_of
+from .literals import call_args, dotenv_line, env_reads, in_spans, line_of, py_docstrings
 
 MAX_FILES = 30
 # A language model's settings: a name with an LLM / chat / completion / generation part that sets a model, provider,
@@ -166,15 +166,6 @@ _URL = re.compile(r"""(?P<q>['"`])(?P<u>(?:https?|postgres(?:ql)?)://[^'"`\s]+|(
 # A database by its scheme (a link to postgresql.org's manual is no database), or an embedder's or a local address.
 _RELEVANT_URL = re.compile(r"^postgres(?:ql)?://|:11434|ollama|/api/embed|/v1/embeddings|localhost|127\.0\.0\.1|0\.0\.0\.0|"
                            r"host\.docker\.internal")
-# Python's triple-quoted strings, in order (a closing quote alone on its line opens nothing).
-_PY_TRIPLE = re.compile(r"""(?s)(?P<q>\"\"\"|\'\'\').*?(?P=q)""")
-
-
-def _py_docstrings(text: str) -> list[tuple[int, int]]:
-    """The spans of the triple-quoted strings that open their line (docstrings: an example DSN in one is
-    documentation, not an address); one assigned (`SQL = \"\"\"...`) is code."""
-    return [m.span() for m in _PY_TRIPLE.finditer(text)
-            if re.fullmatch(r"[ \t]*[rRuU]?", text[text.rfind("\n", 0, m.start()) + 1:m.start()])]
 _MODEL_CONST = re.compile(r"""(?m)^\s*(?:export\s+)?(?:const\s+|let\s+|var\s+)?(?P<n>[A-Z0-9_]*EMBED[A-Z0-9_]*MODEL(?:_NAME|_ID)?|embed\w*_model(?:_name)?|MODEL(?:_NAME)?)\s*(?::\s*[^=\n]+)?=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)\s*;?\s*(?:#.*|//.*)?$""")
 _ARGPARSE = re.compile(r"""\badd_argument\(""")
 _CLICK = re.compile(r"""@click\.(?:option|argument)\(""")
@@ -195,7 +186,7 @@ def read_contract(rel: str, text: str) -> Contract:
     flags, required, flag_env = _flags(text, lang, names)
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
     urls = []
-    docstrings = _py_docstrings(text) if lang == "python" else []
+    docstrings = py_docstrings(text) if lang == "python" else []
     for m in _URL.finditer(text):
         if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(m.group("u")) or _in_comment(text, m.start())
                 or "{" in m.group("u") or any(a <= m.start() < b for a, b in docstrings)):

@@ -256,3 +256,14 @@ def split_args(args: str) -> list[tuple[int, str]]:
             start = i + 1
     parts.append((start, args[start:]))
     return [(o + len(a) - len(a.lstrip()), a.strip()) for o, a in parts if a.strip()]
+
+
+# Python's triple-quoted strings, in order (a closing quote alone on its line opens nothing).
+_PY_TRIPLE = re.compile(r"""(?s)(?P<q>\"\"\"|\'\'\').*?(?P=q)""")
+
+
+def py_docstrings(text: str) -> list[tuple[int, int]]:
+    """The spans of the triple-quoted strings that open their line: docstrings, whose examples (a DSN, a store's
+    constructor) are documentation; one assigned (`SQL = \"\"\"...`) is code."""
+    return [m.span() for m in _PY_TRIPLE.finditer(text)
+            if re.fullmatch(r"[ \t]*[rRuU]?", text[text.rfind("\n", 0, m.start()) + 1:m.start()])]

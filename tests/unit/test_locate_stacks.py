@@ -887,3 +887,24 @@ def test_a_script_importing_a_package_kept_in_a_src_layout_folder_is_followed_in
     assert {"PG_CONN_STR", "OLLAMA_URL"} <= set(index.contract.reads_env)
     assert index.contract.backfill_env()["PG_CONN_STR"] == "{database_url}"
     assert result.best_entrypoint is not None and result.best_entrypoint.path == "index.py"
+
+
+def test_haystacks_pgvector_document_store_declares_its_table_dimension_and_distance(tmp_path):
+    """Haystack's `PgvectorDocumentStore` creates its own table (`haystack_documents`, `embedding vector(768)`, searched
+    by `vector_function`, cosine unless given): a call declares it; an example in a docstring does not."""
+    result = located(tmp_path, {
+        "index.py": (
+            "from haystack_integrations.document_stores.pgvector import PgvectorDocumentStore\n\n"
+            "store = PgvectorDocumentStore(table_name='kb_docs', embedding_dimension=1024,\n"
+            "                              vector_function='inner_product', search_strategy='hnsw')\n"
+            "default = PgvectorDocumentStore()\n"),
+        "retriever.py": (
+            "from haystack_integrations.document_stores.pgvector import PgvectorDocumentStore\n\n\n"
+            "class Retriever:\n"
+            "    '''\n"
+            "    document_store = PgvectorDocumentStore(table_name='example', embedding_dimension=384)\n"
+            "    '''\n"),
+    })
+    assert {(d.path, d.table, d.column, d.dimensions, d.kind, d.distance) for d in result.declarations} == {
+        ("index.py", "kb_docs", "embedding", 1024, "haystack", "ip"),
+        ("index.py", "haystack_documents", "embedding", 768, "haystack", "cosine")}
