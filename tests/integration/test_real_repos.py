@@ -3505,6 +3505,9 @@ def test_haystack_pgvector_store_filled_by_its_ollama_pipeline_and_refilled_by_t
     assert script["may_embed"] and {"PG_CONN_STR", "OLLAMA_URL"} <= set(script["contract"]["reads_env"])
     assert ("integrations/ollama/src/haystack_integrations/components/embedders/ollama/document_embedder.py",
             "ollama-client", "nomic-embed-text") in {(c["path"], c["kind"], c["model"]) for c in located["embedding_calls"]}
+    # The script's store declares the table, its width and its distance (the library's own docstring examples do not).
+    assert {(d["path"], d["table"], d["column"], d["dimensions"], d["distance"]) for d in located["declarations"]} == {
+        ("index.py", HAYSTACK_TABLE, "embedding", 768, "cosine")}
     # profile init: the composition measured with the script's model, the newline rule read from the embedder.
     assert trial.init.json["todo"] == [], trial.init.out
     drafted = trial.profile.read_text()
