@@ -755,6 +755,13 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             # the model the draft names is measured as a --model would be: the text its stored vectors embed
             with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
                 measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint))
+    named = contract_models(entrypoint)
+    loaded = getattr(getattr(entrypoint, "contract", None), "in_process_models", ())
+    if model is None and measured is None and shape is not None and len(named) == 1 and named[0] not in loaded:
+        # the one model the entrypoint sends to the provider is measured as a --model would be (Haystack's script:
+        # OllamaDocumentEmbedder(model=...) embeds a title before the content, which the column names do not say)
+        with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
+            measured = _measured_text(conn, shape, provider_url, named[0], in_code=_in_code(entrypoint))
     declared_otherwise: tuple[Any, ...] = ()
     declared_by_setting: tuple[Any, ...] = ()
     if shape is not None and shape.vector.dimensions:

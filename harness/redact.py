@@ -102,9 +102,8 @@ def safe_dsn(dsn: str | None) -> str | None:
         return redact(dsn)
     if parts.scheme and parts.password is not None:
         user = parts.username or ""
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
+        # The host part as written (a documented `HOST:PORT` is no number: urllib's .port raises on it).
+        host = parts.netloc.rpartition("@")[2]
         return urlunsplit((parts.scheme, f"{user}:{MASK}@{host}", parts.path, parts.query, parts.fragment))
     return redact(dsn)
 

@@ -13,7 +13,8 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from . import text_parts
-from .discover import TEXT_TYPES, Shape, own_texts
+from .discover import TEXT_NAMES, TEXT_TYPES, Shape, _field, _named, own_texts
+from .profile import json_field
 from .task_prefixes import DOCUMENT_PREFIXES
 
 # Separators applications put between two fields they embed as one text (formbricks: `${title}: ${description}`).
@@ -33,10 +34,25 @@ class MeasuredText:
 
 
 def candidates(shape: Shape) -> tuple[str, ...]:
-    """The draft's text first, then its alternatives and the table's own texts: plain text columns only."""
+    """The draft's text first, then its alternatives and the table's own texts (text columns), then the keys of a JSON
+    column the draft found named like a text (a title the application joins to the text: Haystack's
+    ``meta_fields_to_embed``, ``meta->>'title'``)."""
     typed = {c.name for c in shape.chunks.columns if c.type in TEXT_TYPES}
     names = (shape.text.column, *shape.text.alternatives, *own_texts(shape.chunks))
-    return tuple(dict.fromkeys(n for n in names if n in typed))[:MAX_COLUMNS]
+    columns = tuple(dict.fromkeys(n for n in names if n in typed))
+    keys = tuple(n for n in dict.fromkeys((*shape.text.alternatives, *shape.sources, *shape.empty_sources))
+                 if n not in columns and _json_key(shape, n) and _named(json_field(n)[1] or "", TEXT_NAMES))
+    return (columns + keys)[:MAX_COLUMNS]
+
+
+def _json_key(shape: Shape, name: str) -> bool:
+    """Whether ``name`` is ``column->>'key'`` of a json or jsonb column of the chunk table."""
+    try:
+        column, key = json_field(name)
+    except ValueError:
+        return False
+    found = shape.chunks.column(column)
+    return key is not None and found is not None and found.type in ("json", "jsonb")
 
 
 Composition = tuple[tuple[str, ...], str, str]  # columns, separator, task prefix
@@ -105,7 +121,7 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
                                                                sql.Identifier(em.schema, em.name), sql.SQL(" AND ").join(on))
     alias = "c" if shape.inline else "e"
     query = sql.SQL("SELECT {v}::real[], {cols} FROM {src} WHERE {v} IS NOT NULL ORDER BY {pk} LIMIT {n}").format(
-        v=sql.Identifier(alias, shape.vector.column), cols=sql.SQL(", ").join(sql.Identifier("c", c) for c in read),
+        v=sql.Identifier(alias, shape.vector.column), cols=sql.SQL(", ").join(_field(c, "c") for c in read),
         src=source, pk=sql.SQL(", ").join(sql.Identifier("c", k) for k in table.primary_key), n=sql.Literal(ROWS))
     try:
         with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable

@@ -13,7 +13,7 @@ from typing import cast, overload
 from .. import redact, task_prefixes
 from . import embedding_calls
 from .files import MAKEFILES, is_test, language, read
-from .literals import call_args, dotenv_line, env_reads, in_spans, line_of
+from .literals import call_args, dotenv_line, env_reads, in_spans, line_of, py_docstrings
 
 MAX_FILES = 30
 # A language model's settings: a name with an LLM / chat / completion / generation part that sets a model, provider,
@@ -167,7 +167,9 @@ def unknown(reason: str, **kw) -> Contract:
 # -- reading source files ------------------------------------------------------------------------------------------
 
 _URL = re.compile(r"""(?P<q>['"`])(?P<u>(?:https?|postgres(?:ql)?)://[^'"`\s]+|(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d{2,5}[^'"`\s]*)(?P=q)""")
-_RELEVANT_URL = re.compile(r"postgres|:11434|ollama|/api/embed|/v1/embeddings|localhost|127\.0\.0\.1|0\.0\.0\.0|host\.docker\.internal")
+# A database by its scheme (a link to postgresql.org's manual is no database), or an embedder's or a local address.
+_RELEVANT_URL = re.compile(r"^postgres(?:ql)?://|:11434|ollama|/api/embed|/v1/embeddings|localhost|127\.0\.0\.1|0\.0\.0\.0|"
+                           r"host\.docker\.internal")
 _MODEL_CONST = re.compile(r"""(?m)^\s*(?:export\s+)?(?:const\s+|let\s+|var\s+)?(?P<n>[A-Z0-9_]*EMBED[A-Z0-9_]*MODEL(?:_NAME|_ID)?|embed\w*_model(?:_name)?|MODEL(?:_NAME)?)\s*(?::\s*[^=\n]+)?=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)\s*;?\s*(?:#.*|//.*)?$""")
 _ARGPARSE = re.compile(r"""\badd_argument\(""")
 _CLICK = re.compile(r"""@click\.(?:option|argument)\(""")
@@ -188,11 +190,13 @@ def read_contract(rel: str, text: str) -> Contract:
     flags, required, flag_env = _flags(text, lang, names)
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
     urls = []
+    docstrings = py_docstrings(text) if lang == "python" else []
     for m in _URL.finditer(text):
         if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(m.group("u")) or _in_comment(text, m.start())
-                or "{" in m.group("u")):
+                or "{" in m.group("u") or any(a <= m.start() < b for a, b in docstrings)):
             continue
-        if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()):
+        if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()) or (
+                lang == "python" and _is_parameter_default(text, m.start())):
             continue
         urls.append(_mask(m.group("u")))
     models = [c.model for c in calls if c.model and not c.model_env and not c.in_process]
@@ -331,6 +335,16 @@ def _is_named_default(text: str, pos: int) -> bool:
                          r"(?::[^=\n]+)?[:=]", text[start:pos]))
 
 
+# A Python parameter's (or an annotated field's) default: `url: str = "..."` on its own line, `def f(host="...")`.
+_PY_PARAMETER_DEFAULT = re.compile(r"(?:^[ \t]+\w+\s*:\s*[^=\n]+=\s*|\bdef\s+\w+\s*\([^)]*\b\w+\s*(?::[^=,)]+)?=\s*)$")
+
+
+def _is_parameter_default(text: str, pos: int) -> bool:
+    """``def __init__(self, url: str = "http://localhost:11434")``: what the caller does not pass (Haystack's
+    embedder; the app's script passes its own), not an address the code always calls."""
+    return bool(_PY_PARAMETER_DEFAULT.search(text[text.rfind("\n", 0, pos) + 1:pos]))
+
+
 @overload
 def _mask(value: str) -> str: ...
 @overload
@@ -409,7 +423,7 @@ _JS_IMPORT = re.compile(r"""(?:\bfrom\s+|\bimport\s*\(\s*|\brequire\(\s*|^\s*imp
 _JS_EXTS = (".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs", ".jsx")
 
 
-def _py_candidates(root: Path, current: Path, text: str) -> list[Path]:
+def _py_candidates(root: Path, current: Path, text: str, src_roots: tuple[Path, ...] = ()) -> list[Path]:
     out = []
     for m in _PY_IMPORT.finditer(text):
         if m.group("mods"):
@@ -424,7 +438,8 @@ def _py_candidates(root: Path, current: Path, text: str) -> list[Path]:
             dots = len(mod) - len(mod.lstrip("."))
             parts = [p for p in mod.lstrip(".").split(".") if p]
             bases = [current.parent.parents[dots - 2] if dots > 1 else current.parent] if dots else \
-                [root, current.parent, *[p for p in current.parents if p != root and root in p.parents]]
+                [root, current.parent, *[p for p in current.parents if p != root and root in p.parents],
+                 *[r for r in src_roots if parts and (r / parts[0]).exists()]]
             for base in bases:
                 target = base.joinpath(*parts)
                 for cand in [target.with_suffix(".py") if parts else None, target / "__init__.py",
@@ -502,11 +517,20 @@ def workspace_packages(root: Path) -> dict[str, Path]:
     return found
 
 
+def python_src_roots(root: Path) -> tuple[Path, ...]:
+    """The repository's ``src`` folders a few levels down: a monorepo's packages in src layout, which an absolute
+    import reaches once installed (haystack-core-integrations: ``integrations/<name>/src/haystack_integrations``)."""
+    found = [p for pattern in ("src", "*/src", "*/*/src", "*/*/*/src") for p in sorted(root.glob(pattern))
+             if p.is_dir() and not {"node_modules", ".venv", "venv", "site-packages"} & set(p.relative_to(root).parts)]
+    return tuple(found)
+
+
 def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | None = None,
                       limit: int = MAX_FILES) -> Contract:
     """The contract of the given files and the local modules they import (breadth first, bounded)."""
     root = root.resolve()
     packages: dict[str, Path] | None = None
+    src_roots: tuple[Path, ...] | None = None
     queue = [(p.resolve(), 0) for p in entry_files]
     seen: set[Path] = set()
     result = extra or Contract(files=())
@@ -525,7 +549,9 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             continue
         lang = language(rel)
         if lang == "python":
-            nxt = _py_candidates(root, path, text)
+            if src_roots is None:
+                src_roots = python_src_roots(root)
+            nxt = _py_candidates(root, path, text, src_roots)
         elif lang == "js":
             if packages is None:
                 packages = workspace_packages(_workspace_root(path, root))

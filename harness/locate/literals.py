@@ -11,7 +11,9 @@ _ENV_PY = re.compile(
     r"""(?:\s*or\s*(?P<q2>['"])(?P<default2>[^'"\n]*)(?P=q2))?"""
     r"""|\bos\.environ\[\s*['"](?P<name2>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\]"""
     r"""|(?<![\w.])(?:getenv|environ\.get)\(\s*['"](?P<name3>[A-Z_][A-Z0-9_]*)['"]"""
-    r"""(?:\s*,\s*(?:default\s*=\s*)?(?P<q3>['"])(?P<default3>[^'"\n]*)(?P=q3))?""")
+    r"""(?:\s*,\s*(?:default\s*=\s*)?(?P<q3>['"])(?P<default3>[^'"\n]*)(?P=q3))?"""
+    # A library's secret read from the environment: Haystack's Secret.from_env_var("PG_CONN_STR") (or a list of names).
+    r"""|(?<![\w])from_env_vars?\(\s*\[?\s*['"](?P<name4>[A-Z_][A-Z0-9_]*)['"]""")
 # python-decouple's config("X", default=..., cast=...) and django-environ's env("X") / env.str("X") / env.db("X"),
 # called on the reader a module makes (env = environ.Env(...)); env.db() with no name reads DATABASE_URL.
 _READER_VAR = re.compile(r"""(?m)^\s*(?P<v>[A-Za-z_]\w*)\s*=\s*(?:environ\.)?(?:Env|AutoConfig|Config)\(""")
@@ -94,7 +96,7 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
     found: list[EnvRead] = []
     if lang == "python":
         for m in _ENV_PY.finditer(text):
-            name = m.group("name") or m.group("name2") or m.group("name3")
+            name = m.group("name") or m.group("name2") or m.group("name3") or m.group("name4")
             default = m.group("default") if m.group("default") is not None else (
                 m.group("default2") if m.group("default2") is not None else m.group("default3"))
             found.append(EnvRead(name, default, m.start(), m.end()))
@@ -254,3 +256,14 @@ def split_args(args: str) -> list[tuple[int, str]]:
             start = i + 1
     parts.append((start, args[start:]))
     return [(o + len(a) - len(a.lstrip()), a.strip()) for o, a in parts if a.strip()]
+
+
+# Python's triple-quoted strings, in order (a closing quote alone on its line opens nothing).
+_PY_TRIPLE = re.compile(r"""(?s)(?P<q>\"\"\"|\'\'\').*?(?P=q)""")
+
+
+def py_docstrings(text: str) -> list[tuple[int, int]]:
+    """The spans of the triple-quoted strings that open their line: docstrings, whose examples (a DSN, a store's
+    constructor) are documentation; one assigned (`SQL = \"\"\"...`) is code."""
+    return [m.span() for m in _PY_TRIPLE.finditer(text)
+            if re.fullmatch(r"[ \t]*[rRuU]?", text[text.rfind("\n", 0, m.start()) + 1:m.start()])]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from .lexing import without_comments
-from .literals import call_args, constant, env_reads, int_value, line_of, split_args
+from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
 
 
 @dataclass(frozen=True)
@@ -310,7 +310,46 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _sql(rel, text, covered, strict=lang != "sql")
     if lang in ("python", "js") and ("VectorStore" in text or "PGVector" in text):
         found += _stores(rel, text, lang)
+    if lang == "python" and "PgvectorDocumentStore" in text:
+        found += _haystack_stores(rel, text)
     return found
+
+
+_HAYSTACK_STORE = re.compile(r"\bPgvectorDocumentStore\s*\(")
+_HAYSTACK_IMPORT = re.compile(r"(?m)^\s*from\s+haystack_integrations\.document_stores\.pgvector\s+import\b[^\n]*\bPgvectorDocumentStore\b")
+# Haystack's vector_function values as profile distances (the store's HNSW operator class follows it).
+_HAYSTACK_DISTANCES = {"cosine_similarity": "cosine", "inner_product": "ip", "l2_distance": "l2"}
+
+
+def _keyword_literal(args: str) -> Callable[[str, str], str]:
+    """The string literal a keyword argument of ``args`` is, else the default given."""
+    def literal(key: str, default: str) -> str:
+        found = re.search(rf"""\b{key}\s*=\s*(?P<q>['"])(?P<v>[^'"]+)(?P=q)""", args)
+        return found.group("v") if found else default
+    return literal
+
+
+def _haystack_stores(rel: str, text: str) -> list[VectorDeclaration]:
+    """Haystack's ``PgvectorDocumentStore(...)``: it creates ``{schema_name}.{table_name}`` (``haystack_documents``)
+    with ``embedding vector(embedding_dimension)`` (768), searched by ``vector_function`` (cosine_similarity); a
+    constructor in a docstring is an example."""
+    if not _HAYSTACK_IMPORT.search(text):
+        return []
+    docs = py_docstrings(text)
+    out = []
+    for m in _HAYSTACK_STORE.finditer(text):
+        if any(a <= m.start() < b for a, b in docs):
+            continue
+        args = call_args(text, m.end() - 1)
+        literal = _keyword_literal(args)
+        dims = re.search(r"\bembedding_dimension\s*=\s*(?P<v>[^,)\n]+)", args)
+        width = (int_value(text, dims.group("v").strip()) if dims else 768)
+        table, schema = literal("table_name", "haystack_documents"), literal("schema_name", "public")
+        out.append(VectorDeclaration(rel, line_of(text, m.start()), width, "haystack",
+                                     table if schema == "public" else f"{schema}.{table}",
+                                     "embedding", type=literal("vector_type", "vector"),
+                                     distance=_HAYSTACK_DISTANCES.get(literal("vector_function", "cosine_similarity"))))
+    return out
 
 
 def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[VectorDeclaration]:

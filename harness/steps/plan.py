@@ -244,8 +244,10 @@ def risk_reason_when_quiet(rows: dict[str, Any], engine: bool = True) -> str:
             else (f"{rows['to_embed']} rows need a vector; what else the target's own command writes is its own and "
                   "not known before it runs (run and verify measure the rows afterwards)"))
     if unknown:
+        # The engine re-embeds only what it counts; a target's own command may re-embed any of them (Haystack's
+        # indexing script overwrites every document it reads).
         said += (f"; {unknown} stored vectors whether current unknown ({unmeasured_why(rows)}): verify's recompute "
-                 "measures them, a run re-embeds none of them")
+                 "measures them" + (", a run re-embeds none of them" if engine else ""))
     return said
 
 

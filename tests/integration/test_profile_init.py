@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import requests
 import yaml
 
 from harness.profile import load_profile
@@ -1353,3 +1354,30 @@ def test_a_shared_key_some_vectors_of_which_name_no_text_row_is_no_join(cli, emp
     empty_db.execute(_SHARED_KEY + "DELETE FROM sections WHERE indexid = 3;")
     result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:8")
     assert yaml.safe_load(out.read_text().replace("TODO", "x"))["chunks"]["table"] == "vectors", out.read_text()
+
+
+def test_the_text_is_measured_with_the_model_the_entrypoint_names(cli, empty_db, embed_server, tmp_path):
+    """Haystack's indexing script names its model (`OllamaDocumentEmbedder(model="nomic-embed-text", ...)`) and no
+    --model is given: the draft names that model and measures with it which text the stored vectors embed (a title
+    joined before the body), as it does for --model, instead of taking the column the names suggest."""
+    empty_db.execute("CREATE TABLE notes (id bigserial PRIMARY KEY, title text NOT NULL, body text NOT NULL, "
+                     "embedding vector(768))")
+    rows = [(f"Note {i}", f"the body of note {i} says something about subject {i}") for i in range(6)]
+    vectors = requests.post(f"{embed_server.url}/api/embed", json={"model": "hash-embed:768", "input": [
+        f"{t} {b}" for t, b in rows]}).json()["embeddings"]
+    with empty_db.connect(autocommit=True) as conn:
+        for (title, body), vector in zip(rows, vectors):
+            conn.execute("INSERT INTO notes (title, body, embedding) VALUES (%s, %s, %s::vector)",
+                         (title, body, str(vector)))
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "backfill_embeddings.py").write_text(BACKFILL_SCRIPT.replace('"nomic-embed-text"', '"hash-embed:768"'))
+    out = tmp_path / "p.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0, result.err
+    drafted = out.read_text()
+    raw = yaml.safe_load(drafted)
+    assert raw["provider"]["model"] == "hash-embed:768", drafted
+    assert raw["chunks"]["text"] == ["title", "body"], _line(drafted, "text:")
+    assert "measured: hash-embed:768 re-embedding title, body joined by ' '" in _line(drafted, "text:")

@@ -3850,3 +3850,224 @@ def test_flowise_postgres_node_table_made_at_runtime_with_a_record_manager(cli, 
         repaired = flowise_vectors(conn)
     assert repaired.pop(empty) is None
     assert {k: v for k, v in repaired.items() if k != edited} == {k: v for k, v in app_vectors.items() if k != edited}
+
+
+# -- deepset-ai/haystack-core-integrations (the pgvector and ollama integrations): a Haystack indexing pipeline ------
+
+# A user's app built from the two integrations as their READMEs show them: a pipeline reads text files, splits them into
+# passages, embeds each with OllamaDocumentEmbedder (the file's title before the passage: meta_fields_to_embed) and
+# writes them with DocumentWriter into PgvectorDocumentStore (HNSW, cosine). The integrations' code is the snapshot's,
+# run with the installed haystack-ai; the script and the articles are ours.
+HAYSTACK_INDEX = '''"""Index the help-centre articles under docs/ into Postgres: Haystack's pgvector store, embedded by Ollama."""
+import json
+import os
+from pathlib import Path
+
+from haystack import Pipeline
+from haystack.components.converters import TextFileToDocument
+from haystack.components.preprocessors import DocumentSplitter
+from haystack.components.writers import DocumentWriter
+from haystack.document_stores.types import DuplicatePolicy
+from haystack_integrations.components.embedders.ollama import OllamaDocumentEmbedder
+from haystack_integrations.document_stores.pgvector import PgvectorDocumentStore
+
+store = PgvectorDocumentStore(table_name="haystack_documents", embedding_dimension=768,
+                              vector_function="cosine_similarity", search_strategy="hnsw")
+
+if __name__ == "__main__":
+    docs = Path(__file__).parent / "docs"
+    files = sorted(docs.glob("*.txt"))
+    titles = json.loads((docs / "titles.json").read_text())
+    indexing = Pipeline()
+    indexing.add_component("converter", TextFileToDocument())
+    indexing.add_component("splitter", DocumentSplitter(split_by="passage", split_length=1, split_overlap=0))
+    indexing.add_component("embedder", OllamaDocumentEmbedder(model="nomic-embed-text",
+                                                              url=os.environ.get("OLLAMA_URL", "http://localhost:11434"),
+                                                              meta_fields_to_embed=["title"], progress_bar=False))
+    indexing.add_component("writer", DocumentWriter(store, policy=DuplicatePolicy.OVERWRITE))
+    indexing.connect("converter", "splitter")
+    indexing.connect("splitter", "embedder")
+    indexing.connect("embedder", "writer")
+    meta = [{"title": titles[f.stem]} if f.stem in titles else {} for f in files]
+    indexing.run({"converter": {"sources": files, "meta": meta}})
+'''
+HAYSTACK_DOCS = {
+    "returns_and_refunds": ("Items can be returned within 30 days of delivery if they are unused and in their box.",
+                            "Refunds go back to the original payment method within five working days.",
+                            "Sale items are final and cannot be returned.\nGift cards are never refunded.",
+                            "To start a return, open your order and choose Return an item."),
+    "shipping": ("Standard shipping takes three to five working days within the country.",
+                 "Express orders placed before noon leave the warehouse the same day.",
+                 "We ship to islands and overseas territories at a flat extra charge.",
+                 "Tracking numbers are emailed as soon as the parcel is scanned."),
+    "account_security": ("Turn on two-factor authentication under Settings, then Security.",
+                         "We never ask for your password by phone or email.",
+                         "If you forget your password, use the reset link on the sign-in page.",
+                         "Sign out of every device at once from the Sessions tab."),
+}
+HAYSTACK_TITLES = {"returns_and_refunds": "Returns and refunds", "shipping": "Shipping"}  # the third file has none
+HAYSTACK_TABLE = "haystack_documents"
+
+
+def haystack_app(tmp_path: Path) -> Path:
+    """The two integrations' sources at the pinned commit, with a user's indexing script and articles beside them."""
+    app = tmp_path / "app"
+    source = Source.of("deepset-ai__haystack-core-integrations")
+    for integration in ("pgvector", "ollama"):
+        source.checkout(f"integrations/{integration}", app / "integrations" / integration,
+                        only=("src/", "pyproject.toml", "README.md"))
+    (app / "index.py").write_text(HAYSTACK_INDEX)
+    (app / "docs").mkdir()
+    for name, passages in HAYSTACK_DOCS.items():
+        (app / "docs" / f"{name}.txt").write_text("\n\n".join(passages))
+    (app / "docs" / "titles.json").write_text(json.dumps(HAYSTACK_TITLES))
+    return app
+
+
+def haystack_python_env(app: Path) -> dict[str, str]:
+    """What `pip install pgvector-haystack ollama-haystack` gives the script: the integrations importable (here from
+    the snapshot's src folders), and no telemetry call."""
+    return {"PYTHONPATH": os.pathsep.join(str(app / "integrations" / i / "src") for i in ("pgvector", "ollama")),
+            "HAYSTACK_TELEMETRY_ENABLED": "False"}
+
+
+@pytest.fixture(scope="module")
+def haystack(pg, templates, server, tmp_path_factory):
+    """The app's checkout and a template database its own `python index.py` filled (12 passages of 3 articles)."""
+    pytest.importorskip("haystack", reason="haystack-ai (the test extra) runs the integrations' own code")
+    import psycopg
+
+    app = haystack_app(tmp_path_factory.mktemp("haystack"))
+    store = (app / "integrations/pgvector/src/haystack_integrations/document_stores/pgvector/document_store.py").read_text()
+    embedder = (app / "integrations/ollama/src/haystack_integrations/components/embedders/ollama/document_embedder.py")
+    assert "id VARCHAR(128) PRIMARY KEY" in store and 'embedding_separator: str = "\\n"' in embedder.read_text()
+    name = f"tmpl_haystack_{os.getpid()}"
+    with psycopg.connect(pg.dsn(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates["empty"]}"')
+    done = subprocess.run([sys.executable, "index.py"], cwd=app, capture_output=True, text=True, timeout=180,
+                          env={**os.environ, **haystack_python_env(app), "PG_CONN_STR": pg.dsn(name),
+                               "OLLAMA_URL": server.url})
+    assert done.returncode == 0, done.stderr[-3000:]
+    try:
+        yield app, name
+    finally:
+        pg.drop_database(name)
+
+
+@pytest.fixture
+def haystack_db(pg, haystack):
+    from ..conftest import _database
+
+    yield from _database(pg, haystack[1])
+
+
+def haystack_passage(conn, text: str) -> str:
+    return conn.execute(f"SELECT id FROM {HAYSTACK_TABLE} WHERE content LIKE %s", (text + "%",)).fetchone()[0]
+
+
+def test_haystack_pgvector_store_filled_by_its_ollama_pipeline_and_refilled_by_the_apps_own_script(
+        cli, haystack, haystack_db, server, tmp_path):
+    """Haystack's PgvectorDocumentStore (`id` the sha256 Haystack derives from the content and meta, `content`, `meta
+    jsonb`, `embedding vector(768)`, HNSW cosine) filled by an OllamaDocumentEmbedder that embeds the title, then the
+    passage, newlines made spaces. A restore lost 3 vectors; the app's own script (`python index.py`) re-indexes."""
+    app, db = haystack[0], haystack_db
+    with db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute(f"SELECT id, embedding::text FROM {HAYSTACK_TABLE}").fetchall())
+    db.execute(f"UPDATE {HAYSTACK_TABLE} SET embedding = NULL WHERE id IN (SELECT id FROM {HAYSTACK_TABLE} ORDER BY id "
+               "LIMIT 3)")
+
+    def with_python_env(text: str) -> str:  # the user's edit: their virtualenv's python and the packages it holds
+        extra = "".join(f"    {k}: {json.dumps(v)}\n" for k, v in haystack_python_env(app).items())
+        return text.replace('    PG_CONN_STR: "{database_url}"\n', '    PG_CONN_STR: "{database_url}"\n' + extra).replace(
+            'command: "python index.py"', f'command: "{sys.executable} index.py"')
+
+    trial = procedure(cli, db, server, app, tmp_path, HAYSTACK_TABLE, edit=with_python_env, run_args=(), plan=True)
+
+    # locate: the script is followed into the integrations' src-layout packages: the Ollama call, its newline rule,
+    # the store's PG_CONN_STR (a Secret read from the environment), so the script is the backfill.
+    located = trial.locate.json
+    assert located["best_entrypoint"] == "python index.py"
+    script = next(e for e in located["entrypoints"] if e["path"] == "index.py")
+    assert script["may_embed"] and {"PG_CONN_STR", "OLLAMA_URL"} <= set(script["contract"]["reads_env"])
+    assert ("integrations/ollama/src/haystack_integrations/components/embedders/ollama/document_embedder.py",
+            "ollama-client", "nomic-embed-text") in {(c["path"], c["kind"], c["model"]) for c in located["embedding_calls"]}
+    # The script's store declares the table, its width and its distance (the library's own docstring examples do not).
+    assert {(d["path"], d["table"], d["column"], d["dimensions"], d["distance"]) for d in located["declarations"]} == {
+        ("index.py", HAYSTACK_TABLE, "embedding", 768, "cosine")}
+    # profile init: the composition measured with the script's model, the newline rule read from the embedder.
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["text_separator"]) == (
+        HAYSTACK_TABLE, "id", ["meta->>'title'", "content"], " ")
+    assert raw["chunks"]["text_newlines"] == "space" and "document_embedder.py:132" in drafted
+    assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["embeddings"]["vector"]) == (
+        "nomic-embed-text", 768, "embedding")
+    assert "reproduces the stored vectors of 5 of the 5 rows read" in drafted
+    assert raw["distance"] == "cosine" and "haystack_hnsw_index" in drafted
+    assert raw["backfill"]["command"] == f"{sys.executable} index.py"  # drafted `python index.py`, run by its venv's
+    # No address is said hard-coded: the embedder's `url` default, the docstring's example DSN, a link to the manual.
+    assert "hard-codes URLs" not in drafted and script["contract"]["hardcoded_urls"] == []
+    assert {k: raw["backfill"]["env"][k] for k in ("PG_CONN_STR", "OLLAMA_URL")} == {
+        "PG_CONN_STR": "{database_url}", "OLLAMA_URL": "{provider_url}"}
+    # scope: the script's contract is mapped; 3 to embed.
+    checks = {c["check"]: c["status"] for c in trial.scope.json["checks"]}
+    assert (checks["command receives the database"], checks["command reaches the provider"]) == ("passed", "passed"), \
+        trial.scope.out
+    # plan: of the script it promises nothing about the 9 vectors it cannot call current (the script re-embeds them).
+    reason = trial.plan.json["risk"]["reasons"][0]
+    assert "9 stored vectors whether current unknown" in reason and "re-embeds none" not in reason, reason
+    # run: the app's own script re-indexed every article (OVERWRITE by the same ids), measured in the database.
+    assert_whole_procedure_ok(trial, db, HAYSTACK_TABLE, "embedding", 12, needed=3)
+    assert trial.run.json["counts_after"]["missing"] == 0
+    with db.connect(autocommit=True) as conn:
+        assert dict(conn.execute(f"SELECT id, embedding::text FROM {HAYSTACK_TABLE}").fetchall()) == app_vectors
+
+
+def test_haystack_documents_gone_wrong_are_named_row_by_row_and_repaired(cli, haystack, haystack_db, server, tmp_path):
+    """The drafted profile with the engine: a passage edited in the database after its vector, a vector of another
+    model, one of the passage alone (an older script without meta_fields_to_embed), two swapped across articles and
+    two lost: scope counts the lost ones, verify names each other row, `backfill --keys-from` repairs them."""
+    import httpx
+
+    app, db = haystack[0], haystack_db
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    with db.connect(autocommit=True) as conn:
+        vectors = dict(conn.execute(f"SELECT id, embedding::text FROM {HAYSTACK_TABLE}").fetchall())
+        edited = haystack_passage(conn, "Refunds go back")
+        conn.execute(f"UPDATE {HAYSTACK_TABLE} SET content = 'Refunds go back to a store credit within ten days.' "
+                     "WHERE id = %s", (edited,))
+        other = haystack_passage(conn, "Express orders")
+        conn.execute(f"UPDATE {HAYSTACK_TABLE} SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (other,))
+        bare = haystack_passage(conn, "Tracking numbers")
+        passage = conn.execute(f"SELECT content FROM {HAYSTACK_TABLE} WHERE id = %s", (bare,)).fetchone()[0]
+        alone = httpx.post(f"{server.url}/api/embed", json={"model": "nomic-embed-text", "input": passage}).json()
+        conn.execute(f"UPDATE {HAYSTACK_TABLE} SET embedding = %s::vector WHERE id = %s",
+                     (str(alone["embeddings"][0]), bare))
+        swapped = [haystack_passage(conn, "Sale items"), haystack_passage(conn, "We never ask")]
+        conn.execute(f"UPDATE {HAYSTACK_TABLE} d SET embedding = o.embedding FROM {HAYSTACK_TABLE} o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (*swapped, *swapped[::-1]))
+        lost = [haystack_passage(conn, "Items can be"), haystack_passage(conn, "Sign out")]
+        conn.execute(f"UPDATE {HAYSTACK_TABLE} SET embedding = NULL WHERE id = ANY(%s)", (lost,))
+    target = ("--profile", profile, "--collection", HAYSTACK_TABLE)
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and (scoped.json["counts"]["missing"], scoped.json["counts"]["needed"]) == (2, 2)
+    assert scoped.json["counts"]["stale"] is None and scoped.json["counts"]["other_model"] is None
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    fails_with_citations_at_most(damaged.json["checks"], {"coverage", "recompute"})
+    by_check = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert by_check["coverage"] == set(lost)
+    assert by_check["recompute"] == {edited, other, bare, *swapped}
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 7, fixed.out + fixed.err
+    again = checked_again(profile, env, HAYSTACK_TABLE)
+    assert not [c for c, status in again.items() if status == "failed"], again
+    # Measured: every repaired vector is Haystack's own again, but the edited passage's (its new text's).
+    with db.connect(autocommit=True) as conn:
+        now = dict(conn.execute(f"SELECT id, embedding::text FROM {HAYSTACK_TABLE}").fetchall())
+    assert {k for k in now if now[k] != vectors[k]} == {edited}

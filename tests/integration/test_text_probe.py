@@ -123,3 +123,36 @@ def test_a_column_within_the_match_of_a_long_text_gives_way_to_the_composition_t
         shape = discover(conn)[0]
         found = measure_text(conn, shape, words, "m")
     assert (found.columns, found.separator, found.matched) == (("title", "description"), ": ", True), found.why
+
+
+def documents_with_meta(db, embedded_as, untitled=()) -> None:
+    """Haystack's PgvectorDocumentStore shape: the text in `content`, the document's fields in `meta jsonb`."""
+    db.execute(f"CREATE TABLE haystack_documents (id varchar(128) PRIMARY KEY, embedding vector({DIMS}), content text, "
+               "blob_data bytea, blob_meta jsonb, blob_mime_type varchar(255), meta jsonb)")
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for i in range(6):
+            meta = {"title": f"Article {i % 2}", "file_path": f"article_{i % 2}.txt", "split_id": i}
+            if i in untitled:
+                del meta["title"]
+            content = f"passage {i} of the article about topic {i}"
+            vector = exact([embedded_as(meta.get("title"), content)])[0]
+            conn.execute("INSERT INTO haystack_documents (id, embedding, content, meta) VALUES (%s, %s::vector, %s, %s)",
+                         (f"d{i}", str(vector.tolist()), content, psycopg.types.json.Jsonb(meta)))
+
+
+def test_a_title_under_a_key_of_a_json_column_joined_before_the_text_is_found(empty_db):
+    """Haystack's OllamaDocumentEmbedder with meta_fields_to_embed=["title"] embeds the document's title, then the
+    content: the composition is found among the JSON column's string keys too."""
+    documents_with_meta(empty_db, lambda title, content: f"{title} {content}")
+    shape, found = measured(empty_db)
+    assert shape.text.column == "content"
+    assert (found.columns, found.separator, found.matched) == (("meta->>'title'", "content"), " ", True), found.why
+
+
+def test_a_title_some_documents_lack_is_still_found_joined_before_the_text(empty_db):
+    """A document without the meta field is embedded with its content alone (Haystack skips a missing field): the
+    key, left out of the citations for the rows lacking it, is still a part of the composition."""
+    documents_with_meta(empty_db, lambda title, content: f"{title} {content}" if title else content, untitled=(0,))
+    shape, found = measured(empty_db)
+    assert "meta->>'title'" not in shape.sources
+    assert (found.columns, found.separator, found.matched) == (("meta->>'title'", "content"), " ", True), found.why

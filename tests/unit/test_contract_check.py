@@ -580,3 +580,21 @@ def test_scope_states_a_long_contract_with_the_names_ours_to_set_first_and_a_cou
     said = contract.text(most=5)
     assert said.startswith("reads env EMBEDDING_MODEL, DB_HOST, OTHER_0, OTHER_1, OTHER_2, and 27 more"), said
     assert contract.text().count(",") == 31
+
+
+def test_a_parameters_default_url_is_not_a_hard_coded_address():
+    """Haystack's `OllamaDocumentEmbedder(..., url: str = "http://localhost:11434")`: the caller passes its own (the
+    app's script gives OLLAMA_URL); a module's constant stays hard-coded."""
+    from harness.locate.contract import read_contract
+
+    text = ('class OllamaDocumentEmbedder:\n'
+            '    def __init__(\n'
+            '        self,\n'
+            '        model: str = "nomic-embed-text",\n'
+            '        url: str = "http://localhost:11434",\n'
+            '    ) -> None:\n'
+            '        self.url = url\n\n\n'
+            'def embed(texts, host="http://localhost:11434"):\n'
+            '    return texts\n\n\n'
+            'HOST = "http://ollama:11434"\n')
+    assert read_contract("document_embedder.py", text).hardcoded_urls == ("http://ollama:11434",)

@@ -81,3 +81,20 @@ def test_an_imported_validated_env_object_reads_each_upper_case_name():
 def test_a_property_named_env_of_an_object_not_imported_is_no_env_read():
     text = 'const config = loadConfig();\nconst model = config.env.EMBEDDING_MODEL;\n'
     assert read_contract("cfg.ts", text).reads_env == ()
+
+
+def test_a_dsn_in_a_docstring_and_a_documentation_link_are_no_hard_coded_urls():
+    """Haystack's store documents `PG_CONN_STR="postgresql://USER:PASSWORD@HOST:PORT/DB_NAME"` in its docstring and
+    links PostgreSQL's manual in an error message: neither is an address the code connects to; a DSN in code is."""
+    text = ('CREATE_TABLE = """\n'
+            'CREATE TABLE t (id text)\n'
+            '"""\n\n'
+            'class Store:\n'
+            '    def __init__(self, connection_string=None):\n'
+            '        """\n'
+            '        - URI, e.g. `PG_CONN_STR="postgresql://USER:PASSWORD@HOST:PORT/DB_NAME"`\n'
+            '        """\n'
+            '        msg = ("Failed to connect. See "\n'
+            '               "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING.")\n'
+            '        self.dsn = "postgresql://app@db:5432/app"\n')
+    assert read_contract("store.py", text).hardcoded_urls == ("postgresql://app@db:5432/app",)

@@ -893,3 +893,63 @@ def test_a_script_that_runs_a_migration_tool_is_no_backfill(tmp_path):
         "db:generate-knex": "knex migrate:latest", "generate:db": "sequelize db:migrate",
         "seed": "tsx scripts/seed.ts"}}), "scripts/seed.ts": "console.log('seed')\n"})
     assert [e.name for e in result.entrypoints] == ["seed"]
+
+
+def test_a_script_importing_a_package_kept_in_a_src_layout_folder_is_followed_into_it(tmp_path):
+    """A monorepo of packages in src layout (haystack-core-integrations: integrations/<name>/src/haystack_integrations/):
+    a script importing one is followed into the package, its embedding call, its newline rule and the environment
+    variable a library helper reads (Haystack's ``Secret.from_env_var("PG_CONN_STR")``)."""
+    src = "integrations/ollama/src/acme_integrations/embedders/ollama"
+    store = "integrations/pgvector/src/acme_integrations/stores/pgvector"
+    result = located(tmp_path, {
+        f"{src}/__init__.py": "from .document_embedder import OllamaDocumentEmbedder\n",
+        f"{src}/document_embedder.py": (
+            "from ollama import Client\n\n"
+            "class OllamaDocumentEmbedder:\n"
+            "    def __init__(self, model: str = 'nomic-embed-text', url: str = 'http://localhost:11434'):\n"
+            "        self._client = Client(host=url)\n"
+            "        self.model = model\n\n"
+            "    def run(self, texts):\n"
+            "        texts = [t.replace(\"\\n\", \" \") for t in texts]\n"
+            "        return self._client.embed(model=self.model, input=texts)['embeddings']\n"),
+        f"{store}/__init__.py": "from .document_store import PgvectorDocumentStore\n",
+        f"{store}/document_store.py": (
+            "from acme.utils.auth import Secret\n\n"
+            "class PgvectorDocumentStore:\n"
+            "    def __init__(self, *, connection_string: Secret = Secret.from_env_var(\"PG_CONN_STR\")):\n"
+            "        self.connection_string = connection_string\n"),
+        "index.py": (
+            "import os\n"
+            "from acme_integrations.embedders.ollama import OllamaDocumentEmbedder\n"
+            "from acme_integrations.stores.pgvector import PgvectorDocumentStore\n\n"
+            "if __name__ == '__main__':\n"
+            "    store = PgvectorDocumentStore()\n"
+            "    embedder = OllamaDocumentEmbedder(url=os.environ.get('OLLAMA_URL', 'http://localhost:11434'))\n"),
+    })
+    index = next(e for e in result.entrypoints if e.path == "index.py")
+    assert f"{src}/document_embedder.py" in index.contract.files and index.may_embed
+    assert index.contract.newlines_to_spaces == (f"{src}/document_embedder.py:9",)
+    assert {"PG_CONN_STR", "OLLAMA_URL"} <= set(index.contract.reads_env)
+    assert index.contract.backfill_env()["PG_CONN_STR"] == "{database_url}"
+    assert result.best_entrypoint is not None and result.best_entrypoint.path == "index.py"
+
+
+def test_haystacks_pgvector_document_store_declares_its_table_dimension_and_distance(tmp_path):
+    """Haystack's `PgvectorDocumentStore` creates its own table (`haystack_documents`, `embedding vector(768)`, searched
+    by `vector_function`, cosine unless given): a call declares it; an example in a docstring does not."""
+    result = located(tmp_path, {
+        "index.py": (
+            "from haystack_integrations.document_stores.pgvector import PgvectorDocumentStore\n\n"
+            "store = PgvectorDocumentStore(table_name='kb_docs', embedding_dimension=1024,\n"
+            "                              vector_function='inner_product', search_strategy='hnsw')\n"
+            "default = PgvectorDocumentStore()\n"),
+        "retriever.py": (
+            "from haystack_integrations.document_stores.pgvector import PgvectorDocumentStore\n\n\n"
+            "class Retriever:\n"
+            "    '''\n"
+            "    document_store = PgvectorDocumentStore(table_name='example', embedding_dimension=384)\n"
+            "    '''\n"),
+    })
+    assert {(d.path, d.table, d.column, d.dimensions, d.kind, d.distance) for d in result.declarations} == {
+        ("index.py", "kb_docs", "embedding", 1024, "haystack", "ip"),
+        ("index.py", "haystack_documents", "embedding", 768, "haystack", "cosine")}

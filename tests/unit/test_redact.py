@@ -44,3 +44,10 @@ def test_the_password_of_an_encoded_dsn_is_registered_in_both_spellings():
     redact.register(redact.dsn_password("postgresql://u:s3cret%2Fpw%40x@h/db"))
     assert "s3cret%2Fpw%40x" not in redact.redact("printed: s3cret%2Fpw%40x")
     assert "s3cret/pw@x" not in redact.redact("printed: s3cret/pw@x")
+
+
+def test_a_documented_dsn_with_a_placeholder_port_is_shown_with_its_password_masked():
+    """Haystack's docstring shows `postgresql://USER:PASSWORD@HOST:PORT/DB_NAME`: reading it (locate, scope's contract
+    of a command importing the library) must mask the password, not raise on the port that is no number."""
+    shown = redact.safe_dsn("postgresql://USER:PASSWORD@HOST:PORT/DB_NAME")
+    assert "PASSWORD" not in shown and shown.endswith("@HOST:PORT/DB_NAME")

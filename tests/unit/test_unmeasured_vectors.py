@@ -77,3 +77,14 @@ def test_scope_ok_says_how_many_stored_vectors_no_count_can_call_current():
 def test_chunks_without_text_are_no_stored_vectors_of_unknown_currency():
     """A chunk with neither text nor vector (counts.no_text) is neither to embed nor a stored vector."""
     assert unmeasured({"chunks": 12, "needed": 2, "no_text": 2, "stale": None, "other_model": None}) == 8
+
+
+def test_plan_never_says_the_targets_own_command_re_embeds_none_of_the_unmeasured_vectors():
+    """Haystack's indexing script re-embeds every document it reads (DuplicatePolicy.OVERWRITE): of a target's own
+    command the plan cannot say which stored vectors a run re-embeds; of the engine it can (none it does not count)."""
+    from harness.steps.plan import risk_reason_when_quiet
+
+    rows = {"to_embed": 3, "chunks": 12, "missing": 3, "current": None, "stale": None, "other_model": None}
+    command = risk_reason_when_quiet(rows, engine=False)
+    assert "9 stored vectors whether current unknown" in command and "re-embeds none" not in command, command
+    assert "a run re-embeds none of them" in risk_reason_when_quiet(rows, engine=True)
