@@ -164,7 +164,8 @@ def _env_file_embedders(rel: str, text: str) -> list[EmbeddingCall]:
     for block in _env_blocks(text):
         name, model, line = block["model"]
         provider = block.get("provider", ("", "", 0))[1]
-        ollama = provider.lower() == "ollama" or model.lower().startswith("ollama/")
+        ollama = (provider.lower() == "ollama" or model.lower().startswith("ollama/")
+                  or "ollama" in _yaml_parents(rel, text, at))
         dims_name, dims, _ = block.get("dimensions", (None, "", 0))
         url = re.match(r"https?://[^/\s]+", block.get("url", ("", "", 0))[1])
         found.append(EmbeddingCall(rel, line, "ollama-config" if ollama else "config", name,
@@ -190,13 +191,29 @@ def config_sections(rel: str, text: str) -> list[EmbeddingCall]:
             continue
         model, at = keys[model_key]
         provider = keys.get("provider", ("", 0))[0]
-        ollama = provider.lower() == "ollama" or model.lower().startswith("ollama/")
+        ollama = (provider.lower() == "ollama" or model.lower().startswith("ollama/")
+                  or "ollama" in _yaml_parents(rel, text, at))
         dims = next((keys[k][0] for k in _DIMENSION_KEYS if re.fullmatch(r"[\d_]+", keys.get(k, ("", 0))[0])), None)
         found.append(EmbeddingCall(rel, line_of(text, at), "ollama-config" if ollama else "config",
                                    f"{name} {model_key}",
                                    model=model.split("/", 1)[1] if model.lower().startswith("ollama/") else model,
                                    dimensions=int(dims.replace("_", "")) if dims else None))
     return found
+
+
+def _yaml_parents(rel: str, text: str, at: int) -> tuple[str, ...]:
+    """The keys a YAML key at ``at`` is nested under, lower-cased, nearest first: the provider a section sits under
+    (Spring AI's ``spring.ai.ollama.embedding.model``) names its embedder as a ``provider:`` key would."""
+    if not rel.lower().endswith((".yaml", ".yml")):
+        return ()
+    parents = []
+    depth = len(text[text.rfind("\n", 0, at) + 1:at].expandtabs())
+    for line in reversed(text[:at].splitlines()[:-1]):
+        m = re.match(r"([ \t]*)([\w.-]+)\s*:\s*(?:#.*)?$", line)
+        if m and len(m.group(1).expandtabs()) < depth:
+            parents.append(m.group(2).lower())
+            depth = len(m.group(1).expandtabs())
+    return tuple(parents)
 
 
 def has_calls(text: str) -> bool:
