@@ -3906,3 +3906,49 @@ def test_spring_ai_pgvector_store_located_drafted_and_backfilled(cli, empty_db, 
     assert_whole_procedure_ok(trial, empty_db, "vector_store", "embedding", len(SPRING_CHUNKS), needed=2)
     with empty_db.connect(autocommit=True) as conn:
         assert dict(conn.execute("SELECT id::text, embedding::text FROM vector_store").fetchall()) == app_vectors
+
+
+def test_spring_ai_pgvector_store_gone_wrong_is_named_row_by_row_and_repaired(cli, empty_db, server, tmp_path):
+    """The service set to NEGATIVE_INNER_PRODUCT (index vector_ip_ops): the draft says ip. Then a chunk's content
+    edited after its vector, another model's vector, the vector of the text with its metadata (MetadataMode.ALL's
+    formatting, not what OllamaEmbeddingModel embeds), two swapped and one lost (NULL): verify names each; backfill
+    --keys-from repairs them and every check passes."""
+    app = spring_app(tmp_path, "NEGATIVE_INNER_PRODUCT")
+    ids = load_spring(empty_db, server, spring_store_sql(tmp_path), "NEGATIVE_INNER_PRODUCT")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    located = cli("locate", "--repo", app, "--json", env=env).json
+    assert {(d["distance"], d["said"]) for d in located["distances"]} == {("ip", "NEGATIVE_INNER_PRODUCT")}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    profile.write_text(spring_engine(profile.read_text()))
+    assert yaml.safe_load(profile.read_text())["distance"] == "ip"
+    key = {text: ids[text] for _, text in SPRING_CHUNKS}
+    chunk = [text for _, text in SPRING_CHUNKS]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE vector_store SET content = 'Submit receipts within ninety days.' WHERE id = %s::uuid",
+                     (key[chunk[0]],))
+        other = httpx_embed(server, "hash-embed:768", [chunk[2]])[0]
+        conn.execute("UPDATE vector_store SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(%s::vector::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s::uuid", (str(other), key[chunk[2]]))
+        composed = httpx_embed(server, "nomic-embed-text", [f"category: paragraph\ntitle: Holidays\n\n{chunk[4]}"])[0]
+        conn.execute("UPDATE vector_store SET embedding = %s::vector WHERE id = %s::uuid", (str(composed), key[chunk[4]]))
+        conn.execute("UPDATE vector_store d SET embedding = o.embedding FROM vector_store o WHERE (d.id, o.id) "
+                     "IN ((%s::uuid, %s::uuid), (%s::uuid, %s::uuid))",
+                     (key[chunk[3]], key[chunk[6]], key[chunk[6]], key[chunk[3]]))
+        conn.execute("UPDATE vector_store SET embedding = NULL WHERE id = %s::uuid", (key[chunk[7]],))
+    target = ("--profile", profile, "--collection", "vector_store")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 1, scoped.out
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    failed = {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"}
+    assert "recompute" in failed, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {key[chunk[i]] for i in (0, 2, 4, 3, 6)}, offenders
+    assert key[chunk[7]] in set().union(*offenders.values()), offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
+    again = checked_again(profile, env, "vector_store")
+    assert not [c for c, status in again.items() if status == "failed"], again
+    assert empty_db.scalar("SELECT count(*) FROM vector_store WHERE embedding IS NULL") == 0
