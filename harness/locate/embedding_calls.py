@@ -164,8 +164,7 @@ def _env_file_embedders(rel: str, text: str) -> list[EmbeddingCall]:
     for block in _env_blocks(text):
         name, model, line = block["model"]
         provider = block.get("provider", ("", "", 0))[1]
-        ollama = (provider.lower() == "ollama" or model.lower().startswith("ollama/")
-                  or "ollama" in _yaml_parents(rel, text, at))
+        ollama = provider.lower() == "ollama" or model.lower().startswith("ollama/")
         dims_name, dims, _ = block.get("dimensions", (None, "", 0))
         url = re.match(r"https?://[^/\s]+", block.get("url", ("", "", 0))[1])
         found.append(EmbeddingCall(rel, line, "ollama-config" if ollama else "config", name,

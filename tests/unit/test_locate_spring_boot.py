@@ -74,3 +74,30 @@ def test_a_class_that_only_names_a_runner_is_no_entrypoint(tmp_path):
     found = locate(app(tmp_path, {"pom.xml": "<project/>\n", "src/main/java/com/example/Util.java":
                                   "package com.example;\n// the Runner of tests\nclass Util { }\n"}))
     assert found.entrypoints == ()
+
+
+SPRING_YML = """spring:
+  datasource:
+    url: ${SPRING_DATASOURCE_URL:jdbc:postgresql://localhost:5432/handbook}
+  ai:
+    ollama:
+      base-url: ${OLLAMA_BASE_URL:http://localhost:11434}
+"""
+
+
+def test_a_placeholders_default_is_the_value_of_the_environment_name_it_reads_first(tmp_path):
+    found = locate(app(tmp_path, {"src/main/resources/application.yml": SPRING_YML}))
+    settings = {(s.name, s.value) for s in found.settings}
+    assert ("OLLAMA_BASE_URL", "http://localhost:11434") in settings, settings
+    assert ("SPRING_DATASOURCE_URL", "jdbc:postgresql://localhost:5432/handbook") in settings, settings
+
+
+def test_an_ollama_url_ends_at_the_placeholders_closing_brace(tmp_path):
+    found = locate(app(tmp_path, {"src/main/resources/application.yml": SPRING_YML}))
+    assert {s.value for s in found.settings if s.name == "url"} == {"http://localhost:11434"}
+
+
+def test_springs_datasource_url_is_a_database_setting():
+    from harness.locate.config import kind_of
+
+    assert kind_of("SPRING_DATASOURCE_URL") == "database"
