@@ -66,7 +66,7 @@ def kind_of(name: str) -> str:
     if _COLLECTION.search(n) and not _OTHER_STORES.search(n):
         return "collection"  # before the database: PG_COLLECTION_NAME names a collection, not the database
     if re.search(r"DSN|DATABASE|POSTGRES|^PG_|DB_URL|^DB$|_DB$|^DB_|_DB_|^PG(?:HOST|PORT|USER|PASSWORD|DATABASE)$|"
-                 r"CONNECTION_STRING|CONN_STR|DATASOURCE_UR[LI]|^PG\w*(?:URL|URI|CONN)", n) and not re.search(r"EMBED|MODEL|DIM", n) \
+                 r"CONNECTION_STRING|CONN_STR|DATASOURCE_(?:UR[LI]|USER|PASS)|^PG\w*(?:URL|URI|CONN)", n) and not re.search(r"EMBED|MODEL|DIM", n) \
             and not _OTHER_STORES.search(n):
         return "database"
     if "MODEL" in n and not re.search(r"CHAT|LLM|COMPLETION|GENERAT|RERANK|VISION", n):
@@ -82,9 +82,16 @@ def kind_of(name: str) -> str:
     return "other"
 
 
+# The names that carry a JDBC URL (Spring's spring.datasource.url as the environment sets it).
+_JDBC_URL = re.compile(r"JDBC|DATASOURCE_UR[LI]")
+
+
 def placeholder_for(name: str) -> str | None:
     """The backfill.env placeholder that carries what an env name means, or None when it is not ours to set."""
     kind = kind_of(name)
+    if kind == "database" and _JDBC_URL.search(name.upper()):
+        # JDBC takes no credentials in the URL's usual form: they travel in their own settings.
+        return "jdbc:postgresql://{database_host}:{database_port}/{database_name}"
     if kind == "database":
         part = database_part(name)
         return "{database_url}" if part is None else (None if part == "other" else f"{{database_{part}}}")

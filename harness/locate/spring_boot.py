@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from .contract import Contract
 from .distances import DistanceUse
 from .entrypoints import Entrypoint
 from .schema import VectorDeclaration
@@ -24,6 +25,14 @@ _DISTANCES = {"cosinedistance": "cosine", "euclideandistance": "l2", "negativein
 _PLACEHOLDER = re.compile(r"\$\{(?P<name>[^:}]+)(?::(?P<default>[^}]*))?\}")
 _RUNNER = re.compile(r"\b(?:implements|:)\s*(?:[\w.]+\s*,\s*)*(?:org\.springframework\.boot\.)?"
                      r"(?P<kind>CommandLineRunner|ApplicationRunner)\b|\b(?:CommandLineRunner|ApplicationRunner)\s+\w+\s*\(")
+# A vector store's add/accept (PgVectorStore.doAdd embeds what it is given) or an EmbeddingModel's embed.
+_EMBEDS = re.compile(r"\b\w*(?:[sS]tore|[wW]riter)\s*\.\s*(?:add|accept|write)\s*\(|\b\w*[mM]odel\s*\.\s*embed\w*\s*\(")
+# The environment names Spring Boot binds (relaxed) to the settings we give the command, whatever application.yml
+# says: the environment wins over the file.
+_DATASOURCE_ENV = ("SPRING_DATASOURCE_URL", "SPRING_DATASOURCE_USERNAME", "SPRING_DATASOURCE_PASSWORD")
+_OLLAMA_ENV = ("SPRING_AI_OLLAMA_BASE_URL", "SPRING_AI_OLLAMA_EMBEDDING_MODEL")
+_PGVECTOR_ENV = ("SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS",)
+_OLLAMA_ARTIFACT = re.compile(rb"spring-ai-(?:starter-model-ollama|ollama\b|autoconfigure-model-ollama)")
 _CLASS = re.compile(r"\b(?:class|object)\s+(?P<name>[A-Z]\w*)")
 
 
@@ -139,8 +148,13 @@ def runner(root: Path, rel: str, data: bytes) -> Entrypoint | None:
         command = "./mvnw spring-boot:run" if (here / "mvnw").is_file() or (root / "mvnw").is_file() else "mvn spring-boot:run"
     else:
         command = "./gradlew bootRun" if (here / "gradlew").is_file() or (root / "gradlew").is_file() else "gradle bootRun"
+    build_text = (here / build).read_bytes()
+    reads = (*_DATASOURCE_ENV, *(_OLLAMA_ENV if _OLLAMA_ARTIFACT.search(build_text) else ()),
+             *(_PGVECTOR_ENV if _PGVECTOR_ARTIFACT.search(build_text) else ()))
+    calls = tuple(f"{rel}:{text.count(chr(10), 0, m.start()) + 1} {m.group(0).rstrip('( ')}" for m in _EMBEDS.finditer(text))
+    contract = Contract(reads_env=reads, files=(rel, f"{folder}/{build}" if folder else build), embedding_calls=calls)
     return Entrypoint(rel, "spring-boot-runner", cls.group("name") if cls else PurePosixPath(rel).stem, command,
-                      workdir=folder or ".")
+                      workdir=folder or ".", contract=contract)
 
 
 def _module(root: Path, p: PurePosixPath) -> tuple[str, str] | None:

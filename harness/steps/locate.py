@@ -309,6 +309,8 @@ def _embedding_setting(name: str) -> bool:
 
 
 def _with_contract(root: Path, entry: Entrypoint) -> Entrypoint:
+    if entry.contract is not None:  # read where it was found (a Spring Boot runner's)
+        return entry
     if entry.host:
         return replace(entry, contract=Contract(known=False, reason=entry.host))
 

@@ -3903,6 +3903,14 @@ def test_spring_ai_pgvector_store_located_drafted_and_backfilled(cli, empty_db, 
     assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
             raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
         "vector_store", "id", "content", "embedding", "nomic-embed-text", 768, "cosine"), trial.profile.read_text()
+    # The drafted command is given the database as Spring binds it: a JDBC URL and the credentials apart.
+    drafted = yaml.safe_load(trial.init.json["profile"])["backfill"]
+    assert drafted["command"] == "./mvnw spring-boot:run"
+    assert drafted["env"] == {
+        "SPRING_DATASOURCE_URL": "jdbc:postgresql://{database_host}:{database_port}/{database_name}",
+        "SPRING_DATASOURCE_USERNAME": "{database_user}", "SPRING_DATASOURCE_PASSWORD": "{database_password}",
+        "SPRING_AI_OLLAMA_BASE_URL": "{provider_url}", "SPRING_AI_OLLAMA_EMBEDDING_MODEL": "{model}",
+        "SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS": "{dimensions}"}
     assert_whole_procedure_ok(trial, empty_db, "vector_store", "embedding", len(SPRING_CHUNKS), needed=2)
     with empty_db.connect(autocommit=True) as conn:
         assert dict(conn.execute("SELECT id::text, embedding::text FROM vector_store").fetchall()) == app_vectors

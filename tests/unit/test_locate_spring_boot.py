@@ -101,3 +101,27 @@ def test_springs_datasource_url_is_a_database_setting():
     from harness.locate.config import kind_of
 
     assert kind_of("SPRING_DATASOURCE_URL") == "database"
+
+
+def test_a_jdbc_url_setting_is_given_the_database_in_jdbc_form_and_its_credentials_apart():
+    from harness.locate.config import placeholder_for
+
+    assert placeholder_for("SPRING_DATASOURCE_URL") == "jdbc:postgresql://{database_host}:{database_port}/{database_name}"
+    assert placeholder_for("SPRING_DATASOURCE_USERNAME") == "{database_user}"
+    assert placeholder_for("SPRING_DATASOURCE_PASSWORD") == "{database_password}"
+
+
+def test_a_runners_contract_is_the_environment_names_spring_binds_to_the_datasource_and_the_ollama_embedder(tmp_path):
+    found = locate(app(tmp_path, {
+        "pom.xml": "<project><artifactId>spring-ai-starter-model-ollama</artifactId>"
+                   "<artifactId>spring-ai-starter-vector-store-pgvector</artifactId></project>\n",
+        "src/main/java/com/example/Loader.java": RUNNER.replace("public void run(String... args) { }",
+                                                                "public void run(String... args) { store.add(docs); }")
+        .replace("public class Loader", "public class Loader /* VectorStore store */")}))
+    (entry,) = found.entrypoints
+    assert entry.contract.known and entry.may_embed
+    assert entry.contract.backfill_env() == {
+        "SPRING_DATASOURCE_URL": "jdbc:postgresql://{database_host}:{database_port}/{database_name}",
+        "SPRING_DATASOURCE_USERNAME": "{database_user}", "SPRING_DATASOURCE_PASSWORD": "{database_password}",
+        "SPRING_AI_OLLAMA_BASE_URL": "{provider_url}", "SPRING_AI_OLLAMA_EMBEDDING_MODEL": "{model}",
+        "SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS": "{dimensions}"}
