@@ -113,8 +113,12 @@ def pgvector_store(found: dict[str, dict[str, Property]], *, depends: bool) -> t
     def get(name: str) -> Property | None:
         return props.get(key + relaxed(name))
 
-    table = (get("table-name").value if get("table-name") else None) or "vector_store"
-    schema = (get("schema-name").value if get("schema-name") else None) or "public"
+    def value(name: str) -> str | None:
+        found = get(name)
+        return found.value if found else None
+
+    table = value("table-name") or "vector_store"
+    schema = value("schema-name") or "public"
     dims = get("dimensions")
     dimensions = int(dims.value) if dims and dims.value and dims.value.strip().isdigit() and int(dims.value) > 0 else None
     said = get("distance-type")
