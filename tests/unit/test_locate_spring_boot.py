@@ -125,3 +125,10 @@ def test_a_runners_contract_is_the_environment_names_spring_binds_to_the_datasou
         "SPRING_DATASOURCE_USERNAME": "{database_user}", "SPRING_DATASOURCE_PASSWORD": "{database_password}",
         "SPRING_AI_OLLAMA_BASE_URL": "{provider_url}", "SPRING_AI_OLLAMA_EMBEDDING_MODEL": "{model}",
         "SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS": "{dimensions}"}
+
+
+def test_a_dotted_properties_key_of_an_ollama_embedding_section_names_its_model(tmp_path):
+    found = locate(app(tmp_path, {"src/main/resources/application.properties":
+                                  "spring.ai.ollama.embedding.model=mxbai-embed-large\n"
+                                  "spring.ai.openai.chat.model=gpt-4o\n"}))
+    assert [(c.model, c.is_ollama, c.line) for c in found.embedding_calls] == [("mxbai-embed-large", True, 1)]
