@@ -3918,9 +3918,9 @@ def test_spring_ai_pgvector_store_located_drafted_and_backfilled(cli, empty_db, 
 
 def test_spring_ai_pgvector_store_gone_wrong_is_named_row_by_row_and_repaired(cli, empty_db, server, tmp_path):
     """The service set to NEGATIVE_INNER_PRODUCT (index vector_ip_ops): the draft says ip. Then a chunk's content
-    edited after its vector, another model's vector, the vector of the text with its metadata (MetadataMode.ALL's
-    formatting, not what OllamaEmbeddingModel embeds), two swapped and one lost (NULL): verify names each; backfill
-    --keys-from repairs them and every check passes."""
+    edited after its vector, a permuted vector (another model's stand-in), the vector of the text with its metadata
+    (MetadataMode.ALL's formatting, not what OllamaEmbeddingModel embeds), two swapped and one lost (NULL): verify
+    names each; backfill --keys-from repairs them and every check passes."""
     app = spring_app(tmp_path, "NEGATIVE_INNER_PRODUCT")
     ids = load_spring(empty_db, server, spring_store_sql(tmp_path), "NEGATIVE_INNER_PRODUCT")
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
