@@ -12,12 +12,15 @@ from .literals import line_of
 # Also prefixed: a vector store's own DSN (PGVECTOR_DB_URL), a feature's Ollama URL (RAG_OLLAMA_BASE_URL), the width
 # a store gives its column (PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH).
 NAME = re.compile(r"\b(?P<name>[A-Z][A-Z0-9_]*EMBED[A-Z0-9_]*|EMBED[A-Z0-9_]*|(?:[A-Z][A-Z0-9_]*_)?OLLAMA_[A-Z0-9_]+|[A-Z][A-Z0-9_]*_DSN|"
-                  r"DSN|DATABASE_URL|[A-Z][A-Z0-9_]*_DATABASE_URL|[A-Z][A-Z0-9_]*_DB_UR[LI]|POSTGRES_[A-Z0-9_]*URL[A-Z0-9_]*|PG_URL|"
+                  r"DSN|DATABASE_URL|[A-Z][A-Z0-9_]*_DATABASE_URL|[A-Z][A-Z0-9_]*_DB_UR[LI]|[A-Z][A-Z0-9_]*_DATASOURCE_UR[LI]|POSTGRES_[A-Z0-9_]*URL[A-Z0-9_]*|PG_URL|"
                   r"[A-Z0-9_]*VECTOR_(?:LENGTH|DIMS?|DIMENSIONS?|SIZE)|"
                   r"[A-Z0-9_]*(?:PG|POSTGRES|VECTOR|DB|DATABASE)[A-Z0-9_]*_CONNECTION_STRING|OPENAI_(?:BASE_URL|API_BASE|API_HOST)|[A-Z][A-Z0-9_]*_MODEL(?:_NAME)?|"
                   r"MAX_CHUNK_SIZE|CHUNK_SIZE|CHUNK_OVERLAP)\b")
 OLLAMA_URL = re.compile(r"(?P<url>(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal|"
-                        r"[A-Za-z0-9.-]+):11434\b[^\s'\"`,)]*)")
+                        r"[A-Za-z0-9.-]+):11434\b[^\s'\"`,)}]*)")
+# ``${NAME:default}`` (Spring's property placeholders) and ``${NAME:-default}`` (shell, Compose): the environment name
+# read first, its default the value otherwise.
+_PLACEHOLDER = re.compile(r"\$\{(?P<name>[A-Z][A-Z0-9_]*)(?::-?(?P<default>[^}]*))?\}")
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*[=:]\s*(?P<value>.*?)\s*$")
 # A setting of the app's own name whose value chooses the embedder (lobe-chat's
 # `DEFAULT_FILES_CONFIG="embedding_model=ollama/..."`), set or commented out as an example.
@@ -63,7 +66,7 @@ def kind_of(name: str) -> str:
     if _COLLECTION.search(n) and not _OTHER_STORES.search(n):
         return "collection"  # before the database: PG_COLLECTION_NAME names a collection, not the database
     if re.search(r"DSN|DATABASE|POSTGRES|^PG_|DB_URL|^DB$|_DB$|^DB_|_DB_|^PG(?:HOST|PORT|USER|PASSWORD|DATABASE)$|"
-                 r"CONNECTION_STRING|CONN_STR|^PG\w*(?:URL|URI|CONN)", n) and not re.search(r"EMBED|MODEL|DIM", n) \
+                 r"CONNECTION_STRING|CONN_STR|DATASOURCE_(?:UR[LI]|USER|PASS)|^PG\w*(?:URL|URI|CONN)", n) and not re.search(r"EMBED|MODEL|DIM", n) \
             and not _OTHER_STORES.search(n):
         return "database"
     if "MODEL" in n and not re.search(r"CHAT|LLM|COMPLETION|GENERAT|RERANK|VISION", n):
@@ -79,9 +82,16 @@ def kind_of(name: str) -> str:
     return "other"
 
 
+# The names that carry a JDBC URL (Spring's spring.datasource.url as the environment sets it).
+_JDBC_URL = re.compile(r"JDBC|DATASOURCE_UR[LI]")
+
+
 def placeholder_for(name: str) -> str | None:
     """The backfill.env placeholder that carries what an env name means, or None when it is not ours to set."""
     kind = kind_of(name)
+    if kind == "database" and _JDBC_URL.search(name.upper()):
+        # JDBC takes no credentials in the URL's usual form: they travel in their own settings.
+        return "jdbc:postgresql://{database_host}:{database_port}/{database_name}"
     if kind == "database":
         part = database_part(name)
         return "{database_url}" if part is None else (None if part == "other" else f"{{database_{part}}}")
@@ -119,8 +129,12 @@ def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
     seen: set[tuple[int, str]] = set()
     for number, raw in enumerate(text.splitlines(), 1):
         if is_config_file:
+            for p in _PLACEHOLDER.finditer(raw):
+                if NAME.fullmatch(p.group("name")) and (number, p.group("name")) not in seen:
+                    out.append(ConfigSetting(rel, number, p.group("name"), _masked(p.group("name"), p.group("default") or None)))
+                    seen.add((number, p.group("name")))
             m = _ASSIGN.match(raw)
-            if m and NAME.fullmatch(m.group("name")):
+            if m and NAME.fullmatch(m.group("name")) and (number, m.group("name")) not in seen:
                 value = m.group("value").strip().strip("'\"") or None
                 out.append(ConfigSetting(rel, number, m.group("name"), _masked(m.group("name"), value)))
                 seen.add((number, m.group("name")))

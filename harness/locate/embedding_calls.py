@@ -183,6 +183,8 @@ def config_sections(rel: str, text: str) -> list[EmbeddingCall]:
     it from configuration uses. A LiteLLM-style ``ollama/NAME`` is Ollama's ``NAME``."""
     if posixpath.basename(rel).startswith(".env"):
         return _env_file_embedders(rel, text)
+    if rel.endswith(".properties"):
+        return _dotted_embedders(rel, text)
     found = []
     for name, keys in _sections(rel, text):
         model_key = next((k for k in _MODEL_KEYS if keys.get(k, ("", 0))[0]), None)
@@ -190,13 +192,45 @@ def config_sections(rel: str, text: str) -> list[EmbeddingCall]:
             continue
         model, at = keys[model_key]
         provider = keys.get("provider", ("", 0))[0]
-        ollama = provider.lower() == "ollama" or model.lower().startswith("ollama/")
+        ollama = (provider.lower() == "ollama" or model.lower().startswith("ollama/")
+                  or "ollama" in _yaml_parents(rel, text, at))
         dims = next((keys[k][0] for k in _DIMENSION_KEYS if re.fullmatch(r"[\d_]+", keys.get(k, ("", 0))[0])), None)
         found.append(EmbeddingCall(rel, line_of(text, at), "ollama-config" if ollama else "config",
                                    f"{name} {model_key}",
                                    model=model.split("/", 1)[1] if model.lower().startswith("ollama/") else model,
                                    dimensions=int(dims.replace("_", "")) if dims else None))
     return found
+
+
+_DOTTED = re.compile(r"(?m)^[ \t]*(?P<key>[\w.\-]*embed[\w.\-]*)[ \t]*[=:][ \t]*(?P<v>\S[^\n]*?)[ \t]*$", re.I)
+
+
+def _dotted_embedders(rel: str, text: str) -> list[EmbeddingCall]:
+    """A ``.properties`` file's embedding section as dotted keys (``spring.ai.ollama.embedding.model=NAME``): the
+    section is the key's prefix, its provider a segment of it."""
+    found = []
+    for m in _DOTTED.finditer(text):
+        *section, leaf = m.group("key").lower().split(".")
+        if leaf.replace("-", "_") not in _MODEL_KEYS or not any("embed" in s for s in section):
+            continue
+        found.append(EmbeddingCall(rel, line_of(text, m.start("key")), "ollama-config" if "ollama" in section else "config",
+                                   f"{'.'.join(section)} {leaf}", model=m.group("v").strip("\"'")))
+    return found
+
+
+def _yaml_parents(rel: str, text: str, at: int) -> tuple[str, ...]:
+    """The keys a YAML key at ``at`` is nested under, lower-cased, nearest first: the provider a section sits under
+    (Spring AI's ``spring.ai.ollama.embedding.model``) names its embedder as a ``provider:`` key would."""
+    if not rel.lower().endswith((".yaml", ".yml")):
+        return ()
+    parents = []
+    depth = len(text[text.rfind("\n", 0, at) + 1:at].expandtabs())
+    for line in reversed(text[:at].splitlines()[:-1]):
+        m = re.match(r"([ \t]*)([\w.-]+)\s*:\s*(?:#.*)?$", line)
+        if m and len(m.group(1).expandtabs()) < depth:
+            parents.append(m.group(2).lower())
+            depth = len(m.group(1).expandtabs())
+    return tuple(parents)
 
 
 def has_calls(text: str) -> bool:

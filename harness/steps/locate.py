@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
+from ..locate import spring_boot
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -193,6 +194,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     model_tables: dict[str, str | None] = {}
     django_tables: dict[str, str] = {}
     drops: dict[str, tuple[str, ...]] = {}
+    spring_properties: dict[str, dict[str, spring_boot.Property]] = {}
+    spring_pgvector = False
     base = str(root)
     for rel in files:
         data = filesmod.read(os.path.join(base, rel))
@@ -215,9 +218,12 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                 entrypoints.extend(eps.console_scripts(rel, data))
             if name.endswith(".rake"):
                 entrypoints.extend(eps.rake_tasks(root, rel, data))
-            script = eps.script_entrypoint(root, rel, data)
+            script = eps.script_entrypoint(root, rel, data) or spring_boot.runner(root, rel, data)
             if script:
                 entrypoints.append(script)
+            if spring_boot.is_application_config(rel):
+                spring_properties[rel] = spring_boot.properties(rel, data.decode("utf-8", "replace"))
+            spring_pgvector = spring_pgvector or spring_boot.brings_pgvector_store(name, data)
         if not doc and name.endswith(".py") and (b"Model" in data or b"__tablename__" in data):
             for cls, table in distancescan.model_tables(rel, data.decode("utf-8", "replace")).items():
                 model_tables[cls] = table if model_tables.get(cls, table) == table else None  # two apps: unknown
@@ -272,6 +278,9 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                                   *(s.line for s in found_settings if _embedding_setting(s.name))}))[:20]
             names = tuple(dict.fromkeys([*(c.kind for c in file_calls), *embedding_names]))
             by_cat["service"].append(FileHits(rel, "service", terms_found, lines, (), names))
+    if store := spring_boot.pgvector_store(spring_properties, depends=spring_pgvector):
+        declarations.append(store[0])
+        distances.append(store[1])
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
     declarations = schemascan.with_drops(
         schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
@@ -300,6 +309,8 @@ def _embedding_setting(name: str) -> bool:
 
 
 def _with_contract(root: Path, entry: Entrypoint) -> Entrypoint:
+    if entry.contract is not None:  # read where it was found (a Spring Boot runner's)
+        return entry
     if entry.host:
         return replace(entry, contract=Contract(known=False, reason=entry.host))
 

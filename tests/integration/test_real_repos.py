@@ -4071,3 +4071,287 @@ def test_haystack_documents_gone_wrong_are_named_row_by_row_and_repaired(cli, ha
     with db.connect(autocommit=True) as conn:
         now = dict(conn.execute(f"SELECT id, embedding::text FROM {HAYSTACK_TABLE}").fetchall())
     assert {k for k in now if now[k] != vectors[k]} == {edited}
+
+
+# -- spring-projects/spring-ai (PgVectorStore with the Ollama embedding model): a Java service's vector_store table ---
+
+# A typical Spring Boot ingestion service, written here (not copied): Maven build with the pgvector and Ollama starters,
+# application.yml as Spring AI's docs set it (the datasource through ${ENV:default} placeholders), and a
+# CommandLineRunner that reads Markdown pages, splits them with TokenTextSplitter and calls vectorStore.add(chunks).
+SPRING_POM = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <parent>
+    <groupId>org.springframework.boot</groupId>
+    <artifactId>spring-boot-starter-parent</artifactId>
+    <version>3.5.5</version>
+  </parent>
+  <groupId>com.example</groupId>
+  <artifactId>handbook-ingest</artifactId>
+  <version>0.0.1-SNAPSHOT</version>
+  <properties>
+    <java.version>21</java.version>
+    <spring-ai.version>1.1.0</spring-ai.version>
+  </properties>
+  <dependencyManagement>
+    <dependencies>
+      <dependency>
+        <groupId>org.springframework.ai</groupId>
+        <artifactId>spring-ai-bom</artifactId>
+        <version>${spring-ai.version}</version>
+        <type>pom</type>
+        <scope>import</scope>
+      </dependency>
+    </dependencies>
+  </dependencyManagement>
+  <dependencies>
+    <dependency>
+      <groupId>org.springframework.ai</groupId>
+      <artifactId>spring-ai-starter-vector-store-pgvector</artifactId>
+    </dependency>
+    <dependency>
+      <groupId>org.springframework.ai</groupId>
+      <artifactId>spring-ai-starter-model-ollama</artifactId>
+    </dependency>
+    <dependency>
+      <groupId>org.springframework.ai</groupId>
+      <artifactId>spring-ai-markdown-document-reader</artifactId>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.springframework.boot</groupId>
+        <artifactId>spring-boot-maven-plugin</artifactId>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+"""
+SPRING_APPLICATION_YML = """spring:
+  datasource:
+    url: ${SPRING_DATASOURCE_URL:jdbc:postgresql://localhost:5432/handbook}
+    username: ${DB_USER:postgres}
+    password: ${DB_PASSWORD:postgres}
+  ai:
+    ollama:
+      base-url: ${OLLAMA_BASE_URL:http://localhost:11434}
+      embedding:
+        model: nomic-embed-text
+    vectorstore:
+      pgvector:
+        initialize-schema: true
+        index-type: HNSW
+        distance-type: %(distance)s
+        dimensions: 768
+"""
+SPRING_MAIN = """package com.example.ingest;
+
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+
+@SpringBootApplication
+public class HandbookIngestApplication {
+
+	public static void main(String[] args) {
+		SpringApplication.run(HandbookIngestApplication.class, args);
+	}
+
+}
+"""
+SPRING_INGESTOR = """package com.example.ingest;
+
+import java.util.List;
+
+import org.springframework.ai.document.Document;
+import org.springframework.ai.reader.markdown.MarkdownDocumentReader;
+import org.springframework.ai.reader.markdown.config.MarkdownDocumentReaderConfig;
+import org.springframework.ai.transformer.splitter.TokenTextSplitter;
+import org.springframework.ai.vectorstore.VectorStore;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.CommandLineRunner;
+import org.springframework.core.io.Resource;
+import org.springframework.stereotype.Component;
+
+/** Reads the handbook's Markdown pages, splits them into chunks and stores each chunk with its vector. */
+@Component
+public class HandbookIngestor implements CommandLineRunner {
+
+	private final VectorStore vectorStore;
+
+	@Value("classpath:handbook/*.md")
+	private Resource[] pages;
+
+	public HandbookIngestor(VectorStore vectorStore) {
+		this.vectorStore = vectorStore;
+	}
+
+	@Override
+	public void run(String... args) {
+		TokenTextSplitter splitter = new TokenTextSplitter();
+		for (Resource page : this.pages) {
+			MarkdownDocumentReader reader = new MarkdownDocumentReader(page, MarkdownDocumentReaderConfig.defaultConfig());
+			List<Document> chunks = splitter.apply(reader.get());
+			this.vectorStore.add(chunks);
+		}
+	}
+
+}
+"""
+SPRING_CHUNKS = [
+    ("Expenses", "Submit receipts within thirty days; the finance team reimburses them with the next payroll."),
+    ("Expenses", "Travel above 500 euros needs a manager's approval before it is booked."),
+    ("On-call", "The on-call engineer answers pages within fifteen minutes, day and night, for one week."),
+    ("On-call", "Hand over the pager on Monday at ten with a written note of open incidents."),
+    ("Holidays", "Every employee has twenty-eight days of paid leave a year, booked in the HR portal."),
+    ("Holidays", "Unused days carry over until the end of March of the following year."),
+    ("Security", "Laptops are encrypted; report a lost one to the security desk the same day."),
+    ("Security", "Passwords live in the company vault; never paste one into a chat."),
+]
+SPRING_STORE = "vector-stores/spring-ai-pgvector-store/src/main/java/org/springframework/ai/vectorstore/pgvector/PgVectorStore.java"
+
+
+def spring_app(tmp_path: Path, distance: str = "COSINE_DISTANCE") -> Path:
+    app = tmp_path / "handbook-ingest"
+    java = app / "src/main/java/com/example/ingest"
+    java.mkdir(parents=True)
+    (app / "src/main/resources").mkdir(parents=True)
+    (app / "pom.xml").write_text(SPRING_POM)
+    (app / "mvnw").write_text("#!/bin/sh\n# the Maven wrapper start.spring.io generates\n")
+    (app / "src/main/resources/application.yml").write_text(SPRING_APPLICATION_YML % {"distance": distance})
+    (java / "HandbookIngestApplication.java").write_text(SPRING_MAIN)
+    (java / "HandbookIngestor.java").write_text(SPRING_INGESTOR)
+    return app
+
+
+def spring_store_sql(tmp_path: Path) -> dict[str, str]:
+    """PgVectorStore's own statements, read from the snapshot: the extensions, CREATE TABLE (with the UUID id column's
+    type), CREATE INDEX and doAdd's INSERT ... ON CONFLICT, as Java writes them (placeholders left to fill)."""
+    src = Source.of("spring-projects__spring-ai").checkout(SPRING_STORE.rsplit("/", 1)[0], tmp_path / "spring-ai")
+    java = (src / "PgVectorStore.java").read_text()
+    blocks = re.findall(r'String\.format\("""\n(.*?)"""', java, re.S)
+    insert = re.search(r'String sql = ("INSERT INTO " \+ getFullyQualifiedTableName\(\).*?);', java, re.S).group(1)
+    return {
+        "extensions": re.findall(r'execute\("(CREATE EXTENSION IF NOT EXISTS [^"]*?(?:\\"[^"]*\\")?)"\)', java),
+        "table": next(b for b in blocks if "CREATE TABLE" in b),
+        "index": next(b for b in blocks if "CREATE INDEX" in b),
+        "uuid": re.search(r'case UUID -> "([^"]+)";', java).group(1),
+        "insert": "".join(s if s else "{table}" for s in re.findall(r'"([^"]*)"|getFullyQualifiedTableName\(\)', insert)),
+        "ops": dict(re.findall(r'(\w+_DISTANCE|NEGATIVE_INNER_PRODUCT)\("[^"]+", "(\w+)"', java)),
+    }
+
+
+def load_spring(db, server, sql: dict, distance: str = "COSINE_DISTANCE") -> dict[str, str]:
+    """initializeSchema then doAdd, as PgVectorStore runs them (the Java format strings filled as it fills them): a
+    random UUID per chunk (Document's default id), the metadata JSON, the vector of the chunk's text alone."""
+    import uuid
+
+    table = "public.vector_store"
+    vectors = httpx_embed(server, "nomic-embed-text", [text for _, text in SPRING_CHUNKS])
+    ids = {}
+    with db.connect(autocommit=True) as conn:
+        available = {n for (n,) in conn.execute("SELECT name FROM pg_available_extensions").fetchall()}
+        for statement in sql["extensions"]:
+            if statement.rsplit(" ", 1)[-1].strip('\\"') in available:  # our server lacks uuid-ossp and hstore
+                conn.execute(statement.replace('\\"', '"'))
+        id_type = sql["uuid"] if "uuid-ossp" in available else sql["uuid"].replace("uuid_generate_v4()", "gen_random_uuid()")
+        conn.execute("CREATE SCHEMA IF NOT EXISTS public")
+        conn.execute(sql["table"].replace("%s", table, 1).replace("%s", id_type, 1).replace("%d", "768"))
+        conn.execute(sql["index"].replace("%s", "spring_ai_vector_index", 1).replace("%s", table, 1)
+                     .replace("%s", "HNSW", 1).replace("%s", sql["ops"][distance], 1))
+        insert = sql["insert"].format(table=table).replace("?", "%s")
+        for (title, text), vector in zip(SPRING_CHUNKS, vectors):
+            doc_id = str(uuid.uuid4())
+            meta = json.dumps({"category": "paragraph", "title": title})
+            conn.execute(insert, (doc_id, text, meta, str(vector), text, meta, str(vector)))
+            ids[text] = doc_id
+    return ids
+
+
+def spring_engine(text: str) -> str:
+    """No JVM here: the user's edit, the harness's own engine instead of `./mvnw spring-boot:run`."""
+    return re.sub(r"\n  command: [^\n]*\n  workdir: [^\n]*\n  env:[^\n]*\n(    [^\n]*\n)*", "\n", text)
+
+
+def test_spring_ai_pgvector_store_located_drafted_and_backfilled(cli, empty_db, server, tmp_path):
+    """The service's vector_store (id uuid DEFAULT uuid_generate_v4(), content text, metadata json, embedding
+    vector(768), HNSW vector_cosine_ops) made at start-up by Java, no migration: locate reads the table, its
+    dimensions and distance from application.yml, the model from spring.ai.ollama.embedding.model and the runner
+    as `./mvnw spring-boot:run`; the draft names the table, key, text, vector, model; two vectors lost are found and
+    the engine's vectors are the app's."""
+    app = spring_app(tmp_path)
+    ids = load_spring(empty_db, server, spring_store_sql(tmp_path))
+    with empty_db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute("SELECT id::text, embedding::text FROM vector_store").fetchall())
+        conn.execute("UPDATE vector_store SET embedding = NULL WHERE id = ANY(%s::uuid[])",
+                     ([ids[SPRING_CHUNKS[1][1]], ids[SPRING_CHUNKS[6][1]]],))
+    trial = procedure(cli, empty_db, server, app, tmp_path / "trial", "vector_store", edit=spring_engine)
+    located = trial.locate.json
+    assert {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]} == {
+        ("src/main/resources/application.yml", "vector_store", "embedding", 768)}
+    assert {(d["path"], d["distance"], d["table"]) for d in located["distances"]} == {
+        ("src/main/resources/application.yml", "cosine", "vector_store")}
+    assert located["best_entrypoint"] == "./mvnw spring-boot:run"
+    assert {c["model"] for c in located["embedding_calls"]} == {"nomic-embed-text"}
+    assert trial.init.json["todo"] == [], trial.init.out
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "vector_store", "id", "content", "embedding", "nomic-embed-text", 768, "cosine"), trial.profile.read_text()
+    # The drafted command is given the database as Spring binds it: a JDBC URL and the credentials apart.
+    drafted = yaml.safe_load(trial.init.json["profile"])["backfill"]
+    assert drafted["command"] == "./mvnw spring-boot:run"
+    assert drafted["env"] == {
+        "SPRING_DATASOURCE_URL": "jdbc:postgresql://{database_host}:{database_port}/{database_name}",
+        "SPRING_DATASOURCE_USERNAME": "{database_user}", "SPRING_DATASOURCE_PASSWORD": "{database_password}",
+        "SPRING_AI_OLLAMA_BASE_URL": "{provider_url}", "SPRING_AI_OLLAMA_EMBEDDING_MODEL": "{model}",
+        "SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS": "{dimensions}"}
+    assert_whole_procedure_ok(trial, empty_db, "vector_store", "embedding", len(SPRING_CHUNKS), needed=2)
+    with empty_db.connect(autocommit=True) as conn:
+        assert dict(conn.execute("SELECT id::text, embedding::text FROM vector_store").fetchall()) == app_vectors
+
+
+def test_spring_ai_pgvector_store_gone_wrong_is_named_row_by_row_and_repaired(cli, empty_db, server, tmp_path):
+    """The service set to NEGATIVE_INNER_PRODUCT (index vector_ip_ops): the draft says ip. Then a chunk's content
+    edited after its vector, a permuted vector (another model's stand-in), the vector of the text with its metadata
+    (MetadataMode.ALL's formatting, not what OllamaEmbeddingModel embeds), two swapped and one lost (NULL): verify
+    names each; backfill --keys-from repairs them and every check passes."""
+    app = spring_app(tmp_path, "NEGATIVE_INNER_PRODUCT")
+    ids = load_spring(empty_db, server, spring_store_sql(tmp_path), "NEGATIVE_INNER_PRODUCT")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    located = cli("locate", "--repo", app, "--json", env=env).json
+    assert {(d["distance"], d["said"]) for d in located["distances"]} == {("ip", "NEGATIVE_INNER_PRODUCT")}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    profile.write_text(spring_engine(profile.read_text()))
+    assert yaml.safe_load(profile.read_text())["distance"] == "ip"
+    key = {text: ids[text] for _, text in SPRING_CHUNKS}
+    chunk = [text for _, text in SPRING_CHUNKS]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE vector_store SET content = 'Submit receipts within ninety days.' WHERE id = %s::uuid",
+                     (key[chunk[0]],))
+        other = httpx_embed(server, "hash-embed:768", [chunk[2]])[0]
+        conn.execute("UPDATE vector_store SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(%s::vector::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s::uuid", (str(other), key[chunk[2]]))
+        composed = httpx_embed(server, "nomic-embed-text", [f"category: paragraph\ntitle: Holidays\n\n{chunk[4]}"])[0]
+        conn.execute("UPDATE vector_store SET embedding = %s::vector WHERE id = %s::uuid", (str(composed), key[chunk[4]]))
+        conn.execute("UPDATE vector_store d SET embedding = o.embedding FROM vector_store o WHERE (d.id, o.id) "
+                     "IN ((%s::uuid, %s::uuid), (%s::uuid, %s::uuid))",
+                     (key[chunk[3]], key[chunk[6]], key[chunk[6]], key[chunk[3]]))
+        conn.execute("UPDATE vector_store SET embedding = NULL WHERE id = %s::uuid", (key[chunk[7]],))
+    target = ("--profile", profile, "--collection", "vector_store")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 1, scoped.out
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    failed = {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"}
+    assert "recompute" in failed, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {key[chunk[i]] for i in (0, 2, 4, 3, 6)}, offenders
+    assert key[chunk[7]] in set().union(*offenders.values()), offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
+    again = checked_again(profile, env, "vector_store")
+    assert not [c for c, status in again.items() if status == "failed"], again
+    assert empty_db.scalar("SELECT count(*) FROM vector_store WHERE embedding IS NULL") == 0

@@ -1,0 +1,170 @@
+"""Spring Boot applications: their ``application.yml``/``.properties`` (relaxed binding, ``${ENV:default}``
+placeholders), the table Spring AI's ``PgVectorStore`` creates at start-up from them, and the runner that ingests."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from .contract import Contract
+from .distances import DistanceUse
+from .entrypoints import Entrypoint
+from .schema import VectorDeclaration
+
+_APPLICATION = re.compile(r"(?:^|/)application(?:-[\w-]+)?\.(?:ya?ml|properties)$")
+_BUILD_FILES = ("pom.xml", "build.gradle", "build.gradle.kts")
+# The artifacts that bring PgVectorStore (the starter, its auto-configuration, the store itself).
+_PGVECTOR_ARTIFACT = re.compile(rb"spring-ai-(?:starter-vector-store-pgvector|pgvector-store|"
+                                rb"autoconfigure-vector-store-pgvector)|spring-ai-pgvector-store-spring-boot-starter")
+_PREFIX = "spring.ai.vectorstore.pgvector."
+# PgVectorStore.PgDistanceType, as the enum's constants bind (case and dashes relaxed).
+_DISTANCES = {"cosinedistance": "cosine", "euclideandistance": "l2", "negativeinnerproduct": "ip"}
+_PLACEHOLDER = re.compile(r"\$\{(?P<name>[^:}]+)(?::(?P<default>[^}]*))?\}")
+_RUNNER = re.compile(r"\b(?:implements|:)\s*(?:[\w.]+\s*,\s*)*(?:org\.springframework\.boot\.)?"
+                     r"(?P<kind>CommandLineRunner|ApplicationRunner)\b|\b(?:CommandLineRunner|ApplicationRunner)\s+\w+\s*\(")
+# A vector store's add/accept (PgVectorStore.doAdd embeds what it is given) or an EmbeddingModel's embed.
+_EMBEDS = re.compile(r"\b\w*(?:[sS]tore|[wW]riter)\s*\.\s*(?:add|accept|write)\s*\(|\b\w*[mM]odel\s*\.\s*embed\w*\s*\(")
+# The environment names Spring Boot binds (relaxed) to the settings we give the command, whatever application.yml
+# says: the environment wins over the file.
+_DATASOURCE_ENV = ("SPRING_DATASOURCE_URL", "SPRING_DATASOURCE_USERNAME", "SPRING_DATASOURCE_PASSWORD")
+_OLLAMA_ENV = ("SPRING_AI_OLLAMA_BASE_URL", "SPRING_AI_OLLAMA_EMBEDDING_MODEL")
+_PGVECTOR_ENV = ("SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS",)
+_OLLAMA_ARTIFACT = re.compile(rb"spring-ai-(?:starter-model-ollama|ollama\b|autoconfigure-model-ollama)")
+_CLASS = re.compile(r"\b(?:class|object)\s+(?P<name>[A-Z]\w*)")
+
+
+@dataclass(frozen=True)
+class Property:
+    value: str | None  # the placeholder's default where the value is ``${ENV:default}``
+    line: int
+    env: str | None = None  # the environment variable a ``${ENV...}`` placeholder reads first
+
+
+def is_application_config(rel: str) -> bool:
+    return bool(_APPLICATION.search(rel))
+
+
+def relaxed(key: str) -> str:
+    """A property name as Spring's relaxed binding compares it: lower case, no dashes or underscores."""
+    return re.sub(r"[-_]", "", key.lower())
+
+
+def properties(rel: str, text: str) -> dict[str, Property]:
+    """The file's properties by relaxed name, each with its line (the leaf key's) and placeholder."""
+    found: dict[str, Property] = {}
+    if rel.endswith(".properties"):
+        for number, raw in enumerate(text.splitlines(), 1):
+            line = raw.strip()
+            if not line or line[0] in "#!":
+                continue
+            m = re.match(r"([^=:\s]+)\s*[=:]\s*(.*)$", line)
+            if m:
+                found[relaxed(m.group(1))] = _property(m.group(2).strip(), number)
+        return found
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except yaml.YAMLError:
+        return found
+    lines = text.splitlines()
+    for document in documents:
+        for key, value in _flatten(document, ""):
+            leaf = key.rsplit(".", 1)[-1]
+            number = next((i for i, line in enumerate(lines, 1) if re.match(rf"\s*{re.escape(leaf)}\s*:", line)), 1)
+            found[relaxed(key)] = _property(None if value is None else str(value), number)
+    return found
+
+
+def _flatten(node: dict, prefix: str):
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flatten(value, name + ".")
+        else:
+            yield name, value
+
+
+def _property(value: str | None, line: int) -> Property:
+    m = _PLACEHOLDER.fullmatch(value or "")
+    if m:
+        return Property(m.group("default"), line, m.group("name"))
+    return Property(value, line)
+
+
+def brings_pgvector_store(name: str, data: bytes) -> bool:
+    """A Maven or Gradle build file that depends on Spring AI's PgVectorStore."""
+    return name in _BUILD_FILES and bool(_PGVECTOR_ARTIFACT.search(data))
+
+
+def pgvector_store(found: dict[str, dict[str, Property]], *, depends: bool) -> tuple[VectorDeclaration, DistanceUse] | None:
+    """The ``vector_store`` table PgVectorStore creates (its ``embedding vector(N)`` and the distance it queries with),
+    from the first application file that configures it, or from its defaults when only the build brings it."""
+    key = relaxed(_PREFIX)
+    rel, props = next(((r, p) for r, p in found.items() if any(k.startswith(key) for k in p)), (None, {}))
+    if rel is None:
+        if not depends:
+            return None
+        rel = next(iter(found), "")
+    if not rel:
+        return None
+
+    def get(name: str) -> Property | None:
+        return props.get(key + relaxed(name))
+
+    def value(name: str) -> str | None:
+        found = get(name)
+        return found.value if found else None
+
+    table = value("table-name") or "vector_store"
+    schema = value("schema-name") or "public"
+    dims = get("dimensions")
+    dimensions = int(dims.value) if dims and dims.value and dims.value.strip().isdigit() and int(dims.value) > 0 else None
+    said = get("distance-type")
+    distance = _DISTANCES.get(relaxed(said.value or "")) if said else "cosine"
+    if distance is None:
+        return None  # a distance type PgVectorStore does not know: the application would not start
+    line = min((p.line for k, p in props.items() if k.startswith(key)), default=1)
+    qualified = table if schema == "public" else f"{schema}.{table}"
+    declaration = VectorDeclaration(rel, dims.line if dims else line, dimensions, "spring-ai-pgvector", qualified,
+                                    "embedding", distance=distance, dims_env=dims.env if dims else None)
+    use = DistanceUse(rel, said.line if said else line, distance, "spring-ai-pgvector", qualified, "embedding",
+                      said.value if said and said.value else "COSINE_DISTANCE (PgVectorStore's default)")
+    return declaration, use
+
+
+def runner(root: Path, rel: str, data: bytes) -> Entrypoint | None:
+    """A ``CommandLineRunner``/``ApplicationRunner`` of a Spring Boot module: it runs when the application starts, so its
+    command is the build tool's ``spring-boot:run``/``bootRun`` from the module's folder."""
+    if not rel.endswith((".java", ".kt")) or b"Runner" not in data:
+        return None
+    text = data.decode("utf-8", "replace")
+    if not _RUNNER.search(text):
+        return None
+    module = _module(root, PurePosixPath(rel))
+    if module is None:
+        return None
+    folder, build = module
+    cls = _CLASS.search(text)
+    here = root / folder
+    if build == "pom.xml":
+        command = "./mvnw spring-boot:run" if (here / "mvnw").is_file() or (root / "mvnw").is_file() else "mvn spring-boot:run"
+    else:
+        command = "./gradlew bootRun" if (here / "gradlew").is_file() or (root / "gradlew").is_file() else "gradle bootRun"
+    build_text = (here / build).read_bytes()
+    reads = (*_DATASOURCE_ENV, *(_OLLAMA_ENV if _OLLAMA_ARTIFACT.search(build_text) else ()),
+             *(_PGVECTOR_ENV if _PGVECTOR_ARTIFACT.search(build_text) else ()))
+    calls = tuple(f"{rel}:{text.count(chr(10), 0, m.start()) + 1} {m.group(0).rstrip('( ')}" for m in _EMBEDS.finditer(text))
+    contract = Contract(reads_env=reads, files=(rel, f"{folder}/{build}" if folder else build), embedding_calls=calls)
+    return Entrypoint(rel, "spring-boot-runner", cls.group("name") if cls else PurePosixPath(rel).stem, command,
+                      workdir=folder or ".", contract=contract)
+
+
+def _module(root: Path, p: PurePosixPath) -> tuple[str, str] | None:
+    """The nearest folder above the source file with a Maven or Gradle build file, and that file's name."""
+    for parent in p.parents:
+        for build in _BUILD_FILES:
+            if (root / parent / build).is_file():
+                return ("" if str(parent) == "." else str(parent)), build
+    return None

@@ -1,0 +1,134 @@
+"""locate reads a Spring Boot application: the table Spring AI's PgVectorStore creates from its properties, the
+Ollama embedder its properties configure, and the runner that ingests at start-up."""
+
+from pathlib import Path
+
+from harness.steps.locate import locate
+
+RUNNER = """package com.example;
+
+import org.springframework.boot.CommandLineRunner;
+import org.springframework.stereotype.Component;
+
+@Component
+public class Loader implements CommandLineRunner {
+    public void run(String... args) { }
+}
+"""
+
+
+def app(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_a_yaml_embedding_section_under_an_ollama_key_is_an_ollama_embedder(tmp_path):
+    found = locate(app(tmp_path, {"src/main/resources/application.yml":
+                                  "spring:\n  ai:\n    ollama:\n      embedding:\n        model: nomic-embed-text\n"}))
+    assert [(c.model, c.is_ollama) for c in found.embedding_calls] == [("nomic-embed-text", True)]
+
+
+def test_a_yaml_embedding_section_under_another_provider_is_not_ollamas(tmp_path):
+    found = locate(app(tmp_path, {"src/main/resources/application.yml":
+                                  "spring:\n  ai:\n    openai:\n      embedding:\n        model: text-embedding-3-small\n"}))
+    assert [(c.model, c.is_ollama) for c in found.embedding_calls] == [("text-embedding-3-small", False)]
+
+
+def test_pgvector_store_properties_bind_relaxed_names_to_its_table_and_distance(tmp_path):
+    found = locate(app(tmp_path, {"src/main/resources/application.properties":
+                                  "spring.datasource.url=jdbc:postgresql://db/app\n"
+                                  "spring.ai.vectorstore.pgvector.tableName=kb_chunks\n"
+                                  "spring.ai.vectorstore.pgvector.schema_name=rag\n"
+                                  "spring.ai.vectorstore.pgvector.distance-type=euclidean-distance\n"
+                                  "spring.ai.vectorstore.pgvector.dimensions=${EMBED_DIMS:1024}\n"}))
+    assert [(d.table, d.column, d.dimensions, d.dims_env, d.distance) for d in found.declarations] == [
+        ("rag.kb_chunks", "embedding", 1024, "EMBED_DIMS", "l2")]
+    assert [(u.table, u.distance, u.said) for u in found.distances] == [("rag.kb_chunks", "l2", "euclidean-distance")]
+
+
+def test_the_pgvector_starter_alone_declares_the_default_table_queried_by_cosine(tmp_path):
+    found = locate(app(tmp_path, {
+        "build.gradle.kts": 'dependencies { implementation("org.springframework.ai:spring-ai-starter-vector-store-pgvector") }\n',
+        "src/main/resources/application.yml": "spring:\n  datasource:\n    url: jdbc:postgresql://db/app\n"}))
+    assert [(d.table, d.column, d.dimensions, d.distance) for d in found.declarations] == [
+        ("vector_store", "embedding", None, "cosine")]
+
+
+def test_no_pgvector_store_without_its_properties_or_its_artifact(tmp_path):
+    found = locate(app(tmp_path, {"pom.xml": "<project><artifactId>spring-boot-starter-web</artifactId></project>\n",
+                                  "src/main/resources/application.yml": "server:\n  port: 8080\n"}))
+    assert found.declarations == () and found.distances == ()
+
+
+def test_a_command_line_runner_runs_through_the_gradle_wrapper_from_its_module(tmp_path):
+    found = locate(app(tmp_path, {"ingest/build.gradle": "plugins { id 'org.springframework.boot' }\n",
+                                  "ingest/gradlew": "#!/bin/sh\n",
+                                  "ingest/src/main/java/com/example/Loader.java": RUNNER}))
+    assert [(e.kind, e.name, e.command, e.workdir) for e in found.entrypoints] == [
+        ("spring-boot-runner", "Loader", "./gradlew bootRun", "ingest")]
+
+
+def test_a_class_that_only_names_a_runner_is_no_entrypoint(tmp_path):
+    found = locate(app(tmp_path, {"pom.xml": "<project/>\n", "src/main/java/com/example/Util.java":
+                                  "package com.example;\n// the Runner of tests\nclass Util { }\n"}))
+    assert found.entrypoints == ()
+
+
+SPRING_YML = """spring:
+  datasource:
+    url: ${SPRING_DATASOURCE_URL:jdbc:postgresql://localhost:5432/handbook}
+  ai:
+    ollama:
+      base-url: ${OLLAMA_BASE_URL:http://localhost:11434}
+"""
+
+
+def test_a_placeholders_default_is_the_value_of_the_environment_name_it_reads_first(tmp_path):
+    found = locate(app(tmp_path, {"src/main/resources/application.yml": SPRING_YML}))
+    settings = {(s.name, s.value) for s in found.settings}
+    assert ("OLLAMA_BASE_URL", "http://localhost:11434") in settings, settings
+    assert ("SPRING_DATASOURCE_URL", "jdbc:postgresql://localhost:5432/handbook") in settings, settings
+
+
+def test_an_ollama_url_ends_at_the_placeholders_closing_brace(tmp_path):
+    found = locate(app(tmp_path, {"src/main/resources/application.yml": SPRING_YML}))
+    assert {s.value for s in found.settings if s.name == "url"} == {"http://localhost:11434"}
+
+
+def test_springs_datasource_url_is_a_database_setting():
+    from harness.locate.config import kind_of
+
+    assert kind_of("SPRING_DATASOURCE_URL") == "database"
+
+
+def test_a_jdbc_url_setting_is_given_the_database_in_jdbc_form_and_its_credentials_apart():
+    from harness.locate.config import placeholder_for
+
+    assert placeholder_for("SPRING_DATASOURCE_URL") == "jdbc:postgresql://{database_host}:{database_port}/{database_name}"
+    assert placeholder_for("SPRING_DATASOURCE_USERNAME") == "{database_user}"
+    assert placeholder_for("SPRING_DATASOURCE_PASSWORD") == "{database_password}"
+
+
+def test_a_runners_contract_is_the_environment_names_spring_binds_to_the_datasource_and_the_ollama_embedder(tmp_path):
+    found = locate(app(tmp_path, {
+        "pom.xml": "<project><artifactId>spring-ai-starter-model-ollama</artifactId>"
+                   "<artifactId>spring-ai-starter-vector-store-pgvector</artifactId></project>\n",
+        "src/main/java/com/example/Loader.java": RUNNER.replace("public void run(String... args) { }",
+                                                                "public void run(String... args) { store.add(docs); }")
+        .replace("public class Loader", "public class Loader /* VectorStore store */")}))
+    (entry,) = found.entrypoints
+    assert entry.contract.known and entry.may_embed
+    assert entry.contract.backfill_env() == {
+        "SPRING_DATASOURCE_URL": "jdbc:postgresql://{database_host}:{database_port}/{database_name}",
+        "SPRING_DATASOURCE_USERNAME": "{database_user}", "SPRING_DATASOURCE_PASSWORD": "{database_password}",
+        "SPRING_AI_OLLAMA_BASE_URL": "{provider_url}", "SPRING_AI_OLLAMA_EMBEDDING_MODEL": "{model}",
+        "SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS": "{dimensions}"}
+
+
+def test_a_dotted_properties_key_of_an_ollama_embedding_section_names_its_model(tmp_path):
+    found = locate(app(tmp_path, {"src/main/resources/application.properties":
+                                  "spring.ai.ollama.embedding.model=mxbai-embed-large\n"
+                                  "spring.ai.openai.chat.model=gpt-4o\n"}))
+    assert [(c.model, c.is_ollama, c.line) for c in found.embedding_calls] == [("mxbai-embed-large", True, 1)]
