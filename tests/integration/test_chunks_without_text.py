@@ -67,3 +67,28 @@ def test_chunks_without_text_are_counted_apart_never_embedded_even_listed_and_co
     coverage = next(c for c in verified.json["checks"] if c["check"] == "coverage")
     assert verified.code == 0 and coverage["status"] == "passed", verified.out
     assert coverage["found"].startswith("10 embedded, 0 missing, 0 orphans; 2 chunks with no text (nothing to embed)")
+
+
+def test_a_chunk_emptied_after_its_vector_is_counted_without_text_not_to_embed_and_fresh_fails_on_it(
+        cli, empty_db, embed_server, tmp_path):
+    # Scope, the run's closing count and the engine's selection agree: a chunk without text is never to embed, even
+    # with a vector of its former text. Before, scope and the run counted it needed, the engine never selected it,
+    # and every run failed "1 of 4 rows still need a vector ... run backfill again", which no run could change.
+    texts = [f"Note {i}: the quarterly review covers topic {i}." for i in range(4)]
+    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": TEST_MODEL, "input": texts}).json()["embeddings"]
+    empty_db.execute("CREATE TABLE docs (id serial PRIMARY KEY, content text, embedding vector(384), h text)")
+    with empty_db.connect(autocommit=True) as conn:
+        for text, vector in zip(texts, vectors):
+            conn.execute("INSERT INTO docs (content, embedding, h) VALUES (%s, %s, encode(sha256(convert_to(%s, "
+                         "'UTF8')), 'hex'))", (text, json.dumps(vector), text))
+    empty_db.execute("UPDATE docs SET content = '' WHERE id = 1")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE.replace("{vector: embedding}", "{vector: embedding, input_hash: h}"))
+    env, docs = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}, ("--profile", profile, "--collection", "docs")
+    counts = cli("scope", *docs, "--json", env=env).json["counts"]
+    assert (counts["stale"], counts["needed"], counts["no_text"]) == (1, 0, 1), counts
+    ran = cli("run", *docs, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
+    assert ran.code == 0 and ran.json["remaining"] == 0, ran.out + ran.err
+    verified = cli("verify", *docs, "--run-dir", tmp_path / "run", "--json", env=env)
+    fresh = next(c for c in verified.json["checks"] if c["check"] == "fresh")
+    assert verified.code != 0 and fresh["status"] == "failed" and fresh["found"].startswith("1 of 4"), verified.out
