@@ -182,7 +182,7 @@ class Target:
                 pieces.append(sql.Literal(piece.value))
             elif piece.kind == "field":
                 pieces.append(self.field(piece.value))
-            else:  # over the chunk's own columns only: unqualified names cannot meet a joined table's
+            else:  # over the chunk's own columns (a name the table lacks would be the outer query's: introspect refuses it)
                 pieces.append(sql.SQL("(SELECT ({})::text FROM (SELECT {}.*) AS chunk)").format(
                     sql.SQL(piece.value), sql.Identifier("c")))
         return sql.SQL("({})").format(sql.SQL(" || ").join(pieces))
