@@ -193,6 +193,13 @@ def checks_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def isolated_from_the_project(checks: Path) -> list[str]:
+    """pytest's arguments that read no configuration file and no conftest above the checks folder: installed under a
+    project's virtual environment, the project's pytest.ini (its addopts could deselect a check) and conftest.py sit
+    above it."""
+    return ["-c", os.devnull, "--rootdir", str(checks), "--confcutdir", str(checks)]
+
+
 def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_dir: str | Path | None = None,
            sample: int | str | None = None, max_bad_fraction: float | None = None,
            historylog: str | Path | None = None, timeout_s: float = 1800) -> VerifyResult:
@@ -209,7 +216,7 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
     (run_dir / OFFENDERS_FILE).unlink(missing_ok=True)  # the plugin writes this run's; never an older run's
     argv = [sys.executable, "-m", "pytest", str(checks), "--bh-profile", str(Path(settings.profile.path).resolve()),
             "--bh-collection", collection, "--bh-run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider",
-            "-p", PLUGIN]
+            "-p", PLUGIN, *isolated_from_the_project(checks)]
     if historylog:
         argv += ["--bh-historylog", str(Path(historylog).resolve())]
     if sample:

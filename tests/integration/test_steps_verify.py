@@ -138,3 +138,18 @@ def test_no_pytest_plugin_installed_beside_the_harness_runs_inside_verify(cli, e
     result = verify(cli, embedded_db, demo_profile, target_env, tmp_path / "run", checks_dir, "--json")
     assert not marker.exists()
     assert result.code == 0 and result.json["counts"]["passed"] == 2, result.out
+
+
+def test_a_projects_pytest_configuration_above_the_checks_folder_deselects_no_check(cli, demo_db, demo_profile,
+                                                                                  target_env, tmp_path, checks_dir):
+    # The checks installed under a project's virtual environment (<project>/.venv/share/.../checks) sit below the
+    # project's own pytest.ini: its addopts deselected the failing coverage check, and verify said DONE on a
+    # collection with no vector (as PYTEST_ADDOPTS did before it was dropped).
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(checks_dir, project / "share" / "checks")
+    (project / "pytest.ini").write_text('[pytest]\naddopts = -k "not coverage"\n')
+    result = verify(cli, demo_db, demo_profile, target_env, tmp_path / "run", project / "share" / "checks", "--json")
+    assert result.code == 1, result.out
+    assert [c["check"] for c in result.json["checks"] if c["status"] == "failed"] == ["test_done::test_coverage"]
