@@ -153,3 +153,16 @@ def test_a_projects_pytest_configuration_above_the_checks_folder_deselects_no_ch
     result = verify(cli, demo_db, demo_profile, target_env, tmp_path / "run", project / "share" / "checks", "--json")
     assert result.code == 1, result.out
     assert [c["check"] for c in result.json["checks"] if c["status"] == "failed"] == ["test_done::test_coverage"]
+
+
+def test_a_projects_conftest_above_the_checks_folder_is_not_loaded(cli, demo_db, demo_profile, target_env, tmp_path,
+                                                                  checks_dir):
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(checks_dir, project / "share" / "checks")
+    (project / "conftest.py").write_text("def pytest_collection_modifyitems(items):\n"
+                                         "    items[:] = [i for i in items if 'coverage' not in i.name]\n")
+    result = verify(cli, demo_db, demo_profile, target_env, tmp_path / "run", project / "share" / "checks", "--json")
+    assert result.code == 1, result.out
+    assert [c["check"] for c in result.json["checks"] if c["status"] == "failed"] == ["test_done::test_coverage"]
