@@ -92,3 +92,15 @@ def test_a_chunk_emptied_after_its_vector_is_counted_without_text_not_to_embed_a
     verified = cli("verify", *docs, "--run-dir", tmp_path / "run", "--json", env=env)
     fresh = next(c for c in verified.json["checks"] if c["check"] == "fresh")
     assert verified.code != 0 and fresh["status"] == "failed" and fresh["found"].startswith("1 of 4"), verified.out
+
+
+def test_a_new_collection_leaves_out_of_its_needed_count_the_chunks_emptied_after_their_vectors(cli, demo_profile,
+                                                                                                target_env, embedded_db):
+    # --into NEW copies the chunks without vectors and never embeds one without text. Before, scope left out only
+    # the chunks without text that had no vector either: it said 107 to embed into NEW, and the run embedded 105.
+    embedded_db.execute("UPDATE document_chunks SET content = '' WHERE id IN (SELECT id FROM document_chunks "
+                        "WHERE collection = 'tenant_acme' ORDER BY id LIMIT 2)")
+    result = cli("scope", "--profile", demo_profile, "--collection", "tenant_acme", "--into", "tenant_acme_v2", "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    counts = result.json["counts"]
+    assert (counts["chunks"], counts["missing"], counts["needed"], counts["no_text"]) == (107, 105, 105, 2), counts
