@@ -104,3 +104,22 @@ def test_a_new_collection_leaves_out_of_its_needed_count_the_chunks_emptied_afte
                  env={**target_env, "DATABASE_URL": embedded_db.dsn})
     counts = result.json["counts"]
     assert (counts["chunks"], counts["missing"], counts["needed"], counts["no_text"]) == (107, 105, 105, 2), counts
+
+
+def test_coverage_fails_a_collection_where_no_chunk_has_a_text(empty_db, embed_server):
+    # Every text empty is a profile naming the wrong column (scope's rule, "chunk text"): coverage said "0 embedded,
+    # 0 missing, 0 orphans; 3 chunks with no text (nothing to embed)" and passed a collection without one vector.
+    from harness.checks import FAIL, CheckOptions, coverage, open_session
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    empty_db.execute(SCHEMA + "; INSERT INTO docs (content) VALUES (NULL), (''), (NULL)")
+    profile = parse_profile(PROFILE.replace('"${DATABASE_URL:-}"', '""').replace('"${OLLAMA_HOST:-}"', '""'), env={})
+    settings = resolve(profile, database_url=empty_db.dsn, provider_url=embed_server.url)
+    session = open_session(settings, CheckOptions(collections=("docs",)))
+    try:
+        outcome = coverage(session, "docs")
+    finally:
+        session.close()
+    assert outcome.status is FAIL, outcome
+    assert "no chunk has a text" in outcome.found, outcome.found
