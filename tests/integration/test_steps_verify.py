@@ -166,3 +166,13 @@ def test_a_projects_conftest_above_the_checks_folder_is_not_loaded(cli, demo_db,
     result = verify(cli, demo_db, demo_profile, target_env, tmp_path / "run", project / "share" / "checks", "--json")
     assert result.code == 1, result.out
     assert [c["check"] for c in result.json["checks"] if c["status"] == "failed"] == ["test_done::test_coverage"]
+
+
+def test_offending_rows_beyond_what_offenders_jsonl_keeps_are_never_said_to_be_all_in_it(tmp_path):
+    # recompute --sample all now keeps the first OFFENDERS_CAP offenders and counts them all; the plugin's note that
+    # the file keeps only those was on the failure message's second line, which verify drops: it said "all in".
+    check = junit_case(tmp_path, '<failure message="recompute [tenant_acme] failed: 150000 below">trace</failure>',
+                       {"check": "recompute", "collection": "tenant_acme", "offending_total": "150000",
+                        "offending_ids": "7, 9", "offending_kept": "100000"})
+    assert "all in offenders.jsonl" not in check.note
+    assert "(150000 offending rows; first ids: 7, 9; offenders.jsonl keeps the first 100000)" in check.note
