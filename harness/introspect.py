@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import cast
 
+from psycopg import sql
+
 from . import hashing, text_parts
 from .db import Conn
 from .errors import ConfigError
@@ -79,6 +81,32 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
             elif key in ("chunks.collection", "source.collection") and column is not None:
                 array = ch.collection_array if key == "chunks.collection" else bool(profile.source and profile.source.collection_array)
                 problems += _collection_array_problem(key, column, columns[column], array)
+        if section == "chunks":
+            problems += _text_part_problems(conn, profile)
+    return problems
+
+
+def _text_part_problems(conn: Conn, profile: Profile) -> list[str]:
+    """A labelled part's SQL expression must read on the chunk table alone, as Target composes it: a name it lacks is
+    said here, not at the first query; and a sub-select reads the outer query's names, so one the table lacks would
+    otherwise be read from the embeddings table wherever the query joins it."""
+    import psycopg
+
+    from .target import Target
+
+    ch, target = profile.chunks, Target(profile)
+    problems: list[str] = []
+    for i, item in enumerate(ch.text):
+        if not text_parts.is_template(item) or all(p.kind != "sql" for p in text_parts.parse(item)):
+            continue
+        query = sql.SQL("SELECT {} FROM {} AS c LIMIT 0").format(target.text_part(item), target.chunk_table)
+        try:
+            with conn.transaction():  # a savepoint: the caller's transaction stays usable
+                conn.execute(query)
+        except psycopg.Error as exc:
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            problems.append(f"profile key 'chunks.text[{i}]' is {item!r}, whose SQL does not read on table "
+                            f"{ch.schema}.{ch.table} alone ({why}); expected an expression over the chunk's columns")
     return problems
 
 

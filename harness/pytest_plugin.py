@@ -467,6 +467,8 @@ def check_outcome(request: pytest.FixtureRequest):
             keyless = sum(1 for o in outcome.offenders if o.id is None)
             if keyless:  # findings that name no row: offenders.jsonl leaves them out
                 record_property("offending_keyless", keyless)
+            if capped_note(outcome):  # the file keeps fewer rows than offend: verify must not say "all in" it
+                record_property("offending_kept", len(outcome.offenders) - keyless)
         for key in ("expected", "found"):
             if getattr(outcome, key):
                 record_property(key, getattr(outcome, key))

@@ -32,7 +32,7 @@ class CollectionState:
     # vectors of another dimension than the model's, in a column declared without one (selection does not pick
     # them: only ``--keys-from`` re-embeds them); None when not measured
     other_dims: int | None = None
-    no_text: int = 0  # chunks without a vector and without a text: nothing to embed (``Target.no_text``)
+    no_text: int = 0  # chunks without a text, with a vector or not: nothing to embed (``Target.no_text``)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -182,7 +182,7 @@ class Target:
                 pieces.append(sql.Literal(piece.value))
             elif piece.kind == "field":
                 pieces.append(self.field(piece.value))
-            else:  # over the chunk's own columns only: unqualified names cannot meet a joined table's
+            else:  # over the chunk's own columns (a name the table lacks would be the outer query's: introspect refuses it)
                 pieces.append(sql.SQL("(SELECT ({})::text FROM (SELECT {}.*) AS chunk)").format(
                     sql.SQL(piece.value), sql.Identifier("c")))
         return sql.SQL("({})").format(sql.SQL(" || ").join(pieces))
@@ -363,8 +363,9 @@ class Target:
             return sql.SQL("coalesce(sum(s.n){}, 0)::bigint").format(
                 sql.SQL(" FILTER (WHERE {})").format(sql.SQL(where)) if where else sql.SQL(""))
 
-        # Read only where there is no vector: a chunk without text is never embedded, so it is not missing.
-        empty = sql.SQL("CASE WHEN {has} THEN false ELSE {e} END").format(has=has, e=self.no_text)
+        # A chunk without text is never embedded (the engine's selection, Target.needs_embedding): not missing, and not
+        # needed even where it holds a vector of a text it no longer has (that one is stale; fresh says so).
+        empty = self.no_text
 
         return sql.SQL(
             "SELECT {chunks} AS chunks, {embedded} AS embedded, {missing} AS missing, {stale} AS stale, "
@@ -375,8 +376,9 @@ class Target:
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if em.input_hash else sql.SQL("NULL::bigint"),
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
-                 needed=total("NOT s.v AND NOT s.t OR s.d OR s.o"),
-                 other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"), no_text=total("s.t"),
+                 needed=total("NOT s.t AND (NOT s.v OR s.d OR s.o)"),
+                 other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
+                 no_text=total("s.t"),
                  has=has, differs=differs, other=other, off=off, empty=empty,
                  join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
 

@@ -42,11 +42,11 @@ def parse(item: str) -> tuple[Piece, ...]:
             literal += ch
             i += 1
             continue
-        end = item.find("}", i + 1)
+        end = _closing(item, i)
         if end < 0:
             raise ValueError(f"{item!r} has a '{{' that is not closed (a literal brace is written '{{{{')")
         inner = item[i + 1:end].strip()
-        if "{" in inner:
+        if item[end] == "{":
             raise ValueError(f"{item!r} has a '{{' inside braces; expected one column or SQL expression per pair of braces")
         if literal:
             pieces.append(Piece("literal", literal))
@@ -65,6 +65,21 @@ def parse(item: str) -> tuple[Piece, ...]:
         raise ValueError(f"{item!r} names no column in braces: every chunk would embed the same words; expected "
                          "'label {column}', or chunks.text_prefix for words before every text")
     return tuple(pieces)
+
+
+def _closing(item: str, start: int) -> int:
+    """The index of the '}' closing the '{' at ``start``, or of a '{' opened before it, outside the expression's quoted
+    literals and identifiers (a JSON '{}' in quotes is the expression's); -1 where none closes it."""
+    quote = ""
+    for j in range(start + 1, len(item)):
+        ch = item[j]
+        if quote:
+            quote = "" if ch == quote else quote  # a doubled quote closes and reopens: still inside
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "{}":
+            return j
+    return -1
 
 
 def fields(item: str) -> tuple[str, ...]:

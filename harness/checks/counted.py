@@ -94,8 +94,12 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
     # A name held by several rows of the collection table: the application reads one of them, so the chunks counted
     # here are not the ones it serves (scope's rule).
     several = keyed.found if keyed is not None and keyed.status == FAIL else None
+    # No chunk with a text is a profile naming the wrong column or JSON key (scope's "chunk text"), never a collection
+    # with nothing to embed.
+    textless = f"no chunk has a text in chunks.text {', '.join(session.profile.chunks.text)}" \
+        if st.chunks and no_text == st.chunks else None
     ok = missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded + no_text == st.chunks \
-        and stopped is None and several is None
+        and stopped is None and several is None and textless is None
     return session.partial("coverage", collection, verdict(
                    "coverage", collection, ok,
                    expected=(f"{st.chunks - no_text} chunks with a text" if no_text else f"{st.chunks} chunks")
@@ -106,7 +110,8 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
                          + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + (f" ({tenants})" if tenants else "")
                          + (f"; {st.keyless} rows with no chunk key left out (they reference no chunk: no chunk's "
                             "vector, no orphan)" if st.keyless else "")
-                         + (f"; {stopped}" if stopped else "") + (f"; {several}" if several else ""),
+                         + (f"; {stopped}" if stopped else "") + (f"; {several}" if several else "")
+                         + (f"; {textless}" if textless else ""),
                    offenders=offenders, total=missing + st.orphans + st.duplicates,
                    metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": missing, "no_text": no_text,
                             "orphans": st.orphans,

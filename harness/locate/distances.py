@@ -135,15 +135,19 @@ def _interpolated_operators(rel: str, code: str, spans: Iterable[tuple[int, int]
     out = []
     for start, end in spans:
         for m in _INTERPOLATED_OPERATOR.finditer(code, start, end):
-            default = re.search(r"\b" + re.escape(m.group("name")) + r"""\s*(?::\s*[\w.|<>\[\] ]+?)?\s*=(?!=)\s*"""
-                                r"""['"`](?P<op><=>|<->|<#>|<\+>)['"`]""", code)
-            if default is None:
+            # Every operator literal the name is given in the file: one is its default, several are each said (a
+            # switch on a setting), never the first alone.
+            given = list(dict.fromkeys(a.group("op") for a in re.finditer(
+                r"\b" + re.escape(m.group("name")) + r"""\s*(?::\s*[\w.|<>\[\] ]+?)?\s*=(?!=)\s*"""
+                r"""['"`](?P<op><=>|<->|<#>|<\+>)['"`]""", code)))
+            if not given:
                 continue
             statement = _statement(code, m.start(), start, end)
             table, col = _tie(code, _operand(_LEFT.search(m.group("col")), ""), statement)
-            said = ("$" if m.group("js") else "") + "{" + m.group("name") + "}" + f" (default {default.group('op')})"
-            out.append(DistanceUse(rel, line_of(code, m.start("name")), distances_in_sql(default.group("op")).pop(),
-                                   "sql", table, col, said))
+            said = ("$" if m.group("js") else "") + "{" + m.group("name") + "}" + (
+                f" (default {given[0]})" if len(given) == 1 else f" (one of {', '.join(given)})")
+            out += [DistanceUse(rel, line_of(code, m.start("name")), distances_in_sql(op).pop(), "sql", table, col, said)
+                    for op in given]
     return out
 
 

@@ -107,7 +107,7 @@ _MARKS = {Status.PASSED: "ok  ", Status.FAILED: "FAIL", Status.SKIPPED: "skip", 
 # A check the plugin reports as unproven reaches junit as a skip whose message says so ("unproven: ..." or
 # "<check> [<collection>] unproven: ...", Outcome.message()'s form).
 _UNPROVEN = re.compile(r"^(?:\S+(?: \[[^\]]*\])? )?unproven:\s*")
-_NOT_METRICS = {"check", "collection", "status", "expected", "found"}
+_NOT_METRICS = {"check", "collection", "status", "expected", "found", "offending_kept"}
 
 
 def label(outcome: Outcome) -> str:
@@ -145,11 +145,14 @@ def _offending(props: dict[str, str]) -> str:
     that name no row (a spot query that misses its source)."""
     total, ids = int(props["offending_total"]), props.get("offending_ids") or "-"
     keyless = int(props.get("offending_keyless") or 0)
+    kept = int(props.get("offending_kept") or 0)  # set where the file keeps fewer rows than offend (OFFENDERS_CAP)
     if not keyless:
-        return f"{total} offending rows; first ids: {ids}; all in {OFFENDERS_FILE}"
+        return f"{total} offending rows; first ids: {ids}; " + (
+            f"{OFFENDERS_FILE} keeps the first {kept}" if kept else f"all in {OFFENDERS_FILE}")
     if keyless >= total:
         return f"{total} findings name no row: not in {OFFENDERS_FILE}"
-    return (f"{total} offending: {total - keyless} rows in {OFFENDERS_FILE} (first ids: {ids}); "
+    return (f"{total} offending: {total - keyless} rows " + (f"(the first {kept}) " if kept else "")
+            + f"in {OFFENDERS_FILE} (first ids: {ids}); "
             f"{keyless} {'names' if keyless == 1 else 'name'} no row")
 
 
@@ -193,6 +196,13 @@ def checks_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def isolated_from_the_project(checks: Path) -> list[str]:
+    """pytest's arguments that read no configuration file and no conftest above the checks folder: installed under a
+    project's virtual environment, the project's pytest.ini (its addopts could deselect a check) and conftest.py sit
+    above it."""
+    return ["-c", os.devnull, "--rootdir", str(checks), "--confcutdir", str(checks)]
+
+
 def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_dir: str | Path | None = None,
            sample: int | str | None = None, max_bad_fraction: float | None = None,
            historylog: str | Path | None = None, timeout_s: float = 1800) -> VerifyResult:
@@ -209,7 +219,7 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
     (run_dir / OFFENDERS_FILE).unlink(missing_ok=True)  # the plugin writes this run's; never an older run's
     argv = [sys.executable, "-m", "pytest", str(checks), "--bh-profile", str(Path(settings.profile.path).resolve()),
             "--bh-collection", collection, "--bh-run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider",
-            "-p", PLUGIN]
+            "-p", PLUGIN, *isolated_from_the_project(checks)]
     if historylog:
         argv += ["--bh-historylog", str(Path(historylog).resolve())]
     if sample:

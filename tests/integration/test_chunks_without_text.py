@@ -67,3 +67,59 @@ def test_chunks_without_text_are_counted_apart_never_embedded_even_listed_and_co
     coverage = next(c for c in verified.json["checks"] if c["check"] == "coverage")
     assert verified.code == 0 and coverage["status"] == "passed", verified.out
     assert coverage["found"].startswith("10 embedded, 0 missing, 0 orphans; 2 chunks with no text (nothing to embed)")
+
+
+def test_a_chunk_emptied_after_its_vector_is_counted_without_text_not_to_embed_and_fresh_fails_on_it(
+        cli, empty_db, embed_server, tmp_path):
+    # Scope, the run's closing count and the engine's selection agree: a chunk without text is never to embed, even
+    # with a vector of its former text. Before, scope and the run counted it needed, the engine never selected it,
+    # and every run failed "1 of 4 rows still need a vector ... run backfill again", which no run could change.
+    texts = [f"Note {i}: the quarterly review covers topic {i}." for i in range(4)]
+    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": TEST_MODEL, "input": texts}).json()["embeddings"]
+    empty_db.execute("CREATE TABLE docs (id serial PRIMARY KEY, content text, embedding vector(384), h text)")
+    with empty_db.connect(autocommit=True) as conn:
+        for text, vector in zip(texts, vectors):
+            conn.execute("INSERT INTO docs (content, embedding, h) VALUES (%s, %s, encode(sha256(convert_to(%s, "
+                         "'UTF8')), 'hex'))", (text, json.dumps(vector), text))
+    empty_db.execute("UPDATE docs SET content = '' WHERE id = 1")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE.replace("{vector: embedding}", "{vector: embedding, input_hash: h}"))
+    env, docs = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}, ("--profile", profile, "--collection", "docs")
+    counts = cli("scope", *docs, "--json", env=env).json["counts"]
+    assert (counts["stale"], counts["needed"], counts["no_text"]) == (1, 0, 1), counts
+    ran = cli("run", *docs, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
+    assert ran.code == 0 and ran.json["remaining"] == 0, ran.out + ran.err
+    verified = cli("verify", *docs, "--run-dir", tmp_path / "run", "--json", env=env)
+    fresh = next(c for c in verified.json["checks"] if c["check"] == "fresh")
+    assert verified.code != 0 and fresh["status"] == "failed" and fresh["found"].startswith("1 of 4"), verified.out
+
+
+def test_a_new_collection_leaves_out_of_its_needed_count_the_chunks_emptied_after_their_vectors(cli, demo_profile,
+                                                                                                target_env, embedded_db):
+    # --into NEW copies the chunks without vectors and never embeds one without text. Before, scope left out only
+    # the chunks without text that had no vector either: it said 107 to embed into NEW, and the run embedded 105.
+    embedded_db.execute("UPDATE document_chunks SET content = '' WHERE id IN (SELECT id FROM document_chunks "
+                        "WHERE collection = 'tenant_acme' ORDER BY id LIMIT 2)")
+    result = cli("scope", "--profile", demo_profile, "--collection", "tenant_acme", "--into", "tenant_acme_v2", "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    counts = result.json["counts"]
+    assert (counts["chunks"], counts["missing"], counts["needed"], counts["no_text"]) == (107, 105, 105, 2), counts
+
+
+def test_coverage_fails_a_collection_where_no_chunk_has_a_text(empty_db, embed_server):
+    # Every text empty is a profile naming the wrong column (scope's rule, "chunk text"): coverage said "0 embedded,
+    # 0 missing, 0 orphans; 3 chunks with no text (nothing to embed)" and passed a collection without one vector.
+    from harness.checks import FAIL, CheckOptions, coverage, open_session
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    empty_db.execute(SCHEMA + "; INSERT INTO docs (content) VALUES (NULL), (''), (NULL)")
+    profile = parse_profile(PROFILE.replace('"${DATABASE_URL:-}"', '""').replace('"${OLLAMA_HOST:-}"', '""'), env={})
+    settings = resolve(profile, database_url=empty_db.dsn, provider_url=embed_server.url)
+    session = open_session(settings, CheckOptions(collections=("docs",)))
+    try:
+        outcome = coverage(session, "docs")
+    finally:
+        session.close()
+    assert outcome.status is FAIL, outcome
+    assert "no chunk has a text" in outcome.found, outcome.found

@@ -90,3 +90,27 @@ def test_a_labelled_part_naming_a_column_the_table_lacks_is_named(empty_db):
     with connect(empty_db.dsn, autocommit=True) as conn:
         problems = missing_names(conn, profile)
     assert len(problems) == 1 and "profile key 'chunks.text[1]' names column 'heading'" in problems[0], problems
+
+
+def test_a_labelled_part_whose_sql_names_a_column_the_table_lacks_is_named(empty_db):
+    # Before: only the parts' plain columns were looked up; the expression's typo surfaced at the first query as
+    # "database error: column "ulr" does not exist", naming no profile key.
+    empty_db.execute(SECTIONS)
+    profile = parse_profile(PROFILE.replace("regexp_replace(url,", "regexp_replace(ulr,"), env={})
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        problems = missing_names(conn, profile)
+    assert len(problems) == 1 and problems[0].startswith("profile key 'chunks.text[0]' is ") and "ulr" in problems[0], problems
+
+
+def test_a_labelled_part_whose_sql_names_a_column_of_the_embeddings_table_only_is_named(empty_db):
+    # A sub-select reads the outer query's names: in a query joining the embeddings table, upper(kind) read the
+    # embedding row's kind, in one reading the chunk table alone it failed. The parts read the chunk's columns only.
+    empty_db.execute("CREATE TABLE sections (id serial PRIMARY KEY, content text NOT NULL); CREATE TABLE emb "
+                     "(sid int PRIMARY KEY REFERENCES sections, embedding vector(384), kind text)")
+    profile = parse_profile(PROFILE.replace('["path: {regexp_replace(url, \'^https://[^/]+/docs/(.*)/#.*$\', \'\\\\1.md\')}", '
+                                            '"title: {title}", content]', '["kind: {upper(kind)}", content]')
+                            .replace("{vector: embedding}", "{table: emb, key: sid, vector: embedding}"), env={})
+    assert profile.chunks.text == ("kind: {upper(kind)}", "content")
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        problems = missing_names(conn, profile)
+    assert len(problems) == 1 and problems[0].startswith("profile key 'chunks.text[0]' is ") and "kind" in problems[0], problems

@@ -138,3 +138,41 @@ def test_no_pytest_plugin_installed_beside_the_harness_runs_inside_verify(cli, e
     result = verify(cli, embedded_db, demo_profile, target_env, tmp_path / "run", checks_dir, "--json")
     assert not marker.exists()
     assert result.code == 0 and result.json["counts"]["passed"] == 2, result.out
+
+
+def test_a_projects_pytest_configuration_above_the_checks_folder_deselects_no_check(cli, demo_db, demo_profile,
+                                                                                  target_env, tmp_path, checks_dir):
+    # The checks installed under a project's virtual environment (<project>/.venv/share/.../checks) sit below the
+    # project's own pytest.ini: its addopts deselected the failing coverage check, and verify said DONE on a
+    # collection with no vector (as PYTEST_ADDOPTS did before it was dropped).
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(checks_dir, project / "share" / "checks")
+    (project / "pytest.ini").write_text('[pytest]\naddopts = -k "not coverage"\n')
+    result = verify(cli, demo_db, demo_profile, target_env, tmp_path / "run", project / "share" / "checks", "--json")
+    assert result.code == 1, result.out
+    assert [c["check"] for c in result.json["checks"] if c["status"] == "failed"] == ["test_done::test_coverage"]
+
+
+def test_a_projects_conftest_above_the_checks_folder_is_not_loaded(cli, demo_db, demo_profile, target_env, tmp_path,
+                                                                  checks_dir):
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(checks_dir, project / "share" / "checks")
+    (project / "conftest.py").write_text("def pytest_collection_modifyitems(items):\n"
+                                         "    items[:] = [i for i in items if 'coverage' not in i.name]\n")
+    result = verify(cli, demo_db, demo_profile, target_env, tmp_path / "run", project / "share" / "checks", "--json")
+    assert result.code == 1, result.out
+    assert [c["check"] for c in result.json["checks"] if c["status"] == "failed"] == ["test_done::test_coverage"]
+
+
+def test_offending_rows_beyond_what_offenders_jsonl_keeps_are_never_said_to_be_all_in_it(tmp_path):
+    # recompute --sample all now keeps the first OFFENDERS_CAP offenders and counts them all; the plugin's note that
+    # the file keeps only those was on the failure message's second line, which verify drops: it said "all in".
+    check = junit_case(tmp_path, '<failure message="recompute [tenant_acme] failed: 150000 below">trace</failure>',
+                       {"check": "recompute", "collection": "tenant_acme", "offending_total": "150000",
+                        "offending_ids": "7, 9", "offending_kept": "100000"})
+    assert "all in offenders.jsonl" not in check.note
+    assert "(150000 offending rows; first ids: 7, 9; offenders.jsonl keeps the first 100000)" in check.note

@@ -256,3 +256,13 @@ def test_an_operator_interpolated_into_a_query_is_read_as_the_default_its_variab
         "cosine", None, "embedding", 4, "${distanceOperator} (default <=>)")
     py = 'def search(cur, q, op="<#>"):\n    cur.execute(f"SELECT id FROM items ORDER BY vec {op} %s LIMIT 5", (q,))\n'
     assert found("app/search.py", py, "python") == [("ip", "items", "vec", 2)]
+
+
+def test_an_interpolated_operator_whose_variable_is_given_several_operators_says_each():
+    # Before: the first operator literal assigned to the name in the file was read as the one distance (l2 here),
+    # though the code switches to cosine; each is now said, so the draft says the code names several.
+    text = ("let op: string = '<->'\nif (metric === 'cosine') op = '<=>'\n"
+            "const q = `SELECT id FROM items ORDER BY embedding ${op} $1 LIMIT 5`\n")
+    uses = scan("app/search.ts", text, "js")
+    assert sorted((u.distance, u.column, u.said) for u in uses) == [
+        ("cosine", "embedding", "${op} (one of <->, <=>)"), ("l2", "embedding", "${op} (one of <->, <=>)")]

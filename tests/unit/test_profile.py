@@ -386,3 +386,12 @@ def test_a_labelled_part_beside_a_text_format_that_composes_its_own_text_is_refu
     text = (_LABELLED % '["title: {title}"]').replace("text_separator", "text_format: llamaindex, text_separator")
     with pytest.raises(ConfigError, match=r"profile key 'chunks.text\[0\]' is a labelled part .*llamaindex"):
         parse_profile(text, env={})
+
+
+def test_a_brace_inside_a_quoted_literal_of_a_labelled_parts_sql_is_part_of_the_expression():
+    # Before: the first '}' closed the braces, inside the quotes, and the part was refused as "a ' quote is not closed".
+    from harness.target import Target
+
+    profile = parse_profile(_LABELLED % '["attributes: {coalesce(attrs, \'{}\'::jsonb)}", content]', env={})
+    assert profile.chunks.text[0] == "attributes: {coalesce(attrs, '{}'::jsonb)}"
+    assert "(coalesce(attrs, '{}'::jsonb))::text" in Target(profile).text.as_string(None)
