@@ -9,6 +9,7 @@ record through the CLI, with ``hash-embed:N`` served under the model name the ap
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -1047,6 +1048,21 @@ def test_rag_api_langchain_community_store_with_collections_by_name(cli, empty_d
     coverage = next(c for c in split.json["checks"] if c["check"] == "coverage")
     assert split.code == 1 and coverage["status"] == "failed" and "'archive' names 2 rows" in coverage["found"], coverage
 
+
+
+@contextlib.contextmanager
+def app_database(pg, templates, label: str):
+    """A database made from the session's empty template for one application's tables (named for this process, so
+    two test workers never share it), dropped afterwards; yields its name."""
+    import psycopg
+
+    name = f"tmpl_{label}_{os.getpid()}"
+    with psycopg.connect(pg.dsn(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates["empty"]}"')
+    try:
+        yield name
+    finally:
+        pg.drop_database(name)
 
 def httpx_embed(server, model: str, texts: list[str]) -> list[list[float]]:
     import httpx
@@ -2694,29 +2710,24 @@ def docsearch(pg, templates, server, tmp_path_factory):
     app = Source.of("supabase-community__nextjs-openai-doc-search").checkout("", tmp_path_factory.mktemp("docsearch"))
     pages = {"/docs/openai_embeddings": (None, (app / "pages" / "docs" / "openai_embeddings.mdx").read_text()),
              **DOCSEARCH_PAGES}
-    name = f"tmpl_docsearch_{os.getpid()}"
-    with psycopg.connect(pg.dsn(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates["empty"]}"')
-    with psycopg.connect(pg.dsn(name), autocommit=True) as conn:
-        conn.execute((app / "supabase" / "migrations" / "20230406025118_init.sql").read_text())
-        ids: dict[str, int] = {}
-        for path, (parent, mdx) in pages.items():
-            ids[path] = conn.execute("INSERT INTO nods_page (path, parent_page_id, checksum, type, source) "
-                                     "VALUES (%s, %s, NULL, 'markdown', 'guide') RETURNING id",
-                                     (path, ids.get(parent))).fetchone()[0]
-            sections = docsearch_sections(mdx)
-            vectors = httpx_embed(server, "text-embedding-ada-002", [c.replace("\n", " ") for c, _ in sections])
-            for (content, heading), vector in zip(sections, vectors):
-                conn.execute("INSERT INTO nods_page_section (page_id, slug, heading, content, token_count, embedding) "
-                             "VALUES (%s, %s, %s, %s, %s, %s::vector)",
-                             (ids[path], heading and heading.lower().replace(" ", "-"), heading, content,
-                              len(content.split()), str(vector)))
-            checksum = base64.b64encode(hashlib.sha256(mdx.encode()).digest()).decode()
-            conn.execute("UPDATE nods_page SET checksum = %s WHERE id = %s", (checksum, ids[path]))
-    try:
+    with app_database(pg, templates, "docsearch") as name:
+        with psycopg.connect(pg.dsn(name), autocommit=True) as conn:
+            conn.execute((app / "supabase" / "migrations" / "20230406025118_init.sql").read_text())
+            ids: dict[str, int] = {}
+            for path, (parent, mdx) in pages.items():
+                ids[path] = conn.execute("INSERT INTO nods_page (path, parent_page_id, checksum, type, source) "
+                                         "VALUES (%s, %s, NULL, 'markdown', 'guide') RETURNING id",
+                                         (path, ids.get(parent))).fetchone()[0]
+                sections = docsearch_sections(mdx)
+                vectors = httpx_embed(server, "text-embedding-ada-002", [c.replace("\n", " ") for c, _ in sections])
+                for (content, heading), vector in zip(sections, vectors):
+                    conn.execute("INSERT INTO nods_page_section (page_id, slug, heading, content, token_count, embedding) "
+                                 "VALUES (%s, %s, %s, %s, %s, %s::vector)",
+                                 (ids[path], heading and heading.lower().replace(" ", "-"), heading, content,
+                                  len(content.split()), str(vector)))
+                checksum = base64.b64encode(hashlib.sha256(mdx.encode()).digest()).decode()
+                conn.execute("UPDATE nods_page SET checksum = %s WHERE id = %s", (checksum, ids[path]))
         yield app, name
-    finally:
-        pg.drop_database(name)
 
 
 def test_r2r_chunks_in_collections_through_a_uuid_array_with_the_model_in_a_toml_config(cli, r2r, server, tmp_path):
@@ -3178,21 +3189,15 @@ def cognee_app(tmp_path: Path) -> Path:
 def cognee(pg, templates, server, tmp_path_factory):
     """The app's checkout and a template database holding three of cognify's collections (DocumentChunk_text,
     TextSummary_text, Entity_name: a table each) and the relational `data` rows of the three documents."""
-    import psycopg
 
     from tests.conftest import Database
 
     app = cognee_app(tmp_path_factory.mktemp("cognee"))
     adapter = (app / "cognee/infrastructure/databases/vector/pgvector/PGVectorAdapter.py").read_text()
     assert "__tablename__ = collection_name" in adapter and "payload = Column(JSON)" in adapter  # the shape relied on
-    name = f"tmpl_cognee_{os.getpid()}"
-    with psycopg.connect(pg.dsn(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates["empty"]}"')
-    load_cognee(Database(name, pg.dsn(name)), server, app)
-    try:
+    with app_database(pg, templates, "cognee") as name:
+        load_cognee(Database(name, pg.dsn(name)), server, app)
         yield app, name
-    finally:
-        pg.drop_database(name)
 
 
 @pytest.fixture
@@ -3455,19 +3460,13 @@ def pydantic_ai_app(tmp_path: Path) -> Path:
 def pydantic_ai(pg, templates, server, tmp_path_factory):
     """The examples folder's checkout and a template database as `rag.py build` leaves it: doc_sections, its HNSW index,
     a row per section with the vector of embedding_content()."""
-    import psycopg
 
     from tests.conftest import Database
 
     app = pydantic_ai_app(tmp_path_factory.mktemp("pydantic_ai"))
-    name = f"tmpl_pydantic_ai_{os.getpid()}"
-    with psycopg.connect(pg.dsn(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates["empty"]}"')
-    pydantic_ai_build(Database(name, pg.dsn(name)), server, app, pydantic_ai_sections())
-    try:
+    with app_database(pg, templates, "pydantic_ai") as name:
+        pydantic_ai_build(Database(name, pg.dsn(name)), server, app, pydantic_ai_sections())
         yield app, name
-    finally:
-        pg.drop_database(name)
 
 
 @pytest.fixture
@@ -3935,23 +3934,17 @@ def haystack_python_env(app: Path) -> dict[str, str]:
 def haystack(pg, templates, server, tmp_path_factory):
     """The app's checkout and a template database its own `python index.py` filled (12 passages of 3 articles)."""
     pytest.importorskip("haystack", reason="haystack-ai (the test extra) runs the integrations' own code")
-    import psycopg
 
     app = haystack_app(tmp_path_factory.mktemp("haystack"))
     store = (app / "integrations/pgvector/src/haystack_integrations/document_stores/pgvector/document_store.py").read_text()
     embedder = (app / "integrations/ollama/src/haystack_integrations/components/embedders/ollama/document_embedder.py")
     assert "id VARCHAR(128) PRIMARY KEY" in store and 'embedding_separator: str = "\\n"' in embedder.read_text()
-    name = f"tmpl_haystack_{os.getpid()}"
-    with psycopg.connect(pg.dsn(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates["empty"]}"')
-    done = subprocess.run([sys.executable, "index.py"], cwd=app, capture_output=True, text=True, timeout=180,
-                          env={**os.environ, **haystack_python_env(app), "PG_CONN_STR": pg.dsn(name),
-                               "OLLAMA_URL": server.url})
-    assert done.returncode == 0, done.stderr[-3000:]
-    try:
+    with app_database(pg, templates, "haystack") as name:
+        done = subprocess.run([sys.executable, "index.py"], cwd=app, capture_output=True, text=True, timeout=180,
+                              env={**os.environ, **haystack_python_env(app), "PG_CONN_STR": pg.dsn(name),
+                                   "OLLAMA_URL": server.url})
+        assert done.returncode == 0, done.stderr[-3000:]
         yield app, name
-    finally:
-        pg.drop_database(name)
 
 
 @pytest.fixture
