@@ -50,14 +50,18 @@ def _backfill(dsn: str, url: str):
 
 
 def test_awkward_texts_are_embedded_exactly_with_hashes_python_agrees_with(empty_db, embed_server):
+    """Whitespace, emoji, right-to-left marks, combining characters: each embedded as stored. The empty text is the one
+    left out: there is nothing to embed (Target.no_text), so it is counted apart and holds no vector."""
     _load(empty_db.dsn, TEXTS)
     summary = _backfill(empty_db.dsn, embed_server.url)
-    assert summary.ok and summary.embedded == len(TEXTS)
+    worded = {key: text for key, text in TEXTS.items() if text}
+    assert summary.ok and summary.embedded == len(worded) and summary.after.no_text == 1
     with empty_db.connect() as conn:
         rows = dict((k, (v, h, m)) for k, v, h, m in conn.execute("SELECT id, embedding, input_hash, model FROM chunks"))
+    assert rows[1] == (None, None, None)
     with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
-        expected = provider.embed(list(TEXTS.values()), truncate=True).vectors
-    for (key, text), vector in zip(TEXTS.items(), expected):
+        expected = provider.embed(list(worded.values()), truncate=True).vectors
+    for (key, text), vector in zip(worded.items(), expected):
         stored, digest, model = rows[key]
         assert digest == text_hash(text) and model == TEST_MODEL
         assert (as_array(stored) == vector).all(), key

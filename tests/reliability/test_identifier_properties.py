@@ -5,7 +5,7 @@ import re
 
 import psycopg
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
@@ -37,8 +37,18 @@ COLLECTION = st.lists(_CHARS, min_size=1, max_size=12).map("".join).filter(
 _schemas = iter(range(10_000))
 
 
+def _text_item(column: str) -> str:
+    """A ``chunks.text`` item naming the column: a name with a brace would read as a labelled part
+    (harness.text_parts), so it is written as a quoted identifier in braces, which names any column."""
+    if "{" not in column and "}" not in column:
+        return column
+    return '{"' + column.replace('"', '""') + '"}'
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(names=st.lists(IDENTIFIER, min_size=8, max_size=8, unique=True), collection=COLLECTION)
+@example(names=["'", ";", "-", "(", ")", "{}", " '", '"'], collection=" ")  # a text column named "{}"
+@example(names=["'", ";", "-", "(", ")", "{", '"', "0"], collection=" ")  # and one named "{"
 def test_any_identifiers_and_collection_name_backfill_exactly_that_collection(names, collection, empty_db, embed_server):
     schema, chunks, embeds, cid, ccoll, ctext, ekey, evec = names
     ehash, ecoll = cid + "#h", ccoll + "#c"  # distinct from the embedding table's other columns
@@ -57,7 +67,7 @@ def test_any_identifiers_and_collection_name_backfill_exactly_that_collection(na
     profile = parse_profile(yaml.safe_dump({
         "name": "hostile",
         "provider": {"model": TEST_MODEL},
-        "chunks": {"schema": schema, "table": chunks, "id": cid, "collection": ccoll, "text": ctext},
+        "chunks": {"schema": schema, "table": chunks, "id": cid, "collection": ccoll, "text": _text_item(ctext)},
         "embeddings": {"schema": schema, "table": embeds, "key": ekey, "vector": evec, "input_hash": ehash,
                        "collection": ecoll},
     }, allow_unicode=True), env={})
