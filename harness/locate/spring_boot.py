@@ -15,6 +15,7 @@ from .entrypoints import Entrypoint
 from .schema import VectorDeclaration
 
 _APPLICATION = re.compile(r"(?:^|/)application(?:-[\w-]+)?\.(?:ya?ml|properties)$")
+_PROFILE_SPECIFIC = re.compile(r"(?:^|/)application-[\w-]+\.(?:ya?ml|properties)$")
 _BUILD_FILES = ("pom.xml", "build.gradle", "build.gradle.kts")
 # The artifacts that bring PgVectorStore (the starter, its auto-configuration, the store itself).
 _PGVECTOR_ARTIFACT = re.compile(rb"spring-ai-(?:starter-vector-store-pgvector|pgvector-store|"
@@ -56,13 +57,19 @@ def properties(rel: str, text: str) -> dict[str, Property]:
     """The file's properties by relaxed name, each with its line (the leaf key's) and placeholder."""
     found: dict[str, Property] = {}
     if rel.endswith(".properties"):
-        for number, raw in enumerate(text.splitlines(), 1):
+        document: dict[str, Property] = {}
+        for number, raw in enumerate([*text.splitlines(), "#---"], 1):
             line = raw.strip()
+            if line in ("#---", "!---"):  # a multi-document file's separator
+                if not _on_profile(document):
+                    found.update(document)
+                document = {}
+                continue
             if not line or line[0] in "#!":
                 continue
             m = re.match(r"([^=:\s]+)\s*[=:]\s*(.*)$", line)
             if m:
-                found[relaxed(m.group(1))] = _property(m.group(2).strip(), number)
+                document[relaxed(m.group(1))] = _property(m.group(2).strip(), number)
         return found
     try:
         documents = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
@@ -70,11 +77,20 @@ def properties(rel: str, text: str) -> dict[str, Property]:
         return found
     lines = text.splitlines()
     for document in documents:
-        for key, value in _flatten(document, ""):
+        flat = {relaxed(key): (key, value) for key, value in _flatten(document, "")}
+        if _on_profile(flat):
+            continue
+        for key, value in flat.values():
             leaf = key.rsplit(".", 1)[-1]
             number = next((i for i, line in enumerate(lines, 1) if re.match(rf"\s*{re.escape(leaf)}\s*:", line)), 1)
             found[relaxed(key)] = _property(None if value is None else str(value), number)
     return found
+
+
+def _on_profile(document: dict[str, object]) -> bool:
+    """A document that applies only under a Spring profile (``spring.config.activate.on-profile``, or the older
+    ``spring.profiles``): the application started without that profile never reads it."""
+    return any(k in document for k in ("spring.config.activate.onprofile", "spring.profiles"))
 
 
 def _flatten(node: dict, prefix: str):
@@ -102,11 +118,13 @@ def pgvector_store(found: dict[str, dict[str, Property]], *, depends: bool) -> t
     """The ``vector_store`` table PgVectorStore creates (its ``embedding vector(N)`` and the distance it queries with),
     from the first application file that configures it, or from its defaults when only the build brings it."""
     key = relaxed(_PREFIX)
-    rel, props = next(((r, p) for r, p in found.items() if any(k.startswith(key) for k in p)), (None, {}))
+    # The base application.yml/.properties before a profile's (application-test.yml applies under that profile only).
+    ordered = sorted(found.items(), key=lambda item: bool(_PROFILE_SPECIFIC.search(item[0])))
+    rel, props = next(((r, p) for r, p in ordered if any(k.startswith(key) for k in p)), (None, {}))
     if rel is None:
         if not depends:
             return None
-        rel = next(iter(found), "")
+        rel = next((r for r, _ in ordered), "")
     if not rel:
         return None
 

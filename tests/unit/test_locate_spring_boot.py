@@ -132,3 +132,25 @@ def test_a_dotted_properties_key_of_an_ollama_embedding_section_names_its_model(
                                   "spring.ai.ollama.embedding.model=mxbai-embed-large\n"
                                   "spring.ai.openai.chat.model=gpt-4o\n"}))
     assert [(c.model, c.is_ollama, c.line) for c in found.embedding_calls] == [("mxbai-embed-large", True, 1)]
+
+
+def test_the_base_application_file_declares_the_store_not_a_profile_specific_one(tmp_path):
+    # application-test.yml applies only where the test profile is active; the runner starts with none. It sorts
+    # before application.yml ('-' before '.'), and its width was taken as the table's: 3 where the app makes 768.
+    found = locate(app(tmp_path, {
+        "src/main/resources/application.yml":
+            "spring:\n  ai:\n    vectorstore:\n      pgvector:\n        dimensions: 768\n",
+        "src/main/resources/application-test.yml":
+            "spring:\n  ai:\n    vectorstore:\n      pgvector:\n        dimensions: 3\n"}))
+    assert [(d.path, d.dimensions) for d in found.declarations] == [("src/main/resources/application.yml", 768)]
+
+
+def test_a_yaml_document_activated_on_a_profile_does_not_override_the_default_one(tmp_path):
+    # One file, two documents: the second applies only under spring.config.activate.on-profile (or the older
+    # spring.profiles); reading every document in turn let it override the default's width and distance.
+    found = locate(app(tmp_path, {"src/main/resources/application.yml":
+                                  "spring:\n  ai:\n    vectorstore:\n      pgvector:\n        dimensions: 768\n"
+                                  "---\nspring:\n  config:\n    activate:\n      on-profile: test\n"
+                                  "  ai:\n    vectorstore:\n      pgvector:\n        dimensions: 3\n"
+                                  "        distance-type: EUCLIDEAN_DISTANCE\n"}))
+    assert [(d.dimensions, d.distance) for d in found.declarations] == [(768, "cosine")]
