@@ -167,9 +167,11 @@ def runner(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     cls = _CLASS.search(text)
     here = root / folder
     if build == "pom.xml":
-        command = "./mvnw spring-boot:run" if (here / "mvnw").is_file() or (root / "mvnw").is_file() else "mvn spring-boot:run"
+        wrapper = _wrapper(root, folder, "mvnw")
+        command = f"{wrapper} spring-boot:run" if wrapper else "mvn spring-boot:run"
     else:
-        command = "./gradlew bootRun" if (here / "gradlew").is_file() or (root / "gradlew").is_file() else "gradle bootRun"
+        wrapper = _wrapper(root, folder, "gradlew")
+        command = f"{wrapper} bootRun" if wrapper else "gradle bootRun"
     build_text = (here / build).read_bytes()
     reads = (*_DATASOURCE_ENV, *(_OLLAMA_ENV if _OLLAMA_ARTIFACT.search(build_text) else ()),
              *(_PGVECTOR_ENV if _PGVECTOR_ARTIFACT.search(build_text) else ()))
@@ -177,6 +179,16 @@ def runner(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     contract = Contract(reads_env=reads, files=(rel, f"{folder}/{build}" if folder else build), embedding_calls=calls)
     return Entrypoint(rel, "spring-boot-runner", cls.group("name") if cls else PurePosixPath(rel).stem, command,
                       workdir=folder or ".", contract=contract)
+
+
+def _wrapper(root: Path, folder: str, name: str) -> str | None:
+    """The nearest build wrapper at or above the module's folder, as the command run from that folder names it
+    (a multi-module build keeps one at its root: ``../mvnw``)."""
+    here = PurePosixPath(folder or ".")
+    for up, parent in enumerate((here, *here.parents)):
+        if (root / parent / name).is_file():
+            return "./" + name if up == 0 else "../" * up + name
+    return None
 
 
 def _module(root: Path, p: PurePosixPath) -> tuple[str, str] | None:

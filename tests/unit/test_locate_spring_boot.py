@@ -70,6 +70,16 @@ def test_a_command_line_runner_runs_through_the_gradle_wrapper_from_its_module(t
         ("spring-boot-runner", "Loader", "./gradlew bootRun", "ingest")]
 
 
+def test_a_modules_runner_runs_the_wrapper_of_the_build_above_it_by_its_path(tmp_path):
+    # A multi-module build keeps one wrapper at its root: "./mvnw" run from the module's folder named a file that is
+    # not there, and the drafted command could not start.
+    found = locate(app(tmp_path, {"pom.xml": "<project><modules><module>ingest</module></modules></project>\n",
+                                  "mvnw": "#!/bin/sh\n",
+                                  "ingest/pom.xml": "<project><artifactId>ingest</artifactId></project>\n",
+                                  "ingest/src/main/java/com/example/Loader.java": RUNNER}))
+    assert [(e.command, e.workdir) for e in found.entrypoints] == [("../mvnw spring-boot:run", "ingest")]
+
+
 def test_a_class_that_only_names_a_runner_is_no_entrypoint(tmp_path):
     found = locate(app(tmp_path, {"pom.xml": "<project/>\n", "src/main/java/com/example/Util.java":
                                   "package com.example;\n// the Runner of tests\nclass Util { }\n"}))
