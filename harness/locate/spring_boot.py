@@ -4,6 +4,7 @@ placeholders), the table Spring AI's ``PgVectorStore`` creates at start-up from 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -87,7 +88,7 @@ def properties(rel: str, text: str) -> dict[str, Property]:
     return found
 
 
-def _on_profile(document: dict[str, object]) -> bool:
+def _on_profile(document: Mapping[str, object]) -> bool:
     """A document that applies only under a Spring profile (``spring.config.activate.on-profile``, or the older
     ``spring.profiles``): the application started without that profile never reads it."""
     return any(k in document for k in ("spring.config.activate.onprofile", "spring.profiles"))
