@@ -32,7 +32,9 @@ _EMBEDS = re.compile(r"\b\w*(?:[sS]tore|[wW]riter)\s*\.\s*(?:add|accept|write)\s
 # The environment names Spring Boot binds (relaxed) to the settings we give the command, whatever application.yml
 # says: the environment wins over the file.
 _DATASOURCE_ENV = ("SPRING_DATASOURCE_URL", "SPRING_DATASOURCE_USERNAME", "SPRING_DATASOURCE_PASSWORD")
-_OLLAMA_ENV = ("SPRING_AI_OLLAMA_BASE_URL", "SPRING_AI_OLLAMA_EMBEDDING_MODEL")
+# OllamaEmbeddingProperties binds embedding.model and embedding.options.model to one field, in the binder's order: the
+# environment sets both, or the application file's options.model may be bound after ours.
+_OLLAMA_ENV = ("SPRING_AI_OLLAMA_BASE_URL", "SPRING_AI_OLLAMA_EMBEDDING_MODEL", "SPRING_AI_OLLAMA_EMBEDDING_OPTIONS_MODEL")
 _PGVECTOR_ENV = ("SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS",)
 _OLLAMA_ARTIFACT = re.compile(rb"spring-ai-(?:starter-model-ollama|ollama\b|autoconfigure-model-ollama)")
 _CLASS = re.compile(r"\b(?:class|object)\s+(?P<name>[A-Z]\w*)")

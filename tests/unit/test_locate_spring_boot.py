@@ -134,7 +134,21 @@ def test_a_runners_contract_is_the_environment_names_spring_binds_to_the_datasou
         "SPRING_DATASOURCE_URL": "jdbc:postgresql://{database_host}:{database_port}/{database_name}",
         "SPRING_DATASOURCE_USERNAME": "{database_user}", "SPRING_DATASOURCE_PASSWORD": "{database_password}",
         "SPRING_AI_OLLAMA_BASE_URL": "{provider_url}", "SPRING_AI_OLLAMA_EMBEDDING_MODEL": "{model}",
-        "SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS": "{dimensions}"}
+        "SPRING_AI_OLLAMA_EMBEDDING_OPTIONS_MODEL": "{model}", "SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS": "{dimensions}"}
+
+
+def test_a_runners_environment_sets_both_property_names_that_bind_the_ollama_embedding_model(tmp_path):
+    # OllamaEmbeddingProperties binds spring.ai.ollama.embedding.model and .options.model to one field: with the
+    # application's yml setting options.model, the environment's EMBEDDING_MODEL alone may be bound first and
+    # overwritten, and the run embed with the yml's model, not ours.
+    found = locate(app(tmp_path, {
+        "pom.xml": "<project><artifactId>spring-ai-starter-model-ollama</artifactId></project>\n",
+        "src/main/resources/application.yml":
+            "spring:\n  ai:\n    ollama:\n      embedding:\n        options:\n          model: mxbai-embed-large\n",
+        "src/main/java/com/example/Loader.java": RUNNER}))
+    (entry,) = found.entrypoints
+    env = entry.contract.backfill_env()
+    assert env["SPRING_AI_OLLAMA_EMBEDDING_MODEL"] == env["SPRING_AI_OLLAMA_EMBEDDING_OPTIONS_MODEL"] == "{model}"
 
 
 def test_a_dotted_properties_key_of_an_ollama_embedding_section_names_its_model(tmp_path):
