@@ -113,6 +113,16 @@ def test_springs_datasource_url_is_a_database_setting():
     assert kind_of("SPRING_DATASOURCE_URL") == "database"
 
 
+def test_a_jdbc_settings_user_and_password_are_given_the_credentials_not_the_jdbc_url():
+    # Heroku's JDBC_DATABASE_URL / _USERNAME / _PASSWORD: every name with JDBC in it was given the JDBC URL, so the
+    # drafted command logged in as "jdbc:postgresql://..." with that as its password.
+    from harness.locate.config import placeholder_for
+
+    assert placeholder_for("JDBC_DATABASE_URL") == "jdbc:postgresql://{database_host}:{database_port}/{database_name}"
+    assert placeholder_for("JDBC_DATABASE_USERNAME") == "{database_user}"
+    assert placeholder_for("JDBC_DATABASE_PASSWORD") == "{database_password}"
+
+
 def test_a_jdbc_url_setting_is_given_the_database_in_jdbc_form_and_its_credentials_apart():
     from harness.locate.config import placeholder_for
 
