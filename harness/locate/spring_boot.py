@@ -48,7 +48,13 @@ class Property:
 
 
 def is_application_config(rel: str) -> bool:
-    return bool(_APPLICATION.search(rel))
+    """An application file Spring Boot reads at start-up: on the classpath (``src/main/resources``, its ``config/``)
+    or in a module's folder, never another source set's (``src/integrationTest/resources``)."""
+    if not _APPLICATION.search(rel):
+        return False
+    folder = PurePosixPath(rel).parent.parts
+    folder = folder[:-1] if folder[-1:] == ("config",) else folder
+    return "src" not in folder or folder[-3:] == ("src", "main", "resources")
 
 
 def relaxed(key: str) -> str:

@@ -179,6 +179,18 @@ def test_the_base_application_file_declares_the_store_not_a_profile_specific_one
     assert [(d.path, d.dimensions) for d in found.declarations] == [("src/main/resources/application.yml", 768)]
 
 
+def test_an_application_file_of_another_source_set_is_not_the_applications(tmp_path):
+    # Spring Boot reads application.yml from the classpath (src/main/resources, its config/) and the working folder;
+    # an integration-test source set's (src/integrationTest/resources, which is_test does not know) sorted first and
+    # its width was taken for the table's.
+    found = locate(app(tmp_path, {
+        "build.gradle": "dependencies { implementation 'org.springframework.ai:spring-ai-starter-vector-store-pgvector' }\n",
+        "src/integrationTest/resources/application.yml":
+            "spring:\n  ai:\n    vectorstore:\n      pgvector:\n        dimensions: 3\n",
+        "src/main/resources/application.yml": "spring:\n  datasource:\n    url: jdbc:postgresql://db/app\n"}))
+    assert [(d.path, d.dimensions) for d in found.declarations] == [("src/main/resources/application.yml", None)]
+
+
 def test_a_yaml_document_activated_on_a_profile_does_not_override_the_default_one(tmp_path):
     # One file, two documents: the second applies only under spring.config.activate.on-profile (or the older
     # spring.profiles); reading every document in turn let it override the default's width and distance.
