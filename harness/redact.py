@@ -18,7 +18,8 @@ MASK = "***"
 _SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH|CREDENTIAL|PRIVATE)", re.I)
 # The password runs to the last '@' of the authority: one holding an unescaped '@' is masked whole.
 _DSN_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s/?#]*)(?P<tail>@)", re.I)
-_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'[^']*'|\S+)", re.I)
+# libpq's password, and sslpassword: the passphrase of the client's key.
+_KV_PASSWORD = re.compile(r"(?P<head>\b(?:ssl)?password\s*=\s*)(?P<pw>'[^']*'|\S+)", re.I)
 _BEARER = re.compile(r"(?P<head>\b(?:Bearer|Basic|Token)\s+)(?P<pw>[A-Za-z0-9._~+/=-]{8,})")
 
 _lock = threading.Lock()
@@ -104,7 +105,8 @@ def safe_dsn(dsn: str | None) -> str | None:
         user = parts.username or ""
         # The host part as written (a documented `HOST:PORT` is no number: urllib's .port raises on it).
         host = parts.netloc.rpartition("@")[2]
-        return urlunsplit((parts.scheme, f"{user}:{MASK}@{host}", parts.path, parts.query, parts.fragment))
+        # The query too: libpq reads a password (or sslpassword) there after the authority's.
+        return redact(urlunsplit((parts.scheme, f"{user}:{MASK}@{host}", parts.path, parts.query, parts.fragment)))
     return redact(dsn)
 
 

@@ -52,6 +52,19 @@ def _without_text(session: CheckSession, collection: str) -> int:
     return total
 
 
+def _some_text(session: CheckSession, collection: str) -> bool:
+    """Whether any chunk of the collection has a text, with a vector or not (a vector proves nothing of the column the
+    profile names: the application may have embedded another); stops at the first one."""
+    t = session.target
+    query = sql.SQL("SELECT EXISTS (SELECT 1 FROM {} AS c WHERE {} AND NOT {}) AS some").format(
+        t.chunk_table, t.chunk_filter(), t.no_text)
+    for tenant in session.tenants:
+        with session.read_only(tenant) as conn:
+            if one(conn.execute(query, {"collection": collection}).fetchone())["some"]:
+                return True
+    return False
+
+
 def coverage(session: CheckSession, collection: str) -> Outcome:
     """Every chunk has a non-NULL vector, per collection and per tenant; no embedding outlives its chunk."""
     from ..preflight import collection_key_outcome  # here: preflight imports the checks' outcome type
@@ -97,12 +110,12 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
     # No chunk with a text is a profile naming the wrong column or JSON key (scope's "chunk text"), never a collection
     # with nothing to embed.
     textless = f"no chunk has a text in chunks.text {', '.join(session.profile.chunks.text)}" \
-        if st.chunks and no_text == st.chunks else None
+        if st.chunks and not _some_text(session, collection) else None
     ok = missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded + no_text == st.chunks \
         and stopped is None and several is None and textless is None
     return session.partial("coverage", collection, verdict(
                    "coverage", collection, ok,
-                   expected=(f"{st.chunks - no_text} chunks with a text" if no_text else f"{st.chunks} chunks")
+                   expected=(f"{st.chunks - no_text} chunks with a text or a vector" if no_text else f"{st.chunks} chunks")
                             + " with one vector each and no orphan embeddings"
                             + (", and every chunk of the collection it copies" if stopped else ""),
                    found=f"{st.embedded} embedded, {missing} missing, {st.orphans} orphans"

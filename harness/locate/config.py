@@ -89,7 +89,7 @@ _JDBC_URL = re.compile(r"JDBC|DATASOURCE_UR[LI]")
 def placeholder_for(name: str) -> str | None:
     """The backfill.env placeholder that carries what an env name means, or None when it is not ours to set."""
     kind = kind_of(name)
-    if kind == "database" and _JDBC_URL.search(name.upper()):
+    if kind == "database" and _JDBC_URL.search(name.upper()) and database_part(name) is None:
         # JDBC takes no credentials in the URL's usual form: they travel in their own settings.
         return "jdbc:postgresql://{database_host}:{database_port}/{database_name}"
     if kind == "database":

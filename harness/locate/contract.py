@@ -196,7 +196,7 @@ def read_contract(rel: str, text: str) -> Contract:
                 or "{" in m.group("u") or any(a <= m.start() < b for a, b in docstrings)):
             continue
         if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()) or (
-                lang == "python" and _is_parameter_default(text, m.start())):
+                lang == "python" and _is_parameter_default(text, m.start(), m.end())):
             continue
         urls.append(_mask(m.group("u")))
     models = [c.model for c in calls if c.model and not c.model_env and not c.in_process]
@@ -335,14 +335,18 @@ def _is_named_default(text: str, pos: int) -> bool:
                          r"(?::[^=\n]+)?[:=]", text[start:pos]))
 
 
-# A Python parameter's (or an annotated field's) default: `url: str = "..."` on its own line, `def f(host="...")`.
-_PY_PARAMETER_DEFAULT = re.compile(r"(?:^[ \t]+\w+\s*:\s*[^=\n]+=\s*|\bdef\s+\w+\s*\([^)]*\b\w+\s*(?::[^=,)]+)?=\s*)$")
+# A Python parameter's default: `def f(host="...")`, or `url: str = "...",` on its own line of a parameter list (a ','
+# or ')' after it: an annotated assignment in a function's body, `dsn: str = "..."`, is what the code connects to).
+_PY_PARAMETER_DEFAULT = re.compile(r"\bdef\s+\w+\s*\([^)]*\b\w+\s*(?::[^=,)]+)?=\s*$")
+_PY_PARAMETER_LINE = re.compile(r"^[ \t]+\w+\s*:\s*[^=\n]+=\s*$")
 
 
-def _is_parameter_default(text: str, pos: int) -> bool:
+def _is_parameter_default(text: str, start: int, end: int) -> bool:
     """``def __init__(self, url: str = "http://localhost:11434")``: what the caller does not pass (Haystack's
     embedder; the app's script passes its own), not an address the code always calls."""
-    return bool(_PY_PARAMETER_DEFAULT.search(text[text.rfind("\n", 0, pos) + 1:pos]))
+    head = text[text.rfind("\n", 0, start) + 1:start]
+    return bool(_PY_PARAMETER_DEFAULT.search(head)
+                or (_PY_PARAMETER_LINE.search(head) and re.match(r"\s*[,)]", text[end:])))
 
 
 @overload

@@ -321,11 +321,17 @@ _HAYSTACK_IMPORT = re.compile(r"(?m)^\s*from\s+haystack_integrations\.document_s
 _HAYSTACK_DISTANCES = {"cosine_similarity": "cosine", "inner_product": "ip", "l2_distance": "l2"}
 
 
-def _keyword_literal(args: str) -> Callable[[str, str], str]:
-    """The string literal a keyword argument of ``args`` is, else the default given."""
-    def literal(key: str, default: str) -> str:
-        found = re.search(rf"""\b{key}\s*=\s*(?P<q>['"])(?P<v>[^'"]+)(?P=q)""", args)
-        return found.group("v") if found else default
+def _keyword_literal(args: str, text: str = "") -> Callable[[str, str], str | None]:
+    """The string a keyword argument of ``args`` is (a literal, or a constant of ``text`` that is one), the default
+    given where the keyword is left out, None where its value is not known here (read from the environment)."""
+    def literal(key: str, default: str) -> str | None:
+        given = next((a[m.end():].strip() for _, a in split_args(args) if (m := re.match(rf"{key}\s*=(?!=)", a))), None)
+        if given is None:
+            return default
+        if re.fullmatch(r"[A-Za-z_][\w.]*", given):
+            given = constant(text, given.split(".")[-1]) or ""
+        found = re.fullmatch(r"""[rRuU]?(?P<q>['"])(?P<v>[^'"]+)(?P=q)""", given.strip())
+        return found.group("v") if found else None
     return literal
 
 
@@ -341,14 +347,16 @@ def _haystack_stores(rel: str, text: str) -> list[VectorDeclaration]:
         if any(a <= m.start() < b for a, b in docs):
             continue
         args = call_args(text, m.end() - 1)
-        literal = _keyword_literal(args)
+        literal = _keyword_literal(args, text)
         dims = re.search(r"\bembedding_dimension\s*=\s*(?P<v>[^,)\n]+)", args)
         width = (int_value(text, dims.group("v").strip()) if dims else 768)
         table, schema = literal("table_name", "haystack_documents"), literal("schema_name", "public")
+        function = literal("vector_function", "cosine_similarity")
         out.append(VectorDeclaration(rel, line_of(text, m.start()), width, "haystack",
+                                     None if table is None or schema is None else
                                      table if schema == "public" else f"{schema}.{table}",
-                                     "embedding", type=literal("vector_type", "vector"),
-                                     distance=_HAYSTACK_DISTANCES.get(literal("vector_function", "cosine_similarity"))))
+                                     "embedding", type=literal("vector_type", "vector") or "vector",
+                                     distance=_HAYSTACK_DISTANCES.get(function) if function else None))
     return out
 
 

@@ -4,6 +4,7 @@ placeholders), the table Spring AI's ``PgVectorStore`` creates at start-up from 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -15,6 +16,7 @@ from .entrypoints import Entrypoint
 from .schema import VectorDeclaration
 
 _APPLICATION = re.compile(r"(?:^|/)application(?:-[\w-]+)?\.(?:ya?ml|properties)$")
+_PROFILE_SPECIFIC = re.compile(r"(?:^|/)application-[\w-]+\.(?:ya?ml|properties)$")
 _BUILD_FILES = ("pom.xml", "build.gradle", "build.gradle.kts")
 # The artifacts that bring PgVectorStore (the starter, its auto-configuration, the store itself).
 _PGVECTOR_ARTIFACT = re.compile(rb"spring-ai-(?:starter-vector-store-pgvector|pgvector-store|"
@@ -30,7 +32,9 @@ _EMBEDS = re.compile(r"\b\w*(?:[sS]tore|[wW]riter)\s*\.\s*(?:add|accept|write)\s
 # The environment names Spring Boot binds (relaxed) to the settings we give the command, whatever application.yml
 # says: the environment wins over the file.
 _DATASOURCE_ENV = ("SPRING_DATASOURCE_URL", "SPRING_DATASOURCE_USERNAME", "SPRING_DATASOURCE_PASSWORD")
-_OLLAMA_ENV = ("SPRING_AI_OLLAMA_BASE_URL", "SPRING_AI_OLLAMA_EMBEDDING_MODEL")
+# OllamaEmbeddingProperties binds embedding.model and embedding.options.model to one field, in the binder's order: the
+# environment sets both, or the application file's options.model may be bound after ours.
+_OLLAMA_ENV = ("SPRING_AI_OLLAMA_BASE_URL", "SPRING_AI_OLLAMA_EMBEDDING_MODEL", "SPRING_AI_OLLAMA_EMBEDDING_OPTIONS_MODEL")
 _PGVECTOR_ENV = ("SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS",)
 _OLLAMA_ARTIFACT = re.compile(rb"spring-ai-(?:starter-model-ollama|ollama\b|autoconfigure-model-ollama)")
 _CLASS = re.compile(r"\b(?:class|object)\s+(?P<name>[A-Z]\w*)")
@@ -44,7 +48,13 @@ class Property:
 
 
 def is_application_config(rel: str) -> bool:
-    return bool(_APPLICATION.search(rel))
+    """An application file Spring Boot reads at start-up: on the classpath (``src/main/resources``, its ``config/``)
+    or in a module's folder, never another source set's (``src/integrationTest/resources``)."""
+    if not _APPLICATION.search(rel):
+        return False
+    folder = PurePosixPath(rel).parent.parts
+    folder = folder[:-1] if folder[-1:] == ("config",) else folder
+    return "src" not in folder or folder[-3:] == ("src", "main", "resources")
 
 
 def relaxed(key: str) -> str:
@@ -56,13 +66,19 @@ def properties(rel: str, text: str) -> dict[str, Property]:
     """The file's properties by relaxed name, each with its line (the leaf key's) and placeholder."""
     found: dict[str, Property] = {}
     if rel.endswith(".properties"):
-        for number, raw in enumerate(text.splitlines(), 1):
+        document: dict[str, Property] = {}
+        for number, raw in enumerate([*text.splitlines(), "#---"], 1):
             line = raw.strip()
+            if line in ("#---", "!---"):  # a multi-document file's separator
+                if not _on_profile(document):
+                    found.update(document)
+                document = {}
+                continue
             if not line or line[0] in "#!":
                 continue
             m = re.match(r"([^=:\s]+)\s*[=:]\s*(.*)$", line)
             if m:
-                found[relaxed(m.group(1))] = _property(m.group(2).strip(), number)
+                document[relaxed(m.group(1))] = _property(m.group(2).strip(), number)
         return found
     try:
         documents = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
@@ -70,11 +86,20 @@ def properties(rel: str, text: str) -> dict[str, Property]:
         return found
     lines = text.splitlines()
     for document in documents:
-        for key, value in _flatten(document, ""):
+        flat = {relaxed(key): (key, value) for key, value in _flatten(document, "")}
+        if _on_profile(flat):
+            continue
+        for key, value in flat.values():
             leaf = key.rsplit(".", 1)[-1]
             number = next((i for i, line in enumerate(lines, 1) if re.match(rf"\s*{re.escape(leaf)}\s*:", line)), 1)
             found[relaxed(key)] = _property(None if value is None else str(value), number)
     return found
+
+
+def _on_profile(document: Mapping[str, object]) -> bool:
+    """A document that applies only under a Spring profile (``spring.config.activate.on-profile``, or the older
+    ``spring.profiles``): the application started without that profile never reads it."""
+    return any(k in document for k in ("spring.config.activate.onprofile", "spring.profiles"))
 
 
 def _flatten(node: dict, prefix: str):
@@ -102,11 +127,13 @@ def pgvector_store(found: dict[str, dict[str, Property]], *, depends: bool) -> t
     """The ``vector_store`` table PgVectorStore creates (its ``embedding vector(N)`` and the distance it queries with),
     from the first application file that configures it, or from its defaults when only the build brings it."""
     key = relaxed(_PREFIX)
-    rel, props = next(((r, p) for r, p in found.items() if any(k.startswith(key) for k in p)), (None, {}))
+    # The base application.yml/.properties before a profile's (application-test.yml applies under that profile only).
+    ordered = sorted(found.items(), key=lambda item: bool(_PROFILE_SPECIFIC.search(item[0])))
+    rel, props = next(((r, p) for r, p in ordered if any(k.startswith(key) for k in p)), (None, {}))
     if rel is None:
         if not depends:
             return None
-        rel = next(iter(found), "")
+        rel = next((r for r, _ in ordered), "")
     if not rel:
         return None
 
@@ -149,9 +176,11 @@ def runner(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     cls = _CLASS.search(text)
     here = root / folder
     if build == "pom.xml":
-        command = "./mvnw spring-boot:run" if (here / "mvnw").is_file() or (root / "mvnw").is_file() else "mvn spring-boot:run"
+        wrapper = _wrapper(root, folder, "mvnw")
+        command = f"{wrapper} spring-boot:run" if wrapper else "mvn spring-boot:run"
     else:
-        command = "./gradlew bootRun" if (here / "gradlew").is_file() or (root / "gradlew").is_file() else "gradle bootRun"
+        wrapper = _wrapper(root, folder, "gradlew")
+        command = f"{wrapper} bootRun" if wrapper else "gradle bootRun"
     build_text = (here / build).read_bytes()
     reads = (*_DATASOURCE_ENV, *(_OLLAMA_ENV if _OLLAMA_ARTIFACT.search(build_text) else ()),
              *(_PGVECTOR_ENV if _PGVECTOR_ARTIFACT.search(build_text) else ()))
@@ -159,6 +188,16 @@ def runner(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     contract = Contract(reads_env=reads, files=(rel, f"{folder}/{build}" if folder else build), embedding_calls=calls)
     return Entrypoint(rel, "spring-boot-runner", cls.group("name") if cls else PurePosixPath(rel).stem, command,
                       workdir=folder or ".", contract=contract)
+
+
+def _wrapper(root: Path, folder: str, name: str) -> str | None:
+    """The nearest build wrapper at or above the module's folder, as the command run from that folder names it
+    (a multi-module build keeps one at its root: ``../mvnw``)."""
+    here = PurePosixPath(folder or ".")
+    for up, parent in enumerate((here, *here.parents)):
+        if (root / parent / name).is_file():
+            return "./" + name if up == 0 else "../" * up + name
+    return None
 
 
 def _module(root: Path, p: PurePosixPath) -> tuple[str, str] | None:

@@ -209,7 +209,8 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
     """Run the checks suite for one collection; write junit.xml and verify.json into the run folder."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    checks = Path(checks_dir) if checks_dir else CHECKS_DIR
+    # Absolute: pytest runs from the folder's parent, where a path relative to ours names another folder.
+    checks = (Path(checks_dir) if checks_dir else CHECKS_DIR).resolve()
     if not checks.is_dir():
         raise ConfigError(f"no DONE checks folder at {checks}; expected the checks/ suite of backfill-harness")
     if settings.profile.path is None:

@@ -4298,7 +4298,7 @@ def test_spring_ai_pgvector_store_located_drafted_and_backfilled(cli, empty_db, 
         "SPRING_DATASOURCE_URL": "jdbc:postgresql://{database_host}:{database_port}/{database_name}",
         "SPRING_DATASOURCE_USERNAME": "{database_user}", "SPRING_DATASOURCE_PASSWORD": "{database_password}",
         "SPRING_AI_OLLAMA_BASE_URL": "{provider_url}", "SPRING_AI_OLLAMA_EMBEDDING_MODEL": "{model}",
-        "SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS": "{dimensions}"}
+        "SPRING_AI_OLLAMA_EMBEDDING_OPTIONS_MODEL": "{model}", "SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS": "{dimensions}"}
     assert_whole_procedure_ok(trial, empty_db, "vector_store", "embedding", len(SPRING_CHUNKS), needed=2)
     with empty_db.connect(autocommit=True) as conn:
         assert dict(conn.execute("SELECT id::text, embedding::text FROM vector_store").fetchall()) == app_vectors

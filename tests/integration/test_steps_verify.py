@@ -176,3 +176,16 @@ def test_offending_rows_beyond_what_offenders_jsonl_keeps_are_never_said_to_be_a
                         "offending_ids": "7, 9", "offending_kept": "100000"})
     assert "all in offenders.jsonl" not in check.note
     assert "(150000 offending rows; first ids: 7, 9; offenders.jsonl keeps the first 100000)" in check.note
+
+
+def test_a_checks_folder_given_relative_to_the_working_directory_runs_its_checks(cli, demo_db, demo_profile, target_env,
+                                                                                 tmp_path, checks_dir, monkeypatch):
+    # pytest runs from the checks folder's parent; the folder (and --rootdir/--confcutdir) were handed on as written,
+    # so "--checks project/checks" was looked up as project/project/checks there and no check ran.
+    import shutil
+
+    shutil.copytree(checks_dir, tmp_path / "project" / "checks")
+    monkeypatch.chdir(tmp_path)
+    result = verify(cli, demo_db, demo_profile, target_env, tmp_path / "run", "project/checks", "--json")
+    assert result.code == 1, result.out
+    assert [c["check"] for c in result.json["checks"] if c["status"] == "failed"] == ["test_done::test_coverage"]

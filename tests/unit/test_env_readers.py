@@ -98,3 +98,19 @@ def test_a_dsn_in_a_docstring_and_a_documentation_link_are_no_hard_coded_urls():
             '               "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING.")\n'
             '        self.dsn = "postgresql://app@db:5432/app"\n')
     assert read_contract("store.py", text).hardcoded_urls == ("postgresql://app@db:5432/app",)
+
+
+def test_an_annotated_assignment_in_a_function_body_is_a_hard_coded_url_not_a_parameters_default():
+    # `dsn: str = "..."` inside a function is the value the code connects to, as `dsn = "..."` is; it was taken for a
+    # parameter's default (the rule meant for `def __init__(self,\n url: str = "...",`) and the DSN went unreported.
+    text = ('import psycopg\n\n'
+            'def main():\n'
+            '    dsn: str = "postgresql://app@db:5432/app"\n'
+            '    with psycopg.connect(dsn) as conn:\n'
+            '        pass\n\n'
+            'class Embedder:\n'
+            '    def __init__(self, model: str = "nomic-embed-text",\n'
+            '                 url: str = "http://localhost:11434",\n'
+            '                 timeout: int = 30):\n'
+            '        self.url = url\n')
+    assert read_contract("ingest.py", text).hardcoded_urls == ("postgresql://app@db:5432/app",)

@@ -70,6 +70,16 @@ def test_a_command_line_runner_runs_through_the_gradle_wrapper_from_its_module(t
         ("spring-boot-runner", "Loader", "./gradlew bootRun", "ingest")]
 
 
+def test_a_modules_runner_runs_the_wrapper_of_the_build_above_it_by_its_path(tmp_path):
+    # A multi-module build keeps one wrapper at its root: "./mvnw" run from the module's folder named a file that is
+    # not there, and the drafted command could not start.
+    found = locate(app(tmp_path, {"pom.xml": "<project><modules><module>ingest</module></modules></project>\n",
+                                  "mvnw": "#!/bin/sh\n",
+                                  "ingest/pom.xml": "<project><artifactId>ingest</artifactId></project>\n",
+                                  "ingest/src/main/java/com/example/Loader.java": RUNNER}))
+    assert [(e.command, e.workdir) for e in found.entrypoints] == [("../mvnw spring-boot:run", "ingest")]
+
+
 def test_a_class_that_only_names_a_runner_is_no_entrypoint(tmp_path):
     found = locate(app(tmp_path, {"pom.xml": "<project/>\n", "src/main/java/com/example/Util.java":
                                   "package com.example;\n// the Runner of tests\nclass Util { }\n"}))
@@ -103,6 +113,16 @@ def test_springs_datasource_url_is_a_database_setting():
     assert kind_of("SPRING_DATASOURCE_URL") == "database"
 
 
+def test_a_jdbc_settings_user_and_password_are_given_the_credentials_not_the_jdbc_url():
+    # Heroku's JDBC_DATABASE_URL / _USERNAME / _PASSWORD: every name with JDBC in it was given the JDBC URL, so the
+    # drafted command logged in as "jdbc:postgresql://..." with that as its password.
+    from harness.locate.config import placeholder_for
+
+    assert placeholder_for("JDBC_DATABASE_URL") == "jdbc:postgresql://{database_host}:{database_port}/{database_name}"
+    assert placeholder_for("JDBC_DATABASE_USERNAME") == "{database_user}"
+    assert placeholder_for("JDBC_DATABASE_PASSWORD") == "{database_password}"
+
+
 def test_a_jdbc_url_setting_is_given_the_database_in_jdbc_form_and_its_credentials_apart():
     from harness.locate.config import placeholder_for
 
@@ -124,7 +144,21 @@ def test_a_runners_contract_is_the_environment_names_spring_binds_to_the_datasou
         "SPRING_DATASOURCE_URL": "jdbc:postgresql://{database_host}:{database_port}/{database_name}",
         "SPRING_DATASOURCE_USERNAME": "{database_user}", "SPRING_DATASOURCE_PASSWORD": "{database_password}",
         "SPRING_AI_OLLAMA_BASE_URL": "{provider_url}", "SPRING_AI_OLLAMA_EMBEDDING_MODEL": "{model}",
-        "SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS": "{dimensions}"}
+        "SPRING_AI_OLLAMA_EMBEDDING_OPTIONS_MODEL": "{model}", "SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS": "{dimensions}"}
+
+
+def test_a_runners_environment_sets_both_property_names_that_bind_the_ollama_embedding_model(tmp_path):
+    # OllamaEmbeddingProperties binds spring.ai.ollama.embedding.model and .options.model to one field: with the
+    # application's yml setting options.model, the environment's EMBEDDING_MODEL alone may be bound first and
+    # overwritten, and the run embed with the yml's model, not ours.
+    found = locate(app(tmp_path, {
+        "pom.xml": "<project><artifactId>spring-ai-starter-model-ollama</artifactId></project>\n",
+        "src/main/resources/application.yml":
+            "spring:\n  ai:\n    ollama:\n      embedding:\n        options:\n          model: mxbai-embed-large\n",
+        "src/main/java/com/example/Loader.java": RUNNER}))
+    (entry,) = found.entrypoints
+    env = entry.contract.backfill_env()
+    assert env["SPRING_AI_OLLAMA_EMBEDDING_MODEL"] == env["SPRING_AI_OLLAMA_EMBEDDING_OPTIONS_MODEL"] == "{model}"
 
 
 def test_a_dotted_properties_key_of_an_ollama_embedding_section_names_its_model(tmp_path):
@@ -132,3 +166,37 @@ def test_a_dotted_properties_key_of_an_ollama_embedding_section_names_its_model(
                                   "spring.ai.ollama.embedding.model=mxbai-embed-large\n"
                                   "spring.ai.openai.chat.model=gpt-4o\n"}))
     assert [(c.model, c.is_ollama, c.line) for c in found.embedding_calls] == [("mxbai-embed-large", True, 1)]
+
+
+def test_the_base_application_file_declares_the_store_not_a_profile_specific_one(tmp_path):
+    # application-test.yml applies only where the test profile is active; the runner starts with none. It sorts
+    # before application.yml ('-' before '.'), and its width was taken as the table's: 3 where the app makes 768.
+    found = locate(app(tmp_path, {
+        "src/main/resources/application.yml":
+            "spring:\n  ai:\n    vectorstore:\n      pgvector:\n        dimensions: 768\n",
+        "src/main/resources/application-test.yml":
+            "spring:\n  ai:\n    vectorstore:\n      pgvector:\n        dimensions: 3\n"}))
+    assert [(d.path, d.dimensions) for d in found.declarations] == [("src/main/resources/application.yml", 768)]
+
+
+def test_an_application_file_of_another_source_set_is_not_the_applications(tmp_path):
+    # Spring Boot reads application.yml from the classpath (src/main/resources, its config/) and the working folder;
+    # an integration-test source set's (src/integrationTest/resources, which is_test does not know) sorted first and
+    # its width was taken for the table's.
+    found = locate(app(tmp_path, {
+        "build.gradle": "dependencies { implementation 'org.springframework.ai:spring-ai-starter-vector-store-pgvector' }\n",
+        "src/integrationTest/resources/application.yml":
+            "spring:\n  ai:\n    vectorstore:\n      pgvector:\n        dimensions: 3\n",
+        "src/main/resources/application.yml": "spring:\n  datasource:\n    url: jdbc:postgresql://db/app\n"}))
+    assert [(d.path, d.dimensions) for d in found.declarations] == [("src/main/resources/application.yml", None)]
+
+
+def test_a_yaml_document_activated_on_a_profile_does_not_override_the_default_one(tmp_path):
+    # One file, two documents: the second applies only under spring.config.activate.on-profile (or the older
+    # spring.profiles); reading every document in turn let it override the default's width and distance.
+    found = locate(app(tmp_path, {"src/main/resources/application.yml":
+                                  "spring:\n  ai:\n    vectorstore:\n      pgvector:\n        dimensions: 768\n"
+                                  "---\nspring:\n  config:\n    activate:\n      on-profile: test\n"
+                                  "  ai:\n    vectorstore:\n      pgvector:\n        dimensions: 3\n"
+                                  "        distance-type: EUCLIDEAN_DISTANCE\n"}))
+    assert [(d.dimensions, d.distance) for d in found.declarations] == [(768, "cosine")]

@@ -934,6 +934,22 @@ def test_a_script_importing_a_package_kept_in_a_src_layout_folder_is_followed_in
     assert result.best_entrypoint is not None and result.best_entrypoint.path == "index.py"
 
 
+def test_a_haystack_store_keyword_given_a_name_is_its_constants_value_or_unknown_never_the_default(tmp_path):
+    # `table_name=TABLE` is not the keyword left out: it was read as haystack_documents searched by cosine, where the
+    # application's constants say kb_docs by inner product, and one read from the environment is not known here.
+    result = located(tmp_path, {
+        "index.py": (
+            "import os\n"
+            "from haystack_integrations.document_stores.pgvector import PgvectorDocumentStore\n\n"
+            "TABLE = 'kb_docs'\n"
+            "FUNCTION = \"inner_product\"\n"
+            "store = PgvectorDocumentStore(table_name=TABLE, embedding_dimension=1024, vector_function=FUNCTION)\n"
+            "other = PgvectorDocumentStore(table_name=os.environ['TABLE'], vector_function=os.environ['FN'])\n"),
+    })
+    assert {(d.table, d.dimensions, d.distance) for d in result.declarations} == {
+        ("kb_docs", 1024, "ip"), (None, 768, None)}
+
+
 def test_haystacks_pgvector_document_store_declares_its_table_dimension_and_distance(tmp_path):
     """Haystack's `PgvectorDocumentStore` creates its own table (`haystack_documents`, `embedding vector(768)`, searched
     by `vector_function`, cosine unless given): a call declares it; an example in a docstring does not."""

@@ -51,3 +51,16 @@ def test_a_documented_dsn_with_a_placeholder_port_is_shown_with_its_password_mas
     of a command importing the library) must mask the password, not raise on the port that is no number."""
     shown = redact.safe_dsn("postgresql://USER:PASSWORD@HOST:PORT/DB_NAME")
     assert "PASSWORD" not in shown and shown.endswith("@HOST:PORT/DB_NAME")
+
+
+def test_a_dsn_shown_masks_a_password_in_its_query_beside_one_in_its_authority():
+    # libpq reads the query's password after the authority's (the one it connects with); safe_dsn masked the
+    # authority's and returned the query as written: settings, the checks' header and errors showed it in clear.
+    shown = redact.safe_dsn("postgresql://app:first-pw@db:5432/app?password=query-pw&sslmode=require")
+    assert "first-pw" not in shown and "query-pw" not in shown and shown.startswith("postgresql://app:***@db:5432/app?")
+
+
+@pytest.mark.parametrize("dsn", ["postgresql://app@db/app?sslpassword=key-pass", "host=db sslpassword=key-pass dbname=app"])
+def test_the_passphrase_of_a_client_key_is_masked(dsn):
+    # libpq's sslpassword (the client key's passphrase) is a secret as password is; no rule masked it.
+    assert "key-pass" not in redact.redact(dsn) and "key-pass" not in redact.safe_dsn(dsn)
