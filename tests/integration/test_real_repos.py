@@ -4348,3 +4348,88 @@ def test_spring_ai_pgvector_store_gone_wrong_is_named_row_by_row_and_repaired(cl
     again = checked_again(profile, env, "vector_store")
     assert not [c for c, status in again.items() if status == "failed"], again
     assert empty_db.scalar("SELECT count(*) FROM vector_store WHERE embedding IS NULL") == 0
+
+
+# -- xhad/yes (a Go app: langchaingo pgvector store + Ollama embeddings): its own documents table, pgx, langchaingo's Ollama client --
+
+# The brief's premise, checked: the app does not use langchaingo's pgvector store (no langchain_pg_* tables). Its
+# pkg/store/pgvector.go creates its own table with pgx (`id TEXT PRIMARY KEY, url, title, content, chunk_index,
+# embedding vector(%d), metadata JSONB`, ivfflat vector_cosine_ops), named and sized by config.yaml, and embeds each
+# chunk through langchaingo's Ollama client (`llm.NewEmbedder()`: nomic-embed-text:latest, hard-coded).
+YES_STORE = "pkg/store/pgvector.go"
+# Two scraped pages, their text as the processor leaves it (lower case, stopwords gone, each chunk >= 100 chars).
+YES_PAGES = [
+    ("https://docs.example.org/sensors", "sensors", [
+        "loreum sensors report temperature humidity every thirty seconds over mqtt broker runs next gateway.",
+        "each sensor carries its own battery; replace battery when dashboard shows level below fifteen percent.",
+        "calibration happens once year; technician compares readings against reference probe laboratory.",
+        "sensors placed outdoors need weatherproof housing; housing ships separately must be ordered early.",
+        "firmware updates arrive over air during night; sensor reboots keeps last hundred readings memory.",
+    ]),
+    ("https://docs.example.org/agents", "agents", [
+        "agents watch sensor readings raise alert when temperature stays above threshold ten minutes or more.",
+        "an alert goes on-call engineer first; after fifteen minutes without answer it escalates team lead.",
+    ]),
+]
+
+
+def yes_store_sql(tmp_path: Path) -> dict[str, str]:
+    """The store's own statements (fmt.Sprintf raw strings) and the settings config.yaml gives them, read from the
+    snapshot at the pinned commit."""
+    app = Source.of("xhad__yes").checkout("", tmp_path / "yes")
+    go = (app / YES_STORE).read_text()
+    statements = re.findall(r"(\w+) := fmt\.Sprintf\(`(.*?)`", go, re.S)
+    settings = yaml.safe_load((app / "config.yaml").read_text())["database"]
+    return {**dict(statements), "table": settings["table_name"], "dim": str(settings["vector_dim"]),
+            "model": re.search(r'Model:\s*"([^"]+)"', (app / "pkg/llm/embedder.go").read_text()).group(1)}
+
+
+def load_yes(db, server, sql: dict) -> dict[str, str]:
+    """initialize() then Store() per page, as the app runs them: the extension, the table and its index, then for
+    each chunk the upsert with id `<doc.ID>_<i>` (the scraper never sets doc.ID: `_0`, `_1`, ...), the vector of the
+    chunk alone. Returns {id: the text it holds last}."""
+    table = sql["table"]
+    held = {}
+    with db.connect(autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute(sql["createTable"].replace("%s", table, 1).replace("%d", sql["dim"], 1))
+        conn.execute(sql["createIndex"].replace("%s", table).replace("%s", table))
+        insert = sql["stmt"].replace("%s", table, 1)
+        for i_page, (url, title, chunks) in enumerate(YES_PAGES):
+            vectors = httpx_embed(server, sql["model"], chunks)
+            for i, (chunk, vector) in enumerate(zip(chunks, vectors)):
+                meta = json.dumps({"depth": 1, "contentType": "text/html", "lastModified": ""})
+                conn.execute(re.sub(r"\$\d", "%s", insert), (f"_{i}", url, title, chunk, i, str(vector), meta))
+                held[f"_{i}"] = chunk
+    return held
+
+
+def yes_app(tmp_path: Path) -> Path:
+    return Source.of("xhad__yes").checkout("", tmp_path / "app")
+
+
+def test_xhad_yes_go_store_located_drafted_and_backfilled(cli, empty_db, server, tmp_path):
+    """The app's documents table made and filled by its own statements: locate lists no entrypoint (the only
+    `package main` is a chat loop on stdin), names     embedder's model and the cosine distance; the draft names documents, id, content, embedding, the model, 768 and
+    cosine; with two vectors lost scope counts 2, the engine fills them equal to the app's, verify and record ok."""
+    sql = yes_store_sql(tmp_path)
+    held = load_yes(empty_db, server, sql)
+    app = yes_app(tmp_path)
+    with empty_db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute("SELECT id, embedding::text FROM documents").fetchall())
+        conn.execute("UPDATE documents SET embedding = NULL WHERE id IN ('_1', '_4')")
+    trial = procedure(cli, empty_db, server, app, tmp_path / "trial", "documents")
+    located = trial.locate.json
+    assert {(d["path"], d["distance"]) for d in located["distances"]} == {("pkg/store/pgvector.go", "cosine")}
+    assert {c["model"] for c in located["embedding_calls"] if c["model"]} == {"nomic-embed-text:latest"}, \
+        located["embedding_calls"]
+    # cmd/cmd.go is a chat loop on stdin (a URL typed in is scraped and stored): no batch command to draft.
+    assert located["entrypoints"] == [] and located["best_entrypoint"] is None, located["entrypoints"]
+    assert "command" not in (yaml.safe_load(trial.init.json["profile"])["backfill"] or {})
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "documents", "id", "content", "embedding", "nomic-embed-text", 768, "cosine"), trial.profile.read_text()
+    assert_whole_procedure_ok(trial, empty_db, "documents", "embedding", len(held), needed=2)
+    with empty_db.connect(autocommit=True) as conn:
+        assert dict(conn.execute("SELECT id, embedding::text FROM documents").fetchall()) == app_vectors
