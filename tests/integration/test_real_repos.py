@@ -4395,7 +4395,7 @@ def load_yes(db, server, sql: dict) -> dict[str, str]:
         conn.execute(sql["createTable"].replace("%s", table, 1).replace("%d", sql["dim"], 1))
         conn.execute(sql["createIndex"].replace("%s", table).replace("%s", table))
         insert = sql["stmt"].replace("%s", table, 1)
-        for i_page, (url, title, chunks) in enumerate(YES_PAGES):
+        for url, title, chunks in YES_PAGES:
             vectors = httpx_embed(server, sql["model"], chunks)
             for i, (chunk, vector) in enumerate(zip(chunks, vectors)):
                 meta = json.dumps({"depth": 1, "contentType": "text/html", "lastModified": ""})
@@ -4433,3 +4433,41 @@ def test_xhad_yes_go_store_located_drafted_and_backfilled(cli, empty_db, server,
     assert_whole_procedure_ok(trial, empty_db, "documents", "embedding", len(held), needed=2)
     with empty_db.connect(autocommit=True) as conn:
         assert dict(conn.execute("SELECT id, embedding::text FROM documents").fetchall()) == app_vectors
+
+
+def test_xhad_yes_documents_gone_wrong_are_named_row_by_row_and_repaired(cli, empty_db, server, tmp_path):
+    """A chunk's content edited after its vector, a permuted vector (another model's stand-in), the vector of the
+    title and chunk together (not what Store embeds), two swapped and one lost (NULL): verify names each; backfill
+    --keys-from repairs them and every check passes."""
+    held = load_yes(empty_db, server, yes_store_sql(tmp_path))
+    app = yes_app(tmp_path)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE documents SET content = 'an alert goes team lead at once.' WHERE id = '_1'")
+        other = httpx_embed(server, "hash-embed:768", [held["_2"]])[0]
+        conn.execute("UPDATE documents SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(%s::vector::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = '_2'", (str(other),))
+        composed = httpx_embed(server, "nomic-embed-text", [f"sensors\n\n{held['_3']}"])[0]
+        conn.execute("UPDATE documents SET embedding = %s::vector WHERE id = '_3'", (str(composed),))
+        conn.execute("UPDATE documents d SET embedding = o.embedding FROM documents o "
+                     "WHERE (d.id, o.id) IN (('_0', '_4'), ('_4', '_0'))")
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("INSERT INTO documents (id, url, title, content, chunk_index, embedding, metadata) "
+                     "VALUES ('_9', 'https://docs.example.org/x', 'x', %s, 9, NULL, '{}')",
+                     ("a chunk stored without its vector: the upsert of a batch that failed half way. " * 2,))
+    target = ("--profile", profile, "--collection", "documents")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 1, scoped.out
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {"_0", "_1", "_2", "_3", "_4"}, offenders
+    assert "_9" in set().union(*offenders.values()), offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
+    again = checked_again(profile, env, "documents")
+    assert not [c for c, status in again.items() if status == "failed"], again
+    assert empty_db.scalar("SELECT count(*) FROM documents WHERE embedding IS NULL") == 0
