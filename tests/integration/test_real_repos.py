@@ -4471,3 +4471,70 @@ def test_xhad_yes_documents_gone_wrong_are_named_row_by_row_and_repaired(cli, em
     again = checked_again(profile, env, "documents")
     assert not [c for c, status in again.items() if status == "failed"], again
     assert empty_db.scalar("SELECT count(*) FROM documents WHERE embedding IS NULL") == 0
+
+
+# langchaingo's own pgvector store (what the README of xhad/yes says it uses, and other Go apps do): its tables made
+# and filled by its own statements, read from tmc/langchaingo's snapshot, then the `langchain` preset on them.
+LANGCHAINGO_COMMIT = "8fea3de63675b901cf7a2cdc435c204cb7a93643"
+
+
+def langchaingo_store_sql(tmp_path: Path) -> dict[str, str]:
+    """createCollectionTableIfNotExists's and createEmbeddingTableIfNotExists's CREATE TABLEs, the collection upsert
+    and AddDocuments' INSERT, as fmt.Sprintf raw strings."""
+    src = Source("xhad__yes", "tmc/langchaingo", LANGCHAINGO_COMMIT).checkout("vectorstores/pgvector", tmp_path / "lcgo")
+    go = (src / "pgvector.go").read_text()
+    raw = re.findall(r"fmt\.Sprintf\(\s*`(.*?)`", go, re.S)
+    return {"collection": next(s for s in raw if "CREATE TABLE" in s and "name varchar" in s),
+            "embedding": next(s for s in raw if "CREATE TABLE" in s and "collection_id uuid" in s),
+            "upsert": next(s for s in raw if s.startswith("INSERT INTO %s (uuid, name, cmetadata)")),
+            "insert": next(s for s in raw if s.startswith("INSERT INTO %s (uuid, document, embedding"))}
+
+
+def load_langchaingo(db, server, sql: dict, texts: list[str]) -> dict[str, str]:
+    """pgvector.New then AddDocuments, as langchaingo runs them: the default table and collection names, a random
+    uuid per document, the metadata as JSON. Returns {text: uuid}."""
+    import uuid
+
+    coll, emb = "langchain_pg_collection", "langchain_pg_embedding"
+    ids = {}
+    with db.connect(autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute(sql["collection"].replace("%s", coll, 1))
+        conn.execute(sql["embedding"].replace("%s", emb, 1).replace("%s", "(768)", 1).replace("%s", coll, 1))
+        conn.execute(re.sub(r"\$\d", "%s", sql["upsert"].replace("%s", coll, 1)),
+                     (str(uuid.uuid4()), "langchain", json.dumps({}), json.dumps({})))  # $3 twice
+        collection = conn.execute(f"SELECT uuid FROM {coll} WHERE name = 'langchain'").fetchone()[0]
+        insert = re.sub(r"\$\d", "%s", sql["insert"].replace("%s", emb, 1))
+        for text, vector in zip(texts, httpx_embed(server, "nomic-embed-text", texts)):
+            ids[text] = str(uuid.uuid4())
+            conn.execute(insert, (ids[text], text, str(vector), json.dumps({"source": "https://docs.example.org"}),
+                                  collection))
+    return ids
+
+
+def test_langchaingo_pgvector_store_rows_are_checked_by_the_langchain_preset(cli, empty_db, server, tmp_path):
+    """langchaingo keys its rows by a `uuid` column (langchain-postgres by `id`) and names its default collection
+    `langchain`: the preset, as a new user runs it, counts the lost vectors, fills them and verifies."""
+    texts = [chunk for _, _, chunks in YES_PAGES for chunk in chunks]
+    ids = load_langchaingo(empty_db, server, langchaingo_store_sql(tmp_path), texts)
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE uuid = %s::uuid", (ids[texts[2]],))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url, "EMBED_DIMENSIONS": "768"}
+    target = ("--profile", "langchain", "--collection", "langchain")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 1, scoped.out + scoped.err
+    ran = cli("run", *target, "--run-dir", tmp_path / "run", "--engine", "--json", env=env)
+    assert ran.code == 0, ran.out + ran.err
+    assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding WHERE embedding IS NULL") == 0
+    verified = cli("verify", *target, "--run-dir", tmp_path / "run", "--json", env=env)
+    assert verified.code == 0, verified.out + verified.err
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE langchain_pg_embedding SET document = 'sensors report nothing.' WHERE uuid = %s::uuid",
+                     (ids[texts[0]],))
+        conn.execute("UPDATE langchain_pg_embedding d SET embedding = o.embedding FROM langchain_pg_embedding o "
+                     "WHERE (d.uuid, o.uuid) IN ((%s::uuid, %s::uuid), (%s::uuid, %s::uuid))",
+                     (ids[texts[3]], ids[texts[5]], ids[texts[5]], ids[texts[3]]))
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {ids[texts[i]] for i in (0, 3, 5)}, offenders
