@@ -4514,12 +4514,23 @@ def load_langchaingo(db, server, sql: dict, texts: list[str]) -> dict[str, str]:
 
 def test_langchaingo_pgvector_store_rows_are_checked_by_the_langchain_preset(cli, empty_db, server, tmp_path):
     """langchaingo keys its rows by a `uuid` column (langchain-postgres by `id`) and names its default collection
-    `langchain`: the preset, as a new user runs it, counts the lost vectors, fills them and verifies."""
+    `langchain`: the preset, as a new user runs it, counts the lost vectors, fills them and verifies, and names an edit
+    and a swap; profile init drafts the same shape from the database alone."""
     texts = [chunk for _, _, chunks in YES_PAGES for chunk in chunks]
     ids = load_langchaingo(empty_db, server, langchaingo_store_sql(tmp_path), texts)
     with empty_db.connect(autocommit=True) as conn:
         conn.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE uuid = %s::uuid", (ids[texts[2]],))
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url, "EMBED_DIMENSIONS": "768"}
+    # Without the preset, the draft reads the same shape from the database alone.
+    drafted, empty = tmp_path / "drafted.yaml", tmp_path / "no-app"
+    empty.mkdir()
+    init = cli("profile", "init", "--repo", empty, "--database-url", empty_db.dsn, "--model", "nomic-embed-text",
+               "--output", drafted, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    chunks = yaml.safe_load(drafted.read_text())["chunks"]
+    assert (chunks["table"], chunks["id"], chunks["text"], chunks["collection"], chunks["collection_table"]) == (
+        "langchain_pg_embedding", "uuid", "document", "collection_id",
+        {"table": "langchain_pg_collection", "key": "uuid", "name": "name"}), drafted.read_text()
     target = ("--profile", "langchain", "--collection", "langchain")
     scoped = cli("scope", *target, "--json", env=env)
     assert scoped.code == 0 and scoped.json["counts"]["needed"] == 1, scoped.out + scoped.err
