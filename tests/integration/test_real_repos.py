@@ -4421,8 +4421,9 @@ def test_xhad_yes_go_store_located_drafted_and_backfilled(cli, empty_db, server,
     trial = procedure(cli, empty_db, server, app, tmp_path / "trial", "documents")
     located = trial.locate.json
     assert {(d["path"], d["distance"]) for d in located["distances"]} == {("pkg/store/pgvector.go", "cosine")}
-    assert {c["model"] for c in located["embedding_calls"] if c["model"]} == {"nomic-embed-text:latest"}, \
-        located["embedding_calls"]
+    # NewEmbedder's literals, not config.yaml's llm.* (the chat model and the URL OLLAMA_BASE_URL overrides).
+    assert {(c["path"], c["model"], c["url"], c["url_env"]) for c in located["embedding_calls"]} == {
+        ("pkg/llm/embedder.go", "nomic-embed-text:latest", "http://localhost:11434", None)}, located["embedding_calls"]
     # cmd/cmd.go is a chat loop on stdin (a URL typed in is scraped and stored): no batch command to draft.
     assert located["entrypoints"] == [] and located["best_entrypoint"] is None, located["entrypoints"]
     assert "command" not in (yaml.safe_load(trial.init.json["profile"])["backfill"] or {})
