@@ -324,7 +324,9 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
                               *_kw(text, args, m.end(), _MODEL_KW, reads)))
     llama = bool(re.search(r"llama_index|llamaindex", text))
     own = _own_classes(rel, text)
-    for m in _CLASS.finditer(text):
+    # Go has no classes: a `CreateEmbedding(` there is a method's call, definition or interface spec, never a
+    # LangChain class made (langchaingo's providers are read in golang.py).
+    for m in () if rel.endswith(".go") else _CLASS.finditer(text):
         name = m.group("name")
         # A sparse embedder (fastembed's SparseTextEmbedding: BM25, SPLADE) makes term weights, never the dense
         # vector a vector column holds: its model is no candidate for that column.

@@ -47,7 +47,12 @@ def preset_of(path: Path) -> str | None:
 
 def preset_env(name: str, env: Mapping[str, str]) -> Mapping[str, str]:
     """The environment a preset reads, with the values it derives (pgai's store table: from pgai's catalog where the
-    database is reachable, else from its destination's name)."""
+    database is reachable, else from its destination's name; langchain's key column: from the table)."""
+    if name == "langchain" and not env.get("LANGCHAIN_ID") and env.get("DATABASE_URL"):
+        from .langchain_key import key_column
+
+        key = key_column(env["DATABASE_URL"], env.get("LANGCHAIN_SCHEMA") or "public")
+        return {**env, "LANGCHAIN_ID": key} if key else env
     if name != "pgai" or env.get("PGAI_STORE"):
         return env
     derived = dict(env)

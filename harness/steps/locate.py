@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import spring_boot
+from ..locate import golang, spring_boot
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -218,7 +218,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                 entrypoints.extend(eps.console_scripts(rel, data))
             if name.endswith(".rake"):
                 entrypoints.extend(eps.rake_tasks(root, rel, data))
-            script = eps.script_entrypoint(root, rel, data) or spring_boot.runner(root, rel, data)
+            script = (eps.script_entrypoint(root, rel, data) or spring_boot.runner(root, rel, data)
+                      or golang.entrypoint(rel, data))
             if script:
                 entrypoints.append(script)
             if spring_boot.is_application_config(rel):
@@ -261,6 +262,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         lang = filesmod.language(rel)
         decls = schemascan.scan(rel, text, lang) if schemascan.has_declarations(text) else []
         file_calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
+        file_calls += golang.embedding_calls(rel, text) if rel.endswith(".go") else []
         found_settings = configscan.scan(rel, text, is_config_file=False)
         declarations.extend(decls)
         calls.extend(file_calls)

@@ -4348,3 +4348,205 @@ def test_spring_ai_pgvector_store_gone_wrong_is_named_row_by_row_and_repaired(cl
     again = checked_again(profile, env, "vector_store")
     assert not [c for c, status in again.items() if status == "failed"], again
     assert empty_db.scalar("SELECT count(*) FROM vector_store WHERE embedding IS NULL") == 0
+
+
+# -- xhad/yes (a Go app: langchaingo pgvector store + Ollama embeddings): its own documents table, pgx, langchaingo's Ollama client --
+
+# The brief's premise, checked: the app does not use langchaingo's pgvector store (no langchain_pg_* tables). Its
+# pkg/store/pgvector.go creates its own table with pgx (`id TEXT PRIMARY KEY, url, title, content, chunk_index,
+# embedding vector(%d), metadata JSONB`, ivfflat vector_cosine_ops), named and sized by config.yaml, and embeds each
+# chunk through langchaingo's Ollama client (`llm.NewEmbedder()`: nomic-embed-text:latest, hard-coded).
+YES_STORE = "pkg/store/pgvector.go"
+# Two scraped pages, their text as the processor leaves it (lower case, stopwords gone, each chunk >= 100 chars).
+YES_PAGES = [
+    ("https://docs.example.org/sensors", "sensors", [
+        "loreum sensors report temperature humidity every thirty seconds over mqtt broker runs next gateway.",
+        "each sensor carries its own battery; replace battery when dashboard shows level below fifteen percent.",
+        "calibration happens once year; technician compares readings against reference probe laboratory.",
+        "sensors placed outdoors need weatherproof housing; housing ships separately must be ordered early.",
+        "firmware updates arrive over air during night; sensor reboots keeps last hundred readings memory.",
+    ]),
+    ("https://docs.example.org/agents", "agents", [
+        "agents watch sensor readings raise alert when temperature stays above threshold ten minutes or more.",
+        "an alert goes on-call engineer first; after fifteen minutes without answer it escalates team lead.",
+    ]),
+]
+
+
+def yes_store_sql(tmp_path: Path) -> dict[str, str]:
+    """The store's own statements (fmt.Sprintf raw strings) and the settings config.yaml gives them, read from the
+    snapshot at the pinned commit."""
+    app = Source.of("xhad__yes").checkout("", tmp_path / "yes")
+    go = (app / YES_STORE).read_text()
+    statements = re.findall(r"(\w+) := fmt\.Sprintf\(`(.*?)`", go, re.S)
+    settings = yaml.safe_load((app / "config.yaml").read_text())["database"]
+    return {**dict(statements), "table": settings["table_name"], "dim": str(settings["vector_dim"]),
+            "model": re.search(r'Model:\s*"([^"]+)"', (app / "pkg/llm/embedder.go").read_text()).group(1)}
+
+
+def load_yes(db, server, sql: dict) -> dict[str, str]:
+    """initialize() then Store() per page, as the app runs them: the extension, the table and its index, then for
+    each chunk the upsert with id `<doc.ID>_<i>` (the scraper never sets doc.ID: `_0`, `_1`, ...), the vector of the
+    chunk alone. Returns {id: the text it holds last}."""
+    table = sql["table"]
+    held = {}
+    with db.connect(autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute(sql["createTable"].replace("%s", table, 1).replace("%d", sql["dim"], 1))
+        conn.execute(sql["createIndex"].replace("%s", table).replace("%s", table))
+        insert = sql["stmt"].replace("%s", table, 1)
+        for url, title, chunks in YES_PAGES:
+            vectors = httpx_embed(server, sql["model"], chunks)
+            for i, (chunk, vector) in enumerate(zip(chunks, vectors)):
+                meta = json.dumps({"depth": 1, "contentType": "text/html", "lastModified": ""})
+                conn.execute(re.sub(r"\$\d", "%s", insert), (f"_{i}", url, title, chunk, i, str(vector), meta))
+                held[f"_{i}"] = chunk
+    return held
+
+
+def yes_app(tmp_path: Path) -> Path:
+    return Source.of("xhad__yes").checkout("", tmp_path / "app")
+
+
+def test_xhad_yes_go_store_located_drafted_and_backfilled(cli, empty_db, server, tmp_path):
+    """The app's documents table made and filled by its own statements: locate lists no entrypoint (the only
+    `package main` is a chat loop on stdin), names     embedder's model and the cosine distance; the draft names documents, id, content, embedding, the model, 768 and
+    cosine; with two vectors lost scope counts 2, the engine fills them equal to the app's, verify and record ok."""
+    sql = yes_store_sql(tmp_path)
+    held = load_yes(empty_db, server, sql)
+    app = yes_app(tmp_path)
+    with empty_db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute("SELECT id, embedding::text FROM documents").fetchall())
+        conn.execute("UPDATE documents SET embedding = NULL WHERE id IN ('_1', '_4')")
+    trial = procedure(cli, empty_db, server, app, tmp_path / "trial", "documents")
+    located = trial.locate.json
+    assert {(d["path"], d["distance"]) for d in located["distances"]} == {("pkg/store/pgvector.go", "cosine")}
+    # NewEmbedder's literals, not config.yaml's llm.* (the chat model and the URL OLLAMA_BASE_URL overrides).
+    assert {(c["path"], c["model"], c["url"], c["url_env"]) for c in located["embedding_calls"]} == {
+        ("pkg/llm/embedder.go", "nomic-embed-text:latest", "http://localhost:11434", None)}, located["embedding_calls"]
+    # cmd/cmd.go is a chat loop on stdin (a URL typed in is scraped and stored): no batch command to draft.
+    assert located["entrypoints"] == [] and located["best_entrypoint"] is None, located["entrypoints"]
+    assert "command" not in (yaml.safe_load(trial.init.json["profile"])["backfill"] or {})
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "documents", "id", "content", "embedding", "nomic-embed-text", 768, "cosine"), trial.profile.read_text()
+    assert_whole_procedure_ok(trial, empty_db, "documents", "embedding", len(held), needed=2)
+    with empty_db.connect(autocommit=True) as conn:
+        assert dict(conn.execute("SELECT id, embedding::text FROM documents").fetchall()) == app_vectors
+
+
+def test_xhad_yes_documents_gone_wrong_are_named_row_by_row_and_repaired(cli, empty_db, server, tmp_path):
+    """A chunk's content edited after its vector, a permuted vector (another model's stand-in), the vector of the
+    title and chunk together (not what Store embeds), two swapped and one lost (NULL): verify names each; backfill
+    --keys-from repairs them and every check passes."""
+    held = load_yes(empty_db, server, yes_store_sql(tmp_path))
+    app = yes_app(tmp_path)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE documents SET content = 'an alert goes team lead at once.' WHERE id = '_1'")
+        other = httpx_embed(server, "hash-embed:768", [held["_2"]])[0]
+        conn.execute("UPDATE documents SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(%s::vector::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = '_2'", (str(other),))
+        composed = httpx_embed(server, "nomic-embed-text", [f"sensors\n\n{held['_3']}"])[0]
+        conn.execute("UPDATE documents SET embedding = %s::vector WHERE id = '_3'", (str(composed),))
+        conn.execute("UPDATE documents d SET embedding = o.embedding FROM documents o "
+                     "WHERE (d.id, o.id) IN (('_0', '_4'), ('_4', '_0'))")
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("INSERT INTO documents (id, url, title, content, chunk_index, embedding, metadata) "
+                     "VALUES ('_9', 'https://docs.example.org/x', 'x', %s, 9, NULL, '{}')",
+                     ("a chunk stored without its vector: the upsert of a batch that failed half way. " * 2,))
+    target = ("--profile", profile, "--collection", "documents")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 1, scoped.out
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {"_0", "_1", "_2", "_3", "_4"}, offenders
+    assert "_9" in set().union(*offenders.values()), offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
+    again = checked_again(profile, env, "documents")
+    assert not [c for c, status in again.items() if status == "failed"], again
+    assert empty_db.scalar("SELECT count(*) FROM documents WHERE embedding IS NULL") == 0
+
+
+# langchaingo's own pgvector store (what the README of xhad/yes says it uses, and other Go apps do): its tables made
+# and filled by its own statements, read from tmc/langchaingo's snapshot, then the `langchain` preset on them.
+LANGCHAINGO_COMMIT = "8fea3de63675b901cf7a2cdc435c204cb7a93643"
+
+
+def langchaingo_store_sql(tmp_path: Path) -> dict[str, str]:
+    """createCollectionTableIfNotExists's and createEmbeddingTableIfNotExists's CREATE TABLEs, the collection upsert
+    and AddDocuments' INSERT, as fmt.Sprintf raw strings."""
+    src = Source("xhad__yes", "tmc/langchaingo", LANGCHAINGO_COMMIT).checkout("vectorstores/pgvector", tmp_path / "lcgo")
+    go = (src / "pgvector.go").read_text()
+    raw = re.findall(r"fmt\.Sprintf\(\s*`(.*?)`", go, re.S)
+    return {"collection": next(s for s in raw if "CREATE TABLE" in s and "name varchar" in s),
+            "embedding": next(s for s in raw if "CREATE TABLE" in s and "collection_id uuid" in s),
+            "upsert": next(s for s in raw if s.startswith("INSERT INTO %s (uuid, name, cmetadata)")),
+            "insert": next(s for s in raw if s.startswith("INSERT INTO %s (uuid, document, embedding"))}
+
+
+def load_langchaingo(db, server, sql: dict, texts: list[str]) -> dict[str, str]:
+    """pgvector.New then AddDocuments, as langchaingo runs them: the default table and collection names, a random
+    uuid per document, the metadata as JSON. Returns {text: uuid}."""
+    import uuid
+
+    coll, emb = "langchain_pg_collection", "langchain_pg_embedding"
+    ids = {}
+    with db.connect(autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute(sql["collection"].replace("%s", coll, 1))
+        conn.execute(sql["embedding"].replace("%s", emb, 1).replace("%s", "(768)", 1).replace("%s", coll, 1))
+        conn.execute(re.sub(r"\$\d", "%s", sql["upsert"].replace("%s", coll, 1)),
+                     (str(uuid.uuid4()), "langchain", json.dumps({}), json.dumps({})))  # $3 twice
+        collection = conn.execute(f"SELECT uuid FROM {coll} WHERE name = 'langchain'").fetchone()[0]
+        insert = re.sub(r"\$\d", "%s", sql["insert"].replace("%s", emb, 1))
+        for text, vector in zip(texts, httpx_embed(server, "nomic-embed-text", texts)):
+            ids[text] = str(uuid.uuid4())
+            conn.execute(insert, (ids[text], text, str(vector), json.dumps({"source": "https://docs.example.org"}),
+                                  collection))
+    return ids
+
+
+def test_langchaingo_pgvector_store_rows_are_checked_by_the_langchain_preset(cli, empty_db, server, tmp_path):
+    """langchaingo keys its rows by a `uuid` column (langchain-postgres by `id`) and names its default collection
+    `langchain`: the preset, as a new user runs it, counts the lost vectors, fills them and verifies, and names an edit
+    and a swap; profile init drafts the same shape from the database alone."""
+    texts = [chunk for _, _, chunks in YES_PAGES for chunk in chunks]
+    ids = load_langchaingo(empty_db, server, langchaingo_store_sql(tmp_path), texts)
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE langchain_pg_embedding SET embedding = NULL WHERE uuid = %s::uuid", (ids[texts[2]],))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url, "EMBED_DIMENSIONS": "768"}
+    # Without the preset, the draft reads the same shape from the database alone.
+    drafted, empty = tmp_path / "drafted.yaml", tmp_path / "no-app"
+    empty.mkdir()
+    init = cli("profile", "init", "--repo", empty, "--database-url", empty_db.dsn, "--model", "nomic-embed-text",
+               "--output", drafted, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    chunks = yaml.safe_load(drafted.read_text())["chunks"]
+    assert (chunks["table"], chunks["id"], chunks["text"], chunks["collection"], chunks["collection_table"]) == (
+        "langchain_pg_embedding", "uuid", "document", "collection_id",
+        {"table": "langchain_pg_collection", "key": "uuid", "name": "name"}), drafted.read_text()
+    target = ("--profile", "langchain", "--collection", "langchain")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 1, scoped.out + scoped.err
+    ran = cli("run", *target, "--run-dir", tmp_path / "run", "--engine", "--json", env=env)
+    assert ran.code == 0, ran.out + ran.err
+    assert empty_db.scalar("SELECT count(*) FROM langchain_pg_embedding WHERE embedding IS NULL") == 0
+    verified = cli("verify", *target, "--run-dir", tmp_path / "run", "--json", env=env)
+    assert verified.code == 0, verified.out + verified.err
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE langchain_pg_embedding SET document = 'sensors report nothing.' WHERE uuid = %s::uuid",
+                     (ids[texts[0]],))
+        conn.execute("UPDATE langchain_pg_embedding d SET embedding = o.embedding FROM langchain_pg_embedding o "
+                     "WHERE (d.uuid, o.uuid) IN ((%s::uuid, %s::uuid), (%s::uuid, %s::uuid))",
+                     (ids[texts[3]], ids[texts[5]], ids[texts[5]], ids[texts[3]]))
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {ids[texts[i]] for i in (0, 3, 5)}, offenders
