@@ -109,18 +109,10 @@ def test_a_new_collection_leaves_out_of_its_needed_count_the_chunks_emptied_afte
 def test_coverage_fails_a_collection_where_no_chunk_has_a_text(empty_db, embed_server):
     # Every text empty is a profile naming the wrong column (scope's rule, "chunk text"): coverage said "0 embedded,
     # 0 missing, 0 orphans; 3 chunks with no text (nothing to embed)" and passed a collection without one vector.
-    from harness.checks import FAIL, CheckOptions, coverage, open_session
-    from harness.profile import parse_profile
-    from harness.settings import resolve
-
     empty_db.execute(SCHEMA + "; INSERT INTO docs (content) VALUES (NULL), (''), (NULL)")
-    profile = parse_profile(PROFILE.replace('"${DATABASE_URL:-}"', '""').replace('"${OLLAMA_HOST:-}"', '""'), env={})
-    settings = resolve(profile, database_url=empty_db.dsn, provider_url=embed_server.url)
-    session = open_session(settings, CheckOptions(collections=("docs",)))
-    try:
-        outcome = coverage(session, "docs")
-    finally:
-        session.close()
+    outcome = _coverage(empty_db, embed_server)
+    from harness.checks import FAIL
+
     assert outcome.status is FAIL, outcome
     assert "no chunk has a text" in outcome.found, outcome.found
 
@@ -130,18 +122,25 @@ def test_coverage_fails_where_no_chunk_has_a_text_though_some_hold_vectors(empty
     # are counted embedded and the chunks without one "nothing to embed". Coverage said "2 embedded, 0 missing,
     # 0 orphans; 2 chunks with no text" and passed with half the collection never embedded: only a collection whose
     # every textless chunk lacked a vector was caught.
-    from harness.checks import FAIL, CheckOptions, coverage, open_session
+    empty_db.execute(SCHEMA + "; INSERT INTO docs (content, embedding) VALUES (NULL, array_fill(0.1, ARRAY[384])::vector),"
+                     " (NULL, array_fill(0.2, ARRAY[384])::vector), (NULL, NULL), ('', NULL)")
+    outcome = _coverage(empty_db, embed_server)
+    from harness.checks import FAIL
+
+    assert outcome.status is FAIL, outcome
+    assert "no chunk has a text" in outcome.found, outcome.found
+
+
+def _coverage(db, server):
+    """The coverage check alone on the docs collection, as verify runs it."""
+    from harness.checks import CheckOptions, coverage, open_session
     from harness.profile import parse_profile
     from harness.settings import resolve
 
-    empty_db.execute(SCHEMA + "; INSERT INTO docs (content, embedding) VALUES (NULL, array_fill(0.1, ARRAY[384])::vector),"
-                     " (NULL, array_fill(0.2, ARRAY[384])::vector), (NULL, NULL), ('', NULL)")
     profile = parse_profile(PROFILE.replace('"${DATABASE_URL:-}"', '""').replace('"${OLLAMA_HOST:-}"', '""'), env={})
-    settings = resolve(profile, database_url=empty_db.dsn, provider_url=embed_server.url)
-    session = open_session(settings, CheckOptions(collections=("docs",)))
+    session = open_session(resolve(profile, database_url=db.dsn, provider_url=server.url),
+                           CheckOptions(collections=("docs",)))
     try:
-        outcome = coverage(session, "docs")
+        return coverage(session, "docs")
     finally:
         session.close()
-    assert outcome.status is FAIL, outcome
-    assert "no chunk has a text" in outcome.found, outcome.found
