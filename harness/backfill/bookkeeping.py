@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS backfill_harness.runs (
     target      text NOT NULL,          -- schema.table of the embeddings
     collection  text NOT NULL,
     model       text NOT NULL,
+    every       boolean NOT NULL DEFAULT false,  -- backfill --all: every row, not only those needing a vector
     prepared    boolean NOT NULL DEFAULT false,
     started_at  timestamptz NOT NULL DEFAULT now()
 );
@@ -37,7 +38,6 @@ CREATE TABLE IF NOT EXISTS backfill_harness.claims (
     tenant    text,                      -- whose row-level-security view the range was cut in (NULL: none)
     PRIMARY KEY (run_id, seq)
 );
-ALTER TABLE backfill_harness.claims ADD COLUMN IF NOT EXISTS tenant text;
 CREATE TABLE IF NOT EXISTS backfill_harness.swaps (
     target      text NOT NULL,
     live        text NOT NULL,
@@ -69,16 +69,19 @@ _TABLES = ("runs", "claims", "swaps", "copies", "deferred_indexes")
 
 
 def _complete(conn: Conn) -> bool:
-    """Every table (and column) is there already: a role without CREATE can use a schema its owner made."""
+    """Every table and every column added since the first release is there already: a role without CREATE can use a
+    schema its owner made (one made by an earlier version lacks a column, and is brought up to date)."""
     with conn.transaction():  # never leaves a transaction open on a connection that is not in autocommit
         row = conn.execute(
-            "SELECT count(*) FILTER (WHERE c.relname = ANY(%s)) AS tables, "
-            "       bool_or(EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant' "
-            "                       AND NOT a.attisdropped AND c.relname = 'claims')) AS tenant "
-            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'",
-            (list(_TABLES), SCHEMA)).fetchone()
-    values = list(row.values()) if isinstance(row, dict) else list(row or (0, False))
-    return values[0] == len(_TABLES) and bool(values[1])
+            "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "        WHERE n.nspname = %(schema)s AND c.relkind = 'r' AND c.relname = ANY(%(tables)s)) AS tables, "
+            "       (SELECT count(*) FROM unnest(%(in)s::text[], %(columns)s::text[]) AS l(t, col) "
+            "        JOIN pg_attribute a ON a.attrelid = to_regclass(%(schema)s || '.' || l.t) AND a.attname = l.col "
+            "        AND NOT a.attisdropped) AS columns",
+            {"schema": SCHEMA, "tables": list(_TABLES), "in": [t for t, _, _ in _LATER_COLUMNS],
+             "columns": [c for _, c, _ in _LATER_COLUMNS]}).fetchone()
+    values = list(row.values()) if isinstance(row, dict) else list(row or (0, 0))
+    return values[0] == len(_TABLES) and values[1] == len(_LATER_COLUMNS)
 
 
 def ensure(conn: Conn) -> None:
@@ -100,6 +103,8 @@ def ensure(conn: Conn) -> None:
 
 # Columns added after the first release: (table, column, definition); ALTER only when missing, as the owner did.
 _LATER_COLUMNS = (
+    ("claims", "tenant", "text"),
+    ("runs", "every", "boolean NOT NULL DEFAULT false"),
     ("copies", "complete", "boolean NOT NULL DEFAULT true"),
     ("copies", "done_through", "jsonb NOT NULL DEFAULT '{}'"),
 )

@@ -3,7 +3,8 @@
 The first worker cuts the rows needing embedding into contiguous key ranges; each worker
 then takes the next free range. A range whose taker's session is gone (a killed worker)
 is free again, and selection inside a range re-reads what still needs embedding, so a
-range taken twice never embeds a written row again.
+range taken twice never embeds a written row again (under ``--all`` it embeds the range's
+rows again, each vector replaced by the model's same answer).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from psycopg import sql
 
 from ..db import Conn
 from ..target import Target
+from .selection import wanted
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,9 @@ class Claim:
 
 
 def cut_ranges(conn: Conn, target: Target, run_id: str, collection: str, model: str, rows_per_range: int,
-               tenant: str | None = None, first_seq: int = 0) -> int:
-    """Insert the run's ranges (each about ``rows_per_range`` rows needing embedding) from ``first_seq`` on;
+               tenant: str | None = None, first_seq: int = 0, every: bool = False) -> int:
+    """Insert the run's ranges (each about ``rows_per_range`` of the rows it embeds, ``selection.wanted``; with
+    ``every``, of every row) from ``first_seq`` on;
     return how many. Under row-level security the caller's transaction holds ``tenant``'s session: the ranges
     cover what that tenant's view needs, and are taken in that view."""
     query = sql.SQL(
@@ -39,7 +42,7 @@ def cut_ranges(conn: Conn, target: Target, run_id: str, collection: str, model: 
         "  SELECT {id}::text AS key, (row_number() OVER w - 1) / %(size)s AS bucket, "
         "  (row_number() OVER w %% %(size)s = 0 OR lead({id}) OVER w IS NULL) AS last "
         "  FROM {join} WHERE {where} AND {needs} WINDOW w AS (ORDER BY {id})) AS s GROUP BY bucket) AS g"
-    ).format(id=target.chunk_id, join=target.join(), where=target.chunk_filter(), needs=target.needs_embedding())
+    ).format(id=target.chunk_id, join=target.join(), where=target.chunk_filter(), needs=wanted(target, every=every))
     cur = conn.execute(query, {"run": run_id, "size": rows_per_range, "collection": collection, "model": model,
                                "tenant": tenant, "first": first_seq})
     return cur.rowcount

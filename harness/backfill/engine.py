@@ -82,6 +82,8 @@ class BackfillOptions:
     approve_model_change: bool = _flag("--approve-model-change", False)  # replace another model's vectors in place
     # embed exactly these chunk keys (compared as text), whatever their state; read from --keys-from, one process
     keys: tuple[str, ...] | None = _flag(None)
+    # embed every chunk with a text, also those that look current (a prefix or model re-pulled under its name changed)
+    every: bool = _flag("--all", False)
     sync: bool = _flag("--sync", False)  # --into: bring chunks added, edited or deleted in live since the copy over
     # embed requests in flight at once (a server serves several in parallel): N, or auto (adapted to its latency)
     concurrency: int | str = _flag("--concurrency", DEFAULT_CONCURRENCY)
@@ -171,6 +173,7 @@ class BackfillSummary:
     keys_found: int | None = None  # of those, how many are chunks of the collection now
     keys_missing: int | None = None  # and how many no longer are (deleted since they were listed): never embedded
     keys_missing_sample: list[str] = field(default_factory=list)  # the first few of those
+    every: bool = False  # --all: every chunk with a text embedded again, also those that looked current
     unproven: str | None = None  # what the closing count cannot see (row-level security hiding unlisted tenants)
     gate: dict[str, Any] = field(default_factory=dict)  # the scope gate the command passed (or overrode)
     concurrency: int | str = DEFAULT_CONCURRENCY  # what --concurrency asked for (N or auto)
@@ -197,6 +200,8 @@ class BackfillSummary:
             if self.keys is not None:
                 found = self.keys if self.keys_found is None else self.keys_found
                 line += f" {found} of {self.keys} listed keys would be embedded again." + self._vanished()
+            if self.every:
+                line += f" --all: all {b.chunks - b.no_text} chunks with a text would be embedded again."
             return line + (f" The real run would be refused: {self.refused}" if self.refused else "")
         line = f"Done. Embedded {self.embedded}/{self.selected} rows. {self.failed} failures." + self._vanished()
         if self.part_of_run:
@@ -274,7 +279,8 @@ def run_backfill(
             rls.require_visible(read_conn, target, options.collection, tenants)
         shown = into_new(before, collection) if new_is_empty else before
         summary = BackfillSummary(collection, model, options.dry_run, shown, source=options.collection if options.into else None,
-                                  run_id=options.run_id, concurrency=options.concurrency, count_seconds=counted)
+                                  run_id=options.run_id, concurrency=options.concurrency, count_seconds=counted,
+                                  every=options.every)
         if options.keys is not None:
             _census(read_conn, target, options.collection if new_is_empty else collection, options.keys, tenants, summary)
         try:
@@ -295,7 +301,7 @@ def run_backfill(
         held = lock.collection_key(profile, collection)
         if options.run_id:
             bookkeeping.ensure(lock_conn)
-            lock.join_run(lock_conn, table, held, options.run_id, model)
+            lock.join_run(lock_conn, table, held, options.run_id, model, every=options.every)
         else:
             lock.acquire(lock_conn, table, held)
         locked = True
@@ -320,7 +326,8 @@ def run_backfill(
             counting = time.perf_counter()
             before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants)
             summary.count_seconds += time.perf_counter() - counting
-        total = before.needed if options.keys is None else int(summary.keys_found or 0)
+        total = (int(summary.keys_found or 0) if options.keys is not None else
+                 before.chunks - before.no_text if options.every else before.needed)
         total = total if options.limit is None else min(total, options.limit)
         # Under row-level security an "empty" table may only look empty to this role: never drop its indexes then.
         if not options.run_id and not hidden and total >= options.defer_index_min_rows and not target.inline \
@@ -499,7 +506,8 @@ def _tenant_batches(conn, target, collection, model, options, tenants,
         if limit is not None and limit <= 0:
             return
         for rows in iter_batches(conn, target, collection, model, size or options.batch_size, limit,
-                                 keys=options.keys, scope=functools.partial(rls.scope, conn, target.profile, tenant)):
+                                 keys=options.keys, every=options.every,
+                                 scope=functools.partial(rls.scope, conn, target.profile, tenant)):
             served += len(rows)
             yield rows, None, tenant
 
@@ -527,6 +535,8 @@ def _refuse(conn: Conn, target: Target, provider: OllamaProvider, options: Backf
     """Every refusal of a real run, raised before anything is written (a dry run reports it instead); the dimension."""
     if options.keys is not None and options.run_id:
         raise ConfigError("--keys-from re-embeds listed rows in one process; expected no --run-id/--workers with it")
+    if options.keys is not None and options.every:
+        raise ConfigError("--keys-from re-embeds the listed rows, --all every row; expected one of them")
     if options.into and new_is_empty:
         reuse.require_into_shape(target, options.into)
     stored = {} if new_is_empty else rls.across(conn, target.profile, list(tenants),
@@ -568,11 +578,11 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
                 # are reused and its ranges cut and marked with it, so a worker takes them in it.
                 session = dbmod.session_values(target.profile.database.session, tenant)
                 dbmod.apply_session(conn, session)
-                if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+                if options.reuse and options.keys is None and not options.every:  # embedded again, never taken over
                     summary.reused += reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra,
                                                           session=session)
                 cut += claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size,
-                                         tenant=tenant, first_seq=cut)
+                                         tenant=tenant, first_seq=cut, every=options.every)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
         return
     summary.copied = _copy_into(conn, target, options, guard, tenants)
@@ -580,7 +590,9 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
         # The planner must know the new collection's size, or it joins it by nested loops (quadratic).
         with conn.transaction():
             conn.execute(sql.SQL("ANALYZE {}").format(target.chunk_table))
-    if options.reuse and options.keys is None:  # listed keys are embedded again, never taken over
+    # Listed keys and --all are embedded again, never taken over: a vector of the same text and model elsewhere was
+    # made under what --all is run to replace (a prefix, weights re-pulled under the model's name).
+    if options.reuse and options.keys is None and not options.every:
         for tenant in tenants:
             summary.reused += reuse.reuse_vectors(
                 conn, target, options.target_collection, model, guard, extra=extra,
@@ -706,7 +718,8 @@ def _claimed_batches(claim_conn, read_conn, target, collection, model, options,
     range was cut for; ``([], seq, tenant)`` marks that every batch of claim ``seq`` was handed out."""
     while (claim := claims.take(claim_conn, options.run_id)) is not None:
         for rows in iter_batches(read_conn, target, collection, model, size or options.batch_size, lo=claim.lo,
-                                 hi=claim.hi, scope=functools.partial(rls.scope, read_conn, target.profile, claim.tenant)):
+                                 hi=claim.hi, every=options.every,
+                                 scope=functools.partial(rls.scope, read_conn, target.profile, claim.tenant)):
             yield rows, None, claim.tenant
         yield [], claim.seq, claim.tenant
 

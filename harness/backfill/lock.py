@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from ..db import Conn, one
-from ..errors import HarnessError, LockHeld
+from ..errors import ConfigError, HarnessError, LockHeld
 
 if TYPE_CHECKING:
     from ..profile import Profile
@@ -208,8 +208,9 @@ def acquire(conn: Conn, table: str, collection: str) -> None:
     _drain_writers(conn, ns, key)
 
 
-def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str) -> None:
-    """Take the collection's lock in shared mode for run ``run_id``; workers of the same run share it.
+def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str, *, every: bool = False) -> None:
+    """Take the collection's lock in shared mode for run ``run_id``; workers of the same run share it, and its
+    selection (``every``: ``--all``), which a worker joining it must give as the run was started.
 
     A plain backfill holds the lock exclusively, so it and a shared run exclude each other; two runs with
     different ids are told apart by ``backfill_harness.runs`` (the live run is the one whose workers hold the lock).
@@ -237,9 +238,16 @@ def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str) -
         if not others and (live is None or live["run_id"] != run_id):
             conn.execute("DELETE FROM backfill_harness.runs WHERE target = %s AND collection = %s", (table, collection))
         conn.execute(
-            "INSERT INTO backfill_harness.runs (run_id, target, collection, model) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (run_id) DO NOTHING", (run_id, table, collection, model),
+            "INSERT INTO backfill_harness.runs (run_id, target, collection, model, every) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (run_id) DO NOTHING", (run_id, table, collection, model, every),
         )
+        started = one(conn.execute("SELECT every FROM backfill_harness.runs WHERE run_id = %s", (run_id,)).fetchone())
+        if started["every"] != every:
+            # Its ranges were cut over the rows it embeds: every row, or those needing a vector. A worker selecting
+            # otherwise would mark ranges done having embedded another set of rows.
+            conn.execute("SELECT pg_advisory_unlock_shared(hashtext(%s), hashtext(%s))", (ns, key))
+            raise ConfigError(f"run {run_id!r} was started {'with' if started['every'] else 'without'} --all; expected "
+                              f"{'--all' if started['every'] else 'no --all'} to join it; nothing was written")
 
 
 def release(conn: Conn, table: str, collection: str, *, shared: bool = False) -> None:

@@ -68,12 +68,23 @@ class Page(Sequence[Row]):
         return map(Row, self.keys, self.texts, self.hashes, self.collections, self.tenants, self.exists)
 
 
-def select_batch_sql(target: Target, *, keys: bool = False) -> sql.Composed:
-    """Keyset page of rows needing embedding after ``%(after)s`` (or from the start), in key order.
+def wanted(target: Target, *, keys: bool = False, every: bool = False) -> sql.Composable:
+    """The rows a run embeds: those that need a vector (missing, stale, another model); with ``keys`` exactly those
+    whose key (compared as text) is in ``%(keys)s``; with ``every`` (``--all``) every row. Either way never a chunk
+    without text (``Target.no_text``): a vector of '' matches nothing the row says."""
+    if keys:
+        return sql.SQL("({}::text = ANY(%(keys)s::text[]) AND NOT {})").format(target.chunk_id, target.no_text)
+    if every:
+        return sql.SQL("(NOT {})").format(target.no_text)
+    return target.needs_embedding()
+
+
+def select_batch_sql(target: Target, *, keys: bool = False, every: bool = False) -> sql.Composed:
+    """Keyset page of the rows a run embeds (``wanted``) after ``%(after)s`` (or from the start), in key order.
 
     ``%(lo)s`` (exclusive) and ``%(hi)s`` (inclusive) bound the page to a claimed key range; NULL means open.
-    With ``keys`` the page holds exactly the rows whose key (compared as text) is in ``%(keys)s``, whatever
-    their state: they were flagged by a check, so they are embedded again even when they look current.
+    Listed keys (``keys``) and every row (``every``) are embedded even when they look current: a check flagged
+    them, or something changed that no count can see (a task prefix, a model re-pulled under its name).
     """
     ch, em = target.profile.chunks, target.profile.embeddings
     tenant = sql.SQL("{}").format(target.c(ch.tenant)) if ch.tenant else sql.SQL("NULL")
@@ -86,9 +97,7 @@ def select_batch_sql(target: Target, *, keys: bool = False) -> sql.Composed:
     ).format(
         id=target.chunk_id, text=target.text, hash=target.text_hash, coll=target.collection_of_chunk(),
         tenant=tenant, exists=exists, join=_paged_join(target), where=target.chunk_filter(), page=_page(target.chunk_id),
-        # Listed keys are embedded whatever their state, but never a chunk without text (Target.no_text).
-        needs=sql.SQL("{}::text = ANY(%(keys)s::text[]) AND NOT {}").format(target.chunk_id, target.no_text) if keys
-        else target.needs_embedding(),
+        needs=wanted(target, keys=keys, every=every),
     )
 
 
@@ -117,16 +126,17 @@ def _paged_join(target: Target) -> sql.Composable:
 
 def iter_batches(
     conn: Conn, target: Target, collection: str, model: str, batch_size: int | Callable[[], int], limit: int | None = None,
-    *, lo: Any = None, hi: Any = None, keys: tuple[str, ...] | None = None,
+    *, lo: Any = None, hi: Any = None, keys: tuple[str, ...] | None = None, every: bool = False,
     scope: Callable[[], ContextManager] | None = None,
 ) -> Iterator[Page]:
-    """Yield pages of rows needing embedding (or exactly the rows of ``keys``), walking the chunk key once.
+    """Yield pages of the rows a run embeds (``wanted``: those needing it, exactly the rows of ``keys``, or with
+    ``every`` all of them), walking the chunk key once.
 
     ``batch_size``: rows per page, or a function read before each page (a size adapted to the provider's latency);
     ``scope``: a transaction (with row-level-security settings) each page is read in.
     """
     page_size = batch_size if callable(batch_size) else (lambda: batch_size)
-    query = select_batch_sql(target, keys=keys is not None)
+    query = select_batch_sql(target, keys=keys is not None, every=every)
     after: Any = None
     served = 0
     while limit is None or served < limit:

@@ -465,8 +465,9 @@ def _judged(session: CheckSession, collection: str, batches: Iterator[list[dict]
         found += ("; most rows read are off: one cause across the corpus, more likely than as many edits, is that "
                   "the text the profile composes is not what the application embeds (a task prefix: "
                   "chunks.text_prefix; the newline rule: chunks.text_newlines; a template or other columns: "
-                  "chunks.text) or that another model made the vectors; rows the counts call current are re-embedded "
-                  "with backfill --keys-from a file of their keys (offenders.jsonl lists those read)")
+                  "chunks.text) or that another model made the vectors; once the profile says what the application "
+                  "embeds, rows the counts call current are re-embedded by backfill --all (run --engine --all: every "
+                  "row) or backfill --keys-from a file of their keys (offenders.jsonl lists those read)")
     expected = (f"cosine >= {THRESHOLD} between stored vectors and {session.model} re-embedding the current text "
                 f"(>= {EXACT} where the median row reproduces to {REPRODUCED})"
                 + (f", and the same length within {length_tolerance(length_floor):.4f} (as close as a cosine of "

@@ -24,9 +24,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                  "none), reusing unchanged vectors; then `swap --from NEW --to LIVE`")
     add_approve_model_change(p)
     add_override(p)
-    p.add_argument("--keys-from", metavar="FILE",
-                   help="re-embed exactly the chunk keys listed in FILE (offenders.jsonl from verify, or one key per "
-                        "line), even when they look current")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--keys-from", metavar="FILE",
+                       help="re-embed exactly the chunk keys listed in FILE (offenders.jsonl from verify, or one key per "
+                            "line), even when they look current")
+    again.add_argument("--all", dest="every", action="store_true",
+                       help="re-embed every chunk of the collection that has a text, even those that look current: "
+                            "after a change no count can see (a task prefix or newline rule, a model re-pulled under "
+                            "its name, recompute failing rows whose hash and model look current); each batch replaces "
+                            "its vectors in one transaction, so search keeps working; with --run-id, the same command "
+                            "again continues a run that stopped")
     p.add_argument("--sync", action="store_true",
                    help="with --into NEW: bring chunks added, edited or deleted in the live collection since NEW was "
                         "filled over to NEW (and embed them), so swap's matches_live check passes")

@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_command_options(p)
     p.add_argument("--timeout", type=float, help="seconds before the command is stopped (default: the profile's)")
     p.add_argument("--into", metavar="NEW", help="the new collection the command backfills into")
+    p.add_argument("--all", dest="every", action="store_true",
+                   help="with --engine: re-embed every chunk with a text, even those that look current (a task "
+                        "prefix changed, a model re-pulled under its name); see backfill --all")
     add_approve_model_change(p)
     add_override(p)
     add_json(p)
@@ -30,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from ..steps.run import describe, run_command
 
     settings = settings_from(args)
-    command = backfill_command(settings, args.collection, command=args.command, engine=args.engine, into=args.into)
+    command = backfill_command(settings, args.collection, command=args.command, engine=args.engine, into=args.into,
+                               every=args.every)
     gate = scope_gate(settings, args.collection, command="run", into=args.into,
                       approve_model_change=args.approve_model_change, override=args.override,
                       runs_target_command=command.source != "engine", backfill=command).enforce()

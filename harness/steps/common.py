@@ -45,9 +45,14 @@ class BackfillCommand:
 
 
 def backfill_command(settings: Settings, collection: str, *, command: str | None = None, engine: bool = False,
-                     into: str | None = None, located: str | None = None, located_workdir: str | None = None) -> BackfillCommand:
-    """The command that backfills: --command, else the profile's, else the engine (--engine), else one found by locate."""
+                     into: str | None = None, located: str | None = None, located_workdir: str | None = None,
+                     every: bool = False) -> BackfillCommand:
+    """The command that backfills: --command, else the profile's, else the engine (--engine), else one found by locate.
+    ``every`` (``--all``): the engine re-embeds every row; a target's own command decides what it embeds."""
     profile = settings.profile
+    if every and (command or not engine):
+        raise ConfigError("--all re-embeds every row through the engine; expected --engine with it (a target's own "
+                          "command decides what it embeds: give it its own forced mode with --command)")
     values = {"collection": collection, "into": into or collection}
     extra: tuple[str, ...] = ()
     if command:
@@ -62,7 +67,7 @@ def backfill_command(settings: Settings, collection: str, *, command: str | None
                 "--command CMD, or --engine to use backfill-harness backfill")
         if profile.path is None:
             raise ConfigError("--engine needs a profile file to hand to backfill-harness backfill")
-        options = BackfillOptions(collection, batch_size=settings.batch_size, into=into)
+        options = BackfillOptions(collection, batch_size=settings.batch_size, into=into, every=every)
         parts = [sys.executable, "-m", "harness", "backfill", *options.to_argv(settings)]
         commandline.refuse_nul(values)
         return BackfillCommand(commandline.shown(parts), "engine", None, tuple(parts))

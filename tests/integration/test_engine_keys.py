@@ -1,4 +1,4 @@
-"""backfill --keys-from: re-embed exactly the rows a check flagged, even when their state looks current."""
+"""backfill --keys-from and --all: re-embed the rows a check flagged, or every row, even when their state looks current."""
 
 import json
 
@@ -120,3 +120,71 @@ def test_keys_dry_run_counts_the_keys_that_no_longer_exist(cli, misaligned, demo
     result = backfill(cli, db, demo_profile, demo_env, "--keys-from", listed, "--dry-run")
     assert result.code == 0 and "3 of 4 listed keys would be embedded again" in result.json["summary"]
     assert result.json["keys_missing"] == 1 and result.json["keys_missing_sample"] == ["999999"]
+
+
+def collection_vectors(db, collection=COLLECTION):
+    with db.connect() as conn:
+        return {r[0]: [round(float(x), 5) for x in as_array(r[1])] for r in conn.execute(
+            "SELECT e.chunk_id, e.embedding FROM document_embeddings e JOIN document_chunks c ON c.id = e.chunk_id "
+            "WHERE c.collection = %s", (collection,)).fetchall()}
+
+
+def test_all_re_embeds_every_chunk_of_the_collection_even_those_that_look_current(cli, misaligned, demo_profile,
+                                                                                  demo_env):
+    db, ids, bad, good = misaligned
+    other = collection_vectors(db, "tenant_acme")
+    result = backfill(cli, db, demo_profile, demo_env, "--all")
+    assert result.code == 0, result.out + result.err
+    assert result.json["selected"] == len(ids) and result.json["embedded"] == len(ids)
+    assert vectors(db, ids) == good and collection_vectors(db, "tenant_acme") == other
+
+
+def test_all_dry_run_counts_every_chunk_and_writes_nothing(cli, misaligned, demo_profile, demo_env):
+    db, ids, bad, good = misaligned
+    before = vectors(db, ids)
+    result = backfill(cli, db, demo_profile, demo_env, "--all", "--dry-run")
+    assert result.code == 0, result.out + result.err
+    assert f"all {len(ids)} chunks with a text would be embedded again" in result.json["summary"]
+    assert vectors(db, ids) == before
+
+
+def test_all_beside_keys_from_is_refused_with_nothing_written(cli, misaligned, demo_profile, demo_env, tmp_path):
+    db, ids, bad, good = misaligned
+    listed = tmp_path / "keys.txt"
+    listed.write_text("".join(f"{k}\n" for k in bad))
+    before = vectors(db, ids)
+    result = backfill(cli, db, demo_profile, demo_env, "--all", "--keys-from", listed)
+    assert result.code == 2 and vectors(db, ids) == before
+
+
+def test_all_never_takes_over_a_vector_of_another_collection(cli, misaligned, demo_profile, demo_env):
+    """Reuse would copy a vector made under what --all is run to replace (a prefix, a re-pulled model)."""
+    db, ids, bad, good = misaligned
+    result = backfill(cli, db, demo_profile, demo_env, "--all")
+    assert result.code == 0 and result.json["reused"] == 0 and result.json["embedded"] == len(ids)
+
+
+def test_a_run_of_all_given_its_run_id_again_embeds_only_the_ranges_it_had_not_finished(cli, misaligned, demo_profile,
+                                                                                       demo_env):
+    db, ids, bad, good = misaligned
+    options = ("--all", "--run-id", "again-1", "--rows-per-claim", "2", "--batch-size", "2")
+    first = backfill(cli, db, demo_profile, demo_env, *options)
+    assert first.code == 0 and first.json["embedded"] == len(ids), first.out + first.err
+    # As a run killed part way leaves it: its first range done, the others not; and since then a vector of the done
+    # range and one of the last range spoiled (a copy of the first row's).
+    db.execute("UPDATE backfill_harness.claims SET state = 'todo', done_at = NULL WHERE run_id = 'again-1' AND seq > 0")
+    db.execute("UPDATE document_embeddings SET embedding = (SELECT embedding FROM document_embeddings "
+               "WHERE chunk_id = %s) WHERE chunk_id = ANY(%s)", (ids[0], [ids[1], ids[-1]]))
+    rest = backfill(cli, db, demo_profile, demo_env, *options)
+    assert rest.code == 0, rest.out + rest.err
+    assert rest.json["embedded"] == len(ids) - 2
+    now = vectors(db, ids)
+    assert now[ids[-1]] == good[ids[-1]] and now[ids[1]] == good[ids[0]]
+
+
+def test_joining_a_run_of_all_without_all_is_refused(cli, misaligned, demo_profile, demo_env):
+    db, ids, bad, good = misaligned
+    first = backfill(cli, db, demo_profile, demo_env, "--all", "--run-id", "again-2")
+    assert first.code == 0, first.out + first.err
+    joined = backfill(cli, db, demo_profile, demo_env, "--run-id", "again-2")
+    assert joined.code == 2 and "--all" in joined.json["error"] and "\n" not in joined.json["error"]

@@ -50,3 +50,15 @@ def test_the_lock_is_released_when_the_run_ends(demo_db, embed_server, demo_prof
                      BackfillOptions("tenant_globex", progress=False), provider=provider)
     with connect(demo_db.dsn, autocommit=True) as conn:
         lock.acquire(conn, "document_embeddings", "tenant_globex")
+
+
+def test_a_schema_an_earlier_version_made_is_given_the_columns_added_since(demo_db):
+    with connect(demo_db.dsn, autocommit=True) as conn:
+        bookkeeping.ensure(conn)
+        conn.execute("ALTER TABLE backfill_harness.runs DROP COLUMN every")
+        conn.execute("ALTER TABLE backfill_harness.copies DROP COLUMN done_through")
+        bookkeeping.ensure(conn)
+        columns = {r["attname"] for r in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = ANY('{backfill_harness.runs,backfill_harness.copies}'"
+            "::regclass[]) AND NOT attisdropped").fetchall()}
+    assert {"every", "done_through"} <= columns

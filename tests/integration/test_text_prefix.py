@@ -136,4 +136,26 @@ def test_when_most_rows_fail_recompute_says_what_whole_corpus_causes_to_look_for
     recompute = {c["check"]: c for c in checked.json["checks"]}["recompute"]
     assert recompute["status"] == "failed", recompute
     assert "most rows read are off" in recompute["found"] and "chunks.text_prefix" in recompute["found"], recompute
-    assert "--keys-from" in recompute["found"], recompute
+    assert "--keys-from" in recompute["found"] and "backfill --all" in recompute["found"], recompute
+
+
+def test_once_the_profile_gives_the_prefix_run_all_re_embeds_the_rows_that_look_current_and_verify_passes(
+        cli, empty_db, embed_server, tmp_path):
+    """Six vectors made without the prefix the application gives: hash and model call every row current, so only
+    --all (not a count) re-embeds them."""
+    profile, env, _ = _setup(empty_db, embed_server.url, tmp_path, None)
+    assert cli("backfill", "--profile", profile, "--collection", "note", env=env).code == 0
+    profile.write_text(PROFILE % f", text_prefix: {PREFIX!r}")
+    target = ("--profile", profile, "--collection", "note")
+    assert cli("scope", *target, "--json", env=env).json["counts"]["needed"] == 0
+    ran = cli("run", *target, "--engine", "--all", "--run-dir", tmp_path / "run", "--json", env=env)
+    assert ran.code == 0 and "--all" in ran.json["command"], ran.out + ran.err
+    checked = cli("verify", *target, "--run-dir", tmp_path / "run", "--json", env=env)
+    assert checked.code == 0, [c for c in checked.json["checks"] if c["status"] != "passed"]
+
+
+def test_run_all_without_the_engine_is_refused_naming_it(cli, empty_db, embed_server, tmp_path):
+    profile, env, _ = _setup(empty_db, embed_server.url, tmp_path, None)
+    ran = cli("run", "--profile", profile, "--collection", "note", "--command", "true", "--all",
+              "--run-dir", tmp_path / "run", "--json", env=env)
+    assert ran.code == 2 and "expected --engine" in ran.json["error"] and "\n" not in ran.json["error"], ran.out
