@@ -156,3 +156,15 @@ def test_workers_cut_ranges_of_a_key_type_without_max_such_as_uuid(empty_db, emb
                  "--json", env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
     assert result.code == 0 and result.json["embedded"] == 40, result.out + result.err
     assert empty_db.scalar("SELECT count(*) FROM pieces WHERE embedding IS NULL") == 0
+
+
+@pytest.mark.slow
+def test_two_workers_of_all_re_embed_every_row_once_although_every_row_looks_current(embedded_db, demo_profile,
+                                                                                     two_servers, cli):
+    a, b = two_servers
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--batch-size", "4", "--json",
+                 "--all", "--workers", "2", "--provider-url", a.url, "--provider-url", b.url,
+                 env={"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": a.url})
+    assert result.code == 0, result.out + result.err
+    total = embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (COLLECTION,))
+    assert a.inputs_served + b.inputs_served == total and result.json["embedded"] == total
