@@ -26,13 +26,16 @@ class CollectionState:
     chunks: int
     embedded: int
     missing: int
-    stale: int | None  # None when the target keeps no input hash
+    stale: int | None  # by input hash or by timestamps (Target.changed_after_vector); None when the target keeps neither
     other_model: int | None  # None when the target keeps no model name
     needed: int
     # vectors of another dimension than the model's, in a column declared without one (selection does not pick
     # them: only ``--keys-from`` re-embeds them); None when not measured
     other_dims: int | None = None
     no_text: int = 0  # chunks without a text, with a vector or not: nothing to embed (``Target.no_text``)
+    # vectors only timestamps could measure (no input hash) whose times do not compare (a NULL, or a naive time against
+    # one with a zone): neither stale nor current, so never selected and never counted current
+    untimed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -56,17 +59,22 @@ def declared_dimensions(conn: Conn, target: Target) -> int | None:
 
 
 def unmeasured(counts: dict[str, Any]) -> int | None:
-    """Stored vectors whose currency nothing measures (no input hash, or no model name: stale or other_model
-    unknown): counted embedded, never current; None when both are measured."""
+    """Stored vectors whose currency nothing measures (no input hash nor timestamps, or no model name: stale or
+    other_model unknown; or timestamps alone, not comparable on a row: ``untimed``): counted embedded, never current;
+    None when every one is measured."""
     if counts.get("stale") is not None and counts.get("other_model") is not None:
-        return None
+        return int(counts.get("untimed") or 0) or None
     return int(counts.get("chunks") or 0) - int(counts.get("needed") or 0) - int(counts.get("no_text") or 0)
 
 
 def unmeasured_why(counts: dict[str, Any]) -> str:
     """Which measure is missing, as plan and run say it."""
-    return ", ".join(w for w, k in (("no hash column", "stale"), ("no model column", "other_model"))
-                     if counts.get(k) is None)
+    whys = [w for w, k in (("no hash column", "stale"), ("no model column", "other_model"))
+            if counts.get(k) is None]
+    if not whys and counts.get("untimed"):
+        whys.append(f"{counts['untimed']} with a timestamp NULL, or one with a time zone and the other without, "
+                    "and no hash column")
+    return ", ".join(whys)
 
 
 def still_needed(after: CollectionState) -> str | None:

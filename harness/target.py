@@ -209,6 +209,18 @@ class Target:
         (hex text or bytea); requires ``embeddings.input_hash``."""
         return self.hash_algorithm.differs_sql(self.e(cast(str, self.profile.embeddings.input_hash)), self.hashed_text)
 
+    def changed_after_vector(self) -> sql.Composable | None:
+        """The one rule of "stale by timestamps": true where the chunk changed after its vector was written
+        (``chunks.updated_at`` later than ``embeddings.embedded_at``/``updated_at``), false where it did not, NULL
+        (untimed: neither stale nor fresh) where either is NULL or their types differ; None without both names."""
+        ch, em = self.profile.chunks, self.profile.embeddings
+        if not (ch.updated_at and em.written_at):
+            return None
+        changed, written = self.c(ch.updated_at), self.e(em.written_at)
+        # A time without a zone against one with a zone is read in the session's TimeZone, which the writer's zone need
+        # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared.
+        return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {c} > {w} END").format(c=changed, w=written)
+
     def hash_equals(self) -> sql.Composed:
         return self.hash_algorithm.equals_sql(self.e(cast(str, self.profile.embeddings.input_hash)), self.hashed_text)
 
@@ -319,7 +331,9 @@ class Target:
         return sql.SQL("({} = '')").format(self.content)
 
     def needs_embedding(self) -> sql.Composable:
-        """True for chunks with a text whose vector is missing, stale (hash differs), or from another model."""
+        """True for chunks with a text whose vector is missing, stale (hash differs, or the chunk changed after the
+        vector by ``changed_after_vector``), or from another model. An untimed row is not stale by its timestamps:
+        a table whose rows never got a time would otherwise be re-embedded whole on every run."""
         return sql.SQL("(NOT {} AND {})").format(self.no_text, self._needs_vector())
 
     def _needs_vector(self) -> sql.Composable:
@@ -327,6 +341,8 @@ class Target:
         parts = [sql.SQL("{} IS NULL").format(self.vector)]
         if em.input_hash:
             parts.append(self.hash_differs())
+        if (changed := self.changed_after_vector()) is not None:
+            parts.append(sql.SQL("coalesce({}, false)").format(changed))
         if em.model:
             parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(self.model))
         elif em.model_value:
@@ -335,8 +351,8 @@ class Target:
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
     def state_counts(self, *, dims: bool = False) -> sql.Composed:
-        """One pass over a collection: chunks, embedded, missing, stale, other-model (params: collection, model), and
-        with ``dims`` the vectors of another dimension than ``%(dims)s``.
+        """One pass over a collection: chunks, embedded, missing, stale (by hash or by timestamps), other-model (params:
+        collection, model), untimed, and with ``dims`` the vectors of another dimension than ``%(dims)s``.
 
         Each joined row is classified once (vector present, hash differs, model differs) and the classes counted,
         so each text is hashed once, and the embedding side is read as a narrow row (its key, collection, hash
@@ -348,8 +364,15 @@ class Target:
                else sql.SQL("{}").format(sql.Identifier("e", _HAS_VECTOR)))
         # CASE, not AND: a chunk without an embedding row has a NULL flag, and "NULL AND x" evaluates x, so every
         # text of a collection with no vectors yet was hashed for nothing (issue #12: most of the count before a load).
-        differs = (sql.SQL("CASE WHEN {has} THEN {d} END").format(has=has, d=self.hash_differs())
-                   if em.input_hash else sql.SQL("false"))
+        changed = self.changed_after_vector()
+        stale = [self.hash_differs()] if em.input_hash else []
+        if changed is not None:
+            stale.append(sql.SQL("coalesce({}, false)").format(changed))
+        differs = (sql.SQL("CASE WHEN {has} THEN {d} END").format(has=has, d=sql.SQL(" OR ").join(stale))
+                   if stale else sql.SQL("false"))
+        # Where only timestamps measure staleness, a vector whose times do not compare is unmeasured, not current.
+        untimed = (sql.SQL("CASE WHEN {has} THEN ({c}) IS NULL END").format(has=has, c=changed)
+                   if changed is not None and not em.input_hash else sql.SQL("false"))
         model = self.model if em.model else sql.Literal(em.model_value) if em.model_value else None
         other = (sql.SQL("CASE WHEN {has} THEN {m} IS DISTINCT FROM %(model)s END").format(has=has, m=model)
                  if model is not None else sql.SQL("false"))
@@ -369,12 +392,14 @@ class Target:
 
         return sql.SQL(
             "SELECT {chunks} AS chunks, {embedded} AS embedded, {missing} AS missing, {stale} AS stale, "
-            "{other_model} AS other_model, {needed} AS needed, {other_dims} AS other_dims, {no_text} AS no_text FROM ("
+            "{other_model} AS other_model, {needed} AS needed, {other_dims} AS other_dims, {no_text} AS no_text, "
+            "{untimed} AS untimed FROM ("
             "SELECT coalesce({has}, false) AS v, coalesce({differs}, false) AS d, coalesce({other}, false) AS o, "
-            "coalesce({off}, false) AS x, coalesce({empty}, false) AS t, count(*) AS n FROM {join} WHERE {where} "
-            "GROUP BY 1, 2, 3, 4, 5) AS s"
+            "coalesce({off}, false) AS x, coalesce({empty}, false) AS t, coalesce({untimed_flag}, false) AS u, "
+            "count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
-                 stale=total("s.d") if em.input_hash else sql.SQL("NULL::bigint"),
+                 stale=total("s.d") if stale else sql.SQL("NULL::bigint"),
+                 untimed=total("s.v AND s.u AND NOT s.t AND NOT s.o"), untimed_flag=untimed,
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
                  needed=total("NOT s.t AND (NOT s.v OR s.d OR s.o)"),
                  other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
@@ -386,8 +411,8 @@ class Target:
         """``join()`` with the embedding side projected to the columns the counts compare, plus a has-vector flag (and
         with ``dims`` each vector's dimension)."""
         em = self.profile.embeddings
-        columns = dict.fromkeys(c for c in (em.key, em.collection, em.input_hash, em.model and json_field(em.model)[0])
-                                if c)
+        columns = dict.fromkeys(c for c in (em.key, em.collection, em.input_hash, em.model and json_field(em.model)[0],
+                                            em.written_at if self.changed_after_vector() is not None else None) if c)
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
         if em.collection and self.profile.chunks.collection:
             on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))

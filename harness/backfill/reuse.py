@@ -15,6 +15,7 @@ from .. import db as dbmod
 from ..checks.live import content_columns, differences
 from ..db import Conn, one
 from ..target import Target
+from .writer import stamp, stamped
 
 
 def require_into_shape(target: Target, into: str) -> None:
@@ -104,6 +105,8 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
         if not one(conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {emb} WHERE {m} = %(model)s AND {v} IS NOT NULL) AS any").format(
                 emb=target.embedding_table, m=sql.Identifier(em.model), v=sql.Identifier(em.vector)), params).fetchone())["any"]:
             return 0
+        # The texts are hashed now: a reused vector's time (where the engine writes one) is this read's.
+        read_at = one(conn.execute("SELECT now() AS t").fetchone())["t"]
         conn.execute("DROP TABLE IF EXISTS bh_need, bh_reuse")
         conn.execute(sql.SQL("CREATE TEMP TABLE bh_need AS SELECT {picks} FROM {join} WHERE {where} AND {needs}").format(
             picks=aliased, join=target.join(), where=target.chunk_filter(), needs=target.needs_embedding()), params)
@@ -124,6 +127,8 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
     match = [sql.SQL("e.{k} = r.a0").format(k=sql.Identifier(em.key))]
     if em.collection:
         match.append(sql.SQL("e.{c}::text = r.a4::text").format(c=sql.Identifier(em.collection)))
+    if (column := stamped(target)) is not None and column not in {c for c, _ in extra}:
+        extra = [*extra, (column, stamp(target, read_at))]
     values = sql.SQL(", ").join([sql.Identifier(f"a{i}") for i in range(len(cols))] + [e for _, e in extra])
     cols = cols + [c for c, _ in extra]
     written = 0

@@ -24,6 +24,7 @@ class Row:
     collection: str
     tenant: Any
     exists: bool = True  # an embedding row for this key already exists (so the write must replace it)
+    read_at: Any = None  # when the text was read (the page's now()): the vector's time (``writer.stamp``)
 
 
 class Page(Sequence[Row]):
@@ -31,14 +32,16 @@ class Page(Sequence[Row]):
 
     The engine reads the columns (texts to embed, keys and hashes to write) without building an object per
     row; indexing still gives a ``Row`` (failures, splitting a rejected batch), and a slice is a ``Page``.
+    ``read_at``: when the query read the texts (one time for the page).
     """
 
-    __slots__ = ("keys", "texts", "hashes", "collections", "tenants", "exists")
+    __slots__ = ("keys", "texts", "hashes", "collections", "tenants", "exists", "read_at")
 
     def __init__(self, keys: Sequence[Any], texts: Sequence[str], hashes: Sequence[str], collections: Sequence[str],
-                 tenants: Sequence[Any], exists: Sequence[bool]):
+                 tenants: Sequence[Any], exists: Sequence[bool], read_at: Any = None):
         self.keys, self.texts, self.hashes = keys, texts, hashes
         self.collections, self.tenants, self.exists = collections, tenants, exists
+        self.read_at = read_at
 
     @classmethod
     def of(cls, rows: Sequence[tuple[Any, ...]] | Sequence[Row]) -> Page:
@@ -46,9 +49,13 @@ class Page(Sequence[Row]):
         if isinstance(rows, Page):
             return rows
         if rows and isinstance(rows[0], Row):
-            rows = [(r.key, r.text, r.text_hash, r.collection, r.tenant, r.exists) for r in cast(Sequence[Row], rows)]
+            rows = [(r.key, r.text, r.text_hash, r.collection, r.tenant, r.exists, r.read_at)
+                    for r in cast(Sequence[Row], rows)]
         columns = list(zip(*rows)) if rows else [()] * 6
-        return cls(*columns)
+        # Rows of several reads (none in practice: a batch is one page) are as old as the earliest.
+        times = [t for t in columns[6] if t is not None] if len(columns) > 6 else []
+        keys, texts, hashes, collections, tenants, exists = columns[:6]
+        return cls(keys, texts, hashes, collections, tenants, exists, min(times) if times else None)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -60,12 +67,14 @@ class Page(Sequence[Row]):
     def __getitem__(self, index: int | slice) -> Row | Page:
         if isinstance(index, slice):
             return Page(self.keys[index], self.texts[index], self.hashes[index], self.collections[index],
-                        self.tenants[index], self.exists[index])
+                        self.tenants[index], self.exists[index], self.read_at)
         return Row(self.keys[index], self.texts[index], self.hashes[index], self.collections[index],
-                   self.tenants[index], self.exists[index])
+                   self.tenants[index], self.exists[index], self.read_at)
 
     def __iter__(self) -> Iterator[Row]:
-        return map(Row, self.keys, self.texts, self.hashes, self.collections, self.tenants, self.exists)
+        return (Row(k, text, h, c, tenant, e, self.read_at)
+                for k, text, h, c, tenant, e in zip(self.keys, self.texts, self.hashes, self.collections, self.tenants,
+                                                    self.exists))
 
 
 def wanted(target: Target, *, keys: bool = False, every: bool = False) -> sql.Composable:
@@ -82,6 +91,7 @@ def wanted(target: Target, *, keys: bool = False, every: bool = False) -> sql.Co
 def select_batch_sql(target: Target, *, keys: bool = False, every: bool = False) -> sql.Composed:
     """Keyset page of the rows a run embeds (``wanted``) after ``%(after)s`` (or from the start), in key order.
 
+    ``read_at`` is the query's now(): no edit committed after it is in the texts read (``writer.stamp``).
     ``%(lo)s`` (exclusive) and ``%(hi)s`` (inclusive) bound the page to a claimed key range; NULL means open.
     Listed keys (``keys``) and every row (``every``) are embedded even when they look current: a check flagged
     them, or something changed that no count can see (a task prefix, a model re-pulled under its name).
@@ -91,7 +101,7 @@ def select_batch_sql(target: Target, *, keys: bool = False, every: bool = False)
     exists = sql.SQL("true") if target.inline else sql.SQL("{} IS NOT NULL").format(target.e(em.key))
     return sql.SQL(
         "SELECT {id} AS key, {text} AS text, {hash} AS text_hash, {coll} AS collection, {tenant} AS tenant, "
-        "{exists} AS exists "
+        "{exists} AS exists, now() AS read_at "
         "FROM {join} WHERE {where} AND {needs} AND {page} "
         "ORDER BY {id} LIMIT %(limit)s"
     ).format(

@@ -57,6 +57,35 @@ def written_columns(target: Target) -> list[tuple[str, str]]:
     return cols
 
 
+def stamped(target: Target) -> str | None:
+    """The vector's time column the engine writes (``embeddings.embedded_at``, else ``embeddings.updated_at``); None
+    where the profile names none, gives it an expression in ``embeddings.defaults`` (the profile's is kept) or a value
+    in ``embeddings.filter``, or where it is the chunk's own ``chunks.updated_at`` (one column of an inline table: the
+    text's time, never the engine's to set)."""
+    em, ch = target.profile.embeddings, target.profile.chunks
+    column = em.written_at
+    if column is None or column in em.defaults or column in {c for c, _ in em.filter} \
+            or column in {c for _, c in written_columns(target)} or (target.inline and column == ch.updated_at):
+        return None
+    return column
+
+
+def stamp(target: Target, read_at: Any) -> sql.Composable:
+    """The vector's time: when its text was read (``read_at``, the selection's now(); unknown: the write's now()).
+
+    Not the write's own time: a chunk edited after its text was read has a ``chunks.updated_at`` later than the read
+    (the edit's now()), so it stays stale by ``Target.changed_after_vector`` and the next run embeds it again; the
+    write's now() or clock_timestamp() would be later than that edit and call the old vector fresh. An inline row is
+    the chunk's own: the engine's UPDATE may fire an application's trigger that sets ``updated_at`` to now() (the
+    write's), so a row its UPDATE finds unchanged since the read (the row as the UPDATE sees it, after waiting for
+    any concurrent write) is stamped with the write's now(), one edited since keeps the read's time."""
+    read = sql.SQL("{}::timestamptz").format(sql.Literal(read_at)) if read_at is not None else sql.SQL("now()")
+    changed = target.profile.chunks.updated_at
+    if target.inline and changed:
+        return sql.SQL("CASE WHEN {c} > {r} THEN {r} ELSE now() END").format(c=sql.Identifier("c", changed), r=read)
+    return read
+
+
 def profile_defaults(target: Target, model: str, dims: int | None, collection: str) -> list[tuple[str, sql.Composable]]:
     """The profile's default expressions, placeholders bound as literals, for columns the engine does not write."""
     written = {col for _, col in written_columns(target)}
@@ -101,6 +130,9 @@ def write_path(conn: Conn, target: Target) -> WritePath:
         return WritePath(False, f"relkind {row['kind']!r} is not a plain table: INSERT ... SELECT")
     if em.defaults:
         return WritePath(False, f"embeddings.defaults fill {', '.join(em.defaults)}: INSERT ... SELECT with those expressions")
+    if (column := stamped(target)) is not None:
+        return WritePath(False, f"the engine writes {column} (when each text was read), which a COPY of the batch does "
+                                "not carry: INSERT ... SELECT")
     if em.filter:
         return WritePath(False, f"embeddings.filter's rows ({', '.join(c for c, _ in em.filter)}): INSERT ... SELECT "
                                 "writing those values, replacing only those rows")
@@ -119,14 +151,16 @@ class Embedding:
 
 class Vectors:
     """A batch of embeddings as columns (one float32 matrix, one list per column): what the engine writes,
-    without an object per row. ``Vectors.of`` takes ``Embedding``s."""
+    without an object per row. ``Vectors.of`` takes ``Embedding``s. ``read_at``: when their texts were read (the
+    selection's ``Page.read_at``; None: not known, the write's own time is used)."""
 
-    __slots__ = ("keys", "vectors", "hashes", "collections", "tenants", "exists")
+    __slots__ = ("keys", "vectors", "hashes", "collections", "tenants", "exists", "read_at")
 
     def __init__(self, keys: Sequence[Any], vectors: np.ndarray, hashes: Sequence[str | bytes], collections: Sequence[str],
-                 tenants: Sequence[Any], exists: Sequence[bool]):
+                 tenants: Sequence[Any], exists: Sequence[bool], read_at: Any = None):
         self.keys, self.vectors, self.hashes = keys, vectors, hashes
         self.collections, self.tenants, self.exists = collections, tenants, exists
+        self.read_at = read_at
 
     @classmethod
     def of(cls, batch: Sequence[Embedding] | Vectors) -> Vectors:
@@ -147,8 +181,9 @@ class Vectors:
         def chain(name: str) -> list[Any]:
             return [v for p in parts for v in getattr(p, name)]
 
+        times = [p.read_at for p in parts if p.read_at is not None]
         return cls(chain("keys"), np.concatenate([p.vectors for p in parts]), chain("hashes"), chain("collections"),
-                   chain("tenants"), chain("exists"))
+                   chain("tenants"), chain("exists"), min(times) if times else None)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -159,11 +194,11 @@ class Vectors:
         if width is None or self.vectors.shape[1] >= width:
             return self
         matrix = np.pad(self.vectors, ((0, 0), (0, width - self.vectors.shape[1])))
-        return Vectors(self.keys, matrix, self.hashes, self.collections, self.tenants, self.exists)
+        return Vectors(self.keys, matrix, self.hashes, self.collections, self.tenants, self.exists, self.read_at)
 
     def __getitem__(self, index: slice) -> Vectors:
         return Vectors(self.keys[index], self.vectors[index], self.hashes[index], self.collections[index],
-                       self.tenants[index], self.exists[index])
+                       self.tenants[index], self.exists[index], self.read_at)
 
     def column(self, name: str, model: str, dims: int | None) -> Sequence[Any]:
         """The values of staging column ``name`` (see ``written_columns``)."""
@@ -250,7 +285,7 @@ class BatchWriter:
                 dbmod.apply_session(self.conn, session)
             self.conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(STAGE)))
             self._copy(copy_sql, self._types, names, batch)
-            for statement in self._apply_sql(batch.collections[0]):
+            for statement in self._apply_sql(batch.collections[0], read_at=batch.read_at):
                 cur = self.conn.execute(statement)
             written = self._updated(batch, cur)
         return 0 if self.rolled_back else written
@@ -266,7 +301,7 @@ class BatchWriter:
         if self._hash_type != "bytea":
             return batch
         return Vectors(batch.keys, batch.vectors, [hashing.as_stored(h, "bytea") for h in batch.hashes], batch.collections,
-                       batch.tenants, batch.exists)
+                       batch.tenants, batch.exists, batch.read_at)
 
     def _updated(self, batch: Vectors, cur: Any) -> int:
         """How many rows of the batch were written. An UPDATE of an inline column changes only the rows the
@@ -304,7 +339,7 @@ class BatchWriter:
             self.guard(self.conn)
             if session:
                 dbmod.apply_session(self.conn, session)
-            for statement in self._apply_sql(batch.collections[0], source):
+            for statement in self._apply_sql(batch.collections[0], source, batch.read_at):
                 cur = self.conn.execute(statement, params)
             written = self._updated(batch, cur)
         return 0 if self.rolled_back else written
@@ -356,16 +391,20 @@ class BatchWriter:
             for row in zip(*columns):
                 copy.write_row(row)
 
-    def _defaults(self, collection: str) -> list[tuple[str, sql.Composable]]:
-        return profile_defaults(self.target, self.model, self.dims, collection)
+    def _defaults(self, collection: str, read_at: Any = None) -> list[tuple[str, sql.Composable]]:
+        """The profile's defaults and, where the engine writes it, the vector's time (``stamped``)."""
+        column = stamped(self.target)
+        return profile_defaults(self.target, self.model, self.dims, collection) + (
+            [(column, stamp(self.target, read_at))] if column is not None else [])
 
-    def _apply_sql(self, collection: str = "", source: sql.Composable | None = None) -> list[sql.Composed]:
+    def _apply_sql(self, collection: str = "", source: sql.Composable | None = None,
+                   read_at: Any = None) -> list[sql.Composed]:
         stage = source if source is not None else sql.SQL("{} AS s").format(sql.Identifier(STAGE))
         if self.target.inline:
             sets = sql.SQL(", ").join(
                 [sql.SQL("{} = s.{}").format(sql.Identifier(col), sql.Identifier(st))
                  for st, col in self._columns if st != "k"]
-                + [sql.SQL("{} = {}").format(sql.Identifier(col), expr) for col, expr in self._defaults(collection)]
+                + [sql.SQL("{} = {}").format(sql.Identifier(col), expr) for col, expr in self._defaults(collection, read_at)]
             )
             return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k RETURNING c.{k}").format(
                 t=self.target.chunk_table, sets=sets, s=stage, k=sql.Identifier(self._columns[0][1])
@@ -378,7 +417,7 @@ class BatchWriter:
             match.append(sql.SQL("e.{}::text = s.coll::text").format(sql.Identifier(em.collection)))
         # Only this target's rows are replaced: another model's vector of the same chunk, beside it, stays.
         match += self.target.filter_rows("e")
-        defaults = self._defaults(collection)
+        defaults = self._defaults(collection, read_at)
         columns = sql.SQL(", ").join([sql.Identifier(col) for _, col in self._columns]
                                      + [sql.Identifier(col) for col, _ in defaults])
         picks = sql.SQL(", ").join([sql.SQL("s.{}").format(sql.Identifier(st)) for st, _ in self._columns]

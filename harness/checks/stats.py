@@ -77,15 +77,9 @@ class CollectionStats:
 
 
 def stale_by_time(shape: Shape) -> sql.Composable | None:
-    """A chunk edited after its vector was written, where the profile names both timestamps; NULL (unknown) where
-    either is NULL or their types differ."""
-    ch, em = shape.profile.chunks, shape.profile.embeddings
-    if not (ch.updated_at and em.written_at):
-        return None
-    changed, written = shape.target.c(ch.updated_at), shape.target.e(em.written_at)
-    # A time without a zone against one with a zone is read in the session's TimeZone, which the writer's zone need
-    # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared.
-    return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {c} > {w} END").format(c=changed, w=written)
+    """A chunk edited after its vector was written: the engine's rule (``Target.changed_after_vector``), NULL
+    (untimed) where either time is NULL or their types differ."""
+    return shape.target.changed_after_vector()
 
 
 def placed(shape: Shape) -> sql.Composable:

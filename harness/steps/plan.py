@@ -19,7 +19,7 @@ from ..evidence import write_json_atomic
 from ..files import atomic_write_text
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import unmeasured, unmeasured_why
+from ..state import unmeasured_why
 from ..target import Target
 from . import commandline
 from .common import BackfillCommand, backfill_env, shown_env, utc_now
@@ -237,7 +237,7 @@ def risk_of(scope: ScopeResult, rows: dict[str, Any], estimate: Estimate, comman
 def risk_reason_when_quiet(rows: dict[str, Any], engine: bool = True) -> str:
     """The reason given when nothing raises the risk: what the run adds, and what no count can call current. Only
     the engine is known to leave the other vectors untouched; a target's own command decides that itself."""
-    unknown = rows["chunks"] - rows["to_embed"] if rows.get("current") is None else None
+    unknown = rows["chunks"] - rows["to_embed"] if rows.get("current") is None else rows.get("untimed") or None
     said = ("nothing to embed" if not rows["to_embed"] and not unknown
             else "nothing counted as needing a vector" if not rows["to_embed"]
             else "only missing vectors are added; existing vectors are untouched" if engine
@@ -256,10 +256,13 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
     """Measure, decide and write plan.json + plan.md into the run folder (the scope must be ok)."""
     run_dir = Path(run_dir)
     c = scope.counts
-    # A vector is current only where staleness and model are both measured (unknown: None, never counted current).
+    # A vector is current only where staleness and model are both measured (unknown: None, never counted current);
+    # where timestamps alone measure staleness, the untimed vectors are neither current nor to embed.
+    known = c.get("stale") is not None and c.get("other_model") is not None
     rows = {"chunks": c.get("chunks", 0), "to_embed": c.get("needed", 0), "missing": c.get("missing", 0),
             "stale": c.get("stale"), "other_model": c.get("other_model"),
-            "current": c.get("chunks", 0) - c.get("needed", 0) - c.get("no_text", 0) if unmeasured(c) is None else None}
+            "current": c.get("chunks", 0) - c.get("needed", 0) - c.get("no_text", 0) - c.get("untimed", 0)
+            if known else None, "untimed": c.get("untimed", 0)}
     measured = (probe_command(settings, scope, run_dir, command, rows["to_embed"])
                 if settings.profile.backfill.probe_command and rows["to_embed"] else None)
     if isinstance(measured, Estimate):

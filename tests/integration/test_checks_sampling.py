@@ -240,9 +240,6 @@ def test_a_chunk_time_without_a_time_zone_is_not_compared_with_a_vector_time_wit
     assert "one with a time zone and the other without" in by["fresh"].note
 
 
-@pytest.mark.xfail(strict=True, reason="the engine selects missing, hash-stale and other-model rows only: a chunk "
-                   "changed after its vector by the timestamps alone is left (Done. Embedded 0/0 rows) while verify "
-                   "fails fresh on it; only backfill --keys-from offenders.jsonl re-embeds it")
 def test_the_engine_re_embeds_a_chunk_changed_after_its_vector_where_timestamps_alone_say_so(small_target, embed_server,
                                                                                              cli, tmp_path):
     dsn, _ = small_target

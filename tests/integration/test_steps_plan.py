@@ -12,7 +12,8 @@ def test_plan_writes_json_and_markdown(cli, demo_db, demo_profile, target_env, t
     result = run_plan(cli, demo_db, demo_profile, target_env, tmp_path / "run")
     assert result.code == 0, result.err
     plan = json.loads((tmp_path / "run" / "plan.json").read_text())
-    assert plan["rows"] == {"chunks": 107, "to_embed": 107, "missing": 107, "stale": 0, "other_model": 0, "current": 0}
+    assert plan["rows"] == {"chunks": 107, "to_embed": 107, "missing": 107, "stale": 0, "other_model": 0, "current": 0,
+                            "untimed": 0}
     assert plan["command"].endswith("-m examples.ragapp.backfill_embeddings --collection tenant_acme")
     assert plan["env"]["EMBED_MODEL"] == "hash-embed:384" and plan["env"]["MAX_CHUNK_SIZE"] == "800"
     assert plan["risk"]["level"] == "low"

@@ -1,0 +1,159 @@
+"""Stale by timestamps alone: a chunk whose ``chunks.updated_at`` is later than its vector's ``embedded_at`` is counted,
+selected and re-embedded by the engine (``Target.changed_after_vector``, the rule ``fresh`` checks), and the engine
+writes the vector's time itself, so a run leaves every row it wrote fresh and a second run has nothing to do."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.backfill import BackfillOptions, run_backfill
+from harness.checks import CheckOptions, open_session, run_all
+from harness.profile import parse_profile
+from harness.provider import OllamaProvider
+from harness.settings import resolve
+
+from ..conftest import TEST_MODEL
+
+# No input hash: only the timestamps can say a vector's text changed.
+SEPARATE = """
+name: timed
+provider: {model: hash-embed:384}
+chunks: {table: notes, id: id, text: body, collection_name: notes, updated_at: changed_at}
+embeddings: {table: note_vectors, key: note_id, vector: embedding, model: model, embedded_at: embedded_at}
+"""
+# One table: the chunk's time and the vector's are two columns of the row the engine updates.
+INLINE = """
+name: timed-inline
+provider: {model: hash-embed:384}
+chunks: {table: items, id: id, text: body, collection_name: items, updated_at: changed_at}
+embeddings: {table: items, key: id, vector: embedding, model: model, embedded_at: embedded_at}
+"""
+ROWS = 20
+
+
+def _separate(db) -> None:
+    db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamptz DEFAULT now())")
+    db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), model text, "
+               "embedded_at timestamptz)")
+    db.execute("INSERT INTO notes (id, body) SELECT i, 'note number ' || i FROM generate_series(1, %s) AS i", (ROWS,))
+
+
+def _inline(db) -> None:
+    """An application's table whose trigger stamps the row's time on every UPDATE, the engine's included."""
+    db.execute("CREATE TABLE items (id int PRIMARY KEY, body text NOT NULL, changed_at timestamptz DEFAULT now(), "
+               "embedding vector(384), model text, embedded_at timestamptz)")
+    db.execute("CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
+               "$$ BEGIN NEW.changed_at := now(); RETURN NEW; END $$")
+    db.execute("CREATE TRIGGER items_touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION touch()")
+    db.execute("INSERT INTO items (id, body) SELECT i, 'item number ' || i FROM generate_series(1, %s) AS i", (ROWS,))
+
+
+def _backfill(db, url, text=SEPARATE, provider=None, **options):
+    collection = "items" if text is INLINE else "notes"
+    settings = resolve(parse_profile(text, env={}), database_url=db.dsn, env={"OLLAMA_HOST": url})
+    return run_backfill(settings, BackfillOptions(collection=collection, batch_size=50, progress=False, **options),
+                        provider=provider)
+
+
+def _fresh(db, url, text=SEPARATE):
+    collection = "items" if text is INLINE else "notes"
+    settings = resolve(parse_profile(text, env={}), database_url=db.dsn, env={"OLLAMA_HOST": url})
+    session = open_session(settings, CheckOptions(collections=(collection,)))
+    try:
+        return {o.check: o for o in run_all(session)}["fresh"]
+    finally:
+        session.close()
+
+
+def test_the_engine_counts_and_re_embeds_chunks_changed_after_their_vectors(empty_db, embed_server):
+    _separate(empty_db)
+    assert _backfill(empty_db, embed_server.url).embedded == ROWS
+    empty_db.execute("UPDATE notes SET body = 'edited ' || body, changed_at = now() WHERE id IN (3, 4)")
+    dry = _backfill(empty_db, embed_server.url, dry_run=True)
+    assert (dry.before.stale, dry.before.needed) == (2, 2) and "2 stale" in dry.line()
+    summary = _backfill(empty_db, embed_server.url)
+    assert summary.ok and (summary.before.stale, summary.embedded, summary.after.needed) == (2, 2, 0)
+
+
+def test_after_a_run_fresh_passes_and_a_second_run_embeds_nothing(empty_db, embed_server):
+    _separate(empty_db)
+    _backfill(empty_db, embed_server.url)
+    empty_db.execute("UPDATE notes SET body = 'edited ' || body, changed_at = now() WHERE id IN (3, 4)")
+    assert _fresh(empty_db, embed_server.url).status == "failed"
+    _backfill(empty_db, embed_server.url)
+    fresh = _fresh(empty_db, embed_server.url)
+    assert fresh.status == "passed", fresh.message()
+    again = _backfill(empty_db, embed_server.url)
+    assert (again.before.needed, again.embedded) == (0, 0)
+
+
+def test_an_untimed_vector_is_counted_unmeasured_and_not_re_embedded(empty_db, embed_server):
+    """A vector without a time (written before the column existed) is neither stale nor fresh by its timestamps: no
+    run re-embeds it, the counts say it is unmeasured, and fresh keeps reporting it unproven."""
+    _separate(empty_db)
+    _backfill(empty_db, embed_server.url)
+    empty_db.execute("UPDATE note_vectors SET embedded_at = NULL WHERE note_id IN (5, 6)")
+    summary = _backfill(empty_db, embed_server.url)
+    assert (summary.before.stale, summary.before.untimed, summary.embedded) == (0, 2, 0)
+    assert _fresh(empty_db, embed_server.url).status == "unproven"
+
+
+class EditsWhileEmbedding(OllamaProvider):
+    """A real provider; on its first request an application edits chunk 1 (after the engine read its text)."""
+
+    def __init__(self, url, dsn, table):
+        super().__init__(url, TEST_MODEL)
+        self.dsn, self.table, self.edited = dsn, table, False
+
+    def embed(self, texts, *args, **kwargs):
+        if not self.edited:
+            import psycopg
+            from psycopg import sql
+
+            with psycopg.connect(self.dsn, autocommit=True) as conn:
+                conn.execute(sql.SQL("UPDATE {} SET body = 'edited while embedding', changed_at = now() WHERE id = 1")
+                             .format(sql.Identifier(self.table)))
+            self.edited = True
+        return super().embed(texts, *args, **kwargs)
+
+
+@pytest.mark.parametrize("text", [SEPARATE, INLINE], ids=["separate", "inline"])
+def test_a_chunk_edited_after_its_text_was_read_stays_stale(empty_db, embed_server, text):
+    """The vector's time is when its text was read: an edit after that (before the write) is later, so the closing
+    count still needs the chunk and the next run embeds its new text."""
+    (_inline if text is INLINE else _separate)(empty_db)
+    with EditsWhileEmbedding(embed_server.url, empty_db.dsn, "items" if text is INLINE else "notes") as provider:
+        summary = _backfill(empty_db, embed_server.url, text, provider=provider)
+    assert provider.edited and summary.embedded == ROWS and summary.after.needed == 1
+    assert _fresh(empty_db, embed_server.url, text).status == "failed"
+    assert _backfill(empty_db, embed_server.url, text).embedded == 1
+    assert _fresh(empty_db, embed_server.url, text).status == "passed"
+
+
+def test_an_inline_row_whose_trigger_stamps_every_update_is_left_fresh_and_not_embedded_again(empty_db, embed_server):
+    _inline(empty_db)
+    assert _backfill(empty_db, embed_server.url, INLINE).embedded == ROWS
+    fresh = _fresh(empty_db, embed_server.url, INLINE)
+    assert fresh.status == "passed", fresh.message()
+    assert _backfill(empty_db, embed_server.url, INLINE).embedded == 0
+    empty_db.execute("UPDATE items SET body = 'edited ' || body WHERE id = 7")
+    assert _backfill(empty_db, embed_server.url, INLINE).embedded == 1
+
+
+def test_scope_and_plan_count_timestamp_stale_rows_as_stale(cli, empty_db, embed_server, tmp_path):
+    _separate(empty_db)
+    _backfill(empty_db, embed_server.url)
+    empty_db.execute("UPDATE notes SET body = 'edited ' || body, changed_at = now() WHERE id IN (3, 4)")
+    profile = tmp_path / "timed.yaml"
+    profile.write_text(SEPARATE)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    scoped = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=env)
+    assert scoped.code == 0, scoped.out + scoped.err
+    assert (scoped.json["counts"]["stale"], scoped.json["counts"]["needed"]) == (2, 2)
+    planned = cli("plan", "--profile", profile, "--collection", "notes", "--run-dir", tmp_path / "run", "--engine",
+                  "--json", env=env)
+    assert planned.code == 0, planned.out + planned.err
+    rows = json.loads((tmp_path / "run" / "plan.json").read_text())["rows"]
+    assert (rows["stale"], rows["to_embed"], rows["current"]) == (2, 2, ROWS - 2)
