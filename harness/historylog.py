@@ -335,7 +335,10 @@ def verify(path: str | Path) -> ChainReport:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"historylog {str(path)!r} does not exist; expected a file written by backfill-harness record")
-    log = split(path.read_text(encoding="utf-8"))
+    return _verified(str(path), split(path.read_text(encoding="utf-8")))
+
+
+def _verified(path: str, log: ParsedLog) -> ChainReport:
     problems: list[ChainProblem] = []
     actual = [entry_hash(body) for _, body in log.blocks]
     for i, ((claimed, body), real) in enumerate(zip(log.blocks, actual), start=1):
@@ -361,7 +364,15 @@ def verify(path: str | Path) -> ChainReport:
                                             "the newest entry was deleted, replaced or added by hand"))
         if log.count != len(actual):
             problems.append(ChainProblem(0, f"header counts {log.count} entries, the file holds {len(actual)}"))
-    return ChainReport(str(path), len(actual), tuple(problems))
+    return ChainReport(path, len(actual), tuple(problems))
+
+
+def broken(report: ChainReport) -> str:
+    """One line saying the chain is broken, its first problem, and how to see them all."""
+    first = report.problems[0]
+    where = f"entry {first.entry}" if first.entry else "header"
+    return (f"historylog {report.path}: chain BROKEN ({len(report.problems)} problems; {where}: {first.problem}); "
+            f"expected an intact chain (backfill-harness historylog verify --path {report.path})")
 
 
 # -- appending -------------------------------------------------------------------------
@@ -395,6 +406,11 @@ def append(path: str | Path, entry: HistoryEntry) -> HistoryEntry:
             text = path.read_text(encoding="utf-8") if path.exists() else DEFAULT_HEADER
             text = _adopt(text)
             log = split(text)
+            if log.blocks or log.head is not None:
+                # A new entry linked onto an edited, deleted or moved one would vouch for it: refuse, write nothing.
+                report = _verified(str(path), log)
+                if not report.ok:
+                    raise HistoryLogError(broken(report))
             prev = log.blocks[0][0] if log.blocks else GENESIS
             entry = replace(entry, prev=prev, sha256=None).normalised()
             block, sha = render_block(entry)
