@@ -206,8 +206,11 @@ class _Locked:
 
 
 # recompute re-embeds a sample of NEW (verify's sampling): the only evidence for fresh and model where the target
-# keeps no input hash or model name, and for vectors written to the wrong row anywhere.
-GATE = ("coverage", "dimensions", "model", "fresh", "recompute", "sane_vectors")
+# keeps no input hash or model name, and for vectors written to the wrong row anywhere. tenant_isolation and
+# distinct_vectors prove on every row what verify would fail after the swap: a vector filed under another tenant (its
+# search then returns this tenant's chunk) and one vector on rows of different texts, neither needing the provider
+# (so no --override passes them).
+GATE = ("coverage", "dimensions", "model", "fresh", "recompute", "tenant_isolation", "sane_vectors", "distinct_vectors")
 
 
 def run_gate(settings: Settings, new: str, live: str) -> list[Outcome]:
