@@ -62,6 +62,14 @@ def test_backfill_of_listed_tenants_only_is_not_ok(app_role, auditor, empty_db, 
     assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 20
 
 
+def test_backfill_in_the_one_view_a_fixed_session_sets_is_not_ok_where_it_hides_another_tenants_rows(
+        app_role, auditor, empty_db, embed_server):
+    summary = _backfill(_profile(DEFAULTS, 'database: {session: {app.current_tenant_id: acme}}'), app_role,
+                        embed_server.url)
+    assert summary.embedded == 20 and summary.after.needed == 0
+    assert not summary.ok and "20 rows belong to tenants not listed" in (summary.unproven or "")
+
+
 def test_run_evidence_of_listed_tenants_only_is_not_ok(app_role, auditor, embed_server, tmp_path):
     from harness.steps.common import BackfillCommand
     from harness.steps.run import run_command
