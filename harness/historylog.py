@@ -207,11 +207,14 @@ class ParsedLog:
     head: str | None  # None when the header has no head line
     count: int | None
     blocks: tuple[tuple[str, str], ...]  # (claimed sha, body)
+    below_legacy: int = 0  # chain markers below the legacy marker: only hand-kept entries (none) belong there
 
 
 def split(text: str) -> ParsedLog:
     legacy = _LEGACY_RE.search(text)
+    below = 0
     if legacy:  # entries written before this log was chained stay below, outside the chain
+        below = len(_MARKER.findall(text, legacy.end()))
         text = text[: legacy.start()]
     markers = list(_MARKER.finditer(text))
     header = text[: markers[0].start()] if markers else text
@@ -223,7 +226,8 @@ def split(text: str) -> ParsedLog:
             body = body[:-1]  # the blank line render_block puts between entries
         blocks.append((m.group("sha"), body))
     head = _HEAD.search(header)
-    return ParsedLog(header, head.group("head") if head else None, int(head.group("n")) if head else None, tuple(blocks))
+    return ParsedLog(header, head.group("head") if head else None, int(head.group("n")) if head else None, tuple(blocks),
+                     below)
 
 
 _LABELS = {
@@ -355,6 +359,9 @@ def _verified(path: str, log: ParsedLog) -> ChainReport:
             problems.append(ChainProblem(
                 i, f"links to previous entry {str(prev)[:12]}…, but the entry below it is {what}: "
                    "an entry was deleted, inserted or moved"))
+    if log.below_legacy:
+        problems.append(ChainProblem(0, f"{log.below_legacy} chained entries below the legacy marker, which keeps only "
+                                        "entries written before the chain: moved out of the chain"))
     head = actual[0] if actual else "none"
     if log.head is None:
         problems.append(ChainProblem(0, "no '<!-- historylog head=... -->' line; expected one below the header"))

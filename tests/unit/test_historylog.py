@@ -227,3 +227,12 @@ def test_record_refuses_to_append_to_a_log_whose_chain_is_broken_and_writes_noth
     with pytest.raises(historylog.HistoryLogError, match="chain BROKEN"):
         historylog.append(log, entry("tenant_initech"))
     assert log.read_bytes() == before
+
+
+def test_chained_entries_moved_below_the_legacy_marker_are_detected(log):
+    """The marker keeps hand-kept entries outside the chain; chained ones put below it were dropped from it unsaid."""
+    header, parts = blocks(log.read_text())
+    header = re.sub(r"head=[0-9a-f]{64} entries=3", "head=none entries=0", header)
+    log.write_text(header + historylog.LEGACY_MARKER + "\n\n" + "".join(parts))
+    report = historylog.verify(log)
+    assert not report.ok and any("below the legacy marker" in p.problem for p in report.problems), report.text()
