@@ -207,11 +207,14 @@ class ParsedLog:
     head: str | None  # None when the header has no head line
     count: int | None
     blocks: tuple[tuple[str, str], ...]  # (claimed sha, body)
+    below_legacy: int = 0  # chain markers below the legacy marker: only hand-kept entries (none) belong there
 
 
 def split(text: str) -> ParsedLog:
     legacy = _LEGACY_RE.search(text)
+    below = 0
     if legacy:  # entries written before this log was chained stay below, outside the chain
+        below = len(_MARKER.findall(text, legacy.end()))
         text = text[: legacy.start()]
     markers = list(_MARKER.finditer(text))
     header = text[: markers[0].start()] if markers else text
@@ -223,7 +226,8 @@ def split(text: str) -> ParsedLog:
             body = body[:-1]  # the blank line render_block puts between entries
         blocks.append((m.group("sha"), body))
     head = _HEAD.search(header)
-    return ParsedLog(header, head.group("head") if head else None, int(head.group("n")) if head else None, tuple(blocks))
+    return ParsedLog(header, head.group("head") if head else None, int(head.group("n")) if head else None, tuple(blocks),
+                     below)
 
 
 _LABELS = {
@@ -335,7 +339,10 @@ def verify(path: str | Path) -> ChainReport:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"historylog {str(path)!r} does not exist; expected a file written by backfill-harness record")
-    log = split(path.read_text(encoding="utf-8"))
+    return _verified(str(path), split(path.read_text(encoding="utf-8")))
+
+
+def _verified(path: str, log: ParsedLog) -> ChainReport:
     problems: list[ChainProblem] = []
     actual = [entry_hash(body) for _, body in log.blocks]
     for i, ((claimed, body), real) in enumerate(zip(log.blocks, actual), start=1):
@@ -352,6 +359,9 @@ def verify(path: str | Path) -> ChainReport:
             problems.append(ChainProblem(
                 i, f"links to previous entry {str(prev)[:12]}…, but the entry below it is {what}: "
                    "an entry was deleted, inserted or moved"))
+    if log.below_legacy:
+        problems.append(ChainProblem(0, f"{log.below_legacy} chained entries below the legacy marker, which keeps only "
+                                        "entries written before the chain: moved out of the chain"))
     head = actual[0] if actual else "none"
     if log.head is None:
         problems.append(ChainProblem(0, "no '<!-- historylog head=... -->' line; expected one below the header"))
@@ -361,7 +371,15 @@ def verify(path: str | Path) -> ChainReport:
                                             "the newest entry was deleted, replaced or added by hand"))
         if log.count != len(actual):
             problems.append(ChainProblem(0, f"header counts {log.count} entries, the file holds {len(actual)}"))
-    return ChainReport(str(path), len(actual), tuple(problems))
+    return ChainReport(path, len(actual), tuple(problems))
+
+
+def broken(report: ChainReport) -> str:
+    """One line saying the chain is broken, its first problem, and how to see them all."""
+    first = report.problems[0]
+    where = f"entry {first.entry}" if first.entry else "header"
+    return (f"historylog {report.path}: chain BROKEN ({len(report.problems)} problems; {where}: {first.problem}); "
+            f"expected an intact chain (backfill-harness historylog verify --path {report.path})")
 
 
 # -- appending -------------------------------------------------------------------------
@@ -395,6 +413,11 @@ def append(path: str | Path, entry: HistoryEntry) -> HistoryEntry:
             text = path.read_text(encoding="utf-8") if path.exists() else DEFAULT_HEADER
             text = _adopt(text)
             log = split(text)
+            if log.blocks or log.head is not None:
+                # A new entry linked onto an edited, deleted or moved one would vouch for it: refuse, write nothing.
+                report = _verified(str(path), log)
+                if not report.ok:
+                    raise HistoryLogError(broken(report))
             prev = log.blocks[0][0] if log.blocks else GENESIS
             entry = replace(entry, prev=prev, sha256=None).normalised()
             block, sha = render_block(entry)

@@ -273,13 +273,23 @@ def completeness(conn: Conn, target: Target, collection: str, tenants: list[str 
     """Whether the tenants' views (``database.session`` per tenant) add up to every chunk of ``collection``: rows of
     a tenant not listed are invisible to a role row-level security applies to. Counted as a role exempt from it
     when this session may become one; else unproven, saying it cannot be measured. None where no tenant-by-tenant
-    reading hides anything (no RLS applying, or no {tenant} in database.session)."""
+    reading hides anything (no RLS applying, or no database.session). A fixed database.session (no {tenant}) is one
+    view, ``tenants`` [None]: its rows are what the policies show for those settings, and another tenant's are hidden
+    as surely as an unlisted tenant's."""
     profile = target.profile
-    if not profile.database.per_tenant or not applies(inspect(conn, profile)):
+    if not profile.database.session or not applies(inspect(conn, profile)):
         return None
     visible = visible_count(conn, target, collection, tenants)
-    listed = f"{', '.join(str(t) for t in tenants)}" + (" (database.tenants)" if profile.database.tenants
-                                                       else f" (the {profile.chunks.tenant} values this role sees)")
+    if profile.database.per_tenant:
+        listed = f"{', '.join(str(t) for t in tenants)}" + (" (database.tenants)" if profile.database.tenants
+                                                           else f" (the {profile.chunks.tenant} values this role sees)")
+        through, read, remedy = (f"tenants {listed}", f"tenants it reads one by one ({listed}",
+                                 "database.tenants to list every tenant")
+    else:
+        listed = f"the one view database.session sets ({', '.join(profile.database.session)})"
+        through, read, remedy = (listed, listed[len("the "):].replace(" (", " (for ", 1),
+                                 "database.session to read tenant by tenant ({tenant}) with database.tenants listing "
+                                 "every tenant")
     role = bypass_role(conn, profile)
     total = None
     if role is not None:
@@ -289,13 +299,13 @@ def completeness(conn: Conn, target: Target, collection: str, tenants: list[str 
     if total is None:
         return unproven(COMPLETENESS, collection,
                         f"coverage is partial or unknown: row-level security shows this role only the rows of the "
-                        f"tenants it reads one by one ({listed}: {visible} chunks of {collection}); rows of any "
+                        f"{read}: {visible} chunks of {collection}); rows of any "
                         "tenant not listed are invisible, and how many there are cannot be measured: the role can "
                         "become no role exempt from row-level security (BYPASSRLS, superuser, or the owner without "
-                        "FORCE); expected database.tenants to list every tenant and such a role granted to count them",
+                        f"FORCE); expected {remedy} and such a role granted to count them",
                         expected=expected, found=f"{visible} chunks visible; total not measurable",
                         metrics={"visible": visible, "total": None, "hidden": None})
-    found = f"{visible} of {total} chunks of {collection} visible through tenants {listed} (counted as role {role})"
+    found = f"{visible} of {total} chunks of {collection} visible through {through} (counted as role {role})"
     if visible == total and not _each_row_once(conn, target, collection, tenants, cast(str, role)):
         # As many rows counted twice (seen by two tenants) as a tenant not listed hides: equal counts, other rows.
         return unproven(COMPLETENESS, collection,
@@ -318,7 +328,7 @@ def completeness(conn: Conn, target: Target, collection: str, tenants: list[str 
         if hidden:
             return unproven(COMPLETENESS, collection,
                             f"coverage is partial: {found}, but {hidden} embedding rows belong to tenants not listed, "
-                            "so they are neither counted nor checked; expected database.tenants to list every tenant",
+                            f"so they are neither counted nor checked; expected {remedy}",
                             expected=expected, found=f"{found}; {hidden} embedding rows hidden",
                             metrics={"visible": visible, "total": total, "hidden": 0, "hidden_embeddings": hidden})
         return verdict(COMPLETENESS, collection, True, expected, found,
@@ -333,7 +343,7 @@ def completeness(conn: Conn, target: Target, collection: str, tenants: list[str 
                         expected=expected, found=found, metrics={"visible": visible, "total": total, "hidden": None})
     return unproven(COMPLETENESS, collection,
                     f"coverage is partial: {found}; {total - visible} rows belong to tenants not listed, so they are "
-                    "neither counted nor checked; expected database.tenants to list every tenant",
+                    f"neither counted nor checked; expected {remedy}",
                     expected=expected, found=found, metrics={"visible": visible, "total": total, "hidden": total - visible})
 
 

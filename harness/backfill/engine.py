@@ -390,7 +390,7 @@ def run_backfill(
         # the key walk still need a vector.
         if summary.stopped is None and whole and (left := still_needed(summary.after)):
             summary.stopped = f"{left} (edited or added while it ran, or not selectable); run backfill again"
-        if whole and tenants != [None]:
+        if whole:  # tenant by tenant, or the one view a fixed database.session sets (None where nothing hides rows)
             part = rls.completeness(read_conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
                 summary.unproven = part.note

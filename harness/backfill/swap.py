@@ -55,7 +55,7 @@ class SwapResult:
                 "embeddings": self.embeddings,
                 "gate": {"ok": done(self.gate).ok, "reason": done(self.gate).reason, "override": self.override,
                          "checks": [o.as_dict() for o in self.gate]} if self.gate else None,
-                "summary": self.line()}
+                "notes": list(self.notes), "summary": self.line()}
 
 
 def _require_collections(target: Target) -> None:
@@ -206,8 +206,11 @@ class _Locked:
 
 
 # recompute re-embeds a sample of NEW (verify's sampling): the only evidence for fresh and model where the target
-# keeps no input hash or model name, and for vectors written to the wrong row anywhere.
-GATE = ("coverage", "dimensions", "model", "fresh", "recompute", "sane_vectors")
+# keeps no input hash or model name, and for vectors written to the wrong row anywhere. tenant_isolation and
+# distinct_vectors prove on every row what verify would fail after the swap: a vector filed under another tenant (its
+# search then returns this tenant's chunk) and one vector on rows of different texts, neither needing the provider
+# (so no --override passes them).
+GATE = ("coverage", "dimensions", "model", "fresh", "recompute", "tenant_isolation", "sane_vectors", "distinct_vectors")
 
 
 def run_gate(settings: Settings, new: str, live: str) -> list[Outcome]:
@@ -294,8 +297,41 @@ def _failure(outcome: Outcome, remedy: str | None = None) -> str:
     return text
 
 
-def rollback(conn: Conn, lock_conn: Conn, target: Target, live: str) -> SwapResult:
-    """Undo the last swap of ``live`` in one transaction: the retired collection is live again."""
+def _since_swap(conn: Conn, target: Target, live: str, record: dict[str, Any], tenants: list[str | None],
+                override: str | None) -> list[str]:
+    """Inside the rollback's transaction: keep the chunk table's writers out and say what rolling back would undo in
+    ``live`` beyond the swap (it held exactly the retired chunks then): chunks added or edited since, left under the
+    replacement's name, and chunks deleted since, live again. Refused unless ``override``; the notes otherwise."""
+    retired, replaced_by = record["retired"], record["replaced_by"]
+    conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target.chunk_table))
+    by = comparison(conn, target, replaced_by)
+    if by is None:
+        changed = (f"whether {live!r} changed since the swap is unknown: {replaced_by!r} was not made by backfill --into "
+                   "and the profile names no chunks.sources to compare it with")
+    else:
+        added, gone, examples = 0, 0, list[Offender]()
+        for tenant in tenants:  # each tenant's view in turn (set_config(..., true) lasts until the rollback commits)
+            if tenant is not None:
+                dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
+            more, shown = differences(conn, target, live, retired, by=by)
+            added, examples = added + more, examples + shown
+            gone += differences(conn, target, retired, live, by=by)[0]
+        if not added and not gone:
+            return []
+        changed = (f"{added} chunks added or edited in {live!r} since the swap"
+                   + (" (e.g. " + ", ".join(f"id={o.id}" for o in examples[:5]) + ")" if examples else "")
+                   + f" would be left under {replaced_by!r}, and {gone} chunks deleted from {live!r} since would be "
+                   "live again")
+    if override is None:
+        raise RefusedError(f"rolling back {live!r} would undo more than the swap: {changed}; nothing was rolled back. "
+                           f"Expected those changes made in {retired!r} too, or --override \"REASON\" to roll back "
+                           "without them")
+    return [f"{changed}; rolled back anyway (override: {override})"]
+
+
+def rollback(conn: Conn, lock_conn: Conn, target: Target, live: str, override: str | None = None) -> SwapResult:
+    """Undo the last swap of ``live`` in one transaction: the retired collection is live again (refused, unless
+    ``override``, where live changed since the swap: rolling back would undo that too)."""
     _require_collections(target)
     bookkeeping.ensure(conn)
     record = _record(conn, target, live)
@@ -319,12 +355,18 @@ def rollback(conn: Conn, lock_conn: Conn, target: Target, live: str) -> SwapResu
     tenants = _views(conn, target)
     _require_empty(conn, target, record["replaced_by"], f"rollback moves {live!r}'s chunks back under that name", tenants)
     with _Locked(lock_conn, em.table, [live, record["replaced_by"]]):
-        with conn.transaction():
-            chunks, vectors = _relabel_views(conn, target, tenants,
-                                             [(live, record["replaced_by"]), (record["retired"], live)])
-            conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
-                         (bookkeeping.target_name(em.schema, em.table), live))
-    return SwapResult("rollback", live, record["replaced_by"], record["retired"], chunks, vectors)
+        try:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = {int(lock.LOCK_TIMEOUT_MS)}")
+                notes = _since_swap(conn, target, live, record, tenants, override)
+                chunks, vectors = _relabel_views(conn, target, tenants,
+                                                 [(live, record["replaced_by"]), (record["retired"], live)])
+                conn.execute("DELETE FROM backfill_harness.swaps WHERE target = %s AND live = %s",
+                             (bookkeeping.target_name(em.schema, em.table), live))
+        except psycopg.errors.LockNotAvailable:
+            raise lock.waited_too_long(conn, f"rolling back {live!r}", _tables(target)) from None
+    return SwapResult("rollback", live, record["replaced_by"], record["retired"], chunks, vectors, notes=notes,
+                      override=override if notes else None)
 
 
 def drop_retired(conn: Conn, lock_conn: Conn, target: Target, live: str) -> SwapResult:

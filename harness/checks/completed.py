@@ -38,9 +38,16 @@ def from_run_dir(run_dir: Path, collection: str) -> Outcome | None:
 
 def from_historylog(path: Path, collection: str) -> Outcome | None:
     try:
-        from ..historylog import latest_entry  # written by another part of the project; absent in older trees
+        from ..historylog import broken, latest_entry, verify  # written by another part of the project
     except ImportError:
         return skipped("completed", collection, "harness.historylog.latest_entry is not available to read the historylog")
+    if not Path(path).exists():
+        return None
+    # An entry is evidence only while the chain vouches for it: one edited by hand (exit code 3 made 0) is not.
+    chain = verify(path)
+    if not chain.ok:
+        return verdict("completed", collection, False, expected=f"{EXPECTED}, in a historylog whose chain is intact",
+                       found=broken(chain), metrics={"source": str(path)})
     entry = latest_entry(path, collection)
     if entry is None:
         return None

@@ -116,6 +116,7 @@ class CheckSession:
     tenants: list[str | None] = field(default_factory=lambda: [None])  # one view per tenant under database.session
     rls_note: str | None = None  # set when row-level security hides rows and no database.session shows them
     per_tenant_rls: bool = False  # row-level security applies and database.session is read tenant by tenant
+    session_rls: bool = False  # row-level security applies and database.session sets its view (per tenant or fixed)
     statement_timeout_ms: int = DEFAULT_TIMEOUT_MS  # as given, else grown with the tables when the session opens
     _pass: OnePass | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -245,20 +246,22 @@ class CheckSession:
         if self.rls_note:
             return unproven(check, collection, self.rls_note, expected=measured.expected, found=measured.found,
                             metrics=measured.metrics)
-        if not self.per_tenant_rls:
+        if not self.session_rls:
             return measured
-        if collection is None:  # tenant coverage is counted per collection: none to count, nothing measured
+        if collection is None and self.per_tenant_rls:  # tenant coverage is counted per collection: none to count
             return unproven(check, None, "row-level security is read tenant by tenant and whether the tenants are "
                             "every tenant is counted per collection only", expected=measured.expected,
                             found=measured.found, metrics=measured.metrics)
         from .. import rls
 
-        found = self.once((rls.COMPLETENESS, collection),
-                          lambda: rls.completeness(self.conn, self.target, collection, self.tenants))
-        if found is None or found.status != UNPROVEN:
-            return measured
-        return unproven(check, collection, found.note, expected=measured.expected, found=measured.found,
-                        metrics={**measured.metrics, **found.metrics})
+        # A fixed database.session (no {tenant}) is one view: whether it shows every row is counted as for tenants.
+        for name in [collection] if collection is not None else self.collections:
+            found = self.once((rls.COMPLETENESS, name),
+                              lambda name=name: rls.completeness(self.conn, self.target, name, self.tenants))
+            if found is not None and found.status == UNPROVEN:
+                return unproven(check, collection, found.note, expected=measured.expected, found=measured.found,
+                                metrics={**measured.metrics, **found.metrics})
+        return measured
 
     # -- the one pass -------------------------------------------------------------
     @property
@@ -565,6 +568,7 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
         if rls.applies(securities) and not profile.database.session:
             session.rls_note = rls.outcome(securities, profile, None).note
         session.per_tenant_rls = rls.applies(securities) and profile.database.per_tenant
+        session.session_rls = rls.applies(securities) and bool(profile.database.session)
         if "all" in options.collections:
             # Chunks in no collection are counted under None: no collection's check reads them, so they are
             # measured apart (in the same snapshot as the listing) and reported, never left out unsaid.

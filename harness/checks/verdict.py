@@ -43,7 +43,8 @@ class Verdict:
 def _within(claim: Claim) -> bool:
     bound, required = claim.metrics.get("bound"), claim.metrics.get("max_bad_fraction")
     try:
-        return bound is None or required is None or float(bound) <= float(required)
+        # A pass that states no bound (figures not recorded) proves no fraction: it covers nothing.
+        return bound is not None and required is not None and float(bound) <= float(required)
     except (TypeError, ValueError):
         return False
 

@@ -45,13 +45,13 @@ def run(args: argparse.Namespace) -> int:
         scope_gate = gate_of(settings, cast(str, live), command="swap", into=args.new, override=args.override).enforce()
     with db.connect(settings.database_url, autocommit=True) as conn, db.connect(settings.database_url, autocommit=True) as lock_conn:
         if args.rollback:
-            result = rollback(conn, lock_conn, target, args.live)
+            result = rollback(conn, lock_conn, target, args.live, override=args.override)
         elif args.drop_retired:
             result = drop_retired(conn, lock_conn, target, args.live)
         else:
             result = swap(conn, lock_conn, target, args.new, args.live, settings, override=args.override)
-    text = result.line()
-    if result.override:
+    text = "\n".join([result.line(), *(f"  {note}" for note in result.notes)])
+    if result.override and result.gate:
         gate = result.as_dict()["gate"]
         text += f"\n  DONE gate not proven ({gate['reason']}); override: {result.override}"
     if scope_gate is not None and scope_gate.override:

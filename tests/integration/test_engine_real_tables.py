@@ -405,6 +405,22 @@ def test_the_engine_replaces_only_the_filters_rows_and_writes_its_values(empty_d
     assert empty_db.scalar("SELECT array_agg(vec::text ORDER BY note_id) FROM note_vectors WHERE model_id = 1") == before
 
 
+def test_the_index_check_counts_every_models_vectors_a_search_without_an_index_scans(empty_db, embed_server):
+    """The search of model 2's vectors scans model 1's too: 12 vectors from index_min_rows 10 need an index, though
+    the filter's rows are 6."""
+    from harness.checks.counted import coverage
+    from harness.checks.index import index
+
+    _side_by_side(empty_db, embed_server)
+    profile = parse_profile(SIDE_BY_SIDE_PROFILE.replace("filter: {model_id: 2}", "filter: {model_id: 2}, "
+                                                         "index_min_rows: 10"), env={})
+    run_backfill(_settings(profile, empty_db.dsn, embed_server.url), BackfillOptions(collection="documents",
+                                                                                      progress=False))
+    outcome = _outcome(lambda session, c: coverage(session, c).passed and index(session, c), profile, empty_db.dsn,
+                       embed_server.url)  # as verify runs it: after the shared pass, which reads model 2's rows only
+    assert outcome.status == "failed" and "on 12 vectors" in outcome.found, outcome.message()
+
+
 def test_without_the_filter_a_table_of_several_models_is_refused_before_the_engine_replaces_them(empty_db,
                                                                                                   embed_server):
     """model_id given as a default instead: scope would count model 1's vectors as model 2's, and the engine's

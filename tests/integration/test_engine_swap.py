@@ -99,3 +99,60 @@ def test_a_concurrent_reader_sees_all_old_or_all_new(embedded_db, v2_server, dem
         stop.set()
         reader.join()
     assert seen and set(seen) <= {((TEST_MODEL,), 29), ((NEW_MODEL,), 29)}
+
+
+def test_swap_refuses_a_new_collection_with_a_vector_filed_under_another_tenant(embedded_db, v2_server, demo_profile, cli):
+    """After such a swap the other tenant's filtered search returns this tenant's chunk: verify's tenant_isolation."""
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    embedded_db.execute("UPDATE document_embeddings SET tenant_id = 'acme' WHERE collection = %s AND chunk_id = "
+                        "(SELECT min(chunk_id) FROM document_embeddings WHERE collection = %s)", (NEW, NEW))
+    result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, "--json", env=env)
+    assert result.code == 2, result.out + result.err
+    assert "tenant_isolation" in result.json["error"] and "nothing was swapped" in result.json["error"]
+    assert _models(embedded_db, LIVE) == ([TEST_MODEL], 29)
+
+
+def test_an_override_never_swaps_a_new_collection_holding_one_vector_on_rows_of_different_texts(
+        embedded_db, v2_server, demo_profile, cli):
+    """--override stands in for the provider; a copied vector is proven wrong without one (distinct_vectors)."""
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    embedded_db.execute("UPDATE document_embeddings SET embedding = (SELECT embedding FROM document_embeddings WHERE "
+                        "collection = %(c)s ORDER BY chunk_id LIMIT 1) WHERE collection = %(c)s AND chunk_id = "
+                        "(SELECT max(chunk_id) FROM document_embeddings WHERE collection = %(c)s)", {"c": NEW})
+    result = cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, "--json", "--override", "owner approved",
+                 env={**env, "OLLAMA_HOST": ""})
+    assert result.code == 2, result.out + result.err
+    assert "distinct_vectors" in result.json["error"] and "nothing was swapped" in result.json["error"]
+    assert _models(embedded_db, LIVE) == ([TEST_MODEL], 29)
+
+
+def _swapped(embedded_db, v2_server, demo_profile, cli):
+    env = _env(embedded_db, v2_server.url, NEW_MODEL)
+    assert cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, env=env).code == 0
+    assert cli("swap", "--profile", demo_profile, "--from", NEW, "--to", LIVE, env=env).code == 0
+    return env
+
+
+def test_rollback_refuses_while_live_holds_a_chunk_edited_since_the_swap_and_changes_nothing(
+        embedded_db, v2_server, demo_profile, cli):
+    """Rolling back would put the old text back live and leave the edit under NEW's name, unsaid."""
+    env = _swapped(embedded_db, v2_server, demo_profile, cli)
+    embedded_db.execute("UPDATE document_chunks SET content = content || ' edited after the swap' "
+                        "WHERE id = (SELECT min(id) FROM document_chunks WHERE collection = %s)", (LIVE,))
+    result = cli("swap", "--profile", demo_profile, "--rollback", "--to", LIVE, "--json", env=env)
+    assert result.code == 2, result.out + result.err
+    assert "1 chunks added or edited" in result.json["error"] and "nothing was rolled back" in result.json["error"]
+    assert _models(embedded_db, LIVE) == ([NEW_MODEL], 29)
+
+
+def test_rollback_with_an_override_goes_ahead_and_says_what_live_loses(embedded_db, v2_server, demo_profile, cli):
+    env = _swapped(embedded_db, v2_server, demo_profile, cli)
+    embedded_db.execute("DELETE FROM document_chunks WHERE id = (SELECT min(id) FROM document_chunks WHERE collection = %s)",
+                        (LIVE,))
+    result = cli("swap", "--profile", demo_profile, "--rollback", "--to", LIVE, "--json", "--override", "owner approved",
+                 env=env)
+    assert result.code == 0, result.out + result.err
+    assert _models(embedded_db, LIVE) == ([TEST_MODEL], 29)
+    assert any("1 chunks deleted from" in n and "owner approved" in n for n in result.json["notes"]), result.json

@@ -27,6 +27,19 @@ def test_coverage_that_cannot_count_unlisted_tenants_says_it_cannot_be_measured(
     assert outcome.status == "unproven" and "cannot be measured" in outcome.note and "20 chunks" in outcome.note
 
 
+def test_coverage_read_in_the_one_view_a_fixed_session_sets_is_unproven_where_it_hides_another_tenants_rows(
+        app_role, auditor, empty_db, embed_server):
+    """database.session without {tenant} shows acme's rows only: globex's 20 lost vectors were never read, and
+    coverage passed 20 of 20."""
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("DELETE FROM document_embeddings WHERE tenant_id = 'globex'")
+    outcome = _coverage(_profile(DEFAULTS, 'database: {session: {app.current_tenant_id: acme}}'), app_role,
+                        embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "20 of 40 chunks of documents visible through the one view database.session sets" in outcome.note
+    assert "20 rows belong to tenants not listed" in outcome.note and outcome.metrics["hidden"] == 20
+
+
 def test_a_missing_vector_in_a_listed_tenant_still_fails_coverage(app_role, empty_db, embed_server):
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
     empty_db.execute("DELETE FROM document_embeddings WHERE document_id = 'doc-2'")  # an acme row
@@ -47,6 +60,14 @@ def test_backfill_of_listed_tenants_only_is_not_ok(app_role, auditor, empty_db, 
     assert summary.embedded == 20 and summary.after.needed == 0
     assert not summary.ok and "20 rows belong to tenants not listed" in (summary.unproven or "")
     assert empty_db.scalar("SELECT count(*) FROM document_embeddings") == 20
+
+
+def test_backfill_in_the_one_view_a_fixed_session_sets_is_not_ok_where_it_hides_another_tenants_rows(
+        app_role, auditor, empty_db, embed_server):
+    summary = _backfill(_profile(DEFAULTS, 'database: {session: {app.current_tenant_id: acme}}'), app_role,
+                        embed_server.url)
+    assert summary.embedded == 20 and summary.after.needed == 0
+    assert not summary.ok and "20 rows belong to tenants not listed" in (summary.unproven or "")
 
 
 def test_run_evidence_of_listed_tenants_only_is_not_ok(app_role, auditor, embed_server, tmp_path):

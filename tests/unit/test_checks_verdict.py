@@ -53,3 +53,10 @@ def test_every_check_expected_run_and_passed_is_done():
     verdict = decide([Claim("coverage", "c", "passed"), Claim("custom url", None, "passed")],
                      expected=[("coverage", "c"), ("custom url", None)])
     assert verdict.ok, verdict.reason
+
+
+def test_a_passing_recompute_that_states_no_bound_covers_nothing():
+    """A claim read back without its bound (a checks file that records no figures) proves no fraction at all."""
+    verdict = decide([Claim("coverage", "c", "passed"), Claim("fresh", "c", "unproven"),
+                      Claim("recompute", "c", "passed")])
+    assert not verdict.ok and [c.check for c in verdict.uncovered] == ["fresh"]

@@ -206,3 +206,33 @@ def test_an_entry_named_like_the_empty_mark_breaks_no_other_collections_complete
     historylog.append(path, entry("—", profile="—", counts_after={"chunks": 3, "embedded": 3, "needed": 0}))
     assert from_historylog(path, "tenant_acme").passed
     assert from_historylog(path, "—").passed
+
+
+def test_the_completed_check_fails_a_newest_entry_edited_by_hand(tmp_path):
+    """An entry recording a failed run, edited to read exit code 0, is evidence the chain no longer vouches for."""
+    from harness.checks.completed import from_historylog
+
+    path = tmp_path / "historylog.md"
+    historylog.append(path, entry("tenant_acme", exit_code=3, outcome="failed",
+                                  counts_after={"chunks": 107, "embedded": 100, "needed": 7}))
+    path.write_text(path.read_text().replace("- exit code: 3", "- exit code: 0").replace('needed=7', 'needed=0'))
+    outcome = from_historylog(path, "tenant_acme")
+    assert outcome.status == "failed"
+    assert "chain" in outcome.message() and "historylog verify" in outcome.message()
+
+
+def test_record_refuses_to_append_to_a_log_whose_chain_is_broken_and_writes_nothing(log):
+    log.write_text(log.read_text().replace("- failed rows: 0", "- failed rows: 5", 1))
+    before = log.read_bytes()
+    with pytest.raises(historylog.HistoryLogError, match="chain BROKEN"):
+        historylog.append(log, entry("tenant_initech"))
+    assert log.read_bytes() == before
+
+
+def test_chained_entries_moved_below_the_legacy_marker_are_detected(log):
+    """The marker keeps hand-kept entries outside the chain; chained ones put below it were dropped from it unsaid."""
+    header, parts = blocks(log.read_text())
+    header = re.sub(r"head=[0-9a-f]{64} entries=3", "head=none entries=0", header)
+    log.write_text(header + historylog.LEGACY_MARKER + "\n\n" + "".join(parts))
+    report = historylog.verify(log)
+    assert not report.ok and any("below the legacy marker" in p.problem for p in report.problems), report.text()

@@ -5,7 +5,8 @@ from harness.steps.verify import VerifyResult
 
 
 def test_an_ok_verify_with_unproven_checks_says_how_many_and_what_covers_them():
-    checks = (Outcome("coverage", "memories", Status.PASSED), Outcome("recompute", "memories", Status.PASSED),
+    checks = (Outcome("coverage", "memories", Status.PASSED), Outcome("recompute", "memories", Status.PASSED,
+                                                                  metrics={"bound": 0.00997, "max_bad_fraction": 0.01}),
               Outcome("fresh", "memories", Status.UNPROVEN, note="no input-hash column"),
               Outcome("source_coverage", "memories", Status.SKIPPED, note="no source table"))
     result = VerifyResult("memories", "pytest", 0, 1.0, checks)
