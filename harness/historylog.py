@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ContextManager, Protocol
 
 import jinja2
 
@@ -85,6 +85,7 @@ class HistoryEntry:
     in_process_model: str | None = None  # what the command loaded to embed in-process (the provider only checked)
     truncation: str | None = None  # how the vectors were asked for below the model's dimension (request_dimensions)
     gates: tuple[str, ...] = ()  # every gate that refused or was skipped (no plan, scope refused, overridden)
+    anchor: str | None = None  # where the entry's hash is anchored, or why it is not (harness.historylog_anchor)
     prev: str = GENESIS
     sha256: str | None = None  # of the rendered entry; set when read back or appended
 
@@ -122,6 +123,7 @@ class HistoryEntry:
             run_dir=line(self.run_dir),
             in_process_model=line(self.in_process_model),
             truncation=line(self.truncation),
+            anchor=line(self.anchor),
             chunking=flat(self.chunking),
             settings=flat(self.settings),
             counts_before=flat(self.counts_before),
@@ -239,7 +241,7 @@ _LABELS = {
     "failed rows": ("failed_rows", "int"), "outcome": ("outcome", "str"), "reason": ("reason", "str"),
     "repo commit": ("repo_commit", "str"), "run dir": ("run_dir", "str"),
     "embeds in process": ("in_process_model", "str"), "previous entry sha256": ("prev", "str"),
-    "truncation": ("truncation", "str"),
+    "truncation": ("truncation", "str"), "anchor": ("anchor", "str"),
 }
 _KV_ITEM = re.compile(r'(?P<k>[^\s=]+)=(?P<v>"(?:[^"\\]|\\.)*"|\S+)')
 
@@ -403,8 +405,21 @@ def _with_head(header: str, head: str, count: int) -> str:
     return header.rstrip("\n") + "\n\n" + line + "\n\n"
 
 
-def append(path: str | Path, entry: HistoryEntry) -> HistoryEntry:
-    """Put the entry at the top (below the header), linked to the current newest; return it with its hash."""
+class Anchoring(Protocol):
+    """Where entries are anchored outside the file (harness.historylog_anchor.DatabaseAnchoring)."""
+
+    @property
+    def claim(self) -> str:
+        """What an entry says of its anchor before it is written."""
+
+    def pending(self, sha: str, prev: str, log: str, entry: HistoryEntry) -> ContextManager[str | None]:
+        """Anchor the entry while the file is written (None), or yield what it says instead when it cannot be."""
+
+
+def append(path: str | Path, entry: HistoryEntry, anchoring: Anchoring | None = None) -> HistoryEntry:
+    """Put the entry at the top (below the header), linked to the current newest; return it with its hash.
+
+    With ``anchoring``, the entry says where it is anchored, and the anchor commits only once the file is written."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -419,11 +434,19 @@ def append(path: str | Path, entry: HistoryEntry) -> HistoryEntry:
                 if not report.ok:
                     raise HistoryLogError(broken(report))
             prev = log.blocks[0][0] if log.blocks else GENESIS
-            entry = replace(entry, prev=prev, sha256=None).normalised()
+            entry = replace(entry, prev=prev, sha256=None, anchor=anchoring.claim if anchoring else entry.anchor)
+            entry = entry.normalised()
             block, sha = render_block(entry)
             rest = text[len(log.header):]
-            new = _with_head(log.header, sha, len(log.blocks) + 1) + block + rest
-            atomic_write_text(path, new)
+            if anchoring is None:
+                atomic_write_text(path, _with_head(log.header, sha, len(log.blocks) + 1) + block + rest)
+            else:
+                root = log.blocks[-1][0] if log.blocks else sha  # the chain's oldest entry names the log
+                with anchoring.pending(sha, prev, root, entry) as instead:
+                    if instead is not None:  # not anchored: the entry says so, and why
+                        entry = replace(entry, anchor=instead).normalised()
+                        block, sha = render_block(entry)
+                    atomic_write_text(path, _with_head(log.header, sha, len(log.blocks) + 1) + block + rest)
     except OSError as exc:
         raise HarnessError(f"cannot write historylog {path}: {exc.strerror or exc}; expected a writable folder") from None
     return replace(entry, sha256=sha)

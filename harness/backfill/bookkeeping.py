@@ -1,7 +1,8 @@
-"""The harness's own schema in the target database, ``backfill_harness``: run claims, swaps, copies, deferred indexes.
+"""The harness's own schema in the target database, ``backfill_harness``: run claims, swaps, copies, deferred indexes,
+historylog anchors.
 
 Created on first use, only by runs that need it (several workers, ``swap``, an index
-build deferred past a bulk load); a single plain backfill writes nothing outside the target's tables.
+build deferred past a bulk load, ``record``); a single plain backfill writes nothing outside the target's tables.
 """
 
 from __future__ import annotations
@@ -62,10 +63,19 @@ CREATE TABLE IF NOT EXISTS backfill_harness.deferred_indexes (
     dropped_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (target, name)
 );
+CREATE TABLE IF NOT EXISTS backfill_harness.historylog_anchors (
+    sha256      text PRIMARY KEY,       -- a historylog entry's hash (never its text)
+    prev        text NOT NULL,          -- the entry below it in its log
+    log         text NOT NULL,          -- its log's oldest chained entry: which historylog (chain) it is in
+    collection  text NOT NULL,
+    run_id      text,                   -- the run folder's name, if the entry came from one
+    seq         bigint GENERATED ALWAYS AS IDENTITY,  -- the order the entries were anchored in
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);
 """
 
 
-_TABLES = ("runs", "claims", "swaps", "copies", "deferred_indexes")
+_TABLES = ("runs", "claims", "swaps", "copies", "deferred_indexes", "historylog_anchors")
 
 
 def _complete(conn: Conn) -> bool:
@@ -96,7 +106,7 @@ def ensure(conn: Conn) -> None:
             _add_missing_columns(conn)
     except psycopg.errors.InsufficientPrivilege as exc:
         raise RefusedError(
-            f"schema {SCHEMA} (where runs, swaps and deferred indexes are kept) cannot be made or used: "
+            f"schema {SCHEMA} (where runs, swaps, deferred indexes and historylog anchors are kept) cannot be made or used: "
             f"{str(exc).splitlines()[0]}; expected CREATE on the database, or the schema created by its owner with "
             f"USAGE and SELECT, INSERT, UPDATE, DELETE on its tables granted to this role") from None
 
@@ -162,3 +172,50 @@ def piece_copied(conn: Conn, schema: str, table: str, copy: str, tenant: str, la
 def finish_copy(conn: Conn, schema: str, table: str, copy: str) -> None:
     conn.execute("UPDATE backfill_harness.copies SET complete = true, copied_at = now() WHERE target = %s AND copy = %s",
                  (target_name(schema, table), copy))
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One historylog entry as the target database anchors it: hashes and names, nothing secret."""
+    sha256: str
+    prev: str
+    log: str
+    collection: str
+    run_id: str | None = None
+    recorded_at: str | None = None
+
+
+def anchor_entry(conn: Conn, anchor: Anchor) -> None:
+    """Anchor an entry (in the caller's transaction); the same entry again (one text in two fresh logs) is a no-op."""
+    conn.execute("INSERT INTO backfill_harness.historylog_anchors (sha256, prev, log, collection, run_id) "
+                 "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (sha256) DO NOTHING",
+                 (anchor.sha256, anchor.prev, anchor.log, anchor.collection, anchor.run_id))
+
+
+def anchors(conn: Conn) -> list[Anchor] | None:
+    """Every anchored entry, newest first; None where the table does not exist (nothing was ever anchored)."""
+    with conn.transaction():
+        if not _one(conn, "SELECT to_regclass('backfill_harness.historylog_anchors') IS NOT NULL AS v"):
+            return None
+        rows = conn.execute("SELECT sha256, prev, log, collection, run_id, "
+                            "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS recorded_at "
+                            "FROM backfill_harness.historylog_anchors ORDER BY seq DESC").fetchall()
+    return [Anchor(**row) for row in rows]
+
+
+def database_identity(conn: Conn) -> str:
+    """Which database this is, as a historylog entry names it: its name and its cluster's system identifier
+    (the name alone where the role may not read pg_control_system)."""
+    with conn.transaction():
+        name = _one(conn, "SELECT current_database() AS v")
+    try:
+        with conn.transaction():
+            system = _one(conn, "SELECT system_identifier AS v FROM pg_control_system()")
+    except psycopg.errors.InsufficientPrivilege:
+        return f"database {name}"
+    return f"database {name} on server {system}"
+
+
+def _one(conn: Conn, query: str) -> object:
+    row = conn.execute(query).fetchone()
+    return row["v"] if row else None

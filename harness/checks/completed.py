@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..evidence import RUN_FILE, read_evidence
-from .outcome import Outcome, skipped, verdict
+from .outcome import Outcome, skipped, unproven, verdict
 from .session import CheckSession
 
 
@@ -36,9 +36,12 @@ def from_run_dir(run_dir: Path, collection: str) -> Outcome | None:
                             "source": str(Path(run_dir) / RUN_FILE)})
 
 
-def from_historylog(path: Path, collection: str) -> Outcome | None:
+def from_historylog(path: Path, collection: str, database: Any = None) -> Outcome | None:
+    """The newest entry for the collection, trusted only while the chain is intact and, given ``database``
+    (a historylog_anchor.AnchorView), while that database anchors it and the log agrees with its anchors."""
     try:
         from ..historylog import broken, latest_entry, verify  # written by another part of the project
+        from ..historylog_anchor import compare, trusted
     except ImportError:
         return skipped("completed", collection, "harness.historylog.latest_entry is not available to read the historylog")
     if not Path(path).exists():
@@ -51,6 +54,12 @@ def from_historylog(path: Path, collection: str) -> Outcome | None:
     entry = latest_entry(path, collection)
     if entry is None:
         return None
+    if database is not None:
+        distrust = trusted(compare(path, database), entry)
+        if distrust is not None:
+            return unproven("completed", collection, f"the historylog's entry is not trusted: {distrust}",
+                            expected=f"{EXPECTED}, in an entry anchored in the target database",
+                            found=distrust, metrics={"source": str(path)})
     code = _field(entry, "exit_code")
     failed = _field(entry, "failed_rows")
     after = _field(entry, "counts_after") or {}
@@ -78,8 +87,14 @@ def completed(session: CheckSession, collection: str) -> Outcome:
             return verdict("completed", collection, False, "readable run evidence", str(exc))
         if outcome is not None:
             return outcome
+    database = None
+    if opts.historylogs:
+        from ..historylog_anchor import read
+
+        with session.read_only() as conn:
+            database = read(conn)
     for path in opts.historylogs:
-        outcome = from_historylog(path, collection)
+        outcome = from_historylog(path, collection, database)
         if outcome is not None:
             return outcome
     where = [f"{opts.run_dir}/{RUN_FILE}"] if opts.run_dir else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json
+from ._common import add_json, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,6 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        ("show", "the entries, newest first")):
         v = verbs.add_parser(verb, help=text, description=text)
         v.add_argument("--path", default="historylog.md", help="the historylog (default ./historylog.md)")
+        if verb == "verify":
+            v.add_argument("--profile", help="the target's profile: compare the log with the anchors in its database "
+                                             "(DATABASE_URL, else the profile's database.url)")
+            v.add_argument("--database-url", help="the target database whose anchors the log is compared with")
         if verb == "show":
             v.add_argument("--collection", help="only this collection's entries")
         add_json(v)
@@ -23,12 +27,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from .. import historylog
+    from contextlib import closing
+
+    from .. import db, historylog, historylog_anchor
     from ..output import emit
 
-    report = historylog.verify(args.path)
-    emit({**report.__dict__, "ok": report.ok, "problems": [p.__dict__ for p in report.problems]}, args.json, report.text())
-    return 0 if report.ok else 1
+    historylog.verify(args.path)  # a missing log is bad input before any database is asked
+    url = args.database_url or (settings_from(args, require_provider=False).database_url if args.profile else None)
+    view = None
+    if url:
+        with closing(db.connect(url, autocommit=True, application_name="backfill-harness historylog verify")) as conn:
+            view = historylog_anchor.read(conn)
+    chain, anchor = historylog_anchor.verified(args.path, view)
+    ok = chain.ok and anchor.ok
+    status = "broken" if not chain.ok else anchor.status if anchor.status != "anchored" else "intact"
+    text = chain.text() if not chain.ok else f"{chain.text()}; " + "\n".join(anchor.lines())
+    emit({**chain.__dict__, "ok": ok, "status": status, "problems": [p.__dict__ for p in chain.problems],
+          "anchor": anchor.as_dict()}, args.json, text)
+    return 0 if ok else 1
 
 
 def run_show(args: argparse.Namespace) -> int:

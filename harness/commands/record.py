@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.run_dir).is_dir():
         raise ConfigError(f"--run-dir {args.run_dir!r} is not a folder; expected a run folder written by plan/run")
     settings = settings_from(args)
-    result = record(entry_from_run(settings, args.collection, args.run_dir, repo=args.repo or "."), args.historylog)
+    result = record(entry_from_run(settings, args.collection, args.run_dir, repo=args.repo or "."), args.historylog,
+                    settings.database_url)
     emit(result, args.json, result.text())
     return 0

@@ -197,8 +197,10 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
                                gates=[result.gate.line()] if result.gate and result.gate.status != "open" else [])
         if not result.run:
             entry = _without_run(entry, sc)
-        result.record = record(entry, list(historylogs))
-        result.steps.append(StepOutcome("record", "ok", f"entry at the top of {', '.join(result.record.paths)}"))
+        result.record = record(entry, list(historylogs), settings.database_url)
+        anchor = result.record.entry.anchor
+        result.steps.append(StepOutcome("record", "ok", f"entry at the top of {', '.join(result.record.paths)}; "
+                                        + (f"anchored in {anchor}" if result.record.anchored else f"{anchor} (unproven)")))
     except HarnessError as exc:
         result.steps.append(StepOutcome("record", "failed", str(exc)))
         result.exit_code = result.exit_code or exc.exit_code

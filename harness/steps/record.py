@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from .. import historylog
 from ..checks.outcome import Outcome, Status
 from ..evidence import RUN_FILE
 from ..historylog import CheckOutcome, HistoryEntry
+from ..historylog_anchor import DatabaseAnchoring, claimed_database
 from ..settings import Settings
 from .common import git_commit, utc_now, who
 from .verify import VERIFY_FILE, detail, label
@@ -22,18 +23,29 @@ DEFAULT_HISTORYLOG = Path("historylog.md")
 class RecordResult:
     entry: HistoryEntry
     paths: tuple[str, ...]
+    written: tuple[HistoryEntry, ...] = ()  # the entry as each log got it (its own link and hash)
 
     @property
     def ok(self) -> bool:
         return True
 
+    @property
+    def anchored(self) -> bool:
+        return all(claimed_database(e.anchor)[1] for e in self.written or (self.entry,))
+
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": True, "paths": list(self.paths), "entry": self.entry.as_dict()}
+        return {"ok": True, "paths": list(self.paths), "entry": self.entry.as_dict(), "anchored": self.anchored,
+                "anchors": [{"path": p, "sha256": e.sha256, "anchored": claimed_database(e.anchor)[1], "anchor": e.anchor}
+                            for p, e in zip(self.paths, self.written)]}
 
     def text(self) -> str:
         e = self.entry
-        return (f"Recorded {e.outcome} run of {e.collection} ({e.model}) at the top of "
-                f"{', '.join(self.paths)} (sha256 {str(e.sha256)[:12]}…)")
+        lines = [f"Recorded {e.outcome} run of {e.collection} ({e.model}) at the top of "
+                 f"{', '.join(self.paths)} (sha256 {str(e.sha256)[:12]}…)"]
+        for path, written in zip(self.paths, self.written):
+            lines.append(f"  {path}: anchored in {written.anchor}" if claimed_database(written.anchor)[1] else
+                         f"  {path}: {written.anchor} (unproven: historylog verify cannot compare it with the database)")
+        return "\n".join(lines)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -129,12 +141,11 @@ def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | No
     )
 
 
-def record(entry: HistoryEntry, paths: list[str | Path] | tuple[str | Path, ...] = ()) -> RecordResult:
-    """Append the entry at the top of every historylog given (historylog.md in the current folder by default)."""
-    targets = [Path(p) for p in (paths or [DEFAULT_HISTORYLOG])]
-    written = None
-    for path in dict.fromkeys(targets):
-        appended = historylog.append(path, entry)
-        written = written or appended
-    # targets is never empty (the default historylog), so an entry was written
-    return RecordResult(cast(HistoryEntry, written), tuple(str(p) for p in dict.fromkeys(targets)))
+def record(entry: HistoryEntry, paths: list[str | Path] | tuple[str | Path, ...] = (),
+           database_url: str | None = None) -> RecordResult:
+    """Append the entry at the top of every historylog given (historylog.md in the current folder by default), each
+    anchored in the target database (or saying why it is not)."""
+    targets = list(dict.fromkeys(Path(p) for p in (paths or [DEFAULT_HISTORYLOG])))
+    with DatabaseAnchoring.opened(database_url) as anchoring:
+        written = tuple(historylog.append(path, entry, anchoring) for path in targets)
+    return RecordResult(written[0], tuple(str(p) for p in targets), written)

@@ -1,0 +1,171 @@
+"""Historylog entries anchored in the target database: the attacks the unkeyed chain misses are caught there."""
+
+import uuid
+
+from harness import historylog
+from harness.historylog_anchor import read
+from harness.settings import resolve
+
+from ..conftest import finished_run
+
+
+def recorded(cli, db, demo_profile, target_env, tmp_path, log, collection="tenant_acme", exit_code=0):
+    """``record`` of a finished run (run.json only) into ``log``, against ``db``; the CLI's result."""
+    run_dir = finished_run(tmp_path / f"run-{uuid.uuid4().hex[:6]}", collection, exit_code=exit_code)
+    result = cli("record", "--profile", demo_profile, "--collection", collection, "--run-dir", run_dir,
+                 "--historylog", log, "--json", env={**target_env, "DATABASE_URL": db.dsn})
+    assert result.code == 0, result.out + result.err
+    return result
+
+
+def verified(cli, log, db=None):
+    return cli("historylog", "verify", "--path", log, *(("--database-url", db.dsn) if db else ()), "--json")
+
+
+def rewritten_newest(text: str, old: str, new: str) -> str:
+    """The red team's edit: the newest entry changed, its marker and the header's head re-hashed to match."""
+    sha, body = historylog.split(text).blocks[0]
+    forged = body.replace(old, new)
+    assert forged != body
+    again = historylog.entry_hash(forged)
+    return (text.replace(f"<!-- entry sha256={sha} -->\n{body}", f"<!-- entry sha256={again} -->\n{forged}")
+            .replace(f"head={sha}", f"head={again}"))
+
+
+def deleted_newest(text: str) -> str:
+    """The red team's deletion: the newest entry gone, the next one named as head."""
+    log = historylog.split(text)
+    (sha, body), (below, _) = log.blocks[0], log.blocks[1]
+    n = len(log.blocks)
+    return (text.replace(f"<!-- entry sha256={sha} -->\n{body}\n", "")
+            .replace(f"head={sha} entries={n}", f"head={below} entries={n - 1}"))
+
+
+def test_a_recorded_entry_is_anchored_in_the_target_database_and_the_log_verifies_against_it(
+        cli, demo_db, demo_profile, target_env, tmp_path, pg_password):
+    log = tmp_path / "historylog.md"
+    first = recorded(cli, demo_db, demo_profile, target_env, tmp_path, log)
+    second = recorded(cli, demo_db, demo_profile, target_env, tmp_path, log, collection="tenant_globex")
+    assert first.json["anchored"] and second.json["anchored"]
+    rows = demo_db.connect().execute("SELECT sha256, prev, collection FROM backfill_harness.historylog_anchors "
+                                     "ORDER BY seq").fetchall()
+    newest, older = historylog.read_entries(log)
+    assert rows == [(older.sha256, historylog.GENESIS, "tenant_acme"), (newest.sha256, older.sha256, "tenant_globex")]
+    assert newest.anchor.startswith(f"database {demo_db.name} on server ")
+    result = verified(cli, log, demo_db)
+    assert result.code == 0 and result.json["status"] == "intact", result.out
+    assert result.json["anchor"]["anchored"] == [1, 2] and not result.json["anchor"]["unproven"]
+    assert pg_password not in log.read_text()
+
+
+def test_a_rewritten_newest_entry_is_detected_by_the_anchor(cli, demo_db, demo_profile, target_env, tmp_path):
+    log = tmp_path / "historylog.md"
+    recorded(cli, demo_db, demo_profile, target_env, tmp_path, log)
+    recorded(cli, demo_db, demo_profile, target_env, tmp_path, log, exit_code=3)
+    log.write_text(rewritten_newest(log.read_text(), "- exit code: 3", "- exit code: 0"))
+    assert verified(cli, log).code == 0  # the chain alone cannot see it
+    result = cli("historylog", "verify", "--path", log, "--database-url", demo_db.dsn)
+    assert result.code == 1
+    assert f"database {demo_db.name}" in result.out and "anchors 1 entry of this log that the file does not hold" in result.out
+    assert "rewritten or deleted" in result.out
+
+
+def test_a_deleted_newest_entry_is_detected_by_the_anchor(cli, demo_db, demo_profile, target_env, tmp_path):
+    log = tmp_path / "historylog.md"
+    recorded(cli, demo_db, demo_profile, target_env, tmp_path, log)
+    recorded(cli, demo_db, demo_profile, target_env, tmp_path, log, exit_code=3)
+    log.write_text(deleted_newest(log.read_text()))
+    assert verified(cli, log).code == 0  # the chain alone cannot see it
+    result = verified(cli, log, demo_db)
+    assert result.code == 1 and result.json["status"] == "mismatch"
+    assert "the file does not hold" in result.json["anchor"]["problems"][0]
+
+
+def test_a_log_replaced_by_an_older_copy_is_detected_by_the_anchor(cli, demo_db, demo_profile, target_env, tmp_path):
+    log = tmp_path / "historylog.md"
+    recorded(cli, demo_db, demo_profile, target_env, tmp_path, log)
+    older = log.read_text()
+    recorded(cli, demo_db, demo_profile, target_env, tmp_path, log, exit_code=3)
+    log.write_text(older)
+    result = verified(cli, log, demo_db)
+    assert result.code == 1 and "older copy" in result.json["anchor"]["problems"][0]
+
+
+def test_verify_without_a_database_says_the_anchor_was_not_checked(cli, demo_db, demo_profile, target_env, tmp_path):
+    log = tmp_path / "historylog.md"
+    recorded(cli, demo_db, demo_profile, target_env, tmp_path, log)
+    result = cli("historylog", "verify", "--path", log)
+    assert result.code == 0 and "chain intact" in result.out and "anchor not checked (unproven)" in result.out
+    assert verified(cli, log).json["status"] == "unproven"
+
+
+def test_a_role_without_create_gets_an_unanchored_entry_that_says_so(cli, pg, demo_db, demo_profile, target_env,
+                                                                     tmp_path):
+    role = f"rec_{uuid.uuid4().hex[:8]}"
+    demo_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'rec-pw-51'")
+    try:
+        log = tmp_path / "historylog.md"
+        run_dir = finished_run(tmp_path / "run", "tenant_acme")
+        env = {**target_env, "DATABASE_URL": pg.dsn(demo_db.name, user=role, password="rec-pw-51")}
+        args = ("record", "--profile", demo_profile, "--collection", "tenant_acme", "--run-dir", run_dir)
+        data = cli(*args, "--historylog", log, "--json", env=env)
+        assert data.code == 0 and data.json["anchored"] is False
+        (entry,) = historylog.read_entries(log)
+        assert entry.anchor.startswith(f"NOT anchored (database {demo_db.name}") and "permission denied" in entry.anchor
+        assert data.json["anchors"][0]["anchor"] == entry.anchor
+        text = cli(*args, "--historylog", tmp_path / "other.md", env=env)
+        assert "NOT anchored" in text.out and "unproven" in text.out
+        checked = verified(cli, log, demo_db)
+        assert checked.code == 0 and checked.json["status"] == "unproven"
+        assert "is not anchored" in checked.json["anchor"]["unproven"][0]
+        assert "rec-pw-51" not in log.read_text()
+    finally:
+        demo_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_log_shared_by_two_databases_verifies_against_each(cli, demo_db, empty_db, demo_profile, target_env, tmp_path):
+    log = tmp_path / "historylog.md"
+    for db in (demo_db, empty_db, demo_db, empty_db):
+        recorded(cli, db, demo_profile, target_env, tmp_path, log)
+    for db, mine in ((demo_db, [2, 4]), (empty_db, [1, 3])):
+        result = verified(cli, log, db)
+        assert result.code == 0 and result.json["anchor"]["anchored"] == mine, result.out
+        assert result.json["anchor"]["problems"] == []
+    log.write_text(deleted_newest(log.read_text()))  # the newest is empty_db's: only it can tell
+    assert verified(cli, log, demo_db).code == 0 and verified(cli, log, empty_db).code == 1
+
+
+def test_completed_does_not_trust_an_entry_the_database_does_not_anchor(demo_db, tmp_path):
+    from harness.checks.completed import from_historylog
+    from harness.db import connect
+    from harness.steps import record
+
+    from ..unit.test_historylog import entry
+
+    log = tmp_path / "historylog.md"
+    done = {"chunks": 107, "embedded": 107, "needed": 0}
+    record(entry("tenant_acme", counts_after=done), [log], demo_db.dsn)
+    with connect(demo_db.dsn, autocommit=True) as conn:
+        assert from_historylog(log, "tenant_acme", read(conn)).passed
+        historylog.append(log, entry("tenant_acme", counts_after=done))  # a forged success, never anchored
+        outcome = from_historylog(log, "tenant_acme", read(conn))
+    assert outcome.status == "unproven" and "not anchored" in outcome.message()
+
+
+def test_the_completed_check_reads_the_anchors_of_its_session(embedded_db, demo_env, demo_profile, tmp_path):
+    from harness.checks import CheckOptions, open_session
+    from harness.checks.completed import completed
+    from harness.profile import load_profile
+
+    from ..unit.test_historylog import entry
+
+    log = tmp_path / "historylog.md"
+    historylog.append(log, entry("tenant_acme", counts_after={"chunks": 107, "embedded": 107, "needed": 0}))
+    env = {**demo_env, "DATABASE_URL": embedded_db.dsn}
+    session = open_session(resolve(load_profile(demo_profile, env=env), database_url=embedded_db.dsn, env=env),
+                           CheckOptions(collections=("tenant_acme",), historylogs=(log,)))
+    try:
+        outcome = completed(session, "tenant_acme")
+    finally:
+        session.close()
+    assert outcome.status == "unproven" and "not anchored" in outcome.message()
