@@ -6,8 +6,10 @@ rewriting the log also takes write access to the database; someone who can write
 
 The rule, for one database D and one log (its chain named by its oldest entry):
 every entry D anchors for this log is an entry of the file (a rewritten, deleted or rolled-back entry is missing),
-and every entry of the file that says it is anchored in D is (a forged or re-hashed one is not). Entries above D's
-newest anchor may belong to other databases sharing the log: each says which, and is checked against that one.
+and every entry of the file that says it is anchored in D is (a forged or re-hashed one is not). Entries below
+D's newest anchored entry are fixed by the chain under it. Entries above it may belong to other databases sharing
+the log: each says which, and is checked against that one (unproven here); one that says it is not anchored in D,
+above an entry D anchors, fails.
 """
 
 from __future__ import annotations
@@ -137,6 +139,7 @@ class AnchorReport:
     problems: tuple[str, ...] = ()
     unproven: tuple[str, ...] = ()
     shas: frozenset[str] = field(default_factory=frozenset)  # the anchored hashes of this log
+    covered: int = 0  # older entries not anchored here themselves, fixed by the chain under one that is
 
     @property
     def checked(self) -> bool:
@@ -152,13 +155,16 @@ class AnchorReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"checked": self.checked, "database": self.database, "status": self.status,
-                "anchored": list(self.anchored), "problems": list(self.problems), "unproven": list(self.unproven)}
+                "anchored": list(self.anchored), "covered": self.covered, "problems": list(self.problems),
+                "unproven": list(self.unproven)}
 
     def lines(self) -> list[str]:
         if not self.checked:
             return [f"anchor not checked (unproven): {self.unproven[0]}"]
         head = (f"anchor MISMATCH with {self.database}" if self.problems else
-                f"{len(self.anchored)} entries anchored in {self.database}")
+                f"{len(self.anchored)} entries anchored in {self.database}"
+                + (f" ({self.covered} older ones, not anchored themselves, fixed under them by the chain)"
+                   if self.covered else ""))
         return [head] + [f"  {p}" for p in self.problems] + [f"  unproven: {u}" for u in self.unproven]
 
 
@@ -187,7 +193,8 @@ def compare(path: str | Path, view: AnchorView | None) -> AnchorReport:
     anchored = {a.sha256 for a in mine}
     newest = min((where[s] for s in anchored if s in where), default=None)  # this database's newest entry in the file
     unproven: list[str] = []
-    elsewhere: list[str] = []
+    elsewhere: dict[str, list[int]] = {}  # what the entries say -> their numbers
+    covered = 0
     for i, (sha, entry) in enumerate(zip(shas, entries), start=1):
         if sha in anchored:
             continue
@@ -196,23 +203,26 @@ def compare(path: str | Path, view: AnchorView | None) -> AnchorReport:
         if named == view.identity and says_anchored:
             problems.append(f"{what} says it is anchored in {view.identity}, which does not anchor it: "
                             "added or rewritten by hand")
-        elif named == view.identity and newest is not None and i < newest:
+        elif newest is not None and i > newest:
+            covered += 1  # not anchored itself, but its text is fixed by the chain under entry `newest`, which is
+        elif named == view.identity and newest is not None:
             problems.append(f"{what} says it is not anchored in {view.identity}, above entry {newest}, which it "
                             f"anchors: no proof it was recorded and not added by hand ({entry.anchor})")
         elif named == view.identity:
             unproven.append(f"{what} is not anchored: {entry.anchor}")
         else:
-            elsewhere.append(f"{i} ({f'anchor: {entry.anchor}' if entry.anchor else 'no anchor: written before anchoring'})")
+            said = f"anchor: {entry.anchor}" if entry.anchor else "no anchor: written before anchoring"
+            elsewhere.setdefault(said, []).append(i)
     if elsewhere:
-        unproven.append(f"entries not checked here, each to be checked against the database it names: "
-                        f"{'; '.join(elsewhere)}")
+        unproven.append("entries not checked here, each to be checked against the database it names: " + "; ".join(
+            f"{', '.join(map(str, numbers))} ({said})" for said, numbers in elsewhere.items()))
     others = len({a.log for a in view.anchors or ()} - {shas[-1] if shas else ""})
     if not mine:
         unproven.append(f"{view.identity} anchors no entry of this log"
                         + (f" (it anchors entries of {others} other logs: another historylog, or this one replaced "
                            "by a different chain)" if others else ""))
     return AnchorReport(view.identity, tuple(sorted(where[s] for s in anchored if s in where)), tuple(problems),
-                        tuple(unproven), frozenset(anchored))
+                        tuple(unproven), frozenset(anchored), covered)
 
 
 def trusted(report: AnchorReport, entry: historylog.HistoryEntry) -> str | None:

@@ -89,10 +89,15 @@ def completed(session: CheckSession, collection: str) -> Outcome:
             return outcome
     database = None
     if opts.historylogs:
+        from ..errors import HarnessError
         from ..historylog_anchor import read
 
-        with session.read_only() as conn:
-            database = read(conn)
+        try:
+            with session.read_only() as conn:
+                database = read(conn)
+        except HarnessError as exc:
+            return unproven("completed", collection, f"the historylog anchors in the target database cannot be read: "
+                                                     f"{exc}; expected SELECT on backfill_harness.historylog_anchors")
     for path in opts.historylogs:
         outcome = from_historylog(path, collection, database)
         if outcome is not None:

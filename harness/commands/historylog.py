@@ -36,7 +36,8 @@ def run_verify(args: argparse.Namespace) -> int:
     url = args.database_url or (settings_from(args, require_provider=False).database_url if args.profile else None)
     view = None
     if url:
-        with closing(db.connect(url, autocommit=True, application_name="backfill-harness historylog verify")) as conn:
+        with closing(db.connect(url, autocommit=True, application_name="backfill-harness historylog verify")) as conn, \
+                db.translate_errors():
             view = historylog_anchor.read(conn)
     chain, anchor = historylog_anchor.verified(args.path, view)
     ok = chain.ok and anchor.ok

@@ -1,5 +1,6 @@
 """Historylog entries anchored in the target database: the attacks the unkeyed chain misses are caught there."""
 
+import contextlib
 import uuid
 
 from harness import historylog
@@ -55,6 +56,8 @@ def test_a_recorded_entry_is_anchored_in_the_target_database_and_the_log_verifie
     result = verified(cli, log, demo_db)
     assert result.code == 0 and result.json["status"] == "intact", result.out
     assert result.json["anchor"]["anchored"] == [1, 2] and not result.json["anchor"]["unproven"]
+    by_profile = cli("historylog", "verify", "--path", log, "--profile", demo_profile)  # DATABASE_URL: demo_db
+    assert by_profile.code == 0 and f"chain intact; 2 entries anchored in database {demo_db.name}" in by_profile.out
     assert pg_password not in log.read_text()
 
 
@@ -99,19 +102,31 @@ def test_verify_without_a_database_says_the_anchor_was_not_checked(cli, demo_db,
     assert verified(cli, log).json["status"] == "unproven"
 
 
+@contextlib.contextmanager
+def a_role(pg, db, *grants):
+    """A login role of its own on ``db`` with only these grants (and PUBLIC's); its DSN. Dropped after."""
+    role = f"rec_{uuid.uuid4().hex[:8]}"
+    db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'rec-pw-51'")
+    try:
+        for grant in grants:
+            db.execute(grant.format(role=role))
+        yield pg.dsn(db.name, user=role, password="rec-pw-51")
+    finally:
+        db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
 def test_a_role_without_create_gets_an_unanchored_entry_that_says_so(cli, pg, demo_db, demo_profile, target_env,
                                                                      tmp_path):
-    role = f"rec_{uuid.uuid4().hex[:8]}"
-    demo_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'rec-pw-51'")
-    try:
+    with a_role(pg, demo_db) as dsn:
         log = tmp_path / "historylog.md"
-        run_dir = finished_run(tmp_path / "run", "tenant_acme")
-        env = {**target_env, "DATABASE_URL": pg.dsn(demo_db.name, user=role, password="rec-pw-51")}
-        args = ("record", "--profile", demo_profile, "--collection", "tenant_acme", "--run-dir", run_dir)
+        env = {**target_env, "DATABASE_URL": dsn}
+        args = ("record", "--profile", demo_profile, "--collection", "tenant_acme",
+                "--run-dir", finished_run(tmp_path / "run", "tenant_acme"))
         data = cli(*args, "--historylog", log, "--json", env=env)
         assert data.code == 0 and data.json["anchored"] is False
         (entry,) = historylog.read_entries(log)
         assert entry.anchor.startswith(f"NOT anchored (database {demo_db.name}") and "permission denied" in entry.anchor
+        assert "expected CREATE on the database" in entry.anchor
         assert data.json["anchors"][0]["anchor"] == entry.anchor
         text = cli(*args, "--historylog", tmp_path / "other.md", env=env)
         assert "NOT anchored" in text.out and "unproven" in text.out
@@ -119,8 +134,24 @@ def test_a_role_without_create_gets_an_unanchored_entry_that_says_so(cli, pg, de
         assert checked.code == 0 and checked.json["status"] == "unproven"
         assert "is not anchored" in checked.json["anchor"]["unproven"][0]
         assert "rec-pw-51" not in log.read_text()
-    finally:
-        demo_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_role_that_cannot_write_the_anchors_gets_an_unanchored_entry_that_says_so(cli, pg, demo_db, demo_profile,
+                                                                                    target_env, tmp_path):
+    recorded(cli, demo_db, demo_profile, target_env, tmp_path, tmp_path / "owner.md")  # the owner made the schema
+    grants = ("GRANT USAGE ON SCHEMA backfill_harness TO {role}",
+              "GRANT SELECT ON ALL TABLES IN SCHEMA backfill_harness TO {role}")
+    with a_role(pg, demo_db, *grants) as dsn:
+        log = tmp_path / "historylog.md"
+        data = cli("record", "--profile", demo_profile, "--collection", "tenant_acme", "--run-dir",
+                   finished_run(tmp_path / "run", "tenant_acme"), "--historylog", log, "--json",
+                   env={**target_env, "DATABASE_URL": dsn})
+        assert data.code == 0 and data.json["anchored"] is False
+        (entry,) = historylog.read_entries(log)
+        assert entry.anchor.startswith("NOT anchored") and "permission denied for table historylog_anchors" in entry.anchor
+        assert data.json["entry"]["sha256"] == entry.sha256  # the entry written is the one that says so
+    assert demo_db.scalar("SELECT count(*) FROM backfill_harness.historylog_anchors") == 1
+    assert historylog.verify(log).ok
 
 
 def test_a_log_shared_by_two_databases_verifies_against_each(cli, demo_db, empty_db, demo_profile, target_env, tmp_path):
@@ -131,6 +162,13 @@ def test_a_log_shared_by_two_databases_verifies_against_each(cli, demo_db, empty
         result = verified(cli, log, db)
         assert result.code == 0 and result.json["anchor"]["anchored"] == mine, result.out
         assert result.json["anchor"]["problems"] == []
+    # entry 1 is above demo_db's newest anchor: only empty_db, which it names, can vouch for it
+    assert verified(cli, log, demo_db).json["anchor"]["unproven"] == [
+        "entries not checked here, each to be checked against the database it names: 1 (anchor: database "
+        f"{empty_db.name} on server {demo_db.scalar('SELECT system_identifier FROM pg_control_system()')} "
+        "(backfill_harness.historylog_anchors))"]
+    # every entry of empty_db's is anchored, or fixed by the chain under its newest anchored one
+    assert verified(cli, log, empty_db).json["status"] == "intact"
     log.write_text(deleted_newest(log.read_text()))  # the newest is empty_db's: only it can tell
     assert verified(cli, log, demo_db).code == 0 and verified(cli, log, empty_db).code == 1
 
