@@ -3,9 +3,10 @@
 Each entry starts with a marker line ``<!-- entry sha256=H -->`` where H is the
 SHA-256 of the entry's text below the marker; that text ends with the hash of
 the previous (older) entry. The header's ``<!-- historylog head=H entries=N -->``
-line names the newest entry, so deleting it is detected too. Appends take an
-exclusive ``flock`` on a lock file next to the log, write a temporary file and
-``os.replace`` it: concurrent writers queue, readers never see half a file.
+line names the newest entry, so deleting it is detected too. The hash is unkeyed (an editor can re-hash a
+rewritten newest entry and the head), so ``record`` also anchors each entry in the target database
+(harness.historylog_anchor). Appends take an exclusive ``flock`` on a lock file next to the log, write a
+temporary file and ``os.replace`` it: concurrent writers queue, readers never see half a file.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ duration, the outcome and the target repo's git commit.
 Entries are chained: the `<!-- entry sha256=... -->` marker above an entry is the SHA-256 of the entry's text,
 and each entry ends with the SHA-256 of the entry below it (the previous one). The line below names the newest
 entry. `backfill-harness historylog verify` detects an edited, deleted, reordered or inserted entry.
+Each entry's hash is also anchored in the target database (`backfill_harness.historylog_anchors`, the entry's
+`anchor` line names it): `historylog verify --profile P` compares the log with it, which catches an entry
+rewritten and re-hashed, the newest one deleted, or an older copy of this file.
 Do not edit entries by hand; append with `backfill-harness record`.
 """
 
@@ -438,15 +442,12 @@ def append(path: str | Path, entry: HistoryEntry, anchoring: Anchoring | None = 
             entry = entry.normalised()
             block, sha = render_block(entry)
             rest = text[len(log.header):]
-            if anchoring is None:
+            root = log.blocks[-1][0] if log.blocks else sha  # the chain's oldest entry names the log
+            with anchoring.pending(sha, prev, root, entry) if anchoring else contextlib.nullcontext() as instead:
+                if instead is not None:  # not anchored after all: the entry says so, and why
+                    entry = replace(entry, anchor=instead).normalised()
+                    block, sha = render_block(entry)
                 atomic_write_text(path, _with_head(log.header, sha, len(log.blocks) + 1) + block + rest)
-            else:
-                root = log.blocks[-1][0] if log.blocks else sha  # the chain's oldest entry names the log
-                with anchoring.pending(sha, prev, root, entry) as instead:
-                    if instead is not None:  # not anchored: the entry says so, and why
-                        entry = replace(entry, anchor=instead).normalised()
-                        block, sha = render_block(entry)
-                    atomic_write_text(path, _with_head(log.header, sha, len(log.blocks) + 1) + block + rest)
     except OSError as exc:
         raise HarnessError(f"cannot write historylog {path}: {exc.strerror or exc}; expected a writable folder") from None
     return replace(entry, sha256=sha)
