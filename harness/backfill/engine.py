@@ -927,7 +927,8 @@ def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _
         for row in rows:
             out.failures.append(RowFailure(row.key, row.collection, row.tenant, reason))
         return
-    out.good.append(Vectors(page.keys, vectors, page.hashes, page.collections, page.tenants, page.exists, page.read_at))
+    out.good.append(Vectors(page.keys, vectors, page.hashes, page.collections, page.tenants, page.exists, page.read_at,
+                            page.changed))
 
 
 # Special tokens a model adds around an input (BOS/EOS, [CLS]/[SEP]): allowance when bounding tokens by bytes.

@@ -157,3 +157,63 @@ def test_scope_and_plan_count_timestamp_stale_rows_as_stale(cli, empty_db, embed
     assert planned.code == 0, planned.out + planned.err
     rows = json.loads((tmp_path / "run" / "plan.json").read_text())["rows"]
     assert (rows["stale"], rows["to_embed"], rows["current"]) == (2, 2, ROWS - 2)
+
+
+class EditCommittedAfterTheRead(OllamaProvider):
+    """A real provider; an application's transaction, begun before the engine read the texts (its now() is earlier
+    than the read), edits chunk 1 and commits while the engine embeds."""
+
+    def __init__(self, url, app, table):
+        super().__init__(url, TEST_MODEL)
+        self.app, self.table, self.edited = app, table, False
+
+    def embed(self, texts, *args, **kwargs):
+        if not self.edited:
+            from psycopg import sql
+
+            self.app.execute(sql.SQL("UPDATE {} SET body = 'edited in a long transaction', changed_at = now() "
+                                     "WHERE id = 1").format(sql.Identifier(self.table)))
+            self.app.commit()
+            self.edited = True
+        return super().embed(texts, *args, **kwargs)
+
+
+@pytest.mark.parametrize("text", [SEPARATE, INLINE], ids=["separate", "inline"])
+def test_a_chunk_edited_by_a_transaction_that_began_before_the_read_stays_stale(empty_db, embed_server, text):
+    (_inline if text is INLINE else _separate)(empty_db)
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        with EditCommittedAfterTheRead(embed_server.url, app, "items" if text is INLINE else "notes") as provider:
+            summary = _backfill(empty_db, embed_server.url, text, provider=provider)
+    assert provider.edited and summary.embedded == ROWS
+    assert summary.after.needed == 1
+    assert _fresh(empty_db, embed_server.url, text).status == "failed"
+
+
+# Times without a zone on both sides: the application writes UTC wall-clock times (its sessions' zone), the
+# engine's connection runs in another zone (the server's default, PGTZ, or the DSN's options).
+NAIVE = SEPARATE.replace("notes", "naive_notes").replace("note_vectors", "naive_vectors")
+
+
+def test_times_without_a_zone_compare_whatever_the_engines_session_zone(empty_db, embed_server):
+    empty_db.execute("CREATE TABLE naive_notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamp)")
+    empty_db.execute("CREATE TABLE naive_vectors (note_id int PRIMARY KEY REFERENCES naive_notes, "
+                     "embedding vector(384), model text, embedded_at timestamp)")
+    empty_db.execute("INSERT INTO naive_notes SELECT i, 'note ' || i, now() AT TIME ZONE 'UTC' - interval '1 day' "
+                     "FROM generate_series(1, 5) AS i")
+    tokyo = type(empty_db)(empty_db.name, empty_db.dsn + ("&" if "?" in empty_db.dsn else "?")
+                           + "options=-c%20TimeZone%3DAsia/Tokyo")
+    settings = resolve(parse_profile(NAIVE, env={}), database_url=tokyo.dsn, env={"OLLAMA_HOST": embed_server.url})
+    run_backfill(settings, BackfillOptions(collection="naive_notes", batch_size=50, progress=False))
+    empty_db.execute("UPDATE naive_notes SET body = 'edited', changed_at = now() AT TIME ZONE 'UTC' WHERE id = 2")
+    again = run_backfill(settings, BackfillOptions(collection="naive_notes", batch_size=50, progress=False))
+    assert (again.before.stale, again.embedded) == (1, 1)
+
+
+def test_a_batch_with_chunks_without_a_time_stamps_the_others_with_theirs(empty_db, embed_server):
+    _separate(empty_db)
+    empty_db.execute("UPDATE notes SET changed_at = NULL WHERE id IN (2, 3)")
+    summary = _backfill(empty_db, embed_server.url)
+    assert summary.embedded == ROWS and (summary.after.needed, summary.after.untimed) == (0, 2)
+    assert empty_db.scalar("SELECT count(*) FROM notes JOIN note_vectors ON note_id = id "
+                           "WHERE embedded_at = changed_at") == ROWS - 2
