@@ -188,3 +188,18 @@ def test_joining_a_run_of_all_without_all_is_refused(cli, misaligned, demo_profi
     assert first.code == 0, first.out + first.err
     joined = backfill(cli, db, demo_profile, demo_env, "--run-id", "again-2")
     assert joined.code == 2 and "--all" in joined.json["error"] and "\n" not in joined.json["error"]
+
+
+def test_a_run_id_of_another_collection_is_refused_not_taken_as_that_runs_finished_ranges(cli, misaligned, demo_profile,
+                                                                                         demo_env):
+    """Run ids are one namespace: a second collection's --all given the first's id found its ranges all done and
+    reported every row re-embedded having embedded none."""
+    db, ids, bad, good = misaligned
+    first = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme", "--json", "--all", "--run-id",
+                "shared-1", env={**demo_env, "DATABASE_URL": db.dsn})
+    assert first.code == 0, first.out + first.err
+    before = vectors(db, ids)
+    second = backfill(cli, db, demo_profile, demo_env, "--all", "--run-id", "shared-1")
+    assert second.code == 2, second.out + second.err
+    assert "tenant_acme" in second.json["error"] and "\n" not in second.json["error"]
+    assert vectors(db, ids) == before
