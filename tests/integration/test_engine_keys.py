@@ -203,3 +203,11 @@ def test_a_run_id_of_another_collection_is_refused_not_taken_as_that_runs_finish
     assert second.code == 2, second.out + second.err
     assert "tenant_acme" in second.json["error"] and "\n" not in second.json["error"]
     assert vectors(db, ids) == before
+
+
+def test_all_dry_run_with_a_limit_says_only_the_limit_would_be_embedded(cli, misaligned, demo_profile, demo_env):
+    db, ids, bad, good = misaligned
+    result = backfill(cli, db, demo_profile, demo_env, "--all", "--dry-run", "--limit", "3")
+    assert result.code == 0, result.out + result.err
+    assert f"--all: 3 of the {len(ids)} chunks with a text would be embedded again" in result.json["summary"]
+    assert f"all {len(ids)}" not in result.json["summary"]
