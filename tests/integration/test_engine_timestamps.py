@@ -217,3 +217,31 @@ def test_a_batch_with_chunks_without_a_time_stamps_the_others_with_theirs(empty_
     assert summary.embedded == ROWS and (summary.after.needed, summary.after.untimed) == (0, 2)
     assert empty_db.scalar("SELECT count(*) FROM notes JOIN note_vectors ON note_id = id "
                            "WHERE embedded_at = changed_at") == ROWS - 2
+
+
+# One column for the chunk's time and the vector's (one table): it says when the row last changed, not whether its
+# vector is older than its text.
+ONE_COLUMN = """
+name: one-column
+provider: {model: hash-embed:384}
+chunks: {table: rows_one, id: id, text: body, collection_name: rows_one, updated_at: updated_at}
+embeddings: {table: rows_one, key: id, vector: embedding, model: model, updated_at: updated_at}
+"""
+
+
+def test_one_time_column_for_chunk_and_vector_measures_no_row_fresh(empty_db, embed_server):
+    empty_db.execute("CREATE TABLE rows_one (id int PRIMARY KEY, body text NOT NULL, updated_at timestamptz "
+                     "DEFAULT now(), embedding vector(384), model text)")
+    empty_db.execute("INSERT INTO rows_one (id, body) SELECT i, 'row ' || i FROM generate_series(1, 5) AS i")
+    settings = resolve(parse_profile(ONE_COLUMN, env={}), database_url=empty_db.dsn,
+                       env={"OLLAMA_HOST": embed_server.url})
+    run_backfill(settings, BackfillOptions(collection="rows_one", batch_size=50, progress=False))
+    empty_db.execute("UPDATE rows_one SET body = 'edited', updated_at = now() WHERE id = 2")
+    again = run_backfill(settings, BackfillOptions(collection="rows_one", dry_run=True, progress=False))
+    assert again.before.stale is None
+    session = open_session(settings, CheckOptions(collections=("rows_one",)))
+    try:
+        fresh = {o.check: o for o in run_all(session)}["fresh"]
+    finally:
+        session.close()
+    assert fresh.status != "passed", fresh.message()
