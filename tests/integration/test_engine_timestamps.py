@@ -245,3 +245,23 @@ def test_one_time_column_for_chunk_and_vector_measures_no_row_fresh(empty_db, em
     finally:
         session.close()
     assert fresh.status != "passed", fresh.message()
+
+
+def test_a_role_without_temp_privilege_stamps_each_vector_with_its_chunks_time(empty_db, pg, embed_server):
+    import uuid
+
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    _separate(empty_db)
+    empty_db.execute("UPDATE notes SET changed_at = NULL WHERE id = 2")
+    empty_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT ON notes TO {role}; "
+                     f"GRANT SELECT, INSERT, DELETE ON note_vectors TO {role}; "
+                     f"REVOKE TEMPORARY ON DATABASE {empty_db.name} FROM PUBLIC")
+    settings = resolve(parse_profile(SEPARATE, env={}), env={"OLLAMA_HOST": embed_server.url},
+                       database_url=pg.dsn(empty_db.name, user=role, password="app-secret-pw"))
+    try:
+        summary = run_backfill(settings, BackfillOptions(collection="notes", batch_size=50, progress=False))
+        assert summary.ok and summary.embedded == ROWS and "unnest" in summary.write_path
+        assert empty_db.scalar("SELECT count(*) FROM notes JOIN note_vectors ON note_id = id "
+                               "WHERE embedded_at = changed_at") == ROWS - 1
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
