@@ -394,6 +394,13 @@ def run_backfill(
         # the key walk still need a vector.
         if summary.stopped is None and whole and (left := still_needed(summary.after)):
             summary.stopped = f"{left} (edited or added while it ran, or not selectable); run backfill again"
+        if summary.stopped is None and whole and options.every and options.run_id \
+                and (undone := claims.unfinished(read_conn, options.run_id)):
+            # A worker that died after this one found no free range left its range part done: its rows look current
+            # to every count, so only the run's ranges say --all has not re-embedded them.
+            summary.stopped = (f"{undone} range{'s' if undone > 1 else ''} of run {options.run_id} not done (a worker "
+                               "stopped part way; its rows look current to every count); run the same command again "
+                               "to continue")
         if whole and tenants != [None]:
             part = rls.completeness(read_conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
