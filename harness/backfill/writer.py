@@ -72,13 +72,16 @@ def stamped(target: Target) -> str | None:
 
 
 def carried_time(conn: Conn, target: Target) -> str | None:
-    """The type of the vector's time column (``stamped``) where ``chunks.updated_at`` has the same one, so the chunk's
-    time as read is the vector's (``stamp``); None otherwise (no such column, or two types that never compare)."""
+    """The type of the vector's time column (``stamped``) where ``chunks.updated_at`` has the same one, at least as
+    precise (a chunk's time rounded down would leave its vector stale for ever), so the chunk's time as read is the
+    vector's (``stamp``); None otherwise (no such column, two types that never compare, or a coarser vector time)."""
     column, ch, em = stamped(target), target.profile.chunks, target.profile.embeddings
     if column is None or ch.updated_at is None:
         return None
     row = conn.execute(
-        "SELECT format_type(v.atttypid, v.atttypmod) AS type, v.atttypid = c.atttypid AS same "
+        "SELECT format_type(v.atttypid, v.atttypmod) AS type, v.atttypid = c.atttypid "
+        "AND (CASE WHEN v.atttypmod < 0 THEN 6 ELSE v.atttypmod END) >= (CASE WHEN c.atttypmod < 0 THEN 6 ELSE "
+        "c.atttypmod END) AS same "
         "FROM pg_attribute v, pg_attribute c WHERE v.attrelid = to_regclass(%s) AND v.attname = %s "
         "AND c.attrelid = to_regclass(%s) AND c.attname = %s",
         (_qualified(em.schema, em.table), column, _qualified(ch.schema, ch.table), ch.updated_at)).fetchone()

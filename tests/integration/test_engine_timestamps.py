@@ -265,3 +265,14 @@ def test_a_role_without_temp_privilege_stamps_each_vector_with_its_chunks_time(e
                                "WHERE embedded_at = changed_at") == ROWS - 1
     finally:
         empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_vector_time_column_coarser_than_the_chunks_leaves_every_row_fresh(empty_db, embed_server):
+    """Whole seconds cannot keep a chunk's microseconds: a time rounded down would leave its vector stale forever."""
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamptz)")
+    empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
+                     "model text, embedded_at timestamptz(0))")
+    empty_db.execute("INSERT INTO notes SELECT i, 'note ' || i, now() - interval '1 hour' + i * interval '0.1 s' "
+                     "FROM generate_series(1, %s) AS i", (ROWS,))
+    summary = _backfill(empty_db, embed_server.url)
+    assert summary.ok and summary.embedded == ROWS and summary.after.needed == 0
