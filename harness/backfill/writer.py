@@ -90,7 +90,21 @@ def carried_time(conn: Conn, target: Target) -> str | None:
     return str(row["type"]) if row is not None and row["same"] else None
 
 
-def stamp(target: Target, read_at: Any, carried: str | None = None) -> sql.Composable:
+def rewritten_on_update(conn: Conn, target: Target) -> bool:
+    """An inline chunk table with a row trigger that fires before UPDATE: it may set ``chunks.updated_at`` to the
+    engine's now() (``stamp``); any other target: False."""
+    ch = target.profile.chunks
+    if not target.inline:
+        return False
+    # tgtype bits (pg_trigger.h): 1 row, 2 before, 16 update
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal "
+                       "AND tgenabled <> 'D' AND tgtype & 19 = 19) AS fires", (_qualified(ch.schema, ch.table),)).fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    return bool(row and row["fires"])
+
+
+def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: bool = True) -> sql.Composable:
     """The vector's time: the chunk's ``chunks.updated_at`` as its text was read (``s.at``, staged where ``carried``
     names the type both columns share), else when the text was read (``read_at``, the selection's now(); unknown: the
     write's now()).
@@ -100,15 +114,15 @@ def stamp(target: Target, read_at: Any, carried: str | None = None) -> sql.Compo
     with the read's time was called fresh); and a time without a zone is written by the application in its own zone,
     which the engine's session need not share (stamped in Asia/Tokyo, edits in UTC looked 9 hours older than their
     vectors). Any later edit of the chunk gives it a later time than the one read, whatever the zones, so it stays
-    stale by ``Target.changed_after_vector`` and the next run embeds it again. An inline row is the chunk's own: the
-    engine's UPDATE may fire an application's trigger that sets ``updated_at`` to now() (the write's), so a row its
-    UPDATE finds unchanged since the read (the row as the UPDATE sees it, after waiting for any concurrent write) is
-    stamped with the write's now(), one edited since keeps the time read."""
+    stale by ``Target.changed_after_vector`` and the next run embeds it again. An inline row is the chunk's own: where
+    the engine's UPDATE fires a trigger (``triggered``: ``rewritten_on_update``), which may set ``updated_at`` to now()
+    (the write's), a row its UPDATE finds unchanged since the read (the row as the UPDATE sees it, after waiting for
+    any concurrent write) is stamped with the write's now(), one edited since keeps the time read."""
     read = sql.SQL("{}::timestamptz").format(sql.Literal(read_at)) if read_at is not None else sql.SQL("now()")
     changed = target.profile.chunks.updated_at
     if carried is not None:
         read = sql.SQL("coalesce(s.at, {}::{})").format(read, sql.SQL(carried))
-    if target.inline and changed:
+    if target.inline and changed and (triggered or carried is None):
         edited = (sql.SQL("{c} IS DISTINCT FROM s.at") if carried is not None else sql.SQL("{c} > {r}")).format(
             c=sql.Identifier("c", changed), r=read)
         return sql.SQL("CASE WHEN {e} THEN {r} ELSE now() END").format(e=edited, r=read)
@@ -264,6 +278,7 @@ class BatchWriter:
         self.path = path or write_path(conn, target)
         # The chunk's time as read, staged as column "at" where it is the vector's (``carried_time``).
         self._carried = carried_time(conn, target)
+        self._triggered = rewritten_on_update(conn, target)
         self._staged = self._columns + ([("at", cast(str, stamped(target)))] if self._carried is not None else [])
 
     def tables(self) -> list[str]:
@@ -431,7 +446,7 @@ class BatchWriter:
         """The profile's defaults and, where the engine writes it, the vector's time (``stamped``)."""
         column = stamped(self.target)
         return profile_defaults(self.target, self.model, self.dims, collection) + (
-            [(column, stamp(self.target, read_at, self._carried))] if column is not None else [])
+            [(column, stamp(self.target, read_at, self._carried, self._triggered))] if column is not None else [])
 
     def _apply_sql(self, collection: str = "", source: sql.Composable | None = None,
                    read_at: Any = None) -> list[sql.Composed]:

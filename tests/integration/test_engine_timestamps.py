@@ -276,3 +276,17 @@ def test_a_vector_time_column_coarser_than_the_chunks_leaves_every_row_fresh(emp
                      "FROM generate_series(1, %s) AS i", (ROWS,))
     summary = _backfill(empty_db, embed_server.url)
     assert summary.ok and summary.embedded == ROWS and summary.after.needed == 0
+
+
+def test_an_inline_row_without_a_trigger_compares_times_without_a_zone_whatever_the_engines_zone(empty_db, embed_server):
+    empty_db.execute("CREATE TABLE naive_items (id int PRIMARY KEY, body text NOT NULL, changed_at timestamp, "
+                     "embedding vector(384), model text, embedded_at timestamp)")
+    empty_db.execute("INSERT INTO naive_items SELECT i, 'item ' || i, now() AT TIME ZONE 'UTC' - interval '1 day' "
+                     "FROM generate_series(1, 5) AS i")
+    tokyo = empty_db.dsn + ("&" if "?" in empty_db.dsn else "?") + "options=-c%20TimeZone%3DAsia/Tokyo"
+    text = INLINE.replace("items", "naive_items")
+    settings = resolve(parse_profile(text, env={}), database_url=tokyo, env={"OLLAMA_HOST": embed_server.url})
+    run_backfill(settings, BackfillOptions(collection="naive_items", batch_size=50, progress=False))
+    empty_db.execute("UPDATE naive_items SET body = 'edited', changed_at = now() AT TIME ZONE 'UTC' WHERE id = 2")
+    again = run_backfill(settings, BackfillOptions(collection="naive_items", batch_size=50, progress=False))
+    assert (again.before.stale, again.embedded) == (1, 1)
