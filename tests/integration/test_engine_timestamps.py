@@ -290,3 +290,15 @@ def test_an_inline_row_without_a_trigger_compares_times_without_a_zone_whatever_
     empty_db.execute("UPDATE naive_items SET body = 'edited', changed_at = now() AT TIME ZONE 'UTC' WHERE id = 2")
     again = run_backfill(settings, BackfillOptions(collection="naive_items", batch_size=50, progress=False))
     assert (again.before.stale, again.embedded) == (1, 1)
+
+
+def test_date_columns_stamp_each_vector_with_its_chunks_date(empty_db, embed_server):
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at date)")
+    empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
+                     "model text, embedded_at date)")
+    empty_db.execute("INSERT INTO notes SELECT i, 'note ' || i, date '2024-02-28' + i FROM generate_series(1, 5) AS i")
+    assert _backfill(empty_db, embed_server.url).after.needed == 0
+    assert empty_db.scalar("SELECT count(*) FROM notes JOIN note_vectors ON note_id = id "
+                           "WHERE embedded_at = changed_at") == 5
+    empty_db.execute("UPDATE notes SET body = 'edited', changed_at = changed_at + 1 WHERE id = 4")
+    assert _backfill(empty_db, embed_server.url).embedded == 1
