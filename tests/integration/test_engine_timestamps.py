@@ -245,6 +245,7 @@ def test_one_time_column_for_chunk_and_vector_measures_no_row_fresh(empty_db, em
     finally:
         session.close()
     assert fresh.status != "passed", fresh.message()
+    assert "rows_one.updated_at) named as both" in fresh.message()
 
 
 def test_a_role_without_temp_privilege_stamps_each_vector_with_its_chunks_time(empty_db, pg, embed_server):
