@@ -174,7 +174,7 @@ def write_path(conn: Conn, target: Target) -> WritePath:
     if em.defaults:
         return WritePath(False, f"embeddings.defaults fill {', '.join(em.defaults)}: INSERT ... SELECT with those expressions")
     if (column := stamped(target)) is not None:
-        return WritePath(False, f"the engine writes {column} (when each text was read), which a COPY of the batch does "
+        return WritePath(False, f"the engine writes {column} (its chunk's time, or when its text was read), which a COPY of the batch does "
                                 "not carry: INSERT ... SELECT")
     if em.filter:
         return WritePath(False, f"embeddings.filter's rows ({', '.join(c for c, _ in em.filter)}): INSERT ... SELECT "
