@@ -212,9 +212,14 @@ class Target:
     def changed_after_vector(self) -> sql.Composable | None:
         """The one rule of "stale by timestamps": true where the chunk changed after its vector was written
         (``chunks.updated_at`` later than ``embeddings.embedded_at``/``updated_at``), false where it did not, NULL
-        (untimed: neither stale nor fresh) where either is NULL or their types differ; None without both names."""
+        (untimed: neither stale nor fresh) where either is NULL or their types differ; None without both names, or
+        where they name one column of an inline table."""
         ch, em = self.profile.chunks, self.profile.embeddings
         if not (ch.updated_at and em.written_at):
+            return None
+        if self.inline and ch.updated_at == em.written_at:
+            # One column of one row says when the row last changed, never that its vector is older than its text:
+            # "changed > written" was false on every row, an edited text counted current and fresh passed.
             return None
         changed, written = self.c(ch.updated_at), self.e(em.written_at)
         # A time without a zone against one with a zone is read in the session's TimeZone, which the writer's zone need

@@ -82,3 +82,11 @@ def held_by_others(conn: Conn, run_id: str) -> int:
         f"AND taken_by <> pg_backend_pid() AND {_TAKER_ALIVE}",
         (run_id,)).fetchone()
     return int(row["n"]) if row else 0
+
+
+def unfinished(conn: Conn, run_id: str) -> int:
+    """Ranges of the run not done: under ``--all`` the only measure of rows it has not re-embedded (they look current
+    to every count)."""
+    row = conn.execute("SELECT count(*) AS n FROM backfill_harness.claims WHERE run_id = %s AND state <> 'done'",
+                       (run_id,)).fetchone()
+    return int(row["n"]) if row else 0

@@ -174,6 +174,7 @@ class BackfillSummary:
     keys_missing: int | None = None  # and how many no longer are (deleted since they were listed): never embedded
     keys_missing_sample: list[str] = field(default_factory=list)  # the first few of those
     every: bool = False  # --all: every chunk with a text embedded again, also those that looked current
+    limit: int | None = None  # --limit: at most this many rows embedded (what a dry run says would be)
     unproven: str | None = None  # what the closing count cannot see (row-level security hiding unlisted tenants)
     gate: dict[str, Any] = field(default_factory=dict)  # the scope gate the command passed (or overrode)
     concurrency: int | str = DEFAULT_CONCURRENCY  # what --concurrency asked for (N or auto)
@@ -201,7 +202,10 @@ class BackfillSummary:
                 found = self.keys if self.keys_found is None else self.keys_found
                 line += f" {found} of {self.keys} listed keys would be embedded again." + self._vanished()
             if self.every:
-                line += f" --all: all {b.chunks - b.no_text} chunks with a text would be embedded again."
+                n = b.chunks - b.no_text
+                line += (f" --all: all {n} chunks with a text would be embedded again." if self.limit is None
+                         or self.limit >= n else
+                         f" --all: {self.limit} of the {n} chunks with a text would be embedded again (--limit).")
             return line + (f" The real run would be refused: {self.refused}" if self.refused else "")
         line = f"Done. Embedded {self.embedded}/{self.selected} rows. {self.failed} failures." + self._vanished()
         if self.part_of_run:
@@ -280,7 +284,7 @@ def run_backfill(
         shown = into_new(before, collection) if new_is_empty else before
         summary = BackfillSummary(collection, model, options.dry_run, shown, source=options.collection if options.into else None,
                                   run_id=options.run_id, concurrency=options.concurrency, count_seconds=counted,
-                                  every=options.every)
+                                  every=options.every, limit=options.limit)
         if options.keys is not None:
             _census(read_conn, target, options.collection if new_is_empty else collection, options.keys, tenants, summary)
         try:
@@ -390,6 +394,13 @@ def run_backfill(
         # the key walk still need a vector.
         if summary.stopped is None and whole and (left := still_needed(summary.after)):
             summary.stopped = f"{left} (edited or added while it ran, or not selectable); run backfill again"
+        if summary.stopped is None and whole and options.every and options.run_id \
+                and (undone := claims.unfinished(read_conn, options.run_id)):
+            # A worker that died after this one found no free range left its range part done: its rows look current
+            # to every count, so only the run's ranges say --all has not re-embedded them.
+            summary.stopped = (f"{undone} range{'s' if undone > 1 else ''} of run {options.run_id} not done (a worker "
+                               "stopped part way; its rows look current to every count); run the same command again "
+                               "to continue")
         if whole:  # tenant by tenant, or the one view a fixed database.session sets (None where nothing hides rows)
             part = rls.completeness(read_conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
@@ -927,7 +938,8 @@ def _embed_into(provider: OllamaProvider, rows: Sequence[Row], dims: int, out: _
         for row in rows:
             out.failures.append(RowFailure(row.key, row.collection, row.tenant, reason))
         return
-    out.good.append(Vectors(page.keys, vectors, page.hashes, page.collections, page.tenants, page.exists, page.read_at))
+    out.good.append(Vectors(page.keys, vectors, page.hashes, page.collections, page.tenants, page.exists, page.read_at,
+                            page.changed))
 
 
 # Special tokens a model adds around an input (BOS/EOS, [CLS]/[SEP]): allowance when bounding tokens by bytes.

@@ -241,7 +241,14 @@ def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str, *
             "INSERT INTO backfill_harness.runs (run_id, target, collection, model, every) VALUES (%s, %s, %s, %s, %s) "
             "ON CONFLICT (run_id) DO NOTHING", (run_id, table, collection, model, every),
         )
-        started = one(conn.execute("SELECT every FROM backfill_harness.runs WHERE run_id = %s", (run_id,)).fetchone())
+        started = one(conn.execute("SELECT every, target, collection FROM backfill_harness.runs WHERE run_id = %s",
+                                   (run_id,)).fetchone())
+        if (started["target"], started["collection"]) != (table, collection):
+            # Run ids are one namespace: its ranges (all done, say) cover another collection, whose worker would mark
+            # nothing of this one done and, under --all, report every row re-embedded having embedded none.
+            conn.execute("SELECT pg_advisory_unlock_shared(hashtext(%s), hashtext(%s))", (ns, key))
+            raise ConfigError(f"run {run_id!r} is a run of collection {started['collection']!r} of {started['target']}; "
+                              f"expected a run id of its own for {collection!r} of {table}; nothing was written")
         if started["every"] != every:
             # Its ranges were cut over the rows it embeds: every row, or those needing a vector. A worker selecting
             # otherwise would mark ranges done having embedded another set of rows.

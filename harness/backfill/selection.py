@@ -25,6 +25,7 @@ class Row:
     tenant: Any
     exists: bool = True  # an embedding row for this key already exists (so the write must replace it)
     read_at: Any = None  # when the text was read (the page's now()): the vector's time (``writer.stamp``)
+    changed: Any = None  # the chunk's ``chunks.updated_at`` as read: the vector's time where it compares (``writer.stamp``)
 
 
 class Page(Sequence[Row]):
@@ -32,16 +33,17 @@ class Page(Sequence[Row]):
 
     The engine reads the columns (texts to embed, keys and hashes to write) without building an object per
     row; indexing still gives a ``Row`` (failures, splitting a rejected batch), and a slice is a ``Page``.
-    ``read_at``: when the query read the texts (one time for the page).
+    ``read_at``: when the query read the texts (one time for the page); ``changed``: each chunk's time as read.
     """
 
-    __slots__ = ("keys", "texts", "hashes", "collections", "tenants", "exists", "read_at")
+    __slots__ = ("keys", "texts", "hashes", "collections", "tenants", "exists", "read_at", "changed")
 
     def __init__(self, keys: Sequence[Any], texts: Sequence[str], hashes: Sequence[str], collections: Sequence[str],
-                 tenants: Sequence[Any], exists: Sequence[bool], read_at: Any = None):
+                 tenants: Sequence[Any], exists: Sequence[bool], read_at: Any = None, changed: Sequence[Any] | None = None):
         self.keys, self.texts, self.hashes = keys, texts, hashes
         self.collections, self.tenants, self.exists = collections, tenants, exists
         self.read_at = read_at
+        self.changed = changed if changed is not None else [None] * len(keys)
 
     @classmethod
     def of(cls, rows: Sequence[tuple[Any, ...]] | Sequence[Row]) -> Page:
@@ -49,13 +51,14 @@ class Page(Sequence[Row]):
         if isinstance(rows, Page):
             return rows
         if rows and isinstance(rows[0], Row):
-            rows = [(r.key, r.text, r.text_hash, r.collection, r.tenant, r.exists, r.read_at)
+            rows = [(r.key, r.text, r.text_hash, r.collection, r.tenant, r.exists, r.read_at, r.changed)
                     for r in cast(Sequence[Row], rows)]
         columns = list(zip(*rows)) if rows else [()] * 6
         # Rows of several reads (none in practice: a batch is one page) are as old as the earliest.
         times = [t for t in columns[6] if t is not None] if len(columns) > 6 else []
         keys, texts, hashes, collections, tenants, exists = columns[:6]
-        return cls(keys, texts, hashes, collections, tenants, exists, min(times) if times else None)
+        return cls(keys, texts, hashes, collections, tenants, exists, min(times) if times else None,
+                   columns[7] if len(columns) > 7 else None)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -67,14 +70,14 @@ class Page(Sequence[Row]):
     def __getitem__(self, index: int | slice) -> Row | Page:
         if isinstance(index, slice):
             return Page(self.keys[index], self.texts[index], self.hashes[index], self.collections[index],
-                        self.tenants[index], self.exists[index], self.read_at)
+                        self.tenants[index], self.exists[index], self.read_at, self.changed[index])
         return Row(self.keys[index], self.texts[index], self.hashes[index], self.collections[index],
-                   self.tenants[index], self.exists[index], self.read_at)
+                   self.tenants[index], self.exists[index], self.read_at, self.changed[index])
 
     def __iter__(self) -> Iterator[Row]:
-        return (Row(k, text, h, c, tenant, e, self.read_at)
-                for k, text, h, c, tenant, e in zip(self.keys, self.texts, self.hashes, self.collections, self.tenants,
-                                                    self.exists))
+        return (Row(k, text, h, c, tenant, e, self.read_at, at)
+                for k, text, h, c, tenant, e, at in zip(self.keys, self.texts, self.hashes, self.collections,
+                                                        self.tenants, self.exists, self.changed))
 
 
 def wanted(target: Target, *, keys: bool = False, every: bool = False) -> sql.Composable:
@@ -91,7 +94,8 @@ def wanted(target: Target, *, keys: bool = False, every: bool = False) -> sql.Co
 def select_batch_sql(target: Target, *, keys: bool = False, every: bool = False) -> sql.Composed:
     """Keyset page of the rows a run embeds (``wanted``) after ``%(after)s`` (or from the start), in key order.
 
-    ``read_at`` is the query's now(): no edit committed after it is in the texts read (``writer.stamp``).
+    ``read_at`` is the query's now(); ``changed`` the chunk's ``chunks.updated_at`` as read (where timestamps measure
+    staleness; an infinite time is not carried): the vector's time (``writer.stamp``).
     ``%(lo)s`` (exclusive) and ``%(hi)s`` (inclusive) bound the page to a claimed key range; NULL means open.
     Listed keys (``keys``) and every row (``every``) are embedded even when they look current: a check flagged
     them, or something changed that no count can see (a task prefix, a model re-pulled under its name).
@@ -99,14 +103,16 @@ def select_batch_sql(target: Target, *, keys: bool = False, every: bool = False)
     ch, em = target.profile.chunks, target.profile.embeddings
     tenant = sql.SQL("{}").format(target.c(ch.tenant)) if ch.tenant else sql.SQL("NULL")
     exists = sql.SQL("true") if target.inline else sql.SQL("{} IS NOT NULL").format(target.e(em.key))
+    changed = (sql.SQL("CASE WHEN isfinite({t}) THEN {t} END").format(t=target.c(ch.updated_at))
+               if target.changed_after_vector() is not None and ch.updated_at else sql.SQL("NULL"))
     return sql.SQL(
         "SELECT {id} AS key, {text} AS text, {hash} AS text_hash, {coll} AS collection, {tenant} AS tenant, "
-        "{exists} AS exists, now() AS read_at "
+        "{exists} AS exists, now() AS read_at, {changed} AS changed "
         "FROM {join} WHERE {where} AND {needs} AND {page} "
         "ORDER BY {id} LIMIT %(limit)s"
     ).format(
         id=target.chunk_id, text=target.text, hash=target.text_hash, coll=target.collection_of_chunk(),
-        tenant=tenant, exists=exists, join=_paged_join(target), where=target.chunk_filter(), page=_page(target.chunk_id),
+        tenant=tenant, exists=exists, changed=changed, join=_paged_join(target), where=target.chunk_filter(), page=_page(target.chunk_id),
         needs=wanted(target, keys=keys, every=every),
     )
 

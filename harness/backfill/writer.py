@@ -9,6 +9,7 @@ otherwise every batch goes through the staging table and ``INSERT ... SELECT``.
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,19 +71,61 @@ def stamped(target: Target) -> str | None:
     return column
 
 
-def stamp(target: Target, read_at: Any) -> sql.Composable:
-    """The vector's time: when its text was read (``read_at``, the selection's now(); unknown: the write's now()).
+def carried_time(conn: Conn, target: Target) -> str | None:
+    """The type of the vector's time column (``stamped``) where ``chunks.updated_at`` has the same one, at least as
+    precise (a chunk's time rounded down would leave its vector stale for ever), so the chunk's time as read is the
+    vector's (``stamp``); None otherwise (no such column, two types that never compare, or a coarser vector time)."""
+    column, ch, em = stamped(target), target.profile.chunks, target.profile.embeddings
+    if column is None or ch.updated_at is None:
+        return None
+    row = conn.execute(
+        "SELECT format_type(v.atttypid, v.atttypmod) AS type, v.atttypid = c.atttypid "
+        "AND (CASE WHEN v.atttypmod < 0 THEN 6 ELSE v.atttypmod END) >= (CASE WHEN c.atttypmod < 0 THEN 6 ELSE "
+        "c.atttypmod END) AS same "
+        "FROM pg_attribute v, pg_attribute c WHERE v.attrelid = to_regclass(%s) AND v.attname = %s "
+        "AND c.attrelid = to_regclass(%s) AND c.attname = %s",
+        (_qualified(em.schema, em.table), column, _qualified(ch.schema, ch.table), ch.updated_at)).fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    return str(row["type"]) if row is not None and row["same"] else None
 
-    Not the write's own time: a chunk edited after its text was read has a ``chunks.updated_at`` later than the read
-    (the edit's now()), so it stays stale by ``Target.changed_after_vector`` and the next run embeds it again; the
-    write's now() or clock_timestamp() would be later than that edit and call the old vector fresh. An inline row is
-    the chunk's own: the engine's UPDATE may fire an application's trigger that sets ``updated_at`` to now() (the
-    write's), so a row its UPDATE finds unchanged since the read (the row as the UPDATE sees it, after waiting for
-    any concurrent write) is stamped with the write's now(), one edited since keeps the read's time."""
+
+def rewritten_on_update(conn: Conn, target: Target) -> bool:
+    """An inline chunk table with a row trigger that fires before UPDATE: it may set ``chunks.updated_at`` to the
+    engine's now() (``stamp``); any other target: False."""
+    ch = target.profile.chunks
+    if not target.inline:
+        return False
+    # tgtype bits (pg_trigger.h): 1 row, 2 before, 16 update
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal "
+                       "AND tgenabled <> 'D' AND tgtype & 19 = 19) AS fires", (_qualified(ch.schema, ch.table),)).fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    return bool(row and row["fires"])
+
+
+def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: bool = True) -> sql.Composable:
+    """The vector's time: the chunk's ``chunks.updated_at`` as its text was read (``s.at``, staged where ``carried``
+    names the type both columns share), else when the text was read (``read_at``, the selection's now(); unknown: the
+    write's now()).
+
+    Not the read's or the write's own time where the chunk's time compares: an edit by a transaction that began
+    before the read, committed after it, carries that transaction's now(), earlier than the read (a vector stamped
+    with the read's time was called fresh); and a time without a zone is written by the application in its own zone,
+    which the engine's session need not share (stamped in Asia/Tokyo, edits in UTC looked 9 hours older than their
+    vectors). Any later edit of the chunk gives it a later time than the one read, whatever the zones, so it stays
+    stale by ``Target.changed_after_vector`` and the next run embeds it again. An inline row is the chunk's own: where
+    the engine's UPDATE fires a trigger (``triggered``: ``rewritten_on_update``), which may set ``updated_at`` to now()
+    (the write's), a row its UPDATE finds unchanged since the read (the row as the UPDATE sees it, after waiting for
+    any concurrent write) is stamped with the write's now(), one edited since keeps the time read."""
     read = sql.SQL("{}::timestamptz").format(sql.Literal(read_at)) if read_at is not None else sql.SQL("now()")
     changed = target.profile.chunks.updated_at
-    if target.inline and changed:
-        return sql.SQL("CASE WHEN {c} > {r} THEN {r} ELSE now() END").format(c=sql.Identifier("c", changed), r=read)
+    if carried is not None:
+        read = sql.SQL("coalesce(s.at, {}::{})").format(read, sql.SQL(carried))
+    if target.inline and changed and (triggered or carried is None):
+        edited = (sql.SQL("{c} IS DISTINCT FROM s.at") if carried is not None else sql.SQL("{c} > {r}")).format(
+            c=sql.Identifier("c", changed), r=read)
+        return sql.SQL("CASE WHEN {e} THEN {r} ELSE now() END").format(e=edited, r=read)
     return read
 
 
@@ -131,7 +174,7 @@ def write_path(conn: Conn, target: Target) -> WritePath:
     if em.defaults:
         return WritePath(False, f"embeddings.defaults fill {', '.join(em.defaults)}: INSERT ... SELECT with those expressions")
     if (column := stamped(target)) is not None:
-        return WritePath(False, f"the engine writes {column} (when each text was read), which a COPY of the batch does "
+        return WritePath(False, f"the engine writes {column} (its chunk's time, or when its text was read), which a COPY of the batch does "
                                 "not carry: INSERT ... SELECT")
     if em.filter:
         return WritePath(False, f"embeddings.filter's rows ({', '.join(c for c, _ in em.filter)}): INSERT ... SELECT "
@@ -152,15 +195,17 @@ class Embedding:
 class Vectors:
     """A batch of embeddings as columns (one float32 matrix, one list per column): what the engine writes,
     without an object per row. ``Vectors.of`` takes ``Embedding``s. ``read_at``: when their texts were read (the
-    selection's ``Page.read_at``; None: not known, the write's own time is used)."""
+    selection's ``Page.read_at``; None: not known, the write's own time is used); ``changed``: each chunk's time as
+    read (``Page.changed``)."""
 
-    __slots__ = ("keys", "vectors", "hashes", "collections", "tenants", "exists", "read_at")
+    __slots__ = ("keys", "vectors", "hashes", "collections", "tenants", "exists", "read_at", "changed")
 
     def __init__(self, keys: Sequence[Any], vectors: np.ndarray, hashes: Sequence[str | bytes], collections: Sequence[str],
-                 tenants: Sequence[Any], exists: Sequence[bool], read_at: Any = None):
+                 tenants: Sequence[Any], exists: Sequence[bool], read_at: Any = None, changed: Sequence[Any] | None = None):
         self.keys, self.vectors, self.hashes = keys, vectors, hashes
         self.collections, self.tenants, self.exists = collections, tenants, exists
         self.read_at = read_at
+        self.changed = changed if changed is not None else [None] * len(keys)
 
     @classmethod
     def of(cls, batch: Sequence[Embedding] | Vectors) -> Vectors:
@@ -183,7 +228,7 @@ class Vectors:
 
         times = [p.read_at for p in parts if p.read_at is not None]
         return cls(chain("keys"), np.concatenate([p.vectors for p in parts]), chain("hashes"), chain("collections"),
-                   chain("tenants"), chain("exists"), min(times) if times else None)
+                   chain("tenants"), chain("exists"), min(times) if times else None, chain("changed"))
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -194,17 +239,18 @@ class Vectors:
         if width is None or self.vectors.shape[1] >= width:
             return self
         matrix = np.pad(self.vectors, ((0, 0), (0, width - self.vectors.shape[1])))
-        return Vectors(self.keys, matrix, self.hashes, self.collections, self.tenants, self.exists, self.read_at)
+        return Vectors(self.keys, matrix, self.hashes, self.collections, self.tenants, self.exists, self.read_at,
+                       self.changed)
 
     def __getitem__(self, index: slice) -> Vectors:
         return Vectors(self.keys[index], self.vectors[index], self.hashes[index], self.collections[index],
-                       self.tenants[index], self.exists[index], self.read_at)
+                       self.tenants[index], self.exists[index], self.read_at, self.changed[index])
 
     def column(self, name: str, model: str, dims: int | None) -> Sequence[Any]:
         """The values of staging column ``name`` (see ``written_columns``)."""
         n = len(self.keys)
         return {"k": self.keys, "h": self.hashes, "coll": self.collections, "ten": self.tenants,
-                "m": [model] * n, "d": [dims] * n}[name]
+                "m": [model] * n, "d": [dims] * n, "at": self.changed}[name]
 
 
 class BatchWriter:
@@ -230,6 +276,10 @@ class BatchWriter:
         # Commits wait for their WAL flush as the server is configured (synchronous_commit is left alone): a batch
         # counted as written, and a closing count that says no row still needs a vector, survive a database crash.
         self.path = path or write_path(conn, target)
+        # The chunk's time as read, staged as column "at" where it is the vector's (``carried_time``).
+        self._carried = carried_time(conn, target)
+        self._triggered = rewritten_on_update(conn, target)
+        self._staged = self._columns + ([("at", cast(str, stamped(target)))] if self._carried is not None else [])
 
     def tables(self) -> list[str]:
         """The tables a write locks (for naming who holds them when a write waits too long)."""
@@ -242,7 +292,7 @@ class BatchWriter:
         alias = sql.Identifier("t")
         select = sql.SQL(", ").join(
             sql.SQL("{}.{} AS {}").format(alias, sql.Identifier(target_col), sql.Identifier(stage_col))
-            for stage_col, target_col in self._columns
+            for stage_col, target_col in self._staged
         )
         with self.conn.transaction():
             self.conn.execute(
@@ -276,7 +326,7 @@ class BatchWriter:
         if not self.path.staging:
             return self._write_unnest(batch, session)
         self._ensure_stage()
-        names = [c for c, _ in self._columns]
+        names = [c for c, _ in self._staged]
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
             sql.Identifier(STAGE), sql.SQL(", ").join(map(sql.Identifier, names)))
         with self.conn.transaction():
@@ -301,7 +351,7 @@ class BatchWriter:
         if self._hash_type != "bytea":
             return batch
         return Vectors(batch.keys, batch.vectors, [hashing.as_stored(h, "bytea") for h in batch.hashes], batch.collections,
-                       batch.tenants, batch.exists, batch.read_at)
+                       batch.tenants, batch.exists, batch.read_at, batch.changed)
 
     def _updated(self, batch: Vectors, cur: Any) -> int:
         """How many rows of the batch were written. An UPDATE of an inline column changes only the rows the
@@ -328,13 +378,14 @@ class BatchWriter:
                 "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped", (_qualified(*table),)).fetchall()
             self.conn.rollback()
             by_name = {r["attname"]: r["type"] for r in rows}
-            self._array_types = [by_name[col] for _, col in self._columns]
+            self._array_types = [by_name[col] for _, col in self._columns] + (
+                [self._carried] if self._carried is not None else [])
         source = sql.SQL("unnest({}) AS s({})").format(
             sql.SQL(", ").join(sql.SQL("{}::{}[]").format(sql.Placeholder(st), sql.SQL(typ))
-                               for (st, _), typ in zip(self._columns, self._array_types)),
-            sql.SQL(", ").join(sql.Identifier(st) for st, _ in self._columns))
+                               for (st, _), typ in zip(self._staged, self._array_types)),
+            sql.SQL(", ").join(sql.Identifier(st) for st, _ in self._staged))
         params = {st: list(batch.vectors) if st == "v" else list(batch.column(st, self.model, self.dims))
-                  for st, _ in self._columns}
+                  for st, _ in self._staged}
         with self.conn.transaction():
             self.guard(self.conn)
             if session:
@@ -395,7 +446,7 @@ class BatchWriter:
         """The profile's defaults and, where the engine writes it, the vector's time (``stamped``)."""
         column = stamped(self.target)
         return profile_defaults(self.target, self.model, self.dims, collection) + (
-            [(column, stamp(self.target, read_at))] if column is not None else [])
+            [(column, stamp(self.target, read_at, self._carried, self._triggered))] if column is not None else [])
 
     def _apply_sql(self, collection: str = "", source: sql.Composable | None = None,
                    read_at: Any = None) -> list[sql.Composed]:
@@ -438,6 +489,9 @@ class BatchWriter:
 
 _INT = {"int8": ">q", "int4": ">i", "int2": ">h"}
 _TEXT = {"text", "varchar", "bpchar", "name"}
+# The chunk's time as read (staging column "at"): microseconds (days for a date) since 2000-01-01, as Postgres sends it.
+_TIME = {"timestamptz": ">q", "timestamp": ">q", "date": ">i"}
+_MILLENNIUM = {"timestamptz": dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc), "timestamp": dt.datetime(2000, 1, 1)}
 # Rows per COPY message (about 3 MB at 384 dimensions): big enough that numpy's per-call cost vanishes, small
 # enough that the allocator reuses its buffers instead of mapping fresh pages for every batch.
 _SLICE = 2048
@@ -450,8 +504,16 @@ _ELEMENT = {"vector": ">f4", "halfvec": ">f2"}
 
 
 def encodable(types: Sequence[str], names: Sequence[str]) -> bool:
-    """Whether ``binary_copy_data`` can encode these columns (integers, text, the vector or halfvec)."""
-    return all(t in _INT or t in _TEXT or (t in _ELEMENT and n == "v") for t, n in zip(types, names))
+    """Whether ``binary_copy_data`` can encode these columns (integers, text, the vector or halfvec, the chunk's time)."""
+    return all(t in _INT or t in _TEXT or (t in _ELEMENT and n == "v") or (t in _TIME and n == "at")
+               for t, n in zip(types, names))
+
+
+def _time_value(typ: str, value: Any) -> int:
+    """A time as COPY BINARY carries it (``_TIME``)."""
+    if typ == "date":
+        return (value - dt.date(2000, 1, 1)).days
+    return (value - _MILLENNIUM[typ]) // dt.timedelta(microseconds=1)
 
 
 def _element(types: Sequence[str], names: Sequence[str]) -> str:
@@ -491,6 +553,8 @@ def binary_copy_data(types: Sequence[str], names: Sequence[str], batch: Sequence
                 parts.append(null)
             elif typ in _INT:
                 parts.append(struct.pack(">i" + _INT[typ][1], struct.calcsize(_INT[typ]), int(value)))
+            elif typ in _TIME:
+                parts.append(struct.pack(">i" + _TIME[typ][1], struct.calcsize(_TIME[typ]), _time_value(typ, value)))
             else:
                 parts.append(_text_field(str(value)))
     parts.append(tail)
@@ -510,6 +574,13 @@ def _fixed_width_rows(names, types, columns, matrix: np.ndarray) -> np.ndarray |
             values.update(v_len=4 + np.dtype(element).itemsize * dims, v_dim=dims, v_unused=0, v=matrix)
             continue
         column = columns[name]
+        if typ in _TIME:
+            if None in column:
+                return None
+            fields += [(name + "_len", ">i4"), (name, _TIME[typ])]
+            values.update({name + "_len": struct.calcsize(_TIME[typ]),
+                           name: np.asarray([_time_value(typ, v) for v in column], dtype=np.int64)})
+            continue
         if typ in _INT:
             if None in column:
                 return None

@@ -245,9 +245,12 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
     t = session.target
     timed = stale_by_time(session.shape)
     if not em.input_hash and timed is None:
+        ch = session.profile.chunks
+        times = (f"one column ({ch.table}.{ch.updated_at}) named as both the chunk's time and the vector's, which "
+                 "compares nothing" if ch.updated_at and ch.updated_at == em.written_at and t.inline
+                 else "no timestamps (chunks.updated_at with embeddings.updated_at or embedded_at)")
         return covered_by_recompute(session, "fresh", collection,
-                                    "no input-hash column (embeddings.input_hash) and no timestamps "
-                                    "(chunks.updated_at with embeddings.updated_at or embedded_at) prove freshness")
+                                    f"no input-hash column (embeddings.input_hash) and {times} prove freshness")
     st = session.stats(collection)
     tests: list[sql.Composable] = []
     details: list[tuple[sql.Composable, str]] = []

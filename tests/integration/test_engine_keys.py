@@ -1,12 +1,21 @@
 """backfill --keys-from and --all: re-embed the rows a check flagged, or every row, even when their state looks current."""
 
 import json
+import time
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
+from harness.backfill import BackfillOptions, run_backfill
 from harness.backfill.selection import read_keys
 from harness.db import as_array
 from harness.errors import ConfigError
+from harness.profile import load_profile
+from harness.provider import OllamaProvider
+from harness.settings import resolve
+
+from ..conftest import TEST_MODEL
 
 COLLECTION = "tenant_globex"
 
@@ -188,3 +197,68 @@ def test_joining_a_run_of_all_without_all_is_refused(cli, misaligned, demo_profi
     assert first.code == 0, first.out + first.err
     joined = backfill(cli, db, demo_profile, demo_env, "--run-id", "again-2")
     assert joined.code == 2 and "--all" in joined.json["error"] and "\n" not in joined.json["error"]
+
+
+def test_a_run_id_of_another_collection_is_refused_not_taken_as_that_runs_finished_ranges(cli, misaligned, demo_profile,
+                                                                                         demo_env):
+    """Run ids are one namespace: a second collection's --all given the first's id found its ranges all done and
+    reported every row re-embedded having embedded none."""
+    db, ids, bad, good = misaligned
+    first = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme", "--json", "--all", "--run-id",
+                "shared-1", env={**demo_env, "DATABASE_URL": db.dsn})
+    assert first.code == 0, first.out + first.err
+    before = vectors(db, ids)
+    second = backfill(cli, db, demo_profile, demo_env, "--all", "--run-id", "shared-1")
+    assert second.code == 2, second.out + second.err
+    assert "tenant_acme" in second.json["error"] and "\n" not in second.json["error"]
+    assert vectors(db, ids) == before
+
+
+def test_all_dry_run_with_a_limit_says_only_the_limit_would_be_embedded(cli, misaligned, demo_profile, demo_env):
+    db, ids, bad, good = misaligned
+    result = backfill(cli, db, demo_profile, demo_env, "--all", "--dry-run", "--limit", "3")
+    assert result.code == 0, result.out + result.err
+    assert f"--all: 3 of the {len(ids)} chunks with a text would be embedded again" in result.json["summary"]
+    assert f"all {len(ids)}" not in result.json["summary"]
+
+
+class AnotherWorkerOfTheRun(OllamaProvider):
+    """A real provider for the worker under test; beside it another worker of the same run (a session of its own)
+    takes a range on the first request and holds it (locked, so it is never taken over while that worker lives)."""
+
+    def __init__(self, url, db, run_id):
+        super().__init__(url, TEST_MODEL)
+        self.db, self.run_id, self.other = db, run_id, None
+
+    def embed(self, texts, *args, **kwargs):
+        from harness.backfill import claims
+
+        if self.other is None:
+            self.other = psycopg.connect(self.db.dsn, autocommit=True, row_factory=dict_row)
+            seq = claims.take(self.other, self.run_id).seq
+            self.other.autocommit = False
+            self.other.execute("SELECT 1 FROM backfill_harness.claims WHERE run_id = %s AND seq = %s FOR UPDATE",
+                               (self.run_id, seq))
+        return super().embed(texts, *args, **kwargs)
+
+
+def test_a_worker_of_all_is_not_ok_while_a_range_of_its_run_is_left_unfinished(misaligned, demo_profile, embed_server):
+    """No count sees a range --all left undone (its rows look current): the run's ranges say it. The other worker
+    dies, its range part done, as this one writes its last batch, after it found no free range left."""
+    db, ids, bad, good = misaligned
+    settings = resolve(load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL}), database_url=db.dsn,
+                       provider_url=embed_server.url)
+    options = BackfillOptions(collection=COLLECTION, every=True, run_id="dies-1", rows_per_claim=2, batch_size=2,
+                              concurrency=4, progress=False)
+    with AnotherWorkerOfTheRun(embed_server.url, db, "dies-1") as provider:
+        def on_batch(summary):
+            if summary.embedded == len(ids) - 2:
+                pid = provider.other.info.backend_pid
+                provider.other.close()
+                while db.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)):
+                    time.sleep(0.01)  # its session is gone before this worker looks for live ones
+
+        summary = run_backfill(settings, options, provider=provider, on_batch=on_batch)
+    left = db.scalar("SELECT count(*) FROM backfill_harness.claims WHERE run_id = 'dies-1' AND state <> 'done'")
+    assert provider.other.closed and left == 1 and not summary.ok
+    assert "1 range" in summary.stopped and "dies-1" in summary.stopped

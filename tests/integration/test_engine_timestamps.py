@@ -157,3 +157,149 @@ def test_scope_and_plan_count_timestamp_stale_rows_as_stale(cli, empty_db, embed
     assert planned.code == 0, planned.out + planned.err
     rows = json.loads((tmp_path / "run" / "plan.json").read_text())["rows"]
     assert (rows["stale"], rows["to_embed"], rows["current"]) == (2, 2, ROWS - 2)
+
+
+class EditCommittedAfterTheRead(OllamaProvider):
+    """A real provider; an application's transaction, begun before the engine read the texts (its now() is earlier
+    than the read), edits chunk 1 and commits while the engine embeds."""
+
+    def __init__(self, url, app, table):
+        super().__init__(url, TEST_MODEL)
+        self.app, self.table, self.edited = app, table, False
+
+    def embed(self, texts, *args, **kwargs):
+        if not self.edited:
+            from psycopg import sql
+
+            self.app.execute(sql.SQL("UPDATE {} SET body = 'edited in a long transaction', changed_at = now() "
+                                     "WHERE id = 1").format(sql.Identifier(self.table)))
+            self.app.commit()
+            self.edited = True
+        return super().embed(texts, *args, **kwargs)
+
+
+@pytest.mark.parametrize("text", [SEPARATE, INLINE], ids=["separate", "inline"])
+def test_a_chunk_edited_by_a_transaction_that_began_before_the_read_stays_stale(empty_db, embed_server, text):
+    (_inline if text is INLINE else _separate)(empty_db)
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        with EditCommittedAfterTheRead(embed_server.url, app, "items" if text is INLINE else "notes") as provider:
+            summary = _backfill(empty_db, embed_server.url, text, provider=provider)
+    assert provider.edited and summary.embedded == ROWS
+    assert summary.after.needed == 1
+    assert _fresh(empty_db, embed_server.url, text).status == "failed"
+
+
+# Times without a zone on both sides: the application writes UTC wall-clock times (its sessions' zone), the
+# engine's connection runs in another zone (the server's default, PGTZ, or the DSN's options).
+NAIVE = SEPARATE.replace("notes", "naive_notes").replace("note_vectors", "naive_vectors")
+
+
+def test_times_without_a_zone_compare_whatever_the_engines_session_zone(empty_db, embed_server):
+    empty_db.execute("CREATE TABLE naive_notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamp)")
+    empty_db.execute("CREATE TABLE naive_vectors (note_id int PRIMARY KEY REFERENCES naive_notes, "
+                     "embedding vector(384), model text, embedded_at timestamp)")
+    empty_db.execute("INSERT INTO naive_notes SELECT i, 'note ' || i, now() AT TIME ZONE 'UTC' - interval '1 day' "
+                     "FROM generate_series(1, 5) AS i")
+    tokyo = type(empty_db)(empty_db.name, empty_db.dsn + ("&" if "?" in empty_db.dsn else "?")
+                           + "options=-c%20TimeZone%3DAsia/Tokyo")
+    settings = resolve(parse_profile(NAIVE, env={}), database_url=tokyo.dsn, env={"OLLAMA_HOST": embed_server.url})
+    run_backfill(settings, BackfillOptions(collection="naive_notes", batch_size=50, progress=False))
+    empty_db.execute("UPDATE naive_notes SET body = 'edited', changed_at = now() AT TIME ZONE 'UTC' WHERE id = 2")
+    again = run_backfill(settings, BackfillOptions(collection="naive_notes", batch_size=50, progress=False))
+    assert (again.before.stale, again.embedded) == (1, 1)
+
+
+def test_a_batch_with_chunks_without_a_time_stamps_the_others_with_theirs(empty_db, embed_server):
+    _separate(empty_db)
+    empty_db.execute("UPDATE notes SET changed_at = NULL WHERE id IN (2, 3)")
+    summary = _backfill(empty_db, embed_server.url)
+    assert summary.embedded == ROWS and (summary.after.needed, summary.after.untimed) == (0, 2)
+    assert empty_db.scalar("SELECT count(*) FROM notes JOIN note_vectors ON note_id = id "
+                           "WHERE embedded_at = changed_at") == ROWS - 2
+
+
+# One column for the chunk's time and the vector's (one table): it says when the row last changed, not whether its
+# vector is older than its text.
+ONE_COLUMN = """
+name: one-column
+provider: {model: hash-embed:384}
+chunks: {table: rows_one, id: id, text: body, collection_name: rows_one, updated_at: updated_at}
+embeddings: {table: rows_one, key: id, vector: embedding, model: model, updated_at: updated_at}
+"""
+
+
+def test_one_time_column_for_chunk_and_vector_measures_no_row_fresh(empty_db, embed_server):
+    empty_db.execute("CREATE TABLE rows_one (id int PRIMARY KEY, body text NOT NULL, updated_at timestamptz "
+                     "DEFAULT now(), embedding vector(384), model text)")
+    empty_db.execute("INSERT INTO rows_one (id, body) SELECT i, 'row ' || i FROM generate_series(1, 5) AS i")
+    settings = resolve(parse_profile(ONE_COLUMN, env={}), database_url=empty_db.dsn,
+                       env={"OLLAMA_HOST": embed_server.url})
+    run_backfill(settings, BackfillOptions(collection="rows_one", batch_size=50, progress=False))
+    empty_db.execute("UPDATE rows_one SET body = 'edited', updated_at = now() WHERE id = 2")
+    again = run_backfill(settings, BackfillOptions(collection="rows_one", dry_run=True, progress=False))
+    assert again.before.stale is None
+    session = open_session(settings, CheckOptions(collections=("rows_one",)))
+    try:
+        fresh = {o.check: o for o in run_all(session)}["fresh"]
+    finally:
+        session.close()
+    assert fresh.status != "passed", fresh.message()
+    assert "rows_one.updated_at) named as both" in fresh.message()
+
+
+def test_a_role_without_temp_privilege_stamps_each_vector_with_its_chunks_time(empty_db, pg, embed_server):
+    import uuid
+
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    _separate(empty_db)
+    empty_db.execute("UPDATE notes SET changed_at = NULL WHERE id = 2")
+    empty_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; GRANT SELECT ON notes TO {role}; "
+                     f"GRANT SELECT, INSERT, DELETE ON note_vectors TO {role}; "
+                     f"REVOKE TEMPORARY ON DATABASE {empty_db.name} FROM PUBLIC")
+    settings = resolve(parse_profile(SEPARATE, env={}), env={"OLLAMA_HOST": embed_server.url},
+                       database_url=pg.dsn(empty_db.name, user=role, password="app-secret-pw"))
+    try:
+        summary = run_backfill(settings, BackfillOptions(collection="notes", batch_size=50, progress=False))
+        assert summary.ok and summary.embedded == ROWS and "unnest" in summary.write_path
+        assert empty_db.scalar("SELECT count(*) FROM notes JOIN note_vectors ON note_id = id "
+                               "WHERE embedded_at = changed_at") == ROWS - 1
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_vector_time_column_coarser_than_the_chunks_leaves_every_row_fresh(empty_db, embed_server):
+    """Whole seconds cannot keep a chunk's microseconds: a time rounded down would leave its vector stale forever."""
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamptz)")
+    empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
+                     "model text, embedded_at timestamptz(0))")
+    empty_db.execute("INSERT INTO notes SELECT i, 'note ' || i, now() - interval '1 hour' + i * interval '0.1 s' "
+                     "FROM generate_series(1, %s) AS i", (ROWS,))
+    summary = _backfill(empty_db, embed_server.url)
+    assert summary.ok and summary.embedded == ROWS and summary.after.needed == 0
+
+
+def test_an_inline_row_without_a_trigger_compares_times_without_a_zone_whatever_the_engines_zone(empty_db, embed_server):
+    empty_db.execute("CREATE TABLE naive_items (id int PRIMARY KEY, body text NOT NULL, changed_at timestamp, "
+                     "embedding vector(384), model text, embedded_at timestamp)")
+    empty_db.execute("INSERT INTO naive_items SELECT i, 'item ' || i, now() AT TIME ZONE 'UTC' - interval '1 day' "
+                     "FROM generate_series(1, 5) AS i")
+    tokyo = empty_db.dsn + ("&" if "?" in empty_db.dsn else "?") + "options=-c%20TimeZone%3DAsia/Tokyo"
+    text = INLINE.replace("items", "naive_items")
+    settings = resolve(parse_profile(text, env={}), database_url=tokyo, env={"OLLAMA_HOST": embed_server.url})
+    run_backfill(settings, BackfillOptions(collection="naive_items", batch_size=50, progress=False))
+    empty_db.execute("UPDATE naive_items SET body = 'edited', changed_at = now() AT TIME ZONE 'UTC' WHERE id = 2")
+    again = run_backfill(settings, BackfillOptions(collection="naive_items", batch_size=50, progress=False))
+    assert (again.before.stale, again.embedded) == (1, 1)
+
+
+def test_date_columns_stamp_each_vector_with_its_chunks_date(empty_db, embed_server):
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at date)")
+    empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
+                     "model text, embedded_at date)")
+    empty_db.execute("INSERT INTO notes SELECT i, 'note ' || i, date '2024-02-28' + i FROM generate_series(1, 5) AS i")
+    assert _backfill(empty_db, embed_server.url).after.needed == 0
+    assert empty_db.scalar("SELECT count(*) FROM notes JOIN note_vectors ON note_id = id "
+                           "WHERE embedded_at = changed_at") == 5
+    empty_db.execute("UPDATE notes SET body = 'edited', changed_at = changed_at + 1 WHERE id = 4")
+    assert _backfill(empty_db, embed_server.url).embedded == 1
