@@ -219,7 +219,9 @@ def into_shape_outcome(target: Target, collection: str | None, into: str) -> Out
     if not ch.collection:
         lacks.append(f"chunks have no collection column (chunks.collection_name: {ch.collection_name!r} is one fixed name)")
     if ch.collection_several:
-        lacks.append(f"chunks.collection {collection_join.described(ch)}: a chunk of several "
+        through = (f"the join table {ch.collection_join.table}" if ch.collection_join
+                   else f"an array column ({ch.collection}[])")
+        lacks.append(f"chunks belong to collections through {through}: a chunk of several "
                      "collections cannot be copied into one")
     if em.filter:
         # the copies get new keys and only this target's rows: the swap would leave the other rows on the retired

@@ -91,7 +91,7 @@ class Source:
 def server():
     """hash-embed models served under the names the applications ask for."""
     with_aliases = EmbeddingServer(
-        models=["hash-embed:3072", "hash-embed:2560", "hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:512",
+        models=["hash-embed:4096", "hash-embed:3072", "hash-embed:2560", "hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:512",
                 "hash-embed:384"],
         aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768",
                  "qwen3-embedding:4b": "hash-embed:2560",
@@ -99,7 +99,8 @@ def server():
                  "text-embedding-3-small": "hash-embed:1536",
                  "thenlper/gte-small": "hash-embed:384", "gte-small": "hash-embed:384",
                  "embeddings": "hash-embed:512",  # formbricks: the Azure deployment's default name
-                 "llama3.2": "hash-embed:3072"},  # llm-app: embeds with its chat model
+                 "llama3.2": "hash-embed:3072",  # llm-app: embeds with its chat model
+                 "llama2": "hash-embed:4096"},  # quivr: langchain_community's OllamaEmbeddings without a model
     ).start()
     try:
         yield with_aliases
@@ -4550,3 +4551,93 @@ def test_langchaingo_pgvector_store_rows_are_checked_by_the_langchain_preset(cli
     assert damaged.code == 1
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert offenders["recompute"] == {ids[texts[i]] for i in (0, 3, 5)}, offenders
+
+
+# -- QuivrHQ/quivr (backend at eea702d5d): chunks in `vectors`, placed in brains through join tables -------------------
+
+QUIVR_STAND_IN = SUPABASE_STAND_IN + """
+CREATE SCHEMA vault; CREATE VIEW vault.decrypted_secrets AS SELECT NULL::text AS name, NULL::text AS decrypted_secret;
+CREATE SCHEMA stripe; CREATE TABLE stripe.customers (id text, email text, name text, description text, created timestamp,
+                                                      attrs jsonb);
+CREATE FOREIGN DATA WRAPPER stripe_wrapper; CREATE SERVER stripe_server FOREIGN DATA WRAPPER stripe_wrapper;
+CREATE PUBLICATION supabase_realtime;
+"""
+
+
+def quivr_app(tmp_path: Path) -> Path:
+    return Source.of("QuivrHQ__quivr").checkout("", tmp_path / "app", only=(
+        "backend/api/quivr_api/", "backend/supabase/", "backend/worker/quivr_worker/", "backend/api/pyproject.toml",
+        ".env.example"))
+
+
+def quivr_schema(db, app: Path) -> None:
+    """The backend's Supabase migrations in the order the CLI applies them (the local Ollama one last), after the
+    stand-ins for Supabase's platform; the `wrappers` extension (Stripe's foreign tables) is left out."""
+    import psycopg
+
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute(QUIVR_STAND_IN)
+        conn.execute(f'ALTER DATABASE {db.name} SET search_path = "$user", public, extensions')
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for migration in sorted((app / "backend" / "supabase" / "migrations").glob("*.sql")):
+            text = re.sub(r'(?i)create extension if not exists "?wrappers"?[^;]*;', "", migration.read_text())
+            try:
+                conn.execute(text)
+            except Exception as e:
+                raise AssertionError(f"{migration.name}: {e}") from e
+
+
+QUIVR_BRAINS = {"handbook": "0b5f2a1e-6c3d-4e8f-9a0b-1c2d3e4f5a60", "research": "7d1e9c40-2b3a-4f5e-8d6c-0a1b2c3d4e5f"}
+# file name -> (its knowledge id, the brains it is added to, its chunks as the processor leaves them)
+QUIVR_FILES = {
+    "vacation.md": ("11111111-1111-4111-8111-111111111111", ("handbook",), [
+        "Every employee receives twenty-five days of paid vacation per calendar year.",
+        "Unused vacation days carry over until the end of March of the following year.",
+        "Vacation requests are approved by the team lead at least two weeks in advance."]),
+    "expenses.md": ("22222222-2222-4222-8222-222222222222", ("handbook", "research"), [
+        "Travel expenses are reimbursed within five working days of the receipt upload.",
+        "Conference fees for research staff are paid from the research travel budget.",
+        "Meals abroad are reimbursed up to the daily allowance of the destination country."]),
+    "paper.md": ("33333333-3333-4333-8333-333333333333", ("research",), [
+        "The study measures retrieval quality of chunked documents across three embedding models.",
+        "Longer chunks improved recall but reduced precision on the question answering benchmark.",
+        "Future work compares hybrid keyword and vector search on the same document collection."]),
+}
+QUIVR_USER = "a11ce000-0000-4000-8000-000000000001"
+
+
+def load_quivr(db, server, model: str = "llama2") -> dict[str, str]:
+    """Brains, knowledge and their links as the API writes them (`insert_knowledge_brain`), then each file's chunks as
+    the worker stores them (`VectorService.create_vectors`: content, metadata, the vector of page_content alone,
+    knowledge_id). Returns {vector id: content}."""
+    held = {}
+    with db.connect(autocommit=True) as conn:
+        conn.execute("INSERT INTO auth.users (id, email) VALUES (%s, 'alice@example.org')", (QUIVR_USER,))
+        for name, brain in QUIVR_BRAINS.items():
+            conn.execute("INSERT INTO brains (brain_id, name, status, brain_type) VALUES (%s, %s, 'private', 'doc')",
+                         (brain, name))
+        for file, (knowledge, brains, chunks) in QUIVR_FILES.items():
+            conn.execute("INSERT INTO knowledge (id, file_name, extension, status, source, file_size, user_id) "
+                         "VALUES (%s, %s, '.md', 'UPLOADED', 'local', %s, %s)",
+                         (knowledge, file, sum(map(len, chunks)), QUIVR_USER))
+            for b in brains:
+                conn.execute("INSERT INTO knowledge_brain (knowledge_id, brain_id) VALUES (%s, %s)", (knowledge, QUIVR_BRAINS[b]))
+            for i, (text, vector) in enumerate(zip(chunks, httpx_embed(server, model, chunks))):
+                meta = {"chunk_size": len(text.split()), "chunk_index": i, "file_name": file, "original_file_name": file,
+                        "file_size": sum(map(len, chunks)), "integration": "", "integration_link": ""}
+                key = conn.execute("INSERT INTO vectors (content, metadata, embedding, knowledge_id) VALUES (%s, %s, %s::vector, %s) "
+                                   "RETURNING id::text", (text, json.dumps(meta), str(vector), knowledge)).fetchone()[0]
+                held[key] = text
+    return held
+
+
+def test_quivr_scratch(cli, empty_db, server, tmp_path):
+    app = quivr_app(tmp_path)
+    quivr_schema(empty_db, app)
+    load_quivr(empty_db, server)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    located = cli("locate", "--repo", app, "--json", env=env)
+    Path("/tmp/quivr_locate.json").write_text(located.out)
+    init = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml", "--json", env=env)
+    Path("/tmp/quivr_init.json").write_text(init.out + init.err)
+    Path("/tmp/quivr_db.txt").write_text(empty_db.dsn)
