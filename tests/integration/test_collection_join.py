@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import yaml
 
 from harness.checks import CheckOptions, open_session
 from harness.checks.counted import coverage
@@ -116,3 +117,28 @@ def test_several_collections_of_a_join_table_are_checked_one_at_a_time(empty_db,
 def test_a_join_table_without_a_collection_column_is_refused_naming_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"'chunks.collection_join' needs 'chunks.collection' naming the join table's"):
         load_profile(profile(tmp_path, collection='"brain_ids[]"'), env={})
+
+
+def test_profile_init_drafts_the_join_table_whose_rows_place_the_chunks_in_named_collections(cli, empty_db, embed_server,
+                                                                                            tmp_path):
+    """No collection column on the chunks: the draft takes the join table whose rows place the most chunks read (the
+    per-document one, filled; the per-chunk one left empty, as an application that moved on leaves its old join),
+    keyed by the chunk's own foreign key, with the collection table's name; scope then counts a collection by name."""
+    load(empty_db, embed_server.url, lost=(22, 31))
+    empty_db.execute("CREATE TABLE documents (id int PRIMARY KEY, title text);"
+                     "INSERT INTO documents SELECT d, 'document ' || d FROM generate_series(1, 3) AS d;"
+                     "ALTER TABLE passages ADD FOREIGN KEY (document_id) REFERENCES documents;"
+                     "ALTER TABLE document_brains ADD FOREIGN KEY (document_id) REFERENCES documents;"
+                     "DELETE FROM brains_passages")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    (tmp_path / "repo").mkdir()
+    drafted = tmp_path / "draft.yaml"
+    init = cli("profile", "init", "--repo", tmp_path / "repo", "--database-url", empty_db.dsn, "--output", drafted,
+               "--model", TEST_MODEL, "--json", env=env)
+    assert init.code == 0, init.err
+    chunks = yaml.safe_load(drafted.read_text())["chunks"]
+    assert (chunks["collection"], chunks["collection_join"], chunks["collection_table"]) == (
+        "brain_id", {"table": "document_brains", "key": "document_id", "chunk": "document_id"},
+        {"table": "brains", "key": "brain_id", "name": "name"}), drafted.read_text()
+    scoped = cli("scope", "--profile", drafted, "--collection", "research", "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 2, scoped.out + scoped.err
