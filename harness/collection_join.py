@@ -35,10 +35,13 @@ def names(ch: ChunkTable) -> sql.Composed:
         held=held_keys(ch))
 
 
-def member(ch: ChunkTable) -> sql.Composed:
+def member(ch: ChunkTable, value: sql.Composable | None = None) -> sql.Composed:
     """True for a chunk a join row places in ``%(collection)s``: a semi-join on the chunk's column, so an index on the
-    join table's columns serves it and the chunk table is read once."""
+    join table's columns serves it and the chunk table is read once. ``value``: another row's value of the kind the
+    join holds (a source row's key, where the join keys the chunk's document)."""
     join, parts = _parts(ch)
+    if value is not None:
+        parts["chunk"] = value
     ct: CollectionTable | None = ch.collection_table
     if ct is None:
         wanted = sql.SQL("{coll}::text = %(collection)s").format(**parts)

@@ -142,3 +142,25 @@ def test_profile_init_drafts_the_join_table_whose_rows_place_the_chunks_in_named
         {"table": "brains", "key": "brain_id", "name": "name"}), drafted.read_text()
     scoped = cli("scope", "--profile", drafted, "--collection", "research", "--json", env=env)
     assert scoped.code == 0 and scoped.json["counts"]["needed"] == 2, scoped.out + scoped.err
+
+
+def test_a_source_placed_in_collections_by_the_same_join_table_must_have_chunks_only_in_its_own(empty_db, embed_server,
+                                                                                                tmp_path):
+    """The join keys the chunk's document (document_brains.document_id, as passages.document_id): a document is then in
+    the collections the join places it in, so a handbook-only document needs no research chunks, while a research
+    document left without passages (the worker failed) is named."""
+    from harness.checks.source_coverage import source_coverage
+
+    load(empty_db, embed_server.url, lost=())
+    empty_db.execute("CREATE TABLE documents (id int PRIMARY KEY, title text);"
+                     "INSERT INTO documents SELECT d, 'document ' || d FROM generate_series(1, 4) AS d;"
+                     f"INSERT INTO document_brains (document_id, brain_id) VALUES (4, '{COLLECTIONS['research']}')")
+    path = profile(tmp_path)
+    path.write_text(path.read_text() + "source: {table: documents, key: id, chunk_key: document_id}\n")
+    checked = session(empty_db, embed_server, path, "research")
+    try:
+        outcome = source_coverage(checked, "research")
+    finally:
+        checked.close()
+    assert outcome.status == "failed" and [o.id for o in outcome.offenders] == [4], outcome
+    assert outcome.metrics["source_rows"] == 3, outcome
