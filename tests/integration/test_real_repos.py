@@ -4742,6 +4742,9 @@ def test_quivr_vectors_gone_wrong_are_named_row_by_row_and_repaired(cli, quivr, 
     assert lost not in {k for keys in offenders.values() for k in keys}  # paper.md is research's, not missing here
     fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
+    # The lost file has nothing to re-embed: said, not counted.
+    assert any("source_coverage: knowledge 44444444-4444-4444-8444-444444444444" in n for n in fixed.json["notes"]), \
+        fixed.json["notes"]
     # The swapped research chunk still holds the expenses chunk's vector: research's verify names it.
     research = cli("verify", "--profile", profile, "--collection", "research", "--run-dir", tmp_path / "research",
                    "--json", env=env)
