@@ -37,6 +37,9 @@ class EmbeddingCall:
     # the URL as a field of a pydantic settings object made from a class of another module of the repository:
     # "quivr_api.models.settings#BrainSettings.ollama_api_base_url" (its environment variable, found there)
     url_from: str | None = field(default=None, compare=False)
+    # the task prefixes the library puts before each document and query it embeds, unless the call sets others
+    # (langchain_community's OllamaEmbeddings: embed_instruction "passage: ", query_instruction "query: ")
+    task_prefixes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def in_process(self) -> bool:
@@ -49,7 +52,7 @@ class EmbeddingCall:
         return self.kind.startswith("ollama") or "Ollama" in self.name
 
     def as_dict(self) -> dict:
-        return {**{k: v for k, v in self.__dict__.items() if k not in ("model_from", "url_from")},
+        return {**{k: v for k, v in self.__dict__.items() if k not in ("model_from", "url_from", "task_prefixes")},
                 "in_process": self.in_process}
 
 
@@ -109,6 +112,11 @@ _MODEL_ENUM = re.compile(r"""\b(?:model_type|model|model_name)\s*=\s*(?:[\w.]*\.
 # re-exports it); langchain_ollama's requires a model, so none is said for it.
 LIBRARY_DEFAULT_MODELS: dict[tuple[str | None, str], str] = {("langchain_community", "OllamaEmbeddings"): "llama2",
                           ("langchain", "OllamaEmbeddings"): "llama2"}
+# What such a class puts before each document and each query it embeds, by keyword: langchain_community's
+# OllamaEmbeddings embeds f"{embed_instruction}{text}" ("passage: ") and queries after query_instruction ("query: ").
+LIBRARY_DEFAULT_PREFIXES: dict[tuple[str | None, str], tuple[tuple[str, str], ...]] = {
+    (package, "OllamaEmbeddings"): (("embed_instruction", "passage: "), ("query_instruction", "query: "))
+    for package in ("langchain_community", "langchain")}
 MODEL_ENUM_VALUES = {"TEXT_EMBED_3_SMALL": "text-embedding-3-small", "TEXT_EMBED_3_LARGE": "text-embedding-3-large",
                      "TEXT_EMBED_ADA_002": "text-embedding-ada-002"}
 
@@ -353,13 +361,15 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         if model == (None, None) and not _MODEL_KW.search(args) and lang == "python":
             model = (LIBRARY_DEFAULT_MODELS.get((_python_origin(text, name), name)), None)
         url_from = _settings_field(text, args) if url == (None, None) and lang == "python" else None
+        defaults = LIBRARY_DEFAULT_PREFIXES.get((_python_origin(text, name), name), ()) if lang == "python" else ()
+        prefixes = tuple(p for keyword, p in defaults if not re.search(rf"\b{keyword}\s*=", args))
         # LangChain's classes end in "Embeddings", LlamaIndex's in "Embedding".
         family = "llamaindex" if llama and not name.endswith("Embeddings") else "langchain"
         kind = "sentence-transformers" if re.search(r"HuggingFace(?!Inference|Endpoint|Hub)|SentenceTransformer|FastEmbed", name) else family
         origin = _imported_key(rel, text, args) if model == (None, None) and lang == "js" else None
         dims = _dimensions(text, args, m.end(), reads) if name.startswith("Ollama") else (None, None)
         add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url, model_from=origin,
-                          dimensions=dims[0], dimensions_env=dims[1], url_from=url_from))
+                          dimensions=dims[0], dimensions_env=dims[1], url_from=url_from, task_prefixes=prefixes))
     return out
 
 

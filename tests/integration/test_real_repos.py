@@ -4663,8 +4663,8 @@ def quivr_chunk(conn, file: str, index: int) -> str:
 
 def test_quivr_vectors_placed_in_brains_by_knowledge_brain_located_drafted_and_verified(cli, quivr, quivr_db, server,
                                                                                        tmp_path):
-    """locate names the Ollama embedder (langchain_community's OllamaEmbeddings with no model: llama2; its URL from
-    OLLAMA_API_BASE_URL through the settings class), the Ollama migration's untyped `vector` as the column's declaration
+    """locate names the Ollama embedder (langchain_community's OllamaEmbeddings with no model: llama2, each document
+    after its default instruction 'passage: '; its URL from OLLAMA_API_BASE_URL through the settings class), the Ollama migration's untyped `vector` as the column's declaration
     now, cosine from match_vectors, and no entrypoint (a Celery worker); the draft needs no edit: vectors, id, content
     after 'passage: ' (measured), llama2, brains through knowledge_brain by name; scope, run --engine, verify and
     record ok for each brain, every vector left as the app wrote it."""
@@ -4676,6 +4676,9 @@ def test_quivr_vectors_placed_in_brains_by_knowledge_brain_located_drafted_and_v
     [ollama] = [c for c in located["embedding_calls"] if c["name"] == "OllamaEmbeddings"]
     assert (ollama["path"], ollama["model"], ollama["url_env"]) == (
         "backend/api/quivr_api/modules/dependencies.py", "llama2", "OLLAMA_API_BASE_URL"), ollama
+    assert {(p["prefix"], p["where"]) for p in located["task_prefixes"]} == {
+        ("passage: ", "backend/api/quivr_api/modules/dependencies.py:126"),
+        ("query: ", "backend/api/quivr_api/modules/dependencies.py:126")}, located["task_prefixes"]
     now = {(d["path"].rsplit("/", 1)[1], d["table"], d["column"], d["dimensions"])
            for d in located["declarations"] if not d["superseded"] and (d["table"] or "").endswith("vectors")}
     assert now == {("local_20240107152745_ollama.sql", "public.vectors", "embedding", None)}, now

@@ -1019,3 +1019,15 @@ def test_a_later_migration_altering_a_column_to_an_untyped_vector_supersedes_its
     assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in now] == [
         ("supabase/migrations/local_20240107152745_ollama.sql", "public.vectors", "embedding", None)], now
     assert result.declared_dimensions == ()
+
+
+def test_langchain_communitys_ollama_embeddings_puts_its_default_instruction_before_each_document(tmp_path):
+    """langchain_community's OllamaEmbeddings embeds `f"{embed_instruction}{text}"`, `passage: ` unless given (its
+    queries after `query: `): task prefixes of the call, said where the code names none; each keyword given, none."""
+    result = located(tmp_path, {
+        "deps.py": ("from langchain_community.embeddings import OllamaEmbeddings\n\n"
+                    "embeddings = OllamaEmbeddings(base_url='http://ollama:11434')\n"),
+        "bare.py": ("from langchain_community.embeddings import OllamaEmbeddings\n\n"
+                    "embeddings = OllamaEmbeddings(model='nomic-embed-text', embed_instruction='', query_instruction='')\n"),
+    })
+    assert result.task_prefixes == (("passage: ", "deps.py:3"), ("query: ", "deps.py:3")), result.task_prefixes
