@@ -4667,11 +4667,12 @@ def test_quivr_vectors_placed_in_brains_by_knowledge_brain_located_drafted_and_v
     after its default instruction 'passage: '; its URL from OLLAMA_API_BASE_URL through the settings class), the Ollama migration's untyped `vector` as the column's declaration
     now, cosine from match_vectors, and no entrypoint (a Celery worker); the draft needs no edit: vectors, id, content
     after 'passage: ' (measured), llama2, brains through knowledge_brain by name; scope, run --engine, verify and
-    record ok for each brain, every vector left as the app wrote it."""
+    record ok for each brain (plan too), every vector left as the app wrote it."""
     app, _, held = quivr
     with quivr_db.connect(autocommit=True) as conn:
         app_vectors = dict(conn.execute("SELECT id::text, embedding::text FROM vectors").fetchall())
-    trial = procedure(cli, quivr_db, server, app, tmp_path / "handbook", "handbook")
+    trial = procedure(cli, quivr_db, server, app, tmp_path / "handbook", "handbook", plan=True)
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
     located = trial.locate.json
     [ollama] = [c for c in located["embedding_calls"] if c["name"] == "OllamaEmbeddings"]
     assert (ollama["path"], ollama["model"], ollama["url_env"]) == (
