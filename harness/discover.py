@@ -612,8 +612,9 @@ def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
     """A join table placing chunks in collections where no column of theirs names one: a table with a foreign key
     holding the chunk's own key (a ``brains_vectors.vector_id``) or the key the chunk holds of its document (Quivr's
     ``knowledge_brain.knowledge_id`` beside ``vectors.knowledge_id``), and another into a table with a column naming
-    each row (``brain_id -> brains.name``). Of several, the one whose rows place the most of the chunks read (an old
-    join left empty places none); (the join, its collection column, the collection table, why)."""
+    each row (``brain_id -> brains.name``), named after both tables it links, as link tables are (a table that merely
+    references both, formbricks' ``Survey``, is no join). Of several, the one whose rows place the most of the chunks
+    read (an old join left empty places none); (the join, its collection column, the collection table, why)."""
     held = {(rschema, rtable, rcol): col for col, rschema, rtable, rcol in _foreign_keys(conn, chunks)}
     if chunk_id:
         held[(chunks.schema, chunks.name, chunk_id)] = chunk_id
@@ -632,10 +633,10 @@ def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
         keys = _foreign_keys(conn, table(schema, name))
         for key_col, rs, rt, rc in keys:
             chunk_col = held.get((rs, rt, rc))
-            if chunk_col is None:
+            if chunk_col is None or not _names(name, rt):
                 continue
             for coll_col, cs, ct, cc in keys:
-                if coll_col == key_col or (cs, ct, cc) in held:
+                if coll_col == key_col or (cs, ct, cc) in held or not _names(name, ct):
                     continue
                 ref = table(cs, ct)
                 label = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=(cc,), role="name").column
@@ -659,6 +660,11 @@ def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
     _, join, column, collections, why = found[0]
     others = [f"{f[1].table} ({f[0]})" for f in found[1:]]
     return join, column, collections, why + (f"; other join tables: {', '.join(others)}" if others else "")
+
+
+def _names(link: str, table: str) -> bool:
+    """Whether a link table's name holds a table's (singular or plural: ``knowledge_brain`` of ``brains``)."""
+    return snake(table).removesuffix("s") in snake(link)
 
 
 def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:

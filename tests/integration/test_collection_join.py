@@ -121,15 +121,23 @@ def test_a_join_table_without_a_collection_column_is_refused_naming_the_key(tmp_
 
 def test_profile_init_drafts_the_join_table_whose_rows_place_the_chunks_in_named_collections(cli, empty_db, embed_server,
                                                                                             tmp_path):
-    """No collection column on the chunks: the draft takes the join table whose rows place the most chunks read (the
-    per-document one, filled; the per-chunk one left empty, as an application that moved on leaves its old join),
+    """No collection column on the chunks: the draft takes the join table, named after both tables it links, whose
+    rows place the most chunks read (the per-document one, filled; the per-chunk one left empty, as an application
+    that moved on leaves its old join; never a table that merely references the document and a named row),
     keyed by the chunk's own foreign key, with the collection table's name; scope then counts a collection by name."""
     load(empty_db, embed_server.url, lost=(22, 31))
     empty_db.execute("CREATE TABLE documents (id int PRIMARY KEY, title text);"
                      "INSERT INTO documents SELECT d, 'document ' || d FROM generate_series(1, 3) AS d;"
                      "ALTER TABLE passages ADD FOREIGN KEY (document_id) REFERENCES documents;"
                      "ALTER TABLE document_brains ADD FOREIGN KEY (document_id) REFERENCES documents;"
-                     "DELETE FROM brains_passages")
+                     "DELETE FROM brains_passages;"
+                     # a table that merely references the document and a named row (formbricks' Survey beside its
+                     # environment): no link table, whatever rows it has
+                     "CREATE TABLE authors (id int PRIMARY KEY, name text);"
+                     "INSERT INTO authors VALUES (1, 'ada');"
+                     "CREATE TABLE annotations (id int PRIMARY KEY, document_id int REFERENCES documents, "
+                     "author_id int REFERENCES authors, verdict text);"
+                     "INSERT INTO annotations SELECT d, d, 1, 'fine' FROM generate_series(1, 3) AS d")
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
     (tmp_path / "repo").mkdir()
     drafted = tmp_path / "draft.yaml"
