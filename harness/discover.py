@@ -613,7 +613,8 @@ def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
     holding the chunk's own key (a ``brains_vectors.vector_id``) or the key the chunk holds of its document (Quivr's
     ``knowledge_brain.knowledge_id`` beside ``vectors.knowledge_id``), and another into a table with a column naming
     each row (``brain_id -> brains.name``), named after both tables it links, as link tables are (a table that merely
-    references both, formbricks' ``Survey``, is no join). Of several, the one whose rows place the most of the chunks
+    references both, formbricks' ``Survey``, is no join), the named table none whose rows name a document (lobe-chat's
+    ``file_chunks`` links each chunk to its file, which has a url: no collection). Of several, the one whose rows place the most of the chunks
     read (an old join left empty places none); (the join, its collection column, the collection table, why)."""
     held = {(rschema, rtable, rcol): col for col, rschema, rtable, rcol in _foreign_keys(conn, chunks)}
     if chunk_id:
@@ -640,8 +641,8 @@ def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
                     continue
                 ref = table(cs, ct)
                 label = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=(cc,), role="name").column
-                if label is None:
-                    continue
+                if label is None or any(snake(c.name) in SOURCE_NAMES for c in ref.columns):
+                    continue  # rows naming a document (a url, a path): the file a chunk is cut from (lobe-chat's files)
                 placed = conn.execute(sql.SQL(
                     "SELECT count(*) FROM (SELECT {c} AS v FROM {chunks} LIMIT 1000) AS c WHERE EXISTS "
                     "(SELECT 1 FROM {j} AS j WHERE j.{k} = c.v)").format(

@@ -123,7 +123,8 @@ def test_profile_init_drafts_the_join_table_whose_rows_place_the_chunks_in_named
                                                                                             tmp_path):
     """No collection column on the chunks: the draft takes the join table, named after both tables it links, whose
     rows place the most chunks read (the per-document one, filled; the per-chunk one left empty, as an application
-    that moved on leaves its old join; never a table that merely references the document and a named row),
+    that moved on leaves its old join; never a table that merely references the document and a named row, nor a link
+    to the file each chunk is cut from),
     keyed by the chunk's own foreign key, with the collection table's name; scope then counts a collection by name."""
     load(empty_db, embed_server.url, lost=(22, 31))
     empty_db.execute("CREATE TABLE documents (id int PRIMARY KEY, title text);"
@@ -137,7 +138,14 @@ def test_profile_init_drafts_the_join_table_whose_rows_place_the_chunks_in_named
                      "INSERT INTO authors VALUES (1, 'ada');"
                      "CREATE TABLE annotations (id int PRIMARY KEY, document_id int REFERENCES documents, "
                      "author_id int REFERENCES authors, verdict text);"
-                     "INSERT INTO annotations SELECT d, d, 1, 'fine' FROM generate_series(1, 3) AS d")
+                     "INSERT INTO annotations SELECT d, d, 1, 'fine' FROM generate_series(1, 3) AS d;"
+                     # a link to the file each passage is cut from (lobe-chat's file_chunks): its rows name a
+                     # document (a url), no collection
+                     "CREATE TABLE attachments (id int PRIMARY KEY, name text, url text);"
+                     "INSERT INTO attachments SELECT d, 'file ' || d, 'https://example.org/' || d FROM generate_series(1, 3) AS d;"
+                     "CREATE TABLE attachment_passages (attachment_id int REFERENCES attachments, "
+                     "passage_id int REFERENCES passages);"
+                     "INSERT INTO attachment_passages SELECT id / 10, id FROM passages")
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
     (tmp_path / "repo").mkdir()
     drafted = tmp_path / "draft.yaml"
