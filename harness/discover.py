@@ -17,7 +17,7 @@ from psycopg import sql
 from . import hashing
 from .db import Conn
 from .introspect import has_pgcrypto
-from .profile import DISTANCES, CollectionTable, distance_of_opclass, distances_in_sql, json_field
+from .profile import DISTANCES, CollectionJoin, CollectionTable, distance_of_opclass, distances_in_sql, json_field
 from .target import _qualified
 
 VECTOR_TYPES = ("vector", "halfvec")
@@ -161,6 +161,9 @@ class Shape:
     sources_why: str = ""
     # A column of the source table named like a hash: the document's (its file's checksum), never a chunk's text's.
     source_hash: str | None = None
+    # The join table placing chunks in collections where no column of theirs does (Quivr's knowledge_brain), and why.
+    collection_join: CollectionJoin | None = None
+    collection_join_why: str = ""
     # The algorithm the input hash column was measured to hold (harness.hashing.ALGORITHMS).
     input_hash_algorithm: str = "sha256"
     # The embedding table's unique key holds more than the chunk's key (discourse-ai's (model_id, strategy_id,
@@ -436,6 +439,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                          "it, or binary): the harness embeds only a text column or a JSON key", text.alternatives)
     collection = _pick(chunks, COLLECTION_NAMES, role="collection")
     collection_table, collection_table_why = _collection_table(conn, chunks, collection.column, table)
+    joined = None if collection.column else _collection_join(conn, chunks, chunk_id.column, table)
     tenant = _pick(chunks, TENANT_NAMES, role="tenant", exclude=(collection.column or "",))
     if collection.column is not None and next(c.type for c in chunks.columns if c.name == collection.column).endswith("[]"):
         collection = Guess(collection.column + "[]", f"{collection.why}; {collection.column} is an array: a chunk belongs "
@@ -490,6 +494,11 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         c.name for c in em.columns
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
     source_table = _source_table(conn, chunks, em, sources, collection.column, documents)
+    if joined is not None:  # the join table's column (not the chunks'): no source of the chunks holds it
+        collection = Guess(joined[1], joined[3])
+        collection_table = joined[2]
+        collection_table_why = (f"{joined[0].table}.{joined[1]} references {joined[2].table}.{joined[2].key}: "
+                                f"--collection takes its {joined[2].name}")
     # A hash kept on the document (nextjs-openai-doc-search's page checksum, the file's): no chunk's input hash.
     doc_hash = None if source_table is None else next(
         (c.name for c in table(source_table.schema, source_table.table).columns if _named(c.name, HASH_NAMES)), None)
@@ -499,7 +508,8 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                  collection_table_why, nodes, source_table, _distance(conn, vc),
                  f"the foreign key {chunks.name}.{documents[0][0]} -> {documents[0][2]}.{documents[0][3]}, the "
                  f"{documents[0][2]} row each chunk is cut from" if documents and sources == (documents[0][0],) else "",
-                 doc_hash, algorithm if input_hash.column else hashing.DEFAULT, beside, _combinations(conn, em, beside))
+                 doc_hash, joined[0] if joined else None, joined[3] if joined else "",
+                 algorithm if input_hash.column else hashing.DEFAULT, beside, _combinations(conn, em, beside))
 
 
 def side_by_side(conn: Conn, schema: str, table: str, key: str, besides: tuple[str | None, ...]) -> tuple[str, ...]:
@@ -595,6 +605,67 @@ def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> t
             return (CollectionTable(table=ref.name, key=ref.primary_key[0], name=name, schema=ref.schema),
                     f"no foreign key; {chunks.name}.{column} is named after {ref.name}: --collection takes its {name}")
     return None, ""
+
+
+def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
+                     table) -> tuple[CollectionJoin, str, CollectionTable, str] | None:
+    """A join table placing chunks in collections where no column of theirs names one: a table with a foreign key
+    holding the chunk's own key (a ``brains_vectors.vector_id``) or the key the chunk holds of its document (Quivr's
+    ``knowledge_brain.knowledge_id`` beside ``vectors.knowledge_id``), and another into a table with a column naming
+    each row (``brain_id -> brains.name``), named after both tables it links, as link tables are (a table that merely
+    references both, formbricks' ``Survey``, is no join), the named table none whose rows name a document (lobe-chat's
+    ``file_chunks`` links each chunk to its file, which has a url: no collection). Of several, the one whose rows place the most of the chunks
+    read (an old join left empty places none); (the join, its collection column, the collection table, why)."""
+    held = {(rschema, rtable, rcol): col for col, rschema, rtable, rcol in _foreign_keys(conn, chunks)}
+    if chunk_id:
+        held[(chunks.schema, chunks.name, chunk_id)] = chunk_id
+    if not held:
+        return None
+    rows = conn.execute(
+        "SELECT DISTINCT n.nspname AS s, c.relname AS t FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class r ON r.oid = k.confrelid "
+        "JOIN pg_namespace rn ON rn.oid = r.relnamespace WHERE k.contype = 'f' AND (rn.nspname, r.relname) IN "
+        "(SELECT * FROM unnest(%s::text[], %s::text[])) ORDER BY 1, 2",
+        ([s for s, _, _ in held], [t for _, t, _ in held])).fetchall()
+    found: list[tuple[int, CollectionJoin, str, CollectionTable, str]] = []
+    for schema, name in ((_v(r, 0), _v(r, 1)) for r in rows):
+        if (schema, name) == (chunks.schema, chunks.name):
+            continue
+        keys = _foreign_keys(conn, table(schema, name))
+        for key_col, rs, rt, rc in keys:
+            chunk_col = held.get((rs, rt, rc))
+            if chunk_col is None or not _names(name, rt):
+                continue
+            for coll_col, cs, ct, cc in keys:
+                if coll_col == key_col or (cs, ct, cc) in held or not _names(name, ct):
+                    continue
+                ref = table(cs, ct)
+                label = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=(cc,), role="name").column
+                if label is None or any(snake(c.name) in SOURCE_NAMES for c in ref.columns):
+                    continue  # rows naming a document (a url, a path): the file a chunk is cut from (lobe-chat's files)
+                placed = conn.execute(sql.SQL(
+                    "SELECT count(*) FROM (SELECT {c} AS v FROM {chunks} LIMIT 1000) AS c WHERE EXISTS "
+                    "(SELECT 1 FROM {j} AS j WHERE j.{k} = c.v)").format(
+                    c=sql.Identifier(chunk_col), chunks=sql.Identifier(chunks.schema, chunks.name),
+                    j=sql.Identifier(schema, name), k=sql.Identifier(key_col))).fetchone()
+                count = int(_v(placed, 0) or 0)
+                if count:
+                    why = (f"no collection column in {chunks.qualified}; {name}.{key_col} holds the chunk's {chunk_col} "
+                           f"({count} of the chunks read have a row), {name}.{coll_col} references {ct}.{cc}: "
+                           f"--collection takes its {label}")
+                    found.append((count, CollectionJoin(table=name, key=key_col, chunk=chunk_col, schema=schema),
+                                  coll_col, CollectionTable(table=ct, key=cc, name=label, schema=cs), why))
+    if not found:
+        return None
+    found.sort(key=lambda f: -f[0])
+    _, join, column, collections, why = found[0]
+    others = [f"{f[1].table} ({f[0]})" for f in found[1:]]
+    return join, column, collections, why + (f"; other join tables: {', '.join(others)}" if others else "")
+
+
+def _names(link: str, table: str) -> bool:
+    """Whether a link table's name holds a table's (singular or plural: ``knowledge_brain`` of ``brains``)."""
+    return snake(table).removesuffix("s") in snake(link)
 
 
 def _empty_in_some_row(conn: Conn, table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:

@@ -37,13 +37,17 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
         held_by = [("source.chunk_key" if profile.source.chunk_key else "source.key", profile.source.held_by)]
         held_by += [(f"source.chunk_filter.{c}", c) for c, _ in profile.source.chunk_filter]
     wanted: dict[str, tuple[str, str, list[tuple[str, str | None]]]] = {
-        "chunks": (ch.schema, ch.table, [("chunks.id", ch.id), ("chunks.collection", ch.collection),
+        "chunks": (ch.schema, ch.table, [("chunks.id", ch.id),
+                                         # with a join table, the collection is its column (below)
+                                         ("chunks.collection", None if ch.collection_join else ch.collection),
+                                         ("chunks.collection_join.chunk", ch.collection_join.chunk if ch.collection_join else None),
                                          ("chunks.tenant", ch.tenant), ("chunks.updated_at", ch.updated_at)]
                    # text and sources may be ``column->>key`` (a key of a JSON column): the column must exist
                    + [(f"chunks.text[{i}]", f) for i, c in enumerate(ch.text) for f in text_parts.fields(c)]
                    + [(f"chunks.sources[{i}]", c) for i, c in enumerate(ch.sources)
                       if not (profile.source and c.startswith("source."))]
-                   + [(f"chunks.filter.{c}", c) for c, _ in ch.filter]
+                   + [(f"chunks.filter.{c}", c) for c, _ in ch.filter
+                      if not (ch.collection_join and c == ch.collection)]
                    + [("chunks.metadata", ch.metadata)]
                    + held_by),
         "embeddings": (em.schema, em.table, [("embeddings.key", em.key), ("embeddings.vector", em.vector),
@@ -53,6 +57,10 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                                              ("embeddings.updated_at", em.updated_at),
                                              ("embeddings.embedded_at", em.embedded_at)]),
     }
+    if ch.collection_join:
+        join = ch.collection_join
+        wanted["chunks.collection_join"] = (join.schema, join.table, [("chunks.collection", ch.collection),
+                                                                      ("chunks.collection_join.key", join.key)])
     if profile.source:
         src = profile.source
         source_keys: list[tuple[str, str | None]] = [("source.key", src.key), ("source.collection", src.collection)]

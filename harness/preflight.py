@@ -14,7 +14,7 @@ import dataclasses
 import psycopg
 from psycopg import sql
 
-from . import hashing, rls, sqlexpr
+from . import collection_join, hashing, rls, sqlexpr
 from .backfill.writer import stamped, write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
 from .db import Conn
@@ -109,7 +109,8 @@ def collection_key_outcome(conn: Conn, target: Target, collection: str | None,
         return None
     names = dict(key=sql.Identifier(ct.key), chunks=sql.Identifier(ch.schema, ch.table),
                  col=sql.Identifier(str(ch.collection)), t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name))
-    held = sql.SQL("unnest(c.{col}) AS k" if ch.collection_array else "(SELECT c.{col}) AS x(k)").format(**names)
+    held = (sql.SQL("({}) AS x(k)").format(collection_join.held_keys(ch)) if ch.collection_join
+            else sql.SQL("unnest(c.{col}) AS k" if ch.collection_array else "(SELECT c.{col}) AS x(k)").format(**names))
     views = rls.tenants(conn, target.profile) if tenants is None else tenants
     seen: list[tuple[str | None, list[dict]]] = []
     for tenant, view in zip(views, rls.views(conn, target.profile, views)):
@@ -218,8 +219,10 @@ def into_shape_outcome(target: Target, collection: str | None, into: str) -> Out
         lacks.append(f"the vectors are an inline column of {ch.table}")
     if not ch.collection:
         lacks.append(f"chunks have no collection column (chunks.collection_name: {ch.collection_name!r} is one fixed name)")
-    if ch.collection_array:
-        lacks.append(f"chunks belong to collections through an array column ({ch.collection}[]): a chunk of several "
+    if ch.collection_several:
+        through = (f"the join table {ch.collection_join.table}" if ch.collection_join
+                   else f"an array column ({ch.collection}[])")
+        lacks.append(f"chunks belong to collections through {through}: a chunk of several "
                      "collections cannot be copied into one")
     if em.filter:
         # the copies get new keys and only this target's rows: the swap would leave the other rows on the retired

@@ -120,6 +120,18 @@ class CollectionTable:
 
 
 @dataclass(frozen=True)
+class CollectionJoin:
+    """A join table placing chunks in collections (Quivr's ``knowledge_brain``, a ``brains_vectors``): each of its rows
+    whose ``key`` holds a chunk's ``chunk`` column puts that chunk in the collection its ``chunks.collection`` column
+    holds; a chunk is in every collection a row names (as an array's elements do)."""
+
+    table: str
+    key: str  # the join table's column holding the chunk's value
+    chunk: str  # the chunk column it holds (chunks.id, or a column the chunk shares with it: its document's key)
+    schema: str = "public"
+
+
+@dataclass(frozen=True)
 class SourceTable:
     """The table chunks are cut from (pgai's source): every row must have chunks, and ``queue`` says who keeps them."""
 
@@ -168,6 +180,13 @@ class ChunkTable:
     metadata: str | None = None  # the JSON column a text format reads (LlamaIndex's ``metadata_``)
     # each collection is a table of its own, named by this pattern ("data_{collection}", LlamaIndex's PGVectorStore)
     collection_tables: str | None = None
+    # ``collection`` is then a column of this join table, not of the chunks (harness.collection_join)
+    collection_join: CollectionJoin | None = None
+
+    @property
+    def collection_several(self) -> bool:
+        """A chunk may be in several collections: an array column lists them, or a join table's rows do."""
+        return self.collection_array or self.collection_join is not None
 
 
 @dataclass(frozen=True)
@@ -658,7 +677,7 @@ class _Reader:
             {"schema", "table", "id", "text", "text_separator", "text_newlines", "text_prefix", "query_prefix",
              "collection", "collection_name",
              "tenant", "sources", "filter", "collection_table", "updated_at", "text_format", "metadata",
-             "collection_tables"},
+             "collection_tables", "collection_join"},
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
@@ -732,7 +751,10 @@ class _Reader:
                                               != self.identifier("chunks.table", section["table"], required=True)):
             raise ConfigError(f"profile key 'chunks.collection_tables' must be a table name pattern with {{collection}} that "
                               f"gives chunks.table for chunks.collection_name, found {collection_tables!r}")
+        collection_join = self.collection_join(section.get("collection_join"), collection, collection_array,
+                                               section.get("id"), section.get("schema"))
         return ChunkTable(
+            collection_join=collection_join,
             collection_tables=collection_tables,
             text_format=text_format,
             metadata=metadata,
@@ -752,6 +774,24 @@ class _Reader:
             filter=filters,
             collection_table=self.collection_table(section.get("collection_table"), collection),
             updated_at=self.identifier("chunks.updated_at", section.get("updated_at")),
+        )
+
+    def collection_join(self, raw: Any, collection: str | None, array: bool, chunk_id: Any,
+                        chunk_schema: Any) -> CollectionJoin | None:
+        if raw is None:
+            return None
+        section = self.mapping("chunks.collection_join", raw, {"schema", "table", "key", "chunk"}, {"table", "key"})
+        if collection is None or array:
+            raise ConfigError("profile key 'chunks.collection_join' needs 'chunks.collection' naming the join table's "
+                              f"column that holds the collection, found {collection!r}{'[]' if array else ''}; "
+                              "expected a column name (no [])")
+        return CollectionJoin(
+            schema=self.identifier("chunks.collection_join.schema", section.get("schema"))
+            or self.identifier("chunks.schema", chunk_schema) or "public",
+            table=self.identifier("chunks.collection_join.table", section["table"], required=True),
+            key=self.identifier("chunks.collection_join.key", section["key"], required=True),
+            chunk=self.identifier("chunks.collection_join.chunk", section.get("chunk"))
+            or self.identifier("chunks.id", chunk_id) or "id",
         )
 
     def collection_table(self, raw: Any, collection: str | None) -> CollectionTable | None:
@@ -793,10 +833,12 @@ class _Reader:
                               "and written beside an inline vector column only; expected a column of "
                               f"{schema}.{table}")
         collection = self.identifier("embeddings.collection", section.get("collection"))
-        if collection is not None and chunks.collection_array:
+        if collection is not None and chunks.collection_several:
             # an embedding row filed under one collection cannot follow a chunk that belongs to several
+            from .collection_join import described
+
             raise ConfigError(f"profile key 'embeddings.collection' names {collection!r}, but chunks.collection "
-                              f"'{chunks.collection}[]' is an array (a chunk in several collections); expected no "
+                              f"{described(chunks)} (a chunk in several collections); expected no "
                               "embeddings.collection: vectors follow their chunk's key")
         input_hash = self.identifier("embeddings.input_hash", section.get("input_hash"))
         rows = self.column_values("embeddings.filter", section.get("filter"))

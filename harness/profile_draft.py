@@ -342,6 +342,13 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     _prefixes(w, measured, task_prefixes)
     if shape.collection.column:
         w.guess("chunks.collection", "collection", shape.collection, required=True)
+        cj = shape.collection_join
+        if cj is not None:
+            w.lines.append(f"  collection_join:  # guess: a chunk is in each collection a row of {cj.table} names")
+            if cj.schema != ch.schema:
+                w.value("chunks.collection_join.schema", "schema", cj.schema, indent=4)
+            for key, value in (("table", cj.table), ("key", cj.key), ("chunk", cj.chunk)):
+                w.value(f"chunks.collection_join.{key}", key, value, indent=4)
         ct = shape.collection_table
         if ct is not None:
             w.lines.append(f"  collection_table:  # guess: {shape.collection_table_why}")

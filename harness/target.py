@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from psycopg import sql
 
-from . import hashing, text_parts
+from . import collection_join, hashing, text_parts
 from .db import TENANT_SETTING
 
 from .profile import DISTANCES, NotNull, Profile, SourceTable, json_field
@@ -233,6 +233,8 @@ class Target:
         """A chunk's collections as text[], for ``chunks.collection`` an array column (``collection_ids[]``): its
         elements, or with ``chunks.collection_table`` the names of the rows they key."""
         ch = self.profile.chunks
+        if ch.collection_join:
+            return collection_join.names(ch)
         col = self.c(cast(str, ch.collection))
         if ch.collection_table:
             ct = ch.collection_table
@@ -245,7 +247,7 @@ class Target:
         ``%(collection)s`` (NULL when not in it), or with ``among="collections"`` the first of ``%(collections)s`` it
         is in (exact when one collection is checked; several at once are refused for an array column)."""
         ch = self.profile.chunks
-        if ch.collection_array:
+        if ch.collection_several:
             if among == "collections":
                 return sql.SQL("(SELECT n FROM unnest({names}) AS n WHERE n = ANY(%(collections)s) ORDER BY 1 LIMIT 1)"
                                ).format(names=self.collection_names())
@@ -269,6 +271,8 @@ class Target:
             if value is None:
                 return sql.SQL("{} IS NULL").format(self.c(column))
             if isinstance(value, NotNull):
+                if ch.collection_join and column == ch.collection:
+                    return collection_join.in_any(ch)
                 if ch.collection_array and column == ch.collection:
                     return sql.SQL("coalesce(cardinality({}), 0) > 0").format(self.c(column))
                 return sql.SQL("{} IS NOT NULL").format(self.c(column))
@@ -293,7 +297,9 @@ class Target:
         ch = self.profile.chunks
         parts: list[sql.Composable] = []
         if collection_param:
-            if ch.collection:
+            if ch.collection_join:
+                parts.append(collection_join.member(ch))
+            elif ch.collection:
                 parts.append(self.in_collection(self.c(ch.collection), ch.collection_array))
             else:
                 parts.append(sql.SQL("{} = %(collection)s").format(sql.Literal(ch.collection_name)))
@@ -434,14 +440,14 @@ class Target:
         ch = self.profile.chunks
         if not ch.collection:
             return sql.SQL("false")
-        if ch.collection_array:
+        if ch.collection_several:
             return sql.SQL("coalesce(cardinality({}), 0) = 0").format(self.collection_names())
         return sql.SQL("{} IS NULL").format(self.collection_of_chunk())
 
     def collections(self) -> sql.Composed:
         """Every collection name with its chunk count (a chunk of an array column counted in each it lists); the chunks
         in no collection (``in_no_collection``) under the name NULL."""
-        if self.profile.chunks.collection_array:
+        if self.profile.chunks.collection_several:
             return sql.SQL("SELECT n AS collection, count(*) AS chunks FROM {t} AS c LEFT JOIN LATERAL unnest({names}) "
                            "AS n ON true WHERE {f} GROUP BY 1 ORDER BY 1").format(
                 names=self.collection_names(), t=self.chunk_table, f=self.chunk_filter(collection_param=False))

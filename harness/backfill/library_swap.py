@@ -28,7 +28,7 @@ def is_langchain(target: Target) -> bool:
     """A chunk table whose collections are rows of a collection table keyed by uuid (langchain_pg_collection), one
     key per chunk (a chunk in several, through an array, cannot be copied into one new collection)."""
     ct = target.profile.chunks.collection_table
-    return ct is not None and target.inline and not target.profile.chunks.collection_array
+    return ct is not None and target.inline and not target.profile.chunks.collection_several
 
 
 def _collection_table(target: Target) -> CollectionTable:

@@ -171,6 +171,8 @@ def collection_key(profile: Profile, collection: str) -> str:
     (collections that share chunks: two runs would both replace the shared ones, one beside the other)."""
     if profile.chunks.collection_array:
         return f"{profile.chunks.collection}[] (every collection of the array: they share chunks)"
+    if profile.chunks.collection_join:
+        return f"{profile.chunks.collection_join.table}.{profile.chunks.collection} (every collection of the join table: they share chunks)"
     return collection
 
 

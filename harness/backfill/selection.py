@@ -227,3 +227,28 @@ def read_keys(path: str, collection: str) -> tuple[str, ...]:
     if not keys:
         raise ConfigError(f"--keys-from {path!r} lists no key of collection {collection!r}; expected at least one")
     return tuple(keys)
+
+
+def findings_without_chunks(path: str, collection: str) -> list[str]:
+    """The findings of ``collection`` in an offenders file that name no chunk (a source row without chunks, a spot
+    query): nothing a re-embedding repairs, so ``--keys-from`` says them (``check: table key``) rather than drop them."""
+    import json
+    from pathlib import Path
+
+    said = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue  # read_keys refuses the file first
+        if not isinstance(item, dict) or item.get("collection") not in (None, collection):
+            continue
+        if item.get("key") is None or item.get("table") or item.get("source_table"):
+            where = item.get("source_table") or item.get("table")
+            row = item.get("source_key", item.get("key"))
+            said.append(f"{item.get('check', '?')}: {where} {row}" if where
+                        else f"{item.get('check', '?')}: {item.get('reason') or row}")
+    return list(dict.fromkeys(said))

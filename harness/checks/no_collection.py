@@ -47,6 +47,8 @@ def where(profile: Profile) -> str:
     ch = profile.chunks
     if ch.collection_array:
         said = f"chunks.collection '{ch.collection}[]' is NULL or empty"
+    elif ch.collection_join:
+        said = f"no row of {ch.collection_join.table} holds their {ch.collection_join.chunk}"
     else:
         said = "chunks.collection is NULL"
     if ch.collection_table:

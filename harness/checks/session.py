@@ -20,7 +20,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from .. import db as dbmod
-from .. import redact
+from .. import collection_join, redact
 from ..db import Conn
 from ..errors import ConfigError, DatabaseError, HarnessError
 from ..profile import Profile
@@ -594,9 +594,9 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
             names = list(dict.fromkeys(options.collections))
             for name in names:
                 rls.require_visible(conn, session.target, name, session.tenants)
-        if profile.chunks.collection_array and len(names) > 1:
+        if profile.chunks.collection_several and len(names) > 1:
             # the one pass files each chunk under one collection; a chunk of several would be counted in only one
-            raise ConfigError(f"chunks.collection '{profile.chunks.collection}[]' is an array (a chunk in several "
+            raise ConfigError(f"chunks.collection {collection_join.described(profile.chunks)} (a chunk in several "
                               f"collections), so its collections are checked one at a time; found {len(names)} "
                               f"({', '.join(names[:5])}); expected one --collection")
         session.collections = names

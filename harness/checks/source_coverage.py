@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from .. import collection_join
 from ..db import one
 from .outcome import MAX_SHOWN, OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .session import CheckSession
@@ -52,6 +53,10 @@ def source_coverage(session: CheckSession, collection: str) -> Outcome:
     # Where the source places its rows in collections too (R2R's documents.collection_ids), only this collection's
     # rows must have chunks in it: a document of another collection has none here, rightly.
     mine = t.in_collection(sql.Identifier("s", src.collection), src.collection_array) if src.collection else sql.SQL("true")
+    join = ch.collection_join
+    if not src.collection and join is not None and join.chunk == src.held_by:
+        # The join table keys the chunk's document (Quivr's knowledge_brain.knowledge_id): it places the source row too.
+        mine = collection_join.member(ch, sql.Identifier("s", src.key))
     missing_q = sql.SQL("SELECT s.{k} AS id FROM {s} AS s WHERE {mine} AND NOT EXISTS "
                         "(SELECT 1 FROM {c} AS c WHERE {match} AND {f}) ORDER BY 1").format(
         k=key, s=source, mine=mine, c=t.chunk_table, match=source_match(t, "s"), f=t.chunk_filter())

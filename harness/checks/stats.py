@@ -282,7 +282,7 @@ def chunk_counts_sql(shape: Shape, *, every: bool = False) -> sql.Composed:
     these are duplicates. ``every``: of every collection (no ``%(collections)s``), in collection order."""
     where = shape.target.chunk_filter(collection_param=False) if every else shape.chunks_in()
     cc, frm = shape.chunk_collection("collections"), shape.target.chunk_table
-    if every and shape.profile.chunks.collection_array:  # a chunk counted in each collection it lists; in none: NULL
+    if every and shape.profile.chunks.collection_several:  # a chunk counted in each collection it lists; in none: NULL
         cc, frm = sql.SQL("n"), sql.SQL("{} AS c LEFT JOIN LATERAL unnest({}) AS n ON true").format(
             frm, shape.target.collection_names())
     else:
@@ -443,7 +443,7 @@ def keyed_per_collection(conn: Conn, shape: Shape) -> bool:
     """Whether both tables name the collection in a column of their own and no unique index on ``chunks.id`` alone
     says it names one chunk: the same id may then be a chunk of each collection (a key of ``(collection, id)``)."""
     ch, em = shape.profile.chunks, shape.profile.embeddings
-    if shape.inline or not (em.collection and ch.collection) or ch.collection_array or ch.collection_table:
+    if shape.inline or not (em.collection and ch.collection) or ch.collection_several or ch.collection_table:
         return False
     return not _unique_alone(conn, ch.schema, ch.table, ch.id)
 

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from ..backfill import BackfillOptions, run_backfill
-    from ..backfill.selection import read_keys
+    from ..backfill.selection import findings_without_chunks, read_keys
     from ..errors import ConfigError
     from ..output import emit
     from ..steps.gate import scope_gate
@@ -112,6 +112,12 @@ def run(args: argparse.Namespace) -> int:
         if gate.closed:  # a dry run meets the refusal the real run would meet first
             summary.refused, summary.refused_code = gate.refusal(), 2
     lines = [summary.line()]
+    if args.keys_from and (elsewhere := findings_without_chunks(args.keys_from, args.into or args.collection)):
+        # A source row without chunks has no text to embed here: said, never counted as repaired.
+        summary.notes.append(f"{len(elsewhere)} findings of {args.keys_from} name no chunk and are not re-embedded "
+                             f"(nothing of them to embed; verify names them until the application stores their "
+                             f"chunks): {'; '.join(elsewhere[:5])}")
+        lines.append(f"  not re-embedded: {summary.notes[-1]}")
     if gate is not None and gate.override:
         lines.append(f"  scope gate {gate.status}; override: {gate.override}")
     if summary.copied:

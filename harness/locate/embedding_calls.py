@@ -34,6 +34,12 @@ class EmbeddingCall:
     # as ``dimensions``); or the env it reads.
     dimensions: int | None = None
     dimensions_env: str | None = None
+    # the URL as a field of a pydantic settings object made from a class of another module of the repository:
+    # "quivr_api.models.settings#BrainSettings.ollama_api_base_url" (its environment variable, found there)
+    url_from: str | None = field(default=None, compare=False)
+    # the task prefixes the library puts before each document and query it embeds, unless the call sets others
+    # (langchain_community's OllamaEmbeddings: embed_instruction "passage: ", query_instruction "query: ")
+    task_prefixes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def in_process(self) -> bool:
@@ -46,7 +52,8 @@ class EmbeddingCall:
         return self.kind.startswith("ollama") or "Ollama" in self.name
 
     def as_dict(self) -> dict:
-        return {**{k: v for k, v in self.__dict__.items() if k != "model_from"}, "in_process": self.in_process}
+        return {**{k: v for k, v in self.__dict__.items() if k not in ("model_from", "url_from", "task_prefixes")},
+                "in_process": self.in_process}
 
 
 _TRIGGER = re.compile(r"embed\(|embedMany|@ai-sdk/|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|"
@@ -100,6 +107,16 @@ _SKIP_CLASSES = frozenset({"Embedding", "Embeddings", "BaseEmbedding", "TextEmbe
 # A model named by a library's enum member (LlamaIndex's ``model_type=OpenAIEmbeddingModelType.TEXT_EMBED_3_SMALL``):
 # the member's value, as llama-index-embeddings-openai defines it.
 _MODEL_ENUM = re.compile(r"""\b(?:model_type|model|model_name)\s*=\s*(?:[\w.]*\.)?\w*ModelType\.(?P<member>[A-Z0-9_]+)""")
+# The model a library's class embeds with when the call names none, by the package it is imported from:
+# langchain_community's OllamaEmbeddings declares `model: str = "llama2"` (langchain<0.2's `langchain.embeddings`
+# re-exports it); langchain_ollama's requires a model, so none is said for it.
+LIBRARY_DEFAULT_MODELS: dict[tuple[str | None, str], str] = {("langchain_community", "OllamaEmbeddings"): "llama2",
+                          ("langchain", "OllamaEmbeddings"): "llama2"}
+# What such a class puts before each document and each query it embeds, by keyword: langchain_community's
+# OllamaEmbeddings embeds f"{embed_instruction}{text}" ("passage: ") and queries after query_instruction ("query: ").
+LIBRARY_DEFAULT_PREFIXES: dict[tuple[str | None, str], tuple[tuple[str, str], ...]] = {
+    (package, "OllamaEmbeddings"): (("embed_instruction", "passage: "), ("query_instruction", "query: "))
+    for package in ("langchain_community", "langchain")}
 MODEL_ENUM_VALUES = {"TEXT_EMBED_3_SMALL": "text-embedding-3-small", "TEXT_EMBED_3_LARGE": "text-embedding-3-large",
                      "TEXT_EMBED_ADA_002": "text-embedding-ada-002"}
 
@@ -341,14 +358,66 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         if model == (None, None) and (member := _MODEL_ENUM.search(args)):
             model = (MODEL_ENUM_VALUES.get(member.group("member")), None)
         url = _kw(text, args, m.end(), _URL_KW, reads)
+        if model == (None, None) and not _MODEL_KW.search(args) and lang == "python":
+            model = (LIBRARY_DEFAULT_MODELS.get((_python_origin(text, name), name)), None)
+        url_from = _settings_field(text, args) if url == (None, None) and lang == "python" else None
+        defaults = LIBRARY_DEFAULT_PREFIXES.get((_python_origin(text, name), name), ()) if lang == "python" else ()
+        prefixes = tuple(p for keyword, p in defaults if not re.search(rf"\b{keyword}\s*=", args))
         # LangChain's classes end in "Embeddings", LlamaIndex's in "Embedding".
         family = "llamaindex" if llama and not name.endswith("Embeddings") else "langchain"
         kind = "sentence-transformers" if re.search(r"HuggingFace(?!Inference|Endpoint|Hub)|SentenceTransformer|FastEmbed", name) else family
         origin = _imported_key(rel, text, args) if model == (None, None) and lang == "js" else None
         dims = _dimensions(text, args, m.end(), reads) if name.startswith("Ollama") else (None, None)
         add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url, model_from=origin,
-                          dimensions=dims[0], dimensions_env=dims[1]))
+                          dimensions=dims[0], dimensions_env=dims[1], url_from=url_from, task_prefixes=prefixes))
     return out
+
+
+def _python_origin(text: str, name: str) -> str | None:
+    """The top-level package a Python file imports ``name`` from (``langchain_community``), if it does."""
+    for m in _PY_IMPORT.finditer(text):
+        if re.search(rf"\b{re.escape(name)}\b(?!\s+as\b)", m.group("names")):
+            return m.group("mod").split(".", 1)[0]
+    return None
+
+
+def _settings_field(text: str, args: str) -> str | None:
+    """``module#Class.field`` where the URL argument is ``obj.field`` and the file makes ``obj = Class()`` of a class it
+    imports (a pydantic BaseSettings of the application's settings module: Quivr's ``settings.ollama_api_base_url``)."""
+    m = re.search(r"""\b(?:base_url|baseUrl|host|url|api_base|endpoint)\s*=\s*(?P<obj>[A-Za-z_]\w*)\.(?P<attr>\w+)\s*(?:[,)]|$)""",
+                  args)
+    made = m and re.search(rf"(?m)^{re.escape(m.group('obj'))}\s*(?::[^=\n]+)?=\s*(?P<cls>[A-Z]\w*)\s*\(", text)
+    if not (m and made):
+        return None
+    cls = made.group("cls")
+    module = next((i.group("mod") for i in _PY_IMPORT.finditer(text)
+                   if re.search(rf"\b{re.escape(cls)}\b(?!\s+as\b)", i.group("names"))), None)
+    return f"{module}#{cls}.{m.group('attr')}" if module and not module.startswith(".") else None
+
+
+def _settings_env(rel: str, ref: str, read: Callable[[str], str | None]) -> EnvRead | None:
+    """The environment read of ``module#Class.field``: the module found beside the calling file's package root
+    (``backend/api/`` + ``quivr_api/models/settings.py``), the field among those of that settings class."""
+    from .literals import settings_fields
+
+    module, target = ref.split("#", 1)
+    cls, attr = target.split(".", 1)
+    folders = posixpath.dirname(rel).split("/") if "/" in rel else []
+    for depth in range(len(folders), -1, -1):
+        base = "/".join(folders[:depth])
+        for path in (module.replace(".", "/") + ".py", module.replace(".", "/") + "/__init__.py"):
+            text = read(posixpath.join(base, path) if base else path)
+            if text is None:
+                continue
+            found = re.search(rf"(?m)^class\s+{re.escape(cls)}\s*\(", text)
+            if not found:
+                return None
+            body = text.find("\n", found.end()) + 1  # the class's body: up to the next line at column 0
+            after = re.search(r"(?m)^\S", text[body:]) if body else None
+            end = body + after.start() if after else len(text)
+            return next((r for r in settings_fields(text) if found.start() <= r.start < end
+                         and re.match(rf"\s*{re.escape(attr)}\s*:", text[r.start:])), None)
+    return None
 
 
 _JS_IMPORT_OF = r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig>\w+)\s+as\s+)?(?P<named>{name})\b[^}}]*\}})\s*from\s+['"](?P<spec>\.{{1,2}}/[^'"]+)['"]"""
@@ -375,6 +444,10 @@ def with_imported_models(calls: list[EmbeddingCall], read: Callable[[str], str |
     literal, or an env read and its default); ``read`` gives a repository file's text, or None."""
     out = []
     for c in calls:
+        if c.url is None and c.url_env is None and c.url_from:
+            env = _settings_env(c.path, c.url_from, read)
+            if env is not None:
+                c = replace(c, url=env.default, url_env=env.name)
         if c.model is None and c.model_env is None and c.model_from:
             module, ref = c.model_from.split("#", 1)
             export, key = ref.rsplit(".", 1)

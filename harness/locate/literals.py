@@ -101,7 +101,7 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
                 m.group("default2") if m.group("default2") is not None else m.group("default3"))
             found.append(EnvRead(name, default, m.start(), m.end()))
         found += _library_reads(text)
-        found += _settings_fields(text)
+        found += settings_fields(text)
         found.sort(key=lambda r: r.start)
     elif lang == "js":
         for m in _ENV_JS.finditer(text):
@@ -186,7 +186,7 @@ def _library_reads(text: str) -> list[EnvRead]:
     return found
 
 
-def _settings_fields(text: str) -> list[EnvRead]:
+def settings_fields(text: str) -> list[EnvRead]:
     """pydantic BaseSettings: each field is read from the environment by its upper-cased name plus the env_prefix
     of ``model_config`` / ``class Config``, or by its alias."""
     found = []

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
+from typing import cast
 
 from .lexing import without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
@@ -52,6 +53,10 @@ _NAME_DEFAULT = re.compile(r"""(?:\|\||\?\?|\bor\b)\s*['"`](?P<a>[\w.$-]+)['"`]|
 # A column of no width (`embedding vector`: each row's own): only a column of the table its statement creates or alters.
 _SQL_UNTYPED = re.compile(rf"(?P<col>{_IDENT})\s+(?:{_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec|VECTOR|HALFVEC|SPARSEVEC)\b"
                           r"(?![.\w])(?!\s*[(\[])(?=[ \t]*(?:,|\)|\n|(?i:not|null|default|primary|references)\b))")
+# A column altered to a type of no width (Quivr's Ollama migration: `alter column "embedding" set data type vector
+# using "embedding"::vector`): the column is now of no declared dimension.
+_SQL_ALTER_UNTYPED = re.compile(rf"(?i)\bALTER\s+COLUMN\s+(?P<col>{_IDENT})\s+(?:SET\s+DATA\s+)?TYPE\s+(?:{_IDENT}\.)?"
+                                r"\b(?P<type>vector|halfvec|sparsevec)\b(?![.\w])(?!\s*[(\[])")
 _SQL_TABLE = re.compile(rf"(?i)\b(?:CREATE\s+(?:UNLOGGED\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE(?:\s+IF\s+EXISTS)?(?:\s+ONLY)?)\s+(?P<t>\$?\{{[^{{}}\n]*\}}|{_QUALIFIED})")
 # A routine's parameters and variables are no columns: a vector(N) after one of these belongs to no table.
 _SQL_ROUTINE = re.compile(r"(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b")
@@ -414,7 +419,7 @@ def _sql_untyped(rel: str, text: str, covered: set[int]) -> list[VectorDeclarati
     """Columns declared ``vector`` with no width inside the CREATE/ALTER TABLE statement they belong to (a routine's
     parameter, a word in prose, belongs to none): dimension unknown."""
     out = []
-    for m in _SQL_UNTYPED.finditer(text):
+    for m in sorted([*_SQL_UNTYPED.finditer(text), *_SQL_ALTER_UNTYPED.finditer(text)], key=lambda m: m.start()):
         line = line_of(text, m.start("type"))
         col = _unquote(m.group("col")) or ""
         if line in covered or col.lower() in _SQL_WORDS:
@@ -1007,10 +1012,12 @@ def _migration_order(path: str) -> tuple[str, int] | None:
     parts = PurePosixPath(path).parts
     for i in range(len(parts) - 2, -1, -1):
         if re.fullmatch(r"migrations?|(?:post_)?migrate", parts[i]):  # Rails: db/migrate/20240628203936_create_chunks.rb
-            number = re.match(r"\d+", parts[i + 1])
+            # a prefix word before the number (Quivr's `local_20240107152745_ollama.sql`, which its guide renames to
+            # apply it) keeps the migration's place in the timeline
+            number = re.match(r"(?:[A-Za-z]+_)?(\d+)", parts[i + 1])
             # Rails' db/post_migrate (Discourse, GitLab) is numbered in the same timeline as db/migrate: one folder
             folder = "/".join([*parts[:i], "migrate" if parts[i] == "post_migrate" else parts[i]])
-            return (folder, int(number.group(0))) if number else None
+            return (folder, int(number.group(1))) if number else None
     return None
 
 
@@ -1056,15 +1063,19 @@ def superseded(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]) -
     """Declarations a later numbered migration of the same folder redeclares for the same table and column (Django's
     0001 CreateModel at 768, then 0002 AlterField to 1536: the column is 1536), or whose table it drops."""
     latest: dict[tuple, int] = {}
+
+    def key(d: VectorDeclaration, folder: str) -> tuple:
+        # `"public"."vectors"` and a bare `vectors` are one table to a migrations folder's default search path
+        return folder, cast(str, d.table).rsplit(".", 1)[-1], d.column
+
     for d in decls:
         order = _migration_order(d.path)
         if order and d.table and d.column:
-            key = (order[0], d.table, d.column)
-            latest[key] = max(latest.get(key, order[1]), order[1])
+            latest[key(d, order[0])] = max(latest.get(key(d, order[0]), order[1]), order[1])
     out = {d for d in decls if d.dropped}
     for d in decls:
         order = _migration_order(d.path)
-        if order and d.table and d.column and order[1] < latest[(order[0], d.table, d.column)]:
+        if order and d.table and d.column and order[1] < latest[key(d, order[0])]:
             out.add(d)
     return out
 

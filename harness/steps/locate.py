@@ -267,6 +267,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         declarations.extend(decls)
         calls.extend(file_calls)
         prefixes.extend(contractmod.task_prefixes_in(rel, text, bool(file_calls)))
+        prefixes.extend((p, f"{c.path}:{c.line}") for c in file_calls for p in c.task_prefixes)
         settings.extend(s for s in found_settings if s.name == "url" or configscan.kind_of(s.name) != "other"
                         or "EMBED" in s.name)
         dims = schemascan.dimensions_of(decls)

@@ -91,7 +91,7 @@ class Source:
 def server():
     """hash-embed models served under the names the applications ask for."""
     with_aliases = EmbeddingServer(
-        models=["hash-embed:3072", "hash-embed:2560", "hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:512",
+        models=["hash-embed:4096", "hash-embed:3072", "hash-embed:2560", "hash-embed:1536", "hash-embed:1024", "hash-embed:768", "hash-embed:512",
                 "hash-embed:384"],
         aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768",
                  "qwen3-embedding:4b": "hash-embed:2560",
@@ -99,7 +99,8 @@ def server():
                  "text-embedding-3-small": "hash-embed:1536",
                  "thenlper/gte-small": "hash-embed:384", "gte-small": "hash-embed:384",
                  "embeddings": "hash-embed:512",  # formbricks: the Azure deployment's default name
-                 "llama3.2": "hash-embed:3072"},  # llm-app: embeds with its chat model
+                 "llama3.2": "hash-embed:3072",  # llm-app: embeds with its chat model
+                 "llama2": "hash-embed:4096"},  # quivr: langchain_community's OllamaEmbeddings without a model
     ).start()
     try:
         yield with_aliases
@@ -4550,3 +4551,221 @@ def test_langchaingo_pgvector_store_rows_are_checked_by_the_langchain_preset(cli
     assert damaged.code == 1
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert offenders["recompute"] == {ids[texts[i]] for i in (0, 3, 5)}, offenders
+
+
+# -- QuivrHQ/quivr (backend at eea702d5d): chunks in `vectors`, placed in brains through join tables -------------------
+
+QUIVR_STAND_IN = SUPABASE_STAND_IN + """
+CREATE SCHEMA vault; CREATE VIEW vault.decrypted_secrets AS SELECT NULL::text AS name, NULL::text AS decrypted_secret;
+CREATE SCHEMA stripe; CREATE TABLE stripe.customers (id text, email text, name text, description text, created timestamp,
+                                                      attrs jsonb);
+CREATE FOREIGN DATA WRAPPER stripe_wrapper; CREATE SERVER stripe_server FOREIGN DATA WRAPPER stripe_wrapper;
+CREATE PUBLICATION supabase_realtime;
+"""
+
+
+def quivr_app(tmp_path: Path) -> Path:
+    return Source.of("QuivrHQ__quivr").checkout("", tmp_path / "app", only=(
+        "backend/api/quivr_api/", "backend/supabase/", "backend/worker/quivr_worker/", "backend/api/pyproject.toml",
+        ".env.example"))
+
+
+def quivr_schema(db, app: Path) -> None:
+    """The backend's Supabase migrations in the order the CLI applies them (the local Ollama one last), after the
+    stand-ins for Supabase's platform; the `wrappers` extension (Stripe's foreign tables) is left out."""
+    import psycopg
+
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute(QUIVR_STAND_IN)
+        conn.execute(f'ALTER DATABASE {db.name} SET search_path = "$user", public, extensions')
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for migration in sorted((app / "backend" / "supabase" / "migrations").glob("*.sql")):
+            text = re.sub(r'(?i)create extension if not exists "?wrappers"?[^;]*;', "", migration.read_text())
+            try:
+                conn.execute(text)
+            except Exception as e:
+                raise AssertionError(f"{migration.name}: {e}") from e
+
+
+QUIVR_BRAINS = {"handbook": "0b5f2a1e-6c3d-4e8f-9a0b-1c2d3e4f5a60", "research": "7d1e9c40-2b3a-4f5e-8d6c-0a1b2c3d4e5f"}
+# file name -> (its knowledge id, the brains it is added to, its chunks as the processor leaves them)
+QUIVR_FILES = {
+    "vacation.md": ("11111111-1111-4111-8111-111111111111", ("handbook",), [
+        "Every employee receives twenty-five days of paid vacation per calendar year.",
+        "Unused vacation days carry over until the end of March of the following year.",
+        "Vacation requests are approved by the team lead at least two weeks in advance."]),
+    "expenses.md": ("22222222-2222-4222-8222-222222222222", ("handbook", "research"), [
+        "Travel expenses are reimbursed within five working days of the receipt upload.",
+        "Conference fees for research staff are paid from the research travel budget.",
+        "Meals abroad are reimbursed up to the daily allowance of the destination country."]),
+    "paper.md": ("33333333-3333-4333-8333-333333333333", ("research",), [
+        "The study measures retrieval quality of chunked documents across three embedding models.",
+        "Longer chunks improved recall but reduced precision on the question answering benchmark.",
+        "Future work compares hybrid keyword and vector search on the same document collection."]),
+}
+QUIVR_USER = "a11ce000-0000-4000-8000-000000000001"
+
+
+def load_quivr(db, server, model: str = "llama2") -> dict[str, str]:
+    """Brains, knowledge and their links as the API writes them (`insert_knowledge_brain`), then each file's chunks as
+    the worker stores them (`VectorService.create_vectors`: content, metadata, the vector of page_content alone,
+    knowledge_id). Returns {vector id: content}."""
+    held = {}
+    with db.connect(autocommit=True) as conn:
+        conn.execute("INSERT INTO auth.users (id, email) VALUES (%s, 'alice@example.org')", (QUIVR_USER,))
+        for name, brain in QUIVR_BRAINS.items():
+            conn.execute("INSERT INTO brains (brain_id, name, status, brain_type) VALUES (%s, %s, 'private', 'doc')",
+                         (brain, name))
+        for file, (knowledge, brains, chunks) in QUIVR_FILES.items():
+            conn.execute("INSERT INTO knowledge (id, file_name, extension, status, source, file_size, user_id) "
+                         "VALUES (%s, %s, '.md', 'UPLOADED', 'local', %s, %s)",
+                         (knowledge, file, sum(map(len, chunks)), QUIVR_USER))
+            for b in brains:
+                conn.execute("INSERT INTO knowledge_brain (knowledge_id, brain_id) VALUES (%s, %s)", (knowledge, QUIVR_BRAINS[b]))
+            # langchain_community's OllamaEmbeddings.embed_documents embeds f"{embed_instruction}{text}", "passage: "
+            vectors = httpx_embed(server, model, [f"passage: {c}" for c in chunks])
+            for i, (text, vector) in enumerate(zip(chunks, vectors)):
+                meta = {"chunk_size": len(text.split()), "chunk_index": i, "file_name": file, "original_file_name": file,
+                        "file_size": sum(map(len, chunks)), "integration": "", "integration_link": ""}
+                key = conn.execute("INSERT INTO vectors (content, metadata, embedding, knowledge_id) VALUES (%s, %s, %s::vector, %s) "
+                                   "RETURNING id::text", (text, json.dumps(meta), str(vector), knowledge)).fetchone()[0]
+                held[key] = text
+    return held
+
+
+@pytest.fixture(scope="module")
+def quivr(pg, templates, server, tmp_path_factory):
+    """The backend's checkout and a template database: Quivr's schema from its migrations, two brains, three files
+    (one added to both brains) stored as the API and the worker store them."""
+    from tests.conftest import Database
+
+    app = quivr_app(tmp_path_factory.mktemp("quivr"))
+    dependencies = (app / "backend/api/quivr_api/modules/dependencies.py").read_text()
+    assert "OllamaEmbeddings(\n            base_url=settings.ollama_api_base_url," in dependencies  # no model: llama2
+    with app_database(pg, templates, "quivr") as name:
+        db = Database(name, pg.dsn(name))
+        quivr_schema(db, app)
+        held = load_quivr(db, server)
+        yield app, name, held
+
+
+@pytest.fixture
+def quivr_db(pg, quivr):
+    from ..conftest import _database
+
+    yield from _database(pg, quivr[1])
+
+
+def quivr_chunk(conn, file: str, index: int) -> str:
+    return conn.execute("SELECT id::text FROM vectors WHERE metadata->>'file_name' = %s "
+                        "AND (metadata->>'chunk_index')::int = %s", (file, index)).fetchone()[0]
+
+
+def test_quivr_vectors_placed_in_brains_by_knowledge_brain_located_drafted_and_verified(cli, quivr, quivr_db, server,
+                                                                                       tmp_path):
+    """locate names the Ollama embedder (langchain_community's OllamaEmbeddings with no model: llama2, each document
+    after its default instruction 'passage: '; its URL from OLLAMA_API_BASE_URL through the settings class), the Ollama migration's untyped `vector` as the column's declaration
+    now, cosine from match_vectors, and no entrypoint (a Celery worker); the draft needs no edit: vectors, id, content
+    after 'passage: ' (measured), llama2, brains through knowledge_brain by name; scope, run --engine, verify and
+    record ok for each brain (plan too), every vector left as the app wrote it."""
+    app, _, held = quivr
+    with quivr_db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute("SELECT id::text, embedding::text FROM vectors").fetchall())
+    trial = procedure(cli, quivr_db, server, app, tmp_path / "handbook", "handbook", plan=True)
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    located = trial.locate.json
+    [ollama] = [c for c in located["embedding_calls"] if c["name"] == "OllamaEmbeddings"]
+    assert (ollama["path"], ollama["model"], ollama["url_env"]) == (
+        "backend/api/quivr_api/modules/dependencies.py", "llama2", "OLLAMA_API_BASE_URL"), ollama
+    assert {(p["prefix"], p["where"]) for p in located["task_prefixes"]} == {
+        ("passage: ", "backend/api/quivr_api/modules/dependencies.py:126"),
+        ("query: ", "backend/api/quivr_api/modules/dependencies.py:126")}, located["task_prefixes"]
+    now = {(d["path"].rsplit("/", 1)[1], d["table"], d["column"], d["dimensions"])
+           for d in located["declarations"] if not d["superseded"] and (d["table"] or "").endswith("vectors")}
+    assert now == {("local_20240107152745_ollama.sql", "public.vectors", "embedding", None)}, now
+    assert ("vectors", "embedding", "cosine") in {(d["table"], d["column"], d["distance"]) for d in located["distances"]}
+    assert located["entrypoints"] == [] and located["best_entrypoint"] is None, located["entrypoints"]
+    assert trial.init.json["todo"] == [], trial.init.out
+    raw = yaml.safe_load(trial.profile.read_text())
+    ch = raw["chunks"]
+    assert (ch["table"], ch["id"], ch["text"], ch["text_prefix"], ch["query_prefix"], raw["provider"]["model"],
+            raw["embeddings"]["vector"], raw["distance"]) == (
+        "vectors", "id", "content", "passage: ", "query: ", "llama2", "embedding", "cosine"), trial.profile.read_text()
+    assert (ch["collection"], ch["collection_join"], ch["collection_table"]) == (
+        "brain_id", {"table": "knowledge_brain", "key": "knowledge_id", "chunk": "knowledge_id"},
+        {"table": "brains", "key": "brain_id", "name": "name"}), trial.profile.read_text()
+    handbook = 6  # vacation.md and expenses.md
+    assert_whole_procedure_ok(trial, quivr_db, "vectors", "embedding", len(held), needed=0)
+    assert trial.scope.json["counts"]["chunks"] == handbook, trial.scope.out
+    env = {"DATABASE_URL": quivr_db.dsn, "OLLAMA_HOST": server.url}
+    research = cli("scope", "--profile", trial.profile, "--collection", "research", "--json", env=env)
+    assert research.code == 0 and research.json["counts"]["chunks"] == 6, research.out + research.err
+    assert not [c for c, status in checked_again(trial.profile, env, "research").items() if status == "failed"]
+    with quivr_db.connect(autocommit=True) as conn:
+        assert dict(conn.execute("SELECT id::text, embedding::text FROM vectors").fetchall()) == app_vectors
+
+
+def test_quivr_vectors_gone_wrong_are_named_row_by_row_and_repaired(cli, quivr, quivr_db, server, tmp_path):
+    """In the handbook brain: a chunk's content edited after its vector, a vector of another model (a permuted one),
+    the vector of the chunk without the 'passage: ' instruction, a vector swapped with a research-only chunk's (a
+    vector of the wrong brain), and a file whose chunks are lost (the worker's failure: no rows, the column is NOT
+    NULL): verify names exactly those chunks under recompute, the file under source_coverage; backfill --keys-from
+    re-embeds the chunks (the research chunk too, in its own brain's run), leaving the lost file named."""
+    app, _, held = quivr
+    env = {"DATABASE_URL": quivr_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", quivr_db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    # The user takes up the draft's commented source: every knowledge row must have chunks in its brains.
+    text = profile.read_text()
+    assert "# source: {table: knowledge, key: id, chunk_key: knowledge_id}" in text, text
+    profile.write_text(text.replace("# source: {table: knowledge", "source: {table: knowledge"))
+    with quivr_db.connect(autocommit=True) as conn:
+        edited, other, bare = (quivr_chunk(conn, "vacation.md", i) for i in (0, 1, 2))
+        moved, research_only = quivr_chunk(conn, "expenses.md", 0), quivr_chunk(conn, "paper.md", 1)
+        conn.execute("UPDATE vectors SET content = 'Every employee receives thirty days of paid vacation.' "
+                     "WHERE id = %s", (edited,))
+        conn.execute("UPDATE vectors SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (other,))
+        conn.execute("UPDATE vectors SET embedding = %s::vector WHERE id = %s",
+                     (str(httpx_embed(server, "llama2", [held[bare]])[0]), bare))
+        conn.execute("UPDATE vectors d SET embedding = o.embedding FROM vectors o WHERE (d.id::text, o.id::text) IN "
+                     "((%s, %s), (%s, %s))", (moved, research_only, research_only, moved))
+        lost = QUIVR_FILES["paper.md"][0]
+        conn.execute("INSERT INTO knowledge (id, file_name, extension, status, source, file_size, user_id) "
+                     "VALUES ('44444444-4444-4444-8444-444444444444', 'onboarding.md', '.md', 'ERROR', 'local', 10, %s)",
+                     (QUIVR_USER,))
+        conn.execute("INSERT INTO knowledge_brain (knowledge_id, brain_id) VALUES "
+                     "('44444444-4444-4444-8444-444444444444', %s)", (QUIVR_BRAINS["handbook"],))
+    target = ("--profile", profile, "--collection", "handbook")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {edited, other, bare, moved}, offenders
+    assert offenders["source_coverage"] == {("knowledge", "44444444-4444-4444-8444-444444444444")}, offenders
+    assert lost not in {k for keys in offenders.values() for k in keys}  # paper.md is research's, not missing here
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
+    # The lost file has nothing to re-embed: said, not counted.
+    assert any("source_coverage: knowledge 44444444-4444-4444-8444-444444444444" in n for n in fixed.json["notes"]), \
+        fixed.json["notes"]
+    # The swapped research chunk still holds the expenses chunk's vector: research's verify names it.
+    research = cli("verify", "--profile", profile, "--collection", "research", "--run-dir", tmp_path / "research",
+                   "--json", env=env)
+    assert research.code == 1
+    # expenses.md is in both brains: its repaired chunk and the research chunk now hold one vector (distinct_vectors
+    # names both; recompute the one that is wrong).
+    assert offenders_by_check(tmp_path / "research" / "offenders.jsonl") == {
+        "recompute": {research_only}, "distinct_vectors": {research_only, moved}}
+    repaired = cli("backfill", "--profile", profile, "--collection", "research", "--keys-from",
+                   tmp_path / "research" / "offenders.jsonl", "--json", env=env)
+    assert repaired.code == 0 and repaired.json["embedded"] == 2, repaired.out + repaired.err
+    # Measured: every check passes in both brains but the lost file's (nothing of it is left to embed).
+    again = checked_again(profile, env, "handbook")
+    assert {c for c, status in again.items() if status == "failed"} == {"source_coverage"}, again
+    assert not [c for c, status in checked_again(profile, env, "research").items() if status == "failed"]
+    with quivr_db.connect(autocommit=True) as conn:
+        for key in (other, bare, moved, research_only):  # measured: each the app's own vector of its text again
+            content = conn.execute("SELECT content FROM vectors WHERE id = %s", (key,)).fetchone()[0]
+            own = str(httpx_embed(server, "llama2", [f"passage: {content}"])[0])
+            assert conn.execute("SELECT embedding = %s::vector FROM vectors WHERE id = %s", (own, key)).fetchone()[0]

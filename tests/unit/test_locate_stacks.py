@@ -969,3 +969,65 @@ def test_haystacks_pgvector_document_store_declares_its_table_dimension_and_dist
     assert {(d.path, d.table, d.column, d.dimensions, d.kind, d.distance) for d in result.declarations} == {
         ("index.py", "kb_docs", "embedding", 1024, "haystack", "ip"),
         ("index.py", "haystack_documents", "embedding", 768, "haystack", "cosine")}
+
+
+def test_langchain_communitys_ollama_embeddings_without_a_model_embeds_with_the_librarys_default(tmp_path):
+    """langchain_community's `OllamaEmbeddings` defaults `model` to llama2 (Quivr calls it with a base URL only);
+    langchain_ollama's requires one, so none is said for it."""
+    result = located(tmp_path, {
+        "deps.py": ("from langchain_community.embeddings.ollama import OllamaEmbeddings\n\n"
+                    "embeddings = OllamaEmbeddings(base_url='http://ollama:11434')\n"),
+        "other.py": ("from langchain_ollama import OllamaEmbeddings\n\n"
+                     "embeddings = OllamaEmbeddings(base_url='http://ollama:11434')\n"),
+    })
+    assert {(c.path, c.model) for c in result.embedding_calls} == {("deps.py", "llama2"), ("other.py", None)}
+
+
+def test_an_embedders_url_from_a_settings_object_of_another_module_is_its_environment_variable(tmp_path):
+    """`base_url=settings.ollama_api_base_url` where `settings = BrainSettings()` and BrainSettings is a pydantic
+    BaseSettings of the application's own settings module: the URL comes from OLLAMA_API_BASE_URL."""
+    result = located(tmp_path, {
+        "app/models/settings.py": ("from pydantic_settings import BaseSettings\n\n\n"
+                                   "class BrainSettings(BaseSettings):\n"
+                                   "    supabase_url: str = ''\n"
+                                   "    ollama_api_base_url: str | None = None\n"),
+        "app/deps.py": ("from langchain_community.embeddings.ollama import OllamaEmbeddings\n"
+                        "from app.models.settings import BrainSettings\n\n"
+                        "settings = BrainSettings()\n\n\n"
+                        "def get_embedding_client():\n"
+                        "    if settings.ollama_api_base_url:\n"
+                        "        return OllamaEmbeddings(base_url=settings.ollama_api_base_url)\n"),
+    })
+    [call] = result.embedding_calls
+    assert (call.url_env, call.url) == ("OLLAMA_API_BASE_URL", None)
+
+
+def test_a_later_migration_altering_a_column_to_an_untyped_vector_supersedes_its_width(tmp_path):
+    """Quivr's init migration creates `"public"."vectors"` with `vector(1536)` (twice: quoted and bare), and its Ollama
+    migration, `local_20240107152745_ollama.sql` (renamed without `local_` by its guide), makes the column an untyped
+    `vector`: that is the declaration now, of no width, and 1536 is declared no more."""
+    result = located(tmp_path, {
+        "supabase/migrations/20240103173626_init.sql": (
+            'create table "public"."vectors" (\n    "id" uuid not null,\n    "content" text,\n'
+            '    "embedding" vector(1536)\n);\n\n'
+            "CREATE TABLE IF NOT EXISTS vectors (\n    id UUID PRIMARY KEY,\n    embedding VECTOR(1536)\n);\n"),
+        "supabase/migrations/local_20240107152745_ollama.sql": (
+            'alter table "public"."vectors" alter column "embedding" set not null;\n\n'
+            'alter table "public"."vectors" alter column "embedding" set data type vector using "embedding"::vector;\n'),
+    })
+    now = [d for d in result.as_dict()["declarations"] if not d["superseded"]]
+    assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in now] == [
+        ("supabase/migrations/local_20240107152745_ollama.sql", "public.vectors", "embedding", None)], now
+    assert result.declared_dimensions == ()
+
+
+def test_langchain_communitys_ollama_embeddings_puts_its_default_instruction_before_each_document(tmp_path):
+    """langchain_community's OllamaEmbeddings embeds `f"{embed_instruction}{text}"`, `passage: ` unless given (its
+    queries after `query: `): task prefixes of the call, said where the code names none; each keyword given, none."""
+    result = located(tmp_path, {
+        "deps.py": ("from langchain_community.embeddings import OllamaEmbeddings\n\n"
+                    "embeddings = OllamaEmbeddings(base_url='http://ollama:11434')\n"),
+        "bare.py": ("from langchain_community.embeddings import OllamaEmbeddings\n\n"
+                    "embeddings = OllamaEmbeddings(model='nomic-embed-text', embed_instruction='', query_instruction='')\n"),
+    })
+    assert result.task_prefixes == (("passage: ", "deps.py:3"), ("query: ", "deps.py:3")), result.task_prefixes

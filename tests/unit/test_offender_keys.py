@@ -28,3 +28,17 @@ def test_a_line_naming_a_source_table_is_never_a_chunk_key_whatever_its_key_says
                                 "source_key": 2, "collection": "docs"}) + "\n"
                     + json.dumps({"check": "recompute", "key": 7, "collection": "docs"}) + "\n9\n")
     assert read_keys(str(path), "docs") == ("7", "9")
+
+
+def test_the_findings_that_name_no_chunk_are_said_with_their_rows(tmp_path):
+    """A source row without chunks (Quivr's knowledge row whose chunks were never stored) is nothing `--keys-from` can
+    re-embed: it is said, not silently left out of the count."""
+    from harness.backfill.selection import findings_without_chunks
+
+    path = tmp_path / "offenders.jsonl"
+    path.write_text(json.dumps({"check": "source_coverage", "key": None, "source_table": "knowledge",
+                                "source_key": "4444", "collection": "handbook"}) + "\n"
+                    + json.dumps({"check": "source_coverage", "key": None, "source_table": "knowledge",
+                                  "source_key": "5555", "collection": "research"}) + "\n"
+                    + json.dumps({"check": "recompute", "key": 7, "collection": "handbook"}) + "\n")
+    assert findings_without_chunks(str(path), "handbook") == ["source_coverage: knowledge 4444"]
