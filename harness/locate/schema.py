@@ -28,8 +28,8 @@ class VectorDeclaration:
     # the environment variable the dimension is read from (``dimensions`` is its default): Rails' ``limit:
     # ENV.fetch("EMBEDDING_DIMENSIONS", 768).to_i``
     dims_env: str | None = field(default=None, compare=False)
-    # a later numbered migration of the same folder drops the table (discourse-ai's one table per model, dropped when
-    # the vectors moved to one table per kind): the column no longer exists
+    # a later numbered migration of the same folder drops or renames the table or the column (discourse-ai's one table
+    # per model, dropped when the vectors moved to one table per kind; drizzle's RENAME COLUMN): it no longer exists
     dropped: bool = field(default=False, compare=False)
 
     def as_dict(self) -> dict:

@@ -2205,12 +2205,13 @@ def test_formbricks_prisma_insights_embed_two_columns_joined(cli, empty_db, serv
     app = formbricks(empty_db, server, tmp_path)
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
 
-    # locate without a model: the model is the deployment's default, read through the validated env object.
+    # locate without a model: the model is the deployment's default, read through the validated env object, and
+    # drafted since the provider serves that name at the column's 512.
     draft = tmp_path / "no-model.yaml"
     assert cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", draft, env=env).code == 0
-    assert ("model: TODO  # TODO: the model the application embeds with (no model column holds one in public.Document; "
-            "the application's embedders name embeddings (ai-sdk, packages/lib/aiModels.ts:12, the default of "
-            "$AI_AZURE_EMBEDDINGS_DEPLOYMENT_ID)") in draft.read_text()
+    assert ("model: embeddings  # guess: the application's embedder names it (ai-sdk, packages/lib/aiModels.ts:12, the "
+            "default of $AI_AZURE_EMBEDDINGS_DEPLOYMENT_ID) and the provider serves it at 512 dimensions, as "
+            "Document.vector holds") in draft.read_text()
 
     # Insight embeds `${title}: ${description}`: the draft measures it (hash-embed cannot tell ': ' from ' ', a real
     # model can); the column the names alone suggest is said, and verify fails every insight with it.
@@ -4645,6 +4646,9 @@ def test_ai_sdk_rag_starter_drafted_and_taken_through_the_procedure(cli, rag_sta
             raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
         "embeddings", "id", "content", "embedding", "text-embedding-ada-002", 1536, "cosine"), drafted
     assert "512" not in drafted, drafted  # 0001's width is no longer declared anywhere the draft could cite
+    # no entrypoint, no model column: the model the AI SDK call names, served at the column's width
+    assert ("model: text-embedding-ada-002  # guess: the application's embedder names it (ai-sdk, lib/ai/embedding.ts:7) "
+            "and the provider serves it at 1536 dimensions") in drafted, drafted
     assert_whole_procedure_ok(trial, db, "embeddings", "embedding", len(rag_starter[2]), needed=0)
     with db.connect(autocommit=True) as conn:
         assert dict(conn.execute("SELECT id, embedding::text FROM embeddings").fetchall()) == app_vectors
