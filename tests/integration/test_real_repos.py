@@ -4657,12 +4657,16 @@ def test_ai_sdk_rag_starter_drafted_and_taken_through_the_procedure(cli, rag_sta
 def test_ai_sdk_rag_starter_chunks_gone_wrong_are_named_row_by_row_and_repaired(cli, rag_starter, rag_starter_db,
                                                                                  server, tmp_path):
     """A chunk's content edited after its vector, a permuted vector (another model's stand-in) and two vectors
-    swapped between resources: verify names exactly those four; backfill --keys-from repairs them."""
+    swapped between resources: verify names exactly those four; backfill --keys-from repairs them. The NOT NULL
+    column loses no vector: a failed embedMany leaves its resource without chunks (createResource inserts it first),
+    which source_coverage names once the user says `resources` is the source, and which no re-embedding repairs."""
     app, db, held = rag_starter[0], rag_starter_db, rag_starter[2]
     env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
     profile = tmp_path / "profile.yaml"
     init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--json", env=env)
     assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    profile.write_text(profile.read_text() + "source: {table: resources, key: id, chunk_key: resource_id}\n")
+    db.execute("INSERT INTO resources (id, content) VALUES ('unembedded', 'The roof terrace opens in May. Bring a coat')")
     edited, permuted, first, second = list(held)[0], list(held)[4], list(held)[1], list(held)[9]
     with db.connect(autocommit=True) as conn:
         conn.execute("UPDATE embeddings SET content = ' Visitors wait in the lobby' WHERE id = %s", (edited,))
@@ -4675,10 +4679,11 @@ def test_ai_sdk_rag_starter_chunks_gone_wrong_are_named_row_by_row_and_repaired(
     assert damaged.code == 1
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert offenders["recompute"] == {edited, permuted, first, second}, offenders
+    assert offenders["source_coverage"] == {("resources", "unembedded")}, offenders
     fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
     again = checked_again(profile, env, "embeddings")
-    assert not [c for c, status in again.items() if status == "failed"], again
+    assert [c for c, status in again.items() if status == "failed"] == ["source_coverage"], again
     with db.connect(autocommit=True) as conn:
         now = dict(conn.execute("SELECT id, embedding::text FROM embeddings WHERE id = ANY(%s)",
                                 ([permuted, first, second],)).fetchall())
