@@ -224,7 +224,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
                   model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
                   app_models: dict[str, str] | None = None, model_dims: int | None = None,
-                  padding: Padding | None = None, served_model: str | None = None,
+                  padding: Padding | None = None, served_model: str | None = None, served_ollama: bool = True,
                   measured: MeasuredText | None = None, stored_dims: int | None = None,
                   app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = (),
                   declared_by_setting: tuple[Any, ...] = (), code_distances: tuple[Any, ...] = (),
@@ -232,7 +232,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   task_prefixes: tuple[tuple[str, str], ...] = (),
                   filter_named: dict[str, tuple[Any, str]] | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
-    side-by-side column, the value whose row of another table names the model, and where."""
+    side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
+    embedder naming ``served_model`` is an Ollama one."""
     app_models = app_models or {}
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
@@ -268,7 +269,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     elif served_model:
         others = ", ".join(m for m in app_models if m.removesuffix(":latest") != served_model)
         w.value("provider.model", "model", served_model,
-                f"guess: the application's Ollama embedder names it ({app_models.get(served_model) or app_models.get(served_model + ':latest', '')}) and the "
+                f"guess: the application's {'Ollama ' if served_ollama else ''}embedder names it ({app_models.get(served_model) or app_models.get(served_model + ':latest', '')}) and the "
                 f"provider serves it at {vc.dimensions or stored_dims} dimensions, as "
                 + (f"{em.name}.{vc.column} holds" if vc.dimensions else f"the stored vectors of {em.name}.{vc.column} are")
                 + (f"; its other embedders name {others}" if others else ""))
@@ -628,13 +629,17 @@ def _truncation(calls: Any, column_dims: int | None, native: int | None) -> tupl
 
 def _served_at(provider_url: str | None, dimensions: int | None, calls: Any) -> str | None:
     """Of the models the application's Ollama embedders name (a library with an embedder per provider: mem0), the
-    one the provider serves at the vector column's dimension; None unless exactly one is (``name:latest`` is
-    ``name``)."""
+    one the provider serves at the vector column's dimension; failing that, of the models its other embedders name
+    (the AI SDK's ``openai.embedding('text-embedding-ada-002')``, served under that name by an Ollama-compatible
+    server); None unless exactly one is (``name:latest`` is ``name``)."""
     if not provider_url or not dimensions:
         return None
-    names = dict.fromkeys(c.model for c in calls if c.model and c.is_ollama)
-    fits = {n.removesuffix(":latest"): n for n in names if _model_dimensions(provider_url, n) == dimensions}
-    return next(iter(fits)) if len(fits) == 1 else None
+    for ollama in (True, False):
+        names = dict.fromkeys(c.model for c in calls if c.model and c.is_ollama == ollama)
+        fits = {n.removesuffix(":latest"): n for n in names if _model_dimensions(provider_url, n) == dimensions}
+        if fits:
+            return next(iter(fits)) if len(fits) == 1 else None
+    return None
 
 
 def _discover(conn: Any) -> list:
@@ -784,6 +789,8 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          declared_otherwise=declared_otherwise, declared_by_setting=declared_by_setting,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
+                         served_ollama=any(c.is_ollama and c.model in (served, f"{served}:latest")
+                                           for c in found.embedding_calls),
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
                          code_distances=code_distances(found, shape, every_shape),
                          native_dims=native, truncation=truncation, filter_named=naming,

@@ -29,8 +29,8 @@ class VectorDeclaration:
     # the environment variable the dimension is read from (``dimensions`` is its default): Rails' ``limit:
     # ENV.fetch("EMBEDDING_DIMENSIONS", 768).to_i``
     dims_env: str | None = field(default=None, compare=False)
-    # a later numbered migration of the same folder drops the table (discourse-ai's one table per model, dropped when
-    # the vectors moved to one table per kind): the column no longer exists
+    # a later numbered migration of the same folder drops or renames the table or the column (discourse-ai's one table
+    # per model, dropped when the vectors moved to one table per kind; drizzle's RENAME COLUMN): it no longer exists
     dropped: bool = field(default=False, compare=False)
 
     def as_dict(self) -> dict:
@@ -1008,13 +1008,15 @@ def _unquote(name: str | None) -> str | None:
 
 def _migration_order(path: str) -> tuple[str, int] | None:
     """(the migrations folder, the migration's number) of a numbered migration (Django's `0002_x.py`, Prisma's
-    `20240101_x/migration.sql`, drizzle's `0002_x.sql`); None for any other file, or one whose order its name hides."""
+    `20240101_x/migration.sql`, drizzle's `0002_x.sql` and drizzle-kit's schema after it, `meta/0002_snapshot.json`);
+    None for any other file, or one whose order its name hides."""
     parts = PurePosixPath(path).parts
     for i in range(len(parts) - 2, -1, -1):
         if re.fullmatch(r"migrations?|(?:post_)?migrate", parts[i]):  # Rails: db/migrate/20240628203936_create_chunks.rb
             # a prefix word before the number (Quivr's `local_20240107152745_ollama.sql`, which its guide renames to
-            # apply it) keeps the migration's place in the timeline
-            number = re.match(r"(?:[A-Za-z]+_)?(\d+)", parts[i + 1])
+            # apply it) keeps the migration's place in the timeline; drizzle-kit's meta/000N_snapshot.json is N's
+            snapshot = parts[i + 1] == "meta" and len(parts) == i + 3 and re.fullmatch(r"\d+_snapshot\.json", parts[-1])
+            number = re.match(r"(?:[A-Za-z]+_)?(\d+)", parts[-1] if snapshot else parts[i + 1])
             # Rails' db/post_migrate (Discourse, GitLab) is numbered in the same timeline as db/migrate: one folder
             folder = "/".join([*parts[:i], "migrate" if parts[i] == "post_migrate" else parts[i]])
             return (folder, int(number.group(1))) if number else None
@@ -1023,39 +1025,82 @@ def _migration_order(path: str) -> tuple[str, int] | None:
 
 _DROP_TABLE = re.compile(r"""\bdrop_table\s*\(?\s*(?::(?P<t>\w+)|(?P<q>['"])(?P<s>[\w.]+)(?P=q))"""
                          r"""|(?i:\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?)(?P<sql>[\w."]+(?:\s*,\s*[\w."]+)*)""")
+# What an ALTER TABLE takes away from a later migration's view: a column renamed or dropped, the table renamed.
+_ALTER_AWAY = re.compile(rf"""(?i)\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?P<t>{_QUALIFIED})\s+(?:"""
+                         rf"""RENAME\s+(?:COLUMN\s+)?(?P<renamed>(?!TO\b|CONSTRAINT\b){_IDENT})\s+TO\b"""
+                         rf"""|DROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?(?P<dropped>(?!CONSTRAINT\b){_IDENT})"""
+                         rf"""|(?P<table>RENAME\s+TO)\b)""")
 
 
-def dropped_tables(rel: str, text: str) -> tuple[str, ...]:
-    """The tables a numbered migration drops (Rails' and Alembic's ``drop_table``, SQL ``DROP TABLE``), less those
-    dropped by a Rails ``down`` method (what rolling back undoes); none for a file that is no numbered migration."""
+def removed(rel: str, text: str) -> tuple[tuple[str, str | None], ...]:
+    """What a numbered migration removes, as (table, column) with column None for a whole table: tables dropped
+    (Rails' and Alembic's ``drop_table``, SQL ``DROP TABLE``) or renamed, columns dropped or renamed (SQL ``ALTER
+    TABLE``), less what a Rails ``down`` method drops (what rolling back undoes); none for any other file."""
     if _migration_order(rel) is None:
         return ()
     methods = list(_RB_METHOD.finditer(text))
-    out: list[str] = []
+    out: list[tuple[str, str | None]] = []
     for m in _DROP_TABLE.finditer(text):
         before = [d for d in methods if d.start() < m.start()]
         if before and before[-1].group(1) == "down":
             continue
         names = m.group("sql").split(",") if m.group("sql") else [m.group("t") or m.group("s")]
-        out.extend(str(_unquote(n.strip())).rsplit(".", 1)[-1] for n in names)
+        out.extend((str(_unquote(n.strip())).rsplit(".", 1)[-1], None) for n in names)
+    for m in _ALTER_AWAY.finditer(text):
+        table = str(_unquote(m.group("t"))).rsplit(".", 1)[-1]
+        column = m.group("renamed") or m.group("dropped")
+        out.append((table, None if m.group("table") else _unquote(column)))
     return tuple(dict.fromkeys(out))
 
 
-def with_drops(decls: list[VectorDeclaration], drops: dict[str, tuple[str, ...]]) -> list[VectorDeclaration]:
-    """Declarations marked ``dropped`` where a later migration of the same folder (``drops``: path -> tables) drops
-    their table."""
-    last: dict[tuple[str, str], int] = {}
-    for path, tables in drops.items():
+def _removed_after(removals: dict[str, tuple[tuple[str, str | None], ...]]) -> dict[tuple[str, str, str | None], int]:
+    """(migrations folder, table, column or None) -> the number of the last migration of that folder removing it."""
+    last: dict[tuple[str, str, str | None], int] = {}
+    for path, names in removals.items():
         order = _migration_order(path)
         if order is None:
             continue
-        for table in tables:
-            last[(order[0], table)] = max(last.get((order[0], table), order[1]), order[1])
+        for table, column in names:
+            key = (order[0], table, column)
+            last[key] = max(last.get(key, order[1]), order[1])
+    return last
+
+
+def _gone(path: str, table: str | None, column: str | None, last: dict[tuple[str, str, str | None], int]) -> bool:
+    """Whether a later migration of the same folder as ``path`` removes this table, or this column of it."""
+    order = _migration_order(path)
+    if not order or not table:
+        return False
+    bare = table.replace('"', "").rsplit(".", 1)[-1]
+    return any(order[1] < last.get((order[0], bare, c), -1) for c in {None, column})
+
+
+def with_drops(decls: list[VectorDeclaration], removals: dict[str, tuple[tuple[str, str | None], ...]]
+               ) -> list[VectorDeclaration]:
+    """Declarations marked ``dropped`` where a later migration of the same folder (``removals``: path -> what
+    ``removed`` says it takes away) drops or renames their table or column (0001 creates `embeddings.embeddings`, 0002
+    renames it `embedding`: the column 0001 declared no longer exists)."""
+    last = _removed_after(removals)
+    return [replace(d, dropped=True) if _gone(d.path, d.table, d.column, last) else d for d in decls]
+
+
+def current_indexes(uses: list, removals: dict[str, tuple[tuple[str, str | None], ...]]) -> list:
+    """Distance uses less the index declarations a later numbered migration of the same folder replaced (an index on
+    the same table and column: drizzle-kit drops and recreates it) or whose table or column it removed."""
+    last = _removed_after(removals)
+    latest: dict[tuple[str, str, str], int] = {}
+    for u in uses:
+        order = _migration_order(u.path)
+        if u.kind == "sql-index" and order and u.table and u.column:
+            key = (order[0], u.table, u.column)
+            latest[key] = max(latest.get(key, order[1]), order[1])
     out = []
-    for d in decls:
-        order = _migration_order(d.path)
-        gone = bool(order and d.table and order[1] < last.get((order[0], d.table.rsplit(".", 1)[-1]), -1))
-        out.append(replace(d, dropped=True) if gone else d)
+    for u in uses:
+        order = _migration_order(u.path)
+        if u.kind == "sql-index" and order and u.table and u.column and (
+                order[1] < latest[(order[0], u.table, u.column)] or _gone(u.path, u.table, u.column, last)):
+            continue
+        out.append(u)
     return out
 
 
@@ -1087,4 +1132,4 @@ def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]
 
 
 __all__ = ["VectorDeclaration", "scan", "django_tables", "django_table_at", "django_model_tables", "with_django_tables", "with_imported_dimensions",
-           "has_declarations", "dimensions_of", "constant", "dropped_tables", "with_drops"]
+           "has_declarations", "dimensions_of", "constant", "removed", "with_drops", "current_indexes"]

@@ -116,7 +116,7 @@ class LocateResult:
         for d in self.declarations:
             where = ".".join(x for x in (d.table, d.column) if x) or "?"
             lines.append(f"  {d.path}:{d.line}  {where} {d.type}({d.dimensions if d.dimensions else '?'})  [{d.kind}]"
-                         + ("  (dropped by a later migration)" if d.dropped
+                         + ("  (dropped or renamed by a later migration)" if d.dropped
                             else "  (changed by a later migration)" if d in old else ""))
         lines.append("Distances the code searches with:" + ("" if self.distances else " none found"))
         for u in self.distances:
@@ -193,7 +193,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     distances: list[DistanceUse] = []
     model_tables: dict[str, str | None] = {}
     django_tables: dict[str, str] = {}
-    drops: dict[str, tuple[str, ...]] = {}
+    drops: dict[str, tuple[tuple[str, str | None], ...]] = {}
     spring_properties: dict[str, dict[str, spring_boot.Property]] = {}
     spring_pgvector = False
     base = str(root)
@@ -230,8 +230,9 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                 model_tables[cls] = table if model_tables.get(cls, table) == table else None  # two apps: unknown
         if not doc and filesmod.is_code(rel) and distancescan.has_distances(data):
             distances.extend(distancescan.scan(rel, data.decode("utf-8", "replace"), filesmod.language(rel)))
-        if not doc and b"rop" in data and (tables := schemascan.dropped_tables(rel, data.decode("utf-8", "replace"))):
-            drops[rel] = tables
+        if not doc and (b"rop" in data or b"ENAME" in data or b"ename" in data) and (
+                gone := schemascan.removed(rel, data.decode("utf-8", "replace"))):
+            drops[rel] = gone
         found = pattern.findall(data)
         low = data.lower()
         triggered = any(w in low for w in _TRIGGER_WORDS)
@@ -289,7 +290,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
                                             lambda rel: _listed_text(base, listed, rel)), drops)
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
-                 else u for u in distancescan.with_model_tables(distances, model_tables)]
+                 else u for u in schemascan.current_indexes(distancescan.with_model_tables(distances, model_tables), drops)]
     for items in by_cat.values():
         items.sort(key=lambda h: (-h.score, h.path))
     ranked = sorted(dict.fromkeys(entrypoints), key=lambda e: (-e.score, e.command))

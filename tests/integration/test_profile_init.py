@@ -875,6 +875,29 @@ def test_the_model_of_the_applications_ollama_embedders_the_provider_serves_at_t
     assert result.json["todo"] == ["provider.model"] and "hash-embed:768" in again.read_text()
 
 
+def test_the_model_another_embedder_names_the_provider_serves_at_the_columns_dimension_is_drafted(
+        cli, empty_db, embed_server, tmp_path):
+    """No Ollama embedder, no entrypoint, no model column (the AI SDK RAG starter): the one model the AI SDK call
+    names, served by the provider at the column's dimension, is the guess; one it serves at another is not."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    (repo / "lib" / "ai").mkdir(parents=True)
+    source = ("import { embedMany } from 'ai';\nimport { openai } from '@ai-sdk/openai';\n\n"
+              "const embeddingModel = openai.embedding('{model}');\n\n"
+              "export const embedAll = (values: string[]) => embedMany({ model: embeddingModel, values });\n")
+    (repo / "lib" / "ai" / "embedding.ts").write_text(source.replace("{model}", "hash-embed:384"))
+    out = tmp_path / "draft.yaml"
+    env = {"OLLAMA_HOST": embed_server.url}
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json", env=env)
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    assert ("model: \"hash-embed:384\"  # guess: the application's embedder names it (ai-sdk, lib/ai/embedding.ts:4) and "
+            "the provider serves it at 384 dimensions") in out.read_text(), out.read_text()
+    (repo / "lib" / "ai" / "embedding.ts").write_text(source.replace("{model}", "hash-embed:768"))
+    again = tmp_path / "again.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", again, "--json", env=env)
+    assert result.json["todo"] == ["provider.model"], again.read_text()
+
+
 def test_the_distance_is_the_operator_class_of_the_vector_columns_index(cli, empty_db, tmp_path):
     """chatgpt-your-files indexes document_sections.embedding with vector_ip_ops and queries with <#>: a draft
     saying cosine failed verify's index check on a healthy database."""

@@ -2206,12 +2206,13 @@ def test_formbricks_prisma_insights_embed_two_columns_joined(cli, empty_db, serv
     app = formbricks(empty_db, server, tmp_path)
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
 
-    # locate without a model: the model is the deployment's default, read through the validated env object.
+    # locate without a model: the model is the deployment's default, read through the validated env object, and
+    # drafted since the provider serves that name at the column's 512.
     draft = tmp_path / "no-model.yaml"
     assert cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", draft, env=env).code == 0
-    assert ("model: TODO  # TODO: the model the application embeds with (no model column holds one in public.Document; "
-            "the application's embedders name embeddings (ai-sdk, packages/lib/aiModels.ts:12, the default of "
-            "$AI_AZURE_EMBEDDINGS_DEPLOYMENT_ID)") in draft.read_text()
+    assert ("model: embeddings  # guess: the application's embedder names it (ai-sdk, packages/lib/aiModels.ts:12, the "
+            "default of $AI_AZURE_EMBEDDINGS_DEPLOYMENT_ID) and the provider serves it at 512 dimensions, as "
+            "Document.vector holds") in draft.read_text()
 
     # Insight embeds `${title}: ${description}`: the draft measures it (hash-embed cannot tell ': ' from ' ', a real
     # model can); the column the names alone suggest is said, and verify fails every insight with it.
@@ -4769,3 +4770,177 @@ def test_quivr_vectors_gone_wrong_are_named_row_by_row_and_repaired(cli, quivr, 
             content = conn.execute("SELECT content FROM vectors WHERE id = %s", (key,)).fetchone()[0]
             own = str(httpx_embed(server, "llama2", [f"passage: {content}"])[0])
             assert conn.execute("SELECT embedding = %s::vector FROM vectors WHERE id = %s", (own, key)).fetchone()[0]
+
+
+# -- AI SDK RAG starters on drizzle: a schema that only the last of several migrations says ---------------------------
+
+def drizzle_migrations(db, migrations: Path) -> None:
+    """The schema as ``drizzle-kit migrate`` builds it: every migration of the journal, in order."""
+    journal = json.loads((migrations / "meta" / "_journal.json").read_text())
+    with db.connect(autocommit=True) as conn:
+        for entry in journal["entries"]:
+            for statement in (migrations / f"{entry['tag']}.sql").read_text().split("--> statement-breakpoint"):
+                if statement.strip():
+                    conn.execute(statement)
+
+
+# What users tell the starter's chat to remember: each becomes a resource, cut at every '.' into chunks.
+RAG_STARTER_RESOURCES = (
+    "The office opens at eight. Visitors sign in at the front desk. Parking is free after six",
+    "Invoices are paid within thirty days. Late invoices go to the finance lead. Refunds need a receipt",
+    "The wifi password changes every Monday. Ask the helpdesk for guest access",
+    "Lunch is served from noon in the canteen. The canteen closes at two. Vegetarian dishes are marked green",
+)
+
+
+def rag_starter_chunks(value: str) -> list[str]:
+    """generateChunks: the input trimmed, split at every '.', empty pieces dropped (the leading spaces kept)."""
+    return [c for c in value.strip().split(".") if c != ""]
+
+
+def load_rag_starter(db, server, model: str = "text-embedding-ada-002") -> dict[str, str]:
+    """createResource per text, as the chat's addResource tool runs it: a resources row, then one embeddings row per
+    chunk with the vector embedMany gave it (ids are the app's nanoid()). Returns {embedding id: its content}."""
+    import secrets
+
+    held = {}
+    with db.connect(autocommit=True) as conn:
+        for text in RAG_STARTER_RESOURCES:
+            resource = secrets.token_hex(10)
+            conn.execute("INSERT INTO resources (id, content) VALUES (%s, %s)", (resource, text))
+            chunks = rag_starter_chunks(text)
+            for chunk, vector in zip(chunks, httpx_embed(server, model, chunks)):
+                key = secrets.token_hex(10)
+                conn.execute("INSERT INTO embeddings (id, resource_id, content, embedding) VALUES (%s, %s, %s, %s)",
+                             (key, resource, chunk, str(vector)))
+                held[key] = chunk
+    return held
+
+
+@pytest.fixture(scope="module")
+def rag_starter(pg, templates, server, tmp_path_factory):
+    """The starter's checkout and a template database its four migrations built, filled as createResource fills it."""
+    from tests.conftest import Database
+
+    app = Source.of("harukats__ai-sdk-rag-starter").checkout("", tmp_path_factory.mktemp("rag_starter") / "app")
+    with app_database(pg, templates, "rag_starter") as name:
+        db = Database(name, pg.dsn(name))
+        drizzle_migrations(db, app / "lib" / "db" / "migrations")
+        yield app, name, load_rag_starter(db, server)
+
+
+@pytest.fixture
+def rag_starter_db(pg, rag_starter):
+    from ..conftest import _database
+
+    yield from _database(pg, rag_starter[1])
+
+
+def test_ai_sdk_rag_starter_locate_reports_the_column_its_last_migration_renamed_and_widened(cli, rag_starter, tmp_path):
+    """0001 creates `embeddings.embeddings vector(512)`, 0002 renames it `embedding`, 0003 makes it vector(1536):
+    locate reports the column only as 0003 and schema.ts leave it, and the older names and width as changed."""
+    located = cli("locate", "--repo", rag_starter[0], "--json").json
+    now = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"] if not d["superseded"]}
+    assert now == {("lib/db/schema/embeddings.ts", "embeddings", "embedding", 1536),
+                   ("lib/db/migrations/0003_milky_zarek.sql", "embeddings", "embedding", 1536),
+                   ("lib/db/migrations/meta/0003_snapshot.json", "embeddings", "embedding", 1536)}, located["declarations"]
+    assert located["declared_dimensions"] == [1536]
+    # the index the code searches is the one 0002 recreated on the renamed column
+    assert {(u["path"], u["column"], u["distance"]) for u in located["distances"] if u["kind"] == "sql-index"} == {
+        ("lib/db/migrations/0002_glossy_arachne.sql", "embedding", "cosine")}, located["distances"]
+    assert {c["model"] for c in located["embedding_calls"] if c["model"]} == {"text-embedding-ada-002"}
+
+
+def test_ai_sdk_rag_starter_drafted_and_taken_through_the_procedure(cli, rag_starter, rag_starter_db, server, tmp_path):
+    """The draft names the current column and the model the app embeds with; nothing is missing (the column is NOT
+    NULL), so scope counts none, run embeds none, verify and record ok, and the app's vectors are untouched."""
+    app, db = rag_starter[0], rag_starter_db
+    with db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute("SELECT id, embedding::text FROM embeddings").fetchall())
+    trial = procedure(cli, db, server, app, tmp_path, "embeddings")
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "embeddings", "id", "content", "embedding", "text-embedding-ada-002", 1536, "cosine"), drafted
+    assert "512" not in drafted, drafted  # 0001's width is no longer declared anywhere the draft could cite
+    # no entrypoint, no model column: the model the AI SDK call names, served at the column's width
+    assert ("model: text-embedding-ada-002  # guess: the application's embedder names it (ai-sdk, lib/ai/embedding.ts:7) "
+            "and the provider serves it at 1536 dimensions") in drafted, drafted
+    assert_whole_procedure_ok(trial, db, "embeddings", "embedding", len(rag_starter[2]), needed=0)
+    with db.connect(autocommit=True) as conn:
+        assert dict(conn.execute("SELECT id, embedding::text FROM embeddings").fetchall()) == app_vectors
+
+
+def test_ai_sdk_rag_starter_chunks_gone_wrong_are_named_row_by_row_and_repaired(cli, rag_starter, rag_starter_db,
+                                                                                 server, tmp_path):
+    """A chunk's content edited after its vector, a permuted vector (another model's stand-in) and two vectors
+    swapped between resources: verify names exactly those four; backfill --keys-from repairs them. The NOT NULL
+    column loses no vector: a failed embedMany leaves its resource without chunks (createResource inserts it first),
+    which source_coverage names once the user says `resources` is the source, and which no re-embedding repairs."""
+    app, db, held = rag_starter[0], rag_starter_db, rag_starter[2]
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    profile.write_text(profile.read_text() + "source: {table: resources, key: id, chunk_key: resource_id}\n")
+    db.execute("INSERT INTO resources (id, content) VALUES ('unembedded', 'The roof terrace opens in May. Bring a coat')")
+    edited, permuted, first, second = list(held)[0], list(held)[4], list(held)[1], list(held)[9]
+    with db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE embeddings SET content = ' Visitors wait in the lobby' WHERE id = %s", (edited,))
+        conn.execute("UPDATE embeddings SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (permuted,))
+        conn.execute("UPDATE embeddings d SET embedding = o.embedding FROM embeddings o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (first, second, second, first))
+    target = ("--profile", profile, "--collection", "embeddings")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {edited, permuted, first, second}, offenders
+    assert offenders["source_coverage"] == {("resources", "unembedded")}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
+    again = checked_again(profile, env, "embeddings")
+    assert [c for c, status in again.items() if status == "failed"] == ["source_coverage"], again
+    with db.connect(autocommit=True) as conn:
+        now = dict(conn.execute("SELECT id, embedding::text FROM embeddings WHERE id = ANY(%s)",
+                                ([permuted, first, second],)).fetchall())
+    expected = httpx_embed(server, "text-embedding-ada-002", [held[permuted], held[first], held[second]])
+    assert [json.loads(now[k]) == pytest.approx(v, abs=1e-6) for k, v in zip((permuted, first, second), expected)] == [True] * 3
+
+
+def test_personal_rag_locate_reports_the_width_and_index_its_last_migration_leaves(cli, tmp_path):
+    """my-ai-app's column went 768 -> vector(4096) -> halfvec(4096) with an ivfflat l2 index -> vector(2000) with HNSW
+    cosine: locate declares 2000 only (drizzle-kit's per-migration snapshots included) and the distance the last index
+    says, not the l2 of the indexes 0004 and 0005 dropped."""
+    app = Source.of("Kevin-RB__Personal-RAG").checkout("my-ai-app", tmp_path / "app")
+    located = cli("locate", "--repo", app, "--json").json
+    now = {(d["path"], d["type"], d["dimensions"]) for d in located["declarations"]
+           if not d["superseded"] and d["table"] == "embeddings"}
+    assert now == {("lib/db/schema/embeddings.ts", "vector", 2000), ("lib/db/migrations/0005_foamy_exiles.sql", "vector", 2000),
+                   ("lib/db/migrations/meta/0005_snapshot.json", "vector", 2000)}, located["declarations"]
+    assert located["declared_dimensions"] == [2000]
+    indexes = {(u["path"], u["distance"]) for u in located["distances"] if u["kind"] == "sql-index"}
+    assert ("lib/db/migrations/0005_foamy_exiles.sql", "cosine") in indexes
+    assert not {p for p, d in indexes if d == "l2"}, indexes
+
+
+def test_personal_rag_draft_says_the_distance_of_the_index_its_last_migration_made(cli, empty_db, server, tmp_path):
+    """The table as 0005 and schema.ts leave it (vector(2000), HNSW cosine): the draft's distance is cosine, with no
+    word of the l2 indexes earlier migrations made and dropped, nor of 768 or 4096."""
+    app = Source.of("Kevin-RB__Personal-RAG").checkout("my-ai-app", tmp_path / "app")
+    empty_db.execute('CREATE TABLE resources (id varchar(191) PRIMARY KEY, content text NOT NULL); '
+                     'CREATE TABLE embeddings (id varchar(191) PRIMARY KEY, resource_id varchar(191) REFERENCES resources(id) '
+                     'ON DELETE CASCADE, content text NOT NULL, embedding vector(2000) NOT NULL, page_number integer NOT NULL); '
+                     'CREATE INDEX "embeddingIndex" ON embeddings USING hnsw (embedding vector_cosine_ops)')
+    profile = tmp_path / "profile.yaml"
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    init = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--model", "hash-embed:2000",
+               "--output", profile, "--json", env=env)
+    assert init.code == 0, init.out + init.err
+    drafted = profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["embeddings"]["vector"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "embeddings", "embedding", 2000, "cosine"), drafted
+    assert "l2" not in drafted and "4096" not in drafted and "768" not in drafted, drafted

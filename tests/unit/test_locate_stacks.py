@@ -792,7 +792,50 @@ def test_a_table_a_later_migration_drops_declares_no_dimension_any_more(tmp_path
     gone = {d["table"] for d in result.as_dict()["declarations"] if d.get("dropped")}
     assert gone == {"posts_emb_1", "posts_emb_2"}
     assert result.declared_dimensions == (384,)
-    assert "posts_emb_1.embeddings vector(768)  [active-record]  (dropped by a later migration)" in result.text()
+    assert "posts_emb_1.embeddings vector(768)  [active-record]  (dropped or renamed by a later migration)" in result.text()
+
+
+def test_a_column_a_later_migration_renames_or_drops_declares_nothing_any_more(tmp_path):
+    """drizzle-kit's 0001 creates `embeddings.embeddings vector(512)`, 0002 renames the column `embedding`, 0003 widens
+    it; a table renamed and a column dropped go the same way: only what the last migration leaves is declared."""
+    result = located(tmp_path, {
+        "db/migrations/0001_a.sql": ('CREATE TABLE "embeddings" ("id" text, "embeddings" vector(512) NOT NULL);\n'
+                                     'CREATE TABLE "notes" ("id" text, "vec" vector(384));\n'
+                                     'CREATE TABLE "old_items" ("id" text, "v" vector(256));\n'),
+        "db/migrations/0002_b.sql": ('ALTER TABLE "embeddings" RENAME COLUMN "embeddings" TO "embedding";\n'
+                                     'ALTER TABLE "notes" DROP COLUMN IF EXISTS "vec";\n'
+                                     'ALTER TABLE old_items RENAME TO items;\n'),
+        "db/migrations/0003_c.sql": 'ALTER TABLE "embeddings" ALTER COLUMN "embedding" SET DATA TYPE vector(1536);\n'})
+    gone = {(d["table"], d["column"]) for d in result.as_dict()["declarations"] if d.get("dropped")}
+    assert gone == {("embeddings", "embeddings"), ("notes", "vec"), ("old_items", "v")}
+    assert result.declared_dimensions == (1536,)
+
+
+def test_drizzle_kits_meta_snapshots_are_ordered_with_their_migrations(tmp_path):
+    """`meta/0002_snapshot.json` is the schema after migration 0002: a later migration's width supersedes it."""
+    def snapshot(dims: int) -> str:
+        return json.dumps({"tables": {"public.embeddings": {"name": "embeddings", "schema": "", "columns": {
+            "embedding": {"name": "embedding", "type": f"vector({dims})", "notNull": True}}}}}, indent=2)
+
+    result = located(tmp_path, {
+        "db/migrations/0000_a.sql": 'CREATE TABLE "embeddings" ("embedding" vector(768) NOT NULL);\n',
+        "db/migrations/0001_b.sql": 'ALTER TABLE "embeddings" ALTER COLUMN "embedding" SET DATA TYPE vector(2000);\n',
+        "db/migrations/meta/0000_snapshot.json": snapshot(768),
+        "db/migrations/meta/0001_snapshot.json": snapshot(2000)})
+    old = {d["path"] for d in result.as_dict()["declarations"] if d["superseded"]}
+    assert old == {"db/migrations/0000_a.sql", "db/migrations/meta/0000_snapshot.json"}
+    assert result.declared_dimensions == (2000,)
+
+
+def test_an_index_a_later_migration_recreates_says_its_distance_no_more(tmp_path):
+    """0001 indexes with halfvec_l2_ops, 0002 drops it and indexes the same column with vector_cosine_ops: the l2 of
+    an index that no longer exists is no distance the application uses."""
+    result = located(tmp_path, {
+        "db/migrations/0001_a.sql": ('CREATE TABLE "embeddings" ("embedding" vector(768) NOT NULL);\n'
+                                     'CREATE INDEX "ix" ON "embeddings" USING ivfflat ("embedding" vector_l2_ops);\n'),
+        "db/migrations/0002_b.sql": ('DROP INDEX "ix";\n'
+                                     'CREATE INDEX "ix" ON "embeddings" USING hnsw ("embedding" vector_cosine_ops);\n')})
+    assert {(u.path, u.distance) for u in result.distances} == {("db/migrations/0002_b.sql", "cosine")}
 
 
 def test_a_rake_task_that_embeds_is_an_entrypoint_run_through_bin_rails(found):
