@@ -227,13 +227,15 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   padding: Padding | None = None, served_model: str | None = None, served_ollama: bool = True,
                   measured: MeasuredText | None = None, stored_dims: int | None = None,
                   app_distance: tuple[str, str] | None = None, declared_otherwise: tuple[Any, ...] = (),
+                  migrated_as_is: tuple[Any, ...] = (),
                   declared_by_setting: tuple[Any, ...] = (), code_distances: tuple[Any, ...] = (),
                   native_dims: int | None = None, truncation: tuple[int, str, str | None] | None = None,
                   task_prefixes: tuple[tuple[str, str], ...] = (),
                   filter_named: dict[str, tuple[Any, str]] | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
     side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
-    embedder naming ``served_model`` is an Ollama one."""
+    embedder naming ``served_model`` is an Ollama one. ``migrated_as_is``: the application's latest migrations
+    declaring the column as the database has it."""
     app_models = app_models or {}
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
@@ -305,10 +307,18 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         # A dimension the schema reads from a setting (a migration's `limit: ENV.fetch("EMBEDDING_DIMENSIONS", 768)`)
         # differs by installation: a schema dumped elsewhere says the value it was made with, no missing migration.
         settings = "; ".join(f"${d.dims_env} (default {d.dimensions}, {d.path}:{d.line})" for d in declared_by_setting)
+        from .locate.schema import in_migration
+
+        # Every migration applied, the ORM's schema changed since (drizzle's schema.ts at 520, its latest migration at
+        # 2000 as the database is): the next migration generated would change the column, none is missing.
+        ahead = bool(migrated_as_is) and not any(in_migration(d.path) for d in declared_otherwise)
         w.value("provider.dimensions", "dimensions", vc.dimensions, f"declared by {em.name}.{vc.column} ({vc.type})"
                 + ((f"; the application's schema declares {', '.join(map(str, otherwise))} ({where}) and its migration "
                     f"takes the dimension from {settings}: a setting the database and that schema were made with "
                     "different values of") if otherwise and settings else
+                   (f"; so does the application's latest migration ({', '.join(f'{d.path}:{d.line}' for d in migrated_as_is)}), "
+                    f"but its schema declares {', '.join(map(str, otherwise))} ({where}): a schema change no migration "
+                    "was made for yet (the next one would change the column)?") if otherwise and ahead else
                    f"; but the application's schema declares {', '.join(map(str, otherwise))} ({where}): a migration "
                    "not applied?" if otherwise else ""))
     else:
@@ -775,18 +785,21 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
             measured = _measured_text(conn, shape, provider_url, named[0], in_code=_in_code(entrypoint))
     declared_otherwise: tuple[Any, ...] = ()
+    migrated_as_is: tuple[Any, ...] = ()
     declared_by_setting: tuple[Any, ...] = ()
     if shape is not None and shape.vector.dimensions:
-        from .locate.schema import superseded
+        from .locate.schema import in_migration, superseded
 
         old = superseded(found.declarations)
         this_column = sorted((d for d in found.declarations if d not in old and d.column == shape.vector.column and d.table
                               and d.table.strip('"') in (shape.embeddings.name, shape.embeddings.qualified)),
                              key=lambda d: (d.path, d.line))
         declared_otherwise = tuple(d for d in this_column if d.dimensions and d.dimensions != shape.vector.dimensions)
+        migrated_as_is = tuple(d for d in this_column if d.dimensions == shape.vector.dimensions and in_migration(d.path))
         declared_by_setting = tuple(d for d in this_column if d.dims_env)
     return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
                          declared_otherwise=declared_otherwise, declared_by_setting=declared_by_setting,
+                         migrated_as_is=migrated_as_is,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
                          served_ollama=any(c.is_ollama and c.model in (served, f"{served}:latest")

@@ -467,7 +467,8 @@ _VECTOR_TYPE = re.compile(r"(?P<type>vector|halfvec|sparsevec)\((?P<n>\d+)\)")
 
 def _json_schema(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
     """Columns typed `vector(N)` in a JSON schema document (drizzle-kit's snapshots: tables with `name`, `schema`
-    and `columns`, each column with `name` and `type`), named by their table and column."""
+    and `columns`, each column with `name` and `type`; drizzle-kit 1.0's flat `ddl` list, each column an entity with
+    its `table` and `schema`), named by their table and column."""
     try:
         doc = json.loads(text)
     except ValueError:
@@ -477,9 +478,11 @@ def _json_schema(rel: str, text: str, covered: set[int]) -> list[VectorDeclarati
     def walk(node, table: str | None, key: str | None) -> None:
         if isinstance(node, dict):
             name = node.get("name") if isinstance(node.get("name"), str) else None
-            if name and isinstance(node.get("columns"), (dict, list)):
+            owner = name if isinstance(node.get("columns"), (dict, list)) else node.get("table") \
+                if node.get("entityType") == "columns" else None
+            if owner and isinstance(owner, str):
                 schema = node.get("schema")
-                table = f"{schema}.{name}" if isinstance(schema, str) and schema not in ("", "public") else name
+                table = f"{schema}.{owner}" if isinstance(schema, str) and schema not in ("", "public") else owner
             m = _VECTOR_TYPE.fullmatch(node["type"]) if isinstance(node.get("type"), str) else None
             if m:
                 typed.append((table, name or key, m.group("type"), int(m.group("n"))))
@@ -1023,6 +1026,11 @@ def _migration_order(path: str) -> tuple[str, int] | None:
     return None
 
 
+def in_migration(path: str) -> bool:
+    """Whether the file is a numbered migration (or drizzle-kit's schema after one), not a schema the code keeps."""
+    return _migration_order(path) is not None
+
+
 _DROP_TABLE = re.compile(r"""\bdrop_table\s*\(?\s*(?::(?P<t>\w+)|(?P<q>['"])(?P<s>[\w.]+)(?P=q))"""
                          r"""|(?i:\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?)(?P<sql>[\w."]+(?:\s*,\s*[\w."]+)*)""")
 # What an ALTER TABLE takes away from a later migration's view: a column renamed or dropped, the table renamed.
@@ -1132,4 +1140,4 @@ def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]
 
 
 __all__ = ["VectorDeclaration", "scan", "django_tables", "django_table_at", "django_model_tables", "with_django_tables", "with_imported_dimensions",
-           "has_declarations", "dimensions_of", "constant", "removed", "with_drops", "current_indexes"]
+           "has_declarations", "dimensions_of", "constant", "removed", "with_drops", "current_indexes", "in_migration"]

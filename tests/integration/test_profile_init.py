@@ -1101,6 +1101,24 @@ def test_a_column_of_another_dimension_than_the_applications_schema_declares_is_
                            "13, docchunks/models.py:8): a migration not applied?"), line
 
 
+def test_a_schema_changed_since_its_latest_migration_is_said_ahead_of_the_migrations(cli, empty_db, tmp_path):
+    """drizzle's schema.ts says 768 while the latest migration, which the database applied, says 384: no migration is
+    missing; the next one generated would change the column."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    (repo / "lib" / "db" / "migrations").mkdir(parents=True)
+    (repo / "lib" / "db" / "schema.ts").write_text(
+        "import { pgTable, text, bigserial, vector } from 'drizzle-orm/pg-core';\n"
+        "export const messages = pgTable('messages', {\n  id: bigserial('id', { mode: 'number' }).primaryKey(),\n"
+        "  content: text('content').notNull(),\n  embedding: vector('embedding', { dimensions: 768 }),\n});\n")
+    (repo / "lib" / "db" / "migrations" / "0000_init.sql").write_text(
+        'CREATE TABLE "messages" ("id" bigserial PRIMARY KEY, "content" text NOT NULL, "embedding" vector(384));\n')
+    line = _line(_drafted(cli, empty_db, repo, tmp_path), "dimensions:")
+    assert line == ("  dimensions: 384  # declared by messages.embedding (vector); so does the application's latest "
+                    "migration (lib/db/migrations/0000_init.sql:1), but its schema declares 768 (lib/db/schema.ts:5): "
+                    "a schema change no migration was made for yet (the next one would change the column)?"), line
+
+
 def test_a_dimension_the_latest_migration_reads_from_a_setting_is_said_as_that_setting(cli, empty_db, tmp_path):
     # tests/fixtures/repos/rails-neighbor: the latest migration sets passages.embedding from
     # ENV.fetch("EMBED_DIMS", 768); schema.rb was dumped from a database made with EMBED_DIMS=1536. A database made

@@ -4944,3 +4944,26 @@ def test_personal_rag_draft_says_the_distance_of_the_index_its_last_migration_ma
     assert (raw["chunks"]["table"], raw["embeddings"]["vector"], raw["provider"]["dimensions"], raw["distance"]) == (
         "embeddings", "embedding", 2000, "cosine"), drafted
     assert "l2" not in drafted and "4096" not in drafted and "768" not in drafted, drafted
+
+
+def test_personal_rag_head_schema_ts_ahead_of_its_one_migration_is_said_as_such(cli, empty_db, server, tmp_path):
+    """At its head the app's one drizzle-kit 1.0 migration (and its snapshot.json, a flat `ddl` list) makes
+    vector(2000), while schema.ts was changed to 520 since: locate declares all three, and the draft, on the database
+    that migration made, says the schema is ahead of its migrations, not that a migration was not applied."""
+    app = Source.of("Kevin-RB__Personal-RAG__head").checkout("my-ai-app", tmp_path / "app")
+    located = cli("locate", "--repo", app, "--json").json
+    folder = "lib/db/migrations/20260121122351_special_diamondback"
+    assert {(d["path"], d["dimensions"]) for d in located["declarations"] if d["table"] == "embeddings"} == {
+        ("lib/db/schema/embeddings.ts", 520), (f"{folder}/migration.sql", 2000), (f"{folder}/snapshot.json", 2000)}
+    empty_db.execute('CREATE TABLE embeddings (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), resource_id uuid, '
+                     'content text NOT NULL, embedding vector(2000) NOT NULL, page_number integer NOT NULL); '
+                     'CREATE INDEX "embeddingIndex" ON embeddings USING hnsw (embedding vector_cosine_ops)')
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", profile, "--json",
+               env={"OLLAMA_HOST": server.url})
+    assert init.code == 0, init.out + init.err
+    said = next(line for line in profile.read_text().splitlines() if line.startswith("  dimensions:"))
+    assert said == (f"  dimensions: 2000  # declared by embeddings.embedding (vector); so does the application's latest "
+                    f"migration ({folder}/migration.sql:6, {folder}/snapshot.json:61), but its schema declares 520 "
+                    "(lib/db/schema/embeddings.ts:19): a schema change no migration was made for yet (the next one "
+                    "would change the column)?"), said

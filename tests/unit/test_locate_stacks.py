@@ -827,6 +827,19 @@ def test_drizzle_kits_meta_snapshots_are_ordered_with_their_migrations(tmp_path)
     assert result.declared_dimensions == (2000,)
 
 
+def test_a_drizzle_kit_v1_snapshot_names_the_table_of_each_column_entity(tmp_path):
+    """drizzle-kit 1.0's `<timestamp>_<name>/snapshot.json` lists the schema as one flat `ddl` array: a column is an
+    entity with its `table` beside its `name` and `type`; ordered with the folder's migration.sql."""
+    ddl = {"version": "8", "dialect": "postgres", "ddl": [
+        {"isRlsEnabled": False, "name": "embeddings", "schema": "public", "entityType": "tables"},
+        {"type": "vector(2000)", "notNull": True, "dimensions": 0, "name": "embedding", "schema": "public",
+         "table": "embeddings", "entityType": "columns"},
+        {"type": "halfvec(512)", "name": "vec", "schema": "rag", "table": "archived", "entityType": "columns"}]}
+    result = located(tmp_path, {"lib/db/migrations/20260121122351_special_diamondback/snapshot.json": json.dumps(ddl, indent=2)})
+    assert {(d.table, d.column, d.type, d.dimensions) for d in result.declarations} == {
+        ("embeddings", "embedding", "vector", 2000), ("rag.archived", "vec", "halfvec", 512)}
+
+
 def test_an_index_a_later_migration_recreates_says_its_distance_no_more(tmp_path):
     """0001 indexes with halfvec_l2_ops, 0002 drops it and indexes the same column with vector_cosine_ops: the l2 of
     an index that no longer exists is no distance the application uses."""
