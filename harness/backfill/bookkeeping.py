@@ -128,6 +128,24 @@ def _add_missing_columns(conn: Conn) -> None:
             conn.execute(f"ALTER TABLE {SCHEMA}.{table} ADD COLUMN IF NOT EXISTS {column} {definition}")
 
 
+def present(conn: Conn, table: str) -> bool:
+    """The harness's ``table`` exists, whether or not this role may use it (read from the catalog by name: a
+    ``to_regclass('backfill_harness.t')`` raises for a role without USAGE on the schema)."""
+    return conn.execute("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = %s AND c.relname = %s", (SCHEMA, table)).fetchone() is not None
+
+
+def usable(conn: Conn, table: str, privileges: str = "SELECT") -> bool:
+    """The harness's ``table`` exists and this role may use its schema and hold ``privileges`` on it. Since ``record``
+    anchors every entry, the schema exists in most targets, also where a read-only role has no USAGE on it."""
+    row = conn.execute(
+        "SELECT CASE WHEN c.oid IS NULL OR NOT has_schema_privilege(n.oid, 'USAGE') THEN false "
+        "ELSE has_table_privilege(c.oid, %s) END AS ok "
+        "FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = %s WHERE n.nspname = %s",
+        (privileges, table, SCHEMA)).fetchone()
+    return bool(row and (row["ok"] if isinstance(row, dict) else row[0]))
+
+
 def target_name(schema: str, table: str) -> str:
     return f"{schema}.{table}"
 

@@ -48,8 +48,7 @@ def why_not_defer(conn: Conn, target: Target) -> str | None:
     em = target.profile.embeddings
     row = conn.execute(
         "SELECT pg_has_role(c.relowner, 'USAGE') AS owner, has_schema_privilege(c.relnamespace, 'CREATE') AS create_ok, "
-        "has_database_privilege(current_database(), 'CREATE') AS db_create, "
-        "to_regclass('backfill_harness.deferred_indexes') IS NOT NULL AS recorded "
+        "has_database_privilege(current_database(), 'CREATE') AS db_create "
         "FROM pg_class c WHERE c.oid = to_regclass(%s)", (_qualified(em.schema, em.table),)).fetchone()
     if row is None:
         return f"table {em.schema}.{em.table} not found"
@@ -57,10 +56,10 @@ def why_not_defer(conn: Conn, target: Target) -> str | None:
         return f"the role does not own {em.schema}.{em.table} (DROP INDEX and CREATE INDEX need ownership)"
     if not row["create_ok"]:
         return f"the role lacks CREATE on schema {em.schema} (CREATE INDEX needs it)"
-    if row["recorded"]:
-        ok = one(conn.execute("SELECT has_table_privilege('backfill_harness.deferred_indexes', 'INSERT, DELETE') AS ok").fetchone())["ok"]
-        if not ok:
-            return "the role lacks INSERT and DELETE on table backfill_harness.deferred_indexes (where the definitions are kept)"
+    if bookkeeping.present(conn, "deferred_indexes"):
+        if not bookkeeping.usable(conn, "deferred_indexes", "INSERT, DELETE"):
+            return ("the role lacks USAGE on schema backfill_harness or INSERT and DELETE on its table deferred_indexes "
+                    "(where the definitions are kept)")
     elif not row["db_create"]:
         return "the role lacks CREATE on the database (to create schema backfill_harness, where the definitions are kept)"
     for index in _vector_indexes(conn, target):
@@ -104,9 +103,7 @@ def defer(conn: Conn, target: Target) -> list[str]:
 def pending(conn: Conn, target: Target) -> list[str]:
     """Vector indexes of this target dropped for a bulk load and not rebuilt yet."""
     em = target.profile.embeddings
-    if not one(conn.execute("SELECT to_regclass('backfill_harness.deferred_indexes') IS NOT NULL AS ok").fetchone())["ok"]:
-        return []
-    if not one(conn.execute("SELECT has_table_privilege('backfill_harness.deferred_indexes', 'SELECT') AS ok").fetchone())["ok"]:
+    if not bookkeeping.usable(conn, "deferred_indexes"):
         return []
     return [r["name"] for r in conn.execute(
         "SELECT name FROM backfill_harness.deferred_indexes WHERE target = %s ORDER BY name",

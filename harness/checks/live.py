@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from ..db import Conn, one
+from ..db import Conn
 from ..target import Target, _qualified
 from .outcome import MAX_SHOWN, Offender, Outcome, unproven, verdict
 from .session import CheckSession
@@ -37,8 +37,9 @@ def content_columns(conn: Conn, target: Target) -> list[str]:
 
 def _copy_record(conn: Conn, target: Target, copy: str, *, unfinished: bool = False) -> str | None:
     """The live collection ``backfill --into`` recorded copying into ``copy`` (only a copy not finished, if asked)."""
-    if not one(conn.execute("SELECT to_regclass('backfill_harness.copies') IS NOT NULL "
-                            "AND has_table_privilege('backfill_harness.copies', 'SELECT') AS ok").fetchone())["ok"]:
+    from ..backfill import bookkeeping
+
+    if not bookkeeping.usable(conn, "copies"):
         return None
     em = target.profile.embeddings
     row = conn.execute("SELECT live FROM backfill_harness.copies WHERE target = %s AND copy = %s"

@@ -207,3 +207,18 @@ def test_the_completed_check_reads_the_anchors_of_its_session(embedded_db, demo_
     finally:
         session.close()
     assert outcome.status == "unproven" and "not anchored" in outcome.message()
+
+
+def test_a_role_without_usage_on_the_schema_record_made_still_scopes_and_verifies(cli, pg, embedded_db, demo_profile,
+                                                                                  target_env, tmp_path):
+    """``record`` makes backfill_harness in every target it anchors in; a read-only role that may not use it must
+    read the target as before (a to_regclass of the harness's tables raised for it: scope failed on a database error)."""
+    recorded(cli, embedded_db, demo_profile, target_env, tmp_path, tmp_path / "historylog.md")
+    with a_role(pg, embedded_db, "GRANT SELECT ON document_chunks, document_embeddings TO {role}") as dsn:
+        env = {**target_env, "DATABASE_URL": dsn}
+        target = ("--profile", demo_profile, "--collection", "tenant_acme")
+        scoped = cli("scope", *target, "--json", env=env)
+        assert scoped.code == 0, scoped.out + scoped.err
+        checked = cli("verify", *target, "--run-dir", tmp_path / "verify", "--json", env=env)
+        assert "permission denied" not in checked.out + checked.err
+        assert {c["check"]: c["status"] for c in checked.json["checks"]}["coverage"] == "passed", checked.out
