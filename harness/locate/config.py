@@ -16,6 +16,10 @@ NAME = re.compile(r"\b(?P<name>[A-Z][A-Z0-9_]*EMBED[A-Z0-9_]*|EMBED[A-Z0-9_]*|(?
                   r"[A-Z0-9_]*VECTOR_(?:LENGTH|DIMS?|DIMENSIONS?|SIZE)|"
                   r"[A-Z0-9_]*(?:PG|POSTGRES|VECTOR|DB|DATABASE)[A-Z0-9_]*_CONNECTION_STRING|OPENAI_(?:BASE_URL|API_BASE|API_HOST)|[A-Z][A-Z0-9_]*_MODEL(?:_NAME)?|"
                   r"MAX_CHUNK_SIZE|CHUNK_SIZE|CHUNK_OVERLAP)\b")
+# A word every NAME holds: lines without one are not tried (NAME's branches begin at every capital letter, and a
+# monorepo's locale files are mostly capitals and words; kept a superset of NAME's branches).
+_NAME_HINT = re.compile(r"EMBED|OLLAMA_|DSN|DATABASE_URL|_DB_UR|_DATASOURCE_UR|POSTGRES_|PG_URL|VECTOR_|_CONNECTION_STRING|"
+                        r"OPENAI_|_MODEL|CHUNK_SIZE|CHUNK_OVERLAP")
 OLLAMA_URL = re.compile(r"(?P<url>(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal|"
                         r"[A-Za-z0-9.-]+):11434\b[^\s'\"`,)}]*)")
 # ``${NAME:default}`` (Spring's property placeholders) and ``${NAME:-default}`` (shell, Compose): the environment name
@@ -145,11 +149,11 @@ def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
                 out.append(ConfigSetting(rel, number, m.group("name"), _masked(m.group("name"), value)))
                 seen.add((number, m.group("name")))
                 continue
-        for m in NAME.finditer(raw):
+        for m in NAME.finditer(raw) if _NAME_HINT.search(raw) else ():
             if (number, m.group("name")) not in seen:
                 seen.add((number, m.group("name")))
                 out.append(ConfigSetting(rel, number, m.group("name")))
-    for m in OLLAMA_URL.finditer(text):
+    for m in OLLAMA_URL.finditer(text) if ":11434" in text else ():
         number = line_of(text, m.start())
         if (number, "url") not in seen:
             seen.add((number, "url"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import bisect
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import cast
@@ -371,7 +373,9 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
     # \"embeddings\"` would otherwise name table "IF" (or none: `nCREATE` is no word). Escapes become blanks and
     # backslashes go, never adding or removing a newline, so every match keeps its line.
     text = _ESCAPE.sub("  ", text).replace('\\"', '"')
-    for m in _SQL_TYPE.finditer(text):
+    index = _Statements(text)
+    near = _near_type_words(text)
+    for m in _finditer_in(_SQL_TYPE, text, near):
         line = line_of(text, m.start("type"))
         if line in covered:
             continue
@@ -382,15 +386,15 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
         col = _unquote(m.group("col")) if m.group("col") else None
         if col and col.lower() in _SQL_WORDS:
             col = _column_before_alter(text, m.start())
-        tables = [t for t in _SQL_TABLE.finditer(text, 0, m.start())]
-        routines = [r.start() for r in _SQL_ROUTINE.finditer(text, 0, m.start())]
-        if routines and (not tables or routines[-1] > tables[-1].start()):
+        tables = index.tables_before(m.start())
+        routine = index.routine_before(m.start())
+        if routine is not None and (not tables or routine > tables[-1].start()):
             continue
         interpolated = m.group("js") if m.group("js") is not None else m.group("py")
         if interpolated is not None and strict:
             # in code, the statement it is part of: its own, or the one its variable is interpolated into
             # (R2R's `vector_col = f"vec vector({self.dimension})"`, then `CREATE TABLE ... ({vector_col}, ...)`)
-            tables = _statement_table(text, m.start()) or _table_of_interpolated(text, m.start(), m.end())
+            tables = _statement_table(text, m.start(), index) or _table_of_interpolated(text, m.start(), m.end(), index)
         if interpolated is not None and not (strict and tables):
             continue  # an interpolated dimension counts only in code, inside a CREATE/ALTER TABLE statement
         table = _unquote(tables[-1].group("t")) if tables else None
@@ -412,21 +416,80 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
             dims = int_value(text, interpolated)
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "sql", table, col, word.lower()))
-    return out + _sql_untyped(rel, text, covered)
+    return out + _sql_untyped(rel, text, covered, index, near)
 
 
-def _sql_untyped(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+_TYPE_WORD = re.compile(r"(?i)\b(?:vector|halfvec|sparsevec)\b")
+
+
+def _near_type_words(text: str, before: int = 200, after: int = 400) -> list[tuple[int, int]]:
+    """The stretches of ``text`` around its vector type words, whole lines, merged where they meet. A declaration
+    is within them, so the declaration patterns (which begin with an optional column name, and so are tried at
+    every character) need not scan the rest: a locale file of 300 kB mentioning "vector" took 0.25 s, and a
+    monorepo hundreds of them."""
+    spans: list[tuple[int, int]] = []
+    for hit in _TYPE_WORD.finditer(text):
+        lo = text.rfind("\n", 0, max(0, hit.start() - before)) + 1
+        hi = text.find("\n", min(len(text), hit.end() + after))
+        hi = len(text) if hi < 0 else hi
+        if spans and lo <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+        else:
+            spans.append((lo, hi))
+    return spans
+
+
+def _finditer_in(pattern: re.Pattern, text: str, spans: list[tuple[int, int]]) -> Iterator[re.Match]:
+    for lo, hi in spans:
+        yield from pattern.finditer(text, lo, hi)
+
+
+class _Statements:
+    """Where one text's CREATE/ALTER TABLE statements and routines begin, found once: each vector type looked back
+    for them from the text's start, quadratic in a long file (locate took 10 s on lobe-chat's migrations)."""
+
+    def __init__(self, text: str):
+        self._text = text
+
+    @functools.cached_property
+    def _tables(self) -> tuple[list[re.Match], list[int]]:
+        tables = list(_SQL_TABLE.finditer(self._text))
+        return tables, [t.end() for t in tables]
+
+    @functools.cached_property
+    def _routines(self) -> tuple[list[int], list[int]]:
+        routines = list(_SQL_ROUTINE.finditer(self._text))
+        return [r.start() for r in routines], [r.end() for r in routines]
+
+    def tables_before(self, pos: int) -> list[re.Match]:
+        """The last CREATE/ALTER TABLE ending before ``pos`` (as a list of none or one)."""
+        tables, ends = self._tables
+        i = bisect.bisect_right(ends, pos)
+        return tables[i - 1:i] if i else []
+
+    def routine_before(self, pos: int) -> int | None:
+        """Where the last CREATE FUNCTION/PROCEDURE ending before ``pos`` begins."""
+        starts, ends = self._routines
+        i = bisect.bisect_right(ends, pos)
+        return starts[i - 1] if i else None
+
+
+def _sql_untyped(rel: str, text: str, covered: set[int], index: _Statements | None = None,
+                 near: list[tuple[int, int]] | None = None) -> list[VectorDeclaration]:
     """Columns declared ``vector`` with no width inside the CREATE/ALTER TABLE statement they belong to (a routine's
     parameter, a word in prose, belongs to none): dimension unknown."""
     out = []
-    for m in sorted([*_SQL_UNTYPED.finditer(text), *_SQL_ALTER_UNTYPED.finditer(text)], key=lambda m: m.start()):
+    index = index or _Statements(text)
+    near = _near_type_words(text) if near is None else near
+    for m in sorted([*_finditer_in(_SQL_UNTYPED, text, near), *_finditer_in(_SQL_ALTER_UNTYPED, text, near)],
+                    key=lambda m: m.start()):
         line = line_of(text, m.start("type"))
         col = _unquote(m.group("col")) or ""
         if line in covered or col.lower() in _SQL_WORDS:
             continue
-        tables = _statement_table(text, m.start())
-        routines = [r.start() for r in _SQL_ROUTINE.finditer(text, 0, m.start())]
-        if not tables or routines and routines[-1] > tables[-1].start():
+        tables = _statement_table(text, m.start(), index)
+        routine = index.routine_before(m.start())
+        if not tables or routine is not None and routine > tables[-1].start():
             continue
         table = _unquote(tables[-1].group("t"))
         if table is not None and (computed := _INTERPOLATED.match(table)):
@@ -440,14 +503,14 @@ _STATEMENT_END = re.compile(r";|\"\"\"|\'\'\'|`")
 _ASSIGNED_STRING = re.compile(r"(?P<name>[A-Za-z_]\w*)\s*=\s*[rfbu]*[\"']$")
 
 
-def _statement_table(text: str, pos: int) -> list[re.Match]:
+def _statement_table(text: str, pos: int, index: _Statements | None = None) -> list[re.Match]:
     """The CREATE/ALTER TABLE whose statement ``pos`` is in (no `;` or string end between them), or none: a later
     query's cast (`$1::vector({dims})` in a SELECT) belongs to no table declared before it."""
-    tables = list(_SQL_TABLE.finditer(text, 0, pos))
+    tables = (index or _Statements(text)).tables_before(pos)
     return tables[-1:] if tables and not _STATEMENT_END.search(text, tables[-1].end(), pos) else []
 
 
-def _table_of_interpolated(text: str, start: int, end: int) -> list[re.Match]:
+def _table_of_interpolated(text: str, start: int, end: int, index: _Statements | None = None) -> list[re.Match]:
     """For a column declaration held in a string variable (``NAME = f"col vector({d})"``): the CREATE TABLE
     statement ``{NAME}`` is interpolated into, or none."""
     line_start = text.rfind("\n", 0, start) + 1
@@ -457,7 +520,7 @@ def _table_of_interpolated(text: str, start: int, end: int) -> list[re.Match]:
     if assigned is None:
         return []
     use = re.search(r"\{\s*" + re.escape(assigned.group("name")) + r"\s*\}", text[end:])
-    return _statement_table(text, end + use.start()) if use else []
+    return _statement_table(text, end + use.start(), index) if use else []
 
 
 _ESCAPE = re.compile(r"\\[ntr]")
