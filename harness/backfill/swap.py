@@ -139,18 +139,26 @@ def _relabel(conn: Conn, target: Target, old: str, new: str) -> tuple[int, int]:
     return chunks, vectors
 
 
+def _changes(conn: Conn, target: Target, tenants: list[str | None], live: str, other: str,
+             by: str) -> tuple[int, int, list[Offender]]:
+    """Chunks of ``live`` added or edited since ``other`` matched it, and those gone, with examples: each tenant's
+    view in turn (its set_config(..., true) lasts until the caller's transaction commits)."""
+    added, gone, examples = 0, 0, list[Offender]()
+    for tenant in tenants:
+        if tenant is not None:
+            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
+        more, shown = differences(conn, target, live, other, by=by)
+        added, examples = added + more, examples + shown
+        gone += differences(conn, target, other, live, by=by)[0]
+    return added, gone, examples
+
+
 def _still_matches(conn: Conn, target: Target, new: str, live: str, tenants: list[str | None]) -> None:
     """Inside the relabel's transaction: keep the chunk table's writers out until it commits (readers go on) and
     compare NEW with live again, so a live edit made after the gate measured matches_live refuses the swap."""
     conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target.chunk_table))
     by = comparison(conn, target, new) or CONTENT  # the gate refused an unproven comparison; never None here
-    added, gone, examples = 0, 0, list[Offender]()
-    for tenant in tenants:  # each tenant's view in turn (set_config(..., true) lasts until the relabel commits)
-        if tenant is not None:
-            dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
-        more, shown = differences(conn, target, live, new, by=by)
-        added, examples = added + more, examples + shown
-        gone += differences(conn, target, new, live, by=by)[0]
+    added, gone, examples = _changes(conn, target, tenants, live, new, by)
     if added or gone:
         raise RefusedError(
             f"{live!r} changed after the gate compared it with {new!r}: {added} chunks added or edited there since"
@@ -309,13 +317,7 @@ def _since_swap(conn: Conn, target: Target, live: str, record: dict[str, Any], t
         changed = (f"whether {live!r} changed since the swap is unknown: {replaced_by!r} was not made by backfill --into "
                    "and the profile names no chunks.sources to compare it with")
     else:
-        added, gone, examples = 0, 0, list[Offender]()
-        for tenant in tenants:  # each tenant's view in turn (set_config(..., true) lasts until the rollback commits)
-            if tenant is not None:
-                dbmod.apply_session(conn, dbmod.session_values(target.profile.database.session, tenant))
-            more, shown = differences(conn, target, live, retired, by=by)
-            added, examples = added + more, examples + shown
-            gone += differences(conn, target, retired, live, by=by)[0]
+        added, gone, examples = _changes(conn, target, tenants, live, retired, by)
         if not added and not gone:
             return []
         changed = (f"{added} chunks added or edited in {live!r} since the swap"
