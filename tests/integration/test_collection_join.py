@@ -180,3 +180,32 @@ def test_a_source_placed_in_collections_by_the_same_join_table_must_have_chunks_
         checked.close()
     assert outcome.status == "failed" and [o.id for o in outcome.offenders] == [4], outcome
     assert outcome.metrics["source_rows"] == 3, outcome
+
+
+def test_a_join_table_whose_rows_row_level_security_hides_leaves_coverage_unproven(empty_db, embed_server, pg,
+                                                                                   tmp_path):
+    """A policy on the join table (rows readable by the role that added them) hides document 2's research row: its
+    passage 22, lacking a vector, is then in no research view, and research looks covered; it is not proven."""
+    import uuid
+
+    load(empty_db, embed_server.url, lost=(22,))
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    empty_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw-reader';"
+                     f"GRANT SELECT ON brains, passages, document_brains TO {role};"
+                     "ALTER TABLE document_brains ADD COLUMN added_by text DEFAULT current_user;"
+                     f"UPDATE document_brains SET added_by = '{role}' WHERE NOT (document_id = 2 AND "
+                     f"brain_id = '{COLLECTIONS['research']}');"
+                     "ALTER TABLE document_brains ENABLE ROW LEVEL SECURITY;"
+                     "CREATE POLICY own_rows ON document_brains USING (added_by = current_user)")
+    dsn = pg.dsn(empty_db.name, user=role, password="pw-reader")
+    env = {"DATABASE_URL": dsn, "OLLAMA_HOST": embed_server.url}
+    try:
+        checked = open_session(resolve(load_profile(profile(tmp_path), env=env), database_url=dsn, env=env),
+                               CheckOptions(collections=("research",)))
+        try:
+            outcome = coverage(checked, "research")
+        finally:
+            checked.close()
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    assert outcome.status == "unproven" and "rows this role can see" in outcome.note, outcome
