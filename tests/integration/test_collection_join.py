@@ -209,3 +209,32 @@ def test_a_join_table_whose_rows_row_level_security_hides_leaves_coverage_unprov
     finally:
         empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
     assert outcome.status == "unproven" and "rows this role can see" in outcome.note, outcome
+
+
+def test_a_join_row_held_twice_counts_its_chunk_once_in_its_collection(empty_db, embed_server, tmp_path):
+    """A join table without a unique key (nor a collection table) holding a chunk's row twice: the chunk is once in
+    the collection, so every chunk embedded (in a table keyed by the chunk) is covered, none missing."""
+    load(empty_db, embed_server.url, lost=())
+    empty_db.execute("CREATE TABLE passage_vectors (passage_id int PRIMARY KEY, embedding vector(384));"
+                     "INSERT INTO passage_vectors SELECT id, embedding FROM passages;"
+                     "CREATE TABLE passage_topics (passage_id int, topic text);"
+                     "INSERT INTO passage_topics SELECT id, 'harbours' FROM passages;"
+                     "INSERT INTO passage_topics VALUES (11, 'harbours')")
+    path = tmp_path / "profile.yaml"
+    path.write_text(f"""
+name: passages
+provider: {{model: {TEST_MODEL}, dimensions: 384}}
+chunks:
+  table: passages
+  id: id
+  text: body
+  collection: topic
+  collection_join: {{table: passage_topics, key: passage_id}}
+embeddings: {{table: passage_vectors, key: passage_id, vector: embedding}}
+""")
+    checked = session(empty_db, embed_server, path, "all")
+    try:
+        outcome = coverage(checked, "harbours")
+    finally:
+        checked.close()
+    assert outcome.status == "passed" and outcome.metrics["chunks"] == 9, outcome
