@@ -29,7 +29,8 @@ def names(ch: ChunkTable) -> sql.Composed:
     """The chunk's collections as text[]: the names of the collection table's rows its join rows key, else the values."""
     ct = ch.collection_table
     if ct is None:
-        return sql.SQL("ARRAY(SELECT k::text FROM ({}) AS x(k))").format(held_keys(ch))
+        # DISTINCT: a join table without a unique key may hold a row twice, and the chunk is once in its collection.
+        return sql.SQL("ARRAY(SELECT DISTINCT k::text FROM ({}) AS x(k))").format(held_keys(ch))
     return sql.SQL("ARRAY(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{ctkey} IN ({held}))").format(
         name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), ctkey=sql.Identifier(ct.key),
         held=held_keys(ch))

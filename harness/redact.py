@@ -16,8 +16,11 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, url
 
 MASK = "***"
 _SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH|CREDENTIAL|PRIVATE)", re.I)
-# The password runs to the last '@' of the authority: one holding an unescaped '@' is masked whole.
-_DSN_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s/?#]*)(?P<tail>@)", re.I)
+# The password runs to the last '@' of the authority: one holding an unescaped '@' is masked whole. libpq ends the
+# authority at the first '/' only: a '?' or '#' before the '@' is the password's (it connects with it).
+_DSN_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s/]*)(?P<tail>@)", re.I)
+# A DSN's own password, spaces included: libpq refuses one with a space, naming it in its error.
+_URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^:/@\s]*:(?P<pw>[^/]*)@", re.I)
 # libpq's password, and sslpassword: the passphrase of the client's key.
 _KV_PASSWORD = re.compile(r"(?P<head>\b(?:ssl)?password\s*=\s*)(?P<pw>'[^']*'|\S+)", re.I)
 _BEARER = re.compile(r"(?P<head>\b(?:Bearer|Basic|Token)\s+)(?P<pw>[A-Za-z0-9._~+/=-]{8,})")
@@ -68,7 +71,7 @@ def dsn_password(dsn: str | None) -> str | None:
     """Return the password in a URL-style or key=value DSN, if any."""
     if not dsn:
         return None
-    match = _DSN_PASSWORD.search(dsn)
+    match = _URL_PASSWORD.search(dsn)
     if match and match.group("pw"):
         return unquote(match.group("pw"))
     match = _KV_PASSWORD.search(dsn)
@@ -97,6 +100,8 @@ def safe_dsn(dsn: str | None) -> str | None:
     """A DSN fit for display: the password masked, everything else kept."""
     if not dsn:
         return dsn
+    if _DSN_PASSWORD.match(dsn):
+        return redact(dsn)  # urllib would end the password at a '?' or '#', which libpq reads as the password's
     try:
         parts = urlsplit(dsn)
     except ValueError:

@@ -57,10 +57,13 @@ class TableSecurity:
 
 
 def inspect(conn: Conn, profile: Profile) -> tuple[TableSecurity, ...]:
-    """The chunk table's security, and the embedding table's when it is a separate table."""
+    """The chunk table's security, the embedding table's when it is a separate table, and the join table's that
+    places chunks in collections (``chunks.collection_join``): a join row it hides takes its chunk out of a collection."""
     tables = [(profile.chunks.schema, profile.chunks.table)]
     if not profile.inline:
         tables.append((profile.embeddings.schema, profile.embeddings.table))
+    if profile.chunks.collection_join is not None:
+        tables.append((profile.chunks.collection_join.schema, profile.chunks.collection_join.table))
     out = []
     for schema, table in tables:
         row = conn.execute(

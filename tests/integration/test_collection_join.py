@@ -180,3 +180,61 @@ def test_a_source_placed_in_collections_by_the_same_join_table_must_have_chunks_
         checked.close()
     assert outcome.status == "failed" and [o.id for o in outcome.offenders] == [4], outcome
     assert outcome.metrics["source_rows"] == 3, outcome
+
+
+def test_a_join_table_whose_rows_row_level_security_hides_leaves_coverage_unproven(empty_db, embed_server, pg,
+                                                                                   tmp_path):
+    """A policy on the join table (rows readable by the role that added them) hides document 2's research row: its
+    passage 22, lacking a vector, is then in no research view, and research looks covered; it is not proven."""
+    import uuid
+
+    load(empty_db, embed_server.url, lost=(22,))
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    empty_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw-reader';"
+                     f"GRANT SELECT ON brains, passages, document_brains TO {role};"
+                     "ALTER TABLE document_brains ADD COLUMN added_by text DEFAULT current_user;"
+                     f"UPDATE document_brains SET added_by = '{role}' WHERE NOT (document_id = 2 AND "
+                     f"brain_id = '{COLLECTIONS['research']}');"
+                     "ALTER TABLE document_brains ENABLE ROW LEVEL SECURITY;"
+                     "CREATE POLICY own_rows ON document_brains USING (added_by = current_user)")
+    dsn = pg.dsn(empty_db.name, user=role, password="pw-reader")
+    env = {"DATABASE_URL": dsn, "OLLAMA_HOST": embed_server.url}
+    try:
+        checked = open_session(resolve(load_profile(profile(tmp_path), env=env), database_url=dsn, env=env),
+                               CheckOptions(collections=("research",)))
+        try:
+            outcome = coverage(checked, "research")
+        finally:
+            checked.close()
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    assert outcome.status == "unproven" and "rows this role can see" in outcome.note, outcome
+
+
+def test_a_join_row_held_twice_counts_its_chunk_once_in_its_collection(empty_db, embed_server, tmp_path):
+    """A join table without a unique key (nor a collection table) holding a chunk's row twice: the chunk is once in
+    the collection, so every chunk embedded (in a table keyed by the chunk) is covered, none missing."""
+    load(empty_db, embed_server.url, lost=())
+    empty_db.execute("CREATE TABLE passage_vectors (passage_id int PRIMARY KEY, embedding vector(384));"
+                     "INSERT INTO passage_vectors SELECT id, embedding FROM passages;"
+                     "CREATE TABLE passage_topics (passage_id int, topic text);"
+                     "INSERT INTO passage_topics SELECT id, 'harbours' FROM passages;"
+                     "INSERT INTO passage_topics VALUES (11, 'harbours')")
+    path = tmp_path / "profile.yaml"
+    path.write_text(f"""
+name: passages
+provider: {{model: {TEST_MODEL}, dimensions: 384}}
+chunks:
+  table: passages
+  id: id
+  text: body
+  collection: topic
+  collection_join: {{table: passage_topics, key: passage_id}}
+embeddings: {{table: passage_vectors, key: passage_id, vector: embedding}}
+""")
+    checked = session(empty_db, embed_server, path, "all")
+    try:
+        outcome = coverage(checked, "harbours")
+    finally:
+        checked.close()
+    assert outcome.status == "passed" and outcome.metrics["chunks"] == 9, outcome

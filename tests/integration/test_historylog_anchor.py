@@ -222,3 +222,18 @@ def test_a_role_without_usage_on_the_schema_record_made_still_scopes_and_verifie
         checked = cli("verify", *target, "--run-dir", tmp_path / "verify", "--json", env=env)
         assert "permission denied" not in checked.out + checked.err
         assert {c["check"]: c["status"] for c in checked.json["checks"]}["coverage"] == "passed", checked.out
+
+
+def test_an_entry_whose_anchoring_cannot_connect_never_holds_a_password_with_question_or_hash_marks(
+        cli, demo_profile, target_env, tmp_path):
+    """libpq reads '?' and '#' before the '@' as the password's (it connects with it): the entry's
+    ``NOT anchored: cannot connect to ...`` line, and record's output, mask it as any other."""
+    log = tmp_path / "historylog.md"
+    dsn = "postgresql://harness:pw?with#marks-51@127.0.0.1:1/app"
+    result = cli("record", "--profile", demo_profile, "--collection", "tenant_acme", "--run-dir",
+                 finished_run(tmp_path / "run", "tenant_acme"), "--historylog", log, "--json",
+                 env={**target_env, "DATABASE_URL": dsn})
+    assert result.code == 0 and result.json["anchored"] is False, result.out + result.err
+    assert "cannot connect to postgresql://harness:***@127.0.0.1:1/app" in log.read_text()
+    for written in (log.read_text(), result.out, result.err):
+        assert "marks-51" not in written

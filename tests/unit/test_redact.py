@@ -64,3 +64,11 @@ def test_a_dsn_shown_masks_a_password_in_its_query_beside_one_in_its_authority()
 def test_the_passphrase_of_a_client_key_is_masked(dsn):
     # libpq's sslpassword (the client key's passphrase) is a secret as password is; no rule masked it.
     assert "key-pass" not in redact.redact(dsn) and "key-pass" not in redact.safe_dsn(dsn)
+
+
+def test_a_password_with_a_space_is_masked_in_libpqs_refusal_that_names_it():
+    from harness.errors import DatabaseError
+
+    with pytest.raises(DatabaseError) as err:
+        connect("postgresql://app:open sesame-77@127.0.0.1:1/app", connect_timeout=1)
+    assert "sesame-77" not in str(err.value) and "postgresql://app:***@127.0.0.1:1/app" in str(err.value)
