@@ -448,12 +448,17 @@ class Target:
         """Every collection name with its chunk count (a chunk of an array column counted in each it lists); the chunks
         in no collection (``in_no_collection``) under the name NULL."""
         if self.profile.chunks.collection_several:
-            return sql.SQL("SELECT n AS collection, count(*) AS chunks FROM {t} AS c LEFT JOIN LATERAL unnest({names}) "
-                           "AS n ON true WHERE {f} GROUP BY 1 ORDER BY 1").format(
-                names=self.collection_names(), t=self.chunk_table, f=self.chunk_filter(collection_param=False))
+            return sql.SQL("SELECT n AS collection, count(*) AS chunks FROM {t} AS c LEFT JOIN {each} ON true "
+                           "WHERE {f} GROUP BY 1 ORDER BY 1").format(
+                each=self.each_collection(), t=self.chunk_table, f=self.chunk_filter(collection_param=False))
         return sql.SQL("SELECT {coll} AS collection, count(*) AS chunks FROM {t} AS c WHERE {f} GROUP BY 1 ORDER BY 1").format(
             coll=self.collection_of_chunk(), t=self.chunk_table, f=self.chunk_filter(collection_param=False)
         )
+
+    def each_collection(self) -> sql.Composed:
+        """A chunk's collections as rows of ``n``, each once (an array may list one twice), for a lateral join: the
+        chunk counted in each collection it is in, and once there."""
+        return sql.SQL("LATERAL (SELECT DISTINCT x FROM unnest({}) AS x) AS n(n)").format(self.collection_names())
 
     def declared_dimensions(self) -> sql.Composed:
         """The vector column's declared dimension from the catalog (NULL when declared without one)."""

@@ -283,8 +283,7 @@ def chunk_counts_sql(shape: Shape, *, every: bool = False) -> sql.Composed:
     where = shape.target.chunk_filter(collection_param=False) if every else shape.chunks_in()
     cc, frm = shape.chunk_collection("collections"), shape.target.chunk_table
     if every and shape.profile.chunks.collection_several:  # a chunk counted in each collection it lists; in none: NULL
-        cc, frm = sql.SQL("n"), sql.SQL("{} AS c LEFT JOIN LATERAL unnest({}) AS n ON true").format(
-            frm, shape.target.collection_names())
+        cc, frm = sql.SQL("n"), sql.SQL("{} AS c LEFT JOIN {} ON true").format(frm, shape.target.each_collection())
     else:
         frm = sql.SQL("{} AS c").format(frm)
     return sql.SQL("SELECT {cc} AS collection, {ct} AS tenant, count(*) AS chunks FROM {t} WHERE {w} GROUP BY 1, 2{o}").format(

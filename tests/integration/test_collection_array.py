@@ -193,3 +193,16 @@ def test_a_backfill_of_one_collection_is_refused_while_another_collection_of_the
         refused = cli("backfill", "--profile", path, "--collection", "b", env=env)
     assert refused.code != 0 and "another backfill" in refused.out + refused.err, refused.out + refused.err
     assert empty_db.scalar("SELECT count(*) FROM passages WHERE embedding IS NULL") == 2  # nothing written
+
+
+def test_an_array_listing_a_collection_twice_counts_its_chunk_once_there(empty_db, embed_server, tmp_path):
+    from harness.db import connect
+    from harness.state import list_collections
+    from harness.target import Target
+
+    load(empty_db, embed_server.url, lost=())
+    empty_db.execute("UPDATE passages SET collection_ids = '{a,a,b}' WHERE id = 4")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    target = Target(load_profile(profile(tmp_path), env=env))
+    with connect(empty_db.dsn) as conn:
+        assert list_collections(conn, target) == {"a": 5, "b": 5}
