@@ -128,6 +128,9 @@ def database_parts(dsn: str) -> dict[str, str | None]:
         parts = conninfo_to_dict(dsn)
     except Exception:  # noqa: BLE001  a DSN psycopg cannot parse has no parts to give
         parts = {}
+    if parts and not parts.get("port"):
+        # Where the DSN names none, libpq connects to PGPORT, else 5432: a JDBC URL built from the parts needs it.
+        parts["port"] = os.environ.get("PGPORT") or "5432"
     return {f"database_{k}": (str(parts[src]) if parts.get(src) is not None else None)
             for k, src in (("host", "host"), ("port", "port"), ("user", "user"), ("password", "password"),
                            ("name", "dbname"))}
