@@ -19,6 +19,17 @@ def v2_server():
         yield server
 
 
+def check_session(db, server, path, *collections: str):
+    """A CheckSession over ``collections`` of the profile file at ``path``, against ``db`` and ``server``."""
+    from harness.checks import CheckOptions, open_session
+    from harness.profile import load_profile
+    from harness.settings import resolve
+
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    return open_session(resolve(load_profile(path, env=env), database_url=db.dsn, env=env),
+                        CheckOptions(collections=collections))
+
+
 def checked(check, collection, profile_text, dsn, url):
     """One DONE check's outcome on one collection, through a CheckSession of its own."""
     from harness.checks import CheckOptions, open_session

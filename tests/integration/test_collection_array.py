@@ -7,13 +7,12 @@ import httpx
 import pytest
 import yaml
 
-from harness.checks import CheckOptions, open_session
 from harness.checks.counted import coverage
 from harness.checks.source_coverage import source_coverage
 from harness.errors import ConfigError
 from harness.profile import load_profile
-from harness.settings import resolve
 from tests.conftest import TEST_MODEL
+from tests.integration.conftest import check_session
 
 # Three chunks in 'a' only, two in both, three in 'b' only; keys 1-8.
 MEMBERSHIP = {1: ["a"], 2: ["a"], 3: ["a"], 4: ["a", "b"], 5: ["a", "b"], 6: ["b"], 7: ["b"], 8: ["b"]}
@@ -41,12 +40,6 @@ def profile(tmp_path, collection: str = '"collection_ids[]"', extra: str = ""):
     return path
 
 
-def session(db, server, path, *collections: str):
-    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
-    return open_session(resolve(load_profile(path, env=env), database_url=db.dsn, env=env),
-                        CheckOptions(collections=collections))
-
-
 def test_a_collection_of_an_array_column_is_every_chunk_that_lists_it(cli, empty_db, embed_server, tmp_path):
     load(empty_db, embed_server.url, lost=(4, 7))
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
@@ -59,12 +52,12 @@ def test_a_collection_of_an_array_column_is_every_chunk_that_lists_it(cli, empty
     ran = cli("backfill", *target, "--collection", "a", "--json", env=env)
     assert ran.code == 0 and ran.json["embedded"] == 1, ran.out + ran.err
     assert cli("scope", *target, "--collection", "b", "--json", env=env).json["counts"]["needed"] == 1
-    checked = session(empty_db, embed_server, target[1], "a")
+    checked = check_session(empty_db, embed_server, target[1], "a")
     try:
         assert coverage(checked, "a").status == "passed"
     finally:
         checked.close()
-    checked = session(empty_db, embed_server, target[1], "b")
+    checked = check_session(empty_db, embed_server, target[1], "b")
     try:
         lost = coverage(checked, "b")
     finally:
@@ -93,7 +86,7 @@ def test_an_array_column_named_as_one_value_is_refused_naming_the_array_form(cli
 def test_several_collections_of_an_array_column_are_checked_one_at_a_time(empty_db, embed_server, tmp_path):
     load(empty_db, embed_server.url, lost=())
     with pytest.raises(ConfigError, match=r"checked one at a time; found 2 \(a, b\); expected one --collection"):
-        session(empty_db, embed_server, profile(tmp_path), "all")
+        check_session(empty_db, embed_server, profile(tmp_path), "all")
 
 
 def test_profile_init_drafts_an_array_of_collection_keys_with_the_table_it_is_named_after(cli, empty_db, embed_server,
@@ -140,7 +133,7 @@ def test_source_coverage_asks_only_the_source_rows_of_the_collection_for_its_chu
     path = profile(tmp_path, extra='source: {table: docs, key: id, chunk_key: doc_id, collection: "collection_ids[]"}\n')
     outcomes = {}
     for collection in ("a", "b"):
-        checked = session(empty_db, embed_server, path, collection)
+        checked = check_session(empty_db, embed_server, path, collection)
         try:
             outcomes[collection] = source_coverage(checked, collection)
         finally:

@@ -14,6 +14,7 @@ from harness.errors import ConfigError
 from harness.profile import load_profile
 from harness.settings import resolve
 from tests.conftest import TEST_MODEL
+from tests.integration.conftest import check_session
 
 # documents -> the collections they are in; three passages per document (keys 10*document + 1..3)
 DOCUMENTS = {1: ["handbook"], 2: ["handbook", "research"], 3: ["research"]}
@@ -64,12 +65,6 @@ def profile(tmp_path, join: str = BY_DOCUMENT, collection: str = "brain_id"):
     return path
 
 
-def session(db, server, path, *collections: str):
-    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
-    return open_session(resolve(load_profile(path, env=env), database_url=db.dsn, env=env),
-                        CheckOptions(collections=collections))
-
-
 @pytest.mark.parametrize("join", [BY_DOCUMENT, BY_CHUNK], ids=["by-document", "by-chunk"])
 def test_a_collection_of_a_join_table_is_every_chunk_a_row_places_in_it(cli, empty_db, embed_server, tmp_path, join):
     load(empty_db, embed_server.url, lost=(22, 31))
@@ -85,7 +80,7 @@ def test_a_collection_of_a_join_table_is_every_chunk_a_row_places_in_it(cli, emp
     ran = cli("backfill", *target, "--collection", "handbook", "--json", env=env)
     assert ran.code == 0 and ran.json["embedded"] == 1, ran.out + ran.err
     assert empty_db.scalar("SELECT count(*) FROM passages WHERE embedding IS NULL AND id = 22") == 0
-    checked = session(empty_db, embed_server, target[1], "research")
+    checked = check_session(empty_db, embed_server, target[1], "research")
     try:
         lost = coverage(checked, "research")
     finally:
@@ -111,7 +106,7 @@ def test_a_join_table_column_the_database_lacks_is_refused_naming_the_key(cli, e
 def test_several_collections_of_a_join_table_are_checked_one_at_a_time(empty_db, embed_server, tmp_path):
     load(empty_db, embed_server.url, lost=())
     with pytest.raises(ConfigError, match=r"join table document_brains .* checked one at a time; found 2"):
-        session(empty_db, embed_server, profile(tmp_path), "all")
+        check_session(empty_db, embed_server, profile(tmp_path), "all")
 
 
 def test_a_join_table_without_a_collection_column_is_refused_naming_the_key(tmp_path):
@@ -173,7 +168,7 @@ def test_a_source_placed_in_collections_by_the_same_join_table_must_have_chunks_
                      f"INSERT INTO document_brains (document_id, brain_id) VALUES (4, '{COLLECTIONS['research']}')")
     path = profile(tmp_path)
     path.write_text(path.read_text() + "source: {table: documents, key: id, chunk_key: document_id}\n")
-    checked = session(empty_db, embed_server, path, "research")
+    checked = check_session(empty_db, embed_server, path, "research")
     try:
         outcome = source_coverage(checked, "research")
     finally:
@@ -232,7 +227,7 @@ chunks:
   collection_join: {{table: passage_topics, key: passage_id}}
 embeddings: {{table: passage_vectors, key: passage_id, vector: embedding}}
 """)
-    checked = session(empty_db, embed_server, path, "all")
+    checked = check_session(empty_db, embed_server, path, "all")
     try:
         outcome = coverage(checked, "harbours")
     finally:
