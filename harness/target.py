@@ -242,15 +242,11 @@ class Target:
                 name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key), col=col)
         return sql.SQL("{}::text[]").format(col)
 
-    def collection_of_chunk(self, among: str = "collection") -> sql.Composable:
+    def collection_of_chunk(self) -> sql.Composable:
         """The chunk's collection as text. A chunk of an array column is in several: it is then the one of the query's
-        ``%(collection)s`` (NULL when not in it), or with ``among="collections"`` the first of ``%(collections)s`` it
-        is in (exact when one collection is checked; several at once are refused for an array column)."""
+        ``%(collection)s`` (NULL when not in it); ``checked_collection`` gives each of several checked at once."""
         ch = self.profile.chunks
         if ch.collection_several:
-            if among == "collections":
-                return sql.SQL("(SELECT n FROM unnest({names}) AS n WHERE n = ANY(%(collections)s) ORDER BY 1 LIMIT 1)"
-                               ).format(names=self.collection_names())
             return sql.SQL("(CASE WHEN %(collection)s = ANY({}) THEN %(collection)s::text END)").format(
                 self.collection_names())
         if ch.collection_table:
@@ -454,6 +450,23 @@ class Target:
         return sql.SQL("SELECT {coll} AS collection, count(*) AS chunks FROM {t} AS c WHERE {f} GROUP BY 1 ORDER BY 1").format(
             coll=self.collection_of_chunk(), t=self.chunk_table, f=self.chunk_filter(collection_param=False)
         )
+
+    def each_checked_collection(self) -> sql.Composable:
+        """For a chunk of several collections, ``LEFT JOIN LATERAL`` its collections among ``%(collections)s`` as
+        ``cn.n`` (``cn.first`` true on one of them, or where it is in none): a chunk counted in each checked collection
+        it is in, and a row read once where ``first``. Nothing for a chunk of one collection."""
+        if not self.profile.chunks.collection_several:
+            return sql.SQL("")
+        return sql.SQL(" LEFT JOIN LATERAL (SELECT x, x = min(x) OVER () FROM (SELECT DISTINCT x FROM unnest({}) AS x "
+                       "WHERE x = ANY(%(collections)s)) AS d) AS cn(n, first) ON true").format(self.collection_names())
+
+    def checked_collection(self) -> sql.Composable:
+        """The chunk's collection among ``%(collections)s``: ``cn.n`` beside ``each_checked_collection``, else its one."""
+        return sql.SQL("cn.n") if self.profile.chunks.collection_several else self.collection_of_chunk()
+
+    def read_once(self) -> sql.Composable:
+        """True on one of the rows ``each_checked_collection`` makes of a row (always, without it)."""
+        return sql.SQL("coalesce(cn.first, true)") if self.profile.chunks.collection_several else sql.SQL("true")
 
     def each_collection(self) -> sql.Composed:
         """A chunk's collections as rows of ``n``, each once (an array may list one twice), for a lateral join: the

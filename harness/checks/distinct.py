@@ -25,11 +25,12 @@ def _fingerprint_params(dims: int | None) -> dict:
     return {"dims": dims, "probe": probe(dims) if dims else None}
 
 
-def _holding(session: CheckSession) -> sql.Composed:
-    """The join's rows holding a vector whose fingerprint is one of ``%(fps)s`` (a FROM clause and its WHERE)."""
+def _holding(session: CheckSession, *, each: bool = False) -> sql.Composed:
+    """The join's rows holding a vector whose fingerprint is one of ``%(fps)s`` (a FROM clause and its WHERE);
+    ``each``: a chunk of several collections once for each checked one (``Target.each_checked_collection``)."""
     t = session.target
-    return sql.SQL("{join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[])").format(
-        join=t.join(), v=t.vector, fp=fingerprint(session.shape))
+    return sql.SQL("{join}{each} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[])").format(
+        join=t.join(), each=t.each_checked_collection() if each else sql.SQL(""), v=t.vector, fp=fingerprint(session.shape))
 
 
 def confirm(conn, session: CheckSession, fingerprints: list[int], collections: list[str], dims: int | None) -> list[dict]:
@@ -41,14 +42,14 @@ def confirm(conn, session: CheckSession, fingerprints: list[int], collections: l
     t, shape = session.target, session.shape
     query = sql.SQL(
         "WITH cand AS (SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {v}::vector AS v, {th} AS th, "
-        "{text} AS text FROM {holding}), "
-        "shared AS (SELECT v, count(*) AS n, count(DISTINCT th) AS texts FROM cand GROUP BY v "
+        "{text} AS text, {once} AS once FROM {holding}), "
+        "shared AS (SELECT v, count(*) FILTER (WHERE once) AS n, count(DISTINCT th) AS texts FROM cand GROUP BY v "
         "HAVING count(DISTINCT th) > 1) "
         "SELECT cand.id, cand.collection, cand.tenant, 'same vector as ' || (s.n - 1) || ' other rows (' || "
         "s.texts || ' different texts)' AS detail, md5(s.v::text) AS grp, cand.text FROM cand JOIN shared s ON s.v = cand.v "
         "WHERE cand.collection = ANY(%(collections)s) ORDER BY 1 LIMIT {cap}").format(
-        id=t.chunk_id, cc=shape.chunk_collection("collections"), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
-        holding=_holding(session), cap=sql.Literal(OFFENDERS_CAP))
+        id=t.chunk_id, cc=shape.checked_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
+        once=t.read_once(), holding=_holding(session, each=True), cap=sql.Literal(OFFENDERS_CAP))
     params = {"fps": fingerprints, "collections": collections, **_fingerprint_params(dims)}
     return conn.execute(query, params).fetchall()
 
@@ -92,8 +93,8 @@ def rows_holding(conn, session: CheckSession, held: dict[str, dict], fingerprint
     query = sql.SQL(
         "SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, md5({v}::vector::text) AS grp, {text} AS text "
         "FROM {holding} AND {cc} = ANY(%(collections)s) AND md5({v}::vector::text) = ANY(%(grps)s) ORDER BY 1 "
-        "LIMIT {cap}").format(id=t.chunk_id, cc=shape.chunk_collection("collections"), ct=shape.chunk_tenant(), v=t.vector,
-                              text=t.text, holding=_holding(session), cap=sql.Literal(OFFENDERS_CAP))
+        "LIMIT {cap}").format(id=t.chunk_id, cc=shape.checked_collection(), ct=shape.chunk_tenant(), v=t.vector,
+                              text=t.text, holding=_holding(session, each=True), cap=sql.Literal(OFFENDERS_CAP))
     rows = conn.execute(query, {"fps": fingerprints, "collections": collections, "grps": list(held),
                                 **_fingerprint_params(dims)}).fetchall()
     return [{**r, "detail": f"same vector as {held[r['grp']]['n'] - 1} other rows of the tenants' views (at least "
