@@ -145,6 +145,8 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "off_dims": sql.SQL("{} IS DISTINCT FROM %(dims)s").format(shape.dims()),
         "zero_off_dims": sql.SQL("{d} IS DISTINCT FROM %(dims)s AND {norm} = 0").format(d=shape.dims(), norm=shape.norm()),
     }
+    if shape.profile.chunks.collection_several:  # zero vectors counted per row, not from the fingerprints (below)
+        per_vector["zero"] = sql.SQL("{} = 0").format(shape.norm())
     has_c: sql.Composable
     has_e: sql.Composable
     vector = per_vector
@@ -207,8 +209,11 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "has_vector": vector["has_vector"],
     }
     if shape.profile.chunks.collection_several:
-        # every vector of the table once: a row read for each checked collection of its chunk counted on one of them
+        # A row read for each checked collection of its chunk: its vector counted, and its fingerprint sent, once (a
+        # fingerprint sent twice with one text sends the sort down its slow path, and every tenant's view down a
+        # second read); so its zero vectors are counted here, in each collection, not from the fingerprints.
         flags["all_vectors"] = sql.SQL("({} AND {})").format(vector["has_vector"], t.read_once())
+        flags["zero"] = sql.SQL("({} AND {})").format(matched, vector["zero"])
     # Each vector's fingerprint goes with a hash of its row's text: a vector held by rows of one text is no
     # candidate for ``distinct_vectors``.
     fingerprints = sql.SQL("int8send({fp}) || int8send(coalesce(hashtextextended({text}, 0), 0))").format(
@@ -222,7 +227,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "GROUP BY 1, 2, 3, 4, 5, 6, 7").format(
             keys=sql.SQL(", ").join(sql.SQL("{} AS {}").format(expr, sql.Identifier(n)) for n, expr in keys.items()),
             counts=_counts({name: sql.SQL("({})").format(expr) for name, expr in flags.items()}), fps=fingerprints,
-            hv=flags["has_vector"], frm=frm))
+            hv=flags.get("all_vectors", flags["has_vector"]), frm=frm))
     counted = (sql.SQL("(SELECT json_agg(json_build_array(collection, tenant, chunks)) FROM ({}) AS n)").format(
         chunk_counts_sql(shape)) if unique_key and not shape.inline and count_chunks else sql.SQL("NULL::json"))
     # The fingerprints come back as one bytea per group (16 bytes a vector: its fingerprint and a hash of its row's
@@ -270,8 +275,9 @@ def _narrowed(keys: Mapping[str, sql.Composable], flags: Mapping[str, sql.Compos
         carried=sql.SQL(", ").join(sql.SQL("{} AS {}").format(expr, sql.Identifier(n)) for n, expr in carried.items()),
         flags=sql.SQL(", ").join(sql.SQL("coalesce({}, false) AS {}").format(expr, sql.Identifier(n))
                                  for n, expr in flags.items()), fps=fingerprints, frm=frm)
-    return sql.SQL("SELECT {keys}, {counts}, string_agg(fps, ''::bytea) FILTER (WHERE has_vector) AS fps "
+    return sql.SQL("SELECT {keys}, {counts}, string_agg(fps, ''::bytea) FILTER (WHERE {sent}) AS fps "
                    "FROM ({per_row}) AS r GROUP BY 1, 2, 3, 4, 5, 6, 7").format(
+        sent=sql.Identifier("all_vectors" if "all_vectors" in flags else "has_vector"),
         keys=sql.SQL(", ").join(sql.SQL("{} AS {}").format(sql.Identifier(n) if n in carried else expr, sql.Identifier(n))
                                 for n, expr in keys.items()),
         counts=_counts({name: sql.Identifier(name) for name in flags}), per_row=per_row)
@@ -323,7 +329,7 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
     spool = Spool()
     try:
         return _fold_pass(conn, shape, collections, params, query, spool, unique=unique, counts=counts,
-                          zeros=probe is not None and dims is not None)
+                          zeros=probe is not None and dims is not None and not shape.profile.chunks.collection_several)
     except BaseException:  # a statement after the pass may fail too (the chunk count): its file is closed
         spool.close()
         raise

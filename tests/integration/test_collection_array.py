@@ -110,6 +110,15 @@ def test_a_vector_copied_onto_a_chunk_of_two_collections_is_named_in_each_of_the
     assert "same vector as 1 other rows" in found["b"].offenders[0].detail, found["b"].offenders
 
 
+def test_a_zero_vector_on_a_chunk_of_two_collections_fails_each_of_them(empty_db, embed_server, tmp_path):
+    from harness.checks.counted import sane_vectors
+
+    load(empty_db, embed_server.url, lost=())
+    empty_db.execute("UPDATE passages SET embedding = array_fill(0, ARRAY[384])::vector WHERE id = 4")
+    found = outcomes(empty_db, embed_server, profile(tmp_path), sane_vectors, "all")
+    assert {c: (o.status, o.metrics.get("zero")) for c, o in found.items()} == {"a": ("failed", 1), "b": ("failed", 1)}, found
+
+
 def test_every_collection_checked_together_counts_every_vector_once(empty_db, embed_server, tmp_path):
     load(empty_db, embed_server.url, lost=())
     session = check_session(empty_db, embed_server, profile(tmp_path), "all")
