@@ -286,9 +286,11 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         declarations.append(store[0])
         distances.append(store[1])
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
+    yaml_files = _yaml_settings_files(base, listed, packages)
+    calls = embedding_calls.with_yaml_settings(calls, yaml_files)
     declarations = schemascan.with_drops(
-        schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
-                                            lambda rel: _listed_text(base, listed, rel)), drops)
+        schemascan.with_yaml_settings(schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
+                                            lambda rel: _listed_text(base, listed, rel)), yaml_files), drops)
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
                  else u for u in schemascan.current_indexes(distancescan.with_model_tables(distances, model_tables), drops)]
     for items in by_cat.values():
@@ -300,6 +302,18 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                         tuple(by_cat["schema"]), tuple(by_cat["smoke"]), tuple(ranked), time.perf_counter() - started,
                         tuple(by_cat["docs"]), tuple(declarations), tuple(calls), tuple(settings), tuple(distances),
                         tuple(dict.fromkeys(prefixes)))
+
+
+def _yaml_settings_files(base: str, listed: set[str], packages: frozenset[str]) -> dict[str, str]:
+    """The repository's YAML files that may fill a settings object (not docs, tests or CI workflows)."""
+    out = {}
+    for rel in listed:
+        if rel.endswith((".yaml", ".yml")) and not rel.startswith(".") and not filesmod.is_doc(rel, packages) \
+                and not filesmod.is_test(rel):
+            text = _listed_text(base, listed, rel)
+            if text is not None:
+                out[rel] = text
+    return out
 
 
 def _listed_text(base: str, listed: set[str], rel: str) -> str | None:

@@ -4967,3 +4967,114 @@ def test_personal_rag_head_schema_ts_ahead_of_its_one_migration_is_said_as_such(
                     f"migration ({folder}/migration.sql:6, {folder}/snapshot.json:61), but its schema declares 520 "
                     "(lib/db/schema/embeddings.ts:19): a schema change no migration was made for yet (the next one "
                     "would change the column)?"), said
+
+
+# -- zylon-ai/private-gpt: LlamaIndex PGVectorStore in a configured schema, Ollama, settings in YAML profiles ----------
+
+# What the app's ingest does with PGPT_PROFILES=ollama-pg (settings.yaml, then settings-ollama-pg.yaml): each file read
+# as one Document (StringIterableReader for a .txt), `file_name` and `doc_id` put in its metadata, `doc_id` excluded
+# from the embedded text (IngestionHelper); SentenceWindowNodeParser's nodes (one per sentence, `window` and
+# `original_text` excluded) embedded by OllamaEmbedding(model_name=embedding_model + ":latest",
+# base_url=embedding_api_base) into PGVectorStore.from_params(**settings.postgres, table_name="embeddings",
+# embed_dim=settings.embedding.embed_dim): `<schema_name>.data_embeddings`.
+PRIVATE_GPT_INGEST = r'''
+import json, sys
+from llama_index.core import Document, StorageContext, VectorStoreIndex
+from llama_index.core.node_parser import SentenceWindowNodeParser
+from llama_index.embeddings.ollama import OllamaEmbedding
+from llama_index.vector_stores.postgres import PGVectorStore
+from sqlalchemy.engine import make_url
+dsn, ollama, settings, files = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.load(open(sys.argv[4]))
+url = make_url(dsn)
+store = PGVectorStore.from_params(host=url.host, port=str(url.port), database=url.database, user=url.username,
+                                  password=url.password or "", schema_name=settings["schema_name"],
+                                  table_name="embeddings", embed_dim=settings["embed_dim"])
+model = settings["model"] + ":latest" if ":" not in settings["model"] else settings["model"]
+embed = OllamaEmbedding(model_name=model, base_url=ollama)
+index = VectorStoreIndex.from_documents([], storage_context=StorageContext.from_defaults(vector_store=store),
+                                        store_nodes_override=True, embed_model=embed,
+                                        transformations=[SentenceWindowNodeParser.from_defaults(), embed])
+for name, text in files.items():
+    document = Document(text=text)
+    document.metadata["file_name"] = name
+    document.metadata["doc_id"] = document.doc_id
+    document.excluded_embed_metadata_keys = ["doc_id"]
+    document.excluded_llm_metadata_keys = ["file_name", "doc_id", "page_label"]
+    index.insert(document)
+'''
+PRIVATE_GPT_FILES = {
+    "handbook.txt": "Every employee receives twenty-five days of paid vacation per year. Unused days carry over until "
+                    "March. Requests go to the team lead two weeks ahead. Sick leave needs a note after three days.",
+    "travel.txt": "Travel is booked through the portal. Economy class is the rule for flights under six hours. Hotel "
+                  "costs are reimbursed up to the city's limit. Receipts are uploaded within a week.",
+    "security.txt": "Laptops are encrypted. Passwords are at least fourteen characters long. Lost devices are "
+                    "reported to the helpdesk at once.",
+}
+PRIVATE_GPT_PROFILE = "ollama-pg"
+
+
+def private_gpt_settings(app: Path) -> dict:
+    """The settings the app's loader merges for PGPT_PROFILES=ollama-pg (settings.yaml, then the profile's file),
+    read with the app's own loader (its ``${ENV:default}`` interpolation, no variable set)."""
+    merged = subprocess.run([sys.executable, "-c", (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); from private_gpt.settings.yaml import load_yaml_with_envvars\n"
+        "from pydantic.v1.utils import deep_update\n"
+        "out = {}\n"
+        "for name in sys.argv[2:]:\n"
+        "    out = deep_update(out, load_yaml_with_envvars(open(f'{sys.argv[1]}/{name}'), {}))\n"
+        "print(json.dumps(out))"), str(app), "settings.yaml", f"settings-{PRIVATE_GPT_PROFILE}.yaml"],
+        capture_output=True, text=True, check=True).stdout
+    return json.loads(merged)
+
+
+def private_gpt_app(tmp_path: Path) -> Path:
+    return Source.of("zylon-ai__private-gpt").checkout("", tmp_path / "app", only=(
+        "private_gpt/", "scripts/", "settings", "pyproject.toml", "Makefile", "docker-compose.yaml", "Dockerfile.ollama"))
+
+
+@pytest.fixture(scope="module")
+def private_gpt(pg, templates, server, tmp_path_factory):
+    """The checkout and a template database holding the vector table as the app's ingest leaves it (LlamaIndex
+    creates and fills it), three files of sentence nodes. Yields (app, database name, settings, {id: text})."""
+    try:
+        import llama_index.embeddings.ollama  # noqa: F401
+        import llama_index.vector_stores.postgres  # noqa: F401
+    except ImportError:
+        pytest.skip("llama-index-vector-stores-postgres and llama-index-embeddings-ollama are needed to fill the table")
+    from tests.conftest import Database
+
+    folder = tmp_path_factory.mktemp("private_gpt")
+    app = private_gpt_app(folder)
+    component = (app / "private_gpt/components/vector_store/vector_store_component.py").read_text()
+    assert 'table_name="embeddings",\n                        embed_dim=settings.embedding.embed_dim,' in component
+    merged = private_gpt_settings(app)
+    settings = {"schema_name": merged["postgres"]["schema_name"], "embed_dim": merged["embedding"]["embed_dim"],
+                "model": merged["ollama"]["embedding_model"]}
+    assert (merged["embedding"]["mode"], merged["vectorstore"]["database"]) == ("ollama", "postgres"), merged
+    (folder / "files.json").write_text(json.dumps(PRIVATE_GPT_FILES))
+    with app_database(pg, templates, "private_gpt") as name:
+        db = Database(name, pg.dsn(name))
+        done = subprocess.run([sys.executable, "-c", PRIVATE_GPT_INGEST, db.dsn, server.url, json.dumps(settings),
+                               str(folder / "files.json")], capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr[-2000:]
+        with db.connect(autocommit=True) as conn:
+            held = dict(conn.execute(f'SELECT id::text, text FROM "{settings["schema_name"]}".data_embeddings').fetchall())
+        yield app, name, settings, held
+
+
+@pytest.fixture
+def private_gpt_db(pg, private_gpt):
+    from ..conftest import _database
+
+    yield from _database(pg, private_gpt[1])
+
+
+def test_private_gpt_probe(cli, private_gpt, private_gpt_db, server, tmp_path):
+    app, _, settings, held = private_gpt
+    private_gpt_db.execute("UPDATE private_gpt.data_embeddings SET embedding = NULL WHERE id % 4 = 0")
+    trial = procedure(cli, private_gpt_db, server, app, tmp_path, "data_embeddings", plan=True,
+                      edit=lambda t: t.replace('model: "?"', 'model: nomic-embed-text'))
+    for k in ("scope", "plan", "run", "verify", "record"):
+        r = getattr(trial, k)
+        print(k, r and r.code, r and r.out[-3000:], r and r.err[-2000:])
+    assert False

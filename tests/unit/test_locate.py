@@ -514,3 +514,74 @@ def test_a_text_joined_from_labelled_parts_in_a_file_that_embeds_is_read_as_thos
             "    print('\\n'.join(f'# {r.title}' for r in ROWS))\n")
     assert composed_texts_in("rag.py", code, True) == (("\n\n", ("path: {path}", "title: {title}", "content"), "rag.py:6"),)
     assert composed_texts_in("rag.py", code, False) == ()
+
+
+# PrivateGPT's shape (zylon-ai/private-gpt before its v1 revamp): settings in YAML profiles filled into pydantic models,
+# the embedder and the LlamaIndex store built from attributes of the settings object.
+YAML_SETTINGS_APP = {
+    "settings.yaml": "embedding:\n  mode: huggingface\n  embed_dim: 768 # for nomic-embed-text\nollama:\n"
+                     "  llm_model: llama3.1\n  embedding_model: nomic-embed-text\n"
+                     "  embedding_api_base: http://localhost:11434  # another ollama\npostgres:\n  host: localhost\n"
+                     "  schema_name: private_gpt\n",
+    "settings-ollama-pg.yaml": "embedding:\n  mode: ollama\n  embed_dim: 768\nollama:\n  embedding_model: nomic-embed-text\n"
+                               "  api_base: http://localhost:11434\n",
+    "settings-docker.yaml": "ollama:\n  embedding_model: ${PGPT_OLLAMA_EMBEDDING_MODEL:nomic-embed-text}\n"
+                            "  embedding_api_base: ${PGPT_OLLAMA_EMBEDDING_API_BASE:http://ollama:11434}\n",
+    "app/embedding.py": """from llama_index.embeddings.ollama import OllamaEmbedding
+
+
+class EmbeddingComponent:
+    def __init__(self, settings: Settings) -> None:
+        ollama_settings = settings.ollama
+        model_name = (
+            ollama_settings.embedding_model + ":latest"
+            if ":" not in ollama_settings.embedding_model
+            else ollama_settings.embedding_model
+        )
+        self.embedding_model = OllamaEmbedding(
+            model_name=model_name,
+            base_url=ollama_settings.embedding_api_base,
+        )
+""",
+    "app/store.py": """from llama_index.vector_stores.postgres import PGVectorStore
+
+
+class VectorStoreComponent:
+    def __init__(self, settings: Settings) -> None:
+        self.vector_store = PGVectorStore.from_params(
+            **settings.postgres.model_dump(exclude_none=True),
+            table_name="embeddings",
+            embed_dim=settings.embedding.embed_dim,
+        )
+""",
+}
+
+
+def _write(root, files):
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_an_embedders_model_and_url_read_from_a_yaml_filled_settings_object_are_the_values_its_files_give(tmp_path):
+    """`OllamaEmbedding(model_name=model_name, base_url=ollama_settings.embedding_api_base)` with
+    `ollama_settings = settings.ollama`: the model is `ollama.embedding_model` of the YAML files (an interpolation's
+    default counted), the URL the value most files give (a variable only one profile reads is not the URL's)."""
+    _write(tmp_path, YAML_SETTINGS_APP)
+    [call] = [c for c in locate(tmp_path).embedding_calls if c.name == "OllamaEmbedding"]
+    assert (call.model, call.model_env, call.url, call.url_env) == (
+        "nomic-embed-text", None, "http://localhost:11434", None), call
+
+
+def test_a_llamaindex_stores_dimension_and_schema_given_as_settings_are_the_values_its_yaml_files_give(tmp_path):
+    """`embed_dim=settings.embedding.embed_dim` is 768 (never LlamaIndex's default 1536), and the table is in the
+    schema the settings' `postgres.schema_name` names, which `**settings.postgres.model_dump()` passes."""
+    _write(tmp_path, YAML_SETTINGS_APP)
+    declared = [(d.path, d.table, d.column, d.dimensions) for d in locate(tmp_path).declarations]
+    assert declared == [("app/store.py", "private_gpt.data_embeddings", "embedding", 768)], declared
+
+
+def test_a_llamaindex_stores_dimension_from_a_setting_no_file_gives_is_unknown_not_the_librarys_default(tmp_path):
+    _write(tmp_path, {"app/store.py": YAML_SETTINGS_APP["app/store.py"]})
+    declared = [(d.table, d.dimensions) for d in locate(tmp_path).declarations]
+    assert declared == [("data_embeddings", None)], declared

@@ -1,0 +1,106 @@
+"""Settings an application reads as attributes of an object its YAML files fill (PrivateGPT's
+``settings.ollama.embedding_model`` from ``ollama: {embedding_model: ...}`` of ``settings*.yaml``): the attribute path
+an argument comes from, and the value the repository's YAML files give it."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .literals import call_args, split_args
+
+_CHAIN = re.compile(r"(?<![\w.])(?P<chain>(?:self\.)?[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?![\w(])")
+# `${VAR}` / `${VAR:default}`: the interpolation the YAML loaders of such applications do (PrivateGPT's settings/yaml.py)
+_INTERPOLATED = re.compile(r"^\$\{(?P<env>\w+)(?::(?P<default>[^}]*))?\}$")
+# where a chain's attribute path starts: the settings object itself (a parameter, or the attribute holding it)
+_ROOTS = frozenset({"settings", "config", "cfg", "conf", "self.settings", "self.config", "self._settings"})
+
+
+@dataclass(frozen=True)
+class YamlValue:
+    path: str  # the YAML file
+    line: int
+    value: str | None  # the literal, or the interpolation's default
+    env: str | None = None  # the variable an interpolation reads
+
+
+def _rhs(text: str, name: str, before: int) -> str | None:
+    """The expression last assigned to a bare ``name`` before ``before`` (a parenthesised one across its lines)."""
+    found = None
+    for m in re.finditer(rf"(?m)^[ \t]*{re.escape(name)}\s*(?::[^=\n]+)?=(?!=)[ \t]*", text[:before]):
+        found = m
+    if found is None:
+        return None
+    if text.startswith("(", found.end()):
+        return call_args(text, found.end())
+    end = text.find("\n", found.end())
+    return text[found.end(): end if end >= 0 else len(text)]
+
+
+def keyword_path(text: str, args: str, offset: int, pattern: re.Pattern) -> tuple[str, ...] | None:
+    """The settings attribute path of the keyword argument ``pattern`` finds in a call's ``args`` (at ``offset``)."""
+    for _at, arg in split_args(args):
+        m = pattern.match(arg)
+        if m:
+            return attribute_path(text, arg[m.end():], offset)
+    return None
+
+
+def attribute_path(text: str, expr: str, at: int, depth: int = 0) -> tuple[str, ...] | None:
+    """The attribute path below the settings object an argument expression reads (``ollama_settings.embedding_model``
+    after ``ollama_settings = settings.ollama``: ``("ollama", "embedding_model")``), following local names to what
+    they were assigned; None when it reads no settings object."""
+    expr = expr.strip()
+    if depth > 4:
+        return None
+    if re.fullmatch(r"[A-Za-z_]\w*", expr):
+        rhs = _rhs(text, expr, at)
+        return attribute_path(text, rhs, at, depth + 1) if rhs else None
+    m = _CHAIN.search(expr)
+    if not m:
+        return None
+    parts = m.group("chain").split(".")
+    if parts[0] == "self":
+        parts = [f"self.{parts[1]}", *parts[2:]]
+    if parts[0] in _ROOTS:
+        return tuple(parts[1:]) or None
+    head = _rhs(text, parts[0], at)
+    above = attribute_path(text, head, at, depth + 1) if head else None
+    return (*above, *parts[1:]) if above else None
+
+
+def values(files: Mapping[str, str], key_path: tuple[str, ...]) -> list[YamlValue]:
+    """Each YAML file's value at ``key_path`` (nested mappings, by indentation)."""
+    out = []
+    for rel, text in sorted(files.items()):
+        stack: list[tuple[int, str]] = []
+        for number, line in enumerate(text.splitlines(), 1):
+            m = re.match(r"^(?P<i>[ \t]*)(?P<k>[\w\-]+)[ \t]*:(?:[ \t]+(?P<v>[^#\n]*?))?[ \t]*(?:#.*)?$", line)
+            if not m:
+                continue
+            indent = len(m.group("i").expandtabs())
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            stack.append((indent, m.group("k")))
+            if tuple(k for _, k in stack) == key_path:
+                raw = (m.group("v") or "").strip().strip("\"'")
+                interpolated = _INTERPOLATED.match(raw)
+                out.append(YamlValue(rel, number, interpolated.group("default") if interpolated else (raw or None),
+                                     interpolated.group("env") if interpolated else None))
+                break
+    return out
+
+
+def agreed(found: list[YamlValue]) -> tuple[str | None, str | None]:
+    """(value, env) the files give: the value most of them give; the variable only when every file reads the same."""
+    given = [v.value for v in found if v.value]
+    if not given:
+        return None, None
+    envs = {v.env for v in found}
+    # A tie goes to the base file (`settings.yaml` before the `settings-<profile>.yaml` every profile merges over it).
+    counts = Counter(given)
+    shortest = {value: min(len(v.path) for v in found if v.value == value) for value in counts}
+    value = min(counts, key=lambda v: (-counts[v], shortest[v]))
+    return value, (envs.pop() if len(envs) == 1 else None)
