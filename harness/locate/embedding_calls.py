@@ -10,8 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import cast
 
 from .literals import EnvRead, call_args, constant, dotenv_line, env_reads, in_spans, line_of, split_args
-from .yaml_settings import agreed, keyword_path
-from .yaml_settings import values as yaml_values
+from .yaml_settings import SettingsFiles, keyword_path
 
 # supabase-ai: Supabase Edge Runtime's built-in inference (``new Supabase.ai.Session('gte-small')``) runs the model in
 # the Edge Function itself.
@@ -384,16 +383,16 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
     return out
 
 
-def with_yaml_settings(calls: list[EmbeddingCall], files: dict[str, str]) -> list[EmbeddingCall]:
+def with_yaml_settings(calls: list[EmbeddingCall], files: SettingsFiles) -> list[EmbeddingCall]:
     """Calls whose model or URL is an attribute of a settings object, with the value the repository's YAML files
-    (``files``: path -> text) give that attribute's key path."""
+    give that attribute's key path (else its settings class's default)."""
     out = []
     for c in calls:
         if c.model is None and c.model_env is None and c.model_setting:
-            model, env = agreed(yaml_values(files, c.model_setting))
+            model, env = files.value(c.model_setting)
             c = replace(c, model=model, model_env=env)
         if c.url is None and c.url_env is None and c.url_setting:
-            url, env = agreed(yaml_values(files, c.url_setting))
+            url, env = files.value(c.url_setting)
             c = replace(c, url=url, url_env=env)
         out.append(c)
     return out

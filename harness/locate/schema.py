@@ -13,8 +13,7 @@ from typing import cast
 
 from .lexing import without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
-from .yaml_settings import agreed, attribute_path
-from .yaml_settings import values as yaml_values
+from .yaml_settings import SettingsFiles, attribute_path
 
 
 @dataclass(frozen=True)
@@ -882,16 +881,16 @@ def _imported(text: str, token: str) -> str | None:
     return f"{m.group('mod')}.{name}" if m and not m.group("mod").startswith(".") else None
 
 
-def with_yaml_settings(decls: list[VectorDeclaration], files: dict[str, str]) -> list[VectorDeclaration]:
+def with_yaml_settings(decls: list[VectorDeclaration], files: SettingsFiles) -> list[VectorDeclaration]:
     """Declarations whose dimension or table schema is an attribute of a settings object, with the value the
-    repository's YAML files (``files``: path -> text) give it."""
+    repository's YAML files give it (else its settings class's default)."""
     out = []
     for d in decls:
         if d.dimensions is None and d.dims_setting:
-            dims, _env = agreed(yaml_values(files, d.dims_setting))
+            dims, _env = files.value(d.dims_setting)
             d = replace(d, dimensions=int(dims) if dims and dims.isdigit() else None)
         if d.schema_setting and d.table and "." not in d.table:
-            schema, _env = agreed(yaml_values(files, d.schema_setting))
+            schema, _env = files.value(d.schema_setting)
             if schema and schema.lower() != "public":  # LlamaIndex lower-cases it
                 d = replace(d, table=f"{schema.lower()}.{d.table}")
         out.append(d)

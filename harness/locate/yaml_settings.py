@@ -93,6 +93,50 @@ def values(files: Mapping[str, str], key_path: tuple[str, ...]) -> list[YamlValu
     return out
 
 
+_CLASS = re.compile(r"(?m)^class\s+(?P<name>[A-Za-z_]\w*)\s*(?:\([^)]*\))?\s*:[ \t]*(?:#[^\n]*)?\n")
+_FIELD = re.compile(r"(?m)^(?P<i>[ \t]+)(?P<f>[A-Za-z_]\w*)\s*:\s*(?P<t>[^=\n]+?)\s*(?:=\s*(?P<d>[^\n]*))?$")
+_LITERAL = re.compile(r"""^\s*(?:default\s*=\s*)?(?:(?P<q>['"])(?P<s>[^'"\n]*)(?P=q)|(?P<n>-?\d+(?:\.\d+)?))\s*$""")
+
+
+def _fields(text: str) -> dict[str, dict[str, tuple[str, str | None]]]:
+    """Each class's fields at its first indentation: name -> (annotation, default literal or None)."""
+    out: dict[str, dict[str, tuple[str, str | None]]] = {}
+    for c in _CLASS.finditer(text):
+        end = re.search(r"(?m)^\S", text[c.end():])
+        body_end = c.end() + end.start() if end else len(text)
+        fields: dict[str, tuple[str, str | None]] = {}
+        indent = None
+        for f in _FIELD.finditer(text, c.end(), body_end):
+            indent = indent or f.group("i")
+            if f.group("i") != indent:
+                continue
+            default, given = None, f.group("d") or ""
+            if given.startswith("Field("):
+                parts = split_args(call_args(text, f.start("d") + len("Field")))
+                first = next((a for _, a in parts if not re.match(r"\w+\s*=", a) or a.startswith("default")), "")
+                lit = _LITERAL.match(first)
+                default = lit and (lit.group("s") if lit.group("q") else lit.group("n"))
+            elif lit := _LITERAL.match(given):
+                default = lit.group("s") if lit.group("q") else lit.group("n")
+            fields[f.group("f")] = (f.group("t"), default or None)
+        out[c.group("name")] = fields
+    return out
+
+
+def class_default(modules: Mapping[str, str], key_path: tuple[str, ...]) -> str | None:
+    """The default the settings classes give ``key_path`` (``ollama.embedding_api_base``: the field of the class the
+    ``ollama`` field is annotated with): the one literal every class path that reaches it agrees on."""
+    classes: dict[str, dict[str, tuple[str, str | None]]] = {}
+    for text in modules.values():
+        classes.update(_fields(text))
+    at = [fields for fields in classes.values() if key_path[0] in fields]
+    for prev, key in zip(key_path, key_path[1:]):
+        at = [classes[n] for fields in at for n in re.findall(r"[A-Za-z_]\w*", fields[prev][0])
+              if n in classes and key in classes[n]]
+    found = {fields[key_path[-1]][1] for fields in at} - {None}
+    return found.pop() if len(found) == 1 else None
+
+
 def agreed(found: list[YamlValue]) -> tuple[str | None, str | None]:
     """(value, env) the files give: the value most of them give; the variable only when every file reads the same."""
     given = [v.value for v in found if v.value]
@@ -104,3 +148,15 @@ def agreed(found: list[YamlValue]) -> tuple[str | None, str | None]:
     shortest = {value: min(len(v.path) for v in found if v.value == value) for value in counts}
     value = min(counts, key=lambda v: (-counts[v], shortest[v]))
     return value, (envs.pop() if len(envs) == 1 else None)
+
+
+@dataclass(frozen=True)
+class SettingsFiles:
+    """The repository's YAML files (path -> text) and the Python modules that may declare the settings classes."""
+    yaml: Mapping[str, str]
+    modules: Mapping[str, str]
+
+    def value(self, key_path: tuple[str, ...]) -> tuple[str | None, str | None]:
+        """(value, env) of ``key_path``: what the YAML files agree on, else the settings classes' default."""
+        value, env = agreed(values(self.yaml, key_path))
+        return (value, env) if value is not None else (class_default(self.modules, key_path), None)

@@ -28,6 +28,7 @@ from ..locate.embedding_calls import EmbeddingCall
 from ..locate.entrypoints import Entrypoint
 from ..locate.files import list_files  # noqa: F401  (kept importable from here)
 from ..locate.schema import VectorDeclaration
+from ..locate.yaml_settings import SettingsFiles
 
 DEFAULT_TERMS = ("backfill_embeddings", "backfill-embeddings", "document_embeddings", "document_chunks",
                  "EMBED_MODEL", "MAX_CHUNK_SIZE")
@@ -286,7 +287,10 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         declarations.append(store[0])
         distances.append(store[1])
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
-    yaml_files = _yaml_settings_files(base, listed, packages)
+    # read again only where a value comes from a settings object (most repositories have none)
+    yaml_files = _settings_files(base, listed, packages) if any(
+        c.model_setting or c.url_setting for c in calls) or any(d.dims_setting or d.schema_setting
+                                                                for d in declarations) else SettingsFiles({}, {})
     calls = embedding_calls.with_yaml_settings(calls, yaml_files)
     declarations = schemascan.with_drops(
         schemascan.with_yaml_settings(schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
@@ -304,16 +308,19 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                         tuple(dict.fromkeys(prefixes)))
 
 
-def _yaml_settings_files(base: str, listed: set[str], packages: frozenset[str]) -> dict[str, str]:
-    """The repository's YAML files that may fill a settings object (not docs, tests or CI workflows)."""
-    out = {}
-    for rel in listed:
-        if rel.endswith((".yaml", ".yml")) and not rel.startswith(".") and not filesmod.is_doc(rel, packages) \
-                and not filesmod.is_test(rel):
-            text = _listed_text(base, listed, rel)
-            if text is not None:
-                out[rel] = text
-    return out
+def _settings_files(base: str, listed: set[str], packages: frozenset[str]) -> SettingsFiles:
+    """The repository's YAML files that may fill a settings object (not docs, tests or CI workflows), and the Python
+    modules that may declare its classes (pydantic models)."""
+    yaml, modules = {}, {}
+    for rel in sorted(listed):
+        if rel.startswith(".") or filesmod.is_doc(rel, packages) or filesmod.is_test(rel):
+            continue
+        if rel.endswith((".yaml", ".yml", ".py")) and (text := _listed_text(base, listed, rel)) is not None:
+            if not rel.endswith(".py"):
+                yaml[rel] = text
+            elif "BaseModel" in text or "BaseSettings" in text:
+                modules[rel] = text
+    return SettingsFiles(yaml, modules)
 
 
 def _listed_text(base: str, listed: set[str], rel: str) -> str | None:

@@ -5073,7 +5073,8 @@ def test_private_gpt_probe(cli, private_gpt, private_gpt_db, server, tmp_path):
     app, _, settings, held = private_gpt
     private_gpt_db.execute("UPDATE private_gpt.data_embeddings SET embedding = NULL WHERE id % 4 = 0")
     trial = procedure(cli, private_gpt_db, server, app, tmp_path, "data_embeddings", plan=True,
-                      edit=lambda t: t.replace('model: "?"', 'model: nomic-embed-text'))
+                      edit=lambda t: re.sub(r'(?m)^  command: .*$', '', t))
+    print(trial.profile.read_text()); print(json.dumps([c for c in trial.locate.json['embedding_calls'] if 'Ollama' in c['name']])); print(trial.locate.json['declarations'])
     for k in ("scope", "plan", "run", "verify", "record"):
         r = getattr(trial, k)
         print(k, r and r.code, r and r.out[-3000:], r and r.err[-2000:])

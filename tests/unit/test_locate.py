@@ -585,3 +585,35 @@ def test_a_llamaindex_stores_dimension_from_a_setting_no_file_gives_is_unknown_n
     _write(tmp_path, {"app/store.py": YAML_SETTINGS_APP["app/store.py"]})
     declared = [(d.table, d.dimensions) for d in locate(tmp_path).declarations]
     assert declared == [("data_embeddings", None)], declared
+
+
+def test_a_setting_no_yaml_file_gives_is_the_default_its_settings_class_declares(tmp_path):
+    """No YAML file sets `ollama.embedding_api_base` (PrivateGPT's settings-ollama-pg.yaml sets only `api_base`):
+    the URL is the default of the field of the class `Settings.ollama` is annotated with."""
+    files = {k: v for k, v in YAML_SETTINGS_APP.items() if k in ("app/embedding.py", "settings-ollama-pg.yaml")}
+    files["app/settings.py"] = '''from pydantic import BaseModel, Field
+
+
+class OllamaSettings(BaseModel):
+    api_base: str = Field(
+        "http://localhost:11434",
+        description="Base URL of Ollama API. Example: 'https://localhost:11434'.",
+    )
+    embedding_api_base: str = Field(
+        "http://localhost:11435",
+        description="Base URL of Ollama embedding API. Example: 'https://localhost:11434'.",
+    )
+    embedding_model: str = Field(None, description="Model to use.")
+
+
+class OtherSettings(BaseModel):
+    embedding_api_base: str = "http://elsewhere:1"
+
+
+class Settings(BaseModel):
+    ollama: OllamaSettings
+    other: OtherSettings | None = None
+'''
+    _write(tmp_path, files)
+    [call] = [c for c in locate(tmp_path).embedding_calls if c.name == "OllamaEmbedding"]
+    assert (call.model, call.url) == ("nomic-embed-text", "http://localhost:11435"), call
