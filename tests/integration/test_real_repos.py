@@ -5069,13 +5069,99 @@ def private_gpt_db(pg, private_gpt):
     yield from _database(pg, private_gpt[1])
 
 
-def test_private_gpt_probe(cli, private_gpt, private_gpt_db, server, tmp_path):
+def private_gpt_vectors(conn) -> dict[str, str]:
+    return dict(conn.execute("SELECT id::text, embedding::text FROM private_gpt.data_embeddings").fetchall())
+
+
+def without_the_apps_command(text: str) -> str:
+    """The user's edit: the engine runs, not `make ingest` (it ingests a folder of files again, and needs one)."""
+    assert 'command: "make ingest"' in text, text
+    return re.sub(r"\n  (?:command|workdir):[^\n]*", "", text)
+
+
+def test_private_gpt_ollama_pg_profile_located_drafted_and_taken_through_the_procedure(cli, private_gpt, private_gpt_db,
+                                                                                        server, tmp_path):
+    """locate reads the embedder's model and URL and the store's width and schema from the settings YAML files
+    (`ollama.embedding_model`, `ollama.embedding_api_base`, `embedding.embed_dim`, `postgres.schema_name`); the draft
+    needs no edit but dropping the app's command: `private_gpt.data_embeddings`, LlamaIndex's embedded text
+    (`file_name: ...` above each sentence node), nomic-embed-text at 768; a restore lost 3 vectors: scope, plan, run
+    --engine, verify and record ok, every vector the one LlamaIndex wrote."""
     app, _, settings, held = private_gpt
-    private_gpt_db.execute("UPDATE private_gpt.data_embeddings SET embedding = NULL WHERE id % 4 = 0")
-    trial = procedure(cli, private_gpt_db, server, app, tmp_path, "data_embeddings", plan=True,
-                      edit=lambda t: re.sub(r'(?m)^  command: .*$', '', t))
-    print(trial.profile.read_text()); print(json.dumps([c for c in trial.locate.json['embedding_calls'] if 'Ollama' in c['name']])); print(trial.locate.json['declarations'])
-    for k in ("scope", "plan", "run", "verify", "record"):
-        r = getattr(trial, k)
-        print(k, r and r.code, r and r.out[-3000:], r and r.err[-2000:])
-    assert False
+    db = private_gpt_db
+    with db.connect(autocommit=True) as conn:
+        library = private_gpt_vectors(conn)
+        lost = [r[0] for r in conn.execute("UPDATE private_gpt.data_embeddings SET embedding = NULL WHERE id % 4 = 0 "
+                                           "RETURNING id::text").fetchall()]
+    trial = procedure(cli, db, server, app, tmp_path, "data_embeddings", plan=True, edit=without_the_apps_command)
+    located = trial.locate.json
+    [ollama] = [c for c in located["embedding_calls"] if c["name"] == "OllamaEmbedding"]
+    assert (ollama["path"], ollama["model"], ollama["url"]) == (
+        "private_gpt/components/embedding/embedding_component.py", "nomic-embed-text", "http://localhost:11434"), ollama
+    assert [(d["path"], d["table"], d["column"], d["dimensions"], d["kind"]) for d in located["declarations"]] == [
+        ("private_gpt/components/vector_store/vector_store_component.py", "private_gpt.data_embeddings", "embedding",
+         settings["embed_dim"], "llamaindex")], located["declarations"]
+    assert located["declared_dimensions"] == [768]
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    ch = raw["chunks"]
+    assert (ch["schema"], ch["table"], ch["id"], ch["text"], ch["text_format"], ch["metadata"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["embeddings"]["vector"]) == (
+        "private_gpt", "data_embeddings", "id", "text", "llamaindex", "metadata_", "nomic-embed-text", 768,
+        "embedding"), drafted
+    assert "text_prefix" not in ch and "1536" not in drafted, drafted  # OllamaEmbedding adds no instruction
+    assert_whole_procedure_ok(trial, db, "private_gpt.data_embeddings", "embedding", len(held), needed=len(lost))
+    assert trial.plan.code == 0 and trial.plan.json["rows"]["to_embed"] == len(lost), trial.plan.out
+    with db.connect(autocommit=True) as conn:  # measured: what the engine wrote is what LlamaIndex wrote
+        assert private_gpt_vectors(conn) == library
+
+
+def test_private_gpt_nodes_gone_wrong_are_named_row_by_row_and_repaired(cli, private_gpt, private_gpt_db, server,
+                                                                         tmp_path):
+    """A node's text edited after its vector (its `_node_content` too), a permuted vector (another model's stand-in),
+    two vectors swapped between files and two vectors deleted: verify names exactly the four under recompute and the
+    two as lost; backfill --keys-from repairs all six, and every check passes again."""
+    app, _, _, held = private_gpt
+    db = private_gpt_db
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    profile.write_text(without_the_apps_command(profile.read_text()))
+    with db.connect(autocommit=True) as conn:
+        def node(file: str, index: int) -> str:
+            return conn.execute("SELECT id::text FROM private_gpt.data_embeddings WHERE metadata_->>'file_name' = %s "
+                                "ORDER BY id OFFSET %s LIMIT 1", (file, index)).fetchone()[0]
+
+        edited, permuted, first, second = node("handbook.txt", 0), node("handbook.txt", 1), node("travel.txt", 0), \
+            node("security.txt", 0)
+        deleted = [node("travel.txt", 2), node("security.txt", 1)]
+        meta = conn.execute("SELECT metadata_ FROM private_gpt.data_embeddings WHERE id = %s", (edited,)).fetchone()[0]
+        content = json.loads(meta["_node_content"])
+        content["text"] = "Every employee receives thirty days of paid vacation per year. "
+        meta["_node_content"] = json.dumps(content)
+        conn.execute("UPDATE private_gpt.data_embeddings SET text = %s, metadata_ = %s WHERE id = %s",
+                     (content["text"], json.dumps(meta), edited))
+        conn.execute("UPDATE private_gpt.data_embeddings SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (permuted,))
+        conn.execute("UPDATE private_gpt.data_embeddings d SET embedding = o.embedding FROM private_gpt.data_embeddings o "
+                     "WHERE (d.id::text, o.id::text) IN ((%s, %s), (%s, %s))", (first, second, second, first))
+        conn.execute("UPDATE private_gpt.data_embeddings SET embedding = NULL WHERE id::text = ANY(%s)", (deleted,))
+        untouched = {k: v for k, v in private_gpt_vectors(conn).items() if k not in (edited, permuted, first, second)}
+    target = ("--profile", profile, "--collection", "data_embeddings")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    print(offenders)
+    assert {int(k) for k in offenders["recompute"]} == {int(k) for k in (edited, permuted, first, second)}, offenders
+    assert {int(k) for keys in offenders.values() for k in keys} == {int(k) for k in (edited, permuted, first, second,
+                                                                                      *deleted)}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
+    again = checked_again(profile, env, "data_embeddings")
+    assert not [c for c, status in again.items() if status == "failed"], again
+    with db.connect(autocommit=True) as conn:
+        now = private_gpt_vectors(conn)
+        assert {k: now[k] for k in untouched if k not in deleted} == {k: v for k, v in untouched.items()
+                                                                      if k not in deleted}
+        assert None not in now.values()
