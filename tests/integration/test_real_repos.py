@@ -5101,6 +5101,11 @@ def test_private_gpt_ollama_pg_profile_located_drafted_and_taken_through_the_pro
         ("private_gpt/components/vector_store/vector_store_component.py", "private_gpt.data_embeddings", "embedding",
          settings["embed_dim"], "llamaindex")], located["declarations"]
     assert located["declared_dimensions"] == [768]
+    # `make ingest` (scripts/ingest_folder.py) needs a folder; its one address is the settings class's default (the
+    # description's example URL is prose).
+    [ingest] = [e for e in located["entrypoints"] if e["command"] == "make ingest"]
+    assert (ingest["contract"]["required_flags"], ingest["contract"]["hardcoded_urls"]) == (
+        ["folder"], ["http://localhost:11434"]), ingest["contract"]
     assert trial.init.json["todo"] == [], trial.init.out
     drafted = trial.profile.read_text()
     raw = yaml.safe_load(drafted)
