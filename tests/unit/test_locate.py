@@ -617,3 +617,11 @@ class Settings(BaseModel):
     _write(tmp_path, files)
     [call] = [c for c in locate(tmp_path).embedding_calls if c.name == "OllamaEmbedding"]
     assert (call.model, call.url) == ("nomic-embed-text", "http://localhost:11435"), call
+
+
+def test_a_llamaindex_store_in_a_schema_named_by_a_literal_is_declared_in_that_schema(tmp_path):
+    (tmp_path / "store.py").write_text('from llama_index.vector_stores.postgres import PGVectorStore\n\n'
+                                       'store = PGVectorStore.from_params(database="db", table_name="docs", '
+                                       'schema_name="RAG", embed_dim=384)\n')
+    declared = [(d.table, d.dimensions) for d in locate(tmp_path).declarations]
+    assert declared == [("rag.data_docs", 384)], declared
