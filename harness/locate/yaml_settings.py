@@ -158,5 +158,7 @@ class SettingsFiles:
 
     def value(self, key_path: tuple[str, ...]) -> tuple[str | None, str | None]:
         """(value, env) of ``key_path``: what the YAML files agree on, else the settings classes' default."""
+        if len(key_path) < 2:  # a top-level `model:` of any YAML file (a chat model's, a tool's) says too little
+            return None, None
         value, env = agreed(values(self.yaml, key_path))
         return (value, env) if value is not None else (class_default(self.modules, key_path), None)

@@ -625,3 +625,13 @@ def test_a_llamaindex_store_in_a_schema_named_by_a_literal_is_declared_in_that_s
                                        'schema_name="RAG", embed_dim=384)\n')
     declared = [(d.table, d.dimensions) for d in locate(tmp_path).declarations]
     assert declared == [("rag.data_docs", 384)], declared
+
+
+def test_a_settings_attribute_one_level_deep_is_not_looked_up_in_every_yaml_file(tmp_path):
+    """`OpenAIEmbedding(model=config.model)`: a top-level `model:` of some YAML file (here a chat model's) is not the
+    embedder's model."""
+    _write(tmp_path, {"chat.yaml": "model: gpt-4o\n", "app/embed.py": (
+        "from llama_index.embeddings.openai import OpenAIEmbedding\n\n\ndef embedder(config):\n"
+        "    return OpenAIEmbedding(model=config.model)\n")})
+    [call] = locate(tmp_path).embedding_calls
+    assert call.model is None, call
