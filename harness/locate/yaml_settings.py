@@ -29,14 +29,14 @@ class YamlValue:
 def _rhs(text: str, name: str, before: int) -> str | None:
     """The expression last assigned to a bare ``name`` before ``before`` (a parenthesised one across its lines)."""
     found = None
-    for m in re.finditer(rf"(?m)^[ \t]*{re.escape(name)}\s*(?::[^=\n]+)?=(?!=)[ \t]*", text[:before]):
-        found = m
+    for m in re.finditer(rf"(?m)^[ \t]*{re.escape(name)}\s*(?::[^=\n]+)?=(?!=)[ \t]*(?P<rest>[^\n]*)", text[:before]):
+        if not m.group("rest").rstrip().endswith(","):  # `name=value,` on its own line: another call's argument
+            found = m
     if found is None:
         return None
-    if text.startswith("(", found.end()):
-        return call_args(text, found.end())
-    end = text.find("\n", found.end())
-    return text[found.end(): end if end >= 0 else len(text)]
+    if text.startswith("(", found.start("rest")):
+        return call_args(text, found.start("rest"))
+    return found.group("rest")
 
 
 def keyword_path(text: str, args: str, offset: int, pattern: re.Pattern) -> tuple[str, ...] | None:

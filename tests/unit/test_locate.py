@@ -635,3 +635,17 @@ def test_a_settings_attribute_one_level_deep_is_not_looked_up_in_every_yaml_file
         "    return OpenAIEmbedding(model=config.model)\n")})
     [call] = locate(tmp_path).embedding_calls
     assert call.model is None, call
+
+
+def test_another_calls_keyword_argument_on_its_own_line_is_no_assignment_of_that_name(tmp_path):
+    """`model_name=settings.huggingface.embedding_hf_model_name,` inside the call before is an argument there, not
+    what `model_name` holds when `OllamaEmbedding(model_name=model_name)` is called (a parameter here)."""
+    _write(tmp_path, {**YAML_SETTINGS_APP, "huggingface.yaml": "huggingface:\n  embedding_hf_model_name: bge-small\n",
+                      "app/embedding.py": (
+        "from llama_index.embeddings.huggingface import HuggingFaceEmbedding\n"
+        "from llama_index.embeddings.ollama import OllamaEmbedding\n\n\n"
+        "def local(settings):\n    return HuggingFaceEmbedding(\n"
+        "        model_name=settings.huggingface.embedding_hf_model_name,\n    )\n\n\n"
+        "def ollama(model_name):\n    return OllamaEmbedding(model_name=model_name)\n")})
+    models = {c.name: c.model for c in locate(tmp_path).embedding_calls}
+    assert models == {"HuggingFaceEmbedding": "bge-small", "OllamaEmbedding": None}, models
