@@ -5170,3 +5170,4 @@ def test_private_gpt_nodes_gone_wrong_are_named_row_by_row_and_repaired(cli, pri
         assert {k: now[k] for k in untouched if k not in deleted} == {k: v for k, v in untouched.items()
                                                                       if k not in deleted}
         assert None not in now.values()
+
