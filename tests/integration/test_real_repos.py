@@ -5123,16 +5123,21 @@ def test_private_gpt_ollama_pg_profile_located_drafted_and_taken_through_the_pro
 
 def test_private_gpt_nodes_gone_wrong_are_named_row_by_row_and_repaired(cli, private_gpt, private_gpt_db, server,
                                                                          tmp_path):
-    """A node's text edited after its vector (its `_node_content` too), a permuted vector (another model's stand-in),
-    two vectors swapped between files and two vectors deleted: verify names exactly the four under recompute and the
-    two as lost; backfill --keys-from repairs all six, and every check passes again."""
+    """The draft kept as it is (the app's `make ingest` in it): scope fails on that command's contract, scope --engine
+    (what the engine needs) passes. Then a node's text edited after its vector (its `_node_content` too), a permuted
+    vector (another model's stand-in), two vectors swapped between files and two vectors deleted: verify names exactly
+    the four under recompute and the two as lost; backfill --keys-from repairs all six, and every check passes again."""
     app, _, _, held = private_gpt
     db = private_gpt_db
     env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
     profile = tmp_path / "profile.yaml"
     init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--json", env=env)
     assert init.code == 0 and init.json["todo"] == [], init.out + init.err
-    profile.write_text(without_the_apps_command(profile.read_text()))
+    target = ("--profile", profile, "--collection", "data_embeddings")
+    own = cli("scope", *target, "--json", env=env)
+    assert own.code == 1 and "command's required flags" in own.json["reason"], own.out
+    engine = cli("scope", *target, "--engine", "--json", env=env)
+    assert engine.code == 0, engine.out + engine.err
     with db.connect(autocommit=True) as conn:
         def node(file: str, index: int) -> str:
             return conn.execute("SELECT id::text FROM private_gpt.data_embeddings WHERE metadata_->>'file_name' = %s "
@@ -5153,11 +5158,9 @@ def test_private_gpt_nodes_gone_wrong_are_named_row_by_row_and_repaired(cli, pri
                      "WHERE (d.id::text, o.id::text) IN ((%s, %s), (%s, %s))", (first, second, second, first))
         conn.execute("UPDATE private_gpt.data_embeddings SET embedding = NULL WHERE id::text = ANY(%s)", (deleted,))
         untouched = {k: v for k, v in private_gpt_vectors(conn).items() if k not in (edited, permuted, first, second)}
-    target = ("--profile", profile, "--collection", "data_embeddings")
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert damaged.code == 1, damaged.out
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
-    print(offenders)
     assert {int(k) for k in offenders["recompute"]} == {int(k) for k in (edited, permuted, first, second)}, offenders
     assert {int(k) for keys in offenders.values() for k in keys} == {int(k) for k in (edited, permuted, first, second,
                                                                                       *deleted)}, offenders

@@ -146,3 +146,16 @@ def test_plan_for_the_engine_is_not_refused_for_the_target_commands_contract(cli
     assert engine.code == 0 and engine.json["command_source"] == "engine", engine.out + engine.err
     own = cli(*target, "--run-dir", tmp_path / "own", "--json", env=env)
     assert own.code == 1 and "command receives the database" in own.err, own.out + own.err
+
+
+def test_scope_for_the_engine_checks_no_contract_of_the_target_command(scope_with, demo_db):
+    """`scope --engine` scopes what `run --engine` does: the profile's command (it reads DB_DSN, hard-codes its
+    provider) is not checked, and nothing is written; `scope --command CMD` checks CMD's contract instead."""
+    reembed = {"command": "python scripts/reembed.py", "workdir": str(FIXTURES / "py-sqlalchemy-dsn")}
+    engine = scope_with(demo_db, reembed, "--engine")
+    assert engine.code == 0, engine.json["reason"]
+    assert not [c for c in engine.json["checks"] if c["check"].startswith("command ")]
+    assert any(a.startswith("the harness's engine embeds") for a in engine.json["assumptions"])
+    other = scope_with(demo_db, {**reembed, "command": "reembed-binary --all"}, "--command", "python scripts/reembed.py")
+    assert other.code == 1 and "command receives the database" in failed(other)
+    assert demo_db.scalar(COUNT_EMBEDDINGS) == 0
