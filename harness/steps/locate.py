@@ -288,13 +288,13 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         distances.append(store[1])
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
     # read again only where a value comes from a settings object (most repositories have none)
-    yaml_files = _settings_files(base, listed, packages) if any(
-        c.model_setting or c.url_setting for c in calls) or any(d.dims_setting or d.schema_setting
-                                                                for d in declarations) else SettingsFiles({}, {})
-    calls = embedding_calls.with_yaml_settings(calls, yaml_files)
-    declarations = schemascan.with_drops(
-        schemascan.with_yaml_settings(schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
-                                            lambda rel: _listed_text(base, listed, rel)), yaml_files), drops)
+    from_settings = any(c.model_setting or c.url_setting for c in calls) or any(
+        d.dims_setting or d.schema_setting for d in declarations)
+    settings_files = _settings_files(base, listed, packages) if from_settings else SettingsFiles({}, {})
+    calls = embedding_calls.with_yaml_settings(calls, settings_files)
+    declarations = schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
+                                                       lambda rel: _listed_text(base, listed, rel))
+    declarations = schemascan.with_drops(schemascan.with_yaml_settings(declarations, settings_files), drops)
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
                  else u for u in schemascan.current_indexes(distancescan.with_model_tables(distances, model_tables), drops)]
     for items in by_cat.values():
