@@ -123,10 +123,14 @@ def shared_rows(session: CheckSession, collection: str) -> list[Offender]:
 
 
 _CONFIRM_GROUPS = 50  # groups re-embedded to tell a model's own ties from misplaced vectors; the rest stay offenders
+# Asked beside each group: a provider that embeds it to the group's vector too answers one vector for every text, and
+# its ties excuse nothing (recompute, asking it, would pass the same vectors).
+_UNLIKE = "zygote quorum 4711 lantern"
 
 
 def _groups_the_model_makes_alike(session: CheckSession, rows: list[dict]) -> set[str]:
-    """Groups of shared vectors whose different texts the model itself embeds to one vector (asked, a few groups)."""
+    """Groups of shared vectors whose different texts the model itself embeds to one vector, and an unrelated text to
+    another (asked, a few groups)."""
     from ..errors import HarnessError
 
     texts: dict[str, list[str]] = {}
@@ -138,8 +142,11 @@ def _groups_the_model_makes_alike(session: CheckSession, rows: list[dict]) -> se
     try:
         provider = session.provider()
         for grp, group in list(texts.items())[:_CONFIRM_GROUPS]:
-            vectors = np.asarray(provider.embed(group[:8]).vectors, dtype=np.float64)
-            if len(vectors) > 1 and np.allclose(vectors, vectors[0], rtol=0, atol=1e-6):
+            asked = group[:8]
+            vectors = np.asarray(provider.embed(asked + [_UNLIKE]).vectors, dtype=np.float64)
+            ties, unlike = vectors[:len(asked)], vectors[len(asked):]
+            if len(ties) > 1 and np.allclose(ties, ties[0], rtol=0, atol=1e-6) \
+                    and not np.allclose(unlike, ties[0], rtol=0, atol=1e-6):
                 alike.add(grp)
     except HarnessError:
         return alike  # no provider to ask: every shared vector stays an offender
