@@ -109,6 +109,25 @@ def test_verify_all_reports_chunks_of_no_collection_of_an_array_column(cli, empt
     assert "first keys: 10, 11, 12, 13" in nowhere["note"]
 
 
+def test_an_array_listing_only_null_is_in_no_collection_and_verify_all_is_not_done(empty_db, embed_server, tmp_path):
+    """'{NULL}' (an ORM's [None]) names no collection: no collection's checks read those chunks, and before they were
+    not counted in none either, so verify --collection all said DONE while they had no vector."""
+    load(empty_db, embed_server.url, array=True)
+    empty_db.execute("UPDATE passages SET collection = CASE WHEN id < 10 THEN '{a}'::text[] ELSE '{NULL}'::text[] END")
+    outcomes, verdict = checked(empty_db, embed_server, profile(tmp_path, array=True), "all")
+    nowhere = only(outcomes, "no_collection")
+    assert nowhere.status == "unproven" and not verdict.ok, verdict.reason
+    assert (nowhere.metrics["chunks"], nowhere.metrics["with_vector"]) == (4, 0), nowhere.note
+
+
+def test_a_filter_of_not_null_on_an_array_column_leaves_out_arrays_of_only_null_too(empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url, array=True)
+    empty_db.execute("UPDATE passages SET collection = CASE WHEN id < 10 THEN '{a}'::text[] ELSE '{NULL}'::text[] END")
+    outcomes, verdict = checked(empty_db, embed_server, profile(tmp_path, array=True, extra=NOT_NULL), "all")
+    assert verdict.ok, verdict.reason
+    assert not [o for o in outcomes if o.check == "no_collection"]
+
+
 def test_chunks_of_no_collection_with_vectors_are_counted_with_them(empty_db, embed_server, tmp_path):
     load(empty_db, embed_server.url, embedded_nowhere=(10, 12))
     outcomes, verdict = checked(empty_db, embed_server, profile(tmp_path), "all")
