@@ -238,7 +238,7 @@ class Target:
         col = self.c(cast(str, ch.collection))
         if ch.collection_table:
             ct = ch.collection_table
-            return sql.SQL("ARRAY(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = ANY({col}))").format(
+            return sql.SQL("ARRAY(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = ANY({col}) AND ct.{name} IS NOT NULL)").format(
                 name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key), col=col)
         return sql.SQL("{}::text[]").format(_listed(col))
 

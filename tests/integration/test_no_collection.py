@@ -286,6 +286,21 @@ def test_a_key_naming_no_row_of_the_collection_table_is_in_no_collection_too(emp
     assert not verdict.ok
 
 
+def test_an_array_key_of_a_collection_table_row_without_a_name_is_in_no_collection(empty_db, embed_server, tmp_path):
+    """Shelf 4 has no name: no collection is called by it, so its chunks (keys 10-13, no vector) are in none."""
+    load(empty_db, embed_server.url)
+    empty_db.execute("CREATE TABLE shelves (id int PRIMARY KEY, name text); "
+                     "INSERT INTO shelves VALUES (1, 'a'), (4, NULL); "
+                     "ALTER TABLE passages ADD COLUMN shelves int[]; "
+                     "UPDATE passages SET shelves = CASE WHEN id < 10 THEN '{1}'::int[] ELSE '{4}'::int[] END")
+    path = tmp_path / "shelves.yaml"
+    path.write_text(PROFILE.format(model=TEST_MODEL, collection='"shelves[]"', extra=", collection_table: "
+                                   "{table: shelves, key: id, name: name}"))
+    outcomes, verdict = checked(empty_db, embed_server, path, "all")
+    nowhere = only(outcomes, "no_collection")
+    assert nowhere.metrics["chunks"] == 4 and not verdict.ok, verdict.reason
+
+
 def test_a_chunk_in_no_collection_with_only_another_models_vector_is_said_without_one(empty_db, embed_server, tmp_path):
     """embeddings.filter: the vector of another model beside it (the same table, model_id 1) is not this target's."""
     empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text, collection text); "
