@@ -32,8 +32,10 @@ class OneVector:
         return Embedded(np.tile(self.vector, (len(texts), 1)), len(texts), 0)
 
 
-def load(db, url: str, texts: list[str]) -> None:
-    vectors = httpx.post(f"{url}/api/embed", json={"model": TEST_MODEL, "input": texts}).json()["embeddings"]
+def load(db, url: str, texts: list[str], stored: list[str] | None = None) -> None:
+    """One note per text, each holding the vector of its text (or of the text ``stored`` names in its place)."""
+    stored = stored or texts
+    vectors = httpx.post(f"{url}/api/embed", json={"model": TEST_MODEL, "input": stored}).json()["embeddings"]
     db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, embedding vector(384))")
     with db.connect(autocommit=True) as conn:
         for key, (text, vector) in enumerate(zip(texts, vectors), start=1):
@@ -64,3 +66,19 @@ def test_texts_the_model_itself_embeds_alike_may_share_a_vector(empty_db, embed_
     load(empty_db, embed_server.url, ["Mr. Mime", "mr mime", "Pikachu"])
     outcome = distinct(empty_db, embed_server, tmp_path)
     assert outcome.status == "passed", outcome.message()
+
+
+def test_texts_the_model_embeds_alike_holding_another_texts_vector_fail_distinct_vectors(empty_db, embed_server,
+                                                                                        tmp_path):
+    """The model ties 'Mr. Mime' and 'mr mime', but the vector both rows hold is Pikachu's: not the model's tie."""
+    load(empty_db, embed_server.url, ["Mr. Mime", "mr mime"], stored=["Pikachu", "Pikachu"])
+    outcome = distinct(empty_db, embed_server, tmp_path)
+    assert outcome.status == "failed" and {o.id for o in outcome.offenders} == {1, 2}, outcome.message()
+
+
+def test_a_shared_vector_is_excused_only_when_every_text_holding_it_was_asked(empty_db, embed_server, tmp_path):
+    """Nine spellings the model ties, then Pikachu's row holding their vector too: the tenth text was never asked."""
+    spellings = ["Mr. Mime", "mr mime", "MR MIME", "Mr Mime", "mr. mime", "Mr-Mime", "MR. MIME!", "mr, mime", "(mr mime)"]
+    load(empty_db, embed_server.url, spellings + ["Pikachu"], stored=spellings + ["Mr. Mime"])
+    outcome = distinct(empty_db, embed_server, tmp_path)
+    assert outcome.status == "failed" and 10 in {o.id for o in outcome.offenders}, outcome.message()
