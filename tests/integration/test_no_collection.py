@@ -128,6 +128,18 @@ def test_a_filter_of_not_null_on_an_array_column_leaves_out_arrays_of_only_null_
     assert not [o for o in outcomes if o.check == "no_collection"]
 
 
+def test_a_pytest_run_that_leaves_out_the_no_collection_check_is_not_done(empty_db, embed_server, tmp_path):
+    """-k "not no_collection" (or a project's addopts) deselected the one check that reads them: the verdict was DONE
+    over the collections while four chunks in none had no vector."""
+    from tests.integration.checks_run import run_checks
+
+    load(empty_db, embed_server.url)
+    run = run_checks(tmp_path, "--bh-profile", str(profile(tmp_path)), "--bh-collection", "all", "-k", "not no_collection",
+                     env=env_of(empty_db, embed_server))
+    assert "test_no_collection" not in run.results, run.output[-600:]
+    assert "DONE checks verdict: NOT DONE: not run: no_collection" in run.output and run.code != 0, run.output[-600:]
+
+
 def test_chunks_of_no_collection_with_vectors_are_counted_with_them(empty_db, embed_server, tmp_path):
     load(empty_db, embed_server.url, embedded_nowhere=(10, 12))
     outcomes, verdict = checked(empty_db, embed_server, profile(tmp_path), "all")
