@@ -133,7 +133,7 @@ def _groups_the_model_makes_alike(session: CheckSession, rows: list[dict]) -> se
     """Groups of shared vectors whose texts, every one, the model itself embeds to the vector they hold, and an
     unrelated text to another (asked, a few groups)."""
     from ..errors import HarnessError
-    from .recompute import EXACT, cosine
+    from .recompute import THRESHOLD, cosine
 
     texts: dict[str, list[str]] = {}
     first: dict[str, dict] = {}
@@ -154,8 +154,9 @@ def _groups_the_model_makes_alike(session: CheckSession, rows: list[dict]) -> se
                     or np.allclose(unlike, ties[0], rtol=0, atol=1e-6):
                 continue
             held = _held_vector(session, first[grp])
-            # The model's tie must be the vector the rows hold: texts it ties may still hold another text's vector.
-            if held is not None and (cosine(held, ties[0]) or 0.0) >= EXACT:
+            # The model's tie must be the vector the rows hold (to recompute's tolerance, which another build of the
+            # model stays within): texts it ties may still hold another text's vector.
+            if held is not None and (cosine(held, ties[0]) or 0.0) >= THRESHOLD:
                 alike.add(grp)
     except HarnessError:
         return alike  # no provider to ask: every shared vector stays an offender
