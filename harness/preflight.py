@@ -224,6 +224,10 @@ def into_shape_outcome(target: Target, collection: str | None, into: str) -> Out
                    else f"an array column ({ch.collection}[])")
         lacks.append(f"chunks belong to collections through {through}: a chunk of several "
                      "collections cannot be copied into one")
+    if ch.collection_table is not None and not ch.collection_several:
+        # the copy writes the new collection's name where the chunks hold a key of that table: no row has it
+        lacks.append(f"chunks name their collection by a key of {ch.collection_table.table} "
+                     f"({ch.table}.{ch.collection}): a copy would hold the new name as a key no row of it has")
     if em.filter:
         # the copies get new keys and only this target's rows: the swap would leave the other rows on the retired
         # chunks (drop-retired deleting them), the live chunks holding none of them

@@ -238,9 +238,9 @@ class Target:
         col = self.c(cast(str, ch.collection))
         if ch.collection_table:
             ct = ch.collection_table
-            return sql.SQL("ARRAY(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = ANY({col}))").format(
+            return sql.SQL("ARRAY(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = ANY({col}) AND ct.{name} IS NOT NULL)").format(
                 name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key), col=col)
-        return sql.SQL("{}::text[]").format(col)
+        return sql.SQL("{}::text[]").format(_listed(col))
 
     def collection_of_chunk(self) -> sql.Composable:
         """The chunk's collection as text. A chunk of an array column is in several: it is then the one of the query's
@@ -270,7 +270,7 @@ class Target:
                 if ch.collection_join and column == ch.collection:
                     return collection_join.in_any(ch)
                 if ch.collection_array and column == ch.collection:
-                    return sql.SQL("coalesce(cardinality({}), 0) > 0").format(self.c(column))
+                    return sql.SQL("coalesce(cardinality({}), 0) > 0").format(_listed(self.c(column)))
                 return sql.SQL("{} IS NOT NULL").format(self.c(column))
             return sql.SQL("{}::text = {}").format(self.c(column), sql.Literal(_as_text(value)))
 
@@ -555,6 +555,12 @@ def pgai_embed_text(chunk: sql.Composable, store_schema: str, store_table: str, 
         "FROM (SELECT (SELECT to_jsonb(s) FROM {source} AS s WHERE s.{key} = {ckey}) AS r) AS y, LATERAL ({framing}) AS p) END "
         "FROM (SELECT coalesce({chunk}::text, '') AS t, {template} AS tpl) AS x)"
     ).format(framing=framing, chunk=chunk, template=template, source=source, key=source_key, ckey=chunk_key)
+
+
+def _listed(array: sql.Composable) -> sql.Composable:
+    """An array column's elements that name something: a NULL element (``'{NULL}'``, an ORM's ``[None]``) names no
+    collection, so an array of NULLs is in none, as an empty one is."""
+    return sql.SQL("array_remove({}, NULL)").format(array)
 
 
 def _qualified(schema: str, table: str) -> str:
