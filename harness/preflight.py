@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from . import collection_join, hashing, rls, sqlexpr
-from .backfill.writer import stamped, write_path, written_columns
+from .backfill.writer import filled_columns, write_path
 from .checks.outcome import FAIL, PASS, Outcome, verdict
 from .db import Conn
 from .introspect import has_pgcrypto, input_hash_type
@@ -39,8 +39,7 @@ def unfilled_columns(conn: Conn, target: Target) -> list[str]:
     if target.inline:
         return []  # vectors are written by UPDATE: the row's other columns are already there
     em = target.profile.embeddings
-    written = {col for _, col in written_columns(target)} | set(em.defaults) | {col for col, _ in em.filter} \
-        | {col for col in (stamped(target),) if col}
+    written = filled_columns(target) | set(em.defaults) | {col for col, _ in em.filter}
     return [c["name"] for c in _columns(conn, em.schema, em.table)
             if c["notnull"] and not c["filled"] and c["name"] not in written]
 

@@ -451,6 +451,36 @@ class Target:
             coll=self.collection_of_chunk(), t=self.chunk_table, f=self.chunk_filter(collection_param=False)
         )
 
+    def collection_of_embedding(self) -> sql.Composable | None:
+        """An embedding row's own collection (``embeddings.collection``) as text: beside ``chunks.collection_table`` it
+        holds its chunk's key of that table, so the name of that row; None where it has no such column."""
+        em, ch = self.profile.embeddings, self.profile.chunks
+        if self.inline or not em.collection:
+            return None
+        if ch.collection_table is not None:
+            ct = ch.collection_table
+            return sql.SQL("(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = {col})").format(
+                name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key),
+                col=self.e(em.collection))
+        return sql.SQL("{}::text").format(self.e(em.collection))
+
+    def filed_under(self) -> sql.Composable | None:
+        """What ``embeddings.collection`` holds for the chunk of key ``s.k``, where that is its chunk's own
+        ``chunks.collection`` (a key of ``chunks.collection_table``), not the collection's name; None elsewhere."""
+        em, ch = self.profile.embeddings, self.profile.chunks
+        if self.inline or not em.collection or ch.collection_table is None:
+            return None
+        return sql.SQL("(SELECT {col} FROM {t} AS c WHERE {id} = s.k)").format(
+            col=self.c(cast(str, ch.collection)), t=self.chunk_table, id=self.chunk_id)
+
+    def stored_collection(self) -> sql.Composable:
+        """What ``embeddings.collection`` holds for chunk ``c``: its own ``chunks.collection`` where that keys
+        ``chunks.collection_table`` (``filed_under``), else its collection's name."""
+        ch = self.profile.chunks
+        if ch.collection_table is not None and ch.collection and not ch.collection_several:
+            return self.c(ch.collection)
+        return self.collection_of_chunk()
+
     def each_checked_collection(self) -> sql.Composable:
         """For a chunk of several collections, ``LEFT JOIN LATERAL`` its collections among ``%(collections)s`` as
         ``cn.n`` (``cn.first`` true on one of them, or where it is in none): a chunk counted in each checked collection

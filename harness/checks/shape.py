@@ -43,10 +43,7 @@ class Shape:
 
     def emb_collection(self) -> sql.Composable | None:
         """The embedding row's own collection column, when it has one (never for an inline column)."""
-        em = self.profile.embeddings
-        if self.inline or not em.collection:
-            return None
-        return sql.SQL("{}::text").format(self.target.e(em.collection))
+        return self.target.collection_of_embedding()
 
     def emb_tenant(self) -> sql.Composable | None:
         em = self.profile.embeddings
