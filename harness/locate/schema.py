@@ -20,7 +20,7 @@ class VectorDeclaration:
     path: str
     line: int
     dimensions: int | None
-    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record
+    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / liquibase
     table: str | None = None
     column: str | None = None
     type: str = "vector"  # vector / halfvec / sparsevec
@@ -34,10 +34,13 @@ class VectorDeclaration:
     # a later numbered migration of the same folder drops or renames the table or the column (discourse-ai's one table
     # per model, dropped when the vectors moved to one table per kind; drizzle's RENAME COLUMN): it no longer exists
     dropped: bool = field(default=False, compare=False)
+    # (the changelog, the changeset's place in it) where the file's path does not say its order: Liquibase's
+    # changesets, numbered in the order their master changelog includes them
+    order: tuple[str, int] | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()
-                if k != "dims_from" and (k not in ("distance", "dims_env", "dropped") or v)}
+                if k not in ("dims_from", "order") and (k not in ("distance", "dims_env", "dropped") or v)}
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
@@ -1107,8 +1110,11 @@ def removed(rel: str, text: str) -> tuple[tuple[str, str | None], ...]:
     """What a numbered migration removes, as (table, column) with column None for a whole table: tables dropped
     (Rails' and Alembic's ``drop_table``, SQL ``DROP TABLE``) or renamed, columns dropped or renamed (SQL ``ALTER
     TABLE``), less what a Rails ``down`` method drops (what rolling back undoes); none for any other file."""
-    if _migration_order(rel) is None:
-        return ()
+    return removed_in(text) if _migration_order(rel) is not None else ()
+
+
+def removed_in(text: str) -> tuple[tuple[str, str | None], ...]:
+    """What a migration's text removes (``removed``, for a text whose order its path does not say)."""
     methods = list(_RB_METHOD.finditer(text))
     out: list[tuple[str, str | None]] = []
     for m in _DROP_TABLE.finditer(text):
@@ -1185,12 +1191,12 @@ def superseded(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]) -
         return folder, cast(str, d.table).rsplit(".", 1)[-1], d.column
 
     for d in decls:
-        order = _migration_order(d.path)
+        order = d.order or _migration_order(d.path)
         if order and d.table and d.column:
             latest[key(d, order[0])] = max(latest.get(key(d, order[0]), order[1]), order[1])
     out = {d for d in decls if d.dropped}
     for d in decls:
-        order = _migration_order(d.path)
+        order = d.order or _migration_order(d.path)
         if order and d.table and d.column and order[1] < latest[key(d, order[0])]:
             out.add(d)
     return out
@@ -1203,4 +1209,4 @@ def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]
 
 
 __all__ = ["VectorDeclaration", "scan", "django_tables", "django_table_at", "django_model_tables", "with_django_tables", "with_imported_dimensions",
-           "has_declarations", "dimensions_of", "constant", "removed", "with_drops", "current_indexes", "in_migration"]
+           "has_declarations", "dimensions_of", "constant", "removed", "removed_in", "with_drops", "current_indexes", "in_migration"]

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import golang, spring_boot
+from ..locate import golang, liquibase, spring_boot
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -196,6 +196,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     drops: dict[str, tuple[tuple[str, str | None], ...]] = {}
     spring_properties: dict[str, dict[str, spring_boot.Property]] = {}
     spring_pgvector = False
+    changelogs: dict[str, str] = {}
     base = str(root)
     for rel in files:
         data = filesmod.read(os.path.join(base, rel))
@@ -204,6 +205,10 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         name = rel.rsplit("/", 1)[-1]
         doc = filesmod.is_doc(rel, packages)
         if not doc and filesmod.is_test(rel):
+            continue
+        if not doc and (b"atabaseChangeLog" in data or b"liquibase" in data[:400].lower()) and liquibase.is_changelog(
+                rel, text := data.decode("utf-8", "replace")):
+            changelogs[rel] = text  # read in the order the master changelog includes it, once all are known
             continue
         if not doc and name.endswith(".py") and (b"db_table" in data or b"AlterModelTable" in data):
             django_tables.update(schemascan.django_tables(rel, data.decode("utf-8", "replace")))
@@ -286,6 +291,12 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         declarations.append(store[0])
         distances.append(store[1])
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
+    changed = liquibase.declarations(changelogs, lambda rel: _listed_text(base, listed, rel))
+    declarations.extend(changed)
+    for rel in changelogs:
+        lines = tuple(sorted({d.line for d in changed if d.path == rel}))[:20]
+        by_cat["schema"].append(FileHits(rel, "schema", (), lines, schemascan.dimensions_of(
+            [d for d in changed if d.path == rel]), ("liquibase",) if lines else ()))
     declarations = schemascan.with_drops(
         schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
                                             lambda rel: _listed_text(base, listed, rel)), drops)
