@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import bisect
+import posixpath
 import functools
 import re
 from collections.abc import Callable, Iterator
@@ -37,10 +38,12 @@ class VectorDeclaration:
     # (the changelog, the changeset's place in it) where the file's path does not say its order: Liquibase's
     # changesets, numbered in the order their master changelog includes them
     order: tuple[str, int] | None = field(default=None, compare=False)
+    # the store's config object as a name another module of the repository binds: "app/config/db#config"
+    config_from: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("dims_from", "order") and (k not in ("distance", "dims_env", "dropped") or v)}
+                if k not in ("dims_from", "order", "config_from") and (k not in ("distance", "dims_env", "dropped") or v)}
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
@@ -191,9 +194,14 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
             continue
         args = call_args(text, m.end() - 1)
         if lang == "js" and cls == "PGVectorStore" and "langchain" in (_js_module(text, cls) or ""):
-            table, column, dims, distance = _langchain_js_store(text, args)
-            out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "langchain", table, column,
-                                         distance=distance))
+            positional = _positional(args)
+            token = positional[1].strip() if len(positional) > 1 else ""
+            config = _config_object(text, token) if token else ""
+            origin = None if config else _imported_binding(rel, text, token)
+            table, column, dims, distance = _langchain_js_config(text, config)
+            out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "langchain", table,
+                                         None if origin or (token and not config) else column,
+                                         distance=distance, config_from=origin))
             continue
         distance = None
         if cls == "PGVector":
@@ -250,12 +258,10 @@ _LANGCHAIN_DISTANCES = {"cosine": "cosine", "innerproduct": "ip", "max_inner_pro
                         "euclidean": "l2", "l2": "l2"}
 
 
-def _langchain_js_store(text: str, args: str) -> tuple[str | None, str, int | None, str | None]:
+def _langchain_js_config(text: str, config: str) -> tuple[str | None, str, int | None, str | None]:
     """LangChain.js's ``PGVectorStore.initialize(embeddings, config)`` / ``new PGVectorStore(embeddings, config)``:
     the table, the vector column (``columns.vectorColumnName``, default ``embedding``), the dimension and the
-    distance (``distanceStrategy``, default cosine) of ``config``."""
-    positional = _positional(args)
-    config = _config_object(text, positional[1]) if len(positional) > 1 else ""
+    distance (``distanceStrategy``, default cosine) of ``config`` (the object's text; ``text``, its file's)."""
     columns = re.search(r"(?<![\w$])columns\s*:\s*\{", config)
     column = _js_name(text, call_args(config, columns.end() - 1), "vectorColumnName") if columns else None
     d = re.search(r"(?<![\w$])dimensions\s*:\s*(?P<v>[^,}\n]+)", config)
@@ -263,6 +269,61 @@ def _langchain_js_store(text: str, args: str) -> tuple[str | None, str, int | No
     strategy = _js_name(text, config, "distanceStrategy") if config else None
     distance = _LANGCHAIN_DISTANCES.get((strategy or "cosine").lower()) if config else None
     return _js_name(text, config, "tableName"), column or "embedding", dims, distance
+
+
+# `import { config } from './db.js'`, `import config from './db'`, `const { config } = require('../config/db')`,
+# `const config = require('./db')`: a name bound from a module of the repository (a relative path).
+_JS_BINDING = (r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig>[\w$]+)\s+as\s+)?(?P<named>{name})\b[^}}]*\}})"""
+               r"""\s*from\s+['"](?P<spec>\.{{1,2}}/[^'"]+)['"]"""
+               r"""|\b(?:const|let|var)\s+(?:(?P<rdefault>{name})\b|\{{[^}}]*?\b(?:(?P<rorig>[\w$]+)\s*:\s*)?(?P<rnamed>{name})\b"""
+               r"""[^}}]*\}})\s*=\s*require\(\s*['"](?P<rspec>\.{{1,2}}/[^'"]+)['"]\s*\)""")
+
+
+def _imported_binding(rel: str, text: str, token: str) -> str | None:
+    """``module#name`` where ``token`` is a name this file binds from a relative module (``name`` as that module
+    binds it; ``default`` for its default export), else None."""
+    if not re.fullmatch(r"[A-Za-z_$][\w$]*", token):
+        return None
+    m = re.search(_JS_BINDING.format(name=re.escape(token)), text)
+    if not m:
+        return None
+    spec = m.group("spec") or m.group("rspec")
+    module = re.sub(r"\.(?:[cm]?js|jsx|[cm]?ts|tsx)$", "", posixpath.normpath(posixpath.join(posixpath.dirname(rel), spec)))
+    name = "default" if m.group("default") or m.group("rdefault") else (
+        m.group("orig") or m.group("named") or m.group("rorig") or m.group("rnamed"))
+    return f"{module}#{name}"
+
+
+def with_imported_store_configs(decls: list[VectorDeclaration], read: Callable[[str], str | None]
+                                ) -> list[VectorDeclaration]:
+    """LangChain.js stores given a config object another module of the repository binds, with what that object says
+    (its ``const`` of the name imported, or the object its export names); unknown where the module does not spell it."""
+    out = []
+    for d in decls:
+        if d.config_from:
+            module, name = d.config_from.split("#", 1)
+            for suffix in (".ts", ".tsx", ".mts", ".js", ".mjs", ".cjs", ".jsx", "/index.ts", "/index.js"):
+                text = read(module + suffix)
+                if text is None:
+                    continue
+                config = _exported_object(without_comments(text, "js"), name)
+                if config:
+                    table, column, dims, distance = _langchain_js_config(text, config)
+                    d = replace(d, table=table, column=column, dimensions=dims, distance=distance)
+                break
+        out.append(d)
+    return out
+
+
+def _exported_object(text: str, name: str) -> str:
+    """The object literal a module binds to ``name`` (``const name = {...}``; for ``default``, what ``export default``
+    or ``module.exports =`` names or is)."""
+    if name == "default":
+        m = re.search(r"(?m)^\s*(?:export\s+default|module\.exports\s*=)\s*(?P<v>\{|[A-Za-z_$][\w$]*)", text)
+        if not m:
+            return ""
+        return call_args(text, m.start("v"), limit=4000) if m.group("v") == "{" else _config_object(text, m.group("v"))
+    return _config_object(text, name)
 
 
 def _js_module(text: str, cls: str) -> str | None:
@@ -1209,4 +1270,4 @@ def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]
 
 
 __all__ = ["VectorDeclaration", "scan", "django_tables", "django_table_at", "django_model_tables", "with_django_tables", "with_imported_dimensions",
-           "has_declarations", "dimensions_of", "constant", "removed", "removed_in", "with_drops", "current_indexes", "in_migration"]
+           "has_declarations", "dimensions_of", "constant", "removed", "removed_in", "with_drops", "with_imported_store_configs", "current_indexes", "in_migration"]

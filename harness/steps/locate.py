@@ -298,8 +298,9 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         by_cat["schema"].append(FileHits(rel, "schema", (), lines, schemascan.dimensions_of(
             [d for d in changed if d.path == rel]), ("liquibase",) if lines else ()))
     declarations = schemascan.with_drops(
-        schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
-                                            lambda rel: _listed_text(base, listed, rel)), drops)
+        schemascan.with_imported_store_configs(schemascan.with_imported_dimensions(
+            schemascan.with_django_tables(declarations, django_tables), lambda rel: _listed_text(base, listed, rel)),
+            lambda rel: _listed_text(base, listed, rel)), drops)
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
                  else u for u in schemascan.current_indexes(distancescan.with_model_tables(distances, model_tables), drops)]
     for items in by_cat.values():

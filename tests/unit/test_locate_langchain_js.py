@@ -1,0 +1,54 @@
+"""locate reads LangChain.js's PGVectorStore: its table and columns from the config object it is given, written in
+the same file or in the module it is imported from; where neither says, the column is not guessed."""
+
+from pathlib import Path
+
+from harness.steps.locate import locate
+
+STORE = """const { PGVectorStore } = require('@langchain/community/vectorstores/pgvector')
+const { embeddings } = require('./ai')
+const { config } = require('../config/db')
+
+const vectorStore = new PGVectorStore(
+  embeddings,
+  config
+)
+"""
+DB_CONFIG = """const config = {
+  postgresConnectionOptions: { type: 'postgres', host: process.env.POSTGRES_HOST },
+  tableName: 'knowledge_vectors',
+  columns: {
+    idColumnName: 'id',
+    vectorColumnName: 'vector',
+    contentColumnName: 'content',
+    metadataColumnName: 'metadata'
+  },
+  distanceStrategy: 'innerProduct'
+}
+
+const { error, value } = schema.validate(config, { abortEarly: false })
+
+module.exports = {
+  config: value
+}
+"""
+
+
+def app(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_a_store_config_required_from_another_module_is_read_there(tmp_path):
+    found = locate(app(tmp_path, {"app/lib/vector-store.js": STORE, "app/config/db.js": DB_CONFIG}))
+    assert [(d.path, d.table, d.column, d.dimensions, d.distance) for d in found.declarations] == [
+        ("app/lib/vector-store.js", "knowledge_vectors", "vector", None, "ip")]
+
+
+def test_an_imported_store_config_the_module_does_not_spell_out_leaves_table_and_column_unknown(tmp_path):
+    es_module = STORE.replace("const { config } = require('../config/db')", "import { config } from '../config/db.js'")
+    found = locate(app(tmp_path, {"app/lib/vector-store.js": es_module,
+                                  "app/config/db.js": "export const config = loadConfig(process.env)\n"}))
+    assert [(d.table, d.column) for d in found.declarations] == [(None, None)]
