@@ -61,6 +61,10 @@ class Contract:
     # (separator, parts, "path:line") of each text a file that embeds joins from labelled parts (pydantic-ai's
     # `'\n\n'.join((f'path: {self.path}', f'title: {self.title}', self.content))`): the parts as chunks.text says them.
     composed_texts: tuple[tuple[str, tuple[str, ...], str], ...] = ()
+    # "path:line" of each place the files read keep something: SQL that writes, a database client, ORM or vector store,
+    # a request to a service, a file written. A command that embeds and keeps none of it (a demo printing the vectors)
+    # re-embeds no row.
+    keeps: tuple[str, ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -132,7 +136,7 @@ class Contract:
                         u(self.selectors, other.selectors), u(self.index_builds, other.index_builds),
                         u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces),
                         u(self.task_prefixes, other.task_prefixes), u(self.endpoint_paths, other.endpoint_paths),
-                        u(self.composed_texts, other.composed_texts))
+                        u(self.composed_texts, other.composed_texts), u(self.keeps, other.keeps))
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -217,7 +221,9 @@ def read_contract(rel: str, text: str) -> Contract:
                     newlines_to_spaces=tuple(f"{rel}:{line_of(text, m.start())}" for m in _NEWLINES_TO_SPACE.finditer(text)
                                              if calls and not _in_comment(text, m.start())),
                     task_prefixes=task_prefixes_in(rel, text, bool(calls)),
-                    composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else ())
+                    composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else (),
+                    keeps=tuple(f"{rel}:{line_of(text, m.start())}" for m in _KEEPS.finditer(text)
+                                if not _in_comment(text, m.start()))[:5])
 
 
 def composed_texts_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, tuple[str, ...], str], ...]:
@@ -284,6 +290,17 @@ def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str]
 
 
 # LlamaIndex calls that embed every node they are given with the configured embed model.
+# What keeps a result: SQL that writes; a database driver, ORM or vector store; an index or document store's add; a
+# request (an API the app writes through); a file written; a queue or cache. Broad on purpose: only a command whose
+# files show none of these is said to keep nothing.
+_KEEPS = re.compile(r"(?i:\b(?:INSERT\s+INTO|UPDATE\s+[\w\".]+\s+SET|COPY\s+[\w\".]+|MERGE\s+INTO|UPSERT)\b)"
+                    r"|\b(?:pg|postgres|psycopg2?|asyncpg|sqlalchemy|sqlmodel|sqlite3|mysql2?|pymongo|mongoose|mongodb|redis|ioredis"
+                    r"|prisma|drizzle-orm|knex|typeorm|sequelize|kysely|supabase|django|peewee|tortoise|chromadb|qdrant\w*"
+                    r"|pinecone|weaviate|milvus|lancedb|faiss|hnswlib\w*|elasticsearch|opensearch)\b"
+                    r"|\w*(?:VectorStore|Vectorstore|DocumentStore|PGVector|Client|Pool|Session|Connection|Engine)\b"
+                    r"|\b(?:add_?[dD]ocuments|add_?[tT]exts|add_?[vV]ectors|from_?[dD]ocuments|from_?[tT]exts|upsert\w*"
+                    r"|bulk_create|bulk_update|executemany|execute|query|commit|save|insert\w*|update|write\w*|dump|put"
+                    r"|fetch|post|request|urlopen|axios|requests|httpx|aiohttp|got|ky)\s*\(")
 _INDEX_BUILD = re.compile(r"\b(?P<name>VectorStoreIndex\s*\.\s*from_documents|VectorStoreIndex|IngestionPipeline)\s*\(")
 
 

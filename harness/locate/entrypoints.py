@@ -66,7 +66,7 @@ class Entrypoint:
     def may_embed(self) -> bool:
         """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), and
         for an evaluation's or benchmark's code."""
-        if self.evaluation or self.ingests_with_a_language_model:
+        if self.evaluation or self.ingests_with_a_language_model or self.keeps_nothing:
             return False
         if _BACKFILLISH.search(f"{self.name} {self.path}") or self.contract is None or not self.contract.known:
             return True
@@ -77,6 +77,13 @@ class Entrypoint:
         """The evaluation or benchmark folder the entrypoint lives in (``app/eval_framework/``), if any."""
         m = _EVALUATION.match(self.path)
         return m.group("folder") + "/" if m else None
+
+    @property
+    def keeps_nothing(self) -> bool:
+        """Its files, read, embed and keep nothing (no database, store, request or file written): a demo of the
+        embedder, which re-embeds no row."""
+        c = self.contract
+        return c is not None and c.known and not c.engine and bool(c.embedding_calls) and not c.keeps
 
     @property
     def ingests_with_a_language_model(self) -> tuple[str, ...]:

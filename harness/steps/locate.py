@@ -152,6 +152,9 @@ class LocateResult:
             if e.evaluation:
                 lines.append(f"    an evaluation's or benchmark's (under {e.evaluation}): it loads its own data set, "
                              "not the application's rows: a candidate only, not taken as the backfill")
+            elif e.keeps_nothing:
+                lines.append("    embeds but keeps nothing (no database, store, request or file written in the files it "
+                             "runs): a candidate only, not taken as the backfill")
             elif e.ingests_with_a_language_model:
                 names = e.ingests_with_a_language_model
                 lines.append(f"    reads a language model's settings ({', '.join(names[:3])}"

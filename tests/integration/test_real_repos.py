@@ -4967,3 +4967,170 @@ def test_personal_rag_head_schema_ts_ahead_of_its_one_migration_is_said_as_such(
                     f"migration ({folder}/migration.sql:6, {folder}/snapshot.json:61), but its schema declares 520 "
                     "(lib/db/schema/embeddings.ts:19): a schema change no migration was made for yet (the next one "
                     "would change the column)?"), said
+
+
+# -- DEFRA/coreai-mcu-knowledge-pgv: LangChain.js PGVectorStore on a table a Liquibase changelog makes --------------
+
+def liquibase_statements(app: Path, master: str) -> list[str]:
+    """The statements `liquibase update` runs for a changelog: its includes in order, each changeset's `sql` as written
+    and `createTable` as Liquibase writes it for Postgres (a `defaultValue` ending in `()` is a function call); the
+    kinds of change this app's changelogs use (`tagDatabase` changes nothing)."""
+    import xml.etree.ElementTree as ET
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    statements = []
+    for element in ET.parse(app / master).getroot():
+        if local(element.tag) == "include":
+            statements += liquibase_statements(app, element.attrib["file"])
+        elif local(element.tag) == "changeSet":
+            for change in element:
+                if local(change.tag) == "sql":
+                    statements.append(change.text)
+                elif local(change.tag) == "createTable":
+                    columns = []
+                    for column in change:
+                        a = column.attrib
+                        default = a.get("defaultValue")
+                        sql = f'"{a["name"]}" {a["type"]}'
+                        if default is not None:
+                            sql += f" DEFAULT {default if default.endswith('()') else repr(default)}"
+                        if any(c.attrib.get("primaryKey") == "true" for c in column):
+                            sql += " PRIMARY KEY"
+                        columns.append(sql)
+                    statements.append(f'CREATE TABLE "{change.attrib["tableName"]}" ({", ".join(columns)})')
+    return statements
+
+
+# Knowledge documents as the blob store holds them: id -> (the blob's metadata, the chunks the splitter leaves).
+DEFRA_DOCUMENTS = {
+    "6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b": ({"fileName": "hedgerows.txt", "title": "Hedgerow regulations",
+                                             "category": "Guidance", "source": "gov.uk"}, [
+        "Hedgerows on farmland are protected.\nRemoving one needs the local planning authority's consent.",
+        "Cutting is not allowed between 1 March and 31 August.\nThis protects nesting birds.",
+        "A hedgerow counts if it is at least 20 metres long\nor meets another hedgerow at each end."]),
+    "7a2b3c4d-6e7f-4a8b-9c0d-1e2f3a4b5c6d": ({"fileName": "water.txt", "title": "Farming rules for water",
+                                             "category": "Regulation", "source": "gov.uk"}, [
+        "Do not spread organic manure within 10 metres of inland freshwater.",
+        "Plan each application of fertiliser\nso that it does not exceed the soil and crop needs.",
+        "Keep livestock feeders at least 10 metres from any inland freshwater\nor coastal water."]),
+    "8b3c4d5e-7f8a-4b9c-0d1e-2f3a4b5c6d7e": ({"fileName": "grants.txt", "title": "Capital grants",
+                                             "category": "Funding", "source": "rpa"}, [
+        "Capital grants pay for items that improve the environment.\nEach item has a fixed payment rate.",
+        "Applications open once a year\nand close when the budget is allocated."]),
+}
+DEFRA_TABLE = "mcu_knowledge_vectors"
+
+
+def load_defra(db, server, model: str = "text-embedding-ada-002") -> dict[str, str]:
+    """ingestDocument per document: each chunk with the loader's, the splitter's and the blob's metadata, embedded
+    (AzureOpenAIEmbeddings: newlines made spaces) and inserted by addDocuments, its id the column's default. Returns
+    {id: content}."""
+    held = {}
+    with db.connect(autocommit=True) as conn:
+        for document, (blob, chunks) in DEFRA_DOCUMENTS.items():
+            vectors = httpx_embed(server, model, [c.replace("\n", " ") for c in chunks])
+            line = 1
+            for chunk, vector in zip(chunks, vectors):
+                lines = {"from": line, "to": line + chunk.count("\n")}
+                line = lines["to"] + 1
+                meta = {"documentId": document, "source": "blob", "blobType": "text/plain", "loc": {"lines": lines},
+                        "blobMetadata": {**blob, "contentType": "text/plain"}}
+                key = conn.execute(f'INSERT INTO {DEFRA_TABLE} ("content", "vector", "metadata") VALUES (%s, %s, %s) '
+                                   "RETURNING id::text", (chunk, str(vector), json.dumps(meta))).fetchone()[0]
+                held[key] = chunk
+    return held
+
+
+@pytest.fixture(scope="module")
+def defra(pg, templates, server, tmp_path_factory):
+    """The service's checkout and a template database its Liquibase changelog built, filled as ingestDocument fills
+    it."""
+    import psycopg
+
+    from tests.conftest import Database
+
+    app = Source.of("DEFRA__coreai-mcu-knowledge-pgv").checkout("", tmp_path_factory.mktemp("defra") / "app")
+    statements = liquibase_statements(app, "changelog/db.changelog.xml")
+    with app_database(pg, templates, "defra") as name:
+        db = Database(name, pg.dsn(name))
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            for statement in statements:
+                # our server lacks uuid-ossp: its uuid_generate_v4() stood in for
+                conn.execute(statement.replace('CREATE EXTENSION IF NOT EXISTS "uuid-ossp";',
+                                               "CREATE FUNCTION uuid_generate_v4() RETURNS uuid LANGUAGE sql "
+                                               "AS 'SELECT gen_random_uuid()';"))
+        yield app, name, load_defra(db, server)
+
+
+@pytest.fixture
+def defra_db(pg, defra):
+    from ..conftest import _database
+
+    yield from _database(pg, defra[1])
+
+
+def test_defra_knowledge_vectors_of_a_liquibase_table_located_drafted_and_verified(cli, defra, defra_db, server,
+                                                                                 tmp_path):
+    """locate reads the Liquibase changelog (mcu_knowledge_vectors.vector, untyped) and the store's config in the
+    module it is required from; the Azure embedder's deployment is $EMBEDDING_MODEL_NAME, so the user names the model;
+    the draft embeds each text with its newlines made spaces (@langchain/openai's stripNewLines), measured; scope, run,
+    verify and record ok, every vector left as the app wrote it."""
+    app, _, held = defra
+    with defra_db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute(f"SELECT id::text, vector::text FROM {DEFRA_TABLE}").fetchall())
+    trial = procedure(cli, defra_db, server, app, tmp_path, DEFRA_TABLE, model="text-embedding-ada-002")
+    located = trial.locate.json
+    now = {(d["path"], d["kind"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]
+           if not d["superseded"]}
+    assert now == {("changelog/db.changelog-2.0.xml", "liquibase", DEFRA_TABLE, "vector", None),
+                   ("app/lib/vector-store.js", "langchain", DEFRA_TABLE, "vector", None)}, located["declarations"]
+    [azure] = located["embedding_calls"]
+    assert (azure["name"], azure["path"], azure["model"], azure["model_env"]) == (
+        "AzureOpenAIEmbeddings", "app/lib/ai.js", None, "EMBEDDING_MODEL_NAME"), azure
+    assert trial.init.json["todo"] == [], trial.init.out
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"].get("text_newlines"),
+            raw["embeddings"]["vector"], raw["provider"]["model"], raw["distance"]) == (
+        DEFRA_TABLE, "id", "content", "space", "vector", "text-embedding-ada-002", "cosine"), trial.profile.read_text()
+    assert_whole_procedure_ok(trial, defra_db, DEFRA_TABLE, "vector", len(held), needed=0)
+    with defra_db.connect(autocommit=True) as conn:
+        assert dict(conn.execute(f"SELECT id::text, vector::text FROM {DEFRA_TABLE}").fetchall()) == app_vectors
+
+
+def test_defra_knowledge_vectors_gone_wrong_are_named_row_by_row_and_repaired(cli, defra, defra_db, server, tmp_path):
+    """A chunk's content edited after its vector, a permuted vector (another model's stand-in), two vectors swapped
+    between documents and a lost vector (the column is nullable): verify names exactly those chunks; backfill
+    --keys-from re-embeds them, each with its newlines made spaces (which hash-embed cannot tell from newlines)."""
+    app, _, held = defra
+    env = {"DATABASE_URL": defra_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", defra_db.dsn, "--model", "text-embedding-ada-002",
+               "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    keys = list(held)
+    edited, permuted, first, second, lost = keys[0], keys[1], keys[3], keys[6], keys[4]
+    with defra_db.connect(autocommit=True) as conn:
+        conn.execute(f"UPDATE {DEFRA_TABLE} SET content = 'Hedgerows may be removed without consent.' WHERE id = %s",
+                     (edited,))
+        conn.execute(f"UPDATE {DEFRA_TABLE} SET vector = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(vector::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (permuted,))
+        conn.execute(f"UPDATE {DEFRA_TABLE} d SET vector = o.vector FROM {DEFRA_TABLE} o "
+                     "WHERE (d.id::text, o.id::text) IN ((%s, %s), (%s, %s))", (first, second, second, first))
+        conn.execute(f"UPDATE {DEFRA_TABLE} SET vector = NULL WHERE id = %s", (lost,))
+    target = ("--profile", profile, "--collection", DEFRA_TABLE)
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert set().union(*offenders.values()) == {edited, permuted, first, second, lost}, offenders
+    assert offenders["recompute"] == {edited, permuted, first, second}, offenders
+    assert offenders["coverage"] == {lost}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    assert not [c for c, status in checked_again(profile, env, DEFRA_TABLE).items() if status == "failed"]
+    with defra_db.connect(autocommit=True) as conn:
+        now = dict(conn.execute(f"SELECT id::text, vector::text FROM {DEFRA_TABLE} WHERE id::text = ANY(%s)",
+                                ([permuted, first, lost],)).fetchall())
+    expected = httpx_embed(server, "text-embedding-ada-002", [held[k].replace("\n", " ") for k in (permuted, first, lost)])
+    assert [json.loads(now[k]) == pytest.approx(v, abs=1e-6) for k, v in zip((permuted, first, lost), expected)] == [True] * 3

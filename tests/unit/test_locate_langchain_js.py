@@ -52,3 +52,45 @@ def test_an_imported_store_config_the_module_does_not_spell_out_leaves_table_and
     found = locate(app(tmp_path, {"app/lib/vector-store.js": es_module,
                                   "app/config/db.js": "export const config = loadConfig(process.env)\n"}))
     assert [(d.table, d.column) for d in found.declarations] == [(None, None)]
+
+
+AI = """const { AzureOpenAIEmbeddings } = require('@langchain/openai')
+const aiConfig = require('../config/ai')
+
+const embeddings = new AzureOpenAIEmbeddings({
+  azureOpenAIApiInstanceName: aiConfig.instanceName,
+  azureOpenAIApiDeploymentName: aiConfig.modelDeploymentName
+})
+"""
+AI_CONFIG = """const Joi = require('joi')
+
+const schema = Joi.object({
+  instanceName: Joi.string().required(),
+  modelDeploymentName: Joi.string().required()
+})
+
+const config = {
+  instanceName: process.env.AZURE_OPENAI_INSTANCE_NAME,
+  modelDeploymentName: process.env.EMBEDDING_MODEL_NAME
+}
+
+const { error, value } = schema.validate(config, { abortEarly: false })
+
+module.exports = value
+"""
+
+
+def test_an_azure_embedders_deployment_from_a_required_config_module_is_the_models_setting(tmp_path):
+    """Azure OpenAI embeds with the deployment the call names; here a key of the object a required module validates
+    and exports, read from the environment."""
+    found = locate(app(tmp_path, {"app/lib/ai.js": AI, "app/config/ai.js": AI_CONFIG}))
+    assert [(c.name, c.model, c.model_env) for c in found.embedding_calls] == [
+        ("AzureOpenAIEmbeddings", None, "EMBEDDING_MODEL_NAME")]
+
+
+def test_langchain_js_openai_embedders_make_newlines_spaces_unless_told_not_to(tmp_path):
+    """@langchain/openai's OpenAIEmbeddings (and the Azure class, its subclass) default to stripNewLines = true."""
+    kept = AI.replace("azureOpenAIApiInstanceName", "stripNewLines: false,\n  azureOpenAIApiInstanceName")
+    found = locate(app(tmp_path, {"app/lib/ai.js": AI, "app/lib/kept.js": kept, "app/config/ai.js": AI_CONFIG}))
+    assert {(c.path, c.newlines_to_spaces) for c in found.embedding_calls} == {("app/lib/ai.js", True),
+                                                                              ("app/lib/kept.js", False)}
