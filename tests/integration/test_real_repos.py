@@ -5134,3 +5134,128 @@ def test_defra_knowledge_vectors_gone_wrong_are_named_row_by_row_and_repaired(cl
                                 ([permuted, first, lost],)).fetchall())
     expected = httpx_embed(server, "text-embedding-ada-002", [held[k].replace("\n", " ") for k in (permuted, first, lost)])
     assert [json.loads(now[k]) == pytest.approx(v, abs=1e-6) for k, v in zip((permuted, first, lost), expected)] == [True] * 3
+
+
+# -- Jaxnode-UG/jaxnodelangchain: LangChain.js PGVectorStore that makes its own table, Ollama llama2 ----------------
+
+def langchain_js_store_ddl(config_js: str) -> str:
+    """What LangChain.js's `PGVectorStore.initialize` runs for a config (its ensureTableInDatabase, as @langchain/community
+    0.0.x has it: a uuid id by uuid-ossp's uuid_generate_v4(), content text, metadata jsonb, an untyped vector)."""
+    table = re.search(r'tableName:\s*"(\w+)"', config_js).group(1)
+    column = {k: re.search(rf'{k}ColumnName:\s*"(\w+)"', config_js).group(1) for k in ("id", "content", "metadata", "vector")}
+    return ('CREATE EXTENSION IF NOT EXISTS vector; '
+            # our server lacks uuid-ossp (CREATE EXTENSION "uuid-ossp"): its uuid_generate_v4() stood in for
+            "CREATE FUNCTION uuid_generate_v4() RETURNS uuid LANGUAGE sql AS 'SELECT gen_random_uuid()'; "
+            f'CREATE TABLE IF NOT EXISTS {table} ("{column["id"]}" uuid NOT NULL DEFAULT uuid_generate_v4() PRIMARY KEY, '
+            f'"{column["content"]}" text, "{column["metadata"]}" jsonb, "{column["vector"]}" vector);')
+
+
+def jaxnode_chunks(app: Path) -> list[tuple[str, dict]]:
+    """pgvector:setup's two documents, then loadvectors' chunks of output.txt (its first paragraphs, each cut at 500
+    characters), with the metadata each is added with."""
+    setup = [("what's this", {"a": 2}), ("Cat drinks milk", {"a": 1})]
+    paragraphs = [p for p in (app / "output.txt").read_text().split("\n") if p.strip()][:6]
+    return setup + [(p[:500], {"loc": {"lines": {"from": i + 1, "to": i + 1}}}) for i, p in enumerate(paragraphs)]
+
+
+def load_jaxnode(db, server, app: Path) -> dict[str, str]:
+    """addDocuments per script: (content, vector, metadata), the id from the column's default, each text embedded as it
+    is by llama2. Returns {id: content}."""
+    held = {}
+    chunks = jaxnode_chunks(app)
+    vectors = httpx_embed(server, "llama2", [text for text, _ in chunks])
+    with db.connect(autocommit=True) as conn:
+        for (text, meta), vector in zip(chunks, vectors):
+            key = conn.execute('INSERT INTO vectordocs ("content", "vector", "metadata") VALUES (%s, %s, %s) '
+                               "RETURNING id::text", (text, str(vector), json.dumps(meta))).fetchone()[0]
+            held[key] = text
+    return held
+
+
+@pytest.fixture(scope="module")
+def jaxnode(pg, templates, server, tmp_path_factory):
+    """The scripts' checkout and a template database with the table the library makes for their config, filled as
+    pgvector:setup and loadvectors fill it."""
+    from tests.conftest import Database
+
+    app = Source.of("Jaxnode-UG__jaxnodelangchain").checkout("", tmp_path_factory.mktemp("jaxnode") / "app")
+    with app_database(pg, templates, "jaxnode") as name:
+        db = Database(name, pg.dsn(name))
+        db.execute(langchain_js_store_ddl((app / "pgvector_setup.js").read_text()))
+        yield app, name, load_jaxnode(db, server, app)
+
+
+@pytest.fixture
+def jaxnode_db(pg, jaxnode):
+    from ..conftest import _database
+
+    yield from _database(pg, jaxnode[1])
+
+
+def test_jaxnode_store_made_at_runtime_is_located_drafted_without_a_demo_script_as_its_backfill(cli, jaxnode,
+                                                                                               jaxnode_db, server,
+                                                                                               tmp_path):
+    """No schema file: locate names vectordocs.vector of no width from each script's store config, and llama2 at the
+    hard-coded URL; the two npm scripts that embed two strings and print their lengths are candidates only, never the
+    backfill; the draft needs no edit (llama2 measured on content, the model's width, the engine); scope, run, verify
+    and record ok, every vector left as the scripts wrote it."""
+    app, _, held = jaxnode
+    with jaxnode_db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute("SELECT id::text, vector::text FROM vectordocs").fetchall())
+    trial = procedure(cli, jaxnode_db, server, app, tmp_path, "vectordocs")
+    located = trial.locate.json
+    assert {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]} == {
+        (path, "vectordocs", "vector", None) for path in ("pgvector_setup.js", "loadintopgvector.js",
+                                                          "loadPDFintoVectorStore.js", "similaritysearch.js",
+                                                          "ollamachain.js")}, located["declarations"]
+    assert located["declared_dimensions"] == []
+    assert {(c["model"], c["url"]) for c in located["embedding_calls"] if c["path"] == "pgvector_setup.js"} == {
+        ("llama2", "http://localhost:11434")}
+    assert {(e["command"], e["may_embed"]) for e in located["entrypoints"]} == {("npm run embedings", False),
+                                                                              ("npm run nomic", False)}
+    assert located["best_entrypoint"] is None
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["distance"], raw.get("backfill")) == (
+        "vectordocs", "id", "content", "vector", "llama2", "cosine", None), drafted
+    assert "npm run" not in drafted and "untyped vector" in drafted, drafted
+    assert_whole_procedure_ok(trial, jaxnode_db, "vectordocs", "vector", len(held), needed=0)
+    with jaxnode_db.connect(autocommit=True) as conn:
+        assert dict(conn.execute("SELECT id::text, vector::text FROM vectordocs").fetchall()) == app_vectors
+
+
+def test_jaxnode_vectordocs_gone_wrong_are_named_row_by_row_and_repaired(cli, jaxnode, jaxnode_db, server, tmp_path):
+    """A document's content edited after its vector, a vector of nomic-embed-text (the other model the scripts name:
+    768 wide), two vectors swapped and a lost vector (the column is nullable): verify names exactly those rows;
+    backfill --keys-from re-embeds them with llama2."""
+    app, _, held = jaxnode
+    env = {"DATABASE_URL": jaxnode_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", jaxnode_db.dsn, "--output", profile, "--json",
+               env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    keys = list(held)
+    edited, other, first, second, lost = keys[1], keys[2], keys[3], keys[6], keys[4]
+    with jaxnode_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE vectordocs SET content = 'Cat drinks water' WHERE id = %s", (edited,))
+        conn.execute("UPDATE vectordocs SET vector = %s::vector WHERE id = %s",
+                     (str(httpx_embed(server, "nomic-embed-text", [held[other]])[0]), other))
+        conn.execute("UPDATE vectordocs d SET vector = o.vector FROM vectordocs o "
+                     "WHERE (d.id::text, o.id::text) IN ((%s, %s), (%s, %s))", (first, second, second, first))
+        conn.execute("UPDATE vectordocs SET vector = NULL WHERE id = %s", (lost,))
+    target = ("--profile", profile, "--collection", "vectordocs")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert set().union(*offenders.values()) == {edited, other, first, second, lost}, offenders
+    assert offenders["recompute"] >= {edited, first, second} and lost in offenders["coverage"], offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    assert not [c for c, status in checked_again(profile, env, "vectordocs").items() if status == "failed"]
+    with jaxnode_db.connect(autocommit=True) as conn:
+        now = dict(conn.execute("SELECT id::text, vector::text FROM vectordocs WHERE id::text = ANY(%s)",
+                                ([other, lost],)).fetchall())
+    expected = httpx_embed(server, "llama2", [held[other], held[lost]])
+    assert [json.loads(now[k]) == pytest.approx(v, abs=1e-6) for k, v in zip((other, lost), expected)] == [True] * 2
