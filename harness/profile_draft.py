@@ -784,6 +784,10 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
         model_envs = tuple(dict.fromkeys(s.name for s in found.settings if placeholder_for(s.name) == "{model}"
                                          and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
+    if not model_envs and not any(c.is_ollama for c in found.embedding_calls):
+        # no Ollama embedder: where the application's own one takes its model (an Azure deployment's setting), which
+        # the model to serve under its Ollama name is the model of
+        model_envs = tuple(dict.fromkeys(c.model_env for c in found.embedding_calls if c.model_env and not c.model))
     served = None
     if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
         served = _served_at(provider_url, shape.vector.dimensions or stored_dims, found.embedding_calls)

@@ -5097,6 +5097,12 @@ def test_defra_knowledge_vectors_of_a_liquibase_table_located_drafted_and_verifi
     assert_whole_procedure_ok(trial, defra_db, DEFRA_TABLE, "vector", len(held), needed=0)
     with defra_db.connect(autocommit=True) as conn:
         assert dict(conn.execute(f"SELECT id::text, vector::text FROM {DEFRA_TABLE}").fetchall()) == app_vectors
+    # Without --model the draft cannot know the deployment's model, and says where the application reads it.
+    unnamed = cli("profile", "init", "--repo", app, "--database-url", defra_db.dsn, "--output", tmp_path / "bare.yaml",
+                  "--json", env={"OLLAMA_HOST": server.url})
+    assert unnamed.json["todo"] == ["provider.model"], unnamed.out
+    line = next(x for x in (tmp_path / "bare.yaml").read_text().splitlines() if x.strip().startswith("model: TODO"))
+    assert "reads it from $EMBEDDING_MODEL_NAME" in line, line
 
 
 def test_defra_knowledge_vectors_gone_wrong_are_named_row_by_row_and_repaired(cli, defra, defra_db, server, tmp_path):
