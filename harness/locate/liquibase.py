@@ -157,6 +157,13 @@ def _entries(rel: str, text: str) -> list[tuple[str, object]]:
     return _xml(text) if low.endswith(".xml") else _formatted_sql(text) if low.endswith(".sql") else _yaml(rel, text)
 
 
+def sql_of(rel: str, text: str) -> list[str]:
+    """The SQL of each ``sql`` change of a changelog, each on its own lines of the file (rollbacks left out): where an
+    index it makes says the distance the column is searched with."""
+    return [c.sql for kind, changes in _entries(rel, text) if kind == "changeSet" and isinstance(changes, list)
+            for c in changes if c.op == "sql"]
+
+
 def _resolve(base: str, path: str, relative: bool, known: Callable[[str], bool]) -> str | None:
     """The repository file an include names: beside the including changelog where it says so, else from the search
     path Liquibase is run with (unknown here: the repository's root, the changelog's folder, or any folder above one
@@ -274,4 +281,4 @@ class _Applied:
                          for d in scan_schema(rel, sql, "sql")]
 
 
-__all__ = ["is_changelog", "declarations"]
+__all__ = ["is_changelog", "declarations", "sql_of"]

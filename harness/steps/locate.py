@@ -212,6 +212,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         if not doc and (b"atabaseChangeLog" in data or b"liquibase" in data[:400].lower()) and liquibase.is_changelog(
                 rel, text := data.decode("utf-8", "replace")):
             changelogs[rel] = text  # read in the order the master changelog includes it, once all are known
+            distances.extend(u for sql in liquibase.sql_of(rel, text) if distancescan.has_distances(sql.encode())
+                             for u in distancescan.scan(rel, sql, "sql"))
             continue
         if not doc and name.endswith(".py") and (b"db_table" in data or b"AlterModelTable" in data):
             django_tables.update(schemascan.django_tables(rel, data.decode("utf-8", "replace")))

@@ -96,3 +96,16 @@ def test_yaml_json_and_formatted_sql_changelogs_are_read_in_include_order(tmp_pa
     assert now(found) == {("db/changes/002-widen.sql", 4, "rag.chunks", "embedding", "vector", 384)}
     assert {(d.path, d.dimensions) for d in found.declarations} == {("db/changes/001-create.json", 1024),
                                                                    ("db/changes/002-widen.sql", 384)}
+
+
+def test_the_distance_of_an_index_a_changeset_makes_is_read_and_its_rollbacks_are_not(tmp_path):
+    indexed = XML_HEAD + """  <changeSet author="a" id="3">
+    <sql>CREATE INDEX knowledge_vectors_hnsw ON knowledge_vectors USING hnsw (vector vector_ip_ops);</sql>
+    <rollback><sql>CREATE INDEX old_l2 ON knowledge_vectors USING ivfflat (vector vector_l2_ops);</sql></rollback>
+  </changeSet>
+</databaseChangeLog>
+"""
+    found = locate(app(tmp_path, {"changelog/db.changelog.xml": MASTER, "changelog/db.changelog-1.0.xml": CREATE,
+                                  "changelog/db.changelog-2.0.xml": indexed}))
+    assert {(u.path, u.line, u.table, u.column, u.distance) for u in found.distances} == {
+        ("changelog/db.changelog-2.0.xml", 4, "knowledge_vectors", "vector", "ip")}
