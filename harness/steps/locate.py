@@ -297,7 +297,9 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         distances.append(store[1])
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
     changed = liquibase.declarations(changelogs, lambda rel: _listed_text(base, listed, rel))
-    declarations.extend(changed)
+    # an SQL file a changeset runs (`sqlFile`) is read in the changelog's order, not again as a file of its own
+    run_by_changelogs = {d.path for d in changed} - set(changelogs)
+    declarations = [d for d in declarations if d.path not in run_by_changelogs] + changed
     for rel in changelogs:
         lines = tuple(sorted({d.line for d in changed if d.path == rel}))[:20]
         by_cat["schema"].append(FileHits(rel, "schema", (), lines, schemascan.dimensions_of(

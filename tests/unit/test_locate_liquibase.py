@@ -109,3 +109,19 @@ def test_the_distance_of_an_index_a_changeset_makes_is_read_and_its_rollbacks_ar
                                   "changelog/db.changelog-2.0.xml": indexed}))
     assert {(u.path, u.line, u.table, u.column, u.distance) for u in found.distances} == {
         ("changelog/db.changelog-2.0.xml", 4, "knowledge_vectors", "vector", "ip")}
+
+
+def test_an_sql_file_a_changeset_runs_is_read_in_the_changelogs_order_only(tmp_path):
+    master = XML_HEAD + """  <changeSet author="a" id="1">
+    <sqlFile path="sql/001_create.sql" relativeToChangelogFile="true"/>
+  </changeSet>
+  <changeSet author="a" id="2">
+    <modifyDataType tableName="chunks" columnName="embedding" newDataType="vector(768)"/>
+  </changeSet>
+</databaseChangeLog>
+"""
+    found = locate(app(tmp_path, {"db/changelog.xml": master,
+                                  "db/sql/001_create.sql": "CREATE TABLE chunks (id bigint, embedding vector(1536));\n"}))
+    assert found.declared_dimensions == (768,)
+    assert {(d.path, d.dimensions, d in superseded(found)) for d in found.declarations} == {
+        ("db/sql/001_create.sql", 1536, True), ("db/changelog.xml", 768, False)}
