@@ -118,10 +118,15 @@ class LocateResult:
             lines.append(f"  {d.path}:{d.line}  {where} {d.type}({d.dimensions if d.dimensions else '?'})  [{d.kind}]"
                          + ("  (dropped or renamed by a later migration)" if d.dropped
                             else "  (changed by a later migration)" if d in old else ""))
-        lines.append("Distances the code searches with:" + ("" if self.distances else " none found"))
+        # a vector store library's queries are the application's too (LangChain's `<=>` unless told otherwise)
+        stores = [d for d in self.declarations if d.distance and d not in old]
+        lines.append("Distances the code searches with:" + ("" if self.distances or stores else " none found"))
         for u in self.distances:
             where = ".".join(x for x in (u.table, u.column) if x) or "?"
             lines.append(f"  {u.where}  {where} {u.distance} ({u.said})  [{u.kind}]")
+        for d in stores:
+            where = ".".join(x for x in (d.table, d.column) if x) or "?"
+            lines.append(f"  {d.path}:{d.line}  {where} {d.distance} (the store's query)  [{d.kind}]")
         lines.append("Embedding calls:" + ("" if self.embedding_calls else " none found"))
         for c in self.embedding_calls:
             extra = [f"model {c.model}" if c.model else "", f"from ${c.model_env}" if c.model_env else "",

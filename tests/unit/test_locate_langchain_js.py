@@ -94,3 +94,10 @@ def test_langchain_js_openai_embedders_make_newlines_spaces_unless_told_not_to(t
     found = locate(app(tmp_path, {"app/lib/ai.js": AI, "app/lib/kept.js": kept, "app/config/ai.js": AI_CONFIG}))
     assert {(c.path, c.newlines_to_spaces) for c in found.embedding_calls} == {("app/lib/ai.js", True),
                                                                               ("app/lib/kept.js", False)}
+
+
+def test_the_distance_a_store_queries_with_is_said_in_locates_text(tmp_path):
+    """The store's own query (`<#>` for innerProduct) is a distance the application searches with: not 'none found'."""
+    text = locate(app(tmp_path, {"app/lib/vector-store.js": STORE, "app/config/db.js": DB_CONFIG})).text()
+    said = text.split("Distances the code searches with:", 1)[1].split("\n")
+    assert "none found" not in said[0] and "knowledge_vectors.vector ip" in said[1], text
