@@ -5075,12 +5075,13 @@ def test_defra_knowledge_vectors_of_a_liquibase_table_located_drafted_and_verifi
                                                                                  tmp_path):
     """locate reads the Liquibase changelog (mcu_knowledge_vectors.vector, untyped) and the store's config in the
     module it is required from; the Azure embedder's deployment is $EMBEDDING_MODEL_NAME, so the user names the model;
-    the draft embeds each text with its newlines made spaces (@langchain/openai's stripNewLines), measured; scope, run,
-    verify and record ok, every vector left as the app wrote it."""
+    the draft embeds each text with its newlines made spaces (@langchain/openai's stripNewLines), measured; scope, plan,
+    run, verify and record ok, every vector left as the app wrote it."""
     app, _, held = defra
     with defra_db.connect(autocommit=True) as conn:
         app_vectors = dict(conn.execute(f"SELECT id::text, vector::text FROM {DEFRA_TABLE}").fetchall())
-    trial = procedure(cli, defra_db, server, app, tmp_path, DEFRA_TABLE, model="text-embedding-ada-002")
+    trial = procedure(cli, defra_db, server, app, tmp_path, DEFRA_TABLE, model="text-embedding-ada-002", plan=True)
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
     located = trial.locate.json
     now = {(d["path"], d["kind"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]
            if not d["superseded"]}
@@ -5203,12 +5204,13 @@ def test_jaxnode_store_made_at_runtime_is_located_drafted_without_a_demo_script_
                                                                                                tmp_path):
     """No schema file: locate names vectordocs.vector of no width from each script's store config, and llama2 at the
     hard-coded URL; the two npm scripts that embed two strings and print their lengths are candidates only, never the
-    backfill; the draft needs no edit (llama2 measured on content, the model's width, the engine); scope, run, verify
-    and record ok, every vector left as the scripts wrote it."""
+    backfill; the draft needs no edit (llama2 measured on content, the model's width, the engine); scope, plan, run,
+    verify and record ok, every vector left as the scripts wrote it."""
     app, _, held = jaxnode
     with jaxnode_db.connect(autocommit=True) as conn:
         app_vectors = dict(conn.execute("SELECT id::text, vector::text FROM vectordocs").fetchall())
-    trial = procedure(cli, jaxnode_db, server, app, tmp_path, "vectordocs")
+    trial = procedure(cli, jaxnode_db, server, app, tmp_path, "vectordocs", plan=True)
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
     located = trial.locate.json
     assert {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]} == {
         (path, "vectordocs", "vector", None) for path in ("pgvector_setup.js", "loadintopgvector.js",
