@@ -125,3 +125,13 @@ def test_an_sql_file_a_changeset_runs_is_read_in_the_changelogs_order_only(tmp_p
     assert found.declared_dimensions == (768,)
     assert {(d.path, d.dimensions, d in superseded(found)) for d in found.declarations} == {
         ("db/sql/001_create.sql", 1536, True), ("db/changelog.xml", 768, False)}
+
+
+def test_include_all_reads_a_folders_changelogs_in_name_order(tmp_path):
+    master = XML_HEAD + '  <includeAll path="changes/" relativeToChangelogFile="true"/>\n</databaseChangeLog>\n'
+    later = XML_HEAD + ('  <changeSet author="a" id="2">\n'
+                        '    <modifyDataType tableName="knowledge_vectors" columnName="vector" newDataType="vector(384)"/>\n'
+                        '  </changeSet>\n</databaseChangeLog>\n')
+    found = locate(app(tmp_path, {"db/master.xml": master, "db/changes/002-widen.xml": later,
+                                  "db/changes/001-create.xml": CREATE}))
+    assert now(found) == {("db/changes/002-widen.xml", 4, "knowledge_vectors", "vector", "vector", 384)}
