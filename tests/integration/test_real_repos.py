@@ -5146,8 +5146,9 @@ def test_defra_knowledge_vectors_gone_wrong_are_named_row_by_row_and_repaired(cl
 # -- Jaxnode-UG/jaxnodelangchain: LangChain.js PGVectorStore that makes its own table, Ollama llama2 ----------------
 
 def langchain_js_store_ddl(config_js: str) -> str:
-    """What LangChain.js's `PGVectorStore.initialize` runs for a config (its ensureTableInDatabase, as @langchain/community
-    0.0.x has it: a uuid id by uuid-ossp's uuid_generate_v4(), content text, metadata jsonb, an untyped vector)."""
+    """What LangChain.js's `PGVectorStore.initialize` runs for a config given no `dimensions` (its ensureTableInDatabase
+    as langchain 0.0.x has it: a uuid id by uuid-ossp's uuid_generate_v4(), content text, metadata jsonb, an untyped
+    vector; later versions differ only in the id's default)."""
     table = re.search(r'tableName:\s*"(\w+)"', config_js).group(1)
     column = {k: re.search(rf'{k}ColumnName:\s*"(\w+)"', config_js).group(1) for k in ("id", "content", "metadata", "vector")}
     return ('CREATE EXTENSION IF NOT EXISTS vector; '
