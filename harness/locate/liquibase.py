@@ -36,6 +36,17 @@ class Change:
     sql: str = ""  # the SQL, preceded by as many newlines as put it on its own line of the file
 
 
+def runs_on_postgres(dbms: object) -> bool:
+    """Whether a changeset's ``dbms`` (a list; ``all``, ``none``, ``!name`` to exclude) lets it run on PostgreSQL."""
+    names = [n.strip().lower() for n in str(dbms or "").split(",") if n.strip()]
+    if not names or "all" in names:
+        return "!postgresql" not in names
+    if "none" in names:
+        return False
+    wanted = [n for n in names if not n.startswith("!")]
+    return "!postgresql" not in names and (not wanted or "postgresql" in wanted)
+
+
 def is_changelog(rel: str, text: str) -> bool:
     """A Liquibase changelog: an XML ``<databaseChangeLog>``, a YAML or JSON ``databaseChangeLog`` document, or SQL
     opening with ``--liquibase formatted sql``."""
@@ -58,6 +69,7 @@ def _xml(text: str) -> list[tuple[str, object]]:
     changes: list[Change] | None = None
     table: Change | None = None
     columns: list[dict[str, str]] = []
+    on_postgres = True
     at = 0
     while (m := _XML_TAG.search(text, at)) is not None:
         at = m.end()
@@ -77,9 +89,10 @@ def _xml(text: str) -> list[tuple[str, object]]:
         if name in ("include", "includeAll") and not closing:
             entries.append((name, attrs))
         elif name == "changeSet":
-            if closing and changes is not None:
+            if closing and changes is not None and on_postgres:
                 entries.append(("changeSet", changes))
             changes = [] if not closing and not selfclosing else None
+            on_postgres = closing or runs_on_postgres(attrs.get("dbms"))
         elif changes is None:
             continue
         elif name in _TABLE_OPS and not closing:
@@ -122,7 +135,7 @@ def _yaml(rel: str, text: str) -> list[tuple[str, object]]:
         for key, value in entry.items():
             if key in ("include", "includeAll") and isinstance(value, dict):
                 entries.append((key, {k: str(v) for k, v in value.items()}))
-            elif key == "changeSet" and isinstance(value, dict):
+            elif key == "changeSet" and isinstance(value, dict) and runs_on_postgres(value.get("dbms")):
                 changes: list[Change] = []
                 line(value.get("id"))
                 for item in value.get("changes") or []:
@@ -147,9 +160,11 @@ def _yaml(rel: str, text: str) -> list[tuple[str, object]]:
 def _formatted_sql(text: str) -> list[tuple[str, object]]:
     """A formatted SQL changelog's changesets (each ``--changeset`` to the next), their ``--rollback`` lines left out."""
     text = _SQL_ROLLBACK.sub(lambda m: " " * len(m.group(0)), text)
-    starts = [m.start() for m in _SQL_CHANGESET.finditer(text)]
+    heads = list(_SQL_CHANGESET.finditer(text))
+    starts = [m.start() for m in heads]
+    dbms = [re.search(r"\bdbms:(\S+)", text[m.start():].split("\n", 1)[0]) for m in heads]
     return [("changeSet", [Change("sql", line_of(text, a), sql="\n" * (line_of(text, a) - 1) + text[a:b])])
-            for a, b in zip(starts, [*starts[1:], len(text)])]
+            for a, b, d in zip(starts, [*starts[1:], len(text)], dbms) if runs_on_postgres(d.group(1) if d else None)]
 
 
 def _entries(rel: str, text: str) -> list[tuple[str, object]]:

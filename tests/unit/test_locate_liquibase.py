@@ -135,3 +135,21 @@ def test_include_all_reads_a_folders_changelogs_in_name_order(tmp_path):
     found = locate(app(tmp_path, {"db/master.xml": master, "db/changes/002-widen.xml": later,
                                   "db/changes/001-create.xml": CREATE}))
     assert now(found) == {("db/changes/002-widen.xml", 4, "knowledge_vectors", "vector", "vector", 384)}
+
+
+def test_a_changeset_for_another_database_is_not_postgres_schema(tmp_path):
+    other = XML_HEAD + """  <changeSet author="a" id="3" dbms="h2">
+    <modifyDataType tableName="knowledge_vectors" columnName="vector" newDataType="vector(3)"/>
+  </changeSet>
+  <changeSet author="a" id="4" dbms="postgresql, h2">
+    <addColumn tableName="knowledge_vectors"><column name="title_vector" type="vector(384)"/></addColumn>
+  </changeSet>
+  <changeSet author="a" id="5" dbms="!postgresql">
+    <dropColumn tableName="knowledge_vectors" columnName="title_vector"/>
+  </changeSet>
+</databaseChangeLog>
+"""
+    found = locate(app(tmp_path, {"changelog/db.changelog.xml": MASTER, "changelog/db.changelog-1.0.xml": CREATE,
+                                  "changelog/db.changelog-2.0.xml": other}))
+    assert {(d.column, d.dimensions) for d in found.declarations if d not in superseded(found)} == {
+        ("vector", None), ("title_vector", 384)}
