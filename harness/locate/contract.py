@@ -294,13 +294,15 @@ def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str]
 # request (an API the app writes through); a file written; a queue or cache. Broad on purpose: only a command whose
 # files show none of these is said to keep nothing.
 _KEEPS = re.compile(r"(?i:\b(?:INSERT\s+INTO|UPDATE\s+[\w\".]+\s+SET|COPY\s+[\w\".]+|MERGE\s+INTO|UPSERT)\b)"
-                    r"|\b(?:pg|postgres|psycopg2?|asyncpg|sqlalchemy|sqlmodel|sqlite3|mysql2?|pymongo|mongoose|mongodb|redis|ioredis"
-                    r"|prisma|drizzle-orm|knex|typeorm|sequelize|kysely|supabase|django|peewee|tortoise|chromadb|qdrant\w*"
-                    r"|pinecone|weaviate|milvus|lancedb|faiss|hnswlib\w*|elasticsearch|opensearch)\b"
-                    r"|\w*(?:VectorStore|Vectorstore|DocumentStore|PGVector|Client|Pool|Session|Connection|Engine)\b"
-                    r"|\b(?:add_?[dD]ocuments|add_?[tT]exts|add_?[vV]ectors|from_?[dD]ocuments|from_?[tT]exts|upsert\w*"
-                    r"|bulk_create|bulk_update|executemany|execute|query|commit|save|insert\w*|update|write\w*|dump|put"
-                    r"|fetch|post|request|urlopen|axios|requests|httpx|aiohttp|got|ky)\s*\(")
+                    r"|\b(?:pg|pgx\w*|postgres\w*|psycopg2?|asyncpg|sqlalchemy|sqlmodel|sqlite3|mysql2?|pymongo|mongoose|mongodb"
+                    r"|redis|ioredis|prisma|drizzle-orm|knex|typeorm|sequelize|kysely|supabase|django|peewee|tortoise|gorm|sqlx"
+                    r"|database/sql|ActiveRecord|ApplicationRecord|jdbc\w*|hibernate|chromadb|qdrant\w*|pinecone|weaviate|milvus"
+                    r"|lancedb|faiss|hnswlib\w*|elasticsearch|opensearch)\b"
+                    r"|(?i:\w*(?:VectorStore|DocumentStore|PGVector|Client|Pool|Session|Connection|Engine|Repository|Record))\b"
+                    # a call that writes, sends or stores: Ruby's bare `save!` and Go's `Exec(` too
+                    r"|(?i:\b(?:add\w*|from_?documents|from_?texts|upsert\w*|bulk_\w+|exec\w*|query\w*|commit|save\w*|insert\w*"
+                    r"|update\w*|create\w*|persist|merge|store\w*|index\w*|write\w*|dump|put|copy\w*|send\w*|publish|fetch"
+                    r"|post|request|urlopen|axios|requests|httpx|aiohttp|got|ky)[!?]?(?:\s*\(|\s+[:\w]))")
 _INDEX_BUILD = re.compile(r"\b(?P<name>VectorStoreIndex\s*\.\s*from_documents|VectorStoreIndex|IngestionPipeline)\s*\(")
 
 
