@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .config import kind_of
 from .contract import Contract, make_recipes
 from .embedding_calls import has_calls
 
@@ -80,10 +81,11 @@ class Entrypoint:
 
     @property
     def keeps_nothing(self) -> bool:
-        """Its files, read, embed and keep nothing (no database, store, request or file written): a demo of the
-        embedder, which re-embeds no row."""
+        """Its files, read, embed and keep nothing (no database, store, request or file written, no database setting
+        read): a demo of the embedder, which re-embeds no row."""
         c = self.contract
-        return c is not None and c.known and not c.engine and bool(c.embedding_calls) and not c.keeps
+        return (c is not None and c.known and not c.engine and bool(c.embedding_calls) and not c.keeps
+                and not any(kind_of(name) == "database" for name in (*c.reads_env, *c.given_env)))
 
     @property
     def ingests_with_a_language_model(self) -> tuple[str, ...]:

@@ -36,3 +36,8 @@ def test_a_script_that_embeds_and_prints_is_no_backfill(tmp_path):
 def test_a_script_that_embeds_into_a_store_is_the_backfill(tmp_path):
     found = locate(app(tmp_path, EMBED_AND_STORE))
     assert found.best_entrypoint is not None and found.best_entrypoint.command == "npm run embeddings"
+
+
+def test_a_script_that_embeds_and_reads_the_databases_url_is_taken_to_keep_what_it_embeds(tmp_path):
+    found = locate(app(tmp_path, EMBED_AND_PRINT + "console.log(process.env.DATABASE_URL);\n"))
+    assert found.best_entrypoint is not None and found.best_entrypoint.command == "npm run embeddings"
