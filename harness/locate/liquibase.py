@@ -79,7 +79,7 @@ def _xml(text: str) -> list[tuple[str, object]]:
         if not closing and name in (*_SKIPPED, "sql", "createProcedure") and not selfclosing:
             end = re.compile(rf"</(?:[\w.-]+:)?{name}\s*>").search(text, at)
             body = text[at:end.start() if end else len(text)]
-            if name != "sql" and name != "createProcedure" or changes is None:
+            if name not in ("sql", "createProcedure") or changes is None or not runs_on_postgres(attrs.get("dbms")):
                 at = end.end() if end else len(text)
                 continue
             body = re.sub(r"<!\[CDATA\[|\]\]>", lambda c: " " * len(c.group(0)), body)

@@ -147,6 +147,9 @@ def test_a_changeset_for_another_database_is_not_postgres_schema(tmp_path):
   <changeSet author="a" id="5" dbms="!postgresql">
     <dropColumn tableName="knowledge_vectors" columnName="title_vector"/>
   </changeSet>
+  <changeSet author="a" id="6">
+    <sql dbms="h2">ALTER TABLE knowledge_vectors ALTER COLUMN title_vector TYPE vector(3);</sql>
+  </changeSet>
 </databaseChangeLog>
 """
     found = locate(app(tmp_path, {"changelog/db.changelog.xml": MASTER, "changelog/db.changelog-1.0.xml": CREATE,
