@@ -222,6 +222,14 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*contract.hardcoded_models, *from_env, *loads]))
 
 
+def _stripping_embedders(calls: Any, model: str | None) -> tuple[str, ...]:
+    """The application's embedders of ``model`` (those naming it, else those naming none) as "name, path:line", where
+    every one of them makes newlines spaces; none where one keeps them."""
+    named = [c for c in calls if model and c.model in (model, f"{model}:latest")]
+    mine = named or [c for c in calls if not c.model]
+    return tuple(f"{c.name}, {c.path}:{c.line}" for c in mine) if mine and all(c.newlines_to_spaces for c in mine) else ()
+
+
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
                   model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
@@ -233,11 +241,13 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   declared_by_setting: tuple[Any, ...] = (), code_distances: tuple[Any, ...] = (),
                   native_dims: int | None = None, truncation: tuple[int, str, str | None] | None = None,
                   task_prefixes: tuple[tuple[str, str], ...] = (),
-                  filter_named: dict[str, tuple[Any, str]] | None = None) -> Draft:
+                  filter_named: dict[str, tuple[Any, str]] | None = None,
+                  stripping_embedders: tuple[str, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
     side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
     embedder naming ``served_model`` is an Ollama one. ``migrated_as_is``: the application's latest migrations
-    declaring the column as the database has it."""
+    declaring the column as the database has it. ``stripping_embedders``: "name, path:line" of the application's
+    embedders, where each makes newlines spaces (a library's default)."""
     app_models = app_models or {}
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
@@ -352,6 +362,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     if newlines and not shape.llamaindex_metadata:
         w.value("chunks.text_newlines", "text_newlines", "space",
                 f"guess: the entrypoint makes each newline a space before embedding ({', '.join(newlines[:2])})")
+    elif stripping_embedders and not shape.llamaindex_metadata:
+        w.value("chunks.text_newlines", "text_newlines", "space",
+                f"guess: the application's embedder makes each newline a space before embedding "
+                f"({', '.join(stripping_embedders[:2])})")
     _prefixes(w, measured, task_prefixes)
     if shape.collection.column:
         w.guess("chunks.collection", "collection", shape.collection, required=True)
@@ -772,6 +786,10 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
         model_envs = tuple(dict.fromkeys(s.name for s in found.settings if placeholder_for(s.name) == "{model}"
                                          and re.search(r"MODEL(?:_NAME|_ID)?$", s.name)))
+    if not model_envs and not any(c.is_ollama for c in found.embedding_calls):
+        # no Ollama embedder: where the application's own one takes its model (an Azure deployment's setting), which
+        # the model to serve under its Ollama name is the model of
+        model_envs = tuple(dict.fromkeys(c.model_env for c in found.embedding_calls if c.model_env and not c.model))
     served = None
     if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
         served = _served_at(provider_url, shape.vector.dimensions or stored_dims, found.embedding_calls)
@@ -809,6 +827,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
                          code_distances=code_distances(found, shape, every_shape),
                          native_dims=native, truncation=truncation, filter_named=naming,
+                         stripping_embedders=_stripping_embedders(found.embedding_calls, model or served),
                          # the backfill's own files first: of several prefixes, the one its texts are given
                          task_prefixes=tuple(dict.fromkeys([*getattr(getattr(entrypoint, "contract", None),
                                                                      "task_prefixes", ()), *found.task_prefixes])),

@@ -61,6 +61,10 @@ class Contract:
     # (separator, parts, "path:line") of each text a file that embeds joins from labelled parts (pydantic-ai's
     # `'\n\n'.join((f'path: {self.path}', f'title: {self.title}', self.content))`): the parts as chunks.text says them.
     composed_texts: tuple[tuple[str, tuple[str, ...], str], ...] = ()
+    # "path:line" of each place the files read keep something: SQL that writes, a database client, ORM or vector store,
+    # a request to a service, a file written. A command that embeds and keeps none of it (a demo printing the vectors)
+    # re-embeds no row.
+    keeps: tuple[str, ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -132,7 +136,7 @@ class Contract:
                         u(self.selectors, other.selectors), u(self.index_builds, other.index_builds),
                         u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces),
                         u(self.task_prefixes, other.task_prefixes), u(self.endpoint_paths, other.endpoint_paths),
-                        u(self.composed_texts, other.composed_texts))
+                        u(self.composed_texts, other.composed_texts), u(self.keeps, other.keeps))
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -218,7 +222,9 @@ def read_contract(rel: str, text: str) -> Contract:
                     newlines_to_spaces=tuple(f"{rel}:{line_of(text, m.start())}" for m in _NEWLINES_TO_SPACE.finditer(text)
                                              if calls and not _in_comment(text, m.start())),
                     task_prefixes=task_prefixes_in(rel, text, bool(calls)),
-                    composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else ())
+                    composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else (),
+                    keeps=tuple(f"{rel}:{line_of(text, m.start())}" for m in _KEEPS.finditer(text)
+                                if not _in_comment(text, m.start()))[:5])
 
 
 def composed_texts_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, tuple[str, ...], str], ...]:
@@ -285,6 +291,19 @@ def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str]
 
 
 # LlamaIndex calls that embed every node they are given with the configured embed model.
+# What keeps a result: SQL that writes; a database driver, ORM or vector store; an index or document store's add; a
+# request (an API the app writes through); a file written; a queue or cache. Broad on purpose: only a command whose
+# files show none of these is said to keep nothing.
+_KEEPS = re.compile(r"(?i:\b(?:INSERT\s+INTO|UPDATE\s+[\w\".]+\s+SET|COPY\s+[\w\".]+|MERGE\s+INTO|UPSERT)\b)"
+                    r"|\b(?:pg|pgx\w*|postgres\w*|psycopg2?|asyncpg|sqlalchemy|sqlmodel|sqlite3|mysql2?|pymongo|mongoose|mongodb"
+                    r"|redis|ioredis|prisma|drizzle-orm|knex|typeorm|sequelize|kysely|supabase|django|peewee|tortoise|gorm|sqlx"
+                    r"|database/sql|ActiveRecord|ApplicationRecord|jdbc\w*|hibernate|chromadb|qdrant\w*|pinecone|weaviate|milvus"
+                    r"|lancedb|faiss|hnswlib\w*|elasticsearch|opensearch)\b"
+                    r"|(?i:\w*(?:VectorStore|DocumentStore|PGVector|Client|Pool|Session|Connection|Engine|Repository|Record))\b"
+                    # a call that writes, sends or stores: Ruby's bare `save!` and Go's `Exec(` too
+                    r"|(?i:\b(?:add\w*|from_?documents|from_?texts|upsert\w*|bulk_\w+|exec\w*|query\w*|commit|save\w*|insert\w*"
+                    r"|update\w*|create\w*|persist|merge|store\w*|index\w*|write\w*|dump|put|copy\w*|send\w*|publish|fetch"
+                    r"|post|request|urlopen|axios|requests|httpx|aiohttp|got|ky)[!?]?(?:\s*\(|\s+[:\w]))")
 _INDEX_BUILD = re.compile(r"\b(?P<name>VectorStoreIndex\s*\.\s*from_documents|VectorStoreIndex|IngestionPipeline)\s*\(")
 
 

@@ -45,6 +45,9 @@ class EmbeddingCall:
     # (PrivateGPT's ``settings.ollama.embedding_model``: ``("ollama", "embedding_model")``)
     model_setting: tuple[str, ...] = field(default=(), compare=False)
     url_setting: tuple[str, ...] = field(default=(), compare=False)
+    # the library makes each newline of a text a space before embedding it, unless the call says otherwise
+    # (LangChain.js's OpenAIEmbeddings and AzureOpenAIEmbeddings: `stripNewLines = true`)
+    newlines_to_spaces: bool = field(default=False, compare=False)
 
     @property
     def in_process(self) -> bool:
@@ -58,7 +61,8 @@ class EmbeddingCall:
 
     def as_dict(self) -> dict:
         return {**{k: v for k, v in self.__dict__.items()
-                   if k not in ("model_from", "url_from", "task_prefixes", "model_setting", "url_setting")},
+                   if k not in ("model_from", "url_from", "task_prefixes", "model_setting", "url_setting",
+                                "newlines_to_spaces")},
                 "in_process": self.in_process}
 
 
@@ -85,7 +89,10 @@ _SUPABASE_AI = re.compile(r"""\bnew\s+Supabase\s*\.\s*ai\s*\.\s*Session\s*\(""")
 _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
 _OLLAMA_CALL = re.compile(r"""\b(?P<name>\w+)\s*\.\s*(?P<fn>embed|embeddings)\s*\(""")
-_MODEL_KW = re.compile(r"""\b(?:model|model_name|modelName|model_id|modelId|model_name_or_path)\s*[=:]\s*""")
+# Azure OpenAI embeds with the model its deployment serves: the deployment is the model's setting
+# (``azureOpenAIApiDeploymentName`` in LangChain.js, ``azure_deployment`` / ``deployment`` in Python).
+_MODEL_KW = re.compile(r"""\b(?:model|model_name|modelName|model_id|modelId|model_name_or_path"""
+                       r"""|azureOpenAIApiDeploymentName|deploymentName|azure_deployment|deployment)\s*[=:]\s*""")
 _URL_KW = re.compile(r"""\b(?:base_url|baseUrl|baseURL|host|url|api_base|endpoint|ollama_base_url|api_url)\s*[=:]\s*""")
 _STRING_AT = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*)(?P=q)""")
 # A name or attribute path, then `or` / `||` / `??` and a literal: the literal is its default.
@@ -123,6 +130,10 @@ LIBRARY_DEFAULT_MODELS: dict[tuple[str | None, str], str] = {("langchain_communi
 LIBRARY_DEFAULT_PREFIXES: dict[tuple[str | None, str], tuple[tuple[str, str], ...]] = {
     (package, "OllamaEmbeddings"): (("embed_instruction", "passage: "), ("query_instruction", "query: "))
     for package in ("langchain_community", "langchain")}
+# LangChain.js's OpenAI embedders (`@langchain/openai`, langchain<0.1's `langchain/embeddings/openai`) default to
+# `stripNewLines = true`: each text is embedded with its newlines made spaces.
+_STRIPS_NEWLINES = frozenset({"OpenAIEmbeddings", "AzureOpenAIEmbeddings"})
+_STRIPS_NEWLINES_MODULE = re.compile(r"""['"](?:@langchain/openai|langchain/embeddings/openai)['"]""")
 MODEL_ENUM_VALUES = {"TEXT_EMBED_3_SMALL": "text-embedding-3-small", "TEXT_EMBED_3_LARGE": "text-embedding-3-large",
                      "TEXT_EMBED_ADA_002": "text-embedding-ada-002"}
 
@@ -377,9 +388,11 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         model_setting = (keyword_path(text, args, m.start(), _MODEL_KW) if model == (None, None) and lang == "python"
                          else None)
         url_setting = keyword_path(text, args, m.start(), _URL_KW) if url == (None, None) and lang == "python" else None
+        strips = (lang == "js" and name in _STRIPS_NEWLINES and bool(_STRIPS_NEWLINES_MODULE.search(text))
+                  and not re.search(r"\bstripNewLines\s*:\s*false\b", args))
         add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url, model_from=origin,
                           dimensions=dims[0], dimensions_env=dims[1], url_from=url_from, task_prefixes=prefixes,
-                          model_setting=model_setting or (), url_setting=url_setting or ()))
+                          model_setting=model_setting or (), url_setting=url_setting or (), newlines_to_spaces=strips))
     return out
 
 
@@ -445,7 +458,10 @@ def _settings_env(rel: str, ref: str, read: Callable[[str], str | None]) -> EnvR
     return None
 
 
-_JS_IMPORT_OF = r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig>\w+)\s+as\s+)?(?P<named>{name})\b[^}}]*\}})\s*from\s+['"](?P<spec>\.{{1,2}}/[^'"]+)['"]"""
+_JS_IMPORT_OF = (r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig>\w+)\s+as\s+)?(?P<named>{name})\b[^}}]*\}})\s*from\s+['"](?P<spec>\.{{1,2}}/[^'"]+)['"]"""
+                 # CommonJS: `const config = require('../config/ai')`, `const { config } = require(...)`
+                 r"""|\b(?:const|let|var)\s+(?:(?P<rdefault>{name})\b|\{{[^}}]*?\b(?:(?P<rorig>\w+)\s*:\s*)?(?P<rnamed>{name})\b[^}}]*\}})"""
+                 r"""\s*=\s*require\(\s*['"](?P<rspec>\.{{1,2}}/[^'"]+)['"]\s*\)""")
 
 
 def _imported_key(rel: str, text: str, args: str) -> str | None:
@@ -458,9 +474,10 @@ def _imported_key(rel: str, text: str, args: str) -> str | None:
     imp = re.search(_JS_IMPORT_OF.format(name=re.escape(path.group(1))), text)
     if not imp:
         return None
-    module = posixpath.normpath(posixpath.join(posixpath.dirname(rel), imp.group("spec")))
+    module = posixpath.normpath(posixpath.join(posixpath.dirname(rel), imp.group("spec") or imp.group("rspec")))
     module = re.sub(r"\.(?:[cm]?js|jsx|[cm]?ts|tsx)$", "", module)
-    export = "default" if imp.group("default") else (imp.group("orig") or imp.group("named"))
+    export = "default" if imp.group("default") or imp.group("rdefault") else (
+        imp.group("orig") or imp.group("named") or imp.group("rorig") or imp.group("rnamed"))
     return f"{module}#{export}.{path.group(2)}"
 
 
@@ -490,19 +507,32 @@ def with_imported_models(calls: list[EmbeddingCall], read: Callable[[str], str |
 def _exported_key(text: str, export: str, key: str) -> tuple[str | None, str | None]:
     """The value of ``key`` in the object literal a module exports (by name, or as its default)."""
     name: str | None = export
+    opening: int | None = None
     if export == "default":
-        default = re.search(r"(?m)^\s*export\s+default\s+(?P<name>[A-Za-z_$][\w$]*)\s*;?\s*$", text)
+        default = re.search(r"(?m)^\s*(?:export\s+default|module\.exports\s*=)\s*(?P<name>[A-Za-z_$][\w$]*)\s*;?\s*$", text)
         name = default.group("name") if default else None
-        inline = None if default else re.search(r"(?m)^\s*export\s+default\s+\{", text)
+        inline = None if default else re.search(r"(?m)^\s*(?:export\s+default|module\.exports\s*=)\s*\{", text)
         opening = inline.end() - 1 if inline else None
     if name:
         obj = re.search(r"(?m)\b(?:const|let|var)\s+" + re.escape(name) + r"\s*(?::\s*[^={\n]+)?=\s*\{", text)
         opening = obj.end() - 1 if obj else None
-    if opening is None:
+    reads = env_reads(text, "js")
+    if opening is None and name:
+        # The name is what a validation made of the module's literal (`const { value } = schema.validate(config)`):
+        # the object literal of the module that gives the key a value (a literal or an env read, not a schema's rule).
+        for obj in re.finditer(r"(?m)\b(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*(?::\s*[^={\n]+)?=\s*\{", text):
+            value = _key_value(text, obj.end() - 1, key, reads)
+            if value != (None, None):
+                return value
         return None, None
+    return _key_value(text, opening, key, reads) if opening is not None else (None, None)
+
+
+def _key_value(text: str, opening: int, key: str, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+    """The value of ``key`` in the object literal opening at ``opening``."""
     body = call_args(text, opening, limit=4000)
     found = re.search(r"(?m)(?:^|[,{\s])" + re.escape(key) + r"""\s*:\s*""", body)
-    return _value(text, opening + 1 + found.end(), env_reads(text, "js")) if found else (None, None)
+    return _value(text, opening + 1 + found.end(), reads) if found else (None, None)
 
 
 _PY_IMPORT = re.compile(r"""^[ \t]*from\s+(?P<mod>[\w.]+)\s+import\s+(?P<names>\([^)]*\)|[^\n]+)""", re.M)

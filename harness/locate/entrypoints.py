@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .config import kind_of
 from .contract import Contract, make_recipes
 from .embedding_calls import has_calls
 
@@ -66,7 +67,7 @@ class Entrypoint:
     def may_embed(self) -> bool:
         """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), and
         for an evaluation's or benchmark's code."""
-        if self.evaluation or self.ingests_with_a_language_model:
+        if self.evaluation or self.ingests_with_a_language_model or self.keeps_nothing:
             return False
         if _BACKFILLISH.search(f"{self.name} {self.path}") or self.contract is None or not self.contract.known:
             return True
@@ -77,6 +78,14 @@ class Entrypoint:
         """The evaluation or benchmark folder the entrypoint lives in (``app/eval_framework/``), if any."""
         m = _EVALUATION.match(self.path)
         return m.group("folder") + "/" if m else None
+
+    @property
+    def keeps_nothing(self) -> bool:
+        """Its files, read, embed and keep nothing (no database, store, request or file written, no database setting
+        read): a demo of the embedder, which re-embeds no row."""
+        c = self.contract
+        return (c is not None and c.known and not c.engine and bool(c.embedding_calls) and not c.keeps
+                and not any(kind_of(name) == "database" for name in (*c.reads_env, *c.given_env)))
 
     @property
     def ingests_with_a_language_model(self) -> tuple[str, ...]:

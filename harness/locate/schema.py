@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import bisect
+import posixpath
 import functools
 import re
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ class VectorDeclaration:
     path: str
     line: int
     dimensions: int | None
-    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record
+    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / liquibase
     table: str | None = None
     column: str | None = None
     type: str = "vector"  # vector / halfvec / sparsevec
@@ -39,10 +40,15 @@ class VectorDeclaration:
     # (PrivateGPT's ``embed_dim=settings.embedding.embed_dim``, ``**settings.postgres.model_dump()``)
     dims_setting: tuple[str, ...] = field(default=(), compare=False)
     schema_setting: tuple[str, ...] = field(default=(), compare=False)
+    # (the changelog, the changeset's place in it) where the file's path does not say its order: Liquibase's
+    # changesets, numbered in the order their master changelog includes them
+    order: tuple[str, int] | None = field(default=None, compare=False)
+    # the store's config object as a name another module of the repository binds: "app/config/db#config"
+    config_from: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("dims_from", "dims_setting", "schema_setting")
+                if k not in ("dims_from", "dims_setting", "schema_setting", "order", "config_from")
                 and (k not in ("distance", "dims_env", "dropped") or v)}
 
 
@@ -223,9 +229,14 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
             continue
         args = call_args(text, m.end() - 1)
         if lang == "js" and cls == "PGVectorStore" and "langchain" in (_js_module(text, cls) or ""):
-            table, column, dims, distance = _langchain_js_store(text, args)
-            out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "langchain", table, column,
-                                         distance=distance))
+            positional = _positional(args)
+            token = positional[1].strip() if len(positional) > 1 else ""
+            config = _config_object(text, token) if token else ""
+            origin = None if config else _imported_binding(rel, text, token)
+            table, column, dims, distance = _langchain_js_config(text, config)
+            out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "langchain", table,
+                                         None if origin or (token and not config) else column,
+                                         distance=distance, config_from=origin))
             continue
         if cls == "PGVector":
             d = _STORE_DIMS.search(args)
@@ -283,12 +294,10 @@ _LANGCHAIN_DISTANCES = {"cosine": "cosine", "innerproduct": "ip", "max_inner_pro
                         "euclidean": "l2", "l2": "l2"}
 
 
-def _langchain_js_store(text: str, args: str) -> tuple[str | None, str, int | None, str | None]:
+def _langchain_js_config(text: str, config: str) -> tuple[str | None, str, int | None, str | None]:
     """LangChain.js's ``PGVectorStore.initialize(embeddings, config)`` / ``new PGVectorStore(embeddings, config)``:
     the table, the vector column (``columns.vectorColumnName``, default ``embedding``), the dimension and the
-    distance (``distanceStrategy``, default cosine) of ``config``."""
-    positional = _positional(args)
-    config = _config_object(text, positional[1]) if len(positional) > 1 else ""
+    distance (``distanceStrategy``, default cosine) of ``config`` (the object's text; ``text``, its file's)."""
     columns = re.search(r"(?<![\w$])columns\s*:\s*\{", config)
     column = _js_name(text, call_args(config, columns.end() - 1), "vectorColumnName") if columns else None
     d = re.search(r"(?<![\w$])dimensions\s*:\s*(?P<v>[^,}\n]+)", config)
@@ -296,6 +305,61 @@ def _langchain_js_store(text: str, args: str) -> tuple[str | None, str, int | No
     strategy = _js_name(text, config, "distanceStrategy") if config else None
     distance = _LANGCHAIN_DISTANCES.get((strategy or "cosine").lower()) if config else None
     return _js_name(text, config, "tableName"), column or "embedding", dims, distance
+
+
+# `import { config } from './db.js'`, `import config from './db'`, `const { config } = require('../config/db')`,
+# `const config = require('./db')`: a name bound from a module of the repository (a relative path).
+_JS_BINDING = (r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig>[\w$]+)\s+as\s+)?(?P<named>{name})\b[^}}]*\}})"""
+               r"""\s*from\s+['"](?P<spec>\.{{1,2}}/[^'"]+)['"]"""
+               r"""|\b(?:const|let|var)\s+(?:(?P<rdefault>{name})\b|\{{[^}}]*?\b(?:(?P<rorig>[\w$]+)\s*:\s*)?(?P<rnamed>{name})\b"""
+               r"""[^}}]*\}})\s*=\s*require\(\s*['"](?P<rspec>\.{{1,2}}/[^'"]+)['"]\s*\)""")
+
+
+def _imported_binding(rel: str, text: str, token: str) -> str | None:
+    """``module#name`` where ``token`` is a name this file binds from a relative module (``name`` as that module
+    binds it; ``default`` for its default export), else None."""
+    if not re.fullmatch(r"[A-Za-z_$][\w$]*", token):
+        return None
+    m = re.search(_JS_BINDING.format(name=re.escape(token)), text)
+    if not m:
+        return None
+    spec = m.group("spec") or m.group("rspec")
+    module = re.sub(r"\.(?:[cm]?js|jsx|[cm]?ts|tsx)$", "", posixpath.normpath(posixpath.join(posixpath.dirname(rel), spec)))
+    name = "default" if m.group("default") or m.group("rdefault") else (
+        m.group("orig") or m.group("named") or m.group("rorig") or m.group("rnamed"))
+    return f"{module}#{name}"
+
+
+def with_imported_store_configs(decls: list[VectorDeclaration], read: Callable[[str], str | None]
+                                ) -> list[VectorDeclaration]:
+    """LangChain.js stores given a config object another module of the repository binds, with what that object says
+    (its ``const`` of the name imported, or the object its export names); unknown where the module does not spell it."""
+    out = []
+    for d in decls:
+        if d.config_from:
+            module, name = d.config_from.split("#", 1)
+            for suffix in (".ts", ".tsx", ".mts", ".js", ".mjs", ".cjs", ".jsx", "/index.ts", "/index.js"):
+                text = read(module + suffix)
+                if text is None:
+                    continue
+                config = _exported_object(without_comments(text, "js"), name)
+                if config:
+                    table, column, dims, distance = _langchain_js_config(text, config)
+                    d = replace(d, table=table, column=column, dimensions=dims, distance=distance)
+                break
+        out.append(d)
+    return out
+
+
+def _exported_object(text: str, name: str) -> str:
+    """The object literal a module binds to ``name`` (``const name = {...}``; for ``default``, what ``export default``
+    or ``module.exports =`` names or is)."""
+    if name == "default":
+        m = re.search(r"(?m)^\s*(?:export\s+default|module\.exports\s*=)\s*(?P<v>\{|[A-Za-z_$][\w$]*)", text)
+        if not m:
+            return ""
+        return call_args(text, m.start("v"), limit=4000) if m.group("v") == "{" else _config_object(text, m.group("v"))
+    return _config_object(text, name)
 
 
 def _js_module(text: str, cls: str) -> str | None:
@@ -1159,8 +1223,11 @@ def removed(rel: str, text: str) -> tuple[tuple[str, str | None], ...]:
     """What a numbered migration removes, as (table, column) with column None for a whole table: tables dropped
     (Rails' and Alembic's ``drop_table``, SQL ``DROP TABLE``) or renamed, columns dropped or renamed (SQL ``ALTER
     TABLE``), less what a Rails ``down`` method drops (what rolling back undoes); none for any other file."""
-    if _migration_order(rel) is None:
-        return ()
+    return removed_in(text) if _migration_order(rel) is not None else ()
+
+
+def removed_in(text: str) -> tuple[tuple[str, str | None], ...]:
+    """What a migration's text removes (``removed``, for a text whose order its path does not say)."""
     methods = list(_RB_METHOD.finditer(text))
     out: list[tuple[str, str | None]] = []
     for m in _DROP_TABLE.finditer(text):
@@ -1237,12 +1304,12 @@ def superseded(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]) -
         return folder, cast(str, d.table).rsplit(".", 1)[-1], d.column
 
     for d in decls:
-        order = _migration_order(d.path)
+        order = d.order or _migration_order(d.path)
         if order and d.table and d.column:
             latest[key(d, order[0])] = max(latest.get(key(d, order[0]), order[1]), order[1])
     out = {d for d in decls if d.dropped}
     for d in decls:
-        order = _migration_order(d.path)
+        order = d.order or _migration_order(d.path)
         if order and d.table and d.column and order[1] < latest[key(d, order[0])]:
             out.add(d)
     return out
@@ -1255,4 +1322,4 @@ def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]
 
 
 __all__ = ["VectorDeclaration", "scan", "django_tables", "django_table_at", "django_model_tables", "with_django_tables", "with_imported_dimensions",
-           "has_declarations", "dimensions_of", "constant", "removed", "with_drops", "current_indexes", "in_migration"]
+           "has_declarations", "dimensions_of", "constant", "removed", "removed_in", "with_drops", "with_imported_store_configs", "current_indexes", "in_migration"]

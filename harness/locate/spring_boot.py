@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from .contract import Contract
+from .contract import Contract, read_contract
 from .distances import DistanceUse
 from .entrypoints import Entrypoint
 from .schema import VectorDeclaration
@@ -185,7 +185,10 @@ def runner(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     reads = (*_DATASOURCE_ENV, *(_OLLAMA_ENV if _OLLAMA_ARTIFACT.search(build_text) else ()),
              *(_PGVECTOR_ENV if _PGVECTOR_ARTIFACT.search(build_text) else ()))
     calls = tuple(f"{rel}:{text.count(chr(10), 0, m.start()) + 1} {m.group(0).rstrip('( ')}" for m in _EMBEDS.finditer(text))
-    contract = Contract(reads_env=reads, files=(rel, f"{folder}/{build}" if folder else build), embedding_calls=calls)
+    build_rel = f"{folder}/{build}" if folder else build
+    # the runner writes through the PgVectorStore the build brings (its `add` inserts the rows it embeds)
+    keeps = (build_rel,) if _PGVECTOR_ARTIFACT.search(build_text) else read_contract(rel, text).keeps
+    contract = Contract(reads_env=reads, files=(rel, build_rel), embedding_calls=calls, keeps=keeps)
     return Entrypoint(rel, "spring-boot-runner", cls.group("name") if cls else PurePosixPath(rel).stem, command,
                       workdir=folder or ".", contract=contract)
 

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import golang, spring_boot
+from ..locate import golang, liquibase, spring_boot
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -119,10 +119,15 @@ class LocateResult:
             lines.append(f"  {d.path}:{d.line}  {where} {d.type}({d.dimensions if d.dimensions else '?'})  [{d.kind}]"
                          + ("  (dropped or renamed by a later migration)" if d.dropped
                             else "  (changed by a later migration)" if d in old else ""))
-        lines.append("Distances the code searches with:" + ("" if self.distances else " none found"))
+        # a vector store library's queries are the application's too (LangChain's `<=>` unless told otherwise)
+        stores = [d for d in self.declarations if d.distance and d not in old]
+        lines.append("Distances the code searches with:" + ("" if self.distances or stores else " none found"))
         for u in self.distances:
             where = ".".join(x for x in (u.table, u.column) if x) or "?"
             lines.append(f"  {u.where}  {where} {u.distance} ({u.said})  [{u.kind}]")
+        for d in stores:
+            where = ".".join(x for x in (d.table, d.column) if x) or "?"
+            lines.append(f"  {d.path}:{d.line}  {where} {d.distance} (the store's query)  [{d.kind}]")
         lines.append("Embedding calls:" + ("" if self.embedding_calls else " none found"))
         for c in self.embedding_calls:
             extra = [f"model {c.model}" if c.model else "", f"from ${c.model_env}" if c.model_env else "",
@@ -153,6 +158,9 @@ class LocateResult:
             if e.evaluation:
                 lines.append(f"    an evaluation's or benchmark's (under {e.evaluation}): it loads its own data set, "
                              "not the application's rows: a candidate only, not taken as the backfill")
+            elif e.keeps_nothing:
+                lines.append("    embeds but keeps nothing (no database, store, request or file written in the files it "
+                             "runs): a candidate only, not taken as the backfill")
             elif e.ingests_with_a_language_model:
                 names = e.ingests_with_a_language_model
                 lines.append(f"    reads a language model's settings ({', '.join(names[:3])}"
@@ -197,6 +205,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     drops: dict[str, tuple[tuple[str, str | None], ...]] = {}
     spring_properties: dict[str, dict[str, spring_boot.Property]] = {}
     spring_pgvector = False
+    changelogs: dict[str, str] = {}
     base = str(root)
     for rel in files:
         data = filesmod.read(os.path.join(base, rel))
@@ -205,6 +214,12 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         name = rel.rsplit("/", 1)[-1]
         doc = filesmod.is_doc(rel, packages)
         if not doc and filesmod.is_test(rel):
+            continue
+        if not doc and (b"atabaseChangeLog" in data or b"liquibase" in data[:400].lower()) and liquibase.is_changelog(
+                rel, text := data.decode("utf-8", "replace")):
+            changelogs[rel] = text  # read in the order the master changelog includes it, once all are known
+            distances.extend(u for sql in liquibase.sql_of(rel, text) if distancescan.has_distances(sql.encode())
+                             for u in distancescan.scan(rel, sql, "sql"))
             continue
         if not doc and name.endswith(".py") and (b"db_table" in data or b"AlterModelTable" in data):
             django_tables.update(schemascan.django_tables(rel, data.decode("utf-8", "replace")))
@@ -287,14 +302,23 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         declarations.append(store[0])
         distances.append(store[1])
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
+    changed = liquibase.declarations(changelogs, lambda rel: _listed_text(base, listed, rel))
+    # an SQL file a changeset runs (`sqlFile`) is read in the changelog's order, not again as a file of its own
+    run_by_changelogs = {d.path for d in changed} - set(changelogs)
+    declarations = [d for d in declarations if d.path not in run_by_changelogs] + changed
+    for rel in changelogs:
+        lines = tuple(sorted({d.line for d in changed if d.path == rel}))[:20]
+        by_cat["schema"].append(FileHits(rel, "schema", (), lines, schemascan.dimensions_of(
+            [d for d in changed if d.path == rel]), ("liquibase",) if lines else ()))
     # read again only where a value comes from a settings object (most repositories have none)
     from_settings = any(c.model_setting or c.url_setting for c in calls) or any(
         d.dims_setting or d.schema_setting for d in declarations)
     settings_files = _settings_files(base, listed, packages) if from_settings else SettingsFiles({}, {})
     calls = embedding_calls.with_yaml_settings(calls, settings_files)
-    declarations = schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
-                                                       lambda rel: _listed_text(base, listed, rel))
-    declarations = schemascan.with_drops(schemascan.with_yaml_settings(declarations, settings_files), drops)
+    declarations = schemascan.with_drops(schemascan.with_yaml_settings(
+        schemascan.with_imported_store_configs(schemascan.with_imported_dimensions(
+            schemascan.with_django_tables(declarations, django_tables), lambda rel: _listed_text(base, listed, rel)),
+            lambda rel: _listed_text(base, listed, rel)), settings_files), drops)
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
                  else u for u in schemascan.current_indexes(distancescan.with_model_tables(distances, model_tables), drops)]
     for items in by_cat.values():

@@ -5174,3 +5174,303 @@ def test_private_gpt_nodes_gone_wrong_are_named_row_by_row_and_repaired(cli, pri
                                                                       if k not in deleted}
         assert None not in now.values()
 
+
+# -- DEFRA/coreai-mcu-knowledge-pgv: LangChain.js PGVectorStore on a table a Liquibase changelog makes --------------
+
+def liquibase_statements(app: Path, master: str) -> list[str]:
+    """The statements `liquibase update` runs for a changelog: its includes in order, each changeset's `sql` as written
+    and `createTable` as Liquibase writes it for Postgres (a `defaultValue` ending in `()` is a function call); the
+    kinds of change this app's changelogs use (`tagDatabase` changes nothing)."""
+    import xml.etree.ElementTree as ET
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    statements = []
+    for element in ET.parse(app / master).getroot():
+        if local(element.tag) == "include":
+            statements += liquibase_statements(app, element.attrib["file"])
+        elif local(element.tag) == "changeSet":
+            for change in element:
+                if local(change.tag) == "sql":
+                    statements.append(change.text)
+                elif local(change.tag) == "createTable":
+                    columns = []
+                    for column in change:
+                        a = column.attrib
+                        default = a.get("defaultValue")
+                        sql = f'"{a["name"]}" {a["type"]}'
+                        if default is not None:
+                            sql += f" DEFAULT {default if default.endswith('()') else repr(default)}"
+                        if any(c.attrib.get("primaryKey") == "true" for c in column):
+                            sql += " PRIMARY KEY"
+                        columns.append(sql)
+                    statements.append(f'CREATE TABLE "{change.attrib["tableName"]}" ({", ".join(columns)})')
+    return statements
+
+
+# Knowledge documents as the blob store holds them: id -> (the blob's metadata, the chunks the splitter leaves).
+DEFRA_DOCUMENTS = {
+    "6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b": ({"fileName": "hedgerows.txt", "title": "Hedgerow regulations",
+                                             "category": "Guidance", "source": "gov.uk"}, [
+        "Hedgerows on farmland are protected.\nRemoving one needs the local planning authority's consent.",
+        "Cutting is not allowed between 1 March and 31 August.\nThis protects nesting birds.",
+        "A hedgerow counts if it is at least 20 metres long\nor meets another hedgerow at each end."]),
+    "7a2b3c4d-6e7f-4a8b-9c0d-1e2f3a4b5c6d": ({"fileName": "water.txt", "title": "Farming rules for water",
+                                             "category": "Regulation", "source": "gov.uk"}, [
+        "Do not spread organic manure within 10 metres of inland freshwater.",
+        "Plan each application of fertiliser\nso that it does not exceed the soil and crop needs.",
+        "Keep livestock feeders at least 10 metres from any inland freshwater\nor coastal water."]),
+    "8b3c4d5e-7f8a-4b9c-0d1e-2f3a4b5c6d7e": ({"fileName": "grants.txt", "title": "Capital grants",
+                                             "category": "Funding", "source": "rpa"}, [
+        "Capital grants pay for items that improve the environment.\nEach item has a fixed payment rate.",
+        "Applications open once a year\nand close when the budget is allocated."]),
+}
+DEFRA_TABLE = "mcu_knowledge_vectors"
+
+
+def load_defra(db, server, model: str = "text-embedding-ada-002") -> dict[str, str]:
+    """ingestDocument per document: each chunk with the loader's, the splitter's and the blob's metadata, embedded
+    (AzureOpenAIEmbeddings: newlines made spaces) and inserted by addDocuments, its id the column's default. Returns
+    {id: content}."""
+    held = {}
+    with db.connect(autocommit=True) as conn:
+        for document, (blob, chunks) in DEFRA_DOCUMENTS.items():
+            vectors = httpx_embed(server, model, [c.replace("\n", " ") for c in chunks])
+            line = 1
+            for chunk, vector in zip(chunks, vectors):
+                lines = {"from": line, "to": line + chunk.count("\n")}
+                line = lines["to"] + 1
+                meta = {"documentId": document, "source": "blob", "blobType": "text/plain", "loc": {"lines": lines},
+                        "blobMetadata": {**blob, "contentType": "text/plain"}}
+                key = conn.execute(f'INSERT INTO {DEFRA_TABLE} ("content", "vector", "metadata") VALUES (%s, %s, %s) '
+                                   "RETURNING id::text", (chunk, str(vector), json.dumps(meta))).fetchone()[0]
+                held[key] = chunk
+    return held
+
+
+@pytest.fixture(scope="module")
+def defra(pg, templates, server, tmp_path_factory):
+    """The service's checkout and a template database its Liquibase changelog built, filled as ingestDocument fills
+    it."""
+    import psycopg
+
+    from tests.conftest import Database
+
+    app = Source.of("DEFRA__coreai-mcu-knowledge-pgv").checkout("", tmp_path_factory.mktemp("defra") / "app")
+    statements = liquibase_statements(app, "changelog/db.changelog.xml")
+    with app_database(pg, templates, "defra") as name:
+        db = Database(name, pg.dsn(name))
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            for statement in statements:
+                # our server lacks uuid-ossp: its uuid_generate_v4() stood in for
+                conn.execute(statement.replace('CREATE EXTENSION IF NOT EXISTS "uuid-ossp";',
+                                               "CREATE FUNCTION uuid_generate_v4() RETURNS uuid LANGUAGE sql "
+                                               "AS 'SELECT gen_random_uuid()';"))
+        yield app, name, load_defra(db, server)
+
+
+@pytest.fixture
+def defra_db(pg, defra):
+    from ..conftest import _database
+
+    yield from _database(pg, defra[1])
+
+
+def test_defra_knowledge_vectors_of_a_liquibase_table_located_drafted_and_verified(cli, defra, defra_db, server,
+                                                                                 tmp_path):
+    """locate reads the Liquibase changelog (mcu_knowledge_vectors.vector, untyped) and the store's config in the
+    module it is required from; the Azure embedder's deployment is $EMBEDDING_MODEL_NAME, so the user names the model;
+    the draft embeds each text with its newlines made spaces (@langchain/openai's stripNewLines), measured; scope, plan,
+    run, verify and record ok, every vector left as the app wrote it."""
+    app, _, held = defra
+    with defra_db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute(f"SELECT id::text, vector::text FROM {DEFRA_TABLE}").fetchall())
+    trial = procedure(cli, defra_db, server, app, tmp_path, DEFRA_TABLE, model="text-embedding-ada-002", plan=True)
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    located = trial.locate.json
+    now = {(d["path"], d["kind"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]
+           if not d["superseded"]}
+    assert now == {("changelog/db.changelog-2.0.xml", "liquibase", DEFRA_TABLE, "vector", None),
+                   ("app/lib/vector-store.js", "langchain", DEFRA_TABLE, "vector", None)}, located["declarations"]
+    [azure] = located["embedding_calls"]
+    assert (azure["name"], azure["path"], azure["model"], azure["model_env"]) == (
+        "AzureOpenAIEmbeddings", "app/lib/ai.js", None, "EMBEDDING_MODEL_NAME"), azure
+    assert trial.init.json["todo"] == [], trial.init.out
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"].get("text_newlines"),
+            raw["embeddings"]["vector"], raw["provider"]["model"], raw["distance"]) == (
+        DEFRA_TABLE, "id", "content", "space", "vector", "text-embedding-ada-002", "cosine"), trial.profile.read_text()
+    assert_whole_procedure_ok(trial, defra_db, DEFRA_TABLE, "vector", len(held), needed=0)
+    with defra_db.connect(autocommit=True) as conn:
+        assert dict(conn.execute(f"SELECT id::text, vector::text FROM {DEFRA_TABLE}").fetchall()) == app_vectors
+    # Without --model the draft cannot know the deployment's model, and says where the application reads it.
+    unnamed = cli("profile", "init", "--repo", app, "--database-url", defra_db.dsn, "--output", tmp_path / "bare.yaml",
+                  "--json", env={"OLLAMA_HOST": server.url})
+    assert unnamed.json["todo"] == ["provider.model"], unnamed.out
+    line = next(x for x in (tmp_path / "bare.yaml").read_text().splitlines() if x.strip().startswith("model: TODO"))
+    assert "reads it from $EMBEDDING_MODEL_NAME" in line, line
+
+
+def test_defra_knowledge_vectors_gone_wrong_are_named_row_by_row_and_repaired(cli, defra, defra_db, server, tmp_path):
+    """A chunk's content edited after its vector, a permuted vector (another model's stand-in), two vectors swapped
+    between documents and a lost vector (the column is nullable): verify names exactly those chunks; backfill
+    --keys-from re-embeds them, each with its newlines made spaces (which hash-embed cannot tell from newlines)."""
+    app, _, held = defra
+    env = {"DATABASE_URL": defra_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", defra_db.dsn, "--model", "text-embedding-ada-002",
+               "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    keys = list(held)
+    edited, permuted, first, second, lost = keys[0], keys[1], keys[3], keys[6], keys[4]
+    with defra_db.connect(autocommit=True) as conn:
+        conn.execute(f"UPDATE {DEFRA_TABLE} SET content = 'Hedgerows may be removed without consent.' WHERE id = %s",
+                     (edited,))
+        conn.execute(f"UPDATE {DEFRA_TABLE} SET vector = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(vector::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (permuted,))
+        conn.execute(f"UPDATE {DEFRA_TABLE} d SET vector = o.vector FROM {DEFRA_TABLE} o "
+                     "WHERE (d.id::text, o.id::text) IN ((%s, %s), (%s, %s))", (first, second, second, first))
+        conn.execute(f"UPDATE {DEFRA_TABLE} SET vector = NULL WHERE id = %s", (lost,))
+    target = ("--profile", profile, "--collection", DEFRA_TABLE)
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert set().union(*offenders.values()) == {edited, permuted, first, second, lost}, offenders
+    assert offenders["recompute"] == {edited, permuted, first, second}, offenders
+    assert offenders["coverage"] == {lost}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    assert not [c for c, status in checked_again(profile, env, DEFRA_TABLE).items() if status == "failed"]
+    with defra_db.connect(autocommit=True) as conn:
+        now = dict(conn.execute(f"SELECT id::text, vector::text FROM {DEFRA_TABLE} WHERE id::text = ANY(%s)",
+                                ([permuted, first, lost],)).fetchall())
+    expected = httpx_embed(server, "text-embedding-ada-002", [held[k].replace("\n", " ") for k in (permuted, first, lost)])
+    assert [json.loads(now[k]) == pytest.approx(v, abs=1e-6) for k, v in zip((permuted, first, lost), expected)] == [True] * 3
+
+
+# -- Jaxnode-UG/jaxnodelangchain: LangChain.js PGVectorStore that makes its own table, Ollama llama2 ----------------
+
+def langchain_js_store_ddl(config_js: str) -> str:
+    """What LangChain.js's `PGVectorStore.initialize` runs for a config given no `dimensions` (its ensureTableInDatabase
+    as langchain 0.0.x has it: a uuid id by uuid-ossp's uuid_generate_v4(), content text, metadata jsonb, an untyped
+    vector; later versions differ only in the id's default)."""
+    table = re.search(r'tableName:\s*"(\w+)"', config_js).group(1)
+    column = {k: re.search(rf'{k}ColumnName:\s*"(\w+)"', config_js).group(1) for k in ("id", "content", "metadata", "vector")}
+    return ('CREATE EXTENSION IF NOT EXISTS vector; '
+            # our server lacks uuid-ossp (CREATE EXTENSION "uuid-ossp"): its uuid_generate_v4() stood in for
+            "CREATE FUNCTION uuid_generate_v4() RETURNS uuid LANGUAGE sql AS 'SELECT gen_random_uuid()'; "
+            f'CREATE TABLE IF NOT EXISTS {table} ("{column["id"]}" uuid NOT NULL DEFAULT uuid_generate_v4() PRIMARY KEY, '
+            f'"{column["content"]}" text, "{column["metadata"]}" jsonb, "{column["vector"]}" vector);')
+
+
+def jaxnode_chunks(app: Path) -> list[tuple[str, dict]]:
+    """pgvector:setup's two documents, then loadvectors' chunks of output.txt (its first paragraphs, each cut at 500
+    characters), with the metadata each is added with."""
+    setup = [("what's this", {"a": 2}), ("Cat drinks milk", {"a": 1})]
+    paragraphs = [p for p in (app / "output.txt").read_text().split("\n") if p.strip()][:6]
+    return setup + [(p[:500], {"loc": {"lines": {"from": i + 1, "to": i + 1}}}) for i, p in enumerate(paragraphs)]
+
+
+def load_jaxnode(db, server, app: Path) -> dict[str, str]:
+    """addDocuments per script: (content, vector, metadata), the id from the column's default, each text embedded as it
+    is by llama2. Returns {id: content}."""
+    held = {}
+    chunks = jaxnode_chunks(app)
+    vectors = httpx_embed(server, "llama2", [text for text, _ in chunks])
+    with db.connect(autocommit=True) as conn:
+        for (text, meta), vector in zip(chunks, vectors):
+            key = conn.execute('INSERT INTO vectordocs ("content", "vector", "metadata") VALUES (%s, %s, %s) '
+                               "RETURNING id::text", (text, str(vector), json.dumps(meta))).fetchone()[0]
+            held[key] = text
+    return held
+
+
+@pytest.fixture(scope="module")
+def jaxnode(pg, templates, server, tmp_path_factory):
+    """The scripts' checkout and a template database with the table the library makes for their config, filled as
+    pgvector:setup and loadvectors fill it."""
+    from tests.conftest import Database
+
+    app = Source.of("Jaxnode-UG__jaxnodelangchain").checkout("", tmp_path_factory.mktemp("jaxnode") / "app")
+    with app_database(pg, templates, "jaxnode") as name:
+        db = Database(name, pg.dsn(name))
+        db.execute(langchain_js_store_ddl((app / "pgvector_setup.js").read_text()))
+        yield app, name, load_jaxnode(db, server, app)
+
+
+@pytest.fixture
+def jaxnode_db(pg, jaxnode):
+    from ..conftest import _database
+
+    yield from _database(pg, jaxnode[1])
+
+
+def test_jaxnode_store_made_at_runtime_is_located_drafted_without_a_demo_script_as_its_backfill(cli, jaxnode,
+                                                                                               jaxnode_db, server,
+                                                                                               tmp_path):
+    """No schema file: locate names vectordocs.vector of no width from each script's store config, and llama2 at the
+    hard-coded URL; the two npm scripts that embed two strings and print their lengths are candidates only, never the
+    backfill; the draft needs no edit (llama2 measured on content, the model's width, the engine); scope, plan, run,
+    verify and record ok, every vector left as the scripts wrote it."""
+    app, _, held = jaxnode
+    with jaxnode_db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute("SELECT id::text, vector::text FROM vectordocs").fetchall())
+    trial = procedure(cli, jaxnode_db, server, app, tmp_path, "vectordocs", plan=True)
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    located = trial.locate.json
+    assert {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]} == {
+        (path, "vectordocs", "vector", None) for path in ("pgvector_setup.js", "loadintopgvector.js",
+                                                          "loadPDFintoVectorStore.js", "similaritysearch.js",
+                                                          "ollamachain.js")}, located["declarations"]
+    assert located["declared_dimensions"] == []
+    assert {(c["model"], c["url"]) for c in located["embedding_calls"] if c["path"] == "pgvector_setup.js"} == {
+        ("llama2", "http://localhost:11434")}
+    assert {(e["command"], e["may_embed"]) for e in located["entrypoints"]} == {("npm run embedings", False),
+                                                                              ("npm run nomic", False)}
+    assert located["best_entrypoint"] is None
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["distance"], raw.get("backfill")) == (
+        "vectordocs", "id", "content", "vector", "llama2", "cosine", None), drafted
+    assert "npm run" not in drafted and "untyped vector" in drafted, drafted
+    assert_whole_procedure_ok(trial, jaxnode_db, "vectordocs", "vector", len(held), needed=0)
+    with jaxnode_db.connect(autocommit=True) as conn:
+        assert dict(conn.execute("SELECT id::text, vector::text FROM vectordocs").fetchall()) == app_vectors
+
+
+def test_jaxnode_vectordocs_gone_wrong_are_named_row_by_row_and_repaired(cli, jaxnode, jaxnode_db, server, tmp_path):
+    """A document's content edited after its vector, a vector of nomic-embed-text (the other model the scripts name:
+    768 wide), two vectors swapped and a lost vector (the column is nullable): verify names exactly those rows;
+    backfill --keys-from re-embeds them with llama2."""
+    app, _, held = jaxnode
+    env = {"DATABASE_URL": jaxnode_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", jaxnode_db.dsn, "--output", profile, "--json",
+               env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    keys = list(held)
+    edited, other, first, second, lost = keys[1], keys[2], keys[3], keys[6], keys[4]
+    with jaxnode_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE vectordocs SET content = 'Cat drinks water' WHERE id = %s", (edited,))
+        conn.execute("UPDATE vectordocs SET vector = %s::vector WHERE id = %s",
+                     (str(httpx_embed(server, "nomic-embed-text", [held[other]])[0]), other))
+        conn.execute("UPDATE vectordocs d SET vector = o.vector FROM vectordocs o "
+                     "WHERE (d.id::text, o.id::text) IN ((%s, %s), (%s, %s))", (first, second, second, first))
+        conn.execute("UPDATE vectordocs SET vector = NULL WHERE id = %s", (lost,))
+    target = ("--profile", profile, "--collection", "vectordocs")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert set().union(*offenders.values()) == {edited, other, first, second, lost}, offenders
+    assert offenders["recompute"] >= {edited, first, second} and lost in offenders["coverage"], offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    assert not [c for c, status in checked_again(profile, env, "vectordocs").items() if status == "failed"]
+    with jaxnode_db.connect(autocommit=True) as conn:
+        now = dict(conn.execute("SELECT id::text, vector::text FROM vectordocs WHERE id::text = ANY(%s)",
+                                ([other, lost],)).fetchall())
+    expected = httpx_embed(server, "llama2", [held[other], held[lost]])
+    assert [json.loads(now[k]) == pytest.approx(v, abs=1e-6) for k, v in zip((other, lost), expected)] == [True] * 2

@@ -1,0 +1,103 @@
+"""locate reads LangChain.js's PGVectorStore: its table and columns from the config object it is given, written in
+the same file or in the module it is imported from; where neither says, the column is not guessed."""
+
+from pathlib import Path
+
+from harness.steps.locate import locate
+
+STORE = """const { PGVectorStore } = require('@langchain/community/vectorstores/pgvector')
+const { embeddings } = require('./ai')
+const { config } = require('../config/db')
+
+const vectorStore = new PGVectorStore(
+  embeddings,
+  config
+)
+"""
+DB_CONFIG = """const config = {
+  postgresConnectionOptions: { type: 'postgres', host: process.env.POSTGRES_HOST },
+  tableName: 'knowledge_vectors',
+  columns: {
+    idColumnName: 'id',
+    vectorColumnName: 'vector',
+    contentColumnName: 'content',
+    metadataColumnName: 'metadata'
+  },
+  distanceStrategy: 'innerProduct'
+}
+
+const { error, value } = schema.validate(config, { abortEarly: false })
+
+module.exports = {
+  config: value
+}
+"""
+
+
+def app(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_a_store_config_required_from_another_module_is_read_there(tmp_path):
+    found = locate(app(tmp_path, {"app/lib/vector-store.js": STORE, "app/config/db.js": DB_CONFIG}))
+    assert [(d.path, d.table, d.column, d.dimensions, d.distance) for d in found.declarations] == [
+        ("app/lib/vector-store.js", "knowledge_vectors", "vector", None, "ip")]
+
+
+def test_an_imported_store_config_the_module_does_not_spell_out_leaves_table_and_column_unknown(tmp_path):
+    es_module = STORE.replace("const { config } = require('../config/db')", "import { config } from '../config/db.js'")
+    found = locate(app(tmp_path, {"app/lib/vector-store.js": es_module,
+                                  "app/config/db.js": "export const config = loadConfig(process.env)\n"}))
+    assert [(d.table, d.column) for d in found.declarations] == [(None, None)]
+
+
+AI = """const { AzureOpenAIEmbeddings } = require('@langchain/openai')
+const aiConfig = require('../config/ai')
+
+const embeddings = new AzureOpenAIEmbeddings({
+  azureOpenAIApiInstanceName: aiConfig.instanceName,
+  azureOpenAIApiDeploymentName: aiConfig.modelDeploymentName
+})
+"""
+AI_CONFIG = """const Joi = require('joi')
+
+const schema = Joi.object({
+  instanceName: Joi.string().required(),
+  modelDeploymentName: Joi.string().required()
+})
+
+const config = {
+  instanceName: process.env.AZURE_OPENAI_INSTANCE_NAME,
+  modelDeploymentName: process.env.EMBEDDING_MODEL_NAME
+}
+
+const { error, value } = schema.validate(config, { abortEarly: false })
+
+module.exports = value
+"""
+
+
+def test_an_azure_embedders_deployment_from_a_required_config_module_is_the_models_setting(tmp_path):
+    """Azure OpenAI embeds with the deployment the call names; here a key of the object a required module validates
+    and exports, read from the environment."""
+    found = locate(app(tmp_path, {"app/lib/ai.js": AI, "app/config/ai.js": AI_CONFIG}))
+    assert [(c.name, c.model, c.model_env) for c in found.embedding_calls] == [
+        ("AzureOpenAIEmbeddings", None, "EMBEDDING_MODEL_NAME")]
+
+
+def test_langchain_js_openai_embedders_make_newlines_spaces_unless_told_not_to(tmp_path):
+    """@langchain/openai's OpenAIEmbeddings (and the Azure class, its subclass) default to stripNewLines = true."""
+    kept = AI.replace("azureOpenAIApiInstanceName", "stripNewLines: false,\n  azureOpenAIApiInstanceName")
+    found = locate(app(tmp_path, {"app/lib/ai.js": AI, "app/lib/kept.js": kept, "app/config/ai.js": AI_CONFIG}))
+    assert {(c.path, c.newlines_to_spaces) for c in found.embedding_calls} == {("app/lib/ai.js", True),
+                                                                              ("app/lib/kept.js", False)}
+
+
+def test_the_distance_a_store_queries_with_is_said_in_locates_text(tmp_path):
+    """The store's own query (`<#>` for innerProduct) is a distance the application searches with: not 'none found'."""
+    text = locate(app(tmp_path, {"app/lib/vector-store.js": STORE, "app/config/db.js": DB_CONFIG})).text()
+    said = text.split("Distances the code searches with:", 1)[1].split("\n")
+    assert "none found" not in said[0] and "knowledge_vectors.vector ip" in said[1], text
