@@ -1087,3 +1087,74 @@ def test_langchain_communitys_ollama_embeddings_puts_its_default_instruction_bef
                     "embeddings = OllamaEmbeddings(model='nomic-embed-text', embed_instruction='', query_instruction='')\n"),
     })
     assert result.task_prefixes == (("passage: ", "deps.py:3"), ("query: ", "deps.py:3")), result.task_prefixes
+
+
+ALEMBIC_CREATE = '''"""add user_memories
+
+Revision ID: 73
+Revises: 72
+"""
+from alembic import op
+from app.config import config
+
+revision = "73"
+down_revision = "72"
+EMBEDDING_DIM = config.embedding_model_instance.dimension
+
+
+def upgrade() -> None:
+    op.execute(f"""
+        CREATE TABLE IF NOT EXISTS user_memories (
+            id SERIAL PRIMARY KEY,
+            memory_text TEXT NOT NULL,
+            embedding vector({EMBEDDING_DIM})
+        );
+    """)
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS user_memories;")
+'''
+
+ALEMBIC_DROP = '''"""migrate the memories to markdown, then drop the legacy table
+
+Revision ID: 122
+Revises: 121
+"""
+from alembic import op
+from app.config import config
+
+revision = "122"
+down_revision = "121"
+EMBEDDING_DIM = config.embedding_model_instance.dimension
+
+
+def upgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS user_memories CASCADE;")
+
+
+def downgrade() -> None:
+    op.execute(f"""
+        CREATE TABLE IF NOT EXISTS user_memories (
+            id SERIAL PRIMARY KEY,
+            memory_text TEXT NOT NULL,
+            embedding vector({EMBEDDING_DIM})
+        );
+    """)
+'''
+
+
+def test_an_alembic_table_a_later_numbered_revision_drops_is_no_current_declaration(tmp_path):
+    """SurfSense's `alembic/versions/73_...py` creates user_memories, `122_...py` drops it (and its downgrade() makes
+    it again): both are listed, neither as the schema now (122 sorts before 73 as text, not as a number)."""
+    result = located(tmp_path, {"alembic/versions/73_add_user_memories_table.py": ALEMBIC_CREATE,
+                                "alembic/versions/122_migrate_and_drop_old_memory_tables.py": ALEMBIC_DROP})
+    listed = result.as_dict()["declarations"]
+    assert {(d["path"], d["superseded"]) for d in listed if d["table"] == "user_memories"} == {
+        ("alembic/versions/73_add_user_memories_table.py", True)}, listed
+
+
+def test_what_an_alembic_downgrade_creates_is_no_declaration(tmp_path):
+    """A downgrade() restores what its upgrade() took away: the table it makes is not the schema the revision leaves."""
+    result = located(tmp_path, {"alembic/versions/122_migrate_and_drop_old_memory_tables.py": ALEMBIC_DROP})
+    assert [d for d in result.declarations if d.table == "user_memories"] == []
