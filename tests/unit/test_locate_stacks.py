@@ -1158,3 +1158,21 @@ def test_what_an_alembic_downgrade_creates_is_no_declaration(tmp_path):
     """A downgrade() restores what its upgrade() took away: the table it makes is not the schema the revision leaves."""
     result = located(tmp_path, {"alembic/versions/122_migrate_and_drop_old_memory_tables.py": ALEMBIC_DROP})
     assert [d for d in result.declarations if d.table == "user_memories"] == []
+
+
+def test_a_backfill_named_for_something_else_that_calls_no_embedder_is_never_the_best_entrypoint(tmp_path):
+    """SurfSense's `scripts/backfill_image_artifacts.py` turns image rows into artifacts: a backfill named for what it
+    fills, which its contract shows calls no embedder, is listed but never drafted as the command that embeds; a
+    `backfill_chunks.py` beside it, importing the same, still is one (its name says what an embedding backfill fills)."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "db.py").write_text("import os\nDATABASE_URL = os.environ['DATABASE_URL']\n")
+    (tmp_path / "scripts").mkdir()
+    main = "import argparse\nfrom app.db import DATABASE_URL\n\nif __name__ == '__main__':\n    argparse.ArgumentParser().parse_args()\n"
+    (tmp_path / "scripts" / "backfill_image_artifacts.py").write_text(main)
+    result = locate(tmp_path)
+    images = next(e for e in result.entrypoints if e.name == "backfill_image_artifacts")
+    assert not images.may_embed and result.best_entrypoint is None, result.text()
+    assert "calls no embedder (its contract, read): a candidate only" in result.text()
+    (tmp_path / "scripts" / "backfill_chunks.py").write_text(main)
+    assert locate(tmp_path).best_entrypoint.name == "backfill_chunks"
