@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
-from typing import cast
+from typing import Protocol, TypeVar, cast
 
 from .lexing import without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
@@ -1115,14 +1115,22 @@ def _rolled_back(methods: list[re.Match], pos: int) -> bool:
     return bool(before) and before[-1].group(1) in ("down", "downgrade")
 
 
-def without_rollbacks(rel: str, text: str, decls: list[VectorDeclaration]) -> list[VectorDeclaration]:
-    """A numbered migration's declarations less those its rollback makes (a downgrade() recreating the table its
-    upgrade() dropped declares nothing the schema has after it)."""
-    if _migration_order(rel) is None or not decls:
-        return decls
+_Said = TypeVar("_Said", bound="_Lined")
+
+
+class _Lined(Protocol):
+    @property
+    def line(self) -> int: ...
+
+
+def without_rollbacks(rel: str, text: str, found: list[_Said]) -> list[_Said]:
+    """What a numbered migration says (its declarations, its indexes) less what its rollback says (a downgrade()
+    recreating the table its upgrade() dropped declares nothing the schema has after it)."""
+    if _migration_order(rel) is None or not found:
+        return found
     starts = [0, *(m.end() for m in re.finditer(r"\n", text))]
     methods = list(_RB_METHOD.finditer(text))
-    return [d for d in decls if not _rolled_back(methods, starts[min(d.line, len(starts)) - 1])]
+    return [d for d in found if not _rolled_back(methods, starts[min(d.line, len(starts)) - 1])]
 
 
 def removed(rel: str, text: str) -> tuple[tuple[str, str | None], ...]:
