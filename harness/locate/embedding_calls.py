@@ -160,6 +160,17 @@ _ENV_ROLE = {"model": re.compile(r"(?:^|_)EMBED(?:DING)?S?_MODEL(?:_NAME)?$"),
              "url": re.compile(r"(?:^|_)EMBED(?:DING)?S?_(?:ENDPOINT|URL|BASE_URL|HOST|API_BASE)$")}
 
 
+# LiteLLM's `ollama/NAME`, also inside chonkie's AutoEmbeddings URI (SurfSense's `litellm://ollama/nomic-embed-text`):
+# Ollama's model NAME.
+_OLLAMA_ROUTE = re.compile(r"(?i)^(?:litellm://)?ollama/(?P<m>.+)$")
+
+
+def ollama_model(model: str) -> str | None:
+    """The Ollama model a provider-routed model name names, or None where it names no Ollama model."""
+    m = _OLLAMA_ROUTE.match(model.strip())
+    return m.group("m") if m else None
+
+
 def _env_blocks(text: str) -> list[dict[str, tuple[str, str, int]]]:
     """Each block's settings by role: role -> (name, value unquoted, line)."""
     blocks: list[dict[str, tuple[str, str, int]]] = [{}]
@@ -181,11 +192,11 @@ def _env_file_embedders(rel: str, text: str) -> list[EmbeddingCall]:
     for block in _env_blocks(text):
         name, model, line = block["model"]
         provider = block.get("provider", ("", "", 0))[1]
-        ollama = provider.lower() == "ollama" or model.lower().startswith("ollama/")
+        ollama = provider.lower() == "ollama" or ollama_model(model) is not None
         dims_name, dims, _ = block.get("dimensions", (None, "", 0))
         url = re.match(r"https?://[^/\s]+", block.get("url", ("", "", 0))[1])
         found.append(EmbeddingCall(rel, line, "ollama-config" if ollama else "config", name,
-                                   model=model.split("/", 1)[1] if model.lower().startswith("ollama/") else model,
+                                   model=ollama_model(model) or model,
                                    model_env=name, url=url.group(0) if url else None,
                                    url_env=block["url"][0] if url else None,
                                    dimensions=int(dims) if dims.isdigit() else None,
@@ -209,12 +220,12 @@ def config_sections(rel: str, text: str) -> list[EmbeddingCall]:
             continue
         model, at = keys[model_key]
         provider = keys.get("provider", ("", 0))[0]
-        ollama = (provider.lower() == "ollama" or model.lower().startswith("ollama/")
+        ollama = (provider.lower() == "ollama" or ollama_model(model) is not None
                   or "ollama" in _yaml_parents(rel, text, at))
         dims = next((keys[k][0] for k in _DIMENSION_KEYS if re.fullmatch(r"[\d_]+", keys.get(k, ("", 0))[0])), None)
         found.append(EmbeddingCall(rel, line_of(text, at), "ollama-config" if ollama else "config",
                                    f"{name} {model_key}",
-                                   model=model.split("/", 1)[1] if model.lower().startswith("ollama/") else model,
+                                   model=ollama_model(model) or model,
                                    dimensions=int(dims.replace("_", "")) if dims else None))
     return found
 

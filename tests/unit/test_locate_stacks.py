@@ -1176,3 +1176,13 @@ def test_a_backfill_named_for_something_else_that_calls_no_embedder_is_never_the
     assert "calls no embedder (its contract, read): a candidate only" in result.text()
     (tmp_path / "scripts" / "backfill_chunks.py").write_text(main)
     assert locate(tmp_path).best_entrypoint.name == "backfill_chunks"
+
+
+def test_a_chonkie_litellm_uri_to_ollama_names_ollamas_model(tmp_path):
+    """SurfSense's `.env.example`: `EMBEDDING_MODEL=litellm://ollama/nomic-embed-text` (chonkie's AutoEmbeddings
+    through LiteLLM) embeds with Ollama's `nomic-embed-text`, as LiteLLM's own `ollama/nomic-embed-text` does."""
+    result = located(tmp_path, {".env": "EMBEDDING_MODEL=litellm://ollama/nomic-embed-text\n"
+                                        "EMBEDDING_BASE_URL=http://localhost:11434\n"})
+    [call] = result.embedding_calls
+    assert (call.kind, call.model, call.model_env, call.url, call.url_env) == (
+        "ollama-config", "nomic-embed-text", "EMBEDDING_MODEL", "http://localhost:11434", "EMBEDDING_BASE_URL")
