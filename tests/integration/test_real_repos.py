@@ -4967,3 +4967,219 @@ def test_personal_rag_head_schema_ts_ahead_of_its_one_migration_is_said_as_such(
                     f"migration ({folder}/migration.sql:6, {folder}/snapshot.json:61), but its schema declares 520 "
                     "(lib/db/schema/embeddings.ts:19): a schema change no migration was made for yet (the next one "
                     "would change the column)?"), said
+
+
+# -- MODSetter/SurfSense: FastAPI + SQLAlchemy, chunks and documents each with a vector of a width set at runtime ------
+
+# The app's own models (app/db.py) made as its initial Alembic revision makes them: `Base.metadata.create_all`, then
+# the revision's vector and text indexes. db.py is loaded alone: its imports of the app (config, whose
+# `embedding_model_instance.dimension` is the model's width, read at runtime) and of FastAPI Users are stood in for;
+# fastapi-users' user-table mixin is given its columns; the tables of the modules stood in for (artifacts,
+# notifications, ...), and those referencing them, are not made.
+SURFSENSE_SCHEMA = '''
+import sys, types, uuid, importlib.util
+import sqlalchemy
+from sqlalchemy import Boolean, Column, String
+from sqlalchemy.dialects.postgresql import UUID
+backend, dsn, dims = sys.argv[1], sys.argv[2], int(sys.argv[3])
+class Model: dimension = dims
+config = types.SimpleNamespace(embedding_model_instance=Model(), AUTH_TYPE="LOCAL", DATABASE_URL="",
+                               DB_IDLE_IN_TX_TIMEOUT_MS=0)
+class SQLAlchemyBaseUserTableUUID:
+    __tablename__ = "user"
+    id = Column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    email = Column(String(320), unique=True, index=True, nullable=False)
+    hashed_password = Column(String(1024), nullable=False)
+    is_active = Column(Boolean, default=True, nullable=False)
+    is_superuser = Column(Boolean, default=False, nullable=False)
+    is_verified = Column(Boolean, default=False, nullable=False)
+given = {"app.config": {"config": config}, "fastapi_users.db": {"SQLAlchemyBaseUserTableUUID": SQLAlchemyBaseUserTableUUID}}
+class StandIn:  # any other module of the app, FastAPI's and alembic's: each name it is asked for a do-nothing stand-in
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("fastapi", "fastapi_users", "anyio", "alembic") or (
+                name.split(".")[0] == "app" and name != "app.db"):
+            return importlib.util.spec_from_loader(name, self, is_package=True)
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__dict__.update(given.get(spec.name, {}))
+        module.__getattr__ = lambda a: (type(a, (), {"__init__": lambda self, *x, **k: None}) if a[0].isupper()
+                                        else (lambda *x, **k: None))
+        return module
+    def exec_module(self, module):
+        pass
+sys.meta_path.insert(0, StandIn())
+import sqlalchemy.ext.asyncio
+sqlalchemy.ext.asyncio.create_async_engine = lambda *a, **k: None  # db.py's engine: never connected here
+spec = importlib.util.spec_from_file_location("app.db", f"{backend}/app/db.py")
+db = sys.modules["app.db"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(db)
+meta = db.Base.metadata
+while missing := {t for t in meta.tables.values() for fk in t.foreign_keys
+                  if fk.target_fullname.split(".")[0] not in meta.tables}:
+    for t in missing:
+        meta.remove(t)
+engine = sqlalchemy.create_engine(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
+with engine.begin() as conn:
+    given["alembic"] = {"op": types.SimpleNamespace(get_bind=lambda: conn, execute=conn.execute)}
+    spec = importlib.util.spec_from_file_location("initial", f"{backend}/alembic/versions/0_initial_schema.py")
+    initial = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(initial)
+    initial.upgrade()
+'''
+
+# workspace -> document title -> the chunks the chunker cut from its markdown (the markdown: them, a blank line apart)
+SURFSENSE_DOCUMENTS = {
+    "Handbook": {
+        "vacation.md": ["Every employee receives twenty-five days of paid vacation per calendar year.",
+                        "Unused vacation days carry over until the end of March of the following year.",
+                        "Vacation requests are approved by the team lead at least two weeks in advance."],
+        "expenses.md": ["Travel expenses are reimbursed within five working days of the receipt upload.",
+                        "Meals abroad are reimbursed up to the daily allowance of the destination country."]},
+    "Research": {
+        "paper.md": ["The study measures retrieval quality of chunked documents across three embedding models.",
+                     "Longer chunks improved recall but reduced precision on the question answering benchmark.",
+                     "Future work compares hybrid keyword and vector search on the same document collection."]},
+}
+
+
+def load_surfsense(db, server, model: str = "all-minilm") -> None:
+    """A user's two workspaces and their uploaded files as the indexing pipeline leaves them (`_reindex_from_scratch`
+    then `persist_scratch_index`): each document's content (the markdown) with the vector of the whole of it
+    (`embed_batch([content, *chunks])`), and its chunks with their own vectors, `position` in document order."""
+    import hashlib
+
+    with db.connect(autocommit=True) as conn:
+        user = conn.execute("INSERT INTO \"user\" (id, email, hashed_password, is_active, is_superuser, is_verified) "
+                            "VALUES (gen_random_uuid(), 'alice@example.org', 'x', true, false, true) RETURNING id"
+                            ).fetchone()[0]
+        for workspace, documents in SURFSENSE_DOCUMENTS.items():
+            space = conn.execute("INSERT INTO workspaces (name, citations_enabled, api_access_enabled, "
+                                 "knowledge_store_enabled, user_id, created_at) VALUES (%s, true, false, false, %s, now()) "
+                                 "RETURNING id", (workspace, user)).fetchone()[0]
+            for title, chunks in documents.items():
+                content = "\n\n".join(chunks)
+                summary, *vectors = httpx_embed(server, model, [content, *chunks])
+                document = conn.execute(
+                    "INSERT INTO documents (title, document_type, content, content_hash, unique_identifier_hash, "
+                    "embedding, workspace_id, created_by_id, updated_at, created_at) VALUES (%s, 'FILE', %s, %s, %s, "
+                    "%s::vector, %s, %s, now(), now()) RETURNING id",
+                    (title, content, hashlib.sha256(f"{space}:{content}".encode()).hexdigest(),
+                     hashlib.sha256(f"FILE:{title}:{space}".encode()).hexdigest(), str(summary), space, user)
+                ).fetchone()[0]
+                for position, (text, vector) in enumerate(zip(chunks, vectors)):
+                    conn.execute("INSERT INTO chunks (content, embedding, position, document_id, created_at) "
+                                 "VALUES (%s, %s::vector, %s, %s, now())", (text, str(vector), position, document))
+
+
+# The user's checkout: the backend's models, configuration, searches, indexing pipeline and scripts with its
+# migrations (the connectors, agents, routes and tasks, 2,200 files that declare no table, left out: locate reads
+# them in seconds the suite has not got).
+SURFSENSE_CHECKOUT = ("app/db.py", "app/config/", "app/retriever/", "app/indexing_pipeline/", "app/utils/", "alembic/",
+                      "scripts/", ".env.example", "pyproject.toml")
+
+
+@pytest.fixture(scope="module")
+def surfsense(pg, templates, server, tmp_path_factory):
+    """The backend's checkout and a template database: the schema its initial revision makes for a 384-wide model
+    (all-MiniLM-L6-v2, the default EMBEDDING_MODEL), two workspaces' documents and chunks as the pipeline stores them."""
+    from tests.conftest import Database
+
+    try:
+        import pgvector.sqlalchemy  # noqa: F401
+    except ImportError:
+        pytest.skip("sqlalchemy and pgvector's SQLAlchemy types are needed to make SurfSense's tables")
+    app = Source.of("MODSetter__SurfSense").checkout("surfsense_backend", tmp_path_factory.mktemp("surfsense") / "app",
+                                                    only=SURFSENSE_CHECKOUT)
+    models = (app / "app" / "db.py").read_text()
+    for line in ('__tablename__ = "chunks"', "embedding = Column(Vector(config.embedding_model_instance.dimension))",
+                 'ForeignKey("documents.id", ondelete="CASCADE")', 'ForeignKey("workspaces.id", ondelete="CASCADE")'):
+        assert line in models  # the shape the trial relies on
+    with app_database(pg, templates, "surfsense") as name:
+        db = Database(name, pg.dsn(name))
+        subprocess.run([sys.executable, "-c", SURFSENSE_SCHEMA, str(app), db.dsn, "384"], check=True,
+                       capture_output=True, timeout=120)
+        load_surfsense(db, server)
+        yield app, name
+
+
+@pytest.fixture
+def surfsense_db(pg, surfsense):
+    from ..conftest import _database
+
+    yield from _database(pg, surfsense[1])
+
+
+def surfsense_chunk(conn, title: str, position: int) -> int:
+    return conn.execute("SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.title = %s "
+                        "AND c.position = %s", (title, position)).fetchone()[0]
+
+
+# What the user writes where the draft takes the whole table as one collection: the app searches a workspace's
+# chunks through their document (`.join(Document, ...).where(Document.workspace_id == workspace_id)`).
+SURFSENSE_BY_WORKSPACE = ("  collection: workspace_id\n"
+                          "  collection_join: {table: documents, key: id, chunk: document_id}\n"
+                          "  collection_table: {table: workspaces, key: id, name: name}\n")
+
+
+def surfsense_by_workspace(text: str) -> str:
+    drafted = re.search(r"\n  collection_name: chunks[^\n]*\n", text)
+    assert drafted, text
+    return text.replace(drafted.group(0), "\n" + SURFSENSE_BY_WORKSPACE)
+
+
+def test_surfsense_locate_reports_both_vector_tables_of_a_runtime_width_and_the_distance_its_searches_use(
+        cli, surfsense, tmp_path):
+    """`Vector(config.embedding_model_instance.dimension)` on documents and chunks: both declared, no width invented;
+    the memory and docs tables later revisions dropped are no current declaration (nor the ones their downgrade()
+    makes again); cosine from the searches' `.op("<=>")` and the initial revision's `public.vector_cosine_ops`
+    indexes; the model from .env.example's EMBEDDING_MODEL; no entrypoint (the artifact cutovers backfill no vectors)."""
+    app = surfsense[0]
+    located = cli("locate", "--repo", app, "--json").json
+    now = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"] if not d["superseded"]}
+    assert now == {("app/db.py", "documents", "embedding", None), ("app/db.py", "chunks", "embedding", None)}, now
+    assert located["declared_dimensions"] == []
+    said = {(u["table"], u["column"], u["distance"]) for u in located["distances"]
+            if u["path"] in ("app/retriever/chunks_hybrid_search.py", "alembic/versions/0_initial_schema.py")}
+    assert said == {("chunks", "embedding", "cosine"), ("documents", "embedding", "cosine")}, located["distances"]
+    assert not [u for u in located["distances"] if "memories" in (u["table"] or "")], located["distances"]
+    assert {(c["path"], c["model"], c["model_env"]) for c in located["embedding_calls"]} == {
+        (".env.example", "sentence-transformers/all-MiniLM-L6-v2", "EMBEDDING_MODEL")}, located["embedding_calls"]
+    # scripts/backfill_{image,podcast,video}_artifacts.py move rows into artifacts: listed, none the backfill
+    assert located["best_entrypoint"] is None, located["entrypoints"]
+    assert {e["name"]: e["may_embed"] for e in located["entrypoints"]} == {
+        f"backfill_{kind}_artifacts": False for kind in ("image", "podcast", "video")}, located["entrypoints"]
+
+
+def test_surfsense_chunks_checked_per_workspace_through_their_documents(cli, surfsense, surfsense_db, server, tmp_path):
+    """The draft (with `--model all-minilm`: the app's default all-MiniLM-L6-v2, as Ollama names it) needs one edit: it
+    takes the chunks of every workspace as one collection; the user places them in workspaces through their document
+    (collection_join on documents). scope, plan, run --engine, verify and record ok for one workspace, the other's
+    checks pass too, every vector as the app wrote it; the documents' own vectors, drafted with --table documents,
+    pass as well."""
+    app, db = surfsense[0], surfsense_db
+    with db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute("SELECT id, embedding::text FROM chunks").fetchall())
+    trial = procedure(cli, db, server, app, tmp_path / "handbook", "Handbook", model="all-minilm",
+                      edit=surfsense_by_workspace, plan=True)
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = yaml.safe_load(trial.profile.read_text())
+    assert (drafted["chunks"]["table"], drafted["chunks"]["id"], drafted["chunks"]["text"], drafted["embeddings"]["vector"],
+            drafted["provider"]["dimensions"], drafted["distance"]) == ("chunks", "id", "content", "embedding", 384,
+                                                                      "cosine"), trial.profile.read_text()
+    assert "command" not in (drafted.get("backfill") or {}), trial.profile.read_text()
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    chunks = sum(len(c) for c in SURFSENSE_DOCUMENTS["Handbook"].values())
+    assert trial.scope.json["counts"]["chunks"] == chunks, trial.scope.out
+    assert_whole_procedure_ok(trial, db, "chunks", "embedding", len(app_vectors), needed=0)
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    assert not [c for c, status in checked_again(trial.profile, env, "Research").items() if status == "failed"]
+    with db.connect(autocommit=True) as conn:
+        assert dict(conn.execute("SELECT id, embedding::text FROM chunks").fetchall()) == app_vectors
+    documents = tmp_path / "documents.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--model", "all-minilm", "--table",
+               "documents", "--output", documents, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    raw = yaml.safe_load(documents.read_text())
+    assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["embeddings"]["vector"]) == (
+        "documents", "content", "embedding"), documents.read_text()
+    assert not [c for c, status in checked_again(documents, env, "documents").items() if status == "failed"]
