@@ -5153,21 +5153,19 @@ def test_surfsense_locate_reports_both_vector_tables_of_a_runtime_width_and_the_
 def test_surfsense_chunks_checked_per_workspace_through_their_documents(cli, surfsense, surfsense_db, server, tmp_path):
     """The draft (with `--model all-minilm`: the app's default all-MiniLM-L6-v2, as Ollama names it) needs one edit: it
     takes the chunks of every workspace as one collection; the user places them in workspaces through their document
-    (collection_join on documents). scope, plan, run --engine, verify and record ok for one workspace, the other's
-    checks pass too, every vector as the app wrote it; the documents' own vectors, drafted with --table documents,
-    pass as well."""
+    (collection_join on documents). scope, run --engine, verify and record ok for one workspace, the other's checks
+    pass too, every vector as the app wrote it."""
     app, db = surfsense[0], surfsense_db
     with db.connect(autocommit=True) as conn:
         app_vectors = dict(conn.execute("SELECT id, embedding::text FROM chunks").fetchall())
     trial = procedure(cli, db, server, app, tmp_path / "handbook", "Handbook", model="all-minilm",
-                      edit=surfsense_by_workspace, plan=True)
+                      edit=surfsense_by_workspace)
     assert trial.init.json["todo"] == [], trial.init.out
     drafted = yaml.safe_load(trial.profile.read_text())
     assert (drafted["chunks"]["table"], drafted["chunks"]["id"], drafted["chunks"]["text"], drafted["embeddings"]["vector"],
             drafted["provider"]["dimensions"], drafted["distance"]) == ("chunks", "id", "content", "embedding", 384,
                                                                       "cosine"), trial.profile.read_text()
     assert "command" not in (drafted.get("backfill") or {}), trial.profile.read_text()
-    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
     chunks = sum(len(c) for c in SURFSENSE_DOCUMENTS["Handbook"].values())
     assert trial.scope.json["counts"]["chunks"] == chunks, trial.scope.out
     assert_whole_procedure_ok(trial, db, "chunks", "embedding", len(app_vectors), needed=0)
@@ -5175,11 +5173,77 @@ def test_surfsense_chunks_checked_per_workspace_through_their_documents(cli, sur
     assert not [c for c, status in checked_again(trial.profile, env, "Research").items() if status == "failed"]
     with db.connect(autocommit=True) as conn:
         assert dict(conn.execute("SELECT id, embedding::text FROM chunks").fetchall()) == app_vectors
+
+
+def test_surfsense_chunks_and_documents_gone_wrong_are_named_row_by_row_and_repaired(cli, surfsense, surfsense_db,
+                                                                                      server, tmp_path):
+    """In the Handbook workspace: a chunk's content edited after its vector, a vector of another model (a permuted
+    one), a vector swapped with a Research chunk's (the wrong workspace's), and an upload whose indexing failed
+    (`rollback_and_persist_failure`: the document kept with its placeholder content 'Pending...', status failed, no
+    vector, no chunks): verify names exactly those chunks under recompute and the document under source_coverage;
+    backfill --keys-from re-embeds the 3, and the Research chunk in Research's run. On the documents' own vectors,
+    the failed document's placeholder is one to embed unless the profile keeps to `status->>'state'` ready: then
+    nothing is, and the documents' checks pass."""
+    app, db = surfsense[0], surfsense_db
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--model", "all-minilm", "--output", profile,
+               "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    text = surfsense_by_workspace(profile.read_text())
+    assert "# source: {table: documents, key: id, chunk_key: document_id}" in text, text
+    profile.write_text(text.replace("# source: {table: documents", "source: {table: documents"))
+    with db.connect(autocommit=True) as conn:
+        edited, permuted = surfsense_chunk(conn, "vacation.md", 0), surfsense_chunk(conn, "vacation.md", 1)
+        moved, research = surfsense_chunk(conn, "expenses.md", 0), surfsense_chunk(conn, "paper.md", 1)
+        conn.execute("UPDATE chunks SET content = 'Every employee receives thirty days of paid vacation.' WHERE id = %s",
+                     (edited,))
+        conn.execute("UPDATE chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (permuted,))
+        conn.execute("UPDATE chunks d SET embedding = o.embedding FROM chunks o WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))",
+                     (moved, research, research, moved))
+        failed = conn.execute(
+            "INSERT INTO documents (title, document_type, content, content_hash, unique_identifier_hash, workspace_id, "
+            "updated_at, created_at, status) SELECT 'security.md', 'FILE', 'Pending...', "
+            "encode(sha256(('placeholder:' || encode(sha256('FILE:security.md'), 'hex'))::bytea), 'hex'), "
+            "encode(sha256('FILE:security.md'), 'hex'), id, now(), now(), "
+            "'{\"state\": \"failed\", \"reason\": \"embedding failed\"}' FROM workspaces WHERE name = 'Handbook' "
+            "RETURNING id").fetchone()[0]  # prepare_for_indexing's placeholder row, its hash that of its identifier
+    target = ("--profile", profile, "--collection", "Handbook")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {edited, permuted, moved}, offenders
+    assert offenders["source_coverage"] == {("documents", failed)}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 3, fixed.out + fixed.err
+    # The Research chunk still holds the expenses chunk's old vector, now that chunk's again: Research's verify names
+    # it (under distinct_vectors too: its vector is a Handbook chunk's), its own backfill repairs it.
+    other = ("--profile", profile, "--collection", "Research")
+    research_verify = cli("verify", *other, "--run-dir", tmp_path / "research", "--json", env=env)
+    assert research_verify.code == 1, research_verify.out
+    assert offenders_by_check(tmp_path / "research" / "offenders.jsonl") == {
+        "recompute": {research}, "distinct_vectors": {research}}
+    repaired = cli("backfill", *other, "--keys-from", tmp_path / "research" / "offenders.jsonl", "--json", env=env)
+    assert repaired.code == 0 and repaired.json["embedded"] == 1, repaired.out + repaired.err
+    again = checked_again(profile, env, "Handbook")
+    assert {c for c, status in again.items() if status == "failed"} == {"source_coverage"}, again
+    with db.connect(autocommit=True) as conn:
+        for key in (edited, permuted, moved, research):  # measured: each the vector of its own text again
+            content = conn.execute("SELECT content FROM chunks WHERE id = %s", (key,)).fetchone()[0]
+            assert conn.execute("SELECT embedding = %s::vector FROM chunks WHERE id = %s",
+                                (str(httpx_embed(server, "all-minilm", [content])[0]), key)).fetchone()[0]
     documents = tmp_path / "documents.yaml"
     init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--model", "all-minilm", "--table",
                "documents", "--output", documents, "--json", env=env)
     assert init.code == 0 and init.json["todo"] == [], init.out + init.err
     raw = yaml.safe_load(documents.read_text())
-    assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["embeddings"]["vector"]) == (
-        "documents", "content", "embedding"), documents.read_text()
+    assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["embeddings"]["vector"], raw["distance"]) == (
+        "documents", "content", "embedding", "cosine"), documents.read_text()
+    whole = ("--profile", documents, "--collection", "documents")
+    placeholder = cli("scope", *whole, "--json", env=env)
+    assert placeholder.code == 0 and placeholder.json["counts"]["needed"] == 1, placeholder.out  # 'Pending...'
+    documents.write_text(re.sub(r"\nchunks:\n", "\nchunks:\n  filter: {\"status->>'state'\": ready}\n", documents.read_text()))
+    ready = cli("scope", *whole, "--json", env=env)
+    assert ready.code == 0 and ready.json["counts"]["needed"] == 0, ready.out + ready.err
     assert not [c for c, status in checked_again(documents, env, "documents").items() if status == "failed"]
