@@ -413,8 +413,16 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     if shape.side_by_side:
         _side_by_side(w, shape, filter_named or {}, model)
     w.guess("embeddings.model", "model", shape.model, required=False)
-    w.guess("embeddings.input_hash", "input_hash", shape.input_hash, required=False)
-    if shape.input_hash.column and shape.input_hash_algorithm != hashing.DEFAULT:
+    input_hash = shape.input_hash
+    if (input_hash.column and shape.input_hash_of and measured is not None and measured.matched
+            and shape.input_hash_of not in measured.columns):
+        # The stored vectors say which text they embed; digests of another column are no hash of it (SurfSense's
+        # content_hash, one row's value the MD5 of its title): the engine would overwrite them with digests of the text.
+        input_hash = Guess(None, f"{em.name}.{input_hash.column} is not an input hash: its values read are digests of "
+                           f"{shape.input_hash_of} ({input_hash.why.rsplit('measured: ', 1)[-1]}), not the "
+                           f"{', '.join(measured.columns)} the stored vectors are made from")
+    w.guess("embeddings.input_hash", "input_hash", input_hash, required=False)
+    if input_hash.column and shape.input_hash_algorithm != hashing.DEFAULT:
         w.value("embeddings.input_hash_algorithm", "input_hash_algorithm", shape.input_hash_algorithm,
                 f"measured: the application's hash; the engine writes the {hashing.algorithm(shape.input_hash_algorithm).label} "
                 "there as the application does")
