@@ -83,7 +83,7 @@ def kind_of(name: str) -> str:
         return "provider"
     if "CHUNK" in n:
         return "chunking"
-    if re.search(r"BATCH", n) and not _OTHER_STORES.search(n):  # EMBEDDING_CACHE_EVICTION_BATCH: the cache's
+    if re.search(r"BATCH", n) and not _OTHER_STORES.search(n):  # a cache's batch (EMBEDDING_CACHE_EVICTION_BATCH) is none
         return "batch"
     if re.search(r"DIM|VECTOR_(?:LENGTH|SIZE)", n):
         return "dimensions"
