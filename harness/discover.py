@@ -173,6 +173,9 @@ class Shape:
     side_by_side_values: tuple[tuple[tuple[Any, ...], int], ...] = ()
     # The text the input hash column was measured to hold digests of (None: not measured to hold any).
     input_hash_of: str | None = None
+    # Where no column of the chunks' places them in collections: the column of their document table (``source_table``)
+    # that does (SurfSense's documents.workspace_id), and the table naming each collection; said, not chosen.
+    parent_collection: tuple[str, CollectionTable] | None = None
 
     @property
     def inline(self) -> bool:
@@ -497,6 +500,8 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         c.name for c in em.columns
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
     source_table = _source_table(conn, chunks, em, sources, collection.column, documents)
+    parent = _collection_of_documents(conn, source_table, table) \
+        if source_table is not None and collection.column is None and joined is None else None
     if joined is not None:  # the join table's column (not the chunks'): no source of the chunks holds it
         collection = Guess(joined[1], joined[3])
         collection_table = joined[2]
@@ -513,7 +518,7 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                  f"{documents[0][2]} row each chunk is cut from" if documents and sources == (documents[0][0],) else "",
                  doc_hash, joined[0] if joined else None, joined[3] if joined else "",
                  algorithm if input_hash.column else hashing.DEFAULT, beside, _combinations(conn, em, beside),
-                 hashed_text if input_hash.column else None)
+                 hashed_text if input_hash.column else None, parent)
 
 
 def side_by_side(conn: Conn, schema: str, table: str, key: str, besides: tuple[str | None, ...]) -> tuple[str, ...]:
@@ -665,6 +670,26 @@ def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
     _, join, column, collections, why = found[0]
     others = [f"{f[1].table} ({f[0]})" for f in found[1:]]
     return join, column, collections, why + (f"; other join tables: {', '.join(others)}" if others else "")
+
+
+def _collection_of_documents(conn: Conn, documents: CitedTable, table) -> tuple[str, CollectionTable] | None:
+    """The column of the chunks' document table placing every document in a collection (SurfSense's
+    ``documents.workspace_id``, NOT NULL, -> ``workspaces.name``): a foreign key into a table with a column naming each
+    row, whose rows name no document; the join key can then place each chunk through its document. None where the
+    chunks name their document through a JSON key or a polymorphic pair (no join column), or no such column is."""
+    if documents.chunk_filter or json_field(documents.field)[1] is not None:
+        return None
+    parent = table(documents.schema, documents.table)
+    required = {c.name for c in parent.columns if c.not_null}
+    for column, rschema, rname, rcolumn in _foreign_keys(conn, parent):
+        if column not in required or (rschema, rname) == (parent.schema, parent.name):
+            continue
+        ref = table(rschema, rname)
+        label = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=(rcolumn,), role="name").column
+        if label is None or any(snake(c.name) in SOURCE_NAMES for c in ref.columns):
+            continue
+        return column, CollectionTable(table=rname, key=rcolumn, name=label, schema=rschema)
+    return None
 
 
 def _names(link: str, table: str) -> bool:

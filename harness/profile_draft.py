@@ -372,6 +372,16 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     else:
         w.value("chunks.collection_name", "collection_name", ch.name,
                 f"no collection column: the whole table is one collection, named after it ({shape.collection.why})")
+        if shape.parent_collection is not None and shape.source_table is not None:
+            column, ct = shape.parent_collection
+            src = shape.source_table
+            where = "" if ct.schema == "public" else f", schema: {ct.schema}"
+            join_schema = "" if src.schema == ch.schema else f", schema: {src.schema}"
+            w.comment(f"or one collection per {ct.table} row, as each chunk's {src.table} row places it ({src.table}."
+                      f"{column} references {ct.table}.{ct.key}, named by its {ct.name}): in place of collection_name,\n"
+                      f"collection: {column}\n"
+                      f"collection_join: {{table: {src.table}, key: {src.key}, chunk: {src.field}{join_schema}}}\n"
+                      f"collection_table: {{table: {ct.table}, key: {ct.key}, name: {ct.name}{where}}}", 2)
     w.guess("chunks.tenant", "tenant", shape.tenant, required=False)
     left_out = (f"; left out, empty in some rows read: {', '.join(shape.empty_sources)}" if shape.empty_sources else "")
     if shape.sources:

@@ -1451,3 +1451,28 @@ def test_a_hash_of_another_column_than_the_text_the_vectors_are_made_from_is_no_
     assert raw["chunks"]["text"] == "content", out.read_text()
     assert "input_hash" not in raw["embeddings"] and "input_hash_algorithm" not in raw["embeddings"], out.read_text()
     assert "not the content the stored vectors are made from" in out.read_text(), out.read_text()
+
+
+def test_chunks_placed_in_collections_by_their_documents_are_said_so_beside_the_one_collection(cli, empty_db, tmp_path):
+    """SurfSense: a chunk holds its `document_id`, the document its `workspace_id` (NOT NULL, `workspaces.name`), and
+    the app searches one workspace's chunks through their document. The draft still takes the whole table as one
+    collection, and says, ready to uncomment, the collection the document places each chunk in (it said nothing)."""
+    empty_db.execute(
+        "CREATE TABLE workspaces (id serial PRIMARY KEY, name varchar(100) NOT NULL); "
+        "CREATE TABLE folders (id serial PRIMARY KEY, name text NOT NULL); "
+        "CREATE TABLE documents (id serial PRIMARY KEY, title text NOT NULL, content text NOT NULL, "
+        "workspace_id int NOT NULL REFERENCES workspaces(id), folder_id int REFERENCES folders(id)); "
+        "CREATE TABLE chunks (id serial PRIMARY KEY, content text NOT NULL, embedding vector(384), "
+        "document_id int NOT NULL REFERENCES documents(id)); "
+        "INSERT INTO workspaces (name) VALUES ('Handbook'), ('Research'); "
+        "INSERT INTO documents (title, content, workspace_id) SELECT 'doc' || g, 'text ' || g, 1 + g % 2 "
+        "FROM generate_series(1, 4) g; "
+        "INSERT INTO chunks (content, document_id) SELECT 'chunk ' || g, 1 + g % 4 FROM generate_series(1, 12) g")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0, result.err
+    drafted = out.read_text()
+    assert yaml.safe_load(drafted)["chunks"]["collection_name"] == "chunks", drafted
+    assert ("  # collection: workspace_id\n"
+            "  # collection_join: {table: documents, key: id, chunk: document_id}\n"
+            "  # collection_table: {table: workspaces, key: id, name: name}\n") in drafted, drafted
+    assert "folder" not in _line(drafted, "# collection_table"), drafted  # nullable: places no chunk for sure

@@ -5114,17 +5114,18 @@ def surfsense_chunk(conn, title: str, position: int) -> int:
                         "AND c.position = %s", (title, position)).fetchone()[0]
 
 
-# What the user writes where the draft takes the whole table as one collection: the app searches a workspace's
+# The user takes up what the draft says beside the whole table as one collection: the app searches a workspace's
 # chunks through their document (`.join(Document, ...).where(Document.workspace_id == workspace_id)`).
-SURFSENSE_BY_WORKSPACE = ("  collection: workspace_id\n"
-                          "  collection_join: {table: documents, key: id, chunk: document_id}\n"
-                          "  collection_table: {table: workspaces, key: id, name: name}\n")
+SURFSENSE_BY_WORKSPACE = ("  # collection: workspace_id\n"
+                          "  # collection_join: {table: documents, key: id, chunk: document_id}\n"
+                          "  # collection_table: {table: workspaces, key: id, name: name}\n")
 
 
 def surfsense_by_workspace(text: str) -> str:
     drafted = re.search(r"\n  collection_name: chunks[^\n]*\n", text)
-    assert drafted, text
-    return text.replace(drafted.group(0), "\n" + SURFSENSE_BY_WORKSPACE)
+    assert drafted and SURFSENSE_BY_WORKSPACE in text, text
+    text = text.replace(SURFSENSE_BY_WORKSPACE, SURFSENSE_BY_WORKSPACE.replace("  # ", "  "))
+    return text.replace(drafted.group(0), "\n")
 
 
 def test_surfsense_locate_reports_both_vector_tables_of_a_runtime_width_and_the_distance_its_searches_use(
@@ -5151,10 +5152,10 @@ def test_surfsense_locate_reports_both_vector_tables_of_a_runtime_width_and_the_
 
 
 def test_surfsense_chunks_checked_per_workspace_through_their_documents(cli, surfsense, surfsense_db, server, tmp_path):
-    """The draft (with `--model all-minilm`: the app's default all-MiniLM-L6-v2, as Ollama names it) needs one edit: it
-    takes the chunks of every workspace as one collection; the user places them in workspaces through their document
-    (collection_join on documents). scope, run --engine, verify and record ok for one workspace, the other's checks
-    pass too, every vector as the app wrote it."""
+    """The draft (with `--model all-minilm`: the app's default all-MiniLM-L6-v2, as Ollama names it) takes the chunks of
+    every workspace as one collection and says, commented, how their documents place them in workspaces; the user
+    takes that up (collection_join on documents). scope, run --engine, verify and record ok for one workspace, the
+    other's checks pass too, every vector as the app wrote it."""
     app, db = surfsense[0], surfsense_db
     with db.connect(autocommit=True) as conn:
         app_vectors = dict(conn.execute("SELECT id, embedding::text FROM chunks").fetchall())
