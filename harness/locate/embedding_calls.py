@@ -56,7 +56,7 @@ class EmbeddingCall:
                 "in_process": self.in_process}
 
 
-_TRIGGER = re.compile(r"embed\(|embedMany|@ai-sdk/|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|"
+_TRIGGER = re.compile(r"embed\(|embedMany|@ai-sdk/|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|AutoEmbeddings|"
                       r"SentenceTransformer|TextEmbedding|Embeddings?\s*\(|ollama|feature-extraction|Supabase\.ai\.Session|"
                       r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(|Langchain::LLM::")
 # Ollama's endpoints end the URL (a query may follow): `/api/embed/index.js` is a file of the app's own routes.
@@ -75,6 +75,10 @@ _ST = re.compile(r"""\b(?P<name>SentenceTransformer|TextEmbedding)\s*\(""")
 # task's name is transformers' own, so a call of any function with it first is one, the app's own wrapper included
 # (chatgpt-your-files' ``usePipeline('feature-extraction', 'Supabase/gte-small')``, in a file importing only the hook).
 _HF_PIPELINE = re.compile(r"""(?<![\w.$])(?P<name>[A-Za-z_$][\w$]*)\s*\(\s*(?:task\s*=\s*)?['"]feature-extraction['"]\s*,?""")
+# chonkie's AutoEmbeddings picks the provider from the model's URI (`litellm://ollama/NAME`, `openai://NAME`) or loads a
+# sentence-transformers model in process (a bare name): SurfSense's embedder, its model from EMBEDDING_MODEL.
+_CHONKIE = re.compile(r"""\bAutoEmbeddings\s*\.\s*get_embeddings\s*\(""")
+_CHONKIE_IMPORT = re.compile(r"""^\s*from\s+chonkie(?:\.\w+)*\s+import\b[^\n]*\bAutoEmbeddings\b""", re.M)
 _SUPABASE_AI = re.compile(r"""\bnew\s+Supabase\s*\.\s*ai\s*\.\s*Session\s*\(""")
 _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
@@ -314,6 +318,10 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         if model == (None, None) and m.group(0).rstrip().endswith(","):  # the model follows the task
             model = _positional(text, text[m.end():paren + 1 + len(args)], m.end(), reads)
         add(EmbeddingCall(rel, line_of(text, m.start()), "transformers", f"{m.group('name')}(feature-extraction)", *model))
+    for m in _CHONKIE.finditer(text) if _CHONKIE_IMPORT.search(text) else ():
+        args = call_args(text, m.end() - 1)
+        add(EmbeddingCall(rel, line_of(text, m.start()), "chonkie", "AutoEmbeddings.get_embeddings",
+                          *_positional(text, args, m.end(), reads)))
     for m in _SUPABASE_AI.finditer(text):
         args = call_args(text, m.end() - 1)
         add(EmbeddingCall(rel, line_of(text, m.start()), "supabase-ai", "Supabase.ai.Session",

@@ -5133,7 +5133,8 @@ def test_surfsense_locate_reports_both_vector_tables_of_a_runtime_width_and_the_
     """`Vector(config.embedding_model_instance.dimension)` on documents and chunks: both declared, no width invented;
     the memory and docs tables later revisions dropped are no current declaration (nor the ones their downgrade()
     makes again); cosine from the searches' `.op("<=>")` and the initial revision's `public.vector_cosine_ops`
-    indexes; the model from .env.example's EMBEDDING_MODEL; no entrypoint (the artifact cutovers backfill no vectors)."""
+    indexes; chonkie's AutoEmbeddings with its model from EMBEDDING_MODEL, .env.example's value; no entrypoint (the
+    artifact cutovers backfill no vectors)."""
     app = surfsense[0]
     located = cli("locate", "--repo", app, "--json").json
     now = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"] if not d["superseded"]}
@@ -5143,8 +5144,9 @@ def test_surfsense_locate_reports_both_vector_tables_of_a_runtime_width_and_the_
             if u["path"] in ("app/retriever/chunks_hybrid_search.py", "alembic/versions/0_initial_schema.py")}
     assert said == {("chunks", "embedding", "cosine"), ("documents", "embedding", "cosine")}, located["distances"]
     assert not [u for u in located["distances"] if "memories" in (u["table"] or "")], located["distances"]
-    assert {(c["path"], c["model"], c["model_env"]) for c in located["embedding_calls"]} == {
-        (".env.example", "sentence-transformers/all-MiniLM-L6-v2", "EMBEDDING_MODEL")}, located["embedding_calls"]
+    assert {(c["path"], c["kind"], c["model"], c["model_env"]) for c in located["embedding_calls"]} == {
+        (".env.example", "config", "sentence-transformers/all-MiniLM-L6-v2", "EMBEDDING_MODEL"),
+        ("app/config/__init__.py", "chonkie", None, "EMBEDDING_MODEL")}, located["embedding_calls"]
     # scripts/backfill_{image,podcast,video}_artifacts.py move rows into artifacts: listed, none the backfill
     assert located["best_entrypoint"] is None, located["entrypoints"]
     assert {e["name"]: e["may_embed"] for e in located["entrypoints"]} == {

@@ -1186,3 +1186,17 @@ def test_a_chonkie_litellm_uri_to_ollama_names_ollamas_model(tmp_path):
     [call] = result.embedding_calls
     assert (call.kind, call.model, call.model_env, call.url, call.url_env) == (
         "ollama-config", "nomic-embed-text", "EMBEDDING_MODEL", "http://localhost:11434", "EMBEDDING_BASE_URL")
+
+
+def test_chonkies_auto_embeddings_is_an_embedding_call_with_the_model_setting_it_reads(tmp_path):
+    """SurfSense's `app/config/__init__.py`: `EMBEDDING_MODEL = os.getenv("EMBEDDING_MODEL")`, then
+    `AutoEmbeddings.get_embeddings(EMBEDDING_MODEL, **embedding_kwargs)` (chonkie): the app's embedder, its model from
+    that setting (only .env.example's setting was listed); a literal model is read as well."""
+    result = located(tmp_path, {"app/config.py": (
+        "import os\nfrom chonkie import AutoEmbeddings\n\n\nclass Config:\n"
+        "    EMBEDDING_MODEL = os.getenv(\"EMBEDDING_MODEL\")\n"
+        "    embedding_model_instance = AutoEmbeddings.get_embeddings(\n        EMBEDDING_MODEL,\n        **kwargs,\n    )\n"),
+        "app/local.py": "from chonkie import AutoEmbeddings\n\nE = AutoEmbeddings.get_embeddings('minishlab/potion-base-8M')\n"})
+    assert {(c.path, c.kind, c.name, c.model, c.model_env) for c in result.embedding_calls} == {
+        ("app/config.py", "chonkie", "AutoEmbeddings.get_embeddings", None, "EMBEDDING_MODEL"),
+        ("app/local.py", "chonkie", "AutoEmbeddings.get_embeddings", "minishlab/potion-base-8M", None)}
