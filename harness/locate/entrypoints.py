@@ -77,14 +77,19 @@ class Entrypoint:
             return False
         if self.contract is None or not self.contract.known:
             return True
-        if _BACKFILLISH.search(f"{self.name} {self.path}") and not self.fills_something_else:
+        if self.fills_something_else:
+            # a call in the file it runs, not in a module that file imports: SurfSense's scripts all import the app's
+            # configuration, which loads the embedder
+            own = {self.path, *self.contract.files[:1]}
+            return any(c.rsplit(":", 1)[0] in own for c in self.contract.embedding_calls)
+        if _BACKFILLISH.search(f"{self.name} {self.path}"):
             return True
         return bool(self.contract.embedding_calls)
 
     @property
     def fills_something_else(self) -> bool:
         """A backfill named for what it fills, and that is no embedding's (SurfSense's `backfill_image_artifacts.py`
-        turns image rows into artifacts): only an embedder its contract calls says it embeds."""
+        turns image rows into artifacts): only an embedder its own file calls says it embeds."""
         words = {w for w in re.split(r"[^a-z0-9]+", self.name.lower()) if w and not w.isdigit()}
         if "backfill" not in words and "backfills" not in words:
             return False

@@ -1162,11 +1162,15 @@ def test_what_an_alembic_downgrade_creates_is_no_declaration(tmp_path):
 
 def test_a_backfill_named_for_something_else_that_calls_no_embedder_is_never_the_best_entrypoint(tmp_path):
     """SurfSense's `scripts/backfill_image_artifacts.py` turns image rows into artifacts: a backfill named for what it
-    fills, which its contract shows calls no embedder, is listed but never drafted as the command that embeds; a
-    `backfill_chunks.py` beside it, importing the same, still is one (its name says what an embedding backfill fills)."""
+    fills, whose own file calls no embedder (the app's configuration it imports loads one, as for every script), is
+    listed but never drafted as the command that embeds; a `backfill_chunks.py` beside it, importing the same, still
+    is one (its name says what an embedding backfill fills)."""
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "__init__.py").write_text("")
-    (tmp_path / "app" / "db.py").write_text("import os\nDATABASE_URL = os.environ['DATABASE_URL']\n")
+    # the app's configuration, which every script imports, loads the embedder: no sign that the script embeds
+    (tmp_path / "app" / "config.py").write_text(
+        "import os\nfrom chonkie import AutoEmbeddings\n\nMODEL = AutoEmbeddings.get_embeddings(os.getenv('EMBEDDING_MODEL'))\n")
+    (tmp_path / "app" / "db.py").write_text("import os\nfrom app.config import MODEL\nDATABASE_URL = os.environ['DATABASE_URL']\n")
     (tmp_path / "scripts").mkdir()
     main = "import argparse\nfrom app.db import DATABASE_URL\n\nif __name__ == '__main__':\n    argparse.ArgumentParser().parse_args()\n"
     (tmp_path / "scripts" / "backfill_image_artifacts.py").write_text(main)
@@ -1176,6 +1180,12 @@ def test_a_backfill_named_for_something_else_that_calls_no_embedder_is_never_the
     assert "calls no embedder (its contract, read): a candidate only" in result.text()
     (tmp_path / "scripts" / "backfill_chunks.py").write_text(main)
     assert locate(tmp_path).best_entrypoint.name == "backfill_chunks"
+    (tmp_path / "scripts" / "backfill_chunks.py").unlink()
+    # named for something else, but embedding in its own file: it may embed
+    (tmp_path / "scripts" / "backfill_image_captions.py").write_text(
+        main.replace("import argparse\n", "import argparse\nfrom sentence_transformers import SentenceTransformer\n"
+                     "MODEL = SentenceTransformer('all-MiniLM-L6-v2')\n"))
+    assert locate(tmp_path).best_entrypoint.name == "backfill_image_captions"
 
 
 def test_a_chonkie_litellm_uri_to_ollama_names_ollamas_model(tmp_path):
