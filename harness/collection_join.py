@@ -31,7 +31,7 @@ def names(ch: ChunkTable) -> sql.Composed:
     if ct is None:
         # DISTINCT: a join table without a unique key may hold a row twice, and the chunk is once in its collection.
         return sql.SQL("ARRAY(SELECT DISTINCT k::text FROM ({}) AS x(k))").format(held_keys(ch))
-    return sql.SQL("ARRAY(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{ctkey} IN ({held}))").format(
+    return sql.SQL("ARRAY(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{ctkey} IN ({held}) AND ct.{name} IS NOT NULL)").format(
         name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), ctkey=sql.Identifier(ct.key),
         held=held_keys(ch))
 

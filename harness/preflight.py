@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from . import collection_join, hashing, rls, sqlexpr
-from .backfill.writer import stamped, write_path, written_columns
+from .backfill.writer import filled_columns, write_path
 from .checks.outcome import FAIL, PASS, Outcome, verdict
 from .db import Conn
 from .introspect import has_pgcrypto, input_hash_type
@@ -39,8 +39,7 @@ def unfilled_columns(conn: Conn, target: Target) -> list[str]:
     if target.inline:
         return []  # vectors are written by UPDATE: the row's other columns are already there
     em = target.profile.embeddings
-    written = {col for _, col in written_columns(target)} | set(em.defaults) | {col for col, _ in em.filter} \
-        | {col for col in (stamped(target),) if col}
+    written = filled_columns(target) | set(em.defaults) | {col for col, _ in em.filter}
     return [c["name"] for c in _columns(conn, em.schema, em.table)
             if c["notnull"] and not c["filled"] and c["name"] not in written]
 
@@ -224,6 +223,10 @@ def into_shape_outcome(target: Target, collection: str | None, into: str) -> Out
                    else f"an array column ({ch.collection}[])")
         lacks.append(f"chunks belong to collections through {through}: a chunk of several "
                      "collections cannot be copied into one")
+    if ch.collection_table is not None and not ch.collection_several:
+        # the copy writes the new collection's name where the chunks hold a key of that table: no row has it
+        lacks.append(f"chunks name their collection by a key of {ch.collection_table.table} "
+                     f"({ch.table}.{ch.collection}): a copy would hold the new name as a key no row of it has")
     if em.filter:
         # the copies get new keys and only this target's rows: the swap would leave the other rows on the retired
         # chunks (drop-retired deleting them), the live chunks holding none of them

@@ -217,7 +217,9 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
     defaults = contract.defaults()
     # The default of a variable that carries the model (EMBEDDING_MODEL=nomic-embed-text) names it too.
     from_env = [defaults[n] for n, p in contract.backfill_env().items() if p == "{model}" and defaults.get(n)]
-    return tuple(dict.fromkeys([*contract.hardcoded_models, *from_env, *contract.in_process_models]))
+    # An in-process embedder whose model locate could not read is "?", or "$NAME" for the variable it reads: no name.
+    loads = [m for m in contract.in_process_models if m != "?" and not m.startswith("$")]
+    return tuple(dict.fromkeys([*contract.hardcoded_models, *from_env, *loads]))
 
 
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,

@@ -345,8 +345,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if path is not None and path.parent.is_dir():
         offenders.write(path, outcomes)
     target = config.stash[_TARGET].session
+    # Chunks in no collection (--bh-collection all) are read by no_collection alone: deselected, it proves nothing.
     expected = [(name, c) for c in target.collections for name in PER_COLLECTION] + [
-        (f"custom {check.name}", None) for check in target.profile.custom_checks]
+        (f"custom {check.name}", None) for check in target.profile.custom_checks] + (
+        [("no_collection", None)] if target.no_collection is not None else [])
     verdict = done(outcomes, expected)
     if verdict.ok and session.testsfailed:
         # A check that could not run (or crashed) left no outcome behind; its failure still rules DONE out.

@@ -356,10 +356,9 @@ def _hidden_embeddings(conn: Conn, target: Target, collection: str, tenants: lis
     exempt role may not read them."""
     if target.inline:
         return 0
-    em = target.profile.embeddings
+    filed = target.collection_of_embedding()
     query = sql.SQL("SELECT count(*) AS n FROM {} AS e WHERE {}").format(
-        target.embedding_rows,
-        sql.SQL("{}::text = %(collection)s").format(target.e(em.collection)) if em.collection else sql.SQL("true"))
+        target.embedding_rows, sql.SQL("{} = %(collection)s").format(filed) if filed is not None else sql.SQL("true"))
     visible = 0
     for tenant in tenants:
         with scope(conn, target.profile, tenant):

@@ -238,19 +238,15 @@ class Target:
         col = self.c(cast(str, ch.collection))
         if ch.collection_table:
             ct = ch.collection_table
-            return sql.SQL("ARRAY(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = ANY({col}))").format(
+            return sql.SQL("ARRAY(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = ANY({col}) AND ct.{name} IS NOT NULL)").format(
                 name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key), col=col)
-        return sql.SQL("{}::text[]").format(col)
+        return sql.SQL("{}::text[]").format(_listed(col))
 
-    def collection_of_chunk(self, among: str = "collection") -> sql.Composable:
+    def collection_of_chunk(self) -> sql.Composable:
         """The chunk's collection as text. A chunk of an array column is in several: it is then the one of the query's
-        ``%(collection)s`` (NULL when not in it), or with ``among="collections"`` the first of ``%(collections)s`` it
-        is in (exact when one collection is checked; several at once are refused for an array column)."""
+        ``%(collection)s`` (NULL when not in it); ``checked_collection`` gives each of several checked at once."""
         ch = self.profile.chunks
         if ch.collection_several:
-            if among == "collections":
-                return sql.SQL("(SELECT n FROM unnest({names}) AS n WHERE n = ANY(%(collections)s) ORDER BY 1 LIMIT 1)"
-                               ).format(names=self.collection_names())
             return sql.SQL("(CASE WHEN %(collection)s = ANY({}) THEN %(collection)s::text END)").format(
                 self.collection_names())
         if ch.collection_table:
@@ -276,7 +272,7 @@ class Target:
                 if ch.collection_join and column == ch.collection:
                     return collection_join.in_any(ch)
                 if ch.collection_array and column == ch.collection:
-                    return sql.SQL("coalesce(cardinality({}), 0) > 0").format(self.c(column))
+                    return sql.SQL("coalesce(cardinality({}), 0) > 0").format(_listed(self.c(column)))
                 return sql.SQL("{} IS NOT NULL").format(operand)
             return sql.SQL("{}::text = {}").format(operand, sql.Literal(_as_text(value)))
 
@@ -457,6 +453,53 @@ class Target:
             coll=self.collection_of_chunk(), t=self.chunk_table, f=self.chunk_filter(collection_param=False)
         )
 
+    def collection_of_embedding(self) -> sql.Composable | None:
+        """An embedding row's own collection (``embeddings.collection``) as text: beside ``chunks.collection_table`` it
+        holds its chunk's key of that table, so the name of that row; None where it has no such column."""
+        em, ch = self.profile.embeddings, self.profile.chunks
+        if self.inline or not em.collection:
+            return None
+        if ch.collection_table is not None:
+            ct = ch.collection_table
+            return sql.SQL("(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = {col})").format(
+                name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key),
+                col=self.e(em.collection))
+        return sql.SQL("{}::text").format(self.e(em.collection))
+
+    def filed_under(self) -> sql.Composable | None:
+        """What ``embeddings.collection`` holds for the chunk of key ``s.k``, where that is its chunk's own
+        ``chunks.collection`` (a key of ``chunks.collection_table``), not the collection's name; None elsewhere."""
+        em, ch = self.profile.embeddings, self.profile.chunks
+        if self.inline or not em.collection or ch.collection_table is None:
+            return None
+        return sql.SQL("(SELECT {col} FROM {t} AS c WHERE {id} = s.k)").format(
+            col=self.c(cast(str, ch.collection)), t=self.chunk_table, id=self.chunk_id)
+
+    def stored_collection(self) -> sql.Composable:
+        """What ``embeddings.collection`` holds for chunk ``c``: its own ``chunks.collection`` where that keys
+        ``chunks.collection_table`` (``filed_under``), else its collection's name."""
+        ch = self.profile.chunks
+        if ch.collection_table is not None and ch.collection and not ch.collection_several:
+            return self.c(ch.collection)
+        return self.collection_of_chunk()
+
+    def each_checked_collection(self) -> sql.Composable:
+        """For a chunk of several collections, ``LEFT JOIN LATERAL`` its collections among ``%(collections)s`` as
+        ``cn.n`` (``cn.first`` true on one of them, or where it is in none): a chunk counted in each checked collection
+        it is in, and a row read once where ``first``. Nothing for a chunk of one collection."""
+        if not self.profile.chunks.collection_several:
+            return sql.SQL("")
+        return sql.SQL(" LEFT JOIN LATERAL (SELECT x, x = min(x) OVER () FROM (SELECT DISTINCT x FROM unnest({}) AS x "
+                       "WHERE x = ANY(%(collections)s)) AS d) AS cn(n, first) ON true").format(self.collection_names())
+
+    def checked_collection(self) -> sql.Composable:
+        """The chunk's collection among ``%(collections)s``: ``cn.n`` beside ``each_checked_collection``, else its one."""
+        return sql.SQL("cn.n") if self.profile.chunks.collection_several else self.collection_of_chunk()
+
+    def read_once(self) -> sql.Composable:
+        """True on one of the rows ``each_checked_collection`` makes of a row (always, without it)."""
+        return sql.SQL("coalesce(cn.first, true)") if self.profile.chunks.collection_several else sql.SQL("true")
+
     def each_collection(self) -> sql.Composed:
         """A chunk's collections as rows of ``n``, each once (an array may list one twice), for a lateral join: the
         chunk counted in each collection it is in, and once there."""
@@ -544,6 +587,12 @@ def pgai_embed_text(chunk: sql.Composable, store_schema: str, store_table: str, 
         "FROM (SELECT (SELECT to_jsonb(s) FROM {source} AS s WHERE s.{key} = {ckey}) AS r) AS y, LATERAL ({framing}) AS p) END "
         "FROM (SELECT coalesce({chunk}::text, '') AS t, {template} AS tpl) AS x)"
     ).format(framing=framing, chunk=chunk, template=template, source=source, key=source_key, ckey=chunk_key)
+
+
+def _listed(array: sql.Composable) -> sql.Composable:
+    """An array column's elements that name something: a NULL element (``'{NULL}'``, an ORM's ``[None]``) names no
+    collection, so an array of NULLs is in none, as an empty one is."""
+    return sql.SQL("array_remove({}, NULL)").format(array)
 
 
 def _qualified(schema: str, table: str) -> str:

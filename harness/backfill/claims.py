@@ -90,3 +90,11 @@ def unfinished(conn: Conn, run_id: str) -> int:
     row = conn.execute("SELECT count(*) AS n FROM backfill_harness.claims WHERE run_id = %s AND state <> 'done'",
                        (run_id,)).fetchone()
     return int(row["n"]) if row else 0
+
+
+def last_done(conn: Conn, run_id: str) -> str | None:
+    """When the run's last range was done (UTC, to the second), where every range of it is; else None."""
+    row = conn.execute("SELECT to_char(max(done_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS at, "
+                       "bool_and(state = 'done') AS all_done FROM backfill_harness.claims WHERE run_id = %s",
+                       (run_id,)).fetchone()
+    return str(row["at"]) if row and row["all_done"] and row["at"] else None

@@ -401,6 +401,12 @@ def run_backfill(
             summary.stopped = (f"{undone} range{'s' if undone > 1 else ''} of run {options.run_id} not done (a worker "
                                "stopped part way; its rows look current to every count); run the same command again "
                                "to continue")
+        if options.every and options.run_id and summary.selected == 0 and (at := claims.last_done(read_conn, options.run_id)):
+            # Joining a finished run re-embeds nothing: given its id again (a script's fixed --run-id), --all said
+            # "Done. Embedded 0/0 rows." and every vector stayed as it was.
+            summary.notes.append(f"run {options.run_id} had every range done before this process took one (the last at "
+                                 f"{at}): nothing was embedded again by it; --all with a new run id (or none) re-embeds "
+                                 "every row")
         if whole:  # tenant by tenant, or the one view a fixed database.session sets (None where nothing hides rows)
             part = rls.completeness(read_conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:

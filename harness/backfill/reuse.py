@@ -92,7 +92,7 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
     # and the matched row's own value is what is copied (already in the column's type and case)
     picks = [target.chunk_id, target.hash_algorithm.stored_text_sql(target.e(em.input_hash), target.hashed_text)]
     if em.collection:
-        picks.append(target.collection_of_chunk())
+        picks.append(target.stored_collection())
     if em.tenant:
         picks.append(target.c(ch.tenant) if ch.tenant else sql.SQL("NULL"))
     names = ["id", "h"] + (["coll"] if em.collection else []) + (["ten"] if em.tenant else [])

@@ -49,13 +49,21 @@ def written_columns(target: Target) -> list[tuple[str, str]]:
     if em.dimensions:
         cols.append(("d", em.dimensions))
     if not target.inline:
-        if em.collection:
+        if em.collection and target.filed_under() is None:  # else read from the chunk's row as it is written
             cols.append(("coll", em.collection))
         if em.tenant:
             cols.append(("ten", em.tenant))
     if target.inline and ch.id != em.key:
         cols[0] = ("k", ch.id)
     return cols
+
+
+def filled_columns(target: Target) -> set[str]:
+    """Every column of the embedding table the engine writes itself: those it stages, the vector's time
+    (``stamped``) and the chunk's own collection key (``Target.filed_under``)."""
+    em = target.profile.embeddings
+    return ({col for _, col in written_columns(target)} | {col for col in (stamped(target),) if col}
+            | ({cast(str, em.collection)} if target.filed_under() is not None else set()))
 
 
 def stamped(target: Target) -> str | None:
@@ -176,6 +184,9 @@ def write_path(conn: Conn, target: Target) -> WritePath:
     if (column := stamped(target)) is not None:
         return WritePath(False, f"the engine writes {column} (its chunk's time, or when its text was read), which a COPY of the batch does "
                                 "not carry: INSERT ... SELECT")
+    if target.filed_under() is not None:
+        return WritePath(False, f"{em.table}.{em.collection} holds its chunk's {target.profile.chunks.collection} "
+                                "(a key of chunks.collection_table), read from the chunk: INSERT ... SELECT")
     if em.filter:
         return WritePath(False, f"embeddings.filter's rows ({', '.join(c for c, _ in em.filter)}): INSERT ... SELECT "
                                 "writing those values, replacing only those rows")
@@ -443,10 +454,13 @@ class BatchWriter:
                 copy.write_row(row)
 
     def _defaults(self, collection: str, read_at: Any = None) -> list[tuple[str, sql.Composable]]:
-        """The profile's defaults and, where the engine writes it, the vector's time (``stamped``)."""
-        column = stamped(self.target)
-        return profile_defaults(self.target, self.model, self.dims, collection) + (
-            [(column, stamp(self.target, read_at, self._carried, self._triggered))] if column is not None else [])
+        """The profile's defaults and, where the engine writes it, the vector's time (``stamped``) and the chunk's
+        own collection key (``Target.filed_under``)."""
+        column, filed, em = stamped(self.target), self.target.filed_under(), self.target.profile.embeddings
+        kept = [(col, expr) for col, expr in profile_defaults(self.target, self.model, self.dims, collection)
+                if filed is None or col != em.collection]
+        return kept + ([(column, stamp(self.target, read_at, self._carried, self._triggered))] if column is not None
+                       else []) + ([(cast(str, em.collection), filed)] if filed is not None else [])
 
     def _apply_sql(self, collection: str = "", source: sql.Composable | None = None,
                    read_at: Any = None) -> list[sql.Composed]:
@@ -464,7 +478,10 @@ class BatchWriter:
         # Delete-then-insert in one transaction works whatever unique constraint the table has (or lacks),
         # and removes duplicates a hand-written script may have left behind.
         match: list[sql.Composable] = [sql.SQL("e.{} = s.k").format(sql.Identifier(em.key))]
-        if em.collection:
+        filed = self.target.filed_under()
+        if filed is not None:
+            match.append(sql.SQL("e.{} = {}").format(sql.Identifier(cast(str, em.collection)), filed))
+        elif em.collection:
             match.append(sql.SQL("e.{}::text = s.coll::text").format(sql.Identifier(em.collection)))
         # Only this target's rows are replaced: another model's vector of the same chunk, beside it, stays.
         match += self.target.filter_rows("e")

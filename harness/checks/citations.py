@@ -32,6 +32,7 @@ class Probe:
     sampled: bool = False  # a sampled chunk searched by its own text (no spot query applies)
     view: str | None = None  # the tenant view (database.session) it is searched in: where its expected row is
     row: tuple[Any, Any] | None = None  # a sampled chunk's (key, tenant): the row a miss names
+    gone: bool = False  # a spot query whose expected source no chunk of the table cites: nothing can find it
 
     def embedded(self, query_prefix: str) -> str:
         """What is embedded to search: a spot query as the application's search embeds it (chunks.query_prefix), a
@@ -59,6 +60,10 @@ def probes(session: CheckSession, collection: str) -> list[Probe]:
             if present:
                 chosen.append(Probe(spot.query, spot.expect_source, spot.k, view=view))
                 break
+        else:
+            if not session.rls_note and not _cited_anywhere(session, spot.expect_source):
+                # Not another collection's query: every chunk of its source is gone (a re-ingest dropped the page).
+                chosen.append(Probe(spot.query, spot.expect_source, spot.k, gone=True))
     if chosen:
         return chosen[:5]
 
@@ -71,6 +76,18 @@ def probes(session: CheckSession, collection: str) -> list[Probe]:
         chosen.append(Probe(row["text"], source if srcs else str(row["id"]), FALLBACK_K, by_id=not srcs, sampled=True,
                             view=view, row=(row["id"], row.get("tenant"))))
     return chosen
+
+
+def _cited_anywhere(session: CheckSession, source: str) -> bool:
+    """Whether any chunk of the table (any collection, inside chunks.filter) cites ``source``, in any tenant's view."""
+    t = session.target
+    query = sql.SQL("SELECT 1 FROM {c} AS c WHERE {f} AND %(s)s = ANY({vals}) LIMIT 1").format(
+        c=t.chunk_table, f=t.chunk_filter(collection_param=False), vals=_source_values(session))
+    for view in session.tenants:
+        with session.read_only(view) as conn:
+            if conn.execute(query, {"s": source}).fetchone():
+                return True
+    return False
 
 
 def citations(session: CheckSession, collection: str) -> Outcome:
@@ -89,7 +106,10 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
     if not chosen:
         return skipped("citations", collection, "no spot query applies and no embedded chunk to sample")
     t, shape = session.target, session.shape
-    vectors = provider.embed([p.embedded(session.profile.chunks.query_prefix) for p in chosen]).vectors
+    gone = [p for p in chosen if p.gone]
+    chosen = [p for p in chosen if not p.gone]
+    vectors: list[Any] = (list(provider.embed([p.embedded(session.profile.chunks.query_prefix) for p in chosen]).vectors)
+                          if chosen else [])
     query = sql.SQL("SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {vals} AS sources FROM {frm} "
                     "WHERE {f} AND {v} IS NOT NULL ORDER BY {d} LIMIT %(k)s").format(
         id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), vals=_source_values(session),
@@ -126,13 +146,18 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
                 key, tenant = probe.row if probe.row else (None, None)
                 offenders.append(Offender(key, collection, tenant,
                                           f"query {probe.query[:60]!r}: {probe.expect} not in top {probe.k}"))
+    for probe in gone:  # a finding that names no row: the source's chunks are what is missing
+        expected += 1
+        offenders.append(Offender(None, collection, None, f"query {probe.query[:60]!r}: {probe.expect} is cited by no "
+                                  f"chunk of {session.profile.chunks.table} (its chunks deleted, or the profile's "
+                                  "expect_source out of date)"))
     recall = hits / expected if expected else None
     mrr = rr / expected if expected else None
     shown = f"recall@k {recall:.2f}, MRR {mrr:.2f}" if expected else "no expected sources"
-    metrics: dict[str, Any] = {"queries": len(chosen), "recall_at_k": recall, "mrr": mrr,
+    metrics: dict[str, Any] = {"queries": len(chosen) + len(gone), "recall_at_k": recall, "mrr": mrr,
                                "read": f"{len(chosen)} searches (LIMIT k each)" + (
                                    "; the queried chunks drawn in the shared pass" if any(p.sampled for p in chosen) else "")}
-    if all(p.sampled for p in chosen):
+    if chosen and not gone and all(p.sampled for p in chosen):
         # Sampled chunks searched by their own text: say what so few prove about the rest.
         proof = Proof(len(chosen), expected - hits, session.stats(collection).embedded, session.confidence,
                       session.max_bad_fraction)
@@ -140,6 +165,6 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
         metrics.update({k: v for k, v in proof.metrics().items() if k != "max_bad_fraction"})
     return verdict("citations", collection, not offenders,
                    expected="every returned row cites a source and every expected source is within the top k",
-                   found=f"{shown} over {len(chosen)} queries; {len(offenders)} problems",
+                   found=f"{shown} over {len(chosen) + len(gone)} queries; {len(offenders)} problems",
                    offenders=offenders, total=len(offenders),
                    metrics=metrics)

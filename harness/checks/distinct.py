@@ -25,11 +25,12 @@ def _fingerprint_params(dims: int | None) -> dict:
     return {"dims": dims, "probe": probe(dims) if dims else None}
 
 
-def _holding(session: CheckSession) -> sql.Composed:
-    """The join's rows holding a vector whose fingerprint is one of ``%(fps)s`` (a FROM clause and its WHERE)."""
+def _holding(session: CheckSession, *, each: bool = False) -> sql.Composed:
+    """The join's rows holding a vector whose fingerprint is one of ``%(fps)s`` (a FROM clause and its WHERE);
+    ``each``: a chunk of several collections once for each checked one (``Target.each_checked_collection``)."""
     t = session.target
-    return sql.SQL("{join} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[])").format(
-        join=t.join(), v=t.vector, fp=fingerprint(session.shape))
+    return sql.SQL("{join}{each} WHERE {v} IS NOT NULL AND {fp} = ANY(%(fps)s::bigint[])").format(
+        join=t.join(), each=t.each_checked_collection() if each else sql.SQL(""), v=t.vector, fp=fingerprint(session.shape))
 
 
 def confirm(conn, session: CheckSession, fingerprints: list[int], collections: list[str], dims: int | None) -> list[dict]:
@@ -41,14 +42,14 @@ def confirm(conn, session: CheckSession, fingerprints: list[int], collections: l
     t, shape = session.target, session.shape
     query = sql.SQL(
         "WITH cand AS (SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {v}::vector AS v, {th} AS th, "
-        "{text} AS text FROM {holding}), "
-        "shared AS (SELECT v, count(*) AS n, count(DISTINCT th) AS texts FROM cand GROUP BY v "
+        "{text} AS text, {once} AS once FROM {holding}), "
+        "shared AS (SELECT v, count(*) FILTER (WHERE once) AS n, count(DISTINCT th) AS texts FROM cand GROUP BY v "
         "HAVING count(DISTINCT th) > 1) "
         "SELECT cand.id, cand.collection, cand.tenant, 'same vector as ' || (s.n - 1) || ' other rows (' || "
         "s.texts || ' different texts)' AS detail, md5(s.v::text) AS grp, cand.text FROM cand JOIN shared s ON s.v = cand.v "
         "WHERE cand.collection = ANY(%(collections)s) ORDER BY 1 LIMIT {cap}").format(
-        id=t.chunk_id, cc=shape.chunk_collection("collections"), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
-        holding=_holding(session), cap=sql.Literal(OFFENDERS_CAP))
+        id=t.chunk_id, cc=shape.checked_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
+        once=t.read_once(), holding=_holding(session, each=True), cap=sql.Literal(OFFENDERS_CAP))
     params = {"fps": fingerprints, "collections": collections, **_fingerprint_params(dims)}
     return conn.execute(query, params).fetchall()
 
@@ -92,8 +93,8 @@ def rows_holding(conn, session: CheckSession, held: dict[str, dict], fingerprint
     query = sql.SQL(
         "SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, md5({v}::vector::text) AS grp, {text} AS text "
         "FROM {holding} AND {cc} = ANY(%(collections)s) AND md5({v}::vector::text) = ANY(%(grps)s) ORDER BY 1 "
-        "LIMIT {cap}").format(id=t.chunk_id, cc=shape.chunk_collection("collections"), ct=shape.chunk_tenant(), v=t.vector,
-                              text=t.text, holding=_holding(session), cap=sql.Literal(OFFENDERS_CAP))
+        "LIMIT {cap}").format(id=t.chunk_id, cc=shape.checked_collection(), ct=shape.chunk_tenant(), v=t.vector,
+                              text=t.text, holding=_holding(session, each=True), cap=sql.Literal(OFFENDERS_CAP))
     rows = conn.execute(query, {"fps": fingerprints, "collections": collections, "grps": list(held),
                                 **_fingerprint_params(dims)}).fetchall()
     return [{**r, "detail": f"same vector as {held[r['grp']]['n'] - 1} other rows of the tenants' views (at least "
@@ -123,27 +124,59 @@ def shared_rows(session: CheckSession, collection: str) -> list[Offender]:
 
 
 _CONFIRM_GROUPS = 50  # groups re-embedded to tell a model's own ties from misplaced vectors; the rest stay offenders
+_CONFIRM_TEXTS = 64  # a group holding more different texts is not asked (each text must be): its rows stay offenders
+# Asked beside each group: a provider that embeds it to the group's vector too answers one vector for every text, and
+# its ties excuse nothing (recompute, asking it, would pass the same vectors).
+_UNLIKE = "zygote quorum 4711 lantern"
 
 
 def _groups_the_model_makes_alike(session: CheckSession, rows: list[dict]) -> set[str]:
-    """Groups of shared vectors whose different texts the model itself embeds to one vector (asked, a few groups)."""
+    """Groups of shared vectors whose texts, every one, the model itself embeds to the vector they hold, and an
+    unrelated text to another (asked, a few groups)."""
     from ..errors import HarnessError
+    from .recompute import THRESHOLD, cosine
 
     texts: dict[str, list[str]] = {}
+    first: dict[str, dict] = {}
     for r in rows:
         group = texts.setdefault(r["grp"], [])
+        first.setdefault(r["grp"], r)
         if r["text"] not in group:
             group.append(r["text"])
     alike: set[str] = set()
     try:
         provider = session.provider()
         for grp, group in list(texts.items())[:_CONFIRM_GROUPS]:
-            vectors = np.asarray(provider.embed(group[:8]).vectors, dtype=np.float64)
-            if len(vectors) > 1 and np.allclose(vectors, vectors[0], rtol=0, atol=1e-6):
+            if len(group) > _CONFIRM_TEXTS:
+                continue
+            vectors = np.asarray(provider.embed(group + [_UNLIKE]).vectors, dtype=np.float64)
+            ties, unlike = vectors[:len(group)], vectors[len(group):]
+            if len(ties) < 2 or not np.allclose(ties, ties[0], rtol=0, atol=1e-6) \
+                    or np.allclose(unlike, ties[0], rtol=0, atol=1e-6):
+                continue
+            held = _held_vector(session, first[grp])
+            # The model's tie must be the vector the rows hold (to recompute's tolerance, which another build of the
+            # model stays within): texts it ties may still hold another text's vector.
+            if held is not None and (cosine(held, ties[0]) or 0.0) >= THRESHOLD:
                 alike.add(grp)
     except HarnessError:
         return alike  # no provider to ask: every shared vector stays an offender
     return alike
+
+
+def _held_vector(session: CheckSession, row: dict) -> np.ndarray | None:
+    """The vector a shared row holds, read again by its key (in each tenant's view until one shows it)."""
+    from .recompute import _vector
+
+    t, shape = session.target, session.shape
+    query = sql.SQL("SELECT {v} AS v FROM {join} WHERE {id}::text = %(id)s AND {cc} = %(collection)s AND {v} IS NOT NULL "
+                    "LIMIT 1").format(v=t.vector, join=t.join(), id=t.chunk_id, cc=shape.chunk_collection())
+    for tenant in session.tenants:
+        with session.read_only(tenant) as conn:
+            found = conn.execute(query, {"id": str(row["id"]), "collection": row["collection"]}).fetchone()
+        if found is not None:
+            return _vector(found["v"])
+    return None
 
 
 def distinct_vectors(session: CheckSession, collection: str) -> Outcome:

@@ -29,9 +29,13 @@ class Shape:
     def inline(self) -> bool:
         return self.target.inline
 
-    def chunk_collection(self, among: str = "collection") -> sql.Composable:
-        """The chunk's collection; ``among``: the query's parameter naming them (``Target.collection_of_chunk``)."""
-        return self.target.collection_of_chunk(among)
+    def chunk_collection(self) -> sql.Composable:
+        """The chunk's collection, ``%(collection)s`` for a chunk of several (``Target.collection_of_chunk``)."""
+        return self.target.collection_of_chunk()
+
+    def checked_collection(self) -> sql.Composable:
+        """The chunk's collection among ``%(collections)s``, once for each (``Target.checked_collection``)."""
+        return self.target.checked_collection()
 
     def chunk_tenant(self) -> sql.Composable:
         ch = self.profile.chunks
@@ -39,10 +43,7 @@ class Shape:
 
     def emb_collection(self) -> sql.Composable | None:
         """The embedding row's own collection column, when it has one (never for an inline column)."""
-        em = self.profile.embeddings
-        if self.inline or not em.collection:
-            return None
-        return sql.SQL("{}::text").format(self.target.e(em.collection))
+        return self.target.collection_of_embedding()
 
     def emb_tenant(self) -> sql.Composable | None:
         em = self.profile.embeddings
@@ -53,10 +54,11 @@ class Shape:
     def emb_key(self) -> sql.Composable:
         return self.target.e(self.profile.embeddings.key) if not self.inline else self.target.chunk_id
 
-    def chunks_in(self, param: str = "collections") -> sql.Composable:
-        """Chunks of any of the listed collections (``%(collections)s``), with the profile's filter."""
-        return sql.SQL("({coll} = ANY(%({p})s) AND {f})").format(
-            coll=self.chunk_collection(param), p=sql.SQL(param), f=self.target.chunk_filter(collection_param=False))
+    def chunks_in(self) -> sql.Composable:
+        """Chunks of any of the listed collections (``%(collections)s``), with the profile's filter; beside
+        ``Target.each_checked_collection`` for a chunk of several."""
+        return sql.SQL("({coll} = ANY(%(collections)s) AND {f})").format(
+            coll=self.checked_collection(), f=self.target.chunk_filter(collection_param=False))
 
     def sources(self) -> list[sql.Composable]:
         return [source_expr(self.target, name) for name in self.profile.chunks.sources]

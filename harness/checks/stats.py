@@ -131,8 +131,10 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     an embedding row is matched on its collection too, as ``Target.join`` (the engine's) matches it."""
     t = shape.target
     em = shape.profile.embeddings
-    cc, ct = shape.chunk_collection("collections"), shape.chunk_tenant()
+    # A chunk of several collections is read once for each checked collection it is in (``each_checked_collection``).
+    cc, ct = shape.checked_collection(), shape.chunk_tenant()
     ec, et = shape.emb_collection() or NULL, shape.emb_tenant() or NULL
+    each = t.each_checked_collection()
     # What the pass needs of each vector: has one, its fingerprint, whether it has another dimension than expected,
     # and whether such a vector is zero (a zero vector of the expected dimension has the fingerprint
     # ``fingerprints.ZERO_FINGERPRINT``: both hashes of 0 are their seeds, ``fingerprints.zeros`` counts them).
@@ -143,12 +145,14 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "off_dims": sql.SQL("{} IS DISTINCT FROM %(dims)s").format(shape.dims()),
         "zero_off_dims": sql.SQL("{d} IS DISTINCT FROM %(dims)s AND {norm} = 0").format(d=shape.dims(), norm=shape.norm()),
     }
+    if shape.profile.chunks.collection_several:  # zero vectors counted per row, not from the fingerprints (below)
+        per_vector["zero"] = sql.SQL("{} = 0").format(shape.norm())
     has_c: sql.Composable
     has_e: sql.Composable
     vector = per_vector
     if shape.inline:
         has_c, has_e = sql.SQL("true"), sql.SQL("true")
-        frm = sql.SQL("{} AS c").format(t.chunk_table)
+        frm = sql.SQL("{} AS c{}").format(t.chunk_table, each)
         scope = shape.chunks_in()
         matched = vector["has_vector"]
     else:
@@ -169,8 +173,8 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
             vector = {name: sql.SQL("e.{}").format(sql.Identifier(f"bh_{name}")) for name in per_vector}
         # The embedding table first: its wide vector rows are read once, in parallel.
         on = t.join_on() if keyed_per_collection else sql.SQL("{} = {}").format(shape.emb_key(), t.chunk_id)
-        frm = sql.SQL("{e} AS e {kind} JOIN {c} AS c ON {on}").format(
-            e=emb, c=t.chunk_table, on=on, kind=sql.SQL("LEFT" if unique_key else "FULL"))
+        frm = sql.SQL("{e} AS e {kind} JOIN {c} AS c ON {on}{each}").format(
+            e=emb, c=t.chunk_table, on=on, kind=sql.SQL("LEFT" if unique_key else "FULL"), each=each)
         if shape.emb_collection() is not None:
             # Filed under a checked collection, and its chunk (if any) inside chunks.filter: a chunk the filter leaves
             # out (soft-deleted, keeping its vector) is no chunk of the collection, so it must not be counted as one
@@ -204,6 +208,12 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "drawable": sql.SQL("({ci} AND {p} AND {v})").format(ci=shape.chunks_in(), p=placed(shape), v=vector["has_vector"]),
         "has_vector": vector["has_vector"],
     }
+    if shape.profile.chunks.collection_several:
+        # A row read for each checked collection of its chunk: its vector counted, and its fingerprint sent, once (a
+        # fingerprint sent twice with one text sends the sort down its slow path, and every tenant's view down a
+        # second read); so its zero vectors are counted here, in each collection, not from the fingerprints.
+        flags["all_vectors"] = sql.SQL("({} AND {})").format(vector["has_vector"], t.read_once())
+        flags["zero"] = sql.SQL("({} AND {})").format(matched, vector["zero"])
     # Each vector's fingerprint goes with a hash of its row's text: a vector held by rows of one text is no
     # candidate for ``distinct_vectors``.
     fingerprints = sql.SQL("int8send({fp}) || int8send(coalesce(hashtextextended({text}, 0), 0))").format(
@@ -217,7 +227,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "GROUP BY 1, 2, 3, 4, 5, 6, 7").format(
             keys=sql.SQL(", ").join(sql.SQL("{} AS {}").format(expr, sql.Identifier(n)) for n, expr in keys.items()),
             counts=_counts({name: sql.SQL("({})").format(expr) for name, expr in flags.items()}), fps=fingerprints,
-            hv=flags["has_vector"], frm=frm))
+            hv=flags.get("all_vectors", flags["has_vector"]), frm=frm))
     counted = (sql.SQL("(SELECT json_agg(json_build_array(collection, tenant, chunks)) FROM ({}) AS n)").format(
         chunk_counts_sql(shape)) if unique_key and not shape.inline and count_chunks else sql.SQL("NULL::json"))
     # The fingerprints come back as one bytea per group (16 bytes a vector: its fingerprint and a hash of its row's
@@ -247,8 +257,8 @@ def _counts(flags: Mapping[str, sql.Composable]) -> sql.Composable:
         "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, 0 AS nonfinite, "
         "count(*) FILTER (WHERE {wrong_dims}) AS wrong_dims, count(*) FILTER (WHERE {stale_time}) AS stale_time, "
         "count(*) FILTER (WHERE {untimed}) AS untimed, "
-        "count(*) FILTER (WHERE {drawable}) AS drawable, count(*) FILTER (WHERE {has_vector}) AS all_vectors"
-    ).format(**flags)
+        "count(*) FILTER (WHERE {drawable}) AS drawable, count(*) FILTER (WHERE {all_vectors}) AS all_vectors"
+    ).format(**{"all_vectors": flags["has_vector"], **flags})
 
 
 def _narrowed(keys: Mapping[str, sql.Composable], flags: Mapping[str, sql.Composable], fingerprints: sql.Composable,
@@ -265,8 +275,9 @@ def _narrowed(keys: Mapping[str, sql.Composable], flags: Mapping[str, sql.Compos
         carried=sql.SQL(", ").join(sql.SQL("{} AS {}").format(expr, sql.Identifier(n)) for n, expr in carried.items()),
         flags=sql.SQL(", ").join(sql.SQL("coalesce({}, false) AS {}").format(expr, sql.Identifier(n))
                                  for n, expr in flags.items()), fps=fingerprints, frm=frm)
-    return sql.SQL("SELECT {keys}, {counts}, string_agg(fps, ''::bytea) FILTER (WHERE has_vector) AS fps "
+    return sql.SQL("SELECT {keys}, {counts}, string_agg(fps, ''::bytea) FILTER (WHERE {sent}) AS fps "
                    "FROM ({per_row}) AS r GROUP BY 1, 2, 3, 4, 5, 6, 7").format(
+        sent=sql.Identifier("all_vectors" if "all_vectors" in flags else "has_vector"),
         keys=sql.SQL(", ").join(sql.SQL("{} AS {}").format(sql.Identifier(n) if n in carried else expr, sql.Identifier(n))
                                 for n, expr in keys.items()),
         counts=_counts({name: sql.Identifier(name) for name in flags}), per_row=per_row)
@@ -281,11 +292,11 @@ def chunk_counts_sql(shape: Shape, *, every: bool = False) -> sql.Composed:
     """Chunks per collection and tenant from the chunk table alone (narrow, often index-only): the join's rows minus
     these are duplicates. ``every``: of every collection (no ``%(collections)s``), in collection order."""
     where = shape.target.chunk_filter(collection_param=False) if every else shape.chunks_in()
-    cc, frm = shape.chunk_collection("collections"), shape.target.chunk_table
+    cc, frm = shape.checked_collection(), shape.target.chunk_table
     if every and shape.profile.chunks.collection_several:  # a chunk counted in each collection it lists; in none: NULL
         cc, frm = sql.SQL("n"), sql.SQL("{} AS c LEFT JOIN {} ON true").format(frm, shape.target.each_collection())
-    else:
-        frm = sql.SQL("{} AS c").format(frm)
+    else:  # a chunk of several counted in each checked collection it is in
+        frm = sql.SQL("{} AS c{}").format(frm, shape.target.each_checked_collection())
     return sql.SQL("SELECT {cc} AS collection, {ct} AS tenant, count(*) AS chunks FROM {t} WHERE {w} GROUP BY 1, 2{o}").format(
         cc=cc, ct=shape.chunk_tenant(), t=frm, w=where, o=sql.SQL(" ORDER BY 1") if every else sql.SQL(""))
 
@@ -318,7 +329,7 @@ def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: i
     spool = Spool()
     try:
         return _fold_pass(conn, shape, collections, params, query, spool, unique=unique, counts=counts,
-                          zeros=probe is not None and dims is not None)
+                          zeros=probe is not None and dims is not None and not shape.profile.chunks.collection_several)
     except BaseException:  # a statement after the pass may fail too (the chunk count): its file is closed
         spool.close()
         raise

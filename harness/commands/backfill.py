@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         summary.gate = gate.as_dict()
         if gate.closed:  # a dry run meets the refusal the real run would meet first
             summary.refused, summary.refused_code = gate.refusal(), 2
-    lines = [summary.line()]
+    lines = [summary.line(), *(f"  note: {note}" for note in summary.notes)]
     if args.keys_from and (elsewhere := findings_without_chunks(args.keys_from, args.into or args.collection)):
         # A source row without chunks has no text to embed here: said, never counted as repaired.
         summary.notes.append(f"{len(elsewhere)} findings of {args.keys_from} name no chunk and are not re-embedded "

@@ -193,7 +193,8 @@ def read_contract(rel: str, text: str) -> Contract:
     docstrings = py_docstrings(text) if lang == "python" else []
     for m in _URL.finditer(text):
         if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(m.group("u")) or _in_comment(text, m.start())
-                or "{" in m.group("u") or any(a <= m.start() < b for a, b in docstrings)):
+                or "{" in m.group("u") or any(a <= m.start() < b for a, b in docstrings)
+                or _in_other_string(text, m.start(), m.group("q"))):
             continue
         if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()) or (
                 lang == "python" and _is_parameter_default(text, m.start(), m.end())):
@@ -300,6 +301,14 @@ def _in_comment(text: str, pos: int) -> bool:
     start = text.rfind("\n", 0, pos) + 1
     head = text[start:pos].lstrip()
     return head.startswith(("#", "//", "*", "/*"))
+
+
+def _in_other_string(text: str, pos: int, quote: str) -> bool:
+    """A quoted URL inside a string of the other quote (``description="... Example: 'https://localhost:11434'."``):
+    prose, not an address the code uses."""
+    other = {"'": '"', '"': "'"}.get(quote)
+    head = text[text.rfind("\n", 0, pos) + 1:pos].replace("\\" + (other or ""), "")
+    return other is not None and head.count(other) % 2 == 1
 
 
 def _is_env_fallback(text: str, end: int) -> bool:

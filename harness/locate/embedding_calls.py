@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import cast
 
 from .literals import EnvRead, call_args, constant, dotenv_line, env_reads, in_spans, line_of, split_args
+from .yaml_settings import SettingsFiles, keyword_path
 
 # supabase-ai: Supabase Edge Runtime's built-in inference (``new Supabase.ai.Session('gte-small')``) runs the model in
 # the Edge Function itself.
@@ -40,6 +41,10 @@ class EmbeddingCall:
     # the task prefixes the library puts before each document and query it embeds, unless the call sets others
     # (langchain_community's OllamaEmbeddings: embed_instruction "passage: ", query_instruction "query: ")
     task_prefixes: tuple[str, ...] = field(default=(), compare=False)
+    # the model and the URL as attribute paths of a settings object the application's YAML files fill
+    # (PrivateGPT's ``settings.ollama.embedding_model``: ``("ollama", "embedding_model")``)
+    model_setting: tuple[str, ...] = field(default=(), compare=False)
+    url_setting: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def in_process(self) -> bool:
@@ -52,7 +57,8 @@ class EmbeddingCall:
         return self.kind.startswith("ollama") or "Ollama" in self.name
 
     def as_dict(self) -> dict:
-        return {**{k: v for k, v in self.__dict__.items() if k not in ("model_from", "url_from", "task_prefixes")},
+        return {**{k: v for k, v in self.__dict__.items()
+                   if k not in ("model_from", "url_from", "task_prefixes", "model_setting", "url_setting")},
                 "in_process": self.in_process}
 
 
@@ -387,8 +393,27 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         kind = "sentence-transformers" if re.search(r"HuggingFace(?!Inference|Endpoint|Hub)|SentenceTransformer|FastEmbed", name) else family
         origin = _imported_key(rel, text, args) if model == (None, None) and lang == "js" else None
         dims = _dimensions(text, args, m.end(), reads) if name.startswith("Ollama") else (None, None)
+        model_setting = (keyword_path(text, args, m.start(), _MODEL_KW) if model == (None, None) and lang == "python"
+                         else None)
+        url_setting = keyword_path(text, args, m.start(), _URL_KW) if url == (None, None) and lang == "python" else None
         add(EmbeddingCall(rel, line_of(text, m.start()), kind, name, *model, *url, model_from=origin,
-                          dimensions=dims[0], dimensions_env=dims[1], url_from=url_from, task_prefixes=prefixes))
+                          dimensions=dims[0], dimensions_env=dims[1], url_from=url_from, task_prefixes=prefixes,
+                          model_setting=model_setting or (), url_setting=url_setting or ()))
+    return out
+
+
+def with_yaml_settings(calls: list[EmbeddingCall], files: SettingsFiles) -> list[EmbeddingCall]:
+    """Calls whose model or URL is an attribute of a settings object, with the value the repository's YAML files
+    give that attribute's key path (else its settings class's default)."""
+    out = []
+    for c in calls:
+        if c.model is None and c.model_env is None and c.model_setting:
+            model, env = files.value(c.model_setting)
+            c = replace(c, model=model, model_env=env)
+        if c.url is None and c.url_env is None and c.url_setting:
+            url, env = files.value(c.url_setting)
+            c = replace(c, url=url, url_env=env)
+        out.append(c)
     return out
 
 

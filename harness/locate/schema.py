@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar, cast
 
 from .lexing import without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
+from .yaml_settings import SettingsFiles, attribute_path
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,15 @@ class VectorDeclaration:
     # a later numbered migration of the same folder drops or renames the table or the column (discourse-ai's one table
     # per model, dropped when the vectors moved to one table per kind; drizzle's RENAME COLUMN): it no longer exists
     dropped: bool = field(default=False, compare=False)
+    # the dimension and the table's schema as attribute paths of a settings object the application's YAML files fill
+    # (PrivateGPT's ``embed_dim=settings.embedding.embed_dim``, ``**settings.postgres.model_dump()``)
+    dims_setting: tuple[str, ...] = field(default=(), compare=False)
+    schema_setting: tuple[str, ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()
-                if k != "dims_from" and (k not in ("distance", "dims_env", "dropped") or v)}
+                if k not in ("dims_from", "dims_setting", "schema_setting")
+                and (k not in ("distance", "dims_env", "dropped") or v)}
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
@@ -144,13 +150,28 @@ def _positional(args: str) -> list[str]:
     return [a for _, a in split_args(args) if not re.match(r"^\w+\s*=(?!=)", a)]
 
 
-def _llamaindex_store(text: str, args: str, lang: str, from_params: bool) -> tuple[str, int | None]:
-    """The table and dimension a PGVectorStore call names: keywords, else from_params' positions, else its defaults."""
-    dims = None
+_STORE_SCHEMA = re.compile(r"""\bschema_name\s*=\s*""")
+# Keyword arguments spread from a settings object (`**settings.postgres.model_dump(exclude_none=True)`, `**cfg.dict()`).
+_SPREAD = re.compile(r"""\*\*\s*(?P<obj>[\w.]+?)(?:\.(?:model_dump|dict)\s*\([^)]*\))?\s*(?:,|$)""")
+
+
+@dataclass(frozen=True)
+class _Store:
+    table: str
+    dims: int | None
+    dims_setting: tuple[str, ...] = ()
+    schema_setting: tuple[str, ...] = ()
+
+
+def _llamaindex_store(text: str, args: str, lang: str, from_params: bool, at: int = 0) -> _Store:
+    """The table and dimension a PGVectorStore call names: keywords, else from_params' positions, else its defaults;
+    a dimension or schema given as a settings attribute is its path, for the YAML files to give its value."""
+    dims, dims_setting = None, None
     d = _STORE_DIMS.search(args)
     if d:
         value = _top_level_value(args, d.start("v"))
         dims = int_value(text, value) or next((int(x) for x in re.findall(r"\b(\d{2,5})\b", value)), None)
+        dims_setting = None if dims else attribute_path(text, value, at)
     t = _STORE_TABLE.search(args)
     token = t.group("v").strip() if t else None
     if token is None and from_params:
@@ -163,10 +184,24 @@ def _llamaindex_store(text: str, args: str, lang: str, from_params: bool) -> tup
         lit = lit or (re.match(r"""['"]([^'"]+)['"]""", rhs) if rhs else None)
         # A name computed in code (a setting, an attribute) is named as the expression it is, in braces.
         name = lit.group(1) if lit else ("{" + token + "}" if re.fullmatch(r"[\w.]+", token) else None)
+    if from_params and d is None:  # the library's default only where the call gives no dimension at all
+        dims = _FROM_PARAMS_DEFAULTS[1]
     if from_params:
-        name, dims = name or _FROM_PARAMS_DEFAULTS[0], dims or _FROM_PARAMS_DEFAULTS[1]
+        name = name or _FROM_PARAMS_DEFAULTS[0]
     name = name or "llamaindex_embedding"
-    return (f"data_{name}" if lang == "python" else name), dims
+    table = f"data_{name}" if lang == "python" else name
+    schema, schema_setting = None, None
+    s = _STORE_SCHEMA.search(args)
+    if s:
+        value = _top_level_value(args, s.end())
+        lit = re.fullmatch(r"""['"]([^'"]+)['"]""", value)
+        schema = lit.group(1).lower() if lit else None
+        schema_setting = None if lit else attribute_path(text, value, at)
+    elif spread := _SPREAD.search(args):
+        base = attribute_path(text, spread.group("obj"), at)
+        schema_setting = (*base, "schema_name") if base else None
+    return _Store(f"{schema}.{table}" if schema and schema != "public" else table, dims, dims_setting or (),
+                  schema_setting or ())
 
 
 def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
@@ -192,7 +227,6 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
             out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "langchain", table, column,
                                          distance=distance))
             continue
-        distance = None
         if cls == "PGVector":
             d = _STORE_DIMS.search(args)
             dims = None
@@ -202,10 +236,12 @@ def _stores(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
             table = "langchain_pg_embedding"
             strategy = re.search(r"""\bdistance_strategy\s*=\s*(?:[\w.]*\.)?['"]?(?P<v>\w+)""", args)
             distance = _LANGCHAIN_DISTANCES.get(strategy.group("v").lower() if strategy else "cosine")
-        else:
-            table, dims = _llamaindex_store(text, args, lang, "from_params" in m.group(0))
-        out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "llamaindex" if cls != "PGVector"
-                                     else "langchain", table, "embedding", distance=distance))
+            out.append(VectorDeclaration(rel, line_of(text, m.start()), dims, "langchain", table, "embedding",
+                                         distance=distance))
+            continue
+        store = _llamaindex_store(text, args, lang, "from_params" in m.group(0), m.start())
+        out.append(VectorDeclaration(rel, line_of(text, m.start()), store.dims, "llamaindex", store.table, "embedding",
+                                     dims_setting=store.dims_setting, schema_setting=store.schema_setting))
     called = {d.kind for d in out}
     for m in _STORE_SUBCLASS.finditer(text):
         kind = "langchain" if m.group("cls") == "PGVector" else "llamaindex"
@@ -843,6 +879,22 @@ def _imported(text: str, token: str) -> str | None:
         return None
     m = re.search(r"(?m)^\s*from\s+(?P<mod>[\w.]+)\s+import\s+(?:\(\s*)?(?:[\w\s,]*,\s*)?" + re.escape(name) + r"\b", text)
     return f"{m.group('mod')}.{name}" if m and not m.group("mod").startswith(".") else None
+
+
+def with_yaml_settings(decls: list[VectorDeclaration], files: SettingsFiles) -> list[VectorDeclaration]:
+    """Declarations whose dimension or table schema is an attribute of a settings object, with the value the
+    repository's YAML files give it (else its settings class's default)."""
+    out = []
+    for d in decls:
+        if d.dimensions is None and d.dims_setting:
+            dims, _env = files.value(d.dims_setting)
+            d = replace(d, dimensions=int(dims) if dims and dims.isdigit() else None)
+        if d.schema_setting and d.table and "." not in d.table:
+            schema, _env = files.value(d.schema_setting)
+            if schema and schema.lower() != "public":  # LlamaIndex lower-cases it
+                d = replace(d, table=f"{schema.lower()}.{d.table}")
+        out.append(d)
+    return out
 
 
 def with_imported_dimensions(decls: list[VectorDeclaration], read: Callable[[str], str | None]) -> list[VectorDeclaration]:

@@ -28,6 +28,7 @@ from ..locate.embedding_calls import EmbeddingCall
 from ..locate.entrypoints import Entrypoint
 from ..locate.files import list_files  # noqa: F401  (kept importable from here)
 from ..locate.schema import VectorDeclaration
+from ..locate.yaml_settings import SettingsFiles
 
 DEFAULT_TERMS = ("backfill_embeddings", "backfill-embeddings", "document_embeddings", "document_chunks",
                  "EMBED_MODEL", "MAX_CHUNK_SIZE")
@@ -286,9 +287,14 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         declarations.append(store[0])
         distances.append(store[1])
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
-    declarations = schemascan.with_drops(
-        schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
-                                            lambda rel: _listed_text(base, listed, rel)), drops)
+    # read again only where a value comes from a settings object (most repositories have none)
+    from_settings = any(c.model_setting or c.url_setting for c in calls) or any(
+        d.dims_setting or d.schema_setting for d in declarations)
+    settings_files = _settings_files(base, listed, packages) if from_settings else SettingsFiles({}, {})
+    calls = embedding_calls.with_yaml_settings(calls, settings_files)
+    declarations = schemascan.with_imported_dimensions(schemascan.with_django_tables(declarations, django_tables),
+                                                       lambda rel: _listed_text(base, listed, rel))
+    declarations = schemascan.with_drops(schemascan.with_yaml_settings(declarations, settings_files), drops)
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
                  else u for u in schemascan.current_indexes(distancescan.with_model_tables(distances, model_tables), drops)]
     for items in by_cat.values():
@@ -300,6 +306,21 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                         tuple(by_cat["schema"]), tuple(by_cat["smoke"]), tuple(ranked), time.perf_counter() - started,
                         tuple(by_cat["docs"]), tuple(declarations), tuple(calls), tuple(settings), tuple(distances),
                         tuple(dict.fromkeys(prefixes)))
+
+
+def _settings_files(base: str, listed: set[str], packages: frozenset[str]) -> SettingsFiles:
+    """The repository's YAML files that may fill a settings object (not docs, tests or CI workflows), and the Python
+    modules that may declare its classes (pydantic models)."""
+    yaml, modules = {}, {}
+    for rel in sorted(listed):
+        if rel.startswith(".") or filesmod.is_doc(rel, packages) or filesmod.is_test(rel):
+            continue
+        if rel.endswith((".yaml", ".yml", ".py")) and (text := _listed_text(base, listed, rel)) is not None:
+            if not rel.endswith(".py"):
+                yaml[rel] = text
+            elif "BaseModel" in text or "BaseSettings" in text:
+                modules[rel] = text
+    return SettingsFiles(yaml, modules)
 
 
 def _listed_text(base: str, listed: set[str], rel: str) -> str | None:

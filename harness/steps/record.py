@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import historylog
 from ..checks.outcome import Outcome, Status
+from ..errors import ConfigError
 from ..evidence import RUN_FILE
 from ..historylog import CheckOutcome, HistoryEntry
 from ..historylog_anchor import DatabaseAnchoring, claimed_database
@@ -93,6 +94,21 @@ def gates_of(plan: dict[str, Any], run: dict[str, Any]) -> list[str]:
     return gates
 
 
+def _require_collection(run_dir: Path | None, collection: str, plan: dict, run: dict, checked: dict) -> None:
+    """Refuse a run folder whose files are another collection's: its run and its DONE checks are not this one's. The
+    run and the checks may be of the collection --into filled (plan.json's target)."""
+    if run_dir is None:
+        return
+    into = plan.get("target_collection") if plan.get("collection") == collection else None
+    allowed = {collection, into} - {None}
+    for name, data, key in (("plan.json", plan, "collection"), (RUN_FILE, run, "collection"),
+                            (VERIFY_FILE, checked, "collection")):
+        found = data.get(key)
+        if found is not None and found not in allowed and not (name == "plan.json" and data.get("target_collection") == collection):
+            raise ConfigError(f"{run_dir / name} records collection {found!r}, not {collection!r}; expected the run folder "
+                              f"of a run of {collection!r} (nothing was recorded)")
+
+
 def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | None, *, outcome: str | None = None,
                    reason: str | None = None, repo: str | Path | None = None,
                    gates: list[str] | tuple[str, ...] = ()) -> HistoryEntry:
@@ -104,6 +120,7 @@ def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | No
     plan = _read(run_dir / "plan.json") if run_dir else {}
     run = _read(run_dir / RUN_FILE) if run_dir else {}
     checked = _read(run_dir / VERIFY_FILE) if run_dir else {}
+    _require_collection(run_dir, collection, plan, run, checked)
     checks = tuple(_history_check(c) for c in checked.get("checks", []))
     if outcome is None:
         run_ok = bool(run) and run.get("ok", False)

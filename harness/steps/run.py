@@ -25,6 +25,7 @@ from ..settings import Settings
 from ..state import declared_dimensions, unmeasured, unmeasured_why
 from ..target import Target
 from .common import BackfillCommand, backfill_env, shown_env
+from .verify import JUNIT_FILE, OFFENDERS_FILE, VERIFY_FILE
 
 OUTPUT_FILE = "output.log"
 TAIL_LINES = 40
@@ -98,6 +99,9 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    for checked in (VERIFY_FILE, JUNIT_FILE, OFFENDERS_FILE):
+        # An earlier verify checked the collection before this run: record must never take it for this run's checks.
+        (run_dir / checked).unlink(missing_ok=True)
     target_collection = target_collection or collection
     timeout_s = timeout_s or settings.profile.backfill.timeout_s
     workdir = command.workdir or "."

@@ -37,3 +37,23 @@ def test_a_sampled_chunk_not_found_by_its_own_text_is_an_offender_by_its_key(cli
     cited = [o for o in offenders if o["check"] == "citations"]
     assert cited and {o["key"] for o in cited} <= set(ids), cited
     assert all(o["tenant"] == "u1" for o in cited), cited
+
+
+def test_a_spot_query_whose_expected_source_no_chunk_cites_any_more_fails_citations(embedded_db, demo_env,
+                                                                                   demo_profile):
+    """hashlib's page lost every chunk (a re-ingest that dropped it): its spot query was skipped as one of another
+    collection's, and citations passed on the json query alone."""
+    from harness.checks.citations import citations
+    from harness.profile import load_profile
+    from tests.integration.conftest import checked
+
+    gone = "https://docs.python.org/3/library/hashlib.html"
+    embedded_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN (SELECT id FROM document_chunks WHERE url = %s)",
+                        (gone,))
+    embedded_db.execute("DELETE FROM document_chunks WHERE url = %s", (gone,))
+    profile = load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL})
+    assert any(s.expect_source == gone for s in profile.spot_queries)
+    outcome = checked(citations, "global_corpus", demo_profile.read_text().replace("${EMBED_MODEL:-all-minilm}",
+                                                                                      TEST_MODEL),
+                      embedded_db.dsn, demo_env["OLLAMA_HOST"])
+    assert outcome.status == "failed" and gone in outcome.message(), outcome.message()

@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 import yaml
 
 from harness.checks.counted import coverage
 from harness.checks.source_coverage import source_coverage
-from harness.errors import ConfigError
 from harness.profile import load_profile
 from tests.conftest import TEST_MODEL
 from tests.integration.conftest import check_session
@@ -83,10 +81,65 @@ def test_an_array_column_named_as_one_value_is_refused_naming_the_array_form(cli
     assert not_array.code == 2 and "but column 'kb' is of type text; expected 'kb'" in not_array.err, not_array.err
 
 
-def test_several_collections_of_an_array_column_are_checked_one_at_a_time(empty_db, embed_server, tmp_path):
+def outcomes(db, server, path, check, *collections: str) -> dict:
+    """``check``'s outcome for each collection of one CheckSession over ``collections`` (``all``: every one)."""
+    session = check_session(db, server, path, *collections)
+    try:
+        return {c: check(session, c) for c in session.collections}
+    finally:
+        session.close()
+
+
+def test_every_collection_of_an_array_column_is_checked_in_one_session_a_chunk_in_each_it_lists(empty_db, embed_server,
+                                                                                                 tmp_path):
+    load(empty_db, embed_server.url, lost=(4, 7))  # 4 is in a and b, 7 in b only
+    found = outcomes(empty_db, embed_server, profile(tmp_path), coverage, "all")
+    assert {c: (o.status, sorted((x.id, x.collection) for x in o.offenders)) for c, o in found.items()} == {
+        "a": ("failed", [(4, "a")]), "b": ("failed", [(4, "b"), (7, "b")])}, found
+    assert [found[c].metrics["chunks"] for c in ("a", "b")] == [5, 5], found
+
+
+def test_a_vector_copied_onto_a_chunk_of_two_collections_is_named_in_each_of_them(empty_db, embed_server, tmp_path):
+    from harness.checks.distinct import distinct_vectors
+
     load(empty_db, embed_server.url, lost=())
-    with pytest.raises(ConfigError, match=r"checked one at a time; found 2 \(a, b\); expected one --collection"):
-        check_session(empty_db, embed_server, profile(tmp_path), "all")
+    empty_db.execute("UPDATE passages SET embedding = (SELECT embedding FROM passages WHERE id = 1) WHERE id = 5")
+    found = outcomes(empty_db, embed_server, profile(tmp_path), distinct_vectors, "all")
+    assert {c: (o.status, sorted(x.id for x in o.offenders)) for c, o in found.items()} == {
+        "a": ("failed", [1, 5]), "b": ("failed", [5])}, found
+    assert "same vector as 1 other rows" in found["b"].offenders[0].detail, found["b"].offenders
+
+
+def test_a_zero_vector_on_a_chunk_of_two_collections_fails_each_of_them(empty_db, embed_server, tmp_path):
+    from harness.checks.counted import sane_vectors
+
+    load(empty_db, embed_server.url, lost=())
+    empty_db.execute("UPDATE passages SET embedding = array_fill(0, ARRAY[384])::vector WHERE id = 4")
+    found = outcomes(empty_db, embed_server, profile(tmp_path), sane_vectors, "all")
+    assert {c: (o.status, o.metrics.get("zero")) for c, o in found.items()} == {"a": ("failed", 1), "b": ("failed", 1)}, found
+
+
+def test_every_collection_checked_together_counts_every_vector_once(empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url, lost=())
+    session = check_session(empty_db, embed_server, profile(tmp_path), "all")
+    try:
+        assert (session.onepass().vectors, session.stats("a").embedded, session.stats("b").embedded) == (8, 5, 5)
+    finally:
+        session.close()
+
+
+def test_chunks_in_no_collection_of_the_array_are_reported_beside_every_collection(cli, empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url, lost=())
+    empty_db.execute("INSERT INTO passages VALUES (9, 'a passage filed nowhere', '{}', NULL), "
+                     "(10, 'another passage filed nowhere', NULL, NULL)")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    verified = cli("verify", "--profile", profile(tmp_path), "--collection", "all", "--run-dir", tmp_path / "run",
+                   "--json", env=env)
+    checks = {(c["check"], c["collection"]): c for c in verified.json["checks"]}
+    nowhere = checks[("no_collection", None)]
+    assert nowhere["status"] == "unproven" and "2 chunks in no collection" in nowhere["note"], nowhere
+    assert {k: c["status"] for k, c in checks.items() if k[0] == "coverage"} == {
+        ("coverage", "a"): "passed", ("coverage", "b"): "passed"}, verified.out
 
 
 def test_profile_init_drafts_an_array_of_collection_keys_with_the_table_it_is_named_after(cli, empty_db, embed_server,

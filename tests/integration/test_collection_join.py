@@ -103,10 +103,16 @@ def test_a_join_table_column_the_database_lacks_is_refused_naming_the_key(cli, e
     assert wrong.code == 2 and "profile key 'chunks.collection_join.key' names column 'doc_id'" in wrong.err, wrong.err
 
 
-def test_several_collections_of_a_join_table_are_checked_one_at_a_time(empty_db, embed_server, tmp_path):
-    load(empty_db, embed_server.url, lost=())
-    with pytest.raises(ConfigError, match=r"join table document_brains .* checked one at a time; found 2"):
-        check_session(empty_db, embed_server, profile(tmp_path), "all")
+def test_every_collection_of_a_join_table_is_checked_in_one_session_a_chunk_in_each_its_rows_name(empty_db,
+                                                                                                    embed_server, tmp_path):
+    load(empty_db, embed_server.url, lost=(22, 31))  # document 2 is in both, 3 in research only
+    session = check_session(empty_db, embed_server, profile(tmp_path), "all")
+    try:
+        found = {c: coverage(session, c) for c in session.collections}
+    finally:
+        session.close()
+    assert {c: (o.status, sorted((x.id, x.collection) for x in o.offenders)) for c, o in found.items()} == {
+        "handbook": ("failed", [(22, "handbook")]), "research": ("failed", [(22, "research"), (31, "research")])}, found
 
 
 def test_a_join_table_without_a_collection_column_is_refused_naming_the_key(tmp_path):

@@ -262,3 +262,17 @@ def test_a_worker_of_all_is_not_ok_while_a_range_of_its_run_is_left_unfinished(m
     left = db.scalar("SELECT count(*) FROM backfill_harness.claims WHERE run_id = 'dies-1' AND state <> 'done'")
     assert provider.other.closed and left == 1 and not summary.ok
     assert "1 range" in summary.stopped and "dies-1" in summary.stopped
+
+
+def test_all_given_the_id_of_a_finished_run_says_it_embedded_nothing_again(cli, misaligned, demo_profile, demo_env):
+    """A script's fixed --run-id: the second --all found every range done and said 'Done. Embedded 0/0 rows.' alone,
+    the misaligned vectors left as they were."""
+    db, ids, bad, good = misaligned
+    assert backfill(cli, db, demo_profile, demo_env, "--all", "--run-id", "nightly").code == 0
+    db.execute("UPDATE document_embeddings SET embedding = (SELECT embedding FROM document_embeddings "
+               "WHERE chunk_id = %s) WHERE chunk_id = ANY(%s)", (ids[0], bad))
+    again = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--all", "--run-id", "nightly",
+                env={**demo_env, "DATABASE_URL": db.dsn})
+    assert again.code == 0 and "Embedded 0/0 rows" in again.out, again.out + again.err
+    assert "run nightly had every range done before this process took one" in again.out, again.out
+    assert "--all with a new run id (or none) re-embeds every row" in again.out

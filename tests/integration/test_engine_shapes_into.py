@@ -93,3 +93,29 @@ def test_the_command_that_works_on_a_fixed_collection_name_works(cli, tmp_path, 
     assert result.code == 0, result.err
     assert result.json["embedded"] == 12
     assert empty_db.scalar("SELECT array_agg(DISTINCT model) FROM notes") == [NEW_MODEL]
+
+
+KEYED_BY_A_COLLECTION_TABLE = """
+CREATE TABLE shelves (id text PRIMARY KEY, name text NOT NULL);
+INSERT INTO shelves VALUES ('s1', 'docs');
+CREATE TABLE chunks (id bigserial PRIMARY KEY, shelf text NOT NULL, body text NOT NULL);
+CREATE TABLE chunk_vectors (chunk_id bigint PRIMARY KEY REFERENCES chunks(id), embedding vector(384), model text);
+INSERT INTO chunks (shelf, body) SELECT 's1', 'chunk number ' || g FROM generate_series(1, 6) g;
+"""
+KEYED_PROFILE = """
+name: shelved
+provider: {model: "${EMBED_MODEL}"}
+chunks: {table: chunks, text: body, collection: shelf, collection_table: {table: shelves, key: id, name: name}}
+embeddings: {table: chunk_vectors, key: chunk_id, model: model}
+"""
+
+
+def test_into_where_chunks_key_a_collection_table_is_refused_before_writing(cli, tmp_path, empty_db, v2_server):
+    """The copies would hold the new name in the key column, which no shelves row has: a collection of no chunks,
+    'Done. Embedded 0/0 rows.', and six chunks left in no collection."""
+    empty_db.execute(KEYED_BY_A_COLLECTION_TABLE)
+    run = lambda model, *args: _run(cli, tmp_path, KEYED_PROFILE, empty_db, v2_server.url, model, *args)
+    assert run(TEST_MODEL, "backfill", "--collection", "docs").code == 0
+    result = run(NEW_MODEL, "backfill", "--collection", "docs", "--into", "docs_v2")
+    assert result.code == 2 and "new collection" in result.err and "shelves" in result.err, result.out + result.err
+    assert empty_db.scalar("SELECT count(*) FROM chunks") == 6

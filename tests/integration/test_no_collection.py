@@ -109,6 +109,37 @@ def test_verify_all_reports_chunks_of_no_collection_of_an_array_column(cli, empt
     assert "first keys: 10, 11, 12, 13" in nowhere["note"]
 
 
+def test_an_array_listing_only_null_is_in_no_collection_and_verify_all_is_not_done(empty_db, embed_server, tmp_path):
+    """'{NULL}' (an ORM's [None]) names no collection: no collection's checks read those chunks, and before they were
+    not counted in none either, so verify --collection all said DONE while they had no vector."""
+    load(empty_db, embed_server.url, array=True)
+    empty_db.execute("UPDATE passages SET collection = CASE WHEN id < 10 THEN '{a}'::text[] ELSE '{NULL}'::text[] END")
+    outcomes, verdict = checked(empty_db, embed_server, profile(tmp_path, array=True), "all")
+    nowhere = only(outcomes, "no_collection")
+    assert nowhere.status == "unproven" and not verdict.ok, verdict.reason
+    assert (nowhere.metrics["chunks"], nowhere.metrics["with_vector"]) == (4, 0), nowhere.note
+
+
+def test_a_filter_of_not_null_on_an_array_column_leaves_out_arrays_of_only_null_too(empty_db, embed_server, tmp_path):
+    load(empty_db, embed_server.url, array=True)
+    empty_db.execute("UPDATE passages SET collection = CASE WHEN id < 10 THEN '{a}'::text[] ELSE '{NULL}'::text[] END")
+    outcomes, verdict = checked(empty_db, embed_server, profile(tmp_path, array=True, extra=NOT_NULL), "all")
+    assert verdict.ok, verdict.reason
+    assert not [o for o in outcomes if o.check == "no_collection"]
+
+
+def test_a_pytest_run_that_leaves_out_the_no_collection_check_is_not_done(empty_db, embed_server, tmp_path):
+    """-k "not no_collection" (or a project's addopts) deselected the one check that reads them: the verdict was DONE
+    over the collections while four chunks in none had no vector."""
+    from tests.integration.checks_run import run_checks
+
+    load(empty_db, embed_server.url)
+    run = run_checks(tmp_path, "--bh-profile", str(profile(tmp_path)), "--bh-collection", "all", "-k", "not no_collection",
+                     env=env_of(empty_db, embed_server))
+    assert "test_no_collection" not in run.results, run.output[-600:]
+    assert "DONE checks verdict: NOT DONE: not run: no_collection" in run.output and run.code != 0, run.output[-600:]
+
+
 def test_chunks_of_no_collection_with_vectors_are_counted_with_them(empty_db, embed_server, tmp_path):
     load(empty_db, embed_server.url, embedded_nowhere=(10, 12))
     outcomes, verdict = checked(empty_db, embed_server, profile(tmp_path), "all")
@@ -265,6 +296,21 @@ def test_a_key_naming_no_row_of_the_collection_table_is_in_no_collection_too(emp
     nowhere = only(outcomes, "no_collection")
     assert "4 chunks in no collection (chunks.collection is NULL or names no row of shelves)" in nowhere.note
     assert not verdict.ok
+
+
+def test_an_array_key_of_a_collection_table_row_without_a_name_is_in_no_collection(empty_db, embed_server, tmp_path):
+    """Shelf 4 has no name: no collection is called by it, so its chunks (keys 10-13, no vector) are in none."""
+    load(empty_db, embed_server.url)
+    empty_db.execute("CREATE TABLE shelves (id int PRIMARY KEY, name text); "
+                     "INSERT INTO shelves VALUES (1, 'a'), (4, NULL); "
+                     "ALTER TABLE passages ADD COLUMN shelves int[]; "
+                     "UPDATE passages SET shelves = CASE WHEN id < 10 THEN '{1}'::int[] ELSE '{4}'::int[] END")
+    path = tmp_path / "shelves.yaml"
+    path.write_text(PROFILE.format(model=TEST_MODEL, collection='"shelves[]"', extra=", collection_table: "
+                                   "{table: shelves, key: id, name: name}"))
+    outcomes, verdict = checked(empty_db, embed_server, path, "all")
+    nowhere = only(outcomes, "no_collection")
+    assert nowhere.metrics["chunks"] == 4 and not verdict.ok, verdict.reason
 
 
 def test_a_chunk_in_no_collection_with_only_another_models_vector_is_said_without_one(empty_db, embed_server, tmp_path):

@@ -4969,6 +4969,212 @@ def test_personal_rag_head_schema_ts_ahead_of_its_one_migration_is_said_as_such(
                     "would change the column)?"), said
 
 
+# -- zylon-ai/private-gpt: LlamaIndex PGVectorStore in a configured schema, Ollama, settings in YAML profiles ----------
+
+# What the app's ingest does with PGPT_PROFILES=ollama-pg (settings.yaml, then settings-ollama-pg.yaml): each file read
+# as one Document (StringIterableReader for a .txt), `file_name` and `doc_id` put in its metadata, `doc_id` excluded
+# from the embedded text (IngestionHelper); SentenceWindowNodeParser's nodes (one per sentence, `window` and
+# `original_text` excluded) embedded by OllamaEmbedding(model_name=embedding_model + ":latest",
+# base_url=embedding_api_base) into PGVectorStore.from_params(**settings.postgres, table_name="embeddings",
+# embed_dim=settings.embedding.embed_dim): `<schema_name>.data_embeddings`.
+PRIVATE_GPT_INGEST = r'''
+import json, sys
+from llama_index.core import Document, StorageContext, VectorStoreIndex
+from llama_index.core.node_parser import SentenceWindowNodeParser
+from llama_index.embeddings.ollama import OllamaEmbedding
+from llama_index.vector_stores.postgres import PGVectorStore
+from sqlalchemy.engine import make_url
+dsn, ollama, settings, files = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.load(open(sys.argv[4]))
+url = make_url(dsn)
+store = PGVectorStore.from_params(host=url.host, port=str(url.port), database=url.database, user=url.username,
+                                  password=url.password or "", schema_name=settings["schema_name"],
+                                  table_name="embeddings", embed_dim=settings["embed_dim"])
+model = settings["model"] + ":latest" if ":" not in settings["model"] else settings["model"]
+embed = OllamaEmbedding(model_name=model, base_url=ollama)
+index = VectorStoreIndex.from_documents([], storage_context=StorageContext.from_defaults(vector_store=store),
+                                        store_nodes_override=True, embed_model=embed,
+                                        transformations=[SentenceWindowNodeParser.from_defaults(), embed])
+for name, text in files.items():
+    document = Document(text=text)
+    document.metadata["file_name"] = name
+    document.metadata["doc_id"] = document.doc_id
+    document.excluded_embed_metadata_keys = ["doc_id"]
+    document.excluded_llm_metadata_keys = ["file_name", "doc_id", "page_label"]
+    index.insert(document)
+'''
+PRIVATE_GPT_FILES = {
+    "handbook.txt": "Every employee receives twenty-five days of paid vacation per year. Unused days carry over until "
+                    "March. Requests go to the team lead two weeks ahead. Sick leave needs a note after three days.",
+    "travel.txt": "Travel is booked through the portal. Economy class is the rule for flights under six hours. Hotel "
+                  "costs are reimbursed up to the city's limit. Receipts are uploaded within a week.",
+    "security.txt": "Laptops are encrypted. Passwords are at least fourteen characters long. Lost devices are "
+                    "reported to the helpdesk at once.",
+}
+PRIVATE_GPT_PROFILE = "ollama-pg"
+
+
+def private_gpt_settings(app: Path) -> dict:
+    """The settings the app's loader merges for PGPT_PROFILES=ollama-pg (settings.yaml, then the profile's file),
+    read with the app's own loader (its ``${ENV:default}`` interpolation, no variable set)."""
+    merged = subprocess.run([sys.executable, "-c", (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); from private_gpt.settings.yaml import load_yaml_with_envvars\n"
+        "from pydantic.v1.utils import deep_update\n"
+        "out = {}\n"
+        "for name in sys.argv[2:]:\n"
+        "    out = deep_update(out, load_yaml_with_envvars(open(f'{sys.argv[1]}/{name}'), {}))\n"
+        "print(json.dumps(out))"), str(app), "settings.yaml", f"settings-{PRIVATE_GPT_PROFILE}.yaml"],
+        capture_output=True, text=True, check=True).stdout
+    return json.loads(merged)
+
+
+def private_gpt_app(tmp_path: Path) -> Path:
+    return Source.of("zylon-ai__private-gpt").checkout("", tmp_path / "app", only=(
+        "private_gpt/", "scripts/", "settings", "pyproject.toml", "Makefile", "docker-compose.yaml", "Dockerfile.ollama"))
+
+
+@pytest.fixture(scope="module")
+def private_gpt(pg, templates, server, tmp_path_factory):
+    """The checkout and a template database holding the vector table as the app's ingest leaves it (LlamaIndex
+    creates and fills it), three files of sentence nodes. Yields (app, database name, settings, {id: text})."""
+    try:
+        import llama_index.embeddings.ollama  # noqa: F401
+        import llama_index.vector_stores.postgres  # noqa: F401
+    except ImportError:
+        pytest.skip("llama-index-vector-stores-postgres and llama-index-embeddings-ollama are needed to fill the table")
+    from tests.conftest import Database
+
+    folder = tmp_path_factory.mktemp("private_gpt")
+    app = private_gpt_app(folder)
+    component = (app / "private_gpt/components/vector_store/vector_store_component.py").read_text()
+    assert 'table_name="embeddings",\n                        embed_dim=settings.embedding.embed_dim,' in component
+    merged = private_gpt_settings(app)
+    settings = {"schema_name": merged["postgres"]["schema_name"], "embed_dim": merged["embedding"]["embed_dim"],
+                "model": merged["ollama"]["embedding_model"]}
+    assert (merged["embedding"]["mode"], merged["vectorstore"]["database"]) == ("ollama", "postgres"), merged
+    (folder / "files.json").write_text(json.dumps(PRIVATE_GPT_FILES))
+    with app_database(pg, templates, "private_gpt") as name:
+        db = Database(name, pg.dsn(name))
+        done = subprocess.run([sys.executable, "-c", PRIVATE_GPT_INGEST, db.dsn, server.url, json.dumps(settings),
+                               str(folder / "files.json")], capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr[-2000:]
+        with db.connect(autocommit=True) as conn:
+            held = dict(conn.execute(f'SELECT id::text, text FROM "{settings["schema_name"]}".data_embeddings').fetchall())
+        yield app, name, settings, held
+
+
+@pytest.fixture
+def private_gpt_db(pg, private_gpt):
+    from ..conftest import _database
+
+    yield from _database(pg, private_gpt[1])
+
+
+def private_gpt_vectors(conn) -> dict[str, str]:
+    return dict(conn.execute("SELECT id::text, embedding::text FROM private_gpt.data_embeddings").fetchall())
+
+
+def without_the_apps_command(text: str) -> str:
+    """The user's edit: the engine runs, not `make ingest` (it ingests a folder of files again, and needs one)."""
+    assert 'command: "make ingest"' in text, text
+    return re.sub(r"\n  (?:command|workdir):[^\n]*", "", text)
+
+
+def test_private_gpt_ollama_pg_profile_located_drafted_and_taken_through_the_procedure(cli, private_gpt, private_gpt_db,
+                                                                                        server, tmp_path):
+    """locate reads the embedder's model and URL and the store's width and schema from the settings YAML files
+    (`ollama.embedding_model`, `ollama.embedding_api_base`, `embedding.embed_dim`, `postgres.schema_name`); the draft
+    needs no edit but dropping the app's command: `private_gpt.data_embeddings`, LlamaIndex's embedded text
+    (`file_name: ...` above each sentence node), nomic-embed-text at 768; a restore lost 3 vectors: scope, plan, run
+    --engine, verify and record ok, every vector the one LlamaIndex wrote."""
+    app, _, settings, held = private_gpt
+    db = private_gpt_db
+    with db.connect(autocommit=True) as conn:
+        library = private_gpt_vectors(conn)
+        lost = [r[0] for r in conn.execute("UPDATE private_gpt.data_embeddings SET embedding = NULL WHERE id % 4 = 0 "
+                                           "RETURNING id::text").fetchall()]
+    trial = procedure(cli, db, server, app, tmp_path, "data_embeddings", plan=True, edit=without_the_apps_command)
+    located = trial.locate.json
+    [ollama] = [c for c in located["embedding_calls"] if c["name"] == "OllamaEmbedding"]
+    assert (ollama["path"], ollama["model"], ollama["url"]) == (
+        "private_gpt/components/embedding/embedding_component.py", "nomic-embed-text", "http://localhost:11434"), ollama
+    assert [(d["path"], d["table"], d["column"], d["dimensions"], d["kind"]) for d in located["declarations"]] == [
+        ("private_gpt/components/vector_store/vector_store_component.py", "private_gpt.data_embeddings", "embedding",
+         settings["embed_dim"], "llamaindex")], located["declarations"]
+    assert located["declared_dimensions"] == [768]
+    # `make ingest` (scripts/ingest_folder.py) needs a folder; its one address is the settings class's default (the
+    # description's example URL is prose).
+    [ingest] = [e for e in located["entrypoints"] if e["command"] == "make ingest"]
+    assert (ingest["contract"]["required_flags"], ingest["contract"]["hardcoded_urls"]) == (
+        ["folder"], ["http://localhost:11434"]), ingest["contract"]
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    ch = raw["chunks"]
+    assert (ch["schema"], ch["table"], ch["id"], ch["text"], ch["text_format"], ch["metadata"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["embeddings"]["vector"]) == (
+        "private_gpt", "data_embeddings", "id", "text", "llamaindex", "metadata_", "nomic-embed-text", 768,
+        "embedding"), drafted
+    assert "text_prefix" not in ch and "1536" not in drafted, drafted  # OllamaEmbedding adds no instruction
+    assert_whole_procedure_ok(trial, db, "private_gpt.data_embeddings", "embedding", len(held), needed=len(lost))
+    assert trial.plan.code == 0 and trial.plan.json["rows"]["to_embed"] == len(lost), trial.plan.out
+    with db.connect(autocommit=True) as conn:  # measured: what the engine wrote is what LlamaIndex wrote
+        assert private_gpt_vectors(conn) == library
+
+
+def test_private_gpt_nodes_gone_wrong_are_named_row_by_row_and_repaired(cli, private_gpt, private_gpt_db, server,
+                                                                         tmp_path):
+    """The draft kept as it is (the app's `make ingest` in it): scope fails on that command's contract, scope --engine
+    (what the engine needs) passes. Then a node's text edited after its vector (its `_node_content` too), a permuted
+    vector (another model's stand-in), two vectors swapped between files and two vectors deleted: verify names exactly
+    the four under recompute and the two as lost; backfill --keys-from repairs all six, and every check passes again."""
+    app, _, _, held = private_gpt
+    db = private_gpt_db
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    target = ("--profile", profile, "--collection", "data_embeddings")
+    own = cli("scope", *target, "--json", env=env)
+    assert own.code == 1 and "command's required flags" in own.json["reason"], own.out
+    engine = cli("scope", *target, "--engine", "--json", env=env)
+    assert engine.code == 0, engine.out + engine.err
+    with db.connect(autocommit=True) as conn:
+        def node(file: str, index: int) -> str:
+            return conn.execute("SELECT id::text FROM private_gpt.data_embeddings WHERE metadata_->>'file_name' = %s "
+                                "ORDER BY id OFFSET %s LIMIT 1", (file, index)).fetchone()[0]
+
+        edited, permuted, first, second = node("handbook.txt", 0), node("handbook.txt", 1), node("travel.txt", 0), \
+            node("security.txt", 0)
+        deleted = [node("travel.txt", 2), node("security.txt", 1)]
+        meta = conn.execute("SELECT metadata_ FROM private_gpt.data_embeddings WHERE id = %s", (edited,)).fetchone()[0]
+        content = json.loads(meta["_node_content"])
+        content["text"] = "Every employee receives thirty days of paid vacation per year. "
+        meta["_node_content"] = json.dumps(content)
+        conn.execute("UPDATE private_gpt.data_embeddings SET text = %s, metadata_ = %s WHERE id = %s",
+                     (content["text"], json.dumps(meta), edited))
+        conn.execute("UPDATE private_gpt.data_embeddings SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (permuted,))
+        conn.execute("UPDATE private_gpt.data_embeddings d SET embedding = o.embedding FROM private_gpt.data_embeddings o "
+                     "WHERE (d.id::text, o.id::text) IN ((%s, %s), (%s, %s))", (first, second, second, first))
+        conn.execute("UPDATE private_gpt.data_embeddings SET embedding = NULL WHERE id::text = ANY(%s)", (deleted,))
+        untouched = {k: v for k, v in private_gpt_vectors(conn).items() if k not in (edited, permuted, first, second)}
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert {int(k) for k in offenders["recompute"]} == {int(k) for k in (edited, permuted, first, second)}, offenders
+    assert {int(k) for keys in offenders.values() for k in keys} == {int(k) for k in (edited, permuted, first, second,
+                                                                                      *deleted)}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
+    again = checked_again(profile, env, "data_embeddings")
+    assert not [c for c, status in again.items() if status == "failed"], again
+    with db.connect(autocommit=True) as conn:
+        now = private_gpt_vectors(conn)
+        assert {k: now[k] for k in untouched if k not in deleted} == {k: v for k, v in untouched.items()
+                                                                      if k not in deleted}
+        assert None not in now.values()
+
+
 # -- MODSetter/SurfSense: FastAPI + SQLAlchemy, chunks and documents each with a vector of a width set at runtime ------
 
 # The app's own models (app/db.py) made as its initial Alembic revision makes them: `Base.metadata.create_all`, then

@@ -130,3 +130,32 @@ def test_procedure_with_the_names_mapped_is_not_refused_for_them(cli, tmp_path, 
     assert checks["command receives the database"] == "passed" and checks["command uses the model"] == "passed"
     # The script hard-codes localhost:11434 while the provider is elsewhere: that alone is refused.
     assert checks["command reaches the provider"] == "failed" and result.json["stopped_at"] == "scope"
+
+
+def test_plan_for_the_engine_is_not_refused_for_the_target_commands_contract(cli, tmp_path, target_env, demo_db):
+    """`plan --engine` plans what `run --engine` does (the engine, never the profile's command): the command's contract
+    (here it reads DB_DSN and hard-codes its provider) does not stop it; a plan for the command itself still stops."""
+    data = yaml.safe_load(DEMO_PROFILE.read_text())
+    data["backfill"] = {**data["backfill"], "command": "python scripts/reembed.py",
+                        "workdir": str(FIXTURES / "py-sqlalchemy-dsn")}
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data))
+    env = {**target_env, "DATABASE_URL": demo_db.dsn}
+    target = ("plan", "--profile", path, "--collection", "tenant_acme")
+    engine = cli(*target, "--engine", "--run-dir", tmp_path / "engine", "--json", env=env)
+    assert engine.code == 0 and engine.json["command_source"] == "engine", engine.out + engine.err
+    own = cli(*target, "--run-dir", tmp_path / "own", "--json", env=env)
+    assert own.code == 1 and "command receives the database" in own.err, own.out + own.err
+
+
+def test_scope_for_the_engine_checks_no_contract_of_the_target_command(scope_with, demo_db):
+    """`scope --engine` scopes what `run --engine` does: the profile's command (it reads DB_DSN, hard-codes its
+    provider) is not checked, and nothing is written; `scope --command CMD` checks CMD's contract instead."""
+    reembed = {"command": "python scripts/reembed.py", "workdir": str(FIXTURES / "py-sqlalchemy-dsn")}
+    engine = scope_with(demo_db, reembed, "--engine")
+    assert engine.code == 0, engine.json["reason"]
+    assert not [c for c in engine.json["checks"] if c["check"].startswith("command ")]
+    assert any(a.startswith("the harness's engine embeds") for a in engine.json["assumptions"])
+    other = scope_with(demo_db, {**reembed, "command": "reembed-binary --all"}, "--command", "python scripts/reembed.py")
+    assert other.code == 1 and "command receives the database" in failed(other)
+    assert demo_db.scalar(COUNT_EMBEDDINGS) == 0

@@ -108,3 +108,34 @@ def test_record_text_and_json_name_the_same_entry(cli, demo_db, demo_profile, ta
     entry = data["entry"]
     assert f"Recorded {entry['outcome']} run of {entry['collection']} ({entry['model']})" in text
     assert data["paths"] == [str(tmp_path / "a.md")]
+
+
+def test_a_run_folder_of_another_collection_is_refused_with_nothing_recorded(cli, demo_db, demo_profile, target_env,
+                                                                               tmp_path):
+    """tenant_acme's run folder given for tenant_globex: the entry said 'succeeded run of tenant_globex' on acme's run
+    and acme's DONE checks (and completed then trusted it for globex)."""
+    import json
+
+    from ..conftest import finished_run
+
+    run_dir = finished_run(tmp_path / "run", "tenant_acme")
+    (run_dir / "verify.json").write_text(json.dumps({"collection": "tenant_acme", "ok": True, "checks": []}))
+    log = tmp_path / "historylog.md"
+    result = record(cli, demo_db, demo_profile, target_env, run_dir, log, collection="tenant_globex")
+    assert result.code == 2 and "tenant_acme" in result.json["error"] and "run.json" in result.json["error"], result.out
+    assert not log.exists()
+
+
+def test_a_run_after_the_last_verify_is_recorded_without_that_verify(cli, demo_db, demo_profile, target_env, tmp_path):
+    """The folder's verify.json checked the collection before this run: recorded as this run's DONE checks, the entry
+    said 'succeeded' for a run no check had looked at."""
+    import json
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "verify.json").write_text(json.dumps({"collection": "tenant_globex", "ok": True, "checks": []}))
+    ran(cli, demo_db, demo_profile, target_env, run_dir)
+    log = tmp_path / "historylog.md"
+    assert record(cli, demo_db, demo_profile, target_env, run_dir, log).code == 0
+    (entry,) = historylog.read_entries(log)
+    assert entry.outcome == "failed" and "DONE checks did not run" in entry.reason, entry

@@ -600,6 +600,16 @@ def test_a_parameters_default_url_is_not_a_hard_coded_address():
     assert read_contract("document_embedder.py", text).hardcoded_urls == ("http://ollama:11434",)
 
 
+def test_a_url_quoted_inside_another_string_is_prose_not_a_hard_coded_url():
+    """PrivateGPT's settings: `Field("http://localhost:11434", description="... Example: 'https://localhost:11434'.")`:
+    the example in the description is text, never an address the code connects to."""
+    from harness.locate.contract import read_contract
+
+    text = ('class OllamaSettings(BaseModel):\n    api_base: str = Field(\n        "http://localhost:11434",\n'
+            '        description="Base URL of Ollama API. Example: \'https://localhost:11434\'.",\n    )\n')
+    assert read_contract("settings.py", text).hardcoded_urls == ("http://localhost:11434",)
+
+
 @pytest.mark.parametrize("name", ["AZURE_STORAGE_CONNECTION_STRING", "AZURE_SERVICEBUS_CONNECTION_STRING",
                                   "EMBEDDING_CACHE_EVICTION_BATCH", "EMBEDDING_CACHE_MAX_TOTAL_MB"])
 def test_settings_of_a_blob_store_a_message_bus_or_an_embedding_cache_carry_none_of_ours(name):

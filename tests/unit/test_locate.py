@@ -514,3 +514,138 @@ def test_a_text_joined_from_labelled_parts_in_a_file_that_embeds_is_read_as_thos
             "    print('\\n'.join(f'# {r.title}' for r in ROWS))\n")
     assert composed_texts_in("rag.py", code, True) == (("\n\n", ("path: {path}", "title: {title}", "content"), "rag.py:6"),)
     assert composed_texts_in("rag.py", code, False) == ()
+
+
+# PrivateGPT's shape (zylon-ai/private-gpt before its v1 revamp): settings in YAML profiles filled into pydantic models,
+# the embedder and the LlamaIndex store built from attributes of the settings object.
+YAML_SETTINGS_APP = {
+    "settings.yaml": "embedding:\n  mode: huggingface\n  embed_dim: 768 # for nomic-embed-text\nollama:\n"
+                     "  llm_model: llama3.1\n  embedding_model: nomic-embed-text\n"
+                     "  embedding_api_base: http://localhost:11434  # another ollama\npostgres:\n  host: localhost\n"
+                     "  schema_name: private_gpt\n",
+    "settings-ollama-pg.yaml": "embedding:\n  mode: ollama\n  embed_dim: 768\nollama:\n  embedding_model: nomic-embed-text\n"
+                               "  api_base: http://localhost:11434\n",
+    "settings-docker.yaml": "ollama:\n  embedding_model: ${PGPT_OLLAMA_EMBEDDING_MODEL:nomic-embed-text}\n"
+                            "  embedding_api_base: ${PGPT_OLLAMA_EMBEDDING_API_BASE:http://ollama:11434}\n",
+    "app/embedding.py": """from llama_index.embeddings.ollama import OllamaEmbedding
+
+
+class EmbeddingComponent:
+    def __init__(self, settings: Settings) -> None:
+        ollama_settings = settings.ollama
+        model_name = (
+            ollama_settings.embedding_model + ":latest"
+            if ":" not in ollama_settings.embedding_model
+            else ollama_settings.embedding_model
+        )
+        self.embedding_model = OllamaEmbedding(
+            model_name=model_name,
+            base_url=ollama_settings.embedding_api_base,
+        )
+""",
+    "app/store.py": """from llama_index.vector_stores.postgres import PGVectorStore
+
+
+class VectorStoreComponent:
+    def __init__(self, settings: Settings) -> None:
+        self.vector_store = PGVectorStore.from_params(
+            **settings.postgres.model_dump(exclude_none=True),
+            table_name="embeddings",
+            embed_dim=settings.embedding.embed_dim,
+        )
+""",
+}
+
+
+def _write(root, files):
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_an_embedders_model_and_url_read_from_a_yaml_filled_settings_object_are_the_values_its_files_give(tmp_path):
+    """`OllamaEmbedding(model_name=model_name, base_url=ollama_settings.embedding_api_base)` with
+    `ollama_settings = settings.ollama`: the model is `ollama.embedding_model` of the YAML files (an interpolation's
+    default counted), the URL the value most files give (a variable only one profile reads is not the URL's)."""
+    _write(tmp_path, YAML_SETTINGS_APP)
+    [call] = [c for c in locate(tmp_path).embedding_calls if c.name == "OllamaEmbedding"]
+    assert (call.model, call.model_env, call.url, call.url_env) == (
+        "nomic-embed-text", None, "http://localhost:11434", None), call
+
+
+def test_a_llamaindex_stores_dimension_and_schema_given_as_settings_are_the_values_its_yaml_files_give(tmp_path):
+    """`embed_dim=settings.embedding.embed_dim` is 768 (never LlamaIndex's default 1536), and the table is in the
+    schema the settings' `postgres.schema_name` names, which `**settings.postgres.model_dump()` passes."""
+    _write(tmp_path, YAML_SETTINGS_APP)
+    declared = [(d.path, d.table, d.column, d.dimensions) for d in locate(tmp_path).declarations]
+    assert declared == [("app/store.py", "private_gpt.data_embeddings", "embedding", 768)], declared
+
+
+def test_a_llamaindex_stores_dimension_from_a_setting_no_file_gives_is_unknown_not_the_librarys_default(tmp_path):
+    _write(tmp_path, {"app/store.py": YAML_SETTINGS_APP["app/store.py"]})
+    declared = [(d.table, d.dimensions) for d in locate(tmp_path).declarations]
+    assert declared == [("data_embeddings", None)], declared
+
+
+def test_a_setting_no_yaml_file_gives_is_the_default_its_settings_class_declares(tmp_path):
+    """No YAML file sets `ollama.embedding_api_base` (PrivateGPT's settings-ollama-pg.yaml sets only `api_base`):
+    the URL is the default of the field of the class `Settings.ollama` is annotated with."""
+    files = {k: v for k, v in YAML_SETTINGS_APP.items() if k in ("app/embedding.py", "settings-ollama-pg.yaml")}
+    files["app/settings.py"] = '''from pydantic import BaseModel, Field
+
+
+class OllamaSettings(BaseModel):
+    api_base: str = Field(
+        "http://localhost:11434",
+        description="Base URL of Ollama API. Example: 'https://localhost:11434'.",
+    )
+    embedding_api_base: str = Field(
+        "http://localhost:11435",
+        description="Base URL of Ollama embedding API. Example: 'https://localhost:11434'.",
+    )
+    embedding_model: str = Field(None, description="Model to use.")
+
+
+class OtherSettings(BaseModel):
+    embedding_api_base: str = "http://elsewhere:1"
+
+
+class Settings(BaseModel):
+    ollama: OllamaSettings
+    other: OtherSettings | None = None
+'''
+    _write(tmp_path, files)
+    [call] = [c for c in locate(tmp_path).embedding_calls if c.name == "OllamaEmbedding"]
+    assert (call.model, call.url) == ("nomic-embed-text", "http://localhost:11435"), call
+
+
+def test_a_llamaindex_store_in_a_schema_named_by_a_literal_is_declared_in_that_schema(tmp_path):
+    (tmp_path / "store.py").write_text('from llama_index.vector_stores.postgres import PGVectorStore\n\n'
+                                       'store = PGVectorStore.from_params(database="db", table_name="docs", '
+                                       'schema_name="RAG", embed_dim=384)\n')
+    declared = [(d.table, d.dimensions) for d in locate(tmp_path).declarations]
+    assert declared == [("rag.data_docs", 384)], declared
+
+
+def test_a_settings_attribute_one_level_deep_is_not_looked_up_in_every_yaml_file(tmp_path):
+    """`OpenAIEmbedding(model=config.model)`: a top-level `model:` of some YAML file (here a chat model's) is not the
+    embedder's model."""
+    _write(tmp_path, {"chat.yaml": "model: gpt-4o\n", "app/embed.py": (
+        "from llama_index.embeddings.openai import OpenAIEmbedding\n\n\ndef embedder(config):\n"
+        "    return OpenAIEmbedding(model=config.model)\n")})
+    [call] = locate(tmp_path).embedding_calls
+    assert call.model is None, call
+
+
+def test_another_calls_keyword_argument_on_its_own_line_is_no_assignment_of_that_name(tmp_path):
+    """`model_name=settings.huggingface.embedding_hf_model_name,` inside the call before is an argument there, not
+    what `model_name` holds when `OllamaEmbedding(model_name=model_name)` is called (a parameter here)."""
+    _write(tmp_path, {**YAML_SETTINGS_APP, "huggingface.yaml": "huggingface:\n  embedding_hf_model_name: bge-small\n",
+                      "app/embedding.py": (
+        "from llama_index.embeddings.huggingface import HuggingFaceEmbedding\n"
+        "from llama_index.embeddings.ollama import OllamaEmbedding\n\n\n"
+        "def local(settings):\n    return HuggingFaceEmbedding(\n"
+        "        model_name=settings.huggingface.embedding_hf_model_name,\n    )\n\n\n"
+        "def ollama(model_name):\n    return OllamaEmbedding(model_name=model_name)\n")})
+    models = {c.name: c.model for c in locate(tmp_path).embedding_calls}
+    assert models == {"HuggingFaceEmbedding": "bge-small", "OllamaEmbedding": None}, models
