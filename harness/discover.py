@@ -171,6 +171,11 @@ class Shape:
     # row count (most rows first).
     side_by_side: tuple[str, ...] = ()
     side_by_side_values: tuple[tuple[tuple[Any, ...], int], ...] = ()
+    # The text the input hash column was measured to hold digests of (None: not measured to hold any).
+    input_hash_of: str | None = None
+    # Where no column of the chunks' places them in collections: the column of their document table (``source_table``)
+    # that does (SurfSense's documents.workspace_id), and the table naming each collection; said, not chosen.
+    parent_collection: tuple[str, CollectionTable] | None = None
 
     @property
     def inline(self) -> bool:
@@ -474,9 +479,10 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         named = [c.name for c in em.columns if "hash" in c.name.lower() and c.type in TEXT_TYPES | {"bytea"}]
         input_hash = Guess(named[0], f"column named like a hash in {em.qualified}", tuple(named[1:])) if named \
             else input_hash
-    algorithm = hashing.DEFAULT
+    algorithm, hashed_text = hashing.DEFAULT, None
     if input_hash.column and text.column:
-        input_hash, text, algorithm = _measured_hash(conn, chunks, em, chunk_id.column, key.column, text, input_hash)
+        input_hash, text, algorithm, hashed_text = _measured_hash(conn, chunks, em, chunk_id.column, key.column, text,
+                                                                  input_hash)
     elif json_hash is not None:
         input_hash = json_hash
     model = _pick(em, MODEL_NAMES, types=TEXT_TYPES, role="model")
@@ -494,6 +500,8 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
         c.name for c in em.columns
         if c.not_null and not c.has_default and not c.generated and c.name not in filled)
     source_table = _source_table(conn, chunks, em, sources, collection.column, documents)
+    parent = _collection_of_documents(conn, source_table, table) \
+        if source_table is not None and collection.column is None and joined is None else None
     if joined is not None:  # the join table's column (not the chunks'): no source of the chunks holds it
         collection = Guess(joined[1], joined[3])
         collection_table = joined[2]
@@ -509,7 +517,8 @@ def _shape(conn: Conn, vc: VectorColumn, table, others: tuple[str, ...]) -> Shap
                  f"the foreign key {chunks.name}.{documents[0][0]} -> {documents[0][2]}.{documents[0][3]}, the "
                  f"{documents[0][2]} row each chunk is cut from" if documents and sources == (documents[0][0],) else "",
                  doc_hash, joined[0] if joined else None, joined[3] if joined else "",
-                 algorithm if input_hash.column else hashing.DEFAULT, beside, _combinations(conn, em, beside))
+                 algorithm if input_hash.column else hashing.DEFAULT, beside, _combinations(conn, em, beside),
+                 hashed_text if input_hash.column else None, parent)
 
 
 def side_by_side(conn: Conn, schema: str, table: str, key: str, besides: tuple[str | None, ...]) -> tuple[str, ...]:
@@ -663,6 +672,26 @@ def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
     return join, column, collections, why + (f"; other join tables: {', '.join(others)}" if others else "")
 
 
+def _collection_of_documents(conn: Conn, documents: CitedTable, table) -> tuple[str, CollectionTable] | None:
+    """The column of the chunks' document table placing every document in a collection (SurfSense's
+    ``documents.workspace_id``, NOT NULL, -> ``workspaces.name``): a foreign key into a table with a column naming each
+    row, whose rows name no document; the join key can then place each chunk through its document. None where the
+    chunks name their document through a JSON key or a polymorphic pair (no join column), or no such column is."""
+    if documents.chunk_filter or json_field(documents.field)[1] is not None:
+        return None
+    parent = table(documents.schema, documents.table)
+    required = {c.name for c in parent.columns if c.not_null}
+    for column, rschema, rname, rcolumn in _foreign_keys(conn, parent):
+        if column not in required or (rschema, rname) == (parent.schema, parent.name):
+            continue
+        ref = table(rschema, rname)
+        label = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=(rcolumn,), role="name").column
+        if label is None or any(snake(c.name) in SOURCE_NAMES for c in ref.columns):
+            continue
+        return column, CollectionTable(table=rname, key=rcolumn, name=label, schema=rschema)
+    return None
+
+
 def _names(link: str, table: str) -> bool:
     """Whether a link table's name holds a table's (singular or plural: ``knowledge_brain`` of ``brains``)."""
     return snake(table).removesuffix("s") in snake(link)
@@ -703,11 +732,12 @@ def _field(name: str, alias: str | None = None):
 
 
 def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, key: str | None, text: Guess,
-                   hashed: Guess) -> tuple[Guess, Guess, str]:
+                   hashed: Guess) -> tuple[Guess, Guess, str, str | None]:
     """The hash column is an input hash only if it holds a digest of the text the engine can write there (one of
     ``harness.hashing.ALGORITHMS``, hex or bytea): measured on up to 200 rows against each candidate text and each
     algorithm this database computes. A hash of something else would be called stale on every row and overwritten.
-    Returns the hash guess, the text guess (the text it hashes) and the algorithm measured (else the default)."""
+    Returns the hash guess, the text guess (the text it hashes), the algorithm measured (else the default) and the
+    text the stored digests were measured to be of (None where none was)."""
     from psycopg import sql
 
     h = cast(str, hashed.column)
@@ -716,7 +746,7 @@ def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, k
              if t and ((c := chunks.column(t)) and c.type in TEXT_TYPES or json_field(t)[1] is not None)][:4]
     inline = chunks.qualified == em.qualified
     if not texts or not inline and not (chunk_id and key):
-        return hashed, text, hashing.DEFAULT
+        return hashed, text, hashing.DEFAULT, None
     try:
         with conn.transaction():
             crypto = has_pgcrypto(conn)
@@ -742,23 +772,23 @@ def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, k
             got = conn.execute(query).fetchone()
         row = list(got.values()) if isinstance(got, dict) else list(got or ())
     except psycopg.Error:
-        return hashed, text, hashing.DEFAULT
+        return hashed, text, hashing.DEFAULT, None
     n, matched = int(row[0]), [int(v) for v in row[1:]]
     if n == 0:
         return Guess(h, hashed.why + "; not measured (no row holds a hash): it must be the SHA-256 hex of the text, "
-                     "or set embeddings.input_hash_algorithm", hashed.alternatives), text, hashing.DEFAULT
+                     "or set embeddings.input_hash_algorithm", hashed.alternatives), text, hashing.DEFAULT, None
     best = max(range(len(pairs)), key=lambda j: (matched[j], pairs[j][1].name == hashing.DEFAULT))
     if not matched[best]:
         return Guess(None, f"{em.name}.{h} is not a digest of the text the engine can write (0 of {n} rows read are "
                      f"the {', '.join(a.label for a in algorithms)} of {', '.join(texts)}: it hashes something else): "
                      "not an input hash; the engine would call every row stale and overwrite the application's "
-                     "values"), text, hashing.DEFAULT
+                     "values"), text, hashing.DEFAULT, None
     i, alg = pairs[best]
     measured = f"{matched[best]} of {n} rows read hold the {alg.label} of {texts[i]}"
     if texts[i] != text.column:  # the hash says which text the vectors were made from (khoj: md5(compiled))
         text = Guess(texts[i], f"the application's {h} holds its {alg.label} ({measured})",
                      tuple(t for t in (text.column, *text.alternatives) if t and t != texts[i]))
-    return Guess(h, f"{hashed.why}; measured: {measured}", hashed.alternatives), text, alg.name
+    return Guess(h, f"{hashed.why}; measured: {measured}", hashed.alternatives), text, alg.name, texts[i]
 
 
 def _text_a_json_hash_names(conn: Conn, chunks: Table, em: Table, chunk_id: Guess, key: Guess, text: Guess,
@@ -773,7 +803,7 @@ def _text_a_json_hash_names(conn: Conn, chunks: Table, em: Table, chunk_id: Gues
         if not hashes or not others or "'" in hashes[0]:
             continue
         hashed = Guess(f"{column}->>'{hashes[0]}'", f"a key named like a hash in {chunks.name}.{column}")
-        measured, found, _ = _measured_hash(conn, chunks, em, chunk_id.column, key.column,
+        measured, found, _, _ = _measured_hash(conn, chunks, em, chunk_id.column, key.column,
                                             Guess(None, text.why, others), hashed)
         if found.column is None:
             continue

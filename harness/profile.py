@@ -594,6 +594,11 @@ class _Reader:
                                   "(a string, number, true/false or null) or {not: null}")
         pairs = tuple((self.identifier(f"{key}.{k}", k, required=True),
                        NOT_NULL if isinstance(v, dict) else self.interpolate(f"{key}.{k}", v)) for k, v in raw.items())
+        for column, _ in pairs:
+            try:  # a key of a JSON column (`status->>'state'`) is one field; a malformed one is refused here
+                json_field(column)
+            except ValueError as e:
+                raise ConfigError(f"profile key '{key}.{column}': {e}") from None
         for column, value in pairs:
             if "%" in str(value):
                 raise ConfigError(f"profile key '{key}.{column}' has value {value!r}, which contains '%'; "

@@ -388,6 +388,16 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     else:
         w.value("chunks.collection_name", "collection_name", ch.name,
                 f"no collection column: the whole table is one collection, named after it ({shape.collection.why})")
+        if shape.parent_collection is not None and shape.source_table is not None:
+            column, ct = shape.parent_collection
+            src = shape.source_table
+            where = "" if ct.schema == "public" else f", schema: {ct.schema}"
+            join_schema = "" if src.schema == ch.schema else f", schema: {src.schema}"
+            w.comment(f"or one collection per {ct.table} row, as each chunk's {src.table} row places it ({src.table}."
+                      f"{column} references {ct.table}.{ct.key}, named by its {ct.name}): in place of collection_name,\n"
+                      f"collection: {column}\n"
+                      f"collection_join: {{table: {src.table}, key: {src.key}, chunk: {src.field}{join_schema}}}\n"
+                      f"collection_table: {{table: {ct.table}, key: {ct.key}, name: {ct.name}{where}}}", 2)
     w.guess("chunks.tenant", "tenant", shape.tenant, required=False)
     left_out = (f"; left out, empty in some rows read: {', '.join(shape.empty_sources)}" if shape.empty_sources else "")
     if shape.sources:
@@ -429,8 +439,16 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     if shape.side_by_side:
         _side_by_side(w, shape, filter_named or {}, model)
     w.guess("embeddings.model", "model", shape.model, required=False)
-    w.guess("embeddings.input_hash", "input_hash", shape.input_hash, required=False)
-    if shape.input_hash.column and shape.input_hash_algorithm != hashing.DEFAULT:
+    input_hash = shape.input_hash
+    if (input_hash.column and shape.input_hash_of and measured is not None and measured.matched
+            and shape.input_hash_of not in measured.columns):
+        # The stored vectors say which text they embed; digests of another column are no hash of it (SurfSense's
+        # content_hash, one row's value the MD5 of its title): the engine would overwrite them with digests of the text.
+        input_hash = Guess(None, f"{em.name}.{input_hash.column} is not an input hash: its values read are digests of "
+                           f"{shape.input_hash_of} ({input_hash.why.rsplit('measured: ', 1)[-1]}), not the "
+                           f"{', '.join(measured.columns)} the stored vectors are made from")
+    w.guess("embeddings.input_hash", "input_hash", input_hash, required=False)
+    if input_hash.column and shape.input_hash_algorithm != hashing.DEFAULT:
         w.value("embeddings.input_hash_algorithm", "input_hash_algorithm", shape.input_hash_algorithm,
                 f"measured: the application's hash; the engine writes the {hashing.algorithm(shape.input_hash_algorithm).label} "
                 "there as the application does")

@@ -264,15 +264,17 @@ class Target:
         ch = self.profile.chunks
 
         def condition(column: str, value: Any) -> sql.Composable:
+            # a key of a JSON column (SurfSense's `status->>'state'`) is compared as its text, as chunks.text reads it
+            operand = self.field(column) if json_field(column)[1] is not None else self.c(column)
             if value is None:
-                return sql.SQL("{} IS NULL").format(self.c(column))
+                return sql.SQL("{} IS NULL").format(operand)
             if isinstance(value, NotNull):
                 if ch.collection_join and column == ch.collection:
                     return collection_join.in_any(ch)
                 if ch.collection_array and column == ch.collection:
                     return sql.SQL("coalesce(cardinality({}), 0) > 0").format(_listed(self.c(column)))
-                return sql.SQL("{} IS NOT NULL").format(self.c(column))
-            return sql.SQL("{}::text = {}").format(self.c(column), sql.Literal(_as_text(value)))
+                return sql.SQL("{} IS NOT NULL").format(operand)
+            return sql.SQL("{}::text = {}").format(operand, sql.Literal(_as_text(value)))
 
         return [condition(column, value) for column, value in pairs]
 

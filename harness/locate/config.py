@@ -49,6 +49,10 @@ class ConfigSetting:
 _OTHER_STORES = re.compile(r"MONGO|REDIS|MYSQL|MARIA|SQLITE|ELASTIC|OPENSEARCH|QDRANT|MILVUS|WEAVIATE|CHROMA|PINECONE|"
                            r"NEO4J|CLICKHOUSE|CASSANDRA|DYNAMO|COSMOS|FIRESTORE|VALKEY|MEMCACHE|GRAPH|CACHE|TURSO|LIBSQL|"
                            r"KUZU|LANCE|"
+                           # object stores and message buses take connection strings too (SurfSense's file store:
+                           # AZURE_STORAGE_CONNECTION_STRING)
+                           r"AZURE_STORAGE|STORAGE_ACCOUNT|BLOB|(?:^|_)S3(?:_|$)|BUCKET|SERVICE_?BUS|EVENT_?HUB|RABBIT|KAFKA|"
+                           r"AMQP|(?:^|_)SQS(?:_|$)|"
                            r"SENTRY|GLITCHTIP|BUGSNAG|ROLLBAR|HONEYBADGER|POSTHOG|DATADOG|NEW_?RELIC|RAYGUN|APPSIGNAL")
 # A name carrying the collection the command writes (rag_api's COLLECTION_NAME), not a table of collections.
 _COLLECTION = re.compile(r"(?:^|_)COLLECTION(?:_NAME|_ID)?$")
@@ -79,7 +83,7 @@ def kind_of(name: str) -> str:
         return "provider"
     if "CHUNK" in n:
         return "chunking"
-    if re.search(r"BATCH", n):
+    if re.search(r"BATCH", n) and not _OTHER_STORES.search(n):  # a cache's batch (EMBEDDING_CACHE_EVICTION_BATCH) is none
         return "batch"
     if re.search(r"DIM|VECTOR_(?:LENGTH|SIZE)", n):
         return "dimensions"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from ..profile import DISTANCES, distance_of_opclass, distances_in_sql
 from .lexing import lex
 from .literals import call_args, line_of
-from .schema import _DRIZZLE_TABLE, _IDENT, _QUALIFIED, _unquote, django_model_tables, django_table_at
+from .schema import _DRIZZLE_TABLE, _IDENT, _QUALIFIED, _unquote, django_model_tables, django_table_at, without_rollbacks
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,8 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         out += _drizzle(rel, code)
     elif ruby:
         out += _rails(rel, code)
+    if lang == "python":  # an index a downgrade() makes again is on what its upgrade() took away
+        out = without_rollbacks(rel, code, out)
     return sorted(dict.fromkeys(out), key=lambda u: (u.line, u.kind))
 
 
@@ -240,8 +242,9 @@ def _only(tables: list[tuple[str, str | None]]) -> str | None:
     return names.pop() if len(names) == 1 and "?" not in names else None
 
 
+# The operator class may be schema-qualified (SurfSense's `embedding public.vector_cosine_ops`).
 _INDEX = re.compile(rf"(?i)\bON\s+(?:ONLY\s+)?(?P<t>{_QUALIFIED}|\$?\{{[^{{}}\n]*\}})\s+USING\s+(?:hnsw|ivfflat)\s*\(\s*(?P<c>{_IDENT})\s+"
-                    r"(?P<op>\w+_ops)\b")
+                    rf"(?:{_IDENT}\s*\.\s*)?(?P<op>\w+_ops)\b")
 
 
 def _sql_indexes(rel: str, code: str, spans: Iterable[tuple[int, int]]) -> list[DistanceUse]:
@@ -263,6 +266,9 @@ def _sql_indexes(rel: str, code: str, spans: Iterable[tuple[int, int]]) -> list[
 _SQLALCHEMY = re.compile(r"\b(?P<model>[A-Za-z_]\w*)(?:\.(?P<col>[A-Za-z_]\w*)|\[\s*['\"](?P<key>[A-Za-z_]\w*)['\"]\s*\])"
                          r"\s*\.\s*(?P<fn>cosine_distance|l2_distance|max_inner_product)\s*\(")
 _SQLALCHEMY_FN = {"cosine_distance": "cosine", "l2_distance": "l2", "max_inner_product": "ip"}
+# SQLAlchemy's generic operator on a column with pgvector's own (SurfSense's `Chunk.embedding.op("<=>")(q)`).
+_SQLALCHEMY_OP = re.compile(r"\b(?P<model>[A-Za-z_]\w*)\.(?P<col>[A-Za-z_]\w*)\s*\.\s*op\(\s*(?P<q>['\"])(?P<op><=>|<->|<#>)(?P=q)"
+                            r"\s*\)\s*\(")
 _PY_CLASS = re.compile(r"(?m)^class\s+(?P<cls>\w+)\b")
 _PY_TABLENAME = re.compile(r"""(?m)^[ \t]+__tablename__\s*=\s*['"](?P<t>[^'"]+)['"]""")
 _PY_TOP_LEVEL = re.compile(r"(?m)^(?=[^\s#])")
@@ -284,7 +290,11 @@ def _sqlalchemy(rel: str, code: str) -> list[DistanceUse]:
     return [DistanceUse(rel, line_of(code, m.start("fn")), _SQLALCHEMY_FN[m.group("fn")], "sqlalchemy",
                         None if m.group("key") else tables.get(m.group("model")), m.group("col") or m.group("key"),
                         m.group("fn") + "()", None if m.group("key") or m.group("model") in tables else m.group("model"))
-            for m in _SQLALCHEMY.finditer(code)]
+            for m in _SQLALCHEMY.finditer(code)] + [
+        DistanceUse(rel, line_of(code, m.start("op")), distances_in_sql(m.group("op")).pop(), "sqlalchemy",
+                    tables.get(m.group("model")), m.group("col"), f'op("{m.group("op")}")',
+                    None if m.group("model") in tables else m.group("model"))
+        for m in _SQLALCHEMY_OP.finditer(code)]
 
 
 def model_tables(rel: str, text: str) -> dict[str, str]:

@@ -66,7 +66,7 @@ class EmbeddingCall:
                 "in_process": self.in_process}
 
 
-_TRIGGER = re.compile(r"embed\(|embedMany|@ai-sdk/|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|"
+_TRIGGER = re.compile(r"embed\(|embedMany|@ai-sdk/|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|AutoEmbeddings|"
                       r"SentenceTransformer|TextEmbedding|Embeddings?\s*\(|ollama|feature-extraction|Supabase\.ai\.Session|"
                       r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(|Langchain::LLM::")
 # Ollama's endpoints end the URL (a query may follow): `/api/embed/index.js` is a file of the app's own routes.
@@ -85,6 +85,10 @@ _ST = re.compile(r"""\b(?P<name>SentenceTransformer|TextEmbedding)\s*\(""")
 # task's name is transformers' own, so a call of any function with it first is one, the app's own wrapper included
 # (chatgpt-your-files' ``usePipeline('feature-extraction', 'Supabase/gte-small')``, in a file importing only the hook).
 _HF_PIPELINE = re.compile(r"""(?<![\w.$])(?P<name>[A-Za-z_$][\w$]*)\s*\(\s*(?:task\s*=\s*)?['"]feature-extraction['"]\s*,?""")
+# chonkie's AutoEmbeddings picks the provider from the model's URI (`litellm://ollama/NAME`, `openai://NAME`) or loads a
+# sentence-transformers model in process (a bare name): SurfSense's embedder, its model from EMBEDDING_MODEL.
+_CHONKIE = re.compile(r"""\bAutoEmbeddings\s*\.\s*get_embeddings\s*\(""")
+_CHONKIE_IMPORT = re.compile(r"""^\s*from\s+chonkie(?:\.\w+)*\s+import\b[^\n]*\bAutoEmbeddings\b""", re.M)
 _SUPABASE_AI = re.compile(r"""\bnew\s+Supabase\s*\.\s*ai\s*\.\s*Session\s*\(""")
 _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
@@ -177,6 +181,17 @@ _ENV_ROLE = {"model": re.compile(r"(?:^|_)EMBED(?:DING)?S?_MODEL(?:_NAME)?$"),
              "url": re.compile(r"(?:^|_)EMBED(?:DING)?S?_(?:ENDPOINT|URL|BASE_URL|HOST|API_BASE)$")}
 
 
+# LiteLLM's `ollama/NAME`, also inside chonkie's AutoEmbeddings URI (SurfSense's `litellm://ollama/nomic-embed-text`):
+# Ollama's model NAME.
+_OLLAMA_ROUTE = re.compile(r"(?i)^(?:litellm://)?ollama/(?P<m>.+)$")
+
+
+def ollama_model(model: str) -> str | None:
+    """The Ollama model a provider-routed model name names, or None where it names no Ollama model."""
+    m = _OLLAMA_ROUTE.match(model.strip())
+    return m.group("m") if m else None
+
+
 def _env_blocks(text: str) -> list[dict[str, tuple[str, str, int]]]:
     """Each block's settings by role: role -> (name, value unquoted, line)."""
     blocks: list[dict[str, tuple[str, str, int]]] = [{}]
@@ -198,11 +213,11 @@ def _env_file_embedders(rel: str, text: str) -> list[EmbeddingCall]:
     for block in _env_blocks(text):
         name, model, line = block["model"]
         provider = block.get("provider", ("", "", 0))[1]
-        ollama = provider.lower() == "ollama" or model.lower().startswith("ollama/")
+        ollama = provider.lower() == "ollama" or ollama_model(model) is not None
         dims_name, dims, _ = block.get("dimensions", (None, "", 0))
         url = re.match(r"https?://[^/\s]+", block.get("url", ("", "", 0))[1])
         found.append(EmbeddingCall(rel, line, "ollama-config" if ollama else "config", name,
-                                   model=model.split("/", 1)[1] if model.lower().startswith("ollama/") else model,
+                                   model=ollama_model(model) or model,
                                    model_env=name, url=url.group(0) if url else None,
                                    url_env=block["url"][0] if url else None,
                                    dimensions=int(dims) if dims.isdigit() else None,
@@ -226,12 +241,12 @@ def config_sections(rel: str, text: str) -> list[EmbeddingCall]:
             continue
         model, at = keys[model_key]
         provider = keys.get("provider", ("", 0))[0]
-        ollama = (provider.lower() == "ollama" or model.lower().startswith("ollama/")
+        ollama = (provider.lower() == "ollama" or ollama_model(model) is not None
                   or "ollama" in _yaml_parents(rel, text, at))
         dims = next((keys[k][0] for k in _DIMENSION_KEYS if re.fullmatch(r"[\d_]+", keys.get(k, ("", 0))[0])), None)
         found.append(EmbeddingCall(rel, line_of(text, at), "ollama-config" if ollama else "config",
                                    f"{name} {model_key}",
-                                   model=model.split("/", 1)[1] if model.lower().startswith("ollama/") else model,
+                                   model=ollama_model(model) or model,
                                    dimensions=int(dims.replace("_", "")) if dims else None))
     return found
 
@@ -320,6 +335,10 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         if model == (None, None) and m.group(0).rstrip().endswith(","):  # the model follows the task
             model = _positional(text, text[m.end():paren + 1 + len(args)], m.end(), reads)
         add(EmbeddingCall(rel, line_of(text, m.start()), "transformers", f"{m.group('name')}(feature-extraction)", *model))
+    for m in _CHONKIE.finditer(text) if _CHONKIE_IMPORT.search(text) else ():
+        args = call_args(text, m.end() - 1)
+        add(EmbeddingCall(rel, line_of(text, m.start()), "chonkie", "AutoEmbeddings.get_embeddings",
+                          *_positional(text, args, m.end(), reads)))
     for m in _SUPABASE_AI.finditer(text):
         args = call_args(text, m.end() - 1)
         add(EmbeddingCall(rel, line_of(text, m.start()), "supabase-ai", "Supabase.ai.Session",

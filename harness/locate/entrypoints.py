@@ -31,6 +31,13 @@ _EVALUATION = re.compile(r"(?:^|/)(?P<folder>(?:[\w.-]*/)*?(?:evals?|evaluations
                          re.I)
 # Names that say the command re-embeds (not an ingest that may do more).
 _STRONG = re.compile(r"backfill|embed|vectori[sz]e|reindex", re.I)
+# What a backfill named for its object fills when it fills vectors (`backfill_chunks`, `backfill-embeddings`); the other
+# words of a name that say nothing of its object (`backfill.py`, `run_backfill`, `db:backfill:all`).
+_EMBEDDING_OBJECT = re.compile(r"embed|vector|chunk|doc|passage|section|page|text|content|corpus|knowledge|memor|entr"
+                               r"|node|item|record|article|post|message|note|search|index|rag|semantic|summar", re.I)
+_NO_OBJECT = frozenset({"backfill", "backfills", "run", "runs", "script", "scripts", "py", "ts", "js", "mjs", "db", "job",
+                        "jobs", "task", "tasks", "cmd", "main", "all", "once", "oneshot", "one", "shot", "cli", "data",
+                        "the", "for", "new", "missing", "old", "start", "bin", "src", "lib", "tools", "manage"})
 _SCRIPTISH = re.compile(r"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex", re.I)
 _FORCED = re.compile(r"(?:^|[-_:\s])(?:refresh|force|rebuild|recompute|full|all)\b", re.I)
 _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"), ("bun.lock", "bun"),
@@ -69,9 +76,26 @@ class Entrypoint:
         for an evaluation's or benchmark's code."""
         if self.evaluation or self.ingests_with_a_language_model or self.keeps_nothing:
             return False
-        if _BACKFILLISH.search(f"{self.name} {self.path}") or self.contract is None or not self.contract.known:
+        if self.contract is None or not self.contract.known:
+            return True
+        if self.fills_something_else:
+            # a call in the file it runs, not in a module that file imports: SurfSense's scripts all import the app's
+            # configuration, which loads the embedder
+            own = {self.path, *self.contract.files[:1]}
+            return any(c.rsplit(":", 1)[0] in own for c in self.contract.embedding_calls)
+        if _BACKFILLISH.search(f"{self.name} {self.path}"):
             return True
         return bool(self.contract.embedding_calls)
+
+    @property
+    def fills_something_else(self) -> bool:
+        """A backfill named for what it fills, and that is no embedding's (SurfSense's `backfill_image_artifacts.py`
+        turns image rows into artifacts): only an embedder its own file calls says it embeds."""
+        words = {w for w in re.split(r"[^a-z0-9]+", self.name.lower()) if w and not w.isdigit()}
+        if "backfill" not in words and "backfills" not in words:
+            return False
+        named = words - _NO_OBJECT
+        return bool(named) and not any(_EMBEDDING_OBJECT.match(w) or _BACKFILLISH.search(w) for w in named)
 
     @property
     def evaluation(self) -> str | None:

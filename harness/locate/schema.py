@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
-from typing import cast
+from typing import Protocol, TypeVar, cast
 
 from .lexing import without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
@@ -419,7 +419,7 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _stores(rel, text, lang)
     if lang == "python" and "PgvectorDocumentStore" in text:
         found += _haystack_stores(rel, text)
-    return found
+    return without_rollbacks(rel, text, found) if lang == "python" else found
 
 
 _HAYSTACK_STORE = re.compile(r"\bPgvectorDocumentStore\s*\(")
@@ -1190,9 +1190,14 @@ def _unquote(name: str | None) -> str | None:
 
 def _migration_order(path: str) -> tuple[str, int] | None:
     """(the migrations folder, the migration's number) of a numbered migration (Django's `0002_x.py`, Prisma's
-    `20240101_x/migration.sql`, drizzle's `0002_x.sql` and drizzle-kit's schema after it, `meta/0002_snapshot.json`);
-    None for any other file, or one whose order its name hides."""
+    `20240101_x/migration.sql`, drizzle's `0002_x.sql` and drizzle-kit's schema after it, `meta/0002_snapshot.json`,
+    an Alembic revision numbered in its name, `alembic/versions/122_x.py`); None for any other file, or one whose order
+    its name hides (an Alembic revision named by its hash: its place is in its `down_revision`, not its name)."""
     parts = PurePosixPath(path).parts
+    if len(parts) >= 3 and parts[-2] == "versions" and re.search(r"alembic|migrations?$", parts[-3]):
+        # as a number: SurfSense's `122_x.py` comes after `73_x.py`, which sorts after it as text
+        number = re.match(r"(\d+)_", parts[-1])
+        return ("/".join(parts[:-1]), int(number.group(1))) if number else None
     for i in range(len(parts) - 2, -1, -1):
         if re.fullmatch(r"migrations?|(?:post_)?migrate", parts[i]):  # Rails: db/migrate/20240628203936_create_chunks.rb
             # a prefix word before the number (Quivr's `local_20240107152745_ollama.sql`, which its guide renames to
@@ -1219,6 +1224,31 @@ _ALTER_AWAY = re.compile(rf"""(?i)\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s
                          rf"""|(?P<table>RENAME\s+TO)\b)""")
 
 
+def _rolled_back(methods: list[re.Match], pos: int) -> bool:
+    """Whether ``pos`` is in a migration's rollback (Rails' ``def down``, Alembic's ``def downgrade()``), given the
+    file's ``_RB_METHOD`` matches: what it does undoes the migration, it makes no schema of its own."""
+    before = [d for d in methods if d.start() < pos]
+    return bool(before) and before[-1].group(1) in ("down", "downgrade")
+
+
+_Said = TypeVar("_Said", bound="_Lined")
+
+
+class _Lined(Protocol):
+    @property
+    def line(self) -> int: ...
+
+
+def without_rollbacks(rel: str, text: str, found: list[_Said]) -> list[_Said]:
+    """What a numbered migration says (its declarations, its indexes) less what its rollback says (a downgrade()
+    recreating the table its upgrade() dropped declares nothing the schema has after it)."""
+    if _migration_order(rel) is None or not found:
+        return found
+    starts = [0, *(m.end() for m in re.finditer(r"\n", text))]
+    methods = list(_RB_METHOD.finditer(text))
+    return [d for d in found if not _rolled_back(methods, starts[min(d.line, len(starts)) - 1])]
+
+
 def removed(rel: str, text: str) -> tuple[tuple[str, str | None], ...]:
     """What a numbered migration removes, as (table, column) with column None for a whole table: tables dropped
     (Rails' and Alembic's ``drop_table``, SQL ``DROP TABLE``) or renamed, columns dropped or renamed (SQL ``ALTER
@@ -1231,8 +1261,7 @@ def removed_in(text: str) -> tuple[tuple[str, str | None], ...]:
     methods = list(_RB_METHOD.finditer(text))
     out: list[tuple[str, str | None]] = []
     for m in _DROP_TABLE.finditer(text):
-        before = [d for d in methods if d.start() < m.start()]
-        if before and before[-1].group(1) == "down":
+        if _rolled_back(methods, m.start()):
             continue
         names = m.group("sql").split(",") if m.group("sql") else [m.group("t") or m.group("s")]
         out.extend((str(_unquote(n.strip())).rsplit(".", 1)[-1], None) for n in names)

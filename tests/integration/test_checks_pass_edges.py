@@ -323,3 +323,24 @@ def test_an_orphan_keyed_per_collection_is_listed_beside_another_collections_chu
     covered = checked(coverage, "alpha", text, empty_db.dsn, embed_server.url)
     assert covered.status == "failed" and "1 orphans" in covered.found, covered.found
     assert [(o.id, o.detail) for o in covered.offenders] == [(7, "orphan: its chunk is gone")]
+
+
+def test_chunks_filter_on_a_key_of_a_json_column_keeps_the_rows_of_that_value(embedded_db, embed_server):
+    """SurfSense keeps a document whose indexing failed with `status = {"state": "failed", ...}` and the placeholder
+    text 'Pending...', no vector: `filter: {"status->>'state'": ready}` leaves it out, as `chunks.text` reads a JSON
+    key (it was a database error: column c."status->>'state'" does not exist)."""
+    from harness.checks import coverage
+
+    from ..conftest import DEMO_PROFILE, TEST_MODEL
+    from .conftest import checked
+
+    embedded_db.execute("ALTER TABLE document_chunks ADD COLUMN status jsonb NOT NULL DEFAULT '{\"state\": \"ready\"}'")
+    embedded_db.execute("UPDATE document_chunks SET status = '{\"state\": \"failed\", \"reason\": \"timeout\"}', "
+                        "content = 'Pending...' WHERE id = (SELECT min(id) FROM document_chunks WHERE collection = 'tenant_acme')")
+    embedded_db.execute("DELETE FROM document_embeddings WHERE chunk_id = "
+                        "(SELECT min(id) FROM document_chunks WHERE collection = 'tenant_acme')")
+    text = DEMO_PROFILE.read_text().replace("${EMBED_MODEL:-all-minilm}", TEST_MODEL).replace(
+        "  sources: [title, url]\n", "  sources: [title, url]\n  filter: {\"status->>'state'\": ready}\n")
+    outcome = checked(coverage, "tenant_acme", text, embedded_db.dsn, embed_server.url)
+    assert outcome.status == "passed", outcome.found
+    assert "106 embedded, 0 missing" in outcome.found, outcome.found  # 107 chunks, the failed one left out

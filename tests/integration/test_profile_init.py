@@ -1422,3 +1422,57 @@ def test_the_text_is_measured_with_the_model_the_entrypoint_names(cli, empty_db,
     assert raw["provider"]["model"] == "hash-embed:768", drafted
     assert raw["chunks"]["text"] == ["title", "body"], _line(drafted, "text:")
     assert "measured: hash-embed:768 re-embedding title, body joined by ' '" in _line(drafted, "text:")
+
+
+def test_a_hash_of_another_column_than_the_text_the_vectors_are_made_from_is_no_input_hash(cli, empty_db, embed_server,
+                                                                                           tmp_path):
+    """SurfSense's documents: `content_hash` is the app's digest of the content with its workspace; one row's value
+    happening to be the MD5 of its title made the draft `input_hash: content_hash` (md5), of title, beside `text:
+    content` measured on the stored vectors: the engine would have overwritten every value with digests of content."""
+    from harness.provider import OllamaProvider
+
+    from ..conftest import TEST_MODEL
+
+    contents = [f"Section {i} of the handbook: who approves leave, and how long it takes." for i in range(4)]
+    with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
+        vectors = provider.embed(contents).vectors
+    empty_db.execute("CREATE TABLE documents (id serial PRIMARY KEY, title text NOT NULL, content text NOT NULL, "
+                     "content_hash text NOT NULL, embedding vector(384))")
+    with empty_db.connect(autocommit=True) as conn:
+        for i, (content, vector) in enumerate(zip(contents, vectors)):
+            conn.execute("INSERT INTO documents (title, content, content_hash, embedding) VALUES (%s, %s, CASE WHEN %s = 0 "
+                         "THEN md5(%s) ELSE encode(sha256(convert_to(%s || '7', 'UTF8')), 'hex') END, %s)",
+                         (f"doc{i}.md", content, i, f"doc{i}.md", content, str([float(x) for x in vector])))
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", tmp_path, "--database-url", empty_db.dsn, "--output", out, "--model",
+                 TEST_MODEL, "--json", env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0, result.err
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["text"] == "content", out.read_text()
+    assert "input_hash" not in raw["embeddings"] and "input_hash_algorithm" not in raw["embeddings"], out.read_text()
+    assert "not the content the stored vectors are made from" in out.read_text(), out.read_text()
+
+
+def test_chunks_placed_in_collections_by_their_documents_are_said_so_beside_the_one_collection(cli, empty_db, tmp_path):
+    """SurfSense: a chunk holds its `document_id`, the document its `workspace_id` (NOT NULL, `workspaces.name`), and
+    the app searches one workspace's chunks through their document. The draft still takes the whole table as one
+    collection, and says, ready to uncomment, the collection the document places each chunk in (it said nothing)."""
+    empty_db.execute(
+        "CREATE TABLE workspaces (id serial PRIMARY KEY, name varchar(100) NOT NULL); "
+        "CREATE TABLE folders (id serial PRIMARY KEY, name text NOT NULL); "
+        "CREATE TABLE documents (id serial PRIMARY KEY, title text NOT NULL, content text NOT NULL, "
+        "workspace_id int NOT NULL REFERENCES workspaces(id), folder_id int REFERENCES folders(id)); "
+        "CREATE TABLE chunks (id serial PRIMARY KEY, content text NOT NULL, embedding vector(384), "
+        "document_id int NOT NULL REFERENCES documents(id)); "
+        "INSERT INTO workspaces (name) VALUES ('Handbook'), ('Research'); "
+        "INSERT INTO documents (title, content, workspace_id) SELECT 'doc' || g, 'text ' || g, 1 + g % 2 "
+        "FROM generate_series(1, 4) g; "
+        "INSERT INTO chunks (content, document_id) SELECT 'chunk ' || g, 1 + g % 4 FROM generate_series(1, 12) g")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0, result.err
+    drafted = out.read_text()
+    assert yaml.safe_load(drafted)["chunks"]["collection_name"] == "chunks", drafted
+    assert ("  # collection: workspace_id\n"
+            "  # collection_join: {table: documents, key: id, chunk: document_id}\n"
+            "  # collection_table: {table: workspaces, key: id, name: name}\n") in drafted, drafted
+    assert "folder" not in _line(drafted, "# collection_table"), drafted  # nullable: places no chunk for sure

@@ -5474,3 +5474,286 @@ def test_jaxnode_vectordocs_gone_wrong_are_named_row_by_row_and_repaired(cli, ja
                                 ([other, lost],)).fetchall())
     expected = httpx_embed(server, "llama2", [held[other], held[lost]])
     assert [json.loads(now[k]) == pytest.approx(v, abs=1e-6) for k, v in zip((other, lost), expected)] == [True] * 2
+
+
+# -- MODSetter/SurfSense: FastAPI + SQLAlchemy, chunks and documents each with a vector of a width set at runtime ------
+
+# The app's own models (app/db.py) made as its initial Alembic revision makes them: `Base.metadata.create_all`, then
+# the revision's vector and text indexes. db.py is loaded alone: its imports of the app (config, whose
+# `embedding_model_instance.dimension` is the model's width, read at runtime) and of FastAPI Users are stood in for;
+# fastapi-users' user-table mixin is given its columns; the tables of the modules stood in for (artifacts,
+# notifications, ...), and those referencing them, are not made.
+SURFSENSE_SCHEMA = '''
+import sys, types, uuid, importlib.util
+import sqlalchemy
+from sqlalchemy import Boolean, Column, String
+from sqlalchemy.dialects.postgresql import UUID
+backend, dsn, dims = sys.argv[1], sys.argv[2], int(sys.argv[3])
+class Model: dimension = dims
+config = types.SimpleNamespace(embedding_model_instance=Model(), AUTH_TYPE="LOCAL", DATABASE_URL="",
+                               DB_IDLE_IN_TX_TIMEOUT_MS=0)
+class SQLAlchemyBaseUserTableUUID:
+    __tablename__ = "user"
+    id = Column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    email = Column(String(320), unique=True, index=True, nullable=False)
+    hashed_password = Column(String(1024), nullable=False)
+    is_active = Column(Boolean, default=True, nullable=False)
+    is_superuser = Column(Boolean, default=False, nullable=False)
+    is_verified = Column(Boolean, default=False, nullable=False)
+given = {"app.config": {"config": config}, "fastapi_users.db": {"SQLAlchemyBaseUserTableUUID": SQLAlchemyBaseUserTableUUID}}
+class StandIn:  # any other module of the app, FastAPI's and alembic's: each name it is asked for a do-nothing stand-in
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("fastapi", "fastapi_users", "anyio", "alembic") or (
+                name.split(".")[0] == "app" and name != "app.db"):
+            return importlib.util.spec_from_loader(name, self, is_package=True)
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__dict__.update(given.get(spec.name, {}))
+        module.__getattr__ = lambda a: (type(a, (), {"__init__": lambda self, *x, **k: None}) if a[0].isupper()
+                                        else (lambda *x, **k: None))
+        return module
+    def exec_module(self, module):
+        pass
+sys.meta_path.insert(0, StandIn())
+import sqlalchemy.ext.asyncio
+sqlalchemy.ext.asyncio.create_async_engine = lambda *a, **k: None  # db.py's engine: never connected here
+spec = importlib.util.spec_from_file_location("app.db", f"{backend}/app/db.py")
+db = sys.modules["app.db"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(db)
+meta = db.Base.metadata
+while missing := {t for t in meta.tables.values() for fk in t.foreign_keys
+                  if fk.target_fullname.split(".")[0] not in meta.tables}:
+    for t in missing:
+        meta.remove(t)
+engine = sqlalchemy.create_engine(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
+with engine.begin() as conn:
+    given["alembic"] = {"op": types.SimpleNamespace(get_bind=lambda: conn, execute=conn.execute)}
+    spec = importlib.util.spec_from_file_location("initial", f"{backend}/alembic/versions/0_initial_schema.py")
+    initial = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(initial)
+    initial.upgrade()
+'''
+
+# workspace -> document title -> the chunks the chunker cut from its markdown (the markdown: them, a blank line apart)
+SURFSENSE_DOCUMENTS = {
+    "Handbook": {
+        "vacation.md": ["Every employee receives twenty-five days of paid vacation per calendar year.",
+                        "Unused vacation days carry over until the end of March of the following year.",
+                        "Vacation requests are approved by the team lead at least two weeks in advance."],
+        "expenses.md": ["Travel expenses are reimbursed within five working days of the receipt upload.",
+                        "Meals abroad are reimbursed up to the daily allowance of the destination country."]},
+    "Research": {
+        "paper.md": ["The study measures retrieval quality of chunked documents across three embedding models.",
+                     "Longer chunks improved recall but reduced precision on the question answering benchmark.",
+                     "Future work compares hybrid keyword and vector search on the same document collection."]},
+}
+
+
+def load_surfsense(db, server, model: str = "all-minilm") -> None:
+    """A user's two workspaces and their uploaded files as the indexing pipeline leaves them (`_reindex_from_scratch`
+    then `persist_scratch_index`): each document's content (the markdown) with the vector of the whole of it
+    (`embed_batch([content, *chunks])`), and its chunks with their own vectors, `position` in document order."""
+    import hashlib
+
+    with db.connect(autocommit=True) as conn:
+        user = conn.execute("INSERT INTO \"user\" (id, email, hashed_password, is_active, is_superuser, is_verified) "
+                            "VALUES (gen_random_uuid(), 'alice@example.org', 'x', true, false, true) RETURNING id"
+                            ).fetchone()[0]
+        for workspace, documents in SURFSENSE_DOCUMENTS.items():
+            space = conn.execute("INSERT INTO workspaces (name, citations_enabled, api_access_enabled, "
+                                 "knowledge_store_enabled, user_id, created_at) VALUES (%s, true, false, false, %s, now()) "
+                                 "RETURNING id", (workspace, user)).fetchone()[0]
+            for title, chunks in documents.items():
+                content = "\n\n".join(chunks)
+                summary, *vectors = httpx_embed(server, model, [content, *chunks])
+                document = conn.execute(
+                    "INSERT INTO documents (title, document_type, content, content_hash, unique_identifier_hash, "
+                    "embedding, workspace_id, created_by_id, updated_at, created_at) VALUES (%s, 'FILE', %s, %s, %s, "
+                    "%s::vector, %s, %s, now(), now()) RETURNING id",
+                    (title, content, hashlib.sha256(f"{space}:{content}".encode()).hexdigest(),
+                     hashlib.sha256(f"FILE:{title}:{space}".encode()).hexdigest(), str(summary), space, user)
+                ).fetchone()[0]
+                for position, (text, vector) in enumerate(zip(chunks, vectors)):
+                    conn.execute("INSERT INTO chunks (content, embedding, position, document_id, created_at) "
+                                 "VALUES (%s, %s::vector, %s, %s, now())", (text, str(vector), position, document))
+
+
+# The user's checkout: the backend's models, configuration, searches, indexing pipeline and scripts with its
+# migrations (the connectors, agents, routes and tasks, 2,200 files that declare no table, left out: locate reads
+# them in seconds the suite has not got).
+SURFSENSE_CHECKOUT = ("app/db.py", "app/config/", "app/retriever/", "app/indexing_pipeline/", "app/utils/", "alembic/",
+                      "scripts/", ".env.example", "pyproject.toml")
+
+
+@pytest.fixture(scope="module")
+def surfsense(pg, templates, server, tmp_path_factory):
+    """The backend's checkout and a template database: the schema its initial revision makes for a 384-wide model
+    (all-MiniLM-L6-v2, the default EMBEDDING_MODEL), two workspaces' documents and chunks as the pipeline stores them."""
+    from tests.conftest import Database
+
+    try:
+        import pgvector.sqlalchemy  # noqa: F401
+    except ImportError:
+        pytest.skip("sqlalchemy and pgvector's SQLAlchemy types are needed to make SurfSense's tables")
+    app = Source.of("MODSetter__SurfSense").checkout("surfsense_backend", tmp_path_factory.mktemp("surfsense") / "app",
+                                                    only=SURFSENSE_CHECKOUT)
+    models = (app / "app" / "db.py").read_text()
+    for line in ('__tablename__ = "chunks"', "embedding = Column(Vector(config.embedding_model_instance.dimension))",
+                 'ForeignKey("documents.id", ondelete="CASCADE")', 'ForeignKey("workspaces.id", ondelete="CASCADE")'):
+        assert line in models  # the shape the trial relies on
+    with app_database(pg, templates, "surfsense") as name:
+        db = Database(name, pg.dsn(name))
+        subprocess.run([sys.executable, "-c", SURFSENSE_SCHEMA, str(app), db.dsn, "384"], check=True,
+                       capture_output=True, timeout=120)
+        load_surfsense(db, server)
+        yield app, name
+
+
+@pytest.fixture
+def surfsense_db(pg, surfsense):
+    from ..conftest import _database
+
+    yield from _database(pg, surfsense[1])
+
+
+def surfsense_chunk(conn, title: str, position: int) -> int:
+    return conn.execute("SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.title = %s "
+                        "AND c.position = %s", (title, position)).fetchone()[0]
+
+
+# The user takes up what the draft says beside the whole table as one collection: the app searches a workspace's
+# chunks through their document (`.join(Document, ...).where(Document.workspace_id == workspace_id)`).
+SURFSENSE_BY_WORKSPACE = ("  # collection: workspace_id\n"
+                          "  # collection_join: {table: documents, key: id, chunk: document_id}\n"
+                          "  # collection_table: {table: workspaces, key: id, name: name}\n")
+
+
+def surfsense_by_workspace(text: str) -> str:
+    drafted = re.search(r"\n  collection_name: chunks[^\n]*\n", text)
+    assert drafted and SURFSENSE_BY_WORKSPACE in text, text
+    text = text.replace(SURFSENSE_BY_WORKSPACE, SURFSENSE_BY_WORKSPACE.replace("  # ", "  "))
+    return text.replace(drafted.group(0), "\n")
+
+
+def test_surfsense_locate_reports_both_vector_tables_of_a_runtime_width_and_the_distance_its_searches_use(
+        cli, surfsense, tmp_path):
+    """`Vector(config.embedding_model_instance.dimension)` on documents and chunks: both declared, no width invented;
+    the memory and docs tables later revisions dropped are no current declaration (nor the ones their downgrade()
+    makes again); cosine from the searches' `.op("<=>")` and the initial revision's `public.vector_cosine_ops`
+    indexes; chonkie's AutoEmbeddings with its model from EMBEDDING_MODEL, .env.example's value; no entrypoint (the
+    artifact cutovers backfill no vectors)."""
+    app = surfsense[0]
+    located = cli("locate", "--repo", app, "--json").json
+    now = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"] if not d["superseded"]}
+    assert now == {("app/db.py", "documents", "embedding", None), ("app/db.py", "chunks", "embedding", None)}, now
+    assert located["declared_dimensions"] == []
+    said = {(u["table"], u["column"], u["distance"]) for u in located["distances"]
+            if u["path"] in ("app/retriever/chunks_hybrid_search.py", "alembic/versions/0_initial_schema.py")}
+    assert said == {("chunks", "embedding", "cosine"), ("documents", "embedding", "cosine")}, located["distances"]
+    assert not [u for u in located["distances"] if "memories" in (u["table"] or "")], located["distances"]
+    assert {(c["path"], c["kind"], c["model"], c["model_env"]) for c in located["embedding_calls"]} == {
+        (".env.example", "config", "sentence-transformers/all-MiniLM-L6-v2", "EMBEDDING_MODEL"),
+        ("app/config/__init__.py", "chonkie", None, "EMBEDDING_MODEL")}, located["embedding_calls"]
+    # scripts/backfill_{image,podcast,video}_artifacts.py move rows into artifacts: listed, none the backfill
+    assert located["best_entrypoint"] is None, located["entrypoints"]
+    assert {e["name"]: e["may_embed"] for e in located["entrypoints"]} == {
+        f"backfill_{kind}_artifacts": False for kind in ("image", "podcast", "video")}, located["entrypoints"]
+
+
+def test_surfsense_chunks_checked_per_workspace_through_their_documents(cli, surfsense, surfsense_db, server, tmp_path):
+    """The draft (with `--model all-minilm`: the app's default all-MiniLM-L6-v2, as Ollama names it) takes the chunks of
+    every workspace as one collection and says, commented, how their documents place them in workspaces; the user
+    takes that up (collection_join on documents). scope, run --engine, verify and record ok for one workspace, the
+    other's checks pass too, every vector as the app wrote it."""
+    app, db = surfsense[0], surfsense_db
+    with db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute("SELECT id, embedding::text FROM chunks").fetchall())
+    trial = procedure(cli, db, server, app, tmp_path / "handbook", "Handbook", model="all-minilm",
+                      edit=surfsense_by_workspace)
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = yaml.safe_load(trial.profile.read_text())
+    assert (drafted["chunks"]["table"], drafted["chunks"]["id"], drafted["chunks"]["text"], drafted["embeddings"]["vector"],
+            drafted["provider"]["dimensions"], drafted["distance"]) == ("chunks", "id", "content", "embedding", 384,
+                                                                      "cosine"), trial.profile.read_text()
+    assert "command" not in (drafted.get("backfill") or {}), trial.profile.read_text()
+    chunks = sum(len(c) for c in SURFSENSE_DOCUMENTS["Handbook"].values())
+    assert trial.scope.json["counts"]["chunks"] == chunks, trial.scope.out
+    assert_whole_procedure_ok(trial, db, "chunks", "embedding", len(app_vectors), needed=0)
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    assert not [c for c, status in checked_again(trial.profile, env, "Research").items() if status == "failed"]
+    with db.connect(autocommit=True) as conn:
+        assert dict(conn.execute("SELECT id, embedding::text FROM chunks").fetchall()) == app_vectors
+
+
+def test_surfsense_chunks_and_documents_gone_wrong_are_named_row_by_row_and_repaired(cli, surfsense, surfsense_db,
+                                                                                      server, tmp_path):
+    """In the Handbook workspace: a chunk's content edited after its vector, a vector of another model (a permuted
+    one), a vector swapped with a Research chunk's (the wrong workspace's), and an upload whose indexing failed
+    (`rollback_and_persist_failure`: the document kept with its placeholder content 'Pending...', status failed, no
+    vector, no chunks): verify names exactly those chunks under recompute and the document under source_coverage;
+    backfill --keys-from re-embeds the 3, and the Research chunk in Research's run. On the documents' own vectors,
+    the failed document's placeholder is one to embed unless the profile keeps to `status->>'state'` ready: then
+    nothing is, and the documents' checks pass."""
+    app, db = surfsense[0], surfsense_db
+    env = {"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--model", "all-minilm", "--output", profile,
+               "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    text = surfsense_by_workspace(profile.read_text())
+    assert "# source: {table: documents, key: id, chunk_key: document_id}" in text, text
+    profile.write_text(text.replace("# source: {table: documents", "source: {table: documents"))
+    with db.connect(autocommit=True) as conn:
+        edited, permuted = surfsense_chunk(conn, "vacation.md", 0), surfsense_chunk(conn, "vacation.md", 1)
+        moved, research = surfsense_chunk(conn, "expenses.md", 0), surfsense_chunk(conn, "paper.md", 1)
+        conn.execute("UPDATE chunks SET content = 'Every employee receives thirty days of paid vacation.' WHERE id = %s",
+                     (edited,))
+        conn.execute("UPDATE chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (permuted,))
+        conn.execute("UPDATE chunks d SET embedding = o.embedding FROM chunks o WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))",
+                     (moved, research, research, moved))
+        failed = conn.execute(
+            "INSERT INTO documents (title, document_type, content, content_hash, unique_identifier_hash, workspace_id, "
+            "updated_at, created_at, status) SELECT 'security.md', 'FILE', 'Pending...', "
+            "encode(sha256(('placeholder:' || encode(sha256('FILE:security.md'), 'hex'))::bytea), 'hex'), "
+            "encode(sha256('FILE:security.md'), 'hex'), id, now(), now(), "
+            "'{\"state\": \"failed\", \"reason\": \"embedding failed\"}' FROM workspaces WHERE name = 'Handbook' "
+            "RETURNING id").fetchone()[0]  # prepare_for_indexing's placeholder row, its hash that of its identifier
+    target = ("--profile", profile, "--collection", "Handbook")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {edited, permuted, moved}, offenders
+    assert offenders["source_coverage"] == {("documents", failed)}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 3, fixed.out + fixed.err
+    # The Research chunk still holds the expenses chunk's old vector, now that chunk's again: Research's verify names
+    # it (under distinct_vectors too: its vector is a Handbook chunk's), its own backfill repairs it.
+    other = ("--profile", profile, "--collection", "Research")
+    research_verify = cli("verify", *other, "--run-dir", tmp_path / "research", "--json", env=env)
+    assert research_verify.code == 1, research_verify.out
+    assert offenders_by_check(tmp_path / "research" / "offenders.jsonl") == {
+        "recompute": {research}, "distinct_vectors": {research}}
+    repaired = cli("backfill", *other, "--keys-from", tmp_path / "research" / "offenders.jsonl", "--json", env=env)
+    assert repaired.code == 0 and repaired.json["embedded"] == 1, repaired.out + repaired.err
+    again = checked_again(profile, env, "Handbook")
+    assert {c for c, status in again.items() if status == "failed"} == {"source_coverage"}, again
+    with db.connect(autocommit=True) as conn:
+        for key in (edited, permuted, moved, research):  # measured: each the vector of its own text again
+            content = conn.execute("SELECT content FROM chunks WHERE id = %s", (key,)).fetchone()[0]
+            assert conn.execute("SELECT embedding = %s::vector FROM chunks WHERE id = %s",
+                                (str(httpx_embed(server, "all-minilm", [content])[0]), key)).fetchone()[0]
+    documents = tmp_path / "documents.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", db.dsn, "--model", "all-minilm", "--table",
+               "documents", "--output", documents, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    raw = yaml.safe_load(documents.read_text())
+    assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["embeddings"]["vector"], raw["distance"]) == (
+        "documents", "content", "embedding", "cosine"), documents.read_text()
+    whole = ("--profile", documents, "--collection", "documents")
+    placeholder = cli("scope", *whole, "--json", env=env)
+    assert placeholder.code == 0 and placeholder.json["counts"]["needed"] == 1, placeholder.out  # 'Pending...'
+    documents.write_text(re.sub(r"\nchunks:\n", "\nchunks:\n  filter: {\"status->>'state'\": ready}\n", documents.read_text()))
+    ready = cli("scope", *whole, "--json", env=env)
+    assert ready.code == 0 and ready.json["counts"]["needed"] == 0, ready.out + ready.err
+    assert not [c for c, status in checked_again(documents, env, "documents").items() if status == "failed"]

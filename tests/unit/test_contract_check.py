@@ -608,3 +608,13 @@ def test_a_url_quoted_inside_another_string_is_prose_not_a_hard_coded_url():
     text = ('class OllamaSettings(BaseModel):\n    api_base: str = Field(\n        "http://localhost:11434",\n'
             '        description="Base URL of Ollama API. Example: \'https://localhost:11434\'.",\n    )\n')
     assert read_contract("settings.py", text).hardcoded_urls == ("http://localhost:11434",)
+
+
+@pytest.mark.parametrize("name", ["AZURE_STORAGE_CONNECTION_STRING", "AZURE_SERVICEBUS_CONNECTION_STRING",
+                                  "EMBEDDING_CACHE_EVICTION_BATCH", "EMBEDDING_CACHE_MAX_TOTAL_MB"])
+def test_settings_of_a_blob_store_a_message_bus_or_an_embedding_cache_carry_none_of_ours(name):
+    """SurfSense's scripts read AZURE_STORAGE_CONNECTION_STRING (its file store: our DSN, password included, given to it
+    was a leak) and EMBEDDING_CACHE_EVICTION_BATCH (how many cached sets one eviction deletes, not an embedding batch)."""
+    from harness.locate.config import placeholder_for
+
+    assert placeholder_for(name) is None

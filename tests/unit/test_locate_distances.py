@@ -266,3 +266,27 @@ def test_an_interpolated_operator_whose_variable_is_given_several_operators_says
     uses = scan("app/search.ts", text, "js")
     assert sorted((u.distance, u.column, u.said) for u in uses) == [
         ("cosine", "embedding", "${op} (one of <->, <=>)"), ("l2", "embedding", "${op} (one of <->, <=>)")]
+
+
+def test_an_index_whose_operator_class_is_schema_qualified_names_its_distance():
+    """SurfSense's initial Alembic revision: `USING hnsw (embedding public.vector_cosine_ops)` in an `sa.text(...)`."""
+    text = ('from alembic import op\nimport sqlalchemy as sa\n\ndef upgrade():\n    op.execute(\n        sa.text(\n'
+            '            "CREATE INDEX IF NOT EXISTS chucks_vector_index ON chunks USING hnsw (embedding public.vector_cosine_ops)"\n'
+            '        )\n    )\n')
+    assert found("alembic/versions/0_initial_schema.py", text, "python") == [("cosine", "chunks", "embedding", 7)]
+
+
+def test_a_sqlalchemy_column_compared_with_op_and_a_pgvector_operator_says_its_distance():
+    """SurfSense's searches: `query.order_by(Chunk.embedding.op("<=>")(query_embedding))`, the model's table read."""
+    text = ('class Chunk(Base):\n    __tablename__ = "chunks"\n\n\n'
+            'def search(q):\n    return select(Chunk).order_by(Chunk.embedding.op("<=>")(q)).limit(5)\n')
+    assert found("app/retriever.py", text, "python") == [("cosine", "chunks", "embedding", 6)]
+    assert found("app/retriever.py", 'rank = Document.embedding.op("<->")(q)\n', "python") == [("l2", None, "embedding", 1)]
+
+
+def test_an_index_an_alembic_downgrade_makes_again_says_no_distance():
+    """SurfSense's `122_...py` drops user_memories; its downgrade() recreates the table and its HNSW index."""
+    text = ('from alembic import op\n\n\ndef upgrade():\n    op.execute("DROP TABLE IF EXISTS user_memories CASCADE;")\n\n\n'
+            'def downgrade():\n    op.execute(\n        "CREATE INDEX IF NOT EXISTS user_memories_vector_index ON user_memories '
+            'USING hnsw (embedding vector_cosine_ops);"\n    )\n')
+    assert found("alembic/versions/122_migrate_and_drop_old_memory_tables.py", text, "python") == []

@@ -1087,3 +1087,126 @@ def test_langchain_communitys_ollama_embeddings_puts_its_default_instruction_bef
                     "embeddings = OllamaEmbeddings(model='nomic-embed-text', embed_instruction='', query_instruction='')\n"),
     })
     assert result.task_prefixes == (("passage: ", "deps.py:3"), ("query: ", "deps.py:3")), result.task_prefixes
+
+
+ALEMBIC_CREATE = '''"""add user_memories
+
+Revision ID: 73
+Revises: 72
+"""
+from alembic import op
+from app.config import config
+
+revision = "73"
+down_revision = "72"
+EMBEDDING_DIM = config.embedding_model_instance.dimension
+
+
+def upgrade() -> None:
+    op.execute(f"""
+        CREATE TABLE IF NOT EXISTS user_memories (
+            id SERIAL PRIMARY KEY,
+            memory_text TEXT NOT NULL,
+            embedding vector({EMBEDDING_DIM})
+        );
+    """)
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS user_memories;")
+'''
+
+ALEMBIC_DROP = '''"""migrate the memories to markdown, then drop the legacy table
+
+Revision ID: 122
+Revises: 121
+"""
+from alembic import op
+from app.config import config
+
+revision = "122"
+down_revision = "121"
+EMBEDDING_DIM = config.embedding_model_instance.dimension
+
+
+def upgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS user_memories CASCADE;")
+
+
+def downgrade() -> None:
+    op.execute(f"""
+        CREATE TABLE IF NOT EXISTS user_memories (
+            id SERIAL PRIMARY KEY,
+            memory_text TEXT NOT NULL,
+            embedding vector({EMBEDDING_DIM})
+        );
+    """)
+'''
+
+
+def test_an_alembic_table_a_later_numbered_revision_drops_is_no_current_declaration(tmp_path):
+    """SurfSense's `alembic/versions/73_...py` creates user_memories, `122_...py` drops it (and its downgrade() makes
+    it again): both are listed, neither as the schema now (122 sorts before 73 as text, not as a number)."""
+    result = located(tmp_path, {"alembic/versions/73_add_user_memories_table.py": ALEMBIC_CREATE,
+                                "alembic/versions/122_migrate_and_drop_old_memory_tables.py": ALEMBIC_DROP})
+    listed = result.as_dict()["declarations"]
+    assert {(d["path"], d["superseded"]) for d in listed if d["table"] == "user_memories"} == {
+        ("alembic/versions/73_add_user_memories_table.py", True)}, listed
+
+
+def test_what_an_alembic_downgrade_creates_is_no_declaration(tmp_path):
+    """A downgrade() restores what its upgrade() took away: the table it makes is not the schema the revision leaves."""
+    result = located(tmp_path, {"alembic/versions/122_migrate_and_drop_old_memory_tables.py": ALEMBIC_DROP})
+    assert [d for d in result.declarations if d.table == "user_memories"] == []
+
+
+def test_a_backfill_named_for_something_else_that_calls_no_embedder_is_never_the_best_entrypoint(tmp_path):
+    """SurfSense's `scripts/backfill_image_artifacts.py` turns image rows into artifacts: a backfill named for what it
+    fills, whose own file calls no embedder (the app's configuration it imports loads one, as for every script), is
+    listed but never drafted as the command that embeds; a `backfill_chunks.py` beside it, importing the same, still
+    is one (its name says what an embedding backfill fills)."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    # the app's configuration, which every script imports, loads the embedder: no sign that the script embeds
+    (tmp_path / "app" / "config.py").write_text(
+        "import os\nfrom chonkie import AutoEmbeddings\n\nMODEL = AutoEmbeddings.get_embeddings(os.getenv('EMBEDDING_MODEL'))\n")
+    (tmp_path / "app" / "db.py").write_text("import os\nfrom app.config import MODEL\nDATABASE_URL = os.environ['DATABASE_URL']\n")
+    (tmp_path / "scripts").mkdir()
+    main = "import argparse\nfrom app.db import DATABASE_URL\n\nif __name__ == '__main__':\n    argparse.ArgumentParser().parse_args()\n"
+    (tmp_path / "scripts" / "backfill_image_artifacts.py").write_text(main)
+    result = locate(tmp_path)
+    images = next(e for e in result.entrypoints if e.name == "backfill_image_artifacts")
+    assert not images.may_embed and result.best_entrypoint is None, result.text()
+    assert "calls no embedder (its contract, read): a candidate only" in result.text()
+    (tmp_path / "scripts" / "backfill_chunks.py").write_text(main)
+    assert locate(tmp_path).best_entrypoint.name == "backfill_chunks"
+    (tmp_path / "scripts" / "backfill_chunks.py").unlink()
+    # named for something else, but embedding in its own file: it may embed
+    (tmp_path / "scripts" / "backfill_image_captions.py").write_text(
+        main.replace("import argparse\n", "import argparse\nfrom sentence_transformers import SentenceTransformer\n"
+                     "MODEL = SentenceTransformer('all-MiniLM-L6-v2')\n"))
+    assert locate(tmp_path).best_entrypoint.name == "backfill_image_captions"
+
+
+def test_a_chonkie_litellm_uri_to_ollama_names_ollamas_model(tmp_path):
+    """SurfSense's `.env.example`: `EMBEDDING_MODEL=litellm://ollama/nomic-embed-text` (chonkie's AutoEmbeddings
+    through LiteLLM) embeds with Ollama's `nomic-embed-text`, as LiteLLM's own `ollama/nomic-embed-text` does."""
+    result = located(tmp_path, {".env": "EMBEDDING_MODEL=litellm://ollama/nomic-embed-text\n"
+                                        "EMBEDDING_BASE_URL=http://localhost:11434\n"})
+    [call] = result.embedding_calls
+    assert (call.kind, call.model, call.model_env, call.url, call.url_env) == (
+        "ollama-config", "nomic-embed-text", "EMBEDDING_MODEL", "http://localhost:11434", "EMBEDDING_BASE_URL")
+
+
+def test_chonkies_auto_embeddings_is_an_embedding_call_with_the_model_setting_it_reads(tmp_path):
+    """SurfSense's `app/config/__init__.py`: `EMBEDDING_MODEL = os.getenv("EMBEDDING_MODEL")`, then
+    `AutoEmbeddings.get_embeddings(EMBEDDING_MODEL, **embedding_kwargs)` (chonkie): the app's embedder, its model from
+    that setting (only .env.example's setting was listed); a literal model is read as well."""
+    result = located(tmp_path, {"app/config.py": (
+        "import os\nfrom chonkie import AutoEmbeddings\n\n\nclass Config:\n"
+        "    EMBEDDING_MODEL = os.getenv(\"EMBEDDING_MODEL\")\n"
+        "    embedding_model_instance = AutoEmbeddings.get_embeddings(\n        EMBEDDING_MODEL,\n        **kwargs,\n    )\n"),
+        "app/local.py": "from chonkie import AutoEmbeddings\n\nE = AutoEmbeddings.get_embeddings('minishlab/potion-base-8M')\n"})
+    assert {(c.path, c.kind, c.name, c.model, c.model_env) for c in result.embedding_calls} == {
+        ("app/config.py", "chonkie", "AutoEmbeddings.get_embeddings", None, "EMBEDDING_MODEL"),
+        ("app/local.py", "chonkie", "AutoEmbeddings.get_embeddings", "minishlab/potion-base-8M", None)}
