@@ -8,17 +8,25 @@ from ..conftest import DEMO_PROFILE, REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "repos"
 COUNT_EMBEDDINGS = "SELECT count(*) FROM document_embeddings"
+# a script that reads DB_DSN (not DATABASE_URL) and hard-codes its provider
+REEMBED = {"command": "python scripts/reembed.py", "workdir": str(FIXTURES / "py-sqlalchemy-dsn")}
+
+
+def profile_with(tmp_path, backfill: dict):
+    """The demo profile with ``backfill`` merged into its backfill section, written under ``tmp_path``."""
+    data = yaml.safe_load(DEMO_PROFILE.read_text())
+    data["backfill"] = {**data["backfill"], **backfill}
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
 
 
 @pytest.fixture
 def scope_with(cli, tmp_path, target_env):
     def run(db, backfill: dict, *args):
-        data = yaml.safe_load(DEMO_PROFILE.read_text())
-        data["backfill"] = {**data["backfill"], **backfill}
-        path = tmp_path / "profile.yaml"
-        path.write_text(yaml.safe_dump(data))
         env = {**target_env, "DATABASE_URL": db.dsn}
-        return cli("scope", "--profile", path, "--collection", "tenant_acme", "--json", *args, env=env)
+        return cli("scope", "--profile", profile_with(tmp_path, backfill), "--collection", "tenant_acme", "--json", *args,
+                   env=env)
     return run
 
 
@@ -27,7 +35,7 @@ def failed(result):
 
 
 def test_a_command_reading_db_dsn_unmapped_fails_scope_and_nothing_is_written(scope_with, demo_db):
-    result = scope_with(demo_db, {"command": "python scripts/reembed.py", "workdir": str(FIXTURES / "py-sqlalchemy-dsn")})
+    result = scope_with(demo_db, REEMBED)
     assert result.code == 1 and not result.json["ok"]
     detail = failed(result)["command receives the database"]
     assert 'add backfill.env: {DB_DSN: "{database_url}"} to the profile' in detail
@@ -64,11 +72,7 @@ def test_an_in_process_embedder_is_an_input_and_an_assumption(scope_with, demo_d
 
 
 def test_the_engine_is_not_refused_for_the_target_commands_contract(cli, tmp_path, target_env, demo_db):
-    data = yaml.safe_load(DEMO_PROFILE.read_text())
-    data["backfill"] = {**data["backfill"], "command": "python scripts/reembed.py",
-                        "workdir": str(FIXTURES / "py-sqlalchemy-dsn")}
-    path = tmp_path / "profile.yaml"
-    path.write_text(yaml.safe_dump(data))
+    path = profile_with(tmp_path, REEMBED)
     env = {**target_env, "DATABASE_URL": demo_db.dsn}
     refused = cli("run", "--profile", path, "--collection", "tenant_acme", "--run-dir", tmp_path / "run", "--json",
                   env=env)
@@ -135,11 +139,7 @@ def test_procedure_with_the_names_mapped_is_not_refused_for_them(cli, tmp_path, 
 def test_plan_for_the_engine_is_not_refused_for_the_target_commands_contract(cli, tmp_path, target_env, demo_db):
     """`plan --engine` plans what `run --engine` does (the engine, never the profile's command): the command's contract
     (here it reads DB_DSN and hard-codes its provider) does not stop it; a plan for the command itself still stops."""
-    data = yaml.safe_load(DEMO_PROFILE.read_text())
-    data["backfill"] = {**data["backfill"], "command": "python scripts/reembed.py",
-                        "workdir": str(FIXTURES / "py-sqlalchemy-dsn")}
-    path = tmp_path / "profile.yaml"
-    path.write_text(yaml.safe_dump(data))
+    path = profile_with(tmp_path, REEMBED)
     env = {**target_env, "DATABASE_URL": demo_db.dsn}
     target = ("plan", "--profile", path, "--collection", "tenant_acme")
     engine = cli(*target, "--engine", "--run-dir", tmp_path / "engine", "--json", env=env)
@@ -151,11 +151,10 @@ def test_plan_for_the_engine_is_not_refused_for_the_target_commands_contract(cli
 def test_scope_for_the_engine_checks_no_contract_of_the_target_command(scope_with, demo_db):
     """`scope --engine` scopes what `run --engine` does: the profile's command (it reads DB_DSN, hard-codes its
     provider) is not checked, and nothing is written; `scope --command CMD` checks CMD's contract instead."""
-    reembed = {"command": "python scripts/reembed.py", "workdir": str(FIXTURES / "py-sqlalchemy-dsn")}
-    engine = scope_with(demo_db, reembed, "--engine")
+    engine = scope_with(demo_db, REEMBED, "--engine")
     assert engine.code == 0, engine.json["reason"]
     assert not [c for c in engine.json["checks"] if c["check"].startswith("command ")]
     assert any(a.startswith("the harness's engine embeds") for a in engine.json["assumptions"])
-    other = scope_with(demo_db, {**reembed, "command": "reembed-binary --all"}, "--command", "python scripts/reembed.py")
+    other = scope_with(demo_db, {**REEMBED, "command": "reembed-binary --all"}, "--command", "python scripts/reembed.py")
     assert other.code == 1 and "command receives the database" in failed(other)
     assert demo_db.scalar(COUNT_EMBEDDINGS) == 0
