@@ -57,3 +57,53 @@ def test_a_spot_query_whose_expected_source_no_chunk_cites_any_more_fails_citati
                                                                                       TEST_MODEL),
                       embedded_db.dsn, demo_env["OLLAMA_HOST"])
     assert outcome.status == "failed" and gone in outcome.message(), outcome.message()
+
+
+def test_sampled_chunks_of_a_collection_no_larger_than_k_are_unproven_not_found(cli, empty_db, embed_server, tmp_path):
+    """Four chunks, k 5: every search returns every chunk, so each is "found by its own text" whatever its vector."""
+    texts = [f"echo{i} foxtrot{i} golf{i} hotel{i}" for i in range(4)]
+    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": TEST_MODEL, "input": texts}).json()["embeddings"]
+    empty_db.execute(SCHEMA)
+    with empty_db.connect(autocommit=True) as conn:
+        for text, vector in zip(texts, vectors):
+            key = conn.execute("INSERT INTO chunks (id, text, user_id) VALUES (gen_random_uuid(), %s, 'u1') "
+                               "RETURNING id", (text,)).fetchone()[0]
+            conn.execute("INSERT INTO embeddings (chunk_id, embeddings, model, user_id) VALUES (%s, %s, %s, 'u1')",
+                         (key, str([-x for x in vector]), TEST_MODEL))  # wrong vectors: still "found"
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    profile = tmp_path / "profile.yaml"
+    assert cli("profile", "init", "--database-url", empty_db.dsn, "--output", profile, "--model", TEST_MODEL,
+               env=env).code == 0
+    verified = cli("verify", "--profile", profile, "--collection", "chunks", "--json", env=env)
+    citations = next(c for c in verified.json["checks"] if c["check"] == "citations")
+    assert citations["status"] == "unproven", citations
+    assert "top 5" in citations["note"] and "3 other chunks" in citations["note"], citations
+
+
+def test_sampled_chunks_of_a_one_source_collection_are_unproven_not_found(embedded_db, demo_env, demo_profile):
+    """Every chunk left in tenant_globex cites one page: any top 5 holds that page, so a found source proves nothing."""
+    from harness.checks.citations import citations
+    from tests.integration.conftest import checked
+
+    with embedded_db.connect(autocommit=True) as conn:
+        kept = conn.execute("SELECT min(url) FROM document_chunks WHERE collection = 'tenant_globex'").fetchone()[0]
+    embedded_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN (SELECT id FROM document_chunks "
+                        "WHERE collection = 'tenant_globex' AND url <> %s)", (kept,))
+    embedded_db.execute("DELETE FROM document_chunks WHERE collection = 'tenant_globex' AND url <> %s", (kept,))
+    outcome = checked(citations, "tenant_globex", demo_profile.read_text().replace("${EMBED_MODEL:-all-minilm}",
+                                                                                      TEST_MODEL),
+                      embedded_db.dsn, demo_env["OLLAMA_HOST"])
+    assert outcome.status == "unproven", outcome.message()
+    assert "top 5" in outcome.message() and "0 other chunks" in outcome.message(), outcome.message()
+
+
+def test_sampled_chunks_of_a_collection_larger_than_k_pass_saying_what_a_source_hit_proves(embedded_db, demo_env,
+                                                                                            demo_profile):
+    from harness.checks.citations import citations
+    from tests.integration.conftest import checked
+
+    outcome = checked(citations, "tenant_globex", demo_profile.read_text().replace("${EMBED_MODEL:-all-minilm}",
+                                                                                      TEST_MODEL),
+                      embedded_db.dsn, demo_env["OLLAMA_HOST"])
+    assert outcome.status == "passed", outcome.message()
+    assert "a chunk of its source" in outcome.message(), outcome.message()
