@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from ..errors import HarnessError
-from .outcome import Offender, Outcome, skipped, verdict
+from .outcome import Offender, Outcome, skipped, unproven, verdict
 from .recompute import sample_rows
 from .sampling import Proof
 from .session import CheckSession
@@ -90,6 +90,29 @@ def _cited_anywhere(session: CheckSession, source: str) -> bool:
     return False
 
 
+def _others(session: CheckSession, conn: psycopg.Connection[Any], collection: str, probe: Probe) -> int:
+    """How many searched chunks (up to k) do not match the sampled probe: fewer than k, its top k must hold a match
+    (the chunk itself, or a chunk of its source), so finding it cannot fail."""
+    t, shape = session.target, session.shape
+    match = (sql.SQL("{}::text = %(expect)s").format(t.chunk_id) if probe.by_id
+             else sql.SQL("coalesce(%(expect)s = ANY({}), false)").format(_source_values(session)))
+    row = conn.execute(sql.SQL("SELECT count(*) AS n FROM (SELECT 1 FROM {frm} WHERE {f} AND {v} IS NOT NULL AND NOT {m} "
+                               "LIMIT %(k)s) AS o").format(frm=shape.search_from(), f=shape.emb_filter(), v=t.vector,
+                                                            m=match),
+                       {"collection": collection, "expect": probe.expect, "k": probe.k}).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def _cannot_miss(certain: list[tuple[Probe, int]]) -> str:
+    """What the sampled searches that could not miss were: k and the candidates other than a match they rank among."""
+    k = max(p.k for p, _ in certain)
+    most = max(n for _, n in certain)
+    what = "the chunk itself" if certain[0][0].by_id else "a chunk of its source"
+    other = "other chunks" if certain[0][0].by_id else "other chunks (citing another source)"
+    return (f"{len(certain)} sampled chunks cannot be missed: each search ranks at most {most} {other} against "
+            f"top {k}, so its top {k} always holds {what}")
+
+
 def citations(session: CheckSession, collection: str) -> Outcome:
     """Spot queries (or sampled chunks) find their sources (computed in the background once the pass has drawn);
     a pass over rows row-level security hid from the searches is unproven (``CheckSession.partial``)."""
@@ -116,8 +139,10 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
         frm=shape.search_from(), f=shape.emb_filter(), v=t.vector, d=t.distance_to(sql.Placeholder("q")))
     offenders: list[Offender] = []
     hits, rr, expected = 0, 0.0, 0
+    certain: list[tuple[Probe, int]] = []  # sampled probes whose top k holds a match whatever the vectors
     for probe, vec in zip(chosen, vectors):
         with session.read_only(probe.view) as conn:
+            others = _others(session, conn, collection, probe) if probe.sampled and probe.expect is not None else None
             try:
                 rows = conn.execute(query, {"collection": collection, "q": vec, "k": probe.k}).fetchall()
             except psycopg.errors.DataException as exc:
@@ -133,6 +158,9 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
                         offenders.append(Offender(r["id"], r["collection"], r["tenant"],
                                                   f"no citation (empty source field) for {probe.query[:40]!r}"))
             if probe.expect is None:
+                continue
+            if others is not None and others < probe.k:
+                certain.append((probe, others))
                 continue
             expected += 1
             rank = next((i + 1 for i, r in enumerate(rows)
@@ -157,11 +185,22 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
     metrics: dict[str, Any] = {"queries": len(chosen) + len(gone), "recall_at_k": recall, "mrr": mrr,
                                "read": f"{len(chosen)} searches (LIMIT k each)" + (
                                    "; the queried chunks drawn in the shared pass" if any(p.sampled for p in chosen) else "")}
-    if chosen and not gone and all(p.sampled for p in chosen):
+    sampled = bool(chosen) and not gone and all(p.sampled for p in chosen)
+    by_source = sampled and not chosen[0].by_id
+    if certain:
+        metrics["cannot_miss"] = len(certain)
+        shown += f"; {_cannot_miss(certain)}"
+        if sampled and not expected and not offenders:
+            return unproven("citations", collection, _cannot_miss(certain) + ": a pass here proves nothing",
+                            expected="every sampled chunk found in the top k of a search by its own text, among more "
+                                     "than k other candidates", found=shown, metrics=metrics)
+    if sampled and expected:
         # Sampled chunks searched by their own text: say what so few prove about the rest.
-        proof = Proof(len(chosen), expected - hits, session.stats(collection).embedded, session.confidence,
+        off = ("whose source is not in the top k of a search by their own text (a hit is a chunk of its source "
+               "ranked in the top k, not necessarily the chunk itself)") if by_source else "not found by their own text"
+        proof = Proof(expected, expected - hits, session.stats(collection).embedded, session.confidence,
                       session.max_bad_fraction)
-        shown += f"; {proof.sentence('chunks', 'not found by their own text')}"
+        shown += f"; {proof.sentence('chunks', off)}"
         metrics.update({k: v for k, v in proof.metrics().items() if k != "max_bad_fraction"})
     return verdict("citations", collection, not offenders,
                    expected="every returned row cites a source and every expected source is within the top k",
