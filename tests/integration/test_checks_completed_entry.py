@@ -1,0 +1,60 @@
+"""completed trusts only a historylog entry of a run that filled this collection of this profile's tables."""
+
+import uuid
+
+from harness.settings import resolve
+
+from ..conftest import finished_run
+
+
+def completed_of(profile, collection, db, env, log):
+    from harness.checks import CheckOptions, open_session
+    from harness.checks.completed import completed
+    from harness.profile import load_profile
+
+    env = {**env, "DATABASE_URL": db.dsn}
+    session = open_session(resolve(load_profile(profile, env=env), database_url=db.dsn, env=env),
+                           CheckOptions(collections=(collection,), historylogs=(log,)))
+    try:
+        return completed(session, collection)
+    finally:
+        session.close()
+
+
+def recorded(cli, profile, db, env, tmp_path, log, collection, exit_code):
+    run_dir = finished_run(tmp_path / f"run-{uuid.uuid4().hex[:6]}", collection, exit_code=exit_code)
+    result = cli("record", "--profile", profile, "--collection", collection, "--run-dir", run_dir,
+                 "--historylog", log, "--json", env={**env, "DATABASE_URL": db.dsn})
+    assert result.code == 0, result.out + result.err
+
+
+def test_completed_reads_the_entry_of_its_own_tables_not_another_profiles_of_the_same_collection_name(
+        cli, embedded_db, demo_profile, profile_variant, target_env, tmp_path):
+    """The demo's run of tenant_acme failed; a later run of another profile (another table) named tenant_acme
+    succeeded: that success says nothing about document_chunks."""
+    other = profile_variant({"table: document_chunks": "table: archived_chunks"})
+    log = tmp_path / "historylog.md"
+    recorded(cli, demo_profile, embedded_db, target_env, tmp_path, log, "tenant_acme", exit_code=3)
+    recorded(cli, other, embedded_db, target_env, tmp_path, log, "tenant_acme", exit_code=0)
+    outcome = completed_of(demo_profile, "tenant_acme", embedded_db, target_env, log)
+    assert outcome.status == "failed" and "exit code 3" in outcome.message(), outcome.message()
+
+
+def test_completed_of_the_live_collection_does_not_read_an_into_runs_entry(embedded_db, demo_profile, target_env,
+                                                                          tmp_path):
+    """A backfill --into tenant_acme_v2 from tenant_acme is recorded under tenant_acme with the new collection's
+    counts: it says nothing of whether tenant_acme's own run completed."""
+    from harness.steps import record
+
+    from ..unit.test_historylog import entry
+
+    log = tmp_path / "historylog.md"
+    done = {"chunks": 107, "embedded": 107, "needed": 0}
+    record(entry("tenant_acme", exit_code=3, counts_after={"chunks": 107, "embedded": 0, "needed": 107}),
+           [log], embedded_db.dsn)
+    record(entry("tenant_acme", target_collection="tenant_acme_v2", counts_after=done), [log],
+           embedded_db.dsn)
+    live = completed_of(demo_profile, "tenant_acme", embedded_db, target_env, log)
+    assert live.status == "failed" and "exit code 3" in live.message(), live.message()
+    new = completed_of(demo_profile, "tenant_acme_v2", embedded_db, target_env, log)
+    assert new.passed, new.message()
