@@ -72,6 +72,7 @@ class HistoryEntry:
     model: str
     outcome: str  # succeeded / failed / refused
     target_collection: str | None = None
+    tables: str | None = None  # the profile's chunk (and embedding) table: profiles may share a collection name
     dimensions: int | None = None
     chunking: Mapping[str, Any] = field(default_factory=dict)
     batch_size: int | None = None
@@ -121,6 +122,7 @@ class HistoryEntry:
             model=line(self.model) or NONE,
             outcome=line(self.outcome) or "failed",
             target_collection=line(self.target_collection),
+            tables=line(self.tables),
             command=line(self.command),
             reason=line(self.reason),
             repo_commit=line(self.repo_commit),
@@ -238,7 +240,7 @@ def split(text: str) -> ParsedLog:
 
 _LABELS = {
     "when": ("when", "str"), "who": ("who", "str"), "collection": ("collection", "str"),
-    "target collection": ("target_collection", "str"), "profile": ("profile", "str"), "model": ("model", "str"),
+    "target collection": ("target_collection", "str"), "tables": ("tables", "str"), "profile": ("profile", "str"), "model": ("model", "str"),
     "dimensions": ("dimensions", "int"), "chunking": ("chunking", "kv"), "batch size": ("batch_size", "int"),
     "command": ("command", "code"), "settings": ("settings", "kv"), "counts before": ("counts_before", "kv"),
     "counts after": ("counts_after", "kv"), "duration s": ("duration_s", "float"), "exit code": ("exit_code", "int"),
@@ -306,12 +308,25 @@ def read_entries(path: str | Path) -> list[HistoryEntry]:
     return [parse_entry(body, sha) for sha, body in split(path.read_text(encoding="utf-8")).blocks]
 
 
-def latest_entry(path: str | Path, collection: str) -> HistoryEntry | None:
-    """The newest entry for a collection (or for a run into it), or None."""
+def latest_entry(path: str | Path, collection: str, *, filled: bool = False,
+                 tables: str | None = None) -> HistoryEntry | None:
+    """The newest entry for a collection (or for a run into it), or None. ``filled``: only a run that filled it (not
+    an ``--into`` run from it); ``tables``: only a run of those tables (entries that name none still match)."""
     for entry in read_entries(path):
-        if collection in (entry.collection, entry.target_collection):
+        if tables is not None and entry.tables not in (None, tables):
+            continue
+        if (filled and collection == (entry.target_collection or entry.collection)
+                or not filled and collection in (entry.collection, entry.target_collection)):
             return entry
     return None
+
+
+def tables_of(profile: Any) -> str:
+    """The tables a profile's runs fill, as entries name them: its chunk table, and its embedding table if separate."""
+    names = [f"{profile.chunks.schema}.{profile.chunks.table}"]
+    if not profile.inline:
+        names.append(f"{profile.embeddings.schema}.{profile.embeddings.table}")
+    return ", ".join(names)
 
 
 # -- verification ----------------------------------------------------------------------

@@ -36,9 +36,10 @@ def from_run_dir(run_dir: Path, collection: str) -> Outcome | None:
                             "source": str(Path(run_dir) / RUN_FILE)})
 
 
-def from_historylog(path: Path, collection: str, database: Any = None) -> Outcome | None:
-    """The newest entry for the collection, trusted only while the chain is intact and, given ``database``
-    (a historylog_anchor.AnchorView), while that database anchors it and the log agrees with its anchors."""
+def from_historylog(path: Path, collection: str, database: Any = None, tables: str | None = None) -> Outcome | None:
+    """The newest entry of a run that filled the collection (of ``tables``, the profile's), trusted only while the
+    chain is intact and, given ``database`` (a historylog_anchor.AnchorView), while that database anchors it and the
+    log agrees with its anchors."""
     try:
         from ..historylog import broken, latest_entry, verify  # written by another part of the project
         from ..historylog_anchor import compare, trusted
@@ -51,7 +52,8 @@ def from_historylog(path: Path, collection: str, database: Any = None) -> Outcom
     if not chain.ok:
         return verdict("completed", collection, False, expected=f"{EXPECTED}, in a historylog whose chain is intact",
                        found=broken(chain), metrics={"source": str(path)})
-    entry = latest_entry(path, collection)
+    # An --into run's entry is filed under the live collection with the new one's counts: only the filled one's counts.
+    entry = latest_entry(path, collection, filled=True, tables=tables)
     if entry is None:
         return None
     if database is not None:
@@ -74,6 +76,8 @@ def from_historylog(path: Path, collection: str, database: Any = None) -> Outcom
     elif remaining:
         problems.append(f"{remaining} of {after.get('chunks')} rows still need a vector")
     found = "; ".join(problems) or "exit code 0, no failed rows reported, 0 rows still needed"
+    if tables is not None and _field(entry, "tables") is None:
+        found += "; the entry names no tables (recorded before entries did): it may be another profile's of this name"
     return verdict("completed", collection, not problems, expected=EXPECTED, found=f"{found} (historylog {path})",
                    metrics={"exit_code": code, "failed_rows": failed, "remaining": remaining, "source": str(path)})
 
@@ -98,8 +102,10 @@ def completed(session: CheckSession, collection: str) -> Outcome:
         except HarnessError as exc:
             return unproven("completed", collection, f"the historylog anchors in the target database cannot be read: "
                                                      f"{exc}; expected SELECT on backfill_harness.historylog_anchors")
+    from ..historylog import tables_of
+
     for path in opts.historylogs:
-        outcome = from_historylog(path, collection, database)
+        outcome = from_historylog(path, collection, database, tables_of(session.profile))
         if outcome is not None:
             return outcome
     where = [f"{opts.run_dir}/{RUN_FILE}"] if opts.run_dir else []

@@ -141,7 +141,7 @@ def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | No
     return HistoryEntry(
         when=utc_now(), who=who(repo), collection=collection,
         target_collection=run.get("collection") or plan.get("target_collection") or collection,
-        profile=p.name, model=settings.model, outcome=outcome,
+        tables=historylog.tables_of(p), profile=p.name, model=settings.model, outcome=outcome,
         dimensions=settings.dimensions,
         # what each chunk was embedded as: its text after the task prefix (quoted, so its last space survives)
         chunking={"max_chunk_size": p.chunking.max_chunk_size, "overlap": p.chunking.overlap,
