@@ -34,7 +34,7 @@ TEMPLATE = "historylog_entry.md.j2"
 DEFAULT_HEADER = """# historylog
 
 Every embedding backfill run through `backfill-harness record` (or `procedure`) is logged here, newest first.
-Each entry says when, who, the collection, profile, model and dimensions, chunking, batch size, the exact
+Each entry says when, who, the collection, the tables, profile, model and dimensions, chunking, batch size, the exact
 command and settings (secrets masked), counts before and after, each DONE check with its outcome, the
 duration, the outcome and the target repo's git commit.
 
