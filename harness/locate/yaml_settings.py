@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from .literals import call_args, split_args
 
 _CHAIN = re.compile(r"(?<![\w.])(?P<chain>(?:self\.)?[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?![\w(])")
-# `${VAR}` / `${VAR:default}`: the interpolation the YAML loaders of such applications do (PrivateGPT's settings/yaml.py)
-_INTERPOLATED = re.compile(r"^\$\{(?P<env>\w+)(?::(?P<default>[^}]*))?\}$")
+# `${VAR}` / `${VAR:default}`: the interpolation the YAML loaders of such applications do (PrivateGPT's settings/yaml.py);
+# `${VAR:-default}` is the shell's form of the same default (its dash is no part of the value)
+_INTERPOLATED = re.compile(r"^\$\{(?P<env>\w+)(?::-?(?P<default>[^}]*))?\}$")
+# YAML's null: a setting given no value, never a value named 'null'
+_NULL = frozenset({"null", "Null", "NULL", "~"})
 # where a chain's attribute path starts: the settings object itself (a parameter, or the attribute holding it)
 _ROOTS = frozenset({"settings", "config", "cfg", "conf", "self.settings", "self.config", "self._settings"})
 
@@ -86,6 +89,7 @@ def values(files: Mapping[str, str], key_path: tuple[str, ...]) -> list[YamlValu
             stack.append((indent, m.group("k")))
             if tuple(k for _, k in stack) == key_path:
                 raw = (m.group("v") or "").strip().strip("\"'")
+                raw = "" if raw in _NULL else raw
                 interpolated = _INTERPOLATED.match(raw)
                 out.append(YamlValue(rel, number, interpolated.group("default") if interpolated else (raw or None),
                                      interpolated.group("env") if interpolated else None))

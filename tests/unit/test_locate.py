@@ -649,3 +649,22 @@ def test_another_calls_keyword_argument_on_its_own_line_is_no_assignment_of_that
         "def ollama(model_name):\n    return OllamaEmbedding(model_name=model_name)\n")})
     models = {c.name: c.model for c in locate(tmp_path).embedding_calls}
     assert models == {"HuggingFaceEmbedding": "bge-small", "OllamaEmbedding": None}, models
+
+
+def test_a_yaml_setting_given_as_null_is_no_model(tmp_path):
+    """`embedding_model: null` (or `~`) is YAML's null: no value, never a model named 'null'."""
+    for given in ("null", "~"):
+        root = tmp_path / given.replace("~", "tilde")
+        _write(root, {"app/embedding.py": YAML_SETTINGS_APP["app/embedding.py"],
+                      "settings.yaml": f"ollama:\n  embedding_model: {given}\n  embedding_api_base: http://localhost:11434\n"})
+        [call] = locate(root).embedding_calls
+        assert call.model is None, (given, call)
+
+
+def test_a_yaml_settings_shell_style_default_is_the_value_after_its_dash(tmp_path):
+    """`${PGPT_MODEL:-nomic-embed-text}` (the shell's form) defaults to 'nomic-embed-text', not '-nomic-embed-text'."""
+    _write(tmp_path, {"app/embedding.py": YAML_SETTINGS_APP["app/embedding.py"],
+                      "settings.yaml": "ollama:\n  embedding_model: ${PGPT_MODEL:-nomic-embed-text}\n"
+                                       "  embedding_api_base: http://localhost:11434\n"})
+    [call] = locate(tmp_path).embedding_calls
+    assert (call.model, call.model_env) == ("nomic-embed-text", "PGPT_MODEL"), call
