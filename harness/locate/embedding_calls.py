@@ -94,9 +94,11 @@ _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\("
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
 _OLLAMA_CALL = re.compile(r"""\b(?P<name>\w+)\s*\.\s*(?P<fn>embed|embeddings)\s*\(""")
 # Azure OpenAI embeds with the model its deployment serves: the deployment is the model's setting
-# (``azureOpenAIApiDeploymentName`` in LangChain.js, ``azure_deployment`` / ``deployment`` in Python).
-_MODEL_KW = re.compile(r"""\b(?:model|model_name|modelName|model_id|modelId|model_name_or_path"""
-                       r"""|azureOpenAIApiDeploymentName|deploymentName|azure_deployment|deployment)\s*[=:]\s*""")
+# (``azureOpenAIApiDeploymentName`` in LangChain.js, ``azure_deployment`` / ``deployment`` in Python), where no model
+# keyword follows it (a model keyword before it is found first): the model a call names is its model.
+_MODEL_NAMES = r"(?:model|model_name|modelName|model_id|modelId|model_name_or_path)\s*[=:]"
+_MODEL_KW = re.compile(rf"""\b(?:{_MODEL_NAMES}|(?:azureOpenAIApiDeploymentName|deploymentName|azure_deployment|deployment)"""
+                       rf"""\s*[=:](?![\s\S]*\b{_MODEL_NAMES}))\s*""")
 _URL_KW = re.compile(r"""\b(?:base_url|baseUrl|baseURL|host|url|api_base|endpoint|ollama_base_url|api_url)\s*[=:]\s*""")
 _STRING_AT = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*)(?P=q)""")
 # A name or attribute path, then `or` / `||` / `??` and a literal: the literal is its default.
