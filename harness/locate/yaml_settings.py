@@ -67,10 +67,13 @@ def attribute_path(text: str, expr: str, at: int, depth: int = 0) -> tuple[str, 
     parts = m.group("chain").split(".")
     if parts[0] == "self":
         parts = [f"self.{parts[1]}", *parts[2:]]
-    if parts[0] in _ROOTS:
-        return tuple(parts[1:]) or None
     head = _rhs(text, parts[0], at)
     above = attribute_path(text, head, at, depth + 1) if head else None
+    if parts[0] in _ROOTS:
+        # the settings object itself, unless the name was given a part of it (`cfg = settings.rag`; not
+        # `settings = config.settings`, the object again)
+        part = above if above and above[-1] not in _ROOTS else ()
+        return (*part, *parts[1:]) or None
     return (*above, *parts[1:]) if above else None
 
 

@@ -668,3 +668,14 @@ def test_a_yaml_settings_shell_style_default_is_the_value_after_its_dash(tmp_pat
                                        "  embedding_api_base: http://localhost:11434\n"})
     [call] = locate(tmp_path).embedding_calls
     assert (call.model, call.model_env) == ("nomic-embed-text", "PGPT_MODEL"), call
+
+
+def test_a_settings_root_name_assigned_a_part_of_the_settings_reads_below_that_part(tmp_path):
+    """`cfg = settings.rag` then `cfg.embedding.model`: the model is `rag.embedding.model`, not the top-level
+    `embedding.model` (another component's) that the bare name `cfg` would read from the settings' root."""
+    _write(tmp_path, {"settings.yaml": "embedding:\n  model: all-minilm\nrag:\n  embedding:\n    model: nomic-embed-text\n",
+                      "app/embed.py": ("from llama_index.embeddings.ollama import OllamaEmbedding\n\n\n"
+                                       "def embedder(settings):\n    cfg = settings.rag\n"
+                                       "    return OllamaEmbedding(model_name=cfg.embedding.model)\n")})
+    [call] = [c for c in locate(tmp_path).embedding_calls if c.name == "OllamaEmbedding"]
+    assert call.model == "nomic-embed-text", call
