@@ -194,6 +194,16 @@ def ollama_model(model: str) -> str | None:
     return m.group("m") if m else None
 
 
+# chonkie's `PROVIDER://NAME` (`openai://text-embedding-3-small`), LiteLLM's routes inside it (`litellm://openai/NAME`)
+_CHONKIE_URI = re.compile(r"^(?:litellm://[\w-]+/|[\w-]+://)(?P<m>.+)$")
+
+
+def chonkie_model(uri: str | None) -> str | None:
+    """The model a chonkie AutoEmbeddings URI names (a bare name, a sentence-transformers model, as given)."""
+    m = _CHONKIE_URI.match(uri.strip()) if uri else None
+    return m.group("m") if m else uri
+
+
 def _env_blocks(text: str) -> list[dict[str, tuple[str, str, int]]]:
     """Each block's settings by role: role -> (name, value unquoted, line)."""
     blocks: list[dict[str, tuple[str, str, int]]] = [{}]
@@ -339,8 +349,10 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         add(EmbeddingCall(rel, line_of(text, m.start()), "transformers", f"{m.group('name')}(feature-extraction)", *model))
     for m in _CHONKIE.finditer(text) if _CHONKIE_IMPORT.search(text) else ():
         args = call_args(text, m.end() - 1)
-        add(EmbeddingCall(rel, line_of(text, m.start()), "chonkie", "AutoEmbeddings.get_embeddings",
-                          *_positional(text, args, m.end(), reads)))
+        uri, env = _positional(text, args, m.end(), reads)
+        routed = ollama_model(uri) if uri else None
+        add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-chonkie" if routed else "chonkie",
+                          "AutoEmbeddings.get_embeddings", routed or chonkie_model(uri), env))
     for m in _SUPABASE_AI.finditer(text):
         args = call_args(text, m.end() - 1)
         add(EmbeddingCall(rel, line_of(text, m.start()), "supabase-ai", "Supabase.ai.Session",
