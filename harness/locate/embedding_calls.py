@@ -94,9 +94,11 @@ _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\("
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
 _OLLAMA_CALL = re.compile(r"""\b(?P<name>\w+)\s*\.\s*(?P<fn>embed|embeddings)\s*\(""")
 # Azure OpenAI embeds with the model its deployment serves: the deployment is the model's setting
-# (``azureOpenAIApiDeploymentName`` in LangChain.js, ``azure_deployment`` / ``deployment`` in Python).
-_MODEL_KW = re.compile(r"""\b(?:model|model_name|modelName|model_id|modelId|model_name_or_path"""
-                       r"""|azureOpenAIApiDeploymentName|deploymentName|azure_deployment|deployment)\s*[=:]\s*""")
+# (``azureOpenAIApiDeploymentName`` in LangChain.js, ``azure_deployment`` / ``deployment`` in Python), where no model
+# keyword follows it (a model keyword before it is found first): the model a call names is its model.
+_MODEL_NAMES = r"(?:model|model_name|modelName|model_id|modelId|model_name_or_path)\s*[=:]"
+_MODEL_KW = re.compile(rf"""\b(?:{_MODEL_NAMES}|(?:azureOpenAIApiDeploymentName|deploymentName|azure_deployment|deployment)"""
+                       rf"""\s*[=:](?![\s\S]*\b{_MODEL_NAMES}))\s*""")
 _URL_KW = re.compile(r"""\b(?:base_url|baseUrl|baseURL|host|url|api_base|endpoint|ollama_base_url|api_url)\s*[=:]\s*""")
 _STRING_AT = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*)(?P=q)""")
 # A name or attribute path, then `or` / `||` / `??` and a literal: the literal is its default.
@@ -190,6 +192,16 @@ def ollama_model(model: str) -> str | None:
     """The Ollama model a provider-routed model name names, or None where it names no Ollama model."""
     m = _OLLAMA_ROUTE.match(model.strip())
     return m.group("m") if m else None
+
+
+# chonkie's `PROVIDER://NAME` (`openai://text-embedding-3-small`), LiteLLM's routes inside it (`litellm://openai/NAME`)
+_CHONKIE_URI = re.compile(r"^(?:litellm://[\w-]+/|[\w-]+://)(?P<m>.+)$")
+
+
+def chonkie_model(uri: str | None) -> str | None:
+    """The model a chonkie AutoEmbeddings URI names (a bare name, a sentence-transformers model, as given)."""
+    m = _CHONKIE_URI.match(uri.strip()) if uri else None
+    return m.group("m") if m else uri
 
 
 def _env_blocks(text: str) -> list[dict[str, tuple[str, str, int]]]:
@@ -337,8 +349,10 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         add(EmbeddingCall(rel, line_of(text, m.start()), "transformers", f"{m.group('name')}(feature-extraction)", *model))
     for m in _CHONKIE.finditer(text) if _CHONKIE_IMPORT.search(text) else ():
         args = call_args(text, m.end() - 1)
-        add(EmbeddingCall(rel, line_of(text, m.start()), "chonkie", "AutoEmbeddings.get_embeddings",
-                          *_positional(text, args, m.end(), reads)))
+        uri, env = _positional(text, args, m.end(), reads)
+        routed = ollama_model(uri) if uri else None
+        add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-chonkie" if routed else "chonkie",
+                          "AutoEmbeddings.get_embeddings", routed or chonkie_model(uri), env))
     for m in _SUPABASE_AI.finditer(text):
         args = call_args(text, m.end() - 1)
         add(EmbeddingCall(rel, line_of(text, m.start()), "supabase-ai", "Supabase.ai.Session",

@@ -142,6 +142,8 @@ def _yaml(rel: str, text: str) -> list[tuple[str, object]]:
                     for op, spec in (item.items() if isinstance(item, dict) else ()):
                         spec = spec if isinstance(spec, dict) else {"sql": spec} if op == "sql" else {}
                         attrs = {k: str(v) for k, v in spec.items() if not isinstance(v, (list, dict))}
+                        if op == "sql" and not runs_on_postgres(attrs.get("dbms")):
+                            continue  # SQL another database runs, as an XML changelog's (``_xml``)
                         if op == "sql":
                             sql = str(spec.get("sql", ""))
                             first = sql.strip().split("\n", 1)[0]
@@ -208,6 +210,16 @@ def declarations(changelogs: dict[str, str], read: Callable[[str], str | None]) 
         _walk(root, entries, includes, changelogs, state, set())
         out += state.out
     return out
+
+
+def run_elsewhere(changelogs: dict[str, str], read: Callable[[str], str | None]) -> set[str]:
+    """The SQL files a changeset runs (``sqlFile``) only on another database (``dbms``): no schema of ours, neither in
+    the changelog's order nor as files of their own."""
+    return {path for rel, text in changelogs.items() for kind, changes in _entries(rel, text)
+            if kind == "changeSet" and isinstance(changes, list)
+            for c in changes if c.op == "sqlFile" and not runs_on_postgres(c.attrs.get("dbms"))
+            for path in [_resolve(rel, c.attrs.get("path", ""), c.attrs.get("relativeToChangelogFile", "false").lower()
+                                  == "true", lambda p: read(p) is not None)] if path}
 
 
 def _included(rel: str, kind: str, attrs: dict[str, str], changelogs: dict[str, str]) -> list[str]:
@@ -284,7 +296,7 @@ class _Applied:
             for d in self.drop(a.get("oldTableName", ""), None):
                 self.out.append(replace(d, path=rel, line=c.line, table=a.get("newTableName"), dropped=False,
                                         order=(self.root, self.number)))
-        elif c.op in ("sql", "sqlFile"):
+        elif c.op == "sql" or (c.op == "sqlFile" and runs_on_postgres(a.get("dbms"))):
             sql = c.sql
             if c.op == "sqlFile":
                 relative = a.get("relativeToChangelogFile", "false").lower() == "true"
@@ -296,4 +308,4 @@ class _Applied:
                          for d in scan_schema(rel, sql, "sql")]
 
 
-__all__ = ["is_changelog", "declarations", "sql_of"]
+__all__ = ["is_changelog", "declarations", "run_elsewhere", "sql_of"]

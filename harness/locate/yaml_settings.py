@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from .literals import call_args, split_args
 
 _CHAIN = re.compile(r"(?<![\w.])(?P<chain>(?:self\.)?[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?![\w(])")
-# `${VAR}` / `${VAR:default}`: the interpolation the YAML loaders of such applications do (PrivateGPT's settings/yaml.py)
-_INTERPOLATED = re.compile(r"^\$\{(?P<env>\w+)(?::(?P<default>[^}]*))?\}$")
+# `${VAR}` / `${VAR:default}`: the interpolation the YAML loaders of such applications do (PrivateGPT's settings/yaml.py);
+# `${VAR:-default}` is the shell's form of the same default (its dash is no part of the value)
+_INTERPOLATED = re.compile(r"^\$\{(?P<env>\w+)(?::-?(?P<default>[^}]*))?\}$")
+# YAML's null: a setting given no value, never a value named 'null'
+_NULL = frozenset({"null", "Null", "NULL", "~"})
 # where a chain's attribute path starts: the settings object itself (a parameter, or the attribute holding it)
 _ROOTS = frozenset({"settings", "config", "cfg", "conf", "self.settings", "self.config", "self._settings"})
 
@@ -64,10 +67,13 @@ def attribute_path(text: str, expr: str, at: int, depth: int = 0) -> tuple[str, 
     parts = m.group("chain").split(".")
     if parts[0] == "self":
         parts = [f"self.{parts[1]}", *parts[2:]]
-    if parts[0] in _ROOTS:
-        return tuple(parts[1:]) or None
     head = _rhs(text, parts[0], at)
     above = attribute_path(text, head, at, depth + 1) if head else None
+    if parts[0] in _ROOTS:
+        # the settings object itself, unless the name was given a part of it (`cfg = settings.rag`; not
+        # `settings = config.settings`, the object again)
+        part = above if above and above[-1] not in _ROOTS else ()
+        return (*part, *parts[1:]) or None
     return (*above, *parts[1:]) if above else None
 
 
@@ -86,6 +92,7 @@ def values(files: Mapping[str, str], key_path: tuple[str, ...]) -> list[YamlValu
             stack.append((indent, m.group("k")))
             if tuple(k for _, k in stack) == key_path:
                 raw = (m.group("v") or "").strip().strip("\"'")
+                raw = "" if raw in _NULL else raw
                 interpolated = _INTERPOLATED.match(raw)
                 out.append(YamlValue(rel, number, interpolated.group("default") if interpolated else (raw or None),
                                      interpolated.group("env") if interpolated else None))

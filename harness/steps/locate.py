@@ -304,7 +304,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
     changed = liquibase.declarations(changelogs, lambda rel: _listed_text(base, listed, rel))
     # an SQL file a changeset runs (`sqlFile`) is read in the changelog's order, not again as a file of its own
-    run_by_changelogs = {d.path for d in changed} - set(changelogs)
+    run_by_changelogs = ({d.path for d in changed} | liquibase.run_elsewhere(
+        changelogs, lambda rel: _listed_text(base, listed, rel))) - set(changelogs)
     declarations = [d for d in declarations if d.path not in run_by_changelogs] + changed
     for rel in changelogs:
         lines = tuple(sorted({d.line for d in changed if d.path == rel}))[:20]

@@ -649,3 +649,33 @@ def test_another_calls_keyword_argument_on_its_own_line_is_no_assignment_of_that
         "def ollama(model_name):\n    return OllamaEmbedding(model_name=model_name)\n")})
     models = {c.name: c.model for c in locate(tmp_path).embedding_calls}
     assert models == {"HuggingFaceEmbedding": "bge-small", "OllamaEmbedding": None}, models
+
+
+def test_a_yaml_setting_given_as_null_is_no_model(tmp_path):
+    """`embedding_model: null` (or `~`) is YAML's null: no value, never a model named 'null'."""
+    for given in ("null", "~"):
+        root = tmp_path / given.replace("~", "tilde")
+        _write(root, {"app/embedding.py": YAML_SETTINGS_APP["app/embedding.py"],
+                      "settings.yaml": f"ollama:\n  embedding_model: {given}\n  embedding_api_base: http://localhost:11434\n"})
+        [call] = locate(root).embedding_calls
+        assert call.model is None, (given, call)
+
+
+def test_a_yaml_settings_shell_style_default_is_the_value_after_its_dash(tmp_path):
+    """`${PGPT_MODEL:-nomic-embed-text}` (the shell's form) defaults to 'nomic-embed-text', not '-nomic-embed-text'."""
+    _write(tmp_path, {"app/embedding.py": YAML_SETTINGS_APP["app/embedding.py"],
+                      "settings.yaml": "ollama:\n  embedding_model: ${PGPT_MODEL:-nomic-embed-text}\n"
+                                       "  embedding_api_base: http://localhost:11434\n"})
+    [call] = locate(tmp_path).embedding_calls
+    assert (call.model, call.model_env) == ("nomic-embed-text", "PGPT_MODEL"), call
+
+
+def test_a_settings_root_name_assigned_a_part_of_the_settings_reads_below_that_part(tmp_path):
+    """`cfg = settings.rag` then `cfg.embedding.model`: the model is `rag.embedding.model`, not the top-level
+    `embedding.model` (another component's) that the bare name `cfg` would read from the settings' root."""
+    _write(tmp_path, {"settings.yaml": "embedding:\n  model: all-minilm\nrag:\n  embedding:\n    model: nomic-embed-text\n",
+                      "app/embed.py": ("from llama_index.embeddings.ollama import OllamaEmbedding\n\n\n"
+                                       "def embedder(settings):\n    cfg = settings.rag\n"
+                                       "    return OllamaEmbedding(model_name=cfg.embedding.model)\n")})
+    [call] = [c for c in locate(tmp_path).embedding_calls if c.name == "OllamaEmbedding"]
+    assert call.model == "nomic-embed-text", call

@@ -101,3 +101,16 @@ def test_the_distance_a_store_queries_with_is_said_in_locates_text(tmp_path):
     text = locate(app(tmp_path, {"app/lib/vector-store.js": STORE, "app/config/db.js": DB_CONFIG})).text()
     said = text.split("Distances the code searches with:", 1)[1].split("\n")
     assert "none found" not in said[0] and "knowledge_vectors.vector ip" in said[1], text
+
+
+def test_an_embedders_model_keyword_is_its_model_before_a_deployment_named_first(tmp_path):
+    """A deployment is the model's setting only where no model keyword is given: `OpenAIEmbeddings(deployment=...,
+    model="text-embedding-3-small")` (OpenAI's own API reads `model`; Azure's deployment serves that model) embeds with
+    text-embedding-3-small, never a model named 'prod-embed'."""
+    (tmp_path / "python.py").write_text('from langchain_openai import OpenAIEmbeddings\n'
+                                        'emb = OpenAIEmbeddings(deployment="prod-embed", model="text-embedding-3-small")\n')
+    (tmp_path / "azure.js").write_text("const { AzureOpenAIEmbeddings } = require('@langchain/openai')\n"
+                                       "const emb = new AzureOpenAIEmbeddings({ azureOpenAIApiDeploymentName: 'prod-embed', "
+                                       "model: 'text-embedding-3-large' })\n")
+    assert sorted((c.path, c.model) for c in locate(tmp_path).embedding_calls) == [
+        ("azure.js", "text-embedding-3-large"), ("python.py", "text-embedding-3-small")]

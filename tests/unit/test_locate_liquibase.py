@@ -156,3 +156,23 @@ def test_a_changeset_for_another_database_is_not_postgres_schema(tmp_path):
                                   "changelog/db.changelog-2.0.xml": other}))
     assert {(d.column, d.dimensions) for d in found.declarations if d not in superseded(found)} == {
         ("vector", None), ("title_vector", 384)}
+
+
+def test_a_yaml_sql_change_or_an_sql_file_for_another_database_is_not_postgres_schema(tmp_path):
+    """The `dbms` of a YAML changelog's `sql` change, and of an `sqlFile` in either form, is read as an XML `<sql>`'s is:
+    the change another database runs declares no width of ours."""
+    master = ("databaseChangeLog:\n  - include:\n      file: db/changes/001.yaml\n"
+              "  - include:\n      file: db/changes/002.xml\n")
+    create = ("databaseChangeLog:\n  - changeSet:\n      id: '1'\n      author: a\n      changes:\n"
+              "        - sql:\n            sql: CREATE TABLE chunks (id bigint, embedding vector(1536));\n"
+              "        - sql:\n            dbms: h2\n            sql: ALTER TABLE chunks ALTER COLUMN embedding TYPE vector(3);\n"
+              "        - sqlFile:\n            dbms: h2\n            path: db/h2/widen.sql\n")
+    other = XML_HEAD + """  <changeSet author="a" id="2">
+    <sqlFile dbms="h2" path="db/h2/widen.sql"/>
+  </changeSet>
+</databaseChangeLog>
+"""
+    found = locate(app(tmp_path, {"db/changelog-master.yaml": master, "db/changes/001.yaml": create,
+                                  "db/changes/002.xml": other,
+                                  "db/h2/widen.sql": "ALTER TABLE chunks ALTER COLUMN embedding TYPE vector(3);\n"}))
+    assert found.declared_dimensions == (1536,), [(d.path, d.line, d.dimensions, d.dropped, d.order) for d in found.declarations]

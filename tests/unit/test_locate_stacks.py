@@ -1210,3 +1210,17 @@ def test_chonkies_auto_embeddings_is_an_embedding_call_with_the_model_setting_it
     assert {(c.path, c.kind, c.name, c.model, c.model_env) for c in result.embedding_calls} == {
         ("app/config.py", "chonkie", "AutoEmbeddings.get_embeddings", None, "EMBEDDING_MODEL"),
         ("app/local.py", "chonkie", "AutoEmbeddings.get_embeddings", "minishlab/potion-base-8M", None)}
+
+
+def test_a_chonkie_model_uri_in_the_call_names_the_model_it_routes_to(tmp_path):
+    """`AutoEmbeddings.get_embeddings("litellm://ollama/nomic-embed-text")` embeds with Ollama's nomic-embed-text (an
+    Ollama embedder), `"openai://text-embedding-3-small"` with OpenAI's text-embedding-3-small: the URI is no model's
+    name, in the call as in a setting's default."""
+    head = "import os\nfrom chonkie import AutoEmbeddings\n\n"
+    result = located(tmp_path, {
+        "app/ollama.py": head + "E = AutoEmbeddings.get_embeddings('litellm://ollama/nomic-embed-text')\n",
+        "app/openai.py": head + "E = AutoEmbeddings.get_embeddings('openai://text-embedding-3-small')\n",
+        "app/env.py": head + "E = AutoEmbeddings.get_embeddings(os.getenv('EMBED', 'litellm://ollama/all-minilm'))\n"})
+    assert {(c.path, c.model, c.model_env, c.is_ollama) for c in result.embedding_calls} == {
+        ("app/ollama.py", "nomic-embed-text", None, True), ("app/openai.py", "text-embedding-3-small", None, False),
+        ("app/env.py", "all-minilm", "EMBED", True)}
