@@ -2,8 +2,9 @@
 
 DONE when no check failed, every check expected ran, at least one passed, and every
 unproven claim is one recompute stands in for (``fresh`` without a hash or timestamps,
-``model`` without a model column) in a collection whose recompute passed with a bound
-within the required ``max_bad_fraction``. Anything else unproven keeps DONE from being said.
+``model`` without a model column, ``citations`` whose every search holds a match whatever
+the vectors, ``cannot_miss``) in a collection whose recompute passed with a bound within
+the required ``max_bad_fraction``. Anything else unproven keeps DONE from being said.
 """
 
 from __future__ import annotations
@@ -15,6 +16,14 @@ from typing import Any
 from .outcome import FAIL, PASS, UNPROVEN, Outcome
 
 COVERED_BY_RECOMPUTE = frozenset({"fresh", "model"})
+
+
+def _stands_in(claim: Claim) -> bool:
+    """Whether recompute's bound stands in for this unproven claim: the vectors it reads are what the claim is about
+    (``citations`` only where no sampled search could have missed, so it read nothing of the vectors)."""
+    if claim.check == "citations":
+        return str(claim.metrics.get("cannot_miss", "0")) not in ("", "0", "None")
+    return claim.check in COVERED_BY_RECOMPUTE
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,7 @@ def decide(claims: Iterable[Claim], expected: Iterable[tuple[str, str | None]] =
         return Verdict(False, "; ".join(f"{c.check}: {c.message}" for c in failed[:5]))
     vouched = {c.collection for c in claims if c.check == "recompute" and c.status == PASS and _within(c)}
     unproven = [c for c in claims if c.status == UNPROVEN]
-    covered = tuple(c for c in unproven if c.check in COVERED_BY_RECOMPUTE and c.collection in vouched)
+    covered = tuple(c for c in unproven if _stands_in(c) and c.collection in vouched)
     uncovered = tuple(c for c in unproven if c not in covered)
     if uncovered:
         return Verdict(False, "unproven: " + "; ".join(f"{c.check}: {c.message}" for c in uncovered[:5]),

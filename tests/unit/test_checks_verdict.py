@@ -24,6 +24,20 @@ def test_a_skipped_recompute_leaves_freshness_unproven():
     assert not verdict.ok
 
 
+def test_citations_that_no_search_could_miss_are_covered_by_a_passing_recompute():
+    """A collection of fewer chunks than k: every search holds a match whatever the vectors, so citations proves
+    nothing of them; recompute's bound is what does (a small collection was never DONE after citations said so)."""
+    verdict = decide([Claim("coverage", "c", "passed"), Claim("citations", "c", "unproven", {"cannot_miss": "3"}),
+                      Claim("recompute", "c", "passed", BOUND)])
+    assert verdict.ok and [c.check for c in verdict.covered] == ["citations"]
+
+
+def test_citations_unproven_for_another_reason_are_covered_by_nothing():
+    verdict = decide([Claim("coverage", "c", "passed"), Claim("citations", "c", "unproven", {"queries": "3"}),
+                      Claim("recompute", "c", "passed", BOUND)])
+    assert not verdict.ok and [c.check for c in verdict.uncovered] == ["citations"]
+
+
 def test_a_recompute_of_another_collection_covers_nothing():
     verdict = decide([Claim("fresh", "a", "unproven"), Claim("recompute", "b", "passed", BOUND)])
     assert not verdict.ok
