@@ -48,9 +48,14 @@ def load(db, url: str, *, array: bool = False, embedded_nowhere: tuple[int, ...]
                          (key, text, where, owner, str(vector) if embedded else None))
 
 
-def profile(tmp_path, *, array: bool = False, extra: str = "", name: str = "profile.yaml"):
+SHELVES = ", collection_table: {table: shelves, key: id, name: name}"  # chunks keying rows of shelves
+
+
+def profile(tmp_path, *, array: bool = False, collection: str | None = None, extra: str = "",
+            name: str = "profile.yaml"):
     path = tmp_path / name
-    path.write_text(PROFILE.format(model=TEST_MODEL, collection='"collection[]"' if array else "collection", extra=extra))
+    column = collection or ('"collection[]"' if array else "collection")
+    path.write_text(PROFILE.format(model=TEST_MODEL, collection=column, extra=extra))
     return path
 
 
@@ -288,9 +293,7 @@ def test_a_key_naming_no_row_of_the_collection_table_is_in_no_collection_too(emp
                      "ALTER TABLE passages ADD COLUMN shelf int; "
                      "UPDATE passages SET shelf = CASE collection WHEN 'a' THEN 1 WHEN 'b' THEN 2 WHEN 'c' THEN 3 END; "
                      "UPDATE passages SET shelf = 9 WHERE id = 10")  # a shelf since deleted
-    path = tmp_path / "shelves.yaml"
-    path.write_text(PROFILE.format(model=TEST_MODEL, collection="shelf", extra=", collection_table: {table: shelves, "
-                                   "key: id, name: name}"))
+    path = profile(tmp_path, collection="shelf", extra=SHELVES, name="shelves.yaml")
     outcomes, verdict = checked(empty_db, embed_server, path, "all")
     assert {o.collection for o in outcomes if o.check == "coverage"} == {"a", "b", "c"}
     nowhere = only(outcomes, "no_collection")
@@ -305,9 +308,7 @@ def test_an_array_key_of_a_collection_table_row_without_a_name_is_in_no_collecti
                      "INSERT INTO shelves VALUES (1, 'a'), (4, NULL); "
                      "ALTER TABLE passages ADD COLUMN shelves int[]; "
                      "UPDATE passages SET shelves = CASE WHEN id < 10 THEN '{1}'::int[] ELSE '{4}'::int[] END")
-    path = tmp_path / "shelves.yaml"
-    path.write_text(PROFILE.format(model=TEST_MODEL, collection='"shelves[]"', extra=", collection_table: "
-                                   "{table: shelves, key: id, name: name}"))
+    path = profile(tmp_path, collection='"shelves[]"', extra=SHELVES, name="shelves.yaml")
     outcomes, verdict = checked(empty_db, embed_server, path, "all")
     nowhere = only(outcomes, "no_collection")
     assert nowhere.metrics["chunks"] == 4 and not verdict.ok, verdict.reason
@@ -339,9 +340,7 @@ def test_a_key_naming_no_row_of_the_collection_table_is_not_sent_to_a_filter_tha
                      "ALTER TABLE passages ADD COLUMN shelf int; "
                      "UPDATE passages SET shelf = CASE collection WHEN 'a' THEN 1 WHEN 'b' THEN 2 WHEN 'c' THEN 3 END; "
                      "UPDATE passages SET shelf = 9 WHERE id = 10")
-    path = tmp_path / "shelves.yaml"
-    path.write_text(PROFILE.format(model=TEST_MODEL, collection="shelf", extra=", collection_table: {table: shelves, "
-                                   "key: id, name: name}, filter: {shelf: {not: null}}"))
+    path = profile(tmp_path, collection="shelf", extra=SHELVES + ", filter: {shelf: {not: null}}", name="shelves.yaml")
     outcomes, verdict = checked(empty_db, embed_server, path, "all")
     nowhere = only(outcomes, "no_collection")
     assert nowhere.metrics["chunks"] == 1 and not verdict.ok
