@@ -7,6 +7,7 @@ from psycopg import sql
 from .outcome import MAX_SHOWN, Offender, Outcome, skipped, unproven, verdict
 from .session import CheckSession
 from .shape import NULL
+from .stats import keyed_per_collection
 
 _K = 10
 
@@ -24,12 +25,18 @@ def misplaced_rows(session: CheckSession, collection: str) -> list[Offender]:
         return []
     mine = sql.SQL("({cc} = %(collection)s{or_ec})").format(
         cc=cc, or_ec=sql.SQL(" OR {} = %(collection)s").format(ec) if ec is not None else sql.SQL(""))
-    query = sql.SQL("SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, "
-                    "'filed under collection ' || coalesce({ec}, '-') || ', tenant ' || coalesce({et}, '-') AS detail "
-                    "FROM {frm} WHERE {mine} AND ({wrong}) ORDER BY 1 LIMIT {n}").format(
-        id=t.chunk_id, cc=cc, ct=ct, ec=ec or NULL, et=et or NULL, frm=shape.search_from(), mine=mine,
-        wrong=sql.SQL(" OR ").join(wrong), n=sql.Literal(MAX_SHOWN))
     with session.read_only() as conn:
+        # A row filed under another collection does not meet its chunk on the key and the collection (the search's
+        # join, which the pass counted it without): joined on the key alone, unless the key names a chunk only within
+        # its collection.
+        frm = shape.search_from() if keyed_per_collection(conn, shape) else sql.SQL(
+            "{e} AS e JOIN {c} AS c ON {k} = {id}").format(e=t.embedding_rows, c=t.chunk_table, k=shape.emb_key(),
+                                                          id=t.chunk_id)
+        query = sql.SQL("SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, "
+                        "'filed under collection ' || coalesce({ec}, '-') || ', tenant ' || coalesce({et}, '-') AS detail "
+                        "FROM {frm} WHERE {mine} AND ({wrong}) ORDER BY 1 LIMIT {n}").format(
+            id=t.chunk_id, cc=cc, ct=ct, ec=ec or NULL, et=et or NULL, frm=frm, mine=mine,
+            wrong=sql.SQL(" OR ").join(wrong), n=sql.Literal(MAX_SHOWN))
         return [Offender(**r) for r in conn.execute(query, {"collection": collection}).fetchall()]
 
 

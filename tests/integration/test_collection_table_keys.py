@@ -54,6 +54,20 @@ def test_vectors_filed_under_their_chunks_key_pass_coverage(empty_db, embed_serv
         "docs": ("passed", found["docs"].found), "faq": ("passed", found["faq"].found)}, found
 
 
+def test_a_lost_vector_and_a_vector_filed_under_another_shelfs_key_are_named(empty_db, embed_server, tmp_path):
+    from harness.checks.tenants import tenant_isolation
+
+    load(empty_db, embed_server.url, embedded=(1, 2, 3, 5, 6))
+    empty_db.execute("UPDATE chunk_vectors SET shelf = 2 WHERE chunk_id = 2")  # docs' chunk filed under faq's key
+    session = check_session(empty_db, embed_server, profile(tmp_path), "all")
+    try:
+        lost, filed = coverage(session, "docs"), tenant_isolation(session, "docs")
+    finally:
+        session.close()
+    assert lost.status == "failed" and 4 in {o.id for o in lost.offenders}, lost
+    assert filed.status == "failed" and {o.id for o in filed.offenders} == {2}, filed
+
+
 def test_the_engine_files_each_vector_under_its_chunks_key(cli, empty_db, embed_server, tmp_path):
     load(empty_db, embed_server.url, embedded=(1, 5))
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
@@ -76,3 +90,19 @@ def test_vectors_the_engine_embeds_again_replace_their_rows_under_the_chunks_key
         assert coverage(session, "docs").status == "passed"
     finally:
         session.close()
+
+
+def test_a_vector_filed_under_another_collection_is_named_where_both_tables_name_theirs(embedded_db, embed_server):
+    """The demo's document_embeddings name their collection: a row filed under tenant_globex for an acme chunk does not
+    meet its chunk on the key and the collection, so it was counted and never listed (nothing for --keys-from)."""
+    from harness.checks.tenants import tenant_isolation
+    from tests.conftest import DEMO_PROFILE
+
+    key = embedded_db.scalar("SELECT min(chunk_id) FROM document_embeddings WHERE collection = 'tenant_acme'")
+    embedded_db.execute(f"UPDATE document_embeddings SET collection = 'tenant_globex' WHERE chunk_id = {key}")
+    session = check_session(embedded_db, embed_server, DEMO_PROFILE, "tenant_acme")
+    try:
+        filed = tenant_isolation(session, "tenant_acme")
+    finally:
+        session.close()
+    assert filed.status == "failed" and [o.id for o in filed.offenders] == [key], filed
