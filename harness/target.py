@@ -17,7 +17,7 @@ from psycopg import sql
 from . import collection_join, hashing, text_parts
 from .db import TENANT_SETTING
 
-from .profile import DISTANCES, NotNull, Profile, SourceTable, json_field
+from .profile import DISTANCES, CollectionTable, NotNull, Profile, SourceTable, json_field
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
 _DIMS = "bh_dims"  # the state counts' dimension column, with dims (not a column of the target)
@@ -250,10 +250,7 @@ class Target:
             return sql.SQL("(CASE WHEN %(collection)s = ANY({}) THEN %(collection)s::text END)").format(
                 self.collection_names())
         if ch.collection_table:
-            ct = ch.collection_table
-            return sql.SQL("(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = {col})").format(
-                name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key),
-                col=self.c(cast(str, ch.collection)))  # required with collection_table
+            return self._named(self.c(cast(str, ch.collection)))  # required with collection_table
         if ch.collection:
             return sql.SQL("{}::text").format(self.c(ch.collection))
         return sql.Literal(ch.collection_name)
@@ -460,11 +457,14 @@ class Target:
         if self.inline or not em.collection:
             return None
         if ch.collection_table is not None:
-            ct = ch.collection_table
-            return sql.SQL("(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = {col})").format(
-                name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key),
-                col=self.e(em.collection))
+            return self._named(self.e(em.collection))
         return sql.SQL("{}::text").format(self.e(em.collection))
+
+    def _named(self, key: sql.Composable) -> sql.Composed:
+        """The name of the ``chunks.collection_table`` row ``key`` holds the key of (a chunk's or an embedding row's)."""
+        ct = cast(CollectionTable, self.profile.chunks.collection_table)
+        return sql.SQL("(SELECT ct.{name}::text FROM {t} AS ct WHERE ct.{key} = {col})").format(
+            name=sql.Identifier(ct.name), t=sql.Identifier(ct.schema, ct.table), key=sql.Identifier(ct.key), col=key)
 
     def filed_under(self) -> sql.Composable | None:
         """What ``embeddings.collection`` holds for the chunk of key ``s.k``, where that is its chunk's own
