@@ -7,11 +7,12 @@ import bisect
 import posixpath
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Protocol, TypeVar, cast
 
+from .alembic import versions_folder
 from .lexing import without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
 from .yaml_settings import SettingsFiles, attribute_path
@@ -83,7 +84,7 @@ _CUSTOM_TYPE = re.compile(r"""\b(?:const|let|var)\s+(?P<name>[A-Za-z_]\w*)\s*=\s
 _PY_VECTOR = re.compile(r"""\b(?P<type>Vector|VECTOR|HALFVEC|HalfVector|SPARSEVEC|SparseVector)\s*\(""")
 _PY_COL = re.compile(r"""(?P<col>[A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:[\w.]+\.)?(?:Column|mapped_column|Field)\s*\(""")
 # `__tablename__ = collection_name`: a table named at runtime (cognee's class per collection), named `{collection_name}`.
-_PY_TABLE = re.compile(r"""(?m)__tablename__\s*=\s*(?:['"](?P<t>[^'"]+)['"]|(?P<tv>[A-Za-z_][\w.]*)[ \t]*$)|\bop\.(?:create_table|add_column|alter_column)\(\s*['"](?P<t2>[^'"]+)['"]|\bTable\(\s*['"](?P<t3>[^'"]+)['"]|\bclass\s+(?P<cls>[A-Za-z_]\w*)\s*\([^)]*(?:Base|Model|SQLModel|DeclarativeBase)[^)]*\)""")
+_PY_TABLE = re.compile(r"""(?m)__tablename__\s*=\s*(?:['"](?P<t>[^'"]+)['"]|(?P<tv>[A-Za-z_][\w.]*)[ \t]*$)|\bop\.(?:create_table|add_column|alter_column|batch_alter_table)\(\s*['"](?P<t2>[^'"]+)['"]|\bTable\(\s*['"](?P<t3>[^'"]+)['"]|\bclass\s+(?P<cls>[A-Za-z_]\w*)\s*\([^)]*(?:Base|Model|SQLModel|DeclarativeBase)[^)]*\)""")
 # A model's `col = VectorField(...)`, or a migration's CreateModel field tuple `("col", VectorField(...))` (the form
 # makemigrations writes for a model's first migration).
 _DJANGO = re.compile(r"""(?:(?P<col>[A-Za-z_]\w*)\s*=\s*|\(\s*['"](?P<tcol>\w+)['"]\s*,\s*)(?:[\w.]+\.)?"""
@@ -862,6 +863,8 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
             continue
         if (aliases[m.group("alias")] if m.groupdict().get("alias") else m.group("type")) in foreign:
             continue
+        if re.search(r"\bexisting_type\s*=\s*(?:[\w.]+\.)?$", text[max(0, m.start() - 40):m.start()]):
+            continue  # `op.alter_column(..., existing_type=Vector(768), type_=Vector(1536))`: the type it replaces
         args = call_args(text, m.end() - 1)
         first = args.split(",")[0].strip()
         if re.match(r"(?!dim)\w+\s*=(?!=)", first):
@@ -874,8 +877,11 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
         before = text[start:m.start()]
         col = None
         c = re.search(r"""Column\(\s*['"](?P<c>[^'"]+)['"]\s*,\s*$""", before)
+        altered = _ALTERED_COLUMN.search(text[max(0, m.start() - 300):m.start()])
         if c:
             col = c.group("c")
+        elif altered:
+            col = altered.group("c")
         else:
             c = _PY_COL.search(before) or re.match(r"\s*(?P<col>[A-Za-z_]\w*)\s*(?::[^=\n]+)?=", before)
             col = c.group("col") if c else None
@@ -895,6 +901,10 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
     return out
 
 
+# The column an Alembic `op.alter_column("t", "col", type_=Vector(N))` (or `batch_op.alter_column("col", ...)`) gives the
+# type that ends the text: no call closed between them
+_ALTERED_COLUMN = re.compile(r"""\balter_column\(\s*(?:(?:table_name\s*=\s*)?['"][^'"]+['"]\s*,\s*)?"""
+                             r"""(?:column_name\s*=\s*)?['"](?P<c>[^'"]+)['"]\s*,[^()]*(?:\([^()]*\)[^()]*)*?$""")
 _PY_CLASS = re.compile(r"(?m)^class\s+(?P<cls>[A-Za-z_]\w*)\s*\((?P<bases>[^)]*)\)\s*:")
 
 
@@ -1188,16 +1198,22 @@ def _unquote(name: str | None) -> str | None:
     return ".".join(parts)
 
 
-def _migration_order(path: str) -> tuple[str, int] | None:
+Orders = Mapping[str, tuple[str, int]]  # path -> (migrations folder, place) where the path does not say it
+_NO_ORDERS: Orders = {}
+
+
+def _migration_order(path: str, orders: Orders = _NO_ORDERS) -> tuple[str, int] | None:
     """(the migrations folder, the migration's number) of a numbered migration (Django's `0002_x.py`, Prisma's
     `20240101_x/migration.sql`, drizzle's `0002_x.sql` and drizzle-kit's schema after it, `meta/0002_snapshot.json`,
-    an Alembic revision numbered in its name, `alembic/versions/122_x.py`); None for any other file, or one whose order
-    its name hides (an Alembic revision named by its hash: its place is in its `down_revision`, not its name)."""
+    an Alembic revision numbered in its name, `alembic/versions/122_x.py`), or its place in ``orders`` (an Alembic
+    revision's in its `down_revision` chain: ``alembic.chain_order``); None for any other file."""
+    if path in orders:
+        return orders[path]
     parts = PurePosixPath(path).parts
-    if len(parts) >= 3 and parts[-2] == "versions" and re.search(r"alembic|migrations?$", parts[-3]):
+    if (folder := versions_folder(path)) is not None:
         # as a number: SurfSense's `122_x.py` comes after `73_x.py`, which sorts after it as text
         number = re.match(r"(\d+)_", parts[-1])
-        return ("/".join(parts[:-1]), int(number.group(1))) if number else None
+        return (folder, int(number.group(1))) if number else None
     for i in range(len(parts) - 2, -1, -1):
         if re.fullmatch(r"migrations?|(?:post_)?migrate", parts[i]):  # Rails: db/migrate/20240628203936_create_chunks.rb
             # a prefix word before the number (Quivr's `local_20240107152745_ollama.sql`, which its guide renames to
@@ -1211,8 +1227,9 @@ def _migration_order(path: str) -> tuple[str, int] | None:
 
 
 def in_migration(path: str) -> bool:
-    """Whether the file is a numbered migration (or drizzle-kit's schema after one), not a schema the code keeps."""
-    return _migration_order(path) is not None
+    """Whether the file is a migration (numbered, an Alembic revision, or drizzle-kit's schema after one), not a schema
+    the code keeps."""
+    return _migration_order(path) is not None or versions_folder(path) is not None
 
 
 _DROP_TABLE = re.compile(r"""\bdrop_table\s*\(?\s*(?::(?P<t>\w+)|(?P<q>['"])(?P<s>[\w.]+)(?P=q))"""
@@ -1242,7 +1259,7 @@ class _Lined(Protocol):
 def without_rollbacks(rel: str, text: str, found: list[_Said]) -> list[_Said]:
     """What a numbered migration says (its declarations, its indexes) less what its rollback says (a downgrade()
     recreating the table its upgrade() dropped declares nothing the schema has after it)."""
-    if _migration_order(rel) is None or not found:
+    if not in_migration(rel) or not found:
         return found
     starts = [0, *(m.end() for m in re.finditer(r"\n", text))]
     methods = list(_RB_METHOD.finditer(text))
@@ -1253,7 +1270,7 @@ def removed(rel: str, text: str) -> tuple[tuple[str, str | None], ...]:
     """What a numbered migration removes, as (table, column) with column None for a whole table: tables dropped
     (Rails' and Alembic's ``drop_table``, SQL ``DROP TABLE``) or renamed, columns dropped or renamed (SQL ``ALTER
     TABLE``), less what a Rails ``down`` method drops (what rolling back undoes); none for any other file."""
-    return removed_in(text) if _migration_order(rel) is not None else ()
+    return removed_in(text) if in_migration(rel) else ()
 
 
 def removed_in(text: str) -> tuple[tuple[str, str | None], ...]:
@@ -1272,11 +1289,12 @@ def removed_in(text: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _removed_after(removals: dict[str, tuple[tuple[str, str | None], ...]]) -> dict[tuple[str, str, str | None], int]:
+def _removed_after(removals: dict[str, tuple[tuple[str, str | None], ...]], orders: Orders
+                   ) -> dict[tuple[str, str, str | None], int]:
     """(migrations folder, table, column or None) -> the number of the last migration of that folder removing it."""
     last: dict[tuple[str, str, str | None], int] = {}
     for path, names in removals.items():
-        order = _migration_order(path)
+        order = _migration_order(path, orders)
         if order is None:
             continue
         for table, column in names:
@@ -1285,39 +1303,42 @@ def _removed_after(removals: dict[str, tuple[tuple[str, str | None], ...]]) -> d
     return last
 
 
-def _gone(path: str, table: str | None, column: str | None, last: dict[tuple[str, str, str | None], int]) -> bool:
-    """Whether a later migration of the same folder as ``path`` removes this table, or this column of it."""
-    order = _migration_order(path)
+def _gone(order: tuple[str, int] | None, table: str | None, column: str | None,
+          last: dict[tuple[str, str, str | None], int]) -> bool:
+    """Whether a later migration of the same folder as the one at ``order`` removes this table, or this column of it."""
     if not order or not table:
         return False
     bare = table.replace('"', "").rsplit(".", 1)[-1]
     return any(order[1] < last.get((order[0], bare, c), -1) for c in {None, column})
 
 
-def with_drops(decls: list[VectorDeclaration], removals: dict[str, tuple[tuple[str, str | None], ...]]
-               ) -> list[VectorDeclaration]:
+def with_drops(decls: list[VectorDeclaration], removals: dict[str, tuple[tuple[str, str | None], ...]],
+               orders: Orders = _NO_ORDERS) -> list[VectorDeclaration]:
     """Declarations marked ``dropped`` where a later migration of the same folder (``removals``: path -> what
     ``removed`` says it takes away) drops or renames their table or column (0001 creates `embeddings.embeddings`, 0002
     renames it `embedding`: the column 0001 declared no longer exists)."""
-    last = _removed_after(removals)
-    return [replace(d, dropped=True) if _gone(d.path, d.table, d.column, last) else d for d in decls]
+    last = _removed_after(removals, orders)
+    decls = [replace(d, order=orders[d.path]) if d.order is None and d.path in orders else d for d in decls]
+    return [replace(d, dropped=True) if _gone(d.order or _migration_order(d.path), d.table, d.column, last) else d
+            for d in decls]
 
 
-def current_indexes(uses: list, removals: dict[str, tuple[tuple[str, str | None], ...]]) -> list:
+def current_indexes(uses: list, removals: dict[str, tuple[tuple[str, str | None], ...]], orders: Orders = _NO_ORDERS
+                    ) -> list:
     """Distance uses less the index declarations a later numbered migration of the same folder replaced (an index on
     the same table and column: drizzle-kit drops and recreates it) or whose table or column it removed."""
-    last = _removed_after(removals)
+    last = _removed_after(removals, orders)
     latest: dict[tuple[str, str, str], int] = {}
     for u in uses:
-        order = _migration_order(u.path)
+        order = _migration_order(u.path, orders)
         if u.kind == "sql-index" and order and u.table and u.column:
             key = (order[0], u.table, u.column)
             latest[key] = max(latest.get(key, order[1]), order[1])
     out = []
     for u in uses:
-        order = _migration_order(u.path)
+        order = _migration_order(u.path, orders)
         if u.kind == "sql-index" and order and u.table and u.column and (
-                order[1] < latest[(order[0], u.table, u.column)] or _gone(u.path, u.table, u.column, last)):
+                order[1] < latest[(order[0], u.table, u.column)] or _gone(order, u.table, u.column, last)):
             continue
         out.append(u)
     return out

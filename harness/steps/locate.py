@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import golang, liquibase, spring_boot
+from ..locate import alembic, golang, liquibase, spring_boot
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -206,6 +206,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     spring_properties: dict[str, dict[str, spring_boot.Property]] = {}
     spring_pgvector = False
     changelogs: dict[str, str] = {}
+    revisions: dict[str, alembic.Revision | None] = {}
     base = str(root)
     for rel in files:
         data = filesmod.read(os.path.join(base, rel))
@@ -221,6 +222,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             distances.extend(u for sql in liquibase.sql_of(rel, text) if distancescan.has_distances(sql.encode())
                              for u in distancescan.scan(rel, sql, "sql"))
             continue
+        if not doc and name.endswith(".py") and alembic.versions_folder(rel) is not None:
+            revisions[rel] = alembic.revision_of(data.decode("utf-8", "replace"))
         if not doc and name.endswith(".py") and (b"db_table" in data or b"AlterModelTable" in data):
             django_tables.update(schemascan.django_tables(rel, data.decode("utf-8", "replace")))
         if not doc:
@@ -319,9 +322,9 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     declarations = schemascan.with_drops(schemascan.with_yaml_settings(
         schemascan.with_imported_store_configs(schemascan.with_imported_dimensions(
             schemascan.with_django_tables(declarations, django_tables), lambda rel: _listed_text(base, listed, rel)),
-            lambda rel: _listed_text(base, listed, rel)), settings_files), drops)
+            lambda rel: _listed_text(base, listed, rel)), settings_files), drops, orders := alembic.chain_order(revisions))
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
-                 else u for u in schemascan.current_indexes(distancescan.with_model_tables(distances, model_tables), drops)]
+                 else u for u in schemascan.current_indexes(distancescan.with_model_tables(distances, model_tables), drops, orders)]
     for items in by_cat.values():
         items.sort(key=lambda h: (-h.score, h.path))
     ranked = sorted(dict.fromkeys(entrypoints), key=lambda e: (-e.score, e.command))

@@ -1,0 +1,74 @@
+"""Alembic's revision chain: the order of revisions whose names do not say it (`alembic revision` names each by a
+random hash; its place is its ``down_revision``), so a later revision supersedes what an earlier one declared."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+from pathlib import PurePosixPath
+
+# `revision = "ae1027a6acf"`, `revision: str = '...'`; `down_revision: Union[str, None] = None`, a tuple for a merge
+_ASSIGN = re.compile(r"""(?m)^(?P<name>revision|down_revision)\s*(?::[^=\n]+)?=\s*(?P<value>[^\n#]+)""")
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: str
+    down: tuple[str, ...]  # none for the first revision, two or more for a merge
+
+
+def versions_folder(path: str) -> str | None:
+    """The revisions folder of a file in Alembic's ``<alembic|migrations>/versions/``; None for any other file."""
+    parts = PurePosixPath(path).parts
+    if len(parts) >= 3 and parts[-2] == "versions" and re.search(r"alembic|migrations?$", parts[-3]):
+        return "/".join(parts[:-1])
+    return None
+
+
+def revision_of(text: str) -> Revision | None:
+    """The revision a file's module-level ``revision`` and ``down_revision`` name; None where either is not literal."""
+    found = {m.group("name"): m.group("value").strip() for m in _ASSIGN.finditer(text)}
+    try:
+        revision = ast.literal_eval(found["revision"])
+        down = ast.literal_eval(found["down_revision"])
+    except (KeyError, ValueError, SyntaxError):
+        return None
+    downs = (down,) if isinstance(down, str) else tuple(down) if isinstance(down, (tuple, list)) else ()
+    if not isinstance(revision, str) or down is not None and not downs or not all(isinstance(d, str) for d in downs):
+        return None
+    return Revision(revision, downs)
+
+
+def chain_order(revisions: Mapping[str, Revision | None]) -> dict[str, tuple[str, int]]:
+    """path -> (its versions folder, its depth in the chain: a merge after every revision it merges) for each folder
+    whose files all name their place in one chain; any other folder (a file unread, a parent missing) is left to names."""
+    folders: dict[str, dict[str, Revision | None]] = {}
+    for path, rev in revisions.items():
+        folder = versions_folder(path)
+        if folder is not None:
+            folders.setdefault(folder, {})[path] = rev
+    out: dict[str, tuple[str, int]] = {}
+    for folder, files in folders.items():
+        if any(rev is None for rev in files.values()):
+            continue
+        by_id = {rev.revision: rev for rev in files.values() if rev is not None}
+        # a parent outside the folder starts the chain here
+        parents = {rid: [p for p in rev.down if p in by_id] for rid, rev in by_id.items()}
+        try:
+            ids = list(TopologicalSorter(parents).static_order())
+        except CycleError:  # Alembic itself refuses such a chain: no order to read
+            continue
+        if sum(not p for p in parents.values()) != 1:
+            continue  # revisions whose parents are missing (a partial checkout): their places are not all known
+        depth: dict[str, int] = {}
+        for rid in ids:
+            depth[rid] = 1 + max((depth[p] for p in parents[rid]), default=-1)
+        for path, rev in files.items():
+            out[path] = (folder, depth[rev.revision] if rev else 0)
+    return out
+
+
+__all__ = ["Revision", "versions_folder", "revision_of", "chain_order"]

@@ -1,0 +1,146 @@
+"""Alembic revisions named by their hash (`alembic revision` names them so by default) are ordered by their
+`down_revision` chain, not by their names: a later revision supersedes, drops and re-indexes what an earlier made."""
+
+from harness.locate.alembic import Revision, chain_order, revision_of
+from harness.locate.schema import superseded
+from harness.steps.locate import locate
+
+# named so that sorting the names puts the later revision first: only the chain says which came first
+CREATE = '''"""create chunks
+
+Revision ID: e5b1c0d2a9f3
+Revises:
+"""
+import sqlalchemy as sa
+from alembic import op
+from pgvector.sqlalchemy import Vector
+
+revision = "e5b1c0d2a9f3"
+down_revision = None
+
+
+def upgrade():
+    op.create_table(
+        "chunks",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("embedding", Vector(768)),
+    )
+    op.execute("CREATE INDEX chunks_embedding_idx ON chunks USING hnsw (embedding vector_l2_ops)")
+
+
+def downgrade():
+    op.drop_table("chunks")
+'''
+
+WIDEN = '''"""a larger model
+
+Revision ID: 1b2f7a9c4d6e
+Revises: e5b1c0d2a9f3
+"""
+from alembic import op
+from pgvector.sqlalchemy import Vector
+
+revision: str = "1b2f7a9c4d6e"
+down_revision: str | None = "e5b1c0d2a9f3"
+
+
+def upgrade():
+    op.execute("DROP INDEX chunks_embedding_idx")
+    op.alter_column("chunks", "embedding", type_=Vector(1536))
+    op.execute("CREATE INDEX chunks_embedding_idx ON chunks USING hnsw (embedding vector_cosine_ops)")
+
+
+def downgrade():
+    op.alter_column("chunks", "embedding", type_=Vector(768))
+'''
+
+DROP = '''"""drop chunks
+
+Revision ID: 0a9d8c7b6e5f
+Revises: 1b2f7a9c4d6e
+"""
+from alembic import op
+
+revision = '0a9d8c7b6e5f'
+down_revision = '1b2f7a9c4d6e'
+
+
+def upgrade():
+    op.drop_table("chunks")
+
+
+def downgrade():
+    pass
+'''
+
+
+def located(tmp_path, files: dict[str, str]):
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    return locate(tmp_path)
+
+
+def test_a_later_hash_named_revision_supersedes_the_dimension_an_earlier_one_declared(tmp_path):
+    result = located(tmp_path, {"alembic/versions/e5b1c0d2a9f3_create_chunks.py": CREATE,
+                                "alembic/versions/1b2f7a9c4d6e_a_larger_model.py": WIDEN})
+    now = {(d.path, d.dimensions) for d in result.declarations if d not in superseded(result.declarations)}
+    assert now == {("alembic/versions/1b2f7a9c4d6e_a_larger_model.py", 1536)}, result.declarations
+
+
+def test_what_a_hash_named_revisions_downgrade_declares_is_no_declaration(tmp_path):
+    result = located(tmp_path, {"alembic/versions/1b2f7a9c4d6e_a_larger_model.py": WIDEN})
+    assert [d.dimensions for d in result.declarations] == [1536]
+
+
+def test_a_table_a_later_hash_named_revision_drops_is_no_current_declaration(tmp_path):
+    result = located(tmp_path, {"alembic/versions/e5b1c0d2a9f3_create_chunks.py": CREATE,
+                                "alembic/versions/1b2f7a9c4d6e_a_larger_model.py": WIDEN,
+                                "alembic/versions/0a9d8c7b6e5f_drop_chunks.py": DROP})
+    assert all(d in superseded(result.declarations) for d in result.declarations), result.declarations
+
+
+def test_an_index_a_later_hash_named_revision_recreates_says_the_later_distance(tmp_path):
+    result = located(tmp_path, {"alembic/versions/e5b1c0d2a9f3_create_chunks.py": CREATE,
+                                "alembic/versions/1b2f7a9c4d6e_a_larger_model.py": WIDEN})
+    assert {(u.path, u.distance) for u in result.distances if u.kind == "sql-index"} == {
+        ("alembic/versions/1b2f7a9c4d6e_a_larger_model.py", "cosine")}
+
+
+def test_the_column_an_alter_column_retypes_is_its_declarations_column_and_the_type_it_replaces_is_none(tmp_path):
+    text = WIDEN.replace('type_=Vector(1536)', 'existing_type=Vector(768),\n        type_=Vector(1536),\n    ')
+    result = located(tmp_path, {"alembic/versions/1b2f7a9c4d6e_a_larger_model.py": text})
+    assert [(d.table, d.column, d.dimensions) for d in result.declarations] == [("chunks", "embedding", 1536)]
+
+
+def test_a_batch_alter_tables_column_is_declared_on_that_table(tmp_path):
+    text = WIDEN.replace('    op.alter_column("chunks", "embedding", type_=Vector(1536))\n',
+                         '    with op.batch_alter_table("chunks") as batch_op:\n'
+                         '        batch_op.alter_column("embedding", type_=Vector(1536))\n')
+    result = located(tmp_path, {"alembic/versions/1b2f7a9c4d6e_a_larger_model.py": text})
+    assert [(d.table, d.column, d.dimensions) for d in result.declarations] == [("chunks", "embedding", 1536)]
+
+
+def test_a_merge_revision_comes_after_every_revision_it_merges():
+    revisions = {"migrations/versions/a.py": Revision("a", ()), "migrations/versions/b.py": Revision("b", ("a",)),
+                 "migrations/versions/c.py": Revision("c", ("a",)), "migrations/versions/d.py": Revision("d", ("c",)),
+                 "migrations/versions/m.py": Revision("m", ("b", "d"))}
+    assert {p.rsplit("/", 1)[-1]: n for p, (_, n) in chain_order(revisions).items()} == {
+        "a.py": 0, "b.py": 1, "c.py": 1, "d.py": 2, "m.py": 3}
+
+
+def test_a_folder_with_a_revision_whose_place_is_unread_is_left_to_its_names():
+    revisions = {"alembic/versions/a.py": Revision("a", ()), "alembic/versions/b.py": None}
+    assert chain_order(revisions) == {}
+
+
+def test_revision_ids_are_read_with_annotations_and_a_merges_tuple():
+    text = 'revision: str = "m1"\ndown_revision: Union[str, Sequence[str], None] = ("b1", "d1")\n'
+    assert revision_of(text) == Revision("m1", ("b1", "d1"))
+    assert revision_of('revision = "x"\ndown_revision = None\n') == Revision("x", ())
+    assert revision_of('revision = make_id()\ndown_revision = None\n') is None
+
+
+def test_revisions_whose_parents_are_missing_are_left_to_their_names():
+    revisions = {"alembic/versions/73_x.py": Revision("73", ("72",)), "alembic/versions/122_y.py": Revision("122", ("121",))}
+    assert chain_order(revisions) == {}
