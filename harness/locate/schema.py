@@ -1232,13 +1232,20 @@ def in_migration(path: str) -> bool:
     return _migration_order(path) is not None or versions_folder(path) is not None
 
 
-_DROP_TABLE = re.compile(r"""\bdrop_table\s*\(?\s*(?::(?P<t>\w+)|(?P<q>['"])(?P<s>[\w.]+)(?P=q))"""
+_DROP_TABLE = re.compile(r"""\b(?:drop|rename)_table\s*\(?\s*(?::(?P<t>\w+)|(?P<q>['"])(?P<s>[\w.]+)(?P=q))"""
                          r"""|(?i:\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?)(?P<sql>[\w."]+(?:\s*,\s*[\w."]+)*)""")
 # What an ALTER TABLE takes away from a later migration's view: a column renamed or dropped, the table renamed.
 _ALTER_AWAY = re.compile(rf"""(?i)\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?P<t>{_QUALIFIED})\s+(?:"""
                          rf"""RENAME\s+(?:COLUMN\s+)?(?P<renamed>(?!TO\b|CONSTRAINT\b){_IDENT})\s+TO\b"""
                          rf"""|DROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?(?P<dropped>(?!CONSTRAINT\b){_IDENT})"""
                          rf"""|(?P<table>RENAME\s+TO)\b)""")
+
+
+# What Alembic's and Rails' column operations take away: `op.drop_column("t", "c")`, `op.alter_column("t", "c", ...,
+# new_column_name="x")`, `remove_column :t, :c`, `rename_column :t, :c, :x`
+_NAME = r"""(?::(\w+)|['"]([\w.]+)['"])"""
+_COLUMN_AWAY = re.compile(rf"""\b(?:drop_column|remove_column|rename_column)\s*\(?\s*{_NAME}\s*,\s*{_NAME}"""
+                          rf"""|\balter_column\(\s*{_NAME}\s*,\s*{_NAME}(?=[^()]*(?:\([^()]*\)[^()]*)*?\bnew_column_name\s*=)""")
 
 
 def _rolled_back(methods: list[re.Match], pos: int) -> bool:
@@ -1282,6 +1289,10 @@ def removed_in(text: str) -> tuple[tuple[str, str | None], ...]:
             continue
         names = m.group("sql").split(",") if m.group("sql") else [m.group("t") or m.group("s")]
         out.extend((str(_unquote(n.strip())).rsplit(".", 1)[-1], None) for n in names)
+    for m in _COLUMN_AWAY.finditer(text):
+        if not _rolled_back(methods, m.start()):
+            names = [n for n in m.groups() if n]
+            out.append((str(_unquote(names[0])).rsplit(".", 1)[-1], names[1]))
     for m in _ALTER_AWAY.finditer(text):
         table = str(_unquote(m.group("t"))).rsplit(".", 1)[-1]
         column = m.group("renamed") or m.group("dropped")

@@ -144,3 +144,34 @@ def test_revision_ids_are_read_with_annotations_and_a_merges_tuple():
 def test_revisions_whose_parents_are_missing_are_left_to_their_names():
     revisions = {"alembic/versions/73_x.py": Revision("73", ("72",)), "alembic/versions/122_y.py": Revision("122", ("121",))}
     assert chain_order(revisions) == {}
+
+
+RENAME = '''revision = "0a9d8c7b6e5f"
+down_revision = "1b2f7a9c4d6e"
+
+
+def upgrade():
+    op.rename_table("chunks", "passages")
+
+
+def downgrade():
+    op.rename_table("passages", "chunks")
+'''
+
+
+def test_a_table_a_later_revision_renames_is_no_current_declaration(tmp_path):
+    result = located(tmp_path, {"alembic/versions/e5b1c0d2a9f3_create_chunks.py": CREATE,
+                                "alembic/versions/1b2f7a9c4d6e_a_larger_model.py": WIDEN,
+                                "alembic/versions/0a9d8c7b6e5f_rename.py": RENAME})
+    assert all(d.dropped for d in result.declarations), result.declarations
+
+
+def test_a_column_a_later_revision_drops_or_renames_is_no_current_declaration(tmp_path):
+    for change in ('op.drop_column("chunks", "embedding")',
+                   'op.alter_column("chunks", "embedding", new_column_name="vector")'):
+        folder = tmp_path / str(len(change))
+        result = located(folder, {"alembic/versions/e5b1c0d2a9f3_create_chunks.py": CREATE,
+                                  "alembic/versions/0a9d8c7b6e5f_change.py": RENAME.replace(
+                                      'down_revision = "1b2f7a9c4d6e"', 'down_revision = "e5b1c0d2a9f3"').replace(
+                                      'op.rename_table("chunks", "passages")', change, 1)})
+        assert [d.dropped for d in result.declarations] == [True], (change, result.declarations)

@@ -1224,3 +1224,15 @@ def test_a_chonkie_model_uri_in_the_call_names_the_model_it_routes_to(tmp_path):
     assert {(c.path, c.model, c.model_env, c.is_ollama) for c in result.embedding_calls} == {
         ("app/ollama.py", "nomic-embed-text", None, True), ("app/openai.py", "text-embedding-3-small", None, False),
         ("app/env.py", "all-minilm", "EMBED", True)}
+
+
+def test_a_column_a_later_rails_migration_removes_or_renames_is_no_current_declaration(tmp_path):
+    create = ("class CreatePassages < ActiveRecord::Migration[7.1]\n  def change\n    create_table :passages do |t|\n"
+              "      t.vector :embedding, limit: 768\n    end\n  end\nend\n")
+    for change in ("remove_column :passages, :embedding", "rename_column :passages, :embedding, :vector"):
+        folder = tmp_path / change.split()[0]
+        result = located(folder, {"db/migrate/20240101000000_create_passages.rb": create,
+                                  "db/migrate/20240301000000_change.rb": (
+                                      "class Change < ActiveRecord::Migration[7.1]\n  def change\n"
+                                      f"    {change}\n  end\nend\n")})
+        assert [d.dropped for d in result.declarations] == [True], (change, result.declarations)
