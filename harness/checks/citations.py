@@ -91,8 +91,8 @@ def _cited_anywhere(session: CheckSession, source: str) -> bool:
 
 
 def _others(session: CheckSession, conn: psycopg.Connection[Any], collection: str, probe: Probe) -> int:
-    """How many searched chunks (up to k) do not match the sampled probe: fewer than k, its top k must hold a match
-    (the chunk itself, or a chunk of its source), so finding it cannot fail."""
+    """How many searched chunks (up to k) do not match the probe: fewer than k, its top k must hold a match (the chunk
+    itself, or a chunk of its source), so finding it cannot fail."""
     t, shape = session.target, session.shape
     match = (sql.SQL("{}::text = %(expect)s").format(t.chunk_id) if probe.by_id
              else sql.SQL("coalesce(%(expect)s = ANY({}), false)").format(_source_values(session)))
@@ -104,12 +104,13 @@ def _others(session: CheckSession, conn: psycopg.Connection[Any], collection: st
 
 
 def _cannot_miss(certain: list[tuple[Probe, int]], embedded: int) -> str:
-    """What the sampled searches that could not miss were: k and the candidates other than a match they rank among."""
+    """What the searches that could not miss were: k and the candidates other than a match they rank among."""
     k = min(p.k for p, _ in certain)
     most = max(n for _, n in certain)
     what = "the chunk itself" if certain[0][0].by_id else "a chunk of its source"
     other = "other chunks" if certain[0][0].by_id else "other chunks citing another source"
-    return (f"{len(certain)} sampled chunks cannot be missed: among the collection's {embedded} embedded chunks each "
+    searched = "sampled chunks" if certain[0][0].sampled else "spot queries"
+    return (f"{len(certain)} {searched} cannot be missed: among the collection's {embedded} embedded chunks each "
             f"search ranks at most {most} {other}, fewer than k={k}, so its top {k} always holds {what}")
 
 
@@ -142,7 +143,8 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
     certain: list[tuple[Probe, int]] = []  # sampled probes whose top k holds a match whatever the vectors
     for probe, vec in zip(chosen, vectors):
         with session.read_only(probe.view) as conn:
-            others = _others(session, conn, collection, probe) if probe.sampled and probe.expect is not None else None
+            # a spot query's source most chunks cite is found whatever the vectors, as a chunk of a tiny collection is
+            others = _others(session, conn, collection, probe) if probe.expect is not None else None
             try:
                 rows = conn.execute(query, {"collection": collection, "q": vec, "k": probe.k}).fetchall()
             except psycopg.errors.DataException as exc:
@@ -159,12 +161,12 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
                                                   f"no citation (empty source field) for {probe.query[:40]!r}"))
             if probe.expect is None:
                 continue
-            if others is not None and others < probe.k:
-                certain.append((probe, others))
-                continue
-            expected += 1
             rank = next((i + 1 for i, r in enumerate(rows)
                          if (str(r["id"]) == probe.expect if probe.by_id else probe.expect in r["sources"])), None)
+            if rank and others is not None and others < probe.k:
+                certain.append((probe, others))  # a miss is still one: the source's chunks may all lack a vector
+                continue
+            expected += 1
             if rank:
                 hits += 1
                 rr += 1.0 / rank
@@ -190,11 +192,13 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
     if certain:
         metrics["cannot_miss"] = len(certain)
         cannot = _cannot_miss(certain, session.stats(collection).embedded)
-        if sampled and not expected and not offenders:
+        if not expected and not offenders:
+            searched = "sampled chunks" if sampled else "spot queries"
             return unproven("citations", collection, f"{cannot}: finding them proves nothing of the vectors "
                             "(recompute's bound stands in for it where recompute passes)",
-                            expected="sampled chunks found by their own text among more than k other chunks",
-                            found=f"{len(certain)} of {len(chosen)} sampled chunks found, none of them could be missed",
+                            expected=("sampled chunks found by their own text" if sampled else
+                                      "spot queries finding their source") + " among more than k other chunks",
+                            found=f"{len(certain)} of {len(chosen)} {searched} found, none of them could be missed",
                             metrics=metrics)
         shown += f"; {cannot} (not counted)"
     if sampled and expected:

@@ -107,3 +107,47 @@ def test_sampled_chunks_of_a_collection_larger_than_k_pass_saying_what_a_source_
                       embedded_db.dsn, demo_env["OLLAMA_HOST"])
     assert outcome.status == "passed", outcome.message()
     assert "a chunk of its source" in outcome.message(), outcome.message()
+
+
+def test_a_spot_query_whose_source_nearly_every_chunk_cites_is_unproven_not_passed(embedded_db, demo_env, demo_profile):
+    """All but two chunks of global_corpus cite the json page and every vector points away from its text: any top 5
+    holds the json page, so finding it proves nothing of the vectors."""
+    import re
+
+    from harness.checks.citations import citations
+    from tests.integration.conftest import checked
+
+    json_page = "https://docs.python.org/3/library/json.html"
+    with embedded_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE document_chunks SET url = %s WHERE collection = 'global_corpus' AND id NOT IN "
+                     "(SELECT id FROM document_chunks WHERE collection = 'global_corpus' ORDER BY id LIMIT 2)",
+                     (json_page,))
+        conn.execute("UPDATE document_embeddings SET embedding = (SELECT array_agg(-x) FROM unnest(embedding::real[]) x)"
+                     "::vector WHERE collection = 'global_corpus'")
+    text = demo_profile.read_text().replace("${EMBED_MODEL:-all-minilm}", TEST_MODEL)
+    text = re.sub(r"(spot_queries:\n(?:  - query: How do I serialize.*\n(?:    .*\n)*))(?:  - .*\n(?:    .*\n)*)*", r"\1",
+                  text)
+    outcome = checked(citations, "global_corpus", text, embedded_db.dsn, demo_env["OLLAMA_HOST"])
+    assert outcome.status == "unproven", outcome.message()
+    assert "top 5" in outcome.message() and "2 other chunks" in outcome.message(), outcome.message()
+
+
+def test_a_spot_query_whose_sources_chunks_all_lost_their_vectors_fails_however_few_others_there_are(
+        embedded_db, demo_env, demo_profile):
+    """Few other chunks could not hide the json page, but none of its chunks has a vector left to be found by."""
+    import re
+
+    from harness.checks.citations import citations
+    from tests.integration.conftest import checked
+
+    json_page = "https://docs.python.org/3/library/json.html"
+    with embedded_db.connect(autocommit=True) as conn:
+        conn.execute("DELETE FROM document_embeddings WHERE chunk_id IN (SELECT id FROM document_chunks WHERE "
+                     "collection = 'global_corpus' AND url = %s)", (json_page,))
+        conn.execute("DELETE FROM document_embeddings WHERE collection = 'global_corpus' AND chunk_id NOT IN (SELECT id "
+                     "FROM document_chunks WHERE collection = 'global_corpus' ORDER BY id LIMIT 2)")
+    text = demo_profile.read_text().replace("${EMBED_MODEL:-all-minilm}", TEST_MODEL)
+    text = re.sub(r"(spot_queries:\n(?:  - query: How do I serialize.*\n(?:    .*\n)*))(?:  - .*\n(?:    .*\n)*)*", r"\1",
+                  text)
+    outcome = checked(citations, "global_corpus", text, embedded_db.dsn, demo_env["OLLAMA_HOST"])
+    assert outcome.status == "failed" and json_page in outcome.message(), outcome.message()
