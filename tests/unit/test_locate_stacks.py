@@ -1224,3 +1224,29 @@ def test_a_chonkie_model_uri_in_the_call_names_the_model_it_routes_to(tmp_path):
     assert {(c.path, c.model, c.model_env, c.is_ollama) for c in result.embedding_calls} == {
         ("app/ollama.py", "nomic-embed-text", None, True), ("app/openai.py", "text-embedding-3-small", None, False),
         ("app/env.py", "all-minilm", "EMBED", True)}
+
+
+def test_pnpx_runs_the_command_that_follows_it(tmp_path):
+    """``pnpx tsx --env-file=.env index.ts`` (pnpm's older ``pnpm dlx``, Mastra's examples' ``start``): the contract is
+    the script's, as for ``npx``."""
+    result = located(tmp_path, {
+        "package.json": json.dumps({"name": "app", "scripts": {"embed": "pnpx tsx --env-file=.env embed.ts"}}),
+        "embed.ts": ("import { Ollama } from 'ollama'\nconst ollama = new Ollama({ host: process.env.OLLAMA_HOST })\n"
+                     "const pg = process.env.POSTGRES_CONNECTION_STRING\n"
+                     "await ollama.embed({ model: 'nomic-embed-text', input: ['a'] })\n")})
+    [entry] = result.entrypoints
+    assert entry.contract.known, entry.contract.reason
+    assert {"OLLAMA_HOST", "POSTGRES_CONNECTION_STRING"} <= set(entry.contract.reads_env)
+
+
+def test_a_generator_whose_script_the_repository_does_not_hold_is_no_backfill(tmp_path):
+    """Mastra's root ``"generate:integration": "pnpx tsx ./integration-generator/index.ts"``, a file its repository does
+    not hold: named only like a generator and its code unread, nothing says it embeds: a candidate, never the
+    backfill (a script named like a backfill whose file is built later, ``node dist/backfill.js``, still is one)."""
+    result = located(tmp_path, {"package.json": json.dumps({"name": "mono", "scripts": {
+        "generate:integration": "pnpx tsx ./integration-generator/index.ts", "backfill": "node dist/backfill.js"}})})
+    by_name = {e.name: e for e in result.entrypoints}
+    generator = by_name["generate:integration"]
+    assert generator.contract.missing == "./integration-generator/index.ts", generator.contract
+    assert not generator.may_embed
+    assert by_name["backfill"].may_embed and result.best_entrypoint.name == "backfill"
