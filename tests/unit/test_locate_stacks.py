@@ -1250,3 +1250,33 @@ def test_a_generator_whose_script_the_repository_does_not_hold_is_no_backfill(tm
     assert generator.contract.missing == "./integration-generator/index.ts", generator.contract
     assert not generator.may_embed
     assert by_name["backfill"].may_embed and result.best_entrypoint.name == "backfill"
+
+
+def test_mastra_pgvector_create_index_declares_its_table(tmp_path):
+    """Mastra's ``PgVector`` (``@mastra/pg``) makes one table per index: ``createIndex({ indexName, dimension, metric })``
+    creates ``indexName`` (in the store's ``schemaName``) with ``embedding vector(dimension)``, searched by ``metric``
+    (cosine unless given); the table is the application's call's, not the library's ``${tableName}``."""
+    result = located(tmp_path, {"src/ingest.ts": (
+        "import { PgVector } from '@mastra/pg';\n"
+        "const INDEX = 'papers';\n"
+        "const pgVector = new PgVector({ connectionString: process.env.POSTGRES_CONNECTION_STRING!, schemaName: 'rag' });\n"
+        "await pgVector.createIndex({\n  indexName: 'test_index',\n  dimension: 768,\n});\n"
+        "await pgVector.createIndex({ indexName: INDEX, dimension: 1024, metric: 'dotproduct' });\n"
+        "await pgVector.createIndex({ indexName: 'by_length', dimension: embeddings[0].length, metric: 'euclidean' });\n")})
+    assert {(d.table, d.column, d.dimensions, d.kind, d.distance) for d in result.declarations} == {
+        ("rag.test_index", "embedding", 768, "mastra", "cosine"), ("rag.papers", "embedding", 1024, "mastra", "ip"),
+        ("rag.by_length", "embedding", None, "mastra", "l2")}
+    assert result.declared_dimensions == (768, 1024)
+
+
+def test_mastra_pgvector_old_positional_create_index_and_other_stores(tmp_path):
+    """The first ``@mastra/rag`` ``PgVector`` took ``createIndex(name, dimension)``; a store of another library, or a
+    ``createIndex`` in a file that imports no Mastra ``PgVector``, declares nothing."""
+    result = located(tmp_path, {
+        "old.ts": ("import { MDocument, embed, PgVector } from '@mastra/rag';\n"
+                   "const pgVector = new PgVector('postgresql://localhost:5432/mydb');\n"
+                   "await pgVector.createIndex('test_index', 1536);\n"),
+        "qdrant.ts": ("import { QdrantVector } from '@mastra/qdrant';\nconst q = new QdrantVector({ url });\n"
+                      "await q.createIndex({ indexName: 'qdrant_only', dimension: 768 });\n")})
+    assert {(d.path, d.table, d.dimensions, d.distance) for d in result.declarations} == {
+        ("old.ts", "test_index", 1536, "cosine")}
