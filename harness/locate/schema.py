@@ -52,6 +52,11 @@ class VectorDeclaration:
                 and (k not in ("distance", "dims_env", "dropped") or v)}
 
 
+# Declarations by a vector store library that makes its table at runtime, `CREATE TABLE IF NOT EXISTS` (or SQLAlchemy's
+# create_all): a table found there is kept as it is, whatever the code declares now.
+STORE_KINDS = frozenset({"langchain", "llamaindex", "haystack", "mastra"})
+
+
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
 _QUALIFIED = rf"{_IDENT}(?:\.{_IDENT})?"
 # The dimension may be interpolated in code: `vector(${dims})` in a JS template, `vector({dims})` in a Python f-string.

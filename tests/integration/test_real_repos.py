@@ -10,6 +10,7 @@ record through the CLI, with ``hash-embed:N`` served under the model name the ap
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -5828,7 +5829,8 @@ def test_mastra_pgvector_index_located_from_create_index_drafted_and_taken_throu
     """locate declares test_index.embedding vector(768), cosine, from the example's createIndex (the library's own
     DDL names only `${tableName}`); the monorepo's `generate:integration`, whose script the commit does not hold, is
     no backfill; the draft needs no edit (the text in metadata->>'text', nomic-embed-text at 768, the engine); scope,
-    plan, run, verify and record ok, every vector left as upsert wrote it."""
+    plan, run, verify and record ok, every vector left as upsert wrote it. The example as the repository has it
+    (createIndex at 1536) against this 768 table: the store keeps a table it finds, said so, not a migration."""
     app, _, held = mastra
     with mastra_db.connect(autocommit=True) as conn:
         app_vectors = dict(conn.execute("SELECT id, embedding::text FROM test_index").fetchall())
@@ -5852,6 +5854,19 @@ def test_mastra_pgvector_index_located_from_create_index_drafted_and_taken_throu
     assert_whole_procedure_ok(trial, mastra_db, "test_index", "embedding", len(held), needed=0)
     with mastra_db.connect(autocommit=True) as conn:
         assert dict(conn.execute("SELECT id, embedding::text FROM test_index").fetchall()) == app_vectors
+    # The example as the repository has it (OpenAI, createIndex at 1536) against the table the Ollama run made at 768:
+    # createIndex keeps a table it finds, no migration is missing.
+    index = app / MASTRA_EXAMPLE / "index.ts"
+    as_is = tmp_path / "as-is"
+    as_is.mkdir()
+    (as_is / "index.ts").write_text(functools.reduce(lambda t, sub: t.replace(sub[1], sub[0]), MASTRA_OLLAMA,
+                                                     index.read_text()))
+    init = cli("profile", "init", "--repo", as_is, "--database-url", mastra_db.dsn, "--output", as_is / "p.yaml",
+               env={"DATABASE_URL": mastra_db.dsn, "OLLAMA_HOST": server.url})
+    assert init.code == 0, init.out + init.err
+    assert ("dimensions: 768  # declared by test_index.embedding (vector); but the application's vector store creates "
+            "it with 1536 (index.ts:17) only where it does not exist yet: this table was made before, at 768, and is "
+            "kept as it is") in (as_is / "p.yaml").read_text()
 
 
 def test_mastra_test_index_rows_gone_wrong_are_named_row_by_row_and_repaired(cli, mastra, mastra_db, server, tmp_path):
