@@ -45,10 +45,13 @@ class VectorDeclaration:
     order: tuple[str, int] | None = field(default=None, compare=False)
     # the store's config object as a name another module of the repository binds: "app/config/db#config"
     config_from: str | None = field(default=None, compare=False)
+    # made through a store the application registers elsewhere by name (Mastra's `mastra.getVector('pgVector')`):
+    # a PgVector's table only where the repository makes one (harness.steps.locate keeps it then)
+    through_registry: bool = field(default=False, compare=False)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("dims_from", "dims_setting", "schema_setting", "order", "config_from")
+                if k not in ("dims_from", "dims_setting", "schema_setting", "order", "config_from", "through_registry")
                 and (k not in ("distance", "dims_env", "dropped") or v)}
 
 
@@ -424,7 +427,7 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _stores(rel, text, lang)
     if lang == "python" and "PgvectorDocumentStore" in text:
         found += _haystack_stores(rel, text)
-    if lang == "js" and "createIndex" in text and "@mastra/" in text:
+    if lang == "js" and "createIndex" in text and ("@mastra/" in text or "getVector" in text):
         found += _mastra_stores(rel, text)
     return without_rollbacks(rel, text, found) if lang == "python" else found
 
@@ -476,16 +479,24 @@ def _haystack_stores(rel: str, text: str) -> list[VectorDeclaration]:
 
 _MASTRA_IMPORT = re.compile(r"""\bimport\s+\{[^}]*\bPgVector\b[^}]*\}\s*from\s+['"]@mastra/(?:pg|rag|vector-pg)['"]""")
 _MASTRA_STORE = re.compile(r"\bnew\s+PgVector\s*\(")
+_MASTRA_REGISTRY = re.compile(r"\.\s*getVector\s*\(")
 _MASTRA_CREATE = re.compile(r"\.\s*createIndex\s*\(")
 # Mastra's metric names as profile distances (its index's operator class follows the metric).
 _MASTRA_DISTANCES = {"cosine": "cosine", "euclidean": "l2", "dotproduct": "ip"}
 
 
+def makes_mastra_pgvector(text: str) -> bool:
+    """Whether a JS/TS file imports Mastra's ``PgVector``."""
+    return bool(_MASTRA_IMPORT.search(text))
+
+
 def _mastra_stores(rel: str, text: str) -> list[VectorDeclaration]:
     """Mastra's ``PgVector`` (``@mastra/pg``; ``@mastra/rag`` at first): each ``createIndex({ indexName, dimension,
     metric })`` (at first ``createIndex(name, dimension, metric)``) creates ``indexName`` in the store's
-    ``schemaName`` with ``embedding vector(dimension)``, searched by ``metric`` (cosine unless given)."""
-    if not _MASTRA_IMPORT.search(text):
+    ``schemaName`` with ``embedding vector(dimension)``, searched by ``metric`` (cosine unless given); in a file that
+    reaches its store by name (``mastra.getVector('pgVector')``), each is ``through_registry``."""
+    registry = not _MASTRA_IMPORT.search(text)
+    if registry and not _MASTRA_REGISTRY.search(text):
         return []
     schemas = set()
     for m in _MASTRA_STORE.finditer(text):
@@ -512,7 +523,7 @@ def _mastra_stores(rel: str, text: str) -> list[VectorDeclaration]:
             continue
         table = f"{schema}.{name}" if schema and schema != "public" else name
         out.append(VectorDeclaration(rel, line_of(text, m.start()), width, "mastra", table, "embedding",
-                                     distance=_MASTRA_DISTANCES.get(metric or "cosine")))
+                                     distance=_MASTRA_DISTANCES.get(metric or "cosine"), through_registry=registry))
     return out
 
 

@@ -1280,3 +1280,26 @@ def test_mastra_pgvector_old_positional_create_index_and_other_stores(tmp_path):
                       "await q.createIndex({ indexName: 'qdrant_only', dimension: 768 });\n")})
     assert {(d.path, d.table, d.dimensions, d.distance) for d in result.declarations} == {
         ("old.ts", "test_index", 1536, "cosine")}
+
+
+def test_mastra_create_index_on_the_store_the_mastra_instance_registers(tmp_path):
+    """A Mastra app registers its store once (``new Mastra({ vectors: { pgVector: new PgVector(...) } })``) and its
+    ingest script reaches it by name (``mastra.getVector('pgVector').createIndex(...)``), importing no ``PgVector``: the
+    script's index is the registered PgVector's table; in a repository whose Mastra stores are no ``PgVector``
+    (LibSQL's), the same script declares nothing."""
+    script = ("import { mastra } from '../mastra';\n"
+              "const vectorStore = mastra.getVector('pgVector');\n"
+              "await vectorStore.createIndex({ indexName: 'papers', dimension: 768 });\n")
+    pg = located(tmp_path / "pg", {
+        "src/mastra/index.ts": ("import { Mastra } from '@mastra/core';\nimport { PgVector } from '@mastra/pg';\n"
+                                "export const mastra = new Mastra({ vectors: { pgVector: new PgVector({ connectionString: "
+                                "process.env.POSTGRES_CONNECTION_STRING! }) } });\n"),
+        "src/scripts/ingest.ts": script})
+    assert {(d.path, d.table, d.dimensions, d.distance) for d in pg.declarations} == {
+        ("src/scripts/ingest.ts", "papers", 768, "cosine")}
+    libsql = located(tmp_path / "libsql", {
+        "src/mastra/index.ts": ("import { Mastra } from '@mastra/core';\nimport { LibSQLVector } from '@mastra/libsql';\n"
+                                "export const mastra = new Mastra({ vectors: { pgVector: new LibSQLVector({ "
+                                "connectionUrl: 'file:../mastra.db' }) } });\n"),
+        "src/scripts/ingest.ts": script})
+    assert libsql.declarations == ()
