@@ -207,6 +207,8 @@ def read_contract(rel: str, text: str) -> Contract:
                 lang == "python" and _is_parameter_default(text, m.start(), m.end())):
             continue
         urls.append(_mask(m.group("u")))
+    # a library's own default address, in no string of the file (the AI SDK's Ollama provider: 127.0.0.1:11434)
+    urls += [c.url for c in calls if c.kind == "ollama-ai-sdk" and c.url and not c.url_env]
     models = [c.model for c in calls if c.model and not c.model_env and not c.in_process]
     for m in _MODEL_CONST.finditer(text):
         models.append(m.group("v"))

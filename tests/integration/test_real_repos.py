@@ -5827,7 +5827,7 @@ def test_mastra_pgvector_index_located_from_create_index_drafted_and_taken_throu
                                                                                                 mastra_db, server,
                                                                                                 tmp_path):
     """locate declares test_index.embedding vector(768), cosine, from the example's createIndex (the library's own
-    DDL names only `${tableName}`); the monorepo's `generate:integration`, whose script the commit does not hold, is
+    DDL names only `${tableName}`), embedded by ollama-ai-provider's default at 127.0.0.1:11434; the monorepo's `generate:integration`, whose script the commit does not hold, is
     no backfill; the draft needs no edit (the text in metadata->>'text', nomic-embed-text at 768, the engine); scope,
     plan, run, verify and record ok, every vector left as upsert wrote it. The example as the repository has it
     (createIndex at 1536) against this 768 table: the store keeps a table it finds, said so, not a migration."""
@@ -5840,8 +5840,8 @@ def test_mastra_pgvector_index_located_from_create_index_drafted_and_taken_throu
     assert [(d["path"], d["table"], d["column"], d["dimensions"], d.get("distance")) for d in located["declarations"]
             if d["kind"] == "mastra"] == [(f"{MASTRA_EXAMPLE}/index.ts", "test_index", "embedding", 768, "cosine")]
     assert located["declared_dimensions"] == [768]
-    assert {(c["path"], c["model"]) for c in located["embedding_calls"]} == {(f"{MASTRA_EXAMPLE}/index.ts",
-                                                                              "nomic-embed-text")}
+    assert {(c["path"], c["kind"], c["model"], c["url"]) for c in located["embedding_calls"]} == {
+        (f"{MASTRA_EXAMPLE}/index.ts", "ollama-ai-sdk", "nomic-embed-text", "http://127.0.0.1:11434/api")}
     assert {(e["command"], e["may_embed"]) for e in located["entrypoints"]} == {("pnpm run generate:integration", False)}
     assert located["best_entrypoint"] is None
     assert trial.init.json["todo"] == [], trial.init.out

@@ -1303,3 +1303,19 @@ def test_mastra_create_index_on_the_store_the_mastra_instance_registers(tmp_path
                                 "connectionUrl: 'file:../mastra.db' }) } });\n"),
         "src/scripts/ingest.ts": script})
     assert libsql.declarations == ()
+
+
+def test_an_ai_sdk_ollama_provider_embeds_at_its_base_url_or_the_packages_default(tmp_path):
+    """``ollama-ai-provider`` (and ``-v2``), the AI SDK's community Ollama provider Mastra's docs name: its default
+    ``ollama`` posts to ``http://127.0.0.1:11434/api/embed`` whatever OLLAMA_HOST says; ``createOllama({ baseURL })``
+    to that URL. Both are Ollama embedders, made inline in ``embedMany`` or once beside no ``@ai-sdk/`` import."""
+    result = located(tmp_path, {
+        "ingest.ts": ("import { ollama } from 'ollama-ai-provider';\nimport { embedMany } from 'ai';\n"
+                      "const { embeddings } = await embedMany({ model: ollama.embedding('nomic-embed-text'), values });\n"),
+        "lib/model.ts": ("import { createOllama } from 'ollama-ai-provider-v2';\n"
+                         "const ollama = createOllama({ baseURL: process.env.OLLAMA_BASE_URL ?? 'http://ollama:11434/api' });\n"
+                         "export const embedder = ollama.textEmbeddingModel('mxbai-embed-large');\n")})
+    assert calls(result) == {("ingest.ts", "ollama-ai-sdk", "nomic-embed-text", None, "http://127.0.0.1:11434/api", None),
+                             ("lib/model.ts", "ollama-ai-sdk", "mxbai-embed-large", None, "http://ollama:11434/api",
+                              "OLLAMA_BASE_URL")}
+    assert all(c.is_ollama for c in result.embedding_calls)
