@@ -319,7 +319,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         # A dimension the schema reads from a setting (a migration's `limit: ENV.fetch("EMBEDDING_DIMENSIONS", 768)`)
         # differs by installation: a schema dumped elsewhere says the value it was made with, no missing migration.
         settings = "; ".join(f"${d.dims_env} (default {d.dimensions}, {d.path}:{d.line})" for d in declared_by_setting)
-        from .locate.schema import in_migration
+        from .locate.schema import STORE_KINDS, in_migration
 
         # Every migration applied, the ORM's schema changed since (drizzle's schema.ts at 520, its latest migration at
         # 2000 as the database is): the next migration generated would change the column, none is missing.
@@ -331,6 +331,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                    (f"; so does the application's latest migration ({', '.join(f'{d.path}:{d.line}' for d in migrated_as_is)}), "
                     f"but its schema declares {', '.join(map(str, otherwise))} ({where}): a schema change no migration "
                     "was made for yet (the next one would change the column)?") if otherwise and ahead else
+                   # a store's table made by an earlier run (Mastra's createIndex at another dimension): no migration
+                   # changes it; the store never alters a table it finds
+                   (f"; but the application's vector store creates it with {', '.join(map(str, otherwise))} ({where}) "
+                    f"only where it does not exist yet: this table was made before, at {vc.dimensions}, and is kept as "
+                    "it is (the code's vectors cannot fill it until it is made again)")
+                   if otherwise and all(d.kind in STORE_KINDS for d in declared_otherwise) else
                    f"; but the application's schema declares {', '.join(map(str, otherwise))} ({where}): a migration "
                    "not applied?" if otherwise else ""))
     else:

@@ -65,6 +65,8 @@ class Contract:
     # a request to a service, a file written. A command that embeds and keeps none of it (a demo printing the vectors)
     # re-embeds no row.
     keeps: tuple[str, ...] = ()
+    # the script the command runs, which is no file where it runs (known False): it cannot be read, nor run here
+    missing: str = ""
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -136,7 +138,8 @@ class Contract:
                         u(self.selectors, other.selectors), u(self.index_builds, other.index_builds),
                         u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces),
                         u(self.task_prefixes, other.task_prefixes), u(self.endpoint_paths, other.endpoint_paths),
-                        u(self.composed_texts, other.composed_texts), u(self.keeps, other.keeps))
+                        u(self.composed_texts, other.composed_texts), u(self.keeps, other.keeps),
+                        missing=self.missing or other.missing)
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -204,6 +207,8 @@ def read_contract(rel: str, text: str) -> Contract:
                 lang == "python" and _is_parameter_default(text, m.start(), m.end())):
             continue
         urls.append(_mask(m.group("u")))
+    # a library's own default address, in no string of the file (the AI SDK's Ollama provider: 127.0.0.1:11434)
+    urls += [c.url for c in calls if c.kind == "ollama-ai-sdk" and c.url and not c.url_env]
     models = [c.model for c in calls if c.model and not c.model_env and not c.in_process]
     for m in _MODEL_CONST.finditer(text):
         models.append(m.group("v"))
@@ -683,7 +688,7 @@ def _rel(path: Path, root: Path) -> str:
 _PY = re.compile(r"^(?:.*/)?python(?:3(?:\.\d+)?)?$")
 _JS_RUNNERS = frozenset({"node", "tsx", "ts-node", "ts-node-esm", "bun", "esno", "esrun", "vite-node", "jiti"})
 _WRAPPERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"), ("rye", "run"),
-             ("npx",), ("pnpm", "exec"), ("pnpm", "dlx"), ("yarn", "exec"), ("bunx",), ("dotenv", "--"), ("env",),
+             ("npx",), ("pnpx",), ("pnpm", "exec"), ("pnpm", "dlx"), ("yarn", "exec"), ("bunx",), ("dotenv", "--"), ("env",),
              ("time",), ("exec",), ("nohup",), ("npm", "exec"), ("bundle", "exec")}
 _PMS = frozenset({"npm", "pnpm", "yarn", "bun"})
 
@@ -807,7 +812,7 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
         if args:
             path = workdir / args[0]
             if not path.is_file():
-                return unknown(f"script {args[0]!r} not found in {workdir}")
+                return unknown(f"script {args[0]!r} not found in {workdir}", missing=args[0])
             return contract_of_files(root, [path], extra=base)
         return unknown("python with no script")
     if name in _JS_RUNNERS or (name == "deno" and len(words) > 1 and words[1] == "run"):
@@ -820,13 +825,13 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
             return unknown(f"{name} with no script")
         path = workdir / script
         if not path.is_file():
-            return unknown(f"script {script!r} not found in {workdir}")
+            return unknown(f"script {script!r} not found in {workdir}", missing=script)
         return contract_of_files(root, [path], extra=base)
     if name in ("sh", "bash", "zsh") or head.endswith(".sh") or head.startswith("./"):
         script = words[1] if name in ("sh", "bash", "zsh") and len(words) > 1 else head
         path = workdir / script
         if not path.is_file():
-            return unknown(f"script {script!r} not found in {workdir}")
+            return unknown(f"script {script!r} not found in {workdir}", missing=script)
         if path.suffix in (".py", ".ts", ".js", ".mjs"):
             return contract_of_files(root, [path], extra=base)
         data = read(path)

@@ -110,7 +110,11 @@ _AI_SDK = re.compile(r"""\b(?P<name>embed|embedMany)\s*\(\s*\{""")
 _AI_SDK_IMPORT = re.compile(r"""from\s+['"]ai['"]""")
 # A provider package's embedding model, made once and passed around (formbricks' ``embeddingsModel =
 # createAzure({...}).embedding(env.AI_AZURE_EMBEDDINGS_DEPLOYMENT_ID || "embeddings", {dimensions: 512})``).
-_AI_SDK_PROVIDER = re.compile(r"""from\s+['"]@ai-sdk/[\w-]+['"]""")
+_AI_SDK_PROVIDER = re.compile(r"""from\s+['"](?:@ai-sdk/[\w-]+|ollama-ai-provider(?:-v2)?)['"]""")
+# The AI SDK's community Ollama provider (Mastra's docs name it): its default `ollama`, and `createOllama()` given no
+# baseURL, post to this address and read no environment variable.
+_AI_SDK_OLLAMA = re.compile(r"""\bimport\s+(?P<names>[^;'"]*?)\s+from\s+['"]ollama-ai-provider(?:-v2)?['"]""")
+_AI_SDK_OLLAMA_URL = "http://127.0.0.1:11434/api"
 _AI_SDK_FACTORY = re.compile(r"""\.(?P<name>embedding|textEmbeddingModel|textEmbedding|embeddingModel)\s*\(""")
 _AI_SDK_MODEL = re.compile(r"""\.(?:embedding|textEmbeddingModel|textEmbedding|embeddingModel)\s*\(\s*['"](?P<m>[^'"]+)['"]""")
 # Ruby: langchainrb's LLM classes (``Langchain::LLM::Ollama.new(url: ..., default_options: {embeddings_model_name:
@@ -363,16 +367,21 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
             add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-client", f"{m.group('name')}.{m.group('fn')}",
                               *_kw(text, args, m.end(), _MODEL_KW, reads), *_ollama_host(text, reads),
                               None, *_dimensions(text, args, m.end(), reads)))
+    ollama_sdk = _ai_sdk_ollama(text, reads) if lang == "js" else None
     if lang == "js" and _AI_SDK_IMPORT.search(text):  # the Vercel AI SDK: embed({ model: openai.embedding("m") })
         for m in _AI_SDK.finditer(text):
             args = call_args(text, m.end() - 2)
             found = _AI_SDK_MODEL.search(args)
-            add(EmbeddingCall(rel, line_of(text, m.start()), "ai-sdk", m.group("name"), found.group("m") if found else None))
+            via = ollama_sdk if ollama_sdk and found and _receiver(args, found.start()) in ollama_sdk[0] else None
+            add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-ai-sdk" if via else "ai-sdk", m.group("name"),
+                              found.group("m") if found else None, None, *(via[1] if via else (None, None))))
     if lang == "js" and _AI_SDK_PROVIDER.search(text):
         for m in _AI_SDK_FACTORY.finditer(text):
             first = split_args(call_args(text, m.end() - 1))
             model = _value(text, m.end() + first[0][0], reads) if first else (None, None)
-            add(EmbeddingCall(rel, line_of(text, m.start()), "ai-sdk", m.group("name"), *model))
+            via = ollama_sdk if ollama_sdk and _receiver(text, m.start()) in ollama_sdk[0] else None
+            add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-ai-sdk" if via else "ai-sdk", m.group("name"),
+                              *model, *(via[1] if via else (None, None))))
     if lang == "ruby":
         for m in _RB_LANGCHAIN.finditer(text):
             args = call_args(text, m.end() - 1)
@@ -710,6 +719,29 @@ def args_value_offset(text: str, at: int) -> int:
     """From a ``name=value`` argument at ``at``, the offset of its value."""
     m = re.match(r"\w+\s*=\s*", text[at:])
     return m.end() if m else 0
+
+
+def _receiver(text: str, dot: int) -> str | None:
+    """The name a method is called on, the ``.`` of the call at ``dot``: ``ollama`` of ``ollama.embedding(...)``."""
+    m = re.search(r"([A-Za-z_$][\w$]*)\s*$", text[:dot])
+    return m.group(1) if m else None
+
+
+def _ai_sdk_ollama(text: str, reads: list[EnvRead]) -> tuple[frozenset[str], tuple[str | None, str | None]] | None:
+    """The names an Ollama AI SDK provider is bound to in a file (its imported ``ollama``, what ``createOllama(...)``
+    makes) and the URL they post to: ``baseURL`` where given, else the package's own default."""
+    imported = _AI_SDK_OLLAMA.search(text)
+    if not imported:
+        return None
+    names = {m.group(2) or m.group(1) for m in re.finditer(r"([\w$]+)(?:\s+as\s+([\w$]+))?", imported.group("names"))
+             if m.group(1) not in ("type",)}
+    url: tuple[str | None, str | None] = (_AI_SDK_OLLAMA_URL, None)
+    for made in re.finditer(r"(?:const|let|var)\s+([\w$]+)\s*=\s*createOllama\s*\(", text):
+        names.add(made.group(1))
+        args = call_args(text, made.end() - 1)
+        if _URL_KW.search(args):
+            url = _kw(text, args, made.end(), _URL_KW, reads)
+    return frozenset(names), url
 
 
 def _kw(text: str, args: str, offset: int, pattern: re.Pattern, reads: list[EnvRead]) -> tuple[str | None, str | None]:

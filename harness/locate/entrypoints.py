@@ -76,6 +76,10 @@ class Entrypoint:
         for an evaluation's or benchmark's code."""
         if self.evaluation or self.ingests_with_a_language_model or self.keeps_nothing:
             return False
+        if self.contract is not None and self.contract.missing and not _BACKFILLISH.search(f"{self.name} {self.path}"):
+            # named only like a generator, seed or loader, and its code not in the repository to read (Mastra's root
+            # `pnpx tsx ./integration-generator/index.ts`): nothing says it embeds
+            return False
         if self.contract is None or not self.contract.known:
             return True
         if self.fills_something_else:

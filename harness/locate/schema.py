@@ -23,7 +23,7 @@ class VectorDeclaration:
     path: str
     line: int
     dimensions: int | None
-    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / liquibase
+    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / liquibase / mastra
     table: str | None = None
     column: str | None = None
     type: str = "vector"  # vector / halfvec / sparsevec
@@ -46,11 +46,19 @@ class VectorDeclaration:
     order: tuple[str, int] | None = field(default=None, compare=False)
     # the store's config object as a name another module of the repository binds: "app/config/db#config"
     config_from: str | None = field(default=None, compare=False)
+    # made through a store the application registers elsewhere by name (Mastra's `mastra.getVector('pgVector')`):
+    # a PgVector's table only where the repository makes one (harness.steps.locate keeps it then)
+    through_registry: bool = field(default=False, compare=False)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("dims_from", "dims_setting", "schema_setting", "order", "config_from")
+                if k not in ("dims_from", "dims_setting", "schema_setting", "order", "config_from", "through_registry")
                 and (k not in ("distance", "dims_env", "dropped") or v)}
+
+
+# Declarations by a vector store library that makes its table at runtime, `CREATE TABLE IF NOT EXISTS` (or SQLAlchemy's
+# create_all): a table found there is kept as it is, whatever the code declares now.
+STORE_KINDS = frozenset({"langchain", "llamaindex", "haystack", "mastra"})
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
@@ -420,6 +428,8 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _stores(rel, text, lang)
     if lang == "python" and "PgvectorDocumentStore" in text:
         found += _haystack_stores(rel, text)
+    if lang == "js" and "createIndex" in text and ("@mastra/" in text or "getVector" in text):
+        found += _mastra_stores(rel, text)
     return without_rollbacks(rel, text, found) if lang == "python" else found
 
 
@@ -465,6 +475,56 @@ def _haystack_stores(rel: str, text: str) -> list[VectorDeclaration]:
                                      table if schema == "public" else f"{schema}.{table}",
                                      "embedding", type=literal("vector_type", "vector") or "vector",
                                      distance=_HAYSTACK_DISTANCES.get(function) if function else None))
+    return out
+
+
+_MASTRA_IMPORT = re.compile(r"""\bimport\s+\{[^}]*\bPgVector\b[^}]*\}\s*from\s+['"]@mastra/(?:pg|rag|vector-pg)['"]""")
+_MASTRA_STORE = re.compile(r"\bnew\s+PgVector\s*\(")
+_MASTRA_REGISTRY = re.compile(r"\.\s*getVector\s*\(")
+_MASTRA_CREATE = re.compile(r"\.\s*createIndex\s*\(")
+# Mastra's metric names as profile distances (its index's operator class follows the metric).
+_MASTRA_DISTANCES = {"cosine": "cosine", "euclidean": "l2", "dotproduct": "ip"}
+
+
+def makes_mastra_pgvector(text: str) -> bool:
+    """Whether a JS/TS file imports Mastra's ``PgVector``."""
+    return bool(_MASTRA_IMPORT.search(text))
+
+
+def _mastra_stores(rel: str, text: str) -> list[VectorDeclaration]:
+    """Mastra's ``PgVector`` (``@mastra/pg``; ``@mastra/rag`` at first): each ``createIndex({ indexName, dimension,
+    metric })`` (at first ``createIndex(name, dimension, metric)``) creates ``indexName`` in the store's
+    ``schemaName`` with ``embedding vector(dimension)``, searched by ``metric`` (cosine unless given); in a file that
+    reaches its store by name (``mastra.getVector('pgVector')``), each is ``through_registry``."""
+    registry = not _MASTRA_IMPORT.search(text)
+    if registry and not _MASTRA_REGISTRY.search(text):
+        return []
+    schemas = set()
+    for m in _MASTRA_STORE.finditer(text):
+        config = _config_object(text, call_args(text, m.end() - 1))
+        schemas.add(_js_name(text, config, "schemaName") if config else None)
+    schema = schemas.pop() if len(schemas) == 1 else None
+    out = []
+    for m in _MASTRA_CREATE.finditer(text):
+        args = call_args(text, m.end() - 1)
+        if args.lstrip().startswith("{"):
+            config = _config_object(text, args)
+            name = _js_name(text, config, "indexName")
+            if name is None and re.search(r"(?<![\w$.])indexName\s*[,}]", config + "}"):  # shorthand `{ indexName }`
+                name = _js_name(text, "indexName: indexName", "indexName")
+            dims = re.search(r"(?<![\w$])dimension\s*:\s*(?P<v>[^,}\n]+)", config)
+            width = int_value(text, dims.group("v")) if dims else None
+            metric = _js_name(text, config, "metric")
+        else:
+            positional = [a.strip() for _, a in split_args(args)]
+            name = _js_name(text, f"n: {positional[0]}", "n") if positional else None
+            width = int_value(text, positional[1]) if len(positional) > 1 else None
+            metric = _js_name(text, f"m: {positional[2]}", "m") if len(positional) > 2 else None
+        if name is None:
+            continue
+        table = f"{schema}.{name}" if schema and schema != "public" else name
+        out.append(VectorDeclaration(rel, line_of(text, m.start()), width, "mastra", table, "embedding",
+                                     distance=_MASTRA_DISTANCES.get(metric or "cosine"), through_registry=registry))
     return out
 
 

@@ -204,7 +204,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     django_tables: dict[str, str] = {}
     drops: dict[str, tuple[tuple[str, str | None], ...]] = {}
     spring_properties: dict[str, dict[str, spring_boot.Property]] = {}
-    spring_pgvector = False
+    spring_pgvector = mastra_pgvector = False
     changelogs: dict[str, str] = {}
     revisions: dict[str, alembic.Revision | None] = {}
     base = str(root)
@@ -244,6 +244,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             if spring_boot.is_application_config(rel):
                 spring_properties[rel] = spring_boot.properties(rel, data.decode("utf-8", "replace"))
             spring_pgvector = spring_pgvector or spring_boot.brings_pgvector_store(name, data)
+            mastra_pgvector = mastra_pgvector or (b"@mastra/" in data and schemascan.makes_mastra_pgvector(
+                data.decode("utf-8", "replace")))
         if not doc and name.endswith(".py") and (b"Model" in data or b"__tablename__" in data):
             for cls, table in distancescan.model_tables(rel, data.decode("utf-8", "replace")).items():
                 model_tables[cls] = table if model_tables.get(cls, table) == table else None  # two apps: unknown
@@ -305,6 +307,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     if store := spring_boot.pgvector_store(spring_properties, depends=spring_pgvector):
         declarations.append(store[0])
         distances.append(store[1])
+    # an index made through a store registered by name is a PgVector's table only where the repository makes one
+    declarations = [d for d in declarations if not d.through_registry or mastra_pgvector]
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
     changed = liquibase.declarations(changelogs, lambda rel: _listed_text(base, listed, rel))
     # an SQL file a changeset runs (`sqlFile`) is read in the changelog's order, not again as a file of its own

@@ -1476,3 +1476,22 @@ def test_chunks_placed_in_collections_by_their_documents_are_said_so_beside_the_
             "  # collection_join: {table: documents, key: id, chunk: document_id}\n"
             "  # collection_table: {table: workspaces, key: id, name: name}\n") in drafted, drafted
     assert "folder" not in _line(drafted, "# collection_table"), drafted  # nullable: places no chunk for sure
+
+
+def test_a_store_table_made_earlier_at_another_dimension_is_said_as_kept_not_as_a_migration(cli, empty_db, tmp_path):
+    """A vector store that makes its table at runtime (Mastra's PgVector ``createIndex``, ``CREATE TABLE IF NOT
+    EXISTS``) at 768 in the code, a table it made earlier at 1536 in the database: no migration is missing; the store
+    keeps the table it finds, which the code's vectors cannot fill until it is made again."""
+    empty_db.execute('CREATE TABLE "test_index" (id SERIAL PRIMARY KEY, vector_id TEXT UNIQUE NOT NULL, '
+                     "embedding vector(1536), metadata JSONB DEFAULT '{}'::jsonb)")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "index.ts").write_text(
+        "import { PgVector } from '@mastra/pg';\n"
+        "const pgVector = new PgVector({ connectionString: process.env.POSTGRES_CONNECTION_STRING! });\n"
+        "await pgVector.createIndex({ indexName: 'test_index', dimension: 768 });\n")
+    line = _line(_drafted(cli, empty_db, repo, tmp_path), "dimensions:")
+    assert line.startswith("  dimensions: 1536  # declared by test_index.embedding (vector); but the application's "
+                           "vector store creates it with 768 (index.ts:3) only where it does not exist yet: this table "
+                           "was made before, at 1536, and is kept as it is"), line
+    assert "migration" not in line, line

@@ -10,6 +10,7 @@ record through the CLI, with ``hash-embed:N`` served under the model name the ap
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -5757,3 +5758,149 @@ def test_surfsense_chunks_and_documents_gone_wrong_are_named_row_by_row_and_repa
     ready = cli("scope", *whole, "--json", env=env)
     assert ready.code == 0 and ready.json["counts"]["needed"] == 0, ready.out + ready.err
     assert not [c for c, status in checked_again(documents, env, "documents").items() if status == "failed"]
+
+
+# -- mastra-ai/mastra: a pnpm + turbo monorepo, @mastra/pg's PgVector (one table per index, the text in metadata) -----
+
+MASTRA_EXAMPLE = "examples/basics/rag/insert-embedding-in-pgvector"
+# The example as a user following the docs' model-providers page runs it: Ollama through ollama-ai-provider, the
+# index as wide as the model's vectors.
+MASTRA_OLLAMA = (("import { openai } from '@ai-sdk/openai';", "import { ollama } from 'ollama-ai-provider';"),
+                 ("openai.embedding('text-embedding-3-small')", "ollama.embedding('nomic-embed-text')"),
+                 ("dimension: 1536,", "dimension: 768,"))
+
+
+def mastra_app(dest: Path) -> Path:
+    """The monorepo's root files, the example and @mastra/pg, the example's embedder made Ollama's."""
+    app = Source.of("mastra-ai__mastra").checkout("", dest, only=(
+        "package.json", "pnpm-workspace.yaml", "turbo.json", f"{MASTRA_EXAMPLE}/", "stores/pg/"))
+    index = app / MASTRA_EXAMPLE / "index.ts"
+    text = index.read_text()
+    for old, new in MASTRA_OLLAMA:
+        assert text.count(old) == 1, f"the example no longer says {old!r}"
+        text = text.replace(old, new)
+    index.write_text(text)
+    return app
+
+
+def load_mastra(db, server, app: Path) -> dict[int, str]:
+    """createIndex({indexName: 'test_index', dimension: 768}) then upsert: the table and its ivfflat cosine index as
+    PgVector makes them, one row per chunk (a random vector_id, the text as metadata.text, its nomic-embed-text vector).
+    The chunks are paragraphs of @mastra/pg's README. Returns {id: text}."""
+    import uuid
+
+    paragraphs = [p.strip() for p in (app / "stores/pg/README.md").read_text().split("\n\n") if len(p.strip()) > 40][:12]
+    vectors = httpx_embed(server, "nomic-embed-text", paragraphs)
+    held = {}
+    with db.connect(autocommit=True) as conn:
+        conn.execute('CREATE TABLE IF NOT EXISTS "test_index" (id SERIAL PRIMARY KEY, vector_id TEXT UNIQUE NOT NULL, '
+                     "embedding vector(768), metadata JSONB DEFAULT '{}'::jsonb)")
+        conn.execute('CREATE INDEX IF NOT EXISTS "test_index_vector_idx" ON "test_index" USING ivfflat '
+                     "(embedding vector_cosine_ops) WITH (lists = 100)")
+        for text, vector in zip(paragraphs, vectors):
+            key = conn.execute('INSERT INTO "test_index" (vector_id, embedding, metadata) VALUES (%s, %s::vector, '
+                               "%s::jsonb) ON CONFLICT (vector_id) DO UPDATE SET embedding = %s::vector, "
+                               "metadata = %s::jsonb RETURNING id",
+                               (str(uuid.uuid4()), str(vector), json.dumps({"text": text}), str(vector),
+                                json.dumps({"text": text}))).fetchone()[0]
+            held[key] = text
+    return held
+
+
+@pytest.fixture(scope="module")
+def mastra(pg, templates, server, tmp_path_factory):
+    from tests.conftest import Database
+
+    app = mastra_app(tmp_path_factory.mktemp("mastra") / "app")
+    with app_database(pg, templates, "mastra") as name:
+        yield app, name, load_mastra(Database(name, pg.dsn(name)), server, app)
+
+
+@pytest.fixture
+def mastra_db(pg, mastra):
+    from ..conftest import _database
+
+    yield from _database(pg, mastra[1])
+
+
+def test_mastra_pgvector_index_located_from_create_index_drafted_and_taken_through_the_procedure(cli, mastra,
+                                                                                                mastra_db, server,
+                                                                                                tmp_path):
+    """locate declares test_index.embedding vector(768), cosine, from the example's createIndex (the library's own
+    DDL names only `${tableName}`), embedded by ollama-ai-provider's default at 127.0.0.1:11434; the monorepo's `generate:integration`, whose script the commit does not hold, is
+    no backfill; the draft needs no edit (the text in metadata->>'text', nomic-embed-text at 768, the engine); scope,
+    plan, run, verify and record ok, every vector left as upsert wrote it. The example as the repository has it
+    (createIndex at 1536) against this 768 table: the store keeps a table it finds, said so, not a migration."""
+    app, _, held = mastra
+    with mastra_db.connect(autocommit=True) as conn:
+        app_vectors = dict(conn.execute("SELECT id, embedding::text FROM test_index").fetchall())
+    trial = procedure(cli, mastra_db, server, app, tmp_path, "test_index", plan=True)
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"], d.get("distance")) for d in located["declarations"]
+            if d["kind"] == "mastra"] == [(f"{MASTRA_EXAMPLE}/index.ts", "test_index", "embedding", 768, "cosine")]
+    assert located["declared_dimensions"] == [768]
+    assert {(c["path"], c["kind"], c["model"], c["url"]) for c in located["embedding_calls"]} == {
+        (f"{MASTRA_EXAMPLE}/index.ts", "ollama-ai-sdk", "nomic-embed-text", "http://127.0.0.1:11434/api")}
+    assert {(e["command"], e["may_embed"]) for e in located["entrypoints"]} == {("pnpm run generate:integration", False)}
+    assert located["best_entrypoint"] is None
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"], raw.get("backfill")) == (
+        "test_index", "id", "metadata->>'text'", "embedding", "nomic-embed-text", 768, "cosine", None), drafted
+    assert "generate:integration" not in drafted, drafted
+    assert_whole_procedure_ok(trial, mastra_db, "test_index", "embedding", len(held), needed=0)
+    with mastra_db.connect(autocommit=True) as conn:
+        assert dict(conn.execute("SELECT id, embedding::text FROM test_index").fetchall()) == app_vectors
+    # The example as the repository has it (OpenAI, createIndex at 1536) against the table the Ollama run made at 768:
+    # createIndex keeps a table it finds, no migration is missing.
+    index = app / MASTRA_EXAMPLE / "index.ts"
+    as_is = tmp_path / "as-is"
+    as_is.mkdir()
+    (as_is / "index.ts").write_text(functools.reduce(lambda t, sub: t.replace(sub[1], sub[0]), MASTRA_OLLAMA,
+                                                     index.read_text()))
+    init = cli("profile", "init", "--repo", as_is, "--database-url", mastra_db.dsn, "--output", as_is / "p.yaml",
+               env={"DATABASE_URL": mastra_db.dsn, "OLLAMA_HOST": server.url})
+    assert init.code == 0, init.out + init.err
+    assert ("dimensions: 768  # declared by test_index.embedding (vector); but the application's vector store creates "
+            "it with 1536 (index.ts:17) only where it does not exist yet: this table was made before, at 768, and is "
+            "kept as it is") in (as_is / "p.yaml").read_text()
+
+
+def test_mastra_test_index_rows_gone_wrong_are_named_row_by_row_and_repaired(cli, mastra, mastra_db, server, tmp_path):
+    """A chunk's metadata.text edited after its vector, a vector reversed, two vectors swapped and a lost vector (the
+    column is nullable): verify names exactly those 5; backfill --keys-from re-embeds them, measured."""
+    app, _, held = mastra
+    env = {"DATABASE_URL": mastra_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", mastra_db.dsn, "--output", profile, "--json", env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    keys = sorted(held)
+    edited, reversed_, first, second, lost = keys[1], keys[3], keys[5], keys[8], keys[10]
+    with mastra_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE test_index SET metadata = jsonb_set(metadata, '{text}', to_jsonb(%s::text)) WHERE id = %s",
+                     ("PgVector keeps each index in a table of its own.", edited))
+        conn.execute("UPDATE test_index SET embedding = (SELECT array_agg(x ORDER BY n DESC) FROM unnest("
+                     "embedding::real[]) WITH ORDINALITY AS u(x, n))::vector WHERE id = %s", (reversed_,))
+        conn.execute("UPDATE test_index d SET embedding = o.embedding FROM test_index o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (first, second, second, first))
+        conn.execute("UPDATE test_index SET embedding = NULL WHERE id = %s", (lost,))
+    target = ("--profile", profile, "--collection", "test_index")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {edited, reversed_, first, second}, offenders
+    assert offenders["coverage"] == {lost}, offenders
+    assert set().union(*offenders.values()) == {edited, reversed_, first, second, lost}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    assert not [c for c, status in checked_again(profile, env, "test_index").items() if status == "failed"]
+    with mastra_db.connect(autocommit=True) as conn:
+        rows = conn.execute("SELECT id, metadata->>'text', embedding::text FROM test_index WHERE id = ANY(%s)",
+                            ([edited, reversed_, first, lost],)).fetchall()
+    now = {key: (text, vector) for key, text, vector in rows}
+    expected = httpx_embed(server, "nomic-embed-text", [now[k][0] for k in (edited, reversed_, first, lost)])
+    assert [json.loads(now[k][1]) == pytest.approx(v, abs=1e-6)
+            for k, v in zip((edited, reversed_, first, lost), expected)] == [True] * 4

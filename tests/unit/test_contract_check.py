@@ -618,3 +618,19 @@ def test_settings_of_a_blob_store_a_message_bus_or_an_embedding_cache_carry_none
     from harness.locate.config import placeholder_for
 
     assert placeholder_for(name) is None
+
+
+def test_a_command_embedding_through_the_ai_sdk_ollama_providers_default_fails_to_reach_another_provider(tmp_path):
+    """``ollama-ai-provider``'s default ``ollama`` reads no environment: the command posts to 127.0.0.1:11434, never to
+    the profile's provider elsewhere; said as a hard-coded address, with how to serve there."""
+    (tmp_path / "package.json").write_text('{"name": "r", "scripts": {"embed": "tsx embed.ts"}}')
+    (tmp_path / "embed.ts").write_text(
+        "import { ollama } from 'ollama-ai-provider';\nimport { embedMany } from 'ai';\n"
+        "const db = process.env.DATABASE_URL;\n"
+        "const { embeddings } = await embedMany({ model: ollama.embedding('all-minilm'), values: ['a'] });\n")
+    result = check_contract(settings_for(str(tmp_path), "npm run embed"), "c", caller_env={})
+    provider = outcome(result, "command reaches the provider")
+    assert provider.status == FAIL, provider
+    assert provider.found.startswith("the command hard-codes http://127.0.0.1:11434/api while the provider is "
+                                     "http://gpu-box:11434"), provider.found
+    assert "serve-embeddings --port 11434" in provider.expected

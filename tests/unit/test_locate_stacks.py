@@ -1236,3 +1236,96 @@ def test_a_column_a_later_rails_migration_removes_or_renames_is_no_current_decla
                                       "class Change < ActiveRecord::Migration[7.1]\n  def change\n"
                                       f"    {change}\n  end\nend\n")})
         assert [d.dropped for d in result.declarations] == [True], (change, result.declarations)
+def test_pnpx_runs_the_command_that_follows_it(tmp_path):
+    """``pnpx tsx --env-file=.env index.ts`` (pnpm's older ``pnpm dlx``, Mastra's examples' ``start``): the contract is
+    the script's, as for ``npx``."""
+    result = located(tmp_path, {
+        "package.json": json.dumps({"name": "app", "scripts": {"embed": "pnpx tsx --env-file=.env embed.ts"}}),
+        "embed.ts": ("import { Ollama } from 'ollama'\nconst ollama = new Ollama({ host: process.env.OLLAMA_HOST })\n"
+                     "const pg = process.env.POSTGRES_CONNECTION_STRING\n"
+                     "await ollama.embed({ model: 'nomic-embed-text', input: ['a'] })\n")})
+    [entry] = result.entrypoints
+    assert entry.contract.known, entry.contract.reason
+    assert {"OLLAMA_HOST", "POSTGRES_CONNECTION_STRING"} <= set(entry.contract.reads_env)
+
+
+def test_a_generator_whose_script_the_repository_does_not_hold_is_no_backfill(tmp_path):
+    """Mastra's root ``"generate:integration": "pnpx tsx ./integration-generator/index.ts"``, a file its repository does
+    not hold: named only like a generator and its code unread, nothing says it embeds: a candidate, never the
+    backfill (a script named like a backfill whose file is built later, ``node dist/backfill.js``, still is one)."""
+    result = located(tmp_path, {"package.json": json.dumps({"name": "mono", "scripts": {
+        "generate:integration": "pnpx tsx ./integration-generator/index.ts", "backfill": "node dist/backfill.js"}})})
+    by_name = {e.name: e for e in result.entrypoints}
+    generator = by_name["generate:integration"]
+    assert generator.contract.missing == "./integration-generator/index.ts", generator.contract
+    assert not generator.may_embed
+    assert by_name["backfill"].may_embed and result.best_entrypoint.name == "backfill"
+
+
+def test_mastra_pgvector_create_index_declares_its_table(tmp_path):
+    """Mastra's ``PgVector`` (``@mastra/pg``) makes one table per index: ``createIndex({ indexName, dimension, metric })``
+    creates ``indexName`` (in the store's ``schemaName``) with ``embedding vector(dimension)``, searched by ``metric``
+    (cosine unless given); the table is the application's call's, not the library's ``${tableName}``."""
+    result = located(tmp_path, {"src/ingest.ts": (
+        "import { PgVector } from '@mastra/pg';\n"
+        "const INDEX = 'papers';\n"
+        "const pgVector = new PgVector({ connectionString: process.env.POSTGRES_CONNECTION_STRING!, schemaName: 'rag' });\n"
+        "await pgVector.createIndex({\n  indexName: 'test_index',\n  dimension: 768,\n});\n"
+        "await pgVector.createIndex({ indexName: INDEX, dimension: 1024, metric: 'dotproduct' });\n"
+        "await pgVector.createIndex({ indexName: 'by_length', dimension: embeddings[0].length, metric: 'euclidean' });\n")})
+    assert {(d.table, d.column, d.dimensions, d.kind, d.distance) for d in result.declarations} == {
+        ("rag.test_index", "embedding", 768, "mastra", "cosine"), ("rag.papers", "embedding", 1024, "mastra", "ip"),
+        ("rag.by_length", "embedding", None, "mastra", "l2")}
+    assert result.declared_dimensions == (768, 1024)
+
+
+def test_mastra_pgvector_old_positional_create_index_and_other_stores(tmp_path):
+    """The first ``@mastra/rag`` ``PgVector`` took ``createIndex(name, dimension)``; a store of another library, or a
+    ``createIndex`` in a file that imports no Mastra ``PgVector``, declares nothing."""
+    result = located(tmp_path, {
+        "old.ts": ("import { MDocument, embed, PgVector } from '@mastra/rag';\n"
+                   "const pgVector = new PgVector('postgresql://localhost:5432/mydb');\n"
+                   "await pgVector.createIndex('test_index', 1536);\n"),
+        "qdrant.ts": ("import { QdrantVector } from '@mastra/qdrant';\nconst q = new QdrantVector({ url });\n"
+                      "await q.createIndex({ indexName: 'qdrant_only', dimension: 768 });\n")})
+    assert {(d.path, d.table, d.dimensions, d.distance) for d in result.declarations} == {
+        ("old.ts", "test_index", 1536, "cosine")}
+
+
+def test_mastra_create_index_on_the_store_the_mastra_instance_registers(tmp_path):
+    """A Mastra app registers its store once (``new Mastra({ vectors: { pgVector: new PgVector(...) } })``) and its
+    ingest script reaches it by name (``mastra.getVector('pgVector').createIndex(...)``), importing no ``PgVector``: the
+    script's index is the registered PgVector's table; in a repository whose Mastra stores are no ``PgVector``
+    (LibSQL's), the same script declares nothing."""
+    script = ("import { mastra } from '../mastra';\n"
+              "const vectorStore = mastra.getVector('pgVector');\n"
+              "await vectorStore.createIndex({ indexName: 'papers', dimension: 768 });\n")
+    pg = located(tmp_path / "pg", {
+        "src/mastra/index.ts": ("import { Mastra } from '@mastra/core';\nimport { PgVector } from '@mastra/pg';\n"
+                                "export const mastra = new Mastra({ vectors: { pgVector: new PgVector({ connectionString: "
+                                "process.env.POSTGRES_CONNECTION_STRING! }) } });\n"),
+        "src/scripts/ingest.ts": script})
+    assert {(d.path, d.table, d.dimensions, d.distance) for d in pg.declarations} == {
+        ("src/scripts/ingest.ts", "papers", 768, "cosine")}
+    libsql = located(tmp_path / "libsql", {
+        "src/mastra/index.ts": ("import { Mastra } from '@mastra/core';\nimport { LibSQLVector } from '@mastra/libsql';\n"
+                                "export const mastra = new Mastra({ vectors: { pgVector: new LibSQLVector({ "
+                                "connectionUrl: 'file:../mastra.db' }) } });\n"),
+        "src/scripts/ingest.ts": script})
+    assert libsql.declarations == ()
+
+
+def test_an_ai_sdk_ollama_provider_embeds_at_its_base_url_or_the_packages_default(tmp_path):
+    """``ollama-ai-provider`` (and ``-v2``), the AI SDK's community Ollama provider Mastra's docs name: its default
+    ``ollama`` posts to ``http://127.0.0.1:11434/api/embed`` whatever OLLAMA_HOST says; ``createOllama({ baseURL })``
+    to that URL. Both are Ollama embedders, made inline in ``embedMany`` or once beside no ``@ai-sdk/`` import."""
+    result = located(tmp_path, {
+        "ingest.ts": ("import { ollama } from 'ollama-ai-provider';\nimport { embedMany } from 'ai';\n"
+                      "const { embeddings } = await embedMany({ model: ollama.embedding('nomic-embed-text'), values });\n"),
+        "lib/model.ts": ("import { createOllama } from 'ollama-ai-provider-v2';\n"
+                         "const ollama = createOllama({ baseURL: process.env.OLLAMA_BASE_URL ?? 'http://ollama:11434/api' });\n"
+                         "export const embedder = ollama.textEmbeddingModel('mxbai-embed-large');\n")})
+    assert calls(result) == {("ingest.ts", "ollama-ai-sdk", "nomic-embed-text", None, "http://127.0.0.1:11434/api", None),
+                             ("lib/model.ts", "ollama-ai-sdk", "mxbai-embed-large", None, "http://ollama:11434/api",
+                              "OLLAMA_BASE_URL")}
+    assert all(c.is_ollama for c in result.embedding_calls)
