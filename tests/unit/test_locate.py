@@ -679,3 +679,40 @@ def test_a_settings_root_name_assigned_a_part_of_the_settings_reads_below_that_p
                                        "    return OllamaEmbedding(model_name=cfg.embedding.model)\n")})
     [call] = [c for c in locate(tmp_path).embedding_calls if c.name == "OllamaEmbedding"]
     assert call.model == "nomic-embed-text", call
+
+
+DJANGO_OLLAMA_APP = {
+    "labs/manage.py": ('import os\nimport sys\n\nif __name__ == "__main__":\n'
+                       '    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")\n'
+                       '    from django.core.management import execute_from_command_line\n'
+                       '    execute_from_command_line(sys.argv)\n'),
+    "labs/config/__init__.py": "",
+    "labs/config/settings.py": ('import os\n\nDEBUG = True\n'
+                                'LOCAL_LLM_HOST = os.environ.get("LOCAL_LLM_HOST", "http://ollama:11434")\n'),
+    "labs/embeddings/__init__.py": "",
+    "labs/embeddings/ollama.py": ("from django.conf import settings\nfrom ollama import Client\n\n\n"
+                                 "class OllamaEmbedder:\n    def __init__(self, model):\n"
+                                 "        self._model_name = model.name\n"
+                                 "        self._client = Client(settings.LOCAL_LLM_HOST)\n\n"
+                                 "    def embed(self, prompt):\n"
+                                 "        return self._client.embed(self._model_name, prompt)\n"),
+}
+
+
+def test_an_ollama_client_given_a_django_setting_as_its_host_reads_that_settings_env_variable(tmp_path):
+    """runtimerevolution/labs: ``Client(settings.LOCAL_LLM_HOST)`` passes the host positionally, from the Django
+    settings module manage.py names (``LOCAL_LLM_HOST = os.environ.get("LOCAL_LLM_HOST", ...)``): the URL is that
+    variable's, never OLLAMA_HOST, which a client given a host does not read."""
+    _write(tmp_path, DJANGO_OLLAMA_APP)
+    [call] = locate(tmp_path).embedding_calls
+    assert (call.kind, call.url, call.url_env) == ("ollama-client", "http://ollama:11434", "LOCAL_LLM_HOST"), call
+
+
+def test_an_ollama_client_given_its_host_positionally_embeds_there(tmp_path):
+    """``Client("http://gpu-box:11434")``: the first positional argument of the ollama clients is the host."""
+    from harness.locate.embedding_calls import scan
+
+    code = ('from ollama import Client\n\nclient = Client("http://gpu-box:11434")\n\n\ndef embed(texts):\n'
+            '    return client.embed(model="nomic-embed-text", input=texts)\n')
+    [call] = scan("embed.py", code, "python")
+    assert (call.url, call.url_env) == ("http://gpu-box:11434", None), call
