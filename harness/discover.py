@@ -567,6 +567,50 @@ def rows_naming_model(conn: Conn, shape: Shape, model: str) -> dict[str, tuple[A
     return out
 
 
+# A table that keeps the application's choice of embedding model as configuration (labs' core_embeddingmodel,
+# khoj's database_searchmodelconfig): named like a model, an embedder or an encoder.
+_MODEL_TABLE = re.compile(r"embed|model|encoder", re.I)
+# A value that may be a model's name: one word of letters, digits and . _ - : / @ (no sentence, no number alone).
+_MODEL_VALUE = re.compile(r"[A-Za-z0-9][\w.:/@-]{1,99}")
+_ACTIVE_NAMES = ("active", "is_active", "enabled", "is_enabled", "is_default", "default", "selected", "current")
+
+
+def models_named_in_tables(conn: Conn, shape: Shape, most: int = 24) -> dict[str, str]:
+    """Values that may name the embedding model, in the text columns of the small tables of the embedding table's
+    schema named like a model's configuration, with where (``core_embeddingmodel.name, row id = 1, active``); the rows
+    a boolean named like ``active`` marks first. Candidates only: which one made the stored vectors is measured."""
+    tables = conn.execute(
+        "SELECT c.oid, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'r' AND n.nspname = %s AND c.relname NOT IN (%s, %s) ORDER BY c.relname",
+        (shape.embeddings.schema, shape.embeddings.name, shape.chunks.name)).fetchall()
+    found: dict[str, str] = {}
+    for t in tables:
+        if not _MODEL_TABLE.search(t["name"]):
+            continue
+        columns = conn.execute("SELECT attname AS name, format_type(atttypid, NULL) AS type FROM pg_attribute "
+                               "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                               (t["oid"],)).fetchall()
+        texts = [c["name"] for c in columns if c["type"] in TEXT_TYPES]
+        active = next((c["name"] for n in _ACTIVE_NAMES for c in columns if c["name"] == n and c["type"] == "boolean"), None)
+        pk = next((c["name"] for c in columns if c["name"] == "id"), None)
+        if not texts:
+            continue
+        order = sql.SQL("ORDER BY {} DESC NULLS LAST").format(sql.Identifier(active)) if active else sql.SQL("")
+        rows = conn.execute(sql.SQL("SELECT {cols}{pk}{active} FROM {t} {order} LIMIT 200").format(
+            cols=sql.SQL(", ").join(sql.Identifier(c) for c in texts),
+            pk=sql.SQL(", {} AS _pk").format(sql.Identifier(pk)) if pk else sql.SQL(""),
+            active=sql.SQL(", {} AS _active").format(sql.Identifier(active)) if active else sql.SQL(""),
+            t=sql.Identifier(shape.embeddings.schema, t["name"]), order=order)).fetchall()
+        for row in rows:
+            for column in texts:
+                value = row[column]
+                if (isinstance(value, str) and _MODEL_VALUE.fullmatch(value) and re.search(r"[A-Za-z]", value)
+                        and value not in found and len(found) < most):
+                    found[value] = (f"{t['name']}.{column}" + (f", row id = {row['_pk']}" if pk else "")
+                                    + (", active" if active and row["_active"] else ""))
+    return found
+
+
 def _combinations(conn: Conn, em: Table, columns: tuple[str, ...]) -> tuple[tuple[tuple[Any, ...], int], ...]:
     """Each combination of ``columns``' values stored, with its rows (most first; ten at most)."""
     if not columns:

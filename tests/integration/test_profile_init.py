@@ -1476,3 +1476,66 @@ def test_chunks_placed_in_collections_by_their_documents_are_said_so_beside_the_
             "  # collection_join: {table: documents, key: id, chunk: document_id}\n"
             "  # collection_table: {table: workspaces, key: id, name: name}\n") in drafted, drafted
     assert "folder" not in _line(drafted, "# collection_table"), drafted  # nullable: places no chunk for sure
+
+
+EMBEDDER_IN_A_TABLE = """
+CREATE TABLE core_embeddingmodel (id bigserial PRIMARY KEY, provider varchar NOT NULL, name varchar(255) NOT NULL,
+                                  active boolean NOT NULL);
+INSERT INTO core_embeddingmodel (provider, name, active) VALUES ('OPENAI', 'hash-embed:768', false),
+    ('GEMINI', 'models/text-embedding-004', false), ('OLLAMA', 'hash-embed:384', true);
+CREATE TABLE embeddings_embedding (id bigserial PRIMARY KEY, file_path varchar(255) NOT NULL, text text NOT NULL,
+                                   embedding vector NOT NULL);
+"""
+# The embedder takes its model from that table's active row (``model.name``): no code or setting names one.
+EMBEDDER_OF_A_ROW = {"embeddings/ollama.py": (
+    "from ollama import Client\n\n\nclass OllamaEmbedder:\n    def __init__(self, model):\n"
+    "        self._model_name = model.name\n        self._client = Client('http://ollama:11434')\n\n"
+    "    def embed(self, prompt):\n        return self._client.embed(self._model_name, prompt)\n")}
+
+
+def _embedder_in_a_table(db, embed_server, repo: Path, model: str) -> None:
+    import httpx
+
+    db.execute(EMBEDDER_IN_A_TABLE)
+    texts = [f"/repositories/app/file{i}.py\n\ndef f{i}(): return {i}" for i in range(6)]
+    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": model, "input": texts}).json()["embeddings"]
+    with db.connect(autocommit=True) as conn:
+        for i, (text, vector) in enumerate(zip(texts, vectors)):
+            conn.execute("INSERT INTO embeddings_embedding (file_path, text, embedding) VALUES (%s, %s, %s::vector)",
+                         (f"/repositories/app/file{i}.py", text, str(vector)))
+    for rel, code in EMBEDDER_OF_A_ROW.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(code)
+
+
+def test_a_model_the_database_keeps_as_configuration_is_drafted_when_it_reproduces_the_stored_vectors(
+        cli, empty_db, embed_server, tmp_path):
+    """runtimerevolution/labs keeps its embedder's model in ``core_embeddingmodel`` (the active row's ``name``): of the
+    models that table names, the one the provider serves at the stored vectors' dimension and whose re-embedding
+    reproduces them is the model (before: TODO, "no model column holds one")."""
+    repo = tmp_path / "repo"
+    _embedder_in_a_table(empty_db, embed_server, repo, "hash-embed:384")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    line = _line(out.read_text(), "model:")
+    assert load_profile(out, env={}).provider.model == "hash-embed:384"
+    assert "core_embeddingmodel.name, row id = 3, active" in line, line
+    assert "reproduces the stored vectors of 5 of the 5 rows read" in line, line
+
+
+def test_a_model_the_database_keeps_as_configuration_that_does_not_reproduce_the_stored_vectors_stays_todo(
+        cli, empty_db, embed_server, tmp_path):
+    """The same table naming hash-embed:384, the stored vectors made by another model of that dimension: the model is
+    not guessed from the row; the TODO names it as unmeasured."""
+    repo = tmp_path / "repo"
+    _embedder_in_a_table(empty_db, embed_server, repo, "hash-embed:384")
+    empty_db.execute("UPDATE embeddings_embedding SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.json["todo"] == ["provider.model"], result.out
+    line = _line(out.read_text(), "model:")
+    assert "hash-embed:384 (core_embeddingmodel.name, row id = 3, active)" in line and "none measured" in line, line
