@@ -22,7 +22,7 @@ IN_PROCESS_KINDS = frozenset({"sentence-transformers", "fastembed", "transformer
 class EmbeddingCall:
     path: str
     line: int
-    kind: str  # ollama-http / ollama-client / openai / openai-http / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config
+    kind: str  # ollama-http / ollama-client / openai / openai-http / litellm / ollama-litellm / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config
     name: str  # what was called
     model: str | None = None  # literal model name (or the default of the env variable it reads)
     model_env: str | None = None  # the env variable the model comes from
@@ -91,6 +91,10 @@ _HF_PIPELINE = re.compile(r"""(?<![\w.$])(?P<name>[A-Za-z_$][\w$]*)\s*\(\s*(?:ta
 # sentence-transformers model in process (a bare name): SurfSense's embedder, its model from EMBEDDING_MODEL.
 _CHONKIE = re.compile(r"""\bAutoEmbeddings\s*\.\s*get_embeddings\s*\(""")
 _CHONKIE_IMPORT = re.compile(r"""^\s*from\s+chonkie(?:\.\w+)*\s+import\b[^\n]*\bAutoEmbeddings\b""", re.M)
+# LiteLLM's embedding functions, `litellm.embedding(...)` or imported by name: the model routes the provider
+# (`ollama/NAME` is Ollama's NAME), `api_base` the URL.
+_LITELLM = re.compile(r"""(?<![\w.])(?:(?P<mod>litellm)\s*\.\s*)?(?P<name>a?embedding)\s*\(""")
+_LITELLM_IMPORT = re.compile(r"""^\s*(?:import\s+litellm\b|from\s+litellm\s+import\b(?P<names>[^\n]*))""", re.M)
 _SUPABASE_AI = re.compile(r"""\bnew\s+Supabase\s*\.\s*ai\s*\.\s*Session\s*\(""")
 _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
@@ -355,6 +359,16 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         routed = ollama_model(uri) if uri else None
         add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-chonkie" if routed else "chonkie",
                           "AutoEmbeddings.get_embeddings", routed or chonkie_model(uri), env))
+    imported = {n for i in _LITELLM_IMPORT.finditer(text) for n in re.findall(r"\w+", i.group("names") or "")}
+    for m in _LITELLM.finditer(text) if lang == "python" else ():
+        if not (m.group("mod") and re.search(r"(?m)^\s*import\s+litellm\b", text)) and \
+                not (not m.group("mod") and m.group("name") in imported) or _is_definition(text, m.start("name")):
+            continue
+        args = call_args(text, m.end() - 1)
+        model, env = _kw(text, args, m.end(), _MODEL_KW, reads)
+        routed = ollama_model(model) if model else None
+        add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-litellm" if routed else "litellm", m.group("name"),
+                          routed or model, env, *_kw(text, args, m.end(), _URL_KW, reads)))
     for m in _SUPABASE_AI.finditer(text):
         args = call_args(text, m.end() - 1)
         add(EmbeddingCall(rel, line_of(text, m.start()), "supabase-ai", "Supabase.ai.Session",

@@ -716,3 +716,29 @@ def test_an_ollama_client_given_its_host_positionally_embeds_there(tmp_path):
             '    return client.embed(model="nomic-embed-text", input=texts)\n')
     [call] = scan("embed.py", code, "python")
     assert (call.url, call.url_env) == ("http://gpu-box:11434", None), call
+
+
+@pytest.mark.parametrize("code, expected", [
+    # labs' OpenAIEmbedder: LiteLLM's function, its model from the argument it is given
+    ("from litellm import embedding\n\n\ndef embed(texts, name):\n    return embedding(model=name, input=texts)\n",
+     ("litellm", "embedding", None, None, None)),
+    # routed to Ollama (`ollama/NAME`) at the api_base it is given
+    ('import litellm\n\nresult = litellm.embedding(model="ollama/nomic-embed-text", input=["a"],\n'
+     '                           api_base="http://gpu-box:11434")\n',
+     ("ollama-litellm", "embedding", "nomic-embed-text", "http://gpu-box:11434", None)),
+    ('from litellm import aembedding\n\nasync def embed(texts):\n'
+     '    return await aembedding(model="text-embedding-3-small", input=texts)\n',
+     ("litellm", "aembedding", "text-embedding-3-small", None, None)),
+])
+def test_a_litellm_embedding_call_is_an_embedding_call_with_its_model_and_url(code, expected):
+    from harness.locate.embedding_calls import scan
+
+    [call] = scan("embed.py", code, "python")
+    assert (call.kind, call.name, call.model, call.url, call.url_env) == expected, call
+
+
+def test_a_function_named_embedding_not_imported_from_litellm_is_no_embedding_call():
+    from harness.locate.embedding_calls import scan
+
+    code = "from app.vectors import embedding\n\nvector = embedding(model=m, input=texts)\n"
+    assert scan("embed.py", code, "python") == []
