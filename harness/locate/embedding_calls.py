@@ -365,10 +365,10 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
                 not (not m.group("mod") and m.group("name") in imported) or _is_definition(text, m.start("name")):
             continue
         args = call_args(text, m.end() - 1)
-        model, env = _kw(text, args, m.end(), _MODEL_KW, reads)
-        routed = ollama_model(model) if model else None
+        named, named_env = _kw(text, args, m.end(), _MODEL_KW, reads)
+        routed = ollama_model(named) if named else None
         add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-litellm" if routed else "litellm", m.group("name"),
-                          routed or model, env, *_kw(text, args, m.end(), _URL_KW, reads)))
+                          routed or named, named_env, *_kw(text, args, m.end(), _URL_KW, reads)))
     for m in _SUPABASE_AI.finditer(text):
         args = call_args(text, m.end() - 1)
         add(EmbeddingCall(rel, line_of(text, m.start()), "supabase-ai", "Supabase.ai.Session",
