@@ -202,6 +202,29 @@ def discover(conn: Conn) -> list[Shape]:
     return shapes
 
 
+def with_search_partition(conn: Conn, shape: Shape, filters: dict[str, str]) -> Shape:
+    """The shape with the collection the application's own search keeps to (``filters``: a column it keeps to by
+    equality -> where the code says so), where no column is named like a collection, tenant or join: a column of the
+    chunk table, ``x`` also as Django's ``x_id``, that is a foreign key (labs' ``project_id -> core_project``)."""
+    if shape.collection.column or shape.tenant.column or shape.collection_join is not None:
+        return shape
+    foreign = {fk for fk, *_ in _foreign_keys(conn, shape.chunks)}
+    for name, where in filters.items():
+        column = next((c for c in (name, f"{name}_id") if c in foreign), None)
+        if column is None:
+            continue
+        loaded: dict[tuple[str, str], Table] = {}
+
+        def table(schema: str, rname: str) -> Table:
+            return loaded.setdefault((schema, rname), _table(conn, schema, rname))
+
+        collection_table, why = _collection_table(conn, shape.chunks, column, table)
+        return replace(shape, collection=Guess(column, f"the application's search keeps to one {column} "
+                                                       f"({where}): a collection per value"),
+                       collection_table=collection_table, collection_table_why=why)
+    return shape
+
+
 def _rank(shape: Shape) -> tuple:
     """Best first: a vector column with a text to embed, tables named for embeddings or chunks, more rows."""
     named = any(w in shape.embeddings.name.lower() for w in ("embed", "chunk", "vector", "document"))

@@ -804,6 +804,11 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         if model_dims is not None:  # the column the model can fill (a stable sort keeps discover's order otherwise)
             shapes = sorted(shapes, key=lambda s: s.vector.dimensions != model_dims)
         shape = shapes[0] if shapes else None
+        if shape is not None:
+            from .discover import with_search_partition
+
+            kept = {f: u.where for u in code_distances(found, shape, every_shape) for f in getattr(u, "filters", ())}
+            shape = with_search_partition(conn, shape, kept)
         padding = native = truncation = None
         if shape is not None:
             stored = max(shape.stored_models, key=shape.stored_models.__getitem__) if shape.stored_models else None

@@ -1539,3 +1539,40 @@ def test_a_model_the_database_keeps_as_configuration_that_does_not_reproduce_the
     assert result.json["todo"] == ["provider.model"], result.out
     line = _line(out.read_text(), "model:")
     assert "hash-embed:384 (core_embeddingmodel.name, row id = 3, active)" in line and "none measured" in line, line
+
+
+PROJECT_CHUNKS = """
+CREATE TABLE core_project (id bigserial PRIMARY KEY, name varchar(255) NOT NULL, path varchar(255) NOT NULL UNIQUE);
+INSERT INTO core_project (name, path) VALUES ('labs', '/repositories/labs'), ('toolbox', '/repositories/toolbox');
+CREATE TABLE embeddings_embedding (id bigserial PRIMARY KEY, file_path varchar(255) NOT NULL, text text NOT NULL,
+                                   embedding vector(8), project_id bigint NOT NULL REFERENCES core_project (id));
+INSERT INTO embeddings_embedding (file_path, text, project_id)
+SELECT '/repositories/labs/f' || g || '.py', 'def f' || g || '(): pass', 1 + g % 2 FROM generate_series(1, 6) g;
+"""
+
+
+def test_the_column_the_applications_search_keeps_to_is_drafted_as_the_collection(cli, empty_db, tmp_path):
+    """labs searches one project's files (``Embedding.objects.filter(project__id=project_id)`` before its
+    ``CosineDistance``): ``project_id``, a foreign key no name says is a collection or tenant, is the collection, named
+    by its project's name (before: the whole table was one collection)."""
+    empty_db.execute(PROJECT_CHUNKS)
+    repo = tmp_path / "repo"
+    (repo / "embeddings").mkdir(parents=True)
+    (repo / "embeddings" / "embedder.py").write_text(
+        "from pgvector.django import CosineDistance\n\n\ndef retrieve(q, project_id):\n"
+        "    return (Embedding.objects.filter(project__id=project_id).values('file_path')\n"
+        "            .annotate(distance=Min(CosineDistance('embedding', q))).order_by('distance'))\n")
+    raw = yaml.safe_load(_drafted(cli, empty_db, repo, tmp_path))
+    assert raw["chunks"]["collection"] == "project_id" and "collection_name" not in raw["chunks"], raw
+    assert raw["chunks"]["collection_table"] == {"table": "core_project", "key": "id", "name": "name"}
+
+
+def test_a_search_that_keeps_to_no_column_leaves_the_table_one_collection(cli, empty_db, tmp_path):
+    empty_db.execute(PROJECT_CHUNKS)
+    repo = tmp_path / "repo"
+    (repo / "embeddings").mkdir(parents=True)
+    (repo / "embeddings" / "embedder.py").write_text(
+        "from pgvector.django import CosineDistance\n\n\ndef retrieve(q):\n"
+        "    return Embedding.objects.order_by(CosineDistance('embedding', q))[:10]\n")
+    raw = yaml.safe_load(_drafted(cli, empty_db, repo, tmp_path))
+    assert raw["chunks"]["collection_name"] == "embeddings_embedding" and "collection" not in raw["chunks"], raw
