@@ -209,15 +209,14 @@ def with_search_partition(conn: Conn, shape: Shape, filters: dict[str, str]) -> 
     if shape.collection.column or shape.tenant.column or shape.collection_join is not None:
         return shape
     foreign = {fk for fk, *_ in _foreign_keys(conn, shape.chunks)}
+
+    def table(schema: str, rname: str) -> Table:
+        return _table(conn, schema, rname)
+
     for name, where in filters.items():
         column = next((c for c in (name, f"{name}_id") if c in foreign), None)
         if column is None:
             continue
-        loaded: dict[tuple[str, str], Table] = {}
-
-        def table(schema: str, rname: str) -> Table:
-            return loaded.setdefault((schema, rname), _table(conn, schema, rname))
-
         collection_table, why = _collection_table(conn, shape.chunks, column, table)
         return replace(shape, collection=Guess(column, f"the application's search keeps to one {column} "
                                                        f"({where}): a collection per value"),
