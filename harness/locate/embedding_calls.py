@@ -22,7 +22,7 @@ IN_PROCESS_KINDS = frozenset({"sentence-transformers", "fastembed", "transformer
 class EmbeddingCall:
     path: str
     line: int
-    kind: str  # ollama-http / ollama-client / openai / openai-http / litellm / ollama-litellm / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config
+    kind: str  # ollama-http / ollama-client / openai / openai-http / litellm / ollama-litellm / gemini / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config
     name: str  # what was called
     model: str | None = None  # literal model name (or the default of the env variable it reads)
     model_env: str | None = None  # the env variable the model comes from
@@ -95,6 +95,11 @@ _CHONKIE_IMPORT = re.compile(r"""^\s*from\s+chonkie(?:\.\w+)*\s+import\b[^\n]*\b
 # (`ollama/NAME` is Ollama's NAME), `api_base` the URL.
 _LITELLM = re.compile(r"""(?<![\w.])(?:(?P<mod>litellm)\s*\.\s*)?(?P<name>a?embedding)\s*\(""")
 _LITELLM_IMPORT = re.compile(r"""^\s*(?:import\s+litellm\b|from\s+litellm\s+import\b(?P<names>[^\n]*))""", re.M)
+# Google's Gemini SDKs: google.generativeai's `genai.embed_content(model=...)`, google-genai's
+# `client.models.embed_content(model=...)`, in a file importing either.
+_GEMINI = re.compile(r"""(?<![\w])(?:\w+\s*\.\s*)+(?P<name>embed_content)\s*\(""")
+_GEMINI_IMPORT = re.compile(r"""^\s*(?:import\s+google\.generativeai\b|from\s+google\.(?:genai|generativeai)\b|"""
+                            r"""from\s+google\s+import\s+[^\n]*\b(?:genai|generativeai)\b)""", re.M)
 _SUPABASE_AI = re.compile(r"""\bnew\s+Supabase\s*\.\s*ai\s*\.\s*Session\s*\(""")
 _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
@@ -359,6 +364,10 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         routed = ollama_model(uri) if uri else None
         add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-chonkie" if routed else "chonkie",
                           "AutoEmbeddings.get_embeddings", routed or chonkie_model(uri), env))
+    for m in _GEMINI.finditer(text) if lang == "python" and _GEMINI_IMPORT.search(text) else ():
+        args = call_args(text, m.end() - 1)
+        add(EmbeddingCall(rel, line_of(text, m.start()), "gemini", m.group("name"),
+                          *_kw(text, args, m.end(), _MODEL_KW, reads)))
     imported = {n for i in _LITELLM_IMPORT.finditer(text) for n in re.findall(r"\w+", i.group("names") or "")}
     for m in _LITELLM.finditer(text) if lang == "python" else ():
         if not (m.group("mod") and re.search(r"(?m)^\s*import\s+litellm\b", text)) and \

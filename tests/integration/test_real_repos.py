@@ -5840,9 +5840,10 @@ def test_labs_django_code_chunks_per_project_with_the_embedders_model_kept_in_a_
         (d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]}
     calls = {(c["path"], c["kind"], c["model"], c["url"], c["url_env"]) for c in located["embedding_calls"]}
     # The client is given the Django setting (LOCAL_LLM_HOST, read in config/settings.py), never OLLAMA_HOST; LiteLLM's
-    # embedding() (the OpenAI embedder) is listed too.
-    assert ("labs/embeddings/ollama.py", "ollama-client", None, "http://ollama:11434", "LOCAL_LLM_HOST") in calls, calls
-    assert ("labs/embeddings/openai.py", "litellm", None, None, None) in calls, calls
+    # embedding() (the OpenAI embedder) and Gemini's embed_content are listed too, each model the row it is given.
+    assert calls == {("labs/embeddings/ollama.py", "ollama-client", None, "http://ollama:11434", "LOCAL_LLM_HOST"),
+                     ("labs/embeddings/openai.py", "litellm", None, None, None),
+                     ("labs/embeddings/gemini.py", "gemini", None, None, None)}, calls
     assert located["best_entrypoint"] is None  # a Celery task embeds, no command: the engine runs
     drafted = trial.profile.read_text()
     assert trial.init.json["todo"] == [], drafted

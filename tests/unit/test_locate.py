@@ -742,3 +742,28 @@ def test_a_function_named_embedding_not_imported_from_litellm_is_no_embedding_ca
 
     code = "from app.vectors import embedding\n\nvector = embedding(model=m, input=texts)\n"
     assert scan("embed.py", code, "python") == []
+
+
+@pytest.mark.parametrize("code, expected", [
+    # labs' GeminiEmbedder: google.generativeai's module function, its model from the row it is given
+    ("import google.generativeai as genai\n\n\nclass GeminiEmbedder:\n    def __init__(self, model):\n"
+     "        self._model_name = model.name\n\n    def embed(self, prompt):\n"
+     "        return genai.embed_content(model=self._model_name, content=prompt)\n",
+     ("gemini", "embed_content", None)),
+    # the google-genai SDK's client
+    ('from google import genai\n\nclient = genai.Client()\n'
+     'result = client.models.embed_content(model="text-embedding-004", contents=["a", "b"])\n',
+     ("gemini", "embed_content", "text-embedding-004")),
+])
+def test_a_google_gemini_embed_content_call_is_an_embedding_call_with_its_model(code, expected):
+    from harness.locate.embedding_calls import scan
+
+    [call] = scan("gemini.py", code, "python")
+    assert (call.kind, call.name, call.model) == expected, call
+
+
+def test_an_embed_content_method_of_another_library_is_no_gemini_call():
+    from harness.locate.embedding_calls import scan
+
+    code = "from app.store import store\n\nstore.embed_content(model='x', content='y')\n"
+    assert scan("store.py", code, "python") == []
