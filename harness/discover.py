@@ -618,11 +618,15 @@ def models_named_in_tables(conn: Conn, shape: Shape, most: int = 24) -> dict[str
         if not texts:
             continue
         order = sql.SQL("ORDER BY {} DESC NULLS LAST").format(sql.Identifier(active)) if active else sql.SQL("")
-        rows = conn.execute(sql.SQL("SELECT {cols}{pk}{active} FROM {t} {order} LIMIT 200").format(
-            cols=sql.SQL(", ").join(sql.Identifier(c) for c in texts),
-            pk=sql.SQL(", {} AS _pk").format(sql.Identifier(pk)) if pk else sql.SQL(""),
-            active=sql.SQL(", {} AS _active").format(sql.Identifier(active)) if active else sql.SQL(""),
-            t=sql.Identifier(shape.embeddings.schema, t["name"]), order=order)).fetchall()
+        try:
+            with conn.transaction():  # a savepoint: a refused read leaves the caller's transaction usable
+                rows = conn.execute(sql.SQL("SELECT {cols}{pk}{active} FROM {t} {order} LIMIT 200").format(
+                    cols=sql.SQL(", ").join(sql.Identifier(c) for c in texts),
+                    pk=sql.SQL(", {} AS _pk").format(sql.Identifier(pk)) if pk else sql.SQL(""),
+                    active=sql.SQL(", {} AS _active").format(sql.Identifier(active)) if active else sql.SQL(""),
+                    t=sql.Identifier(shape.embeddings.schema, t["name"]), order=order)).fetchall()
+        except psycopg.Error:
+            continue  # a table the role may not read names nothing here
         for row in rows:
             for column in texts:
                 value = row[column]

@@ -1576,3 +1576,27 @@ def test_a_search_that_keeps_to_no_column_leaves_the_table_one_collection(cli, e
         "    return Embedding.objects.order_by(CosineDistance('embedding', q))[:10]\n")
     raw = yaml.safe_load(_drafted(cli, empty_db, repo, tmp_path))
     assert raw["chunks"]["collection_name"] == "embeddings_embedding" and "collection" not in raw["chunks"], raw
+
+
+def test_a_configuration_table_the_connecting_role_may_not_read_is_passed_over(cli, empty_db, embed_server, tmp_path):
+    """A table named like a model's that the role may not SELECT from names nothing: the draft is still written, with
+    the model from the one it may read."""
+    from psycopg.conninfo import make_conninfo
+
+    repo = tmp_path / "repo"
+    _embedder_in_a_table(empty_db, embed_server, repo, "hash-embed:384")
+    role = f"reader_{empty_db.name}"
+    empty_db.execute(f"""
+        CREATE TABLE core_llmmodel (id bigserial PRIMARY KEY, name varchar(255) NOT NULL);
+        INSERT INTO core_llmmodel (name) VALUES ('hash-embed:768');
+        CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}';
+        GRANT SELECT ON core_embeddingmodel, embeddings_embedding TO {role};
+    """)
+    try:
+        out = tmp_path / "draft.yaml"
+        result = cli("profile", "init", "--repo", repo, "--output", out, "--json", "--database-url",
+                     make_conninfo(empty_db.dsn, user=role, password=f"pw-{role}"), env={"OLLAMA_HOST": embed_server.url})
+        assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+        assert load_profile(out, env={}).provider.model == "hash-embed:384"
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
