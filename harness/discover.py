@@ -597,15 +597,32 @@ _MODEL_VALUE = re.compile(r"[A-Za-z0-9][\w.:/@-]{1,99}")
 _ACTIVE_NAMES = ("active", "is_active", "enabled", "is_enabled", "is_default", "default", "selected", "current")
 
 
-def models_named_in_tables(conn: Conn, shape: Shape, most: int = 24) -> dict[str, str]:
-    """Values that may name the embedding model, in the text columns of the small tables of the embedding table's
-    schema named like a model's configuration, with where (``core_embeddingmodel.name, row id = 1, active``); the rows
-    a boolean named like ``active`` marks first. Candidates only: which one made the stored vectors is measured."""
+@dataclass(frozen=True)
+class NamedModel:
+    """A value of a configuration table that may name the embedding model, and where (the row a boolean named like
+    ``active`` marks: active True, another row of that table: False, a table without one: None)."""
+
+    name: str
+    table: str
+    column: str
+    key: Any = None
+    active: bool | None = None
+
+    @property
+    def where(self) -> str:
+        return (f"{self.table}.{self.column}" + (f", row id = {self.key}" if self.key is not None else "")
+                + (", active" if self.active else ""))
+
+
+def models_named_in_tables(conn: Conn, shape: Shape, most: int = 24) -> dict[str, NamedModel]:
+    """Values that may name the embedding model, in the text columns of the tables of the embedding table's schema
+    named like a model's configuration (``core_embeddingmodel.name, row id = 1, active``); the rows a boolean named
+    like ``active`` marks first. Candidates only: which one made the stored vectors is measured."""
     tables = conn.execute(
         "SELECT c.oid, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind = 'r' AND n.nspname = %s AND c.relname NOT IN (%s, %s) ORDER BY c.relname",
         (shape.embeddings.schema, shape.embeddings.name, shape.chunks.name)).fetchall()
-    found: dict[str, str] = {}
+    found: dict[str, NamedModel] = {}
     for t in tables:
         if not _MODEL_TABLE.search(t["name"]):
             continue
@@ -632,8 +649,8 @@ def models_named_in_tables(conn: Conn, shape: Shape, most: int = 24) -> dict[str
                 value = row[column]
                 if (isinstance(value, str) and _MODEL_VALUE.fullmatch(value) and re.search(r"[A-Za-z]", value)
                         and value not in found and len(found) < most):
-                    found[value] = (f"{t['name']}.{column}" + (f", row id = {row['_pk']}" if pk else "")
-                                    + (", active" if active and row["_active"] else ""))
+                    found[value] = NamedModel(value, t["name"], column, row["_pk"] if pk else None,
+                                              bool(row["_active"]) if active else None)
     return found
 
 

@@ -1600,3 +1600,20 @@ def test_a_configuration_table_the_connecting_role_may_not_read_is_passed_over(c
         assert load_profile(out, env={}).provider.model == "hash-embed:384"
     finally:
         empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_configured_model_that_reproduces_the_stored_vectors_but_is_not_the_active_one_stays_todo(
+        cli, empty_db, embed_server, tmp_path):
+    """The admin made another embedder active (labs queries with the active row's model) and the projects were not
+    vectorized again: the stored vectors reproduce with the inactive row's model. Drafting it would backfill and verify
+    with a model the application no longer queries with: the model stays TODO, naming both."""
+    repo = tmp_path / "repo"
+    _embedder_in_a_table(empty_db, embed_server, repo, "hash-embed:384")
+    empty_db.execute("UPDATE core_embeddingmodel SET active = (provider = 'OPENAI')")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.json["todo"] == ["provider.model"], result.out
+    line = _line(out.read_text(), "model:")
+    assert "hash-embed:384 (core_embeddingmodel.name, row id = 3) reproduces the stored vectors" in line, line
+    assert "the active row names hash-embed:768 (core_embeddingmodel.name, row id = 1, active)" in line, line
