@@ -202,6 +202,28 @@ def discover(conn: Conn) -> list[Shape]:
     return shapes
 
 
+def with_search_partition(conn: Conn, shape: Shape, filters: dict[str, str]) -> Shape:
+    """The shape with the collection the application's own search keeps to (``filters``: a column it keeps to by
+    equality -> where the code says so), where no column is named like a collection, tenant or join: a column of the
+    chunk table, ``x`` also as Django's ``x_id``, that is a foreign key (labs' ``project_id -> core_project``)."""
+    if shape.collection.column or shape.tenant.column or shape.collection_join is not None:
+        return shape
+    foreign = {fk for fk, *_ in _foreign_keys(conn, shape.chunks)}
+
+    def table(schema: str, rname: str) -> Table:
+        return _table(conn, schema, rname)
+
+    for name, where in filters.items():
+        column = next((c for c in (name, f"{name}_id") if c in foreign), None)
+        if column is None:
+            continue
+        collection_table, why = _collection_table(conn, shape.chunks, column, table)
+        return replace(shape, collection=Guess(column, f"the application's search keeps to one {column} "
+                                                       f"({where}): a collection per value"),
+                       collection_table=collection_table, collection_table_why=why)
+    return shape
+
+
 def _rank(shape: Shape) -> tuple:
     """Best first: a vector column with a text to embed, tables named for embeddings or chunks, more rows."""
     named = any(w in shape.embeddings.name.lower() for w in ("embed", "chunk", "vector", "document"))
@@ -565,6 +587,71 @@ def rows_naming_model(conn: Conn, shape: Shape, model: str) -> dict[str, tuple[A
         if len(hits) == 1:
             out[column] = hits[0]
     return out
+
+
+# A table that keeps the application's choice of embedding model as configuration (labs' core_embeddingmodel,
+# khoj's database_searchmodelconfig): named like a model, an embedder or an encoder.
+_MODEL_TABLE = re.compile(r"embed|model|encoder", re.I)
+# A value that may be a model's name: one word of letters, digits and . _ - : / @ (no sentence, no number alone).
+_MODEL_VALUE = re.compile(r"[A-Za-z0-9][\w.:/@-]{1,99}")
+_ACTIVE_NAMES = ("active", "is_active", "enabled", "is_enabled", "is_default", "default", "selected", "current")
+
+
+@dataclass(frozen=True)
+class NamedModel:
+    """A value of a configuration table that may name the embedding model, and where (the row a boolean named like
+    ``active`` marks: active True, another row of that table: False, a table without one: None)."""
+
+    name: str
+    table: str
+    column: str
+    key: Any = None
+    active: bool | None = None
+
+    @property
+    def where(self) -> str:
+        return (f"{self.table}.{self.column}" + (f", row id = {self.key}" if self.key is not None else "")
+                + (", active" if self.active else ""))
+
+
+def models_named_in_tables(conn: Conn, shape: Shape, most: int = 24) -> dict[str, NamedModel]:
+    """Values that may name the embedding model, in the text columns of the tables of the embedding table's schema
+    named like a model's configuration (``core_embeddingmodel.name, row id = 1, active``); the rows a boolean named
+    like ``active`` marks first. Candidates only: which one made the stored vectors is measured."""
+    tables = conn.execute(
+        "SELECT c.oid, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'r' AND n.nspname = %s AND c.relname NOT IN (%s, %s) ORDER BY c.relname",
+        (shape.embeddings.schema, shape.embeddings.name, shape.chunks.name)).fetchall()
+    found: dict[str, NamedModel] = {}
+    for t in tables:
+        if not _MODEL_TABLE.search(t["name"]):
+            continue
+        columns = conn.execute("SELECT attname AS name, format_type(atttypid, NULL) AS type FROM pg_attribute "
+                               "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                               (t["oid"],)).fetchall()
+        texts = [c["name"] for c in columns if c["type"] in TEXT_TYPES]
+        active = next((c["name"] for n in _ACTIVE_NAMES for c in columns if c["name"] == n and c["type"] == "boolean"), None)
+        pk = next((c["name"] for c in columns if c["name"] == "id"), None)
+        if not texts:
+            continue
+        order = sql.SQL("ORDER BY {} DESC NULLS LAST").format(sql.Identifier(active)) if active else sql.SQL("")
+        try:
+            with conn.transaction():  # a savepoint: a refused read leaves the caller's transaction usable
+                rows = conn.execute(sql.SQL("SELECT {cols}{pk}{active} FROM {t} {order} LIMIT 200").format(
+                    cols=sql.SQL(", ").join(sql.Identifier(c) for c in texts),
+                    pk=sql.SQL(", {} AS _pk").format(sql.Identifier(pk)) if pk else sql.SQL(""),
+                    active=sql.SQL(", {} AS _active").format(sql.Identifier(active)) if active else sql.SQL(""),
+                    t=sql.Identifier(shape.embeddings.schema, t["name"]), order=order)).fetchall()
+        except psycopg.Error:
+            continue  # a table the role may not read names nothing here
+        for row in rows:
+            for column in texts:
+                value = row[column]
+                if (isinstance(value, str) and _MODEL_VALUE.fullmatch(value) and re.search(r"[A-Za-z]", value)
+                        and value not in found and len(found) < most):
+                    found[value] = NamedModel(value, t["name"], column, row["_pk"] if pk else None,
+                                              bool(row["_active"]) if active else None)
+    return found
 
 
 def _combinations(conn: Conn, em: Table, columns: tuple[str, ...]) -> tuple[tuple[tuple[Any, ...], int], ...]:

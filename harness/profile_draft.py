@@ -242,13 +242,18 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   native_dims: int | None = None, truncation: tuple[int, str, str | None] | None = None,
                   task_prefixes: tuple[tuple[str, str], ...] = (),
                   filter_named: dict[str, tuple[Any, str]] | None = None,
-                  stripping_embedders: tuple[str, ...] = ()) -> Draft:
+                  stripping_embedders: tuple[str, ...] = (),
+                  configured: dict[str, str] | None = None, configured_conflict: str = "") -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
     side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
     embedder naming ``served_model`` is an Ollama one. ``migrated_as_is``: the application's latest migrations
     declaring the column as the database has it. ``stripping_embedders``: "name, path:line" of the application's
-    embedders, where each makes newlines spaces (a library's default)."""
+    embedders, where each makes newlines spaces (a library's default). ``configured``: the models rows of the
+    database's configuration tables name that the provider serves at the column's dimension, with where; one
+    ``measured`` to reproduce the stored vectors is the model; ``configured_conflict``: why the one that does is not
+    (another row is the active one)."""
     app_models = app_models or {}
+    configured = configured or {}
     w = _Writer()
     w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
               "The profile loader refuses this file while any value is still TODO.")
@@ -287,11 +292,20 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 f"provider serves it at {vc.dimensions or stored_dims} dimensions, as "
                 + (f"{em.name}.{vc.column} holds" if vc.dimensions else f"the stored vectors of {em.name}.{vc.column} are")
                 + (f"; its other embedders name {others}" if others else ""))
+    elif len(configured) == 1 and measured is not None and measured.matched:
+        [(chosen, where)] = configured.items()
+        w.value("provider.model", "model", chosen,
+                f"measured: the application keeps its model in its database ({where}); the provider serves it at "
+                f"{vc.dimensions or stored_dims} dimensions and {measured.why.removeprefix('measured: ')}")
     else:
         reads = f"; its embedder reads it from {', '.join('$' + e for e in model_envs)}" if model_envs else ""
         named = ", ".join(f"{m} ({how})" for m, how in app_models.items())
         reads += f"; the application's embedders name {named}: the Ollama name of the one that fills this column" \
             if named else ""
+        kept = ", ".join(f"{m} ({where})" for m, where in configured.items())
+        reads += (f"; its database's configuration names {kept}, served at {vc.dimensions or stored_dims} dimensions"
+                  " but none measured to reproduce the stored vectors") if kept else ""
+        reads += f"; {configured_conflict}" if configured_conflict else ""
         w.value("provider.model", "model", TODO,
                 f"the model the application embeds with (no model column holds one in {em.qualified}{reads})")
     if padding is not None and padding.pads:
@@ -749,6 +763,36 @@ def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str
         return None
 
 
+def _configured_model(dsn: str, shape: Shape, provider_url: str, dims: int | None,
+                      in_code: tuple[tuple[str, ...], str] | None) -> tuple[dict[str, str], MeasuredText | None, str]:
+    """The models the database's configuration tables name that the provider serves at ``dims`` (labs keeps its
+    embedder's in core_embeddingmodel, no code names one), with where; narrowed to the one whose re-embedding
+    reproduces the stored vectors, with that measurement, when exactly one does (``name:latest`` is ``name``) and no
+    other row of its table is marked the active one (the application queries with that one: then why not, said)."""
+    from . import db as dbmod
+    from .discover import models_named_in_tables
+
+    with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
+        named = models_named_in_tables(conn, shape)
+        fits = {m: n for m, n in named.items() if _model_dimensions(provider_url, m) == dims}
+        reproduced = {}
+        for candidate in fits:
+            measured = _measured_text(conn, shape, provider_url, candidate, in_code=in_code)
+            if measured is not None and measured.matched:
+                reproduced[candidate] = measured
+    wheres = {m: n.where for m, n in fits.items()}
+    if len({m.removesuffix(":latest") for m in reproduced}) != 1:
+        return wheres, None, ""
+    chosen, measured = next(iter(reproduced.items()))
+    row = fits[chosen]
+    active = [n for n in named.values() if (n.table, n.column) == (row.table, row.column) and n.active]
+    if row.active is False and active:
+        return {}, None, (f"{chosen} ({row.where}) reproduces the stored vectors, but the active row names "
+                          + ", ".join(f"{n.name} ({n.where})" for n in active)
+                          + ": the application queries with that one; give the model to embed with")
+    return {chosen: row.where}, measured, ""
+
+
 def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | None = None,
                  provider_url: str | None = None) -> Draft:
     """Read the database (read-only) and locate the repository; return the draft profile. With ``model`` and a
@@ -776,6 +820,11 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         if model_dims is not None:  # the column the model can fill (a stable sort keeps discover's order otherwise)
             shapes = sorted(shapes, key=lambda s: s.vector.dimensions != model_dims)
         shape = shapes[0] if shapes else None
+        if shape is not None:
+            from .discover import with_search_partition
+
+            kept = {f: u.where for u in code_distances(found, shape, every_shape) for f in getattr(u, "filters", ())}
+            shape = with_search_partition(conn, shape, kept)
         padding = native = truncation = None
         if shape is not None:
             stored = max(shape.stored_models, key=shape.stored_models.__getitem__) if shape.stored_models else None
@@ -822,6 +871,12 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
                 measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint))
     named = contract_models(entrypoint)
+    configured: dict[str, str] = {}
+    configured_conflict = ""
+    if model is None and served is None and measured is None and shape is not None and not shape.stored_models \
+            and not named and provider_url and (shape.vector.dimensions or stored_dims):
+        configured, measured, configured_conflict = _configured_model(
+            dsn, shape, provider_url, shape.vector.dimensions or stored_dims, _in_code(entrypoint))
     loaded = getattr(getattr(entrypoint, "contract", None), "in_process_models", ())
     if model is None and measured is None and shape is not None and len(named) == 1 and named[0] not in loaded:
         # the one model the entrypoint sends to the provider is measured as a --model would be (Haystack's script:
@@ -852,6 +907,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          code_distances=code_distances(found, shape, every_shape),
                          native_dims=native, truncation=truncation, filter_named=naming,
                          stripping_embedders=_stripping_embedders(found.embedding_calls, model or served),
+                         configured=configured, configured_conflict=configured_conflict,
                          # the backfill's own files first: of several prefixes, the one its texts are given
                          task_prefixes=tuple(dict.fromkeys([*getattr(getattr(entrypoint, "contract", None),
                                                                      "task_prefixes", ()), *found.task_prefixes])),

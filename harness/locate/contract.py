@@ -13,7 +13,7 @@ from typing import cast, overload
 from .. import redact, task_prefixes
 from . import embedding_calls
 from .files import MAKEFILES, is_test, language, read
-from .literals import call_args, dotenv_line, env_reads, in_spans, line_of, py_docstrings
+from .literals import call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, py_docstrings
 
 MAX_FILES = 30
 # A language model's settings: a name with an LLM / chat / completion / generation part that sets a model, provider,
@@ -864,15 +864,15 @@ def _django_settings(workdir: Path) -> list[Path]:
     manage.py sits in ``src/khoj`` and names ``khoj.app.settings``): the folders above it, while they are packages,
     are tried too (the first one without ``__init__.py`` is where Python imports the package from)."""
     data = read(workdir / "manage.py")
-    m = re.search(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""", data.decode("utf-8", "replace")) if data else None
-    if not m:
+    module = django_settings_module(data.decode("utf-8", "replace")) if data else None
+    if not module:
         return []
     folders, here = [workdir], workdir
     while (here / "__init__.py").is_file() and here.parent != here:
         here = here.parent
         folders.append(here)
     for folder in folders:
-        found = _module_files(m.group(1), folder) or _module_files(m.group(1) + ".__init__", folder)
+        found = _module_files(module, folder) or _module_files(module + ".__init__", folder)
         if found:
             return found
     return []

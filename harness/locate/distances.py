@@ -25,6 +25,9 @@ class DistanceUse:
     # the ORM model class the code names (`Entry.objects`, `Item.embedding`) where its table is not in this file:
     # ``with_model_tables`` names the table from the repository's models
     model: str | None = None
+    # the columns the search keeps to by equality (Django's ``.filter(project__id=...)``: ``project_id``), a
+    # partition of the rows it searches: a collection or tenant no column name says
+    filters: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:
@@ -317,6 +320,21 @@ _DJANGO_FN = {"CosineDistance": "cosine", "L2Distance": "l2", "MaxInnerProduct":
 _DJANGO_MANAGER = re.compile(r"\b(?P<model>[A-Z]\w*)\.objects\b")
 
 
+_DJANGO_FILTER = re.compile(r"\.filter\s*\(")
+# an equality lookup: `project__id=`, `project_id=`, `kind=`, `kind__exact=` (not `created__gte=`, `name__in=`)
+_DJANGO_EQUALS = re.compile(r"(?:^|,)\s*(?P<field>[a-z_]\w*?)(?P<id>__(?:id|pk))?(?:__exact)?\s*=(?!=)")
+
+
+def _django_filters(query: str) -> tuple[str, ...]:
+    """The columns a Django query chain keeps to by equality, in the order given (a relation's ``x__id`` is ``x_id``)."""
+    found: list[str] = []
+    for m in _DJANGO_FILTER.finditer(query):
+        for f in _DJANGO_EQUALS.finditer(call_args(query, m.end() - 1)):
+            if "__" not in f.group("field"):
+                found.append(f.group("field") + ("_id" if f.group("id") else ""))
+    return tuple(dict.fromkeys(found))
+
+
 def _django(rel: str, code: str) -> list[DistanceUse]:
     out = []
     for m in _DJANGO.finditer(code):
@@ -325,8 +343,9 @@ def _django(rel: str, code: str) -> list[DistanceUse]:
         # The model whose manager the query starts from (its module may be another app's); else the class around.
         model = managers[-1].group("model") if managers else None
         table = None if model else django_table_at(rel, code, m.start())
+        query = code[managers[-1].end():m.start()] if managers else ""
         out.append(DistanceUse(rel, line_of(code, m.start("fn")), _DJANGO_FN[m.group("fn")], "django", table,
-                               m.group("col"), m.group("fn") + "()", model))
+                               m.group("col"), m.group("fn") + "()", model, _django_filters(query)))
     # HnswIndex / IvfflatIndex(fields=[...], opclasses=[...]) in a model's Meta or a migration's AddIndex.
     for m in re.finditer(r"\b(?:HnswIndex|IvfflatIndex)\s*\(", code):
         args = call_args(code, m.end() - 1)

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import cast
 
-from .literals import EnvRead, call_args, constant, dotenv_line, env_reads, in_spans, line_of, split_args
+from .literals import (EnvRead, call_args, constant, django_settings_module, dotenv_line, env_reads, in_spans, line_of,
+                       split_args)
 from .yaml_settings import SettingsFiles, keyword_path
 
 # supabase-ai: Supabase Edge Runtime's built-in inference (``new Supabase.ai.Session('gte-small')``) runs the model in
@@ -21,7 +22,7 @@ IN_PROCESS_KINDS = frozenset({"sentence-transformers", "fastembed", "transformer
 class EmbeddingCall:
     path: str
     line: int
-    kind: str  # ollama-http / ollama-client / openai / openai-http / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config
+    kind: str  # ollama-http / ollama-client / openai / openai-http / litellm / ollama-litellm / gemini / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config
     name: str  # what was called
     model: str | None = None  # literal model name (or the default of the env variable it reads)
     model_env: str | None = None  # the env variable the model comes from
@@ -36,7 +37,8 @@ class EmbeddingCall:
     dimensions: int | None = None
     dimensions_env: str | None = None
     # the URL as a field of a pydantic settings object made from a class of another module of the repository:
-    # "quivr_api.models.settings#BrainSettings.ollama_api_base_url" (its environment variable, found there)
+    # "quivr_api.models.settings#BrainSettings.ollama_api_base_url" (its environment variable, found there), or a
+    # Django setting, "django#LOCAL_LLM_HOST" (its read in the settings module manage.py names)
     url_from: str | None = field(default=None, compare=False)
     # the task prefixes the library puts before each document and query it embeds, unless the call sets others
     # (langchain_community's OllamaEmbeddings: embed_instruction "passage: ", query_instruction "query: ")
@@ -89,6 +91,15 @@ _HF_PIPELINE = re.compile(r"""(?<![\w.$])(?P<name>[A-Za-z_$][\w$]*)\s*\(\s*(?:ta
 # sentence-transformers model in process (a bare name): SurfSense's embedder, its model from EMBEDDING_MODEL.
 _CHONKIE = re.compile(r"""\bAutoEmbeddings\s*\.\s*get_embeddings\s*\(""")
 _CHONKIE_IMPORT = re.compile(r"""^\s*from\s+chonkie(?:\.\w+)*\s+import\b[^\n]*\bAutoEmbeddings\b""", re.M)
+# LiteLLM's embedding functions, `litellm.embedding(...)` or imported by name: the model routes the provider
+# (`ollama/NAME` is Ollama's NAME), `api_base` the URL.
+_LITELLM = re.compile(r"""(?<![\w.])(?:(?P<mod>litellm)\s*\.\s*)?(?P<name>a?embedding)\s*\(""")
+_LITELLM_IMPORT = re.compile(r"""^\s*(?:import\s+litellm\b|from\s+litellm\s+import\b(?P<names>[^\n]*))""", re.M)
+# Google's Gemini SDKs: google.generativeai's `genai.embed_content(model=...)`, google-genai's
+# `client.models.embed_content(model=...)`, in a file importing either.
+_GEMINI = re.compile(r"""(?<![\w])(?:\w+\s*\.\s*)+(?P<name>embed_content)\s*\(""")
+_GEMINI_IMPORT = re.compile(r"""^\s*(?:import\s+google\.generativeai\b|from\s+google\.(?:genai|generativeai)\b|"""
+                            r"""from\s+google\s+import\s+[^\n]*\b(?:genai|generativeai)\b)""", re.M)
 _SUPABASE_AI = re.compile(r"""\bnew\s+Supabase\s*\.\s*ai\s*\.\s*Session\s*\(""")
 _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
@@ -357,6 +368,20 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         routed = ollama_model(uri) if uri else None
         add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-chonkie" if routed else "chonkie",
                           "AutoEmbeddings.get_embeddings", routed or chonkie_model(uri), env))
+    for m in _GEMINI.finditer(text) if lang == "python" and _GEMINI_IMPORT.search(text) else ():
+        args = call_args(text, m.end() - 1)
+        add(EmbeddingCall(rel, line_of(text, m.start()), "gemini", m.group("name"),
+                          *_kw(text, args, m.end(), _MODEL_KW, reads)))
+    imported = {n for i in _LITELLM_IMPORT.finditer(text) for n in re.findall(r"\w+", i.group("names") or "")}
+    for m in _LITELLM.finditer(text) if lang == "python" else ():
+        if not (m.group("mod") and re.search(r"(?m)^\s*import\s+litellm\b", text)) and \
+                not (not m.group("mod") and m.group("name") in imported) or _is_definition(text, m.start("name")):
+            continue
+        args = call_args(text, m.end() - 1)
+        named, named_env = _kw(text, args, m.end(), _MODEL_KW, reads)
+        routed = ollama_model(named) if named else None
+        add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-litellm" if routed else "litellm", m.group("name"),
+                          routed or named, named_env, *_kw(text, args, m.end(), _URL_KW, reads)))
     for m in _SUPABASE_AI.finditer(text):
         args = call_args(text, m.end() - 1)
         add(EmbeddingCall(rel, line_of(text, m.start()), "supabase-ai", "Supabase.ai.Session",
@@ -364,9 +389,10 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
     if _OLLAMA_IMPORT.search(text):
         for m in _OLLAMA_CALL.finditer(text):
             args = call_args(text, m.end() - 1)
+            host = _ollama_host(text, reads)
             add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-client", f"{m.group('name')}.{m.group('fn')}",
-                              *_kw(text, args, m.end(), _MODEL_KW, reads), *_ollama_host(text, reads),
-                              None, *_dimensions(text, args, m.end(), reads)))
+                              *_kw(text, args, m.end(), _MODEL_KW, reads), *host[:2],
+                              None, *_dimensions(text, args, m.end(), reads), url_from=host[2]))
     ollama_sdk = _ai_sdk_ollama(text, reads) if lang == "js" else None
     if lang == "js" and _AI_SDK_IMPORT.search(text):  # the Vercel AI SDK: embed({ model: openai.embedding("m") })
         for m in _AI_SDK.finditer(text):
@@ -529,7 +555,8 @@ def with_imported_models(calls: list[EmbeddingCall], read: Callable[[str], str |
     out = []
     for c in calls:
         if c.url is None and c.url_env is None and c.url_from:
-            env = _settings_env(c.path, c.url_from, read)
+            module, ref = c.url_from.split("#", 1)
+            env = _django_setting_env(c.path, ref, read) if module == "django" else _settings_env(c.path, c.url_from, read)
             if env is not None:
                 c = replace(c, url=env.default, url_env=env.name)
         if c.model is None and c.model_env is None and c.model_from:
@@ -810,13 +837,46 @@ def _client_url(text: str, reads: list[EnvRead]) -> tuple[str | None, str | None
     return _kw(text, args, m.end(), _URL_KW, reads)
 
 
-def _ollama_host(text: str, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+def _ollama_host(text: str, reads: list[EnvRead]) -> tuple[str | None, str | None, str | None]:
+    """The host an ollama client embeds at: (literal or env default, env name, ``django#SETTING`` when it is a Django
+    setting, which the settings module resolves)."""
     m = re.search(r"""\b(?:Client|AsyncClient|Ollama)\s*\(""", text)
     if m:
         args = call_args(text, m.end() - 1)
-        if _URL_KW.search(args):  # the client is given its host: the environment's OLLAMA_HOST is not read
-            return _kw(text, args, m.end(), _URL_KW, reads)
+        # the client is given its host (by keyword, or as the clients' first parameter): OLLAMA_HOST is not read
+        kw = _URL_KW.search(args)
+        at = kw.end() if kw else len(args) - len(args.lstrip())
+        if kw or (args.strip() and not re.match(r"\s*\w+\s*=", args)):
+            setting = _DJANGO_SETTING.match(args, at) if _DJANGO_SETTINGS_IMPORT.search(text) else None
+            return (*_value(text, m.end() + at, reads), f"django#{setting.group(1)}" if setting else None)
     for r in reads:  # the ollama clients read OLLAMA_HOST themselves
         if r.name == "OLLAMA_HOST":
-            return r.default, r.name
-    return None, "OLLAMA_HOST"
+            return r.default, r.name, None
+    return None, "OLLAMA_HOST", None
+
+
+_DJANGO_SETTINGS_IMPORT = re.compile(r"(?m)^\s*from\s+django\.conf\s+import\s+(?:[^\n]*\b)?settings\b")
+_DJANGO_SETTING = re.compile(r"settings\.([A-Z][A-Z0-9_]*)\b(?!\s*\()")
+
+
+def _django_setting_env(rel: str, name: str, read: Callable[[str], str | None]) -> EnvRead | None:
+    """The environment read of Django setting ``name``: its assignment in the settings module the nearest
+    ``manage.py`` above the calling file names (resolved beside that ``manage.py``)."""
+    folders = posixpath.dirname(rel).split("/") if "/" in rel else []
+    for depth in range(len(folders), -1, -1):
+        base = "/".join(folders[:depth])
+        manage = read(posixpath.join(base, "manage.py") if base else "manage.py")
+        module = django_settings_module(manage) if manage else None
+        if not module:
+            continue
+        for path in (module.replace(".", "/") + ".py", module.replace(".", "/") + "/__init__.py"):
+            settings = read(posixpath.join(base, path) if base else path)
+            if settings is None:
+                continue
+            reads = env_reads(settings, "python")
+            for pos, _rhs in _assignments(settings, name):
+                env = next((r for r in reads if r.start >= pos and r.start - pos < 40), None)
+                if env is not None and _indent(settings, pos) == 0:
+                    return env
+        return None
+    return None

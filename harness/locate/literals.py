@@ -82,6 +82,15 @@ def call_args(text: str, open_paren: int, limit: int = 1500) -> str:
     return text[open_paren + 1:end]
 
 
+_DJANGO_SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""")
+
+
+def django_settings_module(manage_py: str) -> str | None:
+    """The settings module a ``manage.py`` names (``os.environ.setdefault("DJANGO_SETTINGS_MODULE", "x.settings")``)."""
+    m = _DJANGO_SETTINGS_MODULE.search(manage_py)
+    return m.group(1) if m else None
+
+
 class EnvRead:
     """One read of an environment variable, with its literal default and where it sits in the text."""
 

@@ -1495,3 +1495,144 @@ def test_a_store_table_made_earlier_at_another_dimension_is_said_as_kept_not_as_
                            "vector store creates it with 768 (index.ts:3) only where it does not exist yet: this table "
                            "was made before, at 1536, and is kept as it is"), line
     assert "migration" not in line, line
+
+
+EMBEDDER_IN_A_TABLE = """
+CREATE TABLE core_embeddingmodel (id bigserial PRIMARY KEY, provider varchar NOT NULL, name varchar(255) NOT NULL,
+                                  active boolean NOT NULL);
+INSERT INTO core_embeddingmodel (provider, name, active) VALUES ('OPENAI', 'hash-embed:768', false),
+    ('GEMINI', 'models/text-embedding-004', false), ('OLLAMA', 'hash-embed:384', true);
+CREATE TABLE embeddings_embedding (id bigserial PRIMARY KEY, file_path varchar(255) NOT NULL, text text NOT NULL,
+                                   embedding vector NOT NULL);
+"""
+# The embedder takes its model from that table's active row (``model.name``): no code or setting names one.
+EMBEDDER_OF_A_ROW = {"embeddings/ollama.py": (
+    "from ollama import Client\n\n\nclass OllamaEmbedder:\n    def __init__(self, model):\n"
+    "        self._model_name = model.name\n        self._client = Client('http://ollama:11434')\n\n"
+    "    def embed(self, prompt):\n        return self._client.embed(self._model_name, prompt)\n")}
+
+
+def _embedder_in_a_table(db, embed_server, repo: Path, model: str) -> None:
+    import httpx
+
+    db.execute(EMBEDDER_IN_A_TABLE)
+    texts = [f"/repositories/app/file{i}.py\n\ndef f{i}(): return {i}" for i in range(6)]
+    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": model, "input": texts}).json()["embeddings"]
+    with db.connect(autocommit=True) as conn:
+        for i, (text, vector) in enumerate(zip(texts, vectors)):
+            conn.execute("INSERT INTO embeddings_embedding (file_path, text, embedding) VALUES (%s, %s, %s::vector)",
+                         (f"/repositories/app/file{i}.py", text, str(vector)))
+    for rel, code in EMBEDDER_OF_A_ROW.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(code)
+
+
+def test_a_model_the_database_keeps_as_configuration_is_drafted_when_it_reproduces_the_stored_vectors(
+        cli, empty_db, embed_server, tmp_path):
+    """runtimerevolution/labs keeps its embedder's model in ``core_embeddingmodel`` (the active row's ``name``): of the
+    models that table names, the one the provider serves at the stored vectors' dimension and whose re-embedding
+    reproduces them is the model (before: TODO, "no model column holds one")."""
+    repo = tmp_path / "repo"
+    _embedder_in_a_table(empty_db, embed_server, repo, "hash-embed:384")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+    line = _line(out.read_text(), "model:")
+    assert load_profile(out, env={}).provider.model == "hash-embed:384"
+    assert "core_embeddingmodel.name, row id = 3, active" in line, line
+    assert "reproduces the stored vectors of 5 of the 5 rows read" in line, line
+
+
+def test_a_model_the_database_keeps_as_configuration_that_does_not_reproduce_the_stored_vectors_stays_todo(
+        cli, empty_db, embed_server, tmp_path):
+    """The same table naming hash-embed:384, the stored vectors made by another model of that dimension: the model is
+    not guessed from the row; the TODO names it as unmeasured."""
+    repo = tmp_path / "repo"
+    _embedder_in_a_table(empty_db, embed_server, repo, "hash-embed:384")
+    empty_db.execute("UPDATE embeddings_embedding SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.json["todo"] == ["provider.model"], result.out
+    line = _line(out.read_text(), "model:")
+    assert "hash-embed:384 (core_embeddingmodel.name, row id = 3, active)" in line and "none measured" in line, line
+
+
+PROJECT_CHUNKS = """
+CREATE TABLE core_project (id bigserial PRIMARY KEY, name varchar(255) NOT NULL, path varchar(255) NOT NULL UNIQUE);
+INSERT INTO core_project (name, path) VALUES ('labs', '/repositories/labs'), ('toolbox', '/repositories/toolbox');
+CREATE TABLE embeddings_embedding (id bigserial PRIMARY KEY, file_path varchar(255) NOT NULL, text text NOT NULL,
+                                   embedding vector(8), project_id bigint NOT NULL REFERENCES core_project (id));
+INSERT INTO embeddings_embedding (file_path, text, project_id)
+SELECT '/repositories/labs/f' || g || '.py', 'def f' || g || '(): pass', 1 + g % 2 FROM generate_series(1, 6) g;
+"""
+
+
+def test_the_column_the_applications_search_keeps_to_is_drafted_as_the_collection(cli, empty_db, tmp_path):
+    """labs searches one project's files (``Embedding.objects.filter(project__id=project_id)`` before its
+    ``CosineDistance``): ``project_id``, a foreign key no name says is a collection or tenant, is the collection, named
+    by its project's name (before: the whole table was one collection)."""
+    empty_db.execute(PROJECT_CHUNKS)
+    repo = tmp_path / "repo"
+    (repo / "embeddings").mkdir(parents=True)
+    (repo / "embeddings" / "embedder.py").write_text(
+        "from pgvector.django import CosineDistance\n\n\ndef retrieve(q, project_id):\n"
+        "    return (Embedding.objects.filter(project__id=project_id).values('file_path')\n"
+        "            .annotate(distance=Min(CosineDistance('embedding', q))).order_by('distance'))\n")
+    raw = yaml.safe_load(_drafted(cli, empty_db, repo, tmp_path))
+    assert raw["chunks"]["collection"] == "project_id" and "collection_name" not in raw["chunks"], raw
+    assert raw["chunks"]["collection_table"] == {"table": "core_project", "key": "id", "name": "name"}
+
+
+def test_a_search_that_keeps_to_no_column_leaves_the_table_one_collection(cli, empty_db, tmp_path):
+    empty_db.execute(PROJECT_CHUNKS)
+    repo = tmp_path / "repo"
+    (repo / "embeddings").mkdir(parents=True)
+    (repo / "embeddings" / "embedder.py").write_text(
+        "from pgvector.django import CosineDistance\n\n\ndef retrieve(q):\n"
+        "    return Embedding.objects.order_by(CosineDistance('embedding', q))[:10]\n")
+    raw = yaml.safe_load(_drafted(cli, empty_db, repo, tmp_path))
+    assert raw["chunks"]["collection_name"] == "embeddings_embedding" and "collection" not in raw["chunks"], raw
+
+
+def test_a_configuration_table_the_connecting_role_may_not_read_is_passed_over(cli, empty_db, embed_server, tmp_path):
+    """A table named like a model's that the role may not SELECT from names nothing: the draft is still written, with
+    the model from the one it may read."""
+    from psycopg.conninfo import make_conninfo
+
+    repo = tmp_path / "repo"
+    _embedder_in_a_table(empty_db, embed_server, repo, "hash-embed:384")
+    role = f"reader_{empty_db.name}"
+    empty_db.execute(f"""
+        CREATE TABLE core_llmmodel (id bigserial PRIMARY KEY, name varchar(255) NOT NULL);
+        INSERT INTO core_llmmodel (name) VALUES ('hash-embed:768');
+        CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}';
+        GRANT SELECT ON core_embeddingmodel, embeddings_embedding TO {role};
+    """)
+    try:
+        out = tmp_path / "draft.yaml"
+        result = cli("profile", "init", "--repo", repo, "--output", out, "--json", "--database-url",
+                     make_conninfo(empty_db.dsn, user=role, password=f"pw-{role}"), env={"OLLAMA_HOST": embed_server.url})
+        assert result.code == 0 and result.json["todo"] == [], result.out + result.err
+        assert load_profile(out, env={}).provider.model == "hash-embed:384"
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_configured_model_that_reproduces_the_stored_vectors_but_is_not_the_active_one_stays_todo(
+        cli, empty_db, embed_server, tmp_path):
+    """The admin made another embedder active (labs queries with the active row's model) and the projects were not
+    vectorized again: the stored vectors reproduce with the inactive row's model. Drafting it would backfill and verify
+    with a model the application no longer queries with: the model stays TODO, naming both."""
+    repo = tmp_path / "repo"
+    _embedder_in_a_table(empty_db, embed_server, repo, "hash-embed:384")
+    empty_db.execute("UPDATE core_embeddingmodel SET active = (provider = 'OPENAI')")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                 env={"OLLAMA_HOST": embed_server.url})
+    assert result.json["todo"] == ["provider.model"], result.out
+    line = _line(out.read_text(), "model:")
+    assert "hash-embed:384 (core_embeddingmodel.name, row id = 3) reproduces the stored vectors" in line, line
+    assert "the active row names hash-embed:768 (core_embeddingmodel.name, row id = 1, active)" in line, line

@@ -679,3 +679,91 @@ def test_a_settings_root_name_assigned_a_part_of_the_settings_reads_below_that_p
                                        "    return OllamaEmbedding(model_name=cfg.embedding.model)\n")})
     [call] = [c for c in locate(tmp_path).embedding_calls if c.name == "OllamaEmbedding"]
     assert call.model == "nomic-embed-text", call
+
+
+DJANGO_OLLAMA_APP = {
+    "labs/manage.py": ('import os\nimport sys\n\nif __name__ == "__main__":\n'
+                       '    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")\n'
+                       '    from django.core.management import execute_from_command_line\n'
+                       '    execute_from_command_line(sys.argv)\n'),
+    "labs/config/__init__.py": "",
+    "labs/config/settings.py": ('import os\n\nDEBUG = True\n'
+                                'LOCAL_LLM_HOST = os.environ.get("LOCAL_LLM_HOST", "http://ollama:11434")\n'),
+    "labs/embeddings/__init__.py": "",
+    "labs/embeddings/ollama.py": ("from django.conf import settings\nfrom ollama import Client\n\n\n"
+                                 "class OllamaEmbedder:\n    def __init__(self, model):\n"
+                                 "        self._model_name = model.name\n"
+                                 "        self._client = Client(settings.LOCAL_LLM_HOST)\n\n"
+                                 "    def embed(self, prompt):\n"
+                                 "        return self._client.embed(self._model_name, prompt)\n"),
+}
+
+
+def test_an_ollama_client_given_a_django_setting_as_its_host_reads_that_settings_env_variable(tmp_path):
+    """runtimerevolution/labs: ``Client(settings.LOCAL_LLM_HOST)`` passes the host positionally, from the Django
+    settings module manage.py names (``LOCAL_LLM_HOST = os.environ.get("LOCAL_LLM_HOST", ...)``): the URL is that
+    variable's, never OLLAMA_HOST, which a client given a host does not read."""
+    _write(tmp_path, DJANGO_OLLAMA_APP)
+    [call] = locate(tmp_path).embedding_calls
+    assert (call.kind, call.url, call.url_env) == ("ollama-client", "http://ollama:11434", "LOCAL_LLM_HOST"), call
+
+
+def test_an_ollama_client_given_its_host_positionally_embeds_there(tmp_path):
+    """``Client("http://gpu-box:11434")``: the first positional argument of the ollama clients is the host."""
+    from harness.locate.embedding_calls import scan
+
+    code = ('from ollama import Client\n\nclient = Client("http://gpu-box:11434")\n\n\ndef embed(texts):\n'
+            '    return client.embed(model="nomic-embed-text", input=texts)\n')
+    [call] = scan("embed.py", code, "python")
+    assert (call.url, call.url_env) == ("http://gpu-box:11434", None), call
+
+
+@pytest.mark.parametrize("code, expected", [
+    # labs' OpenAIEmbedder: LiteLLM's function, its model from the argument it is given
+    ("from litellm import embedding\n\n\ndef embed(texts, name):\n    return embedding(model=name, input=texts)\n",
+     ("litellm", "embedding", None, None, None)),
+    # routed to Ollama (`ollama/NAME`) at the api_base it is given
+    ('import litellm\n\nresult = litellm.embedding(model="ollama/nomic-embed-text", input=["a"],\n'
+     '                           api_base="http://gpu-box:11434")\n',
+     ("ollama-litellm", "embedding", "nomic-embed-text", "http://gpu-box:11434", None)),
+    ('from litellm import aembedding\n\nasync def embed(texts):\n'
+     '    return await aembedding(model="text-embedding-3-small", input=texts)\n',
+     ("litellm", "aembedding", "text-embedding-3-small", None, None)),
+])
+def test_a_litellm_embedding_call_is_an_embedding_call_with_its_model_and_url(code, expected):
+    from harness.locate.embedding_calls import scan
+
+    [call] = scan("embed.py", code, "python")
+    assert (call.kind, call.name, call.model, call.url, call.url_env) == expected, call
+
+
+def test_a_function_named_embedding_not_imported_from_litellm_is_no_embedding_call():
+    from harness.locate.embedding_calls import scan
+
+    code = "from app.vectors import embedding\n\nvector = embedding(model=m, input=texts)\n"
+    assert scan("embed.py", code, "python") == []
+
+
+@pytest.mark.parametrize("code, expected", [
+    # labs' GeminiEmbedder: google.generativeai's module function, its model from the row it is given
+    ("import google.generativeai as genai\n\n\nclass GeminiEmbedder:\n    def __init__(self, model):\n"
+     "        self._model_name = model.name\n\n    def embed(self, prompt):\n"
+     "        return genai.embed_content(model=self._model_name, content=prompt)\n",
+     ("gemini", "embed_content", None)),
+    # the google-genai SDK's client
+    ('from google import genai\n\nclient = genai.Client()\n'
+     'result = client.models.embed_content(model="text-embedding-004", contents=["a", "b"])\n',
+     ("gemini", "embed_content", "text-embedding-004")),
+])
+def test_a_google_gemini_embed_content_call_is_an_embedding_call_with_its_model(code, expected):
+    from harness.locate.embedding_calls import scan
+
+    [call] = scan("gemini.py", code, "python")
+    assert (call.kind, call.name, call.model) == expected, call
+
+
+def test_an_embed_content_method_of_another_library_is_no_gemini_call():
+    from harness.locate.embedding_calls import scan
+
+    code = "from app.store import store\n\nstore.embed_content(model='x', content='y')\n"
+    assert scan("store.py", code, "python") == []

@@ -72,6 +72,18 @@ def test_django_distance_functions_name_their_column():
         ("l2", "embedding", 2), ("cosine", "embedding", 3), ("ip", "vec", 4)]
 
 
+def test_a_django_search_says_the_columns_it_keeps_to_by_equality():
+    """labs' ``Embedding.objects.filter(project__id=project_id).values(...).annotate(d=Min(CosineDistance(...)))``:
+    the search keeps to one project (``project_id``); a range lookup (``created__gte``) keeps to no partition."""
+    text = ("from pgvector.django import CosineDistance\n"
+            "rows = (Embedding.objects.filter(project__id=project_id, created__gte=since)\n"
+            "        .filter(kind='code').values('file_path')\n"
+            "        .annotate(distance=Min(CosineDistance('embedding', q))))\n"
+            "other = Item.objects.order_by(L2Distance('embedding', q))\n")
+    assert [(u.column, u.filters) for u in scan("labs/embedder.py", text, "python")] == [
+        ("embedding", ("project_id", "kind")), ("embedding", ())]
+
+
 def test_drizzle_distance_helpers_name_the_tables_column():
     text = ("import { cosineDistance, l2Distance, innerProduct } from 'drizzle-orm';\n"
             "export const docs = pgTable('documents', { id: serial('id'), embedding: vector('embedding_vec', "
