@@ -1224,3 +1224,15 @@ def test_a_chonkie_model_uri_in_the_call_names_the_model_it_routes_to(tmp_path):
     assert {(c.path, c.model, c.model_env, c.is_ollama) for c in result.embedding_calls} == {
         ("app/ollama.py", "nomic-embed-text", None, True), ("app/openai.py", "text-embedding-3-small", None, False),
         ("app/env.py", "all-minilm", "EMBED", True)}
+
+
+def test_a_task_prefix_named_as_an_example_in_a_docstring_is_no_prefix_the_code_puts(tmp_path):
+    """LightRAG's `ollama_embed` documents `document_prefix: ... (e.g., "search_document: ")` and prefixes a text only
+    when a setting gives one: the docstring's example is documentation, not a prefix the embedder puts."""
+    result = located(tmp_path, {"llm/ollama.py": (
+        "import ollama\n\n\nasync def ollama_embed(texts, embed_model, document_prefix=None, host=None):\n"
+        '    """Embed texts.\n\n        document_prefix: Optional prefix (e.g., "search_document: ").\n    """\n'
+        "    if document_prefix:\n        texts = [document_prefix + t for t in texts]\n"
+        "    ollama_client = ollama.AsyncClient(host=host)\n"
+        "    return await ollama_client.embed(model=embed_model, input=texts)\n")})
+    assert result.embedding_calls and result.task_prefixes == (), result.task_prefixes
