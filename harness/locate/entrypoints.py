@@ -29,6 +29,9 @@ _DELEGATES = re.compile(r"^\s*(?:turbo(?:\s+run)?|lerna\s+run|nx\s+run-many|(?:p
 # data set into the application, whatever its name says, and re-embeds none of the application's rows.
 _EVALUATION = re.compile(r"(?:^|/)(?P<folder>(?:[\w.-]*/)*?(?:evals?|evaluations?|eval_framework|evaluation_framework|benchmarks?|bench))/",
                          re.I)
+# A library's examples of its own use (LightRAG's `examples/unofficial-sample/`): each runs on its own sample data
+# (a book inserted into a fresh working folder), whatever its name says, and re-embeds none of a deployment's rows.
+_EXAMPLE = re.compile(r"(?:^|/)(?P<folder>(?:[\w.-]*/)*?(?:examples?|demos?|samples?))/(?:[\w.-]+/)*", re.I)
 # Names that say the command re-embeds (not an ingest that may do more).
 _STRONG = re.compile(r"backfill|embed|vectori[sz]e|reindex", re.I)
 # What a backfill named for its object fills when it fills vectors (`backfill_chunks`, `backfill-embeddings`); the other
@@ -74,7 +77,7 @@ class Entrypoint:
     def may_embed(self) -> bool:
         """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), and
         for an evaluation's or benchmark's code."""
-        if self.evaluation or self.ingests_with_a_language_model or self.keeps_nothing:
+        if self.evaluation or self.example or self.ingests_with_a_language_model or self.keeps_nothing:
             return False
         if self.contract is None or not self.contract.known:
             return True
@@ -102,6 +105,13 @@ class Entrypoint:
         """The evaluation or benchmark folder the entrypoint lives in (``app/eval_framework/``), if any."""
         m = _EVALUATION.match(self.path)
         return m.group("folder") + "/" if m else None
+
+    @property
+    def example(self) -> str | None:
+        """The examples folder the entrypoint lives in (``examples/unofficial-sample/``), unless its name says it
+        backfills: an example of the library's use on its own data."""
+        m = _EXAMPLE.match(self.path)
+        return m.group(0) if m and not _SCRIPTISH.search(f"{self.name} {PurePosixPath(self.path).name}") else None
 
     @property
     def keeps_nothing(self) -> bool:

@@ -1236,3 +1236,25 @@ def test_a_task_prefix_named_as_an_example_in_a_docstring_is_no_prefix_the_code_
         "    ollama_client = ollama.AsyncClient(host=host)\n"
         "    return await ollama_client.embed(model=embed_model, input=texts)\n")})
     assert result.embedding_calls and result.task_prefixes == (), result.task_prefixes
+
+
+def test_a_script_in_a_librarys_examples_folder_is_listed_but_never_the_best_entrypoint(tmp_path):
+    """LightRAG's `examples/unofficial-sample/lightrag_embedding_prefixes.py` clears its own working folder and inserts a
+    sample book: an example of the library's use on its own data, named for what it shows (embedding prefixes), no
+    backfill of the deployment's rows; a script there named as a backfill still is one."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "__init__.py").write_text("")
+    (tmp_path / "lib" / "embed.py").write_text(
+        "import ollama\n\n\nasync def embed(texts, model):\n    client = ollama.AsyncClient(host='http://localhost:11434')\n"
+        "    return await client.embed(model=model, input=texts)\n")
+    main = ("import asyncio, os\nfrom lib.embed import embed\n\n\nasync def main():\n"
+            "    await embed(['a sample book'], os.getenv('EMBEDDING_MODEL', 'bge-m3:latest'))\n\n"
+            "if __name__ == '__main__':\n    asyncio.run(main())\n")
+    (tmp_path / "examples" / "unofficial-sample").mkdir(parents=True)
+    (tmp_path / "examples" / "unofficial-sample" / "lib_embedding_prefixes.py").write_text(main)
+    result = locate(tmp_path)
+    example = next(e for e in result.entrypoints if e.name.endswith("lib_embedding_prefixes"))
+    assert example.example == "examples/unofficial-sample/" and not example.may_embed
+    assert result.best_entrypoint is None and "an example of the library's use" in result.text()
+    (tmp_path / "examples" / "backfill_embeddings.py").write_text(main)
+    assert locate(tmp_path).best_entrypoint.name.endswith("backfill_embeddings")
