@@ -200,12 +200,17 @@ def npm_scripts(root: Path, rel: str, data: bytes, terms: tuple[str, ...]) -> li
     return found
 
 
+_PRINTS = re.compile(r"\s*[@+-]*\s*(?:echo|printf)\b(?![^\n]*(?:[|>;`]|\$\(shell|&&))")
+
+
 def make_targets(rel: str, data: bytes, terms: tuple[str, ...]) -> list[Entrypoint]:
     text = data.decode("utf-8", "replace")
     workdir = str(PurePosixPath(rel).parent)
     found = []
     for target, recipe in make_recipes(text).items():
-        if _BACKFILLISH.search(target) or any(_BACKFILLISH.search(r) or any(t in r for t in terms) for r in recipe):
+        # A line that only prints (LightRAG's `make help`: `@printf "... embedding ..."`) runs nothing it names.
+        runs = [r for r in recipe if not _PRINTS.match(r)]
+        if _BACKFILLISH.search(target) or any(_BACKFILLISH.search(r) or any(t in r for t in terms) for r in runs):
             command = f"make {target}" if workdir == "." else f"make -C {workdir} {target}"
             found.append(Entrypoint(rel, "make-target", target, f"make {target}", workdir,
                                     command if workdir != "." else None))

@@ -1258,3 +1258,12 @@ def test_a_script_in_a_librarys_examples_folder_is_listed_but_never_the_best_ent
     assert result.best_entrypoint is None and "an example of the library's use" in result.text()
     (tmp_path / "examples" / "backfill_embeddings.py").write_text(main)
     assert locate(tmp_path).best_entrypoint.name.endswith("backfill_embeddings")
+
+
+def test_a_make_target_that_only_prints_words_of_embedding_is_no_entrypoint(tmp_path):
+    """LightRAG's `make help` prints `make env-base  Configure LLM, embedding, and reranker`: a recipe that only prints
+    runs nothing, whatever words it prints; a target whose recipe runs an embedding script is still one."""
+    result = located(tmp_path, {"Makefile": (
+        "help:\n\t@printf \"  make env-base   Configure LLM, embedding, and reranker\\n\"\n\techo 'make embed: re-embed'\n\n"
+        "reembed:\n\t@echo re-embedding\n\tpython scripts/embed_all.py\n")})
+    assert [e.command for e in result.entrypoints if e.kind == "make-target"] == ["make reembed"], result.entrypoints
