@@ -29,9 +29,10 @@ _DELEGATES = re.compile(r"^\s*(?:turbo(?:\s+run)?|lerna\s+run|nx\s+run-many|(?:p
 # data set into the application, whatever its name says, and re-embeds none of the application's rows.
 _EVALUATION = re.compile(r"(?:^|/)(?P<folder>(?:[\w.-]*/)*?(?:evals?|evaluations?|eval_framework|evaluation_framework|benchmarks?|bench))/",
                          re.I)
-# A library's examples of its own use (LightRAG's `examples/unofficial-sample/`): each runs on its own sample data
-# (a book inserted into a fresh working folder), whatever its name says, and re-embeds none of a deployment's rows.
-_EXAMPLE = re.compile(r"(?:^|/)(?P<folder>(?:[\w.-]*/)*?(?:examples?|demos?|samples?))/(?:[\w.-]+/)*", re.I)
+# A library's examples of its own use, a folder at the repository's root (LightRAG's `examples/unofficial-sample/`):
+# each runs on its own sample data (a book inserted into a fresh working folder), whatever its name says, and re-embeds
+# none of a deployment's rows. Deeper, `example` is a package's name (Java's `com/example/`), not a folder of examples.
+_EXAMPLE = re.compile(r"^(?:examples?|demos?|samples?)/(?:[\w.-]+/)*", re.I)
 # Names that say the command re-embeds (not an ingest that may do more).
 _STRONG = re.compile(r"backfill|embed|vectori[sz]e|reindex", re.I)
 # What a backfill named for its object fills when it fills vectors (`backfill_chunks`, `backfill-embeddings`); the other

@@ -1267,3 +1267,40 @@ def test_a_make_target_that_only_prints_words_of_embedding_is_no_entrypoint(tmp_
         "help:\n\t@printf \"  make env-base   Configure LLM, embedding, and reranker\\n\"\n\techo 'make embed: re-embed'\n\n"
         "reembed:\n\t@echo re-embedding\n\tpython scripts/embed_all.py\n")})
     assert [e.command for e in result.entrypoints if e.kind == "make-target"] == ["make reembed"], result.entrypoints
+
+
+LIGHTRAG_LIKE_TABLES = '''import asyncpg
+from pgvector.asyncpg import register_vector
+
+
+class PGVectorStorage:
+    async def create(self, db, base_table, table_name, dim):
+        ddl = TABLES[base_table]["ddl"].replace("VECTOR(dimension)", f"VECTOR({dim})")
+        await db.execute(ddl.replace(base_table, table_name))
+
+
+class PGGraphStorage:
+    pass
+
+
+TABLES = {
+    "VDB_CHUNKS": {
+        "ddl": """CREATE TABLE VDB_CHUNKS (
+                    id VARCHAR(255),
+                    workspace VARCHAR(255),
+                    content TEXT,
+                    content_vector VECTOR(dimension),
+                    CONSTRAINT VDB_CHUNKS_PK PRIMARY KEY (workspace, id)
+                    )"""
+    },
+}
+'''
+
+
+def test_a_ddl_string_with_a_placeholder_word_for_the_width_declares_its_tables_column(tmp_path):
+    """LightRAG keeps its DDL in a dict of strings, `content_vector VECTOR(dimension)`, and replaces the word with
+    the configured width before it runs it: SQL in a string, so the statement's table and column, of unknown
+    width; never a SQLAlchemy `VECTOR(...)` call of the class written above it, nor the `.replace` argument."""
+    result = located(tmp_path, {"kg/postgres_impl.py": LIGHTRAG_LIKE_TABLES})
+    assert [(d.table, d.column, d.dimensions, d.kind) for d in result.declarations] == [
+        ("VDB_CHUNKS", "content_vector", None, "sql")], result.declarations
