@@ -4755,12 +4755,12 @@ def test_quivr_vectors_gone_wrong_are_named_row_by_row_and_repaired(cli, quivr, 
                    "--json", env=env)
     assert research.code == 1
     # expenses.md is in both brains: its repaired chunk and the research chunk now hold one vector (distinct_vectors
-    # names both; recompute the one that is wrong).
+    # names the research chunk only: the expenses chunk's vector is its own text's; recompute names it too).
     assert offenders_by_check(tmp_path / "research" / "offenders.jsonl") == {
-        "recompute": {research_only}, "distinct_vectors": {research_only, moved}}
+        "recompute": {research_only}, "distinct_vectors": {research_only}}
     repaired = cli("backfill", "--profile", profile, "--collection", "research", "--keys-from",
                    tmp_path / "research" / "offenders.jsonl", "--json", env=env)
-    assert repaired.code == 0 and repaired.json["embedded"] == 2, repaired.out + repaired.err
+    assert repaired.code == 0 and repaired.json["embedded"] == 1, repaired.out + repaired.err
     # Measured: every check passes in both brains but the lost file's (nothing of it is left to embed).
     again = checked_again(profile, env, "handbook")
     assert {c for c, status in again.items() if status == "failed"} == {"source_coverage"}, again
