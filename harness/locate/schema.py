@@ -514,7 +514,7 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
             value = _placeholder(text, m.start("py") - 1, m.group("py"), formatted, tables[-1].start("t"))
             dims = int_value(text, _unwrap(value)) if value else None
         else:
-            dims = int_value(text, interpolated)
+            dims = int_value(text, interpolated) if interpolated is not None else None
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "sql", table, col, word.lower()))
     return out + _sql_untyped(rel, text, covered, index, near)
