@@ -30,7 +30,8 @@ TEXT_NAMES = ("content", "text", "chunk_text", "chunk", "page_content", "documen
 CHUNK_TEXT_NAMES = ("content", "text", "chunk_text", "chunk", "page_content", "document", "body")
 TENANT_NAMES = ("tenant_id", "tenant", "org_id", "organization_id", "organisation_id", "workspace_id",
                 "account_id", "team_id", "user_id", "owner_id")
-COLLECTION_NAMES = ("collection", "collection_name", "collection_id", "collection_ids", "namespace", "corpus", "index_name",
+COLLECTION_NAMES = ("collection", "collection_name", "collection_id", "collection_ids", "namespace", "workspace", "corpus",
+                    "index_name",
                     "knowledge_base_id", "kb_id", "dataset_id")
 SOURCE_NAMES = ("url", "source_url", "source", "uri", "href", "link", "title", "file_name", "filename", "path",
                 "file_path", "document_id", "doc_id", "node_id")
@@ -337,9 +338,31 @@ def own_texts(table: Table) -> tuple[str, ...]:
                  and not _named(c.name, _ROLE_NAMES))
 
 
+def key_within_collection(table: Table) -> str | None:
+    """Of a primary key of two columns, one named like a collection (LightRAG's ``(workspace, id)``), the other: the
+    key of a chunk within its collection, which ``chunks.collection`` then tells apart from the same key elsewhere."""
+    if len(table.primary_key) != 2:
+        return None
+    named = [_named(c, COLLECTION_NAMES) for c in table.primary_key]
+    return table.primary_key[named.index(False)] if sorted(named) == [False, True] else None
+
+
+def _no_key(table: Table) -> str:
+    """Why no chunk key is drafted, and what to name."""
+    if len(table.primary_key) < 2:
+        return f"no single-column primary key on {table.qualified}"
+    return (f"primary key ({', '.join(table.primary_key)}) on {table.qualified}: name the column that tells a chunk "
+            "apart as chunks.id, and a column it is unique within as chunks.collection")
+
+
+def _within(table: Table, pk: str | None) -> str:
+    return f"; primary key ({', '.join(table.primary_key)}): {pk} names a chunk within its collection" \
+        if pk and len(table.primary_key) == 2 else ""
+
+
 def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
     """The table holding the text, with the embedding table's key and the text table's id."""
-    pk = em.primary_key[0] if len(em.primary_key) == 1 else None
+    pk = em.primary_key[0] if len(em.primary_key) == 1 else key_within_collection(em)
     # An own text counts when NOT NULL: every row then holds it (khoj's `compiled`); a nullable one (an `error`
     # beside a vector keyed by its chunk) says nothing.
     required = [c for c in own_texts(em) if (col := em.column(c)) is not None and col.not_null]
@@ -347,7 +370,7 @@ def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
         # A vector stored beside its own text embeds that text: what it references is a document or a page (a
         # path, a checksum, the whole body), not the chunk (Supabase's page sections, the AI SDK's embeddings),
         # or its owner (khoj's entries reference their user, an agent and the whole file).
-        why = "inline: the vector column is beside its own text"
+        why = "inline: the vector column is beside its own text" + _within(em, pk)
         return em, Guess(pk, why), Guess(pk, why)
     for column, rschema, rname, rcolumn in _foreign_keys(conn, em):
         if _named(column, TENANT_NAMES):
@@ -371,7 +394,8 @@ def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
                    "per text row)")
             return ref, Guess(pk, why), Guess(pk, why)
     why = "inline: the vector column is on the text table itself"
-    return em, Guess(pk, why if pk else f"no single-column primary key on {em.qualified}"), Guess(pk, why)
+    why += _within(em, pk)
+    return em, Guess(pk, why if pk else _no_key(em)), Guess(pk, why)
 
 
 def _table_of_the_same_key(conn: Conn, em: Table, pk: str, table) -> Table | None:

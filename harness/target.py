@@ -275,17 +275,31 @@ class Target:
 
         return [condition(column, value) for column, value in pairs]
 
-    def in_collection(self, column: sql.Composable, array: bool) -> sql.Composable:
-        """``column`` (a chunk's, or a source row's of the same kind) places its row in ``%(collection)s``: it names
-        it, holds the key of the ``chunks.collection_table`` row of that name, or, an array, lists one of those."""
+    def in_collection(self, column: sql.Composable, array: bool,
+                      name: sql.Composable = sql.SQL("%(collection)s")) -> sql.Composable:
+        """``column`` (a chunk's, or a source row's of the same kind) places its row in ``%(collection)s`` (or the
+        collection ``name`` says): it names it, holds the key of the ``chunks.collection_table`` row of that name,
+        or, an array, lists one of those."""
         ct = self.profile.chunks.collection_table
         if ct is not None:
-            keys = sql.SQL("SELECT ct.{key} FROM {t} AS ct WHERE ct.{name}::text = %(collection)s").format(
-                key=sql.Identifier(ct.key), t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name))
+            keys = sql.SQL("SELECT ct.{key} FROM {t} AS ct WHERE ct.{name}::text = {value}").format(
+                key=sql.Identifier(ct.key), t=sql.Identifier(ct.schema, ct.table), name=sql.Identifier(ct.name),
+                value=name)
             # The name resolves to keys once; the column is then compared as is (a btree index, or a GIN index on
             # an array, serves it).
             return sql.SQL("{} && ARRAY({})" if array else "{} IN ({})").format(column, keys)
-        return sql.SQL("%(collection)s = ANY({}::text[])" if array else "{}::text = %(collection)s").format(column)
+        return sql.SQL("{} = ANY({}::text[])" if array else "{}::text = {}").format(
+            *((name, column) if array else (column, name)))
+
+    def in_own_collection(self, alias: str, collection: str) -> sql.Composable | None:
+        """The inline row ``alias`` is a chunk of ``collection`` (a literal), where its collection column says so: a
+        key may name a chunk only within its collection (LightRAG's ``PRIMARY KEY (workspace, id)``), so a write by
+        key alone would reach the chunk of the same key in every other collection. None where no column says it."""
+        ch = self.profile.chunks
+        if not ch.collection or ch.collection_join or ch.collection_array:
+            return None
+        return self.in_collection(sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(ch.collection)), False,
+                                  sql.Literal(collection))
 
     def chunk_filter(self, collection_param: bool = True) -> sql.Composable:
         """WHERE clause body selecting the chunks of one collection (``%(collection)s``) and the profile's filter."""

@@ -471,8 +471,10 @@ class BatchWriter:
                  for st, col in self._columns if st != "k"]
                 + [sql.SQL("{} = {}").format(sql.Identifier(col), expr) for col, expr in self._defaults(collection, read_at)]
             )
-            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k RETURNING c.{k}").format(
-                t=self.target.chunk_table, sets=sets, s=stage, k=sql.Identifier(self._columns[0][1])
+            own = self.target.in_own_collection("c", collection)
+            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k{own} RETURNING c.{k}").format(
+                t=self.target.chunk_table, sets=sets, s=stage, k=sql.Identifier(self._columns[0][1]),
+                own=sql.SQL("") if own is None else sql.SQL(" AND {}").format(own)
             )]
         em = self.target.profile.embeddings
         # Delete-then-insert in one transaction works whatever unique constraint the table has (or lacks),

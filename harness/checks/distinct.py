@@ -117,10 +117,12 @@ def first_rows(rows: list[dict]) -> list[dict]:
 
 def shared_rows(session: CheckSession, collection: str) -> list[Offender]:
     """Rows of the collection whose exact vector is stored on another row with a different text, unless the model
-    itself gives those texts one vector (a lexical model reads ``Mr. Mime`` and ``mr mime`` alike)."""
+    embeds the row's own text to that vector: the vector is then its own (the row a copy was made from, re-embedding
+    it changes nothing), or the model gives those texts one vector (it reads ``Mr. Mime`` and ``mr mime`` alike)."""
     rows = [r for r in session.onepass().shared if r["collection"] == collection]
-    alike = _groups_the_model_makes_alike(session, rows) if rows else set()
-    return [Offender(r["id"], r["collection"], r["tenant"], r["detail"]) for r in rows if r["grp"] not in alike]
+    own = _texts_the_vector_is_of(session, rows) if rows else set()
+    return [Offender(r["id"], r["collection"], r["tenant"], r["detail"]) for r in rows
+            if (r["grp"], r["text"]) not in own]
 
 
 _CONFIRM_GROUPS = 50  # groups re-embedded to tell a model's own ties from misplaced vectors; the rest stay offenders
@@ -130,9 +132,9 @@ _CONFIRM_TEXTS = 64  # a group holding more different texts is not asked (each t
 _UNLIKE = "zygote quorum 4711 lantern"
 
 
-def _groups_the_model_makes_alike(session: CheckSession, rows: list[dict]) -> set[str]:
-    """Groups of shared vectors whose texts, every one, the model itself embeds to the vector they hold, and an
-    unrelated text to another (asked, a few groups)."""
+def _texts_the_vector_is_of(session: CheckSession, rows: list[dict]) -> set[tuple[str, str]]:
+    """(group, text) of the shared vectors' texts that the model itself embeds to the vector their rows hold, where it
+    embeds an unrelated text to another (asked, a few groups)."""
     from ..errors import HarnessError
     from .recompute import THRESHOLD, cosine
 
@@ -143,25 +145,23 @@ def _groups_the_model_makes_alike(session: CheckSession, rows: list[dict]) -> se
         first.setdefault(r["grp"], r)
         if r["text"] not in group:
             group.append(r["text"])
-    alike: set[str] = set()
+    own: set[tuple[str, str]] = set()
     try:
         provider = session.provider()
         for grp, group in list(texts.items())[:_CONFIRM_GROUPS]:
             if len(group) > _CONFIRM_TEXTS:
                 continue
             vectors = np.asarray(provider.embed(group + [_UNLIKE]).vectors, dtype=np.float64)
-            ties, unlike = vectors[:len(group)], vectors[len(group):]
-            if len(ties) < 2 or not np.allclose(ties, ties[0], rtol=0, atol=1e-6) \
-                    or np.allclose(unlike, ties[0], rtol=0, atol=1e-6):
-                continue
+            made, unlike = vectors[:len(group)], vectors[len(group):]
             held = _held_vector(session, first[grp])
-            # The model's tie must be the vector the rows hold (to recompute's tolerance, which another build of the
-            # model stays within): texts it ties may still hold another text's vector.
-            if held is not None and (cosine(held, ties[0]) or 0.0) >= THRESHOLD:
-                alike.add(grp)
+            if held is None or (cosine(held, unlike[0]) or 0.0) >= THRESHOLD:
+                continue  # a provider answering one vector for every text excuses nothing
+            # The model's vector of the text must be the one held (to recompute's tolerance, which another build of
+            # the model stays within): texts it ties may still hold another text's vector.
+            own.update((grp, text) for text, vector in zip(group, made) if (cosine(held, vector) or 0.0) >= THRESHOLD)
     except HarnessError:
-        return alike  # no provider to ask: every shared vector stays an offender
-    return alike
+        return own  # no provider to ask: every shared vector stays an offender
+    return own
 
 
 def _held_vector(session: CheckSession, row: dict) -> np.ndarray | None:

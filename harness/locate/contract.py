@@ -290,8 +290,10 @@ def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str]
     puts none before the text."""
     if not embeds:
         return ()
+    # A docstring's example (LightRAG's `document_prefix: ... (e.g., "search_document: ")`) is documentation.
+    docstrings = py_docstrings(text) if rel.endswith(".py") else []
     found = [(m.group("p"), f"{rel}:{line_of(text, m.start())}") for m in _PREFIX_LITERAL.finditer(text)
-             if not _in_comment(text, m.start())]
+             if not _in_comment(text, m.start()) and not any(a <= m.start() < b for a, b in docstrings)]
     return tuple(dict.fromkeys(found))
 
 

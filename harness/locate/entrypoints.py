@@ -29,6 +29,10 @@ _DELEGATES = re.compile(r"^\s*(?:turbo(?:\s+run)?|lerna\s+run|nx\s+run-many|(?:p
 # data set into the application, whatever its name says, and re-embeds none of the application's rows.
 _EVALUATION = re.compile(r"(?:^|/)(?P<folder>(?:[\w.-]*/)*?(?:evals?|evaluations?|eval_framework|evaluation_framework|benchmarks?|bench))/",
                          re.I)
+# A library's examples of its own use, a folder at the repository's root (LightRAG's `examples/unofficial-sample/`):
+# each runs on its own sample data (a book inserted into a fresh working folder), whatever its name says, and re-embeds
+# none of a deployment's rows. Deeper, `example` is a package's name (Java's `com/example/`), not a folder of examples.
+_EXAMPLE = re.compile(r"^(?:examples?|demos?|samples?)/(?:[\w.-]+/)*", re.I)
 # Names that say the command re-embeds (not an ingest that may do more).
 _STRONG = re.compile(r"backfill|embed|vectori[sz]e|reindex", re.I)
 # What a backfill named for its object fills when it fills vectors (`backfill_chunks`, `backfill-embeddings`); the other
@@ -74,7 +78,7 @@ class Entrypoint:
     def may_embed(self) -> bool:
         """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), and
         for an evaluation's or benchmark's code."""
-        if self.evaluation or self.ingests_with_a_language_model or self.keeps_nothing:
+        if self.evaluation or self.example or self.ingests_with_a_language_model or self.keeps_nothing:
             return False
         if self.contract is not None and self.contract.missing and not _BACKFILLISH.search(f"{self.name} {self.path}"):
             # named only like a generator, seed or loader, and its code not in the repository to read (Mastra's root
@@ -106,6 +110,13 @@ class Entrypoint:
         """The evaluation or benchmark folder the entrypoint lives in (``app/eval_framework/``), if any."""
         m = _EVALUATION.match(self.path)
         return m.group("folder") + "/" if m else None
+
+    @property
+    def example(self) -> str | None:
+        """The examples folder the entrypoint lives in (``examples/unofficial-sample/``), unless its name says it
+        backfills: an example of the library's use on its own data."""
+        m = _EXAMPLE.match(self.path)
+        return m.group(0) if m and not _SCRIPTISH.search(f"{self.name} {PurePosixPath(self.path).name}") else None
 
     @property
     def keeps_nothing(self) -> bool:
@@ -194,12 +205,17 @@ def npm_scripts(root: Path, rel: str, data: bytes, terms: tuple[str, ...]) -> li
     return found
 
 
+_PRINTS = re.compile(r"\s*[@+-]*\s*(?:echo|printf)\b(?![^\n]*(?:[|>;`]|\$\(shell|&&))")
+
+
 def make_targets(rel: str, data: bytes, terms: tuple[str, ...]) -> list[Entrypoint]:
     text = data.decode("utf-8", "replace")
     workdir = str(PurePosixPath(rel).parent)
     found = []
     for target, recipe in make_recipes(text).items():
-        if _BACKFILLISH.search(target) or any(_BACKFILLISH.search(r) or any(t in r for t in terms) for r in recipe):
+        # A line that only prints (LightRAG's `make help`: `@printf "... embedding ..."`) runs nothing it names.
+        runs = [r for r in recipe if not _PRINTS.match(r)]
+        if _BACKFILLISH.search(target) or any(_BACKFILLISH.search(r) or any(t in r for t in terms) for r in runs):
             command = f"make {target}" if workdir == "." else f"make -C {workdir} {target}"
             found.append(Entrypoint(rel, "make-target", target, f"make {target}", workdir,
                                     command if workdir != "." else None))

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from typing import Protocol, TypeVar, cast
 
 from .alembic import versions_folder
-from .lexing import without_comments
+from .lexing import lex, without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
 from .yaml_settings import SettingsFiles, attribute_path
 
@@ -67,7 +67,7 @@ _QUALIFIED = rf"{_IDENT}(?:\.{_IDENT})?"
 _SQL_TYPE = re.compile(
     # the type may be schema-qualified: pgvector installed in a schema of its own (`extensions.vector(1536)`)
     rf"(?i)(?:(?P<col>{_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?(?:{_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*"
-    r"(?:(?P<n>\d+)|\$\{(?P<js>[^{}\n]+)\}|\{(?P<py>[A-Za-z_][\w.()]*|\d*)\})\s*\)")
+    r"(?:(?P<n>\d+)|\$\{(?P<js>[^{}\n]+)\}|\{(?P<py>[A-Za-z_][\w.()]*|\d*)\}|(?P<word>[A-Za-z_]\w*))\s*\)")
 # A name computed in code: `"${Store.tableName()}"`, `{self.table}`: the expression inside.
 _INTERPOLATED = re.compile(r"^\$?\{\s*(?P<e>[^{}]+?)\s*\}$")
 # What a method or constant returns for a name: `process.env.X || "name"`, `os.getenv("X", "name")`, `"name"`.
@@ -551,7 +551,8 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
         routine = index.routine_before(m.start())
         if routine is not None and (not tables or routine > tables[-1].start()):
             continue
-        interpolated = m.group("js") if m.group("js") is not None else m.group("py")
+        # a word for the width (LightRAG's `VECTOR(dimension)`, replaced before the DDL runs) is one interpolated
+        interpolated = next((m.group(g) for g in ("js", "py", "word") if m.group(g) is not None), None)
         if interpolated is not None and strict:
             # in code, the statement it is part of: its own, or the one its variable is interpolated into
             # (R2R's `vector_col = f"vec vector({self.dimension})"`, then `CREATE TABLE ... ({vector_col}, ...)`)
@@ -574,7 +575,7 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
             value = _placeholder(text, m.start("py") - 1, m.group("py"), formatted, tables[-1].start("t"))
             dims = int_value(text, _unwrap(value)) if value else None
         else:
-            dims = int_value(text, interpolated)
+            dims = int_value(text, interpolated) if interpolated is not None else None
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "sql", table, col, word.lower()))
     return out + _sql_untyped(rel, text, covered, index, near)
@@ -918,8 +919,11 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
     tables = list(_PY_TABLE.finditer(text))
     aliases = _py_type_aliases(text)
     foreign = _foreign_vector_types(rel, text)
+    strings = lex(text, "python")[1]  # `VECTOR(dimension)` in a string is SQL (LightRAG's DDL), no call
     for m in _py_vector_calls(text, aliases):
         if text[max(0, m.start() - 6):m.start()].endswith(("class ", "def ")):
+            continue
+        if any(a <= m.start() < b for a, b in strings):
             continue
         if (aliases[m.group("alias")] if m.groupdict().get("alias") else m.group("type")) in foreign:
             continue

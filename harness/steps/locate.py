@@ -158,6 +158,9 @@ class LocateResult:
             if e.evaluation:
                 lines.append(f"    an evaluation's or benchmark's (under {e.evaluation}): it loads its own data set, "
                              "not the application's rows: a candidate only, not taken as the backfill")
+            elif e.example:
+                lines.append(f"    an example of the library's use (under {e.example}): it runs on its own sample data, "
+                             "not the application's rows: a candidate only, not taken as the backfill")
             elif e.keeps_nothing:
                 lines.append("    embeds but keeps nothing (no database, store, request or file written in the files it "
                              "runs): a candidate only, not taken as the backfill")

@@ -82,3 +82,13 @@ def test_a_shared_vector_is_excused_only_when_every_text_holding_it_was_asked(em
     load(empty_db, embed_server.url, spellings + ["Pikachu"], stored=spellings + ["Mr. Mime"])
     outcome = distinct(empty_db, embed_server, tmp_path)
     assert outcome.status == "failed" and 10 in {o.id for o in outcome.offenders}, outcome.message()
+
+
+def test_of_two_rows_sharing_a_vector_only_the_one_whose_text_is_not_its_is_named(empty_db, embed_server, tmp_path):
+    """A vector copied onto another row: the row of the text it was made from holds its own vector, and re-embedding
+    it changes nothing, so it is not named; the copy is (LightRAG: a workspace's healthy chunk was named in its own
+    verify because another workspace's row of the same id, edited, kept the old vector)."""
+    load(empty_db, embed_server.url, ["note on tides", "note on rope", "note on sails"],
+         stored=["note on tides", "note on tides", "note on sails"])
+    outcome = distinct(empty_db, embed_server, tmp_path)
+    assert outcome.status == "failed" and {o.id for o in outcome.offenders} == {2}, outcome.message()

@@ -4756,12 +4756,12 @@ def test_quivr_vectors_gone_wrong_are_named_row_by_row_and_repaired(cli, quivr, 
                    "--json", env=env)
     assert research.code == 1
     # expenses.md is in both brains: its repaired chunk and the research chunk now hold one vector (distinct_vectors
-    # names both; recompute the one that is wrong).
+    # names the research chunk only: the expenses chunk's vector is its own text's; recompute names it too).
     assert offenders_by_check(tmp_path / "research" / "offenders.jsonl") == {
-        "recompute": {research_only}, "distinct_vectors": {research_only, moved}}
+        "recompute": {research_only}, "distinct_vectors": {research_only}}
     repaired = cli("backfill", "--profile", profile, "--collection", "research", "--keys-from",
                    tmp_path / "research" / "offenders.jsonl", "--json", env=env)
-    assert repaired.code == 0 and repaired.json["embedded"] == 2, repaired.out + repaired.err
+    assert repaired.code == 0 and repaired.json["embedded"] == 1, repaired.out + repaired.err
     # Measured: every check passes in both brains but the lost file's (nothing of it is left to embed).
     again = checked_again(profile, env, "handbook")
     assert {c for c, status in again.items() if status == "failed"} == {"source_coverage"}, again
@@ -5804,6 +5804,68 @@ def load_mastra(db, server, app: Path) -> dict[int, str]:
                                (str(uuid.uuid4()), str(vector), json.dumps({"text": text}), str(vector),
                                 json.dumps({"text": text}))).fetchone()[0]
             held[key] = text
+
+
+# -- HKUDS/LightRAG: Python, asyncpg, DDL strings in a dict, a vector table per model keyed (workspace, id) ------------
+
+# The user's checkout: the PostgreSQL storage, the embedders and settings, and the entrypoints a checkout offers (the
+# whole tree, 990 files, takes locate about 17 s; nothing else in it declares a table or embeds).
+LIGHTRAG_CHECKOUT = ("lightrag/kg/postgres_impl.py", "lightrag/base.py", "lightrag/llm/ollama.py", "lightrag/llm/openai.py",
+                     "lightrag/api/config.py", "lightrag/utils.py", "lightrag/tools/rebuild_vdb.py", "env.example",
+                     "Makefile", "pyproject.toml", "examples/unofficial-sample/lightrag_embedding_prefixes.py",
+                     "README.md", "SECURITY.md")
+# The user's .env: env.example with its embedding block set to Ollama's.
+LIGHTRAG_OLLAMA = {"EMBEDDING_BINDING": "ollama", "EMBEDDING_BINDING_HOST": "http://localhost:11434",
+                   "EMBEDDING_MODEL": "nomic-embed-text", "EMBEDDING_DIM": "768"}
+LIGHTRAG_VDB = "lightrag_vdb_chunks_nomic_embed_text_768d"
+
+
+def lightrag_storage(app: Path) -> tuple[dict, dict]:
+    """`TABLES` and `SQL_TEMPLATES` of postgres_impl.py, as the storage runs them (read, not imported: asyncpg and the
+    rest of the library are not installed here)."""
+    import ast
+
+    found = {}
+    for node in ast.parse((app / "lightrag" / "kg" / "postgres_impl.py").read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in ("TABLES", "SQL_TEMPLATES"):
+            found[node.targets[0].id] = ast.literal_eval(node.value)
+    return found["TABLES"], found["SQL_TEMPLATES"]
+
+
+def lightrag_chunks(app: Path) -> dict[str, dict[str, list[str]]]:
+    """workspace -> file -> chunks (the files' first paragraphs): README.md in both workspaces, SECURITY.md in alpha."""
+    def paragraphs(name: str, n: int) -> list[str]:
+        return [p.strip() for p in (app / name).read_text().split("\n\n") if len(p.strip()) > 40][:n]
+    return {"alpha": {"shared.md": paragraphs("README.md", 6), "security.md": paragraphs("SECURITY.md", 4)},
+            "beta": {"shared.md": paragraphs("README.md", 6)}}
+
+
+def load_lightrag(db, server, app: Path) -> dict[tuple[str, str], str]:
+    """The tables `_pg_create_table` makes for nomic-embed-text at 768 (the width replaced, the name suffixed, HNSW
+    cosine), then each workspace's chunks through the storage's own upserts (the KV store's and the vector store's),
+    ids as the pipeline makes them (the same file gives the same ids in each workspace). Returns {(workspace, id): text}."""
+    import datetime as dt
+    import hashlib
+
+    tables, templates = lightrag_storage(app)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)  # as the storage stamps rows: naive UTC
+    as_psycopg = functools.partial(re.sub, r"\$\d+", "%s")
+    ddl = tables["LIGHTRAG_VDB_CHUNKS"]["ddl"].replace("VECTOR(dimension)", "VECTOR(768)")
+    held = {}
+    with db.connect(autocommit=True) as conn:
+        conn.execute(tables["LIGHTRAG_DOC_CHUNKS"]["ddl"])
+        conn.execute(ddl.replace("LIGHTRAG_VDB_CHUNKS", LIGHTRAG_VDB.upper()))
+        conn.execute(f"CREATE INDEX ON {LIGHTRAG_VDB} USING hnsw (content_vector vector_cosine_ops)")
+        for workspace, files in lightrag_chunks(app).items():
+            for path, chunks in files.items():
+                doc = "doc-" + hashlib.md5(path.encode()).hexdigest()
+                for order, (text, vector) in enumerate(zip(chunks, httpx_embed(server, "nomic-embed-text", chunks))):
+                    key = "chunk-" + hashlib.md5(f"{doc}:{text}".encode()).hexdigest()
+                    conn.execute(as_psycopg(templates["upsert_text_chunk"]),
+                                 (workspace, key, len(text.split()), order, doc, text, path, "[]", "{}", "{}", now, now))
+                    conn.execute(as_psycopg(templates["upsert_chunk"].format(table_name=LIGHTRAG_VDB)),
+                                 (workspace, key, len(text.split()), order, doc, text, str(vector), path, now, now))
+                    held[(workspace, key)] = text
     return held
 
 
@@ -6038,3 +6100,103 @@ def test_labs_django_code_chunks_per_project_with_the_embedders_model_kept_in_a_
     for collection in ("labs", "toolbox"):
         assert not [c for c, status in checked_again(trial.profile, env, collection).items() if status == "failed"]
     assert empty_db.scalar("SELECT count(*) FROM embeddings_embedding WHERE vector_dims(embedding) <> 768") == 0
+
+
+def lightrag(pg, templates, server, tmp_path_factory):
+    """The checkout (with the user's .env) and a template database holding two workspaces' chunks."""
+    from tests.conftest import Database
+
+    app = Source.of("HKUDS__LightRAG").checkout("", tmp_path_factory.mktemp("lightrag") / "app", only=LIGHTRAG_CHECKOUT)
+    env = (app / "env.example").read_text()
+    for name, value in LIGHTRAG_OLLAMA.items():
+        env, n = re.subn(rf"(?m)^{name}=.*$", f"{name}={value}", env)
+        assert n == 1, name  # the block the user edits: one line each
+    (app / ".env").write_text(env)
+    with app_database(pg, templates, "lightrag") as name:
+        yield app, name, load_lightrag(Database(name, pg.dsn(name)), server, app)
+
+
+@pytest.fixture
+def lightrag_db(pg, lightrag):
+    from ..conftest import _database
+
+    yield from _database(pg, lightrag[1])
+
+
+def lightrag_vectors(conn, workspace: str) -> dict[str, str]:
+    return dict(conn.execute(f"SELECT id, content_vector::text FROM {LIGHTRAG_VDB} WHERE workspace = %s",
+                             (workspace,)).fetchall())
+
+
+def test_lightrag_vector_table_keyed_by_workspace_located_drafted_and_one_workspace_backfilled(cli, lightrag,
+                                                                                                lightrag_db, server,
+                                                                                                tmp_path):
+    """locate reads the DDL dict's tables (`content_vector VECTOR(dimension)`: width unknown), no example script or
+    `make help` as the backfill; the draft needs no edit: the model's table, `id` within `workspace` (the primary key
+    (workspace, id)), nomic-embed-text from the .env with no task prefix (the embedders' docstrings name one as an
+    example); alpha's two lost vectors of the file both workspaces hold are filled, and beta's row of one of those ids,
+    lost too, is beta's: left as it was."""
+    app, _, held = lightrag
+    shared = [k for (w, k) in held if w == "beta"]
+    with lightrag_db.connect(autocommit=True) as conn:
+        conn.execute(f"UPDATE {LIGHTRAG_VDB} SET content_vector = NULL WHERE workspace = 'alpha' AND id = ANY(%s)",
+                     (shared[1:3],))
+        conn.execute(f"UPDATE {LIGHTRAG_VDB} SET content_vector = NULL WHERE workspace = 'beta' AND id = %s", (shared[1],))
+        beta = lightrag_vectors(conn, "beta")
+    trial = procedure(cli, lightrag_db, server, app, tmp_path, "alpha", plan=True)
+    located = trial.locate.json
+    assert {(d["table"], d["column"], d["dimensions"], d["kind"]) for d in located["declarations"]} == {
+        (t, "content_vector", None, "sql") for t in ("LIGHTRAG_VDB_CHUNKS", "LIGHTRAG_VDB_ENTITY", "LIGHTRAG_VDB_RELATION")}
+    assert located["best_entrypoint"] is None and located["task_prefixes"] == [], located["entrypoints"]
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["chunks"]["table"], raw["chunks"]["id"],
+            raw["chunks"].get("collection"), raw["chunks"]["text"], raw["embeddings"]["vector"], raw["distance"]) == (
+        "nomic-embed-text", 768, LIGHTRAG_VDB, "id", "workspace", "content", "content_vector", "cosine"), drafted
+    assert "text_prefix" not in raw["chunks"] and raw.get("backfill") is None and "(workspace, id)" in drafted, drafted
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 2, trial.scope.out
+    assert (trial.run.code, trial.verify.code, trial.record.code) == (0, 0, 0), trial.run.out + trial.verify.out
+    with lightrag_db.connect(autocommit=True) as conn:
+        assert lightrag_vectors(conn, "beta") == beta  # beta's lost vector still lost, the rest untouched
+        assert conn.execute(f"SELECT count(*) FROM {LIGHTRAG_VDB} WHERE content_vector IS NULL").fetchone()[0] == 1
+
+
+def test_lightrag_workspace_gone_wrong_is_named_row_by_row_and_repaired_alone(cli, lightrag, lightrag_db, server,
+                                                                                tmp_path):
+    """In beta: a chunk of the file both workspaces hold edited after its vector (the old vector still alpha's row's),
+    another model's vector (a permutation, the same width), two vectors swapped, a lost vector. beta's verify names
+    exactly those 5, alpha's passes (its row holds its own text's vector); `--keys-from` re-embeds them in beta only."""
+    app, _, held = lightrag
+    env = {"DATABASE_URL": lightrag_db.dsn, "OLLAMA_HOST": server.url}
+    profile = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", app, "--database-url", lightrag_db.dsn, "--output", profile, "--json",
+               env=env)
+    assert init.code == 0 and init.json["todo"] == [], init.out + init.err
+    edited, other, first, second, lost = [k for (w, k) in held if w == "beta"][:5]
+    with lightrag_db.connect(autocommit=True) as conn:
+        alpha = lightrag_vectors(conn, "alpha")
+        beta_only = f"UPDATE {LIGHTRAG_VDB} SET {{}} WHERE workspace = 'beta' AND id = %s"
+        conn.execute(beta_only.format("content = content || ' (edited)', update_time = now()"), (edited,))
+        conn.execute(beta_only.format("content_vector = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                                      "unnest(content_vector::real[]) WITH ORDINALITY AS u(x, o))::vector"), (other,))
+        conn.execute(f"UPDATE {LIGHTRAG_VDB} d SET content_vector = o.content_vector FROM {LIGHTRAG_VDB} o WHERE "
+                     "d.workspace = 'beta' AND o.workspace = 'beta' AND (d.id, o.id) IN ((%s, %s), (%s, %s))",
+                     (first, second, second, first))
+        conn.execute(beta_only.format("content_vector = NULL"), (lost,))
+    target = ("--profile", profile, "--collection", "beta")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert set().union(*offenders.values()) == {edited, other, first, second, lost}, offenders
+    assert offenders["recompute"] >= {edited, other, first, second} and offenders["coverage"] == {lost}, offenders
+    assert not [c for c, status in checked_again(profile, env, "alpha").items() if status == "failed"]
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    assert not [c for c, status in checked_again(profile, env, "beta").items() if status == "failed"]
+    with lightrag_db.connect(autocommit=True) as conn:
+        assert lightrag_vectors(conn, "alpha") == alpha  # measured: not one of alpha's rows written
+        now = conn.execute(f"SELECT content, content_vector::text FROM {LIGHTRAG_VDB} WHERE workspace = 'beta' AND "
+                           "id = %s", (edited,)).fetchone()
+    assert json.loads(now[1]) == pytest.approx(httpx_embed(server, "nomic-embed-text", [now[0]])[0], abs=1e-6)

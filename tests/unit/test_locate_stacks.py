@@ -1329,3 +1329,83 @@ def test_an_ai_sdk_ollama_provider_embeds_at_its_base_url_or_the_packages_defaul
                              ("lib/model.ts", "ollama-ai-sdk", "mxbai-embed-large", None, "http://ollama:11434/api",
                               "OLLAMA_BASE_URL")}
     assert all(c.is_ollama for c in result.embedding_calls)
+
+
+def test_a_task_prefix_named_as_an_example_in_a_docstring_is_no_prefix_the_code_puts(tmp_path):
+    """LightRAG's `ollama_embed` documents `document_prefix: ... (e.g., "search_document: ")` and prefixes a text only
+    when a setting gives one: the docstring's example is documentation, not a prefix the embedder puts."""
+    result = located(tmp_path, {"llm/ollama.py": (
+        "import ollama\n\n\nasync def ollama_embed(texts, embed_model, document_prefix=None, host=None):\n"
+        '    """Embed texts.\n\n        document_prefix: Optional prefix (e.g., "search_document: ").\n    """\n'
+        "    if document_prefix:\n        texts = [document_prefix + t for t in texts]\n"
+        "    ollama_client = ollama.AsyncClient(host=host)\n"
+        "    return await ollama_client.embed(model=embed_model, input=texts)\n")})
+    assert result.embedding_calls and result.task_prefixes == (), result.task_prefixes
+
+
+def test_a_script_in_a_librarys_examples_folder_is_listed_but_never_the_best_entrypoint(tmp_path):
+    """LightRAG's `examples/unofficial-sample/lightrag_embedding_prefixes.py` clears its own working folder and inserts a
+    sample book: an example of the library's use on its own data, named for what it shows (embedding prefixes), no
+    backfill of the deployment's rows; a script there named as a backfill still is one."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "__init__.py").write_text("")
+    (tmp_path / "lib" / "embed.py").write_text(
+        "import ollama\n\n\nasync def embed(texts, model):\n    client = ollama.AsyncClient(host='http://localhost:11434')\n"
+        "    return await client.embed(model=model, input=texts)\n")
+    main = ("import asyncio, os\nfrom lib.embed import embed\n\n\nasync def main():\n"
+            "    await embed(['a sample book'], os.getenv('EMBEDDING_MODEL', 'bge-m3:latest'))\n\n"
+            "if __name__ == '__main__':\n    asyncio.run(main())\n")
+    (tmp_path / "examples" / "unofficial-sample").mkdir(parents=True)
+    (tmp_path / "examples" / "unofficial-sample" / "lib_embedding_prefixes.py").write_text(main)
+    result = locate(tmp_path)
+    example = next(e for e in result.entrypoints if e.name.endswith("lib_embedding_prefixes"))
+    assert example.example == "examples/unofficial-sample/" and not example.may_embed
+    assert result.best_entrypoint is None and "an example of the library's use" in result.text()
+    (tmp_path / "examples" / "backfill_embeddings.py").write_text(main)
+    assert locate(tmp_path).best_entrypoint.name.endswith("backfill_embeddings")
+
+
+def test_a_make_target_that_only_prints_words_of_embedding_is_no_entrypoint(tmp_path):
+    """LightRAG's `make help` prints `make env-base  Configure LLM, embedding, and reranker`: a recipe that only prints
+    runs nothing, whatever words it prints; a target whose recipe runs an embedding script is still one."""
+    result = located(tmp_path, {"Makefile": (
+        "help:\n\t@printf \"  make env-base   Configure LLM, embedding, and reranker\\n\"\n\techo 'make embed: re-embed'\n\n"
+        "reembed:\n\t@echo re-embedding\n\tpython scripts/embed_all.py\n")})
+    assert [e.command for e in result.entrypoints if e.kind == "make-target"] == ["make reembed"], result.entrypoints
+
+
+LIGHTRAG_LIKE_TABLES = '''import asyncpg
+from pgvector.asyncpg import register_vector
+
+
+class PGVectorStorage:
+    async def create(self, db, base_table, table_name, dim):
+        ddl = TABLES[base_table]["ddl"].replace("VECTOR(dimension)", f"VECTOR({dim})")
+        await db.execute(ddl.replace(base_table, table_name))
+
+
+class PGGraphStorage:
+    pass
+
+
+TABLES = {
+    "VDB_CHUNKS": {
+        "ddl": """CREATE TABLE VDB_CHUNKS (
+                    id VARCHAR(255),
+                    workspace VARCHAR(255),
+                    content TEXT,
+                    content_vector VECTOR(dimension),
+                    CONSTRAINT VDB_CHUNKS_PK PRIMARY KEY (workspace, id)
+                    )"""
+    },
+}
+'''
+
+
+def test_a_ddl_string_with_a_placeholder_word_for_the_width_declares_its_tables_column(tmp_path):
+    """LightRAG keeps its DDL in a dict of strings, `content_vector VECTOR(dimension)`, and replaces the word with
+    the configured width before it runs it: SQL in a string, so the statement's table and column, of unknown
+    width; never a SQLAlchemy `VECTOR(...)` call of the class written above it, nor the `.replace` argument."""
+    result = located(tmp_path, {"kg/postgres_impl.py": LIGHTRAG_LIKE_TABLES})
+    assert [(d.table, d.column, d.dimensions, d.kind) for d in result.declarations] == [
+        ("VDB_CHUNKS", "content_vector", None, "sql")], result.declarations
