@@ -5804,68 +5804,6 @@ def load_mastra(db, server, app: Path) -> dict[int, str]:
                                (str(uuid.uuid4()), str(vector), json.dumps({"text": text}), str(vector),
                                 json.dumps({"text": text}))).fetchone()[0]
             held[key] = text
-
-
-# -- HKUDS/LightRAG: Python, asyncpg, DDL strings in a dict, a vector table per model keyed (workspace, id) ------------
-
-# The user's checkout: the PostgreSQL storage, the embedders and settings, and the entrypoints a checkout offers (the
-# whole tree, 990 files, takes locate about 17 s; nothing else in it declares a table or embeds).
-LIGHTRAG_CHECKOUT = ("lightrag/kg/postgres_impl.py", "lightrag/base.py", "lightrag/llm/ollama.py", "lightrag/llm/openai.py",
-                     "lightrag/api/config.py", "lightrag/utils.py", "lightrag/tools/rebuild_vdb.py", "env.example",
-                     "Makefile", "pyproject.toml", "examples/unofficial-sample/lightrag_embedding_prefixes.py",
-                     "README.md", "SECURITY.md")
-# The user's .env: env.example with its embedding block set to Ollama's.
-LIGHTRAG_OLLAMA = {"EMBEDDING_BINDING": "ollama", "EMBEDDING_BINDING_HOST": "http://localhost:11434",
-                   "EMBEDDING_MODEL": "nomic-embed-text", "EMBEDDING_DIM": "768"}
-LIGHTRAG_VDB = "lightrag_vdb_chunks_nomic_embed_text_768d"
-
-
-def lightrag_storage(app: Path) -> tuple[dict, dict]:
-    """`TABLES` and `SQL_TEMPLATES` of postgres_impl.py, as the storage runs them (read, not imported: asyncpg and the
-    rest of the library are not installed here)."""
-    import ast
-
-    found = {}
-    for node in ast.parse((app / "lightrag" / "kg" / "postgres_impl.py").read_text()).body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in ("TABLES", "SQL_TEMPLATES"):
-            found[node.targets[0].id] = ast.literal_eval(node.value)
-    return found["TABLES"], found["SQL_TEMPLATES"]
-
-
-def lightrag_chunks(app: Path) -> dict[str, dict[str, list[str]]]:
-    """workspace -> file -> chunks (the files' first paragraphs): README.md in both workspaces, SECURITY.md in alpha."""
-    def paragraphs(name: str, n: int) -> list[str]:
-        return [p.strip() for p in (app / name).read_text().split("\n\n") if len(p.strip()) > 40][:n]
-    return {"alpha": {"shared.md": paragraphs("README.md", 6), "security.md": paragraphs("SECURITY.md", 4)},
-            "beta": {"shared.md": paragraphs("README.md", 6)}}
-
-
-def load_lightrag(db, server, app: Path) -> dict[tuple[str, str], str]:
-    """The tables `_pg_create_table` makes for nomic-embed-text at 768 (the width replaced, the name suffixed, HNSW
-    cosine), then each workspace's chunks through the storage's own upserts (the KV store's and the vector store's),
-    ids as the pipeline makes them (the same file gives the same ids in each workspace). Returns {(workspace, id): text}."""
-    import datetime as dt
-    import hashlib
-
-    tables, templates = lightrag_storage(app)
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)  # as the storage stamps rows: naive UTC
-    as_psycopg = functools.partial(re.sub, r"\$\d+", "%s")
-    ddl = tables["LIGHTRAG_VDB_CHUNKS"]["ddl"].replace("VECTOR(dimension)", "VECTOR(768)")
-    held = {}
-    with db.connect(autocommit=True) as conn:
-        conn.execute(tables["LIGHTRAG_DOC_CHUNKS"]["ddl"])
-        conn.execute(ddl.replace("LIGHTRAG_VDB_CHUNKS", LIGHTRAG_VDB.upper()))
-        conn.execute(f"CREATE INDEX ON {LIGHTRAG_VDB} USING hnsw (content_vector vector_cosine_ops)")
-        for workspace, files in lightrag_chunks(app).items():
-            for path, chunks in files.items():
-                doc = "doc-" + hashlib.md5(path.encode()).hexdigest()
-                for order, (text, vector) in enumerate(zip(chunks, httpx_embed(server, "nomic-embed-text", chunks))):
-                    key = "chunk-" + hashlib.md5(f"{doc}:{text}".encode()).hexdigest()
-                    conn.execute(as_psycopg(templates["upsert_text_chunk"]),
-                                 (workspace, key, len(text.split()), order, doc, text, path, "[]", "{}", "{}", now, now))
-                    conn.execute(as_psycopg(templates["upsert_chunk"].format(table_name=LIGHTRAG_VDB)),
-                                 (workspace, key, len(text.split()), order, doc, text, str(vector), path, now, now))
-                    held[(workspace, key)] = text
     return held
 
 
@@ -6102,6 +6040,70 @@ def test_labs_django_code_chunks_per_project_with_the_embedders_model_kept_in_a_
     assert empty_db.scalar("SELECT count(*) FROM embeddings_embedding WHERE vector_dims(embedding) <> 768") == 0
 
 
+# -- HKUDS/LightRAG: Python, asyncpg, DDL strings in a dict, a vector table per model keyed (workspace, id) ------------
+
+# The user's checkout: the PostgreSQL storage, the embedders and settings, and the entrypoints a checkout offers (the
+# whole tree, 990 files, takes locate about 17 s; nothing else in it declares a table or embeds).
+LIGHTRAG_CHECKOUT = ("lightrag/kg/postgres_impl.py", "lightrag/base.py", "lightrag/llm/ollama.py", "lightrag/llm/openai.py",
+                     "lightrag/api/config.py", "lightrag/utils.py", "lightrag/tools/rebuild_vdb.py", "env.example",
+                     "Makefile", "pyproject.toml", "examples/unofficial-sample/lightrag_embedding_prefixes.py",
+                     "README.md", "SECURITY.md")
+# The user's .env: env.example with its embedding block set to Ollama's.
+LIGHTRAG_OLLAMA = {"EMBEDDING_BINDING": "ollama", "EMBEDDING_BINDING_HOST": "http://localhost:11434",
+                   "EMBEDDING_MODEL": "nomic-embed-text", "EMBEDDING_DIM": "768"}
+LIGHTRAG_VDB = "lightrag_vdb_chunks_nomic_embed_text_768d"
+
+
+def lightrag_storage(app: Path) -> tuple[dict, dict]:
+    """`TABLES` and `SQL_TEMPLATES` of postgres_impl.py, as the storage runs them (read, not imported: asyncpg and the
+    rest of the library are not installed here)."""
+    import ast
+
+    found = {}
+    for node in ast.parse((app / "lightrag" / "kg" / "postgres_impl.py").read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in ("TABLES", "SQL_TEMPLATES"):
+            found[node.targets[0].id] = ast.literal_eval(node.value)
+    return found["TABLES"], found["SQL_TEMPLATES"]
+
+
+def lightrag_chunks(app: Path) -> dict[str, dict[str, list[str]]]:
+    """workspace -> file -> chunks (the files' first paragraphs): README.md in both workspaces, SECURITY.md in alpha."""
+    def paragraphs(name: str, n: int) -> list[str]:
+        return [p.strip() for p in (app / name).read_text().split("\n\n") if len(p.strip()) > 40][:n]
+    return {"alpha": {"shared.md": paragraphs("README.md", 6), "security.md": paragraphs("SECURITY.md", 4)},
+            "beta": {"shared.md": paragraphs("README.md", 6)}}
+
+
+def load_lightrag(db, server, app: Path) -> dict[tuple[str, str], str]:
+    """The tables `_pg_create_table` makes for nomic-embed-text at 768 (the width replaced, the name suffixed, HNSW
+    cosine), then each workspace's chunks through the storage's own upserts (the KV store's and the vector store's),
+    ids as the pipeline makes them (the same file gives the same ids in each workspace). Returns {(workspace, id): text}."""
+    import datetime as dt
+    import hashlib
+
+    tables, templates = lightrag_storage(app)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)  # as the storage stamps rows: naive UTC
+    as_psycopg = functools.partial(re.sub, r"\$\d+", "%s")
+    ddl = tables["LIGHTRAG_VDB_CHUNKS"]["ddl"].replace("VECTOR(dimension)", "VECTOR(768)")
+    held = {}
+    with db.connect(autocommit=True) as conn:
+        conn.execute(tables["LIGHTRAG_DOC_CHUNKS"]["ddl"])
+        conn.execute(ddl.replace("LIGHTRAG_VDB_CHUNKS", LIGHTRAG_VDB.upper()))
+        conn.execute(f"CREATE INDEX ON {LIGHTRAG_VDB} USING hnsw (content_vector vector_cosine_ops)")
+        for workspace, files in lightrag_chunks(app).items():
+            for path, chunks in files.items():
+                doc = "doc-" + hashlib.md5(path.encode()).hexdigest()
+                for order, (text, vector) in enumerate(zip(chunks, httpx_embed(server, "nomic-embed-text", chunks))):
+                    key = "chunk-" + hashlib.md5(f"{doc}:{text}".encode()).hexdigest()
+                    conn.execute(as_psycopg(templates["upsert_text_chunk"]),
+                                 (workspace, key, len(text.split()), order, doc, text, path, "[]", "{}", "{}", now, now))
+                    conn.execute(as_psycopg(templates["upsert_chunk"].format(table_name=LIGHTRAG_VDB)),
+                                 (workspace, key, len(text.split()), order, doc, text, str(vector), path, now, now))
+                    held[(workspace, key)] = text
+    return held
+
+
+@pytest.fixture(scope="module")
 def lightrag(pg, templates, server, tmp_path_factory):
     """The checkout (with the user's .env) and a template database holding two workspaces' chunks."""
     from tests.conftest import Database
