@@ -34,9 +34,9 @@ def _holding(session: CheckSession, *, each: bool = False) -> sql.Composed:
 
 
 def confirm(conn, session: CheckSession, fingerprints: list[int], collections: list[str], dims: int | None) -> list[dict]:
-    """Rows (of every checked collection) whose exact vector another row with a different text holds, among the rows
-    whose fingerprint the pass saw twice; run in the pass's snapshot. Only then are the vectors read a second time
-    (a healthy target has no such fingerprint)."""
+    """Rows whose exact vector another row with a different text holds, among the rows whose fingerprint the pass saw
+    twice, those of the checked collections first (``checked``; the others' texts tell whose the vector is); run in the
+    pass's snapshot. Only then are the vectors read a second time (a healthy target has no such fingerprint)."""
     if not fingerprints:
         return []
     t, shape = session.target, session.shape
@@ -46,8 +46,9 @@ def confirm(conn, session: CheckSession, fingerprints: list[int], collections: l
         "shared AS (SELECT v, count(*) FILTER (WHERE once) AS n, count(DISTINCT th) AS texts FROM cand GROUP BY v "
         "HAVING count(DISTINCT th) > 1) "
         "SELECT cand.id, cand.collection, cand.tenant, 'same vector as ' || (s.n - 1) || ' other rows (' || "
-        "s.texts || ' different texts)' AS detail, md5(s.v::text) AS grp, cand.text FROM cand JOIN shared s ON s.v = cand.v "
-        "WHERE cand.collection = ANY(%(collections)s) ORDER BY 1 LIMIT {cap}").format(
+        "s.texts || ' different texts)' AS detail, md5(s.v::text) AS grp, cand.text, "
+        "coalesce(cand.collection = ANY(%(collections)s), false) AS checked FROM cand JOIN shared s ON s.v = cand.v "
+        "ORDER BY checked DESC, 1 LIMIT {cap}").format(
         id=t.chunk_id, cc=shape.checked_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
         once=t.read_once(), holding=_holding(session, each=True), cap=sql.Literal(OFFENDERS_CAP))
     params = {"fps": fingerprints, "collections": collections, **_fingerprint_params(dims)}
@@ -85,15 +86,15 @@ def held_across(views: list[list[dict]]) -> dict[str, dict]:
 
 def rows_holding(conn, session: CheckSession, held: dict[str, dict], fingerprints: list[int], collections: list[str],
                  dims: int | None) -> list[dict]:
-    """This view's rows of ``collections`` holding one of the ``held`` vectors (``held_across``), in ``confirm``'s form:
-    the first ``OFFENDERS_CAP`` by key."""
+    """This view's rows holding one of the ``held`` vectors (``held_across``), in ``confirm``'s form: the first
+    ``OFFENDERS_CAP`` by key, those of ``collections`` first."""
     if not held:
         return []
     t, shape = session.target, session.shape
     query = sql.SQL(
-        "SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, md5({v}::vector::text) AS grp, {text} AS text "
-        "FROM {holding} AND {cc} = ANY(%(collections)s) AND md5({v}::vector::text) = ANY(%(grps)s) ORDER BY 1 "
-        "LIMIT {cap}").format(id=t.chunk_id, cc=shape.checked_collection(), ct=shape.chunk_tenant(), v=t.vector,
+        "SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, md5({v}::vector::text) AS grp, {text} AS text, "
+        "coalesce({cc} = ANY(%(collections)s), false) AS checked FROM {holding} AND md5({v}::vector::text) = ANY(%(grps)s) "
+        "ORDER BY checked DESC, 1 LIMIT {cap}").format(id=t.chunk_id, cc=shape.checked_collection(), ct=shape.chunk_tenant(), v=t.vector,
                               text=t.text, holding=_holding(session, each=True), cap=sql.Literal(OFFENDERS_CAP))
     rows = conn.execute(query, {"fps": fingerprints, "collections": collections, "grps": list(held),
                                 **_fingerprint_params(dims)}).fetchall()
@@ -102,9 +103,9 @@ def rows_holding(conn, session: CheckSession, held: dict[str, dict], fingerprint
 
 
 def first_rows(rows: list[dict]) -> list[dict]:
-    """Offending rows found in several views: each once, the first ``OFFENDERS_CAP`` by key (kept at that bound as
-    views are read, not views x the cap). Rows without a key (an inline table's NULL key) cannot be told apart: each
-    is kept, after those with one (as ORDER BY sorts NULL)."""
+    """Offending rows found in several views: each once, the first ``OFFENDERS_CAP`` by key, those of the checked
+    collections first (kept at that bound as views are read, not views x the cap). Rows without a key (an inline
+    table's NULL key) cannot be told apart: each is kept, after those with one (as ORDER BY sorts NULL)."""
     unique: dict[tuple, dict] = {}
     keyless = []
     for r in rows:
@@ -112,15 +113,17 @@ def first_rows(rows: list[dict]) -> list[dict]:
             keyless.append(r)
         else:
             unique.setdefault((r["collection"], str(r["id"])), r)  # the first seen of a row two views show
-    return (sorted(unique.values(), key=lambda r: r["id"]) + keyless)[:OFFENDERS_CAP]
+    return (sorted(unique.values(), key=lambda r: (not r["checked"], r["id"])) + keyless)[:OFFENDERS_CAP]
 
 
 def shared_rows(session: CheckSession, collection: str) -> list[Offender]:
     """Rows of the collection whose exact vector is stored on another row with a different text, unless the model
     embeds the row's own text to that vector: the vector is then its own (the row a copy was made from, re-embedding
     it changes nothing), or the model gives those texts one vector (it reads ``Mr. Mime`` and ``mr mime`` alike)."""
-    rows = [r for r in session.onepass().shared if r["collection"] == collection]
-    own = _texts_the_vector_is_of(session, rows) if rows else set()
+    every = session.onepass().shared
+    rows = [r for r in every if r["checked"] and r["collection"] == collection]
+    groups = {r["grp"] for r in rows}
+    own = _texts_the_vector_is_of(session, [r for r in every if r["grp"] in groups]) if rows else set()
     return [Offender(r["id"], r["collection"], r["tenant"], r["detail"]) for r in rows
             if (r["grp"], r["text"]) not in own]
 
@@ -133,8 +136,9 @@ _UNLIKE = "zygote quorum 4711 lantern"
 
 
 def _texts_the_vector_is_of(session: CheckSession, rows: list[dict]) -> set[tuple[str, str]]:
-    """(group, text) of the shared vectors' texts that the model itself embeds to the vector their rows hold, where it
-    embeds an unrelated text to another (asked, a few groups)."""
+    """(group, text) of the shared vectors' texts that the model itself embeds to the vector their rows hold, as closely
+    as any other text of the group (``rows``: every collection's), where it embeds an unrelated text to another (asked,
+    a few groups)."""
     from ..errors import HarnessError
     from .recompute import THRESHOLD, cosine
 
@@ -157,8 +161,11 @@ def _texts_the_vector_is_of(session: CheckSession, rows: list[dict]) -> set[tupl
             if held is None or (cosine(held, unlike[0]) or 0.0) >= THRESHOLD:
                 continue  # a provider answering one vector for every text excuses nothing
             # The model's vector of the text must be the one held (to recompute's tolerance, which another build of
-            # the model stays within): texts it ties may still hold another text's vector.
-            own.update((grp, text) for text, vector in zip(group, made) if (cosine(held, vector) or 0.0) >= THRESHOLD)
+            # the model stays within), and no other text's closer: a text edited after the vector was made is
+            # within that tolerance too, but its vector is the original text's, which the model makes exactly.
+            near = [cosine(held, vector) or 0.0 for vector in made]
+            best = max(near)
+            own.update((grp, text) for text, c in zip(group, near) if c >= THRESHOLD and c >= best - 1e-6)
     except HarnessError:
         return own  # no provider to ask: every shared vector stays an offender
     return own
