@@ -68,9 +68,20 @@ def register_headers(headers: Mapping[str, str]) -> None:
 
 
 def dsn_password(dsn: str | None) -> str | None:
-    """Return the password in a URL-style or key=value DSN, if any."""
+    """Return the password in a URL-style or key=value DSN, if any: the one libpq connects with where it parses."""
     if not dsn:
         return None
+    if not unescaped_at(dsn):  # libpq would read such a password's tail as the host: the pattern masks it whole
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            # libpq's own parser: a query's password beside other parameters, a quoted or unquoted value with
+            # escaped characters (the patterns below stopped at the first one, and the password went unregistered).
+            parsed = conninfo_to_dict(dsn).get("password")
+        except Exception:  # noqa: BLE001  a DSN libpq cannot parse: read it by the patterns
+            parsed = None
+        if parsed:
+            return str(parsed)
     match = _URL_PASSWORD.search(dsn)
     if match and match.group("pw"):
         return unquote(match.group("pw"))
