@@ -140,7 +140,18 @@ def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str)
     if not hashing.is_digest_column(sqltype):
         return [f"profile key 'embeddings.input_hash' names column {column!r}, which is of type {sqltype}; expected "
                 "a text column (the hash as hex) or bytea (the raw digest)"]
-    alg = hashing.algorithm(profile.embeddings.input_hash_algorithm)
+    em = profile.embeddings
+    row = conn.execute("SELECT a.attgenerated <> '' AS generated FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid "
+                       "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = %s AND t.relname = %s "
+                       "AND a.attname = %s", (em.schema, em.table, column)).fetchone()
+    if row and (row["generated"] if isinstance(row, dict) else row[0]):
+        # The database computes it from the row as it is now: equal to the current text's digest whatever text the
+        # vector was made of (fresh passed over edited texts), and no write may set it (the engine's first fails).
+        return [f"profile key 'embeddings.input_hash' names column {column!r}, which the database generates "
+                "(GENERATED ALWAYS AS ...) from the row as it is now: it says nothing of the text a vector was made "
+                "of, and no write may set it; expected a column the application writes with each vector (or leave "
+                "embeddings.input_hash out)"]
+    alg = hashing.algorithm(em.input_hash_algorithm)
     if (most := hashing.max_characters(sqltype)) is not None and most < alg.hex_length:
         # the engine's first write would fail mid-run ("value too long"): said before anything is written
         fits = [a.name for a in hashing.ALGORITHMS.values() if a.hex_length <= most]
