@@ -413,6 +413,13 @@ class Target:
                  has=has, differs=differs, other=other, off=off, empty=empty,
                  join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
 
+    def zero_vectors(self) -> sql.Composed:
+        """How many chunks of ``%(collection)s`` with a text hold an all-zero vector (``n``): no count of
+        ``state_counts`` sees one, and it embeds nothing (halfvec and sparsevec cast to vector for the norm)."""
+        return sql.SQL("SELECT count(*) AS n FROM {join} WHERE {where} AND NOT {empty} AND {v} IS NOT NULL "
+                       "AND vector_norm({v}::vector) = 0").format(join=self.join(), where=self.chunk_filter(),
+                                                                  empty=self.no_text, v=self.vector)
+
     def _narrow_join(self, *, dims: bool = False) -> sql.Composable:
         """``join()`` with the embedding side projected to the columns the counts compare, plus a has-vector flag (and
         with ``dims`` each vector's dimension)."""

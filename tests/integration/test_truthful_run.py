@@ -127,3 +127,30 @@ def test_a_run_of_the_apps_command_leaving_vectors_of_another_dimension_is_not_o
     assert result.code == 1, result.err
     assert "2 vectors of another dimension than the model's remain" in result.json["problems"]
     assert result.json["remaining"] == 0
+
+
+def _zero_vectors(db, n=3):
+    """An application's failed embeddings written as zeros (``[0.0] * dims`` in an except branch): rows that hold a
+    vector which embeds nothing, none missing, stale or of another model by any count."""
+    db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector WHERE chunk_id IN "
+               "(SELECT chunk_id FROM document_embeddings WHERE collection = %s ORDER BY chunk_id LIMIT %s)",
+               (COLLECTION, n))
+
+
+def test_an_engine_run_leaving_all_zero_vectors_is_not_ok(cli, embedded_db, demo_profile, target_env):
+    """backfill said ok, 0 of 29 rows needed, over 3 zero vectors that sane_vectors then failed."""
+    _zero_vectors(embedded_db)
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 1 and result.json["ok"] is False, result.out
+    assert "3 vectors of tenant_globex are all zeros" in result.err + result.out
+    assert "backfill --keys-from" in result.err + result.out and result.json["after"]["zero"] == 3
+
+
+def test_a_run_of_the_apps_command_leaving_all_zero_vectors_is_not_ok(cli, embedded_db, demo_profile, target_env,
+                                                                      tmp_path):
+    _zero_vectors(embedded_db)
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      "echo 'Done. Embedded 29/29 rows. 0 failures.'")
+    assert result.code == 1, result.out
+    assert "3 all-zero vectors remain" in " ".join(result.json["problems"]) and result.json["remaining"] == 0
