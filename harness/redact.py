@@ -15,7 +15,10 @@ from typing import Any, overload
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 
 MASK = "***"
-_SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH|CREDENTIAL|PRIVATE)", re.I)
+# PASS and PWD as words of a name (DB_PASS, POSTGRES_PASS, DB_PWD), as applications name their passwords: not PASSAGE,
+# BYPASS or the shell's PWD (the working directory).
+_SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH|CREDENTIAL|PRIVATE"
+                         r"|(?<![A-Z])PASS(?![A-Z])|(?<=_)PWD(?![A-Z]))", re.I)
 # The password runs to the last '@' of the authority: one holding an unescaped '@' is masked whole. libpq ends the
 # authority at the first '/' only: a '?' or '#' before the '@' is the password's (it connects with it).
 _DSN_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s/]*)(?P<tail>@)", re.I)

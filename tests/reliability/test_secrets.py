@@ -170,3 +170,20 @@ def test_a_password_given_in_the_dsn_query_reaches_no_run_file_through_database_
             assert password not in text, text[:300]
     finally:
         demo_db.execute(f"DROP ROLE {name}")
+
+
+@pytest.mark.parametrize("name", ["DB_PASS", "POSTGRES_PASS", "DB_PWD"])
+def test_a_password_in_a_setting_named_pass_reaches_no_run_file(name, demo_db, write_profile, cli, target_env, tmp_path):
+    """Applications read their database password from DB_PASS or DB_PWD as often as from DB_PASSWORD; the backfill's
+    environment, kept in run.json, showed such a setting's value in clear (and its output printed it unmasked)."""
+    password = "pw-" + secrets.token_hex(8)
+    profile = write_profile({"backfill": {"env": {name: f"${{{name}}}"}}})
+    command = f"python3 -c \"import os; print('using', os.environ['{name}'])\""
+    run_dir = tmp_path / "run"
+    result = cli("run", "--profile", profile, "--collection", "tenant_globex", "--run-dir", run_dir, "--command", command,
+                 "--json", env={**target_env, "DATABASE_URL": demo_db.dsn, name: password})
+    assert "run_dir" in result.json
+    written = [p.read_text() for p in run_dir.iterdir() if p.is_file()]
+    assert any("using ***" in text for text in written), written
+    for text in [result.out, result.err, *written]:
+        assert password not in text, text[:300]
