@@ -217,7 +217,7 @@ def visible_state(conn: Conn, target: Target, collection: str, model: str, tenan
         return None if any(v is None for v in values) else sum(values)
 
     counts: dict[str, Any] = {n: total(n) for n in ("chunks", "embedded", "missing", "stale", "other_model", "needed",
-                                                   "other_dims", "no_text", "untimed", "zero")}
+                                                   "other_dims", "no_text", "untimed", "zero", "duplicates")}
     return CollectionState(collection=collection, **counts)
 
 

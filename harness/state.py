@@ -40,6 +40,9 @@ class CollectionState:
     # as [0.0] * dims), yet no count calls them missing, stale or another model's, so a run does not select them;
     # counted by a run's closing count only (None: not counted)
     zero: int | None = None
+    # embedding rows beyond one per chunk (a table without a unique key): each is counted as a chunk of its own above;
+    # counted by a run's closing count only (None: not counted)
+    duplicates: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -87,6 +90,11 @@ def still_needed(after: CollectionState) -> str | None:
     problems = []
     if after.needed:
         problems.append(f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run")
+    if after.duplicates:
+        problems.append(f"{after.duplicates} embedding rows of {after.collection} are a second row of their chunk "
+                        "(the table has no unique key on it), which a run does not select: re-embed those chunks with "
+                        "backfill --keys-from, which replaces every row of a chunk with one (verify's coverage lists "
+                        "them in offenders.jsonl)")
     if after.zero:
         problems.append(f"{after.zero} vectors of {after.collection} are all zeros (they embed nothing), which a run "
                         "does not select: re-embed them with backfill --keys-from (verify's sane_vectors lists them in "
@@ -102,7 +110,8 @@ def collection_state(conn: Conn, target: Target, collection: str, model: str, di
                      zeros: bool = False) -> CollectionState:
     """Count a collection's chunks and what they need, in one pass (a missing table is a ConfigError naming its key);
     with ``dims`` (for a column declared without a dimension) also the vectors of another dimension; with ``zeros``
-    (a run's closing count) also the all-zero vectors, a second statement that reads every vector."""
+    (a run's closing count) also the all-zero vectors and duplicate embedding rows, a second statement that reads
+    every vector (``Target.closing_extras``)."""
     require_names(conn, target.profile)
     with conn.transaction():
         # Right after a bulk load the embedding table has no statistics: the planner sizes the join's hash for a few
@@ -115,7 +124,7 @@ def collection_state(conn: Conn, target: Target, collection: str, model: str, di
                                {"collection": collection, "model": model, "dims": dims}).fetchone())
         conn.execute("SELECT set_config('work_mem', %s, true)", (was,))
         if zeros:
-            row["zero"] = one(conn.execute(target.zero_vectors(), {"collection": collection}).fetchone())["n"]
+            row.update(one(conn.execute(target.closing_extras(), {"collection": collection}).fetchone()))
     return CollectionState(collection=collection, **row)
 
 

@@ -154,3 +154,16 @@ def test_a_run_of_the_apps_command_leaving_all_zero_vectors_is_not_ok(cli, embed
                       "echo 'Done. Embedded 29/29 rows. 0 failures.'")
     assert result.code == 1, result.out
     assert "3 all-zero vectors remain" in " ".join(result.json["problems"]) and result.json["remaining"] == 0
+
+
+def test_an_engine_run_leaving_duplicate_embedding_rows_is_not_ok(cli, embedded_db, demo_profile, target_env):
+    """An embedding table without a unique key, two chunks with a second row each: backfill said ok over them ('31
+    chunks, 31 embedded, 0 needed' of a 29-chunk collection), and only verify's coverage listed them."""
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
+                        "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 1 and result.json["ok"] is False, result.out
+    assert "2 embedding rows of tenant_globex are a second row of their chunk" in result.err + result.out
+    assert result.json["after"]["duplicates"] == 2
