@@ -167,3 +167,18 @@ def test_an_engine_run_leaving_duplicate_embedding_rows_is_not_ok(cli, embedded_
     assert result.code == 1 and result.json["ok"] is False, result.out
     assert "2 embedding rows of tenant_globex are a second row of their chunk" in result.err + result.out
     assert result.json["after"]["duplicates"] == 2
+
+
+def test_backfill_keys_from_replaces_a_chunks_duplicate_rows_with_one(cli, embedded_db, demo_profile, target_env,
+                                                                      tmp_path):
+    """What the not-ok run says to do about duplicate rows does it."""
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
+                        "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
+    keys = tmp_path / "keys.txt"
+    keys.write_text("\n".join(str(k) for k in [embedded_db.scalar(
+        "SELECT array_agg(chunk_id) FROM (SELECT chunk_id FROM document_embeddings GROUP BY 1 HAVING count(*) > 1) d")][0]))
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--keys-from", keys, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0 and result.json["after"]["duplicates"] == 0, result.out + result.err
+    assert embedded_db.scalar("SELECT count(*) - count(DISTINCT chunk_id) FROM document_embeddings") == 0
