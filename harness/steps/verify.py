@@ -221,6 +221,8 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
     argv = [sys.executable, "-m", "pytest", str(checks), "--bh-profile", str(Path(settings.profile.path).resolve()),
             "--bh-collection", collection, "--bh-run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider",
             "-p", PLUGIN, *isolated_from_the_project(checks)]
+    if settings.model:  # the model the checks measure is this command's (--model), not the profile's alone
+        argv += ["--bh-model", settings.model]
     if historylog:
         argv += ["--bh-historylog", str(Path(historylog).resolve())]
     if sample:
