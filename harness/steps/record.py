@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import historylog, redact
 from ..checks.outcome import Outcome, Status
+from ..db import where_connects
 from ..errors import ConfigError
 from ..evidence import RUN_FILE
 from ..historylog import CheckOutcome, HistoryEntry
@@ -94,16 +95,6 @@ def gates_of(plan: dict[str, Any], run: dict[str, Any]) -> list[str]:
     return gates
 
 
-def _database(dsn: str | None) -> tuple[str | None, ...] | None:
-    """Where a DSN connects (host, port, database), as far as its text says: the password is no part of it."""
-    from .common import database_parts
-
-    if not dsn:
-        return None
-    parts = database_parts(dsn)
-    return (parts["database_host"], parts["database_port"], parts["database_name"]) if parts["database_name"] else None
-
-
 def _require_this_run(run_dir: Path | None, settings: Settings, collection: str, plan: dict, run: dict,
                       checked: dict) -> None:
     """Refuse a run folder whose files are another run's: another collection's (the run and the checks may be of the
@@ -112,7 +103,7 @@ def _require_this_run(run_dir: Path | None, settings: Settings, collection: str,
     if run_dir is None:
         return
     shown = run.get("settings") or {}
-    ran_in, here = _database(shown.get("database_url")), _database(settings.database_url)
+    ran_in, here = where_connects(shown.get("database_url")), where_connects(settings.database_url)
     if ran_in and here and ran_in != here:
         raise ConfigError(f"{run_dir / RUN_FILE} records a run against database {shown.get('database_url')}, not "
                           f"{redact.safe_dsn(settings.database_url)}; expected the run folder of a run against this "
