@@ -173,7 +173,7 @@ def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str)
 
 def _trigger_setting(conn: Conn, schema: str, table: str, column: str) -> str | None:
     """The name of an enabled row trigger firing before INSERT or UPDATE of the table whose PL/pgSQL function assigns
-    ``NEW.column`` (a statement ``NEW.column := ...``, not a comparison), or None."""
+    ``NEW.column`` (a statement ``NEW.column := ...``, not a comparison) other than where it is NULL, or None."""
     import re
 
     rows = conn.execute(
@@ -183,9 +183,12 @@ def _trigger_setting(conn: Conn, schema: str, table: str, column: str) -> str | 
         "AND t.tgtype & 1 = 1 AND t.tgtype & 2 = 2 AND t.tgtype & (4 | 16) <> 0", (schema, table)).fetchall()
     assigns = re.compile(r"(?:^|[;]|\b(?:then|else|begin|loop)\b)\s*new\s*\.\s*(?:\"" + re.escape(column) + r"\"|"
                          + re.escape(column) + r"\b)\s*:?=(?!=)", re.I | re.M)
+    # Filling a hash only where a row has none (IF NEW.col IS NULL THEN ...) never changes one written with a vector.
+    fills_missing = re.compile(r"new\s*\.\s*(?:\"" + re.escape(column) + r"\"|" + re.escape(column)
+                               + r"\b)\s+is\s+null", re.I)
     for row in rows:
         name, src = (row["name"], row["src"]) if isinstance(row, dict) else row
-        if src and assigns.search(src):
+        if src and assigns.search(src) and not fills_missing.search(src):
             return str(name)
     return None
 

@@ -304,3 +304,17 @@ def test_a_trigger_that_only_reads_the_input_hash_leaves_it_measured(cli, empty_
     profile.write_text(text)
     scope = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=_env(empty_db, embed_server))
     assert scope.code == 0, scope.out
+
+
+def test_a_trigger_that_fills_only_a_missing_input_hash_leaves_it_measured(cli, empty_db, embed_server, tmp_path):
+    """A trigger that fills the hash where a row has none (a row inserted before its vector) never changes one the
+    application wrote with a vector: an edited text still differs from it."""
+    empty_db.execute(HASHED_BY_TRIGGER.replace("NEW.body_hash := md5(NEW.body);",
+                                               "IF NEW.body_hash IS NULL THEN NEW.body_hash := md5(NEW.body); END IF;"))
+    text = ("name: notes\nprovider: {model: hash-embed:384}\n"
+            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+            "embeddings: {vector: embedding, input_hash: body_hash, input_hash_algorithm: md5}\n")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(text)
+    scope = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=_env(empty_db, embed_server))
+    assert scope.code == 0, scope.out
