@@ -221,8 +221,6 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
     argv = [sys.executable, "-m", "pytest", str(checks), "--bh-profile", str(Path(settings.profile.path).resolve()),
             "--bh-collection", collection, "--bh-run-dir", str(run_dir), f"--junitxml={junit}", "-q", "-p", "no:cacheprovider",
             "-p", PLUGIN, *isolated_from_the_project(checks)]
-    if settings.model:  # the model the checks measure is this command's (--model), not the profile's alone
-        argv += ["--bh-model", settings.model]
     if historylog:
         argv += ["--bh-historylog", str(Path(historylog).resolve())]
     if sample:
@@ -230,6 +228,8 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
     if max_bad_fraction:
         argv += ["--bh-max-bad-fraction", repr(float(max_bad_fraction))]
     env = {**checks_environment(os.environ), **backfill_env(settings, collection)}
+    if settings.model:  # the model the checks measure is this command's (--model), not the profile's alone
+        env["BH_MODEL"] = settings.model
     started = time.perf_counter()
     try:
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, errors="replace", timeout=timeout_s,
