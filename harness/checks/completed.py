@@ -9,7 +9,7 @@ from typing import Any
 from ..db import where_connects
 from ..errors import ConfigError
 from ..redact import safe_dsn
-from ..evidence import RUN_FILE, read_evidence
+from ..evidence import RUN_FILE, RunEvidence, read_evidence
 from .outcome import Outcome, skipped, unproven, verdict
 from .session import CheckSession
 
@@ -73,15 +73,13 @@ def from_historylog(path: Path, collection: str, database: Any = None, tables: s
     failed = _field(entry, "failed_rows")
     after = _field(entry, "counts_after") or {}
     remaining = after.get("needed") if isinstance(after, dict) else None
-    problems = []
-    if code != 0:
-        problems.append(f"exit code {code}")
-    if failed:
-        problems.append(f"{failed} failed rows reported")
-    if not isinstance(remaining, int):
-        problems.append("rows still needed after the run not recorded")
-    elif remaining:
-        problems.append(f"{remaining} of {after.get('chunks')} rows still need a vector")
+    # The one rule of a run's evidence (RunEvidence.problems), as run.json is judged: the exit code, failed rows and
+    # rows needed alone passed a run that left all-zero vectors, duplicate rows or vectors of another dimension.
+    problems = [] if isinstance(code, int) else [f"exit code {code}"]
+    problems += RunEvidence(collection=collection, command="", exit_code=code if isinstance(code, int) else 0,
+                            started_at="", finished_at="", seconds=0.0,
+                            failed_rows=failed if isinstance(failed, int) else None,
+                            counts_after=after if isinstance(after, dict) else {}).problems
     found = "; ".join(problems) or "exit code 0, no failed rows reported, 0 rows still needed"
     if tables is not None and _field(entry, "tables") is None:
         found += "; the entry names no tables (recorded before entries did): it may be another profile's of this name"

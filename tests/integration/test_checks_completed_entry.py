@@ -84,3 +84,20 @@ def test_completed_does_not_take_a_run_folder_of_another_database_for_this_ones(
     finally:
         session.close()
     assert outcome.status != "passed" and demo_db.name in outcome.message(), outcome.message()
+
+
+def test_completed_from_the_historylog_fails_a_run_its_run_json_called_not_ok(cli, embedded_db, demo_profile,
+                                                                              target_env, tmp_path):
+    """A run of the app's command that exited 0 leaving all-zero vectors (run.json: not ok) was recorded; completed read
+    the entry's exit code, failed rows and rows needed alone and passed it."""
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector WHERE chunk_id IN "
+                        "(SELECT chunk_id FROM document_embeddings WHERE collection = 'tenant_globex' ORDER BY 1 LIMIT 3)")
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    run_dir, log = tmp_path / "run", tmp_path / "historylog.md"
+    ran = cli("run", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir, "--command",
+              "echo 'Done. Embedded 29/29 rows. 0 failures.'", env=env)
+    assert ran.code == 1, ran.out
+    assert cli("record", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir,
+               "--historylog", log, env=env).code == 0
+    outcome = completed_of(demo_profile, "tenant_globex", embedded_db, target_env, log)
+    assert outcome.status == "failed" and "all-zero" in outcome.message(), outcome.message()
