@@ -8,8 +8,8 @@ from typing import Any
 
 from ..db import where_connects
 from ..errors import ConfigError
-from ..redact import safe_dsn
 from ..evidence import RUN_FILE, RunEvidence, read_evidence
+from ..redact import safe_dsn
 from .outcome import Outcome, skipped, unproven, verdict
 from .session import CheckSession
 
