@@ -161,3 +161,19 @@ def scoped(conn: Conn, settings: Mapping[str, str], tenant: str | None = None) -
     with conn.transaction():
         apply_session(conn, session_values(settings, tenant))
         yield conn
+
+
+def where_connects(dsn: str | None) -> tuple[str, str, str] | None:
+    """Where a DSN connects as far as its text says (host, port, database), the password no part of it: evidence made
+    against one database is never taken for another's. None where unsaid."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    if not dsn:
+        return None
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001  a DSN libpq cannot parse says nowhere
+        return None
+    if not parts.get("dbname"):
+        return None
+    return str(parts.get("host") or ""), str(parts.get("port") or ""), str(parts["dbname"])

@@ -140,7 +140,23 @@ def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str)
     if not hashing.is_digest_column(sqltype):
         return [f"profile key 'embeddings.input_hash' names column {column!r}, which is of type {sqltype}; expected "
                 "a text column (the hash as hex) or bytea (the raw digest)"]
-    alg = hashing.algorithm(profile.embeddings.input_hash_algorithm)
+    em = profile.embeddings
+    row = conn.execute("SELECT a.attgenerated <> '' AS generated FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid "
+                       "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = %s AND t.relname = %s "
+                       "AND a.attname = %s", (em.schema, em.table, column)).fetchone()
+    if row and (row["generated"] if isinstance(row, dict) else row[0]):
+        # The database computes it from the row as it is now: equal to the current text's digest whatever text the
+        # vector was made of (fresh passed over edited texts), and no write may set it (the engine's first fails).
+        return [f"profile key 'embeddings.input_hash' names column {column!r}, which the database generates "
+                "(GENERATED ALWAYS AS ...) from the row as it is now: it says nothing of the text a vector was made "
+                "of, and no write may set it; expected a column the application writes with each vector (or leave "
+                "embeddings.input_hash out)"]
+    if (trigger := _trigger_setting(conn, em.schema, em.table, column)) is not None:
+        return [f"profile key 'embeddings.input_hash' names column {column!r}, which trigger {trigger!r} sets on every "
+                "write of the row: it follows the row's current text whatever text the vector was made of, so it says "
+                "nothing of the vector (fresh would pass over an edited text's old vector); expected a column only the "
+                "application's embedding writes set (or leave embeddings.input_hash out)"]
+    alg = hashing.algorithm(em.input_hash_algorithm)
     if (most := hashing.max_characters(sqltype)) is not None and most < alg.hex_length:
         # the engine's first write would fail mid-run ("value too long"): said before anything is written
         fits = [a.name for a in hashing.ALGORITHMS.values() if a.hex_length <= most]
@@ -153,6 +169,28 @@ def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str)
                 "pgcrypto's digest(), not found on this database's search path; expected CREATE EXTENSION pgcrypto "
                 "(or leave embeddings.input_hash out)"]
     return []
+
+
+def _trigger_setting(conn: Conn, schema: str, table: str, column: str) -> str | None:
+    """The name of an enabled row trigger firing before INSERT or UPDATE of the table whose PL/pgSQL function assigns
+    ``NEW.column`` (a statement ``NEW.column := ...``, not a comparison) other than where it is NULL, or None."""
+    import re
+
+    rows = conn.execute(
+        "SELECT t.tgname AS name, p.prosrc AS src FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid "
+        "WHERE n.nspname = %s AND c.relname = %s AND NOT t.tgisinternal AND t.tgenabled <> 'D' "
+        "AND t.tgtype & 1 = 1 AND t.tgtype & 2 = 2 AND t.tgtype & (4 | 16) <> 0", (schema, table)).fetchall()
+    assigns = re.compile(r"(?:^|[;]|\b(?:then|else|begin|loop)\b)\s*new\s*\.\s*(?:\"" + re.escape(column) + r"\"|"
+                         + re.escape(column) + r"\b)\s*:?=(?!=)", re.I | re.M)
+    # Filling a hash only where a row has none (IF NEW.col IS NULL THEN ...) never changes one written with a vector.
+    fills_missing = re.compile(r"new\s*\.\s*(?:\"" + re.escape(column) + r"\"|" + re.escape(column)
+                               + r"\b)\s+is\s+null", re.I)
+    for row in rows:
+        name, src = (row["name"], row["src"]) if isinstance(row, dict) else row
+        if src and assigns.search(src) and not fills_missing.search(src):
+            return str(name)
+    return None
 
 
 def _collection_array_problem(key: str, column: str, sqltype: str, declared_array: bool) -> list[str]:

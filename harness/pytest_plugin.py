@@ -33,6 +33,8 @@ _help_max_bad_fraction = ("largest fraction of bad rows DONE accepts (default: t
 _help_offenders = "where every offending row of every failing check is written (default: RUN_DIR/offenders.jsonl)"
 _help_run_dir = "run folder whose run.json the completed check reads"
 _help_historylog = "historylog the completed check reads (repeatable; env: comma-separated)"
+_help_model = ("the model every vector must be of (default: the profile's provider.model); verify passes its --model, "
+               "so the checks measure the model the run embedded with")
 _help_database_url = "database to check (default: DATABASE_URL, then the profile's database.url)"
 _help_statement_timeout_ms = ("statement timeout of each check in ms (default 60000 plus 60000 per GB of the chunk and "
                               "embedding tables, which the shared pass reads whole)")
@@ -73,6 +75,7 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("offenders", _help_offenders),
     _Option("historylog", _help_historylog, many=True),
     _Option("database_url", _help_database_url),
+    _Option("model", _help_model),
     _Option("statement_timeout_ms", _help_statement_timeout_ms, int, None, expects="a number of milliseconds"),
 )
 
@@ -99,6 +102,7 @@ class ChecksConfig:
     run_dir: Path | None = None
     historylogs: tuple[Path, ...] = ()
     database_url: str | None = field(default=None, repr=False)
+    model: str | None = None  # None: the profile's provider.model
     statement_timeout_ms: int | None = None  # None: grown with the tables (checks.session.TIMEOUT_MS_PER_GB)
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -172,6 +176,7 @@ def get_config(config: pytest.Config, env: Mapping[str, str] | None = None) -> C
         run_dir=Path(run_dir) if run_dir else None,
         historylogs=tuple(Path(p) for p in historylogs),
         database_url=values["database_url"] or None,
+        model=values["model"] or None,
         statement_timeout_ms=values["statement_timeout_ms"],
         sources=sources,
     )
@@ -210,7 +215,7 @@ def _target(config: pytest.Config) -> _Target:
     try:
         if not cfg.collections:
             raise HarnessError("--bh-collection C is required with --bh-profile (repeat it, or --bh-collection all)")
-        settings = resolve(load_profile(profile_path(cfg.profile)), database_url=cfg.database_url,
+        settings = resolve(load_profile(profile_path(cfg.profile)), database_url=cfg.database_url, model=cfg.model,
                            require_database=False, require_provider=False)
         if not settings.database_url:
             target.skip = (f"profile {settings.profile.name!r} has no database: pass --bh-database-url, or set "

@@ -15,7 +15,10 @@ from typing import Any, overload
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 
 MASK = "***"
-_SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH|CREDENTIAL|PRIVATE)", re.I)
+# PASS and PWD as words of a name (DB_PASS, POSTGRES_PASS, DB_PWD), as applications name their passwords: not PASSAGE,
+# BYPASS or the shell's PWD (the working directory).
+_SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH|CREDENTIAL|PRIVATE"
+                         r"|(?<![A-Z])PASS(?![A-Z])|(?<=_)PWD(?![A-Z]))", re.I)
 # The password runs to the last '@' of the authority: one holding an unescaped '@' is masked whole. libpq ends the
 # authority at the first '/' only: a '?' or '#' before the '@' is the password's (it connects with it).
 _DSN_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s/]*)(?P<tail>@)", re.I)
@@ -68,9 +71,20 @@ def register_headers(headers: Mapping[str, str]) -> None:
 
 
 def dsn_password(dsn: str | None) -> str | None:
-    """Return the password in a URL-style or key=value DSN, if any."""
+    """Return the password in a URL-style or key=value DSN, if any: the one libpq connects with where it parses."""
     if not dsn:
         return None
+    if not unescaped_at(dsn):  # libpq would read such a password's tail as the host: the pattern masks it whole
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            # libpq's own parser: a query's password beside other parameters, a quoted or unquoted value with
+            # escaped characters (the patterns below stopped at the first one, and the password went unregistered).
+            parsed = conninfo_to_dict(dsn).get("password")
+        except Exception:  # noqa: BLE001  a DSN libpq cannot parse: read it by the patterns
+            parsed = None
+        if parsed:
+            return str(parsed)
     match = _URL_PASSWORD.search(dsn)
     if match and match.group("pw"):
         return unquote(match.group("pw"))

@@ -201,13 +201,14 @@ def across(conn: Conn, profile: Profile, tenants: list[str | None], read) -> dic
 
 
 def visible_state(conn: Conn, target: Target, collection: str, model: str, tenants: list[str | None],
-                  dims: int | None = None) -> CollectionState:
+                  dims: int | None = None, *, zeros: bool = False) -> CollectionState:
     """The collection's state as the sum over the tenants' views (one view without row-level-security settings);
-    ``dims``: also count the vectors of another dimension (a column declared without one)."""
+    ``dims``: also count the vectors of another dimension (a column declared without one); ``zeros``: the all-zero
+    vectors too (a run's closing count)."""
     states = []
     for tenant in tenants:
         with scope(conn, target.profile, tenant):
-            states.append(collection_state(conn, target, collection, model, dims))
+            states.append(collection_state(conn, target, collection, model, dims, zeros=zeros))
     if len(states) == 1:
         return states[0]
 
@@ -216,7 +217,7 @@ def visible_state(conn: Conn, target: Target, collection: str, model: str, tenan
         return None if any(v is None for v in values) else sum(values)
 
     counts: dict[str, Any] = {n: total(n) for n in ("chunks", "embedded", "missing", "stale", "other_model", "needed",
-                                                   "other_dims", "no_text", "untimed")}
+                                                   "other_dims", "no_text", "untimed", "zero", "duplicates")}
     return CollectionState(collection=collection, **counts)
 
 

@@ -36,6 +36,13 @@ class CollectionState:
     # vectors only timestamps could measure (no input hash) whose times do not compare (a NULL, or a naive time against
     # one with a zone): neither stale nor current, so never selected and never counted current
     untimed: int = 0
+    # vectors of chunks with a text that are all zeros: they embed nothing (an application's failed embedding written
+    # as [0.0] * dims), yet no count calls them missing, stale or another model's, so a run does not select them;
+    # counted by a run's closing count only (None: not counted)
+    zero: int | None = None
+    # embedding rows beyond one per chunk (a table without a unique key): each is counted as a chunk of its own above;
+    # counted by a run's closing count only (None: not counted)
+    duplicates: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -83,6 +90,15 @@ def still_needed(after: CollectionState) -> str | None:
     problems = []
     if after.needed:
         problems.append(f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run")
+    if after.duplicates:
+        problems.append(f"{after.duplicates} embedding rows of {after.collection} are a second row of their chunk "
+                        "(the table has no unique key on it), which a run does not select: re-embed those chunks with "
+                        "backfill --keys-from, which replaces every row of a chunk with one (verify's coverage lists "
+                        "them in offenders.jsonl)")
+    if after.zero:
+        problems.append(f"{after.zero} vectors of {after.collection} are all zeros (they embed nothing), which a run "
+                        "does not select: re-embed them with backfill --keys-from (verify's sane_vectors lists them in "
+                        "offenders.jsonl)")
     if after.other_dims:
         problems.append(f"{after.other_dims} vectors of {after.collection} have another dimension than the model's, "
                         "which a run does not select: re-embed them with backfill --keys-from (verify lists them in "
@@ -90,9 +106,12 @@ def still_needed(after: CollectionState) -> str | None:
     return "; ".join(problems) or None
 
 
-def collection_state(conn: Conn, target: Target, collection: str, model: str, dims: int | None = None) -> CollectionState:
+def collection_state(conn: Conn, target: Target, collection: str, model: str, dims: int | None = None, *,
+                     zeros: bool = False) -> CollectionState:
     """Count a collection's chunks and what they need, in one pass (a missing table is a ConfigError naming its key);
-    with ``dims`` (for a column declared without a dimension) also the vectors of another dimension."""
+    with ``dims`` (for a column declared without a dimension) also the vectors of another dimension; with ``zeros``
+    (a run's closing count) also the all-zero vectors and duplicate embedding rows, a second statement that reads
+    every vector (``Target.closing_extras``)."""
     require_names(conn, target.profile)
     with conn.transaction():
         # Right after a bulk load the embedding table has no statistics: the planner sizes the join's hash for a few
@@ -104,6 +123,8 @@ def collection_state(conn: Conn, target: Target, collection: str, model: str, di
         row = one(conn.execute(target.state_counts(dims=dims is not None),
                                {"collection": collection, "model": model, "dims": dims}).fetchone())
         conn.execute("SELECT set_config('work_mem', %s, true)", (was,))
+        if zeros:
+            row.update(one(conn.execute(target.closing_extras(), {"collection": collection}).fetchone()))
     return CollectionState(collection=collection, **row)
 
 

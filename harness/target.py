@@ -427,6 +427,17 @@ class Target:
                  has=has, differs=differs, other=other, off=off, empty=empty,
                  join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
 
+    def closing_extras(self) -> sql.Composed:
+        """What no count of ``state_counts`` sees, for a run's closing count of ``%(collection)s``: ``zero``, the
+        chunks with a text holding an all-zero vector (it embeds nothing; halfvec and sparsevec cast to vector for the
+        norm), and ``duplicates``, embedding rows beyond one per chunk (a table without a unique key)."""
+        duplicates = (sql.SQL("0") if self.inline else sql.SQL(
+            "count({k}) - count(DISTINCT {id}) FILTER (WHERE {k} IS NOT NULL)").format(
+            k=self.e(cast(str, self.profile.embeddings.key)), id=self.chunk_id))
+        return sql.SQL("SELECT count(*) FILTER (WHERE NOT {empty} AND {v} IS NOT NULL AND vector_norm({v}::vector) = 0) "
+                       "AS zero, {duplicates} AS duplicates FROM {join} WHERE {where}").format(
+            join=self.join(), where=self.chunk_filter(), empty=self.no_text, v=self.vector, duplicates=duplicates)
+
     def _narrow_join(self, *, dims: bool = False) -> sql.Composable:
         """``join()`` with the embedding side projected to the columns the counts compare, plus a has-vector flag (and
         with ``dims`` each vector's dimension)."""

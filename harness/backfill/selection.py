@@ -105,8 +105,10 @@ def select_batch_sql(target: Target, *, keys: bool = False, every: bool = False)
     exists = sql.SQL("true") if target.inline else sql.SQL("{} IS NOT NULL").format(target.e(em.key))
     changed = (sql.SQL("CASE WHEN isfinite({t}) THEN {t} END").format(t=target.c(ch.updated_at))
                if target.changed_after_vector() is not None and ch.updated_at else sql.SQL("NULL"))
+    # DISTINCT ON the key: an embedding table without a unique key may hold two rows of a chunk, and the join gave the
+    # chunk once per row, so it was embedded and written once per row, keeping the duplicate it was to replace.
     return sql.SQL(
-        "SELECT {id} AS key, {text} AS text, {hash} AS text_hash, {coll} AS collection, {tenant} AS tenant, "
+        "SELECT DISTINCT ON ({id}) {id} AS key, {text} AS text, {hash} AS text_hash, {coll} AS collection, {tenant} AS tenant, "
         "{exists} AS exists, now() AS read_at, {changed} AS changed "
         "FROM {join} WHERE {where} AND {needs} AND {page} "
         "ORDER BY {id} LIMIT %(limit)s"

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..db import where_connects
 from ..errors import ConfigError
-from ..evidence import RUN_FILE, read_evidence
+from ..evidence import RUN_FILE, RunEvidence, read_evidence
+from ..redact import safe_dsn
 from .outcome import Outcome, skipped, unproven, verdict
 from .session import CheckSession
 
@@ -21,12 +23,17 @@ def _field(entry: Any, name: str) -> Any:
 EXPECTED = "exit code 0, no failed rows reported, not timed out, 0 rows still needing a vector afterwards"
 
 
-def from_run_dir(run_dir: Path, collection: str) -> Outcome | None:
+def from_run_dir(run_dir: Path, collection: str, database_url: str | None = None) -> Outcome | None:
     if not (Path(run_dir) / RUN_FILE).exists():
         return None
     ev = read_evidence(run_dir)
     if ev.collection != collection:
         return skipped("completed", collection, f"{Path(run_dir) / RUN_FILE} records collection {ev.collection!r}, not this one")
+    ran_in = ev.settings.get("database_url") if isinstance(ev.settings, dict) else None
+    if where_connects(ran_in) and where_connects(database_url) and where_connects(ran_in) != where_connects(database_url):
+        # Another database's run (staging's folder given to production's checks): its closing count is not this one's.
+        return skipped("completed", collection, f"{Path(run_dir) / RUN_FILE} records a run against database {ran_in}, "
+                                                f"not {safe_dsn(database_url)}: no run of this database is recorded there")
     where = f"{Path(run_dir) / RUN_FILE}, finished {ev.finished_at}"
     found = "; ".join(ev.problems) if ev.problems else (
         f"exit code 0, {ev.failed_rows if ev.failed_rows is not None else 'no'} failed rows reported, "
@@ -66,15 +73,13 @@ def from_historylog(path: Path, collection: str, database: Any = None, tables: s
     failed = _field(entry, "failed_rows")
     after = _field(entry, "counts_after") or {}
     remaining = after.get("needed") if isinstance(after, dict) else None
-    problems = []
-    if code != 0:
-        problems.append(f"exit code {code}")
-    if failed:
-        problems.append(f"{failed} failed rows reported")
-    if not isinstance(remaining, int):
-        problems.append("rows still needed after the run not recorded")
-    elif remaining:
-        problems.append(f"{remaining} of {after.get('chunks')} rows still need a vector")
+    # The one rule of a run's evidence (RunEvidence.problems), as run.json is judged: the exit code, failed rows and
+    # rows needed alone passed a run that left all-zero vectors, duplicate rows or vectors of another dimension.
+    problems = [] if isinstance(code, int) else [f"exit code {code}"]
+    problems += RunEvidence(collection=collection, command="", exit_code=code if isinstance(code, int) else 0,
+                            started_at="", finished_at="", seconds=0.0,
+                            failed_rows=failed if isinstance(failed, int) else None,
+                            counts_after=after if isinstance(after, dict) else {}).problems
     found = "; ".join(problems) or "exit code 0, no failed rows reported, 0 rows still needed"
     if tables is not None and _field(entry, "tables") is None:
         found += "; the entry names no tables (recorded before entries did): it may be another profile's of this name"
@@ -86,7 +91,7 @@ def completed(session: CheckSession, collection: str) -> Outcome:
     opts = session.options
     if opts.run_dir is not None:
         try:
-            outcome = from_run_dir(opts.run_dir, collection)
+            outcome = from_run_dir(opts.run_dir, collection, session.database_url)
         except ConfigError as exc:
             return verdict("completed", collection, False, "readable run evidence", str(exc))
         if outcome is not None:

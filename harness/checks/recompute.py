@@ -401,12 +401,18 @@ def _judged(session: CheckSession, collection: str, batches: Iterator[list[dict]
     sims = array("d")
     ratios = array("d")
     uniform = extra = 0
+    # Rows the model answered no usable vector for (NaN, infinite or all zeros): nothing was compared, and a NaN
+    # cosine is below no floor, so such a row read as matching ('0 of 29 rows off (lowest cosine nan)').
+    unanswered: list[str] = []
     for rows in batches:
         for start in range(0, len(rows), _EMBED_BATCH):
             batch = rows[start:start + _EMBED_BATCH]
             fresh = provider.embed([r["text"] for r in batch]).vectors
             for row, answer in zip(batch, fresh):
                 stored, new = _vector(row["vector"]), np.asarray(answer, dtype=np.float64)
+                if not (np.isfinite(new).all() and new.any()):
+                    unanswered.append(str(row["id"]))
+                    continue
                 sim, ratio = cosine(stored, new), length_ratio(stored, new)
                 uniform, extra = (uniform + 1, extra) if row["uniform"] else (uniform, extra + 1)
                 if sim is None:
@@ -444,6 +450,10 @@ def _judged(session: CheckSession, collection: str, batches: Iterator[list[dict]
     if population is None:
         population = uniform
     if uniform + extra == 0:
+        if unanswered:
+            return unproven("recompute", collection, f"{len(unanswered)} rows re-embedded got no usable vector from "
+                            f"{session.model} (NaN, infinite or all zeros): nothing was compared (first keys: "
+                            f"{', '.join(unanswered[:5])})", metrics={"unanswered": len(unanswered), "read": read})
         return skipped("recompute", collection, "no healthy embedded rows to sample")
     proof = Proof(uniform, uniform_bad, population, session.confidence, session.max_bad_fraction)
     worst = min(sims) if sims else None
@@ -479,6 +489,16 @@ def _judged(session: CheckSession, collection: str, batches: Iterator[list[dict]
                "length_ratios": [min(ratios), max(ratios)] if lengths and ratios else None,
                "below": below, "read": read}
     reproducing = sum(1 for sim in sims if sim >= REPRODUCED)
+    metrics["unanswered"] = len(unanswered)
+    if not offenders and unanswered:
+        return unproven("recompute", collection,
+                        f"{len(unanswered)} of {uniform + extra + len(unanswered)} rows re-embedded got no usable "
+                        f"vector from {session.model} (NaN, infinite or all zeros), so their stored vectors were "
+                        f"compared with nothing (first keys: {', '.join(unanswered[:5])}); of the rest: {found}",
+                        expected=expected, found=found, metrics=metrics)
+    if unanswered:
+        found += (f"; {len(unanswered)} more rows got no usable vector from {session.model} (NaN, infinite or all "
+                  f"zeros): not compared (first keys: {', '.join(unanswered[:5])})")
     if not offenders and not exact and reproducing and close:
         # Rows the provider reproduces beside rows it does not: it made some of these vectors and not the others,
         # and whether those were made from other input or by another build of the model the sample cannot tell.

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import historylog
+from .. import historylog, redact
 from ..checks.outcome import Outcome, Status
+from ..db import where_connects
 from ..errors import ConfigError
 from ..evidence import RUN_FILE
 from ..historylog import CheckOutcome, HistoryEntry
@@ -94,11 +95,24 @@ def gates_of(plan: dict[str, Any], run: dict[str, Any]) -> list[str]:
     return gates
 
 
-def _require_collection(run_dir: Path | None, collection: str, plan: dict, run: dict, checked: dict) -> None:
-    """Refuse a run folder whose files are another collection's: its run and its DONE checks are not this one's. The
-    run and the checks may be of the collection --into filled (plan.json's target)."""
+def _require_this_run(run_dir: Path | None, settings: Settings, collection: str, plan: dict, run: dict,
+                      checked: dict) -> None:
+    """Refuse a run folder whose files are another run's: another collection's (the run and the checks may be of the
+    collection --into filled, plan.json's target), another database's, or another model's. Its entry would say this
+    target's collection succeeded (anchored in this database, under this model) on what another run measured."""
     if run_dir is None:
         return
+    shown = run.get("settings") or {}
+    ran_in, here = where_connects(shown.get("database_url")), where_connects(settings.database_url)
+    if ran_in and here and ran_in != here:
+        raise ConfigError(f"{run_dir / RUN_FILE} records a run against database {shown.get('database_url')}, not "
+                          f"{redact.safe_dsn(settings.database_url)}; expected the run folder of a run against this "
+                          "database (nothing was recorded)")
+    for name, model in ((RUN_FILE, shown.get("model")), ("plan.json", plan.get("model"))):
+        if model and model != settings.model:
+            raise ConfigError(f"{run_dir / name} records model {model!r}, not {settings.model!r}; expected --model "
+                              f"{model} (the model the run embedded with), or the run folder of a run of "
+                              f"{settings.model!r} (nothing was recorded)")
     into = plan.get("target_collection") if plan.get("collection") == collection else None
     allowed = {collection, into} - {None}
     for name, data, key in (("plan.json", plan, "collection"), (RUN_FILE, run, "collection"),
@@ -120,7 +134,7 @@ def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | No
     plan = _read(run_dir / "plan.json") if run_dir else {}
     run = _read(run_dir / RUN_FILE) if run_dir else {}
     checked = _read(run_dir / VERIFY_FILE) if run_dir else {}
-    _require_collection(run_dir, collection, plan, run, checked)
+    _require_this_run(run_dir, settings, collection, plan, run, checked)
     checks = tuple(_history_check(c) for c in checked.get("checks", []))
     if outcome is None:
         run_ok = bool(run) and run.get("ok", False)

@@ -228,6 +228,8 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
     if max_bad_fraction:
         argv += ["--bh-max-bad-fraction", repr(float(max_bad_fraction))]
     env = {**checks_environment(os.environ), **backfill_env(settings, collection)}
+    if settings.model:  # the model the checks measure is this command's (--model), not the profile's alone
+        env["BH_MODEL"] = settings.model
     started = time.perf_counter()
     try:
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, errors="replace", timeout=timeout_s,

@@ -62,3 +62,42 @@ def test_completed_of_the_live_collection_does_not_read_an_into_runs_entry(embed
     with connect(embedded_db.dsn, autocommit=True) as conn:  # the run's own collection reads it (not made here)
         new = from_historylog(log, "tenant_acme_v2", read(conn))
     assert new is not None and new.passed, new
+
+
+def test_completed_does_not_take_a_run_folder_of_another_database_for_this_ones(cli, demo_db, embedded_db,
+                                                                               demo_profile, target_env, tmp_path):
+    """A run folder of a complete run against one database, checked against another (staging's folder given to
+    production's verify): completed passed on the first database's closing count."""
+    from harness.checks import CheckOptions, open_session
+    from harness.checks.completed import completed
+    from harness.profile import load_profile
+
+    run_dir = tmp_path / "run"
+    ran = cli("run", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir,
+              env={**target_env, "DATABASE_URL": demo_db.dsn})
+    assert ran.code == 0, ran.out + ran.err
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    session = open_session(resolve(load_profile(demo_profile, env=env), database_url=embedded_db.dsn, env=env),
+                           CheckOptions(collections=("tenant_globex",), run_dir=run_dir))
+    try:
+        outcome = completed(session, "tenant_globex")
+    finally:
+        session.close()
+    assert outcome.status != "passed" and demo_db.name in outcome.message(), outcome.message()
+
+
+def test_completed_from_the_historylog_fails_a_run_its_run_json_called_not_ok(cli, embedded_db, demo_profile,
+                                                                              target_env, tmp_path):
+    """A run of the app's command that exited 0 leaving all-zero vectors (run.json: not ok) was recorded; completed read
+    the entry's exit code, failed rows and rows needed alone and passed it."""
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector WHERE chunk_id IN "
+                        "(SELECT chunk_id FROM document_embeddings WHERE collection = 'tenant_globex' ORDER BY 1 LIMIT 3)")
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    run_dir, log = tmp_path / "run", tmp_path / "historylog.md"
+    ran = cli("run", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir, "--command",
+              "echo 'Done. Embedded 29/29 rows. 0 failures.'", env=env)
+    assert ran.code == 1, ran.out
+    assert cli("record", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir,
+               "--historylog", log, env=env).code == 0
+    outcome = completed_of(demo_profile, "tenant_globex", embedded_db, target_env, log)
+    assert outcome.status == "failed" and "all-zero" in outcome.message(), outcome.message()

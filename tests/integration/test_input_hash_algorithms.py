@@ -232,3 +232,89 @@ def test_a_hash_column_too_short_for_the_algorithms_hex_is_refused_naming_the_on
     assert ran.code == 2 and "profile key 'embeddings.input_hash_algorithm'" in ran.json["error"], ran.out
     assert "at most 32 characters" in ran.json["error"] and "md5" in ran.json["error"]
     assert empty_db.scalar("SELECT count(*) FROM notes WHERE embedding IS NOT NULL") == 0
+
+
+GENERATED = """
+CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL, embedding vector(384),
+  body_hash text GENERATED ALWAYS AS (md5(body)) STORED);
+INSERT INTO notes (id, body) SELECT g, 'note number ' || g FROM generate_series(1, 12) g;
+"""
+
+
+def test_an_input_hash_the_database_generates_from_the_text_is_refused_naming_the_key(cli, empty_db, embed_server,
+                                                                                       tmp_path):
+    """A hash column GENERATED from the current text equals its digest on every row, whatever text the vector was made
+    of: fresh passed over texts edited after their vectors, and scope passed a job whose first write the database
+    refuses ('column "body_hash" can only be updated to DEFAULT')."""
+    empty_db.execute(GENERATED)
+    text = ("name: notes\nprovider: {model: hash-embed:384}\n"
+            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+            "embeddings: {vector: embedding, input_hash: body_hash, input_hash_algorithm: md5}\n")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(text)
+    env = _env(empty_db, embed_server)
+    scope = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=env)
+    assert scope.code == 2 and "embeddings.input_hash" in scope.json["error"] \
+        and "generated" in scope.json["error"].lower(), scope.out
+    backfill = _backfill(cli, profile, env)
+    assert backfill.code == 2 and "embeddings.input_hash" in backfill.json["error"], backfill.out
+    assert empty_db.scalar("SELECT count(embedding) FROM notes") == 0
+    from harness.checks import fresh
+    from harness.errors import ConfigError
+    with pytest.raises(ConfigError, match="embeddings.input_hash"):
+        checked(fresh, "notes", text, empty_db.dsn, embed_server.url)
+
+
+HASHED_BY_TRIGGER = """
+CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL, embedding vector(384), body_hash text);
+CREATE FUNCTION notes_hash() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.body_hash := md5(NEW.body);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER notes_hash BEFORE INSERT OR UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION notes_hash();
+INSERT INTO notes (id, body) SELECT g, 'note number ' || g FROM generate_series(1, 12) g;
+"""
+
+
+def test_an_input_hash_a_trigger_sets_from_the_text_is_refused_naming_the_key(cli, empty_db, embed_server, tmp_path):
+    """A trigger that sets the hash from the row's text on every write keeps it the current text's digest whatever the
+    vector was made of: after an edit of a text, fresh passed over its old vector."""
+    empty_db.execute(HASHED_BY_TRIGGER)
+    text = ("name: notes\nprovider: {model: hash-embed:384}\n"
+            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+            "embeddings: {vector: embedding, input_hash: body_hash, input_hash_algorithm: md5}\n")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(text)
+    env = _env(empty_db, embed_server)
+    scope = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=env)
+    assert scope.code == 2 and "embeddings.input_hash" in scope.json["error"] and "notes_hash" in scope.json["error"], \
+        scope.out
+
+
+def test_a_trigger_that_only_reads_the_input_hash_leaves_it_measured(cli, empty_db, embed_server, tmp_path):
+    """The application's own pattern: it writes the hash with each vector, and a trigger clears the vector where the
+    hash no longer matches. The hash still says what text the vector was made of."""
+    empty_db.execute(HASHED_BY_TRIGGER.replace("NEW.body_hash := md5(NEW.body);",
+                                               "IF NEW.body_hash IS DISTINCT FROM md5(NEW.body) THEN NEW.embedding := NULL; END IF;"))
+    text = ("name: notes\nprovider: {model: hash-embed:384}\n"
+            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+            "embeddings: {vector: embedding, input_hash: body_hash, input_hash_algorithm: md5}\n")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(text)
+    scope = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=_env(empty_db, embed_server))
+    assert scope.code == 0, scope.out
+
+
+def test_a_trigger_that_fills_only_a_missing_input_hash_leaves_it_measured(cli, empty_db, embed_server, tmp_path):
+    """A trigger that fills the hash where a row has none (a row inserted before its vector) never changes one the
+    application wrote with a vector: an edited text still differs from it."""
+    empty_db.execute(HASHED_BY_TRIGGER.replace("NEW.body_hash := md5(NEW.body);",
+                                               "IF NEW.body_hash IS NULL THEN NEW.body_hash := md5(NEW.body); END IF;"))
+    text = ("name: notes\nprovider: {model: hash-embed:384}\n"
+            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+            "embeddings: {vector: embedding, input_hash: body_hash, input_hash_algorithm: md5}\n")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(text)
+    scope = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=_env(empty_db, embed_server))
+    assert scope.code == 0, scope.out

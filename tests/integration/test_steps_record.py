@@ -139,3 +139,27 @@ def test_a_run_after_the_last_verify_is_recorded_without_that_verify(cli, demo_d
     assert record(cli, demo_db, demo_profile, target_env, run_dir, log).code == 0
     (entry,) = historylog.read_entries(log)
     assert entry.outcome == "failed" and "DONE checks did not run" in entry.reason, entry
+
+
+def test_a_run_folder_of_another_database_is_refused_with_nothing_recorded(cli, demo_db, embedded_db, demo_profile,
+                                                                            target_env, tmp_path):
+    """A run against one database recorded against another: the entry was anchored in the second database with the
+    first one's counts, and completed then trusted it there (the second database's vectors no run had written)."""
+    run_dir = tmp_path / "run"
+    assert ran(cli, demo_db, demo_profile, target_env, run_dir).code == 0
+    log = tmp_path / "historylog.md"
+    result = record(cli, embedded_db, demo_profile, target_env, run_dir, log)
+    assert result.code == 2 and "run.json" in result.json["error"] and demo_db.name in result.json["error"], result.out
+    assert not log.exists()
+
+
+def test_a_run_folder_of_another_model_is_refused_with_nothing_recorded(cli, demo_db, demo_profile, target_env,
+                                                                         tmp_path):
+    """A run with --model recorded without it: the entry named the profile's model for vectors of another."""
+    run_dir = tmp_path / "run"
+    assert ran(cli, demo_db, demo_profile, target_env, run_dir).code == 0
+    log = tmp_path / "historylog.md"
+    result = cli("record", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir,
+                 "--historylog", log, "--model", "hash-embed:768", "--json", env=env_for(demo_db, target_env))
+    assert result.code == 2 and "hash-embed:384" in result.json["error"], result.out
+    assert not log.exists()

@@ -189,3 +189,18 @@ def test_a_checks_folder_given_relative_to_the_working_directory_runs_its_checks
     result = verify(cli, demo_db, demo_profile, target_env, tmp_path / "run", "project/checks", "--json")
     assert result.code == 1, result.out
     assert [c["check"] for c in result.json["checks"] if c["status"] == "failed"] == ["test_done::test_coverage"]
+
+
+def test_verify_with_another_model_than_the_profiles_checks_that_model(cli, embedded_db, profile_variant, target_env,
+                                                                        tmp_path, v2_server):
+    """verify --model NEW (after a model switch) over a profile naming its model literally: the checks' pytest resolved
+    the profile's model, so every check measured the old model and verify said DONE over vectors NEW never made."""
+    from .conftest import NEW_MODEL
+
+    profile = profile_variant({"${EMBED_MODEL:-all-minilm}": "hash-embed:384"})
+    result = cli("verify", "--profile", profile, "--collection", "tenant_globex", "--run-dir", tmp_path / "run",
+                 "--model", NEW_MODEL, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": v2_server.url})
+    assert result.code == 1 and result.json["ok"] is False, result.out
+    model = [c for c in result.json["checks"] if c["check"] == "model"]
+    assert model and model[0]["status"] == "failed" and NEW_MODEL in model[0]["expected"], model

@@ -127,3 +127,58 @@ def test_a_run_of_the_apps_command_leaving_vectors_of_another_dimension_is_not_o
     assert result.code == 1, result.err
     assert "2 vectors of another dimension than the model's remain" in result.json["problems"]
     assert result.json["remaining"] == 0
+
+
+def _zero_vectors(db, n=3):
+    """An application's failed embeddings written as zeros (``[0.0] * dims`` in an except branch): rows that hold a
+    vector which embeds nothing, none missing, stale or of another model by any count."""
+    db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector WHERE chunk_id IN "
+               "(SELECT chunk_id FROM document_embeddings WHERE collection = %s ORDER BY chunk_id LIMIT %s)",
+               (COLLECTION, n))
+
+
+def test_an_engine_run_leaving_all_zero_vectors_is_not_ok(cli, embedded_db, demo_profile, target_env):
+    """backfill said ok, 0 of 29 rows needed, over 3 zero vectors that sane_vectors then failed."""
+    _zero_vectors(embedded_db)
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 1 and result.json["ok"] is False, result.out
+    assert "3 vectors of tenant_globex are all zeros" in result.err + result.out
+    assert "backfill --keys-from" in result.err + result.out and result.json["after"]["zero"] == 3
+
+
+def test_a_run_of_the_apps_command_leaving_all_zero_vectors_is_not_ok(cli, embedded_db, demo_profile, target_env,
+                                                                      tmp_path):
+    _zero_vectors(embedded_db)
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      "echo 'Done. Embedded 29/29 rows. 0 failures.'")
+    assert result.code == 1, result.out
+    assert "3 all-zero vectors remain" in " ".join(result.json["problems"]) and result.json["remaining"] == 0
+
+
+def test_an_engine_run_leaving_duplicate_embedding_rows_is_not_ok(cli, embedded_db, demo_profile, target_env):
+    """An embedding table without a unique key, two chunks with a second row each: backfill said ok over them ('31
+    chunks, 31 embedded, 0 needed' of a 29-chunk collection), and only verify's coverage listed them."""
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
+                        "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 1 and result.json["ok"] is False, result.out
+    assert "2 embedding rows of tenant_globex are a second row of their chunk" in result.err + result.out
+    assert result.json["after"]["duplicates"] == 2
+
+
+def test_backfill_keys_from_replaces_a_chunks_duplicate_rows_with_one(cli, embedded_db, demo_profile, target_env,
+                                                                      tmp_path):
+    """What the not-ok run says to do about duplicate rows does it."""
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
+                        "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
+    keys = tmp_path / "keys.txt"
+    keys.write_text("\n".join(str(k) for k in [embedded_db.scalar(
+        "SELECT array_agg(chunk_id) FROM (SELECT chunk_id FROM document_embeddings GROUP BY 1 HAVING count(*) > 1) d")][0]))
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--keys-from", keys, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0 and result.json["after"]["duplicates"] == 0, result.out + result.err
+    assert embedded_db.scalar("SELECT count(*) - count(DISTINCT chunk_id) FROM document_embeddings") == 0

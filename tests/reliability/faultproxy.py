@@ -29,13 +29,14 @@ JSON_ARRAY = "json_array"  # 200 with a top-level JSON array
 WRONG_COUNT = "wrong_count"  # one vector fewer than inputs
 WRONG_DIM = "wrong_dim"      # every vector one component short
 NAN = "nan"                  # the first vector carries NaN
+NAN_FOR = "nan_for"          # every vector of an input holding the fault's ``matching`` text carries NaN
 INFINITE = "infinite"        # the first vector carries +Infinity
 ZERO = "zero"                # the first vector is all zeros
 OTHER_MODEL = "other_model"  # the answer names another model than the one asked
 TRUNCATED = "truncated"      # headers promise the whole body, half of it arrives, then the connection closes
 
 SELF_ANSWERED = {DROP, STALL, HTTP_500, NOT_JSON, WRONG_SHAPE, JSON_ARRAY}
-DAMAGING = {WRONG_COUNT, WRONG_DIM, NAN, INFINITE, ZERO, OTHER_MODEL, TRUNCATED}
+DAMAGING = {WRONG_COUNT, WRONG_DIM, NAN, NAN_FOR, INFINITE, ZERO, OTHER_MODEL, TRUNCATED}
 ALL = SELF_ANSWERED | DAMAGING
 
 
@@ -46,6 +47,7 @@ class Fault:
     after: int = 0  # let this many matching requests through untouched first
     path: str = "/api/embed"
     stall_s: float = 3.0
+    matching: str | None = None  # NAN_FOR: the text an input holds to be answered NaN
 
     def __post_init__(self) -> None:
         if self.kind not in ALL:
@@ -84,9 +86,9 @@ class FaultProxy:
         return f"http://{host}:{port}"
 
     def inject(self, kind: str, times: int | None = None, *, after: int = 0, path: str = "/api/embed",
-               stall_s: float = 3.0) -> None:
+               stall_s: float = 3.0, matching: str | None = None) -> None:
         with self._lock:
-            self._fault = Fault(kind, times, after, path, stall_s)
+            self._fault = Fault(kind, times, after, path, stall_s, matching)
             self.faults_served = 0
             self._passed = 0
 
@@ -162,7 +164,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if fault is None or upstream.status_code != 200:
                 self._send(upstream.status_code, upstream.content, upstream.headers.get("Content-Type", "application/json"))
                 return
-            self._damage(fault, upstream.json())
+            self._damage(fault, upstream.json(), body)
 
         def _self_answer(self, fault: Fault) -> None:
             if fault.kind == DROP:
@@ -179,7 +181,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             elif fault.kind == JSON_ARRAY:
                 self._send(200, [[0.1, 0.2, 0.3]])
 
-        def _damage(self, fault: Fault, answer: dict[str, Any]) -> None:
+        def _damage(self, fault: Fault, answer: dict[str, Any], body: bytes) -> None:
             vectors = answer.get("embeddings") or []
             if fault.kind == WRONG_COUNT:
                 answer["embeddings"] = vectors[:-1]
@@ -187,6 +189,11 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 answer["embeddings"] = [v[:-1] for v in vectors]
             elif fault.kind == NAN and vectors:
                 vectors[0][0] = float("nan")
+            elif fault.kind == NAN_FOR:
+                inputs = json.loads(body).get("input")
+                for i, text in enumerate([inputs] if isinstance(inputs, str) else inputs or []):
+                    if fault.matching and fault.matching in text:
+                        vectors[i] = [float("nan")] * len(vectors[i])
             elif fault.kind == INFINITE and vectors:
                 vectors[0][0] = float("inf")
             elif fault.kind == ZERO and vectors:

@@ -147,3 +147,43 @@ def test_an_unescaped_at_sign_in_the_password_reaches_no_historylog_through_proc
     files = [p.read_text() for p in (tmp_path / "run").rglob("*") if p.is_file()] if (tmp_path / "run").exists() else []
     for text in [result.out, result.err, log.read_text() if log.exists() else "", *files]:
         assert "hunter2" not in text and tail not in text, text[:300]
+
+
+def test_a_password_given_in_the_dsn_query_reaches_no_run_file_through_database_password(
+        pg, demo_db, write_profile, cli, target_env, tmp_path):
+    """libpq reads `?password=` beside other parameters; {database_password} gives the command that password, which
+    must be masked wherever the command's environment or output is written (DB_PASS is no secret-looking name)."""
+    password = "qpw-" + secrets.token_hex(8)
+    name = "qry_" + secrets.token_hex(4)
+    demo_db.execute(f"CREATE ROLE {name} LOGIN SUPERUSER PASSWORD '{password}'")
+    try:
+        dsn = f"postgresql://{name}@127.0.0.1:{pg.port}/{demo_db.name}?password={password}&sslmode=disable"
+        profile = write_profile({"backfill": {"env": {"DB_PASS": "{database_password}"}}})
+        command = "python3 -c \"import os; print('connecting with', os.environ['DB_PASS'])\""
+        run_dir = tmp_path / "run"
+        result = cli("run", "--profile", profile, "--collection", "tenant_globex", "--run-dir", run_dir,
+                     "--command", command, "--json", env={**target_env, "DATABASE_URL": dsn})
+        assert "run_dir" in result.json
+        written = [p.read_text() for p in run_dir.iterdir() if p.is_file()]
+        assert any("connecting with ***" in text for text in written), written  # the command was given it, and it was masked
+        for text in [result.out, result.err, *written]:
+            assert password not in text, text[:300]
+    finally:
+        demo_db.execute(f"DROP ROLE {name}")
+
+
+@pytest.mark.parametrize("name", ["DB_PASS", "POSTGRES_PASS", "DB_PWD"])
+def test_a_password_in_a_setting_named_pass_reaches_no_run_file(name, demo_db, write_profile, cli, target_env, tmp_path):
+    """Applications read their database password from DB_PASS or DB_PWD as often as from DB_PASSWORD; the backfill's
+    environment, kept in run.json, showed such a setting's value in clear (and its output printed it unmasked)."""
+    password = "pw-" + secrets.token_hex(8)
+    profile = write_profile({"backfill": {"env": {name: f"${{{name}}}"}}})
+    command = f"python3 -c \"import os; print('using', os.environ['{name}'])\""
+    run_dir = tmp_path / "run"
+    result = cli("run", "--profile", profile, "--collection", "tenant_globex", "--run-dir", run_dir, "--command", command,
+                 "--json", env={**target_env, "DATABASE_URL": demo_db.dsn, name: password})
+    assert "run_dir" in result.json
+    written = [p.read_text() for p in run_dir.iterdir() if p.is_file()]
+    assert any("using ***" in text for text in written), written
+    for text in [result.out, result.err, *written]:
+        assert password not in text, text[:300]

@@ -72,3 +72,18 @@ def test_a_password_with_a_space_is_masked_in_libpqs_refusal_that_names_it():
     with pytest.raises(DatabaseError) as err:
         connect("postgresql://app:open sesame-77@127.0.0.1:1/app", connect_timeout=1)
     assert "sesame-77" not in str(err.value) and "postgresql://app:***@127.0.0.1:1/app" in str(err.value)
+
+
+@pytest.mark.parametrize(("dsn", "password"), [
+    ("postgresql://app@db/app?password=query-pw-77&sslmode=require", "query-pw-77"),
+    ("host=db password='it\\'s a secret' dbname=app", "it's a secret"),
+    ("host=db password=open\\ sesame-77 dbname=app", "open sesame-77"),
+])
+def test_the_password_registered_is_the_one_libpq_connects_with(dsn, password):
+    # The query's password ran to the end of the DSN ('query-pw-77&sslmode=require'), and a quoted or unquoted
+    # value stopped at its first escaped character: the password itself, which {database_password} hands the
+    # command, was never registered, so the command's environment and output showed it in clear.
+    assert redact.dsn_password(dsn) == password
+    redact.register(redact.dsn_password(dsn))
+    assert password not in redact.redact(f"DB_PASS={password}")
+    assert password not in redact.safe_dsn(dsn)
