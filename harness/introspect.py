@@ -7,7 +7,7 @@ from typing import cast
 from psycopg import sql
 
 from . import hashing, text_parts
-from .db import Conn
+from .db import Conn, one
 from .errors import ConfigError
 from .profile import Profile, json_field
 
@@ -212,3 +212,13 @@ def require_names(conn: Conn, profile: Profile) -> None:
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(problems[0] + more)
+
+
+def unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
+    """Whether a unique index (whole, no expression) on ``column`` alone holds each value once."""
+    row = one(conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL "
+        "AND i.indexprs IS NULL AND a.attname = %s) AS unique_key",
+        (sql.Identifier(schema, table).as_string(conn), column)).fetchone())
+    return bool(row["unique_key"])

@@ -8,13 +8,13 @@ here lets ``backfill`` and ``checks`` both build on them without importing each 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from psycopg import sql
 
 from .db import Conn, one
 from .errors import CheckFailed, ConfigError
-from .introspect import require_names
+from .introspect import require_names, unique_alone
 from .target import Target
 
 UNKNOWN_MODEL = "unknown"  # the model of a stored vector when the target keeps no model name
@@ -110,8 +110,8 @@ def collection_state(conn: Conn, target: Target, collection: str, model: str, di
                      zeros: bool = False) -> CollectionState:
     """Count a collection's chunks and what they need, in one pass (a missing table is a ConfigError naming its key);
     with ``dims`` (for a column declared without a dimension) also the vectors of another dimension; with ``zeros``
-    (a run's closing count) also the all-zero vectors and duplicate embedding rows, a second statement that reads
-    every vector (``Target.closing_extras``)."""
+    (a run's closing count) also the all-zero vectors, in the same pass, and the duplicate embedding rows where no
+    unique key on the embedding key rules them out (a second statement, ``Target.duplicate_rows``)."""
     require_names(conn, target.profile)
     with conn.transaction():
         # Right after a bulk load the embedding table has no statistics: the planner sizes the join's hash for a few
@@ -120,11 +120,13 @@ def collection_state(conn: Conn, target: Target, collection: str, model: str, di
         was = one(conn.execute("SELECT current_setting('work_mem') AS w").fetchone())["w"]
         conn.execute("SELECT set_config('work_mem', %(m)s, true) WHERE pg_size_bytes(current_setting('work_mem')) "
                      "< pg_size_bytes(%(m)s)", {"m": COUNT_WORK_MEM})
-        row = one(conn.execute(target.state_counts(dims=dims is not None),
+        row = one(conn.execute(target.state_counts(dims=dims is not None, zeros=zeros),
                                {"collection": collection, "model": model, "dims": dims}).fetchone())
         conn.execute("SELECT set_config('work_mem', %s, true)", (was,))
+        em = target.profile.embeddings
         if zeros:
-            row.update(one(conn.execute(target.closing_extras(), {"collection": collection}).fetchone()))
+            row["duplicates"] = 0 if target.inline or unique_alone(conn, em.schema, em.table, cast(str, em.key)) else one(
+                conn.execute(target.duplicate_rows(), {"collection": collection}).fetchone())["duplicates"]
     return CollectionState(collection=collection, **row)
 
 

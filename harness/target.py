@@ -21,6 +21,7 @@ from .profile import DISTANCES, CollectionTable, NotNull, Profile, SourceTable, 
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
 _DIMS = "bh_dims"  # the state counts' dimension column, with dims (not a column of the target)
+_ZERO = "bh_zero"  # the state counts' all-zero flag column, with zeros (not a column of the target)
 
 
 @dataclass(frozen=True)
@@ -370,9 +371,11 @@ class Target:
             parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(sql.Literal(em.model_value)))
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
-    def state_counts(self, *, dims: bool = False) -> sql.Composed:
+    def state_counts(self, *, dims: bool = False, zeros: bool = False) -> sql.Composed:
         """One pass over a collection: chunks, embedded, missing, stale (by hash or by timestamps), other-model (params:
-        collection, model), untimed, and with ``dims`` the vectors of another dimension than ``%(dims)s``.
+        collection, model), untimed, with ``dims`` the vectors of another dimension than ``%(dims)s``, and with
+        ``zeros`` (a run's closing count) the chunks with a text holding an all-zero vector (it embeds nothing, and no
+        other count sees it), read in the same pass.
 
         Each joined row is classified once (vector present, hash differs, model differs) and the classes counted,
         so each text is hashed once, and the embedding side is read as a narrow row (its key, collection, hash
@@ -401,6 +404,9 @@ class Target:
                     else sql.SQL("{}").format(sql.Identifier("e", _DIMS)))
         off = (sql.SQL("CASE WHEN {has} THEN {d} IS DISTINCT FROM %(dims)s::int END").format(has=has, d=measured)
                if dims else sql.SQL("false"))
+        zero = (sql.SQL("CASE WHEN {has} THEN {z} END").format(
+            has=has, z=self._is_zero(self.column_vector) if self.inline else sql.Identifier("e", _ZERO))
+            if zeros else sql.SQL("false"))
 
         def total(where: str | None) -> sql.Composable:
             return sql.SQL("coalesce(sum(s.n){}, 0)::bigint").format(
@@ -413,10 +419,10 @@ class Target:
         return sql.SQL(
             "SELECT {chunks} AS chunks, {embedded} AS embedded, {missing} AS missing, {stale} AS stale, "
             "{other_model} AS other_model, {needed} AS needed, {other_dims} AS other_dims, {no_text} AS no_text, "
-            "{untimed} AS untimed FROM ("
+            "{untimed} AS untimed{zero_count} FROM ("
             "SELECT coalesce({has}, false) AS v, coalesce({differs}, false) AS d, coalesce({other}, false) AS o, "
             "coalesce({off}, false) AS x, coalesce({empty}, false) AS t, coalesce({untimed_flag}, false) AS u, "
-            "count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6) AS s"
+            "coalesce({zero}, false) AS z, count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if stale else sql.SQL("NULL::bigint"),
                  untimed=total("s.v AND s.u AND NOT s.t AND NOT s.o"), untimed_flag=untimed,
@@ -424,31 +430,37 @@ class Target:
                  needed=total("NOT s.t AND (NOT s.v OR s.d OR s.o)"),
                  other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
                  no_text=total("s.t"),
-                 has=has, differs=differs, other=other, off=off, empty=empty,
-                 join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
+                 zero_count=sql.SQL(", {} AS zero").format(total("s.z AND NOT s.t")) if zeros else sql.SQL(""),
+                 has=has, differs=differs, other=other, off=off, empty=empty, zero=zero,
+                 join=self.join() if self.inline else self._narrow_join(dims=dims, zeros=zeros),
+                 where=self.chunk_filter())
 
-    def closing_extras(self) -> sql.Composed:
-        """What no count of ``state_counts`` sees, for a run's closing count of ``%(collection)s``: ``zero``, the
-        chunks with a text holding an all-zero vector (it embeds nothing; halfvec and sparsevec cast to vector for the
-        norm), and ``duplicates``, embedding rows beyond one per chunk (a table without a unique key)."""
-        duplicates = (sql.SQL("0") if self.inline else sql.SQL(
-            "count({k}) - count(DISTINCT {id}) FILTER (WHERE {k} IS NOT NULL)").format(
-            k=self.e(cast(str, self.profile.embeddings.key)), id=self.chunk_id))
-        return sql.SQL("SELECT count(*) FILTER (WHERE NOT {empty} AND {v} IS NOT NULL AND vector_norm({v}::vector) = 0) "
-                       "AS zero, {duplicates} AS duplicates FROM {join} WHERE {where}").format(
-            join=self.join(), where=self.chunk_filter(), empty=self.no_text, v=self.vector, duplicates=duplicates)
+    @staticmethod
+    def _is_zero(vector: sql.Composable) -> sql.Composed:
+        """Whether a vector is all zeros (halfvec and sparsevec cast to vector for the norm)."""
+        return sql.SQL("vector_norm({}::vector) = 0").format(vector)
 
-    def _narrow_join(self, *, dims: bool = False) -> sql.Composable:
+    def duplicate_rows(self) -> sql.Composed:
+        """``duplicates``: the embedding rows of ``%(collection)s`` beyond one per chunk, which a table without a unique
+        key on the embedding key may hold (a run's closing count asks only then: a unique key rules them out)."""
+        return sql.SQL("SELECT count({k}) - count(DISTINCT {id}) FILTER (WHERE {k} IS NOT NULL) AS duplicates "
+                       "FROM {join} WHERE {where}").format(k=self.e(cast(str, self.profile.embeddings.key)),
+                                                          id=self.chunk_id, join=self.join(), where=self.chunk_filter())
+
+    def _narrow_join(self, *, dims: bool = False, zeros: bool = False) -> sql.Composable:
         """``join()`` with the embedding side projected to the columns the counts compare, plus a has-vector flag (and
-        with ``dims`` each vector's dimension)."""
+        with ``dims`` each vector's dimension, with ``zeros`` whether it is all zeros)."""
         em = self.profile.embeddings
         columns = dict.fromkeys(c for c in (em.key, em.collection, em.input_hash, em.model and json_field(em.model)[0],
                                             em.written_at if self.changed_after_vector() is not None else None) if c)
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
         if em.collection and self.profile.chunks.collection:
             on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))
-        measured = (sql.SQL(", {} AS {}").format(self.model_dims(sql.Identifier(em.vector)), sql.Identifier(_DIMS))
-                    if dims else sql.SQL(""))
+        measured = sql.SQL("").join([
+            *([sql.SQL(", {} AS {}").format(self.model_dims(sql.Identifier(em.vector)), sql.Identifier(_DIMS))] if dims
+              else []),
+            *([sql.SQL(", {} AS {}").format(self._is_zero(sql.Identifier(em.vector)), sql.Identifier(_ZERO))] if zeros
+              else [])])
         return sql.SQL("{c} AS c LEFT JOIN (SELECT {cols}, {v} IS NOT NULL AS {flag}{measured} FROM {e}) AS e ON {on}").format(
             c=self.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
             v=sql.Identifier(em.vector), flag=sql.Identifier(_HAS_VECTOR), measured=measured, e=self.embedding_rows,

@@ -18,6 +18,7 @@ from typing import Any, cast
 from psycopg import sql
 
 from ..db import Conn, one
+from ..introspect import unique_alone
 from ..profile import json_field
 from .fingerprints import Spool, held_twice_in
 from .fingerprints import zeros as count_zeros
@@ -436,17 +437,7 @@ def _without_vector_rows(groups: list[Group], counts: list) -> list[Group]:
 def _key_is_unique(conn: Conn, shape: Shape) -> bool:
     """Whether a unique index on the embedding key alone rules out duplicate rows (then no second pass is needed)."""
     em = shape.profile.embeddings
-    return _unique_alone(conn, em.schema, em.table, em.key)
-
-
-def _unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
-    """Whether a unique index (whole, no expression) on ``column`` alone holds each value once."""
-    row = one(conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL "
-        "AND i.indexprs IS NULL AND a.attname = %s) AS unique_key",
-        (sql.Identifier(schema, table).as_string(conn), column)).fetchone())
-    return bool(row["unique_key"])
+    return unique_alone(conn, em.schema, em.table, em.key)
 
 
 def keyed_per_collection(conn: Conn, shape: Shape) -> bool:
@@ -455,7 +446,7 @@ def keyed_per_collection(conn: Conn, shape: Shape) -> bool:
     ch, em = shape.profile.chunks, shape.profile.embeddings
     if shape.inline or not (em.collection and ch.collection) or ch.collection_several or ch.collection_table:
         return False
-    return not _unique_alone(conn, ch.schema, ch.table, ch.id)
+    return not unique_alone(conn, ch.schema, ch.table, ch.id)
 
 
 def _by_collection(groups: list[Group], collections: list[str], *, has_emb_collection: bool) -> dict[str, list[Group]]:
