@@ -315,7 +315,7 @@ def has_calls(text: str) -> bool:
 
 def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
     """Every embedding call of one source file."""
-    if lang not in ("python", "js", "ruby", "shell", "other"):
+    if lang not in ("python", "js", "ruby", "php", "shell", "other"):
         return []
     reads = env_reads(text, lang)
     out: list[EmbeddingCall] = []

@@ -422,7 +422,7 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _sqlalchemy(rel, text, covered)
     if lang == "ruby":
         found += _active_record(rel, text, covered)
-    if lang in ("sql", "python", "js", "ruby", "other", "shell"):
+    if lang in ("sql", "python", "js", "ruby", "php", "other", "shell"):
         found += _sql(rel, text, covered, strict=lang != "sql")
     if lang in ("python", "js") and ("VectorStore" in text or "PGVector" in text):
         found += _stores(rel, text, lang)
