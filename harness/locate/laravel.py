@@ -1,0 +1,128 @@
+"""Laravel applications: the artisan commands that embed (`php artisan NAME`), and an embedding call's model and URL
+where PHP gives them as a parameter's default and a `config('file.key', default)` that `config/file.php` fills
+from `env('NAME', default)`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+
+from .contract import Contract
+from .embedding_calls import EmbeddingCall
+from .embedding_calls import has_calls as _has_calls
+from .embedding_calls import scan as _scan_calls
+from .entrypoints import Entrypoint
+
+_COMMAND = re.compile(r"\bclass\s+\w+\s+extends\s+Command\b")
+_SIGNATURE = re.compile(r"""\$signature\s*=\s*(['"])(?P<sig>[^'"]+)\1""")
+_USE = re.compile(r"(?m)^\s*use\s+App\\(?P<cls>[\w\\]+)\s*;")
+# A worker that drains a queue until stopped: given --once, it stops when the queue is empty.
+_ONCE = re.compile(r"\{\s*--once\s*\}")
+_MODEL_VAR = re.compile(r"""(['"])model\1\s*=>\s*\$(?P<var>\w+)""")
+_CONFIG = re.compile(r"""\bconfig\(\s*(['"])(?P<key>[\w.-]+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
+_ENV = re.compile(r"""^\s*env\(\s*(['"])(?P<name>\w+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
+
+
+def artisan_command(root: Path, rel: str, data: bytes) -> Entrypoint | None:
+    """A console command class of a Laravel application (an ``artisan`` file at or above it) that embeds, itself or
+    through a class of the application it uses: ``php artisan NAME`` from that folder, ``--once`` where the command
+    takes it (a queue worker loops until stopped without it)."""
+    if not rel.endswith(".php") or b"extends Command" not in data or b"$signature" not in data:
+        return None
+    text = data.decode("utf-8", "replace")
+    signature = _SIGNATURE.search(text)
+    if not _COMMAND.search(text) or signature is None:
+        return None
+    folder = next((p for p in PurePosixPath(rel).parents if (root / p / "artisan").is_file()), None)
+    if folder is None:
+        return None
+    sig = signature.group("sig").strip()
+    name = sig.split()[0]
+    calls = [f"{c.path}:{c.line} {c.kind}" for c in _calls_of(root, folder, rel, text)]
+    if not calls:
+        return None
+    files = tuple(dict.fromkeys(c.split(":", 1)[0] for c in (f"{rel}:", *calls)))
+    contract = Contract(known=False, files=files, embedding_calls=tuple(calls),
+                        reason="an artisan command: its settings are Laravel's config/*.php env() reads, not read here")
+    command = f"php artisan {name}" + (" --once" if _ONCE.search(sig) else "")
+    return Entrypoint(rel, "artisan-command", name, command, str(folder), contract=contract)
+
+
+def _calls_of(root: Path, folder: PurePosixPath, rel: str, text: str) -> list[EmbeddingCall]:
+    """The embedding calls of the command's file and of the application's classes it uses (``App\\`` is ``app/``)."""
+    found = _scan_calls(rel, text, "php") if _has_calls(text) else []
+    for m in _USE.finditer(text):
+        used = folder / "app" / (m.group("cls").replace("\\", "/") + ".php")
+        path = root / used
+        if path.is_file():
+            other = path.read_text("utf-8", "replace")
+            found += _scan_calls(str(used), other, "php") if _has_calls(other) else []
+    return found
+
+
+def with_config(calls: Iterable[EmbeddingCall], read: Callable[[str], str | None]) -> list[EmbeddingCall]:
+    """PHP calls given what their file says of the model (the default of the parameter the payload's ``'model'``
+    takes) and of the URL (a ``config()`` key, as the config folder's ``env()`` read fills it)."""
+    out = []
+    for c in calls:
+        text = read(c.path) if c.path.endswith(".php") and (c.model is None or c.url is None) else None
+        if text is not None:
+            if c.model is None and c.model_env is None and (model := _model_default(text)):
+                c = replace(c, model=model)
+            if c.url is None and c.url_env is None and (url := _config_url(c.path, text, read)):
+                c = replace(c, url=url[0], url_env=url[1])
+        out.append(c)
+    return out
+
+
+def _model_default(text: str) -> str | None:
+    """The one literal the variable the payload's ``'model' =>`` takes is given (a parameter's default or an
+    assignment)."""
+    names = {m.group("var") for m in _MODEL_VAR.finditer(text)}
+    if len(names) != 1:
+        return None
+    values = set(re.findall(rf"""\${names.pop()}\s*=\s*(['"])([^'"\n]+)\1""", text))
+    return values.pop()[1] if len(values) == 1 else None
+
+
+def _config_url(rel: str, text: str, read: Callable[[str], str | None]) -> tuple[str | None, str | None] | None:
+    """(default, env name) of the one URL-like ``config('file.a.b', default)`` the file reads."""
+    keys = {(m.group("key"), m.group("default")) for m in _CONFIG.finditer(text) if re.search(r"url|host|base", m.group("key"), re.I)}
+    if len(keys) != 1:
+        return None
+    key, default = keys.pop()
+    first, *path = key.split(".")
+    # the nearest config folder above the file: the application's (app/Services/X.php -> config/services.php)
+    config = next((t for p in PurePosixPath(rel).parents
+                   if (t := read(f"config/{first}.php" if str(p) == "." else f"{p}/config/{first}.php")) is not None), None)
+    value = _array_value(config, path) if config and path else None
+    env = _ENV.match(value) if value else None
+    if env is None:
+        return (default, None) if default else None
+    return env.group("default") or default, env.group("name")
+
+
+def _array_value(text: str, path: list[str]) -> str | None:
+    """The text after ``'key' =>`` at the end of the path of nested PHP array keys."""
+    start, end = 0, len(text)
+    for i, key in enumerate(path):
+        m = re.compile(rf"""(['"]){re.escape(key)}\1\s*=>\s*""").search(text, start, end)
+        if m is None:
+            return None
+        if i == len(path) - 1:
+            return text[m.end():end]
+        if text[m.end():m.end() + 1] != "[":
+            return None
+        start, end = m.end() + 1, _closing(text, m.end())
+    return None
+
+
+def _closing(text: str, open_at: int) -> int:
+    depth = 0
+    for i in range(open_at, len(text)):
+        depth += {"[": 1, "]": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    return len(text)
