@@ -6334,10 +6334,40 @@ def test_ai_chat_laravel_news_chunks_located_drafted_backfilled_and_repaired(cli
         ("table.php", "cosine", "sql-index"), ("search.php", "l2", "sql")}, located["distances"]
     assert [(e["command"], e["kind"]) for e in located["entrypoints"]] == [
         ("php artisan ingest:queue --once", "artisan-command")], located["entrypoints"]
+    assert trial.init.json["todo"] == [], trial.init.out
     drafted = trial.profile.read_text()
-    print(drafted)
-    print(trial.init.json["todo"])
     raw = yaml.safe_load(drafted)
-    assert (raw["chunks"]["table"], raw["chunks"]["text"], raw["embeddings"]["vector"], raw["provider"]["model"],
-            raw["provider"]["dimensions"]) == ("news_chunks", "content", "embedding", "nomic-embed-text", 768), drafted
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["sources"],
+            raw["embeddings"]["vector"], raw["embeddings"]["model"], raw["provider"]["model"],
+            raw["provider"]["dimensions"], raw["backfill"]["command"]) == (
+        "news_chunks", "id", "content", ["news_id"], "embedding", "model", "nomic-embed-text", 768,
+        "php artisan ingest:queue --once"), drafted
+    # The HNSW index is cosine; the app's search functions order by `<->`, which it does not serve: said beside it.
+    line = next(x for x in drafted.splitlines() if x.startswith("distance:"))
+    assert line.startswith("distance: cosine  # the operator class vector_cosine_ops of index idx_chunks_embed_hnsw")
+    assert "but the application's code searches news_chunks.embedding with l2 (<-> at database/migrations/" in line, line
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
     assert_whole_procedure_ok(trial, empty_db, "news_chunks", "embedding", rows, needed=lost)
+
+    # Gone wrong: a chunk's content edited after its vector, a vector reversed, two chunks with each other's vectors,
+    # a lost vector. verify names exactly those rows; backfill --keys-from repairs them; verify is ok after.
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    with empty_db.connect(autocommit=True) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM news_chunks ORDER BY id")]
+        edited, reversed_, a, b, gone = ids[0], ids[2], ids[3], ids[5], ids[6]
+        conn.execute("UPDATE news_chunks SET content = content || ' (corrected)' WHERE id = %s", (edited,))
+        conn.execute("UPDATE news_chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
+        conn.execute("UPDATE news_chunks d SET embedding = o.embedding FROM news_chunks o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+        conn.execute("UPDATE news_chunks SET embedding = NULL WHERE id = %s", (gone,))
+    target = ("--profile", trial.profile, "--collection", "news_chunks")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {edited, reversed_, a, b}, offenders
+    assert offenders["coverage"] == {gone}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    assert not [c for c, status in checked_again(trial.profile, env, "news_chunks").items() if status == "failed"]
+    assert empty_db.scalar("SELECT count(*) FROM news_chunks WHERE embedding IS NULL") == 0
