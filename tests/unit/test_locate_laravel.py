@@ -115,3 +115,65 @@ def test_an_artisan_command_that_embeds_through_a_service_is_an_entrypoint(tmp_p
     found = {(e.path, e.kind, e.command) for e in locate(laravel_app(tmp_path)).entrypoints}
     # a worker that loops until stopped unless given --once is drafted with it; a command that embeds nothing is none
     assert found == {("app/Console/Commands/FillPassages.php", "artisan-command", "php artisan passages:fill --once")}, found
+
+
+BLUEPRINT = '''<?php
+return new class extends Migration {
+    public function up(): void
+    {
+        Schema::create('documents', function (Blueprint $table) {
+            $table->id();
+            $table->text('content');
+            $table->vector('embedding', 1536)->nullable();
+        });
+        Schema::connection('pgsql')->table('chunks', function (Blueprint $t) {
+            $t->halfvec('embedding_small', dimensions: 512)->nullable();
+            $t->vector('embedding_env', env('EMBEDDING_DIMENSIONS', 768));
+        });
+    }
+
+    public function down(): void
+    {
+        Schema::table('chunks', function (Blueprint $table) {
+            $table->vector('embedding_small', 256)->nullable();
+        });
+    }
+};
+'''
+
+
+def test_a_laravel_blueprint_declares_each_vector_column_of_its_table_and_nothing_in_down():
+    from harness.locate.schema import scan as declarations
+
+    rel = "database/migrations/2024_05_01_120000_create_documents.php"
+    found = [(d.table, d.column, d.type, d.dimensions, d.dims_env, d.kind, d.line)
+             for d in declarations(rel, BLUEPRINT, language(rel))]
+    assert found == [("documents", "embedding", "vector", 1536, None, "laravel", 8),
+                     ("chunks", "embedding_small", "halfvec", 512, None, "laravel", 11),
+                     ("chunks", "embedding_env", "vector", 768, "EMBEDDING_DIMENSIONS", "laravel", 12)], found
+
+
+def test_a_later_laravel_migration_of_the_same_year_supersedes_an_earlier_ones_column(tmp_path):
+    # Laravel names migrations 2024_01_10_093000_x.php: the whole timestamp orders them, not its year alone
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "2024_01_10_093000_create_documents.php").write_text(BLUEPRINT)
+    (folder / "2024_03_02_080000_widen_documents.php").write_text(
+        "<?php\nreturn new class extends Migration {\n    public function up(): void\n    {\n"
+        "        Schema::table('documents', function (Blueprint $table) {\n"
+        "            $table->vector('embedding', 3072)->nullable()->change();\n        });\n    }\n};\n")
+    located = locate(tmp_path)
+    assert sorted((d.path.rsplit("/", 1)[-1], d.dimensions) for d in located.declarations if d.table == "documents") == [
+        ("2024_01_10_093000_create_documents.php", 1536), ("2024_03_02_080000_widen_documents.php", 3072)]
+    assert 1536 not in located.declared_dimensions and 3072 in located.declared_dimensions, located.declared_dimensions
+
+
+def test_pgvector_php_nearest_neighbors_says_its_distance_for_the_models_table():
+    text = ('<?php\nnamespace App\\Models;\n\nuse Pgvector\\Laravel\\Distance;\nuse Pgvector\\Laravel\\HasNeighbors;\n\n'
+            'class BlogPost extends Model\n{\n    use HasNeighbors;\n\n    public static function like($v)\n    {\n'
+            '        return static::query()->nearestNeighbors(\'embedding\', $v, Distance::Cosine)->take(5)->get();\n'
+            '    }\n\n    public function others()\n    {\n'
+            '        return $this->nearestNeighbors(\'embedding\', Distance::InnerProduct)->take(5)->get();\n    }\n}\n')
+    rel = "app/Models/BlogPost.php"
+    assert [(u.distance, u.table, u.column, u.line) for u in scan(rel, text, language(rel))] == [
+        ("cosine", "blog_posts", "embedding", 13), ("ip", "blog_posts", "embedding", 18)]
