@@ -1395,7 +1395,34 @@ def removed_in(text: str) -> tuple[tuple[str, str | None], ...]:
         table = str(_unquote(m.group("t"))).rsplit(".", 1)[-1]
         column = m.group("renamed") or m.group("dropped")
         out.append((table, None if m.group("table") else _unquote(column)))
+    if "Schema" in text:
+        out += _laravel_removed(text)
     return tuple(dict.fromkeys(out))
+
+
+# Laravel: `Schema::drop('t')`, `Schema::dropIfExists('t')`, `Schema::rename('t', 'u')`, and in a `Schema::table`
+# block `$table->dropColumn('c')` (or a list of them) and `$table->renameColumn('c', 'd')`.
+_LV_TABLE_AWAY = re.compile(r"""Schema\s*::\s*(?:connection\([^()]*\)\s*->\s*)?(?:drop|dropIfExists|rename)\s*\(\s*(['"])(?P<t>[^'"]+)\1""")
+_LV_COLUMN_AWAY = re.compile(r"""\$\w+\s*->\s*(?:dropColumn\s*\(\s*(?P<cols>\[[^\]]*\]|['"][^'"]+['"])"""
+                             r"""|renameColumn\s*\(\s*(['"])(?P<c>[^'"]+)\2)""")
+
+
+def _laravel_removed(text: str) -> list[tuple[str, str | None]]:
+    """What a Laravel migration's ``up()`` drops or renames (a ``down()`` method's is what a rollback undoes)."""
+    out: list[tuple[str, str | None]] = []
+    blocks = list(_LV_BLOCK.finditer(text))
+
+    def in_down(pos: int) -> bool:
+        methods = [f.group(1) for f in _LV_METHOD.finditer(text, 0, pos)]
+        return bool(methods) and methods[-1] == "down"
+
+    out += [(m.group("t"), None) for m in _LV_TABLE_AWAY.finditer(text) if not in_down(m.start())]
+    for m in _LV_COLUMN_AWAY.finditer(text):
+        before = [b for b in blocks if b.start() < m.start()]
+        if before and not in_down(m.start()):
+            columns = re.findall(r"""['"]([^'"]+)['"]""", m.group("cols")) if m.group("cols") else [m.group("c")]
+            out += [(before[-1].group("t"), c) for c in columns]
+    return out
 
 
 def _removed_after(removals: dict[str, tuple[tuple[str, str | None], ...]], orders: Orders

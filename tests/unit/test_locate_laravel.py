@@ -177,3 +177,28 @@ def test_pgvector_php_nearest_neighbors_says_its_distance_for_the_models_table()
     rel = "app/Models/BlogPost.php"
     assert [(u.distance, u.table, u.column, u.line) for u in scan(rel, text, language(rel))] == [
         ("cosine", "blog_posts", "embedding", 13), ("ip", "blog_posts", "embedding", 18)]
+
+
+def test_a_later_laravel_migration_dropping_the_column_or_the_table_leaves_it_declared_no_more(tmp_path):
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "2024_01_10_093000_create_documents.php").write_text(BLUEPRINT)
+    (folder / "2024_02_01_000000_drop_old_vectors.php").write_text(
+        "<?php\nreturn new class extends Migration {\n    public function up(): void\n    {\n"
+        "        Schema::table('chunks', function (Blueprint $table) {\n"
+        "            $table->dropColumn(['embedding_small', 'embedding_env']);\n        });\n"
+        "        Schema::dropIfExists('documents');\n    }\n\n    public function down(): void\n    {\n"
+        "        Schema::dropIfExists('chunks');\n    }\n};\n")
+    located = locate(tmp_path)
+    assert {(d.table, d.column) for d in located.declarations if d.dropped} == {
+        ("documents", "embedding"), ("chunks", "embedding_small"), ("chunks", "embedding_env")}
+    assert located.declared_dimensions == ()
+
+    (folder / "2024_02_01_000000_drop_old_vectors.php").write_text(
+        "<?php\nreturn new class extends Migration {\n    public function up(): void\n    {\n"
+        "        Schema::table('chunks', function (Blueprint $table) {\n"
+        "            $table->renameColumn('embedding_env', 'vec');\n        });\n    }\n\n"
+        "    public function down(): void\n    {\n        Schema::dropIfExists('documents');\n    }\n};\n")
+    located = locate(tmp_path)
+    # renamed: gone under its old name; what down() drops is what a rollback undoes, not the schema
+    assert {(d.table, d.column) for d in located.declarations if d.dropped} == {("chunks", "embedding_env")}
