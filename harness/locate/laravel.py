@@ -1,6 +1,7 @@
-"""Laravel applications: the artisan commands that embed (`php artisan NAME`), and an embedding call's model and URL
-where PHP gives them as a parameter's default and a `config('file.key', default)` that `config/file.php` fills
-from `env('NAME', default)`."""
+"""Laravel applications: the artisan commands that embed (`php artisan NAME`); openai-php's and Prism's embedding
+calls; and an embedding call's model and URL where PHP gives them as a parameter's default and a
+`config('file.key', default)` that `config/file.php` fills from `env('NAME', default)` (Prism's Ollama URL: its
+`config/prism.php`, `providers.ollama.url`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ _USE = re.compile(r"(?m)^\s*use\s+App\\(?P<cls>[\w\\]+)\s*;")
 _ONCE = re.compile(r"\{\s*--once\s*\}")
 _MODEL_VAR = re.compile(r"""(['"])model\1\s*=>\s*\$(?P<var>\w+)""")
 _CONFIG = re.compile(r"""\bconfig\(\s*(['"])(?P<key>[\w.-]+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
+# openai-php (its Laravel facade or a client): `OpenAI::embeddings()->create([...])`, `$client->embeddings()->create(`
+_OPENAI_PHP = re.compile(r"(?:\bOpenAI\s*::|\$\w+\s*->)\s*embeddings\(\s*\)\s*->\s*create\s*\(")
+_MODEL_KEY = re.compile(r"""(['"])model\1\s*=>\s*(['"])(?P<m>[^'"]+)\2""")
+# Prism: `Prism::embeddings()->using(Provider::Ollama, 'model')` (or the provider as a string, `'ollama'`)
+_PRISM = re.compile(r"""\bPrism\s*::\s*embeddings\s*\(\s*\)\s*->\s*using\s*\(\s*(?:Provider\s*::\s*(?P<p>\w+)|(['"])(?P<p2>\w+)\2)"""
+                    r"""\s*,\s*(['"])(?P<m>[^'"]+)\4""")
 _ENV = re.compile(r"""^\s*env\(\s*(['"])(?P<name>\w+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
 
 
@@ -52,13 +59,29 @@ def artisan_command(root: Path, rel: str, data: bytes) -> Entrypoint | None:
 
 def _calls_of(root: Path, folder: PurePosixPath, rel: str, text: str) -> list[EmbeddingCall]:
     """The embedding calls of the command's file and of the application's classes it uses (``App\\`` is ``app/``)."""
-    found = _scan_calls(rel, text, "php") if _has_calls(text) else []
+    found = (_scan_calls(rel, text, "php") if _has_calls(text) else []) + embedding_calls(rel, text)
     for m in _USE.finditer(text):
         used = folder / "app" / (m.group("cls").replace("\\", "/") + ".php")
         path = root / used
         if path.is_file():
             other = path.read_text("utf-8", "replace")
-            found += _scan_calls(str(used), other, "php") if _has_calls(other) else []
+            found += (_scan_calls(str(used), other, "php") if _has_calls(other) else []) + embedding_calls(str(used), other)
+    return found
+
+
+def embedding_calls(rel: str, text: str) -> list[EmbeddingCall]:
+    """openai-php's and Prism's embedding calls of a PHP file, each with the model it names."""
+    from .literals import call_args, line_of
+
+    found = []
+    for m in _OPENAI_PHP.finditer(text):
+        model = _MODEL_KEY.search(call_args(text, m.end() - 1))
+        found.append(EmbeddingCall(rel, line_of(text, m.start()), "openai", "embeddings()->create",
+                                   model.group("m") if model else None))
+    for m in _PRISM.finditer(text):
+        provider = (m.group("p") or m.group("p2") or "").lower()
+        found.append(EmbeddingCall(rel, line_of(text, m.start()), "ollama-prism" if provider == "ollama" else "prism",
+                                   f"Prism::embeddings({provider})", m.group("m")))
     return found
 
 
@@ -71,7 +94,8 @@ def with_config(calls: Iterable[EmbeddingCall], read: Callable[[str], str | None
         if text is not None:
             if c.model is None and c.model_env is None and (model := _model_default(text)):
                 c = replace(c, model=model)
-            if c.url is None and c.url_env is None and (url := _config_url(c.path, text, read)):
+            url = _prism_url(c.path, read) if c.kind == "ollama-prism" else _config_url(c.path, text, read)
+            if c.url is None and c.url_env is None and url:
                 c = replace(c, url=url[0], url_env=url[1])
         out.append(c)
     return out
@@ -94,7 +118,17 @@ def _config_url(rel: str, text: str, read: Callable[[str], str | None]) -> tuple
         return None
     key, default = keys.pop()
     first, *path = key.split(".")
-    # the nearest config folder above the file: the application's (app/Services/X.php -> config/services.php)
+    return _setting(rel, first, path, default, read)
+
+
+def _prism_url(rel: str, read: Callable[[str], str | None]) -> tuple[str | None, str | None] | None:
+    """(default, env name) of Prism's Ollama URL, ``providers.ollama.url`` of the application's config/prism.php."""
+    return _setting(rel, "prism", ["providers", "ollama", "url"], None, read)
+
+
+def _setting(rel: str, first: str, path: list[str], default: str | None, read: Callable[[str], str | None]
+             ) -> tuple[str | None, str | None] | None:
+    """(default, env name) of the key path of ``config/<first>.php`` nearest above the file."""
     config = next((t for p in PurePosixPath(rel).parents
                    if (t := read(f"config/{first}.php" if str(p) == "." else f"{p}/config/{first}.php")) is not None), None)
     value = _array_value(config, path) if config and path else None

@@ -289,6 +289,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         decls = schemascan.scan(rel, text, lang) if schemascan.has_declarations(text) else []
         file_calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
         file_calls += golang.embedding_calls(rel, text) if rel.endswith(".go") else []
+        file_calls += laravel.embedding_calls(rel, text) if lang == "php" else []
         found_settings = configscan.scan(rel, text, is_config_file=False)
         declarations.extend(decls)
         calls.extend(file_calls)

@@ -202,3 +202,53 @@ def test_a_later_laravel_migration_dropping_the_column_or_the_table_leaves_it_de
     located = locate(tmp_path)
     # renamed: gone under its old name; what down() drops is what a rollback undoes, not the schema
     assert {(d.table, d.column) for d in located.declarations if d.dropped} == {("chunks", "embedding_env")}
+
+
+PRISM_CONFIG = '''<?php
+return [
+    'prism_server' => ['enabled' => env('PRISM_SERVER_ENABLED', false)],
+    'providers' => [
+        'openai' => ['url' => env('OPENAI_URL', 'https://api.openai.com/v1')],
+        'ollama' => [
+            'url' => env('OLLAMA_URL', 'http://localhost:11434'),
+        ],
+    ],
+];
+'''
+
+CLIENTS = '''<?php
+namespace App\\Services;
+
+use OpenAI\\Laravel\\Facades\\OpenAI;
+use Prism\\Prism\\Prism;
+use Prism\\Prism\\Enums\\Provider;
+
+class Vectors
+{
+    public function remote(string $text): array
+    {
+        return OpenAI::embeddings()->create([
+            'model' => 'text-embedding-3-small',
+            'input' => $text,
+        ])->embeddings[0]->embedding;
+    }
+
+    public function local(string $text): array
+    {
+        return Prism::embeddings()
+            ->using(Provider::Ollama, 'nomic-embed-text')
+            ->fromInput($text)
+            ->asEmbeddings()->embeddings[0]->embedding;
+    }
+}
+'''
+
+
+def test_openai_php_and_prism_embedding_calls_name_their_models_and_prisms_ollama_url(tmp_path):
+    (tmp_path / "app" / "Services").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "app" / "Services" / "Vectors.php").write_text(CLIENTS)
+    (tmp_path / "config" / "prism.php").write_text(PRISM_CONFIG)
+    calls = {(c.line, c.kind, c.model, c.url, c.url_env) for c in locate(tmp_path).embedding_calls}
+    assert calls == {(12, "openai", "text-embedding-3-small", None, None),
+                     (20, "ollama-prism", "nomic-embed-text", "http://localhost:11434", "OLLAMA_URL")}, calls
