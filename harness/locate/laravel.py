@@ -47,25 +47,69 @@ def artisan_command(root: Path, rel: str, data: bytes) -> Entrypoint | None:
         return None
     sig = signature.group("sig").strip()
     name = sig.split()[0]
-    calls = [f"{c.path}:{c.line} {c.kind}" for c in _calls_of(root, folder, rel, text)]
-    if not calls:
+    contract = _contract(root, folder, rel, text)
+    if not contract.embedding_calls:
         return None
-    files = tuple(dict.fromkeys(c.split(":", 1)[0] for c in (f"{rel}:", *calls)))
-    contract = Contract(known=False, files=files, embedding_calls=tuple(calls),
-                        reason="an artisan command: its settings are Laravel's config/*.php env() reads, not read here")
     command = f"php artisan {name}" + (" --once" if _ONCE.search(sig) else "")
     return Entrypoint(rel, "artisan-command", name, command, str(folder), contract=contract)
+
+
+def artisan_contract(name: str, workdir: Path, root: Path) -> Contract | None:
+    """The contract of ``php artisan NAME`` run in ``workdir``: the command class of that signature; None where no
+    class of the application's ``app/Console/Commands`` has it."""
+    for path in sorted((workdir / "app" / "Console" / "Commands").rglob("*.php")):
+        text = path.read_text("utf-8", "replace")
+        signature = _SIGNATURE.search(text)
+        if signature and signature.group("sig").split()[:1] == [name] and _COMMAND.search(text):
+            folder = PurePosixPath(workdir.relative_to(root).as_posix()) if workdir != root else PurePosixPath(".")
+            return _contract(root, folder, path.relative_to(root).as_posix(), text)
+    return None
+
+
+def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contract:
+    """What the command and the application's classes it uses read: the env behind each ``config()`` key (through
+    config/*.php) and behind the pgsql connection of config/database.php, the models their embedding calls name."""
+
+    def read(path: str) -> str | None:
+        p = root / path
+        return p.read_text("utf-8", "replace") if p.is_file() else None
+
+    texts = {rel: text, **{used: t for used in _used(folder, text) if (t := read(used)) is not None}}
+    calls = with_config(_calls_of(root, folder, rel, text), read)
+    env: dict[str, str | None] = {}
+    for path, t in texts.items():
+        for m in _CONFIG.finditer(t):
+            first, *keys = m.group("key").split(".")
+            if keys and (found := _setting(path, first, keys, m.group("default"), read)) and found[1]:
+                env.setdefault(found[1], found[0])
+    database = read(f"{folder}/config/database.php" if str(folder) != "." else "config/database.php") or ""
+    connection = _array_value(database, ["connections", "pgsql"]) or ""
+    # the default connection's env picks a driver (`pgsql`, `sqlite`): a choice the app's .env makes, not a value
+    selector = _ENV.match((_array_value(database, ["default"]) or "").split("\n", 1)[0])
+    for m in re.finditer(r"""\benv\(\s*(['"])(?P<name>\w+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3)?""",
+                         connection[:_closing(connection, 0)]):
+        env.setdefault(m.group("name"), m.group("default"))
+    if selector:
+        env.setdefault(selector.group("name"), selector.group("default"))
+    return Contract(reads_env=tuple(env), files=tuple(texts),
+                    env_defaults=tuple((n, d) for n, d in env.items() if d and not re.search(r"PASS|SECRET|KEY|TOKEN", n)),
+                    hardcoded_models=tuple(dict.fromkeys(c.model for c in calls if c.model and not c.model_env)),
+                    embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
+                    selectors=(selector.group("name"),) if selector else ())
+
+
+def _used(folder: PurePosixPath, text: str) -> list[str]:
+    """The files of the application's classes the file uses (``App\\`` is ``app/``)."""
+    return [str(folder / "app" / (m.group("cls").replace("\\", "/") + ".php")) for m in _USE.finditer(text)]
 
 
 def _calls_of(root: Path, folder: PurePosixPath, rel: str, text: str) -> list[EmbeddingCall]:
     """The embedding calls of the command's file and of the application's classes it uses (``App\\`` is ``app/``)."""
     found = (_scan_calls(rel, text, "php") if _has_calls(text) else []) + embedding_calls(rel, text)
-    for m in _USE.finditer(text):
-        used = folder / "app" / (m.group("cls").replace("\\", "/") + ".php")
-        path = root / used
-        if path.is_file():
-            other = path.read_text("utf-8", "replace")
-            found += (_scan_calls(str(used), other, "php") if _has_calls(other) else []) + embedding_calls(str(used), other)
+    for used in _used(folder, text):
+        if (root / used).is_file():
+            other = (root / used).read_text("utf-8", "replace")
+            found += (_scan_calls(used, other, "php") if _has_calls(other) else []) + embedding_calls(used, other)
     return found
 
 

@@ -6342,6 +6342,15 @@ def test_ai_chat_laravel_news_chunks_located_drafted_backfilled_and_repaired(cli
             raw["provider"]["dimensions"], raw["backfill"]["command"]) == (
         "news_chunks", "id", "content", ["news_id"], "embedding", "model", "nomic-embed-text", 768,
         "php artisan ingest:queue --once"), drafted
+    # The worker's environment: the config keys it reads (services.ollama.url <- OLLAMA_URL) and the pgsql connection's
+    # names, DB_CONNECTION (a driver's name) left to the app's .env; scope checks them for the command as drafted.
+    assert raw["backfill"]["env"] == {"OLLAMA_URL": "{provider_url}", "DB_URL": "{database_url}",
+                                      "DB_HOST": "{database_host}", "DB_PORT": "{database_port}",
+                                      "DB_DATABASE": "{database_name}", "DB_USERNAME": "{database_user}",
+                                      "DB_PASSWORD": "{database_password}"}, drafted
+    scoped = {c["check"]: (c["status"], c["found"]) for c in trial.scope.json["checks"]}
+    assert scoped["command reaches the provider"] == ("passed", "it reads OLLAMA_URL"), scoped
+    assert scoped["command uses the model"] == ("passed", "it hard-codes nomic-embed-text"), scoped
     # The HNSW index is cosine; the app's search functions order by `<->`, which it does not serve: said beside it.
     line = next(x for x in drafted.splitlines() if x.startswith("distance:"))
     assert line.startswith("distance: cosine  # the operator class vector_cosine_ops of index idx_chunks_embed_hnsw")

@@ -252,3 +252,39 @@ def test_openai_php_and_prism_embedding_calls_name_their_models_and_prisms_ollam
     calls = {(c.line, c.kind, c.model, c.url, c.url_env) for c in locate(tmp_path).embedding_calls}
     assert calls == {(12, "openai", "text-embedding-3-small", None, None),
                      (20, "ollama-prism", "nomic-embed-text", "http://localhost:11434", "OLLAMA_URL")}, calls
+
+
+DATABASE_CONFIG = '''<?php
+return [
+    'default' => env('DB_CONNECTION', 'sqlite'),
+    'connections' => [
+        'sqlite' => ['database' => env('DB_DATABASE', database_path('database.sqlite'))],
+        'pgsql' => [
+            'driver' => 'pgsql',
+            'url' => env('DB_URL'),
+            'host' => env('DB_HOST', '127.0.0.1'),
+            'port' => env('DB_PORT', '5432'),
+            'database' => env('DB_DATABASE', 'laravel'),
+            'username' => env('DB_USERNAME', 'root'),
+            'password' => env('DB_PASSWORD', ''),
+        ],
+    ],
+];
+'''
+
+
+def test_an_artisan_commands_contract_is_the_env_its_config_keys_and_the_pgsql_connection_read(tmp_path):
+    from harness.locate.contract import command_contract
+
+    root = laravel_app(tmp_path)
+    (root / "config" / "database.php").write_text(DATABASE_CONFIG)
+    c = command_contract("php artisan passages:fill --once", root, root)
+    assert c.known, c.reason
+    assert set(c.reads_env) == {"OLLAMA_URL", "DB_CONNECTION", "DB_URL", "DB_HOST", "DB_PORT", "DB_DATABASE",
+                                "DB_USERNAME", "DB_PASSWORD"}, c.reads_env
+    assert ("OLLAMA_URL", "http://localhost:11434") in c.env_defaults and c.hardcoded_models == ("nomic-embed-text",)
+    # DB_CONNECTION names a driver (pgsql, sqlite), never a DSN: a choice the app's .env makes, not ours to fill
+    assert c.selectors == ("DB_CONNECTION",) and "DB_CONNECTION" not in c.backfill_env(), c.backfill_env()
+    assert c.backfill_env()["OLLAMA_URL"] == "{provider_url}" and c.backfill_env()["DB_HOST"] == "{database_host}"
+    assert c.given_flags == ("--once",) and "app/Services/Embedder.php" in c.files, c
+    assert not command_contract("php artisan sessions:nothing", root, root).known
