@@ -555,7 +555,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                       "model's vectors the application skipped by it, are found by verify's recompute only)", 0)
     said = {d.distance for d in code_distances} | ({app_distance[0]} if app_distance else set())
     if shape.distance is not None:
-        w.value("distance", "distance", shape.distance[0], shape.distance[1], indent=0)
+        # the index wins, but a search of another distance is one the index does not serve: said, never hidden
+        other = {d.distance for d in code_distances if not d.kind.endswith("index")} - {shape.distance[0]}
+        but = "; ".join(f"but the application's code searches {em.name}.{vc.column} with {d} (" + _where_said(
+            [u for u in code_distances if u.distance == d], None) + "), which this index does not serve: check which "
+            "distance it means" for d in sorted(other))
+        w.value("distance", "distance", shape.distance[0], shape.distance[1] + (f"; {but}" if but else ""), indent=0)
     elif app_distance is not None and len(said) == 1 and not code_distances:
         w.value("distance", "distance", app_distance[0], "guess: the distance the application's store queries with "
                 f"({app_distance[1]}; no index on {em.name}.{vc.column} says one)", indent=0)

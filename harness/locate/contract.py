@@ -796,6 +796,11 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
         if not isinstance(seed, str):
             return unknown(f"no prisma.seed in {workdir / 'package.json'}")
         return base.merged(_follow(seed, workdir, root, depth + 1))
+    if name == "php" and words[1:2] == ["artisan"] and len(words) > 2:  # a Laravel console command
+        from .laravel import artisan_contract
+
+        artisan = artisan_contract(words[2], workdir, root)
+        return base.merged(artisan) if artisan else unknown(f"no artisan command {words[2]!r} in {workdir}/app/Console/Commands")
     if name in ("backfill-harness",) or (_PY.match(head) and words[1:3] == ["-m", "harness"]):
         return base.merged(Contract(reads_env=("DATABASE_URL", "OLLAMA_HOST"), engine=True, files=()))
     if _PY.match(head):

@@ -39,7 +39,7 @@ class DistanceUse:
 
 # A cheap test on a file's bytes before it is read as text.
 _HINT = re.compile(rb"<=>|<->|<#>|_ops\b|_distance\(|max_inner_product|Distance\(|MaxInnerProduct|innerProduct\(|"
-                   rb"nearest_neighbors")
+                   rb"nearest_neighbors|nearestNeighbors")
 
 
 def has_distances(data: bytes) -> bool:
@@ -70,6 +70,8 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         out += _drizzle(rel, code)
     elif ruby:
         out += _rails(rel, code)
+    elif lang == "php":
+        out += _laravel(rel, code)
     if lang == "python":  # an index a downgrade() makes again is on what its upgrade() took away
         out = without_rollbacks(rel, code, out)
     return sorted(dict.fromkeys(out), key=lambda u: (u.line, u.kind))
@@ -435,6 +437,26 @@ def _rails(rel: str, code: str) -> list[DistanceUse]:
             out.append(DistanceUse(rel, line_of(code, m.start("op")), distance, "rails-index", table, m.group("c"),
                                    m.group("op")))
     return out
+
+
+# pgvector-php's Laravel trait: `->nearestNeighbors('embedding', $v, Distance::Cosine)` (on a model's own row, no
+# vector: `$item->nearestNeighbors('embedding', Distance::L2)`).
+_LARAVEL_NEIGHBORS = re.compile(r"""->\s*nearestNeighbors\s*\(\s*(['"])(?P<col>\w+)\1[^;]*?\bDistance\s*::\s*(?P<d>\w+)""")
+_LARAVEL_DISTANCE = {"L2": "l2", "Cosine": "cosine", "InnerProduct": "ip"}
+_LARAVEL_CLASS = re.compile(r"\bclass\s+(?P<cls>\w+)\s+extends\s+\w*Model\b")
+_LARAVEL_TABLE = re.compile(r"""\bprotected\s+\$table\s*=\s*(['"])(?P<t>[^'"]+)\1""")
+
+
+def _laravel(rel: str, code: str) -> list[DistanceUse]:
+    """pgvector-php's ``nearestNeighbors`` in an Eloquent model, on its table: ``$table``, else Laravel's convention
+    (``BlogPost`` -> ``blog_posts``)."""
+    from ..discover import model_table
+
+    cls, table = _LARAVEL_CLASS.search(code), _LARAVEL_TABLE.search(code)
+    name = table.group("t") if table else (model_table(cls.group("cls")) if cls else None)
+    return [DistanceUse(rel, line_of(code, m.start()), distance, "laravel", name, m.group("col"),
+                        f"Distance::{m.group('d')}")
+            for m in _LARAVEL_NEIGHBORS.finditer(code) if (distance := _LARAVEL_DISTANCE.get(m.group("d")))]
 
 
 # -- one column's answer --------------------------------------------------------------------------------------------

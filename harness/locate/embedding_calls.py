@@ -22,7 +22,7 @@ IN_PROCESS_KINDS = frozenset({"sentence-transformers", "fastembed", "transformer
 class EmbeddingCall:
     path: str
     line: int
-    kind: str  # ollama-http / ollama-client / openai / openai-http / litellm / ollama-litellm / gemini / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config
+    kind: str  # ollama-http / ollama-client / ollama-prism / prism / openai / openai-http / litellm / ollama-litellm / gemini / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config
     name: str  # what was called
     model: str | None = None  # literal model name (or the default of the env variable it reads)
     model_env: str | None = None  # the env variable the model comes from
@@ -315,7 +315,7 @@ def has_calls(text: str) -> bool:
 
 def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
     """Every embedding call of one source file."""
-    if lang not in ("python", "js", "ruby", "shell", "other"):
+    if lang not in ("python", "js", "ruby", "php", "shell", "other"):
         return []
     reads = env_reads(text, lang)
     out: list[EmbeddingCall] = []

@@ -123,7 +123,7 @@ def is_code(rel: str) -> bool:
 
 
 def language(rel: str) -> str:
-    """python / js / ruby / sql / prisma / shell / other, from the file name."""
+    """python / js / ruby / php / sql / prisma / shell / other, from the file name."""
     low = rel.lower()
     if low.endswith(".py"):
         return "python"
@@ -131,6 +131,8 @@ def language(rel: str) -> str:
         return "js"
     if low.endswith((".rb", ".rake")):
         return "ruby"
+    if low.endswith(".php"):
+        return "php"
     if low.endswith(".sql"):
         return "sql"
     if low.endswith(".prisma"):

@@ -8,11 +8,12 @@ import re
 def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
     """The text with every comment blanked (newlines kept, so lines stay), and the spans of its string literals'
     contents. Code languages: ``#`` or ``//`` and ``/* */`` comments, quoted strings (a quote that does not close on
-    its line is no string: Rust's lifetimes), Python's triple quotes, JS template literals, Ruby heredocs. SQL:
+    its line is no string: Rust's lifetimes), Python's triple quotes, JS template literals, Ruby heredocs, PHP's heredocs and nowdocs and its quoted strings
+    (which span lines: Laravel's ``DB::statement("\n CREATE INDEX ...\n")``). SQL:
     ``--`` and ``/* */`` comments, and its quoted literals blanked too (a string holds no operator)."""
     out = list(text)
     strings: list[tuple[int, int]] = []
-    hash_comments = lang in ("python", "ruby", "shell", "other")
+    hash_comments = lang in ("python", "ruby", "shell", "php", "other")
     slash_comments = lang not in ("python", "ruby", "shell")
     i, n = 0, len(text)
 
@@ -47,6 +48,13 @@ def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
             strings.append((body + 1, end))
             i = close.end() if close else n
             continue
+        if lang == "php" and (h := _PHP_HEREDOC.match(text, i)):
+            body = text.find("\n", h.end())
+            close = re.compile(rf"(?m)^[ \t]*{re.escape(h.group('tag'))}\b").search(text, body + 1) if body >= 0 else None
+            end = close.start() if close else n
+            strings.append((body + 1, end))
+            i = close.end() if close else n
+            continue
         if lang == "python" and text.startswith(('"""', "'''"), i):
             end = text.find(text[i:i + 3], i + 3)
             end = n if end < 0 else end
@@ -60,7 +68,7 @@ def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
             continue
         if ch == "'" or ch == '"' and lang != "sql":  # SQL's double quotes name an identifier
             j = i + 1
-            while j < n and text[j] not in (ch, "\n"):
+            while j < n and text[j] != ch and (text[j] != "\n" or lang == "php"):
                 j += 2 if text[j] == "\\" else 1
             if j < n and text[j] == ch:
                 if lang == "sql":
@@ -80,6 +88,7 @@ def without_comments(text: str, lang: str) -> str:
 
 _LEXEME = re.compile(r"[-#/'\"`<]")
 _HEREDOC = re.compile(r"<<[~-]?(['\"]?)(?P<tag>[A-Z_][A-Z0-9_]*)\1")
+_PHP_HEREDOC = re.compile(r"<<<[ \t]*(['\"]?)(?P<tag>[A-Za-z_]\w*)\1[ \t]*$", re.M)
 
 
 def _template_end(text: str, i: int) -> int:

@@ -23,7 +23,7 @@ class VectorDeclaration:
     path: str
     line: int
     dimensions: int | None
-    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / liquibase / mastra
+    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / laravel / liquibase / mastra
     table: str | None = None
     column: str | None = None
     type: str = "vector"  # vector / halfvec / sparsevec
@@ -422,7 +422,9 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _sqlalchemy(rel, text, covered)
     if lang == "ruby":
         found += _active_record(rel, text, covered)
-    if lang in ("sql", "python", "js", "ruby", "other", "shell"):
+    if lang == "php":
+        found += _laravel(rel, without_comments(text, lang), covered)
+    if lang in ("sql", "python", "js", "ruby", "php", "other", "shell"):
         found += _sql(rel, text, covered, strict=lang != "sql")
     if lang in ("python", "js") and ("VectorStore" in text or "PGVector" in text):
         found += _stores(rel, text, lang)
@@ -1228,6 +1230,37 @@ def _active_record(rel: str, text: str, covered: set[int]) -> list[VectorDeclara
     return sorted(out, key=lambda d: d.line)
 
 
+# Laravel's schema builder: `Schema::create('t', function (Blueprint $table) {` (or `::table`, through
+# `Schema::connection('c')->`), and in it `$table->vector('col', 1536)` (Laravel 11+, and pgvector-php's `halfvec`,
+# `sparsevec`), the dimension positional, named (`dimensions: 1536`), an `env('NAME', 768)`, or none.
+_LV_BLOCK = re.compile(r"""Schema\s*::\s*(?:connection\([^()]*\)\s*->\s*)?(?:create|table)\s*\(\s*(['"])(?P<t>[^'"]+)\1""")
+_LV_COLUMN = re.compile(r"""\$\w+\s*->\s*(?P<type>vector|halfvec|sparsevec)\s*\(\s*(['"])(?P<c>[^'"]+)\2\s*"""
+                        r"""(?:,\s*(?:dimensions\s*:\s*)?(?P<d>\d+|env\([^()]*\))\s*)?\)""")
+_LV_METHOD = re.compile(r"\bfunction\s+(\w+)\s*\(")
+
+
+def _laravel(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+    """The vector columns a Laravel migration's schema builder declares, on the table of the enclosing
+    ``Schema::create``/``Schema::table`` (none that ``down()`` declares: what a rollback restores)."""
+    out = []
+    blocks = list(_LV_BLOCK.finditer(text))
+    for m in _LV_COLUMN.finditer(text):
+        method = [f.group(1) for f in _LV_METHOD.finditer(text, 0, m.start())]
+        if method and method[-1] == "down":
+            continue
+        before = [b for b in blocks if b.start() < m.start()]
+        dims, dims_env, given = None, None, m.group("d")
+        if given and given.isdigit():
+            dims = int(given)
+        elif given and (env := re.match(r"""env\(\s*(['"])(\w+)\1\s*(?:,\s*(\d+)\s*)?\)""", given)):
+            dims_env, dims = env.group(2), int(env.group(3)) if env.group(3) else None
+        line = line_of(text, m.start())
+        covered.add(line)
+        out.append(VectorDeclaration(rel, line, dims, "laravel", before[-1].group("t") if before else None,
+                                     m.group("c"), m.group("type"), dims_env=dims_env))
+    return out
+
+
 def _prisma(rel: str, text: str) -> list[VectorDeclaration]:
     out = []
     models = list(_PRISMA_MODEL.finditer(text))
@@ -1283,10 +1316,11 @@ def _migration_order(path: str, orders: Orders = _NO_ORDERS) -> tuple[str, int] 
             # a prefix word before the number (Quivr's `local_20240107152745_ollama.sql`, which its guide renames to
             # apply it) keeps the migration's place in the timeline; drizzle-kit's meta/000N_snapshot.json is N's
             snapshot = parts[i + 1] == "meta" and len(parts) == i + 3 and re.fullmatch(r"\d+_snapshot\.json", parts[-1])
-            number = re.match(r"(?:[A-Za-z]+_)?(\d+)", parts[-1] if snapshot else parts[i + 1])
+            # Laravel's 2024_01_10_093000_x.php: the whole timestamp, not its year alone
+            number = re.match(r"(?:[A-Za-z]+_)?(\d+(?:_\d+)*)", parts[-1] if snapshot else parts[i + 1])
             # Rails' db/post_migrate (Discourse, GitLab) is numbered in the same timeline as db/migrate: one folder
             folder = "/".join([*parts[:i], "migrate" if parts[i] == "post_migrate" else parts[i]])
-            return (folder, int(number.group(1))) if number else None
+            return (folder, int(number.group(1).replace("_", ""))) if number else None
     return None
 
 
@@ -1361,7 +1395,34 @@ def removed_in(text: str) -> tuple[tuple[str, str | None], ...]:
         table = str(_unquote(m.group("t"))).rsplit(".", 1)[-1]
         column = m.group("renamed") or m.group("dropped")
         out.append((table, None if m.group("table") else _unquote(column)))
+    if "Schema" in text:
+        out += _laravel_removed(text)
     return tuple(dict.fromkeys(out))
+
+
+# Laravel: `Schema::drop('t')`, `Schema::dropIfExists('t')`, `Schema::rename('t', 'u')`, and in a `Schema::table`
+# block `$table->dropColumn('c')` (or a list of them) and `$table->renameColumn('c', 'd')`.
+_LV_TABLE_AWAY = re.compile(r"""Schema\s*::\s*(?:connection\([^()]*\)\s*->\s*)?(?:drop|dropIfExists|rename)\s*\(\s*(['"])(?P<t>[^'"]+)\1""")
+_LV_COLUMN_AWAY = re.compile(r"""\$\w+\s*->\s*(?:dropColumn\s*\(\s*(?P<cols>\[[^\]]*\]|['"][^'"]+['"])"""
+                             r"""|renameColumn\s*\(\s*(['"])(?P<c>[^'"]+)\2)""")
+
+
+def _laravel_removed(text: str) -> list[tuple[str, str | None]]:
+    """What a Laravel migration's ``up()`` drops or renames (a ``down()`` method's is what a rollback undoes)."""
+    out: list[tuple[str, str | None]] = []
+    blocks = list(_LV_BLOCK.finditer(text))
+
+    def in_down(pos: int) -> bool:
+        methods = [f.group(1) for f in _LV_METHOD.finditer(text, 0, pos)]
+        return bool(methods) and methods[-1] == "down"
+
+    out += [(m.group("t"), None) for m in _LV_TABLE_AWAY.finditer(text) if not in_down(m.start())]
+    for m in _LV_COLUMN_AWAY.finditer(text):
+        before = [b for b in blocks if b.start() < m.start()]
+        if before and not in_down(m.start()):
+            columns = re.findall(r"""['"]([^'"]+)['"]""", m.group("cols")) if m.group("cols") else [m.group("c")]
+            out += [(before[-1].group("t"), c) for c in columns]
+    return out
 
 
 def _removed_after(removals: dict[str, tuple[tuple[str, str | None], ...]], orders: Orders

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import alembic, golang, liquibase, spring_boot
+from ..locate import alembic, golang, laravel, liquibase, spring_boot
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -241,7 +241,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             if name.endswith(".rake"):
                 entrypoints.extend(eps.rake_tasks(root, rel, data))
             script = (eps.script_entrypoint(root, rel, data) or spring_boot.runner(root, rel, data)
-                      or golang.entrypoint(rel, data))
+                      or golang.entrypoint(rel, data) or laravel.artisan_command(root, rel, data))
             if script:
                 entrypoints.append(script)
             if spring_boot.is_application_config(rel):
@@ -289,6 +289,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         decls = schemascan.scan(rel, text, lang) if schemascan.has_declarations(text) else []
         file_calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
         file_calls += golang.embedding_calls(rel, text) if rel.endswith(".go") else []
+        file_calls += laravel.embedding_calls(rel, text) if lang == "php" else []
         found_settings = configscan.scan(rel, text, is_config_file=False)
         declarations.extend(decls)
         calls.extend(file_calls)
@@ -313,6 +314,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     # an index made through a store registered by name is a PgVector's table only where the repository makes one
     declarations = [d for d in declarations if not d.through_registry or mastra_pgvector]
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
+    calls = laravel.with_config(calls, lambda rel: _listed_text(base, listed, rel))
     changed = liquibase.declarations(changelogs, lambda rel: _listed_text(base, listed, rel))
     # an SQL file a changeset runs (`sqlFile`) is read in the changelog's order, not again as a file of its own
     run_by_changelogs = ({d.path for d in changed} | liquibase.run_elsewhere(

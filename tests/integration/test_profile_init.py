@@ -953,6 +953,14 @@ def test_the_databases_index_wins_over_the_applications_query(cli, empty_db, tmp
     assert line.startswith("distance: cosine  # the operator class vector_cosine_ops of index passages_cos"), line
 
 
+def test_an_index_of_another_distance_than_the_applications_query_is_said_beside_the_index(cli, empty_db, tmp_path):
+    # AI-Chat-System's shape: an HNSW cosine index while its search functions order by `<->`, which it does not serve
+    empty_db.execute(PASSAGES + "CREATE INDEX passages_cos ON passages USING hnsw (embedding vector_cosine_ops);")
+    line = _distance_line(cli, empty_db, RAW_L2, tmp_path)
+    assert line.endswith("; but the application's code searches passages.embedding with l2 (<-> at src/similar.ts:10, "
+                         "<-> at src/similar.ts:11), which this index does not serve: check which distance it means"), line
+
+
 def test_code_that_searches_one_column_with_two_distances_keeps_the_guess_and_names_both(cli, empty_db, tmp_path):
     empty_db.execute(PASSAGES)
     repo = tmp_path / "repo"

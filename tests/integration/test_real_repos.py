@@ -6202,3 +6202,183 @@ def test_lightrag_workspace_gone_wrong_is_named_row_by_row_and_repaired_alone(cl
         now = conn.execute(f"SELECT content, content_vector::text FROM {LIGHTRAG_VDB} WHERE workspace = 'beta' AND "
                            "id = %s", (edited,)).fetchone()
     assert json.loads(now[1]) == pytest.approx(httpx_embed(server, "nomic-embed-text", [now[0]])[0], abs=1e-6)
+
+
+# -- MohamdAlJawhari/AI-Chat-System: PHP + Laravel, raw pgvector SQL, an artisan queue worker that embeds ----------
+
+# What Laravel's pgsql grammar makes of the three migrations' Schema builder calls, with their own raw statements
+# (unaccent, normalize_ar_app, the content trigger, the vector column, the generated tsvector, the indexes, the queue
+# trigger); the hybrid search functions are left out.
+AI_CHAT_DDL = r"""
+CREATE EXTENSION IF NOT EXISTS unaccent;
+CREATE TABLE news (
+  id bigserial PRIMARY KEY, original_id bigint NOT NULL, ref bigint, user_id bigint,
+  date_sent timestamp(0) with time zone, date_created timestamp(0) with time zone,
+  date_modified timestamp(0) with time zone, language text, is_breaking_news boolean NOT NULL DEFAULT false,
+  is_milestone boolean NOT NULL DEFAULT false, category text, country text, city text, notes text, byline text,
+  title text, dateline text, signature_line text, introduction text, description text, body text, content text,
+  media_type_id text, path text);
+CREATE INDEX news_original_id_index ON news (original_id);
+ALTER TABLE news ADD COLUMN tags text[] DEFAULT '{}'::text[];
+CREATE OR REPLACE FUNCTION normalize_ar_app(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+  SELECT translate(regexp_replace(regexp_replace(regexp_replace(regexp_replace(unaccent($1),
+    '[\u064B-\u065F]', '', 'g'), '\u0640', '', 'g'), '[\u06F0-\u06F9]', '0123456789', 'g'),
+    '[\u0660-\u0669]', '0123456789', 'g'), 'آأإٱىة', 'ااااايه') $$;
+CREATE OR REPLACE FUNCTION sync_news_content() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.content := concat_ws(E'\n\n', NEW.title, NEW.introduction, NEW.description, NEW.body); RETURN NEW; END $$;
+CREATE TRIGGER news_sync_content_biu BEFORE INSERT OR UPDATE OF title, introduction, description, body ON news
+  FOR EACH ROW EXECUTE FUNCTION sync_news_content();
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TABLE news_chunks (
+  id bigserial PRIMARY KEY, news_id bigint NOT NULL, chunk_no integer NOT NULL, content text NOT NULL,
+  token_count integer, model text NOT NULL DEFAULT 'nomic-embed-text', category text, country text, city text,
+  date_sent timestamp(0) with time zone);
+ALTER TABLE news_chunks ADD CONSTRAINT news_chunks_news_id_foreign FOREIGN KEY (news_id) REFERENCES news (id)
+  ON DELETE CASCADE;
+ALTER TABLE news_chunks ADD CONSTRAINT news_chunks_news_id_chunk_no_unique UNIQUE (news_id, chunk_no);
+CREATE INDEX news_chunks_news_id_index ON news_chunks (news_id);
+ALTER TABLE news_chunks ADD COLUMN embedding vector(768);
+ALTER TABLE news_chunks ADD COLUMN content_tsv tsvector GENERATED ALWAYS AS (
+  setweight(to_tsvector('simple', normalize_ar_app(coalesce(content, ''))), 'A') ||
+  setweight(to_tsvector('simple', normalize_ar_app(coalesce(category, '') || ' ' || coalesce(country, '') || ' ' ||
+    coalesce(city, ''))), 'B')) STORED;
+CREATE INDEX IF NOT EXISTS idx_chunks_tsv_gin ON news_chunks USING GIN (content_tsv);
+CREATE INDEX IF NOT EXISTS idx_chunks_embed_hnsw ON news_chunks USING hnsw (embedding vector_cosine_ops)
+  WITH (m=16, ef_construction=200);
+CREATE TABLE news_ingest_queue (
+  id bigserial PRIMARY KEY, news_id bigint NOT NULL UNIQUE REFERENCES news (id) ON DELETE CASCADE,
+  enqueued_at timestamp(0) with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP, reason text, tries integer NOT NULL DEFAULT 0);
+CREATE OR REPLACE FUNCTION enqueue_news() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO news_ingest_queue(news_id, reason) VALUES (NEW.id, TG_OP)
+  ON CONFLICT (news_id) DO UPDATE SET enqueued_at = now(), reason = EXCLUDED.reason, tries = 0;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER news_enqueue_ai AFTER INSERT OR UPDATE OF title, introduction, description, body, language, category,
+  country, city, date_sent ON news FOR EACH ROW EXECUTE FUNCTION enqueue_news();
+"""
+
+
+def ai_chat_chunks(text: str, target: int = 1800, overlap: int = 200) -> list[str]:
+    """IngestQueueWorker's chunker: paragraphs joined up to 1,800 characters, a longer one cut with 200 of overlap,
+    each chunk after the first led by the last 200 characters of the one before."""
+    chunks, buf = [], ""
+    for p in [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]:
+        cand = (buf + "\n\n" + p).strip() if buf else p
+        if len(cand) <= target:
+            buf = cand
+            continue
+        if buf:
+            chunks.append(buf)
+        while len(p) > target:
+            chunks.append(p[:target])
+            p = p[target - overlap:]
+        buf = p
+    if buf:
+        chunks.append(buf)
+    return [c if i == 0 else chunks[i - 1][-overlap:] + c for i, c in enumerate(chunks)]
+
+
+def load_ai_chat(db, server, app: Path, failed: int = 2) -> None:
+    """News rows from the app's README sections (the triggers fill `content` and the queue), then the worker's pass:
+    each queued news' chunks inserted, embedded in one request (`/api/embed`, nomic-embed-text) and written as
+    `ARRAY[...]::vector(768)` by id, the queue row deleted; for the last ``failed`` news the request fails (their
+    chunks stay without vectors, the queue row's `tries` counted)."""
+    sections = [s for s in re.split(r"(?m)^## ", (app / "README.md").read_text()) if s.strip()][1:]
+    with db.connect(autocommit=True) as conn:
+        for n, section in enumerate(sections):
+            title, _, body = section.partition("\n")
+            conn.execute("INSERT INTO news (original_id, title, introduction, body, category, country, date_sent) "
+                         "VALUES (%s, %s, %s, %s, %s, %s, now())",
+                         (1000 + n, title.strip(), f"Section {n} of the README.", body.strip(), "docs", "LB"))
+        queued = [r[0] for r in conn.execute("SELECT news_id FROM news_ingest_queue ORDER BY enqueued_at, id")]
+        for i, nid in enumerate(queued):
+            content, category, country, city, sent = conn.execute(
+                "SELECT content, category, country, city, date_sent FROM news WHERE id = %s", (nid,)).fetchone()
+            conn.execute("DELETE FROM news_chunks WHERE news_id = %s", (nid,))
+            inserted = [(conn.execute("INSERT INTO news_chunks (news_id, chunk_no, content, token_count, category, "
+                                      "country, city, date_sent) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                                      (nid, k, c, len(c) or None, category, country, city, sent)).fetchone()[0], c)
+                        for k, c in enumerate(ai_chat_chunks(content or ""))]
+            if i >= len(queued) - failed:
+                conn.execute("UPDATE news_ingest_queue SET tries = tries + 1 WHERE news_id = %s", (nid,))
+                continue
+            for (cid, _), vec in zip(inserted, httpx_embed(server, "nomic-embed-text", [c for _, c in inserted])):
+                literal = "ARRAY[" + ",".join(f"{x:.7f}" for x in vec) + "]::vector(768)"
+                conn.execute(f"UPDATE news_chunks SET embedding = {literal} WHERE id = %s", (cid,))
+            conn.execute("DELETE FROM news_ingest_queue WHERE news_id = %s", (nid,))
+
+
+def test_ai_chat_laravel_news_chunks_located_drafted_backfilled_and_repaired(cli, empty_db, server, tmp_path):
+    """MohamdAlJawhari/AI-Chat-System: a Laravel app whose migrations declare the vector column, its HNSW cosine index
+    and its search functions in raw SQL strings and nowdocs, whose artisan worker `ingest:queue` embeds through an
+    Ollama HTTP service (model a parameter's default, URL a config key filled from OLLAMA_URL). locate, profile init,
+    scope, run --engine (PHP is not run here), verify, record; then rows gone wrong are named and repaired."""
+    app = Source.of("MohamdAlJawhari__AI-Chat-System").checkout("", tmp_path / "app", only=(
+        "app/", "config/", "database/migrations/", "artisan", ".env.example", "README.md", "composer.json"))
+    migration = (app / "database/migrations/2025_12_02_114808_create_news_chunks_table.php").read_text()
+    for said in ("ALTER TABLE news_chunks ADD COLUMN embedding vector(768)", "$table->text('model')->default('nomic-embed-text');",
+                 "USING hnsw (embedding vector_cosine_ops)", "->constrained('news')"):
+        assert said in migration  # AI_CHAT_DDL is this migration's
+    empty_db.execute(AI_CHAT_DDL)
+    load_ai_chat(empty_db, server, app)
+    rows = empty_db.scalar("SELECT count(*) FROM news_chunks")
+    lost = empty_db.scalar("SELECT count(*) FROM news_chunks WHERE embedding IS NULL")
+    assert rows > lost > 0
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "news_chunks", plan=True)
+    located = trial.locate.json
+    assert located["declared_dimensions"] == [768]
+    assert {(c["path"], c["kind"], c["model"], c["url"], c["url_env"]) for c in located["embedding_calls"]} == {
+        ("app/Services/OllamaEmbeddingService.php", "ollama-http", "nomic-embed-text", "http://localhost:11434",
+         "OLLAMA_URL")}, located["embedding_calls"]
+    # SQL in the migrations' multi-line strings and nowdocs: the index's cosine and the search functions' l2
+    assert {(d["path"].rsplit("_", 1)[-1], d["distance"], d["kind"]) for d in located["distances"]} >= {
+        ("table.php", "cosine", "sql-index"), ("search.php", "l2", "sql")}, located["distances"]
+    assert [(e["command"], e["kind"]) for e in located["entrypoints"]] == [
+        ("php artisan ingest:queue --once", "artisan-command")], located["entrypoints"]
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["sources"],
+            raw["embeddings"]["vector"], raw["embeddings"]["model"], raw["provider"]["model"],
+            raw["provider"]["dimensions"], raw["backfill"]["command"]) == (
+        "news_chunks", "id", "content", ["news_id"], "embedding", "model", "nomic-embed-text", 768,
+        "php artisan ingest:queue --once"), drafted
+    # The worker's environment: the config keys it reads (services.ollama.url <- OLLAMA_URL) and the pgsql connection's
+    # names, DB_CONNECTION (a driver's name) left to the app's .env; scope checks them for the command as drafted.
+    assert raw["backfill"]["env"] == {"OLLAMA_URL": "{provider_url}", "DB_URL": "{database_url}",
+                                      "DB_HOST": "{database_host}", "DB_PORT": "{database_port}",
+                                      "DB_DATABASE": "{database_name}", "DB_USERNAME": "{database_user}",
+                                      "DB_PASSWORD": "{database_password}"}, drafted
+    scoped = {c["check"]: (c["status"], c["found"]) for c in trial.scope.json["checks"]}
+    assert scoped["command reaches the provider"] == ("passed", "it reads OLLAMA_URL"), scoped
+    assert scoped["command uses the model"] == ("passed", "it hard-codes nomic-embed-text"), scoped
+    # The HNSW index is cosine; the app's search functions order by `<->`, which it does not serve: said beside it.
+    line = next(x for x in drafted.splitlines() if x.startswith("distance:"))
+    assert line.startswith("distance: cosine  # the operator class vector_cosine_ops of index idx_chunks_embed_hnsw")
+    assert "but the application's code searches news_chunks.embedding with l2 (<-> at database/migrations/" in line, line
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, empty_db, "news_chunks", "embedding", rows, needed=lost)
+
+    # Gone wrong: a chunk's content edited after its vector, a vector reversed, two chunks with each other's vectors,
+    # a lost vector. verify names exactly those rows; backfill --keys-from repairs them; verify is ok after.
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    with empty_db.connect(autocommit=True) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM news_chunks ORDER BY id")]
+        edited, reversed_, a, b, gone = ids[0], ids[2], ids[3], ids[5], ids[6]
+        conn.execute("UPDATE news_chunks SET content = content || ' (corrected)' WHERE id = %s", (edited,))
+        conn.execute("UPDATE news_chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
+        conn.execute("UPDATE news_chunks d SET embedding = o.embedding FROM news_chunks o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+        conn.execute("UPDATE news_chunks SET embedding = NULL WHERE id = %s", (gone,))
+    target = ("--profile", trial.profile, "--collection", "news_chunks")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {edited, reversed_, a, b}, offenders
+    assert offenders["coverage"] == {gone}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    assert not [c for c, status in checked_again(trial.profile, env, "news_chunks").items() if status == "failed"]
+    assert empty_db.scalar("SELECT count(*) FROM news_chunks WHERE embedding IS NULL") == 0

@@ -1,0 +1,206 @@
+"""Laravel applications: the artisan commands that embed (`php artisan NAME`); openai-php's and Prism's embedding
+calls; and an embedding call's model and URL where PHP gives them as a parameter's default and a
+`config('file.key', default)` that `config/file.php` fills from `env('NAME', default)` (Prism's Ollama URL: its
+`config/prism.php`, `providers.ollama.url`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+
+from .contract import Contract
+from .embedding_calls import EmbeddingCall
+from .embedding_calls import has_calls as _has_calls
+from .embedding_calls import scan as _scan_calls
+from .entrypoints import Entrypoint
+
+_COMMAND = re.compile(r"\bclass\s+\w+\s+extends\s+Command\b")
+_SIGNATURE = re.compile(r"""\$signature\s*=\s*(['"])(?P<sig>[^'"]+)\1""")
+_USE = re.compile(r"(?m)^\s*use\s+App\\(?P<cls>[\w\\]+)\s*;")
+# A worker that drains a queue until stopped: given --once, it stops when the queue is empty.
+_ONCE = re.compile(r"\{\s*--once\s*\}")
+_MODEL_VAR = re.compile(r"""(['"])model\1\s*=>\s*\$(?P<var>\w+)""")
+_CONFIG = re.compile(r"""\bconfig\(\s*(['"])(?P<key>[\w.-]+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
+# openai-php (its Laravel facade or a client): `OpenAI::embeddings()->create([...])`, `$client->embeddings()->create(`
+_OPENAI_PHP = re.compile(r"(?:\bOpenAI\s*::|\$\w+\s*->)\s*embeddings\(\s*\)\s*->\s*create\s*\(")
+_MODEL_KEY = re.compile(r"""(['"])model\1\s*=>\s*(['"])(?P<m>[^'"]+)\2""")
+# Prism: `Prism::embeddings()->using(Provider::Ollama, 'model')` (or the provider as a string, `'ollama'`)
+_PRISM = re.compile(r"""\bPrism\s*::\s*embeddings\s*\(\s*\)\s*->\s*using\s*\(\s*(?:Provider\s*::\s*(?P<p>\w+)|(['"])(?P<p2>\w+)\2)"""
+                    r"""\s*,\s*(['"])(?P<m>[^'"]+)\4""")
+_ENV = re.compile(r"""^\s*env\(\s*(['"])(?P<name>\w+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
+
+
+def artisan_command(root: Path, rel: str, data: bytes) -> Entrypoint | None:
+    """A console command class of a Laravel application (an ``artisan`` file at or above it) that embeds, itself or
+    through a class of the application it uses: ``php artisan NAME`` from that folder, ``--once`` where the command
+    takes it (a queue worker loops until stopped without it)."""
+    if not rel.endswith(".php") or b"extends Command" not in data or b"$signature" not in data:
+        return None
+    text = data.decode("utf-8", "replace")
+    signature = _SIGNATURE.search(text)
+    if not _COMMAND.search(text) or signature is None:
+        return None
+    folder = next((p for p in PurePosixPath(rel).parents if (root / p / "artisan").is_file()), None)
+    if folder is None:
+        return None
+    sig = signature.group("sig").strip()
+    name = sig.split()[0]
+    contract = _contract(root, folder, rel, text)
+    if not contract.embedding_calls:
+        return None
+    command = f"php artisan {name}" + (" --once" if _ONCE.search(sig) else "")
+    return Entrypoint(rel, "artisan-command", name, command, str(folder), contract=contract)
+
+
+def artisan_contract(name: str, workdir: Path, root: Path) -> Contract | None:
+    """The contract of ``php artisan NAME`` run in ``workdir``: the command class of that signature; None where no
+    class of the application's ``app/Console/Commands`` has it."""
+    for path in sorted((workdir / "app" / "Console" / "Commands").rglob("*.php")):
+        text = path.read_text("utf-8", "replace")
+        signature = _SIGNATURE.search(text)
+        if signature and signature.group("sig").split()[:1] == [name] and _COMMAND.search(text):
+            folder = PurePosixPath(workdir.relative_to(root).as_posix()) if workdir != root else PurePosixPath(".")
+            return _contract(root, folder, path.relative_to(root).as_posix(), text)
+    return None
+
+
+def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contract:
+    """What the command and the application's classes it uses read: the env behind each ``config()`` key (through
+    config/*.php) and behind the pgsql connection of config/database.php, the models their embedding calls name."""
+
+    def read(path: str) -> str | None:
+        p = root / path
+        return p.read_text("utf-8", "replace") if p.is_file() else None
+
+    texts = {rel: text, **{used: t for used in _used(folder, text) if (t := read(used)) is not None}}
+    calls = with_config(_calls_of(root, folder, rel, text), read)
+    env: dict[str, str | None] = {}
+    for path, t in texts.items():
+        for m in _CONFIG.finditer(t):
+            first, *keys = m.group("key").split(".")
+            if keys and (found := _setting(path, first, keys, m.group("default"), read)) and found[1]:
+                env.setdefault(found[1], found[0])
+    database = read(f"{folder}/config/database.php" if str(folder) != "." else "config/database.php") or ""
+    connection = _array_value(database, ["connections", "pgsql"]) or ""
+    # the default connection's env picks a driver (`pgsql`, `sqlite`): a choice the app's .env makes, not a value
+    selector = _ENV.match((_array_value(database, ["default"]) or "").split("\n", 1)[0])
+    for m in re.finditer(r"""\benv\(\s*(['"])(?P<name>\w+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3)?""",
+                         connection[:_closing(connection, 0)]):
+        env.setdefault(m.group("name"), m.group("default"))
+    if selector:
+        env.setdefault(selector.group("name"), selector.group("default"))
+    return Contract(reads_env=tuple(env), files=tuple(texts),
+                    env_defaults=tuple((n, d) for n, d in env.items() if d and not re.search(r"PASS|SECRET|KEY|TOKEN", n)),
+                    hardcoded_models=tuple(dict.fromkeys(c.model for c in calls if c.model and not c.model_env)),
+                    embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
+                    selectors=(selector.group("name"),) if selector else ())
+
+
+def _used(folder: PurePosixPath, text: str) -> list[str]:
+    """The files of the application's classes the file uses (``App\\`` is ``app/``)."""
+    return [str(folder / "app" / (m.group("cls").replace("\\", "/") + ".php")) for m in _USE.finditer(text)]
+
+
+def _calls_of(root: Path, folder: PurePosixPath, rel: str, text: str) -> list[EmbeddingCall]:
+    """The embedding calls of the command's file and of the application's classes it uses (``App\\`` is ``app/``)."""
+    found = (_scan_calls(rel, text, "php") if _has_calls(text) else []) + embedding_calls(rel, text)
+    for used in _used(folder, text):
+        if (root / used).is_file():
+            other = (root / used).read_text("utf-8", "replace")
+            found += (_scan_calls(used, other, "php") if _has_calls(other) else []) + embedding_calls(used, other)
+    return found
+
+
+def embedding_calls(rel: str, text: str) -> list[EmbeddingCall]:
+    """openai-php's and Prism's embedding calls of a PHP file, each with the model it names."""
+    from .literals import call_args, line_of
+
+    found = []
+    for m in _OPENAI_PHP.finditer(text):
+        model = _MODEL_KEY.search(call_args(text, m.end() - 1))
+        found.append(EmbeddingCall(rel, line_of(text, m.start()), "openai", "embeddings()->create",
+                                   model.group("m") if model else None))
+    for m in _PRISM.finditer(text):
+        provider = (m.group("p") or m.group("p2") or "").lower()
+        found.append(EmbeddingCall(rel, line_of(text, m.start()), "ollama-prism" if provider == "ollama" else "prism",
+                                   f"Prism::embeddings({provider})", m.group("m")))
+    return found
+
+
+def with_config(calls: Iterable[EmbeddingCall], read: Callable[[str], str | None]) -> list[EmbeddingCall]:
+    """PHP calls given what their file says of the model (the default of the parameter the payload's ``'model'``
+    takes) and of the URL (a ``config()`` key, as the config folder's ``env()`` read fills it)."""
+    out = []
+    for c in calls:
+        text = read(c.path) if c.path.endswith(".php") and (c.model is None or c.url is None) else None
+        if text is not None:
+            if c.model is None and c.model_env is None and (model := _model_default(text)):
+                c = replace(c, model=model)
+            url = _prism_url(c.path, read) if c.kind == "ollama-prism" else _config_url(c.path, text, read)
+            if c.url is None and c.url_env is None and url:
+                c = replace(c, url=url[0], url_env=url[1])
+        out.append(c)
+    return out
+
+
+def _model_default(text: str) -> str | None:
+    """The one literal the variable the payload's ``'model' =>`` takes is given (a parameter's default or an
+    assignment)."""
+    names = {m.group("var") for m in _MODEL_VAR.finditer(text)}
+    if len(names) != 1:
+        return None
+    values = set(re.findall(rf"""\${names.pop()}\s*=\s*(['"])([^'"\n]+)\1""", text))
+    return values.pop()[1] if len(values) == 1 else None
+
+
+def _config_url(rel: str, text: str, read: Callable[[str], str | None]) -> tuple[str | None, str | None] | None:
+    """(default, env name) of the one URL-like ``config('file.a.b', default)`` the file reads."""
+    keys = {(m.group("key"), m.group("default")) for m in _CONFIG.finditer(text) if re.search(r"url|host|base", m.group("key"), re.I)}
+    if len(keys) != 1:
+        return None
+    key, default = keys.pop()
+    first, *path = key.split(".")
+    return _setting(rel, first, path, default, read)
+
+
+def _prism_url(rel: str, read: Callable[[str], str | None]) -> tuple[str | None, str | None] | None:
+    """(default, env name) of Prism's Ollama URL, ``providers.ollama.url`` of the application's config/prism.php."""
+    return _setting(rel, "prism", ["providers", "ollama", "url"], None, read)
+
+
+def _setting(rel: str, first: str, path: list[str], default: str | None, read: Callable[[str], str | None]
+             ) -> tuple[str | None, str | None] | None:
+    """(default, env name) of the key path of ``config/<first>.php`` nearest above the file."""
+    config = next((t for p in PurePosixPath(rel).parents
+                   if (t := read(f"config/{first}.php" if str(p) == "." else f"{p}/config/{first}.php")) is not None), None)
+    value = _array_value(config, path) if config and path else None
+    env = _ENV.match(value) if value else None
+    if env is None:
+        return (default, None) if default else None
+    return env.group("default") or default, env.group("name")
+
+
+def _array_value(text: str, path: list[str]) -> str | None:
+    """The text after ``'key' =>`` at the end of the path of nested PHP array keys."""
+    start, end = 0, len(text)
+    for i, key in enumerate(path):
+        m = re.compile(rf"""(['"]){re.escape(key)}\1\s*=>\s*""").search(text, start, end)
+        if m is None:
+            return None
+        if i == len(path) - 1:
+            return text[m.end():end]
+        if text[m.end():m.end() + 1] != "[":
+            return None
+        start, end = m.end() + 1, _closing(text, m.end())
+    return None
+
+
+def _closing(text: str, open_at: int) -> int:
+    depth = 0
+    for i in range(open_at, len(text)):
+        depth += {"[": 1, "]": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    return len(text)

@@ -1,0 +1,290 @@
+"""locate reads a Laravel application: SQL in PHP's multi-line strings and heredocs, the Ollama HTTP call's model
+(a parameter's default) and URL (a `config()` key the config folder fills from an env read), and the artisan
+commands that embed."""
+
+from pathlib import Path
+
+from harness.locate.distances import scan
+from harness.locate.files import language
+from harness.steps.locate import locate
+
+MIGRATION = '''<?php
+return new class extends Migration {
+    public function up(): void
+    {
+        DB::statement("ALTER TABLE passages ADD COLUMN embedding vector(768)");
+        DB::statement("
+            CREATE INDEX IF NOT EXISTS passages_embedding_idx
+            ON passages USING hnsw (embedding vector_cosine_ops)
+        ");
+        DB::unprepared(<<<'SQL'
+        CREATE OR REPLACE FUNCTION nearest(q vector(768)) RETURNS SETOF bigint LANGUAGE sql AS $$
+          SELECT p.id FROM passages p
+          ORDER BY p.embedding <-> q
+          LIMIT 10
+        $$;
+        SQL);
+    }
+};
+'''
+
+SERVICE = '''<?php
+namespace App\\Services;
+
+use Illuminate\\Support\\Facades\\Http;
+
+class Embedder
+{
+    public function embed(array $texts, string $model = 'nomic-embed-text'): array
+    {
+        $base = rtrim(config('services.ollama.url', 'http://localhost:11434'), '/');
+        return Http::post($base . '/api/embed', ['model' => $model, 'input' => $texts])->json()['embeddings'];
+    }
+}
+'''
+
+SERVICES_CONFIG = '''<?php
+return [
+    'mailgun' => [
+        'url' => env('MAILGUN_URL', 'https://api.mailgun.net'),
+    ],
+    'ollama' => [
+        'url' => env('OLLAMA_URL', 'http://localhost:11434'),
+    ],
+];
+'''
+
+COMMAND = '''<?php
+namespace App\\Console\\Commands;
+
+use App\\Services\\Embedder;
+use Illuminate\\Console\\Command;
+
+class FillPassages extends Command
+{
+    protected $signature = 'passages:fill {--once} {--batch=64}';
+    protected $description = 'Embed the passages waiting in the queue';
+
+    public function handle(Embedder $embedder)
+    {
+        return Command::SUCCESS;
+    }
+}
+'''
+
+OTHER_COMMAND = '''<?php
+namespace App\\Console\\Commands;
+
+use Illuminate\\Console\\Command;
+
+class PruneSessions extends Command
+{
+    protected $signature = 'sessions:prune';
+
+    public function handle()
+    {
+        return Command::SUCCESS;
+    }
+}
+'''
+
+
+def laravel_app(root: Path) -> Path:
+    for rel, text in {"database/migrations/2025_01_01_000000_create_passages.php": MIGRATION,
+                      "app/Services/Embedder.php": SERVICE, "config/services.php": SERVICES_CONFIG,
+                      "app/Console/Commands/FillPassages.php": COMMAND,
+                      "app/Console/Commands/PruneSessions.php": OTHER_COMMAND, "artisan": "#!/usr/bin/env php\n<?php\n"}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_sql_in_a_php_multiline_string_and_a_nowdoc_says_its_distances():
+    rel = "database/migrations/2025_01_01_000000_create_passages.php"
+    found = [(u.distance, u.kind, u.table, u.column, u.line) for u in scan(rel, MIGRATION, language(rel))]
+    assert found == [("cosine", "sql-index", "passages", "embedding", 8), ("l2", "sql", "passages", "embedding", 13)], found
+
+
+def test_an_ollama_http_call_in_php_names_its_parameters_default_model_and_the_config_url(tmp_path):
+    calls = {(c.path, c.kind, c.model, c.url, c.url_env) for c in locate(laravel_app(tmp_path)).embedding_calls}
+    assert calls == {("app/Services/Embedder.php", "ollama-http", "nomic-embed-text", "http://localhost:11434",
+                      "OLLAMA_URL")}, calls
+
+
+def test_an_artisan_command_that_embeds_through_a_service_is_an_entrypoint(tmp_path):
+    found = {(e.path, e.kind, e.command) for e in locate(laravel_app(tmp_path)).entrypoints}
+    # a worker that loops until stopped unless given --once is drafted with it; a command that embeds nothing is none
+    assert found == {("app/Console/Commands/FillPassages.php", "artisan-command", "php artisan passages:fill --once")}, found
+
+
+BLUEPRINT = '''<?php
+return new class extends Migration {
+    public function up(): void
+    {
+        Schema::create('documents', function (Blueprint $table) {
+            $table->id();
+            $table->text('content');
+            $table->vector('embedding', 1536)->nullable();
+        });
+        Schema::connection('pgsql')->table('chunks', function (Blueprint $t) {
+            $t->halfvec('embedding_small', dimensions: 512)->nullable();
+            $t->vector('embedding_env', env('EMBEDDING_DIMENSIONS', 768));
+        });
+    }
+
+    public function down(): void
+    {
+        Schema::table('chunks', function (Blueprint $table) {
+            $table->vector('embedding_small', 256)->nullable();
+        });
+    }
+};
+'''
+
+
+def test_a_laravel_blueprint_declares_each_vector_column_of_its_table_and_nothing_in_down():
+    from harness.locate.schema import scan as declarations
+
+    rel = "database/migrations/2024_05_01_120000_create_documents.php"
+    found = [(d.table, d.column, d.type, d.dimensions, d.dims_env, d.kind, d.line)
+             for d in declarations(rel, BLUEPRINT, language(rel))]
+    assert found == [("documents", "embedding", "vector", 1536, None, "laravel", 8),
+                     ("chunks", "embedding_small", "halfvec", 512, None, "laravel", 11),
+                     ("chunks", "embedding_env", "vector", 768, "EMBEDDING_DIMENSIONS", "laravel", 12)], found
+
+
+def test_a_later_laravel_migration_of_the_same_year_supersedes_an_earlier_ones_column(tmp_path):
+    # Laravel names migrations 2024_01_10_093000_x.php: the whole timestamp orders them, not its year alone
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "2024_01_10_093000_create_documents.php").write_text(BLUEPRINT)
+    (folder / "2024_03_02_080000_widen_documents.php").write_text(
+        "<?php\nreturn new class extends Migration {\n    public function up(): void\n    {\n"
+        "        Schema::table('documents', function (Blueprint $table) {\n"
+        "            $table->vector('embedding', 3072)->nullable()->change();\n        });\n    }\n};\n")
+    located = locate(tmp_path)
+    assert sorted((d.path.rsplit("/", 1)[-1], d.dimensions) for d in located.declarations if d.table == "documents") == [
+        ("2024_01_10_093000_create_documents.php", 1536), ("2024_03_02_080000_widen_documents.php", 3072)]
+    assert 1536 not in located.declared_dimensions and 3072 in located.declared_dimensions, located.declared_dimensions
+
+
+def test_pgvector_php_nearest_neighbors_says_its_distance_for_the_models_table():
+    text = ('<?php\nnamespace App\\Models;\n\nuse Pgvector\\Laravel\\Distance;\nuse Pgvector\\Laravel\\HasNeighbors;\n\n'
+            'class BlogPost extends Model\n{\n    use HasNeighbors;\n\n    public static function like($v)\n    {\n'
+            '        return static::query()->nearestNeighbors(\'embedding\', $v, Distance::Cosine)->take(5)->get();\n'
+            '    }\n\n    public function others()\n    {\n'
+            '        return $this->nearestNeighbors(\'embedding\', Distance::InnerProduct)->take(5)->get();\n    }\n}\n')
+    rel = "app/Models/BlogPost.php"
+    assert [(u.distance, u.table, u.column, u.line) for u in scan(rel, text, language(rel))] == [
+        ("cosine", "blog_posts", "embedding", 13), ("ip", "blog_posts", "embedding", 18)]
+
+
+def test_a_later_laravel_migration_dropping_the_column_or_the_table_leaves_it_declared_no_more(tmp_path):
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "2024_01_10_093000_create_documents.php").write_text(BLUEPRINT)
+    (folder / "2024_02_01_000000_drop_old_vectors.php").write_text(
+        "<?php\nreturn new class extends Migration {\n    public function up(): void\n    {\n"
+        "        Schema::table('chunks', function (Blueprint $table) {\n"
+        "            $table->dropColumn(['embedding_small', 'embedding_env']);\n        });\n"
+        "        Schema::dropIfExists('documents');\n    }\n\n    public function down(): void\n    {\n"
+        "        Schema::dropIfExists('chunks');\n    }\n};\n")
+    located = locate(tmp_path)
+    assert {(d.table, d.column) for d in located.declarations if d.dropped} == {
+        ("documents", "embedding"), ("chunks", "embedding_small"), ("chunks", "embedding_env")}
+    assert located.declared_dimensions == ()
+
+    (folder / "2024_02_01_000000_drop_old_vectors.php").write_text(
+        "<?php\nreturn new class extends Migration {\n    public function up(): void\n    {\n"
+        "        Schema::table('chunks', function (Blueprint $table) {\n"
+        "            $table->renameColumn('embedding_env', 'vec');\n        });\n    }\n\n"
+        "    public function down(): void\n    {\n        Schema::dropIfExists('documents');\n    }\n};\n")
+    located = locate(tmp_path)
+    # renamed: gone under its old name; what down() drops is what a rollback undoes, not the schema
+    assert {(d.table, d.column) for d in located.declarations if d.dropped} == {("chunks", "embedding_env")}
+
+
+PRISM_CONFIG = '''<?php
+return [
+    'prism_server' => ['enabled' => env('PRISM_SERVER_ENABLED', false)],
+    'providers' => [
+        'openai' => ['url' => env('OPENAI_URL', 'https://api.openai.com/v1')],
+        'ollama' => [
+            'url' => env('OLLAMA_URL', 'http://localhost:11434'),
+        ],
+    ],
+];
+'''
+
+CLIENTS = '''<?php
+namespace App\\Services;
+
+use OpenAI\\Laravel\\Facades\\OpenAI;
+use Prism\\Prism\\Prism;
+use Prism\\Prism\\Enums\\Provider;
+
+class Vectors
+{
+    public function remote(string $text): array
+    {
+        return OpenAI::embeddings()->create([
+            'model' => 'text-embedding-3-small',
+            'input' => $text,
+        ])->embeddings[0]->embedding;
+    }
+
+    public function local(string $text): array
+    {
+        return Prism::embeddings()
+            ->using(Provider::Ollama, 'nomic-embed-text')
+            ->fromInput($text)
+            ->asEmbeddings()->embeddings[0]->embedding;
+    }
+}
+'''
+
+
+def test_openai_php_and_prism_embedding_calls_name_their_models_and_prisms_ollama_url(tmp_path):
+    (tmp_path / "app" / "Services").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "app" / "Services" / "Vectors.php").write_text(CLIENTS)
+    (tmp_path / "config" / "prism.php").write_text(PRISM_CONFIG)
+    calls = {(c.line, c.kind, c.model, c.url, c.url_env) for c in locate(tmp_path).embedding_calls}
+    assert calls == {(12, "openai", "text-embedding-3-small", None, None),
+                     (20, "ollama-prism", "nomic-embed-text", "http://localhost:11434", "OLLAMA_URL")}, calls
+
+
+DATABASE_CONFIG = '''<?php
+return [
+    'default' => env('DB_CONNECTION', 'sqlite'),
+    'connections' => [
+        'sqlite' => ['database' => env('DB_DATABASE', database_path('database.sqlite'))],
+        'pgsql' => [
+            'driver' => 'pgsql',
+            'url' => env('DB_URL'),
+            'host' => env('DB_HOST', '127.0.0.1'),
+            'port' => env('DB_PORT', '5432'),
+            'database' => env('DB_DATABASE', 'laravel'),
+            'username' => env('DB_USERNAME', 'root'),
+            'password' => env('DB_PASSWORD', ''),
+        ],
+    ],
+];
+'''
+
+
+def test_an_artisan_commands_contract_is_the_env_its_config_keys_and_the_pgsql_connection_read(tmp_path):
+    from harness.locate.contract import command_contract
+
+    root = laravel_app(tmp_path)
+    (root / "config" / "database.php").write_text(DATABASE_CONFIG)
+    c = command_contract("php artisan passages:fill --once", root, root)
+    assert c.known, c.reason
+    assert set(c.reads_env) == {"OLLAMA_URL", "DB_CONNECTION", "DB_URL", "DB_HOST", "DB_PORT", "DB_DATABASE",
+                                "DB_USERNAME", "DB_PASSWORD"}, c.reads_env
+    assert ("OLLAMA_URL", "http://localhost:11434") in c.env_defaults and c.hardcoded_models == ("nomic-embed-text",)
+    # DB_CONNECTION names a driver (pgsql, sqlite), never a DSN: a choice the app's .env makes, not ours to fill
+    assert c.selectors == ("DB_CONNECTION",) and "DB_CONNECTION" not in c.backfill_env(), c.backfill_env()
+    assert c.backfill_env()["OLLAMA_URL"] == "{provider_url}" and c.backfill_env()["DB_HOST"] == "{database_host}"
+    assert c.given_flags == ("--once",) and "app/Services/Embedder.php" in c.files, c
+    assert not command_contract("php artisan sessions:nothing", root, root).known
