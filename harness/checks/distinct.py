@@ -113,7 +113,7 @@ def first_rows(rows: list[dict]) -> list[dict]:
             keyless.append(r)
         else:
             unique.setdefault((r["collection"], str(r["id"])), r)  # the first seen of a row two views show
-    return (sorted(unique.values(), key=lambda r: (not r["checked"], r["id"])) + keyless)[:OFFENDERS_CAP]
+    return (sorted(unique.values(), key=lambda r: (not r.get("checked", True), r["id"])) + keyless)[:OFFENDERS_CAP]
 
 
 def shared_rows(session: CheckSession, collection: str) -> list[Offender]:
