@@ -18,7 +18,7 @@ from ..preflight import preflight
 from ..errors import ConfigError, HarnessError, ProviderError
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import (UNKNOWN_MODEL, no_chunks, unmeasured, unmeasured_why, into_new, collection_counts, model_switch, other_models, stored_dimensions,
+from ..state import (UNKNOWN_MODEL, unknown_if_none, no_chunks, unmeasured, unmeasured_why, into_new, collection_counts, model_switch, other_models, stored_dimensions,
                      stored_models, text_presence, zero_padded)
 from ..target import Target
 from .common import BackfillCommand
@@ -86,7 +86,8 @@ class ScopeResult:
         lines += ["", "Assumptions:"] + [f"  - {a}" for a in self.assumptions]
         lines += ["", "Checks:"] + [f"  [{_MARKS[c.status]}] {c.check}: {c.found or c.note}" for c in self.checks]
         if self.counts:
-            lines += ["", "Counts: " + ", ".join(f"{k} {v}" for k, v in self.counts.items() if k != "collection")]
+            lines += ["", "Counts: " + ", ".join(f"{k} {unknown_if_none(v)}" for k, v in self.counts.items()
+                                                 if k != "collection")]
         lines.append("")
         if self.refusal:
             lines.append(f"REFUSED: {self.refusal}")
