@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
     unserved = [given for given in args.models or [] if canonical(given) in registry.unserved()]
     if unserved:
         raise ConfigError(f"--model {unserved[0]!r} is not a model this server can run; expected hash-embed:N (N from 2 "
-                          "to 16000), all-minilm (extra minilm), or a NAME also given as --alias NAME=MODEL (e.g. "
-                          "--model nomic-embed-text --alias nomic-embed-text=hash-embed:768)")
+                          "to 16000), all-minilm (extra minilm), or an application's model name served with "
+                          "--alias NAME=MODEL (e.g. --alias nomic-embed-text=hash-embed:768)")
     try:
         server = EmbeddingServer(args.host, args.port, models=args.models, aliases=aliases)
     except OSError as exc:
