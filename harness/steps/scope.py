@@ -125,6 +125,11 @@ def ok_line(counts: dict[str, Any], target: str) -> str:
     return line
 
 
+def _named(schema: str, table: str) -> str:
+    """A table as the user finds it: schema-qualified outside public."""
+    return table if schema == "public" else f"{schema}.{table}"
+
+
 def _show(value: Any) -> str:
     return "—" if value is None else str(value)
 
@@ -168,10 +173,10 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         f"{settings.model}" + (f" into the new collection {into!r}" if into else "")
         + ", and prove it with the DONE checks."
     )
-    em = settings.profile.embeddings
+    ch, em = settings.profile.chunks, settings.profile.embeddings
     assumptions = [
-        f"the chunk table {settings.profile.chunks.table} is the source of truth for {collection!r}",
-        f"vectors go to {em.table}.{em.vector}",
+        f"the chunk table {_named(ch.schema, ch.table)} is the source of truth for {collection!r}",
+        f"vectors go to {_named(em.schema, em.table)}.{em.vector}",
         f"{settings.model} at {settings.provider_url} is the model the application queries with",
     ]
     # What the target's own command reads, checked before anything runs (the engine never runs that command).
