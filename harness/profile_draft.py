@@ -14,6 +14,7 @@ from typing import Any
 from . import hashing
 from .discover import Guess, Shape
 from .locate.embedding_calls import IN_PROCESS_KINDS
+from .locate.files import DRAFT_HEADER
 from .text_probe import MeasuredText
 
 TODO = "TODO"
@@ -255,7 +256,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     app_models = app_models or {}
     configured = configured or {}
     w = _Writer()
-    w.comment("Draft written by `backfill-harness profile init`: review every guess; replace every TODO.\n"
+    w.comment(f"{DRAFT_HEADER}\n"
               "The profile loader refuses this file while any value is still TODO.")
     w.value("name", "name", name, indent=0)
     w.section("database", "The DSN is never written here: it comes from DATABASE_URL.")

@@ -74,6 +74,11 @@ def unmeasured(counts: dict[str, Any]) -> int | None:
     return int(counts.get("chunks") or 0) - int(counts.get("needed") or 0) - int(counts.get("no_text") or 0)
 
 
+def unknown_if_none(count: Any) -> str:
+    """A count no column can measure (no hash or model column) as text: ``unknown``, never Python's ``None``."""
+    return "unknown" if count is None else str(count)
+
+
 def unmeasured_why(counts: dict[str, Any]) -> str:
     """Which measure is missing, as plan and run say it."""
     whys = [w for w, k in (("no hash column", "stale"), ("no model column", "other_model"))

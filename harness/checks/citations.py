@@ -203,7 +203,7 @@ def _citations(session: CheckSession, collection: str) -> Outcome:
         shown += f"; {cannot} (not counted)"
     if sampled and expected:
         # Sampled chunks searched by their own text: say what so few prove about the rest.
-        off = ("whose source is not in the top k of a search by their own text (a hit is a chunk of its source "
+        off = ("missed by a search by their own text (their source not in its top k; a hit is a chunk of its source "
                "ranked in the top k, not necessarily the chunk itself)") if by_source else "not found by their own text"
         proof = Proof(expected, expected - hits, session.stats(collection).embedded, session.confidence,
                       session.max_bad_fraction)

@@ -35,11 +35,20 @@ def parse_aliases(items: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from ..embedserver import EmbeddingServer
+    from ..embedserver.models import ModelRegistry, canonical
 
+    aliases = parse_aliases(args.alias)
     try:
-        server = EmbeddingServer(args.host, args.port, models=args.models, aliases=parse_aliases(args.alias))
+        registry = ModelRegistry(args.models, aliases)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    unserved = [given for given in args.models or [] if canonical(given) in registry.unserved()]
+    if unserved:
+        raise ConfigError(f"--model {unserved[0]!r} is not a model this server can run; expected hash-embed:N (N from 2 "
+                          "to 16000), all-minilm (extra minilm), or an application's model name served with "
+                          "--alias NAME=MODEL (e.g. --alias nomic-embed-text=hash-embed:768)")
+    try:
+        server = EmbeddingServer(args.host, args.port, models=args.models, aliases=aliases)
     except OSError as exc:
         raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     names = ", ".join(server.registry.names())

@@ -192,6 +192,10 @@ class ModelRegistry:
     def names(self) -> list[str]:
         return [m for m in self.listed if self.servable(m)] + sorted(self.aliases)
 
+    def unserved(self) -> list[str]:
+        """Listed names that are neither a model this server runs nor an alias: /api/tags would leave them out."""
+        return [m for m in self.listed if not self.servable(m) and m not in self.aliases]
+
 
 def canonical(name: str) -> str:
     """Ollama's naming: a name without a tag means ``:latest``; hash-embed's default tag is its dimension."""

@@ -12,6 +12,10 @@ SKIP_DIRS = frozenset({"node_modules", ".venv", "venv", "vendor", "dist", "build
                        "third_party", "coverage", ".pnpm-store", ".ruff_cache"})
 # Our own skill, once installed into the target, must not be read as the target's code or checklist.
 IGNORED_PREFIXES = (".claude/skills/embedding-backfill/",)
+# What backfill-harness itself writes into the target (the drafted profile, the historylog), known by its first
+# lines: never the application's configuration, settings or docs.
+DRAFT_HEADER = "Draft written by `backfill-harness profile init`: review every guess; replace every TODO."
+OURS_MARKERS = (DRAFT_HEADER.encode(), b"<!-- historylog head=")
 MAX_BYTES = 1_000_000
 DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".txt", ".adoc", ".ipynb", ".org")
 # Plans, research notes and documentation: never code or schema, whatever they declare.
@@ -66,6 +70,12 @@ def read(path: Path | str) -> bytes | None:
     if len(data) > MAX_BYTES or b"\0" in data[:1024]:
         return None
     return data
+
+
+def ours(data: bytes) -> bool:
+    """Whether the file is one backfill-harness wrote (a drafted profile, a historylog), from its head."""
+    head = data[:4096]
+    return any(marker in head for marker in OURS_MARKERS)
 
 
 def is_doc(rel: str, packages: frozenset[str] = frozenset()) -> bool:

@@ -213,7 +213,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     base = str(root)
     for rel in files:
         data = filesmod.read(os.path.join(base, rel))
-        if data is None:
+        if data is None or filesmod.ours(data):
             continue
         name = rel.rsplit("/", 1)[-1]
         doc = filesmod.is_doc(rel, packages)

@@ -19,7 +19,7 @@ from ..evidence import write_json_atomic
 from ..files import atomic_write_text
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import unmeasured_why
+from ..state import unknown_if_none, unmeasured_why
 from ..target import Target
 from . import commandline
 from .common import BackfillCommand, backfill_env, shown_env, utc_now
@@ -110,8 +110,8 @@ class Plan:
         r = self.rows
         return "\n".join([
             f"Plan for {self.collection}" + (f" -> {self.target_collection}" if self.target_collection != self.collection else ""),
-            f"  rows to embed: {r['to_embed']} of {r['chunks']} (missing {r['missing']}, stale {r['stale']}, "
-            f"other model {r['other_model']})",
+            f"  rows to embed: {r['to_embed']} of {r['chunks']} (missing {r['missing']}, "
+            f"stale {unknown_if_none(r['stale'])}, other model {unknown_if_none(r['other_model'])})",
             f"  estimate:      {self.estimate.human}" + (f" ({self.estimate.rows_per_second:.1f} rows/s from a probe of "
                                                           f"{self.estimate.probe_rows}"
                                                           + (" rows by the target's own command)" if self.estimate.method == "command"

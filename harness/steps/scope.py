@@ -18,7 +18,7 @@ from ..preflight import preflight
 from ..errors import ConfigError, HarnessError, ProviderError
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import (UNKNOWN_MODEL, no_chunks, unmeasured, unmeasured_why, into_new, collection_counts, model_switch, other_models, stored_dimensions,
+from ..state import (UNKNOWN_MODEL, unknown_if_none, no_chunks, unmeasured, unmeasured_why, into_new, collection_counts, model_switch, other_models, stored_dimensions,
                      stored_models, text_presence, zero_padded)
 from ..target import Target
 from .common import BackfillCommand
@@ -86,7 +86,8 @@ class ScopeResult:
         lines += ["", "Assumptions:"] + [f"  - {a}" for a in self.assumptions]
         lines += ["", "Checks:"] + [f"  [{_MARKS[c.status]}] {c.check}: {c.found or c.note}" for c in self.checks]
         if self.counts:
-            lines += ["", "Counts: " + ", ".join(f"{k} {v}" for k, v in self.counts.items() if k != "collection")]
+            lines += ["", "Counts: " + ", ".join(f"{k} {unknown_if_none(v)}" for k, v in self.counts.items()
+                                                 if k != "collection")]
         lines.append("")
         if self.refusal:
             lines.append(f"REFUSED: {self.refusal}")
@@ -122,6 +123,11 @@ def ok_line(counts: dict[str, Any], target: str) -> str:
         line += (f" {unknown} stored vectors whether current unknown ({unmeasured_why(counts)}): verify's recompute "
                  "measures them")
     return line
+
+
+def _named(schema: str, table: str) -> str:
+    """A table as the user finds it: schema-qualified outside public."""
+    return table if schema == "public" else f"{schema}.{table}"
 
 
 def _show(value: Any) -> str:
@@ -167,10 +173,10 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         f"{settings.model}" + (f" into the new collection {into!r}" if into else "")
         + ", and prove it with the DONE checks."
     )
-    em = settings.profile.embeddings
+    ch, em = settings.profile.chunks, settings.profile.embeddings
     assumptions = [
-        f"the chunk table {settings.profile.chunks.table} is the source of truth for {collection!r}",
-        f"vectors go to {em.table}.{em.vector}",
+        f"the chunk table {_named(ch.schema, ch.table)} is the source of truth for {collection!r}",
+        f"vectors go to {_named(em.schema, em.table)}.{em.vector}",
         f"{settings.model} at {settings.provider_url} is the model the application queries with",
     ]
     # What the target's own command reads, checked before anything runs (the engine never runs that command).

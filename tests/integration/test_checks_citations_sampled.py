@@ -109,6 +109,21 @@ def test_sampled_chunks_of_a_collection_larger_than_k_pass_saying_what_a_source_
     assert "a chunk of its source" in outcome.message(), outcome.message()
 
 
+def test_the_bound_over_sampled_chunks_searched_for_their_source_reads_as_a_sentence(embedded_db, demo_env,
+                                                                                     demo_profile):
+    """Its bound said "fewer than 63.2% of the 38 chunks are whose source is not in the top k ...": it names what
+    the chunks are (missed by a search by their own text)."""
+    from harness.checks.citations import citations
+    from tests.integration.conftest import checked
+
+    outcome = checked(citations, "tenant_globex", demo_profile.read_text().replace("${EMBED_MODEL:-all-minilm}",
+                                                                                      TEST_MODEL),
+                      embedded_db.dsn, demo_env["OLLAMA_HOST"])
+    assert " are whose " not in outcome.message(), outcome.message()
+    assert "chunks are missed by a search by their own text (their source not in its top k" in outcome.message(), \
+        outcome.message()
+
+
 def test_a_spot_query_whose_source_nearly_every_chunk_cites_is_unproven_not_passed(embedded_db, demo_env, demo_profile):
     """All but two chunks of global_corpus cite the json page and every vector points away from its text: any top 5
     holds the json page, so finding it proves nothing of the vectors."""

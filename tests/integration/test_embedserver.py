@@ -185,3 +185,21 @@ def test_answers_on_a_kept_alive_connection_are_not_held_for_a_delayed_ack(http)
         http.post("/api/embed", json={"model": "hash-embed:384", "input": [f"text {i}"]}).raise_for_status()
         times.append(time.perf_counter() - started)
     assert statistics.median(times) < 0.03
+
+
+@pytest.mark.parametrize("model", ["nomic-embed-text=hash-embed:768", "nomic-embed-text", "hash-embed:99999"])
+def test_serve_embeddings_refuses_a_model_it_cannot_serve_instead_of_serving_nothing(model):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "harness", "serve-embeddings", "--port", "0", "--model", model]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+            pytest.fail(f"serve-embeddings --model {model} started serving: {err}")
+    lines = err.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, err
+    assert repr(model) in lines[0] and "--alias NAME=MODEL" in lines[0] and "hash-embed:N" in lines[0], err

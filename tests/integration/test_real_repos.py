@@ -6382,3 +6382,101 @@ def test_ai_chat_laravel_news_chunks_located_drafted_backfilled_and_repaired(cli
     assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
     assert not [c for c, status in checked_again(trial.profile, env, "news_chunks").items() if status == "failed"]
     assert empty_db.scalar("SELECT count(*) FROM news_chunks WHERE embedding IS NULL") == 0
+
+
+# -- 4ymaneBH/Governed-Data-Analyst-Agent-for-slack: Python, asyncpg, its own backfill script over raw httpx -----------
+
+GOVERNED_CHUNKS = "internal.doc_chunks"
+
+
+def governed_schema(app: Path) -> tuple[str, str]:
+    """init.sql with uuid-ossp's function stood in for (pg_trgm unused), and seed.sql's documents and their chunks."""
+    init = (app / "infra/postgres/init.sql").read_text()
+    for extension, stand_in in (('"uuid-ossp"', "CREATE FUNCTION uuid_generate_v4() RETURNS uuid LANGUAGE sql AS "
+                                                 "'SELECT gen_random_uuid()';"), ('"pg_trgm"', "")):
+        init, n = re.subn(rf"CREATE EXTENSION IF NOT EXISTS {extension};", stand_in, init)
+        assert n == 1, extension
+    seed = (app / "infra/postgres/seed.sql").read_text()
+    return init, seed[seed.index("-- DOCUMENTS FOR RAG"):seed.index("-- Summary")]
+
+
+@pytest.fixture(scope="module")
+def governed(pg, templates, tmp_path_factory):
+    """The checkout and a template database as init.sql and seed.sql leave it: 38 chunks, no vector."""
+    import psycopg
+
+    app = Source.of("4ymaneBH__Governed-Data-Analyst-Agent-for-slack").checkout("", tmp_path_factory.mktemp("governed"))
+    with app_database(pg, templates, "governed") as name:
+        with psycopg.connect(pg.dsn(name), autocommit=True) as conn:
+            for script in governed_schema(app):
+                conn.execute(script)
+        yield app, name
+
+
+@pytest.fixture
+def governed_db(pg, governed):
+    from ..conftest import _database
+
+    yield from _database(pg, governed[1])
+
+
+def test_governed_seeded_chunks_backfilled_by_its_own_script_and_its_done_line_not_trusted(cli, governed, governed_db,
+                                                                                             server, tmp_path):
+    """Seeded chunks without vectors, filled by the app's own `scripts/backfill_embeddings.py` through `run`: its
+    names (OLLAMA_BASE_URL, EMBEDDING_MODEL) drafted as backfill.env, the DSN it prints masked. Then 4 vectors gone
+    wrong (an edited text, another model's, two swapped) and one lost: its script, run again, fills the lost one and
+    says `Backfill complete!`; verify names exactly the other 4; `--keys-from` repairs them."""
+    app, _ = governed
+
+    def own_python(text: str) -> str:
+        return text.replace('command: "python scripts/', f'command: "{sys.executable} scripts/')
+
+    trial = procedure(cli, governed_db, server, app, tmp_path, "doc_chunks", edit=own_python, run_args=(), plan=True)
+    best = trial.locate.json["entrypoints"][0]
+    assert trial.locate.json["best_entrypoint"] == best["command"] == "python scripts/backfill_embeddings.py"
+    assert best["contract"]["reads_env"] == ["DATABASE_URL", "OLLAMA_BASE_URL", "EMBEDDING_MODEL"], best
+    assert [(d["table"], d["column"], d["dimensions"]) for d in trial.locate.json["declarations"]] == [
+        (GOVERNED_CHUNKS, "embedding", 768)]
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert trial.init.json["todo"] == [] and (raw["chunks"]["schema"], raw["chunks"]["table"], raw["chunks"]["id"],
+                                              raw["chunks"]["text"], raw["provider"]["model"], raw["distance"]) == (
+        "internal", "doc_chunks", "chunk_id", "content", "nomic-embed-text", "cosine"), trial.profile.read_text()
+    assert raw["backfill"]["env"] == {"DATABASE_URL": "{database_url}", "OLLAMA_BASE_URL": "{provider_url}",
+                                      "EMBEDDING_MODEL": "{model}"}
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, governed_db, GOVERNED_CHUNKS, "embedding", 38)
+    log = (tmp_path / "run" / "output.log").read_text()
+    assert "Backfill complete! Updated 38 chunks." in log and "Connecting to database: postgresql://" in log
+    password = governed_db.dsn.split("//", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    assert password not in log and ":***@" in log, log
+    # The draft kept in the checkout, as SKILL.md has it, is not read back as the application's configuration.
+    kept = app / "backfill-profile.yaml"
+    kept.write_text(trial.profile.read_text())
+    try:
+        again = cli("locate", "--repo", app, "--json")
+    finally:
+        kept.unlink()
+    assert "backfill-profile.yaml" not in {s["path"] for s in again.json["settings"]} | {
+        c["path"] for c in again.json["config"]}, again.out
+
+    with governed_db.connect(autocommit=True) as conn:
+        keys = [r[0] for r in conn.execute(f"SELECT chunk_id::text FROM {GOVERNED_CHUNKS} ORDER BY doc_id, chunk_index")]
+        edited, other, first, second, lost = keys[3], keys[11], keys[17], keys[25], keys[33]
+        conn.execute(f"UPDATE {GOVERNED_CHUNKS} SET content = content || ' (edited)' WHERE chunk_id = %s", (edited,))
+        conn.execute(f"UPDATE {GOVERNED_CHUNKS} SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE chunk_id = %s", (other,))
+        conn.execute(f"UPDATE {GOVERNED_CHUNKS} d SET embedding = o.embedding FROM {GOVERNED_CHUNKS} o WHERE "
+                     "(d.chunk_id::text, o.chunk_id::text) IN ((%s, %s), (%s, %s))", (first, second, second, first))
+        conn.execute(f"UPDATE {GOVERNED_CHUNKS} SET embedding = NULL WHERE chunk_id = %s", (lost,))
+    env = {"DATABASE_URL": governed_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "doc_chunks")
+    rerun = cli("run", *target, "--run-dir", tmp_path / "again", "--json", env=env)
+    assert rerun.code == 0 and rerun.json["counts_before"]["missing"] == 1, rerun.out + rerun.err
+    assert "Backfill complete! Updated 1 chunks." in (tmp_path / "again" / "output.log").read_text()
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "again", "--json", env=env)
+    offenders = offenders_by_check(tmp_path / "again" / "offenders.jsonl")
+    assert damaged.code == 1 and offenders["recompute"] == set().union(*offenders.values()) == {
+        edited, other, first, second}, offenders  # (citations may name a sampled one of them too)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "again" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
+    assert not [c for c, status in checked_again(trial.profile, env, "doc_chunks").items() if status == "failed"]

@@ -198,3 +198,34 @@ def test_demo_stack_script_refuses_a_folder_in_use(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "is not empty" in proc.stderr
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def _no_entrypoint_lines() -> list[str]:
+    """The commands SKILL.md gives for a target whose repository has no backfill entrypoint of its own."""
+    import re
+
+    text = SKILL_MD.read_text(encoding="utf-8")
+    start = text.index("When the target has no backfill entrypoint")
+    paragraph = text[start:text.index("\n\n", start)]
+    return re.findall(r"`(backfill-harness [^`]+)`", paragraph)
+
+
+@pytest.mark.slow
+def test_the_no_entrypoint_steps_plan_run_and_leave_the_evidence_verify_proves_completed_with(shell, demo_db, tmp_path):
+    """Following SKILL.md where locate finds no entrypoint (the profile has no backfill.command): plan is not refused,
+    and the run leaves run.json, so verify's DONE check `completed` passes instead of being skipped."""
+    import yaml
+
+    profile = yaml.safe_load(Path(shell.env["P"]).read_text(encoding="utf-8"))
+    del profile["backfill"]
+    shell.env.update({"DATABASE_URL": demo_db.dsn, "P": str(tmp_path / "profile.yaml"), "C": "tenant_globex",
+                      "RUN": str(tmp_path / "run")})
+    Path(shell.env["P"]).write_text(yaml.safe_dump(profile), encoding="utf-8")
+    lines = _no_entrypoint_lines()
+    assert any(" plan " in line for line in lines), lines
+    for line in lines:
+        outcome = shell.run(line)
+        assert outcome.code == 0, f"{line}\n{outcome.output[-3000:]}"
+    verified = shell.run('backfill-harness verify --profile "$P" --collection "$C" --run-dir "$RUN" --json')
+    checks = {c["check"]: c["status"] for c in json.loads(verified.stdout)["checks"]}
+    assert verified.code == 0 and checks["completed"] == "passed", verified.output[-3000:]

@@ -239,3 +239,36 @@ def test_with_pad_to_stored_vectors_not_zeros_beyond_the_models_dimension_fail_s
     check = next(c for c in again.json["checks"] if c["check"] == "dimensions agree")
     assert "column 8 (vector(16), padded with zeros: embeddings.pad_to)" in check["found"], check
     assert again.json["counts"]["missing"] == 2 and again.json["counts"]["needed"] == 2
+
+
+def test_counts_no_column_can_measure_read_unknown_in_scope_and_plan_text_never_none(cli, empty_db, embed_server,
+                                                                                      tmp_path):
+    """Without a hash or model column, stale and other-model counts are unknown: the text says so (as plan.md does)
+    where it printed Python's ``None``."""
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, embedding vector(384));"
+                     "INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 3) g")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text("name: notes\nprovider: {model: hash-embed:384}\n"
+                       "chunks: {table: notes, id: id, text: body, collection_name: notes}\nembeddings: {vector: embedding}\n")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    scoped = cli("scope", "--profile", profile, "--collection", "notes", env=env)
+    planned = cli("plan", "--profile", profile, "--collection", "notes", "--run-dir", tmp_path / "run", "--engine",
+                  env=env)
+    assert (scoped.code, planned.code) == (0, 0), scoped.out + planned.out + planned.err
+    assert "None" not in scoped.out and "None" not in planned.out, scoped.out + planned.out
+    assert "stale unknown, other_model unknown" in scoped.out, scoped.out
+    assert "(missing 3, stale unknown, other model unknown)" in planned.out, planned.out
+
+
+def test_assumptions_name_a_table_outside_public_with_its_schema(cli, empty_db, embed_server, tmp_path):
+    """A chunk table in schema internal (an app's init.sql) is named internal.doc_chunks, not a public doc_chunks."""
+    empty_db.execute("CREATE SCHEMA internal; CREATE TABLE internal.doc_chunks (chunk_id int PRIMARY KEY, "
+                     "content text NOT NULL, embedding vector(384)); INSERT INTO internal.doc_chunks VALUES (1, 'a')")
+    profile = tmp_path / "app.yaml"
+    profile.write_text("name: app\nprovider: {model: hash-embed:384}\nchunks: {schema: internal, table: doc_chunks, "
+                       "id: chunk_id, text: content, collection_name: doc_chunks}\nembeddings: {vector: embedding}\n")
+    scoped = cli("scope", "--profile", profile, "--collection", "doc_chunks", "--json",
+                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert scoped.code == 0, scoped.out + scoped.err
+    assert {"the chunk table internal.doc_chunks is the source of truth for 'doc_chunks'",
+            "vectors go to internal.doc_chunks.embedding"} <= set(scoped.json["assumptions"]), scoped.json["assumptions"]

@@ -1409,3 +1409,21 @@ def test_a_ddl_string_with_a_placeholder_word_for_the_width_declares_its_tables_
     result = located(tmp_path, {"kg/postgres_impl.py": LIGHTRAG_LIKE_TABLES})
     assert [(d.table, d.column, d.dimensions, d.kind) for d in result.declarations] == [
         ("VDB_CHUNKS", "content_vector", None, "sql")], result.declarations
+
+
+def test_the_profile_draft_and_historylog_written_into_the_repo_are_not_read_as_the_apps_own(tmp_path):
+    """SKILL.md drafts backfill-profile.yaml and keeps historylog.md in the target repo, then runs locate there: our
+    own files must not show as the application's configuration, settings or docs."""
+    from harness.historylog import DEFAULT_HEADER
+    from harness.profile_draft import DRAFT_HEADER
+
+    (tmp_path / "backfill.py").write_text('import os\nURL = os.getenv("OLLAMA_BASE_URL", "http://localhost:11434")\n')
+    (tmp_path / "backfill-profile.yaml").write_text(
+        f"# {DRAFT_HEADER}\nname: app\nprovider:\n  url: \"${{OLLAMA_HOST:-}}\"\n  model: nomic-embed-text\n"
+        "backfill:\n  env:\n    EMBEDDING_MODEL: \"{model}\"\n    OLLAMA_BASE_URL: \"{provider_url}\"\n")
+    (tmp_path / "historylog.md").write_text(
+        DEFAULT_HEADER + "\n<!-- historylog head=00 entries=1 -->\n- settings: OLLAMA_HOST=\"http://x:11434\"\n")
+    found = locate(tmp_path)
+    read = {h.path for hits in (found.config, found.docs, found.service, found.schema) for h in hits}
+    assert read == {"backfill.py"}, read
+    assert {s.path for s in found.settings} == {"backfill.py"}, found.settings
