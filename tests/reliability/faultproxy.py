@@ -63,6 +63,22 @@ class Seen:
     fault: str | None
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Keeps a handler's error (the client gone after its timeout, the upstream slow under load) to itself: printed,
+    it lands in the stderr the in-process CLI's output is captured from, as if the harness had raised it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.errors: list[BaseException] = []
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        error = sys.exc_info()[1]
+        if error is not None:
+            self.errors.append(error)
+
+
 class FaultProxy:
     """Forwards to ``upstream``; ``inject(kind, times=N)`` arms a fault, ``clear()`` disarms it."""
 
@@ -76,7 +92,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._client = httpx.Client(base_url=self.upstream, timeout=30)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="faultproxy", daemon=True)
 
