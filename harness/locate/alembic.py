@@ -28,6 +28,12 @@ def versions_folder(path: str) -> str | None:
     return None
 
 
+def names_a_revision(text: str) -> bool:
+    """Whether a file of a versions folder assigns a module-level ``revision``: a package's ``__init__.py`` or a helper
+    module there is no revision, and leaves the chain's order to the files that are."""
+    return any(m.group("name") == "revision" for m in _ASSIGN.finditer(text))
+
+
 def revision_of(text: str) -> Revision | None:
     """The revision a file's module-level ``revision`` and ``down_revision`` name; None where either is not literal."""
     found = {m.group("name"): m.group("value").strip() for m in _ASSIGN.finditer(text)}
@@ -71,4 +77,4 @@ def chain_order(revisions: Mapping[str, Revision | None]) -> dict[str, tuple[str
     return out
 
 
-__all__ = ["Revision", "versions_folder", "revision_of", "chain_order"]
+__all__ = ["Revision", "versions_folder", "names_a_revision", "revision_of", "chain_order"]

@@ -175,3 +175,13 @@ def test_a_column_a_later_revision_drops_or_renames_is_no_current_declaration(tm
                                       'down_revision = "1b2f7a9c4d6e"', 'down_revision = "e5b1c0d2a9f3"').replace(
                                       'op.rename_table("chunks", "passages")', change, 1)})
         assert [d.dropped for d in result.declarations] == [True], (change, result.declarations)
+
+
+def test_a_versions_folders_package_marker_and_helpers_leave_its_chain_ordered(tmp_path):
+    # `versions/__init__.py` (a packaged migrations folder) and a helper module name no revision: not unread revisions
+    result = located(tmp_path, {"alembic/versions/e5b1c0d2a9f3_create_chunks.py": CREATE,
+                                "alembic/versions/1b2f7a9c4d6e_a_larger_model.py": WIDEN,
+                                "alembic/versions/__init__.py": "",
+                                "alembic/versions/_helpers.py": "def vector_index(table):\n    return table\n"})
+    now = {(d.path, d.dimensions) for d in result.declarations if d not in superseded(result.declarations)}
+    assert now == {("alembic/versions/1b2f7a9c4d6e_a_larger_model.py", 1536)}, result.declarations
