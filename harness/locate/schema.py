@@ -121,7 +121,8 @@ _AR_COLUMN = re.compile(r"""\b\w+\.(?:""" + _RB_TYPE + r"""\s*\(?\s*""" + _RB_SY
 _AR_ALTER = re.compile(r"""\b(?:add_column|change_column)\s*\(?\s*""" + _RB_SYM.format("t") + r"""\s*,\s*"""
                        + _RB_SYM.format("c") + r"""\s*,\s*(?::""" + _RB_TYPE + r"""\b"""
                        + r"""|(?P<q3>['"])(?P<type3>vector|halfvec|sparsevec)(?:\(\s*(?P<n3>\d+)\s*\))?(?P=q3))(?P<rest>[^\n]*)""")
-_RB_METHOD = re.compile(r"""(?m)^\s*def\s+(\w+)""")
+# a method as a migration's rollback may be one: Python's and Ruby's `def down`, PHP's `public function down(): void`
+_RB_METHOD = re.compile(r"""(?m)^\s*(?:(?:public|protected|private|static)\s+)*(?:def|function)\s+(\w+)""")
 _AR_LIMIT = re.compile(r"""\blimit:\s*(?P<v>ENV\.fetch\([^)]*\)|ENV\[[^\]]*\]\s*(?:\|\|\s*[\w.]+)?|[\w.]+)""")
 _DIMS_KW = re.compile(r"""\b(?:dimensions?|dims?|length|size)\s*[:=]\s*(?P<v>[\w.]+)""")
 
@@ -432,7 +433,7 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _haystack_stores(rel, text)
     if lang == "js" and "createIndex" in text and ("@mastra/" in text or "getVector" in text):
         found += _mastra_stores(rel, text)
-    return without_rollbacks(rel, text, found) if lang == "python" else found
+    return without_rollbacks(rel, text, found) if lang in ("python", "php") else found
 
 
 _HAYSTACK_STORE = re.compile(r"\bPgvectorDocumentStore\s*\(")
@@ -1347,8 +1348,9 @@ _COLUMN_AWAY = re.compile(rf"""\b(?:drop_column|remove_column|rename_column)\s*\
 
 
 def _rolled_back(methods: list[re.Match], pos: int) -> bool:
-    """Whether ``pos`` is in a migration's rollback (Rails' ``def down``, Alembic's ``def downgrade()``), given the
-    file's ``_RB_METHOD`` matches: what it does undoes the migration, it makes no schema of its own."""
+    """Whether ``pos`` is in a migration's rollback (Rails' ``def down``, Alembic's ``def downgrade()``, Laravel's
+    ``function down()``), given the file's ``_RB_METHOD`` matches: what it does undoes the migration, it makes no
+    schema of its own."""
     before = [d for d in methods if d.start() < pos]
     return bool(before) and before[-1].group(1) in ("down", "downgrade")
 
