@@ -291,6 +291,20 @@ def test_an_artisan_commands_contract_is_the_env_its_config_keys_and_the_pgsql_c
 
 
 
+
+def test_a_dsn_default_in_laravels_database_config_keeps_no_password_in_the_contract(tmp_path):
+    # config/database.php may default DB_URL to a whole DSN: its password is never a default we say or draft
+    from harness.locate.contract import command_contract
+
+    root = laravel_app(tmp_path)
+    (root / "config" / "database.php").write_text(DATABASE_CONFIG.replace(
+        "env('DB_URL')", "env('DB_URL', 'postgresql://app:hunter2@db:5432/app')"))
+    c = command_contract("php artisan passages:fill --once", root, root)
+    assert c.known, c.reason
+    assert "DB_URL" in c.reads_env and "hunter2" not in repr(c.as_dict()) and "hunter2" not in repr(c.env_defaults), \
+        c.env_defaults
+
+
 def test_sql_a_laravel_migrations_down_runs_declares_and_removes_nothing(tmp_path):
     # down() is what a rollback runs: its SQL (DB::statement) restores the old column; the schema after up() is 3072
     from harness.locate.schema import superseded
