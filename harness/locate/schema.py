@@ -1317,8 +1317,9 @@ def _migration_order(path: str, orders: Orders = _NO_ORDERS) -> tuple[str, int] 
             # a prefix word before the number (Quivr's `local_20240107152745_ollama.sql`, which its guide renames to
             # apply it) keeps the migration's place in the timeline; drizzle-kit's meta/000N_snapshot.json is N's
             snapshot = parts[i + 1] == "meta" and len(parts) == i + 3 and re.fullmatch(r"\d+_snapshot\.json", parts[-1])
-            # Laravel's 2024_01_10_093000_x.php: the whole timestamp, not its year alone
-            number = re.match(r"(?:[A-Za-z]+_)?(\d+(?:_\d+)*)", parts[-1] if snapshot else parts[i + 1])
+            # Laravel's 2024_01_10_093000_x.php: the whole timestamp, not its year alone; any other name its first
+            # number alone (`002_1536_dims.sql` is 2, not 21536)
+            number = re.match(r"(?:[A-Za-z]+_)?(\d{4}_\d{2}_\d{2}_\d{6}(?!\d)|\d+)", parts[-1] if snapshot else parts[i + 1])
             # Rails' db/post_migrate (Discourse, GitLab) is numbered in the same timeline as db/migrate: one folder
             folder = "/".join([*parts[:i], "migrate" if parts[i] == "post_migrate" else parts[i]])
             return (folder, int(number.group(1).replace("_", ""))) if number else None
