@@ -36,16 +36,35 @@ def names_a_revision(text: str) -> bool:
 
 def revision_of(text: str) -> Revision | None:
     """The revision a file's module-level ``revision`` and ``down_revision`` name; None where either is not literal."""
-    found = {m.group("name"): m.group("value").strip() for m in _ASSIGN.finditer(text)}
+    found: dict[str, str | ast.expr] = {m.group("name"): m.group("value").strip() for m in _ASSIGN.finditer(text)}
+    try:  # the module's own assignments: a value over several lines (black splits a merge's long tuple) is read whole
+        found.update(_module_assignments(ast.parse(text)))
+    except (SyntaxError, ValueError):
+        pass  # a file Python cannot parse: its one-line assignments
     try:
         revision = ast.literal_eval(found["revision"])
         down = ast.literal_eval(found["down_revision"])
-    except (KeyError, ValueError, SyntaxError):
+    except (KeyError, ValueError, SyntaxError, TypeError):
         return None
     downs = (down,) if isinstance(down, str) else tuple(down) if isinstance(down, (tuple, list)) else ()
     if not isinstance(revision, str) or down is not None and not downs or not all(isinstance(d, str) for d in downs):
         return None
     return Revision(revision, downs)
+
+
+def _module_assignments(tree: ast.Module) -> dict[str, ast.expr]:
+    """The values a module assigns to ``revision`` and ``down_revision`` at its top level (annotated or not)."""
+    out: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+            out[target.id] = value
+    return out
 
 
 def chain_order(revisions: Mapping[str, Revision | None]) -> dict[str, tuple[str, int]]:

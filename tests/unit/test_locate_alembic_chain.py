@@ -185,3 +185,10 @@ def test_a_versions_folders_package_marker_and_helpers_leave_its_chain_ordered(t
                                 "alembic/versions/_helpers.py": "def vector_index(table):\n    return table\n"})
     now = {(d.path, d.dimensions) for d in result.declarations if d not in superseded(result.declarations)}
     assert now == {("alembic/versions/1b2f7a9c4d6e_a_larger_model.py", 1536)}, result.declarations
+
+
+def test_a_merges_parents_formatted_over_several_lines_are_read():
+    # black splits a long `down_revision` tuple over lines; the revision is still read, and its folder stays ordered
+    text = ('revision: str = "m1"\ndown_revision: Union[str, Sequence[str], None] = (\n'
+            '    "1b2f7a9c4d6e",  # widen\n    "e5b1c0d2a9f3",\n)\n')
+    assert revision_of(text) == Revision("m1", ("1b2f7a9c4d6e", "e5b1c0d2a9f3"))
