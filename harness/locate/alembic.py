@@ -21,10 +21,12 @@ class Revision:
 
 
 def versions_folder(path: str) -> str | None:
-    """The revisions folder of a file in Alembic's ``<alembic|migrations>/versions/``; None for any other file."""
+    """The revisions folder of a file in Alembic's ``<alembic|migrations>/versions/``, or in a folder under it
+    (``recursive_version_locations``: ``versions/2024_01/x.py`` is of the same chain); None for any other file."""
     parts = PurePosixPath(path).parts
-    if len(parts) >= 3 and parts[-2] == "versions" and re.search(r"alembic|migrations?$", parts[-3]):
-        return "/".join(parts[:-1])
+    for i in range(len(parts) - 2, 0, -1):
+        if parts[i] == "versions" and re.search(r"alembic|migrations?$", parts[i - 1]):
+            return "/".join(parts[:i + 1])
     return None
 
 

@@ -192,3 +192,11 @@ def test_a_merges_parents_formatted_over_several_lines_are_read():
     text = ('revision: str = "m1"\ndown_revision: Union[str, Sequence[str], None] = (\n'
             '    "1b2f7a9c4d6e",  # widen\n    "e5b1c0d2a9f3",\n)\n')
     assert revision_of(text) == Revision("m1", ("1b2f7a9c4d6e", "e5b1c0d2a9f3"))
+
+
+def test_revisions_in_subfolders_of_versions_are_one_chain(tmp_path):
+    # Alembic's recursive_version_locations: alembic/versions/2024_01/x.py is a revision of alembic/versions' chain
+    result = located(tmp_path, {"alembic/versions/2024_01/e5b1c0d2a9f3_create_chunks.py": CREATE,
+                                "alembic/versions/2024_02/1b2f7a9c4d6e_a_larger_model.py": WIDEN})
+    now = {(d.path, d.dimensions) for d in result.declarations if d not in superseded(result.declarations)}
+    assert now == {("alembic/versions/2024_02/1b2f7a9c4d6e_a_larger_model.py", 1536)}, result.declarations
