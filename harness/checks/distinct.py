@@ -123,7 +123,9 @@ def shared_rows(session: CheckSession, collection: str) -> list[Offender]:
     every = session.onepass().shared
     rows = [r for r in every if r["checked"] and r["collection"] == collection]
     groups = {r["grp"] for r in rows}
-    own = _texts_the_vector_is_of(session, [r for r in every if r["grp"] in groups]) if rows else set()
+    # rows read up to the cap may leave out a shared vector's other texts (and rows): then none is the vector's own
+    complete = len(every) < OFFENDERS_CAP
+    own = _texts_the_vector_is_of(session, [r for r in every if r["grp"] in groups]) if rows and complete else set()
     return [Offender(r["id"], r["collection"], r["tenant"], r["detail"]) for r in rows
             if (r["grp"], r["text"]) not in own]
 

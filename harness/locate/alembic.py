@@ -21,25 +21,52 @@ class Revision:
 
 
 def versions_folder(path: str) -> str | None:
-    """The revisions folder of a file in Alembic's ``<alembic|migrations>/versions/``; None for any other file."""
+    """The revisions folder of a file in Alembic's ``<alembic|migrations>/versions/``, or in a folder under it
+    (``recursive_version_locations``: ``versions/2024_01/x.py`` is of the same chain); None for any other file."""
     parts = PurePosixPath(path).parts
-    if len(parts) >= 3 and parts[-2] == "versions" and re.search(r"alembic|migrations?$", parts[-3]):
-        return "/".join(parts[:-1])
+    for i in range(len(parts) - 2, 0, -1):
+        if parts[i] == "versions" and re.search(r"alembic|migrations?$", parts[i - 1]):
+            return "/".join(parts[:i + 1])
     return None
+
+
+def names_a_revision(text: str) -> bool:
+    """Whether a file of a versions folder assigns a module-level ``revision``: a package's ``__init__.py`` or a helper
+    module there is no revision, and leaves the chain's order to the files that are."""
+    return any(m.group("name") == "revision" for m in _ASSIGN.finditer(text))
 
 
 def revision_of(text: str) -> Revision | None:
     """The revision a file's module-level ``revision`` and ``down_revision`` name; None where either is not literal."""
-    found = {m.group("name"): m.group("value").strip() for m in _ASSIGN.finditer(text)}
+    found: dict[str, str | ast.expr] = {m.group("name"): m.group("value").strip() for m in _ASSIGN.finditer(text)}
+    try:  # the module's own assignments: a value over several lines (black splits a merge's long tuple) is read whole
+        found.update(_module_assignments(ast.parse(text)))
+    except (SyntaxError, ValueError):
+        pass  # a file Python cannot parse: its one-line assignments
     try:
         revision = ast.literal_eval(found["revision"])
         down = ast.literal_eval(found["down_revision"])
-    except (KeyError, ValueError, SyntaxError):
+    except (KeyError, ValueError, SyntaxError, TypeError):
         return None
     downs = (down,) if isinstance(down, str) else tuple(down) if isinstance(down, (tuple, list)) else ()
     if not isinstance(revision, str) or down is not None and not downs or not all(isinstance(d, str) for d in downs):
         return None
     return Revision(revision, downs)
+
+
+def _module_assignments(tree: ast.Module) -> dict[str, ast.expr]:
+    """The values a module assigns to ``revision`` and ``down_revision`` at its top level (annotated or not)."""
+    out: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+            out[target.id] = value
+    return out
 
 
 def chain_order(revisions: Mapping[str, Revision | None]) -> dict[str, tuple[str, int]]:
@@ -71,4 +98,4 @@ def chain_order(revisions: Mapping[str, Revision | None]) -> dict[str, tuple[str
     return out
 
 
-__all__ = ["Revision", "versions_folder", "revision_of", "chain_order"]
+__all__ = ["Revision", "versions_folder", "names_a_revision", "revision_of", "chain_order"]

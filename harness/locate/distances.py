@@ -72,7 +72,7 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         out += _rails(rel, code)
     elif lang == "php":
         out += _laravel(rel, code)
-    if lang == "python":  # an index a downgrade() makes again is on what its upgrade() took away
+    if lang in ("python", "php"):  # an index a downgrade() or down() makes again is on what its upgrade took away
         out = without_rollbacks(rel, code, out)
     return sorted(dict.fromkeys(out), key=lambda u: (u.line, u.kind))
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from .contract import Contract
+from .contract import Contract, _mask
 from .embedding_calls import EmbeddingCall
 from .embedding_calls import has_calls as _has_calls
 from .embedding_calls import scan as _scan_calls
@@ -92,7 +92,10 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
     if selector:
         env.setdefault(selector.group("name"), selector.group("default"))
     return Contract(reads_env=tuple(env), files=tuple(texts),
-                    env_defaults=tuple((n, d) for n, d in env.items() if d and not re.search(r"PASS|SECRET|KEY|TOKEN", n)),
+                    # masked as every contract's defaults are: a DSN default (`env('DB_URL', 'postgresql://u:pw@h/db')`)
+                    # keeps no password
+                    env_defaults=tuple((n, _mask(d)) for n, d in env.items()
+                                       if d and not re.search(r"PASS|SECRET|KEY|TOKEN", n)),
                     hardcoded_models=tuple(dict.fromkeys(c.model for c in calls if c.model and not c.model_env)),
                     embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
                     selectors=(selector.group("name"),) if selector else ())

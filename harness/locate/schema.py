@@ -121,7 +121,8 @@ _AR_COLUMN = re.compile(r"""\b\w+\.(?:""" + _RB_TYPE + r"""\s*\(?\s*""" + _RB_SY
 _AR_ALTER = re.compile(r"""\b(?:add_column|change_column)\s*\(?\s*""" + _RB_SYM.format("t") + r"""\s*,\s*"""
                        + _RB_SYM.format("c") + r"""\s*,\s*(?::""" + _RB_TYPE + r"""\b"""
                        + r"""|(?P<q3>['"])(?P<type3>vector|halfvec|sparsevec)(?:\(\s*(?P<n3>\d+)\s*\))?(?P=q3))(?P<rest>[^\n]*)""")
-_RB_METHOD = re.compile(r"""(?m)^\s*def\s+(\w+)""")
+# a method as a migration's rollback may be one: Python's and Ruby's `def down`, PHP's `public function down(): void`
+_RB_METHOD = re.compile(r"""(?m)^\s*(?:(?:public|protected|private|static)\s+)*(?:def|function)\s+(\w+)""")
 _AR_LIMIT = re.compile(r"""\blimit:\s*(?P<v>ENV\.fetch\([^)]*\)|ENV\[[^\]]*\]\s*(?:\|\|\s*[\w.]+)?|[\w.]+)""")
 _DIMS_KW = re.compile(r"""\b(?:dimensions?|dims?|length|size)\s*[:=]\s*(?P<v>[\w.]+)""")
 
@@ -432,7 +433,7 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _haystack_stores(rel, text)
     if lang == "js" and "createIndex" in text and ("@mastra/" in text or "getVector" in text):
         found += _mastra_stores(rel, text)
-    return without_rollbacks(rel, text, found) if lang == "python" else found
+    return without_rollbacks(rel, text, found) if lang in ("python", "php") else found
 
 
 _HAYSTACK_STORE = re.compile(r"\bPgvectorDocumentStore\s*\(")
@@ -1316,8 +1317,9 @@ def _migration_order(path: str, orders: Orders = _NO_ORDERS) -> tuple[str, int] 
             # a prefix word before the number (Quivr's `local_20240107152745_ollama.sql`, which its guide renames to
             # apply it) keeps the migration's place in the timeline; drizzle-kit's meta/000N_snapshot.json is N's
             snapshot = parts[i + 1] == "meta" and len(parts) == i + 3 and re.fullmatch(r"\d+_snapshot\.json", parts[-1])
-            # Laravel's 2024_01_10_093000_x.php: the whole timestamp, not its year alone
-            number = re.match(r"(?:[A-Za-z]+_)?(\d+(?:_\d+)*)", parts[-1] if snapshot else parts[i + 1])
+            # Laravel's 2024_01_10_093000_x.php: the whole timestamp, not its year alone; any other name its first
+            # number alone (`002_1536_dims.sql` is 2, not 21536)
+            number = re.match(r"(?:[A-Za-z]+_)?(\d{4}_\d{2}_\d{2}_\d{6}(?!\d)|\d+)", parts[-1] if snapshot else parts[i + 1])
             # Rails' db/post_migrate (Discourse, GitLab) is numbered in the same timeline as db/migrate: one folder
             folder = "/".join([*parts[:i], "migrate" if parts[i] == "post_migrate" else parts[i]])
             return (folder, int(number.group(1).replace("_", ""))) if number else None
@@ -1347,8 +1349,9 @@ _COLUMN_AWAY = re.compile(rf"""\b(?:drop_column|remove_column|rename_column)\s*\
 
 
 def _rolled_back(methods: list[re.Match], pos: int) -> bool:
-    """Whether ``pos`` is in a migration's rollback (Rails' ``def down``, Alembic's ``def downgrade()``), given the
-    file's ``_RB_METHOD`` matches: what it does undoes the migration, it makes no schema of its own."""
+    """Whether ``pos`` is in a migration's rollback (Rails' ``def down``, Alembic's ``def downgrade()``, Laravel's
+    ``function down()``), given the file's ``_RB_METHOD`` matches: what it does undoes the migration, it makes no
+    schema of its own."""
     before = [d for d in methods if d.start() < pos]
     return bool(before) and before[-1].group(1) in ("down", "downgrade")
 

@@ -225,8 +225,9 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             distances.extend(u for sql in liquibase.sql_of(rel, text) if distancescan.has_distances(sql.encode())
                              for u in distancescan.scan(rel, sql, "sql"))
             continue
-        if not doc and name.endswith(".py") and alembic.versions_folder(rel) is not None:
-            revisions[rel] = alembic.revision_of(data.decode("utf-8", "replace"))
+        if not doc and name.endswith(".py") and alembic.versions_folder(rel) is not None and alembic.names_a_revision(
+                text := data.decode("utf-8", "replace")):
+            revisions[rel] = alembic.revision_of(text)
         if not doc and name.endswith(".py") and (b"db_table" in data or b"AlterModelTable" in data):
             django_tables.update(schemascan.django_tables(rel, data.decode("utf-8", "replace")))
         if not doc:

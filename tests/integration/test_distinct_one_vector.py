@@ -92,3 +92,16 @@ def test_of_two_rows_sharing_a_vector_only_the_one_whose_text_is_not_its_is_name
          stored=["note on tides", "note on tides", "note on sails"])
     outcome = distinct(empty_db, embed_server, tmp_path)
     assert outcome.status == "failed" and {o.id for o in outcome.offenders} == {2}, outcome.message()
+
+
+def test_a_shared_vector_is_excused_only_when_every_row_holding_it_was_read(empty_db, embed_server, tmp_path,
+                                                                             monkeypatch):
+    """The rows sharing vectors are read up to the offenders' cap (100,000; 3 here, so the test stays small): rows of
+    one text, the vector's own, fill it, and the row of another text holding that vector lies beyond it. The texts
+    read are then not all the vector's texts, and the copy was passed unseen."""
+    import harness.checks.distinct as distinct_module
+
+    monkeypatch.setattr(distinct_module, "OFFENDERS_CAP", 3)
+    load(empty_db, embed_server.url, ["note on tides"] * 3 + ["note on rope"], stored=["note on tides"] * 4)
+    outcome = distinct(empty_db, embed_server, tmp_path)
+    assert outcome.status == "failed", outcome.message()

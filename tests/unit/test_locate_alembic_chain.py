@@ -175,3 +175,28 @@ def test_a_column_a_later_revision_drops_or_renames_is_no_current_declaration(tm
                                       'down_revision = "1b2f7a9c4d6e"', 'down_revision = "e5b1c0d2a9f3"').replace(
                                       'op.rename_table("chunks", "passages")', change, 1)})
         assert [d.dropped for d in result.declarations] == [True], (change, result.declarations)
+
+
+def test_a_versions_folders_package_marker_and_helpers_leave_its_chain_ordered(tmp_path):
+    # `versions/__init__.py` (a packaged migrations folder) and a helper module name no revision: not unread revisions
+    result = located(tmp_path, {"alembic/versions/e5b1c0d2a9f3_create_chunks.py": CREATE,
+                                "alembic/versions/1b2f7a9c4d6e_a_larger_model.py": WIDEN,
+                                "alembic/versions/__init__.py": "",
+                                "alembic/versions/_helpers.py": "def vector_index(table):\n    return table\n"})
+    now = {(d.path, d.dimensions) for d in result.declarations if d not in superseded(result.declarations)}
+    assert now == {("alembic/versions/1b2f7a9c4d6e_a_larger_model.py", 1536)}, result.declarations
+
+
+def test_a_merges_parents_formatted_over_several_lines_are_read():
+    # black splits a long `down_revision` tuple over lines; the revision is still read, and its folder stays ordered
+    text = ('revision: str = "m1"\ndown_revision: Union[str, Sequence[str], None] = (\n'
+            '    "1b2f7a9c4d6e",  # widen\n    "e5b1c0d2a9f3",\n)\n')
+    assert revision_of(text) == Revision("m1", ("1b2f7a9c4d6e", "e5b1c0d2a9f3"))
+
+
+def test_revisions_in_subfolders_of_versions_are_one_chain(tmp_path):
+    # Alembic's recursive_version_locations: alembic/versions/2024_01/x.py is a revision of alembic/versions' chain
+    result = located(tmp_path, {"alembic/versions/2024_01/e5b1c0d2a9f3_create_chunks.py": CREATE,
+                                "alembic/versions/2024_02/1b2f7a9c4d6e_a_larger_model.py": WIDEN})
+    now = {(d.path, d.dimensions) for d in result.declarations if d not in superseded(result.declarations)}
+    assert now == {("alembic/versions/2024_02/1b2f7a9c4d6e_a_larger_model.py", 1536)}, result.declarations

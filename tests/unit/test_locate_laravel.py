@@ -288,3 +288,42 @@ def test_an_artisan_commands_contract_is_the_env_its_config_keys_and_the_pgsql_c
     assert c.backfill_env()["OLLAMA_URL"] == "{provider_url}" and c.backfill_env()["DB_HOST"] == "{database_host}"
     assert c.given_flags == ("--once",) and "app/Services/Embedder.php" in c.files, c
     assert not command_contract("php artisan sessions:nothing", root, root).known
+
+
+
+
+def test_a_dsn_default_in_laravels_database_config_keeps_no_password_in_the_contract(tmp_path):
+    # config/database.php may default DB_URL to a whole DSN: its password is never a default we say or draft
+    from harness.locate.contract import command_contract
+
+    root = laravel_app(tmp_path)
+    (root / "config" / "database.php").write_text(DATABASE_CONFIG.replace(
+        "env('DB_URL')", "env('DB_URL', 'postgresql://app:hunter2@db:5432/app')"))
+    c = command_contract("php artisan passages:fill --once", root, root)
+    assert c.known, c.reason
+    assert "DB_URL" in c.reads_env and "hunter2" not in repr(c.as_dict()) and "hunter2" not in repr(c.env_defaults), \
+        c.env_defaults
+
+
+def test_sql_a_laravel_migrations_down_runs_declares_and_removes_nothing(tmp_path):
+    # down() is what a rollback runs: its SQL (DB::statement) restores the old column; the schema after up() is 3072
+    from harness.locate.schema import superseded
+
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "2024_01_10_093000_create_documents.php").write_text(BLUEPRINT)
+    (folder / "2024_03_02_080000_widen_documents.php").write_text(
+        "<?php\nreturn new class extends Migration {\n    public function up(): void\n    {\n"
+        "        DB::statement('ALTER TABLE documents ALTER COLUMN embedding TYPE vector(3072)');\n"
+        "        DB::statement('CREATE INDEX documents_embedding_idx ON documents USING hnsw (embedding vector_cosine_ops)');\n"
+        "    }\n\n    public function down(): void\n    {\n"
+        "        DB::statement('DROP INDEX documents_embedding_idx');\n"
+        "        DB::statement('ALTER TABLE documents ALTER COLUMN embedding TYPE vector(1536)');\n"
+        "        DB::statement('CREATE INDEX documents_embedding_idx ON documents USING hnsw (embedding vector_l2_ops)');\n"
+        "        DB::statement('DROP TABLE IF EXISTS chunks');\n    }\n};\n")
+    located = locate(tmp_path)
+    old = superseded(located.declarations)
+    assert {d.dimensions for d in located.declarations if d.table == "documents" and d not in old} == {3072}, \
+        located.declarations
+    assert {u.distance for u in located.distances if u.kind == "sql-index"} == {"cosine"}, located.distances
+    assert not any(d.dropped for d in located.declarations if d.table == "chunks"), located.declarations

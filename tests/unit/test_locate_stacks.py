@@ -1427,3 +1427,14 @@ def test_the_profile_draft_and_historylog_written_into_the_repo_are_not_read_as_
     read = {h.path for hits in (found.config, found.docs, found.service, found.schema) for h in hits}
     assert read == {"backfill.py"}, read
     assert {s.path for s in found.settings} == {"backfill.py"}, found.settings
+
+
+def test_a_migration_named_with_a_number_after_its_own_is_ordered_by_its_own_number(tmp_path):
+    """`002_1536_dims.sql` is migration 2 (its name then says a width), before `003_widen.sql`: read as the number
+    21536 (Laravel's timestamp, `2024_01_10_093000_x.php`, is read whole), it came after 3 and its 1536 stayed current."""
+    result = located(tmp_path, {
+        "db/migrations/001_chunks.sql": "CREATE TABLE chunks (id int PRIMARY KEY, embedding vector(768));\n",
+        "db/migrations/002_1536_dims.sql": "ALTER TABLE chunks ALTER COLUMN embedding TYPE vector(1536);\n",
+        "db/migrations/003_widen.sql": "ALTER TABLE chunks ALTER COLUMN embedding TYPE vector(3072);\n",
+    })
+    assert result.declared_dimensions == (3072,), result.as_dict()["declarations"]
