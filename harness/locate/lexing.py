@@ -22,6 +22,7 @@ def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
             if out[k] != "\n":
                 out[k] = " "
 
+    heredoc = {"ruby": _HEREDOC, "php": _PHP_HEREDOC}.get(lang)
     while i < n:
         nxt = _LEXEME.search(text, i)  # nothing but these can open a comment or a string
         if nxt is None:
@@ -41,14 +42,7 @@ def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
             blank(i, end)
             i = end
             continue
-        if lang == "ruby" and (h := _HEREDOC.match(text, i)):
-            body = text.find("\n", h.end())
-            close = re.compile(rf"(?m)^[ \t]*{re.escape(h.group('tag'))}\b").search(text, body + 1) if body >= 0 else None
-            end = close.start() if close else n
-            strings.append((body + 1, end))
-            i = close.end() if close else n
-            continue
-        if lang == "php" and (h := _PHP_HEREDOC.match(text, i)):
+        if heredoc and (h := heredoc.match(text, i)):  # Ruby's <<~SQL, PHP's <<<'SQL': a string to the tag's line
             body = text.find("\n", h.end())
             close = re.compile(rf"(?m)^[ \t]*{re.escape(h.group('tag'))}\b").search(text, body + 1) if body >= 0 else None
             end = close.start() if close else n

@@ -127,8 +127,6 @@ def test_the_bound_over_sampled_chunks_searched_for_their_source_reads_as_a_sent
 def test_a_spot_query_whose_source_nearly_every_chunk_cites_is_unproven_not_passed(embedded_db, demo_env, demo_profile):
     """All but two chunks of global_corpus cite the json page and every vector points away from its text: any top 5
     holds the json page, so finding it proves nothing of the vectors."""
-    import re
-
     from harness.checks.citations import citations
     from tests.integration.conftest import checked
 
@@ -139,10 +137,7 @@ def test_a_spot_query_whose_source_nearly_every_chunk_cites_is_unproven_not_pass
                      (json_page,))
         conn.execute("UPDATE document_embeddings SET embedding = (SELECT array_agg(-x) FROM unnest(embedding::real[]) x)"
                      "::vector WHERE collection = 'global_corpus'")
-    text = demo_profile.read_text().replace("${EMBED_MODEL:-all-minilm}", TEST_MODEL)
-    text = re.sub(r"(spot_queries:\n(?:  - query: How do I serialize.*\n(?:    .*\n)*))(?:  - .*\n(?:    .*\n)*)*", r"\1",
-                  text)
-    outcome = checked(citations, "global_corpus", text, embedded_db.dsn, demo_env["OLLAMA_HOST"])
+    outcome = checked(citations, "global_corpus", json_query_only(demo_profile), embedded_db.dsn, demo_env["OLLAMA_HOST"])
     assert outcome.status == "unproven", outcome.message()
     assert "top 5" in outcome.message() and "2 other chunks" in outcome.message(), outcome.message()
 
@@ -150,8 +145,6 @@ def test_a_spot_query_whose_source_nearly_every_chunk_cites_is_unproven_not_pass
 def test_a_spot_query_whose_sources_chunks_all_lost_their_vectors_fails_however_few_others_there_are(
         embedded_db, demo_env, demo_profile):
     """Few other chunks could not hide the json page, but none of its chunks has a vector left to be found by."""
-    import re
-
     from harness.checks.citations import citations
     from tests.integration.conftest import checked
 
@@ -161,8 +154,14 @@ def test_a_spot_query_whose_sources_chunks_all_lost_their_vectors_fails_however_
                      "collection = 'global_corpus' AND url = %s)", (json_page,))
         conn.execute("DELETE FROM document_embeddings WHERE collection = 'global_corpus' AND chunk_id NOT IN (SELECT id "
                      "FROM document_chunks WHERE collection = 'global_corpus' ORDER BY id LIMIT 2)")
-    text = demo_profile.read_text().replace("${EMBED_MODEL:-all-minilm}", TEST_MODEL)
-    text = re.sub(r"(spot_queries:\n(?:  - query: How do I serialize.*\n(?:    .*\n)*))(?:  - .*\n(?:    .*\n)*)*", r"\1",
-                  text)
-    outcome = checked(citations, "global_corpus", text, embedded_db.dsn, demo_env["OLLAMA_HOST"])
+    outcome = checked(citations, "global_corpus", json_query_only(demo_profile), embedded_db.dsn, demo_env["OLLAMA_HOST"])
     assert outcome.status == "failed" and json_page in outcome.message(), outcome.message()
+
+
+def json_query_only(demo_profile) -> str:
+    """The demo profile with its first spot query alone (the json page's, k 5)."""
+    import re
+
+    text = demo_profile.read_text().replace("${EMBED_MODEL:-all-minilm}", TEST_MODEL)
+    return re.sub(r"(spot_queries:\n(?:  - query: How do I serialize.*\n(?:    .*\n)*))(?:  - .*\n(?:    .*\n)*)*", r"\1",
+                  text)

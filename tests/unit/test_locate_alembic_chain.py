@@ -3,7 +3,8 @@
 
 from harness.locate.alembic import Revision, chain_order, revision_of
 from harness.locate.schema import superseded
-from harness.steps.locate import locate
+
+from .test_locate_stacks import located
 
 # named so that sorting the names puts the later revision first: only the chain says which came first
 CREATE = '''"""create chunks
@@ -73,12 +74,6 @@ def downgrade():
     pass
 '''
 
-
-def located(tmp_path, files: dict[str, str]):
-    for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    return locate(tmp_path)
 
 
 def test_a_later_hash_named_revision_supersedes_the_dimension_an_earlier_one_declared(tmp_path):
