@@ -247,9 +247,7 @@ def test_an_input_hash_the_database_generates_from_the_text_is_refused_naming_th
     of: fresh passed over texts edited after their vectors, and scope passed a job whose first write the database
     refuses ('column "body_hash" can only be updated to DEFAULT')."""
     empty_db.execute(GENERATED)
-    text = ("name: notes\nprovider: {model: hash-embed:384}\n"
-            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
-            "embeddings: {vector: embedding, input_hash: body_hash, input_hash_algorithm: md5}\n")
+    text = MD5_NOTES
     profile = tmp_path / "notes.yaml"
     profile.write_text(text)
     env = _env(empty_db, embed_server)
@@ -264,6 +262,11 @@ def test_an_input_hash_the_database_generates_from_the_text_is_refused_naming_th
     with pytest.raises(ConfigError, match="embeddings.input_hash"):
         checked(fresh, "notes", text, empty_db.dsn, embed_server.url)
 
+
+# The notes tables of the generated and trigger-set hashes, their input hash ``body_hash`` the MD5 of ``body``.
+MD5_NOTES = ("name: notes\nprovider: {model: hash-embed:384}\n"
+             "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+             "embeddings: {vector: embedding, input_hash: body_hash, input_hash_algorithm: md5}\n")
 
 HASHED_BY_TRIGGER = """
 CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL, embedding vector(384), body_hash text);
@@ -281,9 +284,7 @@ def test_an_input_hash_a_trigger_sets_from_the_text_is_refused_naming_the_key(cl
     """A trigger that sets the hash from the row's text on every write keeps it the current text's digest whatever the
     vector was made of: after an edit of a text, fresh passed over its old vector."""
     empty_db.execute(HASHED_BY_TRIGGER)
-    text = ("name: notes\nprovider: {model: hash-embed:384}\n"
-            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
-            "embeddings: {vector: embedding, input_hash: body_hash, input_hash_algorithm: md5}\n")
+    text = MD5_NOTES
     profile = tmp_path / "notes.yaml"
     profile.write_text(text)
     env = _env(empty_db, embed_server)
@@ -297,12 +298,7 @@ def test_a_trigger_that_only_reads_the_input_hash_leaves_it_measured(cli, empty_
     hash no longer matches. The hash still says what text the vector was made of."""
     empty_db.execute(HASHED_BY_TRIGGER.replace("NEW.body_hash := md5(NEW.body);",
                                                "IF NEW.body_hash IS DISTINCT FROM md5(NEW.body) THEN NEW.embedding := NULL; END IF;"))
-    text = ("name: notes\nprovider: {model: hash-embed:384}\n"
-            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
-            "embeddings: {vector: embedding, input_hash: body_hash, input_hash_algorithm: md5}\n")
-    profile = tmp_path / "notes.yaml"
-    profile.write_text(text)
-    scope = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=_env(empty_db, embed_server))
+    scope = scope_md5_notes(cli, empty_db, embed_server, tmp_path)
     assert scope.code == 0, scope.out
 
 
@@ -311,10 +307,12 @@ def test_a_trigger_that_fills_only_a_missing_input_hash_leaves_it_measured(cli, 
     application wrote with a vector: an edited text still differs from it."""
     empty_db.execute(HASHED_BY_TRIGGER.replace("NEW.body_hash := md5(NEW.body);",
                                                "IF NEW.body_hash IS NULL THEN NEW.body_hash := md5(NEW.body); END IF;"))
-    text = ("name: notes\nprovider: {model: hash-embed:384}\n"
-            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
-            "embeddings: {vector: embedding, input_hash: body_hash, input_hash_algorithm: md5}\n")
-    profile = tmp_path / "notes.yaml"
-    profile.write_text(text)
-    scope = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=_env(empty_db, embed_server))
+    scope = scope_md5_notes(cli, empty_db, embed_server, tmp_path)
     assert scope.code == 0, scope.out
+
+
+def scope_md5_notes(cli, db, embed_server, tmp_path):
+    """scope of the trigger tests' notes table, its input hash ``body_hash`` the MD5 of ``body``."""
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(MD5_NOTES)
+    return cli("scope", "--profile", profile, "--collection", "notes", "--json", env=_env(db, embed_server))
