@@ -10,10 +10,13 @@ from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
 
-# The session holding the collection's lock, idle between statements. A write session in a transaction holds a
-# shared write lock of the same class too (the lock proof), and is not the one a reaper of idle sessions ends.
-LOCK_SESSIONS = ("SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-                 "AND l.granted AND l.objsubid = 2 AND l.classid = hashtext('backfill-harness')::oid AND a.state = 'idle'")
+# The session holding the collection's lock (exclusive, session-level). A write session in a transaction holds a
+# shared write lock of the same class too (the lock proof), and is not the one a reaper of idle sessions ends: it is
+# told apart by its mode, not by pg_stat_activity's state, which is read apart from pg_locks (a writer that committed
+# between the two reads looked idle and was terminated too).
+LOCK_SESSIONS = ("SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+                 "AND l.mode = 'ExclusiveLock' AND l.classid = hashtext('backfill-harness')::oid "
+                 "AND l.objid = hashtext('document_embeddings/global_corpus')::oid")
 
 
 @pytest.mark.parametrize("writers", [1, 2])
