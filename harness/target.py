@@ -456,11 +456,17 @@ class Target:
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
         if em.collection and self.profile.chunks.collection:
             on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))
+        vector = sql.Identifier(em.vector)
+
+        def at_scan(value: sql.Composable) -> sql.Composable:
+            # The planner flattens this subquery, and evaluates a strict expression of its columns above the join,
+            # so the join (a hash of the embedding rows, spilled to disk) carried every vector; a CASE is not strict,
+            # so it is evaluated where the row is read and only its value is carried (#12: 1.3 s instead of 0.4 s).
+            return sql.SQL("CASE WHEN {} IS NOT NULL THEN {} END").format(vector, value)
+
         measured = sql.SQL("").join([
-            *([sql.SQL(", {} AS {}").format(self.model_dims(sql.Identifier(em.vector)), sql.Identifier(_DIMS))] if dims
-              else []),
-            *([sql.SQL(", {} AS {}").format(self._is_zero(sql.Identifier(em.vector)), sql.Identifier(_ZERO))] if zeros
-              else [])])
+            *([sql.SQL(", {} AS {}").format(at_scan(self.model_dims(vector)), sql.Identifier(_DIMS))] if dims else []),
+            *([sql.SQL(", {} AS {}").format(at_scan(self._is_zero(vector)), sql.Identifier(_ZERO))] if zeros else [])])
         return sql.SQL("{c} AS c LEFT JOIN (SELECT {cols}, {v} IS NOT NULL AS {flag}{measured} FROM {e}) AS e ON {on}").format(
             c=self.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
             v=sql.Identifier(em.vector), flag=sql.Identifier(_HAS_VECTOR), measured=measured, e=self.embedding_rows,

@@ -4,7 +4,6 @@ and each outcome says what it read."""
 from __future__ import annotations
 
 import random
-import re
 import time
 
 import psycopg
@@ -15,6 +14,7 @@ from harness.profile import parse_profile
 from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
+from .plans import nodes, wide
 from .test_checks_sampling import PROFILE
 from .test_checks_sampling import default_verify, execute, small_target  # noqa: F401 (fixture)
 
@@ -221,12 +221,6 @@ def test_a_pass_whose_held_snapshot_was_ended_counts_for_itself(small_target):  
     assert (stats.chunks, stats.embedded, stats.missing) == (301, 300, 1)
 
 
-def _nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _nodes(child)
-
-
 def _pass_plan(dsn: str, demo_env, demo_profile, *settings: str) -> dict:
     """The pass statement's plan (EXPLAIN VERBOSE) over the demo store, under the planner settings given."""
     from psycopg import sql
@@ -246,20 +240,14 @@ def _pass_plan(dsn: str, demo_env, demo_profile, *settings: str) -> dict:
         return conn.execute(sql.SQL("EXPLAIN (VERBOSE, FORMAT JSON) ") + query, params).fetchone()["QUERY PLAN"][0]["Plan"]
 
 
-def _wide(columns) -> list[str]:
-    """The vector and text columns a plan node passes on whole (``e.embedding``, ``e_1.embedding``, ``c.content``),
-    not values computed from them."""
-    return [c for c in columns if re.fullmatch(r"\(?[ec](_\d+)?\.(embedding|content)\)?", c)]
-
-
 def test_a_pass_grouped_by_sorting_sorts_each_rows_flags_not_its_vector_and_text(embedded_db, demo_env, demo_profile):
     """Tenant columns all NULL, many tenants, or no statistics right after a load make the planner expect a group
     per row and group by sorting: the sort then carries a row's keys, flags and fingerprint, never its vector or text
     (#12: carried, at 2,000,000 rows the pass spilled every vector to disk and took 54 s instead of about 4)."""
     plan = _pass_plan(embedded_db.dsn, demo_env, demo_profile, "SET enable_hashagg = off")
-    sorts = [n for n in _nodes(plan) if n["Node Type"] in ("Sort", "Incremental Sort") and "collection" in str(n["Sort Key"])]
+    sorts = [n for n in nodes(plan) if n["Node Type"] in ("Sort", "Incremental Sort") and "collection" in str(n["Sort Key"])]
     assert sorts, "enable_hashagg = off groups by sorting"
-    assert not _wide(column for node in sorts for column in node["Output"])
+    assert not wide(column for node in sorts for column in node["Output"])
 
 
 def test_a_pass_joined_by_hashing_carries_no_vector_into_the_join(embedded_db, demo_env, demo_profile):
@@ -267,9 +255,9 @@ def test_a_pass_joined_by_hashing_carries_no_vector_into_the_join(embedded_db, d
     writes its probe rows to batch files: they must be the embedding rows' compared columns and per-vector values,
     not the vectors (#12: at 1,000,000 rows 1.8 GB of temporary files and 21 s; now a seventh of that)."""
     plan = _pass_plan(embedded_db.dsn, demo_env, demo_profile, "SET enable_mergejoin = off", "SET enable_nestloop = off")
-    joins = [n for n in _nodes(plan) if n["Node Type"] == "Hash Join"]
+    joins = [n for n in nodes(plan) if n["Node Type"] == "Hash Join"]
     assert joins, "with merge and nested-loop joins off the pass hashes its join"
-    assert not _wide(column for join in joins for child in join["Plans"] for column in child["Output"]
+    assert not wide(column for join in joins for child in join["Plans"] for column in child["Output"]
                      if "embedding" in column), "the vectors went into the join"
 
 
@@ -301,7 +289,7 @@ def test_the_pass_estimates_its_groups_from_the_tables_statistics(empty_db):
                           unique_key=True)
         params = pass_params(["a"], "m", 3, probe(3))
         plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) ") + query, params).fetchone()[0][0]["Plan"]
-    grouping = [n for n in _nodes(plan) if n["Node Type"] == "Aggregate" and len(n.get("Group Key", [])) >= 5]
+    grouping = [n for n in nodes(plan) if n["Node Type"] == "Aggregate" and len(n.get("Group Key", [])) >= 5]
     assert grouping and max(n["Plan Rows"] for n in grouping) <= 5 * 2 * 2 * 2, grouping  # tenants x three flags
 
 
