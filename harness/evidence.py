@@ -56,11 +56,11 @@ class RunEvidence:
             why = self.counts_after.get("error") if isinstance(self.counts_after, dict) else None
             out.append("rows still needed after the run unmeasured" + (f" ({why})" if why else ""))
         elif self.remaining:
-            out.append(f"{self.remaining} of {self.counts_after.get('chunks')} rows still need a vector")
+            zeros = self.counts_after.get("zero")
+            out.append(f"{self.remaining} of {self.counts_after.get('chunks')} rows still need a vector"
+                       + (f" ({zeros} of them hold an all-zero vector)" if zeros else ""))
         if isinstance(self.counts_after, dict) and self.counts_after.get("duplicates"):
             out.append(f"{self.counts_after['duplicates']} duplicate embedding rows remain (a second row of a chunk)")
-        if isinstance(self.counts_after, dict) and self.counts_after.get("zero"):
-            out.append(f"{self.counts_after['zero']} all-zero vectors remain (they embed nothing)")
         if isinstance(self.counts_after, dict) and self.counts_after.get("other_dims"):
             out.append(f"{self.counts_after['other_dims']} vectors of another dimension than the model's remain")
         if isinstance(self.counts_after, dict) and self.counts_after.get("unproven"):

@@ -201,14 +201,13 @@ def across(conn: Conn, profile: Profile, tenants: list[str | None], read) -> dic
 
 
 def visible_state(conn: Conn, target: Target, collection: str, model: str, tenants: list[str | None],
-                  dims: int | None = None, *, zeros: bool = False) -> CollectionState:
+                  dims: int | None = None) -> CollectionState:
     """The collection's state as the sum over the tenants' views (one view without row-level-security settings);
-    ``dims``: also count the vectors of another dimension (a column declared without one); ``zeros``: the all-zero
-    vectors too (a run's closing count)."""
+    ``dims``: also count the vectors of another dimension (a column declared without one)."""
     states = []
     for tenant in tenants:
         with scope(conn, target.profile, tenant):
-            states.append(collection_state(conn, target, collection, model, dims, zeros=zeros))
+            states.append(collection_state(conn, target, collection, model, dims))
     if len(states) == 1:
         return states[0]
 

@@ -37,12 +37,11 @@ class CollectionState:
     # one with a zone): neither stale nor current, so never selected and never counted current
     untimed: int = 0
     # vectors of chunks with a text that are all zeros: they embed nothing (an application's failed embedding written
-    # as [0.0] * dims), yet no count calls them missing, stale or another model's, so a run does not select them;
-    # counted by a run's closing count only (None: not counted)
-    zero: int | None = None
-    # embedding rows beyond one per chunk (a table without a unique key): each is counted as a chunk of its own above;
-    # counted by a run's closing count only (None: not counted)
-    duplicates: int | None = None
+    # as [0.0] * dims), so each is needed (``Target.needs_embedding``) as a missing one is
+    zero: int = 0
+    # embedding rows beyond one per chunk (a table without a unique key on the embedding key; 0 where one rules them
+    # out): each chunk is counted once above, however many rows it has
+    duplicates: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -94,16 +93,14 @@ def still_needed(after: CollectionState) -> str | None:
     database after the run, says no row still needs a vector; else how many do."""
     problems = []
     if after.needed:
-        problems.append(f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run")
+        zeros = f" ({after.zero} of them hold an all-zero vector)" if after.zero else ""
+        problems.append(f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
+                        + zeros)
     if after.duplicates:
         problems.append(f"{after.duplicates} embedding rows of {after.collection} are a second row of their chunk "
                         "(the table has no unique key on it), which a run does not select: re-embed those chunks with "
                         "backfill --keys-from, which replaces every row of a chunk with one (verify's coverage lists "
                         "them in offenders.jsonl)")
-    if after.zero:
-        problems.append(f"{after.zero} vectors of {after.collection} are all zeros (they embed nothing), which a run "
-                        "does not select: re-embed them with backfill --keys-from (verify's sane_vectors lists them in "
-                        "offenders.jsonl)")
     if after.other_dims:
         problems.append(f"{after.other_dims} vectors of {after.collection} have another dimension than the model's, "
                         "which a run does not select: re-embed them with backfill --keys-from (verify lists them in "
@@ -111,13 +108,13 @@ def still_needed(after: CollectionState) -> str | None:
     return "; ".join(problems) or None
 
 
-def collection_state(conn: Conn, target: Target, collection: str, model: str, dims: int | None = None, *,
-                     zeros: bool = False) -> CollectionState:
+def collection_state(conn: Conn, target: Target, collection: str, model: str, dims: int | None = None) -> CollectionState:
     """Count a collection's chunks and what they need, in one pass (a missing table is a ConfigError naming its key);
-    with ``dims`` (for a column declared without a dimension) also the vectors of another dimension; with ``zeros``
-    (a run's closing count) also the all-zero vectors, in the same pass, and the duplicate embedding rows where no
-    unique key on the embedding key rules them out (a second statement, ``Target.duplicate_rows``)."""
+    with ``dims`` (for a column declared without a dimension) also the vectors of another dimension. Where no unique
+    key covers the embedding key, each chunk's rows are counted together and the rows beyond one counted too."""
     require_names(conn, target.profile)
+    em = target.profile.embeddings
+    per_chunk = not target.inline and not unique_alone(conn, em.schema, em.table, cast(str, em.key))
     with conn.transaction():
         # Right after a bulk load the embedding table has no statistics: the planner sizes the join's hash for a few
         # thousand rows and, at the default work_mem, spills it to temporary files in batches (issue #12: a third of
@@ -125,13 +122,9 @@ def collection_state(conn: Conn, target: Target, collection: str, model: str, di
         was = one(conn.execute("SELECT current_setting('work_mem') AS w").fetchone())["w"]
         conn.execute("SELECT set_config('work_mem', %(m)s, true) WHERE pg_size_bytes(current_setting('work_mem')) "
                      "< pg_size_bytes(%(m)s)", {"m": COUNT_WORK_MEM})
-        row = one(conn.execute(target.state_counts(dims=dims is not None, zeros=zeros),
+        row = one(conn.execute(target.state_counts(dims=dims is not None, per_chunk=per_chunk),
                                {"collection": collection, "model": model, "dims": dims}).fetchone())
         conn.execute("SELECT set_config('work_mem', %s, true)", (was,))
-        em = target.profile.embeddings
-        if zeros:
-            row["duplicates"] = 0 if target.inline or unique_alone(conn, em.schema, em.table, cast(str, em.key)) else one(
-                conn.execute(target.duplicate_rows(), {"collection": collection}).fetchone())["duplicates"]
     return CollectionState(collection=collection, **row)
 
 

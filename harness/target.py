@@ -21,7 +21,7 @@ from .profile import DISTANCES, CollectionTable, NotNull, Profile, SourceTable, 
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
 _DIMS = "bh_dims"  # the state counts' dimension column, with dims (not a column of the target)
-_ZERO = "bh_zero"  # the state counts' all-zero flag column, with zeros (not a column of the target)
+_ZERO = "bh_zero"  # the state counts' all-zero flag column (not a column of the target)
 
 
 @dataclass(frozen=True)
@@ -369,18 +369,23 @@ class Target:
         elif em.model_value:
             # The profile declares the stored vectors' model: another configured model means every vector is replaced.
             parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(sql.Literal(em.model_value)))
+        # An all-zero vector (an application's failed embedding written as [0.0] * dims) embeds nothing: it is no vector.
+        parts.append(sql.SQL("coalesce({}, false)").format(self._is_zero(self.column_vector)))
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
-    def state_counts(self, *, dims: bool = False, zeros: bool = False) -> sql.Composed:
+    def state_counts(self, *, dims: bool = False, per_chunk: bool = False) -> sql.Composed:
         """One pass over a collection: chunks, embedded, missing, stale (by hash or by timestamps), other-model (params:
-        collection, model), untimed, with ``dims`` the vectors of another dimension than ``%(dims)s``, and with
-        ``zeros`` (a run's closing count) the chunks with a text holding an all-zero vector (it embeds nothing, and no
-        other count sees it), read in the same pass.
+        collection, model), untimed, the chunks with a text holding an all-zero vector (needed: it embeds nothing), and
+        with ``dims`` the vectors of another dimension than ``%(dims)s``.
 
         Each joined row is classified once (vector present, hash differs, model differs) and the classes counted,
         so each text is hashed once, and the embedding side is read as a narrow row (its key, collection, hash
         and model plus whether a vector is there): a join that carried the vectors spilled them to temporary
         files (issue #12: 2.8 s instead of 0.6 s at 200,000 rows right after a bulk load).
+
+        ``per_chunk`` (an embedding table whose key no unique index covers): a chunk's rows are classified together,
+        so a chunk with two embedding rows is one chunk (it was two: 31 chunks of a 29-chunk collection), needed when
+        any of its rows is, and the rows beyond one per chunk are counted (``duplicates``) in the same pass.
         """
         em = self.profile.embeddings
         has = (sql.SQL("{} IS NOT NULL").format(self.vector) if self.inline
@@ -404,9 +409,8 @@ class Target:
                     else sql.SQL("{}").format(sql.Identifier("e", _DIMS)))
         off = (sql.SQL("CASE WHEN {has} THEN {d} IS DISTINCT FROM %(dims)s::int END").format(has=has, d=measured)
                if dims else sql.SQL("false"))
-        zero = (sql.SQL("CASE WHEN {has} THEN {z} END").format(
+        zero = sql.SQL("CASE WHEN {has} THEN {z} END").format(
             has=has, z=self._is_zero(self.column_vector) if self.inline else sql.Identifier("e", _ZERO))
-            if zeros else sql.SQL("false"))
 
         def total(where: str | None) -> sql.Composable:
             return sql.SQL("coalesce(sum(s.n){}, 0)::bigint").format(
@@ -415,41 +419,43 @@ class Target:
         # A chunk without text is never embedded (the engine's selection, Target.needs_embedding): not missing, and not
         # needed even where it holds a vector of a text it no longer has (that one is stale; fresh says so).
         empty = self.no_text
+        flags = [has, differs, other, off, empty, untimed, zero]
+        names = ["v", "d", "o", "x", "t", "u", "z"]
+        if per_chunk:
+            rows = sql.SQL("SELECT {flags}, count({k}) AS r FROM {join} WHERE {where} GROUP BY {id}").format(
+                flags=sql.SQL(", ").join(sql.SQL("bool_or(coalesce({}, false)) AS {}").format(f, sql.Identifier(n))
+                                         for f, n in zip(flags, names)),
+                k=self.e(cast(str, em.key)), join=self._narrow_join(dims=dims), where=self.chunk_filter(), id=self.chunk_id)
+            grouped = sql.SQL("SELECT v, d, o, x, t, u, z, count(*) AS n, sum(greatest(r - 1, 0)) AS r FROM ({}) AS k "
+                              "GROUP BY 1, 2, 3, 4, 5, 6, 7").format(rows)
+            duplicates = sql.SQL("coalesce(sum(s.r), 0)::bigint")
+        else:
+            grouped = sql.SQL("SELECT {flags}, count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7").format(
+                flags=sql.SQL(", ").join(sql.SQL("coalesce({}, false) AS {}").format(f, sql.Identifier(n))
+                                         for f, n in zip(flags, names)),
+                join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
+            duplicates = sql.SQL("0::bigint")  # one row per chunk: inline, or a unique key on the embedding key
 
         return sql.SQL(
             "SELECT {chunks} AS chunks, {embedded} AS embedded, {missing} AS missing, {stale} AS stale, "
             "{other_model} AS other_model, {needed} AS needed, {other_dims} AS other_dims, {no_text} AS no_text, "
-            "{untimed} AS untimed{zero_count} FROM ("
-            "SELECT coalesce({has}, false) AS v, coalesce({differs}, false) AS d, coalesce({other}, false) AS o, "
-            "coalesce({off}, false) AS x, coalesce({empty}, false) AS t, coalesce({untimed_flag}, false) AS u, "
-            "coalesce({zero}, false) AS z, count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7) AS s"
+            "{untimed} AS untimed, {zero_count} AS zero, {duplicates} AS duplicates FROM ({grouped}) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if stale else sql.SQL("NULL::bigint"),
-                 untimed=total("s.v AND s.u AND NOT s.t AND NOT s.o"), untimed_flag=untimed,
+                 untimed=total("s.v AND s.u AND NOT s.t AND NOT s.o"),
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
-                 needed=total("NOT s.t AND (NOT s.v OR s.d OR s.o)"),
+                 needed=total("NOT s.t AND (NOT s.v OR s.d OR s.o OR s.z)"),
                  other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
-                 no_text=total("s.t"),
-                 zero_count=sql.SQL(", {} AS zero").format(total("s.z AND NOT s.t")) if zeros else sql.SQL(""),
-                 has=has, differs=differs, other=other, off=off, empty=empty, zero=zero,
-                 join=self.join() if self.inline else self._narrow_join(dims=dims, zeros=zeros),
-                 where=self.chunk_filter())
+                 no_text=total("s.t"), zero_count=total("s.z AND NOT s.t"), duplicates=duplicates, grouped=grouped)
 
     @staticmethod
     def _is_zero(vector: sql.Composable) -> sql.Composed:
         """Whether a vector is all zeros (halfvec and sparsevec cast to vector for the norm)."""
         return sql.SQL("vector_norm({}::vector) = 0").format(vector)
 
-    def duplicate_rows(self) -> sql.Composed:
-        """``duplicates``: the embedding rows of ``%(collection)s`` beyond one per chunk, which a table without a unique
-        key on the embedding key may hold (a run's closing count asks only then: a unique key rules them out)."""
-        return sql.SQL("SELECT count({k}) - count(DISTINCT {id}) FILTER (WHERE {k} IS NOT NULL) AS duplicates "
-                       "FROM {join} WHERE {where}").format(k=self.e(cast(str, self.profile.embeddings.key)),
-                                                          id=self.chunk_id, join=self.join(), where=self.chunk_filter())
-
-    def _narrow_join(self, *, dims: bool = False, zeros: bool = False) -> sql.Composable:
-        """``join()`` with the embedding side projected to the columns the counts compare, plus a has-vector flag (and
-        with ``dims`` each vector's dimension, with ``zeros`` whether it is all zeros)."""
+    def _narrow_join(self, *, dims: bool = False) -> sql.Composable:
+        """``join()`` with the embedding side projected to the columns the counts compare, plus a has-vector flag and
+        whether the vector is all zeros (and with ``dims`` each vector's dimension)."""
         em = self.profile.embeddings
         columns = dict.fromkeys(c for c in (em.key, em.collection, em.input_hash, em.model and json_field(em.model)[0],
                                             em.written_at if self.changed_after_vector() is not None else None) if c)
@@ -466,7 +472,7 @@ class Target:
 
         measured = sql.SQL("").join([
             *([sql.SQL(", {} AS {}").format(at_scan(self.model_dims(vector)), sql.Identifier(_DIMS))] if dims else []),
-            *([sql.SQL(", {} AS {}").format(at_scan(self._is_zero(vector)), sql.Identifier(_ZERO))] if zeros else [])])
+            sql.SQL(", {} AS {}").format(at_scan(self._is_zero(vector)), sql.Identifier(_ZERO))])
         return sql.SQL("{c} AS c LEFT JOIN (SELECT {cols}, {v} IS NOT NULL AS {flag}{measured} FROM {e}) AS e ON {on}").format(
             c=self.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
             v=sql.Identifier(em.vector), flag=sql.Identifier(_HAS_VECTOR), measured=measured, e=self.embedding_rows,

@@ -383,7 +383,7 @@ def run_backfill(
         # A column declared without a dimension may hold vectors of another one, which the selection never picks:
         # the closing count measures them too, so the run is not ok while they remain.
         untyped = dims if whole and declared_dimensions(read_conn, target) is None else None
-        summary.after = rls.visible_state(read_conn, target, collection, model, tenants, dims=untyped, zeros=True)
+        summary.after = rls.visible_state(read_conn, target, collection, model, tenants, dims=untyped)
         summary.count_seconds += time.perf_counter() - counting
         if parent_counts:
             summary.part_of_run = f"one worker of run {options.run_id}: the process that started the workers counts the collection"

@@ -111,6 +111,6 @@ def closing_count(settings: Settings, collection: str) -> tuple[CollectionState,
     target = Target(settings.profile)
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
         tenants = rls.tenants(conn, settings.profile)
-        state = rls.visible_state(conn, target, collection, settings.model, tenants, zeros=True)
+        state = rls.visible_state(conn, target, collection, settings.model, tenants)
         part = rls.completeness(conn, target, collection, tenants)
         return state, part.note if part is not None and part.status == UNPROVEN else None

@@ -80,8 +80,7 @@ def _counts(settings: Settings, collection: str) -> dict:
             tenants = rls.tenants(conn, settings.profile)
             # A column declared without a dimension may hold vectors of another one, which no count of "needed" sees.
             dims = settings.dimensions if declared_dimensions(conn, target) is None else None
-            state = rls.visible_state(conn, target, collection, settings.model, tenants, dims=dims,
-                                       zeros=True).as_dict()
+            state = rls.visible_state(conn, target, collection, settings.model, tenants, dims=dims).as_dict()
             part = rls.completeness(conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
                 state["unproven"] = part.note  # the counts are only the listed tenants' rows

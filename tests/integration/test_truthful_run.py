@@ -137,14 +137,16 @@ def _zero_vectors(db, n=3):
                (COLLECTION, n))
 
 
-def test_an_engine_run_leaving_all_zero_vectors_is_not_ok(cli, embedded_db, demo_profile, target_env):
-    """backfill said ok, 0 of 29 rows needed, over 3 zero vectors that sane_vectors then failed."""
+def test_a_plain_engine_run_re_embeds_all_zero_vectors(cli, embedded_db, demo_profile, target_env):
+    """backfill said ok, 0 of 29 rows needed, over 3 zero vectors that sane_vectors then failed; then it said they
+    remained and sent the user to --keys-from. A vector that embeds nothing is needed as a missing one is."""
     _zero_vectors(embedded_db)
     result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
                  env={**target_env, "DATABASE_URL": embedded_db.dsn})
-    assert result.code == 1 and result.json["ok"] is False, result.out
-    assert "3 vectors of tenant_globex are all zeros" in result.err + result.out
-    assert "backfill --keys-from" in result.err + result.out and result.json["after"]["zero"] == 3
+    assert result.code == 0 and result.json["ok"] is True, result.out + result.err
+    assert (result.json["before"]["needed"], result.json["before"]["zero"]) == (3, 3)
+    assert (result.json["after"]["needed"], result.json["after"]["zero"]) == (0, 0)
+    assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE vector_norm(embedding) = 0") == 0
 
 
 def test_a_run_of_the_apps_command_leaving_all_zero_vectors_is_not_ok(cli, embedded_db, demo_profile, target_env,
@@ -153,7 +155,8 @@ def test_a_run_of_the_apps_command_leaving_all_zero_vectors_is_not_ok(cli, embed
     result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
                       "echo 'Done. Embedded 29/29 rows. 0 failures.'")
     assert result.code == 1, result.out
-    assert "3 all-zero vectors remain" in " ".join(result.json["problems"]) and result.json["remaining"] == 0
+    assert "3 of 29 rows still need a vector (3 of them hold an all-zero vector)" in result.json["problems"]
+    assert result.json["remaining"] == 3
 
 
 def test_an_engine_run_leaving_duplicate_embedding_rows_is_not_ok(cli, embedded_db, demo_profile, target_env):
@@ -167,6 +170,22 @@ def test_an_engine_run_leaving_duplicate_embedding_rows_is_not_ok(cli, embedded_
     assert result.code == 1 and result.json["ok"] is False, result.out
     assert "2 embedding rows of tenant_globex are a second row of their chunk" in result.err + result.out
     assert result.json["after"]["duplicates"] == 2
+
+
+def test_the_counts_say_a_chunk_with_two_embedding_rows_is_one_chunk(cli, embedded_db, demo_profile, target_env):
+    """Without a unique key on the embedding key the counts classified join rows: scope and plan said 31 chunks, 31
+    embedded of the 29-chunk collection. Each chunk is counted once; a chunk one of whose rows is stale is needed."""
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
+                        "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
+    embedded_db.execute("UPDATE document_embeddings SET input_hash = 'stale' WHERE ctid = (SELECT min(ctid) FROM "
+                        "document_embeddings WHERE chunk_id = (SELECT min(id) FROM document_chunks WHERE collection = %s))",
+                        (COLLECTION,))
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--dry-run", "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    before = result.json["before"]
+    assert (before["chunks"], before["embedded"], before["needed"], before["stale"], before["duplicates"]) == (
+        CHUNKS, CHUNKS, 1, 1, 2), before
 
 
 def test_backfill_keys_from_replaces_a_chunks_duplicate_rows_with_one(cli, embedded_db, demo_profile, target_env,
