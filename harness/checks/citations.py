@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from ..errors import HarnessError
+from ..provider import OllamaProvider
 from .outcome import Offender, Outcome, skipped, unproven, verdict
 from .recompute import sample_rows
 from .sampling import Proof
@@ -122,10 +122,11 @@ def citations(session: CheckSession, collection: str) -> Outcome:
 
 
 def _citations(session: CheckSession, collection: str) -> Outcome:
-    try:
-        provider = session.provider()
-    except HarnessError as exc:
-        return skipped("citations", collection, str(exc))
+    return session.with_provider("citations", collection, lambda provider: _searched(session, collection, provider),
+                                 "nothing was searched")
+
+
+def _searched(session: CheckSession, collection: str, provider: OllamaProvider) -> Outcome:
     chosen = probes(session, collection)
     if not chosen:
         return skipped("citations", collection, "no spot query applies and no embedded chunk to sample")

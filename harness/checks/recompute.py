@@ -24,7 +24,6 @@ from dataclasses import replace
 import numpy as np
 from psycopg import sql
 
-from ..errors import HarnessError, ProviderError
 from ..provider import OllamaProvider
 from .outcome import OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .sampling import Proof
@@ -359,15 +358,8 @@ def recompute(session: CheckSession, collection: str) -> Outcome:
 
 
 def _recompute(session: CheckSession, collection: str) -> Outcome:
-    try:
-        provider = session.provider()
-    except HarnessError as exc:
-        # Nothing re-embedded proves nothing: unproven (not DONE), never a neutral skip.
-        return unproven("recompute", collection, str(exc))
-    try:
-        return _measured(session, collection, provider)
-    except ProviderError as exc:  # the provider stopped answering: what it did re-embed proves nothing of the rest
-        return unproven("recompute", collection, f"nothing was re-embedded: {exc}")
+    return session.with_provider("recompute", collection, lambda provider: _measured(session, collection, provider),
+                                 "nothing was re-embedded")
 
 
 def _measured(session: CheckSession, collection: str, provider: OllamaProvider) -> Outcome:

@@ -22,7 +22,7 @@ from psycopg.pq import TransactionStatus
 from .. import db as dbmod
 from .. import redact
 from ..db import Conn
-from ..errors import ConfigError, DatabaseError, HarnessError
+from ..errors import ConfigError, DatabaseError, HarnessError, ProviderError
 from ..profile import Profile
 from ..provider import OllamaProvider
 from ..settings import Settings
@@ -410,6 +410,19 @@ class CheckSession:
                 assert self.settings is not None, "open the session with open_session(settings, options)"
                 self._provider = self.settings.provider()
         return self._provider
+
+    def with_provider(self, name: str, collection: str, measure: Callable[[OllamaProvider], Outcome],
+                      nothing: str) -> Outcome:
+        """``measure(provider)``, or unproven where no provider answers (``nothing``: what was therefore not done):
+        a check that embedded nothing proves nothing, so it is never skipped or failed for it."""
+        try:
+            provider = self.provider()
+        except HarnessError as exc:  # none configured, or none could be made
+            return unproven(name, collection, f"{nothing}: {exc}")
+        try:
+            return measure(provider)
+        except ProviderError as exc:  # it stopped answering: what it did answer proves nothing of the rest
+            return unproven(name, collection, f"{nothing}: {exc}")
 
     def real_dimensions(self) -> int:
         """The model's real dimension (probed once, in the background when the pass starts)."""

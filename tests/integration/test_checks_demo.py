@@ -1,5 +1,6 @@
 """The DONE checks on the demo app: all pass after a backfill; a target without a profile is skipped, never passed."""
 
+import pytest
 
 from .checks_run import run_checks
 
@@ -110,6 +111,17 @@ def test_recompute_without_a_provider_is_unproven_and_not_done(embedded_db, demo
     assert run.properties["test_recompute[tenant_acme]"]["status"] == "unproven"
     assert "no embedding provider" in run.messages["test_recompute[tenant_acme]"]
     assert "DONE checks verdict: NOT DONE" in run.output and run.code != 0
+
+
+@pytest.mark.parametrize("host", ["", "http://127.0.0.1:9"], ids=["none", "unreachable"])
+def test_citations_without_a_provider_that_answers_is_unproven(embedded_db, demo_env, demo_profile, tmp_path, host):
+    """No query was embedded, so no search ran: that proves nothing about retrieval (it was skipped, as if the
+    collection had no spot query, while recompute in the same situation was unproven)."""
+    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme",
+                     env={**demo_env, "DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": host},
+                     files=("test_citations.py", "test_coverage.py"))
+    assert run.properties["test_citations[tenant_acme]"].get("status") == "unproven", run.output[-1500:]
+    assert "nothing was searched" in run.messages["test_citations[tenant_acme]"]
 
 
 def test_a_run_of_some_of_the_checks_is_not_done_and_names_those_not_run(embedded_db, demo_env, demo_profile, tmp_path):
