@@ -17,7 +17,7 @@ from ..provider import OllamaProvider
 from .outcome import Offender, Outcome, skipped, unproven, verdict
 from .recompute import sample_rows
 from .sampling import Proof
-from .session import CheckSession
+from .session import CheckSession, ProviderCheck
 
 FALLBACK_QUERIES = 3
 FALLBACK_K = 5
@@ -117,13 +117,7 @@ def _cannot_miss(certain: list[tuple[Probe, int]], embedded: int) -> str:
 def citations(session: CheckSession, collection: str) -> Outcome:
     """Spot queries (or sampled chunks) find their sources (computed in the background once the pass has drawn);
     a pass over rows row-level security hid from the searches is unproven (``CheckSession.partial``)."""
-    return session.partial("citations", collection,
-                           session.result(("citations", collection), lambda: _citations(session, collection)))
-
-
-def _citations(session: CheckSession, collection: str) -> Outcome:
-    return session.with_provider("citations", collection, lambda provider: _searched(session, collection, provider),
-                                 "nothing was searched")
+    return session.provider_check(CITATIONS, collection)
 
 
 def _searched(session: CheckSession, collection: str, provider: OllamaProvider) -> Outcome:
@@ -215,3 +209,6 @@ def _searched(session: CheckSession, collection: str, provider: OllamaProvider) 
                    found=f"{shown} over {len(chosen) + len(gone)} queries; {len(offenders)} problems",
                    offenders=offenders, total=len(offenders),
                    metrics=metrics)
+
+
+CITATIONS = ProviderCheck("citations", _searched, "nothing was searched")

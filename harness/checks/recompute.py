@@ -27,7 +27,7 @@ from psycopg import sql
 from ..provider import OllamaProvider
 from .outcome import OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .sampling import Proof
-from .session import CheckSession
+from .session import CheckSession, ProviderCheck
 from .spill import SpilledList
 
 THRESHOLD = 0.99
@@ -353,13 +353,7 @@ def _vector(value) -> np.ndarray:
 def recompute(session: CheckSession, collection: str) -> Outcome:
     """Sampled rows re-embedded now must match what is stored (computed once per session and collection, in the
     background as soon as the pass has drawn the sample)."""
-    return session.partial("recompute", collection,
-                           session.result(("recompute", collection), lambda: _recompute(session, collection)))
-
-
-def _recompute(session: CheckSession, collection: str) -> Outcome:
-    return session.with_provider("recompute", collection, lambda provider: _measured(session, collection, provider),
-                                 "nothing was re-embedded")
+    return session.provider_check(RECOMPUTE, collection)
 
 
 def _measured(session: CheckSession, collection: str, provider: OllamaProvider) -> Outcome:
@@ -508,3 +502,6 @@ def _judged(session: CheckSession, collection: str, batches: Iterator[list[dict]
                         f"(--sample {need}, or --sample all)", expected=expected, found=found, metrics=metrics)
     return verdict("recompute", collection, not offenders, expected=expected, found=found,
                    offenders=offenders, total=below, metrics=metrics)
+
+
+RECOMPUTE = ProviderCheck("recompute", _measured, "nothing was re-embedded")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +36,16 @@ TIMEOUT_MS_PER_GB = 60_000  # and this much more per GB of the chunk and embeddi
 MAX_TIMEOUT_MS = 2**31 - 1  # the most statement_timeout takes (about 36 TB at that rate)
 SAMPLE_ALL = "all"
 
+
+
+@dataclass(frozen=True)
+class ProviderCheck:
+    """A check the embedding provider answers: ``measure(session, collection, provider)``, and what was not done
+    (``nothing``) where no provider answers."""
+
+    name: str
+    measure: Callable[[CheckSession, str, OllamaProvider], Outcome]
+    nothing: str
 
 @dataclass(frozen=True)
 class CheckOptions:
@@ -391,14 +400,14 @@ class CheckSession:
     def _start_provider_work(self) -> None:
         """As the pass starts: the model probe, drawing and re-embedding the samples, the citation searches; in two
         background threads with their own connections, so the provider works while the pass reads."""
-        from .citations import _citations
-        from .recompute import _recompute
+        from .citations import CITATIONS
+        from .recompute import RECOMPUTE
 
         if self.provider_problem is None and self.settings is not None:
             self.later(("real_dimensions",), self._probe_dimensions)
         for c in self.collections:
-            self.later(("recompute", c), functools.partial(_recompute, self, c))
-            self.later(("citations", c), functools.partial(_citations, self, c))
+            for check in (RECOMPUTE, CITATIONS):
+                self.later((check.name, c), self._measuring(check, c))
 
     # -- the provider ----------------------------------------------------------------
     def provider(self) -> OllamaProvider:
@@ -411,18 +420,24 @@ class CheckSession:
                 self._provider = self.settings.provider()
         return self._provider
 
-    def with_provider(self, name: str, collection: str, measure: Callable[[OllamaProvider], Outcome],
-                      nothing: str) -> Outcome:
-        """``measure(provider)``, or unproven where no provider answers (``nothing``: what was therefore not done):
-        a check that embedded nothing proves nothing, so it is never skipped or failed for it."""
-        try:
-            provider = self.provider()
-        except HarnessError as exc:  # none configured, or none could be made
-            return unproven(name, collection, f"{nothing}: {exc}")
-        try:
-            return measure(provider)
-        except ProviderError as exc:  # it stopped answering: what it did answer proves nothing of the rest
-            return unproven(name, collection, f"{nothing}: {exc}")
+    def provider_check(self, check: ProviderCheck, collection: str) -> Outcome:
+        """A check the provider answers (recompute, citations): measured once per session and collection (begun in the
+        background as the pass starts), unproven where no provider answers, and under row-level security's rule."""
+        return self.partial(check.name, collection, self.result((check.name, collection), self._measuring(check, collection)))
+
+    def _measuring(self, check: ProviderCheck, collection: str) -> Callable[[], Outcome]:
+        """``check.measure`` with the provider, or unproven where none answers: a check that embedded nothing proves
+        nothing, so it is never skipped or failed for it."""
+        def measured() -> Outcome:
+            try:
+                provider = self.provider()
+            except HarnessError as exc:  # none configured, or none could be made
+                return unproven(check.name, collection, f"{check.nothing}: {exc}")
+            try:
+                return check.measure(self, collection, provider)
+            except ProviderError as exc:  # it stopped answering: what it did answer proves nothing of the rest
+                return unproven(check.name, collection, f"{check.nothing}: {exc}")
+        return measured
 
     def real_dimensions(self) -> int:
         """The model's real dimension (probed once, in the background when the pass starts)."""
