@@ -199,14 +199,17 @@ def read_contract(rel: str, text: str) -> Contract:
     urls = []
     docstrings = py_docstrings(text) if lang == "python" else []
     for m in _URL.finditer(text):
-        if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(m.group("u")) or _in_comment(text, m.start())
-                or "{" in m.group("u") or any(a <= m.start() < b for a, b in docstrings)
+        url = m.group("u")
+        if "{" in url and lang == "python" and text[max(0, m.start() - 2):m.start()].lower().endswith(("f", "fr", "rf")):
+            url = _f_string_of_literals(text, url) or url
+        if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(url) or _in_comment(text, m.start())
+                or "{" in url or any(a <= m.start() < b for a, b in docstrings)
                 or _in_other_string(text, m.start(), m.group("q"))):
             continue
         if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()) or (
                 lang == "python" and _is_parameter_default(text, m.start(), m.end())):
             continue
-        urls.append(_mask(m.group("u")))
+        urls.append(_mask(url))
     # a library's own default address, in no string of the file (the AI SDK's Ollama provider: 127.0.0.1:11434)
     urls += [c.url for c in calls if c.kind == "ollama-ai-sdk" and c.url and not c.url_env]
     models = [c.model for c in calls if c.model and not c.model_env and not c.in_process]
@@ -230,6 +233,29 @@ def read_contract(rel: str, text: str) -> Contract:
                     composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else (),
                     keeps=tuple(f"{rel}:{line_of(text, m.start())}" for m in _KEEPS.finditer(text)
                                 if not _in_comment(text, m.start()))[:5])
+
+
+_PLACEHOLDER = re.compile(r"\{(?P<n>[A-Za-z_]\w*)\}")
+
+
+def _f_string_of_literals(text: str, template: str) -> str | None:
+    """A Python f-string's text with each ``{name}`` replaced by the one literal (a string or an integer) the file
+    assigns that name (``host = "127.0.0.1"``): an address the code builds of constants is as hard-coded as a literal
+    one. None if any name is assigned anything else (an env read), more than one value, or nothing."""
+    def literal(name: str) -> str | None:
+        values = set()
+        for m in re.finditer(rf"(?m)^[ \t]*{re.escape(name)}[ \t]*(?::[^=\n]+)?=(?!=)[ \t]*(?P<rhs>[^\n]*?)[ \t]*(?:#.*)?$",
+                             text):
+            v = re.fullmatch(r"""(?P<q>['"])(?P<s>[^'"\n]*)(?P=q)|(?P<i>\d+)""", m.group("rhs"))
+            if v is None:
+                return None
+            values.add(v.group("s") if v.group("s") is not None else v.group("i"))
+        return values.pop() if len(values) == 1 else None
+
+    parts = {n: literal(n) for n in {m.group("n") for m in _PLACEHOLDER.finditer(template)}}
+    if not parts or None in parts.values() or _PLACEHOLDER.sub("", template).count("{"):
+        return None
+    return _PLACEHOLDER.sub(lambda m: cast(str, parts[m.group("n")]), template)
 
 
 def composed_texts_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, tuple[str, ...], str], ...]:
