@@ -13,7 +13,7 @@ from typing import cast, overload
 from .. import redact, task_prefixes
 from . import embedding_calls
 from .files import MAKEFILES, is_test, language, read
-from .literals import call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, py_docstrings
+from .literals import call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal, py_docstrings
 
 MAX_FILES = 30
 # A language model's settings: a name with an LLM / chat / completion / generation part that sets a model, provider,
@@ -239,20 +239,10 @@ _PLACEHOLDER = re.compile(r"\{(?P<n>[A-Za-z_]\w*)\}")
 
 
 def _f_string_of_literals(text: str, template: str) -> str | None:
-    """A Python f-string's text with each ``{name}`` replaced by the one literal (a string or an integer) the file
-    assigns that name (``host = "127.0.0.1"``): an address the code builds of constants is as hard-coded as a literal
-    one. None if any name is assigned anything else (an env read), more than one value, or nothing."""
-    def literal(name: str) -> str | None:
-        values = set()
-        for m in re.finditer(rf"(?m)^[ \t]*{re.escape(name)}[ \t]*(?::[^=\n]+)?=(?!=)[ \t]*(?P<rhs>[^\n]*?)[ \t]*(?:#.*)?$",
-                             text):
-            v = re.fullmatch(r"""(?P<q>['"])(?P<s>[^'"\n]*)(?P=q)|(?P<i>\d+)""", m.group("rhs"))
-            if v is None:
-                return None
-            values.add(v.group("s") if v.group("s") is not None else v.group("i"))
-        return values.pop() if len(values) == 1 else None
-
-    parts = {n: literal(n) for n in {m.group("n") for m in _PLACEHOLDER.finditer(template)}}
+    """A Python f-string's text with each ``{name}`` replaced by the one literal the file assigns that name
+    (``host = "127.0.0.1"``): an address the code builds of constants is as hard-coded as a literal one. None if a
+    name has no such literal (an env read, two values, nothing)."""
+    parts = {n: only_literal(text, n) for n in {m.group("n") for m in _PLACEHOLDER.finditer(template)}}
     if not parts or None in parts.values() or _PLACEHOLDER.sub("", template).count("{"):
         return None
     return _PLACEHOLDER.sub(lambda m: cast(str, parts[m.group("n")]), template)
