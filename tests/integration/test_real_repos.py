@@ -6579,10 +6579,13 @@ def test_towles_text_embeddings_loaded_by_its_own_code_located_drafted_and_repai
     fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl",
                 "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
-    again = cli("verify", *target, "--run-dir", tmp_path / "again", "--json", env=env)
-    assert again.code == 0, again.out
-    recorded = cli("record", *target, "--run-dir", tmp_path / "again", "--historylog", tmp_path / "log.md",
-                   "--repo", app, "--json", env=env)
-    assert recorded.code == 0, recorded.out + recorded.err
+    # Then, as after any repair, run (nothing is left to embed), verify and record: the entry says succeeded.
+    again = tmp_path / "again"
+    rerun = cli("run", *target, "--run-dir", again, "--engine", "--json", env=env)
+    assert rerun.code == 0 and rerun.json["counts_before"]["needed"] == 0, rerun.out + rerun.err
+    assert cli("verify", *target, "--run-dir", again, "--json", env=env).code == 0
+    recorded = cli("record", *target, "--run-dir", again, "--historylog", tmp_path / "log.md", "--repo", app, "--json",
+                   env=env)
+    assert recorded.code == 0 and recorded.json["entry"]["outcome"] == "succeeded", recorded.out + recorded.err
     assert empty_db.scalar("SELECT count(*) FROM text_embeddings WHERE vector_array IS NULL "
                            "OR model_name <> 'nomic-embed-text'") == 0
