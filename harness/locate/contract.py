@@ -201,7 +201,7 @@ def read_contract(rel: str, text: str) -> Contract:
     for m in _URL.finditer(text):
         url = m.group("u")
         if "{" in url and lang == "python" and text[max(0, m.start() - 2):m.start()].lower().endswith(("f", "fr", "rf")):
-            url = _f_string_of_literals(text, url) or url
+            url = _f_string_of_literals(text, url, m.start()) or url
         if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(url) or _in_comment(text, m.start())
                 or "{" in url or any(a <= m.start() < b for a, b in docstrings)
                 or _in_other_string(text, m.start(), m.group("q"))):
@@ -236,13 +236,19 @@ def read_contract(rel: str, text: str) -> Contract:
 
 
 _PLACEHOLDER = re.compile(r"\{(?P<n>[A-Za-z_]\w*)\}")
+_DEF_PARAMS = re.compile(r"\bdef\s+\w+\s*\((?P<params>[^)]*)\)")
 
 
-def _f_string_of_literals(text: str, template: str) -> str | None:
+def _f_string_of_literals(text: str, template: str, at: int) -> str | None:
     """A Python f-string's text with each ``{name}`` replaced by the one literal the file assigns that name
     (``host = "127.0.0.1"``): an address the code builds of constants is as hard-coded as a literal one. None if a
     name has no such literal (an env read, two values, nothing)."""
-    parts = {n: only_literal(text, n) for n in {m.group("n") for m in _PLACEHOLDER.finditer(template)}}
+    names = {m.group("n") for m in _PLACEHOLDER.finditer(template)}
+    # a parameter of the function the f-string is in is whatever its caller passes, not a literal assigned elsewhere
+    enclosing = [m for m in _DEF_PARAMS.finditer(text, 0, at)][-1:]
+    parameters = {p.strip().split(":")[0].split("=")[0].strip().lstrip("*") for m in enclosing
+                  for p in m.group("params").split(",")}
+    parts = {n: only_literal(text, n) if n not in parameters else None for n in names}
     if not parts or None in parts.values() or _PLACEHOLDER.sub("", template).count("{"):
         return None
     return _PLACEHOLDER.sub(lambda m: cast(str, parts[m.group("n")]), template)

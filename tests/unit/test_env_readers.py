@@ -130,3 +130,6 @@ def test_an_f_string_dsn_built_from_the_files_own_literals_is_a_hard_coded_url()
     assert read_contract("db.py", from_env).hardcoded_urls == ()
     unknown = text.replace('    port = 5432\n', '')
     assert read_contract("db.py", unknown).hardcoded_urls == ()
+    parameter = text + '\n\ndef connect(host):\n    return psycopg2.connect(f"postgresql://app@{host}:5432/app")\n'
+    assert read_contract("db.py", parameter).hardcoded_urls == (
+        "postgresql://local_rag_user:***@127.0.0.1:5432/local_rag_db",)  # `host` there is connect's parameter
