@@ -13,7 +13,7 @@ from typing import cast, overload
 from .. import redact, task_prefixes
 from . import embedding_calls
 from .files import MAKEFILES, is_test, language, read
-from .literals import call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, py_docstrings
+from .literals import call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal, py_docstrings
 
 MAX_FILES = 30
 # A language model's settings: a name with an LLM / chat / completion / generation part that sets a model, provider,
@@ -199,14 +199,17 @@ def read_contract(rel: str, text: str) -> Contract:
     urls = []
     docstrings = py_docstrings(text) if lang == "python" else []
     for m in _URL.finditer(text):
-        if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(m.group("u")) or _in_comment(text, m.start())
-                or "{" in m.group("u") or any(a <= m.start() < b for a, b in docstrings)
+        url = m.group("u")
+        if "{" in url and lang == "python" and text[max(0, m.start() - 2):m.start()].lower().endswith(("f", "fr", "rf")):
+            url = _f_string_of_literals(text, url, m.start()) or url
+        if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(url) or _in_comment(text, m.start())
+                or "{" in url or any(a <= m.start() < b for a, b in docstrings)
                 or _in_other_string(text, m.start(), m.group("q"))):
             continue
         if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()) or (
                 lang == "python" and _is_parameter_default(text, m.start(), m.end())):
             continue
-        urls.append(_mask(m.group("u")))
+        urls.append(_mask(url))
     # a library's own default address, in no string of the file (the AI SDK's Ollama provider: 127.0.0.1:11434)
     urls += [c.url for c in calls if c.kind == "ollama-ai-sdk" and c.url and not c.url_env]
     models = [c.model for c in calls if c.model and not c.model_env and not c.in_process]
@@ -230,6 +233,25 @@ def read_contract(rel: str, text: str) -> Contract:
                     composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else (),
                     keeps=tuple(f"{rel}:{line_of(text, m.start())}" for m in _KEEPS.finditer(text)
                                 if not _in_comment(text, m.start()))[:5])
+
+
+_PLACEHOLDER = re.compile(r"\{(?P<n>[A-Za-z_]\w*)\}")
+_DEF_PARAMS = re.compile(r"\bdef\s+\w+\s*\((?P<params>[^)]*)\)")
+
+
+def _f_string_of_literals(text: str, template: str, at: int) -> str | None:
+    """A Python f-string's text with each ``{name}`` replaced by the one literal the file assigns that name
+    (``host = "127.0.0.1"``): an address the code builds of constants is as hard-coded as a literal one. None if a
+    name has no such literal (an env read, two values, nothing)."""
+    names = {m.group("n") for m in _PLACEHOLDER.finditer(template)}
+    # a parameter of the function the f-string is in is whatever its caller passes, not a literal assigned elsewhere
+    enclosing = [m for m in _DEF_PARAMS.finditer(text, 0, at)][-1:]
+    parameters = {p.strip().split(":")[0].split("=")[0].strip().lstrip("*") for m in enclosing
+                  for p in m.group("params").split(",")}
+    parts = {n: only_literal(text, n) if n not in parameters else None for n in names}
+    if not parts or None in parts.values() or _PLACEHOLDER.sub("", template).count("{"):
+        return None
+    return _PLACEHOLDER.sub(lambda m: cast(str, parts[m.group("n")]), template)
 
 
 def composed_texts_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, tuple[str, ...], str], ...]:

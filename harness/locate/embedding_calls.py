@@ -104,6 +104,9 @@ _SUPABASE_AI = re.compile(r"""\bnew\s+Supabase\s*\.\s*ai\s*\.\s*Session\s*\(""")
 _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
 _OLLAMA_CALL = re.compile(r"""\b(?P<name>\w+)\s*\.\s*(?P<fn>embed|embeddings)\s*\(""")
+# Python's module functions imported by name (`from ollama import embed, generate`): the default client's, which
+# reads OLLAMA_HOST; an `as` alias is the name called.
+_OLLAMA_FROM_IMPORT = re.compile(r"""^[ \t]*from\s+ollama\s+import\s+(?P<names>\([^)]*\)|[^\n]+)""", re.M)
 # Azure OpenAI embeds with the model its deployment serves: the deployment is the model's setting
 # (``azureOpenAIApiDeploymentName`` in LangChain.js, ``azure_deployment`` / ``deployment`` in Python), where no model
 # keyword follows it (a model keyword before it is found first): the model a call names is its model.
@@ -393,6 +396,13 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
             add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-client", f"{m.group('name')}.{m.group('fn')}",
                               *_kw(text, args, m.end(), _MODEL_KW, reads), *host[:2],
                               None, *_dimensions(text, args, m.end(), reads), url_from=host[2]))
+        for name in _ollama_functions(text) if lang == "python" else ():
+            for m in re.finditer(rf"(?<![\w.])(?<!def ){re.escape(name)}\s*\(", text):
+                args = call_args(text, m.end() - 1)
+                host = _ollama_host(text, reads)
+                add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-client", name,
+                                  *_kw(text, args, m.end(), _MODEL_KW, reads), *host[:2],
+                                  None, *_dimensions(text, args, m.end(), reads), url_from=host[2]))
     ollama_sdk = _ai_sdk_ollama(text, reads) if lang == "js" else None
     if lang == "js" and _AI_SDK_IMPORT.search(text):  # the Vercel AI SDK: embed({ model: openai.embedding("m") })
         for m in _AI_SDK.finditer(text):
@@ -835,6 +845,17 @@ def _client_url(text: str, reads: list[EnvRead]) -> tuple[str | None, str | None
         return None, None
     args = call_args(text, m.end() - 1)
     return _kw(text, args, m.end(), _URL_KW, reads)
+
+
+def _ollama_functions(text: str) -> list[str]:
+    """The names ``from ollama import ...`` binds to its embed functions (``embed``, ``embeddings``, or their alias)."""
+    out = []
+    for m in _OLLAMA_FROM_IMPORT.finditer(text):
+        for part in m.group("names").strip("() \t").split(","):
+            original, _, alias = part.strip().partition(" as ")
+            if original.strip() in ("embed", "embeddings"):
+                out.append((alias or original).strip())
+    return out
 
 
 def _ollama_host(text: str, reads: list[EnvRead]) -> tuple[str | None, str | None, str | None]:

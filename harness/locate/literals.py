@@ -231,6 +231,18 @@ def constant(text: str, name: str) -> str | None:
     return m.group("rhs").strip() if m else None
 
 
+def only_literal(text: str, name: str) -> str | None:
+    """The one literal (a string, or an integer) every assignment of ``name`` in the text gives it; None where one
+    assigns anything else (an env read, a call), two differ, or none does."""
+    values = set()
+    for m in re.finditer(rf"(?m)^[ \t]*{re.escape(name)}[ \t]*(?::[^=\n]+)?=(?!=)[ \t]*(?P<rhs>[^\n]*?)[ \t]*(?:#.*)?$", text):
+        v = re.fullmatch(r"""(?P<q>['"])(?P<s>[^'"\n]*)(?P=q)|(?P<i>\d+)""", m.group("rhs"))
+        if v is None:
+            return None
+        values.add(v.group("s") if v.group("s") is not None else v.group("i"))
+    return values.pop() if len(values) == 1 else None
+
+
 def int_value(text: str, token: str) -> int | None:
     """``token`` as a dimension: a number, or a constant of the file that is one."""
     token = token.strip()

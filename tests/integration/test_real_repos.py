@@ -1563,7 +1563,7 @@ def test_sec_insights_llamaindex_nodes_of_every_filing_in_one_table(cli, empty_d
     fails_with_citations_at_most(damaged.json["checks"], {"recompute"})
     offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
     assert {int(o["key"]) for o in offenders if o["check"] == "recompute"} == {*rechunked, *other}
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
     assert cli("verify", *target, "--run-dir", tmp_path / "fixed", "--json", env=env).code == 0
 
@@ -1883,7 +1883,7 @@ def test_mem0_memories_with_the_text_and_its_md5_in_a_jsonb_payload(cli, empty_d
     assert {c["check"] for c in damaged.json["checks"] if c["status"] == "failed"} <= {"recompute", "citations"}
     offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
     assert {o["key"] for o in offenders if o["check"] == "recompute"} == {str(k) for k in (edited, *others, *swapped)}
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
     again = cli("verify", *target, "--run-dir", tmp_path / "fixed", "--json", env=env)
     assert again.code == 0, again.out
@@ -2078,7 +2078,7 @@ def test_chatgpt_your_files_sections_embedded_by_an_edge_function_under_their_do
     assert {(o["check"], o["key"]) for o in offenders if o["check"] != "citations"} == {
         *(("coverage", k) for k in lost), *(("recompute", k) for k in (*rewritten, *other, *swapped))}
     assert {o["key"] for o in offenders if o["check"] == "citations"} <= {*rewritten, *other, *swapped}
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and (fixed.json["embedded"], fixed.json["failed"]) == (7, 0), fixed.out + fixed.err
 
     # Then a re-process deleted one document's sections. With the drafted source uncommented, that document fails
@@ -2197,7 +2197,7 @@ def test_formbricks_prisma_documents_in_a_turbo_monorepo(cli, empty_db, server, 
     offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
     assert {o["key"] for o in offenders if o["check"] == "recompute"} == set(keys[4:8])
     assert {o["key"] for o in offenders if o["check"] == "coverage"} == set(keys[8:10])
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
     assert cli("verify", *target, "--run-dir", tmp_path / "fixed", "--json", env=env).code == 0
 
@@ -2441,7 +2441,7 @@ def test_falkor_rentalintel_django_chunks_whose_column_a_later_migration_altered
     fails_with_citations_at_most(damaged.json["checks"], {"recompute"})
     offenders = [json.loads(line) for line in (tmp_path / "damaged" / "offenders.jsonl").read_text().splitlines()]
     assert {o["key"] for o in offenders} == {keys[2], keys[9], keys[4], keys[20]}
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
     again = cli("verify", *target, "--run-dir", tmp_path / "fixed", "--json", env=env)
     assert again.code == 0, again.out
@@ -2940,7 +2940,7 @@ def test_nextjs_openai_doc_search_vectors_the_checksum_skip_left_behind(cli, doc
     assert by_check["coverage"] == set(lost)
     assert by_check["recompute"] == {*old, edited, *swapped}
     assert by_check["source_coverage"] == {("nods_page", page)}
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 7, fixed.out + fixed.err
     # Every row is right again; the deleted sections are the build step's to make again (the page's NULL checksum
     # makes it redo the page), so source_coverage still fails.
@@ -3303,7 +3303,7 @@ def test_cognee_backfill_gone_wrong_is_named_row_by_row_and_repaired(cli, cognee
     assert by_check["coverage"] == {lost}
     assert by_check["recompute"] == {edited, *other, *swapped}
     assert by_check["source_coverage"] == {("data", gone)}
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
     again = checked_again(profile, env, "DocumentChunk_text")
     # The deleted chunks are cognify's to make again (an LLM pipeline): source_coverage still names their document.
@@ -3582,7 +3582,7 @@ def test_pydantic_ai_rag_backfill_gone_wrong_is_named_row_by_row_and_repaired(cl
     fails_with_citations_at_most(damaged.json["checks"], {"recompute"})
     wrong = {key[t] for t in ("Sampling", "Alerts", "HTTPX", "FastAPI", "Live view", "Asyncpg")}
     assert offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")["recompute"] == wrong
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
     again = checked_again(profile, env, "doc_sections")
     assert not [c for c, status in again.items() if status == "failed"], again
@@ -3674,7 +3674,7 @@ def test_txtai_pgvector_ann_vectors_keyed_like_the_content_databases_sections(cl
     assert damaged.code == 1
     fails_with_citations_at_most(damaged.json["checks"], {"recompute"})
     assert offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")["recompute"] == {0, 2, 4, 5}
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
     again = checked_again(trial.profile, env, "sections")
     assert not [c for c, status in again.items() if status == "failed"], again
@@ -3843,7 +3843,7 @@ def test_flowise_postgres_node_table_made_at_runtime_with_a_record_manager(cli, 
     by_check = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     by_check.pop("citations", None)  # a damaged chunk drawn by citations' sample, when it is
     assert by_check == {"coverage": set(lost), "recompute": {edited, *other, *swapped, composed}}, by_check
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 8, fixed.out + fixed.err
     again = checked_again(trial.profile, env, "documents")
     assert again["coverage"] == again["recompute"] == "passed", again
@@ -4059,7 +4059,7 @@ def test_haystack_documents_gone_wrong_are_named_row_by_row_and_repaired(cli, ha
     by_check = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert by_check["coverage"] == set(lost)
     assert by_check["recompute"] == {edited, other, bare, *swapped}
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 7, fixed.out + fixed.err
     again = checked_again(profile, env, HAYSTACK_TABLE)
     assert not [c for c, status in again.items() if status == "failed"], again
@@ -4346,7 +4346,7 @@ def test_spring_ai_pgvector_store_gone_wrong_is_named_row_by_row_and_repaired(cl
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert offenders["recompute"] == {key[chunk[i]] for i in (0, 2, 4, 3, 6)}, offenders
     assert key[chunk[7]] in set().union(*offenders.values()), offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
     again = checked_again(profile, env, "vector_store")
     assert not [c for c, status in again.items() if status == "failed"], again
@@ -4470,7 +4470,7 @@ def test_xhad_yes_documents_gone_wrong_are_named_row_by_row_and_repaired(cli, em
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert offenders["recompute"] == {"_0", "_1", "_2", "_3", "_4"}, offenders
     assert "_9" in set().union(*offenders.values()), offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
     again = checked_again(profile, env, "documents")
     assert not [c for c, status in again.items() if status == "failed"], again
@@ -4746,7 +4746,7 @@ def test_quivr_vectors_gone_wrong_are_named_row_by_row_and_repaired(cli, quivr, 
     assert offenders["recompute"] == {edited, other, bare, moved}, offenders
     assert offenders["source_coverage"] == {("knowledge", "44444444-4444-4444-8444-444444444444")}, offenders
     assert lost not in {k for keys in offenders.values() for k in keys}  # paper.md is research's, not missing here
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
     # The lost file has nothing to re-embed: said, not counted.
     assert any("source_coverage: knowledge 44444444-4444-4444-8444-444444444444" in n for n in fixed.json["notes"]), \
@@ -4900,7 +4900,7 @@ def test_ai_sdk_rag_starter_chunks_gone_wrong_are_named_row_by_row_and_repaired(
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert offenders["recompute"] == {edited, permuted, first, second}, offenders
     assert offenders["source_coverage"] == {("resources", "unembedded")}, offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
     again = checked_again(profile, env, "embeddings")
     assert [c for c, status in again.items() if status == "failed"] == ["source_coverage"], again
@@ -5165,7 +5165,7 @@ def test_private_gpt_nodes_gone_wrong_are_named_row_by_row_and_repaired(cli, pri
     assert {int(k) for k in offenders["recompute"]} == {int(k) for k in (edited, permuted, first, second)}, offenders
     assert {int(k) for keys in offenders.values() for k in keys} == {int(k) for k in (edited, permuted, first, second,
                                                                                       *deleted)}, offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
     again = checked_again(profile, env, "data_embeddings")
     assert not [c for c, status in again.items() if status == "failed"], again
@@ -5340,7 +5340,7 @@ def test_defra_knowledge_vectors_gone_wrong_are_named_row_by_row_and_repaired(cl
     assert set().union(*offenders.values()) == {edited, permuted, first, second, lost}, offenders
     assert offenders["recompute"] == {edited, permuted, first, second}, offenders
     assert offenders["coverage"] == {lost}, offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
     assert not [c for c, status in checked_again(profile, env, DEFRA_TABLE).items() if status == "failed"]
     with defra_db.connect(autocommit=True) as conn:
@@ -5467,7 +5467,7 @@ def test_jaxnode_vectordocs_gone_wrong_are_named_row_by_row_and_repaired(cli, ja
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert set().union(*offenders.values()) == {edited, other, first, second, lost}, offenders
     assert offenders["recompute"] >= {edited, first, second} and lost in offenders["coverage"], offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
     assert not [c for c, status in checked_again(profile, env, "vectordocs").items() if status == "failed"]
     with jaxnode_db.connect(autocommit=True) as conn:
@@ -5726,7 +5726,7 @@ def test_surfsense_chunks_and_documents_gone_wrong_are_named_row_by_row_and_repa
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert offenders["recompute"] == {edited, permuted, moved}, offenders
     assert offenders["source_coverage"] == {("documents", failed)}, offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 3, fixed.out + fixed.err
     # The Research chunk still holds the expenses chunk's old vector, now that chunk's again: Research's verify names
     # it (under distinct_vectors too: its vector is a Handbook chunk's), its own backfill repairs it.
@@ -5894,7 +5894,7 @@ def test_mastra_test_index_rows_gone_wrong_are_named_row_by_row_and_repaired(cli
     assert offenders["recompute"] == {edited, reversed_, first, second}, offenders
     assert offenders["coverage"] == {lost}, offenders
     assert set().union(*offenders.values()) == {edited, reversed_, first, second, lost}, offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
     assert not [c for c, status in checked_again(profile, env, "test_index").items() if status == "failed"]
     with mastra_db.connect(autocommit=True) as conn:
@@ -6027,7 +6027,7 @@ def test_labs_django_code_chunks_per_project_with_the_embedders_model_kept_in_a_
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert offenders["recompute"] == {edited, openai, permuted, a, b, moved}, offenders
     assert offenders["dimensions"] == {openai}, offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
     other = ("--profile", trial.profile, "--collection", "toolbox")
     theirs = cli("verify", *other, "--run-dir", tmp_path / "toolbox", "--json", env=env)
@@ -6194,7 +6194,7 @@ def test_lightrag_workspace_gone_wrong_is_named_row_by_row_and_repaired_alone(cl
     assert set().union(*offenders.values()) == {edited, other, first, second, lost}, offenders
     assert offenders["recompute"] >= {edited, other, first, second} and offenders["coverage"] == {lost}, offenders
     assert not [c for c, status in checked_again(profile, env, "alpha").items() if status == "failed"]
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
     assert not [c for c, status in checked_again(profile, env, "beta").items() if status == "failed"]
     with lightrag_db.connect(autocommit=True) as conn:
@@ -6378,7 +6378,7 @@ def test_ai_chat_laravel_news_chunks_located_drafted_backfilled_and_repaired(cli
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert offenders["recompute"] == {edited, reversed_, a, b}, offenders
     assert offenders["coverage"] == {gone}, offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--approve-model-change", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
     assert not [c for c, status in checked_again(trial.profile, env, "news_chunks").items() if status == "failed"]
     assert empty_db.scalar("SELECT count(*) FROM news_chunks WHERE embedding IS NULL") == 0
@@ -6480,3 +6480,112 @@ def test_governed_seeded_chunks_backfilled_by_its_own_script_and_its_done_line_n
     fixed = cli("backfill", *target, "--keys-from", tmp_path / "again" / "offenders.jsonl", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 4, fixed.out + fixed.err
     assert not [c for c, status in checked_again(trial.profile, env, "doc_chunks").items() if status == "failed"]
+
+
+# -- ChrisTowles/rag-demo-ollama-and-pgvector: Python, psycopg2, the `ollama` client's module functions --------------
+
+TOWLES_LOAD = """
+import sys
+sys.path.insert(0, "src")
+import psycopg2
+from pgvector.psycopg2 import register_vector
+from db import batch_insert_embeddings
+from ollama_utils import generate_embedding_from_text
+conn = psycopg2.connect(sys.argv[1])
+register_vector(conn)
+for path in sys.argv[2:]:
+    batch_insert_embeddings(conn, generate_embedding_from_text(text=open(path).read(), title=path))
+"""
+
+
+def load_towles(db, server, app: Path, texts: tuple[str, ...]) -> None:
+    """Rows as the app writes them, by its own code: `generate_embedding_from_text` (512-character slices, each embedded
+    through `ollama.embed`, the module's client at OLLAMA_HOST) and `batch_insert_embeddings` (title, the response's
+    model, the slice, the vector), one file's text at a time, the file's path as its title."""
+    subprocess.run([sys.executable, "-c", TOWLES_LOAD, db.dsn, *texts], cwd=app, check=True,
+                   env={**os.environ, "OLLAMA_HOST": server.url})
+
+
+def test_towles_text_embeddings_loaded_by_its_own_code_located_drafted_and_repaired(cli, empty_db, server, tmp_path):
+    """ChrisTowles/rag-demo-ollama-and-pgvector: one `text_embeddings` table (serial key, `title`, `model_name` the
+    Ollama response's, `content`, `vector_array vector(768)`) filled by the app's own code through the `ollama`
+    module's `embed` at OLLAMA_HOST; its only command (`src/main.py`) loads only into an empty table from a
+    hard-coded DSN, then asks questions: the engine runs. Then rows gone wrong are named and repaired."""
+    app = Source.of("ChrisTowles__rag-demo-ollama-and-pgvector").checkout("", tmp_path / "app")
+    ddl = (app / "config/postgres/00_init.sql").read_text()
+    assert "vector_array vector(768)" in ddl and "model_name varchar" in ddl
+    empty_db.execute(ddl.replace("CREATE EXTENSION vector;", "CREATE EXTENSION IF NOT EXISTS vector;"))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    # Freshly installed (no row yet): the model is the one the app's embedder names (it was TODO).
+    fresh = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", tmp_path / "fresh.yaml",
+                "--json", env=env)
+    assert fresh.code == 0 and fresh.json["todo"] == [], fresh.out + fresh.err
+    assert yaml.safe_load(fresh.json["profile"])["provider"]["model"] == "nomic-embed-text", fresh.json["profile"]
+    load_towles(empty_db, server, app, ("ReadMe.md", "LICENSE", "src/main.py", "src/db.py", "src/ollama_utils.py"))
+    rows = empty_db.scalar("SELECT count(*) FROM text_embeddings")
+    assert rows > 20 and empty_db.scalar("SELECT array_agg(DISTINCT model_name) FROM text_embeddings") == [
+        "nomic-embed-text"]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE text_embeddings SET vector_array = NULL WHERE text_embeddings_id IN (2, 5)")
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "text_embeddings", plan=True)
+    located = trial.locate.json
+    assert [(c["path"], c["line"], c["kind"], c["name"], c["model"], c["url_env"])
+            for c in located["embedding_calls"]] == [
+        ("src/ollama_utils.py", 42, "ollama-client", "embed", "nomic-embed-text", "OLLAMA_HOST")], located
+    assert [(d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("text_embeddings", "vector_array", 768)]
+    assert [(d["path"], d["distance"]) for d in located["distances"]] == [("src/db.py", "cosine")]
+    assert located["entrypoints"] == [], located["entrypoints"]  # main.py loads only into an empty table
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert trial.init.json["todo"] == [] and (
+        raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["sources"],
+        raw["embeddings"]["vector"], raw["embeddings"]["model"], raw["provider"]["model"],
+        raw["provider"]["dimensions"], raw["distance"], raw["backfill"]) == (
+        "text_embeddings", "text_embeddings_id", "content", ["title"], "vector_array", "model_name",
+        "nomic-embed-text", 768, "cosine", None), trial.profile.read_text()
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, empty_db, "text_embeddings", "vector_array", rows, needed=2)
+    # The app's main.py as the command: it connects to the DSN db.py builds of its own literals, never ours.
+    with_main = tmp_path / "main.yaml"
+    with_main.write_text(trial.profile.read_text().replace(
+        "  # command: (no entrypoint", f'  command: "{sys.executable} src/main.py"\n  workdir: "{app}"\n  # (no entrypoint'))
+    scoped = cli("scope", "--profile", with_main, "--collection", "text_embeddings", "--json", env=env)
+    found = {c["check"]: (c["status"], c["found"]) for c in scoped.json["checks"]}
+    assert scoped.code == 1 and found["command receives the database"] == (
+        "failed", "the command hard-codes postgresql://local_rag_user:***@127.0.0.1:5432/local_rag_db; expected the "
+        "command to read its database from the environment"), found
+    assert found["command reaches the provider"] == ("passed", "it reads OLLAMA_HOST"), found
+
+    # Gone wrong: a chunk edited after its vector, a vector of another model (so labelled, and reversed), two chunks
+    # with each other's vectors, a lost vector. verify names exactly those rows; --keys-from repairs them.
+    with empty_db.connect(autocommit=True) as conn:
+        ids = [r[0] for r in conn.execute("SELECT text_embeddings_id FROM text_embeddings ORDER BY text_embeddings_id")]
+        edited, other, a, b, gone = ids[1], ids[4], ids[7], ids[12], ids[15]
+        conn.execute("UPDATE text_embeddings SET content = content || ' (edited)' WHERE text_embeddings_id = %s",
+                     (edited,))
+        conn.execute("UPDATE text_embeddings SET model_name = 'mxbai-embed-large', vector_array = (SELECT array_agg(x "
+                     "ORDER BY o DESC) FROM unnest(vector_array::real[]) WITH ORDINALITY AS u(x, o))::vector "
+                     "WHERE text_embeddings_id = %s", (other,))
+        conn.execute("UPDATE text_embeddings d SET vector_array = o.vector_array FROM text_embeddings o "
+                     "WHERE (d.text_embeddings_id, o.text_embeddings_id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+        conn.execute("UPDATE text_embeddings SET vector_array = NULL WHERE text_embeddings_id = %s", (gone,))
+    target = ("--profile", trial.profile, "--collection", "text_embeddings")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    assert offenders_by_check(tmp_path / "damaged" / "offenders.jsonl") == {
+        "coverage": {gone}, "model": {other}, "recompute": {edited, a, b}}
+    refused = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert refused.code == 2 and "1 vectors of mxbai-embed-large" in refused.json["error"], refused.out
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl",
+                "--approve-model-change", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 5, fixed.out + fixed.err
+    # Then, as after any repair, run (nothing is left to embed), verify and record: the entry says succeeded.
+    again = tmp_path / "again"
+    rerun = cli("run", *target, "--run-dir", again, "--engine", "--json", env=env)
+    assert rerun.code == 0 and rerun.json["counts_before"]["needed"] == 0, rerun.out + rerun.err
+    assert cli("verify", *target, "--run-dir", again, "--json", env=env).code == 0
+    recorded = cli("record", *target, "--run-dir", again, "--historylog", tmp_path / "log.md", "--repo", app, "--json",
+                   env=env)
+    assert recorded.code == 0 and recorded.json["entry"]["outcome"] == "succeeded", recorded.out + recorded.err
+    assert empty_db.scalar("SELECT count(*) FROM text_embeddings WHERE vector_array IS NULL "
+                           "OR model_name <> 'nomic-embed-text'") == 0

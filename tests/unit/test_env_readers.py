@@ -114,3 +114,22 @@ def test_an_annotated_assignment_in_a_function_body_is_a_hard_coded_url_not_a_pa
             '                 timeout: int = 30):\n'
             '        self.url = url\n')
     assert read_contract("ingest.py", text).hardcoded_urls == ("postgresql://app@db:5432/app",)
+
+
+def test_an_f_string_dsn_built_from_the_files_own_literals_is_a_hard_coded_url():
+    """ChrisTowles/rag-demo-ollama-and-pgvector's `create_db_connection`: the DSN an f-string makes of variables each
+    assigned a literal (`host = "127.0.0.1"`, `port = 5432`) is as hard-coded as the literal DSN (its password
+    masked); one placeholder read from the environment, or of no literal, leaves it no hard-coded address."""
+    text = ('import psycopg2\n\n\ndef create_db_connection():\n\n'
+            '    username = "local_rag_user"\n    password = "password"\n    host = "127.0.0.1"\n    port = 5432\n'
+            '    database = "local_rag_db"\n'
+            '    connection_string = f"postgresql://{username}:{password}@{host}:{port}/{database}"\n\n'
+            '    return psycopg2.connect(connection_string)\n')
+    assert read_contract("db.py", text).hardcoded_urls == ("postgresql://local_rag_user:***@127.0.0.1:5432/local_rag_db",)
+    from_env = text.replace('host = "127.0.0.1"', 'host = os.getenv("PGHOST", "127.0.0.1")')
+    assert read_contract("db.py", from_env).hardcoded_urls == ()
+    unknown = text.replace('    port = 5432\n', '')
+    assert read_contract("db.py", unknown).hardcoded_urls == ()
+    parameter = text + '\n\ndef connect(host):\n    return psycopg2.connect(f"postgresql://app@{host}:5432/app")\n'
+    assert read_contract("db.py", parameter).hardcoded_urls == (
+        "postgresql://local_rag_user:***@127.0.0.1:5432/local_rag_db",)  # `host` there is connect's parameter

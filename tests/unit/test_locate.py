@@ -232,6 +232,22 @@ def test_an_embedders_default_model_given_beside_its_setting_is_its_model():
     assert (call.kind, call.model) == ("ollama-client", "nomic-embed-text")
 
 
+def test_ollamas_embed_function_imported_by_name_is_an_embedding_call_at_ollama_host():
+    """ChrisTowles/rag-demo-ollama-and-pgvector: ``from ollama import embed, generate`` then
+    ``embed(model=OLLAMA_EMBEDDING_MODEL, input=chunk)``: the module's client, which reads OLLAMA_HOST, embeds with
+    the module constant's model; the app's own function of that name (``def embed(...)``) is no call."""
+    from harness.locate.embedding_calls import scan
+
+    code = ('from ollama import embed, generate\n\nOLLAMA_EMBEDDING_MODEL = "nomic-embed-text"\n\n'
+            'def chunks(text):\n    return [embed(model=OLLAMA_EMBEDDING_MODEL, input=c) for c in text.split()]\n\n'
+            'def answer(p):\n    return generate(model="llama3.2", prompt=p)["response"]\n')
+    [call] = scan("ollama_utils.py", code, "python")
+    assert (call.line, call.kind, call.name, call.model, call.url, call.url_env) == (
+        6, "ollama-client", "embed", "nomic-embed-text", None, "OLLAMA_HOST"), call
+    own = 'from ollama import embed as ollama_embed\n\ndef embed(texts):\n    return ollama_embed(model="all-minilm", input=texts)\n'
+    assert [(c.line, c.name, c.model) for c in scan("e.py", own, "python")] == [(4, "ollama_embed", "all-minilm")]
+
+
 @pytest.mark.parametrize("path, code, lang, dims, env", [
     ("embed.ts", 'import { OllamaEmbeddings } from "@langchain/ollama";\n'
                  'const e = new OllamaEmbeddings({ model: "nomic-embed-text", dimensions: 256 });\n', "js", 256, None),
