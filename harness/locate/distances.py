@@ -439,7 +439,7 @@ def _langchain_prisma(rel: str, code: str) -> list[DistanceUse]:
         positional = _positional(call_args(code, opening))
         config = _config_object(code, positional[1]) if len(positional) > 1 else ""
         out.append(DistanceUse(rel, line_of(code, at), "cosine", "langchain", _js_name(code, config, "tableName"),
-                               _js_name(code, config, "vectorColumnName"), "PrismaVectorStore (<=>)"))
+                               _js_name(code, config, "vectorColumnName"), "PrismaVectorStore's <=>"))
     return out
 
 
