@@ -136,10 +136,13 @@ export async function initializePrismaDB() {
 """
 
 
-def test_langchains_prisma_vector_store_searches_the_table_and_column_it_is_given_with_cosine(tmp_path):
+@pytest.mark.parametrize("made", ["PrismaVectorStore.withModel<DocumentChunks>(new PrismaClient()).create(",
+                                  "new PrismaVectorStore("])
+def test_langchains_prisma_vector_store_searches_the_table_and_column_it_is_given_with_cosine(tmp_path, made):
     """PrismaVectorStore's similarity search orders by `<=>` (it has no other distance): a cosine search of the
     Prisma model's table and vector column, though no operator is written in the application's code."""
-    found = locate(app(tmp_path, {"app/actions/initializePrismaDB.ts": PRISMA_STORE}))
+    text = PRISMA_STORE.replace("PrismaVectorStore.withModel<DocumentChunks>(new PrismaClient()).create(", made)
+    found = locate(app(tmp_path, {"app/actions/initializePrismaDB.ts": text}))
     assert [(d.distance, d.table, d.column, d.line, d.kind) for d in found.distances] == [
         ("cosine", "DocumentChunks", "vector", 5, "langchain")]
 
