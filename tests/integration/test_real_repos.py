@@ -6566,6 +6566,10 @@ def test_local_llm_prisma_chunks_located_drafted_backfilled_and_repaired(cli, em
         raw["chunks"]["sources"], raw["embeddings"]["vector"], raw["provider"]["model"], raw["provider"]["dimensions"]) \
         == ("DocumentChunks", "id", "content", "DocumentChunks", ["metadata->>'source'"], "vector", "nomic-embed-text",
             768), drafted
+    # The app's own name for the Ollama URL, with both its defaults (until this trial: only "OLLAMA_HOST wins").
+    assert '  url: "${OLLAMA_HOST:-}"  # OLLAMA_HOST wins; the application reads OLLAMA_URL (default http://ollama:11434 at ' \
+           "app/actions/updatePrismaDB.ts:24, http://localhost:11434 at app/actions/embeddings/ollamaEmbeddings.ts:4)" \
+           in drafted, drafted
     line = next(x for x in drafted.splitlines() if x.startswith("distance:"))
     assert line.startswith("distance: cosine  # guess: the distance the application's code searches DocumentChunks.vector "
                            "with (PrismaVectorStore's <=> at app/actions/initializePrismaDB.ts:10"), line
