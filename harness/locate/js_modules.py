@@ -33,7 +33,7 @@ def module_text(module: str, read: Callable[[str], str | None]) -> str | None:
         if mapped is None:
             return None
         module = mapped
-    for suffix in ("", *_SUFFIXES) if _EXTENSION.search(module) else _SUFFIXES:
+    for suffix in _SUFFIXES:  # module_of and _mapped drop the extension an import may give
         text = read(module + suffix)
         if text is not None:
             return text
