@@ -741,6 +741,11 @@ class _Reader:
                                   f"{text_format!r} does not read; expected a column")
         roles = {"chunks.id": self.identifier("chunks.id", section.get("id")) or "id", "chunks.collection": collection,
                  "chunks.tenant": self.identifier("chunks.tenant", section.get("tenant"))}
+        for key, column in roles.items():
+            # Quoted as one column's name, `metadata->>'source'` would fail on the database (scope) or in a check.
+            if column is not None and "->>" in column:
+                raise ConfigError(f"profile key '{key}' names {column!r}, a key of a JSON column; expected a column "
+                                  "(only chunks.text, chunks.sources and filters read a JSON key)")
         for i, item in ((i, f) for i, t in enumerate(text) for f in text_parts.fields(t) if f == t):
             # A column of another role is the same for many chunks: each would be embedded as its collection's name.
             role = next((k for k, column in roles.items() if column is not None and column == item), None)

@@ -231,6 +231,16 @@ def _stripping_embedders(calls: Any, model: str | None) -> tuple[str, ...]:
     return tuple(f"{c.name}, {c.path}:{c.line}" for c in mine) if mine and all(c.newlines_to_spaces for c in mine) else ()
 
 
+def app_provider_urls(calls: Any) -> tuple[str, ...]:
+    """The names the application's Ollama embedders read their URL from (OLLAMA_HOST aside, the harness's own), each
+    with the defaults the code gives it and where: "OLLAMA_URL (default http://ollama:11434 at path:line, ...)"."""
+    by_env: dict[str, list[str]] = {}
+    for c in calls:
+        if c.is_ollama and c.url_env and c.url_env != "OLLAMA_HOST":
+            by_env.setdefault(c.url_env, []).extend([f"{c.url} at {c.path}:{c.line}"] if c.url else [])
+    return tuple(f"{env} (default {', '.join(defaults)})" if defaults else env for env, defaults in by_env.items())
+
+
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
                   model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
@@ -244,7 +254,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   task_prefixes: tuple[tuple[str, str], ...] = (),
                   filter_named: dict[str, tuple[Any, str]] | None = None,
                   stripping_embedders: tuple[str, ...] = (),
-                  configured: dict[str, str] | None = None, configured_conflict: str = "") -> Draft:
+                  configured: dict[str, str] | None = None, configured_conflict: str = "",
+                  app_urls: tuple[str, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
     side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
     embedder naming ``served_model`` is an Ollama one. ``migrated_as_is``: the application's latest migrations
@@ -252,7 +263,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     embedders, where each makes newlines spaces (a library's default). ``configured``: the models rows of the
     database's configuration tables name that the provider serves at the column's dimension, with where; one
     ``measured`` to reproduce the stored vectors is the model; ``configured_conflict``: why the one that does is not
-    (another row is the active one)."""
+    (another row is the active one). ``app_urls``: ``app_provider_urls`` of the application's embedders."""
     app_models = app_models or {}
     configured = configured or {}
     w = _Writer()
@@ -274,7 +285,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     vc, ch, em = shape.vector, shape.chunks, shape.embeddings
     stored = max(shape.stored_models, key=shape.stored_models.__getitem__) if shape.stored_models else None
     w.section("provider")
-    w.value("provider.url", "url", "${OLLAMA_HOST:-}", "OLLAMA_HOST wins")
+    # The application's own name for the URL is said, not read: its default may be a container's hostname.
+    w.value("provider.url", "url", "${OLLAMA_HOST:-}", "OLLAMA_HOST wins" + (
+        f"; the application reads {'; '.join(app_urls)}: set OLLAMA_HOST to the URL it is given" if app_urls else ""))
     if model:
         w.value("provider.model", "model", model, "given with --model")
     elif stored is None and contract_models(entrypoint):
@@ -914,6 +927,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          native_dims=native, truncation=truncation, filter_named=naming,
                          stripping_embedders=_stripping_embedders(found.embedding_calls, model or served),
                          configured=configured, configured_conflict=configured_conflict,
+                         app_urls=app_provider_urls(found.embedding_calls),
                          # the backfill's own files first: of several prefixes, the one its texts are given
                          task_prefixes=tuple(dict.fromkeys([*getattr(getattr(entrypoint, "contract", None),
                                                                      "task_prefixes", ()), *found.task_prefixes])),

@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from ..profile import DISTANCES, distance_of_opclass, distances_in_sql
 from .lexing import lex
 from .literals import call_args, line_of
-from .schema import _DRIZZLE_TABLE, _IDENT, _QUALIFIED, _unquote, django_model_tables, django_table_at, without_rollbacks
+from .schema import (_DRIZZLE_TABLE, _IDENT, _QUALIFIED, _config_object, _from_library, _js_name, _positional, _unquote,
+                     django_model_tables, django_table_at, without_rollbacks)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class DistanceUse:
 
 # A cheap test on a file's bytes before it is read as text.
 _HINT = re.compile(rb"<=>|<->|<#>|_ops\b|_distance\(|max_inner_product|Distance\(|MaxInnerProduct|innerProduct\(|"
-                   rb"nearest_neighbors|nearestNeighbors")
+                   rb"nearest_neighbors|nearestNeighbors|PrismaVectorStore")
 
 
 def has_distances(data: bytes) -> bool:
@@ -68,6 +69,7 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         out += _sqlalchemy_indexes(rel, prose)
     elif lang == "js":
         out += _drizzle(rel, code)
+        out += _langchain_prisma(rel, code)
     elif ruby:
         out += _rails(rel, code)
     elif lang == "php":
@@ -410,6 +412,35 @@ def _drizzle_column(code: str, var: str | None, prop: str, table: re.Match | Non
     body = call_args(code, code.find("(", table.start() + table.group(0).find("(")), limit=6000)
     declared = re.search(rf"""(?<![\w$]){re.escape(prop)}\s*:\s*\w+\(\s*['"](?P<c>[^'"]+)['"]""", body)
     return table.group("t"), declared.group("c") if declared else prop
+
+
+# LangChain.js's PrismaVectorStore (`PrismaVectorStore.withModel<T>(prisma).create(embeddings, config)`, or
+# `new PrismaVectorStore(embeddings, config)`): its similarity search orders by `<=>`, the only distance it has.
+_PRISMA_STORE = re.compile(r"\bPrismaVectorStore\s*\.\s*withModel\b|\bnew\s+PrismaVectorStore\s*\(")
+
+
+def _langchain_prisma(rel: str, code: str) -> list[DistanceUse]:
+    out = []
+    for m in _PRISMA_STORE.finditer(code):
+        at = code.index("PrismaVectorStore", m.start())
+        if not _from_library(code, "PrismaVectorStore", at):
+            continue  # the application's own class of that name
+        if m.group(0).startswith("new"):
+            opening = m.end() - 1
+        else:
+            model = re.compile(r"\s*(?:<[^>]*>)?\s*\(").match(code, m.end())
+            if not model:
+                continue
+            after = model.end() - 1 + len(call_args(code, model.end() - 1)) + 2
+            create = re.compile(r"\s*\.\s*create\s*\(").match(code, after)
+            if not create:
+                continue
+            opening = create.end() - 1
+        positional = _positional(call_args(code, opening))
+        config = _config_object(code, positional[1]) if len(positional) > 1 else ""
+        out.append(DistanceUse(rel, line_of(code, at), "cosine", "langchain", _js_name(code, config, "tableName"),
+                               _js_name(code, config, "vectorColumnName"), "PrismaVectorStore's <=>"))
+    return out
 
 
 # Rails: neighbor's `nearest_neighbors(:embedding, q, distance: "cosine")`; a migration's or schema.rb's index.

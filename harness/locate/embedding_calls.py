@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import cast
 
+from .js_modules import module_of, module_text
 from .literals import (EnvRead, call_args, constant, django_settings_module, dotenv_line, env_reads, in_spans, line_of,
                        split_args)
 from .yaml_settings import SettingsFiles, keyword_path
@@ -536,27 +537,28 @@ def _settings_env(rel: str, ref: str, read: Callable[[str], str | None]) -> EnvR
     return None
 
 
-_JS_IMPORT_OF = (r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig>\w+)\s+as\s+)?(?P<named>{name})\b[^}}]*\}})\s*from\s+['"](?P<spec>\.{{1,2}}/[^'"]+)['"]"""
+# A relative module, or a path alias a tsconfig.json maps (`@/MODELS`; a package's name maps to nothing).
+_JS_IMPORT_OF = (r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig>\w+)\s+as\s+)?(?P<named>{name})\b[^}}]*\}})\s*from\s+['"](?P<spec>[^'"]+)['"]"""
                  # CommonJS: `const config = require('../config/ai')`, `const { config } = require(...)`
                  r"""|\b(?:const|let|var)\s+(?:(?P<rdefault>{name})\b|\{{[^}}]*?\b(?:(?P<rorig>\w+)\s*:\s*)?(?P<rnamed>{name})\b[^}}]*\}})"""
                  r"""\s*=\s*require\(\s*['"](?P<rspec>\.{{1,2}}/[^'"]+)['"]\s*\)""")
 
 
 def _imported_key(rel: str, text: str, args: str) -> str | None:
-    """``module#export.key`` where the model argument is ``NAME.key`` and NAME is imported from a relative module
-    (``import config from './config.js'``: ``src/config#default.model``)."""
+    """``module#export.key`` where the model argument is ``NAME.key`` and NAME is imported from a module of the
+    repository (``import config from './config.js'``: ``src/config#default.model``); ``module#export`` where it is
+    NAME itself (``import { embeddingModel } from "@/MODELS"``: the constant that module exports)."""
     m = _MODEL_KW.search(args)
-    path = m and re.match(r"([A-Za-z_$][\w$]*)\.([A-Za-z_$][\w$]*)\s*(?:[,}\n]|$)", args[m.end():])
+    path = m and re.match(r"([A-Za-z_$][\w$]*)(?:\.([A-Za-z_$][\w$]*))?\s*(?:[,}\n]|$)", args[m.end():])
     if not path:
         return None
     imp = re.search(_JS_IMPORT_OF.format(name=re.escape(path.group(1))), text)
     if not imp:
         return None
-    module = posixpath.normpath(posixpath.join(posixpath.dirname(rel), imp.group("spec") or imp.group("rspec")))
-    module = re.sub(r"\.(?:[cm]?js|jsx|[cm]?ts|tsx)$", "", module)
+    module = module_of(rel, imp.group("spec") or imp.group("rspec"))
     export = "default" if imp.group("default") or imp.group("rdefault") else (
         imp.group("orig") or imp.group("named") or imp.group("rorig") or imp.group("rnamed"))
-    return f"{module}#{export}.{path.group(2)}"
+    return f"{module}#{export}" + (f".{path.group(2)}" if path.group(2) else "")
 
 
 def with_imported_models(calls: list[EmbeddingCall], read: Callable[[str], str | None]) -> list[EmbeddingCall]:
@@ -571,14 +573,12 @@ def with_imported_models(calls: list[EmbeddingCall], read: Callable[[str], str |
                 c = replace(c, url=env.default, url_env=env.name)
         if c.model is None and c.model_env is None and c.model_from:
             module, ref = c.model_from.split("#", 1)
-            export, key = ref.rsplit(".", 1)
-            for suffix in (".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx", "/index.ts", "/index.js"):
-                text = read(module + suffix)
-                if text is not None:
-                    model = _exported_key(text, export, key)
-                    if model != (None, None):
-                        c = replace(c, model=model[0], model_env=model[1])
-                    break
+            export, _, key = ref.partition(".")
+            text = module_text(module, read)
+            if text is not None:
+                model = _exported_key(text, export, key) if key else _exported_constant(text, export)
+                if model != (None, None):
+                    c = replace(c, model=model[0], model_env=model[1])
         out.append(c)
     return out
 
@@ -605,6 +605,13 @@ def _exported_key(text: str, export: str, key: str) -> tuple[str | None, str | N
                 return value
         return None, None
     return _key_value(text, opening, key, reads) if opening is not None else (None, None)
+
+
+def _exported_constant(text: str, name: str) -> tuple[str | None, str | None]:
+    """The value a module binds to the constant it exports as ``name`` (``export const name = "..."``, or a ``const``
+    its ``export { name }`` names): a literal, or an env read and its default."""
+    bound = re.search(r"(?m)^\s*(?:export\s+)?(?:const|let|var)\s+" + re.escape(name) + r"\s*(?::\s*[^=\n]+)?=\s*", text)
+    return _value(text, bound.end(), env_reads(text, "js")) if bound else (None, None)
 
 
 def _key_value(text: str, opening: int, key: str, reads: list[EnvRead]) -> tuple[str | None, str | None]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import bisect
-import posixpath
 import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -13,6 +12,7 @@ from pathlib import PurePosixPath
 from typing import Protocol, TypeVar, cast
 
 from .alembic import versions_folder
+from .js_modules import module_of, module_text
 from .lexing import lex, without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
 from .yaml_settings import SettingsFiles, attribute_path
@@ -318,9 +318,10 @@ def _langchain_js_config(text: str, config: str) -> tuple[str | None, str, int |
 
 
 # `import { config } from './db.js'`, `import config from './db'`, `const { config } = require('../config/db')`,
-# `const config = require('./db')`: a name bound from a module of the repository (a relative path).
+# `const config = require('./db')`: a name bound from a module of the repository (a relative path, or an alias a
+# tsconfig.json maps: `import { config } from '@/lib/db'`).
 _JS_BINDING = (r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig>[\w$]+)\s+as\s+)?(?P<named>{name})\b[^}}]*\}})"""
-               r"""\s*from\s+['"](?P<spec>\.{{1,2}}/[^'"]+)['"]"""
+               r"""\s*from\s+['"](?P<spec>[^'"]+)['"]"""
                r"""|\b(?:const|let|var)\s+(?:(?P<rdefault>{name})\b|\{{[^}}]*?\b(?:(?P<rorig>[\w$]+)\s*:\s*)?(?P<rnamed>{name})\b"""
                r"""[^}}]*\}})\s*=\s*require\(\s*['"](?P<rspec>\.{{1,2}}/[^'"]+)['"]\s*\)""")
 
@@ -333,8 +334,7 @@ def _imported_binding(rel: str, text: str, token: str) -> str | None:
     m = re.search(_JS_BINDING.format(name=re.escape(token)), text)
     if not m:
         return None
-    spec = m.group("spec") or m.group("rspec")
-    module = re.sub(r"\.(?:[cm]?js|jsx|[cm]?ts|tsx)$", "", posixpath.normpath(posixpath.join(posixpath.dirname(rel), spec)))
+    module = module_of(rel, m.group("spec") or m.group("rspec"))
     name = "default" if m.group("default") or m.group("rdefault") else (
         m.group("orig") or m.group("named") or m.group("rorig") or m.group("rnamed"))
     return f"{module}#{name}"
@@ -348,15 +348,11 @@ def with_imported_store_configs(decls: list[VectorDeclaration], read: Callable[[
     for d in decls:
         if d.config_from:
             module, name = d.config_from.split("#", 1)
-            for suffix in (".ts", ".tsx", ".mts", ".js", ".mjs", ".cjs", ".jsx", "/index.ts", "/index.js"):
-                text = read(module + suffix)
-                if text is None:
-                    continue
-                config = _exported_object(without_comments(text, "js"), name)
-                if config:
-                    table, column, dims, distance = _langchain_js_config(text, config)
-                    d = replace(d, table=table, column=column, dimensions=dims, distance=distance)
-                break
+            text = module_text(module, read) or ""
+            config = _exported_object(without_comments(text, "js"), name)
+            if config:
+                table, column, dims, distance = _langchain_js_config(text, config)
+                d = replace(d, table=table, column=column, dimensions=dims, distance=distance)
         out.append(d)
     return out
 

@@ -6589,3 +6589,136 @@ def test_towles_text_embeddings_loaded_by_its_own_code_located_drafted_and_repai
     assert recorded.code == 0 and recorded.json["entry"]["outcome"] == "succeeded", recorded.out + recorded.err
     assert empty_db.scalar("SELECT count(*) FROM text_embeddings WHERE vector_array IS NULL "
                            "OR model_name <> 'nomic-embed-text'") == 0
+
+
+# -- cokingtins1/local-llm: Next.js + Prisma (`Unsupported("vector(768)")`), LangChain.js's PrismaVectorStore ---------
+
+LOCAL_LLM_TABLE = '"DocumentChunks"'
+
+
+def local_llm_pages(app: Path) -> list[tuple[str, int, str]]:
+    """Two Markdown files of the app's tree as its documents (source, page number, text), each `## ` section a page:
+    its PDFs are not parsed here."""
+    pages = []
+    for doc in ("README.md", "prisma/pgvector/README.md"):
+        sections = [s for s in re.split(r"(?m)^## ", (app / doc).read_text()) if s.strip()]
+        pages += [(f"/app/pdf-data/{doc.replace('/', '_')}.pdf", n, s.strip()) for n, s in enumerate(sections, start=1)]
+    return pages
+
+
+def load_local_llm(db, server, app: Path) -> dict[str, str]:
+    """The migration, then addToDB's rows: the pages split (1000/200), `chunkId` = source:page:index, `id` a random
+    uuid, one `/api/embeddings` request per chunk (nomic-embed-text), each row inserted with its vector; returns
+    {chunkId: id}."""
+    import uuid
+
+    import httpx
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    migration = (app / "prisma/migrations/20250825004646_init/migration.sql").read_text()
+    migration, n = re.subn(r'CREATE EXTENSION IF NOT EXISTS "uuid-ossp";', "", migration)
+    assert n == 1
+    db.execute(migration)
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    ids = {}
+    pages = local_llm_pages(app)
+    with db.connect(autocommit=True) as conn:
+        for source, page, text in pages:
+            for index, chunk in enumerate(splitter.split_text(text)):
+                chunk_id, key = f"{source}:{page}:{index}", str(uuid.uuid4())
+                vector = httpx.post(f"{server.url}/api/embeddings",
+                                    json={"model": "nomic-embed-text", "prompt": chunk}).json()["embedding"]
+                metadata = {"loc": {"pageNumber": page, "lines": {"from": 1, "to": chunk.count("\n") + 1}},
+                            "pdf": {"info": {}, "version": "1.10.100", "metadata": None, "totalPages": sum(s == source for s, _, _ in pages)},
+                            "uuid": key, "source": source, "chunkId": chunk_id}
+                conn.execute(f'INSERT INTO {LOCAL_LLM_TABLE} ("id", "chunkId", "content", "metadata", "vector") '
+                             "VALUES (%s, %s, %s, %s::jsonb, %s::vector)",
+                             (key, chunk_id, chunk, json.dumps(metadata), "[" + ",".join(map(str, vector)) + "]"))
+                ids[chunk_id] = key
+    return ids
+
+
+def test_local_llm_prisma_chunks_located_drafted_backfilled_and_repaired(cli, empty_db, server, tmp_path):
+    """cokingtins1/local-llm: a Next.js app whose Prisma model declares `vector Unsupported("vector(768)")?` with app-made
+    uuid keys, whose ingest embeds through Ollama's `/api/embeddings` (nomic-embed-text, `$OLLAMA_URL`) and writes each
+    row with its vector by raw SQL, and whose search is LangChain.js's PrismaVectorStore (`<=>`; the query embedder's
+    model a constant imported through the `@/*` alias). locate, profile init, scope, plan, run --engine (Node's
+    packages are not installed here), verify, record; then rows gone wrong are named and repaired."""
+    app = Source.of("cokingtins1__local-llm").checkout("", tmp_path / "app")
+    for path, said in (("prisma/schema.prisma", 'vector   Unsupported("vector(768)")?'),
+                       ("app/actions/updatePrismaDB.ts", 'model: "nomic-embed-text"'),
+                       ("app/actions/updatePrismaDB.ts", "${OLLAMA_URL}/api/embeddings"),
+                       ("app/actions/initializePrismaDB.ts", 'vectorColumnName: "vector"'),
+                       ("MODELS.ts", 'embeddingModel = "nomic-embed-text"')):
+        assert said in (app / path).read_text(), (path, said)  # load_local_llm writes what these files say
+    ids = load_local_llm(empty_db, server, app)
+    rows, lost = len(ids), list(ids.values())[2:5]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute(f'UPDATE {LOCAL_LLM_TABLE} SET "vector" = NULL WHERE id = ANY(%s)', (lost,))
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "DocumentChunks", plan=True)
+    located = trial.locate.json
+    assert [(d["table"], d["column"], d["dimensions"], d["kind"]) for d in located["declarations"]] == [
+        ("DocumentChunks", "vector", 768, "prisma"), ("DocumentChunks", "vector", 768, "sql")], located["declarations"]
+    # PrismaVectorStore's search is the app's distance (until this trial: "none found", the draft's cosine a bare guess)
+    assert [(d["path"], d["distance"], d["table"], d["column"]) for d in located["distances"]] == [
+        ("app/actions/initializePrismaDB.ts", "cosine", "DocumentChunks", "vector")], located["distances"]
+    # ... and the query embedder's model, `embeddingModel` of "@/MODELS" (until this trial: no model)
+    assert {(c["path"], c["model"], c["url_env"]) for c in located["embedding_calls"] if "Ollama" in c["name"]
+            or c["kind"] == "ollama-http"} == {("app/actions/updatePrismaDB.ts", "nomic-embed-text", "OLLAMA_URL"),
+                                               ("app/actions/embeddings/ollamaEmbeddings.ts", "nomic-embed-text",
+                                                "OLLAMA_URL")}, located["embedding_calls"]
+    assert located["entrypoints"] == []  # the ingest is a route (GET /api/load): the engine runs
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert trial.init.json["todo"] == [] and (
+        raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["collection_name"],
+        raw["chunks"]["sources"], raw["embeddings"]["vector"], raw["provider"]["model"], raw["provider"]["dimensions"]) \
+        == ("DocumentChunks", "id", "content", "DocumentChunks", ["metadata->>'source'"], "vector", "nomic-embed-text",
+            768), drafted
+    # The app's own name for the Ollama URL, with both its defaults (until this trial: only "OLLAMA_HOST wins").
+    assert '  url: "${OLLAMA_HOST:-}"  # OLLAMA_HOST wins; the application reads OLLAMA_URL (default http://ollama:11434 at ' \
+           "app/actions/updatePrismaDB.ts:24, http://localhost:11434 at app/actions/embeddings/ollamaEmbeddings.ts:4)" \
+           in drafted, drafted
+    line = next(x for x in drafted.splitlines() if x.startswith("distance:"))
+    assert line.startswith("distance: cosine  # guess: the distance the application's code searches DocumentChunks.vector "
+                           "with (PrismaVectorStore's <=> at app/actions/initializePrismaDB.ts:10"), line
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, empty_db, LOCAL_LLM_TABLE, "vector", rows, needed=len(lost))
+
+    # Each chunk's PDF as the collection: a key of the metadata column, refused in one line (until this trial scope
+    # stopped on a database error and verify on an INTERNALERROR).
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    per_pdf = tmp_path / "per-pdf.yaml"
+    per_pdf.write_text(drafted.replace("  collection_name: DocumentChunks", "  collection: \"metadata->>'source'\""))
+    refused = cli("scope", "--profile", per_pdf, "--collection", "/app/pdf-data/README.md.pdf", env=env)
+    assert refused.code == 2 and "'chunks.collection'" in refused.err and refused.err.count("\n") == 1, refused.err
+
+    # Gone wrong: a chunk's content edited after its vector, a reversed vector (another model's), two chunks with each
+    # other's vectors, one holding another chunk's vector, a lost vector. verify names exactly those rows; backfill
+    # --keys-from repairs them; verify and record are ok after.
+    with empty_db.connect(autocommit=True) as conn:
+        keys = [r[0] for r in conn.execute(f'SELECT id FROM {LOCAL_LLM_TABLE} ORDER BY "chunkId"')]
+        edited, other, a, b, copied, gone = keys[1], keys[4], keys[6], keys[9], keys[11], keys[13]
+        conn.execute(f"UPDATE {LOCAL_LLM_TABLE} SET content = content || ' (edited)' WHERE id = %s", (edited,))
+        conn.execute(f"UPDATE {LOCAL_LLM_TABLE} SET vector = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(vector::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (other,))
+        conn.execute(f"UPDATE {LOCAL_LLM_TABLE} d SET vector = o.vector FROM {LOCAL_LLM_TABLE} o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+        conn.execute(f"UPDATE {LOCAL_LLM_TABLE} d SET vector = o.vector FROM {LOCAL_LLM_TABLE} o "
+                     "WHERE d.id = %s AND o.id = %s", (copied, keys[0]))
+        conn.execute(f"UPDATE {LOCAL_LLM_TABLE} SET vector = NULL WHERE id = %s", (gone,))
+    target = ("--profile", trial.profile, "--collection", "DocumentChunks")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {edited, other, a, b, copied}, offenders
+    assert offenders["coverage"] == {gone} and offenders["distinct_vectors"] == {copied}, offenders
+    assert set().union(*offenders.values()) == {edited, other, a, b, copied, gone}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
+    after = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert after.code == 0 and not [c for c in after.json["checks"] if c["status"] == "failed"], after.out
+    recorded = cli("record", *target, "--run-dir", tmp_path / "damaged", "--historylog", tmp_path / "historylog.md",
+                   "--repo", app, "--json", env=env)
+    assert recorded.code == 0, recorded.out + recorded.err
+    assert empty_db.scalar(f'SELECT count(*) FROM {LOCAL_LLM_TABLE} WHERE "vector" IS NULL') == 0

@@ -3,6 +3,8 @@ the same file or in the module it is imported from; where neither says, the colu
 
 from pathlib import Path
 
+import pytest
+
 from harness.steps.locate import locate
 
 STORE = """const { PGVectorStore } = require('@langchain/community/vectorstores/pgvector')
@@ -114,3 +116,60 @@ def test_an_embedders_model_keyword_is_its_model_before_a_deployment_named_first
                                        "model: 'text-embedding-3-large' })\n")
     assert sorted((c.path, c.model) for c in locate(tmp_path).embedding_calls) == [
         ("azure.js", "text-embedding-3-large"), ("python.py", "text-embedding-3-small")]
+
+
+PRISMA_STORE = """import { DocumentChunks, Prisma, PrismaClient } from "@prisma/client";
+import { PrismaVectorStore } from "@langchain/community/vectorstores/prisma";
+
+export async function initializePrismaDB() {
+\tconst db = PrismaVectorStore.withModel<DocumentChunks>(new PrismaClient()).create(
+\t\tembeddings,
+\t\t{
+\t\t\tprisma: Prisma,
+\t\t\ttableName: "DocumentChunks",
+\t\t\tvectorColumnName: "vector",
+\t\t\tcolumns: { id: PrismaVectorStore.IdColumn, content: PrismaVectorStore.ContentColumn },
+\t\t}
+\t);
+\treturn db;
+}
+"""
+
+
+@pytest.mark.parametrize("made", ["PrismaVectorStore.withModel<DocumentChunks>(new PrismaClient()).create(",
+                                  "new PrismaVectorStore("])
+def test_langchains_prisma_vector_store_searches_the_table_and_column_it_is_given_with_cosine(tmp_path, made):
+    """PrismaVectorStore's similarity search orders by `<=>` (it has no other distance): a cosine search of the
+    Prisma model's table and vector column, though no operator is written in the application's code."""
+    text = PRISMA_STORE.replace("PrismaVectorStore.withModel<DocumentChunks>(new PrismaClient()).create(", made)
+    found = locate(app(tmp_path, {"app/actions/initializePrismaDB.ts": text}))
+    assert [(d.distance, d.table, d.column, d.line, d.kind) for d in found.distances] == [
+        ("cosine", "DocumentChunks", "vector", 5, "langchain")]
+
+
+def test_an_applications_own_class_named_prisma_vector_store_says_no_distance(tmp_path):
+    own = PRISMA_STORE.replace('import { PrismaVectorStore } from "@langchain/community/vectorstores/prisma";',
+                               'import { PrismaVectorStore } from "./store";')
+    assert locate(app(tmp_path, {"app/actions/initializePrismaDB.ts": own})).distances == ()
+
+
+OLLAMA_EMBEDDINGS = """import { embeddingModel } from "{spec}";
+import { OllamaEmbeddings } from "@langchain/ollama";
+
+export const ollamaEmbeddings = new OllamaEmbeddings({
+\tmodel: embeddingModel,
+\tbaseUrl: process.env.OLLAMA_URL || "http://localhost:11434",
+});
+"""
+
+
+@pytest.mark.parametrize("spec", ["@/MODELS", "../../../MODELS"])
+def test_an_embedders_model_imported_as_a_constant_is_read_in_its_module_through_the_tsconfig_alias(tmp_path, spec):
+    """`model: embeddingModel` imported from the module that exports it (by a relative path, or by the `@/*` alias
+    tsconfig.json's `paths` maps to the root): its literal is the model."""
+    found = locate(app(tmp_path, {
+        "tsconfig.json": '{\n  "compilerOptions": {\n    "paths": {\n      "@/*": ["./*"]\n    }\n  }\n}\n',
+        "MODELS.ts": 'export const embeddingModel = "nomic-embed-text";\nexport const chatModel = "gemma2:2b";\n',
+        "app/actions/embeddings/ollamaEmbeddings.ts": OLLAMA_EMBEDDINGS.replace("{spec}", spec)}))
+    assert [(c.name, c.model, c.url, c.url_env) for c in found.embedding_calls] == [
+        ("OllamaEmbeddings", "nomic-embed-text", "http://localhost:11434", "OLLAMA_URL")]

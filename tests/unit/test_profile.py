@@ -223,6 +223,20 @@ def test_a_text_naming_the_column_of_another_role_is_refused(role):
     assert "'chunks.text[0]'" in str(err.value) and f"chunks.{role}" in str(err.value), err.value
 
 
+@pytest.mark.parametrize("role", ["collection", "tenant", "id"])
+def test_a_key_of_a_json_column_as_a_chunks_role_is_refused_naming_the_key(role):
+    """cokingtins1/local-llm keeps each chunk's PDF in `metadata->>'source'`: written as the collection, it was quoted as
+    one column's name, and scope failed on a database error, verify on an INTERNALERROR. Only text, sources, filters
+    and an inline model read a JSON key."""
+    text = MINIMAL.replace("collection: collection}", ("" if role == "collection" else "collection: collection, ")
+                           + f"{role}: \"metadata->>'source'\"}}")
+    with pytest.raises(ConfigError) as err:
+        parse_profile(text, env={})
+    message = str(err.value)
+    assert f"'chunks.{role}'" in message and "metadata->>'source'" in message and "expected a column" in message, message
+    assert "\n" not in message
+
+
 def test_pad_to_wider_than_the_models_dimension_is_kept():
     profile = parse_profile(MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 4096}").replace(
         "model: all-minilm", "model: all-minilm, dimensions: 384"), env={})

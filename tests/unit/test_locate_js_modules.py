@@ -1,0 +1,29 @@
+"""Where a JS/TS import points: a relative path from the importing file, or an alias the nearest tsconfig.json maps."""
+
+from harness.locate.js_modules import module_of, module_text
+
+FILES = {
+    "apps/web/tsconfig.json": '{ "compilerOptions": { "baseUrl": "src", "paths": { "~/*": ["./*"], "@config": ["../config/index"] } } }',
+    "apps/web/src/lib/models.ts": 'export const embeddingModel = "mxbai-embed-large";\n',
+    "apps/web/config/index.ts": "export const config = {};\n",
+    "apps/web/src/lib/db/index.js": "export default {};\n",
+}
+
+
+def read(rel: str) -> str | None:
+    return FILES.get(rel)
+
+
+def test_a_relative_import_is_the_file_beside_the_importer_whatever_its_extension():
+    assert module_text(module_of("apps/web/src/app/page.tsx", "../lib/models.js"), read) == FILES["apps/web/src/lib/models.ts"]
+    assert module_text(module_of("apps/web/src/app/page.tsx", "../lib/db"), read) == FILES["apps/web/src/lib/db/index.js"]
+
+
+def test_an_alias_is_mapped_by_the_nearest_tsconfigs_paths_from_its_base_url():
+    assert module_text(module_of("apps/web/src/app/page.tsx", "~/lib/models"), read) == FILES["apps/web/src/lib/models.ts"]
+    assert module_text(module_of("apps/web/src/app/page.tsx", "@config"), read) == FILES["apps/web/config/index.ts"]
+
+
+def test_a_package_no_tsconfig_path_maps_is_not_a_file_of_the_repository():
+    assert module_text(module_of("apps/web/src/app/page.tsx", "@langchain/ollama"), read) is None
+    assert module_text(module_of("scripts/seed.ts", "~/lib/models"), read) is None  # no tsconfig above scripts/

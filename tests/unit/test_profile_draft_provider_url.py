@@ -1,0 +1,23 @@
+"""profile init says where the application's own Ollama embedders read their URL: the harness reads OLLAMA_HOST, the
+application perhaps another name a user's environment already sets."""
+
+from harness.locate.embedding_calls import EmbeddingCall
+from harness.profile_draft import app_provider_urls
+
+
+def test_the_names_the_applications_ollama_embedders_read_their_url_from_are_said_with_their_defaults():
+    """cokingtins1/local-llm: its ingest and its query embedder both read OLLAMA_URL, with two defaults."""
+    calls = [EmbeddingCall("app/actions/updatePrismaDB.ts", 24, "ollama-http", "/api/embeddings", "nomic-embed-text",
+                           url="http://ollama:11434", url_env="OLLAMA_URL"),
+             EmbeddingCall("app/actions/evaluation/example.ts", 28, "langchain", "OpenAIEmbeddings", "text-embedding-3-large",
+                           url_env="OPENAI_BASE_URL"),
+             EmbeddingCall("app/actions/embeddings/ollamaEmbeddings.ts", 4, "langchain", "OllamaEmbeddings",
+                           url="http://localhost:11434", url_env="OLLAMA_URL")]
+    assert app_provider_urls(calls) == ("OLLAMA_URL (default http://ollama:11434 at app/actions/updatePrismaDB.ts:24, "
+                                        "http://localhost:11434 at app/actions/embeddings/ollamaEmbeddings.ts:4)",)
+
+
+def test_an_embedder_reading_ollama_host_or_no_name_says_nothing_more():
+    calls = [EmbeddingCall("a.py", 3, "ollama-client", "embed", "all-minilm", url_env="OLLAMA_HOST"),
+             EmbeddingCall("b.py", 5, "ollama-http", "/api/embed", "all-minilm", url="http://localhost:11434")]
+    assert app_provider_urls(calls) == ()
