@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .model_names import same_model, tagged
 from . import hashing
 from .discover import Guess, Shape
 from .locate.embedding_calls import IN_PROCESS_KINDS
@@ -226,7 +227,7 @@ def contract_models(entrypoint: Any) -> tuple[str, ...]:
 def _stripping_embedders(calls: Any, model: str | None) -> tuple[str, ...]:
     """The application's embedders of ``model`` (those naming it, else those naming none) as "name, path:line", where
     every one of them makes newlines spaces; none where one keeps them."""
-    named = [c for c in calls if model and c.model in (model, f"{model}:latest")]
+    named = [c for c in calls if model and c.model and same_model(c.model, model)]
     mine = named or [c for c in calls if not c.model]
     return tuple(f"{c.name}, {c.path}:{c.line}" for c in mine) if mine and all(c.newlines_to_spaces for c in mine) else ()
 
@@ -300,7 +301,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 f"guess: most stored vectors are of this model ({shape.stored_models[stored]})"
                 + (f"; also stored: {others}" if others else ""))
     elif served_model:
-        others = ", ".join(m for m in app_models if m.removesuffix(":latest") != served_model)
+        others = ", ".join(m for m in app_models if not same_model(m, served_model))
         w.value("provider.model", "model", served_model,
                 f"guess: the application's {'Ollama ' if served_ollama else ''}embedder names it ({app_models.get(served_model) or app_models.get(served_model + ':latest', '')}) and the "
                 f"provider serves it at {vc.dimensions or stored_dims} dimensions, as "
@@ -800,7 +801,7 @@ def _configured_model(dsn: str, shape: Shape, provider_url: str, dims: int | Non
             if measured is not None and measured.matched:
                 reproduced[candidate] = measured
     wheres = {m: n.where for m, n in fits.items()}
-    if len({m.removesuffix(":latest") for m in reproduced}) != 1:
+    if len({tagged(m) for m in reproduced}) != 1:
         return wheres, None, ""
     chosen, measured = next(iter(reproduced.items()))
     row = fits[chosen]

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import redact
 from .errors import ProviderError, ProviderRejected, ProviderUnavailable
+from .model_names import same_model
 
 DEFAULT_URL = "http://127.0.0.1:11434"
 
@@ -125,7 +126,7 @@ class OllamaProvider:
         if count and self._dims is not None and vectors.shape[1] != self._dims:
             return f"provider returned vectors of dimension {vectors.shape[1]}, expected {self._dims}"
         answered = body.get("model")
-        if answered and _tagged(str(answered)) != _tagged(self.model):
+        if answered and not same_model(str(answered), self.model):
             return f"provider answered for model {answered!r}, expected {self.model!r}"
         return None
 
@@ -264,11 +265,6 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(response.headers.get("Retry-After", "")))
     except ValueError:
         return None
-
-
-def _tagged(model: str) -> str:
-    """A model name with its tag made explicit (Ollama reads ``all-minilm`` as ``all-minilm:latest``)."""
-    return model if ":" in model.rsplit("/", 1)[-1] else f"{model}:latest"
 
 
 def _error_text(response: httpx.Response) -> str:

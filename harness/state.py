@@ -15,6 +15,7 @@ from psycopg import sql
 from .db import Conn, one
 from .errors import CheckFailed, ConfigError
 from .introspect import require_names, unique_alone
+from .model_names import same_model
 from .target import Target
 
 UNKNOWN_MODEL = "unknown"  # the model of a stored vector when the target keeps no model name
@@ -250,4 +251,4 @@ def model_switch(stored: dict[str, int], model: str, collection: str, *, into: s
 
 def other_models(stored: dict[str, int], model: str) -> dict[str, int]:
     """Stored vectors of a model other than ``model``, by name; unknown models are not counted as other."""
-    return {m: n for m, n in stored.items() if m not in (model, UNKNOWN_MODEL)}
+    return {m: n for m, n in stored.items() if m != UNKNOWN_MODEL and not same_model(m, model)}

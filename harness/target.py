@@ -17,6 +17,7 @@ from psycopg import sql
 from . import collection_join, hashing, text_parts
 from .db import TENANT_SETTING
 
+from .model_names import other_model
 from .profile import DISTANCES, CollectionTable, NotNull, Profile, SourceTable, json_field
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
@@ -365,10 +366,10 @@ class Target:
         if (changed := self.changed_after_vector()) is not None:
             parts.append(sql.SQL("coalesce({}, false)").format(changed))
         if em.model:
-            parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(self.model))
+            parts.append(other_model(self.model))
         elif em.model_value:
             # The profile declares the stored vectors' model: another configured model means every vector is replaced.
-            parts.append(sql.SQL("{} IS DISTINCT FROM %(model)s").format(sql.Literal(em.model_value)))
+            parts.append(other_model(sql.Literal(em.model_value)))
         # An all-zero vector (an application's failed embedding written as [0.0] * dims) embeds nothing: it is no vector.
         parts.append(sql.SQL("coalesce({}, false)").format(self._is_zero(self.column_vector)))
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
@@ -402,7 +403,7 @@ class Target:
         untimed = (sql.SQL("CASE WHEN {has} THEN ({c}) IS NULL END").format(has=has, c=changed)
                    if changed is not None and not em.input_hash else sql.SQL("false"))
         model = self.model if em.model else sql.Literal(em.model_value) if em.model_value else None
-        other = (sql.SQL("CASE WHEN {has} THEN {m} IS DISTINCT FROM %(model)s END").format(has=has, m=model)
+        other = (sql.SQL("CASE WHEN {has} THEN {o} END").format(has=has, o=other_model(model))
                  if model is not None else sql.SQL("false"))
 
         measured = (self.model_dims(self.column_vector) if self.inline

@@ -12,6 +12,7 @@ from psycopg import sql
 
 from ..db import one
 from ..errors import HarnessError
+from ..model_names import other_model
 from .live import copy_stopped
 from .outcome import FAIL, OFFENDERS_CAP, Offender, Outcome, unproven, verdict
 from .session import CheckSession
@@ -230,8 +231,8 @@ def model(session: CheckSession, collection: str) -> Outcome:
                                     "vectors is unknown")
     st = session.stats(collection)
     col = session.target.model
-    offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {m} IS DISTINCT FROM %(model)s").format(
-        v=session.target.vector, m=col), sql.SQL("'model ' || coalesce({}::text, 'NULL')").format(col), collection) if st.other_model else []
+    offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {m}").format(
+        v=session.target.vector, m=other_model(col)), sql.SQL("'model ' || coalesce({}::text, 'NULL')").format(col), collection) if st.other_model else []
     return session.partial("model", collection, verdict("model", collection, st.other_model == 0,
                    expected=f"every vector made by {session.model}",
                    found=f"{st.other_model} of {st.embedded} vectors made by another model",

@@ -24,6 +24,7 @@ from dataclasses import replace
 import numpy as np
 from psycopg import sql
 
+from ..model_names import is_model
 from ..provider import OllamaProvider
 from .outcome import OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .sampling import Proof
@@ -53,7 +54,7 @@ def healthy(session: CheckSession) -> sql.Composable:
     if em.input_hash:
         parts.append(t.hash_equals())
     if em.model:
-        parts.append(sql.SQL("{} = %(model)s").format(t.model))
+        parts.append(is_model(t.model))
     return sql.SQL(" AND ").join(parts)
 
 

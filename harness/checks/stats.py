@@ -19,6 +19,7 @@ from psycopg import sql
 
 from ..db import Conn, one
 from ..introspect import unique_alone
+from ..model_names import other_model
 from ..profile import json_field
 from .fingerprints import Spool, held_twice_in
 from .fingerprints import zeros as count_zeros
@@ -194,7 +195,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     timed = stale_by_time(shape)
     flags = {
         "m": matched,
-        "other": (sql.SQL("({m} AND {col} IS DISTINCT FROM %(model)s)").format(m=matched, col=t.model)
+        "other": (sql.SQL("({m} AND {o})").format(m=matched, o=other_model(t.model))
                   if has_model else no),
         # Only chunks of the checked collections are hashed: a misplaced row's other collection is never folded.
         "stale": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {d})").format(

@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from ..evidence import RUN_FILE
 from ..historylog import CheckOutcome, HistoryEntry
 from ..historylog_anchor import DatabaseAnchoring, claimed_database
+from ..model_names import same_model
 from ..settings import Settings
 from .common import git_commit, utc_now, who
 from .verify import VERIFY_FILE, detail, label
@@ -109,7 +110,7 @@ def _require_this_run(run_dir: Path | None, settings: Settings, collection: str,
                           f"{redact.safe_dsn(settings.database_url)}; expected the run folder of a run against this "
                           "database (nothing was recorded)")
     for name, model in ((RUN_FILE, shown.get("model")), ("plan.json", plan.get("model"))):
-        if model and model != settings.model:
+        if model and not same_model(model, settings.model):
             raise ConfigError(f"{run_dir / name} records model {model!r}, not {settings.model!r}; expected --model "
                               f"{model} (the model the run embedded with), or the run folder of a run of "
                               f"{settings.model!r} (nothing was recorded)")

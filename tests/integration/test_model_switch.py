@@ -91,6 +91,32 @@ def test_a_declared_model_value_of_the_configured_model_is_no_switch(cli, profil
     assert result.code == 0 and result.json["counts"]["other_model"] == 0 and result.json["counts"]["needed"] == 0
 
 
+def test_a_name_without_a_tag_is_the_same_model_as_its_latest_tag():
+    """Ollama reads ``nomic-embed-text`` as ``nomic-embed-text:latest``: one model under two names, never a switch."""
+    assert model_switch({"nomic-embed-text": 22}, "nomic-embed-text:latest", "c") is None
+    assert model_switch({"library/all-minilm:latest": 3}, "library/all-minilm", "c") is None
+    assert model_switch({"bge-m3:567m": 3}, "bge-m3", "c") is not None
+
+
+@pytest.mark.parametrize("stored, configured", [("hash-embed", "hash-embed:latest"), ("hash-embed:latest", "hash-embed")])
+def test_vectors_stored_under_the_models_other_name_are_current_in_scope_backfill_and_verify(
+        cli, embedded_db, demo_profile, env, tmp_path, stored, configured):
+    """The app stores the name it passed (``nomic-embed-text``), the user gives the one ``ollama list`` shows
+    (``nomic-embed-text:latest``): scope refused a model switch, 107 of 107 vectors of another model, and verify's
+    model check failed every row."""
+    embedded_db.execute("UPDATE document_embeddings SET model_name = %s WHERE collection = 'tenant_acme'", (stored,))
+    named = {**env, "EMBED_MODEL": configured}
+    scoped = cli("scope", "--profile", demo_profile, "--collection", "tenant_acme", "--json", env=named)
+    assert scoped.code == 0 and scoped.json["refusal"] is None, scoped.out + scoped.err
+    assert (scoped.json["counts"]["other_model"], scoped.json["counts"]["needed"]) == (0, 0)
+    dry = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme", "--dry-run", "--json", env=named)
+    assert dry.code == 0 and dry.json["before"]["needed"] == 0, dry.out + dry.err
+    verified = cli("verify", "--profile", demo_profile, "--collection", "tenant_acme", "--run-dir", tmp_path / "run",
+                   "--json", env=named)
+    statuses = {c["check"]: c["status"] for c in verified.json["checks"]}
+    assert statuses["model"] == "passed" and statuses["fresh"] == "passed", verified.json["checks"]
+
+
 def test_approve_model_change_means_the_same_in_scope_and_in_the_engine(cli, embedded_db, demo_profile, env):
     embedded_db.execute("UPDATE document_embeddings SET model_name = 'legacy-embed:384' WHERE collection = 'tenant_acme'")
     scoped = cli("scope", "--profile", demo_profile, "--collection", "tenant_acme", "--approve-model-change", env=env)
