@@ -371,7 +371,7 @@ class Target:
             # The profile declares the stored vectors' model: another configured model means every vector is replaced.
             parts.append(other_model(sql.Literal(em.model_value)))
         # An all-zero vector (an application's failed embedding written as [0.0] * dims) embeds nothing: it is no vector.
-        parts.append(sql.SQL("coalesce({}, false)").format(self._is_zero(self.column_vector)))
+        parts.append(sql.SQL("coalesce({}, false)").format(self.is_zero(self.column_vector)))
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
     def state_counts(self, *, dims: bool = False, per_chunk: bool = False) -> sql.Composed:
@@ -411,7 +411,7 @@ class Target:
         off = (sql.SQL("CASE WHEN {has} THEN {d} IS DISTINCT FROM %(dims)s::int END").format(has=has, d=measured)
                if dims else sql.SQL("false"))
         zero = sql.SQL("CASE WHEN {has} THEN {z} END").format(
-            has=has, z=self._is_zero(self.column_vector) if self.inline else sql.Identifier("e", _ZERO))
+            has=has, z=self.is_zero(self.column_vector) if self.inline else sql.Identifier("e", _ZERO))
 
         def total(where: str | None) -> sql.Composable:
             return sql.SQL("coalesce(sum(s.n){}, 0)::bigint").format(
@@ -450,7 +450,7 @@ class Target:
                  no_text=total("s.t"), zero_count=total("s.z AND NOT s.t"), duplicates=duplicates, grouped=grouped)
 
     @staticmethod
-    def _is_zero(vector: sql.Composable) -> sql.Composed:
+    def is_zero(vector: sql.Composable) -> sql.Composed:
         """Whether a vector is all zeros (halfvec and sparsevec cast to vector for the norm)."""
         return sql.SQL("vector_norm({}::vector) = 0").format(vector)
 
@@ -473,7 +473,7 @@ class Target:
 
         measured = sql.SQL("").join([
             *([sql.SQL(", {} AS {}").format(at_scan(self.model_dims(vector)), sql.Identifier(_DIMS))] if dims else []),
-            sql.SQL(", {} AS {}").format(at_scan(self._is_zero(vector)), sql.Identifier(_ZERO))])
+            sql.SQL(", {} AS {}").format(at_scan(self.is_zero(vector)), sql.Identifier(_ZERO))])
         return sql.SQL("{c} AS c LEFT JOIN (SELECT {cols}, {v} IS NOT NULL AS {flag}{measured} FROM {e}) AS e ON {on}").format(
             c=self.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
             v=sql.Identifier(em.vector), flag=sql.Identifier(_HAS_VECTOR), measured=measured, e=self.embedding_rows,

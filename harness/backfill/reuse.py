@@ -118,9 +118,11 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
         conn.execute(sql.SQL(
             "CREATE TEMP TABLE bh_reuse AS SELECT row_number() OVER (ORDER BY a0) AS rn, * FROM ("
             "SELECT DISTINCT ON (n.id) {src} FROM bh_need AS n JOIN {emb} AS src ON src.{h}::text = n.h "
-            "AND {m} AND src.{k} <> n.id ORDER BY n.id) AS found"
+            "AND {m} AND src.{k} <> n.id AND NOT coalesce({zero}, true) ORDER BY n.id) AS found"
         ).format(src=sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, sql.Identifier(f"a{i}")) for i, e in enumerate(src)),
                  emb=target.embedding_table, h=sql.Identifier(em.input_hash), m=is_model(sql.Identifier("src", em.model)),
+                 # an all-zero vector embeds nothing: its row is needed (Target.needs_embedding), not one to copy
+                 zero=target.is_zero(sql.Identifier("src", em.vector)),
                  k=sql.Identifier(em.key)), params)
         total = one(conn.execute("SELECT count(*) AS n FROM bh_reuse").fetchone())["n"]
         conn.execute("CREATE INDEX ON bh_reuse (rn)")
