@@ -921,7 +921,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          migrated_as_is=migrated_as_is,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,
                          model_dims=model_dims, padding=padding, served_model=served, measured=measured,
-                         served_ollama=any(c.is_ollama and c.model in (served, f"{served}:latest")
+                         served_ollama=served is not None and any(c.is_ollama and c.model and same_model(c.model, served)
                                            for c in found.embedding_calls),
                          stored_dims=stored_dims, app_distance=_store_distance(found.declarations, shape),
                          code_distances=code_distances(found, shape, every_shape),
