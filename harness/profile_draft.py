@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model_names import same_model, tagged
-from . import hashing
+from . import hashing, redact
 from .discover import Guess, Shape
 from .locate.embedding_calls import IN_PROCESS_KINDS
 from .locate.files import DRAFT_HEADER
@@ -245,7 +245,8 @@ def app_provider_urls(calls: Any) -> tuple[str, ...]:
 def app_fixed_urls(calls: Any) -> tuple[str, ...]:
     """The URLs the application's Ollama embedders hard-code (no environment name read), each with where:
     "http://ollama:11434 at path:line"."""
-    return tuple(dict.fromkeys(f"{c.url} at {c.path}:{c.line}" for c in calls if c.is_ollama and c.url and not c.url_env))
+    return tuple(dict.fromkeys(f"{redact.safe_dsn(c.url)} at {c.path}:{c.line}"  # written to a file: no password
+                               for c in calls if c.is_ollama and c.url and not c.url_env))
 
 
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
