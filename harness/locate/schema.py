@@ -464,7 +464,7 @@ def _v2_name(text: str, token: str | None, default: str | None) -> str | None:
 def _langchain_v2_tables(rel: str, text: str) -> list[VectorDeclaration]:
     """The tables langchain_postgres v2's ``init_vectorstore_table`` creates (``embedding vector(vector_size)``),
     each searched by the distance of the file's ``PGVectorStore.create`` over the same table (cosine unless it says
-    another); unknown where no store here reads it."""
+    another); unknown where no store here reads it. A call in a docstring is an example."""
     stores: dict[tuple[str | None, str | None], str | None] = {}
     for m in _V2_STORE.finditer(text):
         args = call_args(text, m.end() - 1)
@@ -472,9 +472,10 @@ def _langchain_v2_tables(rel: str, text: str) -> list[VectorDeclaration]:
         strategy = re.search(r"""\bdistance_strategy\s*=\s*(?:[\w.]*\.)?['"]?(?P<v>\w+)""", args)
         stores[where] = _LANGCHAIN_DISTANCES.get(strategy.group("v").lower() if strategy else "cosine")
     out = []
+    docs = py_docstrings(text)
     for m in _V2_INIT.finditer(text):
-        if re.search(r"\bdef\s+$", text[max(0, m.start() - 40):m.start()]):
-            continue  # the library's own definition
+        if re.search(r"\bdef\s+$", text[max(0, m.start() - 40):m.start()]) or any(a <= m.start() < b for a, b in docs):
+            continue  # the library's own definition, or an example in a docstring
         args = call_args(text, m.end() - 1)
         table = _v2_name(text, _v2_arg(args, "table_name", 0), None)
         schema = _v2_name(text, _v2_arg(args, "schema_name", -1), "public")

@@ -1443,7 +1443,8 @@ def test_a_migration_named_with_a_number_after_its_own_is_ordered_by_its_own_num
 def test_langchain_postgres_v2_init_vectorstore_table_declares_its_table_searched_as_its_store_says(tmp_path):
     """langchain_postgres's v2 `PGEngine.init_vectorstore_table(table_name, vector_size, ...)` creates the table its
     `PGVectorStore` reads (`embedding vector(N)` unless `embedding_column` names another, in `schema_name`), searched
-    by the store's `distance_strategy` (COSINE_DISTANCE unless given). catsight.ai's was "none found"."""
+    by the store's `distance_strategy` (COSINE_DISTANCE unless given); an example in a docstring makes none.
+    catsight.ai's was "none found"."""
     result = located(tmp_path, {
         "store.py": (
             "from langchain_postgres import PGEngine, PGVectorStore\n"
@@ -1460,6 +1461,10 @@ def test_langchain_postgres_v2_init_vectorstore_table_declares_its_table_searche
             "from langchain_postgres import PGEngine\n\n"
             "async def make(engine: PGEngine, name: str):\n"
             "    await engine.ainit_vectorstore_table(name, vector_size=384)\n"),
+        "example.py": (
+            "from langchain_postgres import PGEngine\n\n\n"
+            "def make(engine: PGEngine):\n"
+            "    \"\"\"Example: engine.init_vectorstore_table('example', 256)\"\"\"\n"),
     })
     assert {(d.path, d.line, d.table, d.column, d.dimensions, d.kind, d.distance) for d in result.declarations} == {
         ("store.py", 7, "docs_chunks", "embedding", 1024, "langchain", "cosine"),
