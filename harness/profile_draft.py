@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model_names import same_model, tagged
-from . import hashing
+from . import hashing, redact
 from .discover import Guess, Shape
 from .locate.embedding_calls import IN_PROCESS_KINDS
 from .locate.files import DRAFT_HEADER
@@ -242,6 +242,13 @@ def app_provider_urls(calls: Any) -> tuple[str, ...]:
     return tuple(f"{env} (default {', '.join(defaults)})" if defaults else env for env, defaults in by_env.items())
 
 
+def app_fixed_urls(calls: Any) -> tuple[str, ...]:
+    """The URLs the application's Ollama embedders hard-code (no environment name read), each with where:
+    "http://ollama:11434 at path:line"."""
+    return tuple(dict.fromkeys(f"{redact.safe_dsn(c.url)} at {c.path}:{c.line}"  # written to a file: no password
+                               for c in calls if c.is_ollama and c.url and not c.url_env))
+
+
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,
                   rls_applies: dict[str, bool] | None = None, model: str | None = None,
                   model_envs: tuple[str, ...] = (), rls_settings: dict[str, str | None] | None = None,
@@ -256,7 +263,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   filter_named: dict[str, tuple[Any, str]] | None = None,
                   stripping_embedders: tuple[str, ...] = (),
                   configured: dict[str, str] | None = None, configured_conflict: str = "",
-                  app_urls: tuple[str, ...] = ()) -> Draft:
+                  app_urls: tuple[str, ...] = (), fixed_urls: tuple[str, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
     side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
     embedder naming ``served_model`` is an Ollama one. ``migrated_as_is``: the application's latest migrations
@@ -264,7 +271,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     embedders, where each makes newlines spaces (a library's default). ``configured``: the models rows of the
     database's configuration tables name that the provider serves at the column's dimension, with where; one
     ``measured`` to reproduce the stored vectors is the model; ``configured_conflict``: why the one that does is not
-    (another row is the active one). ``app_urls``: ``app_provider_urls`` of the application's embedders."""
+    (another row is the active one). ``app_urls``: ``app_provider_urls`` of the application's embedders;
+    ``fixed_urls``: their ``app_fixed_urls``."""
     app_models = app_models or {}
     configured = configured or {}
     w = _Writer()
@@ -288,7 +296,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.section("provider")
     # The application's own name for the URL is said, not read: its default may be a container's hostname.
     w.value("provider.url", "url", "${OLLAMA_HOST:-}", "OLLAMA_HOST wins" + (
-        f"; the application reads {'; '.join(app_urls)}: set OLLAMA_HOST to the URL it is given" if app_urls else ""))
+        f"; the application reads {'; '.join(app_urls)}: set OLLAMA_HOST to the URL it is given" if app_urls else "")
+        + (f"; the application's embedders hard-code {'; '.join(fixed_urls)}: set OLLAMA_HOST to that server"
+           if fixed_urls else ""))
     if model:
         w.value("provider.model", "model", model, "given with --model")
     elif stored is None and contract_models(entrypoint):
@@ -929,6 +939,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          stripping_embedders=_stripping_embedders(found.embedding_calls, model or served),
                          configured=configured, configured_conflict=configured_conflict,
                          app_urls=app_provider_urls(found.embedding_calls),
+                         fixed_urls=app_fixed_urls(found.embedding_calls),
                          # the backfill's own files first: of several prefixes, the one its texts are given
                          task_prefixes=tuple(dict.fromkeys([*getattr(getattr(entrypoint, "contract", None),
                                                                      "task_prefixes", ()), *found.task_prefixes])),

@@ -301,7 +301,7 @@ def _js_name(text: str, config: str, key: str) -> str | None:
 # LangChain's distance strategies (JS ``distanceStrategy``, Python ``DistanceStrategy``; cosine unless given) as
 # profile distances.
 _LANGCHAIN_DISTANCES = {"cosine": "cosine", "innerproduct": "ip", "max_inner_product": "ip", "inner": "ip",
-                        "euclidean": "l2", "l2": "l2"}
+                        "euclidean": "l2", "l2": "l2", "cosine_distance": "cosine", "inner_product": "ip"}
 
 
 def _langchain_js_config(text: str, config: str) -> tuple[str | None, str, int | None, str | None]:
@@ -427,9 +427,64 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _stores(rel, text, lang)
     if lang == "python" and "PgvectorDocumentStore" in text:
         found += _haystack_stores(rel, text)
+    if lang == "python" and "init_vectorstore_table" in text:
+        found += _langchain_v2_tables(rel, text)
     if lang == "js" and "createIndex" in text and ("@mastra/" in text or "getVector" in text):
         found += _mastra_stores(rel, text)
     return without_rollbacks(rel, text, found) if lang in ("python", "php") else found
+
+
+# langchain_postgres v2 (also its AlloyDB and Cloud SQL siblings): ``PGEngine.(a)init_vectorstore_table(table_name,
+# vector_size, schema_name=, content_column=, embedding_column=, ...)`` creates the table ``PGVectorStore.create(
+# engine, embedding_service, table_name, schema_name=, ..., embedding_column=, distance_strategy=)`` reads.
+_V2_INIT = re.compile(r"""\ba?init_vectorstore_table\s*\(""")
+_V2_STORE = re.compile(r"""\bPGVectorStore\s*\.\s*create(?:_sync)?\s*\(""")
+
+
+def _v2_arg(args: str, key: str, position: int) -> str | None:
+    """A v2 call's argument by keyword, else at its position (-1: keyword-only)."""
+    parts = [a for _, a in split_args(args)]
+    given = next((a[m.end():].strip() for a in parts if (m := re.match(rf"{key}\s*=(?!=)", a))), None)
+    positional = _positional(args)
+    return given if given is not None or position < 0 else (
+        positional[position].strip() if len(positional) > position else None)
+
+
+def _v2_name(text: str, token: str | None, default: str | None) -> str | None:
+    """A table, schema or column name a v2 call gives: its literal, a constant of the file that is one, ``{expr}``
+    for a name computed in code; ``default`` where the call leaves it out."""
+    if token is None:
+        return default
+    lit = re.fullmatch(r"""[rRuU]?['"]([^'"]+)['"]""", token)
+    rhs = None if lit else constant(text, token.split(".")[-1])
+    lit = lit or (re.fullmatch(r"""[rRuU]?['"]([^'"]+)['"]""", rhs.strip()) if rhs else None)
+    return lit.group(1) if lit else ("{" + token + "}" if re.fullmatch(r"[\w.]+", token) else None)
+
+
+def _langchain_v2_tables(rel: str, text: str) -> list[VectorDeclaration]:
+    """The tables langchain_postgres v2's ``init_vectorstore_table`` creates (``embedding vector(vector_size)``),
+    each searched by the distance of the file's ``PGVectorStore.create`` over the same table (cosine unless it says
+    another); unknown where no store here reads it. A call in a docstring is an example."""
+    stores: dict[tuple[str | None, str | None], str | None] = {}
+    for m in _V2_STORE.finditer(text):
+        args = call_args(text, m.end() - 1)
+        where = (_v2_name(text, _v2_arg(args, "schema_name", 3), "public"), _v2_name(text, _v2_arg(args, "table_name", 2), None))
+        strategy = re.search(r"""\bdistance_strategy\s*=\s*(?:[\w.]*\.)?['"]?(?P<v>\w+)""", args)
+        stores[where] = _LANGCHAIN_DISTANCES.get(strategy.group("v").lower() if strategy else "cosine")
+    out = []
+    docs = py_docstrings(text)
+    for m in _V2_INIT.finditer(text):
+        if re.search(r"\bdef\s+$", text[max(0, m.start() - 40):m.start()]) or any(a <= m.start() < b for a, b in docs):
+            continue  # the library's own definition, or an example in a docstring
+        args = call_args(text, m.end() - 1)
+        table = _v2_name(text, _v2_arg(args, "table_name", 0), None)
+        schema = _v2_name(text, _v2_arg(args, "schema_name", -1), "public")
+        size = _v2_arg(args, "vector_size", 1)
+        column = _v2_name(text, _v2_arg(args, "embedding_column", -1), "embedding")
+        out.append(VectorDeclaration(rel, line_of(text, m.start()), int_value(text, size) if size else None, "langchain",
+                                     f"{schema}.{table}" if table and schema and schema != "public" else table, column,
+                                     distance=stores.get((schema, table))))
+    return out
 
 
 _HAYSTACK_STORE = re.compile(r"\bPgvectorDocumentStore\s*\(")

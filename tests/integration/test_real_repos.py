@@ -6722,3 +6722,117 @@ def test_local_llm_prisma_chunks_located_drafted_backfilled_and_repaired(cli, em
                    "--repo", app, "--json", env=env)
     assert recorded.code == 0, recorded.out + recorded.err
     assert empty_db.scalar(f'SELECT count(*) FROM {LOCAL_LLM_TABLE} WHERE "vector" IS NULL') == 0
+
+
+# -- mjcarnaje/catsight.ai: Django + Celery, langchain_postgres's v2 PGVectorStore (a table per store), langchain_ollama --
+
+CATSIGHT_LOAD = """
+import json, sys
+from langchain_core.documents import Document
+from langchain_ollama import OllamaEmbeddings
+from langchain_postgres import PGEngine, PGVectorStore
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+dsn, ollama, table, docs = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+engine = PGEngine.from_connection_string(url=dsn.replace("postgresql://", "postgresql+psycopg://", 1))
+engine.init_vectorstore_table(table_name=table, vector_size=1024)
+store = PGVectorStore.create_sync(engine=engine, table_name=table,
+                                  embedding_service=OllamaEmbeddings(model="mxbai-embed-large", base_url=ollama))
+splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=100)
+for doc_id, path in docs:
+    store.add_documents([Document(page_content=chunk, metadata={"doc_id": doc_id, "id": f"doc_{doc_id}_chunk_{i}",
+                                                                "index": i})
+                         for i, chunk in enumerate(splitter.split_text(open(path).read()))])
+engine._run_as_sync(engine.close())
+"""
+
+
+def load_catsight(db, server, app: Path, docs: list[tuple[int, str]], table: str = "docs_chunks") -> None:
+    """Rows as the app writes them, through the library it writes with: `init_vectorstore_table(TABLE_NAME, 1024)`,
+    then `PGVectorStore.add_documents` with `OllamaEmbeddings(model="mxbai-embed-large")` (at our server), each
+    document's text split 1000/100 and its chunks' metadata `doc_id`, `id`, `index` as `tasks.py` writes them."""
+    subprocess.run([sys.executable, "-c", CATSIGHT_LOAD, db.dsn, server.url, table, json.dumps(docs)], cwd=app,
+                   check=True)
+
+
+def test_catsight_pgvectorstore_v2_chunks_located_drafted_backfilled_and_repaired(cli, empty_db, server, tmp_path):
+    """mjcarnaje/catsight.ai: a Django + Celery app whose chunks live in langchain_postgres's v2 `PGVectorStore` table
+    `docs_chunks` (`langchain_id` uuid, `content`, `embedding vector(1024) NOT NULL`, `langchain_metadata` JSON), made
+    by `engine.init_vectorstore_table` at import and filled by the store's `add_documents` with `OllamaEmbeddings`
+    (mxbai-embed-large, base_url hard-coded). locate, profile init, scope, plan, run --engine (the Celery ingest needs
+    Django, Redis and marker), verify, record; then rows gone wrong are named and repaired."""
+    app = Source.of("mjcarnaje__catsight.ai").checkout("", tmp_path / "app")
+    store = (app / "backend/app/services/vectorstore.py").read_text()
+    for said in ('EMBEDDING_MODEL_ID = "mxbai-embed-large"', 'TABLE_NAME = "docs_chunks"', "VECTOR_SIZE = 1024",
+                 'base_url="http://ollama:11434"', "engine.init_vectorstore_table(", "PGVectorStore.create_sync("):
+        assert said in store, said  # load_catsight writes what this file says
+    assert '"id": f"doc_{document.id}_chunk_{i}"' in (app / "backend/app/tasks/tasks.py").read_text()
+    load_catsight(empty_db, server, app, [(1, "README.md"), (2, "docs/general-docs.md")])
+    load_catsight(empty_db, server, app, [(3, "docker-compose.yml")], table="other_chunks")  # a second store
+    rows = empty_db.scalar("SELECT count(*) FROM docs_chunks")
+    # The column is NOT NULL: a vector lost is an all-zero one (a failed embedding written as zeros).
+    with empty_db.connect(autocommit=True) as conn:
+        keys = [r[0] for r in conn.execute("SELECT langchain_id::text FROM docs_chunks ORDER BY "
+                                           "(langchain_metadata->>'doc_id')::int, (langchain_metadata->>'index')::int")]
+        conn.execute("UPDATE docs_chunks SET embedding = array_fill(0, ARRAY[1024])::vector "
+                     "WHERE langchain_id::text = ANY(%s)", (keys[2:4],))
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "docs_chunks", plan=True)
+    located = trial.locate.json
+    # init_vectorstore_table declares the table, the store's query its distance (until this trial: none found for both,
+    # and the draft's cosine "the most common operator class").
+    assert [(d["path"], d["line"], d["table"], d["column"], d["dimensions"], d["kind"], d["distance"])
+            for d in located["declarations"]] == [
+        ("backend/app/services/vectorstore.py", 20, "docs_chunks", "embedding", 1024, "langchain", "cosine")], located
+    assert {(c["path"], c["model"], c["url"], c["url_env"]) for c in located["embedding_calls"]} == {
+        ("backend/app/services/vectorstore.py", "mxbai-embed-large", "http://ollama:11434", None),
+        ("backend/test.py", "bge-m3", None, None)}, located["embedding_calls"]
+    assert located["entrypoints"] == []  # the ingest is a Celery task after a PDF upload: the engine runs
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert trial.init.json["todo"] == [] and (
+        raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["collection_name"],
+        raw["embeddings"]["vector"], raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "docs_chunks", "langchain_id", "content", "docs_chunks", "embedding", "mxbai-embed-large", 1024, "cosine"), drafted
+    assert "distance: cosine  # guess: the distance the application's store queries with " \
+           "(backend/app/services/vectorstore.py:20;" in drafted, drafted
+    # The server the app embeds with, hard-coded (until this trial: only "OLLAMA_HOST wins").
+    assert '  url: "${OLLAMA_HOST:-}"  # OLLAMA_HOST wins; the application\'s embedders hard-code http://ollama:11434 ' \
+           "at backend/app/services/vectorstore.py:18: set OLLAMA_HOST to that server" in drafted, drafted
+    # The other store's table is said, and is not a collection of this one: a profile of its own.
+    assert "# other vector columns in this database: public.other_chunks.embedding" in drafted, drafted
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    other_store = cli("scope", "--profile", trial.profile, "--collection", "other_chunks", env=env)
+    assert other_store.code == 2 and "known collections: docs_chunks" in other_store.out, other_store.out
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, empty_db, "docs_chunks", "embedding", rows, needed=2)
+    zeros = "SELECT count(*) FROM docs_chunks WHERE embedding = array_fill(0, ARRAY[1024])::vector"
+    assert empty_db.scalar(zeros) == 0
+
+    # Gone wrong: a lost vector (zeros), a chunk edited after its vector, a vector of another model (reversed), two
+    # chunks with each other's vectors, one holding the other store's vector. verify names exactly those rows;
+    # backfill --keys-from repairs them; verify and record are ok after.
+    gone, edited, other, a, b, foreign = keys[1], keys[3], keys[5], keys[7], keys[9], keys[11]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE docs_chunks SET embedding = array_fill(0, ARRAY[1024])::vector "
+                     "WHERE langchain_id::text = %s", (gone,))
+        conn.execute("UPDATE docs_chunks SET content = content || ' (edited)' WHERE langchain_id::text = %s", (edited,))
+        conn.execute("UPDATE docs_chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE langchain_id::text = %s",
+                     (other,))
+        conn.execute("UPDATE docs_chunks d SET embedding = o.embedding FROM docs_chunks o "
+                     "WHERE (d.langchain_id::text, o.langchain_id::text) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+        conn.execute("UPDATE docs_chunks SET embedding = (SELECT embedding FROM other_chunks LIMIT 1) "
+                     "WHERE langchain_id::text = %s", (foreign,))
+    target = ("--profile", trial.profile, "--collection", "docs_chunks")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders["recompute"] == {edited, other, a, b, foreign} and offenders["sane_vectors"] == {gone}, offenders
+    assert set().union(*offenders.values()) == {gone, edited, other, a, b, foreign}, offenders
+    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
+    after = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert after.code == 0 and not [c for c in after.json["checks"] if c["status"] == "failed"], after.out
+    recorded = cli("record", *target, "--run-dir", tmp_path / "damaged", "--historylog", tmp_path / "historylog.md",
+                   "--repo", app, "--json", env=env)
+    assert recorded.code == 0, recorded.out + recorded.err
+    assert empty_db.scalar(zeros) == 0 and empty_db.scalar("SELECT count(*) FROM docs_chunks") == rows

@@ -1438,3 +1438,35 @@ def test_a_migration_named_with_a_number_after_its_own_is_ordered_by_its_own_num
         "db/migrations/003_widen.sql": "ALTER TABLE chunks ALTER COLUMN embedding TYPE vector(3072);\n",
     })
     assert result.declared_dimensions == (3072,), result.as_dict()["declarations"]
+
+
+def test_langchain_postgres_v2_init_vectorstore_table_declares_its_table_searched_as_its_store_says(tmp_path):
+    """langchain_postgres's v2 `PGEngine.init_vectorstore_table(table_name, vector_size, ...)` creates the table its
+    `PGVectorStore` reads (`embedding vector(N)` unless `embedding_column` names another, in `schema_name`), searched
+    by the store's `distance_strategy` (COSINE_DISTANCE unless given); an example in a docstring makes none.
+    catsight.ai's was "none found"."""
+    result = located(tmp_path, {
+        "store.py": (
+            "from langchain_postgres import PGEngine, PGVectorStore\n"
+            "from langchain_postgres.v2.indexes import DistanceStrategy\n\n"
+            "TABLE_NAME = 'docs_chunks'\n"
+            "VECTOR_SIZE = 1024\n"
+            "engine = PGEngine.from_connection_string(url='postgresql+psycopg://u@db/app')\n"
+            "engine.init_vectorstore_table(\n    table_name=TABLE_NAME,\n    vector_size=VECTOR_SIZE,\n)\n"
+            "engine.init_vectorstore_table('notes', 768, embedding_column='vec', schema_name='kb')\n"
+            "store = PGVectorStore.create_sync(engine=engine, table_name=TABLE_NAME, embedding_service=e)\n"
+            "notes = PGVectorStore.create_sync(engine, e, 'notes', schema_name='kb', embedding_column='vec',\n"
+            "                                  distance_strategy=DistanceStrategy.INNER_PRODUCT)\n"),
+        "later.py": (
+            "from langchain_postgres import PGEngine\n\n"
+            "async def make(engine: PGEngine, name: str):\n"
+            "    await engine.ainit_vectorstore_table(name, vector_size=384)\n"),
+        "example.py": (
+            "from langchain_postgres import PGEngine\n\n\n"
+            "def make(engine: PGEngine):\n"
+            "    \"\"\"Example: engine.init_vectorstore_table('example', 256)\"\"\"\n"),
+    })
+    assert {(d.path, d.line, d.table, d.column, d.dimensions, d.kind, d.distance) for d in result.declarations} == {
+        ("store.py", 7, "docs_chunks", "embedding", 1024, "langchain", "cosine"),
+        ("store.py", 11, "kb.notes", "vec", 768, "langchain", "ip"),
+        ("later.py", 4, "{name}", "embedding", 384, "langchain", None)}
