@@ -452,6 +452,11 @@ class Target:
                  other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
                  no_text=total("s.t"), zero_count=total("s.z AND NOT s.t"), duplicates=duplicates, grouped=grouped)
 
+    @classmethod
+    def embeds_something(cls, stored: sql.Composable) -> sql.Composed:
+        """SQL: ``stored`` (a vector column as stored) holds a vector that embeds something: not NULL, not all zeros."""
+        return sql.SQL("({v} IS NOT NULL AND NOT {z})").format(v=stored, z=cls._is_zero(stored))
+
     @staticmethod
     def _is_zero(vector: sql.Composable) -> sql.Composed:
         """Whether a vector is all zeros (halfvec and sparsevec cast to vector for the norm)."""
