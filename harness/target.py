@@ -446,7 +446,7 @@ class Target:
             "{untimed} AS untimed, {zero_count} AS zero, {duplicates} AS duplicates FROM ({grouped}) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if stale else sql.SQL("NULL::bigint"),
-                 untimed=total("s.v AND s.u AND NOT s.t AND NOT s.o"),
+                 untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z)"),  # and not needed
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
                  needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z)"),
                  other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
