@@ -386,7 +386,7 @@ class Target:
 
         ``per_chunk`` (an embedding table whose key no unique index covers): a chunk's rows are classified together,
         so a chunk with two embedding rows is one chunk (it was two: 31 chunks of a 29-chunk collection), needed when
-        any of its rows is, and the rows beyond one per chunk are counted (``duplicates``) in the same pass.
+        any of its rows is, and the rows beyond one per chunk with a text are counted (``duplicates``) in the same pass.
         """
         em = self.profile.embeddings
         has = (sql.SQL("{} IS NOT NULL").format(self.vector) if self.inline
@@ -432,7 +432,8 @@ class Target:
                 k=self.e(cast(str, em.key)), join=self._narrow_join(dims=dims), where=self.chunk_filter(), id=self.chunk_id)
             grouped = sql.SQL("SELECT v, d, o, x, t, u, z, g, count(*) AS n, sum(greatest(r - 1, 0)) AS r FROM ({}) AS k "
                               "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8").format(rows)
-            duplicates = sql.SQL("coalesce(sum(s.r), 0)::bigint")
+            # a chunk without text is never embedded (--keys-from neither), so no run replaces its rows: verify judges them
+            duplicates = sql.SQL("coalesce(sum(s.r) FILTER (WHERE NOT s.t), 0)::bigint")
         else:
             grouped = sql.SQL("SELECT {flags}, count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8").format(
                 flags=sql.SQL(", ").join(sql.SQL("coalesce({}, false) AS {}").format(f, sql.Identifier(n))
