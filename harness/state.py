@@ -40,8 +40,8 @@ class CollectionState:
     # vectors of chunks with a text that are all zeros: they embed nothing (an application's failed embedding written
     # as [0.0] * dims), so each is needed (``Target.needs_embedding``) as a missing one is
     zero: int = 0
-    # embedding rows beyond one per chunk with a text (a table without a unique key on the embedding key; 0 where one rules them
-    # out): each chunk is counted once above, however many rows it has
+    # embedding rows beyond one per chunk with a text (a table without a unique key on the embedding key; 0 where one
+    # rules them out): each chunk is counted once above, however many rows it has
     duplicates: int = 0
 
     def as_dict(self) -> dict[str, Any]:
