@@ -249,6 +249,14 @@ def model_switch(stored: dict[str, int], model: str, collection: str, *, into: s
             "(the owner approved replacing them in place)")
 
 
+def stored_name(stored: dict[str, int], model: str) -> str:
+    """The name a run writes for ``model``: the one most of ``stored``'s vectors of that model carry (``nomic-embed-text``
+    for ``--model nomic-embed-text:latest``), so a run never adds a second name of one model to the column (an
+    application selecting its rows by the name it stores would miss the rest); ``model`` where none carries one."""
+    names = [(n, m) for m, n in stored.items() if m != UNKNOWN_MODEL and same_model(m, model)]
+    return max(names)[1] if names else model
+
+
 def other_models(stored: dict[str, int], model: str) -> dict[str, int]:
     """Stored vectors of a model other than ``model``, by name; unknown models are not counted as other."""
     return {m: n for m, n in stored.items() if m != UNKNOWN_MODEL and not same_model(m, model)}
