@@ -379,7 +379,7 @@ def _kind(value: Any) -> str:
 def _column_only(key: str, column: str | None) -> str | None:
     """``column`` for a role only a column plays: a key of a JSON column (``metadata->>'source'``), quoted as one
     column's name, failed on the database (scope) or in a check."""
-    if column is not None and "->>" in column:
+    if column is not None and ("->" in column or "#>" in column):  # ->> and -> (json), #>> and #> (a path)
         raise ConfigError(f"profile key '{key}' names {column!r}, a key of a JSON column; expected a column (only "
                           "chunks.text, chunks.sources, filters and an inline embeddings.model read a JSON key)")
     return column
