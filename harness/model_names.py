@@ -1,31 +1,52 @@
-"""When two model names are one model: Ollama reads a name without a tag as its ``:latest`` tag.
+"""When two model names are one model: Ollama fills in what a name leaves out, ``registry.ollama.ai/library/NAME:latest``.
 
 An application stores the name it passed (``nomic-embed-text``) and ``ollama list`` shows ``nomic-embed-text:latest``;
-both name the same weights, so neither is a model switch, another model's vector, or a stale one. One rule, in
-Python (``same_model``) and in SQL against the run's ``%(model)s`` (``is_model``, ``other_model``).
+``library/nomic-embed-text`` and ``registry.ollama.ai/library/nomic-embed-text:latest`` are the same weights too. None
+is a model switch, another model's vector, or a stale one. One rule, in Python (``same_model``) and in SQL against the
+run's ``%(model)s`` (``is_model``, ``other_model``).
 """
 
 from __future__ import annotations
 
 from psycopg import sql
 
+HOST, NAMESPACE, TAG = "registry.ollama.ai", "library", "latest"  # Ollama's defaults for a name's missing parts
+
 
 def tagged(model: str) -> str:
     """The name with its tag made explicit (``all-minilm`` is ``all-minilm:latest``; a registry path is kept)."""
-    return model if ":" in model.rsplit("/", 1)[-1] else f"{model}:latest"
+    return model if ":" in model.rsplit("/", 1)[-1] else f"{model}:{TAG}"
+
+
+def full_name(model: str) -> str:
+    """The name as Ollama reads it, ``host/namespace/model:tag`` (the parts before the model counted from the right)."""
+    name = tagged(model.strip())
+    defaults = [HOST, NAMESPACE][:max(0, 2 - name.count("/"))]
+    return "/".join([*defaults, name])
 
 
 def same_model(a: str, b: str) -> bool:
     """Whether two names are one Ollama model."""
-    return tagged(a.strip()) == tagged(b.strip())
+    return full_name(a) == full_name(b)
+
+
+def _full_sql(p: sql.Composable) -> sql.Composed:
+    """``full_name`` of ``p`` in SQL."""
+    tagged_p = sql.SQL("CASE WHEN strpos(regexp_replace({p}, '^.*/', ''), ':') > 0 THEN {p} ELSE {p} || {tag} END").format(
+        p=p, tag=sql.Literal(f":{TAG}"))
+    return sql.SQL("CASE length({t}) - length(replace({t}, '/', '')) WHEN 0 THEN {both} || {t} WHEN 1 THEN {host} || {t} "
+                   "ELSE {t} END").format(t=tagged_p, both=sql.Literal(f"{HOST}/{NAMESPACE}/"), host=sql.Literal(f"{HOST}/"))
 
 
 def is_model(stored: sql.Composable, param: str = "model") -> sql.Composed:
-    """SQL: ``stored`` names the model of ``%(param)s`` (the given name, it with ``:latest``, or it without ``:latest``);
-    NULL where ``stored`` is. Computed on the parameter, so each row costs one list comparison."""
-    p = sql.Placeholder(param)
-    return sql.SQL("{m} IN ({p}, CASE WHEN strpos(regexp_replace({p}, '^.*/', ''), ':') > 0 THEN {p} "
-                   "ELSE {p} || ':latest' END, regexp_replace({p}, ':latest$', ''))").format(m=stored, p=p)
+    """SQL: ``stored`` names the model of ``%(param)s`` (any spelling of its ``full_name``: with or without the default
+    host, namespace and tag); NULL where ``stored`` is. The spellings are computed on the parameter, so each row costs
+    one list comparison."""
+    full = _full_sql(sql.Placeholder(param))
+    short = [full, sql.SQL("regexp_replace({}, {}, '')").format(full, sql.Literal(f"^{HOST.replace('.', '[.]')}/")),
+             sql.SQL("regexp_replace({}, {}, '')").format(full, sql.Literal(f"^{HOST.replace('.', '[.]')}/{NAMESPACE}/"))]
+    spellings = [*short, *(sql.SQL("regexp_replace({}, {}, '')").format(s, sql.Literal(f":{TAG}$")) for s in short)]
+    return sql.SQL("{m} IN ({s})").format(m=stored, s=sql.SQL(", ").join(spellings))
 
 
 def other_model(stored: sql.Composable, param: str = "model") -> sql.Composed:

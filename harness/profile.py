@@ -376,6 +376,15 @@ def _kind(value: Any) -> str:
             float: "a number"}.get(type(value), type(value).__name__)
 
 
+def _column_only(key: str, column: str | None) -> str | None:
+    """``column`` for a role only a column plays: a key of a JSON column (``metadata->>'source'``), quoted as one
+    column's name, failed on the database (scope) or in a check."""
+    if column is not None and ("->" in column or "#>" in column):  # ->> and -> (json), #>> and #> (a path)
+        raise ConfigError(f"profile key '{key}' names {column!r}, a key of a JSON column; expected a column (only "
+                          "chunks.text, chunks.sources, filters and an inline embeddings.model read a JSON key)")
+    return column
+
+
 class _Reader:
     """Walks the raw YAML, interpolating env references and recording where each value came from."""
 
@@ -742,10 +751,7 @@ class _Reader:
         roles = {"chunks.id": self.identifier("chunks.id", section.get("id")) or "id", "chunks.collection": collection,
                  "chunks.tenant": self.identifier("chunks.tenant", section.get("tenant"))}
         for key, column in roles.items():
-            # Quoted as one column's name, `metadata->>'source'` would fail on the database (scope) or in a check.
-            if column is not None and "->>" in column:
-                raise ConfigError(f"profile key '{key}' names {column!r}, a key of a JSON column; expected a column "
-                                  "(only chunks.text, chunks.sources and filters read a JSON key)")
+            _column_only(key, column)
         for i, item in ((i, f) for i, t in enumerate(text) for f in text_parts.fields(t) if f == t):
             # A column of another role is the same for many chunks: each would be embedded as its collection's name.
             role = next((k for k, column in roles.items() if column is not None and column == item), None)
@@ -828,7 +834,7 @@ class _Reader:
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
         inline = (schema, table) == (chunks.schema, chunks.table)
-        key = self.identifier("embeddings.key", section.get("key"))
+        key = _column_only("embeddings.key", self.identifier("embeddings.key", section.get("key")))
         if key is None:
             if not inline:
                 raise ConfigError("profile key 'embeddings.key' is required: the column that references chunks.id")
@@ -842,7 +848,7 @@ class _Reader:
             raise ConfigError(f"profile key 'embeddings.model' names a key of a JSON column ({model!r}), which is read "
                               "and written beside an inline vector column only; expected a column of "
                               f"{schema}.{table}")
-        collection = self.identifier("embeddings.collection", section.get("collection"))
+        collection = _column_only("embeddings.collection", self.identifier("embeddings.collection", section.get("collection")))
         if collection is not None and chunks.collection_several:
             # an embedding row filed under one collection cannot follow a chunk that belongs to several
             from .collection_join import described
@@ -850,7 +856,7 @@ class _Reader:
             raise ConfigError(f"profile key 'embeddings.collection' names {collection!r}, but chunks.collection "
                               f"{described(chunks)} (a chunk in several collections); expected no "
                               "embeddings.collection: vectors follow their chunk's key")
-        input_hash = self.identifier("embeddings.input_hash", section.get("input_hash"))
+        input_hash = _column_only("embeddings.input_hash", self.identifier("embeddings.input_hash", section.get("input_hash")))
         rows = self.column_values("embeddings.filter", section.get("filter"))
         for column, value in rows:
             if inline:
@@ -866,12 +872,12 @@ class _Reader:
             schema=schema,
             table=table,
             key=key,
-            vector=self.identifier("embeddings.vector", section.get("vector")) or "embedding",
+            vector=_column_only("embeddings.vector", self.identifier("embeddings.vector", section.get("vector"))) or "embedding",
             model=model,
             input_hash=input_hash,
             input_hash_algorithm=self.hash_algorithm(section.get("input_hash_algorithm"), input_hash),
             collection=collection,
-            tenant=self.identifier("embeddings.tenant", section.get("tenant")),
+            tenant=_column_only("embeddings.tenant", self.identifier("embeddings.tenant", section.get("tenant"))),
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),
             defaults=self.defaults(section.get("defaults")),
             updated_at=self.identifier("embeddings.updated_at", section.get("updated_at")),

@@ -238,7 +238,8 @@ def app_provider_urls(calls: Any) -> tuple[str, ...]:
     by_env: dict[str, list[str]] = {}
     for c in calls:
         if c.is_ollama and c.url_env and c.url_env != "OLLAMA_HOST":
-            by_env.setdefault(c.url_env, []).extend([f"{c.url} at {c.path}:{c.line}"] if c.url else [])
+            # the draft is written to a file as it is: a default's password masked here
+            by_env.setdefault(c.url_env, []).extend([f"{redact.safe_dsn(c.url)} at {c.path}:{c.line}"] if c.url else [])
     return tuple(f"{env} (default {', '.join(defaults)})" if defaults else env for env, defaults in by_env.items())
 
 

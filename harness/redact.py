@@ -21,7 +21,10 @@ _SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AU
                          r"|(?<![A-Z])PASS(?![A-Z])|(?<=_)PWD(?![A-Z]))", re.I)
 # The password runs to the last '@' of the authority: one holding an unescaped '@' is masked whole. libpq ends the
 # authority at the first '/' only: a '?' or '#' before the '@' is the password's (it connects with it).
-_DSN_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s/]*)(?P<tail>@)", re.I)
+# A password holding a '/' (libpq reads none, yet locate shows a DSN an f-string builds of a file's literals) ends at
+# its first '@', unless what follows the ':' is a port and a path (http://host:8080/users/@me).
+_DSN_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s/]*|(?!\d+[/?#])[^\s@]*)(?P<tail>@)",
+                           re.I)
 # A DSN's own password, spaces included: libpq refuses one with a space, naming it in its error.
 _URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^:/@\s]*:(?P<pw>[^/]*)@", re.I)
 # libpq's password, and sslpassword: the passphrase of the client's key.

@@ -40,8 +40,8 @@ class CollectionState:
     # vectors of chunks with a text that are all zeros: they embed nothing (an application's failed embedding written
     # as [0.0] * dims), so each is needed (``Target.needs_embedding``) as a missing one is
     zero: int = 0
-    # embedding rows beyond one per chunk (a table without a unique key on the embedding key; 0 where one rules them
-    # out): each chunk is counted once above, however many rows it has
+    # embedding rows beyond one per chunk with a text (a table without a unique key on the embedding key; 0 where one
+    # rules them out): each chunk is counted once above, however many rows it has
     duplicates: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -247,6 +247,14 @@ def model_switch(stored: dict[str, int], model: str, collection: str, *, into: s
     return (f"collection {written!r} holds {sum(others.values())} vectors of {shown}; replacing them with {model} is a "
             "model switch: expected --into NEW (fill a new collection, verify, swap) or --approve-model-change "
             "(the owner approved replacing them in place)")
+
+
+def stored_name(stored: dict[str, int], model: str) -> str:
+    """The name a run writes for ``model``: the one most of ``stored``'s vectors of that model carry (``nomic-embed-text``
+    for ``--model nomic-embed-text:latest``), so a run never adds a second name of one model to the column (an
+    application selecting its rows by the name it stores would miss the rest); ``model`` where none carries one."""
+    names = [(n, m) for m, n in stored.items() if m != UNKNOWN_MODEL and same_model(m, model)]
+    return max(names)[1] if names else model
 
 
 def other_models(stored: dict[str, int], model: str) -> dict[str, int]:

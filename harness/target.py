@@ -386,7 +386,7 @@ class Target:
 
         ``per_chunk`` (an embedding table whose key no unique index covers): a chunk's rows are classified together,
         so a chunk with two embedding rows is one chunk (it was two: 31 chunks of a 29-chunk collection), needed when
-        any of its rows is, and the rows beyond one per chunk are counted (``duplicates``) in the same pass.
+        any of its rows is, and the rows beyond one per chunk with a text are counted (``duplicates``) in the same pass.
         """
         em = self.profile.embeddings
         has = (sql.SQL("{} IS NOT NULL").format(self.vector) if self.inline
@@ -420,18 +420,22 @@ class Target:
         # A chunk without text is never embedded (the engine's selection, Target.needs_embedding): not missing, and not
         # needed even where it holds a vector of a text it no longer has (that one is stale; fresh says so).
         empty = self.no_text
-        flags = [has, differs, other, off, empty, untimed, zero]
-        names = ["v", "d", "o", "x", "t", "u", "z"]
+        # ``g``: a row of the chunk without a vector. The selection takes a chunk when any of its rows needs one, so a
+        # chunk whose second row lacks a vector is needed though another row holds one (only ``per_chunk`` has two).
+        gap = sql.SQL("NOT {}").format(has) if per_chunk else sql.SQL("false")
+        flags = [has, differs, other, off, empty, untimed, zero, gap]
+        names = ["v", "d", "o", "x", "t", "u", "z", "g"]
         if per_chunk:
             rows = sql.SQL("SELECT {flags}, count({k}) AS r FROM {join} WHERE {where} GROUP BY {id}").format(
                 flags=sql.SQL(", ").join(sql.SQL("bool_or(coalesce({}, false)) AS {}").format(f, sql.Identifier(n))
                                          for f, n in zip(flags, names)),
                 k=self.e(cast(str, em.key)), join=self._narrow_join(dims=dims), where=self.chunk_filter(), id=self.chunk_id)
-            grouped = sql.SQL("SELECT v, d, o, x, t, u, z, count(*) AS n, sum(greatest(r - 1, 0)) AS r FROM ({}) AS k "
-                              "GROUP BY 1, 2, 3, 4, 5, 6, 7").format(rows)
-            duplicates = sql.SQL("coalesce(sum(s.r), 0)::bigint")
+            grouped = sql.SQL("SELECT v, d, o, x, t, u, z, g, count(*) AS n, sum(greatest(r - 1, 0)) AS r FROM ({}) AS k "
+                              "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8").format(rows)
+            # a chunk without text is never embedded (--keys-from neither), so no run replaces its rows: verify judges them
+            duplicates = sql.SQL("coalesce(sum(s.r) FILTER (WHERE NOT s.t), 0)::bigint")
         else:
-            grouped = sql.SQL("SELECT {flags}, count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7").format(
+            grouped = sql.SQL("SELECT {flags}, count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8").format(
                 flags=sql.SQL(", ").join(sql.SQL("coalesce({}, false) AS {}").format(f, sql.Identifier(n))
                                          for f, n in zip(flags, names)),
                 join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
@@ -443,11 +447,16 @@ class Target:
             "{untimed} AS untimed, {zero_count} AS zero, {duplicates} AS duplicates FROM ({grouped}) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if stale else sql.SQL("NULL::bigint"),
-                 untimed=total("s.v AND s.u AND NOT s.t AND NOT s.o"),
+                 untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z)"),  # and not needed
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
-                 needed=total("NOT s.t AND (NOT s.v OR s.d OR s.o OR s.z)"),
+                 needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z)"),
                  other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
                  no_text=total("s.t"), zero_count=total("s.z AND NOT s.t"), duplicates=duplicates, grouped=grouped)
+
+    @classmethod
+    def embeds_something(cls, stored: sql.Composable) -> sql.Composed:
+        """SQL: ``stored`` (a vector column as stored) holds a vector that embeds something: not NULL, not all zeros."""
+        return sql.SQL("({v} IS NOT NULL AND NOT {z})").format(v=stored, z=cls.is_zero(stored))
 
     @staticmethod
     def is_zero(vector: sql.Composable) -> sql.Composed:

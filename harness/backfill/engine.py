@@ -35,7 +35,7 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
-from ..state import CollectionState, declared_dimensions, into_new, model_switch, still_needed, stored_models
+from ..state import CollectionState, declared_dimensions, into_new, model_switch, still_needed, stored_models, stored_name
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .batchsize import AdaptiveSize, Sizing
@@ -293,7 +293,7 @@ def run_backfill(
                     f"--keys-from: none of the {summary.keys} listed keys is a chunk of collection {collection!r} any "
                     f"more (first: {', '.join(summary.keys_missing_sample)}); expected keys of existing chunks "
                     "(verify again for a current offenders.jsonl); nothing was written")
-            dims = _refuse(read_conn, target, provider, options, dimensions, new_is_empty, tenants)
+            dims, written = _refuse(read_conn, target, provider, options, dimensions, new_is_empty, tenants)
         except HarnessError as exc:
             if not options.dry_run:
                 raise
@@ -325,7 +325,7 @@ def run_backfill(
         def guard(conn: Conn) -> None:
             lock.prove_held(conn, table, held, lock_pid)
 
-        _prepare(write_conn, target, options, model, summary, guard, dims, tenants)
+        _prepare(write_conn, target, options, written, summary, guard, dims, tenants)
         if summary.copied or summary.reused or options.into or options.run_id:
             counting = time.perf_counter()
             before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants)
@@ -338,14 +338,14 @@ def run_backfill(
                 and indexes.table_is_empty(read_conn, target):
             deferred = bool(indexes.defer(read_conn, target))
         whole = options.on_failure == FAIL_FAST  # a batch lands whole or not at all
-        writer = BatchWriter(write_conn, target, model, dims, path, guard, whole)
+        writer = BatchWriter(write_conn, target, written, dims, path, guard, whole)
         summary.write_path = writer.path.reason
 
         def another_writer() -> BatchWriter:
             conn = dbmod.connect(database_url)
             lock.limit_waits(conn)
             watch.pids.append(conn.info.backend_pid)
-            return BatchWriter(conn, target, model, dims, path, guard, whole)
+            return BatchWriter(conn, target, written, dims, path, guard, whole)
 
         # Fail-fast writes one batch at a time: a batch after a failed write is never written beside it.
         writers = 1 if options.on_failure == FAIL_FAST else options.writers
@@ -548,8 +548,9 @@ _SHOWN_KEYS = 5
 
 
 def _refuse(conn: Conn, target: Target, provider: OllamaProvider, options: BackfillOptions,
-            dimensions: int | None, new_is_empty: bool, tenants: Sequence[str | None] = (None,)) -> int:
-    """Every refusal of a real run, raised before anything is written (a dry run reports it instead); the dimension."""
+            dimensions: int | None, new_is_empty: bool, tenants: Sequence[str | None] = (None,)) -> tuple[int, str]:
+    """Every refusal of a real run, raised before anything is written (a dry run reports it instead); the dimension,
+    and the name the run writes for its model (``state.stored_name``: a new collection's is the live one's)."""
     if options.keys is not None and options.run_id:
         raise ConfigError("--keys-from re-embeds listed rows in one process; expected no --run-id/--workers with it")
     if options.keys is not None and options.every:
@@ -562,7 +563,9 @@ def _refuse(conn: Conn, target: Target, provider: OllamaProvider, options: Backf
                            approve=options.approve_model_change)
     if refusal:
         raise RefusedError(refusal)
-    return _agreed_dimensions(conn, target, provider, dimensions)
+    named = stored if stored or not options.into else rls.across(conn, target.profile, list(tenants),
+                                                                 lambda: stored_models(conn, target, options.collection))
+    return _agreed_dimensions(conn, target, provider, dimensions), stored_name(named, provider.model)
 
 
 def _chunk_count(conn: Conn, target: Target, collection: str) -> int:

@@ -103,8 +103,9 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
         dbmod.apply_session(conn, session or {})
         # Nothing to take over when no vector of this model is stored at all (a first load): then the pass that
         # hashes every chunk needing a vector is skipped (issue #12: 0.8-1.2 s of a 200,000-row load).
-        if not one(conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {emb} WHERE {m} AND {v} IS NOT NULL) AS any").format(
-                emb=target.embedding_table, m=is_model(sql.Identifier(em.model)), v=sql.Identifier(em.vector)), params).fetchone())["any"]:
+        if not one(conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {emb} WHERE {m} AND {v}) AS any").format(
+                emb=target.embedding_table, m=is_model(sql.Identifier(em.model)),
+                v=target.embeds_something(sql.Identifier(em.vector))), params).fetchone())["any"]:
             return 0
         # The texts are hashed now: a reused vector's time (where the engine writes one) is this read's.
         read_at = one(conn.execute("SELECT now() AS t").fetchone())["t"]
@@ -118,12 +119,11 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
         conn.execute(sql.SQL(
             "CREATE TEMP TABLE bh_reuse AS SELECT row_number() OVER (ORDER BY a0) AS rn, * FROM ("
             "SELECT DISTINCT ON (n.id) {src} FROM bh_need AS n JOIN {emb} AS src ON src.{h}::text = n.h "
-            "AND {m} AND src.{k} <> n.id AND NOT coalesce({zero}, true) ORDER BY n.id) AS found"
+            "AND {m} AND {v} AND src.{k} <> n.id ORDER BY n.id) AS found"
         ).format(src=sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, sql.Identifier(f"a{i}")) for i, e in enumerate(src)),
                  emb=target.embedding_table, h=sql.Identifier(em.input_hash), m=is_model(sql.Identifier("src", em.model)),
-                 # an all-zero vector embeds nothing: its row is needed (Target.needs_embedding), not one to copy
-                 zero=target.is_zero(sql.Identifier("src", em.vector)),
-                 k=sql.Identifier(em.key)), params)
+                 # an all-zero vector (an application's failed embedding) or none is nothing to take over
+                 v=target.embeds_something(sql.Identifier("src", em.vector)), k=sql.Identifier(em.key)), params)
         total = one(conn.execute("SELECT count(*) AS n FROM bh_reuse").fetchone())["n"]
         conn.execute("CREATE INDEX ON bh_reuse (rn)")
         conn.execute("ANALYZE bh_reuse")

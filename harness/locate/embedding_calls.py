@@ -858,7 +858,7 @@ def _ollama_functions(text: str) -> list[str]:
     """The names ``from ollama import ...`` binds to its embed functions (``embed``, ``embeddings``, or their alias)."""
     out = []
     for m in _OLLAMA_FROM_IMPORT.finditer(text):
-        for part in m.group("names").strip("() \t").split(","):
+        for part in re.sub(r"#[^\n]*", "", m.group("names")).strip("() \t\n").split(","):  # comments are no names
             original, _, alias = part.strip().partition(" as ")
             if original.strip() in ("embed", "embeddings"):
                 out.append((alias or original).strip())

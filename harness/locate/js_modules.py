@@ -54,18 +54,20 @@ def _aliased(folder: str, spec: str, read: Callable[[str], str | None]) -> str |
 
 def _mapped(base: str, tsconfig: str, spec: str) -> str | None:
     """``spec`` through one tsconfig's ``paths`` (relative to its ``baseUrl``, else to its own folder): the first
-    target of the first pattern that matches, its extension dropped."""
+    target of the pattern TypeScript picks (an exact one, else the longest prefix before its '*'), its extension
+    dropped."""
     paths = re.search(r'"paths"\s*:\s*\{', tsconfig)
     if not paths:
         return None
     root = re.search(r'"baseUrl"\s*:\s*"([^"]*)"', tsconfig)
+    matches = []
     for pattern, target in re.findall(r'"([^"]+)"\s*:\s*\[\s*"([^"]+)"', call_args(tsconfig, paths.end() - 1, limit=4000)):
         prefix, star, suffix = pattern.partition("*")
         if star and spec.startswith(prefix) and spec.endswith(suffix) and len(spec) >= len(prefix) + len(suffix):
-            mapped = target.replace("*", spec[len(prefix):len(spec) - len(suffix)], 1)
+            matches.append((len(prefix), target.replace("*", spec[len(prefix):len(spec) - len(suffix)], 1)))
         elif not star and spec == pattern:
-            mapped = target
-        else:
-            continue
-        return _EXTENSION.sub("", posixpath.normpath(posixpath.join(base, root.group(1) if root else ".", mapped)))
-    return None
+            matches.append((len(spec) + 1, target))  # an exact pattern wins over any wildcard
+    if not matches:
+        return None
+    mapped = max(matches, key=lambda m: m[0])[1]  # max keeps the first of equals: the order the file lists them
+    return _EXTENSION.sub("", posixpath.normpath(posixpath.join(base, root.group(1) if root else ".", mapped)))

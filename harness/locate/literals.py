@@ -235,7 +235,9 @@ def only_literal(text: str, name: str) -> str | None:
     """The one literal (a string, or an integer) every assignment of ``name`` in the text gives it; None where one
     assigns anything else (an env read, a call), two differ, or none does."""
     values = set()
-    for m in re.finditer(rf"(?m)^[ \t]*{re.escape(name)}[ \t]*(?::[^=\n]+)?=(?!=)[ \t]*(?P<rhs>[^\n]*?)[ \t]*(?:#.*)?$", text):
+    # a quoted literal is tried first: a '#' inside it is the literal's, not a comment
+    for m in re.finditer(rf"(?m)^[ \t]*{re.escape(name)}[ \t]*(?::[^=\n]+)?=(?!=)[ \t]*"
+                         r"""(?P<rhs>(['"])[^'"\n]*\2|[^\n]*?)[ \t]*(?:#.*)?$""", text):
         v = re.fullmatch(r"""(?P<q>['"])(?P<s>[^'"\n]*)(?P=q)|(?P<i>\d+)""", m.group("rhs"))
         if v is None:
             return None

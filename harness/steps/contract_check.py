@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven, verdict
 from ..locate.config import database_api, database_part, kind_of
 from ..locate.contract import Contract, command_contract
+from ..model_names import same_model
 from ..settings import Settings
 from .common import BackfillCommand, backfill_env, database_parts
 
@@ -327,16 +328,11 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
                        f"the command reads {', '.join(names)} but only {passed_names} is passed"
                        + (f" (it would use its default {defaults[n]!r})" if defaults.get(n) else ""))
     if hard:
-        if wanted in hard or any(_same_model(h, wanted) for h in hard):
+        if wanted in hard or any(same_model(h, wanted) for h in hard):
             return verdict(name, collection, True, "", f"it hard-codes {wanted}")
         return _fail(name, collection, f"the command to use {wanted} (or the profile to name {hard[0]})",
                        f"the command hard-codes model {hard[0]} while the profile's model is {wanted}")
     return unproven(name, collection, "the command reads no model setting that locate can see")
-
-
-def _same_model(a: str, b: str) -> bool:
-    strip = lambda m: m.split("/")[-1].removesuffix(":latest").lower()  # noqa: E731
-    return strip(a) == strip(b)
 
 
 def _host_port(url: str | None) -> tuple[str, int | None] | None:

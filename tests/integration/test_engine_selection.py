@@ -100,3 +100,16 @@ def test_approved_model_change_replaces_the_other_models_vectors_in_place(embedd
                  env={**demo_env, "DATABASE_URL": embedded_db.dsn})
     assert result.code == 0, result.err
     assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE model_name = 'old-model'") == 0
+
+
+@pytest.mark.parametrize("stored, model", [("registry.ollama.ai/library/nomic-embed-text:latest", "nomic-embed-text"),
+                                           ("nomic-embed-text", "library/nomic-embed-text:latest"),
+                                           ("jina/embed", "registry.ollama.ai/jina/embed")])
+def test_vectors_stored_under_the_models_full_name_are_its_own(embedded_db, demo_env, demo_profile, stored, model):
+    """Ollama fills in registry.ollama.ai, library and latest: the counts called every such vector another model's."""
+    embedded_db.execute("UPDATE document_embeddings SET model_name = %s WHERE collection = 'tenant_acme'", (stored,))
+    embedded_db.execute("UPDATE document_embeddings SET model_name = 'other' WHERE chunk_id = (SELECT min(chunk_id) "
+                        "FROM document_embeddings WHERE collection = 'tenant_acme')")
+    with connect(embedded_db.dsn, autocommit=True) as conn:
+        state = collection_state(conn, Target(load_profile(demo_profile, env=demo_env)), "tenant_acme", model)
+    assert (state.other_model, state.needed) == (1, 1)

@@ -33,17 +33,6 @@ def test_into_copies_the_live_chunks_and_reuses_every_unchanged_vector(embedded_
     assert _models(embedded_db, NEW) == ([TEST_MODEL], 29)
 
 
-def test_into_never_reuses_an_all_zero_vector(embedded_db, embed_server, demo_profile, cli):
-    """A vector that embeds nothing is needed, not a vector to take over: the new collection's copy was given it, and
-    then selected and embedded again."""
-    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector WHERE chunk_id IN "
-                        "(SELECT chunk_id FROM document_embeddings WHERE collection = %s ORDER BY chunk_id LIMIT 3)", (LIVE,))
-    result = cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--json",
-                 env=_env(embedded_db, embed_server.url))
-    assert result.code == 0, result.err
-    assert (result.json["copied"], result.json["reused"], result.json["embedded"]) == (29, 26, 3)
-
-
 def test_into_with_a_new_model_embeds_the_new_collection_and_leaves_the_live_one_alone(embedded_db, v2_server, demo_profile, cli):
     result = cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--json",
                  env=_env(embedded_db, v2_server.url, NEW_MODEL))

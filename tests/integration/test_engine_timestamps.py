@@ -303,3 +303,14 @@ def test_date_columns_stamp_each_vector_with_its_chunks_date(empty_db, embed_ser
                            "WHERE embedded_at = changed_at") == 5
     empty_db.execute("UPDATE notes SET body = 'edited', changed_at = changed_at + 1 WHERE id = 4")
     assert _backfill(empty_db, embed_server.url).embedded == 1
+
+
+def test_an_untimed_all_zero_vector_is_needed_not_unmeasured(empty_db, embed_server):
+    """An untimed vector of all zeros is selected and re-embedded (it embeds nothing): the counts said it was both
+    needed and one whose currency nothing measures, which a run never selects."""
+    _separate(empty_db)
+    _backfill(empty_db, embed_server.url)
+    empty_db.execute("UPDATE note_vectors SET embedded_at = NULL WHERE note_id IN (5, 6)")
+    empty_db.execute("UPDATE note_vectors SET embedding = array_fill(0, ARRAY[384])::vector WHERE note_id = 5")
+    dry = _backfill(empty_db, embed_server.url, dry_run=True)
+    assert (dry.before.zero, dry.before.needed, dry.before.untimed) == (1, 1, 1), dry.before

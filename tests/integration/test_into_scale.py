@@ -32,3 +32,13 @@ def test_reused_vectors_are_committed_in_pieces_each_proving_the_lock(embedded_d
                                       piece=10)
     assert written == 29 and len(guarded) == 3
     assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE collection = %s", (NEW,)) == 29
+
+
+def test_into_takes_over_no_all_zero_vector(embedded_db, demo_profile, demo_env, cli):
+    """The live collection's failed embeddings (all zeros beside their text's hash) are no vector to take over: --into
+    said it reused 29 vectors and embedded 3 of a 29-chunk collection, the 3 zeros it had just copied."""
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector WHERE chunk_id IN "
+                        "(SELECT chunk_id FROM document_embeddings WHERE collection = %s ORDER BY chunk_id LIMIT 3)", (LIVE,))
+    result = cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--json",
+                 env={**demo_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0 and (result.json["reused"], result.json["embedded"]) == (26, 3), result.out + result.err

@@ -117,6 +117,23 @@ def test_vectors_stored_under_the_models_other_name_are_current_in_scope_backfil
     assert statuses["model"] == "passed" and statuses["fresh"] == "passed", verified.json["checks"]
 
 
+@pytest.mark.parametrize("into", [False, True], ids=["in-place", "into"])
+def test_a_run_writes_the_name_the_collection_stores_its_model_under(cli, embedded_db, demo_profile, env, into):
+    """A run of ``hash-embed:latest`` over vectors stored as ``hash-embed`` wrote its re-embedded rows (and, with
+    --into, every row) as ``hash-embed:latest``: two names of one model in the column, and an application that
+    selects its rows by the name it stores misses the ones the harness wrote."""
+    embedded_db.execute("UPDATE document_embeddings SET model_name = 'hash-embed' WHERE collection = 'tenant_acme'")
+    embedded_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN (SELECT chunk_id FROM document_embeddings "
+                        "WHERE collection = 'tenant_acme' ORDER BY chunk_id LIMIT 3)")
+    written = "tenant_acme_v2" if into else "tenant_acme"
+    result = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme", *(["--into", written] if into else []),
+                 "--json", env={**env, "EMBED_MODEL": "hash-embed:latest"})
+    assert result.code == 0 and result.json["embedded"] == 3, result.out + result.err
+    names = embedded_db.connect().execute("SELECT DISTINCT model_name FROM document_embeddings WHERE collection = %s",
+                                          (written,)).fetchall()
+    assert [n[0] for n in names] == ["hash-embed"]
+
+
 def test_approve_model_change_means_the_same_in_scope_and_in_the_engine(cli, embedded_db, demo_profile, env):
     embedded_db.execute("UPDATE document_embeddings SET model_name = 'legacy-embed:384' WHERE collection = 'tenant_acme'")
     scoped = cli("scope", "--profile", demo_profile, "--collection", "tenant_acme", "--approve-model-change", env=env)

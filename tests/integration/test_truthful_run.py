@@ -201,3 +201,36 @@ def test_backfill_keys_from_replaces_a_chunks_duplicate_rows_with_one(cli, embed
                  env={**target_env, "DATABASE_URL": embedded_db.dsn})
     assert result.code == 0 and result.json["after"]["duplicates"] == 0, result.out + result.err
     assert embedded_db.scalar("SELECT count(*) - count(DISTINCT chunk_id) FROM document_embeddings") == 0
+
+
+def test_a_chunk_with_a_second_embedding_row_without_a_vector_is_counted_as_the_run_selects_it(
+        cli, embedded_db, demo_profile, target_env):
+    """Without a unique key on the embedding key, a chunk with a vector in one row and none in a second: the run
+    selects it (its second row needs one), so the counts say it is needed; they said 0 needed, and the run embedded 1."""
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id = "
+                        "(SELECT min(id) FROM document_chunks WHERE collection = %s)", (COLLECTION,))
+    embedded_db.execute("ALTER TABLE document_embeddings ALTER COLUMN embedding DROP NOT NULL")
+    embedded_db.execute("UPDATE document_embeddings SET embedding = NULL WHERE ctid = (SELECT min(ctid) FROM "
+                        "document_embeddings WHERE chunk_id = (SELECT min(id) FROM document_chunks WHERE collection = %s))",
+                        (COLLECTION,))
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    before = result.json["before"]
+    assert (before["chunks"], before["needed"], before["duplicates"]) == (CHUNKS, 1, 1), before
+    assert result.json["embedded"] == before["needed"], result.json
+
+
+def test_a_chunk_without_text_holding_two_embedding_rows_does_not_keep_every_run_from_ok(cli, embedded_db, demo_profile,
+                                                                                         target_env):
+    """No run embeds a chunk without text (--keys-from neither), so its second row is none a run could replace: every
+    run said not ok over it, sending the user to --keys-from, which skipped the chunk. Verify's checks judge its rows."""
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    first = "(SELECT min(id) FROM document_chunks WHERE collection = %s)"
+    embedded_db.execute(f"INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id = {first}",
+                        (COLLECTION,))
+    embedded_db.execute(f"UPDATE document_chunks SET content = '' WHERE id = {first}", (COLLECTION,))
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0 and result.json["ok"] is True, result.out + result.err
+    assert (result.json["after"]["no_text"], result.json["after"]["duplicates"]) == (1, 0)

@@ -257,6 +257,17 @@ def test_a_hard_coded_model_other_than_the_profiles_fails():
     assert "hard-codes model snowflake-arctic-embed:s while the profile's model is all-minilm" in model.found
 
 
+def test_a_hard_coded_model_of_another_namespace_is_another_model():
+    """acme/snowflake-arctic-embed:s is not library/snowflake-arctic-embed:s: the check passed them as one, its own
+    rule stripping every path (model_names.same_model is the one rule)."""
+    settings = settings_for("ts-typeorm-knex", "npm run reembed", provider="http://localhost:11434",
+                            model="acme/snowflake-arctic-embed:s")
+    assert outcome(check_contract(settings, "c", caller_env={}), "command uses the model").status == FAIL
+    settings = settings_for("ts-typeorm-knex", "npm run reembed", provider="http://localhost:11434",
+                            model="registry.ollama.ai/library/snowflake-arctic-embed:s")
+    assert outcome(check_contract(settings, "c", caller_env={}), "command uses the model").status == PASS
+
+
 def test_a_provider_name_mapped_to_another_host_fails():
     settings = settings_for("ts-drizzle-pnpm/packages/db", "pnpm run embeddings:backfill",
                             env={"OLLAMA_URL": "http://elsewhere:11434", "EMBEDDING_MODEL": "{model}"})

@@ -133,3 +133,11 @@ def test_an_f_string_dsn_built_from_the_files_own_literals_is_a_hard_coded_url()
     parameter = text + '\n\ndef connect(host):\n    return psycopg2.connect(f"postgresql://app@{host}:5432/app")\n'
     assert read_contract("db.py", parameter).hardcoded_urls == (
         "postgresql://local_rag_user:***@127.0.0.1:5432/local_rag_db",)  # `host` there is connect's parameter
+
+
+def test_a_literal_holding_a_hash_sign_is_the_literal_not_a_comment():
+    """`password = "pa#ss"` read as `"pa` and a comment: no literal, so the DSN the f-string builds of it was no
+    hard-coded address (scope left 'command receives the database' unproven for it)."""
+    text = ('import psycopg\n\nuser = "app"\npassword = "pa#ss"  # the dev password\nhost = "127.0.0.1"\n'
+            'conn = psycopg.connect(f"postgresql://{user}:{password}@{host}:5432/app")\n')
+    assert read_contract("db.py", text).hardcoded_urls == ("postgresql://app:***@127.0.0.1:5432/app",)

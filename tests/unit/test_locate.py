@@ -248,6 +248,16 @@ def test_ollamas_embed_function_imported_by_name_is_an_embedding_call_at_ollama_
     assert [(c.line, c.name, c.model) for c in scan("e.py", own, "python")] == [(4, "ollama_embed", "all-minilm")]
 
 
+@pytest.mark.parametrize("imported", ["from ollama import embed  # the vectors\n",
+                                      "from ollama import (\n    generate,  # answers\n    embed  # the vectors\n)\n"])
+def test_ollamas_embed_function_imported_beside_a_comment_is_an_embedding_call(imported):
+    """A comment after the imported name was read as part of it: locate found no embedding call."""
+    from harness.locate.embedding_calls import scan
+
+    code = imported + '\ndef vectors(texts):\n    return embed(model="nomic-embed-text", input=texts)\n'
+    assert [(c.name, c.model) for c in scan("e.py", code, "python")] == [("embed", "nomic-embed-text")]
+
+
 @pytest.mark.parametrize("path, code, lang, dims, env", [
     ("embed.ts", 'import { OllamaEmbeddings } from "@langchain/ollama";\n'
                  'const e = new OllamaEmbeddings({ model: "nomic-embed-text", dimensions: 256 });\n', "js", 256, None),

@@ -27,3 +27,12 @@ def test_an_alias_is_mapped_by_the_nearest_tsconfigs_paths_from_its_base_url():
 def test_a_package_no_tsconfig_path_maps_is_not_a_file_of_the_repository():
     assert module_text(module_of("apps/web/src/app/page.tsx", "@langchain/ollama"), read) is None
     assert module_text(module_of("scripts/seed.ts", "~/lib/models"), read) is None  # no tsconfig above scripts/
+
+
+def test_of_two_aliases_matching_an_import_the_one_with_the_longer_prefix_maps_it():
+    """TypeScript takes the pattern with the longest prefix before its '*', whatever the order: the first one listed
+    read src/models/embed.ts, a file the import does not name."""
+    files = {"tsconfig.json": '{ "compilerOptions": { "paths": { "@/*": ["./src/*"], "@/models/*": ["./shared/models/*"] } } }',
+             "src/models/embed.ts": 'export const MODEL = "all-minilm";\n',
+             "shared/models/embed.ts": 'export const MODEL = "nomic-embed-text";\n'}
+    assert module_text(module_of("src/app/page.ts", "@/models/embed"), files.get) == files["shared/models/embed.ts"]

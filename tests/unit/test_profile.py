@@ -237,6 +237,18 @@ def test_a_key_of_a_json_column_as_a_chunks_role_is_refused_naming_the_key(role)
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("role", ["key", "collection", "tenant", "input_hash", "vector"])
+@pytest.mark.parametrize("read", ["meta->>'c'", "meta->'c'", "meta#>>'{c}'"])
+def test_a_key_of_a_json_column_as_an_embeddings_role_is_refused_naming_the_key(role, read):
+    """As a chunk's: `embeddings.collection: "meta->>'c'"` was quoted as one column's name, and scope said 'database
+    error: column "meta->>'c'" does not exist'."""
+    text = MINIMAL.replace("key: chunk_id}", ("" if role == "key" else "key: chunk_id, ") + f"{role}: \"{read}\"}}")
+    with pytest.raises(ConfigError) as err:
+        parse_profile(text, env={})
+    message = str(err.value)
+    assert f"'embeddings.{role}'" in message and read in message and "expected a column" in message, message
+
+
 def test_pad_to_wider_than_the_models_dimension_is_kept():
     profile = parse_profile(MINIMAL.replace("key: chunk_id}", "key: chunk_id, pad_to: 4096}").replace(
         "model: all-minilm", "model: all-minilm, dimensions: 384"), env={})

@@ -21,3 +21,10 @@ def test_an_embedder_reading_ollama_host_or_no_name_says_nothing_more():
     calls = [EmbeddingCall("a.py", 3, "ollama-client", "embed", "all-minilm", url_env="OLLAMA_HOST"),
              EmbeddingCall("b.py", 5, "ollama-http", "/api/embed", "all-minilm", url="http://localhost:11434")]
     assert app_provider_urls(calls) == ()
+
+
+def test_a_default_url_with_credentials_is_said_with_its_password_masked():
+    """The draft profile file (profile init --output) said the default whole: its password written to disk."""
+    calls = [EmbeddingCall("app.py", 4, "ollama-client", "client.embed", "nomic-embed-text",
+                           url="https://bob:s3cretpw@ollama.example.com", url_env="OLLAMA_URL")]
+    assert app_provider_urls(calls) == ("OLLAMA_URL (default https://bob:***@ollama.example.com at app.py:4)",)

@@ -87,3 +87,23 @@ def test_the_password_registered_is_the_one_libpq_connects_with(dsn, password):
     redact.register(redact.dsn_password(dsn))
     assert password not in redact.redact(f"DB_PASS={password}")
     assert password not in redact.safe_dsn(dsn)
+
+
+@pytest.mark.parametrize("dsn", ["postgresql://app:pa/ss@127.0.0.1:5432/local_rag_db", "https://bot:tok/en@example.com/x"])
+def test_a_password_with_an_unescaped_slash_is_masked(dsn):
+    """locate builds a DSN of a file's literals (f"postgresql://{user}:{password}@..."): a password with a '/' in it
+    was shown whole, as the patterns ended a password at the first '/'."""
+    assert "pa/ss" not in redact.safe_dsn(dsn) and "tok/en" not in redact.safe_dsn(dsn)
+    assert "pa/ss" not in redact.redact(f"cannot connect to {dsn}") and "tok/en" not in redact.redact(dsn)
+
+
+def test_an_address_with_a_port_and_an_at_sign_in_its_path_keeps_its_port():
+    assert redact.redact("http://localhost:11434/users/@me") == "http://localhost:11434/users/@me"
+
+
+def test_locate_shows_a_dsn_built_of_the_files_literals_with_its_password_masked():
+    from harness.locate.contract import read_contract
+
+    source = ('user = "app"\npassword = "pa/ss"\nhost = "127.0.0.1"\n'
+              'DSN = f"postgresql://{user}:{password}@{host}:5432/local_rag_db"\n')
+    assert read_contract("app.py", source).hardcoded_urls == ("postgresql://app:***@127.0.0.1:5432/local_rag_db",)
