@@ -42,7 +42,9 @@ def is_model(stored: sql.Composable, param: str = "model") -> sql.Composed:
     """SQL: ``stored`` names the model of ``%(param)s`` (any spelling of its ``full_name``: with or without the default
     host, namespace and tag); NULL where ``stored`` is. The spellings are computed on the parameter, so each row costs
     one list comparison."""
-    full = _full_sql(sql.Placeholder(param))
+    # text, whatever the column: a parameter compared with a varchar column and passed to text functions in one
+    # statement is deduced two types ("inconsistent types deduced for parameter")
+    full = _full_sql(sql.SQL("{}::text").format(sql.Placeholder(param)))
     short = [full, sql.SQL("regexp_replace({}, {}, '')").format(full, sql.Literal(f"^{HOST.replace('.', '[.]')}/")),
              sql.SQL("regexp_replace({}, {}, '')").format(full, sql.Literal(f"^{HOST.replace('.', '[.]')}/{NAMESPACE}/"))]
     spellings = [*short, *(sql.SQL("regexp_replace({}, {}, '')").format(s, sql.Literal(f":{TAG}$")) for s in short)]
