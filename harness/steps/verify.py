@@ -44,6 +44,9 @@ class VerifyResult:
     seconds: float
     checks: tuple[Outcome, ...]
     output_tail: str = ""
+    # where and of what model the checks measured (secrets masked): record refuses a verify of another database's
+    database: str | None = None
+    model: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -239,6 +242,7 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
         partial = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         code, output = 124, f"{partial}\nchecks timed out after {timeout_s:g} s"
     result = VerifyResult(collection, redact.redact(" ".join(argv)), code, time.perf_counter() - started,
-                          parse_junit(junit), redact.redact("\n".join(str(output).splitlines()[-30:])))
+                          parse_junit(junit), redact.redact("\n".join(str(output).splitlines()[-30:])),
+                          database=redact.safe_dsn(settings.database_url), model=settings.model)
     write_json_atomic(run_dir / VERIFY_FILE, result.as_dict())
     return result
