@@ -215,10 +215,11 @@ def require_names(conn: Conn, profile: Profile) -> None:
 
 
 def unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
-    """Whether a unique index (whole, no expression) on ``column`` alone holds each value once."""
+    """Whether a unique index (whole, no expression, valid) on ``column`` alone holds each value once. An invalid one
+    (a failed CREATE UNIQUE INDEX CONCURRENTLY, failed on the duplicates it was built over) proves nothing."""
     row = one(conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL "
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indisvalid AND i.indnkeyatts = 1 AND i.indpred IS NULL "
         "AND i.indexprs IS NULL AND a.attname = %s) AS unique_key",
         (sql.Identifier(schema, table).as_string(conn), column)).fetchone())
     return bool(row["unique_key"])

@@ -154,7 +154,7 @@ def chunk_key_outcome(conn: Conn, target: Target, collection: str | None,
         "SELECT i.indisprimary AS pk, i.indisunique AS uniq, i.indpred IS NULL AS whole, "
         "ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY AS k(n, o) "
         "      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS cols "
-        "FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique", (table,)).fetchall()
+        "FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indisvalid", (table,)).fetchall()
     if any(r["whole"] and r["cols"] == [ch.id] for r in indexes):
         return None
     # An embedding row that names no collection is the vector of every chunk its key names, in any collection: the
