@@ -67,11 +67,15 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
         source_keys += [(f"chunks.sources[{i}]", c[len("source."):]) for i, c in enumerate(ch.sources) if c.startswith("source.")]
         wanted["source"] = (src.schema, src.table, source_keys)
     problems: list[str] = []
+    # a name whose schema the profile leaves to the default, and the connection's search_path finds elsewhere
+    given = {"chunks": ch.schema_given, "embeddings": em.schema_given or em.is_inline(ch)}
     for section, (schema, table, keys) in wanted.items():
         columns = _columns(conn, schema, table)
         if columns is None:
             problems.append(f"profile key '{section}.table' names table {f'{schema}.{table}'!r}, which does not exist")
             continue
+        if section in given and not given[section] and (rival := _resolved_elsewhere(conn, section, schema, table)):
+            problems.append(rival)
         for key, name in keys:
             column, json_key = json_field(name) if name is not None else (None, None)
             if column is not None and json_key is not None and columns.get(column) not in (None, "json", "jsonb"):
@@ -204,6 +208,22 @@ def _collection_array_problem(key: str, column: str, sqltype: str, declared_arra
                 f"belongs to every collection it lists; expected {column + '[]'!r}"]
     return [f"profile key '{key}' names {column + '[]'!r}, an array, but column {column!r} is of type "
             f"{sqltype}; expected {column!r}"]
+
+
+def _resolved_elsewhere(conn: Conn, section: str, schema: str, table: str) -> str | None:
+    """Why the default schema's table is not surely the application's: this connection's search_path resolves the
+    bare name to a table of another schema (a schema per tenant, a role's own search_path), which the application's
+    unqualified queries read while every command read and wrote the default's."""
+    bare = sql.Identifier(table).as_string(conn)
+    row = conn.execute(
+        "SELECT n.nspname AS schema, current_setting('search_path') AS path FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s) AND c.oid <> to_regclass(%s)",
+        (bare, sql.Identifier(schema, table).as_string(conn))).fetchone()
+    if row is None:
+        return None
+    return (f"profile key '{section}.schema' is not set, so {schema}.{table} is read, but this connection's "
+            f"search_path ({row['path']}) resolves {table} to {row['schema']}.{table}, the table the application's "
+            f"unqualified queries read; expected {section}.schema naming the one meant")
 
 
 def require_names(conn: Conn, profile: Profile) -> None:

@@ -67,3 +67,21 @@ def test_a_timestamp_key_naming_a_text_column_is_exit_2_naming_its_type(cli, emb
     assert result.code == 2, result.out + result.err
     assert "profile key 'chunks.updated_at' names column 'edited_at', which is of type text; expected a timestamp" \
         in result.err
+
+
+@pytest.mark.parametrize("step", ["verify", "backfill"])
+def test_a_table_the_search_path_finds_in_another_schema_is_refused_where_the_profile_names_no_schema(
+        step, cli, embedded_db, demo_profile, target_env, tmp_path):
+    """The application's connections search schema app first (a schema per tenant): its unqualified queries read
+    app.document_chunks, whose chunks have no vector, while verify read public's, complete, and said DONE."""
+    embedded_db.execute("CREATE SCHEMA app; CREATE TABLE app.document_chunks (LIKE public.document_chunks INCLUDING ALL);"
+                        "INSERT INTO app.document_chunks SELECT * FROM public.document_chunks;"
+                        "CREATE TABLE app.document_embeddings (LIKE public.document_embeddings INCLUDING ALL);"
+                        f"ALTER DATABASE {embedded_db.name} SET search_path = app, public")
+    extra = ["--run-dir", tmp_path / "run"] if step == "verify" else []
+    result = cli(step, "--profile", demo_profile, "--collection", "tenant_globex", *extra, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    said = result.json.get("error") or result.json.get("reason") or ""
+    assert result.code != 0 and not result.json.get("ok"), result.out
+    assert "profile key 'chunks.schema' is not set" in said and "app.document_chunks" in said, result.out
+    assert embedded_db.scalar("SELECT count(*) FROM app.document_embeddings") == 0
