@@ -95,7 +95,31 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                 problems += _collection_array_problem(key, column, columns[column], array)
         if section == "chunks":
             problems += _text_part_problems(conn, profile)
+    if not problems and not em.is_inline(ch):
+        problems += _key_type_problems(conn, profile)
     return problems
+
+
+def _key_type_problems(conn: Conn, profile: Profile) -> list[str]:
+    """``embeddings.key`` must compare with ``chunks.id`` as every join does (measured with ``LIMIT 0``): numeric ids
+    kept as text stopped every command at a bare database error naming no key."""
+    import psycopg
+
+    from .target import Target
+
+    ch, em, target = profile.chunks, profile.embeddings, Target(profile)
+    query = sql.SQL("SELECT 1 FROM {} AS c JOIN {} AS e ON {} = {} LIMIT 0").format(
+        target.chunk_table, target.embedding_table, sql.Identifier("e", em.key), sql.Identifier("c", ch.id))
+    try:
+        with conn.transaction():  # a savepoint: the caller's transaction stays usable
+            conn.execute(query)
+    except psycopg.Error as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        types = (_columns(conn, em.schema, em.table) or {}, _columns(conn, ch.schema, ch.table) or {})
+        return [f"profile key 'embeddings.key' names column {em.key!r} of type {types[0].get(em.key)}, which Postgres "
+                f"cannot compare with chunks.id {ch.id!r} of type {types[1].get(ch.id)} ({why}); expected a column of "
+                "chunks.id's type"]
+    return []
 
 
 def _text_part_problems(conn: Conn, profile: Profile) -> list[str]:

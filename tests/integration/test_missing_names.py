@@ -85,3 +85,21 @@ def test_a_table_the_search_path_finds_in_another_schema_is_refused_where_the_pr
     assert result.code != 0 and not result.json.get("ok"), result.out
     assert "profile key 'chunks.schema' is not set" in said and "app.document_chunks" in said, result.out
     assert embedded_db.scalar("SELECT count(*) FROM app.document_embeddings") == 0
+
+
+def test_an_embedding_key_of_a_type_the_chunk_key_cannot_be_compared_with_is_exit_2_naming_both(cli, empty_db,
+                                                                                                embed_server, tmp_path):
+    """Numeric chunk ids kept as text in the embedding rows: every command stopped at a bare database error
+    ('operator does not exist: text = integer', exit 1) naming no key."""
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text);"
+                     "CREATE TABLE emb (note_id text PRIMARY KEY, embedding vector(384));"
+                     "INSERT INTO notes VALUES (1, 'a note on tea')")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text("name: n\nprovider: {model: hash-embed:384, dimensions: 384}\n"
+                       "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+                       "embeddings: {table: emb, key: note_id, vector: embedding}\n")
+    result = cli("scope", "--profile", profile, "--collection", "notes", "--json",
+                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert result.code == 2, result.out
+    assert "profile key 'embeddings.key' names column 'note_id' of type text" in result.json["error"], result.out
+    assert "chunks.id 'id' of type integer" in result.json["error"], result.out
