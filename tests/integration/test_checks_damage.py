@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 
-from ..conftest import demo_profile_with
+from ..conftest import TEST_MODEL, demo_profile_with
 from .checks_run import run_checks
 from .conftest import checked
 
@@ -296,7 +296,8 @@ def test_a_custom_check_expecting_a_boolean_fails_on_a_number_and_the_reverse(em
     boolean passed 'expect: 1'."""
     from harness.checks.custom import custom
 
-    profile = demo_profile_with(f"custom_checks:\n  - {{name: typed, sql: {sql!r}, expect: {expect}}}\n")
+    profile = demo_profile_with(f"custom_checks:\n  - {{name: typed, sql: {sql!r}, expect: {expect}}}\n").replace(
+        "${EMBED_MODEL:-all-minilm}", TEST_MODEL)
     outcome = checked(lambda session, _: custom(session, "typed"), "tenant_acme", profile, embedded_db.dsn,
                       embed_server.url)
     assert outcome.status == "failed", outcome

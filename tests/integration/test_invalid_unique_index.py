@@ -6,7 +6,7 @@ import pytest
 
 from harness.checks import coverage
 
-from ..conftest import demo_profile_with
+from ..conftest import TEST_MODEL, demo_profile_with
 from .conftest import checked
 
 COLLECTION = "tenant_acme"
@@ -30,7 +30,8 @@ def test_coverage_counts_the_duplicates_and_the_missing_chunk_an_invalid_unique_
     """The invalid index was read as proof of one row per key: the chunk with two rows made up for the chunk with
     none, and coverage passed ('107 embedded, 0 missing')."""
     first, second = _one_chunk_twice_and_one_without(embedded_db)
-    outcome = checked(coverage, COLLECTION, demo_profile_with("custom_checks: []\n"), embedded_db.dsn, embed_server.url)
+    profile = demo_profile_with("custom_checks: []\n").replace("${EMBED_MODEL:-all-minilm}", TEST_MODEL)
+    outcome = checked(coverage, COLLECTION, profile, embedded_db.dsn, embed_server.url)
     assert outcome.status == "failed", outcome
     assert "1 missing" in outcome.found and "1 duplicate" in outcome.found, outcome.found
     assert {str(first), str(second)} <= {str(o.id) for o in outcome.offenders}, outcome.offenders
