@@ -575,7 +575,7 @@ def side_by_side(conn: Conn, schema: str, table: str, key: str, besides: tuple[s
         "SELECT array_agg(a.attname::text ORDER BY k.n) AS cols FROM pg_index i "
         "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
         "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indpred IS NULL GROUP BY i.indexrelid",
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indisvalid AND i.indpred IS NULL GROUP BY i.indexrelid",
         (_qualified(schema, table),)).fetchall()
     keys = sorted((tuple(r["cols"]) for r in rows if key in r["cols"]), key=len)
     if not keys or len(keys[0]) == 1:

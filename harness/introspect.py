@@ -67,11 +67,15 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
         source_keys += [(f"chunks.sources[{i}]", c[len("source."):]) for i, c in enumerate(ch.sources) if c.startswith("source.")]
         wanted["source"] = (src.schema, src.table, source_keys)
     problems: list[str] = []
+    # a name whose schema the profile leaves to the default, and the connection's search_path finds elsewhere
+    given = {"chunks": ch.schema_given, "embeddings": em.schema_given or em.is_inline(ch)}
     for section, (schema, table, keys) in wanted.items():
         columns = _columns(conn, schema, table)
         if columns is None:
             problems.append(f"profile key '{section}.table' names table {f'{schema}.{table}'!r}, which does not exist")
             continue
+        if section in given and not given[section] and (rival := _resolved_elsewhere(conn, section, schema, table)):
+            problems.append(rival)
         for key, name in keys:
             column, json_key = json_field(name) if name is not None else (None, None)
             if column is not None and json_key is not None and columns.get(column) not in (None, "json", "jsonb"):
@@ -91,7 +95,31 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                 problems += _collection_array_problem(key, column, columns[column], array)
         if section == "chunks":
             problems += _text_part_problems(conn, profile)
+    if not problems and not em.is_inline(ch):
+        problems += _key_type_problems(conn, profile)
     return problems
+
+
+def _key_type_problems(conn: Conn, profile: Profile) -> list[str]:
+    """``embeddings.key`` must compare with ``chunks.id`` as every join does (measured with ``LIMIT 0``): numeric ids
+    kept as text stopped every command at a bare database error naming no key."""
+    import psycopg
+
+    from .target import Target
+
+    ch, em, target = profile.chunks, profile.embeddings, Target(profile)
+    query = sql.SQL("SELECT 1 FROM {} AS c JOIN {} AS e ON {} = {} LIMIT 0").format(
+        target.chunk_table, target.embedding_table, sql.Identifier("e", em.key), sql.Identifier("c", ch.id))
+    try:
+        with conn.transaction():  # a savepoint: the caller's transaction stays usable
+            conn.execute(query)
+    except psycopg.Error as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        types = (_columns(conn, em.schema, em.table) or {}, _columns(conn, ch.schema, ch.table) or {})
+        return [f"profile key 'embeddings.key' names column {em.key!r} of type {types[0].get(em.key)}, which Postgres "
+                f"cannot compare with chunks.id {ch.id!r} of type {types[1].get(ch.id)} ({why}); expected a column of "
+                "chunks.id's type"]
+    return []
 
 
 def _text_part_problems(conn: Conn, profile: Profile) -> list[str]:
@@ -206,6 +234,22 @@ def _collection_array_problem(key: str, column: str, sqltype: str, declared_arra
             f"{sqltype}; expected {column!r}"]
 
 
+def _resolved_elsewhere(conn: Conn, section: str, schema: str, table: str) -> str | None:
+    """Why the default schema's table is not surely the application's: this connection's search_path resolves the
+    bare name to a table of another schema (a schema per tenant, a role's own search_path), which the application's
+    unqualified queries read while every command read and wrote the default's."""
+    bare = sql.Identifier(table).as_string(conn)
+    row = conn.execute(
+        "SELECT n.nspname AS schema, current_setting('search_path') AS path FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s) AND c.oid <> to_regclass(%s)",
+        (bare, sql.Identifier(schema, table).as_string(conn))).fetchone()
+    if row is None:
+        return None
+    return (f"profile key '{section}.schema' is not set, so {schema}.{table} is read, but this connection's "
+            f"search_path ({row['path']}) resolves {table} to {row['schema']}.{table}, the table the application's "
+            f"unqualified queries read; expected {section}.schema naming the one meant")
+
+
 def require_names(conn: Conn, profile: Profile) -> None:
     """Raise ConfigError (one line, naming the key) unless every table and column the profile names exists."""
     problems = missing_names(conn, profile)
@@ -215,10 +259,11 @@ def require_names(conn: Conn, profile: Profile) -> None:
 
 
 def unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
-    """Whether a unique index (whole, no expression) on ``column`` alone holds each value once."""
+    """Whether a unique index (whole, no expression, valid) on ``column`` alone holds each value once. An invalid one
+    (a failed CREATE UNIQUE INDEX CONCURRENTLY, failed on the duplicates it was built over) proves nothing."""
     row = one(conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL "
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indisvalid AND i.indnkeyatts = 1 AND i.indpred IS NULL "
         "AND i.indexprs IS NULL AND a.attname = %s) AS unique_key",
         (sql.Identifier(schema, table).as_string(conn), column)).fetchone())
     return bool(row["unique_key"])

@@ -154,13 +154,18 @@ def chunk_key_outcome(conn: Conn, target: Target, collection: str | None,
         "SELECT i.indisprimary AS pk, i.indisunique AS uniq, i.indpred IS NULL AS whole, "
         "ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY AS k(n, o) "
         "      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS cols "
-        "FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique", (table,)).fetchall()
+        "FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indisvalid", (table,)).fetchall()
     if any(r["whole"] and r["cols"] == [ch.id] for r in indexes):
         return None
+    # An embedding row that names no collection is the vector of every chunk its key names, in any collection: the
+    # key must then name one chunk across the table, not within the collection alone (beta's chunks joined alpha's
+    # rows and were counted embedded).
+    em = target.profile.embeddings
+    across = not target.inline and ch.collection is not None and not em.collection
     shared: list[dict] = []
     chunks = 0
     for view in rls.views(conn, target.profile, rls.tenants(conn, target.profile) if tenants is None else tenants):
-        found, n = _shared_keys(view, target, collection)
+        found, n = _shared_keys(view, target, None if across else collection)
         shared, chunks = shared + found, chunks + n
     shared.sort(key=lambda r: (r["texts"] <= 1, -r["n"], r["key"]))
     column = f"{ch.table}.{ch.id}"
@@ -174,7 +179,10 @@ def chunk_key_outcome(conn: Conn, target: Target, collection: str | None,
                        f"unique index on it alone){copies}")
     first = ", ".join(f"{r['key']} ({r['n']} chunks)" for r in differing[:3])
     pk = next((r["cols"] for r in indexes if r["pk"]), None)
-    way = (f"the table's primary key is ({', '.join(pk)}): a chunk is named by several columns, which chunks.id "
+    way = (f"the embedding rows name no collection, so a row of {em.table} is the vector of every chunk its key "
+           f"names, in any collection: name the column of {em.table} holding the chunk's {ch.collection} as "
+           "embeddings.collection, or key the chunks by a column of their own" if across else
+           f"the table's primary key is ({', '.join(pk)}): a chunk is named by several columns, which chunks.id "
            f"cannot say; add a key column of its own (ALTER TABLE {ch.table} ADD COLUMN chunk_id bigserial UNIQUE) "
            "and name it" if pk and len(pk) > 1 and ch.id in pk else "name the column that holds one value per chunk")
     return verdict("chunk key", collection, False, f"{column} naming one chunk each",

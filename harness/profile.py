@@ -182,6 +182,7 @@ class ChunkTable:
     collection_tables: str | None = None
     # ``collection`` is then a column of this join table, not of the chunks (harness.collection_join)
     collection_join: CollectionJoin | None = None
+    schema_given: bool = False  # chunks.schema named, not the default: a table of the name elsewhere is no rival
 
     @property
     def collection_several(self) -> bool:
@@ -216,6 +217,7 @@ class EmbeddingTable:
     index_min_rows: int = 100_000  # below this many vectors a sequential scan is fast enough (pgai's own min_rows)
     # the application pads each model vector with zeros to this width (the column's); provider.dimensions is the model's
     pad_to: int | None = None
+    schema_given: bool = False  # embeddings.schema (or chunks.schema) named, not the default
 
     def is_inline(self, chunks: ChunkTable) -> bool:
         """True when vectors live in a nullable column of the chunk table itself."""
@@ -775,6 +777,7 @@ class _Reader:
             text_format=text_format,
             metadata=metadata,
             schema=self.identifier("chunks.schema", section.get("schema")) or "public",
+            schema_given=section.get("schema") is not None,
             table=self.identifier("chunks.table", section["table"], required=True),
             id=self.identifier("chunks.id", section.get("id")) or "id",
             text=text,
@@ -870,6 +873,7 @@ class _Reader:
                                   "(the key, the vector or an embeddings.defaults entry); expected another column")
         return EmbeddingTable(
             schema=schema,
+            schema_given=section.get("schema") is not None or chunks.schema_given,
             table=table,
             key=key,
             vector=_column_only("embeddings.vector", self.identifier("embeddings.vector", section.get("vector"))) or "embedding",

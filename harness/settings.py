@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import redact
+from .historylog import tables_of
 from .errors import ConfigError
 from .profile import Profile, load_profile
 from .provider import OllamaProvider
@@ -43,6 +44,7 @@ class Settings:
         return {
             "profile": self.profile.name,
             "profile_path": str(self.profile.path) if self.profile.path else None,
+            "tables": tables_of(self.profile),  # what a run of these settings fills (completed, record compare it)
             "database_url": redact.safe_dsn(self.database_url),
             "provider_url": self.provider_url,
             "model": self.model,

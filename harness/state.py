@@ -144,6 +144,17 @@ def collection_counts(conn: Conn, target: Target) -> dict[str | None, int]:
     return {r["collection"]: r["chunks"] for r in conn.execute(target.collections()).fetchall()}
 
 
+def filed_only(conn: Conn, target: Target, listed: list[str]) -> list[str]:
+    """The collections embedding rows are filed under (``embeddings.collection``) that no chunk of ``listed`` is in:
+    their chunks gone, the rows are orphans no collection of the chunks would read."""
+    own = target.collection_of_embedding()
+    if own is None:
+        return []
+    return [r["collection"] for r in conn.execute(sql.SQL(
+        "SELECT DISTINCT {own} AS collection FROM {e} AS e WHERE {own} IS NOT NULL AND NOT ({own} = ANY(%(listed)s)) "
+        "ORDER BY 1").format(own=own, e=target.embedding_rows), {"listed": listed}).fetchall()]
+
+
 def require_collection(conn: Conn, target: Target, collection: str) -> int:
     """Return the collection's chunk count; refuse a collection with no chunks instead of embedding nothing."""
     if not collection or any(ord(ch) < 32 for ch in collection):

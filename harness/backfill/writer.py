@@ -264,6 +264,10 @@ class Vectors:
                 "m": [model] * n, "d": [dims] * n, "at": self.changed}[name]
 
 
+class _Discarded(Exception):
+    """A direct COPY kept fewer rows than it sent (a trigger returned NULL, a rule did instead): rolled back."""
+
+
 class BatchWriter:
     """Owns one connection's staging table and writes batches through it."""
 
@@ -284,6 +288,7 @@ class BatchWriter:
         self._hash_type: str | None = None  # the input hash column's type: a bytea column receives the digest's bytes
         self.direct_batches = 0
         self.not_updated: list[Any] = []  # keys of the last batch not written: its UPDATE did not change them, or its DELETE left their stored row (RLS)
+        self.discarded: list[Any] = []  # keys of the last batch whose vector the table did not keep (a trigger or rule)
         # Commits wait for their WAL flush as the server is configured (synchronous_commit is left alone): a batch
         # counted as written, and a closing count that says no row still needs a vector, survive a database crash.
         self.path = path or write_path(conn, target)
@@ -325,6 +330,7 @@ class BatchWriter:
         """
         batch = Vectors.of(batch)
         self.not_updated = []  # this call's alone: an empty batch or a direct COPY never reports an earlier batch's keys
+        self.discarded = []
         self.rolled_back = False
         if not len(batch):
             return 0
@@ -334,6 +340,8 @@ class BatchWriter:
                 return self._copy_direct(batch, session)
             except psycopg.errors.UniqueViolation:
                 pass  # someone wrote one of these keys since selection: replace through the staging table
+            except _Discarded:
+                pass  # the table kept fewer rows than the COPY sent: the statements below name the keys it lost
         if not self.path.staging:
             return self._write_unnest(batch, session)
         self._ensure_stage()
@@ -348,7 +356,7 @@ class BatchWriter:
             self._copy(copy_sql, self._types, names, batch)
             for statement in self._apply_sql(batch.collections[0], read_at=batch.read_at):
                 cur = self.conn.execute(statement)
-            written = self._updated(batch, cur)
+            written = self._updated(batch, cur, sql.SQL("{} AS s").format(sql.Identifier(STAGE)))
         return 0 if self.rolled_back else written
 
     def _hashes_as_stored(self, batch: Vectors) -> Vectors:
@@ -364,19 +372,33 @@ class BatchWriter:
         return Vectors(batch.keys, batch.vectors, [hashing.as_stored(h, "bytea") for h in batch.hashes], batch.collections,
                        batch.tenants, batch.exists, batch.read_at, batch.changed)
 
-    def _updated(self, batch: Vectors, cur: Any) -> int:
-        """How many rows of the batch were written. An UPDATE of an inline column changes only the rows the
-        policies let this role update, a DELETE only those it lets it delete (a row it may read but not change is
-        skipped silently): those keys are kept in ``not_updated`` (with ``whole``, the transaction is rolled back
-        instead: see ``rolled_back``)."""
-        returned = {str(r[0] if not isinstance(r, dict) else next(iter(r.values()))) for r in cur.fetchall()}
+    def _updated(self, batch: Vectors, cur: Any, source: sql.Composable, params: Any = None) -> int:
+        """How many rows of the batch were written, as the table holds them. An UPDATE of an inline column changes
+        only the rows the policies let this role update, a DELETE only those it lets it delete (a row it may read but
+        not change is skipped silently): those keys are kept in ``not_updated``. A row a trigger or rule of the table
+        dropped or stored without its vector is kept in ``discarded``: the table holds no vector of it. With
+        ``whole``, the transaction is rolled back instead (see ``rolled_back``)."""
+        rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cur.fetchall()]
+        returned = {str(r[0]) for r in rows}
         # Inline: the keys the UPDATE changed. A separate table: the keys whose stored row the DELETE left in place
         # (readable, not deletable); inserting beside it would give the chunk a second vector, so they are not.
         self.not_updated = [k for k in batch.keys if (str(k) not in returned) == self.target.inline]
-        if self.whole and self.not_updated:
+        if self.target.inline:  # RETURNING gives each row as stored, after the table's BEFORE triggers
+            lost = {str(r[0]) for r in rows if not r[1]}
+        else:
+            lost = {str(r[0] if not isinstance(r, dict) else next(iter(r.values())))
+                    for r in self.conn.execute(self._lost_sql(source), params).fetchall()} - returned
+        self.discarded = [k for k in batch.keys if str(k) in lost]
+        if self.whole and (self.not_updated or self.discarded):
             self.rolled_back = True
             raise psycopg.Rollback()  # leaves the transaction block, rolled back: nothing of the batch is written
-        return len(batch) - len(self.not_updated)
+        return len(batch) - len(self.not_updated) - len(self.discarded)
+
+    def _lost_sql(self, source: sql.Composable) -> sql.Composed:
+        """The keys of ``source`` the embedding table holds no vector of after the batch's write."""
+        return sql.SQL("SELECT s.k FROM {s} WHERE NOT EXISTS (SELECT 1 FROM {t} AS e WHERE {match} AND e.{v} IS NOT NULL)"
+                       ).format(s=source, t=self.target.embedding_table, match=self._match(),
+                                v=sql.Identifier(self.target.profile.embeddings.vector))
 
     def _write_unnest(self, batch: Vectors, session: Mapping[str, str] | None) -> int:
         """The batch as one array per column, unnested into the same statements the staging table feeds."""
@@ -403,7 +425,7 @@ class BatchWriter:
                 dbmod.apply_session(self.conn, session)
             for statement in self._apply_sql(batch.collections[0], source, batch.read_at):
                 cur = self.conn.execute(statement, params)
-            written = self._updated(batch, cur)
+            written = self._updated(batch, cur, source, params)
         return 0 if self.rolled_back else written
 
     def _copy_direct(self, batch: Vectors, session: Mapping[str, str] | None = None) -> int:
@@ -426,32 +448,37 @@ class BatchWriter:
             self.guard(self.conn)
             if session:
                 dbmod.apply_session(self.conn, session)
-            self._copy(copy_sql, self._target_types, names, batch)
+            kept = self._copy(copy_sql, self._target_types, names, batch)
+            if kept != len(batch):  # a trigger or rule dropped rows: written again below, naming the keys lost
+                raise _Discarded
         self.direct_batches += 1
         return len(batch)
 
-    def _copy(self, copy_sql: sql.Composed, types: list[str] | None, names: list[str], batch: Vectors) -> None:
+    def _copy(self, copy_sql: sql.Composed, types: list[str] | None, names: list[str], batch: Vectors) -> int:
         """One COPY of the batch, encoded by numpy a slice at a time (the server parses one slice while the next is
         encoded, and each slice's buffers are small enough to be reused), or, for a column type the encoder does
-        not know, dumped row by row by psycopg."""
+        not know, dumped row by row by psycopg. Returns the rows the table kept (COPY's own count)."""
         types = cast(list[str], types)  # both callers read the types first
         if not encodable(types, names):
-            self._copy_rows(copy_sql, types, names, batch)
-            return
+            return self._copy_rows(copy_sql, types, names, batch)
         n = len(batch)
-        with self.conn.cursor().copy(copy_sql) as copy:
+        cur = self.conn.cursor()
+        with cur.copy(copy_sql) as copy:
             for start in range(0, n, _SLICE):
                 copy.write(cast(bytes, binary_copy_data(types, names, batch[start:start + _SLICE], self.model, dims=self.dims,
                                                         header=start == 0, trailer=start + _SLICE >= n)))
+        return cur.rowcount
 
-    def _copy_rows(self, copy_sql: sql.Composed, types: list[str] | None, names: list[str], batch: Vectors) -> None:
+    def _copy_rows(self, copy_sql: sql.Composed, types: list[str] | None, names: list[str], batch: Vectors) -> int:
         kind = next((t for t, n in zip(cast(list[str], types), names) if n == "v"), "vector")
         columns = [_as_pgvector(batch.vectors, kind) if n == "v" else batch.column(n, self.model, self.dims)
                    for n in names]
-        with self.conn.cursor().copy(copy_sql) as copy:
+        cur = self.conn.cursor()
+        with cur.copy(copy_sql) as copy:
             copy.set_types(cast(list[str], types))  # both callers read the types first
             for row in zip(*columns):
                 copy.write_row(row)
+        return cur.rowcount
 
     def _defaults(self, collection: str, read_at: Any = None) -> list[tuple[str, sql.Composable]]:
         """The profile's defaults and, where the engine writes it, the vector's time (``stamped``) and the chunk's
@@ -472,13 +499,36 @@ class BatchWriter:
                 + [sql.SQL("{} = {}").format(sql.Identifier(col), expr) for col, expr in self._defaults(collection, read_at)]
             )
             own = self.target.in_own_collection("c", collection)
-            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k{own} RETURNING c.{k}").format(
+            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k{own} RETURNING c.{k}, c.{v} IS NOT NULL"
+                            ).format(
                 t=self.target.chunk_table, sets=sets, s=stage, k=sql.Identifier(self._columns[0][1]),
+                v=sql.Identifier(self.target.profile.embeddings.vector),
                 own=sql.SQL("") if own is None else sql.SQL(" AND {}").format(own)
             )]
-        em = self.target.profile.embeddings
         # Delete-then-insert in one transaction works whatever unique constraint the table has (or lacks),
         # and removes duplicates a hand-written script may have left behind.
+        match = self._match()
+        defaults = self._defaults(collection, read_at)
+        columns = sql.SQL(", ").join([sql.Identifier(col) for _, col in self._columns]
+                                     + [sql.Identifier(col) for col, _ in defaults])
+        picks = sql.SQL(", ").join([sql.SQL("s.{}").format(sql.Identifier(st)) for st, _ in self._columns]
+                                   + [expr for _, expr in defaults])
+        return [
+            sql.SQL("DELETE FROM {t} AS e USING {s} WHERE {match}").format(
+                t=self.target.embedding_table, s=stage, match=match
+            ),
+            # Rows the DELETE left (the policies let the role read them but not delete them) keep their vector and
+            # are returned, never doubled; RETURNING on the table itself would need the role to read what it wrote.
+            sql.SQL("WITH kept AS (SELECT s.k FROM {s} WHERE EXISTS (SELECT 1 FROM {t} AS e WHERE {match})), "
+                    "added AS (INSERT INTO {t} ({cols}) SELECT {picks} FROM {s} "
+                    "WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.k = s.k)) SELECT k FROM kept").format(
+                t=self.target.embedding_table, cols=columns, picks=picks, s=stage, match=match
+            ),
+        ]
+
+    def _match(self) -> sql.Composed:
+        """An embedding row ``e`` of the staged row ``s``: its key, its collection, this target's rows alone."""
+        em = self.target.profile.embeddings
         match: list[sql.Composable] = [sql.SQL("e.{} = s.k").format(sql.Identifier(em.key))]
         filed = self.target.filed_under()
         if filed is not None:
@@ -487,23 +537,7 @@ class BatchWriter:
             match.append(sql.SQL("e.{}::text = s.coll::text").format(sql.Identifier(em.collection)))
         # Only this target's rows are replaced: another model's vector of the same chunk, beside it, stays.
         match += self.target.filter_rows("e")
-        defaults = self._defaults(collection, read_at)
-        columns = sql.SQL(", ").join([sql.Identifier(col) for _, col in self._columns]
-                                     + [sql.Identifier(col) for col, _ in defaults])
-        picks = sql.SQL(", ").join([sql.SQL("s.{}").format(sql.Identifier(st)) for st, _ in self._columns]
-                                   + [expr for _, expr in defaults])
-        return [
-            sql.SQL("DELETE FROM {t} AS e USING {s} WHERE {match}").format(
-                t=self.target.embedding_table, s=stage, match=sql.SQL(" AND ").join(match)
-            ),
-            # Rows the DELETE left (the policies let the role read them but not delete them) keep their vector and
-            # are returned, never doubled; RETURNING on the table itself would need the role to read what it wrote.
-            sql.SQL("WITH kept AS (SELECT s.k FROM {s} WHERE EXISTS (SELECT 1 FROM {t} AS e WHERE {match})), "
-                    "added AS (INSERT INTO {t} ({cols}) SELECT {picks} FROM {s} "
-                    "WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.k = s.k)) SELECT k FROM kept").format(
-                t=self.target.embedding_table, cols=columns, picks=picks, s=stage, match=sql.SQL(" AND ").join(match)
-            ),
-        ]
+        return sql.SQL(" AND ").join(match)
 
 
 _INT = {"int8": ">q", "int4": ">i", "int2": ">h"}

@@ -23,12 +23,18 @@ def _field(entry: Any, name: str) -> Any:
 EXPECTED = "exit code 0, no failed rows reported, not timed out, 0 rows still needing a vector afterwards"
 
 
-def from_run_dir(run_dir: Path, collection: str, database_url: str | None = None) -> Outcome | None:
+def from_run_dir(run_dir: Path, collection: str, database_url: str | None = None,
+                 tables: str | None = None) -> Outcome | None:
     if not (Path(run_dir) / RUN_FILE).exists():
         return None
     ev = read_evidence(run_dir)
     if ev.collection != collection:
         return skipped("completed", collection, f"{Path(run_dir) / RUN_FILE} records collection {ev.collection!r}, not this one")
+    filled = ev.settings.get("tables") if isinstance(ev.settings, dict) else None
+    if filled and tables and filled != tables:
+        # Another profile's run of a collection of the same name (another table): it filled none of these tables.
+        return skipped("completed", collection, f"{Path(run_dir) / RUN_FILE} records a run that filled {filled}, not "
+                                                f"{tables}: no run of this profile's tables is recorded there")
     ran_in = ev.settings.get("database_url") if isinstance(ev.settings, dict) else None
     if where_connects(ran_in) and where_connects(database_url) and where_connects(ran_in) != where_connects(database_url):
         # Another database's run (staging's folder given to production's checks): its closing count is not this one's.
@@ -88,10 +94,12 @@ def from_historylog(path: Path, collection: str, database: Any = None, tables: s
 
 
 def completed(session: CheckSession, collection: str) -> Outcome:
+    from ..historylog import tables_of
+
     opts = session.options
     if opts.run_dir is not None:
         try:
-            outcome = from_run_dir(opts.run_dir, collection, session.database_url)
+            outcome = from_run_dir(opts.run_dir, collection, session.database_url, tables_of(session.profile))
         except ConfigError as exc:
             return verdict("completed", collection, False, "readable run evidence", str(exc))
         if outcome is not None:
@@ -107,8 +115,6 @@ def completed(session: CheckSession, collection: str) -> Outcome:
         except HarnessError as exc:
             return unproven("completed", collection, f"the historylog anchors in the target database cannot be read: "
                                                      f"{exc}; expected SELECT on backfill_harness.historylog_anchors")
-    from ..historylog import tables_of
-
     for path in opts.historylogs:
         outcome = from_historylog(path, collection, database, tables_of(session.profile))
         if outcome is not None:

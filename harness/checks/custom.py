@@ -21,7 +21,12 @@ def find(session: CheckSession, name: str) -> CustomCheck:
 
 
 def same(found: Any, expect: Any) -> bool:
-    """Equal as values, or as text for a YAML value compared with a database value of another type."""
+    """Equal as values, or as text for a YAML value compared with a database value of another type. A boolean equals
+    no number (Python's True == 1 passed a count of one offending row as 'expect: true')."""
+    if isinstance(found, bool) != isinstance(expect, bool):
+        other = expect if isinstance(found, bool) else found
+        if isinstance(other, (int, float, Decimal)):
+            return False
     if found == expect:
         return True
     if isinstance(found, (int, float, Decimal)) and isinstance(expect, (int, float)) and not isinstance(expect, bool):

@@ -576,7 +576,7 @@ def _grown_timeout(conn: Conn, target: Target) -> int:
 
 def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
     """Connect, resolve the collections (``all`` = every collection), and return the shared session."""
-    from ..state import collection_counts, require_names
+    from ..state import collection_counts, filed_only, require_names
 
     profile = settings.profile
     if not settings.database_url:
@@ -616,6 +616,9 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
                 if None in listed:
                     session.no_collection = measure(session.target, rls.views(conn, profile, session.tenants))
             names = [name for name in listed if name is not None]
+            # and the collections only embedding rows still name (their chunks deleted): their orphans are read there
+            names = list(dict.fromkeys([*names, *rls.across(
+                conn, profile, session.tenants, lambda: dict.fromkeys(filed_only(conn, session.target, names), 1))]))
             if not names:
                 nowhere = f" in a collection: {session.no_collection.line()}" if session.no_collection else ""
                 raise ConfigError(f"--collection all: {profile.chunks.table} holds no chunks{nowhere}; expected at "

@@ -104,12 +104,20 @@ def _require_this_run(run_dir: Path | None, settings: Settings, collection: str,
     if run_dir is None:
         return
     shown = run.get("settings") or {}
-    ran_in, here = where_connects(shown.get("database_url")), where_connects(settings.database_url)
-    if ran_in and here and ran_in != here:
-        raise ConfigError(f"{run_dir / RUN_FILE} records a run against database {shown.get('database_url')}, not "
-                          f"{redact.safe_dsn(settings.database_url)}; expected the run folder of a run against this "
-                          "database (nothing was recorded)")
-    for name, model in ((RUN_FILE, shown.get("model")), ("plan.json", plan.get("model"))):
+    here = where_connects(settings.database_url)
+    for name, what, dsn in ((RUN_FILE, "a run", shown.get("database_url")),
+                            (VERIFY_FILE, "DONE checks", checked.get("database"))):
+        ran_in = where_connects(dsn)
+        if ran_in and here and ran_in != here:
+            raise ConfigError(f"{run_dir / name} records {what} against database {dsn}, not "
+                              f"{redact.safe_dsn(settings.database_url)}; expected the run folder of a run against "
+                              "this database (nothing was recorded)")
+    filled, mine = shown.get("tables"), historylog.tables_of(settings.profile)
+    if filled and filled != mine:
+        raise ConfigError(f"{run_dir / RUN_FILE} records a run that filled {filled}, not {mine}; expected the run "
+                          "folder of a run of this profile's tables (nothing was recorded)")
+    for name, model in ((RUN_FILE, shown.get("model")), ("plan.json", plan.get("model")),
+                        (VERIFY_FILE, checked.get("model"))):
         if model and not same_model(model, settings.model):
             raise ConfigError(f"{run_dir / name} records model {model!r}, not {settings.model!r}; expected --model "
                               f"{model} (the model the run embedded with), or the run folder of a run of "

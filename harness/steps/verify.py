@@ -44,6 +44,9 @@ class VerifyResult:
     seconds: float
     checks: tuple[Outcome, ...]
     output_tail: str = ""
+    # where and of what model the checks measured (secrets masked): record refuses a verify of another database's
+    database: str | None = None
+    model: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -191,7 +194,11 @@ def checks_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The environment the checks' pytest runs in: our plugin alone. Other installed plugins (tracers, reporters) were
     loaded into every verify (langsmith's and ddtrace's imports took 2-9 s) and could change what a check reports;
     PYTEST_ADDOPTS could deselect checks."""
-    env = {k: v for k, v in environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    # The checks' own settings (BH_*) are verify's to give, but for the statement timeout it has no flag of its own:
+    # a BH_DATABASE_URL left exported from a pytest checks/ run won over DATABASE_URL, and verify said DONE over
+    # another database's vectors (BH_MAX_BAD_FRACTION loosened the bound the profile sets, unsaid).
+    env = {k: v for k, v in environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+           and not (k.startswith("BH_") and k != "BH_STATEMENT_TIMEOUT_MS")}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     return env
 
@@ -230,6 +237,8 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
     env = {**checks_environment(os.environ), **backfill_env(settings, collection)}
     if settings.model:  # the model the checks measure is this command's (--model), not the profile's alone
         env["BH_MODEL"] = settings.model
+    if settings.database_url:  # and the database this command resolved (--database-url, DATABASE_URL, the profile)
+        env["BH_DATABASE_URL"] = settings.database_url
     started = time.perf_counter()
     try:
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, errors="replace", timeout=timeout_s,
@@ -239,6 +248,7 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
         partial = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         code, output = 124, f"{partial}\nchecks timed out after {timeout_s:g} s"
     result = VerifyResult(collection, redact.redact(" ".join(argv)), code, time.perf_counter() - started,
-                          parse_junit(junit), redact.redact("\n".join(str(output).splitlines()[-30:])))
+                          parse_junit(junit), redact.redact("\n".join(str(output).splitlines()[-30:])),
+                          database=redact.safe_dsn(settings.database_url), model=settings.model)
     write_json_atomic(run_dir / VERIFY_FILE, result.as_dict())
     return result

@@ -101,3 +101,29 @@ def test_completed_from_the_historylog_fails_a_run_its_run_json_called_not_ok(cl
                "--historylog", log, env=env).code == 0
     outcome = completed_of(demo_profile, "tenant_globex", embedded_db, target_env, log)
     assert outcome.status == "failed" and "all-zero" in outcome.message(), outcome.message()
+
+
+def test_completed_does_not_read_another_profiles_run_json_of_the_same_collection_name(cli, embedded_db, demo_profile,
+                                                                                       profile_variant, target_env,
+                                                                                       tmp_path):
+    """The run folder holds the demo's run of tenant_acme (document_chunks); another profile's checks
+    (archived_chunks) given that folder passed completed on a run that never filled their table."""
+    from harness.checks import CheckOptions, open_session
+    from harness.checks.completed import completed
+    from harness.profile import load_profile
+
+    embedded_db.execute("CREATE TABLE archived_chunks (LIKE document_chunks INCLUDING ALL);"
+                        "INSERT INTO archived_chunks SELECT * FROM document_chunks")
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    run_dir = tmp_path / "run"
+    ran = cli("run", "--profile", demo_profile, "--collection", "tenant_acme", "--run-dir", run_dir, "--engine",
+              env=env)
+    assert ran.code == 0, ran.out + ran.err
+    other = profile_variant({"table: document_chunks": "table: archived_chunks"})
+    session = open_session(resolve(load_profile(other, env=env), database_url=embedded_db.dsn, env=env),
+                           CheckOptions(collections=("tenant_acme",), run_dir=run_dir))
+    try:
+        outcome = completed(session, "tenant_acme")
+    finally:
+        session.close()
+    assert outcome.status == "skipped" and "document_chunks" in outcome.message(), outcome.message()

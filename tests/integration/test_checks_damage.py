@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 
-from ..conftest import demo_profile_with
+from ..conftest import TEST_MODEL, demo_profile_with
 from .checks_run import run_checks
+from .conftest import checked
 
 from ..conftest import finished_run
 
@@ -285,3 +286,18 @@ def test_a_missing_index_on_an_untyped_column_says_the_column_must_be_typed_firs
     message = only_failure(check_acme(profile=profile), "index")
     assert "declared without a dimension, which pgvector cannot index" in message, message
     assert "ALTER TABLE document_embeddings ALTER COLUMN embedding TYPE vector(384)" in message, message
+
+
+@pytest.mark.parametrize("expect, sql", [("true", "SELECT count(*) FROM document_chunks WHERE id = 1"),
+                                         ("false", "SELECT count(*) FROM document_chunks WHERE id < 0"),
+                                         ("1", "SELECT true")])
+def test_a_custom_check_expecting_a_boolean_fails_on_a_number_and_the_reverse(embedded_db, embed_server, expect, sql):
+    """Python's True == 1 and False == 0: a count of one offending row passed 'expect: true' (two failed), a
+    boolean passed 'expect: 1'."""
+    from harness.checks.custom import custom
+
+    profile = demo_profile_with(f"custom_checks:\n  - {{name: typed, sql: {sql!r}, expect: {expect}}}\n").replace(
+        "${EMBED_MODEL:-all-minilm}", TEST_MODEL)
+    outcome = checked(lambda session, _: custom(session, "typed"), "tenant_acme", profile, embedded_db.dsn,
+                      embed_server.url)
+    assert outcome.status == "failed", outcome

@@ -71,3 +71,32 @@ def test_a_key_shared_only_by_copies_of_one_text_passes_and_says_so(cli, empty_d
     key = next(c for c in scoped.json["checks"] if c["check"] == "chunk key")
     assert key["status"] == "passed", key
     assert "1 value is each held by several chunks of one same text (first: 2-1, 2 chunks)" in key["found"], key
+
+
+WORKSPACES = """
+CREATE TABLE ws_chunks (workspace text, id text, content text, PRIMARY KEY (workspace, id));
+CREATE TABLE ws_vectors (chunk_id text PRIMARY KEY, embedding vector(384));
+INSERT INTO ws_chunks SELECT w, 'c' || g, 'passage ' || g || ' of ' || w FROM generate_series(1, 6) g,
+  unnest(ARRAY['alpha', 'beta']) w;
+"""
+WORKSPACES_PROFILE = (f"name: ws\nprovider: {{model: {MODEL}, dimensions: 384}}\n"
+                      "chunks: {table: ws_chunks, id: id, text: content, collection: workspace}\n"
+                      "embeddings: {table: ws_vectors, key: chunk_id, vector: embedding}\n")
+
+
+def test_a_key_chunks_of_other_collections_share_fails_where_the_embedding_rows_name_no_collection(
+        cli, empty_db, embed_server, tmp_path):
+    """Each workspace's ids are unique, the table's are not, and an embedding row holds the id alone: beta's
+    backfill found alpha's rows joined to its chunks and said 'needed 0, 6 embedded' with no vector of beta's texts."""
+    empty_db.execute(WORKSPACES)
+    profile = tmp_path / "ws.yaml"
+    profile.write_text(WORKSPACES_PROFILE)
+    env = _env(empty_db, embed_server)
+    scoped = cli("scope", "--profile", profile, "--collection", "alpha", "--json", env=env)
+    key = next(c for c in scoped.json["checks"] if c["check"] == "chunk key")
+    assert scoped.code != 0 and key["status"] == "failed", key
+    assert "6 values of ws_chunks.id are each held by several of the 12 chunks" in key["found"], key
+    assert "embeddings.collection" in key["found"], key
+    ran = cli("backfill", "--profile", profile, "--collection", "beta", "--json", env=env)
+    assert ran.code == 2 and "chunk key" in ran.json["error"], ran.out
+    assert empty_db.scalar("SELECT count(*) FROM ws_vectors") == 0

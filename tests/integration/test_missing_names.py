@@ -67,3 +67,39 @@ def test_a_timestamp_key_naming_a_text_column_is_exit_2_naming_its_type(cli, emb
     assert result.code == 2, result.out + result.err
     assert "profile key 'chunks.updated_at' names column 'edited_at', which is of type text; expected a timestamp" \
         in result.err
+
+
+@pytest.mark.parametrize("step", ["verify", "backfill"])
+def test_a_table_the_search_path_finds_in_another_schema_is_refused_where_the_profile_names_no_schema(
+        step, cli, embedded_db, demo_profile, target_env, tmp_path):
+    """The application's connections search schema app first (a schema per tenant): its unqualified queries read
+    app.document_chunks, whose chunks have no vector, while verify read public's, complete, and said DONE."""
+    embedded_db.execute("CREATE SCHEMA app; CREATE TABLE app.document_chunks (LIKE public.document_chunks INCLUDING ALL);"
+                        "INSERT INTO app.document_chunks SELECT * FROM public.document_chunks;"
+                        "CREATE TABLE app.document_embeddings (LIKE public.document_embeddings INCLUDING ALL);"
+                        f"ALTER DATABASE {embedded_db.name} SET search_path = app, public")
+    extra = ["--run-dir", tmp_path / "run"] if step == "verify" else []
+    result = cli(step, "--profile", demo_profile, "--collection", "tenant_globex", *extra, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    said = result.json.get("error") or result.json.get("reason") or ""
+    assert result.code != 0 and not result.json.get("ok"), result.out
+    assert "profile key 'chunks.schema' is not set" in said and "app.document_chunks" in said, result.out
+    assert embedded_db.scalar("SELECT count(*) FROM app.document_embeddings") == 0
+
+
+def test_an_embedding_key_of_a_type_the_chunk_key_cannot_be_compared_with_is_exit_2_naming_both(cli, empty_db,
+                                                                                                embed_server, tmp_path):
+    """Numeric chunk ids kept as text in the embedding rows: every command stopped at a bare database error
+    ('operator does not exist: text = integer', exit 1) naming no key."""
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text);"
+                     "CREATE TABLE emb (note_id text PRIMARY KEY, embedding vector(384));"
+                     "INSERT INTO notes VALUES (1, 'a note on tea')")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text("name: n\nprovider: {model: hash-embed:384, dimensions: 384}\n"
+                       "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+                       "embeddings: {table: emb, key: note_id, vector: embedding}\n")
+    result = cli("scope", "--profile", profile, "--collection", "notes", "--json",
+                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert result.code == 2, result.out
+    assert "profile key 'embeddings.key' names column 'note_id' of type text" in result.json["error"], result.out
+    assert "chunks.id 'id' of type integer" in result.json["error"], result.out

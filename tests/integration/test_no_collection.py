@@ -65,7 +65,7 @@ def env_of(db, server) -> dict[str, str]:
 
 def checked(db, server, path, *collections: str, dsn: str | None = None):
     """Every check of the collections as the library runs them, and the verdict."""
-    env = {"DATABASE_URL": dsn or db.dsn, "OLLAMA_HOST": server.url}
+    env = {"DATABASE_URL": dsn or db.dsn, "OLLAMA_HOST": server.url, "EMBED_MODEL": TEST_MODEL}  # the demo's model
     session = open_session(resolve(load_profile(path, env=env), database_url=dsn or db.dsn, env=env),
                            CheckOptions(collections=collections))
     try:
@@ -345,3 +345,15 @@ def test_a_key_naming_no_row_of_the_collection_table_is_not_sent_to_a_filter_tha
     nowhere = only(outcomes, "no_collection")
     assert nowhere.metrics["chunks"] == 1 and not verdict.ok
     assert "add the row to shelves or delete those chunks" in nowhere.note, nowhere.note
+
+
+def test_all_checks_a_collection_only_embedding_rows_still_name_and_finds_its_orphans(embedded_db, embed_server,
+                                                                                    demo_profile):
+    """tenant_globex's chunks were deleted, its 29 embedding rows (filed under it) left behind: --collection all
+    listed the collections of the chunks alone, so no check read those rows and it said DONE."""
+    embedded_db.execute("DELETE FROM document_chunks WHERE collection = 'tenant_globex'")
+    outcomes, verdict = checked(embedded_db, embed_server, demo_profile, "all")
+    coverage = [o for o in outcomes if o.check == "coverage" and o.collection == "tenant_globex"]
+    assert coverage and coverage[0].status == "failed" and "29 orphans" in coverage[0].found, coverage
+    assert not verdict.ok
+

@@ -163,3 +163,38 @@ def test_a_run_folder_of_another_model_is_refused_with_nothing_recorded(cli, dem
                  "--historylog", log, "--model", "hash-embed:768", "--json", env=env_for(demo_db, target_env))
     assert result.code == 2 and "hash-embed:384" in result.json["error"], result.out
     assert not log.exists()
+
+
+def test_a_verify_of_another_database_in_the_run_folder_is_refused_with_nothing_recorded(cli, demo_db, embedded_db,
+                                                                                          demo_profile, target_env,
+                                                                                          tmp_path):
+    """The run folder's verify.json measured another database (a staging copy verified into the production run's
+    folder): recorded as this run's DONE checks, the entry said 'succeeded' over vectors this database no longer has."""
+    run_dir = tmp_path / "run"
+    assert ran(cli, demo_db, demo_profile, target_env, run_dir).code == 0
+    demo_db.execute("DELETE FROM document_embeddings WHERE collection = 'tenant_globex'")
+    checked = cli("verify", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir, "--json",
+                  env=env_for(embedded_db, target_env))
+    assert checked.code == 0, checked.out
+    log = tmp_path / "historylog.md"
+    result = record(cli, demo_db, demo_profile, target_env, run_dir, log)
+    assert result.code == 2 and "verify.json" in result.json["error"] and embedded_db.name in result.json["error"], \
+        result.out
+    assert not log.exists()
+
+
+def test_a_run_folder_of_another_profiles_tables_is_refused_with_nothing_recorded(cli, demo_db, demo_profile,
+                                                                                   profile_variant, target_env,
+                                                                                   tmp_path):
+    """The demo's run of tenant_globex recorded under a profile of another table: the entry said that table's
+    collection was filled, and completed then trusted it there."""
+    demo_db.execute("CREATE TABLE archived_chunks (LIKE document_chunks INCLUDING ALL);"
+                    "INSERT INTO archived_chunks SELECT * FROM document_chunks")
+    run_dir = tmp_path / "run"
+    assert ran(cli, demo_db, demo_profile, target_env, run_dir).code == 0
+    other = profile_variant({"table: document_chunks": "table: archived_chunks"})
+    log = tmp_path / "historylog.md"
+    result = cli("record", "--profile", other, "--collection", "tenant_globex", "--run-dir", run_dir,
+                 "--historylog", log, "--json", env=env_for(demo_db, target_env))
+    assert result.code == 2 and "public.document_chunks" in result.json["error"], result.out
+    assert not log.exists()

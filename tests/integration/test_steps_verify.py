@@ -204,3 +204,15 @@ def test_verify_with_another_model_than_the_profiles_checks_that_model(cli, embe
     assert result.code == 1 and result.json["ok"] is False, result.out
     model = [c for c in result.json["checks"] if c["check"] == "model"]
     assert model and model[0]["status"] == "failed" and NEW_MODEL in model[0]["expected"], model
+
+
+def test_the_callers_bh_settings_do_not_move_verifys_checks_to_another_database(cli, demo_db, embedded_db,
+                                                                                  demo_profile, target_env, tmp_path):
+    """BH_DATABASE_URL left exported from a `pytest checks/` run is the checks' --bh-database-url, which wins over
+    DATABASE_URL: verify of a database without vectors said DONE over the other one's, and its verify.json named
+    the first."""
+    result = cli("verify", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", tmp_path / "run",
+                 "--json", env={**target_env, "DATABASE_URL": demo_db.dsn, "BH_DATABASE_URL": embedded_db.dsn})
+    assert result.code == 1 and not result.json["ok"], result.out
+    coverage = next(c for c in result.json["checks"] if c["check"] == "coverage")
+    assert coverage["status"] == "failed" and "0 embedded, 29 missing" in coverage["found"], coverage

@@ -234,3 +234,41 @@ def test_a_chunk_without_text_holding_two_embedding_rows_does_not_keep_every_run
                  env={**target_env, "DATABASE_URL": embedded_db.dsn})
     assert result.code == 0 and result.json["ok"] is True, result.out + result.err
     assert (result.json["after"]["no_text"], result.json["after"]["duplicates"]) == (1, 0)
+
+
+NOTES = """CREATE TABLE notes (id int PRIMARY KEY, body text{inline});
+CREATE TABLE emb (note_id int PRIMARY KEY, embedding vector(384), model text);
+INSERT INTO notes SELECT g, 'note ' || g || ' about tea' FROM generate_series(1, 20) g;
+CREATE FUNCTION every_fifth_lost() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  IF NEW.{key} % 5 = 0 THEN {lose} END IF; RETURN NEW; END $$;
+CREATE TRIGGER lose BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION every_fifth_lost();
+"""
+NOTES_PROFILE = ("name: notes\nprovider: {{model: hash-embed:384, dimensions: 384}}\n"
+                 "chunks: {{table: notes, id: id, text: body, collection_name: notes}}\nembeddings: {}\n")
+WRITES = {  # how the engine writes each shape, and an application trigger that loses every fifth of its writes
+    "inline UPDATE": (", embedding vector(384)", "id", "NEW.embedding := NULL;", "UPDATE", "notes",
+                      "{vector: embedding}", ""),
+    "COPY of new rows": ("", "note_id", "RETURN NULL;", "INSERT", "emb",
+                         "{table: emb, key: note_id, vector: embedding, model: model}", ""),
+    "replace of stored rows": ("", "note_id", "RETURN NULL;", "INSERT", "emb",
+                               "{table: emb, key: note_id, vector: embedding, model: model}",
+                               "INSERT INTO emb SELECT id, NULL, 'old-model' FROM notes WHERE id % 2 = 1"),
+}
+
+
+@pytest.mark.parametrize("path", list(WRITES))
+def test_a_write_the_database_discards_is_a_failed_row_never_counted_embedded(cli, empty_db, embed_server, tmp_path,
+                                                                              path):
+    """An application trigger that drops the write (RETURN NULL) or clears the vector: the engine counted the rows
+    it sent ('Embedded 20/20 rows. 0 failures.') while the database kept 16 of them."""
+    inline, key, lose, event, table, embeddings, before = WRITES[path]
+    empty_db.execute(NOTES.format(inline=inline, key=key, lose=lose, event=event, table=table) + before)
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(NOTES_PROFILE.format(embeddings))
+    ran = cli("backfill", "--profile", profile, "--collection", "notes", "--all", "--json",
+              env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    data = ran.json
+    assert ran.code == 1 and data["after"]["embedded"] == 16, ran.out
+    assert (data["embedded"], data["failed"]) == (16, 4), ran.out
+    assert sorted(int(f["key"]) for f in data["failures"]) == [5, 10, 15, 20], data["failures"]
+    assert "kept no vector" in data["failures"][0]["reason"], data["failures"][0]
