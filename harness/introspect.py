@@ -110,15 +110,22 @@ def _key_type_problems(conn: Conn, profile: Profile) -> list[str]:
     ch, em, target = profile.chunks, profile.embeddings, Target(profile)
     query = sql.SQL("SELECT 1 FROM {} AS c JOIN {} AS e ON {} = {} LIMIT 0").format(
         target.chunk_table, target.embedding_table, sql.Identifier("e", em.key), sql.Identifier("c", ch.id))
+    was = one(conn.execute("SELECT current_setting('lock_timeout') AS t").fetchone())["t"]
     try:
         with conn.transaction():  # a savepoint: the caller's transaction stays usable
+            # Planning the join locks both tables: a probe must not wait out the run's lock_timeout behind a session
+            # holding one (the statements that follow wait for it, and name it).
+            conn.execute("SELECT set_config('lock_timeout', '100ms', true)")
             conn.execute(query)
-    except psycopg.Error as exc:
+        conn.execute("SELECT set_config('lock_timeout', %s, true)", (was,))
+    except (psycopg.errors.UndefinedFunction, psycopg.errors.DatatypeMismatch) as exc:
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         types = (_columns(conn, em.schema, em.table) or {}, _columns(conn, ch.schema, ch.table) or {})
         return [f"profile key 'embeddings.key' names column {em.key!r} of type {types[0].get(em.key)}, which Postgres "
                 f"cannot compare with chunks.id {ch.id!r} of type {types[1].get(ch.id)} ({why}); expected a column of "
                 "chunks.id's type"]
+    except psycopg.Error:
+        return []  # nothing measured (a lock held, a timeout): the statements that follow meet the cause and say it
     return []
 
 
