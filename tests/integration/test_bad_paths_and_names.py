@@ -71,3 +71,11 @@ def test_the_checks_refuse_a_collection_named_empty(embedded_db, demo_profile, t
 
     with pytest.raises(ConfigError, match="collection '' is not a valid name"):
         completed_of(demo_profile, "", embedded_db, target_env, tmp_path / "historylog.md")
+
+
+def test_demo_refuses_an_out_folder_that_is_a_file(cli, tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    result = cli("demo", "--out", taken, "--json")
+    assert result.code == 2 and str(taken) in json.loads(result.out)["error"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
