@@ -155,10 +155,17 @@ def filed_only(conn: Conn, target: Target, listed: list[str]) -> list[str]:
         "ORDER BY 1").format(own=own, e=target.embedding_rows), {"listed": listed}).fetchall()]
 
 
-def require_collection(conn: Conn, target: Target, collection: str) -> int:
-    """Return the collection's chunk count; refuse a collection with no chunks instead of embedding nothing."""
+def valid_collection(collection: str) -> str:
+    """The collection name, or ConfigError: '' or a control character names no collection (shown as None, or not at
+    all, further on)."""
     if not collection or any(ord(ch) < 32 for ch in collection):
         raise ConfigError(f"collection {collection!r} is not a valid name; expected printable text such as tenant_42")
+    return collection
+
+
+def require_collection(conn: Conn, target: Target, collection: str) -> int:
+    """Return the collection's chunk count; refuse a collection with no chunks instead of embedding nothing."""
+    valid_collection(collection)
     require_names(conn, target.profile)
     state = one(conn.execute(
         sql.SQL("SELECT count(*) AS n FROM {} AS c WHERE {}").format(target.chunk_table, target.chunk_filter()),

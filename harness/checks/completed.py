@@ -58,8 +58,13 @@ def from_historylog(path: Path, collection: str, database: Any = None, tables: s
         from ..historylog_anchor import compare, trusted
     except ImportError:
         return skipped("completed", collection, "harness.historylog.latest_entry is not available to read the historylog")
-    if not Path(path).exists():
-        return None
+    if not Path(path).is_file():
+        # A historylog named but not there (a typo, another folder) proves no run: not "no run recorded", which
+        # would let DONE through unsaid.
+        said = "is a folder" if Path(path).is_dir() else "does not exist"
+        return unproven("completed", collection, f"the historylog {path} {said}: it proves no run",
+                        expected=f"{EXPECTED}, in an existing historylog", found=f"{path} {said}",
+                        metrics={"source": str(path)})
     # An entry is evidence only while the chain vouches for it: one edited by hand (exit code 3 made 0) is not.
     chain = verify(path)
     if not chain.ok:

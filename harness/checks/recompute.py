@@ -24,6 +24,7 @@ from dataclasses import replace
 import numpy as np
 from psycopg import sql
 
+from ..errors import ProviderError
 from ..model_names import is_model
 from ..provider import OllamaProvider
 from .outcome import OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
@@ -394,7 +395,13 @@ def _judged(session: CheckSession, collection: str, batches: Iterator[list[dict]
     for rows in batches:
         for start in range(0, len(rows), _EMBED_BATCH):
             batch = rows[start:start + _EMBED_BATCH]
-            fresh = provider.embed([r["text"] for r in batch]).vectors
+            try:
+                fresh = provider.embed([r["text"] for r in batch]).vectors
+            except ProviderError as stopped:
+                close = getattr(batches, "close", None)
+                if close is not None:  # --sample all's cursor: its connection goes back now, not when collected
+                    close()
+                return _off_before_stop(session, collection, suspects, uniform + extra, stopped, read, lengths)
             for row, answer in zip(batch, fresh):
                 stored, new = _vector(row["vector"]), np.asarray(answer, dtype=np.float64)
                 if not (np.isfinite(new).all() and new.any()):
@@ -503,6 +510,30 @@ def _judged(session: CheckSession, collection: str, batches: Iterator[list[dict]
                         f"(--sample {need}, or --sample all)", expected=expected, found=found, metrics=metrics)
     return verdict("recompute", collection, not offenders, expected=expected, found=found,
                    offenders=offenders, total=below, metrics=metrics)
+
+
+def _off_before_stop(session: CheckSession, collection: str,
+                     suspects: SpilledList[tuple[Offender, float | None, float, bool]], compared: int,
+                     stopped: ProviderError, read: str, lengths: bool) -> Outcome:
+    """The provider stopped answering part-way: rows already compared that are off by the loosest tolerance (THRESHOLD,
+    which the median of all rows only ever tightens) are off whatever the rest holds, and fail the check by name;
+    none such leaves the whole check unproven (raised on, as where nothing was compared)."""
+    offenders: list[Offender] = []
+    below = 0
+    for offender, sim, ratio, _ in suspects:
+        why = offender.detail if sim is None else off(sim, ratio, THRESHOLD, lengths=lengths)
+        if why is not None:
+            below += 1
+            if len(offenders) < OFFENDERS_CAP:
+                offenders.append(replace(offender, detail=why))
+    if not offenders:
+        raise stopped
+    found = (f"{below} of {compared} rows compared off (by the loosest tolerance, cosine {THRESHOLD}) before "
+             f"{session.model} stopped answering ({stopped}); the other rows were not compared, and no bound is "
+             "stated for them")
+    expected = f"cosine >= {THRESHOLD} between stored vectors and {session.model} re-embedding the current text"
+    return verdict("recompute", collection, False, expected=expected, found=found, offenders=offenders, total=below,
+                   metrics={"compared": compared, "below": below, "read": read, "stopped": str(stopped)})
 
 
 RECOMPUTE = ProviderCheck("recompute", _measured, "nothing was re-embedded")

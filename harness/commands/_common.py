@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
 
 from ..errors import ConfigError
 
@@ -39,6 +41,44 @@ def fraction_arg(text: str) -> float | None:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def collection_arg(text: str) -> str:
+    """A collection option (--collection, --into): the one rule of a valid name (harness.state.valid_collection)."""
+    from ..state import valid_collection
+
+    try:
+        return valid_collection(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def folder_arg(flag: str) -> Callable[[str], str]:
+    """A folder the command writes into (--run-dir, --out): new or existing, never a file nor under one (the mkdir
+    would fail half-way, after the command had started)."""
+    def parse(text: str) -> str:
+        path = Path(text)
+        for part in (path, *path.parents):
+            if part.exists() or part.is_symlink():
+                if not part.is_dir():
+                    where = "" if part == path else f" ({str(part)!r} is a file)"
+                    raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a folder{where}; expected a folder "
+                                                     "(new or existing) to write into")
+                break
+        return text
+    parse.__name__ = flag.lstrip("-")
+    return parse
+
+
+def existing_file(flag: str, expected: str) -> Callable[[str], str]:
+    """A file the command reads: a path that names none is refused, never read as an empty one."""
+    def parse(text: str) -> str:
+        if not Path(text).is_file():
+            said = "is a folder" if Path(text).is_dir() else "does not exist"
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} {said}; expected {expected}")
+        return text
+    parse.__name__ = flag.lstrip("-")
+    return parse
+
+
 def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     """The bound DONE requires of the sampled checks, and how many rows they draw."""
     parser.add_argument("--sample", type=sample_arg,
@@ -52,7 +92,7 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
 def add_target_options(parser: argparse.ArgumentParser, *, collection: bool = True) -> None:
     parser.add_argument("--profile", required=True, help="the target's YAML profile, or a preset: langchain, llamaindex, pgai (also preset:NAME)")
     if collection:
-        parser.add_argument("--collection", required=True, help="the collection, e.g. global_corpus or tenant_42")
+        parser.add_argument("--collection", required=True, type=collection_arg, help="the collection, e.g. global_corpus or tenant_42")
     parser.add_argument("--model", help="embedding model (default: the profile's provider.model)")
     parser.add_argument("--batch-size", type=positive_int, help="texts per embedding request (default 100)")
 
@@ -94,11 +134,11 @@ def add_override(parser: argparse.ArgumentParser) -> None:
 def add_change_options(parser: argparse.ArgumentParser) -> None:
     """--approve-model-change and --into, for the steps that decide whether a model switch may go ahead."""
     add_approve_model_change(parser)
-    parser.add_argument("--into", metavar="NEW", help="backfill into this new collection (swap later)")
+    parser.add_argument("--into", metavar="NEW", type=collection_arg, help="backfill into this new collection (swap later)")
 
 
 def add_run_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--run-dir", help="the run folder (default runs/<UTC time>-<collection>/)")
+    parser.add_argument("--run-dir", type=folder_arg("--run-dir"), help="the run folder (default runs/<UTC time>-<collection>/)")
 
 
 def add_command_options(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 
 from ..backfill.engine import DEFAULT_CONCURRENCY, DEFAULT_WRITERS
 from ..backfill.inflight import CEILING
-from ._common import add_approve_model_change, add_json, add_override, add_target_options, positive_int, settings_from
+from ._common import collection_arg, add_approve_model_change, add_json, add_override, add_target_options, positive_int, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     policy.add_argument("--continue-on-error", dest="on_failure", action="store_const", const="continue",
                         help="log each failed row, embed the rest, exit 1 at the end if any failed (default)")
     p.add_argument("--limit", type=positive_int, help="embed at most this many rows (for a trial run)")
-    p.add_argument("--into", metavar="NEW", help="fill collection NEW beside the live one (copying its chunks if NEW has "
+    p.add_argument("--into", metavar="NEW", type=collection_arg, help="fill collection NEW beside the live one (copying its chunks if NEW has "
                                                  "none), reusing unchanged vectors; then `swap --from NEW --to LIVE`")
     add_approve_model_change(p)
     add_override(p)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_json
+from ._common import add_json, folder_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="embedding model (default all-minilm; hash-embed:384 needs no extra install)")
     p.add_argument("--stack", choices=["auto", "embedded", "docker"], default="auto",
                    help="where Postgres and Ollama come from when DATABASE_URL/OLLAMA_HOST are unset (default auto)")
-    p.add_argument("--out", help="folder for the run folders and the historylog (default runs/<UTC time>-demo/)")
+    p.add_argument("--out", type=folder_arg("--out"), help="folder for the run folders and the historylog (default runs/<UTC time>-demo/)")
     p.add_argument("--checks", help="the DONE checks folder (default: this project's checks/)")
     add_json(p)
     p.set_defaults(handler=run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import (add_approve_model_change, add_command_options, add_json, add_override, add_run_dir,
+from ._common import (collection_arg, add_approve_model_change, add_command_options, add_json, add_override, add_run_dir,
                       add_target_options, settings_from)
 
 
@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_dir(p)
     add_command_options(p)
     p.add_argument("--timeout", type=float, help="seconds before the command is stopped (default: the profile's)")
-    p.add_argument("--into", metavar="NEW", help="the new collection the command backfills into")
+    p.add_argument("--into", metavar="NEW", type=collection_arg, help="the new collection the command backfills into")
     p.add_argument("--all", dest="every", action="store_true",
                    help="with --engine: re-embed every chunk with a text, even those that look current (a task "
                         "prefix changed, a model re-pulled under its name); see backfill --all")

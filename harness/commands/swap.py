@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_override, settings_from
+from ._common import add_json, add_override, collection_arg, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,10 +13,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "old vectors for --rollback until --drop-retired.")
     p.add_argument("--profile", required=True, help="the target's YAML profile, or a preset: langchain, llamaindex, pgai (also preset:NAME)")
     p.add_argument("--model", help="the model NEW must be embedded with (default: the profile's provider.model)")
-    p.add_argument("--to", dest="live", required=True, help="the live collection, e.g. global_corpus (pgai preset: the live "
+    p.add_argument("--to", dest="live", required=True, type=collection_arg, help="the live collection, e.g. global_corpus (pgai preset: the live "
                                                                "vectorizer destination, e.g. blog_embeddings)")
     action = p.add_mutually_exclusive_group(required=True)
-    action.add_argument("--from", dest="new", help="the filled new collection that replaces LIVE")
+    action.add_argument("--from", dest="new", type=collection_arg, help="the filled new collection that replaces LIVE")
     action.add_argument("--rollback", action="store_true", help="undo the last swap of LIVE")
     action.add_argument("--drop-retired", action="store_true", help="delete the old vectors kept by the last swap of LIVE")
     add_override(p)

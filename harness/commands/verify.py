@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_run_dir, add_sampling_options, add_target_options, settings_from
+from ._common import add_json, existing_file, add_run_dir, add_sampling_options, add_target_options, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_target_options(p)
     add_run_dir(p)
     add_sampling_options(p)
-    p.add_argument("--historylog", help="the historylog the 'completed' check reads")
+    p.add_argument("--historylog", type=existing_file("--historylog", "a historylog written by record (or no --historylog)"),
+                   help="the historylog the 'completed' check reads (it must exist)")
     p.add_argument("--checks", help="the checks folder (default: this project's checks/)")
     add_json(p)
     p.set_defaults(handler=run)
