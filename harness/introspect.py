@@ -265,6 +265,16 @@ def require_names(conn: Conn, profile: Profile) -> None:
         raise ConfigError(problems[0] + more)
 
 
+def leads_an_index(conn: Conn, schema: str, table: str, column: str) -> bool:
+    """Whether a valid btree index over the whole table has ``column`` as its first key (its values in order)."""
+    row = one(conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid JOIN pg_am m ON m.oid = r.relam "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass(%s) "
+        "AND i.indisvalid AND i.indpred IS NULL AND m.amname = 'btree' AND a.attname = %s) AS leads",
+        (sql.Identifier(schema, table).as_string(conn), column)).fetchone())
+    return bool(row["leads"])
+
+
 def unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
     """Whether a unique index (whole, no expression, valid) on ``column`` alone holds each value once. An invalid one
     (a failed CREATE UNIQUE INDEX CONCURRENTLY, failed on the duplicates it was built over) proves nothing."""

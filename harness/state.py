@@ -14,7 +14,7 @@ from psycopg import sql
 
 from .db import Conn, one
 from .errors import CheckFailed, ConfigError
-from .introspect import require_names, unique_alone
+from .introspect import leads_an_index, require_names, unique_alone
 from .model_names import same_model
 from .target import Target
 
@@ -150,9 +150,21 @@ def filed_only(conn: Conn, target: Target, listed: list[str]) -> list[str]:
     own = target.collection_of_embedding()
     if own is None:
         return []
-    return [r["collection"] for r in conn.execute(sql.SQL(
-        "SELECT DISTINCT {own} AS collection FROM {e} AS e WHERE {own} IS NOT NULL AND NOT ({own} = ANY(%(listed)s)) "
-        "ORDER BY 1").format(own=own, e=target.embedding_rows), {"listed": listed}).fetchall()]
+    em = target.profile.embeddings
+    column = cast(str, em.collection)
+    if not em.filter and target.profile.chunks.collection_table is None and leads_an_index(conn, em.schema, em.table, column):
+        # One index probe per collection (a skip scan), not a read of every embedding row with its vector (issue #12:
+        # 0.08 s of the checks' 0.7 s at 200,000 rows).
+        c = sql.Identifier(column)
+        query = sql.SQL(
+            "WITH RECURSIVE s(v) AS (SELECT min({c}) FROM {e} UNION ALL "
+            "SELECT (SELECT min({c}) FROM {e} WHERE {c} > s.v) FROM s WHERE s.v IS NOT NULL) "
+            "SELECT v::text AS collection FROM s WHERE v IS NOT NULL AND NOT (v::text = ANY(%(listed)s)) ORDER BY 1"
+        ).format(c=c, e=target.embedding_table)
+    else:
+        query = sql.SQL("SELECT DISTINCT {own} AS collection FROM {e} AS e WHERE {own} IS NOT NULL "
+                        "AND NOT ({own} = ANY(%(listed)s)) ORDER BY 1").format(own=own, e=target.embedding_rows)
+    return [r["collection"] for r in conn.execute(query, {"listed": listed}).fetchall()]
 
 
 def valid_collection(collection: str) -> str:

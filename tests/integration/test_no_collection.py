@@ -357,3 +357,20 @@ def test_all_checks_a_collection_only_embedding_rows_still_name_and_finds_its_or
     assert coverage and coverage[0].status == "failed" and "29 orphans" in coverage[0].found, coverage
     assert not verdict.ok
 
+
+@pytest.mark.parametrize("index", [True, False], ids=["probed through its index", "read whole"])
+def test_the_collections_only_embedding_rows_name_are_found_with_or_without_an_index(embedded_db, demo_env, demo_profile,
+                                                                                       index):
+    """With an index on embeddings.collection they are probed one collection at a time (a read of every embedding row
+    with its vector cost 0.08 s of the checks' 0.7 s at 200,000 rows); without one, read whole: the same answer."""
+    from harness.db import connect
+    from harness.profile import load_profile
+    from harness.state import filed_only
+    from harness.target import Target
+
+    embedded_db.execute("DELETE FROM document_chunks WHERE collection IN ('tenant_globex', 'global_corpus')")
+    if not index:
+        embedded_db.execute("DROP INDEX document_embeddings_collection_idx")
+    with connect(embedded_db.dsn, autocommit=True) as conn:
+        found = filed_only(conn, Target(load_profile(demo_profile, env=demo_env)), ["tenant_acme"])
+    assert found == ["global_corpus", "tenant_globex"]
