@@ -265,22 +265,23 @@ def require_names(conn: Conn, profile: Profile) -> None:
         raise ConfigError(problems[0] + more)
 
 
-def leads_an_index(conn: Conn, schema: str, table: str, column: str) -> bool:
-    """Whether a valid btree index over the whole table has ``column`` as its first key (its values in order)."""
+def _index_on(conn: Conn, schema: str, table: str, column: str, condition: str) -> bool:
+    """Whether a valid index over the whole table has ``column`` as its first key and meets ``condition`` (SQL over
+    ``i`` pg_index and ``m`` pg_am, fixed text)."""
     row = one(conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid JOIN pg_am m ON m.oid = r.relam "
         "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass(%s) "
-        "AND i.indisvalid AND i.indpred IS NULL AND m.amname = 'btree' AND a.attname = %s) AS leads",
+        f"AND i.indisvalid AND i.indpred IS NULL AND a.attname = %s AND {condition}) AS found",
         (sql.Identifier(schema, table).as_string(conn), column)).fetchone())
-    return bool(row["leads"])
+    return bool(row["found"])
+
+
+def leads_an_index(conn: Conn, schema: str, table: str, column: str) -> bool:
+    """Whether a btree index has ``column`` as its first key (its values in order)."""
+    return _index_on(conn, schema, table, column, "m.amname = 'btree'")
 
 
 def unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
     """Whether a unique index (whole, no expression, valid) on ``column`` alone holds each value once. An invalid one
     (a failed CREATE UNIQUE INDEX CONCURRENTLY, failed on the duplicates it was built over) proves nothing."""
-    row = one(conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indisvalid AND i.indnkeyatts = 1 AND i.indpred IS NULL "
-        "AND i.indexprs IS NULL AND a.attname = %s) AS unique_key",
-        (sql.Identifier(schema, table).as_string(conn), column)).fetchone())
-    return bool(row["unique_key"])
+    return _index_on(conn, schema, table, column, "i.indisunique AND i.indnkeyatts = 1 AND i.indexprs IS NULL")

@@ -166,6 +166,18 @@ def offenders_by_check(path: Path) -> dict[str, set]:
     return by_check
 
 
+def repaired_verified_and_recorded(cli, target: tuple, run_dir: Path, historylog: Path, app: Path, env: dict,
+                                   embedded: int) -> None:
+    """The damage round's end: ``backfill --keys-from`` the offenders verify listed in ``run_dir`` re-embeds
+    ``embedded`` rows, verify then fails nothing, and record takes the run."""
+    fixed = cli("backfill", *target, "--keys-from", run_dir / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == embedded, fixed.out + fixed.err
+    after = cli("verify", *target, "--run-dir", run_dir, "--json", env=env)
+    assert after.code == 0 and not [c for c in after.json["checks"] if c["status"] == "failed"], after.out
+    recorded = cli("record", *target, "--run-dir", run_dir, "--historylog", historylog, "--repo", app, "--json", env=env)
+    assert recorded.code == 0, recorded.out + recorded.err
+
+
 def checked_again(profile: Path, env: dict[str, str], collection: str) -> dict[str, str]:
     """Every DONE check's status, run in-process (a second `verify` costs seconds)."""
     from harness import CheckOptions, open_session, resolve, run_all
@@ -6714,13 +6726,7 @@ def test_local_llm_prisma_chunks_located_drafted_backfilled_and_repaired(cli, em
     assert offenders["recompute"] == {edited, other, a, b, copied}, offenders
     assert offenders["coverage"] == {gone} and offenders["distinct_vectors"] == {copied}, offenders
     assert set().union(*offenders.values()) == {edited, other, a, b, copied, gone}, offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
-    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
-    after = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
-    assert after.code == 0 and not [c for c in after.json["checks"] if c["status"] == "failed"], after.out
-    recorded = cli("record", *target, "--run-dir", tmp_path / "damaged", "--historylog", tmp_path / "historylog.md",
-                   "--repo", app, "--json", env=env)
-    assert recorded.code == 0, recorded.out + recorded.err
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=6)
     assert empty_db.scalar(f'SELECT count(*) FROM {LOCAL_LLM_TABLE} WHERE "vector" IS NULL') == 0
 
 
@@ -6828,11 +6834,5 @@ def test_catsight_pgvectorstore_v2_chunks_located_drafted_backfilled_and_repaire
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
     assert offenders["recompute"] == {edited, other, a, b, foreign} and offenders["sane_vectors"] == {gone}, offenders
     assert set().union(*offenders.values()) == {gone, edited, other, a, b, foreign}, offenders
-    fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
-    assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
-    after = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
-    assert after.code == 0 and not [c for c in after.json["checks"] if c["status"] == "failed"], after.out
-    recorded = cli("record", *target, "--run-dir", tmp_path / "damaged", "--historylog", tmp_path / "historylog.md",
-                   "--repo", app, "--json", env=env)
-    assert recorded.code == 0, recorded.out + recorded.err
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=6)
     assert empty_db.scalar(zeros) == 0 and empty_db.scalar("SELECT count(*) FROM docs_chunks") == rows
