@@ -9,6 +9,7 @@ import pytest
 from harness.checks import CheckOptions, open_session, sane_vectors
 from harness.settings import resolve
 
+from ..reliability.faultproxy import wait_until
 from .test_checks_sampling import execute, small_target  # noqa: F401 (fixture)
 
 
@@ -79,7 +80,7 @@ def test_a_pass_that_fails_in_the_held_snapshot_ends_it_and_the_next_pass_counts
     finally:
         session.close()
     assert (found.chunks, found.embedded, found.missing) == (301, 300, 1)
-    assert backends(dsn) == 0
+    assert wait_until(lambda: backends(dsn) == 0, timeout_s=2)  # a closed backend leaves a moment later
 
 
 def test_a_session_closed_without_a_pass_leaves_no_connection(small_target):  # noqa: F811 (the imported fixture)
@@ -87,7 +88,7 @@ def test_a_session_closed_without_a_pass_leaves_no_connection(small_target):  # 
     session = open_session(resolve(profile, database_url=dsn, env={}), CheckOptions(collections=("all",)))
     assert session._held is not None
     session.close()
-    assert backends(dsn) == 0
+    assert wait_until(lambda: backends(dsn) == 0, timeout_s=2)  # a closed backend leaves a moment later
 
 
 def test_a_sample_drawn_in_several_tenant_views_is_uniform_over_every_row(app_role, empty_db, embed_server):

@@ -138,8 +138,8 @@ def test_a_run_whose_write_fails_leaves_no_session_in_a_transaction(logged_db, d
     with pytest.raises(HarnessError, match="refused by the app"):
         _backfill(logged_db, demo_profile, embed_server, writers=2)
     assert logged_db.scalar("SELECT count(*) FROM document_embeddings") == 25  # every batch but the last one
-    assert logged_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND state LIKE 'idle in transaction%'") == 0
+    assert wait_until(lambda: logged_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                               "AND state LIKE 'idle in transaction%'") == 0, timeout_s=2)
 
 
 def test_fail_fast_writes_nothing_after_a_batch_whose_write_failed(logged_db, demo_profile, embed_server):
@@ -187,8 +187,8 @@ def test_a_write_error_is_raised_before_the_provider_failure_of_a_later_batch(lo
     with FaultyProxy(embed_server.url, fault) as proxy, pytest.raises(HarnessError) as raised:
         _backfill(logged_db, demo_profile, embed_server, url=proxy.url, writers=2)
     assert "refused by the app" in str(raised.value)  # the first failure in key order, not the provider's
-    assert logged_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND application_name = %s", (APPLICATION_NAME,)) == 0
+    assert wait_until(lambda: logged_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                               "AND application_name = %s", (APPLICATION_NAME,)) == 0, timeout_s=2)
 
 
 def test_ctrl_c_stops_the_writes_in_flight_and_leaves_no_session(logged_db, demo_profile, embed_server):
