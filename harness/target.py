@@ -352,13 +352,14 @@ class Target:
             return sql.SQL("false")
         return sql.SQL("({} = '')").format(self.content)
 
-    def needs_embedding(self) -> sql.Composable:
+    def needs_embedding(self, *, dims: bool = False) -> sql.Composable:
         """True for chunks with a text whose vector is missing, stale (hash differs, or the chunk changed after the
-        vector by ``changed_after_vector``), or from another model. An untimed row is not stale by its timestamps:
-        a table whose rows never got a time would otherwise be re-embedded whole on every run."""
-        return sql.SQL("(NOT {} AND {})").format(self.no_text, self._needs_vector())
+        vector by ``changed_after_vector``), from another model, all zeros, or with ``dims`` of another dimension
+        than ``%(dims)s`` (``state.dims_to_measure``). An untimed row is not stale by its timestamps: a table whose
+        rows never got a time would otherwise be re-embedded whole on every run."""
+        return sql.SQL("(NOT {} AND {})").format(self.no_text, self._needs_vector(dims=dims))
 
-    def _needs_vector(self) -> sql.Composable:
+    def _needs_vector(self, *, dims: bool = False) -> sql.Composable:
         em = self.profile.embeddings
         parts = [sql.SQL("{} IS NULL").format(self.vector)]
         if em.input_hash:
@@ -372,6 +373,11 @@ class Target:
             parts.append(other_model(sql.Literal(em.model_value)))
         # An all-zero vector (an application's failed embedding written as [0.0] * dims) embeds nothing: it is no vector.
         parts.append(sql.SQL("coalesce({}, false)").format(self.is_zero(self.column_vector)))
+        if dims:
+            # A column declared without a dimension holds whatever was written: a vector of another dimension than
+            # the model's (a model switched under one name) matches no query the model embeds.
+            parts.append(sql.SQL("({v} IS NOT NULL AND {d} IS DISTINCT FROM %(dims)s::int)").format(
+                v=self.column_vector, d=self.model_dims(self.column_vector)))
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
     def state_counts(self, *, dims: bool = False, per_chunk: bool = False) -> sql.Composed:
@@ -447,9 +453,9 @@ class Target:
             "{untimed} AS untimed, {zero_count} AS zero, {duplicates} AS duplicates FROM ({grouped}) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if stale else sql.SQL("NULL::bigint"),
-                 untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z)"),  # and not needed
+                 untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z OR s.x)"),  # and not needed
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
-                 needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z)"),
+                 needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z OR s.x)"),
                  other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
                  no_text=total("s.t"), zero_count=total("s.z AND NOT s.t"), duplicates=duplicates, grouped=grouped)
 

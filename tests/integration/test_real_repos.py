@@ -610,31 +610,24 @@ def test_khoj_entries_untyped_inline_vectors_beside_their_own_texts(cli, empty_d
     command = next(e for e in located["entrypoints"] if e["name"] == "change_default_model")
     assert command["contract"]["required_flags"] == ["--search_model_id"]
     assert not any(c["name"] == "CrossEncoder" for c in located["embedding_calls"])
-    # The untyped column holds 4 vectors the 384-dimensional model cannot have made: scope says so.
-    assert trial.scope.code == 1 and trial.run is None
+    # The untyped column holds 4 vectors the 384-dimensional model cannot have made, beside 36 of its own: scope
+    # counts them needed (it refused and sent the user to verify and --keys-from), and the run re-embeds them.
     dims = next(c for c in trial.scope.json["checks"] if c["check"] == "dimensions agree")
-    assert dims["status"] == "failed" and "4 stored vectors of 768 dimensions" in dims["found"]
+    assert dims["status"] == "passed" and "4 stored vectors of 768 dimensions" in dims["found"], dims
+    assert "each is counted needed, and a run re-embeds it" in dims["found"], dims
     # khoj's own MD5 proves freshness: the entry edited after its vector is counted stale by its hash.
     hashed = next(c for c in trial.scope.json["checks"] if c["check"] == "input hash")
     assert hashed["status"] == "passed" and "39 equal the MD5 of the current text" in hashed["found"], hashed["found"]
-    assert trial.scope.json["counts"]["stale"] == 1
-    # verify lists the offenders (the four, and the edited entry through recompute); the engine repairs them.
-    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
-    target = ("--profile", trial.profile, "--collection", "database_entry")
-    first = cli("verify", *target, "--run-dir", tmp_path / "verify0", "--json", env=env)
-    assert first.code == 1
-    offenders = {json.loads(line)["key"] for line in (tmp_path / "verify0" / "offenders.jsonl").read_text().splitlines()}
-    assert offenders == {3, 27, 28, 29, 30}
-    repaired = cli("backfill", *target, "--keys-from", tmp_path / "verify0" / "offenders.jsonl", "--json", env=env)
-    assert repaired.code == 0, repaired.out + repaired.err
-    again = procedure(cli, empty_db, server, app, tmp_path / "second", "database_entry", edit=choose)
-    assert_whole_procedure_ok(again, empty_db, "database_entry", "embeddings", 40, needed=0)
+    counts = trial.scope.json["counts"]
+    assert (counts["stale"], counts["other_dims"], counts["needed"]) == (1, 4, 5), counts
+    assert_whole_procedure_ok(trial, empty_db, "database_entry", "embeddings", 40, needed=5)
+    assert trial.run.json["counts_after"]["needed"] == 0
     assert empty_db.scalar("SELECT count(*) FROM database_entry WHERE vector_dims(embeddings) <> 384") == 0
     # The app's own hashes are what khoj writes: the others untouched, the edited entry's now the MD5 of its text
     # (khoj's next sync sees nothing changed); its endpoint key is in no output.
     assert empty_db.scalar("SELECT md5(string_agg(hashed_value, ',' ORDER BY id)) FROM database_entry WHERE id <> 3") == md5s
     assert empty_db.scalar("SELECT count(*) FROM database_entry WHERE hashed_value = md5(compiled)") == 40
-    for result in (trial.locate, trial.init, trial.scope, first, repaired, again.run, again.verify, again.record):
+    for result in (trial.locate, trial.init, trial.scope, trial.run, trial.verify, trial.record):
         assert "sk-khoj-trial-key" not in result.out + result.err
 
 
@@ -1026,7 +1019,10 @@ def test_rag_api_langchain_community_store_with_collections_by_name(cli, empty_d
     target = ("--profile", trial.profile, "--collection", "testcollection")
     scoped = cli("scope", *target, "--json", env=env)
     dims = next(c for c in scoped.json["checks"] if c["check"] == "dimensions agree")
-    assert scoped.code == 1 and dims["status"] == "failed" and "2 stored vectors of 384 dimensions" in dims["found"]
+    # The two of another dimension are needed (a plain run re-embeds them); the two of the same dimension only
+    # recompute can see: verify names all four.
+    assert scoped.code == 0 and dims["status"] == "passed" and "2 stored vectors of 384 dimensions" in dims["found"]
+    assert (scoped.json["counts"]["other_dims"], scoped.json["counts"]["needed"]) == (2, 2), scoped.json["counts"]
     checked = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert checked.code == 1
     failed = {c["check"] for c in checked.json["checks"] if c["status"] == "failed"}
@@ -2315,8 +2311,9 @@ def test_llm_app_langchain_js_pgvector_store_with_its_own_column_names(cli, empt
     target = ("--profile", trial.profile, "--collection", "langchain_pg_embedding")
     scoped = cli("scope", *target, "--json", env=env)
     dims = next(c for c in scoped.json["checks"] if c["check"] == "dimensions agree")
-    assert scoped.code == 1 and dims["status"] == "failed" and "2 stored vectors of 768 dimensions" in dims["found"], dims
-    assert scoped.json["counts"]["missing"] == 2, scoped.out
+    assert dims["status"] == "passed" and "2 stored vectors of 768 dimensions" in dims["found"], dims
+    counts = scoped.json["counts"]
+    assert (counts["missing"], counts["other_dims"], counts["needed"]) == (2, 2, 4), scoped.out
     checked = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert checked.code == 1, checked.out
     failed = {c["check"] for c in checked.json["checks"] if c["status"] == "failed"}
