@@ -58,9 +58,14 @@ class RunEvidence:
             out.append("rows still needed after the run unmeasured" + (f" ({why})" if why else ""))
         elif self.remaining:
             out.append(f"{self.remaining} of {self.counts_after.get('chunks')} rows still need a vector"
-                       + needed_kinds(self.counts_after.get("zero"), self.counts_after.get("other_dims")))
-        if isinstance(self.counts_after, dict) and self.counts_after.get("duplicates"):
-            out.append(f"{self.counts_after['duplicates']} duplicate embedding rows remain (a second row of a chunk)")
+                       + needed_kinds(self.counts_after.get("zero"), self.counts_after.get("other_dims"),
+                                      self.counts_after.get("duplicates")))
+        if isinstance(self.counts_after, dict) and not self.remaining:
+            # A record of an older version counted these apart from the rows still needed, which were then 0.
+            if self.counts_after.get("duplicates"):
+                out.append(f"{self.counts_after['duplicates']} duplicate embedding rows remain (a second row of a chunk)")
+            if self.counts_after.get("other_dims"):
+                out.append(f"{self.counts_after['other_dims']} vectors of another dimension than the model's remain")
         if isinstance(self.counts_after, dict) and self.counts_after.get("unproven"):
             out.append(f"rows still needed unproven: {self.counts_after['unproven']}")
         return out

@@ -99,27 +99,35 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
     return ", ".join(whys)
 
 
-def needed_kinds(zero: int | None, other_dims: int | None) -> str:
+def needed_kinds(zero: int | None, other_dims: int | None, duplicates: int | None = None) -> str:
     """What the still-needed rows hold where it is not the plain absence of a vector, to say beside their count."""
     kinds = [(n, what) for n, what in ((zero, "an all-zero vector"),
                                        (other_dims, "a vector of another dimension than the model's")) if n]
     said = ", ".join(f"{n} of them hold {what}" if i == 0 else f"{n} {what}" for i, (n, what) in enumerate(kinds))
+    if duplicates:
+        # rows, not chunks: a chunk with three rows has two beyond its one
+        said += ("; " if said else "") + f"their embedding rows include {duplicates} beyond one per chunk"
     return f" ({said})" if said else ""
 
 
 def still_needed(after: CollectionState) -> str | None:
     """The one completion rule of a run meant to cover a collection: None when the closing count, measured in the
     database after the run, says no row still needs a vector; else how many do."""
-    problems = []
-    if after.needed:
-        problems.append(f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
-                        + needed_kinds(after.zero, after.other_dims))
-    if after.duplicates:
-        problems.append(f"{after.duplicates} embedding rows of {after.collection} are a second row of their chunk "
-                        "(the table has no unique key on it), which a run does not select: re-embed those chunks with "
-                        "backfill --keys-from, which replaces every row of a chunk with one (verify's coverage lists "
-                        "them in offenders.jsonl)")
-    return "; ".join(problems) or None
+    if not after.needed:
+        return None
+    return (f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
+            + needed_kinds(after.zero, after.other_dims, after.duplicates))
+
+
+def keys_held_twice(conn: Conn, target: Target, collection: str) -> list[str]:
+    """The keys (as text) of the collection's chunks with a text holding more than one embedding row (a table with no
+    unique key on the embedding key): a run selects them (``Target.needs_embedding``) and replaces their rows by one."""
+    em = target.profile.embeddings
+    query = sql.SQL("SELECT {id}::text AS k FROM {join} WHERE {where} AND NOT {empty} AND {key} IS NOT NULL "
+                    "GROUP BY {id} HAVING count(*) > 1").format(
+        id=target.chunk_id, join=target.join(), where=target.chunk_filter(), empty=target.no_text,
+        key=target.e(cast(str, em.key)))
+    return [r["k"] for r in conn.execute(query, {"collection": collection}).fetchall()]
 
 
 def collection_state(conn: Conn, target: Target, collection: str, model: str, dims: int | None = None) -> CollectionState:

@@ -35,13 +35,13 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
-from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, model_switch, still_needed, stored_models, stored_name
+from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, keys_held_twice, model_switch, still_needed, stored_models, stored_name
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .batchsize import AdaptiveSize, Sizing
 from .inflight import AUTO, Gate, Ticket, limit_for
 from .progress import Progress
-from .selection import Page, Row, existing_keys, iter_batches
+from .selection import Needs, Page, Row, existing_keys, iter_batches
 from .writepool import WritePool, Written
 from .writer import BatchWriter, Vectors, profile_defaults, write_path
 
@@ -331,6 +331,10 @@ def run_backfill(
         preflightmod.require(outcomes)
         if switch:
             raise RefusedError(switch)
+        # Chunks with a second embedding row (no unique key on the embedding key): the run replaces their rows by one.
+        twice = tuple(rls.across(read_conn, profile, tenants, lambda: dict.fromkeys(
+            keys_held_twice(read_conn, target, collection), 1))) if before.duplicates and not new_is_empty else ()
+        needs = Needs(measure, twice)
         # Preflight refused row-level security without database.session; with it, an "empty" table may still
         # only look empty to this role, so its indexes are never dropped for a bulk load.
         hidden = rls.applies(rls.inspect(read_conn, profile))
@@ -344,7 +348,7 @@ def run_backfill(
         def guard(conn: Conn) -> None:
             lock.prove_held(conn, table, held, lock_pid)
 
-        _prepare(write_conn, target, options, written, summary, guard, dims, tenants, measure)
+        _prepare(write_conn, target, options, written, summary, guard, dims, tenants, needs)
         if summary.copied or summary.reused or options.into or options.run_id:
             counting = time.perf_counter()
             before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants, dims=measure)
@@ -377,9 +381,9 @@ def run_backfill(
         claim_conn = dbmod.connect(database_url, autocommit=True) if options.run_id else None
         try:
             try:
-                batches = (_claimed_batches(claim_conn, read_conn, target, collection, model, options, size, measure)
+                batches = (_claimed_batches(claim_conn, read_conn, target, collection, model, options, size, needs)
                            if claim_conn is not None else  # per tenant:
-                           _tenant_batches(read_conn, target, collection, model, options, tenants, size, measure))
+                           _tenant_batches(read_conn, target, collection, model, options, tenants, size, needs))
                 _pipeline(batches, pool, target, provider, options, dims, summary, progress, on_batch, claim_conn, size)
             except BaseException:
                 pool.cancel()  # Ctrl-C or an error ends the run now, not after the writes in flight
@@ -532,7 +536,7 @@ def _into_own_table(settings: Settings, options: BackfillOptions, provider: Olla
 
 
 def _tenant_batches(conn, target, collection, model, options, tenants, size: AdaptiveSize | None = None,
-                    dims: int | None = None) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
+                    needs: Needs = Needs()) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
     """Pages of rows to embed, tenant after tenant, each page read inside its tenant's session."""
     served = 0
     for tenant in tenants:
@@ -540,7 +544,7 @@ def _tenant_batches(conn, target, collection, model, options, tenants, size: Ada
         if limit is not None and limit <= 0:
             return
         for rows in iter_batches(conn, target, collection, model, size or options.batch_size, limit,
-                                 keys=options.keys, every=options.every, dims=dims,
+                                 keys=options.keys, every=options.every, needs=needs,
                                  scope=functools.partial(rls.scope, conn, target.profile, tenant)):
             served += len(rows)
             yield rows, None, tenant
@@ -592,7 +596,7 @@ def _chunk_count(conn: Conn, target: Target, collection: str) -> int:
 
 def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
              guard: Callable[[Conn], None], dims: int | None = None,
-             tenants: Sequence[str | None] = (None,), measure: int | None = None) -> None:
+             tenants: Sequence[str | None] = (None,), needs: Needs = Needs()) -> None:
     """Once per run: copy chunks for --into (committed in pieces a killed run resumes), take over reusable vectors
     (committed in pieces), cut claim ranges (workers: all in one transaction).
 
@@ -619,7 +623,7 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
                     summary.reused += reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra,
                                                           session=session)
                 cut += claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size,
-                                         tenant=tenant, first_seq=cut, every=options.every, dims=measure)
+                                         tenant=tenant, first_seq=cut, every=options.every, needs=needs)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
         return
     summary.copied = _copy_into(conn, target, options, guard, tenants)
@@ -750,12 +754,12 @@ def _sync_here(conn: Conn, target: Target, options: BackfillOptions) -> int:
 
 
 def _claimed_batches(claim_conn, read_conn, target, collection, model, options, size: AdaptiveSize | None = None,
-                     dims: int | None = None) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
+                     needs: Needs = Needs()) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
     """Batches from the ranges this worker claims, each read (and later written) in the session of the tenant the
     range was cut for; ``([], seq, tenant)`` marks that every batch of claim ``seq`` was handed out."""
     while (claim := claims.take(claim_conn, options.run_id)) is not None:
         for rows in iter_batches(read_conn, target, collection, model, size or options.batch_size, lo=claim.lo,
-                                 hi=claim.hi, every=options.every, dims=dims,
+                                 hi=claim.hi, every=options.every, needs=needs,
                                  scope=functools.partial(rls.scope, read_conn, target.profile, claim.tenant)):
             yield rows, None, claim.tenant
         yield [], claim.seq, claim.tenant

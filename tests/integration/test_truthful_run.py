@@ -205,17 +205,31 @@ def test_a_run_of_the_apps_command_leaving_all_zero_vectors_is_not_ok(cli, embed
     assert result.json["remaining"] == 3
 
 
-def test_an_engine_run_leaving_duplicate_embedding_rows_is_not_ok(cli, embedded_db, demo_profile, target_env):
+def test_a_plain_run_replaces_a_chunks_duplicate_embedding_rows_with_one(cli, embedded_db, demo_profile, target_env):
     """An embedding table without a unique key, two chunks with a second row each: backfill said ok over them ('31
-    chunks, 31 embedded, 0 needed' of a 29-chunk collection), and only verify's coverage listed them."""
+    chunks, 31 embedded, 0 needed' of a 29-chunk collection), then said not ok and sent the user to --keys-from. A
+    chunk holding two rows is needed: the run replaces its rows by one."""
     embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
     embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
                         "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
     result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
                  env={**target_env, "DATABASE_URL": embedded_db.dsn})
-    assert result.code == 1 and result.json["ok"] is False, result.out
-    assert "2 embedding rows of tenant_globex are a second row of their chunk" in result.err + result.out
-    assert result.json["after"]["duplicates"] == 2
+    assert result.code == 0 and result.json["ok"] is True, result.out + result.err
+    assert (result.json["before"]["needed"], result.json["before"]["duplicates"], result.json["embedded"]) == (2, 2, 2)
+    assert (result.json["after"]["needed"], result.json["after"]["duplicates"]) == (0, 0)
+    assert embedded_db.scalar("SELECT count(*) - count(DISTINCT chunk_id) FROM document_embeddings") == 0
+
+
+def test_a_run_of_the_apps_command_leaving_duplicate_embedding_rows_is_not_ok(cli, embedded_db, demo_profile,
+                                                                              target_env, tmp_path):
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
+                        "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      "echo 'Done. Embedded 29/29 rows. 0 failures.'")
+    assert result.code == 1, result.out
+    assert ("2 of 29 rows still need a vector (their embedding rows include 2 beyond one per chunk)"
+            in result.json["problems"]), result.json["problems"]
 
 
 def test_the_counts_say_a_chunk_with_two_embedding_rows_is_one_chunk(cli, embedded_db, demo_profile, target_env):
@@ -231,12 +245,12 @@ def test_the_counts_say_a_chunk_with_two_embedding_rows_is_one_chunk(cli, embedd
                  env={**target_env, "DATABASE_URL": embedded_db.dsn})
     before = result.json["before"]
     assert (before["chunks"], before["embedded"], before["needed"], before["stale"], before["duplicates"]) == (
-        CHUNKS, CHUNKS, 1, 1, 2), before
+        CHUNKS, CHUNKS, 2, 1, 2), before
 
 
 def test_backfill_keys_from_replaces_a_chunks_duplicate_rows_with_one(cli, embedded_db, demo_profile, target_env,
                                                                       tmp_path):
-    """What the not-ok run says to do about duplicate rows does it."""
+    """The chunks verify's coverage lists for their duplicate rows, re-embedded by key: each keeps one row."""
     embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
     embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
                         "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
