@@ -67,6 +67,8 @@ class Contract:
     keeps: tuple[str, ...] = ()
     # the script the command runs, which is no file where it runs (known False): it cannot be read, nor run here
     missing: str = ""
+    # (flag, value) of each flag the command line gives a value (`--model M`, `--model=M`): what the command is told
+    given_flag_values: tuple[tuple[str, str], ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -139,7 +141,8 @@ class Contract:
                         u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces),
                         u(self.task_prefixes, other.task_prefixes), u(self.endpoint_paths, other.endpoint_paths),
                         u(self.composed_texts, other.composed_texts), u(self.keeps, other.keeps),
-                        missing=self.missing or other.missing)
+                        missing=self.missing or other.missing,
+                        given_flag_values=u(self.given_flag_values, other.given_flag_values))
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -782,6 +785,19 @@ def _follow(command: str, workdir: Path, root: Path, depth: int) -> Contract:
     return result or unknown(f"nothing to follow in {command!r}")
 
 
+def _flag_values(words: list[str]) -> tuple[tuple[str, str], ...]:
+    """(flag, value) of each `--flag=value`, and of each `--flag value` whose next word is no flag."""
+    out = []
+    for i, w in enumerate(words):
+        if not w.startswith("--") or len(w) <= 2:
+            continue
+        if "=" in w:
+            out.append(tuple(w.split("=", 1)))
+        elif i + 1 < len(words) and not words[i + 1].startswith("-"):
+            out.append((w, words[i + 1]))
+    return tuple(cast(tuple[str, str], v) for v in out)
+
+
 def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | None:
     try:
         words = shlex.split(segment, comments=True)
@@ -795,7 +811,8 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
             return None
         return None
     given_flags = [w.split("=", 1)[0] for w in words if w.startswith("--") and len(w) > 2]
-    base = Contract(files=(), given_env=tuple(given_env), given_flags=tuple(given_flags))
+    base = Contract(files=(), given_env=tuple(given_env), given_flags=tuple(given_flags),
+                    given_flag_values=_flag_values(words))
     # Wrappers (uv run, npx, pnpm exec, env VAR=..., dotenv --) run what follows.
     for wrapper in sorted(_WRAPPERS, key=len, reverse=True):
         if tuple(words[:len(wrapper)]) == wrapper:

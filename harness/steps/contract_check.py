@@ -310,6 +310,16 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
                                                                                                "OLLAMA_MODEL")]
     defaults = c.defaults()
     ours = [n for n in names if given.value(n) == wanted]
+    told = [(f, v) for f, v in c.given_flag_values if _MODEL_FLAG.search(f)]
+    # a model flag's value is the model the command embeds with: any other fails, whatever else it reads
+    for flag, value in told:
+        if re.search(r"[$%{]", value):  # a shell or make variable (`--model $$model`): its value is not read here
+            return unproven(name, collection, f"the command is given {flag} {value}, whose value locate cannot read")
+        if not same_model(value, wanted):
+            return _fail(name, collection, f"the command to be given {flag} {wanted}",
+                         f"the command is given {flag} {value} while the profile's model is {wanted}")
+    if told:
+        return verdict(name, collection, True, "", "it is given " + ", ".join(f"{f} {v}" for f, v in told))
     passed = [f for f in c.given_flags if _MODEL_FLAG.search(f)]
     hard = list(c.in_process_models if b.embeds_in_process else c.hardcoded_models)
     if ours or passed:
