@@ -793,3 +793,22 @@ def test_an_embed_content_method_of_another_library_is_no_gemini_call():
 
     code = "from app.store import store\n\nstore.embed_content(model='x', content='y')\n"
     assert scan("store.py", code, "python") == []
+
+
+@pytest.mark.parametrize("path, code, lang", [
+    ("embed_documents.py", 'import requests\n\ndef ollama_embed_batch(ollama_url, model, texts):\n'
+                           '    r = requests.post(f"{ollama_url.rstrip(\'/\')}/api/embed", json={"model": model, '
+                           '"input": texts}, timeout=180)\n    return r.json()["embeddings"]\n', "python"),
+    ("embed.js", 'const OLLAMA_URL = process.env.OLLAMA_URL;\nexport async function embed(input) {\n'
+                 '  const r = await fetch(`${OLLAMA_URL.replace(/\\/$/, "")}/api/embed`, { method: "POST", '
+                 'body: JSON.stringify({ model: "nomic-embed-text", input }) });\n  return (await r.json()).embeddings;\n}\n',
+     "js"),
+])
+def test_an_ollama_url_whose_interpolation_holds_quotes_is_an_embedding_call(path, code, lang):
+    """study-pg-hybrid-search's `requests.post(f"{ollama_url.rstrip('/')}/api/embed", ...)`: the quotes inside the
+    f-string's braces ended the URL for the scan, so locate found no embedding call and ranked `make embed_all` (a loop
+    over five models) above the script it runs."""
+    from harness.locate.embedding_calls import scan
+
+    [call] = scan(path, code, lang)
+    assert (call.kind, call.name, call.line) == ("ollama-http", "/api/embed", 4 if lang == "python" else 3), call
