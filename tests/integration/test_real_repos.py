@@ -96,6 +96,7 @@ def server():
                 "hash-embed:384"],
         aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768",
                  "qwen3-embedding:4b": "hash-embed:2560",
+                 "nomic-embed-text:v1.5": "hash-embed:768", "snowflake-arctic-embed:22m": "hash-embed:384",
                  "mxbai-embed-large": "hash-embed:1024", "all-minilm": "hash-embed:384",
                  "text-embedding-3-small": "hash-embed:1536",
                  "thenlper/gte-small": "hash-embed:384", "gte-small": "hash-embed:384",
@@ -6836,3 +6837,63 @@ def test_catsight_pgvectorstore_v2_chunks_located_drafted_backfilled_and_repaire
     assert set().union(*offenders.values()) == {gone, edited, other, a, b, foreign}, offenders
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=6)
     assert empty_db.scalar(zeros) == 0 and empty_db.scalar("SELECT count(*) FROM docs_chunks") == rows
+
+
+# -- yuiseki/study-pg-hybrid-search: Python, psycopg 3, one row per (document, model), its own embed script ----------
+
+HYBRID_MODEL, HYBRID_OTHER = "nomic-embed-text:v1.5", "snowflake-arctic-embed:22m"
+
+
+def hybrid_schema(db, app: Path) -> None:
+    """010_schema.sql without its PGroonga index (no PGroonga here), then 020_seed.sql's 100 documents."""
+    schema = (app / "db/init/010_schema.sql").read_text()
+    schema, n = re.subn(r"CREATE INDEX documents_content_pgroonga_idx[^;]*;", "", schema)
+    assert n == 1
+    db.execute(schema)
+    db.execute((app / "db/init/020_seed.sql").read_text())
+
+
+def hybrid_embed(db, server, app: Path, model: str, *args: str) -> str:
+    """The app's own `scripts/embed_documents.py --model M` at our server and database; its output."""
+    done = subprocess.run([sys.executable, "scripts/embed_documents.py", "--model", model, *args], cwd=app,
+                          capture_output=True, text=True, check=True,
+                          env={**os.environ, "OLLAMA_URL": server.url, "DATABASE_URL": db.dsn})
+    return done.stdout
+
+
+def test_hybrid_search_explore(cli, empty_db, server, tmp_path):
+    app = Source.of("yuiseki__study-pg-hybrid-search").checkout("", tmp_path / "app")
+    hybrid_schema(empty_db, app)
+    print(hybrid_embed(empty_db, server, app, HYBRID_MODEL))
+    print(hybrid_embed(empty_db, server, app, HYBRID_OTHER))
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("DELETE FROM document_embeddings WHERE model = %s AND document_id IN (2, 5)", (HYBRID_MODEL,))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    located = cli("locate", "--repo", app, env=env)
+    print("LOCATE", located.out, located.err)
+    init = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
+               "--model", HYBRID_MODEL, env=env)
+    print("INIT", init.code, init.out, init.err)
+    print((tmp_path / "p.yaml").read_text())
+    prof = (tmp_path / "p.yaml").read_text()
+    prof = prof.replace("filter: {model: TODO}", 'filter: {model: "nomic-embed-text:v1.5"}')
+    prof = prof.replace('command: "make embed_all"', f'command: "{sys.executable} scripts/embed_documents.py"\n  env: {{OLLAMA_URL: "{{provider_url}}", DATABASE_URL: "{{database_url}}"}}')
+    (tmp_path / "p.yaml").write_text(prof)
+    t = ("--profile", tmp_path / "p.yaml", "--collection", "documents")
+    for c, extra in (("scope", ()), ("plan", ("--run-dir", tmp_path / "plan")), ("run", ("--run-dir", tmp_path / "run")),
+                     ("verify", ("--run-dir", tmp_path / "run")), ("record", ("--run-dir", tmp_path / "run", "--historylog", tmp_path / "h.md", "--repo", app))):
+        r = cli(c, *t, *extra, env=env)
+        print(c.upper(), r.code, r.out, r.err)
+    print((tmp_path / "run" / "output.log").read_text())
+    print(empty_db.scalar("SELECT count(*) FROM document_embeddings WHERE model = 'nomic-embed-text:v1.5'"))
+    # damage: edited text, another model's vector labelled ours, lost
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE documents SET body = body || ' (edited)' WHERE id = 7")
+        conn.execute("UPDATE document_embeddings e SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM unnest(e.embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE model = 'nomic-embed-text:v1.5' AND document_id = 9")
+        conn.execute("DELETE FROM document_embeddings WHERE model = 'nomic-embed-text:v1.5' AND document_id = 11")
+    for c, extra in (("scope", ()), ("run", ("--run-dir", tmp_path / "run2")),
+                     ("verify", ("--run-dir", tmp_path / "run2")), ("record", ("--run-dir", tmp_path / "run2", "--historylog", tmp_path / "h.md", "--repo", app))):
+        r = cli(c, *t, *extra, env=env)
+        print(c.upper(), r.code, r.out, r.err)
+    print((tmp_path / "run2" / "output.log").read_text())
+    assert False
