@@ -1334,6 +1334,24 @@ def test_a_model_name_column_of_the_unique_key_takes_the_models_own_name(cli, em
     assert load_profile(out, env={}).embeddings.filter == (("model", "hash-embed:384"),)
 
 
+def test_a_backfill_script_that_takes_the_model_by_a_flag_is_drafted_with_the_profiles_model(cli, empty_db, tmp_path):
+    """study-pg-hybrid-search's `embed_documents.py --model M` embeds its default (nomic-embed-text:v1.5) unless told:
+    drafted bare, it would fill another model's rows than the profile's, and scope could only call the model unproven."""
+    empty_db.execute("""
+        CREATE TABLE documents (id bigserial PRIMARY KEY, content text NOT NULL);
+        CREATE TABLE document_embeddings (document_id bigint NOT NULL REFERENCES documents(id), model text NOT NULL,
+          embedding vector NOT NULL, PRIMARY KEY (document_id, model));
+        INSERT INTO documents (content) SELECT 'note number ' || g FROM generate_series(1, 4) g;""")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", OWNED_NOTES.parent / "py-model-flag", "--database-url",
+                 empty_db.dsn, "--output", out, "--model", "snowflake-arctic-embed:22m", "--json")
+    assert result.code == 0, result.out + result.err
+    line = _line(out.read_text(), "command:").strip()
+    assert line.startswith('command: "python scripts/embed_documents.py --model snowflake-arctic-embed:22m"  # guess: '
+                           "locate's best entrypoint (python-script scripts/embed_documents.py), given the profile's "
+                           "model by its --model (its default: nomic-embed-text:v1.5)"), line
+
+
 def test_the_text_of_a_separate_tables_vectors_is_measured_through_the_key_on_the_models_rows(cli, empty_db,
                                                                                               embed_server, tmp_path):
     """Vectors in their own table, two models side by side: the chunk's text is measured against the vectors of the

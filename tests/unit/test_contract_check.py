@@ -663,3 +663,17 @@ def test_a_model_flag_given_a_variable_is_unproven():
     settings = settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py --model $MODEL")
     model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
     assert model.status == UNPROVEN and "given --model $MODEL, whose value locate cannot read" in model.note, model
+
+
+@pytest.mark.parametrize("model, status, found", [
+    ("nomic-embed-text:v1.5", PASS, "its --model defaults to nomic-embed-text:v1.5"),
+    ("snowflake-arctic-embed:22m", FAIL, "the command is not given --model, which defaults to nomic-embed-text:v1.5, "
+                                         "while the profile's model is snowflake-arctic-embed:22m"),
+])
+def test_a_model_flag_not_given_is_its_literal_default(model, status, found):
+    """study-pg-hybrid-search's `embed_documents.py` embeds `--model`'s default, nomic-embed-text:v1.5, unless told:
+    the check said `the command reads no model setting that locate can see` (unproven) for any profile model."""
+    settings = settings_for("py-model-flag", "python scripts/embed_documents.py", model=model,
+                            env={"OLLAMA_URL": "{provider_url}", "DATABASE_URL": "{database_url}"})
+    result = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert result.status == status and found in result.found, result
