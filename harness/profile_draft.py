@@ -542,7 +542,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   f"{entrypoint.path}), left out: {unreachable}; run with --engine, the harness's own backfill", 2)
     elif entrypoint is not None:
         command, told = entrypoint.command, ""
-        if flag := _model_flag(contract, model):
+        if contract is not None and (flag := _model_flag(contract, model)):
             # the command embeds its flag's default unless told: the profile's model, said on its command line
             default = dict(contract.flag_defaults).get(flag)
             command += f" {flag} {shlex.quote(cast(str, model))}"

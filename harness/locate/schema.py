@@ -644,10 +644,8 @@ def _in_index_statement(text: str, at: int) -> bool:
     """Whether ``at`` is inside a CREATE INDEX statement: after one, with no semicolon nor CREATE/ALTER TABLE between
     (in code, statements in separate strings need no semicolon)."""
     start = text.rfind(";", 0, at) + 1
-    last = None
-    for last in _CREATE_INDEX.finditer(text, start, at):
-        pass
-    return last is not None and not _SQL_TABLE.search(text, last.end(), at)
+    last = max((m.end() for m in _CREATE_INDEX.finditer(text, start, at)), default=None)
+    return last is not None and not _SQL_TABLE.search(text, last, at)
 
 
 _TYPE_WORD = re.compile(r"(?i)\b(?:vector|halfvec|sparsevec)\b")

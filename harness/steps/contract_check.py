@@ -311,12 +311,12 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
     ours = [n for n in names if given.value(n) == wanted]
     told = [(f, v) for f, v in c.given_flag_values if _MODEL_FLAG.search(f)]
     # a model flag's value is the model the command embeds with: any other fails, whatever else it reads
-    for flag, value in told:
-        if re.search(r"[$%{]", value):  # a shell or make variable (`--model $$model`): its value is not read here
-            return unproven(name, collection, f"the command is given {flag} {value}, whose value locate cannot read")
-        if not same_model(value, wanted):
+    for flag, said in told:
+        if re.search(r"[$%{]", said):  # a shell or make variable (`--model $$model`): its value is not read here
+            return unproven(name, collection, f"the command is given {flag} {said}, whose value locate cannot read")
+        if not same_model(said, wanted):
             return _fail(name, collection, f"the command to be given {flag} {wanted}",
-                         f"the command is given {flag} {value} while the profile's model is {wanted}")
+                         f"the command is given {flag} {said} while the profile's model is {wanted}")
     if told:
         return verdict(name, collection, True, "", "it is given " + ", ".join(f"{f} {v}" for f, v in told))
     passed = [f for f in c.given_flags if _MODEL_FLAG.search(f)]
