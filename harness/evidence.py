@@ -14,6 +14,7 @@ from typing import Any
 from . import redact
 from .files import atomic_write_text
 from .errors import ConfigError, HarnessError
+from .state import needed_why
 
 RUN_FILE = "run.json"
 
@@ -56,9 +57,8 @@ class RunEvidence:
             why = self.counts_after.get("error") if isinstance(self.counts_after, dict) else None
             out.append("rows still needed after the run unmeasured" + (f" ({why})" if why else ""))
         elif self.remaining:
-            zeros = self.counts_after.get("zero")
             out.append(f"{self.remaining} of {self.counts_after.get('chunks')} rows still need a vector"
-                       + (f" ({zeros} of them hold an all-zero vector)" if zeros else ""))
+                       + needed_why(self.counts_after))
         if isinstance(self.counts_after, dict) and self.counts_after.get("duplicates"):
             out.append(f"{self.counts_after['duplicates']} duplicate embedding rows remain (a second row of a chunk)")
         if isinstance(self.counts_after, dict) and self.counts_after.get("other_dims"):

@@ -43,6 +43,8 @@ class CollectionState:
     # embedding rows beyond one per chunk with a text (a table without a unique key on the embedding key; 0 where one
     # rules them out): each chunk is counted once above, however many rows it has
     duplicates: int = 0
+    # chunks with a text whose vector is filed under another tenant than theirs (``Target.other_tenant``): needed
+    misfiled: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -89,14 +91,22 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
     return ", ".join(whys)
 
 
+def needed_why(counts: dict[str, Any]) -> str:
+    """What the rows still needed hold that no missing, stale or other-model count says, as run and the engine say it."""
+    parts = [f"{counts['zero']} of them hold an all-zero vector" if counts.get("zero") else "",
+             f"{counts['misfiled']} of them have a vector filed under another tenant than their chunk's"
+             if counts.get("misfiled") else ""]
+    shown = "; ".join(p for p in parts if p)
+    return f" ({shown})" if shown else ""
+
+
 def still_needed(after: CollectionState) -> str | None:
     """The one completion rule of a run meant to cover a collection: None when the closing count, measured in the
     database after the run, says no row still needs a vector; else how many do."""
     problems = []
     if after.needed:
-        zeros = f" ({after.zero} of them hold an all-zero vector)" if after.zero else ""
         problems.append(f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
-                        + zeros)
+                        + needed_why(after.as_dict()))
     if after.duplicates:
         problems.append(f"{after.duplicates} embedding rows of {after.collection} are a second row of their chunk "
                         "(the table has no unique key on it), which a run does not select: re-embed those chunks with "
