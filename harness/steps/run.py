@@ -78,16 +78,36 @@ def _counts(settings: Settings, collection: str) -> dict:
         with dbmod.connect(settings.database_url, autocommit=True) as conn:
             target = Target(settings.profile)
             tenants = rls.tenants(conn, settings.profile)
+            unproven = []
             # A column declared without a dimension may hold vectors of another one, which no count of "needed" sees.
-            dims = settings.dimensions if declared_dimensions(conn, target) is None else None
+            dims = None
+            if declared_dimensions(conn, target) is None:
+                dims, why = _model_dimensions(settings)
+                if why:
+                    unproven.append(why)
             state = rls.visible_state(conn, target, collection, settings.model, tenants, dims=dims).as_dict()
             part = rls.completeness(conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
-                state["unproven"] = part.note  # the counts are only the listed tenants' rows
+                unproven.append(part.note)  # the counts are only the listed tenants' rows
+            if unproven:
+                state["unproven"] = "; ".join(unproven)
     except HarnessError as exc:
         return {"error": str(exc)}
     state.pop("collection", None)
     return state
+
+
+def _model_dimensions(settings: Settings) -> tuple[int | None, str | None]:
+    """The dimension every stored vector must have: the profile's, else the model's as the provider states it (the
+    command may have written another model's vectors into a column that takes any); else None and why it is unknown."""
+    if settings.dimensions:
+        return settings.dimensions, None
+    try:
+        with settings.provider(backoff_s=0.1) as provider:
+            return provider.dimensions(), None
+    except HarnessError as exc:
+        return None, (f"vectors of another dimension unmeasured: the column declares none, the profile names no "
+                      f"provider.dimensions and the model's could not be asked ({exc})")
 
 
 def run_command(settings: Settings, collection: str, run_dir: str | Path, command: BackfillCommand, *,

@@ -272,3 +272,24 @@ def test_a_write_the_database_discards_is_a_failed_row_never_counted_embedded(cl
     assert (data["embedded"], data["failed"]) == (16, 4), ran.out
     assert sorted(int(f["key"]) for f in data["failures"]) == [5, 10, 15, 20], data["failures"]
     assert "kept no vector" in data["failures"][0]["reason"], data["failures"][0]
+
+
+def test_a_command_writing_vectors_of_another_dimension_is_not_ok_where_the_profile_names_no_dimension(
+        cli, embedded_db, profile_variant, target_env, tmp_path):
+    """An untyped column (Django's VectorField(dimensions=None)) and a profile that leaves the dimension to the model:
+    the closing count measured no dimension at all, and a command writing another model's 768-dimension vectors was ok."""
+    _untyped_with_other_dims(embedded_db)
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[384])::vector "
+                        "WHERE vector_dims(embedding) <> 384")
+    profile = profile_variant({"  dimensions: ${EMBED_DIMENSIONS:-384}\n": ""})
+    script = tmp_path / "backfill.py"
+    script.write_text("import os, psycopg\npsycopg.connect(os.environ['DATABASE_URL'], autocommit=True).execute("
+                      "\"UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector WHERE chunk_id IN "
+                      "(SELECT chunk_id FROM document_embeddings WHERE collection = 'tenant_globex' ORDER BY 1 LIMIT 2)\")\n"
+                      "print('Done. Embedded 29/29 rows. 0 failures.')\n")
+    import sys
+
+    result = run_step(cli, embedded_db, profile, target_env, tmp_path / "run", "--json", "--command",
+                      f"{sys.executable} {script}")
+    assert result.code == 1, result.out + result.err
+    assert "2 vectors of another dimension than the model's remain" in result.json["problems"]
