@@ -100,10 +100,18 @@ def needed_why(counts: dict[str, Any]) -> str:
     return f" ({shown})" if shown else ""
 
 
+def emptied(counts: dict[str, Any]) -> str | None:
+    """A closing count of no chunk: nothing of the collection was backfilled (a command that ignored ``--into NEW``, or
+    deleted the chunks it was to embed), whatever it printed; None where it counts chunks or counted nothing."""
+    if counts.get("chunks") == 0:
+        return f"{counts.get('collection')} holds no chunk after the run: nothing of it was backfilled"
+    return None
+
+
 def still_needed(after: CollectionState) -> str | None:
     """The one completion rule of a run meant to cover a collection: None when the closing count, measured in the
     database after the run, says no row still needs a vector; else how many do."""
-    problems = []
+    problems = [gone] if (gone := emptied(after.as_dict())) else []
     if after.needed:
         problems.append(f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
                         + needed_why(after.as_dict()))

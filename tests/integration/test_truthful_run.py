@@ -293,3 +293,28 @@ def test_a_command_writing_vectors_of_another_dimension_is_not_ok_where_the_prof
                       f"{sys.executable} {script}")
     assert result.code == 1, result.out + result.err
     assert "2 vectors of another dimension than the model's remain" in result.json["problems"]
+
+
+def test_a_run_into_a_new_collection_that_its_command_never_filled_is_not_ok(cli, embedded_db, demo_profile,
+                                                                             target_env, tmp_path):
+    """run --into NEW counts NEW: a command that ignored {into} and printed its success left NEW without a chunk, and
+    '0 of 0 rows still needed' was ok."""
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--into",
+                      "tenant_globex_v2", "--command", "echo 'Done. Embedded 29/29 rows. 0 failures.'")
+    assert result.code == 1, result.out + result.err
+    assert result.json["problems"] == ["tenant_globex_v2 holds no chunk after the run: nothing of it was backfilled"]
+    assert not from_run_dir(tmp_path / "run", "tenant_globex_v2").passed
+
+
+def test_a_command_that_deletes_the_collections_chunks_is_not_ok(cli, embedded_db, demo_profile, target_env, tmp_path):
+    """A re-ingest script deleted the collection's chunks, found nothing to insert and exited 0: no row needed."""
+    delete = ("import os, psycopg; c = psycopg.connect(os.environ['DATABASE_URL'], autocommit=True); "
+              "c.execute(\"DELETE FROM document_chunks WHERE collection = 'tenant_globex'\")")
+    script = tmp_path / "backfill.py"
+    script.write_text(delete + "\n")
+    import sys
+
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      f"{sys.executable} {script}")
+    assert result.code == 1, result.out + result.err
+    assert result.json["problems"] == ["tenant_globex holds no chunk after the run: nothing of it was backfilled"]
