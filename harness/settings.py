@@ -36,8 +36,9 @@ class Settings:
             raise ConfigError("no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'")
         p = self.profile.provider
         kwargs.setdefault("request_dimensions", p.request_dimensions)
-        return OllamaProvider(self.provider_url, self.model, timeout_s=p.timeout_s, retries=p.retries,
-                              headers=p.headers, **kwargs)
+        kwargs.setdefault("timeout_s", p.timeout_s)
+        kwargs.setdefault("retries", p.retries)
+        return OllamaProvider(self.provider_url, self.model, headers=p.headers, **kwargs)
 
     def shown(self) -> dict[str, object]:
         """The settings as they may be printed or stored: secrets masked."""

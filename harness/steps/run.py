@@ -103,7 +103,9 @@ def _model_dimensions(settings: Settings) -> tuple[int | None, str | None]:
     if settings.dimensions:
         return settings.dimensions, None
     try:
-        with settings.provider(backoff_s=0.1) as provider:
+        # as scope asks it: a provider that hangs must not hold the closing count for retries of the run's timeout
+        with settings.provider(timeout_s=min(settings.profile.provider.timeout_s, 30.0), retries=2,
+                               backoff_s=0.1) as provider:
             return provider.dimensions(), None
     except HarnessError as exc:
         return None, (f"vectors of another dimension unmeasured: the column declares none, the profile names no "

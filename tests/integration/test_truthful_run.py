@@ -318,3 +318,15 @@ def test_a_command_that_deletes_the_collections_chunks_is_not_ok(cli, embedded_d
                       f"{sys.executable} {script}")
     assert result.code == 1, result.out + result.err
     assert result.json["problems"] == ["tenant_globex holds no chunk after the run: nothing of it was backfilled"]
+
+
+def test_where_no_dimension_is_named_and_no_provider_answers_other_dimensions_are_unproven(
+        cli, embedded_db, profile_variant, target_env, tmp_path):
+    _untyped_with_other_dims(embedded_db)
+    profile = profile_variant({"  dimensions: ${EMBED_DIMENSIONS:-384}\n": ""})
+    result = run_step(cli, embedded_db, profile, {**target_env, "OLLAMA_HOST": "http://127.0.0.1:9"},
+                      tmp_path / "run", "--json", "--command", "true", "--override", "the owner checks the count")
+    assert result.code == 1, result.out + result.err
+    assert any(p.startswith("rows still needed unproven: vectors of another dimension unmeasured: the column declares "
+                            "none, the profile names no provider.dimensions") for p in result.json["problems"]), \
+        result.json["problems"]
