@@ -14,7 +14,7 @@ from typing import Any
 from . import redact
 from .files import atomic_write_text
 from .errors import ConfigError, HarnessError
-from .state import needed_kinds
+from .state import emptied, needed_why
 
 RUN_FILE = "run.json"
 
@@ -53,13 +53,14 @@ class RunEvidence:
             out.append(f"exit code {self.exit_code}")
         if self.failed_rows:
             out.append(f"{self.failed_rows} failed rows reported")
+        if isinstance(self.counts_after, dict) and (gone := emptied({"collection": self.collection, **self.counts_after})):
+            out.append(gone)
         if self.remaining is None:
             why = self.counts_after.get("error") if isinstance(self.counts_after, dict) else None
             out.append("rows still needed after the run unmeasured" + (f" ({why})" if why else ""))
         elif self.remaining:
             out.append(f"{self.remaining} of {self.counts_after.get('chunks')} rows still need a vector"
-                       + needed_kinds(self.counts_after.get("zero"), self.counts_after.get("other_dims"),
-                                      self.counts_after.get("duplicates")))
+                       + needed_why(self.counts_after))
         if isinstance(self.counts_after, dict) and not self.remaining:
             # A record of an older version counted these apart from the rows still needed, which were then 0.
             if self.counts_after.get("duplicates"):

@@ -27,6 +27,7 @@ import jinja2
 from . import redact
 from .files import atomic_write_text, contained
 from .errors import ConfigError, HarnessError
+from .model_names import same_model
 
 GENESIS = "0" * 64
 NONE = "—"
@@ -309,11 +310,14 @@ def read_entries(path: str | Path) -> list[HistoryEntry]:
 
 
 def latest_entry(path: str | Path, collection: str, *, filled: bool = False,
-                 tables: str | None = None) -> HistoryEntry | None:
+                 tables: str | None = None, model: str | None = None) -> HistoryEntry | None:
     """The newest entry for a collection (or for a run into it), or None. ``filled``: only a run that filled it (not
-    an ``--into`` run from it); ``tables``: only a run of those tables (entries that name none still match)."""
+    an ``--into`` run from it); ``tables``: only a run of those tables (entries that name none still match);
+    ``model``: only a run of that model (any of its names)."""
     for entry in read_entries(path):
         if tables is not None and entry.tables not in (None, tables):
+            continue
+        if model is not None and not same_model(entry.model, model):
             continue
         if (filled and collection == (entry.target_collection or entry.collection)
                 or not filled and collection in (entry.collection, entry.target_collection)):

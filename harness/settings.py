@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from . import redact
 from .historylog import tables_of
-from .errors import ConfigError, HarnessError
+from .errors import ConfigError
 from .profile import Profile, load_profile
 from .provider import OllamaProvider
 from .stack import normalise_ollama_host
@@ -36,18 +36,17 @@ class Settings:
             raise ConfigError("no embedding provider: set OLLAMA_HOST or the profile key 'provider.url'")
         p = self.profile.provider
         kwargs.setdefault("request_dimensions", p.request_dimensions)
-        return OllamaProvider(self.provider_url, self.model, timeout_s=p.timeout_s, retries=p.retries,
-                              headers=p.headers, **kwargs)
+        kwargs.setdefault("timeout_s", p.timeout_s)
+        kwargs.setdefault("retries", p.retries)
+        return OllamaProvider(self.provider_url, self.model, headers=p.headers, **kwargs)
 
-    def model_dimensions(self) -> int | None:
-        """The dimension of the vectors this model makes: the profile's, else the provider's answer (None where none)."""
-        if self.dimensions is not None:
+    def model_dimensions(self) -> int:
+        """The dimension of the vectors this model makes: the profile's, else the provider's answer, asked as scope asks
+        it (a provider that hangs must not hold a count for the run's retries); a HarnessError where none answers."""
+        if self.dimensions:
             return self.dimensions
-        try:
-            with self.provider() as provider:
-                return provider.dimensions()
-        except HarnessError:
-            return None
+        with self.provider(timeout_s=min(self.profile.provider.timeout_s, 30.0), retries=2, backoff_s=0.1) as provider:
+            return provider.dimensions()
 
     def shown(self) -> dict[str, object]:
         """The settings as they may be printed or stored: secrets masked."""

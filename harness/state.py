@@ -7,14 +7,14 @@ here lets ``backfill`` and ``checks`` both build on them without importing each 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from collections.abc import Callable
 from typing import Any, cast
 
 from psycopg import sql
 
 from .db import Conn, one
-from .errors import CheckFailed, ConfigError
+from .errors import CheckFailed, ConfigError, HarnessError
 from .introspect import leads_an_index, require_names, unique_alone
 from .model_names import same_model
 from .target import Target
@@ -44,6 +44,8 @@ class CollectionState:
     # embedding rows beyond one per chunk with a text (a table without a unique key on the embedding key; 0 where one
     # rules them out): each chunk is counted once above, however many rows it has
     duplicates: int = 0
+    # chunks with a text whose vector is filed under another tenant than theirs (``Target.other_tenant``): needed
+    misfiled: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -63,7 +65,12 @@ def dims_to_measure(conn: Conn, target: Target, dims: int | None | Callable[[], 
     the column's type rules another one out, or no dimension is known."""
     if declared_dimensions(conn, target) is not None:
         return None
-    return dims() if callable(dims) else dims
+    if not callable(dims):
+        return dims
+    try:
+        return dims()
+    except HarnessError:
+        return None  # no provider answers: the counts leave other dimensions unmeasured (None), as they say
 
 
 def declared_dimensions(conn: Conn, target: Target) -> int | None:
@@ -99,24 +106,34 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
     return ", ".join(whys)
 
 
-def needed_kinds(zero: int | None, other_dims: int | None, duplicates: int | None = None) -> str:
-    """What the still-needed rows hold where it is not the plain absence of a vector, to say beside their count."""
-    kinds = [(n, what) for n, what in ((zero, "an all-zero vector"),
-                                       (other_dims, "a vector of another dimension than the model's")) if n]
-    said = ", ".join(f"{n} of them hold {what}" if i == 0 else f"{n} {what}" for i, (n, what) in enumerate(kinds))
-    if duplicates:
+def needed_why(counts: Mapping[str, Any]) -> str:
+    """What the rows still needed hold that no missing, stale or other-model count says, as run and the engine say it."""
+    kinds = [(counts.get("zero"), "hold an all-zero vector"),
+             (counts.get("other_dims"), "hold a vector of another dimension than the model's"),
+             (counts.get("misfiled"), "have a vector filed under another tenant than their chunk's")]
+    parts = [f"{n} of them {what}" for n, what in kinds if n]
+    if counts.get("duplicates"):
         # rows, not chunks: a chunk with three rows has two beyond its one
-        said += ("; " if said else "") + f"their embedding rows include {duplicates} beyond one per chunk"
-    return f" ({said})" if said else ""
+        parts.append(f"their embedding rows include {counts['duplicates']} beyond one per chunk")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def emptied(counts: Mapping[str, Any]) -> str | None:
+    """A closing count of no chunk: nothing of the collection was backfilled (a command that ignored ``--into NEW``, or
+    deleted the chunks it was to embed), whatever it printed; None where it counts chunks or counted nothing."""
+    if counts.get("chunks") == 0:
+        return f"{counts.get('collection')} holds no chunk after the run: nothing of it was backfilled"
+    return None
 
 
 def still_needed(after: CollectionState) -> str | None:
     """The one completion rule of a run meant to cover a collection: None when the closing count, measured in the
     database after the run, says no row still needs a vector; else how many do."""
-    if not after.needed:
-        return None
-    return (f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
-            + needed_kinds(after.zero, after.other_dims, after.duplicates))
+    problems = [gone] if (gone := emptied(after.as_dict())) else []
+    if after.needed:
+        problems.append(f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
+                        + needed_why(after.as_dict()))
+    return "; ".join(problems) or None
 
 
 def keys_held_twice(conn: Conn, target: Target, collection: str) -> list[str]:

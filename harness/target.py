@@ -228,6 +228,16 @@ class Target:
         # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared.
         return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {c} > {w} END").format(c=changed, w=written)
 
+    def other_tenant(self) -> sql.Composed | None:
+        """True where the embedding row is filed under another tenant (``embeddings.tenant``) than its chunk's
+        (``chunks.tenant``, NULL included): the application's tenant-filtered search never finds it as the chunk's (and
+        another tenant's does), so the chunk needs a vector filed under its own, as one filed under another collection
+        does (``join_on``); None without both columns."""
+        ch, em = self.profile.chunks, self.profile.embeddings
+        if self.inline or not (em.tenant and ch.tenant):
+            return None
+        return sql.SQL("{}::text IS DISTINCT FROM {}::text").format(self.e(em.tenant), self.c(ch.tenant))
+
     def hash_equals(self) -> sql.Composed:
         return self.hash_algorithm.equals_sql(self.e(cast(str, self.profile.embeddings.input_hash)), self.hashed_text)
 
@@ -371,6 +381,8 @@ class Target:
             parts.append(self.hash_differs())
         if (changed := self.changed_after_vector()) is not None:
             parts.append(sql.SQL("coalesce({}, false)").format(changed))
+        if (elsewhere := self.other_tenant()) is not None:
+            parts.append(elsewhere)
         if em.model:
             parts.append(other_model(self.model))
         elif em.model_value:
@@ -421,6 +433,9 @@ class Target:
                     else sql.SQL("{}").format(sql.Identifier("e", _DIMS)))
         off = (sql.SQL("CASE WHEN {has} THEN {d} IS DISTINCT FROM %(dims)s::int END").format(has=has, d=measured)
                if dims else sql.SQL("false"))
+        elsewhere = self.other_tenant()
+        misfiled = (sql.SQL("CASE WHEN {has} THEN {f} END").format(has=has, f=elsewhere) if elsewhere is not None
+                    else sql.SQL("false"))
         zero = sql.SQL("CASE WHEN {has} THEN {z} END").format(
             has=has, z=self.is_zero(self.column_vector) if self.inline else sql.Identifier("e", _ZERO))
 
@@ -434,21 +449,21 @@ class Target:
         # ``g``: a row of the chunk without a vector. The selection takes a chunk when any of its rows needs one, so a
         # chunk whose second row lacks a vector is needed though another row holds one (only ``per_chunk`` has two).
         gap = sql.SQL("NOT {}").format(has) if per_chunk else sql.SQL("false")
-        flags = [has, differs, other, off, empty, untimed, zero, gap]
-        names = ["v", "d", "o", "x", "t", "u", "z", "g"]
+        flags = [has, differs, other, off, empty, untimed, zero, gap, misfiled]
+        names = ["v", "d", "o", "x", "t", "u", "z", "g", "f"]
         if per_chunk:
             rows = sql.SQL("SELECT {flags}, count({k}) AS r FROM {join} WHERE {where} GROUP BY {id}").format(
                 flags=sql.SQL(", ").join(sql.SQL("bool_or(coalesce({}, false)) AS {}").format(f, sql.Identifier(n))
                                          for f, n in zip(flags, names)),
                 k=self.e(cast(str, em.key)), join=self._narrow_join(dims=dims), where=self.chunk_filter(), id=self.chunk_id)
             # ``m``: the chunk has a second embedding row, which a run replaces (with the rest) by one: needed
-            grouped = sql.SQL("SELECT v, d, o, x, t, u, z, g, r > 1 AS m, count(*) AS n, sum(greatest(r - 1, 0)) AS r "
-                              "FROM ({}) AS k GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9").format(rows)
+            grouped = sql.SQL("SELECT v, d, o, x, t, u, z, g, f, r > 1 AS m, count(*) AS n, sum(greatest(r - 1, 0)) AS r "
+                              "FROM ({}) AS k GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10").format(rows)
             # a chunk without text is never embedded (--keys-from neither), so no run replaces its rows: verify judges them
             duplicates = sql.SQL("coalesce(sum(s.r) FILTER (WHERE NOT s.t), 0)::bigint")
         else:
             grouped = sql.SQL("SELECT {flags}, false AS m, count(*) AS n FROM {join} WHERE {where} "
-                              "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8").format(
+                              "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9").format(
                 flags=sql.SQL(", ").join(sql.SQL("coalesce({}, false) AS {}").format(f, sql.Identifier(n))
                                          for f, n in zip(flags, names)),
                 join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
@@ -457,12 +472,14 @@ class Target:
         return sql.SQL(
             "SELECT {chunks} AS chunks, {embedded} AS embedded, {missing} AS missing, {stale} AS stale, "
             "{other_model} AS other_model, {needed} AS needed, {other_dims} AS other_dims, {no_text} AS no_text, "
-            "{untimed} AS untimed, {zero_count} AS zero, {duplicates} AS duplicates FROM ({grouped}) AS s"
+            "{untimed} AS untimed, {zero_count} AS zero, {duplicates} AS duplicates, {misfiled} AS misfiled "
+            "FROM ({grouped}) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if stale else sql.SQL("NULL::bigint"),
-                 untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z OR s.x OR s.m)"),  # not needed
+                 untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z OR s.x OR s.f OR s.m)"),
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
-                 needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z OR s.x OR s.m)"),
+                 needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z OR s.x OR s.f OR s.m)"),
+                 misfiled=total("s.f AND NOT s.t"),
                  other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
                  no_text=total("s.t"), zero_count=total("s.z AND NOT s.t"), duplicates=duplicates, grouped=grouped)
 
@@ -481,7 +498,8 @@ class Target:
         whether the vector is all zeros (and with ``dims`` each vector's dimension)."""
         em = self.profile.embeddings
         columns = dict.fromkeys(c for c in (em.key, em.collection, em.input_hash, em.model and json_field(em.model)[0],
-                                            em.written_at if self.changed_after_vector() is not None else None) if c)
+                                            em.written_at if self.changed_after_vector() is not None else None,
+                                            em.tenant if self.other_tenant() is not None else None) if c)
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
         if em.collection and self.profile.chunks.collection:
             on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))

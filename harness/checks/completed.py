@@ -8,6 +8,7 @@ from typing import Any
 
 from ..db import where_connects
 from ..errors import ConfigError
+from ..model_names import same_model
 from ..evidence import RUN_FILE, RunEvidence, read_evidence
 from ..redact import safe_dsn
 from .outcome import Outcome, skipped, unproven, verdict
@@ -24,7 +25,7 @@ EXPECTED = "exit code 0, no failed rows reported, not timed out, 0 rows still ne
 
 
 def from_run_dir(run_dir: Path, collection: str, database_url: str | None = None,
-                 tables: str | None = None) -> Outcome | None:
+                 tables: str | None = None, model: str | None = None) -> Outcome | None:
     if not (Path(run_dir) / RUN_FILE).exists():
         return None
     ev = read_evidence(run_dir)
@@ -40,6 +41,11 @@ def from_run_dir(run_dir: Path, collection: str, database_url: str | None = None
         # Another database's run (staging's folder given to production's checks): its closing count is not this one's.
         return skipped("completed", collection, f"{Path(run_dir) / RUN_FILE} records a run against database {ran_in}, "
                                                 f"not {safe_dsn(database_url)}: no run of this database is recorded there")
+    embedded_with = ev.settings.get("model") if isinstance(ev.settings, dict) else None
+    if embedded_with and model and not same_model(str(embedded_with), model):
+        # The run folder of the model before a switch: its closing count measured that model's vectors, not these.
+        return skipped("completed", collection, f"{Path(run_dir) / RUN_FILE} records a run of model {embedded_with}, "
+                                                f"not {model}: no run of this model is recorded there")
     where = f"{Path(run_dir) / RUN_FILE}, finished {ev.finished_at}"
     found = "; ".join(ev.problems) if ev.problems else (
         f"exit code 0, {ev.failed_rows if ev.failed_rows is not None else 'no'} failed rows reported, "
@@ -49,8 +55,9 @@ def from_run_dir(run_dir: Path, collection: str, database_url: str | None = None
                             "source": str(Path(run_dir) / RUN_FILE)})
 
 
-def from_historylog(path: Path, collection: str, database: Any = None, tables: str | None = None) -> Outcome | None:
-    """The newest entry of a run that filled the collection (of ``tables``, the profile's), trusted only while the
+def from_historylog(path: Path, collection: str, database: Any = None, tables: str | None = None,
+                    model: str | None = None) -> Outcome | None:
+    """The newest entry of a run that filled the collection (of ``tables``, the profile's, with ``model``), trusted only while the
     chain is intact and, given ``database`` (a historylog_anchor.AnchorView), while that database anchors it and the
     log agrees with its anchors."""
     try:
@@ -71,7 +78,7 @@ def from_historylog(path: Path, collection: str, database: Any = None, tables: s
         return verdict("completed", collection, False, expected=f"{EXPECTED}, in a historylog whose chain is intact",
                        found=broken(chain), metrics={"source": str(path)})
     # An --into run's entry is filed under the live collection with the new one's counts: only the filled one's counts.
-    entry = latest_entry(path, collection, filled=True, tables=tables)
+    entry = latest_entry(path, collection, filled=True, tables=tables, model=model)
     if entry is None:
         return None
     if database is not None:
@@ -104,7 +111,8 @@ def completed(session: CheckSession, collection: str) -> Outcome:
     opts = session.options
     if opts.run_dir is not None:
         try:
-            outcome = from_run_dir(opts.run_dir, collection, session.database_url, tables_of(session.profile))
+            outcome = from_run_dir(opts.run_dir, collection, session.database_url, tables_of(session.profile),
+                                   session.model)
         except ConfigError as exc:
             return verdict("completed", collection, False, "readable run evidence", str(exc))
         if outcome is not None:
@@ -121,7 +129,7 @@ def completed(session: CheckSession, collection: str) -> Outcome:
             return unproven("completed", collection, f"the historylog anchors in the target database cannot be read: "
                                                      f"{exc}; expected SELECT on backfill_harness.historylog_anchors")
     for path in opts.historylogs:
-        outcome = from_historylog(path, collection, database, tables_of(session.profile))
+        outcome = from_historylog(path, collection, database, tables_of(session.profile), session.model)
         if outcome is not None:
             return outcome
     where = [f"{opts.run_dir}/{RUN_FILE}"] if opts.run_dir else []

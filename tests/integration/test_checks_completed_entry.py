@@ -127,3 +127,45 @@ def test_completed_does_not_read_another_profiles_run_json_of_the_same_collectio
     finally:
         session.close()
     assert outcome.status == "skipped" and "document_chunks" in outcome.message(), outcome.message()
+
+
+def _completed_under(model, db, profile, env, **options):
+    from harness.checks import CheckOptions, open_session
+    from harness.checks.completed import completed
+    from harness.profile import load_profile
+
+    session = open_session(resolve(load_profile(profile, env=env), database_url=db.dsn, env=env, model=model),
+                           CheckOptions(collections=("tenant_globex",), **options))
+    try:
+        return completed(session, "tenant_globex")
+    finally:
+        session.close()
+
+
+def test_completed_does_not_take_a_run_folder_of_another_model_for_this_ones(cli, embedded_db, demo_profile,
+                                                                            target_env, tmp_path):
+    """The folder holds a complete run of hash-embed:384; verify --model hash-embed-v2:384 given that folder passed
+    completed on a run that never embedded with the model it checks."""
+    from .conftest import NEW_MODEL
+
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    run_dir = tmp_path / "run"
+    ran = cli("run", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir, "--engine",
+              env=env)
+    assert ran.code == 0, ran.out + ran.err
+    assert _completed_under(None, embedded_db, demo_profile, env, run_dir=run_dir).passed
+    outcome = _completed_under(NEW_MODEL, embedded_db, demo_profile, env, run_dir=run_dir)
+    assert outcome.status == "skipped" and "hash-embed:384" in outcome.message(), outcome.message()
+
+
+def test_completed_does_not_read_a_historylog_entry_of_another_model(cli, embedded_db, demo_profile, target_env,
+                                                                    tmp_path):
+    """An entry of the old model's success is no run of the new model: completed passed on it under --model NEW."""
+    from .conftest import NEW_MODEL
+
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    log = tmp_path / "historylog.md"
+    recorded(cli, demo_profile, embedded_db, target_env, tmp_path, log, "tenant_globex", exit_code=0)
+    assert _completed_under(None, embedded_db, demo_profile, env, historylogs=(log,)).passed
+    outcome = _completed_under(NEW_MODEL, embedded_db, demo_profile, env, historylogs=(log,))
+    assert outcome.status == "skipped" and "no recorded run" in outcome.message(), outcome.message()

@@ -332,3 +332,62 @@ def test_a_write_the_database_discards_is_a_failed_row_never_counted_embedded(cl
     assert (data["embedded"], data["failed"]) == (16, 4), ran.out
     assert sorted(int(f["key"]) for f in data["failures"]) == [5, 10, 15, 20], data["failures"]
     assert "kept no vector" in data["failures"][0]["reason"], data["failures"][0]
+
+
+def test_a_command_writing_vectors_of_another_dimension_is_not_ok_where_the_profile_names_no_dimension(
+        cli, embedded_db, profile_variant, target_env, tmp_path):
+    """An untyped column (Django's VectorField(dimensions=None)) and a profile that leaves the dimension to the model:
+    the closing count measured no dimension at all, and a command writing another model's 768-dimension vectors was ok."""
+    _untyped_with_other_dims(embedded_db)
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[384])::vector "
+                        "WHERE vector_dims(embedding) <> 384")
+    profile = profile_variant({"  dimensions: ${EMBED_DIMENSIONS:-384}\n": ""})
+    script = tmp_path / "backfill.py"
+    script.write_text("import os, psycopg\npsycopg.connect(os.environ['DATABASE_URL'], autocommit=True).execute("
+                      "\"UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector WHERE chunk_id IN "
+                      "(SELECT chunk_id FROM document_embeddings WHERE collection = 'tenant_globex' ORDER BY 1 LIMIT 2)\")\n"
+                      "print('Done. Embedded 29/29 rows. 0 failures.')\n")
+    import sys
+
+    result = run_step(cli, embedded_db, profile, target_env, tmp_path / "run", "--json", "--command",
+                      f"{sys.executable} {script}")
+    assert result.code == 1, result.out + result.err
+    assert ("2 of 29 rows still need a vector (2 of them hold a vector of another dimension than the model's)"
+            in result.json["problems"]), result.json["problems"]
+
+
+def test_a_run_into_a_new_collection_that_its_command_never_filled_is_not_ok(cli, embedded_db, demo_profile,
+                                                                             target_env, tmp_path):
+    """run --into NEW counts NEW: a command that ignored {into} and printed its success left NEW without a chunk, and
+    '0 of 0 rows still needed' was ok."""
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--into",
+                      "tenant_globex_v2", "--command", "echo 'Done. Embedded 29/29 rows. 0 failures.'")
+    assert result.code == 1, result.out + result.err
+    assert result.json["problems"] == ["tenant_globex_v2 holds no chunk after the run: nothing of it was backfilled"]
+    assert not from_run_dir(tmp_path / "run", "tenant_globex_v2").passed
+
+
+def test_a_command_that_deletes_the_collections_chunks_is_not_ok(cli, embedded_db, demo_profile, target_env, tmp_path):
+    """A re-ingest script deleted the collection's chunks, found nothing to insert and exited 0: no row needed."""
+    delete = ("import os, psycopg; c = psycopg.connect(os.environ['DATABASE_URL'], autocommit=True); "
+              "c.execute(\"DELETE FROM document_chunks WHERE collection = 'tenant_globex'\")")
+    script = tmp_path / "backfill.py"
+    script.write_text(delete + "\n")
+    import sys
+
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      f"{sys.executable} {script}")
+    assert result.code == 1, result.out + result.err
+    assert result.json["problems"] == ["tenant_globex holds no chunk after the run: nothing of it was backfilled"]
+
+
+def test_where_no_dimension_is_named_and_no_provider_answers_other_dimensions_are_unproven(
+        cli, embedded_db, profile_variant, target_env, tmp_path):
+    _untyped_with_other_dims(embedded_db)
+    profile = profile_variant({"  dimensions: ${EMBED_DIMENSIONS:-384}\n": ""})
+    result = run_step(cli, embedded_db, profile, {**target_env, "OLLAMA_HOST": "http://127.0.0.1:9"},
+                      tmp_path / "run", "--json", "--command", "true", "--override", "the owner checks the count")
+    assert result.code == 1, result.out + result.err
+    assert any(p.startswith("rows still needed unproven: vectors of another dimension unmeasured: the column declares "
+                            "none, the profile names no provider.dimensions") for p in result.json["problems"]), \
+        result.json["problems"]
