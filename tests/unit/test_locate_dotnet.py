@@ -20,6 +20,7 @@ using Microsoft.Extensions.Options;
 
 namespace Acme.Search.Services;
 
+/// Embeds through Ollama's HTTP API.
 public class Embedder
 {
     private readonly HttpClient _http;
