@@ -78,3 +78,50 @@ def test_without_a_value_in_appsettings_the_options_class_default_is_the_model(t
     calls = locate(app(tmp_path, '{"Embeddings": {"Endpoint": "http://ollama:11434"}}')).embedding_calls
     assert [(c.model, c.model_env, c.url, c.url_env) for c in calls] == [
         ("nomic-embed-text", "Embeddings__Model", "http://ollama:11434", "Embeddings__Endpoint")], calls
+
+
+MIGRATION = '''using Microsoft.EntityFrameworkCore.Migrations;
+using Pgvector;
+
+namespace Acme.Search.Migrations
+{
+    public partial class WidenEmbedding : Migration
+    {
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.Sql("ALTER TABLE \\"Passages\\" ALTER COLUMN \\"Embedding\\" TYPE vector(1024);");
+
+            migrationBuilder.AlterColumn<Vector>(
+                name: "Embedding",
+                table: "Passages",
+                type: "vector(1024)",
+                nullable: true,
+                oldClrType: typeof(Vector),
+                oldType: "vector(768)",
+                oldNullable: true);
+        }
+
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.Sql("ALTER TABLE \\"Passages\\" ALTER COLUMN \\"Embedding\\" TYPE vector(768);");
+
+            migrationBuilder.AlterColumn<Vector>(
+                name: "Embedding",
+                table: "Passages",
+                type: "vector(768)",
+                nullable: true,
+                oldClrType: typeof(Vector),
+                oldType: "vector(1024)",
+                oldNullable: true);
+        }
+    }
+}
+'''
+
+
+def test_an_ef_core_migration_declares_what_its_up_makes_not_its_old_type_or_its_down(tmp_path):
+    rel = "src/Acme.Data/Migrations/20251229231859_WidenEmbedding.cs"
+    (tmp_path / rel).parent.mkdir(parents=True)
+    (tmp_path / rel).write_text(MIGRATION)
+    found = locate(tmp_path)
+    assert sorted((d.line, d.dimensions) for d in found.declarations) == [(10, 1024), (15, 1024)], found.declarations
