@@ -89,6 +89,7 @@ namespace Acme.Search.Migrations
     {
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            // widen from vector(768) to vector(1024)
             migrationBuilder.Sql("ALTER TABLE \\"Passages\\" ALTER COLUMN \\"Embedding\\" TYPE vector(1024);");
 
             migrationBuilder.AlterColumn<Vector>(
@@ -119,9 +120,9 @@ namespace Acme.Search.Migrations
 '''
 
 
-def test_an_ef_core_migration_declares_what_its_up_makes_not_its_old_type_or_its_down(tmp_path):
+def test_an_ef_core_migration_declares_what_its_up_makes_not_its_comments_old_type_or_down(tmp_path):
     rel = "src/Acme.Data/Migrations/20251229231859_WidenEmbedding.cs"
     (tmp_path / rel).parent.mkdir(parents=True)
     (tmp_path / rel).write_text(MIGRATION)
     found = locate(tmp_path)
-    assert sorted((d.line, d.dimensions) for d in found.declarations) == [(10, 1024), (15, 1024)], found.declarations
+    assert sorted((d.line, d.dimensions) for d in found.declarations) == [(11, 1024), (16, 1024)], found.declarations
