@@ -7007,6 +7007,11 @@ def test_handbook_search_ef_core_documents_located_drafted_backfilled_and_repair
         ("src/HandbookSearch.Business/Services/EmbeddingService.cs", "ollama-http", "qwen3-embedding:0.6b",
          "Ollama__Model", "http://localhost:11434", "Ollama__BaseUrl")], located["embedding_calls"]
     assert located["entrypoints"] == []  # `dotnet run -- import-all`, a System.CommandLine verb: the engine runs
+    # The migrations that widen the vectors declare 1024: not their Down()'s 768, AlterColumn's oldType or a comment's
+    # "from vector(768)" (until this trial: all three, as if the schema held both widths).
+    assert {(d["path"].rsplit("_", 1)[-1], d["dimensions"]) for d in located["declarations"]
+            if d["path"].endswith(("Dimensions.cs", "MigrateToSnakeCase.cs"))} == {
+        ("UpgradeToQwen3Embedding1024Dimensions.cs", 1024), ("MigrateToSnakeCase.cs", 1024)}, located["declarations"]
     drafted = trial.profile.read_text()
     raw = yaml.safe_load(drafted)
     assert trial.init.json["todo"] == [] and (
