@@ -85,7 +85,8 @@ def _setting(files: list[dict], section: str | None, key: str) -> str | None:
     if section is None:
         return None
     values = set()
-    for node in files:
+    for file in files:
+        node: object = file
         for part in [*section.split(":"), key]:
             node = next((v for k, v in node.items() if k.lower() == part.lower()), None) if isinstance(node, dict) else None
         if isinstance(node, str) and node:

@@ -6876,14 +6876,14 @@ def ef_core_statements(migrations: Path) -> list[str]:
                 continue
             kind = m.group(1)
 
-            def arg(name: str, text: str = op) -> str | None:
+            def arg(name: str, text: str = op, s: list[str] = s) -> str | None:
                 found = re.search(rf"\b{name}:\s*\0(\d+)\0", text)
                 return s[int(found.group(1))] if found else None
 
-            def names(text: str) -> list[str]:
+            def names(text: str, s: list[str] = s) -> list[str]:
                 return [s[int(n)] for n in re.findall(r"\0(\d+)\0", text)]
 
-            def annotation(key: str) -> str | None:
+            def annotation(key: str, op: str = op, s: list[str] = s) -> str | None:
                 for k, value in re.findall(r"\.Annotation\(\0(\d+)\0,\s*((?:new\[\][^}]*\})|[^)]*)\)", op):
                     if s[int(k)] == key:
                         return value
