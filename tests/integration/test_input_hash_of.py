@@ -55,3 +55,14 @@ def test_rows_are_stale_by_the_hash_of_what_the_application_hashes_and_the_engin
 def test_input_hash_of_without_an_input_hash_is_refused_naming_both_keys():
     with pytest.raises(ConfigError, match=r"'embeddings.input_hash_of'.*embeddings.input_hash"):
         parse_profile(PROFILE.replace("input_hash: body_hash, ", ""), env={})
+
+
+def test_two_texts_that_embed_the_same_cut_share_a_vector_without_failing_distinct_vectors(cli, empty_db, docs):
+    profile, env = docs
+    empty_db.execute("INSERT INTO docs (id, body, embedding) SELECT 11, left(body, 40) || ' and a different tail', "
+                     "embedding FROM docs WHERE id = 10")
+    empty_db.execute("UPDATE docs SET body_hash = encode(sha256(convert_to(body, 'UTF8')), 'hex') WHERE id = 11")
+    verified = cli("verify", "--profile", profile, "--collection", "docs", "--run-dir", profile.parent / "run",
+                   "--json", env=env)
+    statuses = {c["check"]: c["status"] for c in verified.json["checks"]}
+    assert statuses["distinct_vectors"] == "passed", verified.out
