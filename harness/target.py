@@ -213,6 +213,12 @@ class Target:
         writes; ``harness.hashing.text_hash``); a bytea column receives its bytes (``hashing.as_stored``)."""
         return self.hash_algorithm.hex_sql(self.hashed_text)
 
+    @property
+    def embedded_text_hash(self) -> sql.Composable:
+        """What tells two chunks' texts apart as embedded (the digest of ``chunks.text`` as stored, whatever
+        ``embeddings.input_hash_of`` says the application's hash is of)."""
+        return self.hash_algorithm.hex_sql(self._composed_text)
+
     def hash_differs(self) -> sql.Composed:
         """True where the stored input hash is not the configured digest of the current text, in the column's form
         (hex text or bytea); requires ``embeddings.input_hash``."""
