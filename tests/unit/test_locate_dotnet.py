@@ -126,3 +126,35 @@ def test_an_ef_core_migration_declares_what_its_up_makes_not_its_comments_old_ty
     (tmp_path / rel).write_text(MIGRATION)
     found = locate(tmp_path)
     assert sorted((d.line, d.dimensions) for d in found.declarations) == [(11, 1024), (16, 1024)], found.declarations
+
+
+ENTITY = '''using System.ComponentModel.DataAnnotations.Schema;
+using Pgvector;
+
+public class Passage
+{
+    [Column("body")]
+    public required string Body { get; set; }
+
+    [Column("embedding", TypeName = "vector(768)")]
+    public Vector? Embedding { get; set; }
+}
+'''
+
+SEARCH = '''using Pgvector.EntityFrameworkCore;
+
+public class Search(AppDb db)
+{
+    public Task<List<Passage>> NearestAsync(Vector query) =>
+        db.Passages.OrderBy(p => p.Embedding!.L2Distance(query)).Take(5).ToListAsync();
+}
+'''
+
+
+def test_pgvector_ef_core_distance_helpers_say_the_distance_of_the_column_the_property_maps_to(tmp_path):
+    for rel, text in (("src/Data/Passage.cs", ENTITY), ("src/Search.cs", SEARCH)):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    found = locate(tmp_path)
+    assert [(u.path, u.line, u.distance, u.kind, u.table, u.column) for u in found.distances] == [
+        ("src/Search.cs", 6, "l2", "efcore", None, "embedding")], found.distances
