@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from .distances import DistanceUse
 from .embedding_calls import EmbeddingCall
 
 _INJECTED = re.compile(r"\bIOptions(?:Snapshot|Monitor)?<\s*(?P<cls>\w+)\s*>")
@@ -49,6 +50,30 @@ def with_options(calls: Iterable[EmbeddingCall], listed: Iterable[str],
                     c = replace(c, url=value, url_env=env)
         out.append(c)
     return out
+
+
+# The column an entity's property maps to: `[Column("embedding")]` on it, or the fluent `.HasColumnName("embedding")`
+# after `.Property(e => e.Embedding)` / `.Property<Vector>("Embedding")` (a model snapshot's)
+_COLUMN_ATTRIBUTE = re.compile(r"\[Column\(\s*\"(?P<col>[^\"]+)\"[^\]]*\]\s*(?:\[[^\]]*\]\s*)*public\s+[\w?<>.]+\s+"
+                               r"(?P<prop>\w+)\s*\{")
+_COLUMN_FLUENT = re.compile(r"\.Property(?:<[\w?]+>)?\(\s*(?:\w+\s*=>\s*\w+\.(?P<prop>\w+)|\"(?P<prop2>\w+)\")\s*\)"
+                            r"[^;]*?\.HasColumnName\(\s*\"(?P<col>[^\"]+)\"")
+
+
+def with_columns(uses: Iterable[DistanceUse], listed: Iterable[str],
+                 read: Callable[[str], str | None]) -> list[DistanceUse]:
+    """Pgvector.EntityFrameworkCore's distance helpers, on the column their property maps to where the repository
+    maps it to one (EF Core's default, the property's own name, otherwise)."""
+    uses = list(uses)
+    if not any(u.kind == "efcore" for u in uses):
+        return uses
+    mapped: dict[str, set[str]] = {}
+    for rel in sorted(listed):
+        text = read(rel) if rel.endswith(".cs") else None
+        for m in [*_COLUMN_ATTRIBUTE.finditer(text or ""), *_COLUMN_FLUENT.finditer(text or "")]:
+            mapped.setdefault(m.group("prop") or m.group("prop2"), set()).add(m.group("col"))
+    return [replace(u, column=next(iter(mapped[u.column]))) if u.kind == "efcore" and u.column
+            and len(mapped.get(u.column, ())) == 1 else u for u in uses]
 
 
 def _properties(cls: str, sources: Iterable[str]) -> dict[str, str | None]:
@@ -94,4 +119,4 @@ def _setting(files: list[dict], section: str | None, key: str) -> str | None:
     return values.pop() if len(values) == 1 else None
 
 
-__all__ = ["with_options"]
+__all__ = ["with_columns", "with_options"]

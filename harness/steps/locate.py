@@ -337,6 +337,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             lambda rel: _listed_text(base, listed, rel)), settings_files), drops, orders := alembic.chain_order(revisions))
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
                  else u for u in schemascan.current_indexes(distancescan.with_model_tables(distances, model_tables), drops, orders)]
+    distances = dotnet.with_columns(distances, listed, lambda rel: _listed_text(base, listed, rel))
     for items in by_cat.values():
         items.sort(key=lambda h: (-h.score, h.path))
     ranked = sorted(dict.fromkeys(entrypoints), key=lambda e: (-e.score, e.command))
