@@ -7017,6 +7017,10 @@ def test_handbook_search_ef_core_documents_located_drafted_backfilled_and_repair
     assert {(d["path"].rsplit("_", 1)[-1], d["dimensions"]) for d in located["declarations"]
             if d["path"].endswith(("Dimensions.cs", "MigrateToSnakeCase.cs"))} == {
         ("UpgradeToQwen3Embedding1024Dimensions.cs", 1024), ("MigrateToSnakeCase.cs", 1024)}, located["declarations"]
+    # Pgvector.EntityFrameworkCore's CosineDistance on each property, on the column it maps to (until this trial: none)
+    assert [(u["path"], u["line"], u["distance"], u["kind"], u["column"]) for u in located["distances"]] == [
+        ("src/HandbookSearch.Business/Services/SearchService.cs", 44, "cosine", "efcore", "embedding"),
+        ("src/HandbookSearch.Business/Services/SearchService.cs", 45, "cosine", "efcore", "embedding_cs")], located
     drafted = trial.init.json["profile"]
     raw = yaml.safe_load(drafted)
     assert trial.init.json["todo"] == [] and (
