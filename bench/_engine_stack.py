@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import subprocess
 import sys
@@ -24,7 +25,9 @@ PROFILE = REPO / "examples" / "ragapp" / "profile.yaml"
 
 
 def profile():
-    return load_profile(PROFILE, env={"EMBED_MODEL": MODEL})
+    # The demo's spot queries name the demo's documents, which no benchmark collection holds: citations would fail
+    # them rightly, so the benchmarks' checks search by sampled chunks instead.
+    return dataclasses.replace(load_profile(PROFILE, env={"EMBED_MODEL": MODEL}), spot_queries=())
 
 
 def chunk_text(i: int) -> str:

@@ -584,10 +584,11 @@ def side_by_side(conn: Conn, schema: str, table: str, key: str, besides: tuple[s
 
 
 def rows_naming_model(conn: Conn, shape: Shape, model: str) -> dict[str, tuple[Any, str]]:
-    """For each side-by-side column whose stored values differ: the one value whose row of another table (its single
-    integer primary key equal to the value) names ``model`` anywhere in it (discourse-ai's model_id 2, the
-    ``embedding_definitions`` row whose display_name and provider_params' model_name are nomic-embed-text), with
-    where; a column whose values no row, or rows of several tables, name is left out."""
+    """For each side-by-side column whose stored values differ: ``model`` itself where it is one of them, else the one
+    value whose row of another table (its single integer primary key equal to the value) names ``model`` anywhere in
+    it (discourse-ai's model_id 2, the ``embedding_definitions`` row whose display_name and provider_params'
+    model_name are nomic-embed-text), with where; a column whose values no row, or rows of several tables, name is
+    left out."""
     out: dict[str, tuple[Any, str]] = {}
     tables = conn.execute(
         "SELECT n.nspname AS schema, c.relname AS name, a.attname AS pk FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
@@ -597,8 +598,13 @@ def rows_naming_model(conn: Conn, shape: Shape, model: str) -> dict[str, tuple[A
         "ORDER BY c.relname LIMIT 500", (shape.embeddings.schema, shape.embeddings.name, shape.chunks.name)).fetchall()
     names = [model, *([model.split(":")[0]] if model.endswith(":latest") else [])]
     for i, column in enumerate(shape.side_by_side):
+        stored = {combo[i] for combo, _ in shape.side_by_side_values}
+        if len(stored) > 1 and model in stored:
+            # the column holds the model's name itself (study-pg-hybrid-search's PRIMARY KEY (document_id, model))
+            out[column] = (model, f"model's own name in {shape.embeddings.name}.{column}")
+            continue
         values = sorted({combo[i] for combo, _ in shape.side_by_side_values if isinstance(combo[i], int)})
-        if len({combo[i] for combo, _ in shape.side_by_side_values}) < 2 or not values:
+        if len(stored) < 2 or not values:
             continue
         hits = []
         for t in tables:

@@ -14,6 +14,7 @@ from typing import Any
 from . import redact
 from .files import atomic_write_text
 from .errors import ConfigError, HarnessError
+from .state import needed_kinds
 
 RUN_FILE = "run.json"
 
@@ -56,13 +57,15 @@ class RunEvidence:
             why = self.counts_after.get("error") if isinstance(self.counts_after, dict) else None
             out.append("rows still needed after the run unmeasured" + (f" ({why})" if why else ""))
         elif self.remaining:
-            zeros = self.counts_after.get("zero")
             out.append(f"{self.remaining} of {self.counts_after.get('chunks')} rows still need a vector"
-                       + (f" ({zeros} of them hold an all-zero vector)" if zeros else ""))
-        if isinstance(self.counts_after, dict) and self.counts_after.get("duplicates"):
-            out.append(f"{self.counts_after['duplicates']} duplicate embedding rows remain (a second row of a chunk)")
-        if isinstance(self.counts_after, dict) and self.counts_after.get("other_dims"):
-            out.append(f"{self.counts_after['other_dims']} vectors of another dimension than the model's remain")
+                       + needed_kinds(self.counts_after.get("zero"), self.counts_after.get("other_dims"),
+                                      self.counts_after.get("duplicates")))
+        if isinstance(self.counts_after, dict) and not self.remaining:
+            # A record of an older version counted these apart from the rows still needed, which were then 0.
+            if self.counts_after.get("duplicates"):
+                out.append(f"{self.counts_after['duplicates']} duplicate embedding rows remain (a second row of a chunk)")
+            if self.counts_after.get("other_dims"):
+                out.append(f"{self.counts_after['other_dims']} vectors of another dimension than the model's remain")
         if isinstance(self.counts_after, dict) and self.counts_after.get("unproven"):
             out.append(f"rows still needed unproven: {self.counts_after['unproven']}")
         return out

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .model_names import same_model, tagged
 from . import hashing, redact
@@ -128,6 +129,18 @@ def _composed_in_code(w: _Writer, shape: Shape, composed: tuple[tuple[str, tuple
         return
     w.comment(f"the application embeds {said}, not measured: text: {json.dumps(list(parts))} with text_separator: "
               f"{json.dumps(separator)} says it", 2)
+
+
+def _model_flag(contract: Any, model: str | None) -> str | None:
+    """The flag by which the entrypoint is told its model, where its command line does not give it and no environment
+    variable the draft maps fills its default."""
+    from .locate.contract import MODEL_FLAG
+
+    if contract is None or not contract.known or not model or model == TODO:
+        return None
+    from_env = dict(contract.flag_env)
+    return next((f for f in contract.flags if MODEL_FLAG.search(f) and f not in contract.given_flags
+                 and f not in from_env), None)
 
 
 def _side_by_side(w: _Writer, shape: Shape, named: dict[str, tuple[Any, str]], model: str | None) -> None:
@@ -528,8 +541,14 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"command: {json.dumps(entrypoint.command)}  # locate's best entrypoint ({entrypoint.kind} "
                   f"{entrypoint.path}), left out: {unreachable}; run with --engine, the harness's own backfill", 2)
     elif entrypoint is not None:
-        w.value("backfill.command", "command", entrypoint.command,
-                f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path})")
+        command, told = entrypoint.command, ""
+        if contract is not None and (flag := _model_flag(contract, model)):
+            # the command embeds its flag's default unless told: the profile's model, said on its command line
+            default = dict(contract.flag_defaults).get(flag)
+            command += f" {flag} {shlex.quote(cast(str, model))}"
+            told = f", given the profile's model by its {flag}" + (f" (its default: {default})" if default else "")
+        w.value("backfill.command", "command", command,
+                f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path}){told}")
         w.value("backfill.workdir", "workdir", workdir or getattr(entrypoint, "workdir", ".") or ".",
                 "where the command works (relative to where backfill-harness runs)")
     else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from . import redact
 from .historylog import tables_of
-from .errors import ConfigError
+from .errors import ConfigError, HarnessError
 from .profile import Profile, load_profile
 from .provider import OllamaProvider
 from .stack import normalise_ollama_host
@@ -38,6 +38,16 @@ class Settings:
         kwargs.setdefault("request_dimensions", p.request_dimensions)
         return OllamaProvider(self.provider_url, self.model, timeout_s=p.timeout_s, retries=p.retries,
                               headers=p.headers, **kwargs)
+
+    def model_dimensions(self) -> int | None:
+        """The dimension of the vectors this model makes: the profile's, else the provider's answer (None where none)."""
+        if self.dimensions is not None:
+            return self.dimensions
+        try:
+            with self.provider() as provider:
+                return provider.dimensions()
+        except HarnessError:
+            return None
 
     def shown(self) -> dict[str, object]:
         """The settings as they may be printed or stored: secrets masked."""

@@ -8,6 +8,7 @@ here lets ``backfill`` and ``checks`` both build on them without importing each 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, cast
 
 from psycopg import sql
@@ -30,8 +31,8 @@ class CollectionState:
     stale: int | None  # by input hash or by timestamps (Target.changed_after_vector); None when the target keeps neither
     other_model: int | None  # None when the target keeps no model name
     needed: int
-    # vectors of another dimension than the model's, in a column declared without one (selection does not pick
-    # them: only ``--keys-from`` re-embeds them); None when not measured
+    # vectors of chunks with a text of another dimension than the model's, in a column declared without one: each is
+    # needed (``Target.needs_embedding``) as a missing one is; None when not measured (``dims_to_measure``)
     other_dims: int | None = None
     no_text: int = 0  # chunks without a text, with a vector or not: nothing to embed (``Target.no_text``)
     # vectors only timestamps could measure (no input hash) whose times do not compare (a NULL, or a naive time against
@@ -54,6 +55,15 @@ def into_new(source: CollectionState, into: str) -> CollectionState:
     wanted = source.chunks - source.no_text
     return CollectionState(into, source.chunks, 0, wanted, None if source.stale is None else 0,
                            None if source.other_model is None else 0, wanted, no_text=source.no_text)
+
+
+def dims_to_measure(conn: Conn, target: Target, dims: int | None | Callable[[], int | None]) -> int | None:
+    """The dimension every count and the selection compare each vector with: the model's ``dims`` (or what the callable
+    gives, asked only then) where the vector column declares none, as it then holds whatever was written; None where
+    the column's type rules another one out, or no dimension is known."""
+    if declared_dimensions(conn, target) is not None:
+        return None
+    return dims() if callable(dims) else dims
 
 
 def declared_dimensions(conn: Conn, target: Target) -> int | None:
@@ -89,24 +99,35 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
     return ", ".join(whys)
 
 
+def needed_kinds(zero: int | None, other_dims: int | None, duplicates: int | None = None) -> str:
+    """What the still-needed rows hold where it is not the plain absence of a vector, to say beside their count."""
+    kinds = [(n, what) for n, what in ((zero, "an all-zero vector"),
+                                       (other_dims, "a vector of another dimension than the model's")) if n]
+    said = ", ".join(f"{n} of them hold {what}" if i == 0 else f"{n} {what}" for i, (n, what) in enumerate(kinds))
+    if duplicates:
+        # rows, not chunks: a chunk with three rows has two beyond its one
+        said += ("; " if said else "") + f"their embedding rows include {duplicates} beyond one per chunk"
+    return f" ({said})" if said else ""
+
+
 def still_needed(after: CollectionState) -> str | None:
     """The one completion rule of a run meant to cover a collection: None when the closing count, measured in the
     database after the run, says no row still needs a vector; else how many do."""
-    problems = []
-    if after.needed:
-        zeros = f" ({after.zero} of them hold an all-zero vector)" if after.zero else ""
-        problems.append(f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
-                        + zeros)
-    if after.duplicates:
-        problems.append(f"{after.duplicates} embedding rows of {after.collection} are a second row of their chunk "
-                        "(the table has no unique key on it), which a run does not select: re-embed those chunks with "
-                        "backfill --keys-from, which replaces every row of a chunk with one (verify's coverage lists "
-                        "them in offenders.jsonl)")
-    if after.other_dims:
-        problems.append(f"{after.other_dims} vectors of {after.collection} have another dimension than the model's, "
-                        "which a run does not select: re-embed them with backfill --keys-from (verify lists them in "
-                        "offenders.jsonl)")
-    return "; ".join(problems) or None
+    if not after.needed:
+        return None
+    return (f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
+            + needed_kinds(after.zero, after.other_dims, after.duplicates))
+
+
+def keys_held_twice(conn: Conn, target: Target, collection: str) -> list[str]:
+    """The keys (as text) of the collection's chunks with a text holding more than one embedding row (a table with no
+    unique key on the embedding key): a run selects them (``Target.needs_embedding``) and replaces their rows by one."""
+    em = target.profile.embeddings
+    query = sql.SQL("SELECT {id}::text AS k FROM {join} WHERE {where} AND NOT {empty} AND {key} IS NOT NULL "
+                    "GROUP BY {id} HAVING count(*) > 1").format(
+        id=target.chunk_id, join=target.join(), where=target.chunk_filter(), empty=target.no_text,
+        key=target.e(cast(str, em.key)))
+    return [r["k"] for r in conn.execute(query, {"collection": collection}).fetchall()]
 
 
 def collection_state(conn: Conn, target: Target, collection: str, model: str, dims: int | None = None) -> CollectionState:
@@ -277,6 +298,17 @@ def model_switch(stored: dict[str, int], model: str, collection: str, *, into: s
     return (f"collection {written!r} holds {sum(others.values())} vectors of {shown}; replacing them with {model} is a "
             "model switch: expected --into NEW (fill a new collection, verify, swap) or --approve-model-change "
             "(the owner approved replacing them in place)")
+
+
+def dimension_switch(other_dims: int, vectors: int, dims: int, collection: str, *, approve: bool = False) -> str | None:
+    """The model-switch rule where the vector column declares no dimension: when every stored vector has another
+    dimension than the model's ``dims``, they are another model's, replaced in place only with ``approve``; beside
+    vectors of the model's own dimension they are needed rows, re-embedded as missing ones are (None)."""
+    if not other_dims or other_dims < vectors or approve:
+        return None
+    return (f"every stored vector of collection {collection!r} ({vectors}) has another dimension than the model's "
+            f"({dims}): replacing them is a model switch: expected --into NEW (fill a new collection, verify, swap) or "
+            "--approve-model-change (the owner approved replacing them in place)")
 
 
 def stored_name(stored: dict[str, int], model: str) -> str:

@@ -365,13 +365,19 @@ class Target:
             return sql.SQL("false")
         return sql.SQL("({} = '')").format(self.content)
 
-    def needs_embedding(self) -> sql.Composable:
+    def needs_embedding(self, *, dims: bool = False, twice: bool = False) -> sql.Composable:
         """True for chunks with a text whose vector is missing, stale (hash differs, or the chunk changed after the
-        vector by ``changed_after_vector``), or from another model. An untimed row is not stale by its timestamps:
-        a table whose rows never got a time would otherwise be re-embedded whole on every run."""
-        return sql.SQL("(NOT {} AND {})").format(self.no_text, self._needs_vector())
+        vector by ``changed_after_vector``), from another model, all zeros, with ``dims`` of another dimension than
+        ``%(dims)s`` (``state.dims_to_measure``), or with ``twice`` holding a second embedding row (their keys in
+        ``%(twice)s``: ``state.keys_held_twice``; a run replaces every row of a chunk with one). An untimed row is not
+        stale by its timestamps: a table whose rows never got a time would otherwise be re-embedded whole on every
+        run."""
+        needs = self._needs_vector(dims=dims)
+        if twice:
+            needs = sql.SQL("({} OR {}::text = ANY(%(twice)s::text[]))").format(needs, self.chunk_id)
+        return sql.SQL("(NOT {} AND {})").format(self.no_text, needs)
 
-    def _needs_vector(self) -> sql.Composable:
+    def _needs_vector(self, *, dims: bool = False) -> sql.Composable:
         em = self.profile.embeddings
         parts = [sql.SQL("{} IS NULL").format(self.vector)]
         if em.input_hash:
@@ -385,6 +391,11 @@ class Target:
             parts.append(other_model(sql.Literal(em.model_value)))
         # An all-zero vector (an application's failed embedding written as [0.0] * dims) embeds nothing: it is no vector.
         parts.append(sql.SQL("coalesce({}, false)").format(self.is_zero(self.column_vector)))
+        if dims:
+            # A column declared without a dimension holds whatever was written: a vector of another dimension than
+            # the model's (a model switched under one name) matches no query the model embeds.
+            parts.append(sql.SQL("({v} IS NOT NULL AND {d} IS DISTINCT FROM %(dims)s::int)").format(
+                v=self.column_vector, d=self.model_dims(self.column_vector)))
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
     def state_counts(self, *, dims: bool = False, per_chunk: bool = False) -> sql.Composed:
@@ -443,12 +454,14 @@ class Target:
                 flags=sql.SQL(", ").join(sql.SQL("bool_or(coalesce({}, false)) AS {}").format(f, sql.Identifier(n))
                                          for f, n in zip(flags, names)),
                 k=self.e(cast(str, em.key)), join=self._narrow_join(dims=dims), where=self.chunk_filter(), id=self.chunk_id)
-            grouped = sql.SQL("SELECT v, d, o, x, t, u, z, g, count(*) AS n, sum(greatest(r - 1, 0)) AS r FROM ({}) AS k "
-                              "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8").format(rows)
+            # ``m``: the chunk has a second embedding row, which a run replaces (with the rest) by one: needed
+            grouped = sql.SQL("SELECT v, d, o, x, t, u, z, g, r > 1 AS m, count(*) AS n, sum(greatest(r - 1, 0)) AS r "
+                              "FROM ({}) AS k GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9").format(rows)
             # a chunk without text is never embedded (--keys-from neither), so no run replaces its rows: verify judges them
             duplicates = sql.SQL("coalesce(sum(s.r) FILTER (WHERE NOT s.t), 0)::bigint")
         else:
-            grouped = sql.SQL("SELECT {flags}, count(*) AS n FROM {join} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8").format(
+            grouped = sql.SQL("SELECT {flags}, false AS m, count(*) AS n FROM {join} WHERE {where} "
+                              "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8").format(
                 flags=sql.SQL(", ").join(sql.SQL("coalesce({}, false) AS {}").format(f, sql.Identifier(n))
                                          for f, n in zip(flags, names)),
                 join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
@@ -460,9 +473,9 @@ class Target:
             "{untimed} AS untimed, {zero_count} AS zero, {duplicates} AS duplicates FROM ({grouped}) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if stale else sql.SQL("NULL::bigint"),
-                 untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z)"),  # and not needed
+                 untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z OR s.x OR s.m)"),  # not needed
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
-                 needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z)"),
+                 needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z OR s.x OR s.m)"),
                  other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
                  no_text=total("s.t"), zero_count=total("s.z AND NOT s.t"), duplicates=duplicates, grouped=grouped)
 

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from ..db import Conn
 from ..target import Target
-from .selection import wanted
+from .selection import Needs, wanted
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Claim:
 
 
 def cut_ranges(conn: Conn, target: Target, run_id: str, collection: str, model: str, rows_per_range: int,
-               tenant: str | None = None, first_seq: int = 0, every: bool = False) -> int:
+               tenant: str | None = None, first_seq: int = 0, every: bool = False, needs: Needs = Needs()) -> int:
     """Insert the run's ranges (each about ``rows_per_range`` of the rows it embeds, ``selection.wanted``; with
     ``every``, of every row) from ``first_seq`` on;
     return how many. Under row-level security the caller's transaction holds ``tenant``'s session: the ranges
@@ -42,9 +42,9 @@ def cut_ranges(conn: Conn, target: Target, run_id: str, collection: str, model: 
         "  SELECT {id}::text AS key, (row_number() OVER w - 1) / %(size)s AS bucket, "
         "  (row_number() OVER w %% %(size)s = 0 OR lead({id}) OVER w IS NULL) AS last "
         "  FROM {join} WHERE {where} AND {needs} WINDOW w AS (ORDER BY {id})) AS s GROUP BY bucket) AS g"
-    ).format(id=target.chunk_id, join=target.join(), where=target.chunk_filter(), needs=wanted(target, every=every))
+    ).format(id=target.chunk_id, join=target.join(), where=target.chunk_filter(), needs=wanted(target, every=every, needs=needs))
     cur = conn.execute(query, {"run": run_id, "size": rows_per_range, "collection": collection, "model": model,
-                               "tenant": tenant, "first": first_seq})
+                               "tenant": tenant, "first": first_seq, **needs.params()})
     return cur.rowcount
 
 

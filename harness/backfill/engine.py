@@ -35,13 +35,13 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
-from ..state import CollectionState, declared_dimensions, into_new, model_switch, still_needed, stored_models, stored_name
+from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, keys_held_twice, model_switch, still_needed, stored_models, stored_name
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .batchsize import AdaptiveSize, Sizing
 from .inflight import AUTO, Gate, Ticket, limit_for
 from .progress import Progress
-from .selection import Page, Row, existing_keys, iter_batches
+from .selection import Needs, Page, Row, existing_keys, iter_batches
 from .writepool import WritePool, Written
 from .writer import BatchWriter, Vectors, profile_defaults, write_path
 
@@ -276,7 +276,10 @@ def run_backfill(
         tenants = rls.tenants(read_conn, profile)
         new_is_empty = options.into is not None and rls.visible_count(read_conn, target, options.into, tenants) == 0
         counting = time.perf_counter()
-        before = rls.visible_state(read_conn, target, options.collection if new_is_empty else collection, model, tenants)
+        # A column declared without a dimension: every count and the selection also take vectors of another one.
+        measure = None if new_is_empty else dims_to_measure(read_conn, target, dimensions)
+        before = rls.visible_state(read_conn, target, options.collection if new_is_empty else collection, model, tenants,
+                                   dims=measure)
         counted = time.perf_counter() - counting
         if before.chunks == 0 or before.collection != options.collection:
             # The count has shown the collection's chunks already; otherwise this refuses it naming the known ones.
@@ -287,6 +290,7 @@ def run_backfill(
                                   every=options.every, limit=options.limit)
         if options.keys is not None:
             _census(read_conn, target, options.collection if new_is_empty else collection, options.keys, tenants, summary)
+        switch: str | None = None
         try:
             if summary.keys_found == 0:
                 raise RefusedError(
@@ -294,10 +298,23 @@ def run_backfill(
                     f"more (first: {', '.join(summary.keys_missing_sample)}); expected keys of existing chunks "
                     "(verify again for a current offenders.jsonl); nothing was written")
             dims, written = _refuse(read_conn, target, provider, options, dimensions, new_is_empty, tenants)
+            if not new_is_empty and (agreed := dims_to_measure(read_conn, target, dims)) != measure:
+                # The profile named no dimension (or another): counted again with the one the provider gives.
+                measure = agreed
+                counting = time.perf_counter()
+                before = summary.before = shown = rls.visible_state(read_conn, target, collection, model, tenants,
+                                                                    dims=measure)
+                summary.count_seconds += time.perf_counter() - counting
+            # Refused after preflight, whose refusals (several rows per chunk) say what the counts cannot.
+            if measure is not None:
+                switch = dimension_switch(before.other_dims or 0, before.embedded, measure, collection,
+                                          approve=options.approve_model_change)
         except HarnessError as exc:
             if not options.dry_run:
                 raise
             summary.refused, summary.refused_code = str(exc), exc.exit_code
+        if options.dry_run and switch and summary.refused is None:
+            summary.refused, summary.refused_code = switch, RefusedError(switch).exit_code
         if options.dry_run:
             summary.after = shown
             return summary
@@ -312,6 +329,12 @@ def run_backfill(
         outcomes = preflightmod.preflight(read_conn, target, options.collection, model=model, dims=dims, into=options.into,
                                           copies=new_is_empty, tenants=tenants)
         preflightmod.require(outcomes)
+        if switch:
+            raise RefusedError(switch)
+        # Chunks with a second embedding row (no unique key on the embedding key): the run replaces their rows by one.
+        twice = tuple(rls.across(read_conn, profile, tenants, lambda: dict.fromkeys(
+            keys_held_twice(read_conn, target, collection), 1))) if before.duplicates and not new_is_empty else ()
+        needs = Needs(measure, twice)
         # Preflight refused row-level security without database.session; with it, an "empty" table may still
         # only look empty to this role, so its indexes are never dropped for a bulk load.
         hidden = rls.applies(rls.inspect(read_conn, profile))
@@ -325,10 +348,10 @@ def run_backfill(
         def guard(conn: Conn) -> None:
             lock.prove_held(conn, table, held, lock_pid)
 
-        _prepare(write_conn, target, options, written, summary, guard, dims, tenants)
+        _prepare(write_conn, target, options, written, summary, guard, dims, tenants, needs)
         if summary.copied or summary.reused or options.into or options.run_id:
             counting = time.perf_counter()
-            before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants)
+            before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants, dims=measure)
             summary.count_seconds += time.perf_counter() - counting
         total = (int(summary.keys_found or 0) if options.keys is not None else
                  before.chunks - before.no_text if options.every else before.needed)
@@ -358,9 +381,9 @@ def run_backfill(
         claim_conn = dbmod.connect(database_url, autocommit=True) if options.run_id else None
         try:
             try:
-                batches = (_claimed_batches(claim_conn, read_conn, target, collection, model, options, size)  # per tenant
-                           if claim_conn is not None else
-                           _tenant_batches(read_conn, target, collection, model, options, tenants, size))
+                batches = (_claimed_batches(claim_conn, read_conn, target, collection, model, options, size, needs)
+                           if claim_conn is not None else  # per tenant:
+                           _tenant_batches(read_conn, target, collection, model, options, tenants, size, needs))
                 _pipeline(batches, pool, target, provider, options, dims, summary, progress, on_batch, claim_conn, size)
             except BaseException:
                 pool.cancel()  # Ctrl-C or an error ends the run now, not after the writes in flight
@@ -380,10 +403,8 @@ def run_backfill(
         parent_counts = options.counted_by_parent is not None and options.counted_by_parent == os.getppid()
         whole = options.covers_collection and others == 0 and not parent_counts
         counting = time.perf_counter()
-        # A column declared without a dimension may hold vectors of another one, which the selection never picks:
-        # the closing count measures them too, so the run is not ok while they remain.
-        untyped = dims if whole and declared_dimensions(read_conn, target) is None else None
-        summary.after = rls.visible_state(read_conn, target, collection, model, tenants, dims=untyped)
+        summary.after = rls.visible_state(read_conn, target, collection, model, tenants,
+                                          dims=measure if whole else None)
         summary.count_seconds += time.perf_counter() - counting
         if parent_counts:
             summary.part_of_run = f"one worker of run {options.run_id}: the process that started the workers counts the collection"
@@ -514,8 +535,8 @@ def _into_own_table(settings: Settings, options: BackfillOptions, provider: Olla
     return summary, new
 
 
-def _tenant_batches(conn, target, collection, model, options, tenants,
-                    size: AdaptiveSize | None = None) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
+def _tenant_batches(conn, target, collection, model, options, tenants, size: AdaptiveSize | None = None,
+                    needs: Needs = Needs()) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
     """Pages of rows to embed, tenant after tenant, each page read inside its tenant's session."""
     served = 0
     for tenant in tenants:
@@ -523,7 +544,7 @@ def _tenant_batches(conn, target, collection, model, options, tenants,
         if limit is not None and limit <= 0:
             return
         for rows in iter_batches(conn, target, collection, model, size or options.batch_size, limit,
-                                 keys=options.keys, every=options.every,
+                                 keys=options.keys, every=options.every, needs=needs,
                                  scope=functools.partial(rls.scope, conn, target.profile, tenant)):
             served += len(rows)
             yield rows, None, tenant
@@ -575,7 +596,7 @@ def _chunk_count(conn: Conn, target: Target, collection: str) -> int:
 
 def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
              guard: Callable[[Conn], None], dims: int | None = None,
-             tenants: Sequence[str | None] = (None,)) -> None:
+             tenants: Sequence[str | None] = (None,), needs: Needs = Needs()) -> None:
     """Once per run: copy chunks for --into (committed in pieces a killed run resumes), take over reusable vectors
     (committed in pieces), cut claim ranges (workers: all in one transaction).
 
@@ -602,7 +623,7 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
                     summary.reused += reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra,
                                                           session=session)
                 cut += claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size,
-                                         tenant=tenant, first_seq=cut, every=options.every)
+                                         tenant=tenant, first_seq=cut, every=options.every, needs=needs)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
         return
     summary.copied = _copy_into(conn, target, options, guard, tenants)
@@ -732,13 +753,13 @@ def _sync_here(conn: Conn, target: Target, options: BackfillOptions) -> int:
     return copied
 
 
-def _claimed_batches(claim_conn, read_conn, target, collection, model, options,
-                     size: AdaptiveSize | None = None) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
+def _claimed_batches(claim_conn, read_conn, target, collection, model, options, size: AdaptiveSize | None = None,
+                     needs: Needs = Needs()) -> Iterator[tuple[Sequence[Row], int | None, str | None]]:
     """Batches from the ranges this worker claims, each read (and later written) in the session of the tenant the
     range was cut for; ``([], seq, tenant)`` marks that every batch of claim ``seq`` was handed out."""
     while (claim := claims.take(claim_conn, options.run_id)) is not None:
         for rows in iter_batches(read_conn, target, collection, model, size or options.batch_size, lo=claim.lo,
-                                 hi=claim.hi, every=options.every,
+                                 hi=claim.hi, every=options.every, needs=needs,
                                  scope=functools.partial(rls.scope, read_conn, target.profile, claim.tenant)):
             yield rows, None, claim.tenant
         yield [], claim.seq, claim.tenant

@@ -80,18 +80,32 @@ class Page(Sequence[Row]):
                                                         self.tenants, self.exists, self.changed))
 
 
-def wanted(target: Target, *, keys: bool = False, every: bool = False) -> sql.Composable:
-    """The rows a run embeds: those that need a vector (missing, stale, another model); with ``keys`` exactly those
+@dataclass(frozen=True)
+class Needs:
+    """What the counts measured that a run takes beside the profile's own rule: vectors of another dimension than
+    ``dims`` (a column declared without one: ``state.dims_to_measure``), and the chunks ``twice`` holding a second
+    embedding row (``state.keys_held_twice``)."""
+
+    dims: int | None = None
+    twice: tuple[str, ...] = ()
+
+    def params(self) -> dict[str, Any]:
+        return {"dims": self.dims, "twice": list(self.twice)}
+
+
+def wanted(target: Target, *, keys: bool = False, every: bool = False, needs: Needs = Needs()) -> sql.Composable:
+    """The rows a run embeds: those that need a vector (``Target.needs_embedding``, with what ``needs`` adds); with
+    ``keys`` exactly those
     whose key (compared as text) is in ``%(keys)s``; with ``every`` (``--all``) every row. Either way never a chunk
     without text (``Target.no_text``): a vector of '' matches nothing the row says."""
     if keys:
         return sql.SQL("({}::text = ANY(%(keys)s::text[]) AND NOT {})").format(target.chunk_id, target.no_text)
     if every:
         return sql.SQL("(NOT {})").format(target.no_text)
-    return target.needs_embedding()
+    return target.needs_embedding(dims=needs.dims is not None, twice=bool(needs.twice))
 
 
-def select_batch_sql(target: Target, *, keys: bool = False, every: bool = False) -> sql.Composed:
+def select_batch_sql(target: Target, *, keys: bool = False, every: bool = False, needs: Needs = Needs()) -> sql.Composed:
     """Keyset page of the rows a run embeds (``wanted``) after ``%(after)s`` (or from the start), in key order.
 
     ``read_at`` is the query's now(); ``changed`` the chunk's ``chunks.updated_at`` as read (where timestamps measure
@@ -115,7 +129,7 @@ def select_batch_sql(target: Target, *, keys: bool = False, every: bool = False)
     ).format(
         id=target.chunk_id, text=target.text, hash=target.text_hash, coll=target.collection_of_chunk(),
         tenant=tenant, exists=exists, changed=changed, join=_paged_join(target), where=target.chunk_filter(), page=_page(target.chunk_id),
-        needs=wanted(target, keys=keys, every=every),
+        needs=wanted(target, keys=keys, every=every, needs=needs),
     )
 
 
@@ -145,16 +159,17 @@ def _paged_join(target: Target) -> sql.Composable:
 def iter_batches(
     conn: Conn, target: Target, collection: str, model: str, batch_size: int | Callable[[], int], limit: int | None = None,
     *, lo: Any = None, hi: Any = None, keys: tuple[str, ...] | None = None, every: bool = False,
-    scope: Callable[[], ContextManager] | None = None,
+    scope: Callable[[], ContextManager] | None = None, needs: Needs = Needs(),
 ) -> Iterator[Page]:
     """Yield pages of the rows a run embeds (``wanted``: those needing it, exactly the rows of ``keys``, or with
     ``every`` all of them), walking the chunk key once.
 
     ``batch_size``: rows per page, or a function read before each page (a size adapted to the provider's latency);
-    ``scope``: a transaction (with row-level-security settings) each page is read in.
+    ``scope``: a transaction (with row-level-security settings) each page is read in; ``needs``: what the counts
+    measured beside the profile's rule.
     """
     page_size = batch_size if callable(batch_size) else (lambda: batch_size)
-    query = select_batch_sql(target, keys=keys is not None, every=every)
+    query = select_batch_sql(target, keys=keys is not None, every=every, needs=needs)
     after: Any = None
     served = 0
     while limit is None or served < limit:
@@ -169,7 +184,7 @@ def iter_batches(
                     query,
                     {"collection": collection, "model": model, "start": after is None, "after": after, "limit": size,
                      "lo": lo, "hi": hi, "lo_open": lo is None, "hi_open": hi is None,
-                     "keys": list(keys) if keys is not None else None},
+                     "keys": list(keys) if keys is not None else None, **needs.params()},
                     prepare=False,
                 ).fetchall()
         except psycopg.Error as exc:

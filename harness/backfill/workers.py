@@ -24,7 +24,7 @@ from ..checks.outcome import UNPROVEN
 from ..errors import HarnessError
 from ..output import fields_dict
 from ..settings import Settings
-from ..state import CollectionState, still_needed
+from ..state import CollectionState, dims_to_measure, still_needed
 from ..target import Target
 from .engine import BackfillOptions, filled
 
@@ -111,6 +111,7 @@ def closing_count(settings: Settings, collection: str) -> tuple[CollectionState,
     target = Target(settings.profile)
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
         tenants = rls.tenants(conn, settings.profile)
-        state = rls.visible_state(conn, target, collection, settings.model, tenants)
+        state = rls.visible_state(conn, target, collection, settings.model, tenants,
+                                  dims=dims_to_measure(conn, target, settings.model_dimensions))
         part = rls.completeness(conn, target, collection, tenants)
         return state, part.note if part is not None and part.status == UNPROVEN else None

@@ -21,6 +21,8 @@ MAX_FILES = 30
 _LANGUAGE_MODEL = re.compile(r"(?:^|_)(?:LLM|CHAT|COMPLETIONS?|GENERATION)(?:_|$)", re.I)
 _LANGUAGE_MODEL_SETTING = re.compile(r"MODEL|PROVIDER|ENDPOINT|URL|HOST|BASE|KEY", re.I)
 _EMBEDDING_SPECIFIC = re.compile(r"EMBED", re.I)
+# A flag that names the embedding model (`--model`, `--embed-model`, `--embedding-model-name`).
+MODEL_FLAG = re.compile(r"^--(?:embed\w*[-_])?model(?:[-_]name)?$", re.I)
 MAX_DEPTH = 6  # nested commands (npm script -> make -> python)
 IMPORT_DEPTH = 3  # the module run, and the local modules it imports, three levels down
 
@@ -67,6 +69,10 @@ class Contract:
     keeps: tuple[str, ...] = ()
     # the script the command runs, which is no file where it runs (known False): it cannot be read, nor run here
     missing: str = ""
+    # (flag, value) of each flag the command line gives a value (`--model M`, `--model=M`): what the command is told
+    given_flag_values: tuple[tuple[str, str], ...] = ()
+    # (flag, literal default) of each flag the files read declare with a string default (argparse's `default="..."`)
+    flag_defaults: tuple[tuple[str, str], ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -139,7 +145,9 @@ class Contract:
                         u(self.openai_sdk, other.openai_sdk), u(self.newlines_to_spaces, other.newlines_to_spaces),
                         u(self.task_prefixes, other.task_prefixes), u(self.endpoint_paths, other.endpoint_paths),
                         u(self.composed_texts, other.composed_texts), u(self.keeps, other.keeps),
-                        missing=self.missing or other.missing)
+                        missing=self.missing or other.missing,
+                        given_flag_values=u(self.given_flag_values, other.given_flag_values),
+                        flag_defaults=u(self.flag_defaults, other.flag_defaults))
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -194,7 +202,7 @@ def read_contract(rel: str, text: str) -> Contract:
     reads = env_reads(text, lang)
     names = [r.name for r in reads]
     defaults = [(r.name, _mask(r.default)) for r in reads if r.default]
-    flags, required, flag_env = _flags(text, lang, names)
+    flags, required, flag_env, flag_defaults = _flags(text, lang, names)
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
     urls = []
     docstrings = py_docstrings(text) if lang == "python" else []
@@ -221,6 +229,7 @@ def read_contract(rel: str, text: str) -> Contract:
     return Contract(tuple(dict.fromkeys(names)), tuple(dict.fromkeys(flags)), tuple(dict.fromkeys(urls)),
                     tuple(dict.fromkeys(models)), files=(rel,), env_defaults=tuple(dict.fromkeys(defaults)),
                     required_flags=tuple(dict.fromkeys(required)), flag_env=tuple(dict.fromkeys(flag_env)),
+                    flag_defaults=tuple(dict.fromkeys(flag_defaults)),
                     in_process_models=tuple(dict.fromkeys(in_process)),
                     embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
                     selectors=tuple(dict.fromkeys(_selectors(text, reads))),
@@ -420,8 +429,9 @@ def _mask(value: str | None) -> str | None:
     return redact.safe_dsn(value) if "://" in value else redact.redact(value)
 
 
-def _flags(text: str, lang: str, env_names: list[str]) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-    flags, required, flag_env = [], [], []
+def _flags(text: str, lang: str, env_names: list[str]
+           ) -> tuple[list[str], list[str], list[tuple[str, str]], list[tuple[str, str]]]:
+    flags, required, flag_env, defaults = [], [], [], []
 
     def add(names: list[str], args: str, env: str | None = None):
         longs = [n for n in names if n.startswith("--")] or names
@@ -434,6 +444,8 @@ def _flags(text: str, lang: str, env_names: list[str]) -> tuple[list[str], list[
         env_m = re.search(r"""(?:os\.(?:getenv|environ\.get)\(|os\.environ\[|envvar\s*=\s*\(?)\s*['"](?P<e>[A-Za-z_]\w*)['"]""", args)
         if env_m or env:
             flag_env.append((flag, env or cast(re.Match[str], env_m).group("e")))  # one of the two is set
+        elif literal := re.search(r"""\bdefault\s*=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)""", args):
+            defaults.append((flag, literal.group("v")))
 
     if lang == "python":
         for m in _ARGPARSE.finditer(text):
@@ -474,7 +486,7 @@ def _flags(text: str, lang: str, env_names: list[str]) -> tuple[list[str], list[
                 flags.extend("--" + k for k in re.findall(r"""['"]?([A-Za-z][\w-]*)['"]?\s*:\s*\{""", body))
         if "process.argv" in text or "Deno.args" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
-    return flags, required, flag_env
+    return flags, required, flag_env, defaults
 
 
 # -- following imports -----------------------------------------------------------------------------------------------
@@ -782,6 +794,19 @@ def _follow(command: str, workdir: Path, root: Path, depth: int) -> Contract:
     return result or unknown(f"nothing to follow in {command!r}")
 
 
+def _flag_values(words: list[str]) -> tuple[tuple[str, str], ...]:
+    """(flag, value) of each `--flag=value`, and of each `--flag value` whose next word is no flag."""
+    out = []
+    for i, w in enumerate(words):
+        if not w.startswith("--") or len(w) <= 2:
+            continue
+        if "=" in w:
+            out.append(tuple(w.split("=", 1)))
+        elif i + 1 < len(words) and not words[i + 1].startswith("-"):
+            out.append((w, words[i + 1]))
+    return tuple(cast(tuple[str, str], v) for v in out)
+
+
 def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | None:
     try:
         words = shlex.split(segment, comments=True)
@@ -795,7 +820,8 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
             return None
         return None
     given_flags = [w.split("=", 1)[0] for w in words if w.startswith("--") and len(w) > 2]
-    base = Contract(files=(), given_env=tuple(given_env), given_flags=tuple(given_flags))
+    base = Contract(files=(), given_env=tuple(given_env), given_flags=tuple(given_flags),
+                    given_flag_values=_flag_values(words))
     # Wrappers (uv run, npx, pnpm exec, env VAR=..., dotenv --) run what follows.
     for wrapper in sorted(_WRAPPERS, key=len, reverse=True):
         if tuple(words[:len(wrapper)]) == wrapper:

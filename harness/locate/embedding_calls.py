@@ -73,10 +73,13 @@ _TRIGGER = re.compile(r"embed\(|embedMany|@ai-sdk/|/api/embed|embeddings?\.creat
                       r"SentenceTransformer|TextEmbedding|Embeddings?\s*\(|ollama|feature-extraction|Supabase\.ai\.Session|"
                       r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(|Langchain::LLM::")
 # Ollama's endpoints end the URL (a query may follow): `/api/embed/index.js` is a file of the app's own routes.
-_OLLAMA_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/api/embed(?:dings)?)(?:[?#][^'"`\n]*)?(?P=q)""")
+# An interpolation may hold quotes of its own (`f"{url.rstrip('/')}/api/embed"`, `${URL.replace(/\/$/, "")}`): a brace
+# pair on the line is one piece of the string, whatever it holds.
+_IN_STRING = r"""(?:[^'"`\n{]|\{[^{}\n]*\})"""
+_OLLAMA_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>""" + _IN_STRING + r"""*?/api/embed(?:dings)?)(?:[?#][^'"`\n]*)?(?P=q)""")
 # Something in the file that says the /api/embed it calls is Ollama's (not the application's own API).
 _OLLAMA_HINT = re.compile(r"(?i)ollama|:11434")
-_OPENAI_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]*?/v1/embeddings)[^'"`\n]*(?P=q)""")
+_OPENAI_HTTP = re.compile(r"""(?P<q>['"`])(?P<s>""" + _IN_STRING + r"""*?/v1/embeddings)[^'"`\n]*(?P=q)""")
 # openai>=1 (``client.embeddings.create``), openai<1 in Python (``openai.Embedding.create``) and openai@3 for Node
 # (``new OpenAIApi(...).createEmbedding``): 2023's templates still run the older two.
 _OPENAI = re.compile(r"""\b(?P<name>embeddings\s*\.\s*create|Embedding\s*\.\s*create|createEmbedding)\s*\(""")

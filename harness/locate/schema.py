@@ -610,6 +610,8 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
         col = _unquote(m.group("col")) if m.group("col") else None
         if col and col.lower() in _SQL_WORDS:
             col = _column_before_alter(text, m.start())
+        if _in_index_statement(text, m.start()):
+            continue  # an index's expression (`USING hnsw ((embedding::halfvec(384)) ...)`) declares no column
         tables = index.tables_before(m.start())
         routine = index.routine_before(m.start())
         if routine is not None and (not tables or routine > tables[-1].start()):
@@ -642,6 +644,17 @@ def _sql(rel: str, text: str, covered: set[int], *, strict: bool) -> list[Vector
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "sql", table, col, word.lower()))
     return out + _sql_untyped(rel, text, covered, index, near)
+
+
+_CREATE_INDEX = re.compile(r"(?i)\bCREATE\s+(?:UNIQUE\s+)?INDEX\b")
+
+
+def _in_index_statement(text: str, at: int) -> bool:
+    """Whether ``at`` is inside a CREATE INDEX statement: after one, with no semicolon nor CREATE/ALTER TABLE between
+    (in code, statements in separate strings need no semicolon)."""
+    start = text.rfind(";", 0, at) + 1
+    last = max((m.end() for m in _CREATE_INDEX.finditer(text, start, at)), default=None)
+    return last is not None and not _SQL_TABLE.search(text, last, at)
 
 
 _TYPE_WORD = re.compile(r"(?i)\b(?:vector|halfvec|sparsevec)\b")

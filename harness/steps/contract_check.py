@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven, verdict
 from ..locate.config import database_api, database_part, kind_of
-from ..locate.contract import Contract, command_contract
+from ..locate.contract import MODEL_FLAG as _MODEL_FLAG, Contract, command_contract
 from ..model_names import same_model
 from ..settings import Settings
 from .common import BackfillCommand, backfill_env, database_parts
@@ -23,7 +23,6 @@ from .common import BackfillCommand, backfill_env, database_parts
 _DB_FLAG = re.compile(r"dsn|database|db[-_]?url|^--db$|postgres|pg[-_]?url|conn(?:ection)?[-_]?str", re.I)
 _PROVIDER_FLAG = re.compile(r"ollama|embed\w*[-_](?:url|host)|provider[-_]?url|--host$|base[-_]?url", re.I)
 _BASE_URL = re.compile(r"BASE_?UR[LI]|API_BASE|BASE_PATH|ENDPOINT|_HOST$|_URL$", re.I)  # an SDK client's base URL
-_MODEL_FLAG = re.compile(r"^--(?:embed\w*[-_])?model(?:[-_]name)?$", re.I)
 _LOCAL = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"}
 DEFAULT_NAMES = "DATABASE_URL, OLLAMA_HOST, EMBED_MODEL and EMBED_BATCH_SIZE"
 
@@ -310,6 +309,16 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
                                                                                                "OLLAMA_MODEL")]
     defaults = c.defaults()
     ours = [n for n in names if given.value(n) == wanted]
+    told = [(f, v) for f, v in c.given_flag_values if _MODEL_FLAG.search(f)]
+    # a model flag's value is the model the command embeds with: any other fails, whatever else it reads
+    for flag, said in told:
+        if re.search(r"[$%{]", said):  # a shell or make variable (`--model $$model`): its value is not read here
+            return unproven(name, collection, f"the command is given {flag} {said}, whose value locate cannot read")
+        if not same_model(said, wanted):
+            return _fail(name, collection, f"the command to be given {flag} {wanted}",
+                         f"the command is given {flag} {said} while the profile's model is {wanted}")
+    if told:
+        return verdict(name, collection, True, "", "it is given " + ", ".join(f"{f} {v}" for f, v in told))
     passed = [f for f in c.given_flags if _MODEL_FLAG.search(f)]
     hard = list(c.in_process_models if b.embeds_in_process else c.hardcoded_models)
     if ours or passed:
@@ -327,6 +336,14 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
         return _fail(name, collection, fix,
                        f"the command reads {', '.join(names)} but only {passed_names} is passed"
                        + (f" (it would use its default {defaults[n]!r})" if defaults.get(n) else ""))
+    # a model flag the command line does not give: the command embeds with its literal default
+    for flag, default in c.flag_defaults:
+        if _MODEL_FLAG.search(flag) and flag not in c.given_flags and not b.embeds_in_process:
+            if same_model(default, wanted):
+                return verdict(name, collection, True, "", f"its {flag} defaults to {default}")
+            return _fail(name, collection, f"the command to be given {flag} {wanted}",
+                         f"the command is not given {flag}, which defaults to {default}, while the profile's model "
+                         f"is {wanted}")
     if hard:
         if wanted in hard or any(same_model(h, wanted) for h in hard):
             return verdict(name, collection, True, "", f"it hard-codes {wanted}")

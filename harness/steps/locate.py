@@ -342,7 +342,9 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         items.sort(key=lambda h: (-h.score, h.path))
     ranked = sorted(dict.fromkeys(entrypoints), key=lambda e: (-e.score, e.command))
     ranked = [_with_contract(root, e) for e in ranked[:12]] + ranked[12:]
-    ranked.sort(key=lambda e: (-e.score, e.command))  # what an entrypoint really calls counts too
+    # what an entrypoint really calls counts too; of two ranked alike, the one whose contract is read comes first
+    # (scope checks what it reads; an unknown one is only assumed to read ours)
+    ranked.sort(key=lambda e: (-e.score, e.contract is None or not e.contract.known, e.command))
     return LocateResult(str(root), source, len(files), all_terms, tuple(by_cat["config"]), tuple(by_cat["service"]),
                         tuple(by_cat["schema"]), tuple(by_cat["smoke"]), tuple(ranked), time.perf_counter() - started,
                         tuple(by_cat["docs"]), tuple(declarations), tuple(calls), tuple(settings), tuple(distances),

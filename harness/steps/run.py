@@ -22,7 +22,7 @@ from ..errors import ConfigError, HarnessError
 from ..evidence import RunEvidence, write_evidence
 from ..files import atomic_open
 from ..settings import Settings
-from ..state import declared_dimensions, unmeasured, unmeasured_why
+from ..state import declared_dimensions, dims_to_measure, unmeasured, unmeasured_why
 from ..target import Target
 from .common import BackfillCommand, backfill_env, shown_env
 from .verify import JUNIT_FILE, OFFENDERS_FILE, VERIFY_FILE
@@ -78,9 +78,12 @@ def _counts(settings: Settings, collection: str) -> dict:
         with dbmod.connect(settings.database_url, autocommit=True) as conn:
             target = Target(settings.profile)
             tenants = rls.tenants(conn, settings.profile)
-            # A column declared without a dimension may hold vectors of another one, which no count of "needed" sees.
-            dims = settings.dimensions if declared_dimensions(conn, target) is None else None
+            # A column declared without a dimension may hold vectors of another one: each is needed.
+            dims = dims_to_measure(conn, target, settings.model_dimensions)
             state = rls.visible_state(conn, target, collection, settings.model, tenants, dims=dims).as_dict()
+            if dims is None and declared_dimensions(conn, target) is None:
+                state["unproven"] = ("vectors of another dimension than the model's unmeasured: the column declares no "
+                                     "dimension and neither the profile nor the provider gave the model's")
             part = rls.completeness(conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
                 state["unproven"] = part.note  # the counts are only the listed tenants' rows

@@ -18,7 +18,7 @@ from ..preflight import preflight
 from ..errors import ConfigError, HarnessError, ProviderError
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import (UNKNOWN_MODEL, unknown_if_none, no_chunks, unmeasured, unmeasured_why, into_new, collection_counts, model_switch, other_models, stored_dimensions,
+from ..state import (UNKNOWN_MODEL, dimension_switch, dims_to_measure, unknown_if_none, no_chunks, unmeasured, unmeasured_why, into_new, collection_counts, model_switch, other_models, stored_dimensions,
                      stored_models, text_presence, zero_padded)
 from ..target import Target
 from .common import BackfillCommand
@@ -235,7 +235,8 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             # The collection the run fills: --into NEW copies the chunks without vectors, so each needs one there
             # (the engine's rule too); a NEW already begun (a resumed run) is counted as it stands.
             counted = rls.visible_state(conn, target, target_collection if target_collection in known else collection,
-                                        settings.model, tenants)
+                                        settings.model, tenants,
+                                        dims=dims_to_measure(conn, target, settings.model_dimensions))
             counts = (counted if target_collection in known else into_new(counted, target_collection)).as_dict()
             counts.pop("collection", None)
             if (part := rls.completeness(conn, target, collection, tenants)) is not None:
@@ -294,7 +295,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         with dbmod.connect(settings.database_url, autocommit=True) as conn:
             padded = rls.across(conn, target.profile, tenants,
                                 lambda: zero_padded(conn, target, measured, cast(int, model_dims), width=pad_to))
-    _check_dimensions(checks, dims, provider_ok, target_collection, stored_dims, padded, pad_to)
+    _check_dimensions(checks, dims, provider_ok, target_collection, stored_dims, padded, pad_to, approve_model_change)
     shown_dims: dict[str, Any] = {**dims, **({"stored": stored_dims} if stored_dims is not None else {}),
                                   **({"zero_padded": padded} if padded is not None else {})}
 
@@ -371,7 +372,7 @@ def _truncates(provider: OllamaProvider, checks: list[Outcome], n: int, collecti
 
 def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provider_ok: bool, collection: str,
                       stored: dict[str, int] | None = None, padded: dict[str, int] | None = None,
-                      pad_to: int | None = None) -> None:
+                      pad_to: int | None = None, approve: bool = False) -> None:
     native = dims.get("native")
     known = {k: v for k, v in dims.items() if v is not None and k != "native"}
     shown = ", ".join(f"{k} {v}" + (f" (vector({pad_to}), padded with zeros: embeddings.pad_to)"
@@ -410,11 +411,13 @@ def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provid
                               f"dimension {dims['profile']} ({shown}): not the model's vectors padded to {pad_to}; "
                               "verify lists them (check dimensions), then backfill --keys-from re-embeds them"))
     elif odd:
-        # The untyped column holds vectors the model cannot have made: the app's queries fail on them
-        # ("different vector dimensions"), and no count of missing, stale or other-model rows includes them.
+        # The untyped column holds vectors the model cannot have made: the app's queries fail on them ("different
+        # vector dimensions"). Beside the model's own they are needed rows; all of them are another model's.
         listed = ", ".join(f"{n} stored vectors of {d} dimensions" for d, n in sorted(odd.items()))
-        checks.append(verdict("dimensions agree", collection, False, f"every stored vector of {expected} dimensions",
-                              f"{listed} in an untyped vector column ({shown}); re-embed them: backfill-harness "
-                              "verify lists them in offenders.jsonl (check dimensions), then backfill --keys-from it"))
+        switch = dimension_switch(sum(odd.values()), sum(cast(dict, stored).values()), cast(int, expected), collection,
+                                  approve=approve)
+        checks.append(verdict("dimensions agree", collection, switch is None, f"every stored vector of {expected} dimensions",
+                              switch or f"{listed} in an untyped vector column ({shown}): each is counted needed, and "
+                              "a run re-embeds it"))
     else:
         checks.append(verdict("dimensions agree", collection, True, "", shown or "none declared"))

@@ -127,13 +127,17 @@ def test_in_a_column_of_no_declared_width_a_vector_not_padded_to_pad_to_fails_di
     assert sorted(o.id for o in outcome.offenders) == ["p3", "p5", "p7", "p9"] and outcome.offending_total == 4
 
 
-def test_a_run_that_leaves_a_vector_not_padded_to_pad_to_in_an_untyped_column_is_not_ok(cli, empty_db, embed_server,
-                                                                                       tmp_path):
-    """The selection never picks a vector that is there; the closing count measures its width, as verify does."""
+def test_a_run_re_embeds_a_vector_not_padded_to_pad_to_in_an_untyped_column(cli, empty_db, embed_server, tmp_path):
+    """It left it (the selection never picked a vector that is there) and said the run was not ok: an unpadded vector
+    is of another width than the model's padded, so it is needed as a missing one is."""
     empty_db.execute(PASSAGES.replace("vector(16)", "vector"))
+    empty_db.execute("UPDATE passage SET embedding = (array_fill(0.5, ARRAY[8]) || array_fill(0, ARRAY[8]))::vector "
+                     "WHERE id = 'p1'")
     empty_db.execute("UPDATE passage SET embedding = array_fill(0.5, ARRAY[8])::vector WHERE id = 'p3'")
     profile = tmp_path / "passage.yaml"
     profile.write_text(PROFILE)
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
     filled = cli("backfill", "--profile", profile, "--collection", "passage", "--json", env=env)
-    assert filled.json["embedded"] == 11 and filled.code != 0, filled.out + filled.err
+    assert filled.code == 0 and filled.json["embedded"] == 11, filled.out + filled.err
+    assert (filled.json["before"]["other_dims"], filled.json["after"]["needed"]) == (1, 0)
+    assert empty_db.scalar("SELECT count(*) FROM passage WHERE vector_dims(embedding) <> 16") == 0

@@ -1314,6 +1314,44 @@ def test_the_model_named_by_another_tables_row_picks_the_filters_value(cli, empt
     assert "model_id 2 is the embedder_definitions row id = 2, which names hash-embed:384" in line
 
 
+def test_a_model_name_column_of_the_unique_key_takes_the_models_own_name(cli, empty_db, embed_server, tmp_path):
+    """study-pg-hybrid-search's document_embeddings: PRIMARY KEY (document_id, model), the model's name a text column
+    of the key: the filter's value is --model's own name where rows are stored under it, not TODO beside a list of
+    the very names."""
+    empty_db.execute("""
+        CREATE TABLE documents (id bigserial PRIMARY KEY, body text NOT NULL);
+        CREATE TABLE document_embeddings (document_id bigint NOT NULL REFERENCES documents(id), model text NOT NULL,
+          embedding vector NOT NULL, PRIMARY KEY (document_id, model));
+        INSERT INTO documents (body) SELECT 'note number ' || g FROM generate_series(1, 4) g;
+        INSERT INTO document_embeddings SELECT id, 'hash-embed:768', array_fill(0.5, ARRAY[768])::vector FROM documents;
+        INSERT INTO document_embeddings SELECT id, 'hash-embed:384', array_fill(0.5, ARRAY[384])::vector FROM documents
+          WHERE id < 3;""")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == [], out.read_text()
+    line = _line(out.read_text(), "filter:").strip()
+    assert line.startswith('filter: {model: "hash-embed:384"}  # measured:'), line
+    assert 'model "hash-embed:384" is the model\'s own name in document_embeddings.model' in line, line
+    assert load_profile(out, env={}).embeddings.filter == (("model", "hash-embed:384"),)
+
+
+def test_a_backfill_script_that_takes_the_model_by_a_flag_is_drafted_with_the_profiles_model(cli, empty_db, tmp_path):
+    """study-pg-hybrid-search's `embed_documents.py --model M` embeds its default (nomic-embed-text:v1.5) unless told:
+    drafted bare, it would fill another model's rows than the profile's, and scope could only call the model unproven."""
+    empty_db.execute("""
+        CREATE TABLE documents (id bigserial PRIMARY KEY, content text NOT NULL);
+        CREATE TABLE document_embeddings (document_id bigint NOT NULL REFERENCES documents(id), model text NOT NULL,
+          embedding vector NOT NULL, PRIMARY KEY (document_id, model));
+        INSERT INTO documents (content) SELECT 'note number ' || g FROM generate_series(1, 4) g;""")
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", OWNED_NOTES.parent / "py-model-flag", "--database-url",
+                 empty_db.dsn, "--output", out, "--model", "snowflake-arctic-embed:22m", "--json")
+    assert result.code == 0, result.out + result.err
+    line = _line(out.read_text(), "command:").strip()
+    assert line.startswith('command: "python scripts/embed_documents.py --model snowflake-arctic-embed:22m"  # guess: '
+                           "locate's best entrypoint (python-script scripts/embed_documents.py), given the profile's "
+                           "model by its --model (its default: nomic-embed-text:v1.5)"), line
+
+
 def test_the_text_of_a_separate_tables_vectors_is_measured_through_the_key_on_the_models_rows(cli, empty_db,
                                                                                               embed_server, tmp_path):
     """Vectors in their own table, two models side by side: the chunk's text is measured against the vectors of the

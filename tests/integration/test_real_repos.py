@@ -96,6 +96,7 @@ def server():
                 "hash-embed:384"],
         aliases={"text-embedding-ada-002": "hash-embed:1536", "nomic-embed-text": "hash-embed:768",
                  "qwen3-embedding:4b": "hash-embed:2560", "qwen3-embedding:0.6b": "hash-embed:1024",
+                 "nomic-embed-text:v1.5": "hash-embed:768", "snowflake-arctic-embed:22m": "hash-embed:384",
                  "mxbai-embed-large": "hash-embed:1024", "all-minilm": "hash-embed:384",
                  "text-embedding-3-small": "hash-embed:1536",
                  "thenlper/gte-small": "hash-embed:384", "gte-small": "hash-embed:384",
@@ -610,31 +611,24 @@ def test_khoj_entries_untyped_inline_vectors_beside_their_own_texts(cli, empty_d
     command = next(e for e in located["entrypoints"] if e["name"] == "change_default_model")
     assert command["contract"]["required_flags"] == ["--search_model_id"]
     assert not any(c["name"] == "CrossEncoder" for c in located["embedding_calls"])
-    # The untyped column holds 4 vectors the 384-dimensional model cannot have made: scope says so.
-    assert trial.scope.code == 1 and trial.run is None
+    # The untyped column holds 4 vectors the 384-dimensional model cannot have made, beside 36 of its own: scope
+    # counts them needed (it refused and sent the user to verify and --keys-from), and the run re-embeds them.
     dims = next(c for c in trial.scope.json["checks"] if c["check"] == "dimensions agree")
-    assert dims["status"] == "failed" and "4 stored vectors of 768 dimensions" in dims["found"]
+    assert dims["status"] == "passed" and "4 stored vectors of 768 dimensions" in dims["found"], dims
+    assert "each is counted needed, and a run re-embeds it" in dims["found"], dims
     # khoj's own MD5 proves freshness: the entry edited after its vector is counted stale by its hash.
     hashed = next(c for c in trial.scope.json["checks"] if c["check"] == "input hash")
     assert hashed["status"] == "passed" and "39 equal the MD5 of the current text" in hashed["found"], hashed["found"]
-    assert trial.scope.json["counts"]["stale"] == 1
-    # verify lists the offenders (the four, and the edited entry through recompute); the engine repairs them.
-    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
-    target = ("--profile", trial.profile, "--collection", "database_entry")
-    first = cli("verify", *target, "--run-dir", tmp_path / "verify0", "--json", env=env)
-    assert first.code == 1
-    offenders = {json.loads(line)["key"] for line in (tmp_path / "verify0" / "offenders.jsonl").read_text().splitlines()}
-    assert offenders == {3, 27, 28, 29, 30}
-    repaired = cli("backfill", *target, "--keys-from", tmp_path / "verify0" / "offenders.jsonl", "--json", env=env)
-    assert repaired.code == 0, repaired.out + repaired.err
-    again = procedure(cli, empty_db, server, app, tmp_path / "second", "database_entry", edit=choose)
-    assert_whole_procedure_ok(again, empty_db, "database_entry", "embeddings", 40, needed=0)
+    counts = trial.scope.json["counts"]
+    assert (counts["stale"], counts["other_dims"], counts["needed"]) == (1, 4, 5), counts
+    assert_whole_procedure_ok(trial, empty_db, "database_entry", "embeddings", 40, needed=5)
+    assert trial.run.json["counts_after"]["needed"] == 0
     assert empty_db.scalar("SELECT count(*) FROM database_entry WHERE vector_dims(embeddings) <> 384") == 0
     # The app's own hashes are what khoj writes: the others untouched, the edited entry's now the MD5 of its text
     # (khoj's next sync sees nothing changed); its endpoint key is in no output.
     assert empty_db.scalar("SELECT md5(string_agg(hashed_value, ',' ORDER BY id)) FROM database_entry WHERE id <> 3") == md5s
     assert empty_db.scalar("SELECT count(*) FROM database_entry WHERE hashed_value = md5(compiled)") == 40
-    for result in (trial.locate, trial.init, trial.scope, first, repaired, again.run, again.verify, again.record):
+    for result in (trial.locate, trial.init, trial.scope, trial.run, trial.verify, trial.record):
         assert "sk-khoj-trial-key" not in result.out + result.err
 
 
@@ -1026,7 +1020,10 @@ def test_rag_api_langchain_community_store_with_collections_by_name(cli, empty_d
     target = ("--profile", trial.profile, "--collection", "testcollection")
     scoped = cli("scope", *target, "--json", env=env)
     dims = next(c for c in scoped.json["checks"] if c["check"] == "dimensions agree")
-    assert scoped.code == 1 and dims["status"] == "failed" and "2 stored vectors of 384 dimensions" in dims["found"]
+    # The two of another dimension are needed (a plain run re-embeds them); the two of the same dimension only
+    # recompute can see: verify names all four.
+    assert scoped.code == 0 and dims["status"] == "passed" and "2 stored vectors of 384 dimensions" in dims["found"]
+    assert (scoped.json["counts"]["other_dims"], scoped.json["counts"]["needed"]) == (2, 2), scoped.json["counts"]
     checked = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert checked.code == 1
     failed = {c["check"] for c in checked.json["checks"] if c["status"] == "failed"}
@@ -2315,8 +2312,9 @@ def test_llm_app_langchain_js_pgvector_store_with_its_own_column_names(cli, empt
     target = ("--profile", trial.profile, "--collection", "langchain_pg_embedding")
     scoped = cli("scope", *target, "--json", env=env)
     dims = next(c for c in scoped.json["checks"] if c["check"] == "dimensions agree")
-    assert scoped.code == 1 and dims["status"] == "failed" and "2 stored vectors of 768 dimensions" in dims["found"], dims
-    assert scoped.json["counts"]["missing"] == 2, scoped.out
+    assert dims["status"] == "passed" and "2 stored vectors of 768 dimensions" in dims["found"], dims
+    counts = scoped.json["counts"]
+    assert (counts["missing"], counts["other_dims"], counts["needed"]) == (2, 2, 4), scoped.out
     checked = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert checked.code == 1, checked.out
     failed = {c["check"] for c in checked.json["checks"] if c["status"] == "failed"}
@@ -6836,6 +6834,121 @@ def test_catsight_pgvectorstore_v2_chunks_located_drafted_backfilled_and_repaire
     assert set().union(*offenders.values()) == {gone, edited, other, a, b, foreign}, offenders
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=6)
     assert empty_db.scalar(zeros) == 0 and empty_db.scalar("SELECT count(*) FROM docs_chunks") == rows
+
+
+# -- yuiseki/study-pg-hybrid-search: Python, psycopg 3, one row per (document, model), its own embed script ----------
+
+HYBRID_MODEL, HYBRID_OTHER = "nomic-embed-text:v1.5", "snowflake-arctic-embed:22m"
+
+
+def hybrid_schema(db, app: Path) -> None:
+    """010_schema.sql without its PGroonga index (no PGroonga here), then 020_seed.sql's 100 documents."""
+    schema = (app / "db/init/010_schema.sql").read_text()
+    schema, n = re.subn(r"CREATE INDEX documents_content_pgroonga_idx[^;]*;", "", schema)
+    assert n == 1
+    db.execute(schema)
+    db.execute((app / "db/init/020_seed.sql").read_text())
+
+
+def hybrid_embed(db, server, app: Path, model: str, *args: str) -> str:
+    """The app's own `scripts/embed_documents.py --model M` at our server and database; its output."""
+    done = subprocess.run([sys.executable, "scripts/embed_documents.py", "--model", model, *args], cwd=app,
+                          capture_output=True, text=True, check=True,
+                          env={**os.environ, "OLLAMA_URL": server.url, "DATABASE_URL": db.dsn})
+    return done.stdout
+
+
+HYBRID_ROWS = "SELECT md5(string_agg(document_id || model || dims || embedding::text, ',' ORDER BY document_id)) " \
+              "FROM document_embeddings WHERE model = %s"
+
+
+def test_hybrid_search_documents_of_two_models_side_by_side_backfilled_by_its_own_script(cli, empty_db, server,
+                                                                                          tmp_path):
+    """yuiseki/study-pg-hybrid-search: `document_embeddings` keeps one row per (document, model), every model's
+    vectors side by side in one untyped `vector` column (a `dims` column, a per-model partial halfvec HNSW index);
+    its own `scripts/embed_documents.py --model M` (OLLAMA_URL, DATABASE_URL) fills a model's missing rows and skips
+    every document that has one. locate, profile init, scope, plan, run (the app's script), verify, record; then rows
+    gone wrong are named and repaired, the other model's rows untouched throughout."""
+    app = Source.of("yuiseki__study-pg-hybrid-search").checkout("", tmp_path / "app")
+    hybrid_schema(empty_db, app)
+    assert "Done." in hybrid_embed(empty_db, server, app, HYBRID_MODEL)
+    assert "Done." in hybrid_embed(empty_db, server, app, HYBRID_OTHER)
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("DELETE FROM document_embeddings WHERE model = %s AND document_id IN (2, 5)", (HYBRID_MODEL,))
+        other_before = conn.execute(HYBRID_ROWS, (HYBRID_OTHER,)).fetchone()[0]
+
+    def own_python(text: str) -> str:
+        return text.replace('command: "python scripts/', f'command: "{sys.executable} scripts/')
+
+    trial = procedure(cli, empty_db, server, app, tmp_path, "documents", model=HYBRID_MODEL, edit=own_python,
+                      run_args=(), plan=True)
+    located = trial.locate.json
+    # Before the fix the f-string URL (`{ollama_url.rstrip('/')}`) hid the call and `make embed_all` was drafted.
+    assert located["best_entrypoint"] == "python scripts/embed_documents.py", located["entrypoints"]
+    best = next(e for e in located["entrypoints"] if e["command"] == located["best_entrypoint"])
+    assert best["contract"]["reads_env"] == ["OLLAMA_URL", "DATABASE_URL"] and best["contract"]["flag_defaults"] == [
+        ["--model", HYBRID_MODEL]], best["contract"]
+    assert ("scripts/embed_documents.py", 19, "ollama-http") in {
+        (c["path"], c["line"], c["kind"]) for c in located["embedding_calls"]}, located["embedding_calls"]
+    # Before the fix each per-model index's `(embedding::halfvec(N))` was listed as a declaration (384 to 2560).
+    assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("db/init/010_schema.sql", "document_embeddings", "embedding", None)], located["declarations"]
+    assert located["declared_dimensions"] == []
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert trial.init.json["todo"] == [], trial.profile.read_text()
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["table"],
+            raw["embeddings"]["key"], raw["embeddings"]["vector"], raw["embeddings"]["filter"],
+            raw["embeddings"]["model"], raw["embeddings"]["dimensions"], raw["distance"]) == (
+        "documents", "id", "content", "document_embeddings", "document_id", "embedding", {"model": HYBRID_MODEL},
+        "model", "dims", "cosine"), trial.profile.read_text()
+    assert raw["backfill"]["command"] == f"{sys.executable} scripts/embed_documents.py --model {HYBRID_MODEL}"
+    assert raw["backfill"]["env"] == {"OLLAMA_URL": "{provider_url}", "DATABASE_URL": "{database_url}"}
+    found = {c["check"]: (c["status"], c["found"]) for c in trial.scope.json["checks"]}
+    assert found["command uses the model"] == ("passed", f"it is given --model {HYBRID_MODEL}"), found
+    assert found["command reaches the provider"] == ("passed", "it reads OLLAMA_URL"), found
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 2, trial.scope.out
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    for step in (trial.run, trial.verify, trial.record):
+        assert step.code == 0, step.out + step.err
+    assert f"Embedding 2 documents with model={HYBRID_MODEL} dims=768" in (tmp_path / "run" / "output.log").read_text()
+    assert empty_db.scalar(f"SELECT count(*) FROM document_embeddings WHERE model = '{HYBRID_MODEL}' AND dims = 768") == 100
+    assert empty_db.scalar(HYBRID_ROWS.replace("%s", f"'{HYBRID_OTHER}'")) == other_before
+
+    # The same script for the other model's profile, not told its model: it embeds its default, nomic's rows. The
+    # check called that unproven ("reads no model setting that locate can see"); `--model M` passed it whatever M.
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    bare = tmp_path / "other.yaml"
+    bare.write_text(trial.profile.read_text().replace(f" --model {HYBRID_MODEL}", "").replace(
+        f'"{HYBRID_MODEL}"', f'"{HYBRID_OTHER}"'))
+    refused = cli("scope", "--profile", bare, "--collection", "documents", "--json", env=env)
+    found = {c["check"]: (c["status"], c["found"]) for c in refused.json["checks"]}
+    assert refused.code == 1 and found["command uses the model"][0] == "failed" and (
+        f"not given --model, which defaults to {HYBRID_MODEL}, while the profile's model is {HYBRID_OTHER}"
+        in found["command uses the model"][1]), found
+
+    # Gone wrong: a document edited after its vectors, a vector of another model (reversed) under this model's name,
+    # two documents with each other's vectors, a lost row. The app's script, run again, fills the lost one and skips
+    # the rest (its rule sees a row per document); verify names exactly the others; --keys-from repairs them.
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE documents SET body = body || ' (edited)' WHERE id = 7")
+        conn.execute("UPDATE document_embeddings SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE model = %s AND document_id = 9",
+                     (HYBRID_MODEL,))
+        conn.execute("UPDATE document_embeddings d SET embedding = o.embedding FROM document_embeddings o WHERE "
+                     "d.model = %s AND o.model = d.model AND (d.document_id, o.document_id) IN ((12, 15), (15, 12))",
+                     (HYBRID_MODEL,))
+        conn.execute("DELETE FROM document_embeddings WHERE model = %s AND document_id = 20", (HYBRID_MODEL,))
+    target = ("--profile", trial.profile, "--collection", "documents")
+    again = tmp_path / "again"
+    rerun = cli("run", *target, "--run-dir", again, "--json", env=env)
+    assert rerun.code == 0 and rerun.json["counts_before"]["missing"] == 1, rerun.out + rerun.err
+    assert f"Embedding 1 documents with model={HYBRID_MODEL}" in (again / "output.log").read_text()
+    damaged = cli("verify", *target, "--run-dir", again, "--json", env=env)
+    offenders = offenders_by_check(again / "offenders.jsonl")
+    assert damaged.code == 1 and offenders["recompute"] == set().union(*offenders.values()) == {7, 9, 12, 15}, offenders
+    repaired_verified_and_recorded(cli, target, again, tmp_path / "historylog.md", app, env, embedded=4)
+    assert empty_db.scalar(f"SELECT count(*) FROM document_embeddings WHERE model = '{HYBRID_MODEL}' AND dims = 768") == 100
+    assert empty_db.scalar(HYBRID_ROWS.replace("%s", f"'{HYBRID_OTHER}'")) == other_before
 
 
 # -- Olbrasoft/HandbookSearch: C# / .NET, EF Core migrations (Npgsql + Pgvector.EntityFrameworkCore), Ollama over HTTP --

@@ -112,17 +112,34 @@ def _untyped_profile(tmp_path):
     return path
 
 
-def test_stored_vectors_of_another_dimension_in_an_untyped_column_fail_dimensions_agree(cli, empty_db, embed_server,
-                                                                                       tmp_path):
+def test_stored_vectors_of_another_dimension_beside_the_models_in_an_untyped_column_are_counted_needed(
+        cli, empty_db, embed_server, tmp_path):
     """khoj's ``VectorField(dimensions=None)``: the column takes any dimension, so the column's declaration proves
-    nothing; the stored vectors are measured (3 of 768 beside a 384 model: unusable by its queries)."""
+    nothing; the stored vectors are measured (3 of 768 beside a 384 model: unusable by its queries, so needed)."""
     empty_db.execute(UNTYPED)
     result = cli("scope", "--profile", _untyped_profile(tmp_path), "--collection", "notes", "--json",
                  env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    check = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
+    assert check["status"] == "passed" and "3 stored vectors of 768 dimensions" in check["found"], check
+    assert "each is counted needed, and a run re-embeds it" in check["found"], check
+    assert result.json["dimensions"]["stored"] == {"384": 17, "768": 3}
+    assert (result.json["counts"]["other_dims"], result.json["counts"]["needed"]) == (3, 3), result.json["counts"]
+
+
+def test_every_stored_vector_of_another_dimension_in_an_untyped_column_is_a_model_switch(cli, empty_db, embed_server,
+                                                                                        tmp_path):
+    empty_db.execute(UNTYPED)
+    empty_db.execute("UPDATE notes SET embedding = array_fill(0.1::real, ARRAY[768])::vector")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    result = cli("scope", "--profile", _untyped_profile(tmp_path), "--collection", "notes", "--json", env=env)
     assert result.code == 1, result.out
     check = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
-    assert check["status"] == "failed" and "3 stored vectors of 768 dimensions" in check["found"], check
-    assert result.json["dimensions"]["stored"] == {"384": 17, "768": 3}
+    assert check["status"] == "failed" and "every stored vector of collection 'notes' (20) has another dimension than " \
+        "the model's (384): replacing them is a model switch" in check["found"], check
+    approved = cli("scope", "--profile", _untyped_profile(tmp_path), "--collection", "notes", "--approve-model-change",
+                   "--json", env=env)
+    check = next(c for c in approved.json["checks"] if c["check"] == "dimensions agree")
+    assert check["status"] == "passed", check
 
 
 def test_stored_vectors_of_the_models_dimension_in_an_untyped_column_pass_dimensions_agree(cli, empty_db, embed_server,

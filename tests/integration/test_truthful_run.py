@@ -104,7 +104,10 @@ def _untyped_with_other_dims(db) -> None:
                "(SELECT chunk_id FROM document_embeddings WHERE collection = %s ORDER BY chunk_id LIMIT 2)", (COLLECTION,))
 
 
-def test_an_engine_run_leaving_vectors_of_another_dimension_is_not_ok(embedded_db, demo_profile, target_env):
+def test_a_plain_engine_run_re_embeds_vectors_of_another_dimension_in_an_untyped_column(embedded_db, demo_profile,
+                                                                                        target_env):
+    """The run left them and said to re-embed them with --keys-from: a vector of another dimension than the model's
+    (a model switched under one name, LangChain's untyped column) is needed as a missing one is."""
     from harness.backfill import BackfillOptions, run_backfill
     from harness.profile import load_profile
     from harness.settings import resolve
@@ -113,9 +116,51 @@ def test_an_engine_run_leaving_vectors_of_another_dimension_is_not_ok(embedded_d
     env = {**target_env, "DATABASE_URL": embedded_db.dsn}
     summary = run_backfill(resolve(load_profile(demo_profile, env=env), database_url=embedded_db.dsn, env=env),
                            BackfillOptions(COLLECTION, progress=False))
-    assert not summary.ok
-    assert "2 vectors of tenant_globex have another dimension than the model's" in summary.stopped
-    assert "backfill --keys-from" in summary.stopped and summary.after.other_dims == 2
+    assert summary.ok, summary.stopped
+    assert (summary.before.needed, summary.before.other_dims, summary.embedded) == (2, 2, 2)
+    assert (summary.after.needed, summary.after.other_dims) == (0, 0)
+    assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE vector_dims(embedding) <> 384") == 0
+
+
+def test_workers_re_embed_vectors_of_another_dimension_in_an_untyped_column(cli, embedded_db, demo_profile, target_env):
+    """The ranges the workers take are cut over the rows the selection embeds: these among them."""
+    _untyped_with_other_dims(embedded_db)
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--workers", "2", "--batch-size", "4",
+                 "--json", env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0 and result.json["ok"] is True, result.out + result.err
+    assert (result.json["after"]["needed"], result.json["after"]["other_dims"]) == (0, 0)
+    assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE vector_dims(embedding) <> 384") == 0
+
+
+def test_every_vector_of_another_dimension_is_a_model_switch_a_run_makes_only_when_approved(embedded_db, demo_profile,
+                                                                                            target_env):
+    from harness.backfill import BackfillOptions, run_backfill
+    from harness.errors import RefusedError
+    from harness.profile import load_profile
+    from harness.settings import resolve
+
+    _untyped_with_other_dims(embedded_db)
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector "
+                        "WHERE collection = %s", (COLLECTION,))
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    settings = resolve(load_profile(demo_profile, env=env), database_url=embedded_db.dsn, env=env)
+    with pytest.raises(RefusedError, match=r"every stored vector of collection 'tenant_globex' \(29\) has another "
+                                           r"dimension than the model's \(384\).*--approve-model-change"):
+        run_backfill(settings, BackfillOptions(COLLECTION, progress=False))
+    assert embedded_db.scalar("SELECT count(*) FROM document_embeddings WHERE vector_dims(embedding) = 768") == 29
+    dry = run_backfill(settings, BackfillOptions(COLLECTION, progress=False, dry_run=True))
+    assert "replacing them is a model switch" in dry.refused
+    summary = run_backfill(settings, BackfillOptions(COLLECTION, progress=False, approve_model_change=True))
+    assert summary.ok and summary.embedded == 29, summary.stopped
+
+
+def test_scope_counts_vectors_of_another_dimension_in_an_untyped_column_as_needed(cli, embedded_db, demo_profile,
+                                                                                 target_env):
+    _untyped_with_other_dims(embedded_db)
+    result = cli("scope", "--profile", demo_profile, "--collection", COLLECTION, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    counts = result.json["counts"]
+    assert (counts["needed"], counts["other_dims"]) == (2, 2), result.out
 
 
 def test_a_run_of_the_apps_command_leaving_vectors_of_another_dimension_is_not_ok(cli, embedded_db, demo_profile,
@@ -125,8 +170,9 @@ def test_a_run_of_the_apps_command_leaving_vectors_of_another_dimension_is_not_o
     result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command", "true",
                       "--override", "the owner runs it to see what the count says")
     assert result.code == 1, result.err
-    assert "2 vectors of another dimension than the model's remain" in result.json["problems"]
-    assert result.json["remaining"] == 0
+    assert ("2 of 29 rows still need a vector (2 of them hold a vector of another dimension than the model's)"
+            in result.json["problems"])
+    assert result.json["remaining"] == 2
 
 
 def _zero_vectors(db, n=3):
@@ -159,17 +205,31 @@ def test_a_run_of_the_apps_command_leaving_all_zero_vectors_is_not_ok(cli, embed
     assert result.json["remaining"] == 3
 
 
-def test_an_engine_run_leaving_duplicate_embedding_rows_is_not_ok(cli, embedded_db, demo_profile, target_env):
+def test_a_plain_run_replaces_a_chunks_duplicate_embedding_rows_with_one(cli, embedded_db, demo_profile, target_env):
     """An embedding table without a unique key, two chunks with a second row each: backfill said ok over them ('31
-    chunks, 31 embedded, 0 needed' of a 29-chunk collection), and only verify's coverage listed them."""
+    chunks, 31 embedded, 0 needed' of a 29-chunk collection), then said not ok and sent the user to --keys-from. A
+    chunk holding two rows is needed: the run replaces its rows by one."""
     embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
     embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
                         "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
     result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
                  env={**target_env, "DATABASE_URL": embedded_db.dsn})
-    assert result.code == 1 and result.json["ok"] is False, result.out
-    assert "2 embedding rows of tenant_globex are a second row of their chunk" in result.err + result.out
-    assert result.json["after"]["duplicates"] == 2
+    assert result.code == 0 and result.json["ok"] is True, result.out + result.err
+    assert (result.json["before"]["needed"], result.json["before"]["duplicates"], result.json["embedded"]) == (2, 2, 2)
+    assert (result.json["after"]["needed"], result.json["after"]["duplicates"]) == (0, 0)
+    assert embedded_db.scalar("SELECT count(*) - count(DISTINCT chunk_id) FROM document_embeddings") == 0
+
+
+def test_a_run_of_the_apps_command_leaving_duplicate_embedding_rows_is_not_ok(cli, embedded_db, demo_profile,
+                                                                              target_env, tmp_path):
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
+                        "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      "echo 'Done. Embedded 29/29 rows. 0 failures.'")
+    assert result.code == 1, result.out
+    assert ("2 of 29 rows still need a vector (their embedding rows include 2 beyond one per chunk)"
+            in result.json["problems"]), result.json["problems"]
 
 
 def test_the_counts_say_a_chunk_with_two_embedding_rows_is_one_chunk(cli, embedded_db, demo_profile, target_env):
@@ -185,12 +245,12 @@ def test_the_counts_say_a_chunk_with_two_embedding_rows_is_one_chunk(cli, embedd
                  env={**target_env, "DATABASE_URL": embedded_db.dsn})
     before = result.json["before"]
     assert (before["chunks"], before["embedded"], before["needed"], before["stale"], before["duplicates"]) == (
-        CHUNKS, CHUNKS, 1, 1, 2), before
+        CHUNKS, CHUNKS, 2, 1, 2), before
 
 
 def test_backfill_keys_from_replaces_a_chunks_duplicate_rows_with_one(cli, embedded_db, demo_profile, target_env,
                                                                       tmp_path):
-    """What the not-ok run says to do about duplicate rows does it."""
+    """The chunks verify's coverage lists for their duplicate rows, re-embedded by key: each keeps one row."""
     embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
     embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
                         "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))

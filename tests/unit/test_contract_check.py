@@ -645,3 +645,35 @@ def test_a_command_embedding_through_the_ai_sdk_ollama_providers_default_fails_t
     assert provider.found.startswith("the command hard-codes http://127.0.0.1:11434/api while the provider is "
                                      "http://gpu-box:11434"), provider.found
     assert "serve-embeddings --port 11434" in provider.expected
+
+
+def test_a_model_flag_given_another_model_fails_and_one_given_ours_passes():
+    """`--model snowflake-arctic-embed:22m` on the command line is the model the command embeds with: the check passed
+    any `--model` whatever its value (study-pg-hybrid-search's `embed_documents.py --model M`)."""
+    other = settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py --model snowflake-arctic-embed:22m")
+    model = outcome(check_contract(other, "c", caller_env={}), "command uses the model")
+    assert model.status == FAIL, model
+    assert "the command is given --model snowflake-arctic-embed:22m while the profile's model is all-minilm" in model.found
+    ours = settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py --model=all-minilm:latest")
+    model = outcome(check_contract(ours, "c", caller_env={}), "command uses the model")
+    assert model.status == PASS and model.found == "it is given --model all-minilm:latest", model
+
+
+def test_a_model_flag_given_a_variable_is_unproven():
+    settings = settings_for("py-sqlalchemy-dsn", "python scripts/reembed.py --model $MODEL")
+    model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert model.status == UNPROVEN and "given --model $MODEL, whose value locate cannot read" in model.note, model
+
+
+@pytest.mark.parametrize("model, status, found", [
+    ("nomic-embed-text:v1.5", PASS, "its --model defaults to nomic-embed-text:v1.5"),
+    ("snowflake-arctic-embed:22m", FAIL, "the command is not given --model, which defaults to nomic-embed-text:v1.5, "
+                                         "while the profile's model is snowflake-arctic-embed:22m"),
+])
+def test_a_model_flag_not_given_is_its_literal_default(model, status, found):
+    """study-pg-hybrid-search's `embed_documents.py` embeds `--model`'s default, nomic-embed-text:v1.5, unless told:
+    the check said `the command reads no model setting that locate can see` (unproven) for any profile model."""
+    settings = settings_for("py-model-flag", "python scripts/embed_documents.py", model=model,
+                            env={"OLLAMA_URL": "{provider_url}", "DATABASE_URL": "{database_url}"})
+    result = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert result.status == status and found in result.found, result

@@ -793,3 +793,48 @@ def test_an_embed_content_method_of_another_library_is_no_gemini_call():
 
     code = "from app.store import store\n\nstore.embed_content(model='x', content='y')\n"
     assert scan("store.py", code, "python") == []
+
+
+@pytest.mark.parametrize("path, code, lang", [
+    ("embed_documents.py", 'import requests\n\ndef ollama_embed_batch(ollama_url, model, texts):\n'
+                           '    r = requests.post(f"{ollama_url.rstrip(\'/\')}/api/embed", json={"model": model, '
+                           '"input": texts}, timeout=180)\n    return r.json()["embeddings"]\n', "python"),
+    ("embed.js", 'const OLLAMA_URL = process.env.OLLAMA_URL;\nexport async function embed(input) {\n'
+                 '  const r = await fetch(`${OLLAMA_URL.replace(/\\/$/, "")}/api/embed`, { method: "POST", '
+                 'body: JSON.stringify({ model: "nomic-embed-text", input }) });\n  return (await r.json()).embeddings;\n}\n',
+     "js"),
+])
+def test_an_ollama_url_whose_interpolation_holds_quotes_is_an_embedding_call(path, code, lang):
+    """study-pg-hybrid-search's `requests.post(f"{ollama_url.rstrip('/')}/api/embed", ...)`: the quotes inside the
+    f-string's braces ended the URL for the scan, so locate found no embedding call and ranked `make embed_all` (a loop
+    over five models) above the script it runs."""
+    from harness.locate.embedding_calls import scan
+
+    [call] = scan(path, code, lang)
+    assert (call.kind, call.name, call.line) == ("ollama-http", "/api/embed", 4 if lang == "python" else 3), call
+
+
+def test_a_cast_in_an_index_expression_is_no_declaration_of_the_table_before_it():
+    """study-pg-hybrid-search: `embedding vector` of no width, then one partial HNSW index per model on
+    `(embedding::halfvec(384))`: locate listed five `document_embeddings halfvec(N)` declarations (and, in a file of
+    indexes alone, five of no table) and said `Declared vector dimensions: 384, 768, 1024, 2560`."""
+    from harness.locate.schema import scan
+
+    ddl = ("CREATE TABLE document_embeddings (\n  document_id bigint NOT NULL,\n  model text NOT NULL,\n"
+           "  embedding vector NOT NULL,\n  PRIMARY KEY (document_id, model)\n);\n\n"
+           "-- one index per model\nCREATE INDEX document_embeddings_hnsw_384_idx\n  ON document_embeddings\n"
+           "  USING hnsw ((embedding::halfvec(384)) halfvec_cosine_ops)\n  WHERE model = 'snowflake-arctic-embed:22m';\n\n"
+           "CREATE INDEX IF NOT EXISTS document_embeddings_hnsw_768_idx ON document_embeddings\n"
+           "  USING hnsw (CAST(embedding AS halfvec(768)) halfvec_cosine_ops) WHERE model = 'nomic-embed-text:v1.5';\n")
+    assert [(d.table, d.column, d.dimensions, d.type) for d in scan("db/init/010_schema.sql", ddl, "sql")] == [
+        ("document_embeddings", "embedding", None, "vector")]
+    indexes_only = ddl[ddl.index("-- one index"):]
+    assert scan("sql/20_create_vector_index.sql", indexes_only, "sql") == []
+
+
+def test_a_table_created_in_code_after_an_index_without_a_semicolon_is_still_declared():
+    from harness.locate.schema import scan
+
+    code = ('def setup(cur):\n    cur.execute("CREATE INDEX IF NOT EXISTS notes_idx ON notes (id)")\n'
+            '    cur.execute("CREATE TABLE IF NOT EXISTS notes (id int, embedding vector(384))")\n')
+    assert [(d.table, d.column, d.dimensions) for d in scan("db.py", code, "python")] == [("notes", "embedding", 384)]
