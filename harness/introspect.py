@@ -44,6 +44,8 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                                          ("chunks.tenant", ch.tenant), ("chunks.updated_at", ch.updated_at)]
                    # text and sources may be ``column->>key`` (a key of a JSON column): the column must exist
                    + [(f"chunks.text[{i}]", f) for i, c in enumerate(ch.text) for f in text_parts.fields(c)]
+                   + [(f"embeddings.input_hash_of[{i}]", f) for i, c in enumerate(profile.embeddings.input_hash_of)
+                      for f in text_parts.fields(c)]
                    + [(f"chunks.sources[{i}]", c) for i, c in enumerate(ch.sources)
                       if not (profile.source and c.startswith("source."))]
                    + [(f"chunks.filter.{c}", c) for c, _ in ch.filter

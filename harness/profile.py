@@ -199,6 +199,9 @@ class EmbeddingTable:
     model: str | None = None
     input_hash: str | None = None
     input_hash_algorithm: str = "sha256"  # harness.hashing.ALGORITHMS; the form (hex or bytea) is the column's type
+    # what the input hash is of where not the embedded text: chunks.text's form (columns, labelled parts), joined by
+    # chunks.text_separator (an app that embeds a text's first N characters and hashes all of it)
+    input_hash_of: tuple[str, ...] = ()
     collection: str | None = None
     tenant: str | None = None
     dimensions: str | None = None
@@ -831,8 +834,9 @@ class _Reader:
         section = self.mapping(
             "embeddings",
             raw,
-            {"schema", "table", "key", "vector", "model", "input_hash", "input_hash_algorithm", "collection", "tenant",
-             "dimensions", "updated_at", "embedded_at", "model_value", "defaults", "index_min_rows", "pad_to", "filter"},
+            {"schema", "table", "key", "vector", "model", "input_hash", "input_hash_algorithm", "input_hash_of",
+             "collection", "tenant", "dimensions", "updated_at", "embedded_at", "model_value", "defaults",
+             "index_min_rows", "pad_to", "filter"},
         )
         table = self.identifier("embeddings.table", section.get("table")) or chunks.table
         schema = self.identifier("embeddings.schema", section.get("schema")) or chunks.schema
@@ -860,6 +864,11 @@ class _Reader:
                               f"{described(chunks)} (a chunk in several collections); expected no "
                               "embeddings.collection: vectors follow their chunk's key")
         input_hash = _column_only("embeddings.input_hash", self.identifier("embeddings.input_hash", section.get("input_hash")))
+        hashed = section.get("input_hash_of")
+        if hashed is not None and input_hash is None:
+            raise ConfigError("profile key 'embeddings.input_hash_of' names what the input hash is of, but "
+                              "embeddings.input_hash is not set; expected embeddings.input_hash (the column holding the "
+                              "hash) or no input_hash_of")
         rows = self.column_values("embeddings.filter", section.get("filter"))
         for column, value in rows:
             if inline:
@@ -880,6 +889,7 @@ class _Reader:
             model=model,
             input_hash=input_hash,
             input_hash_algorithm=self.hash_algorithm(section.get("input_hash_algorithm"), input_hash),
+            input_hash_of=self.text_items("embeddings.input_hash_of", hashed) if hashed is not None else (),
             collection=collection,
             tenant=_column_only("embeddings.tenant", self.identifier("embeddings.tenant", section.get("tenant"))),
             dimensions=self.identifier("embeddings.dimensions", section.get("dimensions")),

@@ -164,13 +164,17 @@ class Target:
             src = cast(SourceTable, self.profile.source)  # the profile requires it with this format
             return pgai_embed_text(self.c(ch.text[0]), ch.schema, ch.table, sql.Identifier(src.schema, src.table),
                                    sql.Identifier(src.key), self.c(src.key))
-        if len(ch.text) == 1:
-            return sql.SQL("coalesce({}, '')").format(self.text_part(ch.text[0]))
+        return self._joined(ch.text)
+
+    def _joined(self, items: tuple[str, ...]) -> sql.Composable:
+        """``chunks.text`` items as one text: one item, or several joined by the separator (NULLs skipped)."""
+        if len(items) == 1:
+            return sql.SQL("coalesce({}, '')").format(self.text_part(items[0]))
         return sql.SQL("concat_ws({}, {})").format(
             # a plain column as concat_ws prints it (a boolean as 't'), so stored hashes keep their meaning
-            sql.Literal(ch.text_separator),
+            sql.Literal(self.profile.chunks.text_separator),
             sql.SQL(", ").join(self.c(col) if not text_parts.is_template(col) and json_field(col)[1] is None
-                               else self.text_part(col) for col in ch.text)
+                               else self.text_part(col) for col in items)
         )
 
     def text_part(self, item: str) -> sql.Composable:
@@ -196,8 +200,11 @@ class Target:
 
     @property
     def hashed_text(self) -> sql.Composable:
-        """The text the input hash is of: the chunk's text as stored (composed), before the newlines an application
-        makes spaces only for its embedding call (khoj hashes ``compiled`` as stored: ``chunks.text_newlines``)."""
+        """The text the input hash is of: ``embeddings.input_hash_of`` where the application hashes other than what it
+        embeds, else the chunk's text as stored (composed), before the newlines an application makes spaces only for
+        its embedding call (khoj hashes ``compiled`` as stored: ``chunks.text_newlines``)."""
+        if self.profile.embeddings.input_hash_of:
+            return self._joined(self.profile.embeddings.input_hash_of)
         return self._composed_text
 
     @property
@@ -205,6 +212,12 @@ class Target:
         """The configured algorithm's lowercase hex of the UTF-8 text, computed inside Postgres (what the engine
         writes; ``harness.hashing.text_hash``); a bytea column receives its bytes (``hashing.as_stored``)."""
         return self.hash_algorithm.hex_sql(self.hashed_text)
+
+    @property
+    def embedded_text_hash(self) -> sql.Composable:
+        """What tells two chunks' texts apart as embedded (the digest of ``chunks.text`` as stored, whatever
+        ``embeddings.input_hash_of`` says the application's hash is of)."""
+        return self.hash_algorithm.hex_sql(self._composed_text)
 
     def hash_differs(self) -> sql.Composed:
         """True where the stored input hash is not the configured digest of the current text, in the column's form

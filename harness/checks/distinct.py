@@ -49,7 +49,7 @@ def confirm(conn, session: CheckSession, fingerprints: list[int], collections: l
         "s.texts || ' different texts)' AS detail, md5(s.v::text) AS grp, cand.text, "
         "coalesce(cand.collection = ANY(%(collections)s), false) AS checked FROM cand JOIN shared s ON s.v = cand.v "
         "ORDER BY checked DESC, 1 LIMIT {cap}").format(
-        id=t.chunk_id, cc=shape.checked_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.text_hash, text=t.text,
+        id=t.chunk_id, cc=shape.checked_collection(), ct=shape.chunk_tenant(), v=t.vector, th=t.embedded_text_hash, text=t.text,
         once=t.read_once(), holding=_holding(session, each=True), cap=sql.Literal(OFFENDERS_CAP))
     params = {"fps": fingerprints, "collections": collections, **_fingerprint_params(dims)}
     return conn.execute(query, params).fetchall()
@@ -64,7 +64,7 @@ def vectors_held(conn, session: CheckSession, fingerprints: list[int], dims: int
     t = session.target
     query = sql.SQL(
         "SELECT md5({v}::vector::text) AS grp, count(*) AS n, min({th}) AS lo, max({th}) AS hi, "
-        "count(DISTINCT {th}) AS texts FROM {holding} GROUP BY 1").format(v=t.vector, th=t.text_hash,
+        "count(DISTINCT {th}) AS texts FROM {holding} GROUP BY 1").format(v=t.vector, th=t.embedded_text_hash,
                                                                           holding=_holding(session))
     return conn.execute(query, {"fps": fingerprints, **_fingerprint_params(dims)}).fetchall()
 

@@ -52,7 +52,8 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
     if lang == "prisma":
         return []
     ruby = rel.lower().endswith((".rb", ".rake"))
-    code, strings = lex(text, "ruby" if ruby else lang)
+    # C#'s comments and quoted strings are JS's (`#` starts a directive, not a comment)
+    code, strings = lex(text, "ruby" if ruby else "js" if rel.endswith(".cs") else lang)
     out: list[DistanceUse] = []
     if lang == "sql":
         out += _sql_operators(rel, code, [(0, len(code))], strict=False)
@@ -74,6 +75,8 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         out += _rails(rel, code)
     elif lang == "php":
         out += _laravel(rel, code)
+    elif rel.endswith(".cs"):
+        out += _efcore(rel, code)
     if lang in ("python", "php"):  # an index a downgrade() or down() makes again is on what its upgrade took away
         out = without_rollbacks(rel, code, out)
     return sorted(dict.fromkeys(out), key=lambda u: (u.line, u.kind))
@@ -488,6 +491,16 @@ def _laravel(rel: str, code: str) -> list[DistanceUse]:
     return [DistanceUse(rel, line_of(code, m.start()), distance, "laravel", name, m.group("col"),
                         f"Distance::{m.group('d')}")
             for m in _LARAVEL_NEIGHBORS.finditer(code) if (distance := _LARAVEL_DISTANCE.get(m.group("d")))]
+
+
+# Pgvector.EntityFrameworkCore's LINQ helpers on an entity's property: `d.Embedding.CosineDistance(q)` (the
+# property's column: ``harness.locate.dotnet.with_columns``).
+_EFCORE = re.compile(r"\.\s*(?P<prop>[A-Z]\w*)\s*!?\s*\.\s*(?P<fn>CosineDistance|L2Distance|MaxInnerProduct)\s*\(")
+
+
+def _efcore(rel: str, code: str) -> list[DistanceUse]:
+    return [DistanceUse(rel, line_of(code, m.start("fn")), _DJANGO_FN[m.group("fn")], "efcore", None, m.group("prop"),
+                        f"{m.group('fn')}()") for m in _EFCORE.finditer(code)]
 
 
 # -- one column's answer --------------------------------------------------------------------------------------------

@@ -121,8 +121,12 @@ _AR_COLUMN = re.compile(r"""\b\w+\.(?:""" + _RB_TYPE + r"""\s*\(?\s*""" + _RB_SY
 _AR_ALTER = re.compile(r"""\b(?:add_column|change_column)\s*\(?\s*""" + _RB_SYM.format("t") + r"""\s*,\s*"""
                        + _RB_SYM.format("c") + r"""\s*,\s*(?::""" + _RB_TYPE + r"""\b"""
                        + r"""|(?P<q3>['"])(?P<type3>vector|halfvec|sparsevec)(?:\(\s*(?P<n3>\d+)\s*\))?(?P=q3))(?P<rest>[^\n]*)""")
-# a method as a migration's rollback may be one: Python's and Ruby's `def down`, PHP's `public function down(): void`
-_RB_METHOD = re.compile(r"""(?m)^\s*(?:(?:public|protected|private|static)\s+)*(?:def|function)\s+(\w+)""")
+# a method as a migration's rollback may be one: Python's and Ruby's `def down`, PHP's `public function down(): void`,
+# an EF Core migration's `protected override void Down(MigrationBuilder migrationBuilder)`
+_RB_METHOD = re.compile(r"""(?m)^\s*(?:(?:public|protected|private|static|internal|override)\s+)*(?:def|function|void)\s+"""
+                        r"""(\w+)""")
+# EF Core's AlterColumn names the type a column had before (`oldType: "vector(768)"`): no declaration of its own
+_EF_OLD_TYPE = re.compile(r"""\boldType\s*:""")
 _AR_LIMIT = re.compile(r"""\blimit:\s*(?P<v>ENV\.fetch\([^)]*\)|ENV\[[^\]]*\]\s*(?:\|\|\s*[\w.]+)?|[\w.]+)""")
 _DIMS_KW = re.compile(r"""\b(?:dimensions?|dims?|length|size)\s*[:=]\s*(?P<v>[\w.]+)""")
 
@@ -407,6 +411,8 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         return _prisma(rel, text)
     if lang in ("js", "python"):
         text = without_comments(text, lang)  # a driver kept commented out, an example DDL: no table made by them
+    elif rel.endswith(".cs"):
+        text = without_comments(text, "js")  # C#'s comments are JS's: `// from vector(768) to vector(1024)`
     covered: set[int] = set()
     if rel.lower().endswith(".json"):
         found += _json_schema(rel, text, covered)
@@ -431,7 +437,10 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _langchain_v2_tables(rel, text)
     if lang == "js" and "createIndex" in text and ("@mastra/" in text or "getVector" in text):
         found += _mastra_stores(rel, text)
-    return without_rollbacks(rel, text, found) if lang in ("python", "php") else found
+    if rel.endswith(".cs"):
+        lines = text.splitlines()
+        found = [d for d in found if not _EF_OLD_TYPE.search(lines[d.line - 1] if 0 < d.line <= len(lines) else "")]
+    return without_rollbacks(rel, text, found) if lang in ("python", "php") or rel.endswith(".cs") else found
 
 
 # langchain_postgres v2 (also its AlloyDB and Cloud SQL siblings): ``PGEngine.(a)init_vectorstore_table(table_name,
@@ -1377,7 +1386,8 @@ def _migration_order(path: str, orders: Orders = _NO_ORDERS) -> tuple[str, int] 
         number = re.match(r"(\d+)_", parts[-1])
         return (folder, int(number.group(1))) if number else None
     for i in range(len(parts) - 2, -1, -1):
-        if re.fullmatch(r"migrations?|(?:post_)?migrate", parts[i]):  # Rails: db/migrate/20240628203936_create_chunks.rb
+        # Rails: db/migrate/20240628203936_create_chunks.rb; EF Core: Migrations/20251228204134_InitialCreate.cs
+        if re.fullmatch(r"[mM]igrations?|(?:post_)?migrate", parts[i]):
             # a prefix word before the number (Quivr's `local_20240107152745_ollama.sql`, which its guide renames to
             # apply it) keeps the migration's place in the timeline; drizzle-kit's meta/000N_snapshot.json is N's
             snapshot = parts[i + 1] == "meta" and len(parts) == i + 3 and re.fullmatch(r"\d+_snapshot\.json", parts[-1])
@@ -1414,10 +1424,10 @@ _COLUMN_AWAY = re.compile(rf"""\b(?:drop_column|remove_column|rename_column)\s*\
 
 def _rolled_back(methods: list[re.Match], pos: int) -> bool:
     """Whether ``pos`` is in a migration's rollback (Rails' ``def down``, Alembic's ``def downgrade()``, Laravel's
-    ``function down()``), given the file's ``_RB_METHOD`` matches: what it does undoes the migration, it makes no
+    ``function down()``, EF Core's ``void Down(...)``), given the file's ``_RB_METHOD`` matches: what it does undoes the migration, it makes no
     schema of its own."""
     before = [d for d in methods if d.start() < pos]
-    return bool(before) and before[-1].group(1) in ("down", "downgrade")
+    return bool(before) and before[-1].group(1) in ("down", "downgrade", "Down")
 
 
 _Said = TypeVar("_Said", bound="_Lined")

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import alembic, golang, laravel, liquibase, spring_boot
+from ..locate import alembic, dotnet, golang, laravel, liquibase, spring_boot
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -316,6 +316,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     declarations = [d for d in declarations if not d.through_registry or mastra_pgvector]
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
     calls = laravel.with_config(calls, lambda rel: _listed_text(base, listed, rel))
+    calls = dotnet.with_options(calls, listed, lambda rel: _listed_text(base, listed, rel))
     changed = liquibase.declarations(changelogs, lambda rel: _listed_text(base, listed, rel))
     # an SQL file a changeset runs (`sqlFile`) is read in the changelog's order, not again as a file of its own
     run_by_changelogs = ({d.path for d in changed} | liquibase.run_elsewhere(
@@ -336,6 +337,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             lambda rel: _listed_text(base, listed, rel)), settings_files), drops, orders := alembic.chain_order(revisions))
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
                  else u for u in schemascan.current_indexes(distancescan.with_model_tables(distances, model_tables), drops, orders)]
+    distances = dotnet.with_columns(distances, listed, lambda rel: _listed_text(base, listed, rel))
     for items in by_cat.values():
         items.sort(key=lambda h: (-h.score, h.path))
     ranked = sorted(dict.fromkeys(entrypoints), key=lambda e: (-e.score, e.command))

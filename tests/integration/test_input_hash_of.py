@@ -1,0 +1,68 @@
+"""An application that embeds part of a stored text but hashes the whole of it (HandbookSearch embeds a file's first
+5,000 characters and keeps the SHA-256 of the whole file): with ``embeddings.input_hash_of`` the input hash is of
+those columns, not of ``chunks.text``, so a row is stale when what the app hashes changed, and the engine writes the
+hash the application writes."""
+
+import httpx
+import pytest
+
+from harness import ConfigError
+from harness.profile import parse_profile
+
+DOCS = """
+CREATE TABLE docs (id bigint PRIMARY KEY, body text NOT NULL, body_hash text, embedding vector(384));
+INSERT INTO docs (id, body) SELECT g, repeat('page ' || g || ' of the handbook on ' ||
+  (ARRAY['tea', 'rain', 'maps'])[g % 3 + 1] || '. ', g) FROM generate_series(1, 10) g;
+UPDATE docs SET body_hash = encode(sha256(convert_to(body, 'UTF8')), 'hex');
+"""
+PROFILE = """name: docs
+provider: {model: hash-embed:384}
+chunks: {table: docs, id: id, text: "{left(body, 40)}", collection_name: docs}
+embeddings: {vector: embedding, input_hash: body_hash, input_hash_of: body}
+"""
+
+
+@pytest.fixture
+def docs(empty_db, embed_server, tmp_path):
+    """10 docs of 36 to 400 characters, each with the SHA-256 of its whole body and the vector of its first 40
+    characters (as the application writes them), but for 2 whose vectors were lost."""
+    empty_db.execute(DOCS)
+    with empty_db.connect(autocommit=True) as conn:
+        rows = conn.execute("SELECT id, left(body, 40) FROM docs ORDER BY id").fetchall()
+        vectors = httpx.post(f"{embed_server.url}/api/embed",
+                             json={"model": "hash-embed:384", "input": [t for _, t in rows]}).json()["embeddings"]
+        for (key, _), vector in zip(rows, vectors):
+            conn.execute("UPDATE docs SET embedding = %s::vector WHERE id = %s AND id NOT IN (4, 9)", (str(vector), key))
+    profile = tmp_path / "docs.yaml"
+    profile.write_text(PROFILE)
+    return profile, {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+
+
+def test_rows_are_stale_by_the_hash_of_what_the_application_hashes_and_the_engine_writes_that_hash(cli, empty_db, docs):
+    profile, env = docs
+    target = ("--profile", profile, "--collection", "docs")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and (scoped.json["counts"]["missing"], scoped.json["counts"]["stale"]) == (2, 0), scoped.out
+    empty_db.execute("UPDATE docs SET body = body || ' (revised)' WHERE id = 7")  # past the 40 characters embedded
+    filled = cli("backfill", *target, "--json", env=env)
+    assert filled.code == 0 and filled.json["embedded"] == 3, filled.out + filled.err  # the 2 lost, the revised one
+    whole = "SELECT count(*) FROM docs WHERE body_hash = encode(sha256(convert_to(body, 'UTF8')), 'hex')"
+    assert empty_db.scalar(whole) == 10
+    verified = cli("verify", *target, "--run-dir", profile.parent / "run", "--json", env=env)
+    assert not [c for c in verified.json["checks"] if c["status"] == "failed"], verified.out
+
+
+def test_input_hash_of_without_an_input_hash_is_refused_naming_both_keys():
+    with pytest.raises(ConfigError, match=r"'embeddings.input_hash_of'.*embeddings.input_hash"):
+        parse_profile(PROFILE.replace("input_hash: body_hash, ", ""), env={})
+
+
+def test_two_texts_that_embed_the_same_cut_share_a_vector_without_failing_distinct_vectors(cli, empty_db, docs):
+    profile, env = docs
+    empty_db.execute("INSERT INTO docs (id, body, embedding) SELECT 11, left(body, 40) || ' and a different tail', "
+                     "embedding FROM docs WHERE id = 10")
+    empty_db.execute("UPDATE docs SET body_hash = encode(sha256(convert_to(body, 'UTF8')), 'hex') WHERE id = 11")
+    verified = cli("verify", "--profile", profile, "--collection", "docs", "--run-dir", profile.parent / "run",
+                   "--json", env=env)
+    statuses = {c["check"]: c["status"] for c in verified.json["checks"]}
+    assert statuses["distinct_vectors"] == "passed", verified.out
