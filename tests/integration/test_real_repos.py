@@ -159,6 +159,19 @@ def assert_whole_procedure_ok(trial: Trial, db, table: str, vector: str, rows: i
     assert db.scalar(f"SELECT count(*) FROM {table}") == rows
 
 
+def damage_inline(db, table: str, text: str, *, edited, reversed_, swapped: tuple, gone) -> None:
+    """The damage round of a table holding its vectors inline (``id``, ``embedding``): a text edited after its vector,
+    a vector reversed (another model's, under the right name), two chunks holding each other's vectors, a lost one."""
+    a, b = swapped
+    with db.connect(autocommit=True) as conn:
+        conn.execute(f"UPDATE {table} SET {text} = {text} || ' (edited)' WHERE id = %s", (edited,))
+        conn.execute(f"UPDATE {table} SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
+        conn.execute(f"UPDATE {table} d SET embedding = o.embedding FROM {table} o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+        conn.execute(f"UPDATE {table} SET embedding = NULL WHERE id = %s", (gone,))
+
+
 def offenders_by_check(path: Path) -> dict[str, set]:
     """offenders.jsonl as {check: keys}; a source row (its "key" null: no chunk to re-embed) as (source_table, key)."""
     by_check: dict[str, set] = {}
@@ -6373,13 +6386,8 @@ def test_ai_chat_laravel_news_chunks_located_drafted_backfilled_and_repaired(cli
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
     with empty_db.connect(autocommit=True) as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM news_chunks ORDER BY id")]
-        edited, reversed_, a, b, gone = ids[0], ids[2], ids[3], ids[5], ids[6]
-        conn.execute("UPDATE news_chunks SET content = content || ' (corrected)' WHERE id = %s", (edited,))
-        conn.execute("UPDATE news_chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
-                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
-        conn.execute("UPDATE news_chunks d SET embedding = o.embedding FROM news_chunks o "
-                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
-        conn.execute("UPDATE news_chunks SET embedding = NULL WHERE id = %s", (gone,))
+    edited, reversed_, a, b, gone = ids[0], ids[2], ids[3], ids[5], ids[6]
+    damage_inline(empty_db, "news_chunks", "content", edited=edited, reversed_=reversed_, swapped=(a, b), gone=gone)
     target = ("--profile", trial.profile, "--collection", "news_chunks")
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert damaged.code == 1, damaged.out
@@ -7154,13 +7162,7 @@ def test_handbook_search_ef_core_documents_located_drafted_backfilled_and_repair
     # (the first 5,000 characters embedded, the whole content hashed); verify and record are ok after.
     edited, other, gone = ids[".github/RUNNER_SETUP.md"], ids["CLAUDE.md"], ids["README.md"]
     a, b = ids["src/HandbookSearch.Translation.Cli/README.md"], ids["AGENTS.md"]
-    with empty_db.connect(autocommit=True) as conn:
-        conn.execute("UPDATE documents SET content = content || ' (edited)' WHERE id = %s", (edited,))
-        conn.execute("UPDATE documents SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
-                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (other,))
-        conn.execute("UPDATE documents d SET embedding = o.embedding FROM documents o "
-                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
-        conn.execute("UPDATE documents SET embedding = NULL WHERE id = %s", (gone,))
+    damage_inline(empty_db, "documents", "content", edited=edited, reversed_=other, swapped=(a, b), gone=gone)
     target = ("--profile", trial.profile, "--collection", "documents")
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert damaged.code == 1, damaged.out
