@@ -52,8 +52,9 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
     if lang == "prisma":
         return []
     ruby = rel.lower().endswith((".rb", ".rake"))
-    # C#'s comments and quoted strings are JS's (`#` starts a directive, not a comment)
-    code, strings = lex(text, "ruby" if ruby else "js" if rel.endswith(".cs") else lang)
+    elixir = rel.lower().endswith((".ex", ".exs"))
+    # C#'s comments and quoted strings are JS's (`#` starts a directive, not a comment); Elixir's are Ruby's
+    code, strings = lex(text, "ruby" if ruby or elixir else "js" if rel.endswith(".cs") else lang)
     out: list[DistanceUse] = []
     if lang == "sql":
         out += _sql_operators(rel, code, [(0, len(code))], strict=False)
@@ -77,7 +78,7 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         out += _laravel(rel, code)
     elif rel.endswith(".cs"):
         out += _efcore(rel, code)
-    if lang in ("python", "php"):  # an index a downgrade() or down() makes again is on what its upgrade took away
+    if lang in ("python", "php") or elixir:  # an index a downgrade() or down() makes again: what its upgrade took away
         out = without_rollbacks(rel, code, out)
     return sorted(dict.fromkeys(out), key=lambda u: (u.line, u.kind))
 

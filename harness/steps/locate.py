@@ -255,7 +255,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                 model_tables[cls] = table if model_tables.get(cls, table) == table else None  # two apps: unknown
         if not doc and filesmod.is_code(rel) and distancescan.has_distances(data):
             distances.extend(distancescan.scan(rel, data.decode("utf-8", "replace"), filesmod.language(rel)))
-        if not doc and (b"rop" in data or b"ENAME" in data or b"ename" in data or b"remove_column" in data
+        if not doc and (b"rop" in data or b"ENAME" in data or b"ename" in data or b"remove" in data  # Rails' remove_column, Ecto's remove
                          or b"new_column_name" in data) and (
                 gone := schemascan.removed(rel, data.decode("utf-8", "replace"))):
             drops[rel] = gone
