@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import alembic, dotnet, golang, laravel, liquibase, spring_boot
+from ..locate import alembic, dotnet, elixir, golang, laravel, liquibase, spring_boot
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -290,6 +290,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         decls = schemascan.scan(rel, text, lang) if schemascan.has_declarations(text) else []
         file_calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
         file_calls += golang.embedding_calls(rel, text) if rel.endswith(".go") else []
+        file_calls += elixir.embedding_calls(rel, text)
         file_calls += laravel.embedding_calls(rel, text) if lang == "php" else []
         found_settings = configscan.scan(rel, text, is_config_file=False)
         declarations.extend(decls)
@@ -317,6 +318,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
     calls = laravel.with_config(calls, lambda rel: _listed_text(base, listed, rel))
     calls = dotnet.with_options(calls, listed, lambda rel: _listed_text(base, listed, rel))
+    calls = elixir.with_modules(calls, listed, lambda rel: _listed_text(base, listed, rel))
     changed = liquibase.declarations(changelogs, lambda rel: _listed_text(base, listed, rel))
     # an SQL file a changeset runs (`sqlFile`) is read in the changelog's order, not again as a file of its own
     run_by_changelogs = ({d.path for d in changed} | liquibase.run_elsewhere(

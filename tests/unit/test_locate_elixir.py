@@ -1,11 +1,12 @@
-"""locate reads an Elixir application's Ecto migrations: pgvector-elixir's `:vector` columns (`size:` their width)
-in `create table(...)` / `alter table(...)` blocks, and a later migration's `remove` of one."""
+"""locate reads an Elixir application: its Ecto migrations (pgvector-elixir's `:vector` columns, `size:` their width,
+in `create table(...)` / `alter table(...)` blocks, and a later migration's `remove` of one) and ollama-ex's embedding
+calls (the model a keyword list sends, the server `Ollama.init` is given or defaults to)."""
 
 from harness.locate.files import language
 from harness.locate.schema import scan as declarations
 from harness.steps.locate import locate
 
-CREATE = '''defmodule Notes.Repo.Migrations.CreatePassages do
+CREATE = '''defmodule Shelf.Repo.Migrations.CreatePassages do
   use Ecto.Migration
 
   def up do
@@ -35,7 +36,7 @@ CREATE = '''defmodule Notes.Repo.Migrations.CreatePassages do
 end
 '''
 
-WIDEN = '''defmodule Notes.Repo.Migrations.NarrowPassages do
+WIDEN = '''defmodule Shelf.Repo.Migrations.NarrowPassages do
   use Ecto.Migration
 
   def up do
@@ -93,3 +94,51 @@ def test_the_index_an_ecto_migrations_down_executes_again_is_no_distance_of_the_
     rel = "priv/repo/migrations/20250301000000_narrow_passages.exs"
     assert [(u.distance, u.table, u.column, u.line) for u in distances(rel, text, language(rel))] == [
         ("cosine", "passages", "embedding", 13)]
+
+
+def elixir_app(tmp_path, embedder: str, init: str = "Ollama.init()"):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "mix.exs").write_text('defmodule Shelf.MixProject do\n  use Mix.Project\nend\n')
+    lib = tmp_path / "lib" / "shelf"
+    lib.mkdir(parents=True)
+    (lib / "settings.ex").write_text(
+        'defmodule Shelf.Settings do\n  @moduledoc "Which models the app uses."\n\n'
+        '  @embedder "hf.co/example/tiny-embed-gguf"\n  @chat "llama3.2"\n\n'
+        '  def embedder, do: @embedder\n  def chat do\n    @chat\n  end\nend\n')
+    (lib / "embedder.ex").write_text(embedder)
+    (lib / "ingest.ex").write_text(
+        'defmodule Shelf.Ingest do\n  alias Shelf.Embedder\n\n  def run(texts) do\n'
+        f'    client = {init}\n    Enum.map(texts, &Embedder.vector(client, &1))\n  end\nend\n')
+    return tmp_path
+
+
+EMBEDDER = """defmodule Shelf.Embedder do
+  alias Shelf.Settings
+
+  def vector(client, text) do
+    params = [model: Settings.embedder(), input: [text]]
+    # Ollama.embed(client, model: "old-model", input: [text])
+    {:ok, %{"embeddings" => [v]}} = Ollama.embed(client, params)
+    v
+  end
+end
+"""
+
+
+def test_an_ollama_ex_embed_call_names_the_model_another_module_returns_and_the_clients_default_server(tmp_path):
+    located = locate(elixir_app(tmp_path, EMBEDDER))
+    assert [(c.path, c.line, c.kind, c.model, c.model_env, c.url, c.url_env) for c in located.embedding_calls] == [
+        ("lib/shelf/embedder.ex", 7, "ollama-client", "hf.co/example/tiny-embed-gguf", None,
+         "http://localhost:11434", None)], located.embedding_calls
+
+
+def test_an_ollama_ex_client_given_a_url_or_an_env_read_says_that_server(tmp_path):
+    inline = EMBEDDER.replace("Ollama.embed(client, params)", 'Ollama.embeddings(client, model: @model, prompt: text)')
+    inline = inline.replace("  alias Shelf.Settings\n", '  @model "nomic-embed-text"\n')
+    located = locate(elixir_app(tmp_path / "a", inline, init='Ollama.init("http://ollama:11434/api")'))
+    assert [(c.model, c.url, c.url_env) for c in located.embedding_calls] == [
+        ("nomic-embed-text", "http://ollama:11434", None)], located.embedding_calls
+    located = locate(elixir_app(tmp_path / "b", inline,
+                                init='Ollama.init(System.get_env("OLLAMA_URL", "http://localhost:11434/api"))'))
+    assert [(c.model, c.url, c.url_env) for c in located.embedding_calls] == [
+        ("nomic-embed-text", "http://localhost:11434", "OLLAMA_URL")], located.embedding_calls
