@@ -64,7 +64,7 @@ def _attribute(code: str, name: str) -> str | None:
 def _url(code: str) -> tuple[str | None, str | None]:
     """The server of the file's ``Ollama.init`` calls where they agree: the library's default for none given, the
     literal, or the env read (with its default); (None, None) where the file makes no client or they differ."""
-    said = set()
+    said: set[tuple[str | None, str | None]] = set()
     for m in _INIT.finditer(code):
         arg = call_args(code, m.end() - 1).strip()
         env = _ENV.search(arg)
