@@ -7324,9 +7324,14 @@ def test_rag_phoenix_ecto_chunks_per_conversation_located_drafted_backfilled_and
             for c in located["embedding_calls"]] == [
         ("lib/rag_ollama_elixir/embedder.ex", 9, "ollama-client", RAG_PHOENIX_MODEL, "http://localhost:11434",
          None)], located["embedding_calls"]
-    # the HNSW index `execute` makes in `up`, not the one its `down` makes again (until this trial: both)
-    assert [(d["path"].rsplit("/", 1)[-1], d["line"], d["distance"]) for d in located["distances"]] == [
-        ("20250715203624_update_vector_dimensions.exs", 21, "cosine")], located["distances"]
+    # the HNSW index `execute` makes in `up`, not the one its `down` makes again (until this trial: both), and
+    # VectorStore's searches, Pgvector.Ecto.Query's `cosine_distance(c.embedding, ...)` `from c in DocumentChunk`, on
+    # the table of that schema module (until this trial: none)
+    assert [(d["path"].rsplit("/", 1)[-1], d["line"], d["distance"], d["kind"], d["table"], d["column"])
+            for d in located["distances"]] == [
+        ("20250715203624_update_vector_dimensions.exs", 21, "cosine", "sql-index", "document_chunks", "embedding"),
+        *(("vector_store.ex", line, "cosine", "ecto", "document_chunks", "embedding") for line in (64, 68, 110, 115))
+    ], located["distances"]
     assert located["entrypoints"] == []  # the upload is a LiveView event: the engine runs
     assert trial.init.json["todo"] == [], trial.init.out
     drafted = trial.profile.read_text()

@@ -142,3 +142,19 @@ def test_an_ollama_ex_client_given_a_url_or_an_env_read_says_that_server(tmp_pat
                                 init='Ollama.init(System.get_env("OLLAMA_URL", "http://localhost:11434/api"))'))
     assert [(c.model, c.url, c.url_env) for c in located.embedding_calls] == [
         ("nomic-embed-text", "http://localhost:11434", "OLLAMA_URL")], located.embedding_calls
+
+
+def test_pgvector_ecto_query_distances_say_the_table_of_the_schema_module_they_query(tmp_path):
+    lib = tmp_path / "lib" / "shelf"
+    lib.mkdir(parents=True)
+    (lib / "passage.ex").write_text('defmodule Shelf.Library.Passage do\n  use Ecto.Schema\n\n  schema "passages" do\n'
+                                    '    field :body, :string\n    field :embedding, Pgvector.Ecto.Vector\n  end\nend\n')
+    (lib / "search.ex").write_text(
+        'defmodule Shelf.Search do\n  import Ecto.Query\n  import Pgvector.Ecto.Query\n  alias Shelf.Library.Passage\n\n'
+        '  def near(v) do\n    from(p in Passage, order_by: cosine_distance(p.embedding, ^v), limit: 5)\n  end\n\n'
+        '  def far(v) do\n    query =\n      from x in Passage,\n        order_by: l2_distance(x.embedding, ^v)\n'
+        '    # order_by: max_inner_product(x.embedding, ^v)\n    query\n  end\nend\n')
+    located = locate(tmp_path)
+    assert [(u.path, u.line, u.distance, u.kind, u.table, u.column) for u in located.distances] == [
+        ("lib/shelf/search.ex", 7, "cosine", "ecto", "passages", "embedding"),
+        ("lib/shelf/search.ex", 13, "l2", "ecto", "passages", "embedding")], located.distances
