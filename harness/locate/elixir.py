@@ -94,15 +94,18 @@ def with_modules(calls: Iterable[EmbeddingCall], listed: Iterable[str],
         return calls
     sources = {rel: _code(text) for rel in sorted(listed) if rel.endswith((".ex", ".exs"))
                and (text := read(rel)) is not None}
-    inits = {u for code in sources.values() if _INIT.search(code) for u in [_url(code)]}
+    made = {rel: _url(code) for rel, code in sources.items() if _INIT.search(code)}
+    inits = set(made.values())
     shared = inits.pop() if len(inits) == 1 else (None, None)
+    at = next((f"{rel}:{line_of(sources[rel], m.start())}" for rel in made
+               for m in [_INIT.search(sources[rel])] if m), None)
     out = []
     for c in calls:
         if c.path.endswith((".ex", ".exs")):
             if c.model_from and c.model_from.startswith("elixir#") and c.model is None:
                 c = replace(c, model=_returned(sources.values(), c.model_from.removeprefix("elixir#")))
-            if c.url is None and c.url_env is None:
-                c = replace(c, url=shared[0], url_env=shared[1])
+            if c.url is None and c.url_env is None and shared != (None, None):
+                c = replace(c, url=shared[0], url_env=shared[1], url_at=at)
         out.append(c)
     return out
 

@@ -127,9 +127,10 @@ end
 
 def test_an_ollama_ex_embed_call_names_the_model_another_module_returns_and_the_clients_default_server(tmp_path):
     located = locate(elixir_app(tmp_path, EMBEDDER))
-    assert [(c.path, c.line, c.kind, c.model, c.model_env, c.url, c.url_env) for c in located.embedding_calls] == [
+    assert [(c.path, c.line, c.kind, c.model, c.model_env, c.url, c.url_env, c.url_at)
+            for c in located.embedding_calls] == [
         ("lib/shelf/embedder.ex", 7, "ollama-client", "hf.co/example/tiny-embed-gguf", None,
-         "http://localhost:11434", None)], located.embedding_calls
+         "http://localhost:11434", None, "lib/shelf/ingest.ex:5")], located.embedding_calls
 
 
 def test_an_ollama_ex_client_given_a_url_or_an_env_read_says_that_server(tmp_path):
