@@ -338,8 +338,23 @@ def _ecto(rel: str, code: str) -> list[DistanceUse]:
     for m in _ECTO_FN.finditer(code):
         bound = [f for f in _ECTO_FROM.finditer(code, 0, m.start()) if f.group("b") == m.group("b")]
         out.append(DistanceUse(rel, line_of(code, m.start()), _ECTO_FN_DISTANCE[m.group("fn")], "ecto", None,
-                               m.group("col"), f"{m.group('fn')}()", bound[-1].group("mod") if bound else None))
+                               m.group("col"), f"{m.group('fn')}()", bound[-1].group("mod") if bound else None,
+                               _ecto_filters(code, m.start())))
     return out
+
+
+_ELIXIR_DEF = re.compile(r"(?m)^\s*defp?\s+\w")
+# a binding's field compared with a pinned value, `c.conversation_id == ^id` (a query's `where`)
+_ECTO_EQUALS = re.compile(r"\b[a-z_]\w*\.(?P<col>[a-z_]\w*)\s*==\s*\^")
+
+
+def _ecto_filters(code: str, at: int) -> tuple[str, ...]:
+    """The columns the function around ``at`` keeps its query to by equality (``where: c.kind == ^k``,
+    ``where(query, [c], c.conversation_id == ^id)``), in the order written."""
+    starts = [d.start() for d in _ELIXIR_DEF.finditer(code)]
+    begin = max((s for s in starts if s < at), default=0)
+    end = min((s for s in starts if s > at), default=len(code))
+    return tuple(dict.fromkeys(e.group("col") for e in _ECTO_EQUALS.finditer(code, begin, end)))
 
 
 def with_model_tables(uses: Iterable[DistanceUse], tables: dict[str, str | None]) -> list[DistanceUse]:

@@ -7304,11 +7304,16 @@ def test_rag_phoenix_ecto_chunks_per_conversation_located_drafted_backfilled_and
                                                              "bob@example.com": "setup_models.sh"})
     rows = empty_db.scalar("SELECT count(*) FROM document_chunks")
     assert rows > 10 and empty_db.scalar("SELECT count(DISTINCT conversation_id) FROM document_chunks") == 2
-    lost = [r[0] for r in empty_db.connect().execute("SELECT id FROM document_chunks ORDER BY id")][1:3]
-    # The column is NOT NULL: two vectors lost as zeros (a restore that kept the rows and not their vectors)
+    ada, bob = (sorted(r[0] for r in empty_db.connect().execute(
+        "SELECT id FROM document_chunks WHERE conversation_id = %s", (conversations[e],)))
+        for e in ("ada@example.com", "bob@example.com"))
+    # The column is NOT NULL: a vector of each conversation lost as zeros (a restore that kept rows, not vectors)
+    zeros = "SELECT count(*) FROM document_chunks WHERE embedding = array_fill(0, ARRAY[768])::vector"
     empty_db.execute("UPDATE document_chunks SET embedding = array_fill(0, ARRAY[768])::vector WHERE id = ANY(%s)",
-                     (lost,))
-    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "document_chunks", plan=True)
+                     ([ada[1], bob[2]],))
+    collection = str(conversations["ada@example.com"])
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", collection, plan=True)
+    print(trial.init.json["profile"]); print(trial.scope.out)
     located = trial.locate.json
     # Ecto's `add :embedding, :vector, size: N` in `create table`/`alter table` blocks; the later migration removes the
     # column and adds it back at 768 (until this trial: `Vector declarations: none found`)

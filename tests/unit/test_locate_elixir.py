@@ -159,3 +159,20 @@ def test_pgvector_ecto_query_distances_say_the_table_of_the_schema_module_they_q
     assert [(u.path, u.line, u.distance, u.kind, u.table, u.column) for u in located.distances] == [
         ("lib/shelf/search.ex", 7, "cosine", "ecto", "passages", "embedding"),
         ("lib/shelf/search.ex", 13, "l2", "ecto", "passages", "embedding")], located.distances
+
+
+def test_the_columns_an_ecto_search_keeps_to_by_equality_are_its_filters():
+    """A search function's `where(query, [c], c.shelf_id == ^id)` (or `where: p.kind == ^k` in its `from`) partitions
+    the rows it searches, as Django's `.filter(project__id=...)` does; a range or another function's `where` does not."""
+    text = ('defmodule Shelf.Search do\n  import Ecto.Query\n  import Pgvector.Ecto.Query\n\n'
+            '  def near(v, shelf_id) do\n    query = from(p in Passage, where: p.kind == ^"note",\n'
+            '      order_by: cosine_distance(p.embedding, ^v), limit: 5)\n'
+            '    query = if shelf_id, do: where(query, [c], c.shelf_id == ^shelf_id), else: query\n'
+            '    where(query, [c], c.inserted_at > ^yesterday())\n  end\n\n'
+            '  def count(shelf_id) do\n    from(p in Passage, where: p.owner_id == ^shelf_id) |> Repo.aggregate(:count)\n'
+            '  end\nend\n')
+    from harness.locate.distances import scan as distances
+
+    rel = "lib/shelf/search.ex"
+    assert [(u.line, u.distance, u.filters) for u in distances(rel, text, language(rel))] == [
+        (7, "cosine", ("kind", "shelf_id"))]
