@@ -7260,21 +7260,23 @@ def rag_phoenix_chunks(text: str, target: int = 300) -> list[str]:
 RAG_PHOENIX_MODEL = "hf.co/CompendiumLabs/bge-base-en-v1.5-gguf"
 
 
-def load_rag_phoenix(db, server, app: Path, uploads: dict[str, str]) -> dict[str, int]:
-    """Per upload a user and a conversation (`document_name` the file), then RagLive's ingest: BaseChunker's chunks,
-    each embedded alone by `Ollama.embed(client, model: ..., input: [chunk])` (`/api/embed`), stored by
-    `VectorStore.store_chunks` (content, embedding, conversation_id, chunk_index, metadata length/created_at, the
-    timestamps Ecto fills). Returns {email: conversation id}."""
-    conversations = {}
+def load_rag_phoenix(db, server, app: Path, uploads: tuple[tuple[str, str], ...]) -> list[int]:
+    """Per upload (a user's email, the file) a conversation (`document_name` the file), then RagLive's ingest:
+    BaseChunker's chunks, each embedded alone by `Ollama.embed(client, model: ..., input: [chunk])` (`/api/embed`),
+    stored by `VectorStore.store_chunks` (content, embedding, conversation_id, chunk_index, metadata length/created_at,
+    the timestamps Ecto fills). Returns the conversations' ids, in the uploads' order."""
+    users: dict[str, int] = {}
+    conversations = []
     with db.connect(autocommit=True) as conn:
-        for email, document in uploads.items():
-            user = conn.execute("INSERT INTO users (email, hashed_password, inserted_at, updated_at) "
-                                "VALUES (%s, 'x', now(), now()) RETURNING id", (email,)).fetchone()[0]
+        for email, document in uploads:
+            if email not in users:
+                users[email] = conn.execute("INSERT INTO users (email, hashed_password, inserted_at, updated_at) "
+                                            "VALUES (%s, 'x', now(), now()) RETURNING id", (email,)).fetchone()[0]
             conversation = conn.execute(
                 "INSERT INTO conversations (title, user_id, document_name, chunking_strategy, inserted_at, updated_at) "
                 "VALUES (%s, %s, %s, 'basic', now(), now()) RETURNING id",
-                (f"Chat about {document}", user, document)).fetchone()[0]
-            conversations[email] = conversation
+                (f"Chat about {document}", users[email], document)).fetchone()[0]
+            conversations.append(conversation)
             for index, chunk in enumerate(rag_phoenix_chunks((app / document).read_text())):
                 vector = httpx_embed(server, RAG_PHOENIX_MODEL, [chunk])[0]
                 conn.execute("INSERT INTO document_chunks (content, embedding, conversation_id, chunk_index, metadata, "
@@ -7289,31 +7291,32 @@ def test_rag_phoenix_ecto_chunks_per_conversation_located_drafted_backfilled_and
     """ViktorVonlex/rag_phoenix: a Phoenix LiveView app whose Ecto migrations make `document_chunks` with
     pgvector-elixir's `add :embedding, :vector, size: 1536, null: false`, then remove it and add it again at 768; its
     upload embeds each chunk through ollama-ex (`Ollama.init()`, the library's default server; the model a module
-    attribute another module returns). locate, profile init, scope, plan, run --engine (Elixir is not installed
-    here), verify, record; then rows gone wrong are named and repaired."""
+    attribute another module returns) into the uploader's conversation, which its search keeps to. locate, profile
+    init, scope, plan, run --engine (Elixir is not installed here), verify, record on one conversation; then rows gone
+    wrong are named and repaired, conversation by conversation."""
     app = Source.of("ViktorVonlex__rag_phoenix").checkout("", tmp_path / "app")
     for path, said in (("lib/rag_ollama_elixir/models.ex", f'@embedding_model "{RAG_PHOENIX_MODEL}"'),
                        ("lib/rag_ollama_elixir/embedder.ex", "params = [model: Models.embedding_model(), input: texts]"),
                        ("lib/rag_ollama_elixir_web/live/rag_live.ex", "client = Ollama.init()"),
                        ("lib/rag_ollama_elixir/vector_store.ex", "chunk_index: index,"),
+                       ("lib/rag_ollama_elixir/vector_store.ex", "where(query, [c], c.conversation_id == ^conversation_id)"),
                        ("lib/rag_ollama_elixir/chunkers/base_chunker.ex", "@target_chunk_size 300")):
         assert said in (app / path).read_text(), (path, said)  # load_rag_phoenix writes what these files say
     for statement in ecto_statements(app / "priv/repo/migrations"):
         empty_db.execute(statement)
-    conversations = load_rag_phoenix(empty_db, server, app, {"ada@example.com": "README.md",
-                                                             "bob@example.com": "setup_models.sh"})
+    # Ada and Bob each upload the app's README.md (two conversations of one document_name); Bob also its setup script
+    first, second, third = load_rag_phoenix(empty_db, server, app, (
+        ("ada@example.com", "README.md"), ("bob@example.com", "setup_models.sh"), ("bob@example.com", "README.md")))
+    keys = {c: sorted(r[0] for r in empty_db.connect().execute(
+        "SELECT id FROM document_chunks WHERE conversation_id = %s", (c,))) for c in (first, second, third)}
     rows = empty_db.scalar("SELECT count(*) FROM document_chunks")
-    assert rows > 10 and empty_db.scalar("SELECT count(DISTINCT conversation_id) FROM document_chunks") == 2
-    ada, bob = (sorted(r[0] for r in empty_db.connect().execute(
-        "SELECT id FROM document_chunks WHERE conversation_id = %s", (conversations[e],)))
-        for e in ("ada@example.com", "bob@example.com"))
-    # The column is NOT NULL: a vector of each conversation lost as zeros (a restore that kept rows, not vectors)
-    zeros = "SELECT count(*) FROM document_chunks WHERE embedding = array_fill(0, ARRAY[768])::vector"
+    assert rows == sum(map(len, keys.values())) and len(keys[first]) == len(keys[third]) > 6 and len(keys[second]) > 2
+    # The column is NOT NULL: a vector of Ada's and of Bob's script's conversation lost as zeros (a restore that kept
+    # rows, not vectors)
+    zeros = "SELECT id FROM document_chunks WHERE embedding = array_fill(0, ARRAY[768])::vector ORDER BY id"
     empty_db.execute("UPDATE document_chunks SET embedding = array_fill(0, ARRAY[768])::vector WHERE id = ANY(%s)",
-                     ([ada[1], bob[2]],))
-    collection = str(conversations["ada@example.com"])
-    trial = procedure(cli, empty_db, server, app, tmp_path / "first", collection, plan=True)
-    print(trial.init.json["profile"]); print(trial.scope.out)
+                     ([keys[first][1], keys[second][2]],))
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", str(first), plan=True)
     located = trial.locate.json
     # Ecto's `add :embedding, :vector, size: N` in `create table`/`alter table` blocks; the later migration removes the
     # column and adds it back at 768 (until this trial: `Vector declarations: none found`)
@@ -7332,37 +7335,42 @@ def test_rag_phoenix_ecto_chunks_per_conversation_located_drafted_backfilled_and
          "lib/rag_ollama_elixir_web/live/chunking_comparison_live.ex:23")], located["embedding_calls"]
     # the HNSW index `execute` makes in `up`, not the one its `down` makes again (until this trial: both), and
     # VectorStore's searches, Pgvector.Ecto.Query's `cosine_distance(c.embedding, ...)` `from c in DocumentChunk`, on
-    # the table of that schema module (until this trial: none)
-    assert [(d["path"].rsplit("/", 1)[-1], d["line"], d["distance"], d["kind"], d["table"], d["column"])
+    # the table of that schema module, kept to one conversation by their `where` (until this trial: none)
+    assert [(d["path"].rsplit("/", 1)[-1], d["line"], d["distance"], d["kind"], d["table"], d["column"], d["filters"])
             for d in located["distances"]] == [
-        ("20250715203624_update_vector_dimensions.exs", 21, "cosine", "sql-index", "document_chunks", "embedding"),
-        *(("vector_store.ex", line, "cosine", "ecto", "document_chunks", "embedding") for line in (64, 68, 110, 115))
-    ], located["distances"]
+        ("20250715203624_update_vector_dimensions.exs", 21, "cosine", "sql-index", "document_chunks", "embedding", []),
+        *(("vector_store.ex", line, "cosine", "ecto", "document_chunks", "embedding", ["conversation_id"])
+          for line in (64, 68, 110, 115))], located["distances"]
     assert located["entrypoints"] == []  # the upload is a LiveView event: the engine runs
     assert trial.init.json["todo"] == [], trial.init.out
     drafted = trial.profile.read_text()
     raw = yaml.safe_load(drafted)
-    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["sources"],
-            raw["embeddings"]["vector"], raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
-        "document_chunks", "id", "content", ["conversation_id"], "embedding", RAG_PHOENIX_MODEL, 768, "cosine"), drafted
+    # A collection per conversation, as the app searches; by its key, not its document_name, which two conversations
+    # share (until this trial: the whole table one collection; then `--collection README.md`, Ada's and Bob's at once)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["collection"],
+            raw["chunks"].get("collection_table"), raw["chunks"]["sources"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "document_chunks", "id", "content", "conversation_id", None, ["conversation_id"], "embedding",
+        RAG_PHOENIX_MODEL, 768, "cosine"), drafted
+    assert "the application's search keeps to one conversation_id (lib/rag_ollama_elixir/vector_store.ex:" in drafted
+    assert "conversations.document_name names 2 rows alike ('README.md'): --collection takes the key" in drafted
     assert ("the application's embedders hard-code http://localhost:11434 at "
             "lib/rag_ollama_elixir_web/live/chunking_comparison_live.ex:23: set OLLAMA_HOST to that server") in drafted, \
         drafted
     assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
-    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 2, trial.scope.out
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 1, trial.scope.out
     for step in (trial.run, trial.verify, trial.record):
         assert step.code == 0, step.out + step.err
-    zeros = "SELECT count(*) FROM document_chunks WHERE embedding = array_fill(0, ARRAY[768])::vector"
-    assert empty_db.scalar(zeros) == 0 and empty_db.scalar("SELECT count(*) FROM document_chunks") == rows
+    # Ada's lost vector re-embedded; Bob's conversations untouched (his lost one is his to backfill)
+    assert [r[0] for r in empty_db.connect().execute(zeros)] == [keys[second][2]]
 
-    # Gone wrong: a chunk edited after its vector, a vector reversed (another model's), one of Ada's and one of Bob's
-    # conversation with each other's vectors, a zero vector. verify names exactly those rows; backfill --keys-from
-    # repairs them; verify and record are ok after.
+    # Gone wrong: in Ada's conversation a chunk edited after its vector, a vector reversed (another model's), a zero
+    # vector, and one chunk holding the vector of Bob's setup-script chunk (and that one Ada's). verify names exactly
+    # Ada's; backfill --keys-from repairs them; verify and record are ok after. Bob's script conversation: verify
+    # names his swapped and lost chunks, and they are repaired alike.
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
-    ada, bob = (sorted(r[0] for r in empty_db.connect().execute(
-        "SELECT id FROM document_chunks WHERE conversation_id = %s", (conversations[e],)))
-        for e in ("ada@example.com", "bob@example.com"))
-    edited, reversed_, zero, a, b = ada[0], ada[3], ada[5], ada[6], bob[1]
+    edited, reversed_, zero, a = (keys[first][i] for i in (0, 3, 5, 6))
+    b = keys[second][1]
     with empty_db.connect(autocommit=True) as conn:
         conn.execute("UPDATE document_chunks SET content = content || ' (edited)' WHERE id = %s", (edited,))
         conn.execute("UPDATE document_chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
@@ -7370,10 +7378,17 @@ def test_rag_phoenix_ecto_chunks_per_conversation_located_drafted_backfilled_and
         conn.execute("UPDATE document_chunks SET embedding = array_fill(0, ARRAY[768])::vector WHERE id = %s", (zero,))
         conn.execute("UPDATE document_chunks d SET embedding = o.embedding FROM document_chunks o "
                      "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
-    target = ("--profile", trial.profile, "--collection", "document_chunks")
-    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
-    assert damaged.code == 1, damaged.out
-    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
-    assert offenders == {"recompute": {edited, reversed_, a, b}, "sane_vectors": {zero}}, offenders
-    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
-    assert empty_db.scalar(zeros) == 0 and empty_db.scalar("SELECT count(*) FROM document_chunks") == rows
+    # distinct_vectors too: the edited chunk's vector is still that of the unedited text in Bob's README conversation,
+    # the zero vector is Bob's lost one's, and Bob's swapped chunk holds the vector of a README chunk's text
+    for collection, named, embedded in (
+            (first, {"recompute": {edited, reversed_, a}, "sane_vectors": {zero}, "distinct_vectors": {edited, zero}}, 4),
+            (second, {"recompute": {b}, "sane_vectors": {keys[second][2]}, "distinct_vectors": {b}}, 2)):
+        target = ("--profile", trial.profile, "--collection", str(collection))
+        damaged = cli("verify", *target, "--run-dir", tmp_path / f"damaged-{collection}", "--json", env=env)
+        assert damaged.code == 1, damaged.out
+        offenders = offenders_by_check(tmp_path / f"damaged-{collection}" / "offenders.jsonl")
+        assert offenders == named, (collection, offenders)
+        repaired_verified_and_recorded(cli, target, tmp_path / f"damaged-{collection}", tmp_path / "historylog.md", app,
+                                       env, embedded=embedded)
+    assert [r[0] for r in empty_db.connect().execute(zeros)] == []
+    assert empty_db.scalar("SELECT count(*) FROM document_chunks") == rows
