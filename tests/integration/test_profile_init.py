@@ -494,12 +494,14 @@ def test_citations_under_keys_of_a_json_column_beside_a_text_column_are_drafted(
 
 def test_a_collection_name_held_by_two_rows_of_its_collection_table_fails_scope_and_the_engine_refuses(
         cli, empty_db, embed_server, tmp_path):
-    """LangChain's collection names are not unique (two workers racing get_or_create): the application reads the
-    first row by name, so the chunks under the other key are invisible to it; counting both as one is no 'ok'."""
-    empty_db.execute(KEYED_COLLECTIONS + "INSERT INTO kb_collection VALUES ('00000000-0000-0000-0000-0000000000cc', "
+    """LangChain's collection names are not unique (two workers racing get_or_create, here after the draft): the
+    application reads the first row by name, so the chunks under the other key are invisible to it; counting both as
+    one is no 'ok'."""
+    empty_db.execute(KEYED_COLLECTIONS)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")  # drafted while each name named one row
+    empty_db.execute("INSERT INTO kb_collection VALUES ('00000000-0000-0000-0000-0000000000cc', "
                      "'handbook', NULL); UPDATE kb_chunk SET collection_id = '00000000-0000-0000-0000-0000000000cc' "
                      "WHERE body IN ('chunk number 1', 'chunk number 2');")
-    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
     scoped = _scope(cli, empty_db, out, "handbook", embed_server)
     assert scoped.code != 0
     check = next(c for c in scoped.json["checks"] if c["check"] == "collection key")
