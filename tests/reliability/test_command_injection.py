@@ -68,7 +68,9 @@ def test_run_passes_hostile_names_verbatim_and_runs_no_payload(cli, demo_db, dem
     result = cli("run", "--profile", demo_profile, f"--collection={name}", f"--into={into}", "--run-dir", tmp_path / "run",
                  "--command", command, "--json", env={**target_env, "DATABASE_URL": demo_db.dsn})
     assert not CANARY.exists(), f"payload ran for {name!r} / {into!r}"
-    assert result.code == 0, result.out + result.err
+    # The recorder exits 0 and fills nothing: the run is not ok for that alone (NEW holds no chunk after it).
+    assert result.json["exit_code"] == 0, result.out + result.err
+    assert result.json["problems"] == [f"{into} holds no chunk after the run: nothing of it was backfilled"], result.out
     args = recorded(log)[0]
     assert args[0] == name and args[1] in (into, "x" + into)
 
