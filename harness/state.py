@@ -317,11 +317,13 @@ def model_switch(stored: dict[str, int], model: str, collection: str, *, into: s
             "(the owner approved replacing them in place)")
 
 
-def dimension_switch(other_dims: int, vectors: int, dims: int, collection: str, *, approve: bool = False) -> str | None:
-    """The model-switch rule where the vector column declares no dimension: when every stored vector has another
-    dimension than the model's ``dims``, they are another model's, replaced in place only with ``approve``; beside
-    vectors of the model's own dimension they are needed rows, re-embedded as missing ones are (None)."""
-    if not other_dims or other_dims < vectors or approve:
+def dimension_switch(stored: Mapping[str, int], dims: int, collection: str, *, approve: bool = False) -> str | None:
+    """The model-switch rule where the vector column declares no dimension, over the ``stored`` vectors of the
+    collection a run writes by dimension (``stored_dimensions``): when every one has another dimension than the model's
+    ``dims``, they are another model's, replaced in place only with ``approve``; beside vectors of the model's own
+    dimension they are needed rows, re-embedded as missing ones are (None)."""
+    vectors = sum(stored.values())
+    if not vectors or any(int(d) == dims for d in stored) or approve:
         return None
     return (f"every stored vector of collection {collection!r} ({vectors}) has another dimension than the model's "
             f"({dims}): replacing them is a model switch: expected --into NEW (fill a new collection, verify, swap) or "

@@ -35,7 +35,7 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
-from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, keys_held_twice, model_switch, still_needed, stored_models, stored_name
+from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, keys_held_twice, model_switch, still_needed, stored_dimensions, stored_models, stored_name
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .batchsize import AdaptiveSize, Sizing
@@ -307,8 +307,8 @@ def run_backfill(
                 summary.count_seconds += time.perf_counter() - counting
             # Refused after preflight, whose refusals (several rows per chunk) say what the counts cannot.
             if measure is not None:
-                switch = dimension_switch(before.other_dims or 0, before.embedded, measure, collection,
-                                          approve=options.approve_model_change)
+                switch = dimension_switch(rls.across(read_conn, profile, tenants, lambda: stored_dimensions(
+                    read_conn, target, collection)), measure, collection, approve=options.approve_model_change)
         except HarnessError as exc:
             if not options.dry_run:
                 raise

@@ -258,8 +258,9 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None
         measured = into if into and into in known else collection
-        if row is not None and dims["column"] is None and measured in known:
-            # An untyped column takes any dimension: what it holds is measured, not declared.
+        if row is not None and dims["column"] is None and (into or collection) in known:
+            # An untyped column takes any dimension: what the collection a run writes holds is measured, not declared
+            # (--into NEW leaves the live one's vectors as they are, whatever their dimension).
             stored_dims = rls.across(conn, target.profile, tenants, lambda: stored_dimensions(conn, target, measured))
         # Preflight: NOT NULL columns left empty, defaults, write path, --into shape, row-level security, stored
         # hashes (it reads rows of the collection: for one that does not exist, whatever its name, scope has failed).
@@ -414,8 +415,7 @@ def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provid
         # The untyped column holds vectors the model cannot have made: the app's queries fail on them ("different
         # vector dimensions"). Beside the model's own they are needed rows; all of them are another model's.
         listed = ", ".join(f"{n} stored vectors of {d} dimensions" for d, n in sorted(odd.items()))
-        switch = dimension_switch(sum(odd.values()), sum(cast(dict, stored).values()), cast(int, expected), collection,
-                                  approve=approve)
+        switch = dimension_switch(cast(dict, stored), cast(int, expected), collection, approve=approve)
         checks.append(verdict("dimensions agree", collection, switch is None, f"every stored vector of {expected} dimensions",
                               switch or f"{listed} in an untyped vector column ({shown}): each is counted needed, and "
                               "a run re-embeds it"))
