@@ -254,9 +254,12 @@ def stored_dimensions(conn: Conn, target: Target, collection: str) -> dict[str, 
     """Stored vectors of the collection by dimension (as text, so tenants' views add up with ``rls.across``).
 
     What an untyped ``vector`` column (Django's ``VectorField(dimensions=None)``) holds: it takes any dimension,
-    so only the rows say which."""
-    query = sql.SQL("SELECT vector_dims({v}::vector)::text AS d, count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL "
-                    "GROUP BY 1").format(v=target.vector, j=target.join(), w=target.chunk_filter())
+    so only the rows say which. With ``embeddings.pad_to`` a vector of that width counts by its model part, any other
+    by its own width (``Target.model_dims``: it is not the model's vector padded, as every count says)."""
+    stored = target.column_vector
+    query = sql.SQL("SELECT coalesce({m}, vector_dims({v}::vector))::text AS d, count(*) AS n FROM {j} WHERE {w} "
+                    "AND {v} IS NOT NULL GROUP BY 1").format(m=target.model_dims(stored), v=stored, j=target.join(),
+                                                             w=target.chunk_filter())
     return {r["d"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}
 
 
