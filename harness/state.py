@@ -59,18 +59,21 @@ def into_new(source: CollectionState, into: str) -> CollectionState:
                            None if source.other_model is None else 0, wanted, no_text=source.no_text)
 
 
-def dims_to_measure(conn: Conn, target: Target, dims: int | None | Callable[[], int | None]) -> int | None:
+def dims_to_measure(conn: Conn, target: Target, dims: int | None | Callable[[], int | None]
+                    ) -> tuple[int | None, str | None]:
     """The dimension every count and the selection compare each vector with: the model's ``dims`` (or what the callable
-    gives, asked only then) where the vector column declares none, as it then holds whatever was written; None where
-    the column's type rules another one out, or no dimension is known."""
+    gives, asked only then: ``Settings.model_dimensions``) where the vector column declares none, as it then holds
+    whatever was written; None where the column's type rules another one out, or no dimension is known. Second, why
+    vectors of another dimension go unmeasured where one was asked and none answered (the counts are then unproven)."""
     if declared_dimensions(conn, target) is not None:
-        return None
+        return None, None
     if not callable(dims):
-        return dims
+        return dims, None
     try:
-        return dims()
-    except HarnessError:
-        return None  # no provider answers: the counts leave other dimensions unmeasured (None), as they say
+        return dims(), None
+    except HarnessError as exc:
+        return None, (f"vectors of another dimension unmeasured: the column declares none, the profile names no "
+                      f"provider.dimensions and the model's could not be asked ({exc})")
 
 
 def declared_dimensions(conn: Conn, target: Target) -> int | None:

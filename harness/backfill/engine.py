@@ -277,7 +277,7 @@ def run_backfill(
         new_is_empty = options.into is not None and rls.visible_count(read_conn, target, options.into, tenants) == 0
         counting = time.perf_counter()
         # A column declared without a dimension: every count and the selection also take vectors of another one.
-        measure = None if new_is_empty else dims_to_measure(read_conn, target, dimensions)
+        measure = None if new_is_empty else dims_to_measure(read_conn, target, dimensions)[0]
         before = rls.visible_state(read_conn, target, options.collection if new_is_empty else collection, model, tenants,
                                    dims=measure)
         counted = time.perf_counter() - counting
@@ -298,7 +298,7 @@ def run_backfill(
                     f"more (first: {', '.join(summary.keys_missing_sample)}); expected keys of existing chunks "
                     "(verify again for a current offenders.jsonl); nothing was written")
             dims, written = _refuse(read_conn, target, provider, options, dimensions, new_is_empty, tenants)
-            if not new_is_empty and (agreed := dims_to_measure(read_conn, target, dims)) != measure:
+            if not new_is_empty and (agreed := dims_to_measure(read_conn, target, dims)[0]) != measure:
                 # The profile named no dimension (or another): counted again with the one the provider gives.
                 measure = agreed
                 counting = time.perf_counter()

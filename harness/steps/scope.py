@@ -236,7 +236,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             # (the engine's rule too); a NEW already begun (a resumed run) is counted as it stands.
             counted = rls.visible_state(conn, target, target_collection if target_collection in known else collection,
                                         settings.model, tenants,
-                                        dims=dims_to_measure(conn, target, settings.model_dimensions))
+                                        dims=dims_to_measure(conn, target, settings.model_dimensions)[0])
             counts = (counted if target_collection in known else into_new(counted, target_collection)).as_dict()
             counts.pop("collection", None)
             if (part := rls.completeness(conn, target, collection, tenants)) is not None:
