@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from ..evidence import write_json_atomic
 from ..files import atomic_write_text
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import unknown_if_none, unmeasured_why
+from ..state import needed_why, unknown_if_none, unmeasured_why
 from ..target import Target
 from . import commandline
 from .common import BackfillCommand, backfill_env, shown_env, utc_now
@@ -230,17 +231,21 @@ def risk_of(scope: ScopeResult, rows: dict[str, Any], estimate: Estimate, comman
             level = max(level, 1)
             reasons.append(check.note)
     if not reasons:
-        reasons.append(risk_reason_when_quiet(rows, engine=command.source == "engine"))
+        reasons.append(risk_reason_when_quiet(rows, engine=command.source == "engine", counts=scope.counts))
     return Risk(("low", "medium", "high")[level], tuple(reasons))
 
 
-def risk_reason_when_quiet(rows: dict[str, Any], engine: bool = True) -> str:
-    """The reason given when nothing raises the risk: what the run adds, and what no count can call current. Only
-    the engine is known to leave the other vectors untouched; a target's own command decides that itself."""
+def risk_reason_when_quiet(rows: dict[str, Any], engine: bool = True, counts: Mapping[str, Any] | None = None) -> str:
+    """The reason given when nothing raises the risk: what the run adds and replaces (the stored vectors it counts
+    needed: ``counts`` say why), and what no count can call current. Only the engine is known to leave the other
+    vectors untouched; a target's own command decides that itself."""
     unknown = rows["chunks"] - rows["to_embed"] if rows.get("current") is None else rows.get("untimed") or None
+    replaced = rows["to_embed"] - rows.get("missing", 0)
     said = ("nothing to embed" if not rows["to_embed"] and not unknown
             else "nothing counted as needing a vector" if not rows["to_embed"]
-            else "only missing vectors are added; existing vectors are untouched" if engine
+            else "only missing vectors are added; existing vectors are untouched" if engine and not replaced
+            else (f"{rows.get('missing', 0)} missing vectors are added and {replaced} stored ones replaced"
+                  f"{needed_why(counts or {})}; the other vectors are untouched") if engine
             else (f"{rows['to_embed']} rows need a vector; what else the target's own command writes is its own and "
                   "not known before it runs (run and verify measure the rows afterwards)"))
     if unknown:
