@@ -204,6 +204,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     written: dict[str, int] = {}
     dims: dict[str, int | None] = {"profile": settings.dimensions, "column": None, "model": None}
     stored_dims: dict[str, int] | None = None  # measured where the column declares no dimension
+    measured_dims: int | None = None  # the dimension the counts compare each vector with (state.dims_to_measure)
     refusal: str | None = None
 
     def check(name: str, ok: bool, found: str, expected: str = "") -> None:
@@ -234,9 +235,9 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             check("collection exists", True, f"{known[collection]} chunks")
             # The collection the run fills: --into NEW copies the chunks without vectors, so each needs one there
             # (the engine's rule too); a NEW already begun (a resumed run) is counted as it stands.
+            measured_dims = dims_to_measure(conn, target, settings.model_dimensions)[0]
             counted = rls.visible_state(conn, target, target_collection if target_collection in known else collection,
-                                        settings.model, tenants,
-                                        dims=dims_to_measure(conn, target, settings.model_dimensions)[0])
+                                        settings.model, tenants, dims=measured_dims)
             counts = (counted if target_collection in known else into_new(counted, target_collection)).as_dict()
             counts.pop("collection", None)
             if (part := rls.completeness(conn, target, collection, tenants)) is not None:
@@ -285,6 +286,10 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     if contract is not None:
         checks += contract.outcomes
     provider_ok = check_provider and _check_provider(settings, checks, dims, probe_retries, target_collection)
+    if dims["model"] is None and settings.dimensions is None and measured_dims is not None:
+        # The model's own dimension, asked for the counts where the profile names none and the column takes any: the
+        # dimension a switch is measured against where the provider is not checked (the gate).
+        dims["model"] = measured_dims
     padded = None
     model_dims, column_dims = dims.get("model"), dims.get("column")
     pad_to = settings.profile.embeddings.pad_to

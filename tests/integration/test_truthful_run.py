@@ -421,3 +421,17 @@ def test_a_vector_of_another_dimension_on_a_chunk_without_text_is_no_row_still_n
                       "--override", "the owner runs it to see what the count says")
     assert result.code == 0 and result.json["problems"] == [], result.out + result.err
     assert (result.json["counts_after"]["needed"], result.json["counts_after"]["other_dims"]) == (0, 0)
+
+
+def test_run_of_the_apps_command_is_refused_as_a_model_switch_where_only_the_model_names_the_dimension(
+        cli, embedded_db, profile_variant, target_env, tmp_path):
+    """An untyped column whose every vector has 768 dimensions, a 384 model, a profile naming no dimension: the gate
+    (which asks no provider for its checks) knew no dimension to compare, so the app's command went ahead and replaced
+    every vector in place, where scope and the engine refuse the switch."""
+    _untyped_with_other_dims(embedded_db)
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector "
+                        "WHERE collection = %s", (COLLECTION,))
+    profile = profile_variant({"  dimensions: ${EMBED_DIMENSIONS:-384}\n": ""})
+    result = run_step(cli, embedded_db, profile, target_env, tmp_path / "run", "--command", "touch ran")
+    assert result.code == 2, result.out + result.err
+    assert "replacing them is a model switch" in result.err and not (tmp_path / "run").exists()
