@@ -35,13 +35,13 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
-from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, keys_held_twice, model_switch, still_needed, stored_dimensions, stored_models, stored_name
+from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, model_switch, still_needed, stored_dimensions, stored_models, stored_name
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .batchsize import AdaptiveSize, Sizing
 from .inflight import AUTO, Gate, Ticket, limit_for
 from .progress import Progress
-from .selection import Needs, Page, Row, existing_keys, iter_batches
+from .selection import Needs, Page, Row, existing_keys, iter_batches, measured_needs
 from .writepool import WritePool, Written
 from .writer import BatchWriter, Vectors, profile_defaults, write_path
 
@@ -332,9 +332,7 @@ def run_backfill(
         if switch:
             raise RefusedError(switch)
         # Chunks with a second embedding row (no unique key on the embedding key): the run replaces their rows by one.
-        twice = tuple(rls.across(read_conn, profile, tenants, lambda: dict.fromkeys(
-            keys_held_twice(read_conn, target, collection), 1))) if before.duplicates and not new_is_empty else ()
-        needs = Needs(measure, twice)
+        needs = measured_needs(read_conn, target, collection, measure, tenants, bool(before.duplicates) and not new_is_empty)
         # Preflight refused row-level security without database.session; with it, an "empty" table may still
         # only look empty to this role, so its indexes are never dropped for a bulk load.
         hidden = rls.applies(rls.inspect(read_conn, profile))

@@ -13,14 +13,14 @@ import jinja2
 
 from .. import db as dbmod
 from .. import redact
-from ..backfill.selection import Page, iter_batches
+from ..backfill.selection import Page, iter_batches, measured_needs
 from ..checks.outcome import Status
 from ..errors import HarnessError
 from ..evidence import write_json_atomic
 from ..files import atomic_write_text
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import needed_why, unknown_if_none, unmeasured_why
+from ..state import dims_to_measure, needed_why, unknown_if_none, unmeasured_why
 from ..target import Target
 from . import commandline
 from .common import BackfillCommand, backfill_env, shown_env, utc_now
@@ -148,16 +148,22 @@ def probe(settings: Settings, collection: str, texts: list[str]) -> Estimate:
     return Estimate(url, len(texts), seconds, rate, None, CEILING_NOTE.format(n=len(texts)))
 
 
-def probe_texts(settings: Settings, collection: str, n: int) -> list[str]:
+def probe_texts(settings: Settings, collection: str, n: int, duplicates: bool = False) -> list[str]:
     """Up to ``n`` texts of rows to embed, read as the engine reads them: under database.session in each tenant's
-    view in turn (outside every view the policies may show no row), until ``n`` are found."""
+    view in turn (outside every view the policies may show no row), until ``n`` are found; ``duplicates``: the counts
+    found chunks holding a second embedding row, which are rows to embed too."""
     from .. import rls
 
     profile = settings.profile
+    target = Target(profile)
     texts: list[str] = []
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
-        for tenant in rls.tenants(conn, profile):
-            page = next(iter_batches(conn, Target(profile), collection, settings.model, n - len(texts),
+        tenants = rls.tenants(conn, profile)
+        # the rows the counts call needed beyond the profile's rule too (another dimension, a second row)
+        needs = measured_needs(conn, target, collection, dims_to_measure(conn, target, settings.model_dimensions)[0],
+                               tenants, duplicates)
+        for tenant in tenants:
+            page = next(iter_batches(conn, target, collection, settings.model, n - len(texts), needs=needs,
                                      scope=functools.partial(rls.scope, conn, profile, tenant)), Page.of([]))
             texts += [r.text for r in page]
             if len(texts) >= n:
@@ -274,7 +280,8 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
         estimate = measured
     else:
         estimate = probe(settings, scope.collection, probe_texts(settings, scope.collection,
-                                                                min(probe_rows, settings.batch_size)))
+                                                                min(probe_rows, settings.batch_size),
+                                                                duplicates=bool(c.get("duplicates"))))
         if estimate.rows_per_second:
             estimate = Estimate(estimate.provider, estimate.probe_rows, estimate.probe_seconds, estimate.rows_per_second,
                                 rows["to_embed"] / estimate.rows_per_second,
