@@ -309,7 +309,8 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
                                                                                                "OLLAMA_MODEL")]
     defaults = c.defaults()
     ours = [n for n in names if given.value(n) == wanted]
-    told = [(f, v) for f, v in c.given_flag_values if _MODEL_FLAG.search(f)]
+    long_name = dict(c.flag_aliases)  # `-m` given is `--model` given, where the script declares both
+    told = [(long_name.get(f, f), v) for f, v in c.given_flag_values if _MODEL_FLAG.search(long_name.get(f, f))]
     # a model flag's value is the model the command embeds with: any other fails, whatever else it reads
     for flag, said in told:
         if re.search(r"[$%{]", said):  # a shell or make variable (`--model $$model`): its value is not read here
