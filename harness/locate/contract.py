@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import cast, overload
@@ -23,6 +24,15 @@ _LANGUAGE_MODEL_SETTING = re.compile(r"MODEL|PROVIDER|ENDPOINT|URL|HOST|BASE|KEY
 _EMBEDDING_SPECIFIC = re.compile(r"EMBED", re.I)
 # A flag that names the embedding model (`--model`, `--embed-model`, `--embedding-model-name`).
 MODEL_FLAG = re.compile(r"^--(?:embed\w*[-_])?model(?:[-_]name)?$", re.I)
+_EMBED_MODEL_FLAG = re.compile(r"^--embed\w*[-_]model", re.I)
+
+
+def is_model_flag(flag: str, declared: Iterable[str]) -> bool:
+    """Whether ``flag`` names the embedding model (``MODEL_FLAG``): beside an embedding model's own flag among the
+    ``declared`` ones (`--embed-model`), only such a one (a plain `--model` is then another model's, a chat's)."""
+    if not MODEL_FLAG.search(flag):
+        return False
+    return bool(_EMBED_MODEL_FLAG.search(flag)) or not any(_EMBED_MODEL_FLAG.search(f) for f in declared)
 MAX_DEPTH = 6  # nested commands (npm script -> make -> python)
 IMPORT_DEPTH = 3  # the module run, and the local modules it imports, three levels down
 
