@@ -432,6 +432,7 @@ def test_run_of_the_apps_command_is_refused_as_a_model_switch_where_only_the_mod
     embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector "
                         "WHERE collection = %s", (COLLECTION,))
     profile = profile_variant({"  dimensions: ${EMBED_DIMENSIONS:-384}\n": ""})
-    result = run_step(cli, embedded_db, profile, target_env, tmp_path / "run", "--command", "touch ran")
+    result = run_step(cli, embedded_db, profile, target_env, tmp_path / "run", "--command", f"touch {tmp_path / 'ran'}")
     assert result.code == 2, result.out + result.err
     assert "replacing them is a model switch" in result.err and not (tmp_path / "run").exists()
+    assert not (tmp_path / "ran").exists()
