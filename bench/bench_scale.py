@@ -100,7 +100,7 @@ def serve() -> None:
 
 def load_chunks(dsn: str, rows: int) -> None:
     """The demo schema without its vector index, and ``rows`` chunks generated in SQL (nothing built in Python), eight
-    to a source URL: a collection of one source would leave citations nothing to prove (every search finds it)."""
+    to a source (title and URL): a collection of one source would leave citations nothing to prove (every search finds it)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(SCHEMA.read_text())
         conn.execute("DROP INDEX document_embeddings_embedding_idx")
@@ -109,7 +109,7 @@ def load_chunks(dsn: str, rows: int) -> None:
         conn.execute(
             "INSERT INTO document_chunks (document_id, collection, chunk_index, content, title, url) "
             "SELECT 1, %s, i, 'chunk ' || i || ': backfill benchmark text about postgres vectors, batch pipelines and row ' "
-            "|| (i::bigint * 7919 %% 10007), 'bench', 'https://example.invalid/doc/' || i / 8 FROM generate_series(0, %s - 1) AS i",
+            "|| (i::bigint * 7919 %% 10007), 'bench ' || i / 8, 'https://example.invalid/doc/' || i / 8 FROM generate_series(0, %s - 1) AS i",
             (COLLECTION, rows))
         conn.execute("VACUUM ANALYZE")
 

@@ -723,14 +723,27 @@ def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> t
         if name is None:
             return None, (f"{chunks.name}.{column} references {rname}.{rcolumn}, which has no column naming the "
                           "collection: --collection takes the key")
+        if shared := _shared_name(conn, ref, name):
+            return None, f"{chunks.name}.{column} references {rname}.{rcolumn}; {shared}: --collection takes the key"
         return (CollectionTable(table=rname, key=rcolumn, name=name, schema=rschema),
                 f"{chunks.name}.{column} references {rname}.{rcolumn}: --collection takes its {name}")
     for ref in _tables_named_after(conn, chunks, column, table):
         name = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=ref.primary_key, role="name").column
+        if name is not None and (shared := _shared_name(conn, ref, name)):
+            return None, f"no foreign key; {chunks.name}.{column} is named after {ref.name}; {shared}: --collection takes the key"
         if name is not None:
             return (CollectionTable(table=ref.name, key=ref.primary_key[0], name=name, schema=ref.schema),
                     f"no foreign key; {chunks.name}.{column} is named after {ref.name}: --collection takes its {name}")
     return None, ""
+
+
+def _shared_name(conn: Conn, ref: Table, name: str) -> str:
+    """Why ``name`` names no one row of ``ref`` (measured: its most shared value and how many rows it names), or ""
+    where every value names one row: a name two rows share would make both one collection under ``--collection``."""
+    row = conn.execute(sql.SQL("SELECT {n}::text, count(*) FROM {t} WHERE {n} IS NOT NULL GROUP BY 1 HAVING count(*) > 1 "
+                               "ORDER BY 2 DESC, 1 LIMIT 1").format(n=sql.Identifier(name),
+                                                                     t=sql.Identifier(ref.schema, ref.name))).fetchone()
+    return f"{ref.name}.{name} names {_v(row, 1)} rows alike ({_v(row, 0)!r})" if row else ""
 
 
 def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,

@@ -257,9 +257,9 @@ def app_provider_urls(calls: Any) -> tuple[str, ...]:
 
 
 def app_fixed_urls(calls: Any) -> tuple[str, ...]:
-    """The URLs the application's Ollama embedders hard-code (no environment name read), each with where:
-    "http://ollama:11434 at path:line"."""
-    return tuple(dict.fromkeys(f"{redact.safe_dsn(c.url)} at {c.path}:{c.line}"  # written to a file: no password
+    """The URLs the application's Ollama embedders hard-code (no environment name read), each with where it is said
+    (the call, or where the client it is given is made): "http://ollama:11434 at path:line"."""
+    return tuple(dict.fromkeys(f"{redact.safe_dsn(c.url)} at {c.url_at or f'{c.path}:{c.line}'}"  # no password
                                for c in calls if c.is_ollama and c.url and not c.url_env))
 
 

@@ -52,8 +52,9 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
     if lang == "prisma":
         return []
     ruby = rel.lower().endswith((".rb", ".rake"))
-    # C#'s comments and quoted strings are JS's (`#` starts a directive, not a comment)
-    code, strings = lex(text, "ruby" if ruby else "js" if rel.endswith(".cs") else lang)
+    elixir = rel.lower().endswith((".ex", ".exs"))
+    # C#'s comments and quoted strings are JS's (`#` starts a directive, not a comment); Elixir's are Ruby's
+    code, strings = lex(text, "ruby" if ruby or elixir else "js" if rel.endswith(".cs") else lang)
     out: list[DistanceUse] = []
     if lang == "sql":
         out += _sql_operators(rel, code, [(0, len(code))], strict=False)
@@ -77,7 +78,9 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         out += _laravel(rel, code)
     elif rel.endswith(".cs"):
         out += _efcore(rel, code)
-    if lang in ("python", "php"):  # an index a downgrade() or down() makes again is on what its upgrade took away
+    elif elixir:
+        out += _ecto(rel, code)
+    if lang in ("python", "php") or elixir:  # an index a downgrade() or down() makes again: what its upgrade took away
         out = without_rollbacks(rel, code, out)
     return sorted(dict.fromkeys(out), key=lambda u: (u.line, u.kind))
 
@@ -309,8 +312,49 @@ def _sqlalchemy(rel: str, code: str) -> list[DistanceUse]:
 
 def model_tables(rel: str, text: str) -> dict[str, str]:
     """The ORM model classes of a Python module with their tables (``__tablename__``; Django's db_table or
-    ``<app>_<model>``), for ``with_model_tables``."""
+    ``<app>_<model>``), or an Elixir file's Ecto schema modules (``schema "t" do``; a module by its last name, as an
+    alias names it), for ``with_model_tables``."""
+    if rel.endswith((".ex", ".exs")):
+        return {m.group("mod"): m.group("t") for m in _ECTO_SCHEMA.finditer(text)}
     return {**(django_model_tables(rel, text) if "Model" in text else {}), **_model_tables(text)}
+
+
+# Ecto: `defmodule App.Docs.Chunk do ... schema "chunks" do` (the next `schema` of the module, before another one)
+_ECTO_SCHEMA = re.compile(r"""(?m)^\s*defmodule\s+(?:[\w.]+\.)?(?P<mod>[A-Z]\w*)\s+do\b(?:(?!^\s*defmodule\b)[\s\S])*?"""
+                          r"""^\s*schema\s*\(?\s*"(?P<t>[^"]+)\"""")
+# pgvector-elixir's Ecto functions on a query binding's field, `cosine_distance(c.embedding, ^v)`, its schema module
+# the one `from c in Module` binds
+_ECTO_FN = re.compile(r"\b(?P<fn>cosine_distance|l2_distance|max_inner_product)\s*\(\s*(?P<b>[a-z_]\w*)\.(?P<col>\w+)")
+_ECTO_FN_DISTANCE = {"cosine_distance": "cosine", "l2_distance": "l2", "max_inner_product": "ip"}
+_ECTO_FROM = re.compile(r"\bfrom\s*\(?\s*(?P<b>[a-z_]\w*)\s+in\s+(?:[\w.]+\.)?(?P<mod>[A-Z]\w*)")
+
+
+def _ecto(rel: str, code: str) -> list[DistanceUse]:
+    """pgvector-elixir's query functions in a file importing ``Pgvector.Ecto.Query``, on the schema module the
+    binding names (``with_model_tables`` names its table)."""
+    if "Pgvector.Ecto.Query" not in code:
+        return []
+    out = []
+    for m in _ECTO_FN.finditer(code):
+        bound = [f for f in _ECTO_FROM.finditer(code, 0, m.start()) if f.group("b") == m.group("b")]
+        out.append(DistanceUse(rel, line_of(code, m.start()), _ECTO_FN_DISTANCE[m.group("fn")], "ecto", None,
+                               m.group("col"), f"{m.group('fn')}()", bound[-1].group("mod") if bound else None,
+                               _ecto_filters(code, m.start())))
+    return out
+
+
+_ELIXIR_DEF = re.compile(r"(?m)^\s*defp?\s+\w")
+# a binding's field compared with a pinned value, `c.conversation_id == ^id` (a query's `where`)
+_ECTO_EQUALS = re.compile(r"\b[a-z_]\w*\.(?P<col>[a-z_]\w*)\s*==\s*\^")
+
+
+def _ecto_filters(code: str, at: int) -> tuple[str, ...]:
+    """The columns the function around ``at`` keeps its query to by equality (``where: c.kind == ^k``,
+    ``where(query, [c], c.conversation_id == ^id)``), in the order written."""
+    starts = [d.start() for d in _ELIXIR_DEF.finditer(code)]
+    begin = max((s for s in starts if s < at), default=0)
+    end = min((s for s in starts if s > at), default=len(code))
+    return tuple(dict.fromkeys(e.group("col") for e in _ECTO_EQUALS.finditer(code, begin, end)))
 
 
 def with_model_tables(uses: Iterable[DistanceUse], tables: dict[str, str | None]) -> list[DistanceUse]:

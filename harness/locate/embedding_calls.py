@@ -51,6 +51,9 @@ class EmbeddingCall:
     # the library makes each newline of a text a space before embedding it, unless the call says otherwise
     # (LangChain.js's OpenAIEmbeddings and AzureOpenAIEmbeddings: `stripNewLines = true`)
     newlines_to_spaces: bool = field(default=False, compare=False)
+    # "path:line" where the URL is said when not at the call: the client is made in another file and passed in
+    # (ollama-ex's `Ollama.init()` in a LiveView, `Ollama.embed(client, ...)` in the embedder)
+    url_at: str | None = field(default=None, compare=False)
 
     @property
     def in_process(self) -> bool:
@@ -65,7 +68,7 @@ class EmbeddingCall:
     def as_dict(self) -> dict:
         return {**{k: v for k, v in self.__dict__.items()
                    if k not in ("model_from", "url_from", "task_prefixes", "model_setting", "url_setting",
-                                "newlines_to_spaces")},
+                                "newlines_to_spaces", "url_at") or k == "url_at" and v},
                 "in_process": self.in_process}
 
 

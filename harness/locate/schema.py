@@ -427,6 +427,9 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _active_record(rel, text, covered)
     if lang == "php":
         found += _laravel(rel, without_comments(text, lang), covered)
+    if rel.endswith((".ex", ".exs")):
+        text = without_comments(text, "ruby")  # Elixir's comments are Ruby's: `# was 1536`
+        found += _ecto(rel, text, covered)
     if lang in ("sql", "python", "js", "ruby", "php", "other", "shell"):
         found += _sql(rel, text, covered, strict=lang != "sql")
     if lang in ("python", "js") and ("VectorStore" in text or "PGVector" in text):
@@ -440,7 +443,8 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
     if rel.endswith(".cs"):
         lines = text.splitlines()
         found = [d for d in found if not _EF_OLD_TYPE.search(lines[d.line - 1] if 0 < d.line <= len(lines) else "")]
-    return without_rollbacks(rel, text, found) if lang in ("python", "php") or rel.endswith(".cs") else found
+    return without_rollbacks(rel, text, found) if lang in ("python", "php") or rel.endswith((".cs", ".ex", ".exs")) \
+        else found
 
 
 # langchain_postgres v2 (also its AlloyDB and Cloud SQL siblings): ``PGEngine.(a)init_vectorstore_table(table_name,
@@ -1304,6 +1308,36 @@ def _active_record(rel: str, text: str, covered: set[int]) -> list[VectorDeclara
     return sorted(out, key=lambda d: d.line)
 
 
+# Ecto (pgvector-elixir's `:vector` type): `add :embedding, :vector, size: 768` (or `add(...)`, `modify`,
+# `add_if_not_exists`, the type a `"vector(768)"` string) in a migration's `create table(:t) do` /
+# `create_if_not_exists table("t")` / `alter table(:t) do` block; the width is `size:`.
+_ECTO_BLOCK = re.compile(r"""\b(?:create|create_if_not_exists|alter)\s*\(?\s*table\s*\(\s*""" + _RB_SYM.format("t"))
+_ECTO_COLUMN = re.compile(r"""\b(?:add|add_if_not_exists|modify)\s*\(?\s*""" + _RB_SYM.format("c") + r"""\s*,\s*(?::"""
+                          + _RB_TYPE + r"""\b|(?P<q3>['"])(?P<type3>vector|halfvec|sparsevec)(?:\(\s*(?P<n3>\d+)\s*\))?(?P=q3))"""
+                          r"""(?P<rest>[^\n]*)""")
+_ECTO_SIZE = re.compile(r"""\bsize:\s*(?P<v>@?[\w.]+)""")
+
+
+def _ecto(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+    """The vector columns an Ecto migration adds, on the table of the enclosing ``create table(...)`` /
+    ``alter table(...)`` block (none that ``def down`` adds: what a rollback restores)."""
+    out = []
+    blocks = list(_ECTO_BLOCK.finditer(text))
+    methods = list(_RB_METHOD.finditer(text))
+    for m in _ECTO_COLUMN.finditer(text):
+        before = [b for b in blocks if b.start() < m.start()]
+        if not before or _rolled_back(methods, m.start()):
+            continue
+        size = _ECTO_SIZE.search(m.group("rest"))
+        dims = int(m.group("n3")) if m.group("n3") else (
+            int_value(text, size.group("v").lstrip("@")) if size else None)
+        line = line_of(text, m.start())
+        covered.add(line)
+        out.append(VectorDeclaration(rel, line, dims, "ecto", _rb_name(before[-1], "t"), _rb_name(m, "c"),
+                                     m.group("type") or m.group("type3")))
+    return out
+
+
 # Laravel's schema builder: `Schema::create('t', function (Blueprint $table) {` (or `::table`, through
 # `Schema::connection('c')->`), and in it `$table->vector('col', 1536)` (Laravel 11+, and pgvector-php's `halfvec`,
 # `sparsevec`), the dimension positional, named (`dimensions: 1536`), an `env('NAME', 768)`, or none.
@@ -1474,7 +1508,38 @@ def removed_in(text: str) -> tuple[tuple[str, str | None], ...]:
         out.append((table, None if m.group("table") else _unquote(column)))
     if "Schema" in text:
         out += _laravel_removed(text)
+    if "Ecto.Migration" in text:
+        out += _ecto_removed(text)
     return tuple(dict.fromkeys(out))
+
+
+# Ecto: `drop table(:t)` / `drop_if_exists table(:t)`, `rename table(:t), to: table(:u)`, and `remove :c` /
+# `remove_if_exists :c` in an `alter table(:t)` block, `rename table(:t), :c, to: :d`.
+_ECTO_TABLE_AWAY = re.compile(r"""\b(?:drop|drop_if_exists)\s*\(?\s*table\s*\(\s*""" + _RB_SYM.format("t")
+                              + r"""|\brename\s*\(?\s*table\s*\(\s*""" + _RB_SYM.format("r") + r"""[^)]*\)\s*,\s*to:""")
+_ECTO_COLUMN_AWAY = re.compile(r"""\b(?:remove|remove_if_exists)\s*\(?\s*""" + _RB_SYM.format("c")
+                               + r"""|\brename\s*\(?\s*table\s*\(\s*""" + _RB_SYM.format("t") + r"""[^)]*\)\s*,\s*"""
+                               + _RB_SYM.format("o") + r"""\s*,\s*to:""")
+
+
+def _ecto_removed(text: str) -> list[tuple[str, str | None]]:
+    """What an Ecto migration's ``up``/``change`` drops or renames (``def down``'s is what a rollback undoes)."""
+    methods = list(_RB_METHOD.finditer(text))
+    blocks = list(_ECTO_BLOCK.finditer(text))
+    out: list[tuple[str, str | None]] = []
+    for m in _ECTO_TABLE_AWAY.finditer(text):
+        if not _rolled_back(methods, m.start()):
+            out.append((cast(str, _rb_name(m, "t") or _rb_name(m, "r")), None))
+    for m in _ECTO_COLUMN_AWAY.finditer(text):
+        if _rolled_back(methods, m.start()):
+            continue
+        if _rb_name(m, "o"):
+            out.append((cast(str, _rb_name(m, "t")), _rb_name(m, "o")))
+            continue
+        before = [b for b in blocks if b.start() < m.start()]
+        if before:
+            out.append((cast(str, _rb_name(before[-1], "t")), _rb_name(m, "c")))
+    return out
 
 
 # Laravel: `Schema::drop('t')`, `Schema::dropIfExists('t')`, `Schema::rename('t', 'u')`, and in a `Schema::table`

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import alembic, dotnet, golang, laravel, liquibase, spring_boot
+from ..locate import alembic, dotnet, elixir, golang, laravel, liquibase, spring_boot
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -250,12 +250,13 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             spring_pgvector = spring_pgvector or spring_boot.brings_pgvector_store(name, data)
             mastra_pgvector = mastra_pgvector or (b"@mastra/" in data and schemascan.makes_mastra_pgvector(
                 data.decode("utf-8", "replace")))
-        if not doc and name.endswith(".py") and (b"Model" in data or b"__tablename__" in data):
+        if not doc and (name.endswith(".py") and (b"Model" in data or b"__tablename__" in data)
+                        or name.endswith(".ex") and b"Ecto.Schema" in data):
             for cls, table in distancescan.model_tables(rel, data.decode("utf-8", "replace")).items():
                 model_tables[cls] = table if model_tables.get(cls, table) == table else None  # two apps: unknown
         if not doc and filesmod.is_code(rel) and distancescan.has_distances(data):
             distances.extend(distancescan.scan(rel, data.decode("utf-8", "replace"), filesmod.language(rel)))
-        if not doc and (b"rop" in data or b"ENAME" in data or b"ename" in data or b"remove_column" in data
+        if not doc and (b"rop" in data or b"ENAME" in data or b"ename" in data or b"remove" in data  # Rails' remove_column, Ecto's remove
                          or b"new_column_name" in data) and (
                 gone := schemascan.removed(rel, data.decode("utf-8", "replace"))):
             drops[rel] = gone
@@ -290,6 +291,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         decls = schemascan.scan(rel, text, lang) if schemascan.has_declarations(text) else []
         file_calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
         file_calls += golang.embedding_calls(rel, text) if rel.endswith(".go") else []
+        file_calls += elixir.embedding_calls(rel, text)
         file_calls += laravel.embedding_calls(rel, text) if lang == "php" else []
         found_settings = configscan.scan(rel, text, is_config_file=False)
         declarations.extend(decls)
@@ -317,6 +319,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     calls = embedding_calls.with_imported_models(calls, lambda rel: _listed_text(base, listed, rel))
     calls = laravel.with_config(calls, lambda rel: _listed_text(base, listed, rel))
     calls = dotnet.with_options(calls, listed, lambda rel: _listed_text(base, listed, rel))
+    calls = elixir.with_modules(calls, listed, lambda rel: _listed_text(base, listed, rel))
     changed = liquibase.declarations(changelogs, lambda rel: _listed_text(base, listed, rel))
     # an SQL file a changeset runs (`sqlFile`) is read in the changelog's order, not again as a file of its own
     run_by_changelogs = ({d.path for d in changed} | liquibase.run_elsewhere(

@@ -467,6 +467,21 @@ def test_a_collection_named_through_a_foreign_key_is_drafted_with_its_collection
     assert scoped.json["counts"]["missing"] == 8
 
 
+def test_a_name_two_rows_of_the_collection_table_share_is_no_collections_name(cli, empty_db, embed_server, tmp_path):
+    """Two users' conversations about one file name (rag_phoenix's `conversations.document_name`): `--collection` by
+    that name would take both as one collection, which the app never searches. The key is the collection, said why."""
+    empty_db.execute(KEYED_COLLECTIONS + "UPDATE kb_collection SET label = 'handbook';")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0, result.err
+    drafted = out.read_text()
+    raw = yaml.safe_load(drafted)
+    assert raw["chunks"]["collection"] == "collection_id" and "collection_table" not in raw["chunks"], drafted
+    assert "kb_collection.label names 2 rows alike ('handbook'): --collection takes the key" in drafted, drafted
+    scoped = _scope(cli, empty_db, out, "00000000-0000-0000-0000-00000000000a", embed_server)
+    assert scoped.code == 0, scoped.out + scoped.err
+    assert scoped.json["counts"]["missing"] == 8
+
+
 def test_citations_under_keys_of_a_json_column_beside_a_text_column_are_drafted(cli, empty_db, tmp_path):
     empty_db.execute(KEYED_COLLECTIONS)
     result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
@@ -479,12 +494,14 @@ def test_citations_under_keys_of_a_json_column_beside_a_text_column_are_drafted(
 
 def test_a_collection_name_held_by_two_rows_of_its_collection_table_fails_scope_and_the_engine_refuses(
         cli, empty_db, embed_server, tmp_path):
-    """LangChain's collection names are not unique (two workers racing get_or_create): the application reads the
-    first row by name, so the chunks under the other key are invisible to it; counting both as one is no 'ok'."""
-    empty_db.execute(KEYED_COLLECTIONS + "INSERT INTO kb_collection VALUES ('00000000-0000-0000-0000-0000000000cc', "
+    """LangChain's collection names are not unique (two workers racing get_or_create, here after the draft): the
+    application reads the first row by name, so the chunks under the other key are invisible to it; counting both as
+    one is no 'ok'."""
+    empty_db.execute(KEYED_COLLECTIONS)
+    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")  # drafted while each name named one row
+    empty_db.execute("INSERT INTO kb_collection VALUES ('00000000-0000-0000-0000-0000000000cc', "
                      "'handbook', NULL); UPDATE kb_chunk SET collection_id = '00000000-0000-0000-0000-0000000000cc' "
                      "WHERE body IN ('chunk number 1', 'chunk number 2');")
-    _, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
     scoped = _scope(cli, empty_db, out, "handbook", embed_server)
     assert scoped.code != 0
     check = next(c for c in scoped.json["checks"] if c["check"] == "collection key")

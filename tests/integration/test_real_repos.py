@@ -102,6 +102,7 @@ def server():
                  "thenlper/gte-small": "hash-embed:384", "gte-small": "hash-embed:384",
                  "embeddings": "hash-embed:512",  # formbricks: the Azure deployment's default name
                  "llama3.2": "hash-embed:3072",  # llm-app: embeds with its chat model
+                 "hf.co/CompendiumLabs/bge-base-en-v1.5-gguf": "hash-embed:768",  # rag_phoenix: a GGUF from HF
                  "llama2": "hash-embed:4096"},  # quivr: langchain_community's OllamaEmbeddings without a model
     ).start()
     try:
@@ -157,6 +158,19 @@ def assert_whole_procedure_ok(trial: Trial, db, table: str, vector: str, rows: i
     # Measured, not parsed: every row now has a vector.
     assert db.scalar(f'SELECT count(*) FROM {table} WHERE "{vector}" IS NULL') == 0
     assert db.scalar(f"SELECT count(*) FROM {table}") == rows
+
+
+def damage_inline(db, table: str, text: str, *, edited, reversed_, swapped: tuple, gone) -> None:
+    """The damage round of a table holding its vectors inline (``id``, ``embedding``): a text edited after its vector,
+    a vector reversed (another model's, under the right name), two chunks holding each other's vectors, a lost one."""
+    a, b = swapped
+    with db.connect(autocommit=True) as conn:
+        conn.execute(f"UPDATE {table} SET {text} = {text} || ' (edited)' WHERE id = %s", (edited,))
+        conn.execute(f"UPDATE {table} SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
+        conn.execute(f"UPDATE {table} d SET embedding = o.embedding FROM {table} o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+        conn.execute(f"UPDATE {table} SET embedding = NULL WHERE id = %s", (gone,))
 
 
 def offenders_by_check(path: Path) -> dict[str, set]:
@@ -6373,13 +6387,8 @@ def test_ai_chat_laravel_news_chunks_located_drafted_backfilled_and_repaired(cli
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
     with empty_db.connect(autocommit=True) as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM news_chunks ORDER BY id")]
-        edited, reversed_, a, b, gone = ids[0], ids[2], ids[3], ids[5], ids[6]
-        conn.execute("UPDATE news_chunks SET content = content || ' (corrected)' WHERE id = %s", (edited,))
-        conn.execute("UPDATE news_chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
-                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
-        conn.execute("UPDATE news_chunks d SET embedding = o.embedding FROM news_chunks o "
-                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
-        conn.execute("UPDATE news_chunks SET embedding = NULL WHERE id = %s", (gone,))
+    edited, reversed_, a, b, gone = ids[0], ids[2], ids[3], ids[5], ids[6]
+    damage_inline(empty_db, "news_chunks", "content", edited=edited, reversed_=reversed_, swapped=(a, b), gone=gone)
     target = ("--profile", trial.profile, "--collection", "news_chunks")
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert damaged.code == 1, damaged.out
@@ -7154,13 +7163,7 @@ def test_handbook_search_ef_core_documents_located_drafted_backfilled_and_repair
     # (the first 5,000 characters embedded, the whole content hashed); verify and record are ok after.
     edited, other, gone = ids[".github/RUNNER_SETUP.md"], ids["CLAUDE.md"], ids["README.md"]
     a, b = ids["src/HandbookSearch.Translation.Cli/README.md"], ids["AGENTS.md"]
-    with empty_db.connect(autocommit=True) as conn:
-        conn.execute("UPDATE documents SET content = content || ' (edited)' WHERE id = %s", (edited,))
-        conn.execute("UPDATE documents SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
-                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (other,))
-        conn.execute("UPDATE documents d SET embedding = o.embedding FROM documents o "
-                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
-        conn.execute("UPDATE documents SET embedding = NULL WHERE id = %s", (gone,))
+    damage_inline(empty_db, "documents", "content", edited=edited, reversed_=other, swapped=(a, b), gone=gone)
     target = ("--profile", trial.profile, "--collection", "documents")
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     assert damaged.code == 1, damaged.out
@@ -7171,3 +7174,223 @@ def test_handbook_search_ef_core_documents_located_drafted_backfilled_and_repair
     assert empty_db.scalar(whole) == rows
     assert empty_db.scalar("SELECT count(*) FROM documents WHERE embedding IS NULL") == 0
     assert empty_db.scalar("SELECT count(*) FROM documents") == rows
+
+
+# -- ViktorVonlex/rag_phoenix: Elixir, Phoenix LiveView, Ecto migrations with pgvector-elixir, ollama-ex ------------
+
+_ECTO_TYPES = {"string": "varchar(255)", "text": "text", "integer": "integer", "map": "jsonb", "citext": "citext",
+               "binary": "bytea", "utc_datetime": "timestamp(0)", "boolean": "boolean", "bigint": "bigint"}
+_ECTO_ON_DELETE = {"delete_all": " ON DELETE CASCADE", "nilify_all": " ON DELETE SET NULL", "nothing": ""}
+
+
+def _ecto_column(line: str) -> str:
+    """One `add :name, type, opts` as the column ecto_sql's Postgres adapter makes."""
+    m = re.fullmatch(r"add\(?\s*:(\w+),\s*(.*?)\)?", line)
+    name, rest = m.group(1), m.group(2)
+    ref = re.match(r"references\(:(\w+)(?:,\s*on_delete:\s*:(\w+))?\)", rest)
+    if ref:
+        sql = f"{name} bigint REFERENCES {ref.group(1)}(id){_ECTO_ON_DELETE[ref.group(2) or 'nothing']}"
+        rest = rest[ref.end():]
+    else:
+        kind = re.match(r":(\w+)", rest).group(1)
+        size = re.search(r"\bsize:\s*(\d+)", rest)
+        sql = f"{name} {'vector(' + size.group(1) + ')' if kind == 'vector' else _ECTO_TYPES[kind]}"
+    return sql + (" NOT NULL" if re.search(r"\bnull:\s*false", rest) else "")
+
+
+def ecto_statements(migrations: Path) -> list[str]:
+    """What `mix ecto.migrate` runs for each migration's `up`/`change` (the forms these migrations use: `execute`,
+    `create table ... do`, `alter table ... do` with `add`/`remove`, `timestamps`, `create (unique_)index`, `flush`);
+    any other line is refused, so nothing the app declares is silently left out."""
+    statements: list[str] = []
+    for path in sorted(migrations.glob("[0-9]*.exs")):  # not .formatter.exs
+        body = re.split(r"(?m)^  def down\b", path.read_text())[0]
+        lines = [re.sub(r"\s+#.*$", "", x).strip() for x in body.splitlines()]
+        block: tuple[str, str, bool] | None = None  # (create/alter, table, primary key)
+        columns: list[str] = []
+        for line in lines:
+            if not line or line.startswith(("#", "defmodule", "use Ecto.Migration", "def up", "def change", "flush()")):
+                continue
+            if block is None and line == "end":
+                continue
+            if m := re.fullmatch(r'execute\(?\s*"([^"]+)"(?:,\s*"[^"]*")?\)?', line):
+                statements.append(m.group(1))
+            elif m := re.fullmatch(r"(create|alter) table\(:(\w+)(, primary_key: false)?\) do", line):
+                block, columns = (m.group(1), m.group(2), not m.group(3)), []
+            elif m := re.fullmatch(r"create (unique_)?index\(:(\w+), \[([^\]]+)\]\)", line):
+                cols = [c.strip().lstrip(":") for c in m.group(3).split(",")]
+                statements.append(f"CREATE {'UNIQUE ' if m.group(1) else ''}INDEX {m.group(2)}_{'_'.join(cols)}_index "
+                                  f"ON {m.group(2)} ({', '.join(cols)})")
+            elif block and line.startswith("add"):
+                columns.append(("ADD COLUMN " if block[0] == "alter" else "") + _ecto_column(line))
+            elif block and (m := re.fullmatch(r"remove :(\w+)", line)):
+                columns.append(f"DROP COLUMN {m.group(1)}")
+            elif block and (m := re.fullmatch(r"timestamps\((.*)\)", line)):
+                kind = _ECTO_TYPES[re.search(r"type:\s*:(\w+)", m.group(1)).group(1)]
+                columns += [f"{c} {kind} NOT NULL" for c in ("inserted_at", "updated_at")
+                            if f"{c}: false" not in m.group(1)]
+            elif block and line == "end":
+                if block[0] == "create":
+                    key = ["id bigserial PRIMARY KEY"] if block[2] else []
+                    statements.append(f"CREATE TABLE {block[1]} ({', '.join(key + columns)})")
+                else:
+                    statements.append(f"ALTER TABLE {block[1]} {', '.join(columns)}")
+                block = None
+            else:
+                raise AssertionError(f"{path.name}: {line!r} is not read here")
+    return statements
+
+
+def rag_phoenix_chunks(text: str, target: int = 300) -> list[str]:
+    """BaseChunker.chunk: sections at blank lines, a section of `target` bytes or more split at newlines and sentence
+    ends, whitespace runs made one space, empty ones dropped, then small chunks merged while under `target` bytes."""
+    pieces = [p for s in re.split(r"\n{2,}", text)
+              for p in ([s] if len(s.encode()) < target else re.split(r"\n|(?<=[.?!])\s+", s))]
+    pieces = [re.sub(r"\s+", " ", p).strip() for p in pieces]
+    merged, current = [], ""
+    for chunk in (p for p in pieces if p):
+        if current == "":
+            current = chunk
+        elif len(current.encode()) + len(chunk.encode()) + 1 < target:
+            current = f"{current} {chunk}"
+        else:
+            merged.append(current)
+            current = chunk
+    return [c for c in [*merged, current] if c]
+
+
+RAG_PHOENIX_MODEL = "hf.co/CompendiumLabs/bge-base-en-v1.5-gguf"
+
+
+def load_rag_phoenix(db, server, app: Path, uploads: tuple[tuple[str, str], ...]) -> list[int]:
+    """Per upload (a user's email, the file) a conversation (`document_name` the file), then RagLive's ingest:
+    BaseChunker's chunks, each embedded alone by `Ollama.embed(client, model: ..., input: [chunk])` (`/api/embed`),
+    stored by `VectorStore.store_chunks` (content, embedding, conversation_id, chunk_index, metadata length/created_at,
+    the timestamps Ecto fills). Returns the conversations' ids, in the uploads' order."""
+    users: dict[str, int] = {}
+    conversations = []
+    with db.connect(autocommit=True) as conn:
+        for email, document in uploads:
+            if email not in users:
+                users[email] = conn.execute("INSERT INTO users (email, hashed_password, inserted_at, updated_at) "
+                                            "VALUES (%s, 'x', now(), now()) RETURNING id", (email,)).fetchone()[0]
+            conversation = conn.execute(
+                "INSERT INTO conversations (title, user_id, document_name, chunking_strategy, inserted_at, updated_at) "
+                "VALUES (%s, %s, %s, 'basic', now(), now()) RETURNING id",
+                (f"Chat about {document}", users[email], document)).fetchone()[0]
+            conversations.append(conversation)
+            for index, chunk in enumerate(rag_phoenix_chunks((app / document).read_text())):
+                vector = httpx_embed(server, RAG_PHOENIX_MODEL, [chunk])[0]
+                conn.execute("INSERT INTO document_chunks (content, embedding, conversation_id, chunk_index, metadata, "
+                             "inserted_at, updated_at) VALUES (%s, %s::vector, %s, %s, %s, now(), now())",
+                             (chunk, str(vector), conversation, index,
+                              json.dumps({"length": len(chunk), "created_at": "2025-07-17T12:00:00Z"})))
+    return conversations
+
+
+def test_rag_phoenix_ecto_chunks_per_conversation_located_drafted_backfilled_and_repaired(cli, empty_db, server,
+                                                                                          tmp_path):
+    """ViktorVonlex/rag_phoenix: a Phoenix LiveView app whose Ecto migrations make `document_chunks` with
+    pgvector-elixir's `add :embedding, :vector, size: 1536, null: false`, then remove it and add it again at 768; its
+    upload embeds each chunk through ollama-ex (`Ollama.init()`, the library's default server; the model a module
+    attribute another module returns) into the uploader's conversation, which its search keeps to. locate, profile
+    init, scope, plan, run --engine (Elixir is not installed here), verify, record on one conversation; then rows gone
+    wrong are named and repaired, conversation by conversation."""
+    app = Source.of("ViktorVonlex__rag_phoenix").checkout("", tmp_path / "app")
+    for path, said in (("lib/rag_ollama_elixir/models.ex", f'@embedding_model "{RAG_PHOENIX_MODEL}"'),
+                       ("lib/rag_ollama_elixir/embedder.ex", "params = [model: Models.embedding_model(), input: texts]"),
+                       ("lib/rag_ollama_elixir_web/live/rag_live.ex", "client = Ollama.init()"),
+                       ("lib/rag_ollama_elixir/vector_store.ex", "chunk_index: index,"),
+                       ("lib/rag_ollama_elixir/vector_store.ex", "where(query, [c], c.conversation_id == ^conversation_id)"),
+                       ("lib/rag_ollama_elixir/chunkers/base_chunker.ex", "@target_chunk_size 300")):
+        assert said in (app / path).read_text(), (path, said)  # load_rag_phoenix writes what these files say
+    for statement in ecto_statements(app / "priv/repo/migrations"):
+        empty_db.execute(statement)
+    # Ada and Bob each upload the app's README.md (two conversations of one document_name); Bob also its setup script
+    first, second, third = load_rag_phoenix(empty_db, server, app, (
+        ("ada@example.com", "README.md"), ("bob@example.com", "setup_models.sh"), ("bob@example.com", "README.md")))
+    keys = {c: sorted(r[0] for r in empty_db.connect().execute(
+        "SELECT id FROM document_chunks WHERE conversation_id = %s", (c,))) for c in (first, second, third)}
+    rows = empty_db.scalar("SELECT count(*) FROM document_chunks")
+    assert rows == sum(map(len, keys.values())) and len(keys[first]) == len(keys[third]) > 6 and len(keys[second]) > 2
+    # The column is NOT NULL: a vector of Ada's and of Bob's script's conversation lost as zeros (a restore that kept
+    # rows, not vectors)
+    zeros = "SELECT id FROM document_chunks WHERE embedding = array_fill(0, ARRAY[768])::vector ORDER BY id"
+    empty_db.execute("UPDATE document_chunks SET embedding = array_fill(0, ARRAY[768])::vector WHERE id = ANY(%s)",
+                     ([keys[first][1], keys[second][2]],))
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", str(first), plan=True)
+    located = trial.locate.json
+    # Ecto's `add :embedding, :vector, size: N` in `create table`/`alter table` blocks; the later migration removes the
+    # column and adds it back at 768 (until this trial: `Vector declarations: none found`)
+    assert sorted((d["path"].rsplit("/", 1)[-1], d["line"], d["table"], d["column"], d["dimensions"], d["kind"],
+                   d.get("dropped", False)) for d in located["declarations"]) == [
+        ("20250715195231_create_document_chunks.exs", 10, "document_chunks", "embedding", 1536, "ecto", True),
+        ("20250715203624_update_vector_dimensions.exs", 17, "document_chunks", "embedding", 768, "ecto", False)], \
+        located["declarations"]
+    assert located["declared_dimensions"] == [768]
+    # ollama-ex's `Ollama.embed(client, params)`: the model `Models.embedding_model()` returns (a module attribute of
+    # another module), the server of the app's `Ollama.init()` calls (each LiveView makes one), the library's default
+    # (until this trial: no call, and the draft's model a TODO)
+    assert [(c["path"], c["line"], c["kind"], c["model"], c["url"], c["url_env"], c["url_at"])
+            for c in located["embedding_calls"]] == [
+        ("lib/rag_ollama_elixir/embedder.ex", 9, "ollama-client", RAG_PHOENIX_MODEL, "http://localhost:11434", None,
+         "lib/rag_ollama_elixir_web/live/chunking_comparison_live.ex:23")], located["embedding_calls"]
+    # the HNSW index `execute` makes in `up`, not the one its `down` makes again (until this trial: both), and
+    # VectorStore's searches, Pgvector.Ecto.Query's `cosine_distance(c.embedding, ...)` `from c in DocumentChunk`, on
+    # the table of that schema module, kept to one conversation by their `where` (until this trial: none)
+    assert [(d["path"].rsplit("/", 1)[-1], d["line"], d["distance"], d["kind"], d["table"], d["column"], d["filters"])
+            for d in located["distances"]] == [
+        ("20250715203624_update_vector_dimensions.exs", 21, "cosine", "sql-index", "document_chunks", "embedding", []),
+        *(("vector_store.ex", line, "cosine", "ecto", "document_chunks", "embedding", ["conversation_id"])
+          for line in (64, 68, 110, 115))], located["distances"]
+    assert located["entrypoints"] == []  # the upload is a LiveView event: the engine runs
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    # A collection per conversation, as the app searches; by its key, not its document_name, which two conversations
+    # share (until this trial: the whole table one collection; then `--collection README.md`, Ada's and Bob's at once)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["collection"],
+            raw["chunks"].get("collection_table"), raw["chunks"]["sources"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "document_chunks", "id", "content", "conversation_id", None, ["conversation_id"], "embedding",
+        RAG_PHOENIX_MODEL, 768, "cosine"), drafted
+    assert "the application's search keeps to one conversation_id (lib/rag_ollama_elixir/vector_store.ex:" in drafted
+    assert "conversations.document_name names 2 rows alike ('README.md'): --collection takes the key" in drafted
+    assert ("the application's embedders hard-code http://localhost:11434 at "
+            "lib/rag_ollama_elixir_web/live/chunking_comparison_live.ex:23: set OLLAMA_HOST to that server") in drafted, \
+        drafted
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 1, trial.scope.out
+    for step in (trial.run, trial.verify, trial.record):
+        assert step.code == 0, step.out + step.err
+    # Ada's lost vector re-embedded; Bob's conversations untouched (his lost one is his to backfill)
+    assert [r[0] for r in empty_db.connect().execute(zeros)] == [keys[second][2]]
+
+    # Gone wrong: in Ada's conversation a chunk edited after its vector, a vector reversed (another model's), a zero
+    # vector, and one chunk holding the vector of Bob's setup-script chunk (and that one Ada's). verify names exactly
+    # Ada's; backfill --keys-from repairs them; verify and record are ok after. Bob's script conversation: verify
+    # names his swapped and lost chunks, and they are repaired alike.
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    edited, reversed_, zero, a = (keys[first][i] for i in (0, 3, 5, 6))
+    b = keys[second][1]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE document_chunks SET content = content || ' (edited)' WHERE id = %s", (edited,))
+        conn.execute("UPDATE document_chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
+        conn.execute("UPDATE document_chunks SET embedding = array_fill(0, ARRAY[768])::vector WHERE id = %s", (zero,))
+        conn.execute("UPDATE document_chunks d SET embedding = o.embedding FROM document_chunks o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+    # distinct_vectors too: the edited chunk's vector is still that of the unedited text in Bob's README conversation,
+    # the zero vector is Bob's lost one's, and Bob's swapped chunk holds the vector of a README chunk's text
+    for collection, named, embedded in (
+            (first, {"recompute": {edited, reversed_, a}, "sane_vectors": {zero}, "distinct_vectors": {edited, zero}}, 4),
+            (second, {"recompute": {b}, "sane_vectors": {keys[second][2]}, "distinct_vectors": {b}}, 2)):
+        target = ("--profile", trial.profile, "--collection", str(collection))
+        damaged = cli("verify", *target, "--run-dir", tmp_path / f"damaged-{collection}", "--json", env=env)
+        assert damaged.code == 1, damaged.out
+        offenders = offenders_by_check(tmp_path / f"damaged-{collection}" / "offenders.jsonl")
+        assert offenders == named, (collection, offenders)
+        repaired_verified_and_recorded(cli, target, tmp_path / f"damaged-{collection}", tmp_path / "historylog.md", app,
+                                       env, embedded=embedded)
+    assert [r[0] for r in empty_db.connect().execute(zeros)] == []
+    assert empty_db.scalar("SELECT count(*) FROM document_chunks") == rows

@@ -22,3 +22,11 @@ def test_a_hard_coded_url_is_said_with_its_password_masked():
                            url="https://bob:s3cretpw@ollama.example:11434")]
     said = app_fixed_urls(calls)
     assert len(said) == 1 and "s3cretpw" not in said[0] and "ollama.example:11434 at app.py:7" in said[0], said
+
+
+def test_a_url_said_where_the_client_is_made_is_said_there_not_at_the_call():
+    """ViktorVonlex/rag_phoenix: `Ollama.embed(client, params)` in the embedder, the client `Ollama.init()` (ollama-ex's
+    default server) in the LiveView that passes it: the URL is hard-coded where the client is made."""
+    calls = [EmbeddingCall("lib/app/embedder.ex", 9, "ollama-client", "Ollama.embed", "bge", url="http://localhost:11434",
+                           url_at="lib/app_web/live/rag_live.ex:56")]
+    assert app_fixed_urls(calls) == ("http://localhost:11434 at lib/app_web/live/rag_live.ex:56",)
