@@ -134,12 +134,12 @@ def _composed_in_code(w: _Writer, shape: Shape, composed: tuple[tuple[str, tuple
 def _model_flag(contract: Any, model: str | None) -> str | None:
     """The flag by which the entrypoint is told its model, where its command line does not give it and no environment
     variable the draft maps fills its default."""
-    from .locate.contract import MODEL_FLAG
+    from .locate.contract import is_model_flag
 
     if contract is None or not contract.known or not model or model == TODO:
         return None
     from_env = dict(contract.flag_env)
-    return next((f for f in contract.flags if MODEL_FLAG.search(f) and f not in contract.given_flags
+    return next((f for f in contract.flags if is_model_flag(f, contract.flags) and f not in contract.given_flags
                  and f not in from_env), None)
 
 

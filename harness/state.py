@@ -59,18 +59,21 @@ def into_new(source: CollectionState, into: str) -> CollectionState:
                            None if source.other_model is None else 0, wanted, no_text=source.no_text)
 
 
-def dims_to_measure(conn: Conn, target: Target, dims: int | None | Callable[[], int | None]) -> int | None:
+def dims_to_measure(conn: Conn, target: Target, dims: int | None | Callable[[], int | None]
+                    ) -> tuple[int | None, str | None]:
     """The dimension every count and the selection compare each vector with: the model's ``dims`` (or what the callable
-    gives, asked only then) where the vector column declares none, as it then holds whatever was written; None where
-    the column's type rules another one out, or no dimension is known."""
+    gives, asked only then: ``Settings.model_dimensions``) where the vector column declares none, as it then holds
+    whatever was written; None where the column's type rules another one out, or no dimension is known. Second, why
+    vectors of another dimension go unmeasured where one was asked and none answered (the counts are then unproven)."""
     if declared_dimensions(conn, target) is not None:
-        return None
+        return None, None
     if not callable(dims):
-        return dims
+        return dims, None
     try:
-        return dims()
-    except HarnessError:
-        return None  # no provider answers: the counts leave other dimensions unmeasured (None), as they say
+        return dims(), None
+    except HarnessError as exc:
+        return None, (f"vectors of another dimension unmeasured: the column declares none, the profile names no "
+                      f"provider.dimensions and the model's could not be asked ({exc})")
 
 
 def declared_dimensions(conn: Conn, target: Target) -> int | None:
@@ -254,9 +257,12 @@ def stored_dimensions(conn: Conn, target: Target, collection: str) -> dict[str, 
     """Stored vectors of the collection by dimension (as text, so tenants' views add up with ``rls.across``).
 
     What an untyped ``vector`` column (Django's ``VectorField(dimensions=None)``) holds: it takes any dimension,
-    so only the rows say which."""
-    query = sql.SQL("SELECT vector_dims({v}::vector)::text AS d, count(*) AS n FROM {j} WHERE {w} AND {v} IS NOT NULL "
-                    "GROUP BY 1").format(v=target.vector, j=target.join(), w=target.chunk_filter())
+    so only the rows say which. With ``embeddings.pad_to`` a vector of that width counts by its model part, any other
+    by its own width (``Target.model_dims``: it is not the model's vector padded, as every count says)."""
+    stored = target.column_vector
+    query = sql.SQL("SELECT coalesce({m}, vector_dims({v}::vector))::text AS d, count(*) AS n FROM {j} WHERE {w} "
+                    "AND {v} IS NOT NULL GROUP BY 1").format(m=target.model_dims(stored), v=stored, j=target.join(),
+                                                             w=target.chunk_filter())
     return {r["d"]: int(r["n"]) for r in conn.execute(query, {"collection": collection}).fetchall()}
 
 
@@ -317,11 +323,13 @@ def model_switch(stored: dict[str, int], model: str, collection: str, *, into: s
             "(the owner approved replacing them in place)")
 
 
-def dimension_switch(other_dims: int, vectors: int, dims: int, collection: str, *, approve: bool = False) -> str | None:
-    """The model-switch rule where the vector column declares no dimension: when every stored vector has another
-    dimension than the model's ``dims``, they are another model's, replaced in place only with ``approve``; beside
-    vectors of the model's own dimension they are needed rows, re-embedded as missing ones are (None)."""
-    if not other_dims or other_dims < vectors or approve:
+def dimension_switch(stored: Mapping[str, int], dims: int, collection: str, *, approve: bool = False) -> str | None:
+    """The model-switch rule where the vector column declares no dimension, over the ``stored`` vectors of the
+    collection a run writes by dimension (``stored_dimensions``): when every one has another dimension than the model's
+    ``dims``, they are another model's, replaced in place only with ``approve``; beside vectors of the model's own
+    dimension they are needed rows, re-embedded as missing ones are (None)."""
+    vectors = sum(stored.values())
+    if not vectors or any(int(d) == dims for d in stored) or approve:
         return None
     return (f"every stored vector of collection {collection!r} ({vectors}) has another dimension than the model's "
             f"({dims}): replacing them is a model switch: expected --into NEW (fill a new collection, verify, swap) or "

@@ -493,7 +493,7 @@ class Target:
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
                  needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z OR s.x OR s.f OR s.m)"),
                  misfiled=total("s.f AND NOT s.t"),
-                 other_dims=total("s.x") if dims else sql.SQL("NULL::bigint"),
+                 other_dims=total("s.x AND NOT s.t") if dims else sql.SQL("NULL::bigint"),
                  no_text=total("s.t"), zero_count=total("s.z AND NOT s.t"), duplicates=duplicates, grouped=grouped)
 
     @classmethod

@@ -35,13 +35,13 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
-from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, keys_held_twice, model_switch, still_needed, stored_models, stored_name
+from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, model_switch, still_needed, stored_dimensions, stored_models, stored_name
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
 from .batchsize import AdaptiveSize, Sizing
 from .inflight import AUTO, Gate, Ticket, limit_for
 from .progress import Progress
-from .selection import Needs, Page, Row, existing_keys, iter_batches
+from .selection import Needs, Page, Row, existing_keys, iter_batches, measured_needs
 from .writepool import WritePool, Written
 from .writer import BatchWriter, Vectors, profile_defaults, write_path
 
@@ -277,7 +277,7 @@ def run_backfill(
         new_is_empty = options.into is not None and rls.visible_count(read_conn, target, options.into, tenants) == 0
         counting = time.perf_counter()
         # A column declared without a dimension: every count and the selection also take vectors of another one.
-        measure = None if new_is_empty else dims_to_measure(read_conn, target, dimensions)
+        measure = None if new_is_empty else dims_to_measure(read_conn, target, dimensions)[0]
         before = rls.visible_state(read_conn, target, options.collection if new_is_empty else collection, model, tenants,
                                    dims=measure)
         counted = time.perf_counter() - counting
@@ -298,7 +298,7 @@ def run_backfill(
                     f"more (first: {', '.join(summary.keys_missing_sample)}); expected keys of existing chunks "
                     "(verify again for a current offenders.jsonl); nothing was written")
             dims, written = _refuse(read_conn, target, provider, options, dimensions, new_is_empty, tenants)
-            if not new_is_empty and (agreed := dims_to_measure(read_conn, target, dims)) != measure:
+            if not new_is_empty and (agreed := dims_to_measure(read_conn, target, dims)[0]) != measure:
                 # The profile named no dimension (or another): counted again with the one the provider gives.
                 measure = agreed
                 counting = time.perf_counter()
@@ -307,8 +307,8 @@ def run_backfill(
                 summary.count_seconds += time.perf_counter() - counting
             # Refused after preflight, whose refusals (several rows per chunk) say what the counts cannot.
             if measure is not None:
-                switch = dimension_switch(before.other_dims or 0, before.embedded, measure, collection,
-                                          approve=options.approve_model_change)
+                switch = dimension_switch(rls.across(read_conn, profile, tenants, lambda: stored_dimensions(
+                    read_conn, target, collection)), measure, collection, approve=options.approve_model_change)
         except HarnessError as exc:
             if not options.dry_run:
                 raise
@@ -332,9 +332,7 @@ def run_backfill(
         if switch:
             raise RefusedError(switch)
         # Chunks with a second embedding row (no unique key on the embedding key): the run replaces their rows by one.
-        twice = tuple(rls.across(read_conn, profile, tenants, lambda: dict.fromkeys(
-            keys_held_twice(read_conn, target, collection), 1))) if before.duplicates and not new_is_empty else ()
-        needs = Needs(measure, twice)
+        needs = measured_needs(read_conn, target, collection, measure, tenants, bool(before.duplicates) and not new_is_empty)
         # Preflight refused row-level security without database.session; with it, an "empty" table may still
         # only look empty to this role, so its indexes are never dropped for a bulk load.
         hidden = rls.applies(rls.inspect(read_conn, profile))

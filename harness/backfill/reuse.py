@@ -85,7 +85,9 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
     applied in every transaction.
     """
     em = target.profile.embeddings
-    if target.inline or not em.input_hash or not em.model or em.filter:
+    # With embeddings.input_hash_of the hash is of other columns than the text embedded (an app hashing a body and
+    # embedding it with its title): an equal hash is no equal text, so no vector is the same text's to take over.
+    if target.inline or not em.input_hash or not em.model or em.filter or em.input_hash_of:
         return 0
     cols = [em.key, em.vector, em.input_hash, em.model] + [c for c in (em.collection, em.tenant) if c]
     ch = target.profile.chunks

@@ -93,6 +93,18 @@ class Needs:
         return {"dims": self.dims, "twice": list(self.twice)}
 
 
+def measured_needs(conn: Conn, target: Target, collection: str, dims: int | None, tenants: Sequence[str | None],
+                   duplicates: bool) -> Needs:
+    """``Needs`` as the counts measured them: ``dims`` (``state.dims_to_measure``) and, where they counted
+    ``duplicates``, the keys of the chunks holding a second row in each tenant's view (``state.keys_held_twice``)."""
+    from .. import rls
+    from ..state import keys_held_twice
+
+    twice = tuple(rls.across(conn, target.profile, list(tenants), lambda: dict.fromkeys(
+        keys_held_twice(conn, target, collection), 1))) if duplicates else ()
+    return Needs(dims, twice)
+
+
 def wanted(target: Target, *, keys: bool = False, every: bool = False, needs: Needs = Needs()) -> sql.Composable:
     """The rows a run embeds: those that need a vector (``Target.needs_embedding``, with what ``needs`` adds); with
     ``keys`` exactly those

@@ -111,7 +111,8 @@ def closing_count(settings: Settings, collection: str) -> tuple[CollectionState,
     target = Target(settings.profile)
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
         tenants = rls.tenants(conn, settings.profile)
-        state = rls.visible_state(conn, target, collection, settings.model, tenants,
-                                  dims=dims_to_measure(conn, target, settings.model_dimensions))
+        dims, unmeasured = dims_to_measure(conn, target, settings.model_dimensions)
+        state = rls.visible_state(conn, target, collection, settings.model, tenants, dims=dims)
         part = rls.completeness(conn, target, collection, tenants)
-        return state, part.note if part is not None and part.status == UNPROVEN else None
+        notes = [unmeasured, part.note if part is not None and part.status == UNPROVEN else None]
+        return state, "; ".join(n for n in notes if n) or None

@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from ..model_names import same_model
 from ..evidence import RUN_FILE, RunEvidence, read_evidence
 from ..redact import safe_dsn
-from .outcome import Outcome, skipped, unproven, verdict
+from .outcome import SKIP, Outcome, skipped, unproven, verdict
 from .session import CheckSession
 
 
@@ -109,14 +109,16 @@ def completed(session: CheckSession, collection: str) -> Outcome:
     from ..historylog import tables_of
 
     opts = session.options
+    elsewhere: Outcome | None = None  # a run folder of another database, profile or model: no run of this one's
     if opts.run_dir is not None:
         try:
             outcome = from_run_dir(opts.run_dir, collection, session.database_url, tables_of(session.profile),
                                    session.model)
         except ConfigError as exc:
             return verdict("completed", collection, False, "readable run evidence", str(exc))
-        if outcome is not None:
+        if outcome is not None and outcome.status != SKIP:
             return outcome
+        elsewhere = outcome  # the historylogs given may still record this one's run
     database = None
     if opts.historylogs:
         from ..errors import HarnessError
@@ -132,6 +134,8 @@ def completed(session: CheckSession, collection: str) -> Outcome:
         outcome = from_historylog(path, collection, database, tables_of(session.profile), session.model)
         if outcome is not None:
             return outcome
+    if elsewhere is not None:
+        return elsewhere
     where = [f"{opts.run_dir}/{RUN_FILE}"] if opts.run_dir else []
     where += [str(p) for p in opts.historylogs]
     return skipped("completed", collection,

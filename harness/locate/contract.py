@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import cast, overload
@@ -23,6 +24,15 @@ _LANGUAGE_MODEL_SETTING = re.compile(r"MODEL|PROVIDER|ENDPOINT|URL|HOST|BASE|KEY
 _EMBEDDING_SPECIFIC = re.compile(r"EMBED", re.I)
 # A flag that names the embedding model (`--model`, `--embed-model`, `--embedding-model-name`).
 MODEL_FLAG = re.compile(r"^--(?:embed\w*[-_])?model(?:[-_]name)?$", re.I)
+_EMBED_MODEL_FLAG = re.compile(r"^--embed\w*[-_]model", re.I)
+
+
+def is_model_flag(flag: str, declared: Iterable[str]) -> bool:
+    """Whether ``flag`` names the embedding model (``MODEL_FLAG``): beside an embedding model's own flag among the
+    ``declared`` ones (`--embed-model`), only such a one (a plain `--model` is then another model's, a chat's)."""
+    if not MODEL_FLAG.search(flag):
+        return False
+    return bool(_EMBED_MODEL_FLAG.search(flag)) or not any(_EMBED_MODEL_FLAG.search(f) for f in declared)
 MAX_DEPTH = 6  # nested commands (npm script -> make -> python)
 IMPORT_DEPTH = 3  # the module run, and the local modules it imports, three levels down
 
@@ -73,6 +83,8 @@ class Contract:
     given_flag_values: tuple[tuple[str, str], ...] = ()
     # (flag, literal default) of each flag the files read declare with a string default (argparse's `default="..."`)
     flag_defaults: tuple[tuple[str, str], ...] = ()
+    # (short, long) of each flag the files read declare under both names (argparse's `'-m', '--model'`)
+    flag_aliases: tuple[tuple[str, str], ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -147,7 +159,8 @@ class Contract:
                         u(self.composed_texts, other.composed_texts), u(self.keeps, other.keeps),
                         missing=self.missing or other.missing,
                         given_flag_values=u(self.given_flag_values, other.given_flag_values),
-                        flag_defaults=u(self.flag_defaults, other.flag_defaults))
+                        flag_defaults=u(self.flag_defaults, other.flag_defaults),
+                        flag_aliases=u(self.flag_aliases, other.flag_aliases))
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -202,7 +215,7 @@ def read_contract(rel: str, text: str) -> Contract:
     reads = env_reads(text, lang)
     names = [r.name for r in reads]
     defaults = [(r.name, _mask(r.default)) for r in reads if r.default]
-    flags, required, flag_env, flag_defaults = _flags(text, lang, names)
+    flags, required, flag_env, flag_defaults, aliases = _flags(text, lang, names)
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
     urls = []
     docstrings = py_docstrings(text) if lang == "python" else []
@@ -229,7 +242,7 @@ def read_contract(rel: str, text: str) -> Contract:
     return Contract(tuple(dict.fromkeys(names)), tuple(dict.fromkeys(flags)), tuple(dict.fromkeys(urls)),
                     tuple(dict.fromkeys(models)), files=(rel,), env_defaults=tuple(dict.fromkeys(defaults)),
                     required_flags=tuple(dict.fromkeys(required)), flag_env=tuple(dict.fromkeys(flag_env)),
-                    flag_defaults=tuple(dict.fromkeys(flag_defaults)),
+                    flag_defaults=tuple(dict.fromkeys(flag_defaults)), flag_aliases=tuple(dict.fromkeys(aliases)),
                     in_process_models=tuple(dict.fromkeys(in_process)),
                     embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
                     selectors=tuple(dict.fromkeys(_selectors(text, reads))),
@@ -430,8 +443,9 @@ def _mask(value: str | None) -> str | None:
 
 
 def _flags(text: str, lang: str, env_names: list[str]
-           ) -> tuple[list[str], list[str], list[tuple[str, str]], list[tuple[str, str]]]:
+           ) -> tuple[list[str], list[str], list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
     flags, required, flag_env, defaults = [], [], [], []
+    aliases: list[tuple[str, str]] = []
 
     def add(names: list[str], args: str, env: str | None = None):
         longs = [n for n in names if n.startswith("--")] or names
@@ -439,6 +453,7 @@ def _flags(text: str, lang: str, env_names: list[str]
             return
         flag = longs[0]
         flags.append(flag)
+        aliases.extend((n, flag) for n in names if re.fullmatch(r"-\w", n) and flag.startswith("--"))
         if re.search(r"\brequired\s*=\s*True", args):
             required.append(flag)
         env_m = re.search(r"""(?:os\.(?:getenv|environ\.get)\(|os\.environ\[|envvar\s*=\s*\(?)\s*['"](?P<e>[A-Za-z_]\w*)['"]""", args)
@@ -486,7 +501,7 @@ def _flags(text: str, lang: str, env_names: list[str]
                 flags.extend("--" + k for k in re.findall(r"""['"]?([A-Za-z][\w-]*)['"]?\s*:\s*\{""", body))
         if "process.argv" in text or "Deno.args" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
-    return flags, required, flag_env, defaults
+    return flags, required, flag_env, defaults, aliases
 
 
 # -- following imports -----------------------------------------------------------------------------------------------
@@ -795,16 +810,31 @@ def _follow(command: str, workdir: Path, root: Path, depth: int) -> Contract:
 
 
 def _flag_values(words: list[str]) -> tuple[tuple[str, str], ...]:
-    """(flag, value) of each `--flag=value`, and of each `--flag value` whose next word is no flag."""
+    """(flag, value) of each `--flag=value`, and of each `--flag value` whose next word is no flag; of a Python
+    script's own arguments (after the interpreter's `-m module` or the script), each `-f value` too (argparse's short
+    alias of a long flag: ``Contract.flag_aliases``)."""
     out = []
+    script = _script_args(words)
     for i, w in enumerate(words):
-        if not w.startswith("--") or len(w) <= 2:
+        short = re.fullmatch(r"-\w", w) is not None and script is not None and i >= len(words) - len(script)
+        if not short and (not w.startswith("--") or len(w) <= 2):
             continue
-        if "=" in w:
+        if "=" in w and not short:
             out.append(tuple(w.split("=", 1)))
         elif i + 1 < len(words) and not words[i + 1].startswith("-"):
             out.append((w, words[i + 1]))
     return tuple(cast(tuple[str, str], v) for v in out)
+
+
+def _script_args(words: list[str]) -> list[str] | None:
+    """The words a Python command line gives its script or module (after `python [options] -m module` or the
+    script's path); None for any other command."""
+    if not words or not _PY.match(words[0]):
+        return None
+    args = words[1:]
+    while args and args[0].startswith("-") and args[0] != "-m":
+        args = args[1:]
+    return args[2:] if args[:1] == ["-m"] else args[1:]
 
 
 def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | None:

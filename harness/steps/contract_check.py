@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven, verdict
 from ..locate.config import database_api, database_part, kind_of
-from ..locate.contract import MODEL_FLAG as _MODEL_FLAG, Contract, command_contract
+from ..locate.contract import Contract, command_contract, is_model_flag
 from ..model_names import same_model
 from ..settings import Settings
 from .common import BackfillCommand, backfill_env, database_parts
@@ -309,7 +309,12 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
                                                                                                "OLLAMA_MODEL")]
     defaults = c.defaults()
     ours = [n for n in names if given.value(n) == wanted]
-    told = [(f, v) for f, v in c.given_flag_values if _MODEL_FLAG.search(f)]
+    long_name = dict(c.flag_aliases)  # `-m` given is `--model` given, where the script declares both
+
+    def model_flag(flag: str) -> bool:
+        return is_model_flag(flag, c.flags)
+
+    told = [(long_name.get(f, f), v) for f, v in c.given_flag_values if model_flag(long_name.get(f, f))]
     # a model flag's value is the model the command embeds with: any other fails, whatever else it reads
     for flag, said in told:
         if re.search(r"[$%{]", said):  # a shell or make variable (`--model $$model`): its value is not read here
@@ -319,7 +324,7 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
                          f"the command is given {flag} {said} while the profile's model is {wanted}")
     if told:
         return verdict(name, collection, True, "", "it is given " + ", ".join(f"{f} {v}" for f, v in told))
-    passed = [f for f in c.given_flags if _MODEL_FLAG.search(f)]
+    passed = [f for f in c.given_flags if model_flag(f)]
     hard = list(c.in_process_models if b.embeds_in_process else c.hardcoded_models)
     if ours or passed:
         return verdict(name, collection, True, "", f"it reads {', '.join([*ours, *passed])}")
@@ -338,7 +343,7 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
                        + (f" (it would use its default {defaults[n]!r})" if defaults.get(n) else ""))
     # a model flag the command line does not give: the command embeds with its literal default
     for flag, default in c.flag_defaults:
-        if _MODEL_FLAG.search(flag) and flag not in c.given_flags and not b.embeds_in_process:
+        if model_flag(flag) and flag not in c.given_flags and not b.embeds_in_process:
             if same_model(default, wanted):
                 return verdict(name, collection, True, "", f"its {flag} defaults to {default}")
             return _fail(name, collection, f"the command to be given {flag} {wanted}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,14 +13,14 @@ import jinja2
 
 from .. import db as dbmod
 from .. import redact
-from ..backfill.selection import Page, iter_batches
+from ..backfill.selection import Page, iter_batches, measured_needs
 from ..checks.outcome import Status
 from ..errors import HarnessError
 from ..evidence import write_json_atomic
 from ..files import atomic_write_text
 from ..provider import OllamaProvider
 from ..settings import Settings
-from ..state import unknown_if_none, unmeasured_why
+from ..state import dims_to_measure, needed_why, unknown_if_none, unmeasured_why
 from ..target import Target
 from . import commandline
 from .common import BackfillCommand, backfill_env, shown_env, utc_now
@@ -147,16 +148,22 @@ def probe(settings: Settings, collection: str, texts: list[str]) -> Estimate:
     return Estimate(url, len(texts), seconds, rate, None, CEILING_NOTE.format(n=len(texts)))
 
 
-def probe_texts(settings: Settings, collection: str, n: int) -> list[str]:
+def probe_texts(settings: Settings, collection: str, n: int, duplicates: bool = False) -> list[str]:
     """Up to ``n`` texts of rows to embed, read as the engine reads them: under database.session in each tenant's
-    view in turn (outside every view the policies may show no row), until ``n`` are found."""
+    view in turn (outside every view the policies may show no row), until ``n`` are found; ``duplicates``: the counts
+    found chunks holding a second embedding row, which are rows to embed too."""
     from .. import rls
 
     profile = settings.profile
+    target = Target(profile)
     texts: list[str] = []
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
-        for tenant in rls.tenants(conn, profile):
-            page = next(iter_batches(conn, Target(profile), collection, settings.model, n - len(texts),
+        tenants = rls.tenants(conn, profile)
+        # the rows the counts call needed beyond the profile's rule too (another dimension, a second row)
+        needs = measured_needs(conn, target, collection, dims_to_measure(conn, target, settings.model_dimensions)[0],
+                               tenants, duplicates)
+        for tenant in tenants:
+            page = next(iter_batches(conn, target, collection, settings.model, n - len(texts), needs=needs,
                                      scope=functools.partial(rls.scope, conn, profile, tenant)), Page.of([]))
             texts += [r.text for r in page]
             if len(texts) >= n:
@@ -230,17 +237,21 @@ def risk_of(scope: ScopeResult, rows: dict[str, Any], estimate: Estimate, comman
             level = max(level, 1)
             reasons.append(check.note)
     if not reasons:
-        reasons.append(risk_reason_when_quiet(rows, engine=command.source == "engine"))
+        reasons.append(risk_reason_when_quiet(rows, engine=command.source == "engine", counts=scope.counts))
     return Risk(("low", "medium", "high")[level], tuple(reasons))
 
 
-def risk_reason_when_quiet(rows: dict[str, Any], engine: bool = True) -> str:
-    """The reason given when nothing raises the risk: what the run adds, and what no count can call current. Only
-    the engine is known to leave the other vectors untouched; a target's own command decides that itself."""
+def risk_reason_when_quiet(rows: dict[str, Any], engine: bool = True, counts: Mapping[str, Any] | None = None) -> str:
+    """The reason given when nothing raises the risk: what the run adds and replaces (the stored vectors it counts
+    needed: ``counts`` say why), and what no count can call current. Only the engine is known to leave the other
+    vectors untouched; a target's own command decides that itself."""
     unknown = rows["chunks"] - rows["to_embed"] if rows.get("current") is None else rows.get("untimed") or None
+    replaced = rows["to_embed"] - rows.get("missing", 0)
     said = ("nothing to embed" if not rows["to_embed"] and not unknown
             else "nothing counted as needing a vector" if not rows["to_embed"]
-            else "only missing vectors are added; existing vectors are untouched" if engine
+            else "only missing vectors are added; existing vectors are untouched" if engine and not replaced
+            else (f"{rows.get('missing', 0)} missing vectors are added and {replaced} stored ones replaced"
+                  f"{needed_why(counts or {})}; the other vectors are untouched") if engine
             else (f"{rows['to_embed']} rows need a vector; what else the target's own command writes is its own and "
                   "not known before it runs (run and verify measure the rows afterwards)"))
     if unknown:
@@ -269,7 +280,8 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
         estimate = measured
     else:
         estimate = probe(settings, scope.collection, probe_texts(settings, scope.collection,
-                                                                min(probe_rows, settings.batch_size)))
+                                                                min(probe_rows, settings.batch_size),
+                                                                duplicates=bool(c.get("duplicates"))))
         if estimate.rows_per_second:
             estimate = Estimate(estimate.provider, estimate.probe_rows, estimate.probe_seconds, estimate.rows_per_second,
                                 rows["to_embed"] / estimate.rows_per_second,

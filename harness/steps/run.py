@@ -22,7 +22,7 @@ from ..errors import ConfigError, HarnessError
 from ..evidence import RunEvidence, write_evidence
 from ..files import atomic_open
 from ..settings import Settings
-from ..state import declared_dimensions, unmeasured, unmeasured_why
+from ..state import dims_to_measure, unmeasured, unmeasured_why
 from ..target import Target
 from .common import BackfillCommand, backfill_env, shown_env
 from .verify import JUNIT_FILE, OFFENDERS_FILE, VERIFY_FILE
@@ -78,13 +78,9 @@ def _counts(settings: Settings, collection: str) -> dict:
         with dbmod.connect(settings.database_url, autocommit=True) as conn:
             target = Target(settings.profile)
             tenants = rls.tenants(conn, settings.profile)
-            unproven = []
             # A column declared without a dimension may hold vectors of another one: each is needed.
-            dims = None
-            if declared_dimensions(conn, target) is None:
-                dims, why = _model_dimensions(settings)
-                if why:
-                    unproven.append(why)
+            dims, unmeasured = dims_to_measure(conn, target, settings.model_dimensions)
+            unproven = [unmeasured] if unmeasured else []
             state = rls.visible_state(conn, target, collection, settings.model, tenants, dims=dims).as_dict()
             part = rls.completeness(conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
@@ -95,16 +91,6 @@ def _counts(settings: Settings, collection: str) -> dict:
         return {"error": str(exc)}
     state.pop("collection", None)
     return state
-
-
-def _model_dimensions(settings: Settings) -> tuple[int | None, str | None]:
-    """The dimension every stored vector must have (``Settings.model_dimensions``: the command may have written another
-    model's vectors into a column that takes any); else None and why it is unknown."""
-    try:
-        return settings.model_dimensions(), None
-    except HarnessError as exc:
-        return None, (f"vectors of another dimension unmeasured: the column declares none, the profile names no "
-                      f"provider.dimensions and the model's could not be asked ({exc})")
 
 
 def run_command(settings: Settings, collection: str, run_dir: str | Path, command: BackfillCommand, *,

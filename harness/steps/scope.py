@@ -204,6 +204,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     written: dict[str, int] = {}
     dims: dict[str, int | None] = {"profile": settings.dimensions, "column": None, "model": None}
     stored_dims: dict[str, int] | None = None  # measured where the column declares no dimension
+    measured_dims: int | None = None  # the dimension the counts compare each vector with (state.dims_to_measure)
     refusal: str | None = None
 
     def check(name: str, ok: bool, found: str, expected: str = "") -> None:
@@ -234,9 +235,9 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             check("collection exists", True, f"{known[collection]} chunks")
             # The collection the run fills: --into NEW copies the chunks without vectors, so each needs one there
             # (the engine's rule too); a NEW already begun (a resumed run) is counted as it stands.
+            measured_dims = dims_to_measure(conn, target, settings.model_dimensions)[0]
             counted = rls.visible_state(conn, target, target_collection if target_collection in known else collection,
-                                        settings.model, tenants,
-                                        dims=dims_to_measure(conn, target, settings.model_dimensions))
+                                        settings.model, tenants, dims=measured_dims)
             counts = (counted if target_collection in known else into_new(counted, target_collection)).as_dict()
             counts.pop("collection", None)
             if (part := rls.completeness(conn, target, collection, tenants)) is not None:
@@ -258,8 +259,9 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         row = conn.execute(target.declared_dimensions()).fetchone()
         dims["column"] = row["dims"] if row else None
         measured = into if into and into in known else collection
-        if row is not None and dims["column"] is None and measured in known:
-            # An untyped column takes any dimension: what it holds is measured, not declared.
+        if row is not None and dims["column"] is None and (into or collection) in known:
+            # An untyped column takes any dimension: what the collection a run writes holds is measured, not declared
+            # (--into NEW leaves the live one's vectors as they are, whatever their dimension).
             stored_dims = rls.across(conn, target.profile, tenants, lambda: stored_dimensions(conn, target, measured))
         # Preflight: NOT NULL columns left empty, defaults, write path, --into shape, row-level security, stored
         # hashes (it reads rows of the collection: for one that does not exist, whatever its name, scope has failed).
@@ -284,6 +286,10 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     if contract is not None:
         checks += contract.outcomes
     provider_ok = check_provider and _check_provider(settings, checks, dims, probe_retries, target_collection)
+    if dims["model"] is None and settings.dimensions is None and measured_dims is not None:
+        # The model's own dimension, asked for the counts where the profile names none and the column takes any: the
+        # dimension a switch is measured against where the provider is not checked (the gate).
+        dims["model"] = measured_dims
     padded = None
     model_dims, column_dims = dims.get("model"), dims.get("column")
     pad_to = settings.profile.embeddings.pad_to
@@ -414,8 +420,7 @@ def _check_dimensions(checks: list[Outcome], dims: dict[str, int | None], provid
         # The untyped column holds vectors the model cannot have made: the app's queries fail on them ("different
         # vector dimensions"). Beside the model's own they are needed rows; all of them are another model's.
         listed = ", ".join(f"{n} stored vectors of {d} dimensions" for d, n in sorted(odd.items()))
-        switch = dimension_switch(sum(odd.values()), sum(cast(dict, stored).values()), cast(int, expected), collection,
-                                  approve=approve)
+        switch = dimension_switch(cast(dict, stored), cast(int, expected), collection, approve=approve)
         checks.append(verdict("dimensions agree", collection, switch is None, f"every stored vector of {expected} dimensions",
                               switch or f"{listed} in an untyped vector column ({shown}): each is counted needed, and "
                               "a run re-embeds it"))

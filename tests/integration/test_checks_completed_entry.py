@@ -169,3 +169,21 @@ def test_completed_does_not_read_a_historylog_entry_of_another_model(cli, embedd
     assert _completed_under(None, embedded_db, demo_profile, env, historylogs=(log,)).passed
     outcome = _completed_under(NEW_MODEL, embedded_db, demo_profile, env, historylogs=(log,))
     assert outcome.status == "skipped" and "no recorded run" in outcome.message(), outcome.message()
+
+
+def test_completed_reads_the_historylog_where_the_run_folder_given_is_another_models(cli, embedded_db, demo_profile,
+                                                                                   target_env, tmp_path):
+    """The old model's run folder and a log holding the new model's run: completed stopped at the folder ('no run of
+    this model is recorded there', skipped) and never read the entry that records one."""
+    from .conftest import NEW_MODEL
+
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    run_dir = tmp_path / "run"
+    ran = cli("run", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir, "--engine",
+              env=env)
+    assert ran.code == 0, ran.out + ran.err
+    log = tmp_path / "historylog.md"
+    recorded(cli, demo_profile, embedded_db, {**target_env, "EMBED_MODEL": NEW_MODEL}, tmp_path, log, "tenant_globex",
+             exit_code=0)
+    outcome = _completed_under(NEW_MODEL, embedded_db, demo_profile, env, run_dir=run_dir, historylogs=(log,))
+    assert outcome.passed and str(log) in outcome.found, outcome.message()

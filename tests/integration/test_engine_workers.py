@@ -168,3 +168,21 @@ def test_two_workers_of_all_re_embed_every_row_once_although_every_row_looks_cur
     assert result.code == 0, result.out + result.err
     total = embedded_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (COLLECTION,))
     assert a.inputs_served + b.inputs_served == total and result.json["embedded"] == total
+
+
+def test_the_workers_closing_count_says_other_dimensions_unmeasured_where_no_dimension_is_known(
+        embedded_db, profile_variant, target_env):
+    """An untyped column, no provider.dimensions, and no provider answering the count: the count of the workers' run
+    measured no dimension and said nothing of it (a single process's run and `run` say it is unproven)."""
+    from harness.backfill.workers import closing_count
+    from harness.profile import load_profile
+    from harness.settings import resolve
+
+    embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
+    embedded_db.execute("ALTER TABLE document_embeddings ALTER embedding TYPE vector")
+    profile = profile_variant({"  dimensions: ${EMBED_DIMENSIONS:-384}\n": ""})
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": "http://127.0.0.1:9"}
+    state, unproven = closing_count(resolve(load_profile(profile, env=env), database_url=embedded_db.dsn, env=env),
+                                    "tenant_globex")
+    assert state.other_dims is None and state.needed == 0
+    assert unproven and "vectors of another dimension unmeasured" in unproven, unproven

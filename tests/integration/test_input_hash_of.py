@@ -66,3 +66,34 @@ def test_two_texts_that_embed_the_same_cut_share_a_vector_without_failing_distin
                    "--json", env=env)
     statuses = {c["check"]: c["status"] for c in verified.json["checks"]}
     assert statuses["distinct_vectors"] == "passed", verified.out
+
+
+NOTES = """
+CREATE TABLE notes (id bigint PRIMARY KEY, folder text NOT NULL, title text NOT NULL, body text NOT NULL);
+CREATE TABLE note_vectors (note_id bigint PRIMARY KEY REFERENCES notes, folder text NOT NULL, body_hash text NOT NULL,
+  model text NOT NULL, embedding vector(384));
+INSERT INTO notes VALUES (1, 'kitchen', 'Tea', 'steep for three minutes'),
+                         (2, 'garden', 'Rain barrel', 'steep for three minutes');
+"""
+NOTES_PROFILE = """name: notes
+provider: {model: hash-embed:384}
+chunks: {table: notes, id: id, text: [title, body], collection: folder}
+embeddings: {table: note_vectors, key: note_id, collection: folder, model: model, vector: embedding,
+             input_hash: body_hash, input_hash_of: body}
+"""
+
+
+def test_a_vector_is_never_taken_over_from_a_chunk_whose_embedded_text_differs_behind_an_equal_input_hash(
+        cli, empty_db, embed_server, tmp_path):
+    """The app hashes the body and embeds the title with it: two notes of one body and two titles have one input hash
+    and two texts. The engine took over the first note's vector for the second by that hash ('Reused 1 existing
+    vectors'), and every count called it current."""
+    empty_db.execute(NOTES)
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(NOTES_PROFILE)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    for folder in ("kitchen", "garden"):
+        done = cli("backfill", "--profile", profile, "--collection", folder, "--json", env=env)
+        assert done.code == 0, done.out + done.err
+    assert done.json["reused"] == 0 and done.json["embedded"] == 1, done.out
+    assert empty_db.scalar("SELECT count(DISTINCT embedding::text) FROM note_vectors") == 2

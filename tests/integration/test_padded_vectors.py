@@ -141,3 +141,17 @@ def test_a_run_re_embeds_a_vector_not_padded_to_pad_to_in_an_untyped_column(cli,
     assert filled.code == 0 and filled.json["embedded"] == 11, filled.out + filled.err
     assert (filled.json["before"]["other_dims"], filled.json["after"]["needed"]) == (1, 0)
     assert empty_db.scalar("SELECT count(*) FROM passage WHERE vector_dims(embedding) <> 16") == 0
+
+
+def test_every_vector_of_another_width_in_an_untyped_padded_column_is_a_model_switch(cli, empty_db, embed_server,
+                                                                                     tmp_path):
+    """Measured by its model part (its first 8 values) a 12-wide vector looked the model's own, and a run would replace
+    every one of them in place without --approve-model-change."""
+    empty_db.execute(PASSAGES.replace("vector(16)", "vector"))
+    empty_db.execute("UPDATE passage SET embedding = array_fill(0.5, ARRAY[12])::vector")
+    profile = tmp_path / "passage.yaml"
+    profile.write_text(PROFILE)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    refused = cli("backfill", "--profile", profile, "--collection", "passage", "--json", env=env)
+    assert refused.code != 0 and "replacing them is a model switch" in refused.out + refused.err, refused.out
+    assert empty_db.scalar("SELECT count(*) FROM passage WHERE vector_dims(embedding) = 12") == 12

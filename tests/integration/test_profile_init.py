@@ -1699,3 +1699,28 @@ def test_a_configured_model_that_reproduces_the_stored_vectors_but_is_not_the_ac
     line = _line(out.read_text(), "model:")
     assert "hash-embed:384 (core_embeddingmodel.name, row id = 3) reproduces the stored vectors" in line, line
     assert "the active row names hash-embed:768 (core_embeddingmodel.name, row id = 1, active)" in line, line
+
+
+def test_a_script_with_a_chat_model_flag_is_drafted_with_the_profiles_model_on_its_embedding_model_flag(
+        cli, empty_db, tmp_path):
+    """`--model` names its chat model and `--embed-model` the embedder: the draft gave the profile's model to the first
+    model flag it read, `--model`, so the command embedded with its default and chatted with the embedding model."""
+    empty_db.execute("""
+        CREATE TABLE documents (id bigserial PRIMARY KEY, content text NOT NULL);
+        CREATE TABLE document_embeddings (document_id bigint NOT NULL REFERENCES documents(id), model text NOT NULL,
+          embedding vector NOT NULL, PRIMARY KEY (document_id, model));
+        INSERT INTO documents (content) SELECT 'note number ' || g FROM generate_series(1, 4) g;""")
+    source = (OWNED_NOTES.parent / "py-model-flag" / "scripts" / "embed_documents.py").read_text()
+    assert 'ap.add_argument("--model", default="nomic-embed-text:v1.5"' in source
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "embed_documents.py").write_text(source.replace(
+        'ap.add_argument("--model", default="nomic-embed-text:v1.5", help="Ollama embedding model name")',
+        'ap.add_argument("--model", default="llama3.2", help="chat model for summaries")\n'
+        '    ap.add_argument("--embed-model", default="nomic-embed-text:v1.5")').replace("args.model", "args.embed_model"))
+    out = tmp_path / "draft.yaml"
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--model",
+                 "snowflake-arctic-embed:22m", "--json")
+    assert result.code == 0, result.out + result.err
+    line = _line(out.read_text(), "command:").strip()
+    assert line.startswith('command: "python scripts/embed_documents.py --embed-model snowflake-arctic-embed:22m"'), line

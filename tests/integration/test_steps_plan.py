@@ -109,3 +109,27 @@ def test_the_speed_probe_reads_its_texts_in_the_tenants_views(cli, supabase_read
     assert result.json["rows"]["to_embed"] == 6
     assert estimate["probe_rows"] > 0 and estimate["seconds"] is not None, estimate
     assert "nothing to embed" not in estimate["note"], estimate
+
+
+def test_an_engine_plan_never_calls_the_vectors_it_replaces_untouched(cli, embedded_db, demo_profile, target_env,
+                                                                      tmp_path):
+    """Two all-zero vectors (an app's failed embeddings) are needed and the engine writes over them; the plan said
+    'only missing vectors are added; existing vectors are untouched'."""
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0, ARRAY[384])::vector WHERE chunk_id IN "
+                        "(SELECT chunk_id FROM document_embeddings WHERE collection = 'tenant_acme' LIMIT 2)")
+    plan = run_plan(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--engine", "--json").json
+    assert (plan["rows"]["to_embed"], plan["rows"]["missing"]) == (2, 0), plan["rows"]
+    assert plan["risk"]["reasons"] == ["0 missing vectors are added and 2 stored ones replaced (2 of them hold an "
+                                       "all-zero vector); the other vectors are untouched"], plan["risk"]
+
+
+def test_a_plan_times_the_rows_it_counts_needed_for_a_second_embedding_row(cli, embedded_db, demo_profile, target_env,
+                                                                          tmp_path):
+    """Two chunks holding a second row are the run's 2 rows to embed: the probe read none of them and the plan said
+    'nothing to embed: no probe needed', 0 seconds."""
+    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
+                        "(SELECT id FROM document_chunks WHERE collection = 'tenant_acme' ORDER BY id LIMIT 2)")
+    plan = run_plan(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--engine", "--json").json
+    assert plan["rows"]["to_embed"] == 2, plan["rows"]
+    assert plan["estimate"]["probe_rows"] == 2 and plan["estimate"]["seconds"] > 0, plan["estimate"]

@@ -391,3 +391,48 @@ def test_where_no_dimension_is_named_and_no_provider_answers_other_dimensions_ar
     assert any(p.startswith("rows still needed unproven: vectors of another dimension unmeasured: the column declares "
                             "none, the profile names no provider.dimensions") for p in result.json["problems"]), \
         result.json["problems"]
+
+
+def test_scope_into_a_new_collection_is_no_model_switch_where_every_stored_vector_has_another_dimension(
+        cli, embedded_db, demo_profile, target_env):
+    """What the dimension switch's refusal asks for (--into NEW: fill a new collection, verify, swap) was refused by it:
+    scope measured the live collection's vectors, which --into leaves untouched, as the ones it would replace."""
+    _untyped_with_other_dims(embedded_db)
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector "
+                        "WHERE collection = %s", (COLLECTION,))
+    result = cli("scope", "--profile", demo_profile, "--collection", COLLECTION, "--into", "tenant_globex_v2",
+                 "--json", env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    check = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
+    assert check["status"] == "passed", check
+    assert result.code == 0 and result.json["counts"]["needed"] == CHUNKS, result.out
+
+
+def test_a_vector_of_another_dimension_on_a_chunk_without_text_is_no_row_still_needed(cli, embedded_db, demo_profile,
+                                                                                     target_env, tmp_path):
+    """No run embeds a chunk without a text (its all-zero vector or duplicate rows are not needed either): its vector of
+    another dimension left run not ok after every run ('1 vectors of another dimension than the model's remain')."""
+    embedded_db.execute("DROP INDEX document_embeddings_embedding_idx")
+    embedded_db.execute("ALTER TABLE document_embeddings ALTER embedding TYPE vector")
+    first = embedded_db.scalar("SELECT min(chunk_id) FROM document_embeddings WHERE collection = %s", (COLLECTION,))
+    embedded_db.execute("UPDATE document_chunks SET content = '' WHERE id = %s", (first,))
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector "
+                        "WHERE chunk_id = %s", (first,))
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command", "true",
+                      "--override", "the owner runs it to see what the count says")
+    assert result.code == 0 and result.json["problems"] == [], result.out + result.err
+    assert (result.json["counts_after"]["needed"], result.json["counts_after"]["other_dims"]) == (0, 0)
+
+
+def test_run_of_the_apps_command_is_refused_as_a_model_switch_where_only_the_model_names_the_dimension(
+        cli, embedded_db, profile_variant, target_env, tmp_path):
+    """An untyped column whose every vector has 768 dimensions, a 384 model, a profile naming no dimension: the gate
+    (which asks no provider for its checks) knew no dimension to compare, so the app's command went ahead and replaced
+    every vector in place, where scope and the engine refuse the switch."""
+    _untyped_with_other_dims(embedded_db)
+    embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector "
+                        "WHERE collection = %s", (COLLECTION,))
+    profile = profile_variant({"  dimensions: ${EMBED_DIMENSIONS:-384}\n": ""})
+    result = run_step(cli, embedded_db, profile, target_env, tmp_path / "run", "--command", f"touch {tmp_path / 'ran'}")
+    assert result.code == 2, result.out + result.err
+    assert "replacing them is a model switch" in result.err and not (tmp_path / "run").exists()
+    assert not (tmp_path / "ran").exists()

@@ -677,3 +677,31 @@ def test_a_model_flag_not_given_is_its_literal_default(model, status, found):
                             env={"OLLAMA_URL": "{provider_url}", "DATABASE_URL": "{database_url}"})
     result = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
     assert result.status == status and found in result.found, result
+
+
+@pytest.mark.parametrize("given, status", [("-m snowflake-arctic-embed:22m", FAIL), ("-m all-minilm", PASS)])
+def test_a_model_flags_short_alias_given_on_the_command_line_is_the_model_it_embeds(tmp_path, given, status):
+    """`-m M` is `--model M` to argparse: the check read only long flags and passed on `--model`'s default, the
+    profile's model, while the command embedded with M."""
+    (tmp_path / "embed.py").write_text(
+        "import argparse, os\nap = argparse.ArgumentParser()\n"
+        "ap.add_argument('-m', '--model', default='all-minilm')\n"
+        "ap.add_argument('--ollama-url', default=os.environ.get('OLLAMA_HOST'))\n"
+        "ap.add_argument('--dsn', default=os.environ.get('DATABASE_URL'))\n")
+    settings = settings_for(str(tmp_path), f"python -m embed {given}")
+    result = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert result.status == status, result
+
+
+def test_a_chat_models_flag_beside_an_embedding_model_flag_is_not_the_embedders(tmp_path):
+    """A script that chats with `--model` and embeds with `--embed-model`: `--model llama3.2` named no embedding model,
+    and the check failed it as the command's embedding model."""
+    (tmp_path / "ingest.py").write_text(
+        "import argparse, os\nap = argparse.ArgumentParser()\n"
+        "ap.add_argument('--model', default='llama3.2', help='chat model for summaries')\n"
+        "ap.add_argument('--embed-model', default='all-minilm')\n"
+        "ap.add_argument('--ollama-url', default=os.environ.get('OLLAMA_HOST'))\n"
+        "ap.add_argument('--dsn', default=os.environ.get('DATABASE_URL'))\n")
+    settings = settings_for(str(tmp_path), "python ingest.py --model llama3.2")
+    result = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert result.status == PASS and result.found == "its --embed-model defaults to all-minilm", result
