@@ -7,14 +7,18 @@ from harness.settings import resolve
 from ..conftest import finished_run
 
 
-def completed_of(profile, collection, db, env, log):
+def completed_of(profile, collection, db, env, log=None, *, model=None, **options):
+    """The completed check of ``collection`` as verify runs it: with the historylog ``log``, or the given options
+    (``run_dir``, ``historylogs``), under ``model`` (the profile's when None)."""
     from harness.checks import CheckOptions, open_session
     from harness.checks.completed import completed
     from harness.profile import load_profile
 
     env = {**env, "DATABASE_URL": db.dsn}
-    session = open_session(resolve(load_profile(profile, env=env), database_url=db.dsn, env=env),
-                           CheckOptions(collections=(collection,), historylogs=(log,)))
+    if log is not None:
+        options["historylogs"] = (log,)
+    session = open_session(resolve(load_profile(profile, env=env), database_url=db.dsn, env=env, model=model),
+                           CheckOptions(collections=(collection,), **options))
     try:
         return completed(session, collection)
     finally:
@@ -68,21 +72,11 @@ def test_completed_does_not_take_a_run_folder_of_another_database_for_this_ones(
                                                                                demo_profile, target_env, tmp_path):
     """A run folder of a complete run against one database, checked against another (staging's folder given to
     production's verify): completed passed on the first database's closing count."""
-    from harness.checks import CheckOptions, open_session
-    from harness.checks.completed import completed
-    from harness.profile import load_profile
-
     run_dir = tmp_path / "run"
     ran = cli("run", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir,
               env={**target_env, "DATABASE_URL": demo_db.dsn})
     assert ran.code == 0, ran.out + ran.err
-    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
-    session = open_session(resolve(load_profile(demo_profile, env=env), database_url=embedded_db.dsn, env=env),
-                           CheckOptions(collections=("tenant_globex",), run_dir=run_dir))
-    try:
-        outcome = completed(session, "tenant_globex")
-    finally:
-        session.close()
+    outcome = completed_of(demo_profile, "tenant_globex", embedded_db, target_env, run_dir=run_dir)
     assert outcome.status != "passed" and demo_db.name in outcome.message(), outcome.message()
 
 
@@ -108,10 +102,6 @@ def test_completed_does_not_read_another_profiles_run_json_of_the_same_collectio
                                                                                        tmp_path):
     """The run folder holds the demo's run of tenant_acme (document_chunks); another profile's checks
     (archived_chunks) given that folder passed completed on a run that never filled their table."""
-    from harness.checks import CheckOptions, open_session
-    from harness.checks.completed import completed
-    from harness.profile import load_profile
-
     embedded_db.execute("CREATE TABLE archived_chunks (LIKE document_chunks INCLUDING ALL);"
                         "INSERT INTO archived_chunks SELECT * FROM document_chunks")
     env = {**target_env, "DATABASE_URL": embedded_db.dsn}
@@ -120,26 +110,8 @@ def test_completed_does_not_read_another_profiles_run_json_of_the_same_collectio
               env=env)
     assert ran.code == 0, ran.out + ran.err
     other = profile_variant({"table: document_chunks": "table: archived_chunks"})
-    session = open_session(resolve(load_profile(other, env=env), database_url=embedded_db.dsn, env=env),
-                           CheckOptions(collections=("tenant_acme",), run_dir=run_dir))
-    try:
-        outcome = completed(session, "tenant_acme")
-    finally:
-        session.close()
+    outcome = completed_of(other, "tenant_acme", embedded_db, target_env, run_dir=run_dir)
     assert outcome.status == "skipped" and "document_chunks" in outcome.message(), outcome.message()
-
-
-def _completed_under(model, db, profile, env, **options):
-    from harness.checks import CheckOptions, open_session
-    from harness.checks.completed import completed
-    from harness.profile import load_profile
-
-    session = open_session(resolve(load_profile(profile, env=env), database_url=db.dsn, env=env, model=model),
-                           CheckOptions(collections=("tenant_globex",), **options))
-    try:
-        return completed(session, "tenant_globex")
-    finally:
-        session.close()
 
 
 def test_completed_does_not_take_a_run_folder_of_another_model_for_this_ones(cli, embedded_db, demo_profile,
@@ -153,8 +125,8 @@ def test_completed_does_not_take_a_run_folder_of_another_model_for_this_ones(cli
     ran = cli("run", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir, "--engine",
               env=env)
     assert ran.code == 0, ran.out + ran.err
-    assert _completed_under(None, embedded_db, demo_profile, env, run_dir=run_dir).passed
-    outcome = _completed_under(NEW_MODEL, embedded_db, demo_profile, env, run_dir=run_dir)
+    assert completed_of(demo_profile, "tenant_globex", embedded_db, env, run_dir=run_dir).passed
+    outcome = completed_of(demo_profile, "tenant_globex", embedded_db, env, model=NEW_MODEL, run_dir=run_dir)
     assert outcome.status == "skipped" and "hash-embed:384" in outcome.message(), outcome.message()
 
 
@@ -166,8 +138,8 @@ def test_completed_does_not_read_a_historylog_entry_of_another_model(cli, embedd
     env = {**target_env, "DATABASE_URL": embedded_db.dsn}
     log = tmp_path / "historylog.md"
     recorded(cli, demo_profile, embedded_db, target_env, tmp_path, log, "tenant_globex", exit_code=0)
-    assert _completed_under(None, embedded_db, demo_profile, env, historylogs=(log,)).passed
-    outcome = _completed_under(NEW_MODEL, embedded_db, demo_profile, env, historylogs=(log,))
+    assert completed_of(demo_profile, "tenant_globex", embedded_db, env, historylogs=(log,)).passed
+    outcome = completed_of(demo_profile, "tenant_globex", embedded_db, env, model=NEW_MODEL, historylogs=(log,))
     assert outcome.status == "skipped" and "no recorded run" in outcome.message(), outcome.message()
 
 
@@ -185,5 +157,5 @@ def test_completed_reads_the_historylog_where_the_run_folder_given_is_another_mo
     log = tmp_path / "historylog.md"
     recorded(cli, demo_profile, embedded_db, {**target_env, "EMBED_MODEL": NEW_MODEL}, tmp_path, log, "tenant_globex",
              exit_code=0)
-    outcome = _completed_under(NEW_MODEL, embedded_db, demo_profile, env, run_dir=run_dir, historylogs=(log,))
+    outcome = completed_of(demo_profile, "tenant_globex", embedded_db, env, model=NEW_MODEL, run_dir=run_dir, historylogs=(log,))
     assert outcome.passed and str(log) in outcome.found, outcome.message()
