@@ -5,32 +5,9 @@ from pathlib import Path
 
 from harness.steps.locate import locate
 
-EMBED_DOCUMENTS = '''import argparse
-import os
-
-import psycopg
-import requests
-
-
-def embed(url, model, texts):
-    return requests.post(f"{url.rstrip('/')}/api/embed", json={"model": model, "input": texts}).json()["embeddings"]
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="nomic-embed-text:v1.5")
-    ap.add_argument("--ollama-url", default=os.environ.get("OLLAMA_URL", "http://localhost:11434"))
-    ap.add_argument("--dsn", default=os.environ.get("DATABASE_URL"))
-    args = ap.parse_args()
-    with psycopg.connect(args.dsn) as conn:
-        rows = conn.execute("SELECT id, content FROM documents").fetchall()
-        for (key, _), vector in zip(rows, embed(args.ollama_url, args.model, [r[1] for r in rows])):
-            conn.execute("INSERT INTO document_embeddings VALUES (%s, %s, %s)", (key, args.model, str(vector)))
-
-
-if __name__ == "__main__":
-    main()
-'''
+# study-pg-hybrid-search's script, as the py-model-flag fixture holds it
+EMBED_DOCUMENTS = (Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "py-model-flag" / "scripts"
+                   / "embed_documents.py").read_text()
 # study-pg-hybrid-search's Makefile: a venv made with pip, then the script once per model of a list
 MAKEFILE = ("MODELS ?= nomic-embed-text:v1.5 snowflake-arctic-embed:22m\nPYTHON ?= .venv/bin/python\n\n"
             "venv:\n\tpython3 -m venv .venv\n\t$(PYTHON) -m pip install -r requirements.txt\n\n"
