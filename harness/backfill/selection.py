@@ -107,9 +107,8 @@ def measured_needs(conn: Conn, target: Target, collection: str, dims: int | None
 
 def wanted(target: Target, *, keys: bool = False, every: bool = False, needs: Needs = Needs()) -> sql.Composable:
     """The rows a run embeds: those that need a vector (``Target.needs_embedding``, with what ``needs`` adds); with
-    ``keys`` exactly those
-    whose key (compared as text) is in ``%(keys)s``; with ``every`` (``--all``) every row. Either way never a chunk
-    without text (``Target.no_text``): a vector of '' matches nothing the row says."""
+    ``keys`` exactly those whose key (compared as text) is in ``%(keys)s``; with ``every`` (``--all``) every row.
+    Either way never a chunk without text (``Target.no_text``): a vector of '' matches nothing the row says."""
     if keys:
         return sql.SQL("({}::text = ANY(%(keys)s::text[]) AND NOT {})").format(target.chunk_id, target.no_text)
     if every:
