@@ -139,17 +139,6 @@ def still_needed(after: CollectionState) -> str | None:
     return "; ".join(problems) or None
 
 
-def keys_held_twice(conn: Conn, target: Target, collection: str) -> list[str]:
-    """The keys (as text) of the collection's chunks with a text holding more than one embedding row (a table with no
-    unique key on the embedding key): a run selects them (``Target.needs_embedding``) and replaces their rows by one."""
-    em = target.profile.embeddings
-    query = sql.SQL("SELECT {id}::text AS k FROM {join} WHERE {where} AND NOT {empty} AND {key} IS NOT NULL "
-                    "GROUP BY {id} HAVING count(*) > 1").format(
-        id=target.chunk_id, join=target.join(), where=target.chunk_filter(), empty=target.no_text,
-        key=target.e(cast(str, em.key)))
-    return [r["k"] for r in conn.execute(query, {"collection": collection}).fetchall()]
-
-
 def collection_state(conn: Conn, target: Target, collection: str, model: str, dims: int | None = None) -> CollectionState:
     """Count a collection's chunks and what they need, in one pass (a missing table is a ConfigError naming its key);
     with ``dims`` (for a column declared without a dimension) also the vectors of another dimension. Where no unique

@@ -55,6 +55,19 @@ class Target:
         return sql.SQL("(SELECT f.*, f.xmin FROM {} AS f WHERE {})").format(
             self.embedding_table, sql.SQL(" AND ").join(self.filter_rows("f")))
 
+    def embedding_rows_counted(self) -> sql.Composable:
+        """``embedding_rows`` with ``bh_rows``: how many rows hold each row's chunk key (and collection, as ``join_on``
+        matches them), counted by a window over the key. A selection finds the chunks holding a second row itself
+        (``needs_embedding(twice=True)``); sent as a list of keys, every page carried all of them (#12: quadratic)."""
+        em = self.profile.embeddings
+        part: list[sql.Composable] = [sql.Identifier("f", cast(str, em.key))]
+        if em.collection and self.profile.chunks.collection:
+            part.append(sql.SQL("{}::text").format(sql.Identifier("f", em.collection)))
+        where = sql.SQL(" WHERE {}").format(sql.SQL(" AND ").join(self.filter_rows("f"))) if em.filter else sql.SQL("")
+        return sql.SQL("(SELECT f.*{xmin}, count(*) OVER (PARTITION BY {part}) AS bh_rows FROM {t} AS f{where})").format(
+            xmin=sql.SQL(", f.xmin" if em.filter else ""), part=sql.SQL(", ").join(part), t=self.embedding_table,
+            where=where)
+
     def filter_rows(self, alias: str) -> list[sql.Composable]:
         """``embeddings.filter`` as conditions on the embedding table under ``alias``: what every read sees
         (``embedding_rows``) and the only rows the engine replaces. The value is an untyped literal, read as the
@@ -348,11 +361,13 @@ class Target:
                 s=sql.Literal(TENANT_SETTING), t=sql.Literal(_qualified(ch.schema, ch.table)), col=self.c(ch.tenant)))
         return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
 
-    def join(self) -> sql.Composable:
-        """FROM clause: chunks LEFT JOIN their embedding rows (nothing to join for an inline column)."""
+    def join(self, *, counted: bool = False) -> sql.Composable:
+        """FROM clause: chunks LEFT JOIN their embedding rows (nothing to join for an inline column); ``counted``: each
+        with how many rows its chunk holds (``embedding_rows_counted``)."""
         if self.inline:
             return sql.SQL("{} AS c").format(self.chunk_table)
-        return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(self.chunk_table, self.embedding_rows, self.join_on())
+        rows = self.embedding_rows_counted() if counted else self.embedding_rows
+        return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(self.chunk_table, rows, self.join_on())
 
     def join_on(self) -> sql.Composable:
         """An embedding row's chunk: the same key and, where both tables name it, the same collection (a key may
@@ -378,13 +393,13 @@ class Target:
     def needs_embedding(self, *, dims: bool = False, twice: bool = False) -> sql.Composable:
         """True for chunks with a text whose vector is missing, stale (hash differs, or the chunk changed after the
         vector by ``changed_after_vector``), from another model, all zeros, with ``dims`` of another dimension than
-        ``%(dims)s`` (``state.dims_to_measure``), or with ``twice`` holding a second embedding row (their keys in
-        ``%(twice)s``: ``state.keys_held_twice``; a run replaces every row of a chunk with one). An untimed row is not
+        ``%(dims)s`` (``state.dims_to_measure``), or with ``twice`` holding a second embedding row (counted in the
+        query: ``join(counted=True)``; a run replaces every row of a chunk with one). An untimed row is not
         stale by its timestamps: a table whose rows never got a time would otherwise be re-embedded whole on every
         run."""
         needs = self._needs_vector(dims=dims)
         if twice:
-            needs = sql.SQL("({} OR {}::text = ANY(%(twice)s::text[]))").format(needs, self.chunk_id)
+            needs = sql.SQL("({} OR coalesce({} > 1, false))").format(needs, self.e("bh_rows"))
         return sql.SQL("(NOT {} AND {})").format(self.no_text, needs)
 
     def _needs_vector(self, *, dims: bool = False) -> sql.Composable:

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from ..db import Conn
 from ..target import Target
-from .selection import Needs, wanted
+from .selection import Needs, rows_of, wanted
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ def cut_ranges(conn: Conn, target: Target, run_id: str, collection: str, model: 
         "  SELECT {id}::text AS key, (row_number() OVER w - 1) / %(size)s AS bucket, "
         "  (row_number() OVER w %% %(size)s = 0 OR lead({id}) OVER w IS NULL) AS last "
         "  FROM {join} WHERE {where} AND {needs} WINDOW w AS (ORDER BY {id})) AS s GROUP BY bucket) AS g"
-    ).format(id=target.chunk_id, join=target.join(), where=target.chunk_filter(), needs=wanted(target, every=every, needs=needs))
+    ).format(id=target.chunk_id, join=rows_of(target, every=every, needs=needs), where=target.chunk_filter(),
+             needs=wanted(target, every=every, needs=needs))
     cur = conn.execute(query, {"run": run_id, "size": rows_per_range, "collection": collection, "model": model,
                                "tenant": tenant, "first": first_seq, **needs.params()})
     return cur.rowcount

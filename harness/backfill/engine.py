@@ -332,7 +332,7 @@ def run_backfill(
         if switch:
             raise RefusedError(switch)
         # Chunks with a second embedding row (no unique key on the embedding key): the run replaces their rows by one.
-        needs = measured_needs(read_conn, target, collection, measure, tenants, bool(before.duplicates) and not new_is_empty)
+        needs = measured_needs(measure, bool(before.duplicates) and not new_is_empty)
         # Preflight refused row-level security without database.session; with it, an "empty" table may still
         # only look empty to this role, so its indexes are never dropped for a bulk load.
         hidden = rls.applies(rls.inspect(read_conn, profile))

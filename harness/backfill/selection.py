@@ -83,26 +83,20 @@ class Page(Sequence[Row]):
 @dataclass(frozen=True)
 class Needs:
     """What the counts measured that a run takes beside the profile's own rule: vectors of another dimension than
-    ``dims`` (a column declared without one: ``state.dims_to_measure``), and the chunks ``twice`` holding a second
-    embedding row (``state.keys_held_twice``)."""
+    ``dims`` (a column declared without one: ``state.dims_to_measure``), and, with ``twice``, the chunks holding a
+    second embedding row (counted by the selecting query itself: ``Target.join(counted=True)``)."""
 
     dims: int | None = None
-    twice: tuple[str, ...] = ()
+    twice: bool = False
 
     def params(self) -> dict[str, Any]:
-        return {"dims": self.dims, "twice": list(self.twice)}
+        return {"dims": self.dims}
 
 
-def measured_needs(conn: Conn, target: Target, collection: str, dims: int | None, tenants: Sequence[str | None],
-                   duplicates: bool) -> Needs:
-    """``Needs`` as the counts measured them: ``dims`` (``state.dims_to_measure``) and, where they counted
-    ``duplicates``, the keys of the chunks holding a second row in each tenant's view (``state.keys_held_twice``)."""
-    from .. import rls
-    from ..state import keys_held_twice
-
-    twice = tuple(rls.across(conn, target.profile, list(tenants), lambda: dict.fromkeys(
-        keys_held_twice(conn, target, collection), 1))) if duplicates else ()
-    return Needs(dims, twice)
+def measured_needs(dims: int | None, duplicates: bool) -> Needs:
+    """``Needs`` as the counts measured them: ``dims`` (``state.dims_to_measure``), and the chunks holding a second
+    row where they counted ``duplicates``."""
+    return Needs(dims, twice=duplicates)
 
 
 def wanted(target: Target, *, keys: bool = False, every: bool = False, needs: Needs = Needs()) -> sql.Composable:
@@ -113,7 +107,18 @@ def wanted(target: Target, *, keys: bool = False, every: bool = False, needs: Ne
         return sql.SQL("({}::text = ANY(%(keys)s::text[]) AND NOT {})").format(target.chunk_id, target.no_text)
     if every:
         return sql.SQL("(NOT {})").format(target.no_text)
-    return target.needs_embedding(dims=needs.dims is not None, twice=bool(needs.twice))
+    return target.needs_embedding(dims=needs.dims is not None, twice=needs.twice)
+
+
+def rows_of(target: Target, *, keys: bool = False, every: bool = False, needs: Needs = Needs()) -> sql.Composable:
+    """The FROM clause ``wanted`` reads: ``Target.join``, each embedding row with its chunk's row count where the
+    selection takes the chunks holding a second row."""
+    return target.join(counted=_counted(needs, keys=keys, every=every))
+
+
+def _counted(needs: Needs, *, keys: bool, every: bool) -> bool:
+    """Whether the rows read carry their chunk's row count: only the profile's own rule (``wanted``) reads it."""
+    return needs.twice and not keys and not every
 
 
 def select_batch_sql(target: Target, *, keys: bool = False, every: bool = False, needs: Needs = Needs()) -> sql.Composed:
@@ -139,7 +144,8 @@ def select_batch_sql(target: Target, *, keys: bool = False, every: bool = False,
         "ORDER BY {id} LIMIT %(limit)s"
     ).format(
         id=target.chunk_id, text=target.text, hash=target.text_hash, coll=target.collection_of_chunk(),
-        tenant=tenant, exists=exists, changed=changed, join=_paged_join(target), where=target.chunk_filter(), page=_page(target.chunk_id),
+        tenant=tenant, exists=exists, changed=changed, join=_paged_join(target, counted=_counted(needs, keys=keys, every=every)),
+        where=target.chunk_filter(), page=_page(target.chunk_id),
         needs=wanted(target, keys=keys, every=every, needs=needs),
     )
 
@@ -150,7 +156,7 @@ def _page(key: sql.Composable) -> sql.Composable:
                    ).format(k=key)
 
 
-def _paged_join(target: Target) -> sql.Composable:
+def _paged_join(target: Target, *, counted: bool = False) -> sql.Composable:
     """``target.join()`` with the page's key bounds repeated on the embedding side.
 
     Postgres does not carry an inequality across a join's equality, so without them the embeddings' index scan
@@ -163,8 +169,8 @@ def _paged_join(target: Target) -> sql.Composable:
     on = [sql.SQL("{} = {}").format(target.e(em.key), target.chunk_id), _page(target.e(em.key))]
     if em.collection and target.profile.chunks.collection:
         on.append(sql.SQL("{}::text = {}::text").format(target.e(em.collection), target.c(target.profile.chunks.collection)))
-    return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(target.chunk_table, target.embedding_rows,
-                                                             sql.SQL(" AND ").join(on))
+    rows = target.embedding_rows_counted() if counted else target.embedding_rows
+    return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(target.chunk_table, rows, sql.SQL(" AND ").join(on))
 
 
 def iter_batches(

@@ -160,8 +160,7 @@ def probe_texts(settings: Settings, collection: str, n: int, duplicates: bool = 
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
         tenants = rls.tenants(conn, profile)
         # the rows the counts call needed beyond the profile's rule too (another dimension, a second row)
-        needs = measured_needs(conn, target, collection, dims_to_measure(conn, target, settings.model_dimensions)[0],
-                               tenants, duplicates)
+        needs = measured_needs(dims_to_measure(conn, target, settings.model_dimensions)[0], duplicates)
         for tenant in tenants:
             page = next(iter_batches(conn, target, collection, settings.model, n - len(texts), needs=needs,
                                      scope=functools.partial(rls.scope, conn, profile, tenant)), Page.of([]))

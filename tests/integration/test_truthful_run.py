@@ -205,13 +205,18 @@ def test_a_run_of_the_apps_command_leaving_all_zero_vectors_is_not_ok(cli, embed
     assert result.json["remaining"] == 3
 
 
+def _second_rows(db, n=2):
+    """The embedding key made not unique, and the collection's first ``n`` chunks given a second, equal row each."""
+    db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
+               "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT %s)", (COLLECTION, n))
+
+
 def test_a_plain_run_replaces_a_chunks_duplicate_embedding_rows_with_one(cli, embedded_db, demo_profile, target_env):
     """An embedding table without a unique key, two chunks with a second row each: backfill said ok over them ('31
     chunks, 31 embedded, 0 needed' of a 29-chunk collection), then said not ok and sent the user to --keys-from. A
     chunk holding two rows is needed: the run replaces its rows by one."""
-    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
-    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
-                        "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
+    _second_rows(embedded_db)
     result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
                  env={**target_env, "DATABASE_URL": embedded_db.dsn})
     assert result.code == 0 and result.json["ok"] is True, result.out + result.err
@@ -220,11 +225,41 @@ def test_a_plain_run_replaces_a_chunks_duplicate_embedding_rows_with_one(cli, em
     assert embedded_db.scalar("SELECT count(*) - count(DISTINCT chunk_id) FROM document_embeddings") == 0
 
 
+def test_workers_replace_a_chunks_duplicate_embedding_rows_with_one(cli, embedded_db, demo_profile, target_env):
+    """The ranges the workers take are cut over the chunks holding a second row too."""
+    _second_rows(embedded_db, 3)
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--workers", "2", "--batch-size", "2",
+                 "--json", env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0 and result.json["ok"] is True, result.out + result.err
+    assert (result.json["embedded"], result.json["after"]["duplicates"]) == (3, 0)
+    assert embedded_db.scalar("SELECT count(*) - count(DISTINCT chunk_id) FROM document_embeddings") == 0
+
+
+def test_the_chunks_holding_a_second_row_are_found_by_the_page_query_not_sent_to_it(embedded_db, demo_profile,
+                                                                                      target_env):
+    """Their keys went into every page query as one array, read whole into Python first: a table whose every chunk
+    held two rows (an application appending on each import) made each page carry every key (100,000 of them: 21 s
+    for what 10,000 did in 3 s). The page query counts a chunk's rows itself; what it is sent does not grow."""
+    from harness.backfill.selection import iter_batches, measured_needs
+    from harness.db import connect
+    from harness.profile import load_profile
+    from harness.target import Target
+
+    _second_rows(embedded_db, 5)
+    profile = load_profile(demo_profile, env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    target = Target(profile)
+    with connect(embedded_db.dsn) as conn:
+        needs = measured_needs(None, duplicates=True)
+        assert all(not isinstance(v, (list, tuple)) for v in needs.params().values()), needs.params()
+        pages = list(iter_batches(conn, target, COLLECTION, profile.provider.model, 2, needs=needs))
+    assert [key for page in pages for key in page.keys] == embedded_db.scalar(
+        "SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 5) f",
+        (COLLECTION,))
+
+
 def test_a_run_of_the_apps_command_leaving_duplicate_embedding_rows_is_not_ok(cli, embedded_db, demo_profile,
                                                                               target_env, tmp_path):
-    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
-    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
-                        "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
+    _second_rows(embedded_db)
     result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
                       "echo 'Done. Embedded 29/29 rows. 0 failures.'")
     assert result.code == 1, result.out
@@ -235,9 +270,7 @@ def test_a_run_of_the_apps_command_leaving_duplicate_embedding_rows_is_not_ok(cl
 def test_the_counts_say_a_chunk_with_two_embedding_rows_is_one_chunk(cli, embedded_db, demo_profile, target_env):
     """Without a unique key on the embedding key the counts classified join rows: scope and plan said 31 chunks, 31
     embedded of the 29-chunk collection. Each chunk is counted once; a chunk one of whose rows is stale is needed."""
-    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
-    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
-                        "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
+    _second_rows(embedded_db)
     embedded_db.execute("UPDATE document_embeddings SET input_hash = 'stale' WHERE ctid = (SELECT min(ctid) FROM "
                         "document_embeddings WHERE chunk_id = (SELECT min(id) FROM document_chunks WHERE collection = %s))",
                         (COLLECTION,))
@@ -251,9 +284,7 @@ def test_the_counts_say_a_chunk_with_two_embedding_rows_is_one_chunk(cli, embedd
 def test_backfill_keys_from_replaces_a_chunks_duplicate_rows_with_one(cli, embedded_db, demo_profile, target_env,
                                                                       tmp_path):
     """The chunks verify's coverage lists for their duplicate rows, re-embedded by key: each keeps one row."""
-    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
-    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id IN "
-                        "(SELECT id FROM document_chunks WHERE collection = %s ORDER BY id LIMIT 2)", (COLLECTION,))
+    _second_rows(embedded_db)
     keys = tmp_path / "keys.txt"
     keys.write_text("\n".join(str(k) for k in [embedded_db.scalar(
         "SELECT array_agg(chunk_id) FROM (SELECT chunk_id FROM document_embeddings GROUP BY 1 HAVING count(*) > 1) d")][0]))
@@ -267,9 +298,7 @@ def test_a_chunk_with_a_second_embedding_row_without_a_vector_is_counted_as_the_
         cli, embedded_db, demo_profile, target_env):
     """Without a unique key on the embedding key, a chunk with a vector in one row and none in a second: the run
     selects it (its second row needs one), so the counts say it is needed; they said 0 needed, and the run embedded 1."""
-    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
-    embedded_db.execute("INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id = "
-                        "(SELECT min(id) FROM document_chunks WHERE collection = %s)", (COLLECTION,))
+    _second_rows(embedded_db, 1)
     embedded_db.execute("ALTER TABLE document_embeddings ALTER COLUMN embedding DROP NOT NULL")
     embedded_db.execute("UPDATE document_embeddings SET embedding = NULL WHERE ctid = (SELECT min(ctid) FROM "
                         "document_embeddings WHERE chunk_id = (SELECT min(id) FROM document_chunks WHERE collection = %s))",
@@ -285,11 +314,9 @@ def test_a_chunk_without_text_holding_two_embedding_rows_does_not_keep_every_run
                                                                                          target_env):
     """No run embeds a chunk without text (--keys-from neither), so its second row is none a run could replace: every
     run said not ok over it, sending the user to --keys-from, which skipped the chunk. Verify's checks judge its rows."""
-    embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
-    first = "(SELECT min(id) FROM document_chunks WHERE collection = %s)"
-    embedded_db.execute(f"INSERT INTO document_embeddings SELECT * FROM document_embeddings WHERE chunk_id = {first}",
-                        (COLLECTION,))
-    embedded_db.execute(f"UPDATE document_chunks SET content = '' WHERE id = {first}", (COLLECTION,))
+    _second_rows(embedded_db, 1)
+    embedded_db.execute("UPDATE document_chunks SET content = '' WHERE id = "
+                        "(SELECT min(id) FROM document_chunks WHERE collection = %s)", (COLLECTION,))
     result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
                  env={**target_env, "DATABASE_URL": embedded_db.dsn})
     assert result.code == 0 and result.json["ok"] is True, result.out + result.err
