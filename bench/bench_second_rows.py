@@ -28,12 +28,14 @@ from harness.backfill import BackfillOptions, run_backfill
 from harness.settings import resolve
 
 
-def load(dsn: str, provider: PrecomputedProvider, texts: list[str], second: int) -> None:
-    """Every chunk's current row, and a second one for the first ``second`` chunks; the key indexed, not unique."""
+def load(dsn: str, provider: PrecomputedProvider, texts: list[str], second: int, index: bool = True) -> None:
+    """Every chunk's current row, and a second one for the first ``second`` chunks; the key not unique, indexed where
+    ``index``."""
     with psycopg.connect(dsn) as conn:
         register_vector(conn)
         conn.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
-        conn.execute("CREATE INDEX ON document_embeddings (chunk_id)")
+        if index:
+            conn.execute("CREATE INDEX ON document_embeddings (chunk_id)")
         keys = [r[0] for r in conn.execute("SELECT id FROM document_chunks ORDER BY id").fetchall()]
         with conn.cursor().copy("COPY document_embeddings (chunk_id, embedding, input_hash, model_name, collection) "
                                 "FROM STDIN WITH (FORMAT BINARY)") as copy:
@@ -50,15 +52,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--second", type=int, nargs="+", default=[10_000, 100_000], help="sizes after 0 (always first)")
+    ap.add_argument("--no-index", action="store_true", help="no index on the embedding key at all")
     args = ap.parse_args()
-    header(f"second embedding rows replaced by a plain run: {args.rows} chunks, batch 1000")
+    header(f"second embedding rows replaced by a plain run: {args.rows} chunks, batch 1000, "
+           f"{'no index' if args.no_index else 'a non-unique index'} on the embedding key")
     texts = [chunk_text(i) for i in range(args.rows)]
     provider = PrecomputedProvider(texts)
     figures = []
     with postgres() as pg:
         for second in [0, *args.second]:
             dsn = fresh_database(pg, f"b_second_{second}", args.rows, vector_index=False)
-            load(dsn, provider, texts, second)
+            load(dsn, provider, texts, second, index=not args.no_index)
             started = time.perf_counter()
             summary = run_backfill(resolve(profile(), database_url=dsn, provider_url=provider.url),
                                    BackfillOptions(COLLECTION, batch_size=1000, progress=False), provider=provider)
