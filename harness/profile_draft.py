@@ -211,11 +211,17 @@ def _session(w: _Writer, settings: dict[str, str | None]) -> None:
             "the tenants to read one by one (values of {tenant}); the policies hide them from this role")
 
 
-def _unreachable(contract: Any) -> str:
-    """Why no backfill.env can give the command our database or provider ("" when one can, or nothing is known)."""
+def _unreachable(contract: Any, model: str | None = None) -> str:
+    """Why no backfill.env can give the command our database or provider, or it is no backfill of ``model``'s vectors
+    ("" when one can, or nothing is known)."""
     if contract is None or not contract.known:
         return ""
     why = []
+    if model and contract.reaches_no_database() and (models := _models_of(contract)) and \
+            not any(same_model(m, model) for m in models):
+        # Nothing reaches a database and it embeds with another model than the one the collection is of: a demo or
+        # another store's embedder (imara's Milvus and PCA scripts beside its Postgres collection), not this backfill.
+        why.append(f"it reads no database setting and embeds with {', '.join(models)}, not {model}")
     if apis := contract.database_apis():
         why.append(f"it reaches its database only through an HTTP API ({', '.join(apis)}), never DATABASE_URL")
     if contract.openai_base_url() == "":
@@ -226,7 +232,10 @@ def _unreachable(contract: Any) -> str:
 
 def contract_models(entrypoint: Any) -> tuple[str, ...]:
     """Models the entrypoint hard-codes or loads (empty when locate could not read its contract)."""
-    contract = getattr(entrypoint, "contract", None)
+    return _models_of(getattr(entrypoint, "contract", None))
+
+
+def _models_of(contract: Any) -> tuple[str, ...]:
     if contract is None or not contract.known:
         return ()
     defaults = contract.defaults()
@@ -535,7 +544,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
 
     w.section("backfill")
     contract = getattr(entrypoint, "contract", None)
-    unreachable = _unreachable(contract)
+    unreachable = _unreachable(contract, model or stored)
     if entrypoint is not None and unreachable:
         # No profile key can point it at our database or provider, and scope would refuse it.
         w.comment(f"command: {json.dumps(entrypoint.command)}  # locate's best entrypoint ({entrypoint.kind} "

@@ -15,6 +15,7 @@ from .. import redact, task_prefixes
 from . import embedding_calls
 from .files import MAKEFILES, is_test, language, read
 from .literals import call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal, py_docstrings
+from .lexing import lex
 
 MAX_FILES = 30
 # A language model's settings: a name with an LLM / chat / completion / generation part that sets a model, provider,
@@ -118,6 +119,16 @@ class Contract:
                 any(u.startswith(("postgres://", "postgresql://")) for u in self.hardcoded_urls):
             return ()
         return tuple(n for n in self.reads_env if database_api(n))
+
+    def reaches_no_database(self) -> bool:
+        """Read, and it gives no sign of reaching a database: no database setting read or given on its command line,
+        no database flag, no DSN hard-coded, no database API (``command receives the database`` is unproven)."""
+        from .config import kind_of
+
+        return self.known and not self.engine and not any(
+            kind_of(n) == "database" for n in (*self.reads_env, *self.given_env)) and not any(
+            DATABASE_FLAG.search(f) for f in self.flags) and not any(
+            u.startswith(("postgres://", "postgresql://")) for u in self.hardcoded_urls) and not self.database_apis()
 
     def openai_base_url(self) -> str | None:
         """Where every embedding call is an OpenAI SDK client given no URL in code: the environment variable its SDK
@@ -253,8 +264,7 @@ def read_contract(rel: str, text: str) -> Contract:
                                              if calls and not _in_comment(text, m.start())),
                     task_prefixes=task_prefixes_in(rel, text, bool(calls)),
                     composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else (),
-                    keeps=tuple(f"{rel}:{line_of(text, m.start())}" for m in _KEEPS.finditer(text)
-                                if not _in_comment(text, m.start()))[:5])
+                    keeps=_keeps(rel, text, lang))
 
 
 _PLACEHOLDER = re.compile(r"\{(?P<n>[A-Za-z_]\w*)\}")
@@ -345,8 +355,13 @@ def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str]
 # What keeps a result: SQL that writes; a database driver, ORM or vector store; an index or document store's add; a
 # request (an API the app writes through); a file written; a queue or cache. Broad on purpose: only a command whose
 # files show none of these is said to keep nothing.
-_KEEPS = re.compile(r"(?i:\b(?:INSERT\s+INTO|UPDATE\s+[\w\".]+\s+SET|COPY\s+[\w\".]+|MERGE\s+INTO|UPSERT)\b)"
-                    r"|\b(?:pg|pgx\w*|postgres\w*|psycopg2?|asyncpg|sqlalchemy|sqlmodel|sqlite3|mysql2?|pymongo|mongoose|mongodb"
+# A command-line flag that takes the database (``--dsn``, ``--database-url``, ``--db``).
+DATABASE_FLAG = re.compile(r"dsn|database|db[-_]?url|^--db$|postgres|pg[-_]?url|conn(?:ection)?[-_]?str", re.I)
+
+# SQL is written inside strings; everything else counts only in code (a demo embedding "milvus vector database", a
+# `# adds src/app` comment, a docstring naming the store: none keeps anything).
+_KEEPS_SQL = re.compile(r"(?i:\b(?:INSERT\s+INTO|UPDATE\s+[\w\".]+\s+SET|COPY\s+[\w\".]+|MERGE\s+INTO|UPSERT)\b)")
+_KEEPS = re.compile(r"\b(?:pg|pgx\w*|postgres\w*|psycopg2?|asyncpg|sqlalchemy|sqlmodel|sqlite3|mysql2?|pymongo|mongoose|mongodb"
                     r"|redis|ioredis|prisma|drizzle-orm|knex|typeorm|sequelize|kysely|supabase|django|peewee|tortoise|gorm|sqlx"
                     r"|database/sql|ActiveRecord|ApplicationRecord|jdbc\w*|hibernate|chromadb|qdrant\w*|pinecone|weaviate|milvus"
                     r"|lancedb|faiss|hnswlib\w*|elasticsearch|opensearch)\b"
@@ -355,6 +370,17 @@ _KEEPS = re.compile(r"(?i:\b(?:INSERT\s+INTO|UPDATE\s+[\w\".]+\s+SET|COPY\s+[\w\
                     r"|(?i:\b(?:add\w*|from_?documents|from_?texts|upsert\w*|bulk_\w+|exec\w*|query\w*|commit|save\w*|insert\w*"
                     r"|update\w*|create\w*|persist|merge|store\w*|index\w*|write\w*|dump|put|copy\w*|send\w*|publish|fetch"
                     r"|post|request|urlopen|axios|requests|httpx|aiohttp|got|ky)[!?]?(?:\s*\(|\s+[:\w]))")
+
+
+def _keeps(rel: str, text: str, lang: str) -> tuple[str, ...]:
+    """"path:line" of the first places the file keeps something (``_KEEPS_SQL`` anywhere but comments, ``_KEEPS`` in
+    code only)."""
+    code, strings = lex(text, lang)
+    found = sorted([m.start() for m in _KEEPS_SQL.finditer(code)]
+                   + [m.start() for m in _KEEPS.finditer(code) if not any(a <= m.start() < b for a, b in strings)])
+    return tuple(dict.fromkeys(f"{rel}:{line_of(text, at)}" for at in found))[:5]
+
+
 _INDEX_BUILD = re.compile(r"\b(?P<name>VectorStoreIndex\s*\.\s*from_documents|VectorStoreIndex|IngestionPipeline)\s*\(")
 
 

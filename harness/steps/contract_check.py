@@ -15,12 +15,11 @@ from urllib.parse import urlsplit
 
 from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven, verdict
 from ..locate.config import database_api, database_part, kind_of
-from ..locate.contract import Contract, command_contract, is_model_flag
+from ..locate.contract import DATABASE_FLAG, Contract, command_contract, is_model_flag
 from ..model_names import same_model
 from ..settings import Settings
 from .common import BackfillCommand, backfill_env, database_parts
 
-_DB_FLAG = re.compile(r"dsn|database|db[-_]?url|^--db$|postgres|pg[-_]?url|conn(?:ection)?[-_]?str", re.I)
 _PROVIDER_FLAG = re.compile(r"ollama|embed\w*[-_](?:url|host)|provider[-_]?url|--host$|base[-_]?url", re.I)
 _BASE_URL = re.compile(r"BASE_?UR[LI]|API_BASE|BASE_PATH|ENDPOINT|_HOST$|_URL$", re.I)  # an SDK client's base URL
 _LOCAL = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"}
@@ -174,8 +173,8 @@ def _database(settings: Settings, c: Contract, given: _Given, collection: str) -
     parts = {n: database_part(n) for n in c.reads_env if kind_of(n) == "database" and database_part(n) not in (None, "other")}
     if parts and not names:
         return _database_parts(settings, cast(dict[str, str], parts), given, collection)  # None filtered out
-    flags = [f for f in c.flags if _DB_FLAG.search(f)]
-    passed_flags = [f for f in c.given_flags if _DB_FLAG.search(f)]
+    flags = [f for f in c.flags if DATABASE_FLAG.search(f)]
+    passed_flags = [f for f in c.given_flags if DATABASE_FLAG.search(f)]
     ours = [n for n in names if given.value(n) == settings.database_url]
     inline = [n for n in names if n in given.inline]
     others = [n for n in names if given.value(n) not in (None, settings.database_url) and n not in given.inline]
@@ -193,7 +192,7 @@ def _database(settings: Settings, c: Contract, given: _Given, collection: str) -
     if names:
         return _fail(name, collection, _fix(names[0], "database_url"),
                        f"the command reads {', '.join(names)} and nothing maps it")
-    required = [f for f in c.required_flags if _DB_FLAG.search(f)]
+    required = [f for f in c.required_flags if DATABASE_FLAG.search(f)]
     if flags:
         return _fail(name, collection, f'pass it in backfill.command: {flags[0]} "$DATABASE_URL"',
                        f"the command takes the database as {flags[0]}" + (" (required)" if required else "")

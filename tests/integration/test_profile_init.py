@@ -224,6 +224,28 @@ def test_in_process_embedder_is_drafted_as_such(cli, empty_db, tmp_path):
     assert profile.backfill.in_process_model == "./models/all-MiniLM-L6-v2"
 
 
+def test_a_script_reaching_no_database_and_embedding_with_another_model_is_not_drafted_as_the_command(
+        cli, empty_db, tmp_path):
+    """imara's only script that embeds wrote its vectors to a .npy file with all-MiniLM-L6-v2 beside a Postgres column
+    of bge-m3's: drafted as the command (scope: `command uses the model` ok against the model the draft took from it),
+    it could never fill the column. It is said, left out, and the engine drafted."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "embeddings.py").write_text(
+        "import numpy as np\nfrom sentence_transformers import SentenceTransformer\n\n"
+        "if __name__ == '__main__':\n"
+        "    model = SentenceTransformer('all-MiniLM-L6-v2')\n"
+        "    np.save('data/embeddings.npy', model.encode(['a corpus', 'of texts']))\n")
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
+                 "--model", "nomic-embed-text", "--json")
+    assert result.code == 0, result.err
+    text = (tmp_path / "p.yaml").read_text()
+    assert yaml.safe_load(text)["backfill"] is None or "command" not in yaml.safe_load(text)["backfill"], text
+    assert ("left out: it reads no database setting and embeds with all-MiniLM-L6-v2, not nomic-embed-text; run with "
+            "--engine") in text
+
+
 def test_rls_that_applies_to_the_connecting_role_is_said(cli, empty_db, tmp_path):
     from psycopg.conninfo import make_conninfo
 

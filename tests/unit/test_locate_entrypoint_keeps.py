@@ -41,3 +41,35 @@ def test_a_script_that_embeds_into_a_store_is_the_backfill(tmp_path):
 def test_a_script_that_embeds_and_reads_the_databases_url_is_taken_to_keep_what_it_embeds(tmp_path):
     found = locate(app(tmp_path, EMBED_AND_PRINT + "console.log(process.env.DATABASE_URL);\n"))
     assert found.best_entrypoint is not None and found.best_entrypoint.command == "npm run embeddings"
+
+
+EMBED_AND_PRINT_PY = '''"""Local embeddings for the Milvus store (see the OpenSpec design)."""
+import sys
+from pathlib import Path
+
+from sentence_transformers import SentenceTransformer
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # adds src/app
+
+if __name__ == "__main__":
+    model = SentenceTransformer("BAAI/bge-small-en-v1.5")
+    vecs = model.encode(["hello world", "milvus vector database", "retrieval augmented generation"])
+    print({"shape": vecs.shape})
+'''
+
+
+def test_what_a_demo_says_in_strings_and_trailing_comments_is_nothing_it_keeps(tmp_path):
+    """A demo embedding "milvus vector database" (a string) after a `# adds src/app` comment: both read as a store and
+    a write, so the demo was drafted as the backfill command of a Postgres collection it never touches."""
+    (tmp_path / "embedder.py").write_text(EMBED_AND_PRINT_PY)
+    found = locate(tmp_path)
+    [entry] = found.entrypoints
+    assert (entry.may_embed, found.best_entrypoint) == (False, None), entry.contract
+    assert entry.contract is not None and entry.contract.keeps == ()
+
+
+def test_sql_that_writes_counts_inside_a_string(tmp_path):
+    (tmp_path / "embedder.py").write_text(EMBED_AND_PRINT_PY.replace(
+        '    print({"shape": vecs.shape})', '    print("INSERT INTO chunks (embedding) VALUES (%s)", vecs[0])'))
+    found = locate(tmp_path)
+    assert found.best_entrypoint is not None and found.best_entrypoint.path == "embedder.py"
