@@ -65,3 +65,16 @@ def test_an_environment_default_and_a_constant_are_the_models_each_call_sends(tm
     assert calls(tmp_path, **{"src/embed.rs": WITH_DEFAULT}) == [
         ("src/embed.rs", 6, "ollama-http", "nomic-embed-text", "EMBED_MODEL", None),
         ("src/embed.rs", 12, "ollama-http", "all-minilm", None, "http://localhost:11434")]
+
+
+def test_a_table_a_rust_file_creates_is_declared_and_a_comment_declares_nothing():
+    """sqlx's `query(r#"CREATE TABLE ..."#)` over several lines declares its columns; a `// vector(3)` or `/* */`
+    comment after one (read as SQL, a `notes.embedding vector(3)`) declares none."""
+    from harness.locate.schema import scan
+
+    text = ('async fn migrate(pool: &PgPool) {\n    sqlx::query(r#"\n        CREATE TABLE IF NOT EXISTS chunks (\n'
+            '            id BIGSERIAL PRIMARY KEY,\n            embedding vector\n        )\n    "#).execute(pool).await?;\n'
+            '    sqlx::query("CREATE TABLE IF NOT EXISTS notes (id int, vec vector(768))").execute(pool).await?;\n'
+            "    let c = '#'; // was: embedding vector(3)\n    /* old: ALTER TABLE notes ADD title_vec vector(64) */\n}\n")
+    assert sorted((d.line, d.table, d.column, d.dimensions) for d in scan("src/db.rs", text, "other")) == [
+        (5, "chunks", "embedding", None), (8, "notes", "vec", 768)]
