@@ -7506,6 +7506,9 @@ def test_rust_3ex_sqlx_documents_located_drafted_backfilled_and_repaired(cli, em
             raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
         "documents", "id", "content", "embedding", RUST_3EX_MODEL, 1024, "cosine"), drafted
     assert "<=> at src/mod_search.rs:116" in drafted and "reproduces the stored vectors of 5 of the 5 rows" in drafted
+    # the ingest and the search both POST there; the URL once (until this trial: once before each place)
+    assert ("the application's embedders hard-code http://localhost:11434 at src/main.rs:331, src/mod_search.rs:62: "
+            "set OLLAMA_HOST to that server") in drafted, drafted
     assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 1, trial.scope.out
     assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
     for step in (trial.run, trial.verify, trial.record):
