@@ -267,9 +267,13 @@ def app_provider_urls(calls: Any) -> tuple[str, ...]:
 
 def app_fixed_urls(calls: Any) -> tuple[str, ...]:
     """The URLs the application's Ollama embedders hard-code (no environment name read), each with where it is said
-    (the call, or where the client it is given is made): "http://ollama:11434 at path:line"."""
-    return tuple(dict.fromkeys(f"{redact.safe_dsn(c.url)} at {c.url_at or f'{c.path}:{c.line}'}"  # no password
-                               for c in calls if c.is_ollama and c.url and not c.url_env))
+    (the call, or where the client it is given is made), once per URL: "http://ollama:11434 at path:line, path:line"."""
+    places: dict[str, list[str]] = {}
+    for c in calls:
+        if c.is_ollama and c.url and not c.url_env:
+            at = places.setdefault(redact.safe_dsn(c.url), [])  # no password
+            at += [] if (where := c.url_at or f"{c.path}:{c.line}") in at else [where]
+    return tuple(f"{url} at {', '.join(at)}" for url, at in places.items())
 
 
 def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, workdir: str | None = None,

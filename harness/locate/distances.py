@@ -53,8 +53,10 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         return []
     ruby = rel.lower().endswith((".rb", ".rake"))
     elixir = rel.lower().endswith((".ex", ".exs"))
-    # C#'s comments and quoted strings are JS's (`#` starts a directive, not a comment); Elixir's are Ruby's
-    code, strings = lex(text, "ruby" if ruby or elixir else "js" if rel.endswith(".cs") else lang)
+    # C#'s comments and quoted strings are JS's (`#` starts a directive, not a comment); Elixir's are Ruby's; Rust's
+    # strings span lines (sqlx's `query("SELECT ...\n ORDER BY embedding <=> $1")`)
+    code, strings = lex(text, "ruby" if ruby or elixir else "js" if rel.endswith(".cs") else
+                        "rust" if rel.endswith(".rs") else lang)
     out: list[DistanceUse] = []
     if lang == "sql":
         out += _sql_operators(rel, code, [(0, len(code))], strict=False)

@@ -61,7 +61,8 @@ def _inside_git(repo: Path) -> bool:
 
 
 def read(path: Path | str) -> bytes | None:
-    """The file's bytes, or None for a large, unreadable or binary file."""
+    """The file's bytes with Windows line ends made Unix ones (a pattern ending at a line's end, `embedding vector\n`,
+    met `\r` first), or None for a large, unreadable or binary file."""
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_BYTES + 1)
@@ -69,7 +70,7 @@ def read(path: Path | str) -> bytes | None:
         return None
     if len(data) > MAX_BYTES or b"\0" in data[:1024]:
         return None
-    return data
+    return data.replace(b"\r\n", b"\n")
 
 
 def ours(data: bytes) -> bool:

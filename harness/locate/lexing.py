@@ -9,11 +9,13 @@ def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
     """The text with every comment blanked (newlines kept, so lines stay), and the spans of its string literals'
     contents. Code languages: ``#`` or ``//`` and ``/* */`` comments, quoted strings (a quote that does not close on
     its line is no string: Rust's lifetimes), Python's triple quotes, JS template literals, Ruby heredocs, PHP's heredocs and nowdocs and its quoted strings
-    (which span lines: Laravel's ``DB::statement("\n CREATE INDEX ...\n")``). SQL:
+    (which span lines: Laravel's ``DB::statement("\n CREATE INDEX ...\n")``), Rust's (``"..."`` spanning lines, raw
+    ``r#"..."#``, char literals; ``#[...]`` is an attribute). SQL:
     ``--`` and ``/* */`` comments, and its quoted literals blanked too (a string holds no operator)."""
     out = list(text)
     strings: list[tuple[int, int]] = []
     hash_comments = lang in ("python", "ruby", "shell", "php", "other")
+    multiline = lang in ("php", "rust")  # their quoted strings span lines
     slash_comments = lang not in ("python", "ruby", "shell")
     i, n = 0, len(text)
 
@@ -49,6 +51,17 @@ def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
             strings.append((body + 1, end))
             i = close.end() if close else n
             continue
+        if lang == "rust" and ch == '"' and (raw := _RUST_RAW.search(text, max(0, i - 64), i)):
+            # r"..." / r#"..."#: no escapes, ends at a quote and as many #
+            end = text.find('"' + raw.group("hashes"), i + 1)
+            end = n if end < 0 else end
+            strings.append((i + 1, end))
+            i = end + 1 + len(raw.group("hashes"))
+            continue
+        if lang == "rust" and ch == "'":  # a char literal ('"', '\''), else a lifetime: never a string
+            char = _RUST_CHAR.match(text, i)
+            i = char.end() if char else i + 1
+            continue
         if lang == "python" and text.startswith(('"""', "'''"), i):
             end = text.find(text[i:i + 3], i + 3)
             end = n if end < 0 else end
@@ -62,7 +75,7 @@ def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
             continue
         if ch == "'" or ch == '"' and lang != "sql":  # SQL's double quotes name an identifier
             j = i + 1
-            while j < n and text[j] != ch and (text[j] != "\n" or lang == "php"):
+            while j < n and text[j] != ch and (text[j] != "\n" or multiline):
                 j += 2 if text[j] == "\\" else 1
             if j < n and text[j] == ch:
                 if lang == "sql":
@@ -81,6 +94,8 @@ def without_comments(text: str, lang: str) -> str:
 
 
 _LEXEME = re.compile(r"[-#/'\"`<]")
+_RUST_RAW = re.compile(r"(?<!\w)b?r(?P<hashes>#*)$")
+_RUST_CHAR = re.compile(r"'(?:\\(?:u\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{2}|.)|[^\\'\n])'")
 _HEREDOC = re.compile(r"<<[~-]?(['\"]?)(?P<tag>[A-Z_][A-Z0-9_]*)\1")
 _PHP_HEREDOC = re.compile(r"<<<[ \t]*(['\"]?)(?P<tag>[A-Za-z_]\w*)\1[ \t]*$", re.M)
 

@@ -413,6 +413,8 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         text = without_comments(text, lang)  # a driver kept commented out, an example DDL: no table made by them
     elif rel.endswith(".cs"):
         text = without_comments(text, "js")  # C#'s comments are JS's: `// from vector(768) to vector(1024)`
+    elif rel.endswith(".rs"):
+        text = without_comments(text, "rust")  # `// was: embedding vector(3)`; `#[derive]` is code
     covered: set[int] = set()
     if rel.lower().endswith(".json"):
         found += _json_schema(rel, text, covered)

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import alembic, dotnet, elixir, golang, laravel, liquibase, spring_boot
+from ..locate import alembic, dotnet, elixir, golang, laravel, liquibase, rust, spring_boot
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -290,6 +290,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         lang = filesmod.language(rel)
         decls = schemascan.scan(rel, text, lang) if schemascan.has_declarations(text) else []
         file_calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
+        file_calls = rust.with_models(rel, text, file_calls)
         file_calls += golang.embedding_calls(rel, text) if rel.endswith(".go") else []
         file_calls += elixir.embedding_calls(rel, text)
         file_calls += laravel.embedding_calls(rel, text) if lang == "php" else []

@@ -7394,3 +7394,136 @@ def test_rag_phoenix_ecto_chunks_per_conversation_located_drafted_backfilled_and
                                        env, embedded=embedded)
     assert [r[0] for r in empty_db.connect().execute(zeros)] == []
     assert empty_db.scalar("SELECT count(*) FROM document_chunks") == rows
+
+
+# -- kuc-arc-f/rust_3ex mcp_19: Rust, sqlx + pgvector-rust, reqwest to Ollama's /api/embeddings -----------------------
+
+RUST_3EX_MODEL = "qwen3-embedding:0.6b"  # README.md's MODEL_EMBED_NAME
+
+
+def rust_3ex_chunks(text: str, size: int = 500) -> list[str]:
+    """TextSplitter::new(500, 100).recursive_split: parts at "\\n\\n", "\\n", "。", ".", " " in turn, joined while
+    their graphemes plus the separator's bytes stay within `size`; a part too long split at the next separator (past
+    the last, into windows of `size` graphemes, 100 overlapping). A grapheme is a character or a CRLF (these texts hold
+    no combining mark)."""
+    def graphemes(t: str) -> list[str]:
+        return re.findall(r"\r\n|.", t, re.S)
+
+    def windows(t: str) -> list[str]:
+        g, out, start = graphemes(t), [], 0
+        while start < len(g):
+            out.append("".join(g[start:start + size]))
+            if start + size >= len(g):
+                break
+            start += size - 100
+        return out
+
+    def split(t: str, separators: tuple[str, ...]) -> list[str]:
+        if not separators:
+            return windows(t)
+        sep, chunks, current = separators[0], [], ""
+        for part in t.split(sep):
+            if len(graphemes(current)) + len(graphemes(part)) + len(sep.encode()) <= size:
+                current = f"{current}{sep}{part}" if current else part
+            else:
+                if current:
+                    chunks.append(current)
+                    current = ""
+                if len(graphemes(part)) > size:
+                    chunks.extend(split(part, separators[1:]))
+                else:
+                    current = part
+        return [*chunks, current] if current else chunks
+
+    return split(text, ("\n\n", "\n", "。", ".", " "))
+
+
+def load_rust_3ex(db, server, files: dict[str, bytes]) -> list[int]:
+    """`mcp_19 create`: each `.txt` of ./data read whole, cut by recursive_split, each chunk embedded alone by
+    `POST /api/embeddings {model: $MODEL_EMBED_NAME, prompt: chunk}` and stored by `INSERT INTO documents (content,
+    embedding) VALUES ($1, $2)`. Returns the ids the serial column gave, in order."""
+    import httpx
+
+    ids = []
+    with db.connect(autocommit=True) as conn:
+        for name in sorted(files):
+            for chunk in rust_3ex_chunks(files[name].decode()):
+                vector = httpx.post(f"{server.url}/api/embeddings",
+                                    json={"model": RUST_3EX_MODEL, "prompt": chunk}).json()["embedding"]
+                ids.append(conn.execute("INSERT INTO documents (content, embedding) VALUES (%s, %s::vector) RETURNING id",
+                                        (chunk, str(vector))).fetchone()[0])
+    return ids
+
+
+def test_rust_3ex_sqlx_documents_located_drafted_backfilled_and_repaired(cli, empty_db, server, tmp_path):
+    """kuc-arc-f/rust_3ex `mcp_19`: a Rust CLI (written on Windows: CRLF files) whose `create` reads ./data/*.txt,
+    cuts each into chunks and embeds each through reqwest to Ollama's `/api/embeddings`, the model read from
+    `MODEL_EMBED_NAME` into the request struct, storing `documents(content, embedding vector(1024))` with sqlx and
+    pgvector-rust; its `search` orders by `embedding <=> $1` in a query string over several lines. locate, profile
+    init, scope, plan, run --engine (the app is not built here), verify, record; then rows gone wrong are named and
+    repaired."""
+    source = Source.of("kuc-arc-f__rust_3ex")
+    app = source.checkout("mcp_19", tmp_path / "app")
+    for path, said in (("src/main.rs", 'env::var("MODEL_EMBED_NAME")'), ("src/main.rs", "TextSplitter::new(500, 100)"),
+                       ("src/main.rs", '.post("http://localhost:11434/api/embeddings")'),
+                       ("src/main.rs", "INSERT INTO documents (content, embedding)"),
+                       ("README.md", f"MODEL_EMBED_NAME={RUST_3EX_MODEL}")):
+        assert said in (app / path).read_text(), (path, said)  # load_rust_3ex writes what these files say
+    for statement in (app / "table.sql").read_text().split(";"):
+        if statement.strip():
+            empty_db.execute(statement)
+    # its two data files, and two READMEs of the repository's other examples as longer documents
+    more = source.checkout("", tmp_path / "more", only=("mcp_14/README.md", "mcp_21/README.md"))
+    files = {p.name: p.read_bytes() for p in (app / "data").glob("*.txt")}
+    files.update({f"{p.parent.name}.txt": p.read_bytes() for p in more.glob("*/README.md")})
+    ids = load_rust_3ex(empty_db, server, files)
+    assert len(ids) == 13
+    empty_db.execute("UPDATE documents SET embedding = NULL WHERE id = %s", (ids[3],))  # a lost vector
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    # Without --model the draft cannot name it: .env.example leaves MODEL_EMBED_NAME empty (README's is a doc's)
+    bare = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", tmp_path / "bare.yaml",
+               "--json", env=env)
+    assert bare.json["todo"] == ["provider.model"], bare.out
+    assert "its embedder reads it from $MODEL_EMBED_NAME" in (tmp_path / "bare.yaml").read_text()
+
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "documents", model=RUST_3EX_MODEL, plan=True)
+    located = trial.locate.json
+    # table.sql, CRLF (until this trial an untyped `embedding vector\r\n`, as mcp_23's, was no declaration)
+    assert [(d["path"], d["line"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("table.sql", 7, "documents", "embedding", 1024)]
+    # the model from the request struct each function builds before its POST (until this trial: none)
+    assert [(c["path"], c["line"], c["kind"], c["model"], c["model_env"], c["url"]) for c in located["embedding_calls"]] \
+        == [("src/main.rs", 331, "ollama-http", None, "MODEL_EMBED_NAME", "http://localhost:11434"),
+            ("src/mod_search.rs", 62, "ollama-http", None, "MODEL_EMBED_NAME", "http://localhost:11434")]
+    # sqlx's query string over four lines (until this trial: no distance; the draft's cosine a bare guess)
+    assert [(d["path"], d["line"], d["distance"], d["table"], d["column"]) for d in located["distances"]] == [
+        ("src/mod_search.rs", 116, "cosine", "documents", "embedding")]
+    assert located["entrypoints"] == []  # `create` inserts every chunk again: no backfill; the engine runs
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "documents", "id", "content", "embedding", RUST_3EX_MODEL, 1024, "cosine"), drafted
+    assert "<=> at src/mod_search.rs:116" in drafted and "reproduces the stored vectors of 5 of the 5 rows" in drafted
+    # the ingest and the search both POST there; the URL once (until this trial: once before each place)
+    assert ("the application's embedders hard-code http://localhost:11434 at src/main.rs:331, src/mod_search.rs:62: "
+            "set OLLAMA_HOST to that server") in drafted, drafted
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 1, trial.scope.out
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    for step in (trial.run, trial.verify, trial.record):
+        assert step.code == 0, step.out + step.err
+    assert empty_db.scalar("SELECT count(*) FROM documents WHERE embedding IS NULL") == 0
+
+    # Gone wrong: a text edited after its vector, a vector reversed (another model's), two rows with each other's
+    # vectors, a lost one. verify names exactly those (citations too, where its 3 chunks drawn per run hit a damaged
+    # one); backfill --keys-from repairs them; verify and record ok.
+    edited, reversed_, a, b, gone = ids[5], ids[7], ids[8], ids[10], ids[12]
+    damage_inline(empty_db, "documents", "content", edited=edited, reversed_=reversed_, swapped=(a, b), gone=gone)
+    target = ("--profile", trial.profile, "--collection", "documents")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {edited, reversed_, a, b}, offenders
+    assert damaged.code == 1 and offenders == {"recompute": {edited, reversed_, a, b}, "coverage": {gone}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
+    assert empty_db.scalar("SELECT count(*) FROM documents") == len(ids)

@@ -110,6 +110,16 @@ def test_a_missing_repo_is_a_config_error(tmp_path):
         locate(tmp_path / "nope")
 
 
+def test_a_windows_authored_sql_file_declares_its_untyped_column_as_a_unix_one_does(tmp_path):
+    """CRLF line ends (rust_3ex's `table.sql`, written on Windows): `embedding vector\r\n` is the column of no width
+    its CREATE TABLE makes; the `\r` hid it (`Vector declarations: none found`)."""
+    (tmp_path / "table.sql").write_bytes(b"CREATE EXTENSION IF NOT EXISTS vector;\r\n\r\nCREATE TABLE documents (\r\n"
+                                         b"  id SERIAL PRIMARY KEY,\r\n  content TEXT NOT NULL,\r\n  embedding vector\r\n);\r\n")
+    [found] = locate(tmp_path).declarations
+    assert (found.path, found.line, found.table, found.column, found.dimensions) == (
+        "table.sql", 6, "documents", "embedding", None)
+
+
 def test_a_create_table_built_in_a_python_f_string_names_the_table_its_method_returns_by_default():
     from harness.locate.schema import scan
 

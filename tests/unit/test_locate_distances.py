@@ -302,3 +302,16 @@ def test_an_index_an_alembic_downgrade_makes_again_says_no_distance():
             'def downgrade():\n    op.execute(\n        "CREATE INDEX IF NOT EXISTS user_memories_vector_index ON user_memories '
             'USING hnsw (embedding vector_cosine_ops);"\n    )\n')
     assert found("alembic/versions/122_migrate_and_drop_old_memory_tables.py", text, "python") == []
+
+
+def test_a_rust_query_string_over_several_lines_says_its_distance_and_a_raw_string_too():
+    """Rust's string literals span lines (rust_3ex's sqlx `query("SELECT ...\\n ORDER BY embedding <=> $1 ...")`)
+    and raw strings hold quotes (`r#"..."#`); `#[derive]` is an attribute, not a comment. Until this, no string
+    of a Rust file was SQL and its searches said nothing."""
+    text = ('#[derive(Debug)]\nstruct Row { id: i32 }\n\nasync fn search(pool: &PgPool, v: &Vector) {\n'
+            '    let rows = sqlx::query(\n        "SELECT id, content , embedding\n         FROM documents\n'
+            '         ORDER BY embedding <=> $1\n         LIMIT 3"\n    )\n    .bind(v);\n'
+            '    let near = sqlx::query(r#"SELECT "id" FROM notes ORDER BY vec <-> $1"#).bind(v);\n'
+            "    let c = '\"'; // ORDER BY embedding <#> $1 in a comment says nothing\n}\n")
+    assert found("src/mod_search.rs", text, "other") == [("cosine", "documents", "embedding", 8),
+                                                          ("l2", "notes", "vec", 12)]

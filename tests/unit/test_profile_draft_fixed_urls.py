@@ -30,3 +30,13 @@ def test_a_url_said_where_the_client_is_made_is_said_there_not_at_the_call():
     calls = [EmbeddingCall("lib/app/embedder.ex", 9, "ollama-client", "Ollama.embed", "bge", url="http://localhost:11434",
                            url_at="lib/app_web/live/rag_live.ex:56")]
     assert app_fixed_urls(calls) == ("http://localhost:11434 at lib/app_web/live/rag_live.ex:56",)
+
+
+def test_one_url_hard_coded_by_several_embedders_is_said_once_with_each_place():
+    """kuc-arc-f/rust_3ex: the ingest and the search each POST to `http://localhost:11434/api/embeddings`; the draft
+    said the URL again before each place (seven times over the repository's examples)."""
+    calls = [EmbeddingCall("src/main.rs", 331, "ollama-http", "/api/embeddings", url="http://localhost:11434"),
+             EmbeddingCall("src/mod_search.rs", 62, "ollama-http", "/api/embeddings", url="http://localhost:11434"),
+             EmbeddingCall("tools/probe.rs", 9, "ollama-http", "/api/embed", url="http://ollama:11434")]
+    assert app_fixed_urls(calls) == ("http://localhost:11434 at src/main.rs:331, src/mod_search.rs:62",
+                                     "http://ollama:11434 at tools/probe.rs:9")
