@@ -49,10 +49,13 @@ class VectorDeclaration:
     # made through a store the application registers elsewhere by name (Mastra's `mastra.getVector('pgVector')`):
     # a PgVector's table only where the repository makes one (harness.steps.locate keeps it then)
     through_registry: bool = field(default=False, compare=False)
+    # the dimension as a Laravel `config('file.key')`, which config/file.php fills (harness.locate.laravel reads it)
+    dims_config: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("dims_from", "dims_setting", "schema_setting", "order", "config_from", "through_registry")
+                if k not in ("dims_from", "dims_setting", "schema_setting", "order", "config_from", "through_registry",
+                             "dims_config")
                 and (k not in ("distance", "dims_env", "dropped") or v)}
 
 
@@ -1340,10 +1343,11 @@ def _ecto(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
 
 # Laravel's schema builder: `Schema::create('t', function (Blueprint $table) {` (or `::table`, through
 # `Schema::connection('c')->`), and in it `$table->vector('col', 1536)` (Laravel 11+, and pgvector-php's `halfvec`,
-# `sparsevec`), the dimension positional, named (`dimensions: 1536`), an `env('NAME', 768)`, or none.
+# `sparsevec`), the dimension positional, named (`dimensions: 1536`), an `env('NAME', 768)`, a `config('file.key')`
+# (`config('services.ollama.dimensions', 768)`), or none.
 _LV_BLOCK = re.compile(r"""Schema\s*::\s*(?:connection\([^()]*\)\s*->\s*)?(?:create|table)\s*\(\s*(['"])(?P<t>[^'"]+)\1""")
 _LV_COLUMN = re.compile(r"""\$\w+\s*->\s*(?P<type>vector|halfvec|sparsevec)\s*\(\s*(['"])(?P<c>[^'"]+)\2\s*"""
-                        r"""(?:,\s*(?:dimensions\s*:\s*)?(?P<d>\d+|env\([^()]*\))\s*)?\)""")
+                        r"""(?:,\s*(?:dimensions\s*:\s*)?(?P<d>\d+|(?:env|config)\([^()]*\))\s*)?\)""")
 _LV_METHOD = re.compile(r"\bfunction\s+(\w+)\s*\(")
 
 
@@ -1357,15 +1361,16 @@ def _laravel(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
         if method and method[-1] == "down":
             continue
         before = [b for b in blocks if b.start() < m.start()]
-        dims, dims_env, given = None, None, m.group("d")
+        dims, dims_env, dims_config, given = None, None, None, m.group("d")
         if given and given.isdigit():
             dims = int(given)
-        elif given and (env := re.match(r"""env\(\s*(['"])(\w+)\1\s*(?:,\s*(\d+)\s*)?\)""", given)):
-            dims_env, dims = env.group(2), int(env.group(3)) if env.group(3) else None
+        elif given and (env := re.match(r"""(env|config)\(\s*(['"])([\w.-]+)\2\s*(?:,\s*(\d+)\s*)?\)""", given)):
+            dims = int(env.group(4)) if env.group(4) else None
+            dims_env, dims_config = (env.group(3), None) if env.group(1) == "env" else (None, env.group(3))
         line = line_of(text, m.start())
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "laravel", before[-1].group("t") if before else None,
-                                     m.group("c"), m.group("type"), dims_env=dims_env))
+                                     m.group("c"), m.group("type"), dims_env=dims_env, dims_config=dims_config))
     return out
 
 
