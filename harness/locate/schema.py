@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Protocol, TypeVar, cast
 
-from .alembic import versions_folder
+from .alembic import Place, versions_folder
 from .js_modules import module_of, module_text
 from .lexing import lex, without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
@@ -43,7 +43,7 @@ class VectorDeclaration:
     schema_setting: tuple[str, ...] = field(default=(), compare=False)
     # (the changelog, the changeset's place in it) where the file's path does not say its order: Liquibase's
     # changesets, numbered in the order their master changelog includes them
-    order: tuple[str, int] | None = field(default=None, compare=False)
+    order: tuple[str, int | Place] | None = field(default=None, compare=False)
     # the store's config object as a name another module of the repository binds: "app/config/db#config"
     config_from: str | None = field(default=None, compare=False)
     # made through a store the application registers elsewhere by name (Mastra's `mastra.getVector('pgVector')`):
@@ -1408,11 +1408,20 @@ def _unquote(name: str | None) -> str | None:
     return ".".join(parts)
 
 
-Orders = Mapping[str, tuple[str, int]]  # path -> (migrations folder, place) where the path does not say it
+Rank = int | Place  # a migration's number, or an Alembic revision's place in a chain that may branch
+Orders = Mapping[str, tuple[str, Rank]]  # path -> (migrations folder, place) where the path does not say it
 _NO_ORDERS: Orders = {}
 
 
-def _migration_order(path: str, orders: Orders = _NO_ORDERS) -> tuple[str, int] | None:
+def _before(a: Rank, b: Rank) -> bool:
+    """Whether the migration at ``a`` runs before the one at ``b``: a lower number, or an Alembic revision's ancestor
+    (two heads' revisions run in no order to each other: each head's declarations stand)."""
+    if isinstance(a, Place) and isinstance(b, Place):
+        return a.before(b)
+    return isinstance(a, int) and isinstance(b, int) and a < b
+
+
+def _migration_order(path: str, orders: Orders = _NO_ORDERS) -> tuple[str, Rank] | None:
     """(the migrations folder, the migration's number) of a numbered migration (Django's `0002_x.py`, Prisma's
     `20240101_x/migration.sql`, drizzle's `0002_x.sql` and drizzle-kit's schema after it, `meta/0002_snapshot.json`,
     an Alembic revision numbered in its name, `alembic/versions/122_x.py`), or its place in ``orders`` (an Alembic
@@ -1572,27 +1581,28 @@ def _laravel_removed(text: str) -> list[tuple[str, str | None]]:
     return out
 
 
-def _removed_after(removals: dict[str, tuple[tuple[str, str | None], ...]], orders: Orders
-                   ) -> dict[tuple[str, str, str | None], int]:
-    """(migrations folder, table, column or None) -> the number of the last migration of that folder removing it."""
-    last: dict[tuple[str, str, str | None], int] = {}
+def _removals(removals: dict[str, tuple[tuple[str, str | None], ...]], orders: Orders
+              ) -> dict[tuple[str, str, str | None], list[Rank]]:
+    """(migrations folder, table, column or None) -> the places of the migrations of that folder removing it."""
+    out: dict[tuple[str, str, str | None], list[Rank]] = {}
     for path, names in removals.items():
         order = _migration_order(path, orders)
         if order is None:
             continue
         for table, column in names:
-            key = (order[0], table, column)
-            last[key] = max(last.get(key, order[1]), order[1])
-    return last
+            out.setdefault((order[0], table, column), []).append(order[1])
+    return out
 
 
-def _gone(order: tuple[str, int] | None, table: str | None, column: str | None,
-          last: dict[tuple[str, str, str | None], int]) -> bool:
-    """Whether a later migration of the same folder as the one at ``order`` removes this table, or this column of it."""
+def _gone(order: tuple[str, Rank] | None, table: str | None, column: str | None,
+          removed: dict[tuple[str, str, str | None], list[Rank]]) -> bool:
+    """Whether a migration of the same folder as the one at ``order`` that does not run before it (a later one, or one
+    on another Alembic head: after both heads the table is gone) removes this table, or this column of it."""
     if not order or not table:
         return False
     bare = table.replace('"', "").rsplit(".", 1)[-1]
-    return any(order[1] < last.get((order[0], bare, c), -1) for c in {None, column})
+    return any(place != order[1] and not _before(place, order[1])
+               for c in {None, column} for place in removed.get((order[0], bare, c), ()))
 
 
 def with_drops(decls: list[VectorDeclaration], removals: dict[str, tuple[tuple[str, str | None], ...]],
@@ -1600,9 +1610,9 @@ def with_drops(decls: list[VectorDeclaration], removals: dict[str, tuple[tuple[s
     """Declarations marked ``dropped`` where a later migration of the same folder (``removals``: path -> what
     ``removed`` says it takes away) drops or renames their table or column (0001 creates `embeddings.embeddings`, 0002
     renames it `embedding`: the column 0001 declared no longer exists)."""
-    last = _removed_after(removals, orders)
+    removed = _removals(removals, orders)
     decls = [replace(d, order=orders[d.path]) if d.order is None and d.path in orders else d for d in decls]
-    return [replace(d, dropped=True) if _gone(d.order or _migration_order(d.path), d.table, d.column, last) else d
+    return [replace(d, dropped=True) if _gone(d.order or _migration_order(d.path), d.table, d.column, removed) else d
             for d in decls]
 
 
@@ -1610,18 +1620,18 @@ def current_indexes(uses: list, removals: dict[str, tuple[tuple[str, str | None]
                     ) -> list:
     """Distance uses less the index declarations a later numbered migration of the same folder replaced (an index on
     the same table and column: drizzle-kit drops and recreates it) or whose table or column it removed."""
-    last = _removed_after(removals, orders)
-    latest: dict[tuple[str, str, str], int] = {}
+    removed = _removals(removals, orders)
+    places: dict[tuple[str, str, str], list[Rank]] = {}
     for u in uses:
         order = _migration_order(u.path, orders)
         if u.kind == "sql-index" and order and u.table and u.column:
-            key = (order[0], u.table, u.column)
-            latest[key] = max(latest.get(key, order[1]), order[1])
+            places.setdefault((order[0], u.table, u.column), []).append(order[1])
     out = []
     for u in uses:
         order = _migration_order(u.path, orders)
         if u.kind == "sql-index" and order and u.table and u.column and (
-                order[1] < latest[(order[0], u.table, u.column)] or _gone(order, u.table, u.column, last)):
+                any(_before(order[1], p) for p in places[(order[0], u.table, u.column)])
+                or _gone(order, u.table, u.column, removed)):
             continue
         out.append(u)
     return out
@@ -1630,7 +1640,7 @@ def current_indexes(uses: list, removals: dict[str, tuple[tuple[str, str | None]
 def superseded(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]) -> set[VectorDeclaration]:
     """Declarations a later numbered migration of the same folder redeclares for the same table and column (Django's
     0001 CreateModel at 768, then 0002 AlterField to 1536: the column is 1536), or whose table it drops."""
-    latest: dict[tuple, int] = {}
+    places: dict[tuple, list[Rank]] = {}
 
     def key(d: VectorDeclaration, folder: str) -> tuple:
         # `"public"."vectors"` and a bare `vectors` are one table to a migrations folder's default search path
@@ -1639,11 +1649,11 @@ def superseded(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]) -
     for d in decls:
         order = d.order or _migration_order(d.path)
         if order and d.table and d.column:
-            latest[key(d, order[0])] = max(latest.get(key(d, order[0]), order[1]), order[1])
+            places.setdefault(key(d, order[0]), []).append(order[1])
     out = {d for d in decls if d.dropped}
     for d in decls:
         order = d.order or _migration_order(d.path)
-        if order and d.table and d.column and order[1] < latest[key(d, order[0])]:
+        if order and d.table and d.column and any(_before(order[1], p) for p in places[key(d, order[0])]):
             out.add(d)
     return out
 
