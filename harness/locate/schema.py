@@ -23,7 +23,7 @@ class VectorDeclaration:
     path: str
     line: int
     dimensions: int | None
-    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / laravel / liquibase / mastra
+    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / laravel / liquibase / mastra / ecto / ecto-schema
     table: str | None = None
     column: str | None = None
     type: str = "vector"  # vector / halfvec / sparsevec
@@ -1319,6 +1319,12 @@ _ECTO_COLUMN = re.compile(r"""\b(?:add|add_if_not_exists|modify)\s*\(?\s*""" + _
                           + _RB_TYPE + r"""\b|(?P<q3>['"])(?P<type3>vector|halfvec|sparsevec)(?:\(\s*(?P<n3>\d+)\s*\))?(?P=q3))"""
                           r"""(?P<rest>[^\n]*)""")
 _ECTO_SIZE = re.compile(r"""\bsize:\s*(?P<v>@?[\w.]+)""")
+# An Ecto schema module's column: `schema "t" do` ... `field :embedding, Pgvector.Ecto.Vector` (or the type aliased,
+# `HalfVector`, `SparseVector`); its width is the migration's.
+_ECTO_SCHEMA = re.compile(r"""\bschema\s*\(?\s*"(?P<t>[^"\n]+)"\s*\)?\s*do\b""")
+_ECTO_FIELD = re.compile(r"""\bfield\s*\(?\s*""" + _RB_SYM.format("c")
+                         + r"""\s*,\s*(?P<p>Pgvector\.Ecto\.)?(?P<type>Vector|HalfVector|SparseVector)\b""")
+_ECTO_TYPES = {"Vector": "vector", "HalfVector": "halfvec", "SparseVector": "sparsevec"}
 
 
 def _ecto(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
@@ -1332,13 +1338,31 @@ def _ecto(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
         if not before or _rolled_back(methods, m.start()):
             continue
         size = _ECTO_SIZE.search(m.group("rest"))
-        dims = int(m.group("n3")) if m.group("n3") else (
-            int_value(text, size.group("v").lstrip("@")) if size else None)
+        dims = int(m.group("n3")) if m.group("n3") else _ecto_size(text, size.group("v")) if size else None
         line = line_of(text, m.start())
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "ecto", _rb_name(before[-1], "t"), _rb_name(m, "c"),
                                      m.group("type") or m.group("type3")))
+    schemas = list(_ECTO_SCHEMA.finditer(text))
+    for m in _ECTO_FIELD.finditer(text) if schemas else ():
+        before = [b for b in schemas if b.start() < m.start()]
+        # an `embedded_schema` (no table) after the table's block: the field is of no table
+        embedded = [e.start() for e in re.finditer(r"\bembedded_schema\b", text[:m.start()])]
+        if not before or embedded and embedded[-1] > before[-1].start() or not (m.group("p") or "Pgvector.Ecto" in text):
+            continue
+        line = line_of(text, m.start())
+        covered.add(line)
+        out.append(VectorDeclaration(rel, line, None, "ecto-schema", before[-1].group("t"), _rb_name(m, "c"),
+                                     _ECTO_TYPES[m.group("type")]))
     return out
+
+
+def _ecto_size(text: str, value: str) -> int | None:
+    """A migration's ``size:``: a number, a constant, or a module attribute (``@dims 768``) that is one."""
+    if value.startswith("@"):
+        attribute = re.search(rf"(?m)^\s*@{re.escape(value[1:])}\s+(?P<v>[\w.]+)\s*$", text)
+        return int_value(text, attribute.group("v")) if attribute else None
+    return int_value(text, value)
 
 
 # Laravel's schema builder: `Schema::create('t', function (Blueprint $table) {` (or `::table`, through

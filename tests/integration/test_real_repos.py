@@ -7321,11 +7321,13 @@ def test_rag_phoenix_ecto_chunks_per_conversation_located_drafted_backfilled_and
     trial = procedure(cli, empty_db, server, app, tmp_path / "first", str(first), plan=True)
     located = trial.locate.json
     # Ecto's `add :embedding, :vector, size: N` in `create table`/`alter table` blocks; the later migration removes the
-    # column and adds it back at 768 (until this trial: `Vector declarations: none found`)
+    # column and adds it back at 768 (until this trial: `Vector declarations: none found`); the schema module's
+    # `field :embedding, Pgvector.Ecto.Vector` says the column too, its width the migration's
     assert sorted((d["path"].rsplit("/", 1)[-1], d["line"], d["table"], d["column"], d["dimensions"], d["kind"],
                    d.get("dropped", False)) for d in located["declarations"]) == [
         ("20250715195231_create_document_chunks.exs", 10, "document_chunks", "embedding", 1536, "ecto", True),
-        ("20250715203624_update_vector_dimensions.exs", 17, "document_chunks", "embedding", 768, "ecto", False)], \
+        ("20250715203624_update_vector_dimensions.exs", 17, "document_chunks", "embedding", 768, "ecto", False),
+        ("document_chunk.ex", 13, "document_chunks", "embedding", None, "ecto-schema", False)], \
         located["declarations"]
     assert located["declared_dimensions"] == [768]
     # ollama-ex's `Ollama.embed(client, params)`: the model `Models.embedding_model()` returns (a module attribute of
