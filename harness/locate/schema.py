@@ -1640,6 +1640,10 @@ def with_drops(decls: list[VectorDeclaration], removals: dict[str, tuple[tuple[s
             for d in decls]
 
 
+# indexes a migration makes on a table and column it names: SQL's, and EF Core's CreateIndex
+_MIGRATED_INDEXES = frozenset({"sql-index", "efcore-index"})
+
+
 def current_indexes(uses: list, removals: dict[str, tuple[tuple[str, str | None], ...]], orders: Orders = _NO_ORDERS
                     ) -> list:
     """Distance uses less the index declarations a later numbered migration of the same folder replaced (an index on
@@ -1648,12 +1652,12 @@ def current_indexes(uses: list, removals: dict[str, tuple[tuple[str, str | None]
     places: dict[tuple[str, str, str], list[Rank]] = {}
     for u in uses:
         order = _migration_order(u.path, orders)
-        if u.kind == "sql-index" and order and u.table and u.column:
+        if u.kind in _MIGRATED_INDEXES and order and u.table and u.column:
             places.setdefault((order[0], u.table, u.column), []).append(order[1])
     out = []
     for u in uses:
         order = _migration_order(u.path, orders)
-        if u.kind == "sql-index" and order and u.table and u.column and (
+        if u.kind in _MIGRATED_INDEXES and order and u.table and u.column and (
                 any(_before(order[1], p) for p in places[(order[0], u.table, u.column)])
                 or _gone(order, u.table, u.column, removed)):
             continue
