@@ -895,9 +895,12 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
         if words and words[0] == "cd" and len(words) > 1:
             return None
         return None
-    given_flags = [w.split("=", 1)[0] for w in words if w.startswith("--") and len(w) > 2]
+    passed = words
+    if PurePosixPath(words[0]).name == "npm":  # npm keeps a script's flags for itself, but for those after `--`
+        passed = words[words.index("--") + 1:] if "--" in words else []
+    given_flags = [w.split("=", 1)[0] for w in passed if w.startswith("--") and len(w) > 2]
     base = Contract(files=(), given_env=tuple(given_env), given_flags=tuple(given_flags),
-                    given_flag_values=_flag_values(words))
+                    given_flag_values=_flag_values(passed))
     # Wrappers (uv run, npx, pnpm exec, env VAR=..., dotenv --) run what follows.
     for wrapper in sorted(_WRAPPERS, key=len, reverse=True):
         if tuple(words[:len(wrapper)]) == wrapper:
@@ -1061,7 +1064,7 @@ def _package_script(words: list[str], workdir: Path, root: Path, depth: int, bas
             break
         elif not a.startswith("-") and script is None:
             script = a
-        elif script is not None:
+        elif script is not None and pm != "npm":  # npm takes them as its own configuration
             rest.append(a)
         i += 1
     if not script:

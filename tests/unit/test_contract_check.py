@@ -734,3 +734,18 @@ def test_a_js_scripts_model_flag_is_the_model_it_embeds_given_or_by_default(tmp_
     settings = settings_for(str(tmp_path), f"npx tsx embed.ts{given}")
     result = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
     assert result.status == status, result
+
+
+@pytest.mark.parametrize("command, status", [("npm run embed --model all-minilm", FAIL),
+                                             ("npm run embed -- --model all-minilm", PASS),
+                                             ("pnpm run embed --model all-minilm", PASS)])
+def test_a_flag_before_npm_runs_double_dash_is_npms_own_not_the_scripts(tmp_path, command, status):
+    """npm takes the flags after a script's name as its own configuration unless `--` comes first (pnpm passes them
+    on): `npm run embed --model all-minilm` runs the script on its default model, and the check passed it as given."""
+    (tmp_path / "package.json").write_text('{"name": "r", "scripts": {"embed": "tsx embed.ts"}}')
+    (tmp_path / "embed.ts").write_text(
+        "import { program } from 'commander';\n"
+        "program.option('-m, --model <name>', 'embedding model', 'nomic-embed-text').parse();\n"
+        "const db = process.env.DATABASE_URL;\nconst host = process.env.OLLAMA_HOST;\n")
+    result = outcome(check_contract(settings_for(str(tmp_path), command), "c", caller_env={}), "command uses the model")
+    assert result.status == status, result
