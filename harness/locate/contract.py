@@ -928,6 +928,16 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
 
         artisan = artisan_contract(words[2], workdir, root)
         return base.merged(artisan) if artisan else unknown(f"no artisan command {words[2]!r} in {workdir}/app/Console/Commands")
+    if name == "mix" and len(words) > 1 and not words[1].startswith("-"):
+        from .elixir import mix_task_file
+
+        task = mix_task_file(words[1], workdir)
+        if task is None:
+            return unknown(f"mix {words[1]} is no task of the application's lib/ (Mix's own or a dependency's: code "
+                           "outside the repository)")
+        # what it reads depends on the environment Mix boots the application for: not read here
+        return unknown(f"mix {words[1]} runs {_rel(task, root)} in the application booted for its MIX_ENV "
+                       "(config/*.exs), whose settings locate does not read")
     if name in ("backfill-harness",) or (_PY.match(head) and words[1:3] == ["-m", "harness"]):
         return base.merged(Contract(reads_env=("DATABASE_URL", "OLLAMA_HOST"), engine=True, files=()))
     if _PY.match(head):

@@ -54,6 +54,16 @@ def mix_task(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     return Entrypoint(rel, "mix-task", name, f"mix {name}", str(folder))
 
 
+def mix_task_file(name: str, workdir: Path) -> Path | None:
+    """The file of the application's ``lib/`` under ``workdir`` that defines the Mix task ``name``."""
+    for path in sorted((workdir / "lib").rglob("*.ex")):
+        data = path.read_bytes() if path.is_file() else b""
+        module = _MIX_TASK.search(_code(data.decode("utf-8", "replace"))) if b"Mix.Task" in data else None
+        if module and task_name(module.group("m")) == name:
+            return path
+    return None
+
+
 def task_name(module: str) -> str:
     """Mix's name of a task module's name after ``Mix.Tasks.``: each part underscored, joined by dots."""
     return ".".join(re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", part).lower()

@@ -235,3 +235,21 @@ def test_a_mix_task_that_embeds_is_the_apps_entrypoint_run_as_mix_and_its_dotted
     (tasks / "models" / "update_script.ex").write_text(SCRIPT_TASK)
     found = [(e.path, e.kind, e.command, e.workdir) for e in locate(root).entrypoints]
     assert found == [("lib/mix/tasks/embed_chunks.ex", "mix-task", "mix shelf.embed_chunks", ".")], found
+
+
+def test_a_mix_tasks_contract_is_unknown_and_says_why(tmp_path):
+    """Mix runs the task in the application booted for its MIX_ENV (config/*.exs): what it reads is not read here, said
+    so, not that `mix` is a tool outside the repository; a task the application does not define is named as missing."""
+    from harness.locate.contract import command_contract
+
+    root = elixir_app(tmp_path, EMBEDDER)
+    (root / "lib" / "mix" / "tasks").mkdir(parents=True)
+    (root / "lib" / "mix" / "tasks" / "embed_chunks.ex").write_text(MIX_TASK)
+    contract = command_contract("mix shelf.embed_chunks", root)
+    assert not contract.known and contract.reason == (
+        "mix shelf.embed_chunks runs lib/mix/tasks/embed_chunks.ex in the application booted for its MIX_ENV "
+        "(config/*.exs), whose settings locate does not read"), contract.reason
+    missing = command_contract("mix shelf.nothing", root)
+    assert not missing.known and missing.reason == (
+        "mix shelf.nothing is no task of the application's lib/ (Mix's own or a dependency's: code outside the "
+        "repository)"), missing.reason
