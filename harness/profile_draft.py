@@ -139,8 +139,17 @@ def _model_flag(contract: Any, model: str | None) -> str | None:
     if contract is None or not contract.known or not model or model == TODO:
         return None
     from_env = dict(contract.flag_env)
-    return next((f for f in contract.flags if is_model_flag(f, contract.flags) and f not in contract.given_flags
+    long_name = dict(contract.flag_aliases)  # `-m M` given is `--model M` given
+    given = {*contract.given_flags, *(long_name.get(f, f) for f, _ in contract.given_flag_values)}
+    return next((f for f in contract.flags if is_model_flag(f, contract.flags) and f not in given
                  and f not in from_env), None)
+
+
+def _with_flag(command: str, flag: str, value: str) -> str:
+    """The command given ``flag value``: after `--` on an npm line, where npm keeps a flag before it for itself."""
+    words = command.split()
+    after = " --" if words[:1] == ["npm"] and "--" not in words else ""
+    return f"{command}{after} {flag} {shlex.quote(value)}"
 
 
 def _side_by_side(w: _Writer, shape: Shape, named: dict[str, tuple[Any, str]], model: str | None) -> None:
@@ -558,7 +567,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         if contract is not None and (flag := _model_flag(contract, model)):
             # the command embeds its flag's default unless told: the profile's model, said on its command line
             default = dict(contract.flag_defaults).get(flag)
-            command += f" {flag} {shlex.quote(cast(str, model))}"
+            command = _with_flag(command, flag, cast(str, model))
             told = f", given the profile's model by its {flag}" + (f" (its default: {default})" if default else "")
         w.value("backfill.command", "command", command,
                 f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path}){told}")

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from pathlib import PurePosixPath
+from typing import cast
 
 # `revision = "ae1027a6acf"`, `revision: str = '...'`; `down_revision: Union[str, None] = None`, a tuple for a merge
 _ASSIGN = re.compile(r"""(?m)^(?P<name>revision|down_revision)\s*(?::[^=\n]+)?=\s*(?P<value>[^\n#]+)""")
@@ -18,6 +19,17 @@ _ASSIGN = re.compile(r"""(?m)^(?P<name>revision|down_revision)\s*(?::[^=\n]+)?=\
 class Revision:
     revision: str
     down: tuple[str, ...]  # none for the first revision, two or more for a merge
+
+
+@dataclass(frozen=True)
+class Place:
+    """A revision's place in a chain that may branch: it runs after its ancestors alone (two heads' revisions, which
+    `alembic upgrade heads` both applies, come in no order to each other)."""
+    revision: str
+    ancestors: frozenset[str]  # a merge's: those of every revision it merges
+
+    def before(self, other: Place) -> bool:
+        return self.revision in other.ancestors
 
 
 def versions_folder(path: str) -> str | None:
@@ -69,15 +81,15 @@ def _module_assignments(tree: ast.Module) -> dict[str, ast.expr]:
     return out
 
 
-def chain_order(revisions: Mapping[str, Revision | None]) -> dict[str, tuple[str, int]]:
-    """path -> (its versions folder, its depth in the chain: a merge after every revision it merges) for each folder
-    whose files all name their place in one chain; any other folder (a file unread, a parent missing) is left to names."""
+def chain_order(revisions: Mapping[str, Revision | None]) -> dict[str, tuple[str, Place]]:
+    """path -> (its versions folder, its place in the chain) for each folder whose files all name their place in one
+    chain; any other folder (a file unread, a parent missing) is left to names."""
     folders: dict[str, dict[str, Revision | None]] = {}
     for path, rev in revisions.items():
         folder = versions_folder(path)
         if folder is not None:
             folders.setdefault(folder, {})[path] = rev
-    out: dict[str, tuple[str, int]] = {}
+    out: dict[str, tuple[str, Place]] = {}
     for folder, files in folders.items():
         if any(rev is None for rev in files.values()):
             continue
@@ -90,12 +102,12 @@ def chain_order(revisions: Mapping[str, Revision | None]) -> dict[str, tuple[str
             continue
         if sum(not p for p in parents.values()) != 1:
             continue  # revisions whose parents are missing (a partial checkout): their places are not all known
-        depth: dict[str, int] = {}
+        places: dict[str, Place] = {}
         for rid in ids:
-            depth[rid] = 1 + max((depth[p] for p in parents[rid]), default=-1)
+            places[rid] = Place(rid, frozenset(parents[rid]).union(*(places[p].ancestors for p in parents[rid])))
         for path, rev in files.items():
-            out[path] = (folder, depth[rev.revision] if rev else 0)
+            out[path] = (folder, places[cast(Revision, rev).revision])
     return out
 
 
-__all__ = ["Revision", "versions_folder", "names_a_revision", "revision_of", "chain_order"]
+__all__ = ["Place", "Revision", "versions_folder", "names_a_revision", "revision_of", "chain_order"]

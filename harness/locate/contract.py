@@ -14,8 +14,9 @@ from typing import cast, overload
 from .. import redact, task_prefixes
 from . import embedding_calls
 from .files import MAKEFILES, is_test, language, read
-from .literals import call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal, py_docstrings
 from .lexing import lex
+from .literals import (call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
+                       py_docstrings, split_args)
 
 MAX_FILES = 30
 # A language model's settings: a name with an LLM / chat / completion / generation part that sets a model, provider,
@@ -215,6 +216,9 @@ _CLICK = re.compile(r"""@click\.(?:option|argument)\(""")
 _TYPER = re.compile(r"""(?P<p>[A-Za-z_]\w*)\s*:\s*[^=\n]+=\s*typer\.Option\(""")
 _COMMANDER = re.compile(r"""\.(?P<req>requiredOption|option)\(\s*['"](?P<spec>[^'"]+)['"]""")
 _PARSEARGS = re.compile(r"""\bparseArgs\s*\(""")
+# yargs' option declarations, one (`.option('model', {alias: 'm'})`) or several (`.options({model: {...}})`)
+_YARGS_OPTION = re.compile(r"""\.option\(\s*['"](?P<k>[A-Za-z][\w-]*)['"]\s*,\s*\{""")
+_YARGS_OPTIONS = re.compile(r"""\.options\(\s*\{""")
 _ARGV_FLAG = re.compile(r"""['"](?P<f>--[A-Za-z][\w-]*)['"]""")
 
 
@@ -473,20 +477,31 @@ def _flags(text: str, lang: str, env_names: list[str]
     flags, required, flag_env, defaults = [], [], [], []
     aliases: list[tuple[str, str]] = []
 
-    def add(names: list[str], args: str, env: str | None = None):
+    def add(names: list[str], *, needed: bool = False, env: str | None = None, default: str | None = None):
         longs = [n for n in names if n.startswith("--")] or names
         if not longs:
             return
         flag = longs[0]
         flags.append(flag)
         aliases.extend((n, flag) for n in names if re.fullmatch(r"-\w", n) and flag.startswith("--"))
-        if re.search(r"\brequired\s*=\s*True", args):
+        if needed:
             required.append(flag)
+        if env:
+            flag_env.append((flag, env))
+        elif default:
+            defaults.append((flag, default))
+
+    def add_py(names: list[str], args: str, env: str | None = None):
         env_m = re.search(r"""(?:os\.(?:getenv|environ\.get)\(|os\.environ\[|envvar\s*=\s*\(?)\s*['"](?P<e>[A-Za-z_]\w*)['"]""", args)
-        if env_m or env:
-            flag_env.append((flag, env or cast(re.Match[str], env_m).group("e")))  # one of the two is set
-        elif literal := re.search(r"""\bdefault\s*=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)""", args):
-            defaults.append((flag, literal.group("v")))
+        literal = re.search(r"""\bdefault\s*=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)""", args)
+        add(names, needed=bool(re.search(r"\brequired\s*=\s*True", args)), env=env or (env_m and env_m.group("e")),
+            default=literal and literal.group("v"))
+
+    def add_js(names: list[str], default: str | None, needed: bool = False):
+        """A JS option whose default is ``default``'s source: a literal, or an environment read (`process.env.X ?? 'y'`)."""
+        reads = env_reads(default or "", "js")
+        literal = re.fullmatch(r"""(?P<q>['"`])(?P<v>[^'"`\n$]+)(?P=q)""", (default or "").strip())
+        add(names, needed=needed, env=reads[0].name if reads else None, default=literal and literal.group("v"))
 
     if lang == "python":
         for m in _ARGPARSE.finditer(text):
@@ -494,7 +509,7 @@ def _flags(text: str, lang: str, env_names: list[str]
             names = re.findall(r"""^\s*['"](-{1,2}[\w-]+)['"]|,\s*['"](-{1,2}[\w-]+)['"]""", args)
             names = [a or b for a, b in names]
             if names:
-                add(names, args)
+                add_py(names, args)
             else:
                 positional = re.match(r"""\s*['"]([A-Za-z_][\w-]*)['"]""", args)
                 if positional:
@@ -503,31 +518,55 @@ def _flags(text: str, lang: str, env_names: list[str]
         for m in _CLICK.finditer(text):
             args = call_args(text, m.end() - 1)
             names = re.findall(r"""['"](-{1,2}[\w-]+)['"]""", args)
-            add(names, args)
+            add_py(names, args)
             if "envvar" in args:
                 env_names.extend(re.findall(r"""envvar\s*=\s*\(?\s*['"]([A-Za-z_]\w*)['"]""", args))
         for m in _TYPER.finditer(text):
             args = call_args(text, m.end() - 1)
-            add(["--" + m.group("p").replace("_", "-")], args)
+            add_py(["--" + m.group("p").replace("_", "-")], args)
             env_names.extend(re.findall(r"""envvar\s*=\s*['"]([A-Za-z_]\w*)['"]""", args))
         if "sys.argv" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
     elif lang == "js":
         for m in _COMMANDER.finditer(text):
-            long = re.search(r"--[\w-]+", m.group("spec"))
-            if long:
-                flags.append(long.group(0))
-                if m.group("req") == "requiredOption":
-                    required.append(long.group(0))
-        for m in _PARSEARGS.finditer(text):
-            args = call_args(text, m.end() - 1)
-            opts = re.search(r"options\s*:\s*\{", args)
-            if opts:
-                body = call_args(args, opts.end() - 1, limit=3000)
-                flags.extend("--" + k for k in re.findall(r"""['"]?([A-Za-z][\w-]*)['"]?\s*:\s*\{""", body))
+            # commander's option(flags, description, [parser,] default): a third argument or a fourth is the default
+            parts = [a for _, a in split_args(call_args(text, m.start() + len(m.group("req")) + 1))]
+            add_js(re.findall(r"(?<![\w-])-{1,2}[A-Za-z][\w-]*", m.group("spec")), parts[-1] if len(parts) > 2 else None,
+                   m.group("req") == "requiredOption")
+        for key, body in _js_option_objects(text):
+            short = re.search(r"""\b(?:short|alias)\s*:\s*\[?\s*(?P<q>['"])(?P<s>[\w-]+)(?P=q)""", body)
+            names = [_dashed(key)] + ([_dashed(short.group("s"))] if short else [])
+            default = next((a.split(":", 1)[1] for _, a in split_args(body) if re.match(r"default\s*:", a)), None)
+            add_js(names, default, bool(re.search(r"\b(?:demandOption|required)\s*:\s*true", body)))
         if "process.argv" in text or "Deno.args" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
     return flags, required, flag_env, defaults, aliases
+
+
+def _js_option_objects(text: str) -> list[tuple[str, str]]:
+    """(name, object's body) of each option node's ``parseArgs({options: {name: {...}}})`` and yargs'
+    ``.option('name', {...})`` / ``.options({name: {...}})`` declare."""
+    out = []
+    for m in _PARSEARGS.finditer(text):
+        opts = re.search(r"options\s*:\s*\{", args := call_args(text, m.end() - 1))
+        if opts:
+            out += _keyed_objects(call_args(args, opts.end() - 1, limit=3000))
+    for m in _YARGS_OPTION.finditer(text):
+        out.append((m.group("k"), call_args(text, m.end() - 1)))
+    for m in _YARGS_OPTIONS.finditer(text):
+        out += _keyed_objects(call_args(text, m.end() - 1, limit=3000))
+    return out
+
+
+def _dashed(name: str) -> str:
+    """An option's name as a command line gives it: `-m` for a letter, `--model` for a word."""
+    return ("--" if len(name) > 1 else "-") + name
+
+
+def _keyed_objects(body: str) -> list[tuple[str, str]]:
+    """(key, object's body) of each ``key: {...}`` at the top level of an object literal's body."""
+    return [(m.group(1), call_args(part, m.end() - 1)) for _, part in split_args(body)
+            if (m := re.match(r"""['"]?([A-Za-z][\w-]*)['"]?\s*:\s*\{""", part))]
 
 
 # -- following imports -----------------------------------------------------------------------------------------------
@@ -836,9 +875,9 @@ def _follow(command: str, workdir: Path, root: Path, depth: int) -> Contract:
 
 
 def _flag_values(words: list[str]) -> tuple[tuple[str, str], ...]:
-    """(flag, value) of each `--flag=value`, and of each `--flag value` whose next word is no flag; of a Python
-    script's own arguments (after the interpreter's `-m module` or the script), each `-f value` too (argparse's short
-    alias of a long flag: ``Contract.flag_aliases``)."""
+    """(flag, value) of each `--flag=value`, and of each `--flag value` whose next word is no flag; of a Python or JS
+    script's own arguments (after the interpreter's `-m module` or the script), each `-f value` too (argparse's or
+    commander's short alias of a long flag: ``Contract.flag_aliases``)."""
     out = []
     script = _script_args(words)
     for i, w in enumerate(words):
@@ -853,9 +892,16 @@ def _flag_values(words: list[str]) -> tuple[tuple[str, str], ...]:
 
 
 def _script_args(words: list[str]) -> list[str] | None:
-    """The words a Python command line gives its script or module (after `python [options] -m module` or the
-    script's path); None for any other command."""
-    if not words or not _PY.match(words[0]):
+    """The words a Python or JS command line gives its script or module (after `python [options] -m module` or the
+    script's path, `node [options] script`); None for any other command."""
+    if not words:
+        return None
+    name = PurePosixPath(words[0]).name
+    if name in _JS_RUNNERS or (name == "deno" and words[1:2] == ["run"]):
+        args = words[2:] if name == "deno" else words[1:]
+        script = next((i for i, a in enumerate(args) if re.search(r"\.(?:[cm]?[jt]sx?)$", a)), None)
+        return None if script is None else args[script + 1:]
+    if not _PY.match(words[0]):
         return None
     args = words[1:]
     while args and args[0].startswith("-") and args[0] != "-m":
@@ -875,9 +921,12 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
         if words and words[0] == "cd" and len(words) > 1:
             return None
         return None
-    given_flags = [w.split("=", 1)[0] for w in words if w.startswith("--") and len(w) > 2]
+    passed = words
+    if PurePosixPath(words[0]).name == "npm":  # npm keeps a script's flags for itself, but for those after `--`
+        passed = words[words.index("--") + 1:] if "--" in words else []
+    given_flags = [w.split("=", 1)[0] for w in passed if w.startswith("--") and len(w) > 2]
     base = Contract(files=(), given_env=tuple(given_env), given_flags=tuple(given_flags),
-                    given_flag_values=_flag_values(words))
+                    given_flag_values=_flag_values(passed))
     # Wrappers (uv run, npx, pnpm exec, env VAR=..., dotenv --) run what follows.
     for wrapper in sorted(_WRAPPERS, key=len, reverse=True):
         if tuple(words[:len(wrapper)]) == wrapper:
@@ -905,6 +954,16 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
 
         artisan = artisan_contract(words[2], workdir, root)
         return base.merged(artisan) if artisan else unknown(f"no artisan command {words[2]!r} in {workdir}/app/Console/Commands")
+    if name == "mix" and len(words) > 1 and not words[1].startswith("-"):
+        from .elixir import mix_task_file
+
+        task = mix_task_file(words[1], workdir)
+        if task is None:
+            return unknown(f"mix {words[1]} is no task of the application's lib/ (Mix's own or a dependency's: code "
+                           "outside the repository)")
+        # what it reads depends on the environment Mix boots the application for: not read here
+        return unknown(f"mix {words[1]} runs {_rel(task, root)} in the application booted for its MIX_ENV "
+                       "(config/*.exs), whose settings locate does not read")
     if name in ("backfill-harness",) or (_PY.match(head) and words[1:3] == ["-m", "harness"]):
         return base.merged(Contract(reads_env=("DATABASE_URL", "OLLAMA_HOST"), engine=True, files=()))
     if _PY.match(head):
@@ -1041,7 +1100,7 @@ def _package_script(words: list[str], workdir: Path, root: Path, depth: int, bas
             break
         elif not a.startswith("-") and script is None:
             script = a
-        elif script is not None:
+        elif script is not None and pm != "npm":  # npm takes them as its own configuration
             rest.append(a)
         i += 1
     if not script:

@@ -82,7 +82,8 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         out += _efcore(rel, code)
     elif elixir:
         out += _ecto(rel, code)
-    if lang in ("python", "php") or elixir:  # an index a downgrade() or down() makes again: what its upgrade took away
+    # an index a downgrade(), down() or EF Core's Down() makes again: what its upgrade took away
+    if lang in ("python", "php") or elixir or rel.endswith(".cs"):
         out = without_rollbacks(rel, code, out)
     return sorted(dict.fromkeys(out), key=lambda u: (u.line, u.kind))
 
@@ -544,9 +545,36 @@ def _laravel(rel: str, code: str) -> list[DistanceUse]:
 _EFCORE = re.compile(r"\.\s*(?P<prop>[A-Z]\w*)\s*!?\s*\.\s*(?P<fn>CosineDistance|L2Distance|MaxInnerProduct)\s*\(")
 
 
+# Npgsql's vector index on one property, in a statement: OnModelCreating's `HasIndex(e => e.Embedding).HasMethod("hnsw")
+# .HasOperators("vector_cosine_ops")`, the model snapshot's `HasOperators(b.HasIndex("Embedding"), new[] { "..." })`
+# (or `.HasAnnotation("Npgsql:IndexOperators", ...)`), a migration's `CreateIndex(table: "t", column: "c")
+# .Annotation("Npgsql:IndexOperators", new[] { "..." })` (the column there is the table's own).
+_EF_INDEX_ON = re.compile(r"""\bHasIndex\(\s*(?:\w+\s*=>\s*\w+\s*\.\s*(?P<prop>\w+)|"(?P<prop2>\w+)")\s*\)"""
+                          r"""|\bCreateIndex\s*\(""")
+_EF_OPERATORS = re.compile(r'\bHasOperators\s*\(|"Npgsql:IndexOperators"')
+_EF_OPCLASS = re.compile(r'"(?P<op>\w+_ops)"')
+
+
 def _efcore(rel: str, code: str) -> list[DistanceUse]:
-    return [DistanceUse(rel, line_of(code, m.start("fn")), _DJANGO_FN[m.group("fn")], "efcore", None, m.group("prop"),
-                        f"{m.group('fn')}()") for m in _EFCORE.finditer(code)]
+    out = [DistanceUse(rel, line_of(code, m.start("fn")), _DJANGO_FN[m.group("fn")], "efcore", None, m.group("prop"),
+                       f"{m.group('fn')}()") for m in _EFCORE.finditer(code)]
+    if rel.endswith(".Designer.cs"):  # the model as one migration left it: history, not the model now (the snapshot)
+        return out
+    for statement in re.finditer(r"[^;]+", code):
+        on, ops = _EF_INDEX_ON.search(statement.group(0)), _EF_OPERATORS.search(statement.group(0))
+        op = _EF_OPCLASS.search(code, statement.start() + ops.end(), statement.end()) if on and ops else None
+        distance = distance_of_opclass(op.group("op")) if op else None
+        if on is None or op is None or distance is None:
+            continue
+        table = column = None
+        if on.group(0).startswith("CreateIndex"):
+            args = call_args(statement.group(0), on.end() - 1)
+            table, column = (m.group(1) if (m := re.search(rf'\b{key}:\s*"(\w+)"', args)) else None
+                             for key in ("table", "column"))
+        if column or on.group("prop") or on.group("prop2"):
+            out.append(DistanceUse(rel, line_of(code, op.start("op")), distance, "efcore-index", table,
+                                   column or on.group("prop") or on.group("prop2"), op.group("op")))
+    return out
 
 
 # -- one column's answer --------------------------------------------------------------------------------------------

@@ -62,18 +62,19 @@ _COLUMN_FLUENT = re.compile(r"\.Property(?:<[\w?]+>)?\(\s*(?:\w+\s*=>\s*\w+\.(?P
 
 def with_columns(uses: Iterable[DistanceUse], listed: Iterable[str],
                  read: Callable[[str], str | None]) -> list[DistanceUse]:
-    """Pgvector.EntityFrameworkCore's distance helpers, on the column their property maps to where the repository
-    maps it to one (EF Core's default, the property's own name, otherwise)."""
+    """Pgvector.EntityFrameworkCore's distance helpers and Npgsql's indexes on a property, on the column the property
+    maps to where the repository maps it to one (EF Core's default, the property's own name, otherwise)."""
     uses = list(uses)
-    if not any(u.kind == "efcore" for u in uses):
+    if not any(u.kind.startswith("efcore") and u.table is None for u in uses):
         return uses
     mapped: dict[str, set[str]] = {}
     for rel in sorted(listed):
         text = read(rel) if rel.endswith(".cs") else None
         for m in [*_COLUMN_ATTRIBUTE.finditer(text or ""), *_COLUMN_FLUENT.finditer(text or "")]:
             mapped.setdefault(m.group("prop") or m.group("prop2"), set()).add(m.group("col"))
-    return [replace(u, column=next(iter(mapped[u.column]))) if u.kind == "efcore" and u.column
-            and len(mapped.get(u.column, ())) == 1 else u for u in uses]
+    # a migration's index names its table and the table's own column: no property
+    return [replace(u, column=next(iter(mapped[u.column]))) if u.kind.startswith("efcore") and u.table is None
+            and u.column and len(mapped.get(u.column, ())) == 1 else u for u in uses]
 
 
 def _properties(cls: str, sources: Iterable[str]) -> dict[str, str | None]:

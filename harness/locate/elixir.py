@@ -1,4 +1,4 @@
-"""Elixir applications: ollama-ex's embedding calls (``Ollama.embed(client, model: ..., input: ...)``,
+"""Elixir applications: the Mix tasks that embed (``mix NAME``); ollama-ex's embedding calls (``Ollama.embed(client, model: ..., input: ...)``,
 ``Ollama.embeddings(client, model: ..., prompt: ...)``) with the model each sends (a literal, a module attribute, or a
 function of another module returning one) and the server its client is made for (``Ollama.init(...)``)."""
 
@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path, PurePosixPath
 
-from .embedding_calls import EmbeddingCall
+from .embedding_calls import EmbeddingCall, has_calls, scan
+from .entrypoints import _BACKFILLISH, Entrypoint
 from .lexing import lex
 from .literals import call_args, line_of
 
@@ -21,8 +23,51 @@ _ENV = re.compile(r"""System\s*\.\s*(?:get_env|fetch_env!?)\s*\(\s*"(?P<name>\w+
 DEFAULT_URL = "http://localhost:11434/api"
 
 
+# A Mix task: `defmodule Mix.Tasks.Shelf.EmbedChunks do` ... `use Mix.Task`, its one-line help `@shortdoc "..."`
+_MIX_TASK = re.compile(r"(?m)^\s*defmodule\s+Mix\.Tasks\.(?P<m>[A-Z][\w.]*)\s+do\b")
+_USE_MIX_TASK = re.compile(r"(?m)^\s*use\s+Mix\.Task\b")
+_SHORTDOC = re.compile(r'@shortdoc\s+"(?P<d>[^"\n]*)"')
+
+
 def _code(text: str) -> str:
     return lex(text, "ruby")[0]  # Elixir's comments are Ruby's (`# Ollama.embed(client, model: "old")`)
+
+
+def mix_task(root: Path, rel: str, data: bytes) -> Entrypoint | None:
+    """A Mix task of the application (``use Mix.Task``) that embeds: named or described (``@shortdoc``) like a
+    backfill, or calling an embedder itself; ``mix NAME`` (``Mix.Tasks.Shelf.EmbedChunks`` is ``shelf.embed_chunks``)
+    from the folder of the nearest mix.exs above it."""
+    if not rel.endswith(".ex") or b"Mix.Task" not in data:
+        return None
+    code = _code(data.decode("utf-8", "replace"))
+    module = _MIX_TASK.search(code)
+    if module is None or not _USE_MIX_TASK.search(code):
+        return None
+    folder = next((p for p in PurePosixPath(rel).parents if (root / p / "mix.exs").is_file()), None)
+    if folder is None:
+        return None
+    name = task_name(module.group("m"))
+    doc = _SHORTDOC.search(code)
+    if not (_BACKFILLISH.search(name) or doc and _BACKFILLISH.search(doc.group("d")) or embedding_calls(rel, code)
+            or has_calls(code) and scan(rel, code, "other")):
+        return None
+    return Entrypoint(rel, "mix-task", name, f"mix {name}", str(folder))
+
+
+def mix_task_file(name: str, workdir: Path) -> Path | None:
+    """The file of the application's ``lib/`` under ``workdir`` that defines the Mix task ``name``."""
+    for path in sorted((workdir / "lib").rglob("*.ex")):
+        data = path.read_bytes() if path.is_file() else b""
+        module = _MIX_TASK.search(_code(data.decode("utf-8", "replace"))) if b"Mix.Task" in data else None
+        if module and task_name(module.group("m")) == name:
+            return path
+    return None
+
+
+def task_name(module: str) -> str:
+    """Mix's name of a task module's name after ``Mix.Tasks.``: each part underscored, joined by dots."""
+    return ".".join(re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", part).lower()
+                    for part in module.split("."))
 
 
 def embedding_calls(rel: str, text: str) -> list[EmbeddingCall]:

@@ -51,7 +51,7 @@ _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"
 @dataclass(frozen=True)
 class Entrypoint:
     path: str
-    kind: str  # python-script / python-module / npm-script / make-target / script / console-script / django-command / rake-task / artisan-command / go-main
+    kind: str  # python-script / python-module / npm-script / make-target / script / console-script / django-command / rake-task / artisan-command / mix-task / go-main
     name: str
     command: str
     workdir: str = "."  # where to run ``command``, relative to the repository
@@ -71,7 +71,8 @@ class Entrypoint:
         forced = bool(_FORCED.search(self.name)) or (self.contract is not None and any(
             _FORCED.search(f) for f in self.contract.given_flags))
         return (("backfill" in text) * 4 + ("embed" in text) * 2 + calls * 3 + forced
-                + {"npm-script": 2, "make-target": 2, "django-command": 2, "rake-task": 2, "artisan-command": 2, "python-module": 1,
+                + {"npm-script": 2, "make-target": 2, "django-command": 2, "rake-task": 2, "artisan-command": 2, "mix-task": 2,
+                   "python-module": 1,
                    "console-script": 1}.get(self.kind, 0))
 
     @property

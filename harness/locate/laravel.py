@@ -15,6 +15,7 @@ from .embedding_calls import EmbeddingCall
 from .embedding_calls import has_calls as _has_calls
 from .embedding_calls import scan as _scan_calls
 from .entrypoints import Entrypoint
+from .schema import VectorDeclaration
 
 _COMMAND = re.compile(r"\bclass\s+\w+\s+extends\s+Command\b")
 _SIGNATURE = re.compile(r"""\$signature\s*=\s*(['"])(?P<sig>[^'"]+)\1""")
@@ -29,7 +30,9 @@ _MODEL_KEY = re.compile(r"""(['"])model\1\s*=>\s*(['"])(?P<m>[^'"]+)\2""")
 # Prism: `Prism::embeddings()->using(Provider::Ollama, 'model')` (or the provider as a string, `'ollama'`)
 _PRISM = re.compile(r"""\bPrism\s*::\s*embeddings\s*\(\s*\)\s*->\s*using\s*\(\s*(?:Provider\s*::\s*(?P<p>\w+)|(['"])(?P<p2>\w+)\2)"""
                     r"""\s*,\s*(['"])(?P<m>[^'"]+)\4""")
-_ENV = re.compile(r"""^\s*env\(\s*(['"])(?P<name>\w+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
+# `env('NAME', 'default')`, a number's default unquoted and cast (`(int) env('DIMENSIONS', 768)`)
+_ENV = re.compile(r"""^\s*(?:\(int\)\s*)?env\(\s*(['"])(?P<name>\w+)\1\s*"""
+                  r"""(?:,\s*(?:(['"])(?P<default>[^'"]*)\3|(?P<number>\d+))\s*)?\)""")
 
 
 def artisan_command(root: Path, rel: str, data: bytes) -> Entrypoint | None:
@@ -148,6 +151,20 @@ def with_config(calls: Iterable[EmbeddingCall], read: Callable[[str], str | None
     return out
 
 
+def with_config_dimensions(decls: Iterable[VectorDeclaration], read: Callable[[str], str | None]
+                           ) -> list[VectorDeclaration]:
+    """Blueprint columns whose dimension is a ``config('file.key')``: the value config/file.php gives the key, the
+    default of the ``env()`` read that fills it (and that read's name)."""
+    out = []
+    for d in decls:
+        first, *path = (d.dims_config or "").split(".")
+        found = _setting(d.path, first, path, str(d.dimensions) if d.dimensions else None, read) if path else None
+        if found and found[0] and found[0].isdigit():
+            d = replace(d, dimensions=int(found[0]), dims_env=found[1])
+        out.append(d)
+    return out
+
+
 def _model_default(text: str) -> str | None:
     """The one literal the variable the payload's ``'model' =>`` takes is given (a parameter's default or an
     assignment)."""
@@ -175,14 +192,17 @@ def _prism_url(rel: str, read: Callable[[str], str | None]) -> tuple[str | None,
 
 def _setting(rel: str, first: str, path: list[str], default: str | None, read: Callable[[str], str | None]
              ) -> tuple[str | None, str | None] | None:
-    """(default, env name) of the key path of ``config/<first>.php`` nearest above the file."""
+    """(value, env name) of the key path of ``config/<first>.php`` nearest above the file: the literal it holds, or
+    the default of the ``env()`` read that fills it (``default``, the ``config()`` call's own, where neither says)."""
     config = next((t for p in PurePosixPath(rel).parents
                    if (t := read(f"config/{first}.php" if str(p) == "." else f"{p}/config/{first}.php")) is not None), None)
     value = _array_value(config, path) if config and path else None
     env = _ENV.match(value) if value else None
     if env is None:
-        return (default, None) if default else None
-    return env.group("default") or default, env.group("name")
+        literal = re.match(r"""\s*(?:(['"])(?P<s>[^'"\n]*)\1|(?P<n>\d+))\s*(?:[,\]]|$)""", value or "")
+        given = literal and (literal.group("s") or literal.group("n"))
+        return (given or default, None) if given or default else None
+    return env.group("default") or env.group("number") or default, env.group("name")
 
 
 def _array_value(text: str, path: list[str]) -> str | None:

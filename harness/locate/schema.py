@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Protocol, TypeVar, cast
 
-from .alembic import versions_folder
+from .alembic import Place, versions_folder
 from .js_modules import module_of, module_text
 from .lexing import lex, without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
@@ -23,7 +23,7 @@ class VectorDeclaration:
     path: str
     line: int
     dimensions: int | None
-    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / laravel / liquibase / mastra
+    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / laravel / liquibase / mastra / ecto / ecto-schema
     table: str | None = None
     column: str | None = None
     type: str = "vector"  # vector / halfvec / sparsevec
@@ -43,16 +43,19 @@ class VectorDeclaration:
     schema_setting: tuple[str, ...] = field(default=(), compare=False)
     # (the changelog, the changeset's place in it) where the file's path does not say its order: Liquibase's
     # changesets, numbered in the order their master changelog includes them
-    order: tuple[str, int] | None = field(default=None, compare=False)
+    order: tuple[str, int | Place] | None = field(default=None, compare=False)
     # the store's config object as a name another module of the repository binds: "app/config/db#config"
     config_from: str | None = field(default=None, compare=False)
     # made through a store the application registers elsewhere by name (Mastra's `mastra.getVector('pgVector')`):
     # a PgVector's table only where the repository makes one (harness.steps.locate keeps it then)
     through_registry: bool = field(default=False, compare=False)
+    # the dimension as a Laravel `config('file.key')`, which config/file.php fills (harness.locate.laravel reads it)
+    dims_config: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("dims_from", "dims_setting", "schema_setting", "order", "config_from", "through_registry")
+                if k not in ("dims_from", "dims_setting", "schema_setting", "order", "config_from", "through_registry",
+                             "dims_config")
                 and (k not in ("distance", "dims_env", "dropped") or v)}
 
 
@@ -1318,6 +1321,12 @@ _ECTO_COLUMN = re.compile(r"""\b(?:add|add_if_not_exists|modify)\s*\(?\s*""" + _
                           + _RB_TYPE + r"""\b|(?P<q3>['"])(?P<type3>vector|halfvec|sparsevec)(?:\(\s*(?P<n3>\d+)\s*\))?(?P=q3))"""
                           r"""(?P<rest>[^\n]*)""")
 _ECTO_SIZE = re.compile(r"""\bsize:\s*(?P<v>@?[\w.]+)""")
+# An Ecto schema module's column: `schema "t" do` ... `field :embedding, Pgvector.Ecto.Vector` (or the type aliased,
+# `HalfVector`, `SparseVector`); its width is the migration's.
+_ECTO_SCHEMA = re.compile(r"""\bschema\s*\(?\s*"(?P<t>[^"\n]+)"\s*\)?\s*do\b""")
+_ECTO_FIELD = re.compile(r"""\bfield\s*\(?\s*""" + _RB_SYM.format("c")
+                         + r"""\s*,\s*(?P<p>Pgvector\.Ecto\.)?(?P<type>Vector|HalfVector|SparseVector)\b""")
+_ECTO_TYPES = {"Vector": "vector", "HalfVector": "halfvec", "SparseVector": "sparsevec"}
 
 
 def _ecto(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
@@ -1331,21 +1340,40 @@ def _ecto(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
         if not before or _rolled_back(methods, m.start()):
             continue
         size = _ECTO_SIZE.search(m.group("rest"))
-        dims = int(m.group("n3")) if m.group("n3") else (
-            int_value(text, size.group("v").lstrip("@")) if size else None)
+        dims = int(m.group("n3")) if m.group("n3") else _ecto_size(text, size.group("v")) if size else None
         line = line_of(text, m.start())
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "ecto", _rb_name(before[-1], "t"), _rb_name(m, "c"),
                                      m.group("type") or m.group("type3")))
+    schemas = list(_ECTO_SCHEMA.finditer(text))
+    for m in _ECTO_FIELD.finditer(text) if schemas else ():
+        before = [b for b in schemas if b.start() < m.start()]
+        # an `embedded_schema` (no table) after the table's block: the field is of no table
+        embedded = [e.start() for e in re.finditer(r"\bembedded_schema\b", text[:m.start()])]
+        if not before or embedded and embedded[-1] > before[-1].start() or not (m.group("p") or "Pgvector.Ecto" in text):
+            continue
+        line = line_of(text, m.start())
+        covered.add(line)
+        out.append(VectorDeclaration(rel, line, None, "ecto-schema", before[-1].group("t"), _rb_name(m, "c"),
+                                     _ECTO_TYPES[m.group("type")]))
     return out
+
+
+def _ecto_size(text: str, value: str) -> int | None:
+    """A migration's ``size:``: a number, a constant, or a module attribute (``@dims 768``) that is one."""
+    if value.startswith("@"):
+        attribute = re.search(rf"(?m)^\s*@{re.escape(value[1:])}\s+(?P<v>[\w.]+)\s*$", text)
+        return int_value(text, attribute.group("v")) if attribute else None
+    return int_value(text, value)
 
 
 # Laravel's schema builder: `Schema::create('t', function (Blueprint $table) {` (or `::table`, through
 # `Schema::connection('c')->`), and in it `$table->vector('col', 1536)` (Laravel 11+, and pgvector-php's `halfvec`,
-# `sparsevec`), the dimension positional, named (`dimensions: 1536`), an `env('NAME', 768)`, or none.
+# `sparsevec`), the dimension positional, named (`dimensions: 1536`), an `env('NAME', 768)`, a `config('file.key')`
+# (`config('services.ollama.dimensions', 768)`), or none.
 _LV_BLOCK = re.compile(r"""Schema\s*::\s*(?:connection\([^()]*\)\s*->\s*)?(?:create|table)\s*\(\s*(['"])(?P<t>[^'"]+)\1""")
 _LV_COLUMN = re.compile(r"""\$\w+\s*->\s*(?P<type>vector|halfvec|sparsevec)\s*\(\s*(['"])(?P<c>[^'"]+)\2\s*"""
-                        r"""(?:,\s*(?:dimensions\s*:\s*)?(?P<d>\d+|env\([^()]*\))\s*)?\)""")
+                        r"""(?:,\s*(?:dimensions\s*:\s*)?(?P<d>\d+|(?:env|config)\([^()]*\))\s*)?\)""")
 _LV_METHOD = re.compile(r"\bfunction\s+(\w+)\s*\(")
 
 
@@ -1359,15 +1387,16 @@ def _laravel(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
         if method and method[-1] == "down":
             continue
         before = [b for b in blocks if b.start() < m.start()]
-        dims, dims_env, given = None, None, m.group("d")
+        dims, dims_env, dims_config, given = None, None, None, m.group("d")
         if given and given.isdigit():
             dims = int(given)
-        elif given and (env := re.match(r"""env\(\s*(['"])(\w+)\1\s*(?:,\s*(\d+)\s*)?\)""", given)):
-            dims_env, dims = env.group(2), int(env.group(3)) if env.group(3) else None
+        elif given and (env := re.match(r"""(env|config)\(\s*(['"])([\w.-]+)\2\s*(?:,\s*(\d+)\s*)?\)""", given)):
+            dims = int(env.group(4)) if env.group(4) else None
+            dims_env, dims_config = (env.group(3), None) if env.group(1) == "env" else (None, env.group(3))
         line = line_of(text, m.start())
         covered.add(line)
         out.append(VectorDeclaration(rel, line, dims, "laravel", before[-1].group("t") if before else None,
-                                     m.group("c"), m.group("type"), dims_env=dims_env))
+                                     m.group("c"), m.group("type"), dims_env=dims_env, dims_config=dims_config))
     return out
 
 
@@ -1405,11 +1434,20 @@ def _unquote(name: str | None) -> str | None:
     return ".".join(parts)
 
 
-Orders = Mapping[str, tuple[str, int]]  # path -> (migrations folder, place) where the path does not say it
+Rank = int | Place  # a migration's number, or an Alembic revision's place in a chain that may branch
+Orders = Mapping[str, tuple[str, Rank]]  # path -> (migrations folder, place) where the path does not say it
 _NO_ORDERS: Orders = {}
 
 
-def _migration_order(path: str, orders: Orders = _NO_ORDERS) -> tuple[str, int] | None:
+def _before(a: Rank, b: Rank) -> bool:
+    """Whether the migration at ``a`` runs before the one at ``b``: a lower number, or an Alembic revision's ancestor
+    (two heads' revisions run in no order to each other: each head's declarations stand)."""
+    if isinstance(a, Place) and isinstance(b, Place):
+        return a.before(b)
+    return isinstance(a, int) and isinstance(b, int) and a < b
+
+
+def _migration_order(path: str, orders: Orders = _NO_ORDERS) -> tuple[str, Rank] | None:
     """(the migrations folder, the migration's number) of a numbered migration (Django's `0002_x.py`, Prisma's
     `20240101_x/migration.sql`, drizzle's `0002_x.sql` and drizzle-kit's schema after it, `meta/0002_snapshot.json`,
     an Alembic revision numbered in its name, `alembic/versions/122_x.py`), or its place in ``orders`` (an Alembic
@@ -1569,27 +1607,28 @@ def _laravel_removed(text: str) -> list[tuple[str, str | None]]:
     return out
 
 
-def _removed_after(removals: dict[str, tuple[tuple[str, str | None], ...]], orders: Orders
-                   ) -> dict[tuple[str, str, str | None], int]:
-    """(migrations folder, table, column or None) -> the number of the last migration of that folder removing it."""
-    last: dict[tuple[str, str, str | None], int] = {}
+def _removals(removals: dict[str, tuple[tuple[str, str | None], ...]], orders: Orders
+              ) -> dict[tuple[str, str, str | None], list[Rank]]:
+    """(migrations folder, table, column or None) -> the places of the migrations of that folder removing it."""
+    out: dict[tuple[str, str, str | None], list[Rank]] = {}
     for path, names in removals.items():
         order = _migration_order(path, orders)
         if order is None:
             continue
         for table, column in names:
-            key = (order[0], table, column)
-            last[key] = max(last.get(key, order[1]), order[1])
-    return last
+            out.setdefault((order[0], table, column), []).append(order[1])
+    return out
 
 
-def _gone(order: tuple[str, int] | None, table: str | None, column: str | None,
-          last: dict[tuple[str, str, str | None], int]) -> bool:
-    """Whether a later migration of the same folder as the one at ``order`` removes this table, or this column of it."""
+def _gone(order: tuple[str, Rank] | None, table: str | None, column: str | None,
+          removed: dict[tuple[str, str, str | None], list[Rank]]) -> bool:
+    """Whether a migration of the same folder as the one at ``order`` that does not run before it (a later one, or one
+    on another Alembic head: after both heads the table is gone) removes this table, or this column of it."""
     if not order or not table:
         return False
     bare = table.replace('"', "").rsplit(".", 1)[-1]
-    return any(order[1] < last.get((order[0], bare, c), -1) for c in {None, column})
+    return any(place != order[1] and not _before(place, order[1])
+               for c in {None, column} for place in removed.get((order[0], bare, c), ()))
 
 
 def with_drops(decls: list[VectorDeclaration], removals: dict[str, tuple[tuple[str, str | None], ...]],
@@ -1597,28 +1636,32 @@ def with_drops(decls: list[VectorDeclaration], removals: dict[str, tuple[tuple[s
     """Declarations marked ``dropped`` where a later migration of the same folder (``removals``: path -> what
     ``removed`` says it takes away) drops or renames their table or column (0001 creates `embeddings.embeddings`, 0002
     renames it `embedding`: the column 0001 declared no longer exists)."""
-    last = _removed_after(removals, orders)
+    removed = _removals(removals, orders)
     decls = [replace(d, order=orders[d.path]) if d.order is None and d.path in orders else d for d in decls]
-    return [replace(d, dropped=True) if _gone(d.order or _migration_order(d.path), d.table, d.column, last) else d
+    return [replace(d, dropped=True) if _gone(d.order or _migration_order(d.path), d.table, d.column, removed) else d
             for d in decls]
+
+
+# indexes a migration makes on a table and column it names: SQL's, and EF Core's CreateIndex
+_MIGRATED_INDEXES = frozenset({"sql-index", "efcore-index"})
 
 
 def current_indexes(uses: list, removals: dict[str, tuple[tuple[str, str | None], ...]], orders: Orders = _NO_ORDERS
                     ) -> list:
     """Distance uses less the index declarations a later numbered migration of the same folder replaced (an index on
     the same table and column: drizzle-kit drops and recreates it) or whose table or column it removed."""
-    last = _removed_after(removals, orders)
-    latest: dict[tuple[str, str, str], int] = {}
+    removed = _removals(removals, orders)
+    places: dict[tuple[str, str, str], list[Rank]] = {}
     for u in uses:
         order = _migration_order(u.path, orders)
-        if u.kind == "sql-index" and order and u.table and u.column:
-            key = (order[0], u.table, u.column)
-            latest[key] = max(latest.get(key, order[1]), order[1])
+        if u.kind in _MIGRATED_INDEXES and order and u.table and u.column:
+            places.setdefault((order[0], u.table, u.column), []).append(order[1])
     out = []
     for u in uses:
         order = _migration_order(u.path, orders)
-        if u.kind == "sql-index" and order and u.table and u.column and (
-                order[1] < latest[(order[0], u.table, u.column)] or _gone(order, u.table, u.column, last)):
+        if u.kind in _MIGRATED_INDEXES and order and u.table and u.column and (
+                any(_before(order[1], p) for p in places[(order[0], u.table, u.column)])
+                or _gone(order, u.table, u.column, removed)):
             continue
         out.append(u)
     return out
@@ -1627,7 +1670,7 @@ def current_indexes(uses: list, removals: dict[str, tuple[tuple[str, str | None]
 def superseded(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]) -> set[VectorDeclaration]:
     """Declarations a later numbered migration of the same folder redeclares for the same table and column (Django's
     0001 CreateModel at 768, then 0002 AlterField to 1536: the column is 1536), or whose table it drops."""
-    latest: dict[tuple, int] = {}
+    places: dict[tuple, list[Rank]] = {}
 
     def key(d: VectorDeclaration, folder: str) -> tuple:
         # `"public"."vectors"` and a bare `vectors` are one table to a migrations folder's default search path
@@ -1636,11 +1679,11 @@ def superseded(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]) -
     for d in decls:
         order = d.order or _migration_order(d.path)
         if order and d.table and d.column:
-            latest[key(d, order[0])] = max(latest.get(key(d, order[0]), order[1]), order[1])
+            places.setdefault(key(d, order[0]), []).append(order[1])
     out = {d for d in decls if d.dropped}
     for d in decls:
         order = d.order or _migration_order(d.path)
-        if order and d.table and d.column and order[1] < latest[key(d, order[0])]:
+        if order and d.table and d.column and any(_before(order[1], p) for p in places[key(d, order[0])]):
             out.add(d)
     return out
 

@@ -242,7 +242,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             if name.endswith(".rake"):
                 entrypoints.extend(eps.rake_tasks(root, rel, data))
             script = (eps.script_entrypoint(root, rel, data) or spring_boot.runner(root, rel, data)
-                      or golang.entrypoint(rel, data) or laravel.artisan_command(root, rel, data))
+                      or golang.entrypoint(rel, data) or laravel.artisan_command(root, rel, data)
+                      or elixir.mix_task(root, rel, data))
             if script:
                 entrypoints.append(script)
             if spring_boot.is_application_config(rel):
@@ -339,6 +340,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         schemascan.with_imported_store_configs(schemascan.with_imported_dimensions(
             schemascan.with_django_tables(declarations, django_tables), lambda rel: _listed_text(base, listed, rel)),
             lambda rel: _listed_text(base, listed, rel)), settings_files), drops, orders := alembic.chain_order(revisions))
+    declarations = laravel.with_config_dimensions(declarations, lambda rel: _listed_text(base, listed, rel))
     distances = [replace(u, table=django_tables[u.table]) if u.kind.startswith("django") and u.table in django_tables
                  else u for u in schemascan.current_indexes(distancescan.with_model_tables(distances, model_tables), drops, orders)]
     distances = dotnet.with_columns(distances, listed, lambda rel: _listed_text(base, listed, rel))

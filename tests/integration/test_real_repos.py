@@ -7137,10 +7137,21 @@ def test_handbook_search_ef_core_documents_located_drafted_backfilled_and_repair
     assert {(d["path"].rsplit("_", 1)[-1], d["dimensions"]) for d in located["declarations"]
             if d["path"].endswith(("Dimensions.cs", "MigrateToSnakeCase.cs"))} == {
         ("UpgradeToQwen3Embedding1024Dimensions.cs", 1024), ("MigrateToSnakeCase.cs", 1024)}, located["declarations"]
-    # Pgvector.EntityFrameworkCore's CosineDistance on each property, on the column it maps to (until this trial: none)
-    assert [(u["path"], u["line"], u["distance"], u["kind"], u["column"]) for u in located["distances"]] == [
-        ("src/HandbookSearch.Business/Services/SearchService.cs", 44, "cosine", "efcore", "embedding"),
-        ("src/HandbookSearch.Business/Services/SearchService.cs", 45, "cosine", "efcore", "embedding_cs")], located
+    # Pgvector.EntityFrameworkCore's CosineDistance on each property, on the column it maps to (until this trial: none);
+    # the HNSW indexes OnModelCreating and the model snapshot declare (`HasOperators("vector_cosine_ops")`) on the
+    # columns their properties map to, and the migrations' CreateIndex `.Annotation("Npgsql:IndexOperators", ...)` on
+    # the PascalCase names MigrateToSnakeCase renames later; no migration's Designer file, the model of its time
+    ef = "src/HandbookSearch.Data.EntityFrameworkCore/"
+    assert [(u["path"], u["line"], u["distance"], u["kind"], u["table"], u["column"]) for u in located["distances"]] == [
+        ("src/HandbookSearch.Business/Services/SearchService.cs", 44, "cosine", "efcore", None, "embedding"),
+        ("src/HandbookSearch.Business/Services/SearchService.cs", 45, "cosine", "efcore", None, "embedding_cs"),
+        (ef + "HandbookSearchDbContext.cs", 41, "cosine", "efcore-index", None, "embedding"),
+        (ef + "HandbookSearchDbContext.cs", 49, "cosine", "efcore-index", None, "embedding_cs"),
+        (ef + "Migrations/20251228204134_InitialCreate.cs", 43, "cosine", "efcore-index", "Documents", "Embedding"),
+        (ef + "Migrations/HandbookSearchDbContextModelSnapshot.cs", 83, "cosine", "efcore-index", None, "embedding"),
+        (ef + "Migrations/HandbookSearchDbContextModelSnapshot.cs", 91, "cosine", "efcore-index", None, "embedding_cs"),
+        (ef + "Migrations/20251229190631_AddCzechEmbedding.cs", 25, "cosine", "efcore-index", "Documents",
+         "EmbeddingCs")], located["distances"]
     drafted = trial.init.json["profile"]
     raw = yaml.safe_load(drafted)
     assert trial.init.json["todo"] == [] and (
@@ -7321,11 +7332,13 @@ def test_rag_phoenix_ecto_chunks_per_conversation_located_drafted_backfilled_and
     trial = procedure(cli, empty_db, server, app, tmp_path / "first", str(first), plan=True)
     located = trial.locate.json
     # Ecto's `add :embedding, :vector, size: N` in `create table`/`alter table` blocks; the later migration removes the
-    # column and adds it back at 768 (until this trial: `Vector declarations: none found`)
+    # column and adds it back at 768 (until this trial: `Vector declarations: none found`); the schema module's
+    # `field :embedding, Pgvector.Ecto.Vector` says the column too, its width the migration's
     assert sorted((d["path"].rsplit("/", 1)[-1], d["line"], d["table"], d["column"], d["dimensions"], d["kind"],
                    d.get("dropped", False)) for d in located["declarations"]) == [
         ("20250715195231_create_document_chunks.exs", 10, "document_chunks", "embedding", 1536, "ecto", True),
-        ("20250715203624_update_vector_dimensions.exs", 17, "document_chunks", "embedding", 768, "ecto", False)], \
+        ("20250715203624_update_vector_dimensions.exs", 17, "document_chunks", "embedding", 768, "ecto", False),
+        ("document_chunk.ex", 13, "document_chunks", "embedding", None, "ecto-schema", False)], \
         located["declarations"]
     assert located["declared_dimensions"] == [768]
     # ollama-ex's `Ollama.embed(client, params)`: the model `Models.embedding_model()` returns (a module attribute of

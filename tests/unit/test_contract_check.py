@@ -705,3 +705,47 @@ def test_a_chat_models_flag_beside_an_embedding_model_flag_is_not_the_embedders(
     settings = settings_for(str(tmp_path), "python ingest.py --model llama3.2")
     result = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
     assert result.status == PASS and result.found == "its --embed-model defaults to all-minilm", result
+
+
+@pytest.mark.parametrize("declaration", [
+    "program.option('-m, --model <name>', 'embedding model', 'nomic-embed-text')",
+    "yargs(hideBin(process.argv)).option('model', {alias: 'm', type: 'string', default: 'nomic-embed-text'})",
+    "parseArgs({options: {model: {type: 'string', short: 'm', default: 'nomic-embed-text'}}})",
+])
+def test_a_js_scripts_model_flag_with_a_short_name_and_a_default_is_read_as_argparses(declaration):
+    """commander's `-m, --model <name>`, yargs' `alias: 'm'`, node's parseArgs `short: 'm'`: the flag, its short name
+    and its default, as argparse's `'-m', '--model', default=...` are read (JS flags were read without either)."""
+    from harness.locate.contract import read_contract
+
+    contract = read_contract("scripts/embed.ts", declaration + ";\n")
+    assert "--model" in contract.flags, contract.flags
+    assert contract.flag_defaults == (("--model", "nomic-embed-text"),), contract
+    assert contract.flag_aliases == (("-m", "--model"),), contract
+
+
+@pytest.mark.parametrize("given, status", [("", FAIL), (" -m snowflake-arctic-embed:22m", FAIL), (" -m all-minilm", PASS)])
+def test_a_js_scripts_model_flag_is_the_model_it_embeds_given_or_by_default(tmp_path, given, status):
+    """A commander script run without `-m` embeds its default, nomic-embed-text, and with `-m M` embeds M: the check
+    said the command reads no model setting it can see (unproven) either way."""
+    (tmp_path / "embed.ts").write_text(
+        "import { program } from 'commander';\n"
+        "program.option('-m, --model <name>', 'embedding model', 'nomic-embed-text').parse();\n"
+        "const db = process.env.DATABASE_URL;\nconst host = process.env.OLLAMA_HOST;\n")
+    settings = settings_for(str(tmp_path), f"npx tsx embed.ts{given}")
+    result = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert result.status == status, result
+
+
+@pytest.mark.parametrize("command, status", [("npm run embed --model all-minilm", FAIL),
+                                             ("npm run embed -- --model all-minilm", PASS),
+                                             ("pnpm run embed --model all-minilm", PASS)])
+def test_a_flag_before_npm_runs_double_dash_is_npms_own_not_the_scripts(tmp_path, command, status):
+    """npm takes the flags after a script's name as its own configuration unless `--` comes first (pnpm passes them
+    on): `npm run embed --model all-minilm` runs the script on its default model, and the check passed it as given."""
+    (tmp_path / "package.json").write_text('{"name": "r", "scripts": {"embed": "tsx embed.ts"}}')
+    (tmp_path / "embed.ts").write_text(
+        "import { program } from 'commander';\n"
+        "program.option('-m, --model <name>', 'embedding model', 'nomic-embed-text').parse();\n"
+        "const db = process.env.DATABASE_URL;\nconst host = process.env.OLLAMA_HOST;\n")
+    result = outcome(check_contract(settings_for(str(tmp_path), command), "c", caller_env={}), "command uses the model")
+    assert result.status == status, result

@@ -120,8 +120,10 @@ def test_a_merge_revision_comes_after_every_revision_it_merges():
     revisions = {"migrations/versions/a.py": Revision("a", ()), "migrations/versions/b.py": Revision("b", ("a",)),
                  "migrations/versions/c.py": Revision("c", ("a",)), "migrations/versions/d.py": Revision("d", ("c",)),
                  "migrations/versions/m.py": Revision("m", ("b", "d"))}
-    assert {p.rsplit("/", 1)[-1]: n for p, (_, n) in chain_order(revisions).items()} == {
-        "a.py": 0, "b.py": 1, "c.py": 1, "d.py": 2, "m.py": 3}
+    places = {p.rsplit("/", 1)[-1]: place for p, (_, place) in chain_order(revisions).items()}
+    assert {name for name, place in places.items() if place.before(places["m.py"])} == {"a.py", "b.py", "c.py", "d.py"}
+    # the two branches it merges run in no order to each other
+    assert not places["b.py"].before(places["d.py"]) and not places["d.py"].before(places["b.py"])
 
 
 def test_a_folder_with_a_revision_whose_place_is_unread_is_left_to_its_names():
@@ -195,3 +197,46 @@ def test_revisions_in_subfolders_of_versions_are_one_chain(tmp_path):
                                 "alembic/versions/2024_02/1b2f7a9c4d6e_a_larger_model.py": WIDEN})
     now = {(d.path, d.dimensions) for d in result.declarations if d not in superseded(result.declarations)}
     assert now == {("alembic/versions/2024_02/1b2f7a9c4d6e_a_larger_model.py", 1536)}, result.declarations
+
+
+# `alembic revision` run on two branches from one parent: two heads, which `alembic upgrade heads` both applies
+NARROW = '''revision = "7c3e9b1a2f40"
+down_revision = "e5b1c0d2a9f3"
+
+
+def upgrade():
+    op.add_column("chunks", sa.Column("title", sa.Text()))
+'''
+
+NARROW_AFTER = '''from alembic import op
+from pgvector.sqlalchemy import Vector
+
+revision = "3f8d2c6b9e17"
+down_revision = "7c3e9b1a2f40"
+
+
+def upgrade():
+    op.alter_column("chunks", "embedding", type_=Vector(384))
+'''
+
+
+def test_a_table_one_head_drops_is_no_current_declaration_whatever_the_other_head_declares(tmp_path):
+    """WIDEN and the drop both follow the create (the same down_revision): after both heads the table is gone, but the
+    drop, no deeper in the chain than WIDEN, was not seen as coming after it and 1536 stayed declared."""
+    result = located(tmp_path, {"alembic/versions/e5b1c0d2a9f3_create_chunks.py": CREATE,
+                                "alembic/versions/1b2f7a9c4d6e_a_larger_model.py": WIDEN,
+                                "alembic/versions/0a9d8c7b6e5f_drop_chunks.py": DROP.replace(
+                                    "down_revision = '1b2f7a9c4d6e'", "down_revision = 'e5b1c0d2a9f3'")})
+    assert all(d in superseded(result.declarations) for d in result.declarations), result.declarations
+
+
+def test_a_column_two_heads_declare_differently_is_declared_by_both_not_by_the_deeper_one(tmp_path):
+    """One head widens the column to 1536, the other (two revisions after the fork) narrows it to 384: neither runs
+    after the other, so both dimensions are declared; the deeper branch's 384 alone was taken as the column's."""
+    result = located(tmp_path, {"alembic/versions/e5b1c0d2a9f3_create_chunks.py": CREATE,
+                                "alembic/versions/1b2f7a9c4d6e_a_larger_model.py": WIDEN,
+                                "alembic/versions/7c3e9b1a2f40_title.py": NARROW,
+                                "alembic/versions/3f8d2c6b9e17_narrow.py": NARROW_AFTER})
+    now = {d.dimensions for d in result.declarations if d not in superseded(result.declarations)}
+    assert now == {1536, 384}, result.declarations
+    assert {u.distance for u in result.distances if u.kind == "sql-index"} == {"cosine"}, result.distances

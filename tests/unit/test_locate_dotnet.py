@@ -158,3 +158,99 @@ def test_pgvector_ef_core_distance_helpers_say_the_distance_of_the_column_the_pr
     found = locate(tmp_path)
     assert [(u.path, u.line, u.distance, u.kind, u.table, u.column) for u in found.distances] == [
         ("src/Search.cs", 6, "l2", "efcore", None, "embedding")], found.distances
+
+
+CONTEXT = '''using Microsoft.EntityFrameworkCore;
+
+public class AppDb(DbContextOptions<AppDb> options) : DbContext(options)
+{
+    public DbSet<Passage> Passages => Set<Passage>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.HasPostgresExtension("vector");
+        modelBuilder.Entity<Passage>(entity =>
+        {
+            // entity.HasIndex(e => e.Embedding).HasMethod("ivfflat").HasOperators("vector_l2_ops");
+            entity.HasIndex(e => e.Embedding)
+                .HasMethod("hnsw")
+                .HasOperators("vector_cosine_ops")
+                .HasStorageParameter("m", 16);
+            entity.HasIndex(e => e.Body);
+        });
+    }
+}
+'''
+
+INDEX_MIGRATION = '''using Microsoft.EntityFrameworkCore.Migrations;
+
+public partial class AddPassageIndex : Migration
+{
+    protected override void Up(MigrationBuilder migrationBuilder)
+    {
+        migrationBuilder.CreateIndex(
+            name: "IX_passages_embedding",
+            table: "passages",
+            column: "embedding")
+            .Annotation("Npgsql:IndexMethod", "hnsw")
+            .Annotation("Npgsql:IndexOperators", new[] { "vector_ip_ops" });
+    }
+
+    protected override void Down(MigrationBuilder migrationBuilder)
+    {
+        migrationBuilder.DropIndex(name: "IX_passages_embedding", table: "passages");
+        migrationBuilder.CreateIndex(name: "IX_passages_embedding", table: "passages", column: "embedding")
+            .Annotation("Npgsql:IndexMethod", "hnsw")
+            .Annotation("Npgsql:IndexOperators", new[] { "vector_l2_ops" });
+    }
+}
+'''
+
+SNAPSHOT = '''public partial class AppDbModelSnapshot : ModelSnapshot
+{
+    protected override void BuildModel(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity("Acme.Passage", b =>
+        {
+            b.HasIndex("Embedding");
+
+            NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("Embedding"), "hnsw");
+            NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex("Embedding"), new[] { "vector_cosine_ops" });
+        });
+    }
+}
+'''
+
+
+def test_an_ef_core_vector_index_says_its_distance_in_on_model_creating_a_migration_and_the_model_snapshot(tmp_path):
+    """`HasIndex(e => e.Embedding).HasMethod("hnsw").HasOperators("vector_cosine_ops")`, a migration's CreateIndex
+    `.Annotation("Npgsql:IndexOperators", new[] { "vector_ip_ops" })` and the snapshot's `HasOperators(b.HasIndex(
+    "Embedding"), ...)`: each index's distance, on the column its property maps to (none was read: the profile's
+    distance was a guess for an EF Core app); the index a migration's Down makes again is what a rollback restores."""
+    for rel, text in (("src/Data/Passage.cs", ENTITY), ("src/Data/AppDb.cs", CONTEXT),
+                      ("src/Data/Migrations/20250102000000_AddPassageIndex.cs", INDEX_MIGRATION),
+                      ("src/Data/Migrations/AppDbModelSnapshot.cs", SNAPSHOT)):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    found = locate(tmp_path)
+    assert [(u.path.rsplit("/", 1)[-1], u.line, u.distance, u.kind, u.table, u.column) for u in found.distances] == [
+        ("AppDb.cs", 15, "cosine", "efcore-index", None, "embedding"),
+        ("20250102000000_AddPassageIndex.cs", 12, "ip", "efcore-index", "passages", "embedding"),
+        ("AppDbModelSnapshot.cs", 10, "cosine", "efcore-index", None, "embedding")], found.distances
+
+
+def test_an_ef_core_index_a_later_migration_recreates_says_the_later_distance_and_designer_files_say_none(tmp_path):
+    """A later migration drops the index and creates it again for L2: the first's inner product is no longer the
+    column's. Each migration's `.Designer.cs` is the model as that migration left it (history): no index of now."""
+    later = INDEX_MIGRATION.replace("AddPassageIndex", "IndexForL2").replace(
+        '        migrationBuilder.CreateIndex(\n', '        migrationBuilder.DropIndex(name: "IX_passages_embedding", '
+        'table: "passages");\n        migrationBuilder.CreateIndex(\n', 1).replace('"vector_ip_ops"', '"vector_l2_ops"', 1)
+    folder = "src/Data/Migrations/"
+    for rel, text in ((folder + "20250102000000_AddPassageIndex.cs", INDEX_MIGRATION),
+                      (folder + "20250301000000_IndexForL2.cs", later),
+                      (folder + "20250102000000_AddPassageIndex.Designer.cs", SNAPSHOT.replace("cosine", "ip"))):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    found = locate(tmp_path)
+    assert [(u.path.rsplit("/", 1)[-1], u.distance, u.table, u.column) for u in found.distances] == [
+        ("20250301000000_IndexForL2.cs", "l2", "passages", "embedding")], found.distances

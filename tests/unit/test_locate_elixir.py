@@ -176,3 +176,80 @@ def test_the_columns_an_ecto_search_keeps_to_by_equality_are_its_filters():
     rel = "lib/shelf/search.ex"
     assert [(u.line, u.distance, u.filters) for u in distances(rel, text, language(rel))] == [
         (7, "cosine", ("kind", "shelf_id"))]
+
+
+def test_an_ecto_migrations_size_given_as_a_module_attribute_is_that_attributes_number():
+    """`@dims 768` above `add :embedding, :vector, size: @dims`: the column is 768 wide (it was read as no width)."""
+    text = ('defmodule Shelf.Repo.Migrations.CreateChunks do\n  use Ecto.Migration\n\n  @dims 768\n\n'
+            '  def change do\n    create table(:chunks) do\n      add :embedding, :vector, size: @dims\n    end\n  end\nend\n')
+    rel = "priv/repo/migrations/20250101000000_create_chunks.exs"
+    assert [(d.table, d.column, d.dimensions) for d in declarations(rel, text, language(rel))] == [
+        ("chunks", "embedding", 768)]
+
+
+def test_an_ecto_schema_modules_pgvector_field_declares_the_column_on_its_table():
+    """rag_phoenix's `DocumentChunk`: `schema "document_chunks"` with `field :embedding, Pgvector.Ecto.Vector` says the
+    column exists (its width is the migration's), as a Django or SQLAlchemy model does; an embedded schema has no table."""
+    text = ('defmodule Shelf.Chunk do\n  use Ecto.Schema\n  alias Pgvector.Ecto.HalfVector\n\n'
+            '  schema "document_chunks" do\n    field :content, :string\n    field :embedding, Pgvector.Ecto.Vector\n'
+            '    field(:summary_embedding, HalfVector)\n  end\n\n'
+            '  embedded_schema do\n    field :scratch, Pgvector.Ecto.Vector\n  end\nend\n')
+    rel = "lib/shelf/chunk.ex"
+    assert [(d.table, d.column, d.type, d.dimensions, d.kind, d.line)
+            for d in declarations(rel, text, language(rel))] == [
+        ("document_chunks", "embedding", "vector", None, "ecto-schema", 7),
+        ("document_chunks", "summary_embedding", "halfvec", None, "ecto-schema", 8)]
+
+
+MIX_TASK = '''defmodule Mix.Tasks.Shelf.EmbedChunks do
+  @moduledoc "Fills the embedding of every chunk that has none."
+  use Mix.Task
+
+  @shortdoc "Embeds the chunks still without a vector"
+  def run(_args) do
+    Mix.Task.run("app.start")
+    Shelf.Ingest.run(Shelf.Repo.all(Shelf.Chunk))
+  end
+end
+'''
+
+SCRIPT_TASK = '''defmodule Mix.Tasks.Models.UpdateScript do
+  use Mix.Task
+
+  @shortdoc "Updates setup_models.sh with current model configuration"
+  def run(_args) do
+    File.write!("setup_models.sh", "ollama pull " <> Shelf.Settings.embedder())
+  end
+end
+'''
+
+
+def test_a_mix_task_that_embeds_is_the_apps_entrypoint_run_as_mix_and_its_dotted_name(tmp_path):
+    """`defmodule Mix.Tasks.Shelf.EmbedChunks` with `use Mix.Task` is `mix shelf.embed_chunks`, run where mix.exs is;
+    rag_phoenix's `models.update_script`, which writes a shell script, is no backfill. No Mix task was read at all."""
+    root = elixir_app(tmp_path, EMBEDDER)
+    tasks = root / "lib" / "mix" / "tasks"
+    tasks.mkdir(parents=True)
+    (tasks / "embed_chunks.ex").write_text(MIX_TASK)
+    (tasks / "models").mkdir()
+    (tasks / "models" / "update_script.ex").write_text(SCRIPT_TASK)
+    found = [(e.path, e.kind, e.command, e.workdir) for e in locate(root).entrypoints]
+    assert found == [("lib/mix/tasks/embed_chunks.ex", "mix-task", "mix shelf.embed_chunks", ".")], found
+
+
+def test_a_mix_tasks_contract_is_unknown_and_says_why(tmp_path):
+    """Mix runs the task in the application booted for its MIX_ENV (config/*.exs): what it reads is not read here, said
+    so, not that `mix` is a tool outside the repository; a task the application does not define is named as missing."""
+    from harness.locate.contract import command_contract
+
+    root = elixir_app(tmp_path, EMBEDDER)
+    (root / "lib" / "mix" / "tasks").mkdir(parents=True)
+    (root / "lib" / "mix" / "tasks" / "embed_chunks.ex").write_text(MIX_TASK)
+    contract = command_contract("mix shelf.embed_chunks", root)
+    assert not contract.known and contract.reason == (
+        "mix shelf.embed_chunks runs lib/mix/tasks/embed_chunks.ex in the application booted for its MIX_ENV "
+        "(config/*.exs), whose settings locate does not read"), contract.reason
+    missing = command_contract("mix shelf.nothing", root)
+    assert not missing.known and missing.reason == (
+        "mix shelf.nothing is no task of the application's lib/ (Mix's own or a dependency's: code outside the "
+        "repository)"), missing.reason

@@ -4,6 +4,8 @@ commands that embed."""
 
 from pathlib import Path
 
+import pytest
+
 from harness.locate.distances import scan
 from harness.locate.files import language
 from harness.steps.locate import locate
@@ -327,3 +329,25 @@ def test_sql_a_laravel_migrations_down_runs_declares_and_removes_nothing(tmp_pat
         located.declarations
     assert {u.distance for u in located.distances if u.kind == "sql-index"} == {"cosine"}, located.distances
     assert not any(d.dropped for d in located.declarations if d.table == "chunks"), located.declarations
+
+
+@pytest.mark.parametrize("setting, dims, env", [("(int) env('OLLAMA_EMBED_DIMENSIONS', 768)", 768, "OLLAMA_EMBED_DIMENSIONS"),
+                                                ("1024", 1024, None)])
+def test_a_blueprints_dimension_given_as_a_config_key_is_the_value_the_config_file_gives_it(tmp_path, setting, dims, env):
+    """`$table->vector('embedding', config('services.ollama.dimensions'))`, `config/services.php` holding
+    `'dimensions' => (int) env('OLLAMA_EMBED_DIMENSIONS', 768)`: the column is 768 wide unless the env says otherwise
+    (its dimension was read as none); a key the file does not fill keeps its own default (`config('x.y', 384)`)."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "services.php").write_text(
+        "<?php\nreturn [\n    'ollama' => [\n        'url' => env('OLLAMA_URL', 'http://localhost:11434'),\n"
+        f"        'dimensions' => {setting}\n    ],\n];\n")
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "2025_01_01_000000_create_chunks.php").write_text(
+        "<?php\nreturn new class extends Migration {\n    public function up(): void\n    {\n"
+        "        Schema::create('chunks', function (Blueprint $table) {\n"
+        "            $table->vector('embedding', config('services.ollama.dimensions'));\n"
+        "            $table->vector('summary_embedding', dimensions: config('services.summary.dimensions', 384));\n"
+        "        });\n    }\n};\n")
+    found = {(d.column, d.dimensions, d.dims_env) for d in locate(tmp_path).declarations}
+    assert found == {("embedding", dims, env), ("summary_embedding", 384, None)}, found
