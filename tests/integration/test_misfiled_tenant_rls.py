@@ -47,6 +47,16 @@ def test_run_that_left_a_vector_filed_under_another_tenant_beside_the_chunks_own
                for p in evidence.problems), evidence.problems
 
 
+def test_the_workers_closing_count_says_it_misses_a_vector_filed_under_another_tenant(app_role, auditor, empty_db,
+                                                                                       embed_server):
+    from harness.backfill.workers import closing_count
+
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    _second_row_under_globex(empty_db)
+    state, unproven = closing_count(_settings(_profile(DEFAULTS, BOTH), app_role, embed_server.url), "documents")
+    assert state.needed == 0 and "1 embedding rows of its chunks are filed under another tenant" in (unproven or "")
+
+
 def test_scope_says_the_counts_miss_a_vector_filed_under_another_tenant(cli, tmp_path, app_role, auditor, empty_db,
                                                                         embed_server):
     _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
