@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg import sql
@@ -25,6 +25,7 @@ from .state import CollectionState, collection_state, require_collection
 from .target import Target, _qualified
 
 _SETTING = re.compile(r"current_setting\(\s*'([^']+)'")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -335,6 +336,25 @@ def completeness(conn: Conn, target: Target, collection: str, tenants: list[str 
                             f"so they are neither counted nor checked; expected {remedy}",
                             expected=expected, found=f"{found}; {hidden} embedding rows hidden",
                             metrics={"visible": visible, "total": total, "hidden": 0, "hidden_embeddings": hidden})
+        # Filed under another tenant than its chunk's: the chunk's tenant cannot see the row and the other tenant
+        # cannot see the chunk, so no view pairs them and every count missed it (the chunk looked embedded by its own).
+        elsewhere = hidden_misfiled(conn, target, collection, tenants, cast(str, role))
+        if elsewhere is None:
+            return unproven(COMPLETENESS, collection,
+                            f"coverage is unknown: {found}, but role {role} may not read the chunks with their "
+                            "embedding rows, so rows filed under another tenant than their chunk's cannot be counted; "
+                            "expected it granted SELECT on both tables", expected=expected, found=found,
+                            metrics={"visible": visible, "total": total, "hidden": 0, "misfiled_unseen": None})
+        if elsewhere:
+            n = sum(elsewhere.values())
+            return unproven(COMPLETENESS, collection,
+                            f"coverage is unknown: {found}, but {n} embedding rows of its chunks are filed under "
+                            "another tenant than their chunk's, where the chunk's own tenant's view cannot see them, "
+                            f"so no tenant's counts pair them with their chunk (counted as role {role}); expected each "
+                            "vector filed under its chunk's tenant (backfill deletes such rows in the view of the tenant "
+                            "they are filed under)", expected=expected, found=f"{found}; {n} rows filed under another "
+                            "tenant, unseen by their chunk's", metrics={"visible": visible, "total": total, "hidden": 0,
+                                                                       "misfiled_unseen": n})
         return verdict(COMPLETENESS, collection, True, expected, found,
                        metrics={"visible": visible, "total": total, "hidden": 0})
     if visible > total:
@@ -368,12 +388,43 @@ def _hidden_embeddings(conn: Conn, target: Target, collection: str, tenants: lis
     return None if total is None else max(total - visible, 0)
 
 
+MisfiledRow = tuple[str, str | None, str | None]  # the chunk's key, the tenant the row is filed under, its collection
+
+
+def _misfiled_rows(conn: Conn, target: Target, collection: str) -> dict[MisfiledRow, int]:
+    """The embedding rows of the collection's chunks with a text filed under another tenant than their chunk's
+    (``Target.other_tenant``) that this view shows with their chunk, how many of each (key, filed tenant, collection)."""
+    em = target.profile.embeddings
+    coll = sql.SQL("{}::text").format(target.e(em.collection)) if em.collection else sql.SQL("NULL::text")
+    query = sql.SQL("SELECT {id}::text AS k, {tenant}::text AS filed, {coll} AS coll, count(*) AS n FROM {join} "
+                    "WHERE {where} AND NOT {empty} AND {key} IS NOT NULL AND {elsewhere} GROUP BY 1, 2, 3").format(
+        id=target.chunk_id, tenant=target.e(cast(str, em.tenant)), coll=coll, join=target.join(),
+        where=target.chunk_filter(), empty=target.no_text, key=target.e(cast(str, em.key)),
+        elsewhere=target.other_tenant())
+    return {(r["k"], r["filed"], r["coll"]): int(r["n"])
+            for r in conn.execute(query, {"collection": collection}).fetchall()}
+
+
+def hidden_misfiled(conn: Conn, target: Target, collection: str, tenants: list[str | None],
+                    role: str) -> dict[MisfiledRow, int] | None:
+    """The embedding rows filed under another tenant than their chunk's that no tenant's view shows with their chunk,
+    read as the exempt ``role``; {} where no column tells the tenants apart, None where that role may not read them."""
+    if target.other_tenant() is None:
+        return {}
+    seen: set[MisfiledRow] = set()
+    for tenant in tenants:
+        with scope(conn, target.profile, tenant):
+            seen.update(_misfiled_rows(conn, target, collection))
+    whole = counted_as(conn, role, lambda: _misfiled_rows(conn, target, collection))
+    return None if whole is None else {row: n for row, n in whole.items() if row not in seen}
+
+
 def become(conn: Conn, role: str) -> None:
     """Read as ``role`` (one exempt from row-level security) until the current transaction ends."""
     conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
 
 
-def counted_as(conn: Conn, role: str, count: Callable[[], int]) -> int | None:
+def counted_as(conn: Conn, role: str, count: Callable[[], T]) -> T | None:
     """``count()`` read as ``role`` in a transaction of its own; None where that role may not read what it counts."""
     try:
         # Rolled back, not committed: a savepoint's release would keep SET LOCAL ROLE for the outer transaction.

@@ -37,7 +37,7 @@ from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
 from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, model_switch, still_needed, stored_dimensions, stored_models, stored_name
 from ..target import Target, _qualified
-from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, reuse
+from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, refile, reuse
 from .batchsize import AdaptiveSize, Sizing
 from .inflight import AUTO, Gate, Ticket, limit_for
 from .progress import Progress
@@ -331,6 +331,16 @@ def run_backfill(
         preflightmod.require(outcomes)
         if switch:
             raise RefusedError(switch)
+        lock_pid = lock_conn.info.backend_pid
+
+        def guard(conn: Conn) -> None:
+            lock.prove_held(conn, table, held, lock_pid)
+
+        refiled = refile.Refiled() if new_is_empty else refile.delete_unseen_misfiled(
+            read_conn, write_conn, target, collection, tenants, guard)
+        if refiled.deleted:
+            summary.notes.append(f"deleted {refiled.deleted} embedding rows filed under another tenant than their "
+                                 "chunk's, which the chunk's tenant could not see: its chunk is embedded in its own view")
         # Chunks with a second embedding row (no unique key on the embedding key): the run replaces their rows by one.
         needs = measured_needs(measure, bool(before.duplicates) and not new_is_empty)
         # Preflight refused row-level security without database.session; with it, an "empty" table may still
@@ -341,11 +351,6 @@ def run_backfill(
             # Reuse gathers its matches in a temporary table, which this role may not create.
             options = replace(options, reuse=False)
             summary.notes.append("vectors of other collections were not reused: no TEMP privilege")
-        lock_pid = lock_conn.info.backend_pid
-
-        def guard(conn: Conn) -> None:
-            lock.prove_held(conn, table, held, lock_pid)
-
         _prepare(write_conn, target, options, written, summary, guard, dims, tenants, needs)
         if summary.copied or summary.reused or options.into or options.run_id:
             counting = time.perf_counter()
@@ -429,7 +434,7 @@ def run_backfill(
         if whole:  # tenant by tenant, or the one view a fixed database.session sets (None where nothing hides rows)
             part = rls.completeness(read_conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
-                summary.unproven = part.note
+                summary.unproven = "; ".join(n for n in (part.note, refiled.left) if n)
         return summary
     except Exception as exc:
         if not lock.timed_out(exc):

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     command = backfill_command(settings, args.collection, command=args.command, engine=args.engine, into=args.into,
-                               every=args.every)
+                               every=args.every).require_runnable()
     gate = scope_gate(settings, args.collection, command="run", into=args.into,
                       approve_model_change=args.approve_model_change, override=args.override,
                       runs_target_command=command.source != "engine", backfill=command).enforce()

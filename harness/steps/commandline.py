@@ -107,6 +107,18 @@ def build_argv(template: str, values: Mapping[str, str], extra_args: Sequence[st
     return [_script(a) if i == at else _fill(a, values) for i, a in enumerate(argv)]
 
 
+def into_unreceived(template: str, extra: Sequence[str], env: Mapping[str, str], source: str,
+                    into: str) -> str | None:
+    """Why a target's own command cannot write ``--into NEW``: neither its command line nor backfill.env holds
+    ``{into}`` (or the variable carrying it), so it writes the collection it always writes, the live one; None where
+    it receives it."""
+    if any("{into}" in text or PLACEHOLDERS["into"] in text for text in (template, *extra, *env.values())):
+        return None
+    return (f"the backfill command ({source}) {template!r} lacks the {{into}} placeholder, so with --into {into!r} it "
+            "would write the live collection; expected {into} where it takes the collection it writes (or "
+            "backfill.env mapping its setting to \"{into}\"), or --engine, which fills the new collection itself")
+
+
 def shown(argv: Sequence[str]) -> str:
     """The argument list as one line people can read and paste (for logs and evidence, never executed)."""
     if len(argv) == 3 and argv[:2] == ["/bin/sh", "-c"]:

@@ -42,6 +42,14 @@ class BackfillCommand:
     source: str  # flag / profile backfill.command / engine / found by locate
     workdir: str | None = None
     argv: tuple[str, ...] = ()  # what is started: the template split once, each placeholder filled in its own argument
+    # why it may not run at all (a target's command that cannot write --into NEW: ``commandline.into_unreceived``)
+    refusal: str | None = None
+
+    def require_runnable(self) -> BackfillCommand:
+        """Self, or ConfigError with ``refusal``: refused before anything runs or is written."""
+        if self.refusal:
+            raise ConfigError(self.refusal)
+        return self
 
 
 def backfill_command(settings: Settings, collection: str, *, command: str | None = None, engine: bool = False,
@@ -74,7 +82,9 @@ def backfill_command(settings: Settings, collection: str, *, command: str | None
     else:
         template, source, workdir = located, "found by locate", located_workdir
     argv = commandline.build_argv(template, values, extra)
-    return BackfillCommand(commandline.shown(argv), source, workdir, tuple(argv))
+    refusal = (commandline.into_unreceived(template, extra, profile.backfill.env, source, into)
+               if into and into != collection else None)
+    return BackfillCommand(commandline.shown(argv), source, workdir, tuple(argv), refusal)
 
 
 def backfill_env(settings: Settings, collection: str, target_collection: str | None = None) -> dict[str, str]:

@@ -8,7 +8,7 @@ import re
 import shlex
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,6 +18,7 @@ from ..locate.config import database_api, database_part, kind_of
 from ..locate.contract import DATABASE_FLAG, Contract, command_contract, is_model_flag
 from ..model_names import same_model
 from ..settings import Settings
+from .commandline import into_unreceived
 from .common import BackfillCommand, backfill_env, database_parts
 
 _PROVIDER_FLAG = re.compile(r"ollama|embed\w*[-_](?:url|host)|provider[-_]?url|--host$|base[-_]?url", re.I)
@@ -61,7 +62,38 @@ def contract_for_command(settings: Settings, command: BackfillCommand | None) ->
 def check_contract(settings: Settings, collection: str, into: str | None = None, *,
                    contract: Contract | None = None, caller_env: Mapping[str, str] | None = None,
                    command: BackfillCommand | None = None) -> ContractCheck:
-    """Outcomes for database, provider and model, and what scope must state as assumed."""
+    """Outcomes for database, provider, model and, with ``into``, the collection it writes; and what scope must state
+    as assumed."""
+    checked = _check_contract(settings, collection, into, contract=contract, caller_env=caller_env, command=command)
+    if (target := _target_collection(settings, collection, into, command)) is None:
+        return checked
+    return replace(checked, outcomes=(*checked.outcomes, target))
+
+
+def _target_collection(settings: Settings, collection: str, into: str | None,
+                       command: BackfillCommand | None) -> Outcome | None:
+    """With ``--into NEW``: the target's own command is given NEW (``commandline.into_unreceived``, the rule run
+    refuses by); None without --into, for the engine, or where no command is known."""
+    name = "command receives the target collection"
+    if not into or into == collection:
+        return None
+    if command is None:
+        b = settings.profile.backfill
+        if not b.command:
+            return None
+        refusal = into_unreceived(b.command, b.args, b.env, "profile backfill.command", into)
+    elif command.source == "engine":
+        return None
+    else:
+        refusal = command.refusal
+    if refusal:
+        return verdict(name, collection, False, "{into} in the backfill command (or backfill.env)", refusal)
+    return verdict(name, collection, True, "", f"it is given {into!r} through {{into}}")
+
+
+def _check_contract(settings: Settings, collection: str, into: str | None = None, *,
+                    contract: Contract | None = None, caller_env: Mapping[str, str] | None = None,
+                    command: BackfillCommand | None = None) -> ContractCheck:
     contract = contract if contract is not None else contract_for_command(settings, command)
     b = settings.profile.backfill
     assumptions: list[str] = []

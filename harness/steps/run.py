@@ -100,6 +100,7 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
 
     ``gate`` is the scope gate's record (``GateDecision.as_dict()``); an override in it is passed on to the command.
     """
+    command.require_runnable()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     for checked in (VERIFY_FILE, JUNIT_FILE, OFFENDERS_FILE):

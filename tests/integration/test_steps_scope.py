@@ -78,7 +78,7 @@ def test_approved_model_switch_replaces_in_place_as_the_engine_does(scope, embed
 
 def test_model_switch_into_a_new_collection_needs_no_approval(scope, embedded_db):
     relabel(embedded_db)
-    result = scope(embedded_db, "--collection", "tenant_acme", "--into", "tenant_acme_v2", "--json")
+    result = scope(embedded_db, "--collection", "tenant_acme", "--into", "tenant_acme_v2", "--engine", "--json")
     assert result.code == 0, result.out
     assert result.json["target_collection"] == "tenant_acme_v2"
     assert any("into the new collection 'tenant_acme_v2'" in a for a in result.json["assumptions"])
@@ -192,7 +192,7 @@ def test_an_input_hash_column_of_sha256_form_passes_and_counts_the_hashes_of_old
 def test_a_new_collection_counts_every_chunk_it_will_be_made_of_as_needed(scope, embedded_db):
     """--into NEW copies the live chunks without vectors: each needs one there, however well the live rows are
     embedded (scope said 0 rows to embed into NEW; the run then embedded all of them)."""
-    result = scope(embedded_db, "--collection", "tenant_acme", "--into", "tenant_acme_v2", "--json")
+    result = scope(embedded_db, "--collection", "tenant_acme", "--into", "tenant_acme_v2", "--engine", "--json")
     assert result.code == 0, result.out
     counts = result.json["counts"]
     assert (counts["chunks"], counts["embedded"], counts["missing"], counts["needed"]) == (107, 0, 107, 107)

@@ -385,10 +385,10 @@ def test_a_command_writing_vectors_of_another_dimension_is_not_ok_where_the_prof
 
 def test_a_run_into_a_new_collection_that_its_command_never_filled_is_not_ok(cli, embedded_db, demo_profile,
                                                                              target_env, tmp_path):
-    """run --into NEW counts NEW: a command that ignored {into} and printed its success left NEW without a chunk, and
-    '0 of 0 rows still needed' was ok."""
+    """run --into NEW counts NEW: a command given {into} that ignored it and printed its success left NEW without a
+    chunk, and '0 of 0 rows still needed' was ok."""
     result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--into",
-                      "tenant_globex_v2", "--command", "echo 'Done. Embedded 29/29 rows. 0 failures.'")
+                      "tenant_globex_v2", "--command", "echo 'Done. Embedded 29/29 rows. 0 failures.' {into}")
     assert result.code == 1, result.out + result.err
     assert result.json["problems"] == ["tenant_globex_v2 holds no chunk after the run: nothing of it was backfilled"]
     assert not from_run_dir(tmp_path / "run", "tenant_globex_v2").passed
@@ -428,7 +428,7 @@ def test_scope_into_a_new_collection_is_no_model_switch_where_every_stored_vecto
     embedded_db.execute("UPDATE document_embeddings SET embedding = array_fill(0.1, ARRAY[768])::vector "
                         "WHERE collection = %s", (COLLECTION,))
     result = cli("scope", "--profile", demo_profile, "--collection", COLLECTION, "--into", "tenant_globex_v2",
-                 "--json", env={**target_env, "DATABASE_URL": embedded_db.dsn})
+                 "--engine", "--json", env={**target_env, "DATABASE_URL": embedded_db.dsn})
     check = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
     assert check["status"] == "passed", check
     assert result.code == 0 and result.json["counts"]["needed"] == CHUNKS, result.out
