@@ -187,6 +187,27 @@ def test_recompute_through_a_chunk_view_finds_a_vector_written_to_the_wrong_row(
     assert outcome.status == "failed", outcome.message()
 
 
+def test_recompute_reads_an_embeddings_view(small_target):  # noqa: F811 (the imported fixture)
+    """A view of the embedding rows has no write transactions (xmin) either: recompute stopped on 'column e.xmin does
+    not exist', so verify failed a collection every check of which holds."""
+    from harness.checks import recompute
+    from harness.profile import parse_profile
+
+    from ..conftest import TEST_MODEL
+
+    dsn, profile = small_target
+    execute(dsn, "CREATE VIEW note_vectors_v AS SELECT note_id, embedding FROM note_vectors")
+    text = (f"name: view\nprovider: {{model: {TEST_MODEL}, url: {profile.provider.url}}}\n"
+            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+            "embeddings: {table: note_vectors_v, key: note_id, vector: embedding}\n")
+    session = open_session(resolve(parse_profile(text), database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+    try:
+        outcome = recompute(session, "notes")
+    finally:
+        session.close()
+    assert outcome.status == "passed" and outcome.metrics["sampled"] == 299, outcome.message()
+
+
 def _vectors(dsn) -> dict:
     import json
 
