@@ -112,10 +112,12 @@ def _require_this_run(run_dir: Path | None, settings: Settings, collection: str,
             raise ConfigError(f"{run_dir / name} records {what} against database {dsn}, not "
                               f"{redact.safe_dsn(settings.database_url)}; expected the run folder of a run against "
                               "this database (nothing was recorded)")
-    filled, mine = shown.get("tables"), historylog.tables_of(settings.profile)
-    if filled and filled != mine:
-        raise ConfigError(f"{run_dir / RUN_FILE} records a run that filled {filled}, not {mine}; expected the run "
-                          "folder of a run of this profile's tables (nothing was recorded)")
+    mine = historylog.tables_of(settings.profile)
+    for name, what, tables in ((RUN_FILE, "a run that filled", shown.get("tables")),
+                               (VERIFY_FILE, "DONE checks of", checked.get("tables"))):
+        if tables and tables != mine:
+            raise ConfigError(f"{run_dir / name} records {what} {tables}, not {mine}; expected the run folder of a "
+                              "run of this profile's tables (nothing was recorded)")
     for name, model in ((RUN_FILE, shown.get("model")), ("plan.json", plan.get("model")),
                         (VERIFY_FILE, checked.get("model"))):
         if model and not same_model(model, settings.model):

@@ -198,3 +198,27 @@ def test_a_run_folder_of_another_profiles_tables_is_refused_with_nothing_recorde
                  "--historylog", log, "--json", env=env_for(demo_db, target_env))
     assert result.code == 2 and "public.document_chunks" in result.json["error"], result.out
     assert not log.exists()
+
+
+def test_a_verify_of_another_profiles_tables_in_the_run_folder_is_refused_with_nothing_recorded(
+        cli, demo_db, demo_profile, profile_variant, target_env, tmp_path):
+    """The run folder's verify.json checked another profile's tables (a copy of them, complete, verified into this
+    run's folder): recorded as this run's DONE checks, the entry said 'succeeded' over the run's tables, whose
+    vectors were gone."""
+    run_dir = tmp_path / "run"
+    assert ran(cli, demo_db, demo_profile, target_env, run_dir).code == 0
+    demo_db.execute("CREATE TABLE archived_chunks (LIKE document_chunks INCLUDING ALL);"
+                    "INSERT INTO archived_chunks SELECT * FROM document_chunks;"
+                    "CREATE TABLE archived_embeddings (LIKE document_embeddings INCLUDING ALL);"
+                    "INSERT INTO archived_embeddings SELECT * FROM document_embeddings;"
+                    "DELETE FROM document_embeddings WHERE collection = 'tenant_globex'")
+    other = profile_variant({"table: document_chunks": "table: archived_chunks",
+                             "table: document_embeddings": "table: archived_embeddings"})
+    checked = cli("verify", "--profile", other, "--collection", "tenant_globex", "--run-dir", run_dir, "--json",
+                  env=env_for(demo_db, target_env))
+    assert checked.code == 0, checked.out
+    log = tmp_path / "historylog.md"
+    result = record(cli, demo_db, demo_profile, target_env, run_dir, log)
+    assert result.code == 2 and "verify.json" in result.json["error"] and "public.archived_chunks" in result.json["error"], \
+        result.out
+    assert not log.exists()
