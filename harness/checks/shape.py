@@ -69,7 +69,7 @@ class Shape:
 
     def degenerate(self) -> sql.Composable:
         """Not all zeros, yet its cosine distance to itself is NaN: its squared length overflows or underflows the
-        float sums of pgvector's distances (components past about 1e19, or all below about 1e-22), so the application's
+        float sums of pgvector's distances (components past about 1e19, or all below about 3e-23), so the application's
         search gives it NaN or a constant whatever the query (never 0: NaN = NaN holds in Postgres)."""
         return sql.SQL("(({v} <=> {v}) = 'NaN'::float8 AND {n} > 0)").format(v=self.target.vector, n=self.norm())
 
