@@ -294,16 +294,26 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
 
 
 def sane_vectors(session: CheckSession, collection: str) -> Outcome:
-    """No all-zero vector (cosine undefined); non-finite values cannot be stored (pgvector refuses them)."""
+    """No all-zero vector (cosine undefined), none whose length pgvector's distances cannot compute with (``Shape.
+    degenerate``); non-finite values cannot be stored (pgvector refuses them)."""
     st = session.stats(collection)
     offenders: list[Offender] = []
-    norm = session.shape.norm()
+    shape = session.shape
+    norm = shape.norm()
     if st.zero:
         offenders = _rows(session, sql.SQL("{v} IS NOT NULL AND {n} = 0").format(v=session.target.vector, n=norm),
                           sql.SQL("'all-zero vector'"), collection)
-    bad = st.zero + st.nonfinite
+    if st.degenerate:
+        offenders += _rows(session, sql.SQL("{v} IS NOT NULL AND {d}").format(v=session.target.vector, d=shape.degenerate()),
+                           sql.SQL("'length ' || {} || ': pgvector''s cosine distance to it is NaN'").format(norm),
+                           collection)
+    bad = st.zero + st.degenerate
     return session.partial("sane_vectors", collection, verdict("sane_vectors", collection, bad == 0,
-                   expected="no all-zero and no non-finite vectors",
-                   found=f"{st.zero} all-zero of {st.embedded}; non-finite: none possible (pgvector refuses NaN and "
-                         "Infinity on input and on overflow, so the column cannot hold one; not counted per row)",
-                   offenders=offenders, total=bad, metrics={"zero": st.zero, "nonfinite": st.nonfinite, "read": session.read_by_pass()}))
+                   expected="no all-zero vector, none whose length pgvector's distances cannot compute with, and no "
+                            "non-finite one",
+                   found=f"{st.zero} all-zero of {st.embedded}, {st.degenerate} whose length pgvector's distances "
+                         "cannot compute with (its cosine distance to itself NaN: a squared length past float's range, "
+                         "or below it); non-finite: none possible (pgvector refuses NaN and Infinity on input and on "
+                         "overflow, so the column cannot hold one; not counted per row)",
+                   offenders=offenders[:OFFENDERS_CAP], total=bad,
+                   metrics={"zero": st.zero, "degenerate": st.degenerate, "read": session.read_by_pass()}))

@@ -24,6 +24,8 @@ PLANNER_STEPS = (
 
 
 def vector_indexes(session: CheckSession) -> list[dict[str, Any]]:
+    """The indexes on the vector column, of the table and of each of its partitions: a search of a partitioned table
+    scans its partitions through their own indexes (made by the parent's index, or on a partition alone)."""
     em = session.profile.embeddings
     with session.read_only() as conn:
         return conn.execute(
@@ -32,8 +34,9 @@ def vector_indexes(session: CheckSession) -> list[dict[str, Any]]:
             "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam "
             "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
             "JOIN pg_opclass opc ON opc.oid = i.indclass[0] "
-            "WHERE i.indrelid = to_regclass(%s) AND a.attname = %s ORDER BY 1",
-            (_qualified(em.schema, em.table), em.vector),
+            "WHERE (i.indrelid = to_regclass(%(t)s) OR i.indrelid IN (SELECT relid FROM pg_partition_tree(to_regclass(%(t)s)))) "
+            "AND a.attname = %(c)s ORDER BY 1",  # pg_partition_tree lists nothing of a table that is not partitioned
+            {"t": _qualified(em.schema, em.table), "c": em.vector},
         ).fetchall()
 
 

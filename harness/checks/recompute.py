@@ -65,11 +65,11 @@ def _row_columns(session: CheckSession) -> sql.Composable:
         id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), text=t.text, v=t.vector)
 
 
-def _pick_sql(session: CheckSession, addressable: bool = True) -> sql.Composed:
+def _pick_sql(conn, session: CheckSession, addressable: bool = True) -> sql.Composed:
     """The pick reads narrow columns of every embedded row (no hash, no norm: the one pass computes those); the
     catalog's verdict on each picked row is applied to the picked rows alone."""
     t, shape = session.target, session.shape
-    cx, ex = _xmins(session, addressable)
+    cx, ex = _xmins(conn, session, addressable)
     recency = sql.SQL("least(age({}), age({}))").format(cx, ex)
     template = sql.SQL(
         "SELECT id, rnd, recency, row_number() OVER (ORDER BY rnd) AS r_rand, least({strata}) AS r_strata, "
@@ -105,27 +105,35 @@ CANDIDATES_EXTRA = 50
 ADDRESS = sql.SQL("c.tableoid::text || '/' || c.ctid::text")
 
 
-def addressable(conn, session: CheckSession) -> bool:
-    """Whether the chunk table has row addresses and write transactions (ctid, xmin): a table, not a view or a
-    foreign table, whose rows are then drawn and read by their key (and ranked without write transactions)."""
-    ch = session.profile.chunks
-
+def _a_table(conn, session: CheckSession, schema: str, table: str) -> bool:
+    """Whether the relation has row addresses and write transactions (ctid, xmin): a table, not a view or a foreign
+    table."""
     def look() -> bool:
         row = conn.execute("SELECT c.relkind::text AS kind FROM pg_class c WHERE c.oid = to_regclass(%s)",
-                           (sql.Identifier(ch.schema, ch.table).as_string(conn),)).fetchone()
+                           (sql.Identifier(schema, table).as_string(conn),)).fetchone()
         return row is not None and row["kind"] in ("r", "p", "m")
 
-    return bool(session.once(("chunks addressable",), look))
+    return bool(session.once(("a table", schema, table), look))
+
+
+def addressable(conn, session: CheckSession) -> bool:
+    """Whether the chunk table is a table (``_a_table``): else its rows are drawn and read by their key (and ranked
+    without write transactions)."""
+    ch = session.profile.chunks
+    return _a_table(conn, session, ch.schema, ch.table)
 
 
 def _address(session: CheckSession, by_address: bool) -> sql.Composable:
     return ADDRESS if by_address else sql.SQL("{}::text").format(session.target.chunk_id)
 
 
-def _xmins(session: CheckSession, by_address: bool) -> tuple[sql.Composable, sql.Composable]:
+def _xmins(conn, session: CheckSession, by_address: bool) -> tuple[sql.Composable, sql.Composable]:
     """The chunk's and its embedding row's write transactions (NULL where the table is a view: not ranked by it)."""
     chunk = sql.SQL("c.xmin") if by_address else sql.SQL("NULL::xid")
-    return chunk, (chunk if session.shape.inline else sql.SQL("e.xmin"))
+    if session.shape.inline:
+        return chunk, chunk
+    em = session.profile.embeddings
+    return chunk, sql.SQL("e.xmin") if _a_table(conn, session, em.schema, em.table) else sql.SQL("NULL::xid")
 
 
 def _at(addresses, by_address: bool = True) -> dict[str, list[str]]:
@@ -231,7 +239,7 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, c
     t, shape = session.target, session.shape
     ch = session.profile.chunks
     by_address = addressable(conn, session)
-    cx, ex = _xmins(session, by_address)
+    cx, ex = _xmins(conn, session, by_address)
     narrow = sql.SQL("{cx}::text AS c_xmin, {ex}::text AS e_xmin, {ten} AS tenant_, {upd} AS updated_, "
                      "least(age({cx}), age({ex})) AS recency, ({ok}) AS healthy").format(
         cx=cx, ex=ex, ten=shape.chunk_tenant(),
@@ -296,7 +304,7 @@ def pick(session: CheckSession, collection: str, n: int, *, strata: bool = True)
     views = []
     for tenant in session.tenants:
         with session.read_only(tenant) as conn:
-            views.append([{**r, "view": tenant} for r in conn.execute(_pick_sql(session, addressable(conn, session)),
+            views.append([{**r, "view": tenant} for r in conn.execute(_pick_sql(conn, session, addressable(conn, session)),
                                       {"collection": collection, "model": session.model, "n": n}).fetchall()])
     rows = views[0] if len(views) == 1 else merge_samples(
         [r for v in views for r in v], n, sum(int(v[0]["population"]) for v in views if v))

@@ -39,7 +39,7 @@ class Group:
     other_model: int
     stale: int
     zero: int
-    nonfinite: int
+    degenerate: int  # not all zeros, yet pgvector's distances cannot use it (``Shape.degenerate``)
     wrong_dims: int
     stale_time: int = 0  # chunk changed after its vector was written (where the profile names both timestamps)
     untimed: int = 0  # a timestamp NULL, or the two of different types: whether the chunk changed after cannot be told
@@ -62,7 +62,7 @@ class CollectionStats:
     other_model: int
     stale: int
     zero: int
-    nonfinite: int
+    degenerate: int
     wrong_dims: int
     tenants: tuple[TenantCounts, ...]
     emb_tenants: tuple[str | None, ...]
@@ -146,6 +146,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "fp": sql.SQL("CASE WHEN {v} IS NOT NULL THEN {fp} END").format(v=v, fp=fingerprint(shape)),
         "off_dims": sql.SQL("{} IS DISTINCT FROM %(dims)s").format(shape.dims()),
         "zero_off_dims": sql.SQL("{d} IS DISTINCT FROM %(dims)s AND {norm} = 0").format(d=shape.dims(), norm=shape.norm()),
+        "degenerate": shape.degenerate(),
     }
     if shape.profile.chunks.collection_several:  # zero vectors counted per row, not from the fingerprints (below)
         per_vector["zero"] = sql.SQL("{} = 0").format(shape.norm())
@@ -189,9 +190,9 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         matched = sql.SQL("{hc} AND {he} AND {v}").format(hc=has_c, he=has_e, v=vector["has_vector"])
     no = sql.SQL("false")
     # Non-finite values are not counted per row: pgvector refuses NaN and Infinity on input (text and binary) and
-    # on arithmetic overflow, so a vector, halfvec or sparsevec column cannot hold one; ``nonfinite`` is kept
-    # (always 0) for the report. Only a vector the fingerprint hashes by its bytes (another dimension, or none
-    # expected) has its norm computed a second time, for ``zero``.
+    # on arithmetic overflow, so a vector, halfvec or sparsevec column cannot hold one. Finite values whose squares
+    # overflow or underflow pgvector's float sums are (``degenerate``). Only a vector the fingerprint hashes by its
+    # bytes (another dimension, or none expected) has its norm computed a second time, for ``zero``.
     timed = stale_by_time(shape)
     flags = {
         "m": matched,
@@ -201,6 +202,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         "stale": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {d})").format(
             m=matched, cc=cc, d=t.hash_differs()) if has_hash else no),
         "zero": sql.SQL("({m} AND {z})").format(m=matched, z=vector["zero_off_dims"]),
+        "degenerate": sql.SQL("({m} AND {d})").format(m=matched, d=vector["degenerate"]),
         "wrong_dims": sql.SQL("({m} AND {d})").format(m=matched, d=vector["off_dims"]) if check_dims else no,
         "stale_time": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {s})").format(m=matched, cc=cc, s=timed)
                        if timed is not None else no),
@@ -241,7 +243,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     return sql.SQL(
         "WITH g AS ({grouped}) "
         "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, rows, vectors, "
-        "other_model, stale, zero, nonfinite, wrong_dims, stale_time, untimed, drawable, all_vectors, "
+        "other_model, stale, zero, degenerate, wrong_dims, stale_time, untimed, drawable, all_vectors, "
         "p.piece, p.at, NULL::json AS chunk_counts "
         "FROM g LEFT JOIN LATERAL (SELECT substring(g.fps FROM s FOR %(piece)s) AS piece, s AS at "
         "FROM generate_series(1, length(g.fps), %(piece)s) AS s) AS p ON true "
@@ -256,7 +258,8 @@ def _counts(flags: Mapping[str, sql.Composable]) -> sql.Composable:
     """The pass's counts over rows whose flags are ``flags`` (expressions, or the narrowed rows' columns)."""
     return sql.SQL(
         "count(*) AS rows, count(*) FILTER (WHERE {m}) AS vectors, count(*) FILTER (WHERE {other}) AS other_model, "
-        "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, 0 AS nonfinite, "
+        "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, "
+        "count(*) FILTER (WHERE {degenerate}) AS degenerate, "
         "count(*) FILTER (WHERE {wrong_dims}) AS wrong_dims, count(*) FILTER (WHERE {stale_time}) AS stale_time, "
         "count(*) FILTER (WHERE {untimed}) AS untimed, "
         "count(*) FILTER (WHERE {drawable}) AS drawable, count(*) FILTER (WHERE {all_vectors}) AS all_vectors"
@@ -467,7 +470,7 @@ def _by_collection(groups: list[Group], collections: list[str], *, has_emb_colle
 
 
 _KEYS = ("collection", "emb_collection", "tenant", "emb_tenant", "has_chunk", "has_embedding", "in_scope")
-_COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "nonfinite", "wrong_dims", "stale_time", "untimed"}
+_COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "degenerate", "wrong_dims", "stale_time", "untimed"}
 _GROUP = {f for f in Group.__dataclass_fields__}
 
 
@@ -504,7 +507,7 @@ def fold(collection: str, groups: list[Group], *, has_emb_collection: bool, has_
         other_model=sum(g.other_model for g in matched),
         stale=sum(g.stale for g in matched),
         zero=sum(g.zero for g in matched),
-        nonfinite=sum(g.nonfinite for g in matched),
+        degenerate=sum(g.degenerate for g in matched),
         wrong_dims=sum(g.wrong_dims for g in matched),
         stale_time=sum(g.stale_time for g in matched),
         untimed=sum(g.untimed for g in matched),

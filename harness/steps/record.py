@@ -112,10 +112,12 @@ def _require_this_run(run_dir: Path | None, settings: Settings, collection: str,
             raise ConfigError(f"{run_dir / name} records {what} against database {dsn}, not "
                               f"{redact.safe_dsn(settings.database_url)}; expected the run folder of a run against "
                               "this database (nothing was recorded)")
-    filled, mine = shown.get("tables"), historylog.tables_of(settings.profile)
-    if filled and filled != mine:
-        raise ConfigError(f"{run_dir / RUN_FILE} records a run that filled {filled}, not {mine}; expected the run "
-                          "folder of a run of this profile's tables (nothing was recorded)")
+    mine = historylog.tables_of(settings.profile)
+    for name, what, tables in ((RUN_FILE, "a run that filled", shown.get("tables")),
+                               (VERIFY_FILE, "DONE checks of", checked.get("tables"))):
+        if tables and tables != mine:
+            raise ConfigError(f"{run_dir / name} records {what} {tables}, not {mine}; expected the run folder of a "
+                              "run of this profile's tables (nothing was recorded)")
     for name, model in ((RUN_FILE, shown.get("model")), ("plan.json", plan.get("model")),
                         (VERIFY_FILE, checked.get("model"))):
         if model and not same_model(model, settings.model):
@@ -130,6 +132,13 @@ def _require_this_run(run_dir: Path | None, settings: Settings, collection: str,
         if found is not None and found not in allowed and not (name == "plan.json" and data.get("target_collection") == collection):
             raise ConfigError(f"{run_dir / name} records collection {found!r}, not {collection!r}; expected the run folder "
                               f"of a run of {collection!r} (nothing was recorded)")
+    # The run's DONE checks are of the collection it filled: beside a run --into NEW, the live collection's (which it
+    # left untouched, so they pass) prove nothing of NEW.
+    filled, of = run.get("collection"), checked.get("collection")
+    if filled and of is not None and of != filled:
+        raise ConfigError(f"{run_dir / VERIFY_FILE} records DONE checks of {of!r}, not of {filled!r}, the collection "
+                          f"the run filled; expected the DONE checks of {filled!r} (verify --collection {filled} "
+                          f"--run-dir {run_dir}) (nothing was recorded)")
 
 
 def entry_from_run(settings: Settings, collection: str, run_dir: str | Path | None, *, outcome: str | None = None,

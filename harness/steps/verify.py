@@ -24,6 +24,7 @@ from ..checks.outcome import Outcome, Status
 from ..checks.verdict import Verdict, done
 from ..errors import ConfigError
 from ..evidence import write_json_atomic
+from ..historylog import tables_of
 from ..output import fields_dict
 from ..settings import Settings
 from .common import backfill_env
@@ -47,6 +48,7 @@ class VerifyResult:
     # where and of what model the checks measured (secrets masked): record refuses a verify of another database's
     database: str | None = None
     model: str | None = None
+    tables: str | None = None  # the profile's tables the checks read (tables_of): record refuses another's
 
     @property
     def counts(self) -> dict[str, int]:
@@ -249,6 +251,7 @@ def verify(settings: Settings, collection: str, run_dir: str | Path, *, checks_d
         code, output = 124, f"{partial}\nchecks timed out after {timeout_s:g} s"
     result = VerifyResult(collection, redact.redact(" ".join(argv)), code, time.perf_counter() - started,
                           parse_junit(junit), redact.redact("\n".join(str(output).splitlines()[-30:])),
-                          database=redact.safe_dsn(settings.database_url), model=settings.model)
+                          database=redact.safe_dsn(settings.database_url), model=settings.model,
+                          tables=tables_of(settings.profile))
     write_json_atomic(run_dir / VERIFY_FILE, result.as_dict())
     return result

@@ -20,7 +20,7 @@ chunks: {table: chunks, collection: collection_id, collection_table: {table: col
 
 
 def group(collection, emb_collection, tenant="a", emb_tenant="a", has_chunk=True, has_embedding=True, rows=1, **counts):
-    values = {k: counts.get(k, 0) for k in ("other_model", "stale", "zero", "nonfinite", "wrong_dims")}
+    values = {k: counts.get(k, 0) for k in ("other_model", "stale", "zero", "degenerate", "wrong_dims")}
     vectors = counts.get("vectors", rows if has_chunk and has_embedding else 0)
     return Group(collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, rows, vectors, **values)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import psycopg
 import pytest
 
 
@@ -34,6 +35,25 @@ def test_a_zero_vector_of_another_vector_type_fails_sane_vectors(small_target, k
     outcome = checked(dsn, profile, sane_vectors)
     assert outcome.status == "failed" and outcome.metrics["zero"] == 1
     assert [o.id for o in outcome.offenders] == [7]
+
+
+@pytest.mark.parametrize("factor", ["1e20", "1e-25"])
+def test_a_vector_whose_length_pgvectors_distances_cannot_hold_fails_sane_vectors(small_target, factor):  # noqa: F811
+    """The model's vector times 1e20 (its squared length overflows the float sums of pgvector's distances) or 1e-25
+    (underflows to zero): not all zeros and the model's direction, so every check passed and verify said DONE, while
+    the application's cosine distance to it is NaN or a constant, whatever the query."""
+    from .test_checks_sampling import default_verify
+
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT array_agg(x * %s::float8)::vector FROM "
+                 "unnest(embedding::real[]) AS x) WHERE note_id IN (7, 8)", (factor,))
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT embedding <=> embedding FROM note_vectors WHERE note_id = 7").fetchone()[0] != 0
+    verdict, by = default_verify(dsn, profile)
+    outcome = by["sane_vectors"]
+    assert not verdict.ok and outcome.status == "failed", outcome.message()
+    assert outcome.metrics["degenerate"] == 2 and sorted(o.id for o in outcome.offenders) == [7, 8], outcome.message()
+    assert "2 whose length pgvector's distances cannot compute with" in outcome.found, outcome.found
 
 
 def test_a_zero_vector_of_another_dimension_is_counted_once(small_target):  # noqa: F811 (the imported fixture)
@@ -185,6 +205,27 @@ def test_recompute_through_a_chunk_view_finds_a_vector_written_to_the_wrong_row(
     finally:
         session.close()
     assert outcome.status == "failed", outcome.message()
+
+
+def test_recompute_reads_an_embeddings_view(small_target):  # noqa: F811 (the imported fixture)
+    """A view of the embedding rows has no write transactions (xmin) either: recompute stopped on 'column e.xmin does
+    not exist', so verify failed a collection every check of which holds."""
+    from harness.checks import recompute
+    from harness.profile import parse_profile
+
+    from ..conftest import TEST_MODEL
+
+    dsn, profile = small_target
+    execute(dsn, "CREATE VIEW note_vectors_v AS SELECT note_id, embedding FROM note_vectors")
+    text = (f"name: view\nprovider: {{model: {TEST_MODEL}, url: {profile.provider.url}}}\n"
+            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+            "embeddings: {table: note_vectors_v, key: note_id, vector: embedding}\n")
+    session = open_session(resolve(parse_profile(text), database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+    try:
+        outcome = recompute(session, "notes")
+    finally:
+        session.close()
+    assert outcome.status == "passed" and outcome.metrics["sampled"] == 299, outcome.message()
 
 
 def _vectors(dsn) -> dict:

@@ -198,3 +198,48 @@ def test_a_run_folder_of_another_profiles_tables_is_refused_with_nothing_recorde
                  "--historylog", log, "--json", env=env_for(demo_db, target_env))
     assert result.code == 2 and "public.document_chunks" in result.json["error"], result.out
     assert not log.exists()
+
+
+def test_a_verify_of_another_profiles_tables_in_the_run_folder_is_refused_with_nothing_recorded(
+        cli, demo_db, demo_profile, profile_variant, target_env, tmp_path):
+    """The run folder's verify.json checked another profile's tables (a copy of them, complete, verified into this
+    run's folder): recorded as this run's DONE checks, the entry said 'succeeded' over the run's tables, whose
+    vectors were gone."""
+    run_dir = tmp_path / "run"
+    assert ran(cli, demo_db, demo_profile, target_env, run_dir).code == 0
+    demo_db.execute("CREATE TABLE archived_chunks (LIKE document_chunks INCLUDING ALL);"
+                    "INSERT INTO archived_chunks SELECT * FROM document_chunks;"
+                    "CREATE TABLE archived_embeddings (LIKE document_embeddings INCLUDING ALL);"
+                    "INSERT INTO archived_embeddings SELECT * FROM document_embeddings;"
+                    "DELETE FROM document_embeddings WHERE collection = 'tenant_globex'")
+    other = profile_variant({"table: document_chunks": "table: archived_chunks",
+                             "table: document_embeddings": "table: archived_embeddings"})
+    checked = cli("verify", "--profile", other, "--collection", "tenant_globex", "--run-dir", run_dir, "--json",
+                  env=env_for(demo_db, target_env))
+    assert checked.code == 0, checked.out
+    log = tmp_path / "historylog.md"
+    result = record(cli, demo_db, demo_profile, target_env, run_dir, log)
+    assert result.code == 2 and "verify.json" in result.json["error"] and "public.archived_chunks" in result.json["error"], \
+        result.out
+    assert not log.exists()
+
+
+def test_an_into_run_whose_checks_are_of_the_live_collection_is_refused_with_nothing_recorded(cli, embedded_db,
+                                                                                               demo_profile, target_env,
+                                                                                               tmp_path):
+    """run --into NEW, then verify of the live collection (untouched, so it passes) into the run folder: the entry said
+    'succeeded' for the run that filled NEW, on checks that never read NEW (here every vector of it deleted since)."""
+    env = env_for(embedded_db, target_env)
+    run_dir = tmp_path / "run"
+    args = ("--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir)
+    assert cli("plan", *args, "--into", "tenant_globex_v2", "--engine", "--json", env=env).code == 0
+    filled = cli("run", *args, "--into", "tenant_globex_v2", "--engine", "--json", env=env)
+    assert filled.code == 0, filled.out
+    embedded_db.execute("DELETE FROM document_embeddings WHERE collection = 'tenant_globex_v2'")
+    checked = cli("verify", *args, "--json", env=env)
+    assert checked.code == 0, checked.out
+    log = tmp_path / "historylog.md"
+    result = record(cli, embedded_db, demo_profile, target_env, run_dir, log)
+    assert result.code == 2 and "verify.json" in result.json["error"], result.out
+    assert "expected the DONE checks of 'tenant_globex_v2'" in result.json["error"], result.out
+    assert not log.exists()
