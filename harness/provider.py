@@ -301,14 +301,30 @@ def check_vectors(vectors: np.ndarray, expected_count: int, expected_dim: int) -
     if expected_count and vectors.shape[1] != expected_dim:
         return [f"provider returned vectors of dimension {vectors.shape[1]}, expected {expected_dim}"]
     problems: list[str] = []
-    # One pass over the batch: a row whose sum of squares is finite and positive has only finite values and one
-    # that is not zero (NaN and infinity carry through the sum; all zeros sum to 0). Only the other rows are looked
-    # at value by value: they include valid ones whose squares under- or overflow (1e-30, 1e30), which pass there.
-    squares = np.einsum("ij,ij->i", vectors, vectors) if vectors.dtype.kind == "f" else None
+    # One pass over the batch, as pgvector will hold it (single precision): a row whose sum of squares is finite and
+    # positive has only finite values, is not zero, and is one pgvector's distances can use. Only the other rows are
+    # looked at value by value, to say which of these it breaks.
+    stored = vectors.astype(np.float32, copy=False) if vectors.dtype.kind == "f" else None
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        squares = np.einsum("ij,ij->i", stored, stored) if stored is not None else None
     suspects = (np.arange(len(vectors)) if squares is None
                 else np.flatnonzero(~(np.isfinite(squares) & (squares > 0))))
     if not len(suspects):
         return problems
+    rows: np.ndarray = vectors[suspects] if stored is None else stored[suspects]
+    finite = np.isfinite(rows).all(axis=1)
+    nonzero = (rows != 0).any(axis=1)
+    for i, row in enumerate(suspects.tolist()):
+        if not finite[i]:
+            problems.append(f"row {row}: vector has non-finite values (NaN or infinity)")
+        elif not nonzero[i]:
+            problems.append(f"row {row}: vector is all zeros (cosine distance undefined)")
+        else:
+            # its squares overflow or underflow pgvector's float sums (components past about 1e19, or all below
+            # about 1e-23): the checks' sane_vectors fails it (``Shape.degenerate``), so it is never written
+            problems.append(f"row {row}: vector's squared length overflows or underflows single precision (as "
+                            "pgvector stores it): pgvector's distances to it are NaN or infinite")
+    return problems
     rows = vectors[suspects]
     finite = np.isfinite(rows).all(axis=1)
     # Any non-zero component, not a positive norm: the squares of a valid tiny vector (1e-30) underflow to 0.
