@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from ..errors import ConfigError
 
@@ -108,10 +108,13 @@ def build_argv(template: str, values: Mapping[str, str], extra_args: Sequence[st
 
 
 def into_unreceived(template: str, extra: Sequence[str], env: Mapping[str, str], source: str,
-                    into: str) -> str | None:
+                    into: str, reads: Collection[str] = ()) -> str | None:
     """Why a target's own command cannot write ``--into NEW``: neither its command line nor backfill.env holds
-    ``{into}`` (or the variable carrying it), so it writes the collection it always writes, the live one; None where
+    ``{into}`` (or the variable carrying it), nor does its code read that variable (``reads``: the contract's
+    ``reads_env``, where locate could read it), so it writes the collection it always writes, the live one; None where
     it receives it."""
+    if PLACEHOLDERS["into"] in reads:
+        return None
     if any("{into}" in text or PLACEHOLDERS["into"] in text for text in (template, *extra, *env.values())):
         return None
     return (f"the backfill command ({source}) {template!r} lacks the {{into}} placeholder, so with --into {into!r} it "

@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 from pathlib import Path
 
@@ -82,9 +82,16 @@ def backfill_command(settings: Settings, collection: str, *, command: str | None
     else:
         template, source, workdir = located, "found by locate", located_workdir
     argv = commandline.build_argv(template, values, extra)
-    refusal = (commandline.into_unreceived(template, extra, profile.backfill.env, source, into)
-               if into and into != collection else None)
-    return BackfillCommand(commandline.shown(argv), source, workdir, tuple(argv), refusal)
+    found = BackfillCommand(commandline.shown(argv), source, workdir, tuple(argv))
+    if not into or into == collection:
+        return found
+    refusal = commandline.into_unreceived(template, extra, profile.backfill.env, source, into)
+    if refusal:  # the command line does not give it NEW: its code may read it from its environment
+        from .contract_check import contract_for_command
+
+        refusal = commandline.into_unreceived(template, extra, profile.backfill.env, source, into,
+                                              contract_for_command(settings, found).reads_env)
+    return replace(found, refusal=refusal)
 
 
 def backfill_env(settings: Settings, collection: str, target_collection: str | None = None) -> dict[str, str]:

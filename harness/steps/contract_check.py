@@ -65,13 +65,13 @@ def check_contract(settings: Settings, collection: str, into: str | None = None,
     """Outcomes for database, provider, model and, with ``into``, the collection it writes; and what scope must state
     as assumed."""
     checked = _check_contract(settings, collection, into, contract=contract, caller_env=caller_env, command=command)
-    if (target := _target_collection(settings, collection, into, command)) is None:
+    if (target := _target_collection(settings, collection, into, command, contract)) is None:
         return checked
     return replace(checked, outcomes=(*checked.outcomes, target))
 
 
 def _target_collection(settings: Settings, collection: str, into: str | None,
-                       command: BackfillCommand | None) -> Outcome | None:
+                       command: BackfillCommand | None, contract: Contract | None) -> Outcome | None:
     """With ``--into NEW``: the target's own command is given NEW (``commandline.into_unreceived``, the rule run
     refuses by); None without --into, for the engine, or where no command is known."""
     name = "command receives the target collection"
@@ -82,6 +82,9 @@ def _target_collection(settings: Settings, collection: str, into: str | None,
         if not b.command:
             return None
         refusal = into_unreceived(b.command, b.args, b.env, "profile backfill.command", into)
+        if refusal:  # its code may read the variable carrying NEW
+            reads = (contract if contract is not None else contract_for_profile(settings) or Contract()).reads_env
+            refusal = into_unreceived(b.command, b.args, b.env, "profile backfill.command", into, reads)
     elif command.source == "engine":
         return None
     else:

@@ -61,3 +61,29 @@ def test_procedure_into_new_with_a_command_lacking_into_never_runs_it(cli, embed
     assert result.code == 2 and result.json["stopped_at"] == "run", result.out
     assert "lacks the {into} placeholder" in result.json["reason"]
     assert embedded_db.scalar(LIVE_VECTORS) == 29
+
+
+def _reader_of_the_target(tmp_path):
+    """A command whose code takes the collection it writes from BACKFILL_TARGET_COLLECTION, as run documents it gets
+    it: given NEW without {into} in its command line. It only notes the collection it was given."""
+    script = tmp_path / "writer.py"
+    script.write_text("import os, pathlib\n"
+                      f"pathlib.Path({str(tmp_path / 'given')!r}).write_text(os.environ['BACKFILL_TARGET_COLLECTION'])\n")
+    return f"{sys.executable} {script}"
+
+
+def test_scope_into_new_passes_a_command_reading_the_target_collection_from_its_environment(
+        cli, embedded_db, demo_profile, target_env, tmp_path):
+    result = cli("scope", "--profile", demo_profile, "--collection", COLLECTION, "--into", NEW, "--json", "--command",
+                 _reader_of_the_target(tmp_path), env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    check = next(c for c in result.json["checks"] if c["check"] == "command receives the target collection")
+    assert check["status"] == "passed", check
+
+
+def test_run_into_new_starts_a_command_reading_the_target_collection_from_its_environment(
+        cli, embedded_db, demo_profile, target_env, tmp_path):
+    result = cli("run", "--profile", demo_profile, "--collection", COLLECTION, "--into", NEW, "--run-dir",
+                 tmp_path / "run", "--command", _reader_of_the_target(tmp_path), "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert "lacks the {into} placeholder" not in result.out + result.err, result.out
+    assert (tmp_path / "given").read_text() == NEW, result.out + result.err

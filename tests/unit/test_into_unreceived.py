@@ -16,3 +16,8 @@ def test_a_command_given_only_the_live_collection_is_refused_naming_it():
                               "flag --command", "v2")
     assert refusal is not None and refusal.startswith(
         "the backfill command (flag --command) 'python sync.py --collection {collection}' lacks the {into} placeholder")
+
+
+def test_a_command_whose_code_reads_the_target_collection_variable_receives_it():
+    assert into_unreceived("python sync.py", (), {}, "flag --command", "v2",
+                           reads=("DATABASE_URL", "BACKFILL_TARGET_COLLECTION")) is None
