@@ -48,12 +48,16 @@ class Target:
     def embedding_rows(self) -> sql.Composable:
         """The embedding table as every read sees it: only ``embeddings.filter``'s rows (one model's, where the table
         keeps several side by side), else the whole table."""
+        return self.embedding_rows_of()
+
+    def embedding_rows_of(self, *, xmin: bool = False) -> sql.Composable:
+        """``embedding_rows``; with ``xmin``, their write transaction carried through ``embeddings.filter``'s subquery
+        (recompute ranks by it), which only a table has: a view's has none, and every read of it failed."""
         em = self.profile.embeddings
         if not em.filter:
             return self.embedding_table
-        # xmin carried along: recompute ranks embedding rows by their write transaction
-        return sql.SQL("(SELECT f.*, f.xmin FROM {} AS f WHERE {})").format(
-            self.embedding_table, sql.SQL(" AND ").join(self.filter_rows("f")))
+        return sql.SQL("(SELECT f.*{} FROM {} AS f WHERE {})").format(
+            sql.SQL(", f.xmin" if xmin else ""), self.embedding_table, sql.SQL(" AND ").join(self.filter_rows("f")))
 
     def embedding_rows_counted(self) -> sql.Composable:
         """``embedding_rows`` with ``bh_rows``: how many rows hold each row's chunk key (and collection, as ``join_on``
@@ -64,9 +68,8 @@ class Target:
         if em.collection and self.profile.chunks.collection:
             part.append(sql.SQL("{}::text").format(sql.Identifier("f", em.collection)))
         where = sql.SQL(" WHERE {}").format(sql.SQL(" AND ").join(self.filter_rows("f"))) if em.filter else sql.SQL("")
-        return sql.SQL("(SELECT f.*{xmin}, count(*) OVER (PARTITION BY {part}) AS bh_rows FROM {t} AS f{where})").format(
-            xmin=sql.SQL(", f.xmin" if em.filter else ""), part=sql.SQL(", ").join(part), t=self.embedding_table,
-            where=where)
+        return sql.SQL("(SELECT f.*, count(*) OVER (PARTITION BY {part}) AS bh_rows FROM {t} AS f{where})").format(
+            part=sql.SQL(", ").join(part), t=self.embedding_table, where=where)
 
     def filter_rows(self, alias: str) -> list[sql.Composable]:
         """``embeddings.filter`` as conditions on the embedding table under ``alias``: what every read sees
@@ -361,12 +364,12 @@ class Target:
                 s=sql.Literal(TENANT_SETTING), t=sql.Literal(_qualified(ch.schema, ch.table)), col=self.c(ch.tenant)))
         return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
 
-    def join(self, *, counted: bool = False) -> sql.Composable:
+    def join(self, *, counted: bool = False, xmin: bool = False) -> sql.Composable:
         """FROM clause: chunks LEFT JOIN their embedding rows (nothing to join for an inline column); ``counted``: each
-        with how many rows its chunk holds (``embedding_rows_counted``)."""
+        with how many rows its chunk holds (``embedding_rows_counted``); ``xmin``: ``embedding_rows_of``'s."""
         if self.inline:
             return sql.SQL("{} AS c").format(self.chunk_table)
-        rows = self.embedding_rows_counted() if counted else self.embedding_rows
+        rows = self.embedding_rows_counted() if counted else self.embedding_rows_of(xmin=xmin)
         return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(self.chunk_table, rows, self.join_on())
 
     def join_on(self) -> sql.Composable:

@@ -87,7 +87,8 @@ def _pick_sql(conn, session: CheckSession, addressable: bool = True) -> sql.Comp
     ranked = template.format(strata=sql.SQL(", ").join(strata), id=t.chunk_id, recency=recency, cx=cx, exmin=ex,
                            tenant=shape.chunk_tenant(),
                            updated=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"),
-                           join=t.join(), f=t.chunk_filter(), ok=sql.SQL("{} IS NOT NULL").format(t.vector))
+                           join=t.join(xmin=_e_xmin(conn, session)), f=t.chunk_filter(),
+                           ok=sql.SQL("{} IS NOT NULL").format(t.vector))
     return sql.SQL(
         "WITH ranked AS MATERIALIZED ({ranked}), "
         "chosen AS (SELECT id, rnd, r_rand <= %(n)s AS uniform, population FROM ranked "
@@ -132,8 +133,13 @@ def _xmins(conn, session: CheckSession, by_address: bool) -> tuple[sql.Composabl
     chunk = sql.SQL("c.xmin") if by_address else sql.SQL("NULL::xid")
     if session.shape.inline:
         return chunk, chunk
+    return chunk, sql.SQL("e.xmin") if _e_xmin(conn, session) else sql.SQL("NULL::xid")
+
+
+def _e_xmin(conn, session: CheckSession) -> bool:
+    """Whether the embedding rows carry their write transaction: a table's (``Target.embedding_rows_of``)."""
     em = session.profile.embeddings
-    return chunk, sql.SQL("e.xmin") if _a_table(conn, session, em.schema, em.table) else sql.SQL("NULL::xid")
+    return not session.shape.inline and _a_table(conn, session, em.schema, em.table)
 
 
 def _at(addresses, by_address: bool = True) -> dict[str, list[str]]:
@@ -144,21 +150,23 @@ def _at(addresses, by_address: bool = True) -> dict[str, list[str]]:
     return {"rels": [rel for rel, _ in parts], "rows": [tid for _, tid in parts]}
 
 
-def _candidate_sql(session: CheckSession, columns: sql.Composable, by_address: bool = True) -> sql.Composed:
+def _candidate_sql(session: CheckSession, columns: sql.Composable, by_address: bool = True, *,
+                   xmin: bool = False) -> sql.Composed:
     """Columns of the chunks at ``_at(addresses)`` (table and ctid, or key) with their vectors, for rows a sample
-    may draw."""
+    may draw; ``xmin``: ``columns`` read the embedding rows' write transaction."""
     from .stats import placed
 
     shape = session.shape
     if not by_address:
         return sql.SQL("SELECT {a} AS addr, {cols} FROM unnest(%(keys)s::text[]) AS d(addr) CROSS JOIN {frm} "
                        "WHERE {a} = d.addr AND {p} AND {v} IS NOT NULL").format(
-            a=_address(session, False), cols=columns, frm=shape.search_from(), p=placed(shape), v=session.target.vector)
+            a=_address(session, False), cols=columns, frm=shape.search_from(xmin=xmin), p=placed(shape),
+            v=session.target.vector)
     # Driven by the addresses (one TID lookup each): ``ctid = ANY(...)`` as a filter is planned as a scan of the
     # whole table comparing every row with every address.
     return sql.SQL("SELECT {a} AS addr, {cols} FROM unnest(%(rels)s::oid[], %(rows)s::text[]::tid[]) "
                    "AS d(rel, addr) CROSS JOIN {frm} WHERE c.ctid = d.addr AND c.tableoid = d.rel AND {p} AND {v} IS NOT NULL").format(
-        a=ADDRESS, cols=columns, frm=shape.search_from(), p=placed(shape), v=session.target.vector)
+        a=ADDRESS, cols=columns, frm=shape.search_from(xmin=xmin), p=placed(shape), v=session.target.vector)
 
 
 def predraw(session: CheckSession, collection: str, n: int) -> list[dict] | None:
@@ -245,7 +253,7 @@ def draw(conn, session: CheckSession, drawn: list[tuple[str, int]], n: int, *, c
         cx=cx, ex=ex, ten=shape.chunk_tenant(),
         upd=t.c(ch.updated_at) if ch.updated_at else sql.SQL("NULL::timestamptz"), ok=healthy(session))
     keys = dict(drawn)
-    rows = conn.execute(_candidate_sql(session, narrow, by_address),
+    rows = conn.execute(_candidate_sql(session, narrow, by_address, xmin=_e_xmin(conn, session)),
                         {**_at(keys, by_address), "model": session.model, "collection": collection}).fetchall()
     if len(rows) < n and not complete:
         return None

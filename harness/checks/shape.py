@@ -84,13 +84,14 @@ class Shape:
             return sql.SQL("{} = %(collection)s").format(coll)
         return self.target.chunk_filter()
 
-    def search_from(self) -> sql.Composable:
+    def search_from(self, *, xmin: bool = False) -> sql.Composable:
         """FROM for a search the way apps write it: embeddings joined to their chunks as ``Target.join`` joins them
-        (the key, and the collection where both tables name it: chunks keyed ``(collection, id)`` share ids)."""
+        (the key, and the collection where both tables name it: chunks keyed ``(collection, id)`` share ids);
+        ``xmin``: the embedding rows' write transaction carried (``Target.embedding_rows_of``)."""
         if self.inline:
             return sql.SQL("{} AS c").format(self.target.chunk_table)
         return sql.SQL("{e} AS e JOIN {c} AS c ON {on}").format(
-            e=self.target.embedding_rows, c=self.target.chunk_table, on=self.target.join_on())
+            e=self.target.embedding_rows_of(xmin=xmin), c=self.target.chunk_table, on=self.target.join_on())
 
 
 def source_match(target: Target, alias: str) -> sql.Composable:

@@ -228,6 +228,29 @@ def test_recompute_reads_an_embeddings_view(small_target):  # noqa: F811 (the im
     assert outcome.status == "passed" and outcome.metrics["sampled"] == 299, outcome.message()
 
 
+@pytest.mark.parametrize("kind", ["VIEW", "TABLE"])
+def test_verify_reads_embeddings_through_embeddings_filter(small_target, kind):  # noqa: F811 (the imported fixture)
+    """A view of several models' embedding rows, one model's read through embeddings.filter: every read selected the
+    view's write transaction (xmin), which a view has not, so each check stopped on 'column f.xmin does not exist'
+    (a table's is still read: recompute ranks by it)."""
+    from harness.checks import recompute
+    from harness.profile import parse_profile
+
+    from ..conftest import TEST_MODEL
+
+    dsn, profile = small_target
+    execute(dsn, f"CREATE {kind} note_vectors_m AS SELECT note_id, embedding, 2 AS model_id FROM note_vectors")
+    text = (f"name: view\nprovider: {{model: {TEST_MODEL}, url: {profile.provider.url}}}\n"
+            "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+            "embeddings: {table: note_vectors_m, key: note_id, vector: embedding, filter: {model_id: 2}}\n")
+    session = open_session(resolve(parse_profile(text), database_url=dsn, env={}), CheckOptions(collections=("notes",)))
+    try:
+        outcomes = [sane_vectors(session, "notes"), recompute(session, "notes")]
+    finally:
+        session.close()
+    assert [o.status for o in outcomes] == ["passed", "passed"], [o.message() for o in outcomes]
+
+
 def _vectors(dsn) -> dict:
     import json
 
