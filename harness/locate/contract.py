@@ -14,7 +14,7 @@ from typing import cast, overload
 from .. import redact, task_prefixes
 from . import embedding_calls
 from .files import MAKEFILES, is_test, language, read
-from .lexing import lex
+from .lexing import in_strings, lex
 from .literals import (call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
                        py_docstrings, split_args)
 
@@ -381,8 +381,16 @@ def _keeps(rel: str, text: str, lang: str) -> tuple[str, ...]:
     code only)."""
     code, strings = lex(text, lang)
     found = sorted([m.start() for m in _KEEPS_SQL.finditer(code)]
-                   + [m.start() for m in _KEEPS.finditer(code) if not any(a <= m.start() < b for a, b in strings)])
-    return tuple(dict.fromkeys(f"{rel}:{line_of(text, at)}" for at in found))[:5]
+                   + [m.start() for m in _KEEPS.finditer(code) if not in_strings(m.start(), strings)])
+    lines: list[int] = []
+    line, at = 1, 0
+    for pos in found:  # counted on from the last place, and only to the fifth line: linear in the file
+        line, at = line + text.count("\n", at, pos), pos
+        if not lines or lines[-1] != line:
+            lines.append(line)
+            if len(lines) == 5:
+                break
+    return tuple(f"{rel}:{n}" for n in lines)
 
 
 _INDEX_BUILD = re.compile(r"\b(?P<name>VectorStoreIndex\s*\.\s*from_documents|VectorStoreIndex|IngestionPipeline)\s*\(")

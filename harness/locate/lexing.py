@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import bisect
 import re
+
+
+def in_strings(pos: int, strings: list[tuple[int, int]]) -> bool:
+    """Whether ``pos`` lies in one of ``lex``'s string spans (in order, none overlapping): found by bisection, as a
+    file's every match is asked about (a scan of every span each time was quadratic in a large file)."""
+    i = bisect.bisect_right(strings, (pos, float("inf"))) - 1
+    return i >= 0 and strings[i][0] <= pos < strings[i][1]
 
 
 def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:

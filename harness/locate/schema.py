@@ -13,7 +13,7 @@ from typing import Protocol, TypeVar, cast
 
 from .alembic import Place, versions_folder
 from .js_modules import module_of, module_text
-from .lexing import lex, without_comments
+from .lexing import in_strings, lex, without_comments
 from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
 from .yaml_settings import SettingsFiles, attribute_path
 
@@ -1008,7 +1008,7 @@ def _sqlalchemy(rel: str, text: str, covered: set[int]) -> list[VectorDeclaratio
     for m in _py_vector_calls(text, aliases):
         if text[max(0, m.start() - 6):m.start()].endswith(("class ", "def ")):
             continue
-        if any(a <= m.start() < b for a, b in strings):
+        if in_strings(m.start(), strings):
             continue
         if (aliases[m.group("alias")] if m.groupdict().get("alias") else m.group("type")) in foreign:
             continue
