@@ -89,8 +89,9 @@ def backfill_command(settings: Settings, collection: str, *, command: str | None
     if refusal:  # the command line does not give it NEW: its code may read it from its environment
         from .contract_check import contract_for_command
 
+        contract = contract_for_command(settings, found)
         refusal = commandline.into_unreceived(template, extra, profile.backfill.env, source, into,
-                                              contract_for_command(settings, found).reads_env)
+                                              contract.reads_env if contract is not None else ())
     return replace(found, refusal=refusal)
 
 
