@@ -325,13 +325,3 @@ def check_vectors(vectors: np.ndarray, expected_count: int, expected_dim: int) -
             problems.append(f"row {row}: vector's squared length overflows or underflows single precision (as "
                             "pgvector stores it): pgvector's distances to it are NaN or infinite")
     return problems
-    rows = vectors[suspects]
-    finite = np.isfinite(rows).all(axis=1)
-    # Any non-zero component, not a positive norm: the squares of a valid tiny vector (1e-30) underflow to 0.
-    nonzero = (rows != 0).any(axis=1)
-    for i, row in enumerate(suspects.tolist()):
-        if not finite[i]:
-            problems.append(f"row {row}: vector has non-finite values (NaN or infinity)")
-        elif not nonzero[i]:
-            problems.append(f"row {row}: vector is all zeros (cosine distance undefined)")
-    return problems
