@@ -75,19 +75,15 @@ def test_sql_that_writes_counts_inside_a_string(tmp_path):
     assert found.best_entrypoint is not None and found.best_entrypoint.path == "embedder.py"
 
 
-def test_a_large_files_keeps_are_read_in_time_linear_in_it():
-    """Each place that may keep something was compared with every string of the file, and each counted its line from
-    the file's start: 4,000 lines of requests (330 kB) took 9 s to read, a file of locate's 1 MB limit 95 s."""
-    import time
-
+def test_a_large_files_keeps_are_its_first_five_places_in_code():
+    """4,000 lines of requests (330 kB): the first five places, each on its own line. Reading them compared each place
+    with every string of the file and counted its line from the file's start (9 s here, 95 s at locate's 1 MB limit);
+    time is for benchmarks (bench/bench_locate.py times locate on real checkouts), never asserted in a test."""
     from harness.locate.contract import read_contract
 
     text = "".join(f"const r{i} = await fetch('http://x/{i}', {{method: 'post'}}); save(r{i}, \"k{i}\");\n"
                    for i in range(4000))
-    started = time.perf_counter()
-    contract = read_contract("src/big.js", text)
-    assert time.perf_counter() - started < 3
-    assert contract.keeps == tuple(f"src/big.js:{n}" for n in range(1, 6))
+    assert read_contract("src/big.js", text).keeps == tuple(f"src/big.js:{n}" for n in range(1, 6))
 
 
 def test_what_a_string_says_keeps_nothing_on_any_line_but_its_sql():
