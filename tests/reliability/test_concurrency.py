@@ -17,13 +17,15 @@ COLLECTION = "tenant_acme"  # 107 chunks
 
 @pytest.fixture
 def paced_server():
-    with EmbeddingServer(models=[TEST_MODEL], pace=Pace(per_request_s=0.05)) as server:
+    # Slow enough, one request at a time, that a run lasts seconds: a second process started "together" on a loaded
+    # machine (its interpreter alone may take a second to start) still meets the first one running.
+    with EmbeddingServer(models=[TEST_MODEL], pace=Pace(per_request_s=0.15)) as server:
         yield server
 
 
 def _command(collection: str = COLLECTION) -> list[str]:
     return [sys.executable, "-m", "harness", "backfill", "--profile", str(REPO / "examples/ragapp/profile.yaml"),
-            "--collection", collection, "--batch-size", "5"]
+            "--collection", collection, "--batch-size", "5", "--concurrency", "1"]
 
 
 def _env(db, server) -> dict[str, str]:
