@@ -575,6 +575,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 "where the command works (relative to where backfill-harness runs)")
     else:
         w.comment("command: (no entrypoint that embeds: run with --engine, the harness's own backfill)", 2)
+    if unreachable:
+        # the left-out command's names, env and in-process model are no settings of the engine that runs instead
+        contract = None
     if contract is not None and contract.known:
         mapping = contract.backfill_env()
         if mapping:
