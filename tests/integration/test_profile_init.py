@@ -249,6 +249,28 @@ def test_a_script_reaching_no_database_and_embedding_with_another_model_is_not_d
     assert not load_profile(tmp_path / "p.yaml", env={}).backfill.embeds_in_process, text
 
 
+def test_a_script_reaching_no_database_is_not_drafted_as_the_command_nor_its_model_without_a_model_given(
+        cli, empty_db, tmp_path):
+    """imara without --model: the PCA script writing all-MiniLM-L6-v2 vectors to a .npy file was drafted as the
+    command and its model as the collection's, beside a column of another model's width."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "embeddings.py").write_text(
+        "import numpy as np\nfrom sentence_transformers import SentenceTransformer\n\n"
+        "if __name__ == '__main__':\n"
+        "    model = SentenceTransformer('all-MiniLM-L6-v2')\n"
+        "    np.save('data/embeddings.npy', model.encode(['a corpus', 'of texts']))\n")
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
+                 "--json")
+    assert result.code == 0, result.err
+    text = (tmp_path / "p.yaml").read_text()
+    raw = yaml.safe_load(text)
+    assert "command" not in (raw.get("backfill") or {}) and raw["provider"]["model"] != "all-MiniLM-L6-v2", text
+    assert "left out: it reads no database setting and embeds with all-MiniLM-L6-v2: nothing says its vectors are " \
+           "this column's" in text, text
+
+
 def test_a_column_named_for_a_hash_that_no_row_holds_is_not_drafted_as_the_input_hash(cli, empty_db, tmp_path):
     """imara's document_chunk.chunk_hash_id is LinearRAG's node id ('passage-' || md5(content)), filled by one loader
     and not by the other: drafted as the input hash while no row held one, the engine would overwrite the application's

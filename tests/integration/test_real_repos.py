@@ -7623,6 +7623,14 @@ def test_imara_supabase_trigger_queued_halfvec_chunks_located_drafted_backfilled
     ids = load_imara(empty_db, server, app, failed=(3, 14))
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
 
+    # Without --model: its one TODO is the model, the candidates named (until this trial the PCA script, which writes
+    # all-MiniLM-L6-v2 vectors to a .npy file, was the command and its model the 3072-dimension column's)
+    bare = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--table", "document_chunk",
+               "--output", tmp_path / "bare.yaml", "--json", env=env)
+    assert bare.json["todo"] == ["provider.model"], bare.out
+    assert ('# command: "python src/app/graphmert/embeddings.py"  # locate\'s best entrypoint (python-script '
+            "src/app/graphmert/embeddings.py), left out: it reads no database setting and embeds with all-MiniLM-L6-v2"
+            ) in (tmp_path / "bare.yaml").read_text()
     trial = procedure(cli, empty_db, server, app, tmp_path / "first", "document_chunk", model="bge-m3:567m",
                       init_args=("--table", "document_chunk"), plan=True)
     located = trial.locate.json
