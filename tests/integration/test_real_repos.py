@@ -7667,7 +7667,7 @@ def test_imara_supabase_trigger_queued_halfvec_chunks_located_drafted_backfilled
     assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE embedding_gemini IS NULL") == 0
     assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE chunk_hash_id IS NOT NULL") == 0
 
-    # Gone wrong: a text edited through UPDATE (the app's trigger NULLs both vectors), Gemini's vector asked at 1024
+    # Gone wrong: a text edited through UPDATE (the app's trigger NULLs both vectors), Gemini's vector cut to 1024
     # dimensions written to the Ollama column, two chunks holding each other's vectors. scope counts the edited one
     # missing; verify names exactly those; backfill --keys-from repairs them; verify and record ok.
     edited, gemini, a, b = ids[2], ids[6], ids[10], ids[11]
