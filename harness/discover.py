@@ -904,6 +904,12 @@ def _measured_hash(conn: Conn, chunks: Table, em: Table, chunk_id: str | None, k
     except psycopg.Error:
         return hashed, text, hashing.DEFAULT, None
     n, matched = int(row[0]), [int(v) for v in row[1:]]
+    if n == 0 and not _named(h, HASH_NAMES):
+        # Only named like a hash (imara's chunk_hash_id: LinearRAG's 'passage-' || md5 node id): nothing says it is one
+        # of the text, and the engine would write its digests over the application's values.
+        return Guess(None, f"{em.name}.{h} is named like a hash, but no row holds one: not measured to be a digest of "
+                     "the text, so not taken as the input hash (the engine would write its digests there); set "
+                     "embeddings.input_hash if the application keeps its text's hash there"), text, hashing.DEFAULT, None
     if n == 0:
         return Guess(h, hashed.why + "; not measured (no row holds a hash): it must be the SHA-256 hex of the text, "
                      "or set embeddings.input_hash_algorithm", hashed.alternatives), text, hashing.DEFAULT, None

@@ -226,11 +226,15 @@ def _unreachable(contract: Any, model: str | None = None) -> str:
     if contract is None or not contract.known:
         return ""
     why = []
-    if model and contract.reaches_no_database() and (models := _models_of(contract)) and \
-            not any(same_model(m, model) for m in models):
+    if contract.reaches_no_database() and (models := _models_of(contract)):
         # Nothing reaches a database and it embeds with another model than the one the collection is of: a demo or
         # another store's embedder (imara's Milvus and PCA scripts beside its Postgres collection), not this backfill.
-        why.append(f"it reads no database setting and embeds with {', '.join(models)}, not {model}")
+        # With the collection's model unknown, nothing says its vectors are the collection's either.
+        if model and not any(same_model(m, model) for m in models):
+            why.append(f"it reads no database setting and embeds with {', '.join(models)}, not {model}")
+        elif not model:
+            why.append(f"it reads no database setting and embeds with {', '.join(models)}: nothing says its vectors "
+                       "are this column's")
     if apis := contract.database_apis():
         why.append(f"it reaches its database only through an HTTP API ({', '.join(apis)}), never DATABASE_URL")
     if contract.openai_base_url() == "":
@@ -240,8 +244,10 @@ def _unreachable(contract: Any, model: str | None = None) -> str:
 
 
 def contract_models(entrypoint: Any) -> tuple[str, ...]:
-    """Models the entrypoint hard-codes or loads (empty when locate could not read its contract)."""
-    return _models_of(getattr(entrypoint, "contract", None))
+    """Models the entrypoint hard-codes or loads (empty when locate could not read its contract, or it reaches no
+    database: its vectors go elsewhere, and say nothing of the column's model)."""
+    contract = getattr(entrypoint, "contract", None)
+    return () if contract is not None and contract.reaches_no_database() else _models_of(contract)
 
 
 def _models_of(contract: Any) -> tuple[str, ...]:
@@ -575,6 +581,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 "where the command works (relative to where backfill-harness runs)")
     else:
         w.comment("command: (no entrypoint that embeds: run with --engine, the harness's own backfill)", 2)
+    if unreachable:
+        # the left-out command's names, env and in-process model are no settings of the engine that runs instead
+        contract = None
     if contract is not None and contract.known:
         mapping = contract.backfill_env()
         if mapping:

@@ -143,13 +143,13 @@ def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
                     seen.add((number, p.group("name")))
             m = _ASSIGN.match(raw)
             if m and NAME.fullmatch(m.group("name")) and (number, m.group("name")) not in seen:
-                value = m.group("value").strip().strip("'\"") or None
+                value = _assigned(m.group("value")) or None
                 out.append(ConfigSetting(rel, number, m.group("name"), _masked(m.group("name"), value)))
                 seen.add((number, m.group("name")))
                 continue
             m = _EMBEDDING_VALUE.match(raw)
             if m and m.group("name").isupper() and not NAME.search(raw):
-                value = m.group("value").strip().strip("'\"")
+                value = _assigned(m.group("value"))
                 out.append(ConfigSetting(rel, number, m.group("name"), _masked(m.group("name"), value)))
                 seen.add((number, m.group("name")))
                 continue
@@ -163,6 +163,14 @@ def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
             seen.add((number, "url"))
             out.append(ConfigSetting(rel, number, "url", m.group("url")))
     return out
+
+
+def _assigned(value: str) -> str:
+    """An assignment's value as dotenv, shells and YAML read it: a quoted one whole, an unquoted one up to ` #`."""
+    value = value.strip()
+    if value[:1] in ("'", '"') and (end := value.find(value[0], 1)) > 0:
+        return value[1:end]
+    return re.split(r"\s#", value, maxsplit=1)[0].strip().strip("'\"")
 
 
 def _masked(name: str, value: str | None) -> str | None:

@@ -110,6 +110,18 @@ class LocateResult:
             "best_entrypoint": self.best_entrypoint.command if self.best_entrypoint else None,
         }
 
+    def _declared_types(self, hits: FileHits) -> str:
+        """The file's dimensions under the type each is declared as: ``halfvec(1024, 3072), vector(768)``."""
+        by_type: dict[str, set[int]] = {}
+        for d in self.declarations:
+            if d.path == hits.path and d.dimensions in hits.dimensions:
+                by_type.setdefault(d.type, set()).add(d.dimensions)
+        # a dimension no declaration of the file carries (a setting's) is said under the common type
+        untyped = set(hits.dimensions) - {n for dims in by_type.values() for n in dims}
+        if untyped:
+            by_type.setdefault("vector", set()).update(untyped)
+        return ", ".join(f"{t}({', '.join(map(str, sorted(dims)))})" for t, dims in sorted(by_type.items()))
+
     def text(self) -> str:
         lines = [f"Located in {self.repo}: {self.files_scanned} files ({self.file_source}) in {self.seconds:.2f} s"]
         lines.append("Vector declarations (schema):" + ("" if self.declarations else " none found"))
@@ -143,7 +155,7 @@ class LocateResult:
         for title, items in sections:
             lines.append(f"{title}:" + ("" if items else " none found"))
             for h in items:
-                dims = f"  declares vector({', '.join(map(str, h.dimensions))})" if h.dimensions else ""
+                dims = f"  declares {self._declared_types(h)}" if h.dimensions else ""
                 found = ", ".join(dict.fromkeys([*h.terms, *h.names]))
                 at = f":{','.join(map(str, h.lines[:5]))}" if h.lines else ""
                 lines.append(f"  {h.path}{at}" + (f"  [{found}]" if found else "") + dims)

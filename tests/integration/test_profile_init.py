@@ -244,6 +244,45 @@ def test_a_script_reaching_no_database_and_embedding_with_another_model_is_not_d
     assert yaml.safe_load(text)["backfill"] is None or "command" not in yaml.safe_load(text)["backfill"], text
     assert ("left out: it reads no database setting and embeds with all-MiniLM-L6-v2, not nomic-embed-text; run with "
             "--engine") in text
+    # the left-out script's in-process model is no setting of the engine that runs instead (scope said "embeds
+    # in-process with all-MiniLM-L6-v2", record wrote it to the historylog)
+    assert not load_profile(tmp_path / "p.yaml", env={}).backfill.embeds_in_process, text
+
+
+def test_a_script_reaching_no_database_is_not_drafted_as_the_command_nor_its_model_without_a_model_given(
+        cli, empty_db, tmp_path):
+    """imara without --model: the PCA script writing all-MiniLM-L6-v2 vectors to a .npy file was drafted as the
+    command and its model as the collection's, beside a column of another model's width."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "embeddings.py").write_text(
+        "import numpy as np\nfrom sentence_transformers import SentenceTransformer\n\n"
+        "if __name__ == '__main__':\n"
+        "    model = SentenceTransformer('all-MiniLM-L6-v2')\n"
+        "    np.save('data/embeddings.npy', model.encode(['a corpus', 'of texts']))\n")
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
+                 "--json")
+    assert result.code == 0, result.err
+    text = (tmp_path / "p.yaml").read_text()
+    raw = yaml.safe_load(text)
+    assert "command" not in (raw.get("backfill") or {}) and raw["provider"]["model"] != "all-MiniLM-L6-v2", text
+    assert "left out: it reads no database setting and embeds with all-MiniLM-L6-v2: nothing says its vectors are " \
+           "this column's" in text, text
+
+
+def test_a_column_named_for_a_hash_that_no_row_holds_is_not_drafted_as_the_input_hash(cli, empty_db, tmp_path):
+    """imara's document_chunk.chunk_hash_id is LinearRAG's node id ('passage-' || md5(content)), filled by one loader
+    and not by the other: drafted as the input hash while no row held one, the engine would overwrite the application's
+    ids with SHA-256 digests. Only a digest of the text measured in its rows makes such a column the input hash."""
+    empty_db.execute(MESSAGES + "ALTER TABLE messages ADD COLUMN chunk_hash_id text;")
+    (tmp_path / "repo").mkdir()
+    result = cli("profile", "init", "--repo", tmp_path / "repo", "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
+                 "--model", "all-minilm", "--json")
+    assert result.code == 0, result.err
+    text = (tmp_path / "p.yaml").read_text()
+    assert "input_hash" not in (yaml.safe_load(text)["embeddings"] or {}), text
+    assert "chunk_hash_id" in text and "no row holds one" in text, text
 
 
 def test_rls_that_applies_to_the_connecting_role_is_said(cli, empty_db, tmp_path):

@@ -103,6 +103,7 @@ def server():
                  "embeddings": "hash-embed:512",  # formbricks: the Azure deployment's default name
                  "llama3.2": "hash-embed:3072",  # llm-app: embeds with its chat model
                  "hf.co/CompendiumLabs/bge-base-en-v1.5-gguf": "hash-embed:768",  # rag_phoenix: a GGUF from HF
+                 "bge-m3:567m": "hash-embed:1024", "gemini-embedding-001": "hash-embed:3072",  # imara
                  "llama2": "hash-embed:4096"},  # quivr: langchain_community's OllamaEmbeddings without a model
     ).start()
     try:
@@ -7540,3 +7541,153 @@ def test_rust_3ex_sqlx_documents_located_drafted_backfilled_and_repaired(cli, em
     assert damaged.code == 1 and offenders == {"recompute": {edited, reversed_, a, b}, "coverage": {gone}}, offenders
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
     assert empty_db.scalar("SELECT count(*) FROM documents") == len(ids)
+
+
+# -- FH-OST-Metis/imara: Supabase's automatic embeddings (triggers, pgmq, Edge Functions), two halfvec columns --------
+
+# What Supabase gives and our server lacks: pgmq's queue (a table here), pg_cron's schedule (nothing runs it), the
+# extensions schema on the search path (hstore goes there, as the app's migration says)
+IMARA_STAND_IN = """
+CREATE SCHEMA IF NOT EXISTS extensions; CREATE SCHEMA pgmq; CREATE SCHEMA cron;
+CREATE TABLE pgmq.messages (msg_id bigserial PRIMARY KEY, queue_name text NOT NULL, message jsonb NOT NULL);
+CREATE FUNCTION pgmq.create(queue_name text) RETURNS void LANGUAGE sql AS '';
+CREATE FUNCTION pgmq.send(queue_name text, msg jsonb) RETURNS SETOF bigint LANGUAGE sql AS
+  'INSERT INTO pgmq.messages (queue_name, message) VALUES (queue_name, msg) RETURNING msg_id';
+CREATE FUNCTION cron.schedule(name text, schedule text, command text) RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint';
+"""
+IMARA_PAPERS = ("2003.08005v1", "2401.02564v2")
+
+
+def imara_schema(db, app: Path) -> None:
+    """The app's Supabase migrations in order (its MLflow dumps left out), after the stand-ins; pgmq, pg_net and pg_cron
+    are not created (our server has none of them)."""
+    import psycopg
+
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute(IMARA_STAND_IN)
+        conn.execute(f'ALTER DATABASE {db.name} SET search_path = "$user", public, extensions')
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for migration in sorted((app / "supabase" / "migrations").glob("*.sql")):
+            if not migration.name.endswith("_remote_schema.sql"):
+                conn.execute(re.sub(r"(?is)create extension if not exists (pgmq|pg_net|pg_cron)\b[^;]*;", "",
+                                    migration.read_text()))
+
+
+def load_imara(db, server, app: Path, failed: tuple[int, ...]) -> list[int]:
+    """`naiverag/embed.py`'s INSERT per chunk (10 paragraphs of each paper), then each queued job run as the Edge
+    Functions run it: the row's text by its content function, the vector as JSON text into the job's column; the
+    Ollama jobs of the rows numbered ``failed`` fail. Returns the ids in order."""
+    import httpx
+
+    models = {"embedding_jobs_ollama": "bge-m3:567m", "embedding_jobs": "gemini-embedding-001"}
+    with db.connect(autocommit=True) as conn:
+        for paper in IMARA_PAPERS:
+            text = (app / "src/app/lean_rag/datasets/five" / f"{paper}.md").read_text()
+            for idx, content in enumerate([p.strip() for p in text.split("\n\n") if len(p.strip()) > 80][:10]):
+                conn.execute("insert into document_chunk (title, page_ref, pic_ref, content) values (%s, %s, %s, %s)",
+                             (paper, idx, None, content))
+        ids = [r[0] for r in conn.execute("SELECT id FROM document_chunk ORDER BY id")]
+        for msg_id, queue, job in conn.execute("SELECT msg_id, queue_name, message FROM pgmq.messages ORDER BY msg_id"
+                                               ).fetchall():
+            if queue == "embedding_jobs_ollama" and ids.index(job["id"]) in failed:
+                continue
+            table = f'"{job["schema"]}"."{job["table"]}"'
+            content = conn.execute(f'SELECT "{job["contentFunction"]}"(t) FROM {table} t WHERE id = %s',
+                                   (job["id"],)).fetchone()[0]
+            vector = httpx.post(f"{server.url}/api/embed", json={"model": models[queue], "input": content}
+                                ).json()["embeddings"][0]
+            conn.execute(f'UPDATE {table} SET "{job["embeddingColumn"]}" = %s WHERE id = %s',
+                         (json.dumps(vector), job["id"]))
+            conn.execute("DELETE FROM pgmq.messages WHERE msg_id = %s", (msg_id,))
+    return ids
+
+
+def test_imara_supabase_trigger_queued_halfvec_chunks_located_drafted_backfilled_and_repaired(cli, empty_db, server,
+                                                                                              tmp_path):
+    """FH-OST-Metis/imara: `document_chunk` with two halfvec columns (Gemini's 3072, Ollama's 1024), each filled by an
+    Edge Function that after-insert triggers queue through pgmq; a before-update trigger NULLs both when the text
+    changes; `chunk_hash_id` is LinearRAG's node id. locate, profile init --table --model, scope, plan, run --engine
+    (its UPDATE of the vector column must not fire the clear trigger), verify, record; then an edit (the trigger NULLs
+    the vector), Gemini's vector in the Ollama column and two swapped vectors are named and repaired."""
+    app = Source.of("FH-OST-Metis__imara").checkout("", tmp_path / "app", only=(
+        "supabase/", "src/app/e", "src/app/p", "src/app/utils/", "src/app/naiverag/", "src/app/linear_rag/",
+        "src/app/graphmert/", "src/app/lean_rag/build_graph.py", "src/app/lean_rag/query_graph.py",
+        "src/app/lean_rag/config.yaml", *(f"src/app/lean_rag/datasets/five/{p}.md" for p in IMARA_PAPERS),
+        "src/experiments/", ".env-template", "params.yaml", "dvc.yaml", "ollama/"))
+    edge = (app / "supabase/functions/embed_ollama/index.ts").read_text()
+    for said in ("Deno.env.get('OLLAMA_MODEL') || 'bge-m3:567m'", "${sql(contentFunction)}(t) as content",
+                 "${sql(embeddingColumn)} = ${JSON.stringify(embedding)}"):
+        assert said in edge, said  # load_imara runs the jobs as this function does
+    assert "model: 'gemini-embedding-001'" in (app / "supabase/functions/embed/index.ts").read_text()
+    imara_schema(empty_db, app)
+    ids = load_imara(empty_db, server, app, failed=(3, 14))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+
+    # Without --model: its one TODO is the model, the candidates named (until this trial the PCA script, which writes
+    # all-MiniLM-L6-v2 vectors to a .npy file, was the command and its model the 3072-dimension column's)
+    bare = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--table", "document_chunk",
+               "--output", tmp_path / "bare.yaml", "--json", env=env)
+    assert bare.json["todo"] == ["provider.model"], bare.out
+    assert ('# command: "python src/app/graphmert/embeddings.py"  # locate\'s best entrypoint (python-script '
+            "src/app/graphmert/embeddings.py), left out: it reads no database setting and embeds with all-MiniLM-L6-v2"
+            ) in (tmp_path / "bare.yaml").read_text()
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "document_chunk", model="bge-m3:567m",
+                      init_args=("--table", "document_chunk"), plan=True)
+    located = trial.locate.json
+    assert {(d["table"], d["column"], d["type"], d["dimensions"]) for d in located["declarations"]} == {
+        (t, f"embedding_{m}", "halfvec", n) for t in ("document_chunk", "lr_entity_embedding", "lr_sentence_embedding")
+        for m, n in (("gemini", 3072), ("ollama", 1024))}
+    # the summary a user reads names the type declared (until this trial: `declares vector(1024, 3072)`)
+    summary = cli("locate", "--repo", app, env=env).out
+    assert "create_lr_persistence.sql:9,10,23,24  [sql]  declares halfvec(1024, 3072)" in summary, summary
+    assert "declares vector" not in summary, summary
+    # .env-template's `OLLAMA_MODEL=bge-m3:567m  # BGE-M3 outputs ...` (until this trial read with its comment)
+    assert ("OLLAMA_MODEL", "bge-m3:567m") in {(s["name"], s["value"]) for s in located["settings"]
+                                                 if s["path"] == ".env-template"}
+    assert ("supabase/functions/embed_ollama/index.ts", "openai", "bge-m3:567m", "OLLAMA_MODEL", "OLLAMA_BASE_URL") in {
+        (c["path"], c["kind"], c["model"], c["model_env"], c["url_env"]) for c in located["embedding_calls"]}
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["dimensions"], raw["distance"]) == (
+        "document_chunk", "id", "content", "embedding_ollama", 1024, "cosine"), drafted
+    assert "this table has other vector columns: embedding_gemini" in drafted
+    # chunk_hash_id is LinearRAG's id, not a hash the engine may write (until this trial drafted as the input hash) ...
+    assert "input_hash" not in raw["embeddings"] and "chunk_hash_id is named like a hash, but no row holds one" in drafted
+    # ... and the Milvus/PCA scripts' in-process model is no setting of the engine (until this trial drafted as live keys)
+    assert not (raw.get("backfill") or {}).get("embeds_in_process") and "command" not in (raw.get("backfill") or {})
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 2, trial.scope.out
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    for step in (trial.run, trial.verify, trial.record):
+        assert step.code == 0, step.out + step.err
+    # the engine's UPDATE of embedding_ollama does not fire the clear trigger: every vector it wrote is kept, and the
+    # Gemini column is untouched
+    assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE embedding_ollama IS NULL") == 0
+    assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE embedding_gemini IS NULL") == 0
+    assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE chunk_hash_id IS NOT NULL") == 0
+
+    # Gone wrong: a text edited through UPDATE (the app's trigger NULLs both vectors), Gemini's vector cut to 1024
+    # dimensions written to the Ollama column, two chunks holding each other's vectors. scope counts the edited one
+    # missing; verify names exactly those; backfill --keys-from repairs them; verify and record ok.
+    edited, gemini, a, b = ids[2], ids[6], ids[10], ids[11]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE document_chunk SET content = content || ' (revised)' WHERE id = %s", (edited,))
+        text = conn.execute("SELECT get_chunk_content(t) FROM document_chunk t WHERE id = %s", (gemini,)).fetchone()[0]
+        import httpx
+        vector = httpx.post(f"{server.url}/api/embed", json={"model": "gemini-embedding-001", "input": text}
+                            ).json()["embeddings"][0][:1024]
+        conn.execute("UPDATE document_chunk SET embedding_ollama = %s WHERE id = %s", (json.dumps(vector), gemini))
+        conn.execute("UPDATE document_chunk d SET embedding_ollama = o.embedding_ollama FROM document_chunk o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+    target = ("--profile", trial.profile, "--collection", "document_chunk")
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and (scoped.json["counts"]["missing"], scoped.json["counts"]["needed"]) == (1, 1), scoped.out
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {gemini, a, b}, offenders
+    assert damaged.code == 1 and offenders == {"coverage": {edited}, "recompute": {gemini, a, b}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=4)
+    assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE embedding_ollama IS NULL") == 0
+    # the edited chunk's Gemini vector stays NULL: the profile's column is the Ollama one
+    assert empty_db.scalar("SELECT embedding_gemini IS NULL FROM document_chunk WHERE id = %s", (edited,)) is True

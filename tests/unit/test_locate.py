@@ -848,3 +848,16 @@ def test_a_table_created_in_code_after_an_index_without_a_semicolon_is_still_dec
     code = ('def setup(cur):\n    cur.execute("CREATE INDEX IF NOT EXISTS notes_idx ON notes (id)")\n'
             '    cur.execute("CREATE TABLE IF NOT EXISTS notes (id int, embedding vector(384))")\n')
     assert [(d.table, d.column, d.dimensions) for d in scan("db.py", code, "python")] == [("notes", "embedding", 384)]
+
+
+def test_the_schema_summary_names_each_files_declared_type_with_its_dimensions(tmp_path):
+    """imara's migrations declare halfvec(3072) and halfvec(1024) columns: the summary said `declares vector(1024,
+    3072)`, a type the schema does not use (a halfvec column takes halfvec values and halfvec_*_ops indexes)."""
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "001_chunks.sql").write_text(
+        "create table document_chunk (id integer primary key, content text not null,\n"
+        "  embedding_gemini halfvec(3072));\n"
+        "alter table document_chunk add column embedding_ollama halfvec(1024);\n"
+        "create table notes (id integer primary key, body text, embedding vector(768));\n")
+    text = locate(tmp_path).text()
+    assert "migrations/001_chunks.sql:2,3,4  [sql]  declares halfvec(1024, 3072), vector(768)" in text, text

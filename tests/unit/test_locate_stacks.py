@@ -1470,3 +1470,16 @@ def test_langchain_postgres_v2_init_vectorstore_table_declares_its_table_searche
         ("store.py", 7, "docs_chunks", "embedding", 1024, "langchain", "cosine"),
         ("store.py", 11, "kb.notes", "vec", 768, "langchain", "ip"),
         ("later.py", 4, "{name}", "embedding", 384, "langchain", None)}
+
+
+def test_a_dotenv_value_ends_where_its_inline_comment_begins():
+    """imara's .env-template: `OLLAMA_MODEL=bge-m3:567m  # BGE-M3 outputs 1024 dimensions` was read as the model
+    `bge-m3:567m  # BGE-M3 ...`; dotenv, shells and YAML read an unquoted value up to ` #`, a quoted one whole."""
+    from harness.locate.config import scan
+
+    text = ('OLLAMA_MODEL=bge-m3:567m  # BGE-M3 outputs 1024 dimensions\n'
+            'OLLAMA_BASE_URL="http://localhost:11434/v1#not-a-comment"  # quoted\n'
+            "EMBEDDING_MODEL: 'nomic-embed-text' # yaml\n")
+    values = {s.name: s.value for s in scan(".env-template", text, is_config_file=True) if s.name != "url"}
+    assert values == {"OLLAMA_MODEL": "bge-m3:567m", "OLLAMA_BASE_URL": "http://localhost:11434/v1#not-a-comment",
+                      "EMBEDDING_MODEL": "nomic-embed-text"}

@@ -14,8 +14,16 @@ def test_an_in_process_embedder_whose_model_locate_cannot_read_names_no_model_fo
 
 
 def test_an_in_process_embedders_literal_model_is_named_for_the_draft():
-    entrypoint = SimpleNamespace(contract=Contract(in_process_models=("?", "./models/all-MiniLM-L6-v2")))
+    entrypoint = SimpleNamespace(contract=Contract(in_process_models=("?", "./models/all-MiniLM-L6-v2"),
+                                                   reads_env=("DATABASE_URL",)))
     assert contract_models(entrypoint) == ("./models/all-MiniLM-L6-v2",)
+
+
+def test_an_embedder_that_reaches_no_database_names_no_model_for_the_draft():
+    """imara's PCA script embeds with all-MiniLM-L6-v2 into a .npy file: without --model the draft took its model for
+    document_chunk's (3072 dimensions), which that script never fills."""
+    entrypoint = SimpleNamespace(contract=Contract(in_process_models=("all-MiniLM-L6-v2",), reads_env=("MLFLOW_HOST",)))
+    assert contract_models(entrypoint) == ()
 
 
 def test_a_model_flag_the_command_gives_by_its_short_name_is_not_given_again(tmp_path):
