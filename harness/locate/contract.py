@@ -14,7 +14,7 @@ from typing import cast, overload
 from .. import redact, task_prefixes
 from . import embedding_calls
 from .files import MAKEFILES, is_test, language, read
-from .lexing import in_strings, lex
+from .lexing import in_strings, lex, without_comments
 from .literals import (call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
                        py_docstrings, split_args)
 
@@ -79,6 +79,9 @@ class Contract:
     # a request to a service, a file written. A command that embeds and keeps none of it (a demo printing the vectors)
     # re-embeds no row.
     keeps: tuple[str, ...] = ()
+    # the Postgres drivers, ORMs and clients the files use (psycopg, pg, sqlalchemy, Prisma ...): it reaches a database
+    # even where no setting it reads says which (libpq's PGHOST defaults, a config module locate does not follow)
+    database_clients: tuple[str, ...] = ()
     # the script the command runs, which is no file where it runs (known False): it cannot be read, nor run here
     missing: str = ""
     # (flag, value) of each flag the command line gives a value (`--model M`, `--model=M`): what the command is told
@@ -123,13 +126,13 @@ class Contract:
 
     def reaches_no_database(self) -> bool:
         """Read, and it gives no sign of reaching a database: no database setting read or given on its command line,
-        no database flag, no DSN hard-coded, no database API (``command receives the database`` is unproven)."""
+        no database flag, no DSN hard-coded, no database API, no Postgres client used."""
         from .config import kind_of
 
         return self.known and not self.engine and not any(
             kind_of(n) == "database" for n in (*self.reads_env, *self.given_env)) and not any(
             DATABASE_FLAG.search(f) for f in self.flags) and not any(
-            u.startswith(("postgres://", "postgresql://")) for u in self.hardcoded_urls) and not self.database_apis()
+            _DSN.match(u) for u in self.hardcoded_urls) and not self.database_apis() and not self.database_clients
 
     def openai_base_url(self) -> str | None:
         """Where every embedding call is an OpenAI SDK client given no URL in code: the environment variable its SDK
@@ -172,7 +175,8 @@ class Contract:
                         missing=self.missing or other.missing,
                         given_flag_values=u(self.given_flag_values, other.given_flag_values),
                         flag_defaults=u(self.flag_defaults, other.flag_defaults),
-                        flag_aliases=u(self.flag_aliases, other.flag_aliases))
+                        flag_aliases=u(self.flag_aliases, other.flag_aliases),
+                        database_clients=u(self.database_clients, other.database_clients))
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -268,7 +272,9 @@ def read_contract(rel: str, text: str) -> Contract:
                                              if calls and not _in_comment(text, m.start())),
                     task_prefixes=task_prefixes_in(rel, text, bool(calls)),
                     composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else (),
-                    keeps=_keeps(rel, text, lang))
+                    keeps=_keeps(rel, text, lang),
+                    database_clients=tuple(dict.fromkeys(m.group(0) for m in _DATABASE_CLIENT.finditer(
+                        without_comments(text, lang)))))
 
 
 _PLACEHOLDER = re.compile(r"\{(?P<n>[A-Za-z_]\w*)\}")
@@ -361,6 +367,14 @@ def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str]
 # files show none of these is said to keep nothing.
 # A command-line flag that takes the database (``--dsn``, ``--database-url``, ``--db``).
 DATABASE_FLAG = re.compile(r"dsn|database|db[-_]?url|^--db$|postgres|pg[-_]?url|conn(?:ection)?[-_]?str", re.I)
+
+# A Postgres driver, ORM or client, as code or a module name imports it (`require("pg")`: strings count).
+_DATABASE_CLIENT = re.compile(r"\b(?:psycopg\w*|asyncpg|pg8000|sqlalchemy|sqlmodel|databases|peewee|tortoise|django\.db"
+                              r"|dj_database_url|pgx\w*|lib/pq|jackc/pgx|gorm|sqlx|tokio_postgres|tokio-postgres|diesel"
+                              r"|Npgsql|Ecto\.Repo|Postgrex|ActiveRecord|jdbc:postgresql|org\.postgresql|@prisma/client"
+                              r"|PrismaClient|drizzle-orm|knex|typeorm|sequelize|kysely|postgres\.js|@vercel/postgres"
+                              r"|@neondatabase/serverless|pg-promise|slonik)\b|(?<=['\"])(?:pg|postgres)(?=['\"])")
+_DSN = re.compile(r"postgres(?:ql)?(?:\+\w+)?://", re.I)
 
 # SQL is written inside strings; everything else counts only in code (a demo embedding "milvus vector database", a
 # `# adds src/app` comment, a docstring naming the store: none keeps anything).

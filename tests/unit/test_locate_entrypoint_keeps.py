@@ -4,6 +4,8 @@ a demo printing the vectors' lengths) is no backfill: listed as a candidate, nev
 import json
 from pathlib import Path
 
+import pytest
+
 from harness.steps.locate import locate
 
 EMBED_AND_PRINT = """import { OllamaEmbeddings } from "@langchain/community/embeddings/ollama";
@@ -91,3 +93,24 @@ def test_what_a_string_says_keeps_nothing_on_any_line_but_its_sql():
 
     text = 'print("save(x) and fetch(y)")\n# store.add(v)\nx = 1\ncur.execute("INSERT INTO t VALUES (1)")\ndb.commit()\n'
     assert read_contract("a.py", text).keeps == ("a.py:4", "a.py:5")
+
+
+@pytest.mark.parametrize("code", [
+    "import psycopg\nconn = psycopg.connect()  # libpq's PGHOST, PGDATABASE...\n",
+    'import pg from "pg";\nconst client = new pg.Client();\n',
+    'from sqlalchemy import create_engine\nengine = create_engine("postgresql+psycopg://app@db/app")\n',
+])
+def test_a_script_using_a_postgres_client_reaches_a_database_whatever_setting_it_reads(code):
+    """Such a script was said to reach no database (no setting named like one read): with another model named than
+    the draft's, or none given, it was left out of the draft, its vectors taken to go elsewhere."""
+    from harness.locate.contract import read_contract
+
+    rel = "embed.js" if "from \"pg\"" in code else "embed.py"
+    assert not read_contract(rel, code).reaches_no_database()
+
+
+def test_a_script_writing_only_a_file_reaches_no_database():
+    from harness.locate.contract import read_contract
+
+    code = "import numpy as np\nnp.save('out.npy', vectors)  # a postgres-like name in a comment: none\n"
+    assert read_contract("embed.py", code).reaches_no_database()
