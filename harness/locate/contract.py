@@ -90,6 +90,9 @@ class Contract:
     flag_defaults: tuple[tuple[str, str], ...] = ()
     # (short, long) of each flag the files read declare under both names (argparse's `'-m', '--model'`)
     flag_aliases: tuple[tuple[str, str], ...] = ()
+    # why running it first empties the table it fills (a Spring app whose PgVectorStore drops vector_store at start):
+    # every row and key replaced by what it adds, no backfill of the rows there
+    drops: str = ""
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that

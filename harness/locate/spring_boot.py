@@ -127,9 +127,7 @@ def pgvector_store(found: dict[str, dict[str, Property]], *, depends: bool) -> t
     """The ``vector_store`` table PgVectorStore creates (its ``embedding vector(N)`` and the distance it queries with),
     from the first application file that configures it, or from its defaults when only the build brings it."""
     key = relaxed(_PREFIX)
-    # The base application.yml/.properties before a profile's (application-test.yml applies under that profile only).
-    ordered = sorted(found.items(), key=lambda item: bool(_PROFILE_SPECIFIC.search(item[0])))
-    rel, props = next(((r, p) for r, p in ordered if any(k.startswith(key) for k in p)), (None, {}))
+    rel, props, ordered = _store_file(found)
     if rel is None:
         if not depends:
             return None
@@ -159,6 +157,26 @@ def pgvector_store(found: dict[str, dict[str, Property]], *, depends: bool) -> t
     use = DistanceUse(rel, said.line if said else line, distance, "spring-ai-pgvector", qualified, "embedding",
                       said.value if said and said.value else "COSINE_DISTANCE (PgVectorStore's default)")
     return declaration, use
+
+
+def _store_file(found: dict[str, dict[str, Property]]):
+    """The first application file that configures PgVectorStore and its properties (None, {} when none does), and the
+    files in the order Spring reads them: the base application.yml/.properties before a profile's."""
+    key = relaxed(_PREFIX)
+    ordered = sorted(found.items(), key=lambda item: bool(_PROFILE_SPECIFIC.search(item[0])))
+    rel, props = next(((r, p) for r, p in ordered if any(k.startswith(key) for k in p)), (None, {}))
+    return rel, props, ordered
+
+
+def drops_store(found: dict[str, dict[str, Property]], table: str) -> str:
+    """Why starting the application empties ``table`` ("" when it does not): PgVectorStore's
+    ``remove-existing-vector-store-table`` drops it before creating it again, every stored row and key with it."""
+    rel, props, _ = _store_file(found)
+    said = props.get(relaxed(_PREFIX + "remove-existing-vector-store-table"))
+    if rel is None or said is None or (said.value or "").strip().lower() != "true":
+        return ""
+    return (f"it drops {table} and creates it empty at each start "
+            f"(remove-existing-vector-store-table: true at {rel}:{said.line})")
 
 
 def runner(root: Path, rel: str, data: bytes) -> Entrypoint | None:

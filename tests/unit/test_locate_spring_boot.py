@@ -200,3 +200,41 @@ def test_a_yaml_document_activated_on_a_profile_does_not_override_the_default_on
                                   "  ai:\n    vectorstore:\n      pgvector:\n        dimensions: 3\n"
                                   "        distance-type: EUCLIDEAN_DISTANCE\n"}))
     assert [(d.dimensions, d.distance) for d in found.declarations] == [(768, "cosine")]
+
+
+def test_a_runner_whose_store_drops_its_table_at_start_up_says_so_in_its_contract(tmp_path):
+    # PgVectorStore drops the table before it creates it when remove-existing-vector-store-table is set: starting the
+    # application deletes every stored row (their keys with them) and keeps only what its runners add again.
+    found = locate(app(tmp_path, {
+        "pom.xml": "<project><artifactId>spring-ai-starter-vector-store-pgvector</artifactId></project>\n",
+        "src/main/resources/application.yaml":
+            "spring:\n  ai:\n    vectorstore:\n      pgvector:\n        initialize-schema: true\n"
+            "        remove-existing-vector-store-table: true\n        dimensions: 1024\n",
+        "src/main/java/com/example/Loader.java": RUNNER}))
+    (entry,) = found.entrypoints
+    assert entry.contract.drops == ("it drops vector_store and creates it empty at each start "
+                                    "(remove-existing-vector-store-table: true at src/main/resources/application.yaml:6)")
+
+
+def test_a_runner_whose_store_keeps_its_table_drops_nothing(tmp_path):
+    found = locate(app(tmp_path, {
+        "pom.xml": "<project><artifactId>spring-ai-starter-vector-store-pgvector</artifactId></project>\n",
+        "src/main/resources/application.properties":
+            "spring.ai.vectorstore.pgvector.remove-existing-vector-store-table=${DROP_STORE:false}\n",
+        "src/main/java/com/example/Loader.java": RUNNER}))
+    (entry,) = found.entrypoints
+    assert entry.contract.drops == ""
+
+
+def test_a_runner_that_drops_the_store_is_no_backfill_the_draft_may_name(tmp_path):
+    from harness.profile_draft import _unreachable
+
+    found = locate(app(tmp_path, {
+        "pom.xml": "<project><artifactId>spring-ai-starter-vector-store-pgvector</artifactId></project>\n",
+        "src/main/resources/application.properties":
+            "spring.ai.vectorstore.pgvector.removeExistingVectorStoreTable=true\n",
+        "src/main/java/com/example/Loader.java": RUNNER}))
+    (entry,) = found.entrypoints
+    assert _unreachable(entry.contract, "mxbai-embed-large") == (
+        "it drops vector_store and creates it empty at each start "
+        "(remove-existing-vector-store-table: true at src/main/resources/application.properties:1)")
