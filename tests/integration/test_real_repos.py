@@ -7691,3 +7691,97 @@ def test_imara_supabase_trigger_queued_halfvec_chunks_located_drafted_backfilled
     assert empty_db.scalar("SELECT count(*) FROM document_chunk WHERE embedding_ollama IS NULL") == 0
     # the edited chunk's Gemini vector stays NULL: the profile's column is the Ollama one
     assert empty_db.scalar("SELECT embedding_gemini IS NULL FROM document_chunk WHERE id = %s", (edited,)) is True
+
+
+# -- sergey-v-sedov/llm-demo-rag-and-mcp-server: a Spring Boot web app whose runner drops and refills vector_store --
+
+LLM_DEMO_RUNNER = "src/main/java/com/example/llm_demo/IndexRagService.java"
+
+
+def load_llm_demo(db, server, sql: dict, runner: str) -> list[str]:
+    """initializeSchema then doAdd, as PgVectorStore runs them for the app (1024 dimensions, HNSW cosine): each
+    `new Document(text[, Map.of(k, v)])` of the runner with a random UUID, its metadata JSON, the vector of its text
+    alone. Returns the ids in the runner's order."""
+    import uuid
+
+    docs = [(text.replace('\\"', '"'), dict([meta]) if meta[0] else {}) for text, *meta in re.findall(
+        r'new Document\("((?:[^"\\]|\\.)*)"(?:, Map\.of\("(\w+)", "(\w+)"\))?\)', runner)]
+    vectors = httpx_embed(server, "mxbai-embed-large", [text for text, _ in docs])
+    ids = []
+    with db.connect(autocommit=True) as conn:
+        available = {n for (n,) in conn.execute("SELECT name FROM pg_available_extensions").fetchall()}
+        for statement in sql["extensions"]:
+            if statement.rsplit(" ", 1)[-1].strip('\\"') in available:  # our server lacks uuid-ossp and hstore
+                conn.execute(statement.replace('\\"', '"'))
+        id_type = sql["uuid"] if "uuid-ossp" in available else sql["uuid"].replace("uuid_generate_v4()", "gen_random_uuid()")
+        conn.execute(sql["table"].replace("%s", "public.vector_store", 1).replace("%s", id_type, 1).replace("%d", "1024"))
+        conn.execute(sql["index"].replace("%s", "spring_ai_vector_index", 1).replace("%s", "public.vector_store", 1)
+                     .replace("%s", "HNSW", 1).replace("%s", sql["ops"]["COSINE_DISTANCE"], 1))
+        insert = sql["insert"].format(table="public.vector_store").replace("?", "%s")
+        for (text, meta), vector in zip(docs, vectors):
+            ids.append(str(uuid.uuid4()))
+            conn.execute(insert, (ids[-1], text, json.dumps(meta), str(vector), text, json.dumps(meta), str(vector)))
+    return ids
+
+
+def test_llm_demo_spring_runner_dropping_its_store_located_drafted_backfilled_and_repaired(cli, empty_db, server,
+                                                                                           tmp_path):
+    """sergey-v-sedov/llm-demo-rag-and-mcp-server: a Spring Boot web + MCP server whose CommandLineRunner adds three
+    Documents to PgVectorStore at every start, the store set by application.yaml (1024 dimensions, HNSW, cosine,
+    `options.model: mxbai-embed-large`) to drop vector_store first. locate, profile init, scope, plan, run --engine
+    (no JVM build here; and its command empties the table), verify, record; then an edited text, another model's
+    vector and a lost one are named and repaired."""
+    app = Source.of("sergey-v-sedov__llm-demo-rag-and-mcp-server").checkout("", tmp_path / "app")
+    config = (app / "src/main/resources/application.yaml").read_text()
+    for said in ("remove-existing-vector-store-table: true", "distance-type: COSINE_DISTANCE", "dimensions: 1024",
+                 "model: mxbai-embed-large"):
+        assert said in config, said  # load_llm_demo makes the table these settings make
+    runner = (app / LLM_DEMO_RUNNER).read_text()
+    assert "implements CommandLineRunner" in runner and "this.vectorStore.add(documents);" in runner
+    ids = load_llm_demo(empty_db, server, spring_store_sql(tmp_path), runner)
+    assert len(ids) == 3
+    empty_db.execute("UPDATE vector_store SET embedding = NULL WHERE id = %s::uuid", (ids[1],))  # a lost vector
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "vector_store", plan=True)
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"], d["distance"]) for d in located["declarations"]] == [
+        ("src/main/resources/application.yaml", "vector_store", "embedding", 1024, "cosine")]
+    assert {c["model"] for c in located["embedding_calls"]} == {"mxbai-embed-large"}
+    (entry,) = located["entrypoints"]
+    # the runner is found, and so is what starting it does to the table (until this trial: drafted as the backfill)
+    assert (entry["kind"], entry["command"]) == ("spring-boot-runner", "./mvnw spring-boot:run")
+    assert entry["contract"]["drops"] == ("it drops vector_store and creates it empty at each start "
+                                          "(remove-existing-vector-store-table: true at "
+                                          "src/main/resources/application.yaml:14)")
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "vector_store", "id", "content", "embedding", "mxbai-embed-large", 1024, "cosine"), drafted
+    assert "command" not in (raw.get("backfill") or {}) and "env" not in (raw.get("backfill") or {}), drafted
+    assert ("left out: it drops vector_store and creates it empty at each start (remove-existing-vector-store-table: "
+            "true at src/main/resources/application.yaml:14); run with --engine") in drafted, drafted
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 1, trial.scope.out
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    for step in (trial.run, trial.verify, trial.record):
+        assert step.code == 0, step.out + step.err
+    assert empty_db.scalar("SELECT count(*) FROM vector_store WHERE embedding IS NULL") == 0
+
+    # Gone wrong: a text edited after its vector, a vector reversed (another model's), a lost one. verify names
+    # exactly those; backfill --keys-from repairs them; verify and record ok; the three rows and their keys are kept.
+    edited, reversed_, gone = ids
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE vector_store SET content = content || ' (edited)' WHERE id = %s::uuid", (edited,))
+        conn.execute("UPDATE vector_store SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s::uuid", (reversed_,))
+        conn.execute("UPDATE vector_store SET embedding = NULL WHERE id = %s::uuid", (gone,))
+    target = ("--profile", trial.profile, "--collection", "vector_store")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {edited, reversed_}, offenders
+    assert damaged.code == 1 and offenders == {"recompute": {edited, reversed_}, "coverage": {gone}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=3)
+    assert sorted(r[0] for r in empty_db.connect(autocommit=True).execute(
+        "SELECT id::text FROM vector_store").fetchall()) == sorted(ids)
