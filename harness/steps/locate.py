@@ -167,6 +167,8 @@ class LocateResult:
                 lines.append(f"    or from the repository root: {e.runner}")
             if e.contract is not None:
                 lines.append(f"    contract: {e.contract.text()}")
+            if e.contract is not None and e.contract.drops:
+                lines.append(f"    {e.contract.drops}: no backfill of the rows there, the draft leaves it out")
             if e.evaluation:
                 lines.append(f"    an evaluation's or benchmark's (under {e.evaluation}): it loads its own data set, "
                              "not the application's rows: a candidate only, not taken as the backfill")

@@ -238,3 +238,14 @@ def test_a_runner_that_drops_the_store_is_no_backfill_the_draft_may_name(tmp_pat
     assert _unreachable(entry.contract, "mxbai-embed-large") == (
         "it drops vector_store and creates it empty at each start "
         "(remove-existing-vector-store-table: true at src/main/resources/application.properties:1)")
+
+
+def test_the_summary_says_that_starting_the_runner_empties_the_store(tmp_path):
+    text = locate(app(tmp_path, {
+        "pom.xml": "<project><artifactId>spring-ai-starter-vector-store-pgvector</artifactId></project>\n",
+        "src/main/resources/application.properties":
+            "spring.ai.vectorstore.pgvector.remove-existing-vector-store-table=true\n",
+        "src/main/java/com/example/Loader.java": RUNNER})).text()
+    assert ("    it drops vector_store and creates it empty at each start (remove-existing-vector-store-table: true at "
+            "src/main/resources/application.properties:1): no backfill of the rows there, the draft leaves it out"
+            ) in text, text
