@@ -330,7 +330,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     if store := spring_boot.pgvector_store(spring_properties, depends=spring_pgvector):
         declarations.append(store[0])
         distances.append(store[1])
-        if emptied := spring_boot.drops_store(spring_properties, store[0].table):
+        if emptied := spring_boot.drops_store(spring_properties, store[0].table or "vector_store"):
             entrypoints = [replace(e, contract=replace(e.contract, drops=emptied))
                            if e.kind == "spring-boot-runner" and e.contract is not None else e for e in entrypoints]
     # an index made through a store registered by name is a PgVector's table only where the repository makes one
