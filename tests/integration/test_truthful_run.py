@@ -274,7 +274,8 @@ def test_into_never_takes_over_a_vector_pgvectors_distances_cannot_use(cli, embe
     result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--into", "tenant_globex_v2",
                  "--json", env={**target_env, "DATABASE_URL": embedded_db.dsn})
     assert result.code == 0 and result.json["ok"] is True, result.out + result.err
-    assert (result.json["reused"], result.json["embedded"], result.json["after"]["degenerate"]) == (27, 2, 0)
+    assert (result.json["reused"], result.json["embedded"]) == (27, 2), result.out
+    assert result.json["after"]["degenerate"] == 0
     assert embedded_db.scalar(DEGENERATE) == 2  # the live collection's, left as they were
 
 
