@@ -247,9 +247,13 @@ def test_workers_re_embed_vectors_whose_length_pgvectors_distances_cannot_hold(c
     assert embedded_db.scalar(DEGENERATE) == 0
 
 
+@pytest.mark.parametrize("keyed", [True, False], ids=["unique-key", "rows-per-chunk"])
 def test_scope_counts_vectors_whose_length_pgvectors_distances_cannot_hold_as_needed(cli, embedded_db, demo_profile,
-                                                                                    target_env):
+                                                                                    target_env, keyed):
+    """Counted by join row under a unique key, by chunk (its rows classified together) without one."""
     _degenerate_vectors(embedded_db, "1e-25")
+    if not keyed:
+        embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
     result = cli("scope", "--profile", demo_profile, "--collection", COLLECTION, "--json",
                  env={**target_env, "DATABASE_URL": embedded_db.dsn})
     counts = result.json["counts"]
