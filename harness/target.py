@@ -400,11 +400,11 @@ class Target:
 
     def needs_embedding(self, *, dims: bool = False, twice: bool = False) -> sql.Composable:
         """True for chunks with a text whose vector is missing, stale (hash differs, or the chunk changed after the
-        vector by ``changed_after_vector``), from another model, embedding nothing (``void``), with ``dims`` of another dimension than
-        ``%(dims)s`` (``state.dims_to_measure``), or with ``twice`` holding a second embedding row (counted in the
-        query: ``join(counted=True)``; a run replaces every row of a chunk with one). An untimed row is not
-        stale by its timestamps: a table whose rows never got a time would otherwise be re-embedded whole on every
-        run."""
+        vector by ``changed_after_vector``), from another model, embedding nothing (``void``), with ``dims`` of
+        another dimension than ``%(dims)s`` (``state.dims_to_measure``), or with ``twice`` holding a second embedding
+        row (counted in the query: ``join(counted=True)``; a run replaces every row of a chunk with one). An untimed
+        row is not stale by its timestamps: a table whose rows never got a time would otherwise be re-embedded whole on
+        every run."""
         needs = self._needs_vector(dims=dims)
         if twice:
             needs = sql.SQL("({} OR coalesce({} > 1, false))").format(needs, self.e("bh_rows"))
