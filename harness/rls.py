@@ -217,8 +217,8 @@ def visible_state(conn: Conn, target: Target, collection: str, model: str, tenan
         return None if any(v is None for v in values) else sum(values)
 
     counts: dict[str, Any] = {n: total(n) for n in ("chunks", "embedded", "missing", "stale", "other_model", "needed",
-                                                   "other_dims", "no_text", "untimed", "zero", "duplicates",
-                                                   "misfiled")}
+                                                   "other_dims", "no_text", "untimed", "zero", "degenerate",
+                                                   "duplicates", "misfiled")}
     return CollectionState(collection=collection, **counts)
 
 

@@ -41,6 +41,9 @@ class CollectionState:
     # vectors of chunks with a text that are all zeros: they embed nothing (an application's failed embedding written
     # as [0.0] * dims), so each is needed (``Target.needs_embedding``) as a missing one is
     zero: int = 0
+    # vectors of chunks with a text, not all zeros, whose length pgvector's distances cannot compute with
+    # (``Target.is_degenerate``): they embed nothing the application's search can rank, so each is needed too
+    degenerate: int = 0
     # embedding rows beyond one per chunk with a text (a table without a unique key on the embedding key; 0 where one
     # rules them out): each chunk is counted once above, however many rows it has
     duplicates: int = 0
@@ -112,6 +115,7 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
 def needed_why(counts: Mapping[str, Any]) -> str:
     """What the rows still needed hold that no missing, stale or other-model count says, as run and the engine say it."""
     kinds = [(counts.get("zero"), "hold an all-zero vector"),
+             (counts.get("degenerate"), "hold a vector whose length pgvector's distances cannot compute with"),
              (counts.get("other_dims"), "hold a vector of another dimension than the model's"),
              (counts.get("misfiled"), "have a vector filed under another tenant than their chunk's")]
     parts = [f"{n} of them {what}" for n, what in kinds if n]

@@ -22,7 +22,12 @@ from .profile import DISTANCES, CollectionTable, NotNull, Profile, SourceTable, 
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
 _DIMS = "bh_dims"  # the state counts' dimension column, with dims (not a column of the target)
-_ZERO = "bh_zero"  # the state counts' all-zero flag column (not a column of the target)
+_VOID = "bh_void"  # the state counts' column saying why a vector embeds nothing (``Target.void``; not the target's)
+# Lengths of a vector pgvector's distances can always use: they sum squares in single precision, which overflows only
+# past a length of about 1.8e19 (the square root of the largest float) and underflows to 0 only where every component
+# is below about 2.6e-23 (a length below 3.3e-21 at pgvector's 16,000 dimensions). Only a vector outside this range has
+# its distance to itself computed (``Target.void``): a second pass over a vector no ordinary row makes.
+_ORDINARY_LENGTHS = (1e-15, 1e15)
 
 
 @dataclass(frozen=True)
@@ -395,11 +400,11 @@ class Target:
 
     def needs_embedding(self, *, dims: bool = False, twice: bool = False) -> sql.Composable:
         """True for chunks with a text whose vector is missing, stale (hash differs, or the chunk changed after the
-        vector by ``changed_after_vector``), from another model, all zeros, with ``dims`` of another dimension than
-        ``%(dims)s`` (``state.dims_to_measure``), or with ``twice`` holding a second embedding row (counted in the
-        query: ``join(counted=True)``; a run replaces every row of a chunk with one). An untimed row is not
-        stale by its timestamps: a table whose rows never got a time would otherwise be re-embedded whole on every
-        run."""
+        vector by ``changed_after_vector``), from another model, embedding nothing (``void``), with ``dims`` of
+        another dimension than ``%(dims)s`` (``state.dims_to_measure``), or with ``twice`` holding a second embedding
+        row (counted in the query: ``join(counted=True)``; a run replaces every row of a chunk with one). An untimed
+        row is not stale by its timestamps: a table whose rows never got a time would otherwise be re-embedded whole on
+        every run."""
         needs = self._needs_vector(dims=dims)
         if twice:
             needs = sql.SQL("({} OR coalesce({} > 1, false))").format(needs, self.e("bh_rows"))
@@ -419,8 +424,9 @@ class Target:
         elif em.model_value:
             # The profile declares the stored vectors' model: another configured model means every vector is replaced.
             parts.append(other_model(sql.Literal(em.model_value)))
-        # An all-zero vector (an application's failed embedding written as [0.0] * dims) embeds nothing: it is no vector.
-        parts.append(sql.SQL("coalesce({}, false)").format(self.is_zero(self.column_vector)))
+        # A vector that embeds nothing (all zeros: an application's failed embedding; or one whose length pgvector's
+        # distances cannot compute with) is no vector.
+        parts.append(sql.SQL("{} IS NOT NULL").format(self.void(self.column_vector)))
         if dims:
             # A column declared without a dimension holds whatever was written: a vector of another dimension than
             # the model's (a model switched under one name) matches no query the model embeds.
@@ -430,8 +436,8 @@ class Target:
 
     def state_counts(self, *, dims: bool = False, per_chunk: bool = False) -> sql.Composed:
         """One pass over a collection: chunks, embedded, missing, stale (by hash or by timestamps), other-model (params:
-        collection, model), untimed, the chunks with a text holding an all-zero vector (needed: it embeds nothing), and
-        with ``dims`` the vectors of another dimension than ``%(dims)s``.
+        collection, model), untimed, the chunks with a text holding a vector that embeds nothing (needed: ``void``), by
+        why (all zeros, degenerate), and with ``dims`` the vectors of another dimension than ``%(dims)s``.
 
         Each joined row is classified once (vector present, hash differs, model differs) and the classes counted,
         so each text is hashed once, and the embedding side is read as a narrow row (its key, collection, hash
@@ -467,8 +473,9 @@ class Target:
         elsewhere = self.other_tenant()
         misfiled = (sql.SQL("CASE WHEN {has} THEN {f} END").format(has=has, f=elsewhere) if elsewhere is not None
                     else sql.SQL("false"))
-        zero = sql.SQL("CASE WHEN {has} THEN {z} END").format(
-            has=has, z=self.is_zero(self.column_vector) if self.inline else sql.Identifier("e", _ZERO))
+        # ``z``: why the vector embeds nothing (``void``: 'zero', 'degenerate'), '' where it embeds something or is none
+        void = sql.SQL("coalesce(CASE WHEN {has} THEN {w} END, '')").format(
+            has=has, w=self.void(self.column_vector) if self.inline else sql.Identifier("e", _VOID))
 
         def total(where: str | None) -> sql.Composable:
             return sql.SQL("coalesce(sum(s.n){}, 0)::bigint").format(
@@ -480,53 +487,74 @@ class Target:
         # ``g``: a row of the chunk without a vector. The selection takes a chunk when any of its rows needs one, so a
         # chunk whose second row lacks a vector is needed though another row holds one (only ``per_chunk`` has two).
         gap = sql.SQL("NOT {}").format(has) if per_chunk else sql.SQL("false")
-        flags = [has, differs, other, off, empty, untimed, zero, gap, misfiled]
-        names = ["v", "d", "o", "x", "t", "u", "z", "g", "f"]
+        flags = [has, differs, other, off, empty, untimed, gap, misfiled]
+        names = ["v", "d", "o", "x", "t", "u", "g", "f"]
         if per_chunk:
-            rows = sql.SQL("SELECT {flags}, count({k}) AS r FROM {join} WHERE {where} GROUP BY {id}").format(
+            # a chunk of a zero and a degenerate row is counted once, as the greater ('zero')
+            rows = sql.SQL("SELECT {flags}, max({void}) AS z, count({k}) AS r FROM {join} WHERE {where} GROUP BY {id}").format(
                 flags=sql.SQL(", ").join(sql.SQL("bool_or(coalesce({}, false)) AS {}").format(f, sql.Identifier(n))
-                                         for f, n in zip(flags, names)),
+                                         for f, n in zip(flags, names)), void=void,
                 k=self.e(cast(str, em.key)), join=self._narrow_join(dims=dims), where=self.chunk_filter(), id=self.chunk_id)
             # ``m``: the chunk has a second embedding row, which a run replaces (with the rest) by one: needed
-            grouped = sql.SQL("SELECT v, d, o, x, t, u, z, g, f, r > 1 AS m, count(*) AS n, sum(greatest(r - 1, 0)) AS r "
+            grouped = sql.SQL("SELECT v, d, o, x, t, u, g, f, z, r > 1 AS m, count(*) AS n, sum(greatest(r - 1, 0)) AS r "
                               "FROM ({}) AS k GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10").format(rows)
             # a chunk without text is never embedded (--keys-from neither), so no run replaces its rows: verify judges them
             duplicates = sql.SQL("coalesce(sum(s.r) FILTER (WHERE NOT s.t), 0)::bigint")
         else:
-            grouped = sql.SQL("SELECT {flags}, false AS m, count(*) AS n FROM {join} WHERE {where} "
+            grouped = sql.SQL("SELECT {flags}, {void} AS z, false AS m, count(*) AS n FROM {join} WHERE {where} "
                               "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9").format(
                 flags=sql.SQL(", ").join(sql.SQL("coalesce({}, false) AS {}").format(f, sql.Identifier(n))
-                                         for f, n in zip(flags, names)),
+                                         for f, n in zip(flags, names)), void=void,
                 join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
             duplicates = sql.SQL("0::bigint")  # one row per chunk: inline, or a unique key on the embedding key
 
         return sql.SQL(
             "SELECT {chunks} AS chunks, {embedded} AS embedded, {missing} AS missing, {stale} AS stale, "
             "{other_model} AS other_model, {needed} AS needed, {other_dims} AS other_dims, {no_text} AS no_text, "
-            "{untimed} AS untimed, {zero_count} AS zero, {duplicates} AS duplicates, {misfiled} AS misfiled "
+            "{untimed} AS untimed, {zero_count} AS zero, {degenerate} AS degenerate, {duplicates} AS duplicates, "
+            "{misfiled} AS misfiled "
             "FROM ({grouped}) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if stale else sql.SQL("NULL::bigint"),
-                 untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z OR s.x OR s.f OR s.m)"),
+                 untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z <> '' OR s.x OR s.f OR s.m)"),
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
-                 needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z OR s.x OR s.f OR s.m)"),
+                 needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z <> '' OR s.x OR s.f OR s.m)"),
                  misfiled=total("s.f AND NOT s.t"),
                  other_dims=total("s.x AND NOT s.t") if dims else sql.SQL("NULL::bigint"),
-                 no_text=total("s.t"), zero_count=total("s.z AND NOT s.t"), duplicates=duplicates, grouped=grouped)
+                 no_text=total("s.t"), zero_count=total("s.z = 'zero' AND NOT s.t"),
+                 degenerate=total("s.z = 'degenerate' AND NOT s.t"), duplicates=duplicates, grouped=grouped)
 
     @classmethod
     def embeds_something(cls, stored: sql.Composable) -> sql.Composed:
-        """SQL: ``stored`` (a vector column as stored) holds a vector that embeds something: not NULL, not all zeros."""
-        return sql.SQL("({v} IS NOT NULL AND NOT {z})").format(v=stored, z=cls.is_zero(stored))
+        """SQL: ``stored`` (a vector column as stored) holds a vector that embeds something: not NULL, and not one
+        that embeds nothing (``void``)."""
+        return sql.SQL("({v} IS NOT NULL AND {w} IS NULL)").format(v=stored, w=cls.void(stored))
+
+    @classmethod
+    def void(cls, vector: sql.Composable) -> sql.Composed:
+        """SQL: why ``vector`` embeds nothing, so that it is needed as a missing one is: ``'zero'`` (all zeros: an
+        application's failed embedding written as ``[0.0] * dims``), ``'degenerate'`` (``is_degenerate``), else NULL
+        (a NULL vector included). An ordinary vector costs one norm (``_ORDINARY_LENGTHS``), as the zero test did."""
+        lo, hi = map(sql.Literal, _ORDINARY_LENGTHS)
+        return sql.SQL("(CASE WHEN vector_norm({v}::vector) BETWEEN {lo} AND {hi} THEN NULL WHEN {z} THEN 'zero' "
+                       "WHEN {d} THEN 'degenerate' END)").format(v=vector, lo=lo, hi=hi, z=cls.is_zero(vector),
+                                                                  d=cls.is_degenerate(vector))
 
     @staticmethod
     def is_zero(vector: sql.Composable) -> sql.Composed:
         """Whether a vector is all zeros (halfvec and sparsevec cast to vector for the norm)."""
         return sql.SQL("vector_norm({}::vector) = 0").format(vector)
 
+    @classmethod
+    def is_degenerate(cls, vector: sql.Composable) -> sql.Composed:
+        """Not all zeros, yet its cosine distance to itself is NaN: its squared length overflows or underflows the
+        float sums of pgvector's distances (components past about 1e19, or all below about 3e-23), so the application's
+        search gives it NaN or a constant whatever the query (never 0: NaN = NaN holds in Postgres)."""
+        return sql.SQL("(({v} <=> {v}) = 'NaN'::float8 AND NOT {z})").format(v=vector, z=cls.is_zero(vector))
+
     def _narrow_join(self, *, dims: bool = False) -> sql.Composable:
         """``join()`` with the embedding side projected to the columns the counts compare, plus a has-vector flag and
-        whether the vector is all zeros (and with ``dims`` each vector's dimension)."""
+        why the vector embeds nothing (``void``; and with ``dims`` each vector's dimension)."""
         em = self.profile.embeddings
         columns = dict.fromkeys(c for c in (em.key, em.collection, em.input_hash, em.model and json_field(em.model)[0],
                                             em.written_at if self.changed_after_vector() is not None else None,
@@ -544,7 +572,7 @@ class Target:
 
         measured = sql.SQL("").join([
             *([sql.SQL(", {} AS {}").format(at_scan(self.model_dims(vector)), sql.Identifier(_DIMS))] if dims else []),
-            sql.SQL(", {} AS {}").format(at_scan(self.is_zero(vector)), sql.Identifier(_ZERO))])
+            sql.SQL(", {} AS {}").format(at_scan(self.void(vector)), sql.Identifier(_VOID))])
         return sql.SQL("{c} AS c LEFT JOIN (SELECT {cols}, {v} IS NOT NULL AS {flag}{measured} FROM {e}) AS e ON {on}").format(
             c=self.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
             v=sql.Identifier(em.vector), flag=sql.Identifier(_HAS_VECTOR), measured=measured, e=self.embedding_rows,

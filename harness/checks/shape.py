@@ -68,10 +68,8 @@ class Shape:
         return sql.SQL("vector_norm({}::vector)").format(self.target.vector)
 
     def degenerate(self) -> sql.Composable:
-        """Not all zeros, yet its cosine distance to itself is NaN: its squared length overflows or underflows the
-        float sums of pgvector's distances (components past about 1e19, or all below about 3e-23), so the application's
-        search gives it NaN or a constant whatever the query (never 0: NaN = NaN holds in Postgres)."""
-        return sql.SQL("(({v} <=> {v}) = 'NaN'::float8 AND {n} > 0)").format(v=self.target.vector, n=self.norm())
+        """The stored vector is one pgvector's distances cannot use (``Target.is_degenerate``): the counts need it."""
+        return self.target.is_degenerate(self.target.vector)
 
     def dims(self) -> sql.Composable:
         # vector_dims has no sparsevec form (a pass over a sparsevec column failed on it); the cast is free for vector.

@@ -41,7 +41,7 @@ DONE_CHECKS = (
     "verify.max_bad_fraction (default 1%) of rows off at verify.confidence (default 95%)",
     "distinct vectors: no vector stored on two rows whose texts differ (every row)",
     "tenant isolation: every vector sits in its chunk's collection and tenant",
-    "sane vectors: no all-zero or non-finite vectors",
+    "sane vectors: no all-zero or non-finite vectors, none whose length pgvector's distances cannot compute with",
     "citations: spot queries return cited rows with the expected source in the top k",
     "index: a vector index with the right operator class is used by the planner",
     "custom: the profile's own SQL assertions hold",

@@ -83,6 +83,24 @@ def test_inline_column_without_hash_is_resumable_by_null_vectors(empty_db, embed
     assert summary.embedded == 23 and after.missing == 0
 
 
+def test_an_inline_vector_whose_length_pgvectors_distances_cannot_hold_is_counted_and_re_embedded(empty_db,
+                                                                                                   embed_server):
+    """The model's vectors scaled by 1e20 and 1e-25 in the chunk's own row: counted current and left, as in a table of
+    their own, though the application's distance to either is NaN (``Target.void`` reads the row's column)."""
+    empty_db.execute(MESSAGES_SCHEMA)
+    _backfill(empty_db.dsn, MESSAGES_PROFILE, "messages", embed_server.url)
+    empty_db.execute("UPDATE messages SET embedding = (SELECT array_agg(x * (CASE WHEN id = 1 THEN 1e20 ELSE 1e-25 "
+                     "END)::float8 ORDER BY i)::vector FROM unnest(embedding::real[]) WITH ORDINALITY AS u(x, i)) "
+                     "WHERE id IN (1, 2)")
+    profile = parse_profile(MESSAGES_PROFILE, env={})
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        before = collection_state(conn, Target(profile), "messages", profile.provider.model)
+    assert (before.needed, before.degenerate, before.zero) == (2, 2, 0)
+    summary, after = _backfill(empty_db.dsn, MESSAGES_PROFILE, "messages", embed_server.url)
+    assert (summary.embedded, after.needed, after.degenerate) == (2, 0, 0)
+    assert empty_db.scalar("SELECT count(*) FROM messages WHERE (embedding <=> embedding) = 'NaN'::float8") == 0
+
+
 def test_collections_in_one_table(embedded_db, demo_profile, demo_env):
     from harness.backfill import list_collections
     from harness.profile import load_profile

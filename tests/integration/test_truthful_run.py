@@ -205,6 +205,84 @@ def test_a_run_of_the_apps_command_leaving_all_zero_vectors_is_not_ok(cli, embed
     assert result.json["remaining"] == 3
 
 
+# Counted as sane_vectors counts them (``Shape.degenerate``): not all zeros, yet the distance to itself is NaN.
+DEGENERATE = ("SELECT count(*) FROM document_embeddings WHERE (embedding <=> embedding) = 'NaN'::float8 "
+              "AND vector_norm(embedding) > 0")
+
+
+def _degenerate_vectors(db, factor, n=2):
+    """The model's vectors of the collection's first ``n`` chunks scaled by ``factor``: not all zeros and the model's
+    direction, yet their squared length overflows (1e20) or underflows (1e-25) the single-precision sums of
+    pgvector's distances, so the application's search gives them NaN whatever the query."""
+    db.execute("UPDATE document_embeddings SET embedding = (SELECT array_agg(x * %s::float8 ORDER BY i)::vector FROM "
+               "unnest(embedding::real[]) WITH ORDINALITY AS u(x, i)) WHERE chunk_id IN (SELECT chunk_id FROM "
+               "document_embeddings WHERE collection = %s ORDER BY chunk_id LIMIT %s)", (factor, COLLECTION, n))
+    assert db.scalar(DEGENERATE) == n
+
+
+@pytest.mark.parametrize("factor", ["1e20", "1e-25"])
+def test_a_plain_engine_run_re_embeds_vectors_whose_length_pgvectors_distances_cannot_hold(cli, embedded_db,
+                                                                                           demo_profile, target_env,
+                                                                                           factor):
+    """backfill said ok, 0 of 29 rows needed, over 2 such vectors that sane_vectors then failed (the engine refuses
+    to write one, yet counted a stored one current). A vector no distance can use embeds nothing: it is needed."""
+    _degenerate_vectors(embedded_db, factor)
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0 and result.json["ok"] is True, result.out + result.err
+    before, after = result.json["before"], result.json["after"]
+    assert (before["needed"], before["degenerate"], before["zero"], result.json["embedded"]) == (2, 2, 0, 2)
+    assert (after["needed"], after["degenerate"]) == (0, 0)
+    assert embedded_db.scalar(DEGENERATE) == 0
+
+
+def test_workers_re_embed_vectors_whose_length_pgvectors_distances_cannot_hold(cli, embedded_db, demo_profile,
+                                                                               target_env):
+    """The ranges the workers take are cut over the rows the selection embeds: these among them."""
+    _degenerate_vectors(embedded_db, "1e20", 3)
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--workers", "2", "--batch-size", "2",
+                 "--json", env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0 and result.json["ok"] is True, result.out + result.err
+    assert (result.json["embedded"], result.json["after"]["needed"], result.json["after"]["degenerate"]) == (3, 0, 0)
+    assert embedded_db.scalar(DEGENERATE) == 0
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["unique-key", "rows-per-chunk"])
+def test_scope_counts_vectors_whose_length_pgvectors_distances_cannot_hold_as_needed(cli, embedded_db, demo_profile,
+                                                                                    target_env, keyed):
+    """Counted by join row under a unique key, by chunk (its rows classified together) without one."""
+    _degenerate_vectors(embedded_db, "1e-25")
+    if not keyed:
+        embedded_db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
+    result = cli("scope", "--profile", demo_profile, "--collection", COLLECTION, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    counts = result.json["counts"]
+    assert (counts["needed"], counts["degenerate"], counts["zero"]) == (2, 2, 0), result.out
+
+
+def test_a_run_of_the_apps_command_leaving_vectors_pgvectors_distances_cannot_use_is_not_ok(cli, embedded_db,
+                                                                                            demo_profile, target_env,
+                                                                                            tmp_path):
+    _degenerate_vectors(embedded_db, "1e20")
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      "echo 'Done. Embedded 29/29 rows. 0 failures.'")
+    assert result.code == 1, result.out
+    assert ("2 of 29 rows still need a vector (2 of them hold a vector whose length pgvector's distances cannot "
+            "compute with)" in result.json["problems"]), result.json["problems"]
+    assert result.json["remaining"] == 2
+
+
+def test_into_never_takes_over_a_vector_pgvectors_distances_cannot_use(cli, embedded_db, demo_profile, target_env):
+    """A new collection reuses the live one's vectors of the same text and model, but not one that embeds nothing."""
+    _degenerate_vectors(embedded_db, "1e-25")
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--into", "tenant_globex_v2",
+                 "--json", env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0 and result.json["ok"] is True, result.out + result.err
+    assert (result.json["reused"], result.json["embedded"]) == (27, 2), result.out
+    assert result.json["after"]["degenerate"] == 0
+    assert embedded_db.scalar(DEGENERATE) == 2  # the live collection's, left as they were
+
+
 def _second_rows(db, n=2):
     """The embedding key made not unique, and the collection's first ``n`` chunks given a second, equal row each."""
     db.execute("ALTER TABLE document_embeddings DROP CONSTRAINT document_embeddings_pkey")
