@@ -178,12 +178,7 @@ def test_recompute_reads_a_chunk_view(small_target):  # noqa: F811 (the imported
     text = (f"name: view\nprovider: {{model: {TEST_MODEL}, url: {profile.provider.url}}}\n"
             "chunks: {table: notes_v, id: id, text: body, collection_name: notes}\n"
             "embeddings: {table: note_vectors, key: note_id, vector: embedding}\n")
-    session = open_session(resolve(parse_profile(text), database_url=dsn, env={}),
-                           CheckOptions(collections=("notes",)))
-    try:
-        outcome = recompute(session, "notes")
-    finally:
-        session.close()
+    outcome = checked(dsn, parse_profile(text), recompute)
     assert outcome.status == "passed" and outcome.metrics["sampled"] == 299, outcome.message()
 
 
@@ -199,11 +194,7 @@ def test_recompute_through_a_chunk_view_finds_a_vector_written_to_the_wrong_row(
     text = (f"name: view\nprovider: {{model: {TEST_MODEL}, url: {profile.provider.url}}}\n"
             "chunks: {table: notes_v, id: id, text: body, collection_name: notes}\n"
             "embeddings: {table: note_vectors, key: note_id, vector: embedding}\n")
-    session = open_session(resolve(parse_profile(text), database_url=dsn, env={}), CheckOptions(collections=("notes",)))
-    try:
-        outcome = recompute(session, "notes")
-    finally:
-        session.close()
+    outcome = checked(dsn, parse_profile(text), recompute)
     assert outcome.status == "failed", outcome.message()
 
 
@@ -220,11 +211,7 @@ def test_recompute_reads_an_embeddings_view(small_target):  # noqa: F811 (the im
     text = (f"name: view\nprovider: {{model: {TEST_MODEL}, url: {profile.provider.url}}}\n"
             "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
             "embeddings: {table: note_vectors_v, key: note_id, vector: embedding}\n")
-    session = open_session(resolve(parse_profile(text), database_url=dsn, env={}), CheckOptions(collections=("notes",)))
-    try:
-        outcome = recompute(session, "notes")
-    finally:
-        session.close()
+    outcome = checked(dsn, parse_profile(text), recompute)
     assert outcome.status == "passed" and outcome.metrics["sampled"] == 299, outcome.message()
 
 

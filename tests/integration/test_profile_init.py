@@ -224,12 +224,10 @@ def test_in_process_embedder_is_drafted_as_such(cli, empty_db, tmp_path):
     assert profile.backfill.in_process_model == "./models/all-MiniLM-L6-v2"
 
 
-def test_a_script_reaching_no_database_and_embedding_with_another_model_is_not_drafted_as_the_command(
-        cli, empty_db, tmp_path):
-    """imara's only script that embeds wrote its vectors to a .npy file with all-MiniLM-L6-v2 beside a Postgres column
-    of bge-m3's: drafted as the command (scope: `command uses the model` ok against the model the draft took from it),
-    it could never fill the column. It is said, left out, and the engine drafted."""
-    empty_db.execute(MESSAGES)
+def _npy_writer(db, tmp_path) -> Path:
+    """MESSAGES in ``db``, and a repository whose one script embeds with all-MiniLM-L6-v2 into a .npy file (imara's PCA
+    script): it reaches no database."""
+    db.execute(MESSAGES)
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "embeddings.py").write_text(
@@ -237,6 +235,15 @@ def test_a_script_reaching_no_database_and_embedding_with_another_model_is_not_d
         "if __name__ == '__main__':\n"
         "    model = SentenceTransformer('all-MiniLM-L6-v2')\n"
         "    np.save('data/embeddings.npy', model.encode(['a corpus', 'of texts']))\n")
+    return repo
+
+
+def test_a_script_reaching_no_database_and_embedding_with_another_model_is_not_drafted_as_the_command(
+        cli, empty_db, tmp_path):
+    """imara's only script that embeds wrote its vectors to a .npy file with all-MiniLM-L6-v2 beside a Postgres column
+    of bge-m3's: drafted as the command (scope: `command uses the model` ok against the model the draft took from it),
+    it could never fill the column. It is said, left out, and the engine drafted."""
+    repo = _npy_writer(empty_db, tmp_path)
     result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
                  "--model", "nomic-embed-text", "--json")
     assert result.code == 0, result.err
@@ -253,14 +260,7 @@ def test_a_script_reaching_no_database_is_not_drafted_as_the_command_nor_its_mod
         cli, empty_db, tmp_path):
     """imara without --model: the PCA script writing all-MiniLM-L6-v2 vectors to a .npy file was drafted as the
     command and its model as the collection's, beside a column of another model's width."""
-    empty_db.execute(MESSAGES)
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "embeddings.py").write_text(
-        "import numpy as np\nfrom sentence_transformers import SentenceTransformer\n\n"
-        "if __name__ == '__main__':\n"
-        "    model = SentenceTransformer('all-MiniLM-L6-v2')\n"
-        "    np.save('data/embeddings.npy', model.encode(['a corpus', 'of texts']))\n")
+    repo = _npy_writer(empty_db, tmp_path)
     result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
                  "--json")
     assert result.code == 0, result.err
