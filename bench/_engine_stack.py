@@ -59,12 +59,13 @@ def fresh_database(pg: EmbeddedPostgres, name: str, rows: int, *, vector_index: 
 
 
 @contextlib.contextmanager
-def paced_server(per_request_s: float = 0.0, per_input_s: float = 0.0, parallel: int | None = None) -> Iterator[str]:
+def paced_server(per_request_s: float = 0.0, per_input_s: float = 0.0, parallel: int | None = None,
+                 model: str = MODEL) -> Iterator[str]:
     """The Ollama-compatible server in its own process (as Ollama would be), at a fixed pace, serving ``parallel``
-    requests at once (None: as many as arrive); yields its URL."""
+    requests at once (None: as many as arrive), serving ``model``; yields its URL."""
     code = (
         "import sys; from harness.embedserver import EmbeddingServer, Pace; "
-        f"s = EmbeddingServer(models=[{MODEL!r}], pace=Pace({per_request_s!r}, {per_input_s!r}, {parallel!r})); "
+        f"s = EmbeddingServer(models=[{model!r}], pace=Pace({per_request_s!r}, {per_input_s!r}, {parallel!r})); "
         "print(s.url, flush=True); s.serve_forever()"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)

@@ -1,6 +1,6 @@
 """How long the whole DONE checks suite takes against the one-pass floor of issue #12, at each size, in one run.
 
-    python bench/bench_checks.py [--rows 200000 1000000] [--collections 1] [--tenants 4] [--sample N] [--index ivfflat]
+    python bench/bench_checks.py [--rows 200000 1000000] [--collections 1] [--tenants 4] [--sample N] [--index ivfflat] [--dims 384]
 
 For each N of ``--rows`` (default 200,000 and 1,000,000): loads N chunks with random
 384-dimension vectors (numpy, binary COPY in batches) into a fresh database of one
@@ -36,12 +36,11 @@ from harness.stack import EmbeddedPostgres  # noqa: E402
 from harness.settings import resolve
 
 DIMS = 384
-MODEL = "hash-embed:384"
 SCHEMA = """
 CREATE TABLE chunks (id bigint PRIMARY KEY, collection text NOT NULL, tenant_id text, content text NOT NULL,
                      title text NOT NULL, url text NOT NULL);
 CREATE TABLE embeddings (chunk_id bigint PRIMARY KEY, collection text NOT NULL, tenant_id text,
-                         embedding vector(384) NOT NULL, model_name text NOT NULL, input_hash text NOT NULL);
+                         embedding vector(%d) NOT NULL, model_name text NOT NULL, input_hash text NOT NULL);
 CREATE INDEX embeddings_collection_idx ON embeddings (collection);
 """
 PROFILE = """
@@ -51,7 +50,18 @@ chunks: {table: chunks, id: id, text: content, collection: collection, tenant: t
 embeddings: {table: embeddings, key: chunk_id, vector: embedding, model: model_name, input_hash: input_hash,
              collection: collection, tenant: tenant_id}
 distance: cosine
-""" % (MODEL, DIMS)
+"""
+
+
+def set_dims(dims: int) -> None:
+    global DIMS
+    DIMS = dims
+
+
+def model() -> str:
+    return f"hash-embed:{DIMS}"
+
+
 WORDS = np.array("vector index chunk tenant model backfill query source cosine table row text hash batch".split())
 
 
@@ -62,7 +72,7 @@ def load(dsn: str, rows: int, collections: int, tenants: int, batch: int = 50_00
     rng = np.random.default_rng(42)
     with psycopg.connect(dsn, autocommit=True) as conn:
         register_vector(conn)
-        conn.execute(SCHEMA)
+        conn.execute(SCHEMA % DIMS)
         for start in range(0, rows, batch):
             n = min(batch, rows - start)
             vectors = rng.standard_normal((n, DIMS), dtype=np.float32)
@@ -81,7 +91,7 @@ def load(dsn: str, rows: int, collections: int, tenants: int, batch: int = 50_00
                     cp.set_types(["int8", "text", "text", "vector", "text", "text"])
                     for i in range(n):
                         key = start + i
-                        cp.write_row((key, f"c{key % collections}", f"t{key % tenants}", vectors[i], MODEL,
+                        cp.write_row((key, f"c{key % collections}", f"t{key % tenants}", vectors[i], model(),
                                       hashlib.sha256(texts[i].encode()).hexdigest()))
             print(f"  loaded {start + n:,}/{rows:,}", file=sys.stderr, flush=True)
         conn.execute("VACUUM ANALYZE chunks")
@@ -185,7 +195,7 @@ def bench_size(pg, server_url: str, rows: int, args, tmp: Path) -> dict:
         print(f"  load {time.perf_counter() - started:.1f}s; index ({args.index}) "
               f"{build_index(dsn, args.index, rows):.1f}s", file=sys.stderr)
         profile = tmp / "profile.yaml"
-        profile.write_text(PROFILE)
+        profile.write_text(PROFILE % (model(), DIMS))
         count_s = time_count(dsn)
         floors, suites = [time_floor(dsn)], []
         for _ in range(2):
@@ -223,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=None,
                         help="recompute's sample (default: as the bound needs, 299 rows plus as many where errors cluster)")
     parser.add_argument("--index", choices=["ivfflat", "hnsw", "none"], default="ivfflat")
+    parser.add_argument("--dims", type=int, default=DIMS,
+                        help="the vectors' dimension (default 384; from 768 on pgvector stores each out of line)")
     args = parser.parse_args(argv)
+    set_dims(args.dims)
     sizes = [n for group in args.rows for n in group]
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-checks-") as tmp:
@@ -231,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             # The embedding server in a process of its own, unpaced, as Ollama runs beside the harness (not a
             # thread of this process holding its interpreter lock while it encodes answers).
-            with paced_server() as url:
+            with paced_server(model=model()) as url:
                 for rows in sizes:
                     results.append(bench_size(pg, url, rows, args, Path(tmp)))
         finally:

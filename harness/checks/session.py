@@ -29,7 +29,7 @@ from ..target import Target
 from .no_collection import NoCollection, measure
 from .outcome import PASS, UNPROVEN, Outcome, unproven
 from .shape import Shape
-from .stats import CollectionStats, Pass, gather, probe
+from .stats import CollectionStats, Pass, gather, probe, stored_out_of_line
 
 DEFAULT_TIMEOUT_MS = 60_000  # each statement's timeout, by default, on empty tables
 TIMEOUT_MS_PER_GB = 60_000  # and this much more per GB of the chunk and embedding tables: the pass reads them whole
@@ -306,7 +306,8 @@ class CheckSession:
                 kept, counts = self._release_held() if tenant is None else (None, None)
                 with kept or self.read_only(tenant, snapshot=True) as conn:
                     found: Pass = gather(conn, self.shape, collections, self.model, dims, check_dims=declared is None,
-                                         probe=probe(dims) if dims else None, counts=counts)
+                                         probe=probe(dims) if dims else None, counts=counts,
+                                         out_of_line=stored_out_of_line(self.declared()[1], dims))
                     spools.append(found.spool)
                     bound(spools)
                     # Without chunks.tenant the rows carry no owner: a view's rows are its tenant's, where row-level

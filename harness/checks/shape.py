@@ -20,6 +20,12 @@ NULL = sql.SQL("NULL")
 @dataclass(frozen=True)
 class Shape:
     target: Target
+    # The vector as the expressions below read it: the column, or a copy of it read once (``stats.read_once``)
+    vector_expr: sql.Composable | None = None
+
+    @property
+    def vector(self) -> sql.Composable:
+        return self.vector_expr if self.vector_expr is not None else self.target.vector
 
     @property
     def profile(self):
@@ -65,15 +71,15 @@ class Shape:
 
     def norm(self) -> sql.Composable:
         # vector_norm is unambiguous; halfvec and sparsevec cast to vector.
-        return sql.SQL("vector_norm({}::vector)").format(self.target.vector)
+        return sql.SQL("vector_norm({}::vector)").format(self.vector)
 
     def degenerate(self) -> sql.Composable:
         """The stored vector is one pgvector's distances cannot use (``Target.is_degenerate``): the counts need it."""
-        return self.target.is_degenerate(self.target.vector)
+        return self.target.is_degenerate(self.vector)
 
     def dims(self) -> sql.Composable:
         # vector_dims has no sparsevec form (a pass over a sparsevec column failed on it); the cast is free for vector.
-        return sql.SQL("vector_dims({}::vector)").format(self.target.vector)
+        return sql.SQL("vector_dims({}::vector)").format(self.vector)
 
     def emb_filter(self) -> sql.Composable:
         """How the app narrows a search to one collection (``%(collection)s``): the embedding side when it can."""

@@ -21,6 +21,7 @@ from ..db import Conn, one
 from ..introspect import unique_alone
 from ..model_names import other_model
 from ..profile import json_field
+from ..target import Target
 from .fingerprints import Spool, held_twice_in
 from .fingerprints import zeros as count_zeros
 from .shape import NULL, Shape
@@ -106,7 +107,7 @@ def probe(dims: int) -> str:
 def fingerprint(shape: Shape) -> sql.Composable:
     """One int8 per vector, equal for equal vectors: hashes of its norm and of its inner product with a fixed probe
     (``%(probe)s``; without a known dimension, of its bytes). Vectors seen twice are then compared exactly."""
-    v = sql.SQL("{}::vector").format(shape.target.vector)
+    v = sql.SQL("{}::vector").format(shape.vector)
     return sql.SQL("(hashfloat8extended(vector_norm({v}), 0) # CASE WHEN vector_dims({v}) = %(dims)s "
                    "THEN hashfloat8extended({v} <#> %(probe)s::vector, 1) ELSE hashtextextended(md5(vector_send({v})), 1) END)"
                    ).format(v=v)
@@ -118,7 +119,8 @@ def draw_key(shape: Shape) -> sql.Composable:
 
 
 def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool, unique_key: bool = False,
-              count_chunks: bool = True, narrow: bool = False, keyed_per_collection: bool = False) -> sql.Composed:
+              count_chunks: bool = True, narrow: bool = False, keyed_per_collection: bool = False,
+              out_of_line: bool = False) -> sql.Composed:
     """The one pass: every count the row checks need, every vector's fingerprint (duplicates found in the same
     statement) and the rows a sample may draw, for every checked collection, in one statement.
 
@@ -128,6 +130,8 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
 
     ``narrow``: the same counts, with each row reduced to its keys, flags and fingerprint in the scan's workers
     (``_narrowed``), for plans that would carry vectors through a sort or a spilling hash join (``gather``).
+
+    ``out_of_line``: the vectors are stored out of line (``stored_out_of_line``): each is read once (``read_once``).
 
     ``keyed_per_collection``: ``chunks.id`` names a chunk only within its collection (``keyed_per_collection``), so
     an embedding row is matched on its collection too, as ``Target.join`` (the engine's) matches it."""
@@ -140,7 +144,10 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     # What the pass needs of each vector: has one, its fingerprint, whether it has another dimension than expected,
     # and whether such a vector is zero (a zero vector of the expected dimension has the fingerprint
     # ``fingerprints.ZERO_FINGERPRINT``: both hashes of 0 are their seeds, ``fingerprints.zeros`` counts them).
-    v = t.vector
+    once = out_of_line and not shape.inline
+    if once:
+        shape = replace(shape, vector_expr=sql.SQL("e.bh_vec"))  # each vector fetched once (``read_once``)
+    v = shape.vector
     per_vector = {
         "has_vector": sql.SQL("{} IS NOT NULL").format(v),
         "fp": sql.SQL("CASE WHEN {v} IS NOT NULL THEN {fp} END").format(v=v, fp=fingerprint(shape)),
@@ -161,7 +168,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     else:
         has_c = sql.SQL("({} IS NOT NULL)").format(t.chunk_id)
         has_e = sql.SQL("({} IS NOT NULL)").format(shape.emb_key())
-        emb: sql.Composable = t.embedding_rows
+        emb: sql.Composable = read_once(t) if once else t.embedding_rows
         if narrow:
             # Each embedding row reduced, where it is read, to the columns compared and its per-vector values (the
             # set-returning generate_series keeps the planner from moving them above the join): a hash join that
@@ -170,7 +177,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
             columns = dict.fromkeys(c for c in (em.key, em.collection, em.tenant, em.model and json_field(em.model)[0],
                                                 em.input_hash, em.written_at) if c)
             emb = sql.SQL("(SELECT {cols}, {values}, generate_series(1, 1) AS bh_once FROM {e} AS e)").format(
-                cols=sql.SQL(", ").join(t.e(c) for c in columns), e=t.embedding_rows,
+                cols=sql.SQL(", ").join(t.e(c) for c in columns), e=emb,
                 values=sql.SQL(", ").join(sql.SQL("{} AS {}").format(expr, sql.Identifier(f"bh_{name}"))
                                           for name, expr in per_vector.items()))
             vector = {name: sql.SQL("e.{}").format(sql.Identifier(f"bh_{name}")) for name in per_vector}
@@ -251,6 +258,25 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     ).format(grouped=grouped, counted=counted, nulls=sql.SQL(", ").join([NULL] * 20))
 
 
+def stored_out_of_line(declared_type: str | None, dims: int | None) -> bool:
+    """Whether the column's vectors are stored out of line: past about 2 kB a row (a vector of 480 dimensions and up, a
+    halfvec of 950), where every function given the column fetches the vector again."""
+    written = (declared_type or "").rsplit(".", 1)[-1]
+    width = {"vector": 4, "halfvec": 2}.get(written.split("(")[0])
+    size = int(written.split("(")[1].rstrip(")")) if "(" in written else dims
+    return bool(width and size and 8 + width * size > 1900)
+
+
+def read_once(t: Target) -> sql.Composed:
+    """The embedding rows, each with ``bh_vec``: its vector as one copy in memory. A vector stored out of line (past
+    about 2 kB: 768 dimensions and up) is fetched again by every function given the column, five to seven times a row
+    in the pass (#12: 1.38 s against the floor's 0.38 s per 100,000 vectors of 768 dimensions; read once, 0.8 s).
+    pgvector's ``vector(v, -1, true)`` (its length coercion, called as a function so that it is never left out) returns
+    the value it reads; the set-returning ``generate_series`` keeps the planner from folding the copy into each use."""
+    return sql.SQL("(SELECT e.*, vector({v}::vector, -1, true) AS bh_vec, generate_series(1, 1) AS bh_read "
+                   "FROM {rows} AS e)").format(v=t.vector, rows=t.embedding_rows)
+
+
 PIECE_BYTES = 1 << 20  # fingerprint pairs per row of the pass's result: 65,536 vectors
 
 
@@ -319,14 +345,15 @@ class Pass:
 
 
 def gather(conn: Conn, shape: Shape, collections: list[str], model: str, dims: int | None, check_dims: bool, *,
-           probe: str | None = None, counts: list[tuple] | None = None) -> Pass:
+           probe: str | None = None, counts: list[tuple] | None = None, out_of_line: bool = False) -> Pass:
     """Run the one pass for every collection at once and fold its groups per collection (inside a snapshot
     transaction, so the row addresses it returns stay valid for the statements that follow). ``counts``: the
     chunk counts (``chunk_counts_sql`` rows) already read in this transaction's snapshot, not counted again."""
     em = shape.profile.embeddings
     unique = not shape.inline and _key_is_unique(conn, shape)
     options = dict(has_model=bool(em.model), has_hash=bool(em.input_hash), check_dims=check_dims and dims is not None,
-                   unique_key=unique, count_chunks=counts is None, keyed_per_collection=keyed_per_collection(conn, shape))
+                   unique_key=unique, count_chunks=counts is None, keyed_per_collection=keyed_per_collection(conn, shape),
+                   out_of_line=out_of_line)
     params = pass_params(collections, model, dims, probe)
     query = pass_query(conn, shape, params, **options)
     if counts is not None:

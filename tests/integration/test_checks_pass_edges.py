@@ -396,3 +396,41 @@ def test_chunks_filter_on_a_key_of_a_json_column_keeps_the_rows_of_that_value(em
     outcome = checked(coverage, "tenant_acme", text, embedded_db.dsn, embed_server.url)
     assert outcome.status == "passed", outcome.found
     assert "106 embedded, 0 missing" in outcome.found, outcome.found  # 107 chunks, the failed one left out
+
+
+def test_a_pass_reading_each_vector_once_counts_what_reading_it_at_each_use_counts(small_target):  # noqa: F811
+    """Vectors stored out of line (768 dimensions and up) were fetched again by each function of the pass, five to seven
+    times a row (#12: the pass 3.06 s against a floor of 0.85 s at 200,000 rows of 768); read once into a copy, the
+    pass must count the same: zero, degenerate and shared vectors, the rows and the sample's population."""
+    from harness.checks.shape import Shape
+    from harness.checks.stats import gather, probe
+    from harness.target import Target
+
+    from ..conftest import TEST_MODEL
+
+    dsn, profile = small_target
+    execute(dsn, "UPDATE note_vectors SET embedding = array_fill(0, ARRAY[384])::vector WHERE note_id = 3")
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT embedding FROM note_vectors WHERE note_id = 5) "
+                 "WHERE note_id = 6")
+    execute(dsn, "UPDATE note_vectors SET embedding = (SELECT array_agg(x * 1e20::float8)::vector FROM "
+                 "unnest(embedding::real[]) AS x) WHERE note_id = 9")
+    shape = Shape(Target(profile))
+    found = {}
+    for once in (False, True):
+        with psycopg.connect(dsn) as conn, conn.transaction():
+            conn.row_factory = psycopg.rows.dict_row
+            got = gather(conn, shape, ["notes"], TEST_MODEL, 384, False, probe=probe(384), out_of_line=once)
+            got.spool.close()
+            found[once] = (got.stats, got.rows, got.vectors, got.drawable, sorted(got.shared_fps))
+    assert found[True] == found[False]
+    stats = found[True][0]["notes"]
+    assert (stats.zero, stats.degenerate, len(found[True][4])) == (1, 1, 1), stats
+
+
+def test_vectors_past_about_two_kilobytes_are_read_once():
+    from harness.checks.stats import stored_out_of_line
+
+    assert [stored_out_of_line(t, d) for t, d in [("vector(384)", 384), ("vector(768)", 768), ("halfvec(768)", 768),
+                                                  ("halfvec(1024)", 1024), ("extensions.vector(1536)", None),
+                                                  ("vector", 768), ("vector", None), ("sparsevec(1000)", 1000)]] == [
+        False, True, False, True, True, True, False, False]
