@@ -131,7 +131,8 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     ``narrow``: the same counts, with each row reduced to its keys, flags and fingerprint in the scan's workers
     (``_narrowed``), for plans that would carry vectors through a sort or a spilling hash join (``gather``).
 
-    ``out_of_line``: the vectors are stored out of line (``stored_out_of_line``): each is read once (``read_once``).
+    ``out_of_line``: the vectors are stored out of line (``stored_out_of_line``): each is read once (``read_once``), in
+    the embedding rows or, inline, in the chunk table's.
 
     ``keyed_per_collection``: ``chunks.id`` names a chunk only within its collection (``keyed_per_collection``), so
     an embedding row is matched on its collection too, as ``Target.join`` (the engine's) matches it."""
@@ -144,9 +145,9 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     # What the pass needs of each vector: has one, its fingerprint, whether it has another dimension than expected,
     # and whether such a vector is zero (a zero vector of the expected dimension has the fingerprint
     # ``fingerprints.ZERO_FINGERPRINT``: both hashes of 0 are their seeds, ``fingerprints.zeros`` counts them).
-    once = out_of_line and not shape.inline
-    if once:
-        shape = replace(shape, vector_expr=sql.SQL("e.bh_vec"))  # each vector fetched once (``read_once``)
+    once = out_of_line
+    if once:  # each vector fetched once (``read_once``)
+        shape = replace(shape, vector_expr=sql.SQL("{}.bh_vec").format(sql.Identifier(t.emb_alias)))
     v = shape.vector
     per_vector = {
         "has_vector": sql.SQL("{} IS NOT NULL").format(v),
@@ -162,7 +163,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     vector = per_vector
     if shape.inline:
         has_c, has_e = sql.SQL("true"), sql.SQL("true")
-        frm = sql.SQL("{} AS c{}").format(t.chunk_table, each)
+        frm = sql.SQL("{} AS c{}").format(read_once(t) if once else t.chunk_table, each)
         scope = shape.chunks_in()
         matched = vector["has_vector"]
     else:
@@ -268,13 +269,15 @@ def stored_out_of_line(declared_type: str | None, dims: int | None) -> bool:
 
 
 def read_once(t: Target) -> sql.Composed:
-    """The embedding rows, each with ``bh_vec``: its vector as one copy in memory. A vector stored out of line (past
+    """The embedding rows (the chunk table where the vector is inline), each with ``bh_vec``: its vector as one copy
+    in memory. A vector stored out of line (past
     about 2 kB: 768 dimensions and up) is fetched again by every function given the column, five to seven times a row
     in the pass (#12: 1.38 s against the floor's 0.38 s per 100,000 vectors of 768 dimensions; read once, 0.8 s).
     pgvector's ``vector(v, -1, true)`` (its length coercion, called as a function so that it is never left out) returns
     the value it reads; the set-returning ``generate_series`` keeps the planner from folding the copy into each use."""
-    return sql.SQL("(SELECT e.*, vector({v}::vector, -1, true) AS bh_vec, generate_series(1, 1) AS bh_read "
-                   "FROM {rows} AS e)").format(v=t.vector, rows=t.embedding_rows)
+    a = sql.Identifier(t.emb_alias)
+    return sql.SQL("(SELECT {a}.*, vector({v}::vector, -1, true) AS bh_vec, generate_series(1, 1) AS bh_read "
+                   "FROM {rows} AS {a})").format(a=a, v=t.vector, rows=t.chunk_table if t.inline else t.embedding_rows)
 
 
 PIECE_BYTES = 1 << 20  # fingerprint pairs per row of the pass's result: 65,536 vectors

@@ -398,12 +398,14 @@ def test_chunks_filter_on_a_key_of_a_json_column_keeps_the_rows_of_that_value(em
     assert "106 embedded, 0 missing" in outcome.found, outcome.found  # 107 chunks, the failed one left out
 
 
-def test_a_pass_reading_each_vector_once_counts_what_reading_it_at_each_use_counts(small_target):  # noqa: F811
+@pytest.mark.parametrize("inline", [False, True], ids=["embedding table", "inline"])
+def test_a_pass_reading_each_vector_once_counts_what_reading_it_at_each_use_counts(small_target, inline):  # noqa: F811
     """Vectors stored out of line (768 dimensions and up) were fetched again by each function of the pass, five to seven
     times a row (#12: the pass 3.06 s against a floor of 0.85 s at 200,000 rows of 768); read once into a copy, the
     pass must count the same: zero, degenerate and shared vectors, the rows and the sample's population."""
     from harness.checks.shape import Shape
     from harness.checks.stats import gather, probe
+    from harness.profile import parse_profile
     from harness.target import Target
 
     from ..conftest import TEST_MODEL
@@ -414,6 +416,12 @@ def test_a_pass_reading_each_vector_once_counts_what_reading_it_at_each_use_coun
                  "WHERE note_id = 6")
     execute(dsn, "UPDATE note_vectors SET embedding = (SELECT array_agg(x * 1e20::float8)::vector FROM "
                  "unnest(embedding::real[]) AS x) WHERE note_id = 9")
+    if inline:
+        execute(dsn, "CREATE TABLE inline_notes AS SELECT n.id, n.body, v.embedding FROM notes n "
+                     "JOIN note_vectors v ON v.note_id = n.id")
+        profile = parse_profile(f"name: inline\nprovider: {{model: {TEST_MODEL}, url: {profile.provider.url}}}\n"
+                                "chunks: {table: inline_notes, id: id, text: body, collection_name: notes}\n"
+                                "embeddings: {vector: embedding}\n")
     shape = Shape(Target(profile))
     found = {}
     for once in (False, True):
