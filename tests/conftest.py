@@ -105,8 +105,17 @@ class Database:
             return conn.execute(query, params).fetchone()[0]
 
     def execute(self, query, params=None) -> None:
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            conn.execute(query, params)
+        # A set-up's DDL (GRANT, then ALTER TABLE) may deadlock with autovacuum's in-place update of the same pg_class
+        # row on a freshly cloned database (Postgres 17+ makes that update wait for the GRANT): the statement was
+        # rolled back whole, so it runs again.
+        for attempt in range(3):
+            try:
+                with psycopg.connect(self.dsn, autocommit=True) as conn:
+                    conn.execute(query, params)
+                return
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 2:
+                    raise
 
 
 def _database(pg, template: str):
