@@ -354,6 +354,11 @@ class BatchWriter:
                 dbmod.apply_session(self.conn, session)
             self.conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(STAGE)))
             self._copy(copy_sql, self._types, names, batch)
+            # No autovacuum analyses a temporary table: the planner, guessing ten times the batch's rows from its
+            # pages, hashed the whole embedding table three times a batch instead of probing its key index (#12: a
+            # model switch quadratic in the table's size). Its key columns alone: a few milliseconds a batch.
+            self.conn.execute(sql.SQL("ANALYZE {} ({})").format(
+                sql.Identifier(STAGE), sql.SQL(", ").join(sql.Identifier(c) for c in names if c in ("k", "coll"))))
             for statement in self._apply_sql(batch.collections[0], read_at=batch.read_at):
                 cur = self.conn.execute(statement)
             written = self._updated(batch, cur, sql.SQL("{} AS s").format(sql.Identifier(STAGE)))
