@@ -27,8 +27,9 @@ _CONFIG = re.compile(r"""\bconfig\(\s*(['"])(?P<key>[\w.-]+)\1\s*(?:,\s*(['"])(?
 # openai-php (its Laravel facade or a client): `OpenAI::embeddings()->create([...])`, `$client->embeddings()->create(`
 _OPENAI_PHP = re.compile(r"(?:\bOpenAI\s*::|\$\w+\s*->)\s*embeddings\(\s*\)\s*->\s*create\s*\(")
 _MODEL_KEY = re.compile(r"""(['"])model\1\s*=>\s*(['"])(?P<m>[^'"]+)\2""")
-# Prism: `Prism::embeddings()->using(Provider::Ollama, 'model')` (or the provider as a string, `'ollama'`)
-_PRISM = re.compile(r"""\bPrism\s*::\s*embeddings\s*\(\s*\)\s*->\s*using\s*\(\s*(?:Provider\s*::\s*(?P<p>\w+)|(['"])(?P<p2>\w+)\2)"""
+# Prism: `Prism::embeddings()->using(Provider::Ollama, 'model')` (or the provider as a string, `'ollama'`), other
+# options of the builder before it or after it (`->withClientOptions([...])->using(...)`) in the same statement
+_PRISM = re.compile(r"""\bPrism\s*::\s*embeddings\s*\(\s*\)[^;]*?->\s*using\s*\(\s*(?:Provider\s*::\s*(?P<p>\w+)|(['"])(?P<p2>\w+)\2)"""
                     r"""\s*,\s*(['"])(?P<m>[^'"]+)\4""")
 # `env('NAME', 'default')`, a number's default unquoted and cast (`(int) env('DIMENSIONS', 768)`)
 _ENV = re.compile(r"""^\s*(?:\(int\)\s*)?env\(\s*(['"])(?P<name>\w+)\1\s*"""

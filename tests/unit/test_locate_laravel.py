@@ -351,3 +351,34 @@ def test_a_blueprints_dimension_given_as_a_config_key_is_the_value_the_config_fi
         "        });\n    }\n};\n")
     found = {(d.column, d.dimensions, d.dims_env) for d in locate(tmp_path).declarations}
     assert found == {("embedding", dims, env), ("summary_embedding", 384, None)}, found
+
+
+CHAINED_PRISM = '''<?php
+namespace App\\Services;
+
+use Prism\\Prism\\Prism;
+use Prism\\Prism\\Enums\\Provider;
+
+class Chained
+{
+    public function embed(string $text): array
+    {
+        return Prism::embeddings()
+            ->withClientOptions(['timeout' => 60])
+            ->using(Provider::Ollama, 'mxbai-embed-large')
+            ->fromInput($text)
+            ->asEmbeddings()->embeddings[0]->embedding;
+    }
+}
+'''
+
+
+def test_a_prism_call_given_client_options_before_its_provider_names_its_model_and_url(tmp_path):
+    """Prism's builder takes its options in any order: `embeddings()->withClientOptions([...])->using(Provider::Ollama,
+    'model')` is the same call (it was not read: the provider had to follow `embeddings()` at once)."""
+    (tmp_path / "app" / "Services").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "app" / "Services" / "Chained.php").write_text(CHAINED_PRISM)
+    (tmp_path / "config" / "prism.php").write_text(PRISM_CONFIG)
+    calls = {(c.line, c.kind, c.model, c.url, c.url_env) for c in locate(tmp_path).embedding_calls}
+    assert calls == {(11, "ollama-prism", "mxbai-embed-large", "http://localhost:11434", "OLLAMA_URL")}, calls
