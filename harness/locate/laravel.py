@@ -31,9 +31,10 @@ _MODEL_KEY = re.compile(r"""(['"])model\1\s*=>\s*(['"])(?P<m>[^'"]+)\2""")
 # options of the builder before it or after it (`->withClientOptions([...])->using(...)`) in the same statement
 _PRISM = re.compile(r"""\bPrism\s*::\s*embeddings\s*\(\s*\)[^;]*?->\s*using\s*\(\s*(?:Provider\s*::\s*(?P<p>\w+)|(['"])(?P<p2>\w+)\2)"""
                     r"""\s*,\s*(['"])(?P<m>[^'"]+)\4""")
-# `env('NAME', 'default')`, a number's default unquoted and cast (`(int) env('DIMENSIONS', 768)`)
+# `env('NAME', 'default')`, a number's default unquoted and cast (`(int) env('DIMENSIONS', 768)`); a default computed
+# (`env('IMPORT_DIRECTORY', storage_path('app/imports'))`) is no literal to say, but the name is read all the same
 _ENV = re.compile(r"""^\s*(?:\(int\)\s*)?env\(\s*(['"])(?P<name>\w+)\1\s*"""
-                  r"""(?:,\s*(?:(['"])(?P<default>[^'"]*)\3|(?P<number>\d+))\s*)?\)""")
+                  r"""(?:\)|,\s*(?:(?:(['"])(?P<default>[^'"]*)\3|(?P<number>\d+))\s*\))?)""")
 
 
 def artisan_command(root: Path, rel: str, data: bytes) -> Entrypoint | None:
@@ -80,7 +81,8 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
 
     texts = {rel: text, **{used: t for used in _used(folder, text) if (t := read(used)) is not None}}
     calls = with_config(_calls_of(root, folder, rel, text), read)
-    env: dict[str, str | None] = {}
+    # what a library reads for its call (Prism: config/prism.php's `providers.ollama.url`), where the files name no key
+    env: dict[str, str | None] = {c.url_env: c.url for c in calls if c.url_env}
     for path, t in texts.items():
         for m in _CONFIG.finditer(t):
             first, *keys = m.group("key").split(".")
