@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from .contract import Contract, _mask
+from .contract import Contract, _keeps, _mask
 from .embedding_calls import EmbeddingCall
 from .embedding_calls import has_calls as _has_calls
 from .embedding_calls import scan as _scan_calls
@@ -22,6 +22,8 @@ _SIGNATURE = re.compile(r"""\$signature\s*=\s*(['"])(?P<sig>[^'"]+)\1""")
 _USE = re.compile(r"(?m)^\s*use\s+App\\(?P<cls>[\w\\]+)\s*;")
 # A worker that drains a queue until stopped: given --once, it stops when the queue is empty.
 _ONCE = re.compile(r"\{\s*--once\s*\}")
+# What reaches the application's database: the query builder or schema facade, an Eloquent model used or declared.
+_DATABASE = re.compile(r"\b(?:DB|Schema)\s*::|^\s*use\s+App\\Models\\|\bextends\s+(?:Model|Authenticatable|Pivot)\b", re.M)
 _MODEL_VAR = re.compile(r"""(['"])model\1\s*=>\s*\$(?P<var>\w+)""")
 _CONFIG = re.compile(r"""\bconfig\(\s*(['"])(?P<key>[\w.-]+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
 # openai-php (its Laravel facade or a client): `OpenAI::embeddings()->create([...])`, `$client->embeddings()->create(`
@@ -88,7 +90,9 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
             first, *keys = m.group("key").split(".")
             if keys and (found := _setting(path, first, keys, m.group("default"), read)) and found[1]:
                 env.setdefault(found[1], found[0])
-    database = read(f"{folder}/config/database.php" if str(folder) != "." else "config/database.php") or ""
+    # a command none of whose files reach the database (a demo printing a vector) reads none of its settings
+    reaches = any(_DATABASE.search(t) for t in texts.values())
+    database = (read(f"{folder}/config/database.php" if str(folder) != "." else "config/database.php") or "") if reaches else ""
     connection = _array_value(database, ["connections", "pgsql"]) or ""
     # the default connection's env picks a driver (`pgsql`, `sqlite`): a choice the app's .env makes, not a value
     selector = _ENV.match((_array_value(database, ["default"]) or "").split("\n", 1)[0])
@@ -104,6 +108,7 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
                                        if d and not re.search(r"PASS|SECRET|KEY|TOKEN", n)),
                     hardcoded_models=tuple(dict.fromkeys(c.model for c in calls if c.model and not c.model_env)),
                     embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
+                    keeps=tuple(k for path, t in texts.items() for k in _keeps(path, t, "php")),
                     selectors=(selector.group("name"),) if selector else ())
 
 

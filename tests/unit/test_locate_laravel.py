@@ -61,6 +61,7 @@ namespace App\\Console\\Commands;
 
 use App\\Services\\Embedder;
 use Illuminate\\Console\\Command;
+use Illuminate\\Support\\Facades\\DB;
 
 class FillPassages extends Command
 {
@@ -69,6 +70,7 @@ class FillPassages extends Command
 
     public function handle(Embedder $embedder)
     {
+        $waiting = DB::table('passages')->whereNull('embedding')->limit(64)->get();
         return Command::SUCCESS;
     }
 }
@@ -443,3 +445,42 @@ def test_a_config_keys_env_read_with_a_computed_default_is_read_by_the_command(t
     c = command_contract("php artisan import-passages", prism_app(tmp_path), tmp_path)
     assert "IMPORT_DIRECTORY" in c.reads_env, c.reads_env
     assert not [d for n, d in c.env_defaults if n == "IMPORT_DIRECTORY"], c.env_defaults
+
+
+DEMO_COMMAND = '''<?php
+namespace App\\Console\\Commands;
+
+use Illuminate\\Console\\Command;
+use Prism\\Prism\\Enums\\Provider;
+use Prism\\Prism\\Prism;
+
+class TextEmbeddingCommand extends Command
+{
+    protected $signature = 'ollama:text-embed';
+
+    public function handle()
+    {
+        $response = Prism::embeddings()
+            ->using(Provider::Ollama, 'mxbai-embed-large')
+            ->fromInput('Welcome to Spatula City!')
+            ->asEmbeddings();
+        $this->line(implode(', ', $response->embeddings[0]->embedding));
+        return self::SUCCESS;
+    }
+}
+'''
+
+
+def test_an_artisan_command_that_embeds_and_keeps_nothing_is_no_backfill(tmp_path):
+    """A demo printing a text's vector touches no database, whatever config/database.php holds: it keeps nothing, and
+    the command that writes what it embeds is the backfill (the demo was drafted: its name says `embed`)."""
+    root = prism_app(tmp_path)
+    (root / "app/Console/Commands/TextEmbeddingCommand.php").write_text(DEMO_COMMAND)
+    located = locate(root)
+    demo = next(e for e in located.entrypoints if e.name == "ollama:text-embed")
+    assert demo.keeps_nothing and not demo.may_embed, demo.contract
+    assert located.best_entrypoint is not None and located.best_entrypoint.command == "php artisan import-passages", \
+        located.entrypoints
+    importer = located.best_entrypoint.contract
+    assert importer is not None and importer.keeps, importer
+    assert {"DB_HOST", "DB_PASSWORD"} <= set(importer.reads_env), importer.reads_env
