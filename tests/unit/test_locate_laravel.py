@@ -484,3 +484,25 @@ def test_an_artisan_command_that_embeds_and_keeps_nothing_is_no_backfill(tmp_pat
     importer = located.best_entrypoint.contract
     assert importer is not None and importer.keeps, importer
     assert {"DB_HOST", "DB_PASSWORD"} <= set(importer.reads_env), importer.reads_env
+
+
+def test_a_raw_order_by_of_an_eloquent_query_says_its_distance_on_the_models_table(tmp_path):
+    """`Lyric::query()->orderByRaw('embedding <=> ?::vector', [$v])`: a fragment of SQL the builder takes (no SELECT
+    or ORDER BY in the string: it was not read as SQL), on the table of the model the query starts from: its
+    `$table`, else Laravel's convention."""
+    (tmp_path / "app" / "Models").mkdir(parents=True)
+    (tmp_path / "app" / "Models" / "Lyric.php").write_text(
+        "<?php\nnamespace App\\Models;\n\nuse Illuminate\\Database\\Eloquent\\Model;\n\n"
+        "class Lyric extends Model\n{\n    protected $table = 'song_lyrics';\n}\n")
+    (tmp_path / "app" / "Models" / "Poem.php").write_text(
+        "<?php\nnamespace App\\Models;\n\nuse Illuminate\\Database\\Eloquent\\Model;\n\nclass Poem extends Model\n{\n}\n")
+    (tmp_path / "app" / "Search.php").write_text(
+        "<?php\nnamespace App;\n\nuse App\\Models\\Lyric;\nuse App\\Models\\Poem;\n\nclass Search\n{\n"
+        "    public function lyric(string $v)\n    {\n"
+        "        return Lyric::query()\n            ->select(['id', 'name'])\n"
+        "            ->orderByRaw('embedding <=> ?::vector', [$v])\n            ->first();\n    }\n\n"
+        "    public function poem(string $v)\n    {\n"
+        "        return Poem::whereNotNull('vec')->orderByRaw(\"vec <-> ?\", [$v])->limit(3)->get();\n    }\n}\n")
+    found = {(u.path, u.line, u.distance, u.kind, u.table, u.column) for u in locate(tmp_path).distances}
+    assert found == {("app/Search.php", 13, "cosine", "laravel", "song_lyrics", "embedding"),
+                     ("app/Search.php", 19, "l2", "laravel", "poems", "vec")}, found
