@@ -541,8 +541,7 @@ _LARAVEL_CHAIN_FROM = re.compile(r"""\bDB\s*::\s*table\s*\(\s*(['"])(?P<t>\w+)\1
 def _laravel(rel: str, code: str) -> list[DistanceUse]:
     """pgvector-php's ``nearestNeighbors`` in an Eloquent model, on its table: ``$table``, else Laravel's convention
     (``BlogPost`` -> ``blog_posts``); the operators of the builder's raw fragments."""
-    name = _laravel_tables(code)
-    name = next(iter(name.values())) if len(name) == 1 else None
+    name = next(iter(_laravel_tables(code).values()), None)
     out = [DistanceUse(rel, line_of(code, m.start()), distance, "laravel", name, m.group("col"),
                        f"Distance::{m.group('d')}")
            for m in _LARAVEL_NEIGHBORS.finditer(code) if (distance := _LARAVEL_DISTANCE.get(m.group("d")))]
