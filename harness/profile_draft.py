@@ -239,6 +239,8 @@ def _unreachable(contract: Any, model: str | None = None) -> str:
         why.append(f"it reaches its database only through an HTTP API ({', '.join(apis)}), never DATABASE_URL")
     if contract.drops:
         why.append(contract.drops)
+    if contract.adds_only:
+        why.append(contract.adds_only)
     if contract.openai_base_url() == "":
         why.append("it embeds with openai-node 3's client, which takes no base URL but from code: it calls "
                    "api.openai.com, never the provider")

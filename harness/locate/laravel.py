@@ -15,6 +15,8 @@ from .embedding_calls import EmbeddingCall
 from .embedding_calls import has_calls as _has_calls
 from .embedding_calls import scan as _scan_calls
 from .entrypoints import Entrypoint
+from .lexing import lex
+from .literals import line_of
 from .schema import VectorDeclaration
 
 _COMMAND = re.compile(r"\bclass\s+\w+\s+extends\s+Command\b")
@@ -24,6 +26,13 @@ _USE = re.compile(r"(?m)^\s*use\s+App\\(?P<cls>[\w\\]+)\s*;")
 _ONCE = re.compile(r"\{\s*--once\s*\}")
 # What reaches the application's database: the query builder or schema facade, an Eloquent model used or declared.
 _DATABASE = re.compile(r"\b(?:DB|Schema)\s*::|^\s*use\s+App\\Models\\|\bextends\s+(?:Model|Authenticatable|Pivot)\b", re.M)
+# What adds a row (Eloquent's create on a model or relation, the builder's insert, SQL's INSERT), and what changes one
+# there is (an update, a save, an upsert; a save may insert too, so it counts as a change): a command whose files add
+# and change nothing is an importer.
+_ADDS = re.compile(r"\b[A-Z]\w*\s*::\s*(?:create|forceCreate|insert|firstOrCreate)\s*\(|->\s*(?:create|createMany|insert"
+                   r"|insertGetId|firstOrCreate)\s*\(|(?i:\bINSERT\s+INTO\b)")
+_CHANGES = re.compile(r"(?:->|::)\s*(?:update|save|saveQuietly|saveMany|fill|forceFill|upsert|updateOrCreate|updateOrInsert"
+                      r"|firstOrNew|push)\s*\(|(?i:\bUPDATE\s+[\w\".]+\s+SET\b)")
 _MODEL_VAR = re.compile(r"""(['"])model\1\s*=>\s*\$(?P<var>\w+)""")
 _CONFIG = re.compile(r"""\bconfig\(\s*(['"])(?P<key>[\w.-]+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
 # openai-php (its Laravel facade or a client): `OpenAI::embeddings()->create([...])`, `$client->embeddings()->create(`
@@ -109,7 +118,20 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
                     hardcoded_models=tuple(dict.fromkeys(c.model for c in calls if c.model and not c.model_env)),
                     embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
                     keeps=tuple(k for path, t in texts.items() for k in _keeps(path, t, "php")),
-                    selectors=(selector.group("name"),) if selector else ())
+                    selectors=(selector.group("name"),) if selector else (), adds_only=_adds_only(texts))
+
+
+def _adds_only(texts: dict[str, str]) -> str:
+    """Why the files only add rows ("" where they change one, or add none): the first place one is added."""
+    code = {path: lex(t, "php")[0] for path, t in texts.items()}
+    if any(_CHANGES.search(c) for c in code.values()):
+        return ""
+    added = next(((path, m) for path, c in code.items() if (m := _ADDS.search(c))), None)
+    if added is None:
+        return ""
+    path, m = added
+    call = re.sub(r"\s+", "", m.group(0)).rstrip("(")
+    return f"it only adds rows ({call} at {path}:{line_of(code[path], m.start())}) and updates none: it re-embeds no row there is"
 
 
 def _used(folder: PurePosixPath, text: str) -> list[str]:
@@ -129,7 +151,7 @@ def _calls_of(root: Path, folder: PurePosixPath, rel: str, text: str) -> list[Em
 
 def embedding_calls(rel: str, text: str) -> list[EmbeddingCall]:
     """openai-php's and Prism's embedding calls of a PHP file, each with the model it names."""
-    from .literals import call_args, line_of
+    from .literals import call_args
 
     found = []
     for m in _OPENAI_PHP.finditer(text):

@@ -169,6 +169,8 @@ class LocateResult:
                 lines.append(f"    contract: {e.contract.text()}")
             if e.contract is not None and e.contract.drops:
                 lines.append(f"    {e.contract.drops}: no backfill of the rows there, the draft leaves it out")
+            if e.contract is not None and e.contract.adds_only:
+                lines.append(f"    {e.contract.adds_only}: the draft leaves it out")
             if e.evaluation:
                 lines.append(f"    an evaluation's or benchmark's (under {e.evaluation}): it loads its own data set, "
                              "not the application's rows: a candidate only, not taken as the backfill")

@@ -7864,27 +7864,30 @@ def test_prism_demo_laravel_lyrics_embedded_through_prism_located_drafted_backfi
         ("SongCreator.php", "lyrics", "cosine", "laravel"),
         ("OllamaRhymesWeirdlyCommand.php", "lyrics", "cosine", "laravel")}, located["distances"]
     entrypoints = {e["command"]: e for e in located["entrypoints"]}
-    # the demo printing a vector keeps nothing (it was drafted, its name saying `embed`); the importer is the draft's
+    # the demo printing a vector keeps nothing (it was drafted, its name saying `embed`); the importer is the best one
     assert not entrypoints["php artisan ollama:text-embed"]["may_embed"], entrypoints
     assert located["entrypoints"][[e["may_embed"] for e in located["entrypoints"]].index(True)]["command"] == \
         "php artisan import-documents", located["entrypoints"]
+    # its contract: Prism's OLLAMA_URL and the pgsql connection's PG_DB_* names (not the MySQL default's DB_*), the
+    # import folder's IMPORT_DIRECTORY (a computed default), and that it only adds rows
+    importer = entrypoints["php artisan import-documents"]["contract"]
+    assert importer["backfill_env"] == {"OLLAMA_URL": "{provider_url}", "DB_URL": "{database_url}",
+                                        "PG_DB_HOST": "{database_host}", "PG_DB_PORT": "{database_port}",
+                                        "PG_DB_DATABASE": "{database_name}", "PG_DB_USERNAME": "{database_user}",
+                                        "PG_DB_PASSWORD": "{database_password}"}, importer
+    assert "IMPORT_DIRECTORY" in importer["reads_env"], importer
+    adds_only = ("it only adds rows (Lyric::create at app/Console/Commands/ImportDocumentsCommand.php:50) and updates "
+                 "none: it re-embeds no row there is")
+    assert importer["adds_only"] == adds_only, importer
     assert trial.init.json["todo"] == [], trial.init.out
     drafted = trial.profile.read_text()
     raw = yaml.safe_load(drafted)
     assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
-            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"], raw["backfill"]["command"]) == (
-        "lyrics", "id", "original_text", "embedding", "mxbai-embed-large", 1024, "cosine",
-        "php artisan import-documents"), drafted
-    # Prism's OLLAMA_URL and the pgsql connection's PG_DB_* names (not the MySQL default's DB_*); IMPORT_DIRECTORY
-    # (a computed default) said beside them
-    assert raw["backfill"]["env"] == {"OLLAMA_URL": "{provider_url}", "DB_URL": "{database_url}",
-                                      "PG_DB_HOST": "{database_host}", "PG_DB_PORT": "{database_port}",
-                                      "PG_DB_DATABASE": "{database_name}", "PG_DB_USERNAME": "{database_user}",
-                                      "PG_DB_PASSWORD": "{database_password}"}, drafted
-    assert "IMPORT_DIRECTORY" in next(x for x in drafted.splitlines() if "also reads" in x), drafted
-    scoped = {c["check"]: (c["status"], c["found"]) for c in trial.scope.json["checks"]}
-    assert scoped["command reaches the provider"] == ("passed", "it reads OLLAMA_URL"), scoped
-    assert scoped["command uses the model"] == ("passed", "it hard-codes mxbai-embed-large"), scoped
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "lyrics", "id", "original_text", "embedding", "mxbai-embed-large", 1024, "cosine"), drafted
+    # an importer re-embeds none of the rows there are (it was drafted as the backfill): left out, saying why
+    assert not (raw.get("backfill") or {}), drafted
+    assert f"left out: {adds_only}; run with --engine" in drafted, drafted
     assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
     assert_whole_procedure_ok(trial, empty_db, "lyrics", "embedding", len(ids), needed=0)
 

@@ -506,3 +506,21 @@ def test_a_raw_order_by_of_an_eloquent_query_says_its_distance_on_the_models_tab
     found = {(u.path, u.line, u.distance, u.kind, u.table, u.column) for u in locate(tmp_path).distances}
     assert found == {("app/Search.php", 13, "cosine", "laravel", "song_lyrics", "embedding"),
                      ("app/Search.php", 19, "l2", "laravel", "poems", "vec")}, found
+
+
+def test_an_artisan_command_that_only_creates_rows_is_no_backfill_of_the_rows_there(tmp_path):
+    """An importer (`Passage::create([...])` for each file it reads, no update) adds rows and re-embeds none there is:
+    its contract says so, and the draft leaves it out (it was drafted as the backfill); a command that also updates
+    (`->update([...])`, `UPDATE ... SET`) is judged as before."""
+    from harness.locate.contract import command_contract
+
+    root = prism_app(tmp_path)
+    c = command_contract("php artisan import-passages", root, root)
+    assert c.adds_only == ("it only adds rows (Passage::create at app/Console/Commands/ImportPassages.php:22) and "
+                           "updates none: it re-embeds no row there is"), c.adds_only
+    assert c.as_dict()["adds_only"] == c.adds_only
+    command = root / "app/Console/Commands/ImportPassages.php"
+    command.write_text(command.read_text().replace(
+        "Passage::create(['embedding' => $response->embeddings[0]->embedding, 'content' => $text]);",
+        "Passage::where('path', $file)->update(['embedding' => $response->embeddings[0]->embedding]);"))
+    assert command_contract("php artisan import-passages", root, root).adds_only == ""
