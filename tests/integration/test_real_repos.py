@@ -7885,6 +7885,10 @@ def test_prism_demo_laravel_lyrics_embedded_through_prism_located_drafted_backfi
     assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
             raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
         "lyrics", "id", "original_text", "embedding", "mxbai-embed-large", 1024, "cosine"), drafted
+    # the app's name for Prism's URL, its one default said once with the five calls reading it (it was said 5 times)
+    provider_url = next(x for x in drafted.splitlines() if x.startswith('  url: "${OLLAMA_HOST:-}"'))
+    assert "the application reads OLLAMA_URL (default http://ollama:11434 at " in provider_url, provider_url
+    assert provider_url.count("http://ollama:11434") == 1 and provider_url.count(".php:") == 5, provider_url
     # an importer re-embeds none of the rows there are (it was drafted as the backfill): left out, saying why
     assert not (raw.get("backfill") or {}), drafted
     assert f"left out: {adds_only}; run with --engine" in drafted, drafted
