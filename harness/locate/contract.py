@@ -96,6 +96,9 @@ class Contract:
     # why running it only adds rows (an importer creating one for each file it reads) and updates none: it re-embeds no
     # row there is, whatever it embeds
     adds_only: str = ""
+    # why it answers a question (it searches by distance and asks a language model): what it embeds is the question,
+    # never a stored row, whatever its name says
+    answers: str = ""
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -183,7 +186,8 @@ class Contract:
                         flag_defaults=u(self.flag_defaults, other.flag_defaults),
                         flag_aliases=u(self.flag_aliases, other.flag_aliases),
                         database_clients=u(self.database_clients, other.database_clients),
-                        drops=self.drops or other.drops, adds_only=self.adds_only or other.adds_only)
+                        drops=self.drops or other.drops, adds_only=self.adds_only or other.adds_only,
+                        answers=self.answers or other.answers)
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command

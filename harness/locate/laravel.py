@@ -33,6 +33,11 @@ _ADDS = re.compile(r"\b[A-Z]\w*\s*::\s*(?:create|forceCreate|insert|firstOrCreat
                    r"|insertGetId|firstOrCreate)\s*\(|(?i:\bINSERT\s+INTO\b)")
 _CHANGES = re.compile(r"(?:->|::)\s*(?:update|save|saveQuietly|saveMany|fill|forceFill|upsert|updateOrCreate|updateOrInsert"
                       r"|firstOrNew|push)\s*\(|(?i:\bUPDATE\s+[\w\".]+\s+SET\b)")
+# A search by distance (a raw builder fragment's operator, pgvector-php's nearestNeighbors) and a language model asked
+# (Prism's text or structured request, openai-php's chat or completions): together, a RAG question.
+_SEARCHES = re.compile(r"""->\s*(?:orderBy|select|where|orWhere|having)Raw\s*\(\s*['"][^'"]*?(?P<op><=>|<->|<#>)"""
+                       r"""|->\s*(?P<nn>nearestNeighbors)\s*\(""")
+_ASKS = re.compile(r"\bPrism\s*::\s*(?:text|structured)\s*\(|\bOpenAI\s*::\s*(?:chat|completions)\s*\(|->\s*chat\s*\(\s*\)\s*->\s*create\s*\(")
 _MODEL_VAR = re.compile(r"""(['"])model\1\s*=>\s*\$(?P<var>\w+)""")
 _CONFIG = re.compile(r"""\bconfig\(\s*(['"])(?P<key>[\w.-]+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
 # openai-php (its Laravel facade or a client): `OpenAI::embeddings()->create([...])`, `$client->embeddings()->create(`
@@ -118,7 +123,23 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
                     hardcoded_models=tuple(dict.fromkeys(c.model for c in calls if c.model and not c.model_env)),
                     embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
                     keeps=tuple(k for path, t in texts.items() for k in _keeps(path, t, "php")),
-                    selectors=(selector.group("name"),) if selector else (), adds_only=_adds_only(texts))
+                    selectors=(selector.group("name"),) if selector else (), adds_only=_adds_only(texts),
+                    answers=_answers(texts))
+
+
+def _answers(texts: dict[str, str]) -> str:
+    """Why the files answer a question ("" where they do not both search by distance and ask a language model)."""
+    code = {path: lex(t, "php")[0] for path, t in texts.items()}
+    search = next(((p, m) for p, c in code.items() if (m := _SEARCHES.search(c))), None)
+    ask = next(((p, m) for p, c in code.items() if (m := _ASKS.search(c))), None)
+    if search is None or ask is None:
+        return ""
+    (sp, sm), (ap, am) = search, ask
+    said = sm.group("op") or sm.group("nn")
+    asked = re.sub(r"\s+", "", am.group(0)).rstrip("(")
+    return (f"it searches by distance ({said} at {sp}:{line_of(code[sp], sm.start(sm.lastgroup or 0))}) and asks a "
+            f"language model ({asked} at {ap}:{line_of(code[ap], am.start())}): what it embeds is a question, not a "
+            "stored row")
 
 
 def _adds_only(texts: dict[str, str]) -> str:

@@ -7866,6 +7866,12 @@ def test_prism_demo_laravel_lyrics_embedded_through_prism_located_drafted_backfi
     entrypoints = {e["command"]: e for e in located["entrypoints"]}
     # the demo printing a vector keeps nothing (it was drafted, its name saying `embed`); the importer is the best one
     assert not entrypoints["php artisan ollama:text-embed"]["may_embed"], entrypoints
+    # the RAG chat command (a prompt embedded, the nearest lyric searched, llama3.2 asked) embeds a question: it was
+    # drafted before the Prism calls were all read, and ranked beside the importer after
+    rhymes = entrypoints["php artisan ollama:rhymes"]
+    assert not rhymes["may_embed"] and rhymes["contract"]["answers"].startswith(
+        "it searches by distance (<=> at app/Console/Commands/OllamaRhymesWeirdlyCommand.php:185) and asks a language "
+        "model (Prism::structured at "), rhymes
     assert located["entrypoints"][[e["may_embed"] for e in located["entrypoints"]].index(True)]["command"] == \
         "php artisan import-documents", located["entrypoints"]
     # its contract: Prism's OLLAMA_URL and the pgsql connection's PG_DB_* names (not the MySQL default's DB_*), the

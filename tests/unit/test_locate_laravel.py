@@ -524,3 +524,43 @@ def test_an_artisan_command_that_only_creates_rows_is_no_backfill_of_the_rows_th
         "Passage::create(['embedding' => $response->embeddings[0]->embedding, 'content' => $text]);",
         "Passage::where('path', $file)->update(['embedding' => $response->embeddings[0]->embedding]);"))
     assert command_contract("php artisan import-passages", root, root).adds_only == ""
+
+
+RAG_COMMAND = '''<?php
+namespace App\\Console\\Commands;
+
+use App\\Models\\Passage;
+use Illuminate\\Console\\Command;
+use Prism\\Prism\\Enums\\Provider;
+use Prism\\Prism\\Prism;
+
+class AskCommand extends Command
+{
+    protected $signature = 'embed:ask {question}';
+
+    public function handle()
+    {
+        $vector = Prism::embeddings()->using(Provider::Ollama, 'mxbai-embed-large')
+            ->fromInput($this->argument('question'))->asEmbeddings()->embeddings[0]->embedding;
+        $context = Passage::query()->orderByRaw('embedding <=> ?::vector', ['[' . implode(',', $vector) . ']'])->first();
+        $answer = Prism::text()->using(Provider::Ollama, 'llama3.2')->withPrompt($context->content)->asText();
+        $this->line($answer->text);
+        return self::SUCCESS;
+    }
+}
+'''
+
+
+def test_an_artisan_command_that_searches_with_what_it_embeds_and_answers_with_a_language_model_is_no_backfill(tmp_path):
+    """A RAG question (`embed:ask`: a prompt embedded, the nearest row searched, a language model asked) embeds a
+    question, not a stored row: a candidate only, whatever its name says (it outranked the importer)."""
+    root = prism_app(tmp_path)
+    (root / "app/Console/Commands/AskCommand.php").write_text(RAG_COMMAND)
+    located = locate(root)
+    ask = next(e for e in located.entrypoints if e.name == "embed:ask")
+    assert ask.contract is not None and ask.contract.answers == (
+        "it searches by distance (<=> at app/Console/Commands/AskCommand.php:17) and asks a language model "
+        "(Prism::text at app/Console/Commands/AskCommand.php:18): what it embeds is a question, not a stored row"), \
+        ask.contract
+    assert not ask.may_embed and f"{ask.contract.answers}: a candidate only" in located.text(), located.text()
+    assert located.best_entrypoint is not None and located.best_entrypoint.name == "import-passages", located.entrypoints
