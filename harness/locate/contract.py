@@ -93,6 +93,12 @@ class Contract:
     # why running it first empties the table it fills (a Spring app whose PgVectorStore drops vector_store at start):
     # every row and key replaced by what it adds, no backfill of the rows there
     drops: str = ""
+    # why running it only adds rows (an importer creating one for each file it reads) and updates none: it re-embeds no
+    # row there is, whatever it embeds
+    adds_only: str = ""
+    # why it answers a question (it searches by distance and asks a language model): what it embeds is the question,
+    # never a stored row, whatever its name says
+    answers: str = ""
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -179,7 +185,9 @@ class Contract:
                         given_flag_values=u(self.given_flag_values, other.given_flag_values),
                         flag_defaults=u(self.flag_defaults, other.flag_defaults),
                         flag_aliases=u(self.flag_aliases, other.flag_aliases),
-                        database_clients=u(self.database_clients, other.database_clients))
+                        database_clients=u(self.database_clients, other.database_clients),
+                        drops=self.drops or other.drops, adds_only=self.adds_only or other.adds_only,
+                        answers=self.answers or other.answers)
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command

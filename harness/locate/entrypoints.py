@@ -77,9 +77,10 @@ class Entrypoint:
 
     @property
     def may_embed(self) -> bool:
-        """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), and
-        for an evaluation's or benchmark's code."""
-        if self.evaluation or self.example or self.ingests_with_a_language_model or self.keeps_nothing:
+        """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), for
+        an evaluation's or benchmark's code, and for a question answered (a RAG query: it embeds the question)."""
+        if self.evaluation or self.example or self.ingests_with_a_language_model or self.keeps_nothing or (
+                self.contract is not None and self.contract.answers):
             return False
         if self.contract is not None and self.contract.missing and not _BACKFILLISH.search(f"{self.name} {self.path}"):
             # named only like a generator, seed or loader, and its code not in the repository to read (Mastra's root
