@@ -379,20 +379,22 @@ def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str]
 # A command-line flag that takes the database (``--dsn``, ``--database-url``, ``--db``).
 DATABASE_FLAG = re.compile(r"dsn|database|db[-_]?url|^--db$|postgres|pg[-_]?url|conn(?:ection)?[-_]?str", re.I)
 
-# A Postgres driver, ORM or client, as code or a module name imports it (`require("pg")`: strings count).
-_DATABASE_CLIENT = re.compile(r"\b(?:psycopg\w*|asyncpg|pg8000|sqlalchemy|sqlmodel|databases|peewee|tortoise|django\.db"
-                              r"|dj_database_url|pgx\w*|lib/pq|jackc/pgx|gorm|sqlx|tokio_postgres|tokio-postgres|diesel"
-                              r"|Npgsql|Ecto\.Repo|Postgrex|ActiveRecord|jdbc:postgresql|org\.postgresql|@prisma/client"
-                              r"|PrismaClient|drizzle-orm|knex|typeorm|sequelize|kysely|postgres\.js|@vercel/postgres"
-                              r"|@neondatabase/serverless|pg-promise|slonik)\b|(?<=['\"])(?:pg|postgres)(?=['\"])")
+# The Postgres drivers, ORMs and clients by name: the one list both rules below read.
+_POSTGRES_CLIENTS = (r"psycopg\w*|asyncpg|pg8000|sqlalchemy|sqlmodel|databases|peewee|tortoise|django\.db"
+                     r"|dj_database_url|pgx\w*|lib/pq|jackc/pgx|gorm|sqlx|tokio_postgres|tokio-postgres|diesel"
+                     r"|Npgsql|Ecto\.Repo|Postgrex|ActiveRecord|jdbc:postgresql|org\.postgresql|@prisma/client"
+                     r"|PrismaClient|drizzle-orm|knex|typeorm|sequelize|kysely|postgres\.js|@vercel/postgres"
+                     r"|@neondatabase/serverless|pg-promise|slonik")
+# A Postgres client, as code or a module name imports it (`require("pg")`: strings count).
+_DATABASE_CLIENT = re.compile(rf"\b(?:{_POSTGRES_CLIENTS})\b|(?<=['\"])(?:pg|postgres)(?=['\"])")
 _DSN = re.compile(r"postgres(?:ql)?(?:\+\w+)?://", re.I)
 
 # SQL is written inside strings; everything else counts only in code (a demo embedding "milvus vector database", a
 # `# adds src/app` comment, a docstring naming the store: none keeps anything).
 _KEEPS_SQL = re.compile(r"(?i:\b(?:INSERT\s+INTO|UPDATE\s+[\w\".]+\s+SET|COPY\s+[\w\".]+|MERGE\s+INTO|UPSERT)\b)")
-_KEEPS = re.compile(r"\b(?:pg|pgx\w*|postgres\w*|psycopg2?|asyncpg|sqlalchemy|sqlmodel|sqlite3|mysql2?|pymongo|mongoose|mongodb"
-                    r"|redis|ioredis|prisma|drizzle-orm|knex|typeorm|sequelize|kysely|supabase|django|peewee|tortoise|gorm|sqlx"
-                    r"|database/sql|ActiveRecord|ApplicationRecord|jdbc\w*|hibernate|chromadb|qdrant\w*|pinecone|weaviate|milvus"
+_KEEPS = re.compile(rf"\b(?:{_POSTGRES_CLIENTS}|pg|postgres\w*|sqlite3|mysql2?|pymongo|mongoose|mongodb"
+                    r"|redis|ioredis|prisma|supabase|django"
+                    r"|database/sql|ApplicationRecord|jdbc\w*|hibernate|chromadb|qdrant\w*|pinecone|weaviate|milvus"
                     r"|lancedb|faiss|hnswlib\w*|elasticsearch|opensearch)\b"
                     r"|(?i:\w*(?:VectorStore|DocumentStore|PGVector|Client|Pool|Session|Connection|Engine|Repository|Record))\b"
                     # a call that writes, sends or stores: Ruby's bare `save!` and Go's `Exec(` too
