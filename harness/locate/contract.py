@@ -242,7 +242,7 @@ def read_contract(rel: str, text: str) -> Contract:
     lang = language(rel)
     if PurePosixPath(rel).name in MAKEFILES:
         lang = "make"
-    reads = env_reads(text, lang)
+    reads = env_reads(text, {".rs": "rust", ".go": "go"}.get(PurePosixPath(rel).suffix, lang))
     names = [r.name for r in reads]
     defaults = [(r.name, _mask(r.default)) for r in reads if r.default]
     flags, required, flag_env, flag_defaults, aliases = _flags(text, lang, names)
@@ -744,6 +744,10 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             if packages is None:
                 packages = workspace_packages(_workspace_root(path, root))
             nxt = _js_candidates(root, path, text, packages)
+        elif rel.endswith(".rs"):
+            from .rust import modules
+
+            nxt = modules(path, text)
         else:
             nxt = []
         queue.extend((p.resolve(), depth + 1) for p in nxt if root in p.resolve().parents or p.resolve() == root)
@@ -1052,6 +1056,13 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
         return _package_script(words, workdir, root, depth, base)
     if name == "make":
         return _make(words, workdir, root, depth, base)
+    if name == "cargo" and words[1:2] == ["run"]:
+        from .rust import binary_file
+
+        binary = binary_file(words[2:], workdir)
+        if isinstance(binary, str):
+            return unknown(binary)
+        return contract_of_files(root, [binary], extra=base)
     if name in ("docker", "docker-compose", "podman", "kubectl"):
         return unknown(f"the command runs in a container ({name}); its code is not read")
     local = workdir / head

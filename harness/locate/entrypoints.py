@@ -51,7 +51,7 @@ _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"
 @dataclass(frozen=True)
 class Entrypoint:
     path: str
-    kind: str  # python-script / python-module / npm-script / make-target / script / console-script / django-command / rake-task / artisan-command / mix-task / go-main
+    kind: str  # python-script / python-module / npm-script / make-target / script / console-script / django-command / rake-task / artisan-command / mix-task / go-main / cargo-bin
     name: str
     command: str
     workdir: str = "."  # where to run ``command``, relative to the repository

@@ -39,6 +39,11 @@ _JS_DEFAULT = re.compile(r"""\s*(?:\?\?|\|\|)\s*(?P<q>['"`])(?P<default>[^'"`\n]
 _JS_ENV_OBJECT_IMPORT = re.compile(r"""\bimport\s*\{[^}]*\benv\b[^}]*\}\s*from\s*['"]""")
 _JS_ENV_OBJECT = re.compile(r"""(?<![\w.$])env\.(?P<name>[A-Z][A-Z0-9_]*)\b""")
 _JS_DESTRUCTURE = re.compile(r"""\b(?:const|let|var)\s*\{(?P<names>[^}]*)\}\s*=\s*(?:process\.env|Bun\.env)\b""")
+# `std::env::var("X")`, `env::var("X")`, `dotenvy::var("X")`, then `.unwrap_or("d")`, `.unwrap_or_else(|_| "d"...)`
+ENV_RUST = re.compile(r"""\b(?:std\s*::\s*)?(?:env|dotenvy?)\s*::\s*var\s*\(\s*"(?P<name>\w+)"\s*\)"""
+                  r"""(?:\s*\.\s*unwrap_or(?:_else)?\s*\(\s*(?:\|[^|]*\|\s*)?(?:String::from\(\s*)?"(?P<default>[^"\n]*)")?""")
+# Go's `os.Getenv("X")` and `os.LookupEnv("X")`: no default in the call (an empty string, or false)
+_ENV_GO = re.compile(r"""\bos\s*\.\s*(?:Getenv|LookupEnv)\s*\(\s*"(?P<name>\w+)"\s*\)""")
 _SHELL_VAR = re.compile(r"""\$\{?(?P<name>[A-Z_][A-Z0-9_]*)(?::?-(?P<default>[^}\s]*))?\}?""")
 STRING = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]{1,300})(?P=q)""")
 
@@ -101,7 +106,7 @@ class EnvRead:
 
 
 def env_reads(text: str, lang: str) -> list[EnvRead]:
-    """Every environment read of the text (Python, JS/TS/Deno, shell)."""
+    """Every environment read of the text (Python, JS/TS/Deno, Ruby, Rust, Go, shell)."""
     found: list[EnvRead] = []
     if lang == "python":
         for m in _ENV_PY.finditer(text):
@@ -141,6 +146,10 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
             if default is not None:  # a string's text, or a number as written without Ruby's `_` separators
                 default = default[1:-1] if default[0] in "'\"" else default.replace("_", "")
             found.append(EnvRead(m.group("name") or m.group("name2"), default, m.start(), m.end()))
+    elif lang == "rust":
+        found += [EnvRead(m.group("name"), m.group("default"), m.start(), m.end()) for m in ENV_RUST.finditer(text)]
+    elif lang == "go":
+        found += [EnvRead(m.group("name"), None, m.start(), m.end()) for m in _ENV_GO.finditer(text)]
     elif lang in ("shell", "make"):
         for m in _SHELL_VAR.finditer(text):
             found.append(EnvRead(m.group("name"), m.group("default") or None, m.start(), m.end()))

@@ -1,14 +1,18 @@
-"""Rust applications: the model an Ollama HTTP call sends (reqwest's `.post(".../api/embeddings").json(&request)`),
-from the request its function builds before the call, a struct literal or `json!`: a literal, a `const`/`static`, or
-a variable read from the environment (`env::var("X")`, its default the one `unwrap_or` gives)."""
+"""Rust applications: the binaries `cargo run` runs, the modules a file declares (`mod name;`), and the model an
+Ollama HTTP call sends (reqwest's `.post(".../api/embeddings").json(&request)`), from the request its function builds
+before the call, a struct literal or `json!`: a literal, a `const`/`static`, or a variable read from the environment
+(`env::var("X")`, its default the one `unwrap_or` gives)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import Path, PurePosixPath
 
 from .embedding_calls import EmbeddingCall
+from .entrypoints import _BACKFILLISH, _SECONDARY, Entrypoint
 from .lexing import lex
+from .literals import ENV_RUST as _ENV
 
 _FN = re.compile(r"(?m)^[ \t]*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s+\w+")
 # `model: EXPR` in a struct literal, `"model": EXPR` in `json!`: up to the field's end
@@ -16,9 +20,60 @@ _MODEL_FIELD = re.compile(r"""(?:\bmodel|"model")\s*:\s*(?P<e>[^,}\n]+)""")
 _WRAPPED = re.compile(r"""^&?\s*(?:String::from\((?P<a>.+)\)|(?P<b>.+?)(?:\.(?:to_string|to_owned|clone|into|as_str)\(\))+)$""")
 _STRING = re.compile(r'''^"(?P<s>[^"\\\n]*)"$''')
 _IDENT = re.compile(r"^[a-z_]\w*$|^[A-Z][A-Z0-9_]*$")
-# `std::env::var("X")`, `env::var("X")`, `dotenvy::var("X")`, then `.unwrap_or("d")`, `.unwrap_or_else(|_| "d"...)`
-_ENV = re.compile(r"""\b(?:std\s*::\s*)?(?:env|dotenvy?)\s*::\s*var\s*\(\s*"(?P<name>\w+)"\s*\)"""
-                  r"""(?:\s*\.\s*unwrap_or(?:_else)?\s*\(\s*(?:\|[^|]*\|\s*)?(?:String::from\(\s*)?"(?P<default>[^"\n]*)")?""")
+_FN_MAIN = re.compile(rb"(?m)^[ \t]*(?:pub\s+)?(?:async\s+)?fn\s+main\s*\(\s*\)")
+_MOD = re.compile(r"(?m)^[ \t]*(?:pub(?:\([^)]*\))?\s+)?mod\s+(?P<name>\w+)\s*;")
+
+
+def entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
+    """A binary target with `fn main()` whose name (or, for the crate's own `src/main.rs`, whose crate's folder) says
+    it backfills or ingests, as a Python script's must: `cargo run --release --bin NAME` for `src/bin/NAME.rs` or
+    `src/bin/NAME/main.rs`, `--example NAME` for `examples/NAME.rs`, plain `cargo run` for `src/main.rs`, each in its
+    crate's folder (optimised: a job over a whole collection). Any other (a server, a chat loop) is none."""
+    if not rel.endswith(".rs") or not _FN_MAIN.search(data):
+        return None
+    path = PurePosixPath(rel)
+    crate = next((p for p in path.parents if (root / p / "Cargo.toml").is_file()), None)
+    if crate is None:
+        return None
+    inner = path.relative_to(crate).parts
+    if inner[:2] == ("src", "bin") and len(inner) in (3, 4) and (len(inner) == 3 or inner[3] == "main.rs"):
+        name, flag = PurePosixPath(inner[2]).stem, "--bin"
+    elif inner[:1] == ("examples",) and len(inner) == 2:
+        name, flag = path.stem, "--example"
+    elif inner == ("src", "main.rs"):
+        name, flag = crate.name, ""
+    else:
+        return None
+    named = rel if flag else str(crate)
+    if not _BACKFILLISH.search(named) and not _SECONDARY.search(named):
+        return None
+    command = "cargo run --release" + (f" {flag} {name}" if flag else "")
+    return Entrypoint(rel, "cargo-bin", name, command, workdir=str(crate))
+
+
+def binary_file(args: list[str], workdir: Path) -> Path | str:
+    """The file `cargo run ARGS` runs in ``workdir`` (`--bin NAME`, `--example NAME`, else `src/main.rs`), or why none
+    is found."""
+    flags = dict(zip(args, args[1:]))
+    if (name := flags.get("--bin")) is not None:
+        candidates = [workdir / "src" / "bin" / f"{name}.rs", workdir / "src" / "bin" / name / "main.rs"]
+    elif (name := flags.get("--example")) is not None:
+        candidates = [workdir / "examples" / f"{name}.rs"]
+    else:
+        candidates = [workdir / "src" / "main.rs"]
+    found = next((c for c in candidates if c.is_file()), None)
+    return found or f"cargo run: {candidates[0].name} not found in {workdir}"
+
+
+def modules(path: Path, text: str) -> list[Path]:
+    """The files of the modules ``path`` declares (`mod name;`): beside a crate root or `mod.rs`, else in its folder."""
+    code, _ = lex(text, "rust")
+    folder = path.parent if path.name in ("main.rs", "lib.rs", "mod.rs") else path.parent / path.stem
+    if path.parent.name == "bin" and path.name != "main.rs":  # src/bin/NAME.rs is a crate root of its own
+        folder = path.parent
+    return [candidate for m in _MOD.finditer(code)
+            for candidate in (folder / f"{m.group('name')}.rs", folder / m.group("name") / "mod.rs")
+            if candidate.is_file()]
 
 
 def with_models(rel: str, text: str, calls: list[EmbeddingCall]) -> list[EmbeddingCall]:

@@ -78,3 +78,46 @@ def test_a_table_a_rust_file_creates_is_declared_and_a_comment_declares_nothing(
             "    let c = '#'; // was: embedding vector(3)\n    /* old: ALTER TABLE notes ADD title_vec vector(64) */\n}\n")
     assert sorted((d.line, d.table, d.column, d.dimensions) for d in scan("src/db.rs", text, "other")) == [
         (5, "chunks", "embedding", None), (8, "notes", "vec", 768)]
+
+
+MAIN = "fn main() {\n    println!(\"embedding the chunks\");\n}\n"
+CARGO = '[package]\nname = "docs"\nversion = "0.1.0"\nedition = "2021"\n'
+
+
+def entrypoints(tmp_path, **files):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return [(e.kind, e.command, e.workdir) for e in locate(tmp_path).entrypoints]
+
+
+def test_a_binary_named_like_a_backfill_is_an_entrypoint_run_with_cargo_run_bin(tmp_path):
+    assert entrypoints(tmp_path, **{"Cargo.toml": CARGO, "src/bin/embed_chunks.rs": MAIN}) == [
+        ("cargo-bin", "cargo run --release --bin embed_chunks", ".")]
+
+
+def test_a_binary_in_a_folder_of_its_own_and_an_example_are_entrypoints(tmp_path):
+    assert sorted(entrypoints(tmp_path, **{"Cargo.toml": CARGO, "src/bin/reindex/main.rs": MAIN,
+                                           "examples/ingest.rs": MAIN})) == [
+        ("cargo-bin", "cargo run --release --bin reindex", "."), ("cargo-bin", "cargo run --release --example ingest", ".")]
+
+
+def test_a_crate_named_like_a_backfill_is_an_entrypoint_run_in_its_folder(tmp_path):
+    assert entrypoints(tmp_path, **{"Cargo.toml": '[workspace]\nmembers = ["ingest"]\n', "ingest/Cargo.toml": CARGO,
+                                    "ingest/src/main.rs": MAIN}) == [("cargo-bin", "cargo run --release", "ingest")]
+
+
+def test_a_binary_not_named_like_a_backfill_or_a_file_without_main_is_no_entrypoint(tmp_path):
+    assert entrypoints(tmp_path, **{"Cargo.toml": CARGO, "src/main.rs": MAIN, "src/bin/server.rs": MAIN,
+                                    "src/embed.rs": "pub fn embed() {}\n"}) == []
+
+
+def test_a_cargo_binarys_contract_reads_the_modules_it_declares(tmp_path):
+    files = {"Cargo.toml": CARGO, "src/bin/ingest.rs": "mod store;\n\nfn main() {\n    store::save();\n}\n",
+             "src/bin/store.rs": 'pub fn save() {\n    let url = std::env::var("PG_URL").unwrap();\n}\n'}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    [entry] = locate(tmp_path).entrypoints
+    assert "PG_URL" in entry.contract.reads_env
+    assert entry.contract.files == ("src/bin/ingest.rs", "src/bin/store.rs")
