@@ -226,6 +226,8 @@ def _unreachable(contract: Any, model: str | None = None) -> str:
     if contract is None or not contract.known:
         return ""
     why = []
+    if contract.serves:
+        why.append(contract.serves)
     if contract.reaches_no_database() and (models := _models_of(contract)):
         # Nothing reaches a database and it embeds with another model than the one the collection is of: a demo or
         # another store's embedder (imara's Milvus and PCA scripts beside its Postgres collection), not this backfill.
