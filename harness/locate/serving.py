@@ -107,13 +107,13 @@ def command(words: list[str]) -> str:
 
 # -- the code of the file run ----------------------------------------------------------------------------------------
 
-# Python: calls that serve whatever object they are on, and an application object's own run (`app = Flask(...)` ...
-# `app.run()`; FastMCP's `mcp.run()`; Gradio's `demo.launch()`).
+# Python: calls that serve whatever object they are on, and an application object's own run (`app = Flask(...)` or
+# `app = create_app()` ... `app.run()`; FastMCP's `mcp.run()`, `mcp.run_stdio_async()`; Gradio's `demo.launch()`).
 _PY_SERVES = re.compile(r"\b(?P<call>uvicorn\s*\.\s*run|uvicorn\s*\.\s*Server|hypercorn\.asyncio\s*\.\s*serve"
                         r"|web\s*\.\s*run_app|waitress\s*\.\s*serve|bottle\s*\.\s*run|socketio\s*\.\s*run"
-                        r"|\w+\s*\.\s*serve_forever|make_server)\s*\(")
+                        r"|\w+\s*\.\s*serve_forever|stdio_server)\s*\(")
 _PY_APP = re.compile(r"\b(?P<v>\w+)\s*(?::\s*[\w.]+\s*)?=\s*(?:[\w.]+\.)?(?P<cls>Flask|Quart|Sanic|FastMCP|MCPServer|Dash"
-                     r"|Bottle|Blocks|Interface|ChatInterface)\s*\(|\b(?:Blocks|Interface|ChatInterface)\s*\([^\n]*\)\s+as\s+(?P<w>\w+)")
+                     r"|Bottle|Blocks|Interface|ChatInterface|create_app)\s*\(|\b(?:Blocks|Interface|ChatInterface)\s*\([^\n]*\)\s+as\s+(?P<w>\w+)")
 # JavaScript: a server that listens, Bun's and Deno's, Hono's `serve({ fetch })`, an MCP server's transport.
 _JS_SERVES = re.compile(r"(?<![\w$])(?P<call>[\w$]+\s*\.\s*listen|Bun\s*\.\s*serve|Deno\s*\.\s*serve|serve(?=\s*\(\s*\{\s*fetch\b)"
                         r"|(?<=new\s)(?:Stdio|SSE|StreamableHTTP)ServerTransport)\s*\(")
@@ -161,7 +161,8 @@ def _python(text: str, args: tuple[str, ...]) -> tuple[str, int] | None:
     apps = {m.group("v") or m.group("w") for m in _PY_APP.finditer(lex(text, "python")[0])}
     if apps:
         names = "|".join(sorted(map(re.escape, apps)))
-        own = _first(re.compile(rf"\b(?P<call>(?:{names})\s*\.\s*(?:run|launch|serve))\s*\("), text, "python", lines)
+        own = _first(re.compile(rf"\b(?P<call>(?:{names})\s*\.\s*(?:run|run_server|run_\w+_async|launch|serve))\s*\("),
+                     text, "python", lines)
         if own and (found is None or own[1] < found[1]):
             found = own
     return found

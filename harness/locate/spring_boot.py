@@ -43,8 +43,9 @@ _CLASS = re.compile(r"\b(?:class|object)\s+(?P<name>[A-Z]\w*)")
 _WEB_STARTER = re.compile(rb"spring-boot-starter-(?:web\w*|jetty|undertow|tomcat|reactor-netty)\b"
                           rb"|spring-ai-starter-mcp-server-web\w+")
 # Told to start none: `spring.main.web-application-type: none` in its application file, or `WebApplicationType.NONE`
-# in its code (SpringApplicationBuilder's `.web(...)`, `setWebApplicationType(...)`).
-_NO_WEB_CODE = re.compile(rb"\bWebApplicationType\s*\.\s*NONE\b")
+# in its code (SpringApplicationBuilder's `.web(...)`, `setWebApplicationType(...)`); or closed by its own code once
+# its runners are done (`System.exit(SpringApplication.exit(context))`).
+_NO_WEB_CODE = re.compile(rb"\bWebApplicationType\s*\.\s*NONE\b|\bSpringApplication\s*\.\s*exit\s*\(")
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,8 @@ def runner(root: Path, rel: str, data: bytes) -> Entrypoint | None:
 
 def web_server(module: Path, build_rel: str, build_text: bytes) -> str:
     """Why starting the module's application serves ("" when it runs its runners and exits): its build brings a web
-    starter, and neither its application files nor its code say ``web-application-type`` NONE."""
+    starter, and neither its application files nor its code say ``web-application-type`` NONE, nor does its code
+    close the application (``SpringApplication.exit``)."""
     starter = _WEB_STARTER.search(build_text)
     if starter is None:
         return ""

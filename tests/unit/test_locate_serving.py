@@ -82,6 +82,17 @@ def test_an_mcp_server_run_from_its_module_serves(tmp_path):
         "it starts a server (mcp.run at rag/mcp_index.py:12) and never exits")
 
 
+@pytest.mark.parametrize("code, call", [
+    ("from app import create_app\n\napp = create_app()\n\nif __name__ == '__main__':\n    app.run(debug=True)\n", "app.run"),
+    ("import asyncio\nfrom mcp.server.fastmcp import FastMCP\n\nmcp = FastMCP('docs')\n"
+     "asyncio.run(mcp.run_stdio_async())\n", "mcp.run_stdio_async"),
+    ("import gradio as gr\n\nwith gr.Blocks() as demo:\n    gr.Markdown('search')\n\ndemo.launch()\n", "demo.launch"),
+])
+def test_a_python_application_objects_own_run_serves(tmp_path, code, call):
+    root = app(tmp_path, {"embed_app.py": code})
+    assert command_contract("python embed_app.py", root).serves.startswith(f"it starts a server ({call} at embed_app.py:")
+
+
 def test_a_server_named_in_a_comment_or_a_string_serves_nothing(tmp_path):
     root = app(tmp_path, {"embed.py": "# then: uvicorn.run(app)\nHELP = 'start it with uvicorn.run(app)'\n\n"
                                       "if __name__ == '__main__':\n    print(HELP)\n"})
@@ -232,6 +243,16 @@ def test_a_spring_runner_without_a_web_starter_runs_to_completion(tmp_path):
 def test_a_spring_web_application_told_to_start_no_web_server_runs_to_completion(tmp_path):
     found = locate(app(tmp_path, {"pom.xml": WEB_POM, "src/main/java/com/example/Loader.java": RUNNER,
                                   "src/main/resources/application.yml": "spring:\n  main:\n    web-application-type: none\n"}))
+    (entry,) = found.entrypoints
+    assert entry.contract.serves == ""
+
+
+def test_a_spring_web_application_that_exits_after_its_runners_runs_to_completion(tmp_path):
+    main = ("package com.example;\n\n@SpringBootApplication\npublic class Batch {\n"
+            "    public static void main(String[] args) {\n"
+            "        System.exit(SpringApplication.exit(SpringApplication.run(Batch.class, args)));\n    }\n}\n")
+    found = locate(app(tmp_path, {"pom.xml": WEB_POM, "src/main/java/com/example/Loader.java": RUNNER,
+                                  "src/main/java/com/example/Batch.java": main}))
     (entry,) = found.entrypoints
     assert entry.contract.serves == ""
 
