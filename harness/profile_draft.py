@@ -226,6 +226,8 @@ def _unreachable(contract: Any, model: str | None = None) -> str:
     if contract is None or not contract.known:
         return ""
     why = []
+    if contract.serves:
+        why.append(contract.serves)
     if contract.reaches_no_database() and (models := _models_of(contract)):
         # Nothing reaches a database and it embeds with another model than the one the collection is of: a demo or
         # another store's embedder (imara's Milvus and PCA scripts beside its Postgres collection), not this backfill.
@@ -312,7 +314,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   filter_named: dict[str, tuple[Any, str]] | None = None,
                   stripping_embedders: tuple[str, ...] = (),
                   configured: dict[str, str] | None = None, configured_conflict: str = "",
-                  app_urls: tuple[str, ...] = (), fixed_urls: tuple[str, ...] = ()) -> Draft:
+                  app_urls: tuple[str, ...] = (), fixed_urls: tuple[str, ...] = (),
+                  never_exit: tuple[Any, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
     side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
     embedder naming ``served_model`` is an Ollama one. ``migrated_as_is``: the application's latest migrations
@@ -321,7 +324,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     database's configuration tables name that the provider serves at the column's dimension, with where; one
     ``measured`` to reproduce the stored vectors is the model; ``configured_conflict``: why the one that does is not
     (another row is the active one). ``app_urls``: ``app_provider_urls`` of the application's embedders;
-    ``fixed_urls``: their ``app_fixed_urls``."""
+    ``fixed_urls``: their ``app_fixed_urls``. ``never_exit``: the entrypoints ranked above ``entrypoint`` that serve
+    (Contract.serves), left out."""
     app_models = app_models or {}
     configured = configured or {}
     w = _Writer()
@@ -571,6 +575,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.section("backfill")
     contract = getattr(entrypoint, "contract", None)
     unreachable = _unreachable(contract, model or stored)
+    for server in never_exit:
+        # run waits for the command to exit: a server would hold it until backfill.timeout_s, serving meanwhile
+        instead = ("the application's batch command below instead" if entrypoint is not None and not unreachable
+                   else "run with --engine, the harness's own backfill")
+        w.comment(f"command: {json.dumps(server.command)}  # locate's entrypoint ({server.kind} {server.path}), left "
+                  f"out: {_unreachable(server.contract, model or stored)}; {instead}", 2)
     if entrypoint is not None and unreachable:
         # No profile key can point it at our database or provider, and scope would refuse it.
         w.comment(f"command: {json.dumps(entrypoint.command)}  # locate's best entrypoint ({entrypoint.kind} "
@@ -586,7 +596,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path}){told}")
         w.value("backfill.workdir", "workdir", workdir or getattr(entrypoint, "workdir", ".") or ".",
                 "where the command works (relative to where backfill-harness runs)")
-    else:
+    elif not never_exit:
         w.comment("command: (no entrypoint that embeds: run with --engine, the harness's own backfill)", 2)
     if unreachable:
         # the left-out command's names, env and in-process model are no settings of the engine that runs instead
@@ -826,6 +836,17 @@ def _rows_of(shape: Shape, named: dict[str, tuple[Any, str]]) -> dict[str, Any]:
     return out
 
 
+def _never_exit(entrypoints: Any, chosen: Any) -> tuple[Any, ...]:
+    """The entrypoints ranked above ``chosen`` (all, when none is) that would have been the backfill but serve."""
+    above = []
+    for e in entrypoints:
+        if e is chosen:
+            break
+        if e.may_embed and not e.host and e.contract is not None and e.contract.serves:
+            above.append(e)
+    return tuple(above)
+
+
 def _in_code(entrypoint: Any) -> tuple[tuple[str, ...], str] | None:
     """The one text the entrypoint's files join from labelled parts (parts, separator), if exactly one."""
     composed: tuple[tuple[str, tuple[str, ...], str], ...] = getattr(getattr(entrypoint, "contract", None), "composed_texts", ())
@@ -998,6 +1019,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          configured=configured, configured_conflict=configured_conflict,
                          app_urls=app_provider_urls(found.embedding_calls),
                          fixed_urls=app_fixed_urls(found.embedding_calls),
+                         never_exit=_never_exit(found.entrypoints, entrypoint),
                          # the backfill's own files first: of several prefixes, the one its texts are given
                          task_prefixes=tuple(dict.fromkeys([*getattr(getattr(entrypoint, "contract", None),
                                                                      "task_prefixes", ()), *found.task_prefixes])),

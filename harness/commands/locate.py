@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
         if not repo.is_dir():
             raise ConfigError(f"--repo {args.repo!r} is not a folder; expected the target application's repository")
         contract = command_contract(args.contract_command, repo / (args.workdir or "."), repo)
-        emit(contract, args.json, contract.text())
+        never = f"\n{contract.serves}: run would wait for it until backfill.timeout_s" if contract.serves else ""
+        emit(contract, args.json, contract.text() + never)
         return 0 if contract.known else 1
     terms = list(load_profile(args.profile).search_terms) if args.profile else []
     result = locate(args.repo, tuple(terms + args.term))

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import cast, overload
 
 from .. import redact, task_prefixes
-from . import embedding_calls
+from . import embedding_calls, serving
 from .files import MAKEFILES, is_test, language, read
 from .lexing import in_strings, lex, without_comments
 from .literals import (call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
@@ -99,6 +99,9 @@ class Contract:
     # why it answers a question (it searches by distance and asks a language model): what it embeds is the question,
     # never a stored row, whatever its name says
     answers: str = ""
+    # why it never exits (it starts a server, a queue worker or a file watcher: `uvicorn.run at app/main.py:16`): run
+    # would wait for it until backfill.timeout_s, and it would serve against the database it is given
+    serves: str = ""
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -187,7 +190,7 @@ class Contract:
                         flag_aliases=u(self.flag_aliases, other.flag_aliases),
                         database_clients=u(self.database_clients, other.database_clients),
                         drops=self.drops or other.drops, adds_only=self.adds_only or other.adds_only,
-                        answers=self.answers or other.answers)
+                        answers=self.answers or other.answers, serves=self.serves or other.serves)
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -714,9 +717,11 @@ def python_src_roots(root: Path) -> tuple[Path, ...]:
 
 
 def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | None = None,
-                      limit: int = MAX_FILES) -> Contract:
-    """The contract of the given files and the local modules they import (breadth first, bounded)."""
+                      limit: int = MAX_FILES, args: tuple[str, ...] = ()) -> Contract:
+    """The contract of the given files and the local modules they import (breadth first, bounded); whether the first,
+    the file run (given ``args``), serves (``serving.in_code``: an import runs no ``__main__`` block)."""
     root = root.resolve()
+    run = entry_files[0].resolve() if entry_files else None
     packages: dict[str, Path] | None = None
     src_roots: tuple[Path, ...] | None = None
     queue = [(p.resolve(), 0) for p in entry_files]
@@ -733,6 +738,8 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
         text = data.decode("utf-8", "replace")
         rel = _rel(path, root)
         result = result.merged(read_contract(rel, text))
+        if path == run and not result.serves:
+            result = replace(result, serves=serving.in_code(rel, text, language(rel), args))
         if depth >= IMPORT_DEPTH:
             continue
         lang = language(rel)
@@ -978,8 +985,17 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
                 return unknown(f"{' '.join(wrapper)} with nothing to run")
             inner = _segment(shlex.join(rest), workdir, root, depth + 1)
             return base.merged(inner) if inner else base
+    found = _runs(words, workdir, root, depth, base)
+    # a server's own command line says it serves, whatever its files say (`uvicorn app.main:app`, `next dev`)
+    why = serving.command(words)
+    return replace(found, serves=found.serves or why) if why else found
+
+
+def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contract) -> Contract:
+    """The contract of one command (its environment assignments and wrappers taken off) and what it runs."""
     head = words[0]
     name = PurePosixPath(head).name
+    args_given = tuple(_script_args(words) or ())
     if name == "prisma" and words[1:3] == ["db", "seed"]:
         try:
             seed = json.loads((workdir / "package.json").read_text(encoding="utf-8")).get("prisma", {}).get("seed")
@@ -1013,7 +1029,7 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
             files = _module_files(args[1], workdir)
             if not files:
                 return unknown(f"python module {args[1]!r} not found from {workdir}")
-            return contract_of_files(root, files, extra=base)
+            return contract_of_files(root, files, extra=base, args=args_given)
         if args[:1] == ["manage.py"] and len(args) > 1:  # a Django management command
             found = sorted(workdir.glob(f"*/management/commands/{args[1]}.py"))
             if found:
@@ -1022,7 +1038,7 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
             path = workdir / args[0]
             if not path.is_file():
                 return unknown(f"script {args[0]!r} not found in {workdir}", missing=args[0])
-            return contract_of_files(root, [path], extra=base)
+            return contract_of_files(root, [path], extra=base, args=args_given)
         return unknown("python with no script")
     if name in _JS_RUNNERS or (name == "deno" and len(words) > 1 and words[1] == "run"):
         args = words[2:] if name == "deno" else words[1:]
@@ -1035,7 +1051,7 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
         path = workdir / script
         if not path.is_file():
             return unknown(f"script {script!r} not found in {workdir}", missing=script)
-        return contract_of_files(root, [path], extra=base)
+        return contract_of_files(root, [path], extra=base, args=args_given)
     if name in ("sh", "bash", "zsh") or head.endswith(".sh") or head.startswith("./"):
         script = words[1] if name in ("sh", "bash", "zsh") and len(words) > 1 else head
         path = workdir / script
@@ -1071,7 +1087,21 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
     console = _console_script(name, workdir, root)
     if console:
         return contract_of_files(root, console, extra=base)
-    return unknown(f"cannot read what {name!r} runs (a binary or a tool outside the repository)")
+    return unknown(f"cannot read what {name!r} runs (a binary or a tool outside the repository)",
+                   serves=_compiled_serves(words, workdir, root))
+
+
+def _compiled_serves(words: list[str], workdir: Path, root: Path) -> str:
+    """Why `go run`, `cargo run` or `dotnet run` serves, from the code of what it builds ("" for any other command)."""
+    name = PurePosixPath(words[0]).name
+    if name == "go" and words[1:2] == ["run"]:
+        target = next((w for w in words[2:] if not w.startswith("-")), ".")
+        return serving.go_package(workdir / target, root)
+    if name == "cargo" and words[1:2] == ["run"]:
+        return serving.rust_binary(words, workdir, root)
+    if name == "dotnet" and words[1:2] == ["run"]:
+        return serving.dotnet_project(words, workdir, root)
+    return ""
 
 
 def _django_settings(workdir: Path) -> list[Path]:
@@ -1164,7 +1194,11 @@ def _package_script(words: list[str], workdir: Path, root: Path, depth: int, bas
         inner = _segment(shlex.join(tail), folder, root, depth + 1)
         return inner if inner is not None else unknown(f"package {folder.name!r} has no script {script!r}")
     body = body + (" " + shlex.join(rest) if rest else "")
-    return base.merged(_follow(body, folder, root, depth + 1))
+    found = base.merged(_follow(body, folder, root, depth + 1))
+    text = (folder / "package.json").read_text(encoding="utf-8", errors="replace")
+    said = re.search(rf'"{re.escape(script)}"\s*:', text)
+    where = f"{_rel(folder / 'package.json', root)}:{line_of(text, said.start()) if said else 1}"
+    return replace(found, serves=serving.located(found.serves, where))
 
 
 def _workspace_folder(selector: str, workdir: Path, root: Path) -> Path | None:
@@ -1197,7 +1231,10 @@ def _make(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
     lines = [re.sub(r"^[@\-+]+", "", ln.strip()) for ln in recipes[target]]
     body = "\n".join(re.sub(r"\$\(([A-Z_][A-Z0-9_]*)\)", r"${\1}", ln).replace("$$", "$") for ln in lines)
     reads = Contract(reads_env=tuple(dict.fromkeys(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", body))), files=())
-    return base.merged(reads).merged(_follow(body, folder, root, depth + 1))
+    found = base.merged(reads).merged(_follow(body, folder, root, depth + 1))
+    said = re.search(rf"(?m)^{re.escape(target)}\s*:", text)
+    where = f"{_rel(makefile, root)}:{line_of(text, said.start()) if said else 1}"
+    return replace(found, serves=serving.located(found.serves, where))
 
 
 def make_recipes(text: str) -> dict[str, list[str]]:

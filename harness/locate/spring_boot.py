@@ -38,6 +38,14 @@ _OLLAMA_ENV = ("SPRING_AI_OLLAMA_BASE_URL", "SPRING_AI_OLLAMA_EMBEDDING_MODEL", 
 _PGVECTOR_ENV = ("SPRING_AI_VECTORSTORE_PGVECTOR_DIMENSIONS",)
 _OLLAMA_ARTIFACT = re.compile(rb"spring-ai-(?:starter-model-ollama|ollama\b|autoconfigure-model-ollama)")
 _CLASS = re.compile(r"\b(?:class|object)\s+(?P<name>[A-Z]\w*)")
+# The starters that bring an embedded web server (Tomcat, Netty, Jetty, Undertow): the application started keeps
+# serving after its runners return, and `spring-boot:run` never exits.
+_WEB_STARTER = re.compile(rb"spring-boot-starter-(?:web\w*|jetty|undertow|tomcat|reactor-netty)\b"
+                          rb"|spring-ai-starter-mcp-server-web\w+")
+# Told to start none: `spring.main.web-application-type: none` in its application file, or `WebApplicationType.NONE`
+# in its code (SpringApplicationBuilder's `.web(...)`, `setWebApplicationType(...)`); or closed by its own code once
+# its runners are done (`System.exit(SpringApplication.exit(context))`).
+_NO_WEB_CODE = re.compile(rb"\bWebApplicationType\s*\.\s*NONE\b|\bSpringApplication\s*\.\s*exit\s*\(")
 
 
 @dataclass(frozen=True)
@@ -206,9 +214,30 @@ def runner(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     build_rel = f"{folder}/{build}" if folder else build
     # the runner writes through the PgVectorStore the build brings (its `add` inserts the rows it embeds)
     keeps = (build_rel,) if _PGVECTOR_ARTIFACT.search(build_text) else read_contract(rel, text).keeps
-    contract = Contract(reads_env=reads, files=(rel, build_rel), embedding_calls=calls, keeps=keeps)
+    contract = Contract(reads_env=reads, files=(rel, build_rel), embedding_calls=calls, keeps=keeps,
+                        serves=web_server(here, build_rel, build_text))
     return Entrypoint(rel, "spring-boot-runner", cls.group("name") if cls else PurePosixPath(rel).stem, command,
                       workdir=folder or ".", contract=contract)
+
+
+def web_server(module: Path, build_rel: str, build_text: bytes) -> str:
+    """Why starting the module's application serves ("" when it runs its runners and exits): its build brings a web
+    starter, and neither its application files nor its code say ``web-application-type`` NONE, nor does its code
+    close the application (``SpringApplication.exit``)."""
+    starter = _WEB_STARTER.search(build_text)
+    if starter is None:
+        return ""
+    resources = module / "src" / "main" / "resources"
+    for path in sorted([*resources.glob("application.*"), *resources.glob("config/application.*")]):
+        rel = path.relative_to(module).as_posix()
+        said = properties(rel, path.read_text("utf-8", "replace")).get(relaxed("spring.main.web-application-type"))
+        if _APPLICATION.search(rel) and said is not None and (said.value or "").strip().lower() == "none":
+            return ""
+    for path in (p for folder in ("java", "kotlin") for p in sorted((module / "src" / "main" / folder).rglob("*"))):
+        if path.suffix in (".java", ".kt") and _NO_WEB_CODE.search(path.read_bytes()):
+            return ""
+    line = build_text.count(b"\n", 0, starter.start()) + 1
+    return f"it starts a web server ({starter.group(0).decode()} at {build_rel}:{line}) and never exits"
 
 
 def _wrapper(root: Path, folder: str, name: str) -> str | None:

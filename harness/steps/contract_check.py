@@ -110,10 +110,11 @@ def _check_contract(settings: Settings, collection: str, into: str | None = None
                            f"{DEFAULT_NAMES} (with --engine, the harness's own engine reads the profile)")
         return ContractCheck(None, (unproven("contract", collection, "contract unknown: the profile names no "
                                              "backfill.command"),), tuple(assumptions))
+    never = _runs_to_completion(contract, collection)
     if not contract.known:
         assumptions.append(f"contract unknown: {contract.reason}; the command is assumed to read {DEFAULT_NAMES}")
-        return ContractCheck(contract, (unproven("contract", collection, f"contract unknown: {contract.reason}"),),
-                             tuple(assumptions))
+        return ContractCheck(contract, (unproven("contract", collection, f"contract unknown: {contract.reason}"),
+                                        *([never] if never else [])), tuple(assumptions))
     if contract.engine:
         return ContractCheck(contract, (verdict("command receives the database", collection, True, "",
                                                 "backfill-harness's own engine reads the profile"),), tuple(assumptions))
@@ -130,6 +131,8 @@ def _check_contract(settings: Settings, collection: str, into: str | None = None
         outcomes.append(prefix)
     if language_model := _language_model(contract, collection):
         outcomes.append(language_model)
+    if never:
+        outcomes.append(never)
     assumptions.append(f"the backfill command's contract, read from {', '.join(contract.files[:4]) or 'its command'}: "
                        f"{contract.text(most=24)}")
     for o in outcomes:
@@ -166,6 +169,16 @@ def _language_model(c: Contract, collection: str) -> Outcome | None:
                     f"it reads a language model's settings ({shown}): besides embedding it may call that model "
                     "(to extract or summarise), which the provider here does not serve; run it where that model "
                     "answers, or backfill with --engine (the harness's own engine embeds only)")
+
+
+def _runs_to_completion(c: Contract, collection: str) -> Outcome | None:
+    """Failed where the command never exits (Contract.serves): run would wait for it until backfill.timeout_s, and
+    meanwhile it serves against the database it is given."""
+    if not c.serves:
+        return None
+    return _fail("command runs to completion", collection,
+                 "a command that exits once its backfill is done (the application's batch command), or --engine",
+                 f"{c.serves}: run would wait for it until backfill.timeout_s")
 
 
 def _required_flags(c: Contract, collection: str) -> Outcome:

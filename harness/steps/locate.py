@@ -85,7 +85,7 @@ class LocateResult:
     def best_entrypoint(self) -> Entrypoint | None:
         """The highest-ranked candidate that may embed (a seed whose contract calls no embedder is not the backfill), and
         runs here (an engine's or plugin's task runs in the application that installs it)."""
-        return next((e for e in self.entrypoints if e.may_embed and not e.host), None)
+        return next((e for e in self.entrypoints if e.may_embed and not e.host and not _serves(e)), None)
 
     @property
     def embeds_in_process(self) -> bool:
@@ -171,6 +171,9 @@ class LocateResult:
                 lines.append(f"    {e.contract.drops}: no backfill of the rows there, the draft leaves it out")
             if e.contract is not None and e.contract.adds_only:
                 lines.append(f"    {e.contract.adds_only}: the draft leaves it out")
+            if _serves(e):
+                lines.append(f"    {_serves(e)}: run would wait for it until backfill.timeout_s; a candidate only, the "
+                             "draft leaves it out")
             if e.evaluation:
                 lines.append(f"    an evaluation's or benchmark's (under {e.evaluation}): it loads its own data set, "
                              "not the application's rows: a candidate only, not taken as the backfill")
@@ -196,11 +199,17 @@ class LocateResult:
         if not self.best_entrypoint:
             hosted = " (the tasks above run in the application that installs this one)" if any(
                 e.host for e in self.entrypoints) else ""
-            lines.append("  no entrypoint embeds here: backfill with the harness's own engine (run --engine, or "
-                         f"backfill){hosted}")
+            never = any(e.may_embed and not e.host and _serves(e) for e in self.entrypoints)
+            lines.append(f"  no entrypoint {'runs to completion' if never else 'embeds'} here: backfill with the "
+                         f"harness's own engine (run --engine, or backfill){hosted}")
         if self.declared_dimensions:
             lines.append(f"Declared vector dimensions: {', '.join(map(str, self.declared_dimensions))}")
         return "\n".join(lines)
+
+
+def _serves(entry: Entrypoint) -> str:
+    """Why the entrypoint never exits (Contract.serves), "" if it runs to completion or nothing says."""
+    return entry.contract.serves if entry.contract is not None else ""
 
 
 def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateResult:

@@ -1785,3 +1785,38 @@ def test_a_script_with_a_chat_model_flag_is_drafted_with_the_profiles_model_on_i
     assert result.code == 0, result.out + result.err
     line = _line(out.read_text(), "command:").strip()
     assert line.startswith('command: "python scripts/embed_documents.py --embed-model snowflake-arctic-embed:22m"'), line
+
+
+EMBED_SERVER = ("import os\n\nimport psycopg\nimport uvicorn\nfrom fastapi import FastAPI\nfrom ollama import Client\n\n"
+                "app = FastAPI()\n\n\n@app.post('/embed')\ndef embed(text: str):\n"
+                "    vector = Client().embed(model='all-minilm', input=text)['embeddings'][0]\n"
+                "    with psycopg.connect(os.environ['DATABASE_URL']) as conn:\n"
+                "        conn.execute('INSERT INTO messages (content, embedding) VALUES (%s, %s)', (text, str(vector)))\n\n\n"
+                "if __name__ == '__main__':\n    uvicorn.run(app, port=8000)\n")
+
+
+def test_a_server_that_embeds_is_left_out_of_the_draft_for_the_applications_batch_command(cli, empty_db, tmp_path):
+    """An embedding service (FastAPI, `uvicorn.run` in its __main__ block) ranked above the application's batch ingest
+    by its name: drafted as the command, run would have waited for it until its timeout, serving meanwhile."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "embed_server.py").write_text(EMBED_SERVER)
+    (repo / "ingest_messages.py").write_text(EMBED_SERVER.split("\n\nif __name__")[0].replace("@app.post('/embed')\n", "")
+                                             + "\n\nif __name__ == '__main__':\n    embed('a message')\n")
+    text = _drafted(cli, empty_db, repo, tmp_path)
+    assert yaml.safe_load(text)["backfill"]["command"] == "python ingest_messages.py", text
+    assert ('# command: "python app/embed_server.py"  # locate\'s entrypoint (python-script app/embed_server.py), left '
+            "out: it starts a server (uvicorn.run at app/embed_server.py:19) and never exits; the application's batch "
+            "command below instead") in text, text
+
+
+def test_a_server_alone_is_left_out_of_the_draft_for_the_engine(cli, empty_db, tmp_path):
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "embed_server.py").write_text(EMBED_SERVER)
+    text = _drafted(cli, empty_db, repo, tmp_path)
+    assert "command" not in (yaml.safe_load(text)["backfill"] or {}), text
+    assert ("left out: it starts a server (uvicorn.run at app/embed_server.py:19) and never exits; run with --engine, "
+            "the harness's own backfill") in text, text

@@ -7749,11 +7749,15 @@ def test_llm_demo_spring_runner_dropping_its_store_located_drafted_backfilled_an
         ("src/main/resources/application.yaml", "vector_store", "embedding", 1024, "cosine")]
     assert {c["model"] for c in located["embedding_calls"]} == {"mxbai-embed-large"}
     (entry,) = located["entrypoints"]
-    # the runner is found, and so is what starting it does to the table (until this trial: drafted as the backfill)
+    # the runner is found, and so is what starting it does to the table (until this trial: drafted as the backfill),
+    # and that it never exits: spring-boot-starter-web keeps the application serving after its runner returns (until
+    # the serving trial: a web app without remove-existing-vector-store-table was still drafted)
     assert (entry["kind"], entry["command"]) == ("spring-boot-runner", "./mvnw spring-boot:run")
     assert entry["contract"]["drops"] == ("it drops vector_store and creates it empty at each start "
                                           "(remove-existing-vector-store-table: true at "
                                           "src/main/resources/application.yaml:14)")
+    assert entry["contract"]["serves"] == "it starts a web server (spring-boot-starter-web at pom.xml:36) and never exits"
+    assert located["best_entrypoint"] is None
     assert trial.init.json["todo"] == [], trial.init.out
     drafted = trial.profile.read_text()
     raw = yaml.safe_load(drafted)
@@ -7761,8 +7765,9 @@ def test_llm_demo_spring_runner_dropping_its_store_located_drafted_backfilled_an
             raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
         "vector_store", "id", "content", "embedding", "mxbai-embed-large", 1024, "cosine"), drafted
     assert "command" not in (raw.get("backfill") or {}) and "env" not in (raw.get("backfill") or {}), drafted
-    assert ("left out: it drops vector_store and creates it empty at each start (remove-existing-vector-store-table: "
-            "true at src/main/resources/application.yaml:14); run with --engine") in drafted, drafted
+    assert ("left out: it starts a web server (spring-boot-starter-web at pom.xml:36) and never exits; it drops "
+            "vector_store and creates it empty at each start (remove-existing-vector-store-table: true at "
+            "src/main/resources/application.yaml:14); run with --engine") in drafted, drafted
     assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 1, trial.scope.out
     assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
     for step in (trial.run, trial.verify, trial.record):

@@ -65,3 +65,10 @@ def test_text_shows_declarations_calls_docs_and_each_entrypoints_contract(cli):
     assert "Docs and plans (not code):" in out and ".planning/PHASE-2-embeddings.md" in out
     assert "or from the repository root: pnpm --filter @notes/db run embeddings:backfill" in out
     assert "contract: reads env" in out and "OLLAMA_URL" in out
+
+
+def test_command_flag_says_a_command_that_never_exits(cli, tmp_path):
+    (tmp_path / "package.json").write_text('{"scripts": {"dev": "next dev"}}\n')
+    result = cli("locate", "--repo", tmp_path, "--command", "npm run dev")
+    assert ("it starts a server (next dev, package.json:1) and never exits: run would wait for it until "
+            "backfill.timeout_s") in result.out, result.out

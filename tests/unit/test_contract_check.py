@@ -749,3 +749,21 @@ def test_a_flag_before_npm_runs_double_dash_is_npms_own_not_the_scripts(tmp_path
         "const db = process.env.DATABASE_URL;\nconst host = process.env.OLLAMA_HOST;\n")
     result = outcome(check_contract(settings_for(str(tmp_path), command), "c", caller_env={}), "command uses the model")
     assert result.status == status, result
+
+
+def test_a_command_that_starts_a_server_fails_before_it_runs(tmp_path):
+    """run waits for the command to exit: a server would hold it until backfill.timeout_s, serving meanwhile against
+    the database it is given."""
+    (tmp_path / "main.py").write_text("import os\n\nimport uvicorn\n\nDSN = os.environ['DATABASE_URL']\n\n"
+                                      "if __name__ == '__main__':\n    uvicorn.run('main:app')\n")
+    result = check_contract(settings_for(str(tmp_path), "python main.py"), "c", caller_env={})
+    check = outcome(result, "command runs to completion")
+    assert check.status == FAIL and not result.ok
+    assert check.found.startswith("it starts a server (uvicorn.run at main.py:8) and never exits: run would wait for "
+                                  "it until backfill.timeout_s"), check.found
+
+
+def test_a_server_whose_contract_is_unknown_still_fails_for_never_exiting(tmp_path):
+    result = check_contract(settings_for(str(tmp_path), "uvicorn app.main:app --port 8000"), "c", caller_env={})
+    assert outcome(result, "contract").status == UNPROVEN
+    assert outcome(result, "command runs to completion").status == FAIL and not result.ok

@@ -1,0 +1,274 @@
+"""Whether a command serves: starts a server, a queue worker or a file watcher that never exits, rather than running
+to completion as a backfill does. Read from its command line (`uvicorn app:app`, `next dev`, `php artisan serve`) or
+from the code of the file it runs (`uvicorn.run(app)` reached from its ``__main__`` block, `app.listen(3000)`,
+`http.ListenAndServe`, `axum::serve`, `WebApplication.CreateBuilder`): run would wait for it until its timeout."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path, PurePosixPath
+
+from .files import read
+from .lexing import in_strings, lex
+from .literals import line_of
+
+
+def server(what: str) -> str:
+    return f"it starts a server ({what}) and never exits"
+
+
+def watcher(what: str) -> str:
+    return f"it runs under a file watcher ({what}) and never exits"
+
+
+def located(reason: str, where: str) -> str:
+    """A command line's reason with where the line is said (``package.json:4``); a reason from code has its own."""
+    if not reason or re.search(r":\d+\) and never exits$", reason):
+        return reason
+    return re.sub(r"\) and never exits$", f", {where}) and never exits", reason)
+
+
+# -- command lines ---------------------------------------------------------------------------------------------------
+
+# tool -> the subcommands that serve (None: the tool serves whatever follows it)
+_SERVERS: dict[str, frozenset[str] | None] = {
+    # Python
+    "uvicorn": None, "gunicorn": None, "hypercorn": None, "daphne": None, "granian": None, "waitress-serve": None,
+    "fastapi": frozenset({"dev", "run"}), "flask": frozenset({"run"}), "streamlit": frozenset({"run", "hello"}),
+    "chainlit": frozenset({"run"}), "gradio": None, "panel": frozenset({"serve"}), "mcp": frozenset({"run", "dev"}),
+    "langgraph": frozenset({"dev", "up"}), "mlflow": frozenset({"server", "ui"}),
+    # JavaScript
+    "next": frozenset({"dev", "start"}), "nuxt": frozenset({"dev", "start", "preview"}),
+    "nuxi": frozenset({"dev", "preview"}), "remix": frozenset({"dev"}), "remix-serve": None,
+    "astro": frozenset({"dev", "preview"}), "react-scripts": frozenset({"start"}), "webpack-dev-server": None,
+    "webpack": frozenset({"serve"}), "ng": frozenset({"serve"}), "gatsby": frozenset({"develop", "serve"}),
+    "nest": frozenset({"start"}), "wrangler": frozenset({"dev"}), "vercel": frozenset({"dev"}),
+    "netlify": frozenset({"dev"}), "serve": None, "http-server": None, "live-server": None, "json-server": None,
+    "mastra": frozenset({"dev"}), "svelte-kit": frozenset({"dev", "preview"}),
+    # Ruby, Elixir, PHP workers and servers
+    "puma": None, "rackup": None, "unicorn": None, "thin": frozenset({"start"}), "sidekiq": None,
+    "foreman": frozenset({"start"}), "iex": None,
+}
+# Vite serves unless told to build.
+_VITE_EXITS = frozenset({"build", "optimize"})
+_WATCHERS = frozenset({"nodemon", "ts-node-dev", "tsnd", "node-dev", "watchexec", "chokidar"})
+
+
+def command(words: list[str]) -> str:
+    """Why the command line (its environment assignments and wrappers already taken off) serves; "" if it does not
+    say so itself (the file it runs may)."""
+    if not words:
+        return ""
+    name = PurePosixPath(words[0]).name
+    args = [w for w in words[1:] if not w.startswith("-")]
+    flags = [w for w in words[1:] if w.startswith("-")]
+    said = " ".join(words[:2]) if len(words) > 1 and not words[1].startswith("-") else name
+    if re.match(r"python(?:3(?:\.\d+)?)?$", name):
+        module = words[words.index("-m") + 1:] if "-m" in words[:-1] else []
+        if module[:1] == ["http.server"]:
+            return server("python -m http.server")
+        if module[:1] and module[0] in _SERVERS:
+            return command(module)
+        if args[:2] == ["manage.py", "runserver"]:
+            return server("manage.py runserver")
+        return ""
+    if name in ("tsx", "node", "bun", "deno") and ("watch" in args[:1] or "--watch" in flags or "--hot" in flags):
+        return watcher(f"{name} watch" if "watch" in args[:1] else f"{name} {next(f for f in flags if f in ('--watch', '--hot'))}")
+    if name in _WATCHERS:
+        return watcher(name)
+    if name == "vite":
+        return server(said) if not args or args[0] not in _VITE_EXITS else ""
+    if name == "celery" and ("worker" in args or "beat" in args):
+        return server(f"celery {'worker' if 'worker' in args else 'beat'}")
+    if name == "rq" and args[:1] == ["worker"]:
+        return server("rq worker")
+    if name == "php":
+        if words[1:2] == ["-S"]:
+            return server("php -S")
+        if args[:1] == ["artisan"] and len(args) > 1:
+            task = args[1]
+            if task in ("serve", "octane:start", "reverb:start", "horizon", "schedule:work", "pulse:work") or (
+                    task in ("queue:work", "queue:listen") and not {"--stop-when-empty", "--once"} & set(flags)):
+                return server(f"artisan {task}")
+        return ""
+    if name in ("rails", "rake") and args[:1] in (["server"], ["s"]):
+        return server(f"rails {args[0]}")
+    if name == "mix" and (args[:1] == ["phx.server"] or (args[:1] == ["run"] and "--no-halt" in flags)):
+        return server(f"mix {args[0]}" + (" --no-halt" if args[0] == "run" else ""))
+    if name in _SERVERS:
+        subcommands = _SERVERS[name]
+        if subcommands is None:
+            return server(name)
+        if args[:1] and args[0] in subcommands:
+            return server(said)
+    return ""
+
+
+# -- the code of the file run ----------------------------------------------------------------------------------------
+
+# Python: calls that serve whatever object they are on, and an application object's own run (`app = Flask(...)` or
+# `app = create_app()` ... `app.run()`; FastMCP's `mcp.run()`, `mcp.run_stdio_async()`; Gradio's `demo.launch()`).
+_PY_SERVES = re.compile(r"\b(?P<call>uvicorn\s*\.\s*run|uvicorn\s*\.\s*Server|hypercorn\.asyncio\s*\.\s*serve"
+                        r"|web\s*\.\s*run_app|waitress\s*\.\s*serve|bottle\s*\.\s*run|socketio\s*\.\s*run"
+                        r"|\w+\s*\.\s*serve_forever|stdio_server)\s*\(")
+_PY_APP = re.compile(r"\b(?P<v>\w+)\s*(?::\s*[\w.]+\s*)?=\s*(?:[\w.]+\.)?(?P<cls>Flask|Quart|Sanic|FastMCP|MCPServer|Dash"
+                     r"|Bottle|Blocks|Interface|ChatInterface|create_app)\s*\(|\b(?:Blocks|Interface|ChatInterface)\s*\([^\n]*\)\s+as\s+(?P<w>\w+)")
+# JavaScript: a server that listens, Bun's and Deno's, Hono's `serve({ fetch })`, an MCP server's transport.
+_JS_SERVES = re.compile(r"(?<![\w$])(?P<call>[\w$]+\s*\.\s*listen|Bun\s*\.\s*serve|Deno\s*\.\s*serve|serve(?=\s*\(\s*\{\s*fetch\b)"
+                        r"|(?<=new\s)(?:Stdio|SSE|StreamableHTTP)ServerTransport)\s*\(")
+_GO_SERVES = re.compile(r"\b(?P<call>(?:http\s*\.\s*)?ListenAndServe(?:TLS)?|\w+\s*\.\s*Serve)\s*\(")
+# gin's `r.Run()`, echo's `e.Start(":8080")`, fiber's `app.Listen(":3000")`: only where the file imports them
+_GO_FRAMEWORKS = {"gin-gonic/gin": r"\w+\s*\.\s*Run", "labstack/echo": r"\w+\s*\.\s*Start", "gofiber/fiber": r"\w+\s*\.\s*Listen"}
+_RUST_SERVES = re.compile(r"(?P<call>\baxum::serve|\bHttpServer::new|\bwarp::serve|\brocket::build"
+                          r"|\b(?:axum::|hyper::)?Server::bind|\bServer::builder|\bpoem::Server::new)\s*\(")
+_DOTNET_SERVES = re.compile(r"\bWebApplication\s*\.\s*Create(?:Builder|SlimBuilder|EmptyBuilder)?\s*\(")
+_DOTNET_RUNS = re.compile(r"\.\s*Run(?:Async)?\s*\(")
+
+
+def in_code(rel: str, text: str, lang: str, args: tuple[str, ...] = ()) -> str:
+    """Why running the file serves: a serving call its code makes (a Python file: at its top level or in its
+    ``__main__`` block, or in a function these reach, in the branch of the action ``args`` names), as
+    "call at path:line"; "" if none."""
+    if lang == "python":
+        found = _python(text, args)
+    elif lang == "js":
+        found = _first(_JS_SERVES, text, "js")
+    else:
+        return ""
+    return server(f"{found[0]} at {rel}:{found[1]}") if found else ""
+
+
+def _first(pattern: re.Pattern[str], text: str, lang: str, lines: set[int] | None = None) -> tuple[str, int] | None:
+    """The first match of ``pattern`` in code (no comment, no string), on one of ``lines`` if given."""
+    code, strings = lex(text, lang)
+    for m in pattern.finditer(code):
+        at = m.start("call")
+        if not in_strings(at, strings) and (lines is None or line_of(code, at) in lines):
+            return re.sub(r"\s+", "", m.group("call")), line_of(code, at)
+    return None
+
+
+def _python(text: str, args: tuple[str, ...]) -> tuple[str, int] | None:
+    if not (_PY_SERVES.search(text) or _PY_APP.search(text)):
+        return None
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    lines = _live_lines(tree, args)
+    found = _first(_PY_SERVES, text, "python", lines)
+    apps = {m.group("v") or m.group("w") for m in _PY_APP.finditer(lex(text, "python")[0])}
+    if apps:
+        names = "|".join(sorted(map(re.escape, apps)))
+        own = _first(re.compile(rf"\b(?P<call>(?:{names})\s*\.\s*(?:run|run_server|run_\w+_async|launch|serve))\s*\("),
+                     text, "python", lines)
+        if own and (found is None or own[1] < found[1]):
+            found = own
+    return found
+
+
+def _live_lines(tree: ast.Module, args: tuple[str, ...]) -> set[int]:
+    """The lines that run when the module is run as a script: its top-level statements (not the bodies of its
+    functions and classes), and the functions they refer to, through one another; an ``if x == "action":`` branch
+    only where the command line gives that action (or gives none)."""
+    functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    lines: set[int] = set()
+    todo: list[str] = []
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            if isinstance(node, ast.If) and args and (action := _action(node.test)) is not None and action not in args:
+                visit(node.orelse)
+                continue
+            if isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)):
+                head = node.test if isinstance(node, (ast.If, ast.While)) else None
+                if head is not None:
+                    _mark(head, lines, todo)
+                for block in ("body", "orelse", "finalbody"):
+                    visit(getattr(node, block, []) or [])
+                for handler in getattr(node, "handlers", []) or []:
+                    visit(handler.body)
+                if isinstance(node, (ast.With, ast.AsyncWith)):
+                    for item in node.items:
+                        _mark(item.context_expr, lines, todo)
+                continue
+            _mark(node, lines, todo)
+
+    visit(tree.body)
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in functions:
+            continue
+        seen.add(name)
+        visit(functions[name].body)
+    return lines
+
+
+def _mark(node: ast.AST, lines: set[int], todo: list[str]) -> None:
+    lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))  # type: ignore[attr-defined]
+    todo.extend(r.id if isinstance(r, ast.Name) else r.attr for r in ast.walk(node)
+                if isinstance(r, (ast.Name, ast.Attribute)))
+
+
+def _action(test: ast.expr) -> str | None:
+    """The literal an ``if`` compares with (``action == "build"``, ``args.command == "serve"``), if that is its test."""
+    if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+            and isinstance(test.comparators[0], ast.Constant) and isinstance(test.comparators[0].value, str)
+            and not isinstance(test.left, ast.Constant)):
+        value = test.comparators[0].value
+        return value if value != "__main__" else None
+    return None
+
+
+def go_package(folder: Path, root: Path) -> str:
+    """Why `go run` of the package in ``folder`` serves (a serving call in one of its files), "" if none does."""
+    for path in sorted(folder.glob("*.go")) if folder.is_dir() else [folder]:
+        if path.name.endswith("_test.go") or (data := read(path)) is None:
+            continue
+        text = data.decode("utf-8", "replace")
+        pattern = _GO_SERVES.pattern + "".join(f"|\\b(?P<c{i}>{call})\\s*\\(" for i, (lib, call) in
+                                               enumerate(_GO_FRAMEWORKS.items()) if f'"github.com/{lib}' in text)
+        code, strings = lex(text, "other")
+        for m in re.finditer(pattern, code):
+            at = m.start(next(k for k, v in m.groupdict().items() if v))
+            if not in_strings(at, strings):
+                call = re.sub(r"\s+", "", next(v for v in m.groupdict().values() if v))
+                return server(f"{call} at {_rel(path, root)}:{line_of(code, at)}")
+    return ""
+
+
+def rust_binary(words: list[str], workdir: Path, root: Path) -> str:
+    """Why `cargo run [--bin NAME]` in ``workdir`` serves: a serving call in the binary's main file."""
+    binary = words[words.index("--bin") + 1] if "--bin" in words[:-1] else None
+    files = ([workdir / "src" / "bin" / f"{binary}.rs", workdir / "src" / "bin" / binary / "main.rs"] if binary
+             else [workdir / "src" / "main.rs"])
+    for path in files:
+        data = read(path) if path.is_file() else None
+        if data is not None and (found := _first(_RUST_SERVES, data.decode("utf-8", "replace"), "rust")):
+            return server(f"{found[0]} at {_rel(path, root)}:{found[1]}")
+    return ""
+
+
+def dotnet_project(words: list[str], workdir: Path, root: Path) -> str:
+    """Why `dotnet run [--project P]` in ``workdir`` serves: its code builds an ASP.NET WebApplication and runs it."""
+    project = words[words.index("--project") + 1] if "--project" in words[:-1] else None
+    folder = workdir / project if project else workdir
+    folder = folder.parent if folder.suffix == ".csproj" else folder
+    for path in sorted(folder.glob("*.cs")):
+        data = read(path)
+        text = data.decode("utf-8", "replace") if data else ""
+        if (found := _first(re.compile(rf"(?P<call>{_DOTNET_SERVES.pattern})"), text, "other")) and _DOTNET_RUNS.search(
+                lex(text, "other")[0]):
+            return server(f"{found[0].rstrip('(')} at {_rel(path, root)}:{found[1]}")
+    return ""
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,286 @@
+"""locate tells an entrypoint that starts a server (or a watcher) and never exits from one that runs to completion:
+``Contract.serves`` says why, from its command line or the code of the file it runs, in each language; such a command
+is never the backfill a profile drafts, since run would wait for it until backfill.timeout_s."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.locate.contract import command_contract
+from harness.steps.locate import locate
+
+
+def app(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+FASTAPI_MAIN = '''import uvicorn
+from fastapi import FastAPI
+
+from app.embed import embed_all
+
+app = FastAPI()
+
+
+@app.post("/embed")
+def embed(texts: list[str]):
+    return embed_all(texts)
+
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="0.0.0.0", port=8000)
+'''
+
+
+# -- Python ----------------------------------------------------------------------------------------------------------
+
+def test_a_python_script_that_runs_uvicorn_in_its_main_block_serves(tmp_path):
+    root = app(tmp_path, {"app/__init__.py": "", "app/embed.py": "def embed_all(t):\n    return t\n",
+                          "app/main.py": FASTAPI_MAIN})
+    assert command_contract("python app/main.py", root).serves == (
+        "it starts a server (uvicorn.run at app/main.py:15) and never exits")
+
+
+def test_a_batch_script_importing_the_fastapi_app_serves_nothing(tmp_path):
+    # it imports the app's module (whose own __main__ block serves): importing runs no __main__ block
+    root = app(tmp_path, {"app/__init__.py": "", "app/embed.py": "def embed_all(t):\n    return t\n",
+                          "app/main.py": FASTAPI_MAIN,
+                          "backfill.py": "from app.main import app\nfrom app.embed import embed_all\n\n"
+                                         "if __name__ == '__main__':\n    embed_all(['a'])\n"})
+    assert command_contract("python backfill.py", root).serves == ""
+
+
+def test_a_cli_that_runs_its_async_main_serves_nothing(tmp_path):
+    root = app(tmp_path, {"embed.py": "import asyncio\nimport subprocess\n\n\nasync def main():\n"
+                                      "    subprocess.run(['true'])\n\n\nif __name__ == '__main__':\n"
+                                      "    asyncio.run(main())\n"})
+    assert command_contract("python embed.py", root).serves == ""
+
+
+def test_a_server_in_a_function_the_script_never_calls_serves_nothing(tmp_path):
+    root = app(tmp_path, {"embed.py": "import uvicorn\n\n\ndef serve(app):\n    uvicorn.run(app)\n\n\n"
+                                      "def backfill():\n    pass\n\n\nif __name__ == '__main__':\n    backfill()\n"})
+    assert command_contract("python embed.py", root).serves == ""
+
+
+def test_a_server_the_main_block_reaches_through_the_scripts_functions_serves(tmp_path):
+    root = app(tmp_path, {"server.py": "from flask import Flask\n\napp = Flask(__name__)\n\n\ndef main():\n"
+                                       "    app.run(port=5000)\n\n\nif __name__ == '__main__':\n    main()\n"})
+    assert command_contract("python server.py", root).serves == (
+        "it starts a server (app.run at server.py:7) and never exits")
+
+
+def test_an_mcp_server_run_from_its_module_serves(tmp_path):
+    root = app(tmp_path, {"rag/__init__.py": "", "rag/mcp_index.py":
+                          "from mcp.server.fastmcp import FastMCP\n\nmcp = FastMCP('rag')\n\n\n@mcp.tool()\n"
+                          "def search(q: str) -> str:\n    return q\n\n\nif __name__ == '__main__':\n"
+                          "    mcp.run(transport='stdio')\n"})
+    assert command_contract("python -m rag.mcp_index", root).serves == (
+        "it starts a server (mcp.run at rag/mcp_index.py:12) and never exits")
+
+
+@pytest.mark.parametrize("code, call", [
+    ("from app import create_app\n\napp = create_app()\n\nif __name__ == '__main__':\n    app.run(debug=True)\n", "app.run"),
+    ("import asyncio\nfrom mcp.server.fastmcp import FastMCP\n\nmcp = FastMCP('docs')\n"
+     "asyncio.run(mcp.run_stdio_async())\n", "mcp.run_stdio_async"),
+    ("import gradio as gr\n\nwith gr.Blocks() as demo:\n    gr.Markdown('search')\n\ndemo.launch()\n", "demo.launch"),
+])
+def test_a_python_application_objects_own_run_serves(tmp_path, code, call):
+    root = app(tmp_path, {"embed_app.py": code})
+    assert command_contract("python embed_app.py", root).serves.startswith(f"it starts a server ({call} at embed_app.py:")
+
+
+def test_a_server_named_in_a_comment_or_a_string_serves_nothing(tmp_path):
+    root = app(tmp_path, {"embed.py": "# then: uvicorn.run(app)\nHELP = 'start it with uvicorn.run(app)'\n\n"
+                                      "if __name__ == '__main__':\n    print(HELP)\n"})
+    assert command_contract("python embed.py", root).serves == ""
+
+
+def test_the_branch_of_another_action_than_the_one_given_serves_nothing(tmp_path):
+    # `python rag.py build` runs the build branch; the serve branch runs only for `python rag.py serve`
+    root = app(tmp_path, {"rag.py": "import sys\nimport uvicorn\n\n\ndef build():\n    pass\n\n\n"
+                                    "if __name__ == '__main__':\n    action = sys.argv[1]\n"
+                                    "    if action == 'build':\n        build()\n"
+                                    "    elif action == 'serve':\n        uvicorn.run('rag:app')\n"})
+    assert command_contract("python rag.py build", root).serves == ""
+    assert command_contract("python rag.py serve", root).serves == (
+        "it starts a server (uvicorn.run at rag.py:14) and never exits")
+
+
+@pytest.mark.parametrize("command", ["uvicorn app.main:app --reload", "fastapi dev app/main.py", "flask run",
+                                     "python manage.py runserver", "gunicorn app.main:app -k uvicorn.workers.UvicornWorker",
+                                     "uv run uvicorn app.main:app", "streamlit run app.py",
+                                     "celery -A app.tasks worker"])
+def test_a_python_server_or_worker_command_serves(tmp_path, command):
+    root = app(tmp_path, {"manage.py": "", "app.py": ""})
+    serves = command_contract(command, root).serves
+    assert serves.startswith("it starts a server (") and serves.endswith(") and never exits"), serves
+
+
+# -- JavaScript and TypeScript ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code, call", [
+    ("import express from 'express';\nconst app = express();\napp.post('/embed', (req, res) => res.json([]));\n"
+     "app.listen(3000);\n", "app.listen"),
+    ("Bun.serve({ port: 3000, fetch() { return new Response('ok'); } });\n", "Bun.serve"),
+    ("Deno.serve((_req) => new Response('ok'));\n", "Deno.serve"),
+    ("import { serve } from '@hono/node-server';\nimport { app } from './app';\nserve({ fetch: app.fetch, port: 3000 });\n",
+     "serve"),
+    ("import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';\n"
+     "await server.connect(new StdioServerTransport());\n", "StdioServerTransport"),
+])
+def test_a_js_script_that_starts_a_server_serves(tmp_path, code, call):
+    root = app(tmp_path, {"src/embed-server.ts": code})
+    serves = command_contract("npx tsx src/embed-server.ts", root).serves
+    assert serves.startswith(f"it starts a server ({call} at src/embed-server.ts:"), serves
+
+
+def test_a_js_backfill_that_awaits_its_work_serves_nothing(tmp_path):
+    root = app(tmp_path, {"scripts/backfill.ts": "// not app.listen(3000): a script\n"
+                                                 "const text = 'server.listen(3000)';\n"
+                                                 "await main();\nprocess.exit(0);\n"})
+    assert command_contract("npx tsx scripts/backfill.ts", root).serves == ""
+
+
+def test_a_package_script_that_runs_a_dev_server_serves_and_says_where(tmp_path):
+    root = app(tmp_path, {"package.json": '{\n  "scripts": {\n    "build": "next build",\n    "dev": "next dev"\n  }\n}\n'})
+    assert command_contract("npm run dev", root).serves == (
+        "it starts a server (next dev, package.json:4) and never exits")
+    assert command_contract("npm run build", root).serves == ""
+
+
+def test_a_script_run_under_a_file_watcher_never_exits(tmp_path):
+    root = app(tmp_path, {"scripts/embed.ts": "await main();\n"})
+    assert command_contract("npx tsx watch scripts/embed.ts", root).serves == (
+        "it runs under a file watcher (tsx watch) and never exits")
+
+
+# -- Go, Rust, .NET --------------------------------------------------------------------------------------------------
+
+def test_a_go_main_that_listens_serves(tmp_path):
+    root = app(tmp_path, {"cmd/indexer/main.go": 'package main\n\nimport "net/http"\n\nfunc main() {\n'
+                                                 '\t// http.ListenAndServe(":1", nil) was the old way\n'
+                                                 '\thttp.ListenAndServe(":8080", nil)\n}\n'})
+    assert command_contract("go run ./cmd/indexer", root).serves == (
+        "it starts a server (http.ListenAndServe at cmd/indexer/main.go:7) and never exits")
+
+
+def test_a_go_main_that_runs_a_command_serves_nothing(tmp_path):
+    root = app(tmp_path, {"cmd/backfill/main.go": 'package main\n\nimport "os/exec"\n\nfunc main() {\n'
+                                                  '\texec.Command("true").Run()\n}\n'})
+    assert command_contract("go run ./cmd/backfill", root).serves == ""
+
+
+def test_a_rust_binary_that_serves_axum_serves(tmp_path):
+    root = app(tmp_path, {"Cargo.toml": "[package]\nname = \"rag\"\n",
+                          "src/main.rs": "#[tokio::main]\nasync fn main() {\n"
+                                         "    let listener = tokio::net::TcpListener::bind(\"0.0.0.0:3000\").await.unwrap();\n"
+                                         "    axum::serve(listener, app()).await.unwrap();\n}\n",
+                          "src/bin/backfill.rs": "fn main() {\n    println!(\"axum::serve(\");\n}\n"})
+    assert command_contract("cargo run", root).serves == (
+        "it starts a server (axum::serve at src/main.rs:4) and never exits")
+    assert command_contract("cargo run --bin backfill", root).serves == ""
+
+
+def test_a_dotnet_web_application_serves(tmp_path):
+    root = app(tmp_path, {"Api/Api.csproj": '<Project Sdk="Microsoft.NET.Sdk.Web"></Project>\n',
+                          "Api/Program.cs": "var builder = WebApplication.CreateBuilder(args);\nvar app = builder.Build();\n"
+                                            "app.MapPost(\"/embed\", () => \"ok\");\napp.Run();\n",
+                          "Backfill/Backfill.csproj": '<Project Sdk="Microsoft.NET.Sdk"></Project>\n',
+                          "Backfill/Program.cs": "await Embedder.RunAsync(args);\n"})
+    assert command_contract("dotnet run --project Api", root).serves == (
+        "it starts a server (WebApplication.CreateBuilder at Api/Program.cs:1) and never exits")
+    assert command_contract("dotnet run --project Backfill", root).serves == ""
+
+
+# -- PHP, Ruby, Elixir -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["php artisan serve", "php artisan queue:work", "bin/rails server",
+                                     "bundle exec rails s", "mix phx.server"])
+def test_a_php_ruby_or_elixir_server_or_worker_serves(tmp_path, command):
+    root = app(tmp_path, {"artisan": "<?php\n", "config/application.rb": "module App; end\n", "bin/rails": ""})
+    serves = command_contract(command, root).serves
+    assert serves.startswith("it starts a server (") and serves.endswith(") and never exits"), serves
+
+
+def test_a_queue_worker_told_to_stop_when_empty_exits(tmp_path):
+    root = app(tmp_path, {"artisan": "<?php\n"})
+    assert command_contract("php artisan queue:work --stop-when-empty", root).serves == ""
+
+
+# -- Spring Boot -----------------------------------------------------------------------------------------------------
+
+RUNNER = """package com.example;
+
+import org.springframework.boot.CommandLineRunner;
+import org.springframework.stereotype.Component;
+
+@Component
+public class Loader implements CommandLineRunner {
+    public void run(String... args) { }
+}
+"""
+WEB_POM = ("<project>\n  <dependencies>\n    <dependency>\n"
+           "      <artifactId>spring-boot-starter-web</artifactId>\n    </dependency>\n  </dependencies>\n</project>\n")
+
+
+def test_a_spring_runner_of_a_web_application_serves(tmp_path):
+    found = locate(app(tmp_path, {"pom.xml": WEB_POM, "src/main/java/com/example/Loader.java": RUNNER}))
+    (entry,) = found.entrypoints
+    assert entry.contract.serves == "it starts a web server (spring-boot-starter-web at pom.xml:4) and never exits"
+
+
+def test_a_spring_runner_without_a_web_starter_runs_to_completion(tmp_path):
+    found = locate(app(tmp_path, {"pom.xml": "<project><artifactId>spring-boot-starter</artifactId></project>\n",
+                                  "src/main/java/com/example/Loader.java": RUNNER}))
+    (entry,) = found.entrypoints
+    assert entry.contract.serves == ""
+
+
+def test_a_spring_web_application_told_to_start_no_web_server_runs_to_completion(tmp_path):
+    found = locate(app(tmp_path, {"pom.xml": WEB_POM, "src/main/java/com/example/Loader.java": RUNNER,
+                                  "src/main/resources/application.yml": "spring:\n  main:\n    web-application-type: none\n"}))
+    (entry,) = found.entrypoints
+    assert entry.contract.serves == ""
+
+
+def test_a_spring_web_application_that_exits_after_its_runners_runs_to_completion(tmp_path):
+    main = ("package com.example;\n\n@SpringBootApplication\npublic class Batch {\n"
+            "    public static void main(String[] args) {\n"
+            "        System.exit(SpringApplication.exit(SpringApplication.run(Batch.class, args)));\n    }\n}\n")
+    found = locate(app(tmp_path, {"pom.xml": WEB_POM, "src/main/java/com/example/Loader.java": RUNNER,
+                                  "src/main/java/com/example/Batch.java": main}))
+    (entry,) = found.entrypoints
+    assert entry.contract.serves == ""
+
+
+# -- what locate and the draft make of it ----------------------------------------------------------------------------
+
+def test_a_server_is_listed_but_never_the_best_entrypoint(tmp_path):
+    found = locate(app(tmp_path, {"app/__init__.py": "", "app/embed.py": "def embed_all(t):\n    return t\n",
+                                  "app/embed_server.py": FASTAPI_MAIN.replace("from app.embed", "from .embed"),
+                                  "scripts/ingest_docs.py": "from app.embed import embed_all\n\n"
+                                                            "if __name__ == '__main__':\n    embed_all([])\n"}))
+    # the server ranks first by its name ("embed"): the batch ingest below it is the one drafted
+    assert [e.command for e in found.entrypoints] == ["python -m app.embed_server", "python scripts/ingest_docs.py"]
+    assert found.best_entrypoint is not None and found.best_entrypoint.command == "python scripts/ingest_docs.py"
+
+
+def test_the_summary_says_a_server_is_no_backfill(tmp_path):
+    adds = RUNNER.replace("{ }", "{ vectorStore.add(documents); }")
+    text = locate(app(tmp_path, {"pom.xml": WEB_POM, "src/main/java/com/example/Loader.java": adds})).text()
+    assert ("    it starts a web server (spring-boot-starter-web at pom.xml:4) and never exits: run would wait for it "
+            "until backfill.timeout_s; a candidate only, the draft leaves it out") in text, text
+    assert "no entrypoint runs to completion here: backfill with the harness's own engine" in text, text
+
+
+def test_a_server_is_no_backfill_the_draft_may_name(tmp_path):
+    from harness.profile_draft import _unreachable
+
+    found = locate(app(tmp_path, {"pom.xml": WEB_POM, "src/main/java/com/example/Loader.java": RUNNER}))
+    (entry,) = found.entrypoints
+    assert _unreachable(entry.contract, "mxbai-embed-large") == (
+        "it starts a web server (spring-boot-starter-web at pom.xml:4) and never exits")
