@@ -1078,7 +1078,8 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
         binary = binary_file(words[2:], workdir)
         if isinstance(binary, str):
             return unknown(binary)
-        return contract_of_files(root, [binary], extra=base)
+        built = contract_of_files(root, [binary], extra=base)
+        return replace(built, serves=built.serves or serving.rust_binary(words, workdir, root))
     if name in ("docker", "docker-compose", "podman", "kubectl"):
         return unknown(f"the command runs in a container ({name}); its code is not read")
     local = workdir / head

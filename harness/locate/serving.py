@@ -242,14 +242,14 @@ def go_package(folder: Path, root: Path) -> str:
 
 
 def rust_binary(words: list[str], workdir: Path, root: Path) -> str:
-    """Why `cargo run [--bin NAME]` in ``workdir`` serves: a serving call in the binary's main file."""
-    binary = words[words.index("--bin") + 1] if "--bin" in words[:-1] else None
-    files = ([workdir / "src" / "bin" / f"{binary}.rs", workdir / "src" / "bin" / binary / "main.rs"] if binary
-             else [workdir / "src" / "main.rs"])
-    for path in files:
-        data = read(path) if path.is_file() else None
-        if data is not None and (found := _first(_RUST_SERVES, data.decode("utf-8", "replace"), "rust")):
-            return server(f"{found[0]} at {_rel(path, root)}:{found[1]}")
+    """Why `cargo run [--bin NAME | --example NAME]` in ``workdir`` serves: a serving call in the file it runs."""
+    from .rust import binary_file
+
+    path = binary_file(words[2:], workdir)
+    data = read(path) if isinstance(path, Path) else None
+    if isinstance(path, Path) and data is not None and (
+            found := _first(_RUST_SERVES, data.decode("utf-8", "replace"), "rust")):
+        return server(f"{found[0]} at {_rel(path, root)}:{found[1]}")
     return ""
 
 
