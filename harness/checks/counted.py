@@ -68,7 +68,7 @@ def _some_text(session: CheckSession, collection: str) -> bool:
 
 def coverage(session: CheckSession, collection: str) -> Outcome:
     """Every chunk has a non-NULL vector, per collection and per tenant; no embedding outlives its chunk."""
-    from ..preflight import collection_key_outcome  # here: preflight imports the checks' outcome type
+    from ..preflight import chunk_key_outcome, collection_key_outcome  # here: preflight imports the checks' outcome type
 
     if (hidden := session.unseen("coverage", collection)) is not None:
         return hidden
@@ -105,9 +105,12 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
     with session.read_only() as conn:
         stopped = copy_stopped(conn, t, collection)  # its chunks all embedded, yet live's are not all there
         keyed = collection_key_outcome(conn, t, collection)
+        # One embedding row joined to chunks of different texts sharing its key is the vector of one of them at most,
+        # yet each was counted embedded (scope's rule; an inline row holds its own vector whatever its key).
+        shared = None if t.inline else chunk_key_outcome(conn, t, collection, session.tenants)
     # A name held by several rows of the collection table: the application reads one of them, so the chunks counted
     # here are not the ones it serves (scope's rule).
-    several = keyed.found if keyed is not None and keyed.status == FAIL else None
+    several = "; ".join(o.found for o in (keyed, shared) if o is not None and o.status == FAIL) or None
     # No chunk with a text is a profile naming the wrong column or JSON key (scope's "chunk text"), never a collection
     # with nothing to embed.
     textless = f"no chunk has a text in chunks.text {', '.join(session.profile.chunks.text)}" \
