@@ -300,5 +300,9 @@ def leads_an_index(conn: Conn, schema: str, table: str, column: str) -> bool:
 
 def unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
     """Whether a unique index (whole, no expression, valid) on ``column`` alone holds each value once. An invalid one
-    (a failed CREATE UNIQUE INDEX CONCURRENTLY, failed on the duplicates it was built over) proves nothing."""
-    return _index_on(conn, schema, table, column, "i.indisunique AND i.indnkeyatts = 1 AND i.indexprs IS NULL")
+    (a failed CREATE UNIQUE INDEX CONCURRENTLY, failed on the duplicates it was built over) proves nothing; nor does
+    one of a table with inheritance children (INHERITS), which a read of the table reads too and the index never
+    covers (a partitioned table's index covers its partitions)."""
+    return _index_on(conn, schema, table, column, "i.indisunique AND i.indnkeyatts = 1 AND i.indexprs IS NULL AND "
+                     "(NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = i.indrelid) OR "
+                     "(SELECT t.relkind FROM pg_class t WHERE t.oid = i.indrelid) = 'p')")
