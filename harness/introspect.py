@@ -209,25 +209,40 @@ def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str)
 
 
 def _trigger_setting(conn: Conn, schema: str, table: str, column: str) -> str | None:
-    """The name of an enabled row trigger firing before INSERT or UPDATE of the table whose PL/pgSQL function assigns
-    ``NEW.column`` (a statement ``NEW.column := ...``, not a comparison) other than where it is NULL, or None."""
-    import re
-
+    """The name of an enabled row trigger firing before INSERT or UPDATE of the table whose PL/pgSQL function sets
+    ``NEW.column`` (``assigns_column``) other than only where it is NULL, or None."""
     rows = conn.execute(
         "SELECT t.tgname AS name, p.prosrc AS src FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid "
         "WHERE n.nspname = %s AND c.relname = %s AND NOT t.tgisinternal AND t.tgenabled <> 'D' "
         "AND t.tgtype & 1 = 1 AND t.tgtype & 2 = 2 AND t.tgtype & (4 | 16) <> 0", (schema, table)).fetchall()
-    assigns = re.compile(r"(?:^|[;]|\b(?:then|else|begin|loop)\b)\s*new\s*\.\s*(?:\"" + re.escape(column) + r"\"|"
-                         + re.escape(column) + r"\b)\s*:?=(?!=)", re.I | re.M)
-    # Filling a hash only where a row has none (IF NEW.col IS NULL THEN ...) never changes one written with a vector.
-    fills_missing = re.compile(r"new\s*\.\s*(?:\"" + re.escape(column) + r"\"|" + re.escape(column)
-                               + r"\b)\s+is\s+null", re.I)
     for row in rows:
         name, src = (row["name"], row["src"]) if isinstance(row, dict) else row
-        if src and assigns.search(src) and not fills_missing.search(src):
+        if src and assigns_column(src, column):
             return str(name)
     return None
+
+
+def assigns_column(src: str, column: str) -> bool:
+    """Whether a PL/pgSQL trigger function's source sets ``NEW.column`` other than only where it is NULL: ``NEW.column
+    := ...`` (or ``=``, not a comparison), ``SELECT ... INTO NEW.column``, or the whole row replaced (``NEW := ...``)
+    in a function naming the column. Filling it only where a row has none (``IF NEW.column IS NULL THEN ...``, ``NEW.column
+    := coalesce(NEW.column, ...)``) never changes one written with a vector; a guard saying more (``IS NULL OR NEW.body
+    IS DISTINCT FROM OLD.body``) recomputes it on every edit of the text."""
+    import re
+
+    col = r"new\s*\.\s*(?:\"" + re.escape(column) + r"\"|" + re.escape(column) + r"\b)"
+    start = r"(?:^|[;]|\b(?:then|else|begin|loop)\b)\s*"
+    flags = re.I | re.M
+    # each assignment: where its statement begins, and whether it keeps a value already there (coalesce of itself)
+    found = [(m.start(1), m.group(2) is not None) for m in re.finditer(
+        start + "(" + col + r")\s*:?=(?!=)\s*(coalesce\s*\(\s*" + col + r"\s*,)?", src, flags)]
+    found += [(m.start(1), False) for m in re.finditer(
+        start + r"(select\b[^;]*?\binto\s+(?:strict\s+)?(?:[\w.\"]+\s*,\s*)*" + col + ")", src, flags)]
+    only_where_null = re.compile(r"\bif\s+" + col + r"\s+is\s+null\s+then\s*$", re.I)
+    if any(not keeps and not only_where_null.search(src[:at]) for at, keeps in found):
+        return True
+    return bool(re.search(start + r"new\s*:?=(?!=)", src, flags)) and column.lower() in src.lower()
 
 
 def _collection_array_problem(key: str, column: str, sqltype: str, declared_array: bool) -> list[str]:
@@ -285,5 +300,9 @@ def leads_an_index(conn: Conn, schema: str, table: str, column: str) -> bool:
 
 def unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
     """Whether a unique index (whole, no expression, valid) on ``column`` alone holds each value once. An invalid one
-    (a failed CREATE UNIQUE INDEX CONCURRENTLY, failed on the duplicates it was built over) proves nothing."""
-    return _index_on(conn, schema, table, column, "i.indisunique AND i.indnkeyatts = 1 AND i.indexprs IS NULL")
+    (a failed CREATE UNIQUE INDEX CONCURRENTLY, failed on the duplicates it was built over) proves nothing; nor does
+    one of a table with inheritance children (INHERITS), which a read of the table reads too and the index never
+    covers (a partitioned table's index covers its partitions)."""
+    return _index_on(conn, schema, table, column, "i.indisunique AND i.indnkeyatts = 1 AND i.indexprs IS NULL AND "
+                     "(NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = i.indrelid) OR "
+                     "(SELECT t.relkind FROM pg_class t WHERE t.oid = i.indrelid) = 'p')")

@@ -18,7 +18,7 @@ from . import collection_join, hashing, rls, sqlexpr
 from .backfill.writer import filled_columns, write_path
 from .checks.outcome import FAIL, PASS, Outcome, verdict
 from .db import Conn
-from .introspect import has_pgcrypto, input_hash_type
+from .introspect import has_pgcrypto, input_hash_type, unique_alone
 from .errors import RefusedError
 from .target import Target, _qualified
 
@@ -155,7 +155,7 @@ def chunk_key_outcome(conn: Conn, target: Target, collection: str | None,
         "ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY AS k(n, o) "
         "      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS cols "
         "FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indisvalid", (table,)).fetchall()
-    if any(r["whole"] and r["cols"] == [ch.id] for r in indexes):
+    if unique_alone(conn, ch.schema, ch.table, ch.id):
         return None
     # An embedding row that names no collection is the vector of every chunk its key names, in any collection: the
     # key must then name one chunk across the table, not within the collection alone (beta's chunks joined alpha's

@@ -29,6 +29,11 @@ _DSN_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^
 _URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^:/@\s]*:(?P<pw>[^/]*)@", re.I)
 # libpq's password, and sslpassword: the passphrase of the client's key.
 _KV_PASSWORD = re.compile(r"(?P<head>\b(?:ssl)?password\s*=\s*)(?P<pw>'[^']*'|\S+)", re.I)
+# A command line's flag naming a secret (--password VALUE, --openai-api-key=VALUE, --auth-token 'VALUE'): the name ends
+# with the secret's word, so --max-tokens 512 keeps its number; the value is the next word, quoted or not.
+_FLAG_SECRET = re.compile(r"(?P<head>(?<![\w-])--?(?:[a-z0-9]+[-_])*(?:password|passwd|pwd|pass|secret|token|"
+                          r"(?:api|access|secret|private)[-_]?key|credentials?)(?:=|\s+))"
+                          r"(?P<pw>'[^']*'|\"[^\"]*\"|(?!-)\S+)", re.I)
 _BEARER = re.compile(r"(?P<head>\b(?:Bearer|Basic|Token)\s+)(?P<pw>[A-Za-z0-9._~+/=-]{8,})")
 
 _lock = threading.Lock()
@@ -151,6 +156,7 @@ def _redact_text(text: str) -> str:
             text = text.replace(secret, MASK)
     text = _DSN_PASSWORD.sub(lambda m: m.group("head") + (MASK if m.group("pw") else "") + m.group("tail"), text)
     text = _KV_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    text = _FLAG_SECRET.sub(lambda m: m.group("head") + MASK, text)
     text = _BEARER.sub(lambda m: m.group("head") + MASK, text)
     return text
 

@@ -228,6 +228,18 @@ class Target:
             return self._joined(self.profile.embeddings.input_hash_of)
         return self._composed_text
 
+    def unhashed_fields(self, columns: set[str]) -> list[str]:
+        """The fields ``chunks.text`` embeds that ``embeddings.input_hash_of`` does not hash (a whole column hashed
+        covers its JSON keys): an edit of one leaves the hash equal, so no hash says the vector is of the current
+        text. Empty without input_hash_of (the hash is then of the text embedded). ``columns``: the chunk table's."""
+        ch, em = self.profile.chunks, self.profile.embeddings
+        if not em.input_hash_of or ch.text_format != "plain":
+            return []
+        hashed = text_parts.fields_read(em.input_hash_of, columns)
+        whole = {json_field(f)[0] for f in hashed if json_field(f)[1] is None}
+        return sorted(f for f in text_parts.fields_read(ch.text, columns)
+                      if f not in hashed and json_field(f)[0] not in whole)
+
     @property
     def text_hash(self) -> sql.Composable:
         """The configured algorithm's lowercase hex of the UTF-8 text, computed inside Postgres (what the engine

@@ -87,3 +87,20 @@ def fields(item: str) -> tuple[str, ...]:
     if not is_template(item):
         return (item,)
     return tuple(p.value for p in parse(item) if p.kind == "field")
+
+
+def fields_read(items: tuple[str, ...], columns: set[str]) -> set[str]:
+    """What ``chunks.text``-form items read of a row: each field as named (``body``, ``meta->>title``), and each of
+    ``columns`` an expression names (outside its string literals; an unquoted name as Postgres folds it)."""
+    read: set[str] = set()
+    for item in items:
+        for piece in parse(item) if is_template(item) else (Piece("field", item),):
+            if piece.kind == "field":
+                read.add(piece.value)
+            elif piece.kind == "sql":
+                bare = re.sub(r"'(?:[^']|'')*'", " ", piece.value)
+                names = {quoted.replace('""', '"') if quoted else word.lower()
+                         for quoted, word in re.findall(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)', bare)}
+                read |= names & columns
+    return read
+

@@ -920,11 +920,12 @@ def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOption
                                             "but not update it (or delete the stored row it replaces)")
                             for key in written.not_updated)
         if written.discarded:
-            # Sent and accepted, yet the table holds no vector of it: a trigger or rule dropped the write or cleared
-            # the vector. Counted as written it made 'Embedded 20/20 rows. 0 failures.' of 16 vectors.
+            # Sent and accepted, yet the table holds no vector of it, or another: a trigger or rule dropped the write,
+            # cleared the vector or rewrote it. Counted as written it made 'Embedded 20/20 rows. 0 failures.' of 16.
             done.failures.extend(RowFailure(key, done.good[0].collections[0], done.tenant,
-                                            "not written: the table kept no vector for it (a trigger or rule of the "
-                                            "table dropped the write or cleared the vector)")
+                                            "not written: the table kept no vector for it, or not the one sent (a "
+                                            "trigger or rule of the table dropped the write, cleared the vector or "
+                                            "replaced it)")
                                  for key in written.discarded)
         summary.truncated += done.truncated
         _count_batch(done, summary)

@@ -161,7 +161,9 @@ def write_path(conn: Conn, target: Target) -> WritePath:
     em = target.profile.embeddings
     row = conn.execute(
         "SELECT c.relkind::text AS kind, c.relhasrules AS rules, row_security_active(c.oid) AS rls, "
-        "has_database_privilege(current_database(), 'TEMP') AS temp "
+        "has_database_privilege(current_database(), 'TEMP') AS temp, "
+        "(SELECT string_agg(t.tgname, ', ' ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = c.oid "
+        " AND NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgtype & (1 | 2 | 4) = (1 | 2 | 4)) AS before_insert "
         "FROM pg_class c WHERE c.oid = to_regclass(%s)", (_qualified(em.schema, em.table),)).fetchone()
     if not conn.autocommit:
         conn.rollback()
@@ -190,7 +192,12 @@ def write_path(conn: Conn, target: Target) -> WritePath:
     if em.filter:
         return WritePath(False, f"embeddings.filter's rows ({', '.join(c for c, _ in em.filter)}): INSERT ... SELECT "
                                 "writing those values, replacing only those rows")
-    return WritePath(True, "binary COPY into the table for new rows (triggers and constraints fire as for INSERT)")
+    if row["before_insert"]:
+        # A COPY says only how many rows the table kept: a trigger writing another vector than the one sent (or
+        # keeping none) goes unseen there, while the staging path compares each stored row with what was sent.
+        return WritePath(False, f"row trigger {row['before_insert']} fires before INSERT and may change the row: "
+                                "INSERT ... SELECT, each stored vector compared with the one sent")
+    return WritePath(True, "binary COPY into the table for new rows (constraints and AFTER triggers fire as for INSERT)")
 
 
 @dataclass(frozen=True)
@@ -389,14 +396,15 @@ class BatchWriter:
         """How many rows of the batch were written, as the table holds them. An UPDATE of an inline column changes
         only the rows the policies let this role update, a DELETE only those it lets it delete (a row it may read but
         not change is skipped silently): those keys are kept in ``not_updated``. A row a trigger or rule of the table
-        dropped or stored without its vector is kept in ``discarded``: the table holds no vector of it. With
+        dropped, stored without its vector or with another one is kept in ``discarded``: the table holds no vector
+        of it, or not the one sent. With
         ``whole``, the transaction is rolled back instead (see ``rolled_back``)."""
         rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cur.fetchall()]
         returned = {str(r[0]) for r in rows}
         # Inline: the keys the UPDATE changed. A separate table: the keys whose stored row the DELETE left in place
         # (readable, not deletable); inserting beside it would give the chunk a second vector, so they are not.
         self.not_updated = [k for k in batch.keys if (str(k) not in returned) == self.target.inline]
-        if self.target.inline:  # RETURNING gives each row as stored, after the table's BEFORE triggers
+        if self.target.inline:  # RETURNING says of each row as stored whether it holds the vector sent
             lost = {str(r[0]) for r in rows if not r[1]}
         else:
             lost = {str(r[0] if not isinstance(r, dict) else next(iter(r.values())))
@@ -408,8 +416,9 @@ class BatchWriter:
         return len(batch) - len(self.not_updated) - len(self.discarded)
 
     def _lost_sql(self, source: sql.Composable) -> sql.Composed:
-        """The keys of ``source`` the embedding table holds no vector of after the batch's write."""
-        return sql.SQL("SELECT s.k FROM {s} WHERE NOT EXISTS (SELECT 1 FROM {t} AS e WHERE {match} AND e.{v} IS NOT NULL)"
+        """The keys of ``source`` the embedding table holds not the vector sent of after the batch's write: none (a
+        trigger or rule dropped the row or cleared it), or another one (a trigger rewrote it, or kept the old one)."""
+        return sql.SQL("SELECT s.k FROM {s} WHERE NOT EXISTS (SELECT 1 FROM {t} AS e WHERE {match} AND e.{v} = s.v)"
                        ).format(s=source, t=self.target.embedding_table, match=self._match(),
                                 v=sql.Identifier(self.target.profile.embeddings.vector))
 
@@ -512,8 +521,9 @@ class BatchWriter:
                 + [sql.SQL("{} = {}").format(sql.Identifier(col), expr) for col, expr in self._defaults(collection, read_at)]
             )
             own = self.target.in_own_collection("c", collection)
-            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k{own} RETURNING c.{k}, c.{v} IS NOT NULL"
-                            ).format(
+            # Each row as stored, after the table's BEFORE triggers: whether it holds the vector sent (``_updated``).
+            return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k{own} "
+                            "RETURNING c.{k}, c.{v} IS NOT DISTINCT FROM s.v").format(
                 t=self.target.chunk_table, sets=sets, s=stage, k=sql.Identifier(self._columns[0][1]),
                 v=sql.Identifier(self.target.profile.embeddings.vector),
                 own=sql.SQL("") if own is None else sql.SQL(" AND {}").format(own)

@@ -68,7 +68,7 @@ def _some_text(session: CheckSession, collection: str) -> bool:
 
 def coverage(session: CheckSession, collection: str) -> Outcome:
     """Every chunk has a non-NULL vector, per collection and per tenant; no embedding outlives its chunk."""
-    from ..preflight import collection_key_outcome  # here: preflight imports the checks' outcome type
+    from ..preflight import chunk_key_outcome, collection_key_outcome  # here: preflight imports the checks' outcome type
 
     if (hidden := session.unseen("coverage", collection)) is not None:
         return hidden
@@ -105,9 +105,12 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
     with session.read_only() as conn:
         stopped = copy_stopped(conn, t, collection)  # its chunks all embedded, yet live's are not all there
         keyed = collection_key_outcome(conn, t, collection)
+        # One embedding row joined to chunks of different texts sharing its key is the vector of one of them at most,
+        # yet each was counted embedded (scope's rule; an inline row holds its own vector whatever its key).
+        shared = None if t.inline else chunk_key_outcome(conn, t, collection, session.tenants)
     # A name held by several rows of the collection table: the application reads one of them, so the chunks counted
     # here are not the ones it serves (scope's rule).
-    several = keyed.found if keyed is not None and keyed.status == FAIL else None
+    several = "; ".join(o.found for o in (keyed, shared) if o is not None and o.status == FAIL) or None
     # No chunk with a text is a profile naming the wrong column or JSON key (scope's "chunk text"), never a collection
     # with nothing to embed.
     textless = f"no chunk has a text in chunks.text {', '.join(session.profile.chunks.text)}" \
@@ -253,6 +256,15 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
         return covered_by_recompute(session, "fresh", collection,
                                     f"no input-hash column (embeddings.input_hash) and {times} prove freshness")
     st = session.stats(collection)
+    if em.input_hash and timed is None and not st.stale and (unhashed := _unhashed(session)):
+        # The hash is of fewer columns than the text embedded: an edit of the others leaves it equal (a title edited
+        # after its vector passed as fresh on every row), and no timestamp says it either.
+        return session.partial("fresh", collection, covered_by_recompute(
+            session, "fresh", collection,
+            f"the input hash is of {', '.join(em.input_hash_of)} (embeddings.input_hash_of), not of "
+            f"{', '.join(unhashed)}, which chunks.text embeds too: an edit of {'it' if len(unhashed) == 1 else 'them'} "
+            "leaves the hash equal, and no timestamps (chunks.updated_at with embeddings.updated_at or embedded_at) "
+            "say it", metrics={"unhashed": unhashed}))
     tests: list[sql.Composable] = []
     details: list[tuple[sql.Composable, str]] = []
     counts: list[str] = []
@@ -291,6 +303,17 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
                        f" ({', '.join(counts)})" if timed is not None else ""),
                    offenders=offenders, total=stale, metrics={"stale": stale, "stale_hash": st.stale,
                                                               "stale_time": st.stale_time, "read": session.read_by_pass()}))
+
+
+def _unhashed(session: CheckSession) -> list[str]:
+    """``Target.unhashed_fields`` of the chunk table's columns (read only where embeddings.input_hash_of is set)."""
+    if not session.profile.embeddings.input_hash_of:
+        return []
+    ch = session.profile.chunks
+    with session.read_only() as conn:
+        rows = conn.execute("SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "
+                            "AND NOT a.attisdropped", (sql.Identifier(ch.schema, ch.table).as_string(conn),)).fetchall()
+    return session.target.unhashed_fields({r["attname"] if isinstance(r, dict) else r[0] for r in rows})
 
 
 def sane_vectors(session: CheckSession, collection: str) -> Outcome:

@@ -442,3 +442,19 @@ def test_vectors_past_about_two_kilobytes_are_read_once():
                                                   ("halfvec(1024)", 1024), ("extensions.vector(1536)", None),
                                                   ("vector", 768), ("vector", None), ("sparsevec(1000)", 1000)]] == [
         False, True, False, True, True, True, False, False]
+
+
+def test_a_unique_key_of_a_table_with_inheritance_children_does_not_hide_their_duplicates(small_target):  # noqa: F811
+    """A unique index holds only the rows of its own table: a child table (INHERITS, the legacy partitioning) read with
+    its parent may hold a second row of a chunk. Taken as unique, the pass counted chunks without a vector as the
+    chunk count minus the rows matched, so note 8's second row stood in for note 7's missing vector: '300 embedded, 0
+    missing', and coverage passed."""
+    from harness.checks import coverage
+
+    dsn, profile = small_target
+    execute(dsn, "CREATE TABLE note_vectors_old () INHERITS (note_vectors)")
+    execute(dsn, "INSERT INTO note_vectors_old SELECT * FROM note_vectors WHERE note_id = 8")
+    execute(dsn, "DELETE FROM note_vectors WHERE note_id = 7")
+    outcome = checked(dsn, profile, coverage)
+    assert outcome.status == "failed", outcome.found
+    assert (outcome.metrics["missing"], outcome.metrics["duplicates"]) == (1, 1), outcome.found

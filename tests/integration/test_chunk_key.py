@@ -4,6 +4,10 @@ Scope and the engine refuse it with numbers before anything is written."""
 
 import json
 
+import numpy as np
+
+from harness.provider import OllamaProvider
+
 MODEL = "hash-embed:384"
 CHUNKS = """
 CREATE TABLE doc_chunks (doc_id int NOT NULL, chunk_index int NOT NULL, content text NOT NULL,
@@ -100,3 +104,23 @@ def test_a_key_chunks_of_other_collections_share_fails_where_the_embedding_rows_
     ran = cli("backfill", "--profile", profile, "--collection", "beta", "--json", env=env)
     assert ran.code == 2 and "chunk key" in ran.json["error"], ran.out
     assert empty_db.scalar("SELECT count(*) FROM ws_vectors") == 0
+
+
+def test_coverage_fails_chunks_sharing_a_key_with_one_vector_row(empty_db, embed_server):
+    """One embedding row joined to chunks of different texts sharing its key (here alpha's vector rows under ids beta's
+    chunks hold too) is no chunk's own vector for all but one of them: coverage counted every one embedded ('6
+    embedded, 0 missing'), and on a large table where one key is shared only a sampled recompute could see it."""
+    from harness.checks import coverage
+
+    from .conftest import checked
+
+    empty_db.execute(WORKSPACES)
+    with empty_db.connect() as conn, OllamaProvider(embed_server.url, MODEL) as provider:
+        texts = conn.execute("SELECT id, content FROM ws_chunks WHERE workspace = 'alpha' ORDER BY id").fetchall()
+        for (key, _), vector in zip(texts, provider.embed([t for _, t in texts]).vectors):
+            conn.execute("INSERT INTO ws_vectors VALUES (%s, %s)", (key, np.asarray(vector, dtype=np.float32)))
+    text = WORKSPACES_PROFILE.replace("provider: {", f"provider: {{url: {embed_server.url}, ")
+    outcome = checked(coverage, "beta", text, empty_db.dsn, embed_server.url)
+    assert outcome.status == "failed", outcome.found
+    assert "6 values of ws_chunks.id are each held by several of the 12 chunks, of different texts" in outcome.found, \
+        outcome.found

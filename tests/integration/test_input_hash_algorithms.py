@@ -293,6 +293,22 @@ def test_an_input_hash_a_trigger_sets_from_the_text_is_refused_naming_the_key(cl
         scope.out
 
 
+@pytest.mark.parametrize("sets", [
+    "IF NEW.body_hash IS NULL OR NEW.body IS DISTINCT FROM OLD.body THEN NEW.body_hash := md5(NEW.body); END IF;",
+    "SELECT md5(NEW.body) INTO NEW.body_hash;",
+    "NEW := jsonb_populate_record(NEW, jsonb_build_object('body_hash', md5(NEW.body)));",
+], ids=["filled where missing or the text changed", "select into", "the whole row replaced"])
+def test_an_input_hash_a_trigger_sets_another_way_is_refused_naming_the_trigger(cli, empty_db, embed_server, tmp_path,
+                                                                                sets):
+    """A trigger recomputing the hash whenever the text changes (guarded by more than 'where it has none', or written
+    as SELECT ... INTO, or the row replaced whole) keeps it the current text's digest as ``NEW.body_hash := ...``
+    does: scope passed it, and an edited text's old vector was counted current (run: nothing to embed; fresh passed)."""
+    empty_db.execute(HASHED_BY_TRIGGER.replace("NEW.body_hash := md5(NEW.body);", sets))
+    scope = scope_md5_notes(cli, empty_db, embed_server, tmp_path)
+    assert scope.code == 2 and "embeddings.input_hash" in scope.json["error"] and "notes_hash" in scope.json["error"], \
+        scope.out
+
+
 def test_a_trigger_that_only_reads_the_input_hash_leaves_it_measured(cli, empty_db, embed_server, tmp_path):
     """The application's own pattern: it writes the hash with each vector, and a trigger clears the vector where the
     hash no longer matches. The hash still says what text the vector was made of."""

@@ -97,3 +97,23 @@ def test_a_vector_is_never_taken_over_from_a_chunk_whose_embedded_text_differs_b
         assert done.code == 0, done.out + done.err
     assert done.json["reused"] == 0 and done.json["embedded"] == 1, done.out
     assert empty_db.scalar("SELECT count(DISTINCT embedding::text) FROM note_vectors") == 2
+
+
+def test_fresh_is_not_passed_on_a_hash_of_fewer_columns_than_the_text_embedded(cli, empty_db, embed_server, tmp_path):
+    """The app hashes the body and embeds the title with it: a title edited after the vector leaves the hash equal to
+    the body's, and fresh passed, on every row, a vector of the old title. What no hash covers is unproven (recompute
+    stands in), naming the column."""
+    from harness.checks import fresh
+
+    from .conftest import checked
+
+    empty_db.execute(NOTES)
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(NOTES_PROFILE)
+    done = cli("backfill", "--profile", profile, "--collection", "kitchen", "--json",
+               env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert done.code == 0, done.out + done.err
+    empty_db.execute("UPDATE notes SET title = 'Green tea' WHERE id = 1")
+    outcome = checked(fresh, "kitchen", NOTES_PROFILE, empty_db.dsn, embed_server.url)
+    assert outcome.status == "unproven", outcome.found
+    assert "not of title, which chunks.text embeds too" in outcome.note, outcome.note

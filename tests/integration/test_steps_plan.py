@@ -133,3 +133,18 @@ def test_a_plan_times_the_rows_it_counts_needed_for_a_second_embedding_row(cli, 
     plan = run_plan(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--engine", "--json").json
     assert plan["rows"]["to_embed"] == 2, plan["rows"]
     assert plan["estimate"]["probe_rows"] == 2 and plan["estimate"]["seconds"] > 0, plan["estimate"]
+
+
+def test_a_secret_given_to_the_command_as_a_flag_is_in_no_plan_file(cli, demo_db, profile_variant, target_env,
+                                                                      tmp_path):
+    """A command taking its credentials as flags (--password VALUE, --api-key=VALUE, --auth-token 'VALUE'): plan.json,
+    plan.md and the JSON printed carried them as written, where a DSN's password and password=VALUE were masked."""
+    secrets = ["hunter2-sekrit", "sk-live-9f8e7d6c5b4a", "ghp_abcdefghijklmnop"]
+    profile = profile_variant({"--collection {collection}\n": "--collection {collection} --password hunter2-sekrit "
+                                                              "--openai-api-key=sk-live-9f8e7d6c5b4a "
+                                                              "--auth-token 'ghp_abcdefghijklmnop'\n"})
+    result = run_plan(cli, demo_db, profile, target_env, tmp_path / "run", "--json")
+    assert result.code == 0, result.out + result.err
+    assert "--collection tenant_acme --password ***" in result.json["command"], result.json["command"]
+    for text in [result.out, result.err, *(p.read_text() for p in (tmp_path / "run").iterdir())]:
+        assert not [s for s in secrets if s in text]

@@ -418,14 +418,23 @@ WRITES = {  # how the engine writes each shape, and an application trigger that 
     "replace of stored rows": ("", "note_id", "RETURN NULL;", "INSERT", "emb",
                                "{table: emb, key: note_id, vector: embedding, model: model}",
                                "INSERT INTO emb SELECT id, NULL, 'old-model' FROM notes WHERE id % 2 = 1"),
+    # a trigger that writes another vector than the one sent (a constant; as one that keeps the old vector would)
+    "inline UPDATE rewritten": (", embedding vector(384)", "id", "NEW.embedding := array_fill(0.5, ARRAY[384]);",
+                                "UPDATE", "notes", "{vector: embedding}", ""),
+    "COPY of new rows rewritten": ("", "note_id", "NEW.embedding := array_fill(0.5, ARRAY[384]);", "INSERT", "emb",
+                                   "{table: emb, key: note_id, vector: embedding, model: model}", ""),
+    "replace of stored rows rewritten": ("", "note_id", "NEW.embedding := array_fill(0.5, ARRAY[384]);", "INSERT", "emb",
+                                         "{table: emb, key: note_id, vector: embedding, model: model}",
+                                         "ALTER TABLE emb DISABLE TRIGGER lose; INSERT INTO emb SELECT id, NULL, "
+                                         "'old-model' FROM notes WHERE id % 2 = 1; ALTER TABLE emb ENABLE TRIGGER lose"),
 }
 
 
 @pytest.mark.parametrize("path", list(WRITES))
 def test_a_write_the_database_discards_is_a_failed_row_never_counted_embedded(cli, empty_db, embed_server, tmp_path,
                                                                               path):
-    """An application trigger that drops the write (RETURN NULL) or clears the vector: the engine counted the rows
-    it sent ('Embedded 20/20 rows. 0 failures.') while the database kept 16 of them."""
+    """An application trigger that drops the write (RETURN NULL), clears the vector or writes another one: the engine
+    counted the rows it sent ('Embedded 20/20 rows. 0 failures.', ok) while the database kept 16 of them."""
     inline, key, lose, event, table, embeddings, before = WRITES[path]
     empty_db.execute(NOTES.format(inline=inline, key=key, lose=lose, event=event, table=table) + before)
     profile = tmp_path / "notes.yaml"
@@ -433,7 +442,8 @@ def test_a_write_the_database_discards_is_a_failed_row_never_counted_embedded(cl
     ran = cli("backfill", "--profile", profile, "--collection", "notes", "--all", "--json",
               env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
     data = ran.json
-    assert ran.code == 1 and data["after"]["embedded"] == 16, ran.out
+    held = 20 if path.endswith("rewritten") else 16  # a rewritten row holds a vector: not the one the model made
+    assert ran.code == 1 and data["ok"] is False and data["after"]["embedded"] == held, ran.out
     assert (data["embedded"], data["failed"]) == (16, 4), ran.out
     assert sorted(int(f["key"]) for f in data["failures"]) == [5, 10, 15, 20], data["failures"]
     assert "kept no vector" in data["failures"][0]["reason"], data["failures"][0]

@@ -107,3 +107,14 @@ def test_locate_shows_a_dsn_built_of_the_files_literals_with_its_password_masked
     source = ('user = "app"\npassword = "pa/ss"\nhost = "127.0.0.1"\n'
               'DSN = f"postgresql://{user}:{password}@{host}:5432/local_rag_db"\n')
     assert read_contract("app.py", source).hardcoded_urls == ("postgresql://app:***@127.0.0.1:5432/local_rag_db",)
+
+
+@pytest.mark.parametrize("line, shown", [
+    ("ingest.py --password hunter2-sekrit --collection a", "ingest.py --password *** --collection a"),
+    ("ingest.py --openai-api-key=sk-live-9f8e7d6c", "ingest.py --openai-api-key=***"),
+    ("ingest.py --auth-token 'ghp abc def' --x", "ingest.py --auth-token *** --x"),
+    ("ingest.py --max-tokens 512 --token-limit 5 -p 5432", "ingest.py --max-tokens 512 --token-limit 5 -p 5432"),
+    ("ingest.py --no-password --collection a", "ingest.py --no-password --collection a"),
+])
+def test_a_secret_a_command_takes_as_a_flag_is_masked_and_other_flags_kept(line, shown):
+    assert redact.redact(line) == shown
