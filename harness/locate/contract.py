@@ -1001,7 +1001,10 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
                 return unknown(f"python module {args[1]!r} not found from {workdir}")
             return contract_of_files(root, files, extra=base)
         if args[:1] == ["manage.py"] and len(args) > 1:  # a Django management command
-            found = sorted(workdir.glob(f"*/management/commands/{args[1]}.py"))
+            # an app's commands sit in <app>/management/commands, the apps themselves anywhere below manage.py's
+            # folder (OWASP Nest's src/apps/ai/management/commands)
+            found = sorted(p for p in workdir.glob(f"**/management/commands/{args[1]}.py")
+                           if not {"node_modules", ".venv", "venv", "site-packages"} & set(p.relative_to(workdir).parts))
             if found:
                 return contract_of_files(root, found[:1] + _django_settings(workdir), extra=base)
         if args:
@@ -1062,7 +1065,8 @@ def _django_settings(workdir: Path) -> list[Path]:
     module = django_settings_module(data.decode("utf-8", "replace")) if data else None
     if not module:
         return []
-    folders, here = [workdir], workdir
+    # a src layout: manage.py puts its ``src`` folder on sys.path (OWASP Nest's ``settings.local`` is src/settings)
+    folders, here = [workdir, *([workdir / "src"] if (workdir / "src").is_dir() else [])], workdir
     while (here / "__init__.py").is_file() and here.parent != here:
         here = here.parent
         folders.append(here)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .config import kind_of
-from .contract import Contract, make_recipes
+from .contract import Contract, contract_of_files, make_recipes
 from .embedding_calls import has_calls
 
 _MAIN = re.compile(rb"""if\s+__name__\s*==\s*['"]__main__['"]""")
@@ -231,8 +231,11 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
         return None
     p = PurePosixPath(rel)
     if p.parent.name == "commands" and p.parent.parent.name == "management" and p.suffix == ".py":
-        if not _BACKFILLISH.search(p.stem) and not has_calls(data.decode("utf-8", "replace")):
-            return None  # neither its name nor its code says it embeds (khoj's change_default_model does embed)
+        if (not _BACKFILLISH.search(p.stem) and not has_calls(data.decode("utf-8", "replace"))
+                and not contract_of_files(root, [root / rel]).embedding_calls):
+            # neither its name nor its code says it embeds (khoj's change_default_model does embed), nor what it
+            # imports: OWASP Nest's ``ai_update_chapter_chunks`` is a subclass, the base class it imports embeds
+            return None
         manage = next((q for q in p.parents if (root / q / "manage.py").is_file()), None)
         if manage is not None:
             return Entrypoint(rel, "django-command", p.stem, f"python manage.py {p.stem}", str(manage))
