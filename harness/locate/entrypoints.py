@@ -43,6 +43,8 @@ _NO_OBJECT = frozenset({"backfill", "backfills", "run", "runs", "script", "scrip
                         "jobs", "task", "tasks", "cmd", "main", "all", "once", "oneshot", "one", "shot", "cli", "data",
                         "the", "for", "new", "missing", "old", "start", "bin", "src", "lib", "tools", "manage"})
 _SCRIPTISH = re.compile(r"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex", re.I)
+# A flag that takes a question (OWASP Nest's ``ai_run_agentic_rag --query``): the command embeds it to search.
+_QUESTION = re.compile(r"^--(?:query|question|prompt|ask|q)$")
 _FORCED = re.compile(r"(?:^|[-_:\s])(?:refresh|force|rebuild|recompute|full|all)\b", re.I)
 _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"), ("bun.lock", "bun"),
           ("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm"))
@@ -79,7 +81,8 @@ class Entrypoint:
     def may_embed(self) -> bool:
         """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), and
         for an evaluation's or benchmark's code."""
-        if self.evaluation or self.example or self.ingests_with_a_language_model or self.keeps_nothing:
+        if (self.evaluation or self.example or self.ingests_with_a_language_model or self.keeps_nothing
+                or self.asks):
             return False
         if self.contract is not None and self.contract.missing and not _BACKFILLISH.search(f"{self.name} {self.path}"):
             # named only like a generator, seed or loader, and its code not in the repository to read (Mastra's root
@@ -95,6 +98,13 @@ class Entrypoint:
         if _BACKFILLISH.search(f"{self.name} {self.path}"):
             return True
         return bool(self.contract.embedding_calls)
+
+    @property
+    def asks(self) -> bool:
+        """It takes a question (``--query``) and its name says no backfill: it embeds the question to search, and fills
+        nothing."""
+        return (self.contract is not None and not _STRONG.search(f"{self.name} {self.path}")
+                and any(_QUESTION.match(f) for f in self.contract.flags))
 
     @property
     def fills_something_else(self) -> bool:

@@ -1541,3 +1541,17 @@ def test_a_django_command_in_src_layout_is_read_with_the_settings_module_under_s
             "src/settings/local.py"} <= set(command.contract.files), command.contract.files
     assert {"PGDATABASE", "PGHOST", "APP_OPENAI_KEY"} <= set(command.env), command.env
     assert command.contract.embedding_calls, command.contract
+
+
+def test_a_django_command_that_asks_a_question_is_no_backfill(tmp_path):
+    """OWASP Nest's ``ai_run_agentic_rag --query "..."`` embeds the question to search the chunks: it fills nothing, and
+    sorted first by name it was the backfill drafted."""
+    files = {**NEST_LIKE, "src/apps/kb/management/commands/ai_ask_pages.py": (
+        "from django.core.management.base import BaseCommand\n\nfrom apps.kb.common.utils import embed_chunks\n\n\n"
+        "class Command(BaseCommand):\n    def add_arguments(self, parser):\n"
+        "        parser.add_argument(\"--query\", type=str, default=\"which pages say hello?\")\n\n"
+        "    def handle(self, *args, **options):\n        print(embed_chunks([options[\"query\"]]))\n")}
+    result = located(tmp_path, files)
+    asks = next(e for e in result.entrypoints if e.name == "ai_ask_pages")
+    assert not asks.may_embed
+    assert result.best_entrypoint.command == "python manage.py update_page_chunks"
