@@ -141,3 +141,21 @@ def test_a_literal_holding_a_hash_sign_is_the_literal_not_a_comment():
     text = ('import psycopg\n\nuser = "app"\npassword = "pa#ss"  # the dev password\nhost = "127.0.0.1"\n'
             'conn = psycopg.connect(f"postgresql://{user}:{password}@{host}:5432/app")\n')
     assert read_contract("db.py", text).hardcoded_urls == ("postgresql://app:***@127.0.0.1:5432/app",)
+
+
+def test_django_configurations_values_are_read_under_their_prefixed_environment_names():
+    """django-configurations (OWASP Nest): ``values.Value(environ_name="DB_NAME")`` reads DJANGO_DB_NAME (the default
+    prefix), a value named by its attribute reads DJANGO_<ATTRIBUTE>, ``environ_prefix`` replaces the prefix and
+    ``environ=False`` reads nothing."""
+    text = ('from configurations import Configuration, values\n\n\nclass Base(Configuration):\n'
+            '    SECRET_KEY = values.SecretValue()\n    OLLAMA_URL = values.Value("http://localhost:11434")\n'
+            '    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql",\n'
+            '        "NAME": values.Value(environ_name="DB_NAME"), "HOST": values.Value(environ_name="DB_HOST"),\n'
+            '        "PASSWORD": values.SecretValue(environ_name="DB_PASSWORD")}}\n'
+            '    EMBED_MODEL = values.Value("nomic-embed-text", environ_prefix="NEST")\n'
+            '    DEBUG = values.BooleanValue(False, environ=False)\n')
+    contract = read_contract("settings/base.py", text)
+    assert set(contract.reads_env) == {"DJANGO_SECRET_KEY", "DJANGO_OLLAMA_URL", "DJANGO_DB_NAME", "DJANGO_DB_HOST",
+                                       "DJANGO_DB_PASSWORD", "NEST_EMBED_MODEL"}, contract.reads_env
+    assert dict(contract.env_defaults)["NEST_EMBED_MODEL"] == "nomic-embed-text"
+    assert contract.backfill_env()["DJANGO_DB_NAME"] == "{database_name}"
