@@ -250,7 +250,7 @@ def read_contract(rel: str, text: str) -> Contract:
                 or _in_other_string(text, m.start(), m.group("q"))):
             continue
         if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()) or (
-                lang == "python" and _is_parameter_default(text, m.start(), m.end())):
+                lang == "python" and _is_parameter_default(text, m.start(), m.end())) or _own_address(text, m.start()):
             continue
         urls.append(_mask(url))
     # a library's own default address, in no string of the file (the AI SDK's Ollama provider: 127.0.0.1:11434)
@@ -420,6 +420,20 @@ def _index_builds(rel: str, text: str) -> tuple[str, ...]:
     return tuple(f"{rel}:{line_of(text, m.start())} {''.join(m.group('name').split())}"
                  for m in _INDEX_BUILD.finditer(text) if not _in_comment(text, m.start())
                  and not re.search(r"\b(?:import|class|def)\b[^\n]*$", text[text.rfind("\n", 0, m.start()) + 1:m.start()]))
+
+
+# Settings naming the web application's own addresses (its site, the origins its frontend calls it from).
+_OWN_ADDRESS = re.compile(r"ORIGIN|ALLOWED_HOSTS|CSRF|CORS|SITE_URL|FRONTEND|REDIRECT|CALLBACK|WEBHOOK", re.I)
+_ASSIGNED = re.compile(r"(?m)^[ \t]*(?P<n>[A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)")
+
+
+def _own_address(text: str, pos: int) -> bool:
+    """The URL is a value of a setting that names the application's own address (OWASP Nest's ``SITE_URL``, its
+    ``ALLOWED_ORIGINS``): no address the command calls."""
+    assigned = None
+    for assigned in _ASSIGNED.finditer(text, max(0, pos - 2000), pos):
+        pass
+    return assigned is not None and bool(_OWN_ADDRESS.search(assigned.group("n")))
 
 
 def _in_comment(text: str, pos: int) -> bool:

@@ -159,3 +159,13 @@ def test_django_configurations_values_are_read_under_their_prefixed_environment_
                                        "DJANGO_DB_PASSWORD", "NEST_EMBED_MODEL"}, contract.reads_env
     assert dict(contract.env_defaults)["NEST_EMBED_MODEL"] == "nomic-embed-text"
     assert contract.backfill_env()["DJANGO_DB_NAME"] == "{database_name}"
+
+
+def test_the_web_apps_own_origins_and_site_url_are_no_hard_coded_addresses_of_the_command():
+    """OWASP Nest's settings list the frontend's origins and the site's URL: the command never calls them, and the draft
+    told the user to serve them. The embedder's address beside them still counts."""
+    text = ('class Local(Base):\n    SITE_URL = "http://localhost:8000"\n'
+            '    ALLOWED_ORIGINS = (\n        "http://127.0.0.1:3000",\n        "http://localhost:3000",\n    )\n'
+            '    CSRF_TRUSTED_ORIGINS = ["http://localhost:3000"]\n'
+            '    EMBEDDER = {"host": "http://localhost:11434"}\n')
+    assert read_contract("settings/local.py", text).hardcoded_urls == ("http://localhost:11434",)
