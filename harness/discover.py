@@ -818,6 +818,8 @@ def _collection_of_documents(conn: Conn, documents: CitedTable, table) -> tuple[
         label = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=(rcolumn,), role="name").column
         if label is None or any(snake(c.name) in SOURCE_NAMES for c in ref.columns):
             continue
+        if _shared_name(conn, ref, label):
+            continue  # two rows named alike (Django's content types share their app_label) would be one collection
         return column, CollectionTable(table=rname, key=rcolumn, name=label, schema=rschema)
     return None
 

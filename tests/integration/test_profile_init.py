@@ -1602,6 +1602,27 @@ def test_chunks_placed_in_collections_by_their_documents_are_said_so_beside_the_
     assert "folder" not in _line(drafted, "# collection_table"), drafted  # nullable: places no chunk for sure
 
 
+def test_a_documents_collection_whose_name_two_rows_share_is_not_offered(cli, empty_db, tmp_path):
+    """OWASP Nest: a chunk's context points to Django's content type (`app_label`, `model`), and every entity type of
+    the app shares its app_label ('owasp'): offered as the collection's name, chapters and projects were one."""
+    empty_db.execute(
+        "CREATE TABLE django_content_type (id serial PRIMARY KEY, app_label varchar(100) NOT NULL, "
+        "model varchar(100) NOT NULL, UNIQUE (app_label, model)); "
+        "CREATE TABLE ai_contexts (id bigserial PRIMARY KEY, content text NOT NULL, entity_id integer NOT NULL, "
+        "entity_type_id integer NOT NULL REFERENCES django_content_type(id), source varchar(100) NOT NULL); "
+        "CREATE TABLE ai_chunks (id bigserial PRIMARY KEY, text text NOT NULL, embedding vector(384), "
+        "context_id bigint NOT NULL REFERENCES ai_contexts(id)); "
+        "INSERT INTO django_content_type (app_label, model) VALUES ('owasp', 'chapter'), ('owasp', 'project'); "
+        "INSERT INTO ai_contexts (content, entity_id, entity_type_id, source) SELECT 'context ' || g, g, 1 + g % 2, "
+        "'owasp' FROM generate_series(1, 4) g; "
+        "INSERT INTO ai_chunks (text, context_id) SELECT 'chunk ' || g, 1 + g % 4 FROM generate_series(1, 12) g")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0, result.err
+    drafted = out.read_text()
+    assert yaml.safe_load(drafted)["chunks"]["collection_name"] == "ai_chunks", drafted
+    assert "app_label" not in drafted, drafted
+
+
 def test_a_store_table_made_earlier_at_another_dimension_is_said_as_kept_not_as_a_migration(cli, empty_db, tmp_path):
     """A vector store that makes its table at runtime (Mastra's PgVector ``createIndex``, ``CREATE TABLE IF NOT
     EXISTS``) at 768 in the code, a table it made earlier at 1536 in the database: no migration is missing; the store
