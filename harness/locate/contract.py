@@ -430,10 +430,16 @@ _ASSIGNED = re.compile(r"(?m)^[ \t]*(?P<n>[A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)")
 def _own_address(text: str, pos: int) -> bool:
     """The URL is a value of a setting that names the application's own address (OWASP Nest's ``SITE_URL``, its
     ``ALLOWED_ORIGINS``): no address the command calls."""
-    assigned = None
-    for assigned in _ASSIGNED.finditer(text, max(0, pos - 2000), pos):
-        pass
-    return assigned is not None and bool(_OWN_ADDRESS.search(assigned.group("n")))
+    assigned = list(_ASSIGNED.finditer(text, max(0, pos - 2000), pos))
+    if not assigned or not _OWN_ADDRESS.search(assigned[-1].group("n")):
+        return False
+    # the URL is in that statement: on its line, or inside a bracket it opens (a call on a later line is not)
+    depth = 0
+    for ch in text[assigned[-1].end():pos]:
+        depth += (ch in "([{") - (ch in ")]}")
+        if ch == "\n" and depth <= 0:
+            return False
+    return True
 
 
 def _in_comment(text: str, pos: int) -> bool:

@@ -167,5 +167,7 @@ def test_the_web_apps_own_origins_and_site_url_are_no_hard_coded_addresses_of_th
     text = ('class Local(Base):\n    SITE_URL = "http://localhost:8000"\n'
             '    ALLOWED_ORIGINS = (\n        "http://127.0.0.1:3000",\n        "http://localhost:3000",\n    )\n'
             '    CSRF_TRUSTED_ORIGINS = ["http://localhost:3000"]\n'
-            '    EMBEDDER = {"host": "http://localhost:11434"}\n')
-    assert read_contract("settings/local.py", text).hardcoded_urls == ("http://localhost:11434",)
+            '    EMBEDDER = {"host": "http://localhost:11434"}\n'
+            'SITE_URL = "http://localhost:8000"\nrequests.post("http://localhost:11435/api/embed", json={})\n')
+    assert read_contract("settings/local.py", text).hardcoded_urls == ("http://localhost:11434",
+                                                                       "http://localhost:11435/api/embed")
