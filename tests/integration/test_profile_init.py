@@ -205,6 +205,22 @@ def test_entrypoint_contract_becomes_command_env_mapping_and_model(cli, empty_db
     assert raw["provider"]["model"] == "nomic-embed-text"
 
 
+def test_entrypoints_ranked_alike_beside_the_drafted_one_are_named_with_it(cli, empty_db, tmp_path):
+    """OWASP Nest's six ``ai_update_<entity>_chunks`` commands each fill one entity type's chunks of the one table: the
+    draft named the first alone, as if it filled the collection."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    for part in ("pages", "posts"):
+        (repo / "scripts" / f"backfill_{part}_embeddings.py").write_text(BACKFILL_SCRIPT)
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
+                 "--json")
+    assert result.code == 0 and result.json["todo"] == [], result.err
+    drafted = (tmp_path / "p.yaml").read_text()
+    assert "backfill_pages_embeddings" in yaml.safe_load(drafted)["backfill"]["command"]
+    assert _line(drafted, "# ranked alike").endswith("python scripts/backfill_posts_embeddings.py"), drafted
+
+
 def test_in_process_embedder_is_drafted_as_such(cli, empty_db, tmp_path):
     empty_db.execute(MESSAGES)
     repo = tmp_path / "repo"

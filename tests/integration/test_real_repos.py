@@ -7960,6 +7960,10 @@ def test_nest_django_chunks_under_contexts_located_drafted_backfilled_and_repair
     drafted = trial.init.json["profile"]
     assert trial.init.json["todo"] == [], drafted
     assert 'command: "python manage.py ai_update_chapter_chunks"' in drafted and 'DJANGO_DB_PORT: "{database_port}"' in drafted
+    # each command fills one entity type's chunks of the one table: its five siblings are named beside it
+    alike = next(line for line in drafted.splitlines() if "# ranked alike" in line).split("): ", 1)[1].split(", ")
+    assert alike == [f"python manage.py ai_update_{e}_chunks" for e in ("committee", "event", "project", "repository",
+                                                                         "slack_message")], alike
     raw = yaml.safe_load(trial.profile.read_text())
     assert (raw["provider"]["model"], raw["chunks"]["table"], raw["chunks"]["text"], raw["embeddings"]["vector"],
             raw["chunks"]["collection_name"], raw["distance"]) == (
