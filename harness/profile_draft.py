@@ -239,6 +239,8 @@ def _unreachable(contract: Any, model: str | None = None) -> str:
         why.append(f"it reaches its database only through an HTTP API ({', '.join(apis)}), never DATABASE_URL")
     if contract.drops:
         why.append(contract.drops)
+    if contract.adds_only:
+        why.append(contract.adds_only)
     if contract.openai_base_url() == "":
         why.append("it embeds with openai-node 3's client, which takes no base URL but from code: it calls "
                    "api.openai.com, never the provider")
@@ -274,12 +276,15 @@ def _stripping_embedders(calls: Any, model: str | None) -> tuple[str, ...]:
 def app_provider_urls(calls: Any) -> tuple[str, ...]:
     """The names the application's Ollama embedders read their URL from (OLLAMA_HOST aside, the harness's own), each
     with the defaults the code gives it and where: "OLLAMA_URL (default http://ollama:11434 at path:line, ...)"."""
-    by_env: dict[str, list[str]] = {}
+    by_env: dict[str, dict[str, list[str]]] = {}
     for c in calls:
         if c.is_ollama and c.url_env and c.url_env != "OLLAMA_HOST":
-            # the draft is written to a file as it is: a default's password masked here
-            by_env.setdefault(c.url_env, []).extend([f"{redact.safe_dsn(c.url)} at {c.path}:{c.line}"] if c.url else [])
-    return tuple(f"{env} (default {', '.join(defaults)})" if defaults else env for env, defaults in by_env.items())
+            defaults = by_env.setdefault(c.url_env, {})
+            if c.url:  # the draft is written to a file as it is: a default's password masked here
+                defaults.setdefault(redact.safe_dsn(c.url), []).append(f"{c.path}:{c.line}")
+    # one default many embedders share is said once, with each place
+    said = {env: ", ".join(f"{url} at {', '.join(at)}" for url, at in defaults.items()) for env, defaults in by_env.items()}
+    return tuple(f"{env} (default {text})" if text else env for env, text in said.items())
 
 
 def app_fixed_urls(calls: Any) -> tuple[str, ...]:

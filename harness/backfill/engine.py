@@ -42,6 +42,7 @@ from .batchsize import AdaptiveSize, Sizing
 from .inflight import AUTO, Gate, Ticket, limit_for
 from .progress import Progress
 from .selection import Needs, Page, Row, existing_keys, iter_batches, measured_needs
+from .unindexed import unindexed_keys
 from .writepool import WritePool, Written
 from .writer import BatchWriter, Vectors, profile_defaults, write_path
 
@@ -331,6 +332,7 @@ def run_backfill(
         preflightmod.require(outcomes)
         if switch:
             raise RefusedError(switch)
+        summary.notes += unindexed_keys(read_conn, target)
         lock_pid = lock_conn.info.backend_pid
 
         def guard(conn: Conn) -> None:

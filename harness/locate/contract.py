@@ -93,6 +93,12 @@ class Contract:
     # why running it first empties the table it fills (a Spring app whose PgVectorStore drops vector_store at start):
     # every row and key replaced by what it adds, no backfill of the rows there
     drops: str = ""
+    # why running it only adds rows (an importer creating one for each file it reads) and updates none: it re-embeds no
+    # row there is, whatever it embeds
+    adds_only: str = ""
+    # why it answers a question (it searches by distance and asks a language model): what it embeds is the question,
+    # never a stored row, whatever its name says
+    answers: str = ""
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -179,7 +185,9 @@ class Contract:
                         given_flag_values=u(self.given_flag_values, other.given_flag_values),
                         flag_defaults=u(self.flag_defaults, other.flag_defaults),
                         flag_aliases=u(self.flag_aliases, other.flag_aliases),
-                        database_clients=u(self.database_clients, other.database_clients))
+                        database_clients=u(self.database_clients, other.database_clients),
+                        drops=self.drops or other.drops, adds_only=self.adds_only or other.adds_only,
+                        answers=self.answers or other.answers)
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -371,20 +379,22 @@ def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str]
 # A command-line flag that takes the database (``--dsn``, ``--database-url``, ``--db``).
 DATABASE_FLAG = re.compile(r"dsn|database|db[-_]?url|^--db$|postgres|pg[-_]?url|conn(?:ection)?[-_]?str", re.I)
 
-# A Postgres driver, ORM or client, as code or a module name imports it (`require("pg")`: strings count).
-_DATABASE_CLIENT = re.compile(r"\b(?:psycopg\w*|asyncpg|pg8000|sqlalchemy|sqlmodel|databases|peewee|tortoise|django\.db"
-                              r"|dj_database_url|pgx\w*|lib/pq|jackc/pgx|gorm|sqlx|tokio_postgres|tokio-postgres|diesel"
-                              r"|Npgsql|Ecto\.Repo|Postgrex|ActiveRecord|jdbc:postgresql|org\.postgresql|@prisma/client"
-                              r"|PrismaClient|drizzle-orm|knex|typeorm|sequelize|kysely|postgres\.js|@vercel/postgres"
-                              r"|@neondatabase/serverless|pg-promise|slonik)\b|(?<=['\"])(?:pg|postgres)(?=['\"])")
+# The Postgres drivers, ORMs and clients by name: the one list both rules below read.
+_POSTGRES_CLIENTS = (r"psycopg\w*|asyncpg|pg8000|sqlalchemy|sqlmodel|databases|peewee|tortoise|django\.db"
+                     r"|dj_database_url|pgx\w*|lib/pq|jackc/pgx|gorm|sqlx|tokio_postgres|tokio-postgres|diesel"
+                     r"|Npgsql|Ecto\.Repo|Postgrex|ActiveRecord|jdbc:postgresql|org\.postgresql|@prisma/client"
+                     r"|PrismaClient|drizzle-orm|knex|typeorm|sequelize|kysely|postgres\.js|@vercel/postgres"
+                     r"|@neondatabase/serverless|pg-promise|slonik")
+# A Postgres client, as code or a module name imports it (`require("pg")`: strings count).
+_DATABASE_CLIENT = re.compile(rf"\b(?:{_POSTGRES_CLIENTS})\b|(?<=['\"])(?:pg|postgres)(?=['\"])")
 _DSN = re.compile(r"postgres(?:ql)?(?:\+\w+)?://", re.I)
 
 # SQL is written inside strings; everything else counts only in code (a demo embedding "milvus vector database", a
 # `# adds src/app` comment, a docstring naming the store: none keeps anything).
 _KEEPS_SQL = re.compile(r"(?i:\b(?:INSERT\s+INTO|UPDATE\s+[\w\".]+\s+SET|COPY\s+[\w\".]+|MERGE\s+INTO|UPSERT)\b)")
-_KEEPS = re.compile(r"\b(?:pg|pgx\w*|postgres\w*|psycopg2?|asyncpg|sqlalchemy|sqlmodel|sqlite3|mysql2?|pymongo|mongoose|mongodb"
-                    r"|redis|ioredis|prisma|drizzle-orm|knex|typeorm|sequelize|kysely|supabase|django|peewee|tortoise|gorm|sqlx"
-                    r"|database/sql|ActiveRecord|ApplicationRecord|jdbc\w*|hibernate|chromadb|qdrant\w*|pinecone|weaviate|milvus"
+_KEEPS = re.compile(rf"\b(?:{_POSTGRES_CLIENTS}|pg|postgres\w*|sqlite3|mysql2?|pymongo|mongoose|mongodb"
+                    r"|redis|ioredis|prisma|supabase|django"
+                    r"|database/sql|ApplicationRecord|jdbc\w*|hibernate|chromadb|qdrant\w*|pinecone|weaviate|milvus"
                     r"|lancedb|faiss|hnswlib\w*|elasticsearch|opensearch)\b"
                     r"|(?i:\w*(?:VectorStore|DocumentStore|PGVector|Client|Pool|Session|Connection|Engine|Repository|Record))\b"
                     # a call that writes, sends or stores: Ruby's bare `save!` and Go's `Exec(` too

@@ -315,10 +315,12 @@ def _sqlalchemy(rel: str, code: str) -> list[DistanceUse]:
 
 def model_tables(rel: str, text: str) -> dict[str, str]:
     """The ORM model classes of a Python module with their tables (``__tablename__``; Django's db_table or
-    ``<app>_<model>``), or an Elixir file's Ecto schema modules (``schema "t" do``; a module by its last name, as an
-    alias names it), for ``with_model_tables``."""
+    ``<app>_<model>``), an Elixir file's Ecto schema modules (``schema "t" do``; a module by its last name, as an
+    alias names it), or a PHP file's Eloquent model, for ``with_model_tables``."""
     if rel.endswith((".ex", ".exs")):
         return {m.group("mod"): m.group("t") for m in _ECTO_SCHEMA.finditer(text)}
+    if rel.endswith(".php"):
+        return _laravel_tables(text)
     return {**(django_model_tables(rel, text) if "Model" in text else {}), **_model_tables(text)}
 
 
@@ -528,16 +530,41 @@ _LARAVEL_CLASS = re.compile(r"\bclass\s+(?P<cls>\w+)\s+extends\s+\w*Model\b")
 _LARAVEL_TABLE = re.compile(r"""\bprotected\s+\$table\s*=\s*(['"])(?P<t>[^'"]+)\1""")
 
 
+# The builder's raw fragments, `->orderByRaw('embedding <=> ?::vector', [$v])` (selectRaw, whereRaw, havingRaw): SQL
+# with no statement around it to say its table, which is the one the chain starts from: a model's (`Lyric::query()`,
+# ``with_model_tables`` names its table) or `DB::table('t')`'s.
+_LARAVEL_RAW = re.compile(r"""->\s*(?:orderBy|select|where|orWhere|having)Raw\s*\(\s*(['"])(?P<sql>(?:(?!\1)[^\\]|\\.)*)\1""")
+_LARAVEL_RAW_OPERATOR = re.compile(rf"(?P<c>{_QUALIFIED})\s*(?:::\s*\w+\s*)?(?P<op><=>|<->|<#>)")
+_LARAVEL_CHAIN_FROM = re.compile(r"""\bDB\s*::\s*table\s*\(\s*(['"])(?P<t>\w+)\1|\b(?P<cls>[A-Z]\w*)\s*::\s*\w+\s*\(""")
+
+
 def _laravel(rel: str, code: str) -> list[DistanceUse]:
     """pgvector-php's ``nearestNeighbors`` in an Eloquent model, on its table: ``$table``, else Laravel's convention
-    (``BlogPost`` -> ``blog_posts``)."""
+    (``BlogPost`` -> ``blog_posts``); the operators of the builder's raw fragments."""
+    name = next(iter(_laravel_tables(code).values()), None)
+    out = [DistanceUse(rel, line_of(code, m.start()), distance, "laravel", name, m.group("col"),
+                       f"Distance::{m.group('d')}")
+           for m in _LARAVEL_NEIGHBORS.finditer(code) if (distance := _LARAVEL_DISTANCE.get(m.group("d")))]
+    for m in _LARAVEL_RAW.finditer(code):
+        begin = max(code.rfind(c, 0, m.start()) for c in ";{}")
+        chain = _LARAVEL_CHAIN_FROM.search(code, begin + 1, m.start())
+        cls = chain.group("cls") if chain and chain.group("cls") not in (None, "DB") else None
+        for op in _LARAVEL_RAW_OPERATOR.finditer(m.group("sql")):
+            column = op.group("c").split(".")[-1].strip('"')
+            if column.lower() in _KEYWORDS:
+                continue
+            out.append(DistanceUse(rel, line_of(code, m.start("sql") + op.start("op")),
+                                   distances_in_sql(op.group("op")).pop(), "laravel",
+                                   chain.group("t") if chain else None, column, op.group("op"), cls))
+    return out
+
+
+def _laravel_tables(code: str) -> dict[str, str]:
+    """The Eloquent model class of a PHP file with its table: ``$table``, else Laravel's convention."""
     from ..discover import model_table
 
     cls, table = _LARAVEL_CLASS.search(code), _LARAVEL_TABLE.search(code)
-    name = table.group("t") if table else (model_table(cls.group("cls")) if cls else None)
-    return [DistanceUse(rel, line_of(code, m.start()), distance, "laravel", name, m.group("col"),
-                        f"Distance::{m.group('d')}")
-            for m in _LARAVEL_NEIGHBORS.finditer(code) if (distance := _LARAVEL_DISTANCE.get(m.group("d")))]
+    return {cls.group("cls"): table.group("t") if table else model_table(cls.group("cls"))} if cls else {}
 
 
 # Pgvector.EntityFrameworkCore's LINQ helpers on an entity's property: `d.Embedding.CosineDistance(q)` (the

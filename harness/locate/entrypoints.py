@@ -79,10 +79,10 @@ class Entrypoint:
 
     @property
     def may_embed(self) -> bool:
-        """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), and
-        for an evaluation's or benchmark's code."""
+        """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), for
+        an evaluation's or benchmark's code, and for a question answered (a RAG query: it embeds the question)."""
         if (self.evaluation or self.example or self.ingests_with_a_language_model or self.keeps_nothing
-                or self.asks):
+                or self.answers):
             return False
         if self.contract is not None and self.contract.missing and not _BACKFILLISH.search(f"{self.name} {self.path}"):
             # named only like a generator, seed or loader, and its code not in the repository to read (Mastra's root
@@ -100,11 +100,18 @@ class Entrypoint:
         return bool(self.contract.embedding_calls)
 
     @property
-    def asks(self) -> bool:
-        """It takes a question (``--query``) and its name says no backfill: it embeds the question to search, and fills
-        nothing."""
-        return (self.contract is not None and not _STRONG.search(f"{self.name} {self.path}")
-                and any(_QUESTION.match(f) for f in self.contract.flags))
+    def answers(self) -> str:
+        """Why it answers a question ("" where it does not): its files search by distance and ask a language model (the
+        contract's reason), or it takes the question as a flag (OWASP Nest's ``ai_run_agentic_rag --query``) and its
+        name says no backfill. What it embeds is the question; it fills nothing."""
+        if self.contract is None:
+            return ""
+        if self.contract.answers:
+            return self.contract.answers
+        flag = next((f for f in self.contract.flags if _QUESTION.match(f)), None)
+        if flag is None or _STRONG.search(f"{self.name} {self.path}"):
+            return ""
+        return f"it takes a question ({flag}): what it embeds is a question, not a stored row"
 
     @property
     def fills_something_else(self) -> bool:

@@ -10,11 +10,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from .contract import Contract, _mask
+from .contract import Contract, _keeps, _mask
 from .embedding_calls import EmbeddingCall
 from .embedding_calls import has_calls as _has_calls
 from .embedding_calls import scan as _scan_calls
 from .entrypoints import Entrypoint
+from .lexing import lex
+from .literals import line_of
 from .schema import VectorDeclaration
 
 _COMMAND = re.compile(r"\bclass\s+\w+\s+extends\s+Command\b")
@@ -22,17 +24,33 @@ _SIGNATURE = re.compile(r"""\$signature\s*=\s*(['"])(?P<sig>[^'"]+)\1""")
 _USE = re.compile(r"(?m)^\s*use\s+App\\(?P<cls>[\w\\]+)\s*;")
 # A worker that drains a queue until stopped: given --once, it stops when the queue is empty.
 _ONCE = re.compile(r"\{\s*--once\s*\}")
+# What reaches the application's database: the query builder or schema facade, an Eloquent model used or declared.
+_DATABASE = re.compile(r"\b(?:DB|Schema)\s*::|^\s*use\s+App\\Models\\|\bextends\s+(?:Model|Authenticatable|Pivot)\b", re.M)
+# What adds a row (Eloquent's create on a model or relation, the builder's insert, SQL's INSERT), and what changes one
+# there is (an update, a save, an upsert; a save may insert too, so it counts as a change): a command whose files add
+# and change nothing is an importer.
+_ADDS = re.compile(r"\b[A-Z]\w*\s*::\s*(?:create|forceCreate|insert|firstOrCreate)\s*\(|->\s*(?:create|createMany|insert"
+                   r"|insertGetId|firstOrCreate)\s*\(|(?i:\bINSERT\s+INTO\b)")
+_CHANGES = re.compile(r"(?:->|::)\s*(?:update|save|saveQuietly|saveMany|fill|forceFill|upsert|updateOrCreate|updateOrInsert"
+                      r"|firstOrNew|push)\s*\(|(?i:\bUPDATE\s+[\w\".]+\s+SET\b)")
+# A search by distance (a raw builder fragment's operator, pgvector-php's nearestNeighbors) and a language model asked
+# (Prism's text or structured request, openai-php's chat or completions): together, a RAG question.
+_SEARCHES = re.compile(r"""->\s*(?:orderBy|select|where|orWhere|having)Raw\s*\(\s*['"][^'"]*?(?P<op><=>|<->|<#>)"""
+                       r"""|->\s*(?P<nn>nearestNeighbors)\s*\(""")
+_ASKS = re.compile(r"\bPrism\s*::\s*(?:text|structured)\s*\(|\bOpenAI\s*::\s*(?:chat|completions)\s*\(|->\s*chat\s*\(\s*\)\s*->\s*create\s*\(")
 _MODEL_VAR = re.compile(r"""(['"])model\1\s*=>\s*\$(?P<var>\w+)""")
 _CONFIG = re.compile(r"""\bconfig\(\s*(['"])(?P<key>[\w.-]+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
 # openai-php (its Laravel facade or a client): `OpenAI::embeddings()->create([...])`, `$client->embeddings()->create(`
 _OPENAI_PHP = re.compile(r"(?:\bOpenAI\s*::|\$\w+\s*->)\s*embeddings\(\s*\)\s*->\s*create\s*\(")
 _MODEL_KEY = re.compile(r"""(['"])model\1\s*=>\s*(['"])(?P<m>[^'"]+)\2""")
-# Prism: `Prism::embeddings()->using(Provider::Ollama, 'model')` (or the provider as a string, `'ollama'`)
-_PRISM = re.compile(r"""\bPrism\s*::\s*embeddings\s*\(\s*\)\s*->\s*using\s*\(\s*(?:Provider\s*::\s*(?P<p>\w+)|(['"])(?P<p2>\w+)\2)"""
+# Prism: `Prism::embeddings()->using(Provider::Ollama, 'model')` (or the provider as a string, `'ollama'`), other
+# options of the builder before it or after it (`->withClientOptions([...])->using(...)`) in the same statement
+_PRISM = re.compile(r"""\bPrism\s*::\s*embeddings\s*\(\s*\)[^;]*?->\s*using\s*\(\s*(?:Provider\s*::\s*(?P<p>\w+)|(['"])(?P<p2>\w+)\2)"""
                     r"""\s*,\s*(['"])(?P<m>[^'"]+)\4""")
-# `env('NAME', 'default')`, a number's default unquoted and cast (`(int) env('DIMENSIONS', 768)`)
+# `env('NAME', 'default')`, a number's default unquoted and cast (`(int) env('DIMENSIONS', 768)`); a default computed
+# (`env('IMPORT_DIRECTORY', storage_path('app/imports'))`) is no literal to say, but the name is read all the same
 _ENV = re.compile(r"""^\s*(?:\(int\)\s*)?env\(\s*(['"])(?P<name>\w+)\1\s*"""
-                  r"""(?:,\s*(?:(['"])(?P<default>[^'"]*)\3|(?P<number>\d+))\s*)?\)""")
+                  r"""(?:\)|,\s*(?:(?:(['"])(?P<default>[^'"]*)\3|(?P<number>\d+))\s*\))?)""")
 
 
 def artisan_command(root: Path, rel: str, data: bytes) -> Entrypoint | None:
@@ -79,13 +97,16 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
 
     texts = {rel: text, **{used: t for used in _used(folder, text) if (t := read(used)) is not None}}
     calls = with_config(_calls_of(root, folder, rel, text), read)
-    env: dict[str, str | None] = {}
+    # what a library reads for its call (Prism: config/prism.php's `providers.ollama.url`), where the files name no key
+    env: dict[str, str | None] = {c.url_env: c.url for c in calls if c.url_env}
     for path, t in texts.items():
         for m in _CONFIG.finditer(t):
             first, *keys = m.group("key").split(".")
             if keys and (found := _setting(path, first, keys, m.group("default"), read)) and found[1]:
                 env.setdefault(found[1], found[0])
-    database = read(f"{folder}/config/database.php" if str(folder) != "." else "config/database.php") or ""
+    # a command none of whose files reach the database (a demo printing a vector) reads none of its settings
+    reaches = any(_DATABASE.search(t) for t in texts.values())
+    database = (read(f"{folder}/config/database.php" if str(folder) != "." else "config/database.php") or "") if reaches else ""
     connection = _array_value(database, ["connections", "pgsql"]) or ""
     # the default connection's env picks a driver (`pgsql`, `sqlite`): a choice the app's .env makes, not a value
     selector = _ENV.match((_array_value(database, ["default"]) or "").split("\n", 1)[0])
@@ -101,7 +122,37 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
                                        if d and not re.search(r"PASS|SECRET|KEY|TOKEN", n)),
                     hardcoded_models=tuple(dict.fromkeys(c.model for c in calls if c.model and not c.model_env)),
                     embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
-                    selectors=(selector.group("name"),) if selector else ())
+                    keeps=tuple(k for path, t in texts.items() for k in _keeps(path, t, "php")),
+                    selectors=(selector.group("name"),) if selector else (), adds_only=_adds_only(texts),
+                    answers=_answers(texts))
+
+
+def _answers(texts: dict[str, str]) -> str:
+    """Why the files answer a question ("" where they do not both search by distance and ask a language model)."""
+    code = {path: lex(t, "php")[0] for path, t in texts.items()}
+    search = next(((p, m) for p, c in code.items() if (m := _SEARCHES.search(c))), None)
+    ask = next(((p, m) for p, c in code.items() if (m := _ASKS.search(c))), None)
+    if search is None or ask is None:
+        return ""
+    (sp, sm), (ap, am) = search, ask
+    said = sm.group("op") or sm.group("nn")
+    asked = re.sub(r"\s+", "", am.group(0)).rstrip("(")
+    return (f"it searches by distance ({said} at {sp}:{line_of(code[sp], sm.start(sm.lastgroup or 0))}) and asks a "
+            f"language model ({asked} at {ap}:{line_of(code[ap], am.start())}): what it embeds is a question, not a "
+            "stored row")
+
+
+def _adds_only(texts: dict[str, str]) -> str:
+    """Why the files only add rows ("" where they change one, or add none): the first place one is added."""
+    code = {path: lex(t, "php")[0] for path, t in texts.items()}
+    if any(_CHANGES.search(c) for c in code.values()):
+        return ""
+    added = next(((path, m) for path, c in code.items() if (m := _ADDS.search(c))), None)
+    if added is None:
+        return ""
+    path, m = added
+    call = re.sub(r"\s+", "", m.group(0)).rstrip("(")
+    return f"it only adds rows ({call} at {path}:{line_of(code[path], m.start())}) and updates none: it re-embeds no row there is"
 
 
 def _used(folder: PurePosixPath, text: str) -> list[str]:
@@ -121,7 +172,7 @@ def _calls_of(root: Path, folder: PurePosixPath, rel: str, text: str) -> list[Em
 
 def embedding_calls(rel: str, text: str) -> list[EmbeddingCall]:
     """openai-php's and Prism's embedding calls of a PHP file, each with the model it names."""
-    from .literals import call_args, line_of
+    from .literals import call_args
 
     found = []
     for m in _OPENAI_PHP.finditer(text):

@@ -169,12 +169,16 @@ class LocateResult:
                 lines.append(f"    contract: {e.contract.text()}")
             if e.contract is not None and e.contract.drops:
                 lines.append(f"    {e.contract.drops}: no backfill of the rows there, the draft leaves it out")
+            if e.contract is not None and e.contract.adds_only:
+                lines.append(f"    {e.contract.adds_only}: the draft leaves it out")
             if e.evaluation:
                 lines.append(f"    an evaluation's or benchmark's (under {e.evaluation}): it loads its own data set, "
                              "not the application's rows: a candidate only, not taken as the backfill")
             elif e.example:
                 lines.append(f"    an example of the library's use (under {e.example}): it runs on its own sample data, "
                              "not the application's rows: a candidate only, not taken as the backfill")
+            elif e.answers:
+                lines.append(f"    {e.answers}: a candidate only, not taken as the backfill")
             elif e.keeps_nothing:
                 lines.append("    embeds but keeps nothing (no database, store, request or file written in the files it "
                              "runs): a candidate only, not taken as the backfill")
@@ -266,7 +270,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             mastra_pgvector = mastra_pgvector or (b"@mastra/" in data and schemascan.makes_mastra_pgvector(
                 data.decode("utf-8", "replace")))
         if not doc and (name.endswith(".py") and (b"Model" in data or b"__tablename__" in data)
-                        or name.endswith(".ex") and b"Ecto.Schema" in data):
+                        or name.endswith(".ex") and b"Ecto.Schema" in data
+                        or name.endswith(".php") and b"Model" in data and b"extends" in data):
             for cls, table in distancescan.model_tables(rel, data.decode("utf-8", "replace")).items():
                 model_tables[cls] = table if model_tables.get(cls, table) == table else None  # two apps: unknown
         if not doc and filesmod.is_code(rel) and distancescan.has_distances(data):

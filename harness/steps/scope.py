@@ -269,6 +269,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             checks += preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
                                 copies=bool(into) and into not in known, tenants=tenants)
         from ..backfill.indexes import pending
+        from ..backfill.unindexed import unindexed_keys
         from ..checks.live import copy_stopped
 
         for name in pending(conn, target):  # a bulk load dropped it and could not rebuild it
@@ -276,6 +277,8 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
                                f"expected it rebuilt with backfill-harness indexes restore --profile {settings.profile.path or 'P'}")
         if into and (stopped := copy_stopped(conn, target, into)):  # a killed --into run; the next one resumes it
             assumptions.append(f"WARNING: {stopped}")
+        if collection in known:
+            assumptions += [f"WARNING: {slow}" for slow in unindexed_keys(conn, target)]
         if row is None:
             check("vector column exists", False, f"{em.table}.{em.vector} not found", "the profile's vector column")
         if into and into != collection:

@@ -58,3 +58,33 @@ def test_the_writer_keeps_the_sessions_synchronous_commit(demo_db, demo_profile)
         conn.commit()
         BatchWriter(conn, target, TEST_MODEL)
         assert conn.execute("SELECT current_setting('synchronous_commit') AS s").fetchone()["s"] == "on"
+
+
+def _rows_read_by_scans(conn, table: str) -> int:
+    """Rows the table's sequential scans have read so far, as the statistics show them right now."""
+    conn.execute("SELECT pg_stat_clear_snapshot()")
+    return conn.execute("SELECT seq_tup_read AS n FROM pg_stat_user_tables WHERE relname = %s", (table,)).fetchone()["n"]
+
+
+def test_a_batch_replacing_rows_finds_them_by_the_key_index_not_by_reading_the_table(demo_db, demo_profile):
+    # A model switch replaces every row batch by batch: a batch that read the whole embedding table to find its own
+    # rows made the run quadratic in the table's size (200,000 rows: five times the time of 100,000).
+    target = Target(load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL}))
+    demo_db.execute("INSERT INTO document_embeddings (chunk_id, collection, embedding, model_name, input_hash) "
+                    "SELECT k, 'tenant_acme', array_fill(0.5::real, ARRAY[384])::vector, 'old-model', '' "
+                    "FROM generate_series(1000000, 1030000) AS k")
+    demo_db.execute("VACUUM ANALYZE document_embeddings")
+    keys = list(range(1000000, 1000200))
+    with connect(demo_db.dsn) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        before = _rows_read_by_scans(conn, "document_embeddings")
+        conn.commit()
+        writer = BatchWriter(conn, target, TEST_MODEL)
+        batch = [Embedding(e.key, e.vector, e.text_hash, e.collection, e.tenant, exists=True) for e in _batch(keys, [None] * 200)]
+        assert writer.write(batch) == 200
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        conn.commit()
+        read = _rows_read_by_scans(conn, "document_embeddings") - before
+    assert demo_db.scalar("SELECT count(*) FROM document_embeddings WHERE chunk_id = ANY(%s) AND model_name = %s",
+                          (keys, TEST_MODEL)) == 200
+    assert read < 30000, f"the batch's statements read {read} rows of the embedding table by sequential scans"

@@ -7787,6 +7787,140 @@ def test_llm_demo_spring_runner_dropping_its_store_located_drafted_backfilled_an
         "SELECT id::text FROM vector_store").fetchall()) == sorted(ids)
 
 
+# -- nsbucky/prism-demo: PHP + Laravel 12, Prism's Ollama embeddings, a Blueprint vector column on a second connection --
+
+PRISM_DEMO_MIGRATION = "database/migrations/2025_04_27_190857_create_lyrics_table_and_initialize_vector.php"
+
+
+def laravel_ddl(migration: str) -> str:
+    """What Laravel's pgsql grammar makes of one `Schema::...->create('t', ...)` blueprint (the column kinds this
+    migration uses; a column is NOT NULL unless `->nullable()`), then the migration's own `->statement('...')`s."""
+    table = re.search(r"->create\('(\w+)'", migration).group(1)
+    columns = []
+    for kind, args, rest in re.findall(r"\$table->(\w+)\(([^)]*)\)((?:\s*->\w+\([^)]*\))*)", migration):
+        if kind == "id":
+            columns.append('"id" bigserial primary key')
+        elif kind == "timestamps":
+            columns += [f'"{c}" timestamp(0) without time zone null' for c in ("created_at", "updated_at")]
+        else:
+            name, *more = [a.strip().strip("'") for a in args.split(",")]
+            sqltype = {"string": "varchar(255)", "text": "text", "vector": f"vector({more[0] if more else ''})"}[kind]
+            columns.append(f'"{name}" {sqltype}' + (" null" if "->nullable()" in rest else " not null"))
+    statements = re.findall(r"->statement\('\s*(.*?);?\s*'\)", migration, re.S)
+    return f'create table "{table}" ({", ".join(columns)});' + "".join(f"{s};" for s in statements)
+
+
+def load_prism_demo(db, server, songs: str, imports: Path) -> list[int]:
+    """`php artisan import-documents` as written: each `lyrics/*.txt` of the import directory (here the stanzas of the
+    app's `storage/created songs.txt`, one a file) embedded whole through Prism (Ollama's `/api/embed`,
+    mxbai-embed-large) and inserted by `Lyric::create` (`name` the file's basename, `embedding` the float array its
+    `array` cast writes as JSON, `original_text` the file's text, the timestamps Eloquent sets). Returns the ids."""
+    stanzas = [s.strip() for s in re.split(r"\n\s*\n", songs) if len(s.strip()) > 40][:10]
+    (imports / "lyrics").mkdir(parents=True)
+    for n, stanza in enumerate(stanzas):
+        (imports / "lyrics" / f"{n:02}.txt").write_text(stanza)
+    files = sorted((imports / "lyrics").glob("*.txt"))  # PHP's glob() sorts
+    texts = [f.read_text() for f in files]
+    ids = []
+    with db.connect(autocommit=True) as conn:
+        for f, text, vector in zip(files, texts, httpx_embed(server, "mxbai-embed-large", texts)):
+            ids.append(conn.execute("INSERT INTO lyrics (name, embedding, original_text, updated_at, created_at) "
+                                    "VALUES (%s, %s, %s, now(), now()) RETURNING id",
+                                    (f.name, json.dumps(vector), text)).fetchone()[0])
+    return ids
+
+
+def test_prism_demo_laravel_lyrics_embedded_through_prism_located_drafted_backfilled_and_repaired(cli, empty_db, server,
+                                                                                                 tmp_path):
+    """nsbucky/prism-demo: a Laravel 12 app whose migration declares `lyrics.embedding` with the Schema builder
+    (`$table->vector('embedding', 1024)`, NOT NULL, on the `pgsql` connection beside a MySQL default) and an ivfflat
+    cosine index in a raw statement; its artisan command `import-documents` embeds each file through Prism
+    (`Prism::embeddings()->withClientOptions([...])->using(Provider::Ollama, 'mxbai-embed-large')`, Prism's URL from
+    config/prism.php's OLLAMA_URL) and inserts a row. locate, profile init, scope, plan, run --engine (PHP is not run
+    here), verify, record; then rows gone wrong are named and repaired."""
+    app = Source.of("nsbucky__prism-demo").checkout("", tmp_path / "app", only=(
+        "app/", "config/", "database/migrations/", "artisan", ".env.example", "composer.json", "storage/created songs.txt"))
+    migration = (app / PRISM_DEMO_MIGRATION).read_text()
+    assert "$table->vector('embedding', 1024)" in migration and "USING ivfflat (embedding vector_cosine_ops)" in migration
+    empty_db.execute(laravel_ddl(migration))
+    assert empty_db.scalar("SELECT format_type(atttypid, atttypmod) || ' ' || attnotnull FROM pg_attribute "
+                           "WHERE attrelid = 'lyrics'::regclass AND attname = 'embedding'") == "vector(1024) true"
+    ids = load_prism_demo(empty_db, server, (app / "storage/created songs.txt").read_text(), tmp_path / "imports")
+    assert len(ids) == 10
+
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "lyrics", plan=True)
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        (PRISM_DEMO_MIGRATION, "lyrics", "embedding", 1024)], located["declarations"]
+    # every Prism call, those given client options before their provider too (until this trial: 2 of the 5 were read)
+    assert sorted((c["path"].rsplit("/", 1)[-1], c["kind"], c["model"], c["url"], c["url_env"])
+                  for c in located["embedding_calls"]) == sorted(
+        (f, "ollama-prism", "mxbai-embed-large", "http://ollama:11434", "OLLAMA_URL")
+        for f in ("SongCreator.php", "EmbeddingController.php", "ImportDocumentsCommand.php",
+                  "OllamaRhymesWeirdlyCommand.php", "TextEmbeddingCommand.php")), located["embedding_calls"]
+    # the index's cosine, and the searches' `orderByRaw('embedding <=> ?::vector')` on the Lyric model's table
+    assert {(d["path"].rsplit("/", 1)[-1], d["table"], d["distance"], d["kind"]) for d in located["distances"]} == {
+        (PRISM_DEMO_MIGRATION.rsplit("/", 1)[-1], "lyrics", "cosine", "sql-index"),
+        ("SongCreator.php", "lyrics", "cosine", "laravel"),
+        ("OllamaRhymesWeirdlyCommand.php", "lyrics", "cosine", "laravel")}, located["distances"]
+    entrypoints = {e["command"]: e for e in located["entrypoints"]}
+    # the demo printing a vector keeps nothing (it was drafted, its name saying `embed`); the importer is the best one
+    assert not entrypoints["php artisan ollama:text-embed"]["may_embed"], entrypoints
+    # the RAG chat command (a prompt embedded, the nearest lyric searched, llama3.2 asked) embeds a question: it was
+    # drafted before the Prism calls were all read, and ranked beside the importer after
+    rhymes = entrypoints["php artisan ollama:rhymes"]
+    assert not rhymes["may_embed"] and rhymes["contract"]["answers"].startswith(
+        "it searches by distance (<=> at app/Console/Commands/OllamaRhymesWeirdlyCommand.php:185) and asks a language "
+        "model (Prism::structured at "), rhymes
+    assert located["entrypoints"][[e["may_embed"] for e in located["entrypoints"]].index(True)]["command"] == \
+        "php artisan import-documents", located["entrypoints"]
+    # its contract: Prism's OLLAMA_URL and the pgsql connection's PG_DB_* names (not the MySQL default's DB_*), the
+    # import folder's IMPORT_DIRECTORY (a computed default), and that it only adds rows
+    importer = entrypoints["php artisan import-documents"]["contract"]
+    assert importer["backfill_env"] == {"OLLAMA_URL": "{provider_url}", "DB_URL": "{database_url}",
+                                        "PG_DB_HOST": "{database_host}", "PG_DB_PORT": "{database_port}",
+                                        "PG_DB_DATABASE": "{database_name}", "PG_DB_USERNAME": "{database_user}",
+                                        "PG_DB_PASSWORD": "{database_password}"}, importer
+    assert "IMPORT_DIRECTORY" in importer["reads_env"], importer
+    adds_only = ("it only adds rows (Lyric::create at app/Console/Commands/ImportDocumentsCommand.php:50) and updates "
+                 "none: it re-embeds no row there is")
+    assert importer["adds_only"] == adds_only, importer
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "lyrics", "id", "original_text", "embedding", "mxbai-embed-large", 1024, "cosine"), drafted
+    # the app's name for Prism's URL, its one default said once with the five calls reading it (it was said 5 times)
+    provider_url = next(x for x in drafted.splitlines() if x.startswith('  url: "${OLLAMA_HOST:-}"'))
+    assert "the application reads OLLAMA_URL (default http://ollama:11434 at " in provider_url, provider_url
+    assert provider_url.count("http://ollama:11434") == 1 and provider_url.count(".php:") == 5, provider_url
+    # an importer re-embeds none of the rows there are (it was drafted as the backfill): left out, saying why
+    assert not (raw.get("backfill") or {}), drafted
+    assert f"left out: {adds_only}; run with --engine" in drafted, drafted
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, empty_db, "lyrics", "embedding", len(ids), needed=0)
+
+    # Gone wrong (the column is NOT NULL: no vector can be lost): a lyric's text edited after its vector, a vector
+    # reversed, two lyrics with each other's vectors. verify names exactly those; backfill --keys-from repairs them.
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    edited, reversed_, a, b = ids[1], ids[3], ids[4], ids[7]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE lyrics SET original_text = original_text || ' (edited)' WHERE id = %s", (edited,))
+        conn.execute("UPDATE lyrics SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
+        conn.execute("UPDATE lyrics d SET embedding = o.embedding FROM lyrics o WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))",
+                     (a, b, b, a))
+    target = ("--profile", trial.profile, "--collection", "lyrics")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {edited, reversed_, a, b}, offenders
+    assert offenders == {"recompute": {edited, reversed_, a, b}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=4)
+    assert empty_db.scalar("SELECT count(*) FROM lyrics") == len(ids)
+
+
 # -- OWASP/Nest: Django in src layout, django-configurations, chunks under a context through a generic key ----------
 
 # The SQL types `manage.py migrate` gives the field kinds these migrations use (a key made by the database).

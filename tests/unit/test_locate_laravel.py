@@ -61,6 +61,7 @@ namespace App\\Console\\Commands;
 
 use App\\Services\\Embedder;
 use Illuminate\\Console\\Command;
+use Illuminate\\Support\\Facades\\DB;
 
 class FillPassages extends Command
 {
@@ -69,6 +70,7 @@ class FillPassages extends Command
 
     public function handle(Embedder $embedder)
     {
+        $waiting = DB::table('passages')->whereNull('embedding')->limit(64)->get();
         return Command::SUCCESS;
     }
 }
@@ -351,3 +353,214 @@ def test_a_blueprints_dimension_given_as_a_config_key_is_the_value_the_config_fi
         "        });\n    }\n};\n")
     found = {(d.column, d.dimensions, d.dims_env) for d in locate(tmp_path).declarations}
     assert found == {("embedding", dims, env), ("summary_embedding", 384, None)}, found
+
+
+CHAINED_PRISM = '''<?php
+namespace App\\Services;
+
+use Prism\\Prism\\Prism;
+use Prism\\Prism\\Enums\\Provider;
+
+class Chained
+{
+    public function embed(string $text): array
+    {
+        return Prism::embeddings()
+            ->withClientOptions(['timeout' => 60])
+            ->using(Provider::Ollama, 'mxbai-embed-large')
+            ->fromInput($text)
+            ->asEmbeddings()->embeddings[0]->embedding;
+    }
+}
+'''
+
+
+def test_a_prism_call_given_client_options_before_its_provider_names_its_model_and_url(tmp_path):
+    """Prism's builder takes its options in any order: `embeddings()->withClientOptions([...])->using(Provider::Ollama,
+    'model')` is the same call (it was not read: the provider had to follow `embeddings()` at once)."""
+    (tmp_path / "app" / "Services").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "app" / "Services" / "Chained.php").write_text(CHAINED_PRISM)
+    (tmp_path / "config" / "prism.php").write_text(PRISM_CONFIG)
+    calls = {(c.line, c.kind, c.model, c.url, c.url_env) for c in locate(tmp_path).embedding_calls}
+    assert calls == {(11, "ollama-prism", "mxbai-embed-large", "http://localhost:11434", "OLLAMA_URL")}, calls
+
+
+IMPORT_COMMAND = '''<?php
+namespace App\\Console\\Commands;
+
+use App\\Models\\Passage;
+use Illuminate\\Console\\Command;
+use Prism\\Prism\\Enums\\Provider;
+use Prism\\Prism\\Prism;
+
+class ImportPassages extends Command
+{
+    protected $signature = 'import-passages';
+
+    public function handle()
+    {
+        foreach (glob(config('services.import_directory').'/*.txt') as $file) {
+            $text = file_get_contents($file);
+            $response = Prism::embeddings()
+                ->withClientOptions(['timeout' => 60])
+                ->using(Provider::Ollama, 'mxbai-embed-large')
+                ->fromInput($text)
+                ->asEmbeddings();
+            Passage::create(['embedding' => $response->embeddings[0]->embedding, 'content' => $text]);
+        }
+        return self::SUCCESS;
+    }
+}
+'''
+
+
+def prism_app(root: Path) -> Path:
+    for rel, text in {"app/Console/Commands/ImportPassages.php": IMPORT_COMMAND, "config/prism.php": PRISM_CONFIG,
+                      "config/database.php": DATABASE_CONFIG, "artisan": "#!/usr/bin/env php\n<?php\n",
+                      "config/services.php": "<?php\nreturn [\n    'import_directory' => env('IMPORT_DIRECTORY', "
+                                             "storage_path('app/imports')),\n];\n"}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_an_artisan_command_embedding_through_prism_reads_the_ollama_url_prisms_config_fills(tmp_path):
+    """Prism reads `config('prism.providers.ollama.url')` itself: the command reads OLLAMA_URL though its own files
+    name no config key (the contract said nothing of the provider, and scope left `command reaches the provider`
+    unproven)."""
+    from harness.locate.contract import command_contract
+
+    c = command_contract("php artisan import-passages", prism_app(tmp_path), tmp_path)
+    assert c.known, c.reason
+    assert "OLLAMA_URL" in c.reads_env and ("OLLAMA_URL", "http://localhost:11434") in c.env_defaults, c.reads_env
+    assert c.backfill_env()["OLLAMA_URL"] == "{provider_url}", c.backfill_env()
+
+
+def test_a_config_keys_env_read_with_a_computed_default_is_read_by_the_command(tmp_path):
+    """`'import_directory' => env('IMPORT_DIRECTORY', storage_path('app/imports'))`: the command reads
+    IMPORT_DIRECTORY (missed: only a literal default was read), with no default said."""
+    from harness.locate.contract import command_contract
+
+    c = command_contract("php artisan import-passages", prism_app(tmp_path), tmp_path)
+    assert "IMPORT_DIRECTORY" in c.reads_env, c.reads_env
+    assert not [d for n, d in c.env_defaults if n == "IMPORT_DIRECTORY"], c.env_defaults
+
+
+DEMO_COMMAND = '''<?php
+namespace App\\Console\\Commands;
+
+use Illuminate\\Console\\Command;
+use Prism\\Prism\\Enums\\Provider;
+use Prism\\Prism\\Prism;
+
+class TextEmbeddingCommand extends Command
+{
+    protected $signature = 'ollama:text-embed';
+
+    public function handle()
+    {
+        $response = Prism::embeddings()
+            ->using(Provider::Ollama, 'mxbai-embed-large')
+            ->fromInput('Welcome to Spatula City!')
+            ->asEmbeddings();
+        $this->line(implode(', ', $response->embeddings[0]->embedding));
+        return self::SUCCESS;
+    }
+}
+'''
+
+
+def test_an_artisan_command_that_embeds_and_keeps_nothing_is_no_backfill(tmp_path):
+    """A demo printing a text's vector touches no database, whatever config/database.php holds: it keeps nothing, and
+    the command that writes what it embeds is the backfill (the demo was drafted: its name says `embed`)."""
+    root = prism_app(tmp_path)
+    (root / "app/Console/Commands/TextEmbeddingCommand.php").write_text(DEMO_COMMAND)
+    located = locate(root)
+    demo = next(e for e in located.entrypoints if e.name == "ollama:text-embed")
+    assert demo.keeps_nothing and not demo.may_embed, demo.contract
+    assert located.best_entrypoint is not None and located.best_entrypoint.command == "php artisan import-passages", \
+        located.entrypoints
+    importer = located.best_entrypoint.contract
+    assert importer is not None and importer.keeps, importer
+    assert {"DB_HOST", "DB_PASSWORD"} <= set(importer.reads_env), importer.reads_env
+
+
+def test_a_raw_order_by_of_an_eloquent_query_says_its_distance_on_the_models_table(tmp_path):
+    """`Lyric::query()->orderByRaw('embedding <=> ?::vector', [$v])`: a fragment of SQL the builder takes (no SELECT
+    or ORDER BY in the string: it was not read as SQL), on the table of the model the query starts from: its
+    `$table`, else Laravel's convention."""
+    (tmp_path / "app" / "Models").mkdir(parents=True)
+    (tmp_path / "app" / "Models" / "Lyric.php").write_text(
+        "<?php\nnamespace App\\Models;\n\nuse Illuminate\\Database\\Eloquent\\Model;\n\n"
+        "class Lyric extends Model\n{\n    protected $table = 'song_lyrics';\n}\n")
+    (tmp_path / "app" / "Models" / "Poem.php").write_text(
+        "<?php\nnamespace App\\Models;\n\nuse Illuminate\\Database\\Eloquent\\Model;\n\nclass Poem extends Model\n{\n}\n")
+    (tmp_path / "app" / "Search.php").write_text(
+        "<?php\nnamespace App;\n\nuse App\\Models\\Lyric;\nuse App\\Models\\Poem;\n\nclass Search\n{\n"
+        "    public function lyric(string $v)\n    {\n"
+        "        return Lyric::query()\n            ->select(['id', 'name'])\n"
+        "            ->orderByRaw('embedding <=> ?::vector', [$v])\n            ->first();\n    }\n\n"
+        "    public function poem(string $v)\n    {\n"
+        "        return Poem::whereNotNull('vec')->orderByRaw(\"vec <-> ?\", [$v])->limit(3)->get();\n    }\n}\n")
+    found = {(u.path, u.line, u.distance, u.kind, u.table, u.column) for u in locate(tmp_path).distances}
+    assert found == {("app/Search.php", 13, "cosine", "laravel", "song_lyrics", "embedding"),
+                     ("app/Search.php", 19, "l2", "laravel", "poems", "vec")}, found
+
+
+def test_an_artisan_command_that_only_creates_rows_is_no_backfill_of_the_rows_there(tmp_path):
+    """An importer (`Passage::create([...])` for each file it reads, no update) adds rows and re-embeds none there is:
+    its contract says so, and the draft leaves it out (it was drafted as the backfill); a command that also updates
+    (`->update([...])`, `UPDATE ... SET`) is judged as before."""
+    from harness.locate.contract import command_contract
+
+    root = prism_app(tmp_path)
+    c = command_contract("php artisan import-passages", root, root)
+    assert c.adds_only == ("it only adds rows (Passage::create at app/Console/Commands/ImportPassages.php:22) and "
+                           "updates none: it re-embeds no row there is"), c.adds_only
+    assert c.as_dict()["adds_only"] == c.adds_only
+    command = root / "app/Console/Commands/ImportPassages.php"
+    command.write_text(command.read_text().replace(
+        "Passage::create(['embedding' => $response->embeddings[0]->embedding, 'content' => $text]);",
+        "Passage::where('path', $file)->update(['embedding' => $response->embeddings[0]->embedding]);"))
+    assert command_contract("php artisan import-passages", root, root).adds_only == ""
+
+
+RAG_COMMAND = '''<?php
+namespace App\\Console\\Commands;
+
+use App\\Models\\Passage;
+use Illuminate\\Console\\Command;
+use Prism\\Prism\\Enums\\Provider;
+use Prism\\Prism\\Prism;
+
+class AskCommand extends Command
+{
+    protected $signature = 'embed:ask {question}';
+
+    public function handle()
+    {
+        $vector = Prism::embeddings()->using(Provider::Ollama, 'mxbai-embed-large')
+            ->fromInput($this->argument('question'))->asEmbeddings()->embeddings[0]->embedding;
+        $context = Passage::query()->orderByRaw('embedding <=> ?::vector', ['[' . implode(',', $vector) . ']'])->first();
+        $answer = Prism::text()->using(Provider::Ollama, 'llama3.2')->withPrompt($context->content)->asText();
+        $this->line($answer->text);
+        return self::SUCCESS;
+    }
+}
+'''
+
+
+def test_an_artisan_command_that_searches_with_what_it_embeds_and_answers_with_a_language_model_is_no_backfill(tmp_path):
+    """A RAG question (`embed:ask`: a prompt embedded, the nearest row searched, a language model asked) embeds a
+    question, not a stored row: a candidate only, whatever its name says (it outranked the importer)."""
+    root = prism_app(tmp_path)
+    (root / "app/Console/Commands/AskCommand.php").write_text(RAG_COMMAND)
+    located = locate(root)
+    ask = next(e for e in located.entrypoints if e.name == "embed:ask")
+    assert ask.contract is not None and ask.contract.answers == (
+        "it searches by distance (<=> at app/Console/Commands/AskCommand.php:17) and asks a language model "
+        "(Prism::text at app/Console/Commands/AskCommand.php:18): what it embeds is a question, not a stored row"), \
+        ask.contract
+    assert not ask.may_embed and f"{ask.contract.answers}: a candidate only" in located.text(), located.text()
+    assert located.best_entrypoint is not None and located.best_entrypoint.name == "import-passages", located.entrypoints

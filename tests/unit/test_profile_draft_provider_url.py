@@ -28,3 +28,13 @@ def test_a_default_url_with_credentials_is_said_with_its_password_masked():
     calls = [EmbeddingCall("app.py", 4, "ollama-client", "client.embed", "nomic-embed-text",
                            url="https://bob:s3cretpw@ollama.example.com", url_env="OLLAMA_URL")]
     assert app_provider_urls(calls) == ("OLLAMA_URL (default https://bob:***@ollama.example.com at app.py:4)",)
+
+
+def test_one_default_of_many_embedders_is_said_once_with_every_place():
+    """nsbucky/prism-demo: five Prism calls read config/prism.php's OLLAMA_URL, one default: said once, with its five
+    places (it was said five times over)."""
+    calls = [EmbeddingCall(f"app/{name}.php", line, "ollama-prism", "Prism::embeddings(ollama)", "mxbai-embed-large",
+                           url="http://ollama:11434", url_env="OLLAMA_URL")
+             for name, line in (("A", 55), ("B", 17), ("C", 44), ("D", 172), ("E", 40))]
+    assert app_provider_urls(calls) == ("OLLAMA_URL (default http://ollama:11434 at app/A.php:55, app/B.php:17, "
+                                        "app/C.php:44, app/D.php:172, app/E.php:40)",)
