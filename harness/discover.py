@@ -740,9 +740,13 @@ def _collection_table(conn: Conn, chunks: Table, column: str | None, table) -> t
 def _shared_name(conn: Conn, ref: Table, name: str) -> str:
     """Why ``name`` names no one row of ``ref`` (measured: its most shared value and how many rows it names), or ""
     where every value names one row: a name two rows share would make both one collection under ``--collection``."""
-    row = conn.execute(sql.SQL("SELECT {n}::text, count(*) FROM {t} WHERE {n} IS NOT NULL GROUP BY 1 HAVING count(*) > 1 "
-                               "ORDER BY 2 DESC, 1 LIMIT 1").format(n=sql.Identifier(name),
-                                                                     t=sql.Identifier(ref.schema, ref.name))).fetchone()
+    try:
+        with conn.transaction():  # a savepoint: a table the role may not read (Supabase's auth.users) says nothing
+            row = conn.execute(sql.SQL("SELECT {n}::text, count(*) FROM {t} WHERE {n} IS NOT NULL GROUP BY 1 "
+                                       "HAVING count(*) > 1 ORDER BY 2 DESC, 1 LIMIT 1").format(
+                n=sql.Identifier(name), t=sql.Identifier(ref.schema, ref.name))).fetchone()
+    except psycopg.Error:
+        return ""
     return f"{ref.name}.{name} names {_v(row, 1)} rows alike ({_v(row, 0)!r})" if row else ""
 
 
@@ -818,6 +822,8 @@ def _collection_of_documents(conn: Conn, documents: CitedTable, table) -> tuple[
         label = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=(rcolumn,), role="name").column
         if label is None or any(snake(c.name) in SOURCE_NAMES for c in ref.columns):
             continue
+        if _shared_name(conn, ref, label):
+            continue  # two rows named alike (Django's content types share their app_label) would be one collection
         return column, CollectionTable(table=rname, key=rcolumn, name=label, schema=rschema)
     return None
 

@@ -315,7 +315,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   stripping_embedders: tuple[str, ...] = (),
                   configured: dict[str, str] | None = None, configured_conflict: str = "",
                   app_urls: tuple[str, ...] = (), fixed_urls: tuple[str, ...] = (),
-                  never_exit: tuple[Any, ...] = ()) -> Draft:
+                  never_exit: tuple[Any, ...] = (), alike: tuple[str, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
     side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
     embedder naming ``served_model`` is an Ollama one. ``migrated_as_is``: the application's latest migrations
@@ -325,7 +325,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     ``measured`` to reproduce the stored vectors is the model; ``configured_conflict``: why the one that does is not
     (another row is the active one). ``app_urls``: ``app_provider_urls`` of the application's embedders;
     ``fixed_urls``: their ``app_fixed_urls``. ``never_exit``: the entrypoints ranked above ``entrypoint`` that serve
-    (Contract.serves), left out."""
+    (Contract.serves), left out. ``alike``: the commands of the other entrypoints ranked as the drafted one."""
     app_models = app_models or {}
     configured = configured or {}
     w = _Writer()
@@ -596,6 +596,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path}){told}")
         w.value("backfill.workdir", "workdir", workdir or getattr(entrypoint, "workdir", ".") or ".",
                 "where the command works (relative to where backfill-harness runs)")
+        if alike:
+            # OWASP Nest's ai_update_<entity>_chunks: each fills one entity type's rows of the one table
+            w.comment("ranked alike (each may fill its own part of the collection: run them one after another, or "
+                      f"--engine): {', '.join(alike)}", 2)
     elif not never_exit:
         w.comment("command: (no entrypoint that embeds: run with --engine, the harness's own backfill)", 2)
     if unreachable:
@@ -1005,7 +1009,10 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         declared_otherwise = tuple(d for d in this_column if d.dimensions and d.dimensions != shape.vector.dimensions)
         migrated_as_is = tuple(d for d in this_column if d.dimensions == shape.vector.dimensions and in_migration(d.path))
         declared_by_setting = tuple(d for d in this_column if d.dims_env)
-    return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir,
+    alike = tuple(e.command for e in found.entrypoints if entrypoint is not None and e is not entrypoint
+                  and e.may_embed and not e.host and e.score == entrypoint.score
+                  and not getattr(e.contract, "serves", ""))  # a server is left out, never run beside it
+    return draft_profile(shape, name=root.name or "target", entrypoint=entrypoint, workdir=workdir, alike=alike,
                          declared_otherwise=declared_otherwise, declared_by_setting=declared_by_setting,
                          migrated_as_is=migrated_as_is,
                          rls_applies=applies, model=model, model_envs=model_envs, rls_settings=settings,

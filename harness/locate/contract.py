@@ -261,7 +261,7 @@ def read_contract(rel: str, text: str) -> Contract:
                 or _in_other_string(text, m.start(), m.group("q"))):
             continue
         if _is_env_fallback(text, m.end()) or _is_named_default(text, m.start()) or (
-                lang == "python" and _is_parameter_default(text, m.start(), m.end())):
+                lang == "python" and _is_parameter_default(text, m.start(), m.end())) or _own_address(text, m.start()):
             continue
         urls.append(_mask(url))
     # a library's own default address, in no string of the file (the AI SDK's Ollama provider: 127.0.0.1:11434)
@@ -433,6 +433,26 @@ def _index_builds(rel: str, text: str) -> tuple[str, ...]:
     return tuple(f"{rel}:{line_of(text, m.start())} {''.join(m.group('name').split())}"
                  for m in _INDEX_BUILD.finditer(text) if not _in_comment(text, m.start())
                  and not re.search(r"\b(?:import|class|def)\b[^\n]*$", text[text.rfind("\n", 0, m.start()) + 1:m.start()]))
+
+
+# Settings naming the web application's own addresses (its site, the origins its frontend calls it from).
+_OWN_ADDRESS = re.compile(r"ORIGIN|ALLOWED_HOSTS|CSRF|CORS|SITE_URL|FRONTEND|REDIRECT|CALLBACK|WEBHOOK", re.I)
+_ASSIGNED = re.compile(r"(?m)^[ \t]*(?P<n>[A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)")
+
+
+def _own_address(text: str, pos: int) -> bool:
+    """The URL is a value of a setting that names the application's own address (OWASP Nest's ``SITE_URL``, its
+    ``ALLOWED_ORIGINS``): no address the command calls."""
+    assigned = list(_ASSIGNED.finditer(text, max(0, pos - 2000), pos))
+    if not assigned or not _OWN_ADDRESS.search(assigned[-1].group("n")):
+        return False
+    # the URL is in that statement: on its line, or inside a bracket it opens (a call on a later line is not)
+    depth = 0
+    for ch in text[assigned[-1].end():pos]:
+        depth += (ch in "([{") - (ch in ")]}")
+        if ch == "\n" and depth <= 0:
+            return False
+    return True
 
 
 def _in_comment(text: str, pos: int) -> bool:
@@ -1031,7 +1051,10 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
                 return unknown(f"python module {args[1]!r} not found from {workdir}")
             return contract_of_files(root, files, extra=base, args=args_given)
         if args[:1] == ["manage.py"] and len(args) > 1:  # a Django management command
-            found = sorted(workdir.glob(f"*/management/commands/{args[1]}.py"))
+            # an app's commands sit in <app>/management/commands, the apps themselves anywhere below manage.py's
+            # folder (OWASP Nest's src/apps/ai/management/commands)
+            found = sorted(p for p in workdir.glob(f"**/management/commands/{args[1]}.py")
+                           if not {"node_modules", ".venv", "venv", "site-packages"} & set(p.relative_to(workdir).parts))
             if found:
                 return contract_of_files(root, found[:1] + _django_settings(workdir), extra=base)
         if args:
@@ -1114,7 +1137,8 @@ def _django_settings(workdir: Path) -> list[Path]:
     module = django_settings_module(data.decode("utf-8", "replace")) if data else None
     if not module:
         return []
-    folders, here = [workdir], workdir
+    # a src layout: manage.py puts its ``src`` folder on sys.path (OWASP Nest's ``settings.local`` is src/settings)
+    folders, here = [workdir, *([workdir / "src"] if (workdir / "src").is_dir() else [])], workdir
     while (here / "__init__.py").is_file() and here.parent != here:
         here = here.parent
         folders.append(here)

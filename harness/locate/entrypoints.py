@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .config import kind_of
-from .contract import Contract, make_recipes
+from .contract import Contract, contract_of_files, make_recipes
 from .embedding_calls import has_calls
 
 _MAIN = re.compile(rb"""if\s+__name__\s*==\s*['"]__main__['"]""")
@@ -43,6 +43,8 @@ _NO_OBJECT = frozenset({"backfill", "backfills", "run", "runs", "script", "scrip
                         "jobs", "task", "tasks", "cmd", "main", "all", "once", "oneshot", "one", "shot", "cli", "data",
                         "the", "for", "new", "missing", "old", "start", "bin", "src", "lib", "tools", "manage"})
 _SCRIPTISH = re.compile(r"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex", re.I)
+# A flag that takes a question (OWASP Nest's ``ai_run_agentic_rag --query``): the command embeds it to search.
+_QUESTION = re.compile(r"^--(?:query|question|prompt|ask|q)$")
 _FORCED = re.compile(r"(?:^|[-_:\s])(?:refresh|force|rebuild|recompute|full|all)\b", re.I)
 _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"), ("bun.lock", "bun"),
           ("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm"))
@@ -79,8 +81,8 @@ class Entrypoint:
     def may_embed(self) -> bool:
         """False when nothing says it embeds (its name is no backfill's and its contract, read, calls no embedder), for
         an evaluation's or benchmark's code, and for a question answered (a RAG query: it embeds the question)."""
-        if self.evaluation or self.example or self.ingests_with_a_language_model or self.keeps_nothing or (
-                self.contract is not None and self.contract.answers):
+        if (self.evaluation or self.example or self.ingests_with_a_language_model or self.keeps_nothing
+                or self.answers):
             return False
         if self.contract is not None and self.contract.missing and not _BACKFILLISH.search(f"{self.name} {self.path}"):
             # named only like a generator, seed or loader, and its code not in the repository to read (Mastra's root
@@ -96,6 +98,20 @@ class Entrypoint:
         if _BACKFILLISH.search(f"{self.name} {self.path}"):
             return True
         return bool(self.contract.embedding_calls)
+
+    @property
+    def answers(self) -> str:
+        """Why it answers a question ("" where it does not): its files search by distance and ask a language model (the
+        contract's reason), or it takes the question as a flag (OWASP Nest's ``ai_run_agentic_rag --query``) and its
+        name says no backfill. What it embeds is the question; it fills nothing."""
+        if self.contract is None:
+            return ""
+        if self.contract.answers:
+            return self.contract.answers
+        flag = next((f for f in self.contract.flags if _QUESTION.match(f)), None)
+        if flag is None or _STRONG.search(f"{self.name} {self.path}"):
+            return ""
+        return f"it takes a question ({flag}): what it embeds is a question, not a stored row"
 
     @property
     def fills_something_else(self) -> bool:
@@ -232,8 +248,11 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
         return None
     p = PurePosixPath(rel)
     if p.parent.name == "commands" and p.parent.parent.name == "management" and p.suffix == ".py":
-        if not _BACKFILLISH.search(p.stem) and not has_calls(data.decode("utf-8", "replace")):
-            return None  # neither its name nor its code says it embeds (khoj's change_default_model does embed)
+        if (not _BACKFILLISH.search(p.stem) and not has_calls(data.decode("utf-8", "replace"))
+                and not contract_of_files(root, [root / rel]).embedding_calls):
+            # neither its name nor its code says it embeds (khoj's change_default_model does embed), nor what it
+            # imports: OWASP Nest's ``ai_update_chapter_chunks`` is a subclass, the base class it imports embeds
+            return None
         manage = next((q for q in p.parents if (root / q / "manage.py").is_file()), None)
         if manage is not None:
             return Entrypoint(rel, "django-command", p.stem, f"python manage.py {p.stem}", str(manage))

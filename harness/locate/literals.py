@@ -116,6 +116,7 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
             found.append(EnvRead(name, default, m.start(), m.end()))
         found += _library_reads(text)
         found += settings_fields(text)
+        found += configurations_values(text)
         found.sort(key=lambda r: r.start)
     elif lang == "js":
         for m in _ENV_JS.finditer(text):
@@ -201,6 +202,31 @@ def _library_reads(text: str) -> list[EnvRead]:
         for k in re.finditer(r"""(?<![\w.])(?P<name>[A-Z_][A-Z0-9_]*)\s*=\s*\(\s*\w+\s*,(?P<rest>[^)]*)\)""", args):
             d = _LITERAL.match(k.group("rest"))
             found.append(EnvRead(k.group("name"), d.group("s") if d else None, m.start(), m.end() + len(args) + 1))
+    return found
+
+
+_CONFIGURATIONS_VALUE = re.compile(r"(?:(?m:^[ \t]+)(?P<attr>[A-Z_][A-Z0-9_]*)\s*=\s*)?(?<![\w.])values\.\w*Value\(")
+
+
+def configurations_values(text: str) -> list[EnvRead]:
+    """django-configurations' ``values.*Value(...)``: read from ``DJANGO_`` (or ``environ_prefix``) plus
+    ``environ_name``, else plus the attribute the value is assigned to; ``environ=False`` reads nothing."""
+    if "configurations" not in text:
+        return []
+    found = []
+    for m in _CONFIGURATIONS_VALUE.finditer(text):
+        args = call_args(text, m.end() - 1)
+        if re.search(r"\benviron\s*=\s*False\b", args):
+            continue
+        named = re.search(r"""\benviron_name\s*=\s*(?P<q>['"])(?P<n>\w+)(?P=q)""", args)
+        name = named.group("n") if named else m.group("attr")
+        if not name:
+            continue  # a value inside a dict with no environ_name reads no name of its own
+        prefix = re.search(r"""\benviron_prefix\s*=\s*(?:(?P<q>['"])(?P<p>\w*)(?P=q)|None)""", args)
+        p = "DJANGO" if prefix is None else (prefix.group("p") or "")
+        d = _LITERAL.match(args) or re.search(r"""\bdefault\s*=""" + _LITERAL.pattern, args)
+        found.append(EnvRead(f"{p}_{name}" if p else name, d.group("s") if d else None, m.start(),
+                             m.end() + len(args) + 1))
     return found
 
 

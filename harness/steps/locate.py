@@ -180,8 +180,8 @@ class LocateResult:
             elif e.example:
                 lines.append(f"    an example of the library's use (under {e.example}): it runs on its own sample data, "
                              "not the application's rows: a candidate only, not taken as the backfill")
-            elif e.contract is not None and e.contract.answers:
-                lines.append(f"    {e.contract.answers}: a candidate only, not taken as the backfill")
+            elif e.answers:
+                lines.append(f"    {e.answers}: a candidate only, not taken as the backfill")
             elif e.keeps_nothing:
                 lines.append("    embeds but keeps nothing (no database, store, request or file written in the files it "
                              "runs): a candidate only, not taken as the backfill")

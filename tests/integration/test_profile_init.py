@@ -205,6 +205,22 @@ def test_entrypoint_contract_becomes_command_env_mapping_and_model(cli, empty_db
     assert raw["provider"]["model"] == "nomic-embed-text"
 
 
+def test_entrypoints_ranked_alike_beside_the_drafted_one_are_named_with_it(cli, empty_db, tmp_path):
+    """OWASP Nest's six ``ai_update_<entity>_chunks`` commands each fill one entity type's chunks of the one table: the
+    draft named the first alone, as if it filled the collection."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    for part in ("pages", "posts"):
+        (repo / "scripts" / f"backfill_{part}_embeddings.py").write_text(BACKFILL_SCRIPT)
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
+                 "--json")
+    assert result.code == 0 and result.json["todo"] == [], result.err
+    drafted = (tmp_path / "p.yaml").read_text()
+    assert "backfill_pages_embeddings" in yaml.safe_load(drafted)["backfill"]["command"]
+    assert _line(drafted, "# ranked alike").endswith("python scripts/backfill_posts_embeddings.py"), drafted
+
+
 def test_in_process_embedder_is_drafted_as_such(cli, empty_db, tmp_path):
     empty_db.execute(MESSAGES)
     repo = tmp_path / "repo"
@@ -1600,6 +1616,27 @@ def test_chunks_placed_in_collections_by_their_documents_are_said_so_beside_the_
             "  # collection_join: {table: documents, key: id, chunk: document_id}\n"
             "  # collection_table: {table: workspaces, key: id, name: name}\n") in drafted, drafted
     assert "folder" not in _line(drafted, "# collection_table"), drafted  # nullable: places no chunk for sure
+
+
+def test_a_documents_collection_whose_name_two_rows_share_is_not_offered(cli, empty_db, tmp_path):
+    """OWASP Nest: a chunk's context points to Django's content type (`app_label`, `model`), and every entity type of
+    the app shares its app_label ('owasp'): offered as the collection's name, chapters and projects were one."""
+    empty_db.execute(
+        "CREATE TABLE django_content_type (id serial PRIMARY KEY, app_label varchar(100) NOT NULL, "
+        "model varchar(100) NOT NULL, UNIQUE (app_label, model)); "
+        "CREATE TABLE ai_contexts (id bigserial PRIMARY KEY, content text NOT NULL, entity_id integer NOT NULL, "
+        "entity_type_id integer NOT NULL REFERENCES django_content_type(id), source varchar(100) NOT NULL); "
+        "CREATE TABLE ai_chunks (id bigserial PRIMARY KEY, text text NOT NULL, embedding vector(384), "
+        "context_id bigint NOT NULL REFERENCES ai_contexts(id)); "
+        "INSERT INTO django_content_type (app_label, model) VALUES ('owasp', 'chapter'), ('owasp', 'project'); "
+        "INSERT INTO ai_contexts (content, entity_id, entity_type_id, source) SELECT 'context ' || g, g, 1 + g % 2, "
+        "'owasp' FROM generate_series(1, 4) g; "
+        "INSERT INTO ai_chunks (text, context_id) SELECT 'chunk ' || g, 1 + g % 4 FROM generate_series(1, 12) g")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0, result.err
+    drafted = out.read_text()
+    assert yaml.safe_load(drafted)["chunks"]["collection_name"] == "ai_chunks", drafted
+    assert "app_label" not in drafted, drafted
 
 
 def test_a_store_table_made_earlier_at_another_dimension_is_said_as_kept_not_as_a_migration(cli, empty_db, tmp_path):

@@ -141,3 +141,33 @@ def test_a_literal_holding_a_hash_sign_is_the_literal_not_a_comment():
     text = ('import psycopg\n\nuser = "app"\npassword = "pa#ss"  # the dev password\nhost = "127.0.0.1"\n'
             'conn = psycopg.connect(f"postgresql://{user}:{password}@{host}:5432/app")\n')
     assert read_contract("db.py", text).hardcoded_urls == ("postgresql://app:***@127.0.0.1:5432/app",)
+
+
+def test_django_configurations_values_are_read_under_their_prefixed_environment_names():
+    """django-configurations (OWASP Nest): ``values.Value(environ_name="DB_NAME")`` reads DJANGO_DB_NAME (the default
+    prefix), a value named by its attribute reads DJANGO_<ATTRIBUTE>, ``environ_prefix`` replaces the prefix and
+    ``environ=False`` reads nothing."""
+    text = ('from configurations import Configuration, values\n\n\nclass Base(Configuration):\n'
+            '    SECRET_KEY = values.SecretValue()\n    OLLAMA_URL = values.Value("http://localhost:11434")\n'
+            '    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql",\n'
+            '        "NAME": values.Value(environ_name="DB_NAME"), "HOST": values.Value(environ_name="DB_HOST"),\n'
+            '        "PASSWORD": values.SecretValue(environ_name="DB_PASSWORD")}}\n'
+            '    EMBED_MODEL = values.Value("nomic-embed-text", environ_prefix="NEST")\n'
+            '    DEBUG = values.BooleanValue(False, environ=False)\n')
+    contract = read_contract("settings/base.py", text)
+    assert set(contract.reads_env) == {"DJANGO_SECRET_KEY", "DJANGO_OLLAMA_URL", "DJANGO_DB_NAME", "DJANGO_DB_HOST",
+                                       "DJANGO_DB_PASSWORD", "NEST_EMBED_MODEL"}, contract.reads_env
+    assert dict(contract.env_defaults)["NEST_EMBED_MODEL"] == "nomic-embed-text"
+    assert contract.backfill_env()["DJANGO_DB_NAME"] == "{database_name}"
+
+
+def test_the_web_apps_own_origins_and_site_url_are_no_hard_coded_addresses_of_the_command():
+    """OWASP Nest's settings list the frontend's origins and the site's URL: the command never calls them, and the draft
+    told the user to serve them. The embedder's address beside them still counts."""
+    text = ('class Local(Base):\n    SITE_URL = "http://localhost:8000"\n'
+            '    ALLOWED_ORIGINS = (\n        "http://127.0.0.1:3000",\n        "http://localhost:3000",\n    )\n'
+            '    CSRF_TRUSTED_ORIGINS = ["http://localhost:3000"]\n'
+            '    EMBEDDER = {"host": "http://localhost:11434"}\n'
+            'SITE_URL = "http://localhost:8000"\nrequests.post("http://localhost:11435/api/embed", json={})\n')
+    assert read_contract("settings/local.py", text).hardcoded_urls == ("http://localhost:11434",
+                                                                       "http://localhost:11435/api/embed")

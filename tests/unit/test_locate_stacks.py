@@ -1483,3 +1483,75 @@ def test_a_dotenv_value_ends_where_its_inline_comment_begins():
     values = {s.name: s.value for s in scan(".env-template", text, is_config_file=True) if s.name != "url"}
     assert values == {"OLLAMA_MODEL": "bge-m3:567m", "OLLAMA_BASE_URL": "http://localhost:11434/v1#not-a-comment",
                       "EMBEDDING_MODEL": "nomic-embed-text"}
+
+
+# -- a Django project in src layout whose commands embed through a base class (the shape of OWASP Nest) --------------
+NEST_LIKE = {
+    "manage.py": ("import os\nimport sys\nfrom pathlib import Path\n\n"
+                  "sys.path.insert(0, str(Path(__file__).resolve().parent / \"src\"))\n\n"
+                  "if __name__ == \"__main__\":\n"
+                  "    os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"settings.local\")\n"
+                  "    from django.core.management import execute_from_command_line\n"
+                  "    execute_from_command_line(sys.argv)\n"),
+    "src/settings/__init__.py": "",
+    "src/settings/local.py": ("import os\n\nDATABASES = {\"default\": {\"ENGINE\": \"django.db.backends.postgresql\",\n"
+                              "    \"NAME\": os.environ[\"PGDATABASE\"], \"HOST\": os.environ[\"PGHOST\"]}}\n"),
+    "src/apps/__init__.py": "",
+    "src/apps/kb/__init__.py": "",
+    "src/apps/kb/common/__init__.py": "",
+    "src/apps/kb/common/chunk_command.py": (
+        "from django.core.management.base import BaseCommand\n\nfrom apps.kb.common.utils import embed_chunks\n\n\n"
+        "class BaseChunkCommand(BaseCommand):\n    def handle(self, *args, **options):\n"
+        "        for page in self.pages():\n            embed_chunks(page.split(\"\\n\\n\"))\n"),
+    "src/apps/kb/common/context_command.py": (
+        "from django.core.management.base import BaseCommand\n\n\n"
+        "class BaseContextCommand(BaseCommand):\n    def handle(self, *args, **options):\n"
+        "        for page in self.pages():\n            page.context.save()\n"),
+    "src/apps/kb/common/utils.py": (
+        "import os\n\nimport openai\n\n\n"
+        "def embed_chunks(texts, model=\"text-embedding-3-small\"):\n"
+        "    client = openai.OpenAI(api_key=os.getenv(\"APP_OPENAI_KEY\"))\n"
+        "    return [d.embedding for d in client.embeddings.create(input=texts, model=model).data]\n"),
+    "src/apps/kb/management/__init__.py": "",
+    "src/apps/kb/management/commands/__init__.py": "",
+    "src/apps/kb/management/commands/update_page_chunks.py": (
+        "from apps.kb.common.chunk_command import BaseChunkCommand\n\n\n"
+        "class Command(BaseChunkCommand):\n    key_field_name = \"key\"\n"),
+    "src/apps/kb/management/commands/update_page_context.py": (
+        "from apps.kb.common.context_command import BaseContextCommand\n\n\n"
+        "class Command(BaseContextCommand):\n    key_field_name = \"key\"\n"),
+}
+
+
+def test_a_django_command_whose_base_class_embeds_is_an_entrypoint(tmp_path):
+    """OWASP Nest's ``ai_update_chapter_chunks`` holds only a subclass: the base class it imports embeds. A command whose
+    imports embed nothing (``update_page_context``) is still none."""
+    commands = {e.command: e for e in located(tmp_path, NEST_LIKE).entrypoints}
+    assert "python manage.py update_page_chunks" in commands, list(commands)
+    assert commands["python manage.py update_page_chunks"].workdir == "."
+    assert "python manage.py update_page_context" not in commands
+
+
+def test_a_django_command_in_src_layout_is_read_with_the_settings_module_under_src(tmp_path):
+    """manage.py puts ``src`` on the path and names ``settings.local``; the command lives in src/apps/<app>/management:
+    its contract is its own files, what they import and the settings module, not manage.py's."""
+    command = next(e for e in located(tmp_path, NEST_LIKE).entrypoints if e.name == "update_page_chunks")
+    assert command.contract.known, command.contract
+    assert {"src/apps/kb/management/commands/update_page_chunks.py", "src/apps/kb/common/utils.py",
+            "src/settings/local.py"} <= set(command.contract.files), command.contract.files
+    assert {"PGDATABASE", "PGHOST", "APP_OPENAI_KEY"} <= set(command.env), command.env
+    assert command.contract.embedding_calls, command.contract
+
+
+def test_a_django_command_that_asks_a_question_is_no_backfill(tmp_path):
+    """OWASP Nest's ``ai_run_agentic_rag --query "..."`` embeds the question to search the chunks: it fills nothing, and
+    sorted first by name it was the backfill drafted."""
+    files = {**NEST_LIKE, "src/apps/kb/management/commands/ai_ask_pages.py": (
+        "from django.core.management.base import BaseCommand\n\nfrom apps.kb.common.utils import embed_chunks\n\n\n"
+        "class Command(BaseCommand):\n    def add_arguments(self, parser):\n"
+        "        parser.add_argument(\"--query\", type=str, default=\"which pages say hello?\")\n\n"
+        "    def handle(self, *args, **options):\n        print(embed_chunks([options[\"query\"]]))\n")}
+    result = located(tmp_path, files)
+    asks = next(e for e in result.entrypoints if e.name == "ai_ask_pages")
+    assert not asks.may_embed
+    assert result.best_entrypoint.command == "python manage.py update_page_chunks"
