@@ -564,3 +564,32 @@ def test_an_artisan_command_that_searches_with_what_it_embeds_and_answers_with_a
         ask.contract
     assert not ask.may_embed and f"{ask.contract.answers}: a candidate only" in located.text(), located.text()
     assert located.best_entrypoint is not None and located.best_entrypoint.name == "import-passages", located.entrypoints
+
+
+@pytest.mark.parametrize("writes", [
+    # a raw upsert: an INSERT whose conflict updates the row there is
+    "DB::insert('INSERT INTO passages (path, embedding) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET embedding = "
+    "excluded.embedding', [$file, $v]);",
+    # an UPDATE whose table has an alias, beside a create
+    "Passage::create(['path' => $file]); DB::statement('UPDATE passages AS p SET embedding = ? WHERE p.path = ?', [$v, $file]);",
+    "Passage::create(['path' => $file]); DB::statement('UPDATE passages p SET embedding = ? WHERE p.path = ?', [$v, $file]);",
+    # SQL's MERGE, beside a create
+    "Passage::create(['path' => $file]); DB::statement('MERGE INTO passages p USING (SELECT ? AS path) s ON p.path = s.path "
+    "WHEN MATCHED THEN UPDATE SET embedding = ?', [$file, $v]);",
+    # Eloquent's saves and updates that throw or fire no events
+    "$p = Passage::firstOrCreate(['path' => $file]); $p->embedding = $v; $p->saveOrFail();",
+    "Passage::create(['path' => $file]); Passage::where('path', $file)->first()->updateQuietly(['embedding' => $v]);",
+    "Passage::create(['path' => $file]); Passage::where('path', $file)->first()->updateOrFail(['embedding' => $v]);",
+], ids=["on-conflict-do-update", "update-as-alias", "update-alias", "merge", "save-or-fail", "update-quietly",
+        "update-or-fail"])
+def test_an_artisan_command_that_adds_rows_and_also_updates_them_is_not_said_to_only_add(tmp_path, writes):
+    """An importer that also replaces the vector of a row there is re-embeds it: it may be the backfill (its upsert or
+    aliased UPDATE was not read as a change, and the draft left the real backfill out)."""
+    from harness.locate.contract import command_contract
+
+    root = prism_app(tmp_path)
+    command = root / "app/Console/Commands/ImportPassages.php"
+    command.write_text(command.read_text().replace(
+        "Passage::create(['embedding' => $response->embeddings[0]->embedding, 'content' => $text]);",
+        "$v = $response->embeddings[0]->embedding;\n            " + writes))
+    assert command_contract("php artisan import-passages", root, root).adds_only == ""
