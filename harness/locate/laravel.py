@@ -39,6 +39,12 @@ _CHANGES = re.compile(r"(?:->|::)\s*(?:(?:update|save)(?:Quietly|OrFail)?|saveMa
 # (Prism's text or structured request, openai-php's chat or completions): together, a RAG question.
 _SEARCHES = re.compile(r"""->\s*(?:orderBy|select|where|orWhere|having)Raw\s*\(\s*['"][^'"]*?(?P<op><=>|<->|<#>)"""
                        r"""|->\s*(?P<nn>nearestNeighbors)\s*\(""")
+# A vector kept: a key or property named for one given a value (`'embedding' => $v`, `$row->embedding = $v`, SQL's
+# `SET embedding = ?`): what such files embed is a stored row, whatever else they search or ask. A model's `$casts`
+# maps the key to a type (`'embedding' => 'array'`, `Vector::class`): no value, nothing kept.
+_STORES = re.compile(r"""(['"])\w*(?:embedding|vector)s?\1\s*=>(?!\s*(?:['"]|[\w\\]+::class\b))"""
+                     r"""|->\s*\w*(?:embedding|vector)s?\s*=(?![=>])"""
+                     r"""|\bSET\s+"?\w*(?:embedding|vector)s?"?\s*=""", re.I)
 _ASKS = re.compile(r"\bPrism\s*::\s*(?:text|structured)\s*\(|\bOpenAI\s*::\s*(?:chat|completions)\s*\(|->\s*chat\s*\(\s*\)\s*->\s*create\s*\(")
 _MODEL_VAR = re.compile(r"""(['"])model\1\s*=>\s*\$(?P<var>\w+)""")
 _CONFIG = re.compile(r"""\bconfig\(\s*(['"])(?P<key>[\w.-]+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
@@ -130,11 +136,12 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
 
 
 def _answers(texts: dict[str, str]) -> str:
-    """Why the files answer a question ("" where they do not both search by distance and ask a language model)."""
+    """Why the files answer a question ("" where they do not both search by distance and ask a language model, or
+    where they keep a vector: a batch job embedding rows may summarise their neighbours too)."""
     code = {path: lex(t, "php")[0] for path, t in texts.items()}
     search = next(((p, m) for p, c in code.items() if (m := _SEARCHES.search(c))), None)
     ask = next(((p, m) for p, c in code.items() if (m := _ASKS.search(c))), None)
-    if search is None or ask is None:
+    if search is None or ask is None or any(_STORES.search(c) for c in code.values()):
         return ""
     (sp, sm), (ap, am) = search, ask
     said = sm.group("op") or sm.group("nn")

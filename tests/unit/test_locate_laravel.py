@@ -593,3 +593,44 @@ def test_an_artisan_command_that_adds_rows_and_also_updates_them_is_not_said_to_
         "Passage::create(['embedding' => $response->embeddings[0]->embedding, 'content' => $text]);",
         "$v = $response->embeddings[0]->embedding;\n            " + writes))
     assert command_contract("php artisan import-passages", root, root).adds_only == ""
+
+
+SUMMARISE_COMMAND = '''<?php
+namespace App\\Console\\Commands;
+
+use App\\Models\\Passage;
+use Illuminate\\Console\\Command;
+use Prism\\Prism\\Enums\\Provider;
+use Prism\\Prism\\Prism;
+
+class EmbedAndSummarise extends Command
+{
+    protected $signature = 'passages:embed';
+
+    public function handle()
+    {
+        foreach (Passage::whereNull('summary')->cursor() as $passage) {
+            $vector = Prism::embeddings()->using(Provider::Ollama, 'mxbai-embed-large')
+                ->fromInput($passage->content)->asEmbeddings()->embeddings[0]->embedding;
+            $passage->embedding = $vector;
+            $near = Passage::query()->orderByRaw('embedding <=> ?::vector', ['[' . implode(',', $vector) . ']'])->limit(5)->get();
+            $passage->summary = Prism::text()->using(Provider::Ollama, 'llama3.2')
+                ->withPrompt($near->pluck('content')->implode("\\n"))->asText()->text;
+            $passage->save();
+        }
+        return self::SUCCESS;
+    }
+}
+'''
+
+
+def test_a_batch_command_that_stores_the_vectors_it_embeds_and_summarises_with_a_language_model_answers_no_question(tmp_path):
+    """`passages:embed` embeds each passage, stores its vector, and asks a language model to summarise its nearest
+    ones: it searches by distance and asks a model, but what it embeds is a stored row, kept: a backfill, not a RAG
+    question (it was said to answer one, a candidate only)."""
+    root = prism_app(tmp_path)
+    (root / "app/Console/Commands/EmbedAndSummarise.php").write_text(SUMMARISE_COMMAND)
+    located = locate(root)
+    job = next(e for e in located.entrypoints if e.name == "passages:embed")
+    assert job.contract is not None and job.contract.answers == "", job.contract.answers
+    assert job.may_embed
