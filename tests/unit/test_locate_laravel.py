@@ -580,8 +580,11 @@ def test_an_artisan_command_that_searches_with_what_it_embeds_and_answers_with_a
     "$p = Passage::firstOrCreate(['path' => $file]); $p->embedding = $v; $p->saveOrFail();",
     "Passage::create(['path' => $file]); Passage::where('path', $file)->first()->updateQuietly(['embedding' => $v]);",
     "Passage::create(['path' => $file]); Passage::where('path', $file)->first()->updateOrFail(['embedding' => $v]);",
+    # the key's row deleted and added again: replaced, as the engine itself replaces it
+    "DB::table('passages')->where('path', $file)->delete(); Passage::create(['path' => $file, 'embedding' => $v]);",
+    "DB::statement('DELETE FROM passages WHERE path = ?', [$file]); Passage::create(['path' => $file, 'embedding' => $v]);",
 ], ids=["on-conflict-do-update", "update-as-alias", "update-alias", "merge", "save-or-fail", "update-quietly",
-        "update-or-fail"])
+        "update-or-fail", "delete-then-create", "sql-delete-then-create"])
 def test_an_artisan_command_that_adds_rows_and_also_updates_them_is_not_said_to_only_add(tmp_path, writes):
     """An importer that also replaces the vector of a row there is re-embeds it: it may be the backfill (its upsert or
     aliased UPDATE was not read as a change, and the draft left the real backfill out)."""
@@ -634,3 +637,13 @@ def test_a_batch_command_that_stores_the_vectors_it_embeds_and_summarises_with_a
     job = next(e for e in located.entrypoints if e.name == "passages:embed")
     assert job.contract is not None and job.contract.answers == "", job.contract.answers
     assert job.may_embed
+
+
+def test_an_importer_that_deletes_each_file_it_imported_still_only_adds_rows(tmp_path):
+    from harness.locate.contract import command_contract
+
+    root = prism_app(tmp_path)
+    command = root / "app/Console/Commands/ImportPassages.php"
+    command.write_text(command.read_text().replace(
+        "'content' => $text]);", "'content' => $text]);\n            Storage::disk('local')->delete($file);"))
+    assert command_contract("php artisan import-passages", root, root).adds_only.startswith("it only adds rows")
