@@ -647,3 +647,42 @@ def test_an_importer_that_deletes_each_file_it_imported_still_only_adds_rows(tmp
     command.write_text(command.read_text().replace(
         "'content' => $text]);", "'content' => $text]);\n            Storage::disk('local')->delete($file);"))
     assert command_contract("php artisan import-passages", root, root).adds_only.startswith("it only adds rows")
+
+
+REEMBED_COMMAND = '''<?php
+namespace App\\Console\\Commands;
+
+use App\\Models\\Passage;
+use Illuminate\\Console\\Command;
+use Prism\\Prism\\Enums\\Provider;
+use Prism\\Prism\\Prism;
+
+class ReembedPassages extends Command
+{
+    protected $signature = 'passages:reembed';
+
+    public function handle()
+    {
+        foreach (Passage::cursor() as $passage) {
+            $passage->update(['embedding' => Prism::embeddings()->using(Provider::Ollama, 'mxbai-embed-large')
+                ->fromInput($passage->content)->asEmbeddings()->embeddings[0]->embedding]);
+        }
+        return self::SUCCESS;
+    }
+}
+'''
+
+
+@pytest.mark.parametrize("then", ["import-passages", "embed:ask 'a smoke test'"], ids=["adds-only", "answers"])
+def test_a_make_target_running_a_backfill_beside_another_command_is_judged_by_the_backfill(tmp_path, then):
+    """`make embeddings` runs passages:reembed (it updates every passage's vector) and then an importer or a RAG smoke
+    question: the target re-embeds the rows there are, whatever the other command alone would be (said of the whole
+    target, it was left out of the draft)."""
+    from harness.locate.contract import command_contract
+
+    root = prism_app(tmp_path)
+    (root / "app/Console/Commands/ReembedPassages.php").write_text(REEMBED_COMMAND)
+    (root / "app/Console/Commands/AskCommand.php").write_text(RAG_COMMAND)
+    (root / "Makefile").write_text(f"embeddings:\n\tphp artisan passages:reembed\n\tphp artisan {then}\n")
+    c = command_contract("make embeddings", root, root)
+    assert c.embedding_calls and (c.adds_only, c.answers) == ("", ""), c
