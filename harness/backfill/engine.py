@@ -332,7 +332,7 @@ def run_backfill(
         preflightmod.require(outcomes)
         if switch:
             raise RefusedError(switch)
-        summary.notes += unindexed_keys(read_conn, target)
+        summary.notes += unindexed_keys(read_conn, target, tenants)
         lock_pid = lock_conn.info.backend_pid
 
         def guard(conn: Conn) -> None:

@@ -8,18 +8,37 @@ one). The run stays correct; scope and the run say so, with the statement that f
 
 from __future__ import annotations
 
-import re
-
 from psycopg import sql
 
+from .. import rls
 from ..db import Conn, one
 from ..target import Target, _qualified
 
 LARGE = 10_000  # rows from which a read of the whole table a batch outweighs the batch's own work
 
+# Every relation of the table's tree (itself, its partitions or inheritance children) that holds rows must have a valid
+# whole btree index leading with the key, or with the collection column and then the key (the lookups fix both where
+# the chunks are keyed within their collection); a view or foreign table can have none, and is no claim either way.
+_TREE = ("WITH RECURSIVE tree(oid) AS (SELECT to_regclass(%(t)s)::oid UNION "
+         "SELECT i.inhrelid FROM pg_inherits AS i JOIN tree ON i.inhparent = tree.oid) ")
+_INDEXED = _TREE + (
+    "SELECT k.relkind::text AS kind, (SELECT coalesce(bool_and(c.relkind NOT IN ('r', 'm') OR EXISTS ("
+    "SELECT 1 FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid JOIN pg_am m ON m.oid = r.relam "
+    "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+    "LEFT JOIN pg_attribute b ON b.attrelid = i.indrelid AND b.attnum = i.indkey[1] "
+    "WHERE i.indrelid = c.oid AND i.indisvalid AND i.indpred IS NULL AND m.amname = 'btree' "
+    "AND (a.attname = %(k)s OR (a.attname = %(c)s AND b.attname = %(k)s)))), true) "
+    "FROM tree JOIN pg_class c ON c.oid = tree.oid) AS indexed, "
+    # the rows the catalog last counted, whatever the role may read (row-level security hides rows a scan still reads)
+    "(SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM tree JOIN pg_class c ON c.oid = tree.oid)::float8 AS rows, "
+    "has_table_privilege(k.oid, 'SELECT') AS readable, "
+    "format(%(ddl)s, n.nspname, k.relname, %(k)s) AS ddl "
+    "FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = to_regclass(%(t)s)")
 
-def unindexed_keys(conn: Conn, target: Target) -> list[str]:
-    """One line per table the run finds rows in by a key no btree index leads, once it holds ``LARGE`` rows."""
+
+def unindexed_keys(conn: Conn, target: Target, tenants: list[str | None]) -> list[str]:
+    """One line per table the run finds rows in by a key no btree index leads, once it holds ``LARGE`` rows (as the
+    catalog last counted them, or as counted in each tenant's view where the role may read them)."""
     ch, em = target.profile.chunks, target.profile.embeddings
     lookups = [(ch.schema, ch.table, ch.id, ch.collection, "the selection pages through them in its order"
                 + ("; each batch writes its vectors by it" if target.inline else ""))]
@@ -27,30 +46,19 @@ def unindexed_keys(conn: Conn, target: Target) -> list[str]:
         lookups.append((em.schema, em.table, em.key, em.collection, "each batch finds the rows it replaces by it"))
     found = []
     for schema, table, key, collection, why in lookups:
-        if _indexed(conn, schema, table, key, collection):
+        name = _qualified(schema, table)
+        row = conn.execute(_INDEXED, {"t": name, "k": key, "c": collection, "ddl": "%I.%I (%I)"}).fetchone()
+        if row is None or row["indexed"] or row["kind"] not in ("r", "p", "m"):
             continue
-        rows = one(conn.execute(sql.SQL("SELECT count(*) AS n FROM (SELECT FROM {} LIMIT %s) AS r").format(
-            sql.Identifier(schema, table)), (LARGE,)).fetchone())["n"]
+        rows = row["rows"]
+        if rows < LARGE and row["readable"]:
+            count = sql.SQL("SELECT count(*) AS n FROM (SELECT FROM {} LIMIT %s) AS r").format(sql.Identifier(schema, table))
+            rows = max(rows, sum(rls.across(conn, target.profile, tenants,
+                                            lambda q=count: one(conn.execute(q, (LARGE,)).fetchone())).values()))
         if rows >= LARGE:
+            # Postgres builds no index on a partitioned table concurrently: there the statement locks writes meanwhile.
+            create = "CREATE INDEX ON" if row["kind"] == "p" else "CREATE INDEX CONCURRENTLY ON"
             found.append(f"{table}.{key} leads no index: each batch of the run reads all {LARGE:,} or more rows of "
                          f"{table} ({why}), so the run grows with the square of the table; expected an index, e.g. "
-                         f"CREATE INDEX CONCURRENTLY ON {_shown(schema)}.{_shown(table)} ({_shown(key)})")
+                         f"{create} {row['ddl']}")
     return found
-
-
-def _indexed(conn: Conn, schema: str, table: str, key: str, collection: str | None) -> bool:
-    """Whether a valid whole btree index leads with ``key``, or with the collection column and then ``key`` (the
-    lookups fix both where the chunks are keyed within their collection)."""
-    row = one(conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid JOIN pg_am m ON m.oid = r.relam "
-        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-        "LEFT JOIN pg_attribute b ON b.attrelid = i.indrelid AND b.attnum = i.indkey[1] "
-        "WHERE i.indrelid = to_regclass(%(t)s) AND i.indisvalid AND i.indpred IS NULL AND m.amname = 'btree' "
-        "AND (a.attname = %(k)s OR (a.attname = %(c)s AND b.attname = %(k)s))) AS found",
-        {"t": _qualified(schema, table), "k": key, "c": collection}).fetchone())
-    return bool(row["found"])
-
-
-def _shown(name: str) -> str:
-    """An identifier as one would type it: bare where Postgres reads it unchanged, else quoted."""
-    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'

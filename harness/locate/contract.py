@@ -189,8 +189,8 @@ class Contract:
                         flag_defaults=u(self.flag_defaults, other.flag_defaults),
                         flag_aliases=u(self.flag_aliases, other.flag_aliases),
                         database_clients=u(self.database_clients, other.database_clients),
-                        drops=self.drops or other.drops, adds_only=self.adds_only or other.adds_only,
-                        answers=self.answers or other.answers, serves=self.serves or other.serves)
+                        drops=self.drops or other.drops, adds_only=_of_each_embedder(self, other, "adds_only"),
+                        answers=_of_each_embedder(self, other, "answers"), serves=self.serves or other.serves)
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -379,6 +379,16 @@ def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str]
 # What keeps a result: SQL that writes; a database driver, ORM or vector store; an index or document store's add; a
 # request (an API the app writes through); a file written; a queue or cache. Broad on purpose: only a command whose
 # files show none of these is said to keep nothing.
+def _of_each_embedder(a: Contract, b: Contract, name: str) -> str:
+    """Why a command made of two parts is no backfill (``adds_only``, ``answers``), where each part that embeds says it:
+    one part re-embedding the rows there are (a make target's reembed beside an importer) makes the whole one."""
+    embedders = [c for c in (a, b) if c.embedding_calls]
+    if not embedders:
+        return cast(str, getattr(a, name) or getattr(b, name))
+    said = [cast(str, getattr(c, name)) for c in embedders]
+    return said[0] if all(said) else ""
+
+
 # A command-line flag that takes the database (``--dsn``, ``--database-url``, ``--db``).
 DATABASE_FLAG = re.compile(r"dsn|database|db[-_]?url|^--db$|postgres|pg[-_]?url|conn(?:ection)?[-_]?str", re.I)
 

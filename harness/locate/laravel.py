@@ -28,15 +28,25 @@ _ONCE = re.compile(r"\{\s*--once\s*\}")
 _DATABASE = re.compile(r"\b(?:DB|Schema)\s*::|^\s*use\s+App\\Models\\|\bextends\s+(?:Model|Authenticatable|Pivot)\b", re.M)
 # What adds a row (Eloquent's create on a model or relation, the builder's insert, SQL's INSERT), and what changes one
 # there is (an update, a save, an upsert; a save may insert too, so it counts as a change): a command whose files add
-# and change nothing is an importer.
+# and change nothing is an importer. SQL changes a row by an UPDATE (its table aliased or not), an upsert's conflict
+# (ON CONFLICT ... DO UPDATE) or a MERGE; Eloquent's by an update or save, quiet or throwing (updateQuietly, saveOrFail).
+# A row deleted and added again is replaced (as the engine replaces it): a model's or query's delete() counts as a
+# change too, not a file's (`Storage::disk()->delete($path)` takes the path an importer is done with).
 _ADDS = re.compile(r"\b[A-Z]\w*\s*::\s*(?:create|forceCreate|insert|firstOrCreate)\s*\(|->\s*(?:create|createMany|insert"
                    r"|insertGetId|firstOrCreate)\s*\(|(?i:\bINSERT\s+INTO\b)")
-_CHANGES = re.compile(r"(?:->|::)\s*(?:update|save|saveQuietly|saveMany|fill|forceFill|upsert|updateOrCreate|updateOrInsert"
-                      r"|firstOrNew|push)\s*\(|(?i:\bUPDATE\s+[\w\".]+\s+SET\b)")
+_CHANGES = re.compile(r"(?:->|::)\s*(?:(?:update|save)(?:Quietly|OrFail)?|saveMany|fill|forceFill|upsert|updateOrCreate"
+                      r"|updateOrInsert|firstOrNew|push)\s*\(|->\s*(?:delete|forceDelete)\s*\(\s*\)"
+                      r"|(?i:\bDELETE\s+FROM\b|\bUPDATE\s+(?:ONLY\s+)?[\w\".]+(?:\s+(?:AS\s+)?\w+)?\s+SET\b|\bDO\s+UPDATE\s+SET\b|\bMERGE\s+INTO\b)")
 # A search by distance (a raw builder fragment's operator, pgvector-php's nearestNeighbors) and a language model asked
 # (Prism's text or structured request, openai-php's chat or completions): together, a RAG question.
 _SEARCHES = re.compile(r"""->\s*(?:orderBy|select|where|orWhere|having)Raw\s*\(\s*['"][^'"]*?(?P<op><=>|<->|<#>)"""
                        r"""|->\s*(?P<nn>nearestNeighbors)\s*\(""")
+# A vector kept: a key or property named for one given a value (`'embedding' => $v`, `$row->embedding = $v`, SQL's
+# `SET embedding = ?`): what such files embed is a stored row, whatever else they search or ask. A model's `$casts`
+# maps the key to a type (`'embedding' => 'array'`, `Vector::class`): no value, nothing kept.
+_STORES = re.compile(r"""(['"])\w*(?:embedding|vector)s?\1\s*=>(?!\s*(?:['"]|[\w\\]+::class\b))"""
+                     r"""|->\s*\w*(?:embedding|vector)s?\s*=(?![=>])"""
+                     r"""|\bSET\s+"?\w*(?:embedding|vector)s?"?\s*=""", re.I)
 _ASKS = re.compile(r"\bPrism\s*::\s*(?:text|structured)\s*\(|\bOpenAI\s*::\s*(?:chat|completions)\s*\(|->\s*chat\s*\(\s*\)\s*->\s*create\s*\(")
 _MODEL_VAR = re.compile(r"""(['"])model\1\s*=>\s*\$(?P<var>\w+)""")
 _CONFIG = re.compile(r"""\bconfig\(\s*(['"])(?P<key>[\w.-]+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)""")
@@ -128,11 +138,12 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
 
 
 def _answers(texts: dict[str, str]) -> str:
-    """Why the files answer a question ("" where they do not both search by distance and ask a language model)."""
+    """Why the files answer a question ("" where they do not both search by distance and ask a language model, or
+    where they keep a vector: a batch job embedding rows may summarise their neighbours too)."""
     code = {path: lex(t, "php")[0] for path, t in texts.items()}
     search = next(((p, m) for p, c in code.items() if (m := _SEARCHES.search(c))), None)
     ask = next(((p, m) for p, c in code.items() if (m := _ASKS.search(c))), None)
-    if search is None or ask is None:
+    if search is None or ask is None or any(_STORES.search(c) for c in code.values()):
         return ""
     (sp, sm), (ap, am) = search, ask
     said = sm.group("op") or sm.group("nn")

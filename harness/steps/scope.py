@@ -278,7 +278,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         if into and (stopped := copy_stopped(conn, target, into)):  # a killed --into run; the next one resumes it
             assumptions.append(f"WARNING: {stopped}")
         if collection in known:
-            assumptions += [f"WARNING: {slow}" for slow in unindexed_keys(conn, target)]
+            assumptions += [f"WARNING: {slow}" for slow in unindexed_keys(conn, target, tenants)]
         if row is None:
             check("vector column exists", False, f"{em.table}.{em.vector} not found", "the profile's vector column")
         if into and into != collection:

@@ -39,3 +39,100 @@ def test_a_run_notes_the_key_without_an_index(demo_db, demo_profile, demo_env):
     summary = run_backfill(settings, BackfillOptions("tenant_acme", progress=False))
     assert summary.ok
     assert any(n.startswith("document_embeddings.chunk_id leads no index") for n in summary.notes), summary.notes
+
+
+# -- tables of every kind: the line is true, and its statement runs -------------------------------------------------
+
+ITEMS = ("CREATE TABLE items (id bigint PRIMARY KEY, coll text, content text); "
+         "INSERT INTO items SELECT g, 'docs', 't' FROM generate_series(1, 12000) g")
+VECTORS = ("INSERT INTO {} SELECT g, 'docs', array_fill(0.5::real, ARRAY[3])::vector FROM generate_series(1, 12000) g")
+KEYS = """
+name: keys
+provider: {model: hash-embed:384}
+%s
+chunks: {table: %s, id: id, text: content, collection: coll}
+embeddings: {schema: %s, table: %s, key: %s, vector: embedding, collection: coll}
+"""
+
+
+def _lines(dsn, chunks="items", schema="public", table="vecs", key="item_id", database=""):
+    from harness import rls
+    from harness.backfill.unindexed import unindexed_keys
+    from harness.db import connect
+    from harness.profile import parse_profile
+    from harness.target import Target
+
+    target = Target(parse_profile(KEYS % (database, chunks, schema, table, key), env={}))
+    with connect(dsn, autocommit=True) as conn:
+        return unindexed_keys(conn, target, rls.tenants(conn, target.profile))
+
+
+def test_the_suggested_index_quotes_names_postgres_reserves(empty_db):
+    empty_db.execute(ITEMS)
+    empty_db.execute('CREATE SCHEMA "App"; CREATE TABLE "App"."order" ("user" bigint, coll text, embedding vector(3))')
+    empty_db.execute(VECTORS.format('"App"."order"'))
+    [line] = _lines(empty_db.dsn, schema="App", table="order", key="user")
+    empty_db.execute(line.split("e.g. ", 1)[1])  # the statement as the line gives it creates the index
+    assert _lines(empty_db.dsn, schema="App", table="order", key="user") == []
+
+
+def test_a_partitioned_table_whose_every_partition_indexes_the_key_is_indexed(empty_db):
+    empty_db.execute(ITEMS)
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text, embedding vector(3)) PARTITION BY RANGE (item_id); "
+                     "CREATE TABLE vecs_a PARTITION OF vecs FOR VALUES FROM (0) TO (6000); "
+                     "CREATE TABLE vecs_b PARTITION OF vecs FOR VALUES FROM (6000) TO (100000); "
+                     "CREATE INDEX ON vecs_a (item_id); CREATE INDEX ON vecs_b (item_id)")
+    empty_db.execute(VECTORS.format("vecs"))
+    assert _lines(empty_db.dsn) == []
+
+
+def test_a_partitioned_table_with_a_partition_lacking_the_index_gets_a_statement_postgres_runs(empty_db):
+    empty_db.execute(ITEMS)
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text, embedding vector(3)) PARTITION BY RANGE (item_id); "
+                     "CREATE TABLE vecs_a PARTITION OF vecs FOR VALUES FROM (0) TO (6000); "
+                     "CREATE TABLE vecs_b PARTITION OF vecs FOR VALUES FROM (6000) TO (100000); "
+                     "CREATE INDEX ON vecs_a (item_id)")
+    empty_db.execute(VECTORS.format("vecs"))
+    [line] = _lines(empty_db.dsn)
+    assert line.startswith("vecs.item_id leads no index")
+    empty_db.execute(line.split("e.g. ", 1)[1])  # CREATE INDEX CONCURRENTLY is refused on a partitioned table
+    assert _lines(empty_db.dsn) == []
+
+
+def test_a_chunk_view_gets_no_index_statement(empty_db):
+    # No index can be made on a view: the tables it reads have theirs (items.id, its primary key, here).
+    empty_db.execute(ITEMS)
+    empty_db.execute("CREATE VIEW items_v AS SELECT * FROM items; "
+                     "CREATE TABLE vecs (item_id bigint PRIMARY KEY, coll text, embedding vector(3))")
+    empty_db.execute(VECTORS.format("vecs"))
+    assert _lines(empty_db.dsn, chunks="items_v") == []
+
+
+def test_a_role_that_may_not_read_the_embedding_table_is_told_from_the_catalog_not_stopped(empty_db, pg):
+    empty_db.execute(ITEMS)
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text, embedding vector(3))")
+    empty_db.execute(VECTORS.format("vecs"))
+    empty_db.execute("ANALYZE vecs")
+    role = f"r_{empty_db.name}"
+    empty_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'; GRANT SELECT ON items TO {role}")
+    try:
+        [line] = _lines(pg.dsn(empty_db.name, user=role, password="pw"))
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    assert line.startswith("vecs.item_id leads no index")
+
+
+def test_rows_under_row_level_security_are_counted_in_the_sessions_view(empty_db, pg):
+    # The policy reads its setting without missing_ok: read outside database.session it stopped with an error.
+    empty_db.execute(ITEMS)
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text, embedding vector(3))")
+    empty_db.execute(VECTORS.format("vecs"))
+    role = f"r_{empty_db.name}"
+    empty_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'; GRANT SELECT ON items, vecs TO {role}; "
+                     "ALTER TABLE vecs ENABLE ROW LEVEL SECURITY; "
+                     "CREATE POLICY by_coll ON vecs USING (coll = current_setting('app.coll'))")
+    try:
+        [line] = _lines(pg.dsn(empty_db.name, user=role, password="pw"), database="database: {session: {app.coll: docs}}")
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    assert line.startswith("vecs.item_id leads no index")
