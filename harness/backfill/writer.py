@@ -323,16 +323,12 @@ class BatchWriter:
                     sql.Identifier(STAGE), select, self.target.embedding_table
                 )
             )
-            rows = self.conn.execute(
-                "SELECT t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                (STAGE,),
-            ).fetchall()
+            staged = copy_types(self.conn, STAGE)
             # The planner needs the batch's row count, not its values' distribution: a sample of 300 rows gives it in
             # a millisecond (the default 30,000 took 39 ms for a batch of 20,000).
             self.conn.execute(sql.SQL("ALTER TABLE {} {}").format(sql.Identifier(STAGE), sql.SQL(", ").join(
                 sql.SQL("ALTER COLUMN {} SET STATISTICS 1").format(sql.Identifier(c)) for c in self._analysed())))
-        self._types = [r["typname"] for r in rows]
+        self._types = list(staged.values())
 
     def _analysed(self) -> list[str]:
         """The staging columns a batch's statements join on: the ones ``write`` analyses."""
@@ -455,13 +451,8 @@ class BatchWriter:
         names = [c for c, _ in self._columns]
         if self._target_types is None:
             em = self.target.profile.embeddings
-            rows = self.conn.execute(
-                "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
-                (_qualified(em.schema, em.table),),
-            ).fetchall()
+            by_name = copy_types(self.conn, _qualified(em.schema, em.table))
             self.conn.rollback()
-            by_name = {r["attname"]: r["typname"] for r in rows}
             self._target_types = [by_name[col] for _, col in self._columns]
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
             self.target.embedding_table, sql.SQL(", ").join(sql.Identifier(col) for _, col in self._columns)
@@ -577,6 +568,17 @@ _SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 # pgvector's binary element per vector type: vector holds float4, halfvec float2 (both after an int16 dimension and
 # an unused int16).
 _ELEMENT = {"vector": ">f4", "halfvec": ">f2"}
+
+
+def copy_types(conn: Conn, table: str) -> dict[str, str]:
+    """Each column of ``table`` (a regclass literal) in order, with the type a binary COPY sends it as: its own, an
+    enum's as text (its binary form is its label's), a domain's as its base type's (psycopg knows neither an
+    application's enum nor its domain, and a batch stopped at "couldn't find the type in the types registry")."""
+    rows = conn.execute(
+        "SELECT a.attname, CASE t.typtype WHEN 'e' THEN 'text' WHEN 'd' THEN b.typname ELSE t.typname END AS typname "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type b ON b.oid = t.typbasetype "
+        "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (table,)).fetchall()
+    return {r["attname"]: r["typname"] for r in rows}
 
 
 def encodable(types: Sequence[str], names: Sequence[str]) -> bool:

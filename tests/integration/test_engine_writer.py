@@ -1,5 +1,7 @@
 """The writer: a batch's COPY stream, encoded at once, lands exactly what psycopg's row-by-row dump lands."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,22 @@ def test_a_batch_replacing_rows_finds_them_by_the_key_index_not_by_reading_the_t
     assert demo_db.scalar("SELECT count(*) FROM document_embeddings WHERE chunk_id = ANY(%s) AND model_name = %s",
                           (keys, TEST_MODEL)) == 200
     assert read < 30000, f"the batch's statements read {read} rows of the embedding table by sequential scans"
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["new-rows", "replaced-rows"])
+def test_a_collection_column_of_an_enum_type_is_written_as_its_label(demo_db, demo_profile, stored):
+    # An application's own enum (Prisma's `enum Kind`) as the embeddings' collection column: psycopg knows no such type,
+    # and the batch's COPY stopped at "couldn't find the type in the types registry".
+    demo_db.execute("CREATE TYPE corpus_kind AS ENUM ('global_corpus', 'tenant_acme', 'tenant_globex', 'tenant_initech')")
+    demo_db.execute("ALTER TABLE document_embeddings ALTER COLUMN collection TYPE corpus_kind USING collection::corpus_kind")
+    target = Target(load_profile(demo_profile, env={"EMBED_MODEL": TEST_MODEL}))
+    ids = [r[0] for r in demo_db.connect().execute(
+        "SELECT id FROM document_chunks WHERE collection = 'tenant_acme' ORDER BY id LIMIT 3").fetchall()]
+    batch = [Embedding(e.key, e.vector, e.text_hash, "tenant_acme", None, exists=stored) for e in _batch(ids, [None] * 3)]
+    if stored:
+        with connect(demo_db.dsn) as conn:
+            BatchWriter(conn, target, TEST_MODEL).write([replace(e, exists=False) for e in batch])
+    with connect(demo_db.dsn) as conn:
+        assert BatchWriter(conn, target, TEST_MODEL).write(batch) == 3
+    assert demo_db.scalar("SELECT count(*) FROM document_embeddings WHERE collection = 'tenant_acme' "
+                          "AND chunk_id = ANY(%s)", (ids,)) == 3
