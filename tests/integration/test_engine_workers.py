@@ -11,8 +11,11 @@ COLLECTION = "global_corpus"
 
 @pytest.fixture
 def two_servers():
-    with EmbeddingServer(models=[TEST_MODEL], pace=Pace(per_request_s=0.03)) as a, \
-            EmbeddingServer(models=[TEST_MODEL], pace=Pace(per_request_s=0.03)) as b:
+    # One request at a time, 80 ms each: a worker alone would take about 5 s over global_corpus, so the second worker
+    # process starts well before the first could take every range (at 30 ms, served in parallel, the first took them
+    # all while the second was still starting on a loaded machine).
+    with EmbeddingServer(models=[TEST_MODEL], pace=Pace(per_request_s=0.08, parallel=1)) as a, \
+            EmbeddingServer(models=[TEST_MODEL], pace=Pace(per_request_s=0.08, parallel=1)) as b:
         yield a, b
 
 
@@ -20,7 +23,7 @@ def two_servers():
 def test_two_workers_share_one_backfill_with_no_row_embedded_twice(demo_db, demo_profile, two_servers, cli):
     a, b = two_servers
     result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, "--batch-size", "4", "--json",
-                 "--workers", "2", "--provider-url", a.url, "--provider-url", b.url,
+                 "--workers", "2", "--concurrency", "1", "--provider-url", a.url, "--provider-url", b.url,
                  env={"EMBED_MODEL": TEST_MODEL, "DATABASE_URL": demo_db.dsn, "OLLAMA_HOST": a.url})
     assert result.code == 0, result.out + result.err
     total = demo_db.scalar("SELECT count(*) FROM document_chunks WHERE collection = %s", (COLLECTION,))
