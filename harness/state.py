@@ -107,8 +107,9 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
     whys = [w for w, k in (("no hash column", "stale"), ("no model column", "other_model"))
             if counts.get(k) is None]
     if not whys and counts.get("untimed"):
-        whys.append(f"{counts['untimed']} with a timestamp NULL, or one with a time zone and the other without, "
-                    "and no hash column")
+        whys.append(f"{counts['untimed']} with a timestamp NULL, one with a time zone and the other without, or the "
+                    "same time as their chunk on a whole second (an edit in that second or day cannot be ordered after "
+                    "the vector), and no hash column")
     return ", ".join(whys)
 
 

@@ -271,8 +271,20 @@ class Target:
             return None
         changed, written = self.c(ch.updated_at), self.e(em.written_at)
         # A time without a zone against one with a zone is read in the session's TimeZone, which the writer's zone need
-        # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared.
-        return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {c} > {w} END").format(c=changed, w=written)
+        # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared; nor a tie
+        # in a whole second (``tied_in_a_tick``), which an edit in that second would leave as it is.
+        return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) AND NOT {tie} THEN {c} > {w} END").format(
+            c=changed, w=written, tie=self.tied_in_a_tick(changed, written))
+
+    def tied_in_a_tick(self, changed: sql.Composable | None = None, written: sql.Composable | None = None) -> sql.Composable:
+        """True where the chunk's time equals its vector's on a whole second: a ``date``, a ``timestamp(0)`` or a time an
+        application writes in whole seconds cannot order an edit made in that tick after the vector (it was called
+        fresh); a tie below a second is the chunk's own time carried into its vector (``writer.stamp``). Requires both
+        time columns (``changed_after_vector``)."""
+        ch, em = self.profile.chunks, self.profile.embeddings
+        c = changed if changed is not None else self.c(cast(str, ch.updated_at))
+        w = written if written is not None else self.e(cast(str, em.written_at))
+        return sql.SQL("({c} = {w} AND date_trunc('second', {c}) = {c})").format(c=c, w=w)
 
     def other_tenant(self) -> sql.Composed | None:
         """True where the embedding row is filed under another tenant (``embeddings.tenant``) than its chunk's
