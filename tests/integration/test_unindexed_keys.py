@@ -136,3 +136,42 @@ def test_rows_under_row_level_security_are_counted_in_the_sessions_view(empty_db
     finally:
         empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
     assert line.startswith("vecs.item_id leads no index")
+
+
+# -- one rule of "an index leads this column" (introspect.leads_an_index): the warning's, and the skip scan's ----------
+
+def _leads(dsn, table, column, within=None):
+    from harness.db import connect
+    from harness.introspect import leads_an_index
+
+    with connect(dsn, autocommit=True) as conn:
+        return leads_an_index(conn, "public", table, column, within)
+
+
+def test_a_table_whose_inheritance_child_lacks_the_index_is_not_led_by_one(empty_db):
+    # A read of the parent reads the child too: its index on the parent alone leaves the child's rows unordered.
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text); CREATE INDEX ON vecs (coll); "
+                     "CREATE TABLE vecs_old () INHERITS (vecs)")
+    assert not _leads(empty_db.dsn, "vecs", "coll")
+    empty_db.execute("CREATE INDEX ON vecs_old (coll)")
+    assert _leads(empty_db.dsn, "vecs", "coll")
+
+
+def test_a_partitioned_table_indexed_partition_by_partition_is_led_by_one(empty_db):
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text) PARTITION BY LIST (coll); "
+                     "CREATE TABLE vecs_a PARTITION OF vecs FOR VALUES IN ('a'); "
+                     "CREATE TABLE vecs_b PARTITION OF vecs FOR VALUES IN ('b'); "
+                     "CREATE INDEX ON vecs_a (coll); CREATE INDEX ON vecs_b (coll)")
+    assert _leads(empty_db.dsn, "vecs", "coll")
+
+
+def test_an_index_on_the_collection_then_the_key_leads_the_key_within_its_collection(empty_db):
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text); CREATE INDEX ON vecs (coll, item_id)")
+    assert _leads(empty_db.dsn, "vecs", "item_id", within="coll")
+    assert not _leads(empty_db.dsn, "vecs", "item_id")
+
+
+def test_a_view_is_led_by_no_index(empty_db):
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text); CREATE INDEX ON vecs (coll); "
+                     "CREATE VIEW vecs_v AS SELECT * FROM vecs")
+    assert not _leads(empty_db.dsn, "vecs_v", "coll")
