@@ -29,13 +29,21 @@ _TABLE = TREE + (
 
 
 def unindexed_keys(conn: Conn, target: Target, tenants: list[str | None]) -> list[str]:
-    """One line per table the run finds rows in by a key no btree index leads, once it holds ``LARGE`` rows (as the
-    catalog last counted them, or as counted in each tenant's view where the role may read them)."""
+    """One line per table the run finds rows in by a key no btree index leads (the chunks', the embeddings', and those
+    of the tables placing a chunk in its collections), once it holds ``LARGE`` rows (as the catalog last counted them,
+    or as counted in each tenant's view where the role may read them)."""
     ch, em = target.profile.chunks, target.profile.embeddings
     lookups = [(ch.schema, ch.table, ch.id, ch.collection, "the selection pages through them in its order"
                 + ("; each batch writes its vectors by it" if target.inline else ""))]
     if not target.inline and em.key:
         lookups.append((em.schema, em.table, em.key, em.collection, "each batch finds the rows it replaces by it"))
+    # The tables that place a chunk in its collections are read for each chunk the selection and the counts take.
+    if (join := ch.collection_join) is not None:
+        lookups.append((join.schema, join.table, join.key, ch.collection,
+                        "chunks.collection_join: each chunk's collections are found by it"))
+    if (named := ch.collection_table) is not None:
+        lookups.append((named.schema, named.table, named.key, None,
+                        "chunks.collection_table: each chunk's collection is named by it"))
     found = []
     for schema, table, key, collection, why in lookups:
         name = _qualified(schema, table)
