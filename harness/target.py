@@ -271,8 +271,20 @@ class Target:
             return None
         changed, written = self.c(ch.updated_at), self.e(em.written_at)
         # A time without a zone against one with a zone is read in the session's TimeZone, which the writer's zone need
-        # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared.
-        return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {c} > {w} END").format(c=changed, w=written)
+        # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared; nor a tie
+        # in a whole second (``tied_in_a_tick``), which an edit in that second would leave as it is.
+        return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) AND NOT {tie} THEN {c} > {w} END").format(
+            c=changed, w=written, tie=self.tied_in_a_tick(changed, written))
+
+    def tied_in_a_tick(self, changed: sql.Composable | None = None, written: sql.Composable | None = None) -> sql.Composable:
+        """True where the chunk's time equals its vector's on a whole second: a ``date``, a ``timestamp(0)`` or a time an
+        application writes in whole seconds cannot order an edit made in that tick after the vector (it was called
+        fresh); a tie below a second is the chunk's own time carried into its vector (``writer.stamp``). Requires both
+        time columns (``changed_after_vector``)."""
+        ch, em = self.profile.chunks, self.profile.embeddings
+        c = changed if changed is not None else self.c(cast(str, ch.updated_at))
+        w = written if written is not None else self.e(cast(str, em.written_at))
+        return sql.SQL("({c} = {w} AND date_trunc('second', {c}) = {c})").format(c=c, w=w)
 
     def other_tenant(self) -> sql.Composed | None:
         """True where the embedding row is filed under another tenant (``embeddings.tenant``) than its chunk's
@@ -499,8 +511,12 @@ class Target:
         # ``g``: a row of the chunk without a vector. The selection takes a chunk when any of its rows needs one, so a
         # chunk whose second row lacks a vector is needed though another row holds one (only ``per_chunk`` has two).
         gap = sql.SQL("NOT {}").format(has) if per_chunk else sql.SQL("false")
-        flags = [has, differs, other, off, empty, untimed, gap, misfiled]
-        names = ["v", "d", "o", "x", "t", "u", "g", "f"]
+        # ``w``: a vector whose row names no model (its model column NULL, or a JSON one without the key): another
+        # model's by ``other_model``, said apart, since a run cannot name it where the JSON it writes into is NULL
+        unnamed = (sql.SQL("CASE WHEN {has} THEN {m} IS NULL END").format(has=has, m=self.model) if em.model
+                   else sql.SQL("false"))
+        flags = [has, differs, other, off, empty, untimed, gap, misfiled, unnamed]
+        names = ["v", "d", "o", "x", "t", "u", "g", "f", "w"]
         if per_chunk:
             # a chunk of a zero and a degenerate row is counted once, as the greater ('zero')
             rows = sql.SQL("SELECT {flags}, max({void}) AS z, count({k}) AS r FROM {join} WHERE {where} GROUP BY {id}").format(
@@ -508,13 +524,13 @@ class Target:
                                          for f, n in zip(flags, names)), void=void,
                 k=self.e(cast(str, em.key)), join=self._narrow_join(dims=dims), where=self.chunk_filter(), id=self.chunk_id)
             # ``m``: the chunk has a second embedding row, which a run replaces (with the rest) by one: needed
-            grouped = sql.SQL("SELECT v, d, o, x, t, u, g, f, z, r > 1 AS m, count(*) AS n, sum(greatest(r - 1, 0)) AS r "
-                              "FROM ({}) AS k GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10").format(rows)
+            grouped = sql.SQL("SELECT v, d, o, x, t, u, g, f, w, z, r > 1 AS m, count(*) AS n, "
+                              "sum(greatest(r - 1, 0)) AS r FROM ({}) AS k GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11").format(rows)
             # a chunk without text is never embedded (--keys-from neither), so no run replaces its rows: verify judges them
             duplicates = sql.SQL("coalesce(sum(s.r) FILTER (WHERE NOT s.t), 0)::bigint")
         else:
             grouped = sql.SQL("SELECT {flags}, {void} AS z, false AS m, count(*) AS n FROM {join} WHERE {where} "
-                              "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9").format(
+                              "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10").format(
                 flags=sql.SQL(", ").join(sql.SQL("coalesce({}, false) AS {}").format(f, sql.Identifier(n))
                                          for f, n in zip(flags, names)), void=void,
                 join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
@@ -524,14 +540,14 @@ class Target:
             "SELECT {chunks} AS chunks, {embedded} AS embedded, {missing} AS missing, {stale} AS stale, "
             "{other_model} AS other_model, {needed} AS needed, {other_dims} AS other_dims, {no_text} AS no_text, "
             "{untimed} AS untimed, {zero_count} AS zero, {degenerate} AS degenerate, {duplicates} AS duplicates, "
-            "{misfiled} AS misfiled "
+            "{misfiled} AS misfiled, {unnamed} AS unnamed "
             "FROM ({grouped}) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if stale else sql.SQL("NULL::bigint"),
                  untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z <> '' OR s.x OR s.f OR s.m)"),
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
                  needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z <> '' OR s.x OR s.f OR s.m)"),
-                 misfiled=total("s.f AND NOT s.t"),
+                 misfiled=total("s.f AND NOT s.t"), unnamed=total("s.w AND NOT s.t"),
                  other_dims=total("s.x AND NOT s.t") if dims else sql.SQL("NULL::bigint"),
                  no_text=total("s.t"), zero_count=total("s.z = 'zero' AND NOT s.t"),
                  degenerate=total("s.z = 'degenerate' AND NOT s.t"), duplicates=duplicates, grouped=grouped)
