@@ -53,18 +53,6 @@ def _without_text(session: CheckSession, collection: str) -> int:
     return total
 
 
-def _tied(session: CheckSession, collection: str) -> int:
-    """The collection's vectors whose time ties with their chunk's on a whole second (``Target.tied_in_a_tick``)."""
-    t = session.target
-    query = sql.SQL("SELECT count(*) AS n FROM {} WHERE {} AND {} IS NOT NULL AND {}").format(
-        t.join(), t.chunk_filter(), t.vector, t.tied_in_a_tick())
-    total = 0
-    for tenant in session.tenants:  # as the pass counted them: under database.session, each tenant's view
-        with session.read_only(tenant) as conn:
-            total += int(one(conn.execute(query, {"collection": collection}).fetchone())["n"])
-    return total
-
-
 def _some_text(session: CheckSession, collection: str) -> bool:
     """Whether any chunk of the collection has a text, with a vector or not (a vector proves nothing of the column the
     profile names: the application may have embedded another); stops at the first one."""
@@ -290,20 +278,21 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
         details.append((timed, "chunk updated after its vector was written"))
         counts.append(f"{st.stale_time} by timestamp")
     bad = st.stale + st.stale_time
-    if not bad and st.untimed and not em.input_hash:
+    # Ties on a whole second prove nothing where no chunk's time shows a finer tick (``Target.tied_in_a_tick``).
+    tied = st.tied if not st.fine else 0
+    if not bad and (st.untimed or tied) and not em.input_hash:
         ch = session.profile.chunks
-        tied = _tied(session, collection)
         whys = [f"{n} of {st.embedded} vectors {why}" for n, why in (
-            (st.untimed - tied, f"have no timestamp to compare ({em.table}.{em.written_at} or {ch.table}.{ch.updated_at} "
+            (st.untimed, f"have no timestamp to compare ({em.table}.{em.written_at} or {ch.table}.{ch.updated_at} "
                                 "is NULL, or one with a time zone and the other without, which the session's TimeZone "
                                 "would decide)"),
             (tied, f"have the same time as their chunk on a whole second ({em.table}.{em.written_at} = "
-                   f"{ch.table}.{ch.updated_at}: a date, a timestamp(0), or times written in whole seconds), which an "
-                   "edit in that same second or day leaves as it is")) if n]
+                   f"{ch.table}.{ch.updated_at}, and no chunk's time finer than a second: a date, a timestamp(0), or times "
+                   "written in whole seconds), which an edit in that same second or day leaves as it is")) if n]
         return session.partial("fresh", collection, covered_by_recompute(
             session, "fresh", collection,
             f"{'; '.join(whys)}, so whether their chunk changed after them is unknown (an input hash, "
-            "embeddings.input_hash, would prove it)", metrics={"untimed": st.untimed, "tied": tied}))
+            "embeddings.input_hash, would prove it)", metrics={"untimed": st.untimed + tied, "tied": tied}))
     offenders = []
     if bad:
         detail = sql.SQL("CASE {} END").format(sql.SQL(" ").join(
