@@ -38,7 +38,7 @@ def test_collection_all_checks_every_collection(embedded_db, demo_env, demo_prof
 
 
 def test_without_a_profile_the_suite_is_skipped_with_one_reason(tmp_path):
-    run = run_checks(tmp_path, env={"DATABASE_URL": ""})
+    run = run_checks(tmp_path, env={"DATABASE_URL": ""}, autoload=True)  # as a user's pytest checks/ runs
     assert run.results == {"checks": "skipped"}
     assert "no target to check: pass --bh-profile P" in run.messages["checks"]
     assert "1 skipped" in run.output and "passed" not in run.output and "warning" not in run.output
