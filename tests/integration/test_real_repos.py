@@ -8218,7 +8218,7 @@ def test_cortex_typeorm_chunks_located_drafted_backfilled_and_repaired(cli, empt
     empty_db.execute(CORTEX_TYPEORM_DDL)
     chunks = load_cortex(empty_db, server, app)
     total = sum(len(c) for c in chunks.values())
-    assert len(chunks) == 6 and total > 40, total
+    assert len(chunks) == 6 and total == 76, total
 
     trial = procedure(cli, empty_db, server, app, tmp_path / "first", "document_chunks", plan=True)
     located = trial.locate.json
