@@ -8184,7 +8184,11 @@ def load_cortex(db, server, app: Path, count: int = 6) -> dict[str, list[str]]:
     """Documents as ``DocumentsService.create`` saves them (the app's own devlog as their content, each heading its
     title), then ``ingestDocument``: the content split on blank lines, each paragraph embedded through
     ``ollama.embeddings({ model: 'nomic-embed-text-v2-moe', prompt })`` (``/api/embeddings``), the first one with the
-    document's title and a newline before it, a row per paragraph. Returns each document's chunk ids in order."""
+    document's title and a newline before it, a row per paragraph. The database makes the app's uuids at random; here
+    each chunk's is the uuid5 of its file and index, so that the rows the draft reads first are the same at each run.
+    Returns each document's chunk ids in order."""
+    import uuid
+
     import httpx
 
     chunks: dict[str, list[str]] = {}
@@ -8199,9 +8203,10 @@ def load_cortex(db, server, app: Path, count: int = 6) -> dict[str, list[str]]:
                 prompt = f"{title}\n{text}" if index == 0 else text
                 vector = httpx.post(f"{server.url}/api/embeddings", json={
                     "model": "nomic-embed-text-v2-moe", "prompt": prompt}).json()["embedding"]
+                key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{path.name}#{index}"))
                 chunks.setdefault(doc, []).append(conn.execute(
-                    'INSERT INTO document_chunks (content, "chunkIndex", embedding, "documentId") '
-                    "VALUES (%s, %s, %s::vector, %s) RETURNING id::text", (text, index, str(vector), doc)).fetchone()[0])
+                    'INSERT INTO document_chunks (id, content, "chunkIndex", embedding, "documentId") '
+                    "VALUES (%s, %s, %s, %s::vector, %s) RETURNING id::text", (key, text, index, str(vector), doc)).fetchone()[0])
     return chunks
 
 
@@ -8240,6 +8245,14 @@ def test_cortex_typeorm_chunks_located_drafted_backfilled_and_repaired(cli, empt
             raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
         "document_chunks", "id", "content", "embedding", "nomic-embed-text-v2-moe", 768, "cosine"), drafted
     assert "the distance the application's code searches document_chunks.embedding with (<=> at " in drafted, drafted
+    # of the 5 rows the draft reads, content reproduces 4; the fifth, a first chunk, reproduces with its document's
+    # title before it, and the draft says so (it said only `4 of the 5 rows read`); hash-embed tells no separator apart
+    assert "0438e957-0cb8-5153-9f85-ff47784bbf4e" in {c[0] for c in chunks.values()}
+    assert ("reproduces the stored vectors of 4 of the 5 rows read; the other 1 "
+                      "(0438e957-0cb8-5153-9f85-ff47784bbf4e) reproduce with documents.title (through "
+                      "document_chunks.documentId) joined before content by ' ': the application embeds that for some "
+                      "rows; chunks.text can say which with an expression, the title being {(SELECT p.title FROM "
+                      'public.documents p WHERE p.id = "documentId")}') in drafted, drafted
     assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 0, trial.scope.out
     assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
     assert trial.run.code == 0, trial.run.out + trial.run.err
