@@ -4,7 +4,6 @@ with the application's model and compared with the vectors stored beside them (r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -220,8 +219,11 @@ def _parent_titles(conn: Any, shape: Shape) -> list[ParentTitle]:
                 if fk in cols or fk == "p":
                     continue  # the unqualified key would name the parent's own column
                 for col in (c for c in cols if c.lower() in PARENT_TITLE_NAMES):
-                    expression = (f"(SELECT p.{_ident(col)} FROM {_ident(schema)}.{_ident(name)} p "
-                                  f"WHERE p.{_ident(key)} = {_ident(fk)})")
+                    # as a person writes it: bare where Postgres reads it unchanged, else quoted (its own quote_ident)
+                    q_col, q_schema, q_name, q_key, q_fk = conn.cursor(row_factory=tuple_row).execute(
+                        "SELECT quote_ident(%s), quote_ident(%s), quote_ident(%s), quote_ident(%s), quote_ident(%s)",
+                        (col, schema, name, key, fk)).fetchone()
+                    expression = f"(SELECT p.{q_col} FROM {q_schema}.{q_name} p WHERE p.{q_key} = {q_fk})"
                     select = sql.SQL("(SELECT p.{} FROM {} p WHERE p.{} = c.{})").format(
                         sql.Identifier(col), sql.Identifier(schema, name), sql.Identifier(key), sql.Identifier(fk))
                     out.append(ParentTitle("{" + expression + "}", expression, select,
@@ -229,15 +231,6 @@ def _parent_titles(conn: Any, shape: Shape) -> list[ParentTitle]:
     except psycopg.Error:
         return []
     return out[:2]
-
-
-def _ident(name: str) -> str:
-    """A SQL identifier as a person writes it: bare where Postgres reads it unchanged, else quoted."""
-    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in _RESERVED else '"' + name.replace('"', '""') + '"'
-
-
-_RESERVED = frozenset({"user", "order", "group", "table", "select", "from", "where", "end", "limit", "offset", "desc",
-                       "asc", "to", "as", "on", "in", "is", "and", "or", "not", "case", "when", "then", "else", "default"})
 
 
 def _titled(embed, parents: list[ParentTitle], values: list[dict[str, Any]], stored: list[np.ndarray], rows: list[int],
