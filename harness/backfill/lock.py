@@ -19,6 +19,7 @@ import psycopg
 
 from ..db import Conn, one
 from ..errors import ConfigError, HarnessError, LockHeld
+from ..model_names import same_model
 
 if TYPE_CHECKING:
     from ..profile import Profile
@@ -243,7 +244,7 @@ def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str, *
             "INSERT INTO backfill_harness.runs (run_id, target, collection, model, every) VALUES (%s, %s, %s, %s, %s) "
             "ON CONFLICT (run_id) DO NOTHING", (run_id, table, collection, model, every),
         )
-        started = one(conn.execute("SELECT every, target, collection FROM backfill_harness.runs WHERE run_id = %s",
+        started = one(conn.execute("SELECT every, target, collection, model FROM backfill_harness.runs WHERE run_id = %s",
                                    (run_id,)).fetchone())
         if (started["target"], started["collection"]) != (table, collection):
             # Run ids are one namespace: its ranges (all done, say) cover another collection, whose worker would mark
@@ -257,6 +258,12 @@ def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str, *
             conn.execute("SELECT pg_advisory_unlock_shared(hashtext(%s), hashtext(%s))", (ns, key))
             raise ConfigError(f"run {run_id!r} was started {'with' if started['every'] else 'without'} --all; expected "
                               f"{'--all' if started['every'] else 'no --all'} to join it; nothing was written")
+        if not same_model(started["model"], model):
+            # Its ranges already done hold the first model's vectors, which no count tells apart where no column
+            # names the model: joined with another, the run said ok over a collection embedded by two models.
+            conn.execute("SELECT pg_advisory_unlock_shared(hashtext(%s), hashtext(%s))", (ns, key))
+            raise ConfigError(f"run {run_id!r} was started with model {started['model']!r}; expected --model "
+                              f"{started['model']} to join it, or a run id of its own for {model!r}; nothing was written")
 
 
 def release(conn: Conn, table: str, collection: str, *, shared: bool = False) -> None:
