@@ -323,7 +323,8 @@ def run_backfill(
         held = lock.collection_key(profile, collection)
         if options.run_id:
             bookkeeping.ensure(lock_conn)
-            lock.join_run(lock_conn, table, held, options.run_id, model, every=options.every)
+            lock.join_run(lock_conn, table, held, options.run_id, model, every=options.every,
+                          embedded_as=profile.embedded_as)
         else:
             lock.acquire(lock_conn, table, held)
         locked = True

@@ -217,3 +217,20 @@ def test_a_run_resumed_with_another_model_is_refused_before_it_writes(embedded_d
     assert "run 'rm' was started with model 'hash-embed:384'" in resumed.out, resumed.out
     assert renamed_server.inputs_served == served  # nothing embedded, so nothing written
     assert embedded_db.scalar("SELECT count(*) FROM backfill_harness.claims WHERE run_id = 'rm' AND state = 'todo'") == 1
+
+
+def test_a_run_resumed_with_another_task_prefix_is_refused_before_it_writes(embedded_db, profile_variant,
+                                                                             embed_server, cli):
+    """The same model, the profile's chunks.text_prefix edited between two parts of one --all run: the ranges done
+    hold vectors of the old prefix, which no count can tell apart (the input hash is of the text as stored)."""
+    env = {"DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": TEST_MODEL}
+    args = ("--collection", "tenant_globex", "--run-id", "rp", "--all", "--batch-size", "5", "--json")
+    first = profile_variant({"  text: content\n": "  text: content\n  text_prefix: 'passage: '\n"})
+    assert cli("backfill", "--profile", first, *args, env=env).code == 0
+    embedded_db.execute("UPDATE backfill_harness.claims SET state = 'todo' WHERE run_id = 'rp' AND seq >= 1")
+    served = embed_server.inputs_served
+    edited = profile_variant({"  text: content\n": "  text: content\n  text_prefix: 'search_document: '\n"})
+    resumed = cli("backfill", "--profile", edited, *args, env=env)
+    assert resumed.code == 2 and resumed.json["ok"] is False, resumed.out + resumed.err
+    assert "chunks.text_prefix 'passage: ' then, 'search_document: ' now" in resumed.json["error"], resumed.out
+    assert embed_server.inputs_served == served
