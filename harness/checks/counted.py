@@ -265,6 +265,15 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
             f"{', '.join(unhashed)}, which chunks.text embeds too: an edit of {'it' if len(unhashed) == 1 else 'them'} "
             "leaves the hash equal, and no timestamps (chunks.updated_at with embeddings.updated_at or embedded_at) "
             "say it", metrics={"unhashed": unhashed}))
+    if not st.stale and not st.stale_time and (others := _other_vectors(session)):
+        # One hash (or time) for two vectors of a row: a run writing the other vector writes it too, with the new
+        # text's hash, and this vector of the old text passed on every row.
+        proof = " and ".join(name for name in (em.input_hash, em.written_at if timed is not None else None) if name)
+        return session.partial("fresh", collection, covered_by_recompute(
+            session, "fresh", collection,
+            f"{proof} is beside another vector column of the same rows ({', '.join(others)}): a write of that "
+            f"vector sets it too, so it does not say this one ({em.vector}) embeds the current text",
+            metrics={"other_vectors": others}))
     tests: list[sql.Composable] = []
     details: list[tuple[sql.Composable, str]] = []
     counts: list[str] = []
@@ -303,6 +312,20 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
                        f" ({', '.join(counts)})" if timed is not None else ""),
                    offenders=offenders, total=stale, metrics={"stale": stale, "stale_hash": st.stale,
                                                               "stale_time": st.stale_time, "read": session.read_by_pass()}))
+
+
+def _other_vectors(session: CheckSession) -> list[str]:
+    """The vector columns (pgvector's types) of the table holding the profile's vector, other than it."""
+    p = session.profile
+    schema, table = (p.chunks.schema, p.chunks.table) if p.inline else (p.embeddings.schema, p.embeddings.table)
+    with session.read_only() as conn:
+        rows = conn.execute("SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                            "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped "
+                            # a generated column (a halfvec copy of the vector) is written with it, by Postgres
+                            "AND a.attgenerated = '' AND t.typname IN ('vector', 'halfvec', 'sparsevec') "
+                            "AND a.attname <> %s ORDER BY a.attnum",
+                            (sql.Identifier(schema, table).as_string(conn), p.embeddings.vector)).fetchall()
+    return [r["attname"] if isinstance(r, dict) else r[0] for r in rows]
 
 
 def _unhashed(session: CheckSession) -> list[str]:
