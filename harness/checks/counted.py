@@ -315,17 +315,11 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
 
 
 def _other_vectors(session: CheckSession) -> list[str]:
-    """The vector columns (pgvector's types) of the table holding the profile's vector, other than it."""
-    p = session.profile
-    schema, table = (p.chunks.schema, p.chunks.table) if p.inline else (p.embeddings.schema, p.embeddings.table)
+    """``introspect.other_vector_columns``: vector columns beside the profile's whose writes set its hash and time."""
+    from ..introspect import other_vector_columns
+
     with session.read_only() as conn:
-        rows = conn.execute("SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-                            "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped "
-                            # a generated column (a halfvec copy of the vector) is written with it, by Postgres
-                            "AND a.attgenerated = '' AND t.typname IN ('vector', 'halfvec', 'sparsevec') "
-                            "AND a.attname <> %s ORDER BY a.attnum",
-                            (sql.Identifier(schema, table).as_string(conn), p.embeddings.vector)).fetchall()
-    return [r["attname"] if isinstance(r, dict) else r[0] for r in rows]
+        return other_vector_columns(conn, session.profile)
 
 
 def _unhashed(session: CheckSession) -> list[str]:
