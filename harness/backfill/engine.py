@@ -928,6 +928,13 @@ def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOption
                                             "trigger or rule of the table dropped the write, cleared the vector or "
                                             "replaced it)")
                                  for key in written.discarded)
+        if written.edited:
+            # No input hash or timestamp would show the old text's vector stale on the new text: not written.
+            done.failures.extend(RowFailure(key, done.good[0].collections[0], done.tenant,
+                                            "not written: its text was edited while it was embedded (no input hash "
+                                            "or timestamps would show the old text's vector stale); run backfill "
+                                            "again to embed it as it is now")
+                                 for key in written.edited)
         summary.truncated += done.truncated
         _count_batch(done, summary)
         for failure in done.failures:
