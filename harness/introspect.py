@@ -166,6 +166,19 @@ def input_hash_type(conn: Conn, profile: Profile) -> str:
     return (_columns(conn, em.schema, em.table) or {}).get(em.input_hash or "", "")
 
 
+def other_vector_columns(conn: Conn, profile: Profile) -> list[str]:
+    """The vector columns (pgvector's types) of the table holding the profile's vector, other than it: their writes set
+    the row's input hash and vector time too. A generated column (a halfvec copy of the vector) is written with it."""
+    schema, table = ((profile.chunks.schema, profile.chunks.table) if profile.inline
+                     else (profile.embeddings.schema, profile.embeddings.table))
+    rows = conn.execute("SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
+                        "AND a.attgenerated = '' AND t.typname IN ('vector', 'halfvec', 'sparsevec') "
+                        "AND a.attname <> %s ORDER BY a.attnum", (schema, table, profile.embeddings.vector)).fetchall()
+    return [r["attname"] if isinstance(r, dict) else r[0] for r in rows]
+
+
 def has_pgcrypto(conn: Conn) -> bool:
     """pgcrypto's ``digest(bytea, text)`` resolves on this session's search path (SHA-1 needs it)."""
     row = conn.execute("SELECT to_regprocedure(%s) IS NOT NULL AS ok", (hashing.PGCRYPTO_DIGEST,)).fetchone()

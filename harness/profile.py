@@ -297,6 +297,16 @@ class Profile:
     def inline(self) -> bool:
         return self.embeddings.is_inline(self.chunks)
 
+    @property
+    def embedded_as(self) -> dict[str, Any]:
+        """Beside the model, what makes a chunk's vector what it is: the text composed and sent, the width asked for
+        and stored. Two runs differing here write different vectors for the same text and model."""
+        ch, em = self.chunks, self.embeddings
+        return {"chunks.text": list(ch.text), "chunks.text_separator": ch.text_separator,
+                "chunks.text_newlines": ch.text_newlines, "chunks.text_prefix": ch.text_prefix,
+                "chunks.text_format": ch.text_format, "chunks.metadata": ch.metadata,
+                "provider.request_dimensions": self.provider.request_dimensions, "embeddings.pad_to": em.pad_to}
+
 
 def load_profile(path: str | Path, env: Mapping[str, str] | None = None) -> Profile:
     """Read a YAML profile (a path, a preset name or ``preset:NAME``) and return it validated; ConfigError names the bad key."""

@@ -300,7 +300,13 @@ def check_vectors(vectors: np.ndarray, expected_count: int, expected_dim: int) -
         return [f"provider returned {vectors.shape[0]} vectors for {expected_count} inputs"]
     if expected_count and vectors.shape[1] != expected_dim:
         return [f"provider returned vectors of dimension {vectors.shape[1]}, expected {expected_dim}"]
-    problems: list[str] = []
+    return [f"row {row}: {why}" for row, why in unusable(vectors)]
+
+
+def unusable(vectors: np.ndarray) -> list[tuple[int, str]]:
+    """(row, why) of each vector pgvector's distances cannot rank with: non-finite, all zeros, or of a length its
+    single precision cannot square. Never written (``check_vectors``), never searched with (citations)."""
+    problems: list[tuple[int, str]] = []
     # One pass over the batch, as pgvector will hold it (single precision): a row whose sum of squares is finite and
     # positive has only finite values, is not zero, and is one pgvector's distances can use. Only the other rows are
     # looked at value by value, to say which of these it breaks.
@@ -316,12 +322,12 @@ def check_vectors(vectors: np.ndarray, expected_count: int, expected_dim: int) -
     nonzero = (rows != 0).any(axis=1)
     for i, row in enumerate(suspects.tolist()):
         if not finite[i]:
-            problems.append(f"row {row}: vector has non-finite values (NaN or infinity)")
+            problems.append((row, "vector has non-finite values (NaN or infinity)"))
         elif not nonzero[i]:
-            problems.append(f"row {row}: vector is all zeros (cosine distance undefined)")
+            problems.append((row, "vector is all zeros (cosine distance undefined)"))
         else:
             # its squares overflow or underflow pgvector's float sums (components past about 1e19, or all below
             # about 1e-23): the checks' sane_vectors fails it (``Shape.degenerate``), so it is never written
-            problems.append(f"row {row}: vector's squared length overflows or underflows single precision (as "
-                            "pgvector stores it): pgvector's distances to it are NaN or infinite")
+            problems.append((row, "vector's squared length overflows or underflows single precision (as "
+                                  "pgvector stores it): pgvector's distances to it are NaN or infinite"))
     return problems

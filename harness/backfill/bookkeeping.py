@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS backfill_harness.runs (
     collection  text NOT NULL,
     model       text NOT NULL,
     every       boolean NOT NULL DEFAULT false,  -- backfill --all: every row, not only those needing a vector
+    embedded_as jsonb,                  -- beside the model, what its vectors are made of (Profile.embedded_as)
     prepared    boolean NOT NULL DEFAULT false,
     started_at  timestamptz NOT NULL DEFAULT now()
 );
@@ -115,6 +116,7 @@ def ensure(conn: Conn) -> None:
 _LATER_COLUMNS = (
     ("claims", "tenant", "text"),
     ("runs", "every", "boolean NOT NULL DEFAULT false"),
+    ("runs", "embedded_as", "jsonb"),
     ("copies", "complete", "boolean NOT NULL DEFAULT true"),
     ("copies", "done_through", "jsonb NOT NULL DEFAULT '{}'"),
 )

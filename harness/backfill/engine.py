@@ -323,7 +323,8 @@ def run_backfill(
         held = lock.collection_key(profile, collection)
         if options.run_id:
             bookkeeping.ensure(lock_conn)
-            lock.join_run(lock_conn, table, held, options.run_id, model, every=options.every)
+            lock.join_run(lock_conn, table, held, options.run_id, model, every=options.every,
+                          embedded_as=profile.embedded_as)
         else:
             lock.acquire(lock_conn, table, held)
         locked = True
@@ -931,6 +932,13 @@ def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOption
                                             "trigger or rule of the table dropped the write, cleared the vector or "
                                             "replaced it)")
                                  for key in written.discarded)
+        if written.edited:
+            # No input hash or timestamp would show the old text's vector stale on the new text: not written.
+            done.failures.extend(RowFailure(key, done.good[0].collections[0], done.tenant,
+                                            "not written: its text was edited while it was embedded (no input hash "
+                                            "or timestamps would show the old text's vector stale); run backfill "
+                                            "again to embed it as it is now")
+                                 for key in written.edited)
         summary.truncated += done.truncated
         _count_batch(done, summary)
         for failure in done.failures:

@@ -13,12 +13,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from ..db import Conn, one
 from ..errors import ConfigError, HarnessError, LockHeld
+from ..model_names import same_model
 
 if TYPE_CHECKING:
     from ..profile import Profile
@@ -210,9 +212,11 @@ def acquire(conn: Conn, table: str, collection: str) -> None:
     _drain_writers(conn, ns, key)
 
 
-def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str, *, every: bool = False) -> None:
+def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str, *, every: bool = False,
+             embedded_as: dict[str, Any] | None = None) -> None:
     """Take the collection's lock in shared mode for run ``run_id``; workers of the same run share it, and its
-    selection (``every``: ``--all``), which a worker joining it must give as the run was started.
+    selection (``every``: ``--all``), model and ``embedded_as`` (``Profile.embedded_as``), which a worker joining it
+    must give as the run was started.
 
     A plain backfill holds the lock exclusively, so it and a shared run exclude each other; two runs with
     different ids are told apart by ``backfill_harness.runs`` (the live run is the one whose workers hold the lock).
@@ -240,10 +244,12 @@ def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str, *
         if not others and (live is None or live["run_id"] != run_id):
             conn.execute("DELETE FROM backfill_harness.runs WHERE target = %s AND collection = %s", (table, collection))
         conn.execute(
-            "INSERT INTO backfill_harness.runs (run_id, target, collection, model, every) VALUES (%s, %s, %s, %s, %s) "
-            "ON CONFLICT (run_id) DO NOTHING", (run_id, table, collection, model, every),
+            "INSERT INTO backfill_harness.runs (run_id, target, collection, model, every, embedded_as) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (run_id) DO NOTHING",
+            (run_id, table, collection, model, every, Jsonb(embedded_as) if embedded_as is not None else None),
         )
-        started = one(conn.execute("SELECT every, target, collection FROM backfill_harness.runs WHERE run_id = %s",
+        started = one(conn.execute("SELECT every, target, collection, model, embedded_as FROM backfill_harness.runs "
+                                   "WHERE run_id = %s",
                                    (run_id,)).fetchone())
         if (started["target"], started["collection"]) != (table, collection):
             # Run ids are one namespace: its ranges (all done, say) cover another collection, whose worker would mark
@@ -257,6 +263,22 @@ def join_run(conn: Conn, table: str, collection: str, run_id: str, model: str, *
             conn.execute("SELECT pg_advisory_unlock_shared(hashtext(%s), hashtext(%s))", (ns, key))
             raise ConfigError(f"run {run_id!r} was started {'with' if started['every'] else 'without'} --all; expected "
                               f"{'--all' if started['every'] else 'no --all'} to join it; nothing was written")
+        if not same_model(started["model"], model):
+            # Its ranges already done hold the first model's vectors, which no count tells apart where no column
+            # names the model: joined with another, the run said ok over a collection embedded by two models.
+            conn.execute("SELECT pg_advisory_unlock_shared(hashtext(%s), hashtext(%s))", (ns, key))
+            raise ConfigError(f"run {run_id!r} was started with model {started['model']!r}; expected --model "
+                              f"{started['model']} to join it, or a run id of its own for {model!r}; nothing was written")
+        then = started["embedded_as"]  # NULL: started by a version that did not record it
+        differs = [k for k in (then or {}) if embedded_as is not None and then[k] != embedded_as.get(k)]
+        if differs:
+            # A task prefix or text edited in the profile between two parts of one run: same model, other vectors.
+            conn.execute("SELECT pg_advisory_unlock_shared(hashtext(%s), hashtext(%s))", (ns, key))
+            assert embedded_as is not None
+            said = "; ".join(f"{k} {then[k]!r} then, {embedded_as.get(k)!r} now" for k in differs)
+            raise ConfigError(f"run {run_id!r} was started embedding another text or width than this profile's "
+                              f"({said}); expected the profile the run was started with to join it, or a run id of its "
+                              "own; nothing was written")
 
 
 def release(conn: Conn, table: str, collection: str, *, shared: bool = False) -> None:

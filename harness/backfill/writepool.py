@@ -41,6 +41,7 @@ class Written:
     ended: float
     rolled_back: bool = False
     discarded: tuple[Any, ...] = ()  # keys whose vector the table did not keep (a trigger or rule dropped the write)
+    edited: tuple[Any, ...] = ()  # keys not written: their text changed between its read and the write
 
 
 # What Postgres says when it has no connection slot for one more session (SQLSTATE 53300, and the slots it keeps
@@ -136,7 +137,7 @@ class WritePool(Generic[T]):
             if writer.rolled_back:
                 self._failed.set()  # the run stops at this batch: none queued behind it is written
             return Written(rows, tuple(writer.not_updated), started, time.perf_counter(), writer.rolled_back,
-                           tuple(writer.discarded))
+                           tuple(writer.discarded), tuple(writer.edited))
         except psycopg.errors.LockNotAvailable:
             raise lock.waited_too_long(writer.conn, f"writing a batch of {len(batch)} vectors", writer.tables(),
                                        ours=[w.conn.info.backend_pid for w in list(self.writers)]) from None

@@ -260,6 +260,12 @@ class Vectors:
         return Vectors(self.keys, matrix, self.hashes, self.collections, self.tenants, self.exists, self.read_at,
                        self.changed)
 
+    def pick(self, indices: Sequence[int]) -> Vectors:
+        """The rows at ``indices``, in that order."""
+        return Vectors([self.keys[i] for i in indices], self.vectors[list(indices)], [self.hashes[i] for i in indices],
+                       [self.collections[i] for i in indices], [self.tenants[i] for i in indices],
+                       [self.exists[i] for i in indices], self.read_at, [self.changed[i] for i in indices])
+
     def __getitem__(self, index: slice) -> Vectors:
         return Vectors(self.keys[index], self.vectors[index], self.hashes[index], self.collections[index],
                        self.tenants[index], self.exists[index], self.read_at, self.changed[index])
@@ -273,6 +279,14 @@ class Vectors:
 
 class _Discarded(Exception):
     """A direct COPY kept fewer rows than it sent (a trigger returned NULL, a rule did instead): rolled back."""
+
+
+class _Edited(Exception):
+    """Texts of the batch changed since they were read (``BatchWriter._edited``): the batch's write is rolled back."""
+
+    def __init__(self, keys: list[Any]):
+        super().__init__(f"{len(keys)} texts edited since they were read")
+        self.keys = keys
 
 
 class BatchWriter:
@@ -296,6 +310,11 @@ class BatchWriter:
         self.direct_batches = 0
         self.not_updated: list[Any] = []  # keys of the last batch not written: its UPDATE did not change them, or its DELETE left their stored row (RLS)
         self.discarded: list[Any] = []  # keys of the last batch whose vector the table did not keep (a trigger or rule)
+        self.edited: list[Any] = []  # keys of the last batch whose text changed between its read and its write
+        # Where no input hash and no timestamps would show a vector stale, a text changed between its read and the
+        # write is compared at the write: the old text's vector written onto it is what no count can see.
+        self._unguarded = (target.profile.embeddings.input_hash is not None
+                           or target.changed_after_vector() is not None)
         # Commits wait for their WAL flush as the server is configured (synchronous_commit is left alone): a batch
         # counted as written, and a closing count that says no row still needs a vector, survive a database crash.
         self.path = path or write_path(conn, target)
@@ -342,10 +361,22 @@ class BatchWriter:
         batch = Vectors.of(batch)
         self.not_updated = []  # this call's alone: an empty batch or a direct COPY never reports an earlier batch's keys
         self.discarded = []
+        self.edited = []
         self.rolled_back = False
         if not len(batch):
             return 0
         batch = self._hashes_as_stored(batch.padded(self.target.profile.embeddings.pad_to))
+        while True:
+            try:
+                return self._write_once(batch, session) if len(batch) else 0
+            except _Edited as exc:
+                # Written again without them: each keeps what it holds, and the next run embeds its text as it is.
+                gone = {str(k) for k in exc.keys}
+                self.edited += exc.keys
+                self.not_updated, self.discarded = [], []  # of the attempt rolled back
+                batch = batch.pick([i for i, k in enumerate(batch.keys) if str(k) not in gone])
+
+    def _write_once(self, batch: Vectors, session: Mapping[str, str] | None) -> int:
         if self.path.direct_copy and not any(batch.exists):
             try:
                 return self._copy_direct(batch, session)
@@ -373,7 +404,27 @@ class BatchWriter:
             for statement in self._apply_sql(batch.collections[0], read_at=batch.read_at):
                 cur = self.conn.execute(statement)
             written = self._updated(batch, cur, sql.SQL("{} AS s").format(sql.Identifier(STAGE)))
+            self._edited(batch)
         return 0 if self.rolled_back else written
+
+    def _edited(self, batch: Vectors) -> None:
+        """Last in the batch's transaction: raise ``_Edited`` naming the keys whose text now hashes otherwise than as
+        read (the batch's hashes: ``Target.text_hash``, hex where no input hash column is written). An inline row
+        is locked by the UPDATE that wrote it, so no edit lands before the commit; a chunk of another table could
+        still be edited in the moment between this read and the commit."""
+        if self._unguarded:
+            return
+        t = self.target
+        rows = self.conn.execute(sql.SQL("SELECT {id} AS k, {h} AS h FROM {c} AS c WHERE {w} AND {id} = ANY(%(keys)s)").format(
+            id=t.chunk_id, h=t.text_hash, c=t.chunk_table, w=t.chunk_filter()),
+            {"keys": list(batch.keys), "collection": batch.collections[0]}).fetchall()
+        now: dict[str, set[str]] = {}
+        for r in rows:
+            key, digest = (r["k"], r["h"]) if isinstance(r, dict) else r
+            now.setdefault(str(key), set()).add(digest)
+        edited = [k for k, h in zip(batch.keys, batch.hashes) if str(k) in now and now[str(k)] != {h}]
+        if edited:
+            raise _Edited(edited)
 
     def _hashes_as_stored(self, batch: Vectors) -> Vectors:
         """The batch with its hex input hashes in the column's form (``hashing.as_stored``)."""
@@ -444,6 +495,7 @@ class BatchWriter:
             for statement in self._apply_sql(batch.collections[0], source, batch.read_at):
                 cur = self.conn.execute(statement, params)
             written = self._updated(batch, cur, source, params)
+            self._edited(batch)
         return 0 if self.rolled_back else written
 
     def _copy_direct(self, batch: Vectors, session: Mapping[str, str] | None = None) -> int:
@@ -464,6 +516,7 @@ class BatchWriter:
             kept = self._copy(copy_sql, self._target_types, names, batch)
             if kept != len(batch):  # a trigger or rule dropped rows: written again below, naming the keys lost
                 raise _Discarded
+            self._edited(batch)
         self.direct_batches += 1
         return len(batch)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import psycopg
 from psycopg import sql
 
-from ..provider import OllamaProvider
+from ..provider import OllamaProvider, unusable
 from .outcome import Offender, Outcome, skipped, unproven, verdict
 from .recompute import sample_rows
 from .sampling import Proof
@@ -129,6 +130,11 @@ def _searched(session: CheckSession, collection: str, provider: OllamaProvider) 
     chosen = [p for p in chosen if not p.gone]
     vectors: list[Any] = (list(provider.embed([p.embedded(session.profile.chunks.query_prefix) for p in chosen]).vectors)
                           if chosen else [])
+    # A query vector pgvector cannot rank with (all zeros, as some models answer some inputs): every distance is NaN
+    # and the top k is the scan's order, so a hit or a miss says nothing of the vectors. Not searched, and said.
+    blind = dict(unusable(np.asarray(vectors))) if vectors else {}
+    unsearched = [(p, blind[i]) for i, p in enumerate(chosen) if i in blind]
+    chosen, vectors = [p for i, p in enumerate(chosen) if i not in blind], [v for i, v in enumerate(vectors) if i not in blind]
     query = sql.SQL("SELECT {id} AS id, {cc} AS collection, {ct} AS tenant, {vals} AS sources FROM {frm} "
                     "WHERE {f} AND {v} IS NOT NULL ORDER BY {d} LIMIT %(k)s").format(
         id=t.chunk_id, cc=shape.chunk_collection(), ct=shape.chunk_tenant(), vals=_source_values(session),
@@ -204,6 +210,15 @@ def _searched(session: CheckSession, collection: str, provider: OllamaProvider) 
                       session.max_bad_fraction)
         shown += f"; {proof.sentence('chunks', off)}"
         metrics.update({k: v for k, v in proof.metrics().items() if k != "max_bad_fraction"})
+    if unsearched and not offenders:
+        # Not a search that could not miss: recompute's bound does not stand in for a query never searched with.
+        metrics = {k: v for k, v in metrics.items() if k != "cannot_miss"} | {"not_searched": len(unsearched)}
+        said = "; ".join(f"no usable vector for {p.query[:40]!r} ({why})" for p, why in unsearched)
+        return unproven("citations", collection, f"the model answers {said}: not searched, so nothing is known of "
+                        f"{'it' if len(unsearched) == 1 else 'them'}",
+                        expected="every returned row cites a source and every expected source is within the top k",
+                        found=f"{shown} over {len(chosen) + len(gone)} queries searched; {len(unsearched)} not searched",
+                        metrics=metrics)
     return verdict("citations", collection, not offenders,
                    expected="every returned row cites a source and every expected source is within the top k",
                    found=f"{shown} over {len(chosen) + len(gone)} queries; {len(offenders)} problems",

@@ -265,6 +265,15 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
             f"{', '.join(unhashed)}, which chunks.text embeds too: an edit of {'it' if len(unhashed) == 1 else 'them'} "
             "leaves the hash equal, and no timestamps (chunks.updated_at with embeddings.updated_at or embedded_at) "
             "say it", metrics={"unhashed": unhashed}))
+    if not st.stale and not st.stale_time and (others := _other_vectors(session)):
+        # One hash (or time) for two vectors of a row: a run writing the other vector writes it too, with the new
+        # text's hash, and this vector of the old text passed on every row.
+        proof = " and ".join(name for name in (em.input_hash, em.written_at if timed is not None else None) if name)
+        return session.partial("fresh", collection, covered_by_recompute(
+            session, "fresh", collection,
+            f"{proof} is beside another vector column of the same rows ({', '.join(others)}): a write of that "
+            f"vector sets it too, so it does not say this one ({em.vector}) embeds the current text",
+            metrics={"other_vectors": others}))
     tests: list[sql.Composable] = []
     details: list[tuple[sql.Composable, str]] = []
     counts: list[str] = []
@@ -310,6 +319,14 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
                        f" ({', '.join(counts)})" if timed is not None else ""),
                    offenders=offenders, total=stale, metrics={"stale": stale, "stale_hash": st.stale,
                                                               "stale_time": st.stale_time, "read": session.read_by_pass()}))
+
+
+def _other_vectors(session: CheckSession) -> list[str]:
+    """``introspect.other_vector_columns``: vector columns beside the profile's whose writes set its hash and time."""
+    from ..introspect import other_vector_columns
+
+    with session.read_only() as conn:
+        return other_vector_columns(conn, session.profile)
 
 
 def _unhashed(session: CheckSession) -> list[str]:

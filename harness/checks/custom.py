@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from psycopg.rows import tuple_row
+
 from ..errors import ConfigError, DatabaseError
 from ..profile import CustomCheck
 from .outcome import Outcome, unproven, verdict
@@ -59,17 +61,26 @@ def custom(session: CheckSession, name: str) -> Outcome:
                 if exempt is not None:  # until this read-only transaction ends
                     rls.become(conn, exempt)
                 # prepare=True sends one statement by the extended protocol: "COMMIT; DELETE ..." cannot run.
-                row = conn.execute(check.sql, {"collection": collection} if per_collection else None,
-                                   prepare=True).fetchone()
+                # Tuples: two columns of one name (two count(*)s) are one key of a dict row.
+                with conn.cursor(row_factory=tuple_row) as cur:
+                    rows = cur.execute(check.sql, {"collection": collection} if per_collection else None,
+                                       prepare=True).fetchmany(2)
         except DatabaseError as exc:  # session.read_only() translates psycopg's errors
             ok = False
             results.append(f"error: {str(exc).strip().splitlines()[0]}")
             continue
-        value = None if row is None else next(iter(row.values()), None)
-        good = row is not None and same(value, check.expect)
-        ok = ok and good
         where = f"{collection}: " if collection else ""
-        results.append(f"{where}{'no row' if row is None else repr(value)}")
+        values = [list(r) for r in rows]
+        if len(values) > 1 or (values and len(values[0]) != 1):
+            # Only the first value was compared: a value per group, UNION part or column passed on its first alone.
+            ok = False
+            shown = "2 or more rows" if len(values) > 1 else f"{len(values[0])} values in its row"
+            results.append(f"{where}{shown} (first {values[0]!r}): expected one row of one value")
+            continue
+        value = values[0][0] if values else None
+        good = bool(values) and same(value, check.expect)
+        ok = ok and good
+        results.append(f"{where}{'no row' if not values else repr(value)}")
     measured = verdict(f"custom {name}", None, ok, expected=f"{check.sql.strip()!r} returns {check.expect!r}",
                        found="; ".join(results), metrics={"results": results, **({"read_as": exempt} if exempt else {})})
     # Under row-level security with no database.session the SQL saw only this role's rows: a pass is unproven.

@@ -15,11 +15,14 @@ from .gate import GateDecision, decide
 from .locate import LocateResult, locate
 from .plan import Plan, make_plan
 from .record import RecordResult, entry_from_run, first_failure, record
-from .run import count_text, run_command
+from ..evidence import RUN_FILE
+from .run import OUTPUT_FILE, count_text, run_command
 from .scope import ScopeResult, scope
-from .verify import VerifyResult, verify
+from .verify import JUNIT_FILE, OFFENDERS_FILE, VERIFY_FILE, VerifyResult, verify
 
 STEPS = ("scope", "locate", "plan", "run", "verify", "record")
+# What the steps write into the run folder, which the entry is built from.
+WRITTEN = ("plan.json", "plan.md", RUN_FILE, OUTPUT_FILE, VERIFY_FILE, JUNIT_FILE, OFFENDERS_FILE)
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,11 @@ def run_procedure(settings: Settings, collection: str, *, repo: str | Path | Non
     repo = Path(repo) if repo else (Path(settings.profile.path).parent if settings.profile.path else Path("."))
     result = ProcedureResult(collection, str(run_dir))
     say = echo or (lambda line: None)
+    if run_dir.is_dir():
+        # An earlier procedure's files in the same folder: one stopped at scope recorded that run's exit code, counts
+        # and DONE checks as its own. The entry is built from what this one writes.
+        for name in WRITTEN:
+            (run_dir / name).unlink(missing_ok=True)
 
     def stop(step: str, status: str, reason: str, code: int) -> None:
         result.steps.append(StepOutcome(step, status, reason))

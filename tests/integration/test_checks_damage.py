@@ -301,3 +301,57 @@ def test_a_custom_check_expecting_a_boolean_fails_on_a_number_and_the_reverse(em
     outcome = checked(lambda session, _: custom(session, "typed"), "tenant_acme", profile, embedded_db.dsn,
                       embed_server.url)
     assert outcome.status == "failed", outcome
+
+
+@pytest.mark.parametrize("sql", [
+    # one count per collection: the first is 0, tenant_globex's is not
+    "SELECT count(*) FILTER (WHERE collection = 'tenant_globex') FROM document_chunks GROUP BY collection "
+    "ORDER BY collection",
+    # two assertions in one statement: the first holds, the second does not
+    "SELECT count(*) = 0 FROM document_chunks WHERE id < 0 UNION ALL SELECT count(*) = 0 FROM document_chunks",
+    # two values in one row: the first holds, the second does not
+    "SELECT count(*) FILTER (WHERE id < 0), count(*) FROM document_chunks"])
+def test_a_custom_check_answering_more_than_one_value_fails_naming_them(embedded_db, embed_server, sql):
+    """Only the first value of the first row was compared: a query answering a value per group (or per UNION part,
+    or per column) passed on its first while another broke the assertion."""
+    from harness.checks.custom import custom
+
+    expect = "true" if "= 0" in sql else "0"
+    profile = demo_profile_with(f"custom_checks:\n  - {{name: each, sql: {sql!r}, expect: {expect}}}\n").replace(
+        "${EMBED_MODEL:-all-minilm}", TEST_MODEL)
+    outcome = checked(lambda session, _: custom(session, "each"), "tenant_acme", profile, embedded_db.dsn,
+                      embed_server.url)
+    assert outcome.status == "failed", outcome
+    assert "expected one row of one value" in outcome.found, outcome.found
+
+
+class _ZeroFor:
+    """The test model, answering all zeros for some texts (some models do for some inputs)."""
+
+    def __init__(self, texts: set[str]) -> None:
+        from harness.embedserver.models import HashEmbed
+
+        self.texts, self.model = texts, HashEmbed(384)
+        self.info = self.model.info
+
+    def embed(self, texts: list[str], truncate: bool = True):
+        out = self.model.embed(texts, truncate)
+        out.vectors[[i for i, t in enumerate(texts) if t in self.texts]] = 0.0
+        return out
+
+
+def test_a_spot_query_the_model_embeds_to_no_usable_vector_is_unproven_not_searched(embedded_db):
+    """A zero query vector has no cosine distance to anything: the search's order is the scan's, and the expected
+    source found in its top k (or not) says nothing of the vectors (it passed at recall@k 1.00)."""
+    from harness.checks import citations
+    from harness.embedserver import EmbeddingServer
+    from harness.profile import parse_profile
+
+    profile = demo_profile_with("custom_checks: []\n").replace("${EMBED_MODEL:-all-minilm}", TEST_MODEL)
+    queries = {q.query for q in parse_profile(profile, env={}).spot_queries}
+    server = EmbeddingServer(models=[TEST_MODEL])
+    server.registry.preload(TEST_MODEL, _ZeroFor(queries))
+    with server:
+        outcome = checked(citations, COLLECTION, profile, embedded_db.dsn, server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "no usable vector for" in outcome.message() and "all zeros" in outcome.message(), outcome.message()

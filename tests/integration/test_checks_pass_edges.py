@@ -458,3 +458,27 @@ def test_a_unique_key_of_a_table_with_inheritance_children_does_not_hide_their_d
     outcome = checked(dsn, profile, coverage)
     assert outcome.status == "failed", outcome.found
     assert (outcome.metrics["missing"], outcome.metrics["duplicates"]) == (1, 1), outcome.found
+
+
+def test_an_input_hash_beside_another_vector_column_proves_no_vector_fresh(small_target):  # noqa: F811
+    """Two models' vectors on one row (``embedding``, ``embedding_large``) and one input hash: a run filling the
+    first writes the hash of the new text, and the second's vector of the old text passed ``fresh`` on every row."""
+    from harness.checks import fresh
+    from harness.profile import parse_profile
+
+    from .test_checks_sampling import PROFILE
+    from ..conftest import TEST_MODEL
+
+    dsn, profile = small_target
+    execute(dsn, "ALTER TABLE note_vectors ADD COLUMN embedding_large vector(384), ADD COLUMN input_hash text")
+    execute(dsn, "UPDATE note_vectors AS v SET embedding_large = embedding, input_hash = encode(sha256(convert_to("
+                 "n.body, 'UTF8')), 'hex') FROM notes AS n WHERE n.id = v.note_id")
+    large = parse_profile(PROFILE.format(model=TEST_MODEL, url=profile.provider.url).replace(
+        "vector: embedding}", "vector: embedding_large, input_hash: input_hash}"))
+    # The text of note 7 edited; the other model's run writes its vector and the hash of the new text.
+    execute(dsn, "UPDATE notes SET body = 'rewritten entirely' WHERE id = 7")
+    execute(dsn, "UPDATE note_vectors SET input_hash = encode(sha256(convert_to('rewritten entirely', 'UTF8')), 'hex') "
+                 "WHERE note_id = 7")
+    outcome = checked(dsn, large, fresh)
+    assert outcome.status != "passed", outcome.message()
+    assert "beside another vector column of the same rows (embedding)" in outcome.message(), outcome.message()

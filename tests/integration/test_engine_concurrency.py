@@ -3,13 +3,17 @@
 By default (--concurrency auto) the number in flight follows the server's latency: just above what it serves at once.
 """
 
+import numpy as np
+import psycopg
 import pytest
+from pgvector.psycopg import register_vector
 
 from harness.backfill import BackfillOptions, run_backfill
 from harness.embedserver import EmbeddingServer, Pace
 from harness.settings import resolve
 
 from ..conftest import TEST_MODEL
+from .test_checks_sampling import execute, small_target  # noqa: F401 (fixture)
 
 COLLECTION = "global_corpus"
 QUERY = "SELECT chunk_id, embedding::text, input_hash FROM document_embeddings WHERE collection = %s ORDER BY 1"
@@ -111,3 +115,32 @@ def test_a_row_edited_after_its_batch_landed_leaves_the_run_not_ok(demo_db, embe
     assert summary.after.needed == 1
     assert not summary.ok
     assert f"1 of {summary.after.chunks} rows of {COLLECTION} still need a vector" in (summary.stopped or "")
+
+
+def test_a_text_edited_between_its_read_and_its_write_is_not_given_the_old_texts_vector(small_target, embed_server):  # noqa: F811
+    """No input hash and no timestamps (a bare store): the engine read the texts of the collection, an application
+    rewrote one before its batch was written, and the engine wrote the old text's vector onto it. No count can see
+    that, and the run said ok; the vector must be of the text the row holds, or not written."""
+    from harness.provider import OllamaProvider
+
+    dsn, profile = small_target
+    execute(dsn, "DELETE FROM note_vectors WHERE note_id <= 40")
+    edited = []
+
+    def rewrite_a_later_row(summary):
+        if not edited:  # the first batch landed; note 35's batch was read with it and is not written yet
+            edited.append(35)
+            execute(dsn, "UPDATE notes SET body = 'rewritten while the backfill ran' WHERE id = 35")
+
+    settings = resolve(profile, database_url=dsn, env={"OLLAMA_HOST": embed_server.url})
+    summary = run_backfill(settings, BackfillOptions("notes", batch_size=10, concurrency=1, progress=False),
+                           on_batch=rewrite_a_later_row)
+    assert edited == [35]
+    with psycopg.connect(dsn) as conn:
+        register_vector(conn)
+        stored = conn.execute("SELECT embedding FROM note_vectors WHERE note_id = 35").fetchone()
+    with OllamaProvider(embed_server.url, TEST_MODEL) as provider:
+        now = provider.embed(["rewritten while the backfill ran"]).vectors[0]
+    assert stored is None or np.allclose(stored[0], now, atol=1e-6), "the old text's vector was written"
+    assert not summary.ok
+    assert any(f.key == 35 and "edited while" in f.reason for f in summary.failures), summary.failures

@@ -189,3 +189,48 @@ def test_the_workers_closing_count_says_other_dimensions_unmeasured_where_no_dim
                                     "tenant_globex")
     assert state.other_dims is None and state.needed == 0
     assert unproven and "vectors of another dimension unmeasured" in unproven, unproven
+
+
+@pytest.fixture
+def renamed_server():
+    """The test model also served under another name: a second model as the harness names them."""
+    with EmbeddingServer(models=[TEST_MODEL], aliases={"other-embed:latest": TEST_MODEL}) as server:
+        yield server
+
+
+def test_a_run_resumed_with_another_model_is_refused_before_it_writes(embedded_db, profile_variant, renamed_server,
+                                                                       cli):
+    """Run ``rm`` re-embeds every row (--all) with one model and stops after its first range; resumed under the same
+    run id with another model, the ranges already done keep the first model's vectors. Without a model column no
+    count tells the two apart, and the resumed run said ``ok`` over a collection embedded by two models."""
+    embedded_db.execute("ALTER TABLE document_embeddings DROP COLUMN model_name")
+    profile = profile_variant({"  model: model_name\n": ""})
+    env = {"DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": renamed_server.url}
+    args = ("backfill", "--profile", profile, "--collection", "tenant_globex", "--run-id", "rm", "--all",
+            "--batch-size", "5", "--json")
+    first = cli(*args, env={**env, "EMBED_MODEL": TEST_MODEL})
+    assert first.code == 0, first.json["error"]
+    embedded_db.execute("UPDATE backfill_harness.claims SET state = 'todo' WHERE run_id = 'rm' AND seq >= 1")
+    served = renamed_server.inputs_served
+    resumed = cli(*args, "--approve-model-change", env={**env, "EMBED_MODEL": "other-embed"})
+    assert resumed.code == 2 and resumed.json["ok"] is False, resumed.out + resumed.err
+    assert "run 'rm' was started with model 'hash-embed:384'" in resumed.out, resumed.out
+    assert renamed_server.inputs_served == served  # nothing embedded, so nothing written
+    assert embedded_db.scalar("SELECT count(*) FROM backfill_harness.claims WHERE run_id = 'rm' AND state = 'todo'") == 1
+
+
+def test_a_run_resumed_with_another_task_prefix_is_refused_before_it_writes(embedded_db, profile_variant,
+                                                                             embed_server, cli):
+    """The same model, the profile's chunks.text_prefix edited between two parts of one --all run: the ranges done
+    hold vectors of the old prefix, which no count can tell apart (the input hash is of the text as stored)."""
+    env = {"DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": embed_server.url, "EMBED_MODEL": TEST_MODEL}
+    args = ("--collection", "tenant_globex", "--run-id", "rp", "--all", "--batch-size", "5", "--json")
+    first = profile_variant({"  text: content\n": "  text: content\n  text_prefix: 'passage: '\n"})
+    assert cli("backfill", "--profile", first, *args, env=env).code == 0
+    embedded_db.execute("UPDATE backfill_harness.claims SET state = 'todo' WHERE run_id = 'rp' AND seq >= 1")
+    served = embed_server.inputs_served
+    edited = profile_variant({"  text: content\n": "  text: content\n  text_prefix: 'search_document: '\n"})
+    resumed = cli("backfill", "--profile", edited, *args, env=env)
+    assert resumed.code == 2 and resumed.json["ok"] is False, resumed.out + resumed.err
+    assert "chunks.text_prefix 'passage: ' then, 'search_document: ' now" in resumed.json["error"], resumed.out
+    assert embed_server.inputs_served == served

@@ -149,3 +149,17 @@ def test_the_run_step_says_what_it_embedded_apart_from_what_the_collection_holds
     run = next(s for s in again.json["steps"] if s["step"] == "run")
     assert "3 needed before, 0 after" in run["summary"] and "29 of 29 chunks have a vector" in run["summary"], run
     assert "embedded 29/29" not in run["summary"]
+
+
+def test_a_procedure_stopped_at_scope_records_none_of_an_earlier_runs_evidence_in_its_folder(
+        cli, demo_db, demo_profile, target_env, tmp_path, checks_dir):
+    """The same --run-dir a second time, stopped at scope: its entry took the earlier procedure's run.json and
+    verify.json for its own, claiming exit code 0, 0 rows needed and DONE checks passed that this one never ran."""
+    assert procedure(cli, demo_db, demo_profile, target_env, tmp_path, checks_dir=checks_dir).code == 0
+    again = procedure(cli, demo_db, demo_profile, target_env, tmp_path, checks_dir=checks_dir,
+                      env={"EMBED_DIMENSIONS": "768"})
+    assert again.json["stopped_at"] == "scope", again.json["steps"]
+    assert again.json["steps"][-1]["status"] == "ok", again.json["steps"]
+    entry = historylog.latest_entry(tmp_path / "historylog.md", "tenant_globex")
+    assert entry.outcome == "failed" and "dimensions agree" in entry.reason
+    assert (entry.exit_code, entry.failed_rows, entry.counts_after, entry.checks) == (None, None, {}, ())

@@ -289,3 +289,12 @@ def test_assumptions_name_a_table_outside_public_with_its_schema(cli, empty_db, 
     assert scoped.code == 0, scoped.out + scoped.err
     assert {"the chunk table internal.doc_chunks is the source of truth for 'doc_chunks'",
             "vectors go to internal.doc_chunks.embedding"} <= set(scoped.json["assumptions"]), scoped.json["assumptions"]
+
+
+def test_scope_says_an_input_hash_beside_another_vector_column_vouches_for_neither(scope, demo_db):
+    """A second model's vector on the same rows (``embedding_v2``) and one input hash: a run filling either writes the
+    hash, which then calls the other's vector of the old text current (counted as needing nothing)."""
+    demo_db.execute("ALTER TABLE document_embeddings ADD COLUMN embedding_v2 vector(384)")
+    result = scope(demo_db, "--collection", "tenant_acme", "--json")
+    assert any("input_hash is beside another vector column of the same rows (embedding_v2)" in a
+               for a in result.json["assumptions"]), result.json["assumptions"]
