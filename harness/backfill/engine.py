@@ -924,21 +924,15 @@ def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOption
                                             f"not written: row-level security lets the role read this row in {whose} "
                                             "but not update it (or delete the stored row it replaces)")
                             for key in written.not_updated)
-        if written.discarded:
-            # Sent and accepted, yet the table holds no vector of it, or another: a trigger or rule dropped the write,
-            # cleared the vector or rewrote it. Counted as written it made 'Embedded 20/20 rows. 0 failures.' of 16.
-            done.failures.extend(RowFailure(key, done.good[0].collections[0], done.tenant,
-                                            "not written: the table kept no vector for it, or not the one sent (a "
-                                            "trigger or rule of the table dropped the write, cleared the vector or "
-                                            "replaced it)")
-                                 for key in written.discarded)
-        if written.edited:
-            # No input hash or timestamp would show the old text's vector stale on the new text: not written.
-            done.failures.extend(RowFailure(key, done.good[0].collections[0], done.tenant,
-                                            "not written: its text was edited while it was embedded (no input hash "
-                                            "or timestamps would show the old text's vector stale); run backfill "
-                                            "again to embed it as it is now")
-                                 for key in written.edited)
+        # Sent and accepted, yet the table holds no vector of it, or another: a trigger or rule dropped the write,
+        # cleared the vector or rewrote it (counted as written it made 'Embedded 20/20 rows. 0 failures.' of 16). Or
+        # its text was edited while it was embedded, where no input hash or timestamp would show the vector stale.
+        for keys, reason in (
+                (written.discarded, "not written: the table kept no vector for it, or not the one sent (a trigger or "
+                                    "rule of the table dropped the write, cleared the vector or replaced it)"),
+                (written.edited, "not written: its text was edited while it was embedded (no input hash or timestamps "
+                                 "would show the old text's vector stale); run backfill again to embed it as it is now")):
+            done.failures.extend(RowFailure(key, done.good[0].collections[0], done.tenant, reason) for key in keys)
         summary.truncated += done.truncated
         _count_batch(done, summary)
         for failure in done.failures:
