@@ -250,6 +250,10 @@ def read_contract(rel: str, text: str) -> Contract:
     defaults = [(r.name, _mask(r.default)) for r in reads if r.default]
     flags, required, flag_env, flag_defaults, aliases = _flags(text, lang, names)
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
+    if rel.endswith(".go"):
+        from .golang import with_request_fields
+
+        calls = with_request_fields(rel, text, calls)
     urls = []
     docstrings = py_docstrings(text) if lang == "python" else []
     for m in _URL.finditer(text):
@@ -785,6 +789,10 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             from .rust import modules
 
             nxt = modules(path, text)
+        elif rel.endswith(".go"):
+            from .golang import imported_files
+
+            nxt = imported_files(root, path, text)
         else:
             nxt = []
         queue.extend((p.resolve(), depth + 1) for p in nxt if root in p.resolve().parents or p.resolve() == root)
@@ -1113,6 +1121,15 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
             return unknown(binary)
         built = contract_of_files(root, [binary], extra=base)
         return replace(built, serves=built.serves or serving.rust_binary(words, workdir, root))
+    if name == "go" and words[1:2] == ["run"]:
+        from .golang import package_files
+
+        target = next((w for w in words[2:] if not w.startswith("-")), ".")
+        built_files = package_files(workdir / target)
+        if not built_files:
+            return unknown(f"go run: no Go package at {target} in {workdir}", missing=target)
+        built = contract_of_files(root, built_files, extra=base)
+        return replace(built, serves=built.serves or serving.go_package(workdir / target, root))
     if name in ("docker", "docker-compose", "podman", "kubectl"):
         return unknown(f"the command runs in a container ({name}); its code is not read")
     local = workdir / head
