@@ -90,6 +90,10 @@ def kind_of(name: str) -> str:
     return "other"
 
 
+# A name that says it is the embedder's: EMBED..., or EMB as a word of its own (Recallr's OLLAMA_MODEL_EMB beside the
+# chat client's OLLAMA_MODEL)
+EMBEDDING_NAME = re.compile(r"EMBED|(?:^|_)EMBS?(?:_|$)", re.I)
+
 # The names that carry a JDBC URL (Spring's spring.datasource.url as the environment sets it).
 _JDBC_URL = re.compile(r"JDBC|DATASOURCE_UR[LI]")
 
@@ -107,11 +111,11 @@ def placeholder_for(name: str) -> str | None:
         return "{provider_url}"
     if kind == "collection":
         return "{into}"  # where it writes; with --into the new collection, never the live one
-    if kind == "model" and ("EMBED" in name.upper() or name.upper() in ("MODEL", "MODEL_NAME", "OLLAMA_MODEL")):
+    if kind == "model" and (EMBEDDING_NAME.search(name) or name.upper() in ("MODEL", "MODEL_NAME", "OLLAMA_MODEL")):
         return "{model}"
-    if kind == "batch" and "EMBED" in name.upper():
+    if kind == "batch" and EMBEDDING_NAME.search(name):
         return "{batch_size}"
-    if kind == "dimensions" and re.search(r"EMBED|VECTOR", name.upper()):
+    if kind == "dimensions" and (EMBEDDING_NAME.search(name) or "VECTOR" in name.upper()):
         return "{dimensions}"
     return None
 

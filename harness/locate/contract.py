@@ -23,7 +23,6 @@ MAX_FILES = 30
 # endpoint or key (a bare MODEL beside EMBEDDING_MODEL is create-llama's chat model too, but says nothing alone).
 _LANGUAGE_MODEL = re.compile(r"(?:^|_)(?:LLM|CHAT|COMPLETIONS?|GENERATION)(?:_|$)", re.I)
 _LANGUAGE_MODEL_SETTING = re.compile(r"MODEL|PROVIDER|ENDPOINT|URL|HOST|BASE|KEY", re.I)
-_EMBEDDING_SPECIFIC = re.compile(r"EMBED", re.I)
 # A flag that names the embedding model (`--model`, `--embed-model`, `--embedding-model-name`).
 MODEL_FLAG = re.compile(r"^--(?:embed\w*[-_])?model(?:[-_]name)?$", re.I)
 _EMBED_MODEL_FLAG = re.compile(r"^--embed\w*[-_]model", re.I)
@@ -106,14 +105,14 @@ class Contract:
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
         carries the database, provider, model, batch size or dimension, with its placeholder."""
-        from .config import placeholder_for
+        from .config import EMBEDDING_NAME, placeholder_for
 
         if not self.known or self.engine:
             return {}
         mapping = {n: p for n in self.reads_env if n not in self.selectors and (p := placeholder_for(n))}
         # Beside a name that says "embedding" (EMBEDDING_MODEL), a bare MODEL is the chat model: not ours to set.
-        specific = {p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n)}
-        mapping = {n: p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n) or p not in specific or p != "{model}"}
+        specific = {p for n, p in mapping.items() if EMBEDDING_NAME.search(n)}
+        mapping = {n: p for n, p in mapping.items() if EMBEDDING_NAME.search(n) or p not in specific or p != "{model}"}
         if sdk_env := self.openai_base_url():  # the OpenAI SDK reads it itself: Ollama's OpenAI-compatible API
             mapping.setdefault(sdk_env, "{provider_url}/v1")
         for name, path, _ in self.endpoint_paths:

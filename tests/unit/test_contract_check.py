@@ -322,6 +322,17 @@ def test_an_env_name_matched_against_cases_is_a_selector():
     assert command_contract("python -m app.engine.generate", FIXTURES / "py-llamaindex-pg").selectors == ("MODEL_PROVIDER",)
 
 
+def test_a_model_name_ending_in_emb_is_the_embedders_and_the_bare_ollama_model_beside_it_the_chat_models():
+    """Recallr's Go clients: the embedder reads OLLAMA_MODEL_EMB (and OLLAMA_BASE_URL_EMB), the chat client
+    OLLAMA_MODEL; the command must be given the model as OLLAMA_MODEL_EMB, never as the chat model's name."""
+    from harness.locate.contract import read_contract
+
+    text = ('package x\n\nimport "os"\n\nvar a = os.Getenv("OLLAMA_MODEL_EMB")\nvar b = os.Getenv("OLLAMA_MODEL")\n'
+            'var c = os.Getenv("OLLAMA_BASE_URL_EMB")\n')
+    assert read_contract("x.go", text).backfill_env() == {"OLLAMA_MODEL_EMB": "{model}",
+                                                          "OLLAMA_BASE_URL_EMB": "{provider_url}"}
+
+
 def test_a_bare_model_name_is_the_embedding_model_when_nothing_more_specific_is_read():
     from harness.locate.contract import read_contract
 
