@@ -25,7 +25,8 @@ OLLAMA_URL = re.compile(r"(?P<url>(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.
 # ``${NAME:default}`` (Spring's property placeholders) and ``${NAME:-default}`` (shell, Compose): the environment name
 # read first, its default the value otherwise.
 _PLACEHOLDER = re.compile(r"\$\{(?P<name>[A-Z][A-Z0-9_]*)(?::-?(?P<default>[^}]*))?\}")
-_ASSIGN = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*[=:]\s*(?P<value>.*?)\s*$")
+# JSON's `"NAME": "value",` too (a launch configuration's env block): the key quoted, a comma after the value
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?(?P<q>\"?)(?P<name>[A-Z][A-Z0-9_]*)(?P=q)\s*[=:]\s*(?P<value>.*?)\s*$")
 # A setting of the app's own name whose value chooses the embedder (lobe-chat's
 # `DEFAULT_FILES_CONFIG="embedding_model=ollama/..."`), set or commented out as an example.
 _EMBEDDING_VALUE = re.compile(r"^\s*#?\s*(?:export\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*=\s*(?P<value>\S*embed.*?)\s*$", re.I)
@@ -147,7 +148,7 @@ def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
                     seen.add((number, p.group("name")))
             m = _ASSIGN.match(raw)
             if m and NAME.fullmatch(m.group("name")) and (number, m.group("name")) not in seen:
-                value = _assigned(m.group("value")) or None
+                value = _assigned(m.group("value").removesuffix(",") if m.group("q") else m.group("value")) or None
                 out.append(ConfigSetting(rel, number, m.group("name"), _masked(m.group("name"), value)))
                 seen.add((number, m.group("name")))
                 continue

@@ -861,3 +861,16 @@ def test_the_schema_summary_names_each_files_declared_type_with_its_dimensions(t
         "create table notes (id integer primary key, body text, embedding vector(768));\n")
     text = locate(tmp_path).text()
     assert "migrations/001_chunks.sql:2,3,4  [sql]  declares halfvec(1024, 3072), vector(768)" in text, text
+
+
+def test_a_vscode_launch_configurations_env_block_is_read_as_settings_with_their_values(tmp_path):
+    """`.vscode/launch.json` starts the application with its `env` (JSON, comments allowed): each name's value is
+    the repository's own setting, a DSN's password masked."""
+    (tmp_path / ".vscode").mkdir()
+    (tmp_path / ".vscode" / "launch.json").write_text(
+        '{\n    // run it\n    "configurations": [{\n        "env": {\n            "OLLAMA_MODEL_EMB":"bge-m3",\n'
+        '            "DATABASE_URL": "postgres://u:secret@localhost:5432/db"\n        }\n    }]\n}\n')
+    found = locate(tmp_path)
+    assert {(s.path, s.line, s.name, s.value) for s in found.settings if s.name != "url"} == {
+        (".vscode/launch.json", 5, "OLLAMA_MODEL_EMB", "bge-m3"),
+        (".vscode/launch.json", 6, "DATABASE_URL", "postgres://u:***@localhost:5432/db")}
