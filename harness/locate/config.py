@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .. import redact
@@ -119,6 +120,13 @@ def placeholder_for(name: str) -> str | None:
     if kind == "dimensions" and (EMBEDDING_NAME.search(name) or "VECTOR" in name.upper()):
         return "{dimensions}"
     return None
+
+
+def model_names(names: Iterable[str]) -> tuple[str, ...]:
+    """The names that carry the embedding model (``{model}``); beside one that says it is the embedder's
+    (EMBEDDING_MODEL, OLLAMA_MODEL_EMB) a bare MODEL or OLLAMA_MODEL is the chat model's, not ours to set."""
+    carrying = [n for n in names if placeholder_for(n) == "{model}"]
+    return tuple([n for n in carrying if EMBEDDING_NAME.search(n)] or carrying)
 
 
 def database_part(name: str) -> str | None:

@@ -105,14 +105,13 @@ class Contract:
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
         carries the database, provider, model, batch size or dimension, with its placeholder."""
-        from .config import EMBEDDING_NAME, placeholder_for
+        from .config import model_names, placeholder_for
 
         if not self.known or self.engine:
             return {}
         mapping = {n: p for n in self.reads_env if n not in self.selectors and (p := placeholder_for(n))}
-        # Beside a name that says "embedding" (EMBEDDING_MODEL), a bare MODEL is the chat model: not ours to set.
-        specific = {p for n, p in mapping.items() if EMBEDDING_NAME.search(n)}
-        mapping = {n: p for n, p in mapping.items() if EMBEDDING_NAME.search(n) or p not in specific or p != "{model}"}
+        models = model_names(mapping)
+        mapping = {n: p for n, p in mapping.items() if p != "{model}" or n in models}
         if sdk_env := self.openai_base_url():  # the OpenAI SDK reads it itself: Ollama's OpenAI-compatible API
             mapping.setdefault(sdk_env, "{provider_url}/v1")
         for name, path, _ in self.endpoint_paths:

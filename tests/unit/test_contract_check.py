@@ -778,3 +778,22 @@ def test_a_server_whose_contract_is_unknown_still_fails_for_never_exiting(tmp_pa
     result = check_contract(settings_for(str(tmp_path), "uvicorn app.main:app --port 8000"), "c", caller_env={})
     assert outcome(result, "contract").status == UNPROVEN
     assert outcome(result, "command runs to completion").status == FAIL and not result.ok
+
+
+def test_a_command_given_its_embedders_model_name_passes_though_its_chat_clients_bare_name_is_not_given(tmp_path):
+    """Recallr's `go run ./cmd/recallr ingest`: the embedder reads OLLAMA_MODEL_EMB, the chat client OLLAMA_MODEL.
+    Given the first, the command embeds with the profile's model (scope refused it, asking for OLLAMA_MODEL)."""
+    files = {"go.mod": "module example.com/app\n",
+             "cmd/recallr/main.go": 'package main\n\nimport (\n\t"os"\n\t"github.com/spf13/cobra"\n)\n\nfunc main() {\n'
+                                    '\t_ = os.Getenv("OLLAMA_MODEL")\n\t_ = os.Getenv("DATABASE_URL")\n'
+                                    '\troot := &cobra.Command{Use: "app"}\n\t_ = root.Execute()\n}\n',
+             "cmd/recallr/ingest.go": 'package main\n\nimport (\n\t"os"\n\t"github.com/spf13/cobra"\n)\n\n'
+                                      'var ingest = &cobra.Command{Use: "ingest"}\n'
+                                      'var m = os.Getenv("OLLAMA_MODEL_EMB")\n'}
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    settings = settings_for(str(tmp_path), "go run ./cmd/recallr ingest",
+                            env={"OLLAMA_MODEL_EMB": "{model}", "DATABASE_URL": "{database_url}"})
+    model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert model.status == PASS and "OLLAMA_MODEL_EMB" in model.found, model
