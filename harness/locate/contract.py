@@ -238,6 +238,28 @@ _YARGS_OPTIONS = re.compile(r"""\.options\(\s*\{""")
 _ARGV_FLAG = re.compile(r"""['"](?P<f>--[A-Za-z][\w-]*)['"]""")
 
 
+# Go's flags: cobra's (pflag) `cmd.Flags().StringVarP(&v, "name", "n", "default", "usage")`, the standard library's
+# `flag.String("name", "default", "usage")`; `Var` takes the variable first, `P` a shorthand after the name.
+_GO_FLAG = re.compile(r"(?:Flags\s*\(\s*\)|\bflag)\s*\.\s*(?P<t>[A-Z][A-Za-z0-9]*?)(?P<var>Var)?(?P<p>P)?\s*\(")
+_GO_STRING = re.compile(r'^"(?P<v>[^"\\\n]*)"$|^`(?P<r>[^`]*)`$')
+
+
+def _go_flags(text: str) -> list[tuple[int, int, str, str | None, str | None]]:
+    """(start, end, name, shorthand, literal default) of each flag a Go file declares."""
+    out = []
+    for m in _GO_FLAG.finditer(text):
+        args = call_args(text, m.end() - 1)
+        parts = [a.strip() for _, a in split_args(args)][1 if m.group("var") else 0:]
+        strings = [(g.group("v") if g.group("v") is not None else g.group("r")) if (g := _GO_STRING.match(a)) else None
+                   for a in parts]
+        at = 2 if m.group("p") else 1
+        if not strings or not strings[0]:
+            continue
+        out.append((m.start(), m.end() + len(args), strings[0], strings[1] if at == 2 and len(strings) > 1 else None,
+                    strings[at] if len(strings) > at else None))
+    return out
+
+
 def read_contract(rel: str, text: str) -> Contract:
     """What one source file reads and hard-codes."""
     lang = language(rel)
@@ -246,7 +268,9 @@ def read_contract(rel: str, text: str) -> Contract:
     reads = env_reads(text, {".rs": "rust", ".go": "go"}.get(PurePosixPath(rel).suffix, lang))
     names = [r.name for r in reads]
     defaults = [(r.name, _mask(r.default)) for r in reads if r.default]
-    flags, required, flag_env, flag_defaults, aliases = _flags(text, lang, names)
+    go = rel.endswith(".go")
+    flags, required, flag_env, flag_defaults, aliases = _flags(text, "go" if go else lang, names)
+    go_flags = _go_flags(text) if go else []
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
     if rel.endswith(".go"):
         from .golang import with_request_fields
@@ -258,6 +282,8 @@ def read_contract(rel: str, text: str) -> Contract:
         url = m.group("u")
         if "{" in url and lang == "python" and text[max(0, m.start() - 2):m.start()].lower().endswith(("f", "fr", "rf")):
             url = _f_string_of_literals(text, url, m.start()) or url
+        if any(a <= m.start() < b for a, b, *_ in go_flags):
+            continue  # a flag's default: the command line overrides it
         if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(url) or _in_comment(text, m.start())
                 or "{" in url or any(a <= m.start() < b for a, b in docstrings)
                 or _in_other_string(text, m.start(), m.group("q"))):
@@ -610,6 +636,9 @@ def _flags(text: str, lang: str, env_names: list[str]
             add_js(names, default, bool(re.search(r"\b(?:demandOption|required)\s*:\s*true", body)))
         if "process.argv" in text or "Deno.args" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
+    elif lang == "go":
+        for _, _, name, short, default in _go_flags(text):
+            add([_dashed(name), *([f"-{short}"] if short else [])], default=default)
     return flags, required, flag_env, defaults, aliases
 
 

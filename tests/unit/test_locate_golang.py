@@ -219,3 +219,22 @@ def test_a_go_commands_contract_reads_its_package_and_the_module_packages_it_imp
     assert "OLLAMA_MODEL" not in entry.contract.reads_env  # internal/llm is not imported by this command
     assert set(entry.contract.files) == {"cmd/recallr/ingest.go", "cmd/recallr/main.go", "internal/emb/embeddings.go"}
     assert [c.split(":")[0] for c in entry.contract.embedding_calls] == ["internal/emb/embeddings.go"]
+
+
+def test_a_go_commands_flags_are_read_and_a_url_that_is_a_flags_default_is_no_hard_coded_address():
+    """cobra's `root.PersistentFlags().StringVar(&api, "api", "http://localhost:11434", ...)` and the standard
+    library's `flag.String(...)`: flags the command takes, each default overridable; the draft said to serve
+    http://localhost:11434 "or change the code"."""
+    from harness.locate.contract import read_contract
+
+    text = ('package main\n\nimport (\n\t"flag"\n\t"github.com/spf13/cobra"\n)\n\nvar api string\n\nfunc main() {\n'
+            '\troot := &cobra.Command{Use: "app"}\n'
+            '\troot.PersistentFlags().StringVar(&api, "api", "http://localhost:11434", "Base URL for HTTP API")\n'
+            '\troot.Flags().StringVarP(&api, "dir", "d", "doc", "Directory")\n'
+            '\tmodel := flag.String("model", "bge-m3", "the model")\n\t_ = model\n'
+            '\thttp.Get("http://localhost:9200/health")\n}\n')
+    contract = read_contract("cmd/app/main.go", text)
+    assert contract.flags == ("--api", "--dir", "--model")
+    assert contract.flag_defaults == (("--api", "http://localhost:11434"), ("--dir", "doc"), ("--model", "bge-m3"))
+    assert contract.flag_aliases == (("-d", "--dir"),)
+    assert contract.hardcoded_urls == ("http://localhost:9200/health",)
