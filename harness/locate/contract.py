@@ -637,8 +637,8 @@ def _flags(text: str, lang: str, env_names: list[str]
         if "process.argv" in text or "Deno.args" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
     elif lang == "go":
-        for _, _, name, short, default in _go_flags(text):
-            add([_dashed(name), *([f"-{short}"] if short else [])], default=default)
+        for _, _, name, letter, literal in _go_flags(text):
+            add([_dashed(name), *([f"-{letter}"] if letter else [])], default=literal)
     return flags, required, flag_env, defaults, aliases
 
 
