@@ -103,7 +103,7 @@ def server():
                  "embeddings": "hash-embed:512",  # formbricks: the Azure deployment's default name
                  "llama3.2": "hash-embed:3072",  # llm-app: embeds with its chat model
                  "hf.co/CompendiumLabs/bge-base-en-v1.5-gguf": "hash-embed:768",  # rag_phoenix: a GGUF from HF
-                 "bge-m3:567m": "hash-embed:1024", "bge-m3": "hash-embed:1024", "gemini-embedding-001": "hash-embed:3072",  # imara
+                 "bge-m3:567m": "hash-embed:1024", "gemini-embedding-001": "hash-embed:3072",  # imara
                  "llama2": "hash-embed:4096"},  # quivr: langchain_community's OllamaEmbeddings without a model
     ).start()
     try:
@@ -8139,6 +8139,17 @@ def test_nest_django_chunks_under_contexts_located_drafted_backfilled_and_repair
 RECALLR_MODEL = "bge-m3"  # .vscode/launch.json's OLLAMA_MODEL_EMB
 
 
+@pytest.fixture(scope="module")
+def recallr_server():
+    """`bge-m3` served alone: beside the module's server's mxbai-embed-large (same dimension) catsight's draft would
+    find two of its embedders' models served at 1024 and name neither."""
+    alone = EmbeddingServer(models=["hash-embed:1024"], aliases={RECALLR_MODEL: "hash-embed:1024"}).start()
+    try:
+        yield alone
+    finally:
+        alone.stop()
+
+
 def recallr_chunks(text: str, target: int = 1200, overlap: int = 200) -> list[str]:
     """chunk.SplitByParagraph(raw, 1200, 200): paragraphs at blank lines, joined with "\\n" while the runes stay
     within ``target``; past it the chunk is kept and the next starts with its last ``overlap`` runes (a chunk no longer
@@ -8185,7 +8196,7 @@ def load_recallr(db, server, docs: dict[str, str]) -> dict[str, list[str]]:
     return ids
 
 
-def test_recallr_go_cobra_ingest_located_drafted_backfilled_and_repaired(cli, empty_db, server, tmp_path):
+def test_recallr_go_cobra_ingest_located_drafted_backfilled_and_repaired(cli, empty_db, recallr_server, tmp_path):
     """abhayishere/Recallr: a Go app (pgx, pgvector-go) whose cobra CLI `go run ./cmd/recallr ingest` cuts each
     doc/*.txt into chunks and posts them to Ollama's /api/embed through its own HTTP client, the model and URL read
     from OLLAMA_MODEL_EMB and OLLAMA_BASE_URL_EMB into the client's fields (the chat client beside it reads
@@ -8201,12 +8212,12 @@ def test_recallr_go_cobra_ingest_located_drafted_backfilled_and_repaired(cli, em
         assert said in (app / path).read_text(), (path, said)  # load_recallr writes what these files say
     empty_db.execute((app / "migrations/001_init.sql").read_text())  # `make migrate` with its default 1024
     # its own notes, and its README as a longer one
-    ids = load_recallr(empty_db, server, {"notes.txt": (app / "doc/notes.txt").read_text(),
-                                          "readme.txt": (app / "README.md").read_text()})
+    ids = load_recallr(empty_db, recallr_server, {"notes.txt": (app / "doc/notes.txt").read_text(),
+                                                  "readme.txt": (app / "README.md").read_text()})
     total = sum(len(v) for v in ids.values())
     assert [len(v) for v in ids.values()] == [3, 6], ids
 
-    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "note_chunks", plan=True)
+    trial = procedure(cli, empty_db, recallr_server, app, tmp_path / "first", "note_chunks", plan=True)
     located = trial.locate.json
     assert [(d["path"], d["line"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
         ("migrations/001_init.sql", 24, "note_chunks", "embedding", 1024)]
@@ -8251,7 +8262,7 @@ def test_recallr_go_cobra_ingest_located_drafted_backfilled_and_repaired(cli, em
                      "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
         conn.execute("UPDATE note_chunks d SET embedding = o.embedding FROM note_chunks o "
                      "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (mine, theirs, theirs, mine))
-    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": recallr_server.url}
     target = ("--profile", trial.profile, "--collection", "note_chunks")
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
     offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
