@@ -6,9 +6,8 @@ read from the environment or given a literal where the file fills them)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path, PurePosixPath
-
 from dataclasses import replace
+from pathlib import Path, PurePosixPath
 
 from .embedding_calls import EmbeddingCall
 from .entrypoints import _BACKFILLISH, _SECONDARY, Entrypoint
