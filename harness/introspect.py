@@ -282,20 +282,26 @@ def require_names(conn: Conn, profile: Profile) -> None:
         raise ConfigError(problems[0] + more)
 
 
-def _index_on(conn: Conn, schema: str, table: str, column: str, condition: str) -> bool:
-    """Whether a valid index over the whole table has ``column`` as its first key and meets ``condition`` (SQL over
-    ``i`` pg_index and ``m`` pg_am, fixed text)."""
-    row = one(conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid JOIN pg_am m ON m.oid = r.relam "
-        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass(%s) "
-        f"AND i.indisvalid AND i.indpred IS NULL AND a.attname = %s AND {condition}) AS found",
-        (sql.Identifier(schema, table).as_string(conn), column)).fetchone())
-    return bool(row["found"])
+# The relations a read of the table reads: itself and its partitions or inheritance children, all levels down.
+TREE = ("WITH RECURSIVE tree(oid) AS (SELECT to_regclass(%(t)s)::oid UNION "
+        "SELECT i.inhrelid FROM pg_inherits AS i JOIN tree ON i.inhparent = tree.oid) ")
 
 
-def leads_an_index(conn: Conn, schema: str, table: str, column: str) -> bool:
-    """Whether a btree index has ``column`` as its first key (its values in order)."""
-    return _index_on(conn, schema, table, column, "m.amname = 'btree'")
+def leads_an_index(conn: Conn, schema: str, table: str, column: str, within: str | None = None) -> bool:
+    """The one rule of "an index leads this column" (its values found, and read in order, by an index): every relation
+    of the table's tree (``TREE``) that holds rows has a valid whole btree index whose first key is ``column``, or
+    ``within`` and then ``column`` (a key within its collection), and at least one does. An index on a parent alone
+    leaves its inheritance children's rows to a full read; a partitioned table's partitions may each have their own.
+    A view or foreign table has none."""
+    row = one(conn.execute(TREE + (
+        "SELECT bool_and(EXISTS (SELECT 1 FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid "
+        "JOIN pg_am m ON m.oid = r.relam JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+        "LEFT JOIN pg_attribute b ON b.attrelid = i.indrelid AND b.attnum = i.indkey[1] "
+        "WHERE i.indrelid = c.oid AND i.indisvalid AND i.indpred IS NULL AND m.amname = 'btree' "
+        "AND (a.attname = %(k)s OR (a.attname = %(c)s::name AND b.attname = %(k)s)))) AS led "
+        "FROM tree JOIN pg_class c ON c.oid = tree.oid WHERE c.relkind IN ('r', 'm')"),
+        {"t": sql.Identifier(schema, table).as_string(conn), "k": column, "c": within}).fetchone())
+    return bool(row["led"])
 
 
 def unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
@@ -303,6 +309,11 @@ def unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:
     (a failed CREATE UNIQUE INDEX CONCURRENTLY, failed on the duplicates it was built over) proves nothing; nor does
     one of a table with inheritance children (INHERITS), which a read of the table reads too and the index never
     covers (a partitioned table's index covers its partitions)."""
-    return _index_on(conn, schema, table, column, "i.indisunique AND i.indnkeyatts = 1 AND i.indexprs IS NULL AND "
-                     "(NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = i.indrelid) OR "
-                     "(SELECT t.relkind FROM pg_class t WHERE t.oid = i.indrelid) = 'p')")
+    row = one(conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+        "AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass(%s) AND i.indisvalid AND i.indpred IS NULL "
+        "AND a.attname = %s AND i.indisunique AND i.indnkeyatts = 1 AND i.indexprs IS NULL AND "
+        "(NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = i.indrelid) OR "
+        "(SELECT t.relkind FROM pg_class t WHERE t.oid = i.indrelid) = 'p')) AS found",
+        (sql.Identifier(schema, table).as_string(conn), column)).fetchone())
+    return bool(row["found"])

@@ -218,7 +218,7 @@ def visible_state(conn: Conn, target: Target, collection: str, model: str, tenan
 
     counts: dict[str, Any] = {n: total(n) for n in ("chunks", "embedded", "missing", "stale", "other_model", "needed",
                                                    "other_dims", "no_text", "untimed", "zero", "degenerate",
-                                                   "duplicates", "misfiled")}
+                                                   "duplicates", "misfiled", "unnamed")}
     return CollectionState(collection=collection, **counts)
 
 

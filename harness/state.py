@@ -16,6 +16,7 @@ from psycopg import sql
 from .db import Conn, one
 from .errors import CheckFailed, ConfigError, HarnessError
 from .introspect import leads_an_index, require_names, unique_alone
+from .profile import Profile, json_field
 from .model_names import same_model
 from .target import Target
 
@@ -49,6 +50,8 @@ class CollectionState:
     duplicates: int = 0
     # chunks with a text whose vector is filed under another tenant than theirs (``Target.other_tenant``): needed
     misfiled: int = 0
+    # vectors of chunks with a text whose row names no model (``embeddings.model`` NULL): counted in ``other_model``
+    unnamed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -107,17 +110,20 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
     whys = [w for w, k in (("no hash column", "stale"), ("no model column", "other_model"))
             if counts.get(k) is None]
     if not whys and counts.get("untimed"):
-        whys.append(f"{counts['untimed']} with a timestamp NULL, or one with a time zone and the other without, "
-                    "and no hash column")
+        whys.append(f"{counts['untimed']} with a timestamp NULL, one with a time zone and the other without, or the "
+                    "same time as their chunk on a whole second where no chunk's time is finer (an edit in that second or "
+                    "day cannot be ordered after the vector), and no hash column")
     return ", ".join(whys)
 
 
-def needed_why(counts: Mapping[str, Any]) -> str:
-    """What the rows still needed hold that no missing, stale or other-model count says, as run and the engine say it."""
+def needed_why(counts: Mapping[str, Any], unnamed: str = "their embeddings.model is NULL") -> str:
+    """What the rows still needed hold that no missing, stale or other-model count says, as run and the engine say it
+    (``unnamed``: why a row names no model)."""
     kinds = [(counts.get("zero"), "hold an all-zero vector"),
              (counts.get("degenerate"), "hold a vector whose length pgvector's distances cannot compute with"),
              (counts.get("other_dims"), "hold a vector of another dimension than the model's"),
-             (counts.get("misfiled"), "have a vector filed under another tenant than their chunk's")]
+             (counts.get("misfiled"), "have a vector filed under another tenant than their chunk's"),
+             (counts.get("unnamed"), f"name no model ({unnamed})")]
     parts = [f"{n} of them {what}" for n, what in kinds if n]
     if counts.get("duplicates"):
         # rows, not chunks: a chunk with three rows has two beyond its one
@@ -133,14 +139,27 @@ def emptied(counts: Mapping[str, Any]) -> str | None:
     return None
 
 
-def still_needed(after: CollectionState) -> str | None:
+def still_needed(after: CollectionState, profile: Profile | None = None) -> str | None:
     """The one completion rule of a run meant to cover a collection: None when the closing count, measured in the
-    database after the run, says no row still needs a vector; else how many do."""
+    database after the run, says no row still needs a vector; else how many do (with ``profile``, the model column
+    a row left without a model names, ``unnamed_why``)."""
     problems = [gone] if (gone := emptied(after.as_dict())) else []
     if after.needed:
         problems.append(f"{after.needed} of {after.chunks} rows of {after.collection} still need a vector after the run"
-                        + needed_why(after.as_dict()))
+                        + needed_why(after.as_dict(), *([unnamed_why(profile)] if profile else [])))
     return "; ".join(problems) or None
+
+
+def unnamed_why(profile: Profile) -> str:
+    """Why a row names no model after a run wrote it: its model column is NULL; a model kept under a key of a JSON
+    column is written only into an object there (``writer.profile_defaults``), so a NULL column stays NULL."""
+    em = profile.embeddings
+    column, key = json_field(em.model or "")
+    said = f"{em.table}.{em.model} is NULL"
+    if key is not None:
+        said += (f": a run writes the model's name under {key!r} only into a JSON object, and their {column} holds "
+                 "none; give them one ('{}') for the next run to name it")
+    return said
 
 
 def collection_state(conn: Conn, target: Target, collection: str, model: str, dims: int | None = None) -> CollectionState:

@@ -271,8 +271,26 @@ class Target:
             return None
         changed, written = self.c(ch.updated_at), self.e(em.written_at)
         # A time without a zone against one with a zone is read in the session's TimeZone, which the writer's zone need
-        # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared.
+        # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared. A tie is
+        # not stale; whether it proves the vector current depends on the collection's tick (``tied_in_a_tick``).
         return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {c} > {w} END").format(c=changed, w=written)
+
+    def tied_in_a_tick(self) -> sql.Composable:
+        """True where the chunk's time equals its vector's on a whole second. Where no chunk of the collection has a
+        finer time (``finer_than_a_second``: a ``date``, a ``timestamp(0)``, times an application writes in whole
+        seconds), an edit made in the tick of the vector's time leaves the two equal, so such a tie proves nothing
+        (``untimed``); where others do, it is chance (one microsecond time in a million) and as ordered as they are.
+        Requires both time columns (``changed_after_vector``)."""
+        ch, em = self.profile.chunks, self.profile.embeddings
+        c, w = self.c(cast(str, ch.updated_at)), self.e(cast(str, em.written_at))
+        return sql.SQL("(pg_typeof({c}) = pg_typeof({w}) AND {c} = {w} AND date_trunc('second', {c}) = {c})").format(
+            c=c, w=w)
+
+    def finer_than_a_second(self) -> sql.Composable:
+        """True where the chunk's time has a part below a second: the column and the application keep a finer tick
+        than a second, so a tie on a whole second is chance (``tied_in_a_tick``). Requires ``chunks.updated_at``."""
+        c = self.c(cast(str, self.profile.chunks.updated_at))
+        return sql.SQL("(date_trunc('second', {c}) <> {c})").format(c=c)
 
     def other_tenant(self) -> sql.Composed | None:
         """True where the embedding row is filed under another tenant (``embeddings.tenant``) than its chunk's
@@ -472,8 +490,14 @@ class Target:
         differs = (sql.SQL("CASE WHEN {has} THEN {d} END").format(has=has, d=sql.SQL(" OR ").join(stale))
                    if stale else sql.SQL("false"))
         # Where only timestamps measure staleness, a vector whose times do not compare is unmeasured, not current.
+        timed_only = changed is not None and not em.input_hash
         untimed = (sql.SQL("CASE WHEN {has} THEN ({c}) IS NULL END").format(has=has, c=changed)
-                   if changed is not None and not em.input_hash else sql.SQL("false"))
+                   if timed_only else sql.SQL("false"))
+        # ``k``: a vector whose time ties with its chunk's on a whole second; ``q``: a chunk whose time shows a finer
+        # tick. The ties are untimed only where no chunk of the collection shows one (``tied_in_a_tick``).
+        tied = (sql.SQL("CASE WHEN {has} THEN {k} END").format(has=has, k=self.tied_in_a_tick())
+                if timed_only else sql.SQL("false"))
+        finer = self.finer_than_a_second() if timed_only else sql.SQL("false")
         model = self.model if em.model else sql.Literal(em.model_value) if em.model_value else None
         other = (sql.SQL("CASE WHEN {has} THEN {o} END").format(has=has, o=other_model(model))
                  if model is not None else sql.SQL("false"))
@@ -499,8 +523,12 @@ class Target:
         # ``g``: a row of the chunk without a vector. The selection takes a chunk when any of its rows needs one, so a
         # chunk whose second row lacks a vector is needed though another row holds one (only ``per_chunk`` has two).
         gap = sql.SQL("NOT {}").format(has) if per_chunk else sql.SQL("false")
-        flags = [has, differs, other, off, empty, untimed, gap, misfiled]
-        names = ["v", "d", "o", "x", "t", "u", "g", "f"]
+        # ``w``: a vector whose row names no model (its model column NULL, or a JSON one without the key): another
+        # model's by ``other_model``, said apart, since a run cannot name it where the JSON it writes into is NULL
+        unnamed = (sql.SQL("CASE WHEN {has} THEN {m} IS NULL END").format(has=has, m=self.model) if em.model
+                   else sql.SQL("false"))
+        flags = [has, differs, other, off, empty, untimed, gap, misfiled, unnamed, tied, finer]
+        names = ["v", "d", "o", "x", "t", "u", "g", "f", "w", "k", "q"]
         if per_chunk:
             # a chunk of a zero and a degenerate row is counted once, as the greater ('zero')
             rows = sql.SQL("SELECT {flags}, max({void}) AS z, count({k}) AS r FROM {join} WHERE {where} GROUP BY {id}").format(
@@ -508,30 +536,34 @@ class Target:
                                          for f, n in zip(flags, names)), void=void,
                 k=self.e(cast(str, em.key)), join=self._narrow_join(dims=dims), where=self.chunk_filter(), id=self.chunk_id)
             # ``m``: the chunk has a second embedding row, which a run replaces (with the rest) by one: needed
-            grouped = sql.SQL("SELECT v, d, o, x, t, u, g, f, z, r > 1 AS m, count(*) AS n, sum(greatest(r - 1, 0)) AS r "
-                              "FROM ({}) AS k GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10").format(rows)
+            grouped = sql.SQL("SELECT v, d, o, x, t, u, g, f, w, k, q, z, r > 1 AS m, count(*) AS n, "
+                              "sum(greatest(r - 1, 0)) AS r FROM ({}) AS k GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, "
+                              "13").format(rows)
             # a chunk without text is never embedded (--keys-from neither), so no run replaces its rows: verify judges them
             duplicates = sql.SQL("coalesce(sum(s.r) FILTER (WHERE NOT s.t), 0)::bigint")
         else:
             grouped = sql.SQL("SELECT {flags}, {void} AS z, false AS m, count(*) AS n FROM {join} WHERE {where} "
-                              "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9").format(
+                              "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12").format(
                 flags=sql.SQL(", ").join(sql.SQL("coalesce({}, false) AS {}").format(f, sql.Identifier(n))
                                          for f, n in zip(flags, names)), void=void,
                 join=self.join() if self.inline else self._narrow_join(dims=dims), where=self.chunk_filter())
             duplicates = sql.SQL("0::bigint")  # one row per chunk: inline, or a unique key on the embedding key
 
+        # A vector with a text that nothing else makes needed: the only ones whose times alone decide they are current
+        current = "NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z <> '' OR s.x OR s.f OR s.m)"
         return sql.SQL(
             "SELECT {chunks} AS chunks, {embedded} AS embedded, {missing} AS missing, {stale} AS stale, "
             "{other_model} AS other_model, {needed} AS needed, {other_dims} AS other_dims, {no_text} AS no_text, "
             "{untimed} AS untimed, {zero_count} AS zero, {degenerate} AS degenerate, {duplicates} AS duplicates, "
-            "{misfiled} AS misfiled "
+            "{misfiled} AS misfiled, {unnamed} AS unnamed "
             "FROM ({grouped}) AS s"
         ).format(chunks=total(None), embedded=total("s.v"), missing=total("NOT s.v AND NOT s.t"),
                  stale=total("s.d") if stale else sql.SQL("NULL::bigint"),
-                 untimed=total("s.v AND s.u AND NOT s.t AND NOT (s.g OR s.d OR s.o OR s.z <> '' OR s.x OR s.f OR s.m)"),
+                 untimed=sql.SQL("{} + CASE WHEN {} = 0 THEN {} ELSE 0 END").format(
+                     total(f"s.v AND s.u AND {current}"), total("s.q"), total(f"s.v AND s.k AND {current}")),
                  other_model=total("s.o") if model is not None else sql.SQL("NULL::bigint"),
                  needed=total("NOT s.t AND (NOT s.v OR s.g OR s.d OR s.o OR s.z <> '' OR s.x OR s.f OR s.m)"),
-                 misfiled=total("s.f AND NOT s.t"),
+                 misfiled=total("s.f AND NOT s.t"), unnamed=total("s.w AND NOT s.t"),
                  other_dims=total("s.x AND NOT s.t") if dims else sql.SQL("NULL::bigint"),
                  no_text=total("s.t"), zero_count=total("s.z = 'zero' AND NOT s.t"),
                  degenerate=total("s.z = 'degenerate' AND NOT s.t"), duplicates=duplicates, grouped=grouped)

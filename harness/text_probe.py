@@ -1,9 +1,10 @@
 """Which text the stored vectors embed: a table's text columns, alone or two joined by a separator, after a model's
-task prefix or not, re-embedded for a few rows with the application's model and compared with the vectors stored
-beside them (read-only)."""
+task prefix or not, or a title of the row's parent (through a foreign key) before its text, re-embedded for a few rows
+with the application's model and compared with the vectors stored beside them (read-only)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -13,7 +14,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from . import text_parts
-from .discover import TEXT_NAMES, TEXT_TYPES, Shape, _field, _named, own_texts
+from .discover import TEXT_NAMES, TEXT_TYPES, Shape, _field, _foreign_keys, _named, own_texts
 from .profile import json_field
 from .task_prefixes import DOCUMENT_PREFIXES
 
@@ -22,6 +23,8 @@ SEPARATORS = (" ", "\n", ": ", "\n\n", ". ", " - ", ", ", " | ")
 MATCH = 0.999  # the same text through the same model: a vector equal up to float noise
 ROWS = 5  # a majority of them decides: a row edited since its vector was stored is no counter-proof
 MAX_COLUMNS = 4
+# A parent row's column an application puts before each chunk's text (cortex: `${doc.title}\n${text}`).
+PARENT_TITLE_NAMES = ("title", "name", "heading", "subject", "file_name", "filename")
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,11 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
         source = sql.SQL("{} AS c JOIN {} AS e ON {}").format(sql.Identifier(table.schema, table.name),
                                                                sql.Identifier(em.schema, em.name), sql.SQL(" AND ").join(on))
     alias = "c" if shape.inline else "e"
+    parents = _parent_titles(conn, shape)
+    keys = [sql.SQL("{}::text").format(sql.Identifier("c", k)) for k in table.primary_key]
     query = sql.SQL("SELECT {v}::real[], {cols} FROM {src} WHERE {v} IS NOT NULL ORDER BY {pk} LIMIT {n}").format(
-        v=sql.Identifier(alias, shape.vector.column), cols=sql.SQL(", ").join(_field(c, "c") for c in read),
+        v=sql.Identifier(alias, shape.vector.column),
+        cols=sql.SQL(", ").join([*(_field(c, "c") for c in read), *keys, *(p.select for p in parents)]),
         src=source, pk=sql.SQL(", ").join(sql.Identifier("c", k) for k in table.primary_key), n=sql.Literal(ROWS))
     try:
         with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
@@ -132,10 +138,14 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
         return None
     stored = [np.asarray(r[0], dtype=np.float64) for r in rows]
     values = [dict(zip(read, r[1:])) for r in rows]
+    row_keys = [", ".join(r[1 + len(read):1 + len(read) + len(keys)]) for r in rows]
+    for v, r in zip(values, rows):
+        v.update({p.expression: x for p, x in zip(parents, r[1 + len(read) + len(keys):])})
     from .checks.recompute import REPRODUCED  # recompute's mark of the producer; the checks load only to measure
 
     tried = from_code + compositions(columns)
     best = 0
+    sims_of: dict[Composition, list[float]] = {}
     # The composition most rows reproduce: exactly (REPRODUCED) ends the search; within MATCH only it is kept while
     # the others are tried, since a long column alone is within 0.999 of itself with a title joined to it.
     matched: tuple[tuple[int, int, float], Composition] | None = None
@@ -149,6 +159,7 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
         for i, (cols, sep, prefix) in enumerate(batch):
             sims = [_cosine(stored[j], np.asarray(vectors[i * len(values) + j], dtype=np.float64))
                     for j in range(len(values))]
+            sims_of[(cols, sep, prefix)] = sims
             same, exact = sum(s >= MATCH for s in sims), sum(s >= REPRODUCED for s in sims)
             best = max(best, same)
             if same * 2 > len(values) and (matched is None or (exact, same, sum(sims)) > matched[0]):
@@ -162,14 +173,88 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
         (_, same, _), (cols, sep, prefix) = matched
         shown = cols[0] if len(cols) == 1 else f"{', '.join(cols)} joined by {sep!r}"
         shown = f"{prefix!r} before {shown}" if prefix else shown
+        others = [j for j, s in enumerate(sims_of[(cols, sep, prefix)]) if s < MATCH]
+        titled = _titled(embed, parents, values, stored, others, cols[0], prefix) if len(cols) == 1 and others else None
+        said = "" if titled is None else (
+            f"; the other {len(others)} ({', '.join(row_keys[j] for j in others)}) reproduce with {titled[0].said} "
+            f"joined before {cols[0]} by {titled[1]!r}: the application embeds that for some rows; chunks.text can say "
+            f"which with an expression, the title being {titled[0].part}")
         return MeasuredText(cols, sep, True, f"measured: {model} re-embedding {shown} reproduces the stored "
-                            f"vectors of {same} of the {len(values)} rows read", prefix)
+                            f"vectors of {same} of the {len(values)} rows read" + said, prefix)
+    titled = _titled(embed, parents, values, stored, list(range(len(values))), shape.text.column, "", majority=True)
+    if titled is not None:
+        (parent, sep), same = titled[:2], titled[2]
+        return MeasuredText((parent.part, shape.text.column), sep, True,
+                            f"measured: {model} re-embedding {parent.said} and {shape.text.column} joined by {sep!r} "
+                            f"reproduces the stored vectors of {same} of the {len(values)} rows read")
     return MeasuredText((shape.text.column,), " ", False,
                         f"not measured: no column of {', '.join(columns)}, alone or two joined, re-embedded with "
                         f"{model} reproduces the stored vectors of most of the {len(values)} rows read (at best "
                         f"{best}), nor after a task prefix ({', '.join(map(repr, DOCUMENT_PREFIXES))}): the application "
                         "builds its text otherwise (another prefix, a template) or the vectors are of another model; "
                         "check what it embeds")
+
+
+@dataclass(frozen=True)
+class ParentTitle:
+    """A title-like column of the row a chunk's foreign key points to, as a chunks.text part (harness.text_parts)."""
+    part: str  # "{(SELECT p.title FROM public.documents p WHERE p.id = \"documentId\")}"
+    expression: str  # the part's SQL between its braces (the key of its value in a row read)
+    select: sql.Composable  # the same, for the rows read (of the chunk table aliased c)
+    said: str  # "documents.title (through document_chunks.documentId)"
+
+
+def _parent_titles(conn: Any, shape: Shape) -> list[ParentTitle]:
+    """The title-like text columns of the tables the chunk table's one-column foreign keys point to."""
+    table = shape.chunks
+    out = []
+    try:
+        with conn.transaction():
+            keys = _foreign_keys(conn, table)
+            for fk, schema, name, key in keys:
+                cols = [r[0] for r in conn.cursor(row_factory=tuple_row).execute(
+                    "SELECT a.attname FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid "
+                    "JOIN pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = %s AND r.relname = %s "
+                    "AND a.attnum > 0 AND NOT a.attisdropped AND format_type(a.atttypid, NULL) = ANY(%s) ORDER BY a.attnum",
+                    (schema, name, sorted(TEXT_TYPES))).fetchall()]
+                if fk in cols or fk == "p":
+                    continue  # the unqualified key would name the parent's own column
+                for col in (c for c in cols if c.lower() in PARENT_TITLE_NAMES):
+                    expression = (f"(SELECT p.{_ident(col)} FROM {_ident(schema)}.{_ident(name)} p "
+                                  f"WHERE p.{_ident(key)} = {_ident(fk)})")
+                    select = sql.SQL("(SELECT p.{} FROM {} p WHERE p.{} = c.{})").format(
+                        sql.Identifier(col), sql.Identifier(schema, name), sql.Identifier(key), sql.Identifier(fk))
+                    out.append(ParentTitle("{" + expression + "}", expression, select,
+                                           f"{name}.{col} (through {table.name}.{fk})"))
+    except psycopg.Error:
+        return []
+    return out[:2]
+
+
+def _ident(name: str) -> str:
+    """A SQL identifier as a person writes it: bare where Postgres reads it unchanged, else quoted."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in _RESERVED else '"' + name.replace('"', '""') + '"'
+
+
+_RESERVED = frozenset({"user", "order", "group", "table", "select", "from", "where", "end", "limit", "offset", "desc",
+                       "asc", "to", "as", "on", "in", "is", "and", "or", "not", "case", "when", "then", "else", "default"})
+
+
+def _titled(embed, parents: list[ParentTitle], values: list[dict[str, Any]], stored: list[np.ndarray], rows: list[int],
+            text: str, prefix: str, majority: bool = False) -> tuple[ParentTitle, str, int] | None:
+    """The parent title and separator that, joined before ``text``, reproduce every row of ``rows`` (a majority of
+    them with ``majority``), with how many; None where none does."""
+    tried = [(p, s) for p in parents for s in SEPARATORS]
+    if not tried or not rows:
+        return None
+    texts = [compose(values[j], (p.part, text), s, prefix) for p, s in tried for j in rows]
+    vectors = embed(texts)
+    for i, (p, s) in enumerate(tried):
+        same = sum(_cosine(stored[j], np.asarray(vectors[i * len(rows) + k], dtype=np.float64)) >= MATCH
+                   for k, j in enumerate(rows))
+        if same == len(rows) or (majority and same * 2 > len(rows)):
+            return p, s, same
+    return None
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:

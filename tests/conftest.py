@@ -155,6 +155,17 @@ def demo_profile():
     return DEMO_PROFILE
 
 
+@pytest.fixture
+def unretried_demo_profile(tmp_path):
+    """The demo profile with ``provider.retries: 0``: a test of a provider that never answers waits for no backoff
+    (five retries cost about 7 s a run)."""
+    text = DEMO_PROFILE.read_text()
+    assert "\n  timeout_s: 120\n" in text, "the demo profile's provider section names its timeout"
+    path = tmp_path / "unretried.yaml"
+    path.write_text(text.replace("\n  timeout_s: 120\n", "\n  timeout_s: 120\n  retries: 0\n"))
+    return path
+
+
 @dataclass
 class CliResult:
     code: int

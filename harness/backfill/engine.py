@@ -418,8 +418,12 @@ def run_backfill(
                                    "count is not the run's; the last worker to finish measures the collection")
         # A run meant to cover the collection is ok only when the database says so: rows edited or added behind
         # the key walk still need a vector.
-        if summary.stopped is None and whole and (left := still_needed(summary.after)):
-            summary.stopped = f"{left} (edited or added while it ran, or not selectable); run backfill again"
+        if summary.stopped is None and whole and (left := still_needed(summary.after, target.profile)):
+            # Rows left naming no model say why themselves: no edit explains them, and a run again leaves them so.
+            rest = summary.after.needed - summary.after.unnamed
+            summary.stopped = left + (f" ({f'the other {rest}: ' if summary.after.unnamed else ''}edited or added while "
+                                      "it ran, or not selectable); run backfill again"
+                                      if rest > 0 or not summary.after.needed else "")
         if summary.stopped is None and whole and options.every and options.run_id \
                 and (undone := claims.unfinished(read_conn, options.run_id)):
             # A worker that died after this one found no free range left its range part done: its rows look current

@@ -228,7 +228,8 @@ def read_keys(path: str, collection: str) -> tuple[str, ...]:
     """The chunk keys listed in ``path``, as text, in file order without repeats.
 
     Either JSON lines (``offenders.jsonl``: one object per offending row with ``key`` and ``collection``;
-    rows of other collections are left out) or plain text, one key per line.
+    rows of other collections are left out) or plain text, one key per line exactly as written (a text key 'a ' is
+    not 'a'); a line of nothing but spaces is blank, a line starting with ``#`` a comment.
     """
     import json
     from pathlib import Path
@@ -236,17 +237,19 @@ def read_keys(path: str, collection: str) -> tuple[str, ...]:
     from ..errors import ConfigError
 
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        # Only the line's end is removed (read_text makes \r\n and \r \n): splitlines() would also cut a key at a
+        # form feed or a vertical tab.
+        lines = Path(path).read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"--keys-from {path!r} cannot be read ({exc}); expected a file of keys") from None
     keys: dict[str, None] = {}
     for number, line in enumerate(lines, start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
+        bare = line.strip()
+        if not bare or bare.startswith("#"):
             continue
-        if line.startswith("{"):
+        if bare.startswith("{"):
             try:
-                item = json.loads(line)
+                item = json.loads(bare)
             except ValueError:
                 raise ConfigError(f"--keys-from {path!r} line {number} is not valid JSON; expected an object "
                                   'such as {"check": ..., "key": ..., "collection": ...}') from None
@@ -257,7 +260,7 @@ def read_keys(path: str, collection: str) -> tuple[str, ...]:
                 continue  # a finding that names no chunk (a spot query, a source row), or a row of another collection
             keys[str(item["key"])] = None
         else:
-            keys[line] = None
+            keys[line] = None  # as written: a key's own spaces are part of it
     if not keys:
         raise ConfigError(f"--keys-from {path!r} lists no key of collection {collection!r}; expected at least one")
     return tuple(keys)

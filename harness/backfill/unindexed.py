@@ -12,43 +12,44 @@ from psycopg import sql
 
 from .. import rls
 from ..db import Conn, one
+from ..introspect import TREE, leads_an_index
 from ..target import Target, _qualified
 
 LARGE = 10_000  # rows from which a read of the whole table a batch outweighs the batch's own work
 
-# Every relation of the table's tree (itself, its partitions or inheritance children) that holds rows must have a valid
-# whole btree index leading with the key, or with the collection column and then the key (the lookups fix both where
-# the chunks are keyed within their collection); a view or foreign table can have none, and is no claim either way.
-_TREE = ("WITH RECURSIVE tree(oid) AS (SELECT to_regclass(%(t)s)::oid UNION "
-         "SELECT i.inhrelid FROM pg_inherits AS i JOIN tree ON i.inhparent = tree.oid) ")
-_INDEXED = _TREE + (
-    "SELECT k.relkind::text AS kind, (SELECT coalesce(bool_and(c.relkind NOT IN ('r', 'm') OR EXISTS ("
-    "SELECT 1 FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid JOIN pg_am m ON m.oid = r.relam "
-    "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-    "LEFT JOIN pg_attribute b ON b.attrelid = i.indrelid AND b.attnum = i.indkey[1] "
-    "WHERE i.indrelid = c.oid AND i.indisvalid AND i.indpred IS NULL AND m.amname = 'btree' "
-    "AND (a.attname = %(k)s OR (a.attname = %(c)s AND b.attname = %(k)s)))), true) "
-    "FROM tree JOIN pg_class c ON c.oid = tree.oid) AS indexed, "
-    # the rows the catalog last counted, whatever the role may read (row-level security hides rows a scan still reads)
+# What the warning says of a table whose key no index leads (``introspect.leads_an_index``): its kind, the rows the
+# catalog last counted in its tree (whatever the role may read: row-level security hides rows a scan still reads),
+# whether the role may count them itself, and the table's name as Postgres quotes it.
+_TABLE = TREE + (
+    "SELECT k.relkind::text AS kind, "
     "(SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM tree JOIN pg_class c ON c.oid = tree.oid)::float8 AS rows, "
     "has_table_privilege(k.oid, 'SELECT') AS readable, "
-    "format(%(ddl)s, n.nspname, k.relname, %(k)s) AS ddl "
+    "format(%(ddl)s, n.nspname, k.relname, %(k)s::text) AS ddl "
     "FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = to_regclass(%(t)s)")
 
 
 def unindexed_keys(conn: Conn, target: Target, tenants: list[str | None]) -> list[str]:
-    """One line per table the run finds rows in by a key no btree index leads, once it holds ``LARGE`` rows (as the
-    catalog last counted them, or as counted in each tenant's view where the role may read them)."""
+    """One line per table the run finds rows in by a key no btree index leads (the chunks', the embeddings', and those
+    of the tables placing a chunk in its collections), once it holds ``LARGE`` rows (as the catalog last counted them,
+    or as counted in each tenant's view where the role may read them)."""
     ch, em = target.profile.chunks, target.profile.embeddings
     lookups = [(ch.schema, ch.table, ch.id, ch.collection, "the selection pages through them in its order"
                 + ("; each batch writes its vectors by it" if target.inline else ""))]
     if not target.inline and em.key:
         lookups.append((em.schema, em.table, em.key, em.collection, "each batch finds the rows it replaces by it"))
+    # The tables that place a chunk in its collections are read for each chunk the selection and the counts take.
+    if (join := ch.collection_join) is not None:
+        lookups.append((join.schema, join.table, join.key, ch.collection,
+                        "chunks.collection_join: each chunk's collections are found by it"))
+    if (named := ch.collection_table) is not None:
+        lookups.append((named.schema, named.table, named.key, None,
+                        "chunks.collection_table: each chunk's collection is named by it"))
     found = []
     for schema, table, key, collection, why in lookups:
         name = _qualified(schema, table)
-        row = conn.execute(_INDEXED, {"t": name, "k": key, "c": collection, "ddl": "%I.%I (%I)"}).fetchone()
-        if row is None or row["indexed"] or row["kind"] not in ("r", "p", "m"):
+        row = conn.execute(_TABLE, {"t": name, "k": key, "ddl": "%I.%I (%I)"}).fetchone()
+        # A view or foreign table can have no index, and is no claim either way.
+        if row is None or row["kind"] not in ("r", "p", "m") or leads_an_index(conn, schema, table, key, collection):
             continue
         rows = row["rows"]
         if rows < LARGE and row["readable"]:

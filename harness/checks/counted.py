@@ -278,14 +278,21 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
         details.append((timed, "chunk updated after its vector was written"))
         counts.append(f"{st.stale_time} by timestamp")
     bad = st.stale + st.stale_time
-    if not bad and st.untimed and not em.input_hash:
+    # Ties on a whole second prove nothing where no chunk's time shows a finer tick (``Target.tied_in_a_tick``).
+    tied = st.tied if not st.fine else 0
+    if not bad and (st.untimed or tied) and not em.input_hash:
         ch = session.profile.chunks
+        whys = [f"{n} of {st.embedded} vectors {why}" for n, why in (
+            (st.untimed, f"have no timestamp to compare ({em.table}.{em.written_at} or {ch.table}.{ch.updated_at} "
+                                "is NULL, or one with a time zone and the other without, which the session's TimeZone "
+                                "would decide)"),
+            (tied, f"have the same time as their chunk on a whole second ({em.table}.{em.written_at} = "
+                   f"{ch.table}.{ch.updated_at}, and no chunk's time finer than a second: a date, a timestamp(0), or times "
+                   "written in whole seconds), which an edit in that same second or day leaves as it is")) if n]
         return session.partial("fresh", collection, covered_by_recompute(
             session, "fresh", collection,
-            f"{st.untimed} of {st.embedded} vectors have no timestamp to compare ({em.table}.{em.written_at} or "
-            f"{ch.table}.{ch.updated_at} is NULL, or one with a time zone and the other without, which the session's "
-            "TimeZone would decide), so whether their chunk changed after them is unknown",
-            metrics={"untimed": st.untimed}))
+            f"{'; '.join(whys)}, so whether their chunk changed after them is unknown (an input hash, "
+            "embeddings.input_hash, would prove it)", metrics={"untimed": st.untimed + tied, "tied": tied}))
     offenders = []
     if bad:
         detail = sql.SQL("CASE {} END").format(sql.SQL(" ").join(

@@ -44,6 +44,8 @@ class Group:
     wrong_dims: int
     stale_time: int = 0  # chunk changed after its vector was written (where the profile names both timestamps)
     untimed: int = 0  # a timestamp NULL, or the two of different types: whether the chunk changed after cannot be told
+    tied: int = 0  # times equal on a whole second (``Target.tied_in_a_tick``): untimed where no chunk shows a finer tick
+    fine: int = 0  # chunks whose time has a part below a second (``Target.finer_than_a_second``)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class CollectionStats:
     duplicates: int = 0  # embedding rows beyond one per chunk (a table without a unique key)
     stale_time: int = 0
     untimed: int = 0
+    tied: int = 0
+    fine: int = 0
     # Embedding rows whose key is NULL: they reference no chunk, so they are no chunk's vector and no orphan
     # (lobe-chat keeps its search queries' vectors in `embeddings` with `chunk_id` NULL).
     keyless: int = 0
@@ -217,6 +221,10 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
         # A NULL time compares as unknown: such a row is neither fresh nor stale by its timestamps.
         "untimed": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND ({s}) IS NULL)").format(m=matched, cc=cc, s=timed)
                     if timed is not None else no),
+        "tied": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {k})").format(m=matched, cc=cc, k=t.tied_in_a_tick())
+                 if timed is not None else no),
+        "fine": (sql.SQL("({hc} AND {cc} = ANY(%(collections)s) AND {q})").format(hc=has_c, cc=cc, q=t.finer_than_a_second())
+                 if timed is not None else no),
         "drawable": sql.SQL("({ci} AND {p} AND {v})").format(ci=shape.chunks_in(), p=placed(shape), v=vector["has_vector"]),
         "has_vector": vector["has_vector"],
     }
@@ -251,12 +259,12 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     return sql.SQL(
         "WITH g AS ({grouped}) "
         "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, rows, vectors, "
-        "other_model, stale, zero, degenerate, wrong_dims, stale_time, untimed, drawable, all_vectors, "
+        "other_model, stale, zero, degenerate, wrong_dims, stale_time, untimed, tied, fine, drawable, all_vectors, "
         "p.piece, p.at, NULL::json AS chunk_counts "
         "FROM g LEFT JOIN LATERAL (SELECT substring(g.fps FROM s FOR %(piece)s) AS piece, s AS at "
         "FROM generate_series(1, length(g.fps), %(piece)s) AS s) AS p ON true "
         "UNION ALL SELECT {nulls}, {counted}"
-    ).format(grouped=grouped, counted=counted, nulls=sql.SQL(", ").join([NULL] * 20))
+    ).format(grouped=grouped, counted=counted, nulls=sql.SQL(", ").join([NULL] * 22))
 
 
 def stored_out_of_line(declared_type: str | None, dims: int | None) -> bool:
@@ -290,7 +298,8 @@ def _counts(flags: Mapping[str, sql.Composable]) -> sql.Composable:
         "count(*) FILTER (WHERE {stale}) AS stale, count(*) FILTER (WHERE {zero}) AS zero, "
         "count(*) FILTER (WHERE {degenerate}) AS degenerate, "
         "count(*) FILTER (WHERE {wrong_dims}) AS wrong_dims, count(*) FILTER (WHERE {stale_time}) AS stale_time, "
-        "count(*) FILTER (WHERE {untimed}) AS untimed, "
+        "count(*) FILTER (WHERE {untimed}) AS untimed, count(*) FILTER (WHERE {tied}) AS tied, "
+        "count(*) FILTER (WHERE {fine}) AS fine, "
         "count(*) FILTER (WHERE {drawable}) AS drawable, count(*) FILTER (WHERE {all_vectors}) AS all_vectors"
     ).format(**{"all_vectors": flags["has_vector"], **flags})
 
@@ -500,7 +509,8 @@ def _by_collection(groups: list[Group], collections: list[str], *, has_emb_colle
 
 
 _KEYS = ("collection", "emb_collection", "tenant", "emb_tenant", "has_chunk", "has_embedding", "in_scope")
-_COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "degenerate", "wrong_dims", "stale_time", "untimed"}
+_COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "degenerate", "wrong_dims", "stale_time", "untimed", "tied",
+           "fine"}
 _GROUP = {f for f in Group.__dataclass_fields__}
 
 
@@ -541,6 +551,8 @@ def fold(collection: str, groups: list[Group], *, has_emb_collection: bool, has_
         wrong_dims=sum(g.wrong_dims for g in matched),
         stale_time=sum(g.stale_time for g in matched),
         untimed=sum(g.untimed for g in matched),
+        tied=sum(g.tied for g in matched),
+        fine=sum(g.fine for g in mine),
         tenants=tuple(TenantCounts(t, c, e) for t, (c, e) in sorted(tenants.items(), key=lambda kv: str(kv[0]))),
         emb_tenants=tuple(emb_tenants),
     )

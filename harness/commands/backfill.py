@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     again = p.add_mutually_exclusive_group()
     again.add_argument("--keys-from", metavar="FILE",
                        help="re-embed exactly the chunk keys listed in FILE (offenders.jsonl from verify, or one key per "
-                            "line), even when they look current")
+                            "line, spaces kept), even when they look current")
     again.add_argument("--all", dest="every", action="store_true",
                        help="re-embed every chunk of the collection that has a text, even those that look current: "
                             "after a change no count can see (a task prefix or newline rule, a model re-pulled under "

@@ -11,7 +11,7 @@ from ..profile import DISTANCES, distance_of_opclass, distances_in_sql
 from .lexing import lex
 from .literals import call_args, line_of
 from .schema import (_DRIZZLE_TABLE, _IDENT, _QUALIFIED, _config_object, _from_library, _js_name, _positional, _unquote,
-                     django_model_tables, django_table_at, without_rollbacks)
+                     django_model_tables, django_table_at, typeorm_entity_tables, without_rollbacks)
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
     elif lang == "js":
         out += _drizzle(rel, code)
         out += _langchain_prisma(rel, code)
+        out += _typeorm(rel, code)
     elif ruby:
         out += _rails(rel, code)
     elif lang == "php":
@@ -316,11 +317,13 @@ def _sqlalchemy(rel: str, code: str) -> list[DistanceUse]:
 def model_tables(rel: str, text: str) -> dict[str, str]:
     """The ORM model classes of a Python module with their tables (``__tablename__``; Django's db_table or
     ``<app>_<model>``), an Elixir file's Ecto schema modules (``schema "t" do``; a module by its last name, as an
-    alias names it), or a PHP file's Eloquent model, for ``with_model_tables``."""
+    alias names it), a PHP file's Eloquent model, or a TS/JS file's TypeORM entities, for ``with_model_tables``."""
     if rel.endswith((".ex", ".exs")):
         return {m.group("mod"): m.group("t") for m in _ECTO_SCHEMA.finditer(text)}
     if rel.endswith(".php"):
         return _laravel_tables(text)
+    if rel.endswith((".ts", ".js", ".mts", ".mjs", ".cts", ".cjs")):
+        return typeorm_entity_tables(text)
     return {**(django_model_tables(rel, text) if "Model" in text else {}), **_model_tables(text)}
 
 
@@ -557,6 +560,45 @@ def _laravel(rel: str, code: str) -> list[DistanceUse]:
                                    distances_in_sql(op.group("op")).pop(), "laravel",
                                    chain.group("t") if chain else None, column, op.group("op"), cls))
     return out
+
+
+# TypeORM's query builder: SQL fragments with no statement around them (`.addSelect('1 - (c.embedding <=> :q::vector)')`,
+# `.where(...)`, `.orderBy(...)`) on the alias `createQueryBuilder('c')` gives to a repository of an entity
+# (`@InjectRepository(Chunk) private repo`, `repo: Repository<Chunk>`, `getRepository(Chunk)`) or names with the entity
+# (`manager.createQueryBuilder(Chunk, 'c')`): ``with_model_tables`` names the entity's table.
+_TYPEORM_BUILDER = re.compile(r"""(?<![\w$.])(?P<recv>[\w$.]*?(?:getRepository\(\s*(?P<repo>[A-Z]\w*)\s*\))?)\s*\.\s*"""
+                              r"""createQueryBuilder\(\s*(?:(?P<cls>[A-Z]\w*)\s*,\s*)?(['"`])(?P<alias>\w+)\4""")
+_TYPEORM_FRAGMENT = re.compile(r"""\.\s*(?:(?:add|and|or)(?:Select|Where|OrderBy)|select|where|orderBy|having|andHaving)"""
+                               r"""\(\s*(['"`])(?P<sql>(?:(?!\1)[^\\]|\\.)*)\1""")
+
+
+def _typeorm(rel: str, code: str) -> list[DistanceUse]:
+    """The distance operators of a TypeORM query builder's fragments, tied to the builder's entity by its alias."""
+    out = []
+    for b in _TYPEORM_BUILDER.finditer(code):
+        end = code.find(";", b.end())
+        entity = b.group("cls") or b.group("repo") or _typeorm_repository_entity(code, b.group("recv").rsplit(".", 1)[-1])
+        for f in _TYPEORM_FRAGMENT.finditer(code, b.end(), end if end >= 0 else len(code)):
+            for op in _LARAVEL_RAW_OPERATOR.finditer(f.group("sql")):
+                alias, _, column = op.group("c").rpartition(".")
+                if column.lower() in _KEYWORDS:
+                    continue
+                mine = alias in ("", b.group("alias"))  # another alias is a join's: its entity is not known here
+                out.append(DistanceUse(rel, line_of(code, f.start("sql") + op.start("op")),
+                                       distances_in_sql(op.group("op")).pop(), "typeorm", None, column.strip('"'),
+                                       op.group("op"), entity if mine else None))
+    return out
+
+
+def _typeorm_repository_entity(code: str, name: str) -> str | None:
+    """The entity of the repository a file holds under ``name`` (a constructor parameter or a property)."""
+    if not name:
+        return None
+    n = re.escape(name)
+    m = (re.search(rf"@InjectRepository\(\s*(?P<cls>[A-Z]\w*)\s*\)\s*(?:(?:private|protected|public|readonly)\s+)*{n}\b", code)
+         or re.search(rf"\b{n}\s*[?!]?\s*:\s*Repository\s*<\s*(?P<cls>[A-Z]\w*)\s*>", code)
+         or re.search(rf"\b{n}\s*=\s*[\w$.]*getRepository\(\s*(?P<cls>[A-Z]\w*)\s*\)", code))
+    return m.group("cls") if m else None
 
 
 def _laravel_tables(code: str) -> dict[str, str]:

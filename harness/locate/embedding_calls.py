@@ -697,7 +697,9 @@ def _value(text: str, at: int, reads: list[EnvRead], depth: int = 0) -> tuple[st
     return None, None
 
 
-_ASSIGN = r"(?m)^\s*(?:export\s+)?(?:(?:const|let|var|final)\s+|(?:this|self)\.)?{name}\s*(?::\s*[^=\n]+)?=(?!=)\s*(?P<rhs>[^\n;]+)"
+# A TypeScript class field is declared with its modifiers (``private readonly MODEL = '...'``) and read as ``this.MODEL``.
+_ASSIGN = (r"(?m)^\s*(?:export\s+)?(?:(?:private|protected|public|static|readonly|override|declare)\s+)*"
+           r"(?:(?:const|let|var|final)\s+|(?:this|self)\.)?{name}\s*(?::\s*[^=\n]+)?=(?!=)\s*(?P<rhs>[^\n;]+)")
 
 
 def _assignments(text: str, name: str) -> list[tuple[int, str]]:

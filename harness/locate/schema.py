@@ -959,6 +959,23 @@ def _drizzle(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
     return out
 
 
+_TYPEORM_ENTITY = re.compile(r"""@Entity\(\s*(?:['"](?P<a>[^'"]+)['"]|\{[^}]*name\s*:\s*['"](?P<b>[^'"]+)['"])?[^)]*\)\s*"""
+                             r"""(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+(?P<c>\w+)""")
+
+
+def _typeorm_table(entity: re.Match) -> str:
+    """An ``@Entity`` class's table: the name it is given, else TypeORM's default naming (``snakeCase(className)``)."""
+    given = entity.group("a") or entity.group("b")
+    if given:
+        return given
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", re.sub(r"([A-Z])([A-Z])([a-z])", r"\1_\2\3", entity.group("c"))).lower()
+
+
+def typeorm_entity_tables(text: str) -> dict[str, str]:
+    """The TypeORM entity classes of a TS/JS file with their tables, for ``distances.with_model_tables``."""
+    return {e.group("c"): _typeorm_table(e) for e in _TYPEORM_ENTITY.finditer(text)}
+
+
 def _typeorm(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
     out = []
     for m in _TYPEORM.finditer(text):
@@ -974,11 +991,8 @@ def _typeorm(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
         after = text[m.end() + len(args): m.end() + len(args) + 200]
         prop = re.search(r"\)\s*(?:@\w+\([^)]*\)\s*)*(?:public\s+|readonly\s+)*(?P<p>[A-Za-z_]\w*)\s*[!?]?\s*:", after)
         name = re.search(r"""name\s*:\s*['"](?P<n>[^'"]+)['"]""", args)
-        entities = list(re.finditer(r"""@Entity\(\s*(?:['"](?P<a>[^'"]+)['"]|\{[^}]*name\s*:\s*['"](?P<b>[^'"]+)['"])?[^)]*\)\s*(?:export\s+)?class\s+(?P<c>\w+)""", text[:m.start()]))
-        table = None
-        if entities:
-            e = entities[-1]
-            table = e.group("a") or e.group("b") or e.group("c")
+        entities = list(_TYPEORM_ENTITY.finditer(text, 0, m.start()))
+        table = _typeorm_table(entities[-1]) if entities else None
         line = line_of(text, m.start())
         covered.update({line, line_of(text, m.end() + len(args))})
         out.append(VectorDeclaration(rel, line, dims, "typeorm", table,
@@ -1694,5 +1708,5 @@ def dimensions_of(decls: list[VectorDeclaration] | tuple[VectorDeclaration, ...]
     return tuple(sorted({d.dimensions for d in decls if d.dimensions and 0 < d.dimensions <= 65535 and d not in old}))
 
 
-__all__ = ["VectorDeclaration", "scan", "django_tables", "django_table_at", "django_model_tables", "with_django_tables", "with_imported_dimensions",
+__all__ = ["VectorDeclaration", "scan", "typeorm_entity_tables", "django_tables", "django_table_at", "django_model_tables", "with_django_tables", "with_imported_dimensions",
            "has_declarations", "dimensions_of", "constant", "removed", "removed_in", "with_drops", "with_imported_store_configs", "current_indexes", "in_migration"]

@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.steps.verify import PLUGIN, isolated_from_the_project
+
 REPO = Path(__file__).resolve().parents[2]
 CHECKS = REPO / "checks"
 
@@ -29,14 +31,19 @@ class ChecksRun:
         return self.with_status("failed") | self.with_status("error")
 
 
-def run_checks(tmp_path: Path, *args: str, env: dict[str, str] | None = None, files: tuple[str, ...] = ()) -> ChecksRun:
-    """``python -m pytest checks ARGS --junitxml`` in a subprocess; results keyed by test name (``test_coverage[c]``)."""
+def run_checks(tmp_path: Path, *args: str, env: dict[str, str] | None = None, files: tuple[str, ...] = (),
+               autoload: bool = False) -> ChecksRun:
+    """``python -m pytest checks ARGS --junitxml`` in a subprocess; results keyed by test name (``test_coverage[c]``);
+    ``autoload``: with every installed plugin, as a user's ``pytest checks/`` runs."""
     junit = tmp_path / "junit.xml"
     targets = [str(CHECKS / f) for f in files] or [str(CHECKS)]
-    full_env = {**os.environ, **(env or {})}
+    # Else our plugin alone, reading no project's configuration, as verify runs it: the other plugins installed here
+    # (langsmith's, ddtrace's, hypothesis') cost each run about 4 CPU-s of imports.
+    alone = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"} if not autoload else {}
     proc = subprocess.run([sys.executable, "-m", "pytest", *targets, *args, "--junitxml", str(junit), "-q",
-                           "-p", "no:cacheprovider"], cwd=tmp_path, env=full_env, capture_output=True, text=True,
-                          timeout=300)
+                           "-p", "no:cacheprovider", *([] if autoload else ["-p", PLUGIN, *isolated_from_the_project(CHECKS)])],
+                          cwd=tmp_path,
+                          env={**os.environ, **(env or {}), **alone}, capture_output=True, text=True, timeout=300)
     run = ChecksRun(proc.returncode, proc.stdout + proc.stderr)
     if junit.exists():
         for case in ET.parse(junit).getroot().iter("testcase"):

@@ -38,7 +38,7 @@ def test_collection_all_checks_every_collection(embedded_db, demo_env, demo_prof
 
 
 def test_without_a_profile_the_suite_is_skipped_with_one_reason(tmp_path):
-    run = run_checks(tmp_path, env={"DATABASE_URL": ""})
+    run = run_checks(tmp_path, env={"DATABASE_URL": ""}, autoload=True)  # as a user's pytest checks/ runs
     assert run.results == {"checks": "skipped"}
     assert "no target to check: pass --bh-profile P" in run.messages["checks"]
     assert "1 skipped" in run.output and "passed" not in run.output and "warning" not in run.output
@@ -93,9 +93,10 @@ def test_pytest_fails_when_its_verdict_is_not_done_because_no_check_passed(embed
     assert run.code != 0, run.output
 
 
-def test_the_closing_verdict_is_not_done_when_the_provider_cannot_answer(embedded_db, demo_env, demo_profile, tmp_path):
+def test_the_closing_verdict_is_not_done_when_the_provider_cannot_answer(embedded_db, demo_env, unretried_demo_profile,
+                                                                         tmp_path):
     run_dir = evidence(tmp_path / "run", "tenant_acme")
-    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme", "--bh-run-dir", str(run_dir),
+    run = run_checks(tmp_path, "--bh-profile", str(unretried_demo_profile), "--bh-collection", "tenant_acme", "--bh-run-dir", str(run_dir),
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": "http://127.0.0.1:9"},
                      files=("test_recompute.py", "test_coverage.py", "test_completed.py"))
     assert run.properties["test_recompute[tenant_acme]"]["status"] == "unproven"
@@ -114,10 +115,11 @@ def test_recompute_without_a_provider_is_unproven_and_not_done(embedded_db, demo
 
 
 @pytest.mark.parametrize("host", ["", "http://127.0.0.1:9"], ids=["none", "unreachable"])
-def test_citations_without_a_provider_that_answers_is_unproven(embedded_db, demo_env, demo_profile, tmp_path, host):
+def test_citations_without_a_provider_that_answers_is_unproven(embedded_db, demo_env, unretried_demo_profile, tmp_path,
+                                                                host):
     """No query was embedded, so no search ran: that proves nothing about retrieval (it was skipped, as if the
     collection had no spot query, while recompute in the same situation was unproven)."""
-    run = run_checks(tmp_path, "--bh-profile", str(demo_profile), "--bh-collection", "tenant_acme",
+    run = run_checks(tmp_path, "--bh-profile", str(unretried_demo_profile), "--bh-collection", "tenant_acme",
                      env={**demo_env, "DATABASE_URL": embedded_db.dsn, "OLLAMA_HOST": host},
                      files=("test_citations.py", "test_coverage.py"))
     assert run.properties["test_citations[tenant_acme]"].get("status") == "unproven", run.output[-1500:]

@@ -34,7 +34,8 @@ def test_the_checks_run_beside_pytest_profiling_and_its_own_profile_option(embed
     # Both plugins load through their entry points, as when both are installed in one environment.
     path = os.pathsep.join([str(REPO), str(Path(pytest_profiling.__file__).parent), os.environ.get("PYTHONPATH", "")])
     run = run_checks(tmp_path, "--profile", "--bh-profile", str(DEMO_PROFILE), "--bh-collection", "tenant_acme",
-                     "--bh-run-dir", str(run_dir), env={**demo_env, "DATABASE_URL": embedded_db.dsn, "PYTHONPATH": path})
+                     "--bh-run-dir", str(run_dir), env={**demo_env, "DATABASE_URL": embedded_db.dsn, "PYTHONPATH": path},
+                     autoload=True)
     assert run.code == 0, run.output
     assert run.failed == set() and "test_coverage[tenant_acme]" in run.with_status("passed")
     assert (tmp_path / "prof").is_dir()  # pytest-profiling's own --profile did its work

@@ -11,7 +11,7 @@ from harness.backfill import BackfillOptions, run_backfill
 from harness.backfill.selection import read_keys
 from harness.db import as_array
 from harness.errors import ConfigError
-from harness.profile import load_profile
+from harness.profile import load_profile, parse_profile
 from harness.provider import OllamaProvider
 from harness.settings import resolve
 
@@ -276,3 +276,28 @@ def test_all_given_the_id_of_a_finished_run_says_it_embedded_nothing_again(cli, 
     assert again.code == 0 and "Embedded 0/0 rows" in again.out, again.out + again.err
     assert "run nightly had every range done before this process took one" in again.out, again.out
     assert "--all with a new run id (or none) re-embeds every row" in again.out
+
+
+TEXT_KEYS = """
+name: text-keys
+provider: {model: hash-embed:384}
+chunks: {table: notes, id: id, text: body, collection_name: notes}
+embeddings: {table: notes, key: id, vector: embedding, model: model}
+"""
+
+
+def test_a_plain_key_with_trailing_spaces_re_embeds_that_row_not_the_one_without(empty_db, embed_server, tmp_path):
+    """'a ' and 'a' are two text keys: a plain list names each exactly as written (only the line's end removed)."""
+    empty_db.execute("CREATE TABLE notes (id text PRIMARY KEY, body text NOT NULL, embedding vector(384), model text)")
+    empty_db.execute("INSERT INTO notes (id, body) VALUES ('a', 'first note'), ('a ', 'second note'), (' b', 'third')")
+    settings = resolve(parse_profile(TEXT_KEYS, env={}), database_url=empty_db.dsn,
+                       env={"OLLAMA_HOST": embed_server.url})
+    run_backfill(settings, BackfillOptions(collection="notes", progress=False))
+    empty_db.execute("UPDATE notes SET embedding = NULL WHERE id IN ('a ', ' b')")
+    listed = tmp_path / "keys.txt"
+    listed.write_text("a \r\n\n \n b\n")
+    assert read_keys(str(listed), "notes") == ("a ", " b")
+    summary = run_backfill(settings, BackfillOptions(collection="notes", progress=False,
+                                                     keys=read_keys(str(listed), "notes")))
+    assert summary.embedded == 2
+    assert empty_db.scalar("SELECT count(*) FROM notes WHERE embedding IS NULL") == 0

@@ -314,3 +314,62 @@ def test_an_untimed_all_zero_vector_is_needed_not_unmeasured(empty_db, embed_ser
     empty_db.execute("UPDATE note_vectors SET embedding = array_fill(0, ARRAY[384])::vector WHERE note_id = 5")
     dry = _backfill(empty_db, embed_server.url, dry_run=True)
     assert (dry.before.zero, dry.before.needed, dry.before.untimed) == (1, 1, 1), dry.before
+
+
+# A time of a day's or a second's resolution (a `date`, a `timestamp(0)`, or whole seconds an application writes into
+# a finer column) cannot order an edit made in the same tick as the vector's time: it ties with it.
+TICKS = {"date": ("date", "current_date"), "timestamp(0)": ("timestamptz(0)", "now()"),
+         "whole seconds": ("timestamptz", "date_trunc('second', now())")}
+
+
+@pytest.mark.parametrize("tick", list(TICKS))
+def test_an_edit_in_the_same_tick_as_its_vectors_time_is_unproven_never_fresh(cli, empty_db, embed_server, tick,
+                                                                              tmp_path):
+    column, value = TICKS[tick]
+    empty_db.execute(f"CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at {column})")
+    empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
+                     f"model text, embedded_at {column})")
+    empty_db.execute(f"INSERT INTO notes SELECT i, 'note ' || i, {value} FROM generate_series(1, %s) AS i", (ROWS,))
+    _backfill(empty_db, embed_server.url)
+    # edited in the tick its vector's time names: the chunk's time is unchanged
+    empty_db.execute("UPDATE notes SET body = 'edited ' || body WHERE id IN (3, 4)")
+    fresh = _fresh(empty_db, embed_server.url)
+    assert fresh.status == "unproven", fresh.message()
+    assert f"{ROWS} of {ROWS} vectors" in fresh.message() and "same time as their chunk" in fresh.message()
+    dry = _backfill(empty_db, embed_server.url, dry_run=True)
+    assert (dry.before.stale, dry.before.untimed, dry.before.needed) == (0, ROWS, 0)
+    profile = tmp_path / "timed.yaml"
+    profile.write_text(SEPARATE)
+    scoped = cli("scope", "--profile", profile, "--collection", "notes",
+                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert f"{ROWS} stored vectors whether current unknown ({ROWS} with" in scoped.out, scoped.out + scoped.err
+    assert "same time as their chunk on a whole second" in scoped.out
+
+
+def test_times_that_tie_below_a_second_are_ordered(empty_db, embed_server):
+    """A tie at a microsecond is the chunk's own time carried into its vector (``writer.stamp``): fresh, proven."""
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamptz)")
+    empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
+                     "model text, embedded_at timestamptz)")
+    empty_db.execute("INSERT INTO notes SELECT i, 'note ' || i, date_trunc('second', now()) + interval '0.123456 s' "
+                     "FROM generate_series(1, %s) AS i", (ROWS,))
+    _backfill(empty_db, embed_server.url)
+    fresh = _fresh(empty_db, embed_server.url)
+    assert fresh.status == "passed", fresh.message()
+
+
+@pytest.mark.parametrize("column", ["timestamptz", "timestamp(3)"])
+def test_a_fine_time_that_happens_to_fall_on_a_whole_second_is_ordered_not_unproven(empty_db, embed_server, column):
+    """One chunk in a million has a microsecond time of a whole second (one in a thousand at a millisecond's, Prisma's
+    ``DateTime``): where the collection's other times show the column's finer tick, its tie is ordered like theirs,
+    or ``fresh`` would be unproven on nearly every large table."""
+    empty_db.execute(f"CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at {column})")
+    empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
+                     f"model text, embedded_at {column})")
+    empty_db.execute("INSERT INTO notes SELECT i, 'note ' || i, timestamp '2026-11-27 10:00:00' + i * interval '1.25 s' "
+                     "FROM generate_series(1, %s) AS i", (ROWS,))
+    assert empty_db.scalar("SELECT count(*) FROM notes WHERE date_trunc('second', changed_at) = changed_at") == 5
+    run = _backfill(empty_db, embed_server.url)
+    assert run.ok and (run.after.untimed, run.after.needed) == (0, 0), run.line()
+    fresh = _fresh(empty_db, embed_server.url)
+    assert fresh.status == "passed", fresh.message()

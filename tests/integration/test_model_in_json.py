@@ -51,6 +51,16 @@ def test_the_engine_writes_the_model_under_its_key_and_keeps_the_rest_of_the_jso
     assert filled.code == 1 and "1 of 11 rows of passage still need a vector after the run" in filled.out + filled.err
 
 
+def test_a_row_left_without_a_model_after_the_run_is_said_to_name_none_not_blamed_on_edits(cli, empty_db, embed_server,
+                                                                                          tmp_path):
+    target, env = _setup(cli, empty_db, embed_server, tmp_path)
+    filled = cli("backfill", *target, "--approve-model-change", "--json", env=env)
+    said = filled.json["summary"] + " " + (filled.json.get("stopped") or "")
+    assert filled.code == 1 and filled.json["after"]["unnamed"] == 1, filled.out
+    assert "1 of them name no model (passage.embedding_config->>'embedding_model' is NULL" in said, said
+    assert "edited or added while it ran" not in said and "run backfill again" not in said, said
+
+
 @pytest.mark.slow
 def test_verify_fails_the_model_check_on_a_row_whose_json_names_another_model(cli, empty_db, embed_server, tmp_path):
     target, env = _setup(cli, empty_db, embed_server, tmp_path)

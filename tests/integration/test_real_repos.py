@@ -104,6 +104,7 @@ def server():
                  "llama3.2": "hash-embed:3072",  # llm-app: embeds with its chat model
                  "hf.co/CompendiumLabs/bge-base-en-v1.5-gguf": "hash-embed:768",  # rag_phoenix: a GGUF from HF
                  "bge-m3:567m": "hash-embed:1024", "gemini-embedding-001": "hash-embed:3072",  # imara
+                 "nomic-embed-text-v2-moe": "hash-embed:768",  # cortex: through the ollama client's /api/embeddings
                  "llama2": "hash-embed:4096"},  # quivr: langchain_community's OllamaEmbeddings without a model
     ).start()
     try:
@@ -8132,6 +8133,165 @@ def test_nest_django_chunks_under_contexts_located_drafted_backfilled_and_repair
     fixed = cli("backfill", *target, "--keys-from", tmp_path / "damaged" / "offenders.jsonl", "--json", env=env)
     assert fixed.code == 0 and fixed.json["embedded"] == 6, fixed.out + fixed.err
     assert not [c for c, status in checked_again(trial.profile, env, "ai_chunks").items() if status == "failed"]
+
+
+# -- AgentF/cortex: NestJS + TypeORM (synchronize, no migrations), the ollama client, the first chunk with its title --
+
+CORTEX_ENTITIES = "apps/api/src/modules/documents/entities/"
+# What TypeORM 0.3.28's schema builder makes of the two entities (`createSchemaBuilder().log()`, run once by hand over
+# the app's own entity files against an empty database; its constraint names and uuid_generate_v4() aside).
+CORTEX_TYPEORM_DDL = (
+    'CREATE TABLE "document_chunks" ("id" uuid NOT NULL DEFAULT gen_random_uuid(), "content" text NOT NULL, '
+    '"chunkIndex" integer NOT NULL, "embedding" vector(768) NOT NULL, "documentId" uuid NOT NULL, PRIMARY KEY ("id"));'
+    'CREATE TABLE "documents" ("id" uuid NOT NULL DEFAULT gen_random_uuid(), "title" character varying NOT NULL, '
+    '"content" text NOT NULL, "createdAt" TIMESTAMP NOT NULL DEFAULT now(), "updatedAt" TIMESTAMP NOT NULL DEFAULT '
+    'now(), PRIMARY KEY ("id"));'
+    'ALTER TABLE "document_chunks" ADD FOREIGN KEY ("documentId") REFERENCES "documents"("id") ON DELETE CASCADE '
+    'ON UPDATE NO ACTION;')
+
+
+def typeorm_ddl(entities: list[str]) -> str:
+    """What TypeORM's synchronize creates for entity files using these decorators (Entity, PrimaryGeneratedColumn
+    uuid, Column of text/int/uuid/vector or a string property, Create/UpdateDateColumn, ManyToOne + JoinColumn), in its
+    order: each table (non-relation properties as declared), then the foreign keys. uuid-ossp is stood in for."""
+    tables, keys = [], []
+    by_class = {m.group(2): m.group(1) for e in entities for m in [re.search(r"@Entity\('(\w+)'\)\s*export class (\w+)", e)]}
+    for entity in entities:
+        table = re.search(r"@Entity\('(\w+)'\)", entity).group(1)
+        columns = []
+        for deco, args, prop in re.findall(r"@(\w+)\(((?:[^()]|\([^()]*\))*)\)\s*(\w+)[!?]?:", entity):
+            if deco == "PrimaryGeneratedColumn":
+                columns.append(f'"{prop}" uuid NOT NULL DEFAULT gen_random_uuid()')
+            elif deco in ("CreateDateColumn", "UpdateDateColumn"):
+                columns.append(f'"{prop}" TIMESTAMP NOT NULL DEFAULT now()')
+            elif deco == "Column":
+                kind = (re.search(r"type:\s*'(\w+)'|^'(\w+)'", args.strip()) or [None, None, None])
+                kind = next((k for k in (kind[1], kind[2]) if k), "varchar")
+                length = re.search(r"length:\s*(\d+)", args)
+                sqltype = {"text": "text", "int": "integer", "uuid": "uuid", "varchar": "character varying",
+                           "vector": f"vector({length.group(1) if length else ''})"}[kind]
+                columns.append(f'"{prop}" {sqltype}' + ("" if "nullable: true" in args else " NOT NULL"))
+            elif deco == "JoinColumn":
+                target = re.search(r"@ManyToOne\(\(\) => (\w+).*?onDelete: '(\w+)'", entity, re.S)
+                name = re.search(r"name:\s*'(\w+)'", args).group(1)
+                keys.append(f'ALTER TABLE "{table}" ADD FOREIGN KEY ("{name}") REFERENCES "{by_class[target.group(1)]}"'
+                            f'("id") ON DELETE {target.group(2)} ON UPDATE NO ACTION;')
+        tables.append(f'CREATE TABLE "{table}" ({", ".join(columns)}, PRIMARY KEY ("id"));')
+    return "".join(sorted(tables)) + "".join(keys)
+
+
+def load_cortex(db, server, app: Path, count: int = 6) -> dict[str, list[str]]:
+    """Documents as ``DocumentsService.create`` saves them (the app's own devlog as their content, each heading its
+    title), then ``ingestDocument``: the content split on blank lines, each paragraph embedded through
+    ``ollama.embeddings({ model: 'nomic-embed-text-v2-moe', prompt })`` (``/api/embeddings``), the first one with the
+    document's title and a newline before it, a row per paragraph. The database makes the app's uuids at random; here
+    each chunk's is the uuid5 of its file and index, so that the rows the draft reads first are the same at each run.
+    Returns each document's chunk ids in order."""
+    import uuid
+
+    import httpx
+
+    chunks: dict[str, list[str]] = {}
+    with db.connect(autocommit=True) as conn:
+        for path in sorted((app / "docs/devlog").glob("*.md"))[:count]:
+            content = path.read_text()
+            title = content.splitlines()[0].lstrip("# ").strip()
+            doc = conn.execute("INSERT INTO documents (title, content) VALUES (%s, %s) RETURNING id::text",
+                               (title, content)).fetchone()[0]
+            paragraphs = [p for p in re.split(r"\n\s*\n", content) if p.strip()]
+            for index, text in enumerate(paragraphs):
+                prompt = f"{title}\n{text}" if index == 0 else text
+                vector = httpx.post(f"{server.url}/api/embeddings", json={
+                    "model": "nomic-embed-text-v2-moe", "prompt": prompt}).json()["embedding"]
+                key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{path.name}#{index}"))
+                chunks.setdefault(doc, []).append(conn.execute(
+                    'INSERT INTO document_chunks (id, content, "chunkIndex", embedding, "documentId") '
+                    "VALUES (%s, %s, %s, %s::vector, %s) RETURNING id::text", (key, text, index, str(vector), doc)).fetchone()[0])
+    return chunks
+
+
+def test_cortex_typeorm_chunks_located_drafted_backfilled_and_repaired(cli, empty_db, server, tmp_path):
+    """AgentF/cortex: a NestJS API whose TypeORM entities (synchronize, no migrations) hold `document_chunks.embedding
+    vector(768) NOT NULL` under `documents`; the ollama client's `embeddings` with a class field's model
+    (`nomic-embed-text-v2-moe`) at a hard-coded host; the search a query builder's `<=>` fragments; the first chunk of
+    a document embedded with the document's title before it. locate, profile init, scope, plan, run --engine (no
+    command embeds: the ingest is the API's), verify; the user's one edit (what the app embeds); then rows gone wrong
+    are named and repaired."""
+    app = Source.of("AgentF__cortex").checkout("", tmp_path / "app", only=("apps/api/", "docs/", "docker/", "README.md"))
+    entities = [(app / CORTEX_ENTITIES / f).read_text() for f in ("document-chunk.entity.ts", "document.entity.ts")]
+    assert typeorm_ddl(entities) == CORTEX_TYPEORM_DDL
+    empty_db.execute(CORTEX_TYPEORM_DDL)
+    chunks = load_cortex(empty_db, server, app)
+    total = sum(len(c) for c in chunks.values())
+    assert len(chunks) == 6 and total == 76, total
+
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "document_chunks", plan=True)
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        (CORTEX_ENTITIES + "document-chunk.entity.ts", "document_chunks", "embedding", 768)]
+    # the model of a class field read as `this.EMBEDDING_MODEL` (none was read: the draft's model was TODO, saying the
+    # embedder reads $EMBEDDING_MODEL, a variable the app never reads)
+    assert [(c["name"], c["model"], c["model_env"], c["url"]) for c in located["embedding_calls"]] == [
+        ("ollama.embeddings", "nomic-embed-text-v2-moe", None, "http://127.0.0.1:11434")]
+    # the query builder's fragments on the chunk repository's alias (none was found: the draft's cosine was a guess)
+    assert [(d["path"].rsplit("/", 1)[-1], d["table"], d["column"], d["distance"], d["kind"])
+            for d in located["distances"]] == [("documents.service.ts", "document_chunks", "embedding", "cosine",
+                                                "typeorm")] * 2
+    assert located["entrypoints"] == [] or not any(e["may_embed"] for e in located["entrypoints"])
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"]) == (
+        "document_chunks", "id", "content", "embedding", "nomic-embed-text-v2-moe", 768, "cosine"), drafted
+    assert "the distance the application's code searches document_chunks.embedding with (<=> at " in drafted, drafted
+    # of the 5 rows the draft reads, content reproduces 4; the fifth, a first chunk, reproduces with its document's
+    # title before it, and the draft says so (it said only `4 of the 5 rows read`); hash-embed tells no separator apart
+    assert "0438e957-0cb8-5153-9f85-ff47784bbf4e" in {c[0] for c in chunks.values()}
+    assert ("reproduces the stored vectors of 4 of the 5 rows read; the other 1 "
+                      "(0438e957-0cb8-5153-9f85-ff47784bbf4e) reproduce with documents.title (through "
+                      "document_chunks.documentId) joined before content by ' ': the application embeds that for some "
+                      "rows; chunks.text can say which with an expression, the title being {(SELECT p.title FROM "
+                      'public.documents p WHERE p.id = "documentId")}') in drafted, drafted
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 0, trial.scope.out
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert trial.run.code == 0, trial.run.out + trial.run.err
+    # As drafted, recompute fails, truthfully, on exactly each document's first chunk: the app embedded its title too.
+    firsts = {c[0] for c in chunks.values()}
+    assert trial.verify.code == 1
+    assert offenders_by_check(tmp_path / "first" / "run" / "offenders.jsonl")["recompute"] == firsts
+
+    # The user's one edit says what ingestDocument embeds; verify and record are then ok.
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    trial.profile.write_text(drafted.replace("\n  text: content", '\n  text: "{CASE WHEN \\"chunkIndex\\" = 0 THEN '
+                                             '(SELECT d.title FROM documents d WHERE d.id = \\"documentId\\") || chr(10) '
+                                             '|| content ELSE content END}"', 1))
+    target = ("--profile", trial.profile, "--collection", "document_chunks")
+    assert cli("verify", *target, "--run-dir", tmp_path / "first" / "run", "--json", env=env).code == 0
+    recorded = cli("record", *target, "--run-dir", tmp_path / "first" / "run", "--historylog", tmp_path / "historylog.md",
+                   "--repo", app, "--json", env=env)
+    assert recorded.code == 0, recorded.out + recorded.err
+
+    # Gone wrong (NOT NULL: no vector is lost): a paragraph edited, a vector reversed, two chunks holding each other's,
+    # a document's title edited (its first chunk's input, in another table). verify names exactly those chunks.
+    docs = list(chunks)
+    edited, reversed_, (a, b), retitled = chunks[docs[0]][2], chunks[docs[1]][1], chunks[docs[2]][1:3], docs[3]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE document_chunks SET content = content || ' (edited)' WHERE id = %s::uuid", (edited,))
+        conn.execute("UPDATE document_chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s::uuid", (reversed_,))
+        conn.execute("UPDATE document_chunks d SET embedding = o.embedding FROM document_chunks o "
+                     "WHERE (d.id, o.id) IN ((%s::uuid, %s::uuid), (%s::uuid, %s::uuid))", (a, b, b, a))
+        conn.execute("UPDATE documents SET title = title || ' (renamed)' WHERE id = %s::uuid", (retitled,))
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {edited, reversed_, a, b, chunks[retitled][0]}, offenders
+    # a is a `## Context` heading, a paragraph four other documents have: b now holds their vector under its own text
+    assert offenders.pop("distinct_vectors") == {b}, offenders
+    assert offenders == {"recompute": {edited, reversed_, a, b, chunks[retitled][0]}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
+    assert empty_db.scalar("SELECT count(*) FROM document_chunks") == total
 
 
 # -- abhayishere/Recallr: Go, pgx + pgvector-go, a cobra CLI whose `ingest` posts to Ollama's /api/embed -------------

@@ -156,3 +156,43 @@ def test_a_title_some_documents_lack_is_still_found_joined_before_the_text(empty
     shape, found = measured(empty_db)
     assert "meta->>'title'" not in shape.sources
     assert (found.columns, found.separator, found.matched) == (("meta->>'title'", "content"), " ", True), found.why
+
+
+def documents_and_chunks(db, titled: set[int]) -> None:
+    """cortex's shape: chunks under a document through a foreign key, the document's title in the parent table; the
+    chunks of ``titled`` embedded as the title, a newline, then their content, the others as their content."""
+    db.execute("CREATE TABLE documents (id text PRIMARY KEY, title varchar NOT NULL, content text NOT NULL);"
+               f'CREATE TABLE document_chunks (id text PRIMARY KEY, content text NOT NULL, "chunkIndex" integer NOT NULL, '
+               f'embedding vector({DIMS}) NOT NULL, "documentId" text NOT NULL REFERENCES documents(id))')
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for d in range(3):
+            conn.execute("INSERT INTO documents VALUES (%s, %s, '')", (f"d{d}", f"Devlog {d}: the ingestion pipeline"))
+        for i in range(6):
+            content, doc = f"paragraph {i} of the devlog", f"d{i % 3}"
+            text = f"Devlog {i % 3}: the ingestion pipeline\n{content}" if i in titled else content
+            conn.execute("INSERT INTO document_chunks VALUES (%s, %s, %s, %s::vector, %s)",
+                         (f"c{i:02d}", content, i // 3, str(exact([text])[0].tolist()), doc))
+
+
+TITLE_PART = '{(SELECT p.title FROM public.documents p WHERE p.id = "documentId")}'
+
+
+def test_a_parents_title_joined_before_every_chunk_is_measured_through_the_foreign_key(empty_db):
+    """A chunk embedded after its document's title (a column of another table): no column of the chunk table
+    reproduces the vectors (the draft said `not measured ... check what it embeds`); the title through the foreign
+    key, joined by the application's separator, does, and is written as a part chunks.text can hold."""
+    documents_and_chunks(empty_db, titled=set(range(6)))
+    shape, found = measured(empty_db)
+    assert (found.columns, found.separator, found.matched) == ((TITLE_PART, "content"), "\n", True), found.why
+    assert "documents.title (through document_chunks.documentId) and content joined by '\\n'" in found.why, found.why
+
+
+def test_the_rows_read_that_a_parents_title_before_the_text_reproduces_are_said_beside_the_text(empty_db):
+    """cortex embeds its title before each document's first chunk only: content reproduces most rows read, and the
+    draft now says which of the others reproduce with the title before them (it said only `3 of the 5 rows read`)."""
+    documents_and_chunks(empty_db, titled={0, 1})
+    _, found = measured(empty_db)
+    assert (found.columns, found.matched) == (("content",), True) and "3 of the 5 rows read" in found.why, found.why
+    assert ("; the other 2 (c00, c01) reproduce with documents.title (through document_chunks.documentId) joined "
+            "before content by '\\n': the application embeds that for some rows; chunks.text can say which with an "
+            f"expression, the title being {TITLE_PART}") in found.why, found.why

@@ -136,3 +136,98 @@ def test_rows_under_row_level_security_are_counted_in_the_sessions_view(empty_db
     finally:
         empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
     assert line.startswith("vecs.item_id leads no index")
+
+
+# -- the tables that place a chunk in its collections: chunks.collection_join, chunks.collection_table -------------
+
+PLACED = """
+name: placed
+provider: {model: hash-embed:384}
+chunks: {table: items, id: id, text: content, collection: %s, %s}
+embeddings: {table: vecs, key: item_id, vector: embedding}
+"""
+JOINED = PLACED % ("brain", "collection_join: {table: links, key: item_id}")
+NAMED = PLACED % ("coll_id", "collection_table: {table: colls, key: cid, name: name}")
+
+
+def _placed_lines(dsn, text):
+    from harness import rls
+    from harness.backfill.unindexed import unindexed_keys
+    from harness.db import connect
+    from harness.profile import parse_profile
+    from harness.target import Target
+
+    target = Target(parse_profile(text, env={}))
+    with connect(dsn, autocommit=True) as conn:
+        return unindexed_keys(conn, target, rls.tenants(conn, target.profile))
+
+
+def _joined(db):
+    db.execute("CREATE TABLE items (id bigint PRIMARY KEY, content text); "
+               "CREATE TABLE links (item_id bigint, brain text); "
+               "CREATE TABLE vecs (item_id bigint PRIMARY KEY, embedding vector(3)); "
+               "INSERT INTO items SELECT g, 't' FROM generate_series(1, 12000) g; "
+               "INSERT INTO links SELECT g, 'docs' FROM generate_series(1, 12000) g")
+
+
+def test_a_join_tables_chunk_key_that_no_index_leads_is_warned_with_a_statement_postgres_runs(empty_db):
+    _joined(empty_db)
+    [line] = _placed_lines(empty_db.dsn, JOINED)
+    assert line.startswith("links.item_id leads no index"), line
+    empty_db.execute(line.split("e.g. ", 1)[1])
+    assert _placed_lines(empty_db.dsn, JOINED) == []
+
+
+def test_a_join_table_indexed_on_the_collection_then_the_chunk_key_gets_no_warning(empty_db):
+    _joined(empty_db)
+    empty_db.execute("CREATE INDEX ON links (brain, item_id)")
+    assert _placed_lines(empty_db.dsn, JOINED) == []
+
+
+def test_a_collection_tables_key_that_no_index_leads_is_warned(empty_db):
+    empty_db.execute("CREATE TABLE items (id bigint PRIMARY KEY, coll_id bigint, content text); "
+                     "CREATE TABLE colls (cid bigint, name text); "
+                     "CREATE TABLE vecs (item_id bigint PRIMARY KEY, embedding vector(3)); "
+                     "INSERT INTO colls SELECT g, 'c' || g FROM generate_series(1, 12000) g; "
+                     "INSERT INTO items SELECT g, g, 't' FROM generate_series(1, 100) g")
+    [line] = _placed_lines(empty_db.dsn, NAMED)
+    assert line.startswith("colls.cid leads no index"), line
+
+
+# -- one rule of "an index leads this column" (introspect.leads_an_index): the warning's, and the skip scan's ----------
+
+def _leads(dsn, table, column, within=None):
+    from harness.db import connect
+    from harness.introspect import leads_an_index
+
+    with connect(dsn, autocommit=True) as conn:
+        return leads_an_index(conn, "public", table, column, within)
+
+
+def test_a_table_whose_inheritance_child_lacks_the_index_is_not_led_by_one(empty_db):
+    # A read of the parent reads the child too: its index on the parent alone leaves the child's rows unordered.
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text); CREATE INDEX ON vecs (coll); "
+                     "CREATE TABLE vecs_old () INHERITS (vecs)")
+    assert not _leads(empty_db.dsn, "vecs", "coll")
+    empty_db.execute("CREATE INDEX ON vecs_old (coll)")
+    assert _leads(empty_db.dsn, "vecs", "coll")
+
+
+def test_a_partitioned_table_indexed_partition_by_partition_is_led_by_one(empty_db):
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text) PARTITION BY LIST (coll); "
+                     "CREATE TABLE vecs_a PARTITION OF vecs FOR VALUES IN ('a'); "
+                     "CREATE TABLE vecs_b PARTITION OF vecs FOR VALUES IN ('b'); "
+                     "CREATE INDEX ON vecs_a (coll); CREATE INDEX ON vecs_b (coll)")
+    assert _leads(empty_db.dsn, "vecs", "coll")
+
+
+def test_an_index_on_the_collection_then_the_key_leads_the_key_within_its_collection(empty_db):
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text); CREATE INDEX ON vecs (coll, item_id)")
+    assert _leads(empty_db.dsn, "vecs", "item_id", within="coll")
+    assert not _leads(empty_db.dsn, "vecs", "item_id")
+
+
+def test_a_view_is_led_by_no_index(empty_db):
+    empty_db.execute("CREATE TABLE vecs (item_id bigint, coll text); CREATE INDEX ON vecs (coll); "
+                     "CREATE VIEW vecs_v AS SELECT * FROM vecs")
+    assert not _leads(empty_db.dsn, "vecs_v", "coll")

@@ -863,6 +863,23 @@ def test_the_schema_summary_names_each_files_declared_type_with_its_dimensions(t
     assert "migrations/001_chunks.sql:2,3,4  [sql]  declares halfvec(1024, 3072), vector(768)" in text, text
 
 
+def test_a_typescript_class_fields_model_read_through_this_is_the_embedders_model():
+    """AgentF/cortex's NestJS service: ``private readonly EMBEDDING_MODEL = '...'`` then
+    ``this.ollama.embeddings({ model: this.EMBEDDING_MODEL, ... })``: the field's literal is the model (locate read
+    none, and the draft said the embedder reads it from ``$EMBEDDING_MODEL``, a variable the app never reads)."""
+    from harness.locate.embedding_calls import scan
+
+    code = ("import { Ollama } from 'ollama';\n\nexport class AiService {\n  private readonly ollama: Ollama;\n"
+            "  private readonly EMBEDDING_MODEL = 'nomic-embed-text-v2-moe';\n  static readonly CHAT: string = 'gemma3:4b';\n\n"
+            "  constructor() {\n    this.ollama = new Ollama({ host: 'http://127.0.0.1:11434' });\n  }\n\n"
+            "  async embed(content: string): Promise<number[]> {\n"
+            "    const response = await this.ollama.embeddings({\n      model: this.EMBEDDING_MODEL,\n"
+            "      prompt: content,\n    });\n    return response.embedding;\n  }\n}\n")
+    [call] = scan("ai.service.ts", code, "js")
+    assert (call.kind, call.model, call.model_env, call.url) == (
+        "ollama-client", "nomic-embed-text-v2-moe", None, "http://127.0.0.1:11434"), call
+
+
 def test_a_vscode_launch_configurations_env_block_is_read_as_settings_with_their_values(tmp_path):
     """`.vscode/launch.json` starts the application with its `env` (JSON, comments allowed): each name's value is
     the repository's own setting, a DSN's password masked."""

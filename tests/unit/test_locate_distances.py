@@ -315,3 +315,51 @@ def test_a_rust_query_string_over_several_lines_says_its_distance_and_a_raw_stri
             "    let c = '\"'; // ORDER BY embedding <#> $1 in a comment says nothing\n}\n")
     assert found("src/mod_search.rs", text, "other") == [("cosine", "documents", "embedding", 8),
                                                           ("l2", "notes", "vec", 12)]
+
+
+TYPEORM_ENTITY = ("import { Entity, PrimaryGeneratedColumn, Column } from 'typeorm';\n\n"
+                  "@Entity('document_chunks')\nexport class DocumentChunk {\n  @PrimaryGeneratedColumn('uuid')\n"
+                  "  id: string;\n\n  @Column({ type: 'vector', length: 768 })\n  embedding: number[];\n}\n")
+TYPEORM_SERVICE = ("import { InjectRepository } from '@nestjs/typeorm';\nimport { Repository } from 'typeorm';\n"
+                   "import { DocumentChunk } from './entities/document-chunk.entity';\n\n"
+                   "export class DocumentsService {\n  constructor(\n    @InjectRepository(DocumentChunk)\n"
+                   "    private chunkRepository: Repository<DocumentChunk>,\n  ) {}\n\n"
+                   "  async search(vec: number[]) {\n    return this.chunkRepository\n"
+                   "      .createQueryBuilder('chunk')\n"
+                   "      .addSelect('1 - (chunk.embedding <=> :queryVec::vector)', 'similarity')\n"
+                   "      .where('1 - (chunk.embedding <=> :queryVec::vector) > :threshold', { threshold: 0.5 })\n"
+                   "      .orderBy('similarity', 'DESC')\n      .getRawMany();\n  }\n}\n")
+
+
+def test_typeorm_query_builder_fragments_name_the_distance_and_the_repositorys_entity():
+    """AgentF/cortex's search: the fragments of a TypeORM query builder hold no SELECT or FROM, and the alias is the
+    one ``createQueryBuilder('chunk')`` gives the repository of an entity (locate found no distance: the draft's
+    cosine was the bare guess)."""
+    uses = scan("src/documents.service.ts", TYPEORM_SERVICE, "js")
+    assert [(u.distance, u.kind, u.model, u.table, u.column, u.line) for u in uses] == [
+        ("cosine", "typeorm", "DocumentChunk", None, "embedding", 14),
+        ("cosine", "typeorm", "DocumentChunk", None, "embedding", 15)]
+
+
+def test_a_typeorm_search_is_tied_to_its_entitys_table_in_another_file(tmp_path):
+    from harness.steps.locate import locate
+
+    (tmp_path / "src" / "entities").mkdir(parents=True)
+    (tmp_path / "src" / "entities" / "document-chunk.entity.ts").write_text(TYPEORM_ENTITY)
+    (tmp_path / "src" / "documents.service.ts").write_text(TYPEORM_SERVICE)
+    assert {(u.table, u.column, u.distance) for u in locate(tmp_path).distances} == {
+        ("document_chunks", "embedding", "cosine")}
+
+
+def test_an_unnamed_typeorm_entity_is_tied_to_typeorms_default_table_name(tmp_path):
+    """``@Entity()`` on ``class DocumentChunk`` makes ``document_chunk`` (TypeORM's ``snakeCase``); the declaration
+    said the class name as the table."""
+    from harness.steps.locate import locate
+
+    (tmp_path / "src" / "entities").mkdir(parents=True)
+    (tmp_path / "src" / "entities" / "document-chunk.entity.ts").write_text(
+        TYPEORM_ENTITY.replace("@Entity('document_chunks')", "@Entity()").replace("DocumentChunk", "RAGDocumentChunk"))
+    (tmp_path / "src" / "documents.service.ts").write_text(TYPEORM_SERVICE.replace("DocumentChunk", "RAGDocumentChunk"))
+    found = locate(tmp_path)
+    assert [(d.table, d.column) for d in found.declarations] == [("rag_document_chunk", "embedding")]
+    assert {(u.table, u.column, u.distance) for u in found.distances} == {("rag_document_chunk", "embedding", "cosine")}
