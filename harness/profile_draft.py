@@ -315,7 +315,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   stripping_embedders: tuple[str, ...] = (),
                   configured: dict[str, str] | None = None, configured_conflict: str = "",
                   app_urls: tuple[str, ...] = (), fixed_urls: tuple[str, ...] = (),
-                  never_exit: tuple[Any, ...] = (), alike: tuple[str, ...] = ()) -> Draft:
+                  never_exit: tuple[Any, ...] = (), alike: tuple[str, ...] = (),
+                  env_given: tuple[str, str, int | None] | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
     side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
     embedder naming ``served_model`` is an Ollama one. ``migrated_as_is``: the application's latest migrations
@@ -325,7 +326,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     ``measured`` to reproduce the stored vectors is the model; ``configured_conflict``: why the one that does is not
     (another row is the active one). ``app_urls``: ``app_provider_urls`` of the application's embedders;
     ``fixed_urls``: their ``app_fixed_urls``. ``never_exit``: the entrypoints ranked above ``entrypoint`` that serve
-    (Contract.serves), left out. ``alike``: the commands of the other entrypoints ranked as the drafted one."""
+    (Contract.serves), left out. ``alike``: the commands of the other entrypoints ranked as the drafted one.
+    ``env_given``: (model, "path:line sets $NAME to model", its dimension as the provider states it) where the
+    repository's own configuration gives the variable the application's embedder reads its model from."""
     app_models = app_models or {}
     configured = configured or {}
     w = _Writer()
@@ -363,6 +366,11 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.value("provider.model", "model", stored,
                 f"guess: most stored vectors are of this model ({shape.stored_models[stored]})"
                 + (f"; also stored: {others}" if others else ""))
+    elif env_given is not None and served_model == env_given[0]:
+        w.value("provider.model", "model", served_model,
+                f"guess: {env_given[1]}, the variable the application's embedder reads its model from; the provider "
+                f"serves it at {env_given[2]} dimensions, as "
+                + (f"{em.name}.{vc.column} holds" if vc.dimensions else f"the stored vectors of {em.name}.{vc.column} are"))
     elif served_model:
         others = ", ".join(m for m in app_models if not same_model(m, served_model))
         w.value("provider.model", "model", served_model,
@@ -377,6 +385,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 f"{vc.dimensions or stored_dims} dimensions and {measured.why.removeprefix('measured: ')}")
     else:
         reads = f"; its embedder reads it from {', '.join('$' + e for e in model_envs)}" if model_envs else ""
+        if env_given is not None:
+            reads += (f"; {env_given[1]}, which the provider serves at {env_given[2]} dimensions, not "
+                      f"{vc.dimensions or stored_dims}" if env_given[2] else f"; {env_given[1]}, which the provider "
+                      "does not serve")
         named = ", ".join(f"{m} ({how})" for m, how in app_models.items())
         reads += f"; the application's embedders name {named}: the Ollama name of the one that fills this column" \
             if named else ""
@@ -765,6 +777,18 @@ def stored_dimensions(conn: Any, shape: Shape, limit: int = 1000) -> int | None:
     return int(dims[0]) if len(dims) == 1 else None
 
 
+def _env_given(settings: Any, model_envs: tuple[str, ...]) -> tuple[str, str] | None:
+    """(model, "path:line sets $NAME to model") where the repository's configuration files give one value to the
+    variables the application's embedder reads its model from (None where none does, or they disagree)."""
+    from .locate.files import is_code, is_config
+
+    given = [s for s in settings if s.name in model_envs and s.value and is_config(s.path) and not is_code(s.path)]
+    if len({s.value for s in given}) != 1:
+        return None
+    first = given[0]
+    return first.value, f"{first.path}:{first.line} sets ${first.name} to {first.value}"
+
+
 def _model_dimensions(provider_url: str | None, model: str | None) -> int | None:
     """The model's dimension as the provider states it (None when there is no provider, model or answer)."""
     if not provider_url or not model:
@@ -983,6 +1007,17 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             # the model the draft names is measured as a --model would be: the text its stored vectors embed
             with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
                 measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint))
+    env_given = None
+    if model is None and served is None and shape is not None and not shape.stored_models \
+            and not contract_models(entrypoint) and (given := _env_given(found.settings, model_envs)):
+        # the repository's own configuration (.env.example, a launch configuration) gives the embedder's variable
+        dims = _model_dimensions(provider_url, given[0])
+        env_given = (*given, dims)
+        if dims is not None and dims == (shape.vector.dimensions or stored_dims):
+            served = given[0]
+            if measured is None:
+                with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
+                    measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint))
     named = contract_models(entrypoint)
     configured: dict[str, str] = {}
     configured_conflict = ""
@@ -1027,6 +1062,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          app_urls=app_provider_urls(found.embedding_calls),
                          fixed_urls=app_fixed_urls(found.embedding_calls),
                          never_exit=_never_exit(found.entrypoints, entrypoint),
+                         env_given=env_given,
                          # the backfill's own files first: of several prefixes, the one its texts are given
                          task_prefixes=tuple(dict.fromkeys([*getattr(getattr(entrypoint, "contract", None),
                                                                      "task_prefixes", ()), *found.task_prefixes])),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .. import redact
@@ -25,7 +26,8 @@ OLLAMA_URL = re.compile(r"(?P<url>(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.
 # ``${NAME:default}`` (Spring's property placeholders) and ``${NAME:-default}`` (shell, Compose): the environment name
 # read first, its default the value otherwise.
 _PLACEHOLDER = re.compile(r"\$\{(?P<name>[A-Z][A-Z0-9_]*)(?::-?(?P<default>[^}]*))?\}")
-_ASSIGN = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*[=:]\s*(?P<value>.*?)\s*$")
+# JSON's `"NAME": "value",` too (a launch configuration's env block): the key quoted, a comma after the value
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?(?P<q>\"?)(?P<name>[A-Z][A-Z0-9_]*)(?P=q)\s*[=:]\s*(?P<value>.*?)\s*$")
 # A setting of the app's own name whose value chooses the embedder (lobe-chat's
 # `DEFAULT_FILES_CONFIG="embedding_model=ollama/..."`), set or commented out as an example.
 _EMBEDDING_VALUE = re.compile(r"^\s*#?\s*(?:export\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*=\s*(?P<value>\S*embed.*?)\s*$", re.I)
@@ -90,6 +92,10 @@ def kind_of(name: str) -> str:
     return "other"
 
 
+# A name that says it is the embedder's: EMBED..., or EMB as a word of its own (Recallr's OLLAMA_MODEL_EMB beside the
+# chat client's OLLAMA_MODEL)
+EMBEDDING_NAME = re.compile(r"EMBED|(?:^|_)EMBS?(?:_|$)", re.I)
+
 # The names that carry a JDBC URL (Spring's spring.datasource.url as the environment sets it).
 _JDBC_URL = re.compile(r"JDBC|DATASOURCE_UR[LI]")
 
@@ -107,13 +113,20 @@ def placeholder_for(name: str) -> str | None:
         return "{provider_url}"
     if kind == "collection":
         return "{into}"  # where it writes; with --into the new collection, never the live one
-    if kind == "model" and ("EMBED" in name.upper() or name.upper() in ("MODEL", "MODEL_NAME", "OLLAMA_MODEL")):
+    if kind == "model" and (EMBEDDING_NAME.search(name) or name.upper() in ("MODEL", "MODEL_NAME", "OLLAMA_MODEL")):
         return "{model}"
-    if kind == "batch" and "EMBED" in name.upper():
+    if kind == "batch" and EMBEDDING_NAME.search(name):
         return "{batch_size}"
-    if kind == "dimensions" and re.search(r"EMBED|VECTOR", name.upper()):
+    if kind == "dimensions" and (EMBEDDING_NAME.search(name) or "VECTOR" in name.upper()):
         return "{dimensions}"
     return None
+
+
+def model_names(names: Iterable[str]) -> tuple[str, ...]:
+    """The names that carry the embedding model (``{model}``); beside one that says it is the embedder's
+    (EMBEDDING_MODEL, OLLAMA_MODEL_EMB) a bare MODEL or OLLAMA_MODEL is the chat model's, not ours to set."""
+    carrying = [n for n in names if placeholder_for(n) == "{model}"]
+    return tuple([n for n in carrying if EMBEDDING_NAME.search(n)] or carrying)
 
 
 def database_part(name: str) -> str | None:
@@ -143,7 +156,7 @@ def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
                     seen.add((number, p.group("name")))
             m = _ASSIGN.match(raw)
             if m and NAME.fullmatch(m.group("name")) and (number, m.group("name")) not in seen:
-                value = _assigned(m.group("value")) or None
+                value = _assigned(m.group("value").removesuffix(",") if m.group("q") else m.group("value")) or None
                 out.append(ConfigSetting(rel, number, m.group("name"), _masked(m.group("name"), value)))
                 seen.add((number, m.group("name")))
                 continue

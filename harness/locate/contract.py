@@ -23,7 +23,6 @@ MAX_FILES = 30
 # endpoint or key (a bare MODEL beside EMBEDDING_MODEL is create-llama's chat model too, but says nothing alone).
 _LANGUAGE_MODEL = re.compile(r"(?:^|_)(?:LLM|CHAT|COMPLETIONS?|GENERATION)(?:_|$)", re.I)
 _LANGUAGE_MODEL_SETTING = re.compile(r"MODEL|PROVIDER|ENDPOINT|URL|HOST|BASE|KEY", re.I)
-_EMBEDDING_SPECIFIC = re.compile(r"EMBED", re.I)
 # A flag that names the embedding model (`--model`, `--embed-model`, `--embedding-model-name`).
 MODEL_FLAG = re.compile(r"^--(?:embed\w*[-_])?model(?:[-_]name)?$", re.I)
 _EMBED_MODEL_FLAG = re.compile(r"^--embed\w*[-_]model", re.I)
@@ -106,14 +105,13 @@ class Contract:
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
         carries the database, provider, model, batch size or dimension, with its placeholder."""
-        from .config import placeholder_for
+        from .config import model_names, placeholder_for
 
         if not self.known or self.engine:
             return {}
         mapping = {n: p for n in self.reads_env if n not in self.selectors and (p := placeholder_for(n))}
-        # Beside a name that says "embedding" (EMBEDDING_MODEL), a bare MODEL is the chat model: not ours to set.
-        specific = {p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n)}
-        mapping = {n: p for n, p in mapping.items() if _EMBEDDING_SPECIFIC.search(n) or p not in specific or p != "{model}"}
+        models = model_names(mapping)
+        mapping = {n: p for n, p in mapping.items() if p != "{model}" or n in models}
         if sdk_env := self.openai_base_url():  # the OpenAI SDK reads it itself: Ollama's OpenAI-compatible API
             mapping.setdefault(sdk_env, "{provider_url}/v1")
         for name, path, _ in self.endpoint_paths:
@@ -240,6 +238,28 @@ _YARGS_OPTIONS = re.compile(r"""\.options\(\s*\{""")
 _ARGV_FLAG = re.compile(r"""['"](?P<f>--[A-Za-z][\w-]*)['"]""")
 
 
+# Go's flags: cobra's (pflag) `cmd.Flags().StringVarP(&v, "name", "n", "default", "usage")`, the standard library's
+# `flag.String("name", "default", "usage")`; `Var` takes the variable first, `P` a shorthand after the name.
+_GO_FLAG = re.compile(r"(?:Flags\s*\(\s*\)|\bflag)\s*\.\s*(?P<t>[A-Z][A-Za-z0-9]*?)(?P<var>Var)?(?P<p>P)?\s*\(")
+_GO_STRING = re.compile(r'^"(?P<v>[^"\\\n]*)"$|^`(?P<r>[^`]*)`$')
+
+
+def _go_flags(text: str) -> list[tuple[int, int, str, str | None, str | None]]:
+    """(start, end, name, shorthand, literal default) of each flag a Go file declares."""
+    out = []
+    for m in _GO_FLAG.finditer(text):
+        args = call_args(text, m.end() - 1)
+        parts = [a.strip() for _, a in split_args(args)][1 if m.group("var") else 0:]
+        strings = [(g.group("v") if g.group("v") is not None else g.group("r")) if (g := _GO_STRING.match(a)) else None
+                   for a in parts]
+        at = 2 if m.group("p") else 1
+        if not strings or not strings[0]:
+            continue
+        out.append((m.start(), m.end() + len(args), strings[0], strings[1] if at == 2 and len(strings) > 1 else None,
+                    strings[at] if len(strings) > at else None))
+    return out
+
+
 def read_contract(rel: str, text: str) -> Contract:
     """What one source file reads and hard-codes."""
     lang = language(rel)
@@ -248,14 +268,22 @@ def read_contract(rel: str, text: str) -> Contract:
     reads = env_reads(text, {".rs": "rust", ".go": "go"}.get(PurePosixPath(rel).suffix, lang))
     names = [r.name for r in reads]
     defaults = [(r.name, _mask(r.default)) for r in reads if r.default]
-    flags, required, flag_env, flag_defaults, aliases = _flags(text, lang, names)
+    go = rel.endswith(".go")
+    flags, required, flag_env, flag_defaults, aliases = _flags(text, "go" if go else lang, names)
+    go_flags = _go_flags(text) if go else []
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
+    if rel.endswith(".go"):
+        from .golang import with_request_fields
+
+        calls = with_request_fields(rel, text, calls)
     urls = []
     docstrings = py_docstrings(text) if lang == "python" else []
     for m in _URL.finditer(text):
         url = m.group("u")
         if "{" in url and lang == "python" and text[max(0, m.start() - 2):m.start()].lower().endswith(("f", "fr", "rf")):
             url = _f_string_of_literals(text, url, m.start()) or url
+        if any(a <= m.start() < b for a, b, *_ in go_flags):
+            continue  # a flag's default: the command line overrides it
         if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(url) or _in_comment(text, m.start())
                 or "{" in url or any(a <= m.start() < b for a, b in docstrings)
                 or _in_other_string(text, m.start(), m.group("q"))):
@@ -608,6 +636,9 @@ def _flags(text: str, lang: str, env_names: list[str]
             add_js(names, default, bool(re.search(r"\b(?:demandOption|required)\s*:\s*true", body)))
         if "process.argv" in text or "Deno.args" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
+    elif lang == "go":
+        for _, _, name, letter, literal in _go_flags(text):
+            add([_dashed(name), *([f"-{letter}"] if letter else [])], default=literal)
     return flags, required, flag_env, defaults, aliases
 
 
@@ -785,6 +816,10 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             from .rust import modules
 
             nxt = modules(path, text)
+        elif rel.endswith(".go"):
+            from .golang import imported_files
+
+            nxt = imported_files(root, path, text)
         else:
             nxt = []
         queue.extend((p.resolve(), depth + 1) for p in nxt if root in p.resolve().parents or p.resolve() == root)
@@ -1113,6 +1148,15 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
             return unknown(binary)
         built = contract_of_files(root, [binary], extra=base)
         return replace(built, serves=built.serves or serving.rust_binary(words, workdir, root))
+    if name == "go" and words[1:2] == ["run"]:
+        from .golang import package_files
+
+        target = next((w for w in words[2:] if not w.startswith("-")), ".")
+        built_files = package_files(workdir / target)
+        if not built_files:
+            return unknown(f"go run: no Go package at {target} in {workdir}", missing=target)
+        built = contract_of_files(root, built_files, extra=base)
+        return replace(built, serves=built.serves or serving.go_package(workdir / target, root))
     if name in ("docker", "docker-compose", "podman", "kubectl"):
         return unknown(f"the command runs in a container ({name}); its code is not read")
     local = workdir / head

@@ -125,7 +125,9 @@ def is_smoke(rel: str, text: str) -> bool:
 def is_config(rel: str) -> bool:
     name = PurePosixPath(rel.lower()).name
     return (name.startswith(".env") or name.endswith(CONFIG_SUFFIXES) or name in ("dockerfile", "procfile")
-            or name.startswith("docker-compose") or name.startswith("compose."))
+            or name.startswith("docker-compose") or name.startswith("compose.")
+            # VS Code's run configurations: the environment each `env` block starts the application with
+            or rel.lower().endswith(".vscode/launch.json"))
 
 
 def is_code(rel: str) -> bool:

@@ -1,13 +1,17 @@
-"""Go applications: the `package main` commands `go run` runs, and langchaingo's embedders with the model each is
-made with (a literal, or the config field a struct literal or an assignment in the same file gives one)."""
+"""Go applications: the `package main` commands `go run` runs (and the cobra subcommands of one), langchaingo's
+embedders with the model each is made with (a literal, or the config field a struct literal or an assignment in the
+same file gives one), and the model and URL an Ollama HTTP call sends (the fields of the request its function builds,
+read from the environment or given a literal where the file fills them)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
 
 from .embedding_calls import EmbeddingCall
 from .entrypoints import _BACKFILLISH, _SECONDARY, Entrypoint
+from .lexing import lex
 from .literals import call_args, line_of
 
 _PACKAGE_MAIN = re.compile(rb"(?m)^package\s+main\s*$")
@@ -20,17 +24,34 @@ _LANGCHAINGO = re.compile(r'"github\.com/tmc/langchaingo/(?:llms|embeddings)/')
 _EMBEDS = re.compile(r"\bCreateEmbedding\b|\bembeddings\s*\.\s*NewEmbedder\b|\bEmbedder\b")
 _OPTION = r"\b{pkg}\s*\.\s*{option}\s*\(\s*(?P<arg>[^()]*?)\s*\)"
 _LITERAL = re.compile(r'^"(?P<s>[^"\n]*)"$|^`(?P<r>[^`]*)`$')
+# cobra's `&cobra.Command{Use: "ingest [dir]", ...}`: the subcommand's name is the first word of Use
+_COBRA_USE = re.compile(r'\bcobra\s*\.\s*Command\s*\{[^{}]*?\bUse\s*:\s*"(?P<name>[\w:-]+)')
+_FUNC = re.compile(r"(?m)^func\b")
+_MODULE = re.compile(r"(?m)^module\s+(?P<path>\S+)")
+# an import spec, alone (`import "x"`) or in a group (`import (\n\talias "x"\n)`)
+_IMPORT_BLOCK = re.compile(r"(?m)^import\s*(?:\((?P<group>[^)]*)\)|(?:[\w.]+\s+)?\"(?P<one>[^\"]+)\")")
+_GETENV = re.compile(r'^os\s*\.\s*(?:Getenv|LookupEnv)\s*\(\s*"(?P<name>\w+)"\s*\)$')
+_SELECTOR = re.compile(r"^(?:[A-Za-z_]\w*\s*\.\s*)*(?P<f>[A-Za-z_]\w*)$")
 
 
 def entrypoint(rel: str, data: bytes) -> Entrypoint | None:
     """A `package main` file with `func main()` whose folder or name says it backfills or ingests (as a Python
-    script's must): its folder's command, `go run ./folder`. Any other (a server, a chat loop on stdin) is none."""
-    if not rel.endswith(".go") or rel.endswith("_test.go") or not (_PACKAGE_MAIN.search(data) and _FUNC_MAIN.search(data)):
+    script's must): its folder's command, `go run ./folder`; or a file of a `package main` making a cobra subcommand
+    so named (`Use: "ingest"`, in any file of the package): `go run ./folder ingest`. Any other (a server, a chat loop
+    on stdin) is none."""
+    if not rel.endswith(".go") or rel.endswith("_test.go") or not _PACKAGE_MAIN.search(data):
         return None
     folder = str(PurePosixPath(rel).parent)
-    if not _BACKFILLISH.search(rel) and not _SECONDARY.search(rel):
+    run = "go run ." if folder == "." else f"go run ./{folder}"
+    code = lex(data.decode("utf-8", "replace"), "go")[0]
+    named = [m.group("name") for m in _COBRA_USE.finditer(code)]
+    sub = next((n for n in named if _BACKFILLISH.search(n)), None) or next(
+        (n for n in named if _SECONDARY.search(n)), None)
+    if sub is not None:
+        return Entrypoint(rel, "go-main", f"{folder} {sub}", f"{run} {sub}")
+    if not _FUNC_MAIN.search(data) or not _BACKFILLISH.search(rel) and not _SECONDARY.search(rel):
         return None
-    return Entrypoint(rel, "go-main", folder, "go run ." if folder == "." else f"go run ./{folder}")
+    return Entrypoint(rel, "go-main", folder, run)
 
 
 def embedding_calls(rel: str, text: str) -> list[EmbeddingCall]:
@@ -65,3 +86,72 @@ def _option(text: str, args: str, pkg: str, option: str) -> str | None:
     given = set(re.findall(rf'(?:^|[{{,\s]){name}\s*:\s*"([^"\n]*)"|\.{name}\s*=\s*"([^"\n]*)"', text, re.M))
     values = {a or b for a, b in given}
     return values.pop() if len(values) == 1 else None
+
+
+def with_request_fields(rel: str, text: str, calls: list[EmbeddingCall]) -> list[EmbeddingCall]:
+    """The file's Ollama HTTP calls with the model their request sends (`Model: EXPR` in the struct literal their
+    function builds before the call) and the URL they post to (`EXPR + "/api/..."`), where the call named neither."""
+    if not rel.endswith(".go"):
+        return calls
+    code = lex(text, "go")[0]  # a commented-out `// Model: "old"` is no field
+    starts = [0] + [m.start() for m in _FUNC.finditer(code)]
+    lines = code.split("\n")
+    out = []
+    for call in calls:
+        if call.kind != "ollama-http":
+            out.append(call)
+            continue
+        at = sum(len(x) + 1 for x in lines[:call.line - 1])
+        body = code[max(s for s in starts if s <= at):at]
+        if call.model is None and call.model_env is None:
+            fields = list(re.finditer(r"\bModel\s*:\s*(?P<e>[^,}\n]+)", body))
+            if fields:
+                model, env = _go_value(code, fields[-1].group("e").strip())
+                call = replace(call, model=model, model_env=env)
+        line = lines[call.line - 1] if call.line - 1 < len(lines) else ""
+        base = re.search(r'(?P<e>os\s*\.\s*Getenv\s*\(\s*"\w+"\s*\)|[A-Za-z_][\w.]*)\s*\+\s*"/(?:api|v1)/', line)
+        if call.url is None and call.url_env is None and base:
+            url, env = _go_value(code, base.group("e").strip())
+            call = replace(call, url=url, url_env=env)
+        out.append(call)
+    return out
+
+
+def _go_value(code: str, expr: str, depth: int = 0) -> tuple[str | None, str | None]:
+    """(literal, env variable) an expression gives: a string literal, `os.Getenv("X")`, or a field, variable or
+    constant the file gives one of these (a struct literal's `Field: ...`, `x.Field = ...`, `const Name = ...`),
+    where every such value agrees."""
+    if (lit := _LITERAL.match(expr)) is not None:
+        return (lit.group("s") if lit.group("s") is not None else lit.group("r")), None
+    if (env := _GETENV.match(expr)) is not None:
+        return None, env.group("name")
+    field = _SELECTOR.match(expr)
+    if depth > 3 or field is None:
+        return None, None
+    name = re.escape(field.group("f"))
+    given = re.finditer(rf"(?:^|[{{,\s]){name}\s*:\s*(?P<a>[^,}}\n]+)|\.{name}\s*=\s*(?P<b>[^\n;]+)"
+                        rf"|\b(?:const|var)\s+{name}\s*(?:\w+\s*)?=\s*(?P<c>[^\n;]+)|\b{name}\s*:=\s*(?P<d>[^\n;]+)", code)
+    values = {_go_value(code, v.strip(), depth + 1) for m in given for v in m.groups() if v and v.strip() != expr}
+    values.discard((None, None))
+    return values.pop() if len(values) == 1 else (None, None)
+
+
+def package_files(target: Path) -> list[Path]:
+    """The files `go run TARGET` builds: a .go file itself, else the folder's .go files but its tests."""
+    if target.is_file():
+        return [target]
+    return sorted(p for p in target.glob("*.go") if not p.name.endswith("_test.go")) if target.is_dir() else []
+
+
+def imported_files(root: Path, path: Path, text: str) -> list[Path]:
+    """The files of the packages of its own module a Go file imports (`module/sub/pkg` is the folder sub/pkg beside
+    the nearest go.mod above it); the standard library's and other modules' are not in the repository."""
+    mod = next((p for p in path.parents if (p / "go.mod").is_file() and (root == p or root in p.parents)), None)
+    found = _MODULE.search((mod / "go.mod").read_text(errors="replace")) if mod else None
+    if mod is None or found is None:
+        return []
+    module, code = found.group("path"), lex(text, "go")[0]
+    specs = [s for m in _IMPORT_BLOCK.finditer(code)
+             for s in ([m.group("one")] if m.group("one") else re.findall(r'"([^"]+)"', m.group("group") or ""))]
+    return [f for s in specs if s.startswith(module + "/")
+            for f in package_files(mod / s.removeprefix(module + "/"))]

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..checks.outcome import FAIL, UNPROVEN, Outcome, unproven, verdict
-from ..locate.config import database_api, database_part, kind_of
+from ..locate.config import database_api, database_part, kind_of, model_names
 from ..locate.contract import DATABASE_FLAG, Contract, command_contract, is_model_flag
 from ..model_names import same_model
 from ..settings import Settings
@@ -352,8 +352,7 @@ def _model(settings: Settings, c: Contract, given: _Given, collection: str) -> O
     # the profile requires in_process_model whenever embeds_in_process is set
     wanted = cast(str, b.in_process_model) if b.embeds_in_process else settings.model
     placeholder = "model"
-    names = [n for n in c.reads_env if kind_of(n) == "model" and "EMBED" in n.upper() or n in ("MODEL", "MODEL_NAME",
-                                                                                               "OLLAMA_MODEL")]
+    names = list(model_names(c.reads_env))
     defaults = c.defaults()
     ours = [n for n in names if given.value(n) == wanted]
     long_name = dict(c.flag_aliases)  # `-m` given is `--model` given, where the script declares both

@@ -320,7 +320,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         lang = filesmod.language(rel)
         decls = schemascan.scan(rel, text, lang) if schemascan.has_declarations(text) else []
         file_calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
-        file_calls = rust.with_models(rel, text, file_calls)
+        file_calls = golang.with_request_fields(rel, text, rust.with_models(rel, text, file_calls))
         file_calls += golang.embedding_calls(rel, text) if rel.endswith(".go") else []
         file_calls += elixir.embedding_calls(rel, text)
         file_calls += laravel.embedding_calls(rel, text) if lang == "php" else []

@@ -1857,3 +1857,65 @@ def test_a_server_alone_is_left_out_of_the_draft_for_the_engine(cli, empty_db, t
     assert "command" not in (yaml.safe_load(text)["backfill"] or {}), text
     assert ("left out: it starts a server (uvicorn.run at app/embed_server.py:19) and never exits; run with --engine, "
             "the harness's own backfill") in text, text
+
+
+GO_EMBEDDER = '''package emb
+
+import (
+	"net/http"
+	"os"
+	"strings"
+)
+
+type Ollama struct{ BaseURL, Model string }
+
+func NewOllama() *Ollama {
+	return &Ollama{BaseURL: os.Getenv("OLLAMA_BASE_URL_EMB"), Model: os.Getenv("OLLAMA_MODEL_EMB")}
+}
+
+type request struct {
+	Model string `json:"model"`
+}
+
+func (o *Ollama) Embed() {
+	_ = request{Model: o.Model}
+	http.Post(o.BaseURL+"/api/embed", "application/json", strings.NewReader("{}"))
+}
+'''
+LAUNCH_JSON = '''{
+    // VS Code's run configuration
+    "version": "0.2.0",
+    "configurations": [
+        {
+            "name": "Launch Package",
+            "type": "go",
+            "env": {
+                "OLLAMA_MODEL":"llama3",
+                "OLLAMA_MODEL_EMB":"{model}"
+            }
+        }
+    ]
+}
+'''
+
+
+def test_the_model_the_repositorys_run_configuration_gives_the_embedders_env_is_drafted_where_the_provider_serves_it(
+        cli, empty_db, embed_server, tmp_path):
+    """Recallr: its Go embedder reads OLLAMA_MODEL_EMB, which no code defaults and .vscode/launch.json's env sets (the
+    chat client's OLLAMA_MODEL beside it). Served at the column's dimension, that model is the guess; else TODO."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    (repo / "internal" / "emb").mkdir(parents=True)
+    (repo / ".vscode").mkdir()
+    (repo / "go.mod").write_text("module example.com/app\n")
+    (repo / "internal" / "emb" / "embeddings.go").write_text(GO_EMBEDDER)
+    env = {"OLLAMA_HOST": embed_server.url}
+    for model, todo in (("hash-embed:384", []), ("hash-embed:768", ["provider.model"])):
+        (repo / ".vscode" / "launch.json").write_text(LAUNCH_JSON.replace("{model}", model))
+        out = tmp_path / f"{model}.yaml"
+        result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", out, "--json",
+                     env=env)
+        assert result.code == 0 and result.json["todo"] == todo, result.out + result.err
+        drafted = out.read_text()
+        assert f".vscode/launch.json:10 sets $OLLAMA_MODEL_EMB to {model}" in drafted, drafted
+    assert load_profile(tmp_path / "hash-embed:384.yaml", env={}).provider.model == "hash-embed:384"

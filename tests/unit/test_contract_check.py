@@ -322,6 +322,17 @@ def test_an_env_name_matched_against_cases_is_a_selector():
     assert command_contract("python -m app.engine.generate", FIXTURES / "py-llamaindex-pg").selectors == ("MODEL_PROVIDER",)
 
 
+def test_a_model_name_ending_in_emb_is_the_embedders_and_the_bare_ollama_model_beside_it_the_chat_models():
+    """Recallr's Go clients: the embedder reads OLLAMA_MODEL_EMB (and OLLAMA_BASE_URL_EMB), the chat client
+    OLLAMA_MODEL; the command must be given the model as OLLAMA_MODEL_EMB, never as the chat model's name."""
+    from harness.locate.contract import read_contract
+
+    text = ('package x\n\nimport "os"\n\nvar a = os.Getenv("OLLAMA_MODEL_EMB")\nvar b = os.Getenv("OLLAMA_MODEL")\n'
+            'var c = os.Getenv("OLLAMA_BASE_URL_EMB")\n')
+    assert read_contract("x.go", text).backfill_env() == {"OLLAMA_MODEL_EMB": "{model}",
+                                                          "OLLAMA_BASE_URL_EMB": "{provider_url}"}
+
+
 def test_a_bare_model_name_is_the_embedding_model_when_nothing_more_specific_is_read():
     from harness.locate.contract import read_contract
 
@@ -767,3 +778,22 @@ def test_a_server_whose_contract_is_unknown_still_fails_for_never_exiting(tmp_pa
     result = check_contract(settings_for(str(tmp_path), "uvicorn app.main:app --port 8000"), "c", caller_env={})
     assert outcome(result, "contract").status == UNPROVEN
     assert outcome(result, "command runs to completion").status == FAIL and not result.ok
+
+
+def test_a_command_given_its_embedders_model_name_passes_though_its_chat_clients_bare_name_is_not_given(tmp_path):
+    """Recallr's `go run ./cmd/recallr ingest`: the embedder reads OLLAMA_MODEL_EMB, the chat client OLLAMA_MODEL.
+    Given the first, the command embeds with the profile's model (scope refused it, asking for OLLAMA_MODEL)."""
+    files = {"go.mod": "module example.com/app\n",
+             "cmd/recallr/main.go": 'package main\n\nimport (\n\t"os"\n\t"github.com/spf13/cobra"\n)\n\nfunc main() {\n'
+                                    '\t_ = os.Getenv("OLLAMA_MODEL")\n\t_ = os.Getenv("DATABASE_URL")\n'
+                                    '\troot := &cobra.Command{Use: "app"}\n\t_ = root.Execute()\n}\n',
+             "cmd/recallr/ingest.go": 'package main\n\nimport (\n\t"os"\n\t"github.com/spf13/cobra"\n)\n\n'
+                                      'var ingest = &cobra.Command{Use: "ingest"}\n'
+                                      'var m = os.Getenv("OLLAMA_MODEL_EMB")\n'}
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    settings = settings_for(str(tmp_path), "go run ./cmd/recallr ingest",
+                            env={"OLLAMA_MODEL_EMB": "{model}", "DATABASE_URL": "{database_url}"})
+    model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
+    assert model.status == PASS and "OLLAMA_MODEL_EMB" in model.found, model

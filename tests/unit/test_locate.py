@@ -878,3 +878,16 @@ def test_a_typescript_class_fields_model_read_through_this_is_the_embedders_mode
     [call] = scan("ai.service.ts", code, "js")
     assert (call.kind, call.model, call.model_env, call.url) == (
         "ollama-client", "nomic-embed-text-v2-moe", None, "http://127.0.0.1:11434"), call
+
+
+def test_a_vscode_launch_configurations_env_block_is_read_as_settings_with_their_values(tmp_path):
+    """`.vscode/launch.json` starts the application with its `env` (JSON, comments allowed): each name's value is
+    the repository's own setting, a DSN's password masked."""
+    (tmp_path / ".vscode").mkdir()
+    (tmp_path / ".vscode" / "launch.json").write_text(
+        '{\n    // run it\n    "configurations": [{\n        "env": {\n            "OLLAMA_MODEL_EMB":"bge-m3",\n'
+        '            "DATABASE_URL": "postgres://u:secret@localhost:5432/db"\n        }\n    }]\n}\n')
+    found = locate(tmp_path)
+    assert {(s.path, s.line, s.name, s.value) for s in found.settings if s.name != "url"} == {
+        (".vscode/launch.json", 5, "OLLAMA_MODEL_EMB", "bge-m3"),
+        (".vscode/launch.json", 6, "DATABASE_URL", "postgres://u:***@localhost:5432/db")}

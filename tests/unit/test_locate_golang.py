@@ -104,3 +104,137 @@ def test_a_package_main_not_named_like_a_backfill_is_no_entrypoint(tmp_path):
     """An interactive chat loop on stdin (`cmd/cmd.go`): run as a backfill it reads EOF and exits 0, embedding nothing."""
     found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "cmd/cmd.go": MAIN}))
     assert found.entrypoints == ()
+
+
+HTTP_CLIENT = '''package emb
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+)
+
+type Ollama struct {
+	BaseURL string
+	Model   string
+}
+
+func NewOllama() *Ollama {
+	return &Ollama{
+		BaseURL: os.Getenv("OLLAMA_BASE_URL_EMB"),
+		Model:   os.Getenv("OLLAMA_MODEL_EMB"),
+	}
+}
+
+type request struct {
+	Model string   `json:"model"`
+	Input []string `json:"input"`
+}
+
+func (o *Ollama) Embed(text []string) error {
+	body, _ := json.Marshal(request{
+		Model: o.Model,
+		Input: text,
+	})
+	resp, err := http.Post(o.BaseURL+"/api/embed", "application/json", bytes.NewBuffer(body))
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+'''
+
+
+def test_an_ollama_http_call_names_the_env_its_clients_model_and_url_fields_are_read_from(tmp_path):
+    """The request sends `Model: o.Model` to `o.BaseURL + "/api/embed"`; the constructor in the same file fills both
+    fields from the environment: those are the names the embedder reads (the chat client's OLLAMA_MODEL is not)."""
+    found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "internal/emb/embeddings.go": HTTP_CLIENT,
+                                  "internal/llm/llm.go": 'package llm\n\nimport "os"\n\nvar model = os.Getenv("OLLAMA_MODEL")\n'}))
+    assert [(c.path, c.kind, c.model, c.model_env, c.url, c.url_env) for c in found.embedding_calls] == [
+        ("internal/emb/embeddings.go", "ollama-http", None, "OLLAMA_MODEL_EMB", None, "OLLAMA_BASE_URL_EMB")]
+
+
+def test_an_ollama_http_call_whose_request_names_a_literal_or_a_constant_sends_that_model(tmp_path):
+    text = HTTP_CLIENT.replace("Model: o.Model,", "Model: embedModel,") + '\nconst embedModel = "bge-m3"\n'
+    found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "internal/emb/embeddings.go": text}))
+    assert [(c.model, c.model_env) for c in found.embedding_calls] == [("bge-m3", None)]
+
+
+COBRA_MAIN = '''package main
+
+import "github.com/spf13/cobra"
+
+func main() {
+	root := &cobra.Command{Use: "recallr", Short: "RAG tools"}
+	root.AddCommand(cmdChat())
+	root.AddCommand(cmdIngest())
+	_ = root.Execute()
+}
+'''
+COBRA_INGEST = '''package main
+
+import "github.com/spf13/cobra"
+
+func cmdIngest() *cobra.Command {
+	return &cobra.Command{
+		Use:   "ingest",
+		Short: "Ingest all .txt files from a directory",
+		RunE:  func(cmd *cobra.Command, args []string) error { return nil },
+	}
+}
+'''
+COBRA_CHAT = COBRA_INGEST.replace("cmdIngest", "cmdChat").replace('"ingest"', '"chat [question]"').replace(
+    "Ingest all .txt files from a directory", "Chat with your notes")
+
+
+def test_a_cobra_subcommand_named_like_an_ingest_is_an_entrypoint_of_its_package_main(tmp_path):
+    """`cmd/recallr` is named like nothing; its `ingest` subcommand (in another file of the package) is the command a
+    user runs: `go run ./cmd/recallr ingest`. The chat subcommand is none."""
+    found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "cmd/recallr/main.go": COBRA_MAIN,
+                                  "cmd/recallr/ingest.go": COBRA_INGEST, "cmd/recallr/chat.go": COBRA_CHAT}))
+    assert [(e.path, e.kind, e.command) for e in found.entrypoints] == [
+        ("cmd/recallr/ingest.go", "go-main", "go run ./cmd/recallr ingest")]
+
+
+def test_a_cobra_subcommand_of_a_package_that_is_not_main_is_no_entrypoint(tmp_path):
+    found = locate(app(tmp_path, {"go.mod": "module example.com/app\n",
+                                  "internal/cli/ingest.go": COBRA_INGEST.replace("package main", "package cli")}))
+    assert found.entrypoints == ()
+
+
+def test_a_go_commands_contract_reads_its_package_and_the_module_packages_it_imports(tmp_path):
+    """`go run ./cmd/recallr ingest` builds every file of cmd/recallr and the packages of the module they import
+    (`example.com/app/internal/emb` is internal/emb): their environment reads are the command's; a standard or
+    third-party import is no file here."""
+    ingest = COBRA_INGEST.replace('import "github.com/spf13/cobra"',
+                                  'import (\n\t"example.com/app/internal/emb"\n\t"github.com/spf13/cobra"\n)') + \
+        "\nvar _ = emb.NewOllama\n"
+    found = locate(app(tmp_path, {"go.mod": "module example.com/app\n\ngo 1.22\n", "cmd/recallr/main.go": COBRA_MAIN,
+                                  "cmd/recallr/ingest.go": ingest, "internal/emb/embeddings.go": HTTP_CLIENT,
+                                  "internal/llm/llm.go": 'package llm\n\nimport "os"\n\nvar m = os.Getenv("OLLAMA_MODEL")\n'}))
+    [entry] = found.entrypoints
+    assert entry.contract is not None and entry.contract.known, entry.contract
+    assert {"OLLAMA_MODEL_EMB", "OLLAMA_BASE_URL_EMB"} <= set(entry.contract.reads_env)
+    assert "OLLAMA_MODEL" not in entry.contract.reads_env  # internal/llm is not imported by this command
+    assert set(entry.contract.files) == {"cmd/recallr/ingest.go", "cmd/recallr/main.go", "internal/emb/embeddings.go"}
+    assert [c.split(":")[0] for c in entry.contract.embedding_calls] == ["internal/emb/embeddings.go"]
+
+
+def test_a_go_commands_flags_are_read_and_a_url_that_is_a_flags_default_is_no_hard_coded_address():
+    """cobra's `root.PersistentFlags().StringVar(&api, "api", "http://localhost:11434", ...)` and the standard
+    library's `flag.String(...)`: flags the command takes, each default overridable; the draft said to serve
+    http://localhost:11434 "or change the code"."""
+    from harness.locate.contract import read_contract
+
+    text = ('package main\n\nimport (\n\t"flag"\n\t"github.com/spf13/cobra"\n)\n\nvar api string\n\nfunc main() {\n'
+            '\troot := &cobra.Command{Use: "app"}\n'
+            '\troot.PersistentFlags().StringVar(&api, "api", "http://localhost:11434", "Base URL for HTTP API")\n'
+            '\troot.Flags().StringVarP(&api, "dir", "d", "doc", "Directory")\n'
+            '\tmodel := flag.String("model", "bge-m3", "the model")\n\t_ = model\n'
+            '\thttp.Get("http://localhost:9200/health")\n}\n')
+    contract = read_contract("cmd/app/main.go", text)
+    assert contract.flags == ("--api", "--dir", "--model")
+    assert contract.flag_defaults == (("--api", "http://localhost:11434"), ("--dir", "doc"), ("--model", "bge-m3"))
+    assert contract.flag_aliases == (("-d", "--dir"),)
+    assert contract.hardcoded_urls == ("http://localhost:9200/health",)
