@@ -566,18 +566,26 @@ def _laravel(rel: str, code: str) -> list[DistanceUse]:
 # `.where(...)`, `.orderBy(...)`) on the alias `createQueryBuilder('c')` gives to a repository of an entity
 # (`@InjectRepository(Chunk) private repo`, `repo: Repository<Chunk>`, `getRepository(Chunk)`) or names with the entity
 # (`manager.createQueryBuilder(Chunk, 'c')`): ``with_model_tables`` names the entity's table.
-_TYPEORM_BUILDER = re.compile(r"""(?<![\w$.])(?P<recv>[\w$.]*?(?:getRepository\(\s*(?P<repo>[A-Z]\w*)\s*\))?)\s*\.\s*"""
-                              r"""createQueryBuilder\(\s*(?:(?P<cls>[A-Z]\w*)\s*,\s*)?(['"`])(?P<alias>\w+)\4""")
+_TYPEORM_BUILDER = re.compile(r"""\.\s*createQueryBuilder\(\s*(?:(?P<cls>[A-Z]\w*)\s*,\s*)?(['"`])(?P<alias>\w+)\2""")
+# The builder's receiver, read backwards from its `.createQueryBuilder(` within the few characters before it: a pattern
+# that looked for it forwards from every word of the file took minutes on a minified bundle (quadratic in a long
+# run of word characters).
+_TYPEORM_RECEIVER = re.compile(r"""(?<![\w$.])(?P<recv>[\w$.]*(?:getRepository\(\s*(?P<repo>[A-Z]\w*)\s*\))?)\s*\Z""")
+_RECEIVER_SPAN = 200
 _TYPEORM_FRAGMENT = re.compile(r"""\.\s*(?:(?:add|and|or)(?:Select|Where|OrderBy)|select|where|orderBy|having|andHaving)"""
                                r"""\(\s*(['"`])(?P<sql>(?:(?!\1)[^\\]|\\.)*)\1""")
 
 
 def _typeorm(rel: str, code: str) -> list[DistanceUse]:
     """The distance operators of a TypeORM query builder's fragments, tied to the builder's entity by its alias."""
-    out = []
+    out: list[DistanceUse] = []
+    if "createQueryBuilder" not in code:
+        return out
     for b in _TYPEORM_BUILDER.finditer(code):
         end = code.find(";", b.end())
-        entity = b.group("cls") or b.group("repo") or _typeorm_repository_entity(code, b.group("recv").rsplit(".", 1)[-1])
+        before = _TYPEORM_RECEIVER.search(code, max(0, b.start() - _RECEIVER_SPAN), b.start())
+        recv, repo = (before.group("recv"), before.group("repo")) if before else ("", None)
+        entity = b.group("cls") or repo or _typeorm_repository_entity(code, recv.rsplit(".", 1)[-1])
         for f in _TYPEORM_FRAGMENT.finditer(code, b.end(), end if end >= 0 else len(code)):
             for op in _LARAVEL_RAW_OPERATOR.finditer(f.group("sql")):
                 alias, _, column = op.group("c").rpartition(".")
