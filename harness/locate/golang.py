@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from .embedding_calls import EmbeddingCall
 from .entrypoints import _BACKFILLISH, _SECONDARY, Entrypoint
-from .lexing import lex
+from .lexing import enclosing_body, lex
 from .literals import call_args, line_of
 
 _PACKAGE_MAIN = re.compile(rb"(?m)^package\s+main\s*$")
@@ -101,8 +101,7 @@ def with_request_fields(rel: str, text: str, calls: list[EmbeddingCall]) -> list
         if call.kind != "ollama-http":
             out.append(call)
             continue
-        at = sum(len(x) + 1 for x in lines[:call.line - 1])
-        body = code[max(s for s in starts if s <= at):at]
+        _, body = enclosing_body(code, starts, call.line)
         if call.model is None and call.model_env is None:
             fields = list(re.finditer(r"\bModel\s*:\s*(?P<e>[^,}\n]+)", body))
             if fields:

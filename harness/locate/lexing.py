@@ -127,3 +127,10 @@ def _template_end(text: str, i: int) -> int:
             i = _template_end(text, i + 1)
         i += 1
     return len(text)
+
+
+def enclosing_body(code: str, starts: list[int], line: int) -> tuple[int, str]:
+    """Where 1-based ``line`` of ``code`` starts, and the code from the last function start (``starts``) at or before
+    it up to there: what a call's function has built before the call (its request's fields)."""
+    at = sum(len(x) + 1 for x in code.split("\n")[:line - 1])
+    return at, code[max((s for s in starts if s <= at), default=0):at]

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from .embedding_calls import EmbeddingCall
 from .entrypoints import _BACKFILLISH, _SECONDARY, Entrypoint
-from .lexing import lex
+from .lexing import enclosing_body, lex
 from .literals import ENV_RUST as _ENV
 
 _FN = re.compile(r"(?m)^[ \t]*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s+\w+")
@@ -82,14 +82,12 @@ def with_models(rel: str, text: str, calls: list[EmbeddingCall]) -> list[Embeddi
         return calls
     code = lex(text, "rust")[0]  # a commented-out `// model: "old"` is no field
     starts = [0] + [m.start() for m in _FN.finditer(code)]
-    lines = code.split("\n")
     out = []
     for call in calls:
         if call.kind != "ollama-http" or call.model or call.model_env:
             out.append(call)
             continue
-        at = sum(len(x) + 1 for x in lines[:call.line - 1])
-        body = code[max(s for s in starts if s <= at):at]
+        at, body = enclosing_body(code, starts, call.line)
         fields = list(_MODEL_FIELD.finditer(body))
         model = _resolve(code, fields[-1].group("e").strip(), at) if fields else (None, None)
         out.append(replace(call, model=model[0], model_env=model[1]))
