@@ -139,6 +139,32 @@ def emptied(counts: Mapping[str, Any]) -> str | None:
     return None
 
 
+def inserted_again(before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
+    """A run that grew the collection mostly with copies of texts it already held (``text_copies`` before and after):
+    a command that ingests again, inserting chunks beside the ones it was to embed, whose closing count then needs
+    nothing; None where the counts say otherwise or lack the measure."""
+    grew = _int(after.get("chunks")) - _int(before.get("chunks"))
+    copies = _int(after.get("text_copies")) - _int(before.get("text_copies"))
+    if grew <= 0 or copies <= 0 or 2 * copies < grew or not isinstance(before.get("text_copies"), int):
+        return None
+    return (f"the run added {grew} chunks to {after.get('collection')} ({before.get('chunks')} -> {after.get('chunks')}), "
+            f"{copies} of them a copy of a text it already held: the command inserted texts again instead of embedding "
+            "the chunks in place (an ingest, not a backfill); delete the copies, and name a command that updates the "
+            "vectors as backfill.command")
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def text_copies(conn: Conn, target: Target, collection: str) -> int:
+    """The collection's chunks whose embedded text another of its chunks also has (all but one of each such text)."""
+    return int(one(conn.execute(sql.SQL(
+        "SELECT (count(*) - count(DISTINCT sha256(convert_to({text}, 'UTF8'))))::bigint AS n FROM {chunks} AS c "
+        "WHERE {where} AND NOT {empty}").format(text=target.text, chunks=target.chunk_table, where=target.chunk_filter(),
+                                                 empty=target.no_text), {"collection": collection}).fetchone())["n"])
+
+
 def still_needed(after: CollectionState, profile: Profile | None = None) -> str | None:
     """The one completion rule of a run meant to cover a collection: None when the closing count, measured in the
     database after the run, says no row still needs a vector; else how many do (with ``profile``, the model column

@@ -3,6 +3,7 @@ which hosts and models it hard-codes. ``command_contract`` follows a command lin
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import shlex
@@ -95,6 +96,10 @@ class Contract:
     # why running it only adds rows (an importer creating one for each file it reads) and updates none: it re-embeds no
     # row there is, whatever it embeds
     adds_only: str = ""
+    # (table, "path:line") of each INSERT INTO the files' SQL makes without ON CONFLICT, and the tables it updates,
+    # merges into, deletes from or truncates: a command that inserts a table's rows and changes none (``adds_again``)
+    inserts: tuple[tuple[str, str], ...] = ()
+    changes: tuple[str, ...] = ()
     # why it answers a question (it searches by distance and asks a language model): what it embeds is the question,
     # never a stored row, whatever its name says
     answers: str = ""
@@ -188,7 +193,19 @@ class Contract:
                         flag_aliases=u(self.flag_aliases, other.flag_aliases),
                         database_clients=u(self.database_clients, other.database_clients),
                         drops=self.drops or other.drops, adds_only=_of_each_embedder(self, other, "adds_only"),
+                        inserts=u(self.inserts, other.inserts), changes=u(self.changes, other.changes),
                         answers=_of_each_embedder(self, other, "answers"), serves=self.serves or other.serves)
+
+    def adds_again(self, table: str) -> str:
+        """Why the command only adds ``table``'s rows (Recallr's `ingest`: a note and its chunks inserted for each file
+        read, whatever is stored; pydantic-ai's `build`: the sections not stored yet): ``adds_only``'s reason for that
+        table, from its SQL ("" where an upsert, UPDATE, MERGE, DELETE or TRUNCATE of it changes the rows there are)."""
+        name = table.lower()
+        where = next((w for t, w in self.inserts if t == name), None)
+        if where is None or name in self.changes:
+            return ""
+        return (f"it only adds rows (INSERT INTO {table} at {where}, no upsert, UPDATE or DELETE of it) and updates "
+                "none: it re-embeds no row there is, and adds a second row for each text it inserts again")
 
     def text(self, most: int | None = None) -> str:
         """The contract in one line; with ``most``, at most that many env names, those ours to set first (a command
@@ -272,6 +289,7 @@ def read_contract(rel: str, text: str) -> Contract:
     flags, required, flag_env, flag_defaults, aliases = _flags(text, "go" if go else lang, names)
     go_flags = _go_flags(text) if go else []
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
+    lexed = lex(text, lang)
     if rel.endswith(".go"):
         from .golang import with_request_fields
 
@@ -314,7 +332,7 @@ def read_contract(rel: str, text: str) -> Contract:
                                              if calls and not _in_comment(text, m.start())),
                     task_prefixes=task_prefixes_in(rel, text, bool(calls)),
                     composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else (),
-                    keeps=_keeps(rel, text, lang),
+                    keeps=_keeps(rel, text, *lexed), inserts=_inserts(rel, text, *lexed), changes=_changes(*lexed),
                     database_clients=tuple(dict.fromkeys(m.group(0) for m in _DATABASE_CLIENT.finditer(
                         without_comments(text, lang)))))
 
@@ -444,10 +462,41 @@ _KEEPS = re.compile(rf"\b(?:{_POSTGRES_CLIENTS}|pg|postgres\w*|sqlite3|mysql2?|p
                     r"|post|request|urlopen|axios|requests|httpx|aiohttp|got|ky)[!?]?(?:\s*\(|\s+[:\w]))")
 
 
-def _keeps(rel: str, text: str, lang: str) -> tuple[str, ...]:
+# SQL inside a file's strings that adds a table's rows, and that changes or removes them; a statement runs to its ';'
+# or the string's end, and an ON CONFLICT in it makes the insert an upsert.
+_INSERT_SQL = re.compile(r"(?i)\bINSERT\s+INTO\s+(?P<t>(?:\"?\w+\"?\.)?\"?\w+\"?)")
+_CHANGE_SQL = re.compile(r"(?i)\b(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|UPDATE|MERGE\s+INTO)\s+(?:ONLY\s+)?"
+                         r"(?P<t>(?:\"?\w+\"?\.)?\"?\w+\"?)")
+_ON_CONFLICT = re.compile(r"(?i)\bON\s+CONFLICT\b")
+
+
+def _table_name(written: str) -> str:
+    """A table as SQL names it (``"public"."note_chunks"``), bare and lowercase: what a profile's table is compared with."""
+    return written.rsplit(".", 1)[-1].strip('"').lower()
+
+
+def _inserts(rel: str, text: str, code: str, strings: list[tuple[int, int]]) -> tuple[tuple[str, str], ...]:
+    """(table, "path:line") of each INSERT INTO in the file's strings without an ON CONFLICT in its statement."""
+    found = []
+    for m in _INSERT_SQL.finditer(code):
+        if not in_strings(m.start(), strings):
+            continue
+        end = strings[bisect.bisect_right(strings, (m.start(), float("inf"))) - 1][1]
+        statement = code[m.end():end].split(";", 1)[0]
+        if not _ON_CONFLICT.search(statement):
+            found.append((_table_name(m.group("t")), f"{rel}:{line_of(text, m.start())}"))
+    return tuple(dict.fromkeys(found))
+
+
+def _changes(code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:
+    """The tables the file's strings UPDATE, MERGE INTO, DELETE FROM or TRUNCATE."""
+    return tuple(dict.fromkeys(_table_name(m.group("t")) for m in _CHANGE_SQL.finditer(code)
+                               if in_strings(m.start(), strings)))
+
+
+def _keeps(rel: str, text: str, code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:
     """"path:line" of the first places the file keeps something (``_KEEPS_SQL`` anywhere but comments, ``_KEEPS`` in
-    code only)."""
-    code, strings = lex(text, lang)
+    code only); ``code`` and ``strings``: the file as ``lex`` reads it."""
     found = sorted([m.start() for m in _KEEPS_SQL.finditer(code)]
                    + [m.start() for m in _KEEPS.finditer(code) if not in_strings(m.start(), strings)])
     lines: list[int] = []

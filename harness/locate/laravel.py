@@ -132,7 +132,7 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
                                        if d and not re.search(r"PASS|SECRET|KEY|TOKEN", n)),
                     hardcoded_models=tuple(dict.fromkeys(c.model for c in calls if c.model and not c.model_env)),
                     embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
-                    keeps=tuple(k for path, t in texts.items() for k in _keeps(path, t, "php")),
+                    keeps=tuple(k for path, t in texts.items() for k in _keeps(path, t, *lex(t, "php"))),
                     selectors=(selector.group("name"),) if selector else (), adds_only=_adds_only(texts),
                     answers=_answers(texts))
 

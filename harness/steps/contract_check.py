@@ -133,6 +133,8 @@ def _check_contract(settings: Settings, collection: str, into: str | None = None
         outcomes.append(language_model)
     if never:
         outcomes.append(never)
+    if into is None and (adds := _adds_only(settings, contract, collection)):
+        outcomes.append(adds)
     assumptions.append(f"the backfill command's contract, read from {', '.join(contract.files[:4]) or 'its command'}: "
                        f"{contract.text(most=24)}")
     for o in outcomes:
@@ -179,6 +181,17 @@ def _runs_to_completion(c: Contract, collection: str) -> Outcome | None:
     return _fail("command runs to completion", collection,
                  "a command that exits once its backfill is done (the application's batch command), or --engine",
                  f"{c.serves}: run would wait for it until backfill.timeout_s")
+
+
+def _adds_only(settings: Settings, c: Contract, collection: str) -> Outcome | None:
+    """Failed where the command only adds rows (``Contract.adds_only``, or it inserts the chunk table's rows again:
+    ``Contract.adds_again``): run would add every text beside the chunks there are, and re-embed none of them."""
+    why = c.adds_only or c.adds_again(settings.profile.chunks.table)
+    if not why:
+        return None
+    return _fail("command backfills in place", collection,
+                 "a command that re-embeds the stored rows (the application's re-embed or backfill command), or --engine",
+                 why)
 
 
 def _required_flags(c: Contract, collection: str) -> Outcome:

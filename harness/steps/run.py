@@ -22,7 +22,7 @@ from ..errors import ConfigError, HarnessError
 from ..evidence import RunEvidence, write_evidence
 from ..files import atomic_open
 from ..settings import Settings
-from ..state import dims_to_measure, unmeasured, unmeasured_why
+from ..state import dims_to_measure, text_copies, unmeasured, unmeasured_why
 from ..target import Target
 from .common import BackfillCommand, backfill_env, shown_env
 from .verify import JUNIT_FILE, OFFENDERS_FILE, VERIFY_FILE
@@ -82,6 +82,9 @@ def _counts(settings: Settings, collection: str) -> dict:
             dims, unmeasured = dims_to_measure(conn, target, settings.model_dimensions)
             unproven = [unmeasured] if unmeasured else []
             state = rls.visible_state(conn, target, collection, settings.model, tenants, dims=dims).as_dict()
+            # A command that inserts the corpus again needs nothing afterwards either: its copies show it (``inserted_again``).
+            state.update(rls.across(conn, settings.profile, tenants,
+                                    lambda: {"text_copies": text_copies(conn, target, collection)}))
             part = rls.completeness(conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:
                 unproven.append(part.note)  # the counts are only the listed tenants' rows

@@ -1828,7 +1828,7 @@ EMBED_SERVER = ("import os\n\nimport psycopg\nimport uvicorn\nfrom fastapi impor
                 "app = FastAPI()\n\n\n@app.post('/embed')\ndef embed(text: str):\n"
                 "    vector = Client().embed(model='all-minilm', input=text)['embeddings'][0]\n"
                 "    with psycopg.connect(os.environ['DATABASE_URL']) as conn:\n"
-                "        conn.execute('INSERT INTO messages (content, embedding) VALUES (%s, %s)', (text, str(vector)))\n\n\n"
+                "        conn.execute('UPDATE messages SET embedding = %s WHERE content = %s', (str(vector), text))\n\n\n"
                 "if __name__ == '__main__':\n    uvicorn.run(app, port=8000)\n")
 
 

@@ -3542,17 +3542,25 @@ def test_pydantic_ai_rag_doc_sections_each_vector_of_a_labelled_composition(cli,
     assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["embeddings"]["vector"], raw["provider"]["model"],
             raw["provider"]["dimensions"], raw["distance"]) == (
         "doc_sections", "id", "embedding", "text-embedding-3-small", 1536, "l2"), drafted
-    assert raw["backfill"]["command"] == "python pydantic_ai_examples/rag.py build"
+    # The build step inserts only the sections it has not stored (`SELECT 1 ... WHERE url = $1`, then INSERT): no row
+    # there is would be re-embedded, so the draft leaves it for the engine (until this session: drafted as the command).
+    assert "command" not in (raw["backfill"] or {}), drafted
+    assert ('# command: "python pydantic_ai_examples/rag.py build"  # locate\'s best entrypoint (python-script '
+            "pydantic_ai_examples/rag.py), left out: it only adds rows (INSERT INTO doc_sections at "
+            "pydantic_ai_examples/rag.py:159, no upsert, UPDATE or DELETE of it) and updates none") in drafted, drafted
     # The draft reads what the build step joins, and says the part no column holds.
     said = next(line for line in drafted.splitlines() if line.startswith("  # the application embeds"))
     assert "'path: {path}', 'title: {title}', 'content'" in said and "rag.py:183" in said, said
     assert "path is no column of doc_sections" in said, said
-    target = ("--profile", profile, "--collection", "doc_sections")
-    # The build step connects to the database its code names: scope refuses it, saying so.
-    scoped = cli("scope", *target, "--json", env=env)
+    # Named by hand, scope refuses it: it connects to the database its code names, and it re-embeds no row there is.
+    named = tmp_path / "named.yaml"
+    named.write_text(drafted.replace("\nbackfill:\n", f"\nbackfill:\n  command: python pydantic_ai_examples/rag.py build\n"
+                                                    f"  workdir: {json.dumps(str(app))}\n"))
+    scoped = cli("scope", "--profile", named, "--collection", "doc_sections", "--json", env=env)
     checks = {c["check"]: c for c in scoped.json["checks"]}
     assert scoped.code == 1 and checks["command receives the database"]["status"] == "failed", scoped.out
     assert "hard-codes postgresql://postgres:***@localhost:54320" in checks["command receives the database"]["found"]
+    assert checks["command backfills in place"]["status"] == "failed", scoped.out
     # With the engine and the draft's text (content alone), verify fails every app vector: the text is not the app's.
     profile.write_text(re.sub(r"\n  command: [^\n]*\n  workdir: [^\n]*\n  env:[^\n]*\n(    [^\n]*\n)*", "\n", drafted))
     from harness import CheckOptions, open_session, resolve

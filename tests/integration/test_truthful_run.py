@@ -551,3 +551,61 @@ def test_run_of_the_apps_command_is_refused_as_a_model_switch_where_only_the_mod
     assert result.code == 2, result.out + result.err
     assert "replacing them is a model switch" in result.err and not (tmp_path / "run").exists()
     assert not (tmp_path / "ran").exists()
+
+
+REINGEST = """
+import os, psycopg
+c = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+c.execute(\"\"\"
+WITH docs AS (
+    INSERT INTO documents (collection, tenant_id, title, url, body)
+    SELECT collection, tenant_id, title, url || '#again', body FROM documents WHERE collection = 'tenant_globex'
+    RETURNING id, url),
+chunks AS (
+    INSERT INTO document_chunks (document_id, collection, tenant_id, chunk_index, content, title, url)
+    SELECT d.id, c.collection, c.tenant_id, c.chunk_index, c.content, c.title, c.url
+    FROM document_chunks c JOIN documents o ON o.id = c.document_id JOIN docs d ON d.url = o.url || '#again'
+    RETURNING id, document_id, chunk_index)
+INSERT INTO document_embeddings (chunk_id, collection, tenant_id, embedding, model_name, input_hash)
+SELECT n.id, e.collection, e.tenant_id, e.embedding, e.model_name, e.input_hash
+FROM chunks n JOIN docs d ON d.id = n.document_id JOIN documents o ON o.url || '#again' = d.url
+JOIN document_chunks c ON c.document_id = o.id AND c.chunk_index = n.chunk_index
+JOIN document_embeddings e ON e.chunk_id = c.id
+\"\"\")
+print("Done. Embedded 29/29 rows. 0 failures.")
+"""
+
+
+def test_a_command_that_inserts_the_collections_texts_again_is_not_ok(cli, embedded_db, demo_profile, target_env,
+                                                                      tmp_path):
+    """An ingest command drafted as the backfill (Recallr's `ingest`) inserted every document and chunk again with
+    their vectors: no row was needed after it, and the run was ok over a collection holding every text twice."""
+    import sys
+
+    script = tmp_path / "ingest.py"
+    script.write_text(REINGEST)
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      f"{sys.executable} {script}")
+    assert result.code == 1, result.out + result.err
+    assert result.json["counts_after"]["chunks"] == 2 * CHUNKS and result.json["remaining"] == 0, result.json
+    assert result.json["problems"] == [
+        f"the run added {CHUNKS} chunks to tenant_globex ({CHUNKS} -> {2 * CHUNKS}), {CHUNKS} of them a copy of a text "
+        "it already held: the command inserted texts again instead of embedding the chunks in place (an ingest, not a "
+        "backfill); delete the copies, and name a command that updates the vectors as backfill.command"], result.json
+    assert not from_run_dir(tmp_path / "run", COLLECTION).passed
+
+
+def test_a_command_that_adds_new_texts_beside_the_collection_is_ok(cli, embedded_db, demo_profile, target_env,
+                                                                   tmp_path):
+    """A corpus import adds chunks with texts of their own: the collection grew, no text was inserted twice."""
+    import sys
+
+    script = tmp_path / "ingest.py"
+    script.write_text(REINGEST.replace("c.content, c.title", "c.content || ' (new edition)', c.title")
+                      .replace("e.embedding, e.model_name, e.input_hash",
+                               "e.embedding, e.model_name, encode(sha256(convert_to(c.content || ' (new edition)', "
+                               "'UTF8')), 'hex')"))
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      f"{sys.executable} {script}")
+    assert result.json["counts_after"]["chunks"] == 2 * CHUNKS, result.json
+    assert not any("copy of a text" in p for p in result.json["problems"]), result.json

@@ -797,3 +797,38 @@ def test_a_command_given_its_embedders_model_name_passes_though_its_chat_clients
                             env={"OLLAMA_MODEL_EMB": "{model}", "DATABASE_URL": "{database_url}"})
     model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
     assert model.status == PASS and "OLLAMA_MODEL_EMB" in model.found, model
+
+
+INGEST_GO = ('package main\n\nimport (\n\t"os"\n\t"github.com/jackc/pgx/v5"\n)\n\nfunc main() {\n'
+             '\turl := os.Getenv("DATABASE_URL")\n\t_ = os.Getenv("OLLAMA_HOST")\n\tconn, _ := pgx.Connect(ctx, url)\n'
+             '\tvec := embed(chunk)\n'
+             '\tconn.Exec(ctx, `INSERT INTO document_chunks (collection, content)\n\t\tVALUES ($1, $2)%s`, c, chunk)\n}\n'
+             '\nfunc embed(t string) []float32 {\n\treq, _ := http.NewRequest("POST", host+"/api/embed", body)\n'
+             '\treturn nil\n}\n')
+
+
+def _ingest(tmp_path, statement_tail: str = "", more: str = ""):
+    (tmp_path / "go.mod").write_text("module example.com/app\n")
+    (tmp_path / "main.go").write_text(INGEST_GO % statement_tail + more)
+    return settings_for(str(tmp_path), "go run .", env={"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}"})
+
+
+def test_a_command_that_inserts_the_chunks_again_fails_scope_as_no_backfill_in_place(tmp_path):
+    """Recallr's `ingest`: it inserts each file's note and chunks, whatever is stored; run by `run`, every text was
+    there twice afterwards (and nothing said so before it ran)."""
+    check = outcome(check_contract(_ingest(tmp_path), "c", caller_env={}), "command backfills in place")
+    assert check.status == FAIL, check
+    assert check.found.startswith("it only adds rows (INSERT INTO document_chunks at main.go:13, no upsert, UPDATE or "
+                                  "DELETE of it) and updates none: it re-embeds no row there is, and adds a second row "
+                                  "for each text it inserts again"), check.found
+
+
+@pytest.mark.parametrize("tail, more", [
+    (" ON CONFLICT (collection, content) DO UPDATE SET content = excluded.content", ""),
+    ("", '\nconst wipe = "DELETE FROM document_chunks WHERE collection = $1"\n'),
+    ("", '\nconst wipe = `TRUNCATE public."document_chunks"`\n'),
+    ("", '\nconst fill = "UPDATE document_chunks SET embedding = $1 WHERE id = $2"\n'),
+])
+def test_an_insert_beside_an_upsert_update_or_delete_of_its_table_is_a_backfill(tmp_path, tail, more):
+    result = check_contract(_ingest(tmp_path, tail, more), "c", caller_env={})
+    assert "command backfills in place" not in [o.check for o in result.outcomes], result.outcomes
