@@ -111,8 +111,8 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
             if counts.get(k) is None]
     if not whys and counts.get("untimed"):
         whys.append(f"{counts['untimed']} with a timestamp NULL, one with a time zone and the other without, or the "
-                    "same time as their chunk on a whole second where no chunk's time is finer (an edit in that second or "
-                    "day cannot be ordered after the vector), and no hash column")
+                    "same time as their chunk where no chunk's time shows a microsecond (an edit in that tick, a day to "
+                    "10 us, cannot be ordered after the vector), and no hash column")
     return ", ".join(whys)
 
 
