@@ -293,11 +293,11 @@ class Target:
         application writes in milliseconds (JavaScript's ``Date``) never show one. Requires ``chunks.updated_at``."""
         ch = self.profile.chunks
         c = self.c(cast(str, ch.updated_at))
-        # ``::timestamp``: a date has no microseconds to extract; a zone's offset moves no fraction of a second. One
-        # microsecond time in a thousand is a whole millisecond: a collection of one time (one transaction's now())
-        # reads as coarse that often, unproven, never as fine when it is not.
+        # A zone's offset moves no fraction of a second. One microsecond time in a thousand is a whole millisecond: a
+        # collection of one time (one transaction's now()) reads as coarse that often, unproven, never as fine when it
+        # is not. The catalog's subquery is uncorrelated: read once per statement.
         return sql.SQL(
-            "(mod(extract(microseconds FROM {c}::timestamp)::bigint, 1000) <> 0 AND coalesce((SELECT a.atttypmod NOT "
+            "(date_trunc('milliseconds', {c}) <> {c} AND coalesce((SELECT a.atttypmod NOT "
             "BETWEEN 0 AND 5 FROM pg_attribute a WHERE a.attrelid = to_regclass({rel}) AND a.attname = {col} AND NOT "
             "a.attisdropped), true))"
         ).format(c=c, rel=sql.Literal(_qualified(ch.schema, ch.table)), col=sql.Literal(ch.updated_at))
