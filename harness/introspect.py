@@ -179,6 +179,15 @@ def other_vector_columns(conn: Conn, profile: Profile) -> list[str]:
     return [r["attname"] if isinstance(r, dict) else r[0] for r in rows]
 
 
+def proof_shared_with(conn: Conn, profile: Profile) -> list[str]:
+    """The vector columns beside the profile's whose writes set its input hash (or vector time) too
+    (``other_vector_columns``), so that it proves neither vector current; [] where it names neither proof."""
+    em, ch = profile.embeddings, profile.chunks
+    if not (em.input_hash or (em.written_at and ch.updated_at)):
+        return []
+    return other_vector_columns(conn, profile)
+
+
 def has_pgcrypto(conn: Conn) -> bool:
     """pgcrypto's ``digest(bytea, text)`` resolves on this session's search path (SHA-1 needs it)."""
     row = conn.execute("SELECT to_regprocedure(%s) IS NOT NULL AS ok", (hashing.PGCRYPTO_DIGEST,)).fetchone()

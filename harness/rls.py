@@ -219,7 +219,7 @@ def visible_state(conn: Conn, target: Target, collection: str, model: str, tenan
     counts: dict[str, Any] = {n: total(n) for n in ("chunks", "embedded", "missing", "stale", "other_model", "needed",
                                                    "other_dims", "no_text", "untimed", "zero", "degenerate",
                                                    "duplicates", "misfiled", "unnamed")}
-    return CollectionState(collection=collection, **counts)
+    return CollectionState(collection=collection, **counts, beside=states[0].beside)
 
 
 def visible_count(conn: Conn, target: Target, collection: str, tenants: list[str | None]) -> int:

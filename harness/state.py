@@ -15,7 +15,7 @@ from psycopg import sql
 
 from .db import Conn, one
 from .errors import CheckFailed, ConfigError, HarnessError
-from .introspect import leads_an_index, require_names, unique_alone
+from .introspect import leads_an_index, proof_shared_with, require_names, unique_alone
 from .profile import Profile, json_field
 from .model_names import same_model
 from .target import Target
@@ -52,6 +52,9 @@ class CollectionState:
     misfiled: int = 0
     # vectors of chunks with a text whose row names no model (``embeddings.model`` NULL): counted in ``other_model``
     unnamed: int = 0
+    # the vector columns of the same rows whose writes set the input hash (or vector time) too
+    # (``introspect.proof_shared_with``): it proves no vector current, so those counted current are unmeasured
+    beside: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -93,9 +96,9 @@ def declared_dimensions(conn: Conn, target: Target) -> int | None:
 
 def unmeasured(counts: dict[str, Any]) -> int | None:
     """Stored vectors whose currency nothing measures (no input hash nor timestamps, or no model name: stale or
-    other_model unknown; or timestamps alone, not comparable on a row: ``untimed``): counted embedded, never current;
-    None when every one is measured."""
-    if counts.get("stale") is not None and counts.get("other_model") is not None:
+    other_model unknown; a hash or time another vector column's writes set too: ``beside``; or timestamps alone, not
+    comparable on a row: ``untimed``): counted embedded, never current; None when every one is measured."""
+    if counts.get("stale") is not None and counts.get("other_model") is not None and not counts.get("beside"):
         return int(counts.get("untimed") or 0) or None
     return int(counts.get("chunks") or 0) - int(counts.get("needed") or 0) - int(counts.get("no_text") or 0)
 
@@ -109,10 +112,14 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
     """Which measure is missing, as plan and run say it."""
     whys = [w for w, k in (("no hash column", "stale"), ("no model column", "other_model"))
             if counts.get(k) is None]
+    if counts.get("beside"):
+        # the one hash of two vectors: the other's write sets it to its new text (``introspect.proof_shared_with``)
+        whys.append(f"the input hash or vector time is beside another vector column of the same rows "
+                    f"({', '.join(counts['beside'])}), which a write of that vector sets too")
     if not whys and counts.get("untimed"):
         whys.append(f"{counts['untimed']} with a timestamp NULL, one with a time zone and the other without, or the "
-                    "same time as their chunk on a whole second where no chunk's time is finer (an edit in that second or "
-                    "day cannot be ordered after the vector), and no hash column")
+                    "same time as their chunk where no chunk's time shows a microsecond (an edit in that tick, a day to "
+                    "10 us, cannot be ordered after the vector), and no hash column")
     return ", ".join(whys)
 
 
@@ -205,7 +212,7 @@ def collection_state(conn: Conn, target: Target, collection: str, model: str, di
         row = one(conn.execute(target.state_counts(dims=dims is not None, per_chunk=per_chunk),
                                {"collection": collection, "model": model, "dims": dims}).fetchone())
         conn.execute("SELECT set_config('work_mem', %s, true)", (was,))
-    return CollectionState(collection=collection, **row)
+    return CollectionState(collection=collection, **row, beside=tuple(proof_shared_with(conn, target.profile)))
 
 
 COUNT_WORK_MEM = "32MB"  # the count's hash table at 200,000 rows is about 29 MB (up to 3x this with parallel workers)

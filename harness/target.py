@@ -276,21 +276,31 @@ class Target:
         return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {c} > {w} END").format(c=changed, w=written)
 
     def tied_in_a_tick(self) -> sql.Composable:
-        """True where the chunk's time equals its vector's on a whole second. Where no chunk of the collection has a
-        finer time (``finer_than_a_second``: a ``date``, a ``timestamp(0)``, times an application writes in whole
-        seconds), an edit made in the tick of the vector's time leaves the two equal, so such a tie proves nothing
-        (``untimed``); where others do, it is chance (one microsecond time in a million) and as ordered as they are.
+        """True where the chunk's time equals its vector's. Where no chunk of the collection shows a microsecond
+        (``shows_a_microsecond``: a ``date``, a ``timestamp(0)`` to ``timestamp(5)``, times an application writes in
+        whole seconds or milliseconds), an edit made in the tick of the vector's time leaves the two equal, so such a
+        tie proves nothing (``untimed``); where others do, the column keeps the finest tick Postgres has, a tie is the
+        chunk's own time carried into its vector (``writer.stamp``) and ordered, even one that falls on a whole second.
         Requires both time columns (``changed_after_vector``)."""
         ch, em = self.profile.chunks, self.profile.embeddings
         c, w = self.c(cast(str, ch.updated_at)), self.e(cast(str, em.written_at))
-        return sql.SQL("(pg_typeof({c}) = pg_typeof({w}) AND {c} = {w} AND date_trunc('second', {c}) = {c})").format(
-            c=c, w=w)
+        return sql.SQL("(pg_typeof({c}) = pg_typeof({w}) AND {c} = {w})").format(c=c, w=w)
 
-    def finer_than_a_second(self) -> sql.Composable:
-        """True where the chunk's time has a part below a second: the column and the application keep a finer tick
-        than a second, so a tie on a whole second is chance (``tied_in_a_tick``). Requires ``chunks.updated_at``."""
-        c = self.c(cast(str, self.profile.chunks.updated_at))
-        return sql.SQL("(date_trunc('second', {c}) <> {c})").format(c=c)
+    def shows_a_microsecond(self) -> sql.Composable:
+        """True where the chunk's time has a part below a millisecond in a column declared to keep microseconds (the
+        catalog's typmod: no ``timestamp(0)`` to ``timestamp(5)``, whose 10 us..1 s ticks can show such a part too):
+        the column and the application keep the microsecond tick, so a tie is ordered (``tied_in_a_tick``). Times an
+        application writes in milliseconds (JavaScript's ``Date``) never show one. Requires ``chunks.updated_at``."""
+        ch = self.profile.chunks
+        c = self.c(cast(str, ch.updated_at))
+        # A zone's offset moves no fraction of a second. One microsecond time in a thousand is a whole millisecond: a
+        # collection of one time (one transaction's now()) reads as coarse that often, unproven, never as fine when it
+        # is not. The catalog's subquery is uncorrelated: read once per statement.
+        return sql.SQL(
+            "(date_trunc('milliseconds', {c}) <> {c} AND coalesce((SELECT a.atttypmod NOT "
+            "BETWEEN 0 AND 5 FROM pg_attribute a WHERE a.attrelid = to_regclass({rel}) AND a.attname = {col} AND NOT "
+            "a.attisdropped), true))"
+        ).format(c=c, rel=sql.Literal(_qualified(ch.schema, ch.table)), col=sql.Literal(ch.updated_at))
 
     def other_tenant(self) -> sql.Composed | None:
         """True where the embedding row is filed under another tenant (``embeddings.tenant``) than its chunk's
@@ -493,11 +503,11 @@ class Target:
         timed_only = changed is not None and not em.input_hash
         untimed = (sql.SQL("CASE WHEN {has} THEN ({c}) IS NULL END").format(has=has, c=changed)
                    if timed_only else sql.SQL("false"))
-        # ``k``: a vector whose time ties with its chunk's on a whole second; ``q``: a chunk whose time shows a finer
-        # tick. The ties are untimed only where no chunk of the collection shows one (``tied_in_a_tick``).
+        # ``k``: a vector whose time ties with its chunk's; ``q``: a chunk whose time shows a microsecond. The ties are
+        # untimed only where no chunk of the collection shows one (``tied_in_a_tick``).
         tied = (sql.SQL("CASE WHEN {has} THEN {k} END").format(has=has, k=self.tied_in_a_tick())
                 if timed_only else sql.SQL("false"))
-        finer = self.finer_than_a_second() if timed_only else sql.SQL("false")
+        finer = self.shows_a_microsecond() if timed_only else sql.SQL("false")
         model = self.model if em.model else sql.Literal(em.model_value) if em.model_value else None
         other = (sql.SQL("CASE WHEN {has} THEN {o} END").format(has=has, o=other_model(model))
                  if model is not None else sql.SQL("false"))

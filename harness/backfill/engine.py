@@ -35,7 +35,7 @@ from ..errors import CheckFailed, ConfigError, HarnessError, ProviderError, Prov
 from ..output import fields_dict
 from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
-from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, model_switch, still_needed, stored_dimensions, stored_models, stored_name
+from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, model_switch, still_needed, stored_dimensions, stored_models, stored_name, unmeasured, unmeasured_why
 from ..target import Target, _qualified
 from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, refile, reuse
 from .batchsize import AdaptiveSize, Sizing
@@ -438,6 +438,11 @@ def run_backfill(
             summary.notes.append(f"run {options.run_id} had every range done before this process took one (the last at "
                                  f"{at}): nothing was embedded again by it; --all with a new run id (or none) re-embeds "
                                  "every row")
+        if whole and summary.after is not None and (unknown := unmeasured(summary.after.as_dict())):
+            # "Done." over vectors no count can call current (no hash, untimed, a hash another vector's write sets)
+            summary.notes.append(f"{unknown} stored vectors whether current unknown "
+                                 f"({unmeasured_why(summary.after.as_dict())}): no count here can see a stale or "
+                                 "other-model vector; verify's recompute measures them")
         if whole:  # tenant by tenant, or the one view a fixed database.session sets (None where nothing hides rows)
             part = rls.completeness(read_conn, target, collection, tenants)
             if part is not None and part.status == UNPROVEN:

@@ -287,7 +287,7 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
         details.append((timed, "chunk updated after its vector was written"))
         counts.append(f"{st.stale_time} by timestamp")
     bad = st.stale + st.stale_time
-    # Ties on a whole second prove nothing where no chunk's time shows a finer tick (``Target.tied_in_a_tick``).
+    # Ties prove nothing where no chunk's time shows a microsecond (``Target.tied_in_a_tick``).
     tied = st.tied if not st.fine else 0
     if not bad and (st.untimed or tied) and not em.input_hash:
         ch = session.profile.chunks
@@ -295,9 +295,9 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
             (st.untimed, f"have no timestamp to compare ({em.table}.{em.written_at} or {ch.table}.{ch.updated_at} "
                                 "is NULL, or one with a time zone and the other without, which the session's TimeZone "
                                 "would decide)"),
-            (tied, f"have the same time as their chunk on a whole second ({em.table}.{em.written_at} = "
-                   f"{ch.table}.{ch.updated_at}, and no chunk's time finer than a second: a date, a timestamp(0), or times "
-                   "written in whole seconds), which an edit in that same second or day leaves as it is")) if n]
+            (tied, f"have the same time as their chunk ({em.table}.{em.written_at} = {ch.table}.{ch.updated_at}) where "
+                   "no chunk's time shows a microsecond (a date, a timestamp(0) to timestamp(5), or times written in "
+                   "whole seconds or milliseconds), which an edit in that same tick leaves as it is")) if n]
         return session.partial("fresh", collection, covered_by_recompute(
             session, "fresh", collection,
             f"{'; '.join(whys)}, so whether their chunk changed after them is unknown (an input hash, "

@@ -509,14 +509,22 @@ def _judged(session: CheckSession, collection: str, batches: Iterator[list[dict]
     if unanswered:
         found += (f"; {len(unanswered)} more rows got no usable vector from {session.model} (NaN, infinite or all "
                   f"zeros): not compared (first keys: {', '.join(unanswered[:5])})")
-    if not offenders and not exact and reproducing and close:
-        # Rows the provider reproduces beside rows it does not: it made some of these vectors and not the others,
-        # and whether those were made from other input or by another build of the model the sample cannot tell.
+    metrics.update(reproducing=reproducing, close=close)
+    if not offenders and not exact and close:
+        # The floor is the sample's own: where the median row does not reproduce it is 0.99, which a vector of the
+        # text a sentence ago stays above. Rows below EXACT are then other input or another build of the model, and
+        # the sample cannot tell which: every row of a sample made from the text three words ago passed.
+        cause = (f"{session.model} made some of these vectors and not the others (other input, or another build of "
+                 "the model); the median row does not reproduce, so which cannot be told" if reproducing else
+                 f"{session.model} as it embeds now made none of these vectors (another build of the model, or other "
+                 f"input: the median row reproduces to cosine {reproduced:.6f}), so which cannot be told")
         return unproven("recompute", collection,
                         f"{reproducing} of {len(sims)} rows reproduce to cosine {REPRODUCED} and {close} are "
-                        f"below {EXACT}: {session.model} made some of these vectors and not the others (other input, "
-                        "or another build of the model); the median row does not reproduce, so which cannot be told",
-                        expected=expected, found=found, metrics=metrics)
+                        f"below {EXACT}: {cause}; the sample proves only "
+                        f"{proof.sentence(off=f'below cosine {THRESHOLD}')}, not that the rest are of their current text: an edit that moves a vector less than cosine "
+                        f"{THRESHOLD} (a sentence more or less in a long text: 1e-3..1e-2) is not told from the "
+                        f"provider's drift (re-embed with the build that made them, or where these are edits: backfill "
+                        "--all)", expected=expected, found=found, metrics=metrics)
     if not offenders and not proof.within:
         from .sampling import sample_size
 

@@ -44,8 +44,8 @@ class Group:
     wrong_dims: int
     stale_time: int = 0  # chunk changed after its vector was written (where the profile names both timestamps)
     untimed: int = 0  # a timestamp NULL, or the two of different types: whether the chunk changed after cannot be told
-    tied: int = 0  # times equal on a whole second (``Target.tied_in_a_tick``): untimed where no chunk shows a finer tick
-    fine: int = 0  # chunks whose time has a part below a second (``Target.finer_than_a_second``)
+    tied: int = 0  # times equal (``Target.tied_in_a_tick``): untimed where no chunk shows a microsecond
+    fine: int = 0  # chunks whose time shows a microsecond (``Target.shows_a_microsecond``)
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
                     if timed is not None else no),
         "tied": (sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {k})").format(m=matched, cc=cc, k=t.tied_in_a_tick())
                  if timed is not None else no),
-        "fine": (sql.SQL("({hc} AND {cc} = ANY(%(collections)s) AND {q})").format(hc=has_c, cc=cc, q=t.finer_than_a_second())
+        "fine": (sql.SQL("({hc} AND {cc} = ANY(%(collections)s) AND {q})").format(hc=has_c, cc=cc, q=t.shows_a_microsecond())
                  if timed is not None else no),
         "drawable": sql.SQL("({ci} AND {p} AND {v})").format(ci=shape.chunks_in(), p=placed(shape), v=vector["has_vector"]),
         "has_vector": vector["has_vector"],

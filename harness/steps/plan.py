@@ -268,11 +268,14 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
     c = scope.counts
     # A vector is current only where staleness and model are both measured (unknown: None, never counted current);
     # where timestamps alone measure staleness, the untimed vectors are neither current nor to embed.
-    known = c.get("stale") is not None and c.get("other_model") is not None
+    # A hash (or time) another vector column's writes set too proves neither vector current (``state.unmeasured``).
+    known = c.get("stale") is not None and c.get("other_model") is not None and not c.get("beside")
     rows = {"chunks": c.get("chunks", 0), "to_embed": c.get("needed", 0), "missing": c.get("missing", 0),
             "stale": c.get("stale"), "other_model": c.get("other_model"),
             "current": c.get("chunks", 0) - c.get("needed", 0) - c.get("no_text", 0) - c.get("untimed", 0)
             if known else None, "untimed": c.get("untimed", 0)}
+    if c.get("beside"):
+        rows["beside"] = list(c["beside"])
     measured = (probe_command(settings, scope, run_dir, command, rows["to_embed"])
                 if settings.profile.backfill.probe_command and rows["to_embed"] else None)
     if isinstance(measured, Estimate):

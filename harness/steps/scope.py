@@ -13,7 +13,7 @@ from .. import db as dbmod
 from .. import rls
 from ..checks.no_collection import NoCollection, measure
 from ..checks.outcome import PASS, Outcome, Status, unproven, verdict
-from ..introspect import other_vector_columns, require_names
+from ..introspect import proof_shared_with, require_names
 from ..preflight import preflight
 from ..errors import ConfigError, HarnessError, ProviderError
 from ..provider import OllamaProvider
@@ -213,7 +213,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
     with dbmod.connect(settings.database_url, autocommit=True) as conn:
         require_names(conn, target.profile)  # a table or column the profile names but the database lacks: its key
         proofs = [c for c in (em.input_hash, em.written_at if ch.updated_at else None) if c]
-        if proofs and (beside := other_vector_columns(conn, target.profile)):
+        if beside := proof_shared_with(conn, target.profile):
             assumptions.append(f"{' and '.join(proofs)} is beside another vector column of the same rows "
                                f"({', '.join(beside)}): a write of that vector sets it too, so a vector of {em.vector} "
                                "counted current may embed an older text (verify's fresh is unproven; recompute samples)")

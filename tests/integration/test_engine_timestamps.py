@@ -316,10 +316,15 @@ def test_an_untimed_all_zero_vector_is_needed_not_unmeasured(empty_db, embed_ser
     assert (dry.before.zero, dry.before.needed, dry.before.untimed) == (1, 1, 1), dry.before
 
 
-# A time of a day's or a second's resolution (a `date`, a `timestamp(0)`, or whole seconds an application writes into
-# a finer column) cannot order an edit made in the same tick as the vector's time: it ties with it.
+# A time coarser than a microsecond (a `date`, a `timestamp(0)` to `timestamp(5)`, or whole seconds or milliseconds an
+# application writes into a finer column) cannot order an edit made in the same tick as the vector's time: it ties with
+# it. The fractions below are not whole seconds, so a rule of whole-second ties alone called these fresh.
 TICKS = {"date": ("date", "current_date"), "timestamp(0)": ("timestamptz(0)", "now()"),
-         "whole seconds": ("timestamptz", "date_trunc('second', now())")}
+         "whole seconds": ("timestamptz", "date_trunc('second', now())"),
+         "timestamp(1)": ("timestamptz(1)", "timestamptz '2026-11-27 10:00:00.3+00'"),
+         "timestamp(5)": ("timestamp(5)", "timestamp '2026-11-27 10:00:00.12345'"),
+         "milliseconds": ("timestamptz", "timestamptz '2026-11-27 10:00:00+00' + i * interval '1.25 s'"),
+         "timestamp(3), some on whole seconds": ("timestamp(3)", "timestamp '2026-11-27 10:00:00' + i * interval '1.25 s'")}
 
 
 @pytest.mark.parametrize("tick", list(TICKS))
@@ -343,7 +348,7 @@ def test_an_edit_in_the_same_tick_as_its_vectors_time_is_unproven_never_fresh(cl
     scoped = cli("scope", "--profile", profile, "--collection", "notes",
                  env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
     assert f"{ROWS} stored vectors whether current unknown ({ROWS} with" in scoped.out, scoped.out + scoped.err
-    assert "same time as their chunk on a whole second" in scoped.out
+    assert "same time as their chunk where no chunk's time shows a microsecond" in scoped.out
 
 
 def test_times_that_tie_below_a_second_are_ordered(empty_db, embed_server):
@@ -358,16 +363,17 @@ def test_times_that_tie_below_a_second_are_ordered(empty_db, embed_server):
     assert fresh.status == "passed", fresh.message()
 
 
-@pytest.mark.parametrize("column", ["timestamptz", "timestamp(3)"])
-def test_a_fine_time_that_happens_to_fall_on_a_whole_second_is_ordered_not_unproven(empty_db, embed_server, column):
-    """One chunk in a million has a microsecond time of a whole second (one in a thousand at a millisecond's, Prisma's
-    ``DateTime``): where the collection's other times show the column's finer tick, its tie is ordered like theirs,
-    or ``fresh`` would be unproven on nearly every large table."""
-    empty_db.execute(f"CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at {column})")
+def test_a_microsecond_time_that_happens_to_fall_on_a_coarser_boundary_is_ordered_not_unproven(empty_db, embed_server):
+    """One chunk in a million has a microsecond time of a whole second (one in a thousand of a millisecond): where the
+    collection's other times show the microsecond tick, its tie is ordered like theirs, or ``fresh`` would be unproven
+    on nearly every large table."""
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamptz)")
     empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
-                     f"model text, embedded_at {column})")
-    empty_db.execute("INSERT INTO notes SELECT i, 'note ' || i, timestamp '2026-11-27 10:00:00' + i * interval '1.25 s' "
-                     "FROM generate_series(1, %s) AS i", (ROWS,))
+                     "model text, embedded_at timestamptz)")
+    # 5 on a whole second, 5 on a millisecond, 10 with a microsecond digit
+    empty_db.execute("INSERT INTO notes SELECT i, 'note ' || i, timestamptz '2026-11-27 10:00:00+00' + i * interval "
+                     "'1.25 s' + CASE WHEN i %% 4 = 0 THEN interval '0' WHEN i %% 2 = 0 THEN interval '0.007 s' "
+                     "ELSE interval '0.000007 s' END FROM generate_series(1, %s) AS i", (ROWS,))
     assert empty_db.scalar("SELECT count(*) FROM notes WHERE date_trunc('second', changed_at) = changed_at") == 5
     run = _backfill(empty_db, embed_server.url)
     assert run.ok and (run.after.untimed, run.after.needed) == (0, 0), run.line()

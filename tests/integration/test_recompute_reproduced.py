@@ -70,3 +70,15 @@ def test_most_rows_made_from_other_input_beside_one_that_reproduces_is_unproven_
     outcome = _recompute(empty_db.dsn, embed_server.url)
     assert outcome.status == "unproven", outcome.message()
     assert "1 of 3 rows reproduce to cosine 0.999999 and 2 are below 0.9999" in outcome.note, outcome.note
+
+
+def test_every_row_made_from_other_input_is_unproven_not_passed(empty_db, embed_server):
+    """No row reproduces, so the sample's own median row set the floor at 0.99, which a text three words longer than
+    the one embedded stays above (about 0.996): every row of the sample damaged, and recompute passed."""
+    rows = {f"n{i}": _long(i) for i in range(1, 4)}
+    _stored(empty_db, embed_server.url, rows, older=set(rows))
+    outcome = _recompute(empty_db.dsn, embed_server.url)
+    assert outcome.status == "unproven", outcome.message()
+    assert "0 of 3 rows reproduce to cosine 0.999999 and 3 are below 0.9999" in outcome.note, outcome.note
+    assert "the sample proves only 0 of 3 rows below cosine 0.99 (every row checked" in outcome.note, outcome.note
+    assert "an edit that moves a vector less than cosine 0.99" in outcome.note, outcome.note

@@ -148,3 +148,17 @@ def test_a_secret_given_to_the_command_as_a_flag_is_in_no_plan_file(cli, demo_db
     assert "--collection tenant_acme --password ***" in result.json["command"], result.json["command"]
     for text in [result.out, result.err, *(p.read_text() for p in (tmp_path / "run").iterdir())]:
         assert not [s for s in secrets if s in text]
+
+
+def test_vectors_beside_another_vector_column_sharing_the_hash_are_never_called_current(cli, embedded_db, demo_profile,
+                                                                                       target_env, tmp_path):
+    """A second model's vector on the same rows (``embedding_v2``) and one input hash, which its writes set too: plan
+    called all 29 vectors current."""
+    embedded_db.execute("ALTER TABLE document_embeddings ADD COLUMN embedding_v2 vector(384)")
+    result = cli("plan", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", tmp_path / "run",
+                 "--engine", "--json", env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    assert result.code == 0, result.out + result.err
+    assert result.json["rows"]["current"] is None, result.json["rows"]
+    markdown = (tmp_path / "run" / "plan.md").read_text()
+    assert ("- already embedded, whether current unknown (the input hash or vector time beside another vector column "
+            "of the same rows (embedding_v2)): 29") in markdown, markdown

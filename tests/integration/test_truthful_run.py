@@ -5,6 +5,7 @@ import json
 import pytest
 
 from harness.checks.completed import from_run_dir
+from harness.state import unmeasured
 from harness.steps.run import DoneLine, parse_done
 
 COLLECTION = "tenant_globex"  # 29 chunks in the demo app
@@ -609,3 +610,41 @@ def test_a_command_that_adds_new_texts_beside_the_collection_is_ok(cli, embedded
                       f"{sys.executable} {script}")
     assert result.json["counts_after"]["chunks"] == 2 * CHUNKS, result.json
     assert not any("copy of a text" in p for p in result.json["problems"]), result.json
+
+
+def _second_model_wrote_the_hash(db) -> int:
+    """A second model's vector on the same rows (``embedding_v2``) and the one input hash: a chunk's text edited, the
+    other model's sync re-embeds ``embedding_v2`` and writes the new text's hash, so ``embedding`` of the old text
+    looks current to every hash count. Returns the chunk edited."""
+    db.execute("ALTER TABLE document_embeddings ADD COLUMN embedding_v2 vector(384)")
+    key = db.scalar("SELECT min(chunk_id) FROM document_embeddings WHERE collection = %s", (COLLECTION,))
+    db.execute("UPDATE document_chunks SET content = 'rewritten entirely by its author' WHERE id = %s", (key,))
+    db.execute("UPDATE document_embeddings SET input_hash = encode(sha256(convert_to('rewritten entirely by its author', "
+               "'UTF8')), 'hex') WHERE chunk_id = %s", (key,))
+    return key
+
+
+def test_a_run_of_the_apps_command_beside_another_vector_column_sharing_the_hash_counts_its_vectors_unmeasured(
+        cli, embedded_db, demo_profile, target_env, tmp_path):
+    """Every count read the vector of the old text current (0 stale, 0 still needed, none whose currency is unknown)
+    and run said so, over a hash the other model's write had set (verify's fresh said unproven; run did not)."""
+    _second_model_wrote_the_hash(embedded_db)
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command", "true")
+    after = result.json["counts_after"]
+    assert unmeasured(after) == CHUNKS and after.get("beside") == ["embedding_v2"], after
+    text = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "again", "--command", "true").out
+    assert (f"{CHUNKS} stored vectors whether current unknown (the input hash or vector time is beside another vector "
+            "column of the same rows (embedding_v2), which a write of that vector sets too)") in text, text
+
+
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["one process", "workers"])
+def test_an_engine_run_beside_another_vector_column_sharing_the_hash_counts_its_vectors_unmeasured(
+        cli, embedded_db, demo_profile, target_env, workers):
+    _second_model_wrote_the_hash(embedded_db)
+    result = cli("backfill", "--profile", demo_profile, "--collection", COLLECTION, *workers, "--json",
+                 env={**target_env, "DATABASE_URL": embedded_db.dsn})
+    after = result.json["after"]
+    assert unmeasured(after) == CHUNKS and after.get("beside") == ["embedding_v2"], result.out
+    if not workers:
+        assert any(f"{CHUNKS} stored vectors whether current unknown" in n and "(embedding_v2)" in n
+                   for n in result.json["notes"]), result.json["notes"]
