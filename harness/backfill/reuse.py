@@ -16,7 +16,7 @@ from ..checks.live import content_columns, differences
 from ..db import Conn, one
 from ..model_names import is_model
 from ..target import Target
-from .writer import stamp, stamped
+from .writer import stamp, stamped, vector_tick
 
 
 def require_into_shape(target: Target, into: str) -> None:
@@ -133,7 +133,7 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
     if em.collection:
         match.append(sql.SQL("e.{c}::text = r.a4::text").format(c=sql.Identifier(em.collection)))
     if (column := stamped(target)) is not None and column not in {c for c, _ in extra}:
-        extra = [*extra, (column, stamp(target, read_at))]
+        extra = [*extra, (column, stamp(target, read_at, tick=vector_tick(conn, target)))]
     values = sql.SQL(", ").join([sql.Identifier(f"a{i}") for i in range(len(cols))] + [e for _, e in extra])
     cols = cols + [c for c, _ in extra]
     written = 0

@@ -98,6 +98,22 @@ def carried_time(conn: Conn, target: Target) -> str | None:
     return str(row["type"]) if row is not None and row["same"] else None
 
 
+def vector_tick(conn: Conn, target: Target) -> str | None:
+    """The tick of the vector's time column (``stamped``) where it is coarser than a microsecond (``timestamp(0)`` to
+    ``timestamp(5)``), as an interval; None otherwise. A time written there is rounded to it, half the time up: ahead
+    of the read it stands for, so an edit later in that tick looked older than the vector (``stamp`` floors to it)."""
+    column, em = stamped(target), target.profile.embeddings
+    if column is None:
+        return None
+    row = conn.execute("SELECT atttypmod AS p FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = %s AND "
+                       "atttypid IN ('timestamp'::regtype, 'timestamptz'::regtype)",
+                       (_qualified(em.schema, em.table), column)).fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    digits = row["p"] if row is not None else -1
+    return None if not 0 <= digits <= 5 else "1 second" if digits == 0 else f"0.{'0' * (digits - 1)}1 second"
+
+
 def rewritten_on_update(conn: Conn, target: Target) -> bool:
     """An inline chunk table with a row trigger that fires before UPDATE: it may set ``chunks.updated_at`` to the
     engine's now() (``stamp``); any other target: False."""
@@ -112,7 +128,8 @@ def rewritten_on_update(conn: Conn, target: Target) -> bool:
     return bool(row and row["fires"])
 
 
-def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: bool = True) -> sql.Composable:
+def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: bool = True,
+          tick: str | None = None) -> sql.Composable:
     """The vector's time: the chunk's ``chunks.updated_at`` as its text was read (``s.at``, staged where ``carried``
     names the type both columns share), else when the text was read (``read_at``, the selection's now(); unknown: the
     write's now()).
@@ -125,8 +142,11 @@ def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: b
     stale by ``Target.changed_after_vector`` and the next run embeds it again. An inline row is the chunk's own: where
     the engine's UPDATE fires a trigger (``triggered``: ``rewritten_on_update``), which may set ``updated_at`` to now()
     (the write's), a row its UPDATE finds unchanged since the read (the row as the UPDATE sees it, after waiting for
-    any concurrent write) is stamped with the write's now(), one edited since keeps the time read."""
+    any concurrent write) is stamped with the write's now(), one edited since keeps the time read. ``tick``
+    (``vector_tick``): the read's time floored to the column's tick, never rounded up past an edit after it."""
     read = sql.SQL("{}::timestamptz").format(sql.Literal(read_at)) if read_at is not None else sql.SQL("now()")
+    if tick is not None:
+        read = sql.SQL("date_bin({}::interval, {}, '2000-01-01 00:00:00+00'::timestamptz)").format(sql.Literal(tick), read)
     changed = target.profile.chunks.updated_at
     if carried is not None:
         read = sql.SQL("coalesce(s.at, {}::{})").format(read, sql.SQL(carried))
@@ -321,6 +341,7 @@ class BatchWriter:
         # The chunk's time as read, staged as column "at" where it is the vector's (``carried_time``).
         self._carried = carried_time(conn, target)
         self._triggered = rewritten_on_update(conn, target)
+        self._tick = vector_tick(conn, target)
         self._staged = self._columns + ([("at", cast(str, stamped(target)))] if self._carried is not None else [])
 
     def tables(self) -> list[str]:
@@ -552,7 +573,7 @@ class BatchWriter:
         column, filed, em = stamped(self.target), self.target.filed_under(), self.target.profile.embeddings
         kept = [(col, expr) for col, expr in profile_defaults(self.target, self.model, self.dims, collection)
                 if filed is None or col != em.collection]
-        return kept + ([(column, stamp(self.target, read_at, self._carried, self._triggered))] if column is not None
+        return kept + ([(column, stamp(self.target, read_at, self._carried, self._triggered, self._tick))] if column is not None
                        else []) + ([(cast(str, em.collection), filed)] if filed is not None else [])
 
     def _apply_sql(self, collection: str = "", source: sql.Composable | None = None,

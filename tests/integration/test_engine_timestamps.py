@@ -279,6 +279,36 @@ def test_a_vector_time_column_coarser_than_the_chunks_leaves_every_row_fresh(emp
     assert summary.ok and summary.embedded == ROWS and summary.after.needed == 0
 
 
+class EditAfterTheRead(OllamaProvider):
+    """A real provider; the application edits note 1 (its time: the edit's) while the engine embeds what it read."""
+
+    def __init__(self, url, db):
+        super().__init__(url, TEST_MODEL)
+        self.db, self.edited = db, False
+
+    def embed(self, texts, *args, **kwargs):
+        if not self.edited:
+            self.db.execute("UPDATE notes SET body = 'edited after the read', changed_at = clock_timestamp() WHERE id = 1")
+            self.edited = True
+        return super().embed(texts, *args, **kwargs)
+
+
+def test_an_edit_after_the_read_is_stale_where_the_vectors_time_column_is_coarser(empty_db, embed_server):
+    """A `timestamptz(0)` vector time rounds the read's time to the nearest second: read in the second half of a second,
+    the vector's time was up to half a second ahead of it, and an edit in between was called fresh."""
+    import time
+
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamptz)")
+    empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
+                     "model text, embedded_at timestamptz(0))")
+    empty_db.execute("INSERT INTO notes SELECT i, 'note ' || i, now() - interval '1 hour' FROM generate_series(1, %s) AS i",
+                     (ROWS,))
+    time.sleep((1.55 - time.time() % 1) % 1)  # the read falls in the second half of a second, the edit just after it
+    summary = _backfill(empty_db, embed_server.url, provider=EditAfterTheRead(embed_server.url, empty_db))
+    assert summary.embedded == ROWS and summary.after.needed == 1, summary.line()
+    assert _fresh(empty_db, embed_server.url).status == "failed"
+
+
 def test_an_inline_row_without_a_trigger_compares_times_without_a_zone_whatever_the_engines_zone(empty_db, embed_server):
     empty_db.execute("CREATE TABLE naive_items (id int PRIMARY KEY, body text NOT NULL, changed_at timestamp, "
                      "embedding vector(384), model text, embedded_at timestamp)")

@@ -585,8 +585,12 @@ def test_a_command_that_inserts_the_collections_texts_again_is_not_ok(cli, embed
 
     script = tmp_path / "ingest.py"
     script.write_text(REINGEST)
+    refused = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "refused", "--json", "--command",
+                       f"{sys.executable} {script}")
+    assert refused.code == 2 and "command backfills in place: it only adds rows" in refused.json["error"], refused.out
+    # Gone ahead all the same (its SQL said nothing, or someone approved): the database says what it did.
     result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
-                      f"{sys.executable} {script}")
+                      f"{sys.executable} {script}", "--override", "the ingest's copies are the test")
     assert result.code == 1, result.out + result.err
     assert result.json["counts_after"]["chunks"] == 2 * CHUNKS and result.json["remaining"] == 0, result.json
     assert result.json["problems"] == [
@@ -607,7 +611,7 @@ def test_a_command_that_adds_new_texts_beside_the_collection_is_ok(cli, embedded
                                "e.embedding, e.model_name, encode(sha256(convert_to(c.content || ' (new edition)', "
                                "'UTF8')), 'hex')"))
     result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
-                      f"{sys.executable} {script}")
+                      f"{sys.executable} {script}", "--override", "an import of new texts is the test")
     assert result.json["counts_after"]["chunks"] == 2 * CHUNKS, result.json
     assert not any("copy of a text" in p for p in result.json["problems"]), result.json
 
