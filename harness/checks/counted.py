@@ -274,6 +274,17 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
             f"{proof} is beside another vector column of the same rows ({', '.join(others)}): a write of that "
             f"vector sets it too, so it does not say this one ({em.vector}) embeds the current text",
             metrics={"other_vectors": others}))
+    if timed is not None and not st.stale and not st.stale_time and (beyond := t.untimed_parts()):
+        # The chunk's time is its own row's: a parent's title edited (read by a subquery part) changes the text
+        # embedded and leaves every time as it was, and fresh passed the old title's vectors on every row.
+        ch = session.profile.chunks
+        return session.partial("fresh", collection, covered_by_recompute(
+            session, "fresh", collection,
+            f"chunks.text reads rows besides the chunk's ({'; '.join(beyond)}), whose edits change the text embedded "
+            f"and stamp no {ch.table}.{ch.updated_at}" + (
+                ", and no input hash (embeddings.input_hash) says it" if not em.input_hash else
+                f", and {em.input_hash} is of {', '.join(em.input_hash_of)} (embeddings.input_hash_of) alone"),
+            metrics={"untimed_parts": len(beyond)}))
     tests: list[sql.Composable] = []
     details: list[tuple[sql.Composable, str]] = []
     counts: list[str] = []

@@ -373,3 +373,21 @@ def test_a_fine_time_that_happens_to_fall_on_a_whole_second_is_ordered_not_unpro
     assert run.ok and (run.after.untimed, run.after.needed) == (0, 0), run.line()
     fresh = _fresh(empty_db, embed_server.url)
     assert fresh.status == "passed", fresh.message()
+
+
+# The chunk's text carries its document's title, read through a subquery: the title is another table's row, so an edit
+# of it stamps no chunk's changed_at.
+TITLED = SEPARATE.replace("text: body", 'text: ["{(SELECT d.title FROM docs d WHERE d.id = doc_id)}", body]')
+
+
+def test_a_text_part_read_from_another_table_leaves_fresh_by_timestamps_unproven(empty_db, embed_server):
+    empty_db.execute("CREATE TABLE docs (id int PRIMARY KEY, title text NOT NULL)")
+    empty_db.execute("INSERT INTO docs SELECT i, 'title ' || i FROM generate_series(1, 4) AS i")
+    _separate(empty_db)
+    empty_db.execute("ALTER TABLE notes ADD COLUMN doc_id int REFERENCES docs")
+    empty_db.execute("UPDATE notes SET doc_id = 1 + id % 4")
+    assert _backfill(empty_db, embed_server.url, text=TITLED).ok
+    empty_db.execute("UPDATE docs SET title = 'a wholly different heading' WHERE id = 2")  # 5 chunks' embedded text
+    fresh = _fresh(empty_db, embed_server.url, text=TITLED)
+    assert fresh.status != "passed", fresh.message()
+    assert fresh.status == "unproven" and "(SELECT d.title FROM docs d WHERE d.id = doc_id)" in fresh.message()
