@@ -300,7 +300,9 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
     bad = st.stale + st.stale_time
     # Ties on a whole second prove nothing where no chunk's time shows a finer tick (``Target.tied_in_a_tick``).
     tied = st.tied if not st.fine else 0
-    if not bad and (st.untimed or tied) and not em.input_hash:
+    # A hash of fewer columns than the text embedded leaves the others to the times (``_unhashed``): a vector with no
+    # usable time proves nothing of them either.
+    if not bad and (st.untimed or tied) and (not em.input_hash or (unhashed := _unhashed(session))):
         ch = session.profile.chunks
         whys = [f"{n} of {st.embedded} vectors {why}" for n, why in (
             (st.untimed, f"have no timestamp to compare ({em.table}.{em.written_at} or {ch.table}.{ch.updated_at} "
@@ -311,8 +313,10 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
                    "written in whole seconds), which an edit in that same second or day leaves as it is")) if n]
         return session.partial("fresh", collection, covered_by_recompute(
             session, "fresh", collection,
-            f"{'; '.join(whys)}, so whether their chunk changed after them is unknown (an input hash, "
-            "embeddings.input_hash, would prove it)", metrics={"untimed": st.untimed + tied, "tied": tied}))
+            f"{'; '.join(whys)}, so whether their chunk changed after them is unknown " + (
+                "(an input hash, embeddings.input_hash, would prove it)" if not em.input_hash else
+                f"({em.input_hash} is of {', '.join(em.input_hash_of)} alone, not of {', '.join(unhashed)}, which "
+                "chunks.text embeds too)"), metrics={"untimed": st.untimed + tied, "tied": tied}))
     offenders = []
     if bad:
         detail = sql.SQL("CASE {} END").format(sql.SQL(" ").join(
