@@ -112,7 +112,9 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
     if not whys and counts.get("untimed"):
         whys.append(f"{counts['untimed']} with a timestamp NULL, one with a time zone and the other without, or the "
                     "same time as their chunk on a whole second where no chunk's time is finer (an edit in that second or "
-                    "day cannot be ordered after the vector), and no hash column")
+                    "day cannot be ordered after the vector), or of a text read from other rows than the chunk's "
+                    "(a chunks.text part with a subquery, whose edits no chunk's time shows), and no hash column of "
+                    "the whole text")
     return ", ".join(whys)
 
 

@@ -501,14 +501,16 @@ class Target:
             stale.append(sql.SQL("coalesce({}, false)").format(changed))
         differs = (sql.SQL("CASE WHEN {has} THEN {d} END").format(has=has, d=sql.SQL(" OR ").join(stale))
                    if stale else sql.SQL("false"))
-        # Where only timestamps measure staleness, a vector whose times do not compare is unmeasured, not current.
-        timed_only = changed is not None and not em.input_hash
-        untimed = (sql.SQL("CASE WHEN {has} THEN ({c}) IS NULL END").format(has=has, c=changed)
-                   if timed_only else sql.SQL("false"))
+        # Where only timestamps measure staleness, a vector whose times do not compare is unmeasured, not current; and
+        # every one is where the text embedded reads rows whose edits no chunk's time shows (``untimed_parts``).
+        beyond = bool(self.untimed_parts()) if changed is not None else False
+        timed_only = changed is not None and (not em.input_hash or beyond)
+        untimed = (sql.SQL("CASE WHEN {has} THEN ({c}) IS NULL{o} END").format(
+            has=has, c=changed, o=sql.SQL(" OR true") if beyond else sql.SQL("")) if timed_only else sql.SQL("false"))
         # ``k``: a vector whose time ties with its chunk's on a whole second; ``q``: a chunk whose time shows a finer
         # tick. The ties are untimed only where no chunk of the collection shows one (``tied_in_a_tick``).
         tied = (sql.SQL("CASE WHEN {has} THEN {k} END").format(has=has, k=self.tied_in_a_tick())
-                if timed_only else sql.SQL("false"))
+                if timed_only and not beyond else sql.SQL("false"))  # beyond: every one is untimed already
         finer = self.finer_than_a_second() if timed_only else sql.SQL("false")
         model = self.model if em.model else sql.Literal(em.model_value) if em.model_value else None
         other = (sql.SQL("CASE WHEN {has} THEN {o} END").format(has=has, o=other_model(model))
