@@ -179,6 +179,16 @@ def other_vector_columns(conn: Conn, profile: Profile) -> list[str]:
     return [r["attname"] if isinstance(r, dict) else r[0] for r in rows]
 
 
+def unhashed_fields(conn: Conn, profile: Profile) -> list[str]:
+    """``Target.unhashed_fields`` of the chunk table's columns: what chunks.text embeds that embeddings.input_hash_of
+    does not hash (read only where input_hash_of is set)."""
+    from .target import Target
+
+    if not profile.embeddings.input_hash_of:
+        return []
+    return Target(profile).unhashed_fields(set(_columns(conn, profile.chunks.schema, profile.chunks.table) or {}))
+
+
 def has_pgcrypto(conn: Conn) -> bool:
     """pgcrypto's ``digest(bytea, text)`` resolves on this session's search path (SHA-1 needs it)."""
     row = conn.execute("SELECT to_regprocedure(%s) IS NOT NULL AS ok", (hashing.PGCRYPTO_DIGEST,)).fetchone()

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from .db import Conn, one
 from .errors import CheckFailed, ConfigError, HarnessError
-from .introspect import leads_an_index, require_names, unique_alone
+from .introspect import leads_an_index, require_names, unhashed_fields, unique_alone
 from .profile import Profile, json_field
 from .model_names import same_model
 from .target import Target
@@ -178,7 +178,8 @@ def collection_state(conn: Conn, target: Target, collection: str, model: str, di
         was = one(conn.execute("SELECT current_setting('work_mem') AS w").fetchone())["w"]
         conn.execute("SELECT set_config('work_mem', %(m)s, true) WHERE pg_size_bytes(current_setting('work_mem')) "
                      "< pg_size_bytes(%(m)s)", {"m": COUNT_WORK_MEM})
-        row = one(conn.execute(target.state_counts(dims=dims is not None, per_chunk=per_chunk),
+        row = one(conn.execute(target.state_counts(dims=dims is not None, per_chunk=per_chunk,
+                                                   unhashed=bool(unhashed_fields(conn, target.profile))),
                                {"collection": collection, "model": model, "dims": dims}).fetchone())
         conn.execute("SELECT set_config('work_mem', %s, true)", (was,))
     return CollectionState(collection=collection, **row)

@@ -476,7 +476,7 @@ class Target:
                 v=self.column_vector, d=self.model_dims(self.column_vector)))
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
-    def state_counts(self, *, dims: bool = False, per_chunk: bool = False) -> sql.Composed:
+    def state_counts(self, *, dims: bool = False, per_chunk: bool = False, unhashed: bool = False) -> sql.Composed:
         """One pass over a collection: chunks, embedded, missing, stale (by hash or by timestamps), other-model (params:
         collection, model), untimed, the chunks with a text holding a vector that embeds nothing (needed: ``void``), by
         why (all zeros, degenerate), and with ``dims`` the vectors of another dimension than ``%(dims)s``.
@@ -489,6 +489,8 @@ class Target:
         ``per_chunk`` (an embedding table whose key no unique index covers): a chunk's rows are classified together,
         so a chunk with two embedding rows is one chunk (it was two: 31 chunks of a 29-chunk collection), needed when
         any of its rows is, and the rows beyond one per chunk with a text are counted (``duplicates``) in the same pass.
+        ``unhashed``: the input hash is of fewer columns than the text (``unhashed_fields``), so the times measure the
+        others and a vector without a usable time is unmeasured, as where no hash is kept.
         """
         em = self.profile.embeddings
         has = (sql.SQL("{} IS NOT NULL").format(self.vector) if self.inline
@@ -504,7 +506,7 @@ class Target:
         # Where only timestamps measure staleness, a vector whose times do not compare is unmeasured, not current; and
         # every one is where the text embedded reads rows whose edits no chunk's time shows (``untimed_parts``).
         beyond = bool(self.untimed_parts()) if changed is not None else False
-        timed_only = changed is not None and (not em.input_hash or beyond)
+        timed_only = changed is not None and (not em.input_hash or beyond or unhashed)
         untimed = (sql.SQL("CASE WHEN {has} THEN ({c}) IS NULL{o} END").format(
             has=has, c=changed, o=sql.SQL(" OR true") if beyond else sql.SQL("")) if timed_only else sql.SQL("false"))
         # ``k``: a vector whose time ties with its chunk's on a whole second; ``q``: a chunk whose time shows a finer

@@ -345,14 +345,13 @@ def _other_vectors(session: CheckSession) -> list[str]:
 
 
 def _unhashed(session: CheckSession) -> list[str]:
-    """``Target.unhashed_fields`` of the chunk table's columns (read only where embeddings.input_hash_of is set)."""
+    """``introspect.unhashed_fields``: what chunks.text embeds that embeddings.input_hash_of does not hash."""
+    from ..introspect import unhashed_fields
+
     if not session.profile.embeddings.input_hash_of:
         return []
-    ch = session.profile.chunks
     with session.read_only() as conn:
-        rows = conn.execute("SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "
-                            "AND NOT a.attisdropped", (sql.Identifier(ch.schema, ch.table).as_string(conn),)).fetchall()
-    return session.target.unhashed_fields({r["attname"] if isinstance(r, dict) else r[0] for r in rows})
+        return unhashed_fields(conn, session.profile)
 
 
 def sane_vectors(session: CheckSession, collection: str) -> Outcome:

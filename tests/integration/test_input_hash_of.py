@@ -143,3 +143,24 @@ def test_fresh_is_not_passed_where_timestamps_stand_for_the_unhashed_columns_but
     outcome = checked(fresh, "kitchen", timed, empty_db.dsn, embed_server.url)
     assert outcome.status == "unproven", outcome.found
     assert "1 of 1 vectors have no timestamp to compare" in outcome.note, outcome.note
+
+
+def test_the_counts_call_a_vector_with_no_time_unmeasured_where_the_hash_is_of_fewer_columns(cli, empty_db, embed_server,
+                                                                                           tmp_path):
+    """scope counted the note whose title was edited, its vector without a time, as current: the hash of the body
+    alone is equal, and no time says the title's edit."""
+    empty_db.execute(NOTES)
+    empty_db.execute("ALTER TABLE notes ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now()")
+    empty_db.execute("ALTER TABLE note_vectors ADD COLUMN embedded_at timestamptz")
+    timed = NOTES_PROFILE.replace("collection: folder}", "collection: folder, updated_at: changed_at}").replace(
+        "input_hash_of: body}", "input_hash_of: body, embedded_at: embedded_at}")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(timed)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    assert cli("backfill", "--profile", profile, "--collection", "kitchen", env=env).code == 0
+    empty_db.execute("UPDATE note_vectors SET embedded_at = NULL")
+    empty_db.execute("UPDATE notes SET title = 'Green tea', changed_at = now() WHERE id = 1")
+    scoped = cli("scope", "--profile", profile, "--collection", "kitchen", "--json", env=env)
+    assert scoped.json["counts"]["untimed"] == 1, scoped.json["counts"]
+    assert "1 stored vectors whether current unknown" in cli("scope", "--profile", profile, "--collection", "kitchen",
+                                                              env=env).out
