@@ -114,7 +114,8 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
                     "same time as their chunk on a whole second where no chunk's time is finer (an edit in that second or "
                     "day cannot be ordered after the vector), or of a text read from other rows than the chunk's "
                     "(a chunks.text part with a subquery, whose edits no chunk's time shows), and no hash column of "
-                    "the whole text")
+                    "the whole text (embeddings.input_hash_of hashing fewer columns than chunks.text embeds, with no "
+                    "times to say the others' edits)")
     return ", ".join(whys)
 
 

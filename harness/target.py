@@ -508,7 +508,10 @@ class Target:
         beyond = bool(self.untimed_parts()) if changed is not None else False
         timed_only = changed is not None and (not em.input_hash or beyond or unhashed)
         untimed = (sql.SQL("CASE WHEN {has} THEN ({c}) IS NULL{o} END").format(
-            has=has, c=changed, o=sql.SQL(" OR true") if beyond else sql.SQL("")) if timed_only else sql.SQL("false"))
+            has=has, c=changed, o=sql.SQL(" OR true") if beyond else sql.SQL("")) if timed_only
+            # nor does anything measure the columns the hash leaves out where no times are kept (fresh: unproven)
+            else sql.SQL("CASE WHEN {has} THEN true END").format(has=has) if unhashed and changed is None
+            else sql.SQL("false"))
         # ``k``: a vector whose time ties with its chunk's on a whole second; ``q``: a chunk whose time shows a finer
         # tick. The ties are untimed only where no chunk of the collection shows one (``tied_in_a_tick``).
         tied = (sql.SQL("CASE WHEN {has} THEN {k} END").format(has=has, k=self.tied_in_a_tick())

@@ -164,3 +164,16 @@ def test_the_counts_call_a_vector_with_no_time_unmeasured_where_the_hash_is_of_f
     assert scoped.json["counts"]["untimed"] == 1, scoped.json["counts"]
     assert "1 stored vectors whether current unknown" in cli("scope", "--profile", profile, "--collection", "kitchen",
                                                               env=env).out
+
+
+def test_the_counts_call_every_vector_unmeasured_where_the_hash_is_of_fewer_columns_and_nothing_is_timed(
+        cli, empty_db, embed_server, tmp_path):
+    """As fresh is unproven there: scope said 'Scope ok: 0 rows to embed' of the note whose title was edited."""
+    empty_db.execute(NOTES)
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(NOTES_PROFILE)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    assert cli("backfill", "--profile", profile, "--collection", "kitchen", env=env).code == 0
+    empty_db.execute("UPDATE notes SET title = 'Green tea' WHERE id = 1")
+    scoped = cli("scope", "--profile", profile, "--collection", "kitchen", "--json", env=env)
+    assert scoped.json["counts"]["untimed"] == 1, scoped.json["counts"]
