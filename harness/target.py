@@ -241,12 +241,10 @@ class Target:
                       if f not in hashed and json_field(f)[0] not in whole)
 
     def untimed_parts(self) -> list[str]:
-        """What the text embedded reads of rows besides the chunk's (a subquery part, ``text_parts.other_rows_read``;
-        pgai's source row) that no input hash covers: an edit there stamps no ``chunks.updated_at``, so timestamps
-        cannot say the vector is of the current text."""
+        """What the text embedded reads of rows besides the chunk's (a subquery part, ``text_parts.other_rows_read``)
+        that no input hash covers: an edit there stamps no ``chunks.updated_at``, so timestamps cannot say the vector
+        is of the current text. (pgai's source row is not one: its edit queues the row, and pgai writes new chunks.)"""
         ch, em = self.profile.chunks, self.profile.embeddings
-        if ch.text_format == "pgai" and not em.input_hash:
-            return [f"the source row ({cast(SourceTable, self.profile.source).table})"]
         if ch.text_format != "plain" or (em.input_hash and not em.input_hash_of):
             return []  # the hash is of the whole text embedded, as composed from every row it reads
         hashed = set(text_parts.other_rows_read(em.input_hash_of)) if em.input_hash else set()
