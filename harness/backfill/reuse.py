@@ -97,11 +97,16 @@ def _not_made_so(conn: Conn, target: Target, collection: str, probe: Callable[[l
         made = probe([r["text"] for r in rows])
     except ProviderError as exc:
         return f"the provider did not re-embed {len(rows)} of them to compare: {exc}"
+    from ..provider import unusable
+
     lengths = target.profile.distance in LENGTH_DISTANCES
-    for row, new in zip(rows, made):
+    # A NaN cosine is below no floor: a probe the model answers no usable vector for proves nothing (``unusable``).
+    blind = dict(unusable(np.asarray(made, dtype=np.float64)))
+    for i, (row, new) in enumerate(zip(rows, made)):
         stored, fresh = np.asarray(row["v"], dtype=np.float64), np.asarray(new, dtype=np.float64)
-        sim = cosine(stored, fresh)
-        why = "another dimension" if sim is None else off(sim, length_ratio(stored, fresh), EXACT, lengths=lengths)
+        sim = cosine(stored, fresh) if i not in blind else None
+        why = (f"no usable vector ({blind[i]})" if i in blind else "another dimension" if sim is None
+               else off(sim, length_ratio(stored, fresh), EXACT, lengths=lengths))
         if why is not None:
             return (f"a text the profile composes re-embeds to {why} against the vector found for it (of {len(rows)} "
                     "probed): those vectors were made from another input (a task prefix, the newline rule or a "

@@ -173,3 +173,19 @@ def test_into_takes_over_no_vector_made_from_another_text_than_the_profile_compo
     assert result.code == 0, result.err
     assert (result.json["copied"], result.json["reused"], result.json["embedded"]) == (29, 0, 29), result.json["summary"]
     assert any("not taken over" in note for note in result.json["notes"]), result.json["notes"]
+
+
+def test_into_takes_over_nothing_where_the_probe_gets_no_usable_vector(embedded_db, embed_server, demo_profile, cli):
+    """A NaN cosine is below no floor: probes answered with NaN vectors read as reproduced and every vector was taken
+    over on their word."""
+    def nan_for_the_probe(_number, body):
+        if len(body.get("input") or []) != PROBES:
+            return None
+        return ("edit", lambda answer: {**answer, "embeddings": [[float("nan")] * len(v) for v in answer["embeddings"]]})
+
+    with FaultyProxy(embed_server.url, nan_for_the_probe) as proxy:
+        result = cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--json",
+                     env=_env(embedded_db, proxy.url))
+    assert result.code == 0, result.err
+    assert (result.json["reused"], result.json["embedded"]) == (0, 29), result.json["summary"]
+    assert any("not taken over" in note for note in result.json["notes"]), result.json["notes"]
