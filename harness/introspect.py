@@ -188,6 +188,16 @@ def proof_shared_with(conn: Conn, profile: Profile) -> list[str]:
     return other_vector_columns(conn, profile)
 
 
+def unhashed_fields(conn: Conn, profile: Profile) -> list[str]:
+    """``Target.unhashed_fields`` of the chunk table's columns: what chunks.text embeds that embeddings.input_hash_of
+    does not hash (read only where input_hash_of is set)."""
+    from .target import Target
+
+    if not profile.embeddings.input_hash_of:
+        return []
+    return Target(profile).unhashed_fields(set(_columns(conn, profile.chunks.schema, profile.chunks.table) or {}))
+
+
 def has_pgcrypto(conn: Conn) -> bool:
     """pgcrypto's ``digest(bytea, text)`` resolves on this session's search path (SHA-1 needs it)."""
     row = conn.execute("SELECT to_regprocedure(%s) IS NOT NULL AS ok", (hashing.PGCRYPTO_DIGEST,)).fetchone()

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from .db import Conn, one
 from .errors import CheckFailed, ConfigError, HarnessError
-from .introspect import leads_an_index, proof_shared_with, require_names, unique_alone
+from .introspect import leads_an_index, proof_shared_with, require_names, unhashed_fields, unique_alone
 from .profile import Profile, json_field
 from .model_names import same_model
 from .target import Target
@@ -119,7 +119,10 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
     if not whys and counts.get("untimed"):
         whys.append(f"{counts['untimed']} with a timestamp NULL, one with a time zone and the other without, or the "
                     "same time as their chunk where no chunk's time shows a microsecond (an edit in that tick, a day to "
-                    "10 us, cannot be ordered after the vector), and no hash column")
+                    "10 us, cannot be ordered after the vector), or of a text read from other rows than the chunk's "
+                    "(a chunks.text part with a subquery, whose edits no chunk's time shows), and no hash column of "
+                    "the whole text (embeddings.input_hash_of hashing fewer columns than chunks.text embeds, with no "
+                    "times to say the others' edits)")
     return ", ".join(whys)
 
 
@@ -209,7 +212,8 @@ def collection_state(conn: Conn, target: Target, collection: str, model: str, di
         was = one(conn.execute("SELECT current_setting('work_mem') AS w").fetchone())["w"]
         conn.execute("SELECT set_config('work_mem', %(m)s, true) WHERE pg_size_bytes(current_setting('work_mem')) "
                      "< pg_size_bytes(%(m)s)", {"m": COUNT_WORK_MEM})
-        row = one(conn.execute(target.state_counts(dims=dims is not None, per_chunk=per_chunk),
+        row = one(conn.execute(target.state_counts(dims=dims is not None, per_chunk=per_chunk,
+                                                   unhashed=bool(unhashed_fields(conn, target.profile))),
                                {"collection": collection, "model": model, "dims": dims}).fetchone())
         conn.execute("SELECT set_config('work_mem', %s, true)", (was,))
     return CollectionState(collection=collection, **row, beside=tuple(proof_shared_with(conn, target.profile)))

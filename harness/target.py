@@ -240,6 +240,16 @@ class Target:
         return sorted(f for f in text_parts.fields_read(ch.text, columns)
                       if f not in hashed and json_field(f)[0] not in whole)
 
+    def untimed_parts(self) -> list[str]:
+        """What the text embedded reads of rows besides the chunk's (a subquery part, ``text_parts.other_rows_read``)
+        that no input hash covers: an edit there stamps no ``chunks.updated_at``, so timestamps cannot say the vector
+        is of the current text. (pgai's source row is not one: its edit queues the row, and pgai writes new chunks.)"""
+        ch, em = self.profile.chunks, self.profile.embeddings
+        if ch.text_format != "plain" or (em.input_hash and not em.input_hash_of):
+            return []  # the hash is of the whole text embedded, as composed from every row it reads
+        hashed = set(text_parts.other_rows_read(em.input_hash_of)) if em.input_hash else set()
+        return [part for part in text_parts.other_rows_read(ch.text) if part not in hashed]
+
     @property
     def text_hash(self) -> sql.Composable:
         """The configured algorithm's lowercase hex of the UTF-8 text, computed inside Postgres (what the engine
@@ -474,7 +484,7 @@ class Target:
                 v=self.column_vector, d=self.model_dims(self.column_vector)))
         return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
-    def state_counts(self, *, dims: bool = False, per_chunk: bool = False) -> sql.Composed:
+    def state_counts(self, *, dims: bool = False, per_chunk: bool = False, unhashed: bool = False) -> sql.Composed:
         """One pass over a collection: chunks, embedded, missing, stale (by hash or by timestamps), other-model (params:
         collection, model), untimed, the chunks with a text holding a vector that embeds nothing (needed: ``void``), by
         why (all zeros, degenerate), and with ``dims`` the vectors of another dimension than ``%(dims)s``.
@@ -487,6 +497,8 @@ class Target:
         ``per_chunk`` (an embedding table whose key no unique index covers): a chunk's rows are classified together,
         so a chunk with two embedding rows is one chunk (it was two: 31 chunks of a 29-chunk collection), needed when
         any of its rows is, and the rows beyond one per chunk with a text are counted (``duplicates``) in the same pass.
+        ``unhashed``: the input hash is of fewer columns than the text (``unhashed_fields``), so the times measure the
+        others and a vector without a usable time is unmeasured, as where no hash is kept.
         """
         em = self.profile.embeddings
         has = (sql.SQL("{} IS NOT NULL").format(self.vector) if self.inline
@@ -499,14 +511,19 @@ class Target:
             stale.append(sql.SQL("coalesce({}, false)").format(changed))
         differs = (sql.SQL("CASE WHEN {has} THEN {d} END").format(has=has, d=sql.SQL(" OR ").join(stale))
                    if stale else sql.SQL("false"))
-        # Where only timestamps measure staleness, a vector whose times do not compare is unmeasured, not current.
-        timed_only = changed is not None and not em.input_hash
-        untimed = (sql.SQL("CASE WHEN {has} THEN ({c}) IS NULL END").format(has=has, c=changed)
-                   if timed_only else sql.SQL("false"))
+        # Where only timestamps measure staleness, a vector whose times do not compare is unmeasured, not current; and
+        # every one is where the text embedded reads rows whose edits no chunk's time shows (``untimed_parts``).
+        beyond = bool(self.untimed_parts()) if changed is not None else False
+        timed_only = changed is not None and (not em.input_hash or beyond or unhashed)
+        untimed = (sql.SQL("CASE WHEN {has} THEN ({c}) IS NULL{o} END").format(
+            has=has, c=changed, o=sql.SQL(" OR true") if beyond else sql.SQL("")) if timed_only
+            # nor does anything measure the columns the hash leaves out where no times are kept (fresh: unproven)
+            else sql.SQL("CASE WHEN {has} THEN true END").format(has=has) if unhashed and changed is None
+            else sql.SQL("false"))
         # ``k``: a vector whose time ties with its chunk's; ``q``: a chunk whose time shows a microsecond. The ties are
         # untimed only where no chunk of the collection shows one (``tied_in_a_tick``).
         tied = (sql.SQL("CASE WHEN {has} THEN {k} END").format(has=has, k=self.tied_in_a_tick())
-                if timed_only else sql.SQL("false"))
+                if timed_only and not beyond else sql.SQL("false"))  # beyond: every one is untimed already
         finer = self.shows_a_microsecond() if timed_only else sql.SQL("false")
         model = self.model if em.model else sql.Literal(em.model_value) if em.model_value else None
         other = (sql.SQL("CASE WHEN {has} THEN {o} END").format(has=has, o=other_model(model))

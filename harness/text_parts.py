@@ -89,6 +89,16 @@ def fields(item: str) -> tuple[str, ...]:
     return tuple(p.value for p in parse(item) if p.kind == "field")
 
 
+def other_rows_read(items: tuple[str, ...]) -> tuple[str, ...]:
+    """The SQL parts of ``chunks.text``-form items that read rows besides the chunk's own (a subquery: a parent's
+    title): an edit of those rows changes the text embedded and stamps no time of the chunk's row."""
+    return tuple(piece.value for item in items if is_template(item) for piece in parse(item)
+                 if piece.kind == "sql" and _SUBQUERY.search(re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", " ", piece.value)))
+
+
+_SUBQUERY = re.compile(r"\b(?:select|table|values)\b", re.IGNORECASE)
+
+
 def fields_read(items: tuple[str, ...], columns: set[str]) -> set[str]:
     """What ``chunks.text``-form items read of a row: each field as named (``body``, ``meta->>title``), and each of
     ``columns`` an expression names (outside its string literals; an unquoted name as Postgres folds it)."""

@@ -354,7 +354,8 @@ def run_backfill(
             # Reuse gathers its matches in a temporary table, which this role may not create.
             options = replace(options, reuse=False)
             summary.notes.append("vectors of other collections were not reused: no TEMP privilege")
-        _prepare(write_conn, target, options, written, summary, guard, dims, tenants, needs)
+        _prepare(write_conn, target, options, written, summary, guard, dims, tenants, needs,
+                 probe=lambda texts: provider.embed(texts).vectors)
         if summary.copied or summary.reused or options.into or options.run_id:
             counting = time.perf_counter()
             before = summary.before = rls.visible_state(read_conn, target, collection, model, tenants, dims=measure)
@@ -611,9 +612,11 @@ def _chunk_count(conn: Conn, target: Target, collection: str) -> int:
 
 def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, summary: BackfillSummary,
              guard: Callable[[Conn], None], dims: int | None = None,
-             tenants: Sequence[str | None] = (None,), needs: Needs = Needs()) -> None:
+             tenants: Sequence[str | None] = (None,), needs: Needs = Needs(),
+             probe: Callable[[list[str]], Any] | None = None) -> None:
     """Once per run: copy chunks for --into (committed in pieces a killed run resumes), take over reusable vectors
-    (committed in pieces), cut claim ranges (workers: all in one transaction).
+    (committed in pieces; ``probe``, the run's provider, must reproduce them: ``reuse.reuse_vectors``), cut claim
+    ranges (workers: all in one transaction).
 
     Under row-level security each tenant's view is copied and reused in turn (``database.session``)."""
     em = target.profile.embeddings
@@ -636,7 +639,7 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
                 dbmod.apply_session(conn, session)
                 if options.reuse and options.keys is None and not options.every:  # embedded again, never taken over
                     summary.reused += reuse.reuse_vectors(conn, target, options.target_collection, model, extra=extra,
-                                                          session=session)
+                                                          session=session, probe=probe, notes=summary.notes)
                 cut += claims.cut_ranges(conn, target, options.run_id, options.target_collection, model, size,
                                          tenant=tenant, first_seq=cut, every=options.every, needs=needs)
             conn.execute("UPDATE backfill_harness.runs SET prepared = true WHERE run_id = %s", (options.run_id,))
@@ -652,7 +655,7 @@ def _prepare(conn: Conn, target: Target, options: BackfillOptions, model: str, s
         for tenant in tenants:
             summary.reused += reuse.reuse_vectors(
                 conn, target, options.target_collection, model, guard, extra=extra,
-                session=dbmod.session_values(target.profile.database.session, tenant))
+                session=dbmod.session_values(target.profile.database.session, tenant), probe=probe, notes=summary.notes)
 
 
 def _copy_into(conn: Conn, target: Target, options: BackfillOptions, guard: Callable[[Conn], None],

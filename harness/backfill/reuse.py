@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from psycopg import sql
 
 from .. import db as dbmod
 from ..checks.live import content_columns, differences
 from ..db import Conn, one
+from ..errors import ProviderError
 from ..model_names import is_model
 from ..target import Target
 from .writer import stamp, stamped, vector_tick
@@ -71,18 +73,59 @@ def copy_piece(conn: Conn, target: Target, source: str, into: str, after: Any, l
 
 
 PIECE = 5_000  # reused vectors committed per transaction, so no single transaction spans the whole collection
+PROBES = 8  # vectors found to take over that are re-embedded first: what this profile composes must reproduce them
+
+
+def _not_made_so(conn: Conn, target: Target, collection: str, probe: Callable[[list[str]], Any]) -> str | None:
+    """Why the vectors found for ``collection`` are not what this profile's run writes (None: the probed ones are).
+
+    The input hash is of the text as stored, not of what is sent (a task prefix, the newline rule, a requested width):
+    a profile changed in those and run --into took every old vector over, made from another input. A few are
+    re-embedded as the run would embed them and held to recompute's rule (``recompute.off`` at ``EXACT``); texts with
+    a newline first, the only ones the newline rule changes."""
+    from ..checks.recompute import EXACT, LENGTH_DISTANCES, cosine, length_ratio, off
+
+    text = target.text
+    rows = conn.execute(sql.SQL(
+        "SELECT {text} AS text, ({v})::vector::real[] AS v FROM bh_reuse AS r JOIN {c} AS c ON {id} = r.a0 "
+        "WHERE {f} ORDER BY strpos({text}, chr(10)) > 0 DESC, r.rn LIMIT {n}").format(
+            text=text, v=target.model_part(sql.SQL("r.a1")), c=target.chunk_table, id=target.chunk_id,
+            f=target.chunk_filter(), n=sql.Literal(PROBES)), {"collection": collection}).fetchall()
+    if not rows:
+        return None
+    try:
+        made = probe([r["text"] for r in rows])
+    except ProviderError as exc:
+        return f"the provider did not re-embed {len(rows)} of them to compare: {exc}"
+    from ..provider import unusable
+
+    lengths = target.profile.distance in LENGTH_DISTANCES
+    # A NaN cosine is below no floor: a probe the model answers no usable vector for proves nothing (``unusable``).
+    blind = dict(unusable(np.asarray(made, dtype=np.float64)))
+    for i, (row, new) in enumerate(zip(rows, made)):
+        stored, fresh = np.asarray(row["v"], dtype=np.float64), np.asarray(new, dtype=np.float64)
+        sim = cosine(stored, fresh) if i not in blind else None
+        why = (f"no usable vector ({blind[i]})" if i in blind else "another dimension" if sim is None
+               else off(sim, length_ratio(stored, fresh), EXACT, lengths=lengths))
+        if why is not None:
+            return (f"a text the profile composes re-embeds to {why} against the vector found for it (of {len(rows)} "
+                    "probed): those vectors were made from another input (a task prefix, the newline rule or a "
+                    "requested width other than this profile's) or by other weights under the model's name")
+    return None
 
 
 def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
                   guard: Callable[[Conn], None] = lambda conn: None, piece: int = PIECE,
-                  extra: Sequence[tuple[str, sql.Composable]] = (), session: Mapping[str, str] | None = None) -> int:
+                  extra: Sequence[tuple[str, sql.Composable]] = (), session: Mapping[str, str] | None = None,
+                  probe: Callable[[list[str]], Any] | None = None, notes: list[str] | None = None) -> int:
     """Give each chunk of ``collection`` needing embedding an existing vector with its text hash and model; return count.
 
     Linear in rows: each needing chunk's text is hashed once into a temporary table, which is analysed and
     hash-joined to the embeddings on (hash, model); the vectors are then written in pieces of ``piece`` rows,
     each its own transaction (``guard`` first: the run still holds its lock). ``extra``: (column, expression) pairs
     the profile fills (``embeddings.defaults``, the dimension column); ``session``: row-level-security settings
-    applied in every transaction.
+    applied in every transaction; ``probe``: the run's embedding of texts, which must reproduce the vectors found
+    (``_not_made_so``) before any is taken over, else none is and ``notes`` says why.
     """
     em = target.profile.embeddings
     # With embeddings.input_hash_of the hash is of other columns than the text embedded (an app hashing a body and
@@ -129,6 +172,11 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
         total = one(conn.execute("SELECT count(*) AS n FROM bh_reuse").fetchone())["n"]
         conn.execute("CREATE INDEX ON bh_reuse (rn)")
         conn.execute("ANALYZE bh_reuse")
+        if total and probe is not None and (why := _not_made_so(conn, target, collection, probe)) is not None:
+            if notes is not None:
+                notes.append(f"{total} vectors of the same text hash and model were not taken over: {why}; they are "
+                             "embedded again")
+            total = 0
     match = [sql.SQL("e.{k} = r.a0").format(k=sql.Identifier(em.key))]
     if em.collection:
         match.append(sql.SQL("e.{c}::text = r.a4::text").format(c=sql.Identifier(em.collection)))

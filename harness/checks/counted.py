@@ -274,6 +274,17 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
             f"{proof} is beside another vector column of the same rows ({', '.join(others)}): a write of that "
             f"vector sets it too, so it does not say this one ({em.vector}) embeds the current text",
             metrics={"other_vectors": others}))
+    if timed is not None and not st.stale and not st.stale_time and (beyond := t.untimed_parts()):
+        # The chunk's time is its own row's: a parent's title edited (read by a subquery part) changes the text
+        # embedded and leaves every time as it was, and fresh passed the old title's vectors on every row.
+        ch = session.profile.chunks
+        return session.partial("fresh", collection, covered_by_recompute(
+            session, "fresh", collection,
+            f"chunks.text reads rows besides the chunk's ({'; '.join(beyond)}), whose edits change the text embedded "
+            f"and stamp no {ch.table}.{ch.updated_at}" + (
+                ", and no input hash (embeddings.input_hash) says it" if not em.input_hash else
+                f", and {em.input_hash} is of {', '.join(em.input_hash_of)} (embeddings.input_hash_of) alone"),
+            metrics={"untimed_parts": len(beyond)}))
     tests: list[sql.Composable] = []
     details: list[tuple[sql.Composable, str]] = []
     counts: list[str] = []
@@ -289,7 +300,9 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
     bad = st.stale + st.stale_time
     # Ties prove nothing where no chunk's time shows a microsecond (``Target.tied_in_a_tick``).
     tied = st.tied if not st.fine else 0
-    if not bad and (st.untimed or tied) and not em.input_hash:
+    # A hash of fewer columns than the text embedded leaves the others to the times (``_unhashed``): a vector with no
+    # usable time proves nothing of them either.
+    if not bad and (st.untimed or tied) and (not em.input_hash or (unhashed := _unhashed(session))):
         ch = session.profile.chunks
         whys = [f"{n} of {st.embedded} vectors {why}" for n, why in (
             (st.untimed, f"have no timestamp to compare ({em.table}.{em.written_at} or {ch.table}.{ch.updated_at} "
@@ -300,8 +313,10 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
                    "whole seconds or milliseconds), which an edit in that same tick leaves as it is")) if n]
         return session.partial("fresh", collection, covered_by_recompute(
             session, "fresh", collection,
-            f"{'; '.join(whys)}, so whether their chunk changed after them is unknown (an input hash, "
-            "embeddings.input_hash, would prove it)", metrics={"untimed": st.untimed + tied, "tied": tied}))
+            f"{'; '.join(whys)}, so whether their chunk changed after them is unknown " + (
+                "(an input hash, embeddings.input_hash, would prove it)" if not em.input_hash else
+                f"({em.input_hash} is of {', '.join(em.input_hash_of)} alone, not of {', '.join(unhashed)}, which "
+                "chunks.text embeds too)"), metrics={"untimed": st.untimed + tied, "tied": tied}))
     offenders = []
     if bad:
         detail = sql.SQL("CASE {} END").format(sql.SQL(" ").join(
@@ -330,14 +345,13 @@ def _other_vectors(session: CheckSession) -> list[str]:
 
 
 def _unhashed(session: CheckSession) -> list[str]:
-    """``Target.unhashed_fields`` of the chunk table's columns (read only where embeddings.input_hash_of is set)."""
+    """``introspect.unhashed_fields``: what chunks.text embeds that embeddings.input_hash_of does not hash."""
+    from ..introspect import unhashed_fields
+
     if not session.profile.embeddings.input_hash_of:
         return []
-    ch = session.profile.chunks
     with session.read_only() as conn:
-        rows = conn.execute("SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "
-                            "AND NOT a.attisdropped", (sql.Identifier(ch.schema, ch.table).as_string(conn),)).fetchall()
-    return session.target.unhashed_fields({r["attname"] if isinstance(r, dict) else r[0] for r in rows})
+        return unhashed_fields(conn, session.profile)
 
 
 def sane_vectors(session: CheckSession, collection: str) -> Outcome:

@@ -3,6 +3,8 @@ swap replaces the live one in one transaction after the DONE gate, with rollback
 
 import threading
 
+from harness.backfill.reuse import PROBES
+
 from ..conftest import TEST_MODEL
 from ._engine_servers import FaultyProxy
 from .conftest import NEW_MODEL
@@ -29,7 +31,7 @@ def test_into_copies_the_live_chunks_and_reuses_every_unchanged_vector(embedded_
     out = result.json
     assert (out["copied"], out["reused"], out["embedded"]) == (29, 29, 0)
     assert "Reused 29 existing vectors." in out["summary"]
-    assert counter.inputs == 0
+    assert counter.inputs == PROBES  # only the texts re-embedded to prove the vectors are what this profile makes
     assert _models(embedded_db, NEW) == ([TEST_MODEL], 29)
 
 
@@ -156,3 +158,34 @@ def test_rollback_with_an_override_goes_ahead_and_says_what_live_loses(embedded_
     assert result.code == 0, result.out + result.err
     assert _models(embedded_db, LIVE) == ([TEST_MODEL], 29)
     assert any("1 chunks deleted from" in n and "owner approved" in n for n in result.json["notes"]), result.json
+
+
+def test_into_takes_over_no_vector_made_from_another_text_than_the_profile_composes(embedded_db, embed_server, tmp_path,
+                                                                                 demo_profile, cli):
+    """A task prefix added to the profile (as nomic-embed-text needs) and --into to re-embed with it: every live
+    vector has the same text hash and model, but none was made with the prefix. They were all taken over ('Reused 29
+    existing vectors', 0 embedded, ok)."""
+    profile = tmp_path / "prefixed.yaml"
+    profile.write_text(demo_profile.read_text().replace("  text: content\n",
+                                                        "  text: content\n  text_prefix: 'search_document: '\n"))
+    result = cli("backfill", "--profile", profile, "--collection", LIVE, "--into", NEW, "--json",
+                 env=_env(embedded_db, embed_server.url))
+    assert result.code == 0, result.err
+    assert (result.json["copied"], result.json["reused"], result.json["embedded"]) == (29, 0, 29), result.json["summary"]
+    assert any("not taken over" in note for note in result.json["notes"]), result.json["notes"]
+
+
+def test_into_takes_over_nothing_where_the_probe_gets_no_usable_vector(embedded_db, embed_server, demo_profile, cli):
+    """A NaN cosine is below no floor: probes answered with NaN vectors read as reproduced and every vector was taken
+    over on their word."""
+    def nan_for_the_probe(_number, body):
+        if len(body.get("input") or []) != PROBES:
+            return None
+        return ("edit", lambda answer: {**answer, "embeddings": [[float("nan")] * len(v) for v in answer["embeddings"]]})
+
+    with FaultyProxy(embed_server.url, nan_for_the_probe) as proxy:
+        result = cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--json",
+                     env=_env(embedded_db, proxy.url))
+    assert result.code == 0, result.err
+    assert (result.json["reused"], result.json["embedded"]) == (0, 29), result.json["summary"]
+    assert any("not taken over" in note for note in result.json["notes"]), result.json["notes"]

@@ -409,3 +409,35 @@ def test_a_microsecond_time_that_happens_to_fall_on_a_coarser_boundary_is_ordere
     assert run.ok and (run.after.untimed, run.after.needed) == (0, 0), run.line()
     fresh = _fresh(empty_db, embed_server.url)
     assert fresh.status == "passed", fresh.message()
+
+
+# The chunk's text carries its document's title, read through a subquery: the title is another table's row, so an edit
+# of it stamps no chunk's changed_at.
+TITLED = SEPARATE.replace("text: body", 'text: ["{(SELECT d.title FROM docs d WHERE d.id = doc_id)}", body]')
+
+
+def test_a_text_part_read_from_another_table_leaves_fresh_by_timestamps_unproven(empty_db, embed_server):
+    empty_db.execute("CREATE TABLE docs (id int PRIMARY KEY, title text NOT NULL)")
+    empty_db.execute("INSERT INTO docs SELECT i, 'title ' || i FROM generate_series(1, 4) AS i")
+    _separate(empty_db)
+    empty_db.execute("ALTER TABLE notes ADD COLUMN doc_id int REFERENCES docs")
+    empty_db.execute("UPDATE notes SET doc_id = 1 + id % 4")
+    assert _backfill(empty_db, embed_server.url, text=TITLED).ok
+    empty_db.execute("UPDATE docs SET title = 'a wholly different heading' WHERE id = 2")  # 5 chunks' embedded text
+    fresh = _fresh(empty_db, embed_server.url, text=TITLED)
+    assert fresh.status != "passed", fresh.message()
+    assert fresh.status == "unproven" and "(SELECT d.title FROM docs d WHERE d.id = doc_id)" in fresh.message()
+
+
+def test_vectors_of_a_text_read_from_another_table_are_counted_unmeasured_by_their_timestamps(empty_db, embed_server):
+    """The run's counts read the same times: '0 stale' said of 5 vectors of the old title is no measure of them."""
+    empty_db.execute("CREATE TABLE docs (id int PRIMARY KEY, title text NOT NULL)")
+    empty_db.execute("INSERT INTO docs SELECT i, 'title ' || i FROM generate_series(1, 4) AS i")
+    _separate(empty_db)
+    empty_db.execute("ALTER TABLE notes ADD COLUMN doc_id int REFERENCES docs")
+    empty_db.execute("UPDATE notes SET doc_id = 1 + id % 4")
+    run = _backfill(empty_db, embed_server.url, text=TITLED)
+    assert run.ok and run.after.needed == 0, run.line()
+    empty_db.execute("UPDATE notes SET body = 'edited ' || body, changed_at = now() WHERE id = 3")
+    dry = _backfill(empty_db, embed_server.url, text=TITLED, dry_run=True)
+    assert (dry.before.stale, dry.before.needed, dry.before.untimed) == (1, 1, ROWS - 1), dry.line()

@@ -117,3 +117,63 @@ def test_fresh_is_not_passed_on_a_hash_of_fewer_columns_than_the_text_embedded(c
     outcome = checked(fresh, "kitchen", NOTES_PROFILE, empty_db.dsn, embed_server.url)
     assert outcome.status == "unproven", outcome.found
     assert "not of title, which chunks.text embeds too" in outcome.note, outcome.note
+
+
+def test_fresh_is_not_passed_where_timestamps_stand_for_the_unhashed_columns_but_a_vector_has_no_time(
+        cli, empty_db, embed_server, tmp_path):
+    """With timestamps beside a hash of the body alone, the times say the title's edits: a vector with no time (an
+    application's row written before its embedded_at column) says nothing of them. Its title edited, fresh passed on
+    the body's hash."""
+    from harness.checks import fresh
+
+    from .conftest import checked
+
+    empty_db.execute(NOTES)
+    empty_db.execute("ALTER TABLE notes ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now()")
+    empty_db.execute("ALTER TABLE note_vectors ADD COLUMN embedded_at timestamptz")
+    timed = NOTES_PROFILE.replace("collection: folder}", "collection: folder, updated_at: changed_at}").replace(
+        "input_hash_of: body}", "input_hash_of: body, embedded_at: embedded_at}")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(timed)
+    done = cli("backfill", "--profile", profile, "--collection", "kitchen", "--json",
+               env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert done.code == 0, done.out + done.err
+    empty_db.execute("UPDATE note_vectors SET embedded_at = NULL")
+    empty_db.execute("UPDATE notes SET title = 'Green tea', changed_at = now() WHERE id = 1")
+    outcome = checked(fresh, "kitchen", timed, empty_db.dsn, embed_server.url)
+    assert outcome.status == "unproven", outcome.found
+    assert "1 of 1 vectors have no timestamp to compare" in outcome.note, outcome.note
+
+
+def test_the_counts_call_a_vector_with_no_time_unmeasured_where_the_hash_is_of_fewer_columns(cli, empty_db, embed_server,
+                                                                                           tmp_path):
+    """scope counted the note whose title was edited, its vector without a time, as current: the hash of the body
+    alone is equal, and no time says the title's edit."""
+    empty_db.execute(NOTES)
+    empty_db.execute("ALTER TABLE notes ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now()")
+    empty_db.execute("ALTER TABLE note_vectors ADD COLUMN embedded_at timestamptz")
+    timed = NOTES_PROFILE.replace("collection: folder}", "collection: folder, updated_at: changed_at}").replace(
+        "input_hash_of: body}", "input_hash_of: body, embedded_at: embedded_at}")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(timed)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    assert cli("backfill", "--profile", profile, "--collection", "kitchen", env=env).code == 0
+    empty_db.execute("UPDATE note_vectors SET embedded_at = NULL")
+    empty_db.execute("UPDATE notes SET title = 'Green tea', changed_at = now() WHERE id = 1")
+    scoped = cli("scope", "--profile", profile, "--collection", "kitchen", "--json", env=env)
+    assert scoped.json["counts"]["untimed"] == 1, scoped.json["counts"]
+    assert "1 stored vectors whether current unknown" in cli("scope", "--profile", profile, "--collection", "kitchen",
+                                                              env=env).out
+
+
+def test_the_counts_call_every_vector_unmeasured_where_the_hash_is_of_fewer_columns_and_nothing_is_timed(
+        cli, empty_db, embed_server, tmp_path):
+    """As fresh is unproven there: scope said 'Scope ok: 0 rows to embed' of the note whose title was edited."""
+    empty_db.execute(NOTES)
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(NOTES_PROFILE)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    assert cli("backfill", "--profile", profile, "--collection", "kitchen", env=env).code == 0
+    empty_db.execute("UPDATE notes SET title = 'Green tea' WHERE id = 1")
+    scoped = cli("scope", "--profile", profile, "--collection", "kitchen", "--json", env=env)
+    assert scoped.json["counts"]["untimed"] == 1, scoped.json["counts"]

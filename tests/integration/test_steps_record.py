@@ -243,3 +243,19 @@ def test_an_into_run_whose_checks_are_of_the_live_collection_is_refused_with_not
     assert result.code == 2 and "verify.json" in result.json["error"], result.out
     assert "expected the DONE checks of 'tenant_globex_v2'" in result.json["error"], result.out
     assert not log.exists()
+
+
+def test_a_sampled_checks_pass_is_recorded_with_what_its_sample_proves(cli, demo_db, demo_profile, target_env, tmp_path):
+    """A pass on 10 sampled rows at a 50% bound and one on every row read alike in the log ('recompute passed'): the
+    entry keeps the numbers the check found."""
+    ran(cli, demo_db, demo_profile, target_env, tmp_path / "run")
+    checked = cli("verify", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", tmp_path / "run",
+                  "--sample", "10", "--max-bad-fraction", "0.5", env=env_for(demo_db, target_env))
+    assert checked.code == 0, checked.out + checked.err
+    record(cli, demo_db, demo_profile, target_env, tmp_path / "run", tmp_path / "historylog.md")
+    (entry,) = historylog.read_entries(tmp_path / "historylog.md")
+    assert entry.outcome == "succeeded"
+    (recompute,) = [c for c in entry.checks if c.name.startswith("recompute")]
+    assert recompute.outcome == "passed"
+    assert "0 of 10 sampled rows off: at 95% confidence fewer than" in recompute.message, recompute
+    assert "of the 29 rows are off" in recompute.message
