@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import alembic, dotnet, elixir, golang, laravel, liquibase, rust, spring_boot
+from ..locate import alembic, dotnet, elixir, golang, laravel, liquibase, rust, spring_boot, symfony
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -310,6 +310,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             continue
         if filesmod.is_config(rel) and not filesmod.is_code(rel):
             calls.extend(embedding_calls.config_sections(rel, text))
+            calls.extend(symfony.embedding_calls(rel, text) if symfony.is_services_config(rel) else [])
             found_settings = configscan.scan(rel, text, is_config_file=True)
             settings.extend(found_settings)
             names = tuple(dict.fromkeys(s.name for s in found_settings))
