@@ -7,8 +7,11 @@ from psycopg import sql
 
 # A JSON string (escapes included) or a run of whitespace: the strings kept, the whitespace between tokens dropped.
 _BETWEEN_TOKENS = r'("(?:[^"\\]|\\.)*")|\s+'
-# Separators between members and between a key and its value.
+# The serializers whose spelling chunks.text_json reproduces, with their separators between members and between a
+# key and its value: js (JSON.stringify, serde_json, Jackson: every character as it is), php (json_encode's defaults:
+# non-ASCII as \uXXXX, `/` as `\/`), python (json.dumps' defaults: non-ASCII as \uXXXX).
 _SEPARATORS = {"js": (",", ":"), "php": (",", ":"), "python": (", ", ": ")}
+STYLES = tuple(_SEPARATORS)
 
 
 def document(style: str, members: list[tuple[str, sql.Composable]]) -> sql.Composable:
@@ -46,3 +49,14 @@ def _ascii(text: sql.Composable) -> sql.Composable:
         "ELSE '\\u' || to_hex(55296 + ((u - 65536) >> 10)) || '\\u' || to_hex(56320 + ((u - 65536) & 1023)) END, "
         "'' ORDER BY n) FROM (SELECT ch, ascii(ch) AS u, n FROM regexp_split_to_table(d, '') WITH ORDINALITY AS "
         "t(ch, n)) AS chars) ELSE d END FROM (SELECT {} AS d) AS doc)").format(text)
+
+
+def spell(style: str, document: dict) -> str:
+    """The document as ``style``'s serializer writes it, in Python (what ``document`` builds in SQL, for a few rows'
+    values read as JSON)."""
+    import json
+
+    if style == "python":
+        return json.dumps(document)
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=style != "js")
+    return text.replace("/", "\\/") if style == "php" else text

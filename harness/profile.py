@@ -20,6 +20,7 @@ import yaml
 
 from .errors import ConfigError
 from . import hashing, text_parts
+from .json_text import STYLES as JSON_STYLES
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TODO = re.compile(r"^\s*TODO\b")
@@ -43,10 +44,6 @@ def distances_in_sql(text: str) -> set[str]:
 # the node JSON in ``chunks.metadata`` minus its excluded_embed_metadata_keys, a blank line, then the text;
 # pgai: what pgai's formatting template (read from ai.vectorizer) makes of the chunk with its source row as it is now.
 TEXT_FORMATS = ("plain", "llamaindex", "pgai")
-# The serializers whose spelling of a JSON document chunks.text_json reproduces: js (JSON.stringify, serde_json,
-# Jackson: no spaces, every character as it is), php (json_encode's defaults: no spaces, non-ASCII as \uXXXX, `/` as
-# `\/`), python (json.dumps' defaults: `, ` and `: `, non-ASCII as \uXXXX).
-JSON_STYLES = ("js", "php", "python")
 # What the application does to a text's newlines before embedding it: nothing, or each one made a space (OpenAI's old
 # advice, `content.replace(/\n/g, ' ')`), which a tokenizer that keeps newlines embeds differently.
 TEXT_NEWLINES = ("keep", "space")

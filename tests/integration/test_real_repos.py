@@ -8465,12 +8465,13 @@ def load_courses(db, server, app: Path, count: int) -> list[str]:
     return [c["id"] for c in courses]
 
 
-def test_symfony_rag_courses_located_drafted_backfilled_and_verified(cli, empty_db, server, tmp_path):
+def test_symfony_rag_courses_located_drafted_backfilled_verified_and_repaired(cli, empty_db, server, tmp_path):
     """gapor94/php-rag-symfony-example: a Symfony app whose `mooc.courses` (its own SQL, the vector inline beside the
     course's columns, keys the course's own code) is filled by `app:import-courses`, which embeds each course's PHP
     `json_encode` document through NeuronAI's OllamaEmbeddingsProvider, a service config/services.yaml builds from
     `%env(OLLAMA_MODEL)%` and `%env(OLLAMA_URL)%` (`.env`: nomic-embed-text, `http://...:11434/api`). locate, profile
-    init, scope, plan, run --engine (no PHP here), verify, record."""
+    init (the document measured on the stored vectors), scope, plan, run --engine (no PHP here), verify, record; then
+    courses gone wrong are named row by row and repaired."""
     app = Source.of("gapor94__php-rag-symfony-example").checkout("", tmp_path / "app")
     for path, said in (("src/Command/ImportCoursesCommand.php", "$content = json_encode(["),
                        ("src/Command/ImportCoursesCommand.php", "'publishedAt' => $data['published_at'],"),
@@ -8494,28 +8495,17 @@ def test_symfony_rag_courses_located_drafted_backfilled_and_verified(cli, empty_
     raw = yaml.safe_load(trial.profile.read_text())
     assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["chunks"]["schema"], raw["chunks"]["table"],
             raw["embeddings"]["vector"]) == (SYMFONY_RAG_MODEL, 768, "mooc", "courses", "embedding"), raw
-    # the draft cannot know what the importer composes: it says no column reproduces the stored vectors; the
-    # engine fills the lost vectors with the summary, and verify fails the app's own vectors for it
-    assert "text: summary" in trial.profile.read_text() and "not measured" in trial.profile.read_text()
-    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 3, trial.scope.out
-    assert trial.run.code == 0 and trial.verify.code == 1, trial.verify.out
-    assert {c["check"]: c["status"] for c in trial.verify.json["checks"]}["recompute"] == "failed", trial.verify.out
-
-    # The user's edit, from ImportCoursesCommand: the course's json_encode document (until this trial no profile
-    # could say it: only `run --all` with the summary made verify pass, every vector then of a text the app's search
-    # never embeds)
-    def documents(draft: str) -> str:
-        return draft.replace("  text: summary", "  text: [id, name, summary, categories, {publishedAt: published_at}]\n"
-                                                "  text_json: php  #")
-    trial = procedure(cli, empty_db, server, app, tmp_path / "edited", "courses", edit=documents, plan=True)
-    assert trial.scope.code == 0 and trial.plan is not None and trial.plan.code == 0, trial.scope.out
-    # exactly the 3 vectors of the summary the first run wrote fail; the app's 21 are its documents' own
-    assert trial.verify.code == 1, trial.verify.out
-    run_dir = tmp_path / "edited" / "run"
-    assert offenders_by_check(run_dir / "offenders.jsonl") == {"recompute": set(keys[-3:])}, trial.verify.out
+    # the document the importer embeds, json_encode's spelling (the repository's search writes the same one), measured
+    # on the stored vectors (until this trial: `text: summary`, "not measured"; the engine filled lost vectors with the
+    # summary, verify failed the app's own, and no profile key could say the document)
+    assert ("src/Command/ImportCoursesCommand.php", 49, "php") in {
+        (d["path"], d["line"], d["style"]) for d in located["json_documents"]}, located["json_documents"]
+    assert (raw["chunks"]["text"], raw["chunks"]["text_json"]) == (
+        ["id", "name", "summary", "categories", {"publishedAt": "published_at"}], "php"), trial.profile.read_text()
+    assert "measured: nomic-embed-text re-embedding the JSON document" in trial.profile.read_text()
+    assert_whole_procedure_ok(trial, empty_db, "mooc.courses", "embedding", len(keys), needed=3)
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
     target = ("--profile", trial.profile, "--collection", "courses")
-    repaired_verified_and_recorded(cli, target, run_dir, tmp_path / "historylog.md", app, env, embedded=3)
     # the engine's vectors are the app's own: each of the 3 refilled equals what the importer embeds for it
     courses = {c["id"]: c for c in json.loads((app / "resources/courses.json").read_text())}
     for key in keys[-3:]:
