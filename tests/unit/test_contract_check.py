@@ -797,3 +797,20 @@ def test_a_command_given_its_embedders_model_name_passes_though_its_chat_clients
                             env={"OLLAMA_MODEL_EMB": "{model}", "DATABASE_URL": "{database_url}"})
     model = outcome(check_contract(settings, "c", caller_env={}), "command uses the model")
     assert model.status == PASS and "OLLAMA_MODEL_EMB" in model.found, model
+
+
+def test_a_provider_setting_that_takes_ollamas_base_url_with_its_api_prefix_is_given_the_prefix():
+    """A client posting to `embed` under its URL (NeuronAI's OllamaEmbeddingsProvider, `${OLLAMA_API}/embed`) takes
+    Ollama's base URL with `/api` (its default `http://localhost:11434/api`): our bare base URL would post to
+    `/embed`, a 404. The draft maps the prefix, and scope fails the bare mapping saying it."""
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("python reembed.py", FIXTURES / "py-ollama-api-base")
+    assert contract.endpoint_paths == (("OLLAMA_API", "/api", "a default in code"),), contract.endpoint_paths
+    assert contract.backfill_env()["OLLAMA_API"] == "{provider_url}/api", contract.backfill_env()
+    bare = {**contract.backfill_env(), "OLLAMA_API": "{provider_url}"}
+    result = check_contract(settings_for("py-ollama-api-base", "python reembed.py", env=bare), "c", caller_env={})
+    provider = outcome(result, "command reaches the provider")
+    assert provider.status == FAIL
+    assert provider.expected == 'add backfill.env: {OLLAMA_API: "{provider_url}/api"} to the profile', provider.expected
+    assert "OLLAMA_API under Ollama's path (/api in a default in code)" in provider.found, provider.found
