@@ -352,7 +352,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.section("provider")
     # The application's own name for the URL is said, not read: its default may be a container's hostname.
     w.value("provider.url", "url", "${OLLAMA_HOST:-}", "OLLAMA_HOST wins" + (
-        f"; the application reads {'; '.join(app_urls)}: set OLLAMA_HOST to the URL it is given" if app_urls else "")
+        f"; the application reads {'; '.join(app_urls)}: set OLLAMA_HOST to the server it is given (scheme, host "
+        "and port: the harness adds Ollama's /api path)" if app_urls else "")
         + (f"; the application's embedders hard-code {'; '.join(fixed_urls)}: set OLLAMA_HOST to that server"
            if fixed_urls else ""))
     if model:

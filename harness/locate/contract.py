@@ -1076,6 +1076,11 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
 
         artisan = artisan_contract(words[2], workdir, root)
         return base.merged(artisan) if artisan else unknown(f"no artisan command {words[2]!r} in {workdir}/app/Console/Commands")
+    if name == "php" and words[1:2] in (["bin/console"], ["./bin/console"]) and len(words) > 2:  # a Symfony command
+        from .symfony import console_contract
+
+        symfony = console_contract(words[2], workdir, root)
+        return base.merged(symfony) if symfony else unknown(f"no console command {words[2]!r} in {workdir}/src")
     if name == "mix" and len(words) > 1 and not words[1].startswith("-"):
         from .elixir import mix_task_file
 

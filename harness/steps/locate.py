@@ -275,6 +275,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                 entrypoints.extend(eps.rake_tasks(root, rel, data))
             script = (eps.script_entrypoint(root, rel, data) or spring_boot.runner(root, rel, data)
                       or golang.entrypoint(rel, data) or laravel.artisan_command(root, rel, data)
+                      or symfony.console_command(root, rel, data)
                       or elixir.mix_task(root, rel, data) or rust.entrypoint(root, rel, data))
             if script:
                 entrypoints.append(script)

@@ -8491,10 +8491,21 @@ def test_symfony_rag_courses_located_drafted_backfilled_verified_and_repaired(cl
     # the provider the container builds (until this trial: no embedding call, and the draft's model TODO)
     assert [(c["path"], c["kind"], c["model_env"], c["url_env"]) for c in located["embedding_calls"]] == [
         ("config/services.yaml", "ollama-config", "OLLAMA_MODEL", "OLLAMA_URL")], located["embedding_calls"]
+    # its console command, read through the container's configuration (until this trial: no entrypoint), is an
+    # importer: the draft leaves it out, with the env it would need said (OLLAMA_URL under Ollama's /api)
+    [entry] = located["entrypoints"]
+    assert (entry["command"], entry["kind"]) == ("php bin/console app:import-courses", "symfony-command"), entry
+    assert entry["contract"]["backfill_env"] == {"DATABASE_URL": "{database_url}", "OLLAMA_URL": "{provider_url}/api",
+                                                 "OLLAMA_MODEL": "{model}"}, entry["contract"]
+    assert entry["contract"]["adds_only"].startswith("it only adds rows (->persist at src/Command/"), entry["contract"]
     assert trial.init.json["todo"] == [], trial.init.out
     raw = yaml.safe_load(trial.profile.read_text())
     assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["chunks"]["schema"], raw["chunks"]["table"],
             raw["embeddings"]["vector"]) == (SYMFONY_RAG_MODEL, 768, "mooc", "courses", "embedding"), raw
+    assert raw["backfill"] is None and '# command: "php bin/console app:import-courses"' in trial.profile.read_text(), \
+        trial.profile.read_text()
+    # the server OLLAMA_URL points at is the provider, not OLLAMA_URL's value itself (it ends in /api)
+    assert "set OLLAMA_HOST to the server it is given (scheme, host and port" in trial.profile.read_text()
     # the document the importer embeds, json_encode's spelling (the repository's search writes the same one), measured
     # on the stored vectors (until this trial: `text: summary`, "not measured"; the engine filled lost vectors with the
     # summary, verify failed the app's own, and no profile key could say the document)

@@ -69,3 +69,105 @@ def test_an_embedding_client_the_container_builds_names_the_env_of_its_model_and
          "EMBED_MODEL", "EMBED_URL"),
         ("config/services.yaml", 22, "config", "NeuronAI\\RAG\\Embeddings\\OpenAIEmbeddingsProvider",
          "text-embedding-3-small", None, None)}, calls
+
+
+IMPORTER = '''<?php
+namespace App\\Command;
+
+use App\\Entity\\Note;
+use Doctrine\\ORM\\EntityManagerInterface;
+use NeuronAI\\RAG\\Embeddings\\OllamaEmbeddingsProvider;
+use Symfony\\Component\\Console\\Attribute\\AsCommand;
+use Symfony\\Component\\Console\\Command\\Command;
+
+#[AsCommand(name: 'app:import-notes', description: 'Import notes with their embeddings')]
+class ImportNotesCommand extends Command
+{
+    public function __construct(private EntityManagerInterface $em, private OllamaEmbeddingsProvider $embedder)
+    {
+        parent::__construct();
+    }
+
+    protected function execute($input, $output): int
+    {
+        foreach ($this->read() as $data) {
+            $note = new Note();
+            $note->setEmbedding($this->embedder->embedText($data['text']));
+            $this->em->persist($note);
+        }
+        $this->em->flush();
+        return Command::SUCCESS;
+    }
+}
+'''
+
+REEMBED = '''<?php
+namespace App\\Command;
+
+use App\\Repository\\NoteRepository;
+use Doctrine\\ORM\\EntityManagerInterface;
+use NeuronAI\\RAG\\Embeddings\\OllamaEmbeddingsProvider;
+use Symfony\\Component\\Console\\Attribute\\AsCommand;
+use Symfony\\Component\\Console\\Command\\Command;
+
+#[AsCommand('app:reembed-notes')]
+class ReembedNotesCommand extends Command
+{
+    public function __construct(private EntityManagerInterface $em, private NoteRepository $notes,
+                                private OllamaEmbeddingsProvider $embedder)
+    {
+        parent::__construct();
+    }
+
+    protected function execute($input, $output): int
+    {
+        foreach ($this->notes->findBy(['embedding' => null]) as $note) {
+            $note->setEmbedding($this->embedder->embedText($note->getText()));
+        }
+        $this->em->flush();
+        return Command::SUCCESS;
+    }
+}
+'''
+
+DOCTRINE = '''doctrine:
+    dbal:
+        url: '%env(resolve:DATABASE_URL)%'
+'''
+
+
+def symfony_commands(root: Path) -> Path:
+    symfony_app(root)
+    for rel, text in {"src/Command/ImportNotesCommand.php": IMPORTER, "src/Command/ReembedNotesCommand.php": REEMBED,
+                      "config/packages/doctrine.yaml": DOCTRINE, "bin/console": "#!/usr/bin/env php\n<?php\n"}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_a_console_command_given_the_containers_embedder_is_an_entrypoint_with_the_configurations_env(tmp_path):
+    found = locate(symfony_commands(tmp_path))
+    by_name = {e.name: e for e in found.entrypoints}
+    assert {(e.kind, e.command) for e in found.entrypoints} == {
+        ("symfony-command", "php bin/console app:import-notes"),
+        ("symfony-command", "php bin/console app:reembed-notes")}, found.entrypoints
+    reembed = by_name["app:reembed-notes"].contract
+    # the configuration's %env()% (doctrine's URL, the provider's parameters), the base URL under Ollama's /api prefix
+    # as .env gives it
+    assert reembed.backfill_env() == {"DATABASE_URL": "{database_url}", "EMBED_URL": "{provider_url}/api",
+                                      "EMBED_MODEL": "{model}"}, reembed.backfill_env()
+    assert reembed.embedding_calls == ("config/services.yaml:17 ollama-config",) and not reembed.adds_only
+
+
+def test_a_console_command_that_only_persists_new_entities_is_said_to_be_an_importer(tmp_path):
+    importer = {e.name: e for e in locate(symfony_commands(tmp_path)).entrypoints}["app:import-notes"].contract
+    assert importer.adds_only == ("it only adds rows (->persist at src/Command/ImportNotesCommand.php:23) and "
+                                  "updates none: it re-embeds no row there is"), importer.adds_only
+
+
+def test_the_contract_of_a_profiles_console_command_is_read_from_its_class(tmp_path):
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("php bin/console app:reembed-notes", symfony_commands(tmp_path), tmp_path)
+    assert contract.known and contract.files[0] == "src/Command/ReembedNotesCommand.php", contract
+    assert not command_contract("php bin/console app:nothing", tmp_path, tmp_path).known
