@@ -25,6 +25,10 @@ _FIELD = re.compile(r"""\[\s*(['"])(?P<sub>\w+)\1\s*\]|->\s*get(?P<getter>[A-Z]\
                     r"""|(?:->|\.)\s*get\s*\(\s*(['"])(?P<get>\w+)\4|(?:->|\??\.)\s*(?P<attr>[A-Za-z_]\w*)\b(?!\s*\()""")
 
 
+# A request's body to a model's API (`JSON.stringify({model, input})`), not a document of a row's fields.
+_REQUEST_KEYS = frozenset({"input", "prompt", "messages", "texts", "inputs"})
+
+
 @dataclass(frozen=True)
 class JsonDocument:
     path: str
@@ -54,7 +58,8 @@ def scan(rel: str, text: str, language: str) -> list[JsonDocument]:
             value = e.group("value") or key  # `{title}`: JS's shorthand reads the variable of the name
             members.append((key, _field(value, key)))
         else:
-            if len(members) >= 2:
+            keys = {k for k, _ in members}
+            if len(members) >= 2 and not ("model" in keys and keys & _REQUEST_KEYS):
                 paren = text.index("(", m.start())
                 rest = call_args(text, paren, limit=8000)[m.end() - 1 - (paren + 1) + len(body) + 2:]
                 found.append(JsonDocument(rel, line_of(text, m.start()), _style(lang, rest), tuple(members)))

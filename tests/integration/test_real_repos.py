@@ -8486,8 +8486,10 @@ def test_symfony_rag_courses_located_drafted_backfilled_verified_and_repaired(cl
 
     trial = procedure(cli, empty_db, server, app, tmp_path / "first", "courses", plan=True)
     located = trial.locate.json
+    # the Doctrine entity's mapping beside the SQL (until this trial: the SQL only)
     assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
-        ("databases/1-mooc.sql", "mooc.courses", "embedding", 768)]
+        ("src/Entity/Course.php", "mooc.courses", "embedding", 768),
+        ("databases/1-mooc.sql", "mooc.courses", "embedding", 768)], located["declarations"]
     # the provider the container builds (until this trial: no embedding call, and the draft's model TODO)
     assert [(c["path"], c["kind"], c["model_env"], c["url_env"]) for c in located["embedding_calls"]] == [
         ("config/services.yaml", "ollama-config", "OLLAMA_MODEL", "OLLAMA_URL")], located["embedding_calls"]

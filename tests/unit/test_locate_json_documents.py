@@ -37,3 +37,7 @@ def test_the_calls_flags_say_the_spelling_and_one_no_style_reproduces_is_none(re
 def test_an_object_of_one_member_or_of_computed_keys_is_no_document():
     assert scan("a.ts", "JSON.stringify({ query })", "js") == []
     assert scan("a.py", "json.dumps({**row, 'text': t})", "python") == []
+
+
+def test_a_request_body_to_a_models_api_is_no_document():
+    assert scan("a.ts", "body: JSON.stringify({ model: EMBED_MODEL, input: chunk.text })", "js") == []

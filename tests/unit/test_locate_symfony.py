@@ -171,3 +171,38 @@ def test_the_contract_of_a_profiles_console_command_is_read_from_its_class(tmp_p
     contract = command_contract("php bin/console app:reembed-notes", symfony_commands(tmp_path), tmp_path)
     assert contract.known and contract.files[0] == "src/Command/ReembedNotesCommand.php", contract
     assert not command_contract("php bin/console app:nothing", tmp_path, tmp_path).known
+
+
+ENTITIES = '''<?php
+namespace App\\Entity;
+
+use Doctrine\\ORM\\Mapping as ORM;
+
+#[ORM\\Entity]
+#[ORM\\Table(name: 'courses', schema: 'mooc')]
+class Course
+{
+    #[ORM\\Column(type: 'vector', precision: 768, nullable: true)]
+    private ?array $embedding = null;
+
+    #[ORM\\Column(type: Types::TEXT)]
+    private ?string $summary = null;
+}
+
+/** @ORM\\Entity */
+class NoteChunk
+{
+    /** @ORM\\Column(type="vector", length=384) */
+    private $textEmbedding;
+}
+'''
+
+
+def test_doctrine_entity_properties_mapped_to_a_vector_column_are_declarations(tmp_path):
+    (tmp_path / "src/Entity").mkdir(parents=True)
+    (tmp_path / "src/Entity/Course.php").write_text(ENTITIES)
+    found = [(d.path, d.line, d.kind, d.table, d.column, d.dimensions) for d in locate(tmp_path).declarations]
+    # the table ORM\Table names, in its schema; else the class's name and the property's as Symfony's underscore
+    # naming strategy makes them
+    assert found == [("src/Entity/Course.php", 10, "doctrine", "mooc.courses", "embedding", 768),
+                     ("src/Entity/Course.php", 20, "doctrine", "note_chunk", "text_embedding", 384)], found
