@@ -17,8 +17,9 @@ from .entrypoints import Entrypoint
 
 # config/services.yaml and its per-environment files (services_dev.yaml), wherever the config folder sits
 _SERVICES_FILE = re.compile(r"(?:^|/)config/services(?:_\w+)?\.ya?ml$")
-# A class that embeds: its own name says so (OllamaEmbeddingsProvider, OpenAIEmbeddings, App\Ai\Embedder).
-_EMBEDDER = re.compile(r"Embedd?(?:ing|er)", re.I)
+# A class that embeds: its own name says so (OllamaEmbeddingsProvider, OpenAIEmbeddings, App\Ai\Embedder); one that
+# keeps or reads embeddings (an EmbeddingStore, an EmbeddingRepository) does not.
+_EMBEDDER = re.compile(r"^(?!.*(?:Store|Repository)$).*Embedd?(?:ing|er)", re.I)
 # `%env(NAME)%`, with processors before the name (`%env(resolve:NAME)%`, `%env(default:param:NAME)%`)
 _ENV = re.compile(r"^%env\((?:[\w-]+:)*(?P<name>\w+)\)%$")
 _PARAMETER = re.compile(r"^%(?P<name>[^%\s]+)%$")

@@ -32,6 +32,10 @@ services:
         arguments:
             $key: '%env(OPENAI_KEY)%'
             $model: text-embedding-3-small
+
+    App\\Search\\EmbeddingStore:
+        arguments:
+            $url: '%env(DATABASE_URL)%'
 '''
 
 USER = '''<?php
@@ -63,7 +67,7 @@ def test_an_embedding_client_the_container_builds_names_the_env_of_its_model_and
     calls = {(c.path, c.line, c.kind, c.name, c.model, c.model_env, c.url_env)
              for c in locate(symfony_app(tmp_path)).embedding_calls if c.path == "config/services.yaml"}
     # the parameter each argument names, filled from the environment; a literal argument is the model itself; a
-    # service of another kind (the mailer's URL) is no embedder
+    # service of another kind (the mailer's URL) is no embedder, nor one keeping embeddings (a store)
     assert calls == {
         ("config/services.yaml", 17, "ollama-config", "NeuronAI\\RAG\\Embeddings\\OllamaEmbeddingsProvider", None,
          "EMBED_MODEL", "EMBED_URL"),
