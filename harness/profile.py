@@ -20,6 +20,7 @@ import yaml
 
 from .errors import ConfigError
 from . import hashing, text_parts
+from .json_text import STYLES as JSON_STYLES
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TODO = re.compile(r"^\s*TODO\b")
@@ -177,6 +178,10 @@ class ChunkTable:
     collection_array: bool = False
     updated_at: str | None = None  # when the chunk's text last changed (stale vectors; recent edits sampled first)
     text_format: str = "plain"  # how the embedded text is composed: TEXT_FORMATS
+    # the text is a JSON document of the chunks.text fields, as this serializer writes it (JSON_STYLES), each under
+    # its key in text_json_keys
+    text_json: str | None = None
+    text_json_keys: tuple[str, ...] = ()
     metadata: str | None = None  # the JSON column a text format reads (LlamaIndex's ``metadata_``)
     # each collection is a table of its own, named by this pattern ("data_{collection}", LlamaIndex's PGVectorStore)
     collection_tables: str | None = None
@@ -305,6 +310,7 @@ class Profile:
         return {"chunks.text": list(ch.text), "chunks.text_separator": ch.text_separator,
                 "chunks.text_newlines": ch.text_newlines, "chunks.text_prefix": ch.text_prefix,
                 "chunks.text_format": ch.text_format, "chunks.metadata": ch.metadata,
+                "chunks.text_json": [ch.text_json, list(ch.text_json_keys)] if ch.text_json else None,
                 "provider.request_dimensions": self.provider.request_dimensions, "embeddings.pad_to": em.pad_to}
 
 
@@ -494,6 +500,25 @@ class _Reader:
         if not isinstance(value, list):
             raise ConfigError(f"profile key '{key}' must be a column name or a list of column names, found {_kind(value)}")
         return tuple(self.identifier(f"{key}[{i}]", item, required=True) for i, item in enumerate(value))
+
+    def json_members(self, key: str, value: Any, style: str | None) -> tuple[tuple[str, ...], Any]:
+        """chunks.text of a JSON document (chunks.text_json): each item a field, under its own name, or ``{key:
+        field}``; (the keys, the fields) where ``style`` is given, else ((), the value unchanged)."""
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and style is None:
+                raise ConfigError(f"profile key '{key}[{i}]' is {{key: column}}, which only chunks.text_json composes; "
+                                  "expected a column")
+            if isinstance(item, dict) and len(item) != 1:
+                raise ConfigError(f"profile key '{key}[{i}]' must be a column or {{key: column}}, found a mapping of "
+                                  f"{len(item)} keys")
+            if isinstance(item, dict) and not all(isinstance(x, str) for x in (*item, *item.values())):
+                raise ConfigError(f"profile key '{key}[{i}]' must be a column or {{key: column}} whose key and column "
+                                  f"are text, found {item!r}")
+        if style is None:
+            return (), value
+        pairs = [next(iter(item.items())) if isinstance(item, dict) else (item, item) for item in items]
+        return tuple(str(k) for k, _ in pairs), [f for _, f in pairs]
 
     def text_items(self, key: str, value: Any) -> tuple[str, ...]:
         """chunks.text: column names, or labelled parts around them (harness.text_parts)."""
@@ -706,7 +731,7 @@ class _Reader:
             {"schema", "table", "id", "text", "text_separator", "text_newlines", "text_prefix", "query_prefix",
              "collection", "collection_name",
              "tenant", "sources", "filter", "collection_table", "updated_at", "text_format", "metadata",
-             "collection_tables", "collection_join"},
+             "collection_tables", "collection_join", "text_json"},
             {"table"},
         )
         collection = self.identifier("chunks.collection", section.get("collection"))
@@ -720,7 +745,11 @@ class _Reader:
                 "or 'chunks.collection_name' for a table that holds a single collection"
             )
         filters = self.column_values("chunks.filter", section.get("filter"))
-        text = self.text_items("chunks.text", section.get("text", "content"))
+        text_json = self.string("chunks.text_json", section.get("text_json"))
+        if text_json is not None and text_json not in JSON_STYLES:
+            raise ConfigError(f"profile key 'chunks.text_json' must be one of {', '.join(JSON_STYLES)}, found {text_json!r}")
+        json_keys, raw_text = self.json_members("chunks.text", section.get("text", "content"), text_json)
+        text = self.text_items("chunks.text", raw_text)
         if not text:
             raise ConfigError("profile key 'chunks.text' must name at least one column")
         separator = section.get("text_separator", " ")
@@ -751,6 +780,9 @@ class _Reader:
             metadata = metadata or "metadata_"
         sources = self.identifiers("chunks.sources", section.get("sources"))
         for i, item in enumerate(text):
+            if text_parts.is_template(item) and text_json is not None:
+                raise ConfigError(f"profile key 'chunks.text[{i}]' is a labelled part ({item!r}), which chunks.text_json "
+                                  "does not compose; expected a column or {key: column}")
             if text_parts.is_template(item) and text_format != "plain":
                 raise ConfigError(f"profile key 'chunks.text[{i}]' is a labelled part ({item!r}), which chunks.text_format "
                                   f"{text_format!r} does not compose; expected a column")
@@ -770,9 +802,13 @@ class _Reader:
         for i, item in ((i, f) for i, t in enumerate(text) for f in text_parts.fields(t) if f == t):
             # A column of another role is the same for many chunks: each would be embedded as its collection's name.
             role = next((k for k, column in roles.items() if column is not None and column == item), None)
-            if role is not None:
+            # a JSON document holds it beside the chunk's own fields (a course's id in its json_encode)
+            if role is not None and (text_json is None or set(text) <= {c for c in roles.values() if c}):
                 raise ConfigError(f"profile key 'chunks.text[{i}]' names {item!r}, which is {role}: every chunk would "
                                   f"be embedded as its {role.split('.')[1]}; expected the column holding the chunk's text")
+        if text_json is not None and text_format != "plain":
+            raise ConfigError(f"profile key 'chunks.text_json' is {text_json!r}, which chunks.text_format "
+                              f"{text_format!r} does not compose; expected text_format plain")
         if text_format != "plain" and len(text) != 1:
             raise ConfigError(f"profile key 'chunks.text' must name one column with chunks.text_format {text_format!r}, "
                               f"found {len(text)}")
@@ -788,6 +824,8 @@ class _Reader:
             collection_join=collection_join,
             collection_tables=collection_tables,
             text_format=text_format,
+            text_json=text_json,
+            text_json_keys=json_keys,
             metadata=metadata,
             schema=self.identifier("chunks.schema", section.get("schema")) or "public",
             schema_given=section.get("schema") is not None,

@@ -354,7 +354,8 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.section("provider")
     # The application's own name for the URL is said, not read: its default may be a container's hostname.
     w.value("provider.url", "url", "${OLLAMA_HOST:-}", "OLLAMA_HOST wins" + (
-        f"; the application reads {'; '.join(app_urls)}: set OLLAMA_HOST to the URL it is given" if app_urls else "")
+        f"; the application reads {'; '.join(app_urls)}: set OLLAMA_HOST to the server it is given (scheme, host "
+        "and port: the harness adds Ollama's /api path)" if app_urls else "")
         + (f"; the application's embedders hard-code {'; '.join(fixed_urls)}: set OLLAMA_HOST to that server"
            if fixed_urls else ""))
     if model:
@@ -453,7 +454,11 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.value("chunks.schema", "schema", ch.schema)
     w.value("chunks.table", "table", ch.name, "inline vector column" if shape.inline else shape.key.why)
     w.guess("chunks.id", "id", shape.chunk_id, required=True)
-    if measured is not None and measured.matched and measured.columns != (shape.text.column,):
+    if measured is not None and measured.matched and measured.json_style:
+        members = [c if k == c else {k: c} for k, c in zip(measured.json_keys, measured.columns)]
+        w.value("chunks.text", "text", members, measured.why)
+        w.value("chunks.text_json", "text_json", measured.json_style)
+    elif measured is not None and measured.matched and measured.columns != (shape.text.column,):
         shown = measured.columns[0] if len(measured.columns) == 1 else list(measured.columns)
         w.value("chunks.text", "text", shown, measured.why + f" (the names alone suggested {shape.text.column})")
         if len(measured.columns) > 1:
@@ -886,7 +891,8 @@ def _in_code(entrypoint: Any) -> tuple[tuple[str, ...], str] | None:
 
 def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str | None,
                    request_dimensions: int | None = None, rows_of: dict[str, Any] | None = None,
-                   in_code: tuple[tuple[str, ...], str] | None = None) -> MeasuredText | None:
+                   in_code: tuple[tuple[str, ...], str] | None = None, documents: tuple[Any, ...] = ()
+                   ) -> MeasuredText | None:
     """The text the stored vectors embed, measured with the model through the provider (None without either); with
     ``request_dimensions`` the vectors asked for are the model's truncated as the application asks for them."""
     if not provider_url or not model:
@@ -898,7 +904,8 @@ def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str
     try:
         with OllamaProvider(provider_url, model, timeout_s=30.0, retries=0,
                             request_dimensions=request_dimensions) as provider:
-            return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model, rows_of, in_code)
+            return measure_text(conn, shape, lambda texts: provider.embed(texts).vectors, model, rows_of, in_code,
+                                documents)
     except (HarnessError, OSError, ValueError):
         return None
 
@@ -973,7 +980,8 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             truncation = _truncation(found.embedding_calls, shape.vector.dimensions, native)
         naming = rows_naming_model(conn, shape, model) if shape is not None and shape.side_by_side and model else {}
         measured = _measured_text(conn, shape, provider_url, model, truncation[0] if truncation else None,
-                                  _rows_of(shape, naming), _in_code(found.best_entrypoint)) if shape is not None else None
+                                  _rows_of(shape, naming), _in_code(found.best_entrypoint),
+                                  found.json_documents) if shape is not None else None
         stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
         settings: dict[str, str | None] = {}
@@ -1009,7 +1017,8 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         if served is not None and measured is None:
             # the model the draft names is measured as a --model would be: the text its stored vectors embed
             with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-                measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint))
+                measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint),
+                                          documents=found.json_documents)
     env_given = None
     if model is None and served is None and shape is not None and not shape.stored_models \
             and not contract_models(entrypoint) and (given := _env_given(found.settings, model_envs)):
@@ -1020,7 +1029,8 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             served = given[0]
             if measured is None:
                 with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-                    measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint))
+                    measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint),
+                                              documents=found.json_documents)
     named = contract_models(entrypoint)
     configured: dict[str, str] = {}
     configured_conflict = ""
@@ -1033,7 +1043,8 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         # the one model the entrypoint sends to the provider is measured as a --model would be (Haystack's script:
         # OllamaDocumentEmbedder(model=...) embeds a title before the content, which the column names do not say)
         with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-            measured = _measured_text(conn, shape, provider_url, named[0], in_code=_in_code(entrypoint))
+            measured = _measured_text(conn, shape, provider_url, named[0], in_code=_in_code(entrypoint),
+                                      documents=found.json_documents)
     declared_otherwise: tuple[Any, ...] = ()
     migrated_as_is: tuple[Any, ...] = ()
     declared_by_setting: tuple[Any, ...] = ()

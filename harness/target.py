@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from psycopg import sql
 
-from . import collection_join, hashing, text_parts
+from . import collection_join, hashing, json_text, text_parts
 from .db import TENANT_SETTING
 
 from .model_names import other_model
@@ -185,7 +185,15 @@ class Target:
             src = cast(SourceTable, self.profile.source)  # the profile requires it with this format
             return pgai_embed_text(self.c(ch.text[0]), ch.schema, ch.table, sql.Identifier(src.schema, src.table),
                                    sql.Identifier(src.key), self.c(src.key))
+        if ch.text_json is not None:
+            return json_text.document(ch.text_json, [(key, self.json_value(f))
+                                                     for key, f in zip(ch.text_json_keys, ch.text, strict=True)])
         return self._joined(ch.text)
+
+    def json_value(self, name: str) -> sql.Composable:
+        """A chunk field as its value (a JSON column's key as its JSON value), for a JSON document of the fields."""
+        column, key = json_field(name)
+        return self.c(column) if key is None else sql.SQL("({}->{})").format(self.c(column), sql.Literal(key))
 
     def _joined(self, items: tuple[str, ...]) -> sql.Composable:
         """``chunks.text`` items as one text: one item, or several joined by the separator (NULLs skipped)."""

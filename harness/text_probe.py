@@ -14,6 +14,7 @@ from psycopg.rows import tuple_row
 
 from . import text_parts
 from .discover import TEXT_NAMES, TEXT_TYPES, Shape, _field, _foreign_keys, _named, own_texts
+from .locate.json_documents import JsonDocument
 from .profile import json_field
 from .task_prefixes import DOCUMENT_PREFIXES
 
@@ -33,6 +34,9 @@ class MeasuredText:
     matched: bool
     why: str
     prefix: str = ""  # the task prefix before the text (chunks.text_prefix)
+    # the text is a JSON document of ``columns`` under these keys, spelled as this serializer writes it (chunks.text_json)
+    json_style: str | None = None
+    json_keys: tuple[str, ...] = ()
 
 
 def candidates(shape: Shape) -> tuple[str, ...]:
@@ -92,11 +96,14 @@ def _part(values: dict[str, Any], item: str) -> str | None:
 
 
 def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, Any] | None = None,
-                 in_code: tuple[tuple[str, ...], str] | None = None) -> MeasuredText | None:
+                 in_code: tuple[tuple[str, ...], str] | None = None,
+                 documents: Sequence[JsonDocument] = ()) -> MeasuredText | None:
     """The composition whose re-embedding reproduces the stored vectors of a few rows (``embed``: texts -> vectors);
     None where nothing can be measured (a LlamaIndex node, no stored vector, rows of several models side by side
     without ``rows_of``: the embedding table's column values of the model's rows). ``in_code``: the parts (labelled,
-    harness.text_parts) and separator the application's code joins, tried first where the table holds every field."""
+    harness.text_parts) and separator the application's code joins, tried first where the table holds every field;
+    ``documents``: the JSON documents its code writes (harness.locate.json_documents), tried first where the table holds
+    a column for every member."""
     if shape.llamaindex_metadata or shape.text.column is None or not shape.chunks.primary_key:
         return None
     if not shape.inline and (shape.key.column is None or shape.chunk_id.column is None
@@ -124,9 +131,12 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
     alias = "c" if shape.inline else "e"
     parents = _parent_titles(conn, shape)
     keys = [sql.SQL("{}::text").format(sql.Identifier("c", k)) for k in table.primary_key]
+    serialized = _documents(shape, documents)
+    as_json = list(dict.fromkeys(c for _, _, cols, _ in serialized for c in cols))
     query = sql.SQL("SELECT {v}::real[], {cols} FROM {src} WHERE {v} IS NOT NULL ORDER BY {pk} LIMIT {n}").format(
         v=sql.Identifier(alias, shape.vector.column),
-        cols=sql.SQL(", ").join([*(_field(c, "c") for c in read), *keys, *(p.select for p in parents)]),
+        cols=sql.SQL(", ").join([*(_field(c, "c") for c in read), *keys, *(p.select for p in parents),
+                                 *(sql.SQL("to_json({})::text").format(sql.Identifier("c", c)) for c in as_json)]),
         src=source, pk=sql.SQL(", ").join(sql.Identifier("c", k) for k in table.primary_key), n=sql.Literal(ROWS))
     try:
         with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
@@ -140,6 +150,9 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
     row_keys = [", ".join(r[1 + len(read):1 + len(read) + len(keys)]) for r in rows]
     for v, r in zip(values, rows):
         v.update({p.expression: x for p, x in zip(parents, r[1 + len(read) + len(keys):])})
+    as_read = [dict(zip(as_json, r[1 + len(read) + len(keys) + len(parents):])) for r in rows]
+    if found := _document_reproduced(embed, model, serialized, as_read, stored):
+        return found
     from .checks.recompute import REPRODUCED  # recompute's mark of the producer; the checks load only to measure
 
     tried = from_code + compositions(columns)
@@ -192,6 +205,40 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
                         f"{best}), nor after a task prefix ({', '.join(map(repr, DOCUMENT_PREFIXES))}): the application "
                         "builds its text otherwise (another prefix, a template) or the vectors are of another model; "
                         "check what it embeds")
+
+
+def _documents(shape: Shape, documents: Sequence[JsonDocument]) -> list[tuple[JsonDocument, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+    """Each document whose every member a column of the chunk table holds (the field its value reads, else its key,
+    snake_case), with its keys, those columns and the styles to try (its own, else every one)."""
+    from .json_text import STYLES
+    from .locate.json_documents import snake
+
+    names = {c.name for c in shape.chunks.columns}
+    out = []
+    for d in dict.fromkeys(documents):
+        columns = [f if f in names else snake(k) for k, f in d.members]
+        if all(c in names for c in columns) and (d.style is None or d.style in STYLES):
+            out.append((d, tuple(k for k, _ in d.members), tuple(columns), (d.style,) if d.style else STYLES))
+    return out
+
+
+def _document_reproduced(embed, model: str, serialized, as_read: list[dict[str, Any]],
+                         stored: list[np.ndarray]) -> MeasuredText | None:
+    """The first document and style whose re-embedding reproduces most rows' stored vectors."""
+    import json
+
+    from .json_text import spell
+
+    for d, keys, columns, styles in serialized:
+        for style in styles:
+            texts = [spell(style, {k: None if row[c] is None else json.loads(row[c]) for k, c in zip(keys, columns)})
+                     for row in as_read]
+            same = sum(_cosine(s, np.asarray(v, dtype=np.float64)) >= MATCH for s, v in zip(stored, embed(texts)))
+            if same * 2 > len(stored):
+                return MeasuredText(columns, " ", True, f"measured: {model} re-embedding the JSON document "
+                                    f"{d.path}:{d.line} writes ({style} spelling) reproduces the stored vectors of "
+                                    f"{same} of the {len(stored)} rows read", json_style=style, json_keys=keys)
+    return None
 
 
 @dataclass(frozen=True)

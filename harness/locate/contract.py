@@ -70,7 +70,8 @@ class Contract:
     # (prefix, "path:line") of each task prefix (harness.task_prefixes) the files put before what they embed.
     task_prefixes: tuple[tuple[str, str], ...] = ()
     # (name, path, where): a provider setting whose value is Ollama's endpoint itself, not its base URL (cognee's
-    # EMBEDDING_ENDPOINT, `http://localhost:11434/api/embed` in its .env.template: it posts to the URL as it is).
+    # EMBEDDING_ENDPOINT, `http://localhost:11434/api/embed` in its .env.template: it posts to the URL as it is), or the
+    # base URL under Ollama's API prefix (`/api`: a client posting to `embed` under it).
     endpoint_paths: tuple[tuple[str, str, str], ...] = ()
     # (separator, parts, "path:line") of each text a file that embeds joins from labelled parts (pydantic-ai's
     # `'\n\n'.join((f'path: {self.path}', f'title: {self.title}', self.content))`): the parts as chunks.text says them.
@@ -882,8 +883,9 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
     return replace(result, endpoint_paths=tuple(dict.fromkeys([*result.endpoint_paths, *found])))
 
 
-# Ollama's embedding endpoints, ending a URL: a setting holding one takes the endpoint itself.
-_OLLAMA_ENDPOINT = re.compile(r"^https?://[^/\s]+(?P<path>/api/embed(?:dings)?)/?$")
+# Ollama's embedding endpoints, or its API's prefix, ending a URL: a setting holding one takes the endpoint itself
+# (cognee's EMBEDDING_ENDPOINT), or the base URL with `/api` and posts to `embed` under it (NeuronAI's provider).
+_OLLAMA_ENDPOINT = re.compile(r"^https?://[^/\s]+(?P<path>/api(?:/embed(?:dings)?)?)/?$")
 
 
 def _endpoint_paths(folders: list[Path], contract: Contract) -> list[tuple[str, str, str]]:
@@ -1123,6 +1125,11 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
 
         artisan = artisan_contract(words[2], workdir, root)
         return base.merged(artisan) if artisan else unknown(f"no artisan command {words[2]!r} in {workdir}/app/Console/Commands")
+    if name == "php" and words[1:2] in (["bin/console"], ["./bin/console"]) and len(words) > 2:  # a Symfony command
+        from .symfony import console_contract
+
+        symfony = console_contract(words[2], workdir, root)
+        return base.merged(symfony) if symfony else unknown(f"no console command {words[2]!r} in {workdir}/src")
     if name == "mix" and len(words) > 1 and not words[1].startswith("-"):
         from .elixir import mix_task_file
 

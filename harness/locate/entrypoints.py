@@ -53,7 +53,7 @@ _LOCKS = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"
 @dataclass(frozen=True)
 class Entrypoint:
     path: str
-    kind: str  # python-script / python-module / npm-script / make-target / script / console-script / django-command / rake-task / artisan-command / mix-task / go-main / cargo-bin
+    kind: str  # python-script / python-module / npm-script / make-target / script / console-script / django-command / rake-task / artisan-command / symfony-command / mix-task / go-main / cargo-bin
     name: str
     command: str
     workdir: str = "."  # where to run ``command``, relative to the repository
@@ -73,7 +73,7 @@ class Entrypoint:
         forced = bool(_FORCED.search(self.name)) or (self.contract is not None and any(
             _FORCED.search(f) for f in self.contract.given_flags))
         return (("backfill" in text) * 4 + ("embed" in text) * 2 + calls * 3 + forced
-                + {"npm-script": 2, "make-target": 2, "django-command": 2, "rake-task": 2, "artisan-command": 2, "mix-task": 2,
+                + {"npm-script": 2, "make-target": 2, "django-command": 2, "rake-task": 2, "artisan-command": 2, "symfony-command": 2, "mix-task": 2,
                    "python-module": 1,
                    "console-script": 1}.get(self.kind, 0))
 

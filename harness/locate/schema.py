@@ -23,7 +23,7 @@ class VectorDeclaration:
     path: str
     line: int
     dimensions: int | None
-    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / laravel / liquibase / mastra / ecto / ecto-schema
+    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / laravel / doctrine / liquibase / mastra / ecto / ecto-schema
     table: str | None = None
     column: str | None = None
     type: str = "vector"  # vector / halfvec / sparsevec
@@ -432,6 +432,8 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
         found += _active_record(rel, text, covered)
     if lang == "php":
         found += _laravel(rel, without_comments(text, lang), covered)
+        if "ORM\\" in text:
+            found += _doctrine(rel, text, covered)
     if rel.endswith((".ex", ".exs")):
         text = without_comments(text, "ruby")  # Elixir's comments are Ruby's: `# was 1536`
         found += _ecto(rel, text, covered)
@@ -998,6 +1000,57 @@ def _typeorm(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
         out.append(VectorDeclaration(rel, line, dims, "typeorm", table,
                                      name.group("n") if name else (prop.group("p") if prop else None), t.group("type")))
     return out
+
+
+# Doctrine ORM's mapping, as PHP 8 attributes (`#[ORM\Column(type: 'vector', length: 768)]`) or docblock annotations
+# (`@ORM\Column(type="vector", length=768)`); the dimension as pgvector-php's `length`, or `precision`/`dimensions`.
+_DOCTRINE_COLUMN = re.compile(r"(?:#\[|@)\s*ORM\\Column\s*\(")
+_DOCTRINE_TABLE = re.compile(r"(?:#\[|@)\s*ORM\\Table\s*\(")
+_DOCTRINE_CLASS = re.compile(r"\bclass\s+(?P<c>\w+)")
+_DOCTRINE_ARG = r"""\b{}\s*[:=]\s*(?:(['"])(?P<s>[^'"]+)\1|(?P<n>\d+))"""
+
+
+def _doctrine_arg(args: str, *names: str) -> str | None:
+    for name in names:
+        if m := re.search(_DOCTRINE_ARG.format(name), args):
+            return m.group("s") or m.group("n")
+    return None
+
+
+def _doctrine(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
+    """Doctrine entity properties mapped to a vector column: the table its ``ORM\\Table`` names (with its schema),
+    else the class's name as Symfony's underscore naming strategy makes it; the column its ``name``, else the
+    property's, so made."""
+    out = []
+    for m in _DOCTRINE_COLUMN.finditer(text):
+        args = call_args(text, m.end() - 1)
+        kind = _doctrine_arg(args, "type")
+        if kind not in ("vector", "halfvec"):
+            continue
+        dims = _doctrine_arg(args, "length", "precision", "dimensions")
+        prop = re.search(r"\$(?P<p>\w+)", text[m.end() + len(args): m.end() + len(args) + 300])
+        column = _doctrine_arg(args, "name") or (_snake(prop.group("p")) if prop else None)
+        classes = list(_DOCTRINE_CLASS.finditer(text, 0, m.start()))
+        # the class's own ORM\Table: between the class before it and its declaration
+        tables = list(_DOCTRINE_TABLE.finditer(text, classes[-2].end() if len(classes) > 1 else 0,
+                                               classes[-1].start() if classes else m.start()))
+        table = None
+        if tables:
+            targs = call_args(text, tables[-1].end() - 1)
+            name, schema = _doctrine_arg(targs, "name"), _doctrine_arg(targs, "schema")
+            table = f"{schema}.{name}" if schema and name else name
+        if table is None and classes:
+            table = _snake(classes[-1].group("c"))
+        line = line_of(text, m.start())
+        covered.add(line)
+        out.append(VectorDeclaration(rel, line, int(dims) if dims and dims.isdigit() else None, "doctrine", table,
+                                     column, kind))
+    return out
+
+
+def _snake(name: str) -> str:
+    """Doctrine's underscore naming strategy: ``publishedAt`` as ``published_at``, ``CourseChunk`` as ``course_chunk``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def _knex(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:

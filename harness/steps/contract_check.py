@@ -315,8 +315,10 @@ def _provider(settings: Settings, c: Contract, given: _Given, collection: str) -
         n = short[0]
         path, where = endpoints[n]
         return _fail(name, collection, _fix(n, "provider_url", path),
-                     f"the command reads {n} as the embedding endpoint's full URL ({path} in {where}), and "
-                     f"{given.source(n)} sets it to {given.value(n)}: it would post to the server's root")
+                     (f"the command reads {n} as the embedding endpoint's full URL" if path != "/api" else
+                      f"the command reads {n} under Ollama's path") + f" ({path} in {where}), and "
+                     f"{given.source(n)} sets it to {given.value(n)}: it would post "
+                     + ("to the server's root" if path != "/api" else "outside Ollama's API"))
     if ours or inline or passed:
         return verdict(name, collection, True, "", f"it reads {', '.join([*ours, *inline, *passed])}")
     if names:

@@ -20,7 +20,8 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import alembic, dotnet, elixir, golang, laravel, liquibase, rust, spring_boot
+from ..locate import alembic, dotnet, elixir, golang, json_documents, laravel, liquibase, rust, spring_boot, symfony
+from ..locate.json_documents import JsonDocument
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
 from ..locate.distances import DistanceUse
@@ -76,6 +77,8 @@ class LocateResult:
     distances: tuple[DistanceUse, ...] = ()
     # (prefix, "path:line") of each model's task prefix the code puts before what it embeds (harness.task_prefixes)
     task_prefixes: tuple[tuple[str, str], ...] = ()
+    # the JSON documents files that embed write from a literal object of fields (chunks.text_json's candidates)
+    json_documents: tuple[JsonDocument, ...] = ()
 
     @property
     def declared_dimensions(self) -> tuple[int, ...]:
@@ -104,6 +107,7 @@ class LocateResult:
             "distances": [u.as_dict() for u in self.distances],
             "embedding_calls": [c.as_dict() for c in self.embedding_calls],
             "task_prefixes": [{"prefix": p, "where": where} for p, where in self.task_prefixes],
+            "json_documents": [d.as_dict() for d in self.json_documents],
             "settings": [s.as_dict() for s in self.settings],
             "embeds_in_process": self.embeds_in_process,
             "entrypoints": [e.as_dict() for e in self.entrypoints],
@@ -230,6 +234,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     prefixes: list[tuple[str, str]] = []
     settings: list[ConfigSetting] = []
     distances: list[DistanceUse] = []
+    documents: list[JsonDocument] = []
     model_tables: dict[str, str | None] = {}
     django_tables: dict[str, str] = {}
     drops: dict[str, tuple[tuple[str, str | None], ...]] = {}
@@ -270,6 +275,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
                 entrypoints.extend(eps.rake_tasks(root, rel, data))
             script = (eps.script_entrypoint(root, rel, data) or spring_boot.runner(root, rel, data)
                       or golang.entrypoint(rel, data) or laravel.artisan_command(root, rel, data)
+                      or symfony.console_command(root, rel, data)
                       or elixir.mix_task(root, rel, data) or rust.entrypoint(root, rel, data))
             if script:
                 entrypoints.append(script)
@@ -310,6 +316,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
             continue
         if filesmod.is_config(rel) and not filesmod.is_code(rel):
             calls.extend(embedding_calls.config_sections(rel, text))
+            calls.extend(symfony.embedding_calls(rel, text) if symfony.is_services_config(rel) else [])
             found_settings = configscan.scan(rel, text, is_config_file=True)
             settings.extend(found_settings)
             names = tuple(dict.fromkeys(s.name for s in found_settings))
@@ -327,6 +334,8 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
         found_settings = configscan.scan(rel, text, is_config_file=False)
         declarations.extend(decls)
         calls.extend(file_calls)
+        if b"embed" in low:  # a document a file that embeds writes may be what it embeds
+            documents.extend(json_documents.scan(rel, text, lang))
         prefixes.extend(contractmod.task_prefixes_in(rel, text, bool(file_calls)))
         prefixes.extend((p, f"{c.path}:{c.line}") for c in file_calls for p in c.task_prefixes)
         settings.extend(s for s in found_settings if s.name == "url" or configscan.kind_of(s.name) != "other"
@@ -386,7 +395,7 @@ def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateR
     return LocateResult(str(root), source, len(files), all_terms, tuple(by_cat["config"]), tuple(by_cat["service"]),
                         tuple(by_cat["schema"]), tuple(by_cat["smoke"]), tuple(ranked), time.perf_counter() - started,
                         tuple(by_cat["docs"]), tuple(declarations), tuple(calls), tuple(settings), tuple(distances),
-                        tuple(dict.fromkeys(prefixes)))
+                        tuple(dict.fromkeys(prefixes)), tuple(documents))
 
 
 def _settings_files(base: str, listed: set[str], packages: frozenset[str]) -> SettingsFiles:

@@ -8440,3 +8440,106 @@ def test_recallr_go_cobra_ingest_located_drafted_backfilled_and_repaired(cli, em
     assert damaged.code == 1 and offenders == {"recompute": {edited, reversed_, mine, theirs}}, offenders
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=4)
     assert empty_db.scalar("SELECT count(*) FROM note_chunks") == total
+
+
+# -- gapor94/php-rag-symfony-example: Symfony + Doctrine, courses embedded as PHP json_encode documents --------------
+
+SYMFONY_RAG_MODEL = "nomic-embed-text"
+
+
+def php_json_encode(value) -> str:
+    """PHP's json_encode with its default flags: no spaces, every non-ASCII character a lower-case \\uXXXX escape,
+    and `/` escaped as `\\/`."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).replace("/", "\\/")
+
+
+def course_document(c: dict) -> str:
+    """What ImportCoursesCommand embeds for a course of resources/courses.json."""
+    return php_json_encode({"id": c["id"], "name": c["name"], "summary": c["summary"], "categories": c["categories"],
+                            "publishedAt": c["published_at"]})
+
+
+def load_courses(db, server, app: Path, count: int) -> list[str]:
+    """ImportCoursesCommand::execute for the first ``count`` courses of resources/courses.json: the course's PHP JSON
+    document embedded through `{url}/embed` (NeuronAI's OllamaEmbeddingsProvider), the row persisted with its vector.
+    Returns the keys, in order."""
+    courses = json.loads((app / "resources/courses.json").read_text())[:count]
+    with db.connect(autocommit=True) as conn:
+        for c in courses:
+            [vector] = httpx_embed(server, SYMFONY_RAG_MODEL, [course_document(c)])
+            conn.execute("INSERT INTO mooc.courses (id, name, summary, categories, published_at, embedding) "
+                         "VALUES (%s, %s, %s, %s, %s, %s::vector)",
+                         (c["id"], c["name"], c["summary"], json.dumps(c["categories"]), c["published_at"], str(vector)))
+    return [c["id"] for c in courses]
+
+
+def test_symfony_rag_courses_located_drafted_backfilled_verified_and_repaired(cli, empty_db, server, tmp_path):
+    """gapor94/php-rag-symfony-example: a Symfony app whose `mooc.courses` (its own SQL, the vector inline beside the
+    course's columns, keys the course's own code) is filled by `app:import-courses`, which embeds each course's PHP
+    `json_encode` document through NeuronAI's OllamaEmbeddingsProvider, a service config/services.yaml builds from
+    `%env(OLLAMA_MODEL)%` and `%env(OLLAMA_URL)%` (`.env`: nomic-embed-text, `http://...:11434/api`). locate, profile
+    init (the document measured on the stored vectors), scope, plan, run --engine (no PHP here), verify, record; then
+    courses gone wrong are named row by row and repaired."""
+    app = Source.of("gapor94__php-rag-symfony-example").checkout("", tmp_path / "app")
+    for path, said in (("src/Command/ImportCoursesCommand.php", "$content = json_encode(["),
+                       ("src/Command/ImportCoursesCommand.php", "'publishedAt' => $data['published_at'],"),
+                       ("src/Command/ImportCoursesCommand.php", "$this->ollama->embedDocument($document)"),
+                       ("config/services.yaml", "app.ollama_model: '%env(OLLAMA_MODEL)%'"),
+                       (".env", "OLLAMA_MODEL=nomic-embed-text")):
+        assert said in (app / path).read_text(), (path, said)  # load_courses does what these files say
+    for sql in ("databases/0-enable-pgvector.sql", "databases/1-mooc.sql"):
+        empty_db.execute((app / sql).read_text())
+    keys = load_courses(empty_db, server, app, 24)
+    empty_db.execute("UPDATE mooc.courses SET embedding = NULL WHERE id = ANY(%s)", (keys[-3:],))  # lost in a restore
+
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "courses", plan=True)
+    located = trial.locate.json
+    # the Doctrine entity's mapping beside the SQL (until this trial: the SQL only)
+    assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("src/Entity/Course.php", "mooc.courses", "embedding", 768),
+        ("databases/1-mooc.sql", "mooc.courses", "embedding", 768)], located["declarations"]
+    # the provider the container builds (until this trial: no embedding call, and the draft's model TODO)
+    assert [(c["path"], c["kind"], c["model_env"], c["url_env"]) for c in located["embedding_calls"]] == [
+        ("config/services.yaml", "ollama-config", "OLLAMA_MODEL", "OLLAMA_URL")], located["embedding_calls"]
+    # its console command, read through the container's configuration (until this trial: no entrypoint), is an
+    # importer: the draft leaves it out, with the env it would need said (OLLAMA_URL under Ollama's /api)
+    [entry] = located["entrypoints"]
+    assert (entry["command"], entry["kind"]) == ("php bin/console app:import-courses", "symfony-command"), entry
+    assert entry["contract"]["backfill_env"] == {"DATABASE_URL": "{database_url}", "OLLAMA_URL": "{provider_url}/api",
+                                                 "OLLAMA_MODEL": "{model}"}, entry["contract"]
+    assert entry["contract"]["adds_only"].startswith("it only adds rows (->persist at src/Command/"), entry["contract"]
+    assert trial.init.json["todo"] == [], trial.init.out
+    raw = yaml.safe_load(trial.profile.read_text())
+    assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["chunks"]["schema"], raw["chunks"]["table"],
+            raw["embeddings"]["vector"]) == (SYMFONY_RAG_MODEL, 768, "mooc", "courses", "embedding"), raw
+    assert raw["backfill"] is None and '# command: "php bin/console app:import-courses"' in trial.profile.read_text(), \
+        trial.profile.read_text()
+    # the server OLLAMA_URL points at is the provider, not OLLAMA_URL's value itself (it ends in /api)
+    assert "set OLLAMA_HOST to the server it is given (scheme, host and port" in trial.profile.read_text()
+    # the document the importer embeds, json_encode's spelling (the repository's search writes the same one), measured
+    # on the stored vectors (until this trial: `text: summary`, "not measured"; the engine filled lost vectors with the
+    # summary, verify failed the app's own, and no profile key could say the document)
+    assert ("src/Command/ImportCoursesCommand.php", 49, "php") in {
+        (d["path"], d["line"], d["style"]) for d in located["json_documents"]}, located["json_documents"]
+    assert (raw["chunks"]["text"], raw["chunks"]["text_json"]) == (
+        ["id", "name", "summary", "categories", {"publishedAt": "published_at"}], "php"), trial.profile.read_text()
+    assert "measured: nomic-embed-text re-embedding the JSON document" in trial.profile.read_text()
+    assert_whole_procedure_ok(trial, empty_db, "mooc.courses", "embedding", len(keys), needed=3)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "courses")
+    # the engine's vectors are the app's own: each of the 3 refilled equals what the importer embeds for it
+    courses = {c["id"]: c for c in json.loads((app / "resources/courses.json").read_text())}
+    for key in keys[-3:]:
+        [app_vector] = httpx_embed(server, SYMFONY_RAG_MODEL, [course_document(courses[key])])
+        stored = [float(x) for x in empty_db.scalar("SELECT embedding::text FROM mooc.courses WHERE id = %s",
+                                                    (key,)).strip("[]").split(",")]
+        assert max(abs(a - b) for a, b in zip(stored, app_vector, strict=True)) < 1e-5, key
+
+    # Gone wrong: a summary edited after its vector, a vector reversed, two courses holding each other's, one lost.
+    damage_inline(empty_db, "mooc.courses", "summary", edited=keys[0], reversed_=keys[1], swapped=(keys[2], keys[3]),
+                  gone=keys[4])
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= set(keys[:4]), offenders
+    assert damaged.code == 1 and offenders == {"recompute": set(keys[:4]), "coverage": {keys[4]}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)

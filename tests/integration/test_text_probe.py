@@ -1,12 +1,14 @@
 """profile init measures which text the stored vectors embed: a column, or two joined as the application joins them."""
 
 import hashlib
+import json
 
 import numpy as np
 import psycopg
 from psycopg.rows import dict_row
 
 from harness.discover import discover
+from harness.locate.json_documents import JsonDocument
 from harness.text_probe import measure_text
 
 DIMS = 16
@@ -196,3 +198,42 @@ def test_the_rows_read_that_a_parents_title_before_the_text_reproduces_are_said_
     assert ("; the other 2 (c00, c01) reproduce with documents.title (through document_chunks.documentId) joined "
             "before content by '\\n': the application embeds that for some rows; chunks.text can say which with an "
             f"expression, the title being {TITLE_PART}") in found.why, found.why
+
+
+def _courses(db, spelled) -> None:
+    """Courses whose vectors embed a JSON document of their fields, as ``spelled`` writes it."""
+    db.execute(f"CREATE TABLE courses (id char(4) PRIMARY KEY, name text NOT NULL, summary text, categories jsonb NOT NULL, "
+               f"published_at date NOT NULL, embedding vector({DIMS}))")
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for i in range(6):
+            course = {"id": f"c{i:03d}", "name": f"Curso {i}/{i + 1}", "summary": f"Aprende diseño número {i}",
+                      "categories": ["backend", f"tema-{i}"], "publishedAt": f"2024-0{i + 1}-12"}
+            vector = exact([spelled(course)])[0]
+            conn.execute("INSERT INTO courses VALUES (%s, %s, %s, %s, %s, %s::vector)",
+                         (course["id"], course["name"], course["summary"], json.dumps(course["categories"]),
+                          course["publishedAt"], str(vector.tolist())))
+
+
+PHP_IMPORTER = JsonDocument("src/Command/Import.php", 49, "php", (
+    ("id", "id"), ("name", "name"), ("summary", "summary"), ("categories", "categories"),
+    ("publishedAt", "published_at")))
+
+
+def test_a_json_document_the_code_writes_is_measured_in_its_serializers_spelling(empty_db):
+    _courses(empty_db, lambda c: json.dumps(c, separators=(",", ":")).replace("/", "\\/"))  # PHP's json_encode
+    with psycopg.connect(empty_db.dsn, row_factory=dict_row) as conn:
+        shape = discover(conn)[0]
+        found = measure_text(conn, shape, exact, "m", documents=[PHP_IMPORTER])
+    assert (found.matched, found.json_style, found.json_keys, found.columns) == (
+        True, "php", ("id", "name", "summary", "categories", "publishedAt"),
+        ("id", "name", "summary", "categories", "published_at")), found.why
+    assert "src/Command/Import.php:49" in found.why and "5 of the 5 rows read" in found.why, found.why
+
+
+def test_a_json_document_spelled_otherwise_than_its_call_says_is_not_taken(empty_db):
+    # JSON.stringify's spelling (`/` and every letter as they are) where the code's json_encode would escape them
+    _courses(empty_db, lambda c: json.dumps(c, separators=(",", ":"), ensure_ascii=False))
+    with psycopg.connect(empty_db.dsn, row_factory=dict_row) as conn:
+        shape = discover(conn)[0]
+        found = measure_text(conn, shape, exact, "m", documents=[PHP_IMPORTER])
+    assert not found.matched and found.json_style is None, found.why

@@ -832,3 +832,20 @@ def test_a_command_that_inserts_the_chunks_again_fails_scope_as_no_backfill_in_p
 def test_an_insert_beside_an_upsert_update_or_delete_of_its_table_is_a_backfill(tmp_path, tail, more):
     result = check_contract(_ingest(tmp_path, tail, more), "c", caller_env={})
     assert "command backfills in place" not in [o.check for o in result.outcomes], result.outcomes
+
+
+def test_a_provider_setting_that_takes_ollamas_base_url_with_its_api_prefix_is_given_the_prefix():
+    """A client posting to `embed` under its URL (NeuronAI's OllamaEmbeddingsProvider, `${OLLAMA_API}/embed`) takes
+    Ollama's base URL with `/api` (its default `http://localhost:11434/api`): our bare base URL would post to
+    `/embed`, a 404. The draft maps the prefix, and scope fails the bare mapping saying it."""
+    from harness.locate.contract import command_contract
+
+    contract = command_contract("python reembed.py", FIXTURES / "py-ollama-api-base")
+    assert contract.endpoint_paths == (("OLLAMA_API", "/api", "a default in code"),), contract.endpoint_paths
+    assert contract.backfill_env()["OLLAMA_API"] == "{provider_url}/api", contract.backfill_env()
+    bare = {**contract.backfill_env(), "OLLAMA_API": "{provider_url}"}
+    result = check_contract(settings_for("py-ollama-api-base", "python reembed.py", env=bare), "c", caller_env={})
+    provider = outcome(result, "command reaches the provider")
+    assert provider.status == FAIL
+    assert provider.expected == 'add backfill.env: {OLLAMA_API: "{provider_url}/api"} to the profile', provider.expected
+    assert "OLLAMA_API under Ollama's path (/api in a default in code)" in provider.found, provider.found

@@ -1,0 +1,62 @@
+"""A chunk's text as a JSON document of its fields, spelled as the application's serializer spells it
+(``chunks.text_json``), built in SQL so the engine, the hash and recompute read the one text."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+# A JSON string (escapes included) or a run of whitespace: the strings kept, the whitespace between tokens dropped.
+_BETWEEN_TOKENS = r'("(?:[^"\\]|\\.)*")|\s+'
+# The serializers whose spelling chunks.text_json reproduces, with their separators between members and between a
+# key and its value: js (JSON.stringify, serde_json, Jackson: every character as it is), php (json_encode's defaults:
+# non-ASCII as \uXXXX, `/` as `\/`), python (json.dumps' defaults: non-ASCII as \uXXXX).
+_SEPARATORS = {"js": (",", ":"), "php": (",", ":"), "python": (", ", ": ")}
+STYLES = tuple(_SEPARATORS)
+
+
+def document(style: str, members: list[tuple[str, sql.Composable]]) -> sql.Composable:
+    """The object of ``members`` (key, the field's JSON value: a json or jsonb expression, or any value ``to_json``
+    takes) as ``style`` writes it; a NULL field is ``null``, as every serializer writes one."""
+    comma, colon = _SEPARATORS[style]
+    parts = []
+    for key, value in members:
+        # Postgres writes a nested jsonb value with ", " and ": ", Python's spelling; a json value as it was given
+        as_text = sql.SQL("to_jsonb({})::text").format(value) if style == "python" else sql.SQL(
+            "regexp_replace(to_json({})::text, {}, '\\1', 'g')").format(value, sql.Literal(_BETWEEN_TOKENS))
+        parts.append(sql.SQL("{} || coalesce({}, 'null')").format(sql.Literal(f'{_quoted(key)}{colon}'), as_text))
+    pieces: list[sql.Composable] = [sql.Literal("{")]
+    for i, part in enumerate(parts):
+        pieces += [sql.Literal(comma), part] if i else [part]
+    body: sql.Composable = sql.SQL("({})").format(sql.SQL(" || ").join([*pieces, sql.Literal("}")]))
+    if style == "php":  # json_encode escapes '/' (only ever inside a string, so everywhere)
+        body = sql.SQL("replace({}, '/', '\\/')").format(body)
+    return _ascii(body) if style in ("php", "python") else body
+
+
+def _quoted(key: str) -> str:
+    """A key as a JSON string (its escapes are those of every serializer here: ASCII keys the usual case)."""
+    import json
+
+    return json.dumps(key, ensure_ascii=True)
+
+
+def _ascii(text: sql.Composable) -> sql.Composable:
+    """``text`` with every non-ASCII character a lower-case ``\\uXXXX`` escape (a surrogate pair beyond the BMP), as
+    json_encode and json.dumps write them; a text all ASCII is returned as it is, unsplit."""
+    return sql.SQL(
+        "(SELECT CASE WHEN d ~ '[^\\x01-\\x7f]' THEN (SELECT string_agg(CASE WHEN u < 128 THEN ch "
+        "WHEN u < 65536 THEN '\\u' || lpad(to_hex(u), 4, '0') "
+        "ELSE '\\u' || to_hex(55296 + ((u - 65536) >> 10)) || '\\u' || to_hex(56320 + ((u - 65536) & 1023)) END, "
+        "'' ORDER BY n) FROM (SELECT ch, ascii(ch) AS u, n FROM regexp_split_to_table(d, '') WITH ORDINALITY AS "
+        "t(ch, n)) AS chars) ELSE d END FROM (SELECT {} AS d) AS doc)").format(text)
+
+
+def spell(style: str, document: dict) -> str:
+    """The document as ``style``'s serializer writes it, in Python (what ``document`` builds in SQL, for a few rows'
+    values read as JSON)."""
+    import json
+
+    if style == "python":
+        return json.dumps(document)
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=style != "js")
+    return text.replace("/", "\\/") if style == "php" else text
