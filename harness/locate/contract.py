@@ -495,6 +495,20 @@ def _changes(code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:
                                if in_strings(m.start(), strings)))
 
 
+def only_adds(texts: dict[str, str], lang: str, adds: re.Pattern[str], changes: re.Pattern[str]) -> str:
+    """Why files only add rows (an ORM's create beside none of its updates, ``adds`` and ``changes`` in ``lang``): the
+    first place one is added ("" where any file changes one, or none adds one): ``Contract.adds_only``."""
+    code = {path: lex(t, lang)[0] for path, t in texts.items()}
+    if any(changes.search(c) for c in code.values()):
+        return ""
+    added = next(((path, m) for path, c in code.items() if (m := adds.search(c))), None)
+    if added is None:
+        return ""
+    path, m = added
+    call = re.sub(r"\s+", "", m.group(0)).rstrip("(")
+    return f"it only adds rows ({call} at {path}:{line_of(code[path], m.start())}) and updates none: it re-embeds no row there is"
+
+
 def _keeps(rel: str, text: str, code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:
     """"path:line" of the first places the file keeps something (``_KEEPS_SQL`` anywhere but comments, ``_KEEPS`` in
     code only); ``code`` and ``strings``: the file as ``lex`` reads it."""

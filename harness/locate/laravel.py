@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from .contract import Contract, _keeps, _mask
+from .contract import Contract, _keeps, _mask, only_adds
 from .embedding_calls import EmbeddingCall
 from .embedding_calls import has_calls as _has_calls
 from .embedding_calls import scan as _scan_calls
@@ -154,16 +154,8 @@ def _answers(texts: dict[str, str]) -> str:
 
 
 def _adds_only(texts: dict[str, str]) -> str:
-    """Why the files only add rows ("" where they change one, or add none): the first place one is added."""
-    code = {path: lex(t, "php")[0] for path, t in texts.items()}
-    if any(_CHANGES.search(c) for c in code.values()):
-        return ""
-    added = next(((path, m) for path, c in code.items() if (m := _ADDS.search(c))), None)
-    if added is None:
-        return ""
-    path, m = added
-    call = re.sub(r"\s+", "", m.group(0)).rstrip("(")
-    return f"it only adds rows ({call} at {path}:{line_of(code[path], m.start())}) and updates none: it re-embeds no row there is"
+    """Why the files only add rows (``contract.only_adds`` of this framework's calls)."""
+    return only_adds(texts, "php", _ADDS, _CHANGES)
 
 
 def _used(folder: PurePosixPath, text: str) -> list[str]:

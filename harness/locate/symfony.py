@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from .contract import Contract
+from .contract import Contract, only_adds
 from .embedding_calls import EmbeddingCall
 from .entrypoints import Entrypoint
 
@@ -131,6 +131,7 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
     ``%env(NAME)%`` of the configuration the kernel loads (the `.env` files give their defaults), the embedders
     among those services and the calls of those files."""
     from .contract import _endpoint_paths, _keeps, _mask
+    from .lexing import lex
     from .embedding_calls import has_calls, scan
     from .laravel import embedding_calls as php_calls
     from .literals import dotenv_line
@@ -163,23 +164,13 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
                                            if not re.search(r"PASS|SECRET|KEY|TOKEN", n)),
                         embedding_calls=tuple(f"{c.path}:{c.line} {c.kind}" for c in calls),
                         hardcoded_models=tuple(dict.fromkeys(c.model for c in calls if c.model and not c.model_env)),
-                        keeps=tuple(k for path, t in texts.items() for k in _keeps(path, t, "php")),
+                        keeps=tuple(k for path, t in texts.items() for k in _keeps(path, t, *lex(t, "php"))),
                         adds_only=_adds_only(texts))
     # the defaults are the .env files' own values, said as theirs (not as code's)
     return replace(contract, endpoint_paths=tuple(_endpoint_paths([base], replace(contract, env_defaults=()))))
 
 
 def _adds_only(texts: dict[str, str]) -> str:
-    """Why the files only add rows ("" where they change one, or add none): the first place one is added."""
-    from .lexing import lex
-    from .literals import line_of
+    """Why the files only add rows (``contract.only_adds`` of this framework's calls)."""
+    return only_adds(texts, "php", _ADDS, _CHANGES)
 
-    code = {path: lex(t, "php")[0] for path, t in texts.items()}
-    if any(_CHANGES.search(c) for c in code.values()):
-        return ""
-    added = next(((path, m) for path, c in code.items() if (m := _ADDS.search(c))), None)
-    if added is None:
-        return ""
-    path, m = added
-    call = re.sub(r"\s+", "", m.group(0)).rstrip("(")
-    return f"it only adds rows ({call} at {path}:{line_of(code[path], m.start())}) and updates none: it re-embeds no row there is"
