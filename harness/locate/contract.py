@@ -285,9 +285,15 @@ def read_contract(rel: str, text: str) -> Contract:
     reads = env_reads(text, {".rs": "rust", ".go": "go"}.get(PurePosixPath(rel).suffix, lang))
     names = [r.name for r in reads]
     defaults = [(r.name, _mask(r.default)) for r in reads if r.default]
-    go = rel.endswith(".go")
-    flags, required, flag_env, flag_defaults, aliases = _flags(text, "go" if go else lang, names)
+    go, rust = rel.endswith(".go"), rel.endswith(".rs")
+    flags, required, flag_env, flag_defaults, aliases = _flags(text, "go" if go else "rust" if rust else lang, names)
     go_flags = _go_flags(text) if go else []
+    # where flags are declared: a default there is the flag's, which the command line overrides
+    flag_spans = [(a, b) for a, b, *_ in go_flags]
+    if rust:
+        from .rust import clap_args
+
+        flag_spans += [a.span for a in clap_args(text)]
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
     lexed = lex(text, lang)
     if rel.endswith(".go"):
@@ -300,8 +306,8 @@ def read_contract(rel: str, text: str) -> Contract:
         url = m.group("u")
         if "{" in url and lang == "python" and text[max(0, m.start() - 2):m.start()].lower().endswith(("f", "fr", "rf")):
             url = _f_string_of_literals(text, url, m.start()) or url
-        if any(a <= m.start() < b for a, b, *_ in go_flags):
-            continue  # a flag's default: the command line overrides it
+        if any(a <= m.start() < b for a, b in flag_spans):
+            continue
         if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(url) or _in_comment(text, m.start())
                 or "{" in url or any(a <= m.start() < b for a, b in docstrings)
                 or _in_other_string(text, m.start(), m.group("q"))):
@@ -688,6 +694,12 @@ def _flags(text: str, lang: str, env_names: list[str]
     elif lang == "go":
         for _, _, name, letter, literal in _go_flags(text):
             add([_dashed(name), *([f"-{letter}"] if letter else [])], default=literal)
+    elif lang == "rust":
+        from .rust import clap_args
+
+        for arg in clap_args(text):
+            add(list(arg.names), needed=arg.needed, env=arg.env, default=arg.default)
+            env_names.extend([arg.env] if arg.env else [])
     return flags, required, flag_env, defaults, aliases
 
 
@@ -1034,12 +1046,13 @@ def _follow(command: str, workdir: Path, root: Path, depth: int) -> Contract:
     return result or unknown(f"nothing to follow in {command!r}")
 
 
-def _flag_values(words: list[str]) -> tuple[tuple[str, str], ...]:
+def _flag_values(words: list[str], program: bool = False) -> tuple[tuple[str, str], ...]:
     """(flag, value) of each `--flag=value`, and of each `--flag value` whose next word is no flag; of a Python or JS
-    script's own arguments (after the interpreter's `-m module` or the script), each `-f value` too (argparse's or
-    commander's short alias of a long flag: ``Contract.flag_aliases``)."""
+    script's own arguments (after the interpreter's `-m module` or the script), or of all ``words`` where they are the
+    ``program``'s own (after `cargo run --`), each `-f value` too (argparse's, commander's or clap's short alias of a
+    long flag: ``Contract.flag_aliases``)."""
     out = []
-    script = _script_args(words)
+    script = words if program else _script_args(words)
     for i, w in enumerate(words):
         short = re.fullmatch(r"-\w", w) is not None and script is not None and i >= len(words) - len(script)
         if not short and (not w.startswith("--") or len(w) <= 2):
@@ -1082,11 +1095,13 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
             return None
         return None
     passed = words
-    if PurePosixPath(words[0]).name == "npm":  # npm keeps a script's flags for itself, but for those after `--`
+    # npm keeps a script's flags for itself, and `cargo run` / `dotnet run` theirs, but for those after `--`
+    built = PurePosixPath(words[0]).name in ("cargo", "dotnet") and words[1:2] == ["run"]
+    if PurePosixPath(words[0]).name == "npm" or built:
         passed = words[words.index("--") + 1:] if "--" in words else []
     given_flags = [w.split("=", 1)[0] for w in passed if w.startswith("--") and len(w) > 2]
     base = Contract(files=(), given_env=tuple(given_env), given_flags=tuple(given_flags),
-                    given_flag_values=_flag_values(passed))
+                    given_flag_values=_flag_values(passed, program=built))
     # Wrappers (uv run, npx, pnpm exec, env VAR=..., dotenv --) run what follows.
     for wrapper in sorted(_WRAPPERS, key=len, reverse=True):
         if tuple(words[:len(wrapper)]) == wrapper:

@@ -6,13 +6,14 @@ before the call, a struct literal or `json!`: a literal, a `const`/`static`, or 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from .embedding_calls import EmbeddingCall
 from .entrypoints import _BACKFILLISH, _SECONDARY, Entrypoint
 from .lexing import enclosing_body, lex
 from .literals import ENV_RUST as _ENV
+from .literals import call_args, split_args
 
 _FN = re.compile(r"(?m)^[ \t]*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s+\w+")
 # `model: EXPR` in a struct literal, `"model": EXPR` in `json!`: up to the field's end
@@ -112,3 +113,91 @@ def _resolve(code: str, expr: str, before: int, depth: int = 0) -> tuple[str | N
         return _resolve(code, bound[-1].group("e").strip(), bound[-1].start(), depth + 1)
     const = re.search(rf"\b(?:const|static)\s+{name}\s*:[^=;]+=\s*(?P<e>[^;]+);", code)
     return _resolve(code, const.group("e").strip(), const.start(), depth + 1) if const else (None, None)
+
+
+# clap's arguments: derive style, an attribute on a field (`#[arg(long, env = "X", default_value = "y")]`; clap 3's
+# `#[clap(...)]`, structopt's `#[structopt(...)]`), and builder style, an `Arg::new("id")` (clap 2's `with_name`) or an
+# `arg!(-m --model <NAME>)` followed by its calls (`.long("model").env("X").default_value("y").required(true)`).
+_CLAP_ATTR = re.compile(r"#\[\s*(?:arg|clap|structopt)\s*\(")
+# the field an attribute is on: past any further one-line attributes (`#[serde(...)]`), `pub name: Type`
+_CLAP_FIELD = re.compile(r"\s*\)\s*\]\s*(?:#\[[^\]\n]*\]\s*)*(?:pub(?:\([^)]*\))?\s+)?(?:r#)?(?P<f>[a-z_][a-z0-9_]*)\s*:"
+                         r"\s*(?P<t>[^,\n}]+)")
+_CLAP_BUILDER = re.compile(r"\bArg\s*::\s*(?:new|with_name)\s*\(|\barg!\s*\(")
+_CLAP_CALL = re.compile(r"\s*\.\s*(?P<m>[a-z_]+)\s*\(")
+_CLAP_STRING = re.compile(r"""^(?:String::from\(\s*)?"(?P<s>[^"\\\n]*)"|^'(?P<c>\w)'""")
+# what needs no value on the command line: an Option, a Vec, a switch, a count
+_CLAP_OPTIONAL = re.compile(r"^(?:Option|Vec)\s*<|^bool$|ArgAction::(?:SetTrue|SetFalse|Count|Append|Help|Version)")
+
+
+@dataclass(frozen=True)
+class ClapArg:
+    """One flag a clap parser declares: its names (the long first), whether it must be given, the environment variable
+    it falls back to, its literal default, and the span of its declaration."""
+    names: tuple[str, ...]
+    needed: bool
+    env: str | None
+    default: str | None
+    span: tuple[int, int]
+
+
+def clap_args(text: str) -> list[ClapArg]:
+    """The flags a Rust file's clap parser declares, derive or builder style (positional arguments are no flags)."""
+    if not (_CLAP_ATTR.search(text) or _CLAP_BUILDER.search(text)):
+        return []
+    code = lex(text, "rust")[0]
+    out = []
+    for m in _CLAP_ATTR.finditer(code):
+        args = call_args(code, m.end() - 1)
+        field = _CLAP_FIELD.match(code, m.end() + len(args))
+        if field is None:
+            continue
+        settings = dict(_setting(part) for _, part in split_args(args))
+        name, kind = field.group("f"), field.group("t").strip()
+        long = _literal(code, settings["long"]) if settings.get("long") else name.replace("_", "-")
+        short = _literal(code, settings["short"]) if settings.get("short") else name[:1]
+        names = (*([f"--{long}"] if "long" in settings and long else []),
+                 *([f"-{short}"] if "short" in settings and short else []))
+        env = (_literal(code, settings["env"]) if settings["env"] else name.upper()) if "env" in settings else None
+        default = next((_literal(code, settings[k]) for k in ("default_value", "default_value_t") if settings.get(k)), None)
+        optional = _CLAP_OPTIONAL.search(kind) or _CLAP_OPTIONAL.search(settings.get("action") or "") or any(
+            k.startswith("default_") for k in settings)
+        needed = settings.get("required") == "true" or not (optional or env)
+        if names:
+            out.append(ClapArg(names, needed, env, default, (m.start(), field.end())))
+    for m in _CLAP_BUILDER.finditer(code):
+        head = call_args(code, m.end() - 1)
+        end = m.end() + len(head) + 1
+        calls: dict[str, str] = {}
+        while (call := _CLAP_CALL.match(code, end)) is not None:  # the chain, call by call: linear in its length
+            value = call_args(code, call.end() - 1)
+            calls.setdefault(call.group("m"), value.strip())
+            end = call.end() + len(value) + 1
+        if m.group(0).startswith("arg!"):  # `arg!(-m --model <NAME> "help")`: its names outside the help's quotes
+            bare = re.sub(r'"[^"\n]*"', "", head)
+            names = (*(f"--{n}" for n in re.findall(r"(?<![\w-])--([A-Za-z][\w-]*)", bare)),
+                     *(f"-{n}" for n in re.findall(r"(?<![\w-])-([A-Za-z])(?![\w-])", bare)))
+        else:
+            long, short = _literal(code, calls.get("long", "")), _literal(code, calls.get("short", ""))
+            names = (*([f"--{long}"] if long else []), *([f"-{short}"] if short else []))
+        if names:
+            out.append(ClapArg(names, calls.get("required") == "true", _literal(code, calls.get("env", "")) or None,
+                               _literal(code, calls.get("default_value", "")), (m.start(), end)))
+    return out
+
+
+def _setting(part: str) -> tuple[str, str]:
+    """An attribute's `key = value` (or bare `key`) as (key, value)."""
+    key, _, value = part.partition("=")
+    return key.strip(), value.strip()
+
+
+def _literal(code: str, expr: str) -> str | None:
+    """A string or char literal (`"x"`, `'m'`, `String::from("x")`, `"x".to_string()`), or a `const`'s (by its last
+    path segment: `crate::env::OLLAMA_HOST`)."""
+    if (s := _CLAP_STRING.match(expr.strip())) is not None:
+        return s.group("s") if s.group("s") is not None else s.group("c")
+    name = expr.strip().rsplit("::", 1)[-1]
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+        return None
+    const = re.search(rf"\b(?:const|static)\s+{name}\s*:[^=;]+=\s*\"(?P<s>[^\"\\\n]*)\"", code)
+    return const.group("s") if const else None
