@@ -156,7 +156,7 @@ def _python(text: str, args: tuple[str, ...]) -> tuple[str, int] | None:
         tree = ast.parse(text)
     except SyntaxError:
         return None
-    lines = _live_lines(tree, args)
+    lines = _live_lines(tree, args, _flags(text, args))
     found = _first(_PY_SERVES, text, "python", lines)
     apps = {m.group("v") or m.group("w") for m in _PY_APP.finditer(lex(text, "python")[0])}
     if apps:
@@ -168,10 +168,10 @@ def _python(text: str, args: tuple[str, ...]) -> tuple[str, int] | None:
     return found
 
 
-def _live_lines(tree: ast.Module, args: tuple[str, ...]) -> set[int]:
+def _live_lines(tree: ast.Module, args: tuple[str, ...], flags: dict[str, bool] | None = None) -> set[int]:
     """The lines that run when the module is run as a script: its top-level statements (not the bodies of its
     functions and classes), and the functions they refer to, through one another; an ``if x == "action":`` branch
-    only where the command line gives that action (or gives none)."""
+    only where the command line gives that action (or gives none), an ``if args.serve:`` one as ``flags`` says."""
     functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     lines: set[int] = set()
     todo: list[str] = []
@@ -182,6 +182,10 @@ def _live_lines(tree: ast.Module, args: tuple[str, ...]) -> set[int]:
                 continue
             if isinstance(node, ast.If) and args and (action := _action(node.test)) is not None and action not in args:
                 visit(node.orelse)
+                continue
+            if isinstance(node, ast.If) and flags and (gate := _gate(node.test, flags)) is not None:
+                _mark(node.test, lines, todo)
+                visit(node.body if gate else node.orelse)
                 continue
             if isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)):
                 head = node.test if isinstance(node, (ast.If, ast.While)) else None
@@ -212,6 +216,39 @@ def _mark(node: ast.AST, lines: set[int], todo: list[str]) -> None:
     lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))  # type: ignore[attr-defined]
     todo.extend(r.id if isinstance(r, ast.Name) else r.attr for r in ast.walk(node)
                 if isinstance(r, (ast.Name, ast.Attribute)))
+
+
+# A flag a Python file declares (argparse's, click's, typer's `"--serve"`), with the short name before it, if any.
+_DECLARED_FLAG = re.compile(r"""(?:['"](?P<s>-\w)['"]\s*,\s*)?['"]--(?P<f>[A-Za-z][\w-]*)['"]""")
+
+
+def _flags(text: str, args: tuple[str, ...]) -> dict[str, bool]:
+    """Each flag the file declares, by the name its value is read under (`--serve`: ``args.serve``, a click or typer
+    parameter ``serve``) and as it is written (`--serve`): whether the command line gives it."""
+    given = {a.split("=", 1)[0] for a in args if a.startswith("-")}
+    out: dict[str, bool] = {}
+    for m in _DECLARED_FLAG.finditer(text):
+        flag = "--" + m.group("f")
+        out[flag] = out[m.group("f").replace("-", "_")] = flag in given or m.group("s") in given
+    return out
+
+
+def _gate(test: ast.expr, flags: dict[str, bool]) -> bool | None:
+    """Whether an ``if`` whose test reads a declared flag takes its body (`args.serve`, `serve`, `not args.serve`,
+    `"--serve" in sys.argv`, `args.serve and ...`), given what the command line gives; None for any other test."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _gate(test.operand, flags)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        # the body runs only if every part holds: a flag part that fails decides; one that holds decides nothing
+        return False if any(_gate(v, flags) is False for v in test.values) else None
+    name = test.attr if isinstance(test, ast.Attribute) else test.id if isinstance(test, ast.Name) else None
+    if name is not None:
+        return flags.get(name)
+    if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.In)
+            and isinstance(test.left, ast.Constant) and isinstance(test.left.value, str)):
+        return flags.get(test.left.value)
+    return None
 
 
 def _action(test: ast.expr) -> str | None:

@@ -110,6 +110,63 @@ def test_the_branch_of_another_action_than_the_one_given_serves_nothing(tmp_path
         "it starts a server (uvicorn.run at rag.py:14) and never exits")
 
 
+FLAG_GATED = """import argparse
+import uvicorn
+
+from app import app, backfill
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-s", "--serve", action="store_true", help="serve the search API instead")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    if args.serve:
+        uvicorn.run(app, port=args.port)
+    else:
+        backfill()
+"""
+
+
+@pytest.mark.parametrize("command, serves", [("python main.py", False), ("python main.py --port 9000", False),
+                                             ("python main.py --serve", True), ("python main.py -s", True),
+                                             ("python main.py --serve=1", True)])
+def test_a_server_behind_a_flag_serves_only_when_the_command_line_gives_the_flag(tmp_path, command, serves):
+    root = app(tmp_path, {"app.py": "app = None\n\ndef backfill():\n    pass\n", "main.py": FLAG_GATED})
+    assert command_contract(command, root).serves == (
+        "it starts a server (uvicorn.run at main.py:12) and never exits" if serves else ""), command
+
+
+@pytest.mark.parametrize("test, body, other", [
+    ("not args.serve", "backfill()", "uvicorn.run(app)"),  # the server in the else branch of a negated flag
+    ("args.serve and args.port", "uvicorn.run(app)", "backfill()"),  # the flag one of the conditions
+    ("'--serve' in sys.argv", "uvicorn.run(app)", "backfill()"),  # read from sys.argv
+])
+def test_a_server_behind_a_flag_in_another_form_serves_only_given_it(tmp_path, test, body, other):
+    code = ("import argparse, sys\nimport uvicorn\nfrom app import app, backfill\n\nparser = argparse.ArgumentParser()\n"
+            "parser.add_argument('--serve', action='store_true')\nparser.add_argument('--port', type=int)\n"
+            f"args = parser.parse_args()\nif {test}:\n    {body}\nelse:\n    {other}\n")
+    root = app(tmp_path, {"app.py": "app = None\n\ndef backfill():\n    pass\n", "main.py": code})
+    assert command_contract("python main.py", root).serves == ""
+    assert command_contract("python main.py --serve --port 1", root).serves.startswith("it starts a server (uvicorn.run")
+
+
+def test_a_click_commands_serve_flag_gates_its_server(tmp_path):
+    code = ("import click\nimport uvicorn\n\n\n@click.command()\n@click.option('--serve', is_flag=True)\n"
+            "def main(serve):\n    if serve:\n        uvicorn.run('app:app')\n        return\n    print('backfill')\n\n\n"
+            "if __name__ == '__main__':\n    main()\n")
+    root = app(tmp_path, {"cli.py": code})
+    assert command_contract("python cli.py", root).serves == ""
+    assert command_contract("python cli.py --serve", root).serves.startswith("it starts a server (uvicorn.run")
+
+
+def test_a_server_behind_a_setting_that_is_no_flag_still_serves(tmp_path):
+    # `settings.serve` is no command-line flag the file declares: whether it holds is not read here
+    code = ("import uvicorn\nfrom config import settings\n\nif __name__ == '__main__':\n    if settings.serve:\n"
+            "        uvicorn.run('app:app')\n")
+    root = app(tmp_path, {"main.py": code})
+    assert command_contract("python main.py", root).serves.startswith("it starts a server (uvicorn.run at main.py:6")
+
+
 @pytest.mark.parametrize("command", ["uvicorn app.main:app --reload", "fastapi dev app/main.py", "flask run",
                                      "python manage.py runserver", "gunicorn app.main:app -k uvicorn.workers.UvicornWorker",
                                      "uv run uvicorn app.main:app", "streamlit run app.py",
