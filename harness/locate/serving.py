@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from .files import read
 from .lexing import in_strings, lex
-from .literals import line_of
+from .literals import call_args, line_of
 
 
 def server(what: str) -> str:
@@ -115,7 +116,9 @@ _PY_SERVES = re.compile(r"\b(?P<call>uvicorn\s*\.\s*run|uvicorn\s*\.\s*Server|hy
 _PY_APP = re.compile(r"\b(?P<v>\w+)\s*(?::\s*[\w.]+\s*)?=\s*(?:[\w.]+\.)?(?P<cls>Flask|Quart|Sanic|FastMCP|MCPServer|Dash"
                      r"|Bottle|Blocks|Interface|ChatInterface|create_app)\s*\(|\b(?:Blocks|Interface|ChatInterface)\s*\([^\n]*\)\s+as\s+(?P<w>\w+)")
 # JavaScript: a server that listens, Bun's and Deno's, Hono's `serve({ fetch })`, an MCP server's transport.
-_JS_SERVES = re.compile(r"(?<![\w$])(?P<call>[\w$]+\s*\.\s*listen|Bun\s*\.\s*serve|Deno\s*\.\s*serve|serve(?=\s*\(\s*\{\s*fetch\b)"
+# `http.createServer(handler).listen(3000)`: a listen on what a call returns
+_JS_SERVES = re.compile(r"(?<![\w$])(?P<call>[\w$]+\s*\.\s*listen|(?<=\))\s*\.\s*listen|Bun\s*\.\s*serve|Deno\s*\.\s*serve"
+                        r"|serve(?=\s*\(\s*\{\s*fetch\b)"
                         r"|(?<=new\s)(?:Stdio|SSE|StreamableHTTP)ServerTransport)\s*\(")
 _GO_SERVES = re.compile(r"\b(?P<call>(?:http\s*\.\s*)?ListenAndServe(?:TLS)?|\w+\s*\.\s*Serve)\s*\(")
 # gin's `r.Run()`, echo's `e.Start(":8080")`, fiber's `app.Listen(":3000")`: only where the file imports them
@@ -133,20 +136,54 @@ def in_code(rel: str, text: str, lang: str, args: tuple[str, ...] = ()) -> str:
     if lang == "python":
         found = _python(text, args)
     elif lang == "js":
-        found = _first(_JS_SERVES, text, "js")
+        found = _first(_JS_SERVES, text, "js", dead=_other_subcommands(lex(text, "js")[0], args))
     else:
         return ""
     return server(f"{found[0]} at {rel}:{found[1]}") if found else ""
 
 
-def _first(pattern: re.Pattern[str], text: str, lang: str, lines: set[int] | None = None) -> tuple[str, int] | None:
-    """The first match of ``pattern`` in code (no comment, no string), on one of ``lines`` if given."""
+def _first(pattern: re.Pattern[str], text: str, lang: str, lines: set[int] | None = None,
+           dead: Sequence[tuple[int, int]] = ()) -> tuple[str, int] | None:
+    """The first match of ``pattern`` in code (no comment, no string), on one of ``lines`` if given, in none of the
+    ``dead`` spans."""
     code, strings = lex(text, lang)
     for m in pattern.finditer(code):
         at = m.start("call")
-        if not in_strings(at, strings) and (lines is None or line_of(code, at) in lines):
+        if not in_strings(at, strings) and (lines is None or line_of(code, at) in lines) and not any(
+                a <= at < b for a, b in dead):
             return re.sub(r"\s+", "", m.group("call")), line_of(code, at)
     return None
+
+
+# A JS CLI's subcommand: commander's and cac's `program.command('serve [port]')`, yargs' `.command('serve', ...)` or
+# `.command(['serve', '$0'], ...)`; what follows it in its chain (`.option(...).action(...)`) up to the next one is its.
+_JS_SUBCOMMAND = re.compile(r"""\.\s*command\s*\(\s*(?P<list>\[)?\s*(?P<q>['"`])(?P<n>[^'"`\n]*)(?P=q)""")
+_CHAIN_LINK = re.compile(r"\s*\.\s*(?P<m>[\w$]+)\s*\(")
+_SUBCOMMAND_SPAN = 20000  # a handler's body at most: bounded, as each is read once
+
+
+def _other_subcommands(code: str, args: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The spans of a JS CLI's subcommands that the command line does not run: all but the one its first word names
+    (with none named, all but a default one: yargs' `$0`, commander's `isDefault: true`)."""
+    given = next((a for a in args if not a.startswith("-")), None)
+    spans, names_of = [], []
+    for m in _JS_SUBCOMMAND.finditer(code):
+        opened = code.index("(", m.start())
+        inner = call_args(code, opened, limit=_SUBCOMMAND_SPAN)
+        end = opened + len(inner) + 2
+        while (link := _CHAIN_LINK.match(code, end)) is not None and link.group("m") != "command":
+            end = link.end() + len(call_args(code, link.end() - 1, limit=_SUBCOMMAND_SPAN)) + 1
+        if m.group("list"):
+            names = set(re.findall(r"""['"`]([^'"`\s]+)""", inner[:inner.find("]") + 1]))
+        else:
+            names = {m.group("n").split(" ", 1)[0]}
+        if re.search(r"\bisDefault\s*:\s*true", code[m.start():end]):
+            names.add("$0")
+        spans.append((m.start(), end))
+        names_of.append(names)
+    if given is not None and not any(given in names for names in names_of):
+        given = None  # an argument of the CLI itself, no subcommand's name
+    return [span for span, names in zip(spans, names_of) if (given or "$0") not in names]
 
 
 def _python(text: str, args: tuple[str, ...]) -> tuple[str, int] | None:

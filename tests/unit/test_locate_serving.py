@@ -195,6 +195,70 @@ def test_a_js_script_that_starts_a_server_serves(tmp_path, code, call):
     assert serves.startswith(f"it starts a server ({call} at src/embed-server.ts:"), serves
 
 
+def test_a_node_server_listening_on_the_server_it_creates_serves(tmp_path):
+    root = app(tmp_path, {"server.js": "const http = require('http');\n\n"
+                                       "http.createServer(handler).listen(process.env.PORT || 3000);\n"})
+    assert command_contract("node server.js", root).serves.startswith("it starts a server (.listen at server.js:3"), \
+        command_contract("node server.js", root).serves
+
+
+COMMANDER_CLI = """import { Command } from 'commander';
+import express from 'express';
+
+const program = new Command();
+
+program
+  .command('embed')
+  .description('backfill embeddings')
+  .option('--model <name>', 'embedding model', 'nomic-embed-text')
+  .action(async (opts) => {
+    await backfill(opts);
+  });
+
+program
+  .command('serve [port]')
+  .action((port) => {
+    const app = express();
+    app.listen(Number(port ?? 3000));
+  });
+
+program.parse();
+"""
+
+YARGS_CLI = """import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import http from 'node:http';
+
+yargs(hideBin(process.argv))
+  .command('backfill', 'embed every chunk', (y) => y.option('model', { type: 'string' }), async (a) => {
+    await run(a);
+  })
+  .command(['serve', 'api'], 'start the API', (y) => y.option('port', { default: 8080 }), (a) => {
+    http.createServer(handler).listen(a.port);
+  })
+  .demandCommand(1)
+  .parse();
+"""
+
+
+@pytest.mark.parametrize("code, line", [(COMMANDER_CLI, 18), (YARGS_CLI, 10)])
+def test_a_js_clis_server_in_another_subcommand_than_the_one_given_serves_nothing(tmp_path, code, line):
+    """commander's `program.command('serve').action(...)`, yargs' `.command('serve', ..., handler)`: the server starts
+    only for that subcommand; `cli.ts embed` was called a server for the listen in `serve`'s action."""
+    root = app(tmp_path, {"cli.ts": code})
+    run = "embed" if "commander" in code else "backfill"
+    assert command_contract(f"npx tsx cli.ts {run} --model all-minilm", root).serves == ""
+    assert command_contract("npx tsx cli.ts", root).serves == ""  # no subcommand: it prints its help
+    assert command_contract("npx tsx cli.ts serve", root).serves.startswith("it starts a server ("), code
+    assert command_contract("npx tsx cli.ts serve", root).serves.endswith(f" at cli.ts:{line}) and never exits")
+
+
+def test_a_js_clis_default_subcommand_that_serves_serves_when_none_is_given(tmp_path):
+    root = app(tmp_path, {"cli.ts": YARGS_CLI.replace("['serve', 'api']", "['serve', '$0']")})
+    assert command_contract("npx tsx cli.ts", root).serves.startswith("it starts a server (")
+    assert command_contract("npx tsx cli.ts backfill", root).serves == ""
+
+
 def test_a_js_backfill_that_awaits_its_work_serves_nothing(tmp_path):
     root = app(tmp_path, {"scripts/backfill.ts": "// not app.listen(3000): a script\n"
                                                  "const text = 'server.listen(3000)';\n"
