@@ -16,7 +16,7 @@ from .. import redact, task_prefixes
 from . import embedding_calls, serving
 from .files import MAKEFILES, is_test, language, read
 from .lexing import in_strings, lex, without_comments
-from .literals import (call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
+from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
                        py_docstrings, split_args)
 
 MAX_FILES = 30
@@ -253,6 +253,38 @@ _PARSEARGS = re.compile(r"""\bparseArgs\s*\(""")
 _YARGS_OPTION = re.compile(r"""\.option\(\s*['"](?P<k>[A-Za-z][\w-]*)['"]\s*,\s*\{""")
 _YARGS_OPTIONS = re.compile(r"""\.options\(\s*\{""")
 _ARGV_FLAG = re.compile(r"""['"](?P<f>--[A-Za-z][\w-]*)['"]""")
+# commander's option objects, `new Option('-m, --model <name>', '...')`, and the calls chained on them
+# (`.env('EMBED_MODEL').default('x').makeOptionMandatory()`); meow's `meow(help, {flags: {embedModel: {...}}})`
+_COMMANDER_OPTION = re.compile(r"""\bnew\s+Option\s*\(\s*['"](?P<spec>[^'"]+)['"]""")
+_MEOW = re.compile(r"\bmeow\s*\(")
+
+
+def _commander_options(text: str) -> list[tuple[int, int, str, dict[str, str]]]:
+    """(start, end, flags spec, {method: its arguments}) of each commander ``new Option(...)`` and its chained calls."""
+    out = []
+    for m in _COMMANDER_OPTION.finditer(text):
+        opened = text.index("(", m.start())
+        calls, end = chained_calls(text, opened + len(call_args(text, opened)) + 2)
+        out.append((m.start(), end, m.group("spec"), calls))
+    return out
+
+
+def _js_flag_spans(text: str) -> list[tuple[int, int]]:
+    """Where a JS file declares its flags (commander's and cac's `.option(...)`, yargs' `.option('x', {...})`,
+    `new Option(...)` chains): a default there is the flag's, which the command line overrides."""
+    spans = [(a, b) for a, b, _, _ in _commander_options(text)]
+    for m in _COMMANDER.finditer(text):
+        opened = m.start() + len(m.group("req")) + 1
+        spans.append((m.start(), opened + len(call_args(text, opened)) + 2))
+    return spans
+
+
+def _js_constant(text: str, name: str) -> str | None:
+    """The one string literal a JS file's `const NAME = '...'` (or let, var, exported) gives ``name``, else None."""
+    found = {m.group("v") for m in re.finditer(
+        rf"""(?m)^[ \t]*(?:export\s+)?(?:const|let|var)\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*(?P<q>['"`])"""
+        r"""(?P<v>[^'"`\n$]*)(?P=q)""", text)}
+    return found.pop() if len(found) == 1 else None
 
 
 # Go's flags: cobra's (pflag) `cmd.Flags().StringVarP(&v, "name", "n", "default", "usage")`, the standard library's
@@ -294,6 +326,8 @@ def read_contract(rel: str, text: str) -> Contract:
         from .rust import clap_args
 
         flag_spans += [a.span for a in clap_args(text)]
+    if lang == "js":
+        flag_spans += _js_flag_spans(text)
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
     lexed = lex(text, lang)
     if rel.endswith(".go"):
@@ -648,11 +682,18 @@ def _flags(text: str, lang: str, env_names: list[str]
         add(names, needed=bool(re.search(r"\brequired\s*=\s*True", args)), env=env or (env_m and env_m.group("e")),
             default=literal and literal.group("v"))
 
-    def add_js(names: list[str], default: str | None, needed: bool = False):
-        """A JS option whose default is ``default``'s source: a literal, or an environment read (`process.env.X ?? 'y'`)."""
-        reads = env_reads(default or "", "js")
-        literal = re.fullmatch(r"""(?P<q>['"`])(?P<v>[^'"`\n$]+)(?P=q)""", (default or "").strip())
-        add(names, needed=needed, env=reads[0].name if reads else None, default=literal and literal.group("v"))
+    def add_js(names: list[str], default: str | None, needed: bool = False, env: str | None = None):
+        """A JS option whose default is ``default``'s source: a literal, a constant holding one, cac's `{ default: ... }`,
+        or an environment read (`process.env.X ?? 'y'`); ``env``: the variable it falls back to (commander's `.env()`)."""
+        source = (default or "").strip()
+        if source.startswith("{"):  # cac's config object
+            source = next((a.split(":", 1)[1].strip() for _, a in split_args(source[1:-1]) if re.match(r"default\s*:", a)),
+                          "")
+        reads = env_reads(source, "js")
+        literal = re.fullmatch(r"""(?P<q>['"`])(?P<v>[^'"`\n$]+)(?P=q)""", source)
+        value = literal.group("v") if literal else (
+            _js_constant(text, source) if re.fullmatch(r"[A-Za-z_$][\w$]*", source) else None)
+        add(names, needed=needed, env=env or (reads[0].name if reads else None), default=value)
 
     if lang == "python":
         for m in _ARGPARSE.finditer(text):
@@ -684,11 +725,16 @@ def _flags(text: str, lang: str, env_names: list[str]
             parts = [a for _, a in split_args(call_args(text, m.start() + len(m.group("req")) + 1))]
             add_js(re.findall(r"(?<![\w-])-{1,2}[A-Za-z][\w-]*", m.group("spec")), parts[-1] if len(parts) > 2 else None,
                    m.group("req") == "requiredOption")
+        for _, _, spec, calls in _commander_options(text):
+            env = re.fullmatch(r"""(?P<q>['"])(?P<e>[A-Za-z_]\w*)(?P=q)""", calls.get("env", ""))
+            env_names.extend([env.group("e")] if env else [])
+            add_js(re.findall(r"(?<![\w-])-{1,2}[A-Za-z][\w-]*", spec), calls.get("default"), "makeOptionMandatory" in calls,
+                   env=env.group("e") if env else None)
         for key, body in _js_option_objects(text):
-            short = re.search(r"""\b(?:short|alias)\s*:\s*\[?\s*(?P<q>['"])(?P<s>[\w-]+)(?P=q)""", body)
+            short = re.search(r"""\b(?:short|shortFlag|alias)\s*:\s*\[?\s*(?P<q>['"])(?P<s>[\w-]+)(?P=q)""", body)
             names = [_dashed(key)] + ([_dashed(short.group("s"))] if short else [])
             default = next((a.split(":", 1)[1] for _, a in split_args(body) if re.match(r"default\s*:", a)), None)
-            add_js(names, default, bool(re.search(r"\b(?:demandOption|required)\s*:\s*true", body)))
+            add_js(names, default, bool(re.search(r"\b(?:demandOption|required|isRequired)\s*:\s*true", body)))
         if "process.argv" in text or "Deno.args" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
     elif lang == "go":
@@ -704,8 +750,8 @@ def _flags(text: str, lang: str, env_names: list[str]
 
 
 def _js_option_objects(text: str) -> list[tuple[str, str]]:
-    """(name, object's body) of each option node's ``parseArgs({options: {name: {...}}})`` and yargs'
-    ``.option('name', {...})`` / ``.options({name: {...}})`` declare."""
+    """(name, object's body) of each option node's ``parseArgs({options: {name: {...}}})``, yargs'
+    ``.option('name', {...})`` / ``.options({name: {...}})`` and meow's ``meow(help, {flags: {name: {...}}})`` declare."""
     out = []
     for m in _PARSEARGS.finditer(text):
         opts = re.search(r"options\s*:\s*\{", args := call_args(text, m.end() - 1))
@@ -715,6 +761,11 @@ def _js_option_objects(text: str) -> list[tuple[str, str]]:
         out.append((m.group("k"), call_args(text, m.end() - 1)))
     for m in _YARGS_OPTIONS.finditer(text):
         out += _keyed_objects(call_args(text, m.end() - 1, limit=3000))
+    for m in _MEOW.finditer(text):  # meow's camelCase flags are given kebab-case (`embedModel`: `--embed-model`)
+        flags = re.search(r"\bflags\s*:\s*\{", args := call_args(text, m.end() - 1, limit=6000))
+        if flags:
+            out += [(re.sub(r"(?<=[a-z0-9])([A-Z])", lambda c: "-" + c.group(1).lower(), key), body)
+                    for key, body in _keyed_objects(call_args(args, flags.end() - 1, limit=3000))]
     return out
 
 

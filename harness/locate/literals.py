@@ -87,6 +87,20 @@ def call_args(text: str, open_paren: int, limit: int = 1500) -> str:
     return text[open_paren + 1:end]
 
 
+_CHAIN_LINK = re.compile(r"\s*\.\s*(?P<m>[\w$]+)\s*\(")
+
+
+def chained_calls(text: str, at: int, stop: str = "", limit: int = 1500) -> tuple[dict[str, str], int]:
+    """The calls chained from ``at`` on (`.long("model").env("X")`: {method: its arguments, the first of each}) up to
+    the first that is no call or is ``stop``, and where the chain ends: call by call, linear in its length."""
+    calls: dict[str, str] = {}
+    while (link := _CHAIN_LINK.match(text, at)) is not None and link.group("m") != stop:
+        value = call_args(text, link.end() - 1, limit)
+        calls.setdefault(link.group("m"), value.strip())
+        at = link.end() + len(value) + 1
+    return calls, at
+
+
 _DJANGO_SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""")
 
 

@@ -13,7 +13,7 @@ from .embedding_calls import EmbeddingCall
 from .entrypoints import _BACKFILLISH, _SECONDARY, Entrypoint
 from .lexing import enclosing_body, lex
 from .literals import ENV_RUST as _ENV
-from .literals import call_args, split_args
+from .literals import call_args, chained_calls, split_args
 
 _FN = re.compile(r"(?m)^[ \t]*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s+\w+")
 # `model: EXPR` in a struct literal, `"model": EXPR` in `json!`: up to the field's end
@@ -123,7 +123,6 @@ _CLAP_ATTR = re.compile(r"#\[\s*(?:arg|clap|structopt)\s*\(")
 _CLAP_FIELD = re.compile(r"\s*\)\s*\]\s*(?:#\[[^\]\n]*\]\s*)*(?:pub(?:\([^)]*\))?\s+)?(?:r#)?(?P<f>[a-z_][a-z0-9_]*)\s*:"
                          r"\s*(?P<t>[^,\n}]+)")
 _CLAP_BUILDER = re.compile(r"\bArg\s*::\s*(?:new|with_name)\s*\(|\barg!\s*\(")
-_CLAP_CALL = re.compile(r"\s*\.\s*(?P<m>[a-z_]+)\s*\(")
 _CLAP_STRING = re.compile(r"""^(?:String::from\(\s*)?"(?P<s>[^"\\\n]*)"|^'(?P<c>\w)'""")
 # what needs no value on the command line: an Option, a Vec, a switch, a count
 _CLAP_OPTIONAL = re.compile(r"^(?:Option|Vec)\s*<|^bool$|ArgAction::(?:SetTrue|SetFalse|Count|Append|Help|Version)")
@@ -166,12 +165,7 @@ def clap_args(text: str) -> list[ClapArg]:
             out.append(ClapArg(names, needed, env, default, (m.start(), field.end())))
     for m in _CLAP_BUILDER.finditer(code):
         head = call_args(code, m.end() - 1)
-        end = m.end() + len(head) + 1
-        calls: dict[str, str] = {}
-        while (call := _CLAP_CALL.match(code, end)) is not None:  # the chain, call by call: linear in its length
-            value = call_args(code, call.end() - 1)
-            calls.setdefault(call.group("m"), value.strip())
-            end = call.end() + len(value) + 1
+        calls, end = chained_calls(code, m.end() + len(head) + 1)
         if m.group(0).startswith("arg!"):  # `arg!(-m --model <NAME> "help")`: its names outside the help's quotes
             bare = re.sub(r'"[^"\n]*"', "", head)
             names = (*(f"--{n}" for n in re.findall(r"(?<![\w-])--([A-Za-z][\w-]*)", bare)),

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from .files import read
 from .lexing import in_strings, lex
-from .literals import call_args, line_of
+from .literals import call_args, chained_calls, line_of
 
 
 def server(what: str) -> str:
@@ -158,7 +158,6 @@ def _first(pattern: re.Pattern[str], text: str, lang: str, lines: set[int] | Non
 # A JS CLI's subcommand: commander's and cac's `program.command('serve [port]')`, yargs' `.command('serve', ...)` or
 # `.command(['serve', '$0'], ...)`; what follows it in its chain (`.option(...).action(...)`) up to the next one is its.
 _JS_SUBCOMMAND = re.compile(r"""\.\s*command\s*\(\s*(?P<list>\[)?\s*(?P<q>['"`])(?P<n>[^'"`\n]*)(?P=q)""")
-_CHAIN_LINK = re.compile(r"\s*\.\s*(?P<m>[\w$]+)\s*\(")
 _SUBCOMMAND_SPAN = 20000  # a handler's body at most: bounded, as each is read once
 
 
@@ -170,9 +169,7 @@ def _other_subcommands(code: str, args: tuple[str, ...]) -> list[tuple[int, int]
     for m in _JS_SUBCOMMAND.finditer(code):
         opened = code.index("(", m.start())
         inner = call_args(code, opened, limit=_SUBCOMMAND_SPAN)
-        end = opened + len(inner) + 2
-        while (link := _CHAIN_LINK.match(code, end)) is not None and link.group("m") != "command":
-            end = link.end() + len(call_args(code, link.end() - 1, limit=_SUBCOMMAND_SPAN)) + 1
+        _, end = chained_calls(code, opened + len(inner) + 2, stop="command", limit=_SUBCOMMAND_SPAN)
         if m.group("list"):
             names = set(re.findall(r"""['"`]([^'"`\s]+)""", inner[:inner.find("]") + 1]))
         else:
