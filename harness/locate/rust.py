@@ -29,7 +29,8 @@ def entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     """A binary target with `fn main()` whose name (or, for the crate's own `src/main.rs`, whose crate's folder) says
     it backfills or ingests, as a Python script's must: `cargo run --release --bin NAME` for `src/bin/NAME.rs` or
     `src/bin/NAME/main.rs`, `--example NAME` for `examples/NAME.rs`, plain `cargo run` for `src/main.rs`, each in its
-    crate's folder (optimised: a job over a whole collection). Any other (a server, a chat loop) is none."""
+    crate's folder (optimised: a job over a whole collection); of a binary whose clap subcommands are declared in it,
+    the subcommand whose name says so, given after `--` (none if none does). Any other (a server, a chat loop) is none."""
     if not rel.endswith(".rs") or not _FN_MAIN.search(data):
         return None
     path = PurePosixPath(rel)
@@ -46,10 +47,13 @@ def entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     else:
         return None
     named = rel if flag else str(crate)
-    if not _BACKFILLISH.search(named) and not _SECONDARY.search(named):
+    # a binary of clap subcommands runs none unless given one: the one whose name says it backfills, after `--`
+    subs = [n for _, _, n in subcommands(lex(data.decode("utf-8", "replace"), "rust")[0])] if b"Subcommand" in data else []
+    sub = next((n for pattern in (_BACKFILLISH, _SECONDARY) for n in subs if pattern.search(n)), None)
+    if sub is None and (subs or not _BACKFILLISH.search(named) and not _SECONDARY.search(named)):
         return None
-    command = "cargo run --release" + (f" {flag} {name}" if flag else "")
-    return Entrypoint(rel, "cargo-bin", name, command, workdir=str(crate))
+    command = "cargo run --release" + (f" {flag} {name}" if flag else "") + (f" -- {sub}" if sub else "")
+    return Entrypoint(rel, "cargo-bin", f"{name} {sub}" if sub else name, command, workdir=str(crate))
 
 
 def binary_file(args: list[str], workdir: Path) -> Path | str:
@@ -195,3 +199,85 @@ def _literal(code: str, expr: str) -> str | None:
         return None
     const = re.search(rf"\b(?:const|static)\s+{name}\s*:[^=;]+=\s*\"(?P<s>[^\"\\\n]*)\"", code)
     return const.group("s") if const else None
+
+
+# clap's subcommands: the variants of a `#[derive(Subcommand)]` enum, each run as its kebab-case name (`ReEmbed`:
+# `re-embed`) or the name its `#[command(name = "...")]` gives
+_SUBCOMMAND_ENUM = re.compile(r"#\[\s*derive\s*\([^)\]]*\bSubcommand\b[^)\]]*\)\s*\]\s*(?:#\[[^\]\n]*\]\s*)*"
+                              r"(?:pub(?:\([^)]*\))?\s+)?enum\s+(?P<e>\w+)\s*\{")
+_VARIANT_NAME = re.compile(r"""#\[\s*(?:command|clap|structopt)\s*\([^\]]*?\bname\s*=\s*"(?P<n>[^"]+)\"""")
+_ARM_SPAN = 20000  # an arm's body at most
+
+
+def subcommands(code: str) -> list[tuple[str, str, str]]:
+    """(enum, variant, the name a command line gives it) of each clap subcommand the code (``lex``'s) declares."""
+    out = []
+    for m in _SUBCOMMAND_ENUM.finditer(code):
+        for _, part in split_args(call_args(code, m.end() - 1, limit=_ARM_SPAN)):
+            named = _VARIANT_NAME.search(part)
+            variant = re.match(r"[A-Z]\w*", re.sub(r"#\[[^\]]*\]", "", part).strip())
+            if variant:
+                kebab = re.sub(r"(?<=[a-z0-9])([A-Z])", r"-\1", variant.group(0)).lower()
+                out.append((m.group("e"), variant.group(0), named.group("n") if named else kebab))
+    return out
+
+
+def given_subcommand(args: list[str]) -> str | None:
+    """The subcommand a `cargo run` line gives its binary: the first word after `--` that is no flag."""
+    rest = args[args.index("--") + 1:] if "--" in args else []
+    return next((a for a in rest if not a.startswith("-")), None)
+
+
+def other_subcommands(code: str, given: str | None) -> list[tuple[int, int]]:
+    """The spans that run only for another subcommand than ``given``: the `match` arms of the others' variants
+    (`Commands::Serve { port } => serve(port).await?,`), and the functions called from those arms alone (none where
+    no subcommand is given, or none is declared)."""
+    subs = subcommands(code)
+    if given is None or not any(name == given for _, _, name in subs):
+        return []
+    dead = []
+    for enum, variant, name in subs:
+        if name == given:
+            continue
+        for m in re.finditer(rf"\b{re.escape(enum)}\s*::\s*{re.escape(variant)}\b", code):
+            arrow = re.compile(r"\s*(?:\{[^{}]*\}|\([^()]*\))?\s*(?:if\b[^=\n]*)?=>").match(code, m.end())
+            if arrow is not None:
+                dead.append((m.start(), _arm_end(code, arrow.end())))
+    functions = [(f.group("n"), f.start(), _body_end(code, f.end())) for f in _FN_NAMED.finditer(code)]
+    calls: dict[str, list[int]] = {}
+    for c in _CALL.finditer(code):  # one pass over the file: where each name is called
+        calls.setdefault(c.group("n"), []).append(c.start("n"))
+    for _ in range(3):  # functions called only from dead code are dead, three calls deep
+        for name, start, end in functions:
+            if (start, end) in dead or name == "main":
+                continue
+            outside = [c for c in calls.get(name, []) if not start <= c < end]
+            if outside and all(any(a <= c < b for a, b in dead) for c in outside):
+                dead.append((start, end))
+    return dead
+
+
+_CALL = re.compile(r"(?<![\w.])(?P<n>[a-z_]\w*)\s*\(")
+
+
+_FN_NAMED = re.compile(r"\bfn\s+(?P<n>\w+)\s*(?:<[^>{]*>)?\s*\(")
+
+
+def _arm_end(code: str, at: int) -> int:
+    """Where a `match` arm's body starting at ``at`` ends: its block's closing brace, or the `,` (or the `match`'s
+    closing brace) that ends its expression."""
+    start = at + len(code[at:at + _ARM_SPAN]) - len(code[at:at + _ARM_SPAN].lstrip())
+    if code.startswith("{", start):
+        return start + len(call_args(code, start, limit=_ARM_SPAN)) + 2
+    depth = 0
+    for i in range(start, min(len(code), start + _ARM_SPAN)):
+        depth += (code[i] in "([{") - (code[i] in ")]}")
+        if depth < 0 or (depth == 0 and code[i] == ","):
+            return i
+    return min(len(code), start + _ARM_SPAN)
+
+
+def _body_end(code: str, after_paren: int) -> int:
+    """Where the body of a function whose parameter list opens at ``after_paren - 1`` ends (its closing brace)."""
+    brace = code.find("{", after_paren - 1 + len(call_args(code, after_paren - 1)))
+    return after_paren if brace < 0 else brace + len(call_args(code, brace, limit=_ARM_SPAN * 5)) + 2

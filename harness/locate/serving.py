@@ -313,13 +313,18 @@ def go_package(folder: Path, root: Path) -> str:
 
 
 def rust_binary(words: list[str], workdir: Path, root: Path) -> str:
-    """Why `cargo run [--bin NAME | --example NAME]` in ``workdir`` serves: a serving call in the file it runs."""
-    from .rust import binary_file
+    """Why `cargo run [--bin NAME | --example NAME] [-- SUBCOMMAND]` in ``workdir`` serves: a serving call in the file
+    it runs, where the subcommand given reaches it."""
+    from .rust import binary_file, given_subcommand, other_subcommands
 
     path = binary_file(words[2:], workdir)
     data = read(path) if isinstance(path, Path) else None
-    if isinstance(path, Path) and data is not None and (
-            found := _first(_RUST_SERVES, data.decode("utf-8", "replace"), "rust")):
+    if not isinstance(path, Path) or data is None:
+        return ""
+    text = data.decode("utf-8", "replace")
+    # a server in another clap subcommand's arm than the one given (`cargo run -- reembed`) is not started
+    dead = other_subcommands(lex(text, "rust")[0], given_subcommand(words[2:]))
+    if found := _first(_RUST_SERVES, text, "rust", dead=dead):
         return server(f"{found[0]} at {_rel(path, root)}:{found[1]}")
     return ""
 

@@ -132,3 +132,79 @@ def test_the_model_flag_is_given_to_a_cargo_binary_after_a_double_dash():
 
     assert _with_flag("cargo run --release", "--model", "all-minilm") == "cargo run --release -- --model all-minilm"
     assert _with_flag("cargo run --release -- --table t", "--model", "x") == "cargo run --release -- --table t --model x"
+
+
+SUBCOMMANDS = '''use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Serve the search API
+    Serve {
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+    },
+    /// Embed every chunk without a vector
+    #[command(name = "reembed")]
+    ReEmbedAll {
+        #[arg(long, default_value = "nomic-embed-text")]
+        model: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Commands::Serve { port } => serve(port).await?,
+        Commands::ReEmbedAll { model } => {
+            reembed(&model).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn serve(port: u16) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    axum::serve(listener, app()).await?;
+    Ok(())
+}
+'''
+
+
+def _crate(tmp_path, main: str):
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "search"\nversion = "0.1.0"\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.rs").write_text(main)
+    return tmp_path
+
+
+def test_a_clap_subcommand_named_like_a_backfill_is_an_entrypoint_run_after_a_double_dash(tmp_path):
+    """A crate whose name says nothing (`search`) with a `#[derive(Subcommand)]` variant that re-embeds: the entrypoint
+    is `cargo run --release -- reembed` (the variant's kebab-case name, or its `#[command(name)]`); it was none."""
+    from harness.steps.locate import locate
+
+    root = _crate(tmp_path, SUBCOMMANDS)
+    assert [(e.kind, e.command) for e in locate(root).entrypoints] == [("cargo-bin", "cargo run --release -- reembed")]
+
+
+def test_a_rust_binarys_server_in_another_subcommands_arm_serves_nothing(tmp_path):
+    """`cargo run -- reembed` runs the ReEmbedAll arm; axum::serve runs only in `serve`, the function the Serve arm
+    calls: the binary was called a server whichever subcommand it was given."""
+    root = _crate(tmp_path, SUBCOMMANDS)
+    assert command_contract("cargo run --release -- reembed", root).serves == ""
+    assert command_contract("cargo run --release -- serve --port 8080", root).serves == (
+        "it starts a server (axum::serve at src/main.rs:38) and never exits")
+
+
+def test_a_server_inline_in_another_subcommands_arm_serves_nothing(tmp_path):
+    main = SUBCOMMANDS.replace("Commands::Serve { port } => serve(port).await?,",
+                               "Commands::Serve { port } => {\n            axum::serve(listener(port).await?, app()).await?;\n        }")
+    root = _crate(tmp_path, main)
+    assert command_contract("cargo run --release -- reembed", root).serves == ""
+    assert command_contract("cargo run --release -- serve", root).serves.startswith("it starts a server (axum::serve")
