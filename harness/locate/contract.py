@@ -7,7 +7,7 @@ import bisect
 import json
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import cast, overload
@@ -309,8 +309,9 @@ def _go_flags(text: str) -> list[tuple[int, int, str, str | None, str | None]]:
     return out
 
 
-def read_contract(rel: str, text: str) -> Contract:
-    """What one source file reads and hard-codes."""
+def read_contract(rel: str, text: str, args: tuple[str, ...] | None = None) -> Contract:
+    """What one source file reads and hard-codes; run with ``args`` (the words its command line gives it), only the
+    flags of the subcommand they name (a CLI's other subcommands take their own)."""
     lang = language(rel)
     if PurePosixPath(rel).name in MAKEFILES:
         lang = "make"
@@ -318,7 +319,8 @@ def read_contract(rel: str, text: str) -> Contract:
     names = [r.name for r in reads]
     defaults = [(r.name, _mask(r.default)) for r in reads if r.default]
     go, rust = rel.endswith(".go"), rel.endswith(".rs")
-    flags, required, flag_env, flag_defaults, aliases = _flags(text, "go" if go else "rust" if rust else lang, names)
+    flags, required, flag_env, flag_defaults, aliases = _flags(text, "go" if go else "rust" if rust else lang, names,
+                                                               _other_subcommands(rel, text, args))
     go_flags = _go_flags(text) if go else []
     # where flags are declared: a default there is the flag's, which the command line overrides
     flag_spans = [(a, b) for a, b, *_ in go_flags]
@@ -375,6 +377,18 @@ def read_contract(rel: str, text: str) -> Contract:
                     keeps=_keeps(rel, text, *lexed), inserts=_inserts(rel, text, *lexed), changes=_changes(*lexed),
                     database_clients=tuple(dict.fromkeys(m.group(0) for m in _DATABASE_CLIENT.finditer(
                         without_comments(text, lang)))))
+
+
+def _other_subcommands(rel: str, text: str, args: tuple[str, ...] | None) -> list[tuple[int, int]]:
+    """The spans of a CLI's subcommands that ``args`` do not run (JS: commander's, yargs'; Rust: clap's); none where
+    the arguments are not known."""
+    if args is None:
+        return []
+    if rel.endswith(".rs"):
+        from .rust import given_subcommand, other_subcommands
+
+        return other_subcommands(lex(text, "rust")[0], given_subcommand(list(args)))
+    return serving.other_js_subcommands(lex(text, "js")[0], args) if language(rel) == "js" else []
 
 
 _PLACEHOLDER = re.compile(r"\{(?P<n>[A-Za-z_]\w*)\}")
@@ -657,14 +671,15 @@ def _mask(value: str | None) -> str | None:
     return redact.safe_dsn(value) if "://" in value else redact.redact(value)
 
 
-def _flags(text: str, lang: str, env_names: list[str]
+def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple[int, int]] = ()
            ) -> tuple[list[str], list[str], list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """The flags the file declares (none declared ``elsewhere``: in a subcommand the command line does not run)."""
     flags, required, flag_env, defaults = [], [], [], []
     aliases: list[tuple[str, str]] = []
 
-    def add(names: list[str], *, needed: bool = False, env: str | None = None, default: str | None = None):
+    def add(names: list[str], *, needed: bool = False, env: str | None = None, default: str | None = None, at: int = -1):
         longs = [n for n in names if n.startswith("--")] or names
-        if not longs:
+        if not longs or any(a <= at < b for a, b in elsewhere):
             return
         flag = longs[0]
         flags.append(flag)
@@ -682,7 +697,7 @@ def _flags(text: str, lang: str, env_names: list[str]
         add(names, needed=bool(re.search(r"\brequired\s*=\s*True", args)), env=env or (env_m and env_m.group("e")),
             default=literal and literal.group("v"))
 
-    def add_js(names: list[str], default: str | None, needed: bool = False, env: str | None = None):
+    def add_js(names: list[str], default: str | None, needed: bool = False, env: str | None = None, at: int = -1):
         """A JS option whose default is ``default``'s source: a literal, a constant holding one, cac's `{ default: ... }`,
         or an environment read (`process.env.X ?? 'y'`); ``env``: the variable it falls back to (commander's `.env()`)."""
         source = (default or "").strip()
@@ -693,7 +708,7 @@ def _flags(text: str, lang: str, env_names: list[str]
         literal = re.fullmatch(r"""(?P<q>['"`])(?P<v>[^'"`\n$]+)(?P=q)""", source)
         value = literal.group("v") if literal else (
             _js_constant(text, source) if re.fullmatch(r"[A-Za-z_$][\w$]*", source) else None)
-        add(names, needed=needed, env=env or (reads[0].name if reads else None), default=value)
+        add(names, needed=needed, env=env or (reads[0].name if reads else None), default=value, at=at)
 
     if lang == "python":
         for m in _ARGPARSE.finditer(text):
@@ -724,17 +739,17 @@ def _flags(text: str, lang: str, env_names: list[str]
             # commander's option(flags, description, [parser,] default): a third argument or a fourth is the default
             parts = [a for _, a in split_args(call_args(text, m.start() + len(m.group("req")) + 1))]
             add_js(re.findall(r"(?<![\w-])-{1,2}[A-Za-z][\w-]*", m.group("spec")), parts[-1] if len(parts) > 2 else None,
-                   m.group("req") == "requiredOption")
-        for _, _, spec, calls in _commander_options(text):
+                   m.group("req") == "requiredOption", at=m.start())
+        for start, _, spec, calls in _commander_options(text):
             env = re.fullmatch(r"""(?P<q>['"])(?P<e>[A-Za-z_]\w*)(?P=q)""", calls.get("env", ""))
             env_names.extend([env.group("e")] if env else [])
             add_js(re.findall(r"(?<![\w-])-{1,2}[A-Za-z][\w-]*", spec), calls.get("default"), "makeOptionMandatory" in calls,
-                   env=env.group("e") if env else None)
-        for key, body in _js_option_objects(text):
+                   env=env.group("e") if env else None, at=start)
+        for at, key, body in _js_option_objects(text):
             short = re.search(r"""\b(?:short|shortFlag|alias)\s*:\s*\[?\s*(?P<q>['"])(?P<s>[\w-]+)(?P=q)""", body)
             names = [_dashed(key)] + ([_dashed(short.group("s"))] if short else [])
             default = next((a.split(":", 1)[1] for _, a in split_args(body) if re.match(r"default\s*:", a)), None)
-            add_js(names, default, bool(re.search(r"\b(?:demandOption|required|isRequired)\s*:\s*true", body)))
+            add_js(names, default, bool(re.search(r"\b(?:demandOption|required|isRequired)\s*:\s*true", body)), at=at)
         if "process.argv" in text or "Deno.args" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
     elif lang == "go":
@@ -744,27 +759,29 @@ def _flags(text: str, lang: str, env_names: list[str]
         from .rust import clap_args
 
         for arg in clap_args(text):
-            add(list(arg.names), needed=arg.needed, env=arg.env, default=arg.default)
-            env_names.extend([arg.env] if arg.env else [])
+            if not any(a <= arg.span[0] < b for a, b in elsewhere):
+                env_names.extend([arg.env] if arg.env else [])
+            add(list(arg.names), needed=arg.needed, env=arg.env, default=arg.default, at=arg.span[0])
     return flags, required, flag_env, defaults, aliases
 
 
-def _js_option_objects(text: str) -> list[tuple[str, str]]:
-    """(name, object's body) of each option node's ``parseArgs({options: {name: {...}}})``, yargs'
-    ``.option('name', {...})`` / ``.options({name: {...}})`` and meow's ``meow(help, {flags: {name: {...}}})`` declare."""
+def _js_option_objects(text: str) -> list[tuple[int, str, str]]:
+    """(where, name, object's body) of each option node's ``parseArgs({options: {name: {...}}})``, yargs'
+    ``.option('name', {...})`` / ``.options({name: {...}})`` and meow's ``meow(help, {flags: {name: {...}}})`` declare,
+    where: the start of the call declaring it."""
     out = []
     for m in _PARSEARGS.finditer(text):
         opts = re.search(r"options\s*:\s*\{", args := call_args(text, m.end() - 1))
         if opts:
-            out += _keyed_objects(call_args(args, opts.end() - 1, limit=3000))
+            out += [(m.start(), *o) for o in _keyed_objects(call_args(args, opts.end() - 1, limit=3000))]
     for m in _YARGS_OPTION.finditer(text):
-        out.append((m.group("k"), call_args(text, m.end() - 1)))
+        out.append((m.start(), m.group("k"), call_args(text, m.end() - 1)))
     for m in _YARGS_OPTIONS.finditer(text):
-        out += _keyed_objects(call_args(text, m.end() - 1, limit=3000))
+        out += [(m.start(), *o) for o in _keyed_objects(call_args(text, m.end() - 1, limit=3000))]
     for m in _MEOW.finditer(text):  # meow's camelCase flags are given kebab-case (`embedModel`: `--embed-model`)
         flags = re.search(r"\bflags\s*:\s*\{", args := call_args(text, m.end() - 1, limit=6000))
         if flags:
-            out += [(re.sub(r"(?<=[a-z0-9])([A-Z])", lambda c: "-" + c.group(1).lower(), key), body)
+            out += [(m.start(), re.sub(r"(?<=[a-z0-9])([A-Z])", lambda c: "-" + c.group(1).lower(), key), body)
                     for key, body in _keyed_objects(call_args(args, flags.end() - 1, limit=3000))]
     return out
 
@@ -890,7 +907,7 @@ def python_src_roots(root: Path) -> tuple[Path, ...]:
 
 
 def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | None = None,
-                      limit: int = MAX_FILES, args: tuple[str, ...] = ()) -> Contract:
+                      limit: int = MAX_FILES, args: tuple[str, ...] | None = None) -> Contract:
     """The contract of the given files and the local modules they import (breadth first, bounded); whether the first,
     the file run (given ``args``), serves (``serving.in_code``: an import runs no ``__main__`` block)."""
     root = root.resolve()
@@ -910,9 +927,9 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             continue
         text = data.decode("utf-8", "replace")
         rel = _rel(path, root)
-        result = result.merged(read_contract(rel, text))
+        result = result.merged(read_contract(rel, text, args if path == run else None))
         if path == run and not result.serves:
-            result = replace(result, serves=serving.in_code(rel, text, language(rel), args))
+            result = replace(result, serves=serving.in_code(rel, text, language(rel), args or ()))
         if depth >= IMPORT_DEPTH:
             continue
         lang = language(rel)
@@ -1261,7 +1278,7 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
         binary = binary_file(words[2:], workdir)
         if isinstance(binary, str):
             return unknown(binary)
-        built = contract_of_files(root, [binary], extra=base)
+        built = contract_of_files(root, [binary], extra=base, args=tuple(words[2:]))
         return replace(built, serves=built.serves or serving.rust_binary(words, workdir, root))
     if name == "go" and words[1:2] == ["run"]:
         from .golang import package_files

@@ -48,7 +48,7 @@ def entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
         return None
     named = rel if flag else str(crate)
     # a binary of clap subcommands runs none unless given one: the one whose name says it backfills, after `--`
-    subs = [n for _, _, n in subcommands(lex(data.decode("utf-8", "replace"), "rust")[0])] if b"Subcommand" in data else []
+    subs = [n for _, _, n, _ in subcommands(lex(data.decode("utf-8", "replace"), "rust")[0])] if b"Subcommand" in data else []
     sub = next((n for pattern in (_BACKFILLISH, _SECONDARY) for n in subs if pattern.search(n)), None)
     if sub is None and (subs or not _BACKFILLISH.search(named) and not _SECONDARY.search(named)):
         return None
@@ -209,16 +209,18 @@ _VARIANT_NAME = re.compile(r"""#\[\s*(?:command|clap|structopt)\s*\([^\]]*?\bnam
 _ARM_SPAN = 20000  # an arm's body at most
 
 
-def subcommands(code: str) -> list[tuple[str, str, str]]:
-    """(enum, variant, the name a command line gives it) of each clap subcommand the code (``lex``'s) declares."""
+def subcommands(code: str) -> list[tuple[str, str, str, tuple[int, int]]]:
+    """(enum, variant, the name a command line gives it, the variant's span) of each clap subcommand the code
+    (``lex``'s) declares."""
     out = []
     for m in _SUBCOMMAND_ENUM.finditer(code):
-        for _, part in split_args(call_args(code, m.end() - 1, limit=_ARM_SPAN)):
+        for offset, part in split_args(call_args(code, m.end() - 1, limit=_ARM_SPAN)):
             named = _VARIANT_NAME.search(part)
             variant = re.match(r"[A-Z]\w*", re.sub(r"#\[[^\]]*\]", "", part).strip())
             if variant:
                 kebab = re.sub(r"(?<=[a-z0-9])([A-Z])", r"-\1", variant.group(0)).lower()
-                out.append((m.group("e"), variant.group(0), named.group("n") if named else kebab))
+                out.append((m.group("e"), variant.group(0), named.group("n") if named else kebab,
+                            (m.end() + offset, m.end() + offset + len(part))))
     return out
 
 
@@ -229,16 +231,20 @@ def given_subcommand(args: list[str]) -> str | None:
 
 
 def other_subcommands(code: str, given: str | None) -> list[tuple[int, int]]:
-    """The spans that run only for another subcommand than ``given``: the `match` arms of the others' variants
-    (`Commands::Serve { port } => serve(port).await?,`), and the functions called from those arms alone (none where
-    no subcommand is given, or none is declared)."""
+    """The spans that belong only to another subcommand than ``given``: the others' variants (their flags) and the
+    structs they wrap (`Serve(ServeArgs)`), their `match` arms (`Commands::Serve { port } => serve(port).await?,`),
+    and the functions called from those arms alone (none where no subcommand is given, or none is declared)."""
     subs = subcommands(code)
-    if given is None or not any(name == given for _, _, name in subs):
+    if given is None or not any(name == given for _, _, name, _ in subs):
         return []
     dead = []
-    for enum, variant, name in subs:
+    for enum, variant, name, span in subs:
         if name == given:
             continue
+        dead.append(span)
+        wrapped = re.match(rf"[^(]*\b{variant}\s*\(\s*(?P<t>[A-Z]\w*)\s*\)", code[span[0]:span[1]])
+        if wrapped and (struct := re.search(rf"\bstruct\s+{wrapped.group('t')}\s*\{{", code)):
+            dead.append((struct.start(), struct.end() + len(call_args(code, struct.end() - 1, limit=_ARM_SPAN)) + 1))
         for m in re.finditer(rf"\b{re.escape(enum)}\s*::\s*{re.escape(variant)}\b", code):
             arrow = re.compile(r"\s*(?:\{[^{}]*\}|\([^()]*\))?\s*(?:if\b[^=\n]*)?=>").match(code, m.end())
             if arrow is not None:

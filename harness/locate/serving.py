@@ -136,7 +136,7 @@ def in_code(rel: str, text: str, lang: str, args: tuple[str, ...] = ()) -> str:
     if lang == "python":
         found = _python(text, args)
     elif lang == "js":
-        found = _first(_JS_SERVES, text, "js", dead=_other_subcommands(lex(text, "js")[0], args))
+        found = _first(_JS_SERVES, text, "js", dead=other_js_subcommands(lex(text, "js")[0], args))
     else:
         return ""
     return server(f"{found[0]} at {rel}:{found[1]}") if found else ""
@@ -161,7 +161,7 @@ _JS_SUBCOMMAND = re.compile(r"""\.\s*command\s*\(\s*(?P<list>\[)?\s*(?P<q>['"`])
 _SUBCOMMAND_SPAN = 20000  # a handler's body at most: bounded, as each is read once
 
 
-def _other_subcommands(code: str, args: tuple[str, ...]) -> list[tuple[int, int]]:
+def other_js_subcommands(code: str, args: tuple[str, ...]) -> list[tuple[int, int]]:
     """The spans of a JS CLI's subcommands that the command line does not run: all but the one its first word names
     (with none named, all but a default one: yargs' `$0`, commander's `isDefault: true`)."""
     given = next((a for a in args if not a.startswith("-")), None)

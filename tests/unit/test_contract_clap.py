@@ -208,3 +208,22 @@ def test_a_server_inline_in_another_subcommands_arm_serves_nothing(tmp_path):
     root = _crate(tmp_path, main)
     assert command_contract("cargo run --release -- reembed", root).serves == ""
     assert command_contract("cargo run --release -- serve", root).serves.startswith("it starts a server (axum::serve")
+
+
+def test_another_clap_subcommands_required_flag_is_not_the_commands(tmp_path):
+    root = _crate(tmp_path, SUBCOMMANDS.replace("#[arg(long, default_value_t = 3000)]", "#[arg(long)]"))
+    assert command_contract("cargo run --release -- reembed", root).required_flags == ()
+    assert command_contract("cargo run --release -- serve", root).required_flags == ("--port",)
+
+
+def test_the_flags_of_a_struct_another_subcommand_wraps_are_not_the_commands(tmp_path):
+    main = SUBCOMMANDS.replace('''    Serve {
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+    },''', "    Serve(ServeArgs),").replace("Commands::Serve { port } => serve(port).await?,",
+                                         "Commands::Serve(a) => serve(a.port).await?,")
+    main += "\n#[derive(clap::Args)]\nstruct ServeArgs {\n    #[arg(long)]\n    port: u16,\n}\n"
+    root = _crate(tmp_path, main)
+    assert command_contract("cargo run --release -- reembed", root).required_flags == ()
+    assert command_contract("cargo run --release -- serve", root).required_flags == ("--port",)
+    assert command_contract("cargo run --release -- reembed", root).serves == ""

@@ -84,3 +84,32 @@ def test_a_commander_options_default_url_is_the_flags_default_not_a_hard_coded_a
             "program.option('--ollama-url <url>', 'Ollama base URL', 'http://localhost:11434');\n")
     c = read_contract("src/cli.ts", text)
     assert c.hardcoded_urls == () and dict(c.flag_defaults) == {"--ollama-url": "http://localhost:11434"}, c
+
+
+SUBCOMMAND_FLAGS = """import { program } from 'commander';
+
+program
+  .command('serve')
+  .requiredOption('--port <n>', 'port to listen on')
+  .option('--model <name>', 'chat model', 'llama3.2')
+  .action(serve);
+
+program
+  .command('embed')
+  .option('--embed-model <name>', 'embedding model', 'nomic-embed-text')
+  .action(embed);
+
+program.parse();
+"""
+
+
+def test_another_subcommands_flags_are_not_the_commands(tmp_path):
+    """`cli.ts embed` was told it requires --port, `serve`'s flag: scope failed it for a flag it does not take."""
+    from harness.locate.contract import command_contract
+
+    (tmp_path / "cli.ts").write_text(SUBCOMMAND_FLAGS)
+    embed = command_contract("npx tsx cli.ts embed", tmp_path)
+    assert embed.required_flags == () and embed.flags == ("--embed-model",), embed
+    serve = command_contract("npx tsx cli.ts serve", tmp_path)
+    assert serve.required_flags == ("--port",) and "--embed-model" not in serve.flags, serve
+    assert read_contract("cli.ts", SUBCOMMAND_FLAGS).required_flags == ("--port",)  # the file alone: all of them
