@@ -380,14 +380,17 @@ def read_contract(rel: str, text: str, args: tuple[str, ...] | None = None) -> C
 
 
 def _other_subcommands(rel: str, text: str, args: tuple[str, ...] | None) -> list[tuple[int, int]]:
-    """The spans of a CLI's subcommands that ``args`` do not run (JS: commander's, yargs'; Rust: clap's); none where
-    the arguments are not known."""
+    """The spans of a CLI's subcommands that ``args`` do not run (JS: commander's, yargs'; Rust: clap's; Python:
+    argparse's subparsers' add_argument calls); none where the arguments are not known."""
     if args is None:
         return []
     if rel.endswith(".rs"):
         from .rust import given_subcommand, other_subcommands
 
         return other_subcommands(lex(text, "rust")[0], given_subcommand(list(args)))
+    if language(rel) == "python":  # each call declaring a flag on another subcommand's parser
+        parsers = "|".join(map(re.escape, serving.other_python_subparsers(text, args)))
+        return [(m.start(), m.end()) for m in re.finditer(rf"\b(?:{parsers})\s*\.\s*add_argument\(", text)] if parsers else []
     return serving.other_js_subcommands(lex(text, "js")[0], args) if language(rel) == "js" else []
 
 
@@ -691,11 +694,11 @@ def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple
         elif default:
             defaults.append((flag, default))
 
-    def add_py(names: list[str], args: str, env: str | None = None):
+    def add_py(names: list[str], args: str, env: str | None = None, at: int = -1):
         env_m = re.search(r"""(?:os\.(?:getenv|environ\.get)\(|os\.environ\[|envvar\s*=\s*\(?)\s*['"](?P<e>[A-Za-z_]\w*)['"]""", args)
         literal = re.search(r"""\bdefault\s*=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)""", args)
         add(names, needed=bool(re.search(r"\brequired\s*=\s*True", args)), env=env or (env_m and env_m.group("e")),
-            default=literal and literal.group("v"))
+            default=literal and literal.group("v"), at=at)
 
     def add_js(names: list[str], default: str | None, needed: bool = False, env: str | None = None, at: int = -1):
         """A JS option whose default is ``default``'s source: a literal, a constant holding one, cac's `{ default: ... }`,
@@ -716,10 +719,10 @@ def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple
             names = re.findall(r"""^\s*['"](-{1,2}[\w-]+)['"]|,\s*['"](-{1,2}[\w-]+)['"]""", args)
             names = [a or b for a, b in names]
             if names:
-                add_py(names, args)
+                add_py(names, args, at=m.start())
             else:
                 positional = re.match(r"""\s*['"]([A-Za-z_][\w-]*)['"]""", args)
-                if positional:
+                if positional and not any(a <= m.start() < b for a, b in elsewhere):
                     flags.append(positional.group(1))
                     required.append(positional.group(1))
         for m in _CLICK.finditer(text):

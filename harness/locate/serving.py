@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from pathlib import Path, PurePosixPath
 
 from .files import read
@@ -190,7 +190,7 @@ def _python(text: str, args: tuple[str, ...]) -> tuple[str, int] | None:
         tree = ast.parse(text)
     except SyntaxError:
         return None
-    lines = _live_lines(tree, args, _flags(text, args))
+    lines = _live_lines(tree, args, _flags(text, args), set(other_python_subparsers(text, args)))
     found = _first(_PY_SERVES, text, "python", lines)
     apps = {m.group("v") or m.group("w") for m in _PY_APP.finditer(lex(text, "python")[0])}
     if apps:
@@ -202,10 +202,12 @@ def _python(text: str, args: tuple[str, ...]) -> tuple[str, int] | None:
     return found
 
 
-def _live_lines(tree: ast.Module, args: tuple[str, ...], flags: dict[str, bool] | None = None) -> set[int]:
+def _live_lines(tree: ast.Module, args: tuple[str, ...], flags: dict[str, bool] | None = None,
+                parsers: Set[str] = frozenset()) -> set[int]:
     """The lines that run when the module is run as a script: its top-level statements (not the bodies of its
     functions and classes), and the functions they refer to, through one another; an ``if x == "action":`` branch
-    only where the command line gives that action (or gives none), an ``if args.serve:`` one as ``flags`` says."""
+    only where the command line gives that action (or gives none), an ``if args.serve:`` one as ``flags`` says; no
+    call on one of the subcommands' ``parsers`` not run (`p_serve.set_defaults(func=serve)` calls no ``serve``)."""
     functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     lines: set[int] = set()
     todo: list[str] = []
@@ -216,6 +218,9 @@ def _live_lines(tree: ast.Module, args: tuple[str, ...], flags: dict[str, bool] 
                 continue
             if isinstance(node, ast.If) and args and (action := _action(node.test)) is not None and action not in args:
                 visit(node.orelse)
+                continue
+            if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
+                    and isinstance(node.value.func.value, ast.Name) and node.value.func.value.id in parsers):
                 continue
             if isinstance(node, ast.If) and flags and (gate := _gate(node.test, flags)) is not None:
                 _mark(node.test, lines, todo)
@@ -265,6 +270,18 @@ def _flags(text: str, args: tuple[str, ...]) -> dict[str, bool]:
         flag = "--" + m.group("f")
         out[flag] = out[m.group("f").replace("-", "_")] = flag in given or m.group("s") in given
     return out
+
+
+# argparse's subcommands: `p_serve = sub.add_parser("serve", aliases=["s"])`
+_ADD_PARSER = re.compile(r"""\b(?P<v>[A-Za-z_]\w*)\s*=\s*[\w.]+\s*\.\s*add_parser\(\s*['"](?P<n>[\w:-]+)['"]""")
+
+
+def other_python_subparsers(text: str, args: tuple[str, ...]) -> dict[str, str]:
+    """{variable: name} of the argparse subparsers of a Python file that the command line does not run: all but the
+    one its arguments name (none where they name none: which runs is not known)."""
+    found = {m.group("v"): m.group("n") for m in _ADD_PARSER.finditer(text)} if "add_parser" in text else {}
+    given = next((a for a in args if a in found.values()), None)
+    return {v: n for v, n in found.items() if n != given} if given else {}
 
 
 def _gate(test: ast.expr, flags: dict[str, bool]) -> bool | None:
