@@ -1209,6 +1209,11 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
 
         artisan = artisan_contract(words[2], workdir, root)
         return base.merged(artisan) if artisan else unknown(f"no artisan command {words[2]!r} in {workdir}/app/Console/Commands")
+    if name in ("ruby", "php") and len(words) > 1 and words[1] != "-S":  # a script (`php -S` is PHP's web server)
+        script = next((w for w in words[1:] if not w.startswith("-")), None)
+        if script is None or not (workdir / script).is_file():
+            return unknown(f"{name} script {script!r} not found in {workdir}", missing=script or "")
+        return contract_of_files(root, [workdir / script], extra=base, args=tuple(words[words.index(script) + 1:]))
     if name == "mix" and len(words) > 1 and not words[1].startswith("-"):
         from .elixir import mix_task_file
 

@@ -120,6 +120,14 @@ _PY_APP = re.compile(r"\b(?P<v>\w+)\s*(?::\s*[\w.]+\s*)?=\s*(?:[\w.]+\.)?(?P<cls
 _JS_SERVES = re.compile(r"(?<![\w$])(?P<call>[\w$]+\s*\.\s*listen|(?<=\))\s*\.\s*listen|Bun\s*\.\s*serve|Deno\s*\.\s*serve"
                         r"|serve(?=\s*\(\s*\{\s*fetch\b)"
                         r"|(?<=new\s)(?:Stdio|SSE|StreamableHTTP)ServerTransport)\s*\(")
+# Ruby: a classic Sinatra application (`require 'sinatra'` serves when the file is run), a Rack handler or server run,
+# WEBrick's or Puma's server.
+_RUBY_SERVES = re.compile(r"""(?m)^[ \t]*(?P<call>require\s*\(?\s*['"]sinatra['"])|\b(?P<c1>Rack(?:up)?::Handler::\w+\s*\.\s*run"""
+                          r"""|Rack(?:up)?::Server\s*\.\s*start|WEBrick::HTTPServer\s*\.\s*new|Puma::Server\s*\.\s*new"""
+                          r"""|Thin::Server\s*\.\s*start|\w+\s*\.\s*run!)""")
+# PHP: a long-running server of Swoole / OpenSwoole, ReactPHP or Workerman, or an event loop run.
+_PHP_SERVES = re.compile(r"(?<=new\s)\\?(?P<call>(?:Open)?Swoole\\(?:Http|HTTP|WebSocket)\\Server|React\\Socket\\(?:Socket)?Server"
+                         r"|React\\Http\\(?:Http)?Server)\s*\(|\b(?P<c1>Worker\s*::\s*runAll|Loop\s*::\s*run)\s*\(")
 _GO_SERVES = re.compile(r"\b(?P<call>(?:http\s*\.\s*)?ListenAndServe(?:TLS)?|\w+\s*\.\s*Serve)\s*\(")
 # gin's `r.Run()`, echo's `e.Start(":8080")`, fiber's `app.Listen(":3000")`: only where the file imports them
 _GO_FRAMEWORKS = {"gin-gonic/gin": r"\w+\s*\.\s*Run", "labstack/echo": r"\w+\s*\.\s*Start", "gofiber/fiber": r"\w+\s*\.\s*Listen"}
@@ -137,6 +145,8 @@ def in_code(rel: str, text: str, lang: str, args: tuple[str, ...] = ()) -> str:
         found = _python(text, args)
     elif lang == "js":
         found = _first(_JS_SERVES, text, "js", dead=other_js_subcommands(lex(text, "js")[0], args))
+    elif lang in ("ruby", "php"):
+        found = _first(_RUBY_SERVES if lang == "ruby" else _PHP_SERVES, text, lang)
     else:
         return ""
     return server(f"{found[0]} at {rel}:{found[1]}") if found else ""
@@ -148,10 +158,12 @@ def _first(pattern: re.Pattern[str], text: str, lang: str, lines: set[int] | Non
     ``dead`` spans."""
     code, strings = lex(text, lang)
     for m in pattern.finditer(code):
-        at = m.start("call")
+        group = next(g for g in ("call", "c1") if m.group(g) is not None)  # `c1`: a second kind of call, if any
+        at = m.start(group)
         if not in_strings(at, strings) and (lines is None or line_of(code, at) in lines) and not any(
                 a <= at < b for a, b in dead):
-            return re.sub(r"\s+", "", m.group("call")), line_of(code, at)
+            return re.sub(r"\s+", "" if group == "c1" or not m.group(group).startswith("require") else " ",
+                          m.group(group)), line_of(code, at)
     return None
 
 

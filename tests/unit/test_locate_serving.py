@@ -327,6 +327,43 @@ def test_a_php_ruby_or_elixir_server_or_worker_serves(tmp_path, command):
     assert serves.startswith("it starts a server (") and serves.endswith(") and never exits"), serves
 
 
+@pytest.mark.parametrize("code, call, line", [
+    ("require 'sinatra'\nrequire 'pg'\n\nget '/search' do\n  'ok'\nend\n", "require 'sinatra'", 1),
+    ("require 'rack'\nrequire_relative 'app'\n\nRack::Handler::Puma.run(App.new, Port: 3000)\n",
+     "Rack::Handler::Puma.run", 4),
+    ("require 'webrick'\nserver = WEBrick::HTTPServer.new(Port: 8000)\nserver.start\n", "WEBrick::HTTPServer.new", 2),
+])
+def test_a_ruby_script_that_starts_a_server_serves(tmp_path, code, call, line):
+    root = app(tmp_path, {"app.rb": code})
+    assert command_contract("bundle exec ruby app.rb", root).serves == (
+        f"it starts a server ({call} at app.rb:{line}) and never exits")
+
+
+def test_a_ruby_script_is_read_and_one_that_runs_to_completion_serves_nothing(tmp_path):
+    root = app(tmp_path, {"backfill.rb": "require 'sinatra/base'\nrequire 'pg'\n\n"
+                                         "conn = PG.connect(ENV.fetch('DATABASE_URL'))\n# not run!: a script\n"})
+    contract = command_contract("ruby backfill.rb", root)
+    assert contract.known and "DATABASE_URL" in contract.reads_env and contract.serves == "", contract
+
+
+@pytest.mark.parametrize("code, call", [
+    ("<?php\n$server = new Swoole\\Http\\Server('0.0.0.0', 9501);\n$server->start();\n", "Swoole\\Http\\Server"),
+    ("<?php\nuse React\\Socket\\SocketServer;\n$socket = new React\\Socket\\SocketServer('0.0.0.0:8080');\n",
+     "React\\Socket\\SocketServer"),
+    ("<?php\nuse Workerman\\Worker;\n$w = new Worker('http://0.0.0.0:2345');\nWorker::runAll();\n", "Worker::runAll"),
+])
+def test_a_php_script_that_starts_a_server_serves(tmp_path, code, call):
+    root = app(tmp_path, {"server.php": code})
+    assert command_contract("php server.php", root).serves.startswith(f"it starts a server ({call} at server.php:")
+
+
+def test_a_php_script_that_runs_to_completion_is_read_and_serves_nothing(tmp_path):
+    root = app(tmp_path, {"bin/backfill.php": "<?php\n$pdo = new PDO(getenv('DATABASE_URL'));\n"
+                                              "// new Swoole\\Http\\Server: not here\n"})
+    contract = command_contract("php bin/backfill.php --batch 100", root)
+    assert contract.known and "DATABASE_URL" in contract.reads_env and contract.serves == "", contract
+
+
 def test_a_queue_worker_told_to_stop_when_empty_exits(tmp_path):
     root = app(tmp_path, {"artisan": "<?php\n"})
     assert command_contract("php artisan queue:work --stop-when-empty", root).serves == ""
