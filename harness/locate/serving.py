@@ -144,7 +144,10 @@ def in_code(rel: str, text: str, lang: str, args: tuple[str, ...] = ()) -> str:
     if lang == "python":
         found = _python(text, args)
     elif lang == "js":
-        found = _first(_JS_SERVES, text, "js", dead=other_js_subcommands(lex(text, "js")[0], args))
+        # Hono's node server serves whatever it is given (`serve(app)`): only where the file imports it
+        pattern = _JS_SERVES if "@hono/node-server" not in text else re.compile(
+            _JS_SERVES.pattern + r"|(?<![\w$.])(?P<c1>serve)\s*\(")
+        found = _first(pattern, text, "js", dead=other_js_subcommands(lex(text, "js")[0], args))
     elif lang in ("ruby", "php"):
         found = _first(_RUBY_SERVES if lang == "ruby" else _PHP_SERVES, text, lang)
     else:

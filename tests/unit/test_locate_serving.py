@@ -186,6 +186,8 @@ def test_a_python_server_or_worker_command_serves(tmp_path, command):
     ("Deno.serve((_req) => new Response('ok'));\n", "Deno.serve"),
     ("import { serve } from '@hono/node-server';\nimport { app } from './app';\nserve({ fetch: app.fetch, port: 3000 });\n",
      "serve"),
+    ("import { serve } from '@hono/node-server';\nimport app from './app';\n\nserve(app, (info) => console.log(info.port));\n",
+     "serve"),
     ("import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';\n"
      "await server.connect(new StdioServerTransport());\n", "StdioServerTransport"),
 ])
