@@ -146,9 +146,10 @@ def _model_flag(contract: Any, model: str | None) -> str | None:
 
 
 def _with_flag(command: str, flag: str, value: str) -> str:
-    """The command given ``flag value``: after `--` on an npm line, where npm keeps a flag before it for itself."""
+    """The command given ``flag value``: after `--` on an npm or `cargo run` line, where npm or cargo keeps a flag before
+    it for itself."""
     words = command.split()
-    after = " --" if words[:1] == ["npm"] and "--" not in words else ""
+    after = " --" if (words[:1] == ["npm"] or words[:2] == ["cargo", "run"]) and "--" not in words else ""
     return f"{command}{after} {flag} {shlex.quote(value)}"
 
 

@@ -7,7 +7,7 @@ import bisect
 import json
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import cast, overload
@@ -16,7 +16,7 @@ from .. import redact, task_prefixes
 from . import embedding_calls, serving
 from .files import MAKEFILES, is_test, language, read
 from .lexing import in_strings, lex, without_comments
-from .literals import (call_args, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
+from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
                        py_docstrings, split_args)
 
 MAX_FILES = 30
@@ -254,6 +254,38 @@ _PARSEARGS = re.compile(r"""\bparseArgs\s*\(""")
 _YARGS_OPTION = re.compile(r"""\.option\(\s*['"](?P<k>[A-Za-z][\w-]*)['"]\s*,\s*\{""")
 _YARGS_OPTIONS = re.compile(r"""\.options\(\s*\{""")
 _ARGV_FLAG = re.compile(r"""['"](?P<f>--[A-Za-z][\w-]*)['"]""")
+# commander's option objects, `new Option('-m, --model <name>', '...')`, and the calls chained on them
+# (`.env('EMBED_MODEL').default('x').makeOptionMandatory()`); meow's `meow(help, {flags: {embedModel: {...}}})`
+_COMMANDER_OPTION = re.compile(r"""\bnew\s+Option\s*\(\s*['"](?P<spec>[^'"]+)['"]""")
+_MEOW = re.compile(r"\bmeow\s*\(")
+
+
+def _commander_options(text: str) -> list[tuple[int, int, str, dict[str, str]]]:
+    """(start, end, flags spec, {method: its arguments}) of each commander ``new Option(...)`` and its chained calls."""
+    out = []
+    for m in _COMMANDER_OPTION.finditer(text):
+        opened = text.index("(", m.start())
+        calls, end = chained_calls(text, opened + len(call_args(text, opened)) + 2)
+        out.append((m.start(), end, m.group("spec"), calls))
+    return out
+
+
+def _js_flag_spans(text: str) -> list[tuple[int, int]]:
+    """Where a JS file declares its flags (commander's and cac's `.option(...)`, yargs' `.option('x', {...})`,
+    `new Option(...)` chains): a default there is the flag's, which the command line overrides."""
+    spans = [(a, b) for a, b, _, _ in _commander_options(text)]
+    for m in _COMMANDER.finditer(text):
+        opened = m.start() + len(m.group("req")) + 1
+        spans.append((m.start(), opened + len(call_args(text, opened)) + 2))
+    return spans
+
+
+def _js_constant(text: str, name: str) -> str | None:
+    """The one string literal a JS file's `const NAME = '...'` (or let, var, exported) gives ``name``, else None."""
+    found = {m.group("v") for m in re.finditer(
+        rf"""(?m)^[ \t]*(?:export\s+)?(?:const|let|var)\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*(?P<q>['"`])"""
+        r"""(?P<v>[^'"`\n$]*)(?P=q)""", text)}
+    return found.pop() if len(found) == 1 else None
 
 
 # Go's flags: cobra's (pflag) `cmd.Flags().StringVarP(&v, "name", "n", "default", "usage")`, the standard library's
@@ -278,17 +310,27 @@ def _go_flags(text: str) -> list[tuple[int, int, str, str | None, str | None]]:
     return out
 
 
-def read_contract(rel: str, text: str) -> Contract:
-    """What one source file reads and hard-codes."""
+def read_contract(rel: str, text: str, args: tuple[str, ...] | None = None) -> Contract:
+    """What one source file reads and hard-codes; run with ``args`` (the words its command line gives it), only the
+    flags of the subcommand they name (a CLI's other subcommands take their own)."""
     lang = language(rel)
     if PurePosixPath(rel).name in MAKEFILES:
         lang = "make"
     reads = env_reads(text, {".rs": "rust", ".go": "go"}.get(PurePosixPath(rel).suffix, lang))
     names = [r.name for r in reads]
     defaults = [(r.name, _mask(r.default)) for r in reads if r.default]
-    go = rel.endswith(".go")
-    flags, required, flag_env, flag_defaults, aliases = _flags(text, "go" if go else lang, names)
+    go, rust = rel.endswith(".go"), rel.endswith(".rs")
+    flags, required, flag_env, flag_defaults, aliases = _flags(text, "go" if go else "rust" if rust else lang, names,
+                                                               _other_subcommands(rel, text, args))
     go_flags = _go_flags(text) if go else []
+    # where flags are declared: a default there is the flag's, which the command line overrides
+    flag_spans = [(a, b) for a, b, *_ in go_flags]
+    if rust:
+        from .rust import clap_args
+
+        flag_spans += [a.span for a in clap_args(text)]
+    if lang == "js":
+        flag_spans += _js_flag_spans(text)
     calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
     lexed = lex(text, lang)
     if rel.endswith(".go"):
@@ -301,8 +343,8 @@ def read_contract(rel: str, text: str) -> Contract:
         url = m.group("u")
         if "{" in url and lang == "python" and text[max(0, m.start() - 2):m.start()].lower().endswith(("f", "fr", "rf")):
             url = _f_string_of_literals(text, url, m.start()) or url
-        if any(a <= m.start() < b for a, b, *_ in go_flags):
-            continue  # a flag's default: the command line overrides it
+        if any(a <= m.start() < b for a, b in flag_spans):
+            continue
         if (in_spans(m.start(), reads) or not _RELEVANT_URL.search(url) or _in_comment(text, m.start())
                 or "{" in url or any(a <= m.start() < b for a, b in docstrings)
                 or _in_other_string(text, m.start(), m.group("q"))):
@@ -336,6 +378,21 @@ def read_contract(rel: str, text: str) -> Contract:
                     keeps=_keeps(rel, text, *lexed), inserts=_inserts(rel, text, *lexed), changes=_changes(*lexed),
                     database_clients=tuple(dict.fromkeys(m.group(0) for m in _DATABASE_CLIENT.finditer(
                         without_comments(text, lang)))))
+
+
+def _other_subcommands(rel: str, text: str, args: tuple[str, ...] | None) -> list[tuple[int, int]]:
+    """The spans of a CLI's subcommands that ``args`` do not run (JS: commander's, yargs'; Rust: clap's; Python:
+    argparse's subparsers' add_argument calls); none where the arguments are not known."""
+    if args is None:
+        return []
+    if rel.endswith(".rs"):
+        from .rust import given_subcommand, other_subcommands
+
+        return other_subcommands(lex(text, "rust")[0], given_subcommand(list(args)))
+    if language(rel) == "python":  # each call declaring a flag on another subcommand's parser
+        parsers = "|".join(map(re.escape, serving.other_python_subparsers(text, args)))
+        return [(m.start(), m.end()) for m in re.finditer(rf"\b(?:{parsers})\s*\.\s*add_argument\(", text)] if parsers else []
+    return serving.other_js_subcommands(lex(text, "js")[0], args) if language(rel) == "js" else []
 
 
 _PLACEHOLDER = re.compile(r"\{(?P<n>[A-Za-z_]\w*)\}")
@@ -632,14 +689,15 @@ def _mask(value: str | None) -> str | None:
     return redact.safe_dsn(value) if "://" in value else redact.redact(value)
 
 
-def _flags(text: str, lang: str, env_names: list[str]
+def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple[int, int]] = ()
            ) -> tuple[list[str], list[str], list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """The flags the file declares (none declared ``elsewhere``: in a subcommand the command line does not run)."""
     flags, required, flag_env, defaults = [], [], [], []
     aliases: list[tuple[str, str]] = []
 
-    def add(names: list[str], *, needed: bool = False, env: str | None = None, default: str | None = None):
+    def add(names: list[str], *, needed: bool = False, env: str | None = None, default: str | None = None, at: int = -1):
         longs = [n for n in names if n.startswith("--")] or names
-        if not longs:
+        if not longs or any(a <= at < b for a, b in elsewhere):
             return
         flag = longs[0]
         flags.append(flag)
@@ -651,17 +709,24 @@ def _flags(text: str, lang: str, env_names: list[str]
         elif default:
             defaults.append((flag, default))
 
-    def add_py(names: list[str], args: str, env: str | None = None):
+    def add_py(names: list[str], args: str, env: str | None = None, at: int = -1):
         env_m = re.search(r"""(?:os\.(?:getenv|environ\.get)\(|os\.environ\[|envvar\s*=\s*\(?)\s*['"](?P<e>[A-Za-z_]\w*)['"]""", args)
         literal = re.search(r"""\bdefault\s*=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)""", args)
         add(names, needed=bool(re.search(r"\brequired\s*=\s*True", args)), env=env or (env_m and env_m.group("e")),
-            default=literal and literal.group("v"))
+            default=literal and literal.group("v"), at=at)
 
-    def add_js(names: list[str], default: str | None, needed: bool = False):
-        """A JS option whose default is ``default``'s source: a literal, or an environment read (`process.env.X ?? 'y'`)."""
-        reads = env_reads(default or "", "js")
-        literal = re.fullmatch(r"""(?P<q>['"`])(?P<v>[^'"`\n$]+)(?P=q)""", (default or "").strip())
-        add(names, needed=needed, env=reads[0].name if reads else None, default=literal and literal.group("v"))
+    def add_js(names: list[str], default: str | None, needed: bool = False, env: str | None = None, at: int = -1):
+        """A JS option whose default is ``default``'s source: a literal, a constant holding one, cac's `{ default: ... }`,
+        or an environment read (`process.env.X ?? 'y'`); ``env``: the variable it falls back to (commander's `.env()`)."""
+        source = (default or "").strip()
+        if source.startswith("{"):  # cac's config object
+            source = next((a.split(":", 1)[1].strip() for _, a in split_args(source[1:-1]) if re.match(r"default\s*:", a)),
+                          "")
+        reads = env_reads(source, "js")
+        literal = re.fullmatch(r"""(?P<q>['"`])(?P<v>[^'"`\n$]+)(?P=q)""", source)
+        value = literal.group("v") if literal else (
+            _js_constant(text, source) if re.fullmatch(r"[A-Za-z_$][\w$]*", source) else None)
+        add(names, needed=needed, env=env or (reads[0].name if reads else None), default=value, at=at)
 
     if lang == "python":
         for m in _ARGPARSE.finditer(text):
@@ -669,10 +734,10 @@ def _flags(text: str, lang: str, env_names: list[str]
             names = re.findall(r"""^\s*['"](-{1,2}[\w-]+)['"]|,\s*['"](-{1,2}[\w-]+)['"]""", args)
             names = [a or b for a, b in names]
             if names:
-                add_py(names, args)
+                add_py(names, args, at=m.start())
             else:
                 positional = re.match(r"""\s*['"]([A-Za-z_][\w-]*)['"]""", args)
-                if positional:
+                if positional and not any(a <= m.start() < b for a, b in elsewhere):
                     flags.append(positional.group(1))
                     required.append(positional.group(1))
         for m in _CLICK.finditer(text):
@@ -692,32 +757,50 @@ def _flags(text: str, lang: str, env_names: list[str]
             # commander's option(flags, description, [parser,] default): a third argument or a fourth is the default
             parts = [a for _, a in split_args(call_args(text, m.start() + len(m.group("req")) + 1))]
             add_js(re.findall(r"(?<![\w-])-{1,2}[A-Za-z][\w-]*", m.group("spec")), parts[-1] if len(parts) > 2 else None,
-                   m.group("req") == "requiredOption")
-        for key, body in _js_option_objects(text):
-            short = re.search(r"""\b(?:short|alias)\s*:\s*\[?\s*(?P<q>['"])(?P<s>[\w-]+)(?P=q)""", body)
+                   m.group("req") == "requiredOption", at=m.start())
+        for start, _, spec, calls in _commander_options(text):
+            env = re.fullmatch(r"""(?P<q>['"])(?P<e>[A-Za-z_]\w*)(?P=q)""", calls.get("env", ""))
+            env_names.extend([env.group("e")] if env else [])
+            add_js(re.findall(r"(?<![\w-])-{1,2}[A-Za-z][\w-]*", spec), calls.get("default"), "makeOptionMandatory" in calls,
+                   env=env.group("e") if env else None, at=start)
+        for at, key, body in _js_option_objects(text):
+            short = re.search(r"""\b(?:short|shortFlag|alias)\s*:\s*\[?\s*(?P<q>['"])(?P<s>[\w-]+)(?P=q)""", body)
             names = [_dashed(key)] + ([_dashed(short.group("s"))] if short else [])
             default = next((a.split(":", 1)[1] for _, a in split_args(body) if re.match(r"default\s*:", a)), None)
-            add_js(names, default, bool(re.search(r"\b(?:demandOption|required)\s*:\s*true", body)))
+            add_js(names, default, bool(re.search(r"\b(?:demandOption|required|isRequired)\s*:\s*true", body)), at=at)
         if "process.argv" in text or "Deno.args" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
     elif lang == "go":
         for _, _, name, letter, literal in _go_flags(text):
             add([_dashed(name), *([f"-{letter}"] if letter else [])], default=literal)
+    elif lang == "rust":
+        from .rust import clap_args
+
+        for arg in clap_args(text):
+            if not any(a <= arg.span[0] < b for a, b in elsewhere):
+                env_names.extend([arg.env] if arg.env else [])
+            add(list(arg.names), needed=arg.needed, env=arg.env, default=arg.default, at=arg.span[0])
     return flags, required, flag_env, defaults, aliases
 
 
-def _js_option_objects(text: str) -> list[tuple[str, str]]:
-    """(name, object's body) of each option node's ``parseArgs({options: {name: {...}}})`` and yargs'
-    ``.option('name', {...})`` / ``.options({name: {...}})`` declare."""
+def _js_option_objects(text: str) -> list[tuple[int, str, str]]:
+    """(where, name, object's body) of each option node's ``parseArgs({options: {name: {...}}})``, yargs'
+    ``.option('name', {...})`` / ``.options({name: {...}})`` and meow's ``meow(help, {flags: {name: {...}}})`` declare,
+    where: the start of the call declaring it."""
     out = []
     for m in _PARSEARGS.finditer(text):
         opts = re.search(r"options\s*:\s*\{", args := call_args(text, m.end() - 1))
         if opts:
-            out += _keyed_objects(call_args(args, opts.end() - 1, limit=3000))
+            out += [(m.start(), *o) for o in _keyed_objects(call_args(args, opts.end() - 1, limit=3000))]
     for m in _YARGS_OPTION.finditer(text):
-        out.append((m.group("k"), call_args(text, m.end() - 1)))
+        out.append((m.start(), m.group("k"), call_args(text, m.end() - 1)))
     for m in _YARGS_OPTIONS.finditer(text):
-        out += _keyed_objects(call_args(text, m.end() - 1, limit=3000))
+        out += [(m.start(), *o) for o in _keyed_objects(call_args(text, m.end() - 1, limit=3000))]
+    for m in _MEOW.finditer(text):  # meow's camelCase flags are given kebab-case (`embedModel`: `--embed-model`)
+        flags = re.search(r"\bflags\s*:\s*\{", args := call_args(text, m.end() - 1, limit=6000))
+        if flags:
+            out += [(m.start(), re.sub(r"(?<=[a-z0-9])([A-Z])", lambda c: "-" + c.group(1).lower(), key), body)
+                    for key, body in _keyed_objects(call_args(args, flags.end() - 1, limit=3000))]
     return out
 
 
@@ -842,7 +925,7 @@ def python_src_roots(root: Path) -> tuple[Path, ...]:
 
 
 def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | None = None,
-                      limit: int = MAX_FILES, args: tuple[str, ...] = ()) -> Contract:
+                      limit: int = MAX_FILES, args: tuple[str, ...] | None = None) -> Contract:
     """The contract of the given files and the local modules they import (breadth first, bounded); whether the first,
     the file run (given ``args``), serves (``serving.in_code``: an import runs no ``__main__`` block)."""
     root = root.resolve()
@@ -862,9 +945,9 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             continue
         text = data.decode("utf-8", "replace")
         rel = _rel(path, root)
-        result = result.merged(read_contract(rel, text))
+        result = result.merged(read_contract(rel, text, args if path == run else None))
         if path == run and not result.serves:
-            result = replace(result, serves=serving.in_code(rel, text, language(rel), args))
+            result = replace(result, serves=serving.in_code(rel, text, language(rel), args or ()))
         if depth >= IMPORT_DEPTH:
             continue
         lang = language(rel)
@@ -1050,12 +1133,13 @@ def _follow(command: str, workdir: Path, root: Path, depth: int) -> Contract:
     return result or unknown(f"nothing to follow in {command!r}")
 
 
-def _flag_values(words: list[str]) -> tuple[tuple[str, str], ...]:
+def _flag_values(words: list[str], program: bool = False) -> tuple[tuple[str, str], ...]:
     """(flag, value) of each `--flag=value`, and of each `--flag value` whose next word is no flag; of a Python or JS
-    script's own arguments (after the interpreter's `-m module` or the script), each `-f value` too (argparse's or
-    commander's short alias of a long flag: ``Contract.flag_aliases``)."""
+    script's own arguments (after the interpreter's `-m module` or the script), or of all ``words`` where they are the
+    ``program``'s own (after `cargo run --`), each `-f value` too (argparse's, commander's or clap's short alias of a
+    long flag: ``Contract.flag_aliases``)."""
     out = []
-    script = _script_args(words)
+    script = words if program else _script_args(words)
     for i, w in enumerate(words):
         short = re.fullmatch(r"-\w", w) is not None and script is not None and i >= len(words) - len(script)
         if not short and (not w.startswith("--") or len(w) <= 2):
@@ -1098,11 +1182,13 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
             return None
         return None
     passed = words
-    if PurePosixPath(words[0]).name == "npm":  # npm keeps a script's flags for itself, but for those after `--`
+    # npm keeps a script's flags for itself, and `cargo run` / `dotnet run` theirs, but for those after `--`
+    built = PurePosixPath(words[0]).name in ("cargo", "dotnet") and words[1:2] == ["run"]
+    if PurePosixPath(words[0]).name == "npm" or built:
         passed = words[words.index("--") + 1:] if "--" in words else []
     given_flags = [w.split("=", 1)[0] for w in passed if w.startswith("--") and len(w) > 2]
     base = Contract(files=(), given_env=tuple(given_env), given_flags=tuple(given_flags),
-                    given_flag_values=_flag_values(passed))
+                    given_flag_values=_flag_values(passed, program=built))
     # Wrappers (uv run, npx, pnpm exec, env VAR=..., dotenv --) run what follows.
     for wrapper in sorted(_WRAPPERS, key=len, reverse=True):
         if tuple(words[:len(wrapper)]) == wrapper:
@@ -1144,6 +1230,11 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
 
         symfony = console_contract(words[2], workdir, root)
         return base.merged(symfony) if symfony else unknown(f"no console command {words[2]!r} in {workdir}/src")
+    if name in ("ruby", "php") and len(words) > 1 and words[1] != "-S":  # a script (`php -S` is PHP's web server)
+        script = next((w for w in words[1:] if not w.startswith("-")), None)
+        if script is None or not (workdir / script).is_file():
+            return unknown(f"{name} script {script!r} not found in {workdir}", missing=script or "")
+        return contract_of_files(root, [workdir / script], extra=base, args=tuple(words[words.index(script) + 1:]))
     if name == "mix" and len(words) > 1 and not words[1].startswith("-"):
         from .elixir import mix_task_file
 
@@ -1216,7 +1307,7 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
         binary = binary_file(words[2:], workdir)
         if isinstance(binary, str):
             return unknown(binary)
-        built = contract_of_files(root, [binary], extra=base)
+        built = contract_of_files(root, [binary], extra=base, args=tuple(words[2:]))
         return replace(built, serves=built.serves or serving.rust_binary(words, workdir, root))
     if name == "go" and words[1:2] == ["run"]:
         from .golang import package_files

@@ -43,6 +43,9 @@ _JS_DESTRUCTURE = re.compile(r"""\b(?:const|let|var)\s*\{(?P<names>[^}]*)\}\s*=\
 ENV_RUST = re.compile(r"""\b(?:std\s*::\s*)?(?:env|dotenvy?)\s*::\s*var\s*\(\s*"(?P<name>\w+)"\s*\)"""
                   r"""(?:\s*\.\s*unwrap_or(?:_else)?\s*\(\s*(?:\|[^|]*\|\s*)?(?:String::from\(\s*)?"(?P<default>[^"\n]*)")?""")
 # Go's `os.Getenv("X")` and `os.LookupEnv("X")`: no default in the call (an empty string, or false)
+# PHP's `getenv('X')`, `$_ENV['X']`, `$_SERVER['X']`, with the default `?? 'y'` or `?: 'y'` gives
+_ENV_PHP = re.compile(r"""(?:\bgetenv\(\s*|\$_(?:ENV|SERVER)\[\s*)(?P<q>['"])(?P<name>[A-Za-z_]\w*)(?P=q)\s*[\])]"""
+                      r"""(?:[ \t]*(?:\?\?|\?:)[ \t]*(?P<d>['"])(?P<default>[^'"\n]*)(?P=d))?""")
 _ENV_GO = re.compile(r"""\bos\s*\.\s*(?:Getenv|LookupEnv)\s*\(\s*"(?P<name>\w+)"\s*\)""")
 _SHELL_VAR = re.compile(r"""\$\{?(?P<name>[A-Z_][A-Z0-9_]*)(?::?-(?P<default>[^}\s]*))?\}?""")
 STRING = re.compile(r"""(?P<q>['"`])(?P<s>[^'"`\n]{1,300})(?P=q)""")
@@ -87,6 +90,20 @@ def call_args(text: str, open_paren: int, limit: int = 1500) -> str:
     return text[open_paren + 1:end]
 
 
+_CHAIN_LINK = re.compile(r"\s*\.\s*(?P<m>[\w$]+)\s*\(")
+
+
+def chained_calls(text: str, at: int, stop: str = "", limit: int = 1500) -> tuple[dict[str, str], int]:
+    """The calls chained from ``at`` on (`.long("model").env("X")`: {method: its arguments, the first of each}) up to
+    the first that is no call or is ``stop``, and where the chain ends: call by call, linear in its length."""
+    calls: dict[str, str] = {}
+    while (link := _CHAIN_LINK.match(text, at)) is not None and link.group("m") != stop:
+        value = call_args(text, link.end() - 1, limit)
+        calls.setdefault(link.group("m"), value.strip())
+        at = link.end() + len(value) + 1
+    return calls, at
+
+
 _DJANGO_SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""")
 
 
@@ -106,7 +123,7 @@ class EnvRead:
 
 
 def env_reads(text: str, lang: str) -> list[EnvRead]:
-    """Every environment read of the text (Python, JS/TS/Deno, Ruby, Rust, Go, shell)."""
+    """Every environment read of the text (Python, JS/TS/Deno, Ruby, Rust, Go, PHP, shell)."""
     found: list[EnvRead] = []
     if lang == "python":
         for m in _ENV_PY.finditer(text):
@@ -151,6 +168,8 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
         found += [EnvRead(m.group("name"), m.group("default"), m.start(), m.end()) for m in ENV_RUST.finditer(text)]
     elif lang == "go":
         found += [EnvRead(m.group("name"), None, m.start(), m.end()) for m in _ENV_GO.finditer(text)]
+    elif lang == "php":
+        found += [EnvRead(m.group("name"), m.group("default"), m.start(), m.end()) for m in _ENV_PHP.finditer(text)]
     elif lang in ("shell", "make"):
         for m in _SHELL_VAR.finditer(text):
             found.append(EnvRead(m.group("name"), m.group("default") or None, m.start(), m.end()))

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence, Set
 from pathlib import Path, PurePosixPath
 
 from .files import read
 from .lexing import in_strings, lex
-from .literals import line_of
+from .literals import call_args, chained_calls, line_of
 
 
 def server(what: str) -> str:
@@ -115,8 +116,18 @@ _PY_SERVES = re.compile(r"\b(?P<call>uvicorn\s*\.\s*run|uvicorn\s*\.\s*Server|hy
 _PY_APP = re.compile(r"\b(?P<v>\w+)\s*(?::\s*[\w.]+\s*)?=\s*(?:[\w.]+\.)?(?P<cls>Flask|Quart|Sanic|FastMCP|MCPServer|Dash"
                      r"|Bottle|Blocks|Interface|ChatInterface|create_app)\s*\(|\b(?:Blocks|Interface|ChatInterface)\s*\([^\n]*\)\s+as\s+(?P<w>\w+)")
 # JavaScript: a server that listens, Bun's and Deno's, Hono's `serve({ fetch })`, an MCP server's transport.
-_JS_SERVES = re.compile(r"(?<![\w$])(?P<call>[\w$]+\s*\.\s*listen|Bun\s*\.\s*serve|Deno\s*\.\s*serve|serve(?=\s*\(\s*\{\s*fetch\b)"
+# `http.createServer(handler).listen(3000)`: a listen on what a call returns
+_JS_SERVES = re.compile(r"(?<![\w$])(?P<call>[\w$]+\s*\.\s*listen|(?<=\))\s*\.\s*listen|Bun\s*\.\s*serve|Deno\s*\.\s*serve"
+                        r"|serve(?=\s*\(\s*\{\s*fetch\b)"
                         r"|(?<=new\s)(?:Stdio|SSE|StreamableHTTP)ServerTransport)\s*\(")
+# Ruby: a classic Sinatra application (`require 'sinatra'` serves when the file is run), a Rack handler or server run,
+# WEBrick's or Puma's server.
+_RUBY_SERVES = re.compile(r"""(?m)^[ \t]*(?P<call>require\s*\(?\s*['"]sinatra['"])|\b(?P<c1>Rack(?:up)?::Handler::\w+\s*\.\s*run"""
+                          r"""|Rack(?:up)?::Server\s*\.\s*start|WEBrick::HTTPServer\s*\.\s*new|Puma::Server\s*\.\s*new"""
+                          r"""|Thin::Server\s*\.\s*start|\w+\s*\.\s*run!)""")
+# PHP: a long-running server of Swoole / OpenSwoole, ReactPHP or Workerman, or an event loop run.
+_PHP_SERVES = re.compile(r"(?<=new\s)\\?(?P<call>(?:Open)?Swoole\\(?:Http|HTTP|WebSocket)\\Server|React\\Socket\\(?:Socket)?Server"
+                         r"|React\\Http\\(?:Http)?Server)\s*\(|\b(?P<c1>Worker\s*::\s*runAll|Loop\s*::\s*run)\s*\(")
 _GO_SERVES = re.compile(r"\b(?P<call>(?:http\s*\.\s*)?ListenAndServe(?:TLS)?|\w+\s*\.\s*Serve)\s*\(")
 # gin's `r.Run()`, echo's `e.Start(":8080")`, fiber's `app.Listen(":3000")`: only where the file imports them
 _GO_FRAMEWORKS = {"gin-gonic/gin": r"\w+\s*\.\s*Run", "labstack/echo": r"\w+\s*\.\s*Start", "gofiber/fiber": r"\w+\s*\.\s*Listen"}
@@ -133,20 +144,58 @@ def in_code(rel: str, text: str, lang: str, args: tuple[str, ...] = ()) -> str:
     if lang == "python":
         found = _python(text, args)
     elif lang == "js":
-        found = _first(_JS_SERVES, text, "js")
+        # Hono's node server serves whatever it is given (`serve(app)`): only where the file imports it
+        pattern = _JS_SERVES if "@hono/node-server" not in text else re.compile(
+            _JS_SERVES.pattern + r"|(?<![\w$.])(?P<c1>serve)\s*\(")
+        found = _first(pattern, text, "js", dead=other_js_subcommands(lex(text, "js")[0], args))
+    elif lang in ("ruby", "php"):
+        found = _first(_RUBY_SERVES if lang == "ruby" else _PHP_SERVES, text, lang)
     else:
         return ""
     return server(f"{found[0]} at {rel}:{found[1]}") if found else ""
 
 
-def _first(pattern: re.Pattern[str], text: str, lang: str, lines: set[int] | None = None) -> tuple[str, int] | None:
-    """The first match of ``pattern`` in code (no comment, no string), on one of ``lines`` if given."""
+def _first(pattern: re.Pattern[str], text: str, lang: str, lines: set[int] | None = None,
+           dead: Sequence[tuple[int, int]] = ()) -> tuple[str, int] | None:
+    """The first match of ``pattern`` in code (no comment, no string), on one of ``lines`` if given, in none of the
+    ``dead`` spans."""
     code, strings = lex(text, lang)
     for m in pattern.finditer(code):
-        at = m.start("call")
-        if not in_strings(at, strings) and (lines is None or line_of(code, at) in lines):
-            return re.sub(r"\s+", "", m.group("call")), line_of(code, at)
+        group = next(g for g in ("call", "c1") if m.group(g) is not None)  # `c1`: a second kind of call, if any
+        at = m.start(group)
+        if not in_strings(at, strings) and (lines is None or line_of(code, at) in lines) and not any(
+                a <= at < b for a, b in dead):
+            return re.sub(r"\s+", "" if group == "c1" or not m.group(group).startswith("require") else " ",
+                          m.group(group)), line_of(code, at)
     return None
+
+
+# A JS CLI's subcommand: commander's and cac's `program.command('serve [port]')`, yargs' `.command('serve', ...)` or
+# `.command(['serve', '$0'], ...)`; what follows it in its chain (`.option(...).action(...)`) up to the next one is its.
+_JS_SUBCOMMAND = re.compile(r"""\.\s*command\s*\(\s*(?P<list>\[)?\s*(?P<q>['"`])(?P<n>[^'"`\n]*)(?P=q)""")
+_SUBCOMMAND_SPAN = 20000  # a handler's body at most: bounded, as each is read once
+
+
+def other_js_subcommands(code: str, args: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The spans of a JS CLI's subcommands that the command line does not run: all but the one its first word names
+    (with none named, all but a default one: yargs' `$0`, commander's `isDefault: true`)."""
+    given = next((a for a in args if not a.startswith("-")), None)
+    spans, names_of = [], []
+    for m in _JS_SUBCOMMAND.finditer(code):
+        opened = code.index("(", m.start())
+        inner = call_args(code, opened, limit=_SUBCOMMAND_SPAN)
+        _, end = chained_calls(code, opened + len(inner) + 2, stop="command", limit=_SUBCOMMAND_SPAN)
+        if m.group("list"):
+            names = set(re.findall(r"""['"`]([^'"`\s]+)""", inner[:inner.find("]") + 1]))
+        else:
+            names = {m.group("n").split(" ", 1)[0]}
+        if re.search(r"\bisDefault\s*:\s*true", code[m.start():end]):
+            names.add("$0")
+        spans.append((m.start(), end))
+        names_of.append(names)
+    if given is not None and not any(given in names for names in names_of):
+        given = None  # an argument of the CLI itself, no subcommand's name
+    return [span for span, names in zip(spans, names_of) if (given or "$0") not in names]
 
 
 def _python(text: str, args: tuple[str, ...]) -> tuple[str, int] | None:
@@ -156,7 +205,7 @@ def _python(text: str, args: tuple[str, ...]) -> tuple[str, int] | None:
         tree = ast.parse(text)
     except SyntaxError:
         return None
-    lines = _live_lines(tree, args)
+    lines = _live_lines(tree, args, _flags(text, args), set(other_python_subparsers(text, args)))
     found = _first(_PY_SERVES, text, "python", lines)
     apps = {m.group("v") or m.group("w") for m in _PY_APP.finditer(lex(text, "python")[0])}
     if apps:
@@ -168,10 +217,12 @@ def _python(text: str, args: tuple[str, ...]) -> tuple[str, int] | None:
     return found
 
 
-def _live_lines(tree: ast.Module, args: tuple[str, ...]) -> set[int]:
+def _live_lines(tree: ast.Module, args: tuple[str, ...], flags: dict[str, bool] | None = None,
+                parsers: Set[str] = frozenset()) -> set[int]:
     """The lines that run when the module is run as a script: its top-level statements (not the bodies of its
     functions and classes), and the functions they refer to, through one another; an ``if x == "action":`` branch
-    only where the command line gives that action (or gives none)."""
+    only where the command line gives that action (or gives none), an ``if args.serve:`` one as ``flags`` says; no
+    call on one of the subcommands' ``parsers`` not run (`p_serve.set_defaults(func=serve)` calls no ``serve``)."""
     functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     lines: set[int] = set()
     todo: list[str] = []
@@ -182,6 +233,13 @@ def _live_lines(tree: ast.Module, args: tuple[str, ...]) -> set[int]:
                 continue
             if isinstance(node, ast.If) and args and (action := _action(node.test)) is not None and action not in args:
                 visit(node.orelse)
+                continue
+            if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
+                    and isinstance(node.value.func.value, ast.Name) and node.value.func.value.id in parsers):
+                continue
+            if isinstance(node, ast.If) and flags and (gate := _gate(node.test, flags)) is not None:
+                _mark(node.test, lines, todo)
+                visit(node.body if gate else node.orelse)
                 continue
             if isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)):
                 head = node.test if isinstance(node, (ast.If, ast.While)) else None
@@ -214,6 +272,51 @@ def _mark(node: ast.AST, lines: set[int], todo: list[str]) -> None:
                 if isinstance(r, (ast.Name, ast.Attribute)))
 
 
+# A flag a Python file declares (argparse's, click's, typer's `"--serve"`), with the short name before it, if any.
+_DECLARED_FLAG = re.compile(r"""(?:['"](?P<s>-\w)['"]\s*,\s*)?['"]--(?P<f>[A-Za-z][\w-]*)['"]""")
+
+
+def _flags(text: str, args: tuple[str, ...]) -> dict[str, bool]:
+    """Each flag the file declares, by the name its value is read under (`--serve`: ``args.serve``, a click or typer
+    parameter ``serve``) and as it is written (`--serve`): whether the command line gives it."""
+    given = {a.split("=", 1)[0] for a in args if a.startswith("-")}
+    out: dict[str, bool] = {}
+    for m in _DECLARED_FLAG.finditer(text):
+        flag = "--" + m.group("f")
+        out[flag] = out[m.group("f").replace("-", "_")] = flag in given or m.group("s") in given
+    return out
+
+
+# argparse's subcommands: `p_serve = sub.add_parser("serve", aliases=["s"])`
+_ADD_PARSER = re.compile(r"""\b(?P<v>[A-Za-z_]\w*)\s*=\s*[\w.]+\s*\.\s*add_parser\(\s*['"](?P<n>[\w:-]+)['"]""")
+
+
+def other_python_subparsers(text: str, args: tuple[str, ...]) -> dict[str, str]:
+    """{variable: name} of the argparse subparsers of a Python file that the command line does not run: all but the
+    one its arguments name (none where they name none: which runs is not known)."""
+    found = {m.group("v"): m.group("n") for m in _ADD_PARSER.finditer(text)} if "add_parser" in text else {}
+    given = next((a for a in args if a in found.values()), None)
+    return {v: n for v, n in found.items() if n != given} if given else {}
+
+
+def _gate(test: ast.expr, flags: dict[str, bool]) -> bool | None:
+    """Whether an ``if`` whose test reads a declared flag takes its body (`args.serve`, `serve`, `not args.serve`,
+    `"--serve" in sys.argv`, `args.serve and ...`), given what the command line gives; None for any other test."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _gate(test.operand, flags)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        # the body runs only if every part holds: a flag part that fails decides; one that holds decides nothing
+        return False if any(_gate(v, flags) is False for v in test.values) else None
+    name = test.attr if isinstance(test, ast.Attribute) else test.id if isinstance(test, ast.Name) else None
+    if name is not None:
+        return flags.get(name)
+    if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.In)
+            and isinstance(test.left, ast.Constant) and isinstance(test.left.value, str)):
+        return flags.get(test.left.value)
+    return None
+
+
 def _action(test: ast.expr) -> str | None:
     """The literal an ``if`` compares with (``action == "build"``, ``args.command == "serve"``), if that is its test."""
     if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
@@ -242,13 +345,18 @@ def go_package(folder: Path, root: Path) -> str:
 
 
 def rust_binary(words: list[str], workdir: Path, root: Path) -> str:
-    """Why `cargo run [--bin NAME | --example NAME]` in ``workdir`` serves: a serving call in the file it runs."""
-    from .rust import binary_file
+    """Why `cargo run [--bin NAME | --example NAME] [-- SUBCOMMAND]` in ``workdir`` serves: a serving call in the file
+    it runs, where the subcommand given reaches it."""
+    from .rust import binary_file, given_subcommand, other_subcommands
 
     path = binary_file(words[2:], workdir)
     data = read(path) if isinstance(path, Path) else None
-    if isinstance(path, Path) and data is not None and (
-            found := _first(_RUST_SERVES, data.decode("utf-8", "replace"), "rust")):
+    if not isinstance(path, Path) or data is None:
+        return ""
+    text = data.decode("utf-8", "replace")
+    # a server in another clap subcommand's arm than the one given (`cargo run -- reembed`) is not started
+    dead = other_subcommands(lex(text, "rust")[0], given_subcommand(words[2:]))
+    if found := _first(_RUST_SERVES, text, "rust", dead=dead):
         return server(f"{found[0]} at {_rel(path, root)}:{found[1]}")
     return ""
 

@@ -110,6 +110,63 @@ def test_the_branch_of_another_action_than_the_one_given_serves_nothing(tmp_path
         "it starts a server (uvicorn.run at rag.py:14) and never exits")
 
 
+FLAG_GATED = """import argparse
+import uvicorn
+
+from app import app, backfill
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-s", "--serve", action="store_true", help="serve the search API instead")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    if args.serve:
+        uvicorn.run(app, port=args.port)
+    else:
+        backfill()
+"""
+
+
+@pytest.mark.parametrize("command, serves", [("python main.py", False), ("python main.py --port 9000", False),
+                                             ("python main.py --serve", True), ("python main.py -s", True),
+                                             ("python main.py --serve=1", True)])
+def test_a_server_behind_a_flag_serves_only_when_the_command_line_gives_the_flag(tmp_path, command, serves):
+    root = app(tmp_path, {"app.py": "app = None\n\ndef backfill():\n    pass\n", "main.py": FLAG_GATED})
+    assert command_contract(command, root).serves == (
+        "it starts a server (uvicorn.run at main.py:12) and never exits" if serves else ""), command
+
+
+@pytest.mark.parametrize("test, body, other", [
+    ("not args.serve", "backfill()", "uvicorn.run(app)"),  # the server in the else branch of a negated flag
+    ("args.serve and args.port", "uvicorn.run(app)", "backfill()"),  # the flag one of the conditions
+    ("'--serve' in sys.argv", "uvicorn.run(app)", "backfill()"),  # read from sys.argv
+])
+def test_a_server_behind_a_flag_in_another_form_serves_only_given_it(tmp_path, test, body, other):
+    code = ("import argparse, sys\nimport uvicorn\nfrom app import app, backfill\n\nparser = argparse.ArgumentParser()\n"
+            "parser.add_argument('--serve', action='store_true')\nparser.add_argument('--port', type=int)\n"
+            f"args = parser.parse_args()\nif {test}:\n    {body}\nelse:\n    {other}\n")
+    root = app(tmp_path, {"app.py": "app = None\n\ndef backfill():\n    pass\n", "main.py": code})
+    assert command_contract("python main.py", root).serves == ""
+    assert command_contract("python main.py --serve --port 1", root).serves.startswith("it starts a server (uvicorn.run")
+
+
+def test_a_click_commands_serve_flag_gates_its_server(tmp_path):
+    code = ("import click\nimport uvicorn\n\n\n@click.command()\n@click.option('--serve', is_flag=True)\n"
+            "def main(serve):\n    if serve:\n        uvicorn.run('app:app')\n        return\n    print('backfill')\n\n\n"
+            "if __name__ == '__main__':\n    main()\n")
+    root = app(tmp_path, {"cli.py": code})
+    assert command_contract("python cli.py", root).serves == ""
+    assert command_contract("python cli.py --serve", root).serves.startswith("it starts a server (uvicorn.run")
+
+
+def test_a_server_behind_a_setting_that_is_no_flag_still_serves(tmp_path):
+    # `settings.serve` is no command-line flag the file declares: whether it holds is not read here
+    code = ("import uvicorn\nfrom config import settings\n\nif __name__ == '__main__':\n    if settings.serve:\n"
+            "        uvicorn.run('app:app')\n")
+    root = app(tmp_path, {"main.py": code})
+    assert command_contract("python main.py", root).serves.startswith("it starts a server (uvicorn.run at main.py:6")
+
+
 @pytest.mark.parametrize("command", ["uvicorn app.main:app --reload", "fastapi dev app/main.py", "flask run",
                                      "python manage.py runserver", "gunicorn app.main:app -k uvicorn.workers.UvicornWorker",
                                      "uv run uvicorn app.main:app", "streamlit run app.py",
@@ -129,6 +186,8 @@ def test_a_python_server_or_worker_command_serves(tmp_path, command):
     ("Deno.serve((_req) => new Response('ok'));\n", "Deno.serve"),
     ("import { serve } from '@hono/node-server';\nimport { app } from './app';\nserve({ fetch: app.fetch, port: 3000 });\n",
      "serve"),
+    ("import { serve } from '@hono/node-server';\nimport app from './app';\n\nserve(app, (info) => console.log(info.port));\n",
+     "serve"),
     ("import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';\n"
      "await server.connect(new StdioServerTransport());\n", "StdioServerTransport"),
 ])
@@ -136,6 +195,70 @@ def test_a_js_script_that_starts_a_server_serves(tmp_path, code, call):
     root = app(tmp_path, {"src/embed-server.ts": code})
     serves = command_contract("npx tsx src/embed-server.ts", root).serves
     assert serves.startswith(f"it starts a server ({call} at src/embed-server.ts:"), serves
+
+
+def test_a_node_server_listening_on_the_server_it_creates_serves(tmp_path):
+    root = app(tmp_path, {"server.js": "const http = require('http');\n\n"
+                                       "http.createServer(handler).listen(process.env.PORT || 3000);\n"})
+    assert command_contract("node server.js", root).serves.startswith("it starts a server (.listen at server.js:3"), \
+        command_contract("node server.js", root).serves
+
+
+COMMANDER_CLI = """import { Command } from 'commander';
+import express from 'express';
+
+const program = new Command();
+
+program
+  .command('embed')
+  .description('backfill embeddings')
+  .option('--model <name>', 'embedding model', 'nomic-embed-text')
+  .action(async (opts) => {
+    await backfill(opts);
+  });
+
+program
+  .command('serve [port]')
+  .action((port) => {
+    const app = express();
+    app.listen(Number(port ?? 3000));
+  });
+
+program.parse();
+"""
+
+YARGS_CLI = """import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import http from 'node:http';
+
+yargs(hideBin(process.argv))
+  .command('backfill', 'embed every chunk', (y) => y.option('model', { type: 'string' }), async (a) => {
+    await run(a);
+  })
+  .command(['serve', 'api'], 'start the API', (y) => y.option('port', { default: 8080 }), (a) => {
+    http.createServer(handler).listen(a.port);
+  })
+  .demandCommand(1)
+  .parse();
+"""
+
+
+@pytest.mark.parametrize("code, line", [(COMMANDER_CLI, 18), (YARGS_CLI, 10)])
+def test_a_js_clis_server_in_another_subcommand_than_the_one_given_serves_nothing(tmp_path, code, line):
+    """commander's `program.command('serve').action(...)`, yargs' `.command('serve', ..., handler)`: the server starts
+    only for that subcommand; `cli.ts embed` was called a server for the listen in `serve`'s action."""
+    root = app(tmp_path, {"cli.ts": code})
+    run = "embed" if "commander" in code else "backfill"
+    assert command_contract(f"npx tsx cli.ts {run} --model all-minilm", root).serves == ""
+    assert command_contract("npx tsx cli.ts", root).serves == ""  # no subcommand: it prints its help
+    assert command_contract("npx tsx cli.ts serve", root).serves.startswith("it starts a server ("), code
+    assert command_contract("npx tsx cli.ts serve", root).serves.endswith(f" at cli.ts:{line}) and never exits")
+
+
+def test_a_js_clis_default_subcommand_that_serves_serves_when_none_is_given(tmp_path):
+    root = app(tmp_path, {"cli.ts": YARGS_CLI.replace("['serve', 'api']", "['serve', '$0']")})
+    assert command_contract("npx tsx cli.ts", root).serves.startswith("it starts a server (")
+    assert command_contract("npx tsx cli.ts backfill", root).serves == ""
 
 
 def test_a_js_backfill_that_awaits_its_work_serves_nothing(tmp_path):
@@ -204,6 +327,43 @@ def test_a_php_ruby_or_elixir_server_or_worker_serves(tmp_path, command):
     root = app(tmp_path, {"artisan": "<?php\n", "config/application.rb": "module App; end\n", "bin/rails": ""})
     serves = command_contract(command, root).serves
     assert serves.startswith("it starts a server (") and serves.endswith(") and never exits"), serves
+
+
+@pytest.mark.parametrize("code, call, line", [
+    ("require 'sinatra'\nrequire 'pg'\n\nget '/search' do\n  'ok'\nend\n", "require 'sinatra'", 1),
+    ("require 'rack'\nrequire_relative 'app'\n\nRack::Handler::Puma.run(App.new, Port: 3000)\n",
+     "Rack::Handler::Puma.run", 4),
+    ("require 'webrick'\nserver = WEBrick::HTTPServer.new(Port: 8000)\nserver.start\n", "WEBrick::HTTPServer.new", 2),
+])
+def test_a_ruby_script_that_starts_a_server_serves(tmp_path, code, call, line):
+    root = app(tmp_path, {"app.rb": code})
+    assert command_contract("bundle exec ruby app.rb", root).serves == (
+        f"it starts a server ({call} at app.rb:{line}) and never exits")
+
+
+def test_a_ruby_script_is_read_and_one_that_runs_to_completion_serves_nothing(tmp_path):
+    root = app(tmp_path, {"backfill.rb": "require 'sinatra/base'\nrequire 'pg'\n\n"
+                                         "conn = PG.connect(ENV.fetch('DATABASE_URL'))\n# not run!: a script\n"})
+    contract = command_contract("ruby backfill.rb", root)
+    assert contract.known and "DATABASE_URL" in contract.reads_env and contract.serves == "", contract
+
+
+@pytest.mark.parametrize("code, call", [
+    ("<?php\n$server = new Swoole\\Http\\Server('0.0.0.0', 9501);\n$server->start();\n", "Swoole\\Http\\Server"),
+    ("<?php\nuse React\\Socket\\SocketServer;\n$socket = new React\\Socket\\SocketServer('0.0.0.0:8080');\n",
+     "React\\Socket\\SocketServer"),
+    ("<?php\nuse Workerman\\Worker;\n$w = new Worker('http://0.0.0.0:2345');\nWorker::runAll();\n", "Worker::runAll"),
+])
+def test_a_php_script_that_starts_a_server_serves(tmp_path, code, call):
+    root = app(tmp_path, {"server.php": code})
+    assert command_contract("php server.php", root).serves.startswith(f"it starts a server ({call} at server.php:")
+
+
+def test_a_php_script_that_runs_to_completion_is_read_and_serves_nothing(tmp_path):
+    root = app(tmp_path, {"bin/backfill.php": "<?php\n$pdo = new PDO(getenv('DATABASE_URL'));\n"
+                                              "// new Swoole\\Http\\Server: not here\n"})
+    contract = command_contract("php bin/backfill.php --batch 100", root)
+    assert contract.known and "DATABASE_URL" in contract.reads_env and contract.serves == "", contract
 
 
 def test_a_queue_worker_told_to_stop_when_empty_exits(tmp_path):
