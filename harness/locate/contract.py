@@ -482,11 +482,26 @@ def _inserts(rel: str, text: str, code: str, strings: list[tuple[int, int]]) -> 
     for m in _INSERT_SQL.finditer(code):
         if not in_strings(m.start(), strings):
             continue
-        end = strings[bisect.bisect_right(strings, (m.start(), float("inf"))) - 1][1]
-        statement = code[m.end():end].split(";", 1)[0]
-        if not _ON_CONFLICT.search(statement):
+        if not _ON_CONFLICT.search(_statement(code, strings, m.end())):
             found.append((_table_name(m.group("t")), f"{rel}:{line_of(text, m.start())}"))
     return tuple(dict.fromkeys(found))
+
+
+# What may stand between two literals of one wrapped string: their quotes, whitespace, a `+` or PHP's `.`, a line's
+# `\\`, and the next literal's prefix (Python's f, r, b, u).
+_JOINS_LITERALS = re.compile(r"(?:\s|[\"'`+.\\]|\b[rRbBuUfF]{1,2}(?=[\"']))*")
+
+
+def _statement(code: str, strings: list[tuple[int, int]], start: int) -> str:
+    """The SQL statement from ``start`` (inside a string) to its ';' or the end of the string, and on through the
+    literals joined to it (Python's implicit concatenation, `+`): a long upsert is often wrapped over several."""
+    i = bisect.bisect_right(strings, (start, float("inf"))) - 1
+    statement = code[start:strings[i][1]]
+    while ";" not in statement and i + 1 < len(strings) and _JOINS_LITERALS.fullmatch(
+            code, strings[i][1], strings[i + 1][0]):
+        i += 1
+        statement += " " + code[strings[i][0]:strings[i][1]]
+    return statement.split(";", 1)[0]
 
 
 def _changes(code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:

@@ -849,3 +849,28 @@ def test_a_provider_setting_that_takes_ollamas_base_url_with_its_api_prefix_is_g
     assert provider.status == FAIL
     assert provider.expected == 'add backfill.env: {OLLAMA_API: "{provider_url}/api"} to the profile', provider.expected
     assert "OLLAMA_API under Ollama's path (/api in a default in code)" in provider.found, provider.found
+
+
+UPSERT_PY = ('import os\nimport psycopg\nimport requests\n\n\ndef main():\n'
+             '    conn = psycopg.connect(os.environ["DATABASE_URL"])\n'
+             '    for id_, text in conn.execute("SELECT id, content FROM document_chunks"):\n'
+             '        vec = requests.post(os.environ["OLLAMA_HOST"] + "/api/embed", json={"input": text}).json()\n'
+             '        conn.execute(\n%s,\n            (id_, text, vec))\n')
+
+
+@pytest.mark.parametrize("statement", [
+    # Python's implicit concatenation, the usual way to wrap a long statement
+    '            "INSERT INTO document_chunks (id, content, embedding) VALUES (%s, %s, %s) "\n'
+    '            "ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding"',
+    # or `+` between the literals
+    '            "INSERT INTO document_chunks (id, content, embedding) VALUES (%s, %s, %s) " +\n'
+    '            f"ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding"',
+])
+def test_an_upsert_wrapped_over_several_string_literals_is_a_backfill(tmp_path, statement):
+    """The statement runs on past its first literal: its ON CONFLICT ... DO UPDATE in the next one made the upsert
+    read as a plain INSERT, and scope failed a command that embeds every chunk in place."""
+    (tmp_path / "backfill.py").write_text(UPSERT_PY % statement)
+    settings = settings_for(str(tmp_path), "python backfill.py",
+                            env={"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}"})
+    result = check_contract(settings, "c", caller_env={})
+    assert "command backfills in place" not in [o.check for o in result.outcomes], result.outcomes
