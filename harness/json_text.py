@@ -20,8 +20,12 @@ def document(style: str, members: list[tuple[str, sql.Composable]]) -> sql.Compo
     comma, colon = _SEPARATORS[style]
     parts = []
     for key, value in members:
-        # Postgres writes a nested jsonb value with ", " and ": ", Python's spelling; a json value as it was given
-        as_text = sql.SQL("to_jsonb({})::text").format(value) if style == "python" else sql.SQL(
+        # Postgres writes a nested jsonb value with ", " and ": ", Python's spelling; a json value as it was given.
+        # Python reads a float column as a float, whose repr keeps a whole one's `.0` (4.0), which Postgres drops.
+        as_text = sql.SQL(
+            "CASE WHEN pg_typeof({v}) IN ('double precision'::regtype, 'real'::regtype) "
+            "THEN regexp_replace(to_json({v})::text, '^(-?[0-9]+)$', '\\1.0') ELSE to_jsonb({v})::text END"
+        ).format(v=value) if style == "python" else sql.SQL(
             "regexp_replace(to_json({})::text, {}, '\\1', 'g')").format(value, sql.Literal(_BETWEEN_TOKENS))
         parts.append(sql.SQL("{} || coalesce({}, 'null')").format(sql.Literal(f'{_quoted(key)}{colon}'), as_text))
     pieces: list[sql.Composable] = [sql.Literal("{")]
@@ -30,7 +34,7 @@ def document(style: str, members: list[tuple[str, sql.Composable]]) -> sql.Compo
     body: sql.Composable = sql.SQL("({})").format(sql.SQL(" || ").join([*pieces, sql.Literal("}")]))
     if style == "php":  # json_encode escapes '/' (only ever inside a string, so everywhere)
         body = sql.SQL("replace({}, '/', '\\/')").format(body)
-    return _ascii(body) if style in ("php", "python") else body
+    return _ascii(body, rubout=style == "python") if style in ("php", "python") else body
 
 
 def _quoted(key: str) -> str:
@@ -40,15 +44,18 @@ def _quoted(key: str) -> str:
     return json.dumps(key, ensure_ascii=True)
 
 
-def _ascii(text: sql.Composable) -> sql.Composable:
+def _ascii(text: sql.Composable, rubout: bool = False) -> sql.Composable:
     """``text`` with every non-ASCII character a lower-case ``\\uXXXX`` escape (a surrogate pair beyond the BMP), as
-    json_encode and json.dumps write them; a text all ASCII is returned as it is, unsplit."""
+    json_encode and json.dumps write them, and with ``rubout`` DEL (0x7f) too, as json.dumps alone escapes it; a text
+    all ASCII is returned as it is, unsplit."""
+    top = 127 if rubout else 128
     return sql.SQL(
-        "(SELECT CASE WHEN d ~ '[^\\x01-\\x7f]' THEN (SELECT string_agg(CASE WHEN u < 128 THEN ch "
+        "(SELECT CASE WHEN d ~ '[^\\x01-\\x{last}]' THEN (SELECT string_agg(CASE WHEN u < {top} THEN ch "
         "WHEN u < 65536 THEN '\\u' || lpad(to_hex(u), 4, '0') "
         "ELSE '\\u' || to_hex(55296 + ((u - 65536) >> 10)) || '\\u' || to_hex(56320 + ((u - 65536) & 1023)) END, "
         "'' ORDER BY n) FROM (SELECT ch, ascii(ch) AS u, n FROM regexp_split_to_table(d, '') WITH ORDINALITY AS "
-        "t(ch, n)) AS chars) ELSE d END FROM (SELECT {} AS d) AS doc)").format(text)
+        "t(ch, n)) AS chars) ELSE d END FROM (SELECT {text} AS d) AS doc)").format(
+        text=text, last=sql.SQL("7e" if rubout else "7f"), top=sql.SQL(str(top)))
 
 
 def spell(style: str, document: dict) -> str:
