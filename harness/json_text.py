@@ -57,13 +57,3 @@ def _ascii(text: sql.Composable, rubout: bool = False) -> sql.Composable:
         "t(ch, n)) AS chars) ELSE d END FROM (SELECT {text} AS d) AS doc)").format(
         text=text, last=sql.SQL("7e" if rubout else "7f"), top=sql.SQL(str(top)))
 
-
-def spell(style: str, document: dict) -> str:
-    """The document as ``style``'s serializer writes it, in Python (what ``document`` builds in SQL, for a few rows'
-    values read as JSON)."""
-    import json
-
-    if style == "python":
-        return json.dumps(document)
-    text = json.dumps(document, separators=(",", ":"), ensure_ascii=style != "js")
-    return text.replace("/", "\\/") if style == "php" else text
