@@ -48,12 +48,14 @@ def _ascii(text: sql.Composable, rubout: bool = False) -> sql.Composable:
     """``text`` with every non-ASCII character a lower-case ``\\uXXXX`` escape (a surrogate pair beyond the BMP), as
     json_encode and json.dumps write them, and with ``rubout`` DEL (0x7f) too, as json.dumps alone escapes it; a text
     all ASCII is returned as it is, unsplit."""
-    top = 127 if rubout else 128
+    # Split into runs kept as they are and single characters to escape, not character by character: a 2 kB text with
+    # accents was 2,000 rows to aggregate (1.5 ms a chunk, 5 minutes for a count over 200,000 chunks; now about half,
+    # still 10x the js spelling's, which escapes nothing).
+    kept = sql.SQL("\\x01-\\x7e" if rubout else "\\x01-\\x7f")
     return sql.SQL(
-        "(SELECT CASE WHEN d ~ '[^\\x01-\\x{last}]' THEN (SELECT string_agg(CASE WHEN u < {top} THEN ch "
-        "WHEN u < 65536 THEN '\\u' || lpad(to_hex(u), 4, '0') "
-        "ELSE '\\u' || to_hex(55296 + ((u - 65536) >> 10)) || '\\u' || to_hex(56320 + ((u - 65536) & 1023)) END, "
-        "'' ORDER BY n) FROM (SELECT ch, ascii(ch) AS u, n FROM regexp_split_to_table(d, '') WITH ORDINALITY AS "
-        "t(ch, n)) AS chars) ELSE d END FROM (SELECT {text} AS d) AS doc)").format(
-        text=text, last=sql.SQL("7e" if rubout else "7f"), top=sql.SQL(str(top)))
-
+        "(SELECT CASE WHEN d ~ '[^{kept}]' THEN (SELECT string_agg(CASE WHEN m[1] ~ '^[{kept}]' THEN m[1] "
+        "WHEN ascii(m[1]) < 65536 THEN '\\u' || lpad(to_hex(ascii(m[1])), 4, '0') "
+        "ELSE '\\u' || to_hex(55296 + ((ascii(m[1]) - 65536) >> 10)) || '\\u' || "
+        "to_hex(56320 + ((ascii(m[1]) - 65536) & 1023)) END, '' ORDER BY n) "
+        "FROM regexp_matches(d, '[{kept}]+|[^{kept}]', 'g') WITH ORDINALITY AS t(m, n)) "
+        "ELSE d END FROM (SELECT {text} AS d) AS doc)").format(text=text, kept=kept)
