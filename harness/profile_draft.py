@@ -221,9 +221,10 @@ def _session(w: _Writer, settings: dict[str, str | None]) -> None:
             "the tenants to read one by one (values of {tenant}); the policies hide them from this role")
 
 
-def _unreachable(contract: Any, model: str | None = None, chunks: str | None = None) -> str:
+def _unreachable(contract: Any, model: str | None = None, chunks: str | None = None, vectors: str | None = None) -> str:
     """Why no backfill.env can give the command our database or provider, or it is no backfill of ``model``'s vectors
-    or of the ``chunks`` table's rows ("" when one can, or nothing is known)."""
+    or of the ``chunks`` table's rows (their vectors in the ``vectors`` table where separate) ("" when one can, or
+    nothing is known)."""
     if contract is None or not contract.known:
         return ""
     why = []
@@ -244,7 +245,7 @@ def _unreachable(contract: Any, model: str | None = None, chunks: str | None = N
         why.append(contract.drops)
     if contract.adds_only:
         why.append(contract.adds_only)
-    elif chunks and (again := contract.adds_again(chunks)):
+    elif chunks and (again := contract.adds_again(chunks, vectors)):
         why.append(again)
     if contract.openai_base_url() == "":
         why.append("it embeds with openai-node 3's client, which takes no base URL but from code: it calls "
@@ -594,14 +595,14 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
 
     w.section("backfill")
     contract = getattr(entrypoint, "contract", None)
-    chunks = shape.chunks.name
-    unreachable = _unreachable(contract, model or stored, chunks)
+    chunks, vectors = shape.chunks.name, None if shape.inline else shape.embeddings.name
+    unreachable = _unreachable(contract, model or stored, chunks, vectors)
     for server in never_exit:
         # run waits for the command to exit: a server would hold it until backfill.timeout_s, serving meanwhile
         instead = ("the application's batch command below instead" if entrypoint is not None and not unreachable
                    else "run with --engine, the harness's own backfill")
         w.comment(f"command: {json.dumps(server.command)}  # locate's entrypoint ({server.kind} {server.path}), left "
-                  f"out: {_unreachable(server.contract, model or stored, chunks)}; {instead}", 2)
+                  f"out: {_unreachable(server.contract, model or stored, chunks, vectors)}; {instead}", 2)
     if entrypoint is not None and unreachable:
         # No profile key can point it at our database or provider, and scope would refuse it.
         w.comment(f"command: {json.dumps(entrypoint.command)}  # locate's best entrypoint ({entrypoint.kind} "

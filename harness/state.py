@@ -150,12 +150,16 @@ def emptied(counts: Mapping[str, Any]) -> str | None:
 
 
 def inserted_again(before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
-    """A run that grew the collection mostly with copies of texts it already held (``text_copies`` before and after):
-    a command that ingests again, inserting chunks beside the ones it was to embed, whose closing count then needs
-    nothing; None where the counts say otherwise or lack the measure."""
+    """A run that grew the collection with copies of texts it already held, nearly every row it added one
+    (``text_copies`` before and after): a command that ingests again, inserting chunks beside the ones it was to embed,
+    whose closing count then needs nothing; None where the counts say otherwise or lack the measure."""
     grew = _int(after.get("chunks")) - _int(before.get("chunks"))
     copies = _int(after.get("text_copies")) - _int(before.get("text_copies"))
-    if grew <= 0 or copies <= 0 or 2 * copies < grew or not isinstance(before.get("text_copies"), int):
+    # An ingest again copies every text it inserts; a sync adding new documents adds a copy where one repeats the
+    # corpus's boilerplate (a footer, a standard section): half of a two-chunk document. A collection that held no
+    # chunk held no text to copy (a first fill, --into).
+    if grew <= 0 or copies <= 0 or 10 * copies < 9 * grew or not _int(before.get("chunks")) \
+            or not isinstance(before.get("text_copies"), int):
         return None
     return (f"the run added {grew} chunks to {after.get('collection')} ({before.get('chunks')} -> {after.get('chunks')}), "
             f"{copies} of them a copy of a text it already held: the command inserted texts again instead of embedding "

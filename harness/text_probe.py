@@ -131,12 +131,16 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
     alias = "c" if shape.inline else "e"
     parents = _parent_titles(conn, shape)
     keys = [sql.SQL("{}::text").format(sql.Identifier("c", k)) for k in table.primary_key]
-    serialized = _documents(shape, documents)
-    as_json = list(dict.fromkeys(c for _, _, cols, _ in serialized for c in cols))
+    from .json_text import document
+
+    # each document in each style it may be spelled in, composed as the engine composes chunks.text_json
+    serialized = [(d, k, cols, style) for d, k, cols, styles in _documents(shape, documents) for style in styles]
+    spelled = [document(style, [(key, sql.Identifier("c", c)) for key, c in zip(k, cols)])
+               for _, k, cols, style in serialized]
     query = sql.SQL("SELECT {v}::real[], {cols} FROM {src} WHERE {v} IS NOT NULL ORDER BY {pk} LIMIT {n}").format(
         v=sql.Identifier(alias, shape.vector.column),
         cols=sql.SQL(", ").join([*(_field(c, "c") for c in read), *keys, *(p.select for p in parents),
-                                 *(sql.SQL("to_json({})::text").format(sql.Identifier("c", c)) for c in as_json)]),
+                                 *spelled]),
         src=source, pk=sql.SQL(", ").join(sql.Identifier("c", k) for k in table.primary_key), n=sql.Literal(ROWS))
     try:
         with conn.transaction():  # a savepoint: a failed read leaves the draft's transaction usable
@@ -150,8 +154,8 @@ def measure_text(conn: Any, shape: Shape, embed, model: str, rows_of: dict[str, 
     row_keys = [", ".join(r[1 + len(read):1 + len(read) + len(keys)]) for r in rows]
     for v, r in zip(values, rows):
         v.update({p.expression: x for p, x in zip(parents, r[1 + len(read) + len(keys):])})
-    as_read = [dict(zip(as_json, r[1 + len(read) + len(keys) + len(parents):])) for r in rows]
-    if found := _document_reproduced(embed, model, serialized, as_read, stored):
+    as_spelled = [r[1 + len(read) + len(keys) + len(parents):] for r in rows]
+    if found := _document_reproduced(embed, model, serialized, as_spelled, stored):
         return found
     from .checks.recompute import REPRODUCED  # recompute's mark of the producer; the checks load only to measure
 
@@ -222,22 +226,17 @@ def _documents(shape: Shape, documents: Sequence[JsonDocument]) -> list[tuple[Js
     return out
 
 
-def _document_reproduced(embed, model: str, serialized, as_read: list[dict[str, Any]],
+def _document_reproduced(embed, model: str, serialized, as_spelled: list[tuple[str, ...]],
                          stored: list[np.ndarray]) -> MeasuredText | None:
-    """The first document and style whose re-embedding reproduces most rows' stored vectors."""
-    import json
-
-    from .json_text import spell
-
-    for d, keys, columns, styles in serialized:
-        for style in styles:
-            texts = [spell(style, {k: None if row[c] is None else json.loads(row[c]) for k, c in zip(keys, columns)})
-                     for row in as_read]
-            same = sum(_cosine(s, np.asarray(v, dtype=np.float64)) >= MATCH for s, v in zip(stored, embed(texts)))
-            if same * 2 > len(stored):
-                return MeasuredText(columns, " ", True, f"measured: {model} re-embedding the JSON document "
-                                    f"{d.path}:{d.line} writes ({style} spelling) reproduces the stored vectors of "
-                                    f"{same} of the {len(stored)} rows read", json_style=style, json_keys=keys)
+    """The first document and style whose re-embedding (each row's document as ``as_spelled`` holds it, in the order of
+    ``serialized``) reproduces most rows' stored vectors."""
+    for i, (d, keys, columns, style) in enumerate(serialized):
+        texts = [row[i] for row in as_spelled]
+        same = sum(_cosine(s, np.asarray(v, dtype=np.float64)) >= MATCH for s, v in zip(stored, embed(texts)))
+        if same * 2 > len(stored):
+            return MeasuredText(columns, " ", True, f"measured: {model} re-embedding the JSON document "
+                                f"{d.path}:{d.line} writes ({style} spelling) reproduces the stored vectors of "
+                                f"{same} of the {len(stored)} rows read", json_style=style, json_keys=keys)
     return None
 
 

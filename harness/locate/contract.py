@@ -97,8 +97,8 @@ class Contract:
     # why running it only adds rows (an importer creating one for each file it reads) and updates none: it re-embeds no
     # row there is, whatever it embeds
     adds_only: str = ""
-    # (table, "path:line") of each INSERT INTO the files' SQL makes without ON CONFLICT, and the tables it updates,
-    # merges into, deletes from or truncates: a command that inserts a table's rows and changes none (``adds_again``)
+    # (table, "path:line") of each INSERT INTO the files' SQL makes without ON CONFLICT, and the tables it upserts,
+    # updates, merges into, deletes from or truncates: a command that inserts a table's rows and changes none (``adds_again``)
     inserts: tuple[tuple[str, str], ...] = ()
     changes: tuple[str, ...] = ()
     # why it answers a question (it searches by distance and asks a language model): what it embeds is the question,
@@ -197,13 +197,14 @@ class Contract:
                         inserts=u(self.inserts, other.inserts), changes=u(self.changes, other.changes),
                         answers=_of_each_embedder(self, other, "answers"), serves=self.serves or other.serves)
 
-    def adds_again(self, table: str) -> str:
+    def adds_again(self, table: str, vectors: str | None = None) -> str:
         """Why the command only adds ``table``'s rows (Recallr's `ingest`: a note and its chunks inserted for each file
         read, whatever is stored; pydantic-ai's `build`: the sections not stored yet): ``adds_only``'s reason for that
-        table, from its SQL ("" where an upsert, UPDATE, MERGE, DELETE or TRUNCATE of it changes the rows there are)."""
+        table, from its SQL ("" where an upsert, UPDATE, MERGE, DELETE or TRUNCATE of it, or of ``vectors``, the
+        separate table of their vectors, changes the rows there are: a CLI module's `embed` beside its `ingest`)."""
         name = table.lower()
         where = next((w for t, w in self.inserts if t == name), None)
-        if where is None or name in self.changes:
+        if where is None or name in self.changes or (vectors is not None and vectors.lower() in self.changes):
             return ""
         return (f"it only adds rows (INSERT INTO {table} at {where}, no upsert, UPDATE or DELETE of it) and updates "
                 "none: it re-embeds no row there is, and adds a second row for each text it inserts again")
@@ -375,7 +376,8 @@ def read_contract(rel: str, text: str, args: tuple[str, ...] | None = None) -> C
                                              if calls and not _in_comment(text, m.start())),
                     task_prefixes=task_prefixes_in(rel, text, bool(calls)),
                     composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else (),
-                    keeps=_keeps(rel, text, *lexed), inserts=_inserts(rel, text, *lexed), changes=_changes(*lexed),
+                    keeps=_keeps(rel, text, *lexed), inserts=_inserts(rel, text, *lexed),
+                    changes=tuple(dict.fromkeys([*_changes(*lexed), *_upserts(*lexed)])),
                     database_clients=tuple(dict.fromkeys(m.group(0) for m in _DATABASE_CLIENT.finditer(
                         without_comments(text, lang)))))
 
@@ -539,11 +541,35 @@ def _inserts(rel: str, text: str, code: str, strings: list[tuple[int, int]]) -> 
     for m in _INSERT_SQL.finditer(code):
         if not in_strings(m.start(), strings):
             continue
-        end = strings[bisect.bisect_right(strings, (m.start(), float("inf"))) - 1][1]
-        statement = code[m.end():end].split(";", 1)[0]
-        if not _ON_CONFLICT.search(statement):
+        if not _ON_CONFLICT.search(_statement(code, strings, m.end())):
             found.append((_table_name(m.group("t")), f"{rel}:{line_of(text, m.start())}"))
     return tuple(dict.fromkeys(found))
+
+
+def _upserts(code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:
+    """The tables the file's strings INSERT INTO with ON CONFLICT ... DO UPDATE: rows there are changed."""
+    return tuple(dict.fromkeys(_table_name(m.group("t")) for m in _INSERT_SQL.finditer(code)
+                               if in_strings(m.start(), strings) and _DO_UPDATE.search(_statement(code, strings, m.end()))))
+
+
+_DO_UPDATE = re.compile(r"(?is)\bON\s+CONFLICT\b.*\bDO\s+UPDATE\b")
+
+
+# What may stand between two literals of one wrapped string: their quotes, whitespace, a `+` or PHP's `.`, a line's
+# `\\`, and the next literal's prefix (Python's f, r, b, u).
+_JOINS_LITERALS = re.compile(r"(?:\s|[\"'`+.\\]|\b[rRbBuUfF]{1,2}(?=[\"']))*")
+
+
+def _statement(code: str, strings: list[tuple[int, int]], start: int) -> str:
+    """The SQL statement from ``start`` (inside a string) to its ';' or the end of the string, and on through the
+    literals joined to it (Python's implicit concatenation, `+`): a long upsert is often wrapped over several."""
+    i = bisect.bisect_right(strings, (start, float("inf"))) - 1
+    statement = code[start:strings[i][1]]
+    while ";" not in statement and i + 1 < len(strings) and _JOINS_LITERALS.fullmatch(
+            code, strings[i][1], strings[i + 1][0]):
+        i += 1
+        statement += " " + code[strings[i][0]:strings[i][1]]
+    return statement.split(";", 1)[0]
 
 
 def _changes(code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:

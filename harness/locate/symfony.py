@@ -89,10 +89,12 @@ _DEFAULT_NAME = re.compile(r"""\$defaultName\s*=\s*(['"])(?P<name>[^'"]+)\1""") 
 _COMMAND = re.compile(r"\bclass\s+\w+\s+extends\s+(?:[\w\\]*\\)?Command\b")
 _USE = re.compile(r"(?m)^\s*use\s+(?P<cls>[\w\\]+)\s*(?:as\s+\w+\s*)?;")
 _ENV_IN_CONFIG = re.compile(r"%env\((?:[\w-]+:)*(?P<name>\w+)\)%")
-# Doctrine: a row added (an entity persisted), and a row changed (one fetched, then flushed; removed; DQL's or SQL's
+# Doctrine: a row added (an entity persisted), and a row changed (one fetched, by a repository's find or a query's
+# results, then flushed: a persist() of it, often written all the same, updates it; removed; DQL's or SQL's
 # UPDATE/DELETE): a command that adds and changes none is an importer.
 _ADDS = re.compile(r"->\s*persist\s*\(|(?i:\bINSERT\s+INTO\b)")
-_CHANGES = re.compile(r"->\s*(?:find\w*|remove|merge|getReference)\s*\(|->\s*update\s*\(|"
+_CHANGES = re.compile(r"->\s*(?:find\w*|remove|merge|getReference|createQueryBuilder|createQuery|matching|getResult"
+                      r"|getOneOrNullResult|getSingleResult|toIterable|iterate)\s*\(|->\s*update\s*\(|"
                       r"(?i:\bUPDATE\s+[\w\".\\]+(?:\s+\w+)?\s+SET\b|\bDELETE\s+FROM\b|\bDO\s+UPDATE\s+SET\b)")
 
 

@@ -186,7 +186,8 @@ def _runs_to_completion(c: Contract, collection: str) -> Outcome | None:
 def _adds_only(settings: Settings, c: Contract, collection: str) -> Outcome | None:
     """Failed where the command only adds rows (``Contract.adds_only``, or it inserts the chunk table's rows again:
     ``Contract.adds_again``): run would add every text beside the chunks there are, and re-embed none of them."""
-    why = c.adds_only or c.adds_again(settings.profile.chunks.table)
+    em = settings.profile.embeddings
+    why = c.adds_only or c.adds_again(settings.profile.chunks.table, None if settings.profile.inline else em.table)
     if not why:
         return None
     return _fail("command backfills in place", collection,

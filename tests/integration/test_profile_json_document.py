@@ -118,3 +118,44 @@ def test_a_key_mapping_without_text_json_is_refused_naming_the_key():
         parse_profile(PROFILE.replace("  text_json: STYLE\n", ""), env={})
     assert str(refused.value).startswith("profile key 'chunks.text[4]' is {key: column}, which only chunks.text_json "
                                          "composes"), str(refused.value)
+
+
+RATED = """
+name: rated
+provider: {model: hash-embed:384, dimensions: 384}
+chunks: {table: rated, collection_name: rated, text: [name, rating], text_json: STYLE}
+embeddings: {vector: embedding}
+"""
+
+
+def _composed(db, style: str) -> dict[int, tuple[str, str]]:
+    """Each row's document as the profile composes it in SQL, and as the style's serializer writes the row read."""
+    from psycopg import sql
+
+    from harness.target import Target
+
+    target = Target(parse_profile(RATED.replace("STYLE", style), env={}))
+    conn = db.connect()
+    composed = dict(conn.execute(sql.SQL("SELECT c.id, {} FROM rated AS c").format(target.text)).fetchall())
+    return {i: (composed[i], SERIALIZERS[style]({"name": name, "rating": rating}))
+            for i, name, rating in conn.execute("SELECT id, name, rating FROM rated").fetchall()}
+
+
+def test_a_whole_float_is_spelled_as_pythons_json_dumps_writes_a_float(empty_db):
+    """psycopg reads a `double precision` 4 as the float 4.0, which json.dumps writes `4.0`; Postgres writes `4`: every
+    row of a whole rating was embedded as a text the application never sent."""
+    empty_db.execute("CREATE TABLE rated (id int PRIMARY KEY, name text, rating float8, embedding vector(384))")
+    empty_db.execute("INSERT INTO rated VALUES (1, 'whole', 4), (2, 'fraction', 4.25), (3, 'negative', -3), "
+                     "(4, 'none', NULL)")
+    assert {i: a for i, (a, b) in _composed(empty_db, "python").items() if a != b} == {}, _composed(empty_db, "python")
+
+
+def test_a_delete_character_is_escaped_as_pythons_json_dumps_escapes_it(empty_db):
+    """json.dumps' ASCII escapes every character outside space..`~`, DEL (0x7f) too; json_encode and JSON.stringify
+    write it as it is."""
+    empty_db.execute("CREATE TABLE rated (id int PRIMARY KEY, name text, rating int, embedding vector(384))")
+    empty_db.execute("INSERT INTO rated VALUES (1, 'rubout' || chr(127) || ' é', 1)")
+    composed, written = _composed(empty_db, "python")[1]
+    assert composed == written == '{"name": "rubout\\u007f \\u00e9", "rating": 1}', composed
+    assert _composed(empty_db, "php")[1][0] == '{"name":"rubout\x7f \\u00e9","rating":1}'
+    assert _composed(empty_db, "js")[1][0] == '{"name":"rubout\x7f é","rating":1}'

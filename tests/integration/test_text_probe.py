@@ -237,3 +237,18 @@ def test_a_json_document_spelled_otherwise_than_its_call_says_is_not_taken(empty
         shape = discover(conn)[0]
         found = measure_text(conn, shape, exact, "m", documents=[PHP_IMPORTER])
     assert not found.matched and found.json_style is None, found.why
+
+
+def test_a_python_document_of_a_float_column_is_measured_as_json_dumps_writes_the_floats(empty_db):
+    """psycopg reads `double precision` as floats, which json.dumps writes `4.0`: the measure read each value as JSON
+    (`4`, an int) and spelled it `4`, so the application's own documents matched no style and the draft lost them."""
+    empty_db.execute(f"CREATE TABLE scores (id int PRIMARY KEY, name text NOT NULL, score float8, embedding vector({DIMS}))")
+    with psycopg.connect(empty_db.dsn, autocommit=True) as conn:
+        for i in range(6):
+            row = {"name": f"player {i}", "score": float(10 * i)}
+            conn.execute("INSERT INTO scores VALUES (%s, %s, %s, %s::vector)",
+                         (i, row["name"], row["score"], str(exact([json.dumps(row)])[0].tolist())))
+    document = JsonDocument("app/ingest.py", 12, "python", (("name", "name"), ("score", "score")))
+    with psycopg.connect(empty_db.dsn, row_factory=dict_row) as conn:
+        found = measure_text(conn, discover(conn)[0], exact, "m", documents=[document])
+    assert (found.matched, found.json_style, found.columns) == (True, "python", ("name", "score")), found.why

@@ -652,3 +652,43 @@ def test_an_engine_run_beside_another_vector_column_sharing_the_hash_counts_its_
     if not workers:
         assert any(f"{CHUNKS} stored vectors whether current unknown" in n and "(embedding_v2)" in n
                    for n in result.json["notes"]), result.json["notes"]
+
+
+ADD_A_DOCUMENT = """
+import os, psycopg
+c = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+c.execute(\"\"\"
+WITH first AS (
+    SELECT document_id FROM document_chunks WHERE collection = 'tenant_globex' AND chunk_index = 1
+    ORDER BY document_id LIMIT 1),
+docs AS (
+    INSERT INTO documents (collection, tenant_id, title, url, body)
+    SELECT collection, tenant_id, title || ' (FAQ)', url || '#faq', body FROM documents WHERE id = (TABLE first)
+    RETURNING id),
+chunks AS (
+    INSERT INTO document_chunks (document_id, collection, tenant_id, chunk_index, content, title, url)
+    SELECT (TABLE docs), c.collection, c.tenant_id, c.chunk_index,
+           CASE WHEN c.chunk_index = 0 THEN 'A question no document answered yet' ELSE c.content END, c.title, c.url
+    FROM document_chunks c WHERE c.document_id = (TABLE first) AND c.chunk_index IN (0, 1)
+    RETURNING id, chunk_index, content)
+INSERT INTO document_embeddings (chunk_id, collection, tenant_id, embedding, model_name, input_hash)
+SELECT n.id, e.collection, e.tenant_id, e.embedding, e.model_name, encode(sha256(convert_to(n.content, 'UTF8')), 'hex')
+FROM chunks n JOIN document_chunks c ON c.document_id = (TABLE first) AND c.chunk_index = n.chunk_index
+JOIN document_embeddings e ON e.chunk_id = c.id
+\"\"\")
+print("Done. Embedded 2/2 rows. 0 failures.")
+"""
+
+
+def test_a_command_that_adds_a_document_sharing_one_boilerplate_chunk_is_not_called_an_ingest_again(
+        cli, embedded_db, demo_profile, target_env, tmp_path):
+    """A sync adding one new document of two chunks, one of them the corpus's standard footer (a text already held):
+    one copy in a growth of two is no re-ingest of the collection, yet run said 'inserted texts again'."""
+    import sys
+
+    script = tmp_path / "sync.py"
+    script.write_text(ADD_A_DOCUMENT)
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      f"{sys.executable} {script}", "--override", "a sync of one new document is the test")
+    assert result.json["counts_after"]["chunks"] == CHUNKS + 2, result.json
+    assert not any("copy of a text" in p for p in result.json["problems"]), result.json

@@ -849,3 +849,75 @@ def test_a_provider_setting_that_takes_ollamas_base_url_with_its_api_prefix_is_g
     assert provider.status == FAIL
     assert provider.expected == 'add backfill.env: {OLLAMA_API: "{provider_url}/api"} to the profile', provider.expected
     assert "OLLAMA_API under Ollama's path (/api in a default in code)" in provider.found, provider.found
+
+
+UPSERT_PY = ('import os\nimport psycopg\nimport requests\n\n\ndef main():\n'
+             '    conn = psycopg.connect(os.environ["DATABASE_URL"])\n'
+             '    for id_, text in conn.execute("SELECT id, content FROM document_chunks"):\n'
+             '        vec = requests.post(os.environ["OLLAMA_HOST"] + "/api/embed", json={"input": text}).json()\n'
+             '        conn.execute(\n%s,\n            (id_, text, vec))\n')
+
+
+@pytest.mark.parametrize("statement", [
+    # Python's implicit concatenation, the usual way to wrap a long statement
+    '            "INSERT INTO document_chunks (id, content, embedding) VALUES (%s, %s, %s) "\n'
+    '            "ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding"',
+    # or `+` between the literals
+    '            "INSERT INTO document_chunks (id, content, embedding) VALUES (%s, %s, %s) " +\n'
+    '            f"ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding"',
+])
+def test_an_upsert_wrapped_over_several_string_literals_is_a_backfill(tmp_path, statement):
+    """The statement runs on past its first literal: its ON CONFLICT ... DO UPDATE in the next one made the upsert
+    read as a plain INSERT, and scope failed a command that embeds every chunk in place."""
+    (tmp_path / "backfill.py").write_text(UPSERT_PY % statement)
+    settings = settings_for(str(tmp_path), "python backfill.py",
+                            env={"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}"})
+    result = check_contract(settings, "c", caller_env={})
+    assert "command backfills in place" not in [o.check for o in result.outcomes], result.outcomes
+
+
+CLI_PY = '''import os
+import sys
+
+import psycopg
+import requests
+
+
+def ingest(conn, folder):
+    for name in os.listdir(folder):
+        conn.execute("INSERT INTO document_chunks (collection, content) VALUES (%s, %s)", (name, open(name).read()))
+
+
+def embed(conn):
+    for id_, text in conn.execute("SELECT id, content FROM document_chunks").fetchall():
+        vec = requests.post(os.environ["OLLAMA_HOST"] + "/api/embed", json={"input": text}).json()
+        conn.execute(%s, (id_, vec))
+
+
+if __name__ == "__main__":
+    conn = psycopg.connect(os.environ["DATABASE_URL"])
+    ingest(conn, sys.argv[2]) if sys.argv[1] == "ingest" else embed(conn)
+'''
+
+
+@pytest.mark.parametrize("write", [
+    '"INSERT INTO document_embeddings (chunk_id, embedding) VALUES (%s, %s) "\n                     '
+    '"ON CONFLICT (chunk_id) DO UPDATE SET embedding = EXCLUDED.embedding"',
+    '"UPDATE document_embeddings SET embedding = %s WHERE chunk_id = %s"',
+])
+def test_a_command_beside_an_ingest_in_its_file_that_rewrites_the_stored_vectors_is_a_backfill(tmp_path, write):
+    """One CLI module, `ingest` inserting chunks and `embed` rewriting every chunk's vector in the embedding table:
+    `python cli.py embed` failed scope as 'only adds rows' for the INSERT of its sibling subcommand."""
+    (tmp_path / "cli.py").write_text(CLI_PY.replace("conn.execute(%s,", f"conn.execute({write},"))
+    settings = settings_for(str(tmp_path), "python cli.py embed",
+                            env={"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}"})
+    result = check_contract(settings, "c", caller_env={})
+    assert "command backfills in place" not in [o.check for o in result.outcomes], result.outcomes
+
+
+def test_a_command_that_inserts_chunks_and_only_inserts_their_vectors_still_fails_as_no_backfill_in_place(tmp_path):
+    (tmp_path / "cli.py").write_text(CLI_PY.replace(
+        "conn.execute(%s,", 'conn.execute("INSERT INTO document_embeddings (chunk_id, embedding) VALUES (%s, %s)",'))
+    settings = settings_for(str(tmp_path), "python cli.py embed",
+                            env={"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}"})
+    assert outcome(check_contract(settings, "c", caller_env={}), "command backfills in place").status == FAIL

@@ -4,6 +4,8 @@ parameter."""
 
 from pathlib import Path
 
+import pytest
+
 from harness.steps.locate import locate
 
 SERVICES = '''parameters:
@@ -210,3 +212,24 @@ def test_doctrine_entity_properties_mapped_to_a_vector_column_are_declarations(t
     # naming strategy makes them
     assert found == [("src/Entity/Course.php", 10, "doctrine", "mooc.courses", "embedding", 768),
                      ("src/Entity/Course.php", 20, "doctrine", "note_chunk", "text_embedding", 384)], found
+
+
+@pytest.mark.parametrize("loaded", [
+    "$this->em->createQueryBuilder()->select('n')->from(Note::class, 'n')->where('n.embedding IS NULL')"
+    "->getQuery()->getResult()",
+    "$this->em->createQuery('SELECT n FROM App\\\\Entity\\\\Note n')->toIterable()",
+    "$this->em->getRepository(Note::class)->matching($criteria)",
+])
+def test_a_command_that_persists_the_entities_it_loaded_updates_them(tmp_path, loaded):
+    """A redundant persist() of an entity a query loaded (Doctrine updates it on flush) is no importer: the re-embed
+    command was said to 'only add rows', and scope failed it as no backfill in place."""
+    symfony_commands(tmp_path)
+    (tmp_path / "src/Command/ReembedNotesCommand.php").write_text(REEMBED.replace(
+        "foreach ($this->notes->findBy(['embedding' => null]) as $note) {\n"
+        "            $note->setEmbedding($this->embedder->embedText($note->getText()));\n",
+        f"foreach ({loaded} as $note) {{\n"
+        "            $note->setEmbedding($this->embedder->embedText($note->getText()));\n"
+        "            $this->em->persist($note);\n"))
+    reembed = {e.name: e for e in locate(tmp_path).entrypoints}["app:reembed-notes"].contract
+    assert "persist" in (tmp_path / "src/Command/ReembedNotesCommand.php").read_text()
+    assert reembed.adds_only == "", reembed.adds_only
