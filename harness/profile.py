@@ -504,6 +504,8 @@ class _Reader:
     def json_members(self, key: str, value: Any, style: str | None) -> tuple[tuple[str, ...], Any]:
         """chunks.text of a JSON document (chunks.text_json): each item a field, under its own name, or ``{key:
         field}``; (the keys, the fields) where ``style`` is given, else ((), the value unchanged)."""
+        if style is None and not isinstance(value, list):
+            return (), value  # a mapping alone is no list of parts: text_items says what chunks.text must be
         items = value if isinstance(value, list) else [value]
         for i, item in enumerate(items):
             if isinstance(item, dict) and style is None:

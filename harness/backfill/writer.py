@@ -98,9 +98,9 @@ def carried_time(conn: Conn, target: Target) -> str | None:
     return str(row["type"]) if row is not None and row["same"] else None
 
 
-def vector_tick(conn: Conn, target: Target) -> str | None:
+def vector_tick(conn: Conn, target: Target) -> int | None:
     """The tick of the vector's time column (``stamped``) where it is coarser than a microsecond (``timestamp(0)`` to
-    ``timestamp(5)``), as an interval; None otherwise. A time written there is rounded to it, half the time up: ahead
+    ``timestamp(5)``), as its digits below the second; None otherwise. A time written there is rounded to it, half the time up: ahead
     of the read it stands for, so an edit later in that tick looked older than the vector (``stamp`` floors to it)."""
     column, em = stamped(target), target.profile.embeddings
     if column is None:
@@ -111,7 +111,7 @@ def vector_tick(conn: Conn, target: Target) -> str | None:
     if not conn.autocommit:
         conn.rollback()
     digits = row["p"] if row is not None else -1
-    return None if not 0 <= digits <= 5 else "1 second" if digits == 0 else f"0.{'0' * (digits - 1)}1 second"
+    return digits if 0 <= digits <= 5 else None
 
 
 def rewritten_on_update(conn: Conn, target: Target) -> bool:
@@ -129,7 +129,7 @@ def rewritten_on_update(conn: Conn, target: Target) -> bool:
 
 
 def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: bool = True,
-          tick: str | None = None) -> sql.Composable:
+          tick: int | None = None) -> sql.Composable:
     """The vector's time: the chunk's ``chunks.updated_at`` as its text was read (``s.at``, staged where ``carried``
     names the type both columns share), else when the text was read (``read_at``, the selection's now(); unknown: the
     write's now()).
@@ -146,7 +146,8 @@ def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: b
     (``vector_tick``): the read's time floored to the column's tick, never rounded up past an edit after it."""
     read = sql.SQL("{}::timestamptz").format(sql.Literal(read_at)) if read_at is not None else sql.SQL("now()")
     if tick is not None:
-        read = sql.SQL("date_bin({}::interval, {}, '2000-01-01 00:00:00+00'::timestamptz)").format(sql.Literal(tick), read)
+        # floored in seconds since the epoch (any PostgreSQL; date_bin is 14's): exact to the microsecond
+        read = sql.SQL("to_timestamp(floor(extract(epoch FROM {r}) * {m}) / {m})").format(r=read, m=sql.Literal(10 ** tick))
     changed = target.profile.chunks.updated_at
     if carried is not None:
         read = sql.SQL("coalesce(s.at, {}::{})").format(read, sql.SQL(carried))
