@@ -9,12 +9,13 @@ import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import cast, overload
 
 from .. import redact, task_prefixes
 from . import embedding_calls, serving
-from .files import MAKEFILES, is_test, language, read
+from .files import MAKEFILES, exists, is_dir, is_file, is_test, language, read
 from .lexing import in_strings, lex, without_comments
 from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
                        py_docstrings, split_args)
@@ -311,9 +312,12 @@ def _go_flags(text: str) -> list[tuple[int, int, str, str | None, str | None]]:
     return out
 
 
+@lru_cache(maxsize=1024)
 def read_contract(rel: str, text: str, args: tuple[str, ...] | None = None) -> Contract:
     """What one source file reads and hard-codes; run with ``args`` (the words its command line gives it), only the
     flags of the subcommand they name (a CLI's other subcommands take their own)."""
+    # Cached on the file's text: one locate follows each command through the same modules (khoj's four commands
+    # read 39 files 107 times), and a Contract is frozen.
     lang = language(rel)
     if PurePosixPath(rel).name in MAKEFILES:
         lang = "make"
@@ -515,7 +519,7 @@ _KEEPS = re.compile(rf"\b(?:{_POSTGRES_CLIENTS}|pg|postgres\w*|sqlite3|mysql2?|p
                     r"|redis|ioredis|prisma|supabase|django"
                     r"|database/sql|ApplicationRecord|jdbc\w*|hibernate|chromadb|qdrant\w*|pinecone|weaviate|milvus"
                     r"|lancedb|faiss|hnswlib\w*|elasticsearch|opensearch)\b"
-                    r"|(?i:\w*(?:VectorStore|DocumentStore|PGVector|Client|Pool|Session|Connection|Engine|Repository|Record))\b"
+                    r"|(?i:\b\w*(?:VectorStore|DocumentStore|PGVector|Client|Pool|Session|Connection|Engine|Repository|Record))\b"
                     # a call that writes, sends or stores: Ruby's bare `save!` and Go's `Exec(` too
                     r"|(?i:\b(?:add\w*|from_?documents|from_?texts|upsert\w*|bulk_\w+|exec\w*|query\w*|commit|save\w*|insert\w*"
                     r"|update\w*|create\w*|persist|merge|store\w*|index\w*|write\w*|dump|put|copy\w*|send\w*|publish|fetch"
@@ -850,6 +854,7 @@ _JS_EXTS = (".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs", ".jsx")
 
 def _py_candidates(root: Path, current: Path, text: str, src_roots: tuple[Path, ...] = ()) -> list[Path]:
     out = []
+    ups = [root, current.parent, *[p for p in current.parents if p != root and root in p.parents]]
     for m in _PY_IMPORT.finditer(text):
         if m.group("mods"):
             mods = [x.strip().split(" ")[0] for x in m.group("mods").split(",")]
@@ -863,14 +868,14 @@ def _py_candidates(root: Path, current: Path, text: str, src_roots: tuple[Path, 
             dots = len(mod) - len(mod.lstrip("."))
             parts = [p for p in mod.lstrip(".").split(".") if p]
             bases = [current.parent.parents[dots - 2] if dots > 1 else current.parent] if dots else \
-                [root, current.parent, *[p for p in current.parents if p != root and root in p.parents],
-                 *[r for r in src_roots if parts and (r / parts[0]).exists()]]
+                [*ups, *[r for r in src_roots if parts and exists(r / parts[0])]]
             for base in bases:
                 target = base.joinpath(*parts)
-                for cand in [target.with_suffix(".py") if parts else None, target / "__init__.py",
-                             *[target / f"{n}.py" for n in names]]:
-                    if cand is not None and cand.is_file():
-                        out.append(cand)
+                # a folder first: most bases hold no such module, and a long `from x import (...)` asks for each name
+                if parts and is_dir(target.parent) and is_file(module := target.with_suffix(".py")):
+                    out.append(module)
+                if is_dir(target):
+                    out.extend(c for c in (target / "__init__.py", *(target / f"{n}.py" for n in names)) if is_file(c))
     return out
 
 
@@ -882,7 +887,7 @@ def _js_candidates(root: Path, current: Path, text: str, packages: dict[str, Pat
             base = current.parent / spec
         elif spec.startswith(("@/", "~/")):
             pkg = _package_dir(current, root)
-            base = next((d / spec[2:] for d in (pkg / "src", pkg) if (d / spec[2:]).parent.exists()), pkg / spec[2:])
+            base = next((d / spec[2:] for d in (pkg / "src", pkg) if exists((d / spec[2:]).parent)), pkg / spec[2:])
         else:
             name = spec if not spec.startswith("@") else "/".join(spec.split("/")[:2])
             if name not in packages:
@@ -900,12 +905,12 @@ def _js_files(base: Path) -> list[Path]:
     stem = base.with_suffix("") if base.suffix in (".js", ".mjs", ".cjs", ".jsx") else base
     cands = [base] if base.suffix in _JS_EXTS else []
     cands += [Path(str(stem) + e) for e in _JS_EXTS] + [base / f"index{e}" for e in _JS_EXTS]
-    return [c for c in cands if c.is_file()]
+    return [c for c in cands if is_file(c)]
 
 
 def _package_dir(path: Path, root: Path) -> Path:
     for parent in path.parents:
-        if (parent / "package.json").is_file():
+        if is_file(parent / "package.json"):
             return parent
         if parent == root:
             break
@@ -963,7 +968,7 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
     result = extra or Contract(files=())
     while queue and len(seen) < limit:
         path, depth = queue.pop(0)
-        if path in seen or not path.is_file():
+        if path in seen or not is_file(path):
             continue
         seen.add(path)
         data = read(path)
@@ -995,7 +1000,7 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             nxt = imported_files(root, path, text)
         else:
             nxt = []
-        queue.extend((p.resolve(), depth + 1) for p in nxt if root in p.resolve().parents or p.resolve() == root)
+        queue.extend((q, depth + 1) for q in map(Path.resolve, nxt) if q.is_relative_to(root))
     for path in package_settings(root, seen):
         data = read(path)
         if data is not None:
@@ -1035,7 +1040,7 @@ def _packages(root: Path, seen: set[Path]) -> list[Path]:
     for path in seen:
         top = None
         for parent in path.parents:
-            if parent == root or root not in parent.parents or not (parent / "__init__.py").is_file():
+            if parent == root or root not in parent.parents or not is_file(parent / "__init__.py"):
                 break
             top = parent
         if top is not None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path, PurePosixPath
 
 SKIP_DIRS = frozenset({"node_modules", ".venv", "venv", "vendor", "dist", "build", ".git", "__pycache__",
@@ -58,6 +61,52 @@ def _inside_git(repo: Path) -> bool:
                               timeout=10).stdout.strip() == b"true"
     except (OSError, subprocess.SubprocessError):
         return False
+
+
+# Within ``one_look``: each folder's entries (name -> "d" a folder, "f" a file, "" anything else), as first listed.
+_LOOK: ContextVar[dict[str, dict[str, str]] | None] = ContextVar("look", default=None)
+
+
+@contextmanager
+def one_look() -> Iterator[None]:
+    """Within it, each folder is listed once: one locate follows every command through the same modules of a tree that
+    does not change under it (khoj's: 30,000 stat calls, each import's candidates asked again per command)."""
+    token = _LOOK.set({})
+    try:
+        yield
+    finally:
+        _LOOK.reset(token)
+
+
+def _entries(folder: str, look: dict[str, dict[str, str]]) -> dict[str, str]:
+    if folder not in look:
+        try:
+            with os.scandir(folder) as it:  # links followed, as Path.is_file and is_dir follow them
+                look[folder] = {e.name: "d" if e.is_dir() else "f" if e.is_file() else "" for e in it}
+        except OSError:
+            look[folder] = {}
+    return look[folder]
+
+
+def is_file(path: Path) -> bool:
+    """``path.is_file()``, from one listing of its folder within ``one_look``."""
+    look = _LOOK.get()
+    if look is None:
+        return path.is_file()
+    return _entries(str(path.parent), look).get(path.name) == "f"
+
+
+def is_dir(path: Path) -> bool:
+    """``path.is_dir()``, from one listing of its folder within ``one_look``."""
+    look = _LOOK.get()
+    if look is None or path.name in ("", ".", ".."):
+        return path.is_dir()
+    return _entries(str(path.parent), look).get(path.name) == "d"
+
+
+def exists(path: Path) -> bool:
+    """``path.exists()``, within ``one_look`` from one listing of its folder."""
+    return is_file(path) or is_dir(path)
 
 
 def read(path: Path | str) -> bytes | None:

@@ -218,6 +218,11 @@ def _serves(entry: Entrypoint) -> str:
 
 def locate(repo: str | Path, terms: tuple[str, ...] | list[str] = ()) -> LocateResult:
     """Scan a repo: declarations, embedding calls, configuration, docs, smoke checklists, entrypoints."""
+    with filesmod.one_look():
+        return _scan(repo, terms)
+
+
+def _scan(repo: str | Path, terms: tuple[str, ...] | list[str]) -> LocateResult:
     started = time.perf_counter()
     root = Path(repo)
     if not root.is_dir():
