@@ -323,3 +323,8 @@ def test_an_embed_request_type_of_another_package_than_ollamas_client_is_no_embe
     found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "main.go": text}))
     assert found.embedding_calls == ()
 
+
+def test_a_url_a_format_verb_fills_the_host_of_is_no_hard_coded_address(tmp_path):
+    """`fmt.Sprintf("http://%s:11434", host)`: the host is the variable's, not a server named "s"."""
+    found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "main.go": OLLAMA_API_CLIENT}))
+    assert [(s.line, s.value) for s in found.settings if s.name == "url"] == [(35, "localhost:11434")]
