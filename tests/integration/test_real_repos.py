@@ -8543,3 +8543,100 @@ def test_symfony_rag_courses_located_drafted_backfilled_verified_and_repaired(cl
     assert offenders.pop("citations", set()) <= set(keys[:4]), offenders
     assert damaged.code == 1 and offenders == {"recompute": set(keys[:4]), "coverage": {keys[4]}}, offenders
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
+
+
+# -- james-see/ragtag4: Go, pgx + pgvector-go, a gin server embedding through Ollama's own Go client (ollama/api) ----
+
+RAGTAG_MODEL = "llama3.1"  # generateEmbedding's api.EmbedRequest{Model: "llama3.1"}
+RAGTAG_DOCS = {  # title: text, as `POST /add_document {title, doc_text}` would carry them
+    "Coffee shop": "INT. COFFEE SHOP - DAY\n\nJANE, 30s, sits at a corner table, typing furiously on her laptop.",
+    "Rooftop": "EXT. ROOFTOP - NIGHT\n\nJOHN looks over the city. Sirens far below. He lights a cigarette.",
+    "Diner": "INT. DINER - MORNING\n\nA WAITRESS pours coffee for two strangers who will not look at each other.",
+    "Train": "INT. TRAIN CAR - DUSK\n\nThe lights flicker. MARIA counts the stops under her breath, eyes closed.",
+    "Garage": "INT. GARAGE - LATE\n\nTwo brothers argue over an engine neither of them knows how to fix.",
+}
+
+
+@pytest.fixture(scope="module")
+def ragtag_server():
+    """`llama3.1` served alone, at its 4,096 dimensions."""
+    alone = EmbeddingServer(models=["hash-embed:4096"], aliases={RAGTAG_MODEL: "hash-embed:4096"}).start()
+    try:
+        yield alone
+    finally:
+        alone.stop()
+
+
+def load_ragtag(db, server, docs: dict[str, str]) -> list[int]:
+    """`POST /add_document` per document: generateEmbedding(text) (`client.Embed` of `api.EmbedRequest{Model:
+    "llama3.1", Input: text}`: `/api/embed`), then insertItem: `INSERT INTO items (title, doc, embedding)` with
+    `doc = title + " " + text`. Returns the ids, in order."""
+    with db.connect(autocommit=True) as conn:
+        return [conn.execute("INSERT INTO items (title, doc, embedding) VALUES (%s, %s, %s::vector) RETURNING id",
+                             (title, title + " " + text, str(httpx_embed(server, RAGTAG_MODEL, [text])[0])))
+                .fetchone()[0] for title, text in docs.items()]
+
+
+def test_ragtag4_go_ollama_client_located_drafted_verified_and_repaired(cli, empty_db, ragtag_server, tmp_path):
+    """james-see/ragtag4: a Go gin server (pgx, pgvector-go) embedding each posted document through Ollama's own Go
+    client (`api.NewClient(url.Parse(fmt.Sprintf("http://%s:11434", $OLLAMA_HOST)), ...).Embed(ctx,
+    &api.EmbedRequest{Model: "llama3.1", ...})`) into `items.embedding vector(4096)` from init-db.sql; the row's `doc`
+    is the title and the text, the text alone embedded. locate, profile init, scope, plan, run --engine, verify: the
+    app's own vectors are named, none reproducing from what its rows hold; re-embedded from what the rows hold; then
+    documents gone wrong are named, repaired, verified and recorded."""
+    app = Source.of("james-see__ragtag4").checkout("", tmp_path / "app")
+    main_go = (app / "main.go").read_text()
+    for said in ('Model: "llama3.1", // Ensure this is an embedding-capable model',
+                 'combinedText := title + " " + docText',
+                 '"INSERT INTO items (title, doc, embedding) VALUES ($1, $2, $3)"'):
+        assert said in main_go, said  # load_ragtag writes what main.go says
+    empty_db.execute((app / "init-db.sql").read_text())  # as the database container's initdb runs it
+    ids = load_ragtag(empty_db, ragtag_server, RAGTAG_DOCS)
+
+    trial = procedure(cli, empty_db, ragtag_server, app, tmp_path / "first", "items", plan=True)
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("init-db.sql", "items", "embedding", 4096)], located["declarations"]
+    # Ollama's own Go client (until this trial: no embedding call, and the draft's provider.model TODO)
+    assert [(c["path"], c["line"], c["kind"], c["model"], c["model_env"], c["url_env"])
+            for c in located["embedding_calls"]] == [
+        ("main.go", 59, "ollama-client", RAGTAG_MODEL, None, "OLLAMA_HOST")], located["embedding_calls"]
+    # `fmt.Sprintf("http://%s:11434", ollamaHost)` (until this trial: three settings `url: s:11434`)
+    assert not [s for s in located["settings"] if s["name"] == "url" and s["path"] == "main.go"], located["settings"]
+    assert located["entrypoints"] == [], located["entrypoints"]  # a server, which only adds what is posted to it
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["chunks"]["table"], raw["chunks"]["text"],
+            raw["embeddings"]["vector"], raw["distance"], raw["backfill"]) == (
+        RAGTAG_MODEL, 4096, "items", "doc", "embedding", "l2", None), drafted
+    # the draft says no column reproduces the stored vectors: the app embedded the text before prefixing the title
+    assert "not measured: no column of doc, title, alone or two joined, re-embedded with llama3.1 reproduces" in drafted
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 0, trial.scope.out
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert trial.run.code == 0, trial.run.out + trial.run.err
+    # no false ok: every one of the app's own vectors is named, none being of what its row holds
+    first = tmp_path / "first" / "run"
+    assert trial.verify.code == 1, trial.verify.out
+    assert offenders_by_check(first / "offenders.jsonl") == {"recompute": set(ids)}
+    # the user's choice: the rows re-embedded from what they hold (the title and the text), as the engine fills them
+    # (verified with the damage round's repair below: a verify here costs seconds)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": ragtag_server.url}
+    target = ("--profile", trial.profile, "--collection", "items")
+    fixed = cli("backfill", *target, "--keys-from", first / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == len(ids), fixed.out + fixed.err
+    with empty_db.connect(autocommit=True) as conn:
+        doc, vector = conn.execute("SELECT doc, embedding::text FROM items WHERE id = %s", (ids[0],)).fetchone()
+    [wanted] = httpx_embed(ragtag_server, RAGTAG_MODEL, [doc])
+    assert max(abs(a - b) for a, b in zip(map(float, vector.strip("[]").split(",")), wanted, strict=True)) < 1e-5
+
+    # Gone wrong: a document edited after its vector, another model's vector (reversed), two documents holding each
+    # other's, a lost one; and one the app adds afterwards (its text embedded without its title).
+    damage_inline(empty_db, "items", "doc", edited=ids[0], reversed_=ids[1], swapped=(ids[2], ids[3]), gone=ids[4])
+    [added] = load_ragtag(empty_db, ragtag_server, {"Pier": "EXT. PIER - DAWN\n\nGulls. A rowboat drifts in."})
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {*ids[:4], added}, offenders
+    assert damaged.code == 1 and offenders == {"recompute": {*ids[:4], added}, "coverage": {ids[4]}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=6)
+    assert empty_db.scalar("SELECT count(*) FROM items WHERE embedding IS NULL") == 0
