@@ -54,6 +54,12 @@ def declarations(rel: str, code: str, covered: set[int]) -> list[VectorDeclarati
     return out
 
 
+def model_tables(code: str) -> dict[str, str]:
+    """The GORM models of a Go file (structs whose fields carry gorm tags) with their tables."""
+    return {s.group("name"): table_name(code, s.group("name")) for s in _STRUCT.finditer(code)
+            if any(_GORM_TAG.search(f.group("tag")) for f in _FIELD.finditer(call_args(code, s.end() - 1, limit=20000)))}
+
+
 def table_name(code: str, struct: str) -> str:
     """The struct's TableName method's literal, else GORM's default: its name in snake case, plural."""
     given = re.search(_TABLE_NAME.format(name=re.escape(struct)), code)

@@ -74,3 +74,55 @@ def test_a_go_struct_without_a_gorm_tag_declares_no_table():
     """pgvector-go's Vector in a plain struct (a row scanned with pgx) says nothing of a table."""
     text = 'package db\n\ntype Chunk struct {\n\tID        int64\n\tEmbedding pgvector.Vector\n}\n'
     assert declared("internal/db/chunk.go", text) == []
+
+
+REPOSITORY = '''package infrastructure
+
+import (
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"example.com/app/internal/orm"
+)
+
+func (r *Repo) Retrieve(ctx context.Context, embedding []float32, limit int) ([]orm.BookPart, error) {
+	var bis []orm.BookPart
+	err := r.db.
+		WithContext(ctx).
+		Clauses(clause.OrderBy{
+			Expression: clause.Expr{
+				SQL:  "embedding <=> ?",
+				Vars: []any{pgvector.NewVector(embedding)},
+			},
+		}).
+		Limit(limit).
+		Find(&bis).Error
+	return bis, err
+}
+
+func (r *Repo) Nearest(ctx context.Context, v pgvector.Vector) (orm.BookPart, error) {
+	var part orm.BookPart
+	err := r.db.Model(&orm.BookPart{}).Order(clause.Expr{SQL: "embedding <-> ?", Vars: []any{v}}).First(&part).Error
+	return part, err
+}
+
+func (r *Repo) Raw(ctx context.Context, v pgvector.Vector) error {
+	return r.db.Table("other_parts").Select("id, embedding <#> ? AS score", v).Order("score").Error
+}
+'''
+
+
+def test_the_distance_of_a_gorm_query_fragment_is_on_the_table_of_the_model_it_reads(tmp_path):
+    """GORM's raw fragments (`clause.Expr{SQL: "embedding <=> ?"}`, `.Order(...)`, `.Select(...)`) have no statement
+    to say a table: the chain's `.Table("t")`, else its `.Model(&T{})` or the model its Find/First fills."""
+    from harness.steps.locate import locate
+
+    for rel, text in {"go.mod": "module example.com/app\n", "internal/orm/book_part.go": BOOK_PART,
+                      "internal/infrastructure/repo.go": REPOSITORY}.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    found = locate(tmp_path)
+    assert [(u.path, u.line, u.distance, u.kind, u.table, u.column, u.said) for u in found.distances] == [
+        ("internal/infrastructure/repo.go", 16, "cosine", "gorm", "book_parts", "embedding", "<=>"),
+        ("internal/infrastructure/repo.go", 27, "l2", "gorm", "book_parts", "embedding", "<->"),
+        ("internal/infrastructure/repo.go", 32, "ip", "gorm", "other_parts", "embedding", "<#>")]
