@@ -8640,3 +8640,90 @@ def test_ragtag4_go_ollama_client_located_drafted_verified_and_repaired(cli, emp
     assert damaged.code == 1 and offenders == {"recompute": {*ids[:4], added}, "coverage": {ids[4]}}, offenders
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=6)
     assert empty_db.scalar("SELECT count(*) FROM items WHERE embedding IS NULL") == 0
+
+
+# -- thomas-marquis/goLLMan: Go, GORM models (no SQL), Genkit's Mistral embedder, cobra ----------------------------
+
+GOLLMAN_MODEL = "mistral-embed"  # cmd/root.go's defaultEmbeddingModel, "mistral/mistral-embed"
+GOLLMAN_DDL = """
+CREATE TABLE "books" ("id" bigserial, "title" text NOT NULL, "author" text NOT NULL,
+    "selected" boolean NOT NULL DEFAULT false, "file_name" text, "metadata" jsonb, "status" text, PRIMARY KEY ("id"));
+CREATE TABLE "book_parts" ("id" bigserial, "book_id" bigint NOT NULL, "content" text NOT NULL,
+    "embedding" vector(1024) NOT NULL, PRIMARY KEY ("id"),
+    CONSTRAINT "fk_book_parts_book" FOREIGN KEY ("book_id") REFERENCES "books"("id"));
+"""  # what GORM's postgres dialect creates for orm.Book and orm.BookPart (MigrateUp's CreateTable)
+
+
+@pytest.fixture(scope="module")
+def gollman_server():
+    """`mistral-embed` served alone, at its 1,024 dimensions."""
+    alone = EmbeddingServer(models=["hash-embed:1024"], aliases={GOLLMAN_MODEL: "hash-embed:1024"}).start()
+    try:
+        yield alone
+    finally:
+        alone.stop()
+
+
+def test_gollman_gorm_models_located_drafted_backfilled_and_repaired(cli, empty_db, gollman_server, tmp_path):
+    """thomas-marquis/goLLMan: its tables only GORM models (`BookPart.Embedding pgvector.Vector
+    \\`gorm:"type:vector(1024);not null"\\``: `book_parts`), searched through a GORM clause (`embedding <=> ?`), the
+    book's parts embedded by Genkit's Mistral plugin (`mistral/mistral-embed`). locate, profile init (the model given,
+    as the user reads it in cmd/root.go), scope, plan, run --engine, verify, record; then parts gone wrong."""
+    app = Source.of("thomas-marquis__goLLMan").checkout("", tmp_path / "app")
+    for path, said in (("internal/infrastructure/orm/book_part.go", 'Embedding pgvector.Vector `gorm:"type:vector(1024);not null"`'),
+                       ("internal/infrastructure/orm/book_part.go", 'Content   string          `gorm:"not null"`'),
+                       ("internal/infrastructure/orm/book.go", 'Selected bool   `gorm:"not null;default:false"`'),
+                       ("internal/infrastructure/book_repository_pg.go", "parts[i] = orm.NewBookPart(book, content, vectors[i])"),
+                       ("cmd/root.go", 'defaultEmbeddingModel  = "mistral/mistral-embed"')):
+        assert said in (app / path).read_text(), (path, said)  # GOLLMAN_DDL and the rows are what these files say
+    empty_db.execute(GOLLMAN_DDL)
+    book = (app / "agent/testdata/book_like.md").read_text()
+    # its paragraphs (a departure: not the app's markdown splitter), after the front matter
+    parts = [p.strip() for p in book.split("---\n", 2)[2].split("\n\n") if p.strip()][:8]
+    vectors = httpx_embed(gollman_server, GOLLMAN_MODEL, parts)
+    with empty_db.connect(autocommit=True) as conn:
+        book_id = conn.execute("INSERT INTO books (title, author, status) VALUES ('A Tale of Many Formats', 'J. Doe', "
+                               "'indexed') RETURNING id").fetchone()[0]
+        ids = [conn.execute("INSERT INTO book_parts (book_id, content, embedding) VALUES (%s, %s, %s::vector) "
+                            "RETURNING id", (book_id, p, str(v))).fetchone()[0] for p, v in zip(parts, vectors)]
+    assert len(ids) == 8
+
+    trial = procedure(cli, empty_db, gollman_server, app, tmp_path / "first", "book_parts", model=GOLLMAN_MODEL,
+                      plan=True)
+    located = trial.locate.json
+    # the GORM model (until this trial: `kind: sql`, no table, no column)
+    assert [(d["path"], d["line"], d["kind"], d["table"], d["column"], d["dimensions"])
+            for d in located["declarations"]] == [
+        ("internal/infrastructure/orm/book_part.go", 13, "gorm", "book_parts", "embedding", 1024)], located
+    # the search's GORM clause, on the model Find fills (until this trial: no distance)
+    assert [(u["path"], u["line"], u["distance"], u["table"], u["column"]) for u in located["distances"]] == [
+        ("internal/infrastructure/book_repository_pg.go", 215, "cosine", "book_parts", "embedding")], located
+    # Genkit's embedder looked up by "provider/model" from viper's settings is not read: the model is given
+    assert located["embedding_calls"] == [] and located["entrypoints"] == [], located
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"], raw["backfill"]) == (
+        "book_parts", "id", "content", "embedding", GOLLMAN_MODEL, 1024, "cosine", None), drafted
+    assert "measured: mistral-embed re-embedding content reproduces the stored vectors of 5 of the 5 rows" in drafted
+    assert "(<=> at internal/infrastructure/book_repository_pg.go:215" in drafted, drafted
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, empty_db, "book_parts", "embedding", len(ids), needed=0)
+
+    # Gone wrong (the column is NOT NULL: none is lost): a part edited after its vector, another model's vector
+    # (reversed), two parts holding each other's.
+    edited, reversed_, a, b = ids[1], ids[3], ids[5], ids[6]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE book_parts SET content = content || ' (edited)' WHERE id = %s", (edited,))
+        conn.execute("UPDATE book_parts SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
+        conn.execute("UPDATE book_parts d SET embedding = o.embedding FROM book_parts o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": gollman_server.url}
+    target = ("--profile", trial.profile, "--collection", "book_parts")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {edited, reversed_, a, b}, offenders
+    assert damaged.code == 1 and offenders == {"recompute": {edited, reversed_, a, b}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=4)
