@@ -83,6 +83,8 @@ def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:
         out += _efcore(rel, code)
     elif elixir:
         out += _ecto(rel, code)
+    elif rel.endswith(".go") and "gorm" in code:
+        out += _gorm(rel, code)
     # an index a downgrade(), down() or EF Core's Down() makes again: what its upgrade took away
     if lang in ("python", "php") or elixir or rel.endswith(".cs"):
         out = without_rollbacks(rel, code, out)
@@ -317,13 +319,18 @@ def _sqlalchemy(rel: str, code: str) -> list[DistanceUse]:
 def model_tables(rel: str, text: str) -> dict[str, str]:
     """The ORM model classes of a Python module with their tables (``__tablename__``; Django's db_table or
     ``<app>_<model>``), an Elixir file's Ecto schema modules (``schema "t" do``; a module by its last name, as an
-    alias names it), a PHP file's Eloquent model, or a TS/JS file's TypeORM entities, for ``with_model_tables``."""
+    alias names it), a PHP file's Eloquent model, a TS/JS file's TypeORM entities, or a Go file's GORM models, for
+    ``with_model_tables``."""
     if rel.endswith((".ex", ".exs")):
         return {m.group("mod"): m.group("t") for m in _ECTO_SCHEMA.finditer(text)}
     if rel.endswith(".php"):
         return _laravel_tables(text)
     if rel.endswith((".ts", ".js", ".mts", ".mjs", ".cts", ".cjs")):
         return typeorm_entity_tables(text)
+    if rel.endswith(".go"):
+        from .gorm import model_tables as gorm_tables
+
+        return gorm_tables(text)
     return {**(django_model_tables(rel, text) if "Model" in text else {}), **_model_tables(text)}
 
 
@@ -607,6 +614,51 @@ def _typeorm_repository_entity(code: str, name: str) -> str | None:
          or re.search(rf"\b{n}\s*[?!]?\s*:\s*Repository\s*<\s*(?P<cls>[A-Z]\w*)\s*>", code)
          or re.search(rf"\b{n}\s*=\s*[\w$.]*getRepository\(\s*(?P<cls>[A-Z]\w*)\s*\)", code))
     return m.group("cls") if m else None
+
+
+# GORM's raw fragments: `.Order("embedding <=> ?")`, `.Select(...)`, `.Where(...)`, a clause's `clause.Expr{SQL:
+# "embedding <=> ?"}`: SQL with no statement around it to say its table, which is the chain's `.Table("t")`, else the
+# model of its `.Model(&T{})` or of the variable its Find/First/Take/Scan fills (``with_model_tables`` names its
+# table from the repository's GORM models).
+_GORM_FRAGMENT = re.compile(r"""(?:\.\s*(?:Order|Select|Where|Or|Having)\s*\(|\bSQL\s*:)\s*(["`])(?P<sql>(?:(?!\1)[^\\]|\\.)*)\1""")
+_GORM_SPAN = 600  # a chain's reach either side of its fragment
+_GORM_TABLE = re.compile(r"""\.\s*Table\s*\(\s*"(?P<t>[^"]+)"|\.\s*Model\s*\(\s*&\s*(?:\w+\.)?(?P<m>[A-Z]\w*)\s*\{""")
+_GORM_FILLS = re.compile(r"""\.\s*(?:Find|First|Last|Take|Scan)\s*\(\s*&\s*(?P<v>[A-Za-z_]\w*)""")
+
+
+def _gorm(rel: str, code: str) -> list[DistanceUse]:
+    """The distance operators of GORM's raw fragments, on the chain's table or model."""
+    out = []
+    for f in _GORM_FRAGMENT.finditer(code):
+        if _SQL_WORDS.search(f.group("sql")):
+            continue  # a statement of its own: read as SQL
+        # the chain: back to a blank line or a function's start, on to the next (Go's statements have no `;`)
+        begin = max(code.rfind("\n\n", 0, f.start()), code.rfind("\nfunc", 0, f.start()), f.start() - _GORM_SPAN, 0)
+        end = min([x for x in (code.find("\n\n", f.end()), code.find("\nfunc", f.end())) if x >= 0]
+                  + [f.end() + _GORM_SPAN])
+        said = list(_GORM_TABLE.finditer(code, begin, f.start()))
+        after = _GORM_TABLE.search(code, f.end(), end)
+        fills = _GORM_FILLS.search(code, f.end(), end)
+        table = said[-1].group("t") if said and said[-1].group("t") else after.group("t") if after else None
+        model = (said[-1].group("m") if said else None) or (after.group("m") if after else None) or (
+            _go_variable_type(code, fills.group("v"), f.start()) if fills else None)
+        for op in _LARAVEL_RAW_OPERATOR.finditer(f.group("sql")):
+            column = op.group("c").split(".")[-1].strip('"')
+            if column.lower() in _KEYWORDS:
+                continue
+            out.append(DistanceUse(rel, line_of(code, f.start("sql") + op.start("op")),
+                                   distances_in_sql(op.group("op")).pop(), "gorm", table, column, op.group("op"),
+                                   None if table else model))
+    return out
+
+
+def _go_variable_type(code: str, name: str, before: int) -> str | None:
+    """The struct type (its last name) a Go variable is declared with before ``before``: `var v []pkg.T`, `var v
+    pkg.T`, `v := []pkg.T{}`, `v := pkg.T{}`."""
+    n = re.escape(name)
+    decls = list(re.finditer(rf"\bvar\s+{n}\s+(?:\[\]\s*)?\*?(?:\w+\.)?(?P<t>[A-Z]\w*)"
+                             rf"|\b{n}\s*:=\s*&?(?:\[\]\s*)?\*?(?:\w+\.)?(?P<t2>[A-Z]\w*)\s*\{{", code[:before]))
+    return (decls[-1].group("t") or decls[-1].group("t2")) if decls else None
 
 
 def _laravel_tables(code: str) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Go applications: the `package main` commands `go run` runs (and the cobra subcommands of one), langchaingo's
 embedders with the model each is made with (a literal, or the config field a struct literal or an assignment in the
 same file gives one), and the model and URL an Ollama HTTP call sends (the fields of the request its function builds,
-read from the environment or given a literal where the file fills them)."""
+read from the environment or given a literal where the file fills them), and the requests of Ollama's own Go client
+(github.com/ollama/ollama/api)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ _LITERAL = re.compile(r'^"(?P<s>[^"\n]*)"$|^`(?P<r>[^`]*)`$')
 # cobra's `&cobra.Command{Use: "ingest [dir]", ...}`: the subcommand's name is the first word of Use
 _COBRA_USE = re.compile(r'\bcobra\s*\.\s*Command\s*\{[^{}]*?\bUse\s*:\s*"(?P<name>[\w:-]+)')
 _FUNC = re.compile(r"(?m)^func\b")
+# Ollama's own Go client: the package's name where the file imports it (`api`, or the alias it is given)
+_OLLAMA_API_IMPORT = re.compile(r'(?m)^\s*(?:import\s+)?(?P<alias>[A-Za-z_]\w*\s+)?"github\.com/ollama/ollama/api"')
+# its embedding requests, `&api.EmbedRequest{...}` (/api/embed) and `&api.EmbeddingRequest{...}` (/api/embeddings);
+# a ChatRequest or GenerateRequest is no embedder
+_OLLAMA_REQUEST = r"\b{alias}\s*\.\s*(?:EmbedRequest|EmbeddingRequest)\s*\{{"
+# where it is given its server: ClientFromEnvironment reads OLLAMA_HOST; NewClient(u, ...) is given a URL the
+# function builds (from an environment variable it reads, or a literal)
+_OLLAMA_CLIENT = r"\b{alias}\s*\.\s*(?P<how>ClientFromEnvironment|NewClient)\s*\("
+_GETENV_ANY = re.compile(r'\bos\s*\.\s*(?:Getenv|LookupEnv)\s*\(\s*"(?P<name>\w+)"\s*\)')
+_SERVERISH = re.compile(r"OLLAMA|HOST|URL", re.I)
 _MODULE = re.compile(r"(?m)^module\s+(?P<path>\S+)")
 # an import spec, alone (`import "x"`) or in a group (`import (\n\talias "x"\n)`)
 _IMPORT_BLOCK = re.compile(r"(?m)^import\s*(?:\((?P<group>[^)]*)\)|(?:[\w.]+\s+)?\"(?P<one>[^\"]+)\")")
@@ -55,9 +66,11 @@ def entrypoint(rel: str, data: bytes) -> Entrypoint | None:
 
 
 def embedding_calls(rel: str, text: str) -> list[EmbeddingCall]:
-    """langchaingo providers made in a file that embeds with them, each with its model and server URL."""
+    """langchaingo providers made in a file that embeds with them, and the embedding requests of Ollama's own Go
+    client, each with its model and server URL."""
+    found = ollama_api_requests(rel, text)
     if not _LANGCHAINGO.search(text) or not _EMBEDS.search(text):
-        return []
+        return found
     found = []
     for m in _NEW.finditer(text):
         pkg, args = m.group("pkg"), call_args(text, m.end() - 1)
@@ -68,6 +81,45 @@ def embedding_calls(rel: str, text: str) -> list[EmbeddingCall]:
         found.append(EmbeddingCall(rel, line_of(text, m.start()), "ollama-client" if pkg == "ollama" else "openai",
                                    f"langchaingo {pkg}.New", model=model, url=url))
     return found
+
+
+def ollama_api_requests(rel: str, text: str) -> list[EmbeddingCall]:
+    """Each `&api.EmbedRequest{Model: ...}` (or EmbeddingRequest) of a file importing Ollama's Go client: the model
+    its `Model` field is given (a literal, os.Getenv, or what the file gives the name), the server its function's
+    client is made with (ClientFromEnvironment: OLLAMA_HOST; NewClient: the variable the function reads it from)."""
+    imported = _OLLAMA_API_IMPORT.search(text)
+    if imported is None:
+        return []
+    alias = re.escape((imported.group("alias") or "api").strip())
+    code = lex(text, "go")[0]  # a commented-out request is none
+    starts = [0] + [m.start() for m in _FUNC.finditer(code)]
+    found = []
+    for m in re.finditer(_OLLAMA_REQUEST.format(alias=alias), code):
+        fields = call_args(code, m.end() - 1)
+        given = re.search(r"(?:^|[{,\s])Model\s*:\s*(?P<e>[^,}\n]+)", fields)
+        model, model_env = _go_value(code, given.group("e").strip()) if given else (None, None)
+        # the function the request is made in: the client it is sent with is made there, else the file's one
+        body = code[max(s for s in starts if s <= m.start()):min((s for s in starts if s > m.start()), default=len(code))]
+        url, url_env = _client_server(body, alias) or _client_server(code, alias) or (None, None)
+        request = m.group().split(".")[-1].strip(" {")
+        found.append(EmbeddingCall(rel, line_of(code, m.start()), "ollama-client", f"ollama/api {request}",
+                                   model=model, model_env=model_env, url=url, url_env=url_env))
+    return found
+
+
+def _client_server(code: str, alias: str) -> tuple[str | None, str | None] | None:
+    """(URL, env variable) of the one Ollama client ``code`` makes: ClientFromEnvironment's OLLAMA_HOST, or for
+    NewClient the one server-like variable the code reads (its host, or its URL), else a literal URL it says."""
+    made = {m.group("how") for m in re.finditer(_OLLAMA_CLIENT.format(alias=alias), code)}
+    if made == {"ClientFromEnvironment"}:
+        return None, "OLLAMA_HOST"
+    if made != {"NewClient"}:
+        return None
+    envs = {m.group("name") for m in _GETENV_ANY.finditer(code) if _SERVERISH.search(m.group("name"))}
+    if len(envs) == 1:
+        return None, envs.pop()
+    literals = set(re.findall(r'"(https?://[^"%\s]+)"', code))
+    return (literals.pop(), None) if len(literals) == 1 else None
 
 
 def _option(text: str, args: str, pkg: str, option: str) -> str | None:

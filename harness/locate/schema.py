@@ -437,6 +437,11 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
     if rel.endswith((".ex", ".exs")):
         text = without_comments(text, "ruby")  # Elixir's comments are Ruby's: `# was 1536`
         found += _ecto(rel, text, covered)
+    if rel.endswith(".go") and ("gorm" in text or "pgvector." in text):
+        from .gorm import declarations as gorm_models
+
+        # Go's comments are JS's (a struct kept commented out declares nothing); its raw strings JS's template literals
+        found += gorm_models(rel, without_comments(text, "js"), covered)
     if lang in ("sql", "python", "js", "ruby", "php", "other", "shell"):
         found += _sql(rel, text, covered, strict=lang != "sql")
     if lang in ("python", "js") and ("VectorStore" in text or "PGVector" in text):

@@ -292,7 +292,8 @@ def _scan(repo: str | Path, terms: tuple[str, ...] | list[str]) -> LocateResult:
         if not doc and (name.endswith(".py") and (b"Model" in data or b"__tablename__" in data)
                         or name.endswith(".ex") and b"Ecto.Schema" in data
                         or name.endswith(".php") and b"Model" in data and b"extends" in data
-                        or name.endswith((".ts", ".js", ".mts", ".mjs", ".cts", ".cjs")) and b"@Entity(" in data):
+                        or name.endswith((".ts", ".js", ".mts", ".mjs", ".cts", ".cjs")) and b"@Entity(" in data
+                        or name.endswith(".go") and b"gorm:" in data):
             for cls, table in distancescan.model_tables(rel, data.decode("utf-8", "replace")).items():
                 model_tables[cls] = table if model_tables.get(cls, table) == table else None  # two apps: unknown
         if not doc and filesmod.is_code(rel) and distancescan.has_distances(data):

@@ -8543,3 +8543,187 @@ def test_symfony_rag_courses_located_drafted_backfilled_verified_and_repaired(cl
     assert offenders.pop("citations", set()) <= set(keys[:4]), offenders
     assert damaged.code == 1 and offenders == {"recompute": set(keys[:4]), "coverage": {keys[4]}}, offenders
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
+
+
+# -- james-see/ragtag4: Go, pgx + pgvector-go, a gin server embedding through Ollama's own Go client (ollama/api) ----
+
+RAGTAG_MODEL = "llama3.1"  # generateEmbedding's api.EmbedRequest{Model: "llama3.1"}
+RAGTAG_DOCS = {  # title: text, as `POST /add_document {title, doc_text}` would carry them
+    "Coffee shop": "INT. COFFEE SHOP - DAY\n\nJANE, 30s, sits at a corner table, typing furiously on her laptop.",
+    "Rooftop": "EXT. ROOFTOP - NIGHT\n\nJOHN looks over the city. Sirens far below. He lights a cigarette.",
+    "Diner": "INT. DINER - MORNING\n\nA WAITRESS pours coffee for two strangers who will not look at each other.",
+    "Train": "INT. TRAIN CAR - DUSK\n\nThe lights flicker. MARIA counts the stops under her breath, eyes closed.",
+    "Garage": "INT. GARAGE - LATE\n\nTwo brothers argue over an engine neither of them knows how to fix.",
+}
+
+
+@pytest.fixture(scope="module")
+def ragtag_server():
+    """`llama3.1` served alone, at its 4,096 dimensions."""
+    alone = EmbeddingServer(models=["hash-embed:4096"], aliases={RAGTAG_MODEL: "hash-embed:4096"}).start()
+    try:
+        yield alone
+    finally:
+        alone.stop()
+
+
+def load_ragtag(db, server, docs: dict[str, str]) -> list[int]:
+    """`POST /add_document` per document: generateEmbedding(text) (`client.Embed` of `api.EmbedRequest{Model:
+    "llama3.1", Input: text}`: `/api/embed`), then insertItem: `INSERT INTO items (title, doc, embedding)` with
+    `doc = title + " " + text`. Returns the ids, in order."""
+    with db.connect(autocommit=True) as conn:
+        return [conn.execute("INSERT INTO items (title, doc, embedding) VALUES (%s, %s, %s::vector) RETURNING id",
+                             (title, title + " " + text, str(httpx_embed(server, RAGTAG_MODEL, [text])[0])))
+                .fetchone()[0] for title, text in docs.items()]
+
+
+def test_ragtag4_go_ollama_client_located_drafted_verified_and_repaired(cli, empty_db, ragtag_server, tmp_path):
+    """james-see/ragtag4: a Go gin server (pgx, pgvector-go) embedding each posted document through Ollama's own Go
+    client (`api.NewClient(url.Parse(fmt.Sprintf("http://%s:11434", $OLLAMA_HOST)), ...).Embed(ctx,
+    &api.EmbedRequest{Model: "llama3.1", ...})`) into `items.embedding vector(4096)` from init-db.sql; the row's `doc`
+    is the title and the text, the text alone embedded. locate, profile init, scope, plan, run --engine, verify: the
+    app's own vectors are named, none reproducing from what its rows hold; re-embedded from what the rows hold; then
+    documents gone wrong are named, repaired, verified and recorded."""
+    app = Source.of("james-see__ragtag4").checkout("", tmp_path / "app")
+    main_go = (app / "main.go").read_text()
+    for said in ('Model: "llama3.1", // Ensure this is an embedding-capable model',
+                 'combinedText := title + " " + docText',
+                 '"INSERT INTO items (title, doc, embedding) VALUES ($1, $2, $3)"'):
+        assert said in main_go, said  # load_ragtag writes what main.go says
+    empty_db.execute((app / "init-db.sql").read_text())  # as the database container's initdb runs it
+    ids = load_ragtag(empty_db, ragtag_server, RAGTAG_DOCS)
+
+    trial = procedure(cli, empty_db, ragtag_server, app, tmp_path / "first", "items", plan=True)
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("init-db.sql", "items", "embedding", 4096)], located["declarations"]
+    # Ollama's own Go client (until this trial: no embedding call, and the draft's provider.model TODO)
+    assert [(c["path"], c["line"], c["kind"], c["model"], c["model_env"], c["url_env"])
+            for c in located["embedding_calls"]] == [
+        ("main.go", 59, "ollama-client", RAGTAG_MODEL, None, "OLLAMA_HOST")], located["embedding_calls"]
+    # `fmt.Sprintf("http://%s:11434", ollamaHost)` (until this trial: three settings `url: s:11434`)
+    assert not [s for s in located["settings"] if s["name"] == "url" and s["path"] == "main.go"], located["settings"]
+    assert located["entrypoints"] == [], located["entrypoints"]  # a server, which only adds what is posted to it
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["chunks"]["table"], raw["chunks"]["text"],
+            raw["embeddings"]["vector"], raw["distance"], raw["backfill"]) == (
+        RAGTAG_MODEL, 4096, "items", "doc", "embedding", "l2", None), drafted
+    # the draft says no column reproduces the stored vectors: the app embedded the text before prefixing the title
+    assert "not measured: no column of doc, title, alone or two joined, re-embedded with llama3.1 reproduces" in drafted
+    assert trial.scope.code == 0 and trial.scope.json["counts"]["needed"] == 0, trial.scope.out
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert trial.run.code == 0, trial.run.out + trial.run.err
+    # no false ok: every one of the app's own vectors is named, none being of what its row holds
+    first = tmp_path / "first" / "run"
+    assert trial.verify.code == 1, trial.verify.out
+    assert offenders_by_check(first / "offenders.jsonl") == {"recompute": set(ids)}
+    # the user's choice: the rows re-embedded from what they hold (the title and the text), as the engine fills them
+    # (verified with the damage round's repair below: a verify here costs seconds)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": ragtag_server.url}
+    target = ("--profile", trial.profile, "--collection", "items")
+    fixed = cli("backfill", *target, "--keys-from", first / "offenders.jsonl", "--json", env=env)
+    assert fixed.code == 0 and fixed.json["embedded"] == len(ids), fixed.out + fixed.err
+    with empty_db.connect(autocommit=True) as conn:
+        doc, vector = conn.execute("SELECT doc, embedding::text FROM items WHERE id = %s", (ids[0],)).fetchone()
+    [wanted] = httpx_embed(ragtag_server, RAGTAG_MODEL, [doc])
+    assert max(abs(a - b) for a, b in zip(map(float, vector.strip("[]").split(",")), wanted, strict=True)) < 1e-5
+
+    # Gone wrong: a document edited after its vector, another model's vector (reversed), two documents holding each
+    # other's, a lost one; and one the app adds afterwards (its text embedded without its title).
+    damage_inline(empty_db, "items", "doc", edited=ids[0], reversed_=ids[1], swapped=(ids[2], ids[3]), gone=ids[4])
+    [added] = load_ragtag(empty_db, ragtag_server, {"Pier": "EXT. PIER - DAWN\n\nGulls. A rowboat drifts in."})
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {*ids[:4], added}, offenders
+    assert damaged.code == 1 and offenders == {"recompute": {*ids[:4], added}, "coverage": {ids[4]}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=6)
+    assert empty_db.scalar("SELECT count(*) FROM items WHERE embedding IS NULL") == 0
+
+
+# -- thomas-marquis/goLLMan: Go, GORM models (no SQL), Genkit's Mistral embedder, cobra ----------------------------
+
+GOLLMAN_MODEL = "mistral-embed"  # cmd/root.go's defaultEmbeddingModel, "mistral/mistral-embed"
+GOLLMAN_DDL = """
+CREATE TABLE "books" ("id" bigserial, "title" text NOT NULL, "author" text NOT NULL,
+    "selected" boolean NOT NULL DEFAULT false, "file_name" text, "metadata" jsonb, "status" text, PRIMARY KEY ("id"));
+CREATE TABLE "book_parts" ("id" bigserial, "book_id" bigint NOT NULL, "content" text NOT NULL,
+    "embedding" vector(1024) NOT NULL, PRIMARY KEY ("id"),
+    CONSTRAINT "fk_book_parts_book" FOREIGN KEY ("book_id") REFERENCES "books"("id"));
+"""  # what GORM's postgres dialect creates for orm.Book and orm.BookPart (MigrateUp's CreateTable)
+
+
+@pytest.fixture(scope="module")
+def gollman_server():
+    """`mistral-embed` served alone, at its 1,024 dimensions."""
+    alone = EmbeddingServer(models=["hash-embed:1024"], aliases={GOLLMAN_MODEL: "hash-embed:1024"}).start()
+    try:
+        yield alone
+    finally:
+        alone.stop()
+
+
+def test_gollman_gorm_models_located_drafted_backfilled_and_repaired(cli, empty_db, gollman_server, tmp_path):
+    """thomas-marquis/goLLMan: its tables only GORM models (`BookPart.Embedding pgvector.Vector
+    \\`gorm:"type:vector(1024);not null"\\``: `book_parts`), searched through a GORM clause (`embedding <=> ?`), the
+    book's parts embedded by Genkit's Mistral plugin (`mistral/mistral-embed`). locate, profile init (the model given,
+    as the user reads it in cmd/root.go), scope, plan, run --engine, verify, record; then parts gone wrong."""
+    app = Source.of("thomas-marquis__goLLMan").checkout("", tmp_path / "app")
+    for path, said in (("internal/infrastructure/orm/book_part.go", 'Embedding pgvector.Vector `gorm:"type:vector(1024);not null"`'),
+                       ("internal/infrastructure/orm/book_part.go", 'Content   string          `gorm:"not null"`'),
+                       ("internal/infrastructure/orm/book.go", 'Selected bool   `gorm:"not null;default:false"`'),
+                       ("internal/infrastructure/book_repository_pg.go", "parts[i] = orm.NewBookPart(book, content, vectors[i])"),
+                       ("cmd/root.go", 'defaultEmbeddingModel  = "mistral/mistral-embed"')):
+        assert said in (app / path).read_text(), (path, said)  # GOLLMAN_DDL and the rows are what these files say
+    empty_db.execute(GOLLMAN_DDL)
+    book = (app / "agent/testdata/book_like.md").read_text()
+    # its paragraphs (a departure: not the app's markdown splitter), after the front matter
+    parts = [p.strip() for p in book.split("---\n", 2)[2].split("\n\n") if p.strip()][:8]
+    vectors = httpx_embed(gollman_server, GOLLMAN_MODEL, parts)
+    with empty_db.connect(autocommit=True) as conn:
+        book_id = conn.execute("INSERT INTO books (title, author, status) VALUES ('A Tale of Many Formats', 'J. Doe', "
+                               "'indexed') RETURNING id").fetchone()[0]
+        ids = [conn.execute("INSERT INTO book_parts (book_id, content, embedding) VALUES (%s, %s, %s::vector) "
+                            "RETURNING id", (book_id, p, str(v))).fetchone()[0] for p, v in zip(parts, vectors)]
+    assert len(ids) == 8
+
+    trial = procedure(cli, empty_db, gollman_server, app, tmp_path / "first", "book_parts", model=GOLLMAN_MODEL,
+                      plan=True)
+    located = trial.locate.json
+    # the GORM model (until this trial: `kind: sql`, no table, no column)
+    assert [(d["path"], d["line"], d["kind"], d["table"], d["column"], d["dimensions"])
+            for d in located["declarations"]] == [
+        ("internal/infrastructure/orm/book_part.go", 13, "gorm", "book_parts", "embedding", 1024)], located
+    # the search's GORM clause, on the model Find fills (until this trial: no distance)
+    assert [(u["path"], u["line"], u["distance"], u["table"], u["column"]) for u in located["distances"]] == [
+        ("internal/infrastructure/book_repository_pg.go", 215, "cosine", "book_parts", "embedding")], located
+    # Genkit's embedder looked up by "provider/model" from viper's settings is not read: the model is given
+    assert located["embedding_calls"] == [] and located["entrypoints"] == [], located
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"], raw["backfill"]) == (
+        "book_parts", "id", "content", "embedding", GOLLMAN_MODEL, 1024, "cosine", None), drafted
+    assert "measured: mistral-embed re-embedding content reproduces the stored vectors of 5 of the 5 rows" in drafted
+    assert "(<=> at internal/infrastructure/book_repository_pg.go:215" in drafted, drafted
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, empty_db, "book_parts", "embedding", len(ids), needed=0)
+
+    # Gone wrong (the column is NOT NULL: none is lost): a part edited after its vector, another model's vector
+    # (reversed), two parts holding each other's.
+    edited, reversed_, a, b = ids[1], ids[3], ids[5], ids[6]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE book_parts SET content = content || ' (edited)' WHERE id = %s", (edited,))
+        conn.execute("UPDATE book_parts SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
+        conn.execute("UPDATE book_parts d SET embedding = o.embedding FROM book_parts o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": gollman_server.url}
+    target = ("--profile", trial.profile, "--collection", "book_parts")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {edited, reversed_, a, b}, offenders
+    assert damaged.code == 1 and offenders == {"recompute": {edited, reversed_, a, b}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=4)

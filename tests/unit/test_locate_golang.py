@@ -238,3 +238,93 @@ def test_a_go_commands_flags_are_read_and_a_url_that_is_a_flags_default_is_no_ha
     assert contract.flag_defaults == (("--api", "http://localhost:11434"), ("--dir", "doc"), ("--model", "bge-m3"))
     assert contract.flag_aliases == (("-d", "--dir"),)
     assert contract.hardcoded_urls == ("http://localhost:9200/health",)
+
+
+OLLAMA_API_CLIENT = '''package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+
+	"github.com/ollama/ollama/api"
+)
+
+func generateEmbedding(input string) ([]float32, error) {
+	ollamaHost := os.Getenv("OLLAMA_HOST")
+	if ollamaHost == "" {
+		ollamaHost = "localhost"
+	}
+	ollamaURL, err := url.Parse(fmt.Sprintf("http://%s:11434", ollamaHost))
+	if err != nil {
+		return nil, err
+	}
+	client := api.NewClient(ollamaURL, http.DefaultClient)
+	req := &api.EmbedRequest{
+		Model: "llama3.1", // an embedding-capable model
+		Input: input,
+	}
+	resp, err := client.Embed(context.Background(), req)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Embeddings[0], nil
+}
+
+func chat(query string) {
+	client := api.NewClient(&url.URL{Scheme: "http", Host: "localhost:11434"}, http.DefaultClient)
+	req := &api.ChatRequest{Model: "llama3.1:70b", Messages: []api.Message{{Role: "user", Content: query}}}
+	_ = client.Chat(context.Background(), req, nil)
+}
+'''
+
+
+def test_ollamas_own_go_client_embed_request_names_its_model_and_the_env_its_server_is_read_from(tmp_path):
+    """`client.Embed(ctx, &api.EmbedRequest{Model: "llama3.1", ...})` of github.com/ollama/ollama/api: an Ollama
+    embedder of that model, its server built from $OLLAMA_HOST (the chat request beside it is no embedder)."""
+    found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "main.go": OLLAMA_API_CLIENT}))
+    assert [(c.path, c.line, c.kind, c.model, c.model_env, c.url_env, c.is_ollama) for c in found.embedding_calls] == [
+        ("main.go", 23, "ollama-client", "llama3.1", None, "OLLAMA_HOST", True)]
+
+
+def test_ollamas_go_client_from_the_environment_with_the_older_embeddings_request_reads_the_model_env(tmp_path):
+    """`api.ClientFromEnvironment()` reads OLLAMA_HOST; an aliased import's `EmbeddingRequest` (/api/embeddings) with
+    `Model: os.Getenv("EMBED_MODEL")` sends that variable's model."""
+    text = '''package store
+
+import (
+	"context"
+	"os"
+
+	ollama "github.com/ollama/ollama/api"
+)
+
+func Embed(ctx context.Context, text string) ([]float64, error) {
+	client, err := ollama.ClientFromEnvironment()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Embeddings(ctx, &ollama.EmbeddingRequest{Model: os.Getenv("EMBED_MODEL"), Prompt: text})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Embedding, nil
+}
+'''
+    found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "internal/store/embed.go": text}))
+    assert [(c.path, c.kind, c.model, c.model_env, c.url, c.url_env) for c in found.embedding_calls] == [
+        ("internal/store/embed.go", "ollama-client", None, "EMBED_MODEL", None, "OLLAMA_HOST")]
+
+
+def test_an_embed_request_type_of_another_package_than_ollamas_client_is_no_embedder(tmp_path):
+    text = OLLAMA_API_CLIENT.replace('"github.com/ollama/ollama/api"', '"example.com/app/internal/api"')
+    found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "main.go": text}))
+    assert found.embedding_calls == ()
+
+
+def test_a_url_a_format_verb_fills_the_host_of_is_no_hard_coded_address(tmp_path):
+    """`fmt.Sprintf("http://%s:11434", host)`: the host is the variable's, not a server named "s"."""
+    found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "main.go": OLLAMA_API_CLIENT}))
+    assert [(s.line, s.value) for s in found.settings if s.name == "url"] == [(35, "localhost:11434")]
