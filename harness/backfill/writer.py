@@ -632,8 +632,10 @@ class BatchWriter:
         filed = self.target.filed_under()
         if filed is not None:
             match.append(sql.SQL("e.{} = {}").format(sql.Identifier(cast(str, em.collection)), filed))
-        elif em.collection:
+        elif em.collection and self.target.profile.chunks.collection:
             match.append(sql.SQL("e.{}::text = s.coll::text").format(sql.Identifier(em.collection)))
+        # Beside one fixed chunks.collection_name every row of the key is the chunk's: one filed under another name is
+        # replaced by the chunk's own (kept, it held the key's unique slot and the write failed).
         # Only this target's rows are replaced: another model's vector of the same chunk, beside it, stays.
         match += self.target.filter_rows("e")
         return sql.SQL(" AND ").join(match)
