@@ -436,15 +436,15 @@ class Target:
         return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(self.chunk_table, rows, self.join_on())
 
     def join_on(self) -> sql.Composable:
-        """An embedding row's chunk: the same key and, where both tables name it, the same collection (a key may
-        name a chunk only within its collection)."""
+        """An embedding row's chunk: the same key and, where the embedding rows name it, the chunk's collection (a key
+        may name a chunk only within its collection; ``filed_with_chunk``)."""
         em = self.profile.embeddings
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
         if (filed := self.filed_with_chunk()) is not None:
             on.append(filed)
         return sql.SQL(" AND ").join(on)
 
-    def filed_with_chunk(self) -> sql.Composable | None:
+    def filed_with_chunk(self) -> sql.Composed | None:
         """The embedding row ``e`` is filed under its chunk ``c``'s collection: ``embeddings.collection`` holds the
         chunk's ``chunks.collection`` or the one fixed ``chunks.collection_name`` (a row filed under another name is
         none of the chunk's: the application's search of the collection never finds it, yet it was counted embedded);
