@@ -14,7 +14,7 @@ from typing import Any
 from . import redact
 from .files import atomic_write_text
 from .errors import ConfigError, HarnessError
-from .state import emptied, inserted_again, needed_why
+from .state import emptied, inserted_again, needed_why, shrank
 
 RUN_FILE = "run.json"
 
@@ -55,9 +55,9 @@ class RunEvidence:
             out.append(f"{self.failed_rows} failed rows reported")
         if isinstance(self.counts_after, dict) and (gone := emptied({"collection": self.collection, **self.counts_after})):
             out.append(gone)
-        if isinstance(self.counts_after, dict) and isinstance(self.counts_before, dict) and (again := inserted_again(
-                self.counts_before, {"collection": self.collection, **self.counts_after})):
-            out.append(again)
+        if isinstance(self.counts_after, dict) and isinstance(self.counts_before, dict):
+            after = {"collection": self.collection, **self.counts_after}
+            out += [p for p in (inserted_again(self.counts_before, after), shrank(self.counts_before, after)) if p]
         if self.remaining is None:
             why = self.counts_after.get("error") if isinstance(self.counts_after, dict) else None
             out.append("rows still needed after the run unmeasured" + (f" ({why})" if why else ""))

@@ -167,6 +167,18 @@ def inserted_again(before: Mapping[str, Any], after: Mapping[str, Any]) -> str |
             "vectors as backfill.command")
 
 
+def shrank(before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
+    """A run that ended with fewer chunks than it began with: a command that deletes the chunks it could not embed (or
+    files them where ``chunks.filter`` leaves them out) leaves every chunk still there embedded, and its closing count
+    needed nothing; None where the collection did not shrink, is empty (``emptied`` says that) or was not counted."""
+    b, a = before.get("chunks"), after.get("chunks")
+    if not isinstance(b, int) or not isinstance(a, int) or not a or a >= b:
+        return None
+    return (f"{after.get('collection')} holds {b - a} fewer chunks after the run than before ({b} -> {a}): chunks left "
+            "the collection instead of getting a vector (deleted, or moved where chunks.filter leaves them out); if "
+            "they were deleted on purpose meanwhile, run again")
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) else 0
 

@@ -70,7 +70,7 @@ class Target:
         (``needs_embedding(twice=True)``); sent as a list of keys, every page carried all of them (#12: quadratic)."""
         em = self.profile.embeddings
         part: list[sql.Composable] = [sql.Identifier("f", cast(str, em.key))]
-        if em.collection and self.profile.chunks.collection:
+        if em.collection:
             part.append(sql.SQL("{}::text").format(sql.Identifier("f", em.collection)))
         where = sql.SQL(" WHERE {}").format(sql.SQL(" AND ").join(self.filter_rows("f"))) if em.filter else sql.SQL("")
         return sql.SQL("(SELECT f.*, count(*) OVER (PARTITION BY {part}) AS bh_rows FROM {t} AS f{where})").format(
@@ -436,13 +436,24 @@ class Target:
         return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(self.chunk_table, rows, self.join_on())
 
     def join_on(self) -> sql.Composable:
-        """An embedding row's chunk: the same key and, where both tables name it, the same collection (a key may
-        name a chunk only within its collection)."""
+        """An embedding row's chunk: the same key and, where the embedding rows name it, the chunk's collection (a key
+        may name a chunk only within its collection; ``filed_with_chunk``)."""
         em = self.profile.embeddings
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
-        if em.collection and self.profile.chunks.collection:
-            on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))
+        if (filed := self.filed_with_chunk()) is not None:
+            on.append(filed)
         return sql.SQL(" AND ").join(on)
+
+    def filed_with_chunk(self) -> sql.Composed | None:
+        """The embedding row ``e`` is filed under its chunk ``c``'s collection: ``embeddings.collection`` holds the
+        chunk's ``chunks.collection`` or the one fixed ``chunks.collection_name`` (a row filed under another name is
+        none of the chunk's: the application's search of the collection never finds it, yet it was counted embedded);
+        None where the embedding rows name no collection."""
+        em, ch = self.profile.embeddings, self.profile.chunks
+        if not em.collection:
+            return None
+        chunk_side = self.c(ch.collection) if ch.collection else sql.Literal(ch.collection_name)
+        return sql.SQL("{}::text = {}::text").format(self.e(em.collection), chunk_side)
 
     def has_vector(self) -> sql.Composable:
         return sql.SQL("{} IS NOT NULL").format(self.vector)
@@ -639,8 +650,8 @@ class Target:
                                             em.written_at if self.changed_after_vector() is not None else None,
                                             em.tenant if self.other_tenant() is not None else None) if c)
         on = [sql.SQL("{} = {}").format(self.e(em.key), self.chunk_id)]
-        if em.collection and self.profile.chunks.collection:
-            on.append(sql.SQL("{}::text = {}::text").format(self.e(em.collection), self.c(self.profile.chunks.collection)))
+        if (filed := self.filed_with_chunk()) is not None:
+            on.append(filed)
         vector = sql.Identifier(em.vector)
 
         def at_scan(value: sql.Composable) -> sql.Composable:

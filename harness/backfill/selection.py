@@ -167,8 +167,8 @@ def _paged_join(target: Target, *, counted: bool = False) -> sql.Composable:
         return target.join()
     em = target.profile.embeddings
     on = [sql.SQL("{} = {}").format(target.e(em.key), target.chunk_id), _page(target.e(em.key))]
-    if em.collection and target.profile.chunks.collection:
-        on.append(sql.SQL("{}::text = {}::text").format(target.e(em.collection), target.c(target.profile.chunks.collection)))
+    if (filed := target.filed_with_chunk()) is not None:
+        on.append(filed)
     rows = target.embedding_rows_counted() if counted else target.embedding_rows
     return sql.SQL("{} AS c LEFT JOIN {} AS e ON {}").format(target.chunk_table, rows, sql.SQL(" AND ").join(on))
 

@@ -128,6 +128,11 @@ def rewritten_on_update(conn: Conn, target: Target) -> bool:
     return bool(row and row["fires"])
 
 
+# The zone whose wall clock is behind every other's (UTC-12; POSIX signs are reversed): a time without a zone the engine
+# stamps from its own clock is written as this zone shows it (``stamp``).
+EARLIEST_ZONE = "Etc/GMT+12"
+
+
 def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: bool = True,
           tick: int | None = None) -> sql.Composable:
     """The vector's time: the chunk's ``chunks.updated_at`` as its text was read (``s.at``, staged where ``carried``
@@ -150,6 +155,11 @@ def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: b
         read = sql.SQL("to_timestamp(floor(extract(epoch FROM {r}) * {m}) / {m})").format(r=read, m=sql.Literal(10 ** tick))
     changed = target.profile.chunks.updated_at
     if carried is not None:
+        if not carried.endswith(" with time zone"):
+            # A chunk without a time gets the read's: in a column without a zone (or a date) as the westernmost zone's
+            # clock shows it, never ahead of the wall-clock time any application stamps its later edit with (in the
+            # session's Asia/Tokyo, a UTC edit made after the run looked 9 hours older than its vector: fresh).
+            read = sql.SQL("({} AT TIME ZONE {})").format(read, sql.Literal(EARLIEST_ZONE))
         read = sql.SQL("coalesce(s.at, {}::{})").format(read, sql.SQL(carried))
     if target.inline and changed and (triggered or carried is None):
         edited = (sql.SQL("{c} IS DISTINCT FROM s.at") if carried is not None else sql.SQL("{c} > {r}")).format(
@@ -622,8 +632,10 @@ class BatchWriter:
         filed = self.target.filed_under()
         if filed is not None:
             match.append(sql.SQL("e.{} = {}").format(sql.Identifier(cast(str, em.collection)), filed))
-        elif em.collection:
+        elif em.collection and self.target.profile.chunks.collection:
             match.append(sql.SQL("e.{}::text = s.coll::text").format(sql.Identifier(em.collection)))
+        # Beside one fixed chunks.collection_name every row of the key is the chunk's: one filed under another name is
+        # replaced by the chunk's own (kept, it held the key's unique slot and the write failed).
         # Only this target's rows are replaced: another model's vector of the same chunk, beside it, stays.
         match += self.target.filter_rows("e")
         return sql.SQL(" AND ").join(match)

@@ -91,10 +91,8 @@ def stale_by_time(shape: Shape) -> sql.Composable | None:
 
 def placed(shape: Shape) -> sql.Composable:
     """An embedding row filed under its chunk's collection, the way ``Target.join`` matches them."""
-    em, ch = shape.profile.embeddings, shape.profile.chunks
-    if shape.inline or not (em.collection and ch.collection):
-        return sql.SQL("true")
-    return sql.SQL("{}::text = {}::text").format(shape.target.e(em.collection), shape.target.c(ch.collection))
+    filed = None if shape.inline else shape.target.filed_with_chunk()
+    return sql.SQL("true") if filed is None else filed
 
 
 _PROBE_SEED = 20_240_611

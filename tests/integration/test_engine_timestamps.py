@@ -456,3 +456,44 @@ def test_an_inline_row_whose_trigger_stamps_it_beside_a_coarser_vector_time_is_n
     run = _backfill(empty_db, embed_server.url, text=INLINE)
     assert run.embedded == ROWS and run.after.needed == 0, run.line()
     assert _fresh(empty_db, embed_server.url, text=INLINE).status != "failed"
+
+
+def test_a_chunk_without_a_time_when_embedded_is_stale_after_an_edit_whatever_the_engines_session_zone(
+        empty_db, embed_server):
+    """SQLAlchemy's ``onupdate=datetime.utcnow``: a chunk's time is NULL until its first edit, then a UTC wall-clock
+    time. Its vector, stamped when its text was read in the engine's session zone (Asia/Tokyo, 9 hours ahead), made
+    the edit look 9 hours older than the vector: 0 stale, fresh passed over the old text's vector."""
+    empty_db.execute("CREATE TABLE naive_notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamp)")
+    empty_db.execute("CREATE TABLE naive_vectors (note_id int PRIMARY KEY REFERENCES naive_notes, "
+                     "embedding vector(384), model text, embedded_at timestamp)")
+    empty_db.execute("INSERT INTO naive_notes SELECT i, 'note ' || i, NULL FROM generate_series(1, 5) AS i")
+    tokyo = empty_db.dsn + ("&" if "?" in empty_db.dsn else "?") + "options=-c%20TimeZone%3DAsia/Tokyo"
+    settings = resolve(parse_profile(NAIVE, env={}), database_url=tokyo, env={"OLLAMA_HOST": embed_server.url})
+    assert run_backfill(settings, BackfillOptions(collection="naive_notes", batch_size=50, progress=False)).embedded == 5
+    empty_db.execute("UPDATE naive_notes SET body = 'edited', changed_at = now() AT TIME ZONE 'UTC' WHERE id = 2")
+    again = run_backfill(settings, BackfillOptions(collection="naive_notes", batch_size=50, progress=False))
+    assert (again.before.stale, again.embedded) == (1, 1)
+
+
+@pytest.mark.xfail(strict=True, reason="redteam11: the application's trigger stamps the engine's own UPDATE with now() "
+                   "in the engine's session zone (Asia/Tokyo), the vector's time is that write's now() too, and the "
+                   "application's later edit, stamped by the same trigger in its UTC session, is 9 hours 'older': no "
+                   "zone the engine could stamp in is the application's, and the trigger's now() is not the engine's")
+def test_an_inline_row_whose_trigger_stamps_times_without_a_zone_is_stale_after_an_edit_in_another_sessions_zone(
+        empty_db, embed_server):
+    empty_db.execute("CREATE TABLE naive_items (id int PRIMARY KEY, body text NOT NULL, changed_at timestamp, "
+                     "embedding vector(384), model text, embedded_at timestamp)")
+    empty_db.execute("CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$ BEGIN NEW.changed_at := now(); RETURN NEW; END $$")
+    empty_db.execute("CREATE TRIGGER items_touch BEFORE UPDATE ON naive_items FOR EACH ROW EXECUTE FUNCTION touch()")
+    empty_db.execute("INSERT INTO naive_items SELECT i, 'item ' || i, now() AT TIME ZONE 'UTC' - interval '1 day' "
+                     "FROM generate_series(1, 5) AS i")
+    tokyo = empty_db.dsn + ("&" if "?" in empty_db.dsn else "?") + "options=-c%20TimeZone%3DAsia/Tokyo"
+    settings = resolve(parse_profile(INLINE.replace("items", "naive_items"), env={}), database_url=tokyo,
+                       env={"OLLAMA_HOST": embed_server.url})
+    run_backfill(settings, BackfillOptions(collection="naive_items", batch_size=50, progress=False))
+    utc = empty_db.dsn + ("&" if "?" in empty_db.dsn else "?") + "options=-c%20TimeZone%3DUTC"
+    with type(empty_db)(empty_db.name, utc).connect(autocommit=True) as app:  # Rails and Django sessions run in UTC
+        app.execute("UPDATE naive_items SET body = 'edited' WHERE id = 2")
+    again = run_backfill(settings, BackfillOptions(collection="naive_items", batch_size=50, progress=False))
+    assert (again.before.stale, again.embedded) == (1, 1)

@@ -497,6 +497,29 @@ def test_a_command_that_deletes_the_collections_chunks_is_not_ok(cli, embedded_d
     assert result.json["problems"] == ["tenant_globex holds no chunk after the run: nothing of it was backfilled"]
 
 
+def test_a_command_that_deletes_the_chunks_it_did_not_embed_is_not_ok(cli, embedded_db, demo_profile, target_env,
+                                                                     tmp_path):
+    """A command that gives up on the chunks it cannot embed by deleting them (or filing them where chunks.filter
+    leaves them out) left every chunk still there embedded: '0 of 24 rows still needed', ok, over 5 chunks gone."""
+    embedded_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN (SELECT id FROM document_chunks "
+                        "WHERE collection = 'tenant_globex' ORDER BY id LIMIT 5)")
+    give_up = ("import os, psycopg; c = psycopg.connect(os.environ['DATABASE_URL'], autocommit=True); "
+               "c.execute(\"DELETE FROM document_chunks c WHERE collection = 'tenant_globex' AND NOT EXISTS "
+               "(SELECT 1 FROM document_embeddings e WHERE e.chunk_id = c.id)\"); print('Done. Embedded 24/29 rows.')")
+    script = tmp_path / "backfill.py"
+    script.write_text(give_up + "\n")
+    import sys
+
+    result = run_step(cli, embedded_db, demo_profile, target_env, tmp_path / "run", "--json", "--command",
+                      f"{sys.executable} {script}")
+    assert result.code == 1, result.out + result.err
+    assert result.json["problems"] == ["tenant_globex holds 5 fewer chunks after the run than before (29 -> 24): "
+                                       "chunks left the collection instead of getting a vector (deleted, or moved "
+                                       "where chunks.filter leaves them out); if they were deleted on purpose "
+                                       "meanwhile, run again"], result.out
+    assert not from_run_dir(tmp_path / "run", COLLECTION).passed
+
+
 def test_where_no_dimension_is_named_and_no_provider_answers_other_dimensions_are_unproven(
         cli, embedded_db, profile_variant, target_env, tmp_path):
     _untyped_with_other_dims(embedded_db)

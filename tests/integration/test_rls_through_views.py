@@ -1,0 +1,80 @@
+"""A chunk table that is a view reads the rows its tables' policies show: through a view with security_invoker the
+policies apply to the connecting role as on the table itself, so row-level security is read on the tables the view
+reads (``rls.inspect``), not only on the view, which has none of its own."""
+
+import uuid
+
+import httpx
+import pytest
+
+SCHEMA = """
+CREATE TABLE notes (id int PRIMARY KEY, owner text NOT NULL, public boolean NOT NULL, body text NOT NULL);
+CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), model text);
+INSERT INTO notes SELECT g, CASE WHEN g % 2 = 0 THEN 'alice' ELSE 'bob' END, g <= 6,
+  'note number ' || g || ' about ' || (ARRAY['tea', 'rain', 'maps'])[g % 3 + 1] FROM generate_series(1, 12) g;
+ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readable ON notes USING (public OR owner = current_setting('app.user', true));
+"""
+PROFILE = """name: notes
+provider: {model: hash-embed:384}
+chunks: {table: note_chunks, id: id, text: body, collection_name: notes}
+embeddings: {table: note_vectors, key: note_id, vector: embedding, model: model}
+"""
+
+
+@pytest.fixture
+def app_dsn(empty_db, pg):
+    """A login role the notes' policies apply to (not their owner), granted the tables and the view."""
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    empty_db.execute(SCHEMA)
+    empty_db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'")
+    yield role, pg.dsn(empty_db.name, user=role, password="app-secret-pw")
+    empty_db.execute(f"DROP OWNED BY {role}")
+    empty_db.execute(f"DROP ROLE {role}")
+
+
+def _embed_public_notes(db, url: str) -> None:
+    with db.connect(autocommit=True) as conn:
+        rows = conn.execute("SELECT id, body FROM notes WHERE public ORDER BY id").fetchall()
+        vectors = httpx.post(f"{url}/api/embed", json={"model": "hash-embed:384", "input": [b for _, b in rows]}).json()
+        for (key, _), vector in zip(rows, vectors["embeddings"]):
+            conn.execute("INSERT INTO note_vectors VALUES (%s, %s::vector, 'hash-embed:384')", (key, str(vector)))
+
+
+def _view(db, role: str, options: str) -> None:
+    db.execute(f"CREATE VIEW note_chunks{options} AS SELECT id, owner, body FROM notes")
+    db.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON notes, note_vectors, note_chunks TO {role}")
+
+
+def test_policies_of_a_table_read_through_a_security_invoker_view_fail_scope_and_leave_coverage_unproven(
+        cli, empty_db, app_dsn, embed_server, tmp_path):
+    """Before: 'row-level security passed' (the view has none of its own), the run embedded the 6 public notes of 12
+    and said ok, and verify said DONE over 6 notes without a vector."""
+    role, dsn = app_dsn
+    _view(empty_db, role, " WITH (security_invoker = true)")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(PROFILE)
+    env = {"DATABASE_URL": dsn, "OLLAMA_HOST": embed_server.url}
+    target = ("--profile", profile, "--collection", "notes")
+    scoped = cli("scope", *target, "--json", env=env)
+    security = [c for c in scoped.json["checks"] if c["check"] == "row-level security"]
+    assert scoped.code != 0 and security[0]["status"] == "failed", scoped.out
+    assert "public.notes (read through view public.note_chunks)" in security[0]["found"]
+    refused = cli("backfill", *target, "--json", env=env)
+    assert refused.code == 2 and "row-level security" in refused.json["error"], refused.out
+    _embed_public_notes(empty_db, embed_server.url)  # what the application's own command did, as the role sees
+    verified = cli("verify", *target, "--run-dir", tmp_path / "run", "--json", env=env)
+    statuses = {c["check"]: c["status"] for c in verified.json["checks"]}
+    assert statuses["coverage"] == "unproven" and verified.code != 0, verified.out
+
+
+def test_a_view_its_tables_owner_made_without_security_invoker_reads_every_row_and_passes(
+        cli, empty_db, app_dsn, embed_server, tmp_path):
+    role, dsn = app_dsn
+    _view(empty_db, role, "")  # read as the view's owner, the tables' owner: the policies hide nothing
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(PROFILE)
+    env = {"DATABASE_URL": dsn, "OLLAMA_HOST": embed_server.url}
+    scoped = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=env)
+    security = [c for c in scoped.json["checks"] if c["check"] == "row-level security"]
+    assert security[0]["status"] == "passed" and scoped.json["counts"]["chunks"] == 12, scoped.out
