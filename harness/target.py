@@ -16,6 +16,7 @@ from psycopg import sql
 
 from . import collection_join, hashing, json_text, text_parts
 from .db import TENANT_SETTING
+from .introspect import MICROSECOND, declared_digits
 
 from .model_names import other_model
 from .profile import DISTANCES, CollectionTable, NotNull, Profile, SourceTable, json_field
@@ -277,9 +278,9 @@ class Target:
 
     def changed_after_vector(self) -> sql.Composable | None:
         """The one rule of "stale by timestamps": true where the chunk changed after its vector was written
-        (``chunks.updated_at`` later than ``embeddings.embedded_at``/``updated_at``), false where it did not, NULL
-        (untimed: neither stale nor fresh) where either is NULL or their types differ; None without both names, or
-        where they name one column of an inline table."""
+        (``chunks.updated_at`` later than ``embeddings.embedded_at``/``updated_at`` at the tick both keep,
+        ``compared_digits``), false where it did not, NULL (untimed: neither stale nor fresh) where either is NULL or
+        their types differ; None without both names, or where they name one column of an inline table."""
         ch, em = self.profile.chunks, self.profile.embeddings
         if not (ch.updated_at and em.written_at):
             return None
@@ -291,34 +292,50 @@ class Target:
         # A time without a zone against one with a zone is read in the session's TimeZone, which the writer's zone need
         # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared. A tie is
         # not stale; whether it proves the vector current depends on the collection's tick (``tied_in_a_tick``).
-        return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {c} > {w} END").format(c=changed, w=written)
+        return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {later} END").format(
+            c=changed, w=written, later=self._at_tick(">"))
+
+    def compared_digits(self) -> sql.Composable:
+        """The tick at which the chunk's time and its vector's compare, as digits below the second: the coarser of the
+        two columns' declared ticks (``introspect.declared_digits``). A finer time compared with a coarser one shows a
+        later instant in the same tick as later: the trigger's now() of an inline row was stale beside the whole
+        second of the ``timestamptz(0)`` vector time the same UPDATE wrote. Requires both time columns."""
+        ch, em = self.profile.chunks, self.profile.embeddings
+        return sql.SQL("least({}, {})").format(declared_digits(ch.schema, ch.table, cast(str, ch.updated_at)),
+                                               declared_digits(em.schema, em.table, cast(str, em.written_at)))
+
+    def _at_tick(self, op: str) -> sql.Composable:
+        """The chunk's time ``op`` its vector's, both floored to ``compared_digits`` where that is coarser than a
+        microsecond (the CASE spares every row the floor where it is not)."""
+        ch, em = self.profile.chunks, self.profile.embeddings
+        c, w, p = self.c(cast(str, ch.updated_at)), self.e(cast(str, em.written_at)), self.compared_digits()
+        return sql.SQL("CASE WHEN {p} < {us} THEN {fc} {op} {fw} ELSE {c} {op} {w} END").format(
+            p=p, us=sql.Literal(MICROSECOND), fc=floored(c, p), fw=floored(w, p), c=c, w=w, op=sql.SQL(op))
 
     def tied_in_a_tick(self) -> sql.Composable:
-        """True where the chunk's time equals its vector's. Where no chunk of the collection shows a microsecond
-        (``shows_a_microsecond``: a ``date``, a ``timestamp(0)`` to ``timestamp(5)``, times an application writes in
-        whole seconds or milliseconds), an edit made in the tick of the vector's time leaves the two equal, so such a
-        tie proves nothing (``untimed``); where others do, the column keeps the finest tick Postgres has, a tie is the
-        chunk's own time carried into its vector (``writer.stamp``) and ordered, even one that falls on a whole second.
-        Requires both time columns (``changed_after_vector``)."""
+        """True where the chunk's time equals its vector's at the tick both keep (``compared_digits``). Where no chunk
+        of the collection shows a microsecond (``shows_a_microsecond``: a ``date``, a ``timestamp(0)`` to
+        ``timestamp(5)`` on either side, times an application writes in whole seconds or milliseconds), an edit made in
+        the tick of the vector's time ties with it, so such a tie proves nothing (``untimed``); where others do, both
+        columns keep the finest tick Postgres has, a tie is the chunk's own time carried into its vector
+        (``writer.stamp``) and ordered, even one that falls on a whole second. Requires both time columns
+        (``changed_after_vector``)."""
         ch, em = self.profile.chunks, self.profile.embeddings
         c, w = self.c(cast(str, ch.updated_at)), self.e(cast(str, em.written_at))
-        return sql.SQL("(pg_typeof({c}) = pg_typeof({w}) AND {c} = {w})").format(c=c, w=w)
+        return sql.SQL("(pg_typeof({c}) = pg_typeof({w}) AND {tie})").format(c=c, w=w, tie=self._at_tick("="))
 
     def shows_a_microsecond(self) -> sql.Composable:
-        """True where the chunk's time has a part below a millisecond in a column declared to keep microseconds (the
-        catalog's typmod: no ``timestamp(0)`` to ``timestamp(5)``, whose 10 us..1 s ticks can show such a part too):
-        the column and the application keep the microsecond tick, so a tie is ordered (``tied_in_a_tick``). Times an
-        application writes in milliseconds (JavaScript's ``Date``) never show one. Requires ``chunks.updated_at``."""
-        ch = self.profile.chunks
-        c = self.c(cast(str, ch.updated_at))
+        """True where the chunk's time has a part below a millisecond and both time columns are declared to keep
+        microseconds (``compared_digits``; a ``timestamp(0)`` to ``timestamp(5)`` column's 10 us..1 s ticks can show
+        such a part too): the columns and the application keep the microsecond tick, so a tie is ordered
+        (``tied_in_a_tick``). Times an application writes in milliseconds (JavaScript's ``Date``) never show one.
+        Requires both time columns."""
+        c = self.c(cast(str, self.profile.chunks.updated_at))
         # A zone's offset moves no fraction of a second. One microsecond time in a thousand is a whole millisecond: a
         # collection of one time (one transaction's now()) reads as coarse that often, unproven, never as fine when it
-        # is not. The catalog's subquery is uncorrelated: read once per statement.
-        return sql.SQL(
-            "(date_trunc('milliseconds', {c}) <> {c} AND coalesce((SELECT a.atttypmod NOT "
-            "BETWEEN 0 AND 5 FROM pg_attribute a WHERE a.attrelid = to_regclass({rel}) AND a.attname = {col} AND NOT "
-            "a.attisdropped), true))"
-        ).format(c=c, rel=sql.Literal(_qualified(ch.schema, ch.table)), col=sql.Literal(ch.updated_at))
+        # is not.
+        return sql.SQL("(date_trunc('milliseconds', {c}) <> {c} AND {p} = {us})").format(
+            c=c, p=self.compared_digits(), us=sql.Literal(MICROSECOND))
 
     def other_tenant(self) -> sql.Composed | None:
         """True where the embedding row is filed under another tenant (``embeddings.tenant``) than its chunk's
@@ -821,6 +838,15 @@ def _listed(array: sql.Composable) -> sql.Composable:
     """An array column's elements that name something: a NULL element (``'{NULL}'``, an ORM's ``[None]``) names no
     collection, so an array of NULLs is in none, as an empty one is."""
     return sql.SQL("array_remove({}, NULL)").format(array)
+
+
+def floored(value: sql.Composable, digits: sql.Composable) -> sql.Composable:
+    """SQL: a time floored to a tick of ``digits`` below the second, its type kept; an infinite one as it is. Whole
+    seconds plus the microseconds below them cut to the tick: exact on any PostgreSQL (an epoch in float8 is not), and
+    never rounded up as a coarse column rounds a time written into it."""
+    return sql.SQL("CASE WHEN isfinite({v}) THEN date_trunc('second', {v}) + (mod(extract(microseconds FROM {v})::bigint, "
+                   "1000000) / {step} * {step}) * interval '1 microsecond' ELSE {v} END").format(
+        v=value, step=sql.SQL("power(10, {} - {})::bigint").format(sql.Literal(MICROSECOND), digits))
 
 
 def _qualified(schema: str, table: str) -> str:
