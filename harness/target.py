@@ -293,24 +293,38 @@ class Target:
         # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared. A tie is
         # not stale; whether it proves the vector current depends on the collection's tick (``tied_in_a_tick``).
         return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {later} END").format(
-            c=changed, w=written, later=self._at_tick(">"))
+            c=changed, w=written, later=self._at_tick(tie=False))
 
     def compared_digits(self) -> sql.Composable:
         """The tick at which the chunk's time and its vector's compare, as digits below the second: the coarser of the
         two columns' declared ticks (``introspect.declared_digits``). A finer time compared with a coarser one shows a
         later instant in the same tick as later: the trigger's now() of an inline row was stale beside the whole
         second of the ``timestamptz(0)`` vector time the same UPDATE wrote. Requires both time columns."""
-        ch, em = self.profile.chunks, self.profile.embeddings
-        return sql.SQL("least({}, {})").format(declared_digits(ch.schema, ch.table, cast(str, ch.updated_at)),
-                                               declared_digits(em.schema, em.table, cast(str, em.written_at)))
+        return sql.SQL("least({}, {})").format(*self._declared_digits())
 
-    def _at_tick(self, op: str) -> sql.Composable:
-        """The chunk's time ``op`` its vector's, both floored to ``compared_digits`` where that is coarser than a
-        microsecond (the CASE spares every row the floor where it is not)."""
+    def _declared_digits(self) -> tuple[sql.Composable, sql.Composable]:
         ch, em = self.profile.chunks, self.profile.embeddings
-        c, w, p = self.c(cast(str, ch.updated_at)), self.e(cast(str, em.written_at)), self.compared_digits()
-        return sql.SQL("CASE WHEN {p} < {us} THEN {fc} {op} {fw} ELSE {c} {op} {w} END").format(
-            p=p, us=sql.Literal(MICROSECOND), fc=floored(c, p), fw=floored(w, p), c=c, w=w, op=sql.SQL(op))
+        return (declared_digits(ch.schema, ch.table, cast(str, ch.updated_at)),
+                declared_digits(em.schema, em.table, cast(str, em.written_at)))
+
+    def _at_tick(self, *, tie: bool) -> sql.Composable:
+        """The chunk's time later than its vector's (``tie``: equal to it) at ``compared_digits``. A column's values lie
+        on its tick (rounded there as stored), so the coarser side's value is its tick's start and the comparison is
+        one addition per row, no floor: later is at or past the end of the vector's tick, equal is inside the tick of
+        the coarser one. Columns of one tick compare as they are."""
+        ch, em = self.profile.chunks, self.profile.embeddings
+        c, w = self.c(cast(str, ch.updated_at)), self.e(cast(str, em.written_at))
+        dc, dv = self._declared_digits()
+        us = sql.Literal(MICROSECOND)
+
+        def tick(digits: sql.Composable) -> sql.Composable:
+            return sql.SQL("interval '1 microsecond' * power(10, {} - {})").format(us, digits)
+
+        if not tie:
+            return sql.SQL("CASE WHEN {dv} < {dc} THEN {c} >= {w} + {t} ELSE {c} > {w} END").format(
+                dv=dv, dc=dc, c=c, w=w, t=tick(dv))
+        return sql.SQL("CASE WHEN {dv} < {dc} THEN {c} >= {w} AND {c} < {w} + {tv} WHEN {dc} < {dv} THEN {w} >= {c} "
+                       "AND {w} < {c} + {tc} ELSE {c} = {w} END").format(dv=dv, dc=dc, c=c, w=w, tv=tick(dv), tc=tick(dc))
 
     def tied_in_a_tick(self) -> sql.Composable:
         """True where the chunk's time equals its vector's at the tick both keep (``compared_digits``). Where no chunk
@@ -322,7 +336,7 @@ class Target:
         (``changed_after_vector``)."""
         ch, em = self.profile.chunks, self.profile.embeddings
         c, w = self.c(cast(str, ch.updated_at)), self.e(cast(str, em.written_at))
-        return sql.SQL("(pg_typeof({c}) = pg_typeof({w}) AND {tie})").format(c=c, w=w, tie=self._at_tick("="))
+        return sql.SQL("(pg_typeof({c}) = pg_typeof({w}) AND {tie})").format(c=c, w=w, tie=self._at_tick(tie=True))
 
     def shows_a_microsecond(self) -> sql.Composable:
         """True where the chunk's time has a part below a millisecond and both time columns are declared to keep
@@ -838,15 +852,6 @@ def _listed(array: sql.Composable) -> sql.Composable:
     """An array column's elements that name something: a NULL element (``'{NULL}'``, an ORM's ``[None]``) names no
     collection, so an array of NULLs is in none, as an empty one is."""
     return sql.SQL("array_remove({}, NULL)").format(array)
-
-
-def floored(value: sql.Composable, digits: sql.Composable) -> sql.Composable:
-    """SQL: a time floored to a tick of ``digits`` below the second, its type kept; an infinite one as it is. Whole
-    seconds plus the microseconds below them cut to the tick: exact on any PostgreSQL (an epoch in float8 is not), and
-    never rounded up as a coarse column rounds a time written into it."""
-    return sql.SQL("CASE WHEN isfinite({v}) THEN date_trunc('second', {v}) + (mod(extract(microseconds FROM {v})::bigint, "
-                   "1000000) / {step} * {step}) * interval '1 microsecond' ELSE {v} END").format(
-        v=value, step=sql.SQL("power(10, {} - {})::bigint").format(sql.Literal(MICROSECOND), digits))
 
 
 def _qualified(schema: str, table: str) -> str:

@@ -24,7 +24,7 @@ from .. import hashing, sqlexpr
 from ..db import Conn
 from ..introspect import MICROSECOND, input_hash_type, time_digits
 from ..profile import json_field
-from ..target import Target, _qualified, floored
+from ..target import Target, _qualified
 
 STAGE = "bh_stage"
 
@@ -145,7 +145,7 @@ def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: b
     it; the trigger's finer now() then ties with it in that tick, untimed (``Target.compared_digits``)."""
     def at_tick(time: sql.Composable) -> sql.Composable:
         # the write's now() too: rounded up, it stood ahead of an edit later in its tick, as the read's did
-        return floored(time, sql.Literal(tick)) if tick is not None else time
+        return floored(time, tick) if tick is not None else time
 
     read_time = sql.SQL("{}::timestamptz").format(sql.Literal(read_at)) if read_at is not None else sql.SQL("now()")
     read = at_tick(read_time)
@@ -159,6 +159,15 @@ def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: b
             c=sql.Identifier("c", changed), r=read_time)
         return sql.SQL("CASE WHEN {e} THEN {r} ELSE {w} END").format(e=edited, r=read, w=at_tick(sql.SQL("now()")))
     return read
+
+
+def floored(value: sql.Composable, digits: int) -> sql.Composable:
+    """SQL: a time floored to a tick of ``digits`` below the second, its type kept; an infinite one as it is. Whole
+    seconds plus the microseconds below them cut to the tick: exact on any PostgreSQL (an epoch in float8 is not), and
+    never rounded up as a coarse column rounds a time written into it."""
+    return sql.SQL("CASE WHEN isfinite({v}) THEN date_trunc('second', {v}) + (mod(extract(microseconds FROM {v})::bigint, "
+                   "1000000) / {step} * {step}) * interval '1 microsecond' ELSE {v} END").format(
+        v=value, step=sql.Literal(10 ** (MICROSECOND - digits)))
 
 
 def profile_defaults(target: Target, model: str, dims: int | None, collection: str) -> list[tuple[str, sql.Composable]]:
