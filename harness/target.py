@@ -308,23 +308,25 @@ class Target:
                 declared_digits(em.schema, em.table, cast(str, em.written_at)))
 
     def _at_tick(self, *, tie: bool) -> sql.Composable:
-        """The chunk's time later than its vector's (``tie``: equal to it) at ``compared_digits``. A column's values lie
-        on its tick (rounded there as stored), so the coarser side's value is its tick's start and the comparison is
-        one addition per row, no floor: later is at or past the end of the vector's tick, equal is inside the tick of
-        the coarser one. Columns of one tick compare as they are."""
+        """The chunk's time later than its vector's (``tie``: neither later nor earlier) at ``compared_digits``, one
+        addition per row. A column's values lie on its tick, rounded there as stored. The vector's coarser time is the
+        start of its tick (``writer.stamp`` floors it): later is at or past the tick's end. The chunk's coarser time
+        stands for an instant within half a tick of it (the trigger's now(), rounded up, was a second ahead of the
+        vector time the same UPDATE wrote): later is past that half, earlier before it. Columns of one tick compare as
+        they are (the vector's time is the chunk's own, ``writer.carried_time``)."""
         ch, em = self.profile.chunks, self.profile.embeddings
         c, w = self.c(cast(str, ch.updated_at)), self.e(cast(str, em.written_at))
         dc, dv = self._declared_digits()
         us = sql.Literal(MICROSECOND)
 
-        def tick(digits: sql.Composable) -> sql.Composable:
-            return sql.SQL("interval '1 microsecond' * power(10, {} - {})").format(us, digits)
+        def tick(digits: sql.Composable, part: int = 1) -> sql.Composable:
+            return sql.SQL("interval '1 microsecond' * power(10, {} - {}) / {}").format(us, digits, sql.Literal(part))
 
         if not tie:
-            return sql.SQL("CASE WHEN {dv} < {dc} THEN {c} >= {w} + {t} ELSE {c} > {w} END").format(
-                dv=dv, dc=dc, c=c, w=w, t=tick(dv))
-        return sql.SQL("CASE WHEN {dv} < {dc} THEN {c} >= {w} AND {c} < {w} + {tv} WHEN {dc} < {dv} THEN {w} >= {c} "
-                       "AND {w} < {c} + {tc} ELSE {c} = {w} END").format(dv=dv, dc=dc, c=c, w=w, tv=tick(dv), tc=tick(dc))
+            return sql.SQL("CASE WHEN {dv} < {dc} THEN {c} >= {w} + {t} WHEN {dc} < {dv} THEN {c} - {h} > {w} "
+                           "ELSE {c} > {w} END").format(dv=dv, dc=dc, c=c, w=w, t=tick(dv), h=tick(dc, 2))
+        return sql.SQL("CASE WHEN {dv} < {dc} THEN {c} >= {w} AND {c} < {w} + {t} WHEN {dc} < {dv} THEN {w} >= {c} - {h} "
+                       "AND {w} < {c} + {h} ELSE {c} = {w} END").format(dv=dv, dc=dc, c=c, w=w, t=tick(dv), h=tick(dc, 2))
 
     def tied_in_a_tick(self) -> sql.Composable:
         """True where the chunk's time equals its vector's at the tick both keep (``compared_digits``). Where no chunk

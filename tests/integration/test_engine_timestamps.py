@@ -554,3 +554,40 @@ def test_an_inline_row_stamped_earlier_in_the_reads_second_is_not_stale_after_a_
     assert empty_db.scalar("SELECT min(date_trunc('second', changed_at)) FROM items") > stamped, \
         "the write fell in the second the rows were stamped in"
     assert run.embedded == ROWS and (run.after.stale, run.after.needed) == (0, 0), run.line()
+
+
+def _coarse_chunk_times(db) -> None:
+    """``_inline`` with the trigger's time in a `timestamptz(0)` column beside a microsecond vector time: Postgres
+    rounds the trigger's now() to the nearest second, half the time up."""
+    _inline(db)
+    db.execute("ALTER TABLE items ALTER COLUMN changed_at TYPE timestamptz(0)")
+
+
+def test_an_inline_row_whose_trigger_rounds_its_time_up_is_not_stale_after_its_run(empty_db, embed_server):
+    """The write's now() late in a second: the trigger's time, rounded up to the next second, was later than the
+    vector's and every row stale after every run. A time rounded to its second stands for an instant within half a
+    second of it: a vector time there is a tie, untimed."""
+    import time
+
+    _coarse_chunk_times(empty_db)
+    time.sleep((1.6 - time.time() % 1) % 1)
+    run = _backfill(empty_db, embed_server.url, text=INLINE)
+    assert empty_db.scalar("SELECT bool_and(changed_at > embedded_at) FROM items"), "the write's now() was rounded down"
+    assert run.embedded == ROWS and (run.after.stale, run.after.needed) == (0, 0), run.line()
+
+
+def test_an_edit_whose_time_rounds_down_before_its_vectors_is_unproven_never_fresh(empty_db, embed_server):
+    """An edit after the vector's write, in its second, rounded down to the second's start: earlier than the vector's
+    time, so fresh passed a vector of the old text."""
+    _coarse_chunk_times(empty_db)
+    _backfill(empty_db, embed_server.url, text=INLINE)
+    empty_db.execute("ALTER TABLE items DISABLE TRIGGER items_touch")  # to place the times
+    empty_db.execute("UPDATE items SET changed_at = timestamptz '2026-11-27 10:00:00.4+00', "
+                     "embedded_at = timestamptz '2026-11-27 10:00:00.7+00'")  # a chunk time rounded down, before it
+    # edited at 10:00:00.4, after its vector's time 10:00:00.3
+    empty_db.execute("UPDATE items SET body = 'edited ' || body, embedded_at = timestamptz '2026-11-27 10:00:00.3+00' "
+                     "WHERE id = 3")
+    assert empty_db.scalar("SELECT changed_at < embedded_at FROM items WHERE id = 3")
+    fresh = _fresh(empty_db, embed_server.url, text=INLINE)
+    assert fresh.status == "unproven", fresh.message()
+    assert "1 of 20 vectors have the same time as their chunk" in fresh.message()
