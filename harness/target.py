@@ -299,7 +299,8 @@ class Target:
         """The tick at which the chunk's time and its vector's compare, as digits below the second: the coarser of the
         two columns' declared ticks (``introspect.declared_digits``). A finer time compared with a coarser one shows a
         later instant in the same tick as later: the trigger's now() of an inline row was stale beside the whole
-        second of the ``timestamptz(0)`` vector time the same UPDATE wrote. Requires both time columns."""
+        second of the ``timestamptz(0)`` vector time the same UPDATE wrote (the comparisons: ``_at_tick``). Requires
+        both time columns."""
         return sql.SQL("least({}, {})").format(*self._declared_digits())
 
     def _declared_digits(self) -> tuple[sql.Composable, sql.Composable]:
@@ -319,14 +320,15 @@ class Target:
         dc, dv = self._declared_digits()
         us = sql.Literal(MICROSECOND)
 
-        def tick(digits: sql.Composable, part: int = 1) -> sql.Composable:
-            return sql.SQL("interval '1 microsecond' * power(10, {} - {}) / {}").format(us, digits, sql.Literal(part))
+        def tick(digits: sql.Composable, half: bool = False) -> sql.Composable:
+            return sql.SQL("interval '1 microsecond' * power(10, {} - {}){}").format(
+                us, digits, sql.SQL(" / 2") if half else sql.SQL(""))
 
         if not tie:
             return sql.SQL("CASE WHEN {dv} < {dc} THEN {c} >= {w} + {t} WHEN {dc} < {dv} THEN {c} - {h} > {w} "
-                           "ELSE {c} > {w} END").format(dv=dv, dc=dc, c=c, w=w, t=tick(dv), h=tick(dc, 2))
+                           "ELSE {c} > {w} END").format(dv=dv, dc=dc, c=c, w=w, t=tick(dv), h=tick(dc, half=True))
         return sql.SQL("CASE WHEN {dv} < {dc} THEN {c} >= {w} AND {c} < {w} + {t} WHEN {dc} < {dv} THEN {w} >= {c} - {h} "
-                       "AND {w} < {c} + {h} ELSE {c} = {w} END").format(dv=dv, dc=dc, c=c, w=w, t=tick(dv), h=tick(dc, 2))
+                       "AND {w} < {c} + {h} ELSE {c} = {w} END").format(dv=dv, dc=dc, c=c, w=w, t=tick(dv), h=tick(dc, half=True))
 
     def tied_in_a_tick(self) -> sql.Composable:
         """True where the chunk's time equals its vector's at the tick both keep (``compared_digits``). Where no chunk
