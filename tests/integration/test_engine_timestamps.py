@@ -563,6 +563,16 @@ def _coarse_chunk_times(db) -> None:
     db.execute("ALTER TABLE items ALTER COLUMN changed_at TYPE timestamptz(0)")
 
 
+class WritesLateInTheSecond(OllamaProvider):
+    """A real provider whose answer comes late in the second it was asked in (the write follows at once)."""
+
+    def embed(self, texts, *args, **kwargs):
+        import time
+
+        time.sleep(max(0.0, 0.7 - time.time() % 1))
+        return super().embed(texts, *args, **kwargs)
+
+
 def test_an_inline_row_whose_trigger_rounds_its_time_up_is_not_stale_after_its_run(empty_db, embed_server):
     """The write's now() late in a second: the trigger's time, rounded up to the next second, was later than the
     vector's and every row stale after every run. A time rounded to its second stands for an instant within half a
@@ -570,8 +580,9 @@ def test_an_inline_row_whose_trigger_rounds_its_time_up_is_not_stale_after_its_r
     import time
 
     _coarse_chunk_times(empty_db)
-    time.sleep((1.6 - time.time() % 1) % 1)
-    run = _backfill(empty_db, embed_server.url, text=INLINE)
+    time.sleep((1.02 - time.time() % 1) % 1)
+    with WritesLateInTheSecond(embed_server.url, TEST_MODEL) as provider:
+        run = _backfill(empty_db, embed_server.url, text=INLINE, provider=provider)
     assert empty_db.scalar("SELECT bool_and(changed_at > embedded_at) FROM items"), "the write's now() was rounded down"
     assert run.embedded == ROWS and (run.after.stale, run.after.needed) == (0, 0), run.line()
 
