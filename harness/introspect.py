@@ -198,6 +198,26 @@ def unhashed_fields(conn: Conn, profile: Profile) -> list[str]:
     return Target(profile).unhashed_fields(set(_columns(conn, profile.chunks.schema, profile.chunks.table) or {}))
 
 
+MICROSECOND = 6  # the digits below the second of PostgreSQL's finest time
+
+
+def declared_digits(schema: str, table: str, column: str) -> sql.Composable:
+    """SQL, an uncorrelated subquery (read once per statement): the digits below the second a ``timestamp(0)`` to
+    ``timestamp(5)`` column keeps (its typmod), else ``MICROSECOND`` (any other time, or no such column). The one
+    reading of a time column's tick: the comparisons compose it (``Target.compared_digits``), the writer runs it."""
+    return sql.SQL(
+        "coalesce((SELECT a.atttypmod FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = {s} AND c.relname = {t} AND a.attname = {c} AND NOT "
+        "a.attisdropped AND a.atttypid IN ('timestamp'::regtype, 'timestamptz'::regtype) AND a.atttypmod BETWEEN 0 "
+        "AND 5), {us})").format(s=sql.Literal(schema), t=sql.Literal(table), c=sql.Literal(column),
+                                us=sql.Literal(MICROSECOND))
+
+
+def time_digits(conn: Conn, schema: str, table: str, column: str) -> int:
+    """``declared_digits`` of one column, read now."""
+    return int(one(conn.execute(sql.SQL("SELECT {} AS p").format(declared_digits(schema, table, column))).fetchone())["p"])
+
+
 def has_pgcrypto(conn: Conn) -> bool:
     """pgcrypto's ``digest(bytea, text)`` resolves on this session's search path (SHA-1 needs it)."""
     row = conn.execute("SELECT to_regprocedure(%s) IS NOT NULL AS ok", (hashing.PGCRYPTO_DIGEST,)).fetchone()

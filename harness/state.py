@@ -118,8 +118,9 @@ def unmeasured_why(counts: dict[str, Any]) -> str:
                     f"({', '.join(counts['beside'])}), which a write of that vector sets too")
     if not whys and counts.get("untimed"):
         whys.append(f"{counts['untimed']} with a timestamp NULL, one with a time zone and the other without, or the "
-                    "same time as their chunk where no chunk's time shows a microsecond (an edit in that tick, a day to "
-                    "10 us, cannot be ordered after the vector), or of a text read from other rows than the chunk's "
+                    "same time as their chunk where no chunk's time shows a microsecond or either time column is "
+                    "declared coarser (an edit in that tick, a day to 10 us, cannot be ordered after the vector), or of "
+                    "a text read from other rows than the chunk's "
                     "(a chunks.text part with a subquery, whose edits no chunk's time shows), and no hash column of "
                     "the whole text (embeddings.input_hash_of hashing fewer columns than chunks.text embeds, with no "
                     "times to say the others' edits)")

@@ -16,6 +16,7 @@ from psycopg import sql
 
 from . import collection_join, hashing, json_text, text_parts
 from .db import TENANT_SETTING
+from .introspect import MICROSECOND, declared_digits
 
 from .model_names import other_model
 from .profile import DISTANCES, CollectionTable, NotNull, Profile, SourceTable, json_field
@@ -277,9 +278,9 @@ class Target:
 
     def changed_after_vector(self) -> sql.Composable | None:
         """The one rule of "stale by timestamps": true where the chunk changed after its vector was written
-        (``chunks.updated_at`` later than ``embeddings.embedded_at``/``updated_at``), false where it did not, NULL
-        (untimed: neither stale nor fresh) where either is NULL or their types differ; None without both names, or
-        where they name one column of an inline table."""
+        (``chunks.updated_at`` later than ``embeddings.embedded_at``/``updated_at`` at the tick both keep,
+        ``compared_digits``), false where it did not, NULL (untimed: neither stale nor fresh) where either is NULL or
+        their types differ; None without both names, or where they name one column of an inline table."""
         ch, em = self.profile.chunks, self.profile.embeddings
         if not (ch.updated_at and em.written_at):
             return None
@@ -291,34 +292,68 @@ class Target:
         # A time without a zone against one with a zone is read in the session's TimeZone, which the writer's zone need
         # not be: the same rows were fresh under Asia/Tokyo and stale under UTC. Such a pair is not compared. A tie is
         # not stale; whether it proves the vector current depends on the collection's tick (``tied_in_a_tick``).
-        return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {c} > {w} END").format(c=changed, w=written)
+        return sql.SQL("CASE WHEN pg_typeof({c}) = pg_typeof({w}) THEN {later} END").format(
+            c=changed, w=written, later=self._at_tick(tie=False))
 
-    def tied_in_a_tick(self) -> sql.Composable:
-        """True where the chunk's time equals its vector's. Where no chunk of the collection shows a microsecond
-        (``shows_a_microsecond``: a ``date``, a ``timestamp(0)`` to ``timestamp(5)``, times an application writes in
-        whole seconds or milliseconds), an edit made in the tick of the vector's time leaves the two equal, so such a
-        tie proves nothing (``untimed``); where others do, the column keeps the finest tick Postgres has, a tie is the
-        chunk's own time carried into its vector (``writer.stamp``) and ordered, even one that falls on a whole second.
-        Requires both time columns (``changed_after_vector``)."""
+    def compared_digits(self) -> sql.Composable:
+        """The tick at which the chunk's time and its vector's compare, as digits below the second: the coarser of the
+        two columns' declared ticks (``introspect.declared_digits``). A finer time compared with a coarser one shows a
+        later instant in the same tick as later: the trigger's now() of an inline row was stale beside the whole
+        second of the ``timestamptz(0)`` vector time the same UPDATE wrote (the comparisons: ``_at_tick``). Requires
+        both time columns."""
+        return sql.SQL("least({}, {})").format(*self._declared_digits())
+
+    def _declared_digits(self) -> tuple[sql.Composable, sql.Composable]:
+        ch, em = self.profile.chunks, self.profile.embeddings
+        return (declared_digits(ch.schema, ch.table, cast(str, ch.updated_at)),
+                declared_digits(em.schema, em.table, cast(str, em.written_at)))
+
+    def _at_tick(self, *, tie: bool) -> sql.Composable:
+        """The chunk's time later than its vector's (``tie``: neither later nor earlier) at ``compared_digits``, one
+        addition per row. A column's values lie on its tick, rounded there as stored. The vector's coarser time is the
+        start of its tick (``writer.stamp`` floors it): later is at or past the tick's end. The chunk's coarser time
+        stands for an instant within half a tick of it (the trigger's now(), rounded up, was a second ahead of the
+        vector time the same UPDATE wrote): later is past that half, earlier before it. Columns of one tick compare as
+        they are (the vector's time is the chunk's own, ``writer.carried_time``)."""
         ch, em = self.profile.chunks, self.profile.embeddings
         c, w = self.c(cast(str, ch.updated_at)), self.e(cast(str, em.written_at))
-        return sql.SQL("(pg_typeof({c}) = pg_typeof({w}) AND {c} = {w})").format(c=c, w=w)
+        dc, dv = self._declared_digits()
+        us = sql.Literal(MICROSECOND)
+
+        def tick(digits: sql.Composable, half: bool = False) -> sql.Composable:
+            return sql.SQL("interval '1 microsecond' * power(10, {} - {}){}").format(
+                us, digits, sql.SQL(" / 2") if half else sql.SQL(""))
+
+        if not tie:
+            return sql.SQL("CASE WHEN {dv} < {dc} THEN {c} >= {w} + {t} WHEN {dc} < {dv} THEN {c} - {h} > {w} "
+                           "ELSE {c} > {w} END").format(dv=dv, dc=dc, c=c, w=w, t=tick(dv), h=tick(dc, half=True))
+        return sql.SQL("CASE WHEN {dv} < {dc} THEN {c} >= {w} AND {c} < {w} + {t} WHEN {dc} < {dv} THEN {w} >= {c} - {h} "
+                       "AND {w} < {c} + {h} ELSE {c} = {w} END").format(dv=dv, dc=dc, c=c, w=w, t=tick(dv), h=tick(dc, half=True))
+
+    def tied_in_a_tick(self) -> sql.Composable:
+        """True where the chunk's time equals its vector's at the tick both keep (``compared_digits``). Where no chunk
+        of the collection shows a microsecond (``shows_a_microsecond``: a ``date``, a ``timestamp(0)`` to
+        ``timestamp(5)`` on either side, times an application writes in whole seconds or milliseconds), an edit made in
+        the tick of the vector's time ties with it, so such a tie proves nothing (``untimed``); where others do, both
+        columns keep the finest tick Postgres has, a tie is the chunk's own time carried into its vector
+        (``writer.stamp``) and ordered, even one that falls on a whole second. Requires both time columns
+        (``changed_after_vector``)."""
+        ch, em = self.profile.chunks, self.profile.embeddings
+        c, w = self.c(cast(str, ch.updated_at)), self.e(cast(str, em.written_at))
+        return sql.SQL("(pg_typeof({c}) = pg_typeof({w}) AND {tie})").format(c=c, w=w, tie=self._at_tick(tie=True))
 
     def shows_a_microsecond(self) -> sql.Composable:
-        """True where the chunk's time has a part below a millisecond in a column declared to keep microseconds (the
-        catalog's typmod: no ``timestamp(0)`` to ``timestamp(5)``, whose 10 us..1 s ticks can show such a part too):
-        the column and the application keep the microsecond tick, so a tie is ordered (``tied_in_a_tick``). Times an
-        application writes in milliseconds (JavaScript's ``Date``) never show one. Requires ``chunks.updated_at``."""
-        ch = self.profile.chunks
-        c = self.c(cast(str, ch.updated_at))
+        """True where the chunk's time has a part below a millisecond and both time columns are declared to keep
+        microseconds (``compared_digits``; a ``timestamp(0)`` to ``timestamp(5)`` column's 10 us..1 s ticks can show
+        such a part too): the columns and the application keep the microsecond tick, so a tie is ordered
+        (``tied_in_a_tick``). Times an application writes in milliseconds (JavaScript's ``Date``) never show one.
+        Requires both time columns."""
+        c = self.c(cast(str, self.profile.chunks.updated_at))
         # A zone's offset moves no fraction of a second. One microsecond time in a thousand is a whole millisecond: a
         # collection of one time (one transaction's now()) reads as coarse that often, unproven, never as fine when it
-        # is not. The catalog's subquery is uncorrelated: read once per statement.
-        return sql.SQL(
-            "(date_trunc('milliseconds', {c}) <> {c} AND coalesce((SELECT a.atttypmod NOT "
-            "BETWEEN 0 AND 5 FROM pg_attribute a WHERE a.attrelid = to_regclass({rel}) AND a.attname = {col} AND NOT "
-            "a.attisdropped), true))"
-        ).format(c=c, rel=sql.Literal(_qualified(ch.schema, ch.table)), col=sql.Literal(ch.updated_at))
+        # is not.
+        return sql.SQL("(date_trunc('milliseconds', {c}) <> {c} AND {p} = {us})").format(
+            c=c, p=self.compared_digits(), us=sql.Literal(MICROSECOND))
 
     def other_tenant(self) -> sql.Composed | None:
         """True where the embedding row is filed under another tenant (``embeddings.tenant``) than its chunk's

@@ -22,7 +22,7 @@ from psycopg import sql
 from .. import db as dbmod
 from .. import hashing, sqlexpr
 from ..db import Conn
-from ..introspect import input_hash_type
+from ..introspect import MICROSECOND, input_hash_type, time_digits
 from ..profile import json_field
 from ..target import Target, _qualified
 
@@ -100,18 +100,16 @@ def carried_time(conn: Conn, target: Target) -> str | None:
 
 def vector_tick(conn: Conn, target: Target) -> int | None:
     """The tick of the vector's time column (``stamped``) where it is coarser than a microsecond (``timestamp(0)`` to
-    ``timestamp(5)``), as its digits below the second; None otherwise. A time written there is rounded to it, half the time up: ahead
-    of the read it stands for, so an edit later in that tick looked older than the vector (``stamp`` floors to it)."""
+    ``timestamp(5)``: ``introspect.time_digits``), as its digits below the second; None otherwise. A time written there
+    is rounded to it, half the time up: ahead of the read it stands for, so an edit later in that tick looked older than
+    the vector (``stamp`` floors to it)."""
     column, em = stamped(target), target.profile.embeddings
     if column is None:
         return None
-    row = conn.execute("SELECT atttypmod AS p FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = %s AND "
-                       "atttypid IN ('timestamp'::regtype, 'timestamptz'::regtype)",
-                       (_qualified(em.schema, em.table), column)).fetchone()
+    digits = time_digits(conn, em.schema, em.table, column)
     if not conn.autocommit:
         conn.rollback()
-    digits = row["p"] if row is not None else -1
-    return digits if 0 <= digits <= 5 else None
+    return digits if digits < MICROSECOND else None
 
 
 def rewritten_on_update(conn: Conn, target: Target) -> bool:
@@ -148,11 +146,14 @@ def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: b
     the engine's UPDATE fires a trigger (``triggered``: ``rewritten_on_update``), which may set ``updated_at`` to now()
     (the write's), a row its UPDATE finds unchanged since the read (the row as the UPDATE sees it, after waiting for
     any concurrent write) is stamped with the write's now(), one edited since keeps the time read. ``tick``
-    (``vector_tick``): the read's time floored to the column's tick, never rounded up past an edit after it."""
-    read = sql.SQL("{}::timestamptz").format(sql.Literal(read_at)) if read_at is not None else sql.SQL("now()")
-    if tick is not None:
-        # floored in seconds since the epoch (any PostgreSQL; date_bin is 14's): exact to the microsecond
-        read = sql.SQL("to_timestamp(floor(extract(epoch FROM {r}) * {m}) / {m})").format(r=read, m=sql.Literal(10 ** tick))
+    (``vector_tick``): the read's or write's time floored to the column's tick, never rounded up past an edit after
+    it; the trigger's finer now() then ties with it in that tick, untimed (``Target.compared_digits``)."""
+    def at_tick(time: sql.Composable) -> sql.Composable:
+        # the write's now() too: rounded up, it stood ahead of an edit later in its tick, as the read's did
+        return floored(time, tick) if tick is not None else time
+
+    read_time = sql.SQL("{}::timestamptz").format(sql.Literal(read_at)) if read_at is not None else sql.SQL("now()")
+    read = at_tick(read_time)
     changed = target.profile.chunks.updated_at
     if carried is not None:
         if not carried.endswith(" with time zone"):
@@ -162,10 +163,21 @@ def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: b
             read = sql.SQL("({} AT TIME ZONE {})").format(read, sql.Literal(EARLIEST_ZONE))
         read = sql.SQL("coalesce(s.at, {}::{})").format(read, sql.SQL(carried))
     if target.inline and changed and (triggered or carried is None):
+        # Edited since the read's own time, not its tick's start: a row written earlier in that second is unchanged
+        # (stamped with the floored read, its trigger's later now() was stale where the write fell in the next second).
         edited = (sql.SQL("{c} IS DISTINCT FROM s.at") if carried is not None else sql.SQL("{c} > {r}")).format(
-            c=sql.Identifier("c", changed), r=read)
-        return sql.SQL("CASE WHEN {e} THEN {r} ELSE now() END").format(e=edited, r=read)
+            c=sql.Identifier("c", changed), r=read_time)
+        return sql.SQL("CASE WHEN {e} THEN {r} ELSE {w} END").format(e=edited, r=read, w=at_tick(sql.SQL("now()")))
     return read
+
+
+def floored(value: sql.Composable, digits: int) -> sql.Composable:
+    """SQL: a time floored to a tick of ``digits`` below the second, its type kept; an infinite one as it is. Whole
+    seconds plus the microseconds below them cut to the tick: exact on any PostgreSQL (an epoch in float8 is not), and
+    never rounded up as a coarse column rounds a time written into it."""
+    return sql.SQL("CASE WHEN isfinite({v}) THEN date_trunc('second', {v}) + (mod(extract(microseconds FROM {v})::bigint, "
+                   "1000000) / {step} * {step}) * interval '1 microsecond' ELSE {v} END").format(
+        v=value, step=sql.Literal(10 ** (MICROSECOND - digits)))
 
 
 def profile_defaults(target: Target, model: str, dims: int | None, collection: str) -> list[tuple[str, sql.Composable]]:

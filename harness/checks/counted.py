@@ -298,7 +298,8 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
         details.append((timed, "chunk updated after its vector was written"))
         counts.append(f"{st.stale_time} by timestamp")
     bad = st.stale + st.stale_time
-    # Ties prove nothing where no chunk's time shows a microsecond (``Target.tied_in_a_tick``).
+    # Ties prove nothing where no chunk's time shows a microsecond, or either column keeps none
+    # (``Target.tied_in_a_tick``).
     tied = st.tied if not st.fine else 0
     # A hash of fewer columns than the text embedded leaves the others to the times (``_unhashed``): a vector with no
     # usable time proves nothing of them either.
@@ -308,9 +309,10 @@ def fresh(session: CheckSession, collection: str) -> Outcome:
             (st.untimed, f"have no timestamp to compare ({em.table}.{em.written_at} or {ch.table}.{ch.updated_at} "
                                 "is NULL, or one with a time zone and the other without, which the session's TimeZone "
                                 "would decide)"),
-            (tied, f"have the same time as their chunk ({em.table}.{em.written_at} = {ch.table}.{ch.updated_at}) where "
-                   "no chunk's time shows a microsecond (a date, a timestamp(0) to timestamp(5), or times written in "
-                   "whole seconds or milliseconds), which an edit in that same tick leaves as it is")) if n]
+            (tied, f"have the same time as their chunk ({em.table}.{em.written_at} = {ch.table}.{ch.updated_at} at "
+                   "the coarser tick of the two columns) where no chunk's time shows a microsecond or either column is "
+                   "declared coarser (a date, a timestamp(0) to timestamp(5), or times written in whole seconds or "
+                   "milliseconds), which an edit in that same tick leaves as it is")) if n]
         return session.partial("fresh", collection, covered_by_recompute(
             session, "fresh", collection,
             f"{'; '.join(whys)}, so whether their chunk changed after them is unknown " + (

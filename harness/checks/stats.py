@@ -44,8 +44,9 @@ class Group:
     wrong_dims: int
     stale_time: int = 0  # chunk changed after its vector was written (where the profile names both timestamps)
     untimed: int = 0  # a timestamp NULL, or the two of different types: whether the chunk changed after cannot be told
-    tied: int = 0  # times equal (``Target.tied_in_a_tick``): untimed where no chunk shows a microsecond
-    fine: int = 0  # chunks whose time shows a microsecond (``Target.shows_a_microsecond``)
+    tied: int = 0  # times equal at the columns' coarser tick (``Target.tied_in_a_tick``): untimed where no chunk
+    # shows a microsecond
+    fine: int = 0  # chunks whose time shows a microsecond, both columns keeping it (``Target.shows_a_microsecond``)
 
 
 @dataclass(frozen=True)

@@ -51,14 +51,14 @@ def _inline(db) -> None:
 
 
 def _backfill(db, url, text=SEPARATE, provider=None, **options):
-    collection = "items" if text is INLINE else "notes"
+    collection = "items" if "collection_name: items" in text else "notes"
     settings = resolve(parse_profile(text, env={}), database_url=db.dsn, env={"OLLAMA_HOST": url})
     return run_backfill(settings, BackfillOptions(collection=collection, batch_size=50, progress=False, **options),
                         provider=provider)
 
 
 def _fresh(db, url, text=SEPARATE):
-    collection = "items" if text is INLINE else "notes"
+    collection = "items" if "collection_name: items" in text else "notes"
     settings = resolve(parse_profile(text, env={}), database_url=db.dsn, env={"OLLAMA_HOST": url})
     session = open_session(settings, CheckOptions(collections=(collection,)))
     try:
@@ -280,33 +280,62 @@ def test_a_vector_time_column_coarser_than_the_chunks_leaves_every_row_fresh(emp
 
 
 class EditAfterTheRead(OllamaProvider):
-    """A real provider; the application edits note 1 (its time: the edit's) while the engine embeds what it read."""
+    """A real provider; the application edits note 1 (its time: the edit's) while the engine embeds what it read,
+    with ``later`` in the second after the one it was called in (the read's)."""
 
-    def __init__(self, url, db):
+    def __init__(self, url, db, later=False):
         super().__init__(url, TEST_MODEL)
-        self.db, self.edited = db, False
+        self.db, self.later, self.edited = db, later, False
 
     def embed(self, texts, *args, **kwargs):
         if not self.edited:
+            import time
+
+            if self.later:
+                time.sleep(1.05 - time.time() % 1)
             self.db.execute("UPDATE notes SET body = 'edited after the read', changed_at = clock_timestamp() WHERE id = 1")
             self.edited = True
         return super().embed(texts, *args, **kwargs)
 
 
+def _coarse_vector_times(db) -> None:
+    db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamptz)")
+    db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
+               "model text, embedded_at timestamptz(0))")
+    db.execute("INSERT INTO notes SELECT i, 'note ' || i, now() - interval '1 hour' FROM generate_series(1, %s) AS i",
+               (ROWS,))
+
+
 def test_an_edit_after_the_read_is_stale_where_the_vectors_time_column_is_coarser(empty_db, embed_server):
     """A `timestamptz(0)` vector time rounds the read's time to the nearest second: read in the second half of a second,
-    the vector's time was up to half a second ahead of it, and an edit in between was called fresh."""
+    the vector's time was up to half a second ahead of it, so an edit in between was called fresh, and one in the next
+    second tied with it. The read's time is floored: an edit in a later second than the vector's is stale."""
     import time
 
-    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamptz)")
-    empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
-                     "model text, embedded_at timestamptz(0))")
-    empty_db.execute("INSERT INTO notes SELECT i, 'note ' || i, now() - interval '1 hour' FROM generate_series(1, %s) AS i",
-                     (ROWS,))
-    time.sleep((1.55 - time.time() % 1) % 1)  # the read falls in the second half of a second, the edit just after it
-    summary = _backfill(empty_db, embed_server.url, provider=EditAfterTheRead(embed_server.url, empty_db))
+    _coarse_vector_times(empty_db)
+    time.sleep((1.55 - time.time() % 1) % 1)  # the read falls in the second half of a second, the edit in the next
+    summary = _backfill(empty_db, embed_server.url, provider=EditAfterTheRead(embed_server.url, empty_db, later=True))
+    assert empty_db.scalar("SELECT date_trunc('second', changed_at) > embedded_at FROM notes JOIN note_vectors "
+                           "ON note_id = id WHERE id = 1"), "the edit fell in the vector's second, not a later one"
     assert summary.embedded == ROWS and summary.after.needed == 1, summary.line()
     assert _fresh(empty_db, embed_server.url).status == "failed"
+
+
+def test_an_edit_after_the_read_in_the_vectors_second_is_unproven_where_its_time_column_is_coarser(
+        empty_db, embed_server):
+    """The vector's whole second cannot order an edit made later in it after the read: neither stale nor fresh by
+    time (untimed), so fresh is unproven, never passed."""
+    import time
+
+    _coarse_vector_times(empty_db)
+    time.sleep((1.02 - time.time() % 1) % 1)  # the read and the edit early in one second
+    summary = _backfill(empty_db, embed_server.url, provider=EditAfterTheRead(embed_server.url, empty_db))
+    assert empty_db.scalar("SELECT date_trunc('second', changed_at) = embedded_at FROM notes JOIN note_vectors "
+                           "ON note_id = id WHERE id = 1"), "the edit fell in a later second than the vector's"
+    assert (summary.after.stale, summary.after.untimed, summary.after.needed) == (0, 1, 0), summary.line()
+    fresh = _fresh(empty_db, embed_server.url)
+    assert fresh.status == "unproven", fresh.message()
+    assert "1 of 20 vectors have the same time as their chunk" in fresh.message()
 
 
 def test_an_inline_row_without_a_trigger_compares_times_without_a_zone_whatever_the_engines_zone(empty_db, embed_server):
@@ -443,19 +472,136 @@ def test_vectors_of_a_text_read_from_another_table_are_counted_unmeasured_by_the
     assert (dry.before.stale, dry.before.needed, dry.before.untimed) == (1, 1, ROWS - 1), dry.line()
 
 
-@pytest.mark.xfail(strict=True, reason="review34: the trigger's now() and the vector's floored time fall in one tick; "
-                   "the counts call that stale, not untimed (changed_after_vector compares at the chunk's tick)")
+def _coarse_inline(db, hashed=False) -> str:
+    """``_inline`` with a `timestamptz(0)` vector time beside the trigger's microsecond one; the profile."""
+    _inline(db)
+    db.execute("ALTER TABLE items ALTER COLUMN embedded_at TYPE timestamptz(0)")
+    if not hashed:
+        return INLINE
+    db.execute("ALTER TABLE items ADD COLUMN text_hash text")
+    return INLINE.replace("embedded_at: embedded_at}", "embedded_at: embedded_at, input_hash: text_hash}")
+
+
 def test_an_inline_row_whose_trigger_stamps_it_beside_a_coarser_vector_time_is_not_stale_after_its_run(
         empty_db, embed_server):
     """The engine's UPDATE fires the row's trigger (changed_at: the write's now(), microseconds); the vector's
     `timestamptz(0)` time is a whole second at or before it. Every run left every row 'embedding an older text'
     (needed 20 of 20 after 'Embedded 20/20'), run again re-embedded them all, and fresh failed a collection the run had
     just made current: a tie in the vector's tick, which no time orders, is unproven, not stale."""
-    _inline(empty_db)
-    empty_db.execute("ALTER TABLE items ALTER COLUMN embedded_at TYPE timestamptz(0)")
-    run = _backfill(empty_db, embed_server.url, text=INLINE)
+    text = _coarse_inline(empty_db)
+    run = _backfill(empty_db, embed_server.url, text=text)
     assert run.embedded == ROWS and run.after.needed == 0, run.line()
-    assert _fresh(empty_db, embed_server.url, text=INLINE).status != "failed"
+    assert (run.after.stale, run.after.untimed) == (0, ROWS), run.line()
+    fresh = _fresh(empty_db, embed_server.url, text=text)
+    assert fresh.status == "unproven", fresh.message()
+    assert f"{ROWS} of {ROWS} vectors have the same time as their chunk" in fresh.message()
+    assert _backfill(empty_db, embed_server.url, text=text).embedded == 0
+
+
+def test_an_inline_row_whose_trigger_stamps_it_beside_a_coarser_vector_time_is_proven_by_its_hash(
+        empty_db, embed_server):
+    """The tie in the vector's tick decides nothing, so the input hash does: current after the run (ok, fresh passed),
+    stale after an edit in that same second, which no time shows."""
+    text = _coarse_inline(empty_db, hashed=True)
+    run = _backfill(empty_db, embed_server.url, text=text)
+    assert run.ok and (run.after.needed, run.after.untimed) == (0, 0), run.line()
+    fresh = _fresh(empty_db, embed_server.url, text=text)
+    assert fresh.status == "passed", fresh.message()
+    # an edit stamped later in its vector's second (the trigger set aside to place it there)
+    empty_db.execute("ALTER TABLE items DISABLE TRIGGER items_touch")
+    empty_db.execute("UPDATE items SET body = 'edited ' || body, changed_at = embedded_at + interval '0.5 s' WHERE id = 3")
+    dry = _backfill(empty_db, embed_server.url, text=text, dry_run=True)
+    assert (dry.before.stale, dry.before.needed) == (1, 1), dry.line()
+    assert _fresh(empty_db, embed_server.url, text=text).status == "failed"
+
+
+def test_an_inline_row_edited_in_a_later_second_than_its_coarser_vector_time_is_stale(empty_db, embed_server):
+    import time
+
+    text = _coarse_inline(empty_db)
+    _backfill(empty_db, embed_server.url, text=text)
+    time.sleep(1.05 - time.time() % 1)  # the next second: later than every vector's
+    empty_db.execute("UPDATE items SET body = 'edited ' || body WHERE id = 3")
+    dry = _backfill(empty_db, embed_server.url, text=text, dry_run=True)
+    assert (dry.before.stale, dry.before.needed, dry.before.untimed) == (1, 1, ROWS - 1), dry.line()
+    assert _fresh(empty_db, embed_server.url, text=text).status == "failed"
+    assert _backfill(empty_db, embed_server.url, text=text).embedded == 1
+
+
+class WritesInTheNextSecond(OllamaProvider):
+    """A real provider whose answer comes in the second after the one it was asked in (the read's)."""
+
+    def embed(self, texts, *args, **kwargs):
+        import time
+
+        time.sleep(1.05 - time.time() % 1)
+        return super().embed(texts, *args, **kwargs)
+
+
+def test_an_inline_row_stamped_earlier_in_the_reads_second_is_not_stale_after_a_write_in_the_next(
+        empty_db, embed_server):
+    """A row last stamped in the read's second, before the read, is unchanged since it: the write's now(), floored,
+    ties with the trigger's. Compared with the read's floored time instead, it was called edited and stamped with the
+    read's second, and the trigger's now() in the next second left it stale."""
+    import time
+
+    text = _coarse_inline(empty_db)
+    time.sleep((1.02 - time.time() % 1) % 1)
+    empty_db.execute("UPDATE items SET body = body")  # the trigger stamps every row's changed_at, just before the read
+    stamped = empty_db.scalar("SELECT max(date_trunc('second', changed_at)) FROM items")
+    with WritesInTheNextSecond(embed_server.url, TEST_MODEL) as provider:
+        run = _backfill(empty_db, embed_server.url, text=text, provider=provider)
+    assert empty_db.scalar("SELECT min(date_trunc('second', changed_at)) FROM items") > stamped, \
+        "the write fell in the second the rows were stamped in"
+    assert run.embedded == ROWS and (run.after.stale, run.after.needed) == (0, 0), run.line()
+
+
+def _coarse_chunk_times(db) -> None:
+    """``_inline`` with the trigger's time in a `timestamptz(0)` column beside a microsecond vector time: Postgres
+    rounds the trigger's now() to the nearest second, half the time up."""
+    _inline(db)
+    db.execute("ALTER TABLE items ALTER COLUMN changed_at TYPE timestamptz(0)")
+
+
+class WritesLateInTheSecond(OllamaProvider):
+    """A real provider whose answer comes late in the second it was asked in (the write follows at once)."""
+
+    def embed(self, texts, *args, **kwargs):
+        import time
+
+        time.sleep(max(0.0, 0.7 - time.time() % 1))
+        return super().embed(texts, *args, **kwargs)
+
+
+def test_an_inline_row_whose_trigger_rounds_its_time_up_is_not_stale_after_its_run(empty_db, embed_server):
+    """The write's now() late in a second: the trigger's time, rounded up to the next second, was later than the
+    vector's and every row stale after every run. A time rounded to its second stands for an instant within half a
+    second of it: a vector time there is a tie, untimed."""
+    import time
+
+    _coarse_chunk_times(empty_db)
+    time.sleep((1.02 - time.time() % 1) % 1)
+    with WritesLateInTheSecond(embed_server.url, TEST_MODEL) as provider:
+        run = _backfill(empty_db, embed_server.url, text=INLINE, provider=provider)
+    assert empty_db.scalar("SELECT bool_and(changed_at > embedded_at) FROM items"), "the write's now() was rounded down"
+    assert run.embedded == ROWS and (run.after.stale, run.after.needed) == (0, 0), run.line()
+
+
+def test_an_edit_whose_time_rounds_down_before_its_vectors_is_unproven_never_fresh(empty_db, embed_server):
+    """An edit after the vector's write, in its second, rounded down to the second's start: earlier than the vector's
+    time, so fresh passed a vector of the old text."""
+    _coarse_chunk_times(empty_db)
+    _backfill(empty_db, embed_server.url, text=INLINE)
+    empty_db.execute("ALTER TABLE items DISABLE TRIGGER items_touch")  # to place the times
+    empty_db.execute("UPDATE items SET changed_at = timestamptz '2026-11-27 10:00:00.4+00', "
+                     "embedded_at = timestamptz '2026-11-27 10:00:00.7+00'")  # a chunk time rounded down, before it
+    # edited at 10:00:00.4, after its vector's time 10:00:00.3
+    empty_db.execute("UPDATE items SET body = 'edited ' || body, embedded_at = timestamptz '2026-11-27 10:00:00.3+00' "
+                     "WHERE id = 3")
+    assert empty_db.scalar("SELECT changed_at < embedded_at FROM items WHERE id = 3")
+    fresh = _fresh(empty_db, embed_server.url, text=INLINE)
+    assert fresh.status == "unproven", fresh.message()
+    assert "1 of 20 vectors have the same time as their chunk" in fresh.message()
 
 
 def test_a_chunk_without_a_time_when_embedded_is_stale_after_an_edit_whatever_the_engines_session_zone(
