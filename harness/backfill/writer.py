@@ -22,7 +22,7 @@ from psycopg import sql
 from .. import db as dbmod
 from .. import hashing, sqlexpr
 from ..db import Conn
-from ..introspect import MICROSECOND, input_hash_type, time_digits
+from ..introspect import MICROSECOND, input_hash_type, time_digits, unique_alone
 from ..profile import json_field
 from ..target import Target, _qualified
 
@@ -110,6 +110,20 @@ def vector_tick(conn: Conn, target: Target) -> int | None:
     if not conn.autocommit:
         conn.rollback()
     return digits if digits < MICROSECOND else None
+
+
+def key_slot(conn: Conn, target: Target) -> bool:
+    """Beside one fixed ``chunks.collection_name``, whether the embedding key alone is unique (``unique_alone``): a row
+    of the key filed under another name then holds the chunk's one slot and is replaced by its vector (kept, the write
+    failed). Where the key is unique only with the collection, a row under another name is another collection's
+    vector of the same key (a table two chunk tables share): replacing it deleted that collection's vectors."""
+    em, ch = target.profile.embeddings, target.profile.chunks
+    if target.inline or not em.collection or ch.collection:
+        return False
+    alone = unique_alone(conn, em.schema, em.table, em.key)
+    if not conn.autocommit:
+        conn.rollback()
+    return alone
 
 
 def rewritten_on_update(conn: Conn, target: Target) -> bool:
@@ -365,6 +379,7 @@ class BatchWriter:
         self._carried = carried_time(conn, target)
         self._triggered = rewritten_on_update(conn, target)
         self._tick = vector_tick(conn, target)
+        self._key_slot = key_slot(conn, target)
         self._staged = self._columns + ([("at", cast(str, stamped(target)))] if self._carried is not None else [])
 
     def tables(self) -> list[str]:
@@ -644,10 +659,8 @@ class BatchWriter:
         filed = self.target.filed_under()
         if filed is not None:
             match.append(sql.SQL("e.{} = {}").format(sql.Identifier(cast(str, em.collection)), filed))
-        elif em.collection and self.target.profile.chunks.collection:
+        elif em.collection and not self._key_slot:
             match.append(sql.SQL("e.{}::text = s.coll::text").format(sql.Identifier(em.collection)))
-        # Beside one fixed chunks.collection_name every row of the key is the chunk's: one filed under another name is
-        # replaced by the chunk's own (kept, it held the key's unique slot and the write failed).
         # Only this target's rows are replaced: another model's vector of the same chunk, beside it, stays.
         match += self.target.filter_rows("e")
         return sql.SQL(" AND ").join(match)
