@@ -92,12 +92,15 @@ def from_historylog(path: Path, collection: str, database: Any = None, tables: s
     after = _field(entry, "counts_after") or {}
     remaining = after.get("needed") if isinstance(after, dict) else None
     # The one rule of a run's evidence (RunEvidence.problems), as run.json is judged: the exit code, failed rows and
-    # rows needed alone passed a run that left all-zero vectors, duplicate rows or vectors of another dimension.
+    # rows needed alone passed a run that left all-zero vectors, duplicate rows or vectors of another dimension; the
+    # closing count alone, one that deleted the chunks it did not embed (``state.shrank`` reads the count before).
     problems = [] if isinstance(code, int) else [f"exit code {code}"]
     problems += RunEvidence(collection=collection, command="", exit_code=code if isinstance(code, int) else 0,
                             started_at="", finished_at="", seconds=0.0,
                             failed_rows=failed if isinstance(failed, int) else None,
-                            counts_after=after if isinstance(after, dict) else {}).problems
+                            counts_after=after if isinstance(after, dict) else {},
+                            counts_before=before if isinstance(before := _field(entry, "counts_before"), dict)
+                            else {}).problems
     found = "; ".join(problems) or "exit code 0, no failed rows reported, 0 rows still needed"
     if tables is not None and _field(entry, "tables") is None:
         found += "; the entry names no tables (recorded before entries did): it may be another profile's of this name"

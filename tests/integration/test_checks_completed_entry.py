@@ -159,3 +159,26 @@ def test_completed_reads_the_historylog_where_the_run_folder_given_is_another_mo
              exit_code=0)
     outcome = completed_of(demo_profile, "tenant_globex", embedded_db, env, model=NEW_MODEL, run_dir=run_dir, historylogs=(log,))
     assert outcome.passed and str(log) in outcome.found, outcome.message()
+
+
+def test_completed_from_the_historylog_fails_a_run_that_deleted_the_chunks_it_did_not_embed(
+        cli, embedded_db, demo_profile, target_env, tmp_path):
+    """run.json said not ok (29 -> 24 chunks, state.shrank) and the run was recorded; completed judged the entry's
+    closing count alone (0 needed) and passed it, and coverage of the 24 chunks left passed too."""
+    import sys
+
+    embedded_db.execute("DELETE FROM document_embeddings WHERE chunk_id IN (SELECT id FROM document_chunks "
+                        "WHERE collection = 'tenant_globex' ORDER BY id LIMIT 5)")
+    script = tmp_path / "backfill.py"
+    script.write_text("import os, psycopg; c = psycopg.connect(os.environ['DATABASE_URL'], autocommit=True); "
+                      "c.execute(\"DELETE FROM document_chunks c WHERE collection = 'tenant_globex' AND NOT EXISTS "
+                      "(SELECT 1 FROM document_embeddings e WHERE e.chunk_id = c.id)\"); print('Done. Embedded 24/29 rows.')\n")
+    env = {**target_env, "DATABASE_URL": embedded_db.dsn}
+    run_dir, log = tmp_path / "run", tmp_path / "historylog.md"
+    ran = cli("run", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir, "--command",
+              f"{sys.executable} {script}", env=env)
+    assert ran.code == 1, ran.out
+    assert cli("record", "--profile", demo_profile, "--collection", "tenant_globex", "--run-dir", run_dir,
+               "--historylog", log, env=env).code == 0
+    outcome = completed_of(demo_profile, "tenant_globex", embedded_db, target_env, log)
+    assert outcome.status == "failed" and "5 fewer chunks" in outcome.message(), outcome.message()
