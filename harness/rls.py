@@ -84,14 +84,15 @@ def inspect(conn: Conn, profile: Profile) -> tuple[TableSecurity, ...]:
 
 
 # The tables a view reads, through views it reads, each with the role its rows are read as: the invoking role through
-# a view with security_invoker, else the view's owner (pg_depend of the view's rewrite rule).
+# a view with security_invoker, else the view's owner (pg_depend of the view's rewrite rule). The option is stored as
+# written ('TRUE', 't', 'on'): read as Postgres reads it, a boolean.
 _VIEW_READS = """
 WITH RECURSIVE reads(oid, as_role) AS (
   SELECT v.oid, (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user) FROM pg_class v
   WHERE v.oid = to_regclass(%(rel)s) AND v.relkind = 'v'
   UNION
-  SELECT d.refobjid, CASE WHEN coalesce(v.reloptions, '{}') && ARRAY['security_invoker=true', 'security_invoker=on',
-    'security_invoker=1', 'security_invoker=yes'] THEN r.as_role ELSE v.relowner END
+  SELECT d.refobjid, CASE WHEN coalesce((SELECT o.option_value::boolean FROM pg_options_to_table(v.reloptions) o
+    WHERE o.option_name = 'security_invoker'), false) THEN r.as_role ELSE v.relowner END
   FROM reads r JOIN pg_class v ON v.oid = r.oid AND v.relkind = 'v' JOIN pg_rewrite w ON w.ev_class = v.oid
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid AND d.refclassid = 'pg_class'::regclass
    AND d.refobjid <> v.oid)

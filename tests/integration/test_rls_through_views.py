@@ -78,3 +78,18 @@ def test_a_view_its_tables_owner_made_without_security_invoker_reads_every_row_a
     scoped = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=env)
     security = [c for c in scoped.json["checks"] if c["check"] == "row-level security"]
     assert security[0]["status"] == "passed" and scoped.json["counts"]["chunks"] == 12, scoped.out
+
+
+def test_a_view_with_security_invoker_spelled_as_postgres_accepts_it_reads_the_tables_as_the_invoker(
+        cli, empty_db, app_dsn, embed_server, tmp_path):
+    """``security_invoker = 'TRUE'`` is stored as written (``security_invoker=TRUE``), and Postgres reads it as true:
+    before, only four spellings were matched, so the view was read as its owner's (the tables' owner: exempt) and
+    scope passed 'row-level security' while the role saw 6 notes of 12."""
+    role, dsn = app_dsn
+    _view(empty_db, role, " WITH (security_invoker = 'TRUE')")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(PROFILE)
+    env = {"DATABASE_URL": dsn, "OLLAMA_HOST": embed_server.url}
+    scoped = cli("scope", "--profile", profile, "--collection", "notes", "--json", env=env)
+    security = [c for c in scoped.json["checks"] if c["check"] == "row-level security"]
+    assert scoped.code != 0 and security[0]["status"] == "failed", scoped.out
