@@ -181,7 +181,10 @@ def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: b
         # (stamped with the floored read, its trigger's later now() was stale where the write fell in the next second).
         edited = (sql.SQL("{c} IS DISTINCT FROM s.at") if carried is not None else sql.SQL("{c} > {r}")).format(
             c=sql.Identifier("c", changed), r=read_time)
-        return sql.SQL("CASE WHEN {e} THEN {r} ELSE {w} END").format(e=edited, r=read, w=at_tick(sql.SQL("now()")))
+        # The trigger's now() is stored as the chunk's column rounds it; where the vector's time is the chunk's own
+        # (``carried``, one tick) it is that same value, never the floor a second before a now() rounded up.
+        written = sql.SQL("now()::{}").format(sql.SQL(carried)) if carried is not None else at_tick(sql.SQL("now()"))
+        return sql.SQL("CASE WHEN {e} THEN {r} ELSE {w} END").format(e=edited, r=read, w=written)
     return read
 
 

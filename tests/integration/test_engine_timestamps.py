@@ -643,3 +643,19 @@ def test_an_inline_row_whose_trigger_stamps_times_without_a_zone_is_stale_after_
         app.execute("UPDATE naive_items SET body = 'edited' WHERE id = 2")
     again = run_backfill(settings, BackfillOptions(collection="naive_items", batch_size=50, progress=False))
     assert (again.before.stale, again.embedded) == (1, 1)
+
+
+def test_an_inline_row_whose_trigger_rounds_its_time_up_beside_a_vector_time_of_the_same_tick_is_not_stale_after_its_run(
+        empty_db, embed_server):
+    """Both times `timestamptz(0)`: the trigger's now(), late in a second, is rounded up to the next one, and the
+    vector's time, the same now() floored, was a second before it: every row stale after every run made late in a
+    second (needed 20 of 20 after 'Embedded 20/20')."""
+    import time
+
+    _coarse_chunk_times(empty_db)
+    empty_db.execute("ALTER TABLE items ALTER COLUMN embedded_at TYPE timestamptz(0)")
+    time.sleep((1.02 - time.time() % 1) % 1)
+    with WritesLateInTheSecond(embed_server.url, TEST_MODEL) as provider:
+        run = _backfill(empty_db, embed_server.url, text=INLINE, provider=provider)
+    assert empty_db.scalar("SELECT bool_and(changed_at > now() - interval '1 minute') FROM items")
+    assert run.embedded == ROWS and (run.after.stale, run.after.needed) == (0, 0), run.line()
