@@ -659,3 +659,22 @@ def test_an_inline_row_whose_trigger_rounds_its_time_up_beside_a_vector_time_of_
         run = _backfill(empty_db, embed_server.url, text=INLINE, provider=provider)
     assert empty_db.scalar("SELECT bool_and(changed_at > now() - interval '1 minute') FROM items")
     assert run.embedded == ROWS and (run.after.stale, run.after.needed) == (0, 0), run.line()
+
+
+@pytest.mark.xfail(strict=True, reason="review35: Target._at_tick takes a vector time coarser than its chunk's for the "
+                   "start of its tick (writer.stamp floors it), but one the application writes is rounded by its "
+                   "column, up to half a tick ahead of the write: an edit after the write in that half tick is earlier "
+                   "than the stored time, fresh. Widening the tie to half a tick before it would leave rows the engine "
+                   "read within a second of their edit untimed for ever (untimed rows are not re-embedded)")
+def test_an_edit_after_the_applications_write_of_a_rounded_up_coarser_vector_time_is_never_fresh(
+        empty_db, embed_server):
+    _coarse_vector_times(empty_db)
+    _backfill(empty_db, embed_server.url)
+    # the application re-embeds note 3 and writes its time at 10:00:00.7, stored as 10:00:01; the note is edited at
+    # 10:00:00.9, after that write
+    empty_db.execute("UPDATE note_vectors SET embedded_at = timestamptz '2026-11-27 10:00:00.7+00' WHERE note_id = 3")
+    empty_db.execute("UPDATE notes SET body = 'edited after its vector', "
+                     "changed_at = timestamptz '2026-11-27 10:00:00.9+00' WHERE id = 3")
+    assert empty_db.scalar("SELECT embedded_at = timestamptz '2026-11-27 10:00:01+00' FROM note_vectors "
+                           "WHERE note_id = 3")
+    assert _fresh(empty_db, embed_server.url).status != "passed"
