@@ -21,8 +21,9 @@ NAME = re.compile(r"\b(?P<name>[A-Z][A-Z0-9_]*EMBED[A-Z0-9_]*|EMBED[A-Z0-9_]*|(?
 # monorepo's locale files are mostly capitals and words; kept a superset of NAME's branches).
 _NAME_HINT = re.compile(r"EMBED|OLLAMA_|DSN|DATABASE_URL|_DB_UR|_DATASOURCE_UR|POSTGRES_|PG_URL|VECTOR_|_CONNECTION_STRING|"
                         r"OPENAI_|_MODEL|CHUNK_SIZE|CHUNK_OVERLAP")
-# (a host a format verb fills, Go's `fmt.Sprintf("http://%s:11434", host)`, is the variable's: no match)
-OLLAMA_URL = re.compile(r"(?<![%\w.-])(?P<url>(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal|"
+# (a host a format verb fills, Go's `fmt.Sprintf("http://%s:11434", host)`, is the variable's: no match; a `-` before it
+# only as a default's `:-`, `${OLLAMA_HOST:-http://localhost:11434}`, else the match began at the host, its scheme lost)
+OLLAMA_URL = re.compile(r"(?<![%\w.])(?<![^:]-)(?P<url>(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal|"
                         r"[A-Za-z0-9.-]+):11434\b[^\s'\"`,)}]*)")
 # ``${NAME:default}`` (Spring's property placeholders) and ``${NAME:-default}`` (shell, Compose): the environment name
 # read first, its default the value otherwise.
