@@ -9,13 +9,12 @@ import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import cast, overload
 
 from .. import redact, task_prefixes
 from . import embedding_calls, serving
-from .files import MAKEFILES, exists, is_dir, is_file, is_test, language, read
+from .files import MAKEFILES, exists, is_dir, is_file, is_test, language, once, read
 from .lexing import in_strings, lex, without_comments
 from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
                        py_docstrings, split_args)
@@ -312,12 +311,14 @@ def _go_flags(text: str) -> list[tuple[int, int, str, str | None, str | None]]:
     return out
 
 
-@lru_cache(maxsize=1024)
 def read_contract(rel: str, text: str, args: tuple[str, ...] | None = None) -> Contract:
     """What one source file reads and hard-codes; run with ``args`` (the words its command line gives it), only the
-    flags of the subcommand they name (a CLI's other subcommands take their own)."""
-    # Cached on the file's text: one locate follows each command through the same modules (khoj's four commands
-    # read 39 files 107 times), and a Contract is frozen.
+    flags of the subcommand they name (a CLI's other subcommands take their own). Read once per locate
+    (``files.once``): it follows each command through the same modules, and a Contract is frozen."""
+    return once(("contract", rel, text, args), lambda: _read_contract(rel, text, args))
+
+
+def _read_contract(rel: str, text: str, args: tuple[str, ...] | None) -> Contract:
     lang = language(rel)
     if PurePosixPath(rel).name in MAKEFILES:
         lang = "make"

@@ -162,9 +162,10 @@ def assert_whole_procedure_ok(trial: Trial, db, table: str, vector: str, rows: i
     assert db.scalar(f"SELECT count(*) FROM {table}") == rows
 
 
-def damage_inline(db, table: str, text: str, *, edited, reversed_, swapped: tuple, gone) -> None:
+def damage_inline(db, table: str, text: str, *, edited, reversed_, swapped: tuple, gone=None) -> None:
     """The damage round of a table holding its vectors inline (``id``, ``embedding``): a text edited after its vector,
-    a vector reversed (another model's, under the right name), two chunks holding each other's vectors, a lost one."""
+    a vector reversed (another model's, under the right name), two chunks holding each other's vectors, a lost one
+    (none where ``gone`` is None: a NOT NULL column)."""
     a, b = swapped
     with db.connect(autocommit=True) as conn:
         conn.execute(f"UPDATE {table} SET {text} = {text} || ' (edited)' WHERE id = %s", (edited,))
@@ -172,7 +173,8 @@ def damage_inline(db, table: str, text: str, *, edited, reversed_, swapped: tupl
                      "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
         conn.execute(f"UPDATE {table} d SET embedding = o.embedding FROM {table} o "
                      "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
-        conn.execute(f"UPDATE {table} SET embedding = NULL WHERE id = %s", (gone,))
+        if gone is not None:
+            conn.execute(f"UPDATE {table} SET embedding = NULL WHERE id = %s", (gone,))
 
 
 def offenders_by_check(path: Path) -> dict[str, set]:
@@ -8424,12 +8426,7 @@ def test_recallr_go_cobra_ingest_located_drafted_backfilled_and_repaired(cli, em
     # Gone wrong (the column is NOT NULL: none is lost): a chunk's text edited after its vector, another model's
     # vector (reversed), a chunk of the notes and one of the README holding each other's.
     edited, reversed_, mine, theirs = ids["readme.txt"][1], ids["readme.txt"][3], ids["notes.txt"][0], ids["readme.txt"][5]
-    with empty_db.connect(autocommit=True) as conn:
-        conn.execute("UPDATE note_chunks SET content = content || ' (edited)' WHERE id = %s", (edited,))
-        conn.execute("UPDATE note_chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
-                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
-        conn.execute("UPDATE note_chunks d SET embedding = o.embedding FROM note_chunks o "
-                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (mine, theirs, theirs, mine))
+    damage_inline(empty_db, "note_chunks", "content", edited=edited, reversed_=reversed_, swapped=(mine, theirs))
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": recallr_server.url}
     target = ("--profile", trial.profile, "--collection", "note_chunks")
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
@@ -8714,12 +8711,7 @@ def test_gollman_gorm_models_located_drafted_backfilled_and_repaired(cli, empty_
     # Gone wrong (the column is NOT NULL: none is lost): a part edited after its vector, another model's vector
     # (reversed), two parts holding each other's.
     edited, reversed_, a, b = ids[1], ids[3], ids[5], ids[6]
-    with empty_db.connect(autocommit=True) as conn:
-        conn.execute("UPDATE book_parts SET content = content || ' (edited)' WHERE id = %s", (edited,))
-        conn.execute("UPDATE book_parts SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
-                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
-        conn.execute("UPDATE book_parts d SET embedding = o.embedding FROM book_parts o "
-                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+    damage_inline(empty_db, "book_parts", "content", edited=edited, reversed_=reversed_, swapped=(a, b))
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": gollman_server.url}
     target = ("--profile", trial.profile, "--collection", "book_parts")
     damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)

@@ -33,3 +33,18 @@ def test_a_folder_is_listed_once_within_a_look_and_afresh_outside_it(tmp_path):
     assert files.is_file(later)
     with files.one_look():
         assert files.is_file(later)
+
+
+def test_a_files_contract_is_read_once_within_a_look_and_afresh_in_the_next(tmp_path):
+    from harness import redact
+    from harness.locate.contract import read_contract
+
+    text = 'import os\nKEY = os.environ.get("EMBED_TOKEN", "tok-one-look-4f9a2c")\n'
+    with files.one_look():
+        first = read_contract("embed.py", text)
+        assert read_contract("embed.py", text) is first
+    assert ("EMBED_TOKEN", "tok-one-look-4f9a2c") in first.env_defaults
+    # a secret the process learns after one locate is masked in the next: a kept result would show it
+    redact.register("tok-one-look-4f9a2c")
+    with files.one_look():
+        assert "tok-one-look-4f9a2c" not in repr(read_contract("embed.py", text).env_defaults)
