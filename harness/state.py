@@ -177,7 +177,8 @@ def shrank(before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
         return None
     return (f"{after.get('collection')} holds {b - a} fewer chunks after the run than before ({b} -> {a}): chunks left "
             "the collection instead of getting a vector (deleted, or moved where chunks.filter leaves them out); if "
-            "they were deleted on purpose meanwhile, run again")
+            "fewer chunks is what was meant (a re-chunking into larger pieces, deletions on purpose meanwhile), run "
+            "again: the next run is measured from the chunks now there")
 
 
 def _int(value: Any) -> int:

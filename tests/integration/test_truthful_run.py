@@ -515,8 +515,9 @@ def test_a_command_that_deletes_the_chunks_it_did_not_embed_is_not_ok(cli, embed
     assert result.code == 1, result.out + result.err
     assert result.json["problems"] == ["tenant_globex holds 5 fewer chunks after the run than before (29 -> 24): "
                                        "chunks left the collection instead of getting a vector (deleted, or moved "
-                                       "where chunks.filter leaves them out); if they were deleted on purpose "
-                                       "meanwhile, run again"], result.out
+                                       "where chunks.filter leaves them out); if fewer chunks is what was meant "
+                                       "(a re-chunking into larger pieces, deletions on purpose meanwhile), run "
+                                       "again: the next run is measured from the chunks now there"], result.out
     assert not from_run_dir(tmp_path / "run", COLLECTION).passed
 
 
