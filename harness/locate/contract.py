@@ -9,6 +9,7 @@ import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import cast, overload
 
@@ -986,7 +987,7 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
         if lang == "python":
             if src_roots is None:
                 src_roots = python_src_roots(root)
-            nxt = _py_candidates(root, path, text, src_roots)
+            nxt = once(("imports", root, path, src_roots), partial(_py_candidates, root, path, text, src_roots))
         elif lang == "js":
             if packages is None:
                 packages = workspace_packages(_workspace_root(path, root))
@@ -1055,15 +1056,21 @@ def package_settings(root: Path, seen: set[Path]) -> list[Path]:
     first used, so a pipeline that finds its engines through registries (cognee's ``cognify``) reads them without an
     import near the script."""
     root = root.resolve()
-    found: list[Path] = []
-    for top in _packages(root, seen):
-        for path in sorted(top.rglob("*.py")):
-            if path in seen or is_test(_rel(path, top.parent)):
-                continue
-            data = read(path)
-            if data and b"BaseSettings" in data and _SETTINGS_CLASS.search(data.decode("utf-8", "replace")):
-                found.append(path)
+    found = [path for top in _packages(root, seen) for path in once(("settings", top), partial(_settings_modules, top))
+             if path not in seen]
     return found[:MAX_SETTINGS_FILES]
+
+
+def _settings_modules(top: Path) -> tuple[Path, ...]:
+    """Every module of the package ``top`` that defines a ``BaseSettings`` class (its tests left out), in path order."""
+    found = []
+    for path in sorted(top.rglob("*.py")):
+        if is_test(_rel(path, top.parent)):
+            continue
+        data = read(path)
+        if data and b"BaseSettings" in data and _SETTINGS_CLASS.search(data.decode("utf-8", "replace")):
+            found.append(path)
+    return tuple(found)
 
 
 def _workspace_root(path: Path, root: Path) -> Path:
