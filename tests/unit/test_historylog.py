@@ -203,7 +203,8 @@ def test_an_entry_named_like_the_empty_mark_breaks_no_other_collections_complete
 
     path = tmp_path / "historylog.md"
     historylog.append(path, entry("tenant_acme", counts_after={"chunks": 107, "embedded": 107, "needed": 0}))
-    historylog.append(path, entry("—", profile="—", counts_after={"chunks": 3, "embedded": 3, "needed": 0}))
+    historylog.append(path, entry("—", profile="—", counts_before={"chunks": 3, "embedded": 0, "stale": None},
+                                  counts_after={"chunks": 3, "embedded": 3, "needed": 0}))
     assert from_historylog(path, "tenant_acme").passed
     assert from_historylog(path, "—").passed
 
