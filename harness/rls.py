@@ -67,55 +67,40 @@ def inspect(conn: Conn, profile: Profile) -> tuple[TableSecurity, ...]:
         tables.append((profile.chunks.collection_join.schema, profile.chunks.collection_join.table))
     out = []
     for schema, table in tables:
-        row = conn.execute(
-            "SELECT c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced, current_user AS role, "
-            "row_security_active(c.oid) AS applies, "
-            "ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies "
-            "FROM pg_class c WHERE c.oid = to_regclass(%s)",
-            (_qualified(schema, table),),
-        ).fetchone()
-        if row is None:
-            continue
-        readers = policy_settings(conn, _qualified(schema, table))
-        out.append(TableSecurity(f"{schema}.{table}", row["enabled"], row["forced"], bool(row["applies"]), row["role"],
-                                 tuple(row["policies"]), tuple(sorted(readers)), tuple(readers.items())))
-        out += _read_through_view(conn, schema, table)
+        named = _qualified(schema, table)
+        for row in conn.execute(_READS, {"rel": named}).fetchall():
+            readers = policy_settings(conn, _qualified(row["schema"], row["table"]))
+            where = f" (read through view {schema}.{table})" if row["through"] else ""
+            out.append(TableSecurity(f"{row['schema']}.{row['table']}{where}", row["enabled"], row["forced"],
+                                     bool(row["applies"]), row["role"], tuple(row["policies"]),
+                                     tuple(sorted(readers)), tuple(readers.items())))
     return tuple(out)
 
 
-# The tables a view reads, through views it reads, each with the role its rows are read as: the invoking role through
-# a view with security_invoker, else the view's owner (pg_depend of the view's rewrite rule). The option is stored as
+# The named relation, then the tables a view reads (through views it reads), each with the role its rows are read
+# as: the invoking role through a view with security_invoker, else the view's owner (pg_depend of the view's rewrite
+# rule). A view with security_invoker over a table whose policies show a role only public rows was 'no row-level
+# security': every count, the run and DONE covered the 6 public notes of 12. Whether RLS applies is one rule for both:
+# Postgres's own answer for the connecting role, the same test spelled out for a view's owner. The option is stored as
 # written ('TRUE', 't', 'on'): read as Postgres reads it, a boolean.
-_VIEW_READS = """
-WITH RECURSIVE reads(oid, as_role) AS (
-  SELECT v.oid, (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user) FROM pg_class v
-  WHERE v.oid = to_regclass(%(rel)s) AND v.relkind = 'v'
+_READS = """
+WITH RECURSIVE reads(oid, as_role, through) AS (
+  SELECT c.oid, (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user), false FROM pg_class c
+  WHERE c.oid = to_regclass(%(rel)s)
   UNION
   SELECT d.refobjid, CASE WHEN coalesce((SELECT o.option_value::boolean FROM pg_options_to_table(v.reloptions) o
-    WHERE o.option_name = 'security_invoker'), false) THEN r.as_role ELSE v.relowner END
+    WHERE o.option_name = 'security_invoker'), false) THEN r.as_role ELSE v.relowner END, true
   FROM reads r JOIN pg_class v ON v.oid = r.oid AND v.relkind = 'v' JOIN pg_rewrite w ON w.ev_class = v.oid
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid AND d.refclassid = 'pg_class'::regclass
    AND d.refobjid <> v.oid)
-SELECT DISTINCT n.nspname AS schema, c.relname AS table, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
-  a.rolname AS role, CASE WHEN a.rolname = current_user THEN row_security_active(c.oid) ELSE c.relrowsecurity AND NOT
-  (a.rolsuper OR a.rolbypassrls) AND (c.relforcerowsecurity OR NOT pg_has_role(a.oid, c.relowner, 'USAGE')) END
-  AS applies, ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies
-FROM reads r JOIN pg_class c ON c.oid = r.oid AND c.relkind IN ('r', 'p') JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_roles a ON a.oid = r.as_role ORDER BY 1, 2
+SELECT DISTINCT r.through, n.nspname AS schema, c.relname AS table, c.relrowsecurity AS enabled,
+  c.relforcerowsecurity AS forced, a.rolname AS role, CASE WHEN a.rolname = current_user
+  THEN row_security_active(c.oid) ELSE c.relrowsecurity AND NOT (a.rolsuper OR a.rolbypassrls)
+  AND (c.relforcerowsecurity OR NOT pg_has_role(a.oid, c.relowner, 'USAGE')) END AS applies,
+  ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies
+FROM reads r JOIN pg_class c ON c.oid = r.oid AND (NOT r.through OR c.relkind IN ('r', 'p'))
+JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles a ON a.oid = r.as_role ORDER BY 1, 2, 3
 """
-
-
-def _read_through_view(conn: Conn, schema: str, table: str) -> list[TableSecurity]:
-    """Where the profile names a view, the security of the tables it reads: their policies hide rows from the view's
-    reader as from the table's (a view with security_invoker over a table whose policies show a role only public rows
-    was 'no row-level security': every count, the run and DONE covered the 6 public notes of 12)."""
-    out = []
-    for row in conn.execute(_VIEW_READS, {"rel": _qualified(schema, table)}).fetchall():
-        readers = policy_settings(conn, _qualified(row["schema"], row["table"]))
-        out.append(TableSecurity(f"{row['schema']}.{row['table']} (read through view {schema}.{table})", row["enabled"],
-                                 row["forced"], bool(row["applies"]), row["role"], tuple(row["policies"]),
-                                 tuple(sorted(readers)), tuple(readers.items())))
-    return out
 
 
 def policy_settings(conn: Conn, table: str) -> dict[str, str | None]:
