@@ -99,5 +99,5 @@ def test_identifier_with_a_percent_sign_is_refused_naming_the_key(key, name):
     raw = {"name": "p", "provider": {"model": "m"}, "chunks": {"table": "c", "collection": "k"},
            "embeddings": {"table": "e", "key": "id"}}
     raw[section][field] = name
-    with pytest.raises(ConfigError, match=rf"profile key '{re.escape(key)}(\[0\])?' names .*which contains '%'"):
+    with pytest.raises(ConfigError, match=rf"profile key '{re.escape(key)}(\[0\])?' (names|is) .*which contains '%'"):
         parse_profile(yaml.safe_dump(raw, allow_unicode=True), env={})
