@@ -181,6 +181,18 @@ def shrank(before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
             "again: the next run is measured from the chunks now there")
 
 
+def live_lost(live: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
+    """A run ``--into NEW`` after which the live collection (which it leaves as it is until swap, and the application
+    searches meanwhile) has more chunks without a vector than before: a command that filled NEW and then deleted the
+    live vectors (an application's clean-up of the old model's) was ok; None where it has not or was not counted."""
+    b, a = before.get("missing"), after.get("missing")
+    if not isinstance(b, int) or not isinstance(a, int) or a <= b:
+        return None
+    return (f"the live collection {live} has {a - b} more chunks without a vector after the run than before ({b} -> {a}): "
+            "--into leaves it as it is until swap, and the application searches it meanwhile (a command that deleted "
+            "its vectors; or chunks the application added without a vector while it ran)")
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) else 0
 
