@@ -183,14 +183,22 @@ def shrank(before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
 
 def live_lost(live: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
     """A run ``--into NEW`` after which the live collection (which it leaves as it is until swap, and the application
-    searches meanwhile) has more chunks without a vector than before: a command that filled NEW and then deleted the
-    live vectors (an application's clean-up of the old model's) was ok; None where it has not or was not counted."""
+    searches meanwhile) has more chunks without a vector than before, or another number of vectors of another model than
+    the run's (re-embedded in place, or written under another model's name): a command that filled NEW and then deleted
+    the live vectors (an application's clean-up of the old model's) was ok; None where neither or nothing was counted."""
+    said = []
     b, a = before.get("missing"), after.get("missing")
-    if not isinstance(b, int) or not isinstance(a, int) or a <= b:
+    if isinstance(b, int) and isinstance(a, int) and a > b:
+        said.append(f"has {a - b} more chunks without a vector after the run than before ({b} -> {a}; a command that "
+                    "deleted its vectors, or chunks the application added without a vector while it ran)")
+    b, a = before.get("other_model"), after.get("other_model")
+    if isinstance(b, int) and isinstance(a, int) and a != b:
+        said.append(f"holds {a} vectors of another model than the run's after it, {b} before (its vectors written "
+                    "again in place)")
+    if not said:
         return None
-    return (f"the live collection {live} has {a - b} more chunks without a vector after the run than before ({b} -> {a}): "
-            "--into leaves it as it is until swap, and the application searches it meanwhile (a command that deleted "
-            "its vectors; or chunks the application added without a vector while it ran)")
+    return (f"the live collection {live} {' and '.join(said)}: --into leaves it as it is until swap, and the "
+            "application searches it meanwhile")
 
 
 def _int(value: Any) -> int:
