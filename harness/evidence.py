@@ -62,9 +62,11 @@ class RunEvidence:
         if isinstance(self.counts_after, dict) and isinstance(self.counts_before, dict):
             after = {"collection": self.collection, **self.counts_after}
             out += [p for p in (inserted_again(self.counts_before, after), shrank(self.counts_before, after)) if p]
-        if self.live_after and (lost := live_lost(str(self.settings.get("source_collection")), self.live_before,
-                                                  self.live_after)):
+        live = str(self.settings.get("source_collection"))
+        if self.live_after and (lost := live_lost(live, self.live_before, self.live_after)):
             out.append(lost)
+        elif unread := next((c["error"] for c in (self.live_before, self.live_after) if c.get("error")), None):
+            out.append(f"the live collection {live} left as it was unmeasured ({unread})")
         if self.remaining is None:
             why = self.counts_after.get("error") if isinstance(self.counts_after, dict) else None
             out.append("rows still needed after the run unmeasured" + (f" ({why})" if why else ""))
