@@ -483,10 +483,13 @@ def _entry_heading(line: str) -> bool:
 
 
 def _entry_line(line: str) -> bool:
-    """A line of an entry's text: its heading, one of its fields, checks or gates."""
-    field_ = _FIELD.match(line)
-    return (_entry_heading(line) or bool(field_ and field_.group("label") in _LABELS) or bool(_CHECK.match(line))
-            or bool(_GATE.match(line)))
+    """A line of an entry's text: its heading, one of its fields, checks (a check's status: a header's own nested
+    list, ``  - see: docs/x.md``, is none) or gates."""
+    from .checks.outcome import Status
+
+    field_, check = _FIELD.match(line), _CHECK.match(line)
+    return (_entry_heading(line) or bool(field_ and field_.group("label") in _LABELS) or bool(_GATE.match(line))
+            or bool(check and check.group("outcome") in {*map(str, Status), "error"}))
 
 
 def _adopt(text: str) -> str:

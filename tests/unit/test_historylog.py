@@ -264,6 +264,6 @@ def test_entry_fields_written_by_hand_in_the_header_are_detected(log):
 
 def test_a_header_with_its_own_words_and_lists_verifies(tmp_path):
     path = tmp_path / "historylog.md"
-    path.write_text("# agents historylog\n\nNewest first.\n\n- kept by the platform team\n- see docs/backfills.md\n")
+    path.write_text("# agents historylog\n\nNewest first.\n\n- kept by the platform team\n  - see: docs/backfills.md\n")
     historylog.append(path, entry("tenant_acme"))
     assert historylog.verify(path).ok
