@@ -14,7 +14,7 @@ from typing import Any
 from . import redact
 from .files import atomic_write_text
 from .errors import ConfigError, HarnessError
-from .state import emptied, inserted_again, needed_why, shrank
+from .state import emptied, inserted_again, live_lost, needed_why, shrank
 
 RUN_FILE = "run.json"
 
@@ -36,6 +36,10 @@ class RunEvidence:
     timed_out: bool = False
     total_rows: int | None = None  # the Y of the command's "Embedded X/Y" line, when it prints one
     gate: dict[str, Any] = field(default_factory=dict)  # the scope gate: status open/overridden, reason, override
+    # --into NEW: the live collection's counts before and after (its name: settings' source_collection), which the run
+    # leaves as they are
+    live_before: dict[str, Any] = field(default_factory=dict)
+    live_after: dict[str, Any] = field(default_factory=dict)
 
     @property
     def remaining(self) -> int | None:
@@ -58,6 +62,11 @@ class RunEvidence:
         if isinstance(self.counts_after, dict) and isinstance(self.counts_before, dict):
             after = {"collection": self.collection, **self.counts_after}
             out += [p for p in (inserted_again(self.counts_before, after), shrank(self.counts_before, after)) if p]
+        live = str(self.settings.get("source_collection"))
+        if self.live_after and (lost := live_lost(live, self.live_before, self.live_after)):
+            out.append(lost)
+        elif unread := next((c["error"] for c in (self.live_before, self.live_after) if c.get("error")), None):
+            out.append(f"the live collection {live} left as it was unmeasured ({unread})")
         if self.remaining is None:
             why = self.counts_after.get("error") if isinstance(self.counts_after, dict) else None
             out.append("rows still needed after the run unmeasured" + (f" ({why})" if why else ""))

@@ -41,7 +41,8 @@ duration, the outcome and the target repo's git commit.
 
 Entries are chained: the `<!-- entry sha256=... -->` marker above an entry is the SHA-256 of the entry's text,
 and each entry ends with the SHA-256 of the entry below it (the previous one). The line below names the newest
-entry. `backfill-harness historylog verify` detects an edited, deleted, reordered or inserted entry.
+entry. `backfill-harness historylog verify` detects an edited, deleted, reordered or inserted entry, and one
+written in this header.
 Each entry's hash is also anchored in the target database (`backfill_harness.historylog_anchors`, the entry's
 `anchor` line names it): `historylog verify --profile P` compares the log with it, which catches an entry
 rewritten and re-hashed, the newest one deleted, or an older copy of this file.
@@ -384,6 +385,10 @@ def _verified(path: str, log: ParsedLog) -> ChainReport:
             problems.append(ChainProblem(
                 i, f"links to previous entry {str(prev)[:12]}…, but the entry below it is {what}: "
                    "an entry was deleted, inserted or moved"))
+    if written := next((line for line in log.header.splitlines()[1:] if _entry_line(line)), None):
+        # No hash covers the header: an entry written there by hand reads as the newest run, where no check reads it.
+        problems.append(ChainProblem(0, f"the header holds entry text outside the chain ('{written}'): written by hand "
+                                        "above the newest entry; expected entries appended by backfill-harness record"))
     if log.below_legacy:
         problems.append(ChainProblem(0, f"{log.below_legacy} chained entries below the legacy marker, which keeps only "
                                         "entries written before the chain: moved out of the chain"))
@@ -472,12 +477,27 @@ def append(path: str | Path, entry: HistoryEntry, anchoring: Anchoring | None = 
     return replace(entry, sha256=sha)
 
 
+def _entry_heading(line: str) -> bool:
+    """An entry's heading (the template's ``## when · collection · outcome``), where a hand-kept log's entries begin."""
+    return line.startswith("## ")
+
+
+def _entry_line(line: str) -> bool:
+    """A line of an entry's text: its heading, one of its fields, checks (a check's status: a header's own nested
+    list, ``  - see: docs/x.md``, is none) or gates."""
+    from .checks.outcome import Status
+
+    field_, check = _FIELD.match(line), _CHECK.match(line)
+    return (_entry_heading(line) or bool(field_ and field_.group("label") in _LABELS) or bool(_GATE.match(line))
+            or bool(check and check.group("outcome") in {*map(str, Status), "error"}))
+
+
 def _adopt(text: str) -> str:
     """A log kept by hand before (no chain yet): keep its title as header and its entries below the chain."""
     if _HEAD.search(text) or _MARKER.search(text) or _LEGACY_RE.search(text):
         return text
     lines = text.splitlines(keepends=True)
-    cut = next((i for i, line in enumerate(lines) if i > 0 and line.startswith("## ")), None)
+    cut = next((i for i, line in enumerate(lines) if i > 0 and _entry_heading(line)), None)
     if cut is None:
         return text
     header, older = "".join(lines[:cut]), "".join(lines[cut:])

@@ -181,6 +181,26 @@ def shrank(before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
             "again: the next run is measured from the chunks now there")
 
 
+def live_lost(live: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
+    """A run ``--into NEW`` after which the live collection (which it leaves as it is until swap, and the application
+    searches meanwhile) has more chunks without a vector than before, or another number of vectors of another model than
+    the run's (re-embedded in place, or written under another model's name): a command that filled NEW and then deleted
+    the live vectors (an application's clean-up of the old model's) was ok; None where neither or nothing was counted."""
+    said = []
+    b, a = before.get("missing"), after.get("missing")
+    if isinstance(b, int) and isinstance(a, int) and a > b:
+        said.append(f"has {a - b} more chunks without a vector after the run than before ({b} -> {a}; a command that "
+                    "deleted its vectors, or chunks the application added without a vector while it ran)")
+    b, a = before.get("other_model"), after.get("other_model")
+    if isinstance(b, int) and isinstance(a, int) and a != b:
+        said.append(f"holds {a} vectors of another model than the run's after it, {b} before (its vectors written "
+                    "again in place)")
+    if not said:
+        return None
+    return (f"the live collection {live} {' and '.join(said)}: --into leaves it as it is until swap, and the "
+            "application searches it meanwhile")
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) else 0
 

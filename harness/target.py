@@ -303,6 +303,11 @@ class Target:
         both time columns."""
         return sql.SQL("least({}, {})").format(*self._declared_digits())
 
+    def vector_time_coarser(self) -> sql.Composable:
+        """SQL: the vector's time column keeps a coarser tick than the chunk's (``compared_digits``' two). Requires both
+        time columns."""
+        return sql.SQL("({1} < {0})").format(*self._declared_digits())
+
     def _declared_digits(self) -> tuple[sql.Composable, sql.Composable]:
         ch, em = self.profile.chunks, self.profile.embeddings
         return (declared_digits(ch.schema, ch.table, cast(str, ch.updated_at)),

@@ -81,15 +81,15 @@ def stamped(target: Target) -> str | None:
 
 def carried_time(conn: Conn, target: Target) -> str | None:
     """The type of the vector's time column (``stamped``) where ``chunks.updated_at`` has the same one, at least as
-    precise (a chunk's time rounded down would leave its vector stale for ever), so the chunk's time as read is the
-    vector's (``stamp``); None otherwise (no such column, two types that never compare, or a coarser vector time)."""
+    precise, else the chunk's (a coarser vector time), so the chunk's time as read is staged whole and gives the
+    vector's (``stamp``); None otherwise (no such column, or two types that never compare)."""
     column, ch, em = stamped(target), target.profile.chunks, target.profile.embeddings
     if column is None or ch.updated_at is None:
         return None
     row = conn.execute(
-        "SELECT format_type(v.atttypid, v.atttypmod) AS type, v.atttypid = c.atttypid "
-        "AND (CASE WHEN v.atttypmod < 0 THEN 6 ELSE v.atttypmod END) >= (CASE WHEN c.atttypmod < 0 THEN 6 ELSE "
-        "c.atttypmod END) AS same "
+        "SELECT CASE WHEN (CASE WHEN v.atttypmod < 0 THEN 6 ELSE v.atttypmod END) >= (CASE WHEN c.atttypmod < 0 "
+        "THEN 6 ELSE c.atttypmod END) THEN format_type(v.atttypid, v.atttypmod) ELSE format_type(c.atttypid, "
+        "c.atttypmod) END AS type, v.atttypid = c.atttypid AS same "
         "FROM pg_attribute v, pg_attribute c WHERE v.attrelid = to_regclass(%s) AND v.attname = %s "
         "AND c.attrelid = to_regclass(%s) AND c.attname = %s",
         (_qualified(em.schema, em.table), column, _qualified(ch.schema, ch.table), ch.updated_at)).fetchone()
@@ -175,7 +175,18 @@ def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: b
             # clock shows it, never ahead of the wall-clock time any application stamps its later edit with (in the
             # session's Asia/Tokyo, a UTC edit made after the run looked 9 hours older than its vector: fresh).
             read = sql.SQL("({} AT TIME ZONE {})").format(read, sql.Literal(EARLIEST_ZONE))
-        read = sql.SQL("coalesce(s.at, {}::{})").format(read, sql.SQL(carried))
+        read = sql.SQL("{}::{}").format(read, sql.SQL(carried))
+        own: sql.Composable = sql.SQL("s.at")
+        if tick is not None:
+            # A vector time coarser than the chunk's cannot hold it: the start of the tick after the one it falls in,
+            # so that the chunk's own time is before it (ordered), but never past the read's floored time, where an
+            # edit after the read would look older than its vector. The read's time alone was later than the now() a
+            # transaction begun before the read stamps its edit with, committed after it: the old text's vector was
+            # called fresh. Of one tick, the chunk's time is kept as it is.
+            own = sql.SQL("CASE WHEN {coarser} THEN least({start} + interval '1 microsecond' * {step}, {r}) "
+                          "ELSE s.at END").format(coarser=target.vector_time_coarser(), start=floored(own, tick),
+                                                  step=sql.Literal(10 ** (MICROSECOND - tick)), r=read)
+        read = sql.SQL("coalesce({}, {})").format(own, read)
     if target.inline and changed and (triggered or carried is None):
         # Edited since the read's own time, not its tick's start: a row written earlier in that second is unchanged
         # (stamped with the floored read, its trigger's later now() was stale where the write fell in the next second).
@@ -183,7 +194,11 @@ def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: b
             c=sql.Identifier("c", changed), r=read_time)
         # The trigger's now() is stored as the chunk's column rounds it; where the vector's time is the chunk's own
         # (``carried``, one tick) it is that same value, never the floor a second before a now() rounded up.
-        written = sql.SQL("now()::{}").format(sql.SQL(carried)) if carried is not None else at_tick(sql.SQL("now()"))
+        written = at_tick(sql.SQL("now()"))
+        if carried is not None:
+            own_tick = sql.SQL("now()::{}").format(sql.SQL(carried))
+            written = own_tick if tick is None else sql.SQL("CASE WHEN {} THEN {} ELSE {} END").format(
+                target.vector_time_coarser(), written, own_tick)
         return sql.SQL("CASE WHEN {e} THEN {r} ELSE {w} END").format(e=edited, r=read, w=written)
     return read
 
@@ -394,7 +409,9 @@ class BatchWriter:
         if self._types is not None:
             return
         alias = sql.Identifier("t")
+        # The chunk's time as read is staged in its own type (``carried_time``): the vector's coarser column rounded it.
         select = sql.SQL(", ").join(
+            sql.SQL("NULL::{} AS at").format(sql.SQL(cast(str, self._carried))) if stage_col == "at" else
             sql.SQL("{}.{} AS {}").format(alias, sql.Identifier(target_col), sql.Identifier(stage_col))
             for stage_col, target_col in self._staged
         )

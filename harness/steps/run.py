@@ -121,6 +121,8 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
         extra[APPROVE_ENV] = "1"
     env = {**os.environ, **extra}
     before = _counts(settings, target_collection)
+    into = target_collection != collection  # the live collection is then left as it is: measured to be
+    live_before = _counts(settings, collection) if into else {}
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     started_at = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
@@ -170,6 +172,7 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
         settings={**settings.shown(), "command_source": command.source, "workdir": workdir,
                   "env": shown_env(extra), "timeout_s": timeout_s, "source_collection": collection},
         timed_out=timed_out, total_rows=done.total, gate=dict(gate or {}),
+        live_before=live_before, live_after=_counts(settings, collection) if into else {},
     )
     write_evidence(run_dir, evidence)
     return evidence

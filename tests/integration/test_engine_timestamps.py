@@ -324,18 +324,20 @@ def test_an_edit_after_the_read_is_stale_where_the_vectors_time_column_is_coarse
 def test_an_edit_after_the_read_in_the_vectors_second_is_unproven_where_its_time_column_is_coarser(
         empty_db, embed_server):
     """The vector's whole second cannot order an edit made later in it after the read: neither stale nor fresh by
-    time (untimed), so fresh is unproven, never passed."""
+    time (untimed), so fresh is unproven, never passed. The chunks were written in the read's second (a run right
+    after an import): that second is every vector's time, as the tick after their own would be past the read."""
     import time
 
     _coarse_vector_times(empty_db)
-    time.sleep((1.02 - time.time() % 1) % 1)  # the read and the edit early in one second
+    time.sleep((1.02 - time.time() % 1) % 1)  # the import, the read and the edit early in one second
+    empty_db.execute("UPDATE notes SET changed_at = clock_timestamp()")
     summary = _backfill(empty_db, embed_server.url, provider=EditAfterTheRead(embed_server.url, empty_db))
-    assert empty_db.scalar("SELECT date_trunc('second', changed_at) = embedded_at FROM notes JOIN note_vectors "
-                           "ON note_id = id WHERE id = 1"), "the edit fell in a later second than the vector's"
-    assert (summary.after.stale, summary.after.untimed, summary.after.needed) == (0, 1, 0), summary.line()
+    assert empty_db.scalar("SELECT bool_and(date_trunc('second', changed_at) = embedded_at) FROM notes "
+                           "JOIN note_vectors ON note_id = id"), "the import or the edit fell in another second"
+    assert (summary.after.stale, summary.after.untimed, summary.after.needed) == (0, ROWS, 0), summary.line()
     fresh = _fresh(empty_db, embed_server.url)
     assert fresh.status == "unproven", fresh.message()
-    assert "1 of 20 vectors have the same time as their chunk" in fresh.message()
+    assert f"{ROWS} of {ROWS} vectors have the same time as their chunk" in fresh.message()
 
 
 def test_an_inline_row_without_a_trigger_compares_times_without_a_zone_whatever_the_engines_zone(empty_db, embed_server):
@@ -678,3 +680,22 @@ def test_an_edit_after_the_applications_write_of_a_rounded_up_coarser_vector_tim
     assert empty_db.scalar("SELECT embedded_at = timestamptz '2026-11-27 10:00:01+00' FROM note_vectors "
                            "WHERE note_id = 3")
     assert _fresh(empty_db, embed_server.url).status != "passed"
+
+
+def test_a_chunk_edited_by_a_transaction_that_began_before_the_read_stays_stale_beside_a_coarser_vector_time(
+        empty_db, embed_server):
+    """Before: a ``timestamptz(0)`` vector time was the read's time floored, later than the now() an application's
+    transaction begun before the read stamps its edit with (committed after the read): the old text's vector was
+    called fresh. The chunk's time as read is carried, floored to the vector's tick, as it is between equal ticks."""
+    import time
+
+    _coarse_vector_times(empty_db)
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        time.sleep(1.1)  # its now() in an earlier second than the read's
+        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
+            summary = _backfill(empty_db, embed_server.url, provider=provider)
+    assert provider.edited and summary.embedded == ROWS
+    # the others' times are ordered before their vectors' (the tick after their own), not tied with them
+    assert (summary.after.needed, summary.after.untimed) == (1, 0), summary.line()
+    assert _fresh(empty_db, embed_server.url).status == "failed"

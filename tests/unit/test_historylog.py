@@ -237,3 +237,33 @@ def test_chained_entries_moved_below_the_legacy_marker_are_detected(log):
     log.write_text(header + historylog.LEGACY_MARKER + "\n\n" + "".join(parts))
     report = historylog.verify(log)
     assert not report.ok and any("below the legacy marker" in p.problem for p in report.problems), report.text()
+
+
+def _above_the_newest(path, text: str) -> None:
+    """Write ``text`` into the log just above its newest entry's marker: the header, which no hash covers."""
+    log = path.read_text()
+    at = re.search(r"^<!-- entry sha256=", log, re.M).start()
+    path.write_text(log[:at] + text + log[at:])
+
+
+def test_an_unchained_entry_written_by_hand_above_the_newest_is_detected(log):
+    """Before: verify said the chain was intact while the log's top read as a newer run that succeeded (what auditors
+    read), written by hand in the header above the newest chained entry."""
+    _above_the_newest(log, historylog.render_entry(entry("tenant_acme", when="2026-11-25T10:00:00Z")) + "\n\n")
+    report = historylog.verify(log)
+    assert not report.ok
+    assert "header holds entry text outside the chain" in report.problems[0].problem
+    assert "## 2026-11-25T10:00:00Z · tenant_acme · succeeded" in report.problems[0].problem
+
+
+def test_entry_fields_written_by_hand_in_the_header_are_detected(log):
+    _above_the_newest(log, "- collection: tenant_acme\n- outcome: succeeded\n\n")
+    report = historylog.verify(log)
+    assert not report.ok and "- collection: tenant_acme" in report.problems[0].problem
+
+
+def test_a_header_with_its_own_words_and_lists_verifies(tmp_path):
+    path = tmp_path / "historylog.md"
+    path.write_text("# agents historylog\n\nNewest first.\n\n- kept by the platform team\n  - see: docs/backfills.md\n")
+    historylog.append(path, entry("tenant_acme"))
+    assert historylog.verify(path).ok
