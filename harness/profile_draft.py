@@ -320,12 +320,14 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   configured: dict[str, str] | None = None, configured_conflict: str = "",
                   app_urls: tuple[str, ...] = (), fixed_urls: tuple[str, ...] = (),
                   never_exit: tuple[Any, ...] = (), alike: tuple[str, ...] = (),
-                  env_given: tuple[str, str, int | None] | None = None) -> Draft:
+                  env_given: tuple[str, str, int | None] | None = None,
+                  pgai: dict[str, Any] | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
     side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
     embedder naming ``served_model`` is an Ollama one. ``migrated_as_is``: the application's latest migrations
     declaring the column as the database has it. ``stripping_embedders``: "name, path:line" of the application's
-    embedders, where each makes newlines spaces (a library's default). ``configured``: the models rows of the
+    embedders, where each makes newlines spaces (a library's default). ``pgai``: the vectorizer pgai's catalog says
+    writes the chunk table (harness.profiles.pgai_names.vectorizer_of_store). ``configured``: the models rows of the
     database's configuration tables name that the provider serves at the column's dimension, with where; one
     ``measured`` to reproduce the stored vectors is the model; ``configured_conflict``: why the one that does is not
     (another row is the active one). ``app_urls``: ``app_provider_urls`` of the application's embedders;
@@ -472,6 +474,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.guess("chunks.text", "text", shape.text, required=True)
     if not (measured is not None and measured.matched):
         _composed_in_code(w, shape, getattr(getattr(entrypoint, "contract", None), "composed_texts", ()))
+    if pgai is not None:
+        w.value("chunks.text_format", "text_format", "pgai",
+                f"pgai's vectorizer {pgai['id']} (view {pgai['view']}) writes this table: its worker embeds its "
+                f"formatting template of each chunk with the {pgai['source']} row, as ai.vectorizer keeps it")
     if shape.llamaindex_metadata:
         w.value("chunks.text_format", "text_format", "llamaindex",
                 f"every row read holds a LlamaIndex node in {shape.llamaindex_metadata}->>'_node_content': what "
@@ -504,6 +510,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 w.value(f"chunks.collection_table.{key}", key, value, indent=4)
         elif shape.collection_table_why:
             w.comment(f"collection_table: (none: {shape.collection_table_why})", 2)
+    elif pgai is not None:
+        w.value("chunks.collection_name", "collection_name", pgai["source"],
+                f"pgai's source table: every {pgai['source']} row is embedded into this one store")
     else:
         w.value("chunks.collection_name", "collection_name", ch.name,
                 f"no collection column: the whole table is one collection, named after it ({shape.collection.why})")
@@ -519,7 +528,11 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                       f"collection_table: {{table: {ct.table}, key: {ct.key}, name: {ct.name}{where}}}", 2)
     w.guess("chunks.tenant", "tenant", shape.tenant, required=False)
     left_out = (f"; left out, empty in some rows read: {', '.join(shape.empty_sources)}" if shape.empty_sources else "")
-    if shape.sources:
+    if pgai is not None:
+        w.value("chunks.sources", "sources", [f"source.{pgai['key'][0]}", pgai["key"][0]],
+                f"the {pgai['source']} row each chunk is of, read through the source table (a column of "
+                f"{pgai['source']} naming a document, source.url or the like, is a better citation)")
+    elif shape.sources:
         w.value("chunks.sources", "sources", list(shape.sources),
                 ("guess: citation keys of a JSON column by name" if any("->>" in x for x in shape.sources)
                  else f"guess: {shape.sources_why}" if shape.sources_why else "guess: citation columns by name")
@@ -653,7 +666,16 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                           f"{', '.join(sorted(kinds - IN_PROCESS_KINDS))}: if it does, set embeds_in_process: true", 2)
     elif contract is not None:
         w.comment(f"contract unknown ({contract.reason}): check by hand which names the command reads", 2)
-    if shape.source_table:
+    if pgai is not None:
+        # Set, not said: pgai's queue holds the source rows its worker has still to embed, which no chunk row shows
+        w.section("source", f"pgai's source table: a {pgai['source']} row without chunks is covered only while pgai's "
+                            "queue holds it (its worker has still to embed it)")
+        if pgai["source_schema"] != "public":
+            w.value("source.schema", "schema", pgai["source_schema"])
+        w.value("source.table", "table", pgai["source"])
+        w.value("source.key", "key", pgai["key"][0])
+        w.value("source.queue", "queue", "pgai")
+    elif shape.source_table:
         src = shape.source_table
         # Said, not set: rows of it the application has not embedded yet (ingest on first use) would fail
         # source_coverage, which also fails on chunks whose row is gone once this is set.
@@ -986,6 +1008,12 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                                   found.json_documents) if shape is not None else None
         stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
+        # a pgai vectorizer's store: its chunks are of a source table, which its queue keeps (one key column: the
+        # profile's source.key is one)
+        from .profiles.pgai_names import vectorizer_of_store
+
+        pgai = vectorizer_of_store(conn, shape.chunks.schema, shape.chunks.name) if shape is not None else None
+        pgai = pgai if pgai is not None and len(pgai["key"]) == 1 else None
         settings: dict[str, str | None] = {}
         for t in ((shape.chunks, shape.embeddings) if shape else ()):
             if applies.get(t.qualified):
@@ -1079,6 +1107,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          fixed_urls=app_fixed_urls(found.embedding_calls),
                          never_exit=_never_exit(found.entrypoints, entrypoint),
                          env_given=env_given,
+                         pgai=pgai,
                          # the backfill's own files first: of several prefixes, the one its texts are given
                          task_prefixes=tuple(dict.fromkeys([*getattr(getattr(entrypoint, "contract", None),
                                                                      "task_prefixes", ()), *found.task_prefixes])),
