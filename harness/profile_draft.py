@@ -529,9 +529,11 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
     w.guess("chunks.tenant", "tenant", shape.tenant, required=False)
     left_out = (f"; left out, empty in some rows read: {', '.join(shape.empty_sources)}" if shape.empty_sources else "")
     if pgai is not None:
-        w.value("chunks.sources", "sources", [f"source.{pgai['key'][0]}", pgai["key"][0]],
-                f"the {pgai['source']} row each chunk is of, read through the source table (a column of "
-                f"{pgai['source']} naming a document, source.url or the like, is a better citation)")
+        cited = pgai.get("citation")
+        w.value("chunks.sources", "sources", [f"source.{cited or pgai['key'][0]}", pgai["key"][0]],
+                f"guess: {pgai['source']}.{cited}, named like a citation, of the {pgai['source']} row each chunk is of"
+                if cited else f"the {pgai['source']} row each chunk is of (no column of {pgai['source']} is named "
+                "like a citation in every row read)")
     elif shape.sources:
         w.value("chunks.sources", "sources", list(shape.sources),
                 ("guess: citation keys of a JSON column by name" if any("->>" in x for x in shape.sources)
@@ -1014,6 +1016,10 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
         pgai = vectorizer_of_store(conn, shape.chunks.schema, shape.chunks.name) if shape is not None else None
         pgai = pgai if pgai is not None and len(pgai["key"]) == 1 else None
+        if pgai is not None:
+            from .discover import citation_of
+
+            pgai["citation"] = citation_of(conn, pgai["source_schema"], pgai["source"])
         settings: dict[str, str | None] = {}
         for t in ((shape.chunks, shape.embeddings) if shape else ()):
             if applies.get(t.qualified):

@@ -8802,7 +8802,7 @@ def test_homelab_pgai_vectorizer_store_located_drafted_backfilled_and_repaired(c
     # pgai's layout (until this trial: the store drafted as a table of its own, `collection_name:
     # dapr_web_embeddings_store`, no source table, so a page the worker has still to embed went unseen)
     assert (raw["chunks"]["text_format"], raw["chunks"]["collection_name"], raw["chunks"]["sources"],
-            raw["source"]) == ("pgai", "dapr_web", ["source.id", "id"],
+            raw["source"]) == ("pgai", "dapr_web", ["source.url", "id"],
                                {"table": "dapr_web", "key": "id", "queue": "pgai"}), drafted
     assert "measured: all-minilm re-embedding chunk reproduces the stored vectors of 5 of the 5 rows" in drafted
     assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
