@@ -609,6 +609,16 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"other vector columns in this database: {', '.join(shape.others)}", 2)
 
     w.section("backfill")
+    if pgai is not None:
+        # pgai's worker is the application's backfill, and with --once it exits when the queue is drained (a worker
+        # started in the background, a container's, would embed after run has returned and verified)
+        w.value("backfill.command", "command", f'pgai vectorizer worker -d "$DATABASE_URL" -i {pgai["id"]} --once',
+                f"guess: pgai's own worker (the pgai package's CLI), once, on vectorizer {pgai['id']}: it embeds the "
+                f"{pgai['source']} rows pgai's queue holds and exits; its Ollama client reads OLLAMA_HOST")
+        if entrypoint is not None:
+            w.comment(f"locate's best entrypoint, {json.dumps(entrypoint.command)} ({entrypoint.kind} "
+                      f"{entrypoint.path}), left out: pgai's worker run once in its place", 2)
+        entrypoint, never_exit = None, ()
     contract = getattr(entrypoint, "contract", None)
     chunks, vectors = shape.chunks.name, None if shape.inline else shape.embeddings.name
     unreachable = _unreachable(contract, model or stored, chunks, vectors)
@@ -637,7 +647,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
             # OWASP Nest's ai_update_<entity>_chunks: each fills one entity type's rows of the one table
             w.comment("ranked alike (each may fill its own part of the collection: run them one after another, or "
                       f"--engine): {', '.join(alike)}", 2)
-    elif not never_exit:
+    elif not never_exit and pgai is None:
         w.comment("command: (no entrypoint that embeds: run with --engine, the harness's own backfill)", 2)
     if unreachable:
         # the left-out command's names, env and in-process model are no settings of the engine that runs instead
