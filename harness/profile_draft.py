@@ -364,6 +364,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
            if fixed_urls else ""))
     if model:
         w.value("provider.model", "model", model, "given with --model")
+    elif pgai is not None and pgai.get("model") and served_model == pgai["model"]:
+        fixed = pgai.get("base_url")
+        w.value("provider.model", "model", served_model,
+                f"pgai's catalog: vectorizer {pgai['id']} embeds with it ({pgai.get('implementation')}, "
+                f"{pgai.get('dimensions')} dimensions)" + (f"; at its base_url {fixed}, not OLLAMA_HOST: pgai's worker "
+                                                           "embeds there" if fixed else ""))
     elif stored is None and contract_models(entrypoint):
         models = contract_models(entrypoint)
         w.value("provider.model", "model", models[0], "guess: the model the entrypoint names"
@@ -614,7 +620,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         # started in the background, a container's, would embed after run has returned and verified)
         w.value("backfill.command", "command", f'pgai vectorizer worker -d "$DATABASE_URL" -i {pgai["id"]} --once',
                 f"guess: pgai's own worker (the pgai package's CLI), once, on vectorizer {pgai['id']}: it embeds the "
-                f"{pgai['source']} rows pgai's queue holds and exits; its Ollama client reads OLLAMA_HOST")
+                f"{pgai['source']} rows pgai's queue holds and exits; "
+                + (f"it embeds at the vectorizer's base_url, {pgai['base_url']}, whatever OLLAMA_HOST says"
+                   if pgai.get("base_url") else "its Ollama client reads OLLAMA_HOST"))
         if entrypoint is not None:
             w.comment(f"locate's best entrypoint, {json.dumps(entrypoint.command)} ({entrypoint.kind} "
                       f"{entrypoint.path}), left out: pgai's worker run once in its place", 2)
@@ -1058,7 +1066,14 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         # the model to serve under its Ollama name is the model of
         model_envs = tuple(dict.fromkeys(c.model_env for c in found.embedding_calls if c.model_env and not c.model))
     served = None
-    if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
+    if model is None and pgai is not None and pgai.get("model") and shape is not None and not shape.stored_models:
+        # pgai's catalog keeps the model its worker embeds with, as the vectorizer was made (whatever the code reads
+        # it from: an env variable, a setting): measured as a --model would be
+        served = pgai["model"]
+        with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
+            measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint),
+                                      documents=found.json_documents)
+    elif model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
         served = _served_at(provider_url, shape.vector.dimensions or stored_dims, found.embedding_calls)
         if served is not None and measured is None:
             # the model the draft names is measured as a --model would be: the text its stored vectors embed
