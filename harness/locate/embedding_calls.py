@@ -697,6 +697,12 @@ def _value(text: str, at: int, reads: list[EnvRead], depth: int = 0) -> tuple[st
     return None, None
 
 
+def value_at(text: str, at: int, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+    """The literal, or the env read (its default, its name), the expression at ``at`` comes to: for another module's
+    calls (pgai's configurations)."""
+    return _value(text, at, reads)
+
+
 # A TypeScript class field is declared with its modifiers (``private readonly MODEL = '...'``) and read as ``this.MODEL``.
 _ASSIGN = (r"(?m)^\s*(?:export\s+)?(?:(?:private|protected|public|static|readonly|override|declare)\s+)*"
            r"(?:(?:const|let|var|final)\s+|(?:this|self)\.)?{name}\s*(?::\s*[^=\n]+)?=(?!=)\s*(?P<rhs>[^\n;]+)")

@@ -82,3 +82,42 @@ vectorizer = CreateVectorizer(
     assert embedders("app/setup.py", code, "python") == [("ollama-pgai", "nomic-embed-text", 768, None, "OLLAMA_HOST")]
     script = 'cur.execute("SELECT ai.create_vectorizer(\'notes\'::regclass, embedding => ai.embedding_ollama(\'all-minilm\', 384))")\n'
     assert stores("load.py", script, "python") == [("notes_embedding_store", "embedding", 384, "pgai", "cosine")]
+
+
+def test_a_python_configurations_model_read_from_the_environment_is_its_env_and_default():
+    """`EmbeddingOllamaConfig(model=os.getenv("OLLAMA_MODEL", "nomic-embed-text"), dimensions=int(os.getenv(
+    "EMBED_DIMENSIONS", 768)))`: the default is the model, the variable where it comes from; the dimension's default too."""
+    code = '''import os
+from pgai.vectorizer import CreateVectorizer
+task = CreateVectorizer(
+    source="task",
+    destination=DestinationTableConfig(destination="task_embedding"),
+    embedding=EmbeddingOllamaConfig(
+        model=os.getenv("OLLAMA_MODEL", "nomic-embed-text"),
+        dimensions=int(os.getenv("EMBED_DIMENSIONS", 768)),
+    ),
+)
+'''
+    assert stores("app/vectorizers.py", code, "python") == [("task_embedding_store", "embedding", 768, "pgai", "cosine")]
+    [call] = embedding_calls("app/vectorizers.py", code, "python")
+    assert (call.model, call.model_env, call.dimensions, call.dimensions_env) == (
+        "nomic-embed-text", "OLLAMA_MODEL", 768, "EMBED_DIMENSIONS")
+
+
+def test_an_embedding_configuration_bound_to_a_name_is_read_where_it_is_made():
+    """One `EmbeddingOllamaConfig` bound to a name and passed to two vectorizers: each is that embedder (its model
+    the environment's, no default), each store as its destination names it."""
+    code = '''import os
+_embedding_config = EmbeddingOllamaConfig(
+    model=os.environ["EMBED_MODEL"],
+    dimensions=int(os.environ["EMBED_DIMENSIONS"]),
+)
+_task = CreateVectorizer(source="task", destination=DestinationTableConfig(destination="task_embedding"),
+                         embedding=_embedding_config)
+_project = CreateVectorizer(source="project", destination=DestinationTableConfig(destination="project_embedding"),
+                            embedding=_embedding_config)
+'''
+    assert stores("app/v.py", code, "python") == [("task_embedding_store", "embedding", None, "pgai", "cosine"),
+                                                  ("project_embedding_store", "embedding", None, "pgai", "cosine")]
+    assert [(c.kind, c.model, c.model_env, c.dimensions_env) for c in embedding_calls("app/v.py", code, "python")] == [
+        ("ollama-pgai", None, "EMBED_MODEL", "EMBED_DIMENSIONS")] * 2
