@@ -63,3 +63,15 @@ def test_a_pgai_stores_model_is_the_one_pgais_catalog_keeps_where_the_code_reads
     # the drafted worker embeds at the vectorizer's base_url, which OLLAMA_HOST does not change
     command = next(line for line in drafted.splitlines() if line.strip().startswith("command:"))
     assert f"it embeds at the vectorizer's base_url, {embed_server.url}, whatever OLLAMA_HOST says" in command
+
+
+def test_an_ai_schema_that_is_not_pgais_leaves_the_draft_as_it_would_be(cli, empty_db, tmp_path):
+    """A table `ai.vectorizer` of something else (no pgai columns): the draft is made without pgai's layout."""
+    empty_db.execute("CREATE SCHEMA ai; CREATE TABLE ai.vectorizer (id int PRIMARY KEY, name text);"
+                     "CREATE TABLE notes (id bigserial PRIMARY KEY, content text NOT NULL, embedding vector(384))")
+    out = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", tmp_path, "--database-url", empty_db.dsn, "--output", out,
+               "--model", TEST_MODEL, "--json")
+    assert init.code == 0, init.out + init.err
+    raw = yaml.safe_load(out.read_text())
+    assert raw["chunks"]["table"] == "notes" and "source" not in raw and "text_format" not in raw["chunks"]
