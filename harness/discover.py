@@ -1227,3 +1227,13 @@ def rls_applies(conn: Conn, table: Table) -> bool:
         return True
     bypass, owner = bool(_v(row, 0)), bool(_v(row, 1))
     return not bypass and (not owner or table.force_rls)
+
+
+def citation_of(conn: Conn, schema: str, name: str) -> str | None:
+    """The column of a document table named like a citation (SOURCE_NAMES, in their order) that no row read leaves
+    empty: what a chunk read through that table is cited by (pgai's source row: its url)."""
+    table = _table(conn, schema, name)
+    named = sorted((c.name for c in table.columns if snake(c.name) in SOURCE_NAMES),
+                   key=lambda c: SOURCE_NAMES.index(snake(c)))
+    empty = _empty_in_some_row(conn, table, tuple(named))
+    return next((c for c in named if c not in empty), None)

@@ -320,12 +320,14 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   configured: dict[str, str] | None = None, configured_conflict: str = "",
                   app_urls: tuple[str, ...] = (), fixed_urls: tuple[str, ...] = (),
                   never_exit: tuple[Any, ...] = (), alike: tuple[str, ...] = (),
-                  env_given: tuple[str, str, int | None] | None = None) -> Draft:
+                  env_given: tuple[str, str, int | None] | None = None,
+                  pgai: dict[str, Any] | None = None) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
     side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
     embedder naming ``served_model`` is an Ollama one. ``migrated_as_is``: the application's latest migrations
     declaring the column as the database has it. ``stripping_embedders``: "name, path:line" of the application's
-    embedders, where each makes newlines spaces (a library's default). ``configured``: the models rows of the
+    embedders, where each makes newlines spaces (a library's default). ``pgai``: the vectorizer pgai's catalog says
+    writes the chunk table (harness.profiles.pgai_names.vectorizer_of_store). ``configured``: the models rows of the
     database's configuration tables name that the provider serves at the column's dimension, with where; one
     ``measured`` to reproduce the stored vectors is the model; ``configured_conflict``: why the one that does is not
     (another row is the active one). ``app_urls``: ``app_provider_urls`` of the application's embedders;
@@ -362,6 +364,12 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
            if fixed_urls else ""))
     if model:
         w.value("provider.model", "model", model, "given with --model")
+    elif pgai is not None and pgai.get("model") and served_model == pgai["model"]:
+        fixed = pgai.get("base_url")
+        w.value("provider.model", "model", served_model,
+                f"pgai's catalog: vectorizer {pgai['id']} embeds with it ({pgai.get('implementation')}, "
+                f"{pgai.get('dimensions')} dimensions)" + (f"; at its base_url {fixed}, not OLLAMA_HOST: pgai's worker "
+                                                           "embeds there" if fixed else ""))
     elif stored is None and contract_models(entrypoint):
         models = contract_models(entrypoint)
         w.value("provider.model", "model", models[0], "guess: the model the entrypoint names"
@@ -472,6 +480,10 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.guess("chunks.text", "text", shape.text, required=True)
     if not (measured is not None and measured.matched):
         _composed_in_code(w, shape, getattr(getattr(entrypoint, "contract", None), "composed_texts", ()))
+    if pgai is not None:
+        w.value("chunks.text_format", "text_format", "pgai",
+                f"pgai's vectorizer {pgai['id']} (view {pgai['view']}) writes this table: its worker embeds its "
+                f"formatting template of each chunk with the {pgai['source']} row, as ai.vectorizer keeps it")
     if shape.llamaindex_metadata:
         w.value("chunks.text_format", "text_format", "llamaindex",
                 f"every row read holds a LlamaIndex node in {shape.llamaindex_metadata}->>'_node_content': what "
@@ -504,6 +516,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                 w.value(f"chunks.collection_table.{key}", key, value, indent=4)
         elif shape.collection_table_why:
             w.comment(f"collection_table: (none: {shape.collection_table_why})", 2)
+    elif pgai is not None:
+        w.value("chunks.collection_name", "collection_name", pgai["source"],
+                f"pgai's source table: every {pgai['source']} row is embedded into this one store")
     else:
         w.value("chunks.collection_name", "collection_name", ch.name,
                 f"no collection column: the whole table is one collection, named after it ({shape.collection.why})")
@@ -519,7 +534,13 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                       f"collection_table: {{table: {ct.table}, key: {ct.key}, name: {ct.name}{where}}}", 2)
     w.guess("chunks.tenant", "tenant", shape.tenant, required=False)
     left_out = (f"; left out, empty in some rows read: {', '.join(shape.empty_sources)}" if shape.empty_sources else "")
-    if shape.sources:
+    if pgai is not None:
+        cited = pgai.get("citation")
+        w.value("chunks.sources", "sources", [f"source.{cited or pgai['key'][0]}", pgai["key"][0]],
+                f"guess: {pgai['source']}.{cited}, named like a citation, of the {pgai['source']} row each chunk is of"
+                if cited else f"the {pgai['source']} row each chunk is of (no column of {pgai['source']} is named "
+                "like a citation in every row read)")
+    elif shape.sources:
         w.value("chunks.sources", "sources", list(shape.sources),
                 ("guess: citation keys of a JSON column by name" if any("->>" in x for x in shape.sources)
                  else f"guess: {shape.sources_why}" if shape.sources_why else "guess: citation columns by name")
@@ -594,6 +615,18 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"other vector columns in this database: {', '.join(shape.others)}", 2)
 
     w.section("backfill")
+    if pgai is not None:
+        # pgai's worker is the application's backfill, and with --once it exits when the queue is drained (a worker
+        # started in the background, a container's, would embed after run has returned and verified)
+        w.value("backfill.command", "command", f'pgai vectorizer worker -d "$DATABASE_URL" -i {pgai["id"]} --once',
+                f"guess: pgai's own worker (the pgai package's CLI), once, on vectorizer {pgai['id']}: it embeds the "
+                f"{pgai['source']} rows pgai's queue holds and exits; "
+                + (f"it embeds at the vectorizer's base_url, {pgai['base_url']}, whatever OLLAMA_HOST says"
+                   if pgai.get("base_url") else "its Ollama client reads OLLAMA_HOST"))
+        if entrypoint is not None:
+            w.comment(f"locate's best entrypoint, {json.dumps(entrypoint.command)} ({entrypoint.kind} "
+                      f"{entrypoint.path}), left out: pgai's worker run once in its place", 2)
+        entrypoint, never_exit = None, ()
     contract = getattr(entrypoint, "contract", None)
     chunks, vectors = shape.chunks.name, None if shape.inline else shape.embeddings.name
     unreachable = _unreachable(contract, model or stored, chunks, vectors)
@@ -622,7 +655,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
             # OWASP Nest's ai_update_<entity>_chunks: each fills one entity type's rows of the one table
             w.comment("ranked alike (each may fill its own part of the collection: run them one after another, or "
                       f"--engine): {', '.join(alike)}", 2)
-    elif not never_exit:
+    elif not never_exit and pgai is None:
         w.comment("command: (no entrypoint that embeds: run with --engine, the harness's own backfill)", 2)
     if unreachable:
         # the left-out command's names, env and in-process model are no settings of the engine that runs instead
@@ -653,7 +686,16 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                           f"{', '.join(sorted(kinds - IN_PROCESS_KINDS))}: if it does, set embeds_in_process: true", 2)
     elif contract is not None:
         w.comment(f"contract unknown ({contract.reason}): check by hand which names the command reads", 2)
-    if shape.source_table:
+    if pgai is not None:
+        # Set, not said: pgai's queue holds the source rows its worker has still to embed, which no chunk row shows
+        w.section("source", f"pgai's source table: a {pgai['source']} row without chunks is covered only while pgai's "
+                            "queue holds it (its worker has still to embed it)")
+        if pgai["source_schema"] != "public":
+            w.value("source.schema", "schema", pgai["source_schema"])
+        w.value("source.table", "table", pgai["source"])
+        w.value("source.key", "key", pgai["key"][0])
+        w.value("source.queue", "queue", "pgai")
+    elif shape.source_table:
         src = shape.source_table
         # Said, not set: rows of it the application has not embedded yet (ingest on first use) would fail
         # source_coverage, which also fails on chunks whose row is gone once this is set.
@@ -986,6 +1028,16 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                                   found.json_documents) if shape is not None else None
         stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
+        # a pgai vectorizer's store: its chunks are of a source table, which its queue keeps (one key column: the
+        # profile's source.key is one)
+        from .profiles.pgai_names import vectorizer_of_store
+
+        pgai = vectorizer_of_store(conn, shape.chunks.schema, shape.chunks.name) if shape is not None else None
+        pgai = pgai if pgai is not None and len(pgai["key"]) == 1 else None
+        if pgai is not None:
+            from .discover import citation_of
+
+            pgai["citation"] = citation_of(conn, pgai["source_schema"], pgai["source"])
         settings: dict[str, str | None] = {}
         for t in ((shape.chunks, shape.embeddings) if shape else ()):
             if applies.get(t.qualified):
@@ -1014,7 +1066,14 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         # the model to serve under its Ollama name is the model of
         model_envs = tuple(dict.fromkeys(c.model_env for c in found.embedding_calls if c.model_env and not c.model))
     served = None
-    if model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
+    if model is None and pgai is not None and pgai.get("model") and shape is not None and not shape.stored_models:
+        # pgai's catalog keeps the model its worker embeds with, as the vectorizer was made (whatever the code reads
+        # it from: an env variable, a setting): measured as a --model would be
+        served = pgai["model"]
+        with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
+            measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint),
+                                      documents=found.json_documents)
+    elif model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
         served = _served_at(provider_url, shape.vector.dimensions or stored_dims, found.embedding_calls)
         if served is not None and measured is None:
             # the model the draft names is measured as a --model would be: the text its stored vectors embed
@@ -1079,6 +1138,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          fixed_urls=app_fixed_urls(found.embedding_calls),
                          never_exit=_never_exit(found.entrypoints, entrypoint),
                          env_given=env_given,
+                         pgai=pgai,
                          # the backfill's own files first: of several prefixes, the one its texts are given
                          task_prefixes=tuple(dict.fromkeys([*getattr(getattr(entrypoint, "contract", None),
                                                                      "task_prefixes", ()), *found.task_prefixes])),

@@ -23,7 +23,7 @@ IN_PROCESS_KINDS = frozenset({"sentence-transformers", "fastembed", "transformer
 class EmbeddingCall:
     path: str
     line: int
-    kind: str  # ollama-http / ollama-client / ollama-prism / prism / openai / openai-http / litellm / ollama-litellm / gemini / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config
+    kind: str  # ollama-http / ollama-client / ollama-prism / prism / openai / openai-http / litellm / ollama-litellm / gemini / sentence-transformers / fastembed / transformers / supabase-ai / langchain / llamaindex / ollama-config / config / ollama-pgai / voyageai (pgai's worker)
     name: str  # what was called
     model: str | None = None  # literal model name (or the default of the env variable it reads)
     model_env: str | None = None  # the env variable the model comes from
@@ -695,6 +695,12 @@ def _value(text: str, at: int, reads: list[EnvRead], depth: int = 0) -> tuple[st
         if depth < 3 and (arg := _argument_for(text, name, at)) is not None:
             return _value(text, arg, reads, depth + 1)  # a parameter: what the function's caller passes
     return None, None
+
+
+def value_at(text: str, at: int, reads: list[EnvRead]) -> tuple[str | None, str | None]:
+    """The literal, or the env read (its default, its name), the expression at ``at`` comes to: for another module's
+    calls (pgai's configurations)."""
+    return _value(text, at, reads)
 
 
 # A TypeScript class field is declared with its modifiers (``private readonly MODEL = '...'``) and read as ``this.MODEL``.

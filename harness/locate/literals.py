@@ -7,7 +7,7 @@ import re
 
 _ENV_PY = re.compile(
     r"""\bos\.(?:getenv|environ\.get)\(\s*['"](?P<name>[A-Za-z_][A-Za-z0-9_]*)['"]"""
-    r"""(?:\s*,\s*(?P<q>['"])(?P<default>[^'"\n]*)(?P=q))?[^)\n]*\)"""
+    r"""(?:\s*,\s*(?:(?P<q>['"])(?P<default>[^'"\n]*)(?P=q)|(?P<number>\d+)\b))?[^)\n]*\)"""
     r"""(?:\s*or\s*(?P<q2>['"])(?P<default2>[^'"\n]*)(?P=q2))?"""
     r"""|\bos\.environ\[\s*['"](?P<name2>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\]"""
     r"""|(?<![\w.])(?:getenv|environ\.get)\(\s*['"](?P<name3>[A-Z_][A-Z0-9_]*)['"]"""
@@ -128,8 +128,9 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
     if lang == "python":
         for m in _ENV_PY.finditer(text):
             name = m.group("name") or m.group("name2") or m.group("name3") or m.group("name4")
-            default = m.group("default") if m.group("default") is not None else (
-                m.group("default2") if m.group("default2") is not None else m.group("default3"))
+            # `int(os.getenv("EMBED_DIMENSIONS", 768))`: a number given as the default is one too
+            default = next((d for d in (m.group("default"), m.group("number"), m.group("default2"), m.group("default3"))
+                            if d is not None), None)
             found.append(EnvRead(name, default, m.start(), m.end()))
         found += _library_reads(text)
         found += settings_fields(text)

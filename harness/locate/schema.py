@@ -23,7 +23,7 @@ class VectorDeclaration:
     path: str
     line: int
     dimensions: int | None
-    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / laravel / doctrine / liquibase / mastra / ecto / ecto-schema
+    kind: str  # sql / json / drizzle / drizzle-customType / sqlalchemy / django / prisma / typeorm / knex / active-record / laravel / doctrine / liquibase / mastra / ecto / ecto-schema / pgai
     table: str | None = None
     column: str | None = None
     type: str = "vector"  # vector / halfvec / sparsevec

@@ -65,3 +65,25 @@ def lookup(dsn: str, source_schema: str, source: str, view: str, *, named: bool)
         raise ConfigError(f"pgai's catalog has no vectorizer on {source_schema}.{source} whose view is {view!r} "
                           f"(its views: {views}); expected PGAI_DESTINATION naming one of them")
     return names_env(source_schema, source, row["config"]["destination"])
+
+
+def vectorizer_of_store(conn: Any, schema: str, table: str) -> dict[str, Any] | None:
+    """The vectorizer pgai's catalog says writes ``schema.table`` (its store): id, source schema, table and key
+    columns, view, embedder (implementation, model, dimensions, base_url); None where no catalog is there to read (pgai not installed) or none writes that table."""
+    try:
+        with conn.transaction():  # a failed read leaves the caller's transaction as it was
+            rows = conn.execute("SELECT id, source_schema, source_table, source_pk, config FROM ai.vectorizer "
+                                "ORDER BY id").fetchall()
+    except psycopg.Error:  # no pgai here (or an `ai` schema of something else's): a draft is made without it
+        return None
+    for row in rows:  # harness.db's connections yield dicts
+        destination = (row["config"] or {}).get("destination") or {}
+        if (destination.get("target_schema"), destination.get("target_table")) == (schema, table):
+            embedding = row["config"].get("embedding") or {}
+            return {"id": row["id"], "source_schema": row["source_schema"], "source": row["source_table"],
+                    "key": tuple(c["attname"] for c in sorted(row["source_pk"], key=lambda c: c.get("pknum", 0))),
+                    "view": destination.get("view_name"),
+                    # the embedder as the vectorizer was made (an env read or a setting resolved then)
+                    "implementation": embedding.get("implementation"), "model": embedding.get("model"),
+                    "dimensions": embedding.get("dimensions"), "base_url": embedding.get("base_url")}
+    return None

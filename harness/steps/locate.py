@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..locate import config as configscan
 from ..locate import contract as contractmod
 from ..locate import distances as distancescan, embedding_calls, entrypoints as eps, files as filesmod, schema as schemascan
-from ..locate import alembic, dotnet, elixir, golang, json_documents, laravel, liquibase, rust, spring_boot, symfony
+from ..locate import alembic, dotnet, elixir, golang, json_documents, laravel, liquibase, pgai, rust, spring_boot, symfony
 from ..locate.json_documents import JsonDocument
 from ..locate.config import ConfigSetting
 from ..locate.contract import Contract, command_contract
@@ -332,10 +332,12 @@ def _scan(repo: str | Path, terms: tuple[str, ...] | list[str]) -> LocateResult:
             continue
         lang = filesmod.language(rel)
         decls = schemascan.scan(rel, text, lang) if schemascan.has_declarations(text) else []
+        decls += pgai.declarations(rel, text, lang)
         file_calls = embedding_calls.scan(rel, text, lang) if embedding_calls.has_calls(text) else []
         file_calls = golang.with_request_fields(rel, text, rust.with_models(rel, text, file_calls))
         file_calls += golang.embedding_calls(rel, text) if rel.endswith(".go") else []
         file_calls += elixir.embedding_calls(rel, text)
+        file_calls += pgai.embedding_calls(rel, text, lang)
         file_calls += laravel.embedding_calls(rel, text) if lang == "php" else []
         found_settings = configscan.scan(rel, text, is_config_file=False)
         declarations.extend(decls)

@@ -8719,3 +8719,230 @@ def test_gollman_gorm_models_located_drafted_backfilled_and_repaired(cli, empty_
     assert offenders.pop("citations", set()) <= {edited, reversed_, a, b}, offenders
     assert damaged.code == 1 and offenders == {"recompute": {edited, reversed_, a, b}}, offenders
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=4)
+
+
+# -- inigokintana/homelab-2-prod-ai-golden-path: pgai's vectorizer (SQL), a DB-side worker embedding through Ollama --
+
+HOMELAB = "3-dapr-microservices-agents/2-injection-agent-web-dapr"
+HOMELAB_PAGES = {  # url: text, as the spider's JSON carries them into dapr_web
+    "https://docs.dapr.io/concepts/overview/": "Dapr is a portable, event-driven runtime that makes it easy for any "
+    "developer to build resilient, stateless, and stateful applications that run on the cloud and edge.",
+    "https://docs.dapr.io/concepts/building-blocks-concept/": "A building block is an HTTP or gRPC API that can be "
+    "called from your code and uses one or more Dapr components.",
+    "https://docs.dapr.io/concepts/components-concept/": "Dapr uses a modular design where functionality is delivered "
+    "as a component. Each component has an interface definition.",
+    "https://docs.dapr.io/concepts/dapr-services/sidecar/": "Dapr uses a sidecar architecture, running as a separate "
+    "process or as a sidecar container alongside your application.",
+    "https://docs.dapr.io/developing-applications/building-blocks/bindings/": "Using bindings, you can trigger your "
+    "app with events coming in from external systems, or interface with external systems.",
+}
+
+
+def pgai_worker_once(dsn: str, ollama_host: str, monkeypatch) -> None:
+    """pgai's own vectorizer worker, once (it drains every queue and exits), with OLLAMA_HOST set as the worker's
+    deployment sets it (the vectorizer names no base_url)."""
+    import asyncio
+    import logging
+
+    import structlog
+    from pgai.vectorizer import Worker
+
+    monkeypatch.setenv("OLLAMA_HOST", ollama_host)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    asyncio.run(Worker(dsn, once=True).run())
+
+
+def homelab_database(app: Path, db, server, monkeypatch) -> None:
+    """The table as sql/create-table.sql makes it, pgai installed (`pgai install -d`, as the IaC scripts run it), the
+    vectorizer as sql/create-vectorized-table.sql makes it (its CREATE EXTENSION lines left out: pgai >= 0.10 is no
+    extension, and pgvectorscale is not installed here), the pages inserted as load-into-db-dapr.py inserts them, and
+    pgai's worker run once."""
+    import pgai
+
+    db.execute((app / "sql/create-table.sql").read_text())
+    pgai.install(db.dsn)
+    vectorizer = "\n".join(line for line in (app / "sql/create-vectorized-table.sql").read_text().splitlines()
+                           if not line.startswith("CREATE EXTENSION"))
+    db.execute(vectorizer)
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DELETE FROM dapr_web")  # load-into-db-dapr.py: `DELETE FROM {db_table};`, then the inserts
+        for url, text in HOMELAB_PAGES.items():
+            conn.execute("INSERT INTO dapr_web (url, text, lastupdate) VALUES (%s, %s, CURRENT_DATE)", (url, text))
+    pgai_worker_once(db.dsn, server.url, monkeypatch)
+
+
+def test_homelab_pgai_vectorizer_store_located_drafted_backfilled_and_repaired(cli, empty_db, server, tmp_path,
+                                                                               monkeypatch):
+    """inigokintana/homelab-2-prod-ai-golden-path's web-injection agent: `dapr_web` rows embedded by pgai's worker
+    into `dapr_web_embeddings_store` as `ai.create_vectorizer(..., embedding => ai.embedding_ollama('all-minilm', 384),
+    destination => ai.destination_table(target_table => ..., view_name => ...))` says: no DDL of the store, no
+    embedding call in the code. locate, profile init, scope, plan, run --engine, verify, record; then chunks gone
+    wrong, named and repaired."""
+    app = Source.of("inigokintana__homelab-2-prod-ai-golden-path").checkout(HOMELAB, tmp_path / "app")
+    homelab_database(app, empty_db, server, monkeypatch)
+    chunks = empty_db.scalar("SELECT count(*) FROM dapr_web_embeddings_store")
+    assert chunks == len(HOMELAB_PAGES)  # one chunk per page (each under the splitter's 800 characters)
+
+    # the draft's backfill is pgai's own worker (the pgai package's CLI, as the app's hosts install it)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "dapr_web", run_args=(), plan=True)
+    located = trial.locate.json
+    # the vectorizer's store and its embedder (until this trial: no declaration, no embedding call; the draft's
+    # provider.model TODO); the 0.9 form in a /* */ comment above it declares nothing
+    assert [(d["path"], d["line"], d["kind"], d["table"], d["column"], d["dimensions"])
+            for d in located["declarations"]] == [
+        ("sql/create-vectorized-table.sql", 42, "pgai", "dapr_web_embeddings_store", "embedding", 384)], located
+    assert [(c["path"], c["line"], c["kind"], c["model"], c["url"], c["url_env"], c["dimensions"])
+            for c in located["embedding_calls"]] == [
+        ("sql/create-vectorized-table.sql", 47, "ollama-pgai", "all-minilm", None, "OLLAMA_HOST", 384)], located
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["chunks"]["table"], raw["chunks"]["id"],
+            raw["chunks"]["text"], raw["embeddings"]["vector"], raw["distance"]) == (
+        "all-minilm", 384, "dapr_web_embeddings_store", "embedding_uuid", "chunk", "embedding", "cosine"), drafted
+    # pgai's worker, once, as the backfill (until this trial: none; it exits when pgai's queue is drained)
+    assert raw["backfill"] == {"command": 'pgai vectorizer worker -d "$DATABASE_URL" -i 1 --once'}, drafted
+    # pgai's layout (until this trial: the store drafted as a table of its own, `collection_name:
+    # dapr_web_embeddings_store`, no source table, so a page the worker has still to embed went unseen)
+    assert (raw["chunks"]["text_format"], raw["chunks"]["collection_name"], raw["chunks"]["sources"],
+            raw["source"]) == ("pgai", "dapr_web", ["source.url", "id"],
+                               {"table": "dapr_web", "key": "id", "queue": "pgai"}), drafted
+    assert "measured: all-minilm re-embedding chunk reproduces the stored vectors of 5 of the 5 rows" in drafted
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, empty_db, "dapr_web_embeddings_store", "embedding", chunks, needed=0)
+
+    # Gone wrong: another model's vector (reversed) and two chunks holding each other's; a page loaded after the
+    # worker last ran, still in pgai's queue.
+    with empty_db.connect(autocommit=True) as conn:
+        keys = [r[0] for r in conn.execute("SELECT embedding_uuid FROM dapr_web_embeddings_store ORDER BY id")]
+        reversed_, a, b = keys[0], keys[1], keys[2]
+        conn.execute("UPDATE dapr_web_embeddings_store SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE embedding_uuid = %s",
+                     (reversed_,))
+        conn.execute("UPDATE dapr_web_embeddings_store d SET embedding = o.embedding FROM dapr_web_embeddings_store o "
+                     "WHERE (d.embedding_uuid, o.embedding_uuid) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+        queued = conn.execute("INSERT INTO dapr_web (url, text, lastupdate) VALUES (%s, %s, CURRENT_DATE) RETURNING id",
+                              ("https://docs.dapr.io/concepts/faq/", "Dapr is not a service mesh.")).fetchone()[0]
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "dapr_web")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {str(k) for k in (reversed_, a, b)}, offenders
+    # the queued page is named through the draft's source section (pgai's queue), not by any chunk row
+    assert damaged.code == 1 and offenders == {"recompute": {str(k) for k in (reversed_, a, b)},
+                                               "source_coverage": {("dapr_web", queued)}}, offenders
+    # run: the application's own backfill, pgai's worker, embeds the page it was queued
+    ran = cli("run", *target, "--run-dir", tmp_path / "worker", "--json", env=env)
+    assert ran.code == 0, ran.out + ran.err
+    assert empty_db.scalar("SELECT count(*) FROM dapr_web_embeddings_store WHERE id = %s", (queued,)) == 1
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=3)
+
+
+# -- EmadMokhtar/BuddyFit: Go, golang-migrate, pgai 0.2's vectorizer (a formatting template of three source columns) --
+
+# migrations/000003's vectorizer in pgai 0.12's terms (pgai >= 0.10 took the chunk column into loading_column and the
+# destination's name into destination_table; the names pgai gives are the same: yt_videos_embeddings_store and view).
+BUDDYFIT_VECTORIZER = """SELECT ai.create_vectorizer('yt_videos'::regclass,
+    loading => ai.loading_column('transcript'),
+    destination => ai.destination_table('yt_videos_embeddings'),
+    embedding => ai.embedding_ollama('nomic-embed-text', 768),
+    chunking => ai.chunking_recursive_character_text_splitter(512, 50),
+    formatting => ai.formatting_python_template('title: $title - author: $author - url: $url - $chunk'))"""
+BUDDYFIT_VIDEOS = [  # (author, title, transcript, url) as cmd/importer inserts a video's transcript
+    ("Coach A", "Full body warm-up", "Start with light jogging in place for two minutes. Then arm circles, ten each "
+     "way. Hip openers follow, slow and controlled.", "https://www.youtube.com/watch?v=warmup01"),
+    ("Coach B", "Beginner squats", "Feet shoulder-width apart, toes slightly out. Push the hips back as if sitting "
+     "on a chair and keep the chest up.", "https://www.youtube.com/watch?v=squat002"),
+    ("Coach A", "Plank basics", "Elbows under the shoulders, body in one line from head to heels. Breathe and hold "
+     "for thirty seconds.", "https://www.youtube.com/watch?v=plank003"),
+    ("Coach C", "Stretching after a run", "Calves against a wall, then hamstrings with a straight leg on a step. Hold "
+     "each stretch without bouncing.", "https://www.youtube.com/watch?v=stretch4"),
+]
+
+
+def test_buddyfit_pgai_formatting_template_store_located_drafted_backfilled_and_repaired(cli, empty_db, server,
+                                                                                        tmp_path, monkeypatch):
+    """EmadMokhtar/BuddyFit: its `yt_videos` embedded by pgai's worker (its docker-compose's vectorizer-worker,
+    OLLAMA_HOST set) as migrations/000003 asks: `ai.create_vectorizer('yt_videos'::regclass, destination =>
+    'yt_videos_embeddings', embedding => ai.embedding_ollama('nomic-embed-text', 768), ..., formatting =>
+    ai.formatting_python_template('title: $title - author: $author - url: $url - $chunk'))`."""
+    import pgai
+
+    app = Source.of("EmadMokhtar__BuddyFit").checkout("", tmp_path / "app")
+    migration = (app / "migrations/000003_create_vectorizer.up.sql").read_text()
+    for said in ("destination => 'yt_videos_embeddings'", "ai.embedding_ollama('nomic-embed-text', 768)",
+                 "chunking_recursive_character_text_splitter('transcript', 512, 50)",
+                 "formatting_python_template('title: $title - author: $author - url: $url - $chunk')"):
+        assert said in migration, said  # BUDDYFIT_VECTORIZER is what the migration says
+    empty_db.execute((app / "migrations/000001_create_table.up.sql").read_text())
+    pgai.install(empty_db.dsn)
+    empty_db.execute(BUDDYFIT_VECTORIZER)
+    with empty_db.connect(autocommit=True) as conn:
+        for video in BUDDYFIT_VIDEOS:
+            conn.execute("INSERT INTO yt_videos (author, title, transcript, url) VALUES (%s, %s, %s, %s)", video)
+    pgai_worker_once(empty_db.dsn, server.url, monkeypatch)
+    chunks = empty_db.scalar("SELECT count(*) FROM yt_videos_embeddings_store")
+
+    assert chunks == len(BUDDYFIT_VIDEOS)  # one chunk per video (each transcript under the splitter's 512)
+
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "yt_videos", run_args=(), plan=True)
+    located = trial.locate.json
+    # pgai 0.2's form: `destination => 'yt_videos_embeddings'`, a string, names the view; the store is its _store
+    assert [(d["path"], d["line"], d["kind"], d["table"], d["column"], d["dimensions"])
+            for d in located["declarations"]] == [
+        ("migrations/000003_create_vectorizer.up.sql", 1, "pgai", "yt_videos_embeddings_store", "embedding", 768)]
+    assert [(c["path"], c["line"], c["kind"], c["model"], c["url"], c["url_env"], c["dimensions"])
+            for c in located["embedding_calls"]] == [
+        ("migrations/000003_create_vectorizer.up.sql", 4, "ollama-pgai", "nomic-embed-text", None, "OLLAMA_HOST", 768)]
+    # the make target starting the worker's container (detached: it returns before anything is embedded)
+    assert located["best_entrypoint"] == "make vectorizer-worker-start", located["entrypoints"]
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["chunks"]["table"], raw["chunks"]["id"],
+            raw["chunks"]["text"], raw["chunks"]["text_format"], raw["chunks"]["collection_name"],
+            raw["chunks"]["sources"], raw["source"], raw["embeddings"]["vector"], raw["distance"]) == (
+        "nomic-embed-text", 768, "yt_videos_embeddings_store", "embedding_uuid", "chunk", "pgai", "yt_videos",
+        ["source.url", "id"], {"table": "yt_videos", "key": "id", "queue": "pgai"}, "embedding", "cosine"), drafted
+    # pgai's worker once in place of the make target (until this trial: `command: "make vectorizer-worker-start"`)
+    assert raw["backfill"] == {"command": 'pgai vectorizer worker -d "$DATABASE_URL" -i 1 --once'}, drafted
+    assert '# locate\'s best entrypoint, "make vectorizer-worker-start" (make-target makefile), left out' in drafted
+    assert "measured: nomic-embed-text re-embedding chunk reproduces the stored vectors of 4 of the 4 rows" in drafted
+    assert "(<=> at migrations/000004_get_related_docs.up.sql:12" in drafted, drafted
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, empty_db, "yt_videos_embeddings_store", "embedding", chunks, needed=0)
+
+    # Gone wrong: another model's vector (reversed); a video retitled (its template's $title) and one imported after
+    # the worker last ran, both in pgai's queue.
+    with empty_db.connect(autocommit=True) as conn:
+        ids = dict(conn.execute("SELECT title, id FROM yt_videos").fetchall())
+        reversed_ = conn.execute("SELECT embedding_uuid FROM yt_videos_embeddings_store WHERE id = %s",
+                                 (ids["Plank basics"],)).fetchone()[0]
+        conn.execute("UPDATE yt_videos_embeddings_store SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE embedding_uuid = %s",
+                     (reversed_,))
+        conn.execute("UPDATE yt_videos SET title = 'Beginner squats, done right' WHERE id = %s",
+                     (ids["Beginner squats"],))
+        added = conn.execute("INSERT INTO yt_videos (author, title, transcript, url) VALUES (%s, %s, %s, %s) "
+                             "RETURNING id", ("Coach B", "Lunges", "Step forward and lower the back knee.",
+                                              "https://www.youtube.com/watch?v=lunges05")).fetchone()[0]
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "yt_videos")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    with empty_db.connect(autocommit=True) as conn:
+        retitled = conn.execute("SELECT embedding_uuid FROM yt_videos_embeddings_store WHERE id = %s",
+                                (ids["Beginner squats"],)).fetchone()[0]
+    assert offenders.pop("citations", set()) <= {str(reversed_), str(retitled)}, offenders
+    # the retitled video's chunk is named by recompute too: text_format pgai frames it with the title as it is now
+    assert damaged.code == 1 and offenders == {
+        "recompute": {str(reversed_), str(retitled)},
+        "source_coverage": {("yt_videos", ids["Beginner squats"]), ("yt_videos", added)}}, offenders
+    # run: the application's own backfill, pgai's worker, re-embeds the two queued videos; the reversed vector, which
+    # no queue holds, is the engine's (backfill --keys-from)
+    ran = cli("run", *target, "--run-dir", tmp_path / "worker", "--json", env=env)
+    assert ran.code == 0, ran.out + ran.err
+    assert empty_db.scalar("SELECT count(*) FROM yt_videos_embeddings_store") == len(BUDDYFIT_VIDEOS) + 1
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=1)
