@@ -182,9 +182,11 @@ def stamp(target: Target, read_at: Any, carried: str | None = None, triggered: b
             # so that the chunk's own time is before it (ordered), but never past the read's floored time, where an
             # edit after the read would look older than its vector. The read's time alone was later than the now() a
             # transaction begun before the read stamps its edit with, committed after it: the old text's vector was
-            # called fresh. Of one tick, the chunk's time is kept as it is.
-            own = sql.SQL("CASE WHEN {coarser} THEN least({start} + interval '1 microsecond' * {step}, {r}) "
-                          "ELSE s.at END").format(coarser=target.vector_time_coarser(), start=floored(own, tick),
+            # called fresh. Nor before the chunk's own tick: a time without a zone is read as the westernmost zone's
+            # clock shows it, hours before an application's, and a chunk written in those hours was stale right after
+            # its run (there, its own tick's start: tied, untimed). Of one tick, the chunk's time is kept as it is.
+            own = sql.SQL("CASE WHEN {coarser} THEN greatest({start}, least({start} + interval '1 microsecond' * {step}, "
+                          "{r})) ELSE s.at END").format(coarser=target.vector_time_coarser(), start=floored(own, tick),
                                                   step=sql.Literal(10 ** (MICROSECOND - tick)), r=read)
         read = sql.SQL("coalesce({}, {})").format(own, read)
     if target.inline and changed and (triggered or carried is None):

@@ -699,3 +699,21 @@ def test_a_chunk_edited_by_a_transaction_that_began_before_the_read_stays_stale_
     # the others' times are ordered before their vectors' (the tick after their own), not tied with them
     assert (summary.after.needed, summary.after.untimed) == (1, 0), summary.line()
     assert _fresh(empty_db, embed_server.url).status == "failed"
+
+
+def test_chunks_without_a_zone_written_just_before_the_run_are_not_stale_beside_a_coarser_vector_time(
+        empty_db, embed_server):
+    """Before: the chunk's tick-after was capped at the read's time as the westernmost zone's clock shows it (12 hours
+    behind UTC), so every chunk an application writing UTC wall-clock times had stored in the last 12 hours got a vector
+    time hours before its own: stale right after the run that embedded it (a run after an import never passed). The
+    cap never falls before the chunk's own tick."""
+    empty_db.execute("CREATE TABLE naive_notes (id int PRIMARY KEY, body text NOT NULL, changed_at timestamp)")
+    empty_db.execute("CREATE TABLE naive_vectors (note_id int PRIMARY KEY REFERENCES naive_notes, "
+                     "embedding vector(384), model text, embedded_at timestamp(0))")
+    empty_db.execute("INSERT INTO naive_notes SELECT i, 'note ' || i, (now() AT TIME ZONE 'UTC') - interval '1 minute' "
+                     "+ i * interval '0.1 s' FROM generate_series(1, %s) AS i", (ROWS,))
+    settings = resolve(parse_profile(NAIVE, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
+    options = BackfillOptions(collection="naive_notes", batch_size=50, progress=False)
+    summary = run_backfill(settings, options)
+    assert summary.embedded == ROWS and (summary.after.stale, summary.after.needed) == (0, 0), summary.line()
+    assert run_backfill(settings, options).embedded == 0
