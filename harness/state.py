@@ -184,15 +184,20 @@ def shrank(before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
 def live_lost(live: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
     """A run ``--into NEW`` after which the live collection (which it leaves as it is until swap, and the application
     searches meanwhile) has more chunks without a vector than before, or another number of vectors of another model than
-    the run's (re-embedded in place, or written under another model's name): a command that filled NEW and then deleted
+    the run's (re-embedded in place, or written under another model's name), beyond the chunks the application added or
+    deleted meanwhile: a command that filled NEW and then deleted
     the live vectors (an application's clean-up of the old model's) was ok; None where neither or nothing was counted."""
     said = []
+    # The application goes on meanwhile: chunks it adds (with the live model's vectors, or none yet) or deletes move
+    # these counts by as many as the chunks, in the same direction; only a change beyond that is the command's.
+    added = _int(after.get("chunks")) - _int(before.get("chunks"))
     b, a = before.get("missing"), after.get("missing")
-    if isinstance(b, int) and isinstance(a, int) and a > b:
+    if isinstance(b, int) and isinstance(a, int) and a - b > max(added, 0):
         said.append(f"has {a - b} more chunks without a vector after the run than before ({b} -> {a}; a command that "
-                    "deleted its vectors, or chunks the application added without a vector while it ran)")
+                    f"deleted its vectors; the application added {max(added, 0)} chunks meanwhile)")
     b, a = before.get("other_model"), after.get("other_model")
-    if isinstance(b, int) and isinstance(a, int) and a != b:
+    if isinstance(b, int) and isinstance(a, int) and a != b and not (
+            (a - b > 0) == (added > 0) and added != 0 and abs(a - b) <= abs(added)):
         said.append(f"holds {a} vectors of another model than the run's after it, {b} before (its vectors written "
                     "again in place)")
     if not said:

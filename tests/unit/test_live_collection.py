@@ -21,3 +21,34 @@ def test_a_live_collection_that_could_not_be_counted_after_the_run_leaves_it_not
     evidence = _into(FILLED, {"error": "connection refused"})
     assert not evidence.ok
     assert evidence.problems == ["the live collection tenant_globex left as it was unmeasured (connection refused)"]
+
+
+OLD = {**FILLED, "other_model": 29}  # the live collection of the model the run --into NEW replaces
+
+
+def test_a_document_the_application_adds_to_the_live_collection_during_the_run_keeps_it_ok():
+    """Before: 3 chunks the application added meanwhile, embedded with the live (old) model, read as the live
+    collection's vectors written again in place: every run against an application in use was not ok."""
+    added = {**OLD, "chunks": 32, "embedded": 32, "other_model": 32}
+    assert _into(OLD, added).problems == []
+
+
+def test_a_document_the_application_deletes_from_the_live_collection_during_the_run_keeps_it_ok():
+    deleted = {**OLD, "chunks": 26, "embedded": 26, "other_model": 26}
+    assert _into(OLD, deleted).problems == []
+
+
+def test_chunks_the_application_adds_without_a_vector_yet_during_the_run_keep_it_ok():
+    """An application that embeds its new chunks after inserting them (a queue) has them without a vector a while."""
+    queued = {**OLD, "chunks": 31, "missing": 2, "needed": 2}
+    assert _into(OLD, queued).problems == []
+
+
+def test_the_live_collections_vectors_re_embedded_in_place_beside_an_application_adding_chunks_is_not_ok():
+    rewritten = {**OLD, "chunks": 31, "embedded": 31, "other_model": 2}
+    assert not _into(OLD, rewritten).ok
+
+
+def test_the_live_collections_vectors_deleted_beside_an_application_adding_chunks_is_not_ok():
+    emptied = {**OLD, "chunks": 31, "embedded": 2, "other_model": 2, "missing": 29, "needed": 29}
+    assert not _into(OLD, emptied).ok
