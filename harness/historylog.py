@@ -497,10 +497,14 @@ def _adopt(text: str) -> str:
     if _HEAD.search(text) or _MARKER.search(text) or _LEGACY_RE.search(text):
         return text
     lines = text.splitlines(keepends=True)
-    cut = next((i for i, line in enumerate(lines) if i > 0 and _entry_heading(line)), None)
-    if cut is None:
-        return text
+    cut = next((i for i, line in enumerate(lines) if i > 0 and _entry_heading(line)), len(lines))
     header, older = "".join(lines[:cut]), "".join(lines[cut:])
+    if any(_entry_line(line) for line in lines[1:cut]):
+        # Entries from the first line (no title), or without headings: as header they read as written outside the
+        # chain (``_verified``), and every record after this one was refused. All of it is kept below, as it was.
+        header, older = DEFAULT_HEADER, text
+    elif not older:
+        return text
     return _with_head(header, "none", 0) + LEGACY_MARKER + "\n\n" + older
 
 

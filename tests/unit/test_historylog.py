@@ -267,3 +267,25 @@ def test_a_header_with_its_own_words_and_lists_verifies(tmp_path):
     path.write_text("# agents historylog\n\nNewest first.\n\n- kept by the platform team\n  - see: docs/backfills.md\n")
     historylog.append(path, entry("tenant_acme"))
     assert historylog.verify(path).ok
+
+
+def test_a_hand_kept_log_whose_first_line_is_an_entry_takes_new_entries_and_verifies(tmp_path):
+    """Before: a log kept by hand with no title (its newest entry on the first line) kept that entry as its header,
+    where verify reads entry text as written outside the chain: every record after adopting it was refused."""
+    path = tmp_path / "historylog.md"
+    older = "## 2024-02-01 backfill global_corpus\n- model: nomic-embed-text\n\n## 2024-01-01 backfill global_corpus\n"
+    path.write_text(older)
+    historylog.append(path, entry("tenant_acme"))
+    historylog.append(path, entry("tenant_globex"))
+    assert historylog.verify(path).ok and len(historylog.read_entries(path)) == 2
+    assert path.read_text().endswith(older)
+
+
+def test_a_hand_kept_log_of_fields_without_headings_takes_new_entries_and_verifies(tmp_path):
+    path = tmp_path / "historylog.md"
+    older = "# embeddings\n\n- when: 2024-01-01\n- model: nomic-embed-text\n- outcome: ok\n"
+    path.write_text(older)
+    historylog.append(path, entry("tenant_acme"))
+    historylog.append(path, entry("tenant_globex"))
+    assert historylog.verify(path).ok and len(historylog.read_entries(path)) == 2
+    assert path.read_text().endswith(older)
