@@ -7,7 +7,7 @@ import re
 
 _ENV_PY = re.compile(
     r"""\bos\.(?:getenv|environ\.get)\(\s*['"](?P<name>[A-Za-z_][A-Za-z0-9_]*)['"]"""
-    r"""(?:\s*,\s*(?:(?P<q>['"])(?P<default>[^'"\n]*)(?P=q)|(?P<number>\d+)\b))?[^)\n]*\)"""
+    r"""(?:\s*,\s*(?:(?P<q>['"])(?P<default>[^'"\n]*)(?P=q)|(?P<number>\d+(?:\.\d+)?)\b))?[^)\n]*\)"""
     r"""(?:\s*or\s*(?P<q2>['"])(?P<default2>[^'"\n]*)(?P=q2))?"""
     r"""|\bos\.environ\[\s*['"](?P<name2>[A-Za-z_][A-Za-z0-9_]*)['"]\s*\]"""
     r"""|(?<![\w.])(?:getenv|environ\.get)\(\s*['"](?P<name3>[A-Z_][A-Z0-9_]*)['"]"""

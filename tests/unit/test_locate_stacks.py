@@ -1555,3 +1555,12 @@ def test_a_django_command_that_asks_a_question_is_no_backfill(tmp_path):
     asks = next(e for e in result.entrypoints if e.name == "ai_ask_pages")
     assert not asks.may_embed
     assert result.best_entrypoint.command == "python manage.py update_page_chunks"
+
+
+def test_a_python_env_reads_number_default_is_read_whole():
+    """Before: `float(os.getenv("TEMPERATURE", 0.7))` read its default as 0 (the digits before the point)."""
+    from harness.locate.literals import env_reads
+
+    text = 'd = int(os.getenv("EMBED_DIMENSIONS", 768))\nt = float(os.getenv("TEMPERATURE", 0.7))\n'
+    assert [(r.name, r.default) for r in env_reads(text, "python")] == [("EMBED_DIMENSIONS", "768"),
+                                                                         ("TEMPERATURE", "0.7")]
