@@ -1038,6 +1038,8 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             from .discover import citation_of
 
             pgai["citation"] = citation_of(conn, pgai["source_schema"], pgai["source"])
+            # said in the draft, never used: a password in it is masked, as every other URL the draft says
+            pgai["base_url"] = redact.safe_dsn(pgai.get("base_url"))
         settings: dict[str, str | None] = {}
         for t in ((shape.chunks, shape.embeddings) if shape else ()):
             if applies.get(t.qualified):

@@ -75,3 +75,19 @@ def test_an_ai_schema_that_is_not_pgais_leaves_the_draft_as_it_would_be(cli, emp
     assert init.code == 0, init.out + init.err
     raw = yaml.safe_load(out.read_text())
     assert raw["chunks"]["table"] == "notes" and "source" not in raw and "text_format" not in raw["chunks"]
+
+
+def test_a_pgai_vectorizers_base_url_password_is_never_written_into_the_draft(cli, pgai_tasks, embed_server, tmp_path):
+    """Before: the vectorizer's base_url was said in the draft as pgai's catalog keeps it, a password in it included
+    (every other URL the draft says is masked)."""
+    secret = "s3cret-pgai-pw"
+    fixed = embed_server.url.replace("://", f"://ollama:{secret}@")
+    pgai_tasks.execute("UPDATE ai.vectorizer SET config = jsonb_set(config, '{embedding,base_url}', to_jsonb(%s::text))",
+                       (fixed,))
+    out = tmp_path / "profile.yaml"
+    init = cli("profile", "init", "--repo", tmp_path, "--database-url", pgai_tasks.dsn, "--output", out, "--json",
+               env={"OLLAMA_HOST": embed_server.url})
+    assert init.code == 0, init.out + init.err
+    drafted = out.read_text()
+    assert "base_url" in drafted and "ollama:" in drafted, drafted
+    assert secret not in drafted + init.out + init.err
