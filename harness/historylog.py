@@ -385,7 +385,7 @@ def _verified(path: str, log: ParsedLog) -> ChainReport:
             problems.append(ChainProblem(
                 i, f"links to previous entry {str(prev)[:12]}…, but the entry below it is {what}: "
                    "an entry was deleted, inserted or moved"))
-    if written := next((line for line in log.header.splitlines()[1:] if _entry_line(line)), None):
+    if written := _entry_text_in(log.header):
         # No hash covers the header: an entry written there by hand reads as the newest run, where no check reads it.
         problems.append(ChainProblem(0, f"the header holds entry text outside the chain ('{written}'): written by hand "
                                         "above the newest entry; expected entries appended by backfill-harness record"))
@@ -492,6 +492,17 @@ def _entry_line(line: str) -> bool:
             or bool(check and check.group("outcome") in {*map(str, Status), "error"}))
 
 
+# An entry's heading as record renders it (the template's first line): no title reads like it.
+_RENDERED_HEADING = re.compile(r"^## .+ · .+ · .+$")
+
+
+def _entry_text_in(header: str) -> str | None:
+    """The header's first line of entry text (``_entry_line``); its first line, a title, only where it is an entry's
+    heading as record renders it (a hand-kept log's title may be a ``## `` heading)."""
+    return next((line for i, line in enumerate(header.splitlines())
+                 if (_RENDERED_HEADING.match(line) if i == 0 else _entry_line(line))), None)
+
+
 def _adopt(text: str) -> str:
     """A log kept by hand before (no chain yet): keep its title as header and its entries below the chain."""
     if _HEAD.search(text) or _MARKER.search(text) or _LEGACY_RE.search(text):
@@ -499,7 +510,7 @@ def _adopt(text: str) -> str:
     lines = text.splitlines(keepends=True)
     cut = next((i for i, line in enumerate(lines) if i > 0 and _entry_heading(line)), len(lines))
     header, older = "".join(lines[:cut]), "".join(lines[cut:])
-    if any(_entry_line(line) for line in lines[1:cut]):
+    if _entry_text_in(header):
         # Entries from the first line (no title), or without headings: as header they read as written outside the
         # chain (``_verified``), and every record after this one was refused. All of it is kept below, as it was.
         header, older = DEFAULT_HEADER, text

@@ -289,3 +289,12 @@ def test_a_hand_kept_log_of_fields_without_headings_takes_new_entries_and_verifi
     historylog.append(path, entry("tenant_globex"))
     assert historylog.verify(path).ok and len(historylog.read_entries(path)) == 2
     assert path.read_text().endswith(older)
+
+
+def test_an_entry_heading_written_by_hand_as_the_logs_first_line_is_detected(log):
+    """Before: the header's first line was never read (a title), so a newer run that succeeded, written there as the
+    template's heading in place of the title, verified intact."""
+    text = log.read_text()
+    log.write_text("## 2026-11-25T10:00:00Z · tenant_acme · succeeded\n" + text.split("\n", 1)[1])
+    report = historylog.verify(log)
+    assert not report.ok and "## 2026-11-25T10:00:00Z · tenant_acme · succeeded" in report.problems[0].problem
