@@ -7,7 +7,7 @@ here lets ``backfill`` and ``checks`` both build on them without importing each 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -186,11 +186,7 @@ def live_lost(live: str, before: Mapping[str, Any], after: Mapping[str, Any]) ->
     searches meanwhile) has more chunks without a vector than before, or another number of vectors of another model than
     the run's (re-embedded in place, or written under another model's name): a command that filled NEW and then deleted
     the live vectors (an application's clean-up of the old model's) was ok; None where neither or nothing was counted."""
-    said = []
-    b, a = before.get("missing"), after.get("missing")
-    if isinstance(b, int) and isinstance(a, int) and a > b:
-        said.append(f"has {a - b} more chunks without a vector after the run than before ({b} -> {a}; a command that "
-                    "deleted its vectors, or chunks the application added without a vector while it ran)")
+    said = [grew] if (grew := more_missing(before.get("missing"), after.get("missing"))) else []
     b, a = before.get("other_model"), after.get("other_model")
     if isinstance(b, int) and isinstance(a, int) and a != b:
         said.append(f"holds {a} vectors of another model than the run's after it, {b} before (its vectors written "
@@ -199,6 +195,29 @@ def live_lost(live: str, before: Mapping[str, Any], after: Mapping[str, Any]) ->
         return None
     return (f"the live collection {live} {' and '.join(said)}: --into leaves it as it is until swap, and the "
             "application searches it meanwhile")
+
+
+def more_missing(before: Any, after: Any) -> str | None:
+    """The one rule of a collection a run must leave as it is: it has more chunks without a vector after the run than
+    before (``before``/``after``: the counts, None where uncounted); None where it has not or was not counted."""
+    if not isinstance(before, int) or not isinstance(after, int) or after <= before:
+        return None
+    return (f"has {after - before} more chunks without a vector after the run than before ({before} -> {after}; a "
+            "command that deleted its vectors, or chunks the application added without a vector while it ran)")
+
+
+def others_lost(before: Mapping[str, Any], after: Mapping[str, Any], leave: Collection[str]) -> str | None:
+    """A command run in place after which a collection it does not fill (any but those in ``leave``) has more chunks
+    without a vector (``more_missing``; ``missing_by_collection``'s counts, or an ``error``): a clean-up that deleted
+    other collections' vectors was ok, and their search found nothing. A count not taken is said as unmeasured."""
+    if unread := next((c["error"] for c in (before, after) if c.get("error")), None):
+        return f"the other collections, which the run leaves as they are, unmeasured ({unread})"
+    b, a = before.get("missing", {}), after.get("missing", {})
+    said = [f"{name} {grew}" for name in sorted(set(b) & set(a) - set(leave)) if (grew := more_missing(b[name], a[name]))]
+    if not said:
+        return None
+    return (f"collections the run does not fill lost vectors: {'; '.join(said)}: the command is to embed its own "
+            "collection and leave the others as they are")
 
 
 def _int(value: Any) -> int:
@@ -270,6 +289,12 @@ def collection_counts(conn: Conn, target: Target) -> dict[str | None, int]:
     """``list_collections`` with the chunks in no collection (``Target.in_no_collection``) counted under None."""
     require_names(conn, target.profile)
     return {r["collection"]: r["chunks"] for r in conn.execute(target.collections()).fetchall()}
+
+
+def missing_by_collection(conn: Conn, target: Target) -> dict[str, int]:
+    """Every collection's chunks without a vector (``Target.missing_by_collection``), for ``others_lost``."""
+    require_names(conn, target.profile)
+    return {r["collection"]: int(r["missing"]) for r in conn.execute(target.missing_by_collection()).fetchall()}
 
 
 def filed_only(conn: Conn, target: Target, listed: list[str]) -> list[str]:
