@@ -715,10 +715,9 @@ class Target:
         ch = self.profile.chunks
         has = (sql.SQL("{} IS NOT NULL").format(self.vector) if self.inline
                else sql.SQL("coalesce({}, false)").format(sql.Identifier("e", _HAS_VECTOR)))
-        if ch.collection_several:
-            name, each = sql.SQL("n.n"), sql.SQL(" LEFT JOIN {} ON true").format(self.each_collection())
-        else:
-            name, each = self.collection_of_chunk(), sql.SQL("")
+        name: sql.Composable = sql.SQL("n.n") if ch.collection_several else self.collection_of_chunk()
+        each: sql.Composable = (sql.SQL(" LEFT JOIN {} ON true").format(self.each_collection()) if ch.collection_several
+                                else sql.SQL(""))
         # grouped by chunk first: a chunk with two embedding rows (no unique key) is one chunk, with a vector if any has
         return sql.SQL("SELECT k.n AS collection, count(*) FILTER (WHERE NOT k.v) AS missing FROM ("
                        "SELECT {name} AS n, bool_or({has}) AS v FROM {join}{each} WHERE {f} GROUP BY 1, {id}) AS k "
