@@ -14,7 +14,7 @@ from typing import Any
 from . import redact
 from .files import atomic_write_text
 from .errors import ConfigError, HarnessError
-from .state import emptied, inserted_again, live_lost, needed_why, shrank
+from .state import emptied, inserted_again, live_lost, needed_why, others_lost, shrank
 
 RUN_FILE = "run.json"
 
@@ -40,6 +40,10 @@ class RunEvidence:
     # leaves as they are
     live_before: dict[str, Any] = field(default_factory=dict)
     live_after: dict[str, Any] = field(default_factory=dict)
+    # A target's own command: every collection's chunks without a vector before and after ({"missing": {name: n}}, or
+    # {"error": why}), which it leaves as they are except the one it fills (and, with --into, the live one: live_*)
+    others_before: dict[str, Any] = field(default_factory=dict)
+    others_after: dict[str, Any] = field(default_factory=dict)
 
     @property
     def remaining(self) -> int | None:
@@ -67,6 +71,9 @@ class RunEvidence:
             out.append(lost)
         elif unread := next((c["error"] for c in (self.live_before, self.live_after) if c.get("error")), None):
             out.append(f"the live collection {live} left as it was unmeasured ({unread})")
+        if (self.others_before or self.others_after) and (
+                lost := others_lost(self.others_before, self.others_after, {self.collection, live})):
+            out.append(lost)
         if self.remaining is None:
             why = self.counts_after.get("error") if isinstance(self.counts_after, dict) else None
             out.append("rows still needed after the run unmeasured" + (f" ({why})" if why else ""))

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from .model_names import same_model, tagged
 from . import hashing, redact
-from .discover import Guess, Shape
+from .discover import Column, Guess, Shape
 from .locate.embedding_calls import IN_PROCESS_KINDS
 from .locate.files import DRAFT_HEADER
 from .text_probe import MeasuredText
@@ -183,6 +183,29 @@ def _side_by_side(w: _Writer, shape: Shape, named: dict[str, tuple[Any, str]], m
     else:
         why = f"TODO: {why}No row is stored yet: give the values the application writes for provider.model's rows"
     w.lines.append("  filter: {" + ", ".join(values) + "}  # " + why)
+
+
+# A chunk table's column by which an application hides rows without deleting them (Rails' deleted_at, is_deleted,
+# archived): its search reads only the others, which chunks.filter would say; whether it does is the owner's to say.
+_SOFT_DELETE = re.compile(r"^(?:is_)?(?:deleted|archived|trashed)(?:_at|_on)?$", re.I)
+
+
+def _soft_deleted(w: _Writer, columns: tuple[Column, ...]) -> None:
+    """``chunks.filter`` TODO per soft-delete column of the chunk table (``_SOFT_DELETE``), with the value that keeps
+    the rows not deleted suggested (null, or false for a boolean): never guessed, since embedding only those while the
+    application searches every row (or the reverse) leaves rows it shows without a current vector."""
+    found = [c for c in columns if _SOFT_DELETE.match(c.name)]
+    if not found:
+        return
+    for c in found:
+        w.todo.append(f"chunks.filter.{c.name}")
+    kept = ", ".join(f"{c.name}: {'false' if c.type == 'boolean' else 'null'}" for c in found)
+    w.lines.append("  filter: {" + ", ".join(f"{c.name}: {TODO}" for c in found) + "}  # TODO: "
+                   f"{', '.join(c.name for c in found)} "
+                   f"{'looks like a soft-delete column' if len(found) == 1 else 'look like soft-delete columns'}: "
+                   "where the application searches "
+                   f"only the rows not deleted, give {{{kept}}} (only those are counted, embedded and verified); "
+                   "where it searches every row, remove this filter")
 
 
 def _defaults(w: _Writer, shape: Shape) -> None:
@@ -533,6 +556,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                       f"collection_join: {{table: {src.table}, key: {src.key}, chunk: {src.field}{join_schema}}}\n"
                       f"collection_table: {{table: {ct.table}, key: {ct.key}, name: {ct.name}{where}}}", 2)
     w.guess("chunks.tenant", "tenant", shape.tenant, required=False)
+    _soft_deleted(w, ch.columns)
     left_out = (f"; left out, empty in some rows read: {', '.join(shape.empty_sources)}" if shape.empty_sources else "")
     if pgai is not None:
         cited = pgai.get("citation")

@@ -38,6 +38,7 @@ class TableSecurity:
     policies: tuple[str, ...] = ()
     settings: tuple[str, ...] = ()  # current_setting(...) names the policies read
     readers: tuple[tuple[str, str | None], ...] = ()  # (setting, the function reading it; None: the policy itself)
+    foreign: bool = False  # a foreign table (relkind 'f'): what it shows is decided by a remote server's policies
 
     def unset(self, session: Mapping[str, str]) -> set[str]:
         """The settings the policies read that ``session`` leaves unset. A function reading several (Supabase's
@@ -48,6 +49,9 @@ class TableSecurity:
         return {n for names in groups.values() if not names & set(session) for n in names}
 
     def line(self) -> str:
+        if self.foreign:
+            return (f"{self.table}: a foreign table, whose rows the remote server shows as its own row-level security "
+                    "and the user mapping's role allow, which cannot be read from here")
         if not self.enabled:
             return f"{self.table}: no row-level security"
         if not self.applies:
@@ -73,7 +77,7 @@ def inspect(conn: Conn, profile: Profile) -> tuple[TableSecurity, ...]:
             where = f" (read through view {schema}.{table})" if row["through"] else ""
             out.append(TableSecurity(f"{row['schema']}.{row['table']}{where}", row["enabled"], row["forced"],
                                      bool(row["applies"]), row["role"], tuple(row["policies"]),
-                                     tuple(sorted(readers)), tuple(readers.items())))
+                                     tuple(sorted(readers)), tuple(readers.items()), row["foreign"]))
     return tuple(out)
 
 
@@ -82,7 +86,8 @@ def inspect(conn: Conn, profile: Profile) -> tuple[TableSecurity, ...]:
 # rule). A view with security_invoker over a table whose policies show a role only public rows was 'no row-level
 # security': every count, the run and DONE covered the 6 public notes of 12. Whether RLS applies is one rule for both:
 # Postgres's own answer for the connecting role, the same test spelled out for a view's owner. The option is stored as
-# written ('TRUE', 't', 'on'): read as Postgres reads it, a boolean.
+# written ('TRUE', 't', 'on'): read as Postgres reads it, a boolean. A foreign table (postgres_fdw), named or read by a
+# view, is one too: its relrowsecurity is never set, yet the remote table's policies decide which rows it shows.
 _READS = """
 WITH RECURSIVE reads(oid, as_role, through) AS (
   SELECT c.oid, (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user), false FROM pg_class c
@@ -97,8 +102,9 @@ SELECT DISTINCT r.through, n.nspname AS schema, c.relname AS table, c.relrowsecu
   c.relforcerowsecurity AS forced, a.rolname AS role, CASE WHEN a.rolname = current_user
   THEN row_security_active(c.oid) ELSE c.relrowsecurity AND NOT (a.rolsuper OR a.rolbypassrls)
   AND (c.relforcerowsecurity OR NOT pg_has_role(a.oid, c.relowner, 'USAGE')) END AS applies,
-  ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies
-FROM reads r JOIN pg_class c ON c.oid = r.oid AND (NOT r.through OR c.relkind IN ('r', 'p'))
+  ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies,
+  c.relkind = 'f' AS foreign
+FROM reads r JOIN pg_class c ON c.oid = r.oid AND (NOT r.through OR c.relkind IN ('r', 'p', 'f'))
 JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles a ON a.oid = r.as_role ORDER BY 1, 2, 3
 """
 
@@ -129,9 +135,27 @@ def applies(securities: tuple[TableSecurity, ...]) -> bool:
     return any(s.applies for s in securities)
 
 
+def remote(securities: tuple[TableSecurity, ...]) -> bool:
+    """Whether a table read is a foreign one, whose remote policies may hide rows unseen (``outcome``: unproven)."""
+    return any(s.foreign for s in securities)
+
+
 def outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection: str | None) -> Outcome:
     """Passed when RLS hides no rows from this role or the profile sets the policies' session; failed when it hides
-    rows and no session is set; unproven when the session misses a setting the policies read."""
+    rows and no session is set; unproven when the session misses a setting the policies read, or where a foreign
+    table's remote policies (unreadable here) would otherwise be passed."""
+    said = _outcome(securities, profile, collection)
+    if said.status != PASS or not remote(securities):
+        return said
+    tables = ", ".join(s.table for s in securities if s.foreign)
+    return unproven("row-level security", collection,
+                    f"{tables} is a foreign table: the remote server's row-level security and policies, which decide "
+                    "the rows it shows the user mapping's role, cannot be read from here, so every count may be only "
+                    "what they show", expected="tables whose row-level security can be read", found=said.found)
+
+
+def _outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection: str | None) -> Outcome:
+    """``outcome`` of the tables' own row-level security, as read here."""
     found = "; ".join(s.line() for s in securities)
     session = profile.database.session
     if not applies(securities):

@@ -7,7 +7,7 @@ here lets ``backfill`` and ``checks`` both build on them without importing each 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -187,14 +187,10 @@ def live_lost(live: str, before: Mapping[str, Any], after: Mapping[str, Any]) ->
     the run's (re-embedded in place, or written under another model's name), beyond the chunks the application added or
     deleted meanwhile: a command that filled NEW and then deleted
     the live vectors (an application's clean-up of the old model's) was ok; None where neither or nothing was counted."""
-    said = []
     # The application goes on meanwhile: chunks it adds (with the live model's vectors, or none yet) or deletes move
     # these counts by as many as the chunks, in the same direction; only a change beyond that is the command's.
     added = _int(after.get("chunks")) - _int(before.get("chunks"))
-    b, a = before.get("missing"), after.get("missing")
-    if isinstance(b, int) and isinstance(a, int) and a - b > max(added, 0):
-        said.append(f"has {a - b} more chunks without a vector after the run than before ({b} -> {a}; a command that "
-                    f"deleted its vectors; the application added {max(added, 0)} chunks meanwhile)")
+    said = [grew] if (grew := more_missing(before.get("missing"), after.get("missing"), added)) else []
     b, a = before.get("other_model"), after.get("other_model")
     if isinstance(b, int) and isinstance(a, int) and a != b and not (
             (a - b > 0) == (added > 0) and added != 0 and abs(a - b) <= abs(added)):
@@ -204,6 +200,32 @@ def live_lost(live: str, before: Mapping[str, Any], after: Mapping[str, Any]) ->
         return None
     return (f"the live collection {live} {' and '.join(said)}: --into leaves it as it is until swap, and the "
             "application searches it meanwhile")
+
+
+def more_missing(before: Any, after: Any, added: int = 0) -> str | None:
+    """The one rule of a collection a run must leave as it is: it has more chunks without a vector after the run than
+    before, beyond the ``added`` chunks the application put in it meanwhile (which may wait for a vector of their
+    own); ``before``/``after``: the counts, None where uncounted. None where it has not or was not counted."""
+    if not isinstance(before, int) or not isinstance(after, int) or after - before <= max(added, 0):
+        return None
+    return (f"has {after - before} more chunks without a vector after the run than before ({before} -> {after}; a "
+            f"command that deleted its vectors; the application added {max(added, 0)} chunks meanwhile)")
+
+
+def others_lost(before: Mapping[str, Any], after: Mapping[str, Any], leave: Collection[str]) -> str | None:
+    """A command run in place after which a collection it does not fill (any but those in ``leave``) has more chunks
+    without a vector (``more_missing``; ``missing_by_collection``'s counts, or an ``error``): a clean-up that deleted
+    other collections' vectors was ok, and their search found nothing. A count not taken is said as unmeasured."""
+    if unread := next((c["error"] for c in (before, after) if c.get("error")), None):
+        return f"the other collections, which the run leaves as they are, unmeasured ({unread})"
+    b, a = before.get("missing", {}), after.get("missing", {})
+    chunks_b, chunks_a = before.get("chunks", {}), after.get("chunks", {})
+    said = [f"{name} {grew}" for name in sorted(set(b) & set(a) - set(leave))
+            if (grew := more_missing(b[name], a[name], _int(chunks_a.get(name)) - _int(chunks_b.get(name))))]
+    if not said:
+        return None
+    return (f"collections the run does not fill lost vectors: {'; '.join(said)}: the command is to embed its own "
+            "collection and leave the others as they are")
 
 
 def _int(value: Any) -> int:
@@ -275,6 +297,15 @@ def collection_counts(conn: Conn, target: Target) -> dict[str | None, int]:
     """``list_collections`` with the chunks in no collection (``Target.in_no_collection``) counted under None."""
     require_names(conn, target.profile)
     return {r["collection"]: r["chunks"] for r in conn.execute(target.collections()).fetchall()}
+
+
+def missing_by_collection(conn: Conn, target: Target) -> dict[str, dict[str, int]]:
+    """Every collection's chunks and those without a vector (``Target.missing_by_collection``), for ``others_lost``:
+    {"chunks": {name: n}, "missing": {name: n}}."""
+    require_names(conn, target.profile)
+    rows = conn.execute(target.missing_by_collection()).fetchall()
+    return {"chunks": {r["collection"]: int(r["chunks"]) for r in rows},
+            "missing": {r["collection"]: int(r["missing"]) for r in rows}}
 
 
 def filed_only(conn: Conn, target: Target, listed: list[str]) -> list[str]:

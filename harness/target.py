@@ -682,9 +682,9 @@ class Target:
         search gives it NaN or a constant whatever the query (never 0: NaN = NaN holds in Postgres)."""
         return sql.SQL("(({v} <=> {v}) = 'NaN'::float8 AND NOT {z})").format(v=vector, z=cls.is_zero(vector))
 
-    def _narrow_join(self, *, dims: bool = False) -> sql.Composable:
+    def _narrow_join(self, *, dims: bool = False, void: bool = True) -> sql.Composable:
         """``join()`` with the embedding side projected to the columns the counts compare, plus a has-vector flag and
-        why the vector embeds nothing (``void``; and with ``dims`` each vector's dimension)."""
+        (with ``void``) why the vector embeds nothing (``void``; and with ``dims`` each vector's dimension)."""
         em = self.profile.embeddings
         columns = dict.fromkeys(c for c in (em.key, em.collection, em.input_hash, em.model and json_field(em.model)[0],
                                             em.written_at if self.changed_after_vector() is not None else None,
@@ -702,11 +702,28 @@ class Target:
 
         measured = sql.SQL("").join([
             *([sql.SQL(", {} AS {}").format(at_scan(self.model_dims(vector)), sql.Identifier(_DIMS))] if dims else []),
-            sql.SQL(", {} AS {}").format(at_scan(self.void(vector)), sql.Identifier(_VOID))])
+            *([sql.SQL(", {} AS {}").format(at_scan(self.void(vector)), sql.Identifier(_VOID))] if void else [])])
         return sql.SQL("{c} AS c LEFT JOIN (SELECT {cols}, {v} IS NOT NULL AS {flag}{measured} FROM {e}) AS e ON {on}").format(
             c=self.chunk_table, cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
             v=sql.Identifier(em.vector), flag=sql.Identifier(_HAS_VECTOR), measured=measured, e=self.embedding_rows,
             on=sql.SQL(" AND ").join(on))
+
+    def missing_by_collection(self) -> sql.Composed:
+        """Every collection with its chunks and how many of them hold no vector (a chunk of several counted in each it is in), in
+        one grouped pass over the whole chunk table; chunks in no collection are left out. A command that deletes whole
+        documents takes their chunks with their vectors, which raises no count here; one that deletes vectors does."""
+        ch = self.profile.chunks
+        has = (sql.SQL("{} IS NOT NULL").format(self.vector) if self.inline
+               else sql.SQL("coalesce({}, false)").format(sql.Identifier("e", _HAS_VECTOR)))
+        name: sql.Composable = sql.SQL("n.n") if ch.collection_several else self.collection_of_chunk()
+        each: sql.Composable = (sql.SQL(" LEFT JOIN {} ON true").format(self.each_collection()) if ch.collection_several
+                                else sql.SQL(""))
+        # grouped by chunk first: a chunk with two embedding rows (no unique key) is one chunk, with a vector if any has
+        return sql.SQL("SELECT k.n AS collection, count(*) AS chunks, count(*) FILTER (WHERE NOT k.v) AS missing FROM ("
+                       "SELECT {name} AS n, bool_or({has}) AS v FROM {join}{each} WHERE {f} GROUP BY 1, {id}) AS k "
+                       "WHERE k.n IS NOT NULL GROUP BY 1").format(
+            name=name, has=has, join=self.join() if self.inline else self._narrow_join(void=False), each=each,
+            f=self.chunk_filter(collection_param=False), id=self.chunk_id)
 
     def in_no_collection(self) -> sql.Composable:
         """True for a chunk no collection selects: ``chunks.collection`` NULL (an array NULL or empty), or naming no row

@@ -22,7 +22,7 @@ from ..errors import ConfigError, HarnessError
 from ..evidence import RunEvidence, write_evidence
 from ..files import atomic_open
 from ..settings import Settings
-from ..state import dims_to_measure, text_copies, unmeasured, unmeasured_why
+from ..state import dims_to_measure, missing_by_collection, text_copies, unmeasured, unmeasured_why
 from ..target import Target
 from .common import BackfillCommand, backfill_env, shown_env
 from .verify import JUNIT_FILE, OFFENDERS_FILE, VERIFY_FILE
@@ -96,6 +96,27 @@ def _counts(settings: Settings, collection: str) -> dict:
     return state
 
 
+def _others(settings: Settings, command: BackfillCommand) -> dict:
+    """Every collection's chunks without a vector as every tenant's view sees them, where a target's own command runs
+    (the engine writes only the collection it fills): ``state.others_lost`` compares them before and after."""
+    if command.source == "engine":
+        return {}
+    try:
+        # a database error is said in run.json (the run then not ok: unmeasured), never lost with the evidence
+        with dbmod.translate_errors("counting every collection's chunks without a vector"), \
+                dbmod.connect(settings.database_url, autocommit=True) as conn:
+            target = Target(settings.profile)
+            tenants = rls.tenants(conn, settings.profile)
+            total: dict[str, dict[str, int]] = {"chunks": {}, "missing": {}}
+            for view in rls.views(conn, settings.profile, tenants):
+                for kind, counts in missing_by_collection(view, target).items():
+                    for name, n in counts.items():
+                        total[kind][name] = total[kind].get(name, 0) + n
+            return total
+    except HarnessError as exc:
+        return {"error": str(exc)}
+
+
 def run_command(settings: Settings, collection: str, run_dir: str | Path, command: BackfillCommand, *,
                 target_collection: str | None = None, timeout_s: float | None = None,
                 echo: Callable[[str], None] | None = None, gate: dict[str, Any] | None = None) -> RunEvidence:
@@ -123,6 +144,7 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
     before = _counts(settings, target_collection)
     into = target_collection != collection  # the live collection is then left as it is: measured to be
     live_before = _counts(settings, collection) if into else {}
+    others_before = _others(settings, command)
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     started_at = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
@@ -173,6 +195,7 @@ def run_command(settings: Settings, collection: str, run_dir: str | Path, comman
                   "env": shown_env(extra), "timeout_s": timeout_s, "source_collection": collection},
         timed_out=timed_out, total_rows=done.total, gate=dict(gate or {}),
         live_before=live_before, live_after=_counts(settings, collection) if into else {},
+        others_before=others_before, others_after=_others(settings, command),
     )
     write_evidence(run_dir, evidence)
     return evidence

@@ -252,3 +252,17 @@ def test_an_array_listing_a_collection_twice_counts_its_chunk_once_there(empty_d
     target = Target(load_profile(profile(tmp_path), env=env))
     with connect(empty_db.dsn) as conn:
         assert list_collections(conn, target) == {"a": 5, "b": 5}
+
+
+def test_every_collections_chunks_without_a_vector_count_a_chunk_in_each_collection_it_lists(empty_db, embed_server,
+                                                                                             tmp_path):
+    """What run compares before and after a target's own command (``state.others_lost``), in one pass over the table."""
+    from harness.db import connect
+    from harness.state import missing_by_collection
+    from harness.target import Target
+
+    load(empty_db, embed_server.url, lost=(4, 7))
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        counted = missing_by_collection(conn, Target(load_profile(profile(tmp_path), env={})))
+    assert counted["missing"] == {"a": 1, "b": 2}
+    assert counted["chunks"] == {"a": 5, "b": 5}  # as scope counts each

@@ -239,3 +239,18 @@ embeddings: {{table: passage_vectors, key: passage_id, vector: embedding}}
     finally:
         checked.close()
     assert outcome.status == "passed" and outcome.metrics["chunks"] == 9, outcome
+
+
+@pytest.mark.parametrize("join", [BY_DOCUMENT, BY_CHUNK], ids=["by-document", "by-chunk"])
+def test_every_collections_chunks_without_a_vector_count_a_chunk_in_each_collection_its_rows_name(
+        empty_db, embed_server, tmp_path, join):
+    """What run compares before and after a target's own command (``state.others_lost``), in one pass over the table."""
+    from harness.db import connect
+    from harness.state import missing_by_collection
+    from harness.target import Target
+
+    load(empty_db, embed_server.url, lost=(22, 31))  # 22 in handbook and research, 31 in research
+    with connect(empty_db.dsn, autocommit=True) as conn:
+        counted = missing_by_collection(conn, Target(load_profile(profile(tmp_path, join), env={})))
+    assert counted["missing"] == {"handbook": 1, "research": 2}
+    assert counted["chunks"] == {"handbook": 6, "research": 6}

@@ -153,3 +153,20 @@ def test_every_command_shows_the_same_help_for_approve_model_change():
     having = {name: h for name, h in helps.items() if h}
     assert set(having) >= {"scope", "plan", "procedure", "backfill", "run"}
     assert all(h == [APPROVE_MODEL_CHANGE_HELP] for h in having.values())
+
+
+@pytest.mark.parametrize("stored", ["hash-embed:384 ", " hash-embed:384\t"])
+def test_vectors_stored_under_the_models_name_with_surrounding_whitespace_are_current_and_a_run_is_ok(
+        cli, embedded_db, demo_profile, env, tmp_path, stored):
+    """Ollama reads ``'hash-embed:384 '`` as ``hash-embed:384`` and so did the switch rule, yet every SQL count called
+    its vectors another model's: scope counted 107 of them needed, each run re-embedded them and verify never passed."""
+    embedded_db.execute("UPDATE document_embeddings SET model_name = %s WHERE collection = 'tenant_acme'", (stored,))
+    scoped = cli("scope", "--profile", demo_profile, "--collection", "tenant_acme", "--json", env=env)
+    assert scoped.code == 0 and scoped.json["refusal"] is None, scoped.out + scoped.err
+    assert (scoped.json["counts"]["other_model"], scoped.json["counts"]["needed"]) == (0, 0)
+    filled = cli("backfill", "--profile", demo_profile, "--collection", "tenant_acme", "--json", env=env)
+    assert filled.code == 0 and filled.json["embedded"] == 0, filled.out + filled.err
+    verified = cli("verify", "--profile", demo_profile, "--collection", "tenant_acme", "--run-dir", tmp_path / "run",
+                   "--json", env=env)
+    statuses = {c["check"]: c["status"] for c in verified.json["checks"]}
+    assert statuses["model"] == "passed" and statuses["fresh"] == "passed", verified.json["checks"]

@@ -1919,3 +1919,29 @@ def test_the_model_the_repositorys_run_configuration_gives_the_embedders_env_is_
         drafted = out.read_text()
         assert f".vscode/launch.json:10 sets $OLLAMA_MODEL_EMB to {model}" in drafted, drafted
     assert load_profile(tmp_path / "hash-embed:384.yaml", env={}).provider.model == "hash-embed:384"
+
+
+def test_a_soft_delete_column_of_the_chunk_table_is_a_todo_naming_it_for_chunks_filter(cli, empty_db, tmp_path):
+    """A chunk table with ``deleted_at`` (or ``is_deleted``, ``archived``): the application searches only the rows not
+    deleted, so the run and DONE must be of those; the draft said nothing, and counted the deleted ones too."""
+    empty_db.execute("CREATE TABLE messages (id bigserial PRIMARY KEY, content text NOT NULL, embedding vector(384), "
+                     "deleted_at timestamptz, is_deleted boolean NOT NULL DEFAULT false);"
+                     "INSERT INTO messages (content) SELECT 'message number ' || g FROM generate_series(1, 30) g")
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0, result.out + result.err
+    assert result.json["todo"] == ["chunks.filter.deleted_at", "chunks.filter.is_deleted"]
+    line = _line(out.read_text(), "filter:").strip()
+    assert line.startswith("filter: {deleted_at: TODO, is_deleted: TODO}  # TODO: ")
+    assert "deleted_at: null" in line and "is_deleted: false" in line  # suggested, never written for the owner
+    import pytest
+
+    from harness.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"'chunks.filter.deleted_at' is still TODO"):
+        load_profile(out, env={})
+
+
+def test_a_chunk_table_without_a_soft_delete_column_drafts_no_chunks_filter(cli, empty_db, tmp_path):
+    empty_db.execute(MESSAGES)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == [] and "filter:" not in out.read_text()

@@ -1718,13 +1718,17 @@ def test_letta_archival_passages_padded_to_max_embedding_dim_with_the_model_in_e
         conn.execute("UPDATE archival_passages a SET embedding = b.embedding FROM archival_passages b "
                      "WHERE (a.id, b.id) IN ((%s, %s), (%s, %s))", (*swapped, *swapped[::-1]))
 
-    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "archival_passages")
+    # The owner's one edit: Letta searches only passages not soft-deleted (passage_manager.py:
+    # ``ArchivalPassage.is_deleted == False``), which profile init leaves TODO and never guesses.
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "archival_passages",
+                      edit=lambda text: text.replace("filter: {is_deleted: TODO}", "filter: {is_deleted: false}"))
     # locate: the abstract BasePassage's column on both tables, its dimension from letta.constants.
     declared = {(d["path"], d["table"], d["column"], d["dimensions"]) for d in trial.locate.json["declarations"]}
     assert {("letta/orm/passage.py", "archival_passages", "embedding", 4096),
             ("letta/orm/passage.py", "source_passages", "embedding", 4096)} <= declared, declared
-    # profile init: no edit needed. The rows measure the padding: the model's own dimension and pad_to.
-    assert trial.init.json["todo"] == []
+    # profile init: no edit needed but the soft-delete filter. The rows measure the padding: the model's own
+    # dimension and pad_to.
+    assert trial.init.json["todo"] == ["chunks.filter.is_deleted"]
     drafted = trial.profile.read_text()
     raw = yaml.safe_load(drafted)
     assert raw["provider"]["model"] == "nomic-embed-text:latest" and raw["provider"]["dimensions"] == 768, drafted

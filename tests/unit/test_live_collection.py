@@ -52,3 +52,37 @@ def test_the_live_collections_vectors_re_embedded_in_place_beside_an_application
 def test_the_live_collections_vectors_deleted_beside_an_application_adding_chunks_is_not_ok():
     emptied = {**OLD, "chunks": 31, "embedded": 2, "other_model": 2, "missing": 29, "needed": 29}
     assert not _into(OLD, emptied).ok
+
+
+def _in_place(others_before, others_after) -> RunEvidence:
+    return RunEvidence("tenant_globex", "app-backfill", 0, "t0", "t1", 1.0, counts_before={**FILLED, "embedded": 0},
+                       counts_after=FILLED, settings={"source_collection": "tenant_globex"},
+                       others_before=others_before, others_after=others_after)
+
+
+def test_a_collection_the_run_does_not_fill_with_more_chunks_without_a_vector_after_it_leaves_it_not_ok():
+    evidence = _in_place({"missing": {"tenant_acme": 0, "tenant_globex": 29}},
+                         {"missing": {"tenant_acme": 3, "tenant_globex": 0}})
+    assert len(evidence.problems) == 1 and "tenant_acme has 3 more chunks without a vector" in evidence.problems[0]
+
+
+def test_a_collection_whose_documents_were_deleted_or_that_appeared_meanwhile_keeps_the_run_ok():
+    """Deleting whole documents takes their chunks with their vectors; a collection counted once was not left."""
+    assert _in_place({"missing": {"tenant_acme": 2, "gone": 5}}, {"missing": {"tenant_acme": 1, "new": 4}}).ok
+
+
+def test_other_collections_that_could_not_be_counted_leave_the_run_not_ok():
+    evidence = _in_place({"missing": {"tenant_acme": 0}}, {"error": "connection refused"})
+    assert evidence.problems == ["the other collections, which the run leaves as they are, unmeasured (connection refused)"]
+
+
+def test_chunks_the_application_adds_without_a_vector_to_another_collection_during_the_run_keep_it_ok():
+    """An application queueing new chunks of another collection (embedded later) while the command runs."""
+    assert _in_place({"chunks": {"tenant_acme": 107}, "missing": {"tenant_acme": 0}},
+                     {"chunks": {"tenant_acme": 110}, "missing": {"tenant_acme": 3}}).ok
+
+
+def test_another_collections_vectors_deleted_beside_an_application_adding_chunks_is_not_ok():
+    evidence = _in_place({"chunks": {"tenant_acme": 107}, "missing": {"tenant_acme": 0}},
+                         {"chunks": {"tenant_acme": 110}, "missing": {"tenant_acme": 50}})
+    assert len(evidence.problems) == 1 and "tenant_acme has 50 more chunks without a vector" in evidence.problems[0]
