@@ -38,7 +38,7 @@ class TableSecurity:
     policies: tuple[str, ...] = ()
     settings: tuple[str, ...] = ()  # current_setting(...) names the policies read
     readers: tuple[tuple[str, str | None], ...] = ()  # (setting, the function reading it; None: the policy itself)
-    foreign: bool = False  # a foreign table (relkind 'f'): what it shows is decided by a remote server's policies
+    unseen: str = ""  # why the rows it shows cannot be read from here (a foreign table, a function's rows); '' if they can
 
     def unset(self, session: Mapping[str, str]) -> set[str]:
         """The settings the policies read that ``session`` leaves unset. A function reading several (Supabase's
@@ -49,9 +49,8 @@ class TableSecurity:
         return {n for names in groups.values() if not names & set(session) for n in names}
 
     def line(self) -> str:
-        if self.foreign:
-            return (f"{self.table}: a foreign table, whose rows the remote server shows as its own row-level security "
-                    "and the user mapping's role allow, which cannot be read from here")
+        if self.unseen:
+            return f"{self.table}: {self.unseen}, which cannot be read from here"
         if not self.enabled:
             return f"{self.table}: no row-level security"
         if not self.applies:
@@ -73,11 +72,11 @@ def inspect(conn: Conn, profile: Profile) -> tuple[TableSecurity, ...]:
     for schema, table in tables:
         named = _qualified(schema, table)
         for row in conn.execute(_READS, {"rel": named}).fetchall():
-            readers = policy_settings(conn, _qualified(row["schema"], row["table"]))
+            readers = policy_settings(conn, _qualified(row["schema"], row["table"])) if row["kind"] != "function" else {}
             where = f" (read through view {schema}.{table})" if row["through"] else ""
             out.append(TableSecurity(f"{row['schema']}.{row['table']}{where}", row["enabled"], row["forced"],
                                      bool(row["applies"]), row["role"], tuple(row["policies"]),
-                                     tuple(sorted(readers)), tuple(readers.items()), row["foreign"]))
+                                     tuple(sorted(readers)), tuple(readers.items()), _UNSEEN.get(row["kind"], "")))
     return tuple(out)
 
 
@@ -87,7 +86,9 @@ def inspect(conn: Conn, profile: Profile) -> tuple[TableSecurity, ...]:
 # security': every count, the run and DONE covered the 6 public notes of 12. Whether RLS applies is one rule for both:
 # Postgres's own answer for the connecting role, the same test spelled out for a view's owner. The option is stored as
 # written ('TRUE', 't', 'on'): read as Postgres reads it, a boolean. A foreign table (postgres_fdw), named or read by a
-# view, is one too: its relrowsecurity is never set, yet the remote table's policies decide which rows it shows.
+# view, is one too: its relrowsecurity is never set, yet the remote table's policies decide which rows it shows. So is
+# a set-returning function a view reads its rows from: the tables its body reads are no dependency of the view's rule
+# (a view over `SELECT ... FROM visible_notes()` passed while the policies on notes hid 6 of 12).
 _READS = """
 WITH RECURSIVE reads(oid, as_role, through) AS (
   SELECT c.oid, (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user), false FROM pg_class c
@@ -103,10 +104,21 @@ SELECT DISTINCT r.through, n.nspname AS schema, c.relname AS table, c.relrowsecu
   THEN row_security_active(c.oid) ELSE c.relrowsecurity AND NOT (a.rolsuper OR a.rolbypassrls)
   AND (c.relforcerowsecurity OR NOT pg_has_role(a.oid, c.relowner, 'USAGE')) END AS applies,
   ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies,
-  c.relkind = 'f' AS foreign
+  CASE WHEN c.relkind = 'f' THEN 'foreign' ELSE 'table' END AS kind
 FROM reads r JOIN pg_class c ON c.oid = r.oid AND (NOT r.through OR c.relkind IN ('r', 'p', 'f'))
-JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles a ON a.oid = r.as_role ORDER BY 1, 2, 3
+JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles a ON a.oid = r.as_role
+UNION
+SELECT true, n.nspname, f.proname || '()', false, false, a.rolname, false, '{}'::text[], 'function'
+FROM reads r JOIN pg_class v ON v.oid = r.oid AND v.relkind = 'v' JOIN pg_rewrite w ON w.ev_class = v.oid
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid AND d.refclassid = 'pg_proc'::regclass
+JOIN pg_proc f ON f.oid = d.refobjid AND f.proretset
+JOIN pg_namespace n ON n.oid = f.pronamespace AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+JOIN pg_roles a ON a.oid = r.as_role ORDER BY 1, 2, 3
 """
+_UNSEEN = {"foreign": "a foreign table, whose rows the remote server shows as its own row-level security and the user "
+                      "mapping's role allow",
+           "function": "a function the view reads its rows from, whose body reads tables the catalog does not link to "
+                       "the view, under their own row-level security"}
 
 
 def policy_settings(conn: Conn, table: str) -> dict[str, str | None]:
@@ -135,23 +147,23 @@ def applies(securities: tuple[TableSecurity, ...]) -> bool:
     return any(s.applies for s in securities)
 
 
-def remote(securities: tuple[TableSecurity, ...]) -> bool:
-    """Whether a table read is a foreign one, whose remote policies may hide rows unseen (``outcome``: unproven)."""
-    return any(s.foreign for s in securities)
+def unseen(securities: tuple[TableSecurity, ...]) -> bool:
+    """Whether rows are read from something whose row-level security cannot be read here (a foreign table, a function
+    a view reads), whose policies may hide rows unseen (``outcome``: unproven)."""
+    return any(s.unseen for s in securities)
 
 
 def outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection: str | None) -> Outcome:
     """Passed when RLS hides no rows from this role or the profile sets the policies' session; failed when it hides
-    rows and no session is set; unproven when the session misses a setting the policies read, or where a foreign
-    table's remote policies (unreadable here) would otherwise be passed."""
+    rows and no session is set; unproven when the session misses a setting the policies read, or where what cannot be
+    read here (``unseen``: a foreign table's remote policies, a function's tables) would otherwise be passed."""
     said = _outcome(securities, profile, collection)
-    if said.status != PASS or not remote(securities):
+    if said.status != PASS or not unseen(securities):
         return said
-    tables = ", ".join(s.table for s in securities if s.foreign)
+    lines = "; ".join(s.line() for s in securities if s.unseen)
     return unproven("row-level security", collection,
-                    f"{tables} is a foreign table: the remote server's row-level security and policies, which decide "
-                    "the rows it shows the user mapping's role, cannot be read from here, so every count may be only "
-                    "what they show", expected="tables whose row-level security can be read", found=said.found)
+                    f"{lines}: every count may be only the rows their row-level security shows this role",
+                    expected="tables whose row-level security can be read", found=said.found)
 
 
 def _outcome(securities: tuple[TableSecurity, ...], profile: Profile, collection: str | None) -> Outcome:

@@ -124,7 +124,7 @@ class CheckSession:
     settings: Settings | None = field(default=None, repr=False)
     tenants: list[str | None] = field(default_factory=lambda: [None])  # one view per tenant under database.session
     rls_note: str | None = None  # set when row-level security hides rows and no database.session shows them, or a
-    # foreign table's remote policies may (rls.remote)
+    # foreign table's remote policies or a function's tables may (rls.unseen)
     per_tenant_rls: bool = False  # row-level security applies and database.session is read tenant by tenant
     session_rls: bool = False  # row-level security applies and database.session sets its view (per tenant or fixed)
     statement_timeout_ms: int = DEFAULT_TIMEOUT_MS  # as given, else grown with the tables when the session opens
@@ -597,7 +597,7 @@ def open_session(settings: Settings, options: CheckOptions) -> CheckSession:
                 session.statement_timeout_ms = _grown_timeout(c, session.target)
             securities = rls.inspect(c, profile)
             session.tenants = rls.tenants(c, profile)
-        if (rls.applies(securities) and not profile.database.session) or rls.remote(securities):
+        if (rls.applies(securities) and not profile.database.session) or rls.unseen(securities):
             session.rls_note = rls.outcome(securities, profile, None).note
         session.per_tenant_rls = rls.applies(securities) and profile.database.per_tenant
         session.session_rls = rls.applies(securities) and bool(profile.database.session)
