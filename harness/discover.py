@@ -81,7 +81,7 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
-    rows: int  # planner estimate (reltuples), -1 when never analysed
+    rows: int  # planner estimate (reltuples); counted, up to _COUNTED, where the table was never analysed
     rls: bool
     force_rls: bool
     policies: tuple[Policy, ...] = ()
@@ -248,6 +248,9 @@ def _v(row, i: int):
     return list(row.values())[i] if isinstance(row, dict) else row[i]
 
 
+_COUNTED = 10_000  # rows counted at most where the planner has no estimate
+
+
 def _table(conn: Conn, schema: str, name: str) -> Table:
     cols = conn.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef, "
@@ -270,10 +273,16 @@ def _table(conn: Conn, schema: str, name: str) -> Table:
         "WHERE schemaname = %s AND tablename = %s ORDER BY policyname",
         (schema, name),
     ).fetchall()
+    rows = int(_v(meta, 0))
+    if rows < 0:
+        # Never analysed (a few seeded rows stay under autovacuum's threshold): the estimate says nothing, and "more
+        # rows" would rank an empty table beside the one the application filled.
+        rows = int(_v(conn.execute(sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT %s) AS t").format(
+            sql.Identifier(schema, name)), (_COUNTED,)).fetchone(), 0))
     return Table(
         schema=schema, name=name,
         columns=tuple(Column(_v(r, 0), _type(_v(r, 1)), bool(_v(r, 2)), bool(_v(r, 3)), bool(_v(r, 4))) for r in cols),
-        primary_key=tuple(_v(meta, 3) or ()), rows=int(_v(meta, 0)), rls=bool(_v(meta, 1)), force_rls=bool(_v(meta, 2)),
+        primary_key=tuple(_v(meta, 3) or ()), rows=rows, rls=bool(_v(meta, 1)), force_rls=bool(_v(meta, 2)),
         policies=tuple(Policy(_v(p, 0), _v(p, 1), tuple(_v(p, 2) or ()), _v(p, 3), _v(p, 4)) for p in policies),
     )
 
