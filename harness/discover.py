@@ -81,7 +81,7 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
-    rows: int  # planner estimate (reltuples); counted, up to _COUNTED, where the table was never analysed
+    rows: int  # planner estimate (reltuples); counted, up to _COUNTED, where never analysed and readable; else -1
     rls: bool
     force_rls: bool
     policies: tuple[Policy, ...] = ()
@@ -261,6 +261,7 @@ def _table(conn: Conn, schema: str, name: str) -> Table:
     ).fetchall()
     meta = conn.execute(
         "SELECT c.reltuples::bigint, c.relrowsecurity, c.relforcerowsecurity, "
+        "has_table_privilege(c.oid, 'SELECT') AS readable, "
         "coalesce((SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i "
         "  CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord) "
         "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
@@ -274,7 +275,7 @@ def _table(conn: Conn, schema: str, name: str) -> Table:
         (schema, name),
     ).fetchall()
     rows = int(_v(meta, 0))
-    if rows < 0:
+    if rows < 0 and _v(meta, 3):
         # Never analysed (a few seeded rows stay under autovacuum's threshold): the estimate says nothing, and "more
         # rows" would rank an empty table beside the one the application filled.
         rows = int(_v(conn.execute(sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT %s) AS t").format(
@@ -282,7 +283,7 @@ def _table(conn: Conn, schema: str, name: str) -> Table:
     return Table(
         schema=schema, name=name,
         columns=tuple(Column(_v(r, 0), _type(_v(r, 1)), bool(_v(r, 2)), bool(_v(r, 3)), bool(_v(r, 4))) for r in cols),
-        primary_key=tuple(_v(meta, 3) or ()), rows=rows, rls=bool(_v(meta, 1)), force_rls=bool(_v(meta, 2)),
+        primary_key=tuple(_v(meta, 4) or ()), rows=rows, rls=bool(_v(meta, 1)), force_rls=bool(_v(meta, 2)),
         policies=tuple(Policy(_v(p, 0), _v(p, 1), tuple(_v(p, 2) or ()), _v(p, 3), _v(p, 4)) for p in policies),
     )
 

@@ -100,6 +100,20 @@ def test_of_tables_never_analysed_the_one_holding_rows_is_drafted_before_an_empt
     assert yaml.safe_load(out.read_text())["chunks"]["table"] == "messages", out.read_text()
 
 
+def test_a_table_the_role_may_not_read_is_not_counted_and_the_draft_is_still_written(cli, empty_db, tmp_path):
+    # chatbot-ui's app role may not read auth's `users`: counting a never-analysed table it cannot read failed the draft
+    empty_db.execute("CREATE TABLE secrets (id serial PRIMARY KEY, note text, embedding vector(384));" + MESSAGES
+                     + "CREATE ROLE drafter_t37 LOGIN PASSWORD 'drafter-pw'; GRANT SELECT ON messages TO drafter_t37")
+    as_drafter = type(empty_db)(empty_db.name, empty_db.dsn.replace(empty_db.dsn.split("//")[1].split("@")[0],
+                                                                    "drafter_t37:drafter-pw"))
+    try:
+        result, out = _init(cli, as_drafter, tmp_path, "--model", "hash-embed:384")
+        assert result.code == 0, result.err
+        assert yaml.safe_load(out.read_text())["chunks"]["table"] == "messages", out.read_text()
+    finally:
+        empty_db.execute("DROP OWNED BY drafter_t37; DROP ROLE drafter_t37")
+
+
 SECTIONS_UNDER_PAGES = """
 CREATE TABLE pages (id bigserial PRIMARY KEY, path text NOT NULL UNIQUE, checksum text, source text);
 CREATE TABLE page_sections (id bigserial PRIMARY KEY, page_id bigint NOT NULL REFERENCES pages ON DELETE CASCADE,
