@@ -81,7 +81,7 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
-    rows: int  # planner estimate (reltuples); counted, up to _COUNTED, where never analysed and readable; else -1
+    rows: int  # planner estimate (reltuples); where never analysed, 1 or 0 (whether it holds a row) if readable, else -1
     rls: bool
     force_rls: bool
     policies: tuple[Policy, ...] = ()
@@ -248,9 +248,6 @@ def _v(row, i: int):
     return list(row.values())[i] if isinstance(row, dict) else row[i]
 
 
-_COUNTED = 10_000  # rows counted at most where the planner has no estimate
-
-
 def _table(conn: Conn, schema: str, name: str) -> Table:
     cols = conn.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef, "
@@ -276,10 +273,11 @@ def _table(conn: Conn, schema: str, name: str) -> Table:
     ).fetchall()
     rows = int(_v(meta, 0))
     if rows < 0 and _v(meta, 3):
-        # Never analysed (a few seeded rows stay under autovacuum's threshold): the estimate says nothing, and "more
-        # rows" would rank an empty table beside the one the application filled.
-        rows = int(_v(conn.execute(sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT %s) AS t").format(
-            sql.Identifier(schema, name)), (_COUNTED,)).fetchone(), 0))
+        # Never analysed (a few seeded rows stay under autovacuum's threshold): the estimate says nothing, and an empty
+        # table ranked beside the one the application filled. Only whether it holds a row is said: the sizes of two
+        # filled tables (a log beside the store) say nothing of which one is searched.
+        rows = int(bool(_v(conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(
+            sql.Identifier(schema, name))).fetchone(), 0)))
     return Table(
         schema=schema, name=name,
         columns=tuple(Column(_v(r, 0), _type(_v(r, 1)), bool(_v(r, 2)), bool(_v(r, 3)), bool(_v(r, 4))) for r in cols),
