@@ -2442,7 +2442,7 @@ def test_falkor_rentalintel_django_chunks_whose_column_a_later_migration_altered
     assert trial.init.json["todo"] == [] and not raw.get("backfill")
     assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["provider"]["dimensions"]) == (
         table, "id", "content", 1536)
-    assert "reproduces the stored vectors of 4 of the 4 rows read" in trial.profile.read_text()
+    assert "reproduces the stored vectors of 5 of the 5 rows read" in trial.profile.read_text()
     # No index in the database; the app's own search (raw SQL in its view) orders by inner product.
     assert raw["distance"] == "ip" and "(<#> at doc_analysis/views.py:198, " in trial.profile.read_text()
     assert trial.plan.code == 0, trial.plan.out + trial.plan.err
@@ -2783,7 +2783,7 @@ def test_r2r_chunks_in_collections_through_a_uuid_array_with_the_model_in_a_toml
         "schema": "r2r_default", "table": "chunks", "id": "id", "text": "text", "collection": "collection_ids[]",
         "collection_table": {"schema": "r2r_default", "table": "collections", "key": "id", "name": "name"},
         "tenant": "owner_id", "sources": None}
-    assert "reproduces the stored vectors of 4 of the 4 rows read" in drafted
+    assert "reproduces the stored vectors of 5 of the 5 rows read" in drafted
     assert trial.scope.json["counts"].items() >= {"chunks": 12, "needed": 2}.items()
     assert_whole_procedure_ok(trial, db, R2R_CHUNKS, "vec", 30, needed=2)
     # The chunk shared with handbook was filled once, by research's run; Default's chunks untouched.
@@ -4033,7 +4033,7 @@ def test_haystack_pgvector_store_filled_by_its_ollama_pipeline_and_refilled_by_t
     assert raw["chunks"]["text_newlines"] == "space" and "document_embedder.py:132" in drafted
     assert (raw["provider"]["model"], raw["provider"]["dimensions"], raw["embeddings"]["vector"]) == (
         "nomic-embed-text", 768, "embedding")
-    assert "reproduces the stored vectors of 4 of the 4 rows read" in drafted
+    assert "reproduces the stored vectors of 5 of the 5 rows read" in drafted
     assert raw["distance"] == "cosine" and "haystack_hnsw_index" in drafted
     assert raw["backfill"]["command"] == f"{sys.executable} index.py"  # drafted `python index.py`, run by its venv's
     # No address is said hard-coded: the embedder's `url` default, the docstring's example DSN, a link to the manual.
