@@ -113,11 +113,12 @@ def _composed_in_code(w: _Writer, shape: Shape, composed: tuple[tuple[str, tuple
     """What the entrypoint's code joins into the text it embeds (labelled parts, harness.text_parts), said beside a text
     no measurement confirmed: as chunks.text and text_separator where the table holds every part, else which part no
     column holds (the application derives it: a SQL expression over the columns in braces says it)."""
-    if len(composed) != 1:
+    one = _composed_for(shape, composed)
+    if one is None:
         return
     from .text_parts import fields
 
-    separator, parts, where = composed[0]
+    separator, parts, where = one
     columns = {c.name for c in shape.chunks.columns}
     absent = [f for p in parts for f in fields(p) if f not in columns]
     said = f"{separator!r}.join of {', '.join(map(repr, parts))} ({where})"
@@ -129,6 +130,19 @@ def _composed_in_code(w: _Writer, shape: Shape, composed: tuple[tuple[str, tuple
         return
     w.comment(f"the application embeds {said}, not measured: text: {json.dumps(list(parts))} with text_separator: "
               f"{json.dumps(separator)} says it", 2)
+
+
+def _composed_for(shape: Shape, composed: tuple[tuple[str, tuple[str, ...], str], ...]
+                  ) -> tuple[str, tuple[str, ...], str] | None:
+    """The one text of ``composed`` this table's vectors are of: the only one, or of several (a CLI embedding each of
+    its tables in a command of its own) the only one whose every field is a column of the chunk table."""
+    from .text_parts import fields
+
+    if len(composed) == 1:
+        return composed[0]
+    columns = {c.name for c in shape.chunks.columns}
+    held = [c for c in composed if all(f in columns for p in c[1] for f in fields(p))]
+    return held[0] if len(held) == 1 else None
 
 
 def _model_flag(contract: Any, model: str | None) -> str | None:
@@ -270,6 +284,8 @@ def _unreachable(contract: Any, model: str | None = None, chunks: str | None = N
         why.append(contract.adds_only)
     elif chunks and (again := contract.adds_again(chunks, vectors)):
         why.append(again)
+    if hosted := contract.hosted_embedding_urls():
+        why.append(f"it posts to {hosted[0]}, written in its code, and reads no provider URL: never the provider")
     if contract.openai_base_url() == "":
         why.append("it embeds with openai-node 3's client, which takes no base URL but from code: it calls "
                    "api.openai.com, never the provider")
@@ -951,10 +967,10 @@ def _never_exit(entrypoints: Any, chosen: Any) -> tuple[Any, ...]:
     return tuple(above)
 
 
-def _in_code(entrypoint: Any) -> tuple[tuple[str, ...], str] | None:
-    """The one text the entrypoint's files join from labelled parts (parts, separator), if exactly one."""
-    composed: tuple[tuple[str, tuple[str, ...], str], ...] = getattr(getattr(entrypoint, "contract", None), "composed_texts", ())
-    return (composed[0][1], composed[0][0]) if len(composed) == 1 else None
+def _in_code(entrypoint: Any, shape: Shape) -> tuple[tuple[str, ...], str] | None:
+    """The one text the entrypoint's files join from labelled parts for this table (parts, separator), if one."""
+    one = _composed_for(shape, getattr(getattr(entrypoint, "contract", None), "composed_texts", ()))
+    return (one[1], one[0]) if one is not None else None
 
 
 def _measured_text(conn: Any, shape: Shape, provider_url: str | None, model: str | None,
@@ -1048,7 +1064,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             truncation = _truncation(found.embedding_calls, shape.vector.dimensions, native)
         naming = rows_naming_model(conn, shape, model) if shape is not None and shape.side_by_side and model else {}
         measured = _measured_text(conn, shape, provider_url, model, truncation[0] if truncation else None,
-                                  _rows_of(shape, naming), _in_code(found.best_entrypoint),
+                                  _rows_of(shape, naming), _in_code(found.best_entrypoint, shape),
                                   found.json_documents) if shape is not None else None
         stored_dims = stored_dimensions(conn, shape) if shape is not None and not shape.vector.dimensions else None
         applies = {t.qualified: rls_applies(conn, t) for t in ((shape.chunks, shape.embeddings) if shape else ())}
@@ -1097,14 +1113,14 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         # it from: an env variable, a setting): measured as a --model would be
         served = pgai["model"]
         with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-            measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint),
+            measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint, shape),
                                       documents=found.json_documents)
     elif model is None and shape is not None and not shape.stored_models and not contract_models(entrypoint):
         served = _served_at(provider_url, shape.vector.dimensions or stored_dims, found.embedding_calls)
         if served is not None and measured is None:
             # the model the draft names is measured as a --model would be: the text its stored vectors embed
             with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-                measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint),
+                measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint, shape),
                                           documents=found.json_documents)
     env_given = None
     if model is None and served is None and shape is not None and not shape.stored_models \
@@ -1116,7 +1132,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
             served = given[0]
             if measured is None:
                 with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-                    measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint),
+                    measured = _measured_text(conn, shape, provider_url, served, in_code=_in_code(entrypoint, shape),
                                               documents=found.json_documents)
     named = contract_models(entrypoint)
     configured: dict[str, str] = {}
@@ -1124,13 +1140,13 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
     if model is None and served is None and measured is None and shape is not None and not shape.stored_models \
             and not named and provider_url and (shape.vector.dimensions or stored_dims):
         configured, measured, configured_conflict = _configured_model(
-            dsn, shape, provider_url, shape.vector.dimensions or stored_dims, _in_code(entrypoint))
+            dsn, shape, provider_url, shape.vector.dimensions or stored_dims, _in_code(entrypoint, shape))
     loaded = getattr(getattr(entrypoint, "contract", None), "in_process_models", ())
     if model is None and measured is None and shape is not None and len(named) == 1 and named[0] not in loaded:
         # the one model the entrypoint sends to the provider is measured as a --model would be (Haystack's script:
         # OllamaDocumentEmbedder(model=...) embeds a title before the content, which the column names do not say)
         with dbmod.connect(dsn, autocommit=True) as conn, dbmod.read_only(conn):
-            measured = _measured_text(conn, shape, provider_url, named[0], in_code=_in_code(entrypoint),
+            measured = _measured_text(conn, shape, provider_url, named[0], in_code=_in_code(entrypoint, shape),
                                       documents=found.json_documents)
     declared_otherwise: tuple[Any, ...] = ()
     migrated_as_is: tuple[Any, ...] = ()

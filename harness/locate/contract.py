@@ -40,6 +40,11 @@ MAX_DEPTH = 6  # nested commands (npm script -> make -> python)
 IMPORT_DEPTH = 3  # the module run, and the local modules it imports, three levels down
 
 
+# https on a named public host: no loopback, private address or docker service name (a local provider's), no port
+_HOSTED = re.compile(r"^https://(?!localhost\b|127\.|10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|host\.docker\.internal\b)"
+                     r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:/|$)", re.I)
+
+
 @dataclass(frozen=True)
 class Contract:
     reads_env: tuple[str, ...] = ()
@@ -160,6 +165,15 @@ class Contract:
             return ""
         return "OPENAI_API_BASE" if any(call.endswith("Embedding.create") for call in self.openai_sdk) \
             else "OPENAI_BASE_URL"
+
+    def hosted_embedding_urls(self) -> tuple[str, ...]:
+        """The embedding endpoints the code writes on a public host over https (``https://api.openai.com/v1/embeddings``)
+        where it reads no provider URL: it posts there whatever its environment says, never to a local provider."""
+        from .config import kind_of
+
+        if any(kind_of(n) == "provider" for n in self.reads_env):
+            return ()
+        return tuple(u for u in self.hardcoded_urls if _HOSTED.match(u) and "embed" in u)
 
     def defaults(self) -> dict[str, str]:
         """Each name's default where every read of it agrees (a default per provider branch is no default)."""
@@ -381,7 +395,7 @@ def _read_contract(rel: str, text: str, args: tuple[str, ...] | None) -> Contrac
                     newlines_to_spaces=tuple(f"{rel}:{line_of(text, m.start())}" for m in _NEWLINES_TO_SPACE.finditer(text)
                                              if calls and not _in_comment(text, m.start())),
                     task_prefixes=task_prefixes_in(rel, text, bool(calls)),
-                    composed_texts=composed_texts_in(rel, text, bool(calls)) if lang == "python" else (),
+                    composed_texts=composed_texts_in(rel, text, bool(calls)) if lang in ("python", "js") else (),
                     keeps=_keeps(rel, text, *lexed), inserts=_inserts(rel, text, *lexed),
                     changes=tuple(dict.fromkeys([*_changes(*lexed), *_upserts(*lexed)])),
                     database_clients=tuple(dict.fromkeys(m.group(0) for m in _DATABASE_CLIENT.finditer(
@@ -424,7 +438,10 @@ def _f_string_of_literals(text: str, template: str, at: int) -> str | None:
 
 def composed_texts_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, tuple[str, ...], str], ...]:
     """Each ``'sep'.join((...))`` of a Python file that embeds whose parts are all attributes or names, bare or inside
-    f-strings with labels: (separator, the parts as chunks.text items, "path:line")."""
+    f-strings with labels: (separator, the parts as chunks.text items, "path:line"); of a JS file, each template
+    literal it hands the embedder (``_js_composed``)."""
+    if embeds and language(rel) == "js":
+        return _js_composed(rel, text)
     if not embeds or ".join(" not in text:
         return ()
     import ast
@@ -461,6 +478,33 @@ def composed_texts_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, tup
             parts = [part(e) for e in node.args[0].elts]
             if all(p is not None for p in parts):
                 found.append((node.func.value.value, tuple(cast(list[str], parts)), f"{rel}:{node.lineno}"))
+    return tuple(found)
+
+
+# A JS template literal of labels around plain names (`The job role is "${job.role}". ...`) bound to a variable.
+_JS_TEMPLATE = re.compile(r"""\b(?:const|let|var)\s+(?P<v>[\w$]+)\s*=\s*`(?P<t>[^`\\]*)`""")
+_JS_PLACE = re.compile(r"""\$\{\s*(?:[\w$]+\s*\??\.\s*)*(?P<n>[\w$]+)\s*\}""")
+
+
+def _js_composed(rel: str, text: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """Each template literal of labels around names or attributes (``${job.role}`` is the column ``role``) whose
+    variable the file hands the embedder as its input (``input: v``, ``{input}``, ``value: v``, ``embed(v)``): one
+    labelled part. A literal only logged or built into a URL is no text embedded."""
+    found = []
+    for m in _JS_TEMPLATE.finditer(text):
+        template, v = m.group("t"), re.escape(m.group("v"))
+        handed = (rf"\b(?:input|inputs|value|values|prompt|text|texts)\s*:\s*\[?\s*{v}\b"
+                  rf"|[{{,]\s*{v}\s*[,}}]" if m.group("v") in ("input", "value", "prompt", "text") else "$^")
+        handed = rf"{handed}|\.embed\w*\s*\(\s*\[?\s*{v}\b"
+        labels = _JS_PLACE.sub("", template)
+        if "${" not in template or "${" in labels or not labels.strip() or not re.search(handed, text[m.end():]):
+            continue  # an expression no column names, or no label at all (a value alone is its column)
+        pieces, at = [], 0
+        for p in _JS_PLACE.finditer(template):
+            pieces.append(template[at:p.start()].replace("{", "{{").replace("}", "}}") + "{" + p.group("n") + "}")
+            at = p.end()
+        rest = template[at:].replace("{", "{{").replace("}", "}}")
+        found.append(("", ("".join(pieces) + rest,), f"{rel}:{line_of(text, m.start())}"))
     return tuple(found)
 
 

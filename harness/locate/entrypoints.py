@@ -274,16 +274,41 @@ def script_entrypoint(root: Path, rel: str, data: bytes) -> Entrypoint | None:
             return Entrypoint(rel, "script", p.stem, f"sh {rel}")
         if only_declares(data.decode("utf-8", "replace")):
             return None  # a module (a store's class, named for what it stores into): running it does nothing
-        pkg = _package_folder(root, p)
-        inside = str(PurePosixPath(rel).relative_to(pkg)) if pkg != "." else rel
-        if p.suffix in (".ts", ".mts"):
-            pm = package_manager(root, root / pkg)
-            tool = next((t for t in ("tsx", "ts-node") if _has_dependency(root, pkg, t)), None)
-            runner = ({"pnpm": f"pnpm exec {tool}", "yarn": f"yarn {tool}", "bun": "bun"}.get(pm, f"npx {tool}")
-                      if tool else "npx tsx")
-            return Entrypoint(rel, "script", p.stem, f"{runner} {inside}", pkg, package_manager=pm)
-        return Entrypoint(rel, "script", p.stem, f"node {inside}", pkg)
+        return _js_script(root, rel, p.stem)
     return None
+
+
+def _js_script(root: Path, rel: str, name: str, argument: str = "") -> Entrypoint:
+    """A JS or TS file run from its package folder (node, or the package's tsx / ts-node), with ``argument`` after it."""
+    p = PurePosixPath(rel)
+    pkg = _package_folder(root, p)
+    inside = str(p.relative_to(pkg)) if pkg != "." else rel
+    run = f"{inside} {argument}".rstrip()
+    if p.suffix in (".ts", ".mts"):
+        pm = package_manager(root, root / pkg)
+        tool = next((t for t in ("tsx", "ts-node") if _has_dependency(root, pkg, t)), None)
+        runner = ({"pnpm": f"pnpm exec {tool}", "yarn": f"yarn {tool}", "bun": "bun"}.get(pm, f"npx {tool}")
+                  if tool else "npx tsx")
+        return Entrypoint(rel, "script", name, f"{runner} {run}", pkg, package_manager=pm)
+    return Entrypoint(rel, "script", name, f"node {run}", pkg)
+
+
+# A JS CLI of subcommands: commander's or yargs' `.command('name <arg>')`, parsed from the process's arguments.
+_JS_CLI = re.compile(r"""(?:require\(\s*|from\s+)['"](?:commander|yargs)(?:/[\w/]+)?['"]""")
+_JS_COMMAND = re.compile(r"""\.\s*command\s*\(\s*(?P<q>['"`])(?P<name>[\w:-]+)(?P<rest>[^'"`\n]*)(?P=q)""")
+
+
+def js_subcommands(root: Path, rel: str, data: bytes) -> list[Entrypoint]:
+    """The subcommands of a commander or yargs CLI whose name says they embed (`node index.js generate-embeddings`),
+    each run through the CLI's file; one needing an argument (`<text>`) runs on what it is given, no stored row."""
+    if not rel.endswith((".ts", ".mts", ".js", ".mjs", ".cjs")) or (b"commander" not in data and b"yargs" not in data):
+        return []
+    text = data.decode("utf-8", "replace")
+    if not _JS_CLI.search(text) or ".parse" not in text:
+        return []
+    stem = PurePosixPath(rel).stem
+    return [_js_script(root, rel, f"{stem} {m.group('name')}", m.group("name")) for m in _JS_COMMAND.finditer(text)
+            if _BACKFILLISH.search(m.group("name")) and "<" not in m.group("rest")]
 
 
 _WRITES = re.compile(r"\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|COPY\s+\S+\s+FROM)\b", re.I)

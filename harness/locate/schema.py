@@ -107,7 +107,8 @@ _DJANGO_ALTER_TABLE = re.compile(r"""migrations\.AlterModelTable\(""")
 _PRISMA = re.compile(r"""(?m)^\s*(?P<col>[A-Za-z_]\w*)\s+Unsupported\(\s*"(?P<type>vector|halfvec|sparsevec)\(\s*(?P<n>\d+)\s*\)"\s*\)\??(?P<rest>[^\n]*)""")
 _PRISMA_MODEL = re.compile(r"""(?m)^\s*model\s+(?P<m>\w+)\s*\{""")
 _TYPEORM = re.compile(r"""@Column\s*\(""")
-_KNEX = re.compile(r"""\.specificType\(\s*['"](?P<col>[^'"]+)['"]\s*,\s*['"](?P<type>vector|halfvec)\((?P<n>\d+)\)['"]""")
+# `'vector'` alone (no width) is a column of any dimension, as an untyped SQL `vector` is
+_KNEX = re.compile(r"""\.specificType\(\s*['"](?P<col>[^'"]+)['"]\s*,\s*['"](?P<type>vector|halfvec)(?:\((?P<n>\d+)\))?['"]""")
 # ActiveRecord (the neighbor gem's column types): `t.vector :embedding, limit: 768` in a migration's `create_table`
 # / `change_table` block or schema.rb's `t.vector "embedding", limit: 768`; `t.column :x, :vector, limit: N`;
 # `t.column :x, "vector(768)"` or `"halfvec"` (the SQL type as a string, no gem: discourse-ai's, no width when each
@@ -1064,7 +1065,8 @@ def _knex(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
     for m in _KNEX.finditer(text):
         line = line_of(text, m.start())
         covered.add(line)
-        out.append(VectorDeclaration(rel, line, int(m.group("n")), "knex", _last(tables, m.start()), m.group("col"),
+        dims = int(m.group("n")) if m.group("n") else None
+        out.append(VectorDeclaration(rel, line, dims, "knex", _last(tables, m.start()), m.group("col"),
                                      m.group("type")))
     return out
 

@@ -284,6 +284,7 @@ def _scan(repo: str | Path, terms: tuple[str, ...] | list[str]) -> LocateResult:
                       or elixir.mix_task(root, rel, data) or rust.entrypoint(root, rel, data))
             if script:
                 entrypoints.append(script)
+            entrypoints.extend(eps.js_subcommands(root, rel, data))
             if spring_boot.is_application_config(rel):
                 spring_properties[rel] = spring_boot.properties(rel, data.decode("utf-8", "replace"))
             spring_pgvector = spring_pgvector or spring_boot.brings_pgvector_store(name, data)

@@ -90,6 +90,30 @@ def test_an_empty_table_that_is_the_whole_collection_is_refused_as_empty_not_as_
     assert scoped.json["reason"] == ("collection 'messages' has no chunks: the table messages, the whole collection "
                                      "(chunks.collection_name), is empty; nothing to backfill"), scoped.json
 
+def test_of_tables_never_analysed_the_one_holding_rows_is_drafted_before_an_empty_one(cli, empty_db, tmp_path):
+    # learn-vector-search-with-pg: a few seeded jobs (under autovacuum's analyze threshold, so never analysed) beside
+    # an empty table named earlier in the alphabet; the planner's estimate is -1 for both and says nothing.
+    empty_db.execute("CREATE TABLE basic_users (id serial PRIMARY KEY, name text, embedding_vector vector(384));"
+                     + MESSAGES)
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.code == 0, result.err
+    assert yaml.safe_load(out.read_text())["chunks"]["table"] == "messages", out.read_text()
+
+
+def test_a_table_the_role_may_not_read_is_not_counted_and_the_draft_is_still_written(cli, empty_db, tmp_path):
+    # chatbot-ui's app role may not read auth's `users`: counting a never-analysed table it cannot read failed the draft
+    empty_db.execute("CREATE TABLE secrets (id serial PRIMARY KEY, note text, embedding vector(384));" + MESSAGES
+                     + "CREATE ROLE drafter_t37 LOGIN PASSWORD 'drafter-pw'; GRANT SELECT ON messages TO drafter_t37")
+    as_drafter = type(empty_db)(empty_db.name, empty_db.dsn.replace(empty_db.dsn.split("//")[1].split("@")[0],
+                                                                    "drafter_t37:drafter-pw"))
+    try:
+        result, out = _init(cli, as_drafter, tmp_path, "--model", "hash-embed:384")
+        assert result.code == 0, result.err
+        assert yaml.safe_load(out.read_text())["chunks"]["table"] == "messages", out.read_text()
+    finally:
+        empty_db.execute("DROP OWNED BY drafter_t37; DROP ROLE drafter_t37")
+
+
 SECTIONS_UNDER_PAGES = """
 CREATE TABLE pages (id bigserial PRIMARY KEY, path text NOT NULL UNIQUE, checksum text, source text);
 CREATE TABLE page_sections (id bigserial PRIMARY KEY, page_id bigint NOT NULL REFERENCES pages ON DELETE CASCADE,
@@ -219,6 +243,26 @@ def test_entrypoints_ranked_alike_beside_the_drafted_one_are_named_with_it(cli, 
     drafted = (tmp_path / "p.yaml").read_text()
     assert "backfill_pages_embeddings" in yaml.safe_load(drafted)["backfill"]["command"]
     assert _line(drafted, "# ranked alike").endswith("python scripts/backfill_posts_embeddings.py"), drafted
+
+
+def test_a_command_posting_to_a_hosted_api_written_in_its_code_is_left_out_of_the_draft(cli, empty_db, tmp_path):
+    """learn-vector-search-with-pg's commands `fetch('https://api.openai.com/v1/embeddings', ...)` and read no provider
+    URL: no backfill.env can point them at the provider, and scope refused the draft naming one."""
+    empty_db.execute(MESSAGES)
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "backfill-embeddings.js").write_text(
+        "const { Client } = require('pg');\nconst db = new Client({connectionString: process.env.DATABASE_URL});\n"
+        "async function main() {\n  const r = await fetch('https://api.openai.com/v1/embeddings', {method: 'POST', "
+        "body: JSON.stringify({model: 'hash-embed:384', input: 'x'})});\n"
+        "  await db.query('UPDATE messages SET embedding = $1 WHERE id = $2', [1, 2]);\n}\nmain();\n")
+    result = cli("profile", "init", "--repo", repo, "--database-url", empty_db.dsn, "--output", tmp_path / "p.yaml",
+                 "--json")
+    assert result.code == 0 and result.json["todo"] == [], result.err
+    drafted = (tmp_path / "p.yaml").read_text()
+    assert not yaml.safe_load(drafted).get("backfill"), drafted
+    assert ("left out: it posts to https://api.openai.com/v1/embeddings, written in its code, and reads no provider "
+            "URL: never the provider; run with --engine") in drafted, drafted
 
 
 def test_in_process_embedder_is_drafted_as_such(cli, empty_db, tmp_path):

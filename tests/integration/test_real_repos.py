@@ -8950,3 +8950,108 @@ def test_buddyfit_pgai_formatting_template_store_located_drafted_backfilled_and_
     assert ran.code == 0, ran.out + ran.err
     assert empty_db.scalar("SELECT count(*) FROM yt_videos_embeddings_store") == len(BUDDYFIT_VIDEOS) + 1
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=1)
+
+
+# -- pramindanata/learn-vector-search-with-pg: knex migrations, vectors of no declared dimension, commander commands --
+
+# The tables as knex builds them from migrations/20250607055319_setup.js (`table.increments('id').primary()`,
+# `table.string('role')`, `table.text('description')`, `table.specificType('embedding_vector', 'vector').nullable()`).
+LEARN_VECTOR_DDL = """CREATE TABLE jobs (id serial PRIMARY KEY, role varchar(255), description text,
+                                         embedding_vector vector NULL);
+CREATE TABLE basic_users (id serial PRIMARY KEY, name varchar(255), work_experiences jsonb, embedding_vector vector NULL);
+CREATE TABLE "values" (id serial PRIMARY KEY, name varchar(255), embedding_vector vector NULL)"""
+LEARN_VECTOR_MODEL = "text-embedding-3-small"
+LEARN_VECTOR_JOBS = [  # (role, description) as seeders/jobs.js seeds them (shortened)
+    ("backend engineer", "Design, develop, and maintain scalable server-side applications and robust APIs."),
+    ("senior backend developer (golang)", "Architect and implement complex backend systems using Go."),
+    ("backend architect", "Design the overall structure of backend systems, ensuring scalability and security."),
+    ("frontend engineer", "Build responsive user interfaces with React and collaborate with designers."),
+]
+
+
+def load_learn_vector_jobs(db, server) -> list[int]:
+    """The jobs seeded, then each embedded as command/generate-job-embedding-vector.js embeds it: the role and
+    description framed by its template, the vector normalised, `UPDATE jobs SET embedding_vector = ? WHERE id = ?`."""
+    import math
+
+    db.execute(LEARN_VECTOR_DDL)
+    ids = []
+    with db.connect(autocommit=True) as conn:
+        for role, description in LEARN_VECTOR_JOBS:
+            job = conn.execute("INSERT INTO jobs (role, description) VALUES (%s, %s) RETURNING id",
+                               (role, description)).fetchone()[0]
+            vector = httpx_embed(server, LEARN_VECTOR_MODEL,
+                                 [f'The job role is "{role}". The job description is {description}'])[0]
+            norm = math.sqrt(sum(x * x for x in vector))
+            conn.execute("UPDATE jobs SET embedding_vector = %s::vector WHERE id = %s",
+                         (str([x / norm for x in vector]), job))
+            ids.append(job)
+    return ids
+
+
+def test_learn_vector_search_knex_untyped_vectors_located_drafted_and_verified(cli, empty_db, server, tmp_path):
+    """pramindanata/learn-vector-search-with-pg: three knex tables, each `embedding_vector` a `vector` of no declared
+    dimension, filled by a commander subcommand per table (`node index.js generate-job-embedding-vector`) through
+    OpenAI's /v1/embeddings. locate, profile init, scope, run --engine, verify, record on `jobs`."""
+    app = Source.of("pramindanata__learn-vector-search-with-pg").checkout("", tmp_path / "app")
+    command = (app / "command/generate-job-embedding-vector.js").read_text()
+    for said in ("const input = `The job role is \"${job.role}\". The job description is ${job.description}`;",
+                 "model: 'text-embedding-3-small'", "UPDATE jobs SET embedding_vector = ? WHERE id = ?"):
+        assert said in command, said  # load_learn_vector_jobs embeds what the command says
+    ids = load_learn_vector_jobs(empty_db, server)
+
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "jobs", plan=True)
+    located = trial.locate.json
+    # knex's `specificType('embedding_vector', 'vector')`, no width (until this trial: no declaration at all)
+    assert [(d["path"], d["line"], d["kind"], d["table"], d["column"], d["dimensions"])
+            for d in located["declarations"]] == [
+        ("migrations/20250607055319_setup.js", 13, "knex", "jobs", "embedding_vector", None),
+        ("migrations/20250607055319_setup.js", 19, "knex", "basic_users", "embedding_vector", None),
+        ("migrations/20250607055320_create_values_table.js", 9, "knex", "values", "embedding_vector", None)]
+    # commander's subcommands that embed stored rows, through index.js (until this trial: no entrypoint); the one
+    # printing the vector of the text it is given (`<text>`) is none
+    assert [e["command"] for e in located["entrypoints"]] == [
+        "node index.js generate-job-embedding-vector", "node index.js generate-user-embedding-vector",
+        "node index.js generate-values-embedding-vector"], located["entrypoints"]
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    # jobs, the table holding vectors (until this trial: basic_users, empty, first by name: neither was analysed);
+    # the text the command composes (until this trial: `description`, which reproduced none)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["embeddings"]["vector"],
+            raw["provider"]["model"], raw["distance"]) == (
+        "jobs", "id", 'The job role is "{role}". The job description is {description}', "embedding_vector",
+        LEARN_VECTOR_MODEL, "cosine"), drafted
+    assert "reproduces the stored vectors of 4 of the 4 rows read" in drafted, drafted
+    # the command posts to OpenAI's API, written in its code: named and left out (until this trial: drafted, and scope
+    # refused it, `the command hard-codes https://api.openai.com/v1/embeddings while the provider is ...`)
+    assert not raw.get("backfill"), drafted
+    assert ('# command: "node index.js generate-job-embedding-vector"  # locate\'s best entrypoint (script index.js), '
+            "left out: it posts to https://api.openai.com/v1/embeddings, written in its code, and reads no provider "
+            "URL: never the provider; run with --engine") in drafted, drafted
+    assert trial.scope.code == 0, trial.scope.out + trial.scope.err
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, empty_db, "jobs", "embedding_vector", len(ids), needed=0)
+
+    # Gone wrong: a job edited after its vector, another model's vector (reversed), two jobs holding each other's, a
+    # job added since the command last ran (no vector).
+    edited, reversed_, a, b = ids
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE jobs SET description = description || ' (edited)' WHERE id = %s", (edited,))
+        conn.execute("UPDATE jobs SET embedding_vector = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding_vector::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
+        conn.execute("UPDATE jobs d SET embedding_vector = o.embedding_vector FROM jobs o "
+                     "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
+        added = conn.execute("INSERT INTO jobs (role, description) VALUES ('qa engineer', 'Test the platform.') "
+                             "RETURNING id").fetchone()[0]
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "jobs")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    offenders.pop("citations", None)
+    assert offenders == {"recompute": {edited, reversed_, a, b}, "coverage": {added}}, offenders
+    scoped = cli("scope", *target, "--json", env=env)
+    assert scoped.code == 0 and scoped.json["counts"]["needed"] == 1, scoped.out
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env,
+                                   embedded=5)

@@ -552,6 +552,21 @@ def test_a_text_joined_from_labelled_parts_in_a_file_that_embeds_is_read_as_thos
     assert composed_texts_in("rag.py", code, False) == ()
 
 
+def test_a_js_template_literal_handed_to_the_embedder_as_its_input_is_read_as_one_labelled_part():
+    """learn-vector-search-with-pg: `const input` set to the template literal `The job role is "${job.role}". The job
+    description is ${job.description}`, then `body: JSON.stringify({model, input})`: one labelled part of the row's columns. A
+    template literal the embedder is not given (a log line, a URL) composes nothing."""
+    from harness.locate.contract import composed_texts_in
+
+    code = ("async function run(job) {\n  const input = `The job role is \"${job.role}\". The job description is "
+            "${job.description}`;\n  const url = `${base}/v1/embeddings`;\n"
+            "  await fetch(url, {body: JSON.stringify({model: 'm', input})});\n"
+            "  console.log(`Updated embedding for job id ${job.id}`);\n}\n")
+    assert composed_texts_in("command/jobs.js", code, True) == (
+        ("", ('The job role is "{role}". The job description is {description}',), "command/jobs.js:2"),)
+    assert composed_texts_in("command/jobs.js", code, False) == ()
+
+
 # PrivateGPT's shape (zylon-ai/private-gpt before its v1 revamp): settings in YAML profiles filled into pydantic models,
 # the embedder and the LlamaIndex store built from attributes of the settings object.
 YAML_SETTINGS_APP = {

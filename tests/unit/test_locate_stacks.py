@@ -137,6 +137,46 @@ def test_typeorm_column_and_knex_specific_type(found):
     assert ("migrations/20240301_faq_vectors.js", "faq_vectors", "embedding", 512, "knex") in decls(result)
 
 
+def test_a_knex_specific_type_vector_of_no_width_is_declared_on_each_table_it_creates(tmp_path):
+    """learn-vector-search-with-pg: `table.specificType('embedding_vector', 'vector')` in two chained createTable
+    calls declares a column of no declared width on each (none found until then: only `vector(N)` was read)."""
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations/20250607_setup.js").write_text(
+        "exports.up = async (knex) => {\n  await knex.raw('CREATE EXTENSION IF NOT EXISTS vector');\n"
+        "  await knex.schema\n    .createTable('jobs', function (table) {\n      table.increments('id').primary();\n"
+        "      table.specificType('embedding_vector', 'vector').nullable();\n    })\n"
+        "    .createTable('basic_users', function (table) {\n      table.string('name');\n"
+        "      table.specificType(\"embedding_vector\", \"halfvec\");\n    });\n};\n")
+    assert {(d.path, d.line, d.table, d.column, d.dimensions, d.type, d.kind) for d in locate(tmp_path).declarations} == {
+        ("migrations/20250607_setup.js", 6, "jobs", "embedding_vector", None, "vector", "knex"),
+        ("migrations/20250607_setup.js", 10, "basic_users", "embedding_vector", None, "halfvec", "knex")}
+
+
+def test_a_commander_clis_subcommands_that_embed_are_entrypoints_run_through_its_file(tmp_path):
+    """learn-vector-search-with-pg: `node index.js <command>`, commander's `program.command('generate-job-embedding-vector')
+    .action(generateJobEmbeddingVector)`, each action in a module of its own (no entrypoint found until then). A
+    subcommand that needs an argument (`<text>`) or whose name says no embedding is none."""
+    (tmp_path / "package.json").write_text('{"name": "demo", "scripts": {"start": "node index.js"}}')
+    (tmp_path / "command").mkdir()
+    (tmp_path / "command/generate-job-embedding-vector.js").write_text(
+        "const knex = require('knex')({});\nasync function run() {\n  const jobs = await knex('jobs').select('id');\n"
+        "  const r = await fetch('http://localhost:11434/api/embed', {method: 'POST', body: JSON.stringify({model: "
+        "'nomic-embed-text', input: 'x'})});\n  await knex.raw('UPDATE jobs SET embedding_vector = ? WHERE id = ?', "
+        "[1, 2]);\n}\nmodule.exports = run;\n")
+    (tmp_path / "index.js").write_text(
+        "const { Command } = require('commander');\nconst program = new Command();\n"
+        "const generateJobs = require('./command/generate-job-embedding-vector');\n"
+        "program.command('hello').description('Prints hello').action(() => console.log('hi'));\n"
+        "program.command('generate-job-embedding-vector').description('Embed jobs').action(generateJobs);\n"
+        "program.command('generate-embedding-from-text <text>').description('Print one').action(generateJobs);\n"
+        "program.parse(process.argv);\n")
+    found = locate(tmp_path)
+    assert [(e.path, e.kind, e.name, e.command, e.workdir) for e in found.entrypoints] == [
+        ("index.js", "script", "index generate-job-embedding-vector", "node index.js generate-job-embedding-vector",
+         ".")], found.entrypoints
+    assert found.best_entrypoint.contract.embedding_calls, found.best_entrypoint.contract
+
+
 def test_ollama_js_client_with_a_hard_coded_host_and_model(found):
     contract = found("ts-typeorm-knex").entrypoints[0].contract
     assert contract.hardcoded_urls == ("http://localhost:11434",)
