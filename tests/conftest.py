@@ -7,11 +7,13 @@ never sees another test's rows.
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import io
 import itertools
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,16 @@ def demo_profile_with(custom_checks: str) -> str:
     return head + "\n" + custom_checks.lstrip("\n")
 TEST_MODEL = "hash-embed:384"
 _counter = itertools.count()
+
+
+def pytest_configure(config):
+    """Bytecode caches for the harness and the tests, even where PYTHONDONTWRITEBYTECODE is set (it is on the CI
+    machines): the suite starts hundreds of Python processes (verify's pytest, the CLI, the targets' scripts), and
+    each compiled every harness module from source again; each worker compiled and rewrote every test file too."""
+    sys.dont_write_bytecode = False
+    if not hasattr(config, "workerinput"):  # once, in the process that starts the workers, before they import
+        for folder in ("harness", "checks", "examples"):
+            compileall.compile_dir(REPO / folder, quiet=1)
 
 
 @pytest.fixture(scope="session")
