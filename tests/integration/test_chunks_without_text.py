@@ -144,3 +144,22 @@ def _coverage(db, server):
         return coverage(session, "docs")
     finally:
         session.close()
+
+
+def test_a_chunk_whose_text_columns_are_all_empty_is_without_text_not_the_separator_embedded(cli, empty_db,
+                                                                                             embed_server, tmp_path):
+    # chunks.text of two columns, both '' on one row (and a labelled part whose value is ''): concat_ws gave the
+    # separator alone, so the row counted as a text, the engine embedded " " and coverage passed it as embedded.
+    empty_db.execute("CREATE TABLE docs (id serial PRIMARY KEY, title text, body text, embedding vector(384)); "
+                     "INSERT INTO docs (title, body) VALUES ('Q1', 'The review.'), ('', 'Budget.'), ('', ''), ('', NULL)")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE.replace("text: content", "text: ['{title}', body]"))
+    env, docs = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}, ("--profile", profile, "--collection", "docs")
+    counts = cli("scope", *docs, "--json", env=env).json["counts"]
+    assert (counts["chunks"], counts["needed"], counts["no_text"]) == (4, 2, 2), counts
+    ran = cli("run", *docs, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
+    assert ran.code == 0 and ran.json["embedded_rows"] == 2, ran.out + ran.err
+    assert empty_db.scalar("SELECT array_agg(id ORDER BY id) FROM docs WHERE embedding IS NULL") == [3, 4]
+    verified = cli("verify", *docs, "--run-dir", tmp_path / "run", "--json", env=env)
+    coverage = next(c for c in verified.json["checks"] if c["check"] == "coverage")
+    assert coverage["status"] == "passed" and "2 chunks with no text" in coverage["found"], verified.out
