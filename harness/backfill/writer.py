@@ -388,10 +388,12 @@ class BatchWriter:
         self.not_updated: list[Any] = []  # keys of the last batch not written: its UPDATE did not change them, or its DELETE left their stored row (RLS)
         self.discarded: list[Any] = []  # keys of the last batch whose vector the table did not keep (a trigger or rule)
         self.edited: list[Any] = []  # keys of the last batch whose text changed between its read and its write
-        # Where no input hash and no timestamps would show a vector stale, a text changed between its read and the
-        # write is compared at the write: the old text's vector written onto it is what no count can see.
-        self._unguarded = (target.profile.embeddings.input_hash is not None
-                           or target.changed_after_vector() is not None)
+        # Where no input hash would show a vector stale, a text changed between its read and the write is compared at
+        # the write: the old text's vector written onto it is what no count can see. Timestamps show it only of a chunk
+        # read with a time (``stamp`` carries it): one without has none, its vector took the read's time, later than the
+        # now() of an edit whose transaction began before the read, and the old text's vector was counted fresh.
+        self._unguarded = target.profile.embeddings.input_hash is not None
+        self._timed = target.changed_after_vector() is not None
         # Commits wait for their WAL flush as the server is configured (synchronous_commit is left alone): a batch
         # counted as written, and a closing count that says no row still needs a vector, survive a database crash.
         self.path = path or write_path(conn, target)
@@ -495,10 +497,14 @@ class BatchWriter:
         still be edited in the moment between this read and the commit."""
         if self._unguarded:
             return
+        # where timestamps measure, only the chunks read without a time (``__init__``)
+        keys = [k for k, at in zip(batch.keys, batch.changed) if not self._timed or at is None]
+        if not keys:
+            return
         t = self.target
         rows = self.conn.execute(sql.SQL("SELECT {id} AS k, {h} AS h FROM {c} AS c WHERE {w} AND {id} = ANY(%(keys)s)").format(
             id=t.chunk_id, h=t.text_hash, c=t.chunk_table, w=t.chunk_filter()),
-            {"keys": list(batch.keys), "collection": batch.collections[0]}).fetchall()
+            {"keys": keys, "collection": batch.collections[0]}).fetchall()
         now: dict[str, set[str]] = {}
         for r in rows:
             key, digest = (r["k"], r["h"]) if isinstance(r, dict) else r

@@ -190,6 +190,23 @@ def test_a_chunk_edited_by_a_transaction_that_began_before_the_read_stays_stale(
     assert _fresh(empty_db, embed_server.url, text).status == "failed"
 
 
+def test_a_chunk_without_a_time_edited_by_a_transaction_begun_before_the_read_is_not_given_the_old_texts_vector(
+        empty_db, embed_server):
+    # A chunk with no time yet has none to carry: its vector took the read's time, later than the now() the edit's
+    # transaction (begun before the read) stamped, and the engine skipped its write-time text check wherever times are
+    # configured: the old text's vector was written and counted fresh.
+    _separate(empty_db)
+    empty_db.execute("UPDATE notes SET changed_at = NULL WHERE id = 1")
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
+            summary = _backfill(empty_db, embed_server.url, provider=provider)
+    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE note_id = 1") == 0
+    assert _backfill(empty_db, embed_server.url).embedded == 1
+    assert _fresh(empty_db, embed_server.url).status == "passed"
+
+
 # Times without a zone on both sides: the application writes UTC wall-clock times (its sessions' zone), the
 # engine's connection runs in another zone (the server's default, PGTZ, or the DSN's options).
 NAIVE = SEPARATE.replace("notes", "naive_notes").replace("note_vectors", "naive_vectors")
