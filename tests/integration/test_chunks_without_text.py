@@ -155,8 +155,11 @@ def test_a_chunk_whose_text_columns_are_all_empty_is_without_text_not_the_separa
     profile = tmp_path / "profile.yaml"
     profile.write_text(PROFILE.replace("text: content", "text: ['{title}', body]"))
     env, docs = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}, ("--profile", profile, "--collection", "docs")
-    counts = cli("scope", *docs, "--json", env=env).json["counts"]
+    scoped = cli("scope", *docs, "--json", env=env).json
+    counts = scoped["counts"]
     assert (counts["chunks"], counts["needed"], counts["no_text"]) == (4, 2, 2), counts
+    text = next(c for c in scoped["checks"] if c["check"] == "chunk text")
+    assert text["found"].startswith("2 of 4 chunks have a text"), text
     ran = cli("run", *docs, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
     assert ran.code == 0 and ran.json["embedded_rows"] == 2, ran.out + ran.err
     assert empty_db.scalar("SELECT array_agg(id ORDER BY id) FROM docs WHERE embedding IS NULL") == [3, 4]
