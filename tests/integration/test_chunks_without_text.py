@@ -150,22 +150,27 @@ def test_a_chunk_whose_text_columns_are_all_empty_is_without_text_not_the_separa
                                                                                              embed_server, tmp_path):
     # chunks.text of two columns, both '' on one row (and a labelled part whose value is ''): concat_ws gave the
     # separator alone, so the row counted as a text, the engine embedded " " and coverage passed it as embedded.
+    from harness.backfill import BackfillOptions, run_backfill
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
     empty_db.execute("CREATE TABLE docs (id serial PRIMARY KEY, title text, body text, embedding vector(384)); "
                      "INSERT INTO docs (title, body) VALUES ('Q1', 'The review.'), ('', 'Budget.'), ('', ''), ('', NULL)")
+    text = PROFILE.replace("text: content", "text: ['{title}', body]")
     profile = tmp_path / "profile.yaml"
-    profile.write_text(PROFILE.replace("text: content", "text: ['{title}', body]"))
-    env, docs = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}, ("--profile", profile, "--collection", "docs")
-    scoped = cli("scope", *docs, "--json", env=env).json
+    profile.write_text(text)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    scoped = cli("scope", "--profile", profile, "--collection", "docs", "--json", env=env).json
     counts = scoped["counts"]
     assert (counts["chunks"], counts["needed"], counts["no_text"]) == (4, 2, 2), counts
-    text = next(c for c in scoped["checks"] if c["check"] == "chunk text")
-    assert text["found"].startswith("2 of 4 chunks have a text"), text
-    ran = cli("run", *docs, "--engine", "--run-dir", tmp_path / "run", "--json", env=env)
-    assert ran.code == 0 and ran.json["embedded_rows"] == 2, ran.out + ran.err
+    found = next(c for c in scoped["checks"] if c["check"] == "chunk text")
+    assert found["found"].startswith("2 of 4 chunks have a text"), found
+    summary = run_backfill(resolve(parse_profile(text, env=env), database_url=empty_db.dsn, env=env),
+                           BackfillOptions(collection="docs", progress=False))
+    assert summary.ok and summary.embedded == 2, summary.line()
     assert empty_db.scalar("SELECT array_agg(id ORDER BY id) FROM docs WHERE embedding IS NULL") == [3, 4]
-    verified = cli("verify", *docs, "--run-dir", tmp_path / "run", "--json", env=env)
-    coverage = next(c for c in verified.json["checks"] if c["check"] == "coverage")
-    assert coverage["status"] == "passed" and "2 chunks with no text" in coverage["found"], verified.out
+    coverage = _coverage(empty_db, embed_server, text)
+    assert coverage.status == "passed" and "2 chunks with no text" in coverage.found, coverage.found
 
 
 def test_coverage_fails_a_chunk_without_text_that_holds_a_vector_naming_it(empty_db, embed_server):
