@@ -410,16 +410,17 @@ def zero_padded(conn: Conn, target: Target, collection: str, model_dims: int, wi
 
 
 def text_presence(conn: Conn, target: Target, collection: str) -> dict[str, int]:
-    """``chunks``, and ``empty``: how many have an empty text (a NULL column, an absent JSON key); for a composed
-    text format (LlamaIndex, pgai: costly per row) only ``some_text`` (1 when at least one chunk has a text)."""
+    """``chunks``, and ``empty``: how many have no text (``Target.no_text``: NULL or empty columns, an absent JSON
+    key); for a composed text format (LlamaIndex, pgai: costly per row) only ``some_text`` (1 when at least one chunk has a text)."""
     params = {"collection": collection}
     if target.profile.chunks.text_format == "plain":
-        query = sql.SQL("SELECT count(*) AS chunks, count(*) FILTER (WHERE {text} = '') AS empty FROM {t} AS c WHERE {w}")
+        query = sql.SQL("SELECT count(*) AS chunks, count(*) FILTER (WHERE {empty}) AS empty FROM {t} AS c WHERE {w}")
     else:
         query = sql.SQL("SELECT count(*) AS chunks, (EXISTS (SELECT 1 FROM {t} AS c WHERE {w} AND {text} <> ''))::int "
                         "AS some_text FROM {t} AS c WHERE {w}")
     # The chunk's own text: a task prefix (chunks.text_prefix) never makes an empty chunk a text.
-    row = one(conn.execute(query.format(text=target.content, t=target.chunk_table, w=target.chunk_filter()), params).fetchone())
+    row = one(conn.execute(query.format(text=target.content, empty=target.no_text, t=target.chunk_table,
+                                        w=target.chunk_filter()), params).fetchone())
     return {k: int(v) for k, v in row.items()}
 
 

@@ -212,16 +212,16 @@ class Target:
         is NULL (so concat_ws leaves the whole part out, label and all)."""
         if not text_parts.is_template(item):
             return self.field(item)
-        pieces: list[sql.Composable] = []
-        for piece in text_parts.parse(item):
-            if piece.kind == "literal":
-                pieces.append(sql.Literal(piece.value))
-            elif piece.kind == "field":
-                pieces.append(self.field(piece.value))
-            else:  # over the chunk's own columns (a name the table lacks would be the outer query's: introspect refuses it)
-                pieces.append(sql.SQL("(SELECT ({})::text FROM (SELECT {}.*) AS chunk)").format(
-                    sql.SQL(piece.value), sql.Identifier("c")))
-        return sql.SQL("({})").format(sql.SQL(" || ").join(pieces))
+        return sql.SQL("({})").format(sql.SQL(" || ").join(
+            sql.Literal(piece.value) if piece.kind == "literal" else self._piece_value(piece)
+            for piece in text_parts.parse(item)))
+
+    def _piece_value(self, piece: text_parts.Piece) -> sql.Composable:
+        """A labelled part's field or SQL expression as text."""
+        if piece.kind == "field":
+            return self.field(piece.value)
+        # over the chunk's own columns (a name the table lacks would be the outer query's: introspect refuses it)
+        return sql.SQL("(SELECT ({})::text FROM (SELECT {}.*) AS chunk)").format(sql.SQL(piece.value), sql.Identifier("c"))
 
     @property
     def hash_algorithm(self) -> hashing.Algorithm:
@@ -503,9 +503,23 @@ class Target:
         """True for a chunk with nothing to embed: its own text empty (NULL columns, an absent JSON key). Applications
         skip such a chunk (LangChain's and Flowise's upserts drop an empty pageContent) and a vector of '' matches
         nothing the row says, so no selection embeds it. A composed format (LlamaIndex's, pgai's) always has a text."""
-        if self.profile.chunks.text_format != "plain":
+        ch = self.profile.chunks
+        if ch.text_format != "plain":
             return sql.SQL("false")
-        return sql.SQL("({} = '')").format(self.content)
+        if ch.text_json is not None:
+            return sql.SQL("({} = '')").format(self.content)
+        # Each item empty, not the joined text: items of '' were joined into the separator alone (" "), and a label
+        # around a value of '' ("title: ") is the same words on every chunk; either was embedded as if it were a text.
+        return sql.SQL("({})").format(sql.SQL(" AND ").join(
+            sql.SQL("coalesce({}, '') = ''").format(self._said(item)) for item in ch.text))
+
+    def _said(self, item: str) -> sql.Composable:
+        """What a ``chunks.text`` item says of its chunk: its field's value, or a labelled part's values without the
+        labels (NULL where any is NULL: the part is then left out, ``text_part``)."""
+        if not text_parts.is_template(item):
+            return self.field(item)
+        return sql.SQL("({})").format(sql.SQL(" || ").join(
+            self._piece_value(piece) for piece in text_parts.parse(item) if piece.kind != "literal"))
 
     def needs_embedding(self, *, dims: bool = False, twice: bool = False) -> sql.Composable:
         """True for chunks with a text whose vector is missing, stale (hash differs, or the chunk changed after the

@@ -934,12 +934,13 @@ def _record(landed: Iterator[tuple[_Embedded, Written]], options: BackfillOption
                             for key in written.not_updated)
         # Sent and accepted, yet the table holds no vector of it, or another: a trigger or rule dropped the write,
         # cleared the vector or rewrote it (counted as written it made 'Embedded 20/20 rows. 0 failures.' of 16). Or
-        # its text was edited while it was embedded, where no input hash or timestamp would show the vector stale.
+        # its text was edited while it was embedded, where no input hash, nor a time of the chunk as read, would show
+        # the vector stale.
         for keys, reason in (
                 (written.discarded, "not written: the table kept no vector for it, or not the one sent (a trigger or "
                                     "rule of the table dropped the write, cleared the vector or replaced it)"),
-                (written.edited, "not written: its text was edited while it was embedded (no input hash or timestamps "
-                                 "would show the old text's vector stale); run backfill again to embed it as it is now")):
+                (written.edited, "not written: its text was edited while it was embedded (no input hash, nor a time "
+                                 "of the chunk as read, would show the old text's vector stale); run backfill again to embed it as it is now")):
             done.failures.extend(RowFailure(key, done.good[0].collections[0], done.tenant, reason) for key in keys)
         summary.truncated += done.truncated
         _count_batch(done, summary)

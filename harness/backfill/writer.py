@@ -388,10 +388,14 @@ class BatchWriter:
         self.not_updated: list[Any] = []  # keys of the last batch not written: its UPDATE did not change them, or its DELETE left their stored row (RLS)
         self.discarded: list[Any] = []  # keys of the last batch whose vector the table did not keep (a trigger or rule)
         self.edited: list[Any] = []  # keys of the last batch whose text changed between its read and its write
-        # Where no input hash and no timestamps would show a vector stale, a text changed between its read and the
-        # write is compared at the write: the old text's vector written onto it is what no count can see.
-        self._unguarded = (target.profile.embeddings.input_hash is not None
-                           or target.changed_after_vector() is not None)
+        # Where no input hash would show a vector stale, a text changed between its read and the write is compared at
+        # the write: the old text's vector written onto it is what no count can see. Timestamps show it only of a chunk
+        # read with a time (``stamp`` carries it): one without has none, its vector took the read's time, later than the
+        # now() of an edit whose transaction began before the read, and the old text's vector was counted fresh (its
+        # hash too, where ``input_hash_of`` leaves the edited field out). Such a chunk with a time at the write was
+        # edited since the read.
+        self._unguarded = target.profile.embeddings.input_hash is not None
+        self._timed = target.changed_after_vector() is not None
         # Commits wait for their WAL flush as the server is configured (synchronous_commit is left alone): a batch
         # counted as written, and a closing count that says no row still needs a vector, survive a database crash.
         self.path = path or write_path(conn, target)
@@ -492,18 +496,29 @@ class BatchWriter:
         """Last in the batch's transaction: raise ``_Edited`` naming the keys whose text now hashes otherwise than as
         read (the batch's hashes: ``Target.text_hash``, hex where no input hash column is written). An inline row
         is locked by the UPDATE that wrote it, so no edit lands before the commit; a chunk of another table could
-        still be edited in the moment between this read and the commit."""
-        if self._unguarded:
+        still be edited in the moment between this read and the commit. Where timestamps measure, only the chunks read
+        without a time are compared, and one that has a (finite: ``selection``'s rule) time now was edited too."""
+        if self._unguarded and not self._timed:
+            return
+        keys = [k for k, at in zip(batch.keys, batch.changed) if not self._timed or at is None]
+        if not keys:
             return
         t = self.target
-        rows = self.conn.execute(sql.SQL("SELECT {id} AS k, {h} AS h FROM {c} AS c WHERE {w} AND {id} = ANY(%(keys)s)").format(
-            id=t.chunk_id, h=t.text_hash, c=t.chunk_table, w=t.chunk_filter()),
-            {"keys": list(batch.keys), "collection": batch.collections[0]}).fetchall()
+        # Not where the engine's own UPDATE of an inline row fires a trigger, which may have stamped it just now.
+        timed = (sql.SQL("coalesce(isfinite({}), false)").format(t.c(cast(str, t.profile.chunks.updated_at)))
+                 if self._timed and not self._triggered else sql.SQL("false"))
+        rows = self.conn.execute(sql.SQL(
+            "SELECT {id} AS k, {h} AS h, {timed} AS timed FROM {c} AS c WHERE {w} AND {id} = ANY(%(keys)s)").format(
+            id=t.chunk_id, h=sql.SQL("NULL") if self._unguarded else t.text_hash, timed=timed, c=t.chunk_table,
+            w=t.chunk_filter()), {"keys": keys, "collection": batch.collections[0]}).fetchall()
         now: dict[str, set[str]] = {}
         for r in rows:
-            key, digest = (r["k"], r["h"]) if isinstance(r, dict) else r
-            now.setdefault(str(key), set()).add(digest)
-        edited = [k for k, h in zip(batch.keys, batch.hashes) if str(k) in now and now[str(k)] != {h}]
+            key, digest, stamped_now = (r["k"], r["h"], r["timed"]) if isinstance(r, dict) else r
+            now.setdefault(str(key), set()).add("timed" if stamped_now else digest)
+        read = {str(k): h for k, h, at in zip(batch.keys, batch.hashes, batch.changed) if not self._timed or at is None}
+        # the hash as read is compared where no input hash column keeps it (``_unguarded``: the digest NULL here)
+        edited = [k for k in batch.keys if str(k) in now
+                  and now[str(k)] != {None if self._unguarded else read[str(k)]}]
         if edited:
             raise _Edited(edited)
 

@@ -80,6 +80,9 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
     if missing:
         offenders += _rows(session, sql.SQL("{} IS NULL AND NOT {}").format(t.vector, t.no_text),
                            sql.SQL("'missing: no vector'"), collection)
+    if st.textless:
+        offenders += _rows(session, sql.SQL("{} IS NOT NULL AND {}").format(t.vector, t.no_text),
+                           sql.SQL("'no text: its vector embeds nothing the chunk says'"), collection, distinct=True)
     if st.orphans:
         from .stats import keyed_per_collection
 
@@ -116,7 +119,7 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
     textless = f"no chunk has a text in chunks.text {', '.join(session.profile.chunks.text)}" \
         if st.chunks and not _some_text(session, collection) else None
     ok = missing == 0 and st.orphans == 0 and st.duplicates == 0 and st.chunks > 0 and st.embedded + no_text == st.chunks \
-        and stopped is None and several is None and textless is None
+        and st.textless == 0 and stopped is None and several is None and textless is None
     return session.partial("coverage", collection, verdict(
                    "coverage", collection, ok,
                    expected=(f"{st.chunks - no_text} chunks with a text or a vector" if no_text else f"{st.chunks} chunks")
@@ -124,13 +127,17 @@ def coverage(session: CheckSession, collection: str) -> Outcome:
                             + (", and every chunk of the collection it copies" if stopped else ""),
                    found=f"{st.embedded} embedded, {missing} missing, {st.orphans} orphans"
                          + (f"; {no_text} chunks with no text (nothing to embed)" if no_text else "")
+                         + (f"; {st.textless} chunks with no text hold a vector (of nothing the chunk says, which the "
+                            "application's search still returns: delete it, or give the chunk its text; no run embeds "
+                            "a chunk without text)" if st.textless else "")
                          + (f", {st.duplicates} duplicate embedding rows" if st.duplicates else "") + (f" ({tenants})" if tenants else "")
                          + (f"; {st.keyless} rows with no chunk key left out (they reference no chunk: no chunk's "
                             "vector, no orphan)" if st.keyless else "")
                          + (f"; {stopped}" if stopped else "") + (f"; {several}" if several else "")
                          + (f"; {textless}" if textless else ""),
-                   offenders=offenders, total=missing + st.orphans + st.duplicates,
+                   offenders=offenders, total=missing + st.orphans + st.duplicates + st.textless,
                    metrics={"chunks": st.chunks, "embedded": st.embedded, "missing": missing, "no_text": no_text,
+                            "textless": st.textless,
                             "orphans": st.orphans,
                             "keyless": st.keyless,
                             "duplicates": st.duplicates,

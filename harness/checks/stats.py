@@ -47,6 +47,7 @@ class Group:
     tied: int = 0  # times equal at the columns' coarser tick (``Target.tied_in_a_tick``): untimed where no chunk
     # shows a microsecond
     fine: int = 0  # chunks whose time shows a microsecond, both columns keeping it (``Target.shows_a_microsecond``)
+    textless: int = 0  # vectors of chunks without a text (``Target.no_text``): of nothing the chunk says
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class CollectionStats:
     untimed: int = 0
     tied: int = 0
     fine: int = 0
+    textless: int = 0
     # Embedding rows whose key is NULL: they reference no chunk, so they are no chunk's vector and no orphan
     # (lobe-chat keeps its search queries' vectors in `embeddings` with `chunk_id` NULL).
     keyless: int = 0
@@ -224,6 +226,9 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
                  if timed is not None else no),
         "fine": (sql.SQL("({hc} AND {cc} = ANY(%(collections)s) AND {q})").format(hc=has_c, cc=cc, q=t.shows_a_microsecond())
                  if timed is not None else no),
+        # A vector of a chunk without a text embeds nothing the chunk says (at most the separator of empty columns),
+        # yet its hash and its re-embedding agreed with it: counted here, on every row.
+        "textless": sql.SQL("({m} AND {cc} = ANY(%(collections)s) AND {t})").format(m=matched, cc=cc, t=t.no_text),
         "drawable": sql.SQL("({ci} AND {p} AND {v})").format(ci=shape.chunks_in(), p=placed(shape), v=vector["has_vector"]),
         "has_vector": vector["has_vector"],
     }
@@ -258,12 +263,13 @@ def stats_sql(shape: Shape, *, has_model: bool, has_hash: bool, check_dims: bool
     return sql.SQL(
         "WITH g AS ({grouped}) "
         "SELECT collection, emb_collection, tenant, emb_tenant, has_chunk, has_embedding, in_scope, rows, vectors, "
-        "other_model, stale, zero, degenerate, wrong_dims, stale_time, untimed, tied, fine, drawable, all_vectors, "
+        "other_model, stale, zero, degenerate, wrong_dims, stale_time, untimed, tied, fine, textless, drawable, "
+        "all_vectors, "
         "p.piece, p.at, NULL::json AS chunk_counts "
         "FROM g LEFT JOIN LATERAL (SELECT substring(g.fps FROM s FOR %(piece)s) AS piece, s AS at "
         "FROM generate_series(1, length(g.fps), %(piece)s) AS s) AS p ON true "
         "UNION ALL SELECT {nulls}, {counted}"
-    ).format(grouped=grouped, counted=counted, nulls=sql.SQL(", ").join([NULL] * 22))
+    ).format(grouped=grouped, counted=counted, nulls=sql.SQL(", ").join([NULL] * 23))
 
 
 def stored_out_of_line(declared_type: str | None, dims: int | None) -> bool:
@@ -298,7 +304,7 @@ def _counts(flags: Mapping[str, sql.Composable]) -> sql.Composable:
         "count(*) FILTER (WHERE {degenerate}) AS degenerate, "
         "count(*) FILTER (WHERE {wrong_dims}) AS wrong_dims, count(*) FILTER (WHERE {stale_time}) AS stale_time, "
         "count(*) FILTER (WHERE {untimed}) AS untimed, count(*) FILTER (WHERE {tied}) AS tied, "
-        "count(*) FILTER (WHERE {fine}) AS fine, "
+        "count(*) FILTER (WHERE {fine}) AS fine, count(*) FILTER (WHERE {textless}) AS textless, "
         "count(*) FILTER (WHERE {drawable}) AS drawable, count(*) FILTER (WHERE {all_vectors}) AS all_vectors"
     ).format(**{"all_vectors": flags["has_vector"], **flags})
 
@@ -509,7 +515,7 @@ def _by_collection(groups: list[Group], collections: list[str], *, has_emb_colle
 
 _KEYS = ("collection", "emb_collection", "tenant", "emb_tenant", "has_chunk", "has_embedding", "in_scope")
 _COUNTS = {"rows", "vectors", "other_model", "stale", "zero", "degenerate", "wrong_dims", "stale_time", "untimed", "tied",
-           "fine"}
+           "fine", "textless"}
 _GROUP = {f for f in Group.__dataclass_fields__}
 
 
@@ -552,6 +558,7 @@ def fold(collection: str, groups: list[Group], *, has_emb_collection: bool, has_
         untimed=sum(g.untimed for g in matched),
         tied=sum(g.tied for g in matched),
         fine=sum(g.fine for g in mine),
+        textless=sum(g.textless for g in matched),
         tenants=tuple(TenantCounts(t, c, e) for t, (c, e) in sorted(tenants.items(), key=lambda kv: str(kv[0]))),
         emb_tenants=tuple(emb_tenants),
     )

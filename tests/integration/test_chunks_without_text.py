@@ -131,16 +131,63 @@ def test_coverage_fails_where_no_chunk_has_a_text_though_some_hold_vectors(empty
     assert "no chunk has a text" in outcome.found, outcome.found
 
 
-def _coverage(db, server):
+def _coverage(db, server, text=PROFILE):
     """The coverage check alone on the docs collection, as verify runs it."""
     from harness.checks import CheckOptions, coverage, open_session
     from harness.profile import parse_profile
     from harness.settings import resolve
 
-    profile = parse_profile(PROFILE.replace('"${DATABASE_URL:-}"', '""').replace('"${OLLAMA_HOST:-}"', '""'), env={})
+    profile = parse_profile(text.replace('"${DATABASE_URL:-}"', '""').replace('"${OLLAMA_HOST:-}"', '""'), env={})
     session = open_session(resolve(profile, database_url=db.dsn, provider_url=server.url),
                            CheckOptions(collections=("docs",)))
     try:
         return coverage(session, "docs")
     finally:
         session.close()
+
+
+def test_a_chunk_whose_text_columns_are_all_empty_is_without_text_not_the_separator_embedded(cli, empty_db,
+                                                                                             embed_server, tmp_path):
+    # chunks.text of two columns, both '' on one row (and a labelled part whose value is ''): concat_ws gave the
+    # separator alone, so the row counted as a text, the engine embedded " " and coverage passed it as embedded.
+    from harness.backfill import BackfillOptions, run_backfill
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    empty_db.execute("CREATE TABLE docs (id serial PRIMARY KEY, title text, body text, embedding vector(384)); "
+                     "INSERT INTO docs (title, body) VALUES ('Q1', 'The review.'), ('', 'Budget.'), ('', ''), ('', NULL)")
+    text = PROFILE.replace("text: content", "text: ['{title}', body]")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(text)
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    scoped = cli("scope", "--profile", profile, "--collection", "docs", "--json", env=env).json
+    counts = scoped["counts"]
+    assert (counts["chunks"], counts["needed"], counts["no_text"]) == (4, 2, 2), counts
+    found = next(c for c in scoped["checks"] if c["check"] == "chunk text")
+    assert found["found"].startswith("2 of 4 chunks have a text"), found
+    summary = run_backfill(resolve(parse_profile(text, env=env), database_url=empty_db.dsn, env=env),
+                           BackfillOptions(collection="docs", progress=False))
+    assert summary.ok and summary.embedded == 2, summary.line()
+    assert empty_db.scalar("SELECT array_agg(id ORDER BY id) FROM docs WHERE embedding IS NULL") == [3, 4]
+    coverage = _coverage(empty_db, embed_server, text)
+    assert coverage.status == "passed" and "2 chunks with no text" in coverage.found, coverage.found
+
+
+def test_coverage_fails_a_chunk_without_text_that_holds_a_vector_naming_it(empty_db, embed_server):
+    # Two columns of '' joined into " ": an older run embedded the separator (and hashed it), so fresh found the hash
+    # equal, recompute reproduced the vector and coverage counted it embedded. The application's search returns that
+    # chunk for queries near a vector of nothing it says: no check may pass it.
+    texts = ["Q1 review", " "]
+    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": TEST_MODEL, "input": texts}).json()["embeddings"]
+    empty_db.execute("CREATE TABLE docs (id serial PRIMARY KEY, title text, body text, embedding vector(384), h text)")
+    with empty_db.connect(autocommit=True) as conn:
+        for (title, body), text, vector in zip([("Q1", "review"), ("", "")], texts, vectors):
+            conn.execute("INSERT INTO docs (title, body, embedding, h) VALUES (%s, %s, %s, encode(sha256(convert_to("
+                         "%s, 'UTF8')), 'hex'))", (title, body, json.dumps(vector), text))
+    outcome = _coverage(empty_db, embed_server, PROFILE.replace("text: content", "text: [title, body]")
+                        .replace("{vector: embedding}", "{vector: embedding, input_hash: h}"))
+    from harness.checks import FAIL
+
+    assert outcome.status is FAIL, outcome
+    assert "1 chunks with no text hold a vector" in outcome.found, outcome.found
+    assert [o.id for o in outcome.offenders] == [2], outcome.offenders

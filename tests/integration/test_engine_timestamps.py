@@ -166,13 +166,14 @@ class EditCommittedAfterTheRead(OllamaProvider):
     def __init__(self, url, app, table):
         super().__init__(url, TEST_MODEL)
         self.app, self.table, self.edited = app, table, False
+        self.edit = "body = 'edited in a long transaction'"
 
     def embed(self, texts, *args, **kwargs):
         if not self.edited:
             from psycopg import sql
 
-            self.app.execute(sql.SQL("UPDATE {} SET body = 'edited in a long transaction', changed_at = now() "
-                                     "WHERE id = 1").format(sql.Identifier(self.table)))
+            self.app.execute(sql.SQL("UPDATE {} SET {}, changed_at = now() WHERE id = 1").format(
+                sql.Identifier(self.table), sql.SQL(self.edit)))
             self.app.commit()
             self.edited = True
         return super().embed(texts, *args, **kwargs)
@@ -188,6 +189,60 @@ def test_a_chunk_edited_by_a_transaction_that_began_before_the_read_stays_stale(
     assert provider.edited and summary.embedded == ROWS
     assert summary.after.needed == 1
     assert _fresh(empty_db, embed_server.url, text).status == "failed"
+
+
+def test_a_chunk_without_a_time_edited_by_a_transaction_begun_before_the_read_is_not_given_the_old_texts_vector(
+        empty_db, embed_server):
+    # A chunk with no time yet has none to carry: its vector took the read's time, later than the now() the edit's
+    # transaction (begun before the read) stamped, and the engine skipped its write-time text check wherever times are
+    # configured: the old text's vector was written and counted fresh.
+    _separate(empty_db)
+    empty_db.execute("UPDATE notes SET changed_at = NULL WHERE id = 1")
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
+            summary = _backfill(empty_db, embed_server.url, provider=provider)
+    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE note_id = 1") == 0
+    assert _backfill(empty_db, embed_server.url).embedded == 1
+    assert _fresh(empty_db, embed_server.url).status == "passed"
+
+
+HASHED_BODY = """
+name: timed-hashed-body
+provider: {model: hash-embed:384}
+chunks: {table: notes, id: id, text: [title, body], collection_name: notes, updated_at: changed_at}
+embeddings: {table: note_vectors, key: note_id, vector: embedding, model: model, embedded_at: embedded_at,
+             input_hash: h, input_hash_of: body}
+"""
+
+
+def test_a_chunk_without_a_time_whose_unhashed_field_is_edited_before_the_write_is_not_given_the_old_texts_vector(
+        empty_db, embed_server):
+    # The hash is of the body alone, so the times stand for the title: a chunk read without a time, its title edited
+    # by a transaction begun before the read, got the old title's vector, the body's hash (equal) and the read's time
+    # (later than the edit's now()): 0 needed, and fresh passed on both its hash and its times.
+    _separate(empty_db)
+    empty_db.execute("ALTER TABLE notes ADD title text NOT NULL DEFAULT 'Notes'; ALTER TABLE note_vectors ADD h text; "
+                     "UPDATE notes SET changed_at = NULL WHERE id = 1")
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
+            provider.edit = "title = 'Minutes'"
+            summary = _backfill(empty_db, embed_server.url, HASHED_BODY, provider=provider)
+    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1
+    assert _backfill(empty_db, embed_server.url, HASHED_BODY).embedded == 1
+    assert _fresh(empty_db, embed_server.url, HASHED_BODY).status == "passed"
+
+
+def test_an_inline_row_without_a_time_that_the_engines_own_update_stamps_is_written(empty_db, embed_server):
+    # The trigger stamps the engine's own UPDATE: a chunk read without a time has one at the write, by that UPDATE,
+    # which is no edit since the read (it was refused as one, on every run).
+    _inline(empty_db)
+    empty_db.execute("ALTER TABLE items DISABLE TRIGGER items_touch; UPDATE items SET changed_at = NULL WHERE id IN (2, 3);"
+                     "ALTER TABLE items ENABLE TRIGGER items_touch")
+    summary = _backfill(empty_db, embed_server.url, INLINE)
+    assert summary.ok and summary.embedded == ROWS and not summary.failures, summary.line()
 
 
 # Times without a zone on both sides: the application writes UTC wall-clock times (its sessions' zone), the
