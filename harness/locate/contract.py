@@ -156,6 +156,12 @@ class Contract:
             DATABASE_FLAG.search(f) for f in self.flags) and not any(
             _DSN.match(u) for u in self.hardcoded_urls) and not self.database_apis() and not self.database_clients
 
+    def given_long_flags(self) -> set[str]:
+        """The flags its command line gives, each under its long name where the files declare both (`-m M` given is
+        `--model M` given)."""
+        long_name = dict(self.flag_aliases)
+        return {*(long_name.get(f, f) for f in self.given_flags), *(long_name.get(f, f) for f, _ in self.given_flag_values)}
+
     def openai_base_url(self) -> str | None:
         """Where every embedding call is an OpenAI SDK client given no URL in code: the environment variable its SDK
         takes a base URL from ("" for openai-node 3, which reads none); None otherwise."""
@@ -262,8 +268,11 @@ _RELEVANT_URL = re.compile(r"^postgres(?:ql)?://|:11434|ollama|/api/embed|/v1/em
                            r"host\.docker\.internal")
 _MODEL_CONST = re.compile(r"""(?m)^\s*(?:export\s+)?(?:const\s+|let\s+|var\s+)?(?P<n>[A-Z0-9_]*EMBED[A-Z0-9_]*MODEL(?:_NAME|_ID)?|embed\w*_model(?:_name)?|MODEL(?:_NAME)?)\s*(?::\s*[^=\n]+)?=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)\s*;?\s*(?:#.*|//.*)?$""")
 _ARGPARSE = re.compile(r"""\badd_argument\(""")
-_CLICK = re.compile(r"""@click\.(?:option|argument)\(""")
-_TYPER = re.compile(r"""(?P<p>[A-Za-z_]\w*)\s*:\s*[^=\n]+=\s*typer\.Option\(""")
+_CLICK = re.compile(r"""@click\.(?P<kind>option|argument)\(""")
+# A typer parameter: `name: T = typer.Option(default, *decls)`, or `name: Annotated[T, typer.Option(*decls)] = default`
+_TYPER = re.compile(r"""(?P<p>[A-Za-z_]\w*)\s*:\s*(?:(?P<ann>Annotated\[[^,\n]+,\s*)|[^=\n]+=\s*)"""
+                    r"""typer\.(?P<kind>Option|Argument)\(""")
+_KEYWORD_ARG = re.compile(r"(?P<k>[A-Za-z_]\w*)\s*=(?!=)\s*(?P<v>.*)", re.S)
 _COMMANDER = re.compile(r"""\.(?P<req>requiredOption|option)\(\s*['"](?P<spec>[^'"]+)['"]""")
 _PARSEARGS = re.compile(r"""\bparseArgs\s*\(""")
 # yargs' option declarations, one (`.option('model', {alias: 'm'})`) or several (`.options({model: {...}})`)
@@ -765,6 +774,32 @@ def _mask(value: str | None) -> str | None:
     return redact.safe_dsn(value) if "://" in value else redact.redact(value)
 
 
+def _quoted(source: str) -> str | None:
+    """The value of ``source`` where it is one quoted string literal."""
+    m = re.fullmatch(r"""[rRuU]?(?P<q>['"])(?P<v>[^'"\n]*)(?P=q)""", source.strip())
+    return m.group("v") if m else None
+
+
+def _typer_parameter(m: re.Match[str], text: str, add) -> None:
+    """One typer parameter (``_TYPER``'s match) given to ``add``: the names its declarations give (its own name, dashed,
+    for an option declaring none), its literal default, and required where it has none (typer's ``...``)."""
+    args = call_args(text, m.end() - 1)
+    parts = [a.strip() for _, a in split_args(args) if a.strip()]
+    keywords = {k.group("k"): k.group("v").strip() for a in parts if (k := _KEYWORD_ARG.fullmatch(a))}
+    positional = [a for a in parts if not _KEYWORD_ARG.fullmatch(a)]
+    if m.group("ann"):  # Annotated: every positional argument declares a name; the default follows the brackets
+        after = re.match(r"\s*\)\s*\]\s*=\s*(?P<d>[^,\n)]+)", text[m.end() + len(args):])
+        default, decls = (after.group("d").strip() if after else None), positional
+    else:  # typer.Option(default, *decls): its first argument is the default (`...`: none, the option is required)
+        default = keywords.get("default", positional[0] if positional else "...")
+        decls = positional if "default" in keywords else positional[1:]
+    names = [n.split("/", 1)[0] for d in decls if (n := _quoted(d) or "").startswith("-")]
+    if not names:
+        names = ["--" + m.group("p").replace("_", "-") if m.group("kind") == "Option" else m.group("p")]
+    literal = _quoted(default) if default else None
+    add(names, needed=default is None or default == "...", default=literal, at=m.start())
+
+
 def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple[int, int]] = ()
            ) -> tuple[list[str], list[str], list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
     """The flags the file declares (none declared ``elsewhere``: in a subcommand the command line does not run)."""
@@ -819,13 +854,19 @@ def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple
         for m in _CLICK.finditer(text):
             args = call_args(text, m.end() - 1)
             names = re.findall(r"""['"](-{1,2}[\w-]+)['"]""", args)
-            add_py(names, args)
+            if m.group("kind") == "argument":
+                # a positional argument: required unless it has a default, is optional or takes any number
+                argument = re.match(r"""\s*['"]([A-Za-z_][\w-]*)['"]""", args)
+                if argument:
+                    add([argument.group(1)], needed=not re.search(r"\b(?:default\s*=|required\s*=\s*False|nargs\s*=\s*-1)",
+                                                               args), at=m.start())
+            else:
+                add_py(names, args)
             if "envvar" in args:
                 env_names.extend(re.findall(r"""envvar\s*=\s*\(?\s*['"]([A-Za-z_]\w*)['"]""", args))
         for m in _TYPER.finditer(text):
-            args = call_args(text, m.end() - 1)
-            add_py(["--" + m.group("p").replace("_", "-")], args)
-            env_names.extend(re.findall(r"""envvar\s*=\s*['"]([A-Za-z_]\w*)['"]""", args))
+            _typer_parameter(m, text, add)
+            env_names.extend(re.findall(r"""envvar\s*=\s*['"]([A-Za-z_]\w*)['"]""", call_args(text, m.end() - 1)))
         if "sys.argv" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
     elif lang == "js":
