@@ -527,17 +527,42 @@ _PREFIX_LITERAL = re.compile(r"""(?P<q>['"`])(?P<p>{})(?:(?P=q)|\{{|\$\{{|%s)"""
     "|".join(map(re.escape, (*task_prefixes.DOCUMENT_PREFIXES, *task_prefixes.QUERY_PREFIXES)))))
 
 
+# A call (`embed_many(`, `self._embed_prefixed(`), not a definition.
+_CALL = re.compile(r"(?<!def )(?<!function )\b(?P<n>[A-Za-z_]\w*)\s*\(")
+# A constant assigned one literal on its own line (`DOCUMENT_PREFIX = "search_document: "`): the name it is used by.
+_CONSTANT_OF = re.compile(r"""(?m)^[ \t]*(?:export\s+)?(?:const\s+|let\s+|var\s+)?(?P<n>[A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*$""")
+
+
 def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str], ...]:
-    """Each task prefix of a file that embeds, with where. Elsewhere a prefix is no evidence: AnythingLLM keeps a
-    table of its in-process models' prefixes and prose naming them in its settings UI, while its Ollama embedder
-    puts none before the text."""
-    if not embeds:
-        return ()
+    """Each task prefix of a file that embeds, or that hands it (or the constant holding it) to a function named for
+    embedding (an app's own wrapper around its client), with where. Elsewhere a prefix is no evidence: AnythingLLM
+    keeps a table of its in-process models' prefixes and prose naming them in its settings UI, while its Ollama
+    embedder puts none before the text."""
     # A docstring's example (LightRAG's `document_prefix: ... (e.g., "search_document: ")`) is documentation.
     docstrings = py_docstrings(text) if rel.endswith(".py") else []
     found = [(m.group("p"), f"{rel}:{line_of(text, m.start())}") for m in _PREFIX_LITERAL.finditer(text)
-             if not _in_comment(text, m.start()) and not any(a <= m.start() < b for a, b in docstrings)]
+             if not _in_comment(text, m.start()) and not any(a <= m.start() < b for a, b in docstrings)
+             and (embeds or _given_to_an_embedder(text, m.start()))]
     return tuple(dict.fromkeys(found))
+
+
+def _given_to_an_embedder(text: str, at: int) -> bool:
+    """The literal at ``at``, or the constant it is assigned to, is an argument of a call named for embedding, that
+    call its innermost (a setting's default inside it, `os.getenv("X", "search_document: ")`, is the setting's)."""
+    line_start = text.rfind("\n", 0, at) + 1
+    constant = _CONSTANT_OF.match(text[line_start:at])
+    if constant is None:
+        return _in_an_embedding_call(text, at)
+    return any(_in_an_embedding_call(text, u.start()) for u in re.finditer(rf"\b{re.escape(constant.group('n'))}\b", text)
+               if not line_start <= u.start() < at)
+
+
+def _in_an_embedding_call(text: str, at: int) -> bool:
+    """The innermost call whose arguments hold ``at`` is named for embedding."""
+    for m in reversed([m for m in _CALL.finditer(text, max(0, at - 1500), at)]):
+        if at < m.end() + len(call_args(text, m.end() - 1)):
+            return "embed" in m.group("n").lower()
+    return False
 
 
 # LlamaIndex calls that embed every node they are given with the configured embed model.
@@ -1042,6 +1067,9 @@ def python_src_roots(root: Path) -> tuple[Path, ...]:
     return tuple(found)
 
 
+_PY_MAIN_GUARD = re.compile(r"""(?m)^if\s+__name__\s*==\s*['"]__main__['"]\s*:""")
+
+
 def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | None = None,
                       limit: int = MAX_FILES, args: tuple[str, ...] | None = None) -> Contract:
     """The contract of the given files and the local modules they import (breadth first, bounded); whether the first,
@@ -1063,7 +1091,11 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             continue
         text = data.decode("utf-8", "replace")
         rel = _rel(path, root)
-        result = result.merged(read_contract(rel, text, args if path == run else None))
+        own = read_contract(rel, text, args if path == run else None)
+        if path != run and own.required_flags and _PY_MAIN_GUARD.search(text):
+            # a script of its own, imported: its parser runs under its `__main__` block, never for this command
+            own = replace(own, required_flags=())
+        result = result.merged(own)
         if path == run and not result.serves:
             result = replace(result, serves=serving.in_code(rel, text, language(rel), args or ()))
         if depth >= IMPORT_DEPTH:

@@ -4,7 +4,7 @@ whether it is required (`...` as that default, an argument without one); a click
 A required option the command line does not give stops the command before it starts (typer exits 2)."""
 
 from harness.checks.outcome import FAIL, PASS
-from harness.locate.contract import read_contract
+from harness.locate.contract import command_contract, read_contract
 from harness.steps.contract_check import check_contract
 from .test_contract_check import outcome, settings_for
 
@@ -76,3 +76,31 @@ def test_scope_passes_a_typer_command_given_its_required_options(tmp_path):
     (tmp_path / "ingest.py").write_text(TYPER.replace("    source: Path = typer.Argument(...),\n", ""))
     settings = settings_for(str(tmp_path), "python ingest.py -m a --turns-path t.json --table x")
     assert outcome(check_contract(settings, "c", caller_env={}), "command's required flags").status == PASS
+
+
+BATCH = '''import typer
+
+from ingest import main as ingest_one
+
+app = typer.Typer(help="Batch ingestion across many meetings.")
+
+
+@app.command()
+def main(meeting_id: list[str] = typer.Option([], "--meeting-id")) -> None:
+    for m in meeting_id:
+        ingest_one(m)
+
+
+if __name__ == "__main__":
+    app()
+'''
+
+
+def test_a_script_imported_by_the_command_requires_none_of_its_own_options(tmp_path):
+    """Meeting-RAG-Local's ingest_many_meetings.py imports ingest_embeddings.py, a typer script of its own whose
+    `--meeting-id` and `--turns-path` are required when it is run: imported, its parser never runs."""
+    (tmp_path / "ingest.py").write_text(TYPER)
+    (tmp_path / "batch.py").write_text(BATCH)
+    assert command_contract("python batch.py", tmp_path).required_flags == ()
+    assert command_contract("python ingest.py", tmp_path).required_flags == ("--meeting-id", "--turns-path", "source",
+                                                                            "--table")
