@@ -815,8 +815,10 @@ def _typer_parameter(m: re.Match[str], text: str, add) -> None:
     if m.group("ann"):  # Annotated: every positional argument declares a name; the default follows the brackets
         after = re.match(r"\s*\)\s*\]\s*=\s*(?P<d>[^,\n)]+)", text[m.end() + len(args):])
         default, decls = (after.group("d").strip() if after else None), positional
-    else:  # typer.Option(default, *decls): its first argument is the default (`...`: none, the option is required)
-        default = keywords.get("default", positional[0] if positional else "...")
+    else:
+        # typer.Option(default, *decls): its first argument is the default (`...`: none, the option is required)
+        factory = keywords.get("default_factory")
+        default = keywords.get("default", positional[0] if positional else factory or "...")
         decls = positional if "default" in keywords else positional[1:]
     names = [n.split("/", 1)[0] for d in decls if (n := _quoted(d) or "").startswith("-")]
     if not names:

@@ -26,8 +26,9 @@ def main(
     source: Path = typer.Argument(...),
     label: Annotated[str, typer.Option("--label")] = "all",
     table: Annotated[str, typer.Option(help="the table")],
+    tags: list[str] = typer.Option(default_factory=list),
 ) -> None:
-    print(meeting_id, turns_path, model, skip_existing, batch_size, source, label, table)
+    print(meeting_id, turns_path, model, skip_existing, batch_size, source, label, table, tags)
 
 
 if __name__ == "__main__":
@@ -49,7 +50,7 @@ def main(folder, pattern, model):
 def test_typers_options_are_read_with_the_names_they_declare_and_their_defaults():
     c = read_contract("ingest.py", TYPER)
     assert c.flags == ("--meeting-id", "--turns-path", "--model", "--skip-existing", "--batch-size", "source",
-                       "--label", "--table"), c.flags
+                       "--label", "--table", "--tags"), c.flags
     assert c.flag_aliases == (("-m", "--meeting-id"),)
     assert dict(c.flag_defaults) == {"--model": "nomic-embed-text", "--label": "all"}
 
