@@ -153,8 +153,7 @@ def _model_flag(contract: Any, model: str | None) -> str | None:
     if contract is None or not contract.known or not model or model == TODO:
         return None
     from_env = dict(contract.flag_env)
-    long_name = dict(contract.flag_aliases)  # `-m M` given is `--model M` given
-    given = {*contract.given_flags, *(long_name.get(f, f) for f, _ in contract.given_flag_values)}
+    given = contract.given_long_flags()
     return next((f for f in contract.flags if is_model_flag(f, contract.flags) and f not in given
                  and f not in from_env), None)
 

@@ -156,6 +156,12 @@ class Contract:
             DATABASE_FLAG.search(f) for f in self.flags) and not any(
             _DSN.match(u) for u in self.hardcoded_urls) and not self.database_apis() and not self.database_clients
 
+    def given_long_flags(self) -> set[str]:
+        """The flags its command line gives, each under its long name where the files declare both (`-m M` given is
+        `--model M` given)."""
+        long_name = dict(self.flag_aliases)
+        return {*(long_name.get(f, f) for f in self.given_flags), *(long_name.get(f, f) for f, _ in self.given_flag_values)}
+
     def openai_base_url(self) -> str | None:
         """Where every embedding call is an OpenAI SDK client given no URL in code: the environment variable its SDK
         takes a base URL from ("" for openai-node 3, which reads none); None otherwise."""
@@ -262,8 +268,11 @@ _RELEVANT_URL = re.compile(r"^postgres(?:ql)?://|:11434|ollama|/api/embed|/v1/em
                            r"host\.docker\.internal")
 _MODEL_CONST = re.compile(r"""(?m)^\s*(?:export\s+)?(?:const\s+|let\s+|var\s+)?(?P<n>[A-Z0-9_]*EMBED[A-Z0-9_]*MODEL(?:_NAME|_ID)?|embed\w*_model(?:_name)?|MODEL(?:_NAME)?)\s*(?::\s*[^=\n]+)?=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)\s*;?\s*(?:#.*|//.*)?$""")
 _ARGPARSE = re.compile(r"""\badd_argument\(""")
-_CLICK = re.compile(r"""@click\.(?:option|argument)\(""")
-_TYPER = re.compile(r"""(?P<p>[A-Za-z_]\w*)\s*:\s*[^=\n]+=\s*typer\.Option\(""")
+_CLICK = re.compile(r"""@click\.(?P<kind>option|argument)\(""")
+# A typer parameter: `name: T = typer.Option(default, *decls)`, or `name: Annotated[T, typer.Option(*decls)] = default`
+_TYPER = re.compile(r"""(?P<p>[A-Za-z_]\w*)\s*:\s*(?:(?P<ann>Annotated\[[^,\n]+,\s*)|[^=\n]+=\s*)"""
+                    r"""typer\.(?P<kind>Option|Argument)\(""")
+_KEYWORD_ARG = re.compile(r"(?P<k>[A-Za-z_]\w*)\s*=(?!=)\s*(?P<v>.*)", re.S)
 _COMMANDER = re.compile(r"""\.(?P<req>requiredOption|option)\(\s*['"](?P<spec>[^'"]+)['"]""")
 _PARSEARGS = re.compile(r"""\bparseArgs\s*\(""")
 # yargs' option declarations, one (`.option('model', {alias: 'm'})`) or several (`.options({model: {...}})`)
@@ -518,17 +527,42 @@ _PREFIX_LITERAL = re.compile(r"""(?P<q>['"`])(?P<p>{})(?:(?P=q)|\{{|\$\{{|%s)"""
     "|".join(map(re.escape, (*task_prefixes.DOCUMENT_PREFIXES, *task_prefixes.QUERY_PREFIXES)))))
 
 
+# A call (`embed_many(`, `self._embed_prefixed(`), not a definition.
+_CALL = re.compile(r"(?<!def )(?<!function )\b(?P<n>[A-Za-z_]\w*)\s*\(")
+# A constant assigned one literal on its own line (`DOCUMENT_PREFIX = "search_document: "`): the name it is used by.
+_CONSTANT_OF = re.compile(r"""(?m)^[ \t]*(?:export\s+)?(?:const\s+|let\s+|var\s+)?(?P<n>[A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*$""")
+
+
 def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str], ...]:
-    """Each task prefix of a file that embeds, with where. Elsewhere a prefix is no evidence: AnythingLLM keeps a
-    table of its in-process models' prefixes and prose naming them in its settings UI, while its Ollama embedder
-    puts none before the text."""
-    if not embeds:
-        return ()
+    """Each task prefix of a file that embeds, or that hands it (or the constant holding it) to a function named for
+    embedding (an app's own wrapper around its client), with where. Elsewhere a prefix is no evidence: AnythingLLM
+    keeps a table of its in-process models' prefixes and prose naming them in its settings UI, while its Ollama
+    embedder puts none before the text."""
     # A docstring's example (LightRAG's `document_prefix: ... (e.g., "search_document: ")`) is documentation.
     docstrings = py_docstrings(text) if rel.endswith(".py") else []
     found = [(m.group("p"), f"{rel}:{line_of(text, m.start())}") for m in _PREFIX_LITERAL.finditer(text)
-             if not _in_comment(text, m.start()) and not any(a <= m.start() < b for a, b in docstrings)]
+             if not _in_comment(text, m.start()) and not any(a <= m.start() < b for a, b in docstrings)
+             and (embeds or _given_to_an_embedder(text, m.start()))]
     return tuple(dict.fromkeys(found))
+
+
+def _given_to_an_embedder(text: str, at: int) -> bool:
+    """The literal at ``at``, or the constant it is assigned to, is an argument of a call named for embedding, that
+    call its innermost (a setting's default inside it, `os.getenv("X", "search_document: ")`, is the setting's)."""
+    line_start = text.rfind("\n", 0, at) + 1
+    constant = _CONSTANT_OF.match(text[line_start:at])
+    if constant is None:
+        return _in_an_embedding_call(text, at)
+    return any(_in_an_embedding_call(text, u.start()) for u in re.finditer(rf"\b{re.escape(constant.group('n'))}\b", text)
+               if not line_start <= u.start() < at)
+
+
+def _in_an_embedding_call(text: str, at: int) -> bool:
+    """The innermost call whose arguments hold ``at`` is named for embedding."""
+    for m in reversed([m for m in _CALL.finditer(text, max(0, at - 1500), at)]):
+        if at < m.end() + len(call_args(text, m.end() - 1)):
+            return "embed" in m.group("n").lower()
+    return False
 
 
 # LlamaIndex calls that embed every node they are given with the configured embed model.
@@ -765,6 +799,34 @@ def _mask(value: str | None) -> str | None:
     return redact.safe_dsn(value) if "://" in value else redact.redact(value)
 
 
+def _quoted(source: str) -> str | None:
+    """The value of ``source`` where it is one quoted string literal."""
+    m = re.fullmatch(r"""[rRuU]?(?P<q>['"])(?P<v>[^'"\n]*)(?P=q)""", source.strip())
+    return m.group("v") if m else None
+
+
+def _typer_parameter(m: re.Match[str], text: str, add) -> None:
+    """One typer parameter (``_TYPER``'s match) given to ``add``: the names its declarations give (its own name, dashed,
+    for an option declaring none), its literal default, and required where it has none (typer's ``...``)."""
+    args = call_args(text, m.end() - 1)
+    parts = [a.strip() for _, a in split_args(args) if a.strip()]
+    keywords = {k.group("k"): k.group("v").strip() for a in parts if (k := _KEYWORD_ARG.fullmatch(a))}
+    positional = [a for a in parts if not _KEYWORD_ARG.fullmatch(a)]
+    if m.group("ann"):  # Annotated: every positional argument declares a name; the default follows the brackets
+        after = re.match(r"\s*\)\s*\]\s*=\s*(?P<d>[^,\n)]+)", text[m.end() + len(args):])
+        default, decls = (after.group("d").strip() if after else None), positional
+    else:
+        # typer.Option(default, *decls): its first argument is the default (`...`: none, the option is required)
+        factory = keywords.get("default_factory")
+        default = keywords.get("default", positional[0] if positional else factory or "...")
+        decls = positional if "default" in keywords else positional[1:]
+    names = [n.split("/", 1)[0] for d in decls if (n := _quoted(d) or "").startswith("-")]
+    if not names:
+        names = ["--" + m.group("p").replace("_", "-") if m.group("kind") == "Option" else m.group("p")]
+    literal = _quoted(default) if default else None
+    add(names, needed=default is None or default == "...", default=literal, at=m.start())
+
+
 def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple[int, int]] = ()
            ) -> tuple[list[str], list[str], list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
     """The flags the file declares (none declared ``elsewhere``: in a subcommand the command line does not run)."""
@@ -819,13 +881,19 @@ def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple
         for m in _CLICK.finditer(text):
             args = call_args(text, m.end() - 1)
             names = re.findall(r"""['"](-{1,2}[\w-]+)['"]""", args)
-            add_py(names, args)
+            if m.group("kind") == "argument":
+                # a positional argument: required unless it has a default, is optional or takes any number
+                argument = re.match(r"""\s*['"]([A-Za-z_][\w-]*)['"]""", args)
+                if argument:
+                    add([argument.group(1)], needed=not re.search(r"\b(?:default\s*=|required\s*=\s*False|nargs\s*=\s*-1)",
+                                                               args), at=m.start())
+            else:
+                add_py(names, args)
             if "envvar" in args:
                 env_names.extend(re.findall(r"""envvar\s*=\s*\(?\s*['"]([A-Za-z_]\w*)['"]""", args))
         for m in _TYPER.finditer(text):
-            args = call_args(text, m.end() - 1)
-            add_py(["--" + m.group("p").replace("_", "-")], args)
-            env_names.extend(re.findall(r"""envvar\s*=\s*['"]([A-Za-z_]\w*)['"]""", args))
+            _typer_parameter(m, text, add)
+            env_names.extend(re.findall(r"""envvar\s*=\s*['"]([A-Za-z_]\w*)['"]""", call_args(text, m.end() - 1)))
         if "sys.argv" in text:
             flags.extend(m.group("f") for m in _ARGV_FLAG.finditer(text))
     elif lang == "js":
@@ -1001,6 +1069,9 @@ def python_src_roots(root: Path) -> tuple[Path, ...]:
     return tuple(found)
 
 
+_PY_MAIN_GUARD = re.compile(r"""(?m)^if\s+__name__\s*==\s*['"]__main__['"]\s*:""")
+
+
 def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | None = None,
                       limit: int = MAX_FILES, args: tuple[str, ...] | None = None) -> Contract:
     """The contract of the given files and the local modules they import (breadth first, bounded); whether the first,
@@ -1022,7 +1093,11 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             continue
         text = data.decode("utf-8", "replace")
         rel = _rel(path, root)
-        result = result.merged(read_contract(rel, text, args if path == run else None))
+        own = read_contract(rel, text, args if path == run else None)
+        if path != run and own.required_flags and _PY_MAIN_GUARD.search(text):
+            # a script of its own, imported: its parser runs under its `__main__` block, never for this command
+            own = replace(own, required_flags=())
+        result = result.merged(own)
         if path == run and not result.serves:
             result = replace(result, serves=serving.in_code(rel, text, language(rel), args or ()))
         if depth >= IMPORT_DEPTH:

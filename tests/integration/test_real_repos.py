@@ -9055,3 +9055,158 @@ def test_learn_vector_search_knex_untyped_vectors_located_drafted_and_verified(c
     assert scoped.code == 0 and scoped.json["counts"]["needed"] == 1, scoped.out
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env,
                                    embedded=5)
+
+
+# -- sundar139/Meeting-RAG-Local: Python, a typer CLI ingesting meeting transcripts through the ollama client ---------
+
+MEETING_RAG_MODEL = "nomic-embed-text-v2-moe"  # Settings.ollama_model, and .env.example's OLLAMA_MODEL
+MEETING_RAG_DOCUMENT_PREFIX = "search_document: "  # embedder.py's DOCUMENT_PREFIX
+
+# The app's own retrieval_chunk_builder (it imports only its pydantic schemas), run in a subprocess on the checkout.
+MEETING_RAG_CHUNKS = '''
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from meeting_pipeline.audio.retrieval_chunk_builder import build_retrieval_chunks
+from meeting_pipeline.schemas.transcript import SpeakerTurn
+meetings = json.load(sys.stdin)
+out = {}
+for meeting_id, turns in meetings.items():
+    chunks = build_retrieval_chunks(meeting_id=meeting_id, turns=[SpeakerTurn(meeting_id=meeting_id, **t) for t in turns],
+                                    window_seconds=45.0, overlap_seconds=15.0)  # Settings' defaults
+    out[meeting_id] = [dict(chunk_key=c.chunk_key, speaker_label=c.speaker_label, start_time=c.start_time,
+                            end_time=c.end_time, content=c.content) for c in chunks]
+print(json.dumps(out))
+'''
+
+
+def meeting_turns(text: str, speakers: tuple[str, ...], count: int = 8, seconds: float = 20.0) -> list[dict]:
+    """A transcript's turns: the first ``count`` non-empty lines of ``text`` one turn each, the speakers in turn,
+    ``seconds`` apart."""
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(("```", "|"))][:count]
+    return [{"speaker_label": speakers[i % len(speakers)], "start_time": i * seconds,
+             "end_time": i * seconds + seconds - 1.0, "text": line} for i, line in enumerate(lines)]
+
+
+def load_meeting_rag(db, server, app: Path, meetings: dict[str, list[dict]]) -> dict[str, list[int]]:
+    """`python scripts/ingest_embeddings.py --meeting-id M --turns-path T` per meeting: the app's retrieval chunks of
+    its turns, each embedded as Embedder.embed_document does (`search_document: ` + the whitespace-collapsed text,
+    the ollama client's `embed` at OLLAMA_HOST), inserted as TranscriptChunkRepository.insert_transcript_chunks
+    inserts them. Returns each meeting's chunk ids in order."""
+    built = subprocess.run([sys.executable, "-c", MEETING_RAG_CHUNKS, str(app / "src")], input=json.dumps(meetings),
+                           capture_output=True, text=True, check=True)
+    ids: dict[str, list[int]] = {}
+    with db.connect(autocommit=True) as conn:
+        for meeting_id, chunks in json.loads(built.stdout).items():
+            ids[meeting_id] = []
+            for c in chunks:
+                [vector] = httpx_embed(server, MEETING_RAG_MODEL,
+                                       [MEETING_RAG_DOCUMENT_PREFIX + " ".join(c["content"].split())])
+                ids[meeting_id].append(conn.execute(
+                    "INSERT INTO meeting_transcripts (meeting_id, speaker_label, start_time, end_time, content, "
+                    "embedding, chunk_key) VALUES (%s, %s, %s, %s, %s, %s::vector, %s) "
+                    "ON CONFLICT (meeting_id, chunk_key) DO NOTHING RETURNING chunk_id",
+                    (meeting_id, c["speaker_label"], c["start_time"], c["end_time"], c["content"], str(vector),
+                     c["chunk_key"])).fetchone()[0])
+    return ids
+
+
+def test_meeting_rag_typer_ingest_located_drafted_backfilled_and_repaired(cli, empty_db, server, tmp_path):
+    """sundar139/Meeting-RAG-Local: a Python app whose typer command `scripts/ingest_embeddings.py` cuts a meeting's
+    speaker turns into 45-second windows and embeds each through the ollama client with nomic's `search_document: `
+    prefix, the model and host from pydantic-settings (`OLLAMA_MODEL`, `OLLAMA_HOST`), the database from
+    `POSTGRES_*`; `meeting_transcripts.embedding vector(768)` from its SQL migrations. locate, profile init, scope,
+    plan, run --engine, verify, record; then chunks gone wrong are named and repaired."""
+    # the application and its settings (its tests and uv.lock left out: locate reads every file it is given)
+    app = Source.of("sundar139__Meeting-RAG-Local").checkout("", tmp_path / "app", only=(
+        "src/", "scripts/", "migrations/", "docs/", ".env.example", "pyproject.toml", "README.md"))
+    for path, said in (("src/meeting_pipeline/embeddings/embedder.py", 'DOCUMENT_PREFIX = "search_document: "'),
+                       ("src/meeting_pipeline/config.py", f'ollama_model: str = "{MEETING_RAG_MODEL}"'),
+                       ("scripts/ingest_embeddings.py", "text=retrieval_chunk.content"),
+                       ("src/meeting_pipeline/db/repository.py", "ON CONFLICT (meeting_id, chunk_key) DO NOTHING")):
+        assert said in (app / path).read_text(), (path, said)  # load_meeting_rag does what these files say
+    for migration in sorted((app / "migrations").glob("*.sql")):  # scripts/run_migrations.py, in name order
+        empty_db.execute(migration.read_text())
+    ids = load_meeting_rag(empty_db, server, app, {
+        "ES2002a": meeting_turns((app / "docs/architecture.md").read_text(), ("SPEAKER_00", "SPEAKER_01")),
+        "ES2002b": meeting_turns((app / "docs/evaluation.md").read_text(), ("SPEAKER_00", "SPEAKER_01", "SPEAKER_02"))})
+    total = sum(len(v) for v in ids.values())
+    assert [len(v) for v in ids.values()] == [6, 6], ids
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    # No vector stored yet (a table whose chunks were loaded before anything embedded them): the prefix is the code's,
+    # no stored vector says it. The vectors wait in a temporary table of this session, unseen by profile init.
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE kept AS SELECT chunk_id, embedding::text AS v FROM meeting_transcripts")
+        conn.execute("UPDATE meeting_transcripts SET embedding = NULL")
+        fresh = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output",
+                    tmp_path / "fresh.yaml", "--json", env=env)
+        assert fresh.code == 0, fresh.out + fresh.err
+        # embedder.py hands DOCUMENT_PREFIX to its own _embed_prefixed, which calls the app's ollama wrapper (until
+        # this trial: no prefix drafted, and the engine would have embedded the bare text)
+        assert ('text_prefix: "search_document: "  # guess: the application puts it before what it embeds '
+                "(src/meeting_pipeline/embeddings/embedder.py:11)") in (tmp_path / "fresh.yaml").read_text()
+        conn.execute("UPDATE meeting_transcripts m SET embedding = k.v::vector FROM kept k WHERE k.chunk_id = m.chunk_id")
+        # two chunks whose embedding request failed: stored without one
+        conn.execute("UPDATE meeting_transcripts SET embedding = NULL WHERE chunk_id = ANY(%s)",
+                     ([ids["ES2002a"][1], ids["ES2002b"][0]],))
+    drafts = []
+
+    def choose(text: str) -> str:
+        # The engine runs: the app's command ingests a turns file it is given (and is not installed here).
+        drafts.append(text)
+        return re.sub(r"\n  (?:command|workdir|env):[^\n]*(?:\n    [^\n]*)*", "", text)
+
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "meeting_transcripts", edit=choose, plan=True)
+    located = trial.locate.json
+    assert [(d["path"], d["line"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("migrations/0001_init.sql", 9, "meeting_transcripts", "embedding", 768)]
+    # the typer command, its required options read (until this trial: none required, and scope passed the drafted
+    # command, which typer stops before it starts: "Missing option '--meeting-id'")
+    assert located["best_entrypoint"] == "python -m scripts.ingest_embeddings", located["entrypoints"]
+    entry, batch = located["entrypoints"]
+    assert entry["contract"]["required_flags"] == ["--meeting-id", "--turns-path"], entry["contract"]
+    # the batch command imports that script, whose parser never runs there: it requires nothing
+    assert batch["command"] == "python -m scripts.ingest_many_meetings" and batch["contract"]["required_flags"] == []
+    assert [(p["prefix"], p["where"]) for p in located["task_prefixes"]] == [
+        ("search_document: ", "src/meeting_pipeline/embeddings/embedder.py:11"),
+        ("search_query: ", "src/meeting_pipeline/embeddings/embedder.py:12")], located["task_prefixes"]
+    assert trial.init.json["todo"] == [], trial.init.out
+    [drafted] = drafts
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["text_prefix"],
+            raw["chunks"]["query_prefix"], raw["embeddings"]["vector"], raw["provider"]["model"],
+            raw["provider"]["dimensions"], raw["distance"]) == (
+        "meeting_transcripts", "chunk_id", "content", MEETING_RAG_DOCUMENT_PREFIX, "search_query: ", "embedding",
+        MEETING_RAG_MODEL, 768, "cosine"), drafted
+    assert "reproduces the stored vectors of 5 of the 5 rows read" in drafted, drafted
+    assert raw["backfill"]["command"] == "python -m scripts.ingest_embeddings", drafted
+    assert {k: raw["backfill"]["env"][k] for k in ("POSTGRES_HOST", "POSTGRES_PASSWORD", "OLLAMA_HOST", "OLLAMA_MODEL")} \
+        == {"POSTGRES_HOST": "{database_host}", "POSTGRES_PASSWORD": "{database_password}",
+            "OLLAMA_HOST": "{provider_url}", "OLLAMA_MODEL": "{model}"}, drafted
+    # the draft as written: scope refuses its command, naming the options it is not given
+    as_drafted = tmp_path / "as-drafted.yaml"
+    as_drafted.write_text(drafted)
+    refused = cli("scope", "--profile", as_drafted, "--collection", "meeting_transcripts", "--json", env=env)
+    assert refused.code == 1 and refused.json["reason"].startswith(
+        "command's required flags: the command requires --meeting-id, --turns-path, which it is not given"), refused.out
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert_whole_procedure_ok(trial, empty_db, "meeting_transcripts", "embedding", total, needed=2)
+
+    # Gone wrong: a chunk's text edited after its vector, another model's vector (reversed), a chunk of each meeting
+    # holding the other's, a lost one.
+    edited, reversed_, mine, theirs, gone = (ids["ES2002a"][0], ids["ES2002a"][2], ids["ES2002a"][3], ids["ES2002b"][2],
+                                             ids["ES2002b"][3])
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("UPDATE meeting_transcripts SET content = content || ' (edited)' WHERE chunk_id = %s", (edited,))
+        conn.execute("UPDATE meeting_transcripts SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE chunk_id = %s", (reversed_,))
+        conn.execute("UPDATE meeting_transcripts d SET embedding = o.embedding FROM meeting_transcripts o "
+                     "WHERE (d.chunk_id, o.chunk_id) IN ((%s, %s), (%s, %s))", (mine, theirs, theirs, mine))
+        conn.execute("UPDATE meeting_transcripts SET embedding = NULL WHERE chunk_id = %s", (gone,))
+    target = ("--profile", trial.profile, "--collection", "meeting_transcripts")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {edited, reversed_, mine, theirs}, offenders
+    assert offenders == {"recompute": {edited, reversed_, mine, theirs}, "coverage": {gone}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
+    assert empty_db.scalar("SELECT count(*) FROM meeting_transcripts WHERE embedding IS NULL") == 0

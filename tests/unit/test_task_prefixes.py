@@ -58,3 +58,46 @@ def test_each_document_prefix_names_the_query_prefix_its_model_pairs_it_with():
     assert query_prefix_of("search_document: ") == "search_query: "
     assert query_prefix_of("passage: ") == "query: "
     assert query_prefix_of("summary: ") is None
+
+
+EMBEDDER = """\
+    from app.ollama_client import OllamaClient
+
+    DOCUMENT_PREFIX = "search_document: "
+    QUERY_PREFIX = "search_query: "
+    LABELS = {"doc": "passage: "}
+
+
+    class Embedder:
+        def __init__(self, client: OllamaClient) -> None:
+            self._client = client
+
+        def embed_document(self, text: str) -> list[float]:
+            return self._embed_prefixed(DOCUMENT_PREFIX, text)
+
+        def embed_query(self, text: str) -> list[float]:
+            return self._embed_prefixed(QUERY_PREFIX, text)
+
+        def _embed_prefixed(self, prefix: str, text: str) -> list[float]:
+            return self._client.embed(model="m", text=f"{prefix}{text}")
+    """
+
+
+def test_a_prefix_constant_passed_to_an_embedding_helper_is_read_where_the_file_calls_no_known_embedder():
+    """Meeting-RAG-Local's embedder.py hands DOCUMENT_PREFIX to its own `_embed_prefixed`, which calls the app's
+    Ollama wrapper (no library call locate knows in this file): the prefix still goes before every text embedded."""
+    assert _prefixes("embedder.py", EMBEDDER) == (("search_document: ", "embedder.py:3"),
+                                                  ("search_query: ", "embedder.py:4"))
+
+
+def test_a_prefix_literal_given_to_an_embedding_helper_is_read():
+    code = 'from app.client import client\nvectors = client.embed_many([f"passage: {t}" for t in texts])\n'
+    assert _prefixes("ingest.py", code) == (("passage: ", "ingest.py:2"),)
+
+
+def test_a_prefix_that_is_a_settings_default_inside_an_embedding_call_is_the_settings_not_read():
+    """LightRAG's sample builds its EmbeddingFunc with `document_prefix=os.getenv("EMBEDDING_DOCUMENT_PREFIX",
+    "search_document: ")`: the innermost call is the setting's read, whose default says nothing of what is embedded."""
+    code = ('import os\nfunc = EmbeddingFunc(func=partial(embed, document_prefix=os.getenv("EMBEDDING_DOCUMENT_PREFIX", '
+            '"search_document: ")))\n')
+    assert _prefixes("sample.py", code) == ()

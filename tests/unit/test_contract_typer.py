@@ -1,0 +1,107 @@
+"""locate reads a typer command's parameters as it reads argparse's: each option under the names it declares
+(`typer.Option(..., "--meeting-id", "-m")`, else its parameter's name dashed), its default (the first argument), and
+whether it is required (`...` as that default, an argument without one); a click command's `@click.argument`s too.
+A required option the command line does not give stops the command before it starts (typer exits 2)."""
+
+from harness.checks.outcome import FAIL, PASS
+from harness.locate.contract import command_contract, read_contract
+from harness.steps.contract_check import check_contract
+from .test_contract_check import outcome, settings_for
+
+TYPER = '''from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Embedding ingestion entry point.")
+
+
+@app.command()
+def main(
+    meeting_id: str = typer.Option(..., "--meeting-id", "-m"),
+    turns_path: Path = typer.Option(..., "--turns-path", exists=True, readable=True),
+    model: str = typer.Option("nomic-embed-text", help="the embedding model"),
+    skip_existing: bool = typer.Option(True, "--skip-existing/--no-skip-existing"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    source: Path = typer.Argument(...),
+    label: Annotated[str, typer.Option("--label")] = "all",
+    table: Annotated[str, typer.Option(help="the table")],
+    tags: list[str] = typer.Option(default_factory=list),
+) -> None:
+    print(meeting_id, turns_path, model, skip_existing, batch_size, source, label, table, tags)
+
+
+if __name__ == "__main__":
+    app()
+'''
+
+CLICK = '''import click
+
+
+@click.command()
+@click.argument("folder")
+@click.argument("pattern", default="*.md")
+@click.option("--model", default="nomic-embed-text")
+def main(folder, pattern, model):
+    print(folder, pattern, model)
+'''
+
+
+def test_typers_options_are_read_with_the_names_they_declare_and_their_defaults():
+    c = read_contract("ingest.py", TYPER)
+    assert c.flags == ("--meeting-id", "--turns-path", "--model", "--skip-existing", "--batch-size", "source",
+                       "--label", "--table", "--tags"), c.flags
+    assert c.flag_aliases == (("-m", "--meeting-id"),)
+    assert dict(c.flag_defaults) == {"--model": "nomic-embed-text", "--label": "all"}
+
+
+def test_typers_options_and_arguments_without_a_default_are_required():
+    c = read_contract("ingest.py", TYPER)
+    assert c.required_flags == ("--meeting-id", "--turns-path", "source", "--table"), c.required_flags
+
+
+def test_clicks_arguments_without_a_default_are_required():
+    c = read_contract("embed.py", CLICK)
+    assert c.flags == ("folder", "pattern", "--model") and c.required_flags == ("folder",), (c.flags, c.required_flags)
+
+
+def test_scope_fails_a_typer_command_not_given_its_required_options(tmp_path):
+    (tmp_path / "ingest.py").write_text(TYPER)
+    result = check_contract(settings_for(str(tmp_path), "python ingest.py --meeting-id a"), "c", caller_env={})
+    flags = outcome(result, "command's required flags")
+    assert flags.status == FAIL and not result.ok
+    assert "--turns-path, source, --table" in flags.found and "--meeting-id" not in flags.found, flags.found
+
+
+def test_scope_passes_a_typer_command_given_its_required_options(tmp_path):
+    (tmp_path / "ingest.py").write_text(TYPER.replace("    source: Path = typer.Argument(...),\n", ""))
+    settings = settings_for(str(tmp_path), "python ingest.py -m a --turns-path t.json --table x")
+    assert outcome(check_contract(settings, "c", caller_env={}), "command's required flags").status == PASS
+
+
+BATCH = '''import typer
+
+from ingest import main as ingest_one
+
+app = typer.Typer(help="Batch ingestion across many meetings.")
+
+
+@app.command()
+def main(meeting_id: list[str] = typer.Option([], "--meeting-id")) -> None:
+    for m in meeting_id:
+        ingest_one(m)
+
+
+if __name__ == "__main__":
+    app()
+'''
+
+
+def test_a_script_imported_by_the_command_requires_none_of_its_own_options(tmp_path):
+    """Meeting-RAG-Local's ingest_many_meetings.py imports ingest_embeddings.py, a typer script of its own whose
+    `--meeting-id` and `--turns-path` are required when it is run: imported, its parser never runs."""
+    (tmp_path / "ingest.py").write_text(TYPER)
+    (tmp_path / "batch.py").write_text(BATCH)
+    assert command_contract("python batch.py", tmp_path).required_flags == ()
+    assert command_contract("python ingest.py", tmp_path).required_flags == ("--meeting-id", "--turns-path", "source",
+                                                                            "--table")
