@@ -497,10 +497,14 @@ class BatchWriter:
         read (the batch's hashes: ``Target.text_hash``, hex where no input hash column is written). An inline row
         is locked by the UPDATE that wrote it, so no edit lands before the commit; a chunk of another table could
         still be edited in the moment between this read and the commit. Where timestamps measure, only the chunks read
-        without a time are compared, and one that has a (finite: ``selection``'s rule) time now was edited too."""
+        without a time are compared, and one that has a (finite: ``selection``'s rule) time now was edited too; a chunk
+        read with a time is compared too where that time is not the vector's (``_carried`` None: the profile's or the
+        read's time stamps it, later than the now() of an edit whose transaction began before the read)."""
         if self._unguarded and not self._timed:
             return
-        keys = [k for k, at in zip(batch.keys, batch.changed) if not self._timed or at is None]
+        untimed = {str(k) for k, at in zip(batch.keys, batch.changed) if not self._timed or at is None}
+        by_hash = not self._unguarded and self._carried is None
+        keys = [k for k in batch.keys if str(k) in untimed or by_hash]
         if not keys:
             return
         t = self.target
@@ -514,10 +518,11 @@ class BatchWriter:
         now: dict[str, set[str]] = {}
         for r in rows:
             key, digest, stamped_now = (r["k"], r["h"], r["timed"]) if isinstance(r, dict) else r
-            now.setdefault(str(key), set()).add("timed" if stamped_now else digest)
-        read = {str(k): h for k, h, at in zip(batch.keys, batch.hashes, batch.changed) if not self._timed or at is None}
+            # a time now is an edit only of a chunk read without one
+            now.setdefault(str(key), set()).add("timed" if stamped_now and str(key) in untimed else digest)
+        read = {str(k): h for k, h in zip(batch.keys, batch.hashes)}
         # the hash as read is compared where no input hash column keeps it (``_unguarded``: the digest NULL here)
-        edited = [k for k in batch.keys if str(k) in now
+        edited = [k for k in keys if str(k) in now
                   and now[str(k)] != {None if self._unguarded else read[str(k)]}]
         if edited:
             raise _Edited(edited)

@@ -772,3 +772,19 @@ def test_chunks_without_a_zone_written_just_before_the_run_are_not_stale_beside_
     summary = run_backfill(settings, options)
     assert summary.embedded == ROWS and (summary.after.stale, summary.after.needed) == (0, 0), summary.line()
     assert run_backfill(settings, options).embedded == 0
+
+
+def test_a_timed_chunk_whose_vector_time_the_profile_writes_is_not_given_the_old_texts_vector(empty_db, embed_server):
+    # embeddings.defaults writes the vector's time (now(): the write's), so the chunk's time as read is not carried:
+    # an edit by a transaction begun before the read, committed before the write, is older than that vector. The
+    # write-time text check skipped every chunk read with a time: the old text's vector was written and fresh passed.
+    text = SEPARATE.replace("embedded_at: embedded_at}", "embedded_at: embedded_at, defaults: {embedded_at: 'now()'}}")
+    _separate(empty_db)
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
+            summary = _backfill(empty_db, embed_server.url, text, provider=provider)
+    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE note_id = 1") == 0
+    assert _backfill(empty_db, embed_server.url, text).embedded == 1
+    assert _fresh(empty_db, embed_server.url, text).status == "passed"
