@@ -272,6 +272,8 @@ _CLICK = re.compile(r"""@click\.(?P<kind>option|argument)\(""")
 # A typer parameter: `name: T = typer.Option(default, *decls)`, or `name: Annotated[T, typer.Option(*decls)] = default`
 _TYPER = re.compile(r"""(?P<p>[A-Za-z_]\w*)\s*:\s*(?:(?P<ann>Annotated\[[^,\n]+,\s*)|[^=\n]+=\s*)"""
                     r"""typer\.(?P<kind>Option|Argument)\(""")
+# click's and typer's `envvar=` (the first, of a list): the variable an option or argument not given is read from
+_ENVVAR = re.compile(r"""\benvvar\s*=\s*[(\[]?\s*['"](?P<e>[A-Za-z_]\w*)['"]""")
 _KEYWORD_ARG = re.compile(r"(?P<k>[A-Za-z_]\w*)\s*=(?!=)\s*(?P<v>.*)", re.S)
 _COMMANDER = re.compile(r"""\.(?P<req>requiredOption|option)\(\s*['"](?P<spec>[^'"]+)['"]""")
 _PARSEARGS = re.compile(r"""\bparseArgs\s*\(""")
@@ -420,9 +422,10 @@ def _other_subcommands(rel: str, text: str, args: tuple[str, ...] | None) -> lis
         from .rust import given_subcommand, other_subcommands
 
         return other_subcommands(lex(text, "rust")[0], given_subcommand(list(args)))
-    if language(rel) == "python":  # each call declaring a flag on another subcommand's parser
+    if language(rel) == "python":  # each call declaring a flag on another subcommand's parser; a typer or click command
         parsers = "|".join(map(re.escape, serving.other_python_subparsers(text, args)))
-        return [(m.start(), m.end()) for m in re.finditer(rf"\b(?:{parsers})\s*\.\s*add_argument\(", text)] if parsers else []
+        calls = re.finditer(rf"\b(?:{parsers})\s*\.\s*add_argument\(", text) if parsers else ()
+        return [(m.start(), m.end()) for m in calls] + serving.other_python_commands(text, args)
     return serving.other_js_subcommands(lex(text, "js")[0], args) if language(rel) == "js" else []
 
 
@@ -824,7 +827,10 @@ def _typer_parameter(m: re.Match[str], text: str, add) -> None:
     if not names:
         names = ["--" + m.group("p").replace("_", "-") if m.group("kind") == "Option" else m.group("p")]
     literal = _quoted(default) if default else None
-    add(names, needed=default is None or default == "...", default=literal, at=m.start())
+    # an environment variable fills an option not given (`typer.Option(..., envvar="DATABASE_URL")`): not required
+    env = _ENVVAR.search(args)
+    add(names, needed=(default is None or default == "...") and not env, env=env and env.group("e"), default=literal,
+        at=m.start())
 
 
 def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple[int, int]] = ()
@@ -850,8 +856,9 @@ def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple
     def add_py(names: list[str], args: str, env: str | None = None, at: int = -1):
         env_m = re.search(r"""(?:os\.(?:getenv|environ\.get)\(|os\.environ\[|envvar\s*=\s*\(?)\s*['"](?P<e>[A-Za-z_]\w*)['"]""", args)
         literal = re.search(r"""\bdefault\s*=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)""", args)
-        add(names, needed=bool(re.search(r"\brequired\s*=\s*True", args)), env=env or (env_m and env_m.group("e")),
-            default=literal and literal.group("v"), at=at)
+        # click's `required=True, envvar=...` takes the variable where the flag is not given (argparse's default does not)
+        add(names, needed=bool(re.search(r"\brequired\s*=\s*True", args)) and not _ENVVAR.search(args),
+            env=env or (env_m and env_m.group("e")), default=literal and literal.group("v"), at=at)
 
     def add_js(names: list[str], default: str | None, needed: bool = False, env: str | None = None, at: int = -1):
         """A JS option whose default is ``default``'s source: a literal, a constant holding one, cac's `{ default: ... }`,
@@ -885,10 +892,12 @@ def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple
                 # a positional argument: required unless it has a default, is optional or takes any number
                 argument = re.match(r"""\s*['"]([A-Za-z_][\w-]*)['"]""", args)
                 if argument:
-                    add([argument.group(1)], needed=not re.search(r"\b(?:default\s*=|required\s*=\s*False|nargs\s*=\s*-1)",
-                                                               args), at=m.start())
+                    env = _ENVVAR.search(args)
+                    add([argument.group(1)], needed=not env and not re.search(
+                        r"\b(?:default\s*=|required\s*=\s*False|nargs\s*=\s*-1)", args),
+                        env=env and env.group("e"), at=m.start())
             else:
-                add_py(names, args)
+                add_py(names, args, at=m.start())
             if "envvar" in args:
                 env_names.extend(re.findall(r"""envvar\s*=\s*\(?\s*['"]([A-Za-z_]\w*)['"]""", args))
         for m in _TYPER.finditer(text):

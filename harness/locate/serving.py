@@ -299,6 +299,27 @@ def other_python_subparsers(text: str, args: tuple[str, ...]) -> dict[str, str]:
     return {v: n for v, n in found.items() if n != given} if given else {}
 
 
+# A command of a typer app or click group: `@app.command()` / `@cli.command("name")`, its other decorators, its def.
+_PY_COMMAND = re.compile(r"""(?m)^@(?:[A-Za-z_]\w*\.)+command\((?P<a>[^)\n]*)\)[ \t]*\n(?:.*\n)*?"""
+                         r"""(?:async[ \t]+)?def[ \t]+(?P<f>\w+)""")
+# The next top-level statement or decorator: where a command's def ends (a closing `) -> None:` is no statement).
+_PY_TOP = re.compile(r"(?m)^[@A-Za-z_]")
+
+
+def other_python_commands(text: str, args: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The spans of the commands of a typer app or click group that the command line does not run: all but the one
+    its arguments name, each called as declared or by its function's name dashed (none where they name none, or where
+    the file declares one command, which typer runs without its name)."""
+    found = []
+    for m in _PY_COMMAND.finditer(text) if ".command(" in text else ():
+        declared = re.match(r"""\s*(?:name\s*=\s*)?['"]([^'"]+)['"]""", m.group("a"))
+        end = _PY_TOP.search(text, m.end())
+        found.append((declared.group(1) if declared else m.group("f").replace("_", "-"),
+                      (m.start(), end.start() if end else len(text))))
+    given = next((a for a in args if a in {n for n, _ in found}), None) if len(found) > 1 else None
+    return [span for name, span in found if name != given] if given else []
+
+
 def _gate(test: ast.expr, flags: dict[str, bool]) -> bool | None:
     """Whether an ``if`` whose test reads a declared flag takes its body (`args.serve`, `serve`, `not args.serve`,
     `"--serve" in sys.argv`, `args.serve and ...`), given what the command line gives; None for any other test."""

@@ -105,3 +105,95 @@ def test_a_script_imported_by_the_command_requires_none_of_its_own_options(tmp_p
     assert command_contract("python batch.py", tmp_path).required_flags == ()
     assert command_contract("python ingest.py", tmp_path).required_flags == ("--meeting-id", "--turns-path", "source",
                                                                             "--table")
+
+
+ENV_BACKED = '''import click
+import typer
+from typing import Annotated
+
+
+@click.command()
+@click.option("--dsn", required=True, envvar="DATABASE_URL")
+@click.argument("folder", envvar="DOCS_FOLDER")
+def embed(dsn, folder):
+    print(dsn, folder)
+
+
+def main(database_url: str = typer.Option(..., envvar="DATABASE_URL"),
+         model: Annotated[str, typer.Option("--model", envvar="EMBED_MODEL")],
+         meeting_id: str = typer.Option(..., "--meeting-id")) -> None:
+    print(database_url, model, meeting_id)
+'''
+
+
+def test_an_option_an_environment_variable_fills_is_not_a_required_flag():
+    # typer's `typer.Option(..., envvar="DATABASE_URL")` and click's `required=True, envvar=...` take the variable when
+    # the flag is not given: scope refused such a command for a flag the application reads from its environment.
+    c = read_contract("cli.py", ENV_BACKED)
+    assert c.required_flags == ("--meeting-id",), c.required_flags
+    assert dict(c.flag_env) == {"--dsn": "DATABASE_URL", "folder": "DOCS_FOLDER", "--database-url": "DATABASE_URL",
+                                "--model": "EMBED_MODEL"}, c.flag_env
+
+
+COMMANDS = '''import typer
+
+app = typer.Typer()
+
+
+@app.command()
+def ingest(folder: str = typer.Option("docs", "--folder")) -> None:
+    print(folder)
+
+
+@app.command("serve-api")
+def serve(port: int = typer.Option(..., "--port")) -> None:
+    print(port)
+
+
+@app.command()
+def re_embed(
+    collection: str = typer.Option(..., "--collection"),
+) -> None:
+    print(collection)
+
+
+if __name__ == "__main__":
+    app()
+'''
+
+
+def test_a_typer_apps_other_commands_require_none_of_their_options():
+    # `python cli.py ingest` runs ingest alone: serve-api's `--port` and re-embed's `--collection` are theirs, yet
+    # scope refused the command for not giving them.
+    assert read_contract("cli.py", COMMANDS, ("ingest",)).required_flags == ()
+    assert read_contract("cli.py", COMMANDS, ("re-embed", "--collection", "c")).required_flags == ("--collection",)
+    assert read_contract("cli.py", COMMANDS, ("serve-api",)).required_flags == ("--port",)
+
+
+GROUP = '''import click
+
+
+@click.group()
+def cli():
+    pass
+
+
+@cli.command()
+@click.option(
+    "--folder",
+    default="docs",
+)
+def embed(folder):
+    print(folder)
+
+
+@cli.command()
+@click.option("--port", required=True, type=int)
+def serve(port):
+    print(port)
+'''
+
+
+def test_a_click_groups_other_commands_require_none_of_their_options():
+    assert read_contract("cli.py", GROUP, ("embed",)).required_flags == ()
+    assert read_contract("cli.py", GROUP, ("serve",)).required_flags == ("--port",)
