@@ -270,7 +270,8 @@ _MODEL_CONST = re.compile(r"""(?m)^\s*(?:export\s+)?(?:const\s+|let\s+|var\s+)?(
 _ARGPARSE = re.compile(r"""\badd_argument\(""")
 _CLICK = re.compile(r"""@click\.(?P<kind>option|argument)\(""")
 # A typer parameter: `name: T = typer.Option(default, *decls)`, or `name: Annotated[T, typer.Option(*decls)] = default`
-_TYPER = re.compile(r"""(?P<p>[A-Za-z_]\w*)\s*:\s*(?:(?P<ann>Annotated\[[^,\n]+,\s*)|[^=\n]+=\s*)"""
+# (its name where a name starts: tried inside a run of word characters it backtracked over the rest, quadratic)
+_TYPER = re.compile(r"""(?<!\w)(?P<p>[A-Za-z_]\w*)\s*:\s*(?:(?P<ann>Annotated\[[^,\n]+,\s*)|[^=\n]+=\s*)"""
                     r"""typer\.(?P<kind>Option|Argument)\(""")
 # click's and typer's `envvar=` (the first, of a list): the variable an option or argument not given is read from
 _ENVVAR = re.compile(r"""\benvvar\s*=\s*[(\[]?\s*['"](?P<e>[A-Za-z_]\w*)['"]""")
@@ -900,7 +901,7 @@ def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple
                 add_py(names, args, at=m.start())
             if "envvar" in args:
                 env_names.extend(re.findall(r"""envvar\s*=\s*\(?\s*['"]([A-Za-z_]\w*)['"]""", args))
-        for m in _TYPER.finditer(text):
+        for m in _TYPER.finditer(text) if "typer." in text else ():
             _typer_parameter(m, text, add)
             env_names.extend(re.findall(r"""envvar\s*=\s*['"]([A-Za-z_]\w*)['"]""", call_args(text, m.end() - 1)))
         if "sys.argv" in text:

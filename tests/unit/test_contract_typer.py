@@ -197,3 +197,13 @@ def serve(port):
 def test_a_click_groups_other_commands_require_none_of_their_options():
     assert read_contract("cli.py", GROUP, ("embed",)).required_flags == ()
     assert read_contract("cli.py", GROUP, ("serve",)).required_flags == ("--port",)
+
+
+def test_a_long_run_of_word_characters_is_read_in_linear_time():
+    # typer's parameter pattern was tried at every letter of a run and backtracked over the rest of it: a Python file
+    # holding 40,000 hex digits in one literal took 26 s to read (quadratic), and locate reads every file it imports.
+    import time
+
+    started = time.monotonic()
+    read_contract("blob.py", 'BLOB = "' + "ab12" * 10_000 + '"\n')
+    assert time.monotonic() - started < 5
