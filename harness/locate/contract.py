@@ -854,11 +854,13 @@ def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple
         elif default:
             defaults.append((flag, default))
 
-    def add_py(names: list[str], args: str, env: str | None = None, at: int = -1):
+    def add_py(names: list[str], args: str, env: str | None = None, at: int = -1, click: bool = False):
         env_m = re.search(r"""(?:os\.(?:getenv|environ\.get)\(|os\.environ\[|envvar\s*=\s*\(?)\s*['"](?P<e>[A-Za-z_]\w*)['"]""", args)
         literal = re.search(r"""\bdefault\s*=\s*(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)""", args)
-        # click's `required=True, envvar=...` takes the variable where the flag is not given (argparse's default does not)
-        add(names, needed=bool(re.search(r"\brequired\s*=\s*True", args)) and not _ENVVAR.search(args),
+        # click's `required=True` takes the variable (`envvar=`) or the default where the flag is not given; argparse's
+        # required flag ignores its default
+        filled = click and bool(_ENVVAR.search(args) or re.search(r"\bdefault\s*=\s*(?!None\b)", args))
+        add(names, needed=bool(re.search(r"\brequired\s*=\s*True", args)) and not filled,
             env=env or (env_m and env_m.group("e")), default=literal and literal.group("v"), at=at)
 
     def add_js(names: list[str], default: str | None, needed: bool = False, env: str | None = None, at: int = -1):
@@ -898,7 +900,7 @@ def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple
                         r"\b(?:default\s*=|required\s*=\s*False|nargs\s*=\s*-1)", args),
                         env=env and env.group("e"), at=m.start())
             else:
-                add_py(names, args, at=m.start())
+                add_py(names, args, at=m.start(), click=True)
             if "envvar" in args:
                 env_names.extend(re.findall(r"""envvar\s*=\s*\(?\s*['"]([A-Za-z_]\w*)['"]""", args))
         for m in _TYPER.finditer(text) if "typer." in text else ():

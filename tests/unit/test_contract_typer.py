@@ -207,3 +207,18 @@ def test_a_long_run_of_word_characters_is_read_in_linear_time():
     started = time.monotonic()
     read_contract("blob.py", 'BLOB = "' + "ab12" * 10_000 + '"\n')
     assert time.monotonic() - started < 5
+
+
+def test_a_click_option_required_with_a_default_is_not_a_required_flag():
+    # click takes the default of an option not given before it asks for the required one; argparse does not.
+    src = '''import click
+
+
+@click.command()
+@click.option("--model", required=True, default="nomic-embed-text", show_default=True)
+@click.option("--table", required=True)
+def main(model, table):
+    print(model, table)
+'''
+    c = read_contract("cli.py", src)
+    assert c.required_flags == ("--table",) and dict(c.flag_defaults) == {"--model": "nomic-embed-text"}, c
