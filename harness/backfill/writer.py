@@ -496,30 +496,30 @@ class BatchWriter:
         """Last in the batch's transaction: raise ``_Edited`` naming the keys whose text now hashes otherwise than as
         read (the batch's hashes: ``Target.text_hash``, hex where no input hash column is written). An inline row
         is locked by the UPDATE that wrote it, so no edit lands before the commit; a chunk of another table could
-        still be edited in the moment between this read and the commit. Where timestamps measure, only the chunks read
-        without a time are compared, and one that has a (finite: ``selection``'s rule) time now was edited too; a chunk
-        read with a time is compared too where that time is not the vector's (``_carried`` None: the profile's or the
-        read's time stamps it, later than the now() of an edit whose transaction began before the read)."""
+        still be edited in the moment between this read and the commit. Where timestamps measure, a chunk whose
+        (finite: ``selection``'s rule) time is not the one read was edited too; a chunk read with a time is compared
+        only where that time is not the vector's (``_carried`` None: the profile's or the read's time stamps it, later
+        than the now() of an edit whose transaction began before the read)."""
         if self._unguarded and not self._timed:
             return
-        untimed = {str(k) for k, at in zip(batch.keys, batch.changed) if not self._timed or at is None}
-        by_hash = not self._unguarded and self._carried is None
-        keys = [k for k in batch.keys if str(k) in untimed or by_hash]
+        times = {str(k): at for k, at in zip(batch.keys, batch.changed)}
+        keys = [k for k in batch.keys if not self._timed or times[str(k)] is None or self._carried is None]
         if not keys:
             return
         t = self.target
         # Not where the engine's own UPDATE of an inline row fires a trigger, which may have stamped it just now.
-        timed = (sql.SQL("coalesce(isfinite({}), false)").format(t.c(cast(str, t.profile.chunks.updated_at)))
-                 if self._timed and not self._triggered else sql.SQL("false"))
+        by_time = self._timed and not self._triggered
+        at = (sql.SQL("CASE WHEN isfinite({t}) THEN {t} END").format(t=t.c(cast(str, t.profile.chunks.updated_at)))
+              if by_time else sql.SQL("NULL"))
         rows = self.conn.execute(sql.SQL(
-            "SELECT {id} AS k, {h} AS h, {timed} AS timed FROM {c} AS c WHERE {w} AND {id} = ANY(%(keys)s)").format(
-            id=t.chunk_id, h=sql.SQL("NULL") if self._unguarded else t.text_hash, timed=timed, c=t.chunk_table,
+            "SELECT {id} AS k, {h} AS h, {at} AS at FROM {c} AS c WHERE {w} AND {id} = ANY(%(keys)s)").format(
+            id=t.chunk_id, h=sql.SQL("NULL") if self._unguarded else t.text_hash, at=at, c=t.chunk_table,
             w=t.chunk_filter()), {"keys": keys, "collection": batch.collections[0]}).fetchall()
         now: dict[str, set[str]] = {}
         for r in rows:
-            key, digest, stamped_now = (r["k"], r["h"], r["timed"]) if isinstance(r, dict) else r
-            # a time now is an edit only of a chunk read without one
-            now.setdefault(str(key), set()).add("timed" if stamped_now and str(key) in untimed else digest)
+            key, digest, time_now = (r["k"], r["h"], r["at"]) if isinstance(r, dict) else r
+            retimed = by_time and time_now != times[str(key)]
+            now.setdefault(str(key), set()).add("retimed" if retimed else digest)
         read = {str(k): h for k, h in zip(batch.keys, batch.hashes)}
         # the hash as read is compared where no input hash column keeps it (``_unguarded``: the digest NULL here)
         edited = [k for k in keys if str(k) in now

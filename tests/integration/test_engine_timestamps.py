@@ -788,3 +788,20 @@ def test_a_timed_chunk_whose_vector_time_the_profile_writes_is_not_given_the_old
     assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE note_id = 1") == 0
     assert _backfill(empty_db, embed_server.url, text).embedded == 1
     assert _fresh(empty_db, embed_server.url, text).status == "passed"
+
+
+def test_a_timed_chunk_whose_unhashed_field_is_edited_and_whose_vector_time_the_profile_writes_is_not_written(
+        empty_db, embed_server):
+    # The hash is of the body alone and the vector's time is the write's (embeddings.defaults): a title edited by a
+    # transaction begun before the read kept the body's hash and an earlier time than the vector: fresh passed.
+    text = HASHED_BODY.replace("input_hash_of: body}", "input_hash_of: body, defaults: {embedded_at: 'now()'}}")
+    _separate(empty_db)
+    empty_db.execute("ALTER TABLE notes ADD title text NOT NULL DEFAULT 'Notes'; ALTER TABLE note_vectors ADD h text")
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
+            provider.edit = "title = 'Minutes'"
+            summary = _backfill(empty_db, embed_server.url, text, provider=provider)
+    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
+    assert _backfill(empty_db, embed_server.url, text).embedded == 1
+    assert _fresh(empty_db, embed_server.url, text).status == "passed"
