@@ -533,6 +533,8 @@ _PREFIX_LITERAL = re.compile(r"""(?P<q>['"`])(?P<p>{})(?:(?P=q)|\{{|\$\{{|%s)"""
 
 # A call (`embed_many(`, `self._embed_prefixed(`), not a definition.
 _CALL = re.compile(r"(?<!def )(?<!function )\b(?P<n>[A-Za-z_]\w*)\s*\(")
+# What follows a JS method's parameter list where it is defined, not called: its body (after a TypeScript return type).
+_DEFINED = re.compile(r"\s*(?::[^{};=\n]+)?\{")
 # A constant assigned one literal on its own line (`DOCUMENT_PREFIX = "search_document: "`): the name it is used by.
 _CONSTANT_OF = re.compile(r"""(?m)^[ \t]*(?:export\s+)?(?:const\s+|let\s+|var\s+)?(?P<n>[A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*$""")
 
@@ -564,8 +566,10 @@ def _given_to_an_embedder(text: str, at: int) -> bool:
 def _in_an_embedding_call(text: str, at: int) -> bool:
     """The innermost call whose arguments hold ``at`` is named for embedding."""
     for m in reversed([m for m in _CALL.finditer(text, max(0, at - 1500), at)]):
-        if at < m.end() + len(call_args(text, m.end() - 1)):
-            return "embed" in m.group("n").lower()
+        args = call_args(text, m.end() - 1)
+        if at < m.end() + len(args):
+            # a JS method defined (`embedMany(texts, prefix = "...") {`), as a Python `def`: its default, not a call's
+            return "embed" in m.group("n").lower() and not _DEFINED.match(text, m.end() + len(args) + 1)
     return False
 
 

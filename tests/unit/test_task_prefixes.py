@@ -101,3 +101,13 @@ def test_a_prefix_that_is_a_settings_default_inside_an_embedding_call_is_the_set
     code = ('import os\nfunc = EmbeddingFunc(func=partial(embed, document_prefix=os.getenv("EMBEDDING_DOCUMENT_PREFIX", '
             '"search_document: ")))\n')
     assert _prefixes("sample.py", code) == ()
+
+
+def test_a_prefix_default_of_an_embedding_methods_definition_is_not_read():
+    """A JS class method is defined without `function`: its parameter's default (never passed by the file, which
+    embeds nothing with it) was read as handed to an embedder, where Python's `def` with the same default is not."""
+    code = ('class Store {\n  async embedMany(texts, prefix = "search_document: ") {\n'
+            '    return this.client.embed(texts)\n  }\n}\n')
+    assert _prefixes("store.js", code) == ()
+    typed = code.replace(") {\n    return", "): Promise<number[][]> {\n    return")
+    assert _prefixes("store.ts", typed) == ()
