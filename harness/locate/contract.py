@@ -1109,7 +1109,9 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             continue
         text = data.decode("utf-8", "replace")
         rel = _rel(path, root)
-        own = read_contract(rel, text, args if path == run else None)
+        # an imported Python module's typer app or argparse subparsers are the ones a command line names (`python -m kb
+        # ingest` runs kb/cli.py's ingest): only those its arguments name narrow its flags
+        own = read_contract(rel, text, args if path == run or language(rel) == "python" else None)
         if path != run and own.required_flags and _PY_MAIN_GUARD.search(text):
             # a script of its own, imported: its parser runs under its `__main__` block, never for this command
             own = replace(own, required_flags=())

@@ -222,3 +222,14 @@ def main(model, table):
 '''
     c = read_contract("cli.py", src)
     assert c.required_flags == ("--table",) and dict(c.flag_defaults) == {"--model": "nomic-embed-text"}, c
+
+
+def test_the_commands_of_a_typer_app_a_package_runs_require_only_the_given_commands_options(tmp_path):
+    # `python -m kb ingest`: kb/__main__.py imports the app from kb/cli.py (no `__main__` guard there), whose serve
+    # command requires --port; scope refused ingest for it.
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "__init__.py").write_text("")
+    (tmp_path / "kb" / "__main__.py").write_text("from kb.cli import app\n\napp()\n")
+    (tmp_path / "kb" / "cli.py").write_text(COMMANDS.replace('\n\nif __name__ == "__main__":\n    app()\n', "\n"))
+    assert command_contract("python -m kb ingest", tmp_path).required_flags == ()
+    assert command_contract("python -m kb serve-api", tmp_path).required_flags == ("--port",)
