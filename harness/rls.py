@@ -248,14 +248,21 @@ def views(conn: Conn, profile: Profile, tenants: list[str | None]) -> Iterator[C
             yield conn
 
 
-def across(conn: Conn, profile: Profile, tenants: list[str | None], read) -> dict[str, int]:
-    """``read()`` (a name -> count mapping) in each tenant's view, added up."""
-    total: dict[str, int] = {}
+def across(conn: Conn, profile: Profile, tenants: list[str | None], read) -> dict[str, Any]:
+    """``read()`` (a name -> count mapping, or a name -> such mapping) in each tenant's view, added up."""
+    total: dict[str, Any] = {}
     for tenant in tenants:
         with scope(conn, profile, tenant):
-            for name, n in read().items():
-                total[name] = total.get(name, 0) + n
+            _add(total, read())
     return total
+
+
+def _add(total: dict[str, Any], counts: Mapping[str, Any]) -> None:
+    for name, n in counts.items():
+        if isinstance(n, Mapping):
+            _add(total.setdefault(name, {}), n)
+        else:
+            total[name] = total.get(name, 0) + n
 
 
 def visible_state(conn: Conn, target: Target, collection: str, model: str, tenants: list[str | None],

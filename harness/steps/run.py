@@ -106,13 +106,8 @@ def _others(settings: Settings, command: BackfillCommand) -> dict:
         with dbmod.translate_errors("counting every collection's chunks without a vector"), \
                 dbmod.connect(settings.database_url, autocommit=True) as conn:
             target = Target(settings.profile)
-            tenants = rls.tenants(conn, settings.profile)
-            total: dict[str, dict[str, int]] = {"chunks": {}, "missing": {}}
-            for view in rls.views(conn, settings.profile, tenants):
-                for kind, counts in missing_by_collection(view, target).items():
-                    for name, n in counts.items():
-                        total[kind][name] = total[kind].get(name, 0) + n
-            return total
+            return {"chunks": {}, "missing": {}, **rls.across(conn, settings.profile, rls.tenants(conn, settings.profile),
+                                                              lambda: missing_by_collection(conn, target))}
     except HarnessError as exc:
         return {"error": str(exc)}
 

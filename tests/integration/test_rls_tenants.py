@@ -623,3 +623,16 @@ def test_tenant_views_that_overlap_as_many_rows_as_a_tenant_not_listed_hides_are
         assert "overlap" in outcome.note, outcome.note
     finally:
         empty_db.execute(f"DROP OWNED BY {app}; DROP OWNED BY {audit}; DROP ROLE {app}; DROP ROLE {audit}")
+
+
+def test_counts_by_collection_add_up_over_every_tenants_view(app_role, empty_db, embed_server):
+    from harness import db as dbmod
+    from harness import rls
+    from harness.state import missing_by_collection
+    from harness.target import Target
+
+    settings = _settings(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    with dbmod.connect(app_role, autocommit=True) as conn:
+        tenants = rls.tenants(conn, settings.profile)
+        counted = rls.across(conn, settings.profile, tenants, lambda: missing_by_collection(conn, Target(settings.profile)))
+    assert counted == {"chunks": {"documents": 40}, "missing": {"documents": 40}}  # 20 of each tenant
