@@ -244,6 +244,18 @@ def _vector_columns(conn: Conn) -> list[tuple[str, str, str, str, int | None]]:
     return [(_v(r, 0), _v(r, 1), _v(r, 2), _v(r, 3), _v(r, 4) if (_v(r, 4) or -1) > 0 else None) for r in rows]
 
 
+def float_arrays(conn: Conn) -> tuple[str, ...]:
+    """``schema.table.column (type)`` of every float array column (an ORM's ``Float[]``), said where a database holds
+    no pgvector column: the embeddings may be kept there, which no count or distance of pgvector's reads."""
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_type t ON t.oid = a.atttypid WHERE t.typelem IN ('real'::regtype, 'double precision'::regtype, "
+        "'numeric'::regtype) AND t.typcategory = 'A' AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') "
+        "AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, a.attnum").fetchall()
+    return tuple(f"{_v(r, 0)}.{_v(r, 1)}.{_v(r, 2)} ({_v(r, 3)})" for r in rows)
+
+
 def _v(row, i: int):
     return list(row.values())[i] if isinstance(row, dict) else row[i]
 

@@ -86,6 +86,11 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
             if column is not None and column not in columns:
                 problems.append(f"profile key '{key}' names column {column!r}, which table {f'{schema}.{table}'!r} does not have; "
                                 f"expected one of: {', '.join(sorted(columns)[:12])}")
+            elif key == "embeddings.vector" and column is not None and json_key is None \
+                    and _base_type(conn, schema, table, column) not in PGVECTOR_TYPES:
+                # a float array or JSON list (an ORM's Float[]): every distance and norm is pgvector's
+                problems.append(f"profile key '{key}' names column {column!r}, which is of type {columns[column]}; "
+                                "expected a pgvector column (vector, halfvec or sparsevec)")
             elif key == "embeddings.input_hash" and column is not None:
                 problems += _input_hash_problem(conn, profile, column, columns[column])
             elif key in _TIME_KEYS and column is not None and not columns[column].startswith(_TIME_TYPES):
@@ -100,6 +105,20 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
     if not problems and not em.is_inline(ch):
         problems += _key_type_problems(conn, profile)
     return problems
+
+
+PGVECTOR_TYPES = ("vector", "halfvec", "sparsevec")  # pgvector's types, whose distances and norms every count uses
+
+
+def _base_type(conn: Conn, schema: str, table: str, column: str) -> str | None:
+    """The name of the column's type, through any domains over it (``CREATE DOMAIN embedding AS vector(384)``)."""
+    row = conn.execute(
+        "WITH RECURSIVE d(typname, typbasetype, typtype) AS (SELECT t.typname, t.typbasetype, t.typtype "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = %s::regclass AND a.attname = %s "
+        "UNION ALL SELECT t.typname, t.typbasetype, t.typtype FROM d JOIN pg_type t ON t.oid = d.typbasetype "
+        "WHERE d.typtype = 'd') SELECT typname FROM d WHERE typtype <> 'd'",
+        (sql.Identifier(schema, table).as_string(conn), column)).fetchone()
+    return None if row is None else str(row["typname"] if isinstance(row, dict) else row[0])
 
 
 def _key_type_problems(conn: Conn, profile: Profile) -> list[str]:

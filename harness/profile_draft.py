@@ -359,7 +359,7 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
                   app_urls: tuple[str, ...] = (), fixed_urls: tuple[str, ...] = (),
                   never_exit: tuple[Any, ...] = (), alike: tuple[str, ...] = (),
                   env_given: tuple[str, str, int | None] | None = None,
-                  pgai: dict[str, Any] | None = None) -> Draft:
+                  pgai: dict[str, Any] | None = None, float_arrays: tuple[str, ...] = ()) -> Draft:
     """The YAML text of a draft profile (comments included) and the keys it leaves TODO. ``filter_named``: per
     side-by-side column, the value whose row of another table names the model, and where. ``served_ollama``: the
     embedder naming ``served_model`` is an Ollama one. ``migrated_as_is``: the application's latest migrations
@@ -387,7 +387,9 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.section("provider")
         w.value("provider.model", "model", model or TODO, "the embedding model the application queries with")
         w.section("chunks")
-        w.value("chunks.table", "table", TODO, "no vector or halfvec column found in this database")
+        w.value("chunks.table", "table", TODO, "no vector or halfvec column found in this database" + (
+            f"; float arrays, which no pgvector distance reads: {', '.join(float_arrays)} (the harness reads and "
+            "writes pgvector columns: vector, halfvec or sparsevec)" if float_arrays else ""))
         w.value("chunks.collection_name", "collection_name", TODO, "a name for the table's one collection")
         return Draft("\n".join(w.lines) + "\n", tuple(w.todo), None)
 
@@ -1031,7 +1033,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
 
     from . import db as dbmod
     from . import rls
-    from .discover import rls_applies, rows_naming_model
+    from .discover import float_arrays, rls_applies, rows_naming_model
     from .target import _qualified
     from .errors import ConfigError
     from .steps.locate import locate
@@ -1050,6 +1052,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
         if model_dims is not None:  # the column the model can fill (a stable sort keeps discover's order otherwise)
             shapes = sorted(shapes, key=lambda s: s.vector.dimensions != model_dims)
         shape = shapes[0] if shapes else None
+        arrays = float_arrays(conn) if shape is None else ()
         if shape is not None:
             from .discover import with_search_partition
 
@@ -1179,7 +1182,7 @@ def profile_init(repo: str, dsn: str, *, model: str | None = None, table: str | 
                          fixed_urls=app_fixed_urls(found.embedding_calls),
                          never_exit=_never_exit(found.entrypoints, entrypoint),
                          env_given=env_given,
-                         pgai=pgai,
+                         pgai=pgai, float_arrays=arrays,
                          # the backfill's own files first: of several prefixes, the one its texts are given
                          task_prefixes=tuple(dict.fromkeys([*getattr(getattr(entrypoint, "contract", None),
                                                                      "task_prefixes", ()), *found.task_prefixes])),

@@ -103,3 +103,37 @@ def test_an_embedding_key_of_a_type_the_chunk_key_cannot_be_compared_with_is_exi
     assert result.code == 2, result.out
     assert "profile key 'embeddings.key' names column 'note_id' of type text" in result.json["error"], result.out
     assert "chunks.id 'id' of type integer" in result.json["error"], result.out
+
+
+ARRAY_PROFILE = ("name: n\nprovider: {model: hash-embed:384, dimensions: 384}\n"
+                 "chunks: {table: notes, id: id, text: body, collection_name: notes}\n"
+                 "embeddings: {table: notes, key: id, vector: embedding}\n")
+
+
+@pytest.mark.parametrize("column_type", ["real[]", "double precision[]", "jsonb"])
+@pytest.mark.parametrize("step", ["scope", "backfill"])
+def test_a_vector_key_naming_a_column_that_is_not_pgvectors_is_exit_2_naming_its_type(step, column_type, cli, empty_db,
+                                                                                     embed_server, tmp_path):
+    """Embeddings kept as a float array (an ORM's ``Float[]``): every command stopped at a bare database error
+    ('operator does not exist: real[] <=> real[]', exit 1) naming no key."""
+    empty_db.execute(f"CREATE TABLE notes (id int PRIMARY KEY, body text, embedding {column_type});"
+                     "INSERT INTO notes VALUES (1, 'a note on tea')")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(ARRAY_PROFILE)
+    result = cli(step, "--profile", profile, "--collection", "notes", "--json",
+                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert result.code == 2, result.out
+    assert (f"profile key 'embeddings.vector' names column 'embedding', which is of type {column_type}; expected a "
+            "pgvector column (vector, halfvec or sparsevec)") in result.json["error"], result.out
+    assert empty_db.scalar("SELECT count(*) FROM notes WHERE embedding IS NOT NULL") == 0
+
+
+def test_a_vector_key_naming_a_domain_over_vector_is_accepted(cli, empty_db, embed_server, tmp_path):
+    empty_db.execute("CREATE DOMAIN embedding384 AS vector(384);"
+                     "CREATE TABLE notes (id int PRIMARY KEY, body text, embedding embedding384);"
+                     "INSERT INTO notes VALUES (1, 'a note on tea')")
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(ARRAY_PROFILE)
+    result = cli("scope", "--profile", profile, "--collection", "notes", "--json",
+                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    assert "pgvector column" not in result.out, result.out

@@ -144,6 +144,15 @@ def test_no_vector_column_leaves_the_table_todo(cli, empty_db, tmp_path):
     assert result.code == 0 and "chunks.table" in result.json["todo"]
 
 
+def test_embeddings_kept_as_a_float_array_are_named_where_no_vector_column_is_found(cli, empty_db, tmp_path):
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text, embedding double precision[], tags text[])")
+    result, out = _init(cli, empty_db, tmp_path)
+    assert result.code == 0 and "chunks.table" in result.json["todo"]
+    line = _line(out.read_text(), "table:")
+    assert "float arrays, which no pgvector distance reads: public.notes.embedding (double precision[])" in line
+    assert "tags" not in line
+
+
 def test_rls_and_unfilled_not_null_columns_are_said(cli, empty_db, tmp_path):
     empty_db.execute("""
         CREATE TABLE chunks (id text PRIMARY KEY, tenant_id text NOT NULL, content text NOT NULL);
