@@ -77,3 +77,27 @@ def test_a_vector_beside_its_own_text_keyed_by_its_document_and_ordinal_is_draft
         "document_chunks", "content", None, None, None), drafted
     assert ("primary key (document_id, chunk) on public.document_chunks: name the column that tells a chunk apart as "
             "chunks.id, and a column it is unique within as chunks.collection") in drafted, drafted
+
+
+def test_a_sampled_chunks_source_is_read_in_its_own_collection_not_from_another_of_the_same_key(
+        cli, empty_db, embed_server, tmp_path):
+    """citations searches a sampled chunk by its own text and expects its source among the hits: the source read of
+    the chunk of that key in the collection checked. Read by the key alone it was another document's chunk 1's
+    (qbart/pgvector-example, keyed by (document_id, chunk)): every sample a miss of a source the collection lacks."""
+    empty_db.execute(ORDINAL_SCHEMA.replace("generate_series(1, 3) c", "generate_series(1, 8) c"))
+    profile = tmp_path / "p.yaml"
+    profile.write_text(f"""name: chunks
+provider: {{model: {MODEL}, dimensions: 384}}
+chunks: {{table: document_chunks, id: chunk, text: content, collection: document_id, sources: [document_id]}}
+embeddings: {{vector: embedding}}
+""")
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    for document in ("1", "2"):
+        ran = cli("backfill", "--profile", profile, "--collection", document, "--json", env=env)
+        assert ran.code == 0 and ran.json["embedded"] == 8, ran.out + ran.err
+    # document 2's chunks are the ones checked; document 1's rows of the same keys come first in the table
+    verified = cli("verify", "--profile", profile, "--collection", "2", "--run-dir", tmp_path / "run", "--json", env=env)
+    citations = next(c for c in verified.json["checks"] if c["check"] == "citations")
+    # every chunk of document 2 cites document 2: a search of its own can miss none, which proves nothing (until
+    # this test: failed, each sample expecting document 1)
+    assert citations["status"] == "unproven" and "none of them could be missed" in citations["found"], citations
