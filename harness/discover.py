@@ -386,12 +386,15 @@ def _text_table(conn: Conn, em: Table, table) -> tuple[Table, Guess, Guess]:
     # An own text counts when NOT NULL: every row then holds it (khoj's `compiled`); a nullable one (an `error`
     # beside a vector keyed by its chunk) says nothing.
     required = [c for c in own_texts(em) if (col := em.column(c)) is not None and col.not_null]
-    if pk and (_pick(em, CHUNK_TEXT_NAMES, types=TEXT_TYPES, role="text").column or required):
+    if _pick(em, CHUNK_TEXT_NAMES, types=TEXT_TYPES, role="text").column or pk and required:
         # A vector stored beside its own text embeds that text: what it references is a document or a page (a
         # path, a checksum, the whole body), not the chunk (Supabase's page sections, the AI SDK's embeddings),
-        # or its owner (khoj's entries reference their user, an agent and the whole file).
+        # or its owner (khoj's entries reference their user, an agent and the whole file). So too where no one
+        # column keys it (`PRIMARY KEY (document_id, chunk)` beside a `content`): the key is then the user's to
+        # name, not a reason to draft the document's title as what the vector embeds. Unkeyed, a text not named
+        # like a chunk's (a `digest` beside several models' vectors) says less.
         why = "inline: the vector column is beside its own text" + _within(em, pk)
-        return em, Guess(pk, why), Guess(pk, why)
+        return em, Guess(pk, why if pk else _no_key(em)), Guess(pk, why)
     for column, rschema, rname, rcolumn in _foreign_keys(conn, em):
         if _named(column, TENANT_NAMES):
             continue  # the row's owner (a user, a tenant), not the text the vector embeds

@@ -71,8 +71,10 @@ def probes(session: CheckSession, collection: str) -> list[Probe]:
     for row in sample_rows(session, collection, FALLBACK_QUERIES, strata=False):
         view = row.get("view")  # the tenant view it was drawn in: only there can this role read it again
         with session.read_only(view) as conn:
-            found = conn.execute(sql.SQL("SELECT {vals} AS vals FROM {c} AS c WHERE {id} = %(id)s").format(
-                vals=_source_values(session), c=t.chunk_table, id=t.chunk_id), {"id": row["id"]}).fetchone()
+            # in this collection: a key names a chunk within its collection only (a (document_id, chunk) key)
+            found = conn.execute(sql.SQL("SELECT {vals} AS vals FROM {c} AS c WHERE {f} AND {id} = %(id)s").format(
+                vals=_source_values(session), c=t.chunk_table, f=t.chunk_filter(), id=t.chunk_id),
+                {"id": row["id"], "collection": collection}).fetchone()
         source = next((v for v in (found["vals"] if found else []) if v), None)
         chosen.append(Probe(row["text"], source if srcs else str(row["id"]), FALLBACK_K, by_id=not srcs, sampled=True,
                             view=view, row=(row["id"], row.get("tenant"))))

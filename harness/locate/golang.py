@@ -1,5 +1,5 @@
 """Go applications: the `package main` commands `go run` runs (and the cobra subcommands of one), langchaingo's
-embedders with the model each is made with (a literal, or the config field a struct literal or an assignment in the
+embedders with the model and URL each is made with (a literal, a constant, os.Getenv, or the config field a struct literal or an assignment in the
 same file gives one), and the model and URL an Ollama HTTP call sends (the fields of the request its function builds,
 read from the environment or given a literal where the file fills them), and the requests of Ollama's own Go client
 (github.com/ollama/ollama/api)."""
@@ -23,7 +23,7 @@ _LANGCHAINGO = re.compile(r'"github\.com/tmc/langchaingo/(?:llms|embeddings)/')
 # The LLM is an embedder where the file embeds with it (CreateEmbedding, embeddings.NewEmbedder) or names an
 # embedder type; a provider made for chat alone (`ollama.New(ollama.WithModel("llama2"))`) is none.
 _EMBEDS = re.compile(r"\bCreateEmbedding\b|\bembeddings\s*\.\s*NewEmbedder\b|\bEmbedder\b")
-_OPTION = r"\b{pkg}\s*\.\s*{option}\s*\(\s*(?P<arg>[^()]*?)\s*\)"
+_OPTION = r"\b{pkg}\s*\.\s*{option}\s*\("
 _LITERAL = re.compile(r'^"(?P<s>[^"\n]*)"$|^`(?P<r>[^`]*)`$')
 # cobra's `&cobra.Command{Use: "ingest [dir]", ...}`: the subcommand's name is the first word of Use
 _COBRA_USE = re.compile(r'\bcobra\s*\.\s*Command\s*\{[^{}]*?\bUse\s*:\s*"(?P<name>[\w:-]+)')
@@ -76,10 +76,12 @@ def embedding_calls(rel: str, text: str) -> list[EmbeddingCall]:
         pkg, args = m.group("pkg"), call_args(text, m.end() - 1)
         # options made beforehand (`modelOptions := ollama.WithModel(...)`) and passed as variables: the file's own
         args = args if re.search(rf"\b{pkg}\s*\.\s*With", args) else text
-        model = (_option(text, args, pkg, "WithEmbeddingModel") or _option(text, args, pkg, "WithModel"))
-        url = _option(text, args, pkg, "WithServerURL" if pkg == "ollama" else "WithBaseURL")
+        model, model_env = _option(text, args, pkg, "WithEmbeddingModel")
+        if model is None and model_env is None:
+            model, model_env = _option(text, args, pkg, "WithModel")
+        url, url_env = _option(text, args, pkg, "WithServerURL" if pkg == "ollama" else "WithBaseURL")
         found.append(EmbeddingCall(rel, line_of(text, m.start()), "ollama-client" if pkg == "ollama" else "openai",
-                                   f"langchaingo {pkg}.New", model=model, url=url))
+                                   f"langchaingo {pkg}.New", model=model, model_env=model_env, url=url, url_env=url_env))
     return found
 
 
@@ -122,22 +124,11 @@ def _client_server(code: str, alias: str) -> tuple[str | None, str | None] | Non
     return (literals.pop(), None) if len(literals) == 1 else None
 
 
-def _option(text: str, args: str, pkg: str, option: str) -> str | None:
-    """The option's argument: a string literal, or the literal the file gives the field it names (`config.Model`:
-    `Model: "..."` in a struct literal or `config.Model = "..."`), where every such literal agrees."""
+def _option(text: str, args: str, pkg: str, option: str) -> tuple[str | None, str | None]:
+    """(literal, env variable) of the option's argument, read as a request's field is (``_go_value``: a literal, a
+    constant, a field or variable the file gives one, os.Getenv)."""
     m = re.search(_OPTION.format(pkg=pkg, option=option), args)
-    if m is None:
-        return None
-    arg = m.group("arg")
-    if lit := _LITERAL.match(arg):
-        return lit.group("s") if lit.group("s") is not None else lit.group("r")
-    field = re.fullmatch(r"(?:\w+\s*\.\s*)*(?P<f>[A-Za-z_]\w*)", arg)
-    if field is None:
-        return None
-    name = re.escape(field.group("f"))
-    given = set(re.findall(rf'(?:^|[{{,\s]){name}\s*:\s*"([^"\n]*)"|\.{name}\s*=\s*"([^"\n]*)"', text, re.M))
-    values = {a or b for a, b in given}
-    return values.pop() if len(values) == 1 else None
+    return _go_value(text, call_args(args, m.end() - 1).strip()) if m else (None, None)
 
 
 def with_request_fields(rel: str, text: str, calls: list[EmbeddingCall]) -> list[EmbeddingCall]:

@@ -438,7 +438,7 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
     if rel.endswith((".ex", ".exs")):
         text = without_comments(text, "ruby")  # Elixir's comments are Ruby's: `# was 1536`
         found += _ecto(rel, text, covered)
-    if rel.endswith(".go") and ("gorm" in text or "pgvector." in text):
+    if rel.endswith(".go") and ("gorm" in text or "bun:" in text or "pgvector." in text):
         from .gorm import declarations as gorm_models
 
         # Go's comments are JS's (a struct kept commented out declares nothing); its raw strings JS's template literals

@@ -9210,3 +9210,111 @@ def test_meeting_rag_typer_ingest_located_drafted_backfilled_and_repaired(cli, e
     assert offenders == {"recompute": {edited, reversed_, mine, theirs}, "coverage": {gone}}, offenders
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
     assert empty_db.scalar("SELECT count(*) FROM meeting_transcripts WHERE embedding IS NULL") == 0
+
+
+# -- qbart/pgvector-example: Go, goose SQL migrations, uptrace/bun models, langchaingo's OpenAI embedder ---------------
+
+PGVECTOR_EXAMPLE_MODEL = "text-embedding-3-small"  # internal/documents/openai.go's EmbeddingModel
+
+
+def load_pgvector_example(db, server, documents: dict[str, str]) -> dict[str, int]:
+    """`POST /documents` per file: IndexDocument inserts the document (title, metadata), processDocument cuts its text
+    (paragraphs: a departure, not langchaingo's token splitter), embeds each chunk's PageContent as it is
+    (`CreateEmbedding(ctx, doc.PageContent)`) and inserts a DocumentChunk per chunk (`Chunk: i+1`, `Chunks`, `Status:
+    "success"`). Returns each document's id."""
+    ids = {}
+    with db.connect(autocommit=True) as conn:
+        for title, text in documents.items():
+            parts = [p.strip() for p in text.split("\n\n") if p.strip()]
+            ids[title] = conn.execute("INSERT INTO documents (title, metadata) VALUES (%s, %s) RETURNING id",
+                                      (title, json.dumps({"filename": title, "size": len(text)}))).fetchone()[0]
+            for i, (part, vector) in enumerate(zip(parts, httpx_embed(server, PGVECTOR_EXAMPLE_MODEL, parts))):
+                conn.execute("INSERT INTO document_chunks (document_id, chunk, chunks, content, embedding, status) "
+                             "VALUES (%s, %s, %s, %s, %s::vector, 'success')",
+                             (ids[title], i + 1, len(parts), part, str(vector)))
+    return ids
+
+
+def test_pgvector_example_goose_migrations_and_bun_models_located_drafted_backfilled_and_repaired(
+        cli, empty_db, server, tmp_path):
+    """qbart/pgvector-example: a Go web app whose schema is goose's SQL migrations (`-- +goose Up`, run by
+    `goose.Up` at start), its rows uptrace/bun models (`Embedding pgvector.Vector \\`bun:"type:vector(1536)"\\``),
+    each uploaded document's chunks embedded by langchaingo's OpenAI provider (`openai.WithEmbeddingModel(
+    EmbeddingModel)`, a constant), keyed by (document_id, chunk). locate, profile init, scope, plan, run --engine,
+    verify, record; then chunks gone wrong."""
+    app = Source.of("qbart__pgvector-example").checkout("", tmp_path / "app")
+    for path, said in (("internal/documents/entity.go", 'Embedding  pgvector.Vector `bun:"type:vector(1536)"`'),
+                       ("internal/documents/openai.go", f'const EmbeddingModel = "{PGVECTOR_EXAMPLE_MODEL}"'),
+                       ("internal/documents/service.go", "embedded, err := s.openAI.CreateEmbedding(ctx, doc.PageContent)"),
+                       ("internal/documents/service.go", "Chunk:      int64(i + 1),"),
+                       ("main.go", 'goose.Up(sqldb, "db/migrations")')):
+        assert said in (app / path).read_text(), (path, said)  # load_pgvector_example does what these files say
+    for migration in sorted((app / "db/migrations").glob("*.sql")):  # goose.Up: in version order, the Up part
+        empty_db.execute(migration.read_text().split("-- +goose Down")[0])
+    ids = load_pgvector_example(empty_db, server, {name: (app / name).read_text()
+                                                   for name in ("Makefile", "docker-compose.yml", "docs/db.plantuml")})
+    chunks = {title: empty_db.scalar("SELECT count(*) FROM document_chunks WHERE document_id = %s", (i,))
+              for title, i in ids.items()}
+    assert chunks == {"Makefile": 7, "docker-compose.yml": 3, "docs/db.plantuml": 2}, chunks
+
+    def keyed(text: str) -> str:
+        # What the draft asks for (no one column keys a chunk): the chunk's ordinal, unique within its document.
+        text = re.sub(r"(?m)^  id: TODO.*$", "  id: chunk  # the user's: unique within its document", text)
+        return re.sub(r"(?m)^  collection_name: document_chunks.*$", "  collection: document_id  # the user's", text)
+
+    makefile = str(ids["Makefile"])
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", makefile, edit=keyed, plan=True)
+    located = trial.locate.json
+    # the goose migration and the bun model say the same column (until this trial the model was `kind: sql`, no table)
+    assert [(d["path"], d["line"], d["kind"], d["table"], d["column"], d["dimensions"])
+            for d in located["declarations"]] == [
+        ("db/migrations/20240531134053_create_document_chunks.sql", 8, "sql", "document_chunks", "embedding", 1536),
+        ("internal/documents/entity.go", 21, "bun", "document_chunks", "embedding", 1536)], located["declarations"]
+    # the model a constant gives langchaingo's option (until this trial: none, provider.model TODO)
+    assert [(c["path"], c["kind"], c["model"]) for c in located["embedding_calls"]] == [
+        ("internal/documents/openai.go", "openai", PGVECTOR_EXAMPLE_MODEL)], located["embedding_calls"]
+    assert located["entrypoints"] == [], located["entrypoints"]  # main.go serves HTTP: no backfill command
+    # the row's own content, inline (until this trial: documents.title through the foreign key, a filter TODO on
+    # `chunk` as if several models' vectors lay side by side, and defaults TODO for the app's NOT NULL columns)
+    assert trial.init.json["todo"] == ["chunks.id"], trial.init.out
+    drafted = trial.init.json["profile"]
+    assert ("id: TODO  # TODO: primary key (document_id, chunk) on public.document_chunks: name the column that tells "
+            "a chunk apart as chunks.id, and a column it is unique within as chunks.collection") in drafted, drafted
+    raw = yaml.safe_load(keyed(drafted))
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["collection"], raw["chunks"]["text"],
+            raw["chunks"]["sources"], raw["embeddings"], raw["provider"]["model"], raw["provider"]["dimensions"],
+            raw["distance"], raw["backfill"]) == (
+        "document_chunks", "chunk", "document_id", "content", ["document_id"], {"vector": "embedding"},
+        PGVECTOR_EXAMPLE_MODEL, 1536, "cosine", None), drafted
+    assert "reproduces the stored vectors of 5 of the 5 rows read" in drafted, drafted
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    assert trial.scope.code == 0, trial.scope.out + trial.scope.err
+    assert trial.scope.json["counts"]["needed"] == 0, trial.scope.out  # every chunk is inserted with its vector
+    for step in (trial.run, trial.verify, trial.record):
+        assert step.code == 0, step.out + step.err
+
+    # Gone wrong in the Makefile's chunks: one edited after its vector, another model's vector (reversed), two holding
+    # each other's, a lost one (the column is nullable). The other documents' rows are theirs.
+    with empty_db.connect(autocommit=True) as conn:
+        doc = ids["Makefile"]
+        conn.execute("UPDATE document_chunks SET content = content || ' (edited)' WHERE document_id = %s AND chunk = 1",
+                     (doc,))
+        conn.execute("UPDATE document_chunks SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE document_id = %s AND chunk = 2",
+                     (doc,))
+        conn.execute("UPDATE document_chunks d SET embedding = o.embedding FROM document_chunks o WHERE "
+                     "d.document_id = %s AND o.document_id = %s AND (d.chunk, o.chunk) IN ((4, 5), (5, 4))", (doc, doc))
+        conn.execute("UPDATE document_chunks SET embedding = NULL WHERE document_id = %s AND chunk = 7", (doc,))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", makefile)
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {1, 2, 4, 5}, offenders
+    assert offenders == {"recompute": {1, 2, 4, 5}, "coverage": {7}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
+    assert empty_db.scalar("SELECT count(*) FROM document_chunks WHERE embedding IS NULL") == 0
+    # another document is its own collection: its chunks are checked apart
+    other = cli("verify", "--profile", trial.profile, "--collection", str(ids["docker-compose.yml"]), "--run-dir",
+                tmp_path / "other", "--json", env=env)
+    assert other.code == 0, other.out + other.err

@@ -100,6 +100,35 @@ def test_a_langchaingo_embedder_made_with_options_made_beforehand_names_their_mo
     assert [c.model for c in found.embedding_calls] == ["nomic-embed-text:latest"]
 
 
+OPENAI_CONSTANT = '''package documents
+
+import (
+	"context"
+
+	"github.com/tmc/langchaingo/llms/openai"
+)
+
+const EmbeddingModel = "text-embedding-3-small"
+
+func NewOpenAI() (*openai.LLM, error) {
+	return openai.New(openai.WithModel("gpt-4o"), openai.WithEmbeddingModel(EmbeddingModel),
+		openai.WithBaseURL(os.Getenv("OPENAI_BASE_URL")))
+}
+
+func CreateEmbedding(ctx context.Context, llm *openai.LLM, content string) ([][]float32, error) {
+	return llm.CreateEmbedding(ctx, []string{content})
+}
+'''
+
+
+def test_a_langchaingo_embedder_names_the_model_a_constant_gives_and_the_env_its_url_is_read_from(tmp_path):
+    """`openai.WithEmbeddingModel(EmbeddingModel)` of `const EmbeddingModel = "..."` (qbart/pgvector-example), its
+    base URL `os.Getenv("OPENAI_BASE_URL")`: read as a request's fields are (a constant, a variable, the environment)."""
+    found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "internal/documents/openai.go": OPENAI_CONSTANT}))
+    assert [(c.kind, c.model, c.model_env, c.url, c.url_env) for c in found.embedding_calls] == [
+        ("openai", "text-embedding-3-small", None, None, "OPENAI_BASE_URL")]
+
+
 def test_a_package_main_not_named_like_a_backfill_is_no_entrypoint(tmp_path):
     """An interactive chat loop on stdin (`cmd/cmd.go`): run as a backfill it reads EOF and exits 0, embedding nothing."""
     found = locate(app(tmp_path, {"go.mod": "module example.com/app\n", "cmd/cmd.go": MAIN}))

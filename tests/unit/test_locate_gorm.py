@@ -126,3 +126,56 @@ def test_the_distance_of_a_gorm_query_fragment_is_on_the_table_of_the_model_it_r
         ("internal/infrastructure/repo.go", 16, "cosine", "gorm", "book_parts", "embedding", "<=>"),
         ("internal/infrastructure/repo.go", 27, "l2", "gorm", "book_parts", "embedding", "<->"),
         ("internal/infrastructure/repo.go", 32, "ip", "gorm", "other_parts", "embedding", "<#>")]
+
+
+ENTITY = '''package documents
+
+import (
+	"time"
+
+	"github.com/pgvector/pgvector-go"
+)
+
+type Document struct {
+	ID        int64 `bun:",autoincrement,identity"`
+	Title     string
+	Metadata  map[string]any `bun:"type:jsonb"`
+	CreatedAt time.Time
+}
+
+type DocumentChunk struct {
+	DocumentID int64
+	Chunk      int64
+	Content    string
+	Embedding  pgvector.Vector `bun:"type:vector(1536)"`
+	Metadata   map[string]any  `bun:"type:jsonb"`
+}
+'''
+
+
+def test_a_bun_models_vector_field_declares_its_column_on_the_table_bun_names_after_the_struct():
+    """uptrace/bun names a model's table as GORM does (the struct's name in snake case, plural: DocumentChunk,
+    document_chunks) and its column after the field (qbart/pgvector-example's entity.go); until then the tag's
+    `vector(1536)` was read as SQL, without a table or a column."""
+    assert declared("internal/documents/entity.go", ENTITY) == [
+        (20, 1536, "bun", "document_chunks", "embedding", "vector")]
+
+
+def test_a_bun_models_table_tag_and_column_name_name_the_table_and_column():
+    """`bun.BaseModel \\`bun:"table:..."\\`` names the table; a tag's first item without a colon names the column."""
+    text = '''package store
+
+import (
+	"github.com/pgvector/pgvector-go"
+	"github.com/uptrace/bun"
+)
+
+type Chunk struct {
+	bun.BaseModel `bun:"table:rag.chunk_store,alias:c"`
+
+	ID     int64            `bun:",pk,autoincrement"`
+	Text   string           `bun:"body,notnull"`
+	Vector *pgvector.Vector `bun:"vec_384,type:halfvec(384)"`
+}
+'''
+    assert declared("internal/store/chunk.go", text) == [(13, 384, "bun", "rag.chunk_store", "vec_384", "halfvec")]
