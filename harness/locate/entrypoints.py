@@ -14,7 +14,11 @@ from .contract import Contract, contract_of_files, make_recipes
 from .embedding_calls import has_calls
 
 _MAIN = re.compile(rb"""if\s+__name__\s*==\s*['"]__main__['"]""")
-_BACKFILLISH = re.compile(r"backfill|embed|vectori[sz]e|reindex|ingest", re.I)
+# A name that says vectors are made, as `embed` does: `create-vectors.ts`, `vectors:create`, `generate_vectors` (not a
+# `vector_store` module, nor `vectors` alone: a folder's or a table's name).
+_MAKES_VECTORS = (r"(?:create|build|generate|make|compute|update|refresh|upsert|fill|populate)[-_:]?vectors?(?![a-z])"
+                  r"|(?<![a-z])vectors?[-_:](?:create|build|generate|make|compute|update|refresh|upsert|fill|populate)")
+_BACKFILLISH = re.compile(rf"backfill|embed|vectori[sz]e|reindex|ingest|{_MAKES_VECTORS}", re.I)
 # Embed-on-ingest entrypoints: candidates, ranked below the backfills (and above them only by what they call).
 _SECONDARY = re.compile(r"seed|ingest|populate|generate|index(?:ing|er)?\b|load[-_:]?(?:data|docs)", re.I)
 # Tools that generate code or migrate a schema: a script that runs one is no backfill, whatever its name says.
@@ -34,7 +38,7 @@ _EVALUATION = re.compile(r"(?:^|/)(?P<folder>(?:[\w.-]*/)*?(?:evals?|evaluations
 # none of a deployment's rows. Deeper, `example` is a package's name (Java's `com/example/`), not a folder of examples.
 _EXAMPLE = re.compile(r"^(?:examples?|demos?|samples?)/(?:[\w.-]+/)*", re.I)
 # Names that say the command re-embeds (not an ingest that may do more).
-_STRONG = re.compile(r"backfill|embed|vectori[sz]e|reindex", re.I)
+_STRONG = re.compile(rf"backfill|embed|vectori[sz]e|reindex|{_MAKES_VECTORS}", re.I)
 # What a backfill named for its object fills when it fills vectors (`backfill_chunks`, `backfill-embeddings`); the other
 # words of a name that say nothing of its object (`backfill.py`, `run_backfill`, `db:backfill:all`).
 _EMBEDDING_OBJECT = re.compile(r"embed|vector|chunk|doc|passage|section|page|text|content|corpus|knowledge|memor|entr"
@@ -42,7 +46,8 @@ _EMBEDDING_OBJECT = re.compile(r"embed|vector|chunk|doc|passage|section|page|tex
 _NO_OBJECT = frozenset({"backfill", "backfills", "run", "runs", "script", "scripts", "py", "ts", "js", "mjs", "db", "job",
                         "jobs", "task", "tasks", "cmd", "main", "all", "once", "oneshot", "one", "shot", "cli", "data",
                         "the", "for", "new", "missing", "old", "start", "bin", "src", "lib", "tools", "manage"})
-_SCRIPTISH = re.compile(r"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex", re.I)
+_SCRIPTISH = re.compile(rf"backfill|re-?embed|embed[-_]?(?:all|corpus|docs|documents|chunks)|vectori[sz]e|reindex"
+                        rf"|{_MAKES_VECTORS}", re.I)
 # A flag that takes a question (OWASP Nest's ``ai_run_agentic_rag --query``): the command embeds it to search.
 _QUESTION = re.compile(r"^--(?:query|question|prompt|ask|q)$")
 _FORCED = re.compile(r"(?:^|[-_:\s])(?:refresh|force|rebuild|recompute|full|all)\b", re.I)

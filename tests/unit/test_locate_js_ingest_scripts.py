@@ -1,0 +1,59 @@
+"""A TypeScript ingest script beside a Hono or Bun server (fiberplane's cf-retrieval-augmented-goose): found by a name
+that says it makes vectors, read through the runner's own flags, and judged by what its drizzle calls write."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.locate.entrypoints import script_entrypoint
+from harness.steps.locate import locate
+
+SCHEMA = """import { integer, pgTable, text, uuid, vector } from "drizzle-orm/pg-core";
+
+export const chunkRows = pgTable("chunks", {
+  id: uuid("id").defaultRandom().primaryKey(),
+  text: text("text").notNull(),
+  embedding: vector("embedding", { dimensions: 1536 }),
+});
+"""
+INGEST = """import { openai } from "@ai-sdk/openai";
+import { embedMany } from "ai";
+import { drizzle } from "drizzle-orm/neon-http";
+import { neon } from "@neondatabase/serverless";
+import { chunkRows } from "../src/db/schema";
+
+const db = drizzle(neon(process.env.DATABASE_URL));
+const values = ["a", "b"];
+const { embeddings } = await embedMany({ model: openai.embedding("text-embedding-3-small"), values });
+await db.insert(chunkRows).values(values.map((text, i) => ({ text, embedding: embeddings[i] })));
+"""
+
+
+def app(root: Path, ingest: str = INGEST) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "package.json").write_text(json.dumps({
+        "name": "goose", "type": "module", "devDependencies": {"tsx": "^4"},
+        "scripts": {"dev": "wrangler dev src/index.tsx",
+                    "vectors:create": "tsx --tsconfig tsconfig.scripts.json scripts/create-vectors.ts"}}))
+    (root / "tsconfig.scripts.json").write_text('{"compilerOptions": {"module": "esnext"}}')
+    (root / "src" / "db").mkdir(parents=True)
+    (root / "src" / "db" / "schema.ts").write_text(SCHEMA)
+    (root / "scripts").mkdir()
+    (root / "scripts" / "create-vectors.ts").write_text(ingest)
+    return root
+
+
+def test_a_package_script_named_for_the_vectors_it_creates_is_an_entrypoint(tmp_path):
+    commands = {e.command for e in locate(app(tmp_path)).entrypoints}
+    assert {"npm run vectors:create", "npx tsx scripts/create-vectors.ts"} <= commands, commands
+
+
+@pytest.mark.parametrize("rel", ["scripts/create-vectors.ts", "scripts/generate_vectors.mjs", "bin/vectors-update.js"])
+def test_a_script_file_named_for_the_vectors_it_makes_is_a_script(tmp_path, rel):
+    assert script_entrypoint(tmp_path, rel, b"await main();\n") is not None
+
+
+@pytest.mark.parametrize("rel", ["src/vector_store.ts", "src/vectors.ts", "src/lib/vectorStore.js"])
+def test_a_module_named_for_vectors_alone_is_no_script(tmp_path, rel):
+    assert script_entrypoint(tmp_path, rel, b"await main();\n") is None
