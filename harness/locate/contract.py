@@ -1447,10 +1447,13 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
         return unknown("python with no script")
     if name in _JS_RUNNERS or (name == "deno" and len(words) > 1 and words[1] == "run"):
         args = words[2:] if name == "deno" else words[1:]
-        # Flags may take values (--compiler-options '{...}'): the script is the first argument that is a file.
+        # Flags may take values (--compiler-options '{...}', tsx's `--tsconfig tsconfig.scripts.json`, a file too): the
+        # script is the first JS or TS file among the arguments, else the first argument that is a file.
         candidates = [a for a in args if not a.startswith("-")]
-        script = next((a for a in candidates if (workdir / a).is_file()), None) or next(
-            (a for a in candidates if re.search(r"\.(?:[cm]?[jt]sx?)$", a)), candidates[0] if candidates else None)
+        scripts = [a for a in candidates if re.search(r"\.(?:[cm]?[jt]sx?)$", a)]
+        script = next((a for a in scripts if (workdir / a).is_file()), None) or next(
+            (a for a in candidates if (workdir / a).is_file()), None) or next(
+            iter(scripts), candidates[0] if candidates else None)
         if not script:
             return unknown(f"{name} with no script")
         path = workdir / script

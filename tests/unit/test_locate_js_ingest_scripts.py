@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.locate.contract import command_contract
 from harness.locate.entrypoints import script_entrypoint
 from harness.steps.locate import locate
 
@@ -57,3 +58,9 @@ def test_a_script_file_named_for_the_vectors_it_makes_is_a_script(tmp_path, rel)
 @pytest.mark.parametrize("rel", ["src/vector_store.ts", "src/vectors.ts", "src/lib/vectorStore.js"])
 def test_a_module_named_for_vectors_alone_is_no_script(tmp_path, rel):
     assert script_entrypoint(tmp_path, rel, b"await main();\n") is None
+
+
+def test_a_runners_flag_value_is_not_the_script_it_runs(tmp_path):
+    contract = command_contract("tsx --tsconfig tsconfig.scripts.json scripts/create-vectors.ts", app(tmp_path))
+    assert contract.files[:1] == ("scripts/create-vectors.ts",), contract.files
+    assert contract.embedding_calls, contract
