@@ -394,6 +394,7 @@ def _read_contract(rel: str, text: str, args: tuple[str, ...] | None) -> Contrac
     in_process = [c.model or (f"${c.model_env}" if c.model_env else "?") for c in calls if c.in_process]
     # The ollama clients read OLLAMA_HOST themselves; calls whose model or URL comes from a variable read it.
     names += [n for c in calls for n in (c.model_env, c.url_env) if n]
+    drizzle_inserts, drizzle_changes = _drizzle_writes(rel, text, lexed[0]) if lang == "js" else ((), ())
     return Contract(tuple(dict.fromkeys(names)), tuple(dict.fromkeys(flags)), tuple(dict.fromkeys(urls)),
                     tuple(dict.fromkeys(models)), files=(rel,), env_defaults=tuple(dict.fromkeys(defaults)),
                     required_flags=tuple(dict.fromkeys(required)), flag_env=tuple(dict.fromkeys(flag_env)),
@@ -408,8 +409,8 @@ def _read_contract(rel: str, text: str, args: tuple[str, ...] | None) -> Contrac
                                              if calls and not _in_comment(text, m.start())),
                     task_prefixes=task_prefixes_in(rel, text, bool(calls)),
                     composed_texts=composed_texts_in(rel, text, bool(calls)) if lang in ("python", "js") else (),
-                    keeps=_keeps(rel, text, *lexed), inserts=_inserts(rel, text, *lexed),
-                    changes=tuple(dict.fromkeys([*_changes(*lexed), *_upserts(*lexed)])),
+                    keeps=_keeps(rel, text, *lexed), inserts=(*_inserts(rel, text, *lexed), *drizzle_inserts),
+                    changes=tuple(dict.fromkeys([*_changes(*lexed), *_upserts(*lexed), *drizzle_changes])),
                     database_clients=tuple(dict.fromkeys(m.group(0) for m in _DATABASE_CLIENT.finditer(
                         without_comments(text, lang)))))
 
@@ -636,6 +637,38 @@ def _inserts(rel: str, text: str, code: str, strings: list[tuple[int, int]]) -> 
         if not _ON_CONFLICT.search(_statement(code, strings, m.end())):
             found.append((_table_name(m.group("t")), f"{rel}:{line_of(text, m.start())}"))
     return tuple(dict.fromkeys(found))
+
+
+# drizzle's query builder: `db.insert(table).values(...)` adds a table's rows, unless its chain upserts
+# (`.onConflictDoUpdate(...)`); `db.update(table)` and `db.delete(table)` change them. The table is a variable
+# (`export const chunkRows = pgTable("chunks", ...)`, in the schema module the script imports): named by it here, by
+# its table once every file read is known (``_drizzle_tables``).
+_DRIZZLE_WRITE = re.compile(r"(?<=[\w$)\]])\s*\.\s*(?P<op>insert|update|delete)\s*\(\s*(?P<t>[A-Za-z_$][\w$]*)\s*\)")
+_DRIZZLE_TABLE_BOUND = re.compile(r"""\b(?:const|let|var)\s+(?P<v>[A-Za-z_$][\w$]*)\s*=\s*(?:pgTable|pgTableCreator\([^)]*\))\s*\(\s*['"`](?P<t>[^'"`]+)['"`]""")
+
+
+def _drizzle_writes(rel: str, text: str, code: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """(inserts, changes) of a file that imports drizzle-orm, as ``_inserts`` and ``_changes`` say them of SQL: each
+    table by the variable the file writes through."""
+    if "drizzle-orm" not in text:
+        return (), ()
+    inserts, changes = [], []
+    for m in _DRIZZLE_WRITE.finditer(code):
+        chain, _ = chained_calls(code, code.index(")", m.start("t")) + 1)
+        if m.group("op") == "insert" and "onConflictDoUpdate" not in chain:
+            inserts.append((m.group("t"), f"{rel}:{line_of(code, m.start('op'))}"))
+        else:
+            changes.append(m.group("t"))
+    return tuple(dict.fromkeys(inserts)), tuple(dict.fromkeys(changes))
+
+
+def _drizzle_tables(contract: Contract, bound: dict[str, str]) -> Contract:
+    """The contract with each table its drizzle calls write named by its table (``bound``: variable -> table), as SQL
+    names it: bare and lowercase."""
+    def name(t: str) -> str:
+        return _table_name(bound.get(t, t))
+    return replace(contract, inserts=tuple(dict.fromkeys((name(t), w) for t, w in contract.inserts)),
+                   changes=tuple(dict.fromkeys(map(name, contract.changes))))
 
 
 def _upserts(code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:
@@ -1099,6 +1132,7 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
     queue = [(p.resolve(), 0) for p in entry_files]
     seen: set[Path] = set()
     result = extra or Contract(files=())
+    bound: dict[str, str] = {}  # drizzle's table variables, in every file read
     while queue and len(seen) < limit:
         path, depth = queue.pop(0)
         if path in seen or not is_file(path):
@@ -1116,6 +1150,8 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             # a script of its own, imported: its parser runs under its `__main__` block, never for this command
             own = replace(own, required_flags=())
         result = result.merged(own)
+        if "pgTable" in text:
+            bound.update((m.group("v"), m.group("t")) for m in _DRIZZLE_TABLE_BOUND.finditer(text))
         if path == run and not result.serves:
             result = replace(result, serves=serving.in_code(rel, text, language(rel), args or ()))
         if depth >= IMPORT_DEPTH:
@@ -1140,6 +1176,7 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
         else:
             nxt = []
         queue.extend((q, depth + 1) for q in map(Path.resolve, nxt) if q.is_relative_to(root))
+    result = _drizzle_tables(result, bound)
     for path in package_settings(root, seen):
         data = read(path)
         if data is not None:

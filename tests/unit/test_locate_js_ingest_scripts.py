@@ -64,3 +64,16 @@ def test_a_runners_flag_value_is_not_the_script_it_runs(tmp_path):
     contract = command_contract("tsx --tsconfig tsconfig.scripts.json scripts/create-vectors.ts", app(tmp_path))
     assert contract.files[:1] == ("scripts/create-vectors.ts",), contract.files
     assert contract.embedding_calls, contract
+
+
+def test_a_drizzle_insert_of_the_chunk_table_only_adds_its_rows(tmp_path):
+    contract = command_contract("npm run vectors:create", app(tmp_path))
+    # the variable the script inserts through is bound to the table by the schema module it imports
+    assert "it only adds rows (INSERT INTO chunks at scripts/create-vectors.ts:10" in contract.adds_again("chunks")
+
+
+def test_a_drizzle_upsert_or_update_of_the_chunk_table_changes_its_rows(tmp_path):
+    upsert = INGEST.replace(");\n", ").onConflictDoUpdate({ target: chunkRows.id, set: { text: chunkRows.text } });\n")
+    assert command_contract("npm run vectors:create", app(tmp_path / "a", upsert)).adds_again("chunks") == ""
+    update = INGEST + 'await db.update(chunkRows).set({ embedding: null }).where(sql`true`);\n'
+    assert command_contract("npm run vectors:create", app(tmp_path / "b", update)).adds_again("chunks") == ""
