@@ -9318,3 +9318,98 @@ def test_pgvector_example_goose_migrations_and_bun_models_located_drafted_backfi
     other = cli("verify", "--profile", trial.profile, "--collection", str(ids["docker-compose.yml"]), "--run-dir",
                 tmp_path / "other", "--json", env=env)
     assert other.code == 0, other.out + other.err
+
+
+# -- fiberplane/create-honc-app: a Hono worker (`export default instrument(app)`), drizzle, an ingest script -----------
+
+HONC_MODEL = "text-embedding-3-small"  # scripts/create-vectors.ts: openai.embedding("text-embedding-3-small")
+HONC_FOLDER = "examples/cf-retrieval-augmented-goose"
+
+
+def load_honc_goose(db, server, documents: dict[str, str]) -> dict[str, list[str]]:
+    """scripts/create-vectors.ts per document: processDoc cuts it into chunks (paragraphs: a departure, not
+    gpt-4o-mini's generateObject), embedMany embeds each chunk's content, saveToDatabase inserts the document (title,
+    url, content the chunks joined, hash the url's md5), then its chunks (chunkNumber from 0, text the content,
+    metadata the tags, hash the content's md5). Returns each document's chunk ids in order."""
+    import hashlib
+
+    held = {}
+    with db.connect(autocommit=True) as conn:
+        for url, text in documents.items():
+            parts = [p.strip() for p in text.split("\n\n") if p.strip()]
+            doc = conn.execute("INSERT INTO documents (title, url, content, hash) VALUES (%s, %s, %s, %s) RETURNING id",
+                               (parts[0][:80], url, "\n".join(parts), hashlib.md5(url.encode()).hexdigest())).fetchone()[0]
+            held[url] = [str(conn.execute(
+                "INSERT INTO chunks (document_id, chunk_number, text, embedding, metadata, hash) "
+                "VALUES (%s, %s, %s, %s::vector, %s, %s) RETURNING id",
+                (doc, i, part, str(vector), json.dumps(["hono", "workers"]), hashlib.md5(part.encode()).hexdigest())
+            ).fetchone()[0]) for i, (part, vector) in enumerate(zip(parts, httpx_embed(server, HONC_MODEL, parts)))]
+    return held
+
+
+def test_honc_goose_hono_worker_and_its_ingest_script_located_drafted_backfilled_and_repaired(
+        cli, empty_db, server, tmp_path):
+    """fiberplane's cf-retrieval-augmented-goose: a Hono app on Cloudflare Workers (`export default instrument(app)`,
+    run by `wrangler dev`), its schema drizzle-kit's migrations, its chunks written only by an ingest script
+    (`vectors:create`: `tsx --tsconfig tsconfig.scripts.json scripts/create-vectors.ts`) that chunks with a language
+    model and inserts new documents. locate, profile init, scope, plan, run --engine, verify, record; then chunks
+    gone wrong."""
+    import hashlib
+
+    app = Source.of("fiberplane__create-honc-app").checkout(HONC_FOLDER, tmp_path / "app")
+    for path, said in (("src/db/schema.ts", 'embedding: vector("embedding", { dimensions: 1536 }),'),
+                       ("scripts/create-vectors.ts", f'model: openai.embedding("{HONC_MODEL}"),'),
+                       ("scripts/create-vectors.ts", "values: chunks.map((chunk) => chunk.content),"),
+                       ("scripts/create-vectors.ts", "text: chunk.content,"),
+                       ("scripts/create-vectors.ts", 'hash: crypto.createHash("md5").update(chunk.content).digest("hex"),'),
+                       ("src/index.tsx", "export default instrument(app);"),
+                       ("package.json", '"vectors:create": "tsx --tsconfig tsconfig.scripts.json scripts/create-vectors.ts"')):
+        assert said in (app / path).read_text(), (path, said)  # load_honc_goose does what these files say
+    drizzle_migrations(empty_db, app / "drizzle")
+    held = load_honc_goose(empty_db, server, {name: (app / name).read_text() for name in ("README.md",)})
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "chunks", plan=True)
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("src/db/schema.ts", "chunks", "embedding", 1536), ("drizzle/0000_absent_thing.sql", "chunks", "embedding", 1536),
+        ("drizzle/meta/0000_snapshot.json", "chunks", "embedding", 1536)], located["declarations"]
+    # the ingest script and the package script that runs it (until this trial: no entrypoint at all, `vectors` said
+    # nothing; then the package script's contract read tsx's `--tsconfig` file as the script it runs)
+    entries = {e["command"]: e for e in located["entrypoints"]}
+    assert set(entries) == {"npm run vectors:create", "npx tsx scripts/create-vectors.ts"}, located["entrypoints"]
+    script = entries["npm run vectors:create"]["contract"]
+    assert script["files"][:2] == ["scripts/create-vectors.ts", "src/db/schema.ts"], script
+    assert script["inserts"] == [["documents", "scripts/create-vectors.ts:113"], ["chunks", "scripts/create-vectors.ts:123"]], script
+    assert script["changes"] == [] and script["serves"] == "", script
+    # the worker's search embeds the question (the server, run by `wrangler dev`, is no entrypoint)
+    assert {(c["path"], c["model"]) for c in located["embedding_calls"]} == {
+        ("src/index.tsx", HONC_MODEL), ("scripts/create-vectors.ts", HONC_MODEL)}, located["embedding_calls"]
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.init.json["profile"]
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["sources"],
+            raw["embeddings"]["vector"], raw["embeddings"]["input_hash"], raw["embeddings"]["input_hash_algorithm"],
+            raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"], raw["backfill"]) == (
+        "chunks", "id", "text", ["document_id"], "embedding", "hash", "md5", HONC_MODEL, 1536, "cosine", None), drafted
+    # the ingest adds a document and its chunks for each file it reads: never the backfill command (until this trial:
+    # `backfill.command: "npx tsx scripts/create-vectors.ts"`, which would insert every chunk a second time)
+    assert ('# command: "npm run vectors:create"  # locate\'s best entrypoint (npm-script package.json), left out: it only '
+            "adds rows (INSERT INTO chunks at scripts/create-vectors.ts:123, no upsert, UPDATE or DELETE of it)") in drafted, drafted
+    assert_whole_procedure_ok(trial, empty_db, "chunks", "embedding", len(held["README.md"]), needed=0)
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+
+    # Gone wrong: a chunk edited after its vector (its hash left as it was), another model's vector (reversed), two
+    # holding each other's, a lost one (the column is nullable).
+    ids = held["README.md"]
+    damage_inline(empty_db, "chunks", "text", edited=ids[1], reversed_=ids[2], swapped=(ids[4], ids[5]), gone=ids[7])
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", "chunks")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {ids[1], ids[2], ids[4], ids[5]}, offenders
+    # the edited chunk by its stale md5 (`hash`), the others by their vectors re-embedded, the lost one by coverage
+    assert offenders == {"fresh": {ids[1]}, "recompute": {ids[2], ids[4], ids[5]}, "coverage": {ids[7]}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
+    with empty_db.connect(autocommit=True) as conn:
+        text, digest = conn.execute("SELECT text, hash FROM chunks WHERE id = %s", (ids[1],)).fetchone()
+    assert text.endswith(" (edited)") and digest == hashlib.md5(text.encode()).hexdigest()  # as saveToDatabase hashes
