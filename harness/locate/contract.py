@@ -1496,7 +1496,11 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
         path = workdir / script
         if not path.is_file():
             return unknown(f"script {script!r} not found in {workdir}", missing=script)
-        return contract_of_files(root, [path], extra=base, args=args_given)
+        ran = contract_of_files(root, [path], extra=base, args=args_given)
+        if name == "bun" and not ran.serves and (data := read(path)) is not None:
+            # Bun, unlike node, serves a default export that has a `fetch` (Hono's `export default app`)
+            ran = replace(ran, serves=serving.bun_default_export(_rel(path, root), data.decode("utf-8", "replace")))
+        return ran
     if name in ("sh", "bash", "zsh") or head.endswith(".sh") or head.startswith("./"):
         script = words[1] if name in ("sh", "bash", "zsh") and len(words) > 1 else head
         path = workdir / script

@@ -137,6 +137,44 @@ _DOTNET_SERVES = re.compile(r"\bWebApplication\s*\.\s*Create(?:Builder|SlimBuild
 _DOTNET_RUNS = re.compile(r"\.\s*Run(?:Async)?\s*\(")
 
 
+# Bun serves the file it runs when the file's default export has a `fetch` (Hono's and Elysia's apps, an object with a
+# `fetch` key or method, an app handed to a wrapper: `export default instrument(app)`); node and tsx run it to its end.
+_DEFAULT_EXPORT = re.compile(r"\bexport\s+default\s+(?:(?P<obj>\{)|(?:(?P<wrap>[\w$.]+)\s*\(\s*)?(?P<name>[A-Za-z_$][\w$]*)\b)")
+_FETCH_KEY = re.compile(r"(?<![\w$.])fetch\s*(?:[:(,}]|$)")
+_FETCH_APP = r"(?:Hono|OpenAPIHono|Elysia)"
+
+
+def bun_default_export(rel: str, text: str) -> str:
+    """Why Bun serves the file it runs: its default export is a fetch handler, "Bun serving export default app at
+    path:line"; "" if it is none (a function, an object without `fetch`, an Express app)."""
+    code, strings = lex(text, "js")
+    for m in _DEFAULT_EXPORT.finditer(code):
+        if in_strings(m.start(), strings):
+            continue
+        if m.group("obj"):
+            said = "export default { fetch }"
+            if not _FETCH_KEY.search(_top_level(call_args(code, m.start("obj"), limit=20000))):
+                continue
+        else:
+            name = m.group("name")
+            said = f"export default {m.group('wrap')}({name})" if m.group("wrap") else f"export default {name}"
+            if not re.search(rf"\b(?:const|let|var)\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*new\s+{_FETCH_APP}\b", code):
+                continue
+        return server(f"Bun serving {said} at {rel}:{line_of(code, m.start())}")
+    return ""
+
+
+def _top_level(body: str) -> str:
+    """``body`` without what its brackets hold: an object literal's own keys, not those of the values nested in it."""
+    out, depth = [], 0
+    for ch in body:
+        depth -= ch in ")]}"
+        if depth == 0:
+            out.append(ch)
+        depth += ch in "([{"
+    return "".join(out)
+
+
 def in_code(rel: str, text: str, lang: str, args: tuple[str, ...] = ()) -> str:
     """Why running the file serves: a serving call its code makes (a Python file: at its top level or in its
     ``__main__`` block, or in a function these reach, in the branch of the action ``args`` names), as

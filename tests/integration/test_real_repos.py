@@ -9383,6 +9383,13 @@ def test_honc_goose_hono_worker_and_its_ingest_script_located_drafted_backfilled
     # the worker's search embeds the question (the server, run by `wrangler dev`, is no entrypoint)
     assert {(c["path"], c["model"]) for c in located["embedding_calls"]} == {
         ("src/index.tsx", HONC_MODEL), ("scripts/create-vectors.ts", HONC_MODEL)}, located["embedding_calls"]
+    # were the worker's module run by Bun, as a Bun user runs a Hono app, it would serve (until this branch: read as
+    # a script that runs to its end; node and tsx do run it to its end)
+    from harness.locate.contract import command_contract
+
+    assert command_contract("bun run src/index.tsx", app).serves == (
+        "it starts a server (Bun serving export default instrument(app) at src/index.tsx:147) and never exits")
+    assert command_contract("npx tsx src/index.tsx", app).serves == ""
     assert trial.init.json["todo"] == [], trial.init.out
     drafted = trial.init.json["profile"]
     raw = yaml.safe_load(drafted)

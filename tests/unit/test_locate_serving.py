@@ -197,6 +197,45 @@ def test_a_js_script_that_starts_a_server_serves(tmp_path, code, call):
     assert serves.startswith(f"it starts a server ({call} at src/embed-server.ts:"), serves
 
 
+HONO_APP = "import { Hono } from 'hono';\n\nconst app = new Hono();\napp.get('/', (c) => c.text('ok'));\n\n"
+
+
+@pytest.mark.parametrize("code, said", [
+    (HONO_APP + "export default app;\n", "export default app"),
+    ("import { Hono } from 'hono';\nimport { instrument } from '@fiberplane/hono-otel';\n\nconst app = new Hono<{ Bindings: "
+     "Env }>();\n\nexport default instrument(app);\n", "export default instrument(app)"),
+    ("import { app } from './app';\n\nexport default {\n  port: 3000,\n  fetch: app.fetch,\n};\n", "export default { fetch }"),
+    ("export default {\n  async fetch(req: Request) {\n    return new Response('ok');\n  },\n};\n", "export default { fetch }"),
+])
+def test_a_file_whose_default_export_is_a_fetch_handler_serves_when_bun_runs_it(tmp_path, code, said):
+    """Bun serves the file it runs when its default export has a `fetch` (Hono's `export default app`); node and tsx
+    run the same file to completion."""
+    root = app(tmp_path, {"src/index.ts": code})
+    line = code[:code.index("export default")].count("\n") + 1
+    assert command_contract("bun run src/index.ts", root).serves == (
+        f"it starts a server (Bun serving {said} at src/index.ts:{line}) and never exits")
+    assert command_contract("npx tsx src/index.ts", root).serves == ""
+
+
+@pytest.mark.parametrize("code", [
+    "export default async function main() {\n  await embedAll();\n}\nawait main();\n",
+    "export default {\n  name: 'backfill',\n  async run() {\n    const res = await fetch(url);\n  },\n};\n",
+    "import express from 'express';\nconst app = express();\nexport default app;\n",
+])
+def test_a_default_export_without_a_fetch_handler_serves_nothing_under_bun(tmp_path, code):
+    root = app(tmp_path, {"scripts/embed.ts": code})
+    assert command_contract("bun scripts/embed.ts", root).serves == ""
+
+
+def test_a_package_script_running_a_hono_app_with_bun_serves_and_is_no_backfill(tmp_path):
+    root = app(tmp_path, {"package.json": '{"scripts": {"embed:serve": "bun run src/embed.ts"}}',
+                          "src/embed.ts": HONO_APP.replace("c.text('ok')", "c.json(await embed(c.req.query('q')))")
+                          + "export default app;\n"})
+    found = locate(root)
+    assert found.best_entrypoint is None
+    assert "Bun serving export default app at src/embed.ts:6" in found.entrypoints[0].contract.serves
+
+
 def test_a_node_server_listening_on_the_server_it_creates_serves(tmp_path):
     root = app(tmp_path, {"server.js": "const http = require('http');\n\n"
                                        "http.createServer(handler).listen(process.env.PORT || 3000);\n"})
