@@ -240,7 +240,7 @@ def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str)
                 "(GENERATED ALWAYS AS ...) from the row as it is now: it says nothing of the text a vector was made "
                 "of, and no write may set it; expected a column the application writes with each vector (or leave "
                 "embeddings.input_hash out)"]
-    if (trigger := _trigger_setting(conn, em.schema, em.table, column)) is not None:
+    if (trigger := trigger_setting(conn, em.schema, em.table, column)) is not None:
         return [f"profile key 'embeddings.input_hash' names column {column!r}, which trigger {trigger!r} sets on every "
                 "write of the row: it follows the row's current text whatever text the vector was made of, so it says "
                 "nothing of the vector (fresh would pass over an edited text's old vector); expected a column only the "
@@ -260,7 +260,7 @@ def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str)
     return []
 
 
-def _trigger_setting(conn: Conn, schema: str, table: str, column: str) -> str | None:
+def trigger_setting(conn: Conn, schema: str, table: str, column: str) -> str | None:
     """The name of an enabled row trigger firing before INSERT or UPDATE of the table whose PL/pgSQL function sets
     ``NEW.column`` (``assigns_column``) other than only where it is NULL, or None."""
     rows = conn.execute(

@@ -22,7 +22,7 @@ from psycopg import sql
 from .. import db as dbmod
 from .. import hashing, sqlexpr
 from ..db import Conn
-from ..introspect import MICROSECOND, input_hash_type, time_digits, unique_alone
+from ..introspect import MICROSECOND, input_hash_type, time_digits, trigger_setting, unique_alone
 from ..profile import json_field
 from ..target import Target, _qualified
 
@@ -82,9 +82,16 @@ def stamped(target: Target) -> str | None:
 def carried_time(conn: Conn, target: Target) -> str | None:
     """The type of the vector's time column (``stamped``) where ``chunks.updated_at`` has the same one, at least as
     precise, else the chunk's (a coarser vector time), so the chunk's time as read is staged whole and gives the
-    vector's (``stamp``); None otherwise (no such column, or two types that never compare)."""
+    vector's (``stamp``); None otherwise (no such column, two types that never compare, or a trigger of the table that
+    sets the column on every write: ``introspect.trigger_setting``)."""
     column, ch, em = stamped(target), target.profile.chunks, target.profile.embeddings
     if column is None or ch.updated_at is None:
+        return None
+    if trigger_setting(conn, em.schema, em.table, column) is not None:
+        # The table's own trigger replaces the time written there (now(): the write's), later than the now() of an
+        # edit whose transaction began before the read: not the chunk's time as read, so the write-time check compares.
+        if not conn.autocommit:
+            conn.rollback()
         return None
     row = conn.execute(
         "SELECT CASE WHEN (CASE WHEN v.atttypmod < 0 THEN 6 ELSE v.atttypmod END) >= (CASE WHEN c.atttypmod < 0 "

@@ -805,3 +805,24 @@ def test_a_timed_chunk_whose_unhashed_field_is_edited_and_whose_vector_time_the_
     assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
     assert _backfill(empty_db, embed_server.url, text).embedded == 1
     assert _fresh(empty_db, embed_server.url, text).status == "passed"
+
+
+def test_a_timed_chunk_whose_vector_time_a_trigger_of_the_embedding_table_stamps_is_not_given_the_old_texts_vector(
+        empty_db, embed_server):
+    # The embedding table's own trigger sets embedded_at := now() on every write (an application's generic "touch"
+    # trigger): the chunk's time the engine carried was replaced by the write's, later than the now() of an edit whose
+    # transaction began before the read. The write-time check skipped every chunk read with a time: the old text's
+    # vector was written with a time after the edit's, 'Embedded 20' and fresh passed.
+    _separate(empty_db)
+    empty_db.execute("CREATE FUNCTION stamp_vector() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$ BEGIN NEW.embedded_at := now(); RETURN NEW; END $$; "
+                     "CREATE TRIGGER note_vectors_stamp BEFORE INSERT OR UPDATE ON note_vectors FOR EACH ROW "
+                     "EXECUTE FUNCTION stamp_vector()")
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
+            summary = _backfill(empty_db, embed_server.url, provider=provider)
+    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE note_id = 1") == 0
+    assert _backfill(empty_db, embed_server.url).embedded == 1
+    assert _fresh(empty_db, embed_server.url).status == "passed"
