@@ -826,3 +826,19 @@ def test_a_timed_chunk_whose_vector_time_a_trigger_of_the_embedding_table_stamps
     assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE note_id = 1") == 0
     assert _backfill(empty_db, embed_server.url).embedded == 1
     assert _fresh(empty_db, embed_server.url).status == "passed"
+
+
+@pytest.mark.xfail(strict=True, reason="redteam14: the engine's own UPDATE of an inline row fires the trigger that "
+                   "stamps changed_at := now(), so the vector's time is the write's now() (stamp, triggered), and an "
+                   "edit by a transaction begun before that write, committed after it, is stamped earlier than the "
+                   "vector: no time the engine could write is both after its own trigger's and before that edit's; "
+                   "only a count that calls a chunk time earlier than its vector's untimed where the table's trigger "
+                   "stamps every UPDATE (a catalog fact Target does not carry) would say it")
+def test_an_inline_row_edited_by_a_transaction_begun_before_the_engines_write_is_stale_after_it(empty_db, embed_server):
+    _inline(empty_db)
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the application's transaction (and its now()) begins before the engine writes
+        assert _backfill(empty_db, embed_server.url, INLINE).embedded == ROWS
+        app.execute("UPDATE items SET body = 'edited after the run' WHERE id = 1")
+        app.commit()
+    assert _fresh(empty_db, embed_server.url, INLINE).status != "passed"
