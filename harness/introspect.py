@@ -171,7 +171,9 @@ def other_vector_columns(conn: Conn, profile: Profile) -> list[str]:
     the row's input hash and vector time too. A generated column (a halfvec copy of the vector) is written with it."""
     schema, table = ((profile.chunks.schema, profile.chunks.table) if profile.inline
                      else (profile.embeddings.schema, profile.embeddings.table))
-    rows = conn.execute("SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+    # a domain's column by its base type (CREATE DOMAIN embedding AS vector(384) is a vector column too)
+    rows = conn.execute("SELECT a.attname FROM pg_attribute a JOIN pg_type d ON d.oid = a.atttypid JOIN pg_type t "
+                        "ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END "
                         "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
                         "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
                         "AND a.attgenerated = '' AND t.typname IN ('vector', 'halfvec', 'sparsevec') "

@@ -313,3 +313,13 @@ def test_scope_says_an_input_hash_beside_another_vector_column_vouches_for_neith
     result = scope(demo_db, "--collection", "tenant_acme", "--json")
     assert any("input_hash is beside another vector column of the same rows (embedding_v2)" in a
                for a in result.json["assumptions"]), result.json["assumptions"]
+
+
+def test_scope_says_an_input_hash_beside_another_vector_column_of_a_domain_vouches_for_neither(scope, demo_db):
+    """The second vector's column typed by a domain over vector (``CREATE DOMAIN embedding AS vector(384)``) is a
+    vector column too: read by its type's name alone it was none, and the hash vouched for the first vector."""
+    demo_db.execute("CREATE DOMAIN embedding AS vector(384); "
+                    "ALTER TABLE document_embeddings ADD COLUMN embedding_v2 embedding")
+    result = scope(demo_db, "--collection", "tenant_acme", "--json")
+    assert any("input_hash is beside another vector column of the same rows (embedding_v2)" in a
+               for a in result.json["assumptions"]), result.json["assumptions"]
