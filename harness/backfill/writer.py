@@ -133,6 +133,20 @@ def key_slot(conn: Conn, target: Target) -> bool:
     return alone
 
 
+def referenced(conn: Conn, target: Target) -> bool:
+    """Whether a foreign key of another table references the embedding table's rows: its stored rows are then
+    replaced in place (``_apply_sql``), since deleting one deleted the application's rows that reference it (ON DELETE
+    CASCADE), unlinked them (SET NULL) or failed the batch (RESTRICT). False inline (its vectors are updated)."""
+    em = target.profile.embeddings
+    if target.inline:
+        return False
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = to_regclass(%s)) "
+                       "AS found", (_qualified(em.schema, em.table),)).fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    return bool(row and row["found"])
+
+
 def rewritten_on_update(conn: Conn, target: Target) -> bool:
     """An inline chunk table with a row trigger that fires before UPDATE: it may set ``chunks.updated_at`` to the
     engine's now() (``stamp``); any other target: False."""
@@ -411,6 +425,7 @@ class BatchWriter:
         self._triggered = rewritten_on_update(conn, target)
         self._tick = vector_tick(conn, target)
         self._key_slot = key_slot(conn, target)
+        self._in_place = referenced(conn, target)
         self._staged = self._columns + ([("at", cast(str, stamped(target)))] if self._carried is not None else [])
 
     def tables(self) -> list[str]:
@@ -688,16 +703,29 @@ class BatchWriter:
                                      + [sql.Identifier(col) for col, _ in defaults])
         picks = sql.SQL(", ").join([sql.SQL("s.{}").format(sql.Identifier(st)) for st, _ in self._columns]
                                    + [expr for _, expr in defaults])
-        return [
-            sql.SQL("DELETE FROM {t} AS e USING {s} WHERE {match}").format(
-                t=self.target.embedding_table, s=stage, match=match
-            ),
-            # Rows the DELETE left (the policies let the role read them but not delete them) keep their vector and
-            # are returned, never doubled; RETURNING on the table itself would need the role to read what it wrote.
+        t = self.target.embedding_table
+        # Rows the DELETE left (the policies let the role read them but not delete them) keep their vector and
+        # are returned, never doubled; RETURNING on the table itself would need the role to read what it wrote.
+        replace = [sql.SQL("DELETE FROM {t} AS e USING {s} WHERE {match}").format(t=t, s=stage, match=match)]
+        left: sql.Composable = sql.SQL("SELECT k FROM kept")
+        if self._in_place:
+            # Rows other tables reference (``referenced``) keep their place: each stored row of the chunk takes the
+            # vector (a second one stays, counted as a duplicate). One the policies let the role read but not update
+            # keeps its old vector, and is returned as one the DELETE left.
+            assigned: list[tuple[str, sql.Composable]] = [(col, sql.SQL("s.{}").format(sql.Identifier(st)))
+                                                          for st, col in self._columns if st != "k"] + defaults
+            replace = [sql.SQL("UPDATE {t} AS e SET ({cols}) = ROW({vals}) FROM {s} WHERE {match}").format(
+                t=t, cols=sql.SQL(", ").join(sql.Identifier(c) for c, _ in assigned),
+                vals=sql.SQL(", ").join(v for _, v in assigned), s=stage,
+                match=match)]
+            left = sql.SQL("SELECT s.k FROM {s} WHERE s.k IN (SELECT k FROM kept) AND NOT EXISTS (SELECT 1 FROM {t} AS e "
+                           "WHERE {match} AND e.{v} = s.v)").format(
+                s=stage, t=t, match=match, v=sql.Identifier(self.target.profile.embeddings.vector))
+        return replace + [
             sql.SQL("WITH kept AS (SELECT s.k FROM {s} WHERE EXISTS (SELECT 1 FROM {t} AS e WHERE {match})), "
                     "added AS (INSERT INTO {t} ({cols}) SELECT {picks} FROM {s} "
-                    "WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.k = s.k)) SELECT k FROM kept").format(
-                t=self.target.embedding_table, cols=columns, picks=picks, s=stage, match=match
+                    "WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.k = s.k)) {left}").format(
+                t=t, cols=columns, picks=picks, s=stage, match=match, left=left
             ),
         ]
 
