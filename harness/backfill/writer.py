@@ -522,6 +522,7 @@ class BatchWriter:
         (finite: ``selection``'s rule) time is not the one read was edited too; a chunk read with a time is compared
         only where that time is not the vector's (``_carried`` None: the profile's or the read's time stamps it, later
         than the now() of an edit whose transaction began before the read)."""
+        self._retime(batch)
         if self._unguarded and not self._timed:
             return
         times = {str(k): at for k, at in zip(batch.keys, batch.changed)}
@@ -548,6 +549,35 @@ class BatchWriter:
                   and now[str(k)] != {None if self._unguarded else read[str(k)]}]
         if edited:
             raise _Edited(edited)
+
+    def _retime(self, batch: Vectors) -> None:
+        """Where the vector's time is its chunk's as read (``_carried``): a chunk whose time the batch's own write set
+        (the embedding table's trigger marks its chunk: ``chunks.updated_at`` is now(), this transaction's) gets that
+        time in its vector too; the earlier time carried left every vector stale right after its run. Only where its
+        text is compared whole (no ``input_hash_of``) and the vector's time keeps the microsecond: one whose text
+        changed since the read is no such chunk (``_Edited``). The trigger's update holds the chunk's row to the
+        commit, so no edit lands in between."""
+        t, ch, em = self.target, self.target.profile.chunks, self.target.profile.embeddings
+        column = stamped(t)
+        if t.inline or self._carried is None or self._tick is not None or em.input_hash_of or column is None:
+            return
+        rows = self.conn.execute(sql.SQL(
+            "SELECT {id} AS k, {h} AS h FROM {c} AS c WHERE {w} AND {id} = ANY(%(keys)s) AND {at} = now()").format(
+            id=t.chunk_id, h=t.text_hash, c=t.chunk_table, w=t.chunk_filter(), at=t.c(cast(str, ch.updated_at))),
+            {"keys": list(batch.keys), "collection": batch.collections[0]}).fetchall()
+        if not rows:
+            return
+        read = {str(k): (h.hex() if isinstance(h, (bytes, bytearray, memoryview)) else h)
+                for k, h in zip(batch.keys, batch.hashes)}
+        edited = [r["k"] for r in rows if read.get(str(r["k"])) != r["h"]]
+        if edited:
+            raise _Edited(edited)
+        self.conn.execute(sql.SQL("UPDATE {e} AS e SET {w} = c.{at} FROM {c} AS c WHERE {on} AND {id} = ANY(%(keys)s)"
+                                  "{f}").format(
+            e=t.embedding_table, w=sql.Identifier(column), at=sql.Identifier(cast(str, ch.updated_at)), c=t.chunk_table,
+            on=t.join_on(), id=t.chunk_id,
+            f=sql.SQL("").join(sql.SQL(" AND {}").format(f) for f in t.filter_rows("e"))),
+            {"keys": [r["k"] for r in rows]})
 
     def _hashes_as_stored(self, batch: Vectors) -> Vectors:
         """The batch with its hex input hashes in the column's form (``hashing.as_stored``)."""

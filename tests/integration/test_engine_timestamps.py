@@ -842,3 +842,40 @@ def test_an_inline_row_edited_by_a_transaction_begun_before_the_engines_write_is
         app.execute("UPDATE items SET body = 'edited after the run' WHERE id = 1")
         app.commit()
     assert _fresh(empty_db, embed_server.url, INLINE).status != "passed"
+
+
+def test_a_chunk_whose_time_the_embedding_tables_trigger_stamps_at_the_write_is_not_stale_after_its_run(
+        empty_db, embed_server):
+    # The embedding table's trigger marks the chunk embedded (UPDATE notes ... changed_at = now()) on every vector
+    # write: the chunk's time became the write's, later than the time the engine carried into the vector, so every
+    # row was stale right after its run ('Embedded 20/20 rows', 20 still needed), every run re-embedded all of them
+    # and fresh failed 20 of 20.
+    _marked(empty_db)
+    summary = _backfill(empty_db, embed_server.url)
+    assert (summary.embedded, summary.after.stale, summary.after.needed) == (ROWS, 0, 0), summary.line()
+    assert _backfill(empty_db, embed_server.url).embedded == 0
+    assert _fresh(empty_db, embed_server.url).status == "passed"
+    empty_db.execute("UPDATE notes SET body = 'edited after the run', changed_at = now() WHERE id = 1")
+    assert _backfill(empty_db, embed_server.url).embedded == 1
+
+
+def test_a_chunk_edited_before_the_write_whose_time_the_embedding_tables_trigger_stamps_is_not_given_the_old_texts_vector(
+        empty_db, embed_server):
+    # The trigger's time replaces the edit's: only the text, compared at the write, says the chunk was edited.
+    _marked(empty_db)
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
+            summary = _backfill(empty_db, embed_server.url, provider=provider)
+    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
+    assert _backfill(empty_db, embed_server.url).embedded == 1
+    assert _fresh(empty_db, embed_server.url).status == "passed"
+
+
+def _marked(db) -> None:
+    """``_separate`` whose embedding table's trigger marks the chunk on every vector write (its time: now())."""
+    _separate(db)
+    db.execute("CREATE FUNCTION mark_note() RETURNS trigger LANGUAGE plpgsql AS "
+               "$$ BEGIN UPDATE notes SET changed_at = now() WHERE id = NEW.note_id; RETURN NEW; END $$; "
+               "CREATE TRIGGER note_vectors_mark AFTER INSERT OR UPDATE ON note_vectors FOR EACH ROW "
+               "EXECUTE FUNCTION mark_note()")
