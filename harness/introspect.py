@@ -264,15 +264,20 @@ def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str)
 
 def trigger_setting(conn: Conn, schema: str, table: str, column: str) -> str | None:
     """The name of an enabled row trigger firing before INSERT or UPDATE of the table whose PL/pgSQL function sets
-    ``NEW.column`` (``assigns_column``) other than only where it is NULL, or None."""
+    ``NEW.column`` (``assigns_column``) other than only where it is NULL, or that is contrib's ``moddatetime(column)``
+    (Supabase's standard updated_at trigger, a C function with no source to read), or None."""
     rows = conn.execute(
-        "SELECT t.tgname AS name, p.prosrc AS src FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid "
-        "WHERE n.nspname = %s AND c.relname = %s AND NOT t.tgisinternal AND t.tgenabled <> 'D' "
+        "SELECT t.tgname AS name, p.prosrc AS src, p.proname = 'moddatetime' AND p.prolang = "
+        "(SELECT oid FROM pg_language WHERE lanname = 'c') AS moddatetime, t.tgargs AS args FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p "
+        "ON p.oid = t.tgfoid WHERE n.nspname = %s AND c.relname = %s AND NOT t.tgisinternal AND t.tgenabled <> 'D' "
         "AND t.tgtype & 1 = 1 AND t.tgtype & 2 = 2 AND t.tgtype & (4 | 16) <> 0", (schema, table)).fetchall()
     for row in rows:
-        name, src = (row["name"], row["src"]) if isinstance(row, dict) else row
-        if src and assigns_column(src, column):
+        name, src, moddatetime, args = ((row["name"], row["src"], row["moddatetime"], row["args"])
+                                        if isinstance(row, dict) else row)
+        if moddatetime and bytes(args or b"").split(b"\x00")[0] == column.encode():
+            return str(name)
+        if src and not moddatetime and assigns_column(src, column):
             return str(name)
     return None
 

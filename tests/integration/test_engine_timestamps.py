@@ -895,3 +895,23 @@ def test_a_vector_a_trigger_normalises_is_written_not_a_failed_row(empty_db, emb
     summary = _backfill(empty_db, embed_server.url)
     assert summary.after.needed == 0, summary.line()  # what the table holds
     assert (summary.embedded, summary.failed) == (ROWS, 0), summary.line()  # what the run says
+
+
+def test_a_vector_time_that_moddatetime_stamps_on_the_in_place_update_is_not_the_chunks_time_carried(
+        empty_db, embed_server):
+    # ratings reference note_vectors, so the engine updates its rows in place, which fires Supabase's standard trigger
+    # moddatetime(embedded_at) (a C function, no PL/pgSQL to read): the write's now() replaced the chunk's time the
+    # engine carried, later than an edit whose transaction began before the read: the old text's vector was fresh.
+    _separate(empty_db)
+    empty_db.execute("CREATE EXTENSION moddatetime; CREATE TRIGGER note_vectors_moddatetime BEFORE UPDATE ON "
+                     "note_vectors FOR EACH ROW EXECUTE PROCEDURE moddatetime(embedded_at); "
+                     "CREATE TABLE ratings (note_id int REFERENCES note_vectors ON DELETE CASCADE, stars int)")
+    assert _backfill(empty_db, embed_server.url).embedded == ROWS
+    empty_db.execute("UPDATE notes SET body = body || ' revised', changed_at = now()")
+    with empty_db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
+            summary = _backfill(empty_db, embed_server.url, provider=provider)
+    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
+    assert _backfill(empty_db, embed_server.url).embedded == 1
+    assert _fresh(empty_db, embed_server.url).status == "passed"
