@@ -190,7 +190,9 @@ def other_vector_columns(conn: Conn, profile: Profile) -> list[str]:
     the row's input hash and vector time too. A generated column (a halfvec copy of the vector) is written with it."""
     schema, table = ((profile.chunks.schema, profile.chunks.table) if profile.inline
                      else (profile.embeddings.schema, profile.embeddings.table))
-    rows = conn.execute("SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+    # a domain's column by its base type (CREATE DOMAIN embedding AS vector(384) is a vector column too)
+    rows = conn.execute("SELECT a.attname FROM pg_attribute a JOIN pg_type d ON d.oid = a.atttypid JOIN pg_type t "
+                        "ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END "
                         "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
                         "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
                         "AND a.attgenerated = '' AND t.typname IN ('vector', 'halfvec', 'sparsevec') "
@@ -259,7 +261,7 @@ def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str)
                 "(GENERATED ALWAYS AS ...) from the row as it is now: it says nothing of the text a vector was made "
                 "of, and no write may set it; expected a column the application writes with each vector (or leave "
                 "embeddings.input_hash out)"]
-    if (trigger := _trigger_setting(conn, em.schema, em.table, column)) is not None:
+    if (trigger := trigger_setting(conn, em.schema, em.table, column)) is not None:
         return [f"profile key 'embeddings.input_hash' names column {column!r}, which trigger {trigger!r} sets on every "
                 "write of the row: it follows the row's current text whatever text the vector was made of, so it says "
                 "nothing of the vector (fresh would pass over an edited text's old vector); expected a column only the "
@@ -279,17 +281,22 @@ def _input_hash_problem(conn: Conn, profile: Profile, column: str, sqltype: str)
     return []
 
 
-def _trigger_setting(conn: Conn, schema: str, table: str, column: str) -> str | None:
+def trigger_setting(conn: Conn, schema: str, table: str, column: str) -> str | None:
     """The name of an enabled row trigger firing before INSERT or UPDATE of the table whose PL/pgSQL function sets
-    ``NEW.column`` (``assigns_column``) other than only where it is NULL, or None."""
+    ``NEW.column`` (``assigns_column``) other than only where it is NULL, or that is contrib's ``moddatetime(column)``
+    (Supabase's standard updated_at trigger, a C function with no source to read), or None."""
     rows = conn.execute(
-        "SELECT t.tgname AS name, p.prosrc AS src FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid "
-        "WHERE n.nspname = %s AND c.relname = %s AND NOT t.tgisinternal AND t.tgenabled <> 'D' "
+        "SELECT t.tgname AS name, p.prosrc AS src, p.proname = 'moddatetime' AND p.prolang = "
+        "(SELECT oid FROM pg_language WHERE lanname = 'c') AS moddatetime, t.tgargs AS args FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p "
+        "ON p.oid = t.tgfoid WHERE n.nspname = %s AND c.relname = %s AND NOT t.tgisinternal AND t.tgenabled <> 'D' "
         "AND t.tgtype & 1 = 1 AND t.tgtype & 2 = 2 AND t.tgtype & (4 | 16) <> 0", (schema, table)).fetchall()
     for row in rows:
-        name, src = (row["name"], row["src"]) if isinstance(row, dict) else row
-        if src and assigns_column(src, column):
+        name, src, moddatetime, args = ((row["name"], row["src"], row["moddatetime"], row["args"])
+                                        if isinstance(row, dict) else row)
+        if moddatetime and bytes(args or b"").split(b"\x00")[0] == column.encode():
+            return str(name)
+        if src and not moddatetime and assigns_column(src, column):
             return str(name)
     return None
 

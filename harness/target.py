@@ -816,15 +816,18 @@ class Target:
         return sql.SQL("LATERAL (SELECT DISTINCT x FROM unnest({}) AS x) AS n(n)").format(self.collection_names())
 
     def declared_dimensions(self) -> sql.Composed:
-        """The vector column's declared dimension from the catalog (NULL when declared without one)."""
+        """The vector column's declared dimension from the catalog (NULL when declared without one), and its type as
+        written; a column of a domain (``CREATE DOMAIN embedding AS vector(768)``) declares the domain's, as its base
+        type (the column's own typmod is -1: it was read as declaring none, and scope passed another model's)."""
         em = self.profile.embeddings
         # A column of exactly embeddings.pad_to holds the model's dimension padded: that is what it declares for the model.
-        padded = (sql.SQL("WHEN a.atttypmod = {} THEN {} ").format(sql.Literal(em.pad_to), sql.Literal(self.profile.provider.dimensions))
+        padded = (sql.SQL("WHEN m.typmod = {} THEN {} ").format(sql.Literal(em.pad_to), sql.Literal(self.profile.provider.dimensions))
                   if em.pad_to else sql.SQL(""))
         return sql.SQL(
-            "SELECT CASE {padded}WHEN a.atttypmod > 0 THEN a.atttypmod END AS dims, "
-            "format_type(a.atttypid, a.atttypmod) AS type "
-            "FROM pg_attribute a WHERE a.attrelid = to_regclass({rel}) AND a.attname = {col} AND NOT a.attisdropped"
+            "SELECT CASE {padded}WHEN m.typmod > 0 THEN m.typmod END AS dims, format_type(m.base, m.typmod) AS type "
+            "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid, LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN "
+            "t.typbasetype ELSE a.atttypid END AS base, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END "
+            "AS typmod) AS m WHERE a.attrelid = to_regclass({rel}) AND a.attname = {col} AND NOT a.attisdropped"
         ).format(padded=padded, rel=sql.Literal(_qualified(em.schema, em.table)), col=sql.Literal(em.vector))
 
 

@@ -22,7 +22,7 @@ from psycopg import sql
 from .. import db as dbmod
 from .. import hashing, sqlexpr
 from ..db import Conn
-from ..introspect import MICROSECOND, input_hash_type, time_digits, unique_alone
+from ..introspect import MICROSECOND, input_hash_type, time_digits, trigger_setting, unique_alone
 from ..profile import json_field
 from ..target import Target, _qualified
 
@@ -82,9 +82,16 @@ def stamped(target: Target) -> str | None:
 def carried_time(conn: Conn, target: Target) -> str | None:
     """The type of the vector's time column (``stamped``) where ``chunks.updated_at`` has the same one, at least as
     precise, else the chunk's (a coarser vector time), so the chunk's time as read is staged whole and gives the
-    vector's (``stamp``); None otherwise (no such column, or two types that never compare)."""
+    vector's (``stamp``); None otherwise (no such column, two types that never compare, or a trigger of the table that
+    sets the column on every write: ``introspect.trigger_setting``)."""
     column, ch, em = stamped(target), target.profile.chunks, target.profile.embeddings
     if column is None or ch.updated_at is None:
+        return None
+    if trigger_setting(conn, em.schema, em.table, column) is not None:
+        # The table's own trigger replaces the time written there (now(): the write's), later than the now() of an
+        # edit whose transaction began before the read: not the chunk's time as read, so the write-time check compares.
+        if not conn.autocommit:
+            conn.rollback()
         return None
     row = conn.execute(
         "SELECT CASE WHEN (CASE WHEN v.atttypmod < 0 THEN 6 ELSE v.atttypmod END) >= (CASE WHEN c.atttypmod < 0 "
@@ -124,6 +131,20 @@ def key_slot(conn: Conn, target: Target) -> bool:
     if not conn.autocommit:
         conn.rollback()
     return alone
+
+
+def referenced(conn: Conn, target: Target) -> bool:
+    """Whether a foreign key of another table references the embedding table's rows: its stored rows are then
+    replaced in place (``_apply_sql``), since deleting one deleted the application's rows that reference it (ON DELETE
+    CASCADE), unlinked them (SET NULL) or failed the batch (RESTRICT). False inline (its vectors are updated)."""
+    em = target.profile.embeddings
+    if target.inline:
+        return False
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = to_regclass(%s)) "
+                       "AS found", (_qualified(em.schema, em.table),)).fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    return bool(row and row["found"])
 
 
 def rewritten_on_update(conn: Conn, target: Target) -> bool:
@@ -404,6 +425,7 @@ class BatchWriter:
         self._triggered = rewritten_on_update(conn, target)
         self._tick = vector_tick(conn, target)
         self._key_slot = key_slot(conn, target)
+        self._in_place = referenced(conn, target)
         self._staged = self._columns + ([("at", cast(str, stamped(target)))] if self._carried is not None else [])
 
     def tables(self) -> list[str]:
@@ -500,6 +522,7 @@ class BatchWriter:
         (finite: ``selection``'s rule) time is not the one read was edited too; a chunk read with a time is compared
         only where that time is not the vector's (``_carried`` None: the profile's or the read's time stamps it, later
         than the now() of an edit whose transaction began before the read)."""
+        self._retime(batch)
         if self._unguarded and not self._timed:
             return
         times = {str(k): at for k, at in zip(batch.keys, batch.changed)}
@@ -526,6 +549,35 @@ class BatchWriter:
                   and now[str(k)] != {None if self._unguarded else read[str(k)]}]
         if edited:
             raise _Edited(edited)
+
+    def _retime(self, batch: Vectors) -> None:
+        """Where the vector's time is its chunk's as read (``_carried``): a chunk whose time the batch's own write set
+        (the embedding table's trigger marks its chunk: ``chunks.updated_at`` is now(), this transaction's) gets that
+        time in its vector too; the earlier time carried left every vector stale right after its run. Only where its
+        text is compared whole (no ``input_hash_of``) and the vector's time keeps the microsecond: one whose text
+        changed since the read is no such chunk (``_Edited``). The trigger's update holds the chunk's row to the
+        commit, so no edit lands in between."""
+        t, ch, em = self.target, self.target.profile.chunks, self.target.profile.embeddings
+        column = stamped(t)
+        if t.inline or self._carried is None or self._tick is not None or em.input_hash_of or column is None:
+            return
+        rows = self.conn.execute(sql.SQL(
+            "SELECT {id} AS k, {h} AS h FROM {c} AS c WHERE {w} AND {id} = ANY(%(keys)s) AND {at} = now()").format(
+            id=t.chunk_id, h=t.text_hash, c=t.chunk_table, w=t.chunk_filter(), at=t.c(cast(str, ch.updated_at))),
+            {"keys": list(batch.keys), "collection": batch.collections[0]}).fetchall()
+        if not rows:
+            return
+        read = {str(k): (h.hex() if isinstance(h, (bytes, bytearray, memoryview)) else h)
+                for k, h in zip(batch.keys, batch.hashes)}
+        edited = [r["k"] for r in rows if read.get(str(r["k"])) != r["h"]]
+        if edited:
+            raise _Edited(edited)
+        self.conn.execute(sql.SQL("UPDATE {e} AS e SET {w} = c.{at} FROM {c} AS c WHERE {on} AND {id} = ANY(%(keys)s)"
+                                  "{f}").format(
+            e=t.embedding_table, w=sql.Identifier(column), at=sql.Identifier(cast(str, ch.updated_at)), c=t.chunk_table,
+            on=t.join_on(), id=t.chunk_id,
+            f=sql.SQL("").join(sql.SQL(" AND {}").format(f) for f in t.filter_rows("e"))),
+            {"keys": [r["k"] for r in rows]})
 
     def _hashes_as_stored(self, batch: Vectors) -> Vectors:
         """The batch with its hex input hashes in the column's form (``hashing.as_stored``)."""
@@ -681,16 +733,29 @@ class BatchWriter:
                                      + [sql.Identifier(col) for col, _ in defaults])
         picks = sql.SQL(", ").join([sql.SQL("s.{}").format(sql.Identifier(st)) for st, _ in self._columns]
                                    + [expr for _, expr in defaults])
-        return [
-            sql.SQL("DELETE FROM {t} AS e USING {s} WHERE {match}").format(
-                t=self.target.embedding_table, s=stage, match=match
-            ),
-            # Rows the DELETE left (the policies let the role read them but not delete them) keep their vector and
-            # are returned, never doubled; RETURNING on the table itself would need the role to read what it wrote.
+        t = self.target.embedding_table
+        # Rows the DELETE left (the policies let the role read them but not delete them) keep their vector and
+        # are returned, never doubled; RETURNING on the table itself would need the role to read what it wrote.
+        replace = [sql.SQL("DELETE FROM {t} AS e USING {s} WHERE {match}").format(t=t, s=stage, match=match)]
+        left: sql.Composable = sql.SQL("SELECT k FROM kept")
+        if self._in_place:
+            # Rows other tables reference (``referenced``) keep their place: each stored row of the chunk takes the
+            # vector (a second one stays, counted as a duplicate). One the policies let the role read but not update
+            # keeps its old vector, and is returned as one the DELETE left.
+            assigned: list[tuple[str, sql.Composable]] = [(col, sql.SQL("s.{}").format(sql.Identifier(st)))
+                                                          for st, col in self._columns if st != "k"] + defaults
+            replace = [sql.SQL("UPDATE {t} AS e SET ({cols}) = ROW({vals}) FROM {s} WHERE {match}").format(
+                t=t, cols=sql.SQL(", ").join(sql.Identifier(c) for c, _ in assigned),
+                vals=sql.SQL(", ").join(v for _, v in assigned), s=stage,
+                match=match)]
+            left = sql.SQL("SELECT s.k FROM {s} WHERE s.k IN (SELECT k FROM kept) AND NOT EXISTS (SELECT 1 FROM {t} AS e "
+                           "WHERE {match} AND e.{v} = s.v)").format(
+                s=stage, t=t, match=match, v=sql.Identifier(self.target.profile.embeddings.vector))
+        return replace + [
             sql.SQL("WITH kept AS (SELECT s.k FROM {s} WHERE EXISTS (SELECT 1 FROM {t} AS e WHERE {match})), "
                     "added AS (INSERT INTO {t} ({cols}) SELECT {picks} FROM {s} "
-                    "WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.k = s.k)) SELECT k FROM kept").format(
-                t=self.target.embedding_table, cols=columns, picks=picks, s=stage, match=match
+                    "WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.k = s.k)) {left}").format(
+                t=t, cols=columns, picks=picks, s=stage, match=match, left=left
             ),
         ]
 

@@ -381,6 +381,34 @@ def test_a_stored_vector_the_policies_do_not_let_the_role_replace_is_a_failed_ro
         assert summary.embedded == 9
 
 
+def _referenced_kept_vector_db(role: str) -> str:
+    """``_kept_vector_db`` whose embedding rows ratings reference (so the writer updates them in place), the policies
+    letting ``role`` update every stored row but note 3's."""
+    return ("CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL);"
+            "INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 10) g;"
+            "CREATE TABLE note_embeddings (id bigserial PRIMARY KEY, note_id bigint NOT NULL, input_hash text, "
+            "embedding vector(384));"
+            "INSERT INTO note_embeddings (note_id, embedding) SELECT id, array_fill(0.1::real, ARRAY[384])::vector "
+            "FROM notes;"
+            "CREATE TABLE ratings (embedding_id bigint REFERENCES note_embeddings ON DELETE CASCADE, stars int);"
+            "INSERT INTO ratings SELECT id, 5 FROM note_embeddings;"
+            "ALTER TABLE note_embeddings ENABLE ROW LEVEL SECURITY;"
+            "CREATE POLICY seen ON note_embeddings FOR SELECT USING (true);"
+            "CREATE POLICY added ON note_embeddings FOR INSERT WITH CHECK (true);"
+            "CREATE POLICY kept ON note_embeddings FOR UPDATE USING (note_id <> 3);"
+            f"GRANT SELECT ON notes TO {role}; GRANT SELECT, INSERT, UPDATE ON note_embeddings TO {role}")
+
+
+def test_a_referenced_stored_vector_the_policies_do_not_let_the_role_update_is_a_failed_row_never_a_second_vector(
+        empty_db, pg, embed_server):
+    summary = _backfill_as_a_role(empty_db, pg, embed_server.url, _referenced_kept_vector_db, _KEPT_PROFILE,
+                                  BackfillOptions("notes", batch_size=5, progress=False))
+    rows = empty_db.connect().execute("SELECT note_id, count(*) FROM note_embeddings GROUP BY 1 ORDER BY 1").fetchall()
+    assert all(n == 1 for _, n in rows), rows  # note 3 kept its one stale vector: no second one beside it
+    assert [f.key for f in summary.failures] == [3] and "row-level security" in summary.failures[0].reason
+    assert summary.embedded == 9 and empty_db.scalar("SELECT count(*) FROM ratings") == 10
+
+
 def test_fail_fast_rolls_back_the_batch_of_a_tenants_view_holding_a_row_it_may_read_but_not_update(
         empty_db, pg, embed_server):
     def setup(role):

@@ -111,3 +111,35 @@ def test_a_collection_column_of_an_enum_type_is_written_as_its_label(demo_db, de
         assert BatchWriter(conn, target, TEST_MODEL).write(batch) == 3
     assert demo_db.scalar("SELECT count(*) FROM document_embeddings WHERE collection = 'tenant_acme' "
                           "AND chunk_id = ANY(%s)", (ids,)) == 3
+
+
+REFERENCED = """
+name: rated
+provider: {model: hash-embed:384}
+chunks: {table: notes, id: id, text: body, collection_name: notes}
+embeddings: {table: note_vectors, key: note_id, vector: embedding, model: model, input_hash: h}
+"""
+
+
+@pytest.mark.parametrize("action", ["CASCADE", "SET NULL", "RESTRICT"])
+def test_a_stored_vector_another_tables_rows_reference_is_replaced_in_place_keeping_them(empty_db, embed_server, action):
+    # The writer replaced a chunk's vector by deleting its row and inserting a new one: the application's ratings of
+    # the row were deleted with it (ON DELETE CASCADE) or unlinked (SET NULL) and the run said 'Embedded 2/2 rows.
+    # 0 failures.'; under RESTRICT the whole run stopped at the first batch.
+    from harness.backfill import BackfillOptions, run_backfill
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL); CREATE TABLE note_vectors (id "
+                     "bigserial PRIMARY KEY, note_id int UNIQUE REFERENCES notes, embedding vector(384), model text, "
+                     f"h text); CREATE TABLE ratings (id serial PRIMARY KEY, vector_id bigint REFERENCES note_vectors "
+                     f"(id) ON DELETE {action}, stars int); INSERT INTO notes SELECT i, 'note ' || i "
+                     "FROM generate_series(1, 5) i")
+    settings = resolve(parse_profile(REFERENCED, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
+    assert run_backfill(settings, BackfillOptions(collection="notes", progress=False)).embedded == 5
+    empty_db.execute("INSERT INTO ratings (vector_id, stars) SELECT id, 5 FROM note_vectors; "
+                     "UPDATE notes SET body = body || ' edited' WHERE id <= 2")
+    summary = run_backfill(settings, BackfillOptions(collection="notes", progress=False))
+    assert (summary.embedded, summary.failed, summary.after.needed) == (2, 0, 0), summary.line()
+    assert empty_db.scalar("SELECT count(*) FROM ratings r JOIN note_vectors v ON v.id = r.vector_id") == 5
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 5

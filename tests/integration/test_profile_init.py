@@ -79,6 +79,17 @@ def test_inline_table_without_collection_is_one_named_collection(cli, empty_db, 
 
 
 
+def test_a_vector_column_typed_by_a_domain_is_drafted_with_the_domains_dimension(cli, empty_db, embed_server, tmp_path):
+    # CREATE DOMAIN embedding AS vector(384): the column's type is named 'embedding', not 'vector', so the draft found
+    # no vector column at all and left every table key TODO.
+    empty_db.execute("CREATE DOMAIN embedding AS vector(384);" + MESSAGES.replace("vector(384)", "embedding"))
+    result, out = _init(cli, empty_db, tmp_path, "--model", "hash-embed:384")
+    assert result.json["todo"] == [], result.json["todo"]
+    profile = load_profile(out, env={})
+    assert (profile.chunks.table, profile.embeddings.vector, profile.provider.dimensions) == ("messages", "embedding", 384)
+    assert _scope(cli, empty_db, out, "messages", embed_server).code == 0
+
+
 def test_an_empty_table_that_is_the_whole_collection_is_refused_as_empty_not_as_an_unknown_collection(
         cli, empty_db, embed_server, tmp_path):
     # A freshly migrated application (falkor-rentalintel before its first upload): the draft's collection is the table.

@@ -152,6 +152,21 @@ def test_stored_vectors_of_the_models_dimension_in_an_untyped_column_pass_dimens
     assert check["status"] == "passed" and "stored 384 (20 vectors)" in check["found"], check
 
 
+def test_a_vector_column_whose_domain_declares_another_dimension_fails_dimensions_agree(cli, empty_db, embed_server,
+                                                                                      tmp_path):
+    # CREATE DOMAIN embedding AS vector(768): the column's own typmod is -1, its dimension the domain's. Scope read the
+    # column as declaring none, passed 'dimensions agree' on 'model 384' alone and said ok; the run's first write
+    # failed ("expected 768 dimensions, not 384").
+    empty_db.execute("CREATE DOMAIN embedding768 AS vector(768); CREATE TABLE notes (id serial PRIMARY KEY, owner_id "
+                     "int, rendered text, embedding embedding768); INSERT INTO notes (owner_id, rendered) "
+                     "SELECT 1, 'note ' || g FROM generate_series(1, 5) g")
+    result = cli("scope", "--profile", _untyped_profile(tmp_path), "--collection", "notes", "--json",
+                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    check = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
+    assert result.code == 1 and check["status"] == "failed", check
+    assert result.json["dimensions"]["column"] == 768, result.json["dimensions"]
+
+
 def test_an_input_hash_column_holding_md5_fails_scope_and_the_engine_writes_nothing(cli, empty_db, embed_server,
                                                                                    tmp_path):
     """khoj's ``hashed_value`` is the MD5 of the embedded text: as embeddings.input_hash, every row would be counted
@@ -295,6 +310,16 @@ def test_scope_says_an_input_hash_beside_another_vector_column_vouches_for_neith
     """A second model's vector on the same rows (``embedding_v2``) and one input hash: a run filling either writes the
     hash, which then calls the other's vector of the old text current (counted as needing nothing)."""
     demo_db.execute("ALTER TABLE document_embeddings ADD COLUMN embedding_v2 vector(384)")
+    result = scope(demo_db, "--collection", "tenant_acme", "--json")
+    assert any("input_hash is beside another vector column of the same rows (embedding_v2)" in a
+               for a in result.json["assumptions"]), result.json["assumptions"]
+
+
+def test_scope_says_an_input_hash_beside_another_vector_column_of_a_domain_vouches_for_neither(scope, demo_db):
+    """The second vector's column typed by a domain over vector (``CREATE DOMAIN embedding AS vector(384)``) is a
+    vector column too: read by its type's name alone it was none, and the hash vouched for the first vector."""
+    demo_db.execute("CREATE DOMAIN embedding AS vector(384); "
+                    "ALTER TABLE document_embeddings ADD COLUMN embedding_v2 embedding")
     result = scope(demo_db, "--collection", "tenant_acme", "--json")
     assert any("input_hash is beside another vector column of the same rows (embedding_v2)" in a
                for a in result.json["assumptions"]), result.json["assumptions"]
