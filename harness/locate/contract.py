@@ -102,8 +102,9 @@ class Contract:
     # why running it only adds rows (an importer creating one for each file it reads) and updates none: it re-embeds no
     # row there is, whatever it embeds
     adds_only: str = ""
-    # (table, "path:line") of each INSERT INTO the files' SQL makes without ON CONFLICT, and the tables it upserts,
-    # updates, merges into, deletes from or truncates: a command that inserts a table's rows and changes none (``adds_again``)
+    # (table, "path:line") of each insert the files make, by SQL or an ORM, that skips or updates no row there is, and the
+    # tables they upsert, update, merge into, delete from or truncate (``orm_writes``): a command that inserts a table's
+    # rows and changes none (``adds_again``)
     inserts: tuple[tuple[str, str], ...] = ()
     changes: tuple[str, ...] = ()
     # why it answers a question (it searches by distance and asks a language model): what it embeds is the question,
@@ -220,7 +221,7 @@ class Contract:
     def adds_again(self, table: str, vectors: str | None = None) -> str:
         """Why the command only adds ``table``'s rows (Recallr's `ingest`: a note and its chunks inserted for each file
         read, whatever is stored; pydantic-ai's `build`: the sections not stored yet): ``adds_only``'s reason for that
-        table, from its SQL ("" where an upsert, UPDATE, MERGE, DELETE or TRUNCATE of it, or of ``vectors``, the
+        table, from its SQL and ORM calls ("" where an upsert, UPDATE, MERGE, DELETE or TRUNCATE of it, or of ``vectors``, the
         separate table of their vectors, changes the rows there are: a CLI module's `embed` beside its `ingest`)."""
         name = table.lower()
         where = next((w for t, w in self.inserts if t == name), None)

@@ -66,7 +66,14 @@ def test_prismas_raw_sql_update_changes_the_chunk_rows(tmp_path):
 
 def test_an_sdks_create_call_is_no_prisma_insert(tmp_path):
     """`openai.embeddings.create(...)` reads like a Prisma create: only a model of the schema is a table."""
-    assert prisma(tmp_path).inserts == (("chunks", "scripts/ingest.mjs:7"),), prisma(tmp_path / "b").inserts
+    inserts = prisma(tmp_path).inserts
+    assert inserts == (("chunks", "scripts/ingest.mjs:7"),), inserts
+
+
+def test_a_prisma_create_many_that_skips_duplicates_adds_no_row_again(tmp_path):
+    script = PRISMA_INGEST.replace("({ text })) }", "({ text })), skipDuplicates: true }")
+    assert "skipDuplicates" in script
+    assert prisma(tmp_path, script).adds_again("chunks") == ""
 
 
 KNEX_INGEST = EMBED_JS + """import knex from "knex";
@@ -110,6 +117,11 @@ def test_a_kysely_insert_into_the_chunk_table_only_adds_its_rows(tmp_path):
     ';\nawait db.deleteFrom("chunks").execute()'])
 def test_a_kysely_upsert_update_or_delete_of_the_chunk_table_changes_its_rows(tmp_path, change):
     assert kysely(tmp_path, KYSELY_INGEST.replace(".execute();\n", change + ";\n")).adds_again("chunks") == ""
+
+
+def test_a_kysely_insert_that_does_nothing_on_conflict_adds_no_row_again(tmp_path):
+    script = KYSELY_INGEST.replace(".execute();", '.onConflict((oc) => oc.column("id").doNothing()).execute();')
+    assert kysely(tmp_path, script).adds_again("chunks") == ""
 
 
 TYPEORM_ENTITY = """import { Entity, PrimaryGeneratedColumn, Column } from "typeorm";
@@ -246,6 +258,17 @@ def django(root: Path, command: str = DJANGO_COMMAND, models: str = DJANGO_MODEL
 def test_a_django_bulk_create_only_adds_its_models_rows(tmp_path):
     # Django's table: the app's label and the model's name
     assert django(tmp_path).adds_again("docs_chunk").startswith("it only adds rows (INSERT INTO docs_chunk at ")
+
+
+def test_a_django_bulk_create_that_ignores_conflicts_adds_no_row_again(tmp_path):
+    command = DJANGO_COMMAND.replace("for text in texts])", "for text in texts], ignore_conflicts=True)")
+    assert django(tmp_path, command).adds_again("docs_chunk") == ""
+
+
+def test_a_django_model_saved_as_it_is_made_only_adds_its_rows(tmp_path):
+    command = DJANGO_COMMAND.replace("Chunk.objects.bulk_create([Chunk(text=text) for text in texts])",
+                                     "for text in texts:\n            Chunk(text=text).save()")
+    assert django(tmp_path, command).adds_again("docs_chunk").startswith("it only adds rows (INSERT INTO docs_chunk at ")
 
 
 def test_a_django_models_db_table_names_its_table(tmp_path):
