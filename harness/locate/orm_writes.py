@@ -36,7 +36,8 @@ _LITERAL = r"""['"`](?P<t>[\w.]+)(?:\s+as\s+\w+)?['"`]"""
 @dataclass(frozen=True)
 class Orm:
     """How one ORM writes: ``call`` reaches a table (group ``t``: the table written literally, or with ``handle`` a
-    name bound to one; group ``op``: the call, else the calls chained after it count); an op ``adds`` or ``changes``
+    name bound to one; group ``op``: the call, else the calls chained after it count; ``t2``, ``op2``...: the same in
+    another alternative); an op ``adds`` or ``changes``
     rows (whole names), and the call's text with its chain may say it ``upserts`` (a change) or ``skips`` rows there
     are (no row added again). ``in_steps``: its statements are built in steps (`stmt = insert(T)`, then
     `stmt.on_conflict_do_update`), so an upsert anywhere in the file counts for each of its inserts."""
