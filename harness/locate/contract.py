@@ -3,7 +3,6 @@ which hosts and models it hard-codes. ``command_contract`` follows a command lin
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 import shlex
@@ -14,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import cast, overload
 
 from .. import redact, task_prefixes
-from . import embedding_calls, serving
+from . import embedding_calls, orm_writes, serving
 from .files import MAKEFILES, exists, is_dir, is_file, is_test, language, once, read
 from .lexing import in_strings, lex, without_comments
 from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
@@ -103,8 +102,9 @@ class Contract:
     # why running it only adds rows (an importer creating one for each file it reads) and updates none: it re-embeds no
     # row there is, whatever it embeds
     adds_only: str = ""
-    # (table, "path:line") of each INSERT INTO the files' SQL makes without ON CONFLICT, and the tables it upserts,
-    # updates, merges into, deletes from or truncates: a command that inserts a table's rows and changes none (``adds_again``)
+    # (table, "path:line") of each insert the files make, by SQL or an ORM, that skips or updates no row there is, and the
+    # tables they upsert, update, merge into, delete from or truncate (``orm_writes``): a command that inserts a table's
+    # rows and changes none (``adds_again``)
     inserts: tuple[tuple[str, str], ...] = ()
     changes: tuple[str, ...] = ()
     # why it answers a question (it searches by distance and asks a language model): what it embeds is the question,
@@ -221,7 +221,7 @@ class Contract:
     def adds_again(self, table: str, vectors: str | None = None) -> str:
         """Why the command only adds ``table``'s rows (Recallr's `ingest`: a note and its chunks inserted for each file
         read, whatever is stored; pydantic-ai's `build`: the sections not stored yet): ``adds_only``'s reason for that
-        table, from its SQL ("" where an upsert, UPDATE, MERGE, DELETE or TRUNCATE of it, or of ``vectors``, the
+        table, from its SQL and ORM calls ("" where an upsert, UPDATE, MERGE, DELETE or TRUNCATE of it, or of ``vectors``, the
         separate table of their vectors, changes the rows there are: a CLI module's `embed` beside its `ingest`)."""
         name = table.lower()
         where = next((w for t, w in self.inserts if t == name), None)
@@ -394,7 +394,7 @@ def _read_contract(rel: str, text: str, args: tuple[str, ...] | None) -> Contrac
     in_process = [c.model or (f"${c.model_env}" if c.model_env else "?") for c in calls if c.in_process]
     # The ollama clients read OLLAMA_HOST themselves; calls whose model or URL comes from a variable read it.
     names += [n for c in calls for n in (c.model_env, c.url_env) if n]
-    drizzle_inserts, drizzle_changes = _drizzle_writes(rel, text, lexed[0]) if lang == "js" else ((), ())
+    inserts, changes = orm_writes.writes(rel, text, lang, *lexed)
     return Contract(tuple(dict.fromkeys(names)), tuple(dict.fromkeys(flags)), tuple(dict.fromkeys(urls)),
                     tuple(dict.fromkeys(models)), files=(rel,), env_defaults=tuple(dict.fromkeys(defaults)),
                     required_flags=tuple(dict.fromkeys(required)), flag_env=tuple(dict.fromkeys(flag_env)),
@@ -409,8 +409,7 @@ def _read_contract(rel: str, text: str, args: tuple[str, ...] | None) -> Contrac
                                              if calls and not _in_comment(text, m.start())),
                     task_prefixes=task_prefixes_in(rel, text, bool(calls)),
                     composed_texts=composed_texts_in(rel, text, bool(calls)) if lang in ("python", "js") else (),
-                    keeps=_keeps(rel, text, *lexed), inserts=(*_inserts(rel, text, *lexed), *drizzle_inserts),
-                    changes=tuple(dict.fromkeys([*_changes(*lexed), *_upserts(*lexed), *drizzle_changes])),
+                    keeps=_keeps(rel, text, *lexed), inserts=inserts, changes=changes,
                     database_clients=tuple(dict.fromkeys(m.group(0) for m in _DATABASE_CLIENT.finditer(
                         without_comments(text, lang)))))
 
@@ -613,108 +612,6 @@ _KEEPS = re.compile(rf"\b(?:{_POSTGRES_CLIENTS}|pg|postgres\w*|sqlite3|mysql2?|p
                     r"|(?i:\b(?:add\w*|from_?documents|from_?texts|upsert\w*|bulk_\w+|exec\w*|query\w*|commit|save\w*|insert\w*"
                     r"|update\w*|create\w*|persist|merge|store\w*|index\w*|write\w*|dump|put|copy\w*|send\w*|publish|fetch"
                     r"|post|request|urlopen|axios|requests|httpx|aiohttp|got|ky)[!?]?(?:\s*\(|\s+[:\w]))")
-
-
-# SQL inside a file's strings that adds a table's rows, and that changes or removes them; a statement runs to its ';'
-# or the string's end, and an ON CONFLICT in it makes the insert an upsert.
-_INSERT_SQL = re.compile(r"(?i)\bINSERT\s+INTO\s+(?P<t>(?:\"?\w+\"?\.)?\"?\w+\"?)")
-_CHANGE_SQL = re.compile(r"(?i)\b(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|UPDATE|MERGE\s+INTO)\s+(?:ONLY\s+)?"
-                         r"(?P<t>(?:\"?\w+\"?\.)?\"?\w+\"?)")
-_ON_CONFLICT = re.compile(r"(?i)\bON\s+CONFLICT\b")
-
-
-def _table_name(written: str) -> str:
-    """A table as SQL names it (``"public"."note_chunks"``), bare and lowercase: what a profile's table is compared with."""
-    return written.rsplit(".", 1)[-1].strip('"').lower()
-
-
-def _inserts(rel: str, text: str, code: str, strings: list[tuple[int, int]]) -> tuple[tuple[str, str], ...]:
-    """(table, "path:line") of each INSERT INTO in the file's strings without an ON CONFLICT in its statement."""
-    found = []
-    for m in _INSERT_SQL.finditer(code):
-        if not in_strings(m.start(), strings):
-            continue
-        if not _ON_CONFLICT.search(_statement(code, strings, m.end())):
-            found.append((_table_name(m.group("t")), f"{rel}:{line_of(text, m.start())}"))
-    return tuple(dict.fromkeys(found))
-
-
-# drizzle's query builder: `db.insert(table).values(...)` adds a table's rows, unless its chain upserts
-# (`.onConflictDoUpdate(...)`); `db.update(table)` and `db.delete(table)` change them. The table is a variable
-# (`export const chunkRows = pgTable("chunks", ...)`, in the schema module the script imports): named by it here, by
-# its table once every file read is known (``_drizzle_tables``).
-_DRIZZLE_WRITE = re.compile(r"(?<=[\w$)\]])\s*\.\s*(?P<op>insert|update|delete)\s*\(\s*(?P<t>[A-Za-z_$][\w$]*)\s*\)")
-_DRIZZLE_TABLE_BOUND = re.compile(r"""\b(?:const|let|var)\s+(?P<v>[A-Za-z_$][\w$]*)\s*=\s*(?:pgTable|pgTableCreator\([^)]*\))\s*\(\s*['"`](?P<t>[^'"`]+)['"`]""")
-
-
-def _drizzle_writes(rel: str, text: str, code: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
-    """(inserts, changes) of a file that imports drizzle-orm, as ``_inserts`` and ``_changes`` say them of SQL: each
-    table by the variable the file writes through."""
-    if "drizzle-orm" not in text:
-        return (), ()
-    inserts, changes = [], []
-    for m in _DRIZZLE_WRITE.finditer(code):
-        chain, _ = chained_calls(code, code.index(")", m.start("t")) + 1)
-        if m.group("op") == "insert" and "onConflictDoUpdate" not in chain:
-            inserts.append((m.group("t"), f"{rel}:{line_of(code, m.start('op'))}"))
-        else:
-            changes.append(m.group("t"))
-    return tuple(dict.fromkeys(inserts)), tuple(dict.fromkeys(changes))
-
-
-def _drizzle_tables(contract: Contract, bound: dict[str, str]) -> Contract:
-    """The contract with each table its drizzle calls write named by its table (``bound``: variable -> table), as SQL
-    names it: bare and lowercase."""
-    def name(t: str) -> str:
-        return _table_name(bound.get(t, t))
-    return replace(contract, inserts=tuple(dict.fromkeys((name(t), w) for t, w in contract.inserts)),
-                   changes=tuple(dict.fromkeys(map(name, contract.changes))))
-
-
-def _upserts(code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:
-    """The tables the file's strings INSERT INTO with ON CONFLICT ... DO UPDATE: rows there are changed."""
-    return tuple(dict.fromkeys(_table_name(m.group("t")) for m in _INSERT_SQL.finditer(code)
-                               if in_strings(m.start(), strings) and _DO_UPDATE.search(_statement(code, strings, m.end()))))
-
-
-_DO_UPDATE = re.compile(r"(?is)\bON\s+CONFLICT\b.*\bDO\s+UPDATE\b")
-
-
-# What may stand between two literals of one wrapped string: their quotes, whitespace, a `+` or PHP's `.`, a line's
-# `\\`, and the next literal's prefix (Python's f, r, b, u).
-_JOINS_LITERALS = re.compile(r"(?:\s|[\"'`+.\\]|\b[rRbBuUfF]{1,2}(?=[\"']))*")
-
-
-def _statement(code: str, strings: list[tuple[int, int]], start: int) -> str:
-    """The SQL statement from ``start`` (inside a string) to its ';' or the end of the string, and on through the
-    literals joined to it (Python's implicit concatenation, `+`): a long upsert is often wrapped over several."""
-    i = bisect.bisect_right(strings, (start, float("inf"))) - 1
-    statement = code[start:strings[i][1]]
-    while ";" not in statement and i + 1 < len(strings) and _JOINS_LITERALS.fullmatch(
-            code, strings[i][1], strings[i + 1][0]):
-        i += 1
-        statement += " " + code[strings[i][0]:strings[i][1]]
-    return statement.split(";", 1)[0]
-
-
-def _changes(code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:
-    """The tables the file's strings UPDATE, MERGE INTO, DELETE FROM or TRUNCATE."""
-    return tuple(dict.fromkeys(_table_name(m.group("t")) for m in _CHANGE_SQL.finditer(code)
-                               if in_strings(m.start(), strings)))
-
-
-def only_adds(texts: dict[str, str], lang: str, adds: re.Pattern[str], changes: re.Pattern[str]) -> str:
-    """Why files only add rows (an ORM's create beside none of its updates, ``adds`` and ``changes`` in ``lang``): the
-    first place one is added ("" where any file changes one, or none adds one): ``Contract.adds_only``."""
-    code = {path: lex(t, lang)[0] for path, t in texts.items()}
-    if any(changes.search(c) for c in code.values()):
-        return ""
-    added = next(((path, m) for path, c in code.items() if (m := adds.search(c))), None)
-    if added is None:
-        return ""
-    path, m = added
-    call = re.sub(r"\s+", "", m.group(0)).rstrip("(")
-    return f"it only adds rows ({call} at {path}:{line_of(code[path], m.start())}) and updates none: it re-embeds no row there is"
 
 
 def _keeps(rel: str, text: str, code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:
@@ -1132,7 +1029,7 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
     queue = [(p.resolve(), 0) for p in entry_files]
     seen: set[Path] = set()
     result = extra or Contract(files=())
-    bound: dict[str, str] = {}  # drizzle's table variables, in every file read
+    bound: dict[str, str] = {}  # the models and table variables its ORM calls write through, in every file read
     while queue and len(seen) < limit:
         path, depth = queue.pop(0)
         if path in seen or not is_file(path):
@@ -1150,8 +1047,7 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             # a script of its own, imported: its parser runs under its `__main__` block, never for this command
             own = replace(own, required_flags=())
         result = result.merged(own)
-        if "pgTable" in text:
-            bound.update((m.group("v"), m.group("t")) for m in _DRIZZLE_TABLE_BOUND.finditer(text))
+        bound.update(orm_writes.bindings(rel, text))
         if path == run and not result.serves:
             result = replace(result, serves=serving.in_code(rel, text, language(rel), args or ()))
         if depth >= IMPORT_DEPTH:
@@ -1176,7 +1072,13 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
         else:
             nxt = []
         queue.extend((q, depth + 1) for q in map(Path.resolve, nxt) if q.is_relative_to(root))
-    result = _drizzle_tables(result, bound)
+    if any(t.startswith(orm_writes.HANDLE) for t in (*result.changes, *(t for t, _ in result.inserts))):
+        # Prisma's models are declared in its schema, which no file imports
+        for path in orm_writes.schema_files(root):
+            if (data := read(path)) is not None:
+                bound.update(orm_writes.bindings(_rel(path, root), data.decode("utf-8", "replace")))
+    inserts, changes = orm_writes.named(result.inserts, result.changes, bound)
+    result = replace(result, inserts=inserts, changes=changes)
     for path in package_settings(root, seen):
         data = read(path)
         if data is not None:

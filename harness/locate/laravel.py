@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from .contract import Contract, _keeps, _mask, only_adds
+from .contract import Contract, _keeps, _mask
+from .orm_writes import only_adds
 from .embedding_calls import EmbeddingCall
 from .embedding_calls import has_calls as _has_calls
 from .embedding_calls import scan as _scan_calls
@@ -26,17 +27,6 @@ _USE = re.compile(r"(?m)^\s*use\s+App\\(?P<cls>[\w\\]+)\s*;")
 _ONCE = re.compile(r"\{\s*--once\s*\}")
 # What reaches the application's database: the query builder or schema facade, an Eloquent model used or declared.
 _DATABASE = re.compile(r"\b(?:DB|Schema)\s*::|^\s*use\s+App\\Models\\|\bextends\s+(?:Model|Authenticatable|Pivot)\b", re.M)
-# What adds a row (Eloquent's create on a model or relation, the builder's insert, SQL's INSERT), and what changes one
-# there is (an update, a save, an upsert; a save may insert too, so it counts as a change): a command whose files add
-# and change nothing is an importer. SQL changes a row by an UPDATE (its table aliased or not), an upsert's conflict
-# (ON CONFLICT ... DO UPDATE) or a MERGE; Eloquent's by an update or save, quiet or throwing (updateQuietly, saveOrFail).
-# A row deleted and added again is replaced (as the engine replaces it): a model's or query's delete() counts as a
-# change too, not a file's (`Storage::disk()->delete($path)` takes the path an importer is done with).
-_ADDS = re.compile(r"\b[A-Z]\w*\s*::\s*(?:create|forceCreate|insert|firstOrCreate)\s*\(|->\s*(?:create|createMany|insert"
-                   r"|insertGetId|firstOrCreate)\s*\(|(?i:\bINSERT\s+INTO\b)")
-_CHANGES = re.compile(r"(?:->|::)\s*(?:(?:update|save)(?:Quietly|OrFail)?|saveMany|fill|forceFill|upsert|updateOrCreate"
-                      r"|updateOrInsert|firstOrNew|push)\s*\(|->\s*(?:delete|forceDelete)\s*\(\s*\)"
-                      r"|(?i:\bDELETE\s+FROM\b|\bUPDATE\s+(?:ONLY\s+)?[\w\".]+(?:\s+(?:AS\s+)?\w+)?\s+SET\b|\bDO\s+UPDATE\s+SET\b|\bMERGE\s+INTO\b)")
 # A search by distance (a raw builder fragment's operator, pgvector-php's nearestNeighbors) and a language model asked
 # (Prism's text or structured request, openai-php's chat or completions): together, a RAG question.
 _SEARCHES = re.compile(r"""->\s*(?:orderBy|select|where|orWhere|having)Raw\s*\(\s*['"][^'"]*?(?P<op><=>|<->|<#>)"""
@@ -155,7 +145,7 @@ def _answers(texts: dict[str, str]) -> str:
 
 def _adds_only(texts: dict[str, str]) -> str:
     """Why the files only add rows (``contract.only_adds`` of this framework's calls)."""
-    return only_adds(texts, "php", _ADDS, _CHANGES)
+    return only_adds(texts, "laravel")
 
 
 def _used(folder: PurePosixPath, text: str) -> list[str]:

@@ -11,7 +11,8 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from .contract import Contract, only_adds
+from .contract import Contract
+from .orm_writes import only_adds
 from .embedding_calls import EmbeddingCall
 from .entrypoints import Entrypoint
 
@@ -89,15 +90,6 @@ _DEFAULT_NAME = re.compile(r"""\$defaultName\s*=\s*(['"])(?P<name>[^'"]+)\1""") 
 _COMMAND = re.compile(r"\bclass\s+\w+\s+extends\s+(?:[\w\\]*\\)?Command\b")
 _USE = re.compile(r"(?m)^\s*use\s+(?P<cls>[\w\\]+)\s*(?:as\s+\w+\s*)?;")
 _ENV_IN_CONFIG = re.compile(r"%env\((?:[\w-]+:)*(?P<name>\w+)\)%")
-# Doctrine: a row added (an entity persisted), and a row changed (one fetched, by a repository's find or a query's
-# results, then flushed: a persist() of it, often written all the same, updates it; removed; DQL's or SQL's
-# UPDATE/DELETE): a command that adds and changes none is an importer.
-_ADDS = re.compile(r"->\s*persist\s*\(|(?i:\bINSERT\s+INTO\b)")
-_CHANGES = re.compile(r"->\s*(?:find\w*|remove|merge|getReference|createQueryBuilder|createQuery|matching|getResult"
-                      r"|getOneOrNullResult|getSingleResult|toIterable|iterate)\s*\(|->\s*update\s*\(|"
-                      r"(?i:\bUPDATE\s+[\w\".\\]+(?:\s+\w+)?\s+SET\b|\bDELETE\s+FROM\b|\bDO\s+UPDATE\s+SET\b)")
-
-
 def console_command(root: Path, rel: str, data: bytes) -> Entrypoint | None:
     """A console command class of a Symfony application (a ``bin/console`` at or above it) that embeds, itself, through
     a class of the application it uses, or through a service of the container it is given: ``php bin/console NAME``
@@ -174,5 +166,5 @@ def _contract(root: Path, folder: PurePosixPath, rel: str, text: str) -> Contrac
 
 def _adds_only(texts: dict[str, str]) -> str:
     """Why the files only add rows (``contract.only_adds`` of this framework's calls)."""
-    return only_adds(texts, "php", _ADDS, _CHANGES)
+    return only_adds(texts, "symfony")
 

@@ -1,0 +1,286 @@
+"""Which tables a command adds rows to and which it changes, read from its ORM's calls (Prisma, Knex, Kysely, TypeORM,
+Sequelize, SQLAlchemy, Django): a script that only inserts is an ingest, never drafted as the backfill, and the same
+script with the ORM's upsert, update or delete changes the rows there are."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.locate.contract import command_contract
+
+ONLY_ADDS = "it only adds rows (INSERT INTO chunks at "
+
+
+def contract_of(root: Path, files: dict[str, str], command: str):
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return command_contract(command, root)
+
+
+EMBED_JS = """import OpenAI from "openai";
+const openai = new OpenAI();
+const texts = ["a", "b"];
+const res = await openai.embeddings.create({ model: "text-embedding-3-small", input: texts });
+"""
+
+# Prisma: the client's accessor is the model's name, its table the model's @@map
+PRISMA_SCHEMA = """datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+model DocumentChunk {
+  id        Int    @id @default(autoincrement())
+  text      String
+  embedding Unsupported("vector(1536)")?
+
+  @@map("chunks")
+}
+"""
+PRISMA_INGEST = EMBED_JS + """import { PrismaClient } from "@prisma/client";
+const prisma = new PrismaClient();
+await prisma.documentChunk.createMany({ data: texts.map((text) => ({ text })) });
+"""
+
+
+def prisma(root: Path, ingest: str = PRISMA_INGEST):
+    return contract_of(root, {"prisma/schema.prisma": PRISMA_SCHEMA, "scripts/ingest.mjs": ingest},
+                       "node scripts/ingest.mjs")
+
+
+def test_a_prisma_create_of_the_chunk_model_only_adds_its_rows(tmp_path):
+    assert prisma(tmp_path).adds_again("chunks").startswith(ONLY_ADDS + "scripts/ingest.mjs:")
+
+
+@pytest.mark.parametrize("call", ["upsert", "update", "updateMany", "deleteMany"])
+def test_a_prisma_upsert_update_or_delete_of_the_chunk_model_changes_its_rows(tmp_path, call):
+    script = PRISMA_INGEST + f"await prisma.documentChunk.{call}({{ where: {{ id: 1 }}, data: {{ text: 'x' }} }});\n"
+    assert prisma(tmp_path, script).adds_again("chunks") == ""
+
+
+def test_prismas_raw_sql_update_changes_the_chunk_rows(tmp_path):
+    script = PRISMA_INGEST + "await prisma.$executeRaw`UPDATE chunks SET embedding = NULL`;\n"
+    assert prisma(tmp_path, script).adds_again("chunks") == ""
+
+
+def test_an_sdks_create_call_is_no_prisma_insert(tmp_path):
+    """`openai.embeddings.create(...)` reads like a Prisma create: only a model of the schema is a table."""
+    inserts = prisma(tmp_path).inserts
+    assert inserts == (("chunks", "scripts/ingest.mjs:7"),), inserts
+
+
+def test_a_prisma_create_many_that_skips_duplicates_adds_no_row_again(tmp_path):
+    script = PRISMA_INGEST.replace("({ text })) }", "({ text })), skipDuplicates: true }")
+    assert "skipDuplicates" in script
+    assert prisma(tmp_path, script).adds_again("chunks") == ""
+
+
+KNEX_INGEST = EMBED_JS + """import knex from "knex";
+const db = knex({ client: "pg", connection: process.env.DATABASE_URL });
+await db("chunks").insert(texts.map((text) => ({ text })));
+"""
+
+
+def knex(root: Path, ingest: str = KNEX_INGEST):
+    return contract_of(root, {"ingest.mjs": ingest}, "node ingest.mjs")
+
+
+def test_a_knex_insert_into_the_chunk_table_only_adds_its_rows(tmp_path):
+    assert knex(tmp_path).adds_again("chunks").startswith(ONLY_ADDS + "ingest.mjs:7")
+
+
+@pytest.mark.parametrize("change", [
+    '.onConflict("id").merge()', ';\nawait db("chunks").where({ id: 1 }).update({ text: "x" })',
+    ';\nawait db("chunks").where({ id: 1 }).del()'])
+def test_a_knex_merge_update_or_delete_of_the_chunk_table_changes_its_rows(tmp_path, change):
+    assert knex(tmp_path, KNEX_INGEST.replace(");\n", ")" + change + ";\n")).adds_again("chunks") == ""
+
+
+KYSELY_INGEST = EMBED_JS + """import { Kysely, PostgresDialect } from "kysely";
+const db = new Kysely({ dialect: new PostgresDialect({}) });
+await db.insertInto("chunks").values(texts.map((text) => ({ text }))).execute();
+"""
+
+
+def kysely(root: Path, ingest: str = KYSELY_INGEST):
+    return contract_of(root, {"ingest.mjs": ingest}, "node ingest.mjs")
+
+
+def test_a_kysely_insert_into_the_chunk_table_only_adds_its_rows(tmp_path):
+    assert kysely(tmp_path).adds_again("chunks").startswith(ONLY_ADDS + "ingest.mjs:7")
+
+
+@pytest.mark.parametrize("change", [
+    '.values({ text: "x" }).onConflict((oc) => oc.column("id").doUpdateSet({ text: "x" }))',
+    ';\nawait db.updateTable("chunks").set({ text: "x" }).execute()',
+    ';\nawait db.deleteFrom("chunks").execute()'])
+def test_a_kysely_upsert_update_or_delete_of_the_chunk_table_changes_its_rows(tmp_path, change):
+    assert kysely(tmp_path, KYSELY_INGEST.replace(".execute();\n", change + ";\n")).adds_again("chunks") == ""
+
+
+def test_a_kysely_insert_that_does_nothing_on_conflict_adds_no_row_again(tmp_path):
+    script = KYSELY_INGEST.replace(".execute();", '.onConflict((oc) => oc.column("id").doNothing()).execute();')
+    assert kysely(tmp_path, script).adds_again("chunks") == ""
+
+
+TYPEORM_ENTITY = """import { Entity, PrimaryGeneratedColumn, Column } from "typeorm";
+
+@Entity("chunks")
+export class Chunk {
+  @PrimaryGeneratedColumn() id: number;
+  @Column() text: string;
+}
+"""
+TYPEORM_INGEST = EMBED_JS + """import { AppDataSource } from "./data-source";
+import { Chunk } from "./entity";
+const repo = AppDataSource.getRepository(Chunk);
+await repo.insert(texts.map((text) => ({ text })));
+"""
+
+
+def typeorm(root: Path, ingest: str = TYPEORM_INGEST):
+    return contract_of(root, {"entity.ts": TYPEORM_ENTITY, "data-source.ts": "export const AppDataSource = {};\n",
+                              "ingest.ts": ingest}, "npx tsx ingest.ts")
+
+
+def test_a_typeorm_repository_insert_only_adds_its_entitys_rows(tmp_path):
+    assert typeorm(tmp_path).adds_again("chunks").startswith(ONLY_ADDS + "ingest.ts:8")
+
+
+def test_a_typeorm_repository_save_changes_its_entitys_rows(tmp_path):
+    """`save` updates the row of an entity whose primary key is stored: an upsert."""
+    assert typeorm(tmp_path, TYPEORM_INGEST.replace("repo.insert(", "repo.save(")).adds_again("chunks") == ""
+
+
+SEQUELIZE_INGEST = EMBED_JS + """import { Sequelize, DataTypes } from "sequelize";
+const sequelize = new Sequelize(process.env.DATABASE_URL);
+const Chunk = sequelize.define("Chunk", { text: DataTypes.TEXT }, { tableName: "chunks" });
+await Chunk.bulkCreate(texts.map((text) => ({ text })));
+"""
+
+
+def test_a_sequelize_bulk_create_only_adds_its_models_rows(tmp_path):
+    contract = contract_of(tmp_path, {"ingest.mjs": SEQUELIZE_INGEST}, "node ingest.mjs")
+    assert contract.adds_again("chunks").startswith(ONLY_ADDS + "ingest.mjs:8")
+
+
+@pytest.mark.parametrize("change", ["Chunk.upsert({ id: 1, text: 'x' })", "Chunk.update({ text: 'x' }, { where: {} })",
+                                    "Chunk.destroy({ where: {} })"])
+def test_a_sequelize_upsert_update_or_destroy_changes_its_models_rows(tmp_path, change):
+    contract = contract_of(tmp_path, {"ingest.mjs": SEQUELIZE_INGEST + f"await {change};\n"}, "node ingest.mjs")
+    assert contract.adds_again("chunks") == ""
+
+
+SQLALCHEMY_MODELS = """from sqlalchemy import Column, Integer, Text
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Chunk(Base):
+    __tablename__ = "chunks"
+    id = Column(Integer, primary_key=True)
+    text = Column(Text)
+"""
+PY_EMBED = """import os
+from openai import OpenAI
+
+texts = ["a", "b"]
+vectors = OpenAI().embeddings.create(model="text-embedding-3-small", input=texts)
+"""
+SQLALCHEMY_INGEST = PY_EMBED + """from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+from models import Chunk
+
+with Session(create_engine(os.environ["DATABASE_URL"])) as session:
+    for text in texts:
+        session.add(Chunk(text=text))
+    session.commit()
+"""
+
+
+def sqlalchemy(root: Path, ingest: str = SQLALCHEMY_INGEST):
+    return contract_of(root, {"models.py": SQLALCHEMY_MODELS, "ingest.py": ingest}, "python ingest.py")
+
+
+def test_a_sqlalchemy_session_add_only_adds_its_models_rows(tmp_path):
+    assert sqlalchemy(tmp_path).adds_again("chunks").startswith(ONLY_ADDS + "ingest.py:12")
+
+
+def test_a_sqlalchemy_insert_statement_only_adds_its_models_rows(tmp_path):
+    script = SQLALCHEMY_INGEST.replace("session.add(Chunk(text=text))",
+                                       "session.execute(insert(Chunk).values(text=text))")
+    assert sqlalchemy(tmp_path, "from sqlalchemy import insert\n" + script).adds_again("chunks").startswith(ONLY_ADDS)
+
+
+@pytest.mark.parametrize("change", [
+    "session.merge(Chunk(id=1, text=text))",
+    "session.execute(update(Chunk).where(Chunk.id == 1).values(text=text))",
+    "session.execute(pg_insert(Chunk).values(text=text).on_conflict_do_update(index_elements=['id'], set_={'text': text}))",
+])
+def test_a_sqlalchemy_merge_update_or_upsert_changes_its_models_rows(tmp_path, change):
+    script = "from sqlalchemy import update\nfrom sqlalchemy.dialects.postgresql import insert as pg_insert\n" + \
+        SQLALCHEMY_INGEST.replace("    session.commit()", f"        {change}\n    session.commit()")
+    assert sqlalchemy(tmp_path, script).adds_again("chunks") == ""
+
+
+def test_a_sqlalchemy_upsert_built_in_steps_changes_its_models_rows(tmp_path):
+    script = SQLALCHEMY_INGEST.replace(
+        "session.add(Chunk(text=text))",
+        "stmt = pg_insert(Chunk).values(text=text)\n        "
+        "session.execute(stmt.on_conflict_do_update(index_elements=['id'], set_={'text': text}))")
+    assert sqlalchemy(tmp_path, "from sqlalchemy.dialects.postgresql import insert as pg_insert\n" + script
+                      ).adds_again("chunks") == ""
+
+
+DJANGO_MODELS = """from django.db import models
+
+
+class Chunk(models.Model):
+    text = models.TextField()
+"""
+DJANGO_COMMAND = PY_EMBED + """from django.core.management.base import BaseCommand
+from docs.models import Chunk
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        Chunk.objects.bulk_create([Chunk(text=text) for text in texts])
+"""
+
+
+def django(root: Path, command: str = DJANGO_COMMAND, models: str = DJANGO_MODELS):
+    return contract_of(root, {"manage.py": "import os\n", "docs/__init__.py": "", "docs/models.py": models,
+                              "docs/management/commands/ingest.py": command}, "python manage.py ingest")
+
+
+def test_a_django_bulk_create_only_adds_its_models_rows(tmp_path):
+    # Django's table: the app's label and the model's name
+    assert django(tmp_path).adds_again("docs_chunk").startswith("it only adds rows (INSERT INTO docs_chunk at ")
+
+
+def test_a_django_bulk_create_that_ignores_conflicts_adds_no_row_again(tmp_path):
+    command = DJANGO_COMMAND.replace("for text in texts])", "for text in texts], ignore_conflicts=True)")
+    assert django(tmp_path, command).adds_again("docs_chunk") == ""
+
+
+def test_a_django_model_saved_as_it_is_made_only_adds_its_rows(tmp_path):
+    command = DJANGO_COMMAND.replace("Chunk.objects.bulk_create([Chunk(text=text) for text in texts])",
+                                     "for text in texts:\n            Chunk(text=text).save()")
+    assert django(tmp_path, command).adds_again("docs_chunk").startswith("it only adds rows (INSERT INTO docs_chunk at ")
+
+
+def test_a_django_models_db_table_names_its_table(tmp_path):
+    models = DJANGO_MODELS + "\n    class Meta:\n        db_table = \"chunks\"\n"
+    assert django(tmp_path, models=models).adds_again("chunks").startswith(ONLY_ADDS)
+
+
+@pytest.mark.parametrize("change", [
+    "Chunk.objects.update_or_create(id=1, defaults={'text': 'x'})",
+    "Chunk.objects.filter(embedding__isnull=True).update(text='x')",
+    "Chunk.objects.bulk_create([Chunk(text='x')], update_conflicts=True, unique_fields=['id'], update_fields=['text'])",
+])
+def test_a_django_update_or_upsert_changes_its_models_rows(tmp_path, change):
+    command = DJANGO_COMMAND + f"        {change}\n"
+    assert django(tmp_path, command).adds_again("docs_chunk") == ""
