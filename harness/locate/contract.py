@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import cast, overload
 
 from .. import redact, task_prefixes
-from . import embedding_calls, serving
+from . import embedding_calls, serving, typer_cli
 from .files import MAKEFILES, exists, is_dir, is_file, is_test, language, once, read
 from .lexing import in_strings, lex, without_comments
 from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
@@ -907,7 +907,12 @@ def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple
                 add_py(names, args, at=m.start(), click=True)
             if "envvar" in args:
                 env_names.extend(re.findall(r"""envvar\s*=\s*\(?\s*['"]([A-Za-z_]\w*)['"]""", args))
-        for m in _TYPER.finditer(text) if "typer." in text else ():
+        typer = typer_cli.parameters(text) if "typer" in text else ()
+        for p in typer or ():
+            add(list(p.names), needed=p.needed, env=p.env[0] if p.env else None, default=p.default, at=p.at)
+            env_names.extend(p.env)
+        # a file that does not parse (Python 2, a template): its typer parameters as the pattern finds them
+        for m in _TYPER.finditer(text) if typer is None and "typer." in text else ():
             _typer_parameter(m, text, add)
             env_names.extend(re.findall(r"""envvar\s*=\s*['"]([A-Za-z_]\w*)['"]""", call_args(text, m.end() - 1)))
         if "sys.argv" in text:
