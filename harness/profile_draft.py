@@ -158,6 +158,18 @@ def _model_flag(contract: Any, model: str | None) -> str | None:
                  and f not in from_env), None)
 
 
+def _drafted_command(command: str, contract: Any, model: str | None) -> tuple[str, str, tuple[str, ...]]:
+    """The entrypoint's ``command`` as drafted, given the profile's model by its model flag where it is not told one;
+    what the draft says of that; and the required flags and arguments it still lacks (scope's rule)."""
+    if contract is None or not (flag := _model_flag(contract, model)):
+        return command, "", contract.missing_flags() if contract is not None else ()
+    # the command embeds its flag's default unless told: the profile's model, said on its command line
+    default = dict(contract.flag_defaults).get(flag)
+    return (_with_flag(command, flag, cast(str, model)),
+            f", given the profile's model by its {flag}" + (f" (its default: {default})" if default else ""),
+            contract.missing_flags(also_given=(flag,)))
+
+
 def _with_flag(command: str, flag: str, value: str) -> str:
     """The command given ``flag value``: after `--` on an npm or `cargo run` line, where npm or cargo keeps a flag before
     it for itself."""
@@ -680,14 +692,16 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"command: {json.dumps(entrypoint.command)}  # locate's best entrypoint ({entrypoint.kind} "
                   f"{entrypoint.path}), left out: {unreachable}; run with --engine, the harness's own backfill", 2)
     elif entrypoint is not None:
-        command, told = entrypoint.command, ""
-        if contract is not None and (flag := _model_flag(contract, model)):
-            # the command embeds its flag's default unless told: the profile's model, said on its command line
-            default = dict(contract.flag_defaults).get(flag)
-            command = _with_flag(command, flag, cast(str, model))
-            told = f", given the profile's model by its {flag}" + (f" (its default: {default})" if default else "")
-        w.value("backfill.command", "command", command,
-                f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path}){told}")
+        command, told, missing = _drafted_command(entrypoint.command, contract, model)
+        if missing:
+            # it stops before it starts, and scope refuses it: what to give it is the application's data, not ours
+            w.value("backfill.command", "command", TODO,
+                    f"locate's best entrypoint ({entrypoint.kind} {entrypoint.path}){told}, {json.dumps(command)}, "
+                    f"requires {', '.join(missing)}, which it is not given: write it with them, or remove this line "
+                    "to run with --engine")
+        else:
+            w.value("backfill.command", "command", command,
+                    f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path}){told}")
         w.value("backfill.workdir", "workdir", workdir or getattr(entrypoint, "workdir", ".") or ".",
                 "where the command works (relative to where backfill-harness runs)")
         if alike:

@@ -1,0 +1,37 @@
+"""The command a draft names is one scope would let run: given the profile's model by its model flag where it is not
+told one, and what it still lacks of its required flags and arguments said (scope's rule, Contract.missing_flags)."""
+
+from harness.locate.contract import command_contract
+from harness.profile_draft import _drafted_command
+
+TYPER = '''import typer
+
+app = typer.Typer()
+
+
+@app.command()
+def main(
+    meeting_id: str = typer.Option(..., "--meeting-id", "-m"),
+    model: str = typer.Option(..., "--model"),
+    folder: str = typer.Argument(...),
+) -> None:
+    print(meeting_id, model, folder)
+
+
+if __name__ == "__main__":
+    app()
+'''
+
+
+def test_a_command_not_given_its_required_flags_is_drafted_with_what_it_lacks(tmp_path):
+    # Meeting-RAG-Local's `python -m scripts.ingest_embeddings`: drafted as it was, with no TODO, and scope refused it
+    (tmp_path / "ingest.py").write_text(TYPER)
+    command, _, missing = _drafted_command("python ingest.py", command_contract("python ingest.py", tmp_path),
+                                           "all-minilm")
+    assert command == "python ingest.py --model all-minilm" and missing == ("--meeting-id", "folder"), (command, missing)
+
+
+def test_a_command_given_its_required_flags_lacks_none(tmp_path):
+    (tmp_path / "ingest.py").write_text(TYPER)
+    line = "python ingest.py docs -m a"
+    assert _drafted_command(line, command_contract(line, tmp_path), "all-minilm")[2] == ()
