@@ -1477,8 +1477,9 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
             # folder (OWASP Nest's src/apps/ai/management/commands)
             found = sorted(p for p in workdir.glob(f"**/management/commands/{args[1]}.py")
                            if not {"node_modules", ".venv", "venv", "site-packages"} & set(p.relative_to(workdir).parts))
-            if found:
-                return contract_of_files(root, found[:1] + _django_settings(workdir), extra=base)
+            if found:  # its name is manage.py's, no argument of the command's
+                return contract_of_files(root, found[:1] + _django_settings(workdir),
+                                         extra=replace(base, command_words=(args[1],)))
         if args:
             path = workdir / args[0]
             if not path.is_file():

@@ -613,7 +613,10 @@ def test_khoj_entries_untyped_inline_vectors_beside_their_own_texts(cli, empty_d
         assert "input_hash_algorithm: md5" in text, text
         assert "search_model_id -> database_searchmodelconfig" in text, text
         assert 'sources: ["file_path"]' in text and "left out, empty in some rows read: file_name, url" in text, text
-        assert 'command: "python manage.py change_default_model"' in text and 'POSTGRES_HOST: "{database_host}"' in text
+        # its --search_model_id is the application's data: the draft leaves the command TODO, saying so
+        assert ('command: TODO  # TODO: locate\'s best entrypoint (django-command src/khoj/database/management/commands/'
+                'change_default_model.py), "python manage.py change_default_model", requires --search_model_id, which '
+                'it is not given') in text and 'POSTGRES_HOST: "{database_host}"' in text, text
         # khoj hashes and embeds `compiled` (text_to_entries.update_embeddings): its MD5 column says so.
         # (39 of 40 before the repair: the entry edited after its vector; 40 after)
         assert re.search(r"text: compiled  # guess: the application's hashed_value holds its MD5 \((39|40) of 40 rows "
@@ -622,7 +625,7 @@ def test_khoj_entries_untyped_inline_vectors_beside_their_own_texts(cli, empty_d
         return re.sub(r"\n  (?:command|workdir|env|embeds_in_process|in_process_model):[^\n]*(?:\n    [^\n]*)*", "", text)
 
     trial = procedure(cli, empty_db, server, app, tmp_path / "first", "database_entry", edit=choose)
-    assert trial.init.json["todo"] == []
+    assert trial.init.json["todo"] == ["backfill.command"]
     located = trial.locate.json
     assert ("src/khoj/database/models/__init__.py", "database_entry", "embeddings", None) in {
         (d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]}

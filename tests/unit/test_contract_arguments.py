@@ -64,3 +64,19 @@ def test_a_make_recipes_function_call_gives_no_positional_argument(tmp_path):
     (tmp_path / "Makefile").write_text("args = `echo $${arg:-${1}}`\n\ningest:\n\t@python embed.py $(call args) --model x\n")
     checked = flags_check(tmp_path, "embed.py", ARGPARSE, "make ingest")
     assert checked.status == FAIL and "requires folder," in checked.found, checked.found
+
+
+def test_the_name_of_a_django_command_gives_none_of_its_arguments(tmp_path):
+    (tmp_path / "manage.py").write_text("import sys\n")
+    (tmp_path / "app" / "management" / "commands").mkdir(parents=True)
+    command = '''from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    def add_arguments(self, parser):
+        parser.add_argument("folder")
+'''
+    checked = flags_check(tmp_path, "app/management/commands/embed.py", command, "python manage.py embed")
+    assert checked.status == FAIL and "requires folder," in checked.found, checked.found
+    assert flags_check(tmp_path, "app/management/commands/embed.py", command,
+                       "python manage.py embed docs").status == PASS

@@ -358,3 +358,10 @@ def ingest(plan_path: _Plan, source: Annotated[Path, typer.Argument(help="the so
 '''
     c = read_contract("cli.py", src)
     assert c.flags == ("--plan", "source") and c.required_flags == ("--plan", "source"), (c.flags, c.required_flags)
+
+
+def test_a_typer_file_that_does_not_parse_is_read_by_its_pattern():
+    # a Python 2 statement, a template's placeholder: no syntax tree, its typer options still read as before
+    src = TYPER.replace("-> None:\n    print(meeting_id", "-> None:\n    print meeting_id, (meeting_id")
+    c = read_contract("ingest.py", src)
+    assert c.flags[:2] == ("--meeting-id", "--turns-path") and "--meeting-id" in c.required_flags, c.flags
