@@ -159,23 +159,34 @@ def _model_flag(contract: Any, model: str | None) -> str | None:
 
 
 def _drafted_command(command: str, contract: Any, model: str | None) -> tuple[str, str, tuple[str, ...]]:
-    """The entrypoint's ``command`` as drafted, given the profile's model by its model flag where it is not told one;
-    what the draft says of that; and the required flags and arguments it still lacks (scope's rule)."""
-    if contract is None or not (flag := _model_flag(contract, model)):
-        return command, "", contract.missing_flags() if contract is not None else ()
-    # the command embeds its flag's default unless told: the profile's model, said on its command line
-    default = dict(contract.flag_defaults).get(flag)
-    return (_with_flag(command, flag, cast(str, model)),
-            f", given the profile's model by its {flag}" + (f" (its default: {default})" if default else ""),
-            contract.missing_flags(also_given=(flag,)))
+    """The entrypoint's ``command`` as drafted: given the profile's model by its model flag where it is not told one,
+    and a required flag naming the collection it writes ``{into}`` (run fills it); what the draft says of that; and
+    the required flags and arguments it still lacks (scope's rule, Contract.missing_flags)."""
+    from .locate.config import placeholder_for
+
+    if contract is None:
+        return command, "", ()
+    told, given = "", []
+    if flag := _model_flag(contract, model):
+        # the command embeds its flag's default unless told: the profile's model, said on its command line
+        default = dict(contract.flag_defaults).get(flag)
+        command, told = _with_flag(command, flag, cast(str, model)), \
+            f", given the profile's model by its {flag}" + (f" (its default: {default})" if default else "")
+        given.append(flag)
+    for flag in contract.missing_flags(also_given=tuple(given)):
+        if flag.startswith("--") and placeholder_for(flag[2:].replace("-", "_").upper()) == "{into}":
+            command = _with_flag(command, flag, "{into}", quote=False)
+            told += f", given the collection it writes by its {flag}"
+            given.append(flag)
+    return command, told, contract.missing_flags(also_given=tuple(given))
 
 
-def _with_flag(command: str, flag: str, value: str) -> str:
-    """The command given ``flag value``: after `--` on an npm or `cargo run` line, where npm or cargo keeps a flag before
-    it for itself."""
+def _with_flag(command: str, flag: str, value: str, quote: bool = True) -> str:
+    """The command given ``flag value`` (a placeholder unquoted): after `--` on an npm or `cargo run` line, where npm or
+    cargo keeps a flag before it for itself."""
     words = command.split()
     after = " --" if (words[:1] == ["npm"] or words[:2] == ["cargo", "run"]) and "--" not in words else ""
-    return f"{command}{after} {flag} {shlex.quote(value)}"
+    return f"{command}{after} {flag} {shlex.quote(value) if quote else value}"
 
 
 def _side_by_side(w: _Writer, shape: Shape, named: dict[str, tuple[Any, str]], model: str | None) -> None:

@@ -35,3 +35,13 @@ def test_a_command_given_its_required_flags_lacks_none(tmp_path):
     (tmp_path / "ingest.py").write_text(TYPER)
     line = "python ingest.py docs -m a"
     assert _drafted_command(line, command_contract(line, tmp_path), "all-minilm")[2] == ()
+
+
+def test_a_required_collection_flag_is_given_the_collection_the_command_writes(tmp_path):
+    # the harness's own examples/ragapp/backfill_embeddings.py requires --collection: its profile gives `{collection}`;
+    # the draft gives `{into}`, the collection run writes (the live one, or --into's)
+    (tmp_path / "embed.py").write_text("import argparse\nap = argparse.ArgumentParser()\n"
+                                       "ap.add_argument('--collection', required=True)\nap.parse_args()\n")
+    command, told, missing = _drafted_command("python embed.py", command_contract("python embed.py", tmp_path), None)
+    assert (command, missing) == ("python embed.py --collection {into}", ()), (command, missing)
+    assert "--collection" in told, told
