@@ -158,12 +158,35 @@ def _model_flag(contract: Any, model: str | None) -> str | None:
                  and f not in from_env), None)
 
 
-def _with_flag(command: str, flag: str, value: str) -> str:
-    """The command given ``flag value``: after `--` on an npm or `cargo run` line, where npm or cargo keeps a flag before
-    it for itself."""
+def _drafted_command(command: str, contract: Any, model: str | None) -> tuple[str, str, tuple[str, ...]]:
+    """The entrypoint's ``command`` as drafted: given the profile's model by its model flag where it is not told one,
+    and a required flag naming the collection it writes ``{into}`` (run fills it); what the draft says of that; and
+    the required flags and arguments it still lacks (scope's rule, Contract.missing_flags)."""
+    from .locate.config import placeholder_for
+
+    if contract is None:
+        return command, "", ()
+    told, given = "", []
+    if flag := _model_flag(contract, model):
+        # the command embeds its flag's default unless told: the profile's model, said on its command line
+        default = dict(contract.flag_defaults).get(flag)
+        command, told = _with_flag(command, flag, cast(str, model)), \
+            f", given the profile's model by its {flag}" + (f" (its default: {default})" if default else "")
+        given.append(flag)
+    for flag in contract.missing_flags(also_given=tuple(given)):
+        if flag.startswith("--") and placeholder_for(flag[2:].replace("-", "_").upper()) == "{into}":
+            command = _with_flag(command, flag, "{into}", quote=False)
+            told += f", given the collection it writes by its {flag}"
+            given.append(flag)
+    return command, told, contract.missing_flags(also_given=tuple(given))
+
+
+def _with_flag(command: str, flag: str, value: str, quote: bool = True) -> str:
+    """The command given ``flag value`` (a placeholder unquoted): after `--` on an npm or `cargo run` line, where npm or
+    cargo keeps a flag before it for itself."""
     words = command.split()
     after = " --" if (words[:1] == ["npm"] or words[:2] == ["cargo", "run"]) and "--" not in words else ""
-    return f"{command}{after} {flag} {shlex.quote(value)}"
+    return f"{command}{after} {flag} {shlex.quote(value) if quote else value}"
 
 
 def _side_by_side(w: _Writer, shape: Shape, named: dict[str, tuple[Any, str]], model: str | None) -> None:
@@ -682,14 +705,16 @@ def draft_profile(shape: Shape | None, *, name: str, entrypoint: Any = None, wor
         w.comment(f"command: {json.dumps(entrypoint.command)}  # locate's best entrypoint ({entrypoint.kind} "
                   f"{entrypoint.path}), left out: {unreachable}; run with --engine, the harness's own backfill", 2)
     elif entrypoint is not None:
-        command, told = entrypoint.command, ""
-        if contract is not None and (flag := _model_flag(contract, model)):
-            # the command embeds its flag's default unless told: the profile's model, said on its command line
-            default = dict(contract.flag_defaults).get(flag)
-            command = _with_flag(command, flag, cast(str, model))
-            told = f", given the profile's model by its {flag}" + (f" (its default: {default})" if default else "")
-        w.value("backfill.command", "command", command,
-                f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path}){told}")
+        command, told, missing = _drafted_command(entrypoint.command, contract, model)
+        if missing:
+            # it stops before it starts, and scope refuses it: what to give it is the application's data, not ours
+            w.value("backfill.command", "command", TODO,
+                    f"locate's best entrypoint ({entrypoint.kind} {entrypoint.path}){told}, {json.dumps(command)}, "
+                    f"requires {', '.join(missing)}, which it is not given: write it with them, or remove this line "
+                    "to run with --engine")
+        else:
+            w.value("backfill.command", "command", command,
+                    f"guess: locate's best entrypoint ({entrypoint.kind} {entrypoint.path}){told}")
         w.value("backfill.workdir", "workdir", workdir or getattr(entrypoint, "workdir", ".") or ".",
                 "where the command works (relative to where backfill-harness runs)")
         if alike:

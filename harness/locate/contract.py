@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import cast, overload
 
 from .. import redact, task_prefixes
-from . import embedding_calls, orm_writes, serving
+from . import embedding_calls, orm_writes, serving, typer_cli
 from .files import MAKEFILES, exists, is_dir, is_file, is_test, language, once, read
 from .lexing import in_strings, lex, without_comments
 from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
@@ -113,6 +113,10 @@ class Contract:
     # why it never exits (it starts a server, a queue worker or a file watcher: `uvicorn.run at app/main.py:16`): run
     # would wait for it until backfill.timeout_s, and it would serve against the database it is given
     serves: str = ""
+    # the words its command line gives its script that are neither flags nor their values (`docs` of `python embed.py
+    # docs`), and those of them naming the subcommand it runs (`ingest` of `python cli.py ingest docs`)
+    given_words: tuple[str, ...] = ()
+    command_words: tuple[str, ...] = ()
 
     def backfill_env(self) -> dict[str, str]:
         """The ``backfill.env`` a profile needs so the command receives our settings: each name it reads that
@@ -161,6 +165,18 @@ class Contract:
         `--model M` given)."""
         long_name = dict(self.flag_aliases)
         return {*(long_name.get(f, f) for f in self.given_flags), *(long_name.get(f, f) for f, _ in self.given_flag_values)}
+
+    def missing_flags(self, also_given: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The required flags and positional arguments its command line (with ``also_given``) does not give: without
+        them it stops before it starts (argparse and typer exit 2). Its arguments, in order, are given by its words
+        that name no subcommand."""
+        given = self.given_long_flags() | set(also_given)
+        words = list(self.given_words)
+        for command in self.command_words:
+            if command in words:
+                words.remove(command)
+        arguments = [f for f in self.required_flags if not f.startswith("-")]
+        return tuple(f for f in self.required_flags if f not in given and f not in arguments[:len(words)])
 
     def openai_base_url(self) -> str | None:
         """Where every embedding call is an OpenAI SDK client given no URL in code: the environment variable its SDK
@@ -216,7 +232,9 @@ class Contract:
                         database_clients=u(self.database_clients, other.database_clients),
                         drops=self.drops or other.drops, adds_only=_of_each_embedder(self, other, "adds_only"),
                         inserts=u(self.inserts, other.inserts), changes=u(self.changes, other.changes),
-                        answers=_of_each_embedder(self, other, "answers"), serves=self.serves or other.serves)
+                        answers=_of_each_embedder(self, other, "answers"), serves=self.serves or other.serves,
+                        given_words=u(self.given_words, other.given_words),
+                        command_words=u(self.command_words, other.command_words))
 
     def adds_again(self, table: str, vectors: str | None = None) -> str:
         """Why the command only adds ``table``'s rows (Recallr's `ingest`: a note and its chunks inserted for each file
@@ -411,7 +429,8 @@ def _read_contract(rel: str, text: str, args: tuple[str, ...] | None) -> Contrac
                     composed_texts=composed_texts_in(rel, text, bool(calls)) if lang in ("python", "js") else (),
                     keeps=_keeps(rel, text, *lexed), inserts=inserts, changes=changes,
                     database_clients=tuple(dict.fromkeys(m.group(0) for m in _DATABASE_CLIENT.finditer(
-                        without_comments(text, lang)))))
+                        without_comments(text, lang)))),
+                    command_words=serving.given_python_commands(text, args) if args and lang == "python" else ())
 
 
 def _other_subcommands(rel: str, text: str, args: tuple[str, ...] | None) -> list[tuple[int, int]]:
@@ -837,7 +856,12 @@ def _flags(text: str, lang: str, env_names: list[str], elsewhere: Sequence[tuple
                 add_py(names, args, at=m.start(), click=True)
             if "envvar" in args:
                 env_names.extend(re.findall(r"""envvar\s*=\s*\(?\s*['"]([A-Za-z_]\w*)['"]""", args))
-        for m in _TYPER.finditer(text) if "typer." in text else ():
+        typer = typer_cli.parameters(text) if "typer" in text else ()
+        for p in typer or ():
+            add(list(p.names), needed=p.needed, env=p.env[0] if p.env else None, default=p.default, at=p.at)
+            env_names.extend(p.env)
+        # a file that does not parse (Python 2, a template): its typer parameters as the pattern finds them
+        for m in _TYPER.finditer(text) if typer is None and "typer." in text else ():
             _typer_parameter(m, text, add)
             env_names.extend(re.findall(r"""envvar\s*=\s*['"]([A-Za-z_]\w*)['"]""", call_args(text, m.end() - 1)))
         if "sys.argv" in text:
@@ -1266,6 +1290,22 @@ def _flag_values(words: list[str], program: bool = False) -> tuple[tuple[str, st
     return tuple(cast(tuple[str, str], v) for v in out)
 
 
+def _words(words: list[str], program: bool = False) -> tuple[str, ...]:
+    """The words a Python or JS script (or the ``program``) is given that are neither flags nor a flag's value (the
+    word after `--flag` or `-f`, as ``_flag_values`` takes it), nor part of a `$(...)` whose words are not known (a
+    make recipe's `$(call args)`: the goals after the target, often none)."""
+    script = (words if program else _script_args(words)) or []
+    out, depth = [], 0
+    for i, w in enumerate(script):
+        opened = depth or "$(" in w
+        depth = max(0, depth + w.count("(") - w.count(")")) if opened else 0
+        if opened or w.startswith("-") or (i and (re.fullmatch(r"-\w", script[i - 1]) or (
+                script[i - 1].startswith("--") and "=" not in script[i - 1]))):
+            continue
+        out.append(w)
+    return tuple(out)
+
+
 def _script_args(words: list[str]) -> list[str] | None:
     """The words a Python or JS command line gives its script or module (after `python [options] -m module` or the
     script's path, `node [options] script`); None for any other command."""
@@ -1303,7 +1343,7 @@ def _segment(segment: str, workdir: Path, root: Path, depth: int) -> Contract | 
         passed = words[words.index("--") + 1:] if "--" in words else []
     given_flags = [w.split("=", 1)[0] for w in passed if w.startswith("--") and len(w) > 2]
     base = Contract(files=(), given_env=tuple(given_env), given_flags=tuple(given_flags),
-                    given_flag_values=_flag_values(passed, program=built))
+                    given_flag_values=_flag_values(passed, program=built), given_words=_words(passed, program=built))
     # Wrappers (uv run, npx, pnpm exec, env VAR=..., dotenv --) run what follows.
     for wrapper in sorted(_WRAPPERS, key=len, reverse=True):
         if tuple(words[:len(wrapper)]) == wrapper:
@@ -1376,8 +1416,9 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
             # folder (OWASP Nest's src/apps/ai/management/commands)
             found = sorted(p for p in workdir.glob(f"**/management/commands/{args[1]}.py")
                            if not {"node_modules", ".venv", "venv", "site-packages"} & set(p.relative_to(workdir).parts))
-            if found:
-                return contract_of_files(root, found[:1] + _django_settings(workdir), extra=base)
+            if found:  # its name is manage.py's, no argument of the command's
+                return contract_of_files(root, found[:1] + _django_settings(workdir),
+                                         extra=replace(base, command_words=(args[1],)))
         if args:
             path = workdir / args[0]
             if not path.is_file():

@@ -332,9 +332,13 @@ _ADD_PARSER = re.compile(r"""\b(?P<v>[A-Za-z_]\w*)\s*=\s*[\w.]+\s*\.\s*add_parse
 def other_python_subparsers(text: str, args: tuple[str, ...]) -> dict[str, str]:
     """{variable: name} of the argparse subparsers of a Python file that the command line does not run: all but the
     one its arguments name (none where they name none: which runs is not known)."""
-    found = {m.group("v"): m.group("n") for m in _ADD_PARSER.finditer(text)} if "add_parser" in text else {}
+    found = _python_subparsers(text)
     given = next((a for a in args if a in found.values()), None)
     return {v: n for v, n in found.items() if n != given} if given else {}
+
+
+def _python_subparsers(text: str) -> dict[str, str]:
+    return {m.group("v"): m.group("n") for m in _ADD_PARSER.finditer(text)} if "add_parser" in text else {}
 
 
 # A command of a typer app or click group: `@app.command()` / `@cli.command("name")`, its other decorators, its def.
@@ -348,14 +352,33 @@ def other_python_commands(text: str, args: tuple[str, ...]) -> list[tuple[int, i
     """The spans of the commands of a typer app or click group that the command line does not run: all but the one
     its arguments name, each called as declared or by its function's name dashed (none where they name none, or where
     the file declares one command, which typer runs without its name)."""
+    found = _python_commands(text)
+    given = _given_command(found, args)
+    return [span for name, span in found if name != given] if given else []
+
+
+def given_python_commands(text: str, args: tuple[str, ...]) -> tuple[str, ...]:
+    """The words of ``args`` that name the subparser or the typer or click command of a Python file that runs: no
+    argument of that command's."""
+    subparsers = set(_python_subparsers(text).values())
+    named = [next((a for a in args if a in subparsers), None), _given_command(_python_commands(text), args)]
+    return tuple(n for n in named if n)
+
+
+def _python_commands(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """(name, span) of each command of a typer app or click group the file declares."""
     found = []
     for m in _PY_COMMAND.finditer(text) if ".command(" in text else ():
         declared = re.match(r"""\s*(?:name\s*=\s*)?['"]([^'"]+)['"]""", m.group("a"))
         end = _PY_TOP.search(text, m.end())
         found.append((declared.group(1) if declared else m.group("f").replace("_", "-"),
                       (m.start(), end.start() if end else len(text))))
-    given = next((a for a in args if a in {n for n, _ in found}), None) if len(found) > 1 else None
-    return [span for name, span in found if name != given] if given else []
+    return found
+
+
+def _given_command(found: list[tuple[str, tuple[int, int]]], args: tuple[str, ...]) -> str | None:
+    """The command ``args`` name, of several (one is run without its name)."""
+    return next((a for a in args if a in {n for n, _ in found}), None) if len(found) > 1 else None
 
 
 def _gate(test: ast.expr, flags: dict[str, bool]) -> bool | None:

@@ -198,8 +198,7 @@ def _adds_only(settings: Settings, c: Contract, collection: str) -> Outcome | No
 def _required_flags(c: Contract, collection: str) -> Outcome:
     """Flags the command's parser requires: without them it stops before it starts (argparse exits 2)."""
     name = "command's required flags"
-    given = c.given_long_flags()
-    missing = [f for f in c.required_flags if f not in given]
+    missing = c.missing_flags()
     if missing:
         return _fail(name, collection, f"pass {', '.join(missing)} in backfill.command (or backfill.args)",
                      f"the command requires {', '.join(missing)}, which it is not given")

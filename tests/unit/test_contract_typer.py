@@ -233,3 +233,135 @@ def test_the_commands_of_a_typer_app_a_package_runs_require_only_the_given_comma
     (tmp_path / "kb" / "cli.py").write_text(COMMANDS.replace('\n\nif __name__ == "__main__":\n    app()\n', "\n"))
     assert command_contract("python -m kb ingest", tmp_path).required_flags == ()
     assert command_contract("python -m kb serve-api", tmp_path).required_flags == ("--port",)
+
+
+def test_a_typer_option_whose_type_holds_a_comma_is_read():
+    # `Annotated[Union[str, None], ...]`: the type's comma ended the parameter's pattern before typer.Option, so the
+    # option was not read (ingestr-like and pyhydrus-like CLIs: `Annotated[Optional[List[str]], typer.Option(...)]`)
+    src = '''import typer
+from typing import Annotated, Optional, Union
+
+app = typer.Typer()
+
+
+@app.command()
+def main(
+    name: Annotated[Union[str, None], typer.Option("--name")] = None,
+    tags: Annotated[Optional[list[str]], typer.Option("--tag", "-t")] = None,
+    table: Annotated[dict[str, str], typer.Option("--table")] = None,
+) -> None:
+    print(name, tags, table)
+'''
+    c = read_contract("cli.py", src)
+    assert c.flags == ("--name", "--tag", "--table") and c.flag_aliases == (("-t", "--tag"),), c
+    assert c.required_flags == ()
+
+
+def test_a_typer_option_annotated_over_several_lines_is_read():
+    # black's layout of a long Annotated parameter: its type, its typer.Option and its default on lines of their own
+    src = '''import typer
+from typing import Annotated
+
+app = typer.Typer()
+
+
+@app.command()
+def ingest(
+    source_uri: Annotated[
+        str,
+        typer.Option(
+            help="where the rows are",
+            envvar=["SOURCE_URI", "INGESTR_SOURCE_URI"],
+        ),
+    ],
+    dest_uri: Annotated[
+        str,
+        typer.Option(help="where they go"),
+    ],
+    name: Annotated[
+        str,
+        typer.Option("--name", help="the collection"),
+    ] = "docs",
+) -> None:
+    print(name, source_uri, dest_uri)
+'''
+    c = read_contract("cli.py", src)
+    assert c.flags == ("--source-uri", "--dest-uri", "--name"), c.flags
+    assert dict(c.flag_defaults) == {"--name": "docs"} and dict(c.flag_env) == {"--source-uri": "SOURCE_URI"}, c
+    assert c.required_flags == ("--dest-uri",), c.required_flags
+    assert {"SOURCE_URI", "INGESTR_SOURCE_URI"} <= set(c.reads_env), c.reads_env
+
+
+BARE = '''import typer
+
+app = typer.Typer()
+
+
+@app.command()
+def ingest(ctx: typer.Context, path: str, model: str = "nomic-embed-text", batch_size: int = 16,
+           dry_run: bool = False) -> None:
+    print(ctx, path, model, batch_size, dry_run)
+
+
+def helper(folder: str, limit: int = 10) -> None:
+    print(folder, limit)
+'''
+
+
+def test_a_typer_commands_bare_parameter_without_a_default_is_a_required_argument():
+    # typer makes `path: str` of a command a required positional argument: scope passed a command not given it
+    c = read_contract("cli.py", BARE)
+    assert "path" in c.flags and c.required_flags == ("path",), (c.flags, c.required_flags)
+
+
+def test_a_typer_commands_bare_parameter_with_a_default_is_an_option_with_that_default():
+    c = read_contract("cli.py", BARE)
+    assert c.flags == ("path", "--model", "--batch-size", "--dry-run"), c.flags
+    assert dict(c.flag_defaults) == {"--model": "nomic-embed-text"}, c.flag_defaults
+
+
+def test_the_parameters_of_a_function_typer_run_runs_are_read():
+    src = '''import typer
+
+
+def main(folder: str, model: str = "nomic-embed-text") -> None:
+    print(folder, model)
+
+
+if __name__ == "__main__":
+    typer.run(main)
+'''
+    c = read_contract("embed.py", src)
+    assert c.flags == ("folder", "--model") and c.required_flags == ("folder",), (c.flags, c.required_flags)
+
+
+def test_the_bare_parameters_of_a_function_no_cli_runs_are_no_flags():
+    assert "--limit" not in read_contract("cli.py", BARE).flags
+    assert "folder" not in read_contract("cli.py", BARE).flags
+
+
+def test_a_typer_option_of_a_type_alias_is_read():
+    # `_OutputOption = Annotated[Path | None, typer.Option("--output", "-o")]`, then `output: _OutputOption = None`
+    src = '''from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer()
+
+_Plan = Annotated[Path, typer.Option("--plan", help="the plan")]
+
+
+@app.command()
+def ingest(plan_path: _Plan, source: Annotated[Path, typer.Argument(help="the source")]) -> None:
+    print(plan_path, source)
+'''
+    c = read_contract("cli.py", src)
+    assert c.flags == ("--plan", "source") and c.required_flags == ("--plan", "source"), (c.flags, c.required_flags)
+
+
+def test_a_typer_file_that_does_not_parse_is_read_by_its_pattern():
+    # a Python 2 statement, a template's placeholder: no syntax tree, its typer options still read as before
+    src = TYPER.replace("-> None:\n    print(meeting_id", "-> None:\n    print meeting_id, (meeting_id")
+    c = read_contract("ingest.py", src)
+    assert c.flags[:2] == ("--meeting-id", "--turns-path") and "--meeting-id" in c.required_flags, c.flags
