@@ -77,3 +77,22 @@ def test_a_drizzle_upsert_or_update_of_the_chunk_table_changes_its_rows(tmp_path
     assert command_contract("npm run vectors:create", app(tmp_path / "a", upsert)).adds_again("chunks") == ""
     update = INGEST + 'await db.update(chunkRows).set({ embedding: null }).where(sql`true`);\n'
     assert command_contract("npm run vectors:create", app(tmp_path / "b", update)).adds_again("chunks") == ""
+
+
+@pytest.mark.parametrize("rel", ["scripts/create-vector-index.ts", "scripts/create_vector_extension.py",
+                                 "scripts/vectors-create-table.mjs", "scripts/update_vector_indexes.py"])
+def test_a_script_named_for_the_schema_vectors_are_kept_in_is_no_script(tmp_path, rel):
+    # `create-vector-index` builds an HNSW index (DDL): listed as an entrypoint that may embed, profile init could
+    # draft it as the application's backfill
+    assert script_entrypoint(tmp_path, rel, b"await main();\nif __name__ == '__main__':\n    main()\n") is None
+
+
+def test_a_package_script_named_for_the_vector_index_it_creates_may_not_embed(tmp_path):
+    root = app(tmp_path)
+    data = json.loads((root / "package.json").read_text())
+    data["scripts"] = {"db:create-vector-index": "tsx scripts/create-index.ts"}
+    (root / "package.json").write_text(json.dumps(data))
+    (root / "scripts" / "create-index.ts").write_text(
+        'import postgres from "postgres";\nconst sql = postgres(process.env.DATABASE_URL!);\n'
+        "await sql`CREATE INDEX IF NOT EXISTS chunks_embedding_idx ON chunks USING hnsw (embedding vector_cosine_ops)`;\n")
+    assert not any(e.may_embed for e in locate(root).entrypoints if "create-vector-index" in e.command)
