@@ -140,10 +140,10 @@ def referenced(conn: Conn, target: Target) -> bool:
     em = target.profile.embeddings
     if target.inline:
         return False
-    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = to_regclass(%s)) "
-                       "AS found", (_qualified(em.schema, em.table),)).fetchone()
-    if not conn.autocommit:
-        conn.rollback()
+    # its own transaction, or a savepoint of the caller's (a worker's preparation asks it inside one): never a rollback
+    with conn.transaction():
+        row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = "
+                           "to_regclass(%s)) AS found", (_qualified(em.schema, em.table),)).fetchone()
     return bool(row and row["found"])
 
 
