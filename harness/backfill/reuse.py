@@ -202,7 +202,7 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
                     values=sql.SQL(", ").join([sql.SQL("r.{}").format(sql.Identifier(f"a{i}"))
                                                for i in range(1, len(cols) - len(extra))] + [e for _, e in extra]),
                     m=sql.SQL(" AND ").join(match)), bounds).fetchone())["n"]
-                kept = sql.SQL(" AND NOT EXISTS (SELECT 1 FROM {emb} AS e WHERE {m})").format(
+                kept: sql.Composable = sql.SQL(" AND NOT EXISTS (SELECT 1 FROM {emb} AS e WHERE {m})").format(
                     emb=target.embedding_table, m=sql.SQL(" AND ").join(match))
             else:
                 # Replaced rows (stale or other model) are deleted first; the insert then takes whatever matched.
