@@ -644,17 +644,26 @@ def _inserts(rel: str, text: str, code: str, strings: list[tuple[int, int]]) -> 
 # (`export const chunkRows = pgTable("chunks", ...)`, in the schema module the script imports): named by it here, by
 # its table once every file read is known (``_drizzle_tables``).
 _DRIZZLE_WRITE = re.compile(r"(?<=[\w$)\]])\s*\.\s*(?P<op>insert|update|delete)\s*\(\s*(?P<t>[A-Za-z_$][\w$]*)\s*\)")
+_DRIZZLE_NEXT = {"insert": "values", "update": "set", "delete": "where"}
+_RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\Z")  # the name a call is made on (`db` of `db.insert(`)
 _DRIZZLE_TABLE_BOUND = re.compile(r"""\b(?:const|let|var)\s+(?P<v>[A-Za-z_$][\w$]*)\s*=\s*(?:pgTable|pgTableCreator\([^)]*\))\s*\(\s*['"`](?P<t>[^'"`]+)['"`]""")
 
 
 def _drizzle_writes(rel: str, text: str, code: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
-    """(inserts, changes) of a file that imports drizzle-orm, as ``_inserts`` and ``_changes`` say them of SQL: each
-    table by the variable the file writes through."""
-    if "drizzle-orm" not in text:
-        return (), ()
+    """(inserts, changes) of a file's drizzle calls, as ``_inserts`` and ``_changes`` say them of SQL: each table by
+    the variable the file writes through."""
+    imported = "drizzle-orm" in text
+    calls = [(m, chained_calls(code, code.index(")", m.start("t")) + 1)[0],
+              (r.group(1) if (r := _RECEIVER.search(code, max(0, m.start() - 80), m.start())) else ""))
+             for m in _DRIZZLE_WRITE.finditer(code)]
+    # A file writing through a `db` its own module made (`import { db } from "@/db"`) names no drizzle-orm: drizzle's
+    # next call says a call is drizzle's (`.values(`, `.set(`, `.where(`), and so does a `db.delete(table)` of every row
+    # through a client another call showed drizzle's (a Map's `seen.delete(key)` is none).
+    clients = {receiver for m, chain, receiver in calls if _DRIZZLE_NEXT[m.group("op")] in chain}
     inserts, changes = [], []
-    for m in _DRIZZLE_WRITE.finditer(code):
-        chain, _ = chained_calls(code, code.index(")", m.start("t")) + 1)
+    for m, chain, receiver in calls:
+        if not imported and _DRIZZLE_NEXT[m.group("op")] not in chain and receiver not in clients:
+            continue
         if m.group("op") == "insert" and "onConflictDoUpdate" not in chain:
             inserts.append((m.group("t"), f"{rel}:{line_of(code, m.start('op'))}"))
         else:
