@@ -25,6 +25,11 @@ def _columns(conn: Conn, schema: str, table: str) -> dict[str, str] | None:
     return {cast(str, _value(r, 0)): cast(str, _value(r, 1)) for r in rows if _value(r, 0) is not None}
 
 
+def column_type(conn: Conn, schema: str, table: str, column: str) -> str | None:
+    """The column's type as written (``timestamp(3) with time zone``), or None where the table or column is absent."""
+    return (_columns(conn, schema, table) or {}).get(column)
+
+
 def _value(row, i: int) -> str | None:
     return (row["attname"] if i == 0 else row["format_type"]) if isinstance(row, dict) else row[i]
 
