@@ -16,7 +16,7 @@ from psycopg import sql
 
 from . import hashing
 from .db import Conn
-from .introspect import has_pgcrypto
+from .introspect import BASE_TYPE, has_pgcrypto
 from .profile import DISTANCES, CollectionJoin, CollectionTable, distance_of_opclass, distances_in_sql, json_field
 from .target import _qualified
 
@@ -235,10 +235,9 @@ def _rank(shape: Shape) -> tuple:
 def _vector_columns(conn: Conn) -> list[tuple[str, str, str, str, int | None]]:
     rows = conn.execute(
         # a domain's column by its base type and the dimension it declares (CREATE DOMAIN embedding AS vector(384))
-        "SELECT n.nspname, c.relname, a.attname, t.typname, CASE WHEN d.typtype = 'd' THEN d.typtypmod "
-        "ELSE a.atttypmod END FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type d ON d.oid = a.atttypid "
-        "JOIN pg_type t ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END "
+        f"SELECT n.nspname, c.relname, a.attname, t.typname, m.typmod FROM pg_attribute a CROSS JOIN {BASE_TYPE} "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_type t ON t.oid = m.base "
         "WHERE t.typname = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') "
         "AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, a.attnum",
         (list(VECTOR_TYPES),),

@@ -25,6 +25,11 @@ def _columns(conn: Conn, schema: str, table: str) -> dict[str, str] | None:
     return {cast(str, _value(r, 0)): cast(str, _value(r, 1)) for r in rows if _value(r, 0) is not None}
 
 
+def column_type(conn: Conn, schema: str, table: str, column: str) -> str | None:
+    """The column's type as written (``timestamp(3) with time zone``), or None where the table or column is absent."""
+    return (_columns(conn, schema, table) or {}).get(column)
+
+
 def _value(row, i: int) -> str | None:
     return (row["attname"] if i == 0 else row["format_type"]) if isinstance(row, dict) else row[i]
 
@@ -108,15 +113,20 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
 
 
 PGVECTOR_TYPES = ("vector", "halfvec", "sparsevec")  # pgvector's types, whose distances and norms every count uses
+# SQL: the type of the pg_attribute row ``a`` through every domain over it (``CREATE DOMAIN note_embedding AS
+# embedding768``, itself a domain over vector(768)) as ``m.base`` and the typmod declared at the first level that
+# declares one as ``m.typmod``: a domain's column has none of its own (-1), a domain over a domain none either.
+BASE_TYPE = ("LATERAL (WITH RECURSIVE d(oid, typmod, depth) AS (SELECT a.atttypid, a.atttypmod, 0 UNION ALL "
+             "SELECT t.typbasetype, CASE WHEN d.typmod >= 0 THEN d.typmod ELSE t.typtypmod END, d.depth + 1 FROM d "
+             "JOIN pg_type t ON t.oid = d.oid WHERE t.typtype = 'd') SELECT d.oid AS base, d.typmod FROM d "
+             "ORDER BY d.depth DESC LIMIT 1) AS m")
 
 
 def _base_type(conn: Conn, schema: str, table: str, column: str) -> str | None:
     """The name of the column's type, through any domains over it (``CREATE DOMAIN embedding AS vector(384)``)."""
     row = conn.execute(
-        "WITH RECURSIVE d(typname, typbasetype, typtype) AS (SELECT t.typname, t.typbasetype, t.typtype "
-        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = %s::regclass AND a.attname = %s "
-        "UNION ALL SELECT t.typname, t.typbasetype, t.typtype FROM d JOIN pg_type t ON t.oid = d.typbasetype "
-        "WHERE d.typtype = 'd') SELECT typname FROM d WHERE typtype <> 'd'",
+        f"SELECT t.typname FROM pg_attribute a CROSS JOIN {BASE_TYPE} JOIN pg_type t ON t.oid = m.base "
+        "WHERE a.attrelid = %s::regclass AND a.attname = %s",
         (sql.Identifier(schema, table).as_string(conn), column)).fetchone()
     return None if row is None else str(row["typname"] if isinstance(row, dict) else row[0])
 
@@ -191,8 +201,7 @@ def other_vector_columns(conn: Conn, profile: Profile) -> list[str]:
     schema, table = ((profile.chunks.schema, profile.chunks.table) if profile.inline
                      else (profile.embeddings.schema, profile.embeddings.table))
     # a domain's column by its base type (CREATE DOMAIN embedding AS vector(384) is a vector column too)
-    rows = conn.execute("SELECT a.attname FROM pg_attribute a JOIN pg_type d ON d.oid = a.atttypid JOIN pg_type t "
-                        "ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END "
+    rows = conn.execute(f"SELECT a.attname FROM pg_attribute a CROSS JOIN {BASE_TYPE} JOIN pg_type t ON t.oid = m.base "
                         "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
                         "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
                         "AND a.attgenerated = '' AND t.typname IN ('vector', 'halfvec', 'sparsevec') "

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from . import collection_join, hashing, json_text, text_parts
 from .db import TENANT_SETTING
-from .introspect import MICROSECOND, declared_digits
+from .introspect import BASE_TYPE, MICROSECOND, declared_digits
 
 from .model_names import other_model
 from .profile import DISTANCES, CollectionTable, NotNull, Profile, SourceTable, json_field
@@ -825,10 +825,10 @@ class Target:
                   if em.pad_to else sql.SQL(""))
         return sql.SQL(
             "SELECT CASE {padded}WHEN m.typmod > 0 THEN m.typmod END AS dims, format_type(m.base, m.typmod) AS type "
-            "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid, LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN "
-            "t.typbasetype ELSE a.atttypid END AS base, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END "
-            "AS typmod) AS m WHERE a.attrelid = to_regclass({rel}) AND a.attname = {col} AND NOT a.attisdropped"
-        ).format(padded=padded, rel=sql.Literal(_qualified(em.schema, em.table)), col=sql.Literal(em.vector))
+            "FROM pg_attribute a CROSS JOIN {base} WHERE a.attrelid = to_regclass({rel}) AND a.attname = {col} "
+            "AND NOT a.attisdropped"
+        ).format(padded=padded, base=sql.SQL(BASE_TYPE), rel=sql.Literal(_qualified(em.schema, em.table)),
+                 col=sql.Literal(em.vector))
 
 
 # Python's str.strip() whitespace, which LlamaIndex applies to the metadata string and to the whole text.

@@ -44,7 +44,7 @@ from .progress import Progress
 from .selection import Needs, Page, Row, existing_keys, iter_batches, measured_needs
 from .unindexed import unindexed_keys
 from .writepool import WritePool, Written
-from .writer import BatchWriter, Vectors, profile_defaults, write_path
+from .writer import BatchWriter, Vectors, profile_defaults, referenced, write_path
 
 log = logging.getLogger("harness.backfill")
 CONTINUE, FAIL_FAST = "continue", "fail-fast"
@@ -423,9 +423,15 @@ def run_backfill(
         if summary.stopped is None and whole and (left := still_needed(summary.after, target.profile)):
             # Rows left naming no model say why themselves: no edit explains them, and a run again leaves them so.
             rest = summary.after.needed - summary.after.unnamed
+            # A second row of a chunk stays where other tables reference the rows (``writer.referenced``: updated in
+            # place, never deleted): no run again removes it.
+            kept = summary.after.duplicates if summary.after.duplicates and referenced(read_conn, target) else 0
             summary.stopped = left + (f" ({f'the other {rest}: ' if summary.after.unnamed else ''}edited or added while "
                                       "it ran, or not selectable); run backfill again"
-                                      if rest > 0 or not summary.after.needed else "")
+                                      if rest > kept or not summary.after.needed else "") + (
+                f"; other tables reference {profile.embeddings.table}'s rows, which the engine updates in place and "
+                f"never deletes: the {kept} rows beyond one per chunk stay until they are deleted by hand (with what "
+                "references them re-pointed)" if kept else "")
         if summary.stopped is None and whole and options.every and options.run_id \
                 and (undone := claims.unfinished(read_conn, options.run_id)):
             # A worker that died after this one found no free range left its range part done: its rows look current

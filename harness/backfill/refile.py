@@ -17,6 +17,7 @@ from psycopg import sql
 from .. import rls
 from ..db import Conn
 from ..target import Target
+from .writer import referenced
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,13 @@ def delete_unseen_misfiled(read_conn: Conn, write_conn: Conn, target: Target, co
     if not rows:
         return Refiled()
     em = target.profile.embeddings
+    if referenced(read_conn, target):
+        # as the writer never deletes such rows (it updates them in place): their deletion took the application's
+        # rows referencing them with it (ON DELETE CASCADE) or unlinked them
+        return Refiled(0, f"{sum(rows.values())} embedding rows filed under another tenant than their chunk's, unseen by "
+                          f"the chunk's tenant, were not deleted: other tables reference {em.table}'s rows, and their "
+                          "deletion would delete or unlink the application's rows that do; re-file them under their "
+                          "chunk's tenant (or delete them) by hand")
     match = [sql.SQL("e.{}::text = m.k").format(sql.Identifier(cast(str, em.key))),
              sql.SQL("e.{}::text = m.f").format(sql.Identifier(cast(str, em.tenant)))]
     if em.collection:

@@ -18,7 +18,7 @@ from ..db import Conn, one
 from ..errors import ProviderError
 from ..model_names import is_model
 from ..target import Target
-from .writer import stamp, stamped, vector_tick
+from .writer import referenced, stamp, stamped, vector_tick
 
 
 def require_into_shape(target: Target, into: str) -> None:
@@ -184,18 +184,35 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
         extra = [*extra, (column, stamp(target, read_at, tick=vector_tick(conn, target)))]
     values = sql.SQL(", ").join([sql.Identifier(f"a{i}") for i in range(len(cols))] + [e for _, e in extra])
     cols = cols + [c for c, _ in extra]
+    in_place = referenced(conn, target)
     written = 0
     for lo in range(0, total, piece):
         bounds = {"lo": lo, "hi": lo + piece}
         with conn.transaction():
             guard(conn)
             dbmod.apply_session(conn, session or {})
-            # Replaced rows (stale or other model) are deleted first; the insert then takes whatever matched.
-            conn.execute(sql.SQL("DELETE FROM {emb} AS e USING bh_reuse AS r WHERE r.rn > %(lo)s AND r.rn <= %(hi)s "
-                                 "AND {m}").format(emb=target.embedding_table, m=sql.SQL(" AND ").join(match)), bounds)
-            written += conn.execute(sql.SQL("INSERT INTO {emb} ({cols}) SELECT {values} FROM bh_reuse "
-                                            "WHERE rn > %(lo)s AND rn <= %(hi)s").format(
-                emb=target.embedding_table, cols=sql.SQL(", ").join(map(sql.Identifier, cols)), values=values), bounds).rowcount
+            if in_place:
+                # Rows other tables reference (``writer.referenced``) take the vector where they are: deleting them
+                # deleted the application's rows referencing them (ON DELETE CASCADE) or unlinked them.
+                # each chunk once, however many rows it holds (a second one stays, counted as a duplicate)
+                written += one(conn.execute(sql.SQL(
+                    "WITH up AS (UPDATE {emb} AS e SET ({cols}) = ROW({values}) FROM bh_reuse AS r WHERE r.rn > %(lo)s "
+                    "AND r.rn <= %(hi)s AND {m} RETURNING r.rn) SELECT count(DISTINCT rn) AS n FROM up").format(
+                    emb=target.embedding_table, cols=sql.SQL(", ").join(map(sql.Identifier, cols[1:])),
+                    values=sql.SQL(", ").join([sql.SQL("r.{}").format(sql.Identifier(f"a{i}"))
+                                               for i in range(1, len(cols) - len(extra))] + [e for _, e in extra]),
+                    m=sql.SQL(" AND ").join(match)), bounds).fetchone())["n"]
+                kept: sql.Composable = sql.SQL(" AND NOT EXISTS (SELECT 1 FROM {emb} AS e WHERE {m})").format(
+                    emb=target.embedding_table, m=sql.SQL(" AND ").join(match))
+            else:
+                # Replaced rows (stale or other model) are deleted first; the insert then takes whatever matched.
+                conn.execute(sql.SQL("DELETE FROM {emb} AS e USING bh_reuse AS r WHERE r.rn > %(lo)s AND r.rn <= %(hi)s "
+                                     "AND {m}").format(emb=target.embedding_table, m=sql.SQL(" AND ").join(match)), bounds)
+                kept = sql.SQL("")
+            written += conn.execute(sql.SQL("INSERT INTO {emb} ({cols}) SELECT {values} FROM bh_reuse AS r "
+                                            "WHERE rn > %(lo)s AND rn <= %(hi)s{kept}").format(
+                emb=target.embedding_table, cols=sql.SQL(", ").join(map(sql.Identifier, cols)), values=values,
+                kept=kept), bounds).rowcount
     with conn.transaction():
         conn.execute("DROP TABLE IF EXISTS bh_need, bh_reuse")
         if written:

@@ -26,6 +26,7 @@ from ..state import require_collection
 from ..profile import SourceTable
 from ..target import Target, _qualified
 from . import bookkeeping, library_swap, lock, pgai_swap
+from .writer import referenced
 
 RETIRED_SUFFIX = "__retired"
 
@@ -286,7 +287,12 @@ def swap(conn: Conn, lock_conn: Conn, target: Target, new: str, live: str,
                 _note_swap(conn, target, live, retired, new)
         except psycopg.errors.LockNotAvailable:
             raise lock.waited_too_long(conn, f"swapping {new!r} into {live!r}", _tables(target)) from None
-    return SwapResult("swap", live, new, retired, chunks, vectors, gate,
+    em = target.profile.embeddings
+    # The application's rows still reference the old vectors (``writer.referenced``), which swap relabels, not moves.
+    notes = ([f"other tables reference {em.table}'s rows: theirs still reference the old vectors, now {retired!r}'s, "
+             f"not {live!r}'s new ones, and swap --drop-retired deletes or unlinks them (ON DELETE)"]
+             if referenced(conn, target) else [])
+    return SwapResult("swap", live, new, retired, chunks, vectors, gate, notes=notes,
                       override=override if not done(gate).ok else None)
 
 

@@ -22,7 +22,7 @@ from psycopg import sql
 from .. import db as dbmod
 from .. import hashing, sqlexpr
 from ..db import Conn
-from ..introspect import MICROSECOND, input_hash_type, time_digits, trigger_setting, unique_alone
+from ..introspect import MICROSECOND, column_type, input_hash_type, time_digits, trigger_setting, unique_alone
 from ..profile import json_field
 from ..target import Target, _qualified
 
@@ -140,10 +140,10 @@ def referenced(conn: Conn, target: Target) -> bool:
     em = target.profile.embeddings
     if target.inline:
         return False
-    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = to_regclass(%s)) "
-                       "AS found", (_qualified(em.schema, em.table),)).fetchone()
-    if not conn.autocommit:
-        conn.rollback()
+    # its own transaction, or a savepoint of the caller's (a worker's preparation asks it inside one): never a rollback
+    with conn.transaction():
+        row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = "
+                           "to_regclass(%s)) AS found", (_qualified(em.schema, em.table),)).fetchone()
     return bool(row and row["found"])
 
 
@@ -426,6 +426,13 @@ class BatchWriter:
         self._tick = vector_tick(conn, target)
         self._key_slot = key_slot(conn, target)
         self._in_place = referenced(conn, target)
+        # the chunk's time column's own type: a time a trigger writes there now() is now() as that column keeps it
+        # (``_retime``; Prisma's timestamp(3) rounds it to the millisecond)
+        ch = target.profile.chunks
+        self._chunk_time = (column_type(conn, ch.schema, ch.table, ch.updated_at)
+                            if self._carried is not None and ch.updated_at and not target.inline else None)
+        if not conn.autocommit:
+            conn.rollback()
         self._staged = self._columns + ([("at", cast(str, stamped(target)))] if self._carried is not None else [])
 
     def tables(self) -> list[str]:
@@ -559,11 +566,13 @@ class BatchWriter:
         commit, so no edit lands in between."""
         t, ch, em = self.target, self.target.profile.chunks, self.target.profile.embeddings
         column = stamped(t)
-        if t.inline or self._carried is None or self._tick is not None or em.input_hash_of or column is None:
+        if t.inline or self._carried is None or self._tick is not None or em.input_hash_of or column is None \
+                or self._chunk_time is None:
             return
         rows = self.conn.execute(sql.SQL(
-            "SELECT {id} AS k, {h} AS h FROM {c} AS c WHERE {w} AND {id} = ANY(%(keys)s) AND {at} = now()").format(
-            id=t.chunk_id, h=t.text_hash, c=t.chunk_table, w=t.chunk_filter(), at=t.c(cast(str, ch.updated_at))),
+            "SELECT {id} AS k, {h} AS h FROM {c} AS c WHERE {w} AND {id} = ANY(%(keys)s) AND {at} = now()::{type}").format(
+            id=t.chunk_id, h=t.text_hash, c=t.chunk_table, w=t.chunk_filter(), at=t.c(cast(str, ch.updated_at)),
+            type=sql.SQL(self._chunk_time)),
             {"keys": list(batch.keys), "collection": batch.collections[0]}).fetchall()
         if not rows:
             return

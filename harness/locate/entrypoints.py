@@ -16,8 +16,12 @@ from .embedding_calls import has_calls
 _MAIN = re.compile(rb"""if\s+__name__\s*==\s*['"]__main__['"]""")
 # A name that says vectors are made, as `embed` does: `create-vectors.ts`, `vectors:create`, `generate_vectors` (not a
 # `vector_store` module, nor `vectors` alone: a folder's or a table's name).
-_MAKES_VECTORS = (r"(?:create|build|generate|make|compute|update|refresh|upsert|fill|populate)[-_:]?vectors?(?![a-z])"
-                  r"|(?<![a-z])vectors?[-_:](?:create|build|generate|make|compute|update|refresh|upsert|fill|populate)")
+# Nor a name that says what it makes is the schema vectors are kept in (`create-vector-index`, `create_vector_extension`,
+# `vectors:create-table`): DDL, no vector of any row.
+_SCHEMA_OBJECT = r"(?![-_:]?(?:index(?:es)?|indices|idx|extensions?|tables?|columns?|schemas?|types?|migrations?)(?![a-z]))"
+_MAKES_VECTORS = (rf"(?:create|build|generate|make|compute|update|refresh|upsert|fill|populate)[-_:]?vectors?(?![a-z])"
+                  rf"{_SCHEMA_OBJECT}|(?<![a-z])vectors?[-_:](?:create|build|generate|make|compute|update|refresh|upsert"
+                  rf"|fill|populate){_SCHEMA_OBJECT}")
 _BACKFILLISH = re.compile(rf"backfill|embed|vectori[sz]e|reindex|ingest|{_MAKES_VECTORS}", re.I)
 # Embed-on-ingest entrypoints: candidates, ranked below the backfills (and above them only by what they call).
 _SECONDARY = re.compile(r"seed|ingest|populate|generate|index(?:ing|er)?\b|load[-_:]?(?:data|docs)", re.I)

@@ -28,6 +28,7 @@ _JOINS_LITERALS = re.compile(r"(?:\s|[\"'`+.\\]|\b[rRbBuUfF]{1,2}(?=[\"']))*")
 # its table (``named``); one never bound is dropped: only a declared model is a table (`openai.embeddings.create` is
 # no Prisma create).
 HANDLE = "?"
+_RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\Z")  # the name a call is made on (`db` of `db.insert(`)
 _ID = r"[A-Za-z_$][\w$]*"
 _TYPEORM_OPS = "insert|save|upsert|update|delete|remove|softDelete|increment|decrement|clear"
 _LITERAL = r"""['"`](?P<t>[\w.]+)(?:\s+as\s+\w+)?['"`]"""
@@ -52,15 +53,21 @@ class Orm:
     skips: re.Pattern[str] = re.compile(r"(?!)")
     handle: bool = True
     in_steps: bool = False
+    # Where a file matches ``uses`` but not ``imported`` (it writes through a client its own module made: `import { db }
+    # from "@/db"`), a call counts only where the ORM's next call follows it (``next_calls``: op -> that call), or where
+    # it is made on a client such a call showed to be the ORM's (a Map's `seen.delete(key)` is none).
+    imported: re.Pattern[str] | None = None
+    next_calls: tuple[tuple[str, str], ...] = ()
 
 
 ORMS = (
     # drizzle: `db.insert(chunkRows).values(...)`, `.onConflictDoUpdate(...)`; `db.update(t)`, `db.delete(t)`; the
     # table a variable bound by `pgTable("chunks", ...)`
-    Orm("drizzle", "js", re.compile(r"drizzle-orm"),
+    Orm("drizzle", "js", re.compile(r"\.\s*(?:insert|update|delete)\s*\("),
         re.compile(rf"(?<=[\w$)\]])\s*\.\s*(?P<op>insert|update|delete)\s*\(\s*(?P<t>{_ID})\s*\)"),
         re.compile("insert"), re.compile("update|delete"), re.compile(r"\bonConflictDoUpdate\b"),
-        re.compile(r"\bonConflictDoNothing\b")),
+        re.compile(r"\bonConflictDoNothing\b"), imported=re.compile(r"drizzle-orm"),
+        next_calls=(("insert", "values"), ("update", "set"), ("delete", "where"))),
     # Prisma: `prisma.documentChunk.createMany(...)` (the accessor: the model's name, first letter lowercase; its table
     # the model's @@map in schema.prisma); `skipDuplicates: true` adds no row there is
     Orm("prisma", "js", re.compile(r"(?i)prisma"),
@@ -134,14 +141,17 @@ def writes(rel: str, text: str, lang: str, code: str, strings: list[tuple[int, i
     changes += [table_name(m.group("t")) for m in _CHANGE_SQL.finditer(code) if in_strings(m.start(), strings)]
     for orm in ORMS:
         if orm.lang == lang and orm.uses.search(text):
-            _orm_writes(orm, rel, code, strings, inserts, changes)
+            _orm_writes(orm, rel, code, strings, inserts, changes,
+                        imported=orm.imported is None or bool(orm.imported.search(text)))
     return tuple(dict.fromkeys(inserts)), tuple(dict.fromkeys(changes))
 
 
 def _orm_writes(orm: Orm, rel: str, code: str, strings: list[tuple[int, int]], inserts: list[tuple[str, str]],
-                changes: list[str]) -> None:
-    """Add to ``inserts`` and ``changes`` what ``orm``'s calls in ``code`` write."""
+                changes: list[str], *, imported: bool = True) -> None:
+    """Add to ``inserts`` and ``changes`` what ``orm``'s calls in ``code`` write (``imported``: the file names the ORM;
+    else only its calls ``Orm.next_calls`` shows)."""
     upserts_in_file = orm.in_steps and bool(orm.upserts.search(code))
+    calls = []
     for m in orm.call.finditer(code):
         if in_strings(m.start(), strings):
             continue
@@ -150,6 +160,13 @@ def _orm_writes(orm: Orm, rel: str, code: str, strings: list[tuple[int, int]], i
         if code[at - 1] == "(":  # the call's own arguments, then the calls chained after it
             at += len(call_args(code, at - 1)) + 1
         chain, end = chained_calls(code, at)
+        made_on = _RECEIVER.search(code, max(0, m.start() - 80), m.start())
+        calls.append((m, groups, chain, end, made_on.group(1) if made_on else ""))
+    nxt = dict(orm.next_calls)
+    shown = {client for _, groups, chain, _, client in calls if nxt.get(groups.get("op", "")) in chain}
+    for m, groups, chain, end, client in calls:
+        if not imported and nxt.get(groups.get("op", "")) not in chain and client not in shown:
+            continue
         ops = ([groups["op"]] if "op" in groups else []) + list(chain)
         said = code[m.start():end]
         table = (HANDLE + groups["t"]) if orm.handle else table_name(groups["t"])

@@ -119,3 +119,18 @@ def test_into_where_chunks_key_a_collection_table_is_refused_before_writing(cli,
     result = run(NEW_MODEL, "backfill", "--collection", "docs", "--into", "docs_v2")
     assert result.code == 2 and "new collection" in result.err and "shelves" in result.err, result.out + result.err
     assert empty_db.scalar("SELECT count(*) FROM chunks") == 6
+
+
+def test_a_swap_says_the_rows_other_tables_reference_stay_with_the_retired_vectors(cli, tmp_path, empty_db, v2_server):
+    # 'Swapped: docs_v2 is now docs' and nothing more: the application's ratings still referenced the old vectors,
+    # now docs__retired's, and swap --drop-retired would delete them with those (ON DELETE CASCADE)
+    empty_db.execute(NO_EMBEDDING_COLLECTION)
+    run = lambda model, *args: _run(cli, tmp_path, NO_EMBEDDING_COLLECTION_PROFILE, empty_db, v2_server.url, model, *args)
+    assert run(TEST_MODEL, "backfill", "--collection", "docs").code == 0
+    empty_db.execute("CREATE TABLE ratings (chunk_id bigint REFERENCES chunk_vectors (chunk_id) ON DELETE CASCADE, "
+                     "stars int); INSERT INTO ratings SELECT chunk_id, 5 FROM chunk_vectors")
+    assert run(NEW_MODEL, "backfill", "--collection", "docs", "--into", "docs_v2").code == 0
+    swapped = run(NEW_MODEL, "swap", "--from", "docs_v2", "--to", "docs")
+    assert swapped.code == 0, swapped.err
+    assert any("other tables reference chunk_vectors's rows: theirs still reference the old vectors, now "
+               "'docs__retired''s" in n for n in swapped.json["notes"]), swapped.json["notes"]

@@ -915,3 +915,14 @@ def test_a_vector_time_that_moddatetime_stamps_on_the_in_place_update_is_not_the
     assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
     assert _backfill(empty_db, embed_server.url).embedded == 1
     assert _fresh(empty_db, embed_server.url).status == "passed"
+
+
+def test_a_millisecond_chunk_time_the_embedding_tables_trigger_stamps_at_the_write_is_not_stale_after_its_run(
+        empty_db, embed_server):
+    # Prisma's DateTime is timestamp(3): the trigger's now() is stored rounded to the millisecond, so it never equalled
+    # the write's now() the engine looked for, no vector took that time, and every row was stale right after its run.
+    _marked(empty_db)
+    empty_db.execute("ALTER TABLE notes ALTER COLUMN changed_at TYPE timestamptz(3)")
+    summary = _backfill(empty_db, embed_server.url)
+    assert (summary.embedded, summary.after.stale, summary.after.needed) == (ROWS, 0, 0), summary.line()
+    assert _backfill(empty_db, embed_server.url).embedded == 0

@@ -76,3 +76,17 @@ def test_a_backfill_the_policies_do_not_let_delete_such_a_vector_is_not_ok_and_s
     assert not summary.ok and empty_db.scalar(MISFILED) == 1
     assert "1 embedding rows filed under another tenant than their chunk's, unseen by the chunk's tenant, could not " \
            "be deleted: the policies did not let role" in (summary.unproven or ""), summary.unproven
+
+
+def test_a_vector_its_chunks_tenant_cannot_see_that_other_tables_reference_is_never_deleted_with_their_rows(
+        app_role, auditor, empty_db, embed_server):
+    # refile deleted the misfiled row in globex's view: the application's ratings of it went with it (ON DELETE
+    # CASCADE) while the run said ok. Rows other tables reference are never deleted (writer.referenced); the run is
+    # not ok and says why.
+    _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    empty_db.execute("CREATE TABLE ratings (embedding_id text REFERENCES document_embeddings (id) ON DELETE CASCADE, "
+                     "stars int); INSERT INTO ratings SELECT id, 5 FROM document_embeddings")
+    _misfile(empty_db)
+    summary = _backfill(_profile(DEFAULTS, BOTH), app_role, embed_server.url)
+    assert empty_db.scalar("SELECT count(*) FROM ratings r JOIN document_embeddings e ON e.id = r.embedding_id") == 40
+    assert not summary.ok and "other tables reference" in (summary.unproven or ""), summary.unproven

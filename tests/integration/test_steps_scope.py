@@ -167,6 +167,21 @@ def test_a_vector_column_whose_domain_declares_another_dimension_fails_dimension
     assert result.json["dimensions"]["column"] == 768, result.json["dimensions"]
 
 
+def test_a_vector_column_whose_domain_over_a_domain_declares_another_dimension_fails_dimensions_agree(
+        cli, empty_db, embed_server, tmp_path):
+    # CREATE DOMAIN note_embedding AS embedding768: the outer domain's own typmod is -1, the dimension its base
+    # domain's. Read one level down, the column declared none: 'dimensions agree' passed on 'model 384' and scope said
+    # ok; the run's first write failed ("expected 768 dimensions, not 384").
+    empty_db.execute("CREATE DOMAIN embedding768 AS vector(768); CREATE DOMAIN note_embedding AS embedding768; "
+                     "CREATE TABLE notes (id serial PRIMARY KEY, owner_id int, rendered text, embedding note_embedding); "
+                     "INSERT INTO notes (owner_id, rendered) SELECT 1, 'note ' || g FROM generate_series(1, 5) g")
+    result = cli("scope", "--profile", _untyped_profile(tmp_path), "--collection", "notes", "--json",
+                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    check = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
+    assert result.code == 1 and check["status"] == "failed", check
+    assert result.json["dimensions"]["column"] == 768, result.json["dimensions"]
+
+
 def test_an_input_hash_column_holding_md5_fails_scope_and_the_engine_writes_nothing(cli, empty_db, embed_server,
                                                                                    tmp_path):
     """khoj's ``hashed_value`` is the MD5 of the embedded text: as embeddings.input_hash, every row would be counted

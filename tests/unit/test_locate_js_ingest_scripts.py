@@ -77,3 +77,55 @@ def test_a_drizzle_upsert_or_update_of_the_chunk_table_changes_its_rows(tmp_path
     assert command_contract("npm run vectors:create", app(tmp_path / "a", upsert)).adds_again("chunks") == ""
     update = INGEST + 'await db.update(chunkRows).set({ embedding: null }).where(sql`true`);\n'
     assert command_contract("npm run vectors:create", app(tmp_path / "b", update)).adds_again("chunks") == ""
+
+
+@pytest.mark.parametrize("rel", ["scripts/create-vector-index.ts", "scripts/create_vector_extension.py",
+                                 "scripts/vectors-create-table.mjs", "scripts/update_vector_indexes.py"])
+def test_a_script_named_for_the_schema_vectors_are_kept_in_is_no_script(tmp_path, rel):
+    # `create-vector-index` builds an HNSW index (DDL): listed as an entrypoint that may embed, profile init could
+    # draft it as the application's backfill
+    assert script_entrypoint(tmp_path, rel, b"await main();\nif __name__ == '__main__':\n    main()\n") is None
+
+
+def test_a_package_script_named_for_the_vector_index_it_creates_may_not_embed(tmp_path):
+    root = app(tmp_path)
+    data = json.loads((root / "package.json").read_text())
+    data["scripts"] = {"db:create-vector-index": "tsx scripts/create-index.ts"}
+    (root / "package.json").write_text(json.dumps(data))
+    (root / "scripts" / "create-index.ts").write_text(
+        'import postgres from "postgres";\nconst sql = postgres(process.env.DATABASE_URL!);\n'
+        "await sql`CREATE INDEX IF NOT EXISTS chunks_embedding_idx ON chunks USING hnsw (embedding vector_cosine_ops)`;\n")
+    assert not any(e.may_embed for e in locate(root).entrypoints if "create-vector-index" in e.command)
+
+
+def test_a_drizzle_insert_through_a_db_its_own_module_makes_only_adds_its_rows(tmp_path):
+    # `import { db } from "../src/db"` (the usual layout: the client made once, in its own module): the script names
+    # no drizzle-orm, its insert was not read, and the command passed as one that changes the rows there are
+    script = INGEST.replace('import { drizzle } from "drizzle-orm/neon-http";\nimport { neon } from '
+                            '"@neondatabase/serverless";\n', 'import { db } from "../src/db";\n').replace(
+        "const db = drizzle(neon(process.env.DATABASE_URL));\n", "")
+    root = app(tmp_path, script)
+    (root / "src" / "db" / "index.ts").write_text('import { drizzle } from "drizzle-orm/neon-http";\n'
+                                                  'export const db = drizzle(process.env.DATABASE_URL!);\n')
+    assert "it only adds rows (INSERT INTO chunks" in command_contract("npm run vectors:create", root).adds_again("chunks")
+
+
+def test_a_maps_delete_in_a_file_without_drizzle_changes_no_table(tmp_path):
+    script = INGEST.replace('import { drizzle } from "drizzle-orm/neon-http";\nimport { neon } from '
+                            '"@neondatabase/serverless";\n', 'import { db } from "../src/db";\n').replace(
+        "const db = drizzle(neon(process.env.DATABASE_URL));\n", "const seen = new Map();\nseen.delete(chunkRows);\n")
+    root = app(tmp_path, script)
+    (root / "src" / "db" / "index.ts").write_text('import { drizzle } from "drizzle-orm/neon-http";\n'
+                                                  'export const db = drizzle(process.env.DATABASE_URL!);\n')
+    assert "it only adds rows" in command_contract("npm run vectors:create", root).adds_again("chunks")
+
+
+def test_a_drizzle_delete_of_every_row_through_a_db_its_own_module_makes_changes_the_table(tmp_path):
+    # wipe and reload (`await db.delete(chunkRows)` before the insert): a backfill that re-embeds every text
+    script = INGEST.replace('import { drizzle } from "drizzle-orm/neon-http";\nimport { neon } from '
+                            '"@neondatabase/serverless";\n', 'import { db } from "../src/db";\n').replace(
+        "const db = drizzle(neon(process.env.DATABASE_URL));\n", "await db.delete(chunkRows);\n")
+    root = app(tmp_path, script)
+    (root / "src" / "db" / "index.ts").write_text('import { drizzle } from "drizzle-orm/neon-http";\n'
+                                                  'export const db = drizzle(process.env.DATABASE_URL!);\n')
+    assert command_contract("npm run vectors:create", root).adds_again("chunks") == ""
