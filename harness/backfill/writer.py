@@ -113,9 +113,9 @@ def vector_tick(conn: Conn, target: Target) -> int | None:
     column, em = stamped(target), target.profile.embeddings
     if column is None:
         return None
-    digits = time_digits(conn, em.schema, em.table, column)
-    if not conn.autocommit:
-        conn.rollback()
+    # its own transaction, or a savepoint of the caller's (reuse asks it inside one): never a rollback
+    with conn.transaction():
+        digits = time_digits(conn, em.schema, em.table, column)
     return digits if digits < MICROSECOND else None
 
 

@@ -926,3 +926,28 @@ def test_a_millisecond_chunk_time_the_embedding_tables_trigger_stamps_at_the_wri
     summary = _backfill(empty_db, embed_server.url)
     assert (summary.embedded, summary.after.stale, summary.after.needed) == (ROWS, 0, 0), summary.line()
     assert _backfill(empty_db, embed_server.url).embedded == 0
+
+
+HASHED = """
+name: timed-hashed
+provider: {model: hash-embed:384}
+chunks: {table: notes, id: id, text: body, collection_name: notes, updated_at: changed_at}
+embeddings: {table: note_vectors, key: note_id, vector: embedding, model: model, input_hash: body_hash,
+             embedded_at: embedded_at}
+"""
+
+
+@pytest.mark.parametrize("run_id", [None, "reuse-run"])
+def test_a_vector_taken_over_from_a_chunk_of_the_same_text_is_given_its_time_where_the_vector_time_is_kept(
+        run_id, empty_db, embed_server):
+    """Reuse wrote the vector's time through ``vector_tick``, whose rollback inside reuse's transaction stopped the
+    run ('Explicit rollback() forbidden')."""
+    _separate(empty_db)
+    empty_db.execute("ALTER TABLE note_vectors ADD COLUMN body_hash text")
+    assert _backfill(empty_db, embed_server.url, text=HASHED).embedded == ROWS
+    # note 2 now says what note 1 says: its vector is note 1's to take over
+    empty_db.execute("UPDATE notes SET body = 'note number 1', changed_at = now() WHERE id = 2")
+    summary = _backfill(empty_db, embed_server.url, text=HASHED, run_id=run_id)
+    assert summary.ok and summary.reused == 1 and summary.after.needed == 0, summary.line()
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors v JOIN notes n ON n.id = v.note_id "
+                           "WHERE v.embedded_at < n.changed_at") == 0
