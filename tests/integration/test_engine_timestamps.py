@@ -179,6 +179,25 @@ class EditCommittedAfterTheRead(OllamaProvider):
         return super().embed(texts, *args, **kwargs)
 
 
+def _edited_while_it_ran(db, url, text=SEPARATE, edit: str | None = None):
+    """A backfill during which chunk 1 is edited (``edit``: its SET clause) by a transaction begun before the engine
+    read it (its now() earlier than the read) and committed while the engine embeds; whether it was, and the summary."""
+    with db.connect() as app:
+        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
+        with EditCommittedAfterTheRead(url, app, "notes") as provider:
+            if edit:
+                provider.edit = edit
+            summary = _backfill(db, url, text, provider=provider)
+    return provider.edited, summary
+
+
+def _left_for_the_next_run(db, url, summary, text=SEPARATE) -> None:
+    """The edited chunk was not written (still needed); the next run embeds it, and then fresh passes."""
+    assert summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
+    assert _backfill(db, url, text).embedded == 1
+    assert _fresh(db, url, text).status == "passed"
+
+
 @pytest.mark.parametrize("text", [SEPARATE, INLINE], ids=["separate", "inline"])
 def test_a_chunk_edited_by_a_transaction_that_began_before_the_read_stays_stale(empty_db, embed_server, text):
     (_inline if text is INLINE else _separate)(empty_db)
@@ -198,14 +217,10 @@ def test_a_chunk_without_a_time_edited_by_a_transaction_begun_before_the_read_is
     # configured: the old text's vector was written and counted fresh.
     _separate(empty_db)
     empty_db.execute("UPDATE notes SET changed_at = NULL WHERE id = 1")
-    with empty_db.connect() as app:
-        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
-        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
-            summary = _backfill(empty_db, embed_server.url, provider=provider)
-    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1
+    edited, summary = _edited_while_it_ran(empty_db, embed_server.url)
+    assert edited
     assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE note_id = 1") == 0
-    assert _backfill(empty_db, embed_server.url).embedded == 1
-    assert _fresh(empty_db, embed_server.url).status == "passed"
+    _left_for_the_next_run(empty_db, embed_server.url, summary)
 
 
 HASHED_BODY = """
@@ -225,14 +240,9 @@ def test_a_chunk_without_a_time_whose_unhashed_field_is_edited_before_the_write_
     _separate(empty_db)
     empty_db.execute("ALTER TABLE notes ADD title text NOT NULL DEFAULT 'Notes'; ALTER TABLE note_vectors ADD h text; "
                      "UPDATE notes SET changed_at = NULL WHERE id = 1")
-    with empty_db.connect() as app:
-        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
-        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
-            provider.edit = "title = 'Minutes'"
-            summary = _backfill(empty_db, embed_server.url, HASHED_BODY, provider=provider)
-    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1
-    assert _backfill(empty_db, embed_server.url, HASHED_BODY).embedded == 1
-    assert _fresh(empty_db, embed_server.url, HASHED_BODY).status == "passed"
+    edited, summary = _edited_while_it_ran(empty_db, embed_server.url, HASHED_BODY, edit="title = 'Minutes'")
+    assert edited
+    _left_for_the_next_run(empty_db, embed_server.url, summary, HASHED_BODY)
 
 
 def test_an_inline_row_without_a_time_that_the_engines_own_update_stamps_is_written(empty_db, embed_server):
@@ -780,14 +790,10 @@ def test_a_timed_chunk_whose_vector_time_the_profile_writes_is_not_given_the_old
     # write-time text check skipped every chunk read with a time: the old text's vector was written and fresh passed.
     text = SEPARATE.replace("embedded_at: embedded_at}", "embedded_at: embedded_at, defaults: {embedded_at: 'now()'}}")
     _separate(empty_db)
-    with empty_db.connect() as app:
-        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
-        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
-            summary = _backfill(empty_db, embed_server.url, text, provider=provider)
-    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
+    edited, summary = _edited_while_it_ran(empty_db, embed_server.url, text)
+    assert edited
     assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE note_id = 1") == 0
-    assert _backfill(empty_db, embed_server.url, text).embedded == 1
-    assert _fresh(empty_db, embed_server.url, text).status == "passed"
+    _left_for_the_next_run(empty_db, embed_server.url, summary, text)
 
 
 def test_a_timed_chunk_whose_unhashed_field_is_edited_and_whose_vector_time_the_profile_writes_is_not_written(
@@ -797,14 +803,9 @@ def test_a_timed_chunk_whose_unhashed_field_is_edited_and_whose_vector_time_the_
     text = HASHED_BODY.replace("input_hash_of: body}", "input_hash_of: body, defaults: {embedded_at: 'now()'}}")
     _separate(empty_db)
     empty_db.execute("ALTER TABLE notes ADD title text NOT NULL DEFAULT 'Notes'; ALTER TABLE note_vectors ADD h text")
-    with empty_db.connect() as app:
-        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
-        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
-            provider.edit = "title = 'Minutes'"
-            summary = _backfill(empty_db, embed_server.url, text, provider=provider)
-    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
-    assert _backfill(empty_db, embed_server.url, text).embedded == 1
-    assert _fresh(empty_db, embed_server.url, text).status == "passed"
+    edited, summary = _edited_while_it_ran(empty_db, embed_server.url, text, edit="title = 'Minutes'")
+    assert edited
+    _left_for_the_next_run(empty_db, embed_server.url, summary, text)
 
 
 def test_a_timed_chunk_whose_vector_time_a_trigger_of_the_embedding_table_stamps_is_not_given_the_old_texts_vector(
@@ -818,14 +819,10 @@ def test_a_timed_chunk_whose_vector_time_a_trigger_of_the_embedding_table_stamps
                      "$$ BEGIN NEW.embedded_at := now(); RETURN NEW; END $$; "
                      "CREATE TRIGGER note_vectors_stamp BEFORE INSERT OR UPDATE ON note_vectors FOR EACH ROW "
                      "EXECUTE FUNCTION stamp_vector()")
-    with empty_db.connect() as app:
-        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
-        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
-            summary = _backfill(empty_db, embed_server.url, provider=provider)
-    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
+    edited, summary = _edited_while_it_ran(empty_db, embed_server.url)
+    assert edited
     assert empty_db.scalar("SELECT count(*) FROM note_vectors WHERE note_id = 1") == 0
-    assert _backfill(empty_db, embed_server.url).embedded == 1
-    assert _fresh(empty_db, embed_server.url).status == "passed"
+    _left_for_the_next_run(empty_db, embed_server.url, summary)
 
 
 @pytest.mark.xfail(strict=True, reason="redteam14: the engine's own UPDATE of an inline row fires the trigger that "
@@ -863,13 +860,9 @@ def test_a_chunk_edited_before_the_write_whose_time_the_embedding_tables_trigger
         empty_db, embed_server):
     # The trigger's time replaces the edit's: only the text, compared at the write, says the chunk was edited.
     _marked(empty_db)
-    with empty_db.connect() as app:
-        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
-        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
-            summary = _backfill(empty_db, embed_server.url, provider=provider)
-    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
-    assert _backfill(empty_db, embed_server.url).embedded == 1
-    assert _fresh(empty_db, embed_server.url).status == "passed"
+    edited, summary = _edited_while_it_ran(empty_db, embed_server.url)
+    assert edited
+    _left_for_the_next_run(empty_db, embed_server.url, summary)
 
 
 def _marked(db) -> None:
@@ -908,13 +901,9 @@ def test_a_vector_time_that_moddatetime_stamps_on_the_in_place_update_is_not_the
                      "CREATE TABLE ratings (note_id int REFERENCES note_vectors ON DELETE CASCADE, stars int)")
     assert _backfill(empty_db, embed_server.url).embedded == ROWS
     empty_db.execute("UPDATE notes SET body = body || ' revised', changed_at = now()")
-    with empty_db.connect() as app:
-        app.execute("SELECT now()")  # the transaction (and its now()) begins before the engine reads
-        with EditCommittedAfterTheRead(embed_server.url, app, "notes") as provider:
-            summary = _backfill(empty_db, embed_server.url, provider=provider)
-    assert provider.edited and summary.embedded == ROWS - 1 and summary.after.needed == 1, summary.line()
-    assert _backfill(empty_db, embed_server.url).embedded == 1
-    assert _fresh(empty_db, embed_server.url).status == "passed"
+    edited, summary = _edited_while_it_ran(empty_db, embed_server.url)
+    assert edited
+    _left_for_the_next_run(empty_db, embed_server.url, summary)
 
 
 def test_a_millisecond_chunk_time_the_embedding_tables_trigger_stamps_at_the_write_is_not_stale_after_its_run(
