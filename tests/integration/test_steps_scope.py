@@ -152,29 +152,19 @@ def test_stored_vectors_of_the_models_dimension_in_an_untyped_column_pass_dimens
     assert check["status"] == "passed" and "stored 384 (20 vectors)" in check["found"], check
 
 
-def test_a_vector_column_whose_domain_declares_another_dimension_fails_dimensions_agree(cli, empty_db, embed_server,
-                                                                                      tmp_path):
-    # CREATE DOMAIN embedding AS vector(768): the column's own typmod is -1, its dimension the domain's. Scope read the
-    # column as declaring none, passed 'dimensions agree' on 'model 384' alone and said ok; the run's first write
-    # failed ("expected 768 dimensions, not 384").
-    empty_db.execute("CREATE DOMAIN embedding768 AS vector(768); CREATE TABLE notes (id serial PRIMARY KEY, owner_id "
-                     "int, rendered text, embedding embedding768); INSERT INTO notes (owner_id, rendered) "
-                     "SELECT 1, 'note ' || g FROM generate_series(1, 5) g")
-    result = cli("scope", "--profile", _untyped_profile(tmp_path), "--collection", "notes", "--json",
-                 env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
-    check = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
-    assert result.code == 1 and check["status"] == "failed", check
-    assert result.json["dimensions"]["column"] == 768, result.json["dimensions"]
-
-
-def test_a_vector_column_whose_domain_over_a_domain_declares_another_dimension_fails_dimensions_agree(
-        cli, empty_db, embed_server, tmp_path):
-    # CREATE DOMAIN note_embedding AS embedding768: the outer domain's own typmod is -1, the dimension its base
-    # domain's. Read one level down, the column declared none: 'dimensions agree' passed on 'model 384' and scope said
-    # ok; the run's first write failed ("expected 768 dimensions, not 384").
-    empty_db.execute("CREATE DOMAIN embedding768 AS vector(768); CREATE DOMAIN note_embedding AS embedding768; "
-                     "CREATE TABLE notes (id serial PRIMARY KEY, owner_id int, rendered text, embedding note_embedding); "
-                     "INSERT INTO notes (owner_id, rendered) SELECT 1, 'note ' || g FROM generate_series(1, 5) g")
+@pytest.mark.parametrize("domains", [
+    # CREATE DOMAIN embedding AS vector(768): the column's own typmod is -1, its dimension the domain's
+    "CREATE DOMAIN embedding768 AS vector(768); CREATE DOMAIN note_embedding AS embedding768",
+    # a domain over that domain: its own typmod is -1 too, the dimension its base domain's
+    "CREATE DOMAIN note_embedding AS vector(768)",
+], ids=["domain over a domain", "domain"])
+def test_a_vector_column_whose_domain_declares_another_dimension_fails_dimensions_agree(domains, cli, empty_db,
+                                                                                      embed_server, tmp_path):
+    # Scope read the column as declaring none, passed 'dimensions agree' on 'model 384' alone and said ok; the run's
+    # first write failed ("expected 768 dimensions, not 384").
+    empty_db.execute(f"{domains}; CREATE TABLE notes (id serial PRIMARY KEY, owner_id int, rendered text, embedding "
+                     "note_embedding); INSERT INTO notes (owner_id, rendered) SELECT 1, 'note ' || g "
+                     "FROM generate_series(1, 5) g")
     result = cli("scope", "--profile", _untyped_profile(tmp_path), "--collection", "notes", "--json",
                  env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
     check = next(c for c in result.json["checks"] if c["check"] == "dimensions agree")
