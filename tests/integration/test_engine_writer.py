@@ -121,27 +121,43 @@ embeddings: {table: note_vectors, key: note_id, vector: embedding, model: model,
 """
 
 
+def _rated_notes(db, url, *, on_delete: str = "CASCADE", one_row_per_note: bool = True):
+    """Five notes embedded once, their vector rows keyed by an id of their own that the application's ratings reference
+    (``ON DELETE on_delete``); the settings that backfill them."""
+    from harness.backfill import BackfillOptions, run_backfill
+    from harness.profile import parse_profile
+    from harness.settings import resolve
+
+    db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL); CREATE TABLE note_vectors (id bigserial "
+               f"PRIMARY KEY, note_id int {'UNIQUE ' if one_row_per_note else ''}REFERENCES notes, embedding vector(384), "
+               "model text, h text); CREATE TABLE ratings (id serial PRIMARY KEY, vector_id bigint REFERENCES "
+               f"note_vectors (id) ON DELETE {on_delete}, stars int); INSERT INTO notes SELECT i, 'note ' || i "
+               "FROM generate_series(1, 5) i")
+    settings = resolve(parse_profile(REFERENCED, env={}), database_url=db.dsn, env={"OLLAMA_HOST": url})
+    assert run_backfill(settings, BackfillOptions(collection="notes", progress=False)).embedded == 5
+    return settings
+
+
+def _backfill_notes(settings):
+    from harness.backfill import BackfillOptions, run_backfill
+
+    return run_backfill(settings, BackfillOptions(collection="notes", progress=False))
+
+
+RATED = "SELECT count(*) FROM ratings r JOIN note_vectors v ON v.id = r.vector_id"
+
+
 @pytest.mark.parametrize("action", ["CASCADE", "SET NULL", "RESTRICT"])
 def test_a_stored_vector_another_tables_rows_reference_is_replaced_in_place_keeping_them(empty_db, embed_server, action):
     # The writer replaced a chunk's vector by deleting its row and inserting a new one: the application's ratings of
     # the row were deleted with it (ON DELETE CASCADE) or unlinked (SET NULL) and the run said 'Embedded 2/2 rows.
     # 0 failures.'; under RESTRICT the whole run stopped at the first batch.
-    from harness.backfill import BackfillOptions, run_backfill
-    from harness.profile import parse_profile
-    from harness.settings import resolve
-
-    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL); CREATE TABLE note_vectors (id "
-                     "bigserial PRIMARY KEY, note_id int UNIQUE REFERENCES notes, embedding vector(384), model text, "
-                     f"h text); CREATE TABLE ratings (id serial PRIMARY KEY, vector_id bigint REFERENCES note_vectors "
-                     f"(id) ON DELETE {action}, stars int); INSERT INTO notes SELECT i, 'note ' || i "
-                     "FROM generate_series(1, 5) i")
-    settings = resolve(parse_profile(REFERENCED, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
-    assert run_backfill(settings, BackfillOptions(collection="notes", progress=False)).embedded == 5
+    settings = _rated_notes(empty_db, embed_server.url, on_delete=action)
     empty_db.execute("INSERT INTO ratings (vector_id, stars) SELECT id, 5 FROM note_vectors; "
                      "UPDATE notes SET body = body || ' edited' WHERE id <= 2")
-    summary = run_backfill(settings, BackfillOptions(collection="notes", progress=False))
+    summary = _backfill_notes(settings)
     assert (summary.embedded, summary.failed, summary.after.needed) == (2, 0, 0), summary.line()
-    assert empty_db.scalar("SELECT count(*) FROM ratings r JOIN note_vectors v ON v.id = r.vector_id") == 5
+    assert empty_db.scalar(RATED) == 5
     assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 5
 
 
@@ -149,42 +165,22 @@ def test_a_referenced_stale_vector_replaced_by_a_reused_one_keeps_the_rows_that_
     # A chunk edited to another chunk's text takes that chunk's vector over (reuse.reuse_vectors), which deleted its
     # stored row first: the application's ratings of it went with it (ON DELETE CASCADE) while the run said
     # 'Embedded 0 rows, 1 reused. 0 failures.'.
-    from harness.backfill import BackfillOptions, run_backfill
-    from harness.profile import parse_profile
-    from harness.settings import resolve
-
-    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL); CREATE TABLE note_vectors (id "
-                     "bigserial PRIMARY KEY, note_id int UNIQUE REFERENCES notes, embedding vector(384), model text, "
-                     "h text); CREATE TABLE ratings (id serial PRIMARY KEY, vector_id bigint REFERENCES note_vectors "
-                     "(id) ON DELETE CASCADE, stars int); INSERT INTO notes SELECT i, 'note ' || i "
-                     "FROM generate_series(1, 5) i")
-    settings = resolve(parse_profile(REFERENCED, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
-    assert run_backfill(settings, BackfillOptions(collection="notes", progress=False)).embedded == 5
+    settings = _rated_notes(empty_db, embed_server.url)
     empty_db.execute("INSERT INTO ratings (vector_id, stars) SELECT id, 5 FROM note_vectors; "
                      "UPDATE notes SET body = 'note 1' WHERE id = 2")
-    summary = run_backfill(settings, BackfillOptions(collection="notes", progress=False))
+    summary = _backfill_notes(settings)
     assert (summary.reused, summary.failed, summary.after.needed) == (1, 0, 0), summary.line()
-    assert empty_db.scalar("SELECT count(*) FROM ratings r JOIN note_vectors v ON v.id = r.vector_id") == 5
+    assert empty_db.scalar(RATED) == 5
 
 
 def test_a_referenced_chunks_second_row_the_engine_keeps_is_said_so_not_run_again(empty_db, embed_server):
     # Rows other tables reference are updated in place, never deleted: a chunk's second row stays, and the run said
     # '(edited or added while it ran, or not selectable); run backfill again', which every run said again.
-    from harness.backfill import BackfillOptions, run_backfill
-    from harness.profile import parse_profile
-    from harness.settings import resolve
-
-    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL); CREATE TABLE note_vectors (id "
-                     "bigserial PRIMARY KEY, note_id int REFERENCES notes, embedding vector(384), model text, "
-                     "h text); CREATE TABLE ratings (id serial PRIMARY KEY, vector_id bigint REFERENCES note_vectors "
-                     "(id) ON DELETE CASCADE, stars int); INSERT INTO notes SELECT i, 'note ' || i "
-                     "FROM generate_series(1, 5) i")
-    settings = resolve(parse_profile(REFERENCED, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
-    assert run_backfill(settings, BackfillOptions(collection="notes", progress=False)).embedded == 5
+    settings = _rated_notes(empty_db, embed_server.url, one_row_per_note=False)
     empty_db.execute("INSERT INTO note_vectors (note_id, embedding, model, h) SELECT note_id, embedding, model, h "
                      "FROM note_vectors WHERE note_id = 1; INSERT INTO ratings (vector_id, stars) SELECT id, 5 "
                      "FROM note_vectors")
-    summary = run_backfill(settings, BackfillOptions(collection="notes", progress=False))
+    summary = _backfill_notes(settings)
     assert not summary.ok and "run backfill again" not in (summary.stopped or ""), summary.stopped
     assert "other tables reference" in (summary.stopped or ""), summary.stopped
-    assert empty_db.scalar("SELECT count(*) FROM ratings r JOIN note_vectors v ON v.id = r.vector_id") == 6
+    assert empty_db.scalar(RATED) == 6

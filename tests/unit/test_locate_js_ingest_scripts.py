@@ -98,34 +98,30 @@ def test_a_package_script_named_for_the_vector_index_it_creates_may_not_embed(tm
     assert not any(e.may_embed for e in locate(root).entrypoints if "create-vector-index" in e.command)
 
 
-def test_a_drizzle_insert_through_a_db_its_own_module_makes_only_adds_its_rows(tmp_path):
-    # `import { db } from "../src/db"` (the usual layout: the client made once, in its own module): the script names
-    # no drizzle-orm, its insert was not read, and the command passed as one that changes the rows there are
+def _through_its_own_db(tmp_path, instead_of_the_client: str):
+    """The ingest app with its drizzle client made in its own module (`import { db } from "../src/db"`, the usual
+    layout), the script's own client line replaced by ``instead_of_the_client``; its root."""
     script = INGEST.replace('import { drizzle } from "drizzle-orm/neon-http";\nimport { neon } from '
                             '"@neondatabase/serverless";\n', 'import { db } from "../src/db";\n').replace(
-        "const db = drizzle(neon(process.env.DATABASE_URL));\n", "")
+        "const db = drizzle(neon(process.env.DATABASE_URL));\n", instead_of_the_client)
     root = app(tmp_path, script)
     (root / "src" / "db" / "index.ts").write_text('import { drizzle } from "drizzle-orm/neon-http";\n'
                                                   'export const db = drizzle(process.env.DATABASE_URL!);\n')
+    return root
+
+
+def test_a_drizzle_insert_through_a_db_its_own_module_makes_only_adds_its_rows(tmp_path):
+    # the script names no drizzle-orm: its insert was not read, and the command passed as one that changes the rows
+    root = _through_its_own_db(tmp_path, "")
     assert "it only adds rows (INSERT INTO chunks" in command_contract("npm run vectors:create", root).adds_again("chunks")
 
 
 def test_a_maps_delete_in_a_file_without_drizzle_changes_no_table(tmp_path):
-    script = INGEST.replace('import { drizzle } from "drizzle-orm/neon-http";\nimport { neon } from '
-                            '"@neondatabase/serverless";\n', 'import { db } from "../src/db";\n').replace(
-        "const db = drizzle(neon(process.env.DATABASE_URL));\n", "const seen = new Map();\nseen.delete(chunkRows);\n")
-    root = app(tmp_path, script)
-    (root / "src" / "db" / "index.ts").write_text('import { drizzle } from "drizzle-orm/neon-http";\n'
-                                                  'export const db = drizzle(process.env.DATABASE_URL!);\n')
+    root = _through_its_own_db(tmp_path, "const seen = new Map();\nseen.delete(chunkRows);\n")
     assert "it only adds rows" in command_contract("npm run vectors:create", root).adds_again("chunks")
 
 
 def test_a_drizzle_delete_of_every_row_through_a_db_its_own_module_makes_changes_the_table(tmp_path):
     # wipe and reload (`await db.delete(chunkRows)` before the insert): a backfill that re-embeds every text
-    script = INGEST.replace('import { drizzle } from "drizzle-orm/neon-http";\nimport { neon } from '
-                            '"@neondatabase/serverless";\n', 'import { db } from "../src/db";\n').replace(
-        "const db = drizzle(neon(process.env.DATABASE_URL));\n", "await db.delete(chunkRows);\n")
-    root = app(tmp_path, script)
-    (root / "src" / "db" / "index.ts").write_text('import { drizzle } from "drizzle-orm/neon-http";\n'
-                                                  'export const db = drizzle(process.env.DATABASE_URL!);\n')
+    root = _through_its_own_db(tmp_path, "await db.delete(chunkRows);\n")
     assert command_contract("npm run vectors:create", root).adds_again("chunks") == ""
