@@ -781,7 +781,8 @@ def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
     ``knowledge_brain.knowledge_id`` beside ``vectors.knowledge_id``), and another into a table with a column naming
     each row (``brain_id -> brains.name``), named after both tables it links, as link tables are (a table that merely
     references both, formbricks' ``Survey``, is no join), the named table none whose rows name a document (lobe-chat's
-    ``file_chunks`` links each chunk to its file, which has a url: no collection). Of several, the one whose rows place the most of the chunks
+    ``file_chunks`` links each chunk to its file, which has a url: no collection), the collection column none naming
+    an owner (Git-Forge's ``UserToProject.userId``: members of a project, not collections). Of several, the one whose rows place the most of the chunks
     read (an old join left empty places none); (the join, its collection column, the collection table, why)."""
     held = {(rschema, rtable, rcol): col for col, rschema, rtable, rcol in _foreign_keys(conn, chunks)}
     if chunk_id:
@@ -804,8 +805,8 @@ def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
             if chunk_col is None or not _names(name, rt):
                 continue
             for coll_col, cs, ct, cc in keys:
-                if coll_col == key_col or (cs, ct, cc) in held or not _names(name, ct):
-                    continue
+                if coll_col == key_col or (cs, ct, cc) in held or not _names(name, ct) or _named(coll_col, TENANT_NAMES):
+                    continue  # a link to the owners (Git-Forge's UserToProject.userId) says who may read, not where
                 ref = table(cs, ct)
                 label = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=(cc,), role="name").column
                 if label is None or any(snake(c.name) in SOURCE_NAMES for c in ref.columns):

@@ -72,7 +72,7 @@ class EmbeddingCall:
                 "in_process": self.in_process}
 
 
-_TRIGGER = re.compile(r"embed\(|embedMany|@ai-sdk/|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|AutoEmbeddings|"
+_TRIGGER = re.compile(r"embed\(|embedMany|embedContent|batchEmbedContents|@ai-sdk/|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|AutoEmbeddings|"
                       r"SentenceTransformer|TextEmbedding|Embeddings?\s*\(|ollama|feature-extraction|Supabase\.ai\.Session|"
                       r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(|Langchain::LLM::")
 # Ollama's endpoints end the URL (a query may follow): `/api/embed/index.js` is a file of the app's own routes.
@@ -107,6 +107,12 @@ _LITELLM_IMPORT = re.compile(r"""^\s*(?:import\s+litellm\b|from\s+litellm\s+impo
 _GEMINI = re.compile(r"""(?<![\w])(?:\w+\s*\.\s*)+(?P<name>embed_content)\s*\(""")
 _GEMINI_IMPORT = re.compile(r"""^\s*(?:import\s+google\.generativeai\b|from\s+google\.(?:genai|generativeai)\b|"""
                             r"""from\s+google\s+import\s+[^\n]*\b(?:genai|generativeai)\b)""", re.M)
+# Their JavaScript SDKs: @google/generative-ai's model object (`genAI.getGenerativeModel({ model })`, then
+# `.embedContent(text)` or `.batchEmbedContents(...)`: the model where the object is made), @google/genai's
+# `ai.models.embedContent({ model, contents })` (the model in the call). The client may come from another module of
+# the app; a model object never asked to embed (a chat model) is no call.
+_GEMINI_JS = re.compile(r"""(?<![\w$])(?P<recv>[A-Za-z_$][\w$]*)\s*\.\s*(?P<name>embedContent|batchEmbedContents)\s*\(""")
+_GEMINI_JS_MODEL = r"""\b{recv}\s*=\s*(?:await\s+)?[\w$.]*\bgetGenerativeModel\s*\("""
 _SUPABASE_AI = re.compile(r"""\bnew\s+Supabase\s*\.\s*ai\s*\.\s*Session\s*\(""")
 _CLASS = re.compile(r"""(?<![\w.])(?:new\s+)?(?P<name>[A-Z]\w*Embeddings?)\s*\(""")
 _OLLAMA_IMPORT = re.compile(r"""^\s*(?:from\s+ollama\s+import|import\s+ollama)|from\s+['"]ollama(?:/browser)?['"]|require\(\s*['"]ollama['"]\s*\)""", re.M)
@@ -382,6 +388,15 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         args = call_args(text, m.end() - 1)
         add(EmbeddingCall(rel, line_of(text, m.start()), "gemini", m.group("name"),
                           *_kw(text, args, m.end(), _MODEL_KW, reads)))
+    for m in _GEMINI_JS.finditer(text) if lang == "js" else ():
+        args = call_args(text, m.end() - 1)
+        model = _kw(text, args, m.end(), _MODEL_KW, reads)
+        made = re.search(_GEMINI_JS_MODEL.format(recv=re.escape(m.group("recv"))), text)
+        if made:  # the model object the call is made on: its model where it is made
+            model = _kw(text, call_args(text, made.end() - 1), made.end(), _MODEL_KW, reads)
+        elif model == (None, None) and not re.search(r"""['"]@google/(?:genai|generative-ai)['"]""", text):
+            continue  # neither a Gemini model object nor a Gemini SDK in the file: another library's method
+        add(EmbeddingCall(rel, line_of(text, m.start()), "gemini", m.group("name"), *model))
     imported = {n for i in _LITELLM_IMPORT.finditer(text) for n in re.findall(r"\w+", i.group("names") or "")}
     for m in _LITELLM.finditer(text) if lang == "python" else ():
         if not (m.group("mod") and re.search(r"(?m)^\s*import\s+litellm\b", text)) and \

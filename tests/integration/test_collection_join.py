@@ -254,3 +254,33 @@ def test_every_collections_chunks_without_a_vector_count_a_chunk_in_each_collect
         counted = missing_by_collection(conn, Target(load_profile(profile(tmp_path, join), env={})))
     assert counted["missing"] == {"handbook": 1, "research": 2}
     assert counted["chunks"] == {"handbook": 6, "research": 6}
+
+
+def test_a_link_table_placing_each_chunks_project_with_its_users_is_membership_not_a_collection(cli, empty_db,
+                                                                                               embed_server, tmp_path):
+    """Git-Forge's ``UserToProject (userId, projectId)`` beside ``SourceCodeEmbedding.projectId``: its rows say which
+    users may read a project, not which collections a chunk is in; a user's name is no collection, and a project shared
+    with a collaborator is not copied into theirs. The draft takes no join through a column naming the owner."""
+    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": TEST_MODEL, "input": ["a", "b", "c"]}).json()
+    empty_db.execute('CREATE TABLE "User" (id text PRIMARY KEY, "userName" text NOT NULL);'
+                     'CREATE TABLE "Project" (id text PRIMARY KEY, "projectName" text NOT NULL, '
+                     '"ownerId" text NOT NULL REFERENCES "User");'
+                     'CREATE TABLE "UserToProject" (id text PRIMARY KEY, "userId" text NOT NULL REFERENCES "User", '
+                     '"projectId" text NOT NULL REFERENCES "Project");'
+                     'CREATE TABLE "SourceCodeEmbedding" (id text PRIMARY KEY, "summaryEmbedding" vector(384), '
+                     'summary text NOT NULL, "projectId" text NOT NULL REFERENCES "Project");'
+                     """INSERT INTO "User" VALUES ('u1', 'alice'), ('u2', 'bob');"""
+                     """INSERT INTO "Project" VALUES ('p1', 'forge', 'u1');"""
+                     """INSERT INTO "UserToProject" VALUES ('m1', 'u1', 'p1'), ('m2', 'u2', 'p1');""")
+    with empty_db.connect(autocommit=True) as conn:
+        for key, (text, vector) in enumerate(zip("abc", vectors["embeddings"])):
+            conn.execute("""INSERT INTO "SourceCodeEmbedding" VALUES (%s, %s::vector, %s, 'p1')""",
+                         (f"s{key}", str(vector), f"summary {text}"))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    (tmp_path / "repo").mkdir()
+    drafted = tmp_path / "draft.yaml"
+    init = cli("profile", "init", "--repo", tmp_path / "repo", "--database-url", empty_db.dsn, "--output", drafted,
+               "--model", TEST_MODEL, "--json", env=env)
+    assert init.code == 0, init.err
+    chunks = yaml.safe_load(drafted.read_text())["chunks"]
+    assert "collection_join" not in chunks and chunks.get("collection") != "userId", drafted.read_text()

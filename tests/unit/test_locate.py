@@ -813,6 +813,40 @@ def test_a_google_gemini_embed_content_call_is_an_embedding_call_with_its_model(
     assert (call.kind, call.name, call.model) == expected, call
 
 
+@pytest.mark.parametrize("code, expected", [
+    # Git-Forge: @google/generative-ai's model object, made by getGenerativeModel beside the call, its client made
+    # in another module of the app (`import { genAI } from "./gemini.utils"`)
+    ('import { genAI } from "./gemini.utils";\n\nexport const embed = async (summary: string) => {\n'
+     '  const model = genAI.getGenerativeModel({\n    model: "text-embedding-004",\n  });\n'
+     '  const result = await model.embedContent(summary);\n  return result.embedding;\n};\n',
+     ("gemini", "embedContent", "text-embedding-004", 7)),
+    # the model object made once at the module's top, batched
+    ('import { GoogleGenerativeAI } from "@google/generative-ai";\n'
+     'const genAI = new GoogleGenerativeAI(process.env.GEMINI_API_KEY!);\n'
+     'const embedder = genAI.getGenerativeModel({ model: process.env.EMBED_MODEL ?? "text-embedding-004" });\n'
+     'export const embedAll = (texts: string[]) => embedder.batchEmbedContents({ requests: [] });\n',
+     ("gemini", "batchEmbedContents", "text-embedding-004", 4)),
+    # @google/genai's client: the model in the call
+    ('import { GoogleGenAI } from "@google/genai";\nconst ai = new GoogleGenAI({});\n'
+     'const res = await ai.models.embedContent({ model: "gemini-embedding-001", contents: texts });\n',
+     ("gemini", "embedContent", "gemini-embedding-001", 3)),
+])
+def test_a_google_gemini_embed_content_call_in_javascript_is_an_embedding_call_with_its_model(code, expected):
+    from harness.locate.embedding_calls import scan
+
+    [call] = scan("embed.ts", code, "js")
+    assert (call.kind, call.name, call.model, call.line) == expected, call
+
+
+def test_a_gemini_chat_model_made_by_get_generative_model_is_no_embedding_call():
+    from harness.locate.embedding_calls import scan
+
+    code = ('import { GoogleGenerativeAI } from "@google/generative-ai";\nconst AI_MODEL = "gemini-1.5-flash";\n'
+            'export const genAI = new GoogleGenerativeAI(process.env.GEMINI_KEY!);\n'
+            'export const aiModel = genAI.getGenerativeModel({ model: AI_MODEL });\n')
+    assert scan("gemini.utils.ts", code, "js") == []
+
+
 def test_an_embed_content_method_of_another_library_is_no_gemini_call():
     from harness.locate.embedding_calls import scan
 
