@@ -105,6 +105,7 @@ def server():
                  "hf.co/CompendiumLabs/bge-base-en-v1.5-gguf": "hash-embed:768",  # rag_phoenix: a GGUF from HF
                  "bge-m3:567m": "hash-embed:1024", "gemini-embedding-001": "hash-embed:3072",  # imara
                  "nomic-embed-text-v2-moe": "hash-embed:768",  # cortex: through the ollama client's /api/embeddings
+                 "text-embedding-004": "hash-embed:768",  # Git-Forge: Gemini's embedder
                  "llama2": "hash-embed:4096"},  # quivr: langchain_community's OllamaEmbeddings without a model
     ).start()
     try:
@@ -162,19 +163,20 @@ def assert_whole_procedure_ok(trial: Trial, db, table: str, vector: str, rows: i
     assert db.scalar(f"SELECT count(*) FROM {table}") == rows
 
 
-def damage_inline(db, table: str, text: str, *, edited, reversed_, swapped: tuple, gone=None) -> None:
-    """The damage round of a table holding its vectors inline (``id``, ``embedding``): a text edited after its vector,
-    a vector reversed (another model's, under the right name), two chunks holding each other's vectors, a lost one
-    (none where ``gone`` is None: a NOT NULL column)."""
+def damage_inline(db, table: str, text: str, *, edited, reversed_, swapped: tuple, gone=None,
+                  vector: str = "embedding") -> None:
+    """The damage round of a table holding its vectors inline (``id``, ``vector``, as SQL writes them): a text edited
+    after its vector, a vector reversed (another model's, under the right name), two chunks holding each other's
+    vectors, a lost one (none where ``gone`` is None: a NOT NULL column)."""
     a, b = swapped
     with db.connect(autocommit=True) as conn:
         conn.execute(f"UPDATE {table} SET {text} = {text} || ' (edited)' WHERE id = %s", (edited,))
-        conn.execute(f"UPDATE {table} SET embedding = (SELECT array_agg(x ORDER BY o DESC) FROM "
-                     "unnest(embedding::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
-        conn.execute(f"UPDATE {table} d SET embedding = o.embedding FROM {table} o "
+        conn.execute(f"UPDATE {table} SET {vector} = (SELECT array_agg(x ORDER BY o DESC) FROM "
+                     f"unnest({vector}::real[]) WITH ORDINALITY AS u(x, o))::vector WHERE id = %s", (reversed_,))
+        conn.execute(f"UPDATE {table} d SET {vector} = o.{vector} FROM {table} o "
                      "WHERE (d.id, o.id) IN ((%s, %s), (%s, %s))", (a, b, b, a))
         if gone is not None:
-            conn.execute(f"UPDATE {table} SET embedding = NULL WHERE id = %s", (gone,))
+            conn.execute(f"UPDATE {table} SET {vector} = NULL WHERE id = %s", (gone,))
 
 
 def offenders_by_check(path: Path) -> dict[str, set]:
@@ -9430,3 +9432,120 @@ def test_honc_goose_hono_worker_and_its_ingest_script_located_drafted_backfilled
     with empty_db.connect(autocommit=True) as conn:
         text, digest = conn.execute("SELECT text, hash FROM chunks WHERE id = %s", (ids[1],)).fetchone()
     assert text.endswith(" (edited)") and digest == hashlib.md5(text.encode()).hexdigest()  # as saveToDatabase hashes
+
+
+# -- vishaljadhav7/Git-Forge: Express + Prisma in a client/server monorepo, Gemini's embedder, raw `::vector` updates ---
+
+GIT_FORGE_MODEL = "text-embedding-004"  # server/src/utils/loadRepo.utils.ts: getGenerativeModel({ model: ... })
+GIT_FORGE_USERS = {"alice": ("b3c1a0de-0000-4000-8000-00000000a11c", "server/src/repositories/"),
+                   "bob": ("b3c1a0de-0000-4000-8000-000000000b0b", "server/src/services/")}
+
+
+def git_forge_schema(db, app: Path) -> None:
+    """The app's own schema: its Prisma migrations in order, as `prisma migrate deploy` applies them."""
+    migrations = sorted((app / "server/prisma/migrations").glob("*/migration.sql"))
+    assert len(migrations) == 7
+    with db.connect(autocommit=True) as conn:
+        for sql_file in migrations:
+            conn.execute(sql_file.read_text())
+
+
+def git_forge_summary(path: str, source: str) -> str:
+    """Stands in for gemini-1.5-flash's summary of a file (no language model here): its path and first code line."""
+    first = next(line.strip() for line in source.splitlines() if line.strip())
+    return f"{path} begins with {first}"
+
+
+def load_git_forge(db, server, app: Path) -> dict[str, list[str]]:
+    """A user, their project and its files as the app stores them: `createProject` (Project, UserToProject), then
+    `loadGitRepo`: each file's summary embedded (`embedContent(summary)`), `tx.sourceCodeEmbedding.create` with a uuid
+    Prisma makes, then `$executeRaw` `UPDATE "SourceCodeEmbedding" SET "summaryEmbedding" = ...::vector`. Returns each
+    project's row ids in order (uuid5 of the project and the file: the same at each run)."""
+    import uuid
+
+    held: dict[str, list[str]] = {}
+    with db.connect(autocommit=True) as conn:
+        for name, (user, folder) in GIT_FORGE_USERS.items():
+            conn.execute('INSERT INTO "User" (id, email, password, "userName") VALUES (%s, %s, %s, %s)',
+                         (user, f"{name}@example.com", "x", name))
+            project = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/project"))
+            conn.execute('INSERT INTO "Project" (id, "updatedAt", "projectName", "githubUrl", "ownerId") '
+                         "VALUES (%s, now(), %s, %s, %s)", (project, f"{name}'s fork", f"https://github.com/{name}/git-forge", user))
+            conn.execute('INSERT INTO "UserToProject" (id, "updatedAt", "userId", "projectId") VALUES (%s, now(), %s, %s)',
+                         (str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/member")), user, project))
+            files = sorted(p for p in (app / folder).rglob("*.ts"))
+            sources = {str(p.relative_to(app)): p.read_text() for p in files}
+            summaries = [git_forge_summary(path, source) for path, source in sources.items()]
+            for (path, source), summary, vector in zip(sources.items(), summaries,
+                                                       httpx_embed(server, GIT_FORGE_MODEL, summaries)):
+                key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{project}/{path}"))
+                conn.execute('INSERT INTO "SourceCodeEmbedding" (id, "sourceCode", "fileName", summary, "projectId") '
+                             "VALUES (%s, %s, %s, %s, %s)", (key, source, path, summary, project))
+                conn.execute('UPDATE "SourceCodeEmbedding" SET "summaryEmbedding" = %s::vector WHERE id = %s',
+                             (str(vector), key))
+                held.setdefault(project, []).append(key)
+    return held
+
+
+def test_git_forge_prisma_monorepo_located_drafted_backfilled_and_repaired(cli, empty_db, server, tmp_path):
+    """vishaljadhav7/Git-Forge: a client/server monorepo whose Express server writes through the Prisma client its own
+    module makes (`tx.sourceCodeEmbedding.create`, then `$executeRaw` `UPDATE ... SET "summaryEmbedding" = ...::vector`),
+    its schema Prisma's migrations (`Unsupported("vector(768)")`), each file's summary embedded by Gemini's
+    `text-embedding-004` (a model object made by `getGenerativeModel`), projects shared through `UserToProject`. A
+    failed update leaves a file without a vector (the app logs it and goes on). locate, profile init, scope, plan, run
+    --engine (no command: the server embeds), verify, record; then rows gone wrong, named and repaired."""
+    app = Source.of("vishaljadhav7__Git-Forge").checkout("", tmp_path / "app", only=("server/", "client/package.json"))
+    for path, said in (("server/prisma/schema.prisma", 'summaryEmbedding Unsupported("vector(768)")?'),
+                       ("server/src/utils/loadRepo.utils.ts", f'model: "{GIT_FORGE_MODEL}",'),
+                       ("server/src/utils/loadRepo.utils.ts", "await model.embedContent(fileSummary.summary);"),
+                       ("server/src/repositories/repo.repository.ts", "await tx.sourceCodeEmbedding.create({"),
+                       ("server/src/repositories/repo.repository.ts", 'SET "summaryEmbedding" = ${fileItem.summaryEmbedding.values}::vector')):
+        assert said in (app / path).read_text(), (path, said)  # load_git_forge does what these files say
+    git_forge_schema(empty_db, app)
+    held = load_git_forge(empty_db, server, app)
+    rows = [key for keys in held.values() for key in keys]
+    lost = (rows[1], rows[-2])  # the raw update failed: logged, the file kept without a vector
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute('UPDATE "SourceCodeEmbedding" SET "summaryEmbedding" = NULL WHERE id = ANY(%s)', (list(lost),))
+    table = "SourceCodeEmbedding"
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", table, plan=True)
+    located = trial.locate.json
+    assert [(d["path"], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]] == [
+        ("server/prisma/schema.prisma", table, "summaryEmbedding", 768),
+        ("server/prisma/migrations/20250522121457_added_source_code_embedding_model/migration.sql", table,
+         "summaryEmbedding", 768),
+        ("server/generated/prisma/schema.prisma", table, "summaryEmbedding", 768),
+        # the generated client's inlined schema: read as SQL, no table (left as it is: the declarations above agree)
+        ("server/generated/prisma/index.js", None, None, 768),
+        ("server/generated/prisma/edge.js", None, None, 768)], located["declarations"]
+    # Gemini's JavaScript embedder (until this trial: none read, the draft's model TODO)
+    assert [(c["path"], c["kind"], c["name"], c["model"]) for c in located["embedding_calls"]] == [
+        ("server/src/utils/loadRepo.utils.ts", "gemini", "embedContent", GIT_FORGE_MODEL)], located["embedding_calls"]
+    assert located["entrypoints"] == []
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    # the whole table one collection (until this trial: `collection: userId` through UserToProject, --collection alice,
+    # each shared project's files in every member's collection)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["collection_name"],
+            raw["chunks"]["sources"], raw["embeddings"]["vector"], raw["provider"]["model"],
+            raw["provider"]["dimensions"], raw["backfill"]) == (
+        table, "id", "summary", table, ["fileName"], "summaryEmbedding", GIT_FORGE_MODEL, 768, None), drafted
+    assert "collection_join" not in raw["chunks"], drafted
+    assert "text: summary  # measured: text-embedding-004 re-embedding summary reproduces the stored vectors" in drafted
+    assert_whole_procedure_ok(trial, empty_db, f'"{table}"', "summaryEmbedding", len(rows), needed=2)
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+
+    # Gone wrong: a summary edited after its vector, a vector reversed, two files (of two users' projects) holding
+    # each other's, a lost one.
+    edited, reversed_, swapped, gone = rows[2], rows[3], (rows[4], rows[-1]), rows[5]
+    damage_inline(empty_db, f'"{table}"', "summary", edited=edited, reversed_=reversed_, swapped=swapped, gone=gone,
+                  vector='"summaryEmbedding"')
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    target = ("--profile", trial.profile, "--collection", table)
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {edited, reversed_, *swapped}, offenders
+    assert offenders == {"recompute": {edited, reversed_, *swapped}, "coverage": {gone}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
