@@ -28,8 +28,10 @@ TEXT_NAMES = ("content", "text", "chunk_text", "chunk", "page_content", "documen
               "name", "title", "summary", "message")
 # Names that say a column is the text a vector embeds (not a title or a name shown beside it).
 CHUNK_TEXT_NAMES = ("content", "text", "chunk_text", "chunk", "page_content", "document", "body")
+# Of the owners, a person (not a workspace, team or organisation, which an app also searches as a collection).
+PERSON_NAMES = ("user_id", "owner_id")
 TENANT_NAMES = ("tenant_id", "tenant", "org_id", "organization_id", "organisation_id", "workspace_id",
-                "account_id", "team_id", "user_id", "owner_id")
+                "account_id", "team_id", *PERSON_NAMES)
 COLLECTION_NAMES = ("collection", "collection_name", "collection_id", "collection_ids", "namespace", "workspace", "corpus",
                     "index_name",
                     "knowledge_base_id", "kb_id", "dataset_id")
@@ -782,7 +784,7 @@ def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
     each row (``brain_id -> brains.name``), named after both tables it links, as link tables are (a table that merely
     references both, formbricks' ``Survey``, is no join), the named table none whose rows name a document (lobe-chat's
     ``file_chunks`` links each chunk to its file, which has a url: no collection), the collection column none naming
-    an owner (Git-Forge's ``UserToProject.userId``: members of a project, not collections). Of several, the one whose rows place the most of the chunks
+    a user (Git-Forge's ``UserToProject.userId``: members of a project, not collections; a workspace is one). Of several, the one whose rows place the most of the chunks
     read (an old join left empty places none); (the join, its collection column, the collection table, why)."""
     held = {(rschema, rtable, rcol): col for col, rschema, rtable, rcol in _foreign_keys(conn, chunks)}
     if chunk_id:
@@ -805,8 +807,8 @@ def _collection_join(conn: Conn, chunks: Table, chunk_id: str | None,
             if chunk_col is None or not _names(name, rt):
                 continue
             for coll_col, cs, ct, cc in keys:
-                if coll_col == key_col or (cs, ct, cc) in held or not _names(name, ct) or _named(coll_col, TENANT_NAMES):
-                    continue  # a link to the owners (Git-Forge's UserToProject.userId) says who may read, not where
+                if coll_col == key_col or (cs, ct, cc) in held or not _names(name, ct) or _named(coll_col, PERSON_NAMES):
+                    continue  # a link to users (Git-Forge's UserToProject.userId) says who may read, not where
                 ref = table(cs, ct)
                 label = _pick(ref, COLLECTION_NAME_NAMES, types=TEXT_TYPES, exclude=(cc,), role="name").column
                 if label is None or any(snake(c.name) in SOURCE_NAMES for c in ref.columns):

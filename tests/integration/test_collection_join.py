@@ -284,3 +284,33 @@ def test_a_link_table_placing_each_chunks_project_with_its_users_is_membership_n
     assert init.code == 0, init.err
     chunks = yaml.safe_load(drafted.read_text())["chunks"]
     assert "collection_join" not in chunks and chunks.get("collection") != "userId", drafted.read_text()
+
+
+def test_a_link_table_placing_each_chunks_project_in_workspaces_is_a_collection_join(cli, empty_db, embed_server,
+                                                                                      tmp_path):
+    """The same shape with workspaces in place of users: a workspace is a collection the app searches (AnythingLLM's,
+    SurfSense's), though a workspace also owns what it holds; only a link to a user says who may read."""
+    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": TEST_MODEL, "input": ["a", "b"]}).json()
+    empty_db.execute('CREATE TABLE "Workspace" (id text PRIMARY KEY, name text NOT NULL);'
+                     'CREATE TABLE "Project" (id text PRIMARY KEY, "projectName" text NOT NULL);'
+                     'CREATE TABLE "WorkspaceToProject" (id text PRIMARY KEY, '
+                     '"workspaceId" text NOT NULL REFERENCES "Workspace", "projectId" text NOT NULL REFERENCES "Project");'
+                     'CREATE TABLE "SourceCodeEmbedding" (id text PRIMARY KEY, "summaryEmbedding" vector(384), '
+                     'summary text NOT NULL, "projectId" text NOT NULL REFERENCES "Project");'
+                     """INSERT INTO "Workspace" VALUES ('w1', 'handbook');"""
+                     """INSERT INTO "Project" VALUES ('p1', 'forge');"""
+                     """INSERT INTO "WorkspaceToProject" VALUES ('m1', 'w1', 'p1');""")
+    with empty_db.connect(autocommit=True) as conn:
+        for key, (text, vector) in enumerate(zip("ab", vectors["embeddings"])):
+            conn.execute("""INSERT INTO "SourceCodeEmbedding" VALUES (%s, %s::vector, %s, 'p1')""",
+                         (f"s{key}", str(vector), f"summary {text}"))
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
+    (tmp_path / "repo").mkdir()
+    drafted = tmp_path / "draft.yaml"
+    init = cli("profile", "init", "--repo", tmp_path / "repo", "--database-url", empty_db.dsn, "--output", drafted,
+               "--model", TEST_MODEL, "--json", env=env)
+    assert init.code == 0, init.err
+    chunks = yaml.safe_load(drafted.read_text())["chunks"]
+    assert (chunks["collection"], chunks["collection_join"], chunks["collection_table"]) == (
+        "workspaceId", {"table": "WorkspaceToProject", "key": "projectId", "chunk": "projectId"},
+        {"table": "Workspace", "key": "id", "name": "name"}), drafted.read_text()
