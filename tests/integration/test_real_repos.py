@@ -7646,11 +7646,15 @@ def test_imara_supabase_trigger_queued_halfvec_chunks_located_drafted_backfilled
     ids = load_imara(empty_db, server, app, failed=(3, 14))
     env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
 
-    # Without --model: its one TODO is the model, the candidates named (until this trial the PCA script, which writes
-    # all-MiniLM-L6-v2 vectors to a .npy file, was the command and its model the 3072-dimension column's)
+    # Without --model: the Gemini edge function's model, measured on the column it fills (5 of 5 stored vectors
+    # reproduce); until the Git-Forge trial read Gemini's JavaScript SDK, the model was TODO. Until this trial the PCA
+    # script, which writes all-MiniLM-L6-v2 vectors to a .npy file, was the command and its model the column's.
     bare = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--table", "document_chunk",
                "--output", tmp_path / "bare.yaml", "--json", env=env)
-    assert bare.json["todo"] == ["provider.model"], bare.out
+    assert bare.json["todo"] == [], bare.out
+    guessed = yaml.safe_load((tmp_path / "bare.yaml").read_text())
+    assert (guessed["provider"]["model"], guessed["embeddings"]["vector"]) == (
+        "gemini-embedding-001", "embedding_gemini"), bare.out
     assert ('# command: "python src/app/graphmert/embeddings.py"  # locate\'s best entrypoint (python-script '
             "src/app/graphmert/embeddings.py), left out: it reads no database setting and embeds with all-MiniLM-L6-v2"
             ) in (tmp_path / "bare.yaml").read_text()
